@@ -1,0 +1,51 @@
+"""TF-IDF (word 1-2 grams + char 2-5 grams) + logistic regression on textgru's tweets split: the bar to beat.
+
+Usage: python bench/tfidf_baseline.py [--cache-dir DIR] [--out bench/results/tfidf_baseline.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, f1_score
+from sklearn.pipeline import make_pipeline, make_union
+
+from textgru.data.sources import load_classification_data
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--cache-dir", default="~/.cache/textgru")
+    ap.add_argument("--out", default="bench/results/tfidf_baseline.json")
+    args = ap.parse_args()
+    dd = load_classification_data({"source": "tweets", "cache_dir": args.cache_dir})
+    features = make_union(
+        TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, lowercase=True),
+        TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True, lowercase=True),
+    )
+    rows = []
+    for C in (1.0, 3.0, 10.0):
+        t0 = time.time()
+        clf = make_pipeline(features, LogisticRegression(C=C, max_iter=2000))
+        clf.fit(dd["train"]["text"], dd["train"]["label"])
+        val_f1 = f1_score(dd["validation"]["label"], clf.predict(dd["validation"]["text"]), average="macro")
+        pred = clf.predict(dd["test"]["text"])
+        rows.append({"C": C, "val/macro_f1": val_f1, "test/macro_f1": f1_score(dd["test"]["label"], pred, average="macro"),
+                     "test/accuracy": accuracy_score(dd["test"]["label"], pred), "seconds": time.time() - t0})
+    best = max(rows, key=lambda r: r["val/macro_f1"])  # model selection on validation, as textgru does
+    print(f"{'C':>5} {'val/macro_f1':>13} {'test/macro_f1':>14} {'test/accuracy':>14} {'seconds':>8}")
+    for r in rows:
+        mark = "  <- chosen on validation" if r is best else ""
+        print(f"{r['C']:>5} {r['val/macro_f1']:>13.4f} {r['test/macro_f1']:>14.4f} {r['test/accuracy']:>14.4f} {r['seconds']:>8.1f}{mark}")
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps({"runs": rows, "chosen": best}, indent=2))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,81 @@
+"""Self-contained checkpoints: written atomically, loaded with `weights_only=True`, rebuilt into models."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from lightning.pytorch.plugins.io import TorchCheckpointIO
+
+from textgru import __version__
+from textgru.errors import TextgruError
+
+FORMAT_VERSION = 1
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Writes `<name>.tmp` then renames it over `<name>`: a crash mid-write never leaves a truncated file."""
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path: str | os.PathLike, storage_options: Any = None) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        try:
+            with open(tmp, "wb") as f:
+                torch.save(checkpoint, f)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+
+
+def checkpoint_extras(task: str, model_config: dict, tokenizer_json: str, label_names: list[str] | None,
+                      data_config: dict, max_length: int) -> dict[str, Any]:
+    """What eval/predict/generate need besides the weights; plain types only, so `weights_only` loads it."""
+    return {"format_version": FORMAT_VERSION, "textgru_version": __version__, "task": task,
+            "model_config": model_config, "tokenizer": tokenizer_json, "label_names": label_names,
+            "data_config": data_config, "max_length": max_length}
+
+
+def load_checkpoint(path: str | os.PathLike, expect_task: str | None = None) -> dict[str, Any]:
+    """Load with `weights_only=True`; every failure becomes one line naming the problem."""
+    p = Path(str(path)).expanduser()
+    if str(path) in ("", "None", "???"):
+        raise TextgruError("no checkpoint given: pass ckpt_path=<run folder>/checkpoints/best.ckpt")
+    if p.is_dir():
+        candidates = [p / "checkpoints" / "best.ckpt", p / "best.ckpt"]
+        found = next((c for c in candidates if c.is_file()), None)
+        if found is None:
+            raise TextgruError(f"no best.ckpt in folder {str(p)!r}; pass ckpt_path=<run folder>/checkpoints/best.ckpt")
+        p = found
+    if not p.is_file():
+        raise TextgruError(f"checkpoint {str(p)!r} does not exist; pass ckpt_path=<run folder>/checkpoints/best.ckpt")
+    try:
+        ckpt = torch.load(p, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        raise TextgruError(f"checkpoint {str(p)!r} needs pickle to load, which textgru refuses for safety "
+                           f"({str(e).splitlines()[0][:120]}); re-save it with textgru") from e
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as e:
+        raise TextgruError(f"checkpoint {str(p)!r} is corrupt or truncated ({str(e).splitlines()[0][:120]}); "
+                           "use another checkpoint, e.g. last.ckpt") from e
+    meta = ckpt.get("textgru") if isinstance(ckpt, dict) else None
+    if not isinstance(meta, dict) or "task" not in meta:
+        raise TextgruError(f"{str(p)!r} is not a textgru checkpoint (no 'textgru' metadata)")
+    if int(meta.get("format_version", -1)) != FORMAT_VERSION:
+        raise TextgruError(f"{str(p)!r} has checkpoint format {meta.get('format_version')} (textgru "
+                           f"{meta.get('textgru_version')}); this textgru {__version__} reads format {FORMAT_VERSION}")
+    if expect_task and meta["task"] != expect_task:
+        raise TextgruError(f"{str(p)!r} is a {meta['task']} checkpoint, but this command needs a {expect_task} one")
+    ckpt["path"] = str(p)
+    return ckpt
+
+
+def model_state_dict(ckpt: dict[str, Any]) -> dict[str, torch.Tensor]:
+    """The plain model's weights out of a Lightning state dict (keys under `model.`)."""
+    return {k[len("model."):]: v for k, v in ckpt["state_dict"].items() if k.startswith("model.")}

@@ -1,0 +1,102 @@
+"""LightningDataModule for text classification: source → tokenizer (trained on train) → batched map → buckets."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from functools import partial
+from typing import Any, Mapping
+
+import lightning as L
+from datasets import Dataset, DatasetDict
+from tokenizers import Tokenizer
+from torch.utils.data import DataLoader
+
+from textgru.data.batching import LengthBucketBatchSampler, pad_collate
+from textgru.data.sources import load_classification_data
+from textgru.data.tokenization import pad_id, train_tokenizer
+
+log = logging.getLogger(__name__)
+
+
+def tokenize_dataset(ds: Dataset, tokenizer: Tokenizer, max_length: int) -> Dataset:
+    """Add `input_ids` (truncated to `max_length`, at least one token) and `length` with a batched map."""
+    fingerprint_base = hashlib.sha1(f"{tokenizer.to_str()}|{max_length}".encode()).hexdigest()
+    unk = tokenizer.token_to_id("[UNK]")
+
+    def encode(batch: dict) -> dict:
+        ids = [e.ids[:max_length] or [unk] for e in tokenizer.encode_batch(batch["text"])]
+        return {"input_ids": ids, "length": [len(x) for x in ids]}
+
+    fingerprint = None
+    if ds._fingerprint:  # cached on disk where the dataset is file-backed: the second run skips the work
+        fingerprint = hashlib.sha1(f"{ds._fingerprint}|{fingerprint_base}".encode()).hexdigest()[:16]
+    return ds.map(encode, batched=True, batch_size=2000, new_fingerprint=fingerprint,
+                  desc="tokenizing")
+
+
+class ClassificationDataModule(L.LightningDataModule):
+    """Train/validation/test dataloaders of padded, length-bucketed batches for a data config."""
+
+    def __init__(self, data: Mapping[str, Any], tokenizer: Mapping[str, Any], batch_size: int = 64,
+                 eval_batch_size: int = 256, max_length: int = 128, num_workers: int = 0, seed: int = 42,
+                 pretrained_tokenizer: Tokenizer | None = None, dataset: DatasetDict | None = None) -> None:
+        super().__init__()
+        self.data_cfg = dict(data)
+        self.tokenizer_cfg = dict(tokenizer)
+        self.batch_size = batch_size
+        self.eval_batch_size = eval_batch_size
+        self.max_length = max_length
+        self.num_workers = num_workers
+        self.seed = seed
+        self.tokenizer = pretrained_tokenizer
+        self.raw = dataset
+        self.splits: dict[str, Dataset] = {}
+
+    def prepare_data(self) -> None:
+        pass  # loading is cheap and cached by `datasets`; every process does it in `setup`
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.splits:
+            return
+        if self.raw is None:
+            self.raw = load_classification_data(self.data_cfg)
+        if self.tokenizer is None:
+            self.tokenizer = train_tokenizer(self.raw["train"]["text"], self.tokenizer_cfg)
+            log.info("trained a %s tokenizer with %d tokens", self.tokenizer_cfg.get("kind"), self.tokenizer.get_vocab_size())
+        self.splits = {s: tokenize_dataset(ds, self.tokenizer, self.max_length).with_format("numpy", columns=["input_ids", "label"], output_all_columns=False)
+                       for s, ds in self.raw.items()}
+        self.lengths = {s: self.raw_lengths(s) for s in self.splits}
+
+    def raw_lengths(self, split: str) -> list[int]:
+        return self.splits[split].with_format(None)["length"]
+
+    @property
+    def label_names(self) -> list[str]:
+        return list(self.raw["train"].features["label"].names)
+
+    @property
+    def pad_id(self) -> int:
+        return pad_id(self.tokenizer)
+
+    def label_counts(self) -> list[int]:
+        counts = [0] * len(self.label_names)
+        for y in self.raw["train"]["label"]:
+            counts[y] += 1
+        return counts
+
+    def _loader(self, split: str, shuffle: bool) -> DataLoader:
+        sampler = LengthBucketBatchSampler(self.lengths[split], self.batch_size if shuffle else self.eval_batch_size,
+                                           shuffle=shuffle, seed=self.seed)
+        return DataLoader(self.splits[split], batch_sampler=sampler, num_workers=self.num_workers,
+                          collate_fn=partial(pad_collate, pad_id=self.pad_id),
+                          persistent_workers=self.num_workers > 0)
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("validation", shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test", shuffle=False)

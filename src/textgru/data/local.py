@@ -1,0 +1,80 @@
+"""The user's own files: CSV, TSV, JSON/JSONL, Parquet, or a folder with one sub-folder of .txt files per label."""
+
+from __future__ import annotations
+
+import glob
+import logging
+from pathlib import Path
+
+from datasets import Dataset, DatasetDict, load_dataset
+
+from textgru.errors import TextgruError
+
+log = logging.getLogger(__name__)
+
+FORMATS = {".csv": "csv", ".tsv": "csv", ".json": "json", ".jsonl": "json", ".parquet": "parquet"}
+
+
+def _expand(path: str | list[str], what: str) -> list[str]:
+    paths = [path] if isinstance(path, str) else list(path)
+    files: list[str] = []
+    for p in paths:
+        p = str(Path(p).expanduser())
+        found = sorted(glob.glob(p)) if any(ch in p for ch in "*?[") else ([p] if Path(p).exists() else [])
+        if not found:
+            raise TextgruError(f"{what} {p!r} does not exist; check data.path (relative paths are from where you ran the command).")
+        files += found
+    return files
+
+
+def _file_format(files: list[str]) -> tuple[str, dict]:
+    exts = {Path(f).suffix.lower() for f in files}
+    if len(exts) != 1 or next(iter(exts)) not in FORMATS:
+        raise TextgruError(f"unsupported data file type(s) {sorted(exts)}; use one of {sorted(FORMATS)} or a folder of label sub-folders.")
+    ext = exts.pop()
+    kwargs: dict = {}
+    if FORMATS[ext] == "csv":
+        kwargs = {"encoding_errors": "replace"}
+        if ext == ".tsv":
+            kwargs["sep"] = "\t"
+    return FORMATS[ext], kwargs
+
+
+def _read_label_folders(root: Path, ignore: list[str]) -> Dataset:
+    """One sub-folder per label, each holding .txt files (IMDB's archive layout)."""
+    texts, labels = [], []
+    for sub in sorted(p for p in root.iterdir() if p.is_dir() and p.name not in ignore):
+        for f in sorted(sub.glob("*.txt")):
+            texts.append(f.read_bytes().decode("utf-8", errors="replace"))
+            labels.append(sub.name)
+    if not texts:
+        raise TextgruError(f"folder {str(root)!r} has no <label>/*.txt files; expected one sub-folder of .txt files per label.")
+    return Dataset.from_dict({"text": texts, "label": labels})
+
+
+def load_local(path: str | list[str], validation_path: str | list[str] | None = None,
+               test_path: str | list[str] | None = None, ignore_labels: list[str] | None = None) -> DatasetDict:
+    """Read the user's files into a DatasetDict with the splits that were given (others are carved later)."""
+    if path is None or path == "" or path == "???":
+        raise TextgruError("data=local needs data.path=<file, glob or folder>.")
+    ignore = list(ignore_labels or [])
+    first = _expand(path, "data.path")
+    if len(first) == 1 and Path(first[0]).is_dir():
+        root = Path(first[0])
+        if (root / "train").is_dir():
+            dd = {"train": _read_label_folders(root / "train", ignore)}
+            for ours, theirs in (("validation", "validation"), ("validation", "valid"), ("test", "test")):
+                if (root / theirs).is_dir() and ours not in dd:
+                    dd[ours] = _read_label_folders(root / theirs, ignore)
+            return DatasetDict(dd)
+        return DatasetDict({"train": _read_label_folders(root, ignore)})
+    data_files = {"train": first}
+    if validation_path:
+        data_files["validation"] = _expand(validation_path, "data.validation_path")
+    if test_path:
+        data_files["test"] = _expand(test_path, "data.test_path")
+    fmt, kwargs = _file_format([f for fs in data_files.values() for f in fs])
+    try:
+        return load_dataset(fmt, data_files=data_files, **kwargs)
+    except Exception as e:  # pyarrow / pandas parse errors
+        raise TextgruError(f"could not read {data_files['train'][0]!r} as {fmt}: {str(e).splitlines()[0][:200]}") from e

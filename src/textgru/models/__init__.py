@@ -1,0 +1,1 @@
+"""Plain `nn.Module`s: the GRU encoder, pooling, the classifier (and, later, the language model)."""

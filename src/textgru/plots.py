@@ -1,0 +1,65 @@
+"""PNG plots of a run: learning curves from the CSV log, and a confusion matrix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+
+def plot_learning_curves(metrics_csv: str | Path, out: str | Path, metrics: Sequence[str] = ("loss", "macro_f1", "accuracy")) -> Path | None:
+    """One panel per metric: train (per epoch) and validation against epoch."""
+    metrics_csv = Path(metrics_csv)
+    if not metrics_csv.is_file():
+        return None
+    df = pd.read_csv(metrics_csv)
+    panels = [m for m in metrics if f"val/{m}" in df.columns or f"train/{m}_epoch" in df.columns or f"train/{m}" in df.columns]
+    if not panels or "epoch" not in df.columns:
+        return None
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 3.6), squeeze=False)
+    for ax, m in zip(axes[0], panels):
+        for split, col in (("train", f"train/{m}_epoch"), ("train", f"train/{m}"), ("validation", f"val/{m}")):
+            if col in df.columns:
+                series = df[["epoch", col]].dropna().groupby("epoch")[col].last()
+                if len(series):
+                    ax.plot(series.index + 1, series.values, marker="o", label=split)
+        ax.set_xlabel("epoch")
+        ax.set_title(m)
+        ax.grid(alpha=0.3)
+        handles, labels = ax.get_legend_handles_labels()
+        uniq = dict(zip(labels, handles))
+        ax.legend(uniq.values(), uniq.keys())
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return Path(out)
+
+
+def plot_confusion_matrix(matrix: Sequence[Sequence[int]], labels: Sequence[str], out: str | Path, title: str = "confusion matrix") -> Path:
+    """Counts with row-normalised colours (rows: true label, columns: predicted)."""
+    import numpy as np
+
+    m = np.asarray(matrix, dtype=float)
+    norm = m / np.clip(m.sum(1, keepdims=True), 1, None)
+    size = max(3.5, 1.0 + 0.9 * len(labels))
+    fig, ax = plt.subplots(figsize=(size + 1, size))
+    im = ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
+    ax.set_yticks(range(len(labels)), labels)
+    for i in range(len(labels)):
+        for j in range(len(labels)):
+            ax.text(j, i, f"{int(m[i, j])}\n{norm[i, j]:.0%}", ha="center", va="center",
+                    color="white" if norm[i, j] > 0.5 else "black", fontsize=9)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title)
+    fig.colorbar(im, ax=ax, fraction=0.046)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return Path(out)

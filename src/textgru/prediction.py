@@ -1,0 +1,94 @@
+"""Predict labels for texts from an argument, a file (.txt, .csv, .jsonl) or stdin; JSONL out, table for people."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable, TextIO
+
+from textgru.errors import TextgruError
+
+
+def read_texts(text: str | None, input_path: str | None, text_column: str = "text",
+               stdin: TextIO | None = None) -> list[str]:
+    """The texts to classify, from exactly one of: `text`, `input_path`, or piped `stdin`."""
+    if text is not None and input_path is not None:
+        raise TextgruError("give either text= or input=, not both")
+    if text is not None:
+        if not str(text).strip():
+            raise TextgruError('text= is empty; pass some text, e.g. text="what a great day"')
+        return [str(text)]
+    if input_path is None:
+        stdin = stdin or sys.stdin
+        if stdin is None or stdin.isatty():
+            raise TextgruError('nothing to classify: pass text="...", input=<file.txt|.csv|.jsonl>, or pipe texts on stdin')
+        texts = [line.rstrip("\r\n") for line in stdin]
+        return _non_empty(texts, "stdin")
+    p = Path(input_path).expanduser()
+    if not p.is_file():
+        raise TextgruError(f"input file {str(p)!r} does not exist")
+    raw = p.read_bytes().decode("utf-8", errors="replace")
+    suffix = p.suffix.lower()
+    if suffix == ".csv":
+        rows = list(csv.DictReader(io.StringIO(raw, newline="")))
+        columns = list(rows[0]) if rows else []
+        if rows and text_column not in columns:
+            raise TextgruError(f"column {text_column!r} not in {p.name}; columns are {columns}; set text_column=")
+        return _non_empty([r[text_column] or "" for r in rows], p.name)
+    if suffix in (".jsonl", ".json"):
+        texts = []
+        for n, line in enumerate(raw.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise TextgruError(f"{p.name} line {n} is not JSON ({e.msg}); expected one object per line") from e
+            if not isinstance(obj, dict) or text_column not in obj:
+                raise TextgruError(f"{p.name} line {n} has no {text_column!r} field; set text_column=")
+            texts.append(str(obj[text_column]))
+        return _non_empty(texts, p.name)
+    return _non_empty(raw.splitlines(), p.name)  # .txt or anything else: one text per line
+
+
+def _non_empty(texts: list[str], where: str) -> list[str]:
+    kept = [t for t in texts if t.strip()]
+    if not kept:
+        raise TextgruError(f"no texts found in {where}")
+    return kept
+
+
+def check_output(path: str | None, overwrite: bool) -> None:
+    if path and Path(path).exists() and not overwrite:
+        raise TextgruError(f"output {path!r} exists; pass overwrite=true to replace it, or choose another output=")
+
+
+def write_jsonl(records: Iterable[dict[str, Any]], path: str | os.PathLike) -> None:
+    """Write all records to a temporary file, then rename it into place: never a half-written output."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            for r in records:
+                f.write(json.dumps(r, ensure_ascii=False) + "\n")
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def format_table(results: list[dict[str, Any]], width: int = 60) -> str:
+    labels = list(results[0]["probs"]) if results else []
+    head = f"{'text':<{width}} {'label':<12}" + "".join(f" {name[:10]:>10}" for name in labels)
+    lines = [head, "-" * len(head)]
+    for r in results:
+        t = " ".join(r["text"].split())
+        t = t if len(t) <= width else t[: width - 1] + "…"
+        lines.append(f"{t:<{width}} {r['label']:<12}" + "".join(f" {r['probs'][n]:>10.3f}" for n in labels))
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""LightningModules: losses, metrics and optimizers around the plain models; no data code."""

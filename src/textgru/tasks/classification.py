@@ -1,0 +1,69 @@
+"""The classification LightningModule: cross-entropy, accuracy and macro-F1, optimizer + per-step schedule."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import lightning as L
+import torch
+from torch import nn
+from torchmetrics import MetricCollection
+from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix, MulticlassF1Score
+
+
+class ClassificationTask(L.LightningModule):
+    """Wraps a classifier `nn.Module` taking `(input_ids, lengths)`; logs `{stage}/loss|accuracy|macro_f1`."""
+
+    def __init__(self, model: nn.Module, num_classes: int, optimizer: Callable[..., torch.optim.Optimizer],
+                 scheduler: Callable[..., Any] | None = None, class_weights: list[float] | None = None,
+                 label_smoothing: float = 0.0, checkpoint_extras: dict | None = None) -> None:
+        super().__init__()
+        self.model = model
+        self.num_classes = num_classes
+        self.optimizer_factory = optimizer
+        self.scheduler_factory = scheduler
+        weight = torch.tensor(class_weights, dtype=torch.float) if class_weights else None
+        self.loss_fn = nn.CrossEntropyLoss(weight=weight, label_smoothing=label_smoothing)
+        metrics = MetricCollection({"accuracy": MulticlassAccuracy(num_classes, average="micro"),
+                                    "macro_f1": MulticlassF1Score(num_classes, average="macro")})
+        self.metrics = nn.ModuleDict({f"{s}_metrics": metrics.clone(prefix=f"{s}/") for s in ("train", "val", "test")})
+        self.test_confusion = MulticlassConfusionMatrix(num_classes)
+        self.checkpoint_extras = checkpoint_extras or {}
+
+    def forward(self, input_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        return self.model(input_ids, lengths)
+
+    def _step(self, batch: dict[str, torch.Tensor], stage: str) -> torch.Tensor:
+        logits = self(batch["input_ids"], batch["lengths"])  # (batch, classes)
+        loss = self.loss_fn(logits, batch["labels"])
+        preds = logits.argmax(-1)
+        self.metrics[f"{stage}_metrics"].update(preds, batch["labels"])
+        on_step = stage == "train"
+        self.log(f"{stage}/loss", loss, on_step=on_step, on_epoch=True, prog_bar=stage != "test",
+                 batch_size=len(preds), sync_dist=stage != "train")
+        self.log_dict(self.metrics[f"{stage}_metrics"], on_step=False, on_epoch=True, prog_bar=stage == "val")
+        if stage == "test":
+            self.test_confusion.update(preds, batch["labels"])
+        return loss
+
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        return self._step(batch, "train")
+
+    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        self._step(batch, "val")
+
+    def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        self._step(batch, "test")
+
+    def on_test_epoch_start(self) -> None:
+        self.test_confusion.reset()
+
+    def configure_optimizers(self) -> Any:
+        optimizer = self.optimizer_factory(params=self.parameters())
+        if self.scheduler_factory is None:
+            return optimizer
+        scheduler = self.scheduler_factory(optimizer=optimizer, num_training_steps=self.trainer.estimated_stepping_batches)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["textgru"] = self.checkpoint_extras  # tokenizer, labels, model config: self-contained

@@ -1,0 +1,124 @@
+"""`train(cfg)`: compose data, tokenizer, model, Lightning task and Trainer from a config; write the run folder."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+from hydra.utils import instantiate
+from lightning.pytorch.loggers import CSVLogger, Logger
+from omegaconf import DictConfig, OmegaConf
+
+from textgru.checkpoint import AtomicCheckpointIO, checkpoint_extras
+from textgru.data.classification_datamodule import ClassificationDataModule
+from textgru.errors import TextgruError
+from textgru.models.pretrained import init_from_glove
+from textgru.plots import plot_confusion_matrix, plot_learning_curves
+from textgru.tasks.classification import ClassificationTask
+
+log = logging.getLogger(__name__)
+
+
+def _plain(cfg: Any) -> Any:
+    return OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else cfg
+
+
+def build_loggers(cfg: DictConfig, run_dir: Path) -> list[Logger]:
+    loggers: list[Logger] = []
+    if cfg.logger.get("csv", True):
+        loggers.append(CSVLogger(save_dir=str(run_dir), name="logs", version=""))
+    if cfg.logger.get("tensorboard", False):
+        try:
+            from lightning.pytorch.loggers import TensorBoardLogger
+            import tensorboard  # noqa: F401
+
+            loggers.append(TensorBoardLogger(save_dir=str(run_dir), name="tensorboard", version=""))
+        except ImportError:
+            log.info("tensorboard is not installed; logging to CSV only")
+    return loggers
+
+
+def class_weights(spec: Any, counts: list[int]) -> list[float] | None:
+    if spec in (None, "none"):
+        return None
+    if spec == "balanced":
+        total = sum(counts)
+        return [total / (len(counts) * max(c, 1)) for c in counts]
+    weights = [float(w) for w in spec]
+    if len(weights) != len(counts):
+        raise TextgruError(f"task.class_weights has {len(weights)} values but there are {len(counts)} labels")
+    return weights
+
+
+def _refuse_finished_run(run_dir: Path) -> None:
+    for name in ("metrics.json", "checkpoints/best.ckpt", "checkpoints/last.ckpt"):
+        if (run_dir / name).exists():
+            raise TextgruError(f"{run_dir} already holds a run ({name}); choose another hydra.run.dir= so nothing is overwritten")
+
+
+def train(cfg: DictConfig) -> dict[str, Any]:
+    """Train and test the model `cfg` describes; returns the metrics written to `metrics.json`."""
+    run_dir = Path(cfg.paths.run_dir)
+    _refuse_finished_run(run_dir)
+    L.seed_everything(cfg.seed, workers=True)
+    data_cfg = _plain(cfg.data)
+    dm = ClassificationDataModule(data_cfg, _plain(cfg.tokenizer), batch_size=cfg.data.batch_size,
+                                  eval_batch_size=cfg.data.eval_batch_size, max_length=cfg.data.max_length,
+                                  num_workers=cfg.data.num_workers, seed=cfg.seed)
+    dm.setup("fit")
+    labels = dm.label_names
+    model_cfg = _plain(cfg.model)
+    pretrained = model_cfg.pop("pretrained_embeddings", None)
+    model_cfg.update(vocab_size=dm.tokenizer.get_vocab_size(), num_classes=len(labels), padding_idx=dm.pad_id,
+                     unk_idx=dm.tokenizer.token_to_id("[UNK]"))
+    model = instantiate(model_cfg)
+    if pretrained == "glove-6b-50d":
+        init_from_glove(model.embedding, dm.tokenizer)
+    elif pretrained:
+        raise TextgruError(f"unknown model.pretrained_embeddings {pretrained!r}; use glove-6b-50d or null")
+    extras = checkpoint_extras("sentiment", model_cfg, dm.tokenizer.to_str(), labels, data_cfg, cfg.data.max_length)
+    task = ClassificationTask(
+        model, num_classes=len(labels), optimizer=instantiate(cfg.optimizer),
+        scheduler=instantiate(cfg.scheduler) if cfg.get("scheduler") else None,
+        class_weights=class_weights(cfg.task.get("class_weights"), dm.label_counts()),
+        label_smoothing=cfg.task.get("label_smoothing", 0.0), checkpoint_extras=extras)
+    callbacks = [instantiate(c) for c in cfg.callbacks.values() if c is not None]
+    loggers = build_loggers(cfg, run_dir)
+    trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False,
+                                     plugins=[AtomicCheckpointIO()])
+    n_params = sum(p.numel() for p in model.parameters())
+    log.info("model: %s parameters; labels %s; vocabulary %d", f"{n_params:,}", labels, dm.tokenizer.get_vocab_size())
+    try:
+        if trainer.is_global_zero:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+            dm.tokenizer.save(str(run_dir / "tokenizer.json"))
+        start = time.time()
+        trainer.fit(task, datamodule=dm)
+        train_seconds = time.time() - start
+        if trainer.interrupted:
+            raise TextgruError("training was interrupted; checkpoints/last.ckpt holds the latest state")
+        best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+        ckpt = best if best and not cfg.trainer.get("fast_dev_run") else None
+        if ckpt:  # the checkpoint's file name is fixed (best.ckpt); keep Lightning's bookkeeping in step
+            log.info("best checkpoint: %s (%s=%.4f)", ckpt, cfg.optimized_metric, float(trainer.checkpoint_callback.best_model_score))
+        val = trainer.validate(task, datamodule=dm, ckpt_path=ckpt, verbose=False)[0]
+        test = trainer.test(task, datamodule=dm, ckpt_path=ckpt, verbose=False)[0]
+        metrics = {k: float(v) for k, v in {**val, **test}.items() if "/" in k}
+        metrics["train_seconds"] = round(train_seconds, 1)
+        metrics["epochs"] = trainer.current_epoch
+        metrics["global_step"] = trainer.global_step
+        if trainer.is_global_zero:
+            confusion = task.test_confusion.compute().tolist()
+            plot_confusion_matrix(confusion, labels, run_dir / "confusion_matrix.png", title="test confusion matrix")
+            plot_learning_curves(run_dir / "logs" / "metrics.csv", run_dir / "learning_curves.png")
+            (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))  # written last: marks a finished run
+            log.info("metrics: %s", json.dumps(metrics))
+        return metrics
+    finally:
+        for lg in loggers:
+            lg.finalize("success")

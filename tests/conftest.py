@@ -1,0 +1,79 @@
+"""Shared fixtures: offline Hub, a private cache, a small labelled CSV, and one tiny trained checkpoint."""
+
+from __future__ import annotations
+
+import csv
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["HF_DATASETS_OFFLINE"] = "1"
+
+POSITIVE = "good great love wonderful happy excellent nice".split()
+NEGATIVE = "bad awful hate terrible sad horrible poor".split()
+NEUTRAL = "the a table today weather train paper".split()
+
+
+def make_rows(n: int, seed: int = 0) -> list[tuple[str, str]]:
+    """Learnable synthetic reviews: the label follows the sentiment words, lengths vary from 3 to 30 words."""
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        label = ["pos", "neg", "neutral"][i % 3]
+        words = {"pos": POSITIVE, "neg": NEGATIVE, "neutral": NEUTRAL}[label]
+        k = rng.randint(3, 30)
+        text = " ".join(rng.choice(words) if rng.random() < 0.5 else rng.choice(NEUTRAL) for _ in range(k))
+        if label != "neutral":
+            text = rng.choice(words) + " " + text
+        rows.append((text, label))
+    return rows
+
+
+def write_csv(path: Path, rows: list[tuple[str, str]], text_col: str = "review", label_col: str = "sentiment",
+              delimiter: str = ",") -> Path:
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f, delimiter=delimiter)
+        w.writerow([text_col, label_col])
+        w.writerows(rows)
+    return path
+
+
+def run_script(script: str, *args: str, cwd: Path | None = None, stdin: str | None = None,
+               env: dict | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
+    """Run scripts/<script>.py as a user would, in a subprocess."""
+    full_env = {**os.environ, **(env or {})}
+    full_env.pop("HYDRA_FULL_ERROR", None)
+    return subprocess.run([sys.executable, str(ROOT / "scripts" / f"{script}.py"), *args], cwd=cwd or ROOT,
+                          input=stdin, capture_output=True, text=True, env=full_env, timeout=timeout)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    cache = tmp_path_factory.mktemp("cache")
+    os.environ["TEXTGRU_CACHE"] = str(cache)
+    return cache
+
+
+@pytest.fixture(scope="session")
+def small_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_csv(tmp_path_factory.mktemp("data") / "reviews.csv", make_rows(300))
+
+
+TINY_MODEL = ["model.embedding_dim=16", "model.hidden_size=16", "data.batch_size=16", "trainer.max_epochs=3",
+              "logger.tensorboard=false", "trainer.enable_progress_bar=false"]
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory, small_csv: Path) -> Path:
+    """A real training run (local CSV, tiny model, 3 epochs) through scripts/train.py; returns its folder."""
+    run_dir = tmp_path_factory.mktemp("runs") / "tiny"
+    r = run_script("train", "task=sentiment", "data=local", f"data.path={small_csv}", "data.text_column=review",
+                   "data.label_column=sentiment", f"hydra.run.dir={run_dir}", *TINY_MODEL)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return run_dir

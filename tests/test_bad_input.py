@@ -1,0 +1,128 @@
+"""Bad input: one clear line on stderr, a non-zero exit, no traceback, nothing half-written."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import make_rows, run_script, write_csv
+
+
+def _one_line_error(r, *needles: str) -> None:
+    assert r.returncode != 0
+    assert "Traceback" not in r.stderr
+    errors = [line for line in r.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, r.stderr[-2000:]
+    for n in needles:
+        assert n in errors[0], errors[0]
+
+
+def _train(tmp_path: Path, *args: str):
+    return run_script("train", f"hydra.run.dir={tmp_path / 'run'}", "trainer.max_epochs=1", *args)
+
+
+def test_missing_data_path(tmp_path: Path) -> None:
+    r = _train(tmp_path, "data=local", f"data.path={tmp_path / 'nope.csv'}")
+    _one_line_error(r, "nope.csv", "does not exist")
+    assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+def test_missing_column_names_existing_ones(tmp_path: Path) -> None:
+    p = write_csv(tmp_path / "d.csv", make_rows(60), text_col="body", label_col="y")
+    r = _train(tmp_path, "data=local", f"data.path={p}", "data.text_column=text")
+    _one_line_error(r, "'text'", "body", "data.text_column")
+
+
+def test_empty_dataset(tmp_path: Path) -> None:
+    p = write_csv(tmp_path / "d.csv", [("   ", "pos")], text_col="text", label_col="label")
+    r = _train(tmp_path, "data=local", f"data.path={p}")
+    _one_line_error(r, "empty")
+
+
+def test_label_unseen_in_training(tmp_path: Path) -> None:
+    rows = make_rows(60)
+    train = write_csv(tmp_path / "train.csv", rows, text_col="text", label_col="label")
+    test = write_csv(tmp_path / "test.csv", rows[:5] + [("strange text", "sarcastic")], text_col="text", label_col="label")
+    r = _train(tmp_path, "data=local", f"data.path={train}", f"data.test_path={test}")
+    _one_line_error(r, "sarcastic", "test")
+
+
+def test_unknown_config_option_lists_valid_ones(tmp_path: Path) -> None:
+    t0 = time.time()
+    r = _train(tmp_path, "data=twitter")
+    _one_line_error(r, "twitter", "tweets", "local")
+    assert time.time() - t0 < 10  # caught before anything heavy is imported
+
+
+def test_hub_dataset_offline_within_5s(tmp_path: Path) -> None:
+    r = _train(tmp_path, "data=imdb")
+    _one_line_error(r, "imdb", "data=local")
+
+
+def test_hub_unreachable_without_offline_flag(tmp_path: Path) -> None:
+    """With the offline flags unset and the Hub endpoint unreachable, the error still comes within 5 s."""
+    t0 = time.time()
+    r = run_script("train", f"hydra.run.dir={tmp_path / 'run'}", "data=sst2",
+                   env={"HF_HUB_OFFLINE": "0", "HF_DATASETS_OFFLINE": "0", "HF_ENDPOINT": "https://127.0.0.1:9"})
+    _one_line_error(r, "stanfordnlp/sst2", "cannot be reached")
+    assert time.time() - t0 < 5 + 15  # the error itself: < 5 s after start-up (imports take the rest)
+
+
+@pytest.fixture()
+def ckpt(tiny_run: Path) -> Path:
+    return tiny_run / "checkpoints" / "best.ckpt"
+
+
+def test_checkpoint_missing(tmp_path: Path) -> None:
+    r = run_script("predict", f"ckpt_path={tmp_path / 'none.ckpt'}", "text=hi")
+    _one_line_error(r, "does not exist")
+
+
+def test_checkpoint_corrupt(tmp_path: Path, ckpt: Path) -> None:
+    bad = tmp_path / "bad.ckpt"
+    bad.write_bytes(ckpt.read_bytes()[:1000])
+    r = run_script("predict", f"ckpt_path={bad}", "text=hi")
+    _one_line_error(r, "corrupt")
+
+
+def test_checkpoint_needing_pickle_is_refused(tmp_path: Path) -> None:
+    bad = tmp_path / "pickled.ckpt"
+
+    class Thing:  # noqa: D401 - any custom class makes the file need pickle
+        pass
+
+    torch.save({"textgru": {"task": "sentiment"}, "obj": Thing}, bad)
+    r = run_script("predict", f"ckpt_path={bad}", "text=hi")
+    _one_line_error(r, "pickle")
+
+
+def test_checkpoint_of_other_task(tmp_path: Path, ckpt: Path) -> None:
+    data = torch.load(ckpt, weights_only=True)
+    data["textgru"]["task"] = "lm"
+    other = tmp_path / "lm.ckpt"
+    torch.save(data, other)
+    r = run_script("predict", f"ckpt_path={other}", "text=hi")
+    _one_line_error(r, "lm checkpoint", "sentiment")
+
+
+def test_empty_text(ckpt: Path) -> None:
+    r = run_script("predict", f"ckpt_path={ckpt}", "text=")
+    _one_line_error(r, "text= is empty")
+
+
+def test_predict_refuses_to_overwrite_output(tmp_path: Path, ckpt: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    out.write_text("mine\n")
+    r = run_script("predict", f"ckpt_path={ckpt}", "text=good", f"output={out}")
+    _one_line_error(r, "overwrite=true")
+    assert out.read_text() == "mine\n"
+
+
+def test_train_refuses_a_finished_run_folder(tiny_run: Path) -> None:
+    before = (tiny_run / "metrics.json").read_text()
+    r = run_script("train", f"hydra.run.dir={tiny_run}", "trainer.fast_dev_run=true")
+    _one_line_error(r, "already holds a run")
+    assert (tiny_run / "metrics.json").read_text() == before

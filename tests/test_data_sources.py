@@ -1,0 +1,120 @@
+"""Data sources: the built-in tweets, local files in every format, Hub datasets while offline."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from datasets import ClassLabel
+
+from conftest import make_rows, write_csv
+from textgru.data.sources import load_classification_data
+from textgru.errors import TextgruError
+
+
+def _local(path, **kw) -> dict:
+    return {"source": "local", "path": str(path) if not isinstance(path, list) else [str(p) for p in path],
+            "text_column": "review", "label_column": "sentiment", **kw}
+
+
+def test_tweets_clean_stratified_cached(private_cache: Path) -> None:
+    t0 = time.time()
+    dd = load_classification_data({"source": "tweets", "cache_dir": str(private_cache)})
+    assert set(dd) == {"train", "validation", "test"}
+    assert dd["train"].features["label"].names == ["negative", "neutral", "positive"]
+    sizes = {k: len(v) for k, v in dd.items()}
+    total = sum(sizes.values())
+    assert 36_000 < total < 38_158  # duplicates and conflicting texts removed
+    assert abs(sizes["test"] / total - 0.1) < 0.005 and abs(sizes["validation"] / total - 0.1) < 0.005
+    texts = [t for s in dd.values() for t in s["text"]]
+    assert len(texts) == len(set(texts))  # no text twice, so none in two splits
+    share = {s: Counter(dd[s]["label"]) for s in dd}
+    for label in range(3):  # stratified: each label's share equal across splits to within a point
+        shares = [share[s][label] / sizes[s] for s in dd]
+        assert max(shares) - min(shares) < 0.01
+    first = time.time() - t0
+    t0 = time.time()
+    again = load_classification_data({"source": "tweets", "cache_dir": str(private_cache)})
+    assert time.time() - t0 < max(1.0, first / 3)  # prepared once, then loaded from the cache
+    assert again["test"]["text"] == dd["test"]["text"]
+
+
+def _write_all_formats(tmp_path: Path, rows) -> dict[str, Path]:
+    df = pd.DataFrame(rows, columns=["review", "sentiment"])
+    paths = {"csv": write_csv(tmp_path / "d.csv", rows), "tsv": write_csv(tmp_path / "d.tsv", rows, delimiter="\t")}
+    paths["parquet"] = tmp_path / "d.parquet"
+    df.to_parquet(paths["parquet"])
+    paths["jsonl"] = tmp_path / "d.jsonl"
+    paths["jsonl"].write_text("".join(json.dumps({"review": t, "sentiment": y}) + "\n" for t, y in rows))
+    paths["json"] = tmp_path / "d.json"
+    paths["json"].write_text("".join(json.dumps({"review": t, "sentiment": y}) + "\n" for t, y in rows))
+    return paths
+
+
+@pytest.mark.parametrize("fmt", ["csv", "tsv", "json", "jsonl", "parquet"])
+def test_local_formats(tmp_path: Path, fmt: str) -> None:
+    rows = make_rows(120)
+    path = _write_all_formats(tmp_path, rows)[fmt]
+    dd = load_classification_data(_local(path))
+    assert sum(len(v) for v in dd.values()) == 120
+    assert dd["train"].features["label"] == ClassLabel(names=["neg", "neutral", "pos"])
+    assert dd["train"].column_names == ["text", "label"]
+    for split in dd.values():  # stratified carve: every label in every split
+        assert set(split["label"]) == {0, 1, 2}
+
+
+def test_local_separate_split_files_and_integer_labels(tmp_path: Path) -> None:
+    rows = [(t, {"neg": 0, "pos": 1, "neutral": 2}[y]) for t, y in make_rows(90)]
+    paths = [write_csv(tmp_path / f"{s}.csv", rows[30 * i:30 * (i + 1)]) for i, s in enumerate(["train", "val", "test"])]
+    dd = load_classification_data(_local(paths[0], validation_path=str(paths[1]), test_path=str(paths[2])))
+    assert [len(dd[s]) for s in ("train", "validation", "test")] == [30, 30, 30]
+    assert dd["train"].features["label"].names == ["0", "1", "2"]
+
+
+def test_local_several_files_glob(tmp_path: Path) -> None:
+    rows = make_rows(100)
+    write_csv(tmp_path / "part1.csv", rows[:50])
+    write_csv(tmp_path / "part2.csv", rows[50:])
+    dd = load_classification_data(_local(str(tmp_path / "part*.csv")))
+    assert sum(len(v) for v in dd.values()) == 100
+
+
+def test_label_folders_imdb_layout(tmp_path: Path) -> None:
+    for split, n in (("train", 30), ("test", 10)):
+        for label in ("neg", "pos", "unsup"):
+            d = tmp_path / split / label
+            d.mkdir(parents=True)
+            for i in range(n):
+                (d / f"{i}_1.txt").write_text(f"{label} review number {i} <br /> text")
+    dd = load_classification_data({"source": "local", "path": str(tmp_path), "ignore_labels": ["unsup"]})
+    assert dd["train"].features["label"].names == ["neg", "pos"]
+    assert len(dd["test"]) == 20 and len(dd["train"]) + len(dd["validation"]) == 60
+
+
+def test_labels_with_stray_whitespace_and_case_are_merged(tmp_path: Path) -> None:
+    rows = [(t, y) for t, y in make_rows(60)] + [("good stuff", " POS "), ("bad stuff", "neg ")]
+    dd = load_classification_data(_local(write_csv(tmp_path / "d.csv", rows)))
+    assert dd["train"].features["label"].names == ["neg", "neutral", "pos"]
+    assert sum(len(v) for v in dd.values()) == 62
+
+
+def test_non_utf8_csv_is_read_with_replacement(tmp_path: Path) -> None:
+    p = tmp_path / "d.csv"
+    write_csv(p, make_rows(60))
+    p.write_bytes(p.read_bytes() + b"caf\xe9 au lait,pos\n")
+    dd = load_classification_data(_local(p))
+    texts = [t for s in dd.values() for t in s["text"]]
+    assert "caf\ufffd au lait" in texts
+
+
+def test_hub_offline_fails_fast_with_one_line() -> None:
+    t0 = time.time()
+    with pytest.raises(TextgruError) as e:
+        load_classification_data({"source": "hub", "hub_name": "imdb", "text_column": "text", "label_column": "label"})
+    assert time.time() - t0 < 5
+    msg = str(e.value)
+    assert "imdb" in msg and "data=local" in msg and "\n" not in msg

@@ -1,0 +1,89 @@
+"""The real scripts end to end: train (fast_dev_run and a tiny real run), eval, predict; checkpoints; seeds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from conftest import TINY_MODEL, make_rows, run_script, write_csv
+from textgru.inference import LoadedClassifier
+
+
+def test_train_fast_dev_run_on_default_tweets(tmp_path: Path) -> None:
+    r = run_script("train", "task=sentiment", "trainer.fast_dev_run=true", f"hydra.run.dir={tmp_path / 'run'}",
+                   "logger.tensorboard=false")
+    assert r.returncode == 0, r.stderr[-3000:]
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert {"val/accuracy", "val/macro_f1", "test/accuracy", "test/macro_f1", "test/loss", "train_seconds"} <= set(metrics)
+
+
+def test_run_folder_contents(tiny_run: Path) -> None:
+    for name in ("config.yaml", "tokenizer.json", "metrics.json", "checkpoints/best.ckpt", "checkpoints/last.ckpt",
+                 "logs/metrics.csv", "learning_curves.png", "confusion_matrix.png", "train.log"):
+        assert (tiny_run / name).is_file(), name
+    metrics = json.loads((tiny_run / "metrics.json").read_text())
+    assert metrics["test/macro_f1"] > 0.8  # the synthetic sentiment words are easy to learn
+    assert "reviews.csv" in (tiny_run / "config.yaml").read_text()  # the resolved config is saved
+    assert not list((tiny_run / "checkpoints").glob("*.tmp"))
+
+
+def test_checkpoint_is_self_contained_and_loads_weights_only(tiny_run: Path) -> None:
+    ckpt = torch.load(tiny_run / "checkpoints" / "best.ckpt", weights_only=True)
+    meta = ckpt["textgru"]
+    assert meta["task"] == "sentiment" and meta["label_names"] == ["neg", "neutral", "pos"]
+    assert "[PAD]" in meta["tokenizer"] and meta["model_config"]["_target_"].endswith("GRUClassifier")
+    clf = LoadedClassifier.from_checkpoint(tiny_run / "checkpoints" / "best.ckpt")
+    texts = [t for t, _ in make_rows(40, seed=5)]
+    a = clf.predict_proba(texts)
+    b = LoadedClassifier.from_checkpoint(tiny_run / "checkpoints" / "best.ckpt").predict_proba(texts)
+    assert torch.equal(a, b)
+    # the same weights used in-process by hand give the same probabilities
+    ids = clf.encode(texts[:1])
+    logits = clf.model(torch.tensor(ids), torch.tensor([len(ids[0])]))
+    torch.testing.assert_close(torch.softmax(logits, -1)[0], a[0])
+
+
+def test_eval_script(tiny_run: Path) -> None:
+    r = run_script("eval", f"ckpt_path={tiny_run / 'checkpoints' / 'best.ckpt'}", "split=test")
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "precision" in r.stdout and "macro avg" in r.stdout
+    out = json.loads((tiny_run / "eval" / "test_metrics.json").read_text())
+    trained = json.loads((tiny_run / "metrics.json").read_text())
+    assert abs(out["macro_f1"] - trained["test/macro_f1"]) < 1e-6  # same split, same best checkpoint
+    assert (tiny_run / "eval" / "test_confusion_matrix.png").is_file()
+    again = run_script("eval", f"ckpt_path={tiny_run / 'checkpoints' / 'best.ckpt'}", "split=test")
+    assert again.returncode != 0 and "overwrite=true" in again.stderr  # never overwrites without asking
+
+
+def test_predict_text_file_stdin(tiny_run: Path, tmp_path: Path) -> None:
+    ckpt = f"ckpt_path={tiny_run / 'checkpoints' / 'best.ckpt'}"
+    r = run_script("predict", ckpt, "text=good great wonderful love")
+    assert r.returncode == 0, r.stderr[-3000:]
+    rec = json.loads(r.stdout.strip().splitlines()[0])
+    assert rec["label"] == "pos" and abs(sum(rec["probs"].values()) - 1) < 1e-5
+    texts = ["bad awful terrible", "good great happy", "the table today"]
+    (tmp_path / "in.txt").write_text("\n".join(texts) + "\n")
+    out = tmp_path / "out.jsonl"
+    r = run_script("predict", ckpt, f"input={tmp_path / 'in.txt'}", f"output={out}")
+    assert r.returncode == 0, r.stderr[-3000:]
+    recs = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [x["text"] for x in recs] == texts
+    assert [x["label"] for x in recs] == ["neg", "pos", "neutral"]
+    piped = run_script("predict", ckpt, stdin="\n".join(texts) + "\n")
+    assert [json.loads(x)["label"] for x in piped.stdout.splitlines()] == ["neg", "pos", "neutral"]
+    write_csv(tmp_path / "in.csv", [(t, "?") for t in texts], text_col="body")
+    r = run_script("predict", ckpt, f"input={tmp_path / 'in.csv'}", "text_column=body")
+    assert [json.loads(x)["text"] for x in r.stdout.splitlines()] == texts
+
+
+def test_same_seed_same_metrics(small_csv: Path, tmp_path: Path) -> None:
+    args = ["data=local", f"data.path={small_csv}", "data.text_column=review", "data.label_column=sentiment",
+            *TINY_MODEL, "trainer.max_epochs=2", "seed=7"]
+    for name in ("a", "b"):
+        r = run_script("train", *args, f"hydra.run.dir={tmp_path / name}")
+        assert r.returncode == 0, r.stderr[-3000:]
+    a, b = (json.loads((tmp_path / n / "metrics.json").read_text()) for n in ("a", "b"))
+    a.pop("train_seconds"), b.pop("train_seconds")
+    assert a == b
