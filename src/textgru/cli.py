@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import importlib
 import logging
 import os
@@ -71,12 +70,3 @@ def hydra_entry(fn: Callable[[DictConfig], Any] | str, config_name: str) -> Any:
     return main()
 
 
-def catch_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except TextgruError as e:
-            fail(str(e))
-
-    return wrapper
