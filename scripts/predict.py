@@ -3,4 +3,4 @@
 from textgru.cli import hydra_entry
 
 if __name__ == "__main__":
-    hydra_entry("textgru.commands:predict_command", config_name="predict")
+    hydra_entry("textgru.commands:predict_command", config_name="predict", raw_keys=("text",))

@@ -77,3 +77,15 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory, small_csv: Path) -> Path:
                    "data.label_column=sentiment", f"hydra.run.dir={run_dir}", *TINY_MODEL)
     assert r.returncode == 0, r.stderr[-3000:]
     return run_dir
+
+
+try:  # used by a test through `+callbacks.boom._target_=conftest.FailAtTest` in a subprocess
+    import lightning as _L
+
+    class FailAtTest(_L.Callback):
+        """Makes a run fail after training (when testing starts), as a crash would."""
+
+        def on_test_start(self, trainer, pl_module) -> None:
+            raise RuntimeError("simulated crash at test time")
+except ImportError:  # pragma: no cover
+    pass

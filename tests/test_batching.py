@@ -60,3 +60,39 @@ def test_pad_collate() -> None:
     assert batch["input_ids"].tolist() == [[5, 6, 7], [8, 0, 0]]
     assert batch["lengths"].tolist() == [3, 1]
     assert batch["labels"].tolist() == [1, 0]
+
+
+def test_training_reshuffles_buckets_every_epoch() -> None:
+    """Through a real Trainer: the batches of epoch 2 are not those of epoch 1 (Lightning alone would not reset
+    the batch sampler's epoch)."""
+    import lightning as L
+    from functools import partial
+
+    from torch.utils.data import DataLoader
+
+    from textgru.models.classifier import GRUClassifier
+    from textgru.tasks.classification import ClassificationTask
+
+    lengths = _lengths(200)
+    data = [{"input_ids": [2 + i % 40] * n, "label": i % 2, "idx": i} for i, n in enumerate(lengths)]
+    seen: list[list[list[int]]] = []
+
+    class Record(L.Callback):
+        def on_train_epoch_start(self, trainer, pl_module) -> None:
+            seen.append([])
+
+        def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+            seen[-1].append(batch["idx"].tolist())
+
+    def collate(examples: list[dict]) -> dict:
+        batch = pad_collate(examples)
+        batch["idx"] = torch.tensor([e["idx"] for e in examples])
+        return batch
+
+    loader = DataLoader(data, batch_sampler=LengthBucketBatchSampler(lengths, 16, seed=0), collate_fn=collate)
+    task = ClassificationTask(GRUClassifier(50, 2, embedding_dim=8, hidden_size=8), 2,
+                              optimizer=partial(torch.optim.SGD, lr=0.01))
+    L.Trainer(max_epochs=2, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+              enable_model_summary=False, callbacks=[Record()]).fit(task, loader)
+    assert len(seen) == 2 and seen[0] != seen[1]
+    assert sorted(i for b in seen[1] for i in b) == list(range(200))

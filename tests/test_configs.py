@@ -24,11 +24,28 @@ def test_every_group_option_composes(group: str, option: str) -> None:
     OmegaConf.to_container(cfg.model, resolve=True)
 
 
-@pytest.mark.parametrize("config_name", ["train", "eval", "predict"])
+@pytest.mark.parametrize("config_name", ["eval", "predict"])
 def test_entry_configs_compose(config_name: str) -> None:
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose(config_name=config_name, overrides=["ckpt_path=x.ckpt"] if config_name != "train" else [])
-    assert cfg is not None
+        cfg = compose(config_name=config_name, overrides=["ckpt_path=x.ckpt"])
+    assert cfg.ckpt_path == "x.ckpt" and cfg.overwrite is False
+
+
+@pytest.mark.parametrize("override,key,expected", [
+    ("trainer=cpu", "trainer.accelerator", "cpu"),
+    ("trainer=gpu", "trainer.accelerator", "gpu"),
+    ("scheduler=none", "scheduler", None),
+    ("scheduler=one_cycle", "scheduler._target_", "textgru.optim.one_cycle"),
+    ("tokenizer=bpe", "tokenizer.kind", "bpe"),
+    ("tokenizer=char", "tokenizer.kind", "char"),
+    ("data=local", "data.source", "local"),
+    ("data=sst2", "data.hub_name", "stanfordnlp/sst2"),
+    ("optimizer=adam", "optimizer._target_", "torch.optim.Adam"),
+])
+def test_group_choice_takes_effect(override: str, key: str, expected: object) -> None:
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose(config_name="train", overrides=[override])
+    assert OmegaConf.select(cfg, key) == expected
 
 
 def test_defaults_are_the_documented_main_job() -> None:

@@ -5,8 +5,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import lightning as L
 import torch
+from torch.utils.data import DataLoader
 
+from textgru.checkpoint import AtomicCheckpointIO, checkpoint_extras
+from textgru.data.batching import pad_collate
+from textgru.data.tokenization import train_tokenizer
+from textgru.models.classifier import GRUClassifier
+from textgru.tasks.classification import ClassificationTask
 from conftest import TINY_MODEL, make_rows, run_script, write_csv
 from textgru.inference import LoadedClassifier
 
@@ -34,15 +41,33 @@ def test_checkpoint_is_self_contained_and_loads_weights_only(tiny_run: Path) -> 
     meta = ckpt["textgru"]
     assert meta["task"] == "sentiment" and meta["label_names"] == ["neg", "neutral", "pos"]
     assert "[PAD]" in meta["tokenizer"] and meta["model_config"]["_target_"].endswith("GRUClassifier")
-    clf = LoadedClassifier.from_checkpoint(tiny_run / "checkpoints" / "best.ckpt")
+
+
+def test_checkpoint_round_trip_gives_identical_predictions(tmp_path: Path) -> None:
+    """Logits of the in-memory model equal those of the model rebuilt from the saved file (weights_only)."""
+    L.seed_everything(0)
+    rows = make_rows(64)
+    tok = train_tokenizer([t for t, _ in rows], {"kind": "word", "min_frequency": 1})
+    labels = ["neg", "neutral", "pos"]
+    model_cfg = {"_target_": "textgru.models.classifier.GRUClassifier", "vocab_size": tok.get_vocab_size(),
+                 "num_classes": 3, "embedding_dim": 16, "hidden_size": 16, "pooling": "attention"}
+    model = GRUClassifier(**{k: v for k, v in model_cfg.items() if k != "_target_"})
+    extras = checkpoint_extras("sentiment", model_cfg, tok.to_str(), labels, {"source": "local"}, 64)
+    task = ClassificationTask(model, 3, optimizer=lambda params: torch.optim.Adam(params, lr=0.01),
+                              ema_decay=0.9, checkpoint_extras=extras)
+    examples = [{"input_ids": tok.encode(t).ids, "label": labels.index(y)} for t, y in rows]
+    loader = DataLoader(examples, batch_size=16, collate_fn=pad_collate)
+    trainer = L.Trainer(max_epochs=2, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                        enable_model_summary=False, plugins=[AtomicCheckpointIO()])
+    trainer.fit(task, loader)
+    trainer.save_checkpoint(tmp_path / "m.ckpt")
     texts = [t for t, _ in make_rows(40, seed=5)]
-    a = clf.predict_proba(texts)
-    b = LoadedClassifier.from_checkpoint(tiny_run / "checkpoints" / "best.ckpt").predict_proba(texts)
-    assert torch.equal(a, b)
-    # the same weights used in-process by hand give the same probabilities
-    ids = clf.encode(texts[:1])
-    logits = clf.model(torch.tensor(ids), torch.tensor([len(ids[0])]))
-    torch.testing.assert_close(torch.softmax(logits, -1)[0], a[0])
+    clf = LoadedClassifier.from_checkpoint(tmp_path / "m.ckpt")
+    task.eval()
+    batch = pad_collate([{"input_ids": tok.encode(t).ids[:64]} for t in texts])
+    with torch.no_grad():
+        expected = torch.softmax(task(batch["input_ids"], batch["lengths"]), -1)  # the EMA weights in eval mode
+    torch.testing.assert_close(clf.predict_proba(texts), expected, atol=1e-6, rtol=1e-5)
 
 
 def test_eval_script(tiny_run: Path) -> None:
@@ -71,6 +96,10 @@ def test_predict_text_file_stdin(tiny_run: Path, tmp_path: Path) -> None:
     recs = [json.loads(x) for x in out.read_text().splitlines()]
     assert [x["text"] for x in recs] == texts
     assert [x["label"] for x in recs] == ["neg", "pos", "neutral"]
+    tricky = "don't, won't; true = 1e3 'quoted' #tag"
+    r = run_script("predict", ckpt, f"text={tricky}")  # Hydra must not parse free text
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert json.loads(r.stdout)["text"] == tricky
     piped = run_script("predict", ckpt, stdin="\n".join(texts) + "\n")
     assert [json.loads(x)["label"] for x in piped.stdout.splitlines()] == ["neg", "pos", "neutral"]
     write_csv(tmp_path / "in.csv", [(t, "?") for t in texts], text_col="body")

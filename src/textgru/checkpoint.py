@@ -77,5 +77,8 @@ def load_checkpoint(path: str | os.PathLike, expect_task: str | None = None) -> 
 
 
 def model_state_dict(ckpt: dict[str, Any]) -> dict[str, torch.Tensor]:
-    """The plain model's weights out of a Lightning state dict (keys under `model.`)."""
-    return {k[len("model."):]: v for k, v in ckpt["state_dict"].items() if k.startswith("model.")}
+    """The plain model's weights out of a Lightning state dict: the weight average (`ema.module.`) where the
+    run kept one, else the trained weights (`model.`)."""
+    state = ckpt["state_dict"]
+    prefix = "ema.module." if any(k.startswith("ema.module.") for k in state) else "model."
+    return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}

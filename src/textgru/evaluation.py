@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import torch
+from datasets import concatenate_datasets
 from torchmetrics.classification import (MulticlassAccuracy, MulticlassConfusionMatrix, MulticlassF1Score,
                                          MulticlassPrecision, MulticlassRecall)
 
@@ -60,9 +61,13 @@ def evaluate_checkpoint(ckpt_path: str | os.PathLike, data: Mapping[str, Any] | 
     if data:
         data_cfg.setdefault("label_names", None)
     dd = load_classification_data(data_cfg)
-    if split not in dd:
-        raise TextgruError(f"unknown split {split!r}; use one of {list(dd)}")
-    ds = dd[split]
+    if split == "all":  # e.g. a single file of your own: score every row, not a carved 10%
+        ds = concatenate_datasets([dd[s] for s in dd])
+    elif split in dd:
+        ds = dd[split]
+    else:
+        raise TextgruError(f"unknown split {split!r}; use one of {list(dd) + ['all']}")
+    log.info("scoring %d examples (%s split)", len(ds), split)
     names = list(ds.features["label"].names)
     unknown = [n for n in names if n not in clf.label_names]
     if unknown:

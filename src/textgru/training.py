@@ -9,10 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from lightning.pytorch.loggers import CSVLogger, Logger
 from omegaconf import DictConfig, OmegaConf
 
+from textgru.cli import FINISHED_RUN_MARKERS
 from textgru.checkpoint import AtomicCheckpointIO, checkpoint_extras
 from textgru.data.classification_datamodule import ClassificationDataModule
 from textgru.errors import TextgruError
@@ -55,7 +57,7 @@ def class_weights(spec: Any, counts: list[int]) -> list[float] | None:
 
 
 def _refuse_finished_run(run_dir: Path) -> None:
-    for name in ("metrics.json", "checkpoints/best.ckpt", "checkpoints/last.ckpt"):
+    for name in FINISHED_RUN_MARKERS:
         if (run_dir / name).exists():
             raise TextgruError(f"{run_dir} already holds a run ({name}); choose another hydra.run.dir= so nothing is overwritten")
 
@@ -75,7 +77,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     pretrained = model_cfg.pop("pretrained_embeddings", None)
     model_cfg.update(vocab_size=dm.tokenizer.get_vocab_size(), num_classes=len(labels), padding_idx=dm.pad_id,
                      unk_idx=dm.tokenizer.token_to_id("[UNK]"))
-    model = instantiate(model_cfg)
+    try:
+        model = instantiate(model_cfg)
+    except InstantiationException as e:
+        raise TextgruError(f"model config: {str(e.__cause__ or e).splitlines()[-1]}") from e
     if pretrained == "glove-6b-50d":
         init_from_glove(model.embedding, dm.tokenizer)
     elif pretrained:
@@ -85,13 +90,15 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         model, num_classes=len(labels), optimizer=instantiate(cfg.optimizer),
         scheduler=instantiate(cfg.scheduler) if cfg.get("scheduler") else None,
         class_weights=class_weights(cfg.task.get("class_weights"), dm.label_counts()),
-        label_smoothing=cfg.task.get("label_smoothing", 0.0), checkpoint_extras=extras)
+        label_smoothing=cfg.task.get("label_smoothing", 0.0), ema_decay=cfg.task.get("ema_decay"),
+        checkpoint_extras=extras)
     callbacks = [instantiate(c) for c in cfg.callbacks.values() if c is not None]
     loggers = build_loggers(cfg, run_dir)
     trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False,
                                      plugins=[AtomicCheckpointIO()])
     n_params = sum(p.numel() for p in model.parameters())
     log.info("model: %s parameters; labels %s; vocabulary %d", f"{n_params:,}", labels, dm.tokenizer.get_vocab_size())
+    finished = False
     try:
         if trainer.is_global_zero:
             run_dir.mkdir(parents=True, exist_ok=True)
@@ -118,7 +125,13 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             plot_learning_curves(run_dir / "logs" / "metrics.csv", run_dir / "learning_curves.png")
             (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))  # written last: marks a finished run
             log.info("metrics: %s", json.dumps(metrics))
+        finished = True
         return metrics
     finally:
+        best_file = run_dir / "checkpoints" / "best.ckpt"
+        if not finished and trainer.is_global_zero and best_file.exists():
+            # a failed run must not leave a best.ckpt that looks like a finished one
+            best_file.replace(best_file.with_name("best-unfinished.ckpt"))
+            log.warning("run did not finish; its best checkpoint so far is %s", best_file.with_name("best-unfinished.ckpt"))
         for lg in loggers:
             lg.finalize("success")

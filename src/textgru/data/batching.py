@@ -14,7 +14,7 @@ class LengthBucketBatchSampler(Sampler[list[int]]):
     Each epoch: shuffle all indices, cut them into pools of `batch_size * pool_batches`, sort each pool by
     length, cut the pools into batches, shuffle the batch order. Without `shuffle` the batches are the
     indices sorted by length (deterministic, for evaluation). The order depends only on `seed` and the
-    epoch (`set_epoch`, called by Lightning), so runs with the same seed see the same batches.
+    epoch (`set_epoch`, called by the task at each epoch start), so runs with the same seed see the same batches.
     """
 
     def __init__(self, lengths: Sequence[int], batch_size: int, shuffle: bool = True, seed: int = 0,

@@ -15,6 +15,10 @@ log = logging.getLogger(__name__)
 SPLITS = ("train", "validation", "test")
 
 
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and value != value) or str(value).strip() == ""
+
+
 def _label_key(value: object) -> str:
     """Labels are compared as stripped strings: `" Pos"` and `"pos"` differ only by case, handled below."""
     if isinstance(value, float) and value.is_integer():
@@ -58,6 +62,11 @@ def standardize(
         ds = ds.filter(lambda b: [isinstance(t, str) and t.strip() != "" for t in b["text"]], batched=True)
         if len(ds) < before:
             log.info("%s/%s: dropped %d empty or missing texts", name, split, before - len(ds))
+        if label_column:
+            before = len(ds)
+            ds = ds.filter(lambda b: [not _missing(y) for y in b["label"]], batched=True)
+            if len(ds) < before:
+                log.info("%s/%s: dropped %d rows without a label", name, split, before - len(ds))
         out[split] = ds
     dd = DatasetDict(out)
     if len(dd["train"]) == 0:
@@ -65,6 +74,12 @@ def standardize(
     if label_column:
         dd = _encode_labels(dd, name, label_names)
     dd = _carve_missing_splits(dd, name, seed, val_fraction, test_fraction, stratify=bool(label_column))
+    if label_column:
+        unseen = set(range(len(dd["train"].features["label"].names))) - set(dd["train"]["label"])
+        if unseen:
+            names = [dd["train"].features["label"].names[i] for i in sorted(unseen)]
+            raise TextgruError(f"{name}: label(s) {names} have no training examples after splitting; "
+                               "give more examples of them or a separate data.validation_path/test_path")
     for split in SPLITS:
         if len(dd[split]) == 0:
             raise TextgruError(f"{name}: the {split} split is empty; give more data or larger fractions.")

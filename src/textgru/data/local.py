@@ -52,6 +52,16 @@ def _read_label_folders(root: Path, ignore: list[str]) -> Dataset:
     return Dataset.from_dict({"text": texts, "label": labels})
 
 
+def _has_no_rows(path: str) -> bool:
+    """True for an empty file, or a CSV/TSV with a header line only (Parquet is checked by its reader)."""
+    p = Path(path)
+    if p.suffix.lower() == ".parquet":
+        return False
+    with open(p, "rb") as f:
+        lines = [line for _, line in zip(range(3), f) if line.strip()]
+    return len(lines) == 0 or (p.suffix.lower() in (".csv", ".tsv") and len(lines) == 1)
+
+
 def load_local(path: str | list[str], validation_path: str | list[str] | None = None,
                test_path: str | list[str] | None = None, ignore_labels: list[str] | None = None) -> DatasetDict:
     """Read the user's files into a DatasetDict with the splits that were given (others are carved later)."""
@@ -74,6 +84,9 @@ def load_local(path: str | list[str], validation_path: str | list[str] | None = 
     if test_path:
         data_files["test"] = _expand(test_path, "data.test_path")
     fmt, kwargs = _file_format([f for fs in data_files.values() for f in fs])
+    for split, files in data_files.items():
+        if all(_has_no_rows(f) for f in files):
+            raise TextgruError(f"the {split} split is empty: {files[0]!r} has no data rows")
     try:
         return load_dataset(fmt, data_files=data_files, **kwargs)
     except Exception as e:  # pyarrow / pandas parse errors

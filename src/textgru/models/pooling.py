@@ -14,7 +14,7 @@ class Pooling(nn.Module):
     def __init__(self, kind: str, features: int, bidirectional: bool = True) -> None:
         super().__init__()
         if kind not in POOLINGS:
-            raise ValueError(f"unknown pooling {kind!r}; use one of {POOLINGS}")
+            raise ValueError(f"unknown model.pooling {kind!r}; use one of {', '.join(POOLINGS)}")
         self.kind = kind
         self.bidirectional = bidirectional
         self.attention = nn.Linear(features, 1) if kind == "attention" else None

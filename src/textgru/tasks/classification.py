@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, Callable
 
 import lightning as L
 import torch
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torchmetrics import MetricCollection
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix, MulticlassF1Score
+
+from textgru.errors import TextgruError
 
 
 class ClassificationTask(L.LightningModule):
@@ -16,9 +20,12 @@ class ClassificationTask(L.LightningModule):
 
     def __init__(self, model: nn.Module, num_classes: int, optimizer: Callable[..., torch.optim.Optimizer],
                  scheduler: Callable[..., Any] | None = None, class_weights: list[float] | None = None,
-                 label_smoothing: float = 0.0, checkpoint_extras: dict | None = None) -> None:
+                 label_smoothing: float = 0.0, ema_decay: float | None = None,
+                 checkpoint_extras: dict | None = None) -> None:
         super().__init__()
         self.model = model
+        # an exponential moving average of the weights scores validation/test and is what gets exported
+        self.ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(ema_decay)) if ema_decay else None
         self.num_classes = num_classes
         self.optimizer_factory = optimizer
         self.scheduler_factory = scheduler
@@ -31,7 +38,18 @@ class ClassificationTask(L.LightningModule):
         self.checkpoint_extras = checkpoint_extras or {}
 
     def forward(self, input_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        return self.model(input_ids, lengths)
+        model = self.ema.module if self.ema is not None and not self.training else self.model
+        return model(input_ids, lengths)
+
+    def on_train_epoch_start(self) -> None:
+        # Lightning sets the epoch on samplers, not on batch samplers: a new bucket order every epoch
+        batch_sampler = getattr(self.trainer.train_dataloader, "batch_sampler", None)
+        if hasattr(batch_sampler, "set_epoch"):
+            batch_sampler.set_epoch(self.current_epoch)
+
+    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+        if self.ema is not None:
+            self.ema.update_parameters(self.model)
 
     def _step(self, batch: dict[str, torch.Tensor], stage: str) -> torch.Tensor:
         logits = self(batch["input_ids"], batch["lengths"])  # (batch, classes)
@@ -59,10 +77,14 @@ class ClassificationTask(L.LightningModule):
         self.test_confusion.reset()
 
     def configure_optimizers(self) -> Any:
-        optimizer = self.optimizer_factory(params=self.parameters())
+        optimizer = self.optimizer_factory(params=self.model.parameters())
         if self.scheduler_factory is None:
             return optimizer
-        scheduler = self.scheduler_factory(optimizer=optimizer, num_training_steps=self.trainer.estimated_stepping_batches)
+        steps = self.trainer.estimated_stepping_batches
+        if not math.isfinite(steps):
+            raise TextgruError("the learning-rate schedule needs a finite run: set trainer.max_epochs (or max_steps), "
+                               "or scheduler=none")
+        scheduler = self.scheduler_factory(optimizer=optimizer, num_training_steps=int(steps))
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
