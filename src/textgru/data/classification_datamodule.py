@@ -8,9 +8,10 @@ from functools import partial
 from typing import Any, Mapping
 
 import lightning as L
-from datasets import Dataset, DatasetDict
+from datasets import Dataset as HFDataset
+from datasets import DatasetDict
 from tokenizers import Tokenizer
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Dataset
 
 from textgru.data.batching import LengthBucketBatchSampler, pad_collate
 from textgru.data.sources import load_classification_data
@@ -19,7 +20,7 @@ from textgru.data.tokenization import pad_id, train_tokenizer
 log = logging.getLogger(__name__)
 
 
-def tokenize_dataset(ds: Dataset, tokenizer: Tokenizer, max_length: int) -> Dataset:
+def tokenize_dataset(ds: HFDataset, tokenizer: Tokenizer, max_length: int) -> HFDataset:
     """Add `input_ids` (truncated to `max_length`, at least one token) and `length` with a batched map."""
     fingerprint_base = hashlib.sha1(f"{tokenizer.to_str()}|{max_length}".encode()).hexdigest()
     unk = tokenizer.token_to_id("[UNK]")
@@ -33,6 +34,19 @@ def tokenize_dataset(ds: Dataset, tokenizer: Tokenizer, max_length: int) -> Data
         fingerprint = hashlib.sha1(f"{ds._fingerprint}|{fingerprint_base}".encode()).hexdigest()[:16]
     return ds.map(encode, batched=True, batch_size=2000, new_fingerprint=fingerprint,
                   desc="tokenizing")
+
+
+class TokenizedExamples(Dataset):
+    """`{"input_ids", "label"}` examples held in memory as Python lists."""
+
+    def __init__(self, input_ids: list[list[int]], labels: list[int]) -> None:
+        self.input_ids, self.labels = input_ids, labels
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i: int) -> dict:
+        return {"input_ids": self.input_ids[i], "label": self.labels[i]}
 
 
 class ClassificationDataModule(L.LightningDataModule):
@@ -51,7 +65,7 @@ class ClassificationDataModule(L.LightningDataModule):
         self.seed = seed
         self.tokenizer = pretrained_tokenizer
         self.raw = dataset
-        self.splits: dict[str, Dataset] = {}
+        self.splits: dict[str, HFDataset] = {}
 
     def prepare_data(self) -> None:
         pass  # loading is cheap and cached by `datasets`; every process does it in `setup`
@@ -64,12 +78,11 @@ class ClassificationDataModule(L.LightningDataModule):
         if self.tokenizer is None:
             self.tokenizer = train_tokenizer(self.raw["train"]["text"], self.tokenizer_cfg)
             log.info("trained a %s tokenizer with %d tokens", self.tokenizer_cfg.get("kind"), self.tokenizer.get_vocab_size())
-        self.splits = {s: tokenize_dataset(ds, self.tokenizer, self.max_length).with_format("numpy", columns=["input_ids", "label"], output_all_columns=False)
-                       for s, ds in self.raw.items()}
-        self.lengths = {s: self.raw_lengths(s) for s in self.splits}
-
-    def raw_lengths(self, split: str) -> list[int]:
-        return self.splits[split].with_format(None)["length"]
+        self.splits = {s: tokenize_dataset(ds, self.tokenizer, self.max_length) for s, ds in self.raw.items()}
+        # the ids as plain lists: indexing them per batch costs a fraction of Arrow row access
+        columns = {s: ds.select_columns(["input_ids", "label", "length"]).to_dict() for s, ds in self.splits.items()}
+        self.lengths = {s: c["length"] for s, c in columns.items()}
+        self.examples = {s: TokenizedExamples(c["input_ids"], c["label"]) for s, c in columns.items()}
 
     @property
     def label_names(self) -> list[str]:
@@ -88,7 +101,7 @@ class ClassificationDataModule(L.LightningDataModule):
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
         sampler = LengthBucketBatchSampler(self.lengths[split], self.batch_size if shuffle else self.eval_batch_size,
                                            shuffle=shuffle, seed=self.seed)
-        return DataLoader(self.splits[split], batch_sampler=sampler, num_workers=self.num_workers,
+        return DataLoader(self.examples[split], batch_sampler=sampler, num_workers=self.num_workers,
                           collate_fn=partial(pad_collate, pad_id=self.pad_id),
                           persistent_workers=self.num_workers > 0)
 
