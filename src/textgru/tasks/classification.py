@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import Any, Callable
 
 import lightning as L
 import torch
 from torch import nn
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from torch.optim.swa_utils import AveragedModel
 from torchmetrics import MetricCollection
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix, MulticlassF1Score
 
 from textgru.errors import TextgruError
+
+
+def ema_update(averaged: torch.Tensor, current: torch.Tensor, num_averaged: torch.Tensor, decay: float) -> torch.Tensor:
+    """Exponential moving average whose decay warms up as (1 + n) / (10 + n), capped at `decay`, so that
+    short runs average their recent weights instead of staying near the initial ones."""
+    n = float(num_averaged)
+    d = min(decay, (1.0 + n) / (10.0 + n))
+    return d * averaged + (1.0 - d) * current
 
 
 class ClassificationTask(L.LightningModule):
@@ -25,7 +34,7 @@ class ClassificationTask(L.LightningModule):
         super().__init__()
         self.model = model
         # an exponential moving average of the weights scores validation/test and is what gets exported
-        self.ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(ema_decay)) if ema_decay else None
+        self.ema = AveragedModel(model, avg_fn=partial(ema_update, decay=ema_decay)) if ema_decay else None
         self.num_classes = num_classes
         self.optimizer_factory = optimizer
         self.scheduler_factory = scheduler
