@@ -21,6 +21,10 @@ def plot_learning_curves(metrics_csv: str | Path, out: str | Path, metrics: Sequ
     panels = [m for m in metrics if f"val/{m}" in df.columns or f"train/{m}_epoch" in df.columns or f"train/{m}" in df.columns]
     if not panels or "epoch" not in df.columns:
         return None
+    train_cols = [c for c in df.columns if c.startswith("train/")]
+    if train_cols:  # leave out the re-scoring of the best checkpoint logged after training
+        last_epoch = df.dropna(subset=train_cols, how="all")["epoch"].max()
+        df = df[df["epoch"] <= last_epoch]
     fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 3.6), squeeze=False)
     for ax, m in zip(axes[0], panels):
         for split, col in (("train", f"train/{m}_epoch"), ("train", f"train/{m}"), ("validation", f"val/{m}")):
