@@ -46,12 +46,13 @@ def test_empty_dataset(tmp_path: Path) -> None:
     _one_line_error(r, "empty")
 
 
-def test_label_unseen_in_training(tmp_path: Path) -> None:
+@pytest.mark.parametrize("split,option", [("test", "test_path"), ("validation", "validation_path")])
+def test_label_unseen_in_training(tmp_path: Path, split: str, option: str) -> None:
     rows = make_rows(60)
     train = write_csv(tmp_path / "train.csv", rows, text_col="text", label_col="label")
-    test = write_csv(tmp_path / "test.csv", rows[:5] + [("strange text", "sarcastic")], text_col="text", label_col="label")
-    r = _train(tmp_path, "data=local", f"data.path={train}", f"data.test_path={test}")
-    _one_line_error(r, "sarcastic", "test")
+    other = write_csv(tmp_path / f"{split}.csv", rows[:5] + [("strange text", "sarcastic")], text_col="text", label_col="label")
+    r = _train(tmp_path, "data=local", f"data.path={train}", f"data.{option}={other}")
+    _one_line_error(r, "sarcastic", split)
 
 
 def test_unknown_config_option_lists_valid_ones(tmp_path: Path) -> None:
@@ -142,14 +143,6 @@ def test_empty_validation_file(tmp_path: Path) -> None:
     val = write_csv(tmp_path / "val.csv", [], text_col="text", label_col="label")
     r = _train(tmp_path, "data=local", f"data.path={train}", f"data.validation_path={val}")
     _one_line_error(r, "validation split is empty")
-
-
-def test_label_unseen_in_validation(tmp_path: Path) -> None:
-    rows = make_rows(60)
-    train = write_csv(tmp_path / "train.csv", rows, text_col="text", label_col="label")
-    val = write_csv(tmp_path / "val.csv", rows[:5] + [("odd", "mixed")], text_col="text", label_col="label")
-    r = _train(tmp_path, "data=local", f"data.path={train}", f"data.validation_path={val}")
-    _one_line_error(r, "mixed", "validation")
 
 
 def test_rows_without_label_are_dropped_not_a_class(tmp_path: Path) -> None:
