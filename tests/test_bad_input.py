@@ -109,7 +109,7 @@ def test_checkpoint_of_other_task(tmp_path: Path, ckpt: Path) -> None:
     other = tmp_path / "lm.ckpt"
     torch.save(data, other)
     r = run_script("predict", f"ckpt_path={other}", "text=hi")
-    _one_line_error(r, "lm checkpoint", "sentiment")
+    _one_line_error(r, "is a language-model (task=lm) checkpoint", "needs a classifier (task=sentiment) one")
 
 
 def test_empty_text(ckpt: Path) -> None:

@@ -18,13 +18,13 @@ CASES = [(g, o) for g, opts in GROUPS.items() for o in opts]
 def test_every_group_option_composes(group: str, option: str) -> None:
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         cfg = compose(config_name="train", overrides=[f"{group}={option}"])
-    assert cfg.task.name == "sentiment"
+    assert cfg.task.name == (option if group == "task" else "sentiment")
     # everything but run-time paths resolves
     OmegaConf.to_container(cfg.data, resolve=True)
     OmegaConf.to_container(cfg.model, resolve=True)
 
 
-@pytest.mark.parametrize("config_name", ["eval", "predict"])
+@pytest.mark.parametrize("config_name", ["eval", "predict", "generate"])
 def test_entry_configs_compose(config_name: str) -> None:
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         cfg = compose(config_name=config_name, overrides=["ckpt_path=x.ckpt"])
@@ -57,3 +57,16 @@ def test_defaults_are_the_documented_main_job() -> None:
     assert cfg.optimizer._partial_ and cfg.scheduler._partial_
     assert cfg.callbacks.model_checkpoint.monitor == "val/macro_f1"
     assert cfg.optimized_metric == "val/macro_f1"
+
+
+def test_lm_task_sets_its_own_defaults_and_command_line_wins() -> None:
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose(config_name="train", overrides=["task=lm"])
+        mine = compose(config_name="train", overrides=["task=lm", "data=local_text", "tokenizer=byte_bpe",
+                                                        "trainer.max_steps=7", "optimized_mode=max"])
+    assert (cfg.data.source, cfg.tokenizer.kind, cfg.model._target_) == (
+        "shakespeare", "char", "textgru.models.language_model.GRULanguageModel")
+    assert cfg.optimized_metric == "val/loss" and cfg.callbacks.model_checkpoint.mode == "min"
+    assert cfg.callbacks.early_stopping.mode == "min" and cfg.trainer.check_val_every_n_epoch is None
+    assert (mine.data.source, mine.tokenizer.kind, mine.trainer.max_steps) == ("local_text", "byte_bpe", 7)
+    assert mine.callbacks.model_checkpoint.mode == "max"

@@ -15,6 +15,7 @@ from textgru import __version__
 from textgru.errors import TextgruError
 
 FORMAT_VERSION = 1
+TASK_NAMES = {"sentiment": "classifier (task=sentiment)", "lm": "language-model (task=lm)"}
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -71,7 +72,8 @@ def load_checkpoint(path: str | os.PathLike, expect_task: str | None = None) -> 
         raise TextgruError(f"{str(p)!r} has checkpoint format {meta.get('format_version')} (textgru "
                            f"{meta.get('textgru_version')}); this textgru {__version__} reads format {FORMAT_VERSION}")
     if expect_task and meta["task"] != expect_task:
-        raise TextgruError(f"{str(p)!r} is a {meta['task']} checkpoint, but this command needs a {expect_task} one")
+        raise TextgruError(f"{str(p)!r} is a {TASK_NAMES.get(meta['task'], meta['task'])} checkpoint, but this command "
+                           f"needs a {TASK_NAMES.get(expect_task, expect_task)} one")
     ckpt["path"] = str(p)
     return ckpt
 

@@ -1,4 +1,4 @@
-"""What scripts/eval.py and scripts/predict.py do with their composed config (the scripts stay thin)."""
+"""What scripts/eval.py, predict.py and generate.py do with their composed config (the scripts stay thin)."""
 
 from __future__ import annotations
 
@@ -44,3 +44,53 @@ def predict_command(cfg: DictConfig) -> list[dict]:
         for r in results:
             print(json.dumps(r, ensure_ascii=False))
     return results
+
+
+def read_prompt(prompt: str | None, prompt_file: str | None) -> str:
+    """The prompt from exactly one of `prompt`, `prompt_file`, or piped stdin (empty when there is none)."""
+    if prompt is not None and prompt_file is not None:
+        raise TextgruError("give either prompt= or prompt_file=, not both")
+    if prompt is not None:
+        return str(prompt)
+    if prompt_file is not None:
+        p = Path(str(prompt_file)).expanduser()
+        if not p.is_file():
+            raise TextgruError(f"prompt_file {str(p)!r} does not exist")
+        return p.read_bytes().decode("utf-8", errors="replace")
+    return "" if sys.stdin is None or sys.stdin.isatty() else sys.stdin.read()
+
+
+def _unescape(text: str) -> str:
+    return text.replace("\\n", "\n").replace("\\t", "\t")
+
+
+def generate_command(cfg: DictConfig) -> list[str]:
+    """Sample from a language-model checkpoint; stream a single sample, print several, JSONL to `output=`."""
+    from textgru.generation import SamplingOptions, encode_prompt
+    from textgru.inference import LoadedLanguageModel
+    from textgru.prediction import check_output, write_jsonl
+
+    stop = cfg.stop if cfg.stop is None or isinstance(cfg.stop, str) else list(cfg.stop)
+    stops = [_unescape(str(s)) for s in ([stop] if isinstance(stop, str) else stop or [])]
+    options = SamplingOptions(max_new_tokens=int(cfg.max_new_tokens), temperature=float(cfg.temperature),
+                              top_k=int(cfg.top_k), top_p=float(cfg.top_p), repetition_penalty=float(cfg.repetition_penalty),
+                              greedy=bool(cfg.greedy), num_samples=int(cfg.num_samples),
+                              seed=None if cfg.seed is None else int(cfg.seed), stop=stops).check()
+    check_output(cfg.output, cfg.overwrite)
+    prompt = read_prompt(cfg.prompt, cfg.prompt_file)
+    lm = LoadedLanguageModel.from_checkpoint(cfg.ckpt_path, device=cfg.device)
+    encode_prompt(lm.tokenizer, prompt, cfg.allow_unknown)  # refuse a bad prompt before printing anything
+    if options.num_samples == 1:
+        print(prompt, end="", flush=True)
+        texts = lm.generate(prompt, options, on_text=lambda piece: print(piece, end="", flush=True),
+                            allow_unknown=cfg.allow_unknown)
+        print(flush=True)
+    else:
+        texts = lm.generate(prompt, options, allow_unknown=cfg.allow_unknown)
+        for i, text in enumerate(texts, 1):
+            print(f"===== sample {i} =====\n{prompt}{text}\n", flush=True)
+    if cfg.output:
+        write_jsonl([{"sample": i, "prompt": prompt, "text": t, "seed": options.seed} for i, t in enumerate(texts, 1)],
+                    cfg.output)
+        print(f"wrote {len(texts)} sample(s) to {cfg.output}", file=sys.stderr)
+    return texts

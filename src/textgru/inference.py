@@ -1,10 +1,11 @@
-"""A trained classifier rebuilt from its checkpoint alone: tokenizer, labels and model, ready to predict."""
+"""Trained models rebuilt from their checkpoint alone (tokenizer, labels, model config): a classifier ready to
+predict, a language model ready to sample."""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import torch
 from hydra.utils import instantiate
@@ -13,6 +14,7 @@ from tokenizers import Tokenizer
 from textgru.checkpoint import load_checkpoint, model_state_dict
 from textgru.data.batching import LengthBucketBatchSampler, pad_collate
 from textgru.data.tokenization import pad_id
+from textgru.generation import SamplingOptions, generate
 
 
 @dataclass
@@ -61,3 +63,24 @@ class LoadedClassifier:
             out.append({"text": text, "label": self.label_names[best], "score": p[best],
                         "probs": dict(zip(self.label_names, p))})
         return out
+
+
+@dataclass
+class LoadedLanguageModel:
+    model: torch.nn.Module
+    tokenizer: Tokenizer
+    meta: dict[str, Any]
+
+    @classmethod
+    def from_checkpoint(cls, path: str | os.PathLike, device: str | torch.device = "cpu") -> "LoadedLanguageModel":
+        ckpt = load_checkpoint(path, expect_task="lm")
+        meta = ckpt["textgru"]
+        model = instantiate(meta["model_config"])
+        model.load_state_dict(model_state_dict(ckpt))
+        model.to(device).eval()
+        return cls(model, Tokenizer.from_str(meta["tokenizer"]), meta)
+
+    def generate(self, prompt: str, options: SamplingOptions, on_text: Callable[[str], None] | None = None,
+                 allow_unknown: bool = False) -> list[str]:
+        """`options.num_samples` continuations of `prompt`; see `textgru.generation.generate`."""
+        return generate(self.model, self.tokenizer, prompt, options, on_text, allow_unknown)

@@ -12,27 +12,30 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 
-def plot_learning_curves(metrics_csv: str | Path, out: str | Path, metrics: Sequence[str] = ("loss", "macro_f1", "accuracy")) -> Path | None:
-    """One panel per metric: train (per epoch) and validation against epoch."""
+def plot_learning_curves(metrics_csv: str | Path, out: str | Path, metrics: Sequence[str] = ("loss", "macro_f1", "accuracy"),
+                         x: str = "epoch") -> Path | None:
+    """One panel per metric: train and validation against `x` (`epoch`, or `step` for step-based runs)."""
     metrics_csv = Path(metrics_csv)
     if not metrics_csv.is_file():
         return None
     df = pd.read_csv(metrics_csv)
     panels = [m for m in metrics if f"val/{m}" in df.columns or f"train/{m}_epoch" in df.columns or f"train/{m}" in df.columns]
-    if not panels or "epoch" not in df.columns:
+    if not panels or x not in df.columns:
         return None
     train_cols = [c for c in df.columns if c.startswith("train/")]
     if train_cols:  # leave out the re-scoring of the best checkpoint logged after training
-        last_epoch = df.dropna(subset=train_cols, how="all")["epoch"].max()
-        df = df[df["epoch"] <= last_epoch]
+        last = df.dropna(subset=train_cols, how="all")[x].max()
+        df = df[df[x] <= last]
     fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 3.6), squeeze=False)
     for ax, m in zip(axes[0], panels):
         for split, col in (("train", f"train/{m}_epoch"), ("train", f"train/{m}"), ("validation", f"val/{m}")):
             if col in df.columns:
-                series = df[["epoch", col]].dropna().groupby("epoch")[col].last()
+                series = df[[x, col]].dropna().groupby(x)[col].last()
                 if len(series):
-                    ax.plot(series.index + 1, series.values, marker="o", label=split)
-        ax.set_xlabel("epoch")
+                    dense = x == "step" and split == "train"
+                    ax.plot(series.index + (x == "epoch"), series.values, marker=None if dense else "o",
+                            alpha=0.6 if dense else 1.0, label=split)
+        ax.set_xlabel(x)
         ax.set_title(m)
         ax.grid(alpha=0.3)
         handles, labels = ax.get_legend_handles_labels()

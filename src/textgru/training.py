@@ -6,21 +6,25 @@ import json
 import logging
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import lightning as L
+import torch
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from lightning.pytorch.loggers import CSVLogger, Logger
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from textgru.cli import FINISHED_RUN_MARKERS
 from textgru.checkpoint import AtomicCheckpointIO, checkpoint_extras
 from textgru.data.classification_datamodule import ClassificationDataModule
+from textgru.data.lm_datamodule import LanguageModelDataModule
 from textgru.errors import TextgruError
+from textgru.generation import SamplingOptions, generate
 from textgru.models.pretrained import init_from_glove
 from textgru.plots import plot_confusion_matrix, plot_learning_curves
 from textgru.tasks.classification import ClassificationTask
+from textgru.tasks.language_modeling import LanguageModelTask
 
 log = logging.getLogger(__name__)
 
@@ -62,11 +66,8 @@ def _refuse_finished_run(run_dir: Path) -> None:
             raise TextgruError(f"{run_dir} already holds a run ({name}); choose another hydra.run.dir= so nothing is overwritten")
 
 
-def train(cfg: DictConfig) -> dict[str, Any]:
-    """Train and test the model `cfg` describes; returns the metrics written to `metrics.json`."""
-    run_dir = Path(cfg.paths.run_dir)
-    _refuse_finished_run(run_dir)
-    L.seed_everything(cfg.seed, workers=True)
+def build_classification(cfg: DictConfig) -> tuple[L.LightningDataModule, L.LightningModule, Callable[[Path], None]]:
+    """The sentiment task: tweets/Hub/local labelled data, a BiGRU classifier; a confusion matrix after testing."""
     data_cfg = _plain(cfg.data)
     dm = ClassificationDataModule(data_cfg, _plain(cfg.tokenizer), batch_size=cfg.data.batch_size,
                                   eval_batch_size=cfg.data.eval_batch_size, max_length=cfg.data.max_length,
@@ -77,10 +78,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     pretrained = model_cfg.pop("pretrained_embeddings", None)
     model_cfg.update(vocab_size=dm.tokenizer.get_vocab_size(), num_classes=len(labels), padding_idx=dm.pad_id,
                      unk_idx=dm.tokenizer.token_to_id("[UNK]"))
-    try:
-        model = instantiate(model_cfg)
-    except InstantiationException as e:
-        raise TextgruError(f"model config: {str(e.__cause__ or e).splitlines()[-1]}") from e
+    model = _instantiate_model(model_cfg)
     if pretrained == "glove-6b-50d":
         init_from_glove(model.embedding, dm.tokenizer)
     elif pretrained:
@@ -92,12 +90,103 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         class_weights=class_weights(cfg.task.get("class_weights"), dm.label_counts()),
         label_smoothing=cfg.task.get("label_smoothing", 0.0), ema_decay=cfg.task.get("ema_decay"),
         checkpoint_extras=extras)
+    log.info("model: %s parameters; labels %s; vocabulary %d", _count(model), labels, dm.tokenizer.get_vocab_size())
+
+    def after_test(run_dir: Path) -> None:
+        confusion = task.test_confusion.compute().tolist()
+        plot_confusion_matrix(confusion, labels, run_dir / "confusion_matrix.png", title="test confusion matrix")
+        plot_learning_curves(run_dir / "logs" / "metrics.csv", run_dir / "learning_curves.png")
+
+    return dm, task, after_test
+
+
+def build_language_model(cfg: DictConfig) -> tuple[L.LightningDataModule, L.LightningModule, Callable[[Path], None]]:
+    """The lm task: a text corpus as TBPTT windows, a GRU language model; samples.txt after testing."""
+    data_cfg = _plain(cfg.data)
+    dm = LanguageModelDataModule(data_cfg, _plain(cfg.tokenizer), batch_size=cfg.data.batch_size,
+                                 eval_batch_size=cfg.data.eval_batch_size, bptt=cfg.data.bptt,
+                                 num_workers=cfg.data.num_workers)
+    dm.setup("fit")
+    model_cfg = _plain(cfg.model)
+    model_cfg.update(vocab_size=dm.tokenizer.get_vocab_size(), padding_idx=dm.pad_id)
+    model = _instantiate_model(model_cfg)
+    char_level = cfg.tokenizer.kind == "char"
+    extras = checkpoint_extras("lm", model_cfg, dm.tokenizer.to_str(), None, data_cfg, cfg.data.bptt)
+    task = LanguageModelTask(model, optimizer=instantiate(cfg.optimizer),
+                             scheduler=instantiate(cfg.scheduler) if cfg.get("scheduler") else None,
+                             char_level=char_level, checkpoint_extras=extras)
+    log.info("model: %s parameters; vocabulary %d", _count(model), dm.tokenizer.get_vocab_size())
+
+    def after_test(run_dir: Path) -> None:
+        plot_learning_curves(run_dir / "logs" / "metrics.csv", run_dir / "learning_curves.png",
+                             metrics=("loss", "bpc" if char_level else "ppl"), x="step")
+        n = int(cfg.task.get("samples", 0))
+        if n:
+            prompt = cfg.task.get("sample_prompt")
+            if prompt is None:
+                prompt = dm.first_line("test")
+            options = SamplingOptions(max_new_tokens=int(cfg.task.sample_tokens), num_samples=n,
+                                      temperature=float(cfg.task.sample_temperature), seed=int(cfg.seed))
+            texts = generate(task.model, dm.tokenizer, prompt, options, allow_unknown=True)
+            head = f"# {n} samples, temperature {options.temperature}, seed {options.seed}, prompt {prompt!r}\n"
+            body = "".join(f"\n===== sample {i + 1} =====\n{prompt}{t}\n" for i, t in enumerate(texts))
+            (run_dir / "samples.txt").write_text(head + body, encoding="utf-8")
+
+    return dm, task, after_test
+
+
+BUILDERS = {"sentiment": build_classification, "lm": build_language_model}
+
+
+def _instantiate_model(model_cfg: dict) -> torch.nn.Module:
+    try:
+        return instantiate(model_cfg)
+    except InstantiationException as e:
+        cause = e.__cause__ or e
+        if isinstance(cause, TextgruError):
+            raise cause from e
+        raise TextgruError(f"model config: {str(cause).splitlines()[-1]}") from e
+
+
+def _count(model: torch.nn.Module) -> str:
+    return f"{sum(p.numel() for p in model.parameters()):,}"
+
+
+def _fit_validation_to_run(cfg: DictConfig, dm: L.LightningDataModule) -> None:
+    """A step-based validation interval longer than the run would leave it unvalidated (and without a best
+    checkpoint): shorten it to the run's length."""
+    interval = cfg.trainer.get("val_check_interval")
+    if not isinstance(interval, int) or cfg.trainer.get("check_val_every_n_epoch") is not None or cfg.trainer.get("fast_dev_run"):
+        return
+    steps_per_epoch = len(dm.train_dataloader())
+    limit = cfg.trainer.get("limit_train_batches")
+    if isinstance(limit, int):
+        steps_per_epoch = min(steps_per_epoch, limit)
+    elif isinstance(limit, float):
+        steps_per_epoch = max(1, int(steps_per_epoch * limit))
+    max_steps, max_epochs = cfg.trainer.get("max_steps", -1) or -1, cfg.trainer.get("max_epochs", -1) or -1
+    candidates = [s for s in (max_steps, max_epochs * steps_per_epoch) if s > 0]
+    total = min(candidates) if candidates else interval
+    if total < interval:
+        log.info("validating every %d steps (the run is shorter than trainer.val_check_interval=%d)", total, interval)
+        with open_dict(cfg):
+            cfg.trainer.val_check_interval = total
+
+
+def train(cfg: DictConfig) -> dict[str, Any]:
+    """Train and test the model `cfg` describes; returns the metrics written to `metrics.json`."""
+    run_dir = Path(cfg.paths.run_dir)
+    _refuse_finished_run(run_dir)
+    L.seed_everything(cfg.seed, workers=True)
+    name = cfg.task.name
+    if name not in BUILDERS:
+        raise TextgruError(f"unknown task.name {name!r}; use one of {sorted(BUILDERS)}")
+    dm, task, after_test = BUILDERS[name](cfg)
+    _fit_validation_to_run(cfg, dm)
     callbacks = [instantiate(c) for c in cfg.callbacks.values() if c is not None]
     loggers = build_loggers(cfg, run_dir)
     trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False,
                                      plugins=[AtomicCheckpointIO()])
-    n_params = sum(p.numel() for p in model.parameters())
-    log.info("model: %s parameters; labels %s; vocabulary %d", f"{n_params:,}", labels, dm.tokenizer.get_vocab_size())
     finished = False
     try:
         if trainer.is_global_zero:
@@ -120,9 +209,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         metrics["epochs"] = trainer.current_epoch
         metrics["global_step"] = trainer.global_step
         if trainer.is_global_zero:
-            confusion = task.test_confusion.compute().tolist()
-            plot_confusion_matrix(confusion, labels, run_dir / "confusion_matrix.png", title="test confusion matrix")
-            plot_learning_curves(run_dir / "logs" / "metrics.csv", run_dir / "learning_curves.png")
+            after_test(run_dir)
             (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))  # written last: marks a finished run
             log.info("metrics: %s", json.dumps(metrics))
         finished = True

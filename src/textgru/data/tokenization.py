@@ -31,7 +31,7 @@ def build_normalizer(cfg: Mapping[str, Any]) -> normalizers.Normalizer | None:
 
 
 def train_tokenizer(texts: Iterable[str], cfg: Mapping[str, Any]) -> Tokenizer:
-    """A tokenizer of kind `word`, `bpe` or `char`, trained on `texts` (the training split only)."""
+    """A tokenizer of kind `word`, `bpe`, `byte_bpe` or `char`, trained on `texts` (the training split only)."""
     kind = cfg.get("kind", "word")
     vocab_size = int(cfg.get("vocab_size", 20000))
     min_frequency = int(cfg.get("min_frequency", 2))
@@ -47,6 +47,12 @@ def train_tokenizer(texts: Iterable[str], cfg: Mapping[str, Any]) -> Tokenizer:
         tok.decoder = decoders.Metaspace()
         trainer = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=min_frequency,
                                       special_tokens=SPECIAL_TOKENS, show_progress=False)
+    elif kind == "byte_bpe":  # GPT-2 style: every byte is in the alphabet, so no text is ever [UNK]
+        tok = Tokenizer(models.BPE(unk_token=UNK))
+        tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+        tok.decoder = decoders.ByteLevel()
+        trainer = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=SPECIAL_TOKENS,
+                                      initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
     elif kind == "char":
         tok = Tokenizer(models.WordLevel(unk_token=UNK))
         tok.pre_tokenizer = pre_tokenizers.Split(Regex(r"[\s\S]"), behavior="isolated")
@@ -54,7 +60,7 @@ def train_tokenizer(texts: Iterable[str], cfg: Mapping[str, Any]) -> Tokenizer:
         trainer = trainers.WordLevelTrainer(vocab_size=vocab_size, min_frequency=min_frequency,
                                             special_tokens=SPECIAL_TOKENS, show_progress=False)
     else:
-        raise TextgruError(f"unknown tokenizer.kind {kind!r}; use word, bpe or char")
+        raise TextgruError(f"unknown tokenizer.kind {kind!r}; use word, bpe, byte_bpe or char")
     normalizer = build_normalizer(cfg)
     if normalizer is not None:
         tok.normalizer = normalizer

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import math
 from functools import partial
 from typing import Any, Callable
 
-import lightning as L
 import torch
 from torch import nn
 from torch.optim.swa_utils import AveragedModel
 from torchmetrics import MetricCollection
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix, MulticlassF1Score
 
-from textgru.errors import TextgruError
+from textgru.tasks.base import TextgruTask
 
 
 def ema_update(averaged: torch.Tensor, current: torch.Tensor, num_averaged: torch.Tensor, decay: float) -> torch.Tensor:
@@ -24,27 +22,23 @@ def ema_update(averaged: torch.Tensor, current: torch.Tensor, num_averaged: torc
     return d * averaged + (1.0 - d) * current
 
 
-class ClassificationTask(L.LightningModule):
+class ClassificationTask(TextgruTask):
     """Wraps a classifier `nn.Module` taking `(input_ids, lengths)`; logs `{stage}/loss|accuracy|macro_f1`."""
 
     def __init__(self, model: nn.Module, num_classes: int, optimizer: Callable[..., torch.optim.Optimizer],
                  scheduler: Callable[..., Any] | None = None, class_weights: list[float] | None = None,
                  label_smoothing: float = 0.0, ema_decay: float | None = None,
                  checkpoint_extras: dict | None = None) -> None:
-        super().__init__()
-        self.model = model
+        super().__init__(model, optimizer, scheduler, checkpoint_extras)
         # an exponential moving average of the weights scores validation/test and is what gets exported
         self.ema = AveragedModel(model, avg_fn=partial(ema_update, decay=ema_decay)) if ema_decay else None
         self.num_classes = num_classes
-        self.optimizer_factory = optimizer
-        self.scheduler_factory = scheduler
         weight = torch.tensor(class_weights, dtype=torch.float) if class_weights else None
         self.loss_fn = nn.CrossEntropyLoss(weight=weight, label_smoothing=label_smoothing)
         metrics = MetricCollection({"accuracy": MulticlassAccuracy(num_classes, average="micro"),
                                     "macro_f1": MulticlassF1Score(num_classes, average="macro")})
         self.metrics = nn.ModuleDict({f"{s}_metrics": metrics.clone(prefix=f"{s}/") for s in ("train", "val", "test")})
         self.test_confusion = MulticlassConfusionMatrix(num_classes)
-        self.checkpoint_extras = checkpoint_extras or {}
 
     def forward(self, input_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         model = self.ema.module if self.ema is not None and not self.training else self.model
@@ -84,17 +78,3 @@ class ClassificationTask(L.LightningModule):
 
     def on_test_epoch_start(self) -> None:
         self.test_confusion.reset()
-
-    def configure_optimizers(self) -> Any:
-        optimizer = self.optimizer_factory(params=self.model.parameters())
-        if self.scheduler_factory is None:
-            return optimizer
-        steps = self.trainer.estimated_stepping_batches
-        if not math.isfinite(steps):
-            raise TextgruError("the learning-rate schedule needs a finite run: set trainer.max_epochs (or max_steps), "
-                               "or scheduler=none")
-        scheduler = self.scheduler_factory(optimizer=optimizer, num_training_steps=int(steps))
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
-
-    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        checkpoint["textgru"] = self.checkpoint_extras  # tokenizer, labels, model config: self-contained

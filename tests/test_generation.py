@@ -1,0 +1,133 @@
+"""Sampling: the carried hidden state, greedy/top-k/top-p, seeds, stop strings, streaming and bad options."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from textgru.errors import TextgruError
+from textgru.generation import SamplingOptions, filter_logits, generate, penalize_repeats
+from textgru.data.tokenization import train_tokenizer
+from textgru.models.language_model import GRULanguageModel
+
+TEXT = "ROMEO:\nBut soft, what light through yonder window breaks?\n\nJULIET:\nO Romeo, Romeo!\n"
+
+
+@pytest.fixture(scope="module")
+def lm() -> tuple[GRULanguageModel, object]:
+    tok = train_tokenizer([TEXT], {"kind": "char", "vocab_size": 1000, "min_frequency": 1, "unicode_form": None})
+    torch.manual_seed(0)
+    model = GRULanguageModel(tok.get_vocab_size(), embedding_dim=8, hidden_size=32, num_layers=2).eval()
+    return model, tok
+
+
+def test_carried_state_equals_rerunning_the_prefix(lm) -> None:
+    model, tok = lm
+    out = generate(model, tok, "ROMEO:", SamplingOptions(max_new_tokens=40, greedy=True))[0]
+    ids = tok.encode("ROMEO:").ids
+    banned = [0, 1]
+    with torch.no_grad():
+        for _ in range(40):  # what the tutorials do: the whole prefix again for every token
+            logits = model(torch.tensor([ids]))[0][0, -1]
+            logits[banned] = float("-inf")
+            ids.append(int(logits.argmax()))
+    assert out == tok.decode(ids[len(tok.encode("ROMEO:").ids):])
+
+
+def test_top_k_1_equals_greedy(lm) -> None:
+    model, tok = lm
+    greedy = generate(model, tok, "JULIET:", SamplingOptions(max_new_tokens=50, greedy=True))
+    for seed in (1, 2):
+        sampled = generate(model, tok, "JULIET:", SamplingOptions(max_new_tokens=50, top_k=1, temperature=1.7, seed=seed))
+        assert sampled == greedy
+
+
+def test_top_p_keeps_the_smallest_set_reaching_p() -> None:
+    logits = torch.log(torch.tensor([[0.05, 0.5, 0.15, 0.3]]))
+    kept = lambda p: set(torch.nonzero(torch.isfinite(filter_logits(logits, top_p=p))[0]).flatten().tolist())  # noqa: E731
+    assert kept(0.5) == {1}
+    assert kept(0.6) == {1, 3}
+    assert kept(0.8) == {1, 3}
+    assert kept(0.81) == {1, 3, 2}
+    assert kept(1.0) == {0, 1, 2, 3}
+    assert kept(0.01) == {1}
+
+
+@settings(max_examples=100, deadline=None)
+@given(values=st.lists(st.floats(-5, 5), min_size=2, max_size=30), p=st.floats(0.01, 1.0))
+def test_top_p_property(values: list[float], p: float) -> None:
+    logits = torch.tensor([values])
+    probs = torch.softmax(logits, -1)[0]
+    keep = torch.isfinite(filter_logits(logits, top_p=p))[0]
+    mass = float(probs[keep].sum())
+    assert mass >= p - 1e-5 or keep.all()
+    # minimal: without its least likely member the kept set falls short of p
+    smallest = float(probs[keep].min())
+    assert mass - smallest < p + 1e-5
+    assert float(probs[~keep].max()) <= smallest + 1e-7 if (~keep).any() else True
+
+
+def test_top_k_keeps_k() -> None:
+    logits = torch.tensor([[0.1, 3.0, -1.0, 2.0, 0.5]])
+    assert torch.isfinite(filter_logits(logits, top_k=2)).sum() == 2
+    assert torch.isfinite(filter_logits(logits, top_k=50)).sum() == 5
+
+
+def test_seed_reproduces_and_batch_samples_differ(lm) -> None:
+    model, tok = lm
+    opts = dict(max_new_tokens=60, num_samples=3, temperature=1.0)
+    a = generate(model, tok, "ROMEO:", SamplingOptions(seed=7, **opts))
+    b = generate(model, tok, "ROMEO:", SamplingOptions(seed=7, **opts))
+    c = generate(model, tok, "ROMEO:", SamplingOptions(seed=8, **opts))
+    assert a == b and a != c
+    assert len(set(a)) == 3 and all(len(t) == 60 for t in a)
+
+
+def test_stop_truncates_and_streaming_matches(lm) -> None:
+    model, tok = lm
+    full = generate(model, tok, "O", SamplingOptions(max_new_tokens=80, seed=3))[0]
+    stop = full[30:33]
+    pieces: list[str] = []
+    cut = generate(model, tok, "O", SamplingOptions(max_new_tokens=80, seed=3, stop=[stop, "never-in-text"]),
+                   on_text=pieces.append)[0]
+    assert cut == full[: full.index(stop)] and stop not in cut
+    assert "".join(pieces) == cut and len(pieces) > 1
+    streamed: list[str] = []
+    assert generate(model, tok, "O", SamplingOptions(max_new_tokens=80, seed=3), on_text=streamed.append)[0] == full
+    assert "".join(streamed) == full
+
+
+def test_repetition_penalty_rule() -> None:
+    logits = torch.tensor([[2.0, -2.0, 1.0]])
+    seen = torch.tensor([[True, True, False]])
+    assert penalize_repeats(logits, seen, 2.0).tolist() == [[1.0, -4.0, 1.0]]
+
+
+def test_unknown_prompt_characters(lm) -> None:
+    model, tok = lm
+    with pytest.raises(TextgruError, match=r"never saw: 'ß', '€'.*allow_unknown=true"):
+        generate(model, tok, "ROMEO: ß€", SamplingOptions(max_new_tokens=3))
+    assert len(generate(model, tok, "ROMEO: ß€", SamplingOptions(max_new_tokens=3, seed=0), allow_unknown=True)[0]) == 3
+
+
+@pytest.mark.parametrize("options,match", [
+    (dict(temperature=0.0), "greedy=true"),
+    (dict(temperature=-1.0), "greedy=true"),
+    (dict(top_p=0.0), r"top_p=0.0 must be in \(0, 1\]"),
+    (dict(top_p=1.5), r"top_p=1.5 must be in \(0, 1\]"),
+    (dict(top_k=-1), "top_k=-1"),
+    (dict(max_new_tokens=-1), "max_new_tokens=-1"),
+    (dict(num_samples=0), "num_samples=0"),
+    (dict(repetition_penalty=0.0), "repetition_penalty"),
+])
+def test_bad_options(options: dict, match: str) -> None:
+    with pytest.raises(TextgruError, match=match):
+        SamplingOptions(**options).check()
+
+
+def test_greedy_ignores_temperature_and_zero_tokens(lm) -> None:
+    model, tok = lm
+    assert SamplingOptions(greedy=True, temperature=0.0).check().greedy
+    assert generate(model, tok, "ROMEO:", SamplingOptions(max_new_tokens=0, num_samples=2)) == ["", ""]

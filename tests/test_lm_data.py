@@ -1,0 +1,163 @@
+"""Language-model data: text corpora and their splits, token streams, and TBPTT windows with a carried state."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from textgru.data.lm_datamodule import IGNORE_INDEX, LanguageModelDataModule, StreamWindows
+from textgru.data.text_corpus import load_text_corpus, split_documents
+from textgru.data.tokenization import train_tokenizer
+from textgru.errors import TextgruError
+from textgru.models.language_model import GRULanguageModel
+from textgru.tasks.language_modeling import LanguageModelTask
+
+CHAR = {"kind": "char", "vocab_size": 1000, "min_frequency": 1, "unicode_form": None}
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(2, 400), lanes=st.integers(1, 9), bptt=st.integers(1, 50))
+def test_windows_cover_every_target_once_in_order(n: int, lanes: int, bptt: int) -> None:
+    stream = torch.randint(2, 50, (n,))
+    w = StreamWindows(stream, lanes, bptt)
+    inputs = torch.cat([w[i]["input_ids"] for i in range(len(w))], dim=1)  # (lanes, lane_length)
+    targets = torch.cat([w[i]["targets"] for i in range(len(w))], dim=1)
+    assert [w[i]["reset"] for i in range(len(w))] == [True] + [False] * (len(w) - 1)
+    assert all(w[i]["input_ids"].shape[1] <= bptt for i in range(len(w)))
+    real = targets.flatten() != IGNORE_INDEX
+    # lane-major order of the real targets is exactly the stream shifted by one: each target once, in order
+    assert torch.equal(targets.flatten()[real], stream[1:])
+    assert torch.equal(inputs.flatten()[real], stream[:-1])
+    assert int(real.sum()) == w.num_targets == n - 1
+    with pytest.raises(IndexError):
+        w[len(w)]
+
+
+def test_carried_state_equals_one_long_call() -> None:
+    torch.manual_seed(0)
+    model = GRULanguageModel(vocab_size=30, embedding_dim=8, hidden_size=16, num_layers=2).eval()
+    stream = torch.randint(2, 30, (503,))
+    lanes = 4
+    long = StreamWindows(stream, lanes, bptt=10_000)[0]  # every lane in one call
+    with torch.no_grad():
+        logits_long, h_long = model(long["input_ids"])
+        windows = StreamWindows(stream, lanes, bptt=17)
+        hidden, pieces = None, []
+        for i in range(len(windows)):
+            logits, hidden = model(windows[i]["input_ids"], None if windows[i]["reset"] else hidden)
+            pieces.append(logits)
+    torch.testing.assert_close(torch.cat(pieces, dim=1), logits_long, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(hidden, h_long, atol=1e-5, rtol=1e-5)
+
+    # the task's summed loss over carried windows equals the loss of the long call: every target counted once
+    task = LanguageModelTask(model, optimizer=torch.optim.SGD).eval()
+    with torch.no_grad():
+        total = sum(task._loss_sum(windows[i], "val")[0] for i in range(len(windows)))
+        count = sum(int(task._loss_sum(windows[i], "test")[1]) for i in range(len(windows)))
+        whole, whole_count = task._loss_sum(long, "val")
+    assert count == int(whole_count) == len(stream) - 1
+    torch.testing.assert_close(total, whole, atol=1e-3, rtol=1e-5)
+
+
+def test_state_resets_where_lanes_restart() -> None:
+    torch.manual_seed(0)
+    model = GRULanguageModel(vocab_size=20, embedding_dim=4, hidden_size=8, num_layers=1).eval()
+    task = LanguageModelTask(model, optimizer=torch.optim.SGD).eval()
+    w = StreamWindows(torch.randint(2, 20, (200,)), lanes=2, bptt=10)
+    with torch.no_grad():
+        first = task._loss_sum(w[0], "val")[0]
+        for i in range(1, len(w)):
+            task._loss_sum(w[i], "val")
+        again = task._loss_sum(w[0], "val")[0]  # a new pass: window 0 must not see the old state
+    torch.testing.assert_close(first, again)
+
+
+def test_local_text_file_splits_contiguously_and_round_trips(tmp_path: Path) -> None:
+    text = "".join(f"SPEAKER {i % 3}:\nline number {i} of the play,\n\n" for i in range(300))
+    path = tmp_path / "play.txt"
+    path.write_text(text, encoding="utf-8")
+    corpus = load_text_corpus({"source": "local_text", "path": str(path)})
+    parts = [corpus[s]["text"] for s in ("train", "validation", "test")]
+    assert all(len(p) == 1 for p in parts)
+    assert "".join(p[0] for p in parts) == text  # one document cut in three, nothing lost or repeated
+    assert 0.75 < len(parts[0][0]) / len(text) < 0.85
+    dm = LanguageModelDataModule({"source": "local_text", "path": str(path)}, CHAR, batch_size=4, eval_batch_size=2, bptt=16)
+    dm.setup("fit")
+    assert dm.tokenizer.decode(dm.streams["train"].tolist()) == parts[0][0]
+    batch = next(iter(dm.train_dataloader()))
+    assert batch["input_ids"].shape == (4, 16) and batch["reset"] is True
+
+
+def test_folder_of_documents_splits_by_document(tmp_path: Path) -> None:
+    for i in range(20):
+        (tmp_path / f"doc{i:02d}.txt").write_text(f"document {i}\n" * 5, encoding="utf-8")
+    (tmp_path / "notes.md").write_text("not a .txt file", encoding="utf-8")
+    corpus = load_text_corpus({"source": "local_text", "path": str(tmp_path), "split_seed": 1})
+    sizes = {s: len(corpus[s]) for s in corpus}
+    assert sizes == {"train": 16, "validation": 2, "test": 2}
+    seen = [t for s in corpus for t in corpus[s]["text"]]
+    assert sorted(seen) == sorted(f"document {i}\n" * 5 for i in range(20))  # whole documents, none in two splits
+
+
+def test_table_with_text_column(tmp_path: Path) -> None:
+    path = tmp_path / "docs.jsonl"
+    path.write_text("".join(json.dumps({"body": f"text number {i}\n", "id": i}) + "\n" for i in range(30)))
+    corpus = load_text_corpus({"source": "local_text", "path": str(path), "text_column": "body"})
+    assert sum(len(corpus[s]) for s in corpus) == 30 and corpus["train"].column_names == ["text"]
+    with pytest.raises(TextgruError, match="no column 'text'.*columns are"):
+        load_text_corpus({"source": "local_text", "path": str(path)})
+
+
+def test_split_documents_keeps_given_splits() -> None:
+    docs = {"train": [f"t{i}" for i in range(10)], "validation": ["v"], "test": []}
+    out = split_documents(docs, seed=0, val_fraction=0.1, test_fraction=0.2)
+    assert out["validation"] == ["v"] and len(out["test"]) == 2 and len(out["train"]) == 8
+
+
+@pytest.mark.parametrize("content,match", [
+    ("", "corpus is empty"),
+    ("  \n\n ", "corpus is empty"),
+    ("a short line of text.\n" * 20, "shorter than one window"),
+    ("xy\n", "too short to carve"),
+])
+def test_corpus_errors(tmp_path: Path, content: str, match: str) -> None:
+    path = tmp_path / "tiny.txt"
+    path.write_text(content, encoding="utf-8")
+    dm = LanguageModelDataModule({"source": "local_text", "path": str(path)}, CHAR, bptt=512)
+    with pytest.raises(TextgruError, match=match):
+        dm.setup("fit")
+
+
+def test_byte_level_bpe_round_trips_any_text() -> None:
+    tok = train_tokenizer(["the cat sat on the mat\n"] * 20, {"kind": "byte_bpe", "vocab_size": 300, "unicode_form": None})
+    text = "naïve café 😀 עברית\u200b\x07 the mat\n"
+    enc = tok.encode(text)
+    assert tok.token_to_id("[UNK]") not in enc.ids
+    assert tok.decode(enc.ids) == text
+
+
+@pytest.mark.parametrize("name", ["wikitext2", "wikitext103", "tiny_shakespeare"])
+def test_hub_corpora_offline_fail_at_once_with_the_local_route(name: str) -> None:
+    import time
+
+    from omegaconf import OmegaConf
+
+    cfg = OmegaConf.to_container(OmegaConf.load(Path(__file__).parents[1] / "conf" / "data" / f"{name}.yaml"))
+    start = time.time()
+    with pytest.raises(TextgruError, match="cannot be downloaded: HF_.*_OFFLINE=1 is set.*data=local_text data.path="):
+        load_text_corpus(cfg)
+    assert time.time() - start < 2
+
+
+def test_task_and_data_mismatch_is_named() -> None:
+    from textgru.data.sources import load_classification_data
+
+    with pytest.raises(TextgruError, match="'tweets' is not a corpus for a language model"):
+        load_text_corpus({"source": "tweets"})
+    with pytest.raises(TextgruError, match=r"'shakespeare' \(a text corpus for task=lm\) is not labelled data"):
+        load_classification_data({"source": "shakespeare"})

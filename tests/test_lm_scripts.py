@@ -1,0 +1,139 @@
+"""The language model through the real scripts: train.py task=lm, then generate.py, and their bad input."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import run_script
+
+TINY_LM = ["model.embedding_dim=16", "model.hidden_size=32", "model.num_layers=1", "data.bptt=32", "data.batch_size=8",
+           "logger.tensorboard=false", "trainer.enable_progress_bar=false"]
+
+
+def write_play(path: Path, lines: int = 300, seed: int = 0) -> Path:
+    rng = random.Random(seed)
+    words = "the king and queen of rome did speak to thee my lord with love and fear 'tis true say".split()
+    out = []
+    for _ in range(lines):
+        out += [rng.choice(["ROMEO:", "JULIET:", "KING:"]), " ".join(rng.choices(words, k=rng.randint(4, 9))).capitalize() + ",", ""]
+    path.write_text("\n".join(out), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def lm_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real tiny language-model run on a text file the test writes (data=local_text), via scripts/train.py."""
+    root = tmp_path_factory.mktemp("lm")
+    text = write_play(root / "play.txt")
+    run_dir = root / "run"
+    r = run_script("train", "task=lm", "data=local_text", f"data.path={text}", "trainer.max_steps=150", "optimizer.lr=0.01",
+                   "task.samples=2", "task.sample_tokens=50", f"hydra.run.dir={run_dir}", *TINY_LM)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return run_dir
+
+
+def test_lm_run_writes_metrics_samples_and_a_self_contained_checkpoint(lm_run: Path) -> None:
+    metrics = json.loads((lm_run / "metrics.json").read_text())
+    for key in ("val/loss", "val/ppl", "test/loss", "test/ppl", "test/bpc", "train_seconds"):
+        assert key in metrics
+    assert metrics["test/ppl"] == pytest.approx(torch.tensor(metrics["test/loss"]).exp().item(), rel=1e-4)
+    assert metrics["test/bpc"] == pytest.approx(metrics["test/loss"] / 0.6931471805599453, rel=1e-5)
+    assert metrics["test/loss"] < 2.2  # a uniform guess over ~30 characters would be ~3.4 nats; it learned
+    assert metrics["global_step"] == 150
+    samples = (lm_run / "samples.txt").read_text(encoding="utf-8")
+    assert samples.count("===== sample") == 2
+    assert (lm_run / "learning_curves.png").stat().st_size > 1000
+    ckpt = torch.load(lm_run / "checkpoints" / "best.ckpt", weights_only=True)
+    assert ckpt["textgru"]["task"] == "lm" and "tokenizer" in ckpt["textgru"]
+
+
+def test_train_lm_fast_dev_run_on_builtin_shakespeare(tmp_path: Path) -> None:
+    r = run_script("train", "task=lm", "trainer.fast_dev_run=true", "task.samples=1", "task.sample_tokens=20",
+                   f"hydra.run.dir={tmp_path / 'run'}", *TINY_LM)
+    assert r.returncode == 0, r.stderr[-3000:]
+    log = (tmp_path / "run" / "train.log").read_text()
+    assert "token streams" in log and "'test': ['" in log  # the built-in plays went to their splits
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["test/bpc"] > 0
+
+
+def test_generate_fast_run_streams_and_reproduces(lm_run: Path) -> None:
+    ckpt = lm_run / "checkpoints" / "best.ckpt"
+    args = (f"ckpt_path={ckpt}", "prompt=ROMEO:", "max_new_tokens=60", "seed=1")
+    first = run_script("generate", *args, stdin="")
+    again = run_script("generate", *args, stdin="")
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert first.stdout == again.stdout and first.stdout.startswith("ROMEO:")
+    assert len(first.stdout) >= len("ROMEO:") + 50
+
+
+def test_generate_several_samples_to_jsonl(lm_run: Path, tmp_path: Path) -> None:
+    out = tmp_path / "samples.jsonl"
+    args = (f"ckpt_path={lm_run}", "prompt=KING: say, 'true'", "num_samples=3", "seed=5", "max_new_tokens=40",
+            "stop=[XYZ]", f"output={out}")
+    r = run_script("generate", *args, stdin="")
+    assert r.returncode == 0, r.stderr[-2000:]
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [row["sample"] for row in rows] == [1, 2, 3] and len({row["text"] for row in rows}) == 3
+    assert rows[0]["prompt"] == "KING: say, 'true'"  # the prompt is taken verbatim
+    assert r.stdout.count("===== sample") == 3
+    refused = run_script("generate", *args, stdin="")
+    assert refused.returncode == 2 and "exists; pass overwrite=true" in refused.stderr
+    assert out.read_text(encoding="utf-8").count("\n") == 3
+    assert run_script("generate", *args, "overwrite=true", stdin="").returncode == 0
+
+
+def test_generate_prompt_from_file_and_stdin(lm_run: Path, tmp_path: Path) -> None:
+    prompt = tmp_path / "prompt.txt"
+    prompt.write_text("JULIET:\nThe king", encoding="utf-8")
+    args = (f"ckpt_path={lm_run}", "max_new_tokens=5", "greedy=true")
+    from_file = run_script("generate", *args, f"prompt_file={prompt}", stdin="")
+    from_stdin = run_script("generate", *args, stdin="JULIET:\nThe king")
+    assert from_file.returncode == 0, from_file.stderr[-2000:]
+    assert from_file.stdout == from_stdin.stdout and from_file.stdout.startswith("JULIET:\nThe king")
+
+
+@pytest.mark.parametrize("args,message", [
+    (["temperature=0"], "use greedy=true"),
+    (["top_p=0"], "top_p=0.0 must be in (0, 1]"),
+    (["top_p=1.5"], "top_p=1.5 must be in (0, 1]"),
+    (["top_k=-1"], "top_k=-1 must be 0 (off) or more"),
+    (["max_new_tokens=-3"], "max_new_tokens=-3 must be 0 or more"),
+    (["prompt=ROMEO: Ωμέγα"], "never saw: 'Ω', 'μ', 'έ', 'γ', 'α'; remove them, or pass allow_unknown=true"),
+])
+def test_generate_bad_input(lm_run: Path, args: list[str], message: str) -> None:
+    r = run_script("generate", f"ckpt_path={lm_run}", *args, stdin="")
+    assert r.returncode == 2, r.stderr[-2000:]
+    lines = [line for line in r.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], r.stderr
+    assert r.stdout == ""
+
+
+def test_generate_refuses_a_classifier_checkpoint(tiny_run: Path) -> None:
+    r = run_script("generate", f"ckpt_path={tiny_run}", "prompt=hi", stdin="")
+    assert r.returncode == 2
+    assert "is a classifier (task=sentiment) checkpoint, but this command needs a language-model (task=lm) one" in r.stderr
+
+
+def test_unknown_characters_allowed_on_request(lm_run: Path) -> None:
+    r = run_script("generate", f"ckpt_path={lm_run}", "prompt=ROMEO: Ω", "allow_unknown=true", "max_new_tokens=5",
+                   "seed=0", stdin="")
+    assert r.returncode == 0 and r.stdout.startswith("ROMEO: Ω"), r.stderr[-2000:]
+
+
+@pytest.mark.parametrize("content,message", [
+    ("\n \n", "the corpus is empty"),
+    ("To be, or not to be.\n" * 20, "shorter than one window"),
+])
+def test_train_lm_bad_corpus(tmp_path: Path, content: str, message: str) -> None:
+    text = tmp_path / "corpus.txt"
+    text.write_text(content, encoding="utf-8")
+    run_dir = tmp_path / "run"
+    r = run_script("train", "task=lm", "data=local_text", f"data.path={text}", f"hydra.run.dir={run_dir}", *TINY_LM[:3],
+                   "data.bptt=512")
+    assert r.returncode == 2 and message in r.stderr.strip().splitlines()[-1], r.stderr[-2000:]
+    assert not (run_dir / "checkpoints").exists() and not (run_dir / "metrics.json").exists()
