@@ -17,6 +17,16 @@ from textgru.data.tokenization import pad_id
 from textgru.generation import SamplingOptions, generate
 
 
+def load_model(path: str | os.PathLike, task: str, device: str | torch.device = "cpu") -> tuple[torch.nn.Module, Tokenizer, dict[str, Any]]:
+    """The model (in eval mode, on `device`), tokenizer and metadata of a `task` checkpoint."""
+    ckpt = load_checkpoint(path, expect_task=task)
+    meta = ckpt["textgru"]
+    model = instantiate(meta["model_config"])
+    model.load_state_dict(model_state_dict(ckpt))
+    model.to(device).eval()
+    return model, Tokenizer.from_str(meta["tokenizer"]), meta
+
+
 @dataclass
 class LoadedClassifier:
     model: torch.nn.Module
@@ -27,12 +37,8 @@ class LoadedClassifier:
 
     @classmethod
     def from_checkpoint(cls, path: str | os.PathLike, device: str | torch.device = "cpu") -> "LoadedClassifier":
-        ckpt = load_checkpoint(path, expect_task="sentiment")
-        meta = ckpt["textgru"]
-        model = instantiate(meta["model_config"])
-        model.load_state_dict(model_state_dict(ckpt))
-        model.to(device).eval()
-        return cls(model, Tokenizer.from_str(meta["tokenizer"]), list(meta["label_names"]), int(meta["max_length"]), meta)
+        model, tokenizer, meta = load_model(path, "sentiment", device)
+        return cls(model, tokenizer, list(meta["label_names"]), int(meta["max_length"]), meta)
 
     @property
     def device(self) -> torch.device:
@@ -73,12 +79,7 @@ class LoadedLanguageModel:
 
     @classmethod
     def from_checkpoint(cls, path: str | os.PathLike, device: str | torch.device = "cpu") -> "LoadedLanguageModel":
-        ckpt = load_checkpoint(path, expect_task="lm")
-        meta = ckpt["textgru"]
-        model = instantiate(meta["model_config"])
-        model.load_state_dict(model_state_dict(ckpt))
-        model.to(device).eval()
-        return cls(model, Tokenizer.from_str(meta["tokenizer"]), meta)
+        return cls(*load_model(path, "lm", device))
 
     def generate(self, prompt: str, options: SamplingOptions, on_text: Callable[[str], None] | None = None,
                  allow_unknown: bool = False) -> list[str]:
