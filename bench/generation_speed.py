@@ -18,7 +18,7 @@ import torch
 from tokenizers import Tokenizer
 
 from textgru.data.tokenization import train_tokenizer
-from textgru.generation import SamplingOptions, generate
+from textgru.generation import SamplingOptions, decode_continuation, generate
 from textgru.models.language_model import GRULanguageModel
 
 PROMPT = "ROMEO:\n"
@@ -72,9 +72,9 @@ def main() -> None:
     n = args.new_tokens
 
     # the two ways agree: greedy decoding gives the same tokens
-    carried = tok.encode(generate(model, tok, PROMPT, SamplingOptions(max_new_tokens=50, greedy=True))[0]).ids
+    carried = generate(model, tok, PROMPT, SamplingOptions(max_new_tokens=50, greedy=True))[0]
     rerun = rerun_prefix(model, prompt_ids, 50, 1, 0, greedy=True)[0].tolist()
-    agree = carried == rerun
+    agree = carried == decode_continuation(tok, prompt_ids, rerun)
 
     rows = []
     for batch in args.batches:

@@ -70,3 +70,20 @@ def test_lm_task_sets_its_own_defaults_and_command_line_wins() -> None:
     assert cfg.callbacks.early_stopping.mode == "min" and cfg.trainer.check_val_every_n_epoch is None
     assert (mine.data.source, mine.tokenizer.kind, mine.trainer.max_steps) == ("local_text", "byte_bpe", 7)
     assert mine.callbacks.model_checkpoint.mode == "max"
+
+
+@pytest.mark.parametrize("task", ["sentiment", "lm"])
+@pytest.mark.parametrize("scheduler", GROUPS["scheduler"])
+def test_every_scheduler_builds_for_every_task(task: str, scheduler: str) -> None:
+    import torch
+
+    from textgru.training import build_scheduler
+
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose(config_name="train", overrides=[f"task={task}", f"scheduler={scheduler}"])
+    factory = build_scheduler(cfg)
+    if scheduler == "none":
+        assert factory is None
+    else:
+        optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+        factory(optimizer=optimizer, num_training_steps=10).step()

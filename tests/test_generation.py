@@ -131,3 +131,29 @@ def test_greedy_ignores_temperature_and_zero_tokens(lm) -> None:
     model, tok = lm
     assert SamplingOptions(greedy=True, temperature=0.0).check().greedy
     assert generate(model, tok, "ROMEO:", SamplingOptions(max_new_tokens=0, num_samples=2)) == ["", ""]
+
+
+def test_repetition_penalty_in_generation(lm) -> None:
+    model, tok = lm
+    plain = generate(model, tok, "ROMEO:", SamplingOptions(max_new_tokens=30, greedy=True))[0]
+    penalized = generate(model, tok, "ROMEO:", SamplingOptions(max_new_tokens=30, greedy=True, repetition_penalty=20.0))[0]
+    assert len(set(penalized)) > len(set(plain))
+
+
+def test_byte_level_streaming_never_splits_a_character() -> None:
+    text = "naïve café 😀 — ROMEO: ünïcödé ✓\n" * 5
+    tok = train_tokenizer([text], {"kind": "byte_bpe", "vocab_size": 300, "min_frequency": 1, "unicode_form": None})
+    torch.manual_seed(1)
+    model = GRULanguageModel(tok.get_vocab_size(), embedding_dim=8, hidden_size=16, num_layers=1).eval()
+    for seed in range(5):
+        pieces: list[str] = []
+        out = generate(model, tok, "café", SamplingOptions(max_new_tokens=60, seed=seed, stop=["✓"]), on_text=pieces.append)[0]
+        assert "".join(pieces) == out and "✓" not in out
+
+
+def test_bpe_continuation_keeps_the_space_after_the_prompt() -> None:
+    tok = train_tokenizer(["the cat sat on the mat\n"] * 30, {"kind": "bpe", "vocab_size": 60, "min_frequency": 1})
+    ids = tok.encode("the").ids, tok.encode("cat").ids
+    from textgru.generation import decode_continuation
+
+    assert decode_continuation(tok, ids[0], ids[1]) == " cat"

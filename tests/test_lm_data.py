@@ -77,6 +77,26 @@ def test_state_resets_where_lanes_restart() -> None:
     torch.testing.assert_close(first, again)
 
 
+def test_validation_in_mid_epoch_leaves_the_training_state_alone() -> None:
+    torch.manual_seed(0)
+    model = GRULanguageModel(vocab_size=20, embedding_dim=4, hidden_size=8, num_layers=2).eval()
+    train = StreamWindows(torch.randint(2, 20, (400,)), lanes=3, bptt=10)
+    val = StreamWindows(torch.randint(2, 20, (100,)), lanes=2, bptt=10)
+
+    def train_losses(interrupt_at: int | None) -> list[float]:
+        task = LanguageModelTask(model, optimizer=torch.optim.SGD).eval()
+        out = []
+        with torch.no_grad():
+            for i in range(len(train)):
+                if i == interrupt_at:  # Lightning's val_check_interval runs validation here
+                    for j in range(len(val)):
+                        task._loss_sum(val[j], "val")
+                out.append(float(task._loss_sum(train[i], "train")[0]))
+        return out
+
+    assert train_losses(interrupt_at=5) == train_losses(interrupt_at=None)
+
+
 def test_local_text_file_splits_contiguously_and_round_trips(tmp_path: Path) -> None:
     text = "".join(f"SPEAKER {i % 3}:\nline number {i} of the play,\n\n" for i in range(300))
     path = tmp_path / "play.txt"
@@ -109,6 +129,11 @@ def test_table_with_text_column(tmp_path: Path) -> None:
     path.write_text("".join(json.dumps({"body": f"text number {i}\n", "id": i}) + "\n" for i in range(30)))
     corpus = load_text_corpus({"source": "local_text", "path": str(path), "text_column": "body"})
     assert sum(len(corpus[s]) for s in corpus) == 30 and corpus["train"].column_names == ["text"]
+    path.write_text("".join(json.dumps({"body": f"a line without a newline {i}", "id": i}) + "\n" for i in range(300)))
+    dm = LanguageModelDataModule({"source": "local_text", "path": str(path), "text_column": "body"}, CHAR, bptt=8)
+    dm.setup("fit")
+    assert dm.tokenizer.token_to_id("\n") is not None  # the document separator is a token, not [UNK]
+    assert 1 not in dm.streams["train"].tolist()
     with pytest.raises(TextgruError, match="no column 'text'.*columns are"):
         load_text_corpus({"source": "local_text", "path": str(path)})
 

@@ -81,10 +81,12 @@ def test_generate_several_samples_to_jsonl(lm_run: Path, tmp_path: Path) -> None
     assert [row["sample"] for row in rows] == [1, 2, 3] and len({row["text"] for row in rows}) == 3
     assert rows[0]["prompt"] == "KING: say, 'true'"  # the prompt is taken verbatim
     assert r.stdout.count("===== sample") == 3
+    out.write_text("the user's own file\n", encoding="utf-8")
     refused = run_script("generate", *args, stdin="")
     assert refused.returncode == 2 and "exists; pass overwrite=true" in refused.stderr
-    assert out.read_text(encoding="utf-8").count("\n") == 3
+    assert out.read_text(encoding="utf-8") == "the user's own file\n"  # untouched
     assert run_script("generate", *args, "overwrite=true", stdin="").returncode == 0
+    assert len(out.read_text(encoding="utf-8").splitlines()) == 3
 
 
 def test_generate_prompt_from_file_and_stdin(lm_run: Path, tmp_path: Path) -> None:
@@ -95,6 +97,8 @@ def test_generate_prompt_from_file_and_stdin(lm_run: Path, tmp_path: Path) -> No
     from_stdin = run_script("generate", *args, stdin="JULIET:\nThe king")
     assert from_file.returncode == 0, from_file.stderr[-2000:]
     assert from_file.stdout == from_stdin.stdout and from_file.stdout.startswith("JULIET:\nThe king")
+    no_prompt = run_script("generate", *args, stdin="")  # nothing given: it starts a new document
+    assert no_prompt.returncode == 0 and len(no_prompt.stdout.strip()) > 0, no_prompt.stderr[-2000:]
 
 
 @pytest.mark.parametrize("args,message", [
@@ -104,6 +108,9 @@ def test_generate_prompt_from_file_and_stdin(lm_run: Path, tmp_path: Path) -> No
     (["top_k=-1"], "top_k=-1 must be 0 (off) or more"),
     (["max_new_tokens=-3"], "max_new_tokens=-3 must be 0 or more"),
     (["prompt=ROMEO: Ωμέγα"], "never saw: 'Ω', 'μ', 'έ', 'γ', 'α'; remove them, or pass allow_unknown=true"),
+    (["top_k=many"], "top_k='many' is not an integer"),
+    (["device=cuda"], "no CUDA GPU is available here; use device=cpu"),
+    (["output=."], "is a folder; give a file name"),
 ])
 def test_generate_bad_input(lm_run: Path, args: list[str], message: str) -> None:
     r = run_script("generate", f"ckpt_path={lm_run}", *args, stdin="")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any, Callable
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -57,11 +58,32 @@ def read_prompt(prompt: str | None, prompt_file: str | None) -> str:
         if not p.is_file():
             raise TextgruError(f"prompt_file {str(p)!r} does not exist")
         return p.read_bytes().decode("utf-8", errors="replace")
-    return "" if sys.stdin is None or sys.stdin.isatty() else sys.stdin.read()
+    if sys.stdin is None or sys.stdin.isatty():
+        return ""
+    return sys.stdin.buffer.read().decode("utf-8", errors="replace")
 
 
 def _unescape(text: str) -> str:
     return text.replace("\\n", "\n").replace("\\t", "\t")
+
+
+def _number_reader(cfg: DictConfig) -> Callable[[str, type], Any]:
+    def number(key: str, kind: type) -> Any:
+        value = cfg[key]
+        try:
+            if kind is int and (isinstance(value, bool) or float(value) != int(float(value))):
+                raise ValueError
+            return kind(float(value)) if kind is int else kind(value)
+        except (TypeError, ValueError):
+            raise TextgruError(f"{key}={value!r} is not {'an integer' if kind is int else 'a number'}") from None
+    return number
+
+
+def check_device(device: str) -> None:
+    import torch
+
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise TextgruError(f"device={device} but no CUDA GPU is available here; use device=cpu")
 
 
 def generate_command(cfg: DictConfig) -> list[str]:
@@ -72,11 +94,14 @@ def generate_command(cfg: DictConfig) -> list[str]:
 
     stop = cfg.stop if cfg.stop is None or isinstance(cfg.stop, str) else list(cfg.stop)
     stops = [_unescape(str(s)) for s in ([stop] if isinstance(stop, str) else stop or [])]
-    options = SamplingOptions(max_new_tokens=int(cfg.max_new_tokens), temperature=float(cfg.temperature),
-                              top_k=int(cfg.top_k), top_p=float(cfg.top_p), repetition_penalty=float(cfg.repetition_penalty),
-                              greedy=bool(cfg.greedy), num_samples=int(cfg.num_samples),
-                              seed=None if cfg.seed is None else int(cfg.seed), stop=stops).check()
+    number = _number_reader(cfg)
+    options = SamplingOptions(max_new_tokens=number("max_new_tokens", int), temperature=number("temperature", float),
+                              top_k=number("top_k", int), top_p=number("top_p", float),
+                              repetition_penalty=number("repetition_penalty", float), greedy=bool(cfg.greedy),
+                              num_samples=number("num_samples", int),
+                              seed=None if cfg.seed is None else number("seed", int), stop=stops).check()
     check_output(cfg.output, cfg.overwrite)
+    check_device(str(cfg.device))
     prompt = read_prompt(cfg.prompt, cfg.prompt_file)
     lm = LoadedLanguageModel.from_checkpoint(cfg.ckpt_path, device=cfg.device)
     encode_prompt(lm.tokenizer, prompt, cfg.allow_unknown)  # refuse a bad prompt before printing anything

@@ -30,7 +30,7 @@ def plot_learning_curves(metrics_csv: str | Path, out: str | Path, metrics: Sequ
     for ax, m in zip(axes[0], panels):
         for split, col in (("train", f"train/{m}_epoch"), ("train", f"train/{m}"), ("validation", f"val/{m}")):
             if col in df.columns:
-                series = df[[x, col]].dropna().groupby(x)[col].last()
+                series = df[[x, col]].dropna().groupby(x)[col].first()  # first: not a later re-scoring
                 if len(series):
                     dense = x == "step" and split == "train"
                     ax.plot(series.index + (x == "epoch"), series.values, marker=None if dense else "o",

@@ -64,6 +64,8 @@ def _non_empty(texts: list[str], where: str) -> list[str]:
 
 
 def check_output(path: str | None, overwrite: bool) -> None:
+    if path and Path(path).is_dir():
+        raise TextgruError(f"output {path!r} is a folder; give a file name, e.g. output={Path(path) / 'out.jsonl'}")
     if path and Path(path).exists() and not overwrite:
         raise TextgruError(f"output {path!r} exists; pass overwrite=true to replace it, or choose another output=")
 

@@ -86,7 +86,7 @@ def build_classification(cfg: DictConfig) -> tuple[L.LightningDataModule, L.Ligh
     extras = checkpoint_extras("sentiment", model_cfg, dm.tokenizer.to_str(), labels, data_cfg, cfg.data.max_length)
     task = ClassificationTask(
         model, num_classes=len(labels), optimizer=instantiate(cfg.optimizer),
-        scheduler=instantiate(cfg.scheduler) if cfg.get("scheduler") else None,
+        scheduler=build_scheduler(cfg),
         class_weights=class_weights(cfg.task.get("class_weights"), dm.label_counts()),
         label_smoothing=cfg.task.get("label_smoothing", 0.0), ema_decay=cfg.task.get("ema_decay"),
         checkpoint_extras=extras)
@@ -113,21 +113,25 @@ def build_language_model(cfg: DictConfig) -> tuple[L.LightningDataModule, L.Ligh
     char_level = cfg.tokenizer.kind == "char"
     extras = checkpoint_extras("lm", model_cfg, dm.tokenizer.to_str(), None, data_cfg, cfg.data.bptt)
     task = LanguageModelTask(model, optimizer=instantiate(cfg.optimizer),
-                             scheduler=instantiate(cfg.scheduler) if cfg.get("scheduler") else None,
+                             scheduler=build_scheduler(cfg),
                              char_level=char_level, checkpoint_extras=extras)
     log.info("model: %s parameters; vocabulary %d", _count(model), dm.tokenizer.get_vocab_size())
+    n = int(cfg.task.get("samples", 0))
+    options = SamplingOptions(max_new_tokens=int(cfg.task.get("sample_tokens", 400)), num_samples=max(n, 1),
+                              temperature=float(cfg.task.get("sample_temperature", 0.8)), seed=int(cfg.seed)).check()
 
     def after_test(run_dir: Path) -> None:
         plot_learning_curves(run_dir / "logs" / "metrics.csv", run_dir / "learning_curves.png",
                              metrics=("loss", "bpc" if char_level else "ppl"), x="step")
-        n = int(cfg.task.get("samples", 0))
         if n:
             prompt = cfg.task.get("sample_prompt")
             if prompt is None:
                 prompt = dm.first_line("test")
-            options = SamplingOptions(max_new_tokens=int(cfg.task.sample_tokens), num_samples=n,
-                                      temperature=float(cfg.task.sample_temperature), seed=int(cfg.seed))
-            texts = generate(task.model, dm.tokenizer, prompt, options, allow_unknown=True)
+            try:
+                texts = generate(task.model, dm.tokenizer, prompt, options, allow_unknown=True)
+            except TextgruError as e:  # a finished run stays finished: samples are a bonus
+                log.warning("no samples.txt: %s", e)
+                return
             head = f"# {n} samples, temperature {options.temperature}, seed {options.seed}, prompt {prompt!r}\n"
             body = "".join(f"\n===== sample {i + 1} =====\n{prompt}{t}\n" for i, t in enumerate(texts))
             (run_dir / "samples.txt").write_text(head + body, encoding="utf-8")
@@ -136,6 +140,16 @@ def build_language_model(cfg: DictConfig) -> tuple[L.LightningDataModule, L.Ligh
 
 
 BUILDERS = {"sentiment": build_classification, "lm": build_language_model}
+
+
+def build_scheduler(cfg: DictConfig) -> Callable[..., Any] | None:
+    """The `_partial_` schedule factory of `cfg.scheduler`, or None for `scheduler=none`."""
+    if not cfg.get("scheduler"):
+        return None
+    factory = instantiate(cfg.scheduler)
+    if not callable(factory):
+        raise TextgruError("scheduler config has no _target_; choose one with scheduler=warmup_cosine|one_cycle|none")
+    return factory
 
 
 def _instantiate_model(model_cfg: dict) -> torch.nn.Module:

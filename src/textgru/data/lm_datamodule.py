@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 import lightning as L
 import numpy as np
@@ -52,11 +52,15 @@ class StreamWindows(TorchDataset):
         return {"input_ids": self.inputs[:, cut], "targets": self.targets[:, cut], "reset": i == 0}
 
 
+def with_newline(texts: Iterable[str]) -> list[str]:
+    """Documents as they enter the stream: each ends in a newline, the separator between documents."""
+    return [t if t.endswith("\n") else t + "\n" for t in texts]
+
+
 def encode_stream(ds: Dataset, tokenizer: Any) -> torch.Tensor:
     """Every document tokenized (batched `map`) and concatenated, each ending in a newline."""
     def encode(batch: dict[str, list[str]]) -> dict[str, list[list[int]]]:
-        texts = [t if t.endswith("\n") else t + "\n" for t in batch["text"]]
-        return {"ids": [e.ids for e in tokenizer.encode_batch(texts)]}
+        return {"ids": [e.ids for e in tokenizer.encode_batch(with_newline(batch["text"]))]}
 
     ids = ds.map(encode, batched=True, remove_columns=ds.column_names).with_format("numpy")["ids"]
     parts = [np.asarray(x, dtype=np.int64) for x in ids]
@@ -82,7 +86,8 @@ class LanguageModelDataModule(L.LightningDataModule):
         if self.bptt < 1 or self.batch_size < 1 or self.eval_batch_size < 1:
             raise TextgruError("data.bptt, data.batch_size and data.eval_batch_size must be at least 1")
         self.corpus = corpus = load_text_corpus(self.data_cfg)
-        self.tokenizer = train_tokenizer(corpus["train"]["text"], self.tokenizer_cfg)
+        # trained on the texts as they enter the stream, so the separator is a token too
+        self.tokenizer = train_tokenizer(with_newline(corpus["train"]["text"]), self.tokenizer_cfg)
         self.streams = {split: encode_stream(ds, self.tokenizer) for split, ds in corpus.items()}
         sizes = {s: len(v) for s, v in self.streams.items()}
         log.info("token streams: %s; vocabulary %d", sizes, self.tokenizer.get_vocab_size())

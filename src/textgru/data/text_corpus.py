@@ -46,7 +46,7 @@ def load_text_corpus(cfg: Mapping[str, Any]) -> DatasetDict:
         if column not in ds.column_names:
             raise TextgruError(f"{name}: no column {column!r} in split {split!r}; columns are {ds.column_names}; "
                                "set data.text_column=")
-    docs = {s: [t for t in raw[s][column] if t and t.strip()] for s in raw}
+    docs = {s: [str(t) for t in raw[s][column] if t is not None and str(t).strip()] for s in raw}
     if not docs.get("train"):
         raise TextgruError(f"{name}: the corpus is empty (no non-blank text in the training split); point data.path at text files")
     if not docs.get("validation") or not docs.get("test"):

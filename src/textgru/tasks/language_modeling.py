@@ -24,8 +24,8 @@ class LanguageModelTask(TextgruTask):
         super().__init__(model, optimizer, scheduler, checkpoint_extras)
         self.char_level = char_level
         # summed loss and target count per evaluation stage: every target weighs the same, synced across ranks
-        self.loss_sums = nn.ModuleDict({s: SumMetric() for s in ("val", "test")})
-        self.target_counts = nn.ModuleDict({s: SumMetric() for s in ("val", "test")})
+        self.loss_sums = nn.ModuleDict({s: SumMetric().set_dtype(torch.float64) for s in ("val", "test")})
+        self.target_counts = nn.ModuleDict({s: SumMetric().set_dtype(torch.float64) for s in ("val", "test")})
         self.hidden: dict[str, torch.Tensor | None] = {}
 
     def forward(self, ids: torch.Tensor, hidden: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -44,13 +44,13 @@ class LanguageModelTask(TextgruTask):
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
         loss_sum, count = self._loss_sum(batch, "train")
         loss = loss_sum / count.clamp(min=1)
-        self.log("train/loss", loss, on_step=True, on_epoch=False, prog_bar=True, batch_size=int(count))
+        self.log("train/loss", loss, on_step=True, on_epoch=False, prog_bar=True, batch_size=batch["targets"].numel())
         return loss
 
     def _eval_step(self, batch: dict[str, Any], stage: str) -> None:
         loss_sum, count = self._loss_sum(batch, stage)
-        self.loss_sums[stage].update(loss_sum)
-        self.target_counts[stage].update(count.float())
+        self.loss_sums[stage].update(loss_sum.double())
+        self.target_counts[stage].update(count.double())
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         self._eval_step(batch, "val")
@@ -59,7 +59,7 @@ class LanguageModelTask(TextgruTask):
         self._eval_step(batch, "test")
 
     def _log_eval(self, stage: str) -> None:
-        loss = self.loss_sums[stage].compute() / self.target_counts[stage].compute().clamp(min=1)
+        loss = (self.loss_sums[stage].compute() / self.target_counts[stage].compute().clamp(min=1)).float()
         metrics = {f"{stage}/loss": loss, f"{stage}/ppl": torch.exp(loss.clamp(max=50))}
         if self.char_level:
             metrics[f"{stage}/bpc"] = loss / math.log(2)
