@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -67,16 +67,16 @@ def _unescape(text: str) -> str:
     return text.replace("\\n", "\n").replace("\\t", "\t")
 
 
-def _number_reader(cfg: DictConfig) -> Callable[[str, type], Any]:
-    def number(key: str, kind: type) -> Any:
-        value = cfg[key]
-        try:
-            if kind is int and (isinstance(value, bool) or float(value) != int(float(value))):
-                raise ValueError
-            return kind(float(value)) if kind is int else kind(value)
-        except (TypeError, ValueError):
-            raise TextgruError(f"{key}={value!r} is not {'an integer' if kind is int else 'a number'}") from None
-    return number
+def _number(cfg: DictConfig, key: str, kind: type = float) -> Any:
+    """`cfg[key]` as an int or float, or one clear error (Hydra passes `top_k=many` through as a string)."""
+    value = cfg[key]
+    try:
+        number = float(value)
+        if isinstance(value, bool) or (kind is int and not number.is_integer()):
+            raise ValueError
+    except (TypeError, ValueError):
+        raise TextgruError(f"{key}={value!r} is not {'an integer' if kind is int else 'a number'}") from None
+    return kind(number)
 
 
 def check_device(device: str) -> None:
@@ -94,12 +94,11 @@ def generate_command(cfg: DictConfig) -> list[str]:
 
     stop = cfg.stop if cfg.stop is None or isinstance(cfg.stop, str) else list(cfg.stop)
     stops = [_unescape(str(s)) for s in ([stop] if isinstance(stop, str) else stop or [])]
-    number = _number_reader(cfg)
-    options = SamplingOptions(max_new_tokens=number("max_new_tokens", int), temperature=number("temperature", float),
-                              top_k=number("top_k", int), top_p=number("top_p", float),
-                              repetition_penalty=number("repetition_penalty", float), greedy=bool(cfg.greedy),
-                              num_samples=number("num_samples", int),
-                              seed=None if cfg.seed is None else number("seed", int), stop=stops).check()
+    options = SamplingOptions(max_new_tokens=_number(cfg, "max_new_tokens", int), temperature=_number(cfg, "temperature"),
+                              top_k=_number(cfg, "top_k", int), top_p=_number(cfg, "top_p"),
+                              repetition_penalty=_number(cfg, "repetition_penalty"), greedy=bool(cfg.greedy),
+                              num_samples=_number(cfg, "num_samples", int),
+                              seed=None if cfg.seed is None else _number(cfg, "seed", int), stop=stops).check()
     check_output(cfg.output, cfg.overwrite)
     check_device(str(cfg.device))
     prompt = read_prompt(cfg.prompt, cfg.prompt_file)

@@ -85,10 +85,11 @@ def penalize_repeats(logits: torch.Tensor, seen: torch.Tensor, penalty: float) -
     return torch.where(seen, penalized, logits)
 
 
-def decode_continuation(tokenizer: Tokenizer, prompt_ids: list[int], new_ids: list[int]) -> str:
+def decode_continuation(tokenizer: Tokenizer, prompt_ids: list[int], new_ids: list[int], before: str | None = None) -> str:
     """The text of `new_ids` as it reads after the prompt: decoded together with the prompt, so decoders that
-    join tokens with spaces (BPE, word-level) place the space between prompt and continuation right."""
-    before = tokenizer.decode(prompt_ids)
+    join tokens with spaces (BPE, word-level) place the space between prompt and continuation right.
+    `before` is the decoded prompt, for callers that decode many continuations of it."""
+    before = tokenizer.decode(prompt_ids) if before is None else before
     full = tokenizer.decode(prompt_ids + new_ids)
     return full[len(before):] if full.startswith(before) else tokenizer.decode(new_ids)
 
@@ -123,6 +124,7 @@ def generate(model: nn.Module, tokenizer: Tokenizer, prompt: str, options: Sampl
     finished = [False] * n
     stops = options.stop
     tail_tokens = 4 * max((len(s) for s in stops), default=0) + 4  # enough tokens to contain any stop string
+    prompt_text = tokenizer.decode(prompt_ids)
     streamed = 0
     holdback = max((len(s) for s in stops), default=1) - 1
     for _ in range(options.max_new_tokens):
@@ -142,7 +144,7 @@ def generate(model: nn.Module, tokenizer: Tokenizer, prompt: str, options: Sampl
                 if stops and any(s in tokenizer.decode(new_ids[i][-tail_tokens:]) for s in stops):
                     finished[i] = True
         if on_text is not None and n == 1:
-            text = _cut_at_stop(decode_continuation(tokenizer, prompt_ids, new_ids[0]), stops)[0]
+            text = _cut_at_stop(decode_continuation(tokenizer, prompt_ids, new_ids[0], prompt_text), stops)[0]
             ready = len(text) - (0 if finished[0] else holdback)
             if text[ready - 1: ready] == "\ufffd":  # an incomplete byte sequence: wait for the rest
                 ready -= 1
@@ -153,7 +155,7 @@ def generate(model: nn.Module, tokenizer: Tokenizer, prompt: str, options: Sampl
             break
         logits, hidden = model(next_ids[:, None], hidden)  # one step: (samples, 1, vocab)
         logits = logits[:, -1].float()
-    texts = [_cut_at_stop(decode_continuation(tokenizer, prompt_ids, ids), stops)[0] for ids in new_ids]
+    texts = [_cut_at_stop(decode_continuation(tokenizer, prompt_ids, ids, prompt_text), stops)[0] for ids in new_ids]
     if on_text is not None and n == 1 and len(texts[0]) > streamed:
         on_text(texts[0][streamed:])
     model.train(was_training)

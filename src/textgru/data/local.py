@@ -15,12 +15,13 @@ log = logging.getLogger(__name__)
 FORMATS = {".csv": "csv", ".tsv": "csv", ".json": "json", ".jsonl": "json", ".parquet": "parquet"}
 
 
-def _expand(path: str | list[str], what: str) -> list[str]:
+def expand_paths(path: str | list[str], what: str) -> list[str]:
+    """Files and folders named by a path, a glob (`**` recurses) or a list of them; a missing one is an error."""
     paths = [path] if isinstance(path, str) else list(path)
     files: list[str] = []
     for p in paths:
         p = str(Path(p).expanduser())
-        found = sorted(glob.glob(p)) if any(ch in p for ch in "*?[") else ([p] if Path(p).exists() else [])
+        found = sorted(glob.glob(p, recursive=True)) if any(ch in p for ch in "*?[") else ([p] if Path(p).exists() else [])
         if not found:
             raise TextgruError(f"{what} {p!r} does not exist; check data.path (relative paths are from where you ran the command).")
         files += found
@@ -68,7 +69,7 @@ def load_local(path: str | list[str], validation_path: str | list[str] | None = 
     if path is None or path == "" or path == "???":
         raise TextgruError("data=local needs data.path=<file, glob or folder>.")
     ignore = list(ignore_labels or [])
-    first = _expand(path, "data.path")
+    first = expand_paths(path, "data.path")
     if len(first) == 1 and Path(first[0]).is_dir():
         root = Path(first[0])
         if (root / "train").is_dir():
@@ -80,9 +81,15 @@ def load_local(path: str | list[str], validation_path: str | list[str] | None = 
         return DatasetDict({"train": _read_label_folders(root, ignore)})
     data_files = {"train": first}
     if validation_path:
-        data_files["validation"] = _expand(validation_path, "data.validation_path")
+        data_files["validation"] = expand_paths(validation_path, "data.validation_path")
     if test_path:
-        data_files["test"] = _expand(test_path, "data.test_path")
+        data_files["test"] = expand_paths(test_path, "data.test_path")
+    return load_tables(data_files)
+
+
+def load_tables(data_files: dict[str, list[str]]) -> DatasetDict:
+    """CSV/TSV/JSON/JSONL/Parquet files, one list per split, read with `datasets` (non-UTF-8 bytes replaced);
+    an empty split or a file that does not parse is one clear error."""
     fmt, kwargs = _file_format([f for fs in data_files.values() for f in fs])
     for split, files in data_files.items():
         if all(_has_no_rows(f) for f in files):

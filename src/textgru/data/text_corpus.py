@@ -3,20 +3,19 @@ Shakespeare, Hub corpora by name, or the user's own text files."""
 
 from __future__ import annotations
 
-import glob
 import logging
 import random
 from pathlib import Path
 from typing import Any, Mapping
 
-from datasets import Dataset, DatasetDict, load_dataset
+from datasets import Dataset, DatasetDict
 
+from textgru.data.local import FORMATS, expand_paths, load_tables
 from textgru.errors import TextgruError
 
 log = logging.getLogger(__name__)
 
 SOURCES = ("shakespeare", "hub", "local_text")
-TABLE_FORMATS = {".csv": "csv", ".tsv": "csv", ".json": "json", ".jsonl": "json", ".parquet": "parquet"}
 SPLITS = ("train", "validation", "test")
 
 
@@ -60,30 +59,20 @@ def read_documents(path: str | list[str] | None, text_column: str = "text") -> D
     if path in (None, "", "???"):
         raise TextgruError("data.path is required: pass data.path=<file.txt, folder of .txt, glob, or .csv/.jsonl/.parquet>")
     files: list[Path] = []
-    for p in [path] if isinstance(path, str) else list(path):
-        p = str(Path(str(p)).expanduser())
-        if any(ch in p for ch in "*?["):
-            files += [Path(f) for f in sorted(glob.glob(p, recursive=True)) if Path(f).is_file()]
-        elif Path(p).is_dir():
-            files += sorted(Path(p).rglob("*.txt"))
-        elif Path(p).is_file():
-            files.append(Path(p))
-        else:
-            raise TextgruError(f"data.path {p!r} does not exist; check the path (relative paths are from where you ran the command)")
+    for found in expand_paths(path, "data.path"):
+        p = Path(found)
+        files += sorted(p.rglob("*.txt")) if p.is_dir() else [p]
     if not files:
         raise TextgruError(f"data.path {path!r} matches no files; a folder needs .txt files in it")
-    tables = [f for f in files if f.suffix.lower() in TABLE_FORMATS]
+    tables = [f for f in files if f.suffix.lower() in FORMATS]
     if tables and len(tables) != len(files):
         raise TextgruError("data.path mixes tables (.csv/.jsonl/.parquet) and text files; use one kind")
     if tables:
-        fmt = {TABLE_FORMATS[f.suffix.lower()] for f in tables}
-        if len(fmt) != 1:
-            raise TextgruError(f"data.path mixes table formats {sorted(fmt)}; use one")
-        kwargs = {"sep": "\t"} if tables[0].suffix.lower() == ".tsv" else {}
-        ds = load_dataset(fmt.pop(), data_files=[str(f) for f in tables], split="train", **kwargs)
+        ds = load_tables({"train": [str(f) for f in tables]})["train"]
         if text_column not in ds.column_names:
             raise TextgruError(f"no column {text_column!r} in {tables[0].name}; columns are {ds.column_names}; set data.text_column=")
-        return ds.select_columns([text_column]).rename_column(text_column, "text") if text_column != "text" else ds.select_columns(["text"])
+        ds = ds.select_columns([text_column])
+        return ds if text_column == "text" else ds.rename_column(text_column, "text")
     texts, replaced = [], 0
     for f in files:
         text = f.read_bytes().decode("utf-8", errors="replace")
