@@ -1,6 +1,6 @@
-"""Train a model: `python scripts/train.py task=sentiment [group=option ...] [key=value ...]`."""
+"""Train a model: `python scripts/train.py task=sentiment [group=option ...] [key=value ...]`; `-m` sweeps."""
 
-from textgru.cli import hydra_entry
+from textgru.cli import train_main
 
 if __name__ == "__main__":
-    hydra_entry("textgru.training:train", config_name="train")
+    train_main()

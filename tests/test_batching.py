@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from textgru.data.batching import LengthBucketBatchSampler, pad_collate
 
@@ -96,3 +98,28 @@ def test_training_reshuffles_buckets_every_epoch() -> None:
               enable_model_summary=False, callbacks=[Record()]).fit(task, loader)
     assert len(seen) == 2 and seen[0] != seen[1]
     assert sorted(i for b in seen[1] for i in b) == list(range(200))
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 300), batch_size=st.integers(1, 40), replicas=st.integers(1, 4), shuffle=st.booleans(),
+       seed=st.integers(0, 5))
+def test_ranks_split_each_global_batch(n: int, batch_size: int, replicas: int, shuffle: bool, seed: int) -> None:
+    """Under data parallelism every rank takes its contiguous share of the same global batches: together they
+    are exactly the one-process batches (training pads a batch smaller than the number of ranks), and in
+    training every rank gets the same number of batches."""
+    batch_size = max(batch_size, replicas)
+    lengths = _lengths(n, seed)
+    whole = list(LengthBucketBatchSampler(lengths, batch_size, shuffle=shuffle, seed=seed))
+    ranks = [LengthBucketBatchSampler(lengths, batch_size, shuffle=shuffle, seed=seed, num_replicas=replicas, rank=r)
+             for r in range(replicas)]
+    shares = [list(s) for s in ranks]
+    assert [len(s) for s in shares] == [len(s) for s in ranks]
+    if shuffle:
+        assert len({len(s) for s in shares}) == 1 and len(shares[0]) == len(whole)
+        for i, batch in enumerate(whole):
+            joined = [j for s in shares for j in s[i]]
+            assert joined == batch or (len(batch) < replicas and set(joined) == set(batch))
+            assert max(len(s[i]) for s in shares) - min(len(s[i]) for s in shares) <= 1
+    else:  # evaluation: every example exactly once across ranks, never padded
+        assert sorted(j for s in shares for b in s for j in b) == list(range(n))
+        assert all(b for s in shares for b in s)

@@ -10,7 +10,7 @@ from omegaconf import OmegaConf
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 GROUPS = {g.name: sorted(p.stem for p in g.glob("*.yaml")) for g in CONF.iterdir()
-          if g.is_dir() and g.name not in ("hydra", "experiment")}
+          if g.is_dir() and g.name not in ("hydra", "experiment", "hparams_search")}
 CASES = [(g, o) for g, opts in GROUPS.items() for o in opts]
 
 
@@ -87,3 +87,43 @@ def test_every_scheduler_builds_for_every_task(task: str, scheduler: str) -> Non
     else:
         optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
         factory(optimizer=optimizer, num_training_steps=10).step()
+
+
+EXPERIMENTS = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml"))
+
+
+def test_the_named_experiments_exist() -> None:
+    assert {"tweets_bigru", "tweets_bigru_large", "shakespeare_char", "imdb_bigru", "sst2_bigru",
+            "wikitext2_bpe"} <= set(EXPERIMENTS)
+
+
+@pytest.mark.parametrize("name", EXPERIMENTS)
+def test_every_experiment_composes_and_states_its_purpose_and_figure(name: str) -> None:
+    text = (CONF / "experiment" / f"{name}.yaml").read_text()
+    assert text.startswith("# @package _global_") and "Reached:" in text and "python scripts/train.py experiment=" in text
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose(config_name="train", overrides=[f"experiment={name}"])
+    expected_task = "lm" if name in ("shakespeare_char", "wikitext2_bpe") else "sentiment"
+    assert cfg.task.name == expected_task
+    assert cfg.optimized_metric == ("val/loss" if expected_task == "lm" else "val/macro_f1")
+    OmegaConf.to_container(cfg.model, resolve=True)
+
+
+def test_experiment_values_win_over_task_defaults() -> None:
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose(config_name="train", overrides=["experiment=wikitext2_bpe"])
+    assert (cfg.data.hub_config, cfg.tokenizer.kind, cfg.model.tie_weights) == ("wikitext-2-raw-v1", "byte_bpe", True)
+    assert cfg.trainer.max_steps == 6000  # the experiment's, not task=lm's 1200
+
+
+@pytest.mark.parametrize("name,task", [("sentiment", "sentiment"), ("lm", "lm")])
+def test_search_spaces_compose_and_name_real_keys(name: str, task: str) -> None:
+    from textgru.tuning import parse_search_space
+
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose(config_name="train", overrides=[f"hparams_search={name}"])
+    assert cfg.task.name == task
+    space = parse_search_space(OmegaConf.to_container(cfg.hparams_search.params))
+    assert {"optimizer.lr", "model.hidden_size", "model.num_layers", "model.dropout"} <= set(space)
+    for key in space:
+        assert OmegaConf.select(cfg, key, default="missing") != "missing", key

@@ -38,6 +38,24 @@ def test_windows_cover_every_target_once_in_order(n: int, lanes: int, bptt: int)
         w[len(w)]
 
 
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(2, 400), lanes=st.integers(2, 9), bptt=st.integers(1, 50), replicas=st.integers(2, 3))
+def test_ranks_share_the_lanes(n: int, lanes: int, bptt: int, replicas: int) -> None:
+    """Under data parallelism each rank keeps a contiguous block of lanes; stacked, the ranks' windows are the
+    one-process windows, and every rank has the same number of them."""
+    stream = torch.randint(2, 50, (n,))
+    whole = StreamWindows(stream, lanes, bptt)
+    if min(lanes, n - 1) < replicas:
+        with pytest.raises(TextgruError, match="lanes cannot be shared"):
+            StreamWindows(stream, lanes, bptt, num_replicas=replicas, rank=0)
+        return
+    ranks = [StreamWindows(stream, lanes, bptt, num_replicas=replicas, rank=r) for r in range(replicas)]
+    assert {len(r) for r in ranks} == {len(whole)}
+    for i in range(len(whole)):
+        for key in ("input_ids", "targets"):
+            assert torch.equal(torch.cat([r[i][key] for r in ranks]), whole[i][key])
+
 def test_carried_state_equals_one_long_call() -> None:
     torch.manual_seed(0)
     model = GRULanguageModel(vocab_size=30, embedding_dim=8, hidden_size=16, num_layers=2).eval()

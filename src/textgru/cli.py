@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import shutil
 import sys
 from pathlib import Path
 from typing import Any, Callable
@@ -55,6 +56,36 @@ def check_run_dir(args: list[str]) -> None:
                     fail(f"{run_dir} already holds a run ({name}); choose another hydra.run.dir= so nothing is overwritten")
 
 
+def check_override_keys(args: list[str], config_name: str, conf_dir: Path = CONF_DIR) -> None:
+    """Compose the config once with every `key=value` of the command line (sweep values replaced by null, group
+    sweeps by their first option): a key that does not exist gets one line here, before any run of a sweep."""
+    probe = []
+    for arg in args:
+        if "=" not in arg or arg.startswith(("-", "hydra.")):
+            if arg.startswith("~") and not arg.startswith("~hydra."):
+                probe.append(arg)
+            continue
+        key, value = arg.split("=", 1)
+        if (conf_dir / key.lstrip("+~").replace(".", "/")).is_dir():
+            probe.append(f"{key}={value.split(',')[0]}" if "(" not in value else f"{key}=null")
+        else:
+            probe.append(f"{key}=null" if not key.startswith("~") else key)
+    if not any("=" in a and not (conf_dir / a.split("=")[0].lstrip("+~").replace(".", "/")).is_dir() for a in probe):
+        return
+    from hydra import compose, initialize_config_dir
+
+    try:
+        with initialize_config_dir(config_dir=str(conf_dir), version_base="1.3"):
+            compose(config_name=config_name, overrides=probe)
+    except Exception as e:  # noqa: BLE001 - Hydra's composition errors come in several types
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        bad = first.split("'")[1] if first.startswith("Could not override '") else None
+        if bad:
+            fail(f"no config key {bad}: check the spelling (python {sys.argv[0]} --cfg job lists every key); "
+                 f"to add a new key write +{bad}=...")
+        fail(first)
+
+
 def take_raw_args(args: list[str], keys: tuple[str, ...]) -> tuple[list[str], dict[str, str]]:
     """Pull `key=value` for free-text keys out of the command line, so Hydra does not parse their values
     (an apostrophe, a comma or `true` in a text would otherwise be read as grammar, a sweep or a bool)."""
@@ -68,6 +99,20 @@ def take_raw_args(args: list[str], keys: tuple[str, ...]) -> tuple[list[str], di
     return rest, raw
 
 
+def _remove_unstarted_run_dir() -> None:
+    """A run refused before it wrote anything leaves no folder behind: remove the run folder when it holds only
+    what Hydra put there (`.hydra/` and the log)."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.RUN:
+        return
+    run_dir = Path(HydraConfig.get().runtime.output_dir)
+    if run_dir.is_dir() and all(p.name == ".hydra" or p.suffix == ".log" for p in run_dir.iterdir()):
+        logging.shutdown()
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
 def hydra_entry(fn: Callable[[DictConfig], Any] | str, config_name: str, raw_keys: tuple[str, ...] = ()) -> Any:
     """Run `fn(cfg)` under `hydra.main` with `conf/`; TextgruError becomes one line and exit code 2.
 
@@ -77,6 +122,7 @@ def hydra_entry(fn: Callable[[DictConfig], Any] | str, config_name: str, raw_key
     check_group_choices(sys.argv[1:])
     check_run_dir(sys.argv[1:])
     sys.argv[1:], raw = take_raw_args(sys.argv[1:], raw_keys)
+    check_override_keys(sys.argv[1:], config_name)
 
     @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name=config_name)
     def main(cfg: DictConfig) -> Any:
@@ -84,6 +130,9 @@ def hydra_entry(fn: Callable[[DictConfig], Any] | str, config_name: str, raw_key
             import datasets
 
             datasets.disable_progress_bars()  # we log what each step did instead
+            if int(os.environ.get("RANK", os.environ.get("LOCAL_RANK", "0"))) > 0:
+                for handler in logging.getLogger().handlers:  # the other ranks of a data-parallel run: rank 0 reports
+                    handler.setLevel(logging.WARNING)
             with open_dict(cfg):
                 for key, value in raw.items():
                     cfg[key] = value
@@ -100,6 +149,27 @@ def hydra_entry(fn: Callable[[DictConfig], Any] | str, config_name: str, raw_key
         except TextgruError as e:
             if os.environ.get("HYDRA_FULL_ERROR") == "1":
                 raise
+            _remove_unstarted_run_dir()
             fail(str(e))
 
     return main()
+
+
+TUNE_RUN_DIR = "hydra.run.dir=${paths.output_dir}/${task.name}/tune/${hparams_search.study_name}"
+
+
+def tune_main() -> Any:
+    """`scripts/tune.py hparams_search=NAME [n_trials=N] [overrides]`: the study folder is the run folder, one
+    per study name, so the same command again resumes the study; each call keeps its own `.hydra/<time>/`."""
+    args = [a for a in sys.argv[1:] if a not in ("-m", "--multirun")]
+    if not any(a.startswith("hydra.run.dir=") for a in args):
+        args.insert(0, TUNE_RUN_DIR)
+    sys.argv[1:] = [*args, "hydra.job.name=tune", "hydra.output_subdir=.hydra/${now:%Y-%m-%d_%H-%M-%S}"]
+    return hydra_entry("textgru.tuning:tune_command", config_name="train", raw_keys=("n_trials",))
+
+
+def train_main() -> Any:
+    """`scripts/train.py`: one run, a `-m` sweep, or (with `hparams_search=NAME`) the Optuna search of tune.py."""
+    if any(a.split("=", 1)[0].lstrip("+") == "hparams_search" and not a.endswith("=null") for a in sys.argv[1:]):
+        return tune_main()
+    return hydra_entry("textgru.training:train_command", config_name="train")

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
+from functools import partial
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import lightning as L
 import torch
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from lightning.pytorch.loggers import CSVLogger, Logger
-from omegaconf import DictConfig, OmegaConf, open_dict
+from lightning.pytorch.callbacks import Callback
+from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
 from textgru.cli import FINISHED_RUN_MARKERS
+from textgru.callbacks import RunArtifacts, SameConfigOnAllRanks
 from textgru.checkpoint import AtomicCheckpointIO, checkpoint_extras
 from textgru.data.classification_datamodule import ClassificationDataModule
 from textgru.data.lm_datamodule import LanguageModelDataModule
@@ -27,6 +31,7 @@ from textgru.tasks.classification import ClassificationTask
 from textgru.tasks.language_modeling import LanguageModelTask
 
 log = logging.getLogger(__name__)
+ArtifactWriter = Callable[[Any, Any, Path], None]  # (tested task, datamodule, run folder): written by rank zero
 
 
 def _plain(cfg: Any) -> Any:
@@ -66,7 +71,14 @@ def _refuse_finished_run(run_dir: Path) -> None:
             raise TextgruError(f"{run_dir} already holds a run ({name}); choose another hydra.run.dir= so nothing is overwritten")
 
 
-def build_classification(cfg: DictConfig) -> tuple[L.LightningDataModule, L.LightningModule, Callable[[Path], None]]:
+def write_classification_artifacts(task: ClassificationTask, dm: ClassificationDataModule, run_dir: Path) -> None:
+    """The test confusion matrix and the learning curves, as PNGs."""
+    plot_confusion_matrix(task.test_confusion_result, dm.label_names, run_dir / "confusion_matrix.png",
+                          title="test confusion matrix")
+    plot_learning_curves(run_dir / "logs" / "metrics.csv", run_dir / "learning_curves.png")
+
+
+def build_classification(cfg: DictConfig) -> tuple[L.LightningDataModule, L.LightningModule, ArtifactWriter]:
     """The sentiment task: tweets/Hub/local labelled data, a BiGRU classifier; a confusion matrix after testing."""
     data_cfg = _plain(cfg.data)
     dm = ClassificationDataModule(data_cfg, _plain(cfg.tokenizer), batch_size=cfg.data.batch_size,
@@ -92,15 +104,29 @@ def build_classification(cfg: DictConfig) -> tuple[L.LightningDataModule, L.Ligh
         checkpoint_extras=extras)
     log.info("model: %s parameters; labels %s; vocabulary %d", _count(model), labels, dm.tokenizer.get_vocab_size())
 
-    def after_test(run_dir: Path) -> None:
-        confusion = task.test_confusion.compute().tolist()
-        plot_confusion_matrix(confusion, labels, run_dir / "confusion_matrix.png", title="test confusion matrix")
-        plot_learning_curves(run_dir / "logs" / "metrics.csv", run_dir / "learning_curves.png")
-
-    return dm, task, after_test
+    return dm, task, write_classification_artifacts
 
 
-def build_language_model(cfg: DictConfig) -> tuple[L.LightningDataModule, L.LightningModule, Callable[[Path], None]]:
+def write_lm_artifacts(task: LanguageModelTask, dm: LanguageModelDataModule, run_dir: Path, char_level: bool,
+                       samples: int, prompt: str | None, options: SamplingOptions) -> None:
+    """The learning curves against steps, and `samples` samples from the tested model in samples.txt."""
+    plot_learning_curves(run_dir / "logs" / "metrics.csv", run_dir / "learning_curves.png",
+                         metrics=("loss", "bpc" if char_level else "ppl"), x="step")
+    if not samples:
+        return
+    if prompt is None:
+        prompt = dm.first_line("test")
+    try:
+        texts = generate(task.model, dm.tokenizer, prompt, options, allow_unknown=True)
+    except TextgruError as e:  # a finished run stays finished: samples are a bonus
+        log.warning("no samples.txt: %s", e)
+        return
+    head = f"# {samples} samples, temperature {options.temperature}, seed {options.seed}, prompt {prompt!r}\n"
+    body = "".join(f"\n===== sample {i + 1} =====\n{prompt}{t}\n" for i, t in enumerate(texts))
+    (run_dir / "samples.txt").write_text(head + body, encoding="utf-8")
+
+
+def build_language_model(cfg: DictConfig) -> tuple[L.LightningDataModule, L.LightningModule, ArtifactWriter]:
     """The lm task: a text corpus as TBPTT windows, a GRU language model; samples.txt after testing."""
     data_cfg = _plain(cfg.data)
     dm = LanguageModelDataModule(data_cfg, _plain(cfg.tokenizer), batch_size=cfg.data.batch_size,
@@ -119,24 +145,10 @@ def build_language_model(cfg: DictConfig) -> tuple[L.LightningDataModule, L.Ligh
     n = int(cfg.task.get("samples", 0))
     options = SamplingOptions(max_new_tokens=int(cfg.task.get("sample_tokens", 400)), num_samples=max(n, 1),
                               temperature=float(cfg.task.get("sample_temperature", 0.8)), seed=int(cfg.seed)).check()
+    write = partial(write_lm_artifacts, char_level=char_level, samples=n, prompt=cfg.task.get("sample_prompt"),
+                    options=options)
 
-    def after_test(run_dir: Path) -> None:
-        plot_learning_curves(run_dir / "logs" / "metrics.csv", run_dir / "learning_curves.png",
-                             metrics=("loss", "bpc" if char_level else "ppl"), x="step")
-        if n:
-            prompt = cfg.task.get("sample_prompt")
-            if prompt is None:
-                prompt = dm.first_line("test")
-            try:
-                texts = generate(task.model, dm.tokenizer, prompt, options, allow_unknown=True)
-            except TextgruError as e:  # a finished run stays finished: samples are a bonus
-                log.warning("no samples.txt: %s", e)
-                return
-            head = f"# {n} samples, temperature {options.temperature}, seed {options.seed}, prompt {prompt!r}\n"
-            body = "".join(f"\n===== sample {i + 1} =====\n{prompt}{t}\n" for i, t in enumerate(texts))
-            (run_dir / "samples.txt").write_text(head + body, encoding="utf-8")
-
-    return dm, task, after_test
+    return dm, task, write
 
 
 BUILDERS = {"sentiment": build_classification, "lm": build_language_model}
@@ -187,17 +199,78 @@ def _fit_validation_to_run(cfg: DictConfig, dm: L.LightningDataModule) -> None:
             cfg.trainer.val_check_interval = total
 
 
-def train(cfg: DictConfig) -> dict[str, Any]:
-    """Train and test the model `cfg` describes; returns the metrics written to `metrics.json`."""
+TASK_METRICS = {"sentiment": ("loss", "accuracy", "macro_f1"), "lm": ("loss", "ppl", "bpc")}
+
+
+def check_optimized_metric(cfg: DictConfig) -> None:
+    """`optimized_metric` picks the best checkpoint, stops early and is what sweeps optimise: it must be a
+    validation metric the task logs."""
+    names = [m for m in TASK_METRICS[cfg.task.name] if m != "bpc" or cfg.tokenizer.get("kind") == "char"]
+    logged = [f"val/{m}" for m in names]
+    if cfg.optimized_metric not in logged:
+        raise TextgruError(f"optimized_metric={cfg.optimized_metric} is not a validation metric task={cfg.task.name} "
+                           f"logs; use one of: {', '.join(logged)}")
+    if cfg.optimized_mode not in ("min", "max"):
+        raise TextgruError(f"optimized_mode={cfg.optimized_mode} must be min or max")
+
+
+def check_devices(trainer_cfg: DictConfig) -> None:
+    """One line, before any work, for an accelerator the machine lacks or more devices than it has."""
+    accelerator = str(trainer_cfg.get("accelerator", "auto"))
+    devices = trainer_cfg.get("devices", 1)
+    if accelerator in ("gpu", "cuda"):
+        have, unit = torch.cuda.device_count(), "GPU(s)"
+        if have == 0:
+            raise TextgruError(f"trainer.accelerator={accelerator} (trainer=gpu or trainer=ddp) needs a GPU and torch "
+                               "finds none; on CPU use trainer=cpu, or trainer=ddp_cpu for data-parallel processes")
+    elif accelerator == "cpu":
+        have, unit = os.cpu_count() or 1, "CPU cores (one process each)"
+    else:
+        return
+    wanted = len(devices) if isinstance(devices, (list, ListConfig)) else devices
+    if isinstance(wanted, int) and wanted > have:
+        raise TextgruError(f"trainer.devices={devices} but this machine has {have} {unit}; use trainer.devices={have} or fewer")
+
+
+def launched_externally() -> bool:
+    """True inside a process that torchrun, SLURM or Lightning's own launcher started for one rank."""
+    return "LOCAL_RANK" in os.environ or "TORCHELASTIC_RUN_ID" in os.environ or int(os.environ.get("SLURM_NTASKS", "1")) > 1
+
+
+def one_config_per_trial(cfg: DictConfig, in_sweep: bool) -> None:
+    """Lightning's `ddp` launcher re-executes the command line in every rank; inside a sweep that re-runs the
+    whole sweep per rank. Trials of a sweep therefore spawn their ranks from the trial (`ddp_spawn`)."""
+    if in_sweep and cfg.trainer.get("strategy") == "ddp" and not launched_externally():
+        log.info("sweep trial: trainer.strategy=ddp_spawn so that every rank trains this trial's config")
+        with open_dict(cfg):
+            cfg.trainer.strategy = "ddp_spawn"
+
+
+def _in_hydra_multirun() -> bool:
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+
+
+def train(cfg: DictConfig, extra_callbacks: Sequence[Callback] = (), in_sweep: bool | None = None) -> dict[str, Any]:
+    """Train and test the model `cfg` describes; returns the metrics written to `metrics.json`.
+
+    `extra_callbacks` join the configured ones (a tuner's pruning callback); `in_sweep` (default: whether
+    Hydra runs a multirun) makes a data-parallel trial spawn its ranks."""
     run_dir = Path(cfg.paths.run_dir)
     _refuse_finished_run(run_dir)
-    L.seed_everything(cfg.seed, workers=True)
     name = cfg.task.name
     if name not in BUILDERS:
         raise TextgruError(f"unknown task.name {name!r}; use one of {sorted(BUILDERS)}")
-    dm, task, after_test = BUILDERS[name](cfg)
+    check_optimized_metric(cfg)
+    check_devices(cfg.trainer)
+    one_config_per_trial(cfg, _in_hydra_multirun() if in_sweep is None else in_sweep)
+    L.seed_everything(cfg.seed, workers=True)
+    dm, task, write_artifacts = BUILDERS[name](cfg)
     _fit_validation_to_run(cfg, dm)
     callbacks = [instantiate(c) for c in cfg.callbacks.values() if c is not None]
+    callbacks += [RunArtifacts(write_artifacts, run_dir), SameConfigOnAllRanks(run_dir), *extra_callbacks]
     loggers = build_loggers(cfg, run_dir)
     trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False,
                                      plugins=[AtomicCheckpointIO()])
@@ -214,8 +287,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             raise TextgruError("training was interrupted; checkpoints/last.ckpt holds the latest state")
         best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
         ckpt = best if best and not cfg.trainer.get("fast_dev_run") else None
-        if ckpt:  # the checkpoint's file name is fixed (best.ckpt); keep Lightning's bookkeeping in step
-            log.info("best checkpoint: %s (%s=%.4f)", ckpt, cfg.optimized_metric, float(trainer.checkpoint_callback.best_model_score))
+        if ckpt:
+            log.info("best checkpoint: %s", ckpt)
         val = trainer.validate(task, datamodule=dm, ckpt_path=ckpt, verbose=False)[0]
         test = trainer.test(task, datamodule=dm, ckpt_path=ckpt, verbose=False)[0]
         metrics = {k: float(v) for k, v in {**val, **test}.items() if "/" in k}
@@ -223,7 +296,6 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         metrics["epochs"] = trainer.current_epoch
         metrics["global_step"] = trainer.global_step
         if trainer.is_global_zero:
-            after_test(run_dir)
             (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))  # written last: marks a finished run
             log.info("metrics: %s", json.dumps(metrics))
         finished = True
@@ -236,3 +308,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             log.warning("run did not finish; its best checkpoint so far is %s", best_file.with_name("best-unfinished.ckpt"))
         for lg in loggers:
             lg.finalize("success")
+
+
+def train_command(cfg: DictConfig) -> float:
+    """`scripts/train.py`: train, and return the value of `optimized_metric` (what Hydra sweepers read)."""
+    return train(cfg)[cfg.optimized_metric]

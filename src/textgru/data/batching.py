@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 import torch
 from torch.utils.data import Sampler
@@ -15,12 +15,23 @@ class LengthBucketBatchSampler(Sampler[list[int]]):
     length, cut the pools into batches, shuffle the batch order. Without `shuffle` the batches are the
     indices sorted by length (deterministic, for evaluation). The order depends only on `seed` and the
     epoch (`set_epoch`, called by the task at each epoch start), so runs with the same seed see the same batches.
+
+    Under data-parallel training (`num_replicas` > 1) `batch_size` is the global batch: every rank builds the
+    same global batches and keeps its own contiguous share of each, so that an optimizer step sees the same
+    examples on any number of ranks, each example is seen once per epoch, and every rank gets the same
+    number of batches. A training batch smaller than `num_replicas` repeats examples so no rank is left
+    empty; evaluation batches are never padded (a rank may get fewer of them, and no example counts twice).
     """
 
     def __init__(self, lengths: Sequence[int], batch_size: int, shuffle: bool = True, seed: int = 0,
-                 pool_batches: int = 50, drop_last: bool = False) -> None:
+                 pool_batches: int = 50, drop_last: bool = False, num_replicas: int = 1, rank: int = 0) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1")
+        if not 0 <= rank < num_replicas:
+            raise ValueError(f"rank {rank} is not in [0, {num_replicas})")
+        if batch_size < num_replicas:
+            raise ValueError(f"the global batch size {batch_size} is smaller than the number of ranks {num_replicas}")
+        self.num_replicas, self.rank = num_replicas, rank
         self.lengths = torch.as_tensor(list(lengths), dtype=torch.long)
         self.batch_size = batch_size
         self.shuffle = shuffle
@@ -51,14 +62,40 @@ class LengthBucketBatchSampler(Sampler[list[int]]):
             batches = [b for b in batches if len(b) == self.batch_size]
         return batches
 
+    def _share(self, batch: list[int]) -> list[int]:
+        """This rank's contiguous part of a global batch (sizes differ by at most one)."""
+        if self.num_replicas == 1:
+            return batch
+        if self.shuffle and len(batch) < self.num_replicas:
+            batch = (batch * self.num_replicas)[: self.num_replicas]
+        return batch[rank_share(len(batch), self.num_replicas, self.rank)]
+
     def __iter__(self) -> Iterator[list[int]]:
-        yield from self._batches()
+        for batch in self._batches():
+            share = self._share(batch)
+            if share:
+                yield share
 
     def __len__(self) -> int:
         n = len(self.lengths)
         if self.drop_last and self.shuffle:
             return len(self._batches())
+        if self.num_replicas > 1 and not self.shuffle:
+            return sum(1 for b in self._batches() if self._share(b))
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+
+def rank_share(n: int, num_replicas: int, rank: int) -> slice:
+    """The contiguous part of `n` items that `rank` of `num_replicas` takes (part sizes differ by at most one)."""
+    size, extra = divmod(n, num_replicas)
+    start = rank * size + min(rank, extra)
+    return slice(start, start + size + (rank < extra))
+
+
+def replicas_and_rank(datamodule: Any) -> tuple[int, int]:
+    """(world size, global rank) of the Trainer a datamodule is attached to; (1, 0) outside training."""
+    trainer = getattr(datamodule, "trainer", None)
+    return (trainer.world_size, trainer.global_rank) if trainer is not None else (1, 0)
 
 
 def pad_collate(examples: list[dict], pad_id: int = 0) -> dict[str, torch.Tensor]:

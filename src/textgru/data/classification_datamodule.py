@@ -13,9 +13,10 @@ from datasets import DatasetDict
 from tokenizers import Tokenizer
 from torch.utils.data import DataLoader, Dataset
 
-from textgru.data.batching import LengthBucketBatchSampler, pad_collate
+from textgru.data.batching import LengthBucketBatchSampler, pad_collate, replicas_and_rank
 from textgru.data.sources import load_classification_data
 from textgru.data.tokenization import pad_id, train_tokenizer
+from textgru.errors import TextgruError
 
 log = logging.getLogger(__name__)
 
@@ -99,8 +100,13 @@ class ClassificationDataModule(L.LightningDataModule):
         return counts
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
-        sampler = LengthBucketBatchSampler(self.lengths[split], self.batch_size if shuffle else self.eval_batch_size,
-                                           shuffle=shuffle, seed=self.seed)
+        replicas, rank = replicas_and_rank(self)
+        batch_size = self.batch_size if shuffle else self.eval_batch_size
+        if batch_size < replicas:
+            raise TextgruError(f"data.{'batch_size' if shuffle else 'eval_batch_size'}={batch_size} is the global batch "
+                               f"and must be at least the number of processes ({replicas})")
+        sampler = LengthBucketBatchSampler(self.lengths[split], batch_size, shuffle=shuffle, seed=self.seed,
+                                           num_replicas=replicas, rank=rank)
         return DataLoader(self.examples[split], batch_sampler=sampler, num_workers=self.num_workers,
                           collate_fn=partial(pad_collate, pad_id=self.pad_id),
                           persistent_workers=self.num_workers > 0)

@@ -14,6 +14,7 @@ from datasets import Dataset
 from torch.utils.data import DataLoader
 from torch.utils.data import Dataset as TorchDataset
 
+from textgru.data.batching import rank_share, replicas_and_rank
 from textgru.data.text_corpus import load_text_corpus
 from textgru.data.tokenization import PAD, train_tokenizer
 from textgru.errors import TextgruError
@@ -25,9 +26,12 @@ IGNORE_INDEX = -100  # targets past the end of the stream: scored by nobody
 class StreamWindows(TorchDataset):
     """Item i is window i of a stream laid out as `lanes` rows: `input_ids`, `targets` (lanes, ≤bptt) and
     `reset` (True for window 0, where every lane starts). Lane j holds the j-th contiguous slice of the
-    stream; the targets are the inputs shifted by one, so every token after the first is a target once."""
+    stream; the targets are the inputs shifted by one, so every token after the first is a target once.
+    Under data-parallel training each rank keeps its contiguous share of the lanes (`rank_share`), so all
+    ranks together see every window of every lane once, in the same number of batches."""
 
-    def __init__(self, stream: torch.Tensor, lanes: int, bptt: int, pad_id: int = 0) -> None:
+    def __init__(self, stream: torch.Tensor, lanes: int, bptt: int, pad_id: int = 0,
+                 num_replicas: int = 1, rank: int = 0) -> None:
         n = len(stream) - 1  # number of (input, target) pairs
         if n < 1:
             raise TextgruError("a stream needs at least two tokens")
@@ -37,8 +41,12 @@ class StreamWindows(TorchDataset):
         inputs = torch.full((total,), pad_id, dtype=torch.long)
         targets = torch.full((total,), IGNORE_INDEX, dtype=torch.long)
         inputs[:n], targets[:n] = stream[:-1], stream[1:]
-        self.inputs = inputs.view(lanes, self.lane_length)  # (lanes, lane_length)
-        self.targets = targets.view(lanes, self.lane_length)
+        if lanes < num_replicas:
+            raise TextgruError(f"{lanes} lanes cannot be shared by {num_replicas} processes; "
+                               "data.batch_size and data.eval_batch_size must be at least the number of processes")
+        mine = rank_share(lanes, num_replicas, rank)
+        self.inputs = inputs.view(lanes, self.lane_length)[mine]  # (lanes of this rank, lane_length)
+        self.targets = targets.view(lanes, self.lane_length)[mine]
         self.bptt = bptt
         self.num_targets = n
 
@@ -115,7 +123,8 @@ class LanguageModelDataModule(L.LightningDataModule):
 
     def windows(self, split: str) -> StreamWindows:
         lanes = self.batch_size if split == "train" else self.eval_batch_size
-        return StreamWindows(self.streams[split], lanes, self.bptt, self.pad_id)
+        replicas, rank = replicas_and_rank(self)
+        return StreamWindows(self.streams[split], lanes, self.bptt, self.pad_id, num_replicas=replicas, rank=rank)
 
     def _loader(self, split: str) -> DataLoader:
         # batch_size=None: each item already is a (lanes, bptt) batch; order matters (the state is carried)

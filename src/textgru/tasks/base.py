@@ -35,5 +35,15 @@ class TextgruTask(L.LightningModule):
         scheduler = self.scheduler_factory(optimizer=optimizer, num_training_steps=int(steps))
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
+    def global_mean(self, total: torch.Tensor, count: torch.Tensor) -> torch.Tensor:
+        """`total / count` for one process; under data-parallel training this rank's `total` divided by the count
+        over all ranks, times the world size, so that DDP's average of the ranks' gradients is exactly the
+        gradient of the mean over the global batch (the same step one process takes)."""
+        world = self._trainer.world_size if self._trainer is not None else 1
+        if world == 1:
+            return total / count.clamp(min=1)
+        global_count = self.trainer.strategy.reduce(count.detach().float(), reduce_op="sum")
+        return total * world / global_count.clamp(min=1)
+
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["textgru"] = self.checkpoint_extras  # self-contained: loads with weights_only=True

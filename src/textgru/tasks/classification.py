@@ -8,7 +8,7 @@ from typing import Any, Callable
 import torch
 from torch import nn
 from torch.optim.swa_utils import AveragedModel
-from torchmetrics import MetricCollection
+from torchmetrics import MeanMetric, MetricCollection
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix, MulticlassF1Score
 
 from textgru.tasks.base import TextgruTask
@@ -32,9 +32,14 @@ class ClassificationTask(TextgruTask):
         super().__init__(model, optimizer, scheduler, checkpoint_extras)
         # an exponential moving average of the weights scores validation/test and is what gets exported
         self.ema = AveragedModel(model, avg_fn=partial(ema_update, decay=ema_decay)) if ema_decay else None
+        if self.ema is not None:
+            self.ema.requires_grad_(False)  # averaged, not trained (and so not a DDP-synchronised parameter)
         self.num_classes = num_classes
         weight = torch.tensor(class_weights, dtype=torch.float) if class_weights else None
-        self.loss_fn = nn.CrossEntropyLoss(weight=weight, label_smoothing=label_smoothing)
+        self.register_buffer("class_weight", weight)
+        # summed, then divided by the summed weight of the batch (its size when unweighted): the mean
+        self.loss_fn = nn.CrossEntropyLoss(weight=weight, label_smoothing=label_smoothing, reduction="sum")
+        self.eval_losses = nn.ModuleDict({s: MeanMetric() for s in ("val", "test")})  # synchronised across ranks
         metrics = MetricCollection({"accuracy": MulticlassAccuracy(num_classes, average="micro"),
                                     "macro_f1": MulticlassF1Score(num_classes, average="macro")})
         self.metrics = nn.ModuleDict({f"{s}_metrics": metrics.clone(prefix=f"{s}/") for s in ("train", "val", "test")})
@@ -55,13 +60,19 @@ class ClassificationTask(TextgruTask):
             self.ema.update_parameters(self.model)
 
     def _step(self, batch: dict[str, torch.Tensor], stage: str) -> torch.Tensor:
+        labels = batch["labels"]
         logits = self(batch["input_ids"], batch["lengths"])  # (batch, classes)
-        loss = self.loss_fn(logits, batch["labels"])
+        loss_sum = self.loss_fn(logits, labels)
+        weight = self.class_weight[labels].sum() if self.class_weight is not None else labels.new_tensor(len(labels), dtype=torch.float)
         preds = logits.argmax(-1)
-        self.metrics[f"{stage}_metrics"].update(preds, batch["labels"])
-        on_step = stage == "train"
-        self.log(f"{stage}/loss", loss, on_step=on_step, on_epoch=True, prog_bar=stage != "test",
-                 batch_size=len(preds), sync_dist=stage != "train")
+        self.metrics[f"{stage}_metrics"].update(preds, labels)
+        if stage == "train":
+            loss = self.global_mean(loss_sum, weight)
+            self.log("train/loss", loss_sum / weight, on_step=True, on_epoch=True, prog_bar=True, batch_size=len(preds))
+        else:
+            loss = loss_sum / weight
+            self.eval_losses[stage].update(loss, weight=weight)
+            self.log(f"{stage}/loss", self.eval_losses[stage], on_step=False, on_epoch=True, prog_bar=stage == "val")
         self.log_dict(self.metrics[f"{stage}_metrics"], on_step=False, on_epoch=True, prog_bar=stage == "val")
         if stage == "test":
             self.test_confusion.update(preds, batch["labels"])
@@ -78,3 +89,7 @@ class ClassificationTask(TextgruTask):
 
     def on_test_epoch_start(self) -> None:
         self.test_confusion.reset()
+
+    def on_test_epoch_end(self) -> None:
+        # computed on every rank (the counts are summed across ranks); rank zero plots it after testing
+        self.test_confusion_result = self.test_confusion.compute().tolist()

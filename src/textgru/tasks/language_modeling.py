@@ -43,9 +43,9 @@ class LanguageModelTask(TextgruTask):
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
         loss_sum, count = self._loss_sum(batch, "train")
-        loss = loss_sum / count.clamp(min=1)
-        self.log("train/loss", loss, on_step=True, on_epoch=False, prog_bar=True, batch_size=batch["targets"].numel())
-        return loss
+        self.log("train/loss", loss_sum / count.clamp(min=1), on_step=True, on_epoch=False, prog_bar=True,
+                 batch_size=batch["targets"].numel())
+        return self.global_mean(loss_sum, count)
 
     def _eval_step(self, batch: dict[str, Any], stage: str) -> None:
         loss_sum, count = self._loss_sum(batch, stage)

@@ -1,0 +1,62 @@
+"""Lightning callbacks of a textgru run: run artifacts written by rank zero after testing, and a check that
+every data-parallel rank trains the same configuration."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any, Callable
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import Callback
+
+from textgru.errors import TextgruError
+
+log = logging.getLogger(__name__)
+
+
+class RunArtifacts(Callback):
+    """Calls `write(task, datamodule, run_dir)` on rank zero when testing ends, inside the process that ran the
+    test (with `ddp_spawn` that is a worker, which holds the tested weights and metric states)."""
+
+    def __init__(self, write: Callable[[L.LightningModule, L.LightningDataModule, Path], None], run_dir: Path) -> None:
+        self.write, self.run_dir = write, Path(run_dir)
+
+    def on_test_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.is_global_zero:
+            self.write(pl_module, trainer.datamodule, self.run_dir)
+
+
+def training_setup(trainer: L.Trainer, pl_module: L.LightningModule) -> dict[str, Any]:
+    """What this rank actually trains: the model's config, the optimizer's settings, seed and batch sizes."""
+    optimizer = trainer.optimizers[0]
+    settings = {k: v for k, v in optimizer.defaults.items() if isinstance(v, (int, float, str, bool, tuple))}
+    extras = getattr(pl_module, "checkpoint_extras", {})
+    return {"seed": torch.initial_seed(), "model": extras.get("model_config"), "optimizer": {"name": type(optimizer).__name__, **settings},
+            "data": {k: v for k, v in (extras.get("data_config") or {}).items() if "batch" in k or k in ("bptt", "max_length")}}
+
+
+class SameConfigOnAllRanks(Callback):
+    """Under data-parallel training, gathers every rank's training setup when fitting starts, writes them to
+    `ranks.json` in the run folder (rank zero) and stops with one clear line if two ranks differ: the failure
+    mode of a sweep re-executed in every rank, which would otherwise train different configs silently."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = Path(run_dir)
+
+    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.world_size == 1 or not torch.distributed.is_initialized():
+            return
+        mine = json.loads(json.dumps(training_setup(trainer, pl_module), default=str))
+        setups: list[Any] = [None] * trainer.world_size
+        torch.distributed.all_gather_object(setups, mine)
+        if trainer.is_global_zero:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            (self.run_dir / "ranks.json").write_text(json.dumps({"world_size": trainer.world_size, "setups": setups}, indent=2))
+        differing = [r for r, s in enumerate(setups) if s != setups[0]]
+        if differing:
+            raise TextgruError(f"ranks {differing} would train a different config from rank 0 (see ranks.json); "
+                               "in sweeps use strategy=ddp_spawn or launch each run with torchrun")
+        log.info("all %d ranks train the same config", trainer.world_size)

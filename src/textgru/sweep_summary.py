@@ -1,0 +1,86 @@
+"""The summary of a sweep: one row per run (the overrides that vary between runs, then its metrics), best
+first, written as `summary.csv` and `summary.md` in the sweep folder and printed."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import yaml
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig
+
+log = logging.getLogger(__name__)
+
+
+def run_row(run_dir: Path, overrides: dict[str, Any]) -> dict[str, Any]:
+    """One run's row: its folder, its overrides, and the metrics of its `metrics.json` (`status` says whether
+    it finished)."""
+    metrics_file = run_dir / "metrics.json"
+    metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
+    return {"run": run_dir.name, **overrides, "status": "finished" if metrics else "unfinished", **metrics}
+
+
+def write_summary(sweep_dir: Path, rows: list[dict[str, Any]], metric: str, mode: str,
+                  first_columns: tuple[str, ...] = ()) -> str:
+    """Sort `rows` best first by `metric` (`mode` max or min; runs without it last), write the CSV and the
+    Markdown table into `sweep_dir`, and return the Markdown."""
+    import pandas as pd
+
+    df = pd.DataFrame(rows)
+    if df.empty:
+        return ""
+    if metric in df.columns:
+        df = df.sort_values(metric, ascending=mode == "min", na_position="last", kind="stable")
+    keys = [c for c in df.columns if c not in first_columns and "/" not in c and c not in ("train_seconds", "epochs", "global_step")]
+    varying = [c for c in keys if c in ("run", "status", "state") or df[c].astype(str).nunique() > 1]
+    metrics = [c for c in df.columns if "/" in c]
+    ordered = [metric] if metric in metrics else []
+    ordered += sorted(m for m in metrics if m.startswith("val/") and m != metric)
+    ordered += sorted(m for m in metrics if m.startswith("test/"))
+    ordered += [c for c in ("epochs", "global_step", "train_seconds") if c in df.columns]
+    df = df[[*first_columns, *varying, *ordered]]
+    df.to_csv(sweep_dir / "summary.csv", index=False)
+    fixed = {c: df_value for c in keys if c not in varying and (df_value := str(rows[0].get(c))) != "None"}
+    header = f"# Sweep summary: {len(df)} runs, best {metric} ({mode}) first\n\n"
+    if fixed:
+        header += "Same in every run: " + ", ".join(f"`{k}={v}`" for k, v in fixed.items()) + "\n\n"
+    markdown = header + markdown_table(df) + "\n"
+    (sweep_dir / "summary.md").write_text(markdown)
+    return markdown
+
+
+def markdown_table(df: Any) -> str:
+    """A pipe table; floats to 4 decimals, missing values blank."""
+    def cell(v: Any) -> str:
+        if v is None or (isinstance(v, float) and v != v):
+            return ""
+        return f"{v:.4f}" if isinstance(v, float) else str(v).replace("|", "\\|")
+
+    lines = ["| " + " | ".join(map(str, df.columns)) + " |", "|" + "---|" * len(df.columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in df.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def hydra_sweep_rows(sweep_dir: Path) -> list[dict[str, Any]]:
+    """A row for every job folder of a Hydra multirun (each holds `.hydra/overrides.yaml`)."""
+    rows = []
+    for overrides_file in sorted(sweep_dir.glob("*/.hydra/overrides.yaml")):
+        run_dir = overrides_file.parent.parent
+        pairs = [o.split("=", 1) for o in yaml.safe_load(overrides_file.read_text()) or [] if "=" in o]
+        rows.append(run_row(run_dir, {k.lstrip("+~"): v for k, v in pairs if not k.startswith("hydra.")}))
+    return sorted(rows, key=lambda r: int(r["run"]) if str(r["run"]).isdigit() else 0)
+
+
+class SweepSummary(Callback):
+    """Hydra callback: when a multirun ends, summarise its runs in the sweep folder and print the table."""
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        sweep_dir = Path(config.hydra.sweep.dir)
+        rows = hydra_sweep_rows(sweep_dir)
+        if not rows:
+            return
+        markdown = write_summary(sweep_dir, rows, str(config.get("optimized_metric")), str(config.get("optimized_mode")))
+        print(f"\n{markdown}\nwritten to {sweep_dir / 'summary.csv'} and summary.md", flush=True)

@@ -1,0 +1,205 @@
+"""Optuna search over textgru configs: `hparams_search.params` (Hydra Optuna-sweeper syntax) become trial
+suggestions, each trial is one `train()` run in the study folder; the study lives in SQLite there, so
+calling again resumes it; the best parameters are written as an experiment YAML."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import optuna
+import yaml
+from hydra import compose
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, RangeSweep
+from hydra.utils import instantiate
+from lightning.pytorch.callbacks import Callback
+from lightning.pytorch.trainer.states import TrainerFn
+from omegaconf import DictConfig, OmegaConf
+
+from textgru.errors import TextgruError
+from textgru.sweep_summary import run_row, write_summary
+from textgru.training import train
+
+log = logging.getLogger(__name__)
+PRUNED_AT = "pruned_at_validation"
+
+
+def parse_search_space(params: dict[str, str]) -> dict[str, Any]:
+    """`{"optimizer.lr": "tag(log, interval(1e-4, 1e-2))", ...}` → `{key: ChoiceSweep | IntervalSweep | RangeSweep
+    | fixed value}`, parsed by Hydra's own override grammar."""
+    parser = OverridesParser.create()
+    space = {}
+    for key, spec in params.items():
+        try:
+            space[key] = parser.parse_override(f"{key}={spec}").value()
+        except Exception as e:  # noqa: BLE001 - Hydra raises several kinds; all mean the same to the user
+            raise TextgruError(f"hparams_search.params.{key}: cannot parse {spec!r} ({str(e).splitlines()[0]}); "
+                               "use choice(a, b), interval(lo, hi), tag(log, interval(lo, hi)) or range(lo, hi, step)") from e
+    return space
+
+
+def suggest(trial: optuna.Trial, key: str, spec: Any) -> Any:
+    """One Optuna suggestion for a parsed search-space entry (the mapping of Hydra's Optuna sweeper)."""
+    if isinstance(spec, ChoiceSweep):
+        return trial.suggest_categorical(key, list(spec.list))
+    if isinstance(spec, IntervalSweep):
+        log_scale = "log" in spec.tags
+        if isinstance(spec.start, int) and isinstance(spec.end, int):
+            return trial.suggest_int(key, spec.start, spec.end, log=log_scale)
+        return trial.suggest_float(key, float(spec.start), float(spec.end), log=log_scale)
+    if isinstance(spec, RangeSweep):
+        step = spec.step or 1
+        if all(isinstance(v, int) for v in (spec.start, spec.stop, step)):
+            return trial.suggest_int(key, spec.start, spec.stop - step, step=step)
+        return trial.suggest_float(key, spec.start, spec.stop - step, step=step)
+    return spec  # a fixed value
+
+
+def first_values(space: dict[str, Any]) -> dict[str, Any]:
+    """A value of every entry (its first choice or lower bound): composing it checks that every key exists."""
+    out = {}
+    for key, spec in space.items():
+        if isinstance(spec, ChoiceSweep):
+            out[key] = spec.list[0]
+        elif isinstance(spec, IntervalSweep):
+            out[key] = spec.start
+        elif isinstance(spec, RangeSweep):
+            out[key] = spec.start
+        else:
+            out[key] = spec
+    return out
+
+
+class PruneOnValidation(Callback):
+    """Optuna pruning from Lightning: after each validation rank zero reports the monitored metric to the trial
+    (step = the validation's index) and asks the pruner; the answer is broadcast so every rank stops together.
+    A pruned run still ends normally (its best checkpoint is tested); the tuner then marks the trial pruned."""
+
+    def __init__(self, trial: optuna.Trial, monitor: str) -> None:
+        self.trial, self.monitor = trial, monitor
+        self.validations = 0
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.sanity_checking or trainer.state.fn != TrainerFn.FITTING:  # not the re-scoring after training
+            return
+        step, self.validations = self.validations, self.validations + 1
+        prune = False
+        if trainer.is_global_zero:
+            value = trainer.callback_metrics.get(self.monitor)
+            if value is not None:
+                self.trial.report(float(value), step)
+                prune = self.trial.should_prune()
+                if prune:
+                    self.trial.set_user_attr(PRUNED_AT, step)
+        if trainer.strategy.broadcast(prune):
+            log.info("trial %d pruned after validation %d (%s)", self.trial.number, step, self.monitor)
+            trainer.should_stop = True
+
+
+def _override(key: str, value: Any) -> str:
+    return f"{key}={'null' if value is None else value}"
+
+
+def _compose(config_name: str, overrides: list[str]) -> DictConfig:
+    try:
+        return compose(config_name=config_name, overrides=overrides)
+    except Exception as e:  # noqa: BLE001 - a bad key or value in the search space or the command line
+        raise TextgruError(f"search space: {str(e).splitlines()[0]}") from e
+
+
+def _fail_interrupted_trials(study: optuna.Study) -> None:
+    """Trials left running by a killed search are marked failed, and their parameters queued to run again."""
+    for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+        study.tell(t.number, state=optuna.trial.TrialState.FAIL)
+        study.enqueue_trial(t.params, skip_if_exists=False)
+        log.info("trial %d was interrupted; its parameters are queued again", t.number)
+
+
+def write_best_experiment(study: optuna.Study, path: Path, task: str, metric: str, test_metrics: dict) -> None:
+    """The best trial's parameters as an experiment config (`# @package _global_`, nested keys)."""
+    best = study.best_trial
+    nested: dict[str, Any] = {}
+    for key, value in best.params.items():
+        node = nested
+        *parents, leaf = key.split(".")
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = value
+    test = ", ".join(f"{k}={v:.4f}" for k, v in test_metrics.items() if k.startswith("test/"))
+    header = (f"# @package _global_\n# Best trial ({best.number}) of Optuna study '{study.study_name}': {metric}={best.value:.4f}"
+              f"{'; ' + test if test else ''}.\n# Use it: copy this file to conf/experiment/NAME.yaml, then "
+              f"python scripts/train.py experiment=NAME\n")
+    body = yaml.safe_dump({"defaults": [{"override /task": task}], **nested}, sort_keys=False)
+    path.write_text(header + body)
+
+
+def tune(cfg: DictConfig, overrides: list[str], config_name: str = "train") -> optuna.Study:
+    """Run `hparams_search.n_trials` more trials of the study in `cfg.paths.run_dir` (created or resumed)."""
+    search = cfg.hparams_search
+    study_dir = Path(cfg.paths.run_dir)
+    study_dir.mkdir(parents=True, exist_ok=True)
+    space = parse_search_space(OmegaConf.to_container(search.params, resolve=True))
+    if not space:
+        raise TextgruError("hparams_search.params is empty: name at least one key to search")
+    base = [o for o in overrides if not o.startswith(("hydra.", "n_trials="))]
+    _compose(config_name, base + [_override(k, v) for k, v in first_values(space).items()] + ["paths.run_dir=/dev/null"])
+    direction = search.get("direction") or ("maximize" if cfg.optimized_mode == "max" else "minimize")
+    study = optuna.create_study(study_name=search.study_name, storage=f"sqlite:///{study_dir / 'study.db'}",
+                                load_if_exists=True, direction=direction, sampler=instantiate(search.sampler),
+                                pruner=instantiate(search.pruner))
+    _fail_interrupted_trials(study)
+    done = len(study.trials)
+    n_trials = int(cfg.get("n_trials") or search.n_trials)
+    log.info("study %s in %s: %d trials stored, running %d more (%s %s)", search.study_name, study_dir, done, n_trials,
+             direction, cfg.optimized_metric)
+    for _ in range(n_trials):
+        trial = study.ask()
+        params = {key: suggest(trial, key, spec) for key, spec in space.items()}
+        run_dir = study_dir / f"trial_{trial.number:03d}"
+        trial_cfg = _compose(config_name, base + [_override(k, v) for k, v in params.items()] + [f"paths.run_dir={run_dir}"])
+        log.info("trial %d: %s", trial.number, " ".join(_override(k, v) for k, v in params.items()))
+        try:
+            metrics = train(trial_cfg, extra_callbacks=[PruneOnValidation(trial, cfg.optimized_metric)], in_sweep=True)
+        except TextgruError as e:
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            log.warning("trial %d failed: %s", trial.number, e)
+            continue
+        if trial.user_attrs.get(PRUNED_AT) is not None:
+            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+        else:
+            study.tell(trial, metrics[cfg.optimized_metric])
+    _summarise(study, study_dir, cfg, space)
+    return study
+
+
+def _summarise(study: optuna.Study, study_dir: Path, cfg: DictConfig, space: dict[str, Any]) -> None:
+    rows = []
+    for t in study.trials:
+        row = run_row(study_dir / f"trial_{t.number:03d}", {"state": t.state.name.lower(), **t.params})
+        row.pop("status")
+        rows.append(row)
+    markdown = write_summary(study_dir, rows, cfg.optimized_metric, cfg.optimized_mode)
+    print(f"\n{markdown}\nwritten to {study_dir / 'summary.csv'} and summary.md", flush=True)
+    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    if not complete:
+        log.warning("no trial completed, so there are no best parameters yet")
+        return
+    best_row = next(r for r in rows if r["run"] == f"trial_{study.best_trial.number:03d}")
+    path = study_dir / "best_experiment.yaml"
+    write_best_experiment(study, path, cfg.task.name, cfg.optimized_metric, best_row)
+    print(f"best trial {study.best_trial.number}: {cfg.optimized_metric}={study.best_value:.4f} {study.best_params}\n"
+          f"written as an experiment: {path}", flush=True)
+
+
+def tune_command(cfg: DictConfig) -> float | None:
+    """`scripts/tune.py`: the search named by `hparams_search=NAME`, with the command line's overrides."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if cfg.get("hparams_search") is None:
+        raise TextgruError("name a search space: hparams_search=sentiment or hparams_search=lm (conf/hparams_search/)")
+    study = tune(cfg, list(HydraConfig.get().overrides.task))
+    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    return study.best_value if complete else None

@@ -1,0 +1,57 @@
+"""Data-parallel training on CPU (trainer=ddp_cpu: two gloo processes) through the real script: it trains
+exactly what one process trains on the same global batch, and only rank zero writes the run folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import TINY_MODEL, run_script
+from test_lm_scripts import TINY_LM, write_play
+
+NO_DROPOUT = {"sentiment": ["model.dropout=0", "model.embedding_dropout=0"], "lm": []}
+
+
+def _train_args(task: str, data_file: Path) -> list[str]:
+    if task == "sentiment":
+        return ["task=sentiment", "data=local", f"data.path={data_file}", "data.text_column=review",
+                "data.label_column=sentiment", *TINY_MODEL, "trainer.max_epochs=2", *NO_DROPOUT[task]]
+    return ["task=lm", "data=local_text", f"data.path={data_file}", *TINY_LM, "trainer.max_steps=30",
+            "trainer.val_check_interval=15", "task.samples=1", "task.sample_tokens=20"]
+
+
+@pytest.fixture(scope="module")
+def play(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_play(tmp_path_factory.mktemp("play") / "play.txt", lines=200)
+
+
+@pytest.mark.parametrize("task", ["sentiment", "lm"])
+def test_two_process_ddp_cpu_equals_one_process_over_the_same_global_batch(
+        task: str, tmp_path: Path, small_csv: Path, play: Path) -> None:
+    data_file = small_csv if task == "sentiment" else play
+    runs = {}
+    for trainer in ("cpu", "ddp_cpu"):
+        run_dir = tmp_path / trainer
+        r = run_script("train", *_train_args(task, data_file), f"trainer={trainer}", f"hydra.run.dir={run_dir}", timeout=400)
+        assert r.returncode == 0, r.stderr[-3000:]
+        runs[trainer] = run_dir
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cpu", "ddp_cpu"]  # one run folder each, nothing else
+    ddp = runs["ddp_cpu"]
+    assert sorted(p.name for p in (ddp / "checkpoints").iterdir()) == ["best.ckpt", "last.ckpt"]
+    ranks = json.loads((ddp / "ranks.json").read_text())
+    assert ranks["world_size"] == 2 and ranks["setups"][0] == ranks["setups"][1]
+    assert not (runs["cpu"] / "ranks.json").exists()
+    single = json.loads((runs["cpu"] / "metrics.json").read_text())
+    double = json.loads((ddp / "metrics.json").read_text())
+    assert single["global_step"] == double["global_step"] > 0  # the same optimizer steps
+    for key in [k for k in single if k.startswith("val/")]:
+        assert double[key] == pytest.approx(single[key], abs=1e-4), key
+    # the test split was scored once, over all its examples: same metric as one process
+    assert double["test/loss"] == pytest.approx(single["test/loss"], abs=1e-4)
+    artifact = "confusion_matrix.png" if task == "sentiment" else "samples.txt"
+    assert (ddp / artifact).exists() and (ddp / "learning_curves.png").exists()
+    # rank 1 logged nothing at INFO level: rank zero reports for the run
+    rank1_log = ddp / "train_ddp_process_1.log"
+    assert not rank1_log.exists() or "INFO" not in rank1_log.read_text()

@@ -1,0 +1,108 @@
+"""Sweeps through the real scripts: a Hydra multirun with its summary table, and Optuna searches (SQLite study
+resumed by a second call, pruning, best parameters as an experiment, data-parallel trials)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import optuna
+import pytest
+import yaml
+
+from conftest import run_script
+
+TINY = ["model.embedding_dim=16", "model.hidden_size=16", "data.batch_size=16", "logger.tensorboard=false",
+        "trainer.enable_progress_bar=false", "model.pretrained_embeddings=null"]
+
+
+def _data(csv_path: Path) -> list[str]:
+    return ["data=local", f"data.path={csv_path}", "data.text_column=review", "data.label_column=sentiment"]
+
+
+# a search space small enough for tests: every trial is a tiny model
+SPACE = ["hparams_search.params={optimizer.lr: 'tag(log, interval(1e-3, 1e-2))', model.hidden_size: 'choice(8, 16)', "
+         "model.pooling: 'choice(mean, max)'}"]
+
+
+def test_multirun_2x2_writes_four_runs_and_a_summary_best_first(tmp_path: Path, small_csv: Path) -> None:
+    sweep = tmp_path / "sweep"
+    r = run_script("train", "-m", "task=sentiment", *_data(small_csv), *TINY, "trainer.max_epochs=1",
+                   "model.hidden_size=8,16", "seed=1,2", f"hydra.sweep.dir={sweep}", timeout=400)
+    assert r.returncode == 0, r.stderr[-3000:]
+    runs = sorted(p for p in sweep.iterdir() if p.is_dir() and p.name.isdigit())
+    assert [p.name for p in runs] == ["0", "1", "2", "3"]
+    assert all((p / "metrics.json").exists() and (p / "checkpoints" / "best.ckpt").exists() for p in runs)
+    rows = list(csv.DictReader((sweep / "summary.csv").open()))
+    assert len(rows) == 4
+    assert {(row["model.hidden_size"], row["seed"]) for row in rows} == {("8", "1"), ("8", "2"), ("16", "1"), ("16", "2")}
+    scores = [float(row["val/macro_f1"]) for row in rows]
+    assert scores == sorted(scores, reverse=True)  # best first
+    for row in rows:  # each row's numbers are its own run's
+        metrics = json.loads((sweep / row["run"] / "metrics.json").read_text())
+        assert float(row["test/macro_f1"]) == pytest.approx(metrics["test/macro_f1"], abs=1e-6)
+    markdown = (sweep / "summary.md").read_text()
+    assert markdown.count("\n| ") == 5 and "| model.hidden_size | seed |" in markdown.replace("| run | status ", "")
+    assert "val/macro_f1" in r.stdout and "summary.csv" in r.stdout  # printed too
+
+
+def test_optuna_search_stores_resumes_and_writes_the_best_experiment(tmp_path: Path, small_csv: Path) -> None:
+    study_dir = tmp_path / "study"
+    common = ["hparams_search=sentiment", *_data(small_csv), *TINY, "trainer.fast_dev_run=true", *SPACE,
+              f"hydra.run.dir={study_dir}"]
+    r = run_script("tune", *common, "n_trials=3", timeout=400)
+    assert r.returncode == 0, r.stderr[-3000:]
+    study = optuna.load_study(study_name="sentiment", storage=f"sqlite:///{study_dir / 'study.db'}")
+    assert len(study.trials) == 3 and all(t.state.name == "COMPLETE" for t in study.trials)
+    assert sorted(p.name for p in study_dir.glob("trial_*")) == ["trial_000", "trial_001", "trial_002"]
+    best = yaml.safe_load((study_dir / "best_experiment.yaml").read_text())
+    assert best["model"]["hidden_size"] == study.best_params["model.hidden_size"]
+    assert best["optimizer"]["lr"] == pytest.approx(study.best_params["optimizer.lr"])
+    assert best["defaults"] == [{"override /task": "sentiment"}]
+    # each trial trained the parameters Optuna suggested
+    for t in study.trials:
+        config = yaml.safe_load((study_dir / f"trial_{t.number:03d}" / "config.yaml").read_text())
+        assert config["model"]["hidden_size"] == t.params["model.hidden_size"]
+        assert config["optimizer"]["lr"] == pytest.approx(t.params["optimizer.lr"])
+    # the user's command of the issue, train.py -m hparams_search=..., continues the same study
+    r = run_script("train", "-m", *common, "n_trials=2", timeout=400)
+    assert r.returncode == 0, r.stderr[-3000:]
+    study = optuna.load_study(study_name="sentiment", storage=f"sqlite:///{study_dir / 'study.db'}")
+    assert [t.number for t in study.trials] == [0, 1, 2, 3, 4]
+    assert len(list(csv.DictReader((study_dir / "summary.csv").open()))) == 5
+
+
+def test_hopeless_trials_are_pruned_early(tmp_path: Path, small_csv: Path) -> None:
+    study_dir = tmp_path / "study"
+    # a pruner that prunes any trial below macro-F1 2.0, i.e. every trial, at its first validation
+    r = run_script("tune", "hparams_search=sentiment", *_data(small_csv), *TINY, *SPACE, "n_trials=2",
+                   "trainer.max_epochs=4", "trainer.min_epochs=1", "trainer.limit_train_batches=2",
+                   "~hparams_search.pruner", "+hparams_search.pruner={_target_: optuna.pruners.ThresholdPruner, lower: 2.0}",
+                   f"hydra.run.dir={study_dir}", timeout=400)
+    assert r.returncode == 0, r.stderr[-3000:]
+    study = optuna.load_study(study_name="sentiment", storage=f"sqlite:///{study_dir / 'study.db'}")
+    assert [t.state.name for t in study.trials] == ["PRUNED", "PRUNED"]
+    for t in study.trials:
+        assert list(t.intermediate_values) == [0]  # reported once, at the first validation
+        metrics = json.loads((study_dir / f"trial_{t.number:03d}" / "metrics.json").read_text())
+        assert metrics["global_step"] == 2  # stopped after epoch 1 of 4
+    assert "no trial completed" in r.stdout + r.stderr
+
+
+def test_ddp_search_trains_each_trial_config_on_every_rank(tmp_path: Path, small_csv: Path) -> None:
+    study_dir = tmp_path / "study"
+    r = run_script("tune", "hparams_search=sentiment", *_data(small_csv), *TINY, *SPACE, "n_trials=2",
+                   "trainer=ddp_cpu", "trainer.max_epochs=1", "trainer.limit_train_batches=2",
+                   f"hydra.run.dir={study_dir}", timeout=500)
+    assert r.returncode == 0, r.stderr[-3000:]
+    study = optuna.load_study(study_name="sentiment", storage=f"sqlite:///{study_dir / 'study.db'}")
+    assert len(study.trials) == 2
+    for t in study.trials:
+        ranks = json.loads((study_dir / f"trial_{t.number:03d}" / "ranks.json").read_text())
+        assert ranks["world_size"] == 2
+        for setup in ranks["setups"]:  # what each rank built and optimised, as it logged it
+            assert setup["model"]["hidden_size"] == t.params["model.hidden_size"]
+            assert setup["model"]["pooling"] == t.params["model.pooling"]
+            assert setup["optimizer"]["lr"] == pytest.approx(t.params["optimizer.lr"])
+    assert study.trials[0].params != study.trials[1].params
