@@ -163,3 +163,34 @@ def test_failed_run_leaves_no_finished_looking_best_ckpt(tmp_path: Path, small_c
     ckpts = tmp_path / "run" / "checkpoints"
     assert not (ckpts / "best.ckpt").exists() and (ckpts / "best-unfinished.ckpt").is_file()
     assert not (tmp_path / "run" / "metrics.json").exists()
+
+
+@pytest.mark.parametrize("args,needles", [
+    (["-m", "model.hiden_size=64,128"], ["no config key model.hiden_size", "+model.hiden_size"]),
+    (["model.hiden_size=64"], ["no config key model.hiden_size"]),
+    (["trainer=ddp"], ["needs a GPU", "trainer=ddp_cpu"]),
+    (["trainer=gpu"], ["needs a GPU", "trainer=cpu"]),
+    (["trainer=ddp_cpu", "trainer.devices=64"], ["trainer.devices=64", "CPU cores"]),
+    (["optimized_metric=val/bpc"], ["val/bpc", "val/macro_f1"]),
+    (["task=lm", "optimized_metric=val/macro_f1"], ["val/macro_f1", "val/loss"]),
+    (["optimized_mode=up"], ["optimized_mode=up", "min or max"]),
+])
+def test_sweep_and_scale_out_mistakes(tmp_path: Path, args: list[str], needles: list[str]) -> None:
+    """Sweep and trainer mistakes fail before any work, in one line, and leave no run or sweep folder."""
+    if args[0] in ("trainer=gpu", "trainer=ddp") and torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    r = run_script("train", *args, f"hydra.run.dir={tmp_path / 'run'}", f"hydra.sweep.dir={tmp_path / 'sweep'}")
+    _one_line_error(r, *needles)
+    assert not (tmp_path / "run").exists() and not (tmp_path / "sweep").exists()
+
+
+def test_search_space_with_a_missing_key(tmp_path: Path) -> None:
+    r = run_script("tune", "hparams_search=sentiment", "n_trials=1", f"hydra.run.dir={tmp_path / 'study'}",
+                   "++hparams_search.params={model.hiden_size: 'choice(1, 2)'}")
+    _one_line_error(r, "model.hiden_size")
+    assert not (tmp_path / "study" / "study.db").exists()
+
+
+def test_tune_without_a_search_space(tmp_path: Path) -> None:
+    r = run_script("tune", f"hydra.run.dir={tmp_path / 'study'}")
+    _one_line_error(r, "hparams_search=sentiment")

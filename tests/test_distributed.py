@@ -46,6 +46,7 @@ def test_two_process_ddp_cpu_equals_one_process_over_the_same_global_batch(
     single = json.loads((runs["cpu"] / "metrics.json").read_text())
     double = json.loads((ddp / "metrics.json").read_text())
     assert single["global_step"] == double["global_step"] > 0  # the same optimizer steps
+    assert single["train_tokens_per_sec"] > 0 and double["train_tokens_per_sec"] > 0
     for key in [k for k in single if k.startswith("val/")]:
         assert double[key] == pytest.approx(single[key], abs=1e-4), key
     # the test split was scored once, over all its examples: same metric as one process
@@ -55,3 +56,12 @@ def test_two_process_ddp_cpu_equals_one_process_over_the_same_global_batch(
     # rank 1 logged nothing at INFO level: rank zero reports for the run
     rank1_log = ddp / "train_ddp_process_1.log"
     assert not rank1_log.exists() or "INFO" not in rank1_log.read_text()
+
+
+def test_throughput_counts_real_tokens_only() -> None:
+    import torch
+
+    from textgru.callbacks import real_tokens
+
+    assert real_tokens({"input_ids": torch.zeros(3, 9), "lengths": torch.tensor([9, 4, 1])}) == 14
+    assert real_tokens({"targets": torch.tensor([[1, 2, -100], [3, -100, -100]])}) == 3

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -60,3 +61,39 @@ class SameConfigOnAllRanks(Callback):
             raise TextgruError(f"ranks {differing} would train a different config from rank 0 (see ranks.json); "
                                "in sweeps use strategy=ddp_spawn or launch each run with torchrun")
         log.info("all %d ranks train the same config", trainer.world_size)
+
+
+def real_tokens(batch: dict[str, Any]) -> int:
+    """Unpadded tokens of a batch: texts' lengths (classification) or scored targets (language model)."""
+    if "lengths" in batch:
+        return int(batch["lengths"].sum())
+    return int((batch["targets"] >= 0).sum())
+
+
+class TokensPerSecond(Callback):
+    """Training throughput in real (unpadded) tokens per second summed over all ranks, timed from the start
+    of batch `skip` of each epoch (after warm-up) to the end of its last batch, validation excluded; logged as
+    `train/tokens_per_sec` when the epoch ends."""
+
+    def __init__(self, skip: int = 3) -> None:
+        self.skip = skip
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.batches, self.tokens, self.start, self.end = 0, 0, None, None
+
+    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int) -> None:
+        if self.batches == self.skip:
+            self.start = time.perf_counter()
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
+                           batch_idx: int) -> None:
+        self.batches += 1
+        if self.start is not None:
+            self.tokens += real_tokens(batch)
+            self.end = time.perf_counter()
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self.start is None or self.end is None or self.end <= self.start:
+            return  # every rank has the same number of batches, so all ranks agree on this
+        tokens = trainer.strategy.reduce(torch.tensor(float(self.tokens), device=pl_module.device), reduce_op="sum")
+        pl_module.log("train/tokens_per_sec", float(tokens) / (self.end - self.start), on_epoch=True, rank_zero_only=True)

@@ -13,6 +13,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 log = logging.getLogger(__name__)
+RUN_STATS = ("epochs", "global_step", "train_seconds", "train_tokens_per_sec")  # metrics.json entries that are not metrics
 
 
 def run_row(run_dir: Path, overrides: dict[str, Any]) -> dict[str, Any]:
@@ -34,13 +35,13 @@ def write_summary(sweep_dir: Path, rows: list[dict[str, Any]], metric: str, mode
         return ""
     if metric in df.columns:
         df = df.sort_values(metric, ascending=mode == "min", na_position="last", kind="stable")
-    keys = [c for c in df.columns if c not in first_columns and "/" not in c and c not in ("train_seconds", "epochs", "global_step")]
+    keys = [c for c in df.columns if c not in first_columns and "/" not in c and c not in RUN_STATS]
     varying = [c for c in keys if c in ("run", "status", "state") or df[c].astype(str).nunique() > 1]
     metrics = [c for c in df.columns if "/" in c]
     ordered = [metric] if metric in metrics else []
     ordered += sorted(m for m in metrics if m.startswith("val/") and m != metric)
     ordered += sorted(m for m in metrics if m.startswith("test/"))
-    ordered += [c for c in ("epochs", "global_step", "train_seconds") if c in df.columns]
+    ordered += [c for c in RUN_STATS if c in df.columns]
     df = df[[*first_columns, *varying, *ordered]]
     df.to_csv(sweep_dir / "summary.csv", index=False)
     fixed = {c: df_value for c in keys if c not in varying and (df_value := str(rows[0].get(c))) != "None"}

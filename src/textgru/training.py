@@ -19,7 +19,7 @@ from lightning.pytorch.callbacks import Callback
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
 from textgru.cli import FINISHED_RUN_MARKERS
-from textgru.callbacks import RunArtifacts, SameConfigOnAllRanks
+from textgru.callbacks import RunArtifacts, SameConfigOnAllRanks, TokensPerSecond
 from textgru.checkpoint import AtomicCheckpointIO, checkpoint_extras
 from textgru.data.classification_datamodule import ClassificationDataModule
 from textgru.data.lm_datamodule import LanguageModelDataModule
@@ -270,7 +270,7 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[Callback] = (), in_sweep: b
     dm, task, write_artifacts = BUILDERS[name](cfg)
     _fit_validation_to_run(cfg, dm)
     callbacks = [instantiate(c) for c in cfg.callbacks.values() if c is not None]
-    callbacks += [RunArtifacts(write_artifacts, run_dir), SameConfigOnAllRanks(run_dir), *extra_callbacks]
+    callbacks += [RunArtifacts(write_artifacts, run_dir), SameConfigOnAllRanks(run_dir), TokensPerSecond(), *extra_callbacks]
     loggers = build_loggers(cfg, run_dir)
     trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False,
                                      plugins=[AtomicCheckpointIO()])
@@ -283,6 +283,7 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[Callback] = (), in_sweep: b
         start = time.time()
         trainer.fit(task, datamodule=dm)
         train_seconds = time.time() - start
+        tokens_per_sec = trainer.callback_metrics.get("train/tokens_per_sec")
         if trainer.interrupted:
             raise TextgruError("training was interrupted; checkpoints/last.ckpt holds the latest state")
         best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
@@ -293,6 +294,8 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[Callback] = (), in_sweep: b
         test = trainer.test(task, datamodule=dm, ckpt_path=ckpt, verbose=False)[0]
         metrics = {k: float(v) for k, v in {**val, **test}.items() if "/" in k}
         metrics["train_seconds"] = round(train_seconds, 1)
+        if tokens_per_sec is not None:
+            metrics["train_tokens_per_sec"] = round(float(tokens_per_sec), 1)
         metrics["epochs"] = trainer.current_epoch
         metrics["global_step"] = trainer.global_step
         if trainer.is_global_zero:
