@@ -167,21 +167,40 @@ def test_failed_run_leaves_no_finished_looking_best_ckpt(tmp_path: Path, small_c
 
 @pytest.mark.parametrize("args,needles", [
     (["-m", "model.hiden_size=64,128"], ["no config key model.hiden_size", "+model.hiden_size"]),
-    (["model.hiden_size=64"], ["no config key model.hiden_size"]),
     (["trainer=ddp"], ["needs a GPU", "trainer=ddp_cpu"]),
-    (["trainer=gpu"], ["needs a GPU", "trainer=cpu"]),
-    (["trainer=ddp_cpu", "trainer.devices=64"], ["trainer.devices=64", "CPU cores"]),
     (["optimized_metric=val/bpc"], ["val/bpc", "val/macro_f1"]),
-    (["task=lm", "optimized_metric=val/macro_f1"], ["val/macro_f1", "val/loss"]),
-    (["optimized_mode=up"], ["optimized_mode=up", "min or max"]),
 ])
 def test_sweep_and_scale_out_mistakes(tmp_path: Path, args: list[str], needles: list[str]) -> None:
     """Sweep and trainer mistakes fail before any work, in one line, and leave no run or sweep folder."""
-    if args[0] in ("trainer=gpu", "trainer=ddp") and torch.cuda.is_available():
+    if args[0] == "trainer=ddp" and torch.cuda.is_available():
         pytest.skip("this machine has a GPU")
     r = run_script("train", *args, f"hydra.run.dir={tmp_path / 'run'}", f"hydra.sweep.dir={tmp_path / 'sweep'}")
     _one_line_error(r, *needles)
     assert not (tmp_path / "run").exists() and not (tmp_path / "sweep").exists()
+
+
+@pytest.mark.parametrize("overrides,match", [
+    (["trainer=gpu"], "needs a GPU.*trainer=cpu"),
+    (["trainer=ddp_cpu", "trainer.devices=64"], "trainer.devices=64 but this machine has .* CPU cores"),
+    (["task=lm", "optimized_metric=val/macro_f1"], "not a validation metric task=lm logs; use one of: val/loss"),
+    (["optimized_metric=test/macro_f1"], "not a validation metric"),
+    (["optimized_mode=up"], "optimized_mode=up must be min or max"),
+])
+def test_trainer_and_metric_checks_come_before_any_work(tmp_path: Path, overrides: list[str], match: str) -> None:
+    from hydra import compose, initialize_config_dir
+
+    from textgru.cli import CONF_DIR
+    from textgru.errors import TextgruError
+    from textgru.training import train
+
+    if overrides[0] == "trainer=gpu" and torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose("train", overrides=[*overrides, f"paths.run_dir={tmp_path / 'run'}"])
+    t0 = time.time()
+    with pytest.raises(TextgruError, match=match):
+        train(cfg)
+    assert time.time() - t0 < 2 and not (tmp_path / "run").exists()
 
 
 def test_search_space_with_a_missing_key(tmp_path: Path) -> None:
@@ -194,3 +213,28 @@ def test_search_space_with_a_missing_key(tmp_path: Path) -> None:
 def test_tune_without_a_search_space(tmp_path: Path) -> None:
     r = run_script("tune", f"hydra.run.dir={tmp_path / 'study'}")
     _one_line_error(r, "hparams_search=sentiment")
+
+
+@pytest.mark.parametrize("args", [
+    ["hydra/hydra_logging=disabled"], ["+hydra.job.env_set.X=1"], ["++hydra.run.dir=/tmp/x"],
+    ["model=glob(*)", "seed=1"], ["experiment=choice(tweets_bigru,sst2_bigru)", "trainer.max_epochs=1"],
+    ["+data@extra=tweets"], ["callbacks.early_stopping={monitor: val/loss, mode: min}", "callbacks.early_stopping.mode=min"],
+    ["model.hidden_size=128,256", "seed=1,2"], ["task=lm", "model.tie_weights=true"], ["~callbacks.lr_monitor"],
+    ["++foo.bar=1"], ["+new_key=3"], ["optimizer.lr=tag(log, interval(1e-4, 1e-2))"],
+    ["model=choice(gru_lm)", "task=lm", "model.tie_weights=true"], ["hparams_search=sentiment"],
+])
+def test_valid_command_lines_pass_the_key_check(args: list[str]) -> None:
+    from textgru.cli import check_override_keys
+
+    check_override_keys(args, "train")  # no SystemExit
+
+
+@pytest.mark.parametrize("args,key", [(["model.hiden_size=1"], "model.hiden_size"),
+                                      (["-m", "model.hiden_size=1,2"], "model.hiden_size"),
+                                      (["task=lm", "model.pooling=mean"], "model.pooling")])
+def test_missing_keys_fail_the_key_check(args: list[str], key: str, capsys: pytest.CaptureFixture) -> None:
+    from textgru.cli import check_override_keys
+
+    with pytest.raises(SystemExit):
+        check_override_keys(args, "train")
+    assert f"error: no config key {key}" in capsys.readouterr().err

@@ -70,6 +70,8 @@ def test_optuna_search_stores_resumes_and_writes_the_best_experiment(tmp_path: P
     assert r.returncode == 0, r.stderr[-3000:]
     study = optuna.load_study(study_name="sentiment", storage=f"sqlite:///{study_dir / 'study.db'}")
     assert [t.number for t in study.trials] == [0, 1, 2, 3, 4]
+    # resumed, the sampler draws new parameters instead of repeating the first call's
+    assert study.trials[3].params != study.trials[0].params and study.trials[4].params != study.trials[1].params
     assert len(list(csv.DictReader((study_dir / "summary.csv").open()))) == 5
 
 
@@ -91,14 +93,20 @@ def test_hopeless_trials_are_pruned_early(tmp_path: Path, small_csv: Path) -> No
 
 
 def test_ddp_search_trains_each_trial_config_on_every_rank(tmp_path: Path, small_csv: Path) -> None:
+    """Trials on trainer=ddp_cpu (their ranks spawned by the trial): every rank trains the trial's config, and
+    pruning decided in rank zero of the worker processes reaches the study (a pruner that prunes everything)."""
     study_dir = tmp_path / "study"
     r = run_script("tune", "hparams_search=sentiment", *_data(small_csv), *TINY, *SPACE, "n_trials=2",
-                   "trainer=ddp_cpu", "trainer.max_epochs=1", "trainer.limit_train_batches=2",
+                   "trainer=ddp_cpu", "trainer.max_epochs=3", "trainer.limit_train_batches=2",
+                   "~hparams_search.pruner",
+                   "+hparams_search.pruner={_target_: optuna.pruners.ThresholdPruner, lower: 2.0}",
                    f"hydra.run.dir={study_dir}", timeout=500)
     assert r.returncode == 0, r.stderr[-3000:]
     study = optuna.load_study(study_name="sentiment", storage=f"sqlite:///{study_dir / 'study.db'}")
-    assert len(study.trials) == 2
+    assert [t.state.name for t in study.trials] == ["PRUNED", "PRUNED"]
     for t in study.trials:
+        metrics = json.loads((study_dir / f"trial_{t.number:03d}" / "metrics.json").read_text())
+        assert metrics["global_step"] == 2  # stopped after epoch 1 of 3 (counted in the workers)
         ranks = json.loads((study_dir / f"trial_{t.number:03d}" / "ranks.json").read_text())
         assert ranks["world_size"] == 2
         for setup in ranks["setups"]:  # what each rank built and optimised, as it logged it

@@ -72,18 +72,22 @@ def real_tokens(batch: dict[str, Any]) -> int:
 
 class TokensPerSecond(Callback):
     """Training throughput in real (unpadded) tokens per second summed over all ranks, timed from the start
-    of batch `skip` of each epoch (after warm-up) to the end of its last batch, validation excluded; logged as
-    `train/tokens_per_sec` when the epoch ends."""
+    of batch `skip` of each epoch (after warm-up) to the end of its last batch, with validations in between
+    left out; logged as `train/tokens_per_sec` when the epoch ends."""
 
     def __init__(self, skip: int = 3) -> None:
         self.skip = skip
+        self.on_train_epoch_start()
 
-    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+    def on_train_epoch_start(self, *_: Any) -> None:
         self.batches, self.tokens, self.start, self.end = 0, 0, None, None
+        self.validating_since, self.validation_seconds, self.excluded = None, 0.0, 0.0
 
     def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int) -> None:
         if self.batches == self.skip:
             self.start = time.perf_counter()
+        self.excluded += self.validation_seconds  # a validation between two timed batches is not training time
+        self.validation_seconds = 0.0
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
                            batch_idx: int) -> None:
@@ -92,8 +96,27 @@ class TokensPerSecond(Callback):
             self.tokens += real_tokens(batch)
             self.end = time.perf_counter()
 
+    def on_validation_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.training and self.start is not None:
+            self.validating_since = time.perf_counter()
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self.validating_since is not None:
+            self.validation_seconds += time.perf_counter() - self.validating_since
+            self.validating_since = None
+
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if self.start is None or self.end is None or self.end <= self.start:
+        if self.start is None or self.end is None or self.end - self.start - self.excluded <= 0:
             return  # every rank has the same number of batches, so all ranks agree on this
         tokens = trainer.strategy.reduce(torch.tensor(float(self.tokens), device=pl_module.device), reduce_op="sum")
-        pl_module.log("train/tokens_per_sec", float(tokens) / (self.end - self.start), on_epoch=True, rank_zero_only=True)
+        seconds = self.end - self.start - self.excluded
+        pl_module.log("train/tokens_per_sec", float(tokens) / seconds, on_epoch=True, rank_zero_only=True)
+
+
+class RunProgress(Callback):
+    """Puts the final step and epoch count among the callback metrics when training ends: with `ddp_spawn`
+    they are all that comes back from the workers (the launching process's loop counters stay at 0)."""
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        trainer.callback_metrics["run/global_step"] = torch.tensor(float(trainer.global_step))
+        trainer.callback_metrics["run/epochs"] = torch.tensor(float(trainer.current_epoch))

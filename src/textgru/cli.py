@@ -56,34 +56,58 @@ def check_run_dir(args: list[str]) -> None:
                     fail(f"{run_dir} already holds a run ({name}); choose another hydra.run.dir= so nothing is overwritten")
 
 
+def override_value(value: Any) -> str:
+    """A parsed override value written back in Hydra's override syntax."""
+    if isinstance(value, str):
+        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
+
+
 def check_override_keys(args: list[str], config_name: str, conf_dir: Path = CONF_DIR) -> None:
-    """Compose the config once with every `key=value` of the command line (sweep values replaced by null, group
-    sweeps by their first option): a key that does not exist gets one line here, before any run of a sweep."""
-    probe = []
-    for arg in args:
-        if "=" not in arg or arg.startswith(("-", "hydra.")):
-            if arg.startswith("~") and not arg.startswith("~hydra."):
-                probe.append(arg)
-            continue
-        key, value = arg.split("=", 1)
-        if (conf_dir / key.lstrip("+~").replace(".", "/")).is_dir():
-            probe.append(f"{key}={value.split(',')[0]}" if "(" not in value else f"{key}=null")
-        else:
-            probe.append(f"{key}=null" if not key.startswith("~") else key)
-    if not any("=" in a and not (conf_dir / a.split("=")[0].lstrip("+~").replace(".", "/")).is_dir() for a in probe):
+    """Compose the config once with the command line's overrides, each sweep replaced by its first value: a
+    key that does not exist gets one line here, before a sweep starts any run (Hydra's own message spans
+    several lines). Command lines this cannot probe (globs, unparsable text) are left to Hydra."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, RangeSweep
+
+    candidates = [a for a in args if not a.startswith("-") and not a.lstrip("+~").startswith("hydra")]
+    if not candidates:
         return
+    try:
+        parsed = OverridesParser.create().parse_overrides(candidates)
+    except Exception:  # noqa: BLE001 - Hydra reports its own syntax errors
+        return
+    probe = []
+    for override in parsed:
+        if not override.is_sweep_override():
+            probe.append(override.input_line)
+            continue
+        sweep = override.value()
+        if isinstance(sweep, ChoiceSweep) and sweep.list:
+            first = sweep.list[0]
+        elif isinstance(sweep, IntervalSweep):
+            first = sweep.start
+        elif isinstance(sweep, RangeSweep):
+            first = sweep.start
+        else:
+            return  # a glob: its options are only known to Hydra
+        probe.append(f"{override.get_key_element()}={override_value(first)}")
     from hydra import compose, initialize_config_dir
 
     try:
         with initialize_config_dir(config_dir=str(conf_dir), version_base="1.3"):
             compose(config_name=config_name, overrides=probe)
     except Exception as e:  # noqa: BLE001 - Hydra's composition errors come in several types
-        first = str(e).splitlines()[0] if str(e) else type(e).__name__
-        bad = first.split("'")[1] if first.startswith("Could not override '") else None
+        first_line = str(e).splitlines()[0] if str(e) else type(e).__name__
+        bad = first_line.split("'")[1] if first_line.startswith("Could not override '") else None
         if bad:
             fail(f"no config key {bad}: check the spelling (python {sys.argv[0]} --cfg job lists every key); "
                  f"to add a new key write +{bad}=...")
-        fail(first)
+        fail(first_line)
 
 
 def take_raw_args(args: list[str], keys: tuple[str, ...]) -> tuple[list[str], dict[str, str]]:

@@ -19,7 +19,7 @@ from lightning.pytorch.callbacks import Callback
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
 from textgru.cli import FINISHED_RUN_MARKERS
-from textgru.callbacks import RunArtifacts, SameConfigOnAllRanks, TokensPerSecond
+from textgru.callbacks import RunArtifacts, RunProgress, SameConfigOnAllRanks, TokensPerSecond
 from textgru.checkpoint import AtomicCheckpointIO, checkpoint_extras
 from textgru.data.classification_datamodule import ClassificationDataModule
 from textgru.data.lm_datamodule import LanguageModelDataModule
@@ -232,18 +232,41 @@ def check_devices(trainer_cfg: DictConfig) -> None:
         raise TextgruError(f"trainer.devices={devices} but this machine has {have} {unit}; use trainer.devices={have} or fewer")
 
 
+# read when the process starts: Lightning's own launcher later sets LOCAL_RANK in the launching process too
+_STARTED_FOR_ONE_RANK = ("LOCAL_RANK" in os.environ or "TORCHELASTIC_RUN_ID" in os.environ
+                         or int(os.environ.get("SLURM_NTASKS", "1")) > 1)
+
+
 def launched_externally() -> bool:
     """True inside a process that torchrun, SLURM or Lightning's own launcher started for one rank."""
-    return "LOCAL_RANK" in os.environ or "TORCHELASTIC_RUN_ID" in os.environ or int(os.environ.get("SLURM_NTASKS", "1")) > 1
+    return _STARTED_FOR_ONE_RANK
+
+
+def _several_processes(trainer_cfg: DictConfig) -> bool:
+    """Whether Lightning's `auto` strategy would start several processes for this trainer config."""
+    devices, nodes = trainer_cfg.get("devices", 1), trainer_cfg.get("num_nodes", 1) or 1
+    if nodes > 1:
+        return True
+    if isinstance(devices, (list, ListConfig)):
+        return len(devices) > 1
+    if str(devices) in ("-1", "auto"):  # all of them: several only where there are several GPUs
+        return str(trainer_cfg.get("accelerator", "auto")) in ("gpu", "cuda", "auto") and torch.cuda.device_count() > 1
+    return int(devices) > 1
 
 
 def one_config_per_trial(cfg: DictConfig, in_sweep: bool) -> None:
     """Lightning's `ddp` launcher re-executes the command line in every rank; inside a sweep that re-runs the
-    whole sweep per rank. Trials of a sweep therefore spawn their ranks from the trial (`ddp_spawn`)."""
-    if in_sweep and cfg.trainer.get("strategy") == "ddp" and not launched_externally():
-        log.info("sweep trial: trainer.strategy=ddp_spawn so that every rank trains this trial's config")
+    whole sweep per rank. Data-parallel trials of a sweep therefore spawn their ranks from the trial
+    (`ddp_spawn`), whatever `ddp` variant or `auto` strategy would have been used."""
+    strategy = cfg.trainer.get("strategy", "auto")
+    if not in_sweep or launched_externally() or not isinstance(strategy, str) or any(
+            k in strategy for k in ("spawn", "fork", "notebook")):  # these start their ranks from this process
+        return
+    if strategy.startswith("ddp") or (strategy == "auto" and _several_processes(cfg.trainer)):
+        spawn = "ddp_spawn" + strategy[3:] if strategy.startswith("ddp") else "ddp_spawn"
+        log.info("sweep trial: trainer.strategy=%s so that every rank trains this trial's config", spawn)
         with open_dict(cfg):
-            cfg.trainer.strategy = "ddp_spawn"
+            cfg.trainer.strategy = spawn
 
 
 def _in_hydra_multirun() -> bool:
@@ -270,7 +293,8 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[Callback] = (), in_sweep: b
     dm, task, write_artifacts = BUILDERS[name](cfg)
     _fit_validation_to_run(cfg, dm)
     callbacks = [instantiate(c) for c in cfg.callbacks.values() if c is not None]
-    callbacks += [RunArtifacts(write_artifacts, run_dir), SameConfigOnAllRanks(run_dir), TokensPerSecond(), *extra_callbacks]
+    callbacks += [RunArtifacts(write_artifacts, run_dir), SameConfigOnAllRanks(run_dir), TokensPerSecond(), RunProgress(),
+                  *extra_callbacks]
     loggers = build_loggers(cfg, run_dir)
     trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False,
                                      plugins=[AtomicCheckpointIO()])
@@ -283,7 +307,8 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[Callback] = (), in_sweep: b
         start = time.time()
         trainer.fit(task, datamodule=dm)
         train_seconds = time.time() - start
-        tokens_per_sec = trainer.callback_metrics.get("train/tokens_per_sec")
+        progress = dict(trainer.callback_metrics)  # read before validate/test replace them
+        tokens_per_sec = progress.get("train/tokens_per_sec")
         if trainer.interrupted:
             raise TextgruError("training was interrupted; checkpoints/last.ckpt holds the latest state")
         best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
@@ -296,8 +321,8 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[Callback] = (), in_sweep: b
         metrics["train_seconds"] = round(train_seconds, 1)
         if tokens_per_sec is not None:
             metrics["train_tokens_per_sec"] = round(float(tokens_per_sec), 1)
-        metrics["epochs"] = trainer.current_epoch
-        metrics["global_step"] = trainer.global_step
+        metrics["epochs"] = int(progress.get("run/epochs", trainer.current_epoch))
+        metrics["global_step"] = int(progress.get("run/global_step", trainer.global_step))
         if trainer.is_global_zero:
             (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))  # written last: marks a finished run
             log.info("metrics: %s", json.dumps(metrics))

@@ -19,9 +19,10 @@ from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.trainer.states import TrainerFn
 from omegaconf import DictConfig, OmegaConf
 
+from textgru.cli import override_value
 from textgru.errors import TextgruError
 from textgru.sweep_summary import run_row, write_summary
-from textgru.training import train
+from textgru.training import launched_externally, train
 
 log = logging.getLogger(__name__)
 PRUNED_AT = "pruned_at_validation"
@@ -100,7 +101,7 @@ class PruneOnValidation(Callback):
 
 
 def _override(key: str, value: Any) -> str:
-    return f"{key}={'null' if value is None else value}"
+    return f"{key}={override_value(value)}"
 
 
 def _compose(config_name: str, overrides: list[str]) -> DictConfig:
@@ -108,6 +109,13 @@ def _compose(config_name: str, overrides: list[str]) -> DictConfig:
         return compose(config_name=config_name, overrides=overrides)
     except Exception as e:  # noqa: BLE001 - a bad key or value in the search space or the command line
         raise TextgruError(f"search space: {str(e).splitlines()[0]}") from e
+
+
+def _stored_user_attrs(study: optuna.Study, number: int) -> dict[str, Any]:
+    """A running trial's user attributes as stored: with `ddp_spawn` a worker process wrote them, and this
+    process's `Trial` object keeps its own cached copy."""
+    running = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+    return next((t.user_attrs for t in running if t.number == number), {})
 
 
 def _fail_interrupted_trials(study: optuna.Study) -> None:
@@ -118,7 +126,8 @@ def _fail_interrupted_trials(study: optuna.Study) -> None:
         log.info("trial %d was interrupted; its parameters are queued again", t.number)
 
 
-def write_best_experiment(study: optuna.Study, path: Path, task: str, metric: str, test_metrics: dict) -> None:
+def write_best_experiment(study: optuna.Study, path: Path, task: str, metric: str, test_metrics: dict,
+                          base_overrides: list[str]) -> None:
     """The best trial's parameters as an experiment config (`# @package _global_`, nested keys)."""
     best = study.best_trial
     nested: dict[str, Any] = {}
@@ -131,7 +140,8 @@ def write_best_experiment(study: optuna.Study, path: Path, task: str, metric: st
     test = ", ".join(f"{k}={v:.4f}" for k, v in test_metrics.items() if k.startswith("test/"))
     header = (f"# @package _global_\n# Best trial ({best.number}) of Optuna study '{study.study_name}': {metric}={best.value:.4f}"
               f"{'; ' + test if test else ''}.\n# Use it: copy this file to conf/experiment/NAME.yaml, then "
-              f"python scripts/train.py experiment=NAME\n")
+              f"python scripts/train.py experiment=NAME\n"
+              f"# The search also set: {' '.join(base_overrides) or '(nothing else)'}\n")
     body = yaml.safe_dump({"defaults": [{"override /task": task}], **nested}, sort_keys=False)
     path.write_text(header + body)
 
@@ -139,6 +149,9 @@ def write_best_experiment(study: optuna.Study, path: Path, task: str, metric: st
 def tune(cfg: DictConfig, overrides: list[str], config_name: str = "train") -> optuna.Study:
     """Run `hparams_search.n_trials` more trials of the study in `cfg.paths.run_dir` (created or resumed)."""
     search = cfg.hparams_search
+    if launched_externally():
+        raise TextgruError("run tune.py as one process (not under torchrun or srun): each trial starts its own "
+                           "data-parallel ranks (trainer=ddp or ddp_cpu)")
     study_dir = Path(cfg.paths.run_dir)
     study_dir.mkdir(parents=True, exist_ok=True)
     space = parse_search_space(OmegaConf.to_container(search.params, resolve=True))
@@ -148,10 +161,13 @@ def tune(cfg: DictConfig, overrides: list[str], config_name: str = "train") -> o
     _compose(config_name, base + [_override(k, v) for k, v in first_values(space).items()] + ["paths.run_dir=/dev/null"])
     direction = search.get("direction") or ("maximize" if cfg.optimized_mode == "max" else "minimize")
     study = optuna.create_study(study_name=search.study_name, storage=f"sqlite:///{study_dir / 'study.db'}",
-                                load_if_exists=True, direction=direction, sampler=instantiate(search.sampler),
-                                pruner=instantiate(search.pruner))
-    _fail_interrupted_trials(study)
+                                load_if_exists=True, direction=direction, pruner=instantiate(search.pruner))
     done = len(study.trials)
+    sampler_cfg = OmegaConf.to_container(search.sampler, resolve=True)
+    if sampler_cfg.get("seed") is not None:  # a resumed study must not draw its first trials' parameters again
+        sampler_cfg["seed"] = int(sampler_cfg["seed"]) + done
+    study.sampler = instantiate(sampler_cfg)
+    _fail_interrupted_trials(study)
     n_trials = int(cfg.get("n_trials") or search.n_trials)
     log.info("study %s in %s: %d trials stored, running %d more (%s %s)", search.study_name, study_dir, done, n_trials,
              direction, cfg.optimized_metric)
@@ -163,19 +179,19 @@ def tune(cfg: DictConfig, overrides: list[str], config_name: str = "train") -> o
         log.info("trial %d: %s", trial.number, " ".join(_override(k, v) for k, v in params.items()))
         try:
             metrics = train(trial_cfg, extra_callbacks=[PruneOnValidation(trial, cfg.optimized_metric)], in_sweep=True)
-        except TextgruError as e:
+        except Exception as e:  # noqa: BLE001 - one bad trial (e.g. out of memory, or raised in a spawned rank) fails alone
             study.tell(trial, state=optuna.trial.TrialState.FAIL)
-            log.warning("trial %d failed: %s", trial.number, e)
+            log.warning("trial %d failed: %s", trial.number, (str(e).strip().splitlines() or [type(e).__name__])[-1])
             continue
-        if trial.user_attrs.get(PRUNED_AT) is not None:
+        if _stored_user_attrs(study, trial.number).get(PRUNED_AT) is not None:
             study.tell(trial, state=optuna.trial.TrialState.PRUNED)
         else:
             study.tell(trial, metrics[cfg.optimized_metric])
-    _summarise(study, study_dir, cfg, space)
+    _summarise(study, study_dir, cfg, [o for o in base if not o.startswith("hparams_search")])
     return study
 
 
-def _summarise(study: optuna.Study, study_dir: Path, cfg: DictConfig, space: dict[str, Any]) -> None:
+def _summarise(study: optuna.Study, study_dir: Path, cfg: DictConfig, base_overrides: list[str]) -> None:
     rows = []
     for t in study.trials:
         row = run_row(study_dir / f"trial_{t.number:03d}", {"state": t.state.name.lower(), **t.params})
@@ -189,7 +205,7 @@ def _summarise(study: optuna.Study, study_dir: Path, cfg: DictConfig, space: dic
         return
     best_row = next(r for r in rows if r["run"] == f"trial_{study.best_trial.number:03d}")
     path = study_dir / "best_experiment.yaml"
-    write_best_experiment(study, path, cfg.task.name, cfg.optimized_metric, best_row)
+    write_best_experiment(study, path, cfg.task.name, cfg.optimized_metric, best_row, base_overrides)
     print(f"best trial {study.best_trial.number}: {cfg.optimized_metric}={study.best_value:.4f} {study.best_params}\n"
           f"written as an experiment: {path}", flush=True)
 

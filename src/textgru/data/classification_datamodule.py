@@ -105,6 +105,9 @@ class ClassificationDataModule(L.LightningDataModule):
         if batch_size < replicas:
             raise TextgruError(f"data.{'batch_size' if shuffle else 'eval_batch_size'}={batch_size} is the global batch "
                                f"and must be at least the number of processes ({replicas})")
+        if len(self.lengths[split]) < replicas:  # a rank without batches would wait for the others forever
+            raise TextgruError(f"the {split} split has {len(self.lengths[split])} examples, fewer than the {replicas} "
+                               "processes; use fewer devices or more data")
         sampler = LengthBucketBatchSampler(self.lengths[split], batch_size, shuffle=shuffle, seed=self.seed,
                                            num_replicas=replicas, rank=rank)
         return DataLoader(self.examples[split], batch_sampler=sampler, num_workers=self.num_workers,
