@@ -123,6 +123,21 @@ def take_raw_args(args: list[str], keys: tuple[str, ...]) -> tuple[list[str], di
     return rest, raw
 
 
+def quiet_other_ranks() -> None:
+    """In ranks other than zero of a data-parallel run: warnings and errors only, on the console, and no log
+    file in the run folder (rank zero reports for the run)."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if isinstance(handler, logging.FileHandler):
+            root.removeHandler(handler)
+            handler.close()
+            path = Path(handler.baseFilename)
+            if path.exists() and path.stat().st_size == 0:
+                path.unlink()
+        else:
+            handler.setLevel(logging.WARNING)
+
+
 def _remove_unstarted_run_dir() -> None:
     """A run refused before it wrote anything leaves no folder behind: remove the run folder when it holds only
     what Hydra put there (`.hydra/` and the log)."""
@@ -155,8 +170,7 @@ def hydra_entry(fn: Callable[[DictConfig], Any] | str, config_name: str, raw_key
 
             datasets.disable_progress_bars()  # we log what each step did instead
             if int(os.environ.get("RANK", os.environ.get("LOCAL_RANK", "0"))) > 0:
-                for handler in logging.getLogger().handlers:  # the other ranks of a data-parallel run: rank 0 reports
-                    handler.setLevel(logging.WARNING)
+                quiet_other_ranks()
             with open_dict(cfg):
                 for key, value in raw.items():
                     cfg[key] = value
