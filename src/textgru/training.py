@@ -179,10 +179,12 @@ def _count(model: torch.nn.Module) -> str:
 
 
 def _fit_validation_to_run(cfg: DictConfig, dm: L.LightningDataModule) -> None:
-    """A step-based validation interval longer than the run would leave it unvalidated (and without a best
-    checkpoint): shorten it to the run's length."""
+    """A run that would end before its first validation (a step interval longer than the run, or
+    `max_steps` inside the first epoch of an epoch-validated run) would have no best checkpoint and no
+    metric for early stopping: validate at the run's end instead."""
     interval = cfg.trainer.get("val_check_interval")
-    if not isinstance(interval, int) or cfg.trainer.get("check_val_every_n_epoch") is not None or cfg.trainer.get("fast_dev_run"):
+    per_epoch = interval is None and cfg.trainer.get("check_val_every_n_epoch") is not None
+    if cfg.trainer.get("fast_dev_run") or not (per_epoch or (isinstance(interval, int) and cfg.trainer.get("check_val_every_n_epoch") is None)):
         return
     steps_per_epoch = len(dm.train_dataloader())
     limit = cfg.trainer.get("limit_train_batches")
@@ -191,6 +193,12 @@ def _fit_validation_to_run(cfg: DictConfig, dm: L.LightningDataModule) -> None:
     elif isinstance(limit, float):
         steps_per_epoch = max(1, int(steps_per_epoch * limit))
     max_steps, max_epochs = cfg.trainer.get("max_steps", -1) or -1, cfg.trainer.get("max_epochs", -1) or -1
+    if per_epoch:
+        if 0 < max_steps < steps_per_epoch:
+            log.info("validating after %d steps (trainer.max_steps ends the run inside the first epoch)", max_steps)
+            with open_dict(cfg):
+                cfg.trainer.val_check_interval, cfg.trainer.check_val_every_n_epoch = max_steps, None
+        return
     candidates = [s for s in (max_steps, max_epochs * steps_per_epoch) if s > 0]
     total = min(candidates) if candidates else interval
     if total < interval:
