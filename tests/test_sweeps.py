@@ -103,7 +103,8 @@ def test_ddp_search_trains_each_trial_config_on_every_rank(tmp_path: Path, small
                    f"hydra.run.dir={study_dir}", timeout=500)
     assert r.returncode == 0, r.stderr[-3000:]
     study = optuna.load_study(study_name="sentiment", storage=f"sqlite:///{study_dir / 'study.db'}")
-    assert [t.state.name for t in study.trials] == ["PRUNED", "PRUNED"]
+    failures = [line for line in (r.stdout + r.stderr).splitlines() if "failed" in line or "Error" in line or "terminate" in line]
+    assert [t.state.name for t in study.trials] == ["PRUNED", "PRUNED"], "\n".join(failures)
     for t in study.trials:
         metrics = json.loads((study_dir / f"trial_{t.number:03d}" / "metrics.json").read_text())
         assert metrics["global_step"] == 2  # stopped after epoch 1 of 3 (counted in the workers)

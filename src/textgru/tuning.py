@@ -77,11 +77,25 @@ def first_values(space: dict[str, Any]) -> dict[str, Any]:
 class PruneOnValidation(Callback):
     """Optuna pruning from Lightning: after each validation rank zero reports the monitored metric to the trial
     (step = the validation's index) and asks the pruner; the answer is broadcast so every rank stops together.
-    A pruned run still ends normally (its best checkpoint is tested); the tuner then marks the trial pruned."""
+    A pruned run still ends normally (its best checkpoint is tested); the tuner then marks the trial pruned.
+    Sent to spawned ranks, it carries only the study's address and the trial's id: rank zero reopens the
+    trial from the study's storage, and no other rank touches the database."""
 
-    def __init__(self, trial: optuna.Trial, monitor: str) -> None:
-        self.trial, self.monitor = trial, monitor
+    def __init__(self, trial: optuna.Trial, monitor: str, storage_url: str) -> None:
+        self.trial: optuna.Trial | None = trial
+        self.monitor, self.storage_url = monitor, storage_url
+        self.study_name, self.trial_id, self.number = trial.study.study_name, trial._trial_id, trial.number
+        self.pruner = trial.study.pruner
         self.validations = 0
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "trial": None}
+
+    def _trial(self) -> optuna.Trial:
+        if self.trial is None:
+            study = optuna.load_study(study_name=self.study_name, storage=self.storage_url, pruner=self.pruner)
+            self.trial = optuna.trial.Trial(study, self.trial_id)
+        return self.trial
 
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.sanity_checking or trainer.state.fn != TrainerFn.FITTING:  # not the re-scoring after training
@@ -91,12 +105,13 @@ class PruneOnValidation(Callback):
         if trainer.is_global_zero:
             value = trainer.callback_metrics.get(self.monitor)
             if value is not None:
-                self.trial.report(float(value), step)
-                prune = self.trial.should_prune()
+                trial = self._trial()
+                trial.report(float(value), step)
+                prune = trial.should_prune()
                 if prune:
-                    self.trial.set_user_attr(PRUNED_AT, step)
+                    trial.set_user_attr(PRUNED_AT, step)
         if trainer.strategy.broadcast(prune):
-            log.info("trial %d pruned after validation %d (%s)", self.trial.number, step, self.monitor)
+            log.info("trial %d pruned after validation %d (%s)", self.number, step, self.monitor)
             trainer.should_stop = True
 
 
@@ -160,7 +175,8 @@ def tune(cfg: DictConfig, overrides: list[str], config_name: str = "train") -> o
     base = [o for o in overrides if not o.startswith(("hydra.", "n_trials="))]
     _compose(config_name, base + [_override(k, v) for k, v in first_values(space).items()] + ["paths.run_dir=/dev/null"])
     direction = search.get("direction") or ("maximize" if cfg.optimized_mode == "max" else "minimize")
-    study = optuna.create_study(study_name=search.study_name, storage=f"sqlite:///{study_dir / 'study.db'}",
+    storage_url = f"sqlite:///{study_dir / 'study.db'}"
+    study = optuna.create_study(study_name=search.study_name, storage=storage_url,
                                 load_if_exists=True, direction=direction, pruner=instantiate(search.pruner))
     done = len(study.trials)
     sampler_cfg = OmegaConf.to_container(search.sampler, resolve=True)
@@ -178,7 +194,7 @@ def tune(cfg: DictConfig, overrides: list[str], config_name: str = "train") -> o
         trial_cfg = _compose(config_name, base + [_override(k, v) for k, v in params.items()] + [f"paths.run_dir={run_dir}"])
         log.info("trial %d: %s", trial.number, " ".join(_override(k, v) for k, v in params.items()))
         try:
-            metrics = train(trial_cfg, extra_callbacks=[PruneOnValidation(trial, cfg.optimized_metric)], in_sweep=True)
+            metrics = train(trial_cfg, extra_callbacks=[PruneOnValidation(trial, cfg.optimized_metric, storage_url)], in_sweep=True)
         except Exception as e:  # noqa: BLE001 - one bad trial (e.g. out of memory, or raised in a spawned rank) fails alone
             study.tell(trial, state=optuna.trial.TrialState.FAIL)
             log.warning("trial %d failed: %s", trial.number, (str(e).strip().splitlines() or [type(e).__name__])[-1])
