@@ -127,3 +127,30 @@ def test_search_spaces_compose_and_name_real_keys(name: str, task: str) -> None:
     assert {"optimizer.lr", "model.hidden_size", "model.num_layers", "model.dropout"} <= set(space)
     for key in space:
         assert OmegaConf.select(cfg, key, default="missing") != "missing", key
+
+
+class _Batches:
+    """A stand-in datamodule whose training loader has `n` batches."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def train_dataloader(self) -> list[int]:
+        return [0] * self.n
+
+
+@pytest.mark.parametrize("trainer,expected", [
+    # epoch-validated, max_steps ends the run inside epoch 1: validate at the run's end
+    ({"val_check_interval": None, "check_val_every_n_epoch": 1, "max_steps": 150, "max_epochs": 1}, (150, None)),
+    # max_steps past the first epoch: epoch-end validation happens, nothing changes
+    ({"val_check_interval": None, "check_val_every_n_epoch": 1, "max_steps": 700, "max_epochs": 3}, (None, 1)),
+    # a step interval longer than the run is shortened to the run
+    ({"val_check_interval": 300, "check_val_every_n_epoch": None, "max_steps": 120, "max_epochs": -1}, (120, None)),
+    ({"val_check_interval": 300, "check_val_every_n_epoch": None, "max_steps": 1200, "max_epochs": -1}, (300, None)),
+])
+def test_every_run_validates_before_it_ends(trainer: dict, expected: tuple) -> None:
+    from textgru.training import _fit_validation_to_run
+
+    cfg = OmegaConf.create({"trainer": {**trainer, "fast_dev_run": False, "limit_train_batches": None}})
+    _fit_validation_to_run(cfg, _Batches(465))
+    assert (cfg.trainer.val_check_interval, cfg.trainer.check_val_every_n_epoch) == expected
