@@ -63,11 +63,12 @@ class SameConfigOnAllRanks(Callback):
         log.info("all %d ranks train the same config", trainer.world_size)
 
 
-def real_tokens(batch: dict[str, Any]) -> int:
-    """Unpadded tokens of a batch: texts' lengths (classification) or scored targets (language model)."""
+def real_tokens(batch: dict[str, Any]) -> torch.Tensor:
+    """Unpadded tokens of a batch, as a tensor on the batch's device (no host sync per step): texts' lengths
+    (classification) or scored targets (language model)."""
     if "lengths" in batch:
-        return int(batch["lengths"].sum())
-    return int((batch["targets"] >= 0).sum())
+        return batch["lengths"].sum()
+    return (batch["targets"] >= 0).sum()
 
 
 class TokensPerSecond(Callback):
@@ -108,7 +109,8 @@ class TokensPerSecond(Callback):
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if self.start is None or self.end is None or self.end - self.start - self.excluded <= 0:
             return  # every rank has the same number of batches, so all ranks agree on this
-        tokens = trainer.strategy.reduce(torch.tensor(float(self.tokens), device=pl_module.device), reduce_op="sum")
+        tokens = trainer.strategy.reduce(torch.as_tensor(self.tokens, dtype=torch.float64, device=pl_module.device),
+                                         reduce_op="sum")
         seconds = self.end - self.start - self.excluded
         pl_module.log("train/tokens_per_sec", float(tokens) / seconds, on_epoch=True, rank_zero_only=True)
 

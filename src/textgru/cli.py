@@ -67,12 +67,24 @@ def override_value(value: Any) -> str:
     return str(value)
 
 
+def first_of_sweep(value: Any) -> Any:
+    """A parsed Hydra sweep's first value (a choice's first option, an interval's or range's start); any other
+    value as it is."""
+    from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, RangeSweep
+
+    if isinstance(value, ChoiceSweep) and value.list:
+        return value.list[0]
+    if isinstance(value, (IntervalSweep, RangeSweep)):
+        return value.start
+    return value
+
+
 def check_override_keys(args: list[str], config_name: str, conf_dir: Path = CONF_DIR) -> None:
     """Compose the config once with the command line's overrides, each sweep replaced by its first value: a
     key that does not exist gets one line here, before a sweep starts any run (Hydra's own message spans
     several lines). Command lines this cannot probe (globs, unparsable text) are left to Hydra."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
-    from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, RangeSweep
+    from hydra.core.override_parser.types import Glob
 
     candidates = [a for a in args if not a.startswith("-") and not a.lstrip("+~").startswith("hydra")]
     if not candidates:
@@ -87,15 +99,9 @@ def check_override_keys(args: list[str], config_name: str, conf_dir: Path = CONF
             probe.append(override.input_line)
             continue
         sweep = override.value()
-        if isinstance(sweep, ChoiceSweep) and sweep.list:
-            first = sweep.list[0]
-        elif isinstance(sweep, IntervalSweep):
-            first = sweep.start
-        elif isinstance(sweep, RangeSweep):
-            first = sweep.start
-        else:
-            return  # a glob: its options are only known to Hydra
-        probe.append(f"{override.get_key_element()}={override_value(first)}")
+        if isinstance(sweep, Glob):
+            return  # its options are only known to Hydra
+        probe.append(f"{override.get_key_element()}={override_value(first_of_sweep(sweep))}")
     from hydra import compose, initialize_config_dir
 
     try:

@@ -4,7 +4,6 @@ first, written as `summary.csv` and `summary.md` in the sweep folder and printed
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,6 @@ import yaml
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-log = logging.getLogger(__name__)
 RUN_STATS = ("epochs", "global_step", "train_seconds", "train_tokens_per_sec")  # metrics.json entries that are not metrics
 
 
@@ -24,8 +22,7 @@ def run_row(run_dir: Path, overrides: dict[str, Any]) -> dict[str, Any]:
     return {"run": run_dir.name, **overrides, "status": "finished" if metrics else "unfinished", **metrics}
 
 
-def write_summary(sweep_dir: Path, rows: list[dict[str, Any]], metric: str, mode: str,
-                  first_columns: tuple[str, ...] = ()) -> str:
+def write_summary(sweep_dir: Path, rows: list[dict[str, Any]], metric: str, mode: str) -> str:
     """Sort `rows` best first by `metric` (`mode` max or min; runs without it last), write the CSV and the
     Markdown table into `sweep_dir`, and return the Markdown."""
     import pandas as pd
@@ -35,14 +32,14 @@ def write_summary(sweep_dir: Path, rows: list[dict[str, Any]], metric: str, mode
         return ""
     if metric in df.columns:
         df = df.sort_values(metric, ascending=mode == "min", na_position="last", kind="stable")
-    keys = [c for c in df.columns if c not in first_columns and "/" not in c and c not in RUN_STATS]
+    keys = [c for c in df.columns if "/" not in c and c not in RUN_STATS]
     varying = [c for c in keys if c in ("run", "status", "state") or df[c].astype(str).nunique() > 1]
     metrics = [c for c in df.columns if "/" in c]
     ordered = [metric] if metric in metrics else []
     ordered += sorted(m for m in metrics if m.startswith("val/") and m != metric)
     ordered += sorted(m for m in metrics if m.startswith("test/"))
     ordered += [c for c in RUN_STATS if c in df.columns]
-    df = df[[*first_columns, *varying, *ordered]]
+    df = df[[*varying, *ordered]]
     df.to_csv(sweep_dir / "summary.csv", index=False)
     fixed = {c: df_value for c in keys if c not in varying and (df_value := str(rows[0].get(c))) != "None"}
     header = f"# Sweep summary: {len(df)} runs, best {metric} ({mode}) first\n\n"

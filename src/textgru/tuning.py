@@ -19,7 +19,7 @@ from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.trainer.states import TrainerFn
 from omegaconf import DictConfig, OmegaConf
 
-from textgru.cli import override_value
+from textgru.cli import first_of_sweep, override_value
 from textgru.errors import TextgruError
 from textgru.sweep_summary import run_row, write_summary
 from textgru.training import launched_externally, train
@@ -57,21 +57,6 @@ def suggest(trial: optuna.Trial, key: str, spec: Any) -> Any:
             return trial.suggest_int(key, spec.start, spec.stop - step, step=step)
         return trial.suggest_float(key, spec.start, spec.stop - step, step=step)
     return spec  # a fixed value
-
-
-def first_values(space: dict[str, Any]) -> dict[str, Any]:
-    """A value of every entry (its first choice or lower bound): composing it checks that every key exists."""
-    out = {}
-    for key, spec in space.items():
-        if isinstance(spec, ChoiceSweep):
-            out[key] = spec.list[0]
-        elif isinstance(spec, IntervalSweep):
-            out[key] = spec.start
-        elif isinstance(spec, RangeSweep):
-            out[key] = spec.start
-        else:
-            out[key] = spec
-    return out
 
 
 class PruneOnValidation(Callback):
@@ -173,7 +158,7 @@ def tune(cfg: DictConfig, overrides: list[str], config_name: str = "train") -> o
     if not space:
         raise TextgruError("hparams_search.params is empty: name at least one key to search")
     base = [o for o in overrides if not o.startswith(("hydra.", "n_trials="))]
-    _compose(config_name, base + [_override(k, v) for k, v in first_values(space).items()] + ["paths.run_dir=/dev/null"])
+    _compose(config_name, base + [_override(k, first_of_sweep(v)) for k, v in space.items()] + ["paths.run_dir=/dev/null"])
     direction = search.get("direction") or ("maximize" if cfg.optimized_mode == "max" else "minimize")
     storage_url = f"sqlite:///{study_dir / 'study.db'}"
     study = optuna.create_study(study_name=search.study_name, storage=storage_url,
