@@ -11,6 +11,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from textgru.models.gru_cell import build_gru
+
 
 def reverse_padded(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     """Reverse each sequence of `x` (batch, time, ...) within its length; positions past it stay put."""
@@ -23,10 +25,11 @@ def reverse_padded(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
 
 
 class BiGRU(nn.Module):
-    """Stacked bidirectional GRU; `forward(x, lengths) -> (batch, time, 2*hidden)` outputs."""
+    """Stacked bidirectional GRU; `forward(x, lengths) -> (batch, time, 2*hidden)` outputs. `rnn`: `native`
+    (`nn.GRU`) or `reference` (`ReferenceGRU`, the GRU from its equations); same weights, same outputs."""
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, dropout: float = 0.0,
-                 bidirectional: bool = True) -> None:
+                 bidirectional: bool = True, rnn: str = "native") -> None:
         super().__init__()
         self.hidden_size = hidden_size
         self.num_layers = num_layers
@@ -35,9 +38,9 @@ class BiGRU(nn.Module):
         self.backward_layers = nn.ModuleList()
         for layer in range(num_layers):
             size = input_size if layer == 0 else hidden_size * self.num_directions
-            self.forward_layers.append(nn.GRU(size, hidden_size, batch_first=True))
+            self.forward_layers.append(build_gru(rnn, size, hidden_size, batch_first=True))
             if bidirectional:
-                self.backward_layers.append(nn.GRU(size, hidden_size, batch_first=True))
+                self.backward_layers.append(build_gru(rnn, size, hidden_size, batch_first=True))
         self.dropout = nn.Dropout(dropout)
 
     @property

@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from textgru.errors import TextgruError
+from textgru.models.gru_cell import build_gru
 
 
 class GRULanguageModel(nn.Module):
@@ -14,16 +15,18 @@ class GRULanguageModel(nn.Module):
     Dropout on the embeddings, between GRU layers and on the GRU output; an optional linear projection
     before the output layer, and optional weight tying of the output layer to the embedding (which needs
     the output layer's input size, `projection_size` or else `hidden_size`, to equal `embedding_dim`).
+    `rnn`: `native` (`nn.GRU`) or `reference` (`ReferenceGRU`, the GRU from its equations, slower).
     """
 
     def __init__(self, vocab_size: int, embedding_dim: int = 64, hidden_size: int = 512, num_layers: int = 2,
                  embedding_dropout: float = 0.0, dropout: float = 0.0, output_dropout: float = 0.0,
-                 projection_size: int | None = None, tie_weights: bool = False, padding_idx: int | None = 0) -> None:
+                 projection_size: int | None = None, tie_weights: bool = False, padding_idx: int | None = 0,
+                 rnn: str = "native") -> None:
         super().__init__()
         self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=padding_idx)
         self.embedding_dropout = nn.Dropout(embedding_dropout)
-        self.gru = nn.GRU(embedding_dim, hidden_size, num_layers=num_layers, batch_first=True,
-                          dropout=dropout if num_layers > 1 else 0.0)
+        self.gru = build_gru(rnn, embedding_dim, hidden_size, num_layers=num_layers, batch_first=True,
+                             dropout=dropout if num_layers > 1 else 0.0)
         self.output_dropout = nn.Dropout(output_dropout)
         self.projection = nn.Linear(hidden_size, projection_size) if projection_size else None
         out_features = projection_size or hidden_size
