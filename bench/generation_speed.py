@@ -61,9 +61,9 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.ckpt:
-        from textgru.inference import LoadedLanguageModel
+        from textgru import LanguageModel
 
-        lm = LoadedLanguageModel.from_checkpoint(args.ckpt)
+        lm = LanguageModel.load(args.ckpt)
         model, tok = lm.model, lm.tokenizer
     else:
         torch.manual_seed(0)

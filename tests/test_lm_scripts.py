@@ -3,38 +3,12 @@
 from __future__ import annotations
 
 import json
-import random
 from pathlib import Path
 
 import pytest
 import torch
 
-from conftest import run_script
-
-TINY_LM = ["model.embedding_dim=16", "model.hidden_size=32", "model.num_layers=1", "data.bptt=32", "data.batch_size=8",
-           "logger.tensorboard=false", "trainer.enable_progress_bar=false"]
-
-
-def write_play(path: Path, lines: int = 300, seed: int = 0) -> Path:
-    rng = random.Random(seed)
-    words = "the king and queen of rome did speak to thee my lord with love and fear 'tis true say".split()
-    out = []
-    for _ in range(lines):
-        out += [rng.choice(["ROMEO:", "JULIET:", "KING:"]), " ".join(rng.choices(words, k=rng.randint(4, 9))).capitalize() + ",", ""]
-    path.write_text("\n".join(out), encoding="utf-8")
-    return path
-
-
-@pytest.fixture(scope="session")
-def lm_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A real tiny language-model run on a text file the test writes (data=local_text), via scripts/train.py."""
-    root = tmp_path_factory.mktemp("lm")
-    text = write_play(root / "play.txt")
-    run_dir = root / "run"
-    r = run_script("train", "task=lm", "data=local_text", f"data.path={text}", "trainer.max_steps=150", "optimizer.lr=0.01",
-                   "task.samples=2", "task.sample_tokens=50", f"hydra.run.dir={run_dir}", *TINY_LM)
-    assert r.returncode == 0, r.stderr[-3000:]
-    return run_dir
+from conftest import TINY_LM, run_script
 
 
 def test_lm_run_writes_metrics_samples_and_a_self_contained_checkpoint(lm_run: Path) -> None:

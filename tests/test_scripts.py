@@ -9,13 +9,14 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader
 
-from textgru.checkpoint import AtomicCheckpointIO, checkpoint_extras
+from textgru.checkpoint import checkpoint_extras
+from textgru.checkpoint_io import AtomicCheckpointIO
 from textgru.data.batching import pad_collate
 from textgru.data.tokenization import train_tokenizer
 from textgru.models.classifier import GRUClassifier
 from textgru.tasks.classification import ClassificationTask
 from conftest import TINY_MODEL, make_rows, run_script, write_csv
-from textgru.inference import LoadedClassifier
+from textgru.classifier import Classifier
 
 
 def test_train_fast_dev_run_on_default_tweets(tmp_path: Path) -> None:
@@ -62,7 +63,7 @@ def test_checkpoint_round_trip_gives_identical_predictions(tmp_path: Path) -> No
     trainer.fit(task, loader)
     trainer.save_checkpoint(tmp_path / "m.ckpt")
     texts = [t for t, _ in make_rows(40, seed=5)]
-    clf = LoadedClassifier.from_checkpoint(tmp_path / "m.ckpt")
+    clf = Classifier.load(tmp_path / "m.ckpt")
     task.eval()
     batch = pad_collate([{"input_ids": tok.encode(t).ids[:64]} for t in texts])
     with torch.no_grad():

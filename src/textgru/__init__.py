@@ -1,3 +1,51 @@
-"""textgru: GRU text models (sentiment classification, language modelling) with Lightning, Hydra and HF."""
+"""textgru: GRU text models (sentiment classification, language modelling) with Lightning, Hydra and HF.
+
+    import textgru
+    clf = textgru.load("outputs/sentiment/<date>/<time>")      # a Classifier or a LanguageModel
+    clf.predict(["what a lovely day", "the train is late again"])
+    run = textgru.train(["task=sentiment", "trainer.max_epochs=1"])
+
+The public names are those in `__all__`; every other module is internal. Names are imported on first use, so
+`import textgru` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from textgru.classifier import Classifier, Prediction
+    from textgru.errors import TextgruError
+    from textgru.generation import SamplingOptions
+    from textgru.language_model import LanguageModel
+    from textgru.loading import load
+    from textgru.runs import TrainResult, sweep, train
+
+_EXPORTS = {
+    "load": "textgru.loading",
+    "Classifier": "textgru.classifier",
+    "Prediction": "textgru.classifier",
+    "LanguageModel": "textgru.language_model",
+    "SamplingOptions": "textgru.generation",
+    "train": "textgru.runs",
+    "sweep": "textgru.runs",
+    "TrainResult": "textgru.runs",
+    "TextgruError": "textgru.errors",
+}
+__all__ = ["Classifier", "LanguageModel", "Prediction", "SamplingOptions", "TextgruError", "TrainResult", "__version__",
+           "load", "sweep", "train"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'textgru' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -1,4 +1,5 @@
-"""Self-contained checkpoints: written atomically, loaded with `weights_only=True`, rebuilt into models."""
+"""Self-contained checkpoints: what they hold besides weights, loading with `weights_only=True`, models rebuilt
+from them (no Lightning import, so predict/generate start fast; the atomic writer is `checkpoint_io.py`)."""
 
 from __future__ import annotations
 
@@ -9,31 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 from textgru import __version__
 from textgru.errors import TextgruError
 
 FORMAT_VERSION = 1
-TASK_NAMES = {"sentiment": "classifier (task=sentiment)", "lm": "language-model (task=lm)"}
-
-
-class AtomicCheckpointIO(TorchCheckpointIO):
-    """Writes `<name>.tmp` then renames it over `<name>`: a crash mid-write never leaves a truncated file."""
-
-    def save_checkpoint(self, checkpoint: dict[str, Any], path: str | os.PathLike, storage_options: Any = None) -> None:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        try:
-            with open(tmp, "wb") as f:
-                torch.save(checkpoint, f)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
+TASK_NAMES = {"sentiment": "classifier (task=sentiment)", "lm": "language-model (task=lm)",
+              "forecast": "forecaster (task=forecast)"}
 
 
 def checkpoint_extras(task: str, model_config: dict, tokenizer_json: str, label_names: list[str] | None,
@@ -57,6 +40,12 @@ def load_checkpoint(path: str | os.PathLike, expect_task: str | None = None) -> 
         p = found
     if not p.is_file():
         raise TextgruError(f"checkpoint {str(p)!r} does not exist; pass ckpt_path=<run folder>/checkpoints/best.ckpt")
+    if not zipfile.is_zipfile(p):
+        with open(p, "rb") as f:
+            head = f.read(2)
+        if not head.startswith(b"\x80"):  # neither torch's zip format nor its legacy pickle format
+            kind = "truncated (its end is missing)" if head == b"PK" else "not a torch checkpoint file"
+            raise TextgruError(f"checkpoint {str(p)!r} is corrupt or {kind}; use another checkpoint, e.g. last.ckpt")
     try:
         ckpt = torch.load(p, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
@@ -84,3 +73,17 @@ def model_state_dict(ckpt: dict[str, Any]) -> dict[str, torch.Tensor]:
     state = ckpt["state_dict"]
     prefix = "ema.module." if any(k.startswith("ema.module.") for k in state) else "model."
     return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+
+
+def rebuild_model(path: str | os.PathLike, task: str | None = None,
+                  device: str | torch.device = "cpu") -> tuple[torch.nn.Module, dict[str, Any]]:
+    """The model a checkpoint holds, in eval mode on `device`, and its `textgru` metadata (tokenizer JSON, label
+    names, configs). `task` (e.g. "sentiment") refuses a checkpoint of another task with one line."""
+    from hydra.utils import instantiate
+
+    ckpt = load_checkpoint(path, expect_task=task)
+    meta = dict(ckpt["textgru"], path=ckpt["path"])
+    model = instantiate(meta["model_config"])
+    model.load_state_dict(model_state_dict(ckpt))
+    model.to(device).eval()
+    return model, meta

@@ -43,7 +43,7 @@ def check_group_choices(args: list[str], conf_dir: Path = CONF_DIR) -> None:
             if option.startswith(("choice(", "range(", "interval(", "tag(", "glob(")):
                 break
             if option not in choices:
-                fail(f"unknown {key} {option!r}; choose one of: {', '.join(choices)}")
+                raise TextgruError(f"unknown {key} {option!r}; choose one of: {', '.join(choices)}")
 
 
 def check_run_dir(args: list[str]) -> None:
@@ -53,7 +53,7 @@ def check_run_dir(args: list[str]) -> None:
             run_dir = Path(arg.split("=", 1)[1]).expanduser()
             for name in FINISHED_RUN_MARKERS:
                 if (run_dir / name).exists():
-                    fail(f"{run_dir} already holds a run ({name}); choose another hydra.run.dir= so nothing is overwritten")
+                    raise TextgruError(f"{run_dir} already holds a run ({name}); choose another hydra.run.dir= so nothing is overwritten")
 
 
 def override_value(value: Any) -> str:
@@ -111,9 +111,10 @@ def check_override_keys(args: list[str], config_name: str, conf_dir: Path = CONF
         first_line = str(e).splitlines()[0] if str(e) else type(e).__name__
         bad = first_line.split("'")[1] if first_line.startswith("Could not override '") else None
         if bad:
-            fail(f"no config key {bad}: check the spelling (python {sys.argv[0]} --cfg job lists every key); "
-                 f"to add a new key write +{bad}=...")
-        fail(first_line)
+            script = sys.argv[0] if sys.argv[0].endswith(".py") else "scripts/train.py"
+            raise TextgruError(f"no config key {bad}: check the spelling (python {script} --cfg job lists every key); "
+                               f"to add a new key write +{bad}=...") from None
+        raise TextgruError(first_line) from None
 
 
 def take_raw_args(args: list[str], keys: tuple[str, ...]) -> tuple[list[str], dict[str, str]]:
@@ -164,10 +165,13 @@ def hydra_entry(fn: Callable[[DictConfig], Any] | str, config_name: str, raw_key
     `fn` may be given as "module:function" so that heavy imports wait until the command line is checked.
     `raw_keys` name free-text options whose values are taken verbatim, never parsed by Hydra.
     """
-    check_group_choices(sys.argv[1:])
-    check_run_dir(sys.argv[1:])
-    sys.argv[1:], raw = take_raw_args(sys.argv[1:], raw_keys)
-    check_override_keys(sys.argv[1:], config_name)
+    try:
+        check_group_choices(sys.argv[1:])
+        check_run_dir(sys.argv[1:])
+        sys.argv[1:], raw = take_raw_args(sys.argv[1:], raw_keys)
+        check_override_keys(sys.argv[1:], config_name)
+    except TextgruError as e:
+        fail(str(e))
 
     @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name=config_name)
     def main(cfg: DictConfig) -> Any:

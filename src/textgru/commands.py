@@ -14,7 +14,8 @@ from textgru.errors import TextgruError
 
 def eval_command(cfg: DictConfig) -> dict:
     """Score a checkpoint on a split; print the per-class table; write JSON + PNG to `<run>/eval/`."""
-    from textgru.evaluation import evaluate_checkpoint, format_report
+    from textgru.classifier import Classifier
+    from textgru.evaluation import format_report
 
     ckpt = Path(str(cfg.ckpt_path))
     run_dir = ckpt.parent.parent if ckpt.parent.name == "checkpoints" else ckpt.parent
@@ -23,7 +24,7 @@ def eval_command(cfg: DictConfig) -> dict:
     if target.exists() and not cfg.overwrite:
         raise TextgruError(f"{target} exists; pass overwrite=true or output_dir=<another folder>")
     data = OmegaConf.to_container(cfg.data, resolve=True) if cfg.get("data") else None
-    result = evaluate_checkpoint(cfg.ckpt_path, data, cfg.split, out, cfg.batch_size)
+    result = Classifier.load(cfg.ckpt_path).evaluate(data, cfg.split, cfg.batch_size, output_dir=out)
     print(format_report(result))
     print(f"metrics: {target}")
     return result
@@ -31,12 +32,12 @@ def eval_command(cfg: DictConfig) -> dict:
 
 def predict_command(cfg: DictConfig) -> list[dict]:
     """Classify texts; a table on a terminal, JSONL to `output=` or to stdout when it is piped."""
-    from textgru.inference import LoadedClassifier
+    from textgru.classifier import Classifier
     from textgru.prediction import check_output, format_table, read_texts, write_jsonl
 
     check_output(cfg.output, cfg.overwrite)
     texts = read_texts(cfg.text, cfg.input, cfg.text_column)
-    results = LoadedClassifier.from_checkpoint(cfg.ckpt_path).predict(texts, cfg.batch_size)
+    results = [r.to_dict() for r in Classifier.load(cfg.ckpt_path).predict(texts, cfg.batch_size)]
     if cfg.output:
         write_jsonl(results, cfg.output)
     if sys.stdout.isatty():
@@ -89,28 +90,29 @@ def check_device(device: str) -> None:
 def generate_command(cfg: DictConfig) -> list[str]:
     """Sample from a language-model checkpoint; stream a single sample, print several, JSONL to `output=`."""
     from textgru.generation import SamplingOptions, encode_prompt
-    from textgru.inference import LoadedLanguageModel
+    from textgru.language_model import LanguageModel
     from textgru.prediction import check_output, write_jsonl
 
     stop = cfg.stop if cfg.stop is None or isinstance(cfg.stop, str) else list(cfg.stop)
     stops = [_unescape(str(s)) for s in ([stop] if isinstance(stop, str) else stop or [])]
-    options = SamplingOptions(max_new_tokens=_number(cfg, "max_new_tokens", int), temperature=_number(cfg, "temperature"),
-                              top_k=_number(cfg, "top_k", int), top_p=_number(cfg, "top_p"),
-                              repetition_penalty=_number(cfg, "repetition_penalty"), greedy=bool(cfg.greedy),
-                              num_samples=_number(cfg, "num_samples", int),
-                              seed=None if cfg.seed is None else _number(cfg, "seed", int), stop=stops).check()
+    sampling = dict(max_new_tokens=_number(cfg, "max_new_tokens", int), temperature=_number(cfg, "temperature"),
+                    top_k=_number(cfg, "top_k", int), top_p=_number(cfg, "top_p"),
+                    repetition_penalty=_number(cfg, "repetition_penalty"), greedy=bool(cfg.greedy),
+                    num_samples=_number(cfg, "num_samples", int),
+                    seed=None if cfg.seed is None else _number(cfg, "seed", int), stop=stops)
+    options = SamplingOptions(**sampling).check()  # a bad value is refused before the model loads
     check_output(cfg.output, cfg.overwrite)
     check_device(str(cfg.device))
     prompt = read_prompt(cfg.prompt, cfg.prompt_file)
-    lm = LoadedLanguageModel.from_checkpoint(cfg.ckpt_path, device=cfg.device)
+    lm = LanguageModel.load(cfg.ckpt_path, device=cfg.device)
     encode_prompt(lm.tokenizer, prompt, cfg.allow_unknown)  # refuse a bad prompt before printing anything
     if options.num_samples == 1:
         print(prompt, end="", flush=True)
-        texts = lm.generate(prompt, options, on_text=lambda piece: print(piece, end="", flush=True),
-                            allow_unknown=cfg.allow_unknown)
+        texts = lm.generate(prompt, on_text=lambda piece: print(piece, end="", flush=True),
+                            allow_unknown=cfg.allow_unknown, **sampling)
         print(flush=True)
     else:
-        texts = lm.generate(prompt, options, allow_unknown=cfg.allow_unknown)
+        texts = lm.generate(prompt, allow_unknown=cfg.allow_unknown, **sampling)
         for i, text in enumerate(texts, 1):
             print(f"===== sample {i} =====\n{prompt}{text}\n", flush=True)
     if cfg.output:

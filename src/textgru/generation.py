@@ -4,7 +4,7 @@ the hidden state carried; several samples are drawn as one batch."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 import torch
 from tokenizers import Tokenizer
@@ -18,8 +18,8 @@ from textgru.errors import TextgruError
 class SamplingOptions:
     """The knobs of `generate`; `check()` turns a bad value into one clear error."""
 
-    max_new_tokens: int = 200
-    temperature: float = 1.0
+    max_new_tokens: int = 500  # the defaults are those of conf/generate.yaml (scripts/generate.py)
+    temperature: float = 0.8
     top_k: int = 0  # 0: off
     top_p: float = 1.0  # 1.0: off
     repetition_penalty: float = 1.0  # 1.0: off; >1 makes tokens already in the text less likely (CTRL's rule)
@@ -100,63 +100,97 @@ def _cut_at_stop(text: str, stops: Sequence[str]) -> tuple[str, bool]:
 
 
 @torch.inference_mode()
+def _sample(model: nn.Module, tokenizer: Tokenizer, prompt_ids: list[int],
+            options: SamplingOptions) -> Iterator[tuple[list[list[int]], list[bool]]]:
+    """The sampling loop: after each new token, yields every sample's new ids so far and which have stopped."""
+    was_training = model.training
+    model.eval()
+    try:
+        device = next(model.parameters()).device
+        n = options.num_samples
+        logits, hidden = model(torch.tensor([prompt_ids], device=device))  # (1, P, vocab), (layers, 1, hidden)
+        logits = logits[:, -1].float().expand(n, -1)  # (samples, vocab)
+        hidden = hidden.repeat(1, n, 1)  # (layers, samples, hidden)
+        vocab = logits.size(-1)
+        banned = [i for i in (tokenizer.token_to_id(PAD), tokenizer.token_to_id(UNK)) if i is not None and i < vocab]
+        generator = torch.Generator(device=device).manual_seed(int(options.seed)) if options.seed is not None else None
+        seen = torch.zeros(n, vocab, dtype=torch.bool, device=device)
+        seen[:, prompt_ids] = True
+        new_ids: list[list[int]] = [[] for _ in range(n)]
+        finished = [False] * n
+        stops = options.stop
+        tail_tokens = 4 * max((len(s) for s in stops), default=0) + 4  # enough tokens to contain any stop string
+        for _ in range(options.max_new_tokens):
+            scores = logits.clone()
+            scores[:, banned] = float("-inf")
+            if options.repetition_penalty != 1.0:
+                scores = penalize_repeats(scores, seen, options.repetition_penalty)
+            if options.greedy:
+                next_ids = scores.argmax(-1)  # (samples,)
+            else:
+                scores = filter_logits(scores / options.temperature, options.top_k, options.top_p)
+                next_ids = torch.multinomial(torch.softmax(scores, -1), 1, generator=generator).squeeze(1)
+            seen[torch.arange(n, device=device), next_ids] = True
+            for i, token in enumerate(next_ids.tolist()):
+                if not finished[i]:
+                    new_ids[i].append(token)
+                    if stops and any(s in tokenizer.decode(new_ids[i][-tail_tokens:]) for s in stops):
+                        finished[i] = True
+            yield new_ids, finished
+            if all(finished):
+                break
+            logits, hidden = model(next_ids[:, None], hidden)  # one step: (samples, 1, vocab)
+            logits = logits[:, -1].float()
+    finally:
+        model.train(was_training)
+
+
+def _pieces(model: nn.Module, tokenizer: Tokenizer, prompt: str, options: SamplingOptions,
+            allow_unknown: bool) -> Iterator[tuple[str, str]]:
+    """One sample's new text as (piece, text so far), piece by piece. A piece that could be the start of a stop
+    string is held back until it is not, and so is an incomplete byte sequence."""
+    options.check()
+    if options.num_samples != 1:
+        raise TextgruError(f"streaming draws one sample, not num_samples={options.num_samples}; use generate() for several")
+    prompt_ids = encode_prompt(tokenizer, prompt, allow_unknown)
+    prompt_text = tokenizer.decode(prompt_ids)
+    stops = options.stop
+    holdback = max((len(s) for s in stops), default=1) - 1
+    streamed, text = 0, ""
+    for new_ids, finished in _sample(model, tokenizer, prompt_ids, options):
+        text = _cut_at_stop(decode_continuation(tokenizer, prompt_ids, new_ids[0], prompt_text), stops)[0]
+        ready = len(text) - (0 if finished[0] else holdback)
+        if text[ready - 1: ready] == "\ufffd":  # an incomplete byte sequence: wait for the rest
+            ready -= 1
+        if ready > streamed:
+            yield text[streamed:ready], text
+            streamed = ready
+    if len(text) > streamed:
+        yield text[streamed:], text
+
+
+def stream(model: nn.Module, tokenizer: Tokenizer, prompt: str, options: SamplingOptions,
+           allow_unknown: bool = False) -> Iterator[str]:
+    """The continuation of `prompt` (one sample), yielded in pieces as it is sampled; the pieces join to the
+    text `generate` returns for the same options and seed."""
+    for piece, _ in _pieces(model, tokenizer, prompt, options, allow_unknown):
+        yield piece
+
+
 def generate(model: nn.Module, tokenizer: Tokenizer, prompt: str, options: SamplingOptions,
              on_text: Callable[[str], None] | None = None, allow_unknown: bool = False) -> list[str]:
     """`options.num_samples` continuations of `prompt` (the prompt itself not included).
 
-    `on_text`, for a single sample, receives the new text piece by piece as it is sampled (a piece that could
-    be the start of a stop string is held back until it is not)."""
+    `on_text`, for a single sample, receives the new text piece by piece as it is sampled (see `stream`)."""
     options.check()
-    was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
-    n = options.num_samples
+    if on_text is not None and options.num_samples == 1:
+        text = ""
+        for piece, text in _pieces(model, tokenizer, prompt, options, allow_unknown):
+            on_text(piece)
+        return [text]
     prompt_ids = encode_prompt(tokenizer, prompt, allow_unknown)
-    logits, hidden = model(torch.tensor([prompt_ids], device=device))  # (1, P, vocab), (layers, 1, hidden)
-    logits = logits[:, -1].float().expand(n, -1)  # (samples, vocab)
-    hidden = hidden.repeat(1, n, 1)  # (layers, samples, hidden)
-    vocab = logits.size(-1)
-    banned = [i for i in (tokenizer.token_to_id(PAD), tokenizer.token_to_id(UNK)) if i is not None and i < vocab]
-    generator = torch.Generator(device=device).manual_seed(int(options.seed)) if options.seed is not None else None
-    seen = torch.zeros(n, vocab, dtype=torch.bool, device=device)
-    seen[:, prompt_ids] = True
-    new_ids: list[list[int]] = [[] for _ in range(n)]
-    finished = [False] * n
-    stops = options.stop
-    tail_tokens = 4 * max((len(s) for s in stops), default=0) + 4  # enough tokens to contain any stop string
+    new_ids: list[list[int]] = [[] for _ in range(options.num_samples)]
+    for new_ids, _ in _sample(model, tokenizer, prompt_ids, options):
+        pass
     prompt_text = tokenizer.decode(prompt_ids)
-    streamed = 0
-    holdback = max((len(s) for s in stops), default=1) - 1
-    for _ in range(options.max_new_tokens):
-        scores = logits.clone()
-        scores[:, banned] = float("-inf")
-        if options.repetition_penalty != 1.0:
-            scores = penalize_repeats(scores, seen, options.repetition_penalty)
-        if options.greedy:
-            next_ids = scores.argmax(-1)  # (samples,)
-        else:
-            scores = filter_logits(scores / options.temperature, options.top_k, options.top_p)
-            next_ids = torch.multinomial(torch.softmax(scores, -1), 1, generator=generator).squeeze(1)
-        seen[torch.arange(n, device=device), next_ids] = True
-        for i, token in enumerate(next_ids.tolist()):
-            if not finished[i]:
-                new_ids[i].append(token)
-                if stops and any(s in tokenizer.decode(new_ids[i][-tail_tokens:]) for s in stops):
-                    finished[i] = True
-        if on_text is not None and n == 1:
-            text = _cut_at_stop(decode_continuation(tokenizer, prompt_ids, new_ids[0], prompt_text), stops)[0]
-            ready = len(text) - (0 if finished[0] else holdback)
-            if text[ready - 1: ready] == "\ufffd":  # an incomplete byte sequence: wait for the rest
-                ready -= 1
-            if ready > streamed:
-                on_text(text[streamed:ready])
-                streamed = ready
-        if all(finished):
-            break
-        logits, hidden = model(next_ids[:, None], hidden)  # one step: (samples, 1, vocab)
-        logits = logits[:, -1].float()
-    texts = [_cut_at_stop(decode_continuation(tokenizer, prompt_ids, ids, prompt_text), stops)[0] for ids in new_ids]
-    if on_text is not None and n == 1 and len(texts[0]) > streamed:
-        on_text(texts[0][streamed:])
-    model.train(was_training)
-    return texts
+    return [_cut_at_stop(decode_continuation(tokenizer, prompt_ids, ids, prompt_text), options.stop)[0] for ids in new_ids]

@@ -20,7 +20,8 @@ from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
 from textgru.cli import FINISHED_RUN_MARKERS
 from textgru.callbacks import RunArtifacts, RunProgress, SameConfigOnAllRanks, TokensPerSecond
-from textgru.checkpoint import AtomicCheckpointIO, checkpoint_extras
+from textgru.checkpoint import checkpoint_extras
+from textgru.checkpoint_io import AtomicCheckpointIO
 from textgru.data.classification_datamodule import ClassificationDataModule
 from textgru.data.forecast_datamodule import ForecastDataModule
 from textgru.data.lm_datamodule import LanguageModelDataModule

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from contextlib import contextmanager
+from typing import Any, Iterator, Mapping
 
+import datasets
 from datasets import DatasetDict
 
 from textgru.data.labels import standardize
@@ -38,3 +40,15 @@ def load_classification_data(cfg: Mapping[str, Any]) -> DatasetDict:
     return standardize(raw, cfg.get("text_column", "text"), cfg.get("label_column", "label"), name=name,
                        seed=seed, val_fraction=val_fraction, test_fraction=test_fraction,
                        label_names=cfg.get("label_names"))
+
+
+@contextmanager
+def datasets_quiet() -> Iterator[None]:
+    """No `datasets` progress bars while a split is prepared (we log what was done instead)."""
+    was_enabled = datasets.is_progress_bar_enabled()
+    datasets.disable_progress_bars()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            datasets.enable_progress_bars()

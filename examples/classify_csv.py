@@ -1,0 +1,47 @@
+"""Classify one column of a CSV with a trained textgru classifier; write the rows back with label, score and
+one probability column per label.
+
+    python examples/classify_csv.py outputs/sentiment/<date>/<time> tweets.csv --column text --output labelled.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import pandas as pd
+
+import textgru
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("checkpoint", help="a run folder or a .ckpt file of a task=sentiment run")
+    parser.add_argument("csv", help="the CSV to classify")
+    parser.add_argument("--column", default="text", help="the column holding the texts (default: text)")
+    parser.add_argument("--output", required=True, help="the CSV to write (refused if it exists)")
+    args = parser.parse_args()
+
+    rows = pd.read_csv(args.csv, encoding_errors="replace")
+    if args.column not in rows.columns:
+        sys.exit(f"error: column {args.column!r} not in {args.csv}; columns are {list(rows.columns)}")
+    if os.path.exists(args.output):
+        sys.exit(f"error: {args.output} exists; choose another --output")
+    try:
+        clf = textgru.load(args.checkpoint)
+    except textgru.TextgruError as e:
+        sys.exit(f"error: {e}")
+    if not isinstance(clf, textgru.Classifier):
+        sys.exit(f"error: {args.checkpoint} holds a language model; give a task=sentiment run")
+    predictions = clf.predict(rows[args.column].fillna("").astype(str).tolist())
+    rows["label"] = [p.label for p in predictions]
+    rows["score"] = [p.score for p in predictions]
+    for name in clf.label_names:
+        rows[f"p_{name}"] = [p.probs[name] for p in predictions]
+    rows.to_csv(args.output, index=False)
+    print(rows["label"].value_counts().to_string())
+
+
+if __name__ == "__main__":
+    main()

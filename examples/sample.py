@@ -1,0 +1,40 @@
+"""Sample from a trained textgru language model: stream one continuation, then draw several at once.
+
+    python examples/sample.py outputs/lm/<date>/<time> --prompt "ROMEO:" --seed 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import textgru
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("checkpoint", help="a run folder or a .ckpt file of a task=lm run")
+    parser.add_argument("--prompt", default="ROMEO:")
+    parser.add_argument("--tokens", type=int, default=300, help="new tokens per sample")
+    parser.add_argument("--samples", type=int, default=3, help="how many samples to draw together")
+    parser.add_argument("--seed", type=int, default=None)
+    args = parser.parse_args()
+
+    try:
+        lm = textgru.load(args.checkpoint)
+    except textgru.TextgruError as e:
+        sys.exit(f"error: {e}")
+    if not isinstance(lm, textgru.LanguageModel):
+        sys.exit(f"error: {args.checkpoint} holds a classifier; give a task=lm run")
+    print(args.prompt, end="", flush=True)
+    for piece in lm.stream(args.prompt, max_new_tokens=args.tokens, temperature=0.8, seed=args.seed):
+        print(piece, end="", flush=True)
+    print()
+    samples = lm.generate(args.prompt, max_new_tokens=args.tokens, top_p=0.9, num_samples=args.samples, seed=args.seed)
+    for i, text in enumerate(samples, 1):
+        print(f"\n===== sample {i} (top_p=0.9) =====\n{args.prompt}{text}")
+    print(f"\nnats per token of the first sample: {lm.score(samples[0])[0]:.3f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,204 @@
+"""The public Python API through real tiny checkpoints: load, Classifier, LanguageModel, train, sweep; it agrees
+with the scripts, and the README's Python blocks and the examples run."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import re
+import runpy
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import datasets
+import pytest
+import torch
+
+import textgru
+from conftest import ROOT, make_rows, run_script, write_csv
+from textgru.config import compose_config
+
+
+@pytest.fixture(scope="module")
+def clf(tiny_run: Path) -> textgru.Classifier:
+    model = textgru.load(tiny_run)
+    assert isinstance(model, textgru.Classifier)
+    return model
+
+
+@pytest.fixture(scope="module")
+def lm(lm_run: Path) -> textgru.LanguageModel:
+    model = textgru.load(lm_run / "checkpoints" / "best.ckpt")
+    assert isinstance(model, textgru.LanguageModel)
+    return model
+
+
+def test_import_is_light_and_every_public_name_is_documented() -> None:
+    r = subprocess.run([sys.executable, "-c", "import sys, textgru; print('torch' in sys.modules)"],
+                       capture_output=True, text=True)
+    assert r.stdout.strip() == "False"  # names load on first use
+    for name in textgru.__all__:
+        if name != "__version__":
+            assert getattr(textgru, name).__doc__, name
+    assert (ROOT / "src" / "textgru" / "py.typed").is_file()
+
+
+def test_load_picks_the_task_and_refuses_what_it_cannot_read(clf: textgru.Classifier, lm: textgru.LanguageModel,
+                                                             tmp_path: Path) -> None:
+    assert clf.label_names == ["neg", "neutral", "pos"] and clf.device == torch.device("cpu")
+    assert "Classifier(labels=" in repr(clf) and "LanguageModel(vocab=" in repr(lm)
+    (tmp_path / "junk.ckpt").write_bytes(b"not a checkpoint")
+    with pytest.raises(textgru.TextgruError, match="corrupt or not a torch checkpoint file"):
+        textgru.load(tmp_path / "junk.ckpt")
+    with pytest.raises(textgru.TextgruError, match="does not exist"):
+        textgru.load(tmp_path / "missing.ckpt")
+    if not torch.cuda.is_available():
+        with pytest.raises(textgru.TextgruError, match="no CUDA GPU"):
+            textgru.load(tmp_path / "junk.ckpt", device="cuda")
+    with pytest.raises(textgru.TextgruError, match="is a classifier .* needs a language-model"):
+        textgru.LanguageModel.load(clf.meta["path"])
+
+
+def test_predict_equals_the_predict_script(clf: textgru.Classifier, tiny_run: Path, tmp_path: Path) -> None:
+    texts = [t for t, _ in make_rows(25, seed=9)] + ["so good 😀", "שלום bad", "a\u200bgood\u200bday"]
+    (tmp_path / "texts.txt").write_text("\n".join(texts), encoding="utf-8")
+    r = run_script("predict", f"ckpt_path={tiny_run}", f"input={tmp_path / 'texts.txt'}",
+                   f"output={tmp_path / 'out.jsonl'}")
+    assert r.returncode == 0, r.stderr[-2000:]
+    from_script = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert from_script == [p.to_dict() for p in clf.predict(texts)]
+    single = clf.predict(texts[0])
+    assert isinstance(single, textgru.Prediction) and single.to_dict() == from_script[0]
+    assert single.probs[single.label] == single.score == max(single.probs.values())
+
+
+def test_predict_keeps_input_order_across_length_buckets(clf: textgru.Classifier) -> None:
+    rng = random.Random(3)
+    texts = [" ".join(rng.choice(["good", "bad", "the", "table", "love", "awful"]) for _ in range(rng.randint(1, 60)))
+             for _ in range(80)]
+    batched = clf.predict(texts, batch_size=7)  # 12 buckets of different lengths
+    one_by_one = [clf.predict(t) for t in texts]
+    assert [p.text for p in batched] == texts
+    assert [p.label for p in batched] == [p.label for p in one_by_one]
+    for a, b in zip(batched, one_by_one):
+        assert a.probs == pytest.approx(b.probs, abs=1e-5)
+    assert clf.predict([]) == []
+    with pytest.raises(textgru.TextgruError, match=r"texts\[1\] is a int"):
+        clf.predict(["fine", 3])  # type: ignore[list-item]
+
+
+def test_evaluate_takes_what_the_data_sources_take(clf: textgru.Classifier, tiny_run: Path, small_csv: Path,
+                                                   tmp_path: Path) -> None:
+    trained = json.loads((tiny_run / "metrics.json").read_text())
+    assert clf.evaluate()["macro_f1"] == pytest.approx(trained["test/macro_f1"], abs=1e-6)  # the same test split
+    from_path = clf.evaluate(small_csv, text_column="review", label_column="sentiment", output_dir=tmp_path / "ev")
+    assert from_path["n"] == 300 and from_path["split"] == "all"
+    assert (tmp_path / "ev" / "all_metrics.json").is_file() and (tmp_path / "ev" / "all_confusion_matrix.png").is_file()
+    config = {"source": "local", "path": str(small_csv), "text_column": "review", "label_column": "sentiment"}
+    assert clf.evaluate(config, split="all")["accuracy"] == pytest.approx(from_path["accuracy"])
+    rows = make_rows(30, seed=4)
+    ds = datasets.Dataset.from_dict({"text": [t for t, _ in rows], "label": [f" {y.upper()}" for _, y in rows]})
+    from_dataset = clf.evaluate(ds)
+    expected = sum(p.label == y for p, (_, y) in zip(clf.predict([t for t, _ in rows]), rows)) / len(rows)
+    assert from_dataset["n"] == 30 and from_dataset["accuracy"] == pytest.approx(expected)
+    with pytest.raises(textgru.TextgruError, match="unknown data 'nosuch'"):
+        clf.evaluate("nosuch")
+    with pytest.raises(textgru.TextgruError, match="unknown to the model"):
+        clf.evaluate(datasets.Dataset.from_dict({"text": ["good"], "label": ["joy"]}))
+
+
+def test_generate_equals_the_generate_script_and_stream_joins_to_it(lm: textgru.LanguageModel, lm_run: Path,
+                                                                    tmp_path: Path) -> None:
+    r = run_script("generate", f"ckpt_path={lm_run}", "prompt=ROMEO:", "num_samples=2", "seed=7", "max_new_tokens=60",
+                   "top_p=0.9", f"output={tmp_path / 's.jsonl'}")
+    assert r.returncode == 0, r.stderr[-2000:]
+    from_script = [json.loads(line)["text"] for line in (tmp_path / "s.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert lm.generate("ROMEO:", num_samples=2, seed=7, max_new_tokens=60, top_p=0.9) == from_script
+    one = lm.generate("KING:", seed=2, max_new_tokens=80, temperature=0.8)[0]
+    pieces = list(lm.stream("KING:", seed=2, max_new_tokens=80, temperature=0.8))
+    assert len(pieces) > 1 and "".join(pieces) == one
+    defaults = textgru.SamplingOptions()
+    generate_yaml = compose_config("generate", ["ckpt_path=x"])
+    for key in ("max_new_tokens", "temperature", "top_k", "top_p", "repetition_penalty", "greedy", "num_samples", "seed"):
+        assert getattr(defaults, key) == generate_yaml[key], key  # no keyword: the script's default
+    with pytest.raises(textgru.TextgruError, match="unknown sampling option"):
+        lm.generate("KING:", temprature=0.5)
+    with pytest.raises(textgru.TextgruError, match="streaming draws one sample"):
+        next(lm.stream("KING:", num_samples=2))
+
+
+def test_score_is_the_mean_next_token_loss_after_the_separator(lm: textgru.LanguageModel) -> None:
+    texts = ["KING:\nThe queen of rome did speak,", "zq", "ROMEO:\nMy lord", ""]
+    scores = lm.score(texts, batch_size=2)
+    assert math.isnan(scores[3])
+    for text, score in zip(texts[:3], scores):
+        ids = lm.tokenizer.encode("\n").ids + lm.tokenizer.encode(text).ids
+        hidden, nll = None, []
+        with torch.no_grad():
+            for prev, nxt in zip(ids[:-1], ids[1:]):  # one token at a time, the hidden state carried
+                logits, hidden = lm.model(torch.tensor([[prev]]), hidden)
+                nll.append(-torch.log_softmax(logits[0, -1], -1)[nxt].item())
+        assert score == pytest.approx(sum(nll) / len(nll), abs=1e-4)
+    assert lm.score(texts[0]) == pytest.approx(scores[:1], abs=1e-5)
+    assert scores[0] < scores[1]  # the play's style is likelier than noise
+
+
+def test_train_refuses_bad_overrides_in_one_line(tmp_path: Path) -> None:
+    with pytest.raises(textgru.TextgruError, match=r"^no config key model\.hiden_size"):
+        textgru.train(["model.hiden_size=8"], run_dir=tmp_path / "r")
+    with pytest.raises(textgru.TextgruError, match="is a sweep; use textgru.sweep"):
+        textgru.train(["model.hidden_size=8,16"])
+    with pytest.raises(textgru.TextgruError, match="unknown model 'nope'"):
+        textgru.sweep(["model=nope"])
+    with pytest.raises(textgru.TextgruError, match="unknown config_name"):
+        textgru.train(config_name="trian")
+    assert not (tmp_path / "r").exists()
+
+
+def python_blocks(markdown: str) -> list[str]:
+    return re.findall(r"```python\n(.*?)```", markdown, flags=re.S)
+
+
+def test_readme_python_blocks_run(tiny_run: Path, lm_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                  capsys: pytest.CaptureFixture) -> None:
+    """The 'Use from Python' blocks, in order, in a folder holding the runs and the file they name."""
+    blocks = python_blocks((ROOT / "README.md").read_text(encoding="utf-8"))
+    assert len(blocks) >= 3
+    for block in blocks:
+        for folder in re.findall(r'textgru\.load\("(outputs/[^"]+)"\)', block):
+            shutil.copytree(lm_run if "/lm/" in folder else tiny_run, tmp_path / folder)
+    write_csv(tmp_path / "reviews.csv", make_rows(120, seed=2), text_col="text", label_col="label")
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), namespace)  # noqa: S102 - the README's own code
+    run, runs = namespace["run"], namespace["runs"]
+    assert run.metrics == json.loads((run.run_dir / "metrics.json").read_text())
+    assert run.run_dir.parts[:2] == ("outputs", "sentiment") and (run.run_dir / "train.log").stat().st_size > 0
+    assert len(runs) == 2 and [r.run_dir.name for r in runs] == ["0", "1"]
+    summary = (runs[0].run_dir.parent / "summary.csv").read_text().splitlines()
+    assert len(summary) == 3 and summary[0].startswith("run,model.hidden_size,status,val/macro_f1")
+    assert "\n" in capsys.readouterr().out
+
+
+def test_examples_run(tiny_run: Path, lm_run: Path, small_csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                      capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "labelled.csv"
+    monkeypatch.setattr(sys, "argv", ["classify_csv.py", str(tiny_run), str(small_csv), "--column", "review",
+                                      "--output", str(out)])
+    runpy.run_path(str(ROOT / "examples" / "classify_csv.py"), run_name="__main__")
+    import pandas as pd
+
+    rows = pd.read_csv(out)
+    assert len(rows) == 300 and {"label", "score", "p_neg", "p_neutral", "p_pos"} <= set(rows.columns)
+    assert (rows["label"] == rows["sentiment"]).mean() > 0.8
+    assert "pos" in capsys.readouterr().out  # the label counts
+    with pytest.raises(SystemExit, match="exists"):
+        runpy.run_path(str(ROOT / "examples" / "classify_csv.py"), run_name="__main__")
+    monkeypatch.setattr(sys, "argv", ["sample.py", str(lm_run), "--tokens", "30", "--samples", "2", "--seed", "1"])
+    runpy.run_path(str(ROOT / "examples" / "sample.py"), run_name="__main__")
+    printed = capsys.readouterr().out
+    assert printed.startswith("ROMEO:") and printed.count("===== sample") == 2 and "nats per token" in printed
