@@ -5,13 +5,17 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import os
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any, Iterable, TextIO
 
+from textgru.data.decoding import log_undecodable
 from textgru.errors import TextgruError
+
+log = logging.getLogger(__name__)
 
 
 def read_texts(text: str | None, input_path: str | None, text_column: str = "text",
@@ -32,7 +36,9 @@ def read_texts(text: str | None, input_path: str | None, text_column: str = "tex
     p = Path(input_path).expanduser()
     if not p.is_file():
         raise TextgruError(f"input file {str(p)!r} does not exist")
-    raw = p.read_bytes().decode("utf-8", errors="replace")
+    data = p.read_bytes()
+    log_undecodable(p.name, data.splitlines())
+    raw = data.decode("utf-8-sig", errors="replace")
     suffix = p.suffix.lower()
     if suffix == ".csv":
         rows = list(csv.DictReader(io.StringIO(raw, newline="")))
@@ -42,7 +48,7 @@ def read_texts(text: str | None, input_path: str | None, text_column: str = "tex
         return _non_empty([r[text_column] or "" for r in rows], p.name)
     if suffix in (".jsonl", ".json"):
         texts = []
-        for n, line in enumerate(raw.splitlines(), 1):
+        for n, line in enumerate(_lines(raw), 1):
             if not line.strip():
                 continue
             try:
@@ -53,13 +59,20 @@ def read_texts(text: str | None, input_path: str | None, text_column: str = "tex
                 raise TextgruError(f"{p.name} line {n} has no {text_column!r} field; set text_column=")
             texts.append(str(obj[text_column]))
         return _non_empty(texts, p.name)
-    return _non_empty(raw.splitlines(), p.name)  # .txt or anything else: one text per line
+    return _non_empty(_lines(raw), p.name)  # .txt or anything else: one text per line
+
+
+def _lines(raw: str) -> list[str]:
+    """Lines split at \\n, \\r\\n or \\r only: U+2028, U+0085, \\x1c ... are characters of a text, not line ends."""
+    return [line.rstrip("\n") for line in io.StringIO(raw, newline=None)]
 
 
 def _non_empty(texts: list[str], where: str) -> list[str]:
     kept = [t for t in texts if t.strip()]
     if not kept:
         raise TextgruError(f"no texts found in {where}")
+    if len(kept) < len(texts):
+        log.info("%s: skipped %d empty texts; %d to classify", where, len(texts) - len(kept), len(kept))
     return kept
 
 

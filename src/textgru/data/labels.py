@@ -58,6 +58,9 @@ def standardize(
             ds = ds.rename_column(text_column, "text")
         if label_column and label_column != "label":
             ds = ds.rename_column(label_column, "label")
+        feature = ds.features["text"]
+        if isinstance(feature, Value) and feature.dtype not in ("string", "large_string"):
+            ds = ds.cast_column("text", Value("string"))  # a column of numbers (or all empty) is still text
         before = len(ds)
         ds = ds.filter(lambda b: [isinstance(t, str) and t.strip() != "" for t in b["text"]], batched=True)
         if len(ds) < before:
@@ -65,6 +68,9 @@ def standardize(
         if label_column:
             before = len(ds)
             ds = ds.filter(lambda b: [not _missing(y) for y in b["label"]], batched=True)
+            if before and not len(ds):
+                raise TextgruError(f"{name}: no row of the {split} split has a label in column {label_column!r}; "
+                                   "fill it in, or set data.label_column= to the column that holds the labels")
             if len(ds) < before:
                 log.info("%s/%s: dropped %d rows without a label", name, split, before - len(ds))
         out[split] = ds
@@ -105,23 +111,25 @@ def _encode_labels(dd: DatasetDict, name: str, label_names: Sequence[str] | None
                 names = sorted(uniq)
     by_key = {_label_key(n): i for i, n in enumerate(names)}
     by_fold = {k.casefold(): i for k, i in by_key.items()}
-    folded = {}
+
+    def index(v: object) -> int:
+        k = _label_key(v)
+        return by_key.get(k, by_fold.get(k.casefold(), -1))
 
     def encode(batch: dict) -> dict:
         ids = []
         for v in batch["label"]:
             if isinstance(feature, ClassLabel) and label_names is None and isinstance(v, int):
                 ids.append(v)
-                continue
-            k = _label_key(v)
-            if k in by_key:
-                ids.append(by_key[k])
-            elif k.casefold() in by_fold:
-                folded[k] = names[by_fold[k.casefold()]]
-                ids.append(by_fold[k.casefold()])
             else:
-                ids.append(-1)
+                ids.append(index(v))
         return {"label": ids}
+
+    folded = {}  # " Pos", "POS" -> "pos", found before mapping (a cached map would not run `encode`)
+    for ds in dd.values():
+        for v in set(ds["label"]):
+            if isinstance(v, str) and index(v) >= 0 and v != names[index(v)]:
+                folded[v] = names[index(v)]
 
     features = Features({"text": Value("string"), "label": ClassLabel(names=names)})
     out = {}
@@ -129,14 +137,14 @@ def _encode_labels(dd: DatasetDict, name: str, label_names: Sequence[str] | None
         ds = ds.map(encode, batched=True, features=Features({"text": Value("string"), "label": Value("int64")}))
         unseen = ds.filter(lambda b: [x < 0 for x in b["label"]], batched=True)
         if len(unseen):
-            bad = sorted({_label_key(v) for v in dd[split]["label"]} - set(by_key) - set(folded))
+            bad = sorted({_label_key(v) for v in dd[split]["label"]} - set(by_key) - set(map(_label_key, folded)))
             raise TextgruError(
                 f"{name}: label(s) {bad[:5]} in the {split} split never occur in training (labels: {names}); "
                 "fix the file or drop those rows."
             )
         out[split] = ds.cast(features)
     if folded:
-        log.info("%s: labels normalised by case/whitespace: %s", name, folded)
+        log.info("%s: labels normalised by case/whitespace (as written -> label): %s", name, folded)
     if len(names) < 2:
         raise TextgruError(f"{name}: only one label ({names}) in training data; a classifier needs two or more.")
     return DatasetDict(out)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import glob
+import json
 import logging
 from pathlib import Path
 
 from datasets import Dataset, DatasetDict, load_dataset
 
+from textgru.data.decoding import count_undecodable, log_undecodable
 from textgru.errors import TextgruError
 
 log = logging.getLogger(__name__)
@@ -34,20 +36,60 @@ def _file_format(files: list[str]) -> tuple[str, dict]:
         raise TextgruError(f"unsupported data file type(s) {sorted(exts)}; use one of {sorted(FORMATS)} or a folder of label sub-folders.")
     ext = exts.pop()
     kwargs: dict = {}
-    if FORMATS[ext] == "csv":
-        kwargs = {"encoding_errors": "replace"}
+    if FORMATS[ext] in ("csv", "json"):  # utf-8-sig: a leading BOM is not part of the first column's name;
+        kwargs = {"encoding": "utf-8-sig", "encoding_errors": "replace"}  # the JSON reader only replaces bytes
+    if FORMATS[ext] == "csv":                                              # when encoding is not "utf-8"
+        kwargs.update(keep_default_na=False, na_values=[""])  # a text "NA", "null" or "nan" is a text; empty is missing
         if ext == ".tsv":
             kwargs["sep"] = "\t"
     return FORMATS[ext], kwargs
 
 
+def _check_encoding(path: str) -> None:
+    """Refuse UTF-16/32 text (a BOM, or many NUL bytes at the start) in one line; log bytes that are not UTF-8."""
+    with open(path, "rb") as f:
+        head = f.read(4096)
+        if head.startswith((b"\xff\xfe", b"\xfe\xff")) or head.count(0) > len(head) // 4:
+            raise TextgruError(f"{Path(path).name} is not UTF-8 text (UTF-16 or binary); save it as UTF-8 and try again")
+        f.seek(0)
+        log_undecodable(Path(path).name, f)
+
+
+def _first_bad_json_line(path: str) -> str:
+    """'line N: reason' for the first line of a JSON Lines file that is not one JSON object, else ''."""
+    with open(path, encoding="utf-8-sig", errors="replace") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                if not isinstance(json.loads(line), dict):
+                    return f"line {n} is not a JSON object"
+            except json.JSONDecodeError as e:
+                return f"line {n}: {e.msg}"
+    return ""
+
+
+def _root_message(e: BaseException) -> str:
+    """The first line of the innermost cause: pandas' or pyarrow's words, not `datasets`' wrapper."""
+    while (e.__cause__ or e.__context__) is not None:
+        e = e.__cause__ or e.__context__  # type: ignore[assignment]
+    return (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
+
+
 def _read_label_folders(root: Path, ignore: list[str]) -> Dataset:
     """One sub-folder per label, each holding .txt files (IMDB's archive layout)."""
     texts, labels = [], []
+    bad_bytes = bad_files = 0
     for sub in sorted(p for p in root.iterdir() if p.is_dir() and p.name not in ignore):
         for f in sorted(sub.glob("*.txt")):
-            texts.append(f.read_bytes().decode("utf-8", errors="replace"))
+            raw = f.read_bytes()
+            n, _ = count_undecodable(raw.splitlines())
+            bad_bytes, bad_files = bad_bytes + n, bad_files + (n > 0)
+            texts.append(raw.decode("utf-8", errors="replace"))
             labels.append(sub.name)
+    if bad_bytes:
+        log.warning("%s: %d bytes in %d files could not be decoded as UTF-8 and were replaced by U+FFFD",
+                    root.name, bad_bytes, bad_files)
     if not texts:
         raise TextgruError(f"folder {str(root)!r} has no <label>/*.txt files; expected one sub-folder of .txt files per label.")
     return Dataset.from_dict({"text": texts, "label": labels})
@@ -94,7 +136,20 @@ def load_tables(data_files: dict[str, list[str]]) -> DatasetDict:
     for split, files in data_files.items():
         if all(_has_no_rows(f) for f in files):
             raise TextgruError(f"the {split} split is empty: {files[0]!r} has no data rows")
+        if fmt != "parquet":
+            for f in files:
+                _check_encoding(f)
+    csv_log = logging.getLogger("datasets.packaged_modules.csv.csv")  # it logs the parse error we raise below
+    level = csv_log.level
+    csv_log.setLevel(logging.CRITICAL)
     try:
         return load_dataset(fmt, data_files=data_files, **kwargs)
     except Exception as e:  # pyarrow / pandas parse errors
-        raise TextgruError(f"could not read {data_files['train'][0]!r} as {fmt}: {str(e).splitlines()[0][:200]}") from e
+        files = [f for fs in data_files.values() for f in fs]
+        for f in files:
+            bad_line = _first_bad_json_line(f) if f.lower().endswith(".jsonl") else ""
+            if bad_line:
+                raise TextgruError(f"could not read {f!r} as JSON Lines: {bad_line}; fix or remove that line") from e
+        raise TextgruError(f"could not read {files[0]!r} as {fmt}: {_root_message(e)}") from e
+    finally:
+        csv_log.setLevel(level)

@@ -10,6 +10,7 @@ from typing import Any, Mapping
 
 from datasets import Dataset, DatasetDict
 
+from textgru.data.decoding import log_undecodable
 from textgru.data.local import FORMATS, expand_paths, load_tables
 from textgru.errors import TextgruError
 
@@ -73,13 +74,11 @@ def read_documents(path: str | list[str] | None, text_column: str = "text") -> D
             raise TextgruError(f"no column {text_column!r} in {tables[0].name}; columns are {ds.column_names}; set data.text_column=")
         ds = ds.select_columns([text_column])
         return ds if text_column == "text" else ds.rename_column(text_column, "text")
-    texts, replaced = [], 0
+    texts = []
     for f in files:
-        text = f.read_bytes().decode("utf-8", errors="replace")
-        replaced += text.count("\ufffd")
-        texts.append(text)
-    if replaced:
-        log.warning("%d bytes that are not UTF-8 were replaced by U+FFFD", replaced)
+        raw = f.read_bytes()
+        log_undecodable(f.name, raw.splitlines(keepends=True))
+        texts.append(raw.decode("utf-8", errors="replace"))
     log.info("local text: %d file(s), %d characters", len(files), sum(map(len, texts)))
     return Dataset.from_dict({"text": texts})
 

@@ -1,0 +1,245 @@
+"""Messy input, property-based: any Unicode, empty and long texts through the data sources, tokenizers, collate
+and predict: no crash, lengths and labels preserved, padding never changes a prediction."""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import json
+import logging
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import make_rows
+from textgru.classifier import Classifier
+from textgru.data.batching import LengthBucketBatchSampler, pad_collate
+from textgru.data.tokenization import train_tokenizer
+from textgru.models.classifier import GRUClassifier
+
+# Every code point but surrogates (not valid in UTF-8 files), with the awkward ones made likely: control characters,
+# zero-width and direction marks, line/paragraph separators, RTL letters, emoji and combining marks.
+AWKWARD = "\x00\x01\x07\x08\t\n\x0b\x0c\r\x1b\x1c\x1e\x7f\x85\xa0\u200b\u200c\u200d\u200e\u200f\u202e\u2028\u2029" \
+          "\ufeff\ufffd\u0301שלוםمرحبا😀👍🏽🇫🇷\U0001f9d1\u200d\U0001f4bb"
+ANY_CHAR = st.one_of(st.characters(exclude_categories=("Cs",)), st.sampled_from(AWKWARD))
+TEXT = st.text(ANY_CHAR, max_size=40)
+LONG_TEXT = st.builds(lambda t, n: (t or "x") * n, st.text(ANY_CHAR, min_size=1, max_size=8), st.integers(50, 400))
+ANY_TEXT = st.one_of(TEXT, TEXT, LONG_TEXT, st.just(""))
+LABELS = ["neg", "neutral", "pos"]
+MESSY_LABEL = st.builds(lambda y, case, pad: pad[0] + getattr(y, case)() + pad[1], st.sampled_from(LABELS),
+                        st.sampled_from(["lower", "upper", "title"]),
+                        st.tuples(st.sampled_from(["", " ", "\t"]), st.sampled_from(["", " ", "  "])))
+FAST = dict(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+EXAMPLE = itertools.count()  # a fresh file name per example: `datasets` caches what it read by path
+BASE = make_rows(12)  # every label three times or more, so that any file can be split into train/validation/test
+
+
+# --- data sources -----------------------------------------------------------------------------------------------
+
+def _expected(rows: list[tuple[str, str]]) -> Counter:
+    return Counter((t, y.strip().casefold()) for t, y in rows if t.strip())
+
+
+def _loaded(dd) -> Counter:
+    names = dd["train"].features["label"].names
+    return Counter((t, names[y].casefold()) for ds in dd.values() for t, y in zip(ds["text"], ds["label"]))
+
+
+@settings(max_examples=20, **FAST)
+@given(rows=st.lists(st.tuples(ANY_TEXT, MESSY_LABEL), max_size=12))
+def test_local_csv_keeps_every_text_and_label(tmp_path: Path, rows: list[tuple[str, str]]) -> None:
+    from textgru.data.sources import load_classification_data
+
+    rows = BASE + rows
+    path = tmp_path / f"messy{next(EXAMPLE)}.csv"
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows([("text", "label"), *rows])  # quoted newlines and quotes as any CSV writer makes them
+    dd = load_classification_data({"source": "local", "path": str(path)})
+    assert sorted(n.casefold() for n in dd["train"].features["label"].names) == LABELS  # each label's commonest spelling
+    assert _loaded(dd) == _expected(rows)
+
+
+@settings(max_examples=15, **FAST)
+@given(rows=st.lists(st.tuples(ANY_TEXT, MESSY_LABEL), max_size=12), bad_bytes=st.binary(max_size=6))
+def test_local_jsonl_keeps_every_text_and_replaces_bad_bytes(tmp_path: Path, rows: list[tuple[str, str]],
+                                                            bad_bytes: bytes, caplog: pytest.LogCaptureFixture) -> None:
+    from textgru.data.sources import load_classification_data
+
+    rows = BASE + rows
+    lines = [json.dumps({"text": t, "label": y}, ensure_ascii=False).encode() for t, y in rows]
+    extra = b'{"text": "odd bytes ' + bytes(b for b in bad_bytes if b >= 0x80) + b'", "label": "pos"}'
+    path = tmp_path / f"messy{next(EXAMPLE)}.jsonl"
+    path.write_bytes(b"\n".join(lines + [extra]) + b"\n")
+    caplog.clear()  # one caplog serves every example
+    with caplog.at_level(logging.WARNING, logger="textgru"):
+        dd = load_classification_data({"source": "local", "path": str(path)})
+    loaded = _loaded(dd)
+    decoded = json.loads(extra.decode("utf-8", errors="replace"))["text"]
+    assert loaded - Counter({(decoded, "pos"): 1}) == _expected(rows)
+    try:
+        extra.decode("utf-8")
+    except UnicodeDecodeError:
+        assert "could not be decoded as UTF-8 and were replaced" in caplog.text
+    else:
+        assert "could not be decoded" not in caplog.text
+
+
+@settings(max_examples=25, **FAST)
+@given(docs=st.lists(ANY_TEXT, min_size=1, max_size=6))
+def test_local_text_corpus_keeps_every_character(tmp_path: Path, docs: list[str]) -> None:
+    from textgru.data.text_corpus import load_text_corpus
+
+    docs = [d + "\nline two of a document\nline three\n" * 10 for d in docs]  # never blank; long enough to split
+    folder = tmp_path / str(next(EXAMPLE))
+    folder.mkdir()
+    for i, d in enumerate(docs):
+        (folder / f"{i:02d}.txt").write_text(d, encoding="utf-8", newline="")
+    dd = load_text_corpus({"source": "local_text", "path": str(folder)})
+    pieces = [t for s in ("train", "validation", "test") for t in dd[s]["text"]]
+    assert all(dd[s] for s in ("train", "validation", "test"))
+    if len(pieces) == len(docs):  # split by whole documents
+        assert sorted(pieces) == sorted(docs)
+    else:  # each document cut between lines; only whitespace-only pieces are left out
+        assert Counter(c for p in pieces for c in p if not c.isspace()) == \
+            Counter(c for d in docs for c in d if not c.isspace())
+
+
+# --- tokenizers and collate -------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tokenizers() -> dict:
+    corpus = [t for t, _ in make_rows(200)] + ["so good 😀", "שלום bad", "a\u200bgood\u200bday", "ctrl\x01x"]
+    return {kind: train_tokenizer(corpus, {"kind": kind, "min_frequency": 1, "vocab_size": 300})
+            for kind in ("word", "bpe", "byte_bpe", "char")}
+
+
+@settings(max_examples=60, **FAST)
+@given(texts=st.lists(ANY_TEXT, max_size=8), kind=st.sampled_from(["word", "bpe", "byte_bpe", "char"]))
+def test_tokenizers_take_any_text(tokenizers: dict, texts: list[str], kind: str) -> None:
+    tok = tokenizers[kind]
+    batch = tok.encode_batch(texts)
+    assert len(batch) == len(texts)  # one encoding per text, empty ones included
+    for text, enc in zip(texts, batch):
+        assert enc.ids == tok.encode(text).ids
+        assert all(0 <= i < tok.get_vocab_size() for i in enc.ids)
+        if kind == "byte_bpe":
+            assert tok.token_to_id("[UNK]") not in enc.ids  # every byte is in its alphabet
+        if kind == "char" and text.strip():
+            assert enc.ids  # a character tokenizer gives at least one token for any visible text
+
+
+@settings(max_examples=80, **FAST)
+@given(seqs=st.lists(st.lists(st.integers(0, 999), min_size=1, max_size=30), min_size=1, max_size=12),
+       pad=st.integers(0, 999), batch_size=st.integers(1, 8), shuffle=st.booleans(), seed=st.integers(0, 9))
+def test_collate_and_sampler_keep_every_example(seqs: list[list[int]], pad: int, batch_size: int, shuffle: bool,
+                                                seed: int) -> None:
+    examples = [{"input_ids": s, "label": i % 3} for i, s in enumerate(seqs)]
+    batch = pad_collate(examples, pad_id=pad)
+    assert batch["input_ids"].shape == (len(seqs), max(map(len, seqs)))
+    assert batch["lengths"].tolist() == [len(s) for s in seqs]
+    assert batch["labels"].tolist() == [i % 3 for i in range(len(seqs))]
+    for row, s in zip(batch["input_ids"].tolist(), seqs):
+        assert row[:len(s)] == s and all(x == pad for x in row[len(s):])
+    sampler = LengthBucketBatchSampler([len(s) for s in seqs], batch_size, shuffle=shuffle, seed=seed, pool_batches=2)
+    batches = list(sampler)
+    assert sorted(i for b in batches for i in b) == list(range(len(seqs)))  # each example exactly once
+    assert all(1 <= len(b) <= batch_size for b in batches) and len(batches) == len(sampler)
+
+
+# --- predict ----------------------------------------------------------------------------------------------------
+
+MAX_LENGTH = 24
+
+
+@pytest.fixture(scope="module", params=["meanmax", "attention", "last"])
+def classifier(request: pytest.FixtureRequest, tokenizers: dict) -> Iterator[Classifier]:
+    """A tiny untrained classifier (random weights, eval mode) with a char tokenizer: any text gives tokens."""
+    torch.manual_seed(0)
+    tok = tokenizers["char"]
+    model = GRUClassifier(tok.get_vocab_size(), 3, embedding_dim=8, hidden_size=8, pooling=request.param).eval()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # a tiny GRU on a busy 2-core machine is ~100x slower with 2 threads than with 1
+    yield Classifier(model, tok, LABELS, MAX_LENGTH, {"path": None})
+    torch.set_num_threads(threads)
+
+
+@settings(max_examples=60, **FAST)
+@given(texts=st.lists(ANY_TEXT, min_size=1, max_size=6), batch_size=st.integers(1, 7))
+def test_predict_any_text_and_padding_never_leaks(classifier: Classifier, texts: list[str], batch_size: int) -> None:
+    preds = classifier.predict(texts, batch_size=batch_size)
+    assert [p.text for p in preds] == texts  # one per text, in input order, empty texts included
+    assert all(p.label in LABELS and abs(sum(p.probs.values()) - 1) < 1e-5 for p in preds)
+    ids = classifier.encode(texts)
+    assert all(1 <= len(x) <= MAX_LENGTH for x in ids)  # long texts cut to max_length, empty ones one [UNK]
+    alone = torch.cat([classifier.predict_proba([t]) for t in texts])
+    longer = ["long text " * 40, "x" * 500]  # padded to MAX_LENGTH in the same batch
+    mixed = classifier.predict_proba(texts + longer, batch_size=len(texts) + 2)[: len(texts)]
+    torch.testing.assert_close(classifier.predict_proba(texts, batch_size), alone, atol=1e-5, rtol=0)
+    torch.testing.assert_close(mixed, alone, atol=1e-5, rtol=0)
+    with torch.no_grad():  # whatever id fills the padding, the logits stay the same
+        for pad in (0, 1, classifier.tokenizer.get_vocab_size() - 1):
+            batch = pad_collate([{"input_ids": x} for x in ids + classifier.encode(longer)], pad_id=pad)
+            probs = torch.softmax(classifier.model(batch["input_ids"], batch["lengths"]), -1)[: len(texts)]
+            torch.testing.assert_close(probs, alone, atol=1e-5, rtol=0)
+
+
+@settings(max_examples=40, **FAST)
+@given(texts=st.lists(TEXT, min_size=1, max_size=8), suffix=st.sampled_from([".txt", ".csv", ".jsonl"]))
+def test_predict_input_files_keep_every_nonblank_text(tmp_path: Path, texts: list[str], suffix: str) -> None:
+    from textgru.prediction import read_texts
+
+    path = tmp_path / f"in{next(EXAMPLE)}{suffix}"
+    if suffix == ".txt":
+        texts = [t.replace("\r", " ").replace("\n", " ") for t in texts]  # one text a line
+        path.write_text("\n".join(texts) + "\n", encoding="utf-8", newline="")
+    elif suffix == ".csv":
+        with open(path, "w", newline="", encoding="utf-8") as f:
+            csv.writer(f).writerows([("text",), *[(t,) for t in texts]])
+    else:
+        path.write_text("".join(json.dumps({"text": t}, ensure_ascii=False) + "\n" for t in texts), encoding="utf-8")
+    kept = [t for t in texts if t.strip()]
+    if kept:
+        assert read_texts(None, str(path)) == kept
+
+
+# --- bad files: one clear line -----------------------------------------------------------------------------------
+
+def _csv(rows: list[tuple[str, str]]) -> bytes:
+    return ("text,label\n" + "".join(f"{t},{y}\n" for t, y in rows)).encode()
+
+
+@pytest.mark.parametrize("name,content,message", [
+    ("nolabel.csv", _csv([(t, "") for t, _ in BASE]), "no row of the train split has a label in column 'label'"),
+    ("broken.jsonl", b'{"text": "good", "label": "pos"}\n{"text": "bad", "label": \n', "line 2: Expecting value"),
+    ("ragged.csv", _csv(BASE) + b"one,pos,extra,fields\n", "Expected 2 fields in line 14, saw 4"),
+    ("utf16.csv", _csv(BASE).decode().encode("utf-16"), "is not UTF-8 text (UTF-16 or binary); save it as UTF-8"),
+])
+def test_bad_local_file_is_one_clear_line(tmp_path: Path, name: str, content: bytes, message: str) -> None:
+    from textgru.data.sources import load_classification_data
+    from textgru.errors import TextgruError
+
+    (tmp_path / name).write_bytes(content)
+    with pytest.raises(TextgruError, match=re.escape(message)) as e:
+        load_classification_data({"source": "local", "path": str(tmp_path / name)})
+    assert "\n" not in str(e.value)
+
+
+def test_numbers_na_and_undecodable_bytes_are_texts(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from textgru.data.sources import load_classification_data
+
+    rows = BASE + [("NA", "pos"), ("null", "neg"), ("nan", "neutral")]
+    (tmp_path / "t.csv").write_bytes(_csv(rows) + b"caf\xe9 \xff\xfe,pos\n")
+    with caplog.at_level(logging.WARNING, logger="textgru"):
+        dd = load_classification_data({"source": "local", "path": str(tmp_path / "t.csv")})
+    texts = {t for ds in dd.values() for t in ds["text"]}
+    assert {"NA", "null", "nan", "caf\ufffd \ufffd\ufffd"} <= texts
+    assert "t.csv: 3 bytes on 1 lines could not be decoded as UTF-8 and were replaced" in caplog.text
+    (tmp_path / "n.csv").write_bytes(_csv([(str(i), y) for i, (_, y) in enumerate(BASE)]))
+    dd = load_classification_data({"source": "local", "path": str(tmp_path / "n.csv")})
+    assert sorted(int(t) for ds in dd.values() for t in ds["text"]) == list(range(len(BASE)))
