@@ -243,3 +243,14 @@ def test_numbers_na_and_undecodable_bytes_are_texts(tmp_path: Path, caplog: pyte
     (tmp_path / "n.csv").write_bytes(_csv([(str(i), y) for i, (_, y) in enumerate(BASE)]))
     dd = load_classification_data({"source": "local", "path": str(tmp_path / "n.csv")})
     assert sorted(int(t) for ds in dd.values() for t in ds["text"]) == list(range(len(BASE)))
+
+
+def test_predict_input_that_is_a_folder_or_blank(tmp_path: Path) -> None:
+    from textgru.errors import TextgruError
+    from textgru.prediction import read_texts
+
+    with pytest.raises(TextgruError, match="is a folder; give one file"):
+        read_texts(None, str(tmp_path))
+    (tmp_path / "blank.txt").write_text("\n  \n\n")
+    with pytest.raises(TextgruError, match="no texts found in blank.txt"):
+        read_texts(None, str(tmp_path / "blank.txt"))

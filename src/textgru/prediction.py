@@ -34,6 +34,8 @@ def read_texts(text: str | None, input_path: str | None, text_column: str = "tex
         texts = [line.rstrip("\r\n") for line in stdin]
         return _non_empty(texts, "stdin")
     p = Path(input_path).expanduser()
+    if p.is_dir():
+        raise TextgruError(f"input {str(p)!r} is a folder; give one file (.txt: a text a line, .csv or .jsonl)")
     if not p.is_file():
         raise TextgruError(f"input file {str(p)!r} does not exist")
     data = p.read_bytes()
