@@ -1,0 +1,65 @@
+"""What `model.rnn=reference` costs: forward + backward time of `ReferenceGRU` (the GRU from its equations, a Python
+loop over time) against `nn.GRU` (torch's fused kernel), same weights and shapes.
+
+Usage: python bench/reference_gru_speed.py [--repeats 10]. Prints a table and writes bench/results/reference_gru_speed.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from textgru.models.gru_cell import ReferenceGRU
+
+SHAPES = [  # (name, batch, time, input, hidden, layers, bidirectional)
+    ("forecast default", 128, 32, 1, 64, 2, False),
+    ("sentiment default (one direction)", 64, 24, 128, 256, 1, False),
+    ("lm default", 32, 128, 64, 512, 2, False),
+]
+
+
+def step_ms(model: nn.Module, x: torch.Tensor, repeats: int) -> float:
+    """Median milliseconds of one forward + backward pass."""
+    times = []
+    for i in range(repeats + 2):
+        start = time.perf_counter()
+        out, h = model(x)
+        (out.sum() + h.sum()).backward()
+        if i >= 2:  # warm-up left out
+            times.append(time.perf_counter() - start)
+    return 1000 * sorted(times)[len(times) // 2]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=10)
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    rows = []
+    for name, batch, steps, size, hidden, layers, bi in SHAPES:
+        native = nn.GRU(size, hidden, num_layers=layers, bidirectional=bi, batch_first=True)
+        ref = ReferenceGRU(size, hidden, num_layers=layers, bidirectional=bi, batch_first=True)
+        ref.load_state_dict(native.state_dict())
+        x = torch.randn(batch, steps, size)
+        n_ms, r_ms = step_ms(native, x, args.repeats), step_ms(ref, x, args.repeats)
+        rows.append({"shape": name, "batch": batch, "time": steps, "hidden": hidden, "layers": layers,
+                     "native_ms": round(n_ms, 2), "reference_ms": round(r_ms, 2), "slowdown": round(r_ms / n_ms, 2)})
+    print("| shape | batch x time, hidden x layers | nn.GRU ms | ReferenceGRU ms | slowdown |\n| --- | --- | --- | --- | --- |")
+    for r in rows:
+        print(f"| {r['shape']} | {r['batch']}x{r['time']}, {r['hidden']}x{r['layers']} | {r['native_ms']} | "
+              f"{r['reference_ms']} | {r['slowdown']}x |")
+    out = Path(__file__).parent / "results" / "reference_gru_speed.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps({"threads": torch.get_num_threads(), "torch": torch.__version__,
+                               "machine": platform.processor() or platform.machine(), "rows": rows}, indent=2))
+    print(f"written to {out}")
+
+
+if __name__ == "__main__":
+    main()
