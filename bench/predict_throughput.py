@@ -47,9 +47,9 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     with datasets_quiet():
         tweets = load_classification_data({"source": "tweets", "cache_dir": str(Path("~/.cache/textgru").expanduser())})
-    pool = tweets["train"]["text"] + tweets["validation"]["text"] + tweets["test"]["text"]
+    pool = [t for split in ("train", "validation", "test") for t in tweets[split]["text"]]
     texts = pool[: args.texts]
-    clf = Classifier.load(args.ckpt) if args.ckpt else default_classifier(tweets["train"]["text"],
+    clf = Classifier.load(args.ckpt) if args.ckpt else default_classifier(list(tweets["train"]["text"]),
                                                                           tweets["train"].features["label"].names)
     clf.predict(texts[:512])  # warm-up
 

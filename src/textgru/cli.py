@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import hydra
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import MissingMandatoryValue
 
 from textgru.errors import TextgruError
@@ -19,6 +19,27 @@ from textgru.errors import TextgruError
 CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 FINISHED_RUN_MARKERS = ("metrics.json", "checkpoints/best.ckpt", "checkpoints/last.ckpt")
 log = logging.getLogger("textgru")
+
+
+def fresh_dir(path: str) -> str:
+    """`path`, or `path-1`, `path-2`, ... if it exists, created here so that it is this run's alone: two runs
+    started in the same second (conf/hydra: `${fresh_dir:...<time>}`) never share a folder."""
+    base = Path(path)
+    if any(k in os.environ for k in ("LOCAL_RANK", "TORCHELASTIC_RUN_ID", "SLURM_PROCID")):
+        return str(base)  # one rank of torchrun/SLURM: all ranks must agree, so no suffix (pass hydra.run.dir=)
+    base.parent.mkdir(parents=True, exist_ok=True)
+    for n in range(10_000):
+        candidate = base if n == 0 else base.with_name(f"{base.name}-{n}")
+        try:
+            candidate.mkdir()
+            return str(candidate)
+        except FileExistsError:
+            continue
+    raise TextgruError(f"no free folder name next to {base}")
+
+
+if not OmegaConf.has_resolver("fresh_dir"):
+    OmegaConf.register_new_resolver("fresh_dir", fresh_dir, use_cache=True)  # resolved once per config
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -216,8 +237,70 @@ def tune_main() -> Any:
     return hydra_entry("textgru.tuning:tune_command", config_name="train", raw_keys=("n_trials",))
 
 
+def resume_target(args: list[str]) -> tuple[Path, Path] | None:
+    """(run folder, checkpoint) named by `resume=<run folder>` or `ckpt_path=<run folder>/checkpoints/X.ckpt`."""
+    for arg in args:
+        key, _, value = arg.partition("=")
+        if key in ("resume", "ckpt_path") and value:
+            path = Path(value).expanduser()
+            if key == "resume":
+                if not path.is_dir():
+                    raise TextgruError(f"resume={value}: no such run folder; give the folder a run wrote "
+                                       "(outputs/<task>/<date>/<time>)")
+                return path, path / "checkpoints" / "last.ckpt"
+            if not path.is_file():
+                raise TextgruError(f"ckpt_path={value} does not exist; to continue a run give resume=<run folder>")
+            return (path.parent.parent if path.parent.name == "checkpoints" else path.parent), path
+    return None
+
+
+def resume_main(run_dir: Path, ckpt: Path, overrides: list[str]) -> Any:
+    """`scripts/train.py resume=<run folder> [key=value ...]`: the run's own `config.yaml` (with any overrides,
+    e.g. a larger `trainer.max_epochs`), its checkpoint, its folder and logs; nothing there is deleted."""
+    import yaml
+
+    config = run_dir / "config.yaml"
+    if not config.is_file():
+        raise TextgruError(f"{run_dir} has no config.yaml, so it is not a textgru run folder")
+    if (run_dir / "metrics.json").exists():
+        raise TextgruError(f"{run_dir} holds a finished run (metrics.json); there is nothing to resume")
+    if not ckpt.is_file():
+        raise TextgruError(f"{run_dir} has no {ckpt.relative_to(run_dir)} to resume from (the run stopped before its "
+                           "first checkpoint); start it again")
+    cfg = OmegaConf.load(config)
+    absent = object()
+    for override in overrides:
+        key, eq, value = override.partition("=")
+        if not eq or (OmegaConf.select(cfg, key.lstrip("+"), default=absent) is absent and not key.startswith("+")):
+            raise TextgruError(f"resume: {override!r} is not key=value for a key in {config} (a new key: +key=value)")
+        OmegaConf.update(cfg, key.lstrip("+"), yaml.safe_load(value) if value else None, force_add=True)
+    with open_dict(cfg):  # the folder as given now (it may have been moved or be reached by another path)
+        cfg.paths.run_dir = str(run_dir)
+        for callback in cfg.callbacks.values():
+            if callback is not None and "dirpath" in callback:
+                callback.dirpath = str(run_dir / "checkpoints")
+    logging.basicConfig(level=logging.INFO, format="[%(asctime)s][%(name)s][%(levelname)s] - %(message)s",
+                        handlers=[logging.StreamHandler(sys.stdout), logging.FileHandler(run_dir / "train.log")])
+    if int(os.environ.get("RANK", os.environ.get("LOCAL_RANK", "0"))) > 0:
+        quiet_other_ranks()
+    log.info("resume %s from %s; overrides %s", run_dir, ckpt.name, overrides or "none")
+    from textgru.training import train
+
+    return train(cfg, resume_from=ckpt)[cfg.optimized_metric]
+
+
 def train_main() -> Any:
-    """`scripts/train.py`: one run, a `-m` sweep, or (with `hparams_search=NAME`) the Optuna search of tune.py."""
+    """`scripts/train.py`: one run, a `-m` sweep, `resume=<run folder>`, or (with `hparams_search=NAME`) the
+    Optuna search of tune.py."""
+    try:
+        target = resume_target(sys.argv[1:])
+        if target is not None:
+            rest = [a for a in sys.argv[1:] if a.partition("=")[0] not in ("resume", "ckpt_path")]
+            return resume_main(*target, rest)
+    except TextgruError as e:
+        if os.environ.get("HYDRA_FULL_ERROR") == "1":
+            raise
+        fail(str(e))
     if any(a.split("=", 1)[0].lstrip("+") == "hparams_search" and not a.endswith("=null") for a in sys.argv[1:]):
         return tune_main()
     return hydra_entry("textgru.training:train_command", config_name="train")

@@ -33,8 +33,8 @@ def train(overrides: Sequence[str] = (), config_name: str = "train",
     """Train and test one model, as `python scripts/train.py <overrides>` would, in this process.
 
     `overrides` use the command line's syntax, e.g. `["task=sentiment", "model.hidden_size=128"]`. The run
-    folder is `run_dir`, else the config's `hydra.run.dir` (outputs/<task>/<date>/<time>), made unique if
-    that folder exists. Bad input raises `TextgruError` with one line. Several processes
+    folder is `run_dir`, else the config's `hydra.run.dir` (outputs/<task>/<date>/<time>, with -1, -2, ...
+    added when that folder exists). Bad input raises `TextgruError` with one line. Several processes
     (`trainer=ddp_cpu`) are spawned, which works in notebooks."""
     from omegaconf import OmegaConf, open_dict
 
@@ -48,7 +48,7 @@ def train(overrides: Sequence[str] = (), config_name: str = "train",
     cfg = compose_config(config_name, overrides, return_hydra_config=True)
     if "paths" not in cfg or "trainer" not in cfg:
         raise TextgruError(f"config {config_name!r} is not a training config; use config_name='train'")
-    folder = Path(run_dir).expanduser() if run_dir is not None else _unused(Path(str(cfg.hydra.run.dir)))
+    folder = Path(run_dir).expanduser() if run_dir is not None else Path(str(cfg.hydra.run.dir))  # a fresh folder
     with open_dict(cfg):
         cfg.paths.run_dir = str(folder)
         del cfg["hydra"]
@@ -77,7 +77,7 @@ def sweep(overrides: Sequence[str] = (), config_name: str = "train",
         raise TextgruError(str(e).splitlines()[0]) from e
     jobs = [job for batch in BasicSweeper.split_arguments(parsed, None) for job in batch]
     first = compose_config(config_name, jobs[0], return_hydra_config=True)
-    folder = Path(sweep_dir).expanduser() if sweep_dir is not None else _unused(Path(str(first.hydra.sweep.dir)))
+    folder = Path(sweep_dir).expanduser() if sweep_dir is not None else Path(str(first.hydra.sweep.dir))
     for job in jobs[1:]:
         compose_config(config_name, job)  # every job's keys are checked before the first one trains
     results = [train(job, config_name, run_dir=folder / str(i)) for i, job in enumerate(jobs)]
@@ -92,15 +92,6 @@ def _is_sweep(override: str) -> bool:
         return OverridesParser.create().parse_override(override).is_sweep_override()
     except Exception:  # noqa: BLE001 - left to the composition, which names the problem
         return False
-
-
-def _unused(folder: Path) -> Path:
-    """`folder`, or `folder-1`, `folder-2`, ... when it exists: two runs started in the same second never share one."""
-    candidate, n = folder, 0
-    while candidate.exists():
-        n += 1
-        candidate = folder.with_name(f"{folder.name}-{n}")
-    return candidate
 
 
 @contextmanager

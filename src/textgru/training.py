@@ -17,9 +17,11 @@ from hydra.utils import instantiate
 from lightning.pytorch.loggers import CSVLogger, Logger
 from lightning.pytorch.callbacks import Callback
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
+from tokenizers import Tokenizer
 
 from textgru.cli import FINISHED_RUN_MARKERS
 from textgru.callbacks import RunArtifacts, RunProgress, SameConfigOnAllRanks, TokensPerSecond
+from textgru.resume import ExactResume, ResumedCSVLogger, trim_metrics_log
 from textgru.checkpoint import checkpoint_extras
 from textgru.checkpoint_io import AtomicCheckpointIO
 from textgru.data.classification_datamodule import ClassificationDataModule
@@ -42,10 +44,11 @@ def _plain(cfg: Any) -> Any:
     return OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else cfg
 
 
-def build_loggers(cfg: DictConfig, run_dir: Path) -> list[Logger]:
+def build_loggers(cfg: DictConfig, run_dir: Path, resuming: bool = False) -> list[Logger]:
     loggers: list[Logger] = []
-    if cfg.logger.get("csv", True):
-        loggers.append(CSVLogger(save_dir=str(run_dir), name="logs", version=""))
+    if cfg.logger.get("csv", True):  # rows written as they come, so a kill loses none before the last checkpoint
+        csv_logger = ResumedCSVLogger if resuming else CSVLogger
+        loggers.append(csv_logger(save_dir=str(run_dir), name="logs", version="", flush_logs_every_n_steps=1))
     if cfg.logger.get("tensorboard", False):
         try:
             from lightning.pytorch.loggers import TensorBoardLogger
@@ -329,6 +332,27 @@ def one_config_per_trial(cfg: DictConfig, in_sweep: bool) -> None:
             cfg.trainer.strategy = spawn
 
 
+def _prepare_resume(run_dir: Path, ckpt: Path) -> None:
+    """Refuse a finished run; put back a best checkpoint an interrupted run set aside; cut the CSV log back to the
+    checkpoint's step (later rows are kept aside, never deleted)."""
+    if (run_dir / "metrics.json").exists():
+        raise TextgruError(f"{run_dir} holds a finished run (metrics.json); there is nothing to resume")
+    best, unfinished = run_dir / "checkpoints" / "best.ckpt", run_dir / "checkpoints" / "best-unfinished.ckpt"
+    if unfinished.exists() and not best.exists():
+        unfinished.replace(best)
+    step = int(torch.load(ckpt, map_location="cpu", weights_only=True).get("global_step", 0))
+    trim_metrics_log(run_dir / "logs" / "metrics.csv", step)
+    log.info("resuming %s from %s (step %d)", run_dir, ckpt, step)
+
+
+def _check_same_tokenizer(dm: L.LightningDataModule, run_dir: Path) -> None:
+    saved = run_dir / "tokenizer.json"
+    tokenizer = getattr(dm, "tokenizer", None)
+    if tokenizer is not None and saved.is_file() and tokenizer.to_str() != Tokenizer.from_file(str(saved)).to_str():
+        raise TextgruError(f"the tokenizer built from the data now differs from {saved}: the data changed since the run "
+                           "started, so it cannot be resumed; start a new run")
+
+
 def _in_hydra_multirun() -> bool:
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
@@ -336,13 +360,18 @@ def _in_hydra_multirun() -> bool:
     return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
 
-def train(cfg: DictConfig, extra_callbacks: Sequence[Callback] = (), in_sweep: bool | None = None) -> dict[str, Any]:
+def train(cfg: DictConfig, extra_callbacks: Sequence[Callback] = (), in_sweep: bool | None = None,
+          resume_from: Path | None = None) -> dict[str, Any]:
     """Train and test the model `cfg` describes; returns the metrics written to `metrics.json`.
 
     `extra_callbacks` join the configured ones (a tuner's pruning callback); `in_sweep` (default: whether
-    Hydra runs a multirun) makes a data-parallel trial spawn its ranks."""
+    Hydra runs a multirun) makes a data-parallel trial spawn its ranks; `resume_from` (a checkpoint in
+    `<run_dir>/checkpoints/`) continues that run where the checkpoint left it."""
     run_dir = Path(cfg.paths.run_dir)
-    _refuse_finished_run(run_dir)
+    if resume_from is None:
+        _refuse_finished_run(run_dir)
+    else:
+        _prepare_resume(run_dir, resume_from)
     name = cfg.task.name
     if name not in BUILDERS:
         raise TextgruError(f"unknown task.name {name!r}; use one of {sorted(BUILDERS)}")
@@ -354,19 +383,21 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[Callback] = (), in_sweep: b
     _fit_validation_to_run(cfg, dm)
     callbacks = [instantiate(c) for c in cfg.callbacks.values() if c is not None]
     callbacks += [RunArtifacts(write_artifacts, run_dir), SameConfigOnAllRanks(run_dir), TokensPerSecond(), RunProgress(),
-                  *extra_callbacks]
-    loggers = build_loggers(cfg, run_dir)
+                  ExactResume(), *extra_callbacks]
+    loggers = build_loggers(cfg, run_dir, resuming=resume_from is not None)
     trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False,
                                      plugins=[AtomicCheckpointIO()])
     finished = False
     try:
-        if trainer.is_global_zero:
+        if trainer.is_global_zero and resume_from is None:
             run_dir.mkdir(parents=True, exist_ok=True)
             (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
             if getattr(dm, "tokenizer", None) is not None:  # a forecast run has none
                 dm.tokenizer.save(str(run_dir / "tokenizer.json"))
+        if resume_from is not None:
+            _check_same_tokenizer(dm, run_dir)
         start = time.time()
-        trainer.fit(task, datamodule=dm)
+        trainer.fit(task, datamodule=dm, ckpt_path=str(resume_from) if resume_from is not None else None)
         train_seconds = time.time() - start
         progress = dict(trainer.callback_metrics)  # read before validate/test replace them
         tokens_per_sec = progress.get("train/tokens_per_sec")

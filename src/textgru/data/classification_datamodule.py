@@ -14,6 +14,7 @@ from tokenizers import Tokenizer
 from torch.utils.data import DataLoader, Dataset
 
 from textgru.data.batching import LengthBucketBatchSampler, pad_collate, replicas_and_rank
+from textgru.data.resumable_loader import ResumableDataLoader
 from textgru.data.sources import load_classification_data
 from textgru.data.tokenization import pad_id, train_tokenizer
 from textgru.errors import TextgruError
@@ -110,9 +111,9 @@ class ClassificationDataModule(L.LightningDataModule):
                                "processes; use fewer devices or more data")
         sampler = LengthBucketBatchSampler(self.lengths[split], batch_size, shuffle=shuffle, seed=self.seed,
                                            num_replicas=replicas, rank=rank)
-        return DataLoader(self.examples[split], batch_sampler=sampler, num_workers=self.num_workers,
-                          collate_fn=partial(pad_collate, pad_id=self.pad_id),
-                          persistent_workers=self.num_workers > 0)
+        loader = ResumableDataLoader if shuffle else DataLoader  # training resumes mid-epoch where it stopped
+        return loader(self.examples[split], batch_sampler=sampler, num_workers=self.num_workers,
+                      collate_fn=partial(pad_collate, pad_id=self.pad_id), persistent_workers=self.num_workers > 0)
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", shuffle=True)

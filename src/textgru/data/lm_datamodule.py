@@ -15,6 +15,7 @@ from torch.utils.data import DataLoader
 from torch.utils.data import Dataset as TorchDataset
 
 from textgru.data.batching import rank_share, replicas_and_rank
+from textgru.data.resumable_loader import ResumableDataLoader
 from textgru.data.text_corpus import load_text_corpus
 from textgru.data.tokenization import PAD, train_tokenizer
 from textgru.errors import TextgruError
@@ -128,7 +129,8 @@ class LanguageModelDataModule(L.LightningDataModule):
 
     def _loader(self, split: str) -> DataLoader:
         # batch_size=None: each item already is a (lanes, bptt) batch; order matters (the state is carried)
-        return DataLoader(self.windows(split), batch_size=None, shuffle=False, num_workers=self.num_workers)
+        loader = ResumableDataLoader if split == "train" else DataLoader  # training resumes mid-epoch where it stopped
+        return loader(self.windows(split), batch_size=None, shuffle=False, num_workers=self.num_workers)
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train")

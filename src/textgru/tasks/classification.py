@@ -55,8 +55,9 @@ class ClassificationTask(TextgruTask):
         if hasattr(batch_sampler, "set_epoch"):
             batch_sampler.set_epoch(self.current_epoch)
 
-    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
-        if self.ema is not None:
+    def optimizer_step(self, *args: Any, **kwargs: Any) -> None:
+        super().optimizer_step(*args, **kwargs)
+        if self.ema is not None:  # here, not in on_train_batch_end: a checkpoint saved after the batch includes it
             self.ema.update_parameters(self.model)
 
     def _step(self, batch: dict[str, torch.Tensor], stage: str) -> torch.Tensor:

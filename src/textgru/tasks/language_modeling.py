@@ -67,6 +67,15 @@ class LanguageModelTask(TextgruTask):
         self.loss_sums[stage].reset()
         self.target_counts[stage].reset()
 
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        super().on_save_checkpoint(checkpoint)
+        if self.hidden.get("train") is not None and self.trainer.world_size == 1:
+            checkpoint["train_hidden"] = self.hidden["train"].cpu()  # a resumed run carries the same state on
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        hidden = checkpoint.get("train_hidden")
+        self.hidden["train"] = hidden.to(self.device) if hidden is not None else None
+
     def on_validation_epoch_end(self) -> None:
         self._log_eval("val")
 

@@ -1,0 +1,149 @@
+"""Resuming a run killed at any moment: `last.ckpt` written every few minutes (atomically), the random state kept
+in it, the run folder and its logs continued, never deleted."""
+
+from __future__ import annotations
+
+import csv
+import logging
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+from lightning.pytorch.callbacks import Callback
+from lightning.pytorch.loggers import CSVLogger
+from lightning.pytorch.loggers.csv_logs import ExperimentWriter
+
+from textgru.data.resumable_loader import ResumableDataLoader
+from textgru.errors import TextgruError
+
+log = logging.getLogger(__name__)
+
+
+class PeriodicCheckpoint(Callback):
+    """Writes `<dirpath>/last.ckpt` after a training batch once `every_n_minutes` have passed since the last
+    one (and every `every_n_steps` optimizer steps when set), besides the epoch-end checkpoints. Rank zero's
+    clock decides, so every rank saves at the same step."""
+
+    def __init__(self, dirpath: str | Path, every_n_minutes: float | None = 10.0, every_n_steps: int | None = None) -> None:
+        if every_n_minutes is not None and every_n_minutes <= 0:
+            raise TextgruError(f"callbacks.checkpoint.every_n_minutes={every_n_minutes} must be > 0 (null: off)")
+        if every_n_steps is not None and every_n_steps < 1:
+            raise TextgruError(f"callbacks.checkpoint.every_n_steps={every_n_steps} must be >= 1 (null: off)")
+        self.path = Path(dirpath) / "last.ckpt"
+        self.seconds = None if every_n_minutes is None else 60.0 * every_n_minutes
+        self.every_n_steps = every_n_steps
+        self.last_save = time.monotonic()
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.last_save = time.monotonic()
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
+                           batch_idx: int) -> None:
+        due = self.seconds is not None and time.monotonic() - self.last_save >= self.seconds
+        due |= bool(self.every_n_steps) and trainer.global_step % int(self.every_n_steps or 1) == 0
+        if trainer.world_size > 1:
+            due = bool(trainer.strategy.broadcast(due, src=0))
+        if due:
+            trainer.save_checkpoint(self.path)
+            self.last_save = time.monotonic()
+            log.info("saved %s at step %d", self.path, trainer.global_step)
+
+
+class ExactResume(Callback):
+    """What a Lightning checkpoint leaves out and an exact resume needs: the torch, numpy and Python random
+    states, and the training loader's place in its epoch (`ResumableDataLoader`). Both are stored in every
+    checkpoint; on resume the place is set before the first batch is drawn and the random states just
+    before the first training batch, so data order and dropout draws go on as if the run had never stopped.
+
+    (Lightning stores resumable loaders' states too, but applies them only if it builds the train loader
+    after restoring, and a schedule that reads `estimated_stepping_batches` builds it before.)"""
+
+    def __init__(self) -> None:
+        self.pending_random: dict[str, Any] | None = None
+        self.pending_position: dict[str, Any] | None = None
+
+    def on_save_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]) -> None:
+        kind, keys, pos, has_gauss, gauss = np.random.get_state()
+        version, state, next_gauss = random.getstate()
+        checkpoint["random_state"] = {  # plain types and tensors only: loads with weights_only=True
+            "torch": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            "numpy": [str(kind), torch.from_numpy(np.asarray(keys, dtype=np.int64)), int(pos), int(has_gauss), float(gauss)],
+            "python": [version, list(state), next_gauss],
+        }
+        loader = trainer.train_dataloader
+        if isinstance(loader, ResumableDataLoader):
+            checkpoint["train_loader_position"] = loader.state_dict()
+
+    def on_load_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]) -> None:
+        self.pending_random = checkpoint.get("random_state")
+        self.pending_position = checkpoint.get("train_loader_position")
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        loader = trainer.train_dataloader
+        if self.pending_position is not None and isinstance(loader, ResumableDataLoader):
+            loader.load_state_dict(self.pending_position)  # read when the epoch's first batch is drawn
+            log.info("resume: the epoch goes on after its first %d batches", self.pending_position.get("served"))
+        self.pending_position = None
+
+    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int) -> None:
+        if self.pending_random is None:
+            return
+        state, self.pending_random = self.pending_random, None
+        torch.set_rng_state(state["torch"])
+        if state["cuda"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["cuda"])
+        kind, keys, pos, has_gauss, gauss = state["numpy"]
+        np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
+        version, py_state, next_gauss = state["python"]
+        random.setstate((version, tuple(py_state), next_gauss))
+
+
+class _AppendingWriter(ExperimentWriter):
+    """Lightning's CSV writer deletes an existing `metrics.csv`; this one keeps its rows and appends."""
+
+    def _check_log_dir_exists(self) -> None:
+        if self._fs.isfile(self.metrics_file_path):
+            with open(self.metrics_file_path, newline="", encoding="utf-8") as f:
+                self.metrics_keys = list(csv.DictReader(f).fieldnames or [])
+
+
+class ResumedCSVLogger(CSVLogger):
+    """A `CSVLogger` that continues the `metrics.csv` a resumed run finds (see `trim_metrics_log`)."""
+
+    @property
+    def experiment(self) -> ExperimentWriter:
+        if self._experiment is None:
+            self._fs.makedirs(self.root_dir, exist_ok=True)
+            self._experiment = _AppendingWriter(log_dir=self.log_dir)
+        return self._experiment
+
+
+def trim_metrics_log(metrics_csv: Path, step: int) -> None:
+    """Before resuming from the checkpoint at `step`: rows logged after it (work the kill lost) move to
+    `metrics.after-step-<step>.csv` beside it; `metrics.csv` keeps the rows up to `step` and continues from there."""
+    if not metrics_csv.is_file():
+        return
+    with open(metrics_csv, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        fields, rows = list(reader.fieldnames or []), list(reader)
+    before = [not r.get("step") or int(float(r["step"])) < step for r in rows]
+    keep = [r for r, b in zip(rows, before) if b]
+    lost = [r for r, b in zip(rows, before) if not b]
+    if lost:
+        aside = metrics_csv.with_name(f"metrics.after-step-{step}.csv")
+        with open(aside, "w", newline="", encoding="utf-8") as f:
+            writer = csv.DictWriter(f, fieldnames=fields)
+            writer.writeheader()
+            writer.writerows(lost)
+        log.info("resume: %d log rows after step %d (lost with the kill) kept in %s", len(lost), step, aside)
+    tmp = metrics_csv.with_name(metrics_csv.name + ".tmp")
+    with open(tmp, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(keep)
+    tmp.replace(metrics_csv)

@@ -1,0 +1,162 @@
+"""Surviving kills: a run killed with SIGKILL mid-epoch resumes to the metrics of a run never stopped; a kill
+while a checkpoint is written leaves the previous one; run folders are never shared or overwritten."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import lightning as L
+import pytest
+import torch
+from torch.utils.data import DataLoader
+
+from conftest import ROOT, TINY_MODEL, run_script
+from textgru.checkpoint import load_checkpoint
+from textgru.errors import TextgruError
+
+
+def logged_steps(run_dir: Path) -> list[str]:
+    with open(run_dir / "logs" / "metrics.csv", newline="") as f:
+        return [row["step"] for row in csv.DictReader(f)]
+
+
+def without_timing(metrics: dict) -> dict:
+    return {k: v for k, v in metrics.items() if k not in ("train_seconds", "train_tokens_per_sec")}
+
+
+def test_sigkill_mid_epoch_then_resume_equals_the_uninterrupted_run(tiny_run: Path, small_csv: Path,
+                                                                    tmp_path: Path) -> None:
+    """The same command as the `tiny_run` fixture (3 epochs of 15 steps, dropout and EMA on), plus a checkpoint
+    every 2 steps; killed with SIGKILL right after a checkpoint inside epoch 2, then `resume=<run folder>`."""
+    run_dir = tmp_path / "killed"
+    args = ["task=sentiment", "data=local", f"data.path={small_csv}", "data.text_column=review",
+            "data.label_column=sentiment", f"hydra.run.dir={run_dir}", *TINY_MODEL, "callbacks.checkpoint.every_n_steps=2"]
+    env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
+    proc = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "train.py"), *args], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    last, killed_at = run_dir / "checkpoints" / "last.ckpt", None
+    deadline = time.time() + 240
+    while killed_at is None and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+        try:
+            step = torch.load(last, map_location="cpu", weights_only=True)["global_step"]
+        except (FileNotFoundError, RuntimeError, EOFError):
+            continue
+        if step > 15 and step % 15:  # inside the second epoch, not at its end
+            os.killpg(proc.pid, signal.SIGKILL)
+            killed_at = step
+    proc.wait()
+    assert killed_at is not None, "the run ended before a mid-epoch checkpoint was seen"
+    assert proc.returncode == -signal.SIGKILL and not (run_dir / "metrics.json").exists()
+    before = {name: (run_dir / name).read_bytes() for name in ("config.yaml", "tokenizer.json")}
+
+    r = run_script("train", f"resume={run_dir}")
+    assert r.returncode == 0, r.stderr[-3000:]
+    resumed = json.loads((run_dir / "metrics.json").read_text())
+    uninterrupted = json.loads((tiny_run / "metrics.json").read_text())
+    assert without_timing(resumed) == without_timing(uninterrupted)  # exactly: same steps, batches, dropout draws
+    assert logged_steps(run_dir) == logged_steps(tiny_run)  # the log goes on from the checkpoint's step
+    assert all((run_dir / name).read_bytes() == data for name, data in before.items())  # nothing rewritten
+    resumed_at = int(re.search(r"resuming .* \(step (\d+)\)", (run_dir / "train.log").read_text()).group(1))
+    assert killed_at <= resumed_at < 30 and resumed_at % 15  # from the last checkpoint, inside epoch 2
+
+
+def test_sigkill_while_writing_a_checkpoint_leaves_the_previous_one(tmp_path: Path) -> None:
+    """The writer dies (SIGKILL) halfway through the second save: last.ckpt is still the first, loadable."""
+    target = tmp_path / "last.ckpt"
+    script = f"""
+import io, os, signal, torch
+from textgru.checkpoint_io import AtomicCheckpointIO
+writer = AtomicCheckpointIO()
+writer.save_checkpoint({{"global_step": 1, "textgru": {{"task": "sentiment"}}, "w": torch.arange(10)}}, {str(target)!r})
+real_save = torch.save
+def dying_save(obj, f):
+    buffer = io.BytesIO()
+    real_save(obj, buffer)
+    f.write(buffer.getvalue()[: len(buffer.getvalue()) // 2])
+    f.flush()
+    os.kill(os.getpid(), signal.SIGKILL)
+torch.save = dying_save
+writer.save_checkpoint({{"global_step": 2, "w": torch.arange(100_000)}}, {str(target)!r})
+"""
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert r.returncode == -signal.SIGKILL, r.stderr
+    half_written = tmp_path / "last.ckpt.tmp"
+    assert half_written.is_file() and half_written.stat().st_size > 0  # it did die mid-write
+    ckpt = torch.load(target, weights_only=True)
+    assert ckpt["global_step"] == 1 and torch.equal(ckpt["w"], torch.arange(10))
+    with pytest.raises(TextgruError, match="corrupt or truncated"):
+        load_checkpoint(half_written)
+
+
+def test_periodic_checkpoint_by_time_saves_mid_epoch(tmp_path: Path) -> None:
+    from textgru.data.batching import pad_collate
+    from textgru.models.classifier import GRUClassifier
+    from textgru.resume import PeriodicCheckpoint
+    from textgru.tasks.classification import ClassificationTask
+
+    L.seed_everything(0)
+    examples = [{"input_ids": [2 + i % 7, 3, 4], "label": i % 2} for i in range(40)]
+    task = ClassificationTask(GRUClassifier(vocab_size=10, num_classes=2, embedding_dim=4, hidden_size=4), 2,
+                              optimizer=lambda params: torch.optim.Adam(params, lr=0.01))
+    trainer = L.Trainer(max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                        enable_model_summary=False, callbacks=[PeriodicCheckpoint(tmp_path, every_n_minutes=1e-9)])
+    trainer.fit(task, DataLoader(examples, batch_size=8, collate_fn=pad_collate))
+    assert torch.load(tmp_path / "last.ckpt", weights_only=True)["global_step"] == 5  # after the last of 5 batches
+    with pytest.raises(TextgruError, match="every_n_minutes=0 must be > 0"):
+        PeriodicCheckpoint(tmp_path, every_n_minutes=0)
+
+
+def test_resume_refuses_what_it_cannot_continue(tiny_run: Path, tmp_path: Path) -> None:
+    def refused(*args: str) -> str:
+        r = run_script("train", *args)
+        lines = r.stderr.strip().splitlines()
+        assert r.returncode == 2 and len(lines) == 1 and lines[0].startswith("error: "), r.stderr[-2000:]
+        return lines[0]
+
+    assert "holds a finished run (metrics.json); there is nothing to resume" in refused(f"resume={tiny_run}")
+    assert "no such run folder" in refused(f"resume={tmp_path / 'nope'}")
+    assert "has no config.yaml, so it is not a textgru run folder" in refused(f"resume={tmp_path}")
+    unstarted = tmp_path / "unstarted"
+    unstarted.mkdir()
+    (unstarted / "config.yaml").write_bytes((tiny_run / "config.yaml").read_bytes())
+    assert "has no checkpoints/last.ckpt to resume from" in refused(f"resume={unstarted}")
+    (unstarted / "checkpoints").mkdir()
+    (unstarted / "checkpoints" / "last.ckpt").write_bytes((tiny_run / "checkpoints" / "last.ckpt").read_bytes())
+    assert "'trainer.max_epoch=9' is not key=value for a key" in refused(f"resume={unstarted}", "trainer.max_epoch=9")
+    assert sorted(p.name for p in unstarted.rglob("*")) == ["checkpoints", "config.yaml", "last.ckpt"]  # untouched
+
+
+def test_runs_started_in_the_same_second_get_their_own_folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from textgru.cli import fresh_dir
+    from textgru.config import compose_config
+
+    base = tmp_path / "sentiment" / "2026-01-01" / "12-00-00"
+    first, second, third = fresh_dir(str(base)), fresh_dir(str(base)), fresh_dir(str(base))
+    assert [Path(p).name for p in (first, second, third)] == ["12-00-00", "12-00-00-1", "12-00-00-2"]
+    assert all(Path(p).is_dir() for p in (first, second, third))
+    monkeypatch.setenv("LOCAL_RANK", "1")  # a rank of torchrun: every rank must name the same folder
+    assert fresh_dir(str(base)) == str(base)
+    monkeypatch.delenv("LOCAL_RANK")
+    cfg = compose_config("train", [f"paths.output_dir={tmp_path / 'out'}"], return_hydra_config=True)
+    a, b = Path(str(cfg.hydra.run.dir)), Path(str(compose_config("train", [f"paths.output_dir={tmp_path / 'out'}"],
+                                                                  return_hydra_config=True).hydra.run.dir))
+    assert a != b and a.is_dir() and b.is_dir() and a.parent == b.parent
+
+
+def test_resumed_log_keeps_rows_after_the_checkpoint_aside(tmp_path: Path) -> None:
+    from textgru.resume import trim_metrics_log
+
+    log = tmp_path / "metrics.csv"
+    log.write_text("epoch,step,train/loss\n0,9,1.0\n0,19,0.9\n1,29,0.8\n")
+    trim_metrics_log(log, 20)
+    assert log.read_text().splitlines() == ["epoch,step,train/loss", "0,9,1.0", "0,19,0.9"]
+    assert (tmp_path / "metrics.after-step-20.csv").read_text().splitlines() == ["epoch,step,train/loss", "1,29,0.8"]
