@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TINY_MODEL, run_script
-from test_lm_scripts import TINY_LM, write_play
+from conftest import TINY_LM, TINY_MODEL, run_script, write_play
 
 NO_DROPOUT = {"sentiment": ["model.dropout=0", "model.embedding_dropout=0"], "lm": []}
 
