@@ -378,7 +378,8 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[Callback] = (), in_sweep: b
     check_optimized_metric(cfg)
     check_devices(cfg.trainer)
     one_config_per_trial(cfg, _in_hydra_multirun() if in_sweep is None else in_sweep)
-    L.seed_everything(cfg.seed, workers=True)
+    L.seed_everything(cfg.seed, workers=True, verbose=False)  # logged below, not printed to stderr
+    log.info("seed %d", cfg.seed)
     dm, task, write_artifacts = BUILDERS[name](cfg)
     _fit_validation_to_run(cfg, dm)
     callbacks = [instantiate(c) for c in cfg.callbacks.values() if c is not None]
