@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import random
 import re
 import runpy
@@ -146,7 +147,11 @@ def test_score_is_the_mean_next_token_loss_after_the_separator(lm: textgru.Langu
     assert scores[0] < scores[1]  # the play's style is likelier than noise
 
 
-def test_train_refuses_bad_overrides_in_one_line(tmp_path: Path) -> None:
+def test_train_refuses_bad_overrides_in_one_line(tmp_path: Path, tiny_run: Path) -> None:
+    before = (tiny_run / ".hydra" / "overrides.yaml").read_bytes()
+    with pytest.raises(textgru.TextgruError, match="already holds a run .* pass another run_dir="):
+        textgru.train(["trainer.max_epochs=1"], run_dir=tiny_run)
+    assert (tiny_run / ".hydra" / "overrides.yaml").read_bytes() == before  # nothing of the run rewritten
     with pytest.raises(textgru.TextgruError, match=r"^no config key model\.hiden_size"):
         textgru.train(["model.hiden_size=8"], run_dir=tmp_path / "r")
     with pytest.raises(textgru.TextgruError, match="is a sweep; use textgru.sweep"):
@@ -173,8 +178,10 @@ def test_readme_python_blocks_run(tiny_run: Path, lm_run: Path, tmp_path: Path, 
     write_csv(tmp_path / "reviews.csv", make_rows(120, seed=2), text_col="text", label_col="label")
     monkeypatch.chdir(tmp_path)
     namespace: dict = {}
+    rng, seed_env = torch.get_rng_state(), os.environ.get("PL_GLOBAL_SEED")
     for block in blocks:
         exec(compile(block, "README.md", "exec"), namespace)  # noqa: S102 - the README's own code
+    assert torch.equal(torch.get_rng_state(), rng) and os.environ.get("PL_GLOBAL_SEED") == seed_env  # caller's state
     run, runs = namespace["run"], namespace["runs"]
     assert run.metrics == json.loads((run.run_dir / "metrics.json").read_text())
     assert run.run_dir.parts[:2] == ("outputs", "sentiment") and (run.run_dir / "train.log").stat().st_size > 0

@@ -69,6 +69,41 @@ def test_sigkill_mid_epoch_then_resume_equals_the_uninterrupted_run(tiny_run: Pa
     assert killed_at <= resumed_at < 30 and resumed_at % 15  # from the last checkpoint, inside epoch 2
 
 
+KILLER = """
+import os
+import lightning as L
+
+
+class Kill(L.Callback):  # dies abruptly (no cleanup, like kill -9) at the end of training step `step`
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_train_batch_end(self, trainer, *args) -> None:
+        if trainer.global_step == self.step:
+            os._exit(9)
+"""
+
+
+def test_killed_where_validation_was_due_resumes_at_the_epoch_start(tiny_run: Path, small_csv: Path,
+                                                                   tmp_path: Path) -> None:
+    """Killed right after the last batch of epoch 2 (step 30), before its validation, with a checkpoint asked
+    for every 15 steps: the periodic checkpoint must not be taken there (a resume would skip that validation),
+    so the run resumes from the end of epoch 1 and still ends exactly as the uninterrupted run."""
+    (tmp_path / "killer.py").write_text(KILLER)
+    run_dir = tmp_path / "run"
+    args = ["task=sentiment", "data=local", f"data.path={small_csv}", "data.text_column=review",
+            "data.label_column=sentiment", f"hydra.run.dir={run_dir}", *TINY_MODEL, "callbacks.checkpoint.every_n_steps=15"]
+    r = run_script("train", *args, "+callbacks.killer._target_=killer.Kill", "+callbacks.killer.step=30",
+                   env={"PYTHONPATH": str(tmp_path)})
+    assert r.returncode == 9 and not (run_dir / "metrics.json").exists(), r.stderr[-2000:]
+    assert torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == 15
+    r = run_script("train", *args, f"resume={run_dir}", "callbacks.killer=null", env={"PYTHONPATH": str(tmp_path)})
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert without_timing(json.loads((run_dir / "metrics.json").read_text())) == \
+        without_timing(json.loads((tiny_run / "metrics.json").read_text()))
+    assert logged_steps(run_dir) == logged_steps(tiny_run)
+
+
 def test_sigkill_while_writing_a_checkpoint_leaves_the_previous_one(tmp_path: Path) -> None:
     """The writer dies (SIGKILL) halfway through the second save: last.ckpt is still the first, loadable."""
     target = tmp_path / "last.ckpt"

@@ -83,7 +83,8 @@ def rebuild_model(path: str | os.PathLike, task: str | None = None,
 
     ckpt = load_checkpoint(path, expect_task=task)
     meta = dict(ckpt["textgru"], path=ckpt["path"])
-    model = instantiate(meta["model_config"])
+    with torch.random.fork_rng(devices=[]):  # the throw-away initial weights leave the caller's random state alone
+        model = instantiate(meta["model_config"])
     model.load_state_dict(model_state_dict(ckpt))
     model.to(device).eval()
     return model, meta

@@ -105,11 +105,16 @@ class Classifier:
         from textgru.evaluation import classification_metrics, labelled_texts, write_report
 
         texts, names, split = labelled_texts(data, split, self.meta["data_config"], text_column, label_column)
-        known = {n.strip().casefold(): i for i, n in enumerate(self.label_names)}  # " NEG" is the model's "neg"
-        unknown = sorted({n for n in names if n.strip().casefold() not in known})
+
+        def key(name: str) -> str:  # " NEG" is the model's "neg", unless the model itself tells "Pos" from "pos"
+            return name if exact else name.strip().casefold()
+
+        exact = len({n.strip().casefold() for n in self.label_names}) < len(self.label_names)
+        known = {key(n): i for i, n in enumerate(self.label_names)}
+        unknown = sorted({n for n in names if key(n) not in known})
         if unknown:
             raise TextgruError(f"labels {unknown[:10]} in the data are unknown to the model (it knows {self.label_names})")
-        labels = [known[n.strip().casefold()] for n in names]
+        labels = [known[key(n)] for n in names]
         probs = self.predict_proba(texts, batch_size)
         result = classification_metrics(probs, labels, self.label_names)
         result.update(split=split, checkpoint=str(self.meta.get("path")))

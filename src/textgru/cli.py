@@ -268,11 +268,19 @@ def resume_main(run_dir: Path, ckpt: Path, overrides: list[str]) -> Any:
         raise TextgruError(f"{run_dir} has no {ckpt.relative_to(run_dir)} to resume from (the run stopped before its "
                            "first checkpoint); start it again")
     cfg = OmegaConf.load(config)
+    started_with = run_dir / ".hydra" / "overrides.yaml"  # the command line that started the run may be repeated
+    original = set(yaml.safe_load(started_with.read_text()) or []) if started_with.is_file() else set()
     absent = object()
     for override in overrides:
         key, eq, value = override.partition("=")
-        if not eq or (OmegaConf.select(cfg, key.lstrip("+"), default=absent) is absent and not key.startswith("+")):
+        if override in original or key.startswith("hydra."):
+            continue
+        existing = OmegaConf.select(cfg, key.lstrip("+"), default=absent)
+        if not eq or (existing is absent and not key.startswith("+")):
             raise TextgruError(f"resume: {override!r} is not key=value for a key in {config} (a new key: +key=value)")
+        if isinstance(existing, DictConfig) and value != "null":  # null turns a callback or logger off
+            raise TextgruError(f"resume: {override!r} would swap the config group {key}; a resumed run keeps the "
+                               f"run's groups: change single values instead (e.g. {key}.<name>=...)")
         OmegaConf.update(cfg, key.lstrip("+"), yaml.safe_load(value) if value else None, force_add=True)
     with open_dict(cfg):  # the folder as given now (it may have been moved or be reached by another path)
         cfg.paths.run_dir = str(run_dir)

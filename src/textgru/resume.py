@@ -45,12 +45,23 @@ class PeriodicCheckpoint(Callback):
                            batch_idx: int) -> None:
         due = self.seconds is not None and time.monotonic() - self.last_save >= self.seconds
         due |= bool(self.every_n_steps) and trainer.global_step % int(self.every_n_steps or 1) == 0
+        if due and _validation_follows(trainer):
+            return  # a checkpoint taken now would skip that validation on resume; the one saved after it serves
         if trainer.world_size > 1:
             due = bool(trainer.strategy.broadcast(due, src=0))
         if due:
             trainer.save_checkpoint(self.path)
             self.last_save = time.monotonic()
             log.info("saved %s at step %d", self.path, trainer.global_step)
+
+
+def _validation_follows(trainer: L.Trainer) -> bool:
+    """Whether Lightning validates right after the current training batch (epoch end or step interval)."""
+    loop = trainer.fit_loop.epoch_loop
+    try:
+        return bool(loop._should_check_val_fx(trainer.fit_loop._data_fetcher))
+    except (AttributeError, TypeError):  # another Lightning version: assume it might at an epoch's end
+        return bool(loop.batch_progress.is_last_batch)
 
 
 class ExactResume(Callback):
@@ -87,7 +98,11 @@ class ExactResume(Callback):
         loader = trainer.train_dataloader
         if self.pending_position is not None and isinstance(loader, ResumableDataLoader):
             loader.load_state_dict(self.pending_position)  # read when the epoch's first batch is drawn
-            log.info("resume: the epoch goes on after its first %d batches", self.pending_position.get("served"))
+            served = int(self.pending_position.get("served", 0))
+            if 0 < served < len(loader):
+                log.info("resume: the epoch goes on after its first %d batches", served)
+            else:
+                log.info("resume: at the start of an epoch")
         self.pending_position = None
 
     def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int) -> None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Sequence
 
+from textgru.cli import FINISHED_RUN_MARKERS
 from textgru.config import compose_config
 from textgru.errors import TextgruError
 
@@ -49,13 +50,16 @@ def train(overrides: Sequence[str] = (), config_name: str = "train",
     if "paths" not in cfg or "trainer" not in cfg:
         raise TextgruError(f"config {config_name!r} is not a training config; use config_name='train'")
     folder = Path(run_dir).expanduser() if run_dir is not None else Path(str(cfg.hydra.run.dir))  # a fresh folder
+    for name in FINISHED_RUN_MARKERS:
+        if (folder / name).exists():
+            raise TextgruError(f"{folder} already holds a run ({name}); pass another run_dir= so nothing is overwritten")
     with open_dict(cfg):
         cfg.paths.run_dir = str(folder)
         del cfg["hydra"]
     folder.mkdir(parents=True, exist_ok=True)
     (folder / ".hydra").mkdir(exist_ok=True)
     OmegaConf.save(OmegaConf.create(overrides), folder / ".hydra" / "overrides.yaml")  # as Hydra keeps them
-    with _log_to(folder / "train.log"), datasets_quiet():
+    with _log_to(folder / "train.log"), datasets_quiet(), _caller_state_kept():
         metrics = train_config(cfg, in_sweep=True)
     return TrainResult(folder, metrics, overrides)
 
@@ -76,10 +80,10 @@ def sweep(overrides: Sequence[str] = (), config_name: str = "train",
     except Exception as e:  # noqa: BLE001 - Hydra's parse errors come in several types
         raise TextgruError(str(e).splitlines()[0]) from e
     jobs = [job for batch in BasicSweeper.split_arguments(parsed, None) for job in batch]
-    first = compose_config(config_name, jobs[0], return_hydra_config=True)
-    folder = Path(sweep_dir).expanduser() if sweep_dir is not None else Path(str(first.hydra.sweep.dir))
     for job in jobs[1:]:
         compose_config(config_name, job)  # every job's keys are checked before the first one trains
+    first = compose_config(config_name, jobs[0], return_hydra_config=True)
+    folder = Path(sweep_dir).expanduser() if sweep_dir is not None else Path(str(first.hydra.sweep.dir))
     results = [train(job, config_name, run_dir=folder / str(i)) for i, job in enumerate(jobs)]
     write_summary(folder, hydra_sweep_rows(folder), str(first.optimized_metric), str(first.optimized_mode))
     return results
@@ -92,6 +96,30 @@ def _is_sweep(override: str) -> bool:
         return OverridesParser.create().parse_override(override).is_sweep_override()
     except Exception:  # noqa: BLE001 - left to the composition, which names the problem
         return False
+
+
+@contextmanager
+def _caller_state_kept() -> Iterator[None]:
+    """Training seeds the global random generators and sets Lightning's seed variables; the caller's notebook
+    gets its own random states and environment back afterwards."""
+    import random
+
+    import numpy as np
+    import torch
+
+    states = (torch.get_rng_state(), np.random.get_state(), random.getstate())
+    env = {k: os.environ.get(k) for k in ("PL_GLOBAL_SEED", "PL_SEED_WORKERS", "KMP_DUPLICATE_LIB_OK")}
+    try:
+        yield
+    finally:
+        torch.set_rng_state(states[0])
+        np.random.set_state(states[1])
+        random.setstate(states[2])
+        for key, value in env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 @contextmanager

@@ -337,12 +337,14 @@ def _prepare_resume(run_dir: Path, ckpt: Path) -> None:
     checkpoint's step (later rows are kept aside, never deleted)."""
     if (run_dir / "metrics.json").exists():
         raise TextgruError(f"{run_dir} holds a finished run (metrics.json); there is nothing to resume")
+    step = int(torch.load(ckpt, map_location="cpu", weights_only=True).get("global_step", 0))
+    log.info("resuming %s from %s (step %d)", run_dir, ckpt, step)
+    if int(os.environ.get("RANK", os.environ.get("LOCAL_RANK", "0"))) > 0:
+        return  # the files are rank zero's to touch (Lightning's ddp launcher runs this command in every rank)
     best, unfinished = run_dir / "checkpoints" / "best.ckpt", run_dir / "checkpoints" / "best-unfinished.ckpt"
     if unfinished.exists() and not best.exists():
         unfinished.replace(best)
-    step = int(torch.load(ckpt, map_location="cpu", weights_only=True).get("global_step", 0))
     trim_metrics_log(run_dir / "logs" / "metrics.csv", step)
-    log.info("resuming %s from %s (step %d)", run_dir, ckpt, step)
 
 
 def _check_same_tokenizer(dm: L.LightningDataModule, run_dir: Path) -> None:
@@ -381,6 +383,7 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[Callback] = (), in_sweep: b
     L.seed_everything(cfg.seed, workers=True, verbose=False)  # logged below, not printed to stderr
     log.info("seed %d", cfg.seed)
     dm, task, write_artifacts = BUILDERS[name](cfg)
+    config_yaml = OmegaConf.to_yaml(cfg, resolve=True)  # as asked: a resumed run with a new length refits below
     _fit_validation_to_run(cfg, dm)
     callbacks = [instantiate(c) for c in cfg.callbacks.values() if c is not None]
     callbacks += [RunArtifacts(write_artifacts, run_dir), SameConfigOnAllRanks(run_dir), TokensPerSecond(), RunProgress(),
@@ -392,7 +395,7 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[Callback] = (), in_sweep: b
     try:
         if trainer.is_global_zero and resume_from is None:
             run_dir.mkdir(parents=True, exist_ok=True)
-            (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+            (run_dir / "config.yaml").write_text(config_yaml)
             if getattr(dm, "tokenizer", None) is not None:  # a forecast run has none
                 dm.tokenizer.save(str(run_dir / "tokenizer.json"))
         if resume_from is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
+import torch
 from torch.utils.data import DataLoader
 
 
@@ -16,6 +17,9 @@ class ResumableDataLoader(DataLoader):
     the sampler's epoch (true of `LengthBucketBatchSampler` and of the language model's fixed windows)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # its own generator for the iterator's base seed: creating an epoch's iterator must not draw from the
+        # global random state, or a run resumed at an epoch's start would be one draw out of step
+        kwargs.setdefault("generator", torch.Generator().manual_seed(0))
         super().__init__(*args, **kwargs)
         self.served = 0  # batches handed out in the current epoch
         self._resume_at = 0
