@@ -29,11 +29,9 @@ def main() -> None:
     if os.path.exists(args.output):
         sys.exit(f"error: {args.output} exists; choose another --output")
     try:
-        clf = textgru.load(args.checkpoint)
+        clf = textgru.Classifier.load(args.checkpoint)  # a language model's checkpoint is refused in one line
     except textgru.TextgruError as e:
         sys.exit(f"error: {e}")
-    if not isinstance(clf, textgru.Classifier):
-        sys.exit(f"error: {args.checkpoint} holds a language model; give a task=sentiment run")
     predictions = clf.predict(rows[args.column].fillna("").astype(str).tolist())
     rows["label"] = [p.label for p in predictions]
     rows["score"] = [p.score for p in predictions]

@@ -21,11 +21,9 @@ def main() -> None:
     args = parser.parse_args()
 
     try:
-        lm = textgru.load(args.checkpoint)
+        lm = textgru.LanguageModel.load(args.checkpoint)  # a classifier's checkpoint is refused in one line
     except textgru.TextgruError as e:
         sys.exit(f"error: {e}")
-    if not isinstance(lm, textgru.LanguageModel):
-        sys.exit(f"error: {args.checkpoint} holds a classifier; give a task=lm run")
     print(args.prompt, end="", flush=True)
     for piece in lm.stream(args.prompt, max_new_tokens=args.tokens, temperature=0.8, seed=args.seed):
         print(piece, end="", flush=True)

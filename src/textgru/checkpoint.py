@@ -75,13 +75,11 @@ def model_state_dict(ckpt: dict[str, Any]) -> dict[str, torch.Tensor]:
     return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
 
 
-def rebuild_model(path: str | os.PathLike, task: str | None = None,
-                  device: str | torch.device = "cpu") -> tuple[torch.nn.Module, dict[str, Any]]:
-    """The model a checkpoint holds, in eval mode on `device`, and its `textgru` metadata (tokenizer JSON, label
-    names, configs). `task` (e.g. "sentiment") refuses a checkpoint of another task with one line."""
+def rebuild_model(ckpt: dict[str, Any], device: str | torch.device = "cpu") -> tuple[torch.nn.Module, dict[str, Any]]:
+    """The model a loaded checkpoint (`load_checkpoint`) holds, in eval mode on `device`, and its `textgru`
+    metadata (tokenizer JSON, label names, configs) with the file's path."""
     from hydra.utils import instantiate
 
-    ckpt = load_checkpoint(path, expect_task=task)
     meta = dict(ckpt["textgru"], path=ckpt["path"])
     with torch.random.fork_rng(devices=[]):  # the throw-away initial weights leave the caller's random state alone
         model = instantiate(meta["model_config"])

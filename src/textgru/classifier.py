@@ -10,7 +10,7 @@ from typing import Any, Mapping, Sequence, overload
 import torch
 from tokenizers import Tokenizer
 
-from textgru.checkpoint import rebuild_model
+from textgru.checkpoint import load_checkpoint, rebuild_model
 from textgru.data.batching import LengthBucketBatchSampler, pad_collate
 from textgru.data.tokenization import UNK, pad_id
 from textgru.errors import TextgruError
@@ -44,7 +44,12 @@ class Classifier:
     @classmethod
     def load(cls, path: str | os.PathLike[str], device: str | torch.device = "cpu") -> "Classifier":
         """Rebuild from a checkpoint file or run folder (weights-only loading); on CPU unless `device` says."""
-        model, meta = rebuild_model(path, "sentiment", device)
+        return cls.from_checkpoint(load_checkpoint(path, expect_task="sentiment"), device)
+
+    @classmethod
+    def from_checkpoint(cls, ckpt: dict[str, Any], device: str | torch.device = "cpu") -> "Classifier":
+        """Rebuild from a checkpoint already loaded by `textgru.checkpoint.load_checkpoint`."""
+        model, meta = rebuild_model(ckpt, device)
         return cls(model, Tokenizer.from_str(meta["tokenizer"]), meta["label_names"], int(meta["max_length"]), meta)
 
     @property

@@ -9,7 +9,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 import torch
 from tokenizers import Tokenizer
 
-from textgru.checkpoint import rebuild_model
+from textgru.checkpoint import load_checkpoint, rebuild_model
 from textgru.data.batching import LengthBucketBatchSampler, pad_collate
 from textgru.data.tokenization import pad_id
 from textgru.errors import TextgruError
@@ -30,7 +30,12 @@ class LanguageModel:
     @classmethod
     def load(cls, path: str | os.PathLike[str], device: str | torch.device = "cpu") -> "LanguageModel":
         """Rebuild from a checkpoint file or run folder (weights-only loading); on CPU unless `device` says."""
-        model, meta = rebuild_model(path, "lm", device)
+        return cls.from_checkpoint(load_checkpoint(path, expect_task="lm"), device)
+
+    @classmethod
+    def from_checkpoint(cls, ckpt: dict[str, Any], device: str | torch.device = "cpu") -> "LanguageModel":
+        """Rebuild from a checkpoint already loaded by `textgru.checkpoint.load_checkpoint`."""
+        model, meta = rebuild_model(ckpt, device)
         return cls(model, Tokenizer.from_str(meta["tokenizer"]), meta)
 
     @property

@@ -18,10 +18,11 @@ def load(path: str | os.PathLike[str], device: str | torch.device = "cpu") -> Cl
     Only `weights_only=True` loading is used: a checkpoint that needs pickle is refused with one line."""
     if str(device).startswith("cuda") and not torch.cuda.is_available():
         raise TextgruError(f"device={device} but no CUDA GPU is available here; use device='cpu'")
-    task = load_checkpoint(path)["textgru"]["task"]
+    ckpt = load_checkpoint(path)  # read once, then rebuilt as what it holds
+    task = ckpt["textgru"]["task"]
     if task == "sentiment":
-        return Classifier.load(path, device)
+        return Classifier.from_checkpoint(ckpt, device)
     if task == "lm":
-        return LanguageModel.load(path, device)
+        return LanguageModel.from_checkpoint(ckpt, device)
     raise TextgruError(f"{str(path)!r} is a {TASK_NAMES.get(task, task)} checkpoint; textgru.load reads "
                        f"{TASK_NAMES['sentiment']} and {TASK_NAMES['lm']} checkpoints")
