@@ -139,9 +139,11 @@ def load_tables(data_files: dict[str, list[str]]) -> DatasetDict:
         if fmt != "parquet":
             for f in files:
                 _check_encoding(f)
-    csv_log = logging.getLogger("datasets.packaged_modules.csv.csv")  # it logs the parse error we raise below
-    level = csv_log.level
-    csv_log.setLevel(logging.CRITICAL)
+    # the readers log the parse error we raise below as one line of our own
+    reader_logs = [logging.getLogger(f"datasets.packaged_modules.{m}.{m}") for m in ("csv", "json")]
+    levels = [lg.level for lg in reader_logs]
+    for lg in reader_logs:
+        lg.setLevel(logging.CRITICAL)
     try:
         return load_dataset(fmt, data_files=data_files, **kwargs)
     except Exception as e:  # pyarrow / pandas parse errors
@@ -152,4 +154,5 @@ def load_tables(data_files: dict[str, list[str]]) -> DatasetDict:
                 raise TextgruError(f"could not read {f!r} as JSON Lines: {bad_line}; fix or remove that line") from e
         raise TextgruError(f"could not read {files[0]!r} as {fmt}: {_root_message(e)}") from e
     finally:
-        csv_log.setLevel(level)
+        for lg, level in zip(reader_logs, levels):
+            lg.setLevel(level)
