@@ -23,17 +23,30 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def run(task: str, trainer: str, steps: int, workdir: Path) -> dict:
     run_dir = workdir / f"{task}-{trainer}"
-    args = [f"task={task}", f"trainer={trainer}", f"trainer.max_steps={steps}", "trainer.max_epochs=1",
-            "trainer.limit_val_batches=2", "trainer.limit_test_batches=2", "trainer.enable_progress_bar=false",
-            "logger.tensorboard=false", f"hydra.run.dir={run_dir}"]
+    args = [
+        f"task={task}",
+        f"trainer={trainer}",
+        f"trainer.max_steps={steps}",
+        "trainer.max_epochs=1",
+        "trainer.limit_val_batches=2",
+        "trainer.limit_test_batches=2",
+        "trainer.enable_progress_bar=false",
+        "logger.tensorboard=false",
+        f"hydra.run.dir={run_dir}",
+    ]
     if task == "lm":
         args += [f"trainer.val_check_interval={steps}", "task.samples=0"]
     r = subprocess.run([sys.executable, str(ROOT / "scripts" / "train.py"), *args], capture_output=True, text=True)
     if r.returncode != 0:
         raise SystemExit(f"{task} {trainer} failed:\n{r.stderr[-2000:]}")
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    return {"task": task, "trainer": trainer, "steps": metrics["global_step"],
-            "tokens_per_sec": metrics["train_tokens_per_sec"], "train_seconds": metrics["train_seconds"]}
+    return {
+        "task": task,
+        "trainer": trainer,
+        "steps": metrics["global_step"],
+        "tokens_per_sec": metrics["train_tokens_per_sec"],
+        "train_seconds": metrics["train_seconds"],
+    }
 
 
 def main() -> None:
@@ -57,8 +70,9 @@ def main() -> None:
         r["speedup"] = round(r["tokens_per_sec"] / base[r["task"]], 3) if r["task"] in base else None
         print(f"| {r['task']} | {r['trainer']} | {r['steps']} | {r['tokens_per_sec']:,.0f} | {r['speedup']}x |")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
-                                          "rows": rows}, indent=2))
+    Path(args.out).write_text(
+        json.dumps({"machine": {"cpus": os.cpu_count(), "platform": platform.platform()}, "rows": rows}, indent=2)
+    )
     print(f"\nwritten to {args.out}")
 
 

@@ -31,17 +31,22 @@ def default_model() -> tuple[torch.nn.Module, Tokenizer]:
 
 
 @torch.inference_mode()
-def rerun_prefix(model: torch.nn.Module, prompt_ids: list[int], new_tokens: int, batch: int, seed: int,
-                 greedy: bool = False) -> torch.Tensor:
+def rerun_prefix(
+    model: torch.nn.Module, prompt_ids: list[int], new_tokens: int, batch: int, seed: int, greedy: bool = False
+) -> torch.Tensor:
     """The tutorial way: the whole prefix through the GRU again for every new token (no state carried)."""
     generator = torch.Generator().manual_seed(seed)
     ids = torch.tensor([prompt_ids]).repeat(batch, 1)  # (batch, prefix)
     for _ in range(new_tokens):
         logits = model(ids)[0][:, -1].float()  # (batch, vocab): all but the last position wasted
         logits[:, :2] = float("-inf")  # [PAD], [UNK]
-        nxt = logits.argmax(-1) if greedy else torch.multinomial(torch.softmax(logits, -1), 1, generator=generator).squeeze(1)
+        nxt = (
+            logits.argmax(-1)
+            if greedy
+            else torch.multinomial(torch.softmax(logits, -1), 1, generator=generator).squeeze(1)
+        )
         ids = torch.cat([ids, nxt[:, None]], dim=1)
-    return ids[:, len(prompt_ids):]
+    return ids[:, len(prompt_ids) :]
 
 
 def timed(fn) -> tuple[float, object]:
@@ -82,23 +87,47 @@ def main() -> None:
         generate(model, tok, PROMPT, SamplingOptions(max_new_tokens=5, num_samples=batch))  # warm-up
         t_carry, _ = timed(lambda: generate(model, tok, PROMPT, options))
         t_rerun, _ = timed(lambda: rerun_prefix(model, prompt_ids, n, batch, 0))
-        rows.append({"batch": batch, "new_tokens": n,
-                     "carried_tokens_per_s": batch * n / t_carry, "rerun_tokens_per_s": batch * n / t_rerun,
-                     "carried_seconds": t_carry, "rerun_seconds": t_rerun, "speedup": t_rerun / t_carry,
-                     "carried_ms_per_step": 1000 * t_carry / n})
+        rows.append(
+            {
+                "batch": batch,
+                "new_tokens": n,
+                "carried_tokens_per_s": batch * n / t_carry,
+                "rerun_tokens_per_s": batch * n / t_rerun,
+                "carried_seconds": t_carry,
+                "rerun_seconds": t_rerun,
+                "speedup": t_rerun / t_carry,
+                "carried_ms_per_step": 1000 * t_carry / n,
+            }
+        )
 
-    print(f"generation speed, {n} new tokens after a {len(prompt_ids)}-token prompt; "
-          f"{torch.get_num_threads()} threads; greedy tokens identical both ways: {agree}")
-    print(f"{'batch':>5} | {'carried state tok/s':>19} | {'re-run prefix tok/s':>19} | {'speed-up':>8} | {'ms/step':>7}")
+    print(
+        f"generation speed, {n} new tokens after a {len(prompt_ids)}-token prompt; "
+        f"{torch.get_num_threads()} threads; greedy tokens identical both ways: {agree}"
+    )
+    print(
+        f"{'batch':>5} | {'carried state tok/s':>19} | {'re-run prefix tok/s':>19} | {'speed-up':>8} | {'ms/step':>7}"
+    )
     print("-" * 72)
     for r in rows:
-        print(f"{r['batch']:>5} | {r['carried_tokens_per_s']:>19,.0f} | {r['rerun_tokens_per_s']:>19,.1f} | "
-              f"{r['speedup']:>7.1f}x | {r['carried_ms_per_step']:>7.2f}")
+        print(
+            f"{r['batch']:>5} | {r['carried_tokens_per_s']:>19,.0f} | {r['rerun_tokens_per_s']:>19,.1f} | "
+            f"{r['speedup']:>7.1f}x | {r['carried_ms_per_step']:>7.2f}"
+        )
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"rows": rows, "greedy_tokens_identical": agree, "checkpoint": args.ckpt,
-                               "threads": torch.get_num_threads(), "torch": torch.__version__,
-                               "machine": platform.processor() or platform.machine()}, indent=2))
+    out.write_text(
+        json.dumps(
+            {
+                "rows": rows,
+                "greedy_tokens_identical": agree,
+                "checkpoint": args.ckpt,
+                "threads": torch.get_num_threads(),
+                "torch": torch.__version__,
+                "machine": platform.processor() or platform.machine(),
+            },
+            indent=2,
+        )
+    )
     print(f"wrote {out}")
 
 

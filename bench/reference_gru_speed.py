@@ -50,16 +50,39 @@ def main() -> None:
         ref.load_state_dict(native.state_dict())
         x = torch.randn(batch, steps, size)
         n_ms, r_ms = step_ms([native, ref], x, args.repeats)
-        rows.append({"shape": name, "batch": batch, "time": steps, "hidden": hidden, "layers": layers,
-                     "native_ms": round(n_ms, 2), "reference_ms": round(r_ms, 2), "slowdown": round(r_ms / n_ms, 2)})
-    print("| shape | batch x time, hidden x layers | nn.GRU ms | ReferenceGRU ms | slowdown |\n| --- | --- | --- | --- | --- |")
+        rows.append(
+            {
+                "shape": name,
+                "batch": batch,
+                "time": steps,
+                "hidden": hidden,
+                "layers": layers,
+                "native_ms": round(n_ms, 2),
+                "reference_ms": round(r_ms, 2),
+                "slowdown": round(r_ms / n_ms, 2),
+            }
+        )
+    print(
+        "| shape | batch x time, hidden x layers | nn.GRU ms | ReferenceGRU ms | slowdown |\n| --- | --- | --- | --- | --- |"
+    )
     for r in rows:
-        print(f"| {r['shape']} | {r['batch']}x{r['time']}, {r['hidden']}x{r['layers']} | {r['native_ms']} | "
-              f"{r['reference_ms']} | {r['slowdown']}x |")
+        print(
+            f"| {r['shape']} | {r['batch']}x{r['time']}, {r['hidden']}x{r['layers']} | {r['native_ms']} | "
+            f"{r['reference_ms']} | {r['slowdown']}x |"
+        )
     out = Path(__file__).parent / "results" / "reference_gru_speed.json"
     out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"threads": torch.get_num_threads(), "torch": torch.__version__,
-                               "machine": platform.processor() or platform.machine(), "rows": rows}, indent=2))
+    out.write_text(
+        json.dumps(
+            {
+                "threads": torch.get_num_threads(),
+                "torch": torch.__version__,
+                "machine": platform.processor() or platform.machine(),
+                "rows": rows,
+            },
+            indent=2,
+        )
+    )
     print(f"written to {out}")
 
 

@@ -35,13 +35,22 @@ def main() -> None:
         clf.fit(dd["train"]["text"], dd["train"]["label"])
         val_f1 = f1_score(dd["validation"]["label"], clf.predict(dd["validation"]["text"]), average="macro")
         pred = clf.predict(dd["test"]["text"])
-        rows.append({"C": C, "val/macro_f1": val_f1, "test/macro_f1": f1_score(dd["test"]["label"], pred, average="macro"),
-                     "test/accuracy": accuracy_score(dd["test"]["label"], pred), "seconds": time.time() - t0})
+        rows.append(
+            {
+                "C": C,
+                "val/macro_f1": val_f1,
+                "test/macro_f1": f1_score(dd["test"]["label"], pred, average="macro"),
+                "test/accuracy": accuracy_score(dd["test"]["label"], pred),
+                "seconds": time.time() - t0,
+            }
+        )
     best = max(rows, key=lambda r: r["val/macro_f1"])  # model selection on validation, as textgru does
     print(f"{'C':>5} {'val/macro_f1':>13} {'test/macro_f1':>14} {'test/accuracy':>14} {'seconds':>8}")
     for r in rows:
         mark = "  <- chosen on validation" if r is best else ""
-        print(f"{r['C']:>5} {r['val/macro_f1']:>13.4f} {r['test/macro_f1']:>14.4f} {r['test/accuracy']:>14.4f} {r['seconds']:>8.1f}{mark}")
+        print(
+            f"{r['C']:>5} {r['val/macro_f1']:>13.4f} {r['test/macro_f1']:>14.4f} {r['test/accuracy']:>14.4f} {r['seconds']:>8.1f}{mark}"
+        )
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps({"runs": rows, "chosen": best}, indent=2))
     print(f"wrote {args.out}")

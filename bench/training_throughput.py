@@ -85,11 +85,22 @@ def textgru_pipeline(dm: ClassificationDataModule, steps: int, warmup: int) -> t
     """DataModule + LightningModule + Trainer, as `scripts/train.py` runs them (no validation, no logging)."""
     L.seed_everything(0)
     model = GRUClassifier(dm.tokenizer.get_vocab_size(), len(dm.label_names), **MODEL)
-    task = ClassificationTask(model, len(dm.label_names), optimizer=partial(torch.optim.AdamW, lr=2e-3, weight_decay=0.01))
+    task = ClassificationTask(
+        model, len(dm.label_names), optimizer=partial(torch.optim.AdamW, lr=2e-3, weight_decay=0.01)
+    )
     timer = _Timer(warmup)
-    trainer = L.Trainer(max_steps=steps + warmup, limit_val_batches=0, logger=False, enable_checkpointing=False,
-                        enable_progress_bar=False, enable_model_summary=False, gradient_clip_val=1.0,
-                        callbacks=[timer], accelerator="cpu", use_distributed_sampler=False)
+    trainer = L.Trainer(
+        max_steps=steps + warmup,
+        limit_val_batches=0,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        gradient_clip_val=1.0,
+        callbacks=[timer],
+        accelerator="cpu",
+        use_distributed_sampler=False,
+    )
     trainer.fit(task, train_dataloaders=dm.train_dataloader())
     return timer.end - timer.start, timer.tokens
 
@@ -103,13 +114,15 @@ def synthetic_batches(n: int, vocab: int, bucketed: bool, seed: int = 0) -> list
     """Texts of uniform random length 8-128 (the spread where packing hurts most), random ids and labels."""
     g = torch.Generator().manual_seed(seed)
     lengths = torch.randint(8, 129, (n * 64,), generator=g).tolist()
-    examples = [{"input_ids": torch.randint(2, vocab, (k,), generator=g).tolist(), "label": i % 3}
-                for i, k in enumerate(lengths)]
+    examples = [
+        {"input_ids": torch.randint(2, vocab, (k,), generator=g).tolist(), "label": i % 3}
+        for i, k in enumerate(lengths)
+    ]
     if bucketed:
         order = [i for b in LengthBucketBatchSampler(lengths, 64, seed=seed) for i in b]
     else:
         order = list(range(len(examples)))
-    return [pad_collate([examples[i] for i in order[j:j + 64]]) for j in range(0, len(order), 64)][:n]
+    return [pad_collate([examples[i] for i in order[j : j + 64]]) for j in range(0, len(order), 64)][:n]
 
 
 def main() -> None:
@@ -121,15 +134,31 @@ def main() -> None:
     ap.add_argument("--tweets-only", action="store_true", help="skip the synthetic 8-128 length rows")
     ap.add_argument("--out", default="bench/results/training_throughput.json")
     args = ap.parse_args()
-    dm = ClassificationDataModule({"source": "tweets", "cache_dir": args.cache_dir},
-                                  {"kind": "word", "vocab_size": 20000, "min_frequency": 2, "lowercase": True,
-                                   "replace_urls": True, "replace_mentions": True}, batch_size=64, max_length=64, seed=0)
+    dm = ClassificationDataModule(
+        {"source": "tweets", "cache_dir": args.cache_dir},
+        {
+            "kind": "word",
+            "vocab_size": 20000,
+            "min_frequency": 2,
+            "lowercase": True,
+            "replace_urls": True,
+            "replace_mentions": True,
+        },
+        batch_size=64,
+        max_length=64,
+        seed=0,
+    )
     dm.setup("fit")
     n = args.steps + args.warmup
     vocab, classes = dm.tokenizer.get_vocab_size(), len(dm.label_names)
     bucketed = [b for _, b in zip(range(n), dm.train_dataloader())]
-    shuffled = DataLoader(dm.examples["train"], batch_size=64, shuffle=True, generator=torch.Generator().manual_seed(0),
-                          collate_fn=partial(pad_collate, pad_id=dm.pad_id))
+    shuffled = DataLoader(
+        dm.examples["train"],
+        batch_size=64,
+        shuffle=True,
+        generator=torch.Generator().manual_seed(0),
+        collate_fn=partial(pad_collate, pad_id=dm.pad_id),
+    )
     plain = [b for _, b in zip(range(n), shuffled)]
     syn_plain, syn_bucketed = synthetic_batches(n, vocab, False), synthetic_batches(n, vocab, True)
 
@@ -137,19 +166,55 @@ def main() -> None:
         return GRUClassifier(vocab, classes, **MODEL)
 
     methods = [  # (data, method, batches, exact, run)
-        ("tweets", "textgru pipeline (DataModule+LightningModule+Trainer)", bucketed, True,
-         lambda: textgru_pipeline(dm, args.steps, args.warmup)),
-        ("tweets", "plain PyTorch loop, same model and batches", bucketed, True, lambda: plain_loop(ours(), bucketed, args.warmup)),
-        ("tweets", "plain shuffled padded batches, nn.GRU", plain, False,
-         lambda: plain_loop(NativeBiGRUClassifier(vocab, classes, packed=False), plain, args.warmup)),
-        ("tweets", "packing every batch, nn.GRU", plain, True,
-         lambda: plain_loop(NativeBiGRUClassifier(vocab, classes, packed=True), plain, args.warmup)),
-        ("lengths 8-128", "plain shuffled padded batches, nn.GRU", syn_plain, False,
-         lambda: plain_loop(NativeBiGRUClassifier(vocab, classes, packed=False), syn_plain, args.warmup)),
-        ("lengths 8-128", "packing every batch, nn.GRU", syn_plain, True,
-         lambda: plain_loop(NativeBiGRUClassifier(vocab, classes, packed=True), syn_plain, args.warmup)),
-        ("lengths 8-128", "textgru batching: buckets + exact BiGRU", syn_bucketed, True,
-         lambda: plain_loop(ours(), syn_bucketed, args.warmup)),
+        (
+            "tweets",
+            "textgru pipeline (DataModule+LightningModule+Trainer)",
+            bucketed,
+            True,
+            lambda: textgru_pipeline(dm, args.steps, args.warmup),
+        ),
+        (
+            "tweets",
+            "plain PyTorch loop, same model and batches",
+            bucketed,
+            True,
+            lambda: plain_loop(ours(), bucketed, args.warmup),
+        ),
+        (
+            "tweets",
+            "plain shuffled padded batches, nn.GRU",
+            plain,
+            False,
+            lambda: plain_loop(NativeBiGRUClassifier(vocab, classes, packed=False), plain, args.warmup),
+        ),
+        (
+            "tweets",
+            "packing every batch, nn.GRU",
+            plain,
+            True,
+            lambda: plain_loop(NativeBiGRUClassifier(vocab, classes, packed=True), plain, args.warmup),
+        ),
+        (
+            "lengths 8-128",
+            "plain shuffled padded batches, nn.GRU",
+            syn_plain,
+            False,
+            lambda: plain_loop(NativeBiGRUClassifier(vocab, classes, packed=False), syn_plain, args.warmup),
+        ),
+        (
+            "lengths 8-128",
+            "packing every batch, nn.GRU",
+            syn_plain,
+            True,
+            lambda: plain_loop(NativeBiGRUClassifier(vocab, classes, packed=True), syn_plain, args.warmup),
+        ),
+        (
+            "lengths 8-128",
+            "textgru batching: buckets + exact BiGRU",
+            syn_bucketed,
+            True,
+            lambda: plain_loop(ours(), syn_bucketed, args.warmup),
+        ),
     ]
     if args.tweets_only:
         methods = [m for m in methods if m[0] == "tweets"]
@@ -161,23 +226,45 @@ def main() -> None:
             seconds, tokens = run()
             runs[i].append(tokens / seconds)
             best[i] = max(runs[i])
-    rows = [{"data": d, "method": m, "real_tokens_per_s": best[i], "all_runs": runs[i],
-             "padding_fraction": pad_fraction(b), "exact": exact} for i, (d, m, b, exact, _) in enumerate(methods)]
+    rows = [
+        {
+            "data": d,
+            "method": m,
+            "real_tokens_per_s": best[i],
+            "all_runs": runs[i],
+            "padding_fraction": pad_fraction(b),
+            "exact": exact,
+        }
+        for i, (d, m, b, exact, _) in enumerate(methods)
+    ]
     pipeline_ratio = best[0] / best[1]
     tweets_vs_packing = best[1] / best[3]  # textgru batching on the tweets is the plain-loop row
     synthetic_vs_packing = best[6] / best[5] if len(methods) > 6 else float("nan")
     print(f"{'data':<14} {'method':<56} {'real tok/s':>10} {'padding':>8} {'exact':>6}")
     for r in rows:
-        print(f"{r['data']:<14} {r['method']:<56} {r['real_tokens_per_s']:>10.0f} {r['padding_fraction']:>8.1%} {str(r['exact']):>6}")
-    print(f"\npipeline / plain loop (tweets): {pipeline_ratio:.2f}\n"
-          f"textgru batching / packing: tweets {tweets_vs_packing:.2f}x, lengths 8-128 {synthetic_vs_packing:.2f}x\n"
-          f"(best of {args.rounds} interleaved rounds, {args.steps} timed steps each, batch 64, "
-          f"torch threads {torch.get_num_threads()})")
+        print(
+            f"{r['data']:<14} {r['method']:<56} {r['real_tokens_per_s']:>10.0f} {r['padding_fraction']:>8.1%} {str(r['exact']):>6}"
+        )
+    print(
+        f"\npipeline / plain loop (tweets): {pipeline_ratio:.2f}\n"
+        f"textgru batching / packing: tweets {tweets_vs_packing:.2f}x, lengths 8-128 {synthetic_vs_packing:.2f}x\n"
+        f"(best of {args.rounds} interleaved rounds, {args.steps} timed steps each, batch 64, "
+        f"torch threads {torch.get_num_threads()})"
+    )
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"rows": rows, "pipeline_over_plain_loop": pipeline_ratio,
-                                          "bucketed_over_packing_tweets": tweets_vs_packing,
-                                          "bucketed_over_packing_lengths_8_128": synthetic_vs_packing,
-                                          "steps": args.steps, "rounds": args.rounds}, indent=2))
+    Path(args.out).write_text(
+        json.dumps(
+            {
+                "rows": rows,
+                "pipeline_over_plain_loop": pipeline_ratio,
+                "bucketed_over_packing_tweets": tweets_vs_packing,
+                "bucketed_over_packing_lengths_8_128": synthetic_vs_packing,
+                "steps": args.steps,
+                "rounds": args.rounds,
+            },
+            indent=2,
+        )
+    )
     print(f"wrote {args.out}")
 
 

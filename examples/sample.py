@@ -1,6 +1,6 @@
 """Sample from a trained textgru language model: stream one continuation, then draw several at once.
 
-    python examples/sample.py outputs/lm/<date>/<time> --prompt "ROMEO:" --seed 1
+python examples/sample.py outputs/lm/<date>/<time> --prompt "ROMEO:" --seed 1
 """
 
 from __future__ import annotations

@@ -35,8 +35,13 @@ def make_rows(n: int, seed: int = 0) -> list[tuple[str, str]]:
     return rows
 
 
-def write_csv(path: Path, rows: list[tuple[str, str]], text_col: str = "review", label_col: str = "sentiment",
-              delimiter: str = ",") -> Path:
+def write_csv(
+    path: Path,
+    rows: list[tuple[str, str]],
+    text_col: str = "review",
+    label_col: str = "sentiment",
+    delimiter: str = ",",
+) -> Path:
     with open(path, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f, delimiter=delimiter)
         w.writerow([text_col, label_col])
@@ -44,13 +49,26 @@ def write_csv(path: Path, rows: list[tuple[str, str]], text_col: str = "review",
     return path
 
 
-def run_script(script: str, *args: str, cwd: Path | None = None, stdin: str | None = None,
-               env: dict | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
+def run_script(
+    script: str,
+    *args: str,
+    cwd: Path | None = None,
+    stdin: str | None = None,
+    env: dict | None = None,
+    timeout: int = 300,
+) -> subprocess.CompletedProcess:
     """Run scripts/<script>.py as a user would, in a subprocess."""
     full_env = {**os.environ, **(env or {})}
     full_env.pop("HYDRA_FULL_ERROR", None)
-    return subprocess.run([sys.executable, str(ROOT / "scripts" / f"{script}.py"), *args], cwd=cwd or ROOT,
-                          input=stdin, capture_output=True, text=True, env=full_env, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / f"{script}.py"), *args],
+        cwd=cwd or ROOT,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=timeout,
+    )
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -65,16 +83,30 @@ def small_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_csv(tmp_path_factory.mktemp("data") / "reviews.csv", make_rows(300))
 
 
-TINY_MODEL = ["model.embedding_dim=16", "model.hidden_size=16", "data.batch_size=16", "trainer.max_epochs=3",
-              "logger.tensorboard=false", "trainer.enable_progress_bar=false"]
+TINY_MODEL = [
+    "model.embedding_dim=16",
+    "model.hidden_size=16",
+    "data.batch_size=16",
+    "trainer.max_epochs=3",
+    "logger.tensorboard=false",
+    "trainer.enable_progress_bar=false",
+]
 
 
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory: pytest.TempPathFactory, small_csv: Path) -> Path:
     """A real training run (local CSV, tiny model, 3 epochs) through scripts/train.py; returns its folder."""
     run_dir = tmp_path_factory.mktemp("runs") / "tiny"
-    r = run_script("train", "task=sentiment", "data=local", f"data.path={small_csv}", "data.text_column=review",
-                   "data.label_column=sentiment", f"hydra.run.dir={run_dir}", *TINY_MODEL)
+    r = run_script(
+        "train",
+        "task=sentiment",
+        "data=local",
+        f"data.path={small_csv}",
+        "data.text_column=review",
+        "data.label_column=sentiment",
+        f"hydra.run.dir={run_dir}",
+        *TINY_MODEL,
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     return run_dir
 
@@ -91,8 +123,15 @@ except ImportError:  # pragma: no cover
     pass
 
 
-TINY_LM = ["model.embedding_dim=16", "model.hidden_size=32", "model.num_layers=1", "data.bptt=32", "data.batch_size=8",
-           "logger.tensorboard=false", "trainer.enable_progress_bar=false"]
+TINY_LM = [
+    "model.embedding_dim=16",
+    "model.hidden_size=32",
+    "model.num_layers=1",
+    "data.bptt=32",
+    "data.batch_size=8",
+    "logger.tensorboard=false",
+    "trainer.enable_progress_bar=false",
+]
 
 
 def write_play(path: Path, lines: int = 300, seed: int = 0) -> Path:
@@ -100,7 +139,11 @@ def write_play(path: Path, lines: int = 300, seed: int = 0) -> Path:
     words = "the king and queen of rome did speak to thee my lord with love and fear 'tis true say".split()
     out = []
     for _ in range(lines):
-        out += [rng.choice(["ROMEO:", "JULIET:", "KING:"]), " ".join(rng.choices(words, k=rng.randint(4, 9))).capitalize() + ",", ""]
+        out += [
+            rng.choice(["ROMEO:", "JULIET:", "KING:"]),
+            " ".join(rng.choices(words, k=rng.randint(4, 9))).capitalize() + ",",
+            "",
+        ]
     path.write_text("\n".join(out), encoding="utf-8")
     return path
 
@@ -111,7 +154,17 @@ def lm_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("lm")
     text = write_play(root / "play.txt")
     run_dir = root / "run"
-    r = run_script("train", "task=lm", "data=local_text", f"data.path={text}", "trainer.max_steps=150", "optimizer.lr=0.01",
-                   "task.samples=2", "task.sample_tokens=50", f"hydra.run.dir={run_dir}", *TINY_LM)
+    r = run_script(
+        "train",
+        "task=lm",
+        "data=local_text",
+        f"data.path={text}",
+        "trainer.max_steps=150",
+        "optimizer.lr=0.01",
+        "task.samples=2",
+        "task.sample_tokens=50",
+        f"hydra.run.dir={run_dir}",
+        *TINY_LM,
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     return run_dir

@@ -38,8 +38,9 @@ def lm(lm_run: Path) -> textgru.LanguageModel:
 
 
 def test_import_is_light_and_every_public_name_is_documented() -> None:
-    r = subprocess.run([sys.executable, "-c", "import sys, textgru; print('torch' in sys.modules)"],
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, "-c", "import sys, textgru; print('torch' in sys.modules)"], capture_output=True, text=True
+    )
     assert r.stdout.strip() == "False"  # names load on first use
     for name in textgru.__all__:
         if name != "__version__":
@@ -47,8 +48,9 @@ def test_import_is_light_and_every_public_name_is_documented() -> None:
     assert (ROOT / "src" / "textgru" / "py.typed").is_file()
 
 
-def test_load_picks_the_task_and_refuses_what_it_cannot_read(clf: textgru.Classifier, lm: textgru.LanguageModel,
-                                                             tmp_path: Path) -> None:
+def test_load_picks_the_task_and_refuses_what_it_cannot_read(
+    clf: textgru.Classifier, lm: textgru.LanguageModel, tmp_path: Path
+) -> None:
     assert clf.label_names == ["neg", "neutral", "pos"] and clf.device == torch.device("cpu")
     assert "Classifier(labels=" in repr(clf) and "LanguageModel(vocab=" in repr(lm)
     (tmp_path / "junk.ckpt").write_bytes(b"not a checkpoint")
@@ -66,8 +68,9 @@ def test_load_picks_the_task_and_refuses_what_it_cannot_read(clf: textgru.Classi
 def test_predict_equals_the_predict_script(clf: textgru.Classifier, tiny_run: Path, tmp_path: Path) -> None:
     texts = [t for t, _ in make_rows(25, seed=9)] + ["so good 😀", "שלום bad", "a\u200bgood\u200bday"]
     (tmp_path / "texts.txt").write_text("\n".join(texts), encoding="utf-8")
-    r = run_script("predict", f"ckpt_path={tiny_run}", f"input={tmp_path / 'texts.txt'}",
-                   f"output={tmp_path / 'out.jsonl'}")
+    r = run_script(
+        "predict", f"ckpt_path={tiny_run}", f"input={tmp_path / 'texts.txt'}", f"output={tmp_path / 'out.jsonl'}"
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     from_script = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]
     assert from_script == [p.to_dict() for p in clf.predict(texts)]
@@ -79,8 +82,10 @@ def test_predict_equals_the_predict_script(clf: textgru.Classifier, tiny_run: Pa
 
 def test_predict_keeps_input_order_across_length_buckets(clf: textgru.Classifier) -> None:
     rng = random.Random(3)
-    texts = [" ".join(rng.choice(["good", "bad", "the", "table", "love", "awful"]) for _ in range(rng.randint(1, 60)))
-             for _ in range(80)]
+    texts = [
+        " ".join(rng.choice(["good", "bad", "the", "table", "love", "awful"]) for _ in range(rng.randint(1, 60)))
+        for _ in range(80)
+    ]
     batched = clf.predict(texts, batch_size=7)  # 12 buckets of different lengths
     one_by_one = [clf.predict(t) for t in texts]
     assert [p.text for p in batched] == texts
@@ -92,8 +97,9 @@ def test_predict_keeps_input_order_across_length_buckets(clf: textgru.Classifier
         clf.predict(["fine", 3])  # type: ignore[list-item]
 
 
-def test_evaluate_takes_what_the_data_sources_take(clf: textgru.Classifier, tiny_run: Path, small_csv: Path,
-                                                   tmp_path: Path) -> None:
+def test_evaluate_takes_what_the_data_sources_take(
+    clf: textgru.Classifier, tiny_run: Path, small_csv: Path, tmp_path: Path
+) -> None:
     trained = json.loads((tiny_run / "metrics.json").read_text())
     assert clf.evaluate()["macro_f1"] == pytest.approx(trained["test/macro_f1"], abs=1e-6)  # the same test split
     from_path = clf.evaluate(small_csv, text_column="review", label_column="sentiment", output_dir=tmp_path / "ev")
@@ -112,10 +118,19 @@ def test_evaluate_takes_what_the_data_sources_take(clf: textgru.Classifier, tiny
         clf.evaluate(datasets.Dataset.from_dict({"text": ["good"], "label": ["joy"]}))
 
 
-def test_generate_equals_the_generate_script_and_stream_joins_to_it(lm: textgru.LanguageModel, lm_run: Path,
-                                                                    tmp_path: Path) -> None:
-    r = run_script("generate", f"ckpt_path={lm_run}", "prompt=ROMEO:", "num_samples=2", "seed=7", "max_new_tokens=60",
-                   "top_p=0.9", f"output={tmp_path / 's.jsonl'}")
+def test_generate_equals_the_generate_script_and_stream_joins_to_it(
+    lm: textgru.LanguageModel, lm_run: Path, tmp_path: Path
+) -> None:
+    r = run_script(
+        "generate",
+        f"ckpt_path={lm_run}",
+        "prompt=ROMEO:",
+        "num_samples=2",
+        "seed=7",
+        "max_new_tokens=60",
+        "top_p=0.9",
+        f"output={tmp_path / 's.jsonl'}",
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     from_script = [json.loads(line)["text"] for line in (tmp_path / "s.jsonl").read_text(encoding="utf-8").splitlines()]
     assert lm.generate("ROMEO:", num_samples=2, seed=7, max_new_tokens=60, top_p=0.9) == from_script
@@ -124,7 +139,16 @@ def test_generate_equals_the_generate_script_and_stream_joins_to_it(lm: textgru.
     assert len(pieces) > 1 and "".join(pieces) == one
     defaults = textgru.SamplingOptions()
     generate_yaml = compose_config("generate", ["ckpt_path=x"])
-    for key in ("max_new_tokens", "temperature", "top_k", "top_p", "repetition_penalty", "greedy", "num_samples", "seed"):
+    for key in (
+        "max_new_tokens",
+        "temperature",
+        "top_k",
+        "top_p",
+        "repetition_penalty",
+        "greedy",
+        "num_samples",
+        "seed",
+    ):
         assert getattr(defaults, key) == generate_yaml[key], key  # no keyword: the script's default
     with pytest.raises(textgru.TextgruError, match="unknown sampling option"):
         lm.generate("KING:", temprature=0.5)
@@ -168,8 +192,9 @@ def python_blocks(markdown: str) -> list[str]:
     return re.findall(r"```python\n(.*?)```", markdown, flags=re.S)
 
 
-def test_readme_python_blocks_run(tiny_run: Path, lm_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                  capsys: pytest.CaptureFixture) -> None:
+def test_readme_python_blocks_run(
+    tiny_run: Path, lm_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
     """The 'Use from Python' blocks, in order, in a folder holding the runs and the file they name."""
     blocks = python_blocks((ROOT / "README.md").read_text(encoding="utf-8"))
     assert len(blocks) >= 3
@@ -192,11 +217,18 @@ def test_readme_python_blocks_run(tiny_run: Path, lm_run: Path, tmp_path: Path, 
     assert "\n" in capsys.readouterr().out
 
 
-def test_examples_run(tiny_run: Path, lm_run: Path, small_csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                      capsys: pytest.CaptureFixture) -> None:
+def test_examples_run(
+    tiny_run: Path,
+    lm_run: Path,
+    small_csv: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture,
+) -> None:
     out = tmp_path / "labelled.csv"
-    monkeypatch.setattr(sys, "argv", ["classify_csv.py", str(tiny_run), str(small_csv), "--column", "review",
-                                      "--output", str(out)])
+    monkeypatch.setattr(
+        sys, "argv", ["classify_csv.py", str(tiny_run), str(small_csv), "--column", "review", "--output", str(out)]
+    )
     runpy.run_path(str(ROOT / "examples" / "classify_csv.py"), run_name="__main__")
     import pandas as pd
 

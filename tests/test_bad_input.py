@@ -50,7 +50,9 @@ def test_empty_dataset(tmp_path: Path) -> None:
 def test_label_unseen_in_training(tmp_path: Path, split: str, option: str) -> None:
     rows = make_rows(60)
     train = write_csv(tmp_path / "train.csv", rows, text_col="text", label_col="label")
-    other = write_csv(tmp_path / f"{split}.csv", rows[:5] + [("strange text", "sarcastic")], text_col="text", label_col="label")
+    other = write_csv(
+        tmp_path / f"{split}.csv", rows[:5] + [("strange text", "sarcastic")], text_col="text", label_col="label"
+    )
     r = _train(tmp_path, "data=local", f"data.path={train}", f"data.{option}={other}")
     _one_line_error(r, "sarcastic", split)
 
@@ -72,8 +74,12 @@ def test_hub_dataset_offline_within_5s(tmp_path: Path) -> None:
 def test_hub_unreachable_without_offline_flag(tmp_path: Path) -> None:
     """With the offline flags unset and the Hub endpoint unreachable, the error still comes within 5 s."""
     t0 = time.time()
-    r = run_script("train", f"hydra.run.dir={tmp_path / 'run'}", "data=sst2",
-                   env={"HF_HUB_OFFLINE": "0", "HF_DATASETS_OFFLINE": "0", "HF_ENDPOINT": "https://127.0.0.1:9"})
+    r = run_script(
+        "train",
+        f"hydra.run.dir={tmp_path / 'run'}",
+        "data=sst2",
+        env={"HF_HUB_OFFLINE": "0", "HF_DATASETS_OFFLINE": "0", "HF_ENDPOINT": "https://127.0.0.1:9"},
+    )
     _one_line_error(r, "stanfordnlp/sst2", "cannot be reached")
     assert time.time() - t0 < 5 + STARTUP_S  # the 3 s connection timeout, plus start-up
 
@@ -155,21 +161,32 @@ def test_rows_without_label_are_dropped_not_a_class(tmp_path: Path) -> None:
 
 
 def test_failed_run_leaves_no_finished_looking_best_ckpt(tmp_path: Path, small_csv: Path) -> None:
-    r = run_script("train", "data=local", f"data.path={small_csv}", "data.text_column=review",
-                   "data.label_column=sentiment", *TINY_MODEL, "trainer.max_epochs=1",
-                   f"hydra.run.dir={tmp_path / 'run'}", "+callbacks.boom._target_=conftest.FailAtTest",
-                   env={"PYTHONPATH": str(Path(__file__).parent)})
+    r = run_script(
+        "train",
+        "data=local",
+        f"data.path={small_csv}",
+        "data.text_column=review",
+        "data.label_column=sentiment",
+        *TINY_MODEL,
+        "trainer.max_epochs=1",
+        f"hydra.run.dir={tmp_path / 'run'}",
+        "+callbacks.boom._target_=conftest.FailAtTest",
+        env={"PYTHONPATH": str(Path(__file__).parent)},
+    )
     assert r.returncode != 0 and "simulated crash" in r.stderr
     ckpts = tmp_path / "run" / "checkpoints"
     assert not (ckpts / "best.ckpt").exists() and (ckpts / "best-unfinished.ckpt").is_file()
     assert not (tmp_path / "run" / "metrics.json").exists()
 
 
-@pytest.mark.parametrize("args,needles", [
-    (["-m", "model.hiden_size=64,128"], ["no config key model.hiden_size", "+model.hiden_size"]),
-    (["trainer=ddp"], ["needs a GPU", "trainer=ddp_cpu"]),
-    (["optimized_metric=val/bpc"], ["val/bpc", "val/macro_f1"]),
-])
+@pytest.mark.parametrize(
+    "args,needles",
+    [
+        (["-m", "model.hiden_size=64,128"], ["no config key model.hiden_size", "+model.hiden_size"]),
+        (["trainer=ddp"], ["needs a GPU", "trainer=ddp_cpu"]),
+        (["optimized_metric=val/bpc"], ["val/bpc", "val/macro_f1"]),
+    ],
+)
 def test_sweep_and_scale_out_mistakes(tmp_path: Path, args: list[str], needles: list[str]) -> None:
     """Sweep and trainer mistakes fail before any work, in one line, and leave no run or sweep folder."""
     if args[0] == "trainer=ddp" and torch.cuda.is_available():
@@ -179,13 +196,16 @@ def test_sweep_and_scale_out_mistakes(tmp_path: Path, args: list[str], needles: 
     assert not (tmp_path / "run").exists() and not (tmp_path / "sweep").exists()
 
 
-@pytest.mark.parametrize("overrides,match", [
-    (["trainer=gpu"], "needs a GPU.*trainer=cpu"),
-    (["trainer=ddp_cpu", "trainer.devices=64"], "trainer.devices=64 but this machine has .* CPU cores"),
-    (["task=lm", "optimized_metric=val/macro_f1"], "not a validation metric task=lm logs; use one of: val/loss"),
-    (["optimized_metric=test/macro_f1"], "not a validation metric"),
-    (["optimized_mode=up"], "optimized_mode=up must be min or max"),
-])
+@pytest.mark.parametrize(
+    "overrides,match",
+    [
+        (["trainer=gpu"], "needs a GPU.*trainer=cpu"),
+        (["trainer=ddp_cpu", "trainer.devices=64"], "trainer.devices=64 but this machine has .* CPU cores"),
+        (["task=lm", "optimized_metric=val/macro_f1"], "not a validation metric task=lm logs; use one of: val/loss"),
+        (["optimized_metric=test/macro_f1"], "not a validation metric"),
+        (["optimized_mode=up"], "optimized_mode=up must be min or max"),
+    ],
+)
 def test_trainer_and_metric_checks_come_before_any_work(tmp_path: Path, overrides: list[str], match: str) -> None:
     from hydra import compose, initialize_config_dir
 
@@ -204,8 +224,13 @@ def test_trainer_and_metric_checks_come_before_any_work(tmp_path: Path, override
 
 
 def test_search_space_with_a_missing_key(tmp_path: Path) -> None:
-    r = run_script("tune", "hparams_search=sentiment", "n_trials=1", f"hydra.run.dir={tmp_path / 'study'}",
-                   "++hparams_search.params={model.hiden_size: 'choice(1, 2)'}")
+    r = run_script(
+        "tune",
+        "hparams_search=sentiment",
+        "n_trials=1",
+        f"hydra.run.dir={tmp_path / 'study'}",
+        "++hparams_search.params={model.hiden_size: 'choice(1, 2)'}",
+    )
     _one_line_error(r, "model.hiden_size")
     assert not (tmp_path / "study" / "study.db").exists()
 
@@ -215,23 +240,40 @@ def test_tune_without_a_search_space(tmp_path: Path) -> None:
     _one_line_error(r, "hparams_search=sentiment")
 
 
-@pytest.mark.parametrize("args", [
-    ["hydra/hydra_logging=disabled"], ["+hydra.job.env_set.X=1"], ["++hydra.run.dir=/tmp/x"],
-    ["model=glob(*)", "seed=1"], ["experiment=choice(tweets_bigru,sst2_bigru)", "trainer.max_epochs=1"],
-    ["+data@extra=tweets"], ["callbacks.early_stopping={monitor: val/loss, mode: min}", "callbacks.early_stopping.mode=min"],
-    ["model.hidden_size=128,256", "seed=1,2"], ["task=lm", "model.tie_weights=true"], ["~callbacks.lr_monitor"],
-    ["++foo.bar=1"], ["+new_key=3"], ["optimizer.lr=tag(log, interval(1e-4, 1e-2))"],
-    ["model=choice(gru_lm)", "task=lm", "model.tie_weights=true"], ["hparams_search=sentiment"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["hydra/hydra_logging=disabled"],
+        ["+hydra.job.env_set.X=1"],
+        ["++hydra.run.dir=/tmp/x"],
+        ["model=glob(*)", "seed=1"],
+        ["experiment=choice(tweets_bigru,sst2_bigru)", "trainer.max_epochs=1"],
+        ["+data@extra=tweets"],
+        ["callbacks.early_stopping={monitor: val/loss, mode: min}", "callbacks.early_stopping.mode=min"],
+        ["model.hidden_size=128,256", "seed=1,2"],
+        ["task=lm", "model.tie_weights=true"],
+        ["~callbacks.lr_monitor"],
+        ["++foo.bar=1"],
+        ["+new_key=3"],
+        ["optimizer.lr=tag(log, interval(1e-4, 1e-2))"],
+        ["model=choice(gru_lm)", "task=lm", "model.tie_weights=true"],
+        ["hparams_search=sentiment"],
+    ],
+)
 def test_valid_command_lines_pass_the_key_check(args: list[str]) -> None:
     from textgru.cli import check_override_keys
 
     check_override_keys(args, "train")  # no TextgruError
 
 
-@pytest.mark.parametrize("args,key", [(["model.hiden_size=1"], "model.hiden_size"),
-                                      (["-m", "model.hiden_size=1,2"], "model.hiden_size"),
-                                      (["task=lm", "model.pooling=mean"], "model.pooling")])
+@pytest.mark.parametrize(
+    "args,key",
+    [
+        (["model.hiden_size=1"], "model.hiden_size"),
+        (["-m", "model.hiden_size=1,2"], "model.hiden_size"),
+        (["task=lm", "model.pooling=mean"], "model.pooling"),
+    ],
+)
 def test_missing_keys_fail_the_key_check(args: list[str], key: str) -> None:
     from textgru.cli import check_override_keys
     from textgru.errors import TextgruError

@@ -45,7 +45,7 @@ def test_buckets_cut_padding() -> None:
 
     g = torch.Generator().manual_seed(0)
     perm = torch.randperm(len(lengths), generator=g).tolist()
-    plain = [perm[i:i + 32] for i in range(0, len(perm), 32)]
+    plain = [perm[i : i + 32] for i in range(0, len(perm), 32)]
     bucketed = list(LengthBucketBatchSampler(lengths, 32, seed=0))
     assert pad_fraction(bucketed) < 0.05 < pad_fraction(plain)
 
@@ -92,17 +92,29 @@ def test_training_reshuffles_buckets_every_epoch() -> None:
         return batch
 
     loader = DataLoader(data, batch_sampler=LengthBucketBatchSampler(lengths, 16, seed=0), collate_fn=collate)
-    task = ClassificationTask(GRUClassifier(50, 2, embedding_dim=8, hidden_size=8), 2,
-                              optimizer=partial(torch.optim.SGD, lr=0.01))
-    L.Trainer(max_epochs=2, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-              enable_model_summary=False, callbacks=[Record()]).fit(task, loader)
+    task = ClassificationTask(
+        GRUClassifier(50, 2, embedding_dim=8, hidden_size=8), 2, optimizer=partial(torch.optim.SGD, lr=0.01)
+    )
+    L.Trainer(
+        max_epochs=2,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        callbacks=[Record()],
+    ).fit(task, loader)
     assert len(seen) == 2 and seen[0] != seen[1]
     assert sorted(i for b in seen[1] for i in b) == list(range(200))
 
 
 @settings(max_examples=60, deadline=None)
-@given(n=st.integers(1, 300), batch_size=st.integers(1, 40), replicas=st.integers(1, 4), shuffle=st.booleans(),
-       seed=st.integers(0, 5))
+@given(
+    n=st.integers(1, 300),
+    batch_size=st.integers(1, 40),
+    replicas=st.integers(1, 4),
+    shuffle=st.booleans(),
+    seed=st.integers(0, 5),
+)
 def test_ranks_split_each_global_batch(n: int, batch_size: int, replicas: int, shuffle: bool, seed: int) -> None:
     """Under data parallelism every rank takes its contiguous share of the same global batches: together they
     are exactly the one-process batches (training pads a batch smaller than the number of ranks), and in
@@ -110,8 +122,10 @@ def test_ranks_split_each_global_batch(n: int, batch_size: int, replicas: int, s
     batch_size = max(batch_size, replicas)
     lengths = _lengths(n, seed)
     whole = list(LengthBucketBatchSampler(lengths, batch_size, shuffle=shuffle, seed=seed))
-    ranks = [LengthBucketBatchSampler(lengths, batch_size, shuffle=shuffle, seed=seed, num_replicas=replicas, rank=r)
-             for r in range(replicas)]
+    ranks = [
+        LengthBucketBatchSampler(lengths, batch_size, shuffle=shuffle, seed=seed, num_replicas=replicas, rank=r)
+        for r in range(replicas)
+    ]
     shares = [list(s) for s in ranks]
     assert [len(s) for s in shares] == [len(s) for s in ranks]
     if shuffle:

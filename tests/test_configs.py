@@ -9,8 +9,11 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
-GROUPS = {g.name: sorted(p.stem for p in g.glob("*.yaml")) for g in CONF.iterdir()
-          if g.is_dir() and g.name not in ("hydra", "experiment", "hparams_search")}
+GROUPS = {
+    g.name: sorted(p.stem for p in g.glob("*.yaml"))
+    for g in CONF.iterdir()
+    if g.is_dir() and g.name not in ("hydra", "experiment", "hparams_search")
+}
 CASES = [(g, o) for g, opts in GROUPS.items() for o in opts]
 
 
@@ -31,17 +34,20 @@ def test_entry_configs_compose(config_name: str) -> None:
     assert cfg.ckpt_path == "x.ckpt" and cfg.overwrite is False
 
 
-@pytest.mark.parametrize("override,key,expected", [
-    ("trainer=cpu", "trainer.accelerator", "cpu"),
-    ("trainer=gpu", "trainer.accelerator", "gpu"),
-    ("scheduler=none", "scheduler", None),
-    ("scheduler=one_cycle", "scheduler._target_", "textgru.optim.one_cycle"),
-    ("tokenizer=bpe", "tokenizer.kind", "bpe"),
-    ("tokenizer=char", "tokenizer.kind", "char"),
-    ("data=local", "data.source", "local"),
-    ("data=sst2", "data.hub_name", "stanfordnlp/sst2"),
-    ("optimizer=adam", "optimizer._target_", "torch.optim.Adam"),
-])
+@pytest.mark.parametrize(
+    "override,key,expected",
+    [
+        ("trainer=cpu", "trainer.accelerator", "cpu"),
+        ("trainer=gpu", "trainer.accelerator", "gpu"),
+        ("scheduler=none", "scheduler", None),
+        ("scheduler=one_cycle", "scheduler._target_", "textgru.optim.one_cycle"),
+        ("tokenizer=bpe", "tokenizer.kind", "bpe"),
+        ("tokenizer=char", "tokenizer.kind", "char"),
+        ("data=local", "data.source", "local"),
+        ("data=sst2", "data.hub_name", "stanfordnlp/sst2"),
+        ("optimizer=adam", "optimizer._target_", "torch.optim.Adam"),
+    ],
+)
 def test_group_choice_takes_effect(override: str, key: str, expected: object) -> None:
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         cfg = compose(config_name="train", overrides=[override])
@@ -62,10 +68,15 @@ def test_defaults_are_the_documented_main_job() -> None:
 def test_lm_task_sets_its_own_defaults_and_command_line_wins() -> None:
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         cfg = compose(config_name="train", overrides=["task=lm"])
-        mine = compose(config_name="train", overrides=["task=lm", "data=local_text", "tokenizer=byte_bpe",
-                                                        "trainer.max_steps=7", "optimized_mode=max"])
+        mine = compose(
+            config_name="train",
+            overrides=["task=lm", "data=local_text", "tokenizer=byte_bpe", "trainer.max_steps=7", "optimized_mode=max"],
+        )
     assert (cfg.data.source, cfg.tokenizer.kind, cfg.model._target_) == (
-        "shakespeare", "char", "textgru.models.language_model.GRULanguageModel")
+        "shakespeare",
+        "char",
+        "textgru.models.language_model.GRULanguageModel",
+    )
     assert cfg.optimized_metric == "val/loss" and cfg.callbacks.model_checkpoint.mode == "min"
     assert cfg.callbacks.early_stopping.mode == "min" and cfg.trainer.check_val_every_n_epoch is None
     assert (mine.data.source, mine.tokenizer.kind, mine.trainer.max_steps) == ("local_text", "byte_bpe", 7)
@@ -93,14 +104,22 @@ EXPERIMENTS = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml"))
 
 
 def test_the_named_experiments_exist() -> None:
-    assert {"tweets_bigru", "tweets_bigru_large", "shakespeare_char", "imdb_bigru", "sst2_bigru",
-            "wikitext2_bpe"} <= set(EXPERIMENTS)
+    assert {
+        "tweets_bigru",
+        "tweets_bigru_large",
+        "shakespeare_char",
+        "imdb_bigru",
+        "sst2_bigru",
+        "wikitext2_bpe",
+    } <= set(EXPERIMENTS)
 
 
 @pytest.mark.parametrize("name", EXPERIMENTS)
 def test_every_experiment_composes_and_states_its_purpose_and_figure(name: str) -> None:
     text = (CONF / "experiment" / f"{name}.yaml").read_text()
-    assert text.startswith("# @package _global_") and "Reached:" in text and "python scripts/train.py experiment=" in text
+    assert (
+        text.startswith("# @package _global_") and "Reached:" in text and "python scripts/train.py experiment=" in text
+    )
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         cfg = compose(config_name="train", overrides=[f"experiment={name}"])
     expected_task = {"shakespeare_char": "lm", "wikitext2_bpe": "lm", "sunspots_gru": "forecast"}.get(name, "sentiment")
@@ -112,9 +131,14 @@ def test_every_experiment_composes_and_states_its_purpose_and_figure(name: str) 
 def test_forecast_task_sets_its_own_defaults() -> None:
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         cfg = compose(config_name="train", overrides=["task=forecast"])
-        csv = compose(config_name="train", overrides=["task=forecast", "data=local_csv", "data.path=x.csv", "model.rnn=reference"])
+        csv = compose(
+            config_name="train", overrides=["task=forecast", "data=local_csv", "data.path=x.csv", "model.rnn=reference"]
+        )
     assert (cfg.data.source, cfg.model._target_, cfg.model.rnn) == (
-        "synthetic_sine", "textgru.models.forecaster.GRUForecaster", "native")
+        "synthetic_sine",
+        "textgru.models.forecaster.GRUForecaster",
+        "native",
+    )
     assert cfg.optimized_metric == "val/mse" and cfg.callbacks.model_checkpoint.mode == "min"
     assert (csv.data.source, csv.data.path, csv.model.rnn) == ("local_csv", "x.csv", "reference")
 
@@ -149,15 +173,21 @@ class _Batches:
         return [0] * self.n
 
 
-@pytest.mark.parametrize("trainer,expected", [
-    # epoch-validated, max_steps ends the run inside epoch 1: validate at the run's end
-    ({"val_check_interval": None, "check_val_every_n_epoch": 1, "max_steps": 150, "max_epochs": 1}, (150, None)),
-    # max_steps past the first epoch: epoch-end validation happens, nothing changes
-    ({"val_check_interval": None, "check_val_every_n_epoch": 1, "max_steps": 700, "max_epochs": 3}, (None, 1)),
-    # a step interval longer than the run is shortened to the run
-    ({"val_check_interval": 300, "check_val_every_n_epoch": None, "max_steps": 120, "max_epochs": -1}, (120, None)),
-    ({"val_check_interval": 300, "check_val_every_n_epoch": None, "max_steps": 1200, "max_epochs": -1}, (300, None)),
-])
+@pytest.mark.parametrize(
+    "trainer,expected",
+    [
+        # epoch-validated, max_steps ends the run inside epoch 1: validate at the run's end
+        ({"val_check_interval": None, "check_val_every_n_epoch": 1, "max_steps": 150, "max_epochs": 1}, (150, None)),
+        # max_steps past the first epoch: epoch-end validation happens, nothing changes
+        ({"val_check_interval": None, "check_val_every_n_epoch": 1, "max_steps": 700, "max_epochs": 3}, (None, 1)),
+        # a step interval longer than the run is shortened to the run
+        ({"val_check_interval": 300, "check_val_every_n_epoch": None, "max_steps": 120, "max_epochs": -1}, (120, None)),
+        (
+            {"val_check_interval": 300, "check_val_every_n_epoch": None, "max_steps": 1200, "max_epochs": -1},
+            (300, None),
+        ),
+    ],
+)
 def test_every_run_validates_before_it_ends(trainer: dict, expected: tuple) -> None:
     from textgru.training import _fit_validation_to_run
 

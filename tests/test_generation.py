@@ -33,14 +33,16 @@ def test_carried_state_equals_rerunning_the_prefix(lm) -> None:
             logits = model(torch.tensor([ids]))[0][0, -1]
             logits[banned] = float("-inf")
             ids.append(int(logits.argmax()))
-    assert out == tok.decode(ids[len(tok.encode("ROMEO:").ids):])
+    assert out == tok.decode(ids[len(tok.encode("ROMEO:").ids) :])
 
 
 def test_top_k_1_equals_greedy(lm) -> None:
     model, tok = lm
     greedy = generate(model, tok, "JULIET:", SamplingOptions(max_new_tokens=50, greedy=True))
     for seed in (1, 2):
-        sampled = generate(model, tok, "JULIET:", SamplingOptions(max_new_tokens=50, top_k=1, temperature=1.7, seed=seed))
+        sampled = generate(
+            model, tok, "JULIET:", SamplingOptions(max_new_tokens=50, top_k=1, temperature=1.7, seed=seed)
+        )
         assert sampled == greedy
 
 
@@ -90,8 +92,9 @@ def test_stop_truncates_and_streaming_matches(lm) -> None:
     full = generate(model, tok, "O", SamplingOptions(max_new_tokens=80, seed=3))[0]
     stop = full[30:33]
     pieces: list[str] = []
-    cut = generate(model, tok, "O", SamplingOptions(max_new_tokens=80, seed=3, stop=[stop, "never-in-text"]),
-                   on_text=pieces.append)[0]
+    cut = generate(
+        model, tok, "O", SamplingOptions(max_new_tokens=80, seed=3, stop=[stop, "never-in-text"]), on_text=pieces.append
+    )[0]
     assert cut == full[: full.index(stop)] and stop not in cut
     assert "".join(pieces) == cut and len(pieces) > 1
     streamed: list[str] = []
@@ -112,16 +115,19 @@ def test_unknown_prompt_characters(lm) -> None:
     assert len(generate(model, tok, "ROMEO: ß€", SamplingOptions(max_new_tokens=3, seed=0), allow_unknown=True)[0]) == 3
 
 
-@pytest.mark.parametrize("options,match", [
-    (dict(temperature=0.0), "greedy=true"),
-    (dict(temperature=-1.0), "greedy=true"),
-    (dict(top_p=0.0), r"top_p=0.0 must be in \(0, 1\]"),
-    (dict(top_p=1.5), r"top_p=1.5 must be in \(0, 1\]"),
-    (dict(top_k=-1), "top_k=-1"),
-    (dict(max_new_tokens=-1), "max_new_tokens=-1"),
-    (dict(num_samples=0), "num_samples=0"),
-    (dict(repetition_penalty=0.0), "repetition_penalty"),
-])
+@pytest.mark.parametrize(
+    "options,match",
+    [
+        (dict(temperature=0.0), "greedy=true"),
+        (dict(temperature=-1.0), "greedy=true"),
+        (dict(top_p=0.0), r"top_p=0.0 must be in \(0, 1\]"),
+        (dict(top_p=1.5), r"top_p=1.5 must be in \(0, 1\]"),
+        (dict(top_k=-1), "top_k=-1"),
+        (dict(max_new_tokens=-1), "max_new_tokens=-1"),
+        (dict(num_samples=0), "num_samples=0"),
+        (dict(repetition_penalty=0.0), "repetition_penalty"),
+    ],
+)
 def test_bad_options(options: dict, match: str) -> None:
     with pytest.raises(TextgruError, match=match):
         SamplingOptions(**options).check()
@@ -136,7 +142,9 @@ def test_greedy_ignores_temperature_and_zero_tokens(lm) -> None:
 def test_repetition_penalty_in_generation(lm) -> None:
     model, tok = lm
     plain = generate(model, tok, "ROMEO:", SamplingOptions(max_new_tokens=30, greedy=True))[0]
-    penalized = generate(model, tok, "ROMEO:", SamplingOptions(max_new_tokens=30, greedy=True, repetition_penalty=20.0))[0]
+    penalized = generate(
+        model, tok, "ROMEO:", SamplingOptions(max_new_tokens=30, greedy=True, repetition_penalty=20.0)
+    )[0]
     assert len(set(penalized)) > len(set(plain))
 
 
@@ -147,7 +155,9 @@ def test_byte_level_streaming_never_splits_a_character() -> None:
     model = GRULanguageModel(tok.get_vocab_size(), embedding_dim=8, hidden_size=16, num_layers=1).eval()
     for seed in range(5):
         pieces: list[str] = []
-        out = generate(model, tok, "café", SamplingOptions(max_new_tokens=60, seed=seed, stop=["✓"]), on_text=pieces.append)[0]
+        out = generate(
+            model, tok, "café", SamplingOptions(max_new_tokens=60, seed=seed, stop=["✓"]), on_text=pieces.append
+        )[0]
         assert "".join(pieces) == out and "✓" not in out
 
 

@@ -19,8 +19,18 @@ def test_adding_problem_marks_one_value_in_each_half() -> None:
 
 
 def test_gradient_flow_writes_png_and_json(tmp_path: Path) -> None:
-    cfg = OmegaConf.create({"seq_len": 12, "hidden_size": 4, "steps": 3, "batch_size": 8, "lr": 0.01, "eval_size": 32,
-                            "tolerance": 0.04, "seed": 0})
+    cfg = OmegaConf.create(
+        {
+            "seq_len": 12,
+            "hidden_size": 4,
+            "steps": 3,
+            "batch_size": 8,
+            "lr": 0.01,
+            "eval_size": 32,
+            "tolerance": 0.04,
+            "seed": 0,
+        }
+    )
     results = run_gradient_flow(cfg, tmp_path)
     assert (tmp_path / "gradient_flow.png").stat().st_size > 0
     saved = json.loads((tmp_path / "gradient_flow.json").read_text())

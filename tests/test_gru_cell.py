@@ -16,10 +16,18 @@ from textgru.models.gru_cell import ReferenceGRU, ReferenceGRUCell, build_gru, g
 
 def _random_case(seed: int) -> dict:
     rng = random.Random(seed)
-    return {"input_size": rng.randint(1, 9), "hidden_size": rng.randint(1, 12), "num_layers": rng.randint(1, 2),
-            "bidirectional": rng.random() < 0.5, "batch_first": rng.random() < 0.5, "bias": rng.random() < 0.85,
-            "batch": rng.randint(1, 6), "time": rng.randint(1, 9), "mode": rng.choice(["padded", "packed", "lengths"]),
-            "hx": rng.random() < 0.5}
+    return {
+        "input_size": rng.randint(1, 9),
+        "hidden_size": rng.randint(1, 12),
+        "num_layers": rng.randint(1, 2),
+        "bidirectional": rng.random() < 0.5,
+        "batch_first": rng.random() < 0.5,
+        "bias": rng.random() < 0.85,
+        "batch": rng.randint(1, 6),
+        "time": rng.randint(1, 9),
+        "mode": rng.choice(["padded", "packed", "lengths"]),
+        "hx": rng.random() < 0.5,
+    }
 
 
 def _grads(module: nn.Module) -> dict[str, torch.Tensor]:
@@ -59,7 +67,7 @@ def test_reference_gru_matches_nn_gru(seed: int) -> None:
                 out_p, h_n = model(packed, h0)
                 assert torch.equal(out_p.batch_sizes, packed.batch_sizes)
                 out, _ = pad_packed_sequence(out_p, batch_first=True, total_length=t)
-        ((out * weight).sum() + (h_n ** 2).sum()).backward()
+        ((out * weight).sum() + (h_n**2).sum()).backward()
         outs.append((out.detach(), h_n.detach(), xi.grad, h0.grad if h0 is not None else None, _grads(model)))
     (o1, h1, gx1, gh1, g1), (o2, h2, gx2, gh2, g2) = outs
     torch.testing.assert_close(o2, o1, atol=1e-5, rtol=0)

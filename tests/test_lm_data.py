@@ -38,7 +38,6 @@ def test_windows_cover_every_target_once_in_order(n: int, lanes: int, bptt: int)
         w[len(w)]
 
 
-
 @settings(max_examples=40, deadline=None)
 @given(n=st.integers(2, 400), lanes=st.integers(2, 9), bptt=st.integers(1, 50), replicas=st.integers(2, 3))
 def test_ranks_share_the_lanes(n: int, lanes: int, bptt: int, replicas: int) -> None:
@@ -55,6 +54,7 @@ def test_ranks_share_the_lanes(n: int, lanes: int, bptt: int, replicas: int) -> 
     for i in range(len(whole)):
         for key in ("input_ids", "targets"):
             assert torch.equal(torch.cat([r[i][key] for r in ranks]), whole[i][key])
+
 
 def test_carried_state_equals_one_long_call() -> None:
     torch.manual_seed(0)
@@ -124,7 +124,9 @@ def test_local_text_file_splits_contiguously_and_round_trips(tmp_path: Path) -> 
     assert all(len(p) == 1 for p in parts)
     assert "".join(p[0] for p in parts) == text  # one document cut in three, nothing lost or repeated
     assert 0.75 < len(parts[0][0]) / len(text) < 0.85
-    dm = LanguageModelDataModule({"source": "local_text", "path": str(path)}, CHAR, batch_size=4, eval_batch_size=2, bptt=16)
+    dm = LanguageModelDataModule(
+        {"source": "local_text", "path": str(path)}, CHAR, batch_size=4, eval_batch_size=2, bptt=16
+    )
     dm.setup("fit")
     assert dm.tokenizer.decode(dm.streams["train"].tolist()) == parts[0][0]
     batch = next(iter(dm.train_dataloader()))
@@ -162,12 +164,15 @@ def test_split_documents_keeps_given_splits() -> None:
     assert out["validation"] == ["v"] and len(out["test"]) == 2 and len(out["train"]) == 8
 
 
-@pytest.mark.parametrize("content,match", [
-    ("", "corpus is empty"),
-    ("  \n\n ", "corpus is empty"),
-    ("a short line of text.\n" * 20, "shorter than one window"),
-    ("xy\n", "too short to carve"),
-])
+@pytest.mark.parametrize(
+    "content,match",
+    [
+        ("", "corpus is empty"),
+        ("  \n\n ", "corpus is empty"),
+        ("a short line of text.\n" * 20, "shorter than one window"),
+        ("xy\n", "too short to carve"),
+    ],
+)
 def test_corpus_errors(tmp_path: Path, content: str, match: str) -> None:
     path = tmp_path / "tiny.txt"
     path.write_text(content, encoding="utf-8")
@@ -177,7 +182,9 @@ def test_corpus_errors(tmp_path: Path, content: str, match: str) -> None:
 
 
 def test_byte_level_bpe_round_trips_any_text() -> None:
-    tok = train_tokenizer(["the cat sat on the mat\n"] * 20, {"kind": "byte_bpe", "vocab_size": 300, "unicode_form": None})
+    tok = train_tokenizer(
+        ["the cat sat on the mat\n"] * 20, {"kind": "byte_bpe", "vocab_size": 300, "unicode_form": None}
+    )
     text = "naïve café 😀 עברית\u200b\x07 the mat\n"
     enc = tok.encode(text)
     assert tok.token_to_id("[UNK]") not in enc.ids

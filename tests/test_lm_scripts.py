@@ -27,8 +27,15 @@ def test_lm_run_writes_metrics_samples_and_a_self_contained_checkpoint(lm_run: P
 
 
 def test_train_lm_fast_dev_run_on_builtin_shakespeare(tmp_path: Path) -> None:
-    r = run_script("train", "task=lm", "trainer.fast_dev_run=true", "task.samples=1", "task.sample_tokens=20",
-                   f"hydra.run.dir={tmp_path / 'run'}", *TINY_LM)
+    r = run_script(
+        "train",
+        "task=lm",
+        "trainer.fast_dev_run=true",
+        "task.samples=1",
+        "task.sample_tokens=20",
+        f"hydra.run.dir={tmp_path / 'run'}",
+        *TINY_LM,
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     log = (tmp_path / "run" / "train.log").read_text()
     assert "token streams" in log and "'test': ['" in log  # the built-in plays went to their splits
@@ -47,8 +54,15 @@ def test_generate_fast_run_streams_and_reproduces(lm_run: Path) -> None:
 
 def test_generate_several_samples_to_jsonl(lm_run: Path, tmp_path: Path) -> None:
     out = tmp_path / "samples.jsonl"
-    args = (f"ckpt_path={lm_run}", "prompt=KING: say, 'true'", "num_samples=3", "seed=5", "max_new_tokens=40",
-            "stop=[XYZ]", f"output={out}")
+    args = (
+        f"ckpt_path={lm_run}",
+        "prompt=KING: say, 'true'",
+        "num_samples=3",
+        "seed=5",
+        "max_new_tokens=40",
+        "stop=[XYZ]",
+        f"output={out}",
+    )
     r = run_script("generate", *args, stdin="")
     assert r.returncode == 0, r.stderr[-2000:]
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
@@ -75,17 +89,20 @@ def test_generate_prompt_from_file_and_stdin(lm_run: Path, tmp_path: Path) -> No
     assert no_prompt.returncode == 0 and len(no_prompt.stdout.strip()) > 0, no_prompt.stderr[-2000:]
 
 
-@pytest.mark.parametrize("args,message", [
-    (["temperature=0"], "use greedy=true"),
-    (["top_p=0"], "top_p=0.0 must be in (0, 1]"),
-    (["top_p=1.5"], "top_p=1.5 must be in (0, 1]"),
-    (["top_k=-1"], "top_k=-1 must be 0 (off) or more"),
-    (["max_new_tokens=-3"], "max_new_tokens=-3 must be 0 or more"),
-    (["prompt=ROMEO: Ωμέγα"], "never saw: 'Ω', 'μ', 'έ', 'γ', 'α'; remove them, or pass allow_unknown=true"),
-    (["top_k=many"], "top_k='many' is not an integer"),
-    (["device=cuda"], "no CUDA GPU is available here; use device=cpu"),
-    (["output=."], "is a folder; give a file name"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["temperature=0"], "use greedy=true"),
+        (["top_p=0"], "top_p=0.0 must be in (0, 1]"),
+        (["top_p=1.5"], "top_p=1.5 must be in (0, 1]"),
+        (["top_k=-1"], "top_k=-1 must be 0 (off) or more"),
+        (["max_new_tokens=-3"], "max_new_tokens=-3 must be 0 or more"),
+        (["prompt=ROMEO: Ωμέγα"], "never saw: 'Ω', 'μ', 'έ', 'γ', 'α'; remove them, or pass allow_unknown=true"),
+        (["top_k=many"], "top_k='many' is not an integer"),
+        (["device=cuda"], "no CUDA GPU is available here; use device=cpu"),
+        (["output=."], "is a folder; give a file name"),
+    ],
+)
 def test_generate_bad_input(lm_run: Path, args: list[str], message: str) -> None:
     r = run_script("generate", f"ckpt_path={lm_run}", *args, stdin="")
     assert r.returncode == 2, r.stderr[-2000:]
@@ -97,24 +114,43 @@ def test_generate_bad_input(lm_run: Path, args: list[str], message: str) -> None
 def test_generate_refuses_a_classifier_checkpoint(tiny_run: Path) -> None:
     r = run_script("generate", f"ckpt_path={tiny_run}", "prompt=hi", stdin="")
     assert r.returncode == 2
-    assert "is a classifier (task=sentiment) checkpoint, but this command needs a language-model (task=lm) one" in r.stderr
+    assert (
+        "is a classifier (task=sentiment) checkpoint, but this command needs a language-model (task=lm) one" in r.stderr
+    )
 
 
 def test_unknown_characters_allowed_on_request(lm_run: Path) -> None:
-    r = run_script("generate", f"ckpt_path={lm_run}", "prompt=ROMEO: Ω", "allow_unknown=true", "max_new_tokens=5",
-                   "seed=0", stdin="")
+    r = run_script(
+        "generate",
+        f"ckpt_path={lm_run}",
+        "prompt=ROMEO: Ω",
+        "allow_unknown=true",
+        "max_new_tokens=5",
+        "seed=0",
+        stdin="",
+    )
     assert r.returncode == 0 and r.stdout.startswith("ROMEO: Ω"), r.stderr[-2000:]
 
 
-@pytest.mark.parametrize("content,message", [
-    ("\n \n", "the corpus is empty"),
-    ("To be, or not to be.\n" * 20, "shorter than one window"),
-])
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        ("\n \n", "the corpus is empty"),
+        ("To be, or not to be.\n" * 20, "shorter than one window"),
+    ],
+)
 def test_train_lm_bad_corpus(tmp_path: Path, content: str, message: str) -> None:
     text = tmp_path / "corpus.txt"
     text.write_text(content, encoding="utf-8")
     run_dir = tmp_path / "run"
-    r = run_script("train", "task=lm", "data=local_text", f"data.path={text}", f"hydra.run.dir={run_dir}", *TINY_LM[:3],
-                   "data.bptt=512")
+    r = run_script(
+        "train",
+        "task=lm",
+        "data=local_text",
+        f"data.path={text}",
+        f"hydra.run.dir={run_dir}",
+        *TINY_LM[:3],
+        "data.bptt=512",
+    )
     assert r.returncode == 2 and message in r.stderr.strip().splitlines()[-1], r.stderr[-2000:]
     assert not (run_dir / "checkpoints").exists() and not (run_dir / "metrics.json").exists()

@@ -25,22 +25,28 @@ from textgru.models.classifier import GRUClassifier
 
 # Every code point but surrogates (not valid in UTF-8 files), with the awkward ones made likely: control characters,
 # zero-width and direction marks, line/paragraph separators, RTL letters, emoji and combining marks.
-AWKWARD = "\x00\x01\x07\x08\t\n\x0b\x0c\r\x1b\x1c\x1e\x7f\x85\xa0\u200b\u200c\u200d\u200e\u200f\u202e\u2028\u2029" \
-          "\ufeff\ufffd\u0301שלוםمرحبا😀👍🏽🇫🇷\U0001f9d1\u200d\U0001f4bb"
+AWKWARD = (
+    "\x00\x01\x07\x08\t\n\x0b\x0c\r\x1b\x1c\x1e\x7f\x85\xa0\u200b\u200c\u200d\u200e\u200f\u202e\u2028\u2029"
+    "\ufeff\ufffd\u0301שלוםمرحبا😀👍🏽🇫🇷\U0001f9d1\u200d\U0001f4bb"
+)
 ANY_CHAR = st.one_of(st.characters(exclude_categories=("Cs",)), st.sampled_from(AWKWARD))
 TEXT = st.text(ANY_CHAR, max_size=40)
 LONG_TEXT = st.builds(lambda t, n: (t or "x") * n, st.text(ANY_CHAR, min_size=1, max_size=8), st.integers(50, 400))
 ANY_TEXT = st.one_of(TEXT, TEXT, LONG_TEXT, st.just(""))
 LABELS = ["neg", "neutral", "pos"]
-MESSY_LABEL = st.builds(lambda y, case, pad: pad[0] + getattr(y, case)() + pad[1], st.sampled_from(LABELS),
-                        st.sampled_from(["lower", "upper", "title"]),
-                        st.tuples(st.sampled_from(["", " ", "\t"]), st.sampled_from(["", " ", "  "])))
+MESSY_LABEL = st.builds(
+    lambda y, case, pad: pad[0] + getattr(y, case)() + pad[1],
+    st.sampled_from(LABELS),
+    st.sampled_from(["lower", "upper", "title"]),
+    st.tuples(st.sampled_from(["", " ", "\t"]), st.sampled_from(["", " ", "  "])),
+)
 FAST = dict(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 EXAMPLE = itertools.count()  # a fresh file name per example: `datasets` caches what it read by path
 BASE = make_rows(12)  # every label three times or more, so that any file can be split into train/validation/test
 
 
 # --- data sources -----------------------------------------------------------------------------------------------
+
 
 def _expected(rows: list[tuple[str, str]]) -> Counter:
     return Counter((t, y.strip().casefold()) for t, y in rows if t.strip())
@@ -61,14 +67,17 @@ def test_local_csv_keeps_every_text_and_label(tmp_path: Path, rows: list[tuple[s
     with open(path, "w", newline="", encoding="utf-8") as f:
         csv.writer(f).writerows([("text", "label"), *rows])  # quoted newlines and quotes as any CSV writer makes them
     dd = load_classification_data({"source": "local", "path": str(path)})
-    assert sorted(n.casefold() for n in dd["train"].features["label"].names) == LABELS  # each label's commonest spelling
+    assert (
+        sorted(n.casefold() for n in dd["train"].features["label"].names) == LABELS
+    )  # each label's commonest spelling
     assert _loaded(dd) == _expected(rows)
 
 
 @settings(max_examples=15, **FAST)
 @given(rows=st.lists(st.tuples(ANY_TEXT, MESSY_LABEL), max_size=12), bad_bytes=st.binary(max_size=6))
-def test_local_jsonl_keeps_every_text_and_replaces_bad_bytes(tmp_path: Path, rows: list[tuple[str, str]],
-                                                            bad_bytes: bytes, caplog: pytest.LogCaptureFixture) -> None:
+def test_local_jsonl_keeps_every_text_and_replaces_bad_bytes(
+    tmp_path: Path, rows: list[tuple[str, str]], bad_bytes: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
     from textgru.data.sources import load_classification_data
 
     rows = BASE + rows
@@ -106,17 +115,21 @@ def test_local_text_corpus_keeps_every_character(tmp_path: Path, docs: list[str]
     if len(pieces) == len(docs):  # split by whole documents
         assert sorted(pieces) == sorted(docs)
     else:  # each document cut between lines; only whitespace-only pieces are left out
-        assert Counter(c for p in pieces for c in p if not c.isspace()) == \
-            Counter(c for d in docs for c in d if not c.isspace())
+        assert Counter(c for p in pieces for c in p if not c.isspace()) == Counter(
+            c for d in docs for c in d if not c.isspace()
+        )
 
 
 # --- tokenizers and collate -------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def tokenizers() -> dict:
     corpus = [t for t, _ in make_rows(200)] + ["so good 😀", "שלום bad", "a\u200bgood\u200bday", "ctrl\x01x"]
-    return {kind: train_tokenizer(corpus, {"kind": kind, "min_frequency": 1, "vocab_size": 300})
-            for kind in ("word", "bpe", "byte_bpe", "char")}
+    return {
+        kind: train_tokenizer(corpus, {"kind": kind, "min_frequency": 1, "vocab_size": 300})
+        for kind in ("word", "bpe", "byte_bpe", "char")
+    }
 
 
 @settings(max_examples=60, **FAST)
@@ -135,17 +148,23 @@ def test_tokenizers_take_any_text(tokenizers: dict, texts: list[str], kind: str)
 
 
 @settings(max_examples=80, **FAST)
-@given(seqs=st.lists(st.lists(st.integers(0, 999), min_size=1, max_size=30), min_size=1, max_size=12),
-       pad=st.integers(0, 999), batch_size=st.integers(1, 8), shuffle=st.booleans(), seed=st.integers(0, 9))
-def test_collate_and_sampler_keep_every_example(seqs: list[list[int]], pad: int, batch_size: int, shuffle: bool,
-                                                seed: int) -> None:
+@given(
+    seqs=st.lists(st.lists(st.integers(0, 999), min_size=1, max_size=30), min_size=1, max_size=12),
+    pad=st.integers(0, 999),
+    batch_size=st.integers(1, 8),
+    shuffle=st.booleans(),
+    seed=st.integers(0, 9),
+)
+def test_collate_and_sampler_keep_every_example(
+    seqs: list[list[int]], pad: int, batch_size: int, shuffle: bool, seed: int
+) -> None:
     examples = [{"input_ids": s, "label": i % 3} for i, s in enumerate(seqs)]
     batch = pad_collate(examples, pad_id=pad)
     assert batch["input_ids"].shape == (len(seqs), max(map(len, seqs)))
     assert batch["lengths"].tolist() == [len(s) for s in seqs]
     assert batch["labels"].tolist() == [i % 3 for i in range(len(seqs))]
     for row, s in zip(batch["input_ids"].tolist(), seqs):
-        assert row[:len(s)] == s and all(x == pad for x in row[len(s):])
+        assert row[: len(s)] == s and all(x == pad for x in row[len(s) :])
     sampler = LengthBucketBatchSampler([len(s) for s in seqs], batch_size, shuffle=shuffle, seed=seed, pool_batches=2)
     batches = list(sampler)
     assert sorted(i for b in batches for i in b) == list(range(len(seqs)))  # each example exactly once
@@ -210,16 +229,20 @@ def test_predict_input_files_keep_every_nonblank_text(tmp_path: Path, texts: lis
 
 # --- bad files: one clear line -----------------------------------------------------------------------------------
 
+
 def _csv(rows: list[tuple[str, str]]) -> bytes:
     return ("text,label\n" + "".join(f"{t},{y}\n" for t, y in rows)).encode()
 
 
-@pytest.mark.parametrize("name,content,message", [
-    ("nolabel.csv", _csv([(t, "") for t, _ in BASE]), "no row of the train split has a label in column 'label'"),
-    ("broken.jsonl", b'{"text": "good", "label": "pos"}\n{"text": "bad", "label": \n', "line 2: Expecting value"),
-    ("ragged.csv", _csv(BASE) + b"one,pos,extra,fields\n", "Expected 2 fields in line 14, saw 4"),
-    ("utf16.csv", _csv(BASE).decode().encode("utf-16"), "is not UTF-8 text (UTF-16 or binary); save it as UTF-8"),
-])
+@pytest.mark.parametrize(
+    "name,content,message",
+    [
+        ("nolabel.csv", _csv([(t, "") for t, _ in BASE]), "no row of the train split has a label in column 'label'"),
+        ("broken.jsonl", b'{"text": "good", "label": "pos"}\n{"text": "bad", "label": \n', "line 2: Expecting value"),
+        ("ragged.csv", _csv(BASE) + b"one,pos,extra,fields\n", "Expected 2 fields in line 14, saw 4"),
+        ("utf16.csv", _csv(BASE).decode().encode("utf-16"), "is not UTF-8 text (UTF-16 or binary); save it as UTF-8"),
+    ],
+)
 def test_bad_local_file_is_one_clear_line(tmp_path: Path, name: str, content: bytes, message: str) -> None:
     from textgru.data.sources import load_classification_data
     from textgru.errors import TextgruError

@@ -43,12 +43,18 @@ def test_bigru_matches_packed_nn_gru() -> None:
 def test_padding_invariance(pooling: str, layers: int) -> None:
     """A text's logits are the same alone and batched with much longer texts."""
     torch.manual_seed(0)
-    model = GRUClassifier(vocab_size=50, num_classes=3, embedding_dim=12, hidden_size=10, num_layers=layers,
-                          pooling=pooling).eval()
+    model = GRUClassifier(
+        vocab_size=50, num_classes=3, embedding_dim=12, hidden_size=10, num_layers=layers, pooling=pooling
+    ).eval()
     short = torch.randint(2, 50, (5,))
     alone = model(short.unsqueeze(0), torch.tensor([5]))
-    batch = pad_collate([{"input_ids": short.tolist()}, {"input_ids": torch.randint(2, 50, (40,)).tolist()},
-                         {"input_ids": torch.randint(2, 50, (17,)).tolist()}])
+    batch = pad_collate(
+        [
+            {"input_ids": short.tolist()},
+            {"input_ids": torch.randint(2, 50, (40,)).tolist()},
+            {"input_ids": torch.randint(2, 50, (17,)).tolist()},
+        ]
+    )
     together = model(batch["input_ids"], batch["lengths"])
     torch.testing.assert_close(together[0:1], alone, atol=1e-5, rtol=1e-5)
 
@@ -56,14 +62,26 @@ def test_padding_invariance(pooling: str, layers: int) -> None:
 def test_overfits_64_examples() -> None:
     """Trainer + task + model reach 100% training accuracy on 64 random texts with random labels."""
     L.seed_everything(0)
-    examples = [{"input_ids": torch.randint(2, 200, (int(torch.randint(3, 20, ())),)).tolist(),
-                 "label": int(torch.randint(0, 3, ()))} for _ in range(64)]
+    examples = [
+        {
+            "input_ids": torch.randint(2, 200, (int(torch.randint(3, 20, ())),)).tolist(),
+            "label": int(torch.randint(0, 3, ())),
+        }
+        for _ in range(64)
+    ]
     loader = DataLoader(examples, batch_size=16, shuffle=True, collate_fn=pad_collate)
-    model = GRUClassifier(vocab_size=200, num_classes=3, embedding_dim=32, hidden_size=32, dropout=0.0,
-                          embedding_dropout=0.0)
+    model = GRUClassifier(
+        vocab_size=200, num_classes=3, embedding_dim=32, hidden_size=32, dropout=0.0, embedding_dropout=0.0
+    )
     task = ClassificationTask(model, 3, optimizer=lambda params: torch.optim.Adam(params, lr=0.01))
-    trainer = L.Trainer(max_epochs=60, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                        enable_model_summary=False, accelerator="cpu")
+    trainer = L.Trainer(
+        max_epochs=60,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        accelerator="cpu",
+    )
     trainer.fit(task, loader)
     model.eval()
     batch = pad_collate(examples)

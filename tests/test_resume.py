@@ -32,16 +32,31 @@ def without_timing(metrics: dict) -> dict:
     return {k: v for k, v in metrics.items() if k not in ("train_seconds", "train_tokens_per_sec")}
 
 
-def test_sigkill_mid_epoch_then_resume_equals_the_uninterrupted_run(tiny_run: Path, small_csv: Path,
-                                                                    tmp_path: Path) -> None:
+def test_sigkill_mid_epoch_then_resume_equals_the_uninterrupted_run(
+    tiny_run: Path, small_csv: Path, tmp_path: Path
+) -> None:
     """The same command as the `tiny_run` fixture (3 epochs of 15 steps, dropout and EMA on), plus a checkpoint
     every 2 steps; killed with SIGKILL right after a checkpoint inside epoch 2, then `resume=<run folder>`."""
     run_dir = tmp_path / "killed"
-    args = ["task=sentiment", "data=local", f"data.path={small_csv}", "data.text_column=review",
-            "data.label_column=sentiment", f"hydra.run.dir={run_dir}", *TINY_MODEL, "callbacks.checkpoint.every_n_steps=2"]
+    args = [
+        "task=sentiment",
+        "data=local",
+        f"data.path={small_csv}",
+        "data.text_column=review",
+        "data.label_column=sentiment",
+        f"hydra.run.dir={run_dir}",
+        *TINY_MODEL,
+        "callbacks.checkpoint.every_n_steps=2",
+    ]
     env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
-    proc = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "train.py"), *args], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts" / "train.py"), *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     last, killed_at = run_dir / "checkpoints" / "last.ckpt", None
     deadline = time.time() + 240
     while killed_at is None and time.time() < deadline and proc.poll() is None:
@@ -84,23 +99,38 @@ class Kill(L.Callback):  # dies abruptly (no cleanup, like kill -9) at the end o
 """
 
 
-def test_killed_where_validation_was_due_resumes_at_the_epoch_start(tiny_run: Path, small_csv: Path,
-                                                                   tmp_path: Path) -> None:
+def test_killed_where_validation_was_due_resumes_at_the_epoch_start(
+    tiny_run: Path, small_csv: Path, tmp_path: Path
+) -> None:
     """Killed right after the last batch of epoch 2 (step 30), before its validation, with a checkpoint asked
     for every 15 steps: the periodic checkpoint must not be taken there (a resume would skip that validation),
     so the run resumes from the end of epoch 1 and still ends exactly as the uninterrupted run."""
     (tmp_path / "killer.py").write_text(KILLER)
     run_dir = tmp_path / "run"
-    args = ["task=sentiment", "data=local", f"data.path={small_csv}", "data.text_column=review",
-            "data.label_column=sentiment", f"hydra.run.dir={run_dir}", *TINY_MODEL, "callbacks.checkpoint.every_n_steps=15"]
-    r = run_script("train", *args, "+callbacks.killer._target_=killer.Kill", "+callbacks.killer.step=30",
-                   env={"PYTHONPATH": str(tmp_path)})
+    args = [
+        "task=sentiment",
+        "data=local",
+        f"data.path={small_csv}",
+        "data.text_column=review",
+        "data.label_column=sentiment",
+        f"hydra.run.dir={run_dir}",
+        *TINY_MODEL,
+        "callbacks.checkpoint.every_n_steps=15",
+    ]
+    r = run_script(
+        "train",
+        *args,
+        "+callbacks.killer._target_=killer.Kill",
+        "+callbacks.killer.step=30",
+        env={"PYTHONPATH": str(tmp_path)},
+    )
     assert r.returncode == 9 and not (run_dir / "metrics.json").exists(), r.stderr[-2000:]
     assert torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == 15
     r = run_script("train", *args, f"resume={run_dir}", "callbacks.killer=null", env={"PYTHONPATH": str(tmp_path)})
     assert r.returncode == 0, r.stderr[-3000:]
-    assert without_timing(json.loads((run_dir / "metrics.json").read_text())) == \
-        without_timing(json.loads((tiny_run / "metrics.json").read_text()))
+    assert without_timing(json.loads((run_dir / "metrics.json").read_text())) == without_timing(
+        json.loads((tiny_run / "metrics.json").read_text())
+    )
     assert logged_steps(run_dir) == logged_steps(tiny_run)
 
 
@@ -140,10 +170,19 @@ def test_periodic_checkpoint_by_time_saves_mid_epoch(tmp_path: Path) -> None:
 
     L.seed_everything(0)
     examples = [{"input_ids": [2 + i % 7, 3, 4], "label": i % 2} for i in range(40)]
-    task = ClassificationTask(GRUClassifier(vocab_size=10, num_classes=2, embedding_dim=4, hidden_size=4), 2,
-                              optimizer=lambda params: torch.optim.Adam(params, lr=0.01))
-    trainer = L.Trainer(max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                        enable_model_summary=False, callbacks=[PeriodicCheckpoint(tmp_path, every_n_minutes=1e-9)])
+    task = ClassificationTask(
+        GRUClassifier(vocab_size=10, num_classes=2, embedding_dim=4, hidden_size=4),
+        2,
+        optimizer=lambda params: torch.optim.Adam(params, lr=0.01),
+    )
+    trainer = L.Trainer(
+        max_epochs=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        callbacks=[PeriodicCheckpoint(tmp_path, every_n_minutes=1e-9)],
+    )
     trainer.fit(task, DataLoader(examples, batch_size=8, collate_fn=pad_collate))
     assert torch.load(tmp_path / "last.ckpt", weights_only=True)["global_step"] == 5  # after the last of 5 batches
     with pytest.raises(TextgruError, match="every_n_minutes=0 must be > 0"):
@@ -182,8 +221,16 @@ def test_runs_started_in_the_same_second_get_their_own_folders(tmp_path: Path, m
     assert fresh_dir(str(base)) == str(base)
     monkeypatch.delenv("LOCAL_RANK")
     cfg = compose_config("train", [f"paths.output_dir={tmp_path / 'out'}"], return_hydra_config=True)
-    a, b = Path(str(cfg.hydra.run.dir)), Path(str(compose_config("train", [f"paths.output_dir={tmp_path / 'out'}"],
-                                                                  return_hydra_config=True).hydra.run.dir))
+    a, b = (
+        Path(str(cfg.hydra.run.dir)),
+        Path(
+            str(
+                compose_config(
+                    "train", [f"paths.output_dir={tmp_path / 'out'}"], return_hydra_config=True
+                ).hydra.run.dir
+            )
+        ),
+    )
     assert a != b and a.is_dir() and b.is_dir() and a.parent == b.parent
 
 

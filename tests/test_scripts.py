@@ -20,16 +20,32 @@ from textgru.classifier import Classifier
 
 
 def test_train_fast_dev_run_on_default_tweets(tmp_path: Path) -> None:
-    r = run_script("train", "task=sentiment", "trainer.fast_dev_run=true", f"hydra.run.dir={tmp_path / 'run'}",
-                   "logger.tensorboard=false")
+    r = run_script(
+        "train",
+        "task=sentiment",
+        "trainer.fast_dev_run=true",
+        f"hydra.run.dir={tmp_path / 'run'}",
+        "logger.tensorboard=false",
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
-    assert {"val/accuracy", "val/macro_f1", "test/accuracy", "test/macro_f1", "test/loss", "train_seconds"} <= set(metrics)
+    assert {"val/accuracy", "val/macro_f1", "test/accuracy", "test/macro_f1", "test/loss", "train_seconds"} <= set(
+        metrics
+    )
 
 
 def test_run_folder_contents(tiny_run: Path) -> None:
-    for name in ("config.yaml", "tokenizer.json", "metrics.json", "checkpoints/best.ckpt", "checkpoints/last.ckpt",
-                 "logs/metrics.csv", "learning_curves.png", "confusion_matrix.png", "train.log"):
+    for name in (
+        "config.yaml",
+        "tokenizer.json",
+        "metrics.json",
+        "checkpoints/best.ckpt",
+        "checkpoints/last.ckpt",
+        "logs/metrics.csv",
+        "learning_curves.png",
+        "confusion_matrix.png",
+        "train.log",
+    ):
         assert (tiny_run / name).is_file(), name
     metrics = json.loads((tiny_run / "metrics.json").read_text())
     assert metrics["test/macro_f1"] > 0.8  # the synthetic sentiment words are easy to learn
@@ -50,16 +66,29 @@ def test_checkpoint_round_trip_gives_identical_predictions(tmp_path: Path) -> No
     rows = make_rows(64)
     tok = train_tokenizer([t for t, _ in rows], {"kind": "word", "min_frequency": 1})
     labels = ["neg", "neutral", "pos"]
-    model_cfg = {"_target_": "textgru.models.classifier.GRUClassifier", "vocab_size": tok.get_vocab_size(),
-                 "num_classes": 3, "embedding_dim": 16, "hidden_size": 16, "pooling": "attention"}
+    model_cfg = {
+        "_target_": "textgru.models.classifier.GRUClassifier",
+        "vocab_size": tok.get_vocab_size(),
+        "num_classes": 3,
+        "embedding_dim": 16,
+        "hidden_size": 16,
+        "pooling": "attention",
+    }
     model = GRUClassifier(**{k: v for k, v in model_cfg.items() if k != "_target_"})
     extras = checkpoint_extras("sentiment", model_cfg, tok.to_str(), labels, {"source": "local"}, 64)
-    task = ClassificationTask(model, 3, optimizer=lambda params: torch.optim.Adam(params, lr=0.01),
-                              ema_decay=0.9, checkpoint_extras=extras)
+    task = ClassificationTask(
+        model, 3, optimizer=lambda params: torch.optim.Adam(params, lr=0.01), ema_decay=0.9, checkpoint_extras=extras
+    )
     examples = [{"input_ids": tok.encode(t).ids, "label": labels.index(y)} for t, y in rows]
     loader = DataLoader(examples, batch_size=16, collate_fn=pad_collate)
-    trainer = L.Trainer(max_epochs=2, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                        enable_model_summary=False, plugins=[AtomicCheckpointIO()])
+    trainer = L.Trainer(
+        max_epochs=2,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        plugins=[AtomicCheckpointIO()],
+    )
     trainer.fit(task, loader)
     trainer.save_checkpoint(tmp_path / "m.ckpt")
     texts = [t for t, _ in make_rows(40, seed=5)]
@@ -109,8 +138,15 @@ def test_predict_text_file_stdin(tiny_run: Path, tmp_path: Path) -> None:
 
 
 def test_same_seed_same_metrics(small_csv: Path, tmp_path: Path) -> None:
-    args = ["data=local", f"data.path={small_csv}", "data.text_column=review", "data.label_column=sentiment",
-            *TINY_MODEL, "trainer.max_epochs=2", "seed=7"]
+    args = [
+        "data=local",
+        f"data.path={small_csv}",
+        "data.text_column=review",
+        "data.label_column=sentiment",
+        *TINY_MODEL,
+        "trainer.max_epochs=2",
+        "seed=7",
+    ]
     for name in ("a", "b"):
         r = run_script("train", *args, f"hydra.run.dir={tmp_path / name}")
         assert r.returncode == 0, r.stderr[-3000:]

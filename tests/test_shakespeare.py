@@ -6,8 +6,10 @@ from textgru.data.shakespeare import load_shakespeare, markdown_to_script
 
 
 def test_markdown_becomes_a_script() -> None:
-    md = ("# Play\n\n## ACT I\n\n_Enter ROMEO and a Servant_\n\n**ROMEO**  \nBut soft\\! what light  \n"
-          "Through yonder window breaks? _[Aside.]_\n\n_Exit,\nsoftly_\n\n**JULIET**  \nAy me\\.\n")
+    md = (
+        "# Play\n\n## ACT I\n\n_Enter ROMEO and a Servant_\n\n**ROMEO**  \nBut soft\\! what light  \n"
+        "Through yonder window breaks? _[Aside.]_\n\n_Exit,\nsoftly_\n\n**JULIET**  \nAy me\\.\n"
+    )
     assert markdown_to_script(md) == "ROMEO:\nBut soft! what light\nThrough yonder window breaks?\n\nJULIET:\nAy me.\n"
 
 
@@ -15,7 +17,11 @@ def test_plays_are_split_whole() -> None:
     dd = load_shakespeare(seed=42)
     titles = {s: set(dd[s]["title"]) for s in dd}
     assert len(titles["validation"]) == 2 and len(titles["test"]) == 2
-    assert not (titles["train"] & titles["validation"] or titles["train"] & titles["test"] or titles["validation"] & titles["test"])
+    assert not (
+        titles["train"] & titles["validation"]
+        or titles["train"] & titles["test"]
+        or titles["validation"] & titles["test"]
+    )
     text = "".join(dd["train"]["text"])
     assert 3_500_000 < len(text) < 5_000_000
     assert "**" not in text and "\\" not in text and "  \n" not in text

@@ -13,8 +13,14 @@ import yaml
 
 from conftest import run_script
 
-TINY = ["model.embedding_dim=16", "model.hidden_size=16", "data.batch_size=16", "logger.tensorboard=false",
-        "trainer.enable_progress_bar=false", "model.pretrained_embeddings=null"]
+TINY = [
+    "model.embedding_dim=16",
+    "model.hidden_size=16",
+    "data.batch_size=16",
+    "logger.tensorboard=false",
+    "trainer.enable_progress_bar=false",
+    "model.pretrained_embeddings=null",
+]
 
 
 def _data(csv_path: Path) -> list[str]:
@@ -22,21 +28,38 @@ def _data(csv_path: Path) -> list[str]:
 
 
 # a search space small enough for tests: every trial is a tiny model
-SPACE = ["hparams_search.params={optimizer.lr: 'tag(log, interval(1e-3, 1e-2))', model.hidden_size: 'choice(8, 16)', "
-         "model.pooling: 'choice(mean, max)'}"]
+SPACE = [
+    "hparams_search.params={optimizer.lr: 'tag(log, interval(1e-3, 1e-2))', model.hidden_size: 'choice(8, 16)', "
+    "model.pooling: 'choice(mean, max)'}"
+]
 
 
 def test_multirun_2x2_writes_four_runs_and_a_summary_best_first(tmp_path: Path, small_csv: Path) -> None:
     sweep = tmp_path / "sweep"
-    r = run_script("train", "-m", "task=sentiment", *_data(small_csv), *TINY, "trainer.max_epochs=1",
-                   "model.hidden_size=8,16", "seed=1,2", f"hydra.sweep.dir={sweep}", timeout=400)
+    r = run_script(
+        "train",
+        "-m",
+        "task=sentiment",
+        *_data(small_csv),
+        *TINY,
+        "trainer.max_epochs=1",
+        "model.hidden_size=8,16",
+        "seed=1,2",
+        f"hydra.sweep.dir={sweep}",
+        timeout=400,
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     runs = sorted(p for p in sweep.iterdir() if p.is_dir() and p.name.isdigit())
     assert [p.name for p in runs] == ["0", "1", "2", "3"]
     assert all((p / "metrics.json").exists() and (p / "checkpoints" / "best.ckpt").exists() for p in runs)
     rows = list(csv.DictReader((sweep / "summary.csv").open()))
     assert len(rows) == 4
-    assert {(row["model.hidden_size"], row["seed"]) for row in rows} == {("8", "1"), ("8", "2"), ("16", "1"), ("16", "2")}
+    assert {(row["model.hidden_size"], row["seed"]) for row in rows} == {
+        ("8", "1"),
+        ("8", "2"),
+        ("16", "1"),
+        ("16", "2"),
+    }
     scores = [float(row["val/macro_f1"]) for row in rows]
     assert scores == sorted(scores, reverse=True)  # best first
     for row in rows:  # each row's numbers are its own run's
@@ -49,8 +72,14 @@ def test_multirun_2x2_writes_four_runs_and_a_summary_best_first(tmp_path: Path, 
 
 def test_optuna_search_stores_resumes_and_writes_the_best_experiment(tmp_path: Path, small_csv: Path) -> None:
     study_dir = tmp_path / "study"
-    common = ["hparams_search=sentiment", *_data(small_csv), *TINY, "trainer.fast_dev_run=true", *SPACE,
-              f"hydra.run.dir={study_dir}"]
+    common = [
+        "hparams_search=sentiment",
+        *_data(small_csv),
+        *TINY,
+        "trainer.fast_dev_run=true",
+        *SPACE,
+        f"hydra.run.dir={study_dir}",
+    ]
     r = run_script("tune", *common, "n_trials=3", timeout=400)
     assert r.returncode == 0, r.stderr[-3000:]
     study = optuna.load_study(study_name="sentiment", storage=f"sqlite:///{study_dir / 'study.db'}")
@@ -78,10 +107,21 @@ def test_optuna_search_stores_resumes_and_writes_the_best_experiment(tmp_path: P
 def test_hopeless_trials_are_pruned_early(tmp_path: Path, small_csv: Path) -> None:
     study_dir = tmp_path / "study"
     # a pruner that prunes any trial below macro-F1 2.0, i.e. every trial, at its first validation
-    r = run_script("tune", "hparams_search=sentiment", *_data(small_csv), *TINY, *SPACE, "n_trials=2",
-                   "trainer.max_epochs=4", "trainer.min_epochs=1", "trainer.limit_train_batches=2",
-                   "~hparams_search.pruner", "+hparams_search.pruner={_target_: optuna.pruners.ThresholdPruner, lower: 2.0}",
-                   f"hydra.run.dir={study_dir}", timeout=400)
+    r = run_script(
+        "tune",
+        "hparams_search=sentiment",
+        *_data(small_csv),
+        *TINY,
+        *SPACE,
+        "n_trials=2",
+        "trainer.max_epochs=4",
+        "trainer.min_epochs=1",
+        "trainer.limit_train_batches=2",
+        "~hparams_search.pruner",
+        "+hparams_search.pruner={_target_: optuna.pruners.ThresholdPruner, lower: 2.0}",
+        f"hydra.run.dir={study_dir}",
+        timeout=400,
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     study = optuna.load_study(study_name="sentiment", storage=f"sqlite:///{study_dir / 'study.db'}")
     assert [t.state.name for t in study.trials] == ["PRUNED", "PRUNED"]
@@ -96,14 +136,28 @@ def test_ddp_search_trains_each_trial_config_on_every_rank(tmp_path: Path, small
     """Trials on trainer=ddp_cpu (their ranks spawned by the trial): every rank trains the trial's config, and
     pruning decided in rank zero of the worker processes reaches the study (a pruner that prunes everything)."""
     study_dir = tmp_path / "study"
-    r = run_script("tune", "hparams_search=sentiment", *_data(small_csv), *TINY, *SPACE, "n_trials=2",
-                   "trainer=ddp_cpu", "trainer.max_epochs=3", "trainer.limit_train_batches=2",
-                   "~hparams_search.pruner",
-                   "+hparams_search.pruner={_target_: optuna.pruners.ThresholdPruner, lower: 2.0}",
-                   f"hydra.run.dir={study_dir}", timeout=500)
+    r = run_script(
+        "tune",
+        "hparams_search=sentiment",
+        *_data(small_csv),
+        *TINY,
+        *SPACE,
+        "n_trials=2",
+        "trainer=ddp_cpu",
+        "trainer.max_epochs=3",
+        "trainer.limit_train_batches=2",
+        "~hparams_search.pruner",
+        "+hparams_search.pruner={_target_: optuna.pruners.ThresholdPruner, lower: 2.0}",
+        f"hydra.run.dir={study_dir}",
+        timeout=500,
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     study = optuna.load_study(study_name="sentiment", storage=f"sqlite:///{study_dir / 'study.db'}")
-    failures = [line for line in (r.stdout + r.stderr).splitlines() if "failed" in line or "Error" in line or "terminate" in line]
+    failures = [
+        line
+        for line in (r.stdout + r.stderr).splitlines()
+        if "failed" in line or "Error" in line or "terminate" in line
+    ]
     assert [t.state.name for t in study.trials] == ["PRUNED", "PRUNED"], "\n".join(failures)
     for t in study.trials:
         metrics = json.loads((study_dir / f"trial_{t.number:03d}" / "metrics.json").read_text())

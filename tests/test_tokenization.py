@@ -18,8 +18,17 @@ def test_special_tokens_and_round_trip(kind: str) -> None:
 
 
 def test_word_normalisation_and_unknowns() -> None:
-    tok = train_tokenizer(TEXTS, {"kind": "word", "vocab_size": 100, "min_frequency": 2, "lowercase": True,
-                                  "replace_urls": True, "replace_mentions": True})
+    tok = train_tokenizer(
+        TEXTS,
+        {
+            "kind": "word",
+            "vocab_size": 100,
+            "min_frequency": 2,
+            "lowercase": True,
+            "replace_urls": True,
+            "replace_mentions": True,
+        },
+    )
     enc = tok.encode("LOVE https://t.co/zz @alice zebra")
     assert enc.tokens == ["love", "xxurl", "xxuser", UNK]
 

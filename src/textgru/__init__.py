@@ -35,8 +35,18 @@ _EXPORTS = {
     "TrainResult": "textgru.runs",
     "TextgruError": "textgru.errors",
 }
-__all__ = ["Classifier", "LanguageModel", "Prediction", "SamplingOptions", "TextgruError", "TrainResult", "__version__",
-           "load", "sweep", "train"]
+__all__ = [
+    "Classifier",
+    "LanguageModel",
+    "Prediction",
+    "SamplingOptions",
+    "TextgruError",
+    "TrainResult",
+    "__version__",
+    "load",
+    "sweep",
+    "train",
+]
 
 
 def __getattr__(name: str) -> Any:

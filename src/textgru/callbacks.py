@@ -35,8 +35,14 @@ def training_setup(trainer: L.Trainer, pl_module: L.LightningModule) -> dict[str
     optimizer = trainer.optimizers[0]
     settings = {k: v for k, v in optimizer.defaults.items() if isinstance(v, (int, float, str, bool, tuple))}
     extras = getattr(pl_module, "checkpoint_extras", {})
-    return {"seed": torch.initial_seed(), "model": extras.get("model_config"), "optimizer": {"name": type(optimizer).__name__, **settings},
-            "data": {k: v for k, v in (extras.get("data_config") or {}).items() if "batch" in k or k in ("bptt", "max_length")}}
+    return {
+        "seed": torch.initial_seed(),
+        "model": extras.get("model_config"),
+        "optimizer": {"name": type(optimizer).__name__, **settings},
+        "data": {
+            k: v for k, v in (extras.get("data_config") or {}).items() if "batch" in k or k in ("bptt", "max_length")
+        },
+    }
 
 
 class SameConfigOnAllRanks(Callback):
@@ -55,11 +61,15 @@ class SameConfigOnAllRanks(Callback):
         torch.distributed.all_gather_object(setups, mine)
         if trainer.is_global_zero:
             self.run_dir.mkdir(parents=True, exist_ok=True)
-            (self.run_dir / "ranks.json").write_text(json.dumps({"world_size": trainer.world_size, "setups": setups}, indent=2))
+            (self.run_dir / "ranks.json").write_text(
+                json.dumps({"world_size": trainer.world_size, "setups": setups}, indent=2)
+            )
         differing = [r for r, s in enumerate(setups) if s != setups[0]]
         if differing:
-            raise TextgruError(f"ranks {differing} would train a different config from rank 0 (see ranks.json); "
-                               "in sweeps use strategy=ddp_spawn or launch each run with torchrun")
+            raise TextgruError(
+                f"ranks {differing} would train a different config from rank 0 (see ranks.json); "
+                "in sweeps use strategy=ddp_spawn or launch each run with torchrun"
+            )
         log.info("all %d ranks train the same config", trainer.world_size)
 
 
@@ -86,14 +96,17 @@ class TokensPerSecond(Callback):
         self.batches, self.tokens, self.start, self.end = 0, 0, None, None
         self.validating_since, self.validation_seconds, self.excluded = None, 0.0, 0.0
 
-    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int) -> None:
+    def on_train_batch_start(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int
+    ) -> None:
         if self.batches == self.skip:
             self.start = time.perf_counter()
         self.excluded += self.validation_seconds  # a validation between two timed batches is not training time
         self.validation_seconds = 0.0
 
-    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
-                           batch_idx: int) -> None:
+    def on_train_batch_end(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
         self.batches += 1
         if self.start is not None:
             self.tokens += real_tokens(batch)
@@ -111,8 +124,9 @@ class TokensPerSecond(Callback):
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if self.start is None or self.end is None or self.end - self.start - self.excluded <= 0:
             return  # every rank has the same number of batches, so all ranks agree on this
-        tokens = trainer.strategy.reduce(torch.as_tensor(self.tokens, dtype=torch.float64, device=pl_module.device),
-                                         reduce_op="sum")
+        tokens = trainer.strategy.reduce(
+            torch.as_tensor(self.tokens, dtype=torch.float64, device=pl_module.device), reduce_op="sum"
+        )
         seconds = self.end - self.start - self.excluded
         pl_module.log("train/tokens_per_sec", float(tokens) / seconds, on_epoch=True, rank_zero_only=True)
 

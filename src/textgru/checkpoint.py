@@ -15,16 +15,32 @@ from textgru import __version__
 from textgru.errors import TextgruError
 
 FORMAT_VERSION = 1
-TASK_NAMES = {"sentiment": "classifier (task=sentiment)", "lm": "language-model (task=lm)",
-              "forecast": "forecaster (task=forecast)"}
+TASK_NAMES = {
+    "sentiment": "classifier (task=sentiment)",
+    "lm": "language-model (task=lm)",
+    "forecast": "forecaster (task=forecast)",
+}
 
 
-def checkpoint_extras(task: str, model_config: dict, tokenizer_json: str, label_names: list[str] | None,
-                      data_config: dict, max_length: int) -> dict[str, Any]:
+def checkpoint_extras(
+    task: str,
+    model_config: dict,
+    tokenizer_json: str,
+    label_names: list[str] | None,
+    data_config: dict,
+    max_length: int,
+) -> dict[str, Any]:
     """What eval/predict/generate need besides the weights; plain types only, so `weights_only` loads it."""
-    return {"format_version": FORMAT_VERSION, "textgru_version": __version__, "task": task,
-            "model_config": model_config, "tokenizer": tokenizer_json, "label_names": label_names,
-            "data_config": data_config, "max_length": max_length}
+    return {
+        "format_version": FORMAT_VERSION,
+        "textgru_version": __version__,
+        "task": task,
+        "model_config": model_config,
+        "tokenizer": tokenizer_json,
+        "label_names": label_names,
+        "data_config": data_config,
+        "max_length": max_length,
+    }
 
 
 def load_checkpoint(path: str | os.PathLike, expect_task: str | None = None) -> dict[str, Any]:
@@ -49,20 +65,28 @@ def load_checkpoint(path: str | os.PathLike, expect_task: str | None = None) -> 
     try:
         ckpt = torch.load(p, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
-        raise TextgruError(f"checkpoint {str(p)!r} needs pickle to load, which textgru refuses for safety "
-                           f"({str(e).splitlines()[0][:120]}); re-save it with textgru") from e
+        raise TextgruError(
+            f"checkpoint {str(p)!r} needs pickle to load, which textgru refuses for safety "
+            f"({str(e).splitlines()[0][:120]}); re-save it with textgru"
+        ) from e
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as e:
-        raise TextgruError(f"checkpoint {str(p)!r} is corrupt or truncated ({str(e).splitlines()[0][:120]}); "
-                           "use another checkpoint, e.g. last.ckpt") from e
+        raise TextgruError(
+            f"checkpoint {str(p)!r} is corrupt or truncated ({str(e).splitlines()[0][:120]}); "
+            "use another checkpoint, e.g. last.ckpt"
+        ) from e
     meta = ckpt.get("textgru") if isinstance(ckpt, dict) else None
     if not isinstance(meta, dict) or "task" not in meta:
         raise TextgruError(f"{str(p)!r} is not a textgru checkpoint (no 'textgru' metadata)")
     if int(meta.get("format_version", -1)) != FORMAT_VERSION:
-        raise TextgruError(f"{str(p)!r} has checkpoint format {meta.get('format_version')} (textgru "
-                           f"{meta.get('textgru_version')}); this textgru {__version__} reads format {FORMAT_VERSION}")
+        raise TextgruError(
+            f"{str(p)!r} has checkpoint format {meta.get('format_version')} (textgru "
+            f"{meta.get('textgru_version')}); this textgru {__version__} reads format {FORMAT_VERSION}"
+        )
     if expect_task and meta["task"] != expect_task:
-        raise TextgruError(f"{str(p)!r} is a {TASK_NAMES.get(meta['task'], meta['task'])} checkpoint, but this command "
-                           f"needs a {TASK_NAMES.get(expect_task, expect_task)} one")
+        raise TextgruError(
+            f"{str(p)!r} is a {TASK_NAMES.get(meta['task'], meta['task'])} checkpoint, but this command "
+            f"needs a {TASK_NAMES.get(expect_task, expect_task)} one"
+        )
     ckpt["path"] = str(p)
     return ckpt
 
@@ -72,7 +96,7 @@ def model_state_dict(ckpt: dict[str, Any]) -> dict[str, torch.Tensor]:
     run kept one, else the trained weights (`model.`)."""
     state = ckpt["state_dict"]
     prefix = "ema.module." if any(k.startswith("ema.module.") for k in state) else "model."
-    return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+    return {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
 
 
 def rebuild_model(ckpt: dict[str, Any], device: str | torch.device = "cpu") -> tuple[torch.nn.Module, dict[str, Any]]:

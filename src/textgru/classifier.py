@@ -33,8 +33,14 @@ class Prediction:
 class Classifier:
     """A document classifier (`task=sentiment` checkpoint): `Classifier.load(path).predict(["so good!"])`."""
 
-    def __init__(self, model: torch.nn.Module, tokenizer: Tokenizer, label_names: Sequence[str], max_length: int,
-                 meta: Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        tokenizer: Tokenizer,
+        label_names: Sequence[str],
+        max_length: int,
+        meta: Mapping[str, Any],
+    ) -> None:
         self.model = model
         self.tokenizer = tokenizer
         self.label_names = list(label_names)
@@ -97,9 +103,15 @@ class Classifier:
             out.append(Prediction(text, self.label_names[best], p[best], dict(zip(self.label_names, p))))
         return out
 
-    def evaluate(self, data: Any = None, split: str | None = None, batch_size: int = 256,
-                 output_dir: str | os.PathLike[str] | None = None, text_column: str = "text",
-                 label_column: str = "label") -> dict[str, Any]:
+    def evaluate(
+        self,
+        data: Any = None,
+        split: str | None = None,
+        batch_size: int = 256,
+        output_dir: str | os.PathLike[str] | None = None,
+        text_column: str = "text",
+        label_column: str = "label",
+    ) -> dict[str, Any]:
         """Accuracy, macro-F1, loss, per-class scores and confusion matrix on labelled data.
 
         `data` is what the data sources accept: None (the data the model was trained on), a data config name
@@ -118,7 +130,9 @@ class Classifier:
         known = {key(n): i for i, n in enumerate(self.label_names)}
         unknown = sorted({n for n in names if key(n) not in known})
         if unknown:
-            raise TextgruError(f"labels {unknown[:10]} in the data are unknown to the model (it knows {self.label_names})")
+            raise TextgruError(
+                f"labels {unknown[:10]} in the data are unknown to the model (it knows {self.label_names})"
+            )
         labels = [known[key(n)] for n in names]
         probs = self.predict_proba(texts, batch_size)
         result = classification_metrics(probs, labels, self.label_names)

@@ -74,7 +74,9 @@ def check_run_dir(args: list[str]) -> None:
             run_dir = Path(arg.split("=", 1)[1]).expanduser()
             for name in FINISHED_RUN_MARKERS:
                 if (run_dir / name).exists():
-                    raise TextgruError(f"{run_dir} already holds a run ({name}); choose another hydra.run.dir= so nothing is overwritten")
+                    raise TextgruError(
+                        f"{run_dir} already holds a run ({name}); choose another hydra.run.dir= so nothing is overwritten"
+                    )
 
 
 def override_value(value: Any) -> str:
@@ -133,8 +135,10 @@ def check_override_keys(args: list[str], config_name: str, conf_dir: Path = CONF
         bad = first_line.split("'")[1] if first_line.startswith("Could not override '") else None
         if bad:
             script = sys.argv[0] if sys.argv[0].endswith(".py") else "scripts/train.py"
-            raise TextgruError(f"no config key {bad}: check the spelling (python {script} --cfg job lists every key); "
-                               f"to add a new key write +{bad}=...") from None
+            raise TextgruError(
+                f"no config key {bad}: check the spelling (python {script} --cfg job lists every key); "
+                f"to add a new key write +{bad}=..."
+            ) from None
         raise TextgruError(first_line) from None
 
 
@@ -245,8 +249,10 @@ def resume_target(args: list[str]) -> tuple[Path, Path] | None:
             path = Path(value).expanduser()
             if key == "resume":
                 if not path.is_dir():
-                    raise TextgruError(f"resume={value}: no such run folder; give the folder a run wrote "
-                                       "(outputs/<task>/<date>/<time>)")
+                    raise TextgruError(
+                        f"resume={value}: no such run folder; give the folder a run wrote "
+                        "(outputs/<task>/<date>/<time>)"
+                    )
                 return path, path / "checkpoints" / "last.ckpt"
             if not path.is_file():
                 raise TextgruError(f"ckpt_path={value} does not exist; to continue a run give resume=<run folder>")
@@ -265,8 +271,10 @@ def resume_main(run_dir: Path, ckpt: Path, overrides: list[str]) -> Any:
     if (run_dir / "metrics.json").exists():
         raise TextgruError(f"{run_dir} holds a finished run (metrics.json); there is nothing to resume")
     if not ckpt.is_file():
-        raise TextgruError(f"{run_dir} has no {ckpt.relative_to(run_dir)} to resume from (the run stopped before its "
-                           "first checkpoint); start it again")
+        raise TextgruError(
+            f"{run_dir} has no {ckpt.relative_to(run_dir)} to resume from (the run stopped before its "
+            "first checkpoint); start it again"
+        )
     cfg = OmegaConf.load(config)
     started_with = run_dir / ".hydra" / "overrides.yaml"  # the command line that started the run may be repeated
     original = set(yaml.safe_load(started_with.read_text()) or []) if started_with.is_file() else set()
@@ -279,16 +287,21 @@ def resume_main(run_dir: Path, ckpt: Path, overrides: list[str]) -> Any:
         if not eq or (existing is absent and not key.startswith("+")):
             raise TextgruError(f"resume: {override!r} is not key=value for a key in {config} (a new key: +key=value)")
         if isinstance(existing, DictConfig) and value != "null":  # null turns a callback or logger off
-            raise TextgruError(f"resume: {override!r} would swap the config group {key}; a resumed run keeps the "
-                               f"run's groups: change single values instead (e.g. {key}.<name>=...)")
+            raise TextgruError(
+                f"resume: {override!r} would swap the config group {key}; a resumed run keeps the "
+                f"run's groups: change single values instead (e.g. {key}.<name>=...)"
+            )
         OmegaConf.update(cfg, key.lstrip("+"), yaml.safe_load(value) if value else None, force_add=True)
     with open_dict(cfg):  # the folder as given now (it may have been moved or be reached by another path)
         cfg.paths.run_dir = str(run_dir)
         for callback in cfg.callbacks.values():
             if callback is not None and "dirpath" in callback:
                 callback.dirpath = str(run_dir / "checkpoints")
-    logging.basicConfig(level=logging.INFO, format="[%(asctime)s][%(name)s][%(levelname)s] - %(message)s",
-                        handlers=[logging.StreamHandler(sys.stdout), logging.FileHandler(run_dir / "train.log")])
+    logging.basicConfig(
+        level=logging.INFO,
+        format="[%(asctime)s][%(name)s][%(levelname)s] - %(message)s",
+        handlers=[logging.StreamHandler(sys.stdout), logging.FileHandler(run_dir / "train.log")],
+    )
     if int(os.environ.get("RANK", os.environ.get("LOCAL_RANK", "0"))) > 0:
         quiet_other_ranks()
     log.info("resume %s from %s; overrides %s", run_dir, ckpt.name, overrides or "none")

@@ -95,11 +95,17 @@ def generate_command(cfg: DictConfig) -> list[str]:
 
     stop = cfg.stop if cfg.stop is None or isinstance(cfg.stop, str) else list(cfg.stop)
     stops = [_unescape(str(s)) for s in ([stop] if isinstance(stop, str) else stop or [])]
-    sampling = dict(max_new_tokens=_number(cfg, "max_new_tokens", int), temperature=_number(cfg, "temperature"),
-                    top_k=_number(cfg, "top_k", int), top_p=_number(cfg, "top_p"),
-                    repetition_penalty=_number(cfg, "repetition_penalty"), greedy=bool(cfg.greedy),
-                    num_samples=_number(cfg, "num_samples", int),
-                    seed=None if cfg.seed is None else _number(cfg, "seed", int), stop=stops)
+    sampling = dict(
+        max_new_tokens=_number(cfg, "max_new_tokens", int),
+        temperature=_number(cfg, "temperature"),
+        top_k=_number(cfg, "top_k", int),
+        top_p=_number(cfg, "top_p"),
+        repetition_penalty=_number(cfg, "repetition_penalty"),
+        greedy=bool(cfg.greedy),
+        num_samples=_number(cfg, "num_samples", int),
+        seed=None if cfg.seed is None else _number(cfg, "seed", int),
+        stop=stops,
+    )
     options = SamplingOptions(**sampling).check()  # a bad value is refused before the model loads
     check_output(cfg.output, cfg.overwrite)
     check_device(str(cfg.device))
@@ -108,15 +114,18 @@ def generate_command(cfg: DictConfig) -> list[str]:
     encode_prompt(lm.tokenizer, prompt, cfg.allow_unknown)  # refuse a bad prompt before printing anything
     if options.num_samples == 1:
         print(prompt, end="", flush=True)
-        texts = lm.generate(prompt, on_text=lambda piece: print(piece, end="", flush=True),
-                            allow_unknown=cfg.allow_unknown, **sampling)
+        texts = lm.generate(
+            prompt, on_text=lambda piece: print(piece, end="", flush=True), allow_unknown=cfg.allow_unknown, **sampling
+        )
         print(flush=True)
     else:
         texts = lm.generate(prompt, allow_unknown=cfg.allow_unknown, **sampling)
         for i, text in enumerate(texts, 1):
             print(f"===== sample {i} =====\n{prompt}{text}\n", flush=True)
     if cfg.output:
-        write_jsonl([{"sample": i, "prompt": prompt, "text": t, "seed": options.seed} for i, t in enumerate(texts, 1)],
-                    cfg.output)
+        write_jsonl(
+            [{"sample": i, "prompt": prompt, "text": t, "seed": options.seed} for i, t in enumerate(texts, 1)],
+            cfg.output,
+        )
         print(f"wrote {len(texts)} sample(s) to {cfg.output}", file=sys.stderr)
     return texts

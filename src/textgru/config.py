@@ -11,8 +11,9 @@ from textgru.cli import CONF_DIR, check_group_choices, check_override_keys
 from textgru.errors import TextgruError
 
 
-def compose_config(config_name: str = "train", overrides: Sequence[str] = (),
-                   return_hydra_config: bool = False) -> DictConfig:
+def compose_config(
+    config_name: str = "train", overrides: Sequence[str] = (), return_hydra_config: bool = False
+) -> DictConfig:
     """`conf/<config_name>.yaml` with `overrides` (command-line syntax, e.g. `"model.hidden_size=64"`).
 
     A key or group option that does not exist raises `TextgruError` with one line; works inside or outside a

@@ -10,8 +10,13 @@ from typing import Any, Mapping, Sequence
 
 import torch
 from datasets import ClassLabel, Dataset, DatasetDict, concatenate_datasets
-from torchmetrics.classification import (MulticlassAccuracy, MulticlassConfusionMatrix, MulticlassF1Score,
-                                         MulticlassPrecision, MulticlassRecall)
+from torchmetrics.classification import (
+    MulticlassAccuracy,
+    MulticlassConfusionMatrix,
+    MulticlassF1Score,
+    MulticlassPrecision,
+    MulticlassRecall,
+)
 
 from textgru.data.sources import datasets_quiet, load_classification_data
 from textgru.errors import TextgruError
@@ -26,12 +31,17 @@ def classification_metrics(probs: torch.Tensor, labels: Sequence[int], label_nam
     k = len(label_names)
     target = torch.tensor(list(labels), dtype=torch.long)
     preds = probs.argmax(-1)
-    per_class = {name: {"precision": p, "recall": r, "f1": f, "support": int((target == i).sum())}
-                 for i, (name, p, r, f) in enumerate(zip(
-                     label_names,
-                     MulticlassPrecision(k, average=None)(preds, target).tolist(),
-                     MulticlassRecall(k, average=None)(preds, target).tolist(),
-                     MulticlassF1Score(k, average=None)(preds, target).tolist()))}
+    per_class = {
+        name: {"precision": p, "recall": r, "f1": f, "support": int((target == i).sum())}
+        for i, (name, p, r, f) in enumerate(
+            zip(
+                label_names,
+                MulticlassPrecision(k, average=None)(preds, target).tolist(),
+                MulticlassRecall(k, average=None)(preds, target).tolist(),
+                MulticlassF1Score(k, average=None)(preds, target).tolist(),
+            )
+        )
+    }
     return {
         "accuracy": float(MulticlassAccuracy(k, average="micro")(preds, target)),
         "macro_f1": float(MulticlassF1Score(k, average="macro")(preds, target)),
@@ -52,8 +62,9 @@ def format_report(result: Mapping[str, Any]) -> str:
     return "\n".join(rows)
 
 
-def labelled_texts(data: Any, split: str | None, trained_on: Mapping[str, Any], text_column: str = "text",
-                   label_column: str = "label") -> tuple[list[str], list[str], str]:
+def labelled_texts(
+    data: Any, split: str | None, trained_on: Mapping[str, Any], text_column: str = "text", label_column: str = "label"
+) -> tuple[list[str], list[str], str]:
     """Texts and their label names from what the data sources accept: None (`trained_on`, the checkpoint's data
     config), a data config name, a path read as `data=local`, a data config mapping, or a `datasets.Dataset`
     (`DatasetDict`: one split of it). `split` "all" joins every split; its default is "test" for configs and
@@ -72,8 +83,10 @@ def labelled_texts(data: Any, split: str | None, trained_on: Mapping[str, Any], 
 def _given_rows(ds: Dataset, text_column: str, label_column: str) -> tuple[list[str], list[str]]:
     missing = [c for c in (text_column, label_column) if c not in ds.column_names]
     if missing:
-        raise TextgruError(f"column {missing[0]!r} not in the dataset; columns are {ds.column_names}; "
-                           "pass text_column= / label_column=")
+        raise TextgruError(
+            f"column {missing[0]!r} not in the dataset; columns are {ds.column_names}; "
+            "pass text_column= / label_column="
+        )
     feature = ds.features[label_column]
     texts, labels = [], []
     for text, label in zip(ds[text_column], ds[label_column]):
@@ -87,23 +100,31 @@ def _given_rows(ds: Dataset, text_column: str, label_column: str) -> tuple[list[
     return texts, labels
 
 
-def _labelled_split(data: Any, split: str | None, trained_on: Mapping[str, Any], text_column: str,
-                    label_column: str) -> tuple[Dataset, str]:
+def _labelled_split(
+    data: Any, split: str | None, trained_on: Mapping[str, Any], text_column: str, label_column: str
+) -> tuple[Dataset, str]:
     if data is None:
         cfg = dict(trained_on)
     elif isinstance(data, Mapping):
         cfg = {"label_names": None, **data}
     elif isinstance(data, (str, os.PathLike)) and Path(data).expanduser().exists():
-        cfg = {"source": "local", "path": str(Path(data).expanduser()), "text_column": text_column,
-               "label_column": label_column, "label_names": None}
+        cfg = {
+            "source": "local",
+            "path": str(Path(data).expanduser()),
+            "text_column": text_column,
+            "label_column": label_column,
+            "label_names": None,
+        }
         split = split or "all"
     elif isinstance(data, str) and "/" not in data and "." not in data:
         from textgru.config import data_config
 
         cfg = {**data_config(data), "label_names": None}
     else:
-        raise TextgruError(f"data={data!r} is neither an existing file or folder nor a data config name "
-                           "(conf/data/); pass a path, a name such as 'tweets', a dict, or a datasets.Dataset")
+        raise TextgruError(
+            f"data={data!r} is neither an existing file or folder nor a data config name "
+            "(conf/data/); pass a path, a name such as 'tweets', a dict, or a datasets.Dataset"
+        )
     dd = load_classification_data(cfg)
     split = split or "test"
     if split == "all":  # e.g. a single file of your own: score every row, not a carved 10%
@@ -124,6 +145,10 @@ def write_report(result: Mapping[str, Any], label_names: Sequence[str], output_d
     """`<split>_metrics.json` and `<split>_confusion_matrix.png` in `output_dir`."""
     output_dir.mkdir(parents=True, exist_ok=True)
     (output_dir / f"{split}_metrics.json").write_text(json.dumps(result, indent=2))
-    plot_confusion_matrix(result["confusion_matrix"], list(label_names), output_dir / f"{split}_confusion_matrix.png",
-                          title=f"{split} confusion matrix")
+    plot_confusion_matrix(
+        result["confusion_matrix"],
+        list(label_names),
+        output_dir / f"{split}_confusion_matrix.png",
+        title=f"{split} confusion matrix",
+    )
     log.info("wrote %s and %s", output_dir / f"{split}_metrics.json", output_dir / f"{split}_confusion_matrix.png")

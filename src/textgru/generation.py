@@ -35,7 +35,9 @@ class SamplingOptions:
         if self.max_new_tokens < 0:
             raise TextgruError(f"max_new_tokens={self.max_new_tokens} must be 0 or more")
         if not self.greedy and not self.temperature > 0:
-            raise TextgruError(f"temperature={self.temperature} must be > 0; for the most likely token every time use greedy=true")
+            raise TextgruError(
+                f"temperature={self.temperature} must be > 0; for the most likely token every time use greedy=true"
+            )
         if not 0 < self.top_p <= 1:
             raise TextgruError(f"top_p={self.top_p} must be in (0, 1]; 1 turns it off")
         if self.top_k < 0:
@@ -55,8 +57,10 @@ def encode_prompt(tokenizer: Tokenizer, prompt: str, allow_unknown: bool = False
     unknown = list(dict.fromkeys(prompt[a:b] for i, (a, b) in zip(enc.ids, enc.offsets) if i == unk))  # in order
     if unknown and not allow_unknown:
         shown = ", ".join(repr(u) for u in unknown[:10]) + (" ..." if len(unknown) > 10 else "")
-        raise TextgruError(f"the prompt has {len(unknown)} character(s) this model's tokenizer never saw: {shown}; "
-                           "remove them, or pass allow_unknown=true to read them as [UNK]")
+        raise TextgruError(
+            f"the prompt has {len(unknown)} character(s) this model's tokenizer never saw: {shown}; "
+            "remove them, or pass allow_unknown=true to read them as [UNK]"
+        )
     if not enc.ids:
         raise TextgruError("the prompt encodes to no tokens; give a prompt the model's tokenizer can read")
     return list(enc.ids)
@@ -85,13 +89,15 @@ def penalize_repeats(logits: torch.Tensor, seen: torch.Tensor, penalty: float) -
     return torch.where(seen, penalized, logits)
 
 
-def decode_continuation(tokenizer: Tokenizer, prompt_ids: list[int], new_ids: list[int], before: str | None = None) -> str:
+def decode_continuation(
+    tokenizer: Tokenizer, prompt_ids: list[int], new_ids: list[int], before: str | None = None
+) -> str:
     """The text of `new_ids` as it reads after the prompt: decoded together with the prompt, so decoders that
     join tokens with spaces (BPE, word-level) place the space between prompt and continuation right.
     `before` is the decoded prompt, for callers that decode many continuations of it."""
     before = tokenizer.decode(prompt_ids) if before is None else before
     full = tokenizer.decode(prompt_ids + new_ids)
-    return full[len(before):] if full.startswith(before) else tokenizer.decode(new_ids)
+    return full[len(before) :] if full.startswith(before) else tokenizer.decode(new_ids)
 
 
 def _cut_at_stop(text: str, stops: Sequence[str]) -> tuple[str, bool]:
@@ -100,8 +106,9 @@ def _cut_at_stop(text: str, stops: Sequence[str]) -> tuple[str, bool]:
 
 
 @torch.inference_mode()
-def _sample(model: nn.Module, tokenizer: Tokenizer, prompt_ids: list[int],
-            options: SamplingOptions) -> Iterator[tuple[list[list[int]], list[bool]]]:
+def _sample(
+    model: nn.Module, tokenizer: Tokenizer, prompt_ids: list[int], options: SamplingOptions
+) -> Iterator[tuple[list[list[int]], list[bool]]]:
     """The sampling loop: after each new token, yields every sample's new ids so far and which have stopped."""
     was_training = model.training
     model.eval()
@@ -145,13 +152,16 @@ def _sample(model: nn.Module, tokenizer: Tokenizer, prompt_ids: list[int],
         model.train(was_training)
 
 
-def _pieces(model: nn.Module, tokenizer: Tokenizer, prompt: str, options: SamplingOptions,
-            allow_unknown: bool) -> Iterator[tuple[str, str]]:
+def _pieces(
+    model: nn.Module, tokenizer: Tokenizer, prompt: str, options: SamplingOptions, allow_unknown: bool
+) -> Iterator[tuple[str, str]]:
     """One sample's new text as (piece, text so far), piece by piece. A piece that could be the start of a stop
     string is held back until it is not, and so is an incomplete byte sequence."""
     options.check()
     if options.num_samples != 1:
-        raise TextgruError(f"streaming draws one sample, not num_samples={options.num_samples}; use generate() for several")
+        raise TextgruError(
+            f"streaming draws one sample, not num_samples={options.num_samples}; use generate() for several"
+        )
     prompt_ids = encode_prompt(tokenizer, prompt, allow_unknown)
     prompt_text = tokenizer.decode(prompt_ids)
     stops = options.stop
@@ -160,7 +170,7 @@ def _pieces(model: nn.Module, tokenizer: Tokenizer, prompt: str, options: Sampli
     for new_ids, finished in _sample(model, tokenizer, prompt_ids, options):
         text = _cut_at_stop(decode_continuation(tokenizer, prompt_ids, new_ids[0], prompt_text), stops)[0]
         ready = len(text) - (0 if finished[0] else holdback)
-        if text[ready - 1: ready] == "\ufffd":  # an incomplete byte sequence: wait for the rest
+        if text[ready - 1 : ready] == "\ufffd":  # an incomplete byte sequence: wait for the rest
             ready -= 1
         if ready > streamed:
             yield text[streamed:ready], text
@@ -169,16 +179,23 @@ def _pieces(model: nn.Module, tokenizer: Tokenizer, prompt: str, options: Sampli
         yield text[streamed:], text
 
 
-def stream(model: nn.Module, tokenizer: Tokenizer, prompt: str, options: SamplingOptions,
-           allow_unknown: bool = False) -> Iterator[str]:
+def stream(
+    model: nn.Module, tokenizer: Tokenizer, prompt: str, options: SamplingOptions, allow_unknown: bool = False
+) -> Iterator[str]:
     """The continuation of `prompt` (one sample), yielded in pieces as it is sampled; the pieces join to the
     text `generate` returns for the same options and seed."""
     for piece, _ in _pieces(model, tokenizer, prompt, options, allow_unknown):
         yield piece
 
 
-def generate(model: nn.Module, tokenizer: Tokenizer, prompt: str, options: SamplingOptions,
-             on_text: Callable[[str], None] | None = None, allow_unknown: bool = False) -> list[str]:
+def generate(
+    model: nn.Module,
+    tokenizer: Tokenizer,
+    prompt: str,
+    options: SamplingOptions,
+    on_text: Callable[[str], None] | None = None,
+    allow_unknown: bool = False,
+) -> list[str]:
     """`options.num_samples` continuations of `prompt` (the prompt itself not included).
 
     `on_text`, for a single sample, receives the new text piece by piece as it is sampled (see `stream`)."""
@@ -193,4 +210,6 @@ def generate(model: nn.Module, tokenizer: Tokenizer, prompt: str, options: Sampl
     for new_ids, _ in _sample(model, tokenizer, prompt_ids, options):
         pass
     prompt_text = tokenizer.decode(prompt_ids)
-    return [_cut_at_stop(decode_continuation(tokenizer, prompt_ids, ids, prompt_text), options.stop)[0] for ids in new_ids]
+    return [
+        _cut_at_stop(decode_continuation(tokenizer, prompt_ids, ids, prompt_text), options.stop)[0] for ids in new_ids
+    ]

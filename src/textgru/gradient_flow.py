@@ -70,7 +70,10 @@ class Regressor(nn.Module):
 def evaluate(model: Regressor, x: torch.Tensor, y: torch.Tensor, tolerance: float) -> dict[str, float]:
     with torch.no_grad():
         pred = model(x)
-    return {"mse": float(nn.functional.mse_loss(pred, y)), "accuracy": float(((pred - y).abs() < tolerance).float().mean())}
+    return {
+        "mse": float(nn.functional.mse_loss(pred, y)),
+        "accuracy": float(((pred - y).abs() < tolerance).float().mean()),
+    }
 
 
 def run_gradient_flow(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
@@ -79,15 +82,25 @@ def run_gradient_flow(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     from textgru.plots import plot_gradient_flow
 
     if cfg.seq_len < 4 or cfg.steps < 0 or cfg.hidden_size < 1:
-        raise TextgruError(f"seq_len={cfg.seq_len}, steps={cfg.steps}, hidden_size={cfg.hidden_size}: need seq_len >= 4, "
-                           "steps >= 0 and hidden_size >= 1")
+        raise TextgruError(
+            f"seq_len={cfg.seq_len}, steps={cfg.steps}, hidden_size={cfg.hidden_size}: need seq_len >= 4, "
+            "steps >= 0 and hidden_size >= 1"
+        )
     torch.manual_seed(cfg.seed)
     data = torch.Generator().manual_seed(cfg.seed)
     test_x, test_y = adding_problem(cfg.eval_size, cfg.seq_len, data)
     probe_x, probe_y = adding_problem(cfg.batch_size, cfg.seq_len, data)
-    results: dict[str, Any] = {"task": "adding", "seq_len": cfg.seq_len, "hidden_size": cfg.hidden_size, "steps": cfg.steps,
-                               "batch_size": cfg.batch_size, "lr": cfg.lr, "tolerance": cfg.tolerance,
-                               "constant_mse": float(((test_y - 1.0) ** 2).mean()), "cells": {}}
+    results: dict[str, Any] = {
+        "task": "adding",
+        "seq_len": cfg.seq_len,
+        "hidden_size": cfg.hidden_size,
+        "steps": cfg.steps,
+        "batch_size": cfg.batch_size,
+        "lr": cfg.lr,
+        "tolerance": cfg.tolerance,
+        "constant_mse": float(((test_y - 1.0) ** 2).mean()),
+        "cells": {},
+    }
     curves = {}
     for cell in ("gru", "rnn"):
         torch.manual_seed(cfg.seed)
@@ -110,14 +123,28 @@ def run_gradient_flow(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
         scores = evaluate(model, test_x, test_y, cfg.tolerance)
         curves[cell] = (before, after)
         results["cells"][cell] = {
-            **{f"test_{k}": round(v, 5) for k, v in scores.items()}, "train_seconds": round(seconds, 1),
-            "grad_ratio_init": float(before[0] / before[-1]), "grad_ratio_trained": float(after[0] / after[-1]),
-            "grad_norm_init": [float(g) for g in before], "grad_norm_trained": [float(g) for g in after]}
-        log.info("%s: test MSE %.4f, accuracy %.3f (|error| < %g); ‖∂L/∂h_1‖/‖∂L/∂h_T‖ %.3g at init, %.3g trained",
-                 cell, scores["mse"], scores["accuracy"], cfg.tolerance, before[0] / before[-1], after[0] / after[-1])
+            **{f"test_{k}": round(v, 5) for k, v in scores.items()},
+            "train_seconds": round(seconds, 1),
+            "grad_ratio_init": float(before[0] / before[-1]),
+            "grad_ratio_trained": float(after[0] / after[-1]),
+            "grad_norm_init": [float(g) for g in before],
+            "grad_norm_trained": [float(g) for g in after],
+        }
+        log.info(
+            "%s: test MSE %.4f, accuracy %.3f (|error| < %g); ‖∂L/∂h_1‖/‖∂L/∂h_T‖ %.3g at init, %.3g trained",
+            cell,
+            scores["mse"],
+            scores["accuracy"],
+            cfg.tolerance,
+            before[0] / before[-1],
+            after[0] / after[-1],
+        )
     out_dir.mkdir(parents=True, exist_ok=True)
-    plot_gradient_flow(curves, out_dir / "gradient_flow.png",
-                       title=f"adding problem, T={cfg.seq_len}, hidden {cfg.hidden_size}, {cfg.steps} training steps")
+    plot_gradient_flow(
+        curves,
+        out_dir / "gradient_flow.png",
+        title=f"adding problem, T={cfg.seq_len}, hidden {cfg.hidden_size}, {cfg.steps} training steps",
+    )
     (out_dir / "gradient_flow.json").write_text(json.dumps(results, indent=2))
     return results
 
@@ -126,8 +153,13 @@ def gradient_flow_command(cfg: DictConfig) -> dict[str, Any]:
     """`scripts/gradient_flow.py`: run, write the PNG and JSON to the run folder, print the summary table."""
     out_dir = Path(cfg.paths.run_dir)
     results = run_gradient_flow(cfg, out_dir)
-    rows = [f"| {c} | {r['grad_ratio_init']:.3g} | {r['grad_ratio_trained']:.3g} | {r['test_mse']:.4f} | {r['test_accuracy']:.3f} |"
-            for c, r in results["cells"].items()]
-    print("| cell | ‖∂L/∂h_1‖/‖∂L/∂h_T‖ at init | after training | test MSE | accuracy |\n| --- | --- | --- | --- | --- |\n"
-          + "\n".join(rows) + f"\n(constant prediction: MSE {results['constant_mse']:.4f}); written to {out_dir}")
+    rows = [
+        f"| {c} | {r['grad_ratio_init']:.3g} | {r['grad_ratio_trained']:.3g} | {r['test_mse']:.4f} | {r['test_accuracy']:.3f} |"
+        for c, r in results["cells"].items()
+    ]
+    print(
+        "| cell | ‖∂L/∂h_1‖/‖∂L/∂h_T‖ at init | after training | test MSE | accuracy |\n| --- | --- | --- | --- | --- |\n"
+        + "\n".join(rows)
+        + f"\n(constant prediction: MSE {results['constant_mse']:.4f}); written to {out_dir}"
+    )
     return results

@@ -45,8 +45,14 @@ class LanguageModel:
     def __repr__(self) -> str:
         return f"LanguageModel(vocab={self.tokenizer.get_vocab_size()}, path={self.meta.get('path')!r}, device={self.device})"
 
-    def generate(self, prompt: str = "", *, allow_unknown: bool = False,
-                 on_text: Callable[[str], None] | None = None, **sampling: Any) -> list[str]:
+    def generate(
+        self,
+        prompt: str = "",
+        *,
+        allow_unknown: bool = False,
+        on_text: Callable[[str], None] | None = None,
+        **sampling: Any,
+    ) -> list[str]:
         """`num_samples` continuations of `prompt` (the prompt not included), drawn together as one batch.
 
         A `seed` makes them reproducible: the same seed gives the same text as `scripts/generate.py`.

@@ -24,5 +24,7 @@ def load(path: str | os.PathLike[str], device: str | torch.device = "cpu") -> Cl
         return Classifier.from_checkpoint(ckpt, device)
     if task == "lm":
         return LanguageModel.from_checkpoint(ckpt, device)
-    raise TextgruError(f"{str(path)!r} is a {TASK_NAMES.get(task, task)} checkpoint; textgru.load reads "
-                       f"{TASK_NAMES['sentiment']} and {TASK_NAMES['lm']} checkpoints")
+    raise TextgruError(
+        f"{str(path)!r} is a {TASK_NAMES.get(task, task)} checkpoint; textgru.load reads "
+        f"{TASK_NAMES['sentiment']} and {TASK_NAMES['lm']} checkpoints"
+    )

@@ -13,14 +13,20 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 
-def plot_learning_curves(metrics_csv: str | Path, out: str | Path, metrics: Sequence[str] = ("loss", "macro_f1", "accuracy"),
-                         x: str = "epoch") -> Path | None:
+def plot_learning_curves(
+    metrics_csv: str | Path,
+    out: str | Path,
+    metrics: Sequence[str] = ("loss", "macro_f1", "accuracy"),
+    x: str = "epoch",
+) -> Path | None:
     """One panel per metric: train and validation against `x` (`epoch`, or `step` for step-based runs)."""
     metrics_csv = Path(metrics_csv)
     if not metrics_csv.is_file():
         return None
     df = pd.read_csv(metrics_csv)
-    panels = [m for m in metrics if f"val/{m}" in df.columns or f"train/{m}_epoch" in df.columns or f"train/{m}" in df.columns]
+    panels = [
+        m for m in metrics if f"val/{m}" in df.columns or f"train/{m}_epoch" in df.columns or f"train/{m}" in df.columns
+    ]
     if not panels or x not in df.columns:
         return None
     train_cols = [c for c in df.columns if c.startswith("train/")]
@@ -34,8 +40,13 @@ def plot_learning_curves(metrics_csv: str | Path, out: str | Path, metrics: Sequ
                 series = df[[x, col]].dropna().groupby(x)[col].first()  # first: not a later re-scoring
                 if len(series):
                     dense = x == "step" and split == "train"
-                    ax.plot(series.index + (x == "epoch"), series.values, marker=None if dense else "o",
-                            alpha=0.6 if dense else 1.0, label=split)
+                    ax.plot(
+                        series.index + (x == "epoch"),
+                        series.values,
+                        marker=None if dense else "o",
+                        alpha=0.6 if dense else 1.0,
+                        label=split,
+                    )
         ax.set_xlabel(x)
         ax.set_title(m)
         ax.grid(alpha=0.3)
@@ -48,7 +59,9 @@ def plot_learning_curves(metrics_csv: str | Path, out: str | Path, metrics: Sequ
     return Path(out)
 
 
-def plot_confusion_matrix(matrix: Sequence[Sequence[int]], labels: Sequence[str], out: str | Path, title: str = "confusion matrix") -> Path:
+def plot_confusion_matrix(
+    matrix: Sequence[Sequence[int]], labels: Sequence[str], out: str | Path, title: str = "confusion matrix"
+) -> Path:
     """Counts with row-normalised colours (rows: true label, columns: predicted)."""
     import numpy as np
 
@@ -61,8 +74,15 @@ def plot_confusion_matrix(matrix: Sequence[Sequence[int]], labels: Sequence[str]
     ax.set_yticks(range(len(labels)), labels)
     for i in range(len(labels)):
         for j in range(len(labels)):
-            ax.text(j, i, f"{int(m[i, j])}\n{norm[i, j]:.0%}", ha="center", va="center",
-                    color="white" if norm[i, j] > 0.5 else "black", fontsize=9)
+            ax.text(
+                j,
+                i,
+                f"{int(m[i, j])}\n{norm[i, j]:.0%}",
+                ha="center",
+                va="center",
+                color="white" if norm[i, j] > 0.5 else "black",
+                fontsize=9,
+            )
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title(title)
@@ -73,8 +93,14 @@ def plot_confusion_matrix(matrix: Sequence[Sequence[int]], labels: Sequence[str]
     return Path(out)
 
 
-def plot_forecast(truth: np.ndarray, forecasts: dict[str, np.ndarray], out: str | Path, columns: Sequence[str],
-                  title: str = "forecast on the test span", max_panels: int = 4) -> Path:
+def plot_forecast(
+    truth: np.ndarray,
+    forecasts: dict[str, np.ndarray],
+    out: str | Path,
+    columns: Sequence[str],
+    title: str = "forecast on the test span",
+    max_panels: int = 4,
+) -> Path:
     """Truth (time, features) against each named forecast (time, features), NaN where it has no value; one
     panel per column (the first `max_panels`)."""
     n = min(len(columns), max_panels)
@@ -95,7 +121,9 @@ def plot_forecast(truth: np.ndarray, forecasts: dict[str, np.ndarray], out: str 
     return Path(out)
 
 
-def plot_gradient_flow(curves: dict[str, tuple[Sequence[float], Sequence[float]]], out: str | Path, title: str = "") -> Path:
+def plot_gradient_flow(
+    curves: dict[str, tuple[Sequence[float], Sequence[float]]], out: str | Path, title: str = ""
+) -> Path:
     """‖∂L/∂h_t‖ against t (log scale) for each cell, at initialisation (dashed) and after training (solid)."""
     fig, ax = plt.subplots(figsize=(8, 4.5))
     for (name, (before, after)), color in zip(curves.items(), ("tab:blue", "tab:red", "tab:green")):

@@ -18,8 +18,9 @@ from textgru.errors import TextgruError
 log = logging.getLogger(__name__)
 
 
-def read_texts(text: str | None, input_path: str | None, text_column: str = "text",
-               stdin: TextIO | None = None) -> list[str]:
+def read_texts(
+    text: str | None, input_path: str | None, text_column: str = "text", stdin: TextIO | None = None
+) -> list[str]:
     """The texts to classify, from exactly one of: `text`, `input_path`, or piped `stdin`."""
     if text is not None and input_path is not None:
         raise TextgruError("give either text= or input=, not both")
@@ -30,7 +31,9 @@ def read_texts(text: str | None, input_path: str | None, text_column: str = "tex
     if input_path is None:
         stdin = stdin or sys.stdin
         if stdin is None or stdin.isatty():
-            raise TextgruError('nothing to classify: pass text="...", input=<file.txt|.csv|.jsonl>, or pipe texts on stdin')
+            raise TextgruError(
+                'nothing to classify: pass text="...", input=<file.txt|.csv|.jsonl>, or pipe texts on stdin'
+            )
         texts = [line.rstrip("\r\n") for line in stdin]
         return _non_empty(texts, "stdin")
     p = Path(input_path).expanduser()

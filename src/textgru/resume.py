@@ -28,7 +28,9 @@ class PeriodicCheckpoint(Callback):
     one (and every `every_n_steps` optimizer steps when set), besides the epoch-end checkpoints. Rank zero's
     clock decides, so every rank saves at the same step."""
 
-    def __init__(self, dirpath: str | Path, every_n_minutes: float | None = 10.0, every_n_steps: int | None = None) -> None:
+    def __init__(
+        self, dirpath: str | Path, every_n_minutes: float | None = 10.0, every_n_steps: int | None = None
+    ) -> None:
         if every_n_minutes is not None and every_n_minutes <= 0:
             raise TextgruError(f"callbacks.checkpoint.every_n_minutes={every_n_minutes} must be > 0 (null: off)")
         if every_n_steps is not None and every_n_steps < 1:
@@ -41,8 +43,9 @@ class PeriodicCheckpoint(Callback):
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self.last_save = time.monotonic()
 
-    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
-                           batch_idx: int) -> None:
+    def on_train_batch_end(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
         due = self.seconds is not None and time.monotonic() - self.last_save >= self.seconds
         due |= bool(self.every_n_steps) and trainer.global_step % int(self.every_n_steps or 1) == 0
         if due and _validation_follows(trainer):
@@ -83,7 +86,13 @@ class ExactResume(Callback):
         checkpoint["random_state"] = {  # plain types and tensors only: loads with weights_only=True
             "torch": torch.get_rng_state(),
             "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-            "numpy": [str(kind), torch.from_numpy(np.asarray(keys, dtype=np.int64)), int(pos), int(has_gauss), float(gauss)],
+            "numpy": [
+                str(kind),
+                torch.from_numpy(np.asarray(keys, dtype=np.int64)),
+                int(pos),
+                int(has_gauss),
+                float(gauss),
+            ],
             "python": [version, list(state), next_gauss],
         }
         loader = trainer.train_dataloader
@@ -105,7 +114,9 @@ class ExactResume(Callback):
                 log.info("resume: at the start of an epoch")
         self.pending_position = None
 
-    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int) -> None:
+    def on_train_batch_start(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int
+    ) -> None:
         if self.pending_random is None:
             return
         state, self.pending_random = self.pending_random, None

@@ -29,8 +29,9 @@ class TrainResult:
         return self.run_dir / "checkpoints" / "best.ckpt"
 
 
-def train(overrides: Sequence[str] = (), config_name: str = "train",
-          run_dir: str | os.PathLike[str] | None = None) -> TrainResult:
+def train(
+    overrides: Sequence[str] = (), config_name: str = "train", run_dir: str | os.PathLike[str] | None = None
+) -> TrainResult:
     """Train and test one model, as `python scripts/train.py <overrides>` would, in this process.
 
     `overrides` use the command line's syntax, e.g. `["task=sentiment", "model.hidden_size=128"]`. The run
@@ -44,15 +45,19 @@ def train(overrides: Sequence[str] = (), config_name: str = "train",
 
     overrides = [str(o) for o in overrides]
     if any(_is_sweep(o) for o in overrides):
-        raise TextgruError(f"train() runs one config, but {[o for o in overrides if _is_sweep(o)]} is a sweep; "
-                           "use textgru.sweep() for several")
+        raise TextgruError(
+            f"train() runs one config, but {[o for o in overrides if _is_sweep(o)]} is a sweep; "
+            "use textgru.sweep() for several"
+        )
     cfg = compose_config(config_name, overrides, return_hydra_config=True)
     if "paths" not in cfg or "trainer" not in cfg:
         raise TextgruError(f"config {config_name!r} is not a training config; use config_name='train'")
     folder = Path(run_dir).expanduser() if run_dir is not None else Path(str(cfg.hydra.run.dir))  # a fresh folder
     for name in FINISHED_RUN_MARKERS:
         if (folder / name).exists():
-            raise TextgruError(f"{folder} already holds a run ({name}); pass another run_dir= so nothing is overwritten")
+            raise TextgruError(
+                f"{folder} already holds a run ({name}); pass another run_dir= so nothing is overwritten"
+            )
     with open_dict(cfg):
         cfg.paths.run_dir = str(folder)
         del cfg["hydra"]
@@ -64,8 +69,9 @@ def train(overrides: Sequence[str] = (), config_name: str = "train",
     return TrainResult(folder, metrics, overrides)
 
 
-def sweep(overrides: Sequence[str] = (), config_name: str = "train",
-          sweep_dir: str | os.PathLike[str] | None = None) -> list[TrainResult]:
+def sweep(
+    overrides: Sequence[str] = (), config_name: str = "train", sweep_dir: str | os.PathLike[str] | None = None
+) -> list[TrainResult]:
     """Every combination of the sweep overrides (`["model.hidden_size=64,128", "seed=1,2"]`, the syntax of
     `scripts/train.py -m`), trained one after another in folders `<sweep_dir>/0, 1, ...`; writes `summary.csv`
     and `summary.md` (best `optimized_metric` first) in `sweep_dir`. A run that fails raises at once."""

@@ -11,7 +11,12 @@ import yaml
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-RUN_STATS = ("epochs", "global_step", "train_seconds", "train_tokens_per_sec")  # metrics.json entries that are not metrics
+RUN_STATS = (
+    "epochs",
+    "global_step",
+    "train_seconds",
+    "train_tokens_per_sec",
+)  # metrics.json entries that are not metrics
 
 
 def run_row(run_dir: Path, overrides: dict[str, Any]) -> dict[str, Any]:
@@ -52,6 +57,7 @@ def write_summary(sweep_dir: Path, rows: list[dict[str, Any]], metric: str, mode
 
 def markdown_table(df: Any) -> str:
     """A pipe table; floats to 4 decimals, missing values blank."""
+
     def cell(v: Any) -> str:
         if v is None or (isinstance(v, float) and v != v):
             return ""
@@ -80,5 +86,7 @@ class SweepSummary(Callback):
         rows = hydra_sweep_rows(sweep_dir)
         if not rows:
             return
-        markdown = write_summary(sweep_dir, rows, str(config.get("optimized_metric")), str(config.get("optimized_mode")))
+        markdown = write_summary(
+            sweep_dir, rows, str(config.get("optimized_metric")), str(config.get("optimized_mode"))
+        )
         print(f"\n{markdown}\nwritten to {sweep_dir / 'summary.csv'} and summary.md", flush=True)

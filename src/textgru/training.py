@@ -75,28 +75,41 @@ def class_weights(spec: Any, counts: list[int]) -> list[float] | None:
 def _refuse_finished_run(run_dir: Path) -> None:
     for name in FINISHED_RUN_MARKERS:
         if (run_dir / name).exists():
-            raise TextgruError(f"{run_dir} already holds a run ({name}); choose another hydra.run.dir= so nothing is overwritten")
+            raise TextgruError(
+                f"{run_dir} already holds a run ({name}); choose another hydra.run.dir= so nothing is overwritten"
+            )
 
 
 def write_classification_artifacts(task: ClassificationTask, dm: ClassificationDataModule, run_dir: Path) -> None:
     """The test confusion matrix and the learning curves, as PNGs."""
-    plot_confusion_matrix(task.test_confusion_result, dm.label_names, run_dir / "confusion_matrix.png",
-                          title="test confusion matrix")
+    plot_confusion_matrix(
+        task.test_confusion_result, dm.label_names, run_dir / "confusion_matrix.png", title="test confusion matrix"
+    )
     plot_learning_curves(run_dir / "logs" / "metrics.csv", run_dir / "learning_curves.png")
 
 
 def build_classification(cfg: DictConfig) -> tuple[L.LightningDataModule, L.LightningModule, ArtifactWriter]:
     """The sentiment task: tweets/Hub/local labelled data, a BiGRU classifier; a confusion matrix after testing."""
     data_cfg = _plain(cfg.data)
-    dm = ClassificationDataModule(data_cfg, _plain(cfg.tokenizer), batch_size=cfg.data.batch_size,
-                                  eval_batch_size=cfg.data.eval_batch_size, max_length=cfg.data.max_length,
-                                  num_workers=cfg.data.num_workers, seed=cfg.seed)
+    dm = ClassificationDataModule(
+        data_cfg,
+        _plain(cfg.tokenizer),
+        batch_size=cfg.data.batch_size,
+        eval_batch_size=cfg.data.eval_batch_size,
+        max_length=cfg.data.max_length,
+        num_workers=cfg.data.num_workers,
+        seed=cfg.seed,
+    )
     dm.setup("fit")
     labels = dm.label_names
     model_cfg = _plain(cfg.model)
     pretrained = model_cfg.pop("pretrained_embeddings", None)
-    model_cfg.update(vocab_size=dm.tokenizer.get_vocab_size(), num_classes=len(labels), padding_idx=dm.pad_id,
-                     unk_idx=dm.tokenizer.token_to_id("[UNK]"))
+    model_cfg.update(
+        vocab_size=dm.tokenizer.get_vocab_size(),
+        num_classes=len(labels),
+        padding_idx=dm.pad_id,
+        unk_idx=dm.tokenizer.token_to_id("[UNK]"),
+    )
     model = _instantiate_model(model_cfg)
     if pretrained == "glove-6b-50d":
         init_from_glove(model.embedding, dm.tokenizer)
@@ -104,21 +117,36 @@ def build_classification(cfg: DictConfig) -> tuple[L.LightningDataModule, L.Ligh
         raise TextgruError(f"unknown model.pretrained_embeddings {pretrained!r}; use glove-6b-50d or null")
     extras = checkpoint_extras("sentiment", model_cfg, dm.tokenizer.to_str(), labels, data_cfg, cfg.data.max_length)
     task = ClassificationTask(
-        model, num_classes=len(labels), optimizer=instantiate(cfg.optimizer),
+        model,
+        num_classes=len(labels),
+        optimizer=instantiate(cfg.optimizer),
         scheduler=build_scheduler(cfg),
         class_weights=class_weights(cfg.task.get("class_weights"), dm.label_counts()),
-        label_smoothing=cfg.task.get("label_smoothing", 0.0), ema_decay=cfg.task.get("ema_decay"),
-        checkpoint_extras=extras)
+        label_smoothing=cfg.task.get("label_smoothing", 0.0),
+        ema_decay=cfg.task.get("ema_decay"),
+        checkpoint_extras=extras,
+    )
     log.info("model: %s parameters; labels %s; vocabulary %d", _count(model), labels, dm.tokenizer.get_vocab_size())
 
     return dm, task, write_classification_artifacts
 
 
-def write_lm_artifacts(task: LanguageModelTask, dm: LanguageModelDataModule, run_dir: Path, char_level: bool,
-                       samples: int, prompt: str | None, options: SamplingOptions) -> None:
+def write_lm_artifacts(
+    task: LanguageModelTask,
+    dm: LanguageModelDataModule,
+    run_dir: Path,
+    char_level: bool,
+    samples: int,
+    prompt: str | None,
+    options: SamplingOptions,
+) -> None:
     """The learning curves against steps, and `samples` samples from the tested model in samples.txt."""
-    plot_learning_curves(run_dir / "logs" / "metrics.csv", run_dir / "learning_curves.png",
-                         metrics=("loss", "bpc" if char_level else "ppl"), x="step")
+    plot_learning_curves(
+        run_dir / "logs" / "metrics.csv",
+        run_dir / "learning_curves.png",
+        metrics=("loss", "bpc" if char_level else "ppl"),
+        x="step",
+    )
     if not samples:
         return
     if prompt is None:
@@ -136,24 +164,38 @@ def write_lm_artifacts(task: LanguageModelTask, dm: LanguageModelDataModule, run
 def build_language_model(cfg: DictConfig) -> tuple[L.LightningDataModule, L.LightningModule, ArtifactWriter]:
     """The lm task: a text corpus as TBPTT windows, a GRU language model; samples.txt after testing."""
     data_cfg = _plain(cfg.data)
-    dm = LanguageModelDataModule(data_cfg, _plain(cfg.tokenizer), batch_size=cfg.data.batch_size,
-                                 eval_batch_size=cfg.data.eval_batch_size, bptt=cfg.data.bptt,
-                                 num_workers=cfg.data.num_workers)
+    dm = LanguageModelDataModule(
+        data_cfg,
+        _plain(cfg.tokenizer),
+        batch_size=cfg.data.batch_size,
+        eval_batch_size=cfg.data.eval_batch_size,
+        bptt=cfg.data.bptt,
+        num_workers=cfg.data.num_workers,
+    )
     dm.setup("fit")
     model_cfg = _plain(cfg.model)
     model_cfg.update(vocab_size=dm.tokenizer.get_vocab_size(), padding_idx=dm.pad_id)
     model = _instantiate_model(model_cfg)
     char_level = cfg.tokenizer.kind == "char"
     extras = checkpoint_extras("lm", model_cfg, dm.tokenizer.to_str(), None, data_cfg, cfg.data.bptt)
-    task = LanguageModelTask(model, optimizer=instantiate(cfg.optimizer),
-                             scheduler=build_scheduler(cfg),
-                             char_level=char_level, checkpoint_extras=extras)
+    task = LanguageModelTask(
+        model,
+        optimizer=instantiate(cfg.optimizer),
+        scheduler=build_scheduler(cfg),
+        char_level=char_level,
+        checkpoint_extras=extras,
+    )
     log.info("model: %s parameters; vocabulary %d", _count(model), dm.tokenizer.get_vocab_size())
     n = int(cfg.task.get("samples", 0))
-    options = SamplingOptions(max_new_tokens=int(cfg.task.get("sample_tokens", 400)), num_samples=max(n, 1),
-                              temperature=float(cfg.task.get("sample_temperature", 0.8)), seed=int(cfg.seed)).check()
-    write = partial(write_lm_artifacts, char_level=char_level, samples=n, prompt=cfg.task.get("sample_prompt"),
-                    options=options)
+    options = SamplingOptions(
+        max_new_tokens=int(cfg.task.get("sample_tokens", 400)),
+        num_samples=max(n, 1),
+        temperature=float(cfg.task.get("sample_temperature", 0.8)),
+        seed=int(cfg.seed),
+    ).check()
+    write = partial(
+        write_lm_artifacts, char_level=char_level, samples=n, prompt=cfg.task.get("sample_prompt"), options=options
+    )
 
     return dm, task, write
 
@@ -164,7 +206,9 @@ def write_forecast_artifacts(task: ForecastTask, dm: ForecastDataModule, run_dir
     one `horizon`-step roll-out every `horizon` steps (so each test value is forecast once)."""
     import numpy as np
 
-    plot_learning_curves(run_dir / "logs" / "metrics.csv", run_dir / "learning_curves.png", metrics=("loss", "mse", "mae"))
+    plot_learning_curves(
+        run_dir / "logs" / "metrics.csv", run_dir / "learning_curves.png", metrics=("loss", "mse", "mae")
+    )
     ds, h = dm.datasets["test"], dm.horizon
     lo, hi = dm.spans["test"]
     picks = list(range(0, len(ds), h))
@@ -178,20 +222,32 @@ def write_forecast_artifacts(task: ForecastTask, dm: ForecastDataModule, run_dir
     for name, pred in runs.items():  # (n, horizon, features) -> (test rows, features), NaN past the last roll-out
         flat = dm.denormalise(pred.reshape(-1, pred.shape[-1]))
         full = np.full((hi - lo, flat.shape[1]), np.nan)
-        full[:len(flat)] = flat[:hi - lo]
+        full[: len(flat)] = flat[: hi - lo]
         forecasts[name] = full
     what = "one step ahead" if h == 1 else f"{h}-step roll-outs from every {h}th step"
-    plot_forecast(dm.series.values[lo:hi], forecasts, run_dir / "forecast.png", dm.series.columns,
-                  title=f"test span ({hi - lo} steps), {what}: test MSE {float(task.trainer.callback_metrics.get('test/mse', float('nan'))):.4g}")
+    plot_forecast(
+        dm.series.values[lo:hi],
+        forecasts,
+        run_dir / "forecast.png",
+        dm.series.columns,
+        title=f"test span ({hi - lo} steps), {what}: test MSE {float(task.trainer.callback_metrics.get('test/mse', float('nan'))):.4g}",
+    )
 
 
 def build_forecast(cfg: DictConfig) -> tuple[L.LightningDataModule, L.LightningModule, ArtifactWriter]:
     """The forecast task: a time series cut into windows, a stacked GRU forecaster; the naive and linear-AR
     baselines scored on the same test windows; a forecast-against-truth PNG after testing."""
     data_cfg = _plain(cfg.data)
-    dm = ForecastDataModule(data_cfg, window=cfg.data.window, horizon=cfg.data.horizon, batch_size=cfg.data.batch_size,
-                            eval_batch_size=cfg.data.eval_batch_size, num_workers=cfg.data.num_workers,
-                            val_fraction=cfg.data.val_fraction, test_fraction=cfg.data.test_fraction)
+    dm = ForecastDataModule(
+        data_cfg,
+        window=cfg.data.window,
+        horizon=cfg.data.horizon,
+        batch_size=cfg.data.batch_size,
+        eval_batch_size=cfg.data.eval_batch_size,
+        num_workers=cfg.data.num_workers,
+        val_fraction=cfg.data.val_fraction,
+        test_fraction=cfg.data.test_fraction,
+    )
     dm.setup("fit")
     model_cfg = _plain(cfg.model)
     model_cfg.update(num_features=dm.num_features)
@@ -200,8 +256,16 @@ def build_forecast(cfg: DictConfig) -> tuple[L.LightningDataModule, L.LightningM
     extras = checkpoint_extras("forecast", model_cfg, None, None, data_cfg, dm.window)
     extras.update(normalisation=norm, window=dm.window, horizon=dm.horizon)  # no tokenizer: the stats read the units
     ar = LinearAR().fit(*dm.training_windows())
-    task = ForecastTask(model, optimizer=instantiate(cfg.optimizer), horizon=dm.horizon, mean=norm["mean"],
-                        std=norm["std"], scheduler=build_scheduler(cfg), ar=ar, checkpoint_extras=extras)
+    task = ForecastTask(
+        model,
+        optimizer=instantiate(cfg.optimizer),
+        horizon=dm.horizon,
+        mean=norm["mean"],
+        std=norm["std"],
+        scheduler=build_scheduler(cfg),
+        ar=ar,
+        checkpoint_extras=extras,
+    )
     log.info("model: %s parameters; series columns %s", _count(model), norm["columns"])
     return dm, task, write_forecast_artifacts
 
@@ -239,7 +303,9 @@ def _fit_validation_to_run(cfg: DictConfig, dm: L.LightningDataModule) -> None:
     metric for early stopping: validate at the run's end instead."""
     interval = cfg.trainer.get("val_check_interval")
     per_epoch = interval is None and cfg.trainer.get("check_val_every_n_epoch") is not None
-    if cfg.trainer.get("fast_dev_run") or not (per_epoch or (isinstance(interval, int) and cfg.trainer.get("check_val_every_n_epoch") is None)):
+    if cfg.trainer.get("fast_dev_run") or not (
+        per_epoch or (isinstance(interval, int) and cfg.trainer.get("check_val_every_n_epoch") is None)
+    ):
         return
     steps_per_epoch = len(dm.train_dataloader())
     limit = cfg.trainer.get("limit_train_batches")
@@ -262,7 +328,11 @@ def _fit_validation_to_run(cfg: DictConfig, dm: L.LightningDataModule) -> None:
             cfg.trainer.val_check_interval = total
 
 
-TASK_METRICS = {"sentiment": ("loss", "accuracy", "macro_f1"), "lm": ("loss", "ppl", "bpc"), "forecast": ("loss", "mse", "mae")}
+TASK_METRICS = {
+    "sentiment": ("loss", "accuracy", "macro_f1"),
+    "lm": ("loss", "ppl", "bpc"),
+    "forecast": ("loss", "mse", "mae"),
+}
 
 
 def check_optimized_metric(cfg: DictConfig) -> None:
@@ -271,8 +341,10 @@ def check_optimized_metric(cfg: DictConfig) -> None:
     names = [m for m in TASK_METRICS[cfg.task.name] if m != "bpc" or cfg.tokenizer.get("kind") == "char"]
     logged = [f"val/{m}" for m in names]
     if cfg.optimized_metric not in logged:
-        raise TextgruError(f"optimized_metric={cfg.optimized_metric} is not a validation metric task={cfg.task.name} "
-                           f"logs; use one of: {', '.join(logged)}")
+        raise TextgruError(
+            f"optimized_metric={cfg.optimized_metric} is not a validation metric task={cfg.task.name} "
+            f"logs; use one of: {', '.join(logged)}"
+        )
     if cfg.optimized_mode not in ("min", "max"):
         raise TextgruError(f"optimized_mode={cfg.optimized_mode} must be min or max")
 
@@ -284,20 +356,25 @@ def check_devices(trainer_cfg: DictConfig) -> None:
     if accelerator in ("gpu", "cuda"):
         have, unit = torch.cuda.device_count(), "GPU(s)"
         if have == 0:
-            raise TextgruError(f"trainer.accelerator={accelerator} (trainer=gpu or trainer=ddp) needs a GPU and torch "
-                               "finds none; on CPU use trainer=cpu, or trainer=ddp_cpu for data-parallel processes")
+            raise TextgruError(
+                f"trainer.accelerator={accelerator} (trainer=gpu or trainer=ddp) needs a GPU and torch "
+                "finds none; on CPU use trainer=cpu, or trainer=ddp_cpu for data-parallel processes"
+            )
     elif accelerator == "cpu":
         have, unit = os.cpu_count() or 1, "CPU cores (one process each)"
     else:
         return
     wanted = len(devices) if isinstance(devices, (list, ListConfig)) else devices
     if isinstance(wanted, int) and wanted > have:
-        raise TextgruError(f"trainer.devices={devices} but this machine has {have} {unit}; use trainer.devices={have} or fewer")
+        raise TextgruError(
+            f"trainer.devices={devices} but this machine has {have} {unit}; use trainer.devices={have} or fewer"
+        )
 
 
 # read when the process starts: Lightning's own launcher later sets LOCAL_RANK in the launching process too
-_STARTED_FOR_ONE_RANK = ("LOCAL_RANK" in os.environ or "TORCHELASTIC_RUN_ID" in os.environ
-                         or int(os.environ.get("SLURM_NTASKS", "1")) > 1)
+_STARTED_FOR_ONE_RANK = (
+    "LOCAL_RANK" in os.environ or "TORCHELASTIC_RUN_ID" in os.environ or int(os.environ.get("SLURM_NTASKS", "1")) > 1
+)
 
 
 def launched_externally() -> bool:
@@ -322,8 +399,12 @@ def one_config_per_trial(cfg: DictConfig, in_sweep: bool) -> None:
     whole sweep per rank. Data-parallel trials of a sweep therefore spawn their ranks from the trial
     (`ddp_spawn`), whatever `ddp` variant or `auto` strategy would have been used."""
     strategy = cfg.trainer.get("strategy", "auto")
-    if not in_sweep or launched_externally() or not isinstance(strategy, str) or any(
-            k in strategy for k in ("spawn", "fork", "notebook")):  # these start their ranks from this process
+    if (
+        not in_sweep
+        or launched_externally()
+        or not isinstance(strategy, str)
+        or any(k in strategy for k in ("spawn", "fork", "notebook"))
+    ):  # these start their ranks from this process
         return
     if strategy.startswith("ddp") or (strategy == "auto" and _several_processes(cfg.trainer)):
         spawn = "ddp_spawn" + strategy[3:] if strategy.startswith("ddp") else "ddp_spawn"
@@ -351,8 +432,10 @@ def _check_same_tokenizer(dm: L.LightningDataModule, run_dir: Path) -> None:
     saved = run_dir / "tokenizer.json"
     tokenizer = getattr(dm, "tokenizer", None)
     if tokenizer is not None and saved.is_file() and tokenizer.to_str() != Tokenizer.from_file(str(saved)).to_str():
-        raise TextgruError(f"the tokenizer built from the data now differs from {saved}: the data changed since the run "
-                           "started, so it cannot be resumed; start a new run")
+        raise TextgruError(
+            f"the tokenizer built from the data now differs from {saved}: the data changed since the run "
+            "started, so it cannot be resumed; start a new run"
+        )
 
 
 def _in_hydra_multirun() -> bool:
@@ -362,8 +445,12 @@ def _in_hydra_multirun() -> bool:
     return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
 
-def train(cfg: DictConfig, extra_callbacks: Sequence[Callback] = (), in_sweep: bool | None = None,
-          resume_from: Path | None = None) -> dict[str, Any]:
+def train(
+    cfg: DictConfig,
+    extra_callbacks: Sequence[Callback] = (),
+    in_sweep: bool | None = None,
+    resume_from: Path | None = None,
+) -> dict[str, Any]:
     """Train and test the model `cfg` describes; returns the metrics written to `metrics.json`.
 
     `extra_callbacks` join the configured ones (a tuner's pruning callback); `in_sweep` (default: whether
@@ -386,11 +473,18 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[Callback] = (), in_sweep: b
     config_yaml = OmegaConf.to_yaml(cfg, resolve=True)  # as asked: a resumed run with a new length refits below
     _fit_validation_to_run(cfg, dm)
     callbacks = [instantiate(c) for c in cfg.callbacks.values() if c is not None]
-    callbacks += [RunArtifacts(write_artifacts, run_dir), SameConfigOnAllRanks(run_dir), TokensPerSecond(), RunProgress(),
-                  ExactResume(), *extra_callbacks]
+    callbacks += [
+        RunArtifacts(write_artifacts, run_dir),
+        SameConfigOnAllRanks(run_dir),
+        TokensPerSecond(),
+        RunProgress(),
+        ExactResume(),
+        *extra_callbacks,
+    ]
     loggers = build_loggers(cfg, run_dir, resuming=resume_from is not None)
-    trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False,
-                                     plugins=[AtomicCheckpointIO()])
+    trainer: L.Trainer = instantiate(
+        cfg.trainer, callbacks=callbacks, logger=loggers or False, plugins=[AtomicCheckpointIO()]
+    )
     finished = False
     try:
         if trainer.is_global_zero and resume_from is None:
@@ -429,7 +523,9 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[Callback] = (), in_sweep: b
         if not finished and trainer.is_global_zero and best_file.exists():
             # a failed run must not leave a best.ckpt that looks like a finished one
             best_file.replace(best_file.with_name("best-unfinished.ckpt"))
-            log.warning("run did not finish; its best checkpoint so far is %s", best_file.with_name("best-unfinished.ckpt"))
+            log.warning(
+                "run did not finish; its best checkpoint so far is %s", best_file.with_name("best-unfinished.ckpt")
+            )
         for lg in loggers:
             lg.finalize("success")
 

@@ -37,8 +37,10 @@ def parse_search_space(params: dict[str, str]) -> dict[str, Any]:
         try:
             space[key] = parser.parse_override(f"{key}={spec}").value()
         except Exception as e:  # noqa: BLE001 - Hydra raises several kinds; all mean the same to the user
-            raise TextgruError(f"hparams_search.params.{key}: cannot parse {spec!r} ({str(e).splitlines()[0]}); "
-                               "use choice(a, b), interval(lo, hi), tag(log, interval(lo, hi)) or range(lo, hi, step)") from e
+            raise TextgruError(
+                f"hparams_search.params.{key}: cannot parse {spec!r} ({str(e).splitlines()[0]}); "
+                "use choice(a, b), interval(lo, hi), tag(log, interval(lo, hi)) or range(lo, hi, step)"
+            ) from e
     return space
 
 
@@ -126,8 +128,9 @@ def _fail_interrupted_trials(study: optuna.Study) -> None:
         log.info("trial %d was interrupted; its parameters are queued again", t.number)
 
 
-def write_best_experiment(study: optuna.Study, path: Path, task: str, metric: str, test_metrics: dict,
-                          base_overrides: list[str]) -> None:
+def write_best_experiment(
+    study: optuna.Study, path: Path, task: str, metric: str, test_metrics: dict, base_overrides: list[str]
+) -> None:
     """The best trial's parameters as an experiment config (`# @package _global_`, nested keys)."""
     best = study.best_trial
     nested: dict[str, Any] = {}
@@ -138,10 +141,12 @@ def write_best_experiment(study: optuna.Study, path: Path, task: str, metric: st
             node = node.setdefault(p, {})
         node[leaf] = value
     test = ", ".join(f"{k}={v:.4f}" for k, v in test_metrics.items() if k.startswith("test/"))
-    header = (f"# @package _global_\n# Best trial ({best.number}) of Optuna study '{study.study_name}': {metric}={best.value:.4f}"
-              f"{'; ' + test if test else ''}.\n# Use it: copy this file to conf/experiment/NAME.yaml, then "
-              f"python scripts/train.py experiment=NAME\n"
-              f"# The search also set: {' '.join(base_overrides) or '(nothing else)'}\n")
+    header = (
+        f"# @package _global_\n# Best trial ({best.number}) of Optuna study '{study.study_name}': {metric}={best.value:.4f}"
+        f"{'; ' + test if test else ''}.\n# Use it: copy this file to conf/experiment/NAME.yaml, then "
+        f"python scripts/train.py experiment=NAME\n"
+        f"# The search also set: {' '.join(base_overrides) or '(nothing else)'}\n"
+    )
     body = yaml.safe_dump({"defaults": [{"override /task": task}], **nested}, sort_keys=False)
     path.write_text(header + body)
 
@@ -150,19 +155,28 @@ def tune(cfg: DictConfig, overrides: list[str], config_name: str = "train") -> o
     """Run `hparams_search.n_trials` more trials of the study in `cfg.paths.run_dir` (created or resumed)."""
     search = cfg.hparams_search
     if launched_externally():
-        raise TextgruError("run tune.py as one process (not under torchrun or srun): each trial starts its own "
-                           "data-parallel ranks (trainer=ddp or ddp_cpu)")
+        raise TextgruError(
+            "run tune.py as one process (not under torchrun or srun): each trial starts its own "
+            "data-parallel ranks (trainer=ddp or ddp_cpu)"
+        )
     study_dir = Path(cfg.paths.run_dir)
     study_dir.mkdir(parents=True, exist_ok=True)
     space = parse_search_space(OmegaConf.to_container(search.params, resolve=True))
     if not space:
         raise TextgruError("hparams_search.params is empty: name at least one key to search")
     base = [o for o in overrides if not o.startswith(("hydra.", "n_trials="))]
-    _compose(config_name, base + [_override(k, first_of_sweep(v)) for k, v in space.items()] + ["paths.run_dir=/dev/null"])
+    _compose(
+        config_name, base + [_override(k, first_of_sweep(v)) for k, v in space.items()] + ["paths.run_dir=/dev/null"]
+    )
     direction = search.get("direction") or ("maximize" if cfg.optimized_mode == "max" else "minimize")
     storage_url = f"sqlite:///{study_dir / 'study.db'}"
-    study = optuna.create_study(study_name=search.study_name, storage=storage_url,
-                                load_if_exists=True, direction=direction, pruner=instantiate(search.pruner))
+    study = optuna.create_study(
+        study_name=search.study_name,
+        storage=storage_url,
+        load_if_exists=True,
+        direction=direction,
+        pruner=instantiate(search.pruner),
+    )
     done = len(study.trials)
     sampler_cfg = OmegaConf.to_container(search.sampler, resolve=True)
     if sampler_cfg.get("seed") is not None:  # a resumed study must not draw its first trials' parameters again
@@ -170,16 +184,27 @@ def tune(cfg: DictConfig, overrides: list[str], config_name: str = "train") -> o
     study.sampler = instantiate(sampler_cfg)
     _fail_interrupted_trials(study)
     n_trials = int(cfg.get("n_trials") or search.n_trials)
-    log.info("study %s in %s: %d trials stored, running %d more (%s %s)", search.study_name, study_dir, done, n_trials,
-             direction, cfg.optimized_metric)
+    log.info(
+        "study %s in %s: %d trials stored, running %d more (%s %s)",
+        search.study_name,
+        study_dir,
+        done,
+        n_trials,
+        direction,
+        cfg.optimized_metric,
+    )
     for _ in range(n_trials):
         trial = study.ask()
         params = {key: suggest(trial, key, spec) for key, spec in space.items()}
         run_dir = study_dir / f"trial_{trial.number:03d}"
-        trial_cfg = _compose(config_name, base + [_override(k, v) for k, v in params.items()] + [f"paths.run_dir={run_dir}"])
+        trial_cfg = _compose(
+            config_name, base + [_override(k, v) for k, v in params.items()] + [f"paths.run_dir={run_dir}"]
+        )
         log.info("trial %d: %s", trial.number, " ".join(_override(k, v) for k, v in params.items()))
         try:
-            metrics = train(trial_cfg, extra_callbacks=[PruneOnValidation(trial, cfg.optimized_metric, storage_url)], in_sweep=True)
+            metrics = train(
+                trial_cfg, extra_callbacks=[PruneOnValidation(trial, cfg.optimized_metric, storage_url)], in_sweep=True
+            )
         except Exception as e:  # noqa: BLE001 - one bad trial (e.g. out of memory, or raised in a spawned rank) fails alone
             study.tell(trial, state=optuna.trial.TrialState.FAIL)
             log.warning("trial %d failed: %s", trial.number, (str(e).strip().splitlines() or [type(e).__name__])[-1])
@@ -207,8 +232,11 @@ def _summarise(study: optuna.Study, study_dir: Path, cfg: DictConfig, base_overr
     best_row = next(r for r in rows if r["run"] == f"trial_{study.best_trial.number:03d}")
     path = study_dir / "best_experiment.yaml"
     write_best_experiment(study, path, cfg.task.name, cfg.optimized_metric, best_row, base_overrides)
-    print(f"best trial {study.best_trial.number}: {cfg.optimized_metric}={study.best_value:.4f} {study.best_params}\n"
-          f"written as an experiment: {path}", flush=True)
+    print(
+        f"best trial {study.best_trial.number}: {cfg.optimized_metric}={study.best_value:.4f} {study.best_params}\n"
+        f"written as an experiment: {path}",
+        flush=True,
+    )
 
 
 def tune_command(cfg: DictConfig) -> float | None:

@@ -23,8 +23,17 @@ class LengthBucketBatchSampler(Sampler[list[int]]):
     empty; evaluation batches are never padded (a rank may get fewer of them, and no example counts twice).
     """
 
-    def __init__(self, lengths: Sequence[int], batch_size: int, shuffle: bool = True, seed: int = 0,
-                 pool_batches: int = 50, drop_last: bool = False, num_replicas: int = 1, rank: int = 0) -> None:
+    def __init__(
+        self,
+        lengths: Sequence[int],
+        batch_size: int,
+        shuffle: bool = True,
+        seed: int = 0,
+        pool_batches: int = 50,
+        drop_last: bool = False,
+        num_replicas: int = 1,
+        rank: int = 0,
+    ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1")
         if not 0 <= rank < num_replicas:
@@ -47,16 +56,16 @@ class LengthBucketBatchSampler(Sampler[list[int]]):
         n = len(self.lengths)
         if not self.shuffle:
             order = torch.argsort(self.lengths, stable=True)
-            batches = [order[i:i + self.batch_size].tolist() for i in range(0, n, self.batch_size)]
+            batches = [order[i : i + self.batch_size].tolist() for i in range(0, n, self.batch_size)]
         else:
             g = torch.Generator().manual_seed(self.seed + self.epoch)
             perm = torch.randperm(n, generator=g)
             pool = self.batch_size * self.pool_batches
             batches = []
             for start in range(0, n, pool):
-                chunk = perm[start:start + pool]
+                chunk = perm[start : start + pool]
                 chunk = chunk[torch.argsort(self.lengths[chunk], stable=True)]
-                batches += [chunk[i:i + self.batch_size].tolist() for i in range(0, len(chunk), self.batch_size)]
+                batches += [chunk[i : i + self.batch_size].tolist() for i in range(0, len(chunk), self.batch_size)]
             batches = [batches[i] for i in torch.randperm(len(batches), generator=g).tolist()]
         if self.drop_last:
             batches = [b for b in batches if len(b) == self.batch_size]

@@ -34,8 +34,7 @@ def tokenize_dataset(ds: HFDataset, tokenizer: Tokenizer, max_length: int) -> HF
     fingerprint = None
     if ds._fingerprint:  # cached on disk where the dataset is file-backed: the second run skips the work
         fingerprint = hashlib.sha1(f"{ds._fingerprint}|{fingerprint_base}".encode()).hexdigest()[:16]
-    return ds.map(encode, batched=True, batch_size=2000, new_fingerprint=fingerprint,
-                  desc="tokenizing")
+    return ds.map(encode, batched=True, batch_size=2000, new_fingerprint=fingerprint, desc="tokenizing")
 
 
 class TokenizedExamples(Dataset):
@@ -54,9 +53,18 @@ class TokenizedExamples(Dataset):
 class ClassificationDataModule(L.LightningDataModule):
     """Train/validation/test dataloaders of padded, length-bucketed batches for a data config."""
 
-    def __init__(self, data: Mapping[str, Any], tokenizer: Mapping[str, Any], batch_size: int = 64,
-                 eval_batch_size: int = 256, max_length: int = 128, num_workers: int = 0, seed: int = 42,
-                 pretrained_tokenizer: Tokenizer | None = None, dataset: DatasetDict | None = None) -> None:
+    def __init__(
+        self,
+        data: Mapping[str, Any],
+        tokenizer: Mapping[str, Any],
+        batch_size: int = 64,
+        eval_batch_size: int = 256,
+        max_length: int = 128,
+        num_workers: int = 0,
+        seed: int = 42,
+        pretrained_tokenizer: Tokenizer | None = None,
+        dataset: DatasetDict | None = None,
+    ) -> None:
         super().__init__()
         self.data_cfg = dict(data)
         self.tokenizer_cfg = dict(tokenizer)
@@ -79,7 +87,9 @@ class ClassificationDataModule(L.LightningDataModule):
             self.raw = load_classification_data(self.data_cfg)
         if self.tokenizer is None:
             self.tokenizer = train_tokenizer(self.raw["train"]["text"], self.tokenizer_cfg)
-            log.info("trained a %s tokenizer with %d tokens", self.tokenizer_cfg.get("kind"), self.tokenizer.get_vocab_size())
+            log.info(
+                "trained a %s tokenizer with %d tokens", self.tokenizer_cfg.get("kind"), self.tokenizer.get_vocab_size()
+            )
         self.splits = {s: tokenize_dataset(ds, self.tokenizer, self.max_length) for s, ds in self.raw.items()}
         # the ids as plain lists: indexing them per batch costs a fraction of Arrow row access
         columns = {s: ds.select_columns(["input_ids", "label", "length"]).to_dict() for s, ds in self.splits.items()}
@@ -104,16 +114,26 @@ class ClassificationDataModule(L.LightningDataModule):
         replicas, rank = replicas_and_rank(self)
         batch_size = self.batch_size if shuffle else self.eval_batch_size
         if batch_size < replicas:
-            raise TextgruError(f"data.{'batch_size' if shuffle else 'eval_batch_size'}={batch_size} is the global batch "
-                               f"and must be at least the number of processes ({replicas})")
+            raise TextgruError(
+                f"data.{'batch_size' if shuffle else 'eval_batch_size'}={batch_size} is the global batch "
+                f"and must be at least the number of processes ({replicas})"
+            )
         if len(self.lengths[split]) < replicas:  # a rank without batches would wait for the others forever
-            raise TextgruError(f"the {split} split has {len(self.lengths[split])} examples, fewer than the {replicas} "
-                               "processes; use fewer devices or more data")
-        sampler = LengthBucketBatchSampler(self.lengths[split], batch_size, shuffle=shuffle, seed=self.seed,
-                                           num_replicas=replicas, rank=rank)
+            raise TextgruError(
+                f"the {split} split has {len(self.lengths[split])} examples, fewer than the {replicas} "
+                "processes; use fewer devices or more data"
+            )
+        sampler = LengthBucketBatchSampler(
+            self.lengths[split], batch_size, shuffle=shuffle, seed=self.seed, num_replicas=replicas, rank=rank
+        )
         loader = ResumableDataLoader if shuffle else DataLoader  # training resumes mid-epoch where it stopped
-        return loader(self.examples[split], batch_sampler=sampler, num_workers=self.num_workers,
-                      collate_fn=partial(pad_collate, pad_id=self.pad_id), persistent_workers=self.num_workers > 0)
+        return loader(
+            self.examples[split],
+            batch_sampler=sampler,
+            num_workers=self.num_workers,
+            collate_fn=partial(pad_collate, pad_id=self.pad_id),
+            persistent_workers=self.num_workers > 0,
+        )
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", shuffle=True)

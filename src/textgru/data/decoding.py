@@ -25,6 +25,10 @@ def log_undecodable(name: str, lines: Iterable[bytes]) -> int:
     """Count a file's bytes that are not UTF-8 and say so once (they are read as U+FFFD); returns the count."""
     bad_bytes, bad_lines = count_undecodable(lines)
     if bad_bytes:
-        log.warning("%s: %d bytes on %d lines could not be decoded as UTF-8 and were replaced by U+FFFD",
-                    name, bad_bytes, bad_lines)
+        log.warning(
+            "%s: %d bytes on %d lines could not be decoded as UTF-8 and were replaced by U+FFFD",
+            name,
+            bad_bytes,
+            bad_lines,
+        )
     return bad_bytes

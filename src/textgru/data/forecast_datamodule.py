@@ -28,8 +28,10 @@ class WindowDataset(Dataset):
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         s = self.starts[i]
-        return {"inputs": self.series[s:s + self.window],  # (window, features)
-                "targets": self.series[s + self.window:s + self.window + self.horizon]}  # (horizon, features)
+        return {
+            "inputs": self.series[s : s + self.window],  # (window, features)
+            "targets": self.series[s + self.window : s + self.window + self.horizon],
+        }  # (horizon, features)
 
 
 def split_bounds(n: int, val_fraction: float, test_fraction: float) -> tuple[int, int]:
@@ -43,9 +45,17 @@ class ForecastDataModule(L.LightningDataModule):
     their own span (their inputs may reach back into the span before). Mean and std per column come from the
     training span only; the series is normalised with them (`denormalise` undoes it)."""
 
-    def __init__(self, data_config: dict[str, Any], window: int, horizon: int = 1, batch_size: int = 64,
-                 eval_batch_size: int = 256, num_workers: int = 0, val_fraction: float = 0.15,
-                 test_fraction: float = 0.15) -> None:
+    def __init__(
+        self,
+        data_config: dict[str, Any],
+        window: int,
+        horizon: int = 1,
+        batch_size: int = 64,
+        eval_batch_size: int = 256,
+        num_workers: int = 0,
+        val_fraction: float = 0.15,
+        test_fraction: float = 0.15,
+    ) -> None:
         super().__init__()
         self.data_config = data_config
         self.window, self.horizon = int(window), int(horizon)
@@ -66,9 +76,11 @@ class ForecastDataModule(L.LightningDataModule):
         need_train = self.window + self.horizon
         if val_start < need_train or test_start - val_start < self.horizon or n - test_start < self.horizon:
             least = int(np.ceil(need_train / max(1 - self.val_fraction - self.test_fraction, 1e-9)))
-            raise TextgruError(f"the series has {n} rows: too few for data.window={self.window} + data.horizon={self.horizon} "
-                               f"with {self.val_fraction:.0%} validation and {self.test_fraction:.0%} test (training alone "
-                               f"needs window + horizon rows: about {least} rows in all); lower data.window or data.horizon")
+            raise TextgruError(
+                f"the series has {n} rows: too few for data.window={self.window} + data.horizon={self.horizon} "
+                f"with {self.val_fraction:.0%} validation and {self.test_fraction:.0%} test (training alone "
+                f"needs window + horizon rows: about {least} rows in all); lower data.window or data.horizon"
+            )
         train = self.series.values[:val_start]
         self.mean = train.mean(axis=0)  # (features,)
         self.std = np.where(train.std(axis=0) > 0, train.std(axis=0), 1.0)  # (features,)
@@ -80,8 +92,15 @@ class ForecastDataModule(L.LightningDataModule):
             starts = list(range(first, hi - w - h + 1))
             self.datasets[split] = WindowDataset(normed, starts, w, h)
         self.spans = spans
-        log.info("windows of %d steps -> %d: train %d, validation %d, test %d (rows %d / %d / %d)", w, h,
-                 *(len(self.datasets[s]) for s in spans), val_start, test_start - val_start, n - test_start)
+        log.info(
+            "windows of %d steps -> %d: train %d, validation %d, test %d (rows %d / %d / %d)",
+            w,
+            h,
+            *(len(self.datasets[s]) for s in spans),
+            val_start,
+            test_start - val_start,
+            n - test_start,
+        )
 
     @property
     def num_features(self) -> int:
@@ -89,8 +108,11 @@ class ForecastDataModule(L.LightningDataModule):
 
     def normalisation(self) -> dict[str, Any]:
         """What a checkpoint needs to read and write the series' units: columns, mean and std (plain lists)."""
-        return {"columns": list(self.series.columns), "mean": [float(m) for m in self.mean],
-                "std": [float(s) for s in self.std]}
+        return {
+            "columns": list(self.series.columns),
+            "mean": [float(m) for m in self.mean],
+            "std": [float(s) for s in self.std],
+        }
 
     def denormalise(self, x: np.ndarray | torch.Tensor) -> np.ndarray:
         """(..., features) from normalised units back to the series' own."""

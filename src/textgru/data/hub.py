@@ -29,8 +29,9 @@ def hub_offline_reason(timeout: float = 3.0) -> str | None:
 LOCAL_LABELLED = "data=local data.path=<file or folder> data.text_column=... data.label_column=..."
 
 
-def load_hub(hub_name: str, hub_config: str | None = None, splits: dict | None = None,
-             local_route: str = LOCAL_LABELLED) -> DatasetDict:
+def load_hub(
+    hub_name: str, hub_config: str | None = None, splits: dict | None = None, local_route: str = LOCAL_LABELLED
+) -> DatasetDict:
     """`load_dataset(hub_name, hub_config)` with our split names (`splits` maps ours to the Hub's);
     `local_route` is the command-line advice for using a downloaded copy instead."""
     reason = hub_offline_reason()
@@ -41,7 +42,9 @@ def load_hub(hub_name: str, hub_config: str | None = None, splits: dict | None =
     try:
         raw = load_dataset(hub_name, hub_config)
     except Exception as e:  # network errors come in many types; the message is what helps
-        raise TextgruError(f"Hub dataset {hub_name!r} could not be loaded ({type(e).__name__}: {str(e).splitlines()[0][:200]}); "
-                           f"try {local_route.split()[0]} with a downloaded copy") from e
+        raise TextgruError(
+            f"Hub dataset {hub_name!r} could not be loaded ({type(e).__name__}: {str(e).splitlines()[0][:200]}); "
+            f"try {local_route.split()[0]} with a downloaded copy"
+        ) from e
     splits = dict(splits or {"train": "train", "validation": "validation", "test": "test"})
     return DatasetDict({ours: raw[theirs] for ours, theirs in splits.items() if theirs and theirs in raw})

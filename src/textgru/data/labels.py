@@ -69,8 +69,10 @@ def standardize(
             before = len(ds)
             ds = ds.filter(lambda b: [not _missing(y) for y in b["label"]], batched=True)
             if before and not len(ds):
-                raise TextgruError(f"{name}: no row of the {split} split has a label in column {label_column!r}; "
-                                   "fill it in, or set data.label_column= to the column that holds the labels")
+                raise TextgruError(
+                    f"{name}: no row of the {split} split has a label in column {label_column!r}; "
+                    "fill it in, or set data.label_column= to the column that holds the labels"
+                )
             if len(ds) < before:
                 log.info("%s/%s: dropped %d rows without a label", name, split, before - len(ds))
         out[split] = ds
@@ -84,8 +86,10 @@ def standardize(
         unseen = set(range(len(dd["train"].features["label"].names))) - set(dd["train"]["label"])
         if unseen:
             names = [dd["train"].features["label"].names[i] for i in sorted(unseen)]
-            raise TextgruError(f"{name}: label(s) {names} have no training examples after splitting; "
-                               "give more examples of them or a separate data.validation_path/test_path")
+            raise TextgruError(
+                f"{name}: label(s) {names} have no training examples after splitting; "
+                "give more examples of them or a separate data.validation_path/test_path"
+            )
     for split in SPLITS:
         if len(dd[split]) == 0:
             raise TextgruError(f"{name}: the {split} split is empty; give more data or larger fractions.")

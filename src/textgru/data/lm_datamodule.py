@@ -31,8 +31,9 @@ class StreamWindows(TorchDataset):
     Under data-parallel training each rank keeps its contiguous share of the lanes (`rank_share`), so all
     ranks together see every window of every lane once, in the same number of batches."""
 
-    def __init__(self, stream: torch.Tensor, lanes: int, bptt: int, pad_id: int = 0,
-                 num_replicas: int = 1, rank: int = 0) -> None:
+    def __init__(
+        self, stream: torch.Tensor, lanes: int, bptt: int, pad_id: int = 0, num_replicas: int = 1, rank: int = 0
+    ) -> None:
         n = len(stream) - 1  # number of (input, target) pairs
         if n < 1:
             raise TextgruError("a stream needs at least two tokens")
@@ -43,8 +44,10 @@ class StreamWindows(TorchDataset):
         targets = torch.full((total,), IGNORE_INDEX, dtype=torch.long)
         inputs[:n], targets[:n] = stream[:-1], stream[1:]
         if lanes < num_replicas:
-            raise TextgruError(f"{lanes} lanes cannot be shared by {num_replicas} processes; "
-                               "data.batch_size and data.eval_batch_size must be at least the number of processes")
+            raise TextgruError(
+                f"{lanes} lanes cannot be shared by {num_replicas} processes; "
+                "data.batch_size and data.eval_batch_size must be at least the number of processes"
+            )
         mine = rank_share(lanes, num_replicas, rank)
         self.inputs = inputs.view(lanes, self.lane_length)[mine]  # (lanes of this rank, lane_length)
         self.targets = targets.view(lanes, self.lane_length)[mine]
@@ -68,6 +71,7 @@ def with_newline(texts: Iterable[str]) -> list[str]:
 
 def encode_stream(ds: Dataset, tokenizer: Any) -> torch.Tensor:
     """Every document tokenized (batched `map`) and concatenated, each ending in a newline."""
+
     def encode(batch: dict[str, list[str]]) -> dict[str, list[list[int]]]:
         return {"ids": [e.ids for e in tokenizer.encode_batch(with_newline(batch["text"]))]}
 
@@ -79,8 +83,15 @@ def encode_stream(ds: Dataset, tokenizer: Any) -> torch.Tensor:
 class LanguageModelDataModule(L.LightningDataModule):
     """Loads the corpus, trains the tokenizer on the training split only, and serves TBPTT windows."""
 
-    def __init__(self, data_cfg: Mapping[str, Any], tokenizer_cfg: Mapping[str, Any], batch_size: int = 64,
-                 eval_batch_size: int = 64, bptt: int = 128, num_workers: int = 0) -> None:
+    def __init__(
+        self,
+        data_cfg: Mapping[str, Any],
+        tokenizer_cfg: Mapping[str, Any],
+        batch_size: int = 64,
+        eval_batch_size: int = 64,
+        bptt: int = 128,
+        num_workers: int = 0,
+    ) -> None:
         super().__init__()
         self.data_cfg, self.tokenizer_cfg = dict(data_cfg), dict(tokenizer_cfg)
         self.batch_size, self.eval_batch_size, self.bptt = batch_size, eval_batch_size, bptt
@@ -101,14 +112,20 @@ class LanguageModelDataModule(L.LightningDataModule):
         sizes = {s: len(v) for s, v in self.streams.items()}
         log.info("token streams: %s; vocabulary %d", sizes, self.tokenizer.get_vocab_size())
         if sizes["train"] < self.bptt + 1:
-            raise TextgruError(f"the training text has {sizes['train']} tokens, shorter than one window "
-                               f"(data.bptt={self.bptt} + 1); give a longer corpus or a smaller data.bptt")
+            raise TextgruError(
+                f"the training text has {sizes['train']} tokens, shorter than one window "
+                f"(data.bptt={self.bptt} + 1); give a longer corpus or a smaller data.bptt"
+            )
         for split in ("validation", "test"):
             if sizes[split] < 2:
                 raise TextgruError(f"the {split} split has {sizes[split]} token(s); it needs at least 2")
         if sizes["train"] // self.batch_size < self.bptt:
-            log.warning("each of the %d lanes holds only %d tokens, less than data.bptt=%d; consider a smaller data.batch_size",
-                        self.batch_size, sizes["train"] // self.batch_size, self.bptt)
+            log.warning(
+                "each of the %d lanes holds only %d tokens, less than data.bptt=%d; consider a smaller data.batch_size",
+                self.batch_size,
+                sizes["train"] // self.batch_size,
+                self.bptt,
+            )
 
     def first_line(self, split: str) -> str:
         """The first non-blank line of a split, with its newline (a natural prompt for samples)."""

@@ -23,9 +23,13 @@ def expand_paths(path: str | list[str], what: str) -> list[str]:
     files: list[str] = []
     for p in paths:
         p = str(Path(p).expanduser())
-        found = sorted(glob.glob(p, recursive=True)) if any(ch in p for ch in "*?[") else ([p] if Path(p).exists() else [])
+        found = (
+            sorted(glob.glob(p, recursive=True)) if any(ch in p for ch in "*?[") else ([p] if Path(p).exists() else [])
+        )
         if not found:
-            raise TextgruError(f"{what} {p!r} does not exist; check data.path (relative paths are from where you ran the command).")
+            raise TextgruError(
+                f"{what} {p!r} does not exist; check data.path (relative paths are from where you ran the command)."
+            )
         files += found
     return files
 
@@ -33,12 +37,14 @@ def expand_paths(path: str | list[str], what: str) -> list[str]:
 def _file_format(files: list[str]) -> tuple[str, dict]:
     exts = {Path(f).suffix.lower() for f in files}
     if len(exts) != 1 or next(iter(exts)) not in FORMATS:
-        raise TextgruError(f"unsupported data file type(s) {sorted(exts)}; use one of {sorted(FORMATS)} or a folder of label sub-folders.")
+        raise TextgruError(
+            f"unsupported data file type(s) {sorted(exts)}; use one of {sorted(FORMATS)} or a folder of label sub-folders."
+        )
     ext = exts.pop()
     kwargs: dict = {}
     if FORMATS[ext] in ("csv", "json"):  # utf-8-sig: a leading BOM is not part of the first column's name;
         kwargs = {"encoding": "utf-8-sig", "encoding_errors": "replace"}  # the JSON reader only replaces bytes
-    if FORMATS[ext] == "csv":                                              # when encoding is not "utf-8"
+    if FORMATS[ext] == "csv":  # when encoding is not "utf-8"
         kwargs.update(keep_default_na=False, na_values=[""])  # a text "NA", "null" or "nan" is a text; empty is missing
         if ext == ".tsv":
             kwargs["sep"] = "\t"
@@ -50,7 +56,9 @@ def _check_encoding(path: str) -> None:
     with open(path, "rb") as f:
         head = f.read(4096)
         if head.startswith((b"\xff\xfe", b"\xfe\xff")) or head.count(0) > len(head) // 4:
-            raise TextgruError(f"{Path(path).name} is not UTF-8 text (UTF-16 or binary); save it as UTF-8 and try again")
+            raise TextgruError(
+                f"{Path(path).name} is not UTF-8 text (UTF-16 or binary); save it as UTF-8 and try again"
+            )
         f.seek(0)
         log_undecodable(Path(path).name, f)
 
@@ -88,10 +96,16 @@ def _read_label_folders(root: Path, ignore: list[str]) -> Dataset:
             texts.append(raw.decode("utf-8", errors="replace"))
             labels.append(sub.name)
     if bad_bytes:
-        log.warning("%s: %d bytes in %d files could not be decoded as UTF-8 and were replaced by U+FFFD",
-                    root.name, bad_bytes, bad_files)
+        log.warning(
+            "%s: %d bytes in %d files could not be decoded as UTF-8 and were replaced by U+FFFD",
+            root.name,
+            bad_bytes,
+            bad_files,
+        )
     if not texts:
-        raise TextgruError(f"folder {str(root)!r} has no <label>/*.txt files; expected one sub-folder of .txt files per label.")
+        raise TextgruError(
+            f"folder {str(root)!r} has no <label>/*.txt files; expected one sub-folder of .txt files per label."
+        )
     return Dataset.from_dict({"text": texts, "label": labels})
 
 
@@ -105,8 +119,12 @@ def _has_no_rows(path: str) -> bool:
     return len(lines) == 0 or (p.suffix.lower() in (".csv", ".tsv") and len(lines) == 1)
 
 
-def load_local(path: str | list[str], validation_path: str | list[str] | None = None,
-               test_path: str | list[str] | None = None, ignore_labels: list[str] | None = None) -> DatasetDict:
+def load_local(
+    path: str | list[str],
+    validation_path: str | list[str] | None = None,
+    test_path: str | list[str] | None = None,
+    ignore_labels: list[str] | None = None,
+) -> DatasetDict:
     """Read the user's files into a DatasetDict with the splits that were given (others are carved later)."""
     if path is None or path == "" or path == "???":
         raise TextgruError("data=local needs data.path=<file, glob or folder>.")

@@ -24,16 +24,23 @@ class Series:
     time: list[str] | None = None
 
 
-def synthetic_sine(length: int = 3000, period: float = 40.0, noise: float = 0.1, amplitude_drift: float = 0.0,
-                   period_drift: float = 0.0, seed: int = 0, features: int = 1) -> Series:
+def synthetic_sine(
+    length: int = 3000,
+    period: float = 40.0,
+    noise: float = 0.1,
+    amplitude_drift: float = 0.0,
+    period_drift: float = 0.0,
+    seed: int = 0,
+    features: int = 1,
+) -> Series:
     """A noisy sine: amplitude * sin(phase + feature offset) plus Gaussian noise of std `noise`. The amplitude
     and the log of the period wander as mean-reverting random walks (AR(1), correlation time 5 periods) around
     1 and log(period), with spreads (standard deviations) `amplitude_drift` and `period_drift`; 0 keeps them
     fixed. A fixed sine is predicted almost perfectly by a linear AR model; a wandering period is not."""
     rng = np.random.default_rng(seed)
     phi = np.exp(-1 / (5 * period))
-    amp_shocks = rng.normal(0, amplitude_drift * np.sqrt(1 - phi ** 2), size=length)
-    period_shocks = rng.normal(0, period_drift * np.sqrt(1 - phi ** 2), size=length)
+    amp_shocks = rng.normal(0, amplitude_drift * np.sqrt(1 - phi**2), size=length)
+    period_shocks = rng.normal(0, period_drift * np.sqrt(1 - phi**2), size=length)
     amplitude, phase = np.empty((length, 1)), np.empty((length, 1))
     a, log_p, ph = 1.0, 0.0, 0.0
     for i in range(length):
@@ -57,8 +64,12 @@ def package_file(spec: str) -> Path:
     return path
 
 
-def read_csv_series(path: str | Path, columns: list[str] | str | None = None, time_column: str | None = None,
-                    fill_missing: str = "error") -> Series:
+def read_csv_series(
+    path: str | Path,
+    columns: list[str] | str | None = None,
+    time_column: str | None = None,
+    fill_missing: str = "error",
+) -> Series:
     """Numeric `columns` (all numeric columns but the time column when None) of a CSV file, in file order."""
     import pandas as pd
 
@@ -69,28 +80,36 @@ def read_csv_series(path: str | Path, columns: list[str] | str | None = None, ti
     if isinstance(columns, str):
         columns = [columns]
     if time_column is not None and time_column not in df.columns:
-        raise TextgruError(f"data.time_column {time_column!r} is not a column of {p.name}; it has: {', '.join(map(str, df.columns))}")
+        raise TextgruError(
+            f"data.time_column {time_column!r} is not a column of {p.name}; it has: {', '.join(map(str, df.columns))}"
+        )
     if columns is None:
         columns = [c for c in df.columns if c != time_column and pd.api.types.is_numeric_dtype(df[c])]
         if not columns:
             raise TextgruError(f"{p.name} has no numeric column; name the series with data.columns=[...]")
     missing = [c for c in columns if c not in df.columns]
     if missing:
-        raise TextgruError(f"data.columns names {', '.join(map(repr, missing))}, not a column of {p.name}; "
-                           f"it has: {', '.join(map(str, df.columns))}")
+        raise TextgruError(
+            f"data.columns names {', '.join(map(repr, missing))}, not a column of {p.name}; "
+            f"it has: {', '.join(map(str, df.columns))}"
+        )
     frame = df[list(columns)]
     for c in columns:
         numbers = pd.to_numeric(frame[c], errors="coerce")
         bad = numbers.isna() & frame[c].notna()
         if bad.any():
             row = int(bad.idxmax())
-            raise TextgruError(f"column {c!r} of {p.name} is not numeric (row {row + 2}: {frame[c][row]!r}); "
-                               "choose numeric columns with data.columns=[...]")
+            raise TextgruError(
+                f"column {c!r} of {p.name} is not numeric (row {row + 2}: {frame[c][row]!r}); "
+                "choose numeric columns with data.columns=[...]"
+            )
     frame = frame.apply(pd.to_numeric, errors="coerce")
     if frame.isna().any().any():
         if fill_missing != "interpolate":
-            raise TextgruError(f"{p.name} has {int(frame.isna().sum().sum())} missing values in {list(columns)}; "
-                               "set data.fill_missing=interpolate to fill them linearly")
+            raise TextgruError(
+                f"{p.name} has {int(frame.isna().sum().sum())} missing values in {list(columns)}; "
+                "set data.fill_missing=interpolate to fill them linearly"
+            )
         frame = frame.interpolate(limit_direction="both")
     time = df[time_column].astype(str).tolist() if time_column else None
     return Series(frame.to_numpy(dtype=np.float64), [str(c) for c in columns], time)
@@ -100,16 +119,23 @@ def load_series(cfg: dict[str, Any]) -> Series:
     """A data config (`source: synthetic_sine` or `local_csv`) -> its Series."""
     source = cfg.get("source")
     if source == "synthetic_sine":
-        return synthetic_sine(length=int(cfg.get("length", 3000)), period=float(cfg.get("period", 40.0)),
-                              noise=float(cfg.get("noise", 0.1)), amplitude_drift=float(cfg.get("amplitude_drift", 0.0)),
-                              period_drift=float(cfg.get("period_drift", 0.0)),
-                              seed=int(cfg.get("series_seed", 0)), features=int(cfg.get("features", 1)))
+        return synthetic_sine(
+            length=int(cfg.get("length", 3000)),
+            period=float(cfg.get("period", 40.0)),
+            noise=float(cfg.get("noise", 0.1)),
+            amplitude_drift=float(cfg.get("amplitude_drift", 0.0)),
+            period_drift=float(cfg.get("period_drift", 0.0)),
+            seed=int(cfg.get("series_seed", 0)),
+            features=int(cfg.get("features", 1)),
+        )
     if source == "local_csv":
         path = cfg.get("path")
         if path in (None, "", "???") and cfg.get("package_file"):
             path = package_file(cfg["package_file"])
         if path in (None, "", "???"):
-            raise TextgruError("data=local_csv needs data.path=<a CSV file> (or data.package_file=dist:path/in/package)")
+            raise TextgruError(
+                "data=local_csv needs data.path=<a CSV file> (or data.package_file=dist:path/in/package)"
+            )
         series = read_csv_series(path, cfg.get("columns"), cfg.get("time_column"), cfg.get("fill_missing", "error"))
         log.info("series %s: %d rows, columns %s", Path(str(path)).name, len(series.values), series.columns)
         return series

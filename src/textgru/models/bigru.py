@@ -28,8 +28,15 @@ class BiGRU(nn.Module):
     """Stacked bidirectional GRU; `forward(x, lengths) -> (batch, time, 2*hidden)` outputs. `rnn`: `native`
     (`nn.GRU`) or `reference` (`ReferenceGRU`, the GRU from its equations); same weights, same outputs."""
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, dropout: float = 0.0,
-                 bidirectional: bool = True, rnn: str = "native") -> None:
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        dropout: float = 0.0,
+        bidirectional: bool = True,
+        rnn: str = "native",
+    ) -> None:
         super().__init__()
         self.hidden_size = hidden_size
         self.num_layers = num_layers

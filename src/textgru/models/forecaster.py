@@ -17,18 +17,33 @@ class GRUForecaster(nn.Module):
     for a one-way GRU, the window slid forward and read again for a bidirectional one.
     """
 
-    def __init__(self, num_features: int = 1, hidden_size: int = 64, num_layers: int = 2, bidirectional: bool = False,
-                 dropout: float = 0.0, predict_change: bool = False, rnn: str = "native") -> None:
+    def __init__(
+        self,
+        num_features: int = 1,
+        hidden_size: int = 64,
+        num_layers: int = 2,
+        bidirectional: bool = False,
+        dropout: float = 0.0,
+        predict_change: bool = False,
+        rnn: str = "native",
+    ) -> None:
         super().__init__()
         self.num_features, self.predict_change = num_features, predict_change
         self.num_directions = 2 if bidirectional else 1
-        self.gru = build_gru(rnn, num_features, hidden_size, num_layers=num_layers, batch_first=True,
-                             bidirectional=bidirectional, dropout=dropout if num_layers > 1 else 0.0)
+        self.gru = build_gru(
+            rnn,
+            num_features,
+            hidden_size,
+            num_layers=num_layers,
+            batch_first=True,
+            bidirectional=bidirectional,
+            dropout=dropout if num_layers > 1 else 0.0,
+        )
         self.head = nn.Linear(hidden_size * self.num_directions, num_features)
 
     def _predict(self, h_n: torch.Tensor, last: torch.Tensor) -> torch.Tensor:
         # h_n: (layers*directions, batch, hidden); last: (batch, features), the latest value read
-        top = torch.cat(list(h_n[-self.num_directions:]), dim=-1)  # (batch, directions*hidden): the top layer
+        top = torch.cat(list(h_n[-self.num_directions :]), dim=-1)  # (batch, directions*hidden): the top layer
         out = self.head(top)  # (batch, features)
         return last + out if self.predict_change else out
 

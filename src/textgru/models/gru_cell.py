@@ -76,9 +76,18 @@ class ReferenceGRU(nn.Module):
     outputs past the end are zeros.
     """
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 device=None, dtype=None) -> None:
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        device=None,
+        dtype=None,
+    ) -> None:
         super().__init__()
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
@@ -100,11 +109,16 @@ class ReferenceGRU(nn.Module):
 
     def _weights(self, layer: int, reverse: bool) -> tuple[torch.Tensor, ...]:
         name = f"l{layer}{'_reverse' if reverse else ''}"
-        return (getattr(self, f"weight_ih_{name}"), getattr(self, f"weight_hh_{name}"),
-                getattr(self, f"bias_ih_{name}", None), getattr(self, f"bias_hh_{name}", None))
+        return (
+            getattr(self, f"weight_ih_{name}"),
+            getattr(self, f"weight_hh_{name}"),
+            getattr(self, f"bias_ih_{name}", None),
+            getattr(self, f"bias_hh_{name}", None),
+        )
 
-    def _direction(self, x: torch.Tensor, h: torch.Tensor, mask: torch.Tensor | None, layer: int,
-                   reverse: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    def _direction(
+        self, x: torch.Tensor, h: torch.Tensor, mask: torch.Tensor | None, layer: int, reverse: bool
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         # x: (batch, time, input); h: (batch, hidden); mask: (batch, time, 1) real positions, or None
         w_ih, w_hh, b_ih, b_hh = self._weights(layer, reverse)
         gi = _input_part(x, w_ih, b_ih)  # (batch, time, 3*hidden): the input part of every step at once
@@ -120,8 +134,9 @@ class ReferenceGRU(nn.Module):
             outputs[t] = new
         return torch.stack(outputs, dim=1), h  # (batch, time, hidden), (batch, hidden)
 
-    def forward(self, input: torch.Tensor | PackedSequence, hx: torch.Tensor | None = None,
-                lengths: torch.Tensor | None = None) -> tuple[torch.Tensor | PackedSequence, torch.Tensor]:
+    def forward(
+        self, input: torch.Tensor | PackedSequence, hx: torch.Tensor | None = None, lengths: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor | PackedSequence, torch.Tensor]:
         packed = isinstance(input, PackedSequence)
         unbatched = not packed and input.dim() == 2
         if packed:
@@ -160,8 +175,10 @@ class ReferenceGRU(nn.Module):
         return (x if self.batch_first else x.transpose(0, 1)), h_n
 
     def extra_repr(self) -> str:
-        return (f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, batch_first={self.batch_first}, "
-                f"bidirectional={self.bidirectional}, dropout={self.dropout}")
+        return (
+            f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, batch_first={self.batch_first}, "
+            f"bidirectional={self.bidirectional}, dropout={self.dropout}"
+        )
 
 
 def build_gru(rnn: str, input_size: int, hidden_size: int, **kwargs) -> nn.Module:
@@ -170,5 +187,7 @@ def build_gru(rnn: str, input_size: int, hidden_size: int, **kwargs) -> nn.Modul
         return nn.GRU(input_size, hidden_size, **kwargs)
     if rnn == "reference":
         return ReferenceGRU(input_size, hidden_size, **kwargs)
-    raise TextgruError(f"unknown model.rnn {rnn!r}; use model.rnn=native (torch's nn.GRU) or model.rnn=reference "
-                       "(the GRU written from its equations)")
+    raise TextgruError(
+        f"unknown model.rnn {rnn!r}; use model.rnn=native (torch's nn.GRU) or model.rnn=reference "
+        "(the GRU written from its equations)"
+    )

@@ -18,23 +18,41 @@ class GRULanguageModel(nn.Module):
     `rnn`: `native` (`nn.GRU`) or `reference` (`ReferenceGRU`, the GRU from its equations, slower).
     """
 
-    def __init__(self, vocab_size: int, embedding_dim: int = 64, hidden_size: int = 512, num_layers: int = 2,
-                 embedding_dropout: float = 0.0, dropout: float = 0.0, output_dropout: float = 0.0,
-                 projection_size: int | None = None, tie_weights: bool = False, padding_idx: int | None = 0,
-                 rnn: str = "native") -> None:
+    def __init__(
+        self,
+        vocab_size: int,
+        embedding_dim: int = 64,
+        hidden_size: int = 512,
+        num_layers: int = 2,
+        embedding_dropout: float = 0.0,
+        dropout: float = 0.0,
+        output_dropout: float = 0.0,
+        projection_size: int | None = None,
+        tie_weights: bool = False,
+        padding_idx: int | None = 0,
+        rnn: str = "native",
+    ) -> None:
         super().__init__()
         self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=padding_idx)
         self.embedding_dropout = nn.Dropout(embedding_dropout)
-        self.gru = build_gru(rnn, embedding_dim, hidden_size, num_layers=num_layers, batch_first=True,
-                             dropout=dropout if num_layers > 1 else 0.0)
+        self.gru = build_gru(
+            rnn,
+            embedding_dim,
+            hidden_size,
+            num_layers=num_layers,
+            batch_first=True,
+            dropout=dropout if num_layers > 1 else 0.0,
+        )
         self.output_dropout = nn.Dropout(output_dropout)
         self.projection = nn.Linear(hidden_size, projection_size) if projection_size else None
         out_features = projection_size or hidden_size
         self.decoder = nn.Linear(out_features, vocab_size)
         if tie_weights:
             if out_features != embedding_dim:
-                raise TextgruError(f"model.tie_weights needs the output layer input ({out_features}) to equal "
-                                   f"model.embedding_dim ({embedding_dim}); set model.projection_size={embedding_dim}")
+                raise TextgruError(
+                    f"model.tie_weights needs the output layer input ({out_features}) to equal "
+                    f"model.embedding_dim ({embedding_dim}); set model.projection_size={embedding_dim}"
+                )
             self.decoder.weight = self.embedding.weight
         self.num_layers, self.hidden_size = num_layers, hidden_size
 

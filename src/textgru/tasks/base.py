@@ -16,8 +16,13 @@ class TextgruTask(L.LightningModule):
     """Holds `model`; builds the optimizer from a `_partial_` factory and the schedule over the run's steps;
     stores `checkpoint_extras` (tokenizer, labels, model config) in every checkpoint."""
 
-    def __init__(self, model: nn.Module, optimizer: Callable[..., torch.optim.Optimizer],
-                 scheduler: Callable[..., Any] | None = None, checkpoint_extras: dict | None = None) -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        optimizer: Callable[..., torch.optim.Optimizer],
+        scheduler: Callable[..., Any] | None = None,
+        checkpoint_extras: dict | None = None,
+    ) -> None:
         super().__init__()
         self.model = model
         self.optimizer_factory = optimizer
@@ -30,8 +35,10 @@ class TextgruTask(L.LightningModule):
             return optimizer
         steps = self.trainer.estimated_stepping_batches
         if not math.isfinite(steps):
-            raise TextgruError("the learning-rate schedule needs a finite run: set trainer.max_epochs (or max_steps), "
-                               "or scheduler=none")
+            raise TextgruError(
+                "the learning-rate schedule needs a finite run: set trainer.max_epochs (or max_steps), "
+                "or scheduler=none"
+            )
         scheduler = self.scheduler_factory(optimizer=optimizer, num_training_steps=int(steps))
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 

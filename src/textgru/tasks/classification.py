@@ -25,10 +25,17 @@ def ema_update(averaged: torch.Tensor, current: torch.Tensor, num_averaged: torc
 class ClassificationTask(TextgruTask):
     """Wraps a classifier `nn.Module` taking `(input_ids, lengths)`; logs `{stage}/loss|accuracy|macro_f1`."""
 
-    def __init__(self, model: nn.Module, num_classes: int, optimizer: Callable[..., torch.optim.Optimizer],
-                 scheduler: Callable[..., Any] | None = None, class_weights: list[float] | None = None,
-                 label_smoothing: float = 0.0, ema_decay: float | None = None,
-                 checkpoint_extras: dict | None = None) -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        num_classes: int,
+        optimizer: Callable[..., torch.optim.Optimizer],
+        scheduler: Callable[..., Any] | None = None,
+        class_weights: list[float] | None = None,
+        label_smoothing: float = 0.0,
+        ema_decay: float | None = None,
+        checkpoint_extras: dict | None = None,
+    ) -> None:
         super().__init__(model, optimizer, scheduler, checkpoint_extras)
         # an exponential moving average of the weights scores validation/test and is what gets exported
         self.ema = AveragedModel(model, avg_fn=partial(ema_update, decay=ema_decay)) if ema_decay else None
@@ -40,8 +47,12 @@ class ClassificationTask(TextgruTask):
         # summed, then divided by the summed weight of the batch (its size when unweighted): the mean
         self.loss_fn = nn.CrossEntropyLoss(weight=weight, label_smoothing=label_smoothing, reduction="sum")
         self.eval_losses = nn.ModuleDict({s: MeanMetric() for s in ("val", "test")})  # synchronised across ranks
-        metrics = MetricCollection({"accuracy": MulticlassAccuracy(num_classes, average="micro"),
-                                    "macro_f1": MulticlassF1Score(num_classes, average="macro")})
+        metrics = MetricCollection(
+            {
+                "accuracy": MulticlassAccuracy(num_classes, average="micro"),
+                "macro_f1": MulticlassF1Score(num_classes, average="macro"),
+            }
+        )
         self.metrics = nn.ModuleDict({f"{s}_metrics": metrics.clone(prefix=f"{s}/") for s in ("train", "val", "test")})
         self.test_confusion = MulticlassConfusionMatrix(num_classes)
 
@@ -64,7 +75,11 @@ class ClassificationTask(TextgruTask):
         labels = batch["labels"]
         logits = self(batch["input_ids"], batch["lengths"])  # (batch, classes)
         loss_sum = self.loss_fn(logits, labels)
-        weight = self.class_weight[labels].sum() if self.class_weight is not None else labels.new_tensor(len(labels), dtype=torch.float)
+        weight = (
+            self.class_weight[labels].sum()
+            if self.class_weight is not None
+            else labels.new_tensor(len(labels), dtype=torch.float)
+        )
         preds = logits.argmax(-1)
         self.metrics[f"{stage}_metrics"].update(preds, labels)
         if stage == "train":

@@ -21,17 +21,29 @@ class ForecastTask(TextgruTask):
     """Wraps a model with `forward(window) -> next` and `rollout(window, horizon)`; logs `{stage}/loss` (normalised
     MSE), `{stage}/mse`, `{stage}/mae` and, on test, `test/naive_mse|mae`, `test/ar_mse|mae`."""
 
-    def __init__(self, model: nn.Module, optimizer: Callable[..., torch.optim.Optimizer], horizon: int,
-                 mean: Sequence[float], std: Sequence[float], scheduler: Callable[..., Any] | None = None,
-                 ar: LinearAR | None = None, checkpoint_extras: dict | None = None) -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        optimizer: Callable[..., torch.optim.Optimizer],
+        horizon: int,
+        mean: Sequence[float],
+        std: Sequence[float],
+        scheduler: Callable[..., Any] | None = None,
+        ar: LinearAR | None = None,
+        checkpoint_extras: dict | None = None,
+    ) -> None:
         super().__init__(model, optimizer, scheduler, checkpoint_extras)
         self.horizon = horizon
         self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32), persistent=False)  # (features,)
         self.register_buffer("std", torch.tensor(std, dtype=torch.float32), persistent=False)  # (features,)
         self.ar = ar
-        self.sums = nn.ModuleDict({f"{stage}_{who}_{s}": SumMetric().set_dtype(torch.float64)
-                                   for stage, who in (("val", "model"), ("test", "model"), ("test", "naive"), ("test", "ar"))
-                                   for s in SUMS})
+        self.sums = nn.ModuleDict(
+            {
+                f"{stage}_{who}_{s}": SumMetric().set_dtype(torch.float64)
+                for stage, who in (("val", "model"), ("test", "model"), ("test", "naive"), ("test", "ar"))
+                for s in SUMS
+            }
+        )
 
     def forward(self, window: torch.Tensor) -> torch.Tensor:
         return self.model(window)
@@ -47,8 +59,12 @@ class ForecastTask(TextgruTask):
     def _score(self, stage: str, who: str, pred: torch.Tensor, target: torch.Tensor) -> None:
         # pred, target: (batch, horizon, features), normalised
         diff = (pred - target) * self.std  # in the series' units
-        for name, value in (("sq", diff.pow(2).sum()), ("abs", diff.abs().sum()),
-                            ("sq_norm", (pred - target).pow(2).sum()), ("count", float(diff.numel()))):
+        for name, value in (
+            ("sq", diff.pow(2).sum()),
+            ("abs", diff.abs().sum()),
+            ("sq_norm", (pred - target).pow(2).sum()),
+            ("count", float(diff.numel())),
+        ):
             self.sums[f"{stage}_{who}_{name}"].update(torch.as_tensor(value, dtype=torch.float64, device=pred.device))
 
     def _eval_step(self, batch: dict[str, torch.Tensor], stage: str) -> None:

@@ -18,9 +18,14 @@ from textgru.tasks.base import TextgruTask
 class LanguageModelTask(TextgruTask):
     """Wraps a model with `forward(ids, hidden) -> (logits, hidden)`; logs `{stage}/loss|ppl` (and `bpc`)."""
 
-    def __init__(self, model: nn.Module, optimizer: Callable[..., torch.optim.Optimizer],
-                 scheduler: Callable[..., Any] | None = None, char_level: bool = False,
-                 checkpoint_extras: dict | None = None) -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        optimizer: Callable[..., torch.optim.Optimizer],
+        scheduler: Callable[..., Any] | None = None,
+        char_level: bool = False,
+        checkpoint_extras: dict | None = None,
+    ) -> None:
         super().__init__(model, optimizer, scheduler, checkpoint_extras)
         self.char_level = char_level
         # summed loss and target count per evaluation stage: every target weighs the same, synced across ranks
@@ -37,14 +42,21 @@ class LanguageModelTask(TextgruTask):
         logits, hidden = self(batch["input_ids"], hidden)  # (lanes, time, vocab), (layers, lanes, hidden)
         self.hidden[stage] = hidden.detach()  # truncated BPTT: no gradient into the previous window
         targets = batch["targets"]  # (lanes, time)
-        loss_sum = F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten(), ignore_index=IGNORE_INDEX,
-                                   reduction="sum")
+        loss_sum = F.cross_entropy(
+            logits.flatten(0, 1).float(), targets.flatten(), ignore_index=IGNORE_INDEX, reduction="sum"
+        )
         return loss_sum, (targets != IGNORE_INDEX).sum()
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
         loss_sum, count = self._loss_sum(batch, "train")
-        self.log("train/loss", loss_sum / count.clamp(min=1), on_step=True, on_epoch=False, prog_bar=True,
-                 batch_size=batch["targets"].numel())
+        self.log(
+            "train/loss",
+            loss_sum / count.clamp(min=1),
+            on_step=True,
+            on_epoch=False,
+            prog_bar=True,
+            batch_size=batch["targets"].numel(),
+        )
         return self.global_mean(loss_sum, count)
 
     def _eval_step(self, batch: dict[str, Any], stage: str) -> None:
