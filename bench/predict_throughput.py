@@ -76,7 +76,7 @@ def main() -> None:
         start = time.perf_counter()
         batched = clf.predict(texts, batch_size=batch_size)
         seconds = time.perf_counter() - start
-        same = sum(a.label == b.label for a, b in zip(batched, one_by_one)) / len(texts)
+        same = sum(a.label == b.label for a, b in zip(batched, one_by_one, strict=True)) / len(texts)
         rows.append(
             {
                 "mode": "batched, length-bucketed",

@@ -151,7 +151,7 @@ def main() -> None:
     dm.setup("fit")
     n = args.steps + args.warmup
     vocab, classes = dm.tokenizer.get_vocab_size(), len(dm.label_names)
-    bucketed = [b for _, b in zip(range(n), dm.train_dataloader())]
+    bucketed = [b for _, b in zip(range(n), dm.train_dataloader(), strict=False)]
     shuffled = DataLoader(
         dm.examples["train"],
         batch_size=64,
@@ -159,7 +159,7 @@ def main() -> None:
         generator=torch.Generator().manual_seed(0),
         collate_fn=partial(pad_collate, pad_id=dm.pad_id),
     )
-    plain = [b for _, b in zip(range(n), shuffled)]
+    plain = [b for _, b in zip(range(n), shuffled, strict=False)]
     syn_plain, syn_bucketed = synthetic_batches(n, vocab, False), synthetic_batches(n, vocab, True)
 
     def ours() -> nn.Module:

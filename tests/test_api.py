@@ -17,9 +17,9 @@ from pathlib import Path
 import datasets
 import pytest
 import torch
+from conftest import ROOT, make_rows, run_script, write_csv
 
 import textgru
-from conftest import ROOT, make_rows, run_script, write_csv
 from textgru.config import compose_config
 
 
@@ -90,7 +90,7 @@ def test_predict_keeps_input_order_across_length_buckets(clf: textgru.Classifier
     one_by_one = [clf.predict(t) for t in texts]
     assert [p.text for p in batched] == texts
     assert [p.label for p in batched] == [p.label for p in one_by_one]
-    for a, b in zip(batched, one_by_one):
+    for a, b in zip(batched, one_by_one, strict=True):
         assert a.probs == pytest.approx(b.probs, abs=1e-5)
     assert clf.predict([]) == []
     with pytest.raises(textgru.TextgruError, match=r"texts\[1\] is a int"):
@@ -110,7 +110,7 @@ def test_evaluate_takes_what_the_data_sources_take(
     rows = make_rows(30, seed=4)
     ds = datasets.Dataset.from_dict({"text": [t for t, _ in rows], "label": [f" {y.upper()}" for _, y in rows]})
     from_dataset = clf.evaluate(ds)
-    expected = sum(p.label == y for p, (_, y) in zip(clf.predict([t for t, _ in rows]), rows)) / len(rows)
+    expected = sum(p.label == y for p, (_, y) in zip(clf.predict([t for t, _ in rows]), rows, strict=True)) / len(rows)
     assert from_dataset["n"] == 30 and from_dataset["accuracy"] == pytest.approx(expected)
     with pytest.raises(textgru.TextgruError, match="unknown data 'nosuch'"):
         clf.evaluate("nosuch")
@@ -160,11 +160,11 @@ def test_score_is_the_mean_next_token_loss_after_the_separator(lm: textgru.Langu
     texts = ["KING:\nThe queen of rome did speak,", "zq", "ROMEO:\nMy lord", ""]
     scores = lm.score(texts, batch_size=2)
     assert math.isnan(scores[3])
-    for text, score in zip(texts[:3], scores):
+    for text, score in zip(texts[:3], scores, strict=False):
         ids = lm.tokenizer.encode("\n").ids + lm.tokenizer.encode(text).ids
         hidden, nll = None, []
         with torch.no_grad():
-            for prev, nxt in zip(ids[:-1], ids[1:]):  # one token at a time, the hidden state carried
+            for prev, nxt in zip(ids[:-1], ids[1:], strict=True):  # one token at a time, the hidden state carried
                 logits, hidden = lm.model(torch.tensor([[prev]]), hidden)
                 nll.append(-torch.log_softmax(logits[0, -1], -1)[nxt].item())
         assert score == pytest.approx(sum(nll) / len(nll), abs=1e-4)
@@ -206,7 +206,7 @@ def test_readme_python_blocks_run(
     namespace: dict = {}
     rng, seed_env = torch.get_rng_state(), os.environ.get("PL_GLOBAL_SEED")
     for block in blocks:
-        exec(compile(block, "README.md", "exec"), namespace)  # noqa: S102 - the README's own code
+        exec(compile(block, "README.md", "exec"), namespace)
     assert torch.equal(torch.get_rng_state(), rng) and os.environ.get("PL_GLOBAL_SEED") == seed_env  # caller's state
     run, runs = namespace["run"], namespace["runs"]
     assert run.metrics == json.loads((run.run_dir / "metrics.json").read_text())

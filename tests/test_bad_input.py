@@ -8,9 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from conftest import TINY_MODEL, make_rows, run_script, write_csv
-
 
 STARTUP_S = 10  # python + torch + lightning + datasets imports on a slow 2-core machine
 

@@ -67,9 +67,9 @@ def test_pad_collate() -> None:
 def test_training_reshuffles_buckets_every_epoch() -> None:
     """Through a real Trainer: the batches of epoch 2 are not those of epoch 1 (Lightning alone would not reset
     the batch sampler's epoch)."""
-    import lightning as L
     from functools import partial
 
+    import lightning as L
     from torch.utils.data import DataLoader
 
     from textgru.models.classifier import GRUClassifier

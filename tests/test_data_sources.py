@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import make_rows, write_csv
 from datasets import ClassLabel
 
-from conftest import make_rows, write_csv
 from textgru.data.sources import load_classification_data
 from textgru.errors import TextgruError
 

@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from conftest import TINY_LM, TINY_MODEL, run_script, write_play
 
 NO_DROPOUT = {"sentiment": ["model.dropout=0", "model.embedding_dropout=0"], "lm": []}

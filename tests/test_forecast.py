@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import run_script
 from hydra import compose, initialize_config_dir
 
-from conftest import run_script
 from textgru.cli import CONF_DIR
 from textgru.data.forecast_datamodule import ForecastDataModule
 from textgru.errors import TextgruError

@@ -7,9 +7,9 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from textgru.data.tokenization import train_tokenizer
 from textgru.errors import TextgruError
 from textgru.generation import SamplingOptions, filter_logits, generate, penalize_repeats
-from textgru.data.tokenization import train_tokenizer
 from textgru.models.language_model import GRULanguageModel
 
 TEXT = "ROMEO:\nBut soft, what light through yonder window breaks?\n\nJULIET:\nO Romeo, Romeo!\n"
@@ -48,7 +48,7 @@ def test_top_k_1_equals_greedy(lm) -> None:
 
 def test_top_p_keeps_the_smallest_set_reaching_p() -> None:
     logits = torch.log(torch.tensor([[0.05, 0.5, 0.15, 0.3]]))
-    kept = lambda p: set(torch.nonzero(torch.isfinite(filter_logits(logits, top_p=p))[0]).flatten().tolist())  # noqa: E731
+    kept = lambda p: set(torch.nonzero(torch.isfinite(filter_logits(logits, top_p=p))[0]).flatten().tolist())
     assert kept(0.5) == {1}
     assert kept(0.6) == {1, 3}
     assert kept(0.8) == {1, 3}

@@ -84,7 +84,7 @@ def test_unbatched_input_and_cell() -> None:
     native, ref = nn.GRU(3, 5, num_layers=2), ReferenceGRU(3, 5, num_layers=2)
     ref.load_state_dict(native.state_dict())
     x, h = torch.randn(7, 3), torch.randn(2, 5)  # (time, input), (layers, hidden)
-    for a, b in zip(native(x, h), ref(x, h)):
+    for a, b in zip(native(x, h), ref(x, h), strict=True):
         torch.testing.assert_close(b, a, atol=1e-5, rtol=0)
     cell, ref_cell = nn.GRUCell(3, 5), ReferenceGRUCell(3, 5)
     ref_cell.load_state_dict(cell.state_dict())

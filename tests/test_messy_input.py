@@ -9,15 +9,15 @@ import json
 import logging
 import re
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import torch
+from conftest import make_rows
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import make_rows
 from textgru.classifier import Classifier
 from textgru.data.batching import LengthBucketBatchSampler, pad_collate
 from textgru.data.tokenization import train_tokenizer
@@ -54,7 +54,7 @@ def _expected(rows: list[tuple[str, str]]) -> Counter:
 
 def _loaded(dd) -> Counter:
     names = dd["train"].features["label"].names
-    return Counter((t, names[y].casefold()) for ds in dd.values() for t, y in zip(ds["text"], ds["label"]))
+    return Counter((t, names[y].casefold()) for ds in dd.values() for t, y in zip(ds["text"], ds["label"], strict=True))
 
 
 @settings(max_examples=20, **FAST)
@@ -138,7 +138,7 @@ def test_tokenizers_take_any_text(tokenizers: dict, texts: list[str], kind: str)
     tok = tokenizers[kind]
     batch = tok.encode_batch(texts)
     assert len(batch) == len(texts)  # one encoding per text, empty ones included
-    for text, enc in zip(texts, batch):
+    for text, enc in zip(texts, batch, strict=True):
         assert enc.ids == tok.encode(text).ids
         assert all(0 <= i < tok.get_vocab_size() for i in enc.ids)
         if kind == "byte_bpe":
@@ -163,7 +163,7 @@ def test_collate_and_sampler_keep_every_example(
     assert batch["input_ids"].shape == (len(seqs), max(map(len, seqs)))
     assert batch["lengths"].tolist() == [len(s) for s in seqs]
     assert batch["labels"].tolist() == [i % 3 for i in range(len(seqs))]
-    for row, s in zip(batch["input_ids"].tolist(), seqs):
+    for row, s in zip(batch["input_ids"].tolist(), seqs, strict=True):
         assert row[: len(s)] == s and all(x == pad for x in row[len(s) :])
     sampler = LengthBucketBatchSampler([len(s) for s in seqs], batch_size, shuffle=shuffle, seed=seed, pool_batches=2)
     batches = list(sampler)

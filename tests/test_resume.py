@@ -16,9 +16,9 @@ from pathlib import Path
 import lightning as L
 import pytest
 import torch
+from conftest import ROOT, TINY_MODEL, run_script
 from torch.utils.data import DataLoader
 
-from conftest import ROOT, TINY_MODEL, run_script
 from textgru.checkpoint import load_checkpoint
 from textgru.errors import TextgruError
 

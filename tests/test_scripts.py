@@ -7,16 +7,16 @@ from pathlib import Path
 
 import lightning as L
 import torch
+from conftest import TINY_MODEL, make_rows, run_script, write_csv
 from torch.utils.data import DataLoader
 
 from textgru.checkpoint import checkpoint_extras
 from textgru.checkpoint_io import AtomicCheckpointIO
+from textgru.classifier import Classifier
 from textgru.data.batching import pad_collate
 from textgru.data.tokenization import train_tokenizer
 from textgru.models.classifier import GRUClassifier
 from textgru.tasks.classification import ClassificationTask
-from conftest import TINY_MODEL, make_rows, run_script, write_csv
-from textgru.classifier import Classifier
 
 
 def test_train_fast_dev_run_on_default_tweets(tmp_path: Path) -> None:

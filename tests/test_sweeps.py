@@ -10,7 +10,6 @@ from pathlib import Path
 import optuna
 import pytest
 import yaml
-
 from conftest import run_script
 
 TINY = [

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence, overload
+from typing import Any, overload
 
 import torch
 from tokenizers import Tokenizer
@@ -48,12 +49,12 @@ class Classifier:
         self.meta = dict(meta)
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str], device: str | torch.device = "cpu") -> "Classifier":
+    def load(cls, path: str | os.PathLike[str], device: str | torch.device = "cpu") -> Classifier:
         """Rebuild from a checkpoint file or run folder (weights-only loading); on CPU unless `device` says."""
         return cls.from_checkpoint(load_checkpoint(path, expect_task="sentiment"), device)
 
     @classmethod
-    def from_checkpoint(cls, ckpt: dict[str, Any], device: str | torch.device = "cpu") -> "Classifier":
+    def from_checkpoint(cls, ckpt: dict[str, Any], device: str | torch.device = "cpu") -> Classifier:
         """Rebuild from a checkpoint already loaded by `textgru.checkpoint.load_checkpoint`."""
         model, meta = rebuild_model(ckpt, device)
         return cls(model, Tokenizer.from_str(meta["tokenizer"]), meta["label_names"], int(meta["max_length"]), meta)
@@ -98,9 +99,9 @@ class Classifier:
             return self.predict([texts], batch_size)[0]
         texts = [_text(t, i) for i, t in enumerate(texts)]
         out = []
-        for text, p in zip(texts, self.predict_proba(texts, batch_size).tolist()):
+        for text, p in zip(texts, self.predict_proba(texts, batch_size).tolist(), strict=True):
             best = max(range(len(p)), key=p.__getitem__)
-            out.append(Prediction(text, self.label_names[best], p[best], dict(zip(self.label_names, p))))
+            out.append(Prediction(text, self.label_names[best], p[best], dict(zip(self.label_names, p, strict=True))))
         return out
 
     def evaluate(

@@ -7,8 +7,9 @@ import logging
 import os
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import hydra
 from omegaconf import DictConfig, OmegaConf, open_dict
@@ -114,7 +115,7 @@ def check_override_keys(args: list[str], config_name: str, conf_dir: Path = CONF
         return
     try:
         parsed = OverridesParser.create().parse_overrides(candidates)
-    except Exception:  # noqa: BLE001 - Hydra reports its own syntax errors
+    except Exception:
         return
     probe = []
     for override in parsed:
@@ -130,7 +131,7 @@ def check_override_keys(args: list[str], config_name: str, conf_dir: Path = CONF
     try:
         with initialize_config_dir(config_dir=str(conf_dir), version_base="1.3"):
             compose(config_name=config_name, overrides=probe)
-    except Exception as e:  # noqa: BLE001 - Hydra's composition errors come in several types
+    except Exception as e:
         first_line = str(e).splitlines()[0] if str(e) else type(e).__name__
         bad = first_line.split("'")[1] if first_line.startswith("Could not override '") else None
         if bad:

@@ -3,7 +3,8 @@ the command line's one-line checks on the overrides."""
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from omegaconf import DictConfig
 
@@ -35,7 +36,7 @@ def compose_config(
             return compose(config_name=config_name, overrides=overrides, return_hydra_config=return_hydra_config)
     except TextgruError:
         raise
-    except Exception as e:  # noqa: BLE001 - Hydra's composition errors come in several types
+    except Exception as e:
         raise TextgruError(str(e).splitlines()[0] if str(e) else type(e).__name__) from e
     finally:
         restore_gh_from_backup(backup)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import torch
 from datasets import ClassLabel, Dataset, DatasetDict, concatenate_datasets
@@ -39,6 +40,7 @@ def classification_metrics(probs: torch.Tensor, labels: Sequence[int], label_nam
                 MulticlassPrecision(k, average=None)(preds, target).tolist(),
                 MulticlassRecall(k, average=None)(preds, target).tolist(),
                 MulticlassF1Score(k, average=None)(preds, target).tolist(),
+                strict=True,
             )
         )
     }
@@ -89,7 +91,7 @@ def _given_rows(ds: Dataset, text_column: str, label_column: str) -> tuple[list[
         )
     feature = ds.features[label_column]
     texts, labels = [], []
-    for text, label in zip(ds[text_column], ds[label_column]):
+    for text, label in zip(ds[text_column], ds[label_column], strict=True):
         if isinstance(text, str) and text.strip() and label is not None and str(label).strip():
             texts.append(text)
             labels.append(feature.int2str(label) if isinstance(feature, ClassLabel) else str(label))

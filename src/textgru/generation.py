@@ -3,8 +3,8 @@ the hidden state carried; several samples are drawn as one batch."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Sequence
 
 import torch
 from tokenizers import Tokenizer
@@ -28,7 +28,7 @@ class SamplingOptions:
     seed: int | None = None
     stop: Sequence[str] = field(default_factory=tuple)  # a sample ends before the first of these strings
 
-    def check(self) -> "SamplingOptions":
+    def check(self) -> SamplingOptions:
         if isinstance(self.stop, str):
             self.stop = (self.stop,)
         self.stop = tuple(str(s) for s in (self.stop or ()) if str(s))
@@ -54,7 +54,9 @@ def encode_prompt(tokenizer: Tokenizer, prompt: str, allow_unknown: bool = False
     never saw are an error naming them, unless `allow_unknown` maps them to [UNK]."""
     enc = tokenizer.encode(prompt if prompt else "\n")
     unk = tokenizer.token_to_id(UNK)
-    unknown = list(dict.fromkeys(prompt[a:b] for i, (a, b) in zip(enc.ids, enc.offsets) if i == unk))  # in order
+    unknown = list(
+        dict.fromkeys(prompt[a:b] for i, (a, b) in zip(enc.ids, enc.offsets, strict=True) if i == unk)
+    )  # in order
     if unknown and not allow_unknown:
         shown = ", ".join(repr(u) for u in unknown[:10]) + (" ..." if len(unknown) > 10 else "")
         raise TextgruError(
@@ -202,12 +204,12 @@ def generate(
     options.check()
     if on_text is not None and options.num_samples == 1:
         text = ""
-        for piece, text in _pieces(model, tokenizer, prompt, options, allow_unknown):
+        for piece, text in _pieces(model, tokenizer, prompt, options, allow_unknown):  # noqa: B007 - the last text is kept
             on_text(piece)
         return [text]
     prompt_ids = encode_prompt(tokenizer, prompt, allow_unknown)
     new_ids: list[list[int]] = [[] for _ in range(options.num_samples)]
-    for new_ids, _ in _sample(model, tokenizer, prompt_ids, options):
+    for new_ids, _ in _sample(model, tokenizer, prompt_ids, options):  # noqa: B007 - run to the end, keep the last ids
         pass
     prompt_text = tokenizer.decode(prompt_ids)
     return [

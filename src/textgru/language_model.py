@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 import torch
 from tokenizers import Tokenizer
@@ -28,12 +29,12 @@ class LanguageModel:
         self.meta = dict(meta)
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str], device: str | torch.device = "cpu") -> "LanguageModel":
+    def load(cls, path: str | os.PathLike[str], device: str | torch.device = "cpu") -> LanguageModel:
         """Rebuild from a checkpoint file or run folder (weights-only loading); on CPU unless `device` says."""
         return cls.from_checkpoint(load_checkpoint(path, expect_task="lm"), device)
 
     @classmethod
-    def from_checkpoint(cls, ckpt: dict[str, Any], device: str | torch.device = "cpu") -> "LanguageModel":
+    def from_checkpoint(cls, ckpt: dict[str, Any], device: str | torch.device = "cpu") -> LanguageModel:
         """Rebuild from a checkpoint already loaded by `textgru.checkpoint.load_checkpoint`."""
         model, meta = rebuild_model(ckpt, device)
         return cls(model, Tokenizer.from_str(meta["tokenizer"]), meta)
@@ -88,7 +89,7 @@ class LanguageModel:
             counts = batch["lengths"].to(self.device) - len(start)  # (batch,): the text's tokens
             mask = (steps[None, :] >= first) & (steps[None, :] < first + counts[:, None])  # (batch, time - 1)
             per_text = (nll * mask).sum(1) / counts
-            for i, value in zip(idx, per_text.tolist()):
+            for i, value in zip(idx, per_text.tolist(), strict=True):
                 scores[i] = value
         return scores
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
 
 def plot_learning_curves(
@@ -34,7 +34,7 @@ def plot_learning_curves(
         last = df.dropna(subset=train_cols, how="all")[x].max()
         df = df[df[x] <= last]
     fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 3.6), squeeze=False)
-    for ax, m in zip(axes[0], panels):
+    for ax, m in zip(axes[0], panels, strict=True):
         for split, col in (("train", f"train/{m}_epoch"), ("train", f"train/{m}"), ("validation", f"val/{m}")):
             if col in df.columns:
                 series = df[[x, col]].dropna().groupby(x)[col].first()  # first: not a later re-scoring
@@ -51,7 +51,7 @@ def plot_learning_curves(
         ax.set_title(m)
         ax.grid(alpha=0.3)
         handles, labels = ax.get_legend_handles_labels()
-        uniq = dict(zip(labels, handles))
+        uniq = dict(zip(labels, handles, strict=True))
         ax.legend(uniq.values(), uniq.keys())
     fig.tight_layout()
     fig.savefig(out, dpi=110)
@@ -108,7 +108,7 @@ def plot_forecast(
     steps = np.arange(len(truth))
     for i, ax in enumerate(axes[:, 0]):
         ax.plot(steps, truth[:, i], color="black", lw=1.2, label="truth")
-        for (name, values), style in zip(forecasts.items(), ("-", "--", ":")):
+        for (name, values), style in zip(forecasts.items(), ("-", "--", ":"), strict=False):
             ax.plot(steps, values[:, i], ls=style, lw=1.1, alpha=0.9 if style == "-" else 0.7, label=name)
         ax.set_ylabel(str(columns[i]))
         ax.grid(alpha=0.3)
@@ -126,7 +126,7 @@ def plot_gradient_flow(
 ) -> Path:
     """‖∂L/∂h_t‖ against t (log scale) for each cell, at initialisation (dashed) and after training (solid)."""
     fig, ax = plt.subplots(figsize=(8, 4.5))
-    for (name, (before, after)), color in zip(curves.items(), ("tab:blue", "tab:red", "tab:green")):
+    for (name, (before, after)), color in zip(curves.items(), ("tab:blue", "tab:red", "tab:green"), strict=False):
         steps = range(1, len(before) + 1)
         ax.plot(steps, [float(v) for v in before], ls="--", color=color, label=f"{name.upper()} at initialisation")
         ax.plot(steps, [float(v) for v in after], color=color, label=f"{name.upper()} after training")

@@ -9,8 +9,9 @@ import logging
 import os
 import sys
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable, TextIO
+from typing import Any, TextIO
 
 from textgru.data.decoding import log_undecodable
 from textgru.errors import TextgruError

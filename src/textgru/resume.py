@@ -158,8 +158,8 @@ def trim_metrics_log(metrics_csv: Path, step: int) -> None:
         reader = csv.DictReader(f)
         fields, rows = list(reader.fieldnames or []), list(reader)
     before = [not r.get("step") or int(float(r["step"])) < step for r in rows]
-    keep = [r for r, b in zip(rows, before) if b]
-    lost = [r for r, b in zip(rows, before) if not b]
+    keep = [r for r, b in zip(rows, before, strict=True) if b]
+    lost = [r for r, b in zip(rows, before, strict=True) if not b]
     if lost:
         aside = metrics_csv.with_name(f"metrics.after-step-{step}.csv")
         with open(aside, "w", newline="", encoding="utf-8") as f:

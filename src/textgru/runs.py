@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Sequence
 
 from textgru.cli import FINISHED_RUN_MARKERS
 from textgru.config import compose_config
@@ -83,7 +83,7 @@ def sweep(
     overrides = [str(o) for o in overrides]
     try:
         parsed = OverridesParser.create().parse_overrides(overrides)
-    except Exception as e:  # noqa: BLE001 - Hydra's parse errors come in several types
+    except Exception as e:
         raise TextgruError(str(e).splitlines()[0]) from e
     jobs = [job for batch in BasicSweeper.split_arguments(parsed, None) for job in batch]
     for job in jobs[1:]:
@@ -100,7 +100,7 @@ def _is_sweep(override: str) -> bool:
 
     try:
         return OverridesParser.create().parse_override(override).is_sweep_override()
-    except Exception:  # noqa: BLE001 - left to the composition, which names the problem
+    except Exception:
         return False
 
 
@@ -141,7 +141,7 @@ def _log_to(path: Path) -> Iterator[None]:
     try:
         yield
     finally:
-        for lg, level in zip(loggers, levels):
+        for lg, level in zip(loggers, levels, strict=True):
             lg.removeHandler(handler)
             lg.setLevel(level)
         handler.close()

@@ -6,24 +6,24 @@ import json
 import logging
 import os
 import time
+from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import lightning as L
 import torch
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
-from lightning.pytorch.loggers import CSVLogger, Logger
 from lightning.pytorch.callbacks import Callback
+from lightning.pytorch.loggers import CSVLogger, Logger
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 from tokenizers import Tokenizer
 
-from textgru.cli import FINISHED_RUN_MARKERS
 from textgru.callbacks import RunArtifacts, RunProgress, SameConfigOnAllRanks, TokensPerSecond
-from textgru.resume import ExactResume, ResumedCSVLogger, trim_metrics_log
 from textgru.checkpoint import checkpoint_extras
 from textgru.checkpoint_io import AtomicCheckpointIO
+from textgru.cli import FINISHED_RUN_MARKERS
 from textgru.data.classification_datamodule import ClassificationDataModule
 from textgru.data.forecast_datamodule import ForecastDataModule
 from textgru.data.lm_datamodule import LanguageModelDataModule
@@ -32,6 +32,7 @@ from textgru.generation import SamplingOptions, generate
 from textgru.models.forecast_baselines import LinearAR
 from textgru.models.pretrained import init_from_glove
 from textgru.plots import plot_confusion_matrix, plot_forecast, plot_learning_curves
+from textgru.resume import ExactResume, ResumedCSVLogger, trim_metrics_log
 from textgru.tasks.classification import ClassificationTask
 from textgru.tasks.forecasting import ForecastTask
 from textgru.tasks.language_modeling import LanguageModelTask
@@ -51,8 +52,8 @@ def build_loggers(cfg: DictConfig, run_dir: Path, resuming: bool = False) -> lis
         loggers.append(csv_logger(save_dir=str(run_dir), name="logs", version="", flush_logs_every_n_steps=1))
     if cfg.logger.get("tensorboard", False):
         try:
-            from lightning.pytorch.loggers import TensorBoardLogger
             import tensorboard  # noqa: F401
+            from lightning.pytorch.loggers import TensorBoardLogger
 
             loggers.append(TensorBoardLogger(save_dir=str(run_dir), name="tensorboard", version=""))
         except ImportError:

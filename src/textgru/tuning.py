@@ -36,7 +36,7 @@ def parse_search_space(params: dict[str, str]) -> dict[str, Any]:
     for key, spec in params.items():
         try:
             space[key] = parser.parse_override(f"{key}={spec}").value()
-        except Exception as e:  # noqa: BLE001 - Hydra raises several kinds; all mean the same to the user
+        except Exception as e:
             raise TextgruError(
                 f"hparams_search.params.{key}: cannot parse {spec!r} ({str(e).splitlines()[0]}); "
                 "use choice(a, b), interval(lo, hi), tag(log, interval(lo, hi)) or range(lo, hi, step)"
@@ -109,7 +109,7 @@ def _override(key: str, value: Any) -> str:
 def _compose(config_name: str, overrides: list[str]) -> DictConfig:
     try:
         return compose(config_name=config_name, overrides=overrides)
-    except Exception as e:  # noqa: BLE001 - a bad key or value in the search space or the command line
+    except Exception as e:
         raise TextgruError(f"search space: {str(e).splitlines()[0]}") from e
 
 
@@ -205,7 +205,7 @@ def tune(cfg: DictConfig, overrides: list[str], config_name: str = "train") -> o
             metrics = train(
                 trial_cfg, extra_callbacks=[PruneOnValidation(trial, cfg.optimized_metric, storage_url)], in_sweep=True
             )
-        except Exception as e:  # noqa: BLE001 - one bad trial (e.g. out of memory, or raised in a spawned rank) fails alone
+        except Exception as e:
             study.tell(trial, state=optuna.trial.TrialState.FAIL)
             log.warning("trial %d failed: %s", trial.number, (str(e).strip().splitlines() or [type(e).__name__])[-1])
             continue

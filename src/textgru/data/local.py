@@ -115,7 +115,7 @@ def _has_no_rows(path: str) -> bool:
     if p.suffix.lower() == ".parquet":
         return False
     with open(p, "rb") as f:
-        lines = [line for _, line in zip(range(3), f) if line.strip()]
+        lines = [line for _, line in zip(range(3), f, strict=False) if line.strip()]
     return len(lines) == 0 or (p.suffix.lower() in (".csv", ".tsv") and len(lines) == 1)
 
 
@@ -172,5 +172,5 @@ def load_tables(data_files: dict[str, list[str]]) -> DatasetDict:
                 raise TextgruError(f"could not read {f!r} as JSON Lines: {bad_line}; fix or remove that line") from e
         raise TextgruError(f"could not read {files[0]!r} as {fmt}: {_root_message(e)}") from e
     finally:
-        for lg, level in zip(reader_logs, levels):
+        for lg, level in zip(reader_logs, levels, strict=True):
             lg.setLevel(level)

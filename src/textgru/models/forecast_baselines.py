@@ -21,7 +21,7 @@ class LinearAR(nn.Module):
         self.register_buffer("coef", torch.zeros(0), persistent=False)  # (time*features + 1, features)
 
     @torch.no_grad()
-    def fit(self, inputs: torch.Tensor, targets: torch.Tensor) -> "LinearAR":
+    def fit(self, inputs: torch.Tensor, targets: torch.Tensor) -> LinearAR:
         # inputs: (n, time, features); targets: (n, horizon, features), the first step is fitted
         x = inputs.flatten(1).double()  # (n, time*features)
         x = torch.cat([x, torch.ones(len(x), 1, dtype=x.dtype)], dim=1)  # (n, time*features + 1)

@@ -4,7 +4,8 @@ cross-entropy in nats per token, perplexity and (character models) bits per char
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import nn
