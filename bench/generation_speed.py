@@ -18,8 +18,8 @@ import torch
 from tokenizers import Tokenizer
 
 from textgru.data.tokenization import train_tokenizer
-from textgru.generation import SamplingOptions, decode_continuation, generate
-from textgru.models.language_model import GRULanguageModel
+from textgru.inference.generation import SamplingOptions, decode_continuation, generate
+from textgru.models.gru_lm import GRULanguageModel
 
 PROMPT = "ROMEO:\n"
 

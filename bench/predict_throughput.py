@@ -19,8 +19,8 @@ import torch
 from omegaconf import OmegaConf
 
 from textgru import Classifier
-from textgru.cli import CONF_DIR
-from textgru.data.sources import datasets_quiet, load_classification_data
+from textgru.config import CONF_DIR
+from textgru.data.labelled import datasets_quiet, load_classification_data
 from textgru.data.tokenization import pad_id, train_tokenizer
 
 

@@ -15,7 +15,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score
 from sklearn.pipeline import make_pipeline, make_union
 
-from textgru.data.sources import load_classification_data
+from textgru.data.labelled import load_classification_data
 
 
 def main() -> None:

@@ -20,8 +20,8 @@ from torch.utils.data import DataLoader
 
 from textgru.data.batching import LengthBucketBatchSampler, pad_collate
 from textgru.data.classification_datamodule import ClassificationDataModule
-from textgru.models.classifier import GRUClassifier
-from textgru.tasks.classification import ClassificationTask
+from textgru.models.gru_classifier import GRUClassifier
+from textgru.tasks.sentiment import ClassificationTask
 
 MODEL = dict(embedding_dim=128, hidden_size=256, num_layers=1, pooling="meanmax", dropout=0.3, embedding_dropout=0.1)
 

@@ -1,6 +1,8 @@
 """Classify texts: `python scripts/predict.py ckpt_path=... text="..."` (or input=FILE, or stdin)."""
 
-from textgru.cli import hydra_entry
+import sys
+
+from textgru.cli import main
 
 if __name__ == "__main__":
-    hydra_entry("textgru.commands:predict_command", config_name="predict", raw_keys=("text",))
+    main(["predict", *sys.argv[1:]])

@@ -1,6 +1,8 @@
 """Train a model: `python scripts/train.py task=sentiment [group=option ...] [key=value ...]`; `-m` sweeps."""
 
-from textgru.cli import train_main
+import sys
+
+from textgru.cli import main
 
 if __name__ == "__main__":
-    train_main()
+    main(["train", *sys.argv[1:]])

@@ -1,7 +1,8 @@
-"""Optuna search: `python scripts/tune.py hparams_search=sentiment [n_trials=12] [key=value ...]`; the same
-command again resumes the study (outputs/<task>/tune/<study name>/study.db)."""
+"""Optuna search: `python scripts/tune.py hparams_search=sentiment [n_trials=12] [key=value ...]` (= `textgru tune`)."""
 
-from textgru.cli import tune_main
+import sys
+
+from textgru.cli import main
 
 if __name__ == "__main__":
-    tune_main()
+    main(["tune", *sys.argv[1:]])

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import csv
+import functools
 import os
 import random
 import subprocess
@@ -35,6 +37,23 @@ def make_rows(n: int, seed: int = 0) -> list[tuple[str, str]]:
     return rows
 
 
+@functools.cache
+def _composed(group: str, name: str) -> dict:
+    from textgru import config
+
+    return config.data_config(name) if group == "data" else config.tokenizer_config(name)
+
+
+def data_cfg(name: str, **overrides) -> dict:
+    """The complete data config `conf/data/<name>.yaml` with `overrides` (the code never fills in defaults)."""
+    return {**copy.deepcopy(_composed("data", name)), **overrides}
+
+
+def tok_cfg(kind: str, **overrides) -> dict:
+    """The complete tokenizer config `conf/tokenizer/<kind>.yaml` with `overrides`."""
+    return {**_composed("tokenizer", kind), **overrides}
+
+
 def write_csv(
     path: Path,
     rows: list[tuple[str, str]],
@@ -55,7 +74,7 @@ def run_script(
     cwd: Path | None = None,
     stdin: str | None = None,
     env: dict | None = None,
-    timeout: int = 300,
+    timeout: int | None = None,
 ) -> subprocess.CompletedProcess:
     """Run scripts/<script>.py as a user would, in a subprocess."""
     full_env = {**os.environ, **(env or {})}
@@ -67,7 +86,7 @@ def run_script(
         capture_output=True,
         text=True,
         env=full_env,
-        timeout=timeout,
+        timeout=timeout or int(os.environ.get("TEXTGRU_TEST_TIMEOUT", "300")),  # raise it on a crowded machine
     )
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import TINY_MODEL, make_rows, run_script, write_csv
+from conftest import TINY_MODEL, data_cfg, make_rows, run_script, write_csv
 
 STARTUP_S = 10  # python + torch + lightning + datasets imports on a slow 2-core machine
 
@@ -150,10 +150,10 @@ def test_empty_validation_file(tmp_path: Path) -> None:
 
 
 def test_rows_without_label_are_dropped_not_a_class(tmp_path: Path) -> None:
-    from textgru.data.sources import load_classification_data
+    from textgru.data.labelled import load_classification_data
 
     p = write_csv(tmp_path / "d.csv", make_rows(60) + [("no label here", "")], text_col="text", label_col="label")
-    dd = load_classification_data({"source": "local", "path": str(p)})
+    dd = load_classification_data(data_cfg("local", path=str(p)))
     assert dd["train"].features["label"].names == ["neg", "neutral", "pos"]
     assert sum(len(v) for v in dd.values()) == 60
 
@@ -207,7 +207,7 @@ def test_sweep_and_scale_out_mistakes(tmp_path: Path, args: list[str], needles: 
 def test_trainer_and_metric_checks_come_before_any_work(tmp_path: Path, overrides: list[str], match: str) -> None:
     from hydra import compose, initialize_config_dir
 
-    from textgru.cli import CONF_DIR
+    from textgru.config import CONF_DIR
     from textgru.errors import TextgruError
     from textgru.training import train
 
@@ -259,7 +259,7 @@ def test_tune_without_a_search_space(tmp_path: Path) -> None:
     ],
 )
 def test_valid_command_lines_pass_the_key_check(args: list[str]) -> None:
-    from textgru.cli import check_override_keys
+    from textgru.config import check_override_keys
 
     check_override_keys(args, "train")  # no TextgruError
 
@@ -273,7 +273,7 @@ def test_valid_command_lines_pass_the_key_check(args: list[str]) -> None:
     ],
 )
 def test_missing_keys_fail_the_key_check(args: list[str], key: str) -> None:
-    from textgru.cli import check_override_keys
+    from textgru.config import check_override_keys
     from textgru.errors import TextgruError
 
     with pytest.raises(TextgruError, match=f"^no config key {key}:"):

@@ -72,8 +72,8 @@ def test_training_reshuffles_buckets_every_epoch() -> None:
     import lightning as L
     from torch.utils.data import DataLoader
 
-    from textgru.models.classifier import GRUClassifier
-    from textgru.tasks.classification import ClassificationTask
+    from textgru.models.gru_classifier import GRUClassifier
+    from textgru.tasks.sentiment import ClassificationTask
 
     lengths = _lengths(200)
     data = [{"input_ids": [2 + i % 40] * n, "label": i % 2, "idx": i} for i, n in enumerate(lengths)]

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-CONF = Path(__file__).resolve().parents[1] / "conf"
+from textgru.config import CONF_DIR as CONF
+
 GROUPS = {
     g.name: sorted(p.stem for p in g.glob("*.yaml"))
     for g in CONF.iterdir()
@@ -58,7 +57,7 @@ def test_defaults_are_the_documented_main_job() -> None:
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         cfg = compose(config_name="train", overrides=["task=sentiment"])
     assert cfg.data.source == "tweets"
-    assert cfg.model._target_ == "textgru.models.classifier.GRUClassifier"
+    assert cfg.model._target_ == "textgru.models.gru_classifier.GRUClassifier"
     assert cfg.model.bidirectional is True
     assert cfg.optimizer._partial_ and cfg.scheduler._partial_
     assert cfg.callbacks.model_checkpoint.monitor == "val/macro_f1"
@@ -75,7 +74,7 @@ def test_lm_task_sets_its_own_defaults_and_command_line_wins() -> None:
     assert (cfg.data.source, cfg.tokenizer.kind, cfg.model._target_) == (
         "shakespeare",
         "char",
-        "textgru.models.language_model.GRULanguageModel",
+        "textgru.models.gru_lm.GRULanguageModel",
     )
     assert cfg.optimized_metric == "val/loss" and cfg.callbacks.model_checkpoint.mode == "min"
     assert cfg.callbacks.early_stopping.mode == "min" and cfg.trainer.check_val_every_n_epoch is None
@@ -88,7 +87,7 @@ def test_lm_task_sets_its_own_defaults_and_command_line_wins() -> None:
 def test_every_scheduler_builds_for_every_task(task: str, scheduler: str) -> None:
     import torch
 
-    from textgru.training import build_scheduler
+    from textgru.tasks.base import build_scheduler
 
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         cfg = compose(config_name="train", overrides=[f"task={task}", f"scheduler={scheduler}"])
@@ -136,7 +135,7 @@ def test_forecast_task_sets_its_own_defaults() -> None:
         )
     assert (cfg.data.source, cfg.model._target_, cfg.model.rnn) == (
         "synthetic_sine",
-        "textgru.models.forecaster.GRUForecaster",
+        "textgru.models.gru_forecaster.GRUForecaster",
         "native",
     )
     assert cfg.optimized_metric == "val/mse" and cfg.callbacks.model_checkpoint.mode == "min"
@@ -189,8 +188,8 @@ class _Batches:
     ],
 )
 def test_every_run_validates_before_it_ends(trainer: dict, expected: tuple) -> None:
-    from textgru.training import _fit_validation_to_run
+    from textgru.training import fit_validation_to_run
 
     cfg = OmegaConf.create({"trainer": {**trainer, "fast_dev_run": False, "limit_train_batches": None}})
-    _fit_validation_to_run(cfg, _Batches(465))
+    fit_validation_to_run(cfg, _Batches(465))
     assert (cfg.trainer.val_check_interval, cfg.trainer.check_val_every_n_epoch) == expected

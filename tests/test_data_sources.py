@@ -9,26 +9,26 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import make_rows, write_csv
+from conftest import data_cfg, make_rows, write_csv
 from datasets import ClassLabel
 
-from textgru.data.sources import load_classification_data
+from textgru.data.labelled import load_classification_data
 from textgru.errors import TextgruError
 
 
 def _local(path, **kw) -> dict:
-    return {
-        "source": "local",
-        "path": str(path) if not isinstance(path, list) else [str(p) for p in path],
-        "text_column": "review",
-        "label_column": "sentiment",
+    return data_cfg(
+        "local",
+        path=str(path) if not isinstance(path, list) else [str(p) for p in path],
+        text_column="review",
+        label_column="sentiment",
         **kw,
-    }
+    )
 
 
 def test_tweets_clean_stratified_cached(private_cache: Path) -> None:
     t0 = time.time()
-    dd = load_classification_data({"source": "tweets", "cache_dir": str(private_cache)})
+    dd = load_classification_data(data_cfg("tweets", cache_dir=str(private_cache)))
     assert set(dd) == {"train", "validation", "test"}
     assert dd["train"].features["label"].names == ["negative", "neutral", "positive"]
     sizes = {k: len(v) for k, v in dd.items()}
@@ -43,7 +43,7 @@ def test_tweets_clean_stratified_cached(private_cache: Path) -> None:
         assert max(shares) - min(shares) < 0.01
     first = time.time() - t0
     t0 = time.time()
-    again = load_classification_data({"source": "tweets", "cache_dir": str(private_cache)})
+    again = load_classification_data(data_cfg("tweets", cache_dir=str(private_cache)))
     assert time.time() - t0 < max(1.0, first / 3)  # prepared once, then loaded from the cache
     assert again["test"]["text"] == dd["test"]["text"]
 
@@ -97,7 +97,7 @@ def test_label_folders_imdb_layout(tmp_path: Path) -> None:
             d.mkdir(parents=True)
             for i in range(n):
                 (d / f"{i}_1.txt").write_text(f"{label} review number {i} <br /> text")
-    dd = load_classification_data({"source": "local", "path": str(tmp_path), "ignore_labels": ["unsup"]})
+    dd = load_classification_data(data_cfg("local", path=str(tmp_path), ignore_labels=["unsup"]))
     assert dd["train"].features["label"].names == ["neg", "pos"]
     assert len(dd["test"]) == 20 and len(dd["train"]) + len(dd["validation"]) == 60
 
@@ -121,7 +121,7 @@ def test_non_utf8_csv_is_read_with_replacement(tmp_path: Path) -> None:
 def test_hub_offline_fails_fast_with_one_line() -> None:
     t0 = time.time()
     with pytest.raises(TextgruError) as e:
-        load_classification_data({"source": "hub", "hub_name": "imdb", "text_column": "text", "label_column": "label"})
+        load_classification_data(data_cfg("imdb"))
     assert time.time() - t0 < 5
     msg = str(e.value)
     assert "imdb" in msg and "data=local" in msg and "\n" not in msg

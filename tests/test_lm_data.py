@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import data_cfg, tok_cfg
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -14,10 +15,10 @@ from textgru.data.lm_datamodule import IGNORE_INDEX, LanguageModelDataModule, St
 from textgru.data.text_corpus import load_text_corpus, split_documents
 from textgru.data.tokenization import train_tokenizer
 from textgru.errors import TextgruError
-from textgru.models.language_model import GRULanguageModel
-from textgru.tasks.language_modeling import LanguageModelTask
+from textgru.models.gru_lm import GRULanguageModel
+from textgru.tasks.lm import LanguageModelTask
 
-CHAR = {"kind": "char", "vocab_size": 1000, "min_frequency": 1, "unicode_form": None}
+CHAR = tok_cfg("char", vocab_size=1000, min_frequency=1, unicode_form=None)
 
 
 @settings(max_examples=60, deadline=None)
@@ -119,14 +120,12 @@ def test_local_text_file_splits_contiguously_and_round_trips(tmp_path: Path) -> 
     text = "".join(f"SPEAKER {i % 3}:\nline number {i} of the play,\n\n" for i in range(300))
     path = tmp_path / "play.txt"
     path.write_text(text, encoding="utf-8")
-    corpus = load_text_corpus({"source": "local_text", "path": str(path)})
+    corpus = load_text_corpus(data_cfg("local_text", path=str(path)))
     parts = [corpus[s]["text"] for s in ("train", "validation", "test")]
     assert all(len(p) == 1 for p in parts)
     assert "".join(p[0] for p in parts) == text  # one document cut in three, nothing lost or repeated
     assert 0.75 < len(parts[0][0]) / len(text) < 0.85
-    dm = LanguageModelDataModule(
-        {"source": "local_text", "path": str(path)}, CHAR, batch_size=4, eval_batch_size=2, bptt=16
-    )
+    dm = LanguageModelDataModule(data_cfg("local_text", path=str(path), batch_size=4, eval_batch_size=2, bptt=16), CHAR)
     dm.setup("fit")
     assert dm.tokenizer.decode(dm.streams["train"].tolist()) == parts[0][0]
     batch = next(iter(dm.train_dataloader()))
@@ -137,7 +136,7 @@ def test_folder_of_documents_splits_by_document(tmp_path: Path) -> None:
     for i in range(20):
         (tmp_path / f"doc{i:02d}.txt").write_text(f"document {i}\n" * 5, encoding="utf-8")
     (tmp_path / "notes.md").write_text("not a .txt file", encoding="utf-8")
-    corpus = load_text_corpus({"source": "local_text", "path": str(tmp_path), "split_seed": 1})
+    corpus = load_text_corpus(data_cfg("local_text", path=str(tmp_path), split_seed=1))
     sizes = {s: len(corpus[s]) for s in corpus}
     assert sizes == {"train": 16, "validation": 2, "test": 2}
     seen = [t for s in corpus for t in corpus[s]["text"]]
@@ -147,15 +146,15 @@ def test_folder_of_documents_splits_by_document(tmp_path: Path) -> None:
 def test_table_with_text_column(tmp_path: Path) -> None:
     path = tmp_path / "docs.jsonl"
     path.write_text("".join(json.dumps({"body": f"text number {i}\n", "id": i}) + "\n" for i in range(30)))
-    corpus = load_text_corpus({"source": "local_text", "path": str(path), "text_column": "body"})
+    corpus = load_text_corpus(data_cfg("local_text", path=str(path), text_column="body"))
     assert sum(len(corpus[s]) for s in corpus) == 30 and corpus["train"].column_names == ["text"]
     path.write_text("".join(json.dumps({"body": f"a line without a newline {i}", "id": i}) + "\n" for i in range(300)))
-    dm = LanguageModelDataModule({"source": "local_text", "path": str(path), "text_column": "body"}, CHAR, bptt=8)
+    dm = LanguageModelDataModule(data_cfg("local_text", path=str(path), text_column="body", bptt=8), CHAR)
     dm.setup("fit")
     assert dm.tokenizer.token_to_id("\n") is not None  # the document separator is a token, not [UNK]
     assert 1 not in dm.streams["train"].tolist()
     with pytest.raises(TextgruError, match="no column 'text'.*columns are"):
-        load_text_corpus({"source": "local_text", "path": str(path)})
+        load_text_corpus(data_cfg("local_text", path=str(path)))
 
 
 def test_split_documents_keeps_given_splits() -> None:
@@ -176,15 +175,13 @@ def test_split_documents_keeps_given_splits() -> None:
 def test_corpus_errors(tmp_path: Path, content: str, match: str) -> None:
     path = tmp_path / "tiny.txt"
     path.write_text(content, encoding="utf-8")
-    dm = LanguageModelDataModule({"source": "local_text", "path": str(path)}, CHAR, bptt=512)
+    dm = LanguageModelDataModule(data_cfg("local_text", path=str(path), bptt=512), CHAR)
     with pytest.raises(TextgruError, match=match):
         dm.setup("fit")
 
 
 def test_byte_level_bpe_round_trips_any_text() -> None:
-    tok = train_tokenizer(
-        ["the cat sat on the mat\n"] * 20, {"kind": "byte_bpe", "vocab_size": 300, "unicode_form": None}
-    )
+    tok = train_tokenizer(["the cat sat on the mat\n"] * 20, tok_cfg("byte_bpe", vocab_size=300, unicode_form=None))
     text = "naïve café 😀 עברית\u200b\x07 the mat\n"
     enc = tok.encode(text)
     assert tok.token_to_id("[UNK]") not in enc.ids
@@ -197,7 +194,9 @@ def test_hub_corpora_offline_fail_at_once_with_the_local_route(name: str) -> Non
 
     from omegaconf import OmegaConf
 
-    cfg = OmegaConf.to_container(OmegaConf.load(Path(__file__).parents[1] / "conf" / "data" / f"{name}.yaml"))
+    from textgru.config import CONF_DIR
+
+    cfg = OmegaConf.to_container(OmegaConf.load(CONF_DIR / "data" / f"{name}.yaml"))
     start = time.time()
     with pytest.raises(TextgruError, match="cannot be downloaded: HF_.*_OFFLINE=1 is set.*data=local_text data.path="):
         load_text_corpus(cfg)
@@ -205,9 +204,9 @@ def test_hub_corpora_offline_fail_at_once_with_the_local_route(name: str) -> Non
 
 
 def test_task_and_data_mismatch_is_named() -> None:
-    from textgru.data.sources import load_classification_data
+    from textgru.data.labelled import load_classification_data
 
     with pytest.raises(TextgruError, match="'tweets' is not a corpus for a language model"):
-        load_text_corpus({"source": "tweets"})
+        load_text_corpus(data_cfg("tweets"))
     with pytest.raises(TextgruError, match=r"'shakespeare' \(a text corpus for task=lm\) is not labelled data"):
-        load_classification_data({"source": "shakespeare"})
+        load_classification_data(data_cfg("shakespeare"))

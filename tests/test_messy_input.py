@@ -14,14 +14,14 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import make_rows
+from conftest import data_cfg, make_rows, tok_cfg
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from textgru.classifier import Classifier
 from textgru.data.batching import LengthBucketBatchSampler, pad_collate
 from textgru.data.tokenization import train_tokenizer
-from textgru.models.classifier import GRUClassifier
+from textgru.inference.classifier import Classifier
+from textgru.models.gru_classifier import GRUClassifier
 
 # Every code point but surrogates (not valid in UTF-8 files), with the awkward ones made likely: control characters,
 # zero-width and direction marks, line/paragraph separators, RTL letters, emoji and combining marks.
@@ -60,13 +60,13 @@ def _loaded(dd) -> Counter:
 @settings(max_examples=20, **FAST)
 @given(rows=st.lists(st.tuples(ANY_TEXT, MESSY_LABEL), max_size=12))
 def test_local_csv_keeps_every_text_and_label(tmp_path: Path, rows: list[tuple[str, str]]) -> None:
-    from textgru.data.sources import load_classification_data
+    from textgru.data.labelled import load_classification_data
 
     rows = BASE + rows
     path = tmp_path / f"messy{next(EXAMPLE)}.csv"
     with open(path, "w", newline="", encoding="utf-8") as f:
         csv.writer(f).writerows([("text", "label"), *rows])  # quoted newlines and quotes as any CSV writer makes them
-    dd = load_classification_data({"source": "local", "path": str(path)})
+    dd = load_classification_data(data_cfg("local", path=str(path)))
     assert (
         sorted(n.casefold() for n in dd["train"].features["label"].names) == LABELS
     )  # each label's commonest spelling
@@ -78,7 +78,7 @@ def test_local_csv_keeps_every_text_and_label(tmp_path: Path, rows: list[tuple[s
 def test_local_jsonl_keeps_every_text_and_replaces_bad_bytes(
     tmp_path: Path, rows: list[tuple[str, str]], bad_bytes: bytes, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from textgru.data.sources import load_classification_data
+    from textgru.data.labelled import load_classification_data
 
     rows = BASE + rows
     lines = [json.dumps({"text": t, "label": y}, ensure_ascii=False).encode() for t, y in rows]
@@ -87,7 +87,7 @@ def test_local_jsonl_keeps_every_text_and_replaces_bad_bytes(
     path.write_bytes(b"\n".join(lines + [extra]) + b"\n")
     caplog.clear()  # one caplog serves every example
     with caplog.at_level(logging.WARNING, logger="textgru"):
-        dd = load_classification_data({"source": "local", "path": str(path)})
+        dd = load_classification_data(data_cfg("local", path=str(path)))
     loaded = _loaded(dd)
     decoded = json.loads(extra.decode("utf-8", errors="replace"))["text"]
     assert loaded - Counter({(decoded, "pos"): 1}) == _expected(rows)
@@ -109,7 +109,7 @@ def test_local_text_corpus_keeps_every_character(tmp_path: Path, docs: list[str]
     folder.mkdir()
     for i, d in enumerate(docs):
         (folder / f"{i:02d}.txt").write_text(d, encoding="utf-8", newline="")
-    dd = load_text_corpus({"source": "local_text", "path": str(folder)})
+    dd = load_text_corpus(data_cfg("local_text", path=str(folder)))
     pieces = [t for s in ("train", "validation", "test") for t in dd[s]["text"]]
     assert all(dd[s] for s in ("train", "validation", "test"))
     if len(pieces) == len(docs):  # split by whole documents
@@ -127,7 +127,7 @@ def test_local_text_corpus_keeps_every_character(tmp_path: Path, docs: list[str]
 def tokenizers() -> dict:
     corpus = [t for t, _ in make_rows(200)] + ["so good 😀", "שלום bad", "a\u200bgood\u200bday", "ctrl\x01x"]
     return {
-        kind: train_tokenizer(corpus, {"kind": kind, "min_frequency": 1, "vocab_size": 300})
+        kind: train_tokenizer(corpus, tok_cfg(kind, min_frequency=1, vocab_size=300))
         for kind in ("word", "bpe", "byte_bpe", "char")
     }
 
@@ -211,7 +211,7 @@ def test_predict_any_text_and_padding_never_leaks(classifier: Classifier, texts:
 @settings(max_examples=40, **FAST)
 @given(texts=st.lists(TEXT, min_size=1, max_size=8), suffix=st.sampled_from([".txt", ".csv", ".jsonl"]))
 def test_predict_input_files_keep_every_nonblank_text(tmp_path: Path, texts: list[str], suffix: str) -> None:
-    from textgru.prediction import read_texts
+    from textgru.command_io import read_texts
 
     path = tmp_path / f"in{next(EXAMPLE)}{suffix}"
     if suffix == ".txt":
@@ -244,33 +244,33 @@ def _csv(rows: list[tuple[str, str]]) -> bytes:
     ],
 )
 def test_bad_local_file_is_one_clear_line(tmp_path: Path, name: str, content: bytes, message: str) -> None:
-    from textgru.data.sources import load_classification_data
+    from textgru.data.labelled import load_classification_data
     from textgru.errors import TextgruError
 
     (tmp_path / name).write_bytes(content)
     with pytest.raises(TextgruError, match=re.escape(message)) as e:
-        load_classification_data({"source": "local", "path": str(tmp_path / name)})
+        load_classification_data(data_cfg("local", path=str(tmp_path / name)))
     assert "\n" not in str(e.value)
 
 
 def test_numbers_na_and_undecodable_bytes_are_texts(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    from textgru.data.sources import load_classification_data
+    from textgru.data.labelled import load_classification_data
 
     rows = BASE + [("NA", "pos"), ("null", "neg"), ("nan", "neutral")]
     (tmp_path / "t.csv").write_bytes(_csv(rows) + b"caf\xe9 \xff\xfe,pos\n")
     with caplog.at_level(logging.WARNING, logger="textgru"):
-        dd = load_classification_data({"source": "local", "path": str(tmp_path / "t.csv")})
+        dd = load_classification_data(data_cfg("local", path=str(tmp_path / "t.csv")))
     texts = {t for ds in dd.values() for t in ds["text"]}
     assert {"NA", "null", "nan", "caf\ufffd \ufffd\ufffd"} <= texts
     assert "t.csv: 3 bytes on 1 lines could not be decoded as UTF-8 and were replaced" in caplog.text
     (tmp_path / "n.csv").write_bytes(_csv([(str(i), y) for i, (_, y) in enumerate(BASE)]))
-    dd = load_classification_data({"source": "local", "path": str(tmp_path / "n.csv")})
+    dd = load_classification_data(data_cfg("local", path=str(tmp_path / "n.csv")))
     assert sorted(int(t) for ds in dd.values() for t in ds["text"]) == list(range(len(BASE)))
 
 
 def test_predict_input_that_is_a_folder_or_blank(tmp_path: Path) -> None:
+    from textgru.command_io import read_texts
     from textgru.errors import TextgruError
-    from textgru.prediction import read_texts
 
     with pytest.raises(TextgruError, match="is a folder; give one file"):
         read_texts(None, str(tmp_path))

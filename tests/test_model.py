@@ -9,9 +9,9 @@ from torch.utils.data import DataLoader
 
 from textgru.data.batching import pad_collate
 from textgru.models.bigru import BiGRU, reverse_padded
-from textgru.models.classifier import GRUClassifier
+from textgru.models.gru_classifier import GRUClassifier
 from textgru.models.pooling import POOLINGS
-from textgru.tasks.classification import ClassificationTask
+from textgru.tasks.sentiment import ClassificationTask
 
 
 def test_reverse_padded() -> None:

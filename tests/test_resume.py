@@ -139,7 +139,7 @@ def test_sigkill_while_writing_a_checkpoint_leaves_the_previous_one(tmp_path: Pa
     target = tmp_path / "last.ckpt"
     script = f"""
 import io, os, signal, torch
-from textgru.checkpoint_io import AtomicCheckpointIO
+from textgru.checkpointing import AtomicCheckpointIO
 writer = AtomicCheckpointIO()
 writer.save_checkpoint({{"global_step": 1, "textgru": {{"task": "sentiment"}}, "w": torch.arange(10)}}, {str(target)!r})
 real_save = torch.save
@@ -163,10 +163,10 @@ writer.save_checkpoint({{"global_step": 2, "w": torch.arange(100_000)}}, {str(ta
 
 
 def test_periodic_checkpoint_by_time_saves_mid_epoch(tmp_path: Path) -> None:
+    from textgru.checkpointing import PeriodicCheckpoint
     from textgru.data.batching import pad_collate
-    from textgru.models.classifier import GRUClassifier
-    from textgru.resume import PeriodicCheckpoint
-    from textgru.tasks.classification import ClassificationTask
+    from textgru.models.gru_classifier import GRUClassifier
+    from textgru.tasks.sentiment import ClassificationTask
 
     L.seed_everything(0)
     examples = [{"input_ids": [2 + i % 7, 3, 4], "label": i % 2} for i in range(40)]
@@ -181,12 +181,12 @@ def test_periodic_checkpoint_by_time_saves_mid_epoch(tmp_path: Path) -> None:
         enable_checkpointing=False,
         enable_progress_bar=False,
         enable_model_summary=False,
-        callbacks=[PeriodicCheckpoint(tmp_path, every_n_minutes=1e-9)],
+        callbacks=[PeriodicCheckpoint(tmp_path, every_n_minutes=1e-9, every_n_steps=None)],
     )
     trainer.fit(task, DataLoader(examples, batch_size=8, collate_fn=pad_collate))
     assert torch.load(tmp_path / "last.ckpt", weights_only=True)["global_step"] == 5  # after the last of 5 batches
     with pytest.raises(TextgruError, match="every_n_minutes=0 must be > 0"):
-        PeriodicCheckpoint(tmp_path, every_n_minutes=0)
+        PeriodicCheckpoint(tmp_path, every_n_minutes=0, every_n_steps=None)
 
 
 def test_resume_refuses_what_it_cannot_continue(tiny_run: Path, tmp_path: Path) -> None:
@@ -210,16 +210,17 @@ def test_resume_refuses_what_it_cannot_continue(tiny_run: Path, tmp_path: Path) 
 
 
 def test_runs_started_in_the_same_second_get_their_own_folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from textgru.cli import fresh_dir
     from textgru.config import compose_config
+    from textgru.run_folder import fresh_dir
 
     base = tmp_path / "sentiment" / "2026-01-01" / "12-00-00"
     first, second, third = fresh_dir(str(base)), fresh_dir(str(base)), fresh_dir(str(base))
     assert [Path(p).name for p in (first, second, third)] == ["12-00-00", "12-00-00-1", "12-00-00-2"]
     assert all(Path(p).is_dir() for p in (first, second, third))
-    monkeypatch.setenv("LOCAL_RANK", "1")  # a rank of torchrun: every rank must name the same folder
+    # a rank of torchrun (LOCAL_RANK set when the process started): every rank must name the same folder
+    monkeypatch.setattr("textgru.distributed._STARTED_FOR_ONE_RANK", True)
     assert fresh_dir(str(base)) == str(base)
-    monkeypatch.delenv("LOCAL_RANK")
+    monkeypatch.setattr("textgru.distributed._STARTED_FOR_ONE_RANK", False)
     cfg = compose_config("train", [f"paths.output_dir={tmp_path / 'out'}"], return_hydra_config=True)
     a, b = (
         Path(str(cfg.hydra.run.dir)),
@@ -235,10 +236,12 @@ def test_runs_started_in_the_same_second_get_their_own_folders(tmp_path: Path, m
 
 
 def test_resumed_log_keeps_rows_after_the_checkpoint_aside(tmp_path: Path) -> None:
-    from textgru.resume import trim_metrics_log
+    from textgru.loggers import trim_metrics_log
+    from textgru.run_folder import RunFolder
 
-    log = tmp_path / "metrics.csv"
-    log.write_text("epoch,step,train/loss\n0,9,1.0\n0,19,0.9\n1,29,0.8\n")
-    trim_metrics_log(log, 20)
-    assert log.read_text().splitlines() == ["epoch,step,train/loss", "0,9,1.0", "0,19,0.9"]
-    assert (tmp_path / "metrics.after-step-20.csv").read_text().splitlines() == ["epoch,step,train/loss", "1,29,0.8"]
+    run = RunFolder(tmp_path)
+    run.logs.mkdir()
+    run.metrics_csv.write_text("epoch,step,train/loss\n0,9,1.0\n0,19,0.9\n1,29,0.8\n")
+    trim_metrics_log(run, 20)
+    assert run.metrics_csv.read_text().splitlines() == ["epoch,step,train/loss", "0,9,1.0", "0,19,0.9"]
+    assert run.metrics_after(20).read_text().splitlines() == ["epoch,step,train/loss", "1,29,0.8"]

@@ -7,16 +7,16 @@ from pathlib import Path
 
 import lightning as L
 import torch
-from conftest import TINY_MODEL, make_rows, run_script, write_csv
+from conftest import TINY_MODEL, data_cfg, make_rows, run_script, tok_cfg, write_csv
 from torch.utils.data import DataLoader
 
 from textgru.checkpoint import checkpoint_extras
-from textgru.checkpoint_io import AtomicCheckpointIO
-from textgru.classifier import Classifier
+from textgru.checkpointing import AtomicCheckpointIO
 from textgru.data.batching import pad_collate
 from textgru.data.tokenization import train_tokenizer
-from textgru.models.classifier import GRUClassifier
-from textgru.tasks.classification import ClassificationTask
+from textgru.inference.classifier import Classifier
+from textgru.models.gru_classifier import GRUClassifier
+from textgru.tasks.sentiment import ClassificationTask
 
 
 def test_train_fast_dev_run_on_default_tweets(tmp_path: Path) -> None:
@@ -28,6 +28,18 @@ def test_train_fast_dev_run_on_default_tweets(tmp_path: Path) -> None:
         "logger.tensorboard=false",
     )
     assert r.returncode == 0, r.stderr[-3000:]
+    # the terminal: textgru's own lines once each, no library notices or warnings (they are in train.log), and a
+    # closing summary naming the run folder and the next commands with the real checkpoint path
+    out = r.stdout + r.stderr
+    for noise in ("INFO:", "Total FLOPs", "litlogger", "Warning", "warn(", "_pytree", "not writable"):
+        assert noise not in out, noise
+    ours = [line for line in r.stderr.splitlines() if line.startswith("[")]
+    assert ours and len(ours) == len(set(ours)), r.stderr
+    assert "litlogger" in (tmp_path / "run" / "train.log").read_text()  # kept in the log file
+    best = tmp_path / "run" / "checkpoints" / "best.ckpt"
+    assert f"run folder: {tmp_path / 'run'}" in r.stdout
+    assert not best.exists() and "textgru eval" not in r.stdout  # fast_dev_run writes no checkpoint to point at
+    assert "test/macro_f1" in r.stdout.split("run folder:")[0]
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert {"val/accuracy", "val/macro_f1", "test/accuracy", "test/macro_f1", "test/loss", "train_seconds"} <= set(
         metrics
@@ -57,17 +69,18 @@ def test_checkpoint_is_self_contained_and_loads_weights_only(tiny_run: Path) -> 
     ckpt = torch.load(tiny_run / "checkpoints" / "best.ckpt", weights_only=True)
     meta = ckpt["textgru"]
     assert meta["task"] == "sentiment" and meta["label_names"] == ["neg", "neutral", "pos"]
-    assert "[PAD]" in meta["tokenizer"] and meta["model_config"]["_target_"].endswith("GRUClassifier")
+    assert "[PAD]" in meta["tokenizer"] and meta["model_class"] == "GRUClassifier"
+    assert meta["model_args"]["hidden_size"] == 16 and "_target_" not in meta["model_args"]
 
 
 def test_checkpoint_round_trip_gives_identical_predictions(tmp_path: Path) -> None:
     """Logits of the in-memory model equal those of the model rebuilt from the saved file (weights_only)."""
     L.seed_everything(0)
     rows = make_rows(64)
-    tok = train_tokenizer([t for t, _ in rows], {"kind": "word", "min_frequency": 1})
+    tok = train_tokenizer([t for t, _ in rows], tok_cfg("word", min_frequency=1))
     labels = ["neg", "neutral", "pos"]
     model_cfg = {
-        "_target_": "textgru.models.classifier.GRUClassifier",
+        "_target_": "textgru.models.gru_classifier.GRUClassifier",
         "vocab_size": tok.get_vocab_size(),
         "num_classes": 3,
         "embedding_dim": 16,
@@ -75,7 +88,7 @@ def test_checkpoint_round_trip_gives_identical_predictions(tmp_path: Path) -> No
         "pooling": "attention",
     }
     model = GRUClassifier(**{k: v for k, v in model_cfg.items() if k != "_target_"})
-    extras = checkpoint_extras("sentiment", model_cfg, tok.to_str(), labels, {"source": "local"}, 64)
+    extras = checkpoint_extras("sentiment", model, model_cfg, tok.to_str(), labels, data_cfg("local"), 64)
     task = ClassificationTask(
         model, 3, optimizer=lambda params: torch.optim.Adam(params, lr=0.01), ema_decay=0.9, checkpoint_extras=extras
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from conftest import tok_cfg
 
 from textgru.data.tokenization import PAD, UNK, tokenizer_from_json, train_tokenizer
 
@@ -11,7 +12,7 @@ TEXTS = ["I LOVE this movie http://x.co/abc @bob", "I hate it", "love love love"
 
 @pytest.mark.parametrize("kind", ["word", "bpe", "char"])
 def test_special_tokens_and_round_trip(kind: str) -> None:
-    tok = train_tokenizer(TEXTS, {"kind": kind, "vocab_size": 200, "min_frequency": 1, "lowercase": True})
+    tok = train_tokenizer(TEXTS, tok_cfg(kind, vocab_size=200, min_frequency=1, lowercase=True))
     assert tok.token_to_id(PAD) == 0 and tok.token_to_id(UNK) == 1
     again = tokenizer_from_json(tok.to_str())
     assert again.encode("I love it").ids == tok.encode("I love it").ids
@@ -20,22 +21,15 @@ def test_special_tokens_and_round_trip(kind: str) -> None:
 def test_word_normalisation_and_unknowns() -> None:
     tok = train_tokenizer(
         TEXTS,
-        {
-            "kind": "word",
-            "vocab_size": 100,
-            "min_frequency": 2,
-            "lowercase": True,
-            "replace_urls": True,
-            "replace_mentions": True,
-        },
+        tok_cfg("word", vocab_size=100, min_frequency=2, lowercase=True, replace_urls=True, replace_mentions=True),
     )
     enc = tok.encode("LOVE https://t.co/zz @alice zebra")
     assert enc.tokens == ["love", "xxurl", "xxuser", UNK]
 
 
 def test_vocab_size_and_min_frequency_respected() -> None:
-    tok = train_tokenizer(TEXTS, {"kind": "word", "vocab_size": 6, "min_frequency": 1})
+    tok = train_tokenizer(TEXTS, tok_cfg("word", vocab_size=6, min_frequency=1))
     assert tok.get_vocab_size() == 6
-    rare = train_tokenizer(TEXTS, {"kind": "word", "vocab_size": 1000, "min_frequency": 4})
+    rare = train_tokenizer(TEXTS, tok_cfg("word", vocab_size=1000, min_frequency=4))
     vocab = rare.get_vocab()
     assert "love" in vocab and "meh" not in vocab  # "meh" occurs 3 times, below min_frequency 4

@@ -1,7 +1,7 @@
-"""textgru: GRU text models (sentiment classification, language modelling) with Lightning, Hydra and HF.
+"""textgru: GRU text models (sentiment classification, language modelling, forecasting) with Lightning, Hydra and HF.
 
     import textgru
-    clf = textgru.load("outputs/sentiment/<date>/<time>")      # a Classifier or a LanguageModel
+    clf = textgru.load("outputs/sentiment/<date>/<time>")      # a Classifier, LanguageModel or Forecaster
     clf.predict(["what a lovely day", "the train is late again"])
     run = textgru.train(["task=sentiment", "trainer.max_epochs=1"])
 
@@ -17,19 +17,21 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from textgru.classifier import Classifier, Prediction
     from textgru.errors import TextgruError
-    from textgru.generation import SamplingOptions
-    from textgru.language_model import LanguageModel
-    from textgru.loading import load
+    from textgru.inference.classifier import Classifier, Prediction
+    from textgru.inference.forecaster import Forecaster
+    from textgru.inference.generation import SamplingOptions
+    from textgru.inference.language_model import LanguageModel
+    from textgru.inference.loading import load
     from textgru.runs import TrainResult, sweep, train
 
 _EXPORTS = {
-    "load": "textgru.loading",
-    "Classifier": "textgru.classifier",
-    "Prediction": "textgru.classifier",
-    "LanguageModel": "textgru.language_model",
-    "SamplingOptions": "textgru.generation",
+    "load": "textgru.inference.loading",
+    "Classifier": "textgru.inference.classifier",
+    "Prediction": "textgru.inference.classifier",
+    "LanguageModel": "textgru.inference.language_model",
+    "Forecaster": "textgru.inference.forecaster",
+    "SamplingOptions": "textgru.inference.generation",
     "train": "textgru.runs",
     "sweep": "textgru.runs",
     "TrainResult": "textgru.runs",
@@ -37,6 +39,7 @@ _EXPORTS = {
 }
 __all__ = [
     "Classifier",
+    "Forecaster",
     "LanguageModel",
     "Prediction",
     "SamplingOptions",

@@ -1,13 +1,11 @@
-"""Lightning callbacks of a textgru run: run artifacts written by rank zero after testing, and a check that
-every data-parallel rank trains the same configuration."""
+"""Lightning callbacks of a textgru run: the task's artifacts written by rank zero after testing, a check that every
+data-parallel rank trains the same configuration, training throughput in real tokens/s, and the run's progress."""
 
 from __future__ import annotations
 
 import json
 import logging
 import time
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import lightning as L
@@ -15,20 +13,22 @@ import torch
 from lightning.pytorch.callbacks import Callback
 
 from textgru.errors import TextgruError
+from textgru.run_folder import RunFolder
 
 log = logging.getLogger(__name__)
 
 
 class RunArtifacts(Callback):
-    """Calls `write(task, datamodule, run_dir)` on rank zero when testing ends, inside the process that ran the
-    test (with `ddp_spawn` that is a worker, which holds the tested weights and metric states)."""
+    """Asks the task to write its plots and files (`TaskModule.write_artifacts`) on rank zero when testing ends,
+    inside the process that ran the test (with `ddp_spawn` that is a worker, which holds the tested weights and
+    metric states)."""
 
-    def __init__(self, write: Callable[[L.LightningModule, L.LightningDataModule, Path], None], run_dir: Path) -> None:
-        self.write, self.run_dir = write, Path(run_dir)
+    def __init__(self, run: RunFolder) -> None:
+        self.run = run
 
     def on_test_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.is_global_zero:
-            self.write(pl_module, trainer.datamodule, self.run_dir)
+            pl_module.write_artifacts(trainer.datamodule, self.run)
 
 
 def training_setup(trainer: L.Trainer, pl_module: L.LightningModule) -> dict[str, Any]:
@@ -51,8 +51,8 @@ class SameConfigOnAllRanks(Callback):
     `ranks.json` in the run folder (rank zero) and stops with one clear line if two ranks differ: the failure
     mode of a sweep re-executed in every rank, which would otherwise train different configs silently."""
 
-    def __init__(self, run_dir: Path) -> None:
-        self.run_dir = Path(run_dir)
+    def __init__(self, run: RunFolder) -> None:
+        self.run = run
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.world_size == 1 or not torch.distributed.is_initialized():
@@ -61,10 +61,8 @@ class SameConfigOnAllRanks(Callback):
         setups: list[Any] = [None] * trainer.world_size
         torch.distributed.all_gather_object(setups, mine)
         if trainer.is_global_zero:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
-            (self.run_dir / "ranks.json").write_text(
-                json.dumps({"world_size": trainer.world_size, "setups": setups}, indent=2)
-            )
+            self.run.path.mkdir(parents=True, exist_ok=True)
+            self.run.ranks.write_text(json.dumps({"world_size": trainer.world_size, "setups": setups}, indent=2))
         differing = [r for r, s in enumerate(setups) if s != setups[0]]
         if differing:
             raise TextgruError(
@@ -72,16 +70,6 @@ class SameConfigOnAllRanks(Callback):
                 "in sweeps use strategy=ddp_spawn or launch each run with torchrun"
             )
         log.info("all %d ranks train the same config", trainer.world_size)
-
-
-def real_tokens(batch: dict[str, Any]) -> torch.Tensor:
-    """Unpadded tokens of a batch, as a tensor on the batch's device (no host sync per step): texts' lengths
-    (classification), scored targets (language model) or window steps read (forecasting)."""
-    if "inputs" in batch:
-        return torch.tensor(batch["inputs"].shape[0] * batch["inputs"].shape[1], device=batch["inputs"].device)
-    if "lengths" in batch:
-        return batch["lengths"].sum()
-    return (batch["targets"] >= 0).sum()
 
 
 class TokensPerSecond(Callback):
@@ -110,7 +98,7 @@ class TokensPerSecond(Callback):
     ) -> None:
         self.batches += 1
         if self.start is not None:
-            self.tokens += real_tokens(batch)
+            self.tokens += pl_module.count_tokens(batch)
             self.end = time.perf_counter()
 
     def on_validation_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:

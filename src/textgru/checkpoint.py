@@ -1,10 +1,16 @@
-"""Self-contained checkpoints: what they hold besides weights, loading with `weights_only=True`, models rebuilt
-from them (no Lightning import, so predict/generate start fast; the atomic writer is `checkpoint_io.py`)."""
+"""Self-contained checkpoints: what they hold besides weights, loading with `weights_only=True`, and models
+rebuilt from them safely. A checkpoint is data, never code: its model is one of textgru's own classes, chosen by
+a plain name from an allowlist, with constructor arguments of plain types that are checked against the class's
+signature. No `_target_`, import path or pickle from a file is ever used. (No Lightning import here, so
+predict/generate start fast.)"""
 
 from __future__ import annotations
 
+import inspect
 import os
 import pickle
+import types
+import typing
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -14,28 +20,35 @@ import torch
 from textgru import __version__
 from textgru.errors import TextgruError
 
-FORMAT_VERSION = 1
-TASK_NAMES = {
-    "sentiment": "classifier (task=sentiment)",
-    "lm": "language-model (task=lm)",
-    "forecast": "forecaster (task=forecast)",
+FORMAT_VERSION = 2  # 2: `model_class` + `model_args`; 1 (read too): a Hydra `model_config`, never instantiated
+READABLE_FORMATS = (1, 2)
+# what format-1 checkpoints named in `model_config._target_`, matched as plain strings (nothing is imported)
+LEGACY_TARGETS = {
+    "textgru.models.classifier.GRUClassifier": "GRUClassifier",
+    "textgru.models.language_model.GRULanguageModel": "GRULanguageModel",
+    "textgru.models.forecaster.GRUForecaster": "GRUForecaster",
 }
+PLAIN_TYPES = (bool, int, float, str, type(None))
 
 
 def checkpoint_extras(
     task: str,
-    model_config: dict,
-    tokenizer_json: str,
+    model: torch.nn.Module,
+    model_args: dict[str, Any],
+    tokenizer_json: str | None,
     label_names: list[str] | None,
-    data_config: dict,
+    data_config: dict[str, Any],
     max_length: int,
 ) -> dict[str, Any]:
     """What eval/predict/generate need besides the weights; plain types only, so `weights_only` loads it."""
+    args = {k: v for k, v in model_args.items() if k != "_target_"}
+    check_model_args(type(model), args, where="the model config")
     return {
         "format_version": FORMAT_VERSION,
         "textgru_version": __version__,
         "task": task,
-        "model_config": model_config,
+        "model_class": type(model).__name__,
+        "model_args": args,
         "tokenizer": tokenizer_json,
         "label_names": label_names,
         "data_config": data_config,
@@ -43,19 +56,26 @@ def checkpoint_extras(
     }
 
 
-def load_checkpoint(path: str | os.PathLike, expect_task: str | None = None) -> dict[str, Any]:
-    """Load with `weights_only=True`; every failure becomes one line naming the problem."""
-    p = Path(str(path)).expanduser()
+def resolve_checkpoint_path(path: str | os.PathLike[str]) -> Path:
+    """A `.ckpt` file, or a run folder's `checkpoints/best.ckpt` (or a folder's `best.ckpt`)."""
     if str(path) in ("", "None", "???"):
         raise TextgruError("no checkpoint given: pass ckpt_path=<run folder>/checkpoints/best.ckpt")
+    p = Path(str(path)).expanduser()
     if p.is_dir():
-        candidates = [p / "checkpoints" / "best.ckpt", p / "best.ckpt"]
-        found = next((c for c in candidates if c.is_file()), None)
+        found = next((c for c in (p / "checkpoints" / "best.ckpt", p / "best.ckpt") if c.is_file()), None)
         if found is None:
             raise TextgruError(f"no best.ckpt in folder {str(p)!r}; pass ckpt_path=<run folder>/checkpoints/best.ckpt")
-        p = found
+        return found
     if not p.is_file():
         raise TextgruError(f"checkpoint {str(p)!r} does not exist; pass ckpt_path=<run folder>/checkpoints/best.ckpt")
+    return p
+
+
+def load_checkpoint(path: str | os.PathLike[str], expect_task: str | None = None) -> dict[str, Any]:
+    """Load with `weights_only=True`; every failure becomes one line naming the problem."""
+    from textgru.tasks import task_title
+
+    p = resolve_checkpoint_path(path)
     if not zipfile.is_zipfile(p):
         with open(p, "rb") as f:
             head = f.read(2)
@@ -77,15 +97,15 @@ def load_checkpoint(path: str | os.PathLike, expect_task: str | None = None) -> 
     meta = ckpt.get("textgru") if isinstance(ckpt, dict) else None
     if not isinstance(meta, dict) or "task" not in meta:
         raise TextgruError(f"{str(p)!r} is not a textgru checkpoint (no 'textgru' metadata)")
-    if int(meta.get("format_version", -1)) != FORMAT_VERSION:
+    if meta.get("format_version") not in READABLE_FORMATS:
         raise TextgruError(
-            f"{str(p)!r} has checkpoint format {meta.get('format_version')} (textgru "
-            f"{meta.get('textgru_version')}); this textgru {__version__} reads format {FORMAT_VERSION}"
+            f"{str(p)!r} has checkpoint format {meta.get('format_version')} (textgru {meta.get('textgru_version')}); "
+            f"this textgru {__version__} reads formats {', '.join(map(str, READABLE_FORMATS))}"
         )
     if expect_task and meta["task"] != expect_task:
         raise TextgruError(
-            f"{str(p)!r} is a {TASK_NAMES.get(meta['task'], meta['task'])} checkpoint, but this command "
-            f"needs a {TASK_NAMES.get(expect_task, expect_task)} one"
+            f"{str(p)!r} is a {task_title(meta['task'])} checkpoint, but this command needs a "
+            f"{task_title(expect_task)} one"
         )
     ckpt["path"] = str(p)
     return ckpt
@@ -99,14 +119,88 @@ def model_state_dict(ckpt: dict[str, Any]) -> dict[str, torch.Tensor]:
     return {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
 
 
+def model_spec(meta: dict[str, Any], path: str) -> tuple[str, dict[str, Any]]:
+    """(model class name, constructor arguments) a checkpoint's metadata names, from either format."""
+    if "model_class" in meta:
+        name, args = meta["model_class"], meta.get("model_args")
+    else:  # format 1: a Hydra config whose `_target_` is matched against the known strings, never imported
+        config = meta.get("model_config")
+        if not isinstance(config, dict):
+            raise TextgruError(f"checkpoint {path!r}: refused: its model config is not a mapping")
+        target = config.get("_target_")
+        if target not in LEGACY_TARGETS:
+            raise TextgruError(
+                f"checkpoint {path!r}: refused model _target_ {str(target)[:100]!r}: textgru rebuilds only its own "
+                f"models ({', '.join(LEGACY_TARGETS.values())}) and never imports a path named in a checkpoint"
+            )
+        name, args = LEGACY_TARGETS[target], {k: v for k, v in config.items() if k != "_target_"}
+    if not isinstance(name, str) or not isinstance(args, dict):
+        raise TextgruError(f"checkpoint {path!r}: refused: model_class must be a name and model_args a mapping")
+    return name, args
+
+
+def check_model_args(cls: type, args: dict[str, Any], where: str) -> None:
+    """Refuse constructor arguments `cls` does not take, that are not plain values (bool, int, float, str, None),
+    or whose type does not match the constructor's annotation; and missing required ones."""
+    hints = typing.get_type_hints(cls.__init__)
+    params = {n: p for n, p in inspect.signature(cls.__init__).parameters.items() if n != "self"}
+    for key, value in args.items():
+        if key not in params:
+            raise TextgruError(f"{where}: refused argument {key!r}: {cls.__name__} takes {', '.join(params)}")
+        if not isinstance(value, PLAIN_TYPES):
+            raise TextgruError(
+                f"{where}: refused argument {key}={str(value)[:80]!r}: only plain values "
+                "(bool, int, float, str, null) are accepted"
+            )
+        allowed = _plain_types_of(hints.get(key, Any))
+        if allowed is not None and not _matches(value, allowed):
+            names = " | ".join(sorted("None" if t is type(None) else t.__name__ for t in allowed))
+            raise TextgruError(f"{where}: refused argument {key}={value!r}: {cls.__name__} wants {names}")
+    missing = [n for n, p in params.items() if p.default is inspect.Parameter.empty and n not in args]
+    if missing:
+        raise TextgruError(f"{where}: {cls.__name__} needs {', '.join(missing)}")
+
+
+def _plain_types_of(annotation: Any) -> set[type] | None:
+    """The plain types an annotation admits (`int | None` -> {int, NoneType}); None when it admits anything."""
+    if annotation is Any:
+        return None
+    members = typing.get_args(annotation) if isinstance(annotation, types.UnionType) else (annotation,)
+    if typing.get_origin(annotation) is typing.Union:
+        members = typing.get_args(annotation)
+    return {m for m in members if isinstance(m, type)}
+
+
+def _matches(value: Any, allowed: set[type]) -> bool:
+    if isinstance(value, bool):
+        return bool in allowed
+    if isinstance(value, int) and float in allowed:
+        return True
+    return type(value) in allowed
+
+
 def rebuild_model(ckpt: dict[str, Any], device: str | torch.device = "cpu") -> tuple[torch.nn.Module, dict[str, Any]]:
     """The model a loaded checkpoint (`load_checkpoint`) holds, in eval mode on `device`, and its `textgru`
     metadata (tokenizer JSON, label names, configs) with the file's path."""
-    from hydra.utils import instantiate
+    from textgru.models import MODEL_CLASSES, model_class
 
     meta = dict(ckpt["textgru"], path=ckpt["path"])
+    name, args = model_spec(meta, meta["path"])
+    if name not in MODEL_CLASSES:
+        raise TextgruError(
+            f"checkpoint {meta['path']!r}: refused model class {name[:100]!r}: textgru rebuilds only its own models "
+            f"({', '.join(MODEL_CLASSES)})"
+        )
+    cls = model_class(name)
+    check_model_args(cls, args, where=f"checkpoint {meta['path']!r}")
     with torch.random.fork_rng(devices=[]):  # the throw-away initial weights leave the caller's random state alone
-        model = instantiate(meta["model_config"])
-    model.load_state_dict(model_state_dict(ckpt))
+        model = cls(**args)
+    try:
+        model.load_state_dict(model_state_dict(ckpt))
+    except RuntimeError as e:
+        raise TextgruError(
+            f"checkpoint {meta['path']!r}: its weights do not fit its model config ({str(e).splitlines()[0][:120]})"
+        ) from e
     model.to(device).eval()
+    meta["model_class"], meta["model_args"] = name, args
     return model, meta

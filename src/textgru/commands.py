@@ -1,4 +1,6 @@
-"""What scripts/eval.py, predict.py and generate.py do with their composed config (the scripts stay thin)."""
+"""What `textgru train|eval|predict|generate|tune|gradient-flow` do with their composed config: call the library,
+print for people.
+The entry points (`textgru.cli`) stay thin."""
 
 from __future__ import annotations
 
@@ -9,31 +11,62 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from textgru.console import run_summary
 from textgru.errors import TextgruError
 
 
-def eval_command(cfg: DictConfig) -> dict:
-    """Score a checkpoint on a split; print the per-class table; write JSON + PNG to `<run>/eval/`."""
-    from textgru.classifier import Classifier
-    from textgru.evaluation import format_report
+def train_command(cfg: DictConfig) -> float:
+    """`textgru train`: train and test one model, print the closing summary (a single run, on rank zero), and
+    return the value of `optimized_metric` (what Hydra's sweepers read)."""
+    from textgru.config import in_hydra_multirun
+    from textgru.console import route_library_logs
+    from textgru.distributed import process_rank
+    from textgru.run_folder import RunFolder
+    from textgru.tasks import task_module
+    from textgru.training import train
 
-    ckpt = Path(str(cfg.ckpt_path))
-    run_dir = ckpt.parent.parent if ckpt.parent.name == "checkpoints" else ckpt.parent
-    out = Path(cfg.output_dir) if cfg.output_dir else run_dir / "eval"
+    route_library_logs()  # once Lightning is imported: it adds a console handler of its own
+    metrics = train(cfg)
+    if process_rank() == 0 and not in_hydra_multirun():
+        run = RunFolder(cfg.paths.run_dir)
+        after = task_module(cfg.task.name).next_commands(run) if run.best_checkpoint.exists() else []
+        print(run_summary(cfg.task.name, metrics, run.path, after), flush=True)
+    return metrics[cfg.optimized_metric]
+
+
+def eval_command(cfg: DictConfig) -> dict:
+    """`textgru eval`: score a classifier or forecaster checkpoint on its data's split or on yours; print the
+    table; write `<split>_metrics.json` (and the classifier's confusion-matrix PNG) to `<run>/eval/`."""
+    from textgru.checkpoint import resolve_checkpoint_path
+    from textgru.inference.classifier import Classifier
+    from textgru.inference.evaluation import format_report, write_json
+    from textgru.inference.loading import load
+    from textgru.run_folder import RunFolder
+
+    ckpt = resolve_checkpoint_path(cfg.ckpt_path)
+    out = Path(cfg.output_dir) if cfg.output_dir else RunFolder.of_checkpoint(ckpt).eval_dir
     target = out / f"{cfg.split}_metrics.json"
     if target.exists() and not cfg.overwrite:
         raise TextgruError(f"{target} exists; pass overwrite=true or output_dir=<another folder>")
-    data = OmegaConf.to_container(cfg.data, resolve=True) if cfg.get("data") else None
-    result = Classifier.load(cfg.ckpt_path).evaluate(data, cfg.split, cfg.batch_size, output_dir=out)
-    print(format_report(result))
+    data = OmegaConf.to_container(cfg.data, resolve=True) if cfg.data else None
+    model = load(ckpt)
+    if isinstance(model, Classifier):
+        result = model.evaluate(data, cfg.split, cfg.batch_size, output_dir=out)
+        print(format_report(result))
+    elif model.task == "forecast":
+        result = model.evaluate(data, cfg.split)
+        write_json(result, target)
+        print("\n".join(f"{k:<10} {v:.6g}" for k, v in result.items() if isinstance(v, float)))
+    else:
+        raise TextgruError(f"{ckpt} is a language model: score texts with textgru.load(...).score([...]) instead")
     print(f"metrics: {target}")
     return result
 
 
 def predict_command(cfg: DictConfig) -> list[dict]:
     """Classify texts; a table on a terminal, JSONL to `output=` or to stdout when it is piped."""
-    from textgru.classifier import Classifier
-    from textgru.prediction import check_output, format_table, read_texts, write_jsonl
+    from textgru.command_io import check_output, format_table, read_texts, write_jsonl
+    from textgru.inference.classifier import Classifier
 
     check_output(cfg.output, cfg.overwrite)
     texts = read_texts(cfg.text, cfg.input, cfg.text_column)
@@ -46,22 +79,6 @@ def predict_command(cfg: DictConfig) -> list[dict]:
         for r in results:
             print(json.dumps(r, ensure_ascii=False))
     return results
-
-
-def read_prompt(prompt: str | None, prompt_file: str | None) -> str:
-    """The prompt from exactly one of `prompt`, `prompt_file`, or piped stdin (empty when there is none)."""
-    if prompt is not None and prompt_file is not None:
-        raise TextgruError("give either prompt= or prompt_file=, not both")
-    if prompt is not None:
-        return str(prompt)
-    if prompt_file is not None:
-        p = Path(str(prompt_file)).expanduser()
-        if not p.is_file():
-            raise TextgruError(f"prompt_file {str(p)!r} does not exist")
-        return p.read_bytes().decode("utf-8", errors="replace")
-    if sys.stdin is None or sys.stdin.isatty():
-        return ""
-    return sys.stdin.buffer.read().decode("utf-8", errors="replace")
 
 
 def _unescape(text: str) -> str:
@@ -80,18 +97,12 @@ def _number(cfg: DictConfig, key: str, kind: type = float) -> Any:
     return kind(number)
 
 
-def check_device(device: str) -> None:
-    import torch
-
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise TextgruError(f"device={device} but no CUDA GPU is available here; use device=cpu")
-
-
 def generate_command(cfg: DictConfig) -> list[str]:
     """Sample from a language-model checkpoint; stream a single sample, print several, JSONL to `output=`."""
-    from textgru.generation import SamplingOptions, encode_prompt
-    from textgru.language_model import LanguageModel
-    from textgru.prediction import check_output, write_jsonl
+    from textgru.command_io import check_output, read_prompt, write_jsonl
+    from textgru.distributed import check_device
+    from textgru.inference.generation import SamplingOptions, encode_prompt
+    from textgru.inference.language_model import LanguageModel
 
     stop = cfg.stop if cfg.stop is None or isinstance(cfg.stop, str) else list(cfg.stop)
     stops = [_unescape(str(s)) for s in ([stop] if isinstance(stop, str) else stop or [])]
@@ -129,3 +140,42 @@ def generate_command(cfg: DictConfig) -> list[str]:
         )
         print(f"wrote {len(texts)} sample(s) to {cfg.output}", file=sys.stderr)
     return texts
+
+
+def tune_command(cfg: DictConfig) -> float | None:
+    """`textgru tune`: the Optuna search named by `hparams_search=NAME`, with the command line's overrides; prints
+    the study's summary; returns the best value so far (None before a trial completes)."""
+    import optuna
+    from hydra.core.hydra_config import HydraConfig
+
+    from textgru.console import route_library_logs
+    from textgru.sweep_summary import summarise_study
+    from textgru.tuning import tune
+
+    route_library_logs()  # once Lightning is imported: it adds a console handler of its own
+    if cfg.get("hparams_search") is None:
+        raise TextgruError("name a search space: hparams_search=sentiment or hparams_search=lm (conf/hparams_search/)")
+    overrides = list(HydraConfig.get().overrides.task)
+    study = tune(cfg, overrides)
+    base = [o for o in overrides if not o.startswith(("hydra.", "n_trials=", "hparams_search"))]
+    print(summarise_study(study, Path(cfg.paths.run_dir), cfg, base), flush=True)
+    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    return study.best_value if complete else None
+
+
+def gradient_flow_command(cfg: DictConfig) -> dict[str, Any]:
+    """`textgru gradient-flow`: run, write the PNG and JSON to the run folder, print the summary table."""
+    from textgru.gradient_flow import run_gradient_flow
+
+    out_dir = Path(cfg.paths.run_dir)
+    results = run_gradient_flow(cfg, out_dir)
+    rows = [
+        f"| {c} | {r['grad_ratio_init']:.3g} | {r['grad_ratio_trained']:.3g} | {r['test_mse']:.4f} | {r['test_accuracy']:.3f} |"
+        for c, r in results["cells"].items()
+    ]
+    print(
+        "| cell | ‖∂L/∂h_1‖/‖∂L/∂h_T‖ at init | after training | test MSE | accuracy |\n| --- | --- | --- | --- | --- |\n"
+        + "\n".join(rows)
+        + f"\n(constant prediction: MSE {results['constant_mse']:.4f}); written to {out_dir}"
+    )
+    return results

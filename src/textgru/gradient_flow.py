@@ -147,19 +147,3 @@ def run_gradient_flow(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     )
     (out_dir / "gradient_flow.json").write_text(json.dumps(results, indent=2))
     return results
-
-
-def gradient_flow_command(cfg: DictConfig) -> dict[str, Any]:
-    """`scripts/gradient_flow.py`: run, write the PNG and JSON to the run folder, print the summary table."""
-    out_dir = Path(cfg.paths.run_dir)
-    results = run_gradient_flow(cfg, out_dir)
-    rows = [
-        f"| {c} | {r['grad_ratio_init']:.3g} | {r['grad_ratio_trained']:.3g} | {r['test_mse']:.4f} | {r['test_accuracy']:.3f} |"
-        for c, r in results["cells"].items()
-    ]
-    print(
-        "| cell | ‖∂L/∂h_1‖/‖∂L/∂h_T‖ at init | after training | test MSE | accuracy |\n| --- | --- | --- | --- | --- |\n"
-        + "\n".join(rows)
-        + f"\n(constant prediction: MSE {results['constant_mse']:.4f}); written to {out_dir}"
-    )
-    return results

@@ -1,175 +1,134 @@
-"""Resuming a run killed at any moment: `last.ckpt` written every few minutes (atomically), the random state kept
-in it, the run folder and its logs continued, never deleted."""
+"""Continuing a killed run (`textgru train resume=<run folder>`): its own `config.yaml` with the overrides given
+now, checked before anything runs, and its folder made ready (best checkpoint back in place, CSV log cut back to
+the checkpoint's step). The checkpoint's own state is restored by Lightning and `checkpointing.ExactResume`.
+
+A run folder's `config.yaml` is read as data: every `_target_` in it must be one that textgru's own configs (or
+yours, in `./conf` or `--config-dir`) name, and it may hold no interpolation, so a shared or altered run folder
+cannot make `resume=` call anything else."""
 
 from __future__ import annotations
 
-import csv
 import logging
-import random
-import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import lightning as L
-import numpy as np
-import torch
-from lightning.pytorch.callbacks import Callback
-from lightning.pytorch.loggers import CSVLogger
-from lightning.pytorch.loggers.csv_logs import ExperimentWriter
+import yaml
+from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
-from textgru.data.resumable_loader import ResumableDataLoader
+from textgru.config import CONF_DIR, user_conf_dirs
 from textgru.errors import TextgruError
+from textgru.run_folder import RunFolder, check_resumable, restore_unfinished_best
 
 log = logging.getLogger(__name__)
 
 
-class PeriodicCheckpoint(Callback):
-    """Writes `<dirpath>/last.ckpt` after a training batch once `every_n_minutes` have passed since the last
-    one (and every `every_n_steps` optimizer steps when set), besides the epoch-end checkpoints. Rank zero's
-    clock decides, so every rank saves at the same step."""
-
-    def __init__(
-        self, dirpath: str | Path, every_n_minutes: float | None = 10.0, every_n_steps: int | None = None
-    ) -> None:
-        if every_n_minutes is not None and every_n_minutes <= 0:
-            raise TextgruError(f"callbacks.checkpoint.every_n_minutes={every_n_minutes} must be > 0 (null: off)")
-        if every_n_steps is not None and every_n_steps < 1:
-            raise TextgruError(f"callbacks.checkpoint.every_n_steps={every_n_steps} must be >= 1 (null: off)")
-        self.path = Path(dirpath) / "last.ckpt"
-        self.seconds = None if every_n_minutes is None else 60.0 * every_n_minutes
-        self.every_n_steps = every_n_steps
-        self.last_save = time.monotonic()
-
-    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self.last_save = time.monotonic()
-
-    def on_train_batch_end(
-        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int
-    ) -> None:
-        due = self.seconds is not None and time.monotonic() - self.last_save >= self.seconds
-        due |= bool(self.every_n_steps) and trainer.global_step % int(self.every_n_steps or 1) == 0
-        if due and _validation_follows(trainer):
-            return  # a checkpoint taken now would skip that validation on resume; the one saved after it serves
-        if trainer.world_size > 1:
-            due = bool(trainer.strategy.broadcast(due, src=0))
-        if due:
-            trainer.save_checkpoint(self.path)
-            self.last_save = time.monotonic()
-            log.info("saved %s at step %d", self.path, trainer.global_step)
+def resume_config(run: RunFolder, checkpoint: Path, overrides: Sequence[str]) -> DictConfig:
+    """The run's `config.yaml` with `key=value` overrides applied (e.g. a larger `trainer.max_epochs`), pointed at
+    the folder as it is reached now; one line for anything that cannot be resumed."""
+    check_resumable(run, checkpoint)
+    cfg = OmegaConf.load(run.config)
+    check_config_targets(cfg, run.config, overrides)
+    started_with = run.hydra_overrides  # the command line that started the run may be repeated as it was
+    original = set(yaml.safe_load(started_with.read_text()) or []) if started_with.is_file() else set()
+    absent = object()
+    for override in overrides:
+        key, eq, value = override.partition("=")
+        if override in original or key.startswith("hydra."):
+            continue
+        existing = OmegaConf.select(cfg, key.lstrip("+"), default=absent)
+        if not eq or (existing is absent and not key.startswith("+")):
+            raise TextgruError(
+                f"resume: {override!r} is not key=value for a key in {run.config} (a new key: +key=value)"
+            )
+        if isinstance(existing, DictConfig) and value != "null":  # null turns a callback or logger off
+            raise TextgruError(
+                f"resume: {override!r} would swap the config group {key}; a resumed run keeps the run's groups: "
+                f"change single values instead (e.g. {key}.<name>=...)"
+            )
+        OmegaConf.update(cfg, key.lstrip("+"), yaml.safe_load(value) if value else None, force_add=True)
+    with open_dict(cfg):  # the folder as given now (it may have been moved or be reached by another path)
+        cfg.paths.run_dir = str(run.path)
+        for callback in cfg.callbacks.values():
+            if callback is not None and "dirpath" in callback:
+                callback.dirpath = str(run.checkpoints)
+    return cfg
 
 
-def _validation_follows(trainer: L.Trainer) -> bool:
-    """Whether Lightning validates right after the current training batch (epoch end or step interval)."""
-    loop = trainer.fit_loop.epoch_loop
-    try:
-        return bool(loop._should_check_val_fx(trainer.fit_loop._data_fetcher))
-    except (AttributeError, TypeError):  # another Lightning version: assume it might at an epoch's end
-        return bool(loop.batch_progress.is_last_batch)
+def known_targets(args: Sequence[str] = ()) -> set[str]:
+    """Every `_target_` that textgru's config tree and the user's config folders name."""
+    targets: set[str] = set()
+    for folder in (CONF_DIR, *user_conf_dirs(args)):
+        for path in folder.rglob("*.yaml"):
+            for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")):
+                targets.update(_targets_in(doc))
+    return targets
 
 
-class ExactResume(Callback):
-    """What a Lightning checkpoint leaves out and an exact resume needs: the torch, numpy and Python random
-    states, and the training loader's place in its epoch (`ResumableDataLoader`). Both are stored in every
-    checkpoint; on resume the place is set before the first batch is drawn and the random states just
-    before the first training batch, so data order and dropout draws go on as if the run had never stopped.
-
-    (Lightning stores resumable loaders' states too, but applies them only if it builds the train loader
-    after restoring, and a schedule that reads `estimated_stepping_batches` builds it before.)"""
-
-    def __init__(self) -> None:
-        self.pending_random: dict[str, Any] | None = None
-        self.pending_position: dict[str, Any] | None = None
-
-    def on_save_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]) -> None:
-        kind, keys, pos, has_gauss, gauss = np.random.get_state()
-        version, state, next_gauss = random.getstate()
-        checkpoint["random_state"] = {  # plain types and tensors only: loads with weights_only=True
-            "torch": torch.get_rng_state(),
-            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-            "numpy": [
-                str(kind),
-                torch.from_numpy(np.asarray(keys, dtype=np.int64)),
-                int(pos),
-                int(has_gauss),
-                float(gauss),
-            ],
-            "python": [version, list(state), next_gauss],
-        }
-        loader = trainer.train_dataloader
-        if isinstance(loader, ResumableDataLoader):
-            checkpoint["train_loader_position"] = loader.state_dict()
-
-    def on_load_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]) -> None:
-        self.pending_random = checkpoint.get("random_state")
-        self.pending_position = checkpoint.get("train_loader_position")
-
-    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        loader = trainer.train_dataloader
-        if self.pending_position is not None and isinstance(loader, ResumableDataLoader):
-            loader.load_state_dict(self.pending_position)  # read when the epoch's first batch is drawn
-            served = int(self.pending_position.get("served", 0))
-            if 0 < served < len(loader):
-                log.info("resume: the epoch goes on after its first %d batches", served)
+def _targets_in(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "_target_" and isinstance(value, str):
+                yield value
             else:
-                log.info("resume: at the start of an epoch")
-        self.pending_position = None
-
-    def on_train_batch_start(
-        self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int
-    ) -> None:
-        if self.pending_random is None:
-            return
-        state, self.pending_random = self.pending_random, None
-        torch.set_rng_state(state["torch"])
-        if state["cuda"] and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(state["cuda"])
-        kind, keys, pos, has_gauss, gauss = state["numpy"]
-        np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
-        version, py_state, next_gauss = state["python"]
-        random.setstate((version, tuple(py_state), next_gauss))
+                yield from _targets_in(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _targets_in(value)
 
 
-class _AppendingWriter(ExperimentWriter):
-    """Lightning's CSV writer deletes an existing `metrics.csv`; this one keeps its rows and appends."""
-
-    def _check_log_dir_exists(self) -> None:
-        if self._fs.isfile(self.metrics_file_path):
-            with open(self.metrics_file_path, newline="", encoding="utf-8") as f:
-                self.metrics_keys = list(csv.DictReader(f).fieldnames or [])
-
-
-class ResumedCSVLogger(CSVLogger):
-    """A `CSVLogger` that continues the `metrics.csv` a resumed run finds (see `trim_metrics_log`)."""
-
-    @property
-    def experiment(self) -> ExperimentWriter:
-        if self._experiment is None:
-            self._fs.makedirs(self.root_dir, exist_ok=True)
-            self._experiment = _AppendingWriter(log_dir=self.log_dir)
-        return self._experiment
+def check_config_targets(cfg: DictConfig, where: Path, args: Sequence[str] = ()) -> None:
+    """Refuse a saved config that names a `_target_` textgru's configs do not, or holds an interpolation."""
+    raw = OmegaConf.to_container(cfg, resolve=False)
+    allowed = known_targets(args)
+    for target in _targets_in(raw):
+        if target not in allowed:
+            raise TextgruError(
+                f"{where}: refused _target_ {target[:100]!r}: a resumed run may only use the classes textgru's "
+                "configs (or your ./conf) name; start a new run instead"
+            )
+    for value in _strings_in(raw):
+        if "${" in value:
+            raise TextgruError(f"{where}: refused interpolation {value[:100]!r}: a run's saved config is resolved")
 
 
-def trim_metrics_log(metrics_csv: Path, step: int) -> None:
-    """Before resuming from the checkpoint at `step`: rows logged after it (work the kill lost) move to
-    `metrics.after-step-<step>.csv` beside it; `metrics.csv` keeps the rows up to `step` and continues from there."""
-    if not metrics_csv.is_file():
-        return
-    with open(metrics_csv, newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        fields, rows = list(reader.fieldnames or []), list(reader)
-    before = [not r.get("step") or int(float(r["step"])) < step for r in rows]
-    keep = [r for r, b in zip(rows, before, strict=True) if b]
-    lost = [r for r, b in zip(rows, before, strict=True) if not b]
-    if lost:
-        aside = metrics_csv.with_name(f"metrics.after-step-{step}.csv")
-        with open(aside, "w", newline="", encoding="utf-8") as f:
-            writer = csv.DictWriter(f, fieldnames=fields)
-            writer.writeheader()
-            writer.writerows(lost)
-        log.info("resume: %d log rows after step %d (lost with the kill) kept in %s", len(lost), step, aside)
-    tmp = metrics_csv.with_name(metrics_csv.name + ".tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(keep)
-    tmp.replace(metrics_csv)
+def _strings_in(node: Any) -> Iterator[str]:
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, dict):
+        for value in node.values():
+            yield from _strings_in(value)
+    elif isinstance(node, (list, ListConfig)):
+        for value in node:
+            yield from _strings_in(value)
+
+
+def prepare_resume(run: RunFolder, checkpoint: Path, rank_zero: bool) -> int:
+    """Refuse a finished run; on rank zero put back the best checkpoint an interrupted run set aside and cut the
+    CSV log back to the checkpoint's step (later rows are kept aside, never deleted). Returns that step."""
+    import torch
+
+    from textgru.loggers import trim_metrics_log
+
+    check_resumable(run, checkpoint)
+    step = int(torch.load(checkpoint, map_location="cpu", weights_only=True)["global_step"])
+    log.info("resuming %s from %s (step %d)", run.path, checkpoint, step)
+    if rank_zero:  # the files are rank zero's to touch (Lightning's ddp launcher runs this command in every rank)
+        restore_unfinished_best(run)
+        trim_metrics_log(run, step)
+    return step
+
+
+def check_same_tokenizer(tokenizer: Any, run: RunFolder) -> None:
+    """A resumed run must read its data as the run did: the tokenizer rebuilt from the data must be the saved one."""
+    from tokenizers import Tokenizer
+
+    if (
+        tokenizer is not None
+        and run.tokenizer.is_file()
+        and tokenizer.to_str() != Tokenizer.from_file(str(run.tokenizer)).to_str()
+    ):
+        raise TextgruError(
+            f"the tokenizer built from the data now differs from {run.tokenizer}: the data changed since the run "
+            "started, so it cannot be resumed; start a new run"
+        )

@@ -10,9 +10,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from textgru.cli import FINISHED_RUN_MARKERS
 from textgru.config import compose_config
 from textgru.errors import TextgruError
+from textgru.run_folder import RunFolder
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ def train(
     (`trainer=ddp_cpu`) are spawned, which works in notebooks."""
     from omegaconf import OmegaConf, open_dict
 
-    from textgru.data.sources import datasets_quiet
+    from textgru.data.labelled import datasets_quiet
     from textgru.training import train as train_config
 
     overrides = [str(o) for o in overrides]
@@ -53,18 +53,14 @@ def train(
     if "paths" not in cfg or "trainer" not in cfg:
         raise TextgruError(f"config {config_name!r} is not a training config; use config_name='train'")
     folder = Path(run_dir).expanduser() if run_dir is not None else Path(str(cfg.hydra.run.dir))  # a fresh folder
-    for name in FINISHED_RUN_MARKERS:
-        if (folder / name).exists():
-            raise TextgruError(
-                f"{folder} already holds a run ({name}); pass another run_dir= so nothing is overwritten"
-            )
+    run = RunFolder(folder)
+    run.refuse_if_used("pass another run_dir= so nothing is overwritten")
     with open_dict(cfg):
         cfg.paths.run_dir = str(folder)
         del cfg["hydra"]
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / ".hydra").mkdir(exist_ok=True)
-    OmegaConf.save(OmegaConf.create(overrides), folder / ".hydra" / "overrides.yaml")  # as Hydra keeps them
-    with _log_to(folder / "train.log"), datasets_quiet(), _caller_state_kept():
+    run.hydra_overrides.parent.mkdir(parents=True, exist_ok=True)
+    OmegaConf.save(OmegaConf.create(overrides), run.hydra_overrides)  # as Hydra keeps them
+    with _log_to(run.train_log), datasets_quiet(), _caller_state_kept():
         metrics = train_config(cfg, in_sweep=True)
     return TrainResult(folder, metrics, overrides)
 

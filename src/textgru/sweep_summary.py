@@ -1,5 +1,6 @@
-"""The summary of a sweep: one row per run (the overrides that vary between runs, then its metrics), best
-first, written as `summary.csv` and `summary.md` in the sweep folder and printed."""
+"""The summary of a sweep or an Optuna study: one row per run (the overrides that vary between runs, then its
+metrics), best first, written as `summary.csv` and `summary.md` in the sweep folder and printed; a study's best
+parameters also as an experiment config."""
 
 from __future__ import annotations
 
@@ -90,3 +91,51 @@ class SweepSummary(Callback):
             sweep_dir, rows, str(config.get("optimized_metric")), str(config.get("optimized_mode"))
         )
         print(f"\n{markdown}\nwritten to {sweep_dir / 'summary.csv'} and summary.md", flush=True)
+
+
+def summarise_study(study: Any, study_dir: Path, cfg: DictConfig, base_overrides: list[str]) -> str:
+    """An Optuna study's trials as `summary.csv`/`summary.md` in its folder, and its best trial's parameters as
+    `best_experiment.yaml`; returns what to print."""
+    import optuna
+
+    rows = []
+    for t in study.trials:
+        row = run_row(study_dir / f"trial_{t.number:03d}", {"state": t.state.name.lower(), **t.params})
+        row.pop("status")
+        rows.append(row)
+    text = f"\n{write_summary(study_dir, rows, cfg.optimized_metric, cfg.optimized_mode)}\n"
+    text += f"written to {study_dir / 'summary.csv'} and summary.md"
+    if not any(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials):
+        return text + "\nno trial completed, so there are no best parameters yet"
+    best_row = next(r for r in rows if r["run"] == f"trial_{study.best_trial.number:03d}")
+    path = study_dir / "best_experiment.yaml"
+    write_best_experiment(study, path, cfg.task.name, cfg.optimized_metric, best_row, base_overrides)
+    best = study.best_trial
+    return (
+        text
+        + f"\nbest trial {best.number}: {cfg.optimized_metric}={best.value:.4f} {best.params}\n"
+        + (f"written as an experiment: {path}")
+    )
+
+
+def write_best_experiment(
+    study: Any, path: Path, task: str, metric: str, test_metrics: dict, base_overrides: list[str]
+) -> None:
+    """The best trial's parameters as an experiment config (`# @package _global_`, nested keys)."""
+    best = study.best_trial
+    nested: dict[str, Any] = {}
+    for key, value in best.params.items():
+        node = nested
+        *parents, leaf = key.split(".")
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = value
+    test = ", ".join(f"{k}={v:.4f}" for k, v in test_metrics.items() if k.startswith("test/"))
+    header = (
+        f"# @package _global_\n# Best trial ({best.number}) of Optuna study '{study.study_name}': {metric}={best.value:.4f}"
+        f"{'; ' + test if test else ''}.\n# Use it: copy this file to conf/experiment/NAME.yaml, then "
+        f"textgru train experiment=NAME\n"
+        f"# The search also set: {' '.join(base_overrides) or '(nothing else)'}\n"
+    )
+    body = yaml.safe_dump({"defaults": [{"override /task": task}], **nested}, sort_keys=False)
+    path.write_text(header + body)

@@ -10,7 +10,6 @@ from typing import Any
 
 import lightning as L
 import optuna
-import yaml
 from hydra import compose
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, RangeSweep
@@ -19,10 +18,10 @@ from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.trainer.states import TrainerFn
 from omegaconf import DictConfig, OmegaConf
 
-from textgru.cli import first_of_sweep, override_value
+from textgru.config import first_of_sweep, override_value
+from textgru.distributed import launched_externally
 from textgru.errors import TextgruError
-from textgru.sweep_summary import run_row, write_summary
-from textgru.training import launched_externally, train
+from textgru.training import train
 
 log = logging.getLogger(__name__)
 PRUNED_AT = "pruned_at_validation"
@@ -128,29 +127,6 @@ def _fail_interrupted_trials(study: optuna.Study) -> None:
         log.info("trial %d was interrupted; its parameters are queued again", t.number)
 
 
-def write_best_experiment(
-    study: optuna.Study, path: Path, task: str, metric: str, test_metrics: dict, base_overrides: list[str]
-) -> None:
-    """The best trial's parameters as an experiment config (`# @package _global_`, nested keys)."""
-    best = study.best_trial
-    nested: dict[str, Any] = {}
-    for key, value in best.params.items():
-        node = nested
-        *parents, leaf = key.split(".")
-        for p in parents:
-            node = node.setdefault(p, {})
-        node[leaf] = value
-    test = ", ".join(f"{k}={v:.4f}" for k, v in test_metrics.items() if k.startswith("test/"))
-    header = (
-        f"# @package _global_\n# Best trial ({best.number}) of Optuna study '{study.study_name}': {metric}={best.value:.4f}"
-        f"{'; ' + test if test else ''}.\n# Use it: copy this file to conf/experiment/NAME.yaml, then "
-        f"python scripts/train.py experiment=NAME\n"
-        f"# The search also set: {' '.join(base_overrides) or '(nothing else)'}\n"
-    )
-    body = yaml.safe_dump({"defaults": [{"override /task": task}], **nested}, sort_keys=False)
-    path.write_text(header + body)
-
-
 def tune(cfg: DictConfig, overrides: list[str], config_name: str = "train") -> optuna.Study:
     """Run `hparams_search.n_trials` more trials of the study in `cfg.paths.run_dir` (created or resumed)."""
     search = cfg.hparams_search
@@ -213,38 +189,4 @@ def tune(cfg: DictConfig, overrides: list[str], config_name: str = "train") -> o
             study.tell(trial, state=optuna.trial.TrialState.PRUNED)
         else:
             study.tell(trial, metrics[cfg.optimized_metric])
-    _summarise(study, study_dir, cfg, [o for o in base if not o.startswith("hparams_search")])
     return study
-
-
-def _summarise(study: optuna.Study, study_dir: Path, cfg: DictConfig, base_overrides: list[str]) -> None:
-    rows = []
-    for t in study.trials:
-        row = run_row(study_dir / f"trial_{t.number:03d}", {"state": t.state.name.lower(), **t.params})
-        row.pop("status")
-        rows.append(row)
-    markdown = write_summary(study_dir, rows, cfg.optimized_metric, cfg.optimized_mode)
-    print(f"\n{markdown}\nwritten to {study_dir / 'summary.csv'} and summary.md", flush=True)
-    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
-    if not complete:
-        log.warning("no trial completed, so there are no best parameters yet")
-        return
-    best_row = next(r for r in rows if r["run"] == f"trial_{study.best_trial.number:03d}")
-    path = study_dir / "best_experiment.yaml"
-    write_best_experiment(study, path, cfg.task.name, cfg.optimized_metric, best_row, base_overrides)
-    print(
-        f"best trial {study.best_trial.number}: {cfg.optimized_metric}={study.best_value:.4f} {study.best_params}\n"
-        f"written as an experiment: {path}",
-        flush=True,
-    )
-
-
-def tune_command(cfg: DictConfig) -> float | None:
-    """`scripts/tune.py`: the search named by `hparams_search=NAME`, with the command line's overrides."""
-    from hydra.core.hydra_config import HydraConfig
-
-    if cfg.get("hparams_search") is None:
-        raise TextgruError("name a search space: hparams_search=sentiment or hparams_search=lm (conf/hparams_search/)")
-    study = tune(cfg, list(HydraConfig.get().overrides.task))
-    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
-    return study.best_value if complete else None

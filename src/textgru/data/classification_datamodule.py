@@ -14,9 +14,10 @@ from datasets import DatasetDict
 from tokenizers import Tokenizer
 from torch.utils.data import DataLoader, Dataset
 
+from textgru.config_keys import require_keys
 from textgru.data.batching import LengthBucketBatchSampler, pad_collate, replicas_and_rank
+from textgru.data.labelled import load_classification_data
 from textgru.data.resumable_loader import ResumableDataLoader
-from textgru.data.sources import load_classification_data
 from textgru.data.tokenization import pad_id, train_tokenizer
 from textgru.errors import TextgruError
 
@@ -52,30 +53,19 @@ class TokenizedExamples(Dataset):
 
 
 class ClassificationDataModule(L.LightningDataModule):
-    """Train/validation/test dataloaders of padded, length-bucketed batches for a data config."""
+    """Train/validation/test dataloaders of padded, length-bucketed batches for a data config (its `batch_size`,
+    `eval_batch_size`, `max_length` and `num_workers` too); `seed` orders the training batches."""
 
-    def __init__(
-        self,
-        data: Mapping[str, Any],
-        tokenizer: Mapping[str, Any],
-        batch_size: int = 64,
-        eval_batch_size: int = 256,
-        max_length: int = 128,
-        num_workers: int = 0,
-        seed: int = 42,
-        pretrained_tokenizer: Tokenizer | None = None,
-        dataset: DatasetDict | None = None,
-    ) -> None:
+    def __init__(self, data: Mapping[str, Any], tokenizer: Mapping[str, Any], seed: int) -> None:
         super().__init__()
+        require_keys(data, ("batch_size", "eval_batch_size", "max_length", "num_workers"))
         self.data_cfg = dict(data)
         self.tokenizer_cfg = dict(tokenizer)
-        self.batch_size = batch_size
-        self.eval_batch_size = eval_batch_size
-        self.max_length = max_length
-        self.num_workers = num_workers
+        self.batch_size, self.eval_batch_size = int(data["batch_size"]), int(data["eval_batch_size"])
+        self.max_length, self.num_workers = int(data["max_length"]), int(data["num_workers"])
         self.seed = seed
-        self.tokenizer = pretrained_tokenizer
-        self.raw = dataset
+        self.tokenizer: Tokenizer | None = None
+        self.raw: DatasetDict | None = None
         self.splits: dict[str, HFDataset] = {}
 
     def prepare_data(self) -> None:

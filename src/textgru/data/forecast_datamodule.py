@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from textgru.config_keys import require_keys
 from textgru.data.series import Series, load_series
 from textgru.errors import TextgruError
 
@@ -45,22 +46,16 @@ class ForecastDataModule(L.LightningDataModule):
     their own span (their inputs may reach back into the span before). Mean and std per column come from the
     training span only; the series is normalised with them (`denormalise` undoes it)."""
 
-    def __init__(
-        self,
-        data_config: dict[str, Any],
-        window: int,
-        horizon: int = 1,
-        batch_size: int = 64,
-        eval_batch_size: int = 256,
-        num_workers: int = 0,
-        val_fraction: float = 0.15,
-        test_fraction: float = 0.15,
-    ) -> None:
+    def __init__(self, data_config: dict[str, Any]) -> None:
+        """`data_config` gives the series and `window`, `horizon`, the split fractions and the loader sizes."""
         super().__init__()
+        keys = ("window", "horizon", "batch_size", "eval_batch_size", "num_workers", "val_fraction", "test_fraction")
+        require_keys(data_config, keys)
         self.data_config = data_config
-        self.window, self.horizon = int(window), int(horizon)
-        self.batch_size, self.eval_batch_size, self.num_workers = batch_size, eval_batch_size, num_workers
-        self.val_fraction, self.test_fraction = float(val_fraction), float(test_fraction)
+        self.window, self.horizon = int(data_config["window"]), int(data_config["horizon"])
+        self.batch_size, self.eval_batch_size = int(data_config["batch_size"]), int(data_config["eval_batch_size"])
+        self.num_workers = int(data_config["num_workers"])
+        self.val_fraction, self.test_fraction = float(data_config["val_fraction"]), float(data_config["test_fraction"])
         self.tokenizer = None  # a forecast run has no tokenizer
         self.series: Series | None = None
         self.datasets: dict[str, WindowDataset] = {}

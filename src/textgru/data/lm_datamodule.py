@@ -15,6 +15,7 @@ from datasets import Dataset
 from torch.utils.data import DataLoader
 from torch.utils.data import Dataset as TorchDataset
 
+from textgru.config_keys import require_keys
 from textgru.data.batching import rank_share, replicas_and_rank
 from textgru.data.resumable_loader import ResumableDataLoader
 from textgru.data.text_corpus import load_text_corpus
@@ -84,19 +85,13 @@ def encode_stream(ds: Dataset, tokenizer: Any) -> torch.Tensor:
 class LanguageModelDataModule(L.LightningDataModule):
     """Loads the corpus, trains the tokenizer on the training split only, and serves TBPTT windows."""
 
-    def __init__(
-        self,
-        data_cfg: Mapping[str, Any],
-        tokenizer_cfg: Mapping[str, Any],
-        batch_size: int = 64,
-        eval_batch_size: int = 64,
-        bptt: int = 128,
-        num_workers: int = 0,
-    ) -> None:
+    def __init__(self, data_cfg: Mapping[str, Any], tokenizer_cfg: Mapping[str, Any]) -> None:
+        """`data_cfg` gives the corpus and `batch_size` (training lanes), `eval_batch_size`, `bptt`, `num_workers`."""
         super().__init__()
+        require_keys(data_cfg, ("batch_size", "eval_batch_size", "bptt", "num_workers"))
         self.data_cfg, self.tokenizer_cfg = dict(data_cfg), dict(tokenizer_cfg)
-        self.batch_size, self.eval_batch_size, self.bptt = batch_size, eval_batch_size, bptt
-        self.num_workers = num_workers
+        self.batch_size, self.eval_batch_size = int(data_cfg["batch_size"]), int(data_cfg["eval_batch_size"])
+        self.bptt, self.num_workers = int(data_cfg["bptt"]), int(data_cfg["num_workers"])
         self.tokenizer = None
         self.corpus = None
         self.streams: dict[str, torch.Tensor] = {}

@@ -1,5 +1,5 @@
 """A training DataLoader that knows how far into the epoch it got: its `state_dict` goes into every checkpoint
-(`textgru.resume.ExactResume`), so a run resumed mid-epoch trains on exactly the batches the epoch had left."""
+(`textgru.checkpointing.ExactResume`), so a run resumed mid-epoch trains on exactly the batches the epoch had left."""
 
 from __future__ import annotations
 

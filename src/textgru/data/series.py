@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from textgru.config_keys import require_keys
 from textgru.errors import TextgruError
 
 log = logging.getLogger(__name__)
@@ -25,13 +26,7 @@ class Series:
 
 
 def synthetic_sine(
-    length: int = 3000,
-    period: float = 40.0,
-    noise: float = 0.1,
-    amplitude_drift: float = 0.0,
-    period_drift: float = 0.0,
-    seed: int = 0,
-    features: int = 1,
+    *, length: int, period: float, noise: float, amplitude_drift: float, period_drift: float, seed: int, features: int
 ) -> Series:
     """A noisy sine: amplitude * sin(phase + feature offset) plus Gaussian noise of std `noise`. The amplitude
     and the log of the period wander as mean-reverting random walks (AR(1), correlation time 5 periods) around
@@ -68,7 +63,7 @@ def read_csv_series(
     path: str | Path,
     columns: list[str] | str | None = None,
     time_column: str | None = None,
-    fill_missing: str = "error",
+    fill_missing: str = "error",  # or "interpolate"
 ) -> Series:
     """Numeric `columns` (all numeric columns but the time column when None) of a CSV file, in file order."""
     import pandas as pd
@@ -117,26 +112,29 @@ def read_csv_series(
 
 def load_series(cfg: dict[str, Any]) -> Series:
     """A data config (`source: synthetic_sine` or `local_csv`) -> its Series."""
-    source = cfg.get("source")
+    require_keys(cfg, ("source",))
+    source = cfg["source"]
     if source == "synthetic_sine":
+        require_keys(cfg, ("length", "period", "noise", "amplitude_drift", "period_drift", "series_seed", "features"))
         return synthetic_sine(
-            length=int(cfg.get("length", 3000)),
-            period=float(cfg.get("period", 40.0)),
-            noise=float(cfg.get("noise", 0.1)),
-            amplitude_drift=float(cfg.get("amplitude_drift", 0.0)),
-            period_drift=float(cfg.get("period_drift", 0.0)),
-            seed=int(cfg.get("series_seed", 0)),
-            features=int(cfg.get("features", 1)),
+            length=int(cfg["length"]),
+            period=float(cfg["period"]),
+            noise=float(cfg["noise"]),
+            amplitude_drift=float(cfg["amplitude_drift"]),
+            period_drift=float(cfg["period_drift"]),
+            seed=int(cfg["series_seed"]),
+            features=int(cfg["features"]),
         )
     if source == "local_csv":
-        path = cfg.get("path")
-        if path in (None, "", "???") and cfg.get("package_file"):
+        require_keys(cfg, ("path", "package_file", "columns", "time_column", "fill_missing"))
+        path = cfg["path"]
+        if path in (None, "", "???") and cfg["package_file"]:
             path = package_file(cfg["package_file"])
         if path in (None, "", "???"):
             raise TextgruError(
                 "data=local_csv needs data.path=<a CSV file> (or data.package_file=dist:path/in/package)"
             )
-        series = read_csv_series(path, cfg.get("columns"), cfg.get("time_column"), cfg.get("fill_missing", "error"))
+        series = read_csv_series(path, cfg["columns"], cfg["time_column"], cfg["fill_missing"])
         log.info("series %s: %d rows, columns %s", Path(str(path)).name, len(series.values), series.columns)
         return series
     raise TextgruError(f"unknown data.source {source!r} for task=forecast; use data=synthetic_sine or data=local_csv")

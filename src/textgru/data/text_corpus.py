@@ -11,6 +11,7 @@ from typing import Any
 
 from datasets import Dataset, DatasetDict
 
+from textgru.config_keys import require_keys
 from textgru.data.decoding import log_undecodable
 from textgru.data.local import FORMATS, expand_paths, load_tables
 from textgru.errors import TextgruError
@@ -23,32 +24,37 @@ SPLITS = ("train", "validation", "test")
 
 def load_text_corpus(cfg: Mapping[str, Any]) -> DatasetDict:
     """Splits `train`/`validation`/`test`, one document per row in a `text` column."""
-    source = cfg.get("source")
-    seed = int(cfg.get("split_seed", 42))
-    fractions = float(cfg.get("val_fraction", 0.1)), float(cfg.get("test_fraction", 0.1))
+    require_keys(cfg, ("source", "split_seed"))
+    source = cfg["source"]
+    seed = int(cfg["split_seed"])
     if source == "shakespeare":
         from textgru.data.shakespeare import load_shakespeare
 
-        return load_shakespeare(seed, int(cfg.get("val_plays", 2)), int(cfg.get("test_plays", 2)))
+        require_keys(cfg, ("val_plays", "test_plays"))
+        return load_shakespeare(seed, int(cfg["val_plays"]), int(cfg["test_plays"]))
+    require_keys(cfg, ("val_fraction", "test_fraction", "text_column"))
+    fractions = float(cfg["val_fraction"]), float(cfg["test_fraction"])
     if source == "hub":
         from textgru.data.hub import load_hub
 
+        require_keys(cfg, ("hub_name", "hub_config", "splits"))
         raw = load_hub(
             cfg["hub_name"],
-            cfg.get("hub_config"),
-            cfg.get("splits"),
+            cfg["hub_config"],
+            cfg["splits"],
             local_route="data=local_text data.path=<text file, folder or glob>",
         )
         name = cfg["hub_name"]
     elif source == "local_text":
-        raw = DatasetDict({"train": read_documents(cfg.get("path"), cfg.get("text_column", "text"))})
-        name = str(cfg.get("path"))
+        require_keys(cfg, ("path",))
+        raw = DatasetDict({"train": read_documents(cfg["path"], cfg["text_column"])})
+        name = str(cfg["path"])
     else:
         raise TextgruError(
             f"data.source {source!r} is not a corpus for a language model; use one of {list(SOURCES)} "
             "(data=shakespeare, data=local_text, or a Hub corpus such as data=wikitext2)"
         )
-    column = "text" if source == "local_text" else cfg.get("text_column", "text")
+    column = "text" if source == "local_text" else cfg["text_column"]
     for split, ds in raw.items():
         if column not in ds.column_names:
             raise TextgruError(

@@ -7,35 +7,45 @@ from typing import Any
 
 from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
+from textgru.config_keys import require_keys
 from textgru.errors import TextgruError
 
 PAD, UNK = "[PAD]", "[UNK]"
 SPECIAL_TOKENS = [PAD, UNK]  # so PAD is id 0 and UNK is id 1 in every tokenizer we train
+TOKENIZER_KEYS = (
+    "kind",
+    "vocab_size",
+    "min_frequency",
+    "lowercase",
+    "strip_accents",
+    "unicode_form",
+    "replace_urls",
+    "replace_mentions",
+)  # every conf/tokenizer/*.yaml sets them all
 URL_PATTERN = r"(?:https?://|www\.)\S+"
 MENTION_PATTERN = r"@\w+"
 
 
 def build_normalizer(cfg: Mapping[str, Any]) -> normalizers.Normalizer | None:
     steps: list[normalizers.Normalizer] = []
-    form = cfg.get("unicode_form", "NFKC")
+    form = cfg["unicode_form"]
     if form:
         steps.append(getattr(normalizers, form)())
-    if cfg.get("replace_urls"):
+    if cfg["replace_urls"]:
         steps.append(normalizers.Replace(Regex(URL_PATTERN), " xxurl "))
-    if cfg.get("replace_mentions"):
+    if cfg["replace_mentions"]:
         steps.append(normalizers.Replace(Regex(MENTION_PATTERN), " xxuser "))
-    if cfg.get("strip_accents"):
+    if cfg["strip_accents"]:
         steps += [normalizers.NFD(), normalizers.StripAccents()]
-    if cfg.get("lowercase"):
+    if cfg["lowercase"]:
         steps.append(normalizers.Lowercase())
     return normalizers.Sequence(steps) if steps else None
 
 
 def train_tokenizer(texts: Iterable[str], cfg: Mapping[str, Any]) -> Tokenizer:
     """A tokenizer of kind `word`, `bpe`, `byte_bpe` or `char`, trained on `texts` (the training split only)."""
-    kind = cfg.get("kind", "word")
-    vocab_size = int(cfg.get("vocab_size", 20000))
-    min_frequency = int(cfg.get("min_frequency", 2))
+    require_keys(cfg, TOKENIZER_KEYS, "tokenizer")
+    kind, vocab_size, min_frequency = cfg["kind"], int(cfg["vocab_size"]), int(cfg["min_frequency"])
     if kind == "word":
         tok = Tokenizer(models.WordLevel(unk_token=UNK))
         tok.pre_tokenizer = pre_tokenizers.Whitespace()

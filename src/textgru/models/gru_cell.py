@@ -11,8 +11,6 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_
 
 from textgru.errors import TextgruError
 
-RNN_KINDS = ("native", "reference")
-
 
 def gru_step(gi: torch.Tensor, h: torch.Tensor, weight_hh: torch.Tensor, bias_hh: torch.Tensor | None) -> torch.Tensor:
     """One GRU step in PyTorch's convention, one line per gate:

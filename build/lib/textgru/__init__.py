@@ -1,0 +1,64 @@
+"""textgru: GRU text models (sentiment classification, language modelling, forecasting) with Lightning, Hydra and HF.
+
+    import textgru
+    clf = textgru.load("outputs/sentiment/<date>/<time>")      # a Classifier, LanguageModel or Forecaster
+    clf.predict(["what a lovely day", "the train is late again"])
+    run = textgru.train(["task=sentiment", "trainer.max_epochs=1"])
+
+The public names are those in `__all__`; every other module is internal. Names are imported on first use, so
+`import textgru` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from textgru.errors import TextgruError
+    from textgru.inference.classifier import Classifier, Prediction
+    from textgru.inference.forecaster import Forecaster
+    from textgru.inference.generation import SamplingOptions
+    from textgru.inference.language_model import LanguageModel
+    from textgru.inference.loading import load
+    from textgru.runs import TrainResult, sweep, train
+
+_EXPORTS = {
+    "load": "textgru.inference.loading",
+    "Classifier": "textgru.inference.classifier",
+    "Prediction": "textgru.inference.classifier",
+    "LanguageModel": "textgru.inference.language_model",
+    "Forecaster": "textgru.inference.forecaster",
+    "SamplingOptions": "textgru.inference.generation",
+    "train": "textgru.runs",
+    "sweep": "textgru.runs",
+    "TrainResult": "textgru.runs",
+    "TextgruError": "textgru.errors",
+}
+__all__ = [
+    "Classifier",
+    "Forecaster",
+    "LanguageModel",
+    "Prediction",
+    "SamplingOptions",
+    "TextgruError",
+    "TrainResult",
+    "__version__",
+    "load",
+    "sweep",
+    "train",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'textgru' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -1,0 +1,129 @@
+"""Lightning callbacks of a textgru run: the task's artifacts written by rank zero after testing, a check that every
+data-parallel rank trains the same configuration, training throughput in real tokens/s, and the run's progress."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import Callback
+
+from textgru.errors import TextgruError
+from textgru.run_folder import RunFolder
+
+log = logging.getLogger(__name__)
+
+
+class RunArtifacts(Callback):
+    """Asks the task to write its plots and files (`TaskModule.write_artifacts`) on rank zero when testing ends,
+    inside the process that ran the test (with `ddp_spawn` that is a worker, which holds the tested weights and
+    metric states)."""
+
+    def __init__(self, run: RunFolder) -> None:
+        self.run = run
+
+    def on_test_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.is_global_zero:
+            pl_module.write_artifacts(trainer.datamodule, self.run)
+
+
+def training_setup(trainer: L.Trainer, pl_module: L.LightningModule) -> dict[str, Any]:
+    """What this rank actually trains: the model's config, the optimizer's settings, seed and batch sizes."""
+    optimizer = trainer.optimizers[0]
+    settings = {k: v for k, v in optimizer.defaults.items() if isinstance(v, (int, float, str, bool, tuple))}
+    extras = getattr(pl_module, "checkpoint_extras", {})
+    return {
+        "seed": torch.initial_seed(),
+        "model": extras.get("model_config"),
+        "optimizer": {"name": type(optimizer).__name__, **settings},
+        "data": {
+            k: v for k, v in (extras.get("data_config") or {}).items() if "batch" in k or k in ("bptt", "max_length")
+        },
+    }
+
+
+class SameConfigOnAllRanks(Callback):
+    """Under data-parallel training, gathers every rank's training setup when fitting starts, writes them to
+    `ranks.json` in the run folder (rank zero) and stops with one clear line if two ranks differ: the failure
+    mode of a sweep re-executed in every rank, which would otherwise train different configs silently."""
+
+    def __init__(self, run: RunFolder) -> None:
+        self.run = run
+
+    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.world_size == 1 or not torch.distributed.is_initialized():
+            return
+        mine = json.loads(json.dumps(training_setup(trainer, pl_module), default=str))
+        setups: list[Any] = [None] * trainer.world_size
+        torch.distributed.all_gather_object(setups, mine)
+        if trainer.is_global_zero:
+            self.run.path.mkdir(parents=True, exist_ok=True)
+            self.run.ranks.write_text(json.dumps({"world_size": trainer.world_size, "setups": setups}, indent=2))
+        differing = [r for r, s in enumerate(setups) if s != setups[0]]
+        if differing:
+            raise TextgruError(
+                f"ranks {differing} would train a different config from rank 0 (see ranks.json); "
+                "in sweeps use strategy=ddp_spawn or launch each run with torchrun"
+            )
+        log.info("all %d ranks train the same config", trainer.world_size)
+
+
+class TokensPerSecond(Callback):
+    """Training throughput in real (unpadded) tokens per second summed over all ranks, timed from the start
+    of batch `skip` of each epoch (after warm-up) to the end of its last batch, with validations in between
+    left out; logged as `train/tokens_per_sec` when the epoch ends."""
+
+    def __init__(self, skip: int = 3) -> None:
+        self.skip = skip
+        self.on_train_epoch_start()
+
+    def on_train_epoch_start(self, *_: Any) -> None:
+        self.batches, self.tokens, self.start, self.end = 0, 0, None, None
+        self.validating_since, self.validation_seconds, self.excluded = None, 0.0, 0.0
+
+    def on_train_batch_start(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int
+    ) -> None:
+        if self.batches == self.skip:
+            self.start = time.perf_counter()
+        self.excluded += self.validation_seconds  # a validation between two timed batches is not training time
+        self.validation_seconds = 0.0
+
+    def on_train_batch_end(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
+        self.batches += 1
+        if self.start is not None:
+            self.tokens += pl_module.count_tokens(batch)
+            self.end = time.perf_counter()
+
+    def on_validation_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.training and self.start is not None:
+            self.validating_since = time.perf_counter()
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self.validating_since is not None:
+            self.validation_seconds += time.perf_counter() - self.validating_since
+            self.validating_since = None
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self.start is None or self.end is None or self.end - self.start - self.excluded <= 0:
+            return  # every rank has the same number of batches, so all ranks agree on this
+        tokens = trainer.strategy.reduce(
+            torch.as_tensor(self.tokens, dtype=torch.float64, device=pl_module.device), reduce_op="sum"
+        )
+        seconds = self.end - self.start - self.excluded
+        pl_module.log("train/tokens_per_sec", float(tokens) / seconds, on_epoch=True, rank_zero_only=True)
+
+
+class RunProgress(Callback):
+    """Puts the final step and epoch count among the callback metrics when training ends: with `ddp_spawn`
+    they are all that comes back from the workers (the launching process's loop counters stay at 0)."""
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        trainer.callback_metrics["run/global_step"] = torch.tensor(float(trainer.global_step))
+        trainer.callback_metrics["run/epochs"] = torch.tensor(float(trainer.current_epoch))

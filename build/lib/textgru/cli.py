@@ -1,0 +1,222 @@
+"""The `textgru` command (also `python -m textgru` and the thin `scripts/*.py`): one subcommand per job, each taking
+Hydra overrides (`textgru train task=sentiment model.hidden_size=128`, `-m` sweeps, `--cfg job`, `--help`).
+Entry points only: each composes its config and calls the library."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from textgru.config import check_group_choices, check_override_keys, search_path_override, take_raw_args
+from textgru.console import fail
+from textgru.errors import TextgruError
+
+CONF_PATH = "pkg://textgru.conf"
+log = logging.getLogger(__name__)
+
+
+def run_hydra(target: str, config_name: str, args: Sequence[str], raw_keys: tuple[str, ...] = ()) -> Any:
+    """Run the function `target` ("module:function", imported once the command line is checked) on the config
+    `config_name` composed with `args`, as `hydra.main` would; `TextgruError` becomes one line and exit code 2.
+    `raw_keys` name free-text options whose values are taken verbatim, never parsed by Hydra.
+
+    The process's own `sys.argv` is left alone: Lightning's ddp launcher re-runs it for every rank."""
+    from hydra._internal.utils import _run_hydra, get_args_parser
+
+    from textgru.run_folder import register_resolvers
+
+    register_resolvers()
+    args = list(args)
+    try:
+        check_group_choices(args)
+        check_explicit_run_dir(args)
+        args, raw = take_raw_args(args, raw_keys)
+        check_override_keys(args, config_name)
+    except TextgruError as e:
+        fail(str(e))
+    result: dict[str, Any] = {}
+
+    def task_function(cfg: Any) -> Any:
+        result["value"] = run_command(target, cfg, raw)
+        return result["value"]
+
+    parser = get_args_parser()
+    _run_hydra(
+        args=parser.parse_args([*args, *search_path_override(args)]),
+        args_parser=parser,
+        task_function=task_function,
+        config_path=CONF_PATH,
+        config_name=config_name,
+    )
+    return result.get("value")
+
+
+def run_command(target: str, cfg: Any, raw: dict[str, str]) -> Any:
+    """Inside the Hydra app: logging as a run wants it, the verbatim options put back, then `target(cfg)`."""
+    import importlib
+
+    from omegaconf import open_dict
+    from omegaconf.errors import MissingMandatoryValue
+
+    from textgru.distributed import process_rank, quiet_other_ranks
+
+    try:
+        import datasets
+
+        datasets.disable_progress_bars()  # we log what each step did instead
+        if process_rank() > 0:
+            quiet_other_ranks()
+        with open_dict(cfg):
+            for key, value in raw.items():
+                cfg[key] = value
+        module, name = target.split(":")
+        return getattr(importlib.import_module(module), name)(cfg)
+    except MissingMandatoryValue as e:
+        if os.environ.get("HYDRA_FULL_ERROR") == "1":
+            raise
+        key = getattr(e, "full_key", None) or str(e)
+        fail(f"{key} is required: pass {key}=...")
+    except TextgruError as e:
+        if os.environ.get("HYDRA_FULL_ERROR") == "1":
+            raise
+        _remove_unstarted_run_dir()
+        fail(str(e))
+
+
+def check_explicit_run_dir(args: Sequence[str]) -> None:
+    """Refuse an explicit `hydra.run.dir=` that holds a run, before Hydra writes anything there."""
+    from textgru.run_folder import RunFolder
+
+    for arg in args:
+        if arg.startswith("hydra.run.dir="):
+            RunFolder(arg.split("=", 1)[1]).refuse_if_used("choose another hydra.run.dir= so nothing is overwritten")
+
+
+def _remove_unstarted_run_dir() -> None:
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    from textgru.run_folder import remove_if_unstarted
+
+    if HydraConfig.initialized() and HydraConfig.get().mode == RunMode.RUN:
+        remove_if_unstarted(Path(HydraConfig.get().runtime.output_dir))
+
+
+def train(args: Sequence[str]) -> Any:
+    """`textgru train`: one run, a `-m` sweep, `resume=<run folder>`, or (with `hparams_search=NAME`) the Optuna
+    search of `textgru tune`."""
+    args = list(args)
+    try:
+        from textgru.run_folder import resume_target
+
+        target = resume_target(args)
+        if target is not None:
+            rest = [a for a in args if a.partition("=")[0] not in ("resume", "ckpt_path")]
+            return resume(*target, rest)
+    except TextgruError as e:
+        if os.environ.get("HYDRA_FULL_ERROR") == "1":
+            raise
+        fail(str(e))
+    if any(a.split("=", 1)[0].lstrip("+") == "hparams_search" and not a.endswith("=null") for a in args):
+        return tune(args)
+    return run_hydra("textgru.commands:train_command", "train", args)
+
+
+def resume(run: Any, checkpoint: Any, overrides: list[str]) -> Any:
+    """`textgru train resume=<run folder> [key=value ...]`: the run's own config, folder and logs."""
+    from textgru.console import log_to, run_summary
+    from textgru.distributed import process_rank, quiet_other_ranks
+    from textgru.resume import resume_config
+    from textgru.tasks import task_module
+    from textgru.training import train as train_config
+
+    cfg = resume_config(run, checkpoint, overrides)
+    log_to(console=True, file=run.train_log)  # after importing training (and Lightning with it)
+    if process_rank() > 0:
+        quiet_other_ranks()
+    log.info("resume %s from %s; overrides %s", run.path, checkpoint.name, overrides or "none")
+    metrics = train_config(cfg, resume_from=checkpoint)
+    if process_rank() == 0:
+        print(run_summary(cfg.task.name, metrics, run.path, task_module(cfg.task.name).next_commands(run)), flush=True)
+    return metrics[cfg.optimized_metric]
+
+
+TUNE_RUN_DIR = "hydra.run.dir=${paths.output_dir}/${task.name}/tune/${hparams_search.study_name}"
+
+
+def tune(args: Sequence[str]) -> Any:
+    """`textgru tune hparams_search=NAME [n_trials=N] [overrides]`: the study folder is the run folder, one per
+    study name, so the same command again resumes the study; each call keeps its own `.hydra/<time>/`."""
+    args = [a for a in args if a not in ("-m", "--multirun")]
+    if not any(a.startswith("hydra.run.dir=") for a in args):
+        args.insert(0, TUNE_RUN_DIR)
+    args += ["hydra.job.name=tune", "hydra.output_subdir=.hydra/${now:%Y-%m-%d_%H-%M-%S}"]
+    return run_hydra("textgru.commands:tune_command", "train", args, raw_keys=("n_trials",))
+
+
+COMMANDS: dict[str, tuple[str, Callable[[Sequence[str]], Any]]] = {
+    "train": ("train and test a model: task=sentiment|lm|forecast; -m sweeps; resume=<run folder>", train),
+    "eval": (
+        "score a checkpoint: ckpt_path=<run or .ckpt> [data=NAME data.path=...] [split=test]",
+        lambda a: run_hydra("textgru.commands:eval_command", "eval", a),
+    ),
+    "predict": (
+        'classify texts: ckpt_path=... text="..." | input=<.txt|.csv|.jsonl> | stdin [output=preds.jsonl]',
+        lambda a: run_hydra("textgru.commands:predict_command", "predict", a, raw_keys=("text",)),
+    ),
+    "generate": (
+        'sample from a language model: ckpt_path=... prompt="ROMEO:" [num_samples=3 seed=1 top_p=0.9]',
+        lambda a: run_hydra("textgru.commands:generate_command", "generate", a, raw_keys=("prompt",)),
+    ),
+    "tune": ("Optuna search: hparams_search=sentiment|lm [n_trials=12] [key=value ...]", tune),
+    "gradient-flow": (
+        "gradient norms through time, GRU against a tanh RNN: [seq_len=100] [steps=1500]",
+        lambda a: run_hydra("textgru.commands:gradient_flow_command", "gradient_flow", a),
+    ),
+}
+
+
+def usage() -> str:
+    from textgru import __version__
+
+    width = max(map(len, COMMANDS))
+    lines = [
+        f"textgru {__version__}: GRU text models (classification, language models, forecasting)",
+        "",
+        "usage: textgru <command> [key=value ...]     (Hydra overrides; -m for sweeps)",
+        "       textgru <command> --help              (the command's config groups and options)",
+        "       textgru <command> --cfg job           (the composed config, without running)",
+        "",
+        "commands:",
+        *(f"  {name:<{width}}  {what}" for name, (what, _) in COMMANDS.items()),
+        "",
+        "examples:",
+        "  textgru train task=sentiment",
+        "  textgru train task=lm trainer.max_steps=600",
+        "  textgru predict ckpt_path=outputs/sentiment/<date>/<time> text='what a lovely day'",
+        "",
+        "Your own configs: put conf/<group>/<name>.yaml beside you (or pass --config-dir DIR), e.g. "
+        "conf/experiment/mine.yaml, then textgru train experiment=mine.",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """`textgru <command> [overrides]`."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(usage())
+        return
+    if argv[0] in ("-V", "--version"):
+        from textgru import __version__
+
+        print(f"textgru {__version__}")
+        return
+    command, rest = argv[0], argv[1:]
+    if command not in COMMANDS:
+        fail(f"unknown command {command!r}; choose one of: {', '.join(COMMANDS)} (textgru --help)")
+    COMMANDS[command][1](rest)

@@ -1,0 +1,205 @@
+"""Composing textgru's Hydra configs: the package's own config tree (`textgru/conf`, shipped in the wheel), extended
+by the user's `./conf/` and `--config-dir` folders, and the one-line checks of command-line overrides."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig
+
+from textgru.errors import TextgruError
+
+CONF_MODULE = "textgru.conf"
+CONF_DIR = Path(__file__).resolve().parent / "conf"  # the package's configs (pkg://textgru.conf)
+USER_CONF = Path("conf")  # ./conf beside the user's command extends them
+
+
+def user_conf_dirs(args: Sequence[str] = ()) -> list[Path]:
+    """The user's config folders: `./conf` where it exists, then any `--config-dir DIR` / `-cd DIR` given."""
+    dirs = [USER_CONF.resolve()] if USER_CONF.is_dir() else []
+    args = list(args)
+    for i, arg in enumerate(args):
+        if arg in ("--config-dir", "-cd") and i + 1 < len(args):
+            dirs.append(Path(args[i + 1]).expanduser().resolve())
+        elif arg.startswith("--config-dir="):
+            dirs.append(Path(arg.split("=", 1)[1]).expanduser().resolve())
+    return dirs
+
+
+def search_path_override(args: Sequence[str] = ()) -> list[str]:
+    """`hydra.searchpath=[...]` adding `./conf` (when it exists) to the package's configs, as an override, so that a
+    user's `conf/experiment/mine.yaml` makes `experiment=mine` work (`--config-dir` Hydra adds by itself)."""
+    if not USER_CONF.is_dir() or any(a.startswith("hydra.searchpath") for a in args):
+        return []
+    return [f"hydra.searchpath=[file://{USER_CONF.resolve()}]"]
+
+
+def group_options(group: str, args: Sequence[str] = ()) -> list[str] | None:
+    """The options of config group `group` (e.g. "model") in the package and the user's folders; None when
+    `group` is not a config group."""
+    folders = [d / group.replace(".", "/") for d in (CONF_DIR, *user_conf_dirs(args))]
+    if not any(f.is_dir() for f in folders):
+        return None
+    return sorted({p.stem for f in folders if f.is_dir() for p in f.glob("*.yaml")})
+
+
+def check_group_choices(args: Sequence[str]) -> None:
+    """Reject `group=option` overrides naming an option that has no YAML file, listing the valid ones."""
+    for arg in args:
+        if "=" not in arg or arg.startswith(("-", "hydra.")):
+            continue
+        key, value = arg.split("=", 1)
+        key = key.lstrip("+~")
+        choices = None if "." in key or value in ("", "null") else group_options(key, args)
+        if choices is None:
+            continue
+        for option in value.split(","):
+            option = option.strip()
+            if option.startswith(("choice(", "range(", "interval(", "tag(", "glob(")):
+                break
+            if option not in choices:
+                raise TextgruError(f"unknown {key} {option!r}; choose one of: {', '.join(choices)}")
+
+
+def override_value(value: Any) -> str:
+    """A parsed override value written back in Hydra's override syntax."""
+    if isinstance(value, str):
+        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
+
+
+def first_of_sweep(value: Any) -> Any:
+    """A parsed Hydra sweep's first value (a choice's first option, an interval's or range's start); any other
+    value as it is."""
+    from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, RangeSweep
+
+    if isinstance(value, ChoiceSweep) and value.list:
+        return value.list[0]
+    if isinstance(value, (IntervalSweep, RangeSweep)):
+        return value.start
+    return value
+
+
+def check_override_keys(args: Sequence[str], config_name: str) -> None:
+    """Compose the config once with the command line's overrides, each sweep replaced by its first value: a
+    key that does not exist gets one line here, before a sweep starts any run (Hydra's own message spans
+    several lines). Command lines this cannot probe (globs, unparsable text) are left to Hydra."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.core.override_parser.types import Glob
+
+    candidates = [a for a in args if not a.startswith("-") and not a.lstrip("+~").startswith("hydra")]
+    if not candidates:
+        return
+    try:
+        parsed = OverridesParser.create().parse_overrides(candidates)
+    except Exception:
+        return
+    probe = []
+    for override in parsed:
+        if not override.is_sweep_override():
+            probe.append(override.input_line)
+            continue
+        sweep = override.value()
+        if isinstance(sweep, Glob):
+            return  # its options are only known to Hydra
+        probe.append(f"{override.get_key_element()}={override_value(first_of_sweep(sweep))}")
+    try:
+        _compose(config_name, probe + search_path_override(args), return_hydra_config=False)
+    except Exception as e:
+        first_line = str(e).splitlines()[0] if str(e) else type(e).__name__
+        bad = first_line.split("'")[1] if first_line.startswith("Could not override '") else None
+        if bad:
+            raise TextgruError(
+                f"no config key {bad}: check the spelling (textgru {config_name.replace('_', '-')} --cfg job lists every "
+                f"key); to add a new key write +{bad}=..."
+            ) from None
+        raise TextgruError(first_line) from None
+
+
+def _compose(config_name: str, overrides: list[str], return_hydra_config: bool) -> DictConfig:
+    """Hydra's compose API on the package's config tree, leaving any running Hydra app's global state as it was."""
+    from hydra import compose, initialize_config_module
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.initialize import get_gh_backup, restore_gh_from_backup
+
+    from textgru.run_folder import register_resolvers
+
+    register_resolvers()
+    backup = get_gh_backup()
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_module(CONF_MODULE, version_base="1.3", job_name=config_name):
+            return compose(config_name=config_name, overrides=overrides, return_hydra_config=return_hydra_config)
+    finally:
+        restore_gh_from_backup(backup)
+
+
+def compose_config(
+    config_name: str = "train", overrides: Sequence[str] = (), return_hydra_config: bool = False
+) -> DictConfig:
+    """`textgru/conf/<config_name>.yaml` with `overrides` (command-line syntax, e.g. `"model.hidden_size=64"`);
+    `./conf` extends the package's configs as on the command line.
+
+    A key or group option that does not exist raises `TextgruError` with one line; works inside or outside a
+    running Hydra app (the global Hydra state is restored afterwards)."""
+    overrides = [str(o) for o in overrides]
+    if not (CONF_DIR / f"{config_name}.yaml").is_file():
+        names = sorted(p.stem for p in CONF_DIR.glob("*.yaml"))
+        raise TextgruError(f"unknown config_name {config_name!r}; use one of {names}")
+    check_group_choices(overrides)
+    check_override_keys(overrides, config_name)
+    try:
+        return _compose(config_name, overrides + search_path_override(overrides), return_hydra_config)
+    except Exception as e:
+        raise TextgruError(str(e).splitlines()[0] if str(e) else type(e).__name__) from e
+
+
+def data_config(name: str) -> dict[str, Any]:
+    """The resolved data config `conf/data/<name>.yaml` (e.g. "tweets"), as the training config would hold it."""
+    from omegaconf import OmegaConf
+
+    cfg = compose_config("eval", [f"data={name}"])
+    data = OmegaConf.to_container(cfg.data, resolve=True)
+    assert isinstance(data, dict)
+    return {str(k): v for k, v in data.items()}
+
+
+def tokenizer_config(kind: str) -> dict[str, Any]:
+    """The tokenizer config `conf/tokenizer/<kind>.yaml` (e.g. "char")."""
+    from omegaconf import OmegaConf
+
+    tokenizer = OmegaConf.to_container(compose_config("train", [f"tokenizer={kind}"]).tokenizer, resolve=True)
+    assert isinstance(tokenizer, dict)
+    return {str(k): v for k, v in tokenizer.items()}
+
+
+def local_cache_dir() -> str:
+    """This machine's cache folder for prepared data (`paths.cache_dir`: $TEXTGRU_CACHE or ~/.cache/textgru)."""
+    return str(compose_config("eval").paths.cache_dir)
+
+
+def take_raw_args(args: Sequence[str], keys: tuple[str, ...]) -> tuple[list[str], dict[str, str]]:
+    """Pull `key=value` for free-text keys out of the command line, so Hydra does not parse their values
+    (an apostrophe, a comma or `true` in a text would otherwise be read as grammar, a sweep or a bool)."""
+    rest, raw = [], {}
+    for arg in args:
+        key = arg.split("=", 1)[0]
+        if "=" in arg and key in keys:
+            raw[key] = arg.split("=", 1)[1]
+        else:
+            rest.append(arg)
+    return rest, raw
+
+
+def in_hydra_multirun() -> bool:
+    """Whether this process runs a job of a Hydra multirun (`-m`)."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN

@@ -1,0 +1,72 @@
+"""What the terminal shows: one `error:` line for bad input, textgru's own log lines (library notices and warnings
+stay in the run's `train.log`), and the closing summary of a run."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import NoReturn
+
+CONSOLE_FORMAT = "[%(asctime)s] %(message)s"
+FILE_FORMAT = "[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"
+# loggers whose INFO lines are library notices (model summaries, device notices, tips): the log file keeps them
+LIBRARY_LOGGERS = ("lightning", "lightning.pytorch", "lightning.fabric", "lightning_fabric", "pytorch_lightning")
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """One line on stderr and a non-zero exit: the house style for bad input."""
+    print(f"error: {message}", file=sys.stderr, flush=True)
+    sys.exit(code)
+
+
+class ConsoleFilter(logging.Filter):
+    """Lets through textgru's own lines and other libraries' errors; warnings from libraries (Python warnings
+    included, through `logging.captureWarnings`) and their notices go to the log file only."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "textgru" or record.name.startswith("textgru."):
+            return True
+        return record.levelno >= logging.ERROR
+
+
+def route_library_logs() -> None:
+    """Each line once: libraries' loggers hand their lines to the root handlers (console filter, log file) instead
+    of printing them through handlers of their own; Python warnings become log records (file only)."""
+    for name in LIBRARY_LOGGERS:
+        logger = logging.getLogger(name)
+        for handler in list(logger.handlers):
+            if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
+                logger.removeHandler(handler)
+        logger.propagate = True
+    logging.captureWarnings(True)
+
+
+def log_to(console: bool, file: Path | None, level: int = logging.INFO) -> None:
+    """Root logging for runs started without Hydra's logging config (`resume=`): the filtered console on stderr
+    and every line in `file` (appended)."""
+    handlers: list[logging.Handler] = []
+    if console:
+        stream = logging.StreamHandler(sys.stderr)
+        stream.setFormatter(logging.Formatter(CONSOLE_FORMAT, datefmt="%H:%M:%S"))
+        stream.addFilter(ConsoleFilter())
+        handlers.append(stream)
+    if file is not None:
+        to_file = logging.FileHandler(file, encoding="utf-8")
+        to_file.setFormatter(logging.Formatter(FILE_FORMAT))
+        handlers.append(to_file)
+    logging.basicConfig(level=level, handlers=handlers, force=True)
+    route_library_logs()
+
+
+def run_summary(task: str, metrics: Mapping[str, float], run_dir: Path, next_commands: Sequence[str]) -> str:
+    """The closing lines of a run: its test metrics as a small table, where it is, and what to run next."""
+    rows = [(k, v) for k, v in metrics.items() if k.startswith("test/")]
+    width = max((len(k) for k, _ in rows), default=8)
+    lines = [f"task={task} finished in {metrics.get('train_seconds', float('nan')):.0f} s of training", ""]
+    lines += [f"  {k:<{width}}  {v:.4f}" for k, v in rows]
+    lines += ["", f"run folder: {run_dir}"]
+    if next_commands:
+        lines += ["next:", *(f"  {c}" for c in next_commands)]
+    return "\n".join(lines)

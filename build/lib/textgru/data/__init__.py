@@ -1,0 +1,1 @@
+"""Data: sources (config → DatasetDict), tokenizers, and the LightningDataModules."""

@@ -1,0 +1,121 @@
+"""Length-bucketed batches (padding stays small) and the collate that pads them and returns lengths."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import torch
+from torch.utils.data import Sampler
+
+
+class LengthBucketBatchSampler(Sampler[list[int]]):
+    """Shuffled batches of texts of similar length.
+
+    Each epoch: shuffle all indices, cut them into pools of `batch_size * pool_batches`, sort each pool by
+    length, cut the pools into batches, shuffle the batch order. Without `shuffle` the batches are the
+    indices sorted by length (deterministic, for evaluation). The order depends only on `seed` and the
+    epoch (`set_epoch`, called by the task at each epoch start), so runs with the same seed see the same batches.
+
+    Under data-parallel training (`num_replicas` > 1) `batch_size` is the global batch: every rank builds the
+    same global batches and keeps its own contiguous share of each, so that an optimizer step sees the same
+    examples on any number of ranks, each example is seen once per epoch, and every rank gets the same
+    number of batches. A training batch smaller than `num_replicas` repeats examples so no rank is left
+    empty; evaluation batches are never padded (a rank may get fewer of them, and no example counts twice).
+    """
+
+    def __init__(
+        self,
+        lengths: Sequence[int],
+        batch_size: int,
+        shuffle: bool = True,
+        seed: int = 0,
+        pool_batches: int = 50,
+        drop_last: bool = False,
+        num_replicas: int = 1,
+        rank: int = 0,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError("batch_size must be >= 1")
+        if not 0 <= rank < num_replicas:
+            raise ValueError(f"rank {rank} is not in [0, {num_replicas})")
+        if batch_size < num_replicas:
+            raise ValueError(f"the global batch size {batch_size} is smaller than the number of ranks {num_replicas}")
+        self.num_replicas, self.rank = num_replicas, rank
+        self.lengths = torch.as_tensor(list(lengths), dtype=torch.long)
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.seed = seed
+        self.pool_batches = pool_batches
+        self.drop_last = drop_last
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def _batches(self) -> list[list[int]]:
+        n = len(self.lengths)
+        if not self.shuffle:
+            order = torch.argsort(self.lengths, stable=True)
+            batches = [order[i : i + self.batch_size].tolist() for i in range(0, n, self.batch_size)]
+        else:
+            g = torch.Generator().manual_seed(self.seed + self.epoch)
+            perm = torch.randperm(n, generator=g)
+            pool = self.batch_size * self.pool_batches
+            batches = []
+            for start in range(0, n, pool):
+                chunk = perm[start : start + pool]
+                chunk = chunk[torch.argsort(self.lengths[chunk], stable=True)]
+                batches += [chunk[i : i + self.batch_size].tolist() for i in range(0, len(chunk), self.batch_size)]
+            batches = [batches[i] for i in torch.randperm(len(batches), generator=g).tolist()]
+        if self.drop_last:
+            batches = [b for b in batches if len(b) == self.batch_size]
+        return batches
+
+    def _share(self, batch: list[int]) -> list[int]:
+        """This rank's contiguous part of a global batch (sizes differ by at most one)."""
+        if self.num_replicas == 1:
+            return batch
+        if self.shuffle and len(batch) < self.num_replicas:
+            batch = (batch * self.num_replicas)[: self.num_replicas]
+        return batch[rank_share(len(batch), self.num_replicas, self.rank)]
+
+    def __iter__(self) -> Iterator[list[int]]:
+        for batch in self._batches():
+            share = self._share(batch)
+            if share:
+                yield share
+
+    def __len__(self) -> int:
+        n = len(self.lengths)
+        if self.drop_last and self.shuffle:
+            return len(self._batches())
+        if self.num_replicas > 1 and not self.shuffle:
+            return sum(1 for b in self._batches() if self._share(b))
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+
+def rank_share(n: int, num_replicas: int, rank: int) -> slice:
+    """The contiguous part of `n` items that `rank` of `num_replicas` takes (part sizes differ by at most one)."""
+    size, extra = divmod(n, num_replicas)
+    start = rank * size + min(rank, extra)
+    return slice(start, start + size + (rank < extra))
+
+
+def replicas_and_rank(datamodule: Any) -> tuple[int, int]:
+    """(world size, global rank) of the Trainer a datamodule is attached to; (1, 0) outside training."""
+    trainer = getattr(datamodule, "trainer", None)
+    return (trainer.world_size, trainer.global_rank) if trainer is not None else (1, 0)
+
+
+def pad_collate(examples: list[dict], pad_id: int = 0) -> dict[str, torch.Tensor]:
+    """`input_ids` padded to the batch's longest text (batch, time), `lengths` (batch,), `labels` (batch,)."""
+    seqs = [torch.as_tensor(e["input_ids"], dtype=torch.long) for e in examples]
+    lengths = torch.tensor([len(s) for s in seqs], dtype=torch.long)
+    ids = torch.full((len(seqs), int(lengths.max())), pad_id, dtype=torch.long)
+    for i, s in enumerate(seqs):
+        ids[i, : len(s)] = s
+    batch = {"input_ids": ids, "lengths": lengths}
+    if "label" in examples[0]:
+        batch["labels"] = torch.tensor([int(e["label"]) for e in examples], dtype=torch.long)
+    return batch

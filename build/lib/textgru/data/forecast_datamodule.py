@@ -1,0 +1,133 @@
+"""LightningDataModule for forecasting: a chronological train/validation/test split of one series, normalised with
+training statistics, cut into (window inputs, horizon targets) pairs."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from textgru.config_keys import require_keys
+from textgru.data.series import Series, load_series
+from textgru.errors import TextgruError
+
+log = logging.getLogger(__name__)
+
+
+class WindowDataset(Dataset):
+    """Item i: `inputs` = series[s : s+window] and `targets` = series[s+window : s+window+horizon], s = starts[i]."""
+
+    def __init__(self, series: torch.Tensor, starts: list[int], window: int, horizon: int) -> None:
+        self.series, self.starts, self.window, self.horizon = series, starts, window, horizon
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        s = self.starts[i]
+        return {
+            "inputs": self.series[s : s + self.window],  # (window, features)
+            "targets": self.series[s + self.window : s + self.window + self.horizon],
+        }  # (horizon, features)
+
+
+def split_bounds(n: int, val_fraction: float, test_fraction: float) -> tuple[int, int]:
+    """Row indices where validation and test begin: the last rows are test, the ones before them validation."""
+    test_start = n - int(round(n * test_fraction))
+    return test_start - int(round(n * val_fraction)), test_start
+
+
+class ForecastDataModule(L.LightningDataModule):
+    """Windows whose targets lie in the training span train; validation and test windows have their targets in
+    their own span (their inputs may reach back into the span before). Mean and std per column come from the
+    training span only; the series is normalised with them (`denormalise` undoes it)."""
+
+    def __init__(self, data_config: dict[str, Any]) -> None:
+        """`data_config` gives the series and `window`, `horizon`, the split fractions and the loader sizes."""
+        super().__init__()
+        keys = ("window", "horizon", "batch_size", "eval_batch_size", "num_workers", "val_fraction", "test_fraction")
+        require_keys(data_config, keys)
+        self.data_config = data_config
+        self.window, self.horizon = int(data_config["window"]), int(data_config["horizon"])
+        self.batch_size, self.eval_batch_size = int(data_config["batch_size"]), int(data_config["eval_batch_size"])
+        self.num_workers = int(data_config["num_workers"])
+        self.val_fraction, self.test_fraction = float(data_config["val_fraction"]), float(data_config["test_fraction"])
+        self.tokenizer = None  # a forecast run has no tokenizer
+        self.series: Series | None = None
+        self.datasets: dict[str, WindowDataset] = {}
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.datasets:
+            return
+        if self.window < 1 or self.horizon < 1:
+            raise TextgruError(f"data.window={self.window} and data.horizon={self.horizon} must both be at least 1")
+        self.series = load_series(self.data_config)
+        n = len(self.series.values)
+        val_start, test_start = split_bounds(n, self.val_fraction, self.test_fraction)
+        need_train = self.window + self.horizon
+        if val_start < need_train or test_start - val_start < self.horizon or n - test_start < self.horizon:
+            least = int(np.ceil(need_train / max(1 - self.val_fraction - self.test_fraction, 1e-9)))
+            raise TextgruError(
+                f"the series has {n} rows: too few for data.window={self.window} + data.horizon={self.horizon} "
+                f"with {self.val_fraction:.0%} validation and {self.test_fraction:.0%} test (training alone "
+                f"needs window + horizon rows: about {least} rows in all); lower data.window or data.horizon"
+            )
+        train = self.series.values[:val_start]
+        self.mean = train.mean(axis=0)  # (features,)
+        self.std = np.where(train.std(axis=0) > 0, train.std(axis=0), 1.0)  # (features,)
+        normed = torch.tensor((self.series.values - self.mean) / self.std, dtype=torch.float32)  # (time, features)
+        w, h = self.window, self.horizon
+        spans = {"train": (0, val_start), "validation": (val_start, test_start), "test": (test_start, n)}
+        for split, (lo, hi) in spans.items():  # targets start in [lo, hi) and end by hi
+            first = 0 if split == "train" else lo - w
+            starts = list(range(first, hi - w - h + 1))
+            self.datasets[split] = WindowDataset(normed, starts, w, h)
+        self.spans = spans
+        log.info(
+            "windows of %d steps -> %d: train %d, validation %d, test %d (rows %d / %d / %d)",
+            w,
+            h,
+            *(len(self.datasets[s]) for s in spans),
+            val_start,
+            test_start - val_start,
+            n - test_start,
+        )
+
+    @property
+    def num_features(self) -> int:
+        return self.series.values.shape[1]
+
+    def normalisation(self) -> dict[str, Any]:
+        """What a checkpoint needs to read and write the series' units: columns, mean and std (plain lists)."""
+        return {
+            "columns": list(self.series.columns),
+            "mean": [float(m) for m in self.mean],
+            "std": [float(s) for s in self.std],
+        }
+
+    def denormalise(self, x: np.ndarray | torch.Tensor) -> np.ndarray:
+        """(..., features) from normalised units back to the series' own."""
+        x = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else x
+        return x * self.std + self.mean
+
+    def training_windows(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Every training window at once: inputs (n, window, features), targets (n, horizon, features)."""
+        ds = self.datasets["train"]
+        items = [ds[i] for i in range(len(ds))]
+        return torch.stack([b["inputs"] for b in items]), torch.stack([b["targets"] for b in items])
+
+    def _loader(self, split: str, shuffle: bool, batch_size: int) -> DataLoader:
+        return DataLoader(self.datasets[split], batch_size=batch_size, shuffle=shuffle, num_workers=self.num_workers)
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", True, self.batch_size)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("validation", False, self.eval_batch_size)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test", False, self.eval_batch_size)

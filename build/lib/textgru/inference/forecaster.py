@@ -1,0 +1,123 @@
+"""`Forecaster`: a trained GRU forecaster rebuilt from its checkpoint alone, to forecast the next values of a series
+and to score its roll-outs on a series against the last-value forecast."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from textgru.errors import TextgruError
+from textgru.inference.loaded_model import LoadedModel
+
+
+class Forecaster(LoadedModel):
+    """A forecaster (`task=forecast` checkpoint): `Forecaster.load(path).predict(series)` gives the next `horizon`
+    values after the series' last `window` rows, in the series' own units."""
+
+    task = "forecast"
+
+    def __init__(self, model: torch.nn.Module, meta: Mapping[str, Any]) -> None:
+        self.model = model
+        self.meta = dict(meta)
+        norm = self.meta["normalisation"]
+        self.columns: list[str] = list(norm["columns"])
+        self.mean = np.asarray(norm["mean"], dtype=np.float64)  # (features,)
+        self.std = np.asarray(norm["std"], dtype=np.float64)  # (features,)
+        self.window, self.horizon = int(self.meta["window"]), int(self.meta["horizon"])
+
+    @classmethod
+    def from_parts(cls, model: torch.nn.Module, meta: dict[str, Any]) -> Forecaster:
+        return cls(model, meta)
+
+    def describe(self) -> str:
+        return f"columns={self.columns}, window={self.window}, horizon={self.horizon}"
+
+    def _values(self, series: Any) -> np.ndarray:
+        """(time, features) float64 from an array-like, or a pandas DataFrame holding the model's columns."""
+        if hasattr(series, "columns") and hasattr(series, "to_numpy"):
+            missing = [c for c in self.columns if c not in series.columns]
+            if missing:
+                raise TextgruError(f"the series lacks the column(s) {missing} this model forecasts ({self.columns})")
+            series = series[self.columns].to_numpy()
+        try:
+            values = np.asarray(series, dtype=np.float64)
+        except (TypeError, ValueError) as e:
+            raise TextgruError(f"the series is not numeric ({str(e)[:80]})") from None
+        if values.ndim == 1:
+            values = values[:, None]
+        if values.ndim != 2 or values.shape[1] != len(self.columns):
+            raise TextgruError(
+                f"the series has shape {values.shape}; this model reads (time, {len(self.columns)}) for {self.columns}"
+            )
+        if not np.isfinite(values).all():
+            raise TextgruError("the series holds missing or infinite values; fill them first")
+        return values
+
+    @torch.inference_mode()
+    def rollout(self, windows: np.ndarray, horizon: int | None = None) -> np.ndarray:
+        """Forecasts (n, horizon, features) in the series' units for windows (n, window, features) in them."""
+        x = torch.tensor((windows - self.mean) / self.std, dtype=torch.float32, device=self.device)
+        pred = self.model.rollout(x, horizon or self.horizon)  # (n, horizon, features), normalised
+        return pred.double().cpu().numpy() * self.std + self.mean
+
+    def predict(self, series: Any, horizon: int | None = None) -> np.ndarray:
+        """The next `horizon` values (default: the trained horizon) after the last `window` rows of `series`
+        ((time,) or (time, features), or a DataFrame with the model's columns): (horizon,) or (horizon, features)."""
+        values = self._values(series)
+        if len(values) < self.window:
+            raise TextgruError(f"the series has {len(values)} rows; this model reads the last {self.window}")
+        if horizon is not None and horizon < 1:
+            raise TextgruError(f"horizon={horizon} must be at least 1")
+        out = self.rollout(values[None, -self.window :], horizon)[0]  # (horizon, features)
+        return out[:, 0] if np.ndim(series) == 1 else out
+
+    def evaluate(self, data: Any = None, split: str | None = None, time_column: str | None = None) -> dict[str, Any]:
+        """MSE and MAE of `horizon`-step roll-outs on a series, against the last-value forecast on the same windows.
+
+        `data`: None (the series the model was trained on; `split` "test" by default, or "validation", "train",
+        "all"), a path to a CSV file holding the model's columns (every window: `split` "all"), a data config
+        mapping, or an array / DataFrame."""
+        from textgru.data.forecast_datamodule import split_bounds
+        from textgru.data.series import load_series, read_csv_series
+
+        cfg = dict(self.meta["data_config"])
+        if data is None:
+            values = self._values(load_series(cfg).values)
+            split = split or "test"
+        elif isinstance(data, Mapping):
+            cfg = {**cfg, **data}
+            values = self._values(load_series(cfg).values)
+            split = split or "test"
+        elif isinstance(data, (str, os.PathLike)):
+            values = self._values(read_csv_series(Path(data), self.columns, time_column, "error").values)
+            split = split or "all"
+        else:
+            values = self._values(data)
+            split = split or "all"
+        n, w, h = len(values), self.window, self.horizon
+        val_start, test_start = split_bounds(n, float(cfg["val_fraction"]), float(cfg["test_fraction"]))
+        spans = {"train": (0, val_start), "validation": (val_start, test_start), "test": (test_start, n), "all": (0, n)}
+        if split not in spans:
+            raise TextgruError(f"unknown split {split!r}; use one of {list(spans)}")
+        lo, hi = spans[split]
+        starts = list(range(max(lo - w, 0), hi - w - h + 1))  # targets inside [lo, hi); inputs may reach back
+        if not starts:
+            raise TextgruError(f"the {split} span has no window of {w} + {h} rows")
+        windows = np.stack([values[s : s + w] for s in starts])  # (n, window, features)
+        targets = np.stack([values[s + w : s + w + h] for s in starts])  # (n, horizon, features)
+        pred = np.concatenate([self.rollout(windows[i : i + 512]) for i in range(0, len(windows), 512)])
+        naive = np.repeat(windows[:, -1:], h, axis=1)
+        return {
+            "mse": float(((pred - targets) ** 2).mean()),
+            "mae": float(np.abs(pred - targets).mean()),
+            "naive_mse": float(((naive - targets) ** 2).mean()),
+            "naive_mae": float(np.abs(naive - targets).mean()),
+            "windows": len(starts),
+            "split": split,
+            "checkpoint": str(self.meta.get("path")),
+        }

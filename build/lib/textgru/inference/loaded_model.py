@@ -1,0 +1,54 @@
+"""What every loaded model shares: rebuilt from a checkpoint alone (weights-only loading, textgru's own model
+classes only), its device, and how it prints."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, ClassVar, TypeVar
+
+import torch
+
+from textgru.checkpoint import load_checkpoint, rebuild_model
+from textgru.distributed import check_device
+
+Self = TypeVar("Self", bound="LoadedModel")
+
+
+class LoadedModel:
+    """A trained model and its checkpoint's metadata (`meta`: tokenizer, labels, configs, the file's `path`)."""
+
+    task: ClassVar[str]  # the `task.name` of the checkpoints this class reads
+
+    model: torch.nn.Module
+    meta: dict[str, Any]
+
+    @classmethod
+    def load(cls: type[Self], path: str | os.PathLike[str], device: str | torch.device = "cpu") -> Self:
+        """Rebuild from a checkpoint file or run folder (weights-only loading); on CPU unless `device` says."""
+        check_device(str(device))
+        return cls.from_checkpoint(load_checkpoint(path, expect_task=cls.task), device)
+
+    @classmethod
+    def from_checkpoint(cls: type[Self], ckpt: dict[str, Any], device: str | torch.device = "cpu") -> Self:
+        """Rebuild from a checkpoint already loaded by `textgru.checkpoint.load_checkpoint`."""
+        model, meta = rebuild_model(ckpt, device)
+        return cls.from_parts(model, meta)
+
+    @classmethod
+    def from_parts(cls: type[Self], model: torch.nn.Module, meta: dict[str, Any]) -> Self:
+        """The object for a rebuilt model and its checkpoint's metadata."""
+        raise NotImplementedError
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    def describe(self) -> str:
+        """What `repr` shows besides the path and the device."""
+        return ""
+
+    def __repr__(self) -> str:
+        what = self.describe()
+        return (
+            f"{type(self).__name__}({what + ', ' if what else ''}path={self.meta.get('path')!r}, device={self.device})"
+        )

@@ -1,0 +1,67 @@
+"""A multi-layer bidirectional GRU over right-padded batches in which padding never enters either direction.
+
+The forward direction reads each text from its start, so the padding after its end cannot reach its real
+positions. The backward direction reads each text reversed *within its own length* (padding stays at the
+right), so it too starts at the text's real end. This is exact without `pack_padded_sequence` (which costs
+training speed on CPU, see bench/training_throughput.py, and does not export to ONNX).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from textgru.models.gru_cell import build_gru
+
+
+def reverse_padded(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Reverse each sequence of `x` (batch, time, ...) within its length; positions past it stay put."""
+    batch, time = x.shape[:2]
+    t = torch.arange(time, device=x.device).unsqueeze(0)  # (1, time)
+    lens = lengths.to(x.device).unsqueeze(1)  # (batch, 1)
+    idx = torch.where(t < lens, lens - 1 - t, t)  # (batch, time)
+    idx = idx.view(batch, time, *([1] * (x.dim() - 2))).expand_as(x)
+    return x.gather(1, idx)
+
+
+class BiGRU(nn.Module):
+    """Stacked bidirectional GRU; `forward(x, lengths) -> (batch, time, 2*hidden)` outputs. `rnn`: `native`
+    (`nn.GRU`) or `reference` (`ReferenceGRU`, the GRU from its equations); same weights, same outputs."""
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        dropout: float = 0.0,
+        bidirectional: bool = True,
+        rnn: str = "native",
+    ) -> None:
+        super().__init__()
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.num_directions = 2 if bidirectional else 1
+        self.forward_layers = nn.ModuleList()
+        self.backward_layers = nn.ModuleList()
+        for layer in range(num_layers):
+            size = input_size if layer == 0 else hidden_size * self.num_directions
+            self.forward_layers.append(build_gru(rnn, size, hidden_size, batch_first=True))
+            if bidirectional:
+                self.backward_layers.append(build_gru(rnn, size, hidden_size, batch_first=True))
+        self.dropout = nn.Dropout(dropout)
+
+    @property
+    def output_size(self) -> int:
+        return self.hidden_size * self.num_directions
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        # x: (batch, time, input) right-padded; lengths: (batch,)
+        for layer in range(self.num_layers):
+            if layer > 0:
+                x = self.dropout(x)
+            out, _ = self.forward_layers[layer](x)  # (batch, time, hidden)
+            if self.num_directions == 2:
+                back, _ = self.backward_layers[layer](reverse_padded(x, lengths))
+                out = torch.cat([out, reverse_padded(back, lengths)], dim=-1)  # (batch, time, 2*hidden)
+            x = out
+        return x

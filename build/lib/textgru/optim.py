@@ -1,0 +1,34 @@
+"""Learning-rate schedules used as `_partial_` scheduler configs (the optimizer and step count come later)."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch.optim import Optimizer
+from torch.optim.lr_scheduler import LambdaLR
+
+
+def warmup_cosine(
+    optimizer: Optimizer, num_training_steps: int, warmup_ratio: float = 0.05, min_lr_ratio: float = 0.0
+) -> LambdaLR:
+    """Linear warm-up over `warmup_ratio` of the steps, then cosine decay to `min_lr_ratio` of the peak."""
+    warmup = max(1, int(num_training_steps * warmup_ratio))
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        progress = min(1.0, (step - warmup) / max(1, num_training_steps - warmup))
+        return min_lr_ratio + (1 - min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+
+    return LambdaLR(optimizer, factor)
+
+
+def one_cycle(
+    optimizer: Optimizer, num_training_steps: int, pct_start: float = 0.3, max_lr: float | None = None
+) -> torch.optim.lr_scheduler.OneCycleLR:
+    """PyTorch's one-cycle policy peaking at `max_lr` (default: the optimizer's lr)."""
+    peak = max_lr if max_lr is not None else optimizer.param_groups[0]["lr"]
+    return torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=peak, total_steps=max(1, num_training_steps), pct_start=pct_start
+    )

@@ -1,0 +1,142 @@
+"""PNG plots of a run: learning curves from the CSV log, and a confusion matrix."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+
+def plot_learning_curves(
+    metrics_csv: str | Path,
+    out: str | Path,
+    metrics: Sequence[str] = ("loss", "macro_f1", "accuracy"),
+    x: str = "epoch",
+) -> Path | None:
+    """One panel per metric: train and validation against `x` (`epoch`, or `step` for step-based runs)."""
+    metrics_csv = Path(metrics_csv)
+    if not metrics_csv.is_file():
+        return None
+    df = pd.read_csv(metrics_csv)
+    panels = [
+        m for m in metrics if f"val/{m}" in df.columns or f"train/{m}_epoch" in df.columns or f"train/{m}" in df.columns
+    ]
+    if not panels or x not in df.columns:
+        return None
+    train_cols = [c for c in df.columns if c.startswith("train/")]
+    if train_cols:  # leave out the re-scoring of the best checkpoint logged after training
+        last = df.dropna(subset=train_cols, how="all")[x].max()
+        df = df[df[x] <= last]
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 3.6), squeeze=False)
+    for ax, m in zip(axes[0], panels, strict=True):
+        for split, col in (("train", f"train/{m}_epoch"), ("train", f"train/{m}"), ("validation", f"val/{m}")):
+            if col in df.columns:
+                series = df[[x, col]].dropna().groupby(x)[col].first()  # first: not a later re-scoring
+                if len(series):
+                    dense = x == "step" and split == "train"
+                    ax.plot(
+                        series.index + (x == "epoch"),
+                        series.values,
+                        marker=None if dense else "o",
+                        alpha=0.6 if dense else 1.0,
+                        label=split,
+                    )
+        ax.set_xlabel(x)
+        ax.set_title(m)
+        ax.grid(alpha=0.3)
+        handles, labels = ax.get_legend_handles_labels()
+        uniq = dict(zip(labels, handles, strict=True))
+        ax.legend(uniq.values(), uniq.keys())
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return Path(out)
+
+
+def plot_confusion_matrix(
+    matrix: Sequence[Sequence[int]], labels: Sequence[str], out: str | Path, title: str = "confusion matrix"
+) -> Path:
+    """Counts with row-normalised colours (rows: true label, columns: predicted)."""
+    import numpy as np
+
+    m = np.asarray(matrix, dtype=float)
+    norm = m / np.clip(m.sum(1, keepdims=True), 1, None)
+    size = max(3.5, 1.0 + 0.9 * len(labels))
+    fig, ax = plt.subplots(figsize=(size + 1, size))
+    im = ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
+    ax.set_yticks(range(len(labels)), labels)
+    for i in range(len(labels)):
+        for j in range(len(labels)):
+            ax.text(
+                j,
+                i,
+                f"{int(m[i, j])}\n{norm[i, j]:.0%}",
+                ha="center",
+                va="center",
+                color="white" if norm[i, j] > 0.5 else "black",
+                fontsize=9,
+            )
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title)
+    fig.colorbar(im, ax=ax, fraction=0.046)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return Path(out)
+
+
+def plot_forecast(
+    truth: np.ndarray,
+    forecasts: dict[str, np.ndarray],
+    out: str | Path,
+    columns: Sequence[str],
+    title: str = "forecast on the test span",
+    max_panels: int = 4,
+) -> Path:
+    """Truth (time, features) against each named forecast (time, features), NaN where it has no value; one
+    panel per column (the first `max_panels`)."""
+    n = min(len(columns), max_panels)
+    fig, axes = plt.subplots(n, 1, figsize=(11, 2.8 * n), squeeze=False, sharex=True)
+    steps = np.arange(len(truth))
+    for i, ax in enumerate(axes[:, 0]):
+        ax.plot(steps, truth[:, i], color="black", lw=1.2, label="truth")
+        for (name, values), style in zip(forecasts.items(), ("-", "--", ":"), strict=False):
+            ax.plot(steps, values[:, i], ls=style, lw=1.1, alpha=0.9 if style == "-" else 0.7, label=name)
+        ax.set_ylabel(str(columns[i]))
+        ax.grid(alpha=0.3)
+        ax.legend(loc="upper right", fontsize=8)
+    axes[0, 0].set_title(title)
+    axes[-1, 0].set_xlabel("step of the test span")
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return Path(out)
+
+
+def plot_gradient_flow(
+    curves: dict[str, tuple[Sequence[float], Sequence[float]]], out: str | Path, title: str = ""
+) -> Path:
+    """‖∂L/∂h_t‖ against t (log scale) for each cell, at initialisation (dashed) and after training (solid)."""
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for (name, (before, after)), color in zip(curves.items(), ("tab:blue", "tab:red", "tab:green"), strict=False):
+        steps = range(1, len(before) + 1)
+        ax.plot(steps, [float(v) for v in before], ls="--", color=color, label=f"{name.upper()} at initialisation")
+        ax.plot(steps, [float(v) for v in after], color=color, label=f"{name.upper()} after training")
+    ax.set_yscale("log")
+    ax.set_xlabel("t (the loss is computed at t = T)")
+    ax.set_ylabel("‖∂L/∂h_t‖")
+    ax.set_title(title)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return Path(out)

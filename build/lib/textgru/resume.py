@@ -1,0 +1,134 @@
+"""Continuing a killed run (`textgru train resume=<run folder>`): its own `config.yaml` with the overrides given
+now, checked before anything runs, and its folder made ready (best checkpoint back in place, CSV log cut back to
+the checkpoint's step). The checkpoint's own state is restored by Lightning and `checkpointing.ExactResume`.
+
+A run folder's `config.yaml` is read as data: every `_target_` in it must be one that textgru's own configs (or
+yours, in `./conf` or `--config-dir`) name, and it may hold no interpolation, so a shared or altered run folder
+cannot make `resume=` call anything else."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
+
+from textgru.config import CONF_DIR, user_conf_dirs
+from textgru.errors import TextgruError
+from textgru.run_folder import RunFolder, check_resumable, restore_unfinished_best
+
+log = logging.getLogger(__name__)
+
+
+def resume_config(run: RunFolder, checkpoint: Path, overrides: Sequence[str]) -> DictConfig:
+    """The run's `config.yaml` with `key=value` overrides applied (e.g. a larger `trainer.max_epochs`), pointed at
+    the folder as it is reached now; one line for anything that cannot be resumed."""
+    check_resumable(run, checkpoint)
+    cfg = OmegaConf.load(run.config)
+    check_config_targets(cfg, run.config, overrides)
+    started_with = run.hydra_overrides  # the command line that started the run may be repeated as it was
+    original = set(yaml.safe_load(started_with.read_text()) or []) if started_with.is_file() else set()
+    absent = object()
+    for override in overrides:
+        key, eq, value = override.partition("=")
+        if override in original or key.startswith("hydra."):
+            continue
+        existing = OmegaConf.select(cfg, key.lstrip("+"), default=absent)
+        if not eq or (existing is absent and not key.startswith("+")):
+            raise TextgruError(
+                f"resume: {override!r} is not key=value for a key in {run.config} (a new key: +key=value)"
+            )
+        if isinstance(existing, DictConfig) and value != "null":  # null turns a callback or logger off
+            raise TextgruError(
+                f"resume: {override!r} would swap the config group {key}; a resumed run keeps the run's groups: "
+                f"change single values instead (e.g. {key}.<name>=...)"
+            )
+        OmegaConf.update(cfg, key.lstrip("+"), yaml.safe_load(value) if value else None, force_add=True)
+    with open_dict(cfg):  # the folder as given now (it may have been moved or be reached by another path)
+        cfg.paths.run_dir = str(run.path)
+        for callback in cfg.callbacks.values():
+            if callback is not None and "dirpath" in callback:
+                callback.dirpath = str(run.checkpoints)
+    return cfg
+
+
+def known_targets(args: Sequence[str] = ()) -> set[str]:
+    """Every `_target_` that textgru's config tree and the user's config folders name."""
+    targets: set[str] = set()
+    for folder in (CONF_DIR, *user_conf_dirs(args)):
+        for path in folder.rglob("*.yaml"):
+            for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")):
+                targets.update(_targets_in(doc))
+    return targets
+
+
+def _targets_in(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "_target_" and isinstance(value, str):
+                yield value
+            else:
+                yield from _targets_in(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _targets_in(value)
+
+
+def check_config_targets(cfg: DictConfig, where: Path, args: Sequence[str] = ()) -> None:
+    """Refuse a saved config that names a `_target_` textgru's configs do not, or holds an interpolation."""
+    raw = OmegaConf.to_container(cfg, resolve=False)
+    allowed = known_targets(args)
+    for target in _targets_in(raw):
+        if target not in allowed:
+            raise TextgruError(
+                f"{where}: refused _target_ {target[:100]!r}: a resumed run may only use the classes textgru's "
+                "configs (or your ./conf) name; start a new run instead"
+            )
+    for value in _strings_in(raw):
+        if "${" in value:
+            raise TextgruError(f"{where}: refused interpolation {value[:100]!r}: a run's saved config is resolved")
+
+
+def _strings_in(node: Any) -> Iterator[str]:
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, dict):
+        for value in node.values():
+            yield from _strings_in(value)
+    elif isinstance(node, (list, ListConfig)):
+        for value in node:
+            yield from _strings_in(value)
+
+
+def prepare_resume(run: RunFolder, checkpoint: Path, rank_zero: bool) -> int:
+    """Refuse a finished run; on rank zero put back the best checkpoint an interrupted run set aside and cut the
+    CSV log back to the checkpoint's step (later rows are kept aside, never deleted). Returns that step."""
+    import torch
+
+    from textgru.loggers import trim_metrics_log
+
+    check_resumable(run, checkpoint)
+    step = int(torch.load(checkpoint, map_location="cpu", weights_only=True)["global_step"])
+    log.info("resuming %s from %s (step %d)", run.path, checkpoint, step)
+    if rank_zero:  # the files are rank zero's to touch (Lightning's ddp launcher runs this command in every rank)
+        restore_unfinished_best(run)
+        trim_metrics_log(run, step)
+    return step
+
+
+def check_same_tokenizer(tokenizer: Any, run: RunFolder) -> None:
+    """A resumed run must read its data as the run did: the tokenizer rebuilt from the data must be the saved one."""
+    from tokenizers import Tokenizer
+
+    if (
+        tokenizer is not None
+        and run.tokenizer.is_file()
+        and tokenizer.to_str() != Tokenizer.from_file(str(run.tokenizer)).to_str()
+    ):
+        raise TextgruError(
+            f"the tokenizer built from the data now differs from {run.tokenizer}: the data changed since the run "
+            "started, so it cannot be resumed; start a new run"
+        )

@@ -1,0 +1,143 @@
+"""Train and sweep from Python (a notebook, a service): the config is composed in-process with Hydra's compose
+API, then trained by the same `textgru.training.train` that `scripts/train.py` runs."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from textgru.config import compose_config
+from textgru.errors import TextgruError
+from textgru.run_folder import RunFolder
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """A finished run: its folder (checkpoints, metrics.json, plots) and its final validation and test metrics."""
+
+    run_dir: Path
+    metrics: dict[str, float]
+    overrides: list[str] = field(default_factory=list)
+
+    @property
+    def best_checkpoint(self) -> Path:
+        """`<run_dir>/checkpoints/best.ckpt`, ready for `textgru.load`."""
+        return self.run_dir / "checkpoints" / "best.ckpt"
+
+
+def train(
+    overrides: Sequence[str] = (), config_name: str = "train", run_dir: str | os.PathLike[str] | None = None
+) -> TrainResult:
+    """Train and test one model, as `python scripts/train.py <overrides>` would, in this process.
+
+    `overrides` use the command line's syntax, e.g. `["task=sentiment", "model.hidden_size=128"]`. The run
+    folder is `run_dir`, else the config's `hydra.run.dir` (outputs/<task>/<date>/<time>, with -1, -2, ...
+    added when that folder exists). Bad input raises `TextgruError` with one line. Several processes
+    (`trainer=ddp_cpu`) are spawned, which works in notebooks."""
+    from omegaconf import OmegaConf, open_dict
+
+    from textgru.data.labelled import datasets_quiet
+    from textgru.training import train as train_config
+
+    overrides = [str(o) for o in overrides]
+    if any(_is_sweep(o) for o in overrides):
+        raise TextgruError(
+            f"train() runs one config, but {[o for o in overrides if _is_sweep(o)]} is a sweep; "
+            "use textgru.sweep() for several"
+        )
+    cfg = compose_config(config_name, overrides, return_hydra_config=True)
+    if "paths" not in cfg or "trainer" not in cfg:
+        raise TextgruError(f"config {config_name!r} is not a training config; use config_name='train'")
+    folder = Path(run_dir).expanduser() if run_dir is not None else Path(str(cfg.hydra.run.dir))  # a fresh folder
+    run = RunFolder(folder)
+    run.refuse_if_used("pass another run_dir= so nothing is overwritten")
+    with open_dict(cfg):
+        cfg.paths.run_dir = str(folder)
+        del cfg["hydra"]
+    run.hydra_overrides.parent.mkdir(parents=True, exist_ok=True)
+    OmegaConf.save(OmegaConf.create(overrides), run.hydra_overrides)  # as Hydra keeps them
+    with _log_to(run.train_log), datasets_quiet(), _caller_state_kept():
+        metrics = train_config(cfg, in_sweep=True)
+    return TrainResult(folder, metrics, overrides)
+
+
+def sweep(
+    overrides: Sequence[str] = (), config_name: str = "train", sweep_dir: str | os.PathLike[str] | None = None
+) -> list[TrainResult]:
+    """Every combination of the sweep overrides (`["model.hidden_size=64,128", "seed=1,2"]`, the syntax of
+    `scripts/train.py -m`), trained one after another in folders `<sweep_dir>/0, 1, ...`; writes `summary.csv`
+    and `summary.md` (best `optimized_metric` first) in `sweep_dir`. A run that fails raises at once."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    from textgru.sweep_summary import hydra_sweep_rows, write_summary
+
+    overrides = [str(o) for o in overrides]
+    try:
+        parsed = OverridesParser.create().parse_overrides(overrides)
+    except Exception as e:
+        raise TextgruError(str(e).splitlines()[0]) from e
+    jobs = [job for batch in BasicSweeper.split_arguments(parsed, None) for job in batch]
+    for job in jobs[1:]:
+        compose_config(config_name, job)  # every job's keys are checked before the first one trains
+    first = compose_config(config_name, jobs[0], return_hydra_config=True)
+    folder = Path(sweep_dir).expanduser() if sweep_dir is not None else Path(str(first.hydra.sweep.dir))
+    results = [train(job, config_name, run_dir=folder / str(i)) for i, job in enumerate(jobs)]
+    write_summary(folder, hydra_sweep_rows(folder), str(first.optimized_metric), str(first.optimized_mode))
+    return results
+
+
+def _is_sweep(override: str) -> bool:
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    try:
+        return OverridesParser.create().parse_override(override).is_sweep_override()
+    except Exception:
+        return False
+
+
+@contextmanager
+def _caller_state_kept() -> Iterator[None]:
+    """Training seeds the global random generators and sets Lightning's seed variables; the caller's notebook
+    gets its own random states and environment back afterwards."""
+    import random
+
+    import numpy as np
+    import torch
+
+    states = (torch.get_rng_state(), np.random.get_state(), random.getstate())
+    env = {k: os.environ.get(k) for k in ("PL_GLOBAL_SEED", "PL_SEED_WORKERS", "KMP_DUPLICATE_LIB_OK")}
+    try:
+        yield
+    finally:
+        torch.set_rng_state(states[0])
+        np.random.set_state(states[1])
+        random.setstate(states[2])
+        for key, value in env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@contextmanager
+def _log_to(path: Path) -> Iterator[None]:
+    """Send textgru's and Lightning's INFO log lines to a file in the run folder while the run trains."""
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"))
+    loggers = [logging.getLogger(name) for name in ("textgru", "lightning.pytorch")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.INFO)
+        lg.addHandler(handler)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.removeHandler(handler)
+            lg.setLevel(level)
+        handler.close()

@@ -1,0 +1,141 @@
+"""The summary of a sweep or an Optuna study: one row per run (the overrides that vary between runs, then its
+metrics), best first, written as `summary.csv` and `summary.md` in the sweep folder and printed; a study's best
+parameters also as an experiment config."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig
+
+RUN_STATS = (
+    "epochs",
+    "global_step",
+    "train_seconds",
+    "train_tokens_per_sec",
+)  # metrics.json entries that are not metrics
+
+
+def run_row(run_dir: Path, overrides: dict[str, Any]) -> dict[str, Any]:
+    """One run's row: its folder, its overrides, and the metrics of its `metrics.json` (`status` says whether
+    it finished)."""
+    metrics_file = run_dir / "metrics.json"
+    metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
+    return {"run": run_dir.name, **overrides, "status": "finished" if metrics else "unfinished", **metrics}
+
+
+def write_summary(sweep_dir: Path, rows: list[dict[str, Any]], metric: str, mode: str) -> str:
+    """Sort `rows` best first by `metric` (`mode` max or min; runs without it last), write the CSV and the
+    Markdown table into `sweep_dir`, and return the Markdown."""
+    import pandas as pd
+
+    df = pd.DataFrame(rows)
+    if df.empty:
+        return ""
+    if metric in df.columns:
+        df = df.sort_values(metric, ascending=mode == "min", na_position="last", kind="stable")
+    keys = [c for c in df.columns if "/" not in c and c not in RUN_STATS]
+    varying = [c for c in keys if c in ("run", "status", "state") or df[c].astype(str).nunique() > 1]
+    metrics = [c for c in df.columns if "/" in c]
+    ordered = [metric] if metric in metrics else []
+    ordered += sorted(m for m in metrics if m.startswith("val/") and m != metric)
+    ordered += sorted(m for m in metrics if m.startswith("test/"))
+    ordered += [c for c in RUN_STATS if c in df.columns]
+    df = df[[*varying, *ordered]]
+    df.to_csv(sweep_dir / "summary.csv", index=False)
+    fixed = {c: df_value for c in keys if c not in varying and (df_value := str(rows[0].get(c))) != "None"}
+    header = f"# Sweep summary: {len(df)} runs, best {metric} ({mode}) first\n\n"
+    if fixed:
+        header += "Same in every run: " + ", ".join(f"`{k}={v}`" for k, v in fixed.items()) + "\n\n"
+    markdown = header + markdown_table(df) + "\n"
+    (sweep_dir / "summary.md").write_text(markdown)
+    return markdown
+
+
+def markdown_table(df: Any) -> str:
+    """A pipe table; floats to 4 decimals, missing values blank."""
+
+    def cell(v: Any) -> str:
+        if v is None or (isinstance(v, float) and v != v):
+            return ""
+        return f"{v:.4f}" if isinstance(v, float) else str(v).replace("|", "\\|")
+
+    lines = ["| " + " | ".join(map(str, df.columns)) + " |", "|" + "---|" * len(df.columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in df.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def hydra_sweep_rows(sweep_dir: Path) -> list[dict[str, Any]]:
+    """A row for every job folder of a Hydra multirun (each holds `.hydra/overrides.yaml`)."""
+    rows = []
+    for overrides_file in sorted(sweep_dir.glob("*/.hydra/overrides.yaml")):
+        run_dir = overrides_file.parent.parent
+        pairs = [o.split("=", 1) for o in yaml.safe_load(overrides_file.read_text()) or [] if "=" in o]
+        rows.append(run_row(run_dir, {k.lstrip("+~"): v for k, v in pairs if not k.startswith("hydra.")}))
+    return sorted(rows, key=lambda r: int(r["run"]) if str(r["run"]).isdigit() else 0)
+
+
+class SweepSummary(Callback):
+    """Hydra callback: when a multirun ends, summarise its runs in the sweep folder and print the table."""
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        sweep_dir = Path(config.hydra.sweep.dir)
+        rows = hydra_sweep_rows(sweep_dir)
+        if not rows:
+            return
+        markdown = write_summary(
+            sweep_dir, rows, str(config.get("optimized_metric")), str(config.get("optimized_mode"))
+        )
+        print(f"\n{markdown}\nwritten to {sweep_dir / 'summary.csv'} and summary.md", flush=True)
+
+
+def summarise_study(study: Any, study_dir: Path, cfg: DictConfig, base_overrides: list[str]) -> str:
+    """An Optuna study's trials as `summary.csv`/`summary.md` in its folder, and its best trial's parameters as
+    `best_experiment.yaml`; returns what to print."""
+    import optuna
+
+    rows = []
+    for t in study.trials:
+        row = run_row(study_dir / f"trial_{t.number:03d}", {"state": t.state.name.lower(), **t.params})
+        row.pop("status")
+        rows.append(row)
+    text = f"\n{write_summary(study_dir, rows, cfg.optimized_metric, cfg.optimized_mode)}\n"
+    text += f"written to {study_dir / 'summary.csv'} and summary.md"
+    if not any(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials):
+        return text + "\nno trial completed, so there are no best parameters yet"
+    best_row = next(r for r in rows if r["run"] == f"trial_{study.best_trial.number:03d}")
+    path = study_dir / "best_experiment.yaml"
+    write_best_experiment(study, path, cfg.task.name, cfg.optimized_metric, best_row, base_overrides)
+    best = study.best_trial
+    return (
+        text
+        + f"\nbest trial {best.number}: {cfg.optimized_metric}={best.value:.4f} {best.params}\n"
+        + (f"written as an experiment: {path}")
+    )
+
+
+def write_best_experiment(
+    study: Any, path: Path, task: str, metric: str, test_metrics: dict, base_overrides: list[str]
+) -> None:
+    """The best trial's parameters as an experiment config (`# @package _global_`, nested keys)."""
+    best = study.best_trial
+    nested: dict[str, Any] = {}
+    for key, value in best.params.items():
+        node = nested
+        *parents, leaf = key.split(".")
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = value
+    test = ", ".join(f"{k}={v:.4f}" for k, v in test_metrics.items() if k.startswith("test/"))
+    header = (
+        f"# @package _global_\n# Best trial ({best.number}) of Optuna study '{study.study_name}': {metric}={best.value:.4f}"
+        f"{'; ' + test if test else ''}.\n# Use it: copy this file to conf/experiment/NAME.yaml, then "
+        f"textgru train experiment=NAME\n"
+        f"# The search also set: {' '.join(base_overrides) or '(nothing else)'}\n"
+    )
+    body = yaml.safe_dump({"defaults": [{"override /task": task}], **nested}, sort_keys=False)
+    path.write_text(header + body)

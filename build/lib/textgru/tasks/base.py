@@ -1,0 +1,112 @@
+"""What every task shares: the LightningModule base (optimizer + per-step schedule, the exact global-batch mean
+under data parallelism, self-contained checkpoints) and the small helpers task builders use."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import lightning as L
+import torch
+from hydra.errors import InstantiationException
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+from torch import nn
+
+from textgru.errors import TextgruError
+from textgru.run_folder import RunFolder
+
+
+class TaskModule(L.LightningModule):
+    """Holds `model`; builds the optimizer from a `_partial_` factory and the schedule over the run's steps;
+    stores `checkpoint_extras` (tokenizer, labels, model class and arguments) in every checkpoint.
+
+    A task's module says what is special about it: `count_tokens(batch)` (real, unpadded tokens, for the
+    throughput figure) and `write_artifacts(datamodule, run)` (its plots and files after testing)."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        optimizer: Callable[..., torch.optim.Optimizer],
+        scheduler: Callable[..., Any] | None = None,
+        checkpoint_extras: dict | None = None,
+    ) -> None:
+        super().__init__()
+        self.model = model
+        self.optimizer_factory = optimizer
+        self.scheduler_factory = scheduler
+        self.checkpoint_extras = checkpoint_extras or {}
+
+    def count_tokens(self, batch: dict[str, Any]) -> torch.Tensor:
+        """The real tokens (or time steps) of a training batch, as a tensor on its device (no host sync)."""
+        raise NotImplementedError
+
+    def write_artifacts(self, datamodule: L.LightningDataModule, run: RunFolder) -> None:
+        """The task's plots and files, written by rank zero when testing ends."""
+
+    def configure_optimizers(self) -> Any:
+        optimizer = self.optimizer_factory(params=self.model.parameters())
+        if self.scheduler_factory is None:
+            return optimizer
+        steps = self.trainer.estimated_stepping_batches
+        if not math.isfinite(steps):
+            raise TextgruError(
+                "the learning-rate schedule needs a finite run: set trainer.max_epochs (or max_steps), or scheduler=none"
+            )
+        scheduler = self.scheduler_factory(optimizer=optimizer, num_training_steps=int(steps))
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+    def global_mean(self, total: torch.Tensor, count: torch.Tensor) -> torch.Tensor:
+        """`total / count` for one process; under data-parallel training this rank's `total` divided by the count
+        over all ranks, times the world size, so that DDP's average of the ranks' gradients is exactly the
+        gradient of the mean over the global batch (the same step one process takes)."""
+        world = self._trainer.world_size if self._trainer is not None else 1
+        if world == 1:
+            return total / count.clamp(min=1)
+        global_count = self.trainer.strategy.reduce(count.detach().float(), reduce_op="sum")
+        return total * world / global_count.clamp(min=1)
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["textgru"] = self.checkpoint_extras  # self-contained: loads with weights_only=True
+
+
+def plain(cfg: Any) -> Any:
+    """A config node as plain Python containers (resolved)."""
+    return OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else cfg
+
+
+def build_model(model_cfg: dict[str, Any], *builder_keys: str) -> nn.Module:
+    """The model a (trusted, composed) `model` config names with `_target_`, without the keys its task's builder
+    consumes itself (e.g. `pretrained_embeddings`); its errors as one line."""
+    try:
+        return instantiate({k: v for k, v in model_cfg.items() if k not in builder_keys})
+    except InstantiationException as e:
+        cause = e.__cause__ or e
+        if isinstance(cause, TextgruError):
+            raise cause from e
+        raise TextgruError(f"model config: {str(cause).splitlines()[-1]}") from e
+
+
+def build_optimizer(cfg: DictConfig) -> Callable[..., torch.optim.Optimizer]:
+    """The `_partial_` optimizer factory of `cfg.optimizer` (the parameters come later)."""
+    return instantiate(cfg.optimizer)
+
+
+def build_scheduler(cfg: DictConfig) -> Callable[..., Any] | None:
+    """The `_partial_` schedule factory of `cfg.scheduler`, or None for `scheduler=none`."""
+    if not cfg.scheduler:
+        return None
+    factory = instantiate(cfg.scheduler)
+    if not callable(factory):
+        raise TextgruError("scheduler config has no _target_; choose one with scheduler=warmup_cosine|one_cycle|none")
+    return factory
+
+
+def count_parameters(model: nn.Module) -> str:
+    return f"{sum(p.numel() for p in model.parameters()):,}"
+
+
+def model_args(model_cfg: dict[str, Any], *builder_keys: str) -> dict[str, Any]:
+    """The model config without `_target_` and the keys its builder consumes (not constructor arguments)."""
+    return {k: v for k, v in model_cfg.items() if k != "_target_" and k not in builder_keys}

@@ -1,0 +1,165 @@
+"""`train(cfg)`: the recipe every task shares. Check the config, build the task's datamodule and model, fit, score
+the best checkpoint on validation and test, write the run folder. What is special about a task lives in its
+module under `textgru/tasks/`."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+from hydra.utils import instantiate
+from lightning.pytorch.callbacks import Callback
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from textgru.callbacks import RunArtifacts, RunProgress, SameConfigOnAllRanks, TokensPerSecond
+from textgru.checkpointing import AtomicCheckpointIO, ExactResume
+from textgru.config import in_hydra_multirun
+from textgru.distributed import check_trainer_devices, one_config_per_trial, process_rank
+from textgru.errors import TextgruError
+from textgru.loggers import build_loggers
+from textgru.resume import check_same_tokenizer, prepare_resume
+from textgru.run_folder import RunFolder, set_aside_unfinished_best
+from textgru.tasks import task_module
+
+log = logging.getLogger(__name__)
+
+
+def train(
+    cfg: DictConfig,
+    extra_callbacks: Sequence[Callback] = (),
+    in_sweep: bool | None = None,
+    resume_from: Path | None = None,
+) -> dict[str, Any]:
+    """Train and test the model `cfg` describes; returns the metrics written to `metrics.json`.
+
+    `extra_callbacks` join the configured ones (a tuner's pruning callback); `in_sweep` (default: whether
+    Hydra runs a multirun) makes a data-parallel trial spawn its ranks; `resume_from` (a checkpoint in
+    `<run_dir>/checkpoints/`) continues that run where the checkpoint left it."""
+    run = RunFolder(cfg.paths.run_dir)
+    task = task_module(cfg.task.name)
+    if resume_from is None:
+        run.refuse_if_used("choose another hydra.run.dir= so nothing is overwritten")
+    else:
+        prepare_resume(run, resume_from, rank_zero=process_rank() == 0)
+    check_optimized_metric(cfg, task.validation_metrics(cfg))
+    check_trainer_devices(cfg.trainer)
+    one_config_per_trial(cfg, in_hydra_multirun() if in_sweep is None else in_sweep)
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
+    log.info("task=%s, seed %d, run folder %s", cfg.task.name, cfg.seed, run.path)
+
+    datamodule, module = task.build(cfg)
+    config_yaml = OmegaConf.to_yaml(cfg, resolve=True)  # as asked: a resumed run with a new length refits below
+    fit_validation_to_run(cfg, datamodule)
+    trainer = build_trainer(cfg, run, resuming=resume_from is not None, extra_callbacks=extra_callbacks)
+    finished = False
+    try:
+        if trainer.is_global_zero and resume_from is None:
+            write_run_inputs(run, config_yaml, getattr(datamodule, "tokenizer", None))
+        if resume_from is not None:
+            check_same_tokenizer(getattr(datamodule, "tokenizer", None), run)
+
+        start = time.time()
+        trainer.fit(module, datamodule=datamodule, ckpt_path=str(resume_from) if resume_from is not None else None)
+        train_seconds = time.time() - start
+        progress = dict(trainer.callback_metrics)  # read before validate/test replace them
+        if trainer.interrupted:
+            raise TextgruError("training was interrupted; checkpoints/last.ckpt holds the latest state")
+
+        best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+        ckpt = best if best and not cfg.trainer.fast_dev_run else None
+        if ckpt:
+            log.info("best checkpoint: %s", ckpt)
+        val = trainer.validate(module, datamodule=datamodule, ckpt_path=ckpt, verbose=False)[0]
+        test = trainer.test(module, datamodule=datamodule, ckpt_path=ckpt, verbose=False)[0]  # writes the artifacts
+
+        metrics = final_metrics(val, test, progress, trainer, train_seconds)
+        if trainer.is_global_zero:
+            run.metrics.write_text(json.dumps(metrics, indent=2))  # written last: marks a finished run
+        finished = True
+        return metrics
+    finally:
+        if not finished and trainer.is_global_zero:
+            set_aside_unfinished_best(run)
+        for logger in trainer.loggers:
+            logger.finalize("success" if finished else "failed")
+
+
+def check_optimized_metric(cfg: DictConfig, logged: list[str]) -> None:
+    """`optimized_metric` picks the best checkpoint, stops early and is what sweeps optimise: it must be a
+    validation metric the task logs."""
+    if cfg.optimized_metric not in logged:
+        raise TextgruError(
+            f"optimized_metric={cfg.optimized_metric} is not a validation metric task={cfg.task.name} logs; "
+            f"use one of: {', '.join(logged)}"
+        )
+    if cfg.optimized_mode not in ("min", "max"):
+        raise TextgruError(f"optimized_mode={cfg.optimized_mode} must be min or max")
+
+
+def build_trainer(cfg: DictConfig, run: RunFolder, resuming: bool, extra_callbacks: Sequence[Callback]) -> L.Trainer:
+    """Lightning's Trainer with the configured callbacks and loggers, textgru's own run callbacks, and
+    atomic checkpoint writes."""
+    callbacks = [instantiate(c) for c in cfg.callbacks.values() if c is not None]
+    callbacks += [RunArtifacts(run), SameConfigOnAllRanks(run), TokensPerSecond(), RunProgress(), ExactResume()]
+    loggers = build_loggers(cfg, run, resuming=resuming)
+    return instantiate(
+        cfg.trainer, callbacks=[*callbacks, *extra_callbacks], logger=loggers or False, plugins=[AtomicCheckpointIO()]
+    )
+
+
+def write_run_inputs(run: RunFolder, config_yaml: str, tokenizer: Any) -> None:
+    """The resolved config and the tokenizer, written before training starts (a forecast run has no tokenizer)."""
+    run.path.mkdir(parents=True, exist_ok=True)
+    run.config.write_text(config_yaml)
+    if tokenizer is not None:
+        tokenizer.save(str(run.tokenizer))
+
+
+def final_metrics(
+    val: dict[str, Any], test: dict[str, Any], progress: dict[str, Any], trainer: L.Trainer, train_seconds: float
+) -> dict[str, Any]:
+    """metrics.json: the best checkpoint's validation and test metrics, and how long and fast the run trained."""
+    metrics: dict[str, Any] = {k: float(v) for k, v in {**val, **test}.items() if "/" in k}
+    metrics["train_seconds"] = round(train_seconds, 1)
+    if progress.get("train/tokens_per_sec") is not None:
+        metrics["train_tokens_per_sec"] = round(float(progress["train/tokens_per_sec"]), 1)
+    metrics["epochs"] = int(progress.get("run/epochs", trainer.current_epoch))
+    metrics["global_step"] = int(progress.get("run/global_step", trainer.global_step))
+    return metrics
+
+
+def fit_validation_to_run(cfg: DictConfig, dm: L.LightningDataModule) -> None:
+    """A run that would end before its first validation (a step interval longer than the run, or
+    `max_steps` inside the first epoch of an epoch-validated run) would have no best checkpoint and no
+    metric for early stopping: validate at the run's end instead."""
+    trainer = cfg.trainer
+    interval = trainer.val_check_interval
+    per_epoch = interval is None and trainer.check_val_every_n_epoch is not None
+    if trainer.fast_dev_run or not (
+        per_epoch or (isinstance(interval, int) and trainer.check_val_every_n_epoch is None)
+    ):
+        return
+    steps_per_epoch = len(dm.train_dataloader())
+    limit = trainer.limit_train_batches
+    if isinstance(limit, int):
+        steps_per_epoch = min(steps_per_epoch, limit)
+    elif isinstance(limit, float):
+        steps_per_epoch = max(1, int(steps_per_epoch * limit))
+    max_steps, max_epochs = trainer.max_steps or -1, trainer.max_epochs or -1
+    if per_epoch:
+        if 0 < max_steps < steps_per_epoch:
+            log.info("validating after %d steps (trainer.max_steps ends the run inside the first epoch)", max_steps)
+            with open_dict(cfg):
+                cfg.trainer.val_check_interval, cfg.trainer.check_val_every_n_epoch = max_steps, None
+        return
+    candidates = [s for s in (max_steps, max_epochs * steps_per_epoch) if s > 0]
+    total = min(candidates) if candidates else interval
+    if total < interval:
+        log.info("validating every %d steps (the run is shorter than trainer.val_check_interval=%d)", total, interval)
+        with open_dict(cfg):
+            cfg.trainer.val_check_interval = total

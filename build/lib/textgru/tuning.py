@@ -1,0 +1,192 @@
+"""Optuna search over textgru configs: `hparams_search.params` (Hydra Optuna-sweeper syntax) become trial
+suggestions, each trial is one `train()` run in the study folder; the study lives in SQLite there, so
+calling again resumes it; the best parameters are written as an experiment YAML."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import optuna
+from hydra import compose
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, RangeSweep
+from hydra.utils import instantiate
+from lightning.pytorch.callbacks import Callback
+from lightning.pytorch.trainer.states import TrainerFn
+from omegaconf import DictConfig, OmegaConf
+
+from textgru.config import first_of_sweep, override_value
+from textgru.distributed import launched_externally
+from textgru.errors import TextgruError
+from textgru.training import train
+
+log = logging.getLogger(__name__)
+PRUNED_AT = "pruned_at_validation"
+
+
+def parse_search_space(params: dict[str, str]) -> dict[str, Any]:
+    """`{"optimizer.lr": "tag(log, interval(1e-4, 1e-2))", ...}` → `{key: ChoiceSweep | IntervalSweep | RangeSweep
+    | fixed value}`, parsed by Hydra's own override grammar."""
+    parser = OverridesParser.create()
+    space = {}
+    for key, spec in params.items():
+        try:
+            space[key] = parser.parse_override(f"{key}={spec}").value()
+        except Exception as e:
+            raise TextgruError(
+                f"hparams_search.params.{key}: cannot parse {spec!r} ({str(e).splitlines()[0]}); "
+                "use choice(a, b), interval(lo, hi), tag(log, interval(lo, hi)) or range(lo, hi, step)"
+            ) from e
+    return space
+
+
+def suggest(trial: optuna.Trial, key: str, spec: Any) -> Any:
+    """One Optuna suggestion for a parsed search-space entry (the mapping of Hydra's Optuna sweeper)."""
+    if isinstance(spec, ChoiceSweep):
+        return trial.suggest_categorical(key, list(spec.list))
+    if isinstance(spec, IntervalSweep):
+        log_scale = "log" in spec.tags
+        if isinstance(spec.start, int) and isinstance(spec.end, int):
+            return trial.suggest_int(key, spec.start, spec.end, log=log_scale)
+        return trial.suggest_float(key, float(spec.start), float(spec.end), log=log_scale)
+    if isinstance(spec, RangeSweep):
+        step = spec.step or 1
+        if all(isinstance(v, int) for v in (spec.start, spec.stop, step)):
+            return trial.suggest_int(key, spec.start, spec.stop - step, step=step)
+        return trial.suggest_float(key, spec.start, spec.stop - step, step=step)
+    return spec  # a fixed value
+
+
+class PruneOnValidation(Callback):
+    """Optuna pruning from Lightning: after each validation rank zero reports the monitored metric to the trial
+    (step = the validation's index) and asks the pruner; the answer is broadcast so every rank stops together.
+    A pruned run still ends normally (its best checkpoint is tested); the tuner then marks the trial pruned.
+    Sent to spawned ranks, it carries only the study's address and the trial's id: rank zero reopens the
+    trial from the study's storage, and no other rank touches the database."""
+
+    def __init__(self, trial: optuna.Trial, monitor: str, storage_url: str) -> None:
+        self.trial: optuna.Trial | None = trial
+        self.monitor, self.storage_url = monitor, storage_url
+        self.study_name, self.trial_id, self.number = trial.study.study_name, trial._trial_id, trial.number
+        self.pruner = trial.study.pruner
+        self.validations = 0
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "trial": None}
+
+    def _trial(self) -> optuna.Trial:
+        if self.trial is None:
+            study = optuna.load_study(study_name=self.study_name, storage=self.storage_url, pruner=self.pruner)
+            self.trial = optuna.trial.Trial(study, self.trial_id)
+        return self.trial
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.sanity_checking or trainer.state.fn != TrainerFn.FITTING:  # not the re-scoring after training
+            return
+        step, self.validations = self.validations, self.validations + 1
+        prune = False
+        if trainer.is_global_zero:
+            value = trainer.callback_metrics.get(self.monitor)
+            if value is not None:
+                trial = self._trial()
+                trial.report(float(value), step)
+                prune = trial.should_prune()
+                if prune:
+                    trial.set_user_attr(PRUNED_AT, step)
+        if trainer.strategy.broadcast(prune):
+            log.info("trial %d pruned after validation %d (%s)", self.number, step, self.monitor)
+            trainer.should_stop = True
+
+
+def _override(key: str, value: Any) -> str:
+    return f"{key}={override_value(value)}"
+
+
+def _compose(config_name: str, overrides: list[str]) -> DictConfig:
+    try:
+        return compose(config_name=config_name, overrides=overrides)
+    except Exception as e:
+        raise TextgruError(f"search space: {str(e).splitlines()[0]}") from e
+
+
+def _stored_user_attrs(study: optuna.Study, number: int) -> dict[str, Any]:
+    """A running trial's user attributes as stored: with `ddp_spawn` a worker process wrote them, and this
+    process's `Trial` object keeps its own cached copy."""
+    running = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+    return next((t.user_attrs for t in running if t.number == number), {})
+
+
+def _fail_interrupted_trials(study: optuna.Study) -> None:
+    """Trials left running by a killed search are marked failed, and their parameters queued to run again."""
+    for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+        study.tell(t.number, state=optuna.trial.TrialState.FAIL)
+        study.enqueue_trial(t.params, skip_if_exists=False)
+        log.info("trial %d was interrupted; its parameters are queued again", t.number)
+
+
+def tune(cfg: DictConfig, overrides: list[str], config_name: str = "train") -> optuna.Study:
+    """Run `hparams_search.n_trials` more trials of the study in `cfg.paths.run_dir` (created or resumed)."""
+    search = cfg.hparams_search
+    if launched_externally():
+        raise TextgruError(
+            "run tune.py as one process (not under torchrun or srun): each trial starts its own "
+            "data-parallel ranks (trainer=ddp or ddp_cpu)"
+        )
+    study_dir = Path(cfg.paths.run_dir)
+    study_dir.mkdir(parents=True, exist_ok=True)
+    space = parse_search_space(OmegaConf.to_container(search.params, resolve=True))
+    if not space:
+        raise TextgruError("hparams_search.params is empty: name at least one key to search")
+    base = [o for o in overrides if not o.startswith(("hydra.", "n_trials="))]
+    _compose(
+        config_name, base + [_override(k, first_of_sweep(v)) for k, v in space.items()] + ["paths.run_dir=/dev/null"]
+    )
+    direction = search.get("direction") or ("maximize" if cfg.optimized_mode == "max" else "minimize")
+    storage_url = f"sqlite:///{study_dir / 'study.db'}"
+    study = optuna.create_study(
+        study_name=search.study_name,
+        storage=storage_url,
+        load_if_exists=True,
+        direction=direction,
+        pruner=instantiate(search.pruner),
+    )
+    done = len(study.trials)
+    sampler_cfg = OmegaConf.to_container(search.sampler, resolve=True)
+    if sampler_cfg.get("seed") is not None:  # a resumed study must not draw its first trials' parameters again
+        sampler_cfg["seed"] = int(sampler_cfg["seed"]) + done
+    study.sampler = instantiate(sampler_cfg)
+    _fail_interrupted_trials(study)
+    n_trials = int(cfg.get("n_trials") or search.n_trials)
+    log.info(
+        "study %s in %s: %d trials stored, running %d more (%s %s)",
+        search.study_name,
+        study_dir,
+        done,
+        n_trials,
+        direction,
+        cfg.optimized_metric,
+    )
+    for _ in range(n_trials):
+        trial = study.ask()
+        params = {key: suggest(trial, key, spec) for key, spec in space.items()}
+        run_dir = study_dir / f"trial_{trial.number:03d}"
+        trial_cfg = _compose(
+            config_name, base + [_override(k, v) for k, v in params.items()] + [f"paths.run_dir={run_dir}"]
+        )
+        log.info("trial %d: %s", trial.number, " ".join(_override(k, v) for k, v in params.items()))
+        try:
+            metrics = train(
+                trial_cfg, extra_callbacks=[PruneOnValidation(trial, cfg.optimized_metric, storage_url)], in_sweep=True
+            )
+        except Exception as e:
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            log.warning("trial %d failed: %s", trial.number, (str(e).strip().splitlines() or [type(e).__name__])[-1])
+            continue
+        if _stored_user_attrs(study, trial.number).get(PRUNED_AT) is not None:
+            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+        else:
+            study.tell(trial, metrics[cfg.optimized_metric])
+    return study

@@ -1,0 +1,145 @@
+"""Writing checkpoints while training: atomically (a temporary file renamed into place), periodically (so a kill
+loses at most a few minutes), and with what an exact resume needs besides Lightning's own state (random states,
+the place in the epoch)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+from lightning.pytorch.callbacks import Callback
+from lightning.pytorch.plugins.io import TorchCheckpointIO
+
+from textgru.data.resumable_loader import ResumableDataLoader
+from textgru.errors import TextgruError
+
+log = logging.getLogger(__name__)
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Writes `<name>.tmp` then renames it over `<name>`: a crash mid-write never leaves a truncated file."""
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path: str | os.PathLike, storage_options: Any = None) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        try:
+            with open(tmp, "wb") as f:
+                torch.save(checkpoint, f)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+
+
+class PeriodicCheckpoint(Callback):
+    """Writes `<dirpath>/last.ckpt` after a training batch once `every_n_minutes` have passed since the last
+    one (and every `every_n_steps` optimizer steps when set), besides the epoch-end checkpoints. Rank zero's
+    clock decides, so every rank saves at the same step."""
+
+    def __init__(self, dirpath: str | Path, every_n_minutes: float | None, every_n_steps: int | None) -> None:
+        if every_n_minutes is not None and every_n_minutes <= 0:
+            raise TextgruError(f"callbacks.checkpoint.every_n_minutes={every_n_minutes} must be > 0 (null: off)")
+        if every_n_steps is not None and every_n_steps < 1:
+            raise TextgruError(f"callbacks.checkpoint.every_n_steps={every_n_steps} must be >= 1 (null: off)")
+        self.path = Path(dirpath) / "last.ckpt"
+        self.seconds = None if every_n_minutes is None else 60.0 * every_n_minutes
+        self.every_n_steps = every_n_steps
+        self.last_save = time.monotonic()
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.last_save = time.monotonic()
+
+    def on_train_batch_end(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
+        due = self.seconds is not None and time.monotonic() - self.last_save >= self.seconds
+        due |= bool(self.every_n_steps) and trainer.global_step % int(self.every_n_steps or 1) == 0
+        if due and _validation_follows(trainer):
+            return  # a checkpoint taken now would skip that validation on resume; the one saved after it serves
+        if trainer.world_size > 1:
+            due = bool(trainer.strategy.broadcast(due, src=0))
+        if due:
+            trainer.save_checkpoint(self.path)
+            self.last_save = time.monotonic()
+            log.info("saved %s at step %d", self.path, trainer.global_step)
+
+
+def _validation_follows(trainer: L.Trainer) -> bool:
+    """Whether Lightning validates right after the current training batch (epoch end or step interval)."""
+    loop = trainer.fit_loop.epoch_loop
+    try:
+        return bool(loop._should_check_val_fx(trainer.fit_loop._data_fetcher))
+    except (AttributeError, TypeError):  # another Lightning version: assume it might at an epoch's end
+        return bool(loop.batch_progress.is_last_batch)
+
+
+class ExactResume(Callback):
+    """What a Lightning checkpoint leaves out and an exact resume needs: the torch, numpy and Python random
+    states, and the training loader's place in its epoch (`ResumableDataLoader`). Both are stored in every
+    checkpoint; on resume the place is set before the first batch is drawn and the random states just
+    before the first training batch, so data order and dropout draws go on as if the run had never stopped.
+
+    (Lightning stores resumable loaders' states too, but applies them only if it builds the train loader
+    after restoring, and a schedule that reads `estimated_stepping_batches` builds it before.)"""
+
+    def __init__(self) -> None:
+        self.pending_random: dict[str, Any] | None = None
+        self.pending_position: dict[str, Any] | None = None
+
+    def on_save_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]) -> None:
+        kind, keys, pos, has_gauss, gauss = np.random.get_state()
+        version, state, next_gauss = random.getstate()
+        checkpoint["random_state"] = {  # plain types and tensors only: loads with weights_only=True
+            "torch": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            "numpy": [
+                str(kind),
+                torch.from_numpy(np.asarray(keys, dtype=np.int64)),
+                int(pos),
+                int(has_gauss),
+                float(gauss),
+            ],
+            "python": [version, list(state), next_gauss],
+        }
+        loader = trainer.train_dataloader
+        if isinstance(loader, ResumableDataLoader):
+            checkpoint["train_loader_position"] = loader.state_dict()
+
+    def on_load_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]) -> None:
+        self.pending_random = checkpoint.get("random_state")
+        self.pending_position = checkpoint.get("train_loader_position")
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        loader = trainer.train_dataloader
+        if self.pending_position is not None and isinstance(loader, ResumableDataLoader):
+            loader.load_state_dict(self.pending_position)  # read when the epoch's first batch is drawn
+            served = int(self.pending_position.get("served", 0))
+            if 0 < served < len(loader):
+                log.info("resume: the epoch goes on after its first %d batches", served)
+            else:
+                log.info("resume: at the start of an epoch")
+        self.pending_position = None
+
+    def on_train_batch_start(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int
+    ) -> None:
+        if self.pending_random is None:
+            return
+        state, self.pending_random = self.pending_random, None
+        torch.set_rng_state(state["torch"])
+        if state["cuda"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["cuda"])
+        kind, keys, pos, has_gauss, gauss = state["numpy"]
+        np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
+        version, py_state, next_gauss = state["python"]
+        random.setstate((version, tuple(py_state), next_gauss))

@@ -1,0 +1,132 @@
+"""What the commands read and write: texts to classify (an argument, a .txt/.csv/.jsonl file or stdin), a prompt,
+JSONL outputs (never half-written, never overwritten unasked) and tables for people."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import os
+import sys
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, TextIO
+
+from textgru.data.decoding import log_undecodable
+from textgru.errors import TextgruError
+
+log = logging.getLogger(__name__)
+
+
+def read_texts(
+    text: str | None, input_path: str | None, text_column: str = "text", stdin: TextIO | None = None
+) -> list[str]:
+    """The texts to classify, from exactly one of: `text`, `input_path`, or piped `stdin`."""
+    if text is not None and input_path is not None:
+        raise TextgruError("give either text= or input=, not both")
+    if text is not None:
+        if not str(text).strip():
+            raise TextgruError('text= is empty; pass some text, e.g. text="what a great day"')
+        return [str(text)]
+    if input_path is None:
+        stdin = stdin or sys.stdin
+        if stdin is None or stdin.isatty():
+            raise TextgruError(
+                'nothing to classify: pass text="...", input=<file.txt|.csv|.jsonl>, or pipe texts on stdin'
+            )
+        texts = [line.rstrip("\r\n") for line in stdin]
+        return _non_empty(texts, "stdin")
+    p = Path(input_path).expanduser()
+    if p.is_dir():
+        raise TextgruError(f"input {str(p)!r} is a folder; give one file (.txt: a text a line, .csv or .jsonl)")
+    if not p.is_file():
+        raise TextgruError(f"input file {str(p)!r} does not exist")
+    data = p.read_bytes()
+    log_undecodable(p.name, data.splitlines())
+    raw = data.decode("utf-8-sig", errors="replace")
+    suffix = p.suffix.lower()
+    if suffix == ".csv":
+        rows = list(csv.DictReader(io.StringIO(raw, newline="")))
+        columns = list(rows[0]) if rows else []
+        if rows and text_column not in columns:
+            raise TextgruError(f"column {text_column!r} not in {p.name}; columns are {columns}; set text_column=")
+        return _non_empty([r[text_column] or "" for r in rows], p.name)
+    if suffix in (".jsonl", ".json"):
+        texts = []
+        for n, line in enumerate(_lines(raw), 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise TextgruError(f"{p.name} line {n} is not JSON ({e.msg}); expected one object per line") from e
+            if not isinstance(obj, dict) or text_column not in obj:
+                raise TextgruError(f"{p.name} line {n} has no {text_column!r} field; set text_column=")
+            texts.append(str(obj[text_column]))
+        return _non_empty(texts, p.name)
+    return _non_empty(_lines(raw), p.name)  # .txt or anything else: one text per line
+
+
+def _lines(raw: str) -> list[str]:
+    """Lines split at \\n, \\r\\n or \\r only: U+2028, U+0085, \\x1c ... are characters of a text, not line ends."""
+    return [line.rstrip("\n") for line in io.StringIO(raw, newline=None)]
+
+
+def _non_empty(texts: list[str], where: str) -> list[str]:
+    kept = [t for t in texts if t.strip()]
+    if not kept:
+        raise TextgruError(f"no texts found in {where}")
+    if len(kept) < len(texts):
+        log.info("%s: skipped %d empty texts; %d to classify", where, len(texts) - len(kept), len(kept))
+    return kept
+
+
+def read_prompt(prompt: str | None, prompt_file: str | None) -> str:
+    """The prompt from exactly one of `prompt`, `prompt_file`, or piped stdin (empty when there is none)."""
+    if prompt is not None and prompt_file is not None:
+        raise TextgruError("give either prompt= or prompt_file=, not both")
+    if prompt is not None:
+        return str(prompt)
+    if prompt_file is not None:
+        p = Path(str(prompt_file)).expanduser()
+        if not p.is_file():
+            raise TextgruError(f"prompt_file {str(p)!r} does not exist")
+        return p.read_bytes().decode("utf-8", errors="replace")
+    if sys.stdin is None or sys.stdin.isatty():
+        return ""
+    return sys.stdin.buffer.read().decode("utf-8", errors="replace")
+
+
+def check_output(path: str | None, overwrite: bool) -> None:
+    if path and Path(path).is_dir():
+        raise TextgruError(f"output {path!r} is a folder; give a file name, e.g. output={Path(path) / 'out.jsonl'}")
+    if path and Path(path).exists() and not overwrite:
+        raise TextgruError(f"output {path!r} exists; pass overwrite=true to replace it, or choose another output=")
+
+
+def write_jsonl(records: Iterable[dict[str, Any]], path: str | os.PathLike) -> None:
+    """Write all records to a temporary file, then rename it into place: never a half-written output."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            for r in records:
+                f.write(json.dumps(r, ensure_ascii=False) + "\n")
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def format_table(results: list[dict[str, Any]], width: int = 60) -> str:
+    labels = list(results[0]["probs"]) if results else []
+    head = f"{'text':<{width}} {'label':<12}" + "".join(f" {name[:10]:>10}" for name in labels)
+    lines = [head, "-" * len(head)]
+    for r in results:
+        t = " ".join(r["text"].split())
+        t = t if len(t) <= width else t[: width - 1] + "…"
+        lines.append(f"{t:<{width}} {r['label']:<12}" + "".join(f" {r['probs'][n]:>10.3f}" for n in labels))
+    return "\n".join(lines)

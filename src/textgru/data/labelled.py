@@ -1,0 +1,67 @@
+"""Config → `datasets.DatasetDict`: one entry point for built-in corpora, Hub datasets and local files."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import datasets
+from datasets import DatasetDict
+
+from textgru.config_keys import require_keys
+from textgru.data.labels import standardize
+from textgru.errors import TextgruError
+
+SOURCES = ("tweets", "hub", "local")
+
+
+def load_classification_data(cfg: Mapping[str, Any]) -> DatasetDict:
+    """Splits `train`/`validation`/`test` with columns `text` and `label` (a ClassLabel) for a data config."""
+    require_keys(cfg, ("source", "split_seed", "val_fraction", "test_fraction"))
+    source = cfg["source"]
+    seed, val_fraction, test_fraction = int(cfg["split_seed"]), float(cfg["val_fraction"]), float(cfg["test_fraction"])
+    if source == "tweets":
+        from textgru.data.tweets import load_tweets
+
+        return load_tweets(cfg["cache_dir"], seed=seed, val_fraction=val_fraction, test_fraction=test_fraction)
+    if source == "hub":
+        from textgru.data.hub import load_hub
+
+        require_keys(cfg, ("hub_name", "hub_config", "splits"))
+        raw = load_hub(cfg["hub_name"], cfg["hub_config"], cfg["splits"])
+        name = cfg["hub_name"]
+    elif source == "local":
+        from textgru.data.local import load_local
+
+        require_keys(cfg, ("path", "validation_path", "test_path", "ignore_labels"))
+        raw = load_local(cfg["path"], cfg["validation_path"], cfg["test_path"], cfg["ignore_labels"])
+        name = str(cfg["path"])
+    else:
+        hint = " (a text corpus for task=lm)" if source in ("shakespeare", "local_text") else ""
+        raise TextgruError(
+            f"data.source {source!r}{hint} is not labelled data for classification; use one of {list(SOURCES)}"
+        )
+    require_keys(cfg, ("text_column", "label_column"))
+    return standardize(
+        raw,
+        cfg["text_column"],
+        cfg["label_column"],
+        name=name,
+        seed=seed,
+        val_fraction=val_fraction,
+        test_fraction=test_fraction,
+        label_names=cfg.get("label_names"),
+    )
+
+
+@contextmanager
+def datasets_quiet() -> Iterator[None]:
+    """No `datasets` progress bars while a split is prepared (we log what was done instead)."""
+    was_enabled = datasets.is_progress_bar_enabled()
+    datasets.disable_progress_bars()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            datasets.enable_progress_bars()

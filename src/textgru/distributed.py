@@ -1,0 +1,118 @@
+"""The distributed launch policy in one place: which process is rank zero, whether an external launcher
+(torchrun, SLURM, Lightning's own) started this process for one rank, device checks before any work, and one
+config per trial inside sweeps."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from textgru.errors import TextgruError
+
+log = logging.getLogger(__name__)
+
+# Read once, when textgru is imported at process start: Lightning's own launcher later sets LOCAL_RANK in the
+# launching process too, which must not make it look like a rank that an external launcher started.
+_STARTED_FOR_ONE_RANK = (
+    "LOCAL_RANK" in os.environ
+    or "TORCHELASTIC_RUN_ID" in os.environ
+    or int(os.environ.get("SLURM_NTASKS", "1") or 1) > 1
+)
+
+
+def launched_externally() -> bool:
+    """True in a process that torchrun, SLURM (several tasks) or Lightning's ddp launcher started for one rank."""
+    return _STARTED_FOR_ONE_RANK
+
+
+def process_rank() -> int:
+    """This process's global rank as its launcher set it in the environment (0 when not data-parallel)."""
+    return int(os.environ.get("RANK", os.environ.get("LOCAL_RANK", "0")))
+
+
+def quiet_other_ranks() -> None:
+    """In ranks other than zero: warnings and errors only, on the console, and no log file (rank zero reports)."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if isinstance(handler, logging.FileHandler):
+            root.removeHandler(handler)
+            handler.close()
+            path = handler.baseFilename
+            if os.path.exists(path) and os.path.getsize(path) == 0:
+                os.unlink(path)
+        else:
+            handler.setLevel(logging.WARNING)
+
+
+def check_device(device: str) -> None:
+    """One line for `device=cuda...` on a machine without a CUDA GPU (inference commands and `textgru.load`)."""
+    import torch
+
+    if str(device).startswith("cuda") and not torch.cuda.is_available():
+        raise TextgruError(f"device={device} but no CUDA GPU is available here; use device=cpu")
+
+
+def check_trainer_devices(trainer_cfg: Any) -> None:
+    """One line, before any work, for an accelerator the machine lacks or more devices than it has."""
+    import torch
+
+    accelerator = str(trainer_cfg.accelerator)
+    devices = trainer_cfg.devices
+    if accelerator in ("gpu", "cuda"):
+        have, unit = torch.cuda.device_count(), "GPU(s)"
+        if have == 0:
+            raise TextgruError(
+                f"trainer.accelerator={accelerator} (trainer=gpu or trainer=ddp) needs a GPU and torch finds none; "
+                "on CPU use trainer=cpu, or trainer=ddp_cpu for data-parallel processes"
+            )
+    elif accelerator == "cpu":
+        have, unit = os.cpu_count() or 1, "CPU cores (one process each)"
+    else:
+        return
+    wanted = len(devices) if _is_list(devices) else devices
+    if isinstance(wanted, int) and wanted > have:
+        raise TextgruError(
+            f"trainer.devices={devices} but this machine has {have} {unit}; use trainer.devices={have} or fewer"
+        )
+
+
+def _is_list(value: Any) -> bool:
+    from omegaconf import ListConfig
+
+    return isinstance(value, (list, tuple, ListConfig))
+
+
+def several_processes(trainer_cfg: Any) -> bool:
+    """Whether Lightning's `auto` strategy would start several processes for this trainer config."""
+    import torch
+
+    devices, nodes = trainer_cfg.devices, trainer_cfg.num_nodes or 1
+    if nodes > 1:
+        return True
+    if _is_list(devices):
+        return len(devices) > 1
+    if str(devices) in ("-1", "auto"):  # all of them: several only where there are several GPUs
+        return str(trainer_cfg.accelerator) in ("gpu", "cuda", "auto") and torch.cuda.device_count() > 1
+    return int(devices) > 1
+
+
+def one_config_per_trial(cfg: Any, in_sweep: bool) -> None:
+    """Lightning's `ddp` launcher re-executes the command line in every rank; inside a sweep that re-runs the
+    whole sweep per rank. Data-parallel trials of a sweep therefore spawn their ranks from the trial
+    (`ddp_spawn`), whatever `ddp` variant or `auto` strategy would have been used."""
+    from omegaconf import open_dict
+
+    strategy = cfg.trainer.strategy
+    if (
+        not in_sweep
+        or launched_externally()
+        or not isinstance(strategy, str)
+        or any(k in strategy for k in ("spawn", "fork", "notebook"))  # these start their ranks from this process
+    ):
+        return
+    if strategy.startswith("ddp") or (strategy == "auto" and several_processes(cfg.trainer)):
+        spawn = "ddp_spawn" + strategy[3:] if strategy.startswith("ddp") else "ddp_spawn"
+        log.info("sweep trial: trainer.strategy=%s so that every rank trains this trial's config", spawn)
+        with open_dict(cfg):
+            cfg.trainer.strategy = spawn

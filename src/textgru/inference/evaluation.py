@@ -1,0 +1,169 @@
+"""Classifier evaluation: the data to score, the metrics, the per-class table, metrics JSON and confusion-matrix PNG."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from datasets import ClassLabel, Dataset, DatasetDict, concatenate_datasets
+from torchmetrics.classification import (
+    MulticlassAccuracy,
+    MulticlassConfusionMatrix,
+    MulticlassF1Score,
+    MulticlassPrecision,
+    MulticlassRecall,
+)
+
+from textgru.data.labelled import datasets_quiet, load_classification_data
+from textgru.errors import TextgruError
+from textgru.plots import plot_confusion_matrix
+
+log = logging.getLogger(__name__)
+
+
+def classification_metrics(probs: torch.Tensor, labels: Sequence[int], label_names: Sequence[str]) -> dict[str, Any]:
+    """Accuracy, macro-F1, cross-entropy, per-class precision/recall/F1/support and the confusion matrix, from
+    class probabilities (n, classes) and true label ids."""
+    k = len(label_names)
+    target = torch.tensor(list(labels), dtype=torch.long)
+    preds = probs.argmax(-1)
+    per_class = {
+        name: {"precision": p, "recall": r, "f1": f, "support": int((target == i).sum())}
+        for i, (name, p, r, f) in enumerate(
+            zip(
+                label_names,
+                MulticlassPrecision(k, average=None)(preds, target).tolist(),
+                MulticlassRecall(k, average=None)(preds, target).tolist(),
+                MulticlassF1Score(k, average=None)(preds, target).tolist(),
+                strict=True,
+            )
+        )
+    }
+    return {
+        "accuracy": float(MulticlassAccuracy(k, average="micro")(preds, target)),
+        "macro_f1": float(MulticlassF1Score(k, average="macro")(preds, target)),
+        "loss": float(torch.nn.functional.nll_loss(probs.clamp_min(1e-12).log(), target)),
+        "per_class": per_class,
+        "confusion_matrix": MulticlassConfusionMatrix(k)(preds, target).tolist(),
+        "n": len(target),
+    }
+
+
+def format_report(result: Mapping[str, Any]) -> str:
+    """The per-class table a user reads on the terminal."""
+    rows = [f"{'label':<16} {'precision':>9} {'recall':>9} {'f1':>9} {'support':>8}"]
+    for name, m in result["per_class"].items():
+        rows.append(f"{name:<16} {m['precision']:>9.4f} {m['recall']:>9.4f} {m['f1']:>9.4f} {m['support']:>8d}")
+    rows.append(f"{'macro avg':<16} {'':>9} {'':>9} {result['macro_f1']:>9.4f} {result['n']:>8d}")
+    rows.append(f"{'accuracy':<16} {'':>9} {'':>9} {result['accuracy']:>9.4f} {result['n']:>8d}")
+    return "\n".join(rows)
+
+
+def labelled_texts(
+    data: Any, split: str | None, trained_on: Mapping[str, Any], text_column: str = "text", label_column: str = "label"
+) -> tuple[list[str], list[str], str]:
+    """Texts and their label names from what the data sources accept: None (`trained_on`, the checkpoint's data
+    config), a data config name, a path read as `data=local`, a data config mapping, or a `datasets.Dataset`
+    (`DatasetDict`: one split of it). `split` "all" joins every split; its default is "test" for configs and
+    "all" for a path or a Dataset. Returns the texts, the labels and the split's name."""
+    with datasets_quiet():
+        if isinstance(data, DatasetDict):
+            split = _check_split(split or "test", list(data))
+            data = data[split]
+        if isinstance(data, Dataset):  # scored as given, every row with a text and a label
+            return _given_rows(data, text_column, label_column) + (split or "all",)
+        ds, split = _labelled_split(data, split, trained_on, text_column, label_column)
+        names = ds.features["label"].names
+        return list(ds["text"]), [names[y] for y in ds["label"]], split
+
+
+def _given_rows(ds: Dataset, text_column: str, label_column: str) -> tuple[list[str], list[str]]:
+    missing = [c for c in (text_column, label_column) if c not in ds.column_names]
+    if missing:
+        raise TextgruError(
+            f"column {missing[0]!r} not in the dataset; columns are {ds.column_names}; "
+            "pass text_column= / label_column="
+        )
+    feature = ds.features[label_column]
+    texts, labels = [], []
+    for text, label in zip(ds[text_column], ds[label_column], strict=True):
+        if isinstance(text, str) and text.strip() and label is not None and str(label).strip():
+            texts.append(text)
+            labels.append(feature.int2str(label) if isinstance(feature, ClassLabel) else str(label))
+    if len(texts) < len(ds):
+        log.info("the given dataset: skipped %d rows without a text or a label", len(ds) - len(texts))
+    if not texts:
+        raise TextgruError("the given dataset has no rows with both a text and a label")
+    return texts, labels
+
+
+def _labelled_split(
+    data: Any, split: str | None, trained_on: Mapping[str, Any], text_column: str, label_column: str
+) -> tuple[Dataset, str]:
+    if data is None:  # the checkpoint's data config is data: its sources are read, its cache folder is not used
+        from textgru.config import local_cache_dir
+
+        cfg = {**trained_on, "cache_dir": local_cache_dir()} if "cache_dir" in trained_on else dict(trained_on)
+    elif isinstance(data, Mapping):  # a hand-written config: the YAML of its source fills what it leaves out
+        from textgru.config import data_config
+
+        base = {"tweets": "tweets", "hub": "imdb"}.get(str(data.get("source")), "local")
+        cfg = {**data_config(base), "label_names": None, **data}
+    elif isinstance(data, (str, os.PathLike)) and Path(data).expanduser().exists():
+        from textgru.config import data_config
+
+        cfg = {
+            **data_config("local"),
+            "source": "local",
+            "path": str(Path(data).expanduser()),
+            "text_column": text_column,
+            "label_column": label_column,
+            "label_names": None,
+        }
+        split = split or "all"
+    elif isinstance(data, str) and "/" not in data and "." not in data:
+        from textgru.config import data_config
+
+        cfg = {**data_config(data), "label_names": None}
+    else:
+        raise TextgruError(
+            f"data={data!r} is neither an existing file or folder nor a data config name "
+            "(conf/data/); pass a path, a name such as 'tweets', a dict, or a datasets.Dataset"
+        )
+    dd = load_classification_data(cfg)
+    split = split or "test"
+    if split == "all":  # e.g. a single file of your own: score every row, not a carved 10%
+        ds = concatenate_datasets([dd[s] for s in dd])
+    else:
+        ds = dd[_check_split(split, list(dd))]
+    log.info("scoring %d examples (%s split)", len(ds), split)
+    return ds, split
+
+
+def _check_split(split: str, splits: list[str]) -> str:
+    if split not in splits:
+        raise TextgruError(f"unknown split {split!r}; use one of {splits + ['all']}")
+    return split
+
+
+def write_report(result: Mapping[str, Any], label_names: Sequence[str], output_dir: Path, split: str) -> None:
+    """`<split>_metrics.json` and `<split>_confusion_matrix.png` in `output_dir`."""
+    write_json(result, output_dir / f"{split}_metrics.json")
+    plot_confusion_matrix(
+        result["confusion_matrix"],
+        list(label_names),
+        output_dir / f"{split}_confusion_matrix.png",
+        title=f"{split} confusion matrix",
+    )
+    log.info("wrote %s and %s", output_dir / f"{split}_metrics.json", output_dir / f"{split}_confusion_matrix.png")
+
+
+def write_json(result: Mapping[str, Any], path: Path) -> None:
+    """`result` as indented JSON at `path` (its folder created)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2))

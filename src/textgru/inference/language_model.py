@@ -1,0 +1,96 @@
+"""`LanguageModel`: a trained GRU language model rebuilt from its checkpoint alone, to sample, stream and score."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+import torch
+from tokenizers import Tokenizer
+
+from textgru.data.batching import LengthBucketBatchSampler, pad_collate
+from textgru.data.tokenization import pad_id
+from textgru.errors import TextgruError
+from textgru.inference.generation import SamplingOptions, encode_prompt, generate, stream
+from textgru.inference.loaded_model import LoadedModel
+
+
+class LanguageModel(LoadedModel):
+    """A language model (`task=lm` checkpoint): `LanguageModel.load(path).generate("ROMEO:", seed=1)`.
+
+    The sampling keywords of `generate` and `stream` are those of `scripts/generate.py`: `max_new_tokens`,
+    `temperature`, `top_k`, `top_p`, `repetition_penalty`, `greedy`, `num_samples`, `seed`, `stop`."""
+
+    task = "lm"
+
+    def __init__(self, model: torch.nn.Module, tokenizer: Tokenizer, meta: Mapping[str, Any]) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self.meta = dict(meta)
+
+    @classmethod
+    def from_parts(cls, model: torch.nn.Module, meta: dict[str, Any]) -> LanguageModel:
+        return cls(model, Tokenizer.from_str(meta["tokenizer"]), meta)
+
+    def describe(self) -> str:
+        return f"vocab={self.tokenizer.get_vocab_size()}"
+
+    def generate(
+        self,
+        prompt: str = "",
+        *,
+        allow_unknown: bool = False,
+        on_text: Callable[[str], None] | None = None,
+        **sampling: Any,
+    ) -> list[str]:
+        """`num_samples` continuations of `prompt` (the prompt not included), drawn together as one batch.
+
+        A `seed` makes them reproducible: the same seed gives the same text as `scripts/generate.py`.
+        `allow_unknown` reads characters the tokenizer never saw as [UNK] instead of refusing the prompt."""
+        return generate(self.model, self.tokenizer, prompt, _options(sampling), on_text, allow_unknown)
+
+    def stream(self, prompt: str = "", *, allow_unknown: bool = False, **sampling: Any) -> Iterator[str]:
+        """One continuation of `prompt`, yielded in text pieces as it is sampled (for a chat window or a
+        terminal); the pieces join to what `generate` returns with the same seed."""
+        return stream(self.model, self.tokenizer, prompt, _options(sampling), allow_unknown)
+
+    @torch.inference_mode()
+    def score(self, texts: str | Sequence[str], batch_size: int = 64) -> list[float]:
+        """Nats per token of each text (its mean negative log-likelihood), read as a document of its own: after
+        the document separator, as in training. `math.exp` of it is the text's perplexity; an empty text
+        scores nan."""
+        texts = [texts] if isinstance(texts, str) else list(texts)
+        start = encode_prompt(self.tokenizer, "")  # the separator that precedes every document
+        docs = [self.tokenizer.encode(t).ids if isinstance(t, str) else _not_text(t, i) for i, t in enumerate(texts)]
+        scores = [math.nan] * len(docs)
+        scored = [i for i, d in enumerate(docs) if d]
+        if not scored:
+            return scores
+        sampler = LengthBucketBatchSampler([len(docs[i]) for i in scored], batch_size, shuffle=False)
+        for batch_idx in sampler:
+            idx = [scored[j] for j in batch_idx]
+            batch = pad_collate([{"input_ids": start + docs[i]} for i in idx], pad_id=pad_id(self.tokenizer))
+            ids = batch["input_ids"].to(self.device)  # (batch, time)
+            logits, _ = self.model(ids[:, :-1])  # (batch, time - 1, vocab): each position predicts the next token
+            nll = torch.nn.functional.cross_entropy(logits.float().transpose(1, 2), ids[:, 1:], reduction="none")
+            steps = torch.arange(ids.size(1) - 1, device=self.device)  # (time - 1,)
+            first = len(start) - 1  # the first prediction of a text's own tokens
+            counts = batch["lengths"].to(self.device) - len(start)  # (batch,): the text's tokens
+            mask = (steps[None, :] >= first) & (steps[None, :] < first + counts[:, None])  # (batch, time - 1)
+            per_text = (nll * mask).sum(1) / counts
+            for i, value in zip(idx, per_text.tolist(), strict=True):
+                scores[i] = value
+        return scores
+
+
+def _options(sampling: Mapping[str, Any]) -> SamplingOptions:
+    known = set(SamplingOptions.__dataclass_fields__)
+    unknown = sorted(set(sampling) - known)
+    if unknown:
+        raise TextgruError(f"unknown sampling option(s) {unknown}; use any of {sorted(known)}")
+    return SamplingOptions(**sampling).check()
+
+
+def _not_text(value: Any, i: int) -> list[int]:
+    raise TextgruError(f"texts[{i}] is a {type(value).__name__}, not a string")

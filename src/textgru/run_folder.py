@@ -1,0 +1,145 @@
+"""The run-folder contract: what a run writes where, fresh folders that are never shared, and the rules for
+finished, unfinished and resumed runs. Every file name of a run folder is spelled here and only here."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from textgru.errors import TextgruError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunFolder:
+    """`outputs/<task>/<date>/<time>/` and the files a run writes into it."""
+
+    path: Path
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "path", Path(self.path).expanduser())
+
+    config = property(lambda self: self.path / "config.yaml")  # the resolved config of the run
+    hydra_overrides = property(lambda self: self.path / ".hydra" / "overrides.yaml")  # the command line's overrides
+    metrics = property(lambda self: self.path / "metrics.json")  # written last: marks a finished run
+    tokenizer = property(lambda self: self.path / "tokenizer.json")
+    train_log = property(lambda self: self.path / "train.log")
+    logs = property(lambda self: self.path / "logs")  # Lightning's CSV logger: logs/metrics.csv
+    metrics_csv = property(lambda self: self.path / "logs" / "metrics.csv")
+    tensorboard = property(lambda self: self.path / "tensorboard")
+    ranks = property(lambda self: self.path / "ranks.json")  # data-parallel runs: every rank's training setup
+    checkpoints = property(lambda self: self.path / "checkpoints")
+    best_checkpoint = property(lambda self: self.path / "checkpoints" / "best.ckpt")
+    last_checkpoint = property(lambda self: self.path / "checkpoints" / "last.ckpt")
+    unfinished_best = property(lambda self: self.path / "checkpoints" / "best-unfinished.ckpt")
+    learning_curves = property(lambda self: self.path / "learning_curves.png")
+    confusion_matrix = property(lambda self: self.path / "confusion_matrix.png")
+    forecast_plot = property(lambda self: self.path / "forecast.png")
+    samples = property(lambda self: self.path / "samples.txt")
+    eval_dir = property(lambda self: self.path / "eval")  # what `textgru eval` writes by default
+
+    def metrics_after(self, step: int) -> Path:
+        """Where CSV log rows logged after checkpoint `step` are kept when a killed run resumes from it."""
+        return self.logs / f"metrics.after-step-{step}.csv"
+
+    @property
+    def finished_marker(self) -> Path | None:
+        """The first file that shows this folder holds a run (finished, or with checkpoints), else None."""
+        return next((p for p in (self.metrics, self.best_checkpoint, self.last_checkpoint) if p.exists()), None)
+
+    def refuse_if_used(self, fix: str) -> None:
+        """One line if the folder already holds a run, so that nothing in it is overwritten; `fix` says what to do."""
+        marker = self.finished_marker
+        if marker is not None:
+            raise TextgruError(f"{self.path} already holds a run ({marker.relative_to(self.path)}); {fix}")
+
+    @classmethod
+    def of_checkpoint(cls, checkpoint: str | os.PathLike[str]) -> RunFolder:
+        """The run folder a checkpoint belongs to: `<run>/checkpoints/x.ckpt` -> `<run>`; else the file's folder."""
+        p = Path(checkpoint).expanduser()
+        return cls(p.parent.parent if p.parent.name == "checkpoints" else p.parent)
+
+
+def fresh_dir(path: str) -> str:
+    """`path`, or `path-1`, `path-2`, ... if it exists, created here so that it is this run's alone: two runs
+    started in the same second (the config's `${fresh_dir:...<time>}`) never share a folder. A rank started by
+    torchrun or SLURM gets `path` itself: all ranks must agree on one folder (they are given `hydra.run.dir=`)."""
+    from textgru.distributed import launched_externally
+
+    base = Path(path)
+    if launched_externally():
+        return str(base)
+    base.parent.mkdir(parents=True, exist_ok=True)
+    for n in range(10_000):
+        candidate = base if n == 0 else base.with_name(f"{base.name}-{n}")
+        try:
+            candidate.mkdir()
+            return str(candidate)
+        except FileExistsError:
+            continue
+    raise TextgruError(f"no free folder name next to {base}")
+
+
+def register_resolvers() -> None:
+    """`${fresh_dir:...}` for the configs' run and sweep folders (resolved once per config)."""
+    from omegaconf import OmegaConf
+
+    if not OmegaConf.has_resolver("fresh_dir"):
+        OmegaConf.register_new_resolver("fresh_dir", fresh_dir, use_cache=True)
+
+
+def resume_target(args: list[str]) -> tuple[RunFolder, Path] | None:
+    """(run folder, checkpoint) named on a command line by `resume=<run folder>` or `ckpt_path=<.ckpt>`."""
+    for arg in args:
+        key, _, value = arg.partition("=")
+        if key in ("resume", "ckpt_path") and value:
+            path = Path(value).expanduser()
+            if key == "resume":
+                if not path.is_dir():
+                    raise TextgruError(
+                        f"resume={value}: no such run folder; give the folder a run wrote (outputs/<task>/<date>/<time>)"
+                    )
+                run = RunFolder(path)
+                return run, run.last_checkpoint
+            if not path.is_file():
+                raise TextgruError(f"ckpt_path={value} does not exist; to continue a run give resume=<run folder>")
+            return RunFolder.of_checkpoint(path), path
+    return None
+
+
+def check_resumable(run: RunFolder, checkpoint: Path) -> None:
+    """One line unless `run` is an unfinished textgru run with `checkpoint` to continue from."""
+    if not run.config.is_file():
+        raise TextgruError(f"{run.path} has no config.yaml, so it is not a textgru run folder")
+    if run.metrics.exists():
+        raise TextgruError(f"{run.path} holds a finished run (metrics.json); there is nothing to resume")
+    if not checkpoint.is_file():
+        raise TextgruError(
+            f"{run.path} has no {checkpoint.relative_to(run.path) if checkpoint.is_relative_to(run.path) else checkpoint}"
+            " to resume from (the run stopped before its first checkpoint); start it again"
+        )
+
+
+def restore_unfinished_best(run: RunFolder) -> None:
+    """An interrupted run set its best checkpoint aside as best-unfinished.ckpt; a resumed run takes it back."""
+    if run.unfinished_best.exists() and not run.best_checkpoint.exists():
+        run.unfinished_best.replace(run.best_checkpoint)
+
+
+def set_aside_unfinished_best(run: RunFolder) -> None:
+    """A run that fails must not leave a best.ckpt that looks like a finished run's: rename it best-unfinished."""
+    if run.best_checkpoint.exists():
+        run.best_checkpoint.replace(run.unfinished_best)
+        log.warning("run did not finish; its best checkpoint so far is %s", run.unfinished_best)
+
+
+def remove_if_unstarted(path: Path) -> None:
+    """A run refused before it wrote anything leaves no folder behind: remove `path` when it holds only what
+    Hydra put there (`.hydra/` and the log)."""
+    if path.is_dir() and all(p.name == ".hydra" or p.suffix == ".log" for p in path.iterdir()):
+        logging.shutdown()
+        shutil.rmtree(path, ignore_errors=True)

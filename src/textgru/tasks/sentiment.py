@@ -1,0 +1,216 @@
+"""`task=sentiment`: document classification (sentiment first) with a BiGRU classifier.
+
+Labelled data (the built-in tweets, a Hub dataset or your own files) -> a tokenizer trained on the training split
+-> length-bucketed padded batches -> `GRUClassifier`; cross-entropy (class weights, label smoothing), accuracy
+and macro-F1, a weight average (EMA) that scores validation and test; a test confusion matrix and learning
+curves in the run folder."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+import lightning as L
+import torch
+from omegaconf import DictConfig
+from torch import nn
+from torch.optim.swa_utils import AveragedModel
+from torchmetrics import MeanMetric, MetricCollection
+from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix, MulticlassF1Score
+
+from textgru.checkpoint import checkpoint_extras
+from textgru.data.classification_datamodule import ClassificationDataModule
+from textgru.errors import TextgruError
+from textgru.run_folder import RunFolder
+from textgru.tasks.base import (
+    TaskModule,
+    build_model,
+    build_optimizer,
+    build_scheduler,
+    count_parameters,
+    model_args,
+    plain,
+)
+
+log = logging.getLogger(__name__)
+METRICS = ("loss", "accuracy", "macro_f1")  # logged as train/, val/ and test/<metric>
+
+
+def validation_metrics(cfg: DictConfig) -> list[str]:
+    """The validation metrics this task logs (what `optimized_metric` may name)."""
+    return [f"val/{m}" for m in METRICS]
+
+
+def next_commands(run: RunFolder) -> list[str]:
+    """What to run next with this run's checkpoint (printed when the run ends)."""
+    ckpt = run.best_checkpoint
+    return [f"textgru eval ckpt_path={ckpt}", f'textgru predict ckpt_path={ckpt} text="what a lovely day"']
+
+
+def build(cfg: DictConfig) -> tuple[ClassificationDataModule, ClassificationTask]:
+    """The datamodule (tokenizer trained on the training split) and the LightningModule around a `GRUClassifier`."""
+    from textgru.models.glove import init_from_glove
+
+    dm = ClassificationDataModule(plain(cfg.data), plain(cfg.tokenizer), seed=cfg.seed)
+    dm.setup("fit")
+    labels = dm.label_names
+    model_cfg = plain(cfg.model)
+    model_cfg.update(
+        vocab_size=dm.tokenizer.get_vocab_size(),
+        num_classes=len(labels),
+        padding_idx=dm.pad_id,
+        unk_idx=dm.tokenizer.token_to_id("[UNK]"),
+    )
+    pretrained = model_cfg["pretrained_embeddings"]
+    model = build_model(model_cfg, "pretrained_embeddings")
+    if pretrained == "glove-6b-50d":
+        init_from_glove(model.embedding, dm.tokenizer)
+    elif pretrained:
+        raise TextgruError(f"unknown model.pretrained_embeddings {pretrained!r}; use glove-6b-50d or null")
+    extras = checkpoint_extras(
+        "sentiment",
+        model,
+        model_args(model_cfg, "pretrained_embeddings"),
+        dm.tokenizer.to_str(),
+        labels,
+        plain(cfg.data),
+        cfg.data.max_length,
+    )
+    task = ClassificationTask(
+        model,
+        num_classes=len(labels),
+        optimizer=build_optimizer(cfg),
+        scheduler=build_scheduler(cfg),
+        class_weights=class_weights(cfg.task.class_weights, dm.label_counts()),
+        label_smoothing=cfg.task.label_smoothing,
+        ema_decay=cfg.task.ema_decay,
+        checkpoint_extras=extras,
+    )
+    log.info(
+        "model: %s parameters; labels %s; vocabulary %d", count_parameters(model), labels, dm.tokenizer.get_vocab_size()
+    )
+    return dm, task
+
+
+def class_weights(spec: Any, counts: list[int]) -> list[float] | None:
+    """`task.class_weights`: null, "balanced" (inverse label frequency) or one weight per label."""
+    if spec in (None, "none"):
+        return None
+    if spec == "balanced":
+        total = sum(counts)
+        return [total / (len(counts) * max(c, 1)) for c in counts]
+    weights = [float(w) for w in spec]
+    if len(weights) != len(counts):
+        raise TextgruError(f"task.class_weights has {len(weights)} values but there are {len(counts)} labels")
+    return weights
+
+
+def ema_update(averaged: torch.Tensor, current: torch.Tensor, num_averaged: torch.Tensor, decay: float) -> torch.Tensor:
+    """Exponential moving average whose decay warms up as (1 + n) / (10 + n), capped at `decay`, so that
+    short runs average their recent weights instead of staying near the initial ones."""
+    n = float(num_averaged)
+    d = min(decay, (1.0 + n) / (10.0 + n))
+    return d * averaged + (1.0 - d) * current
+
+
+class ClassificationTask(TaskModule):
+    """Wraps a classifier `nn.Module` taking `(input_ids, lengths)`; logs `{stage}/loss|accuracy|macro_f1`."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        num_classes: int,
+        optimizer: Callable[..., torch.optim.Optimizer],
+        scheduler: Callable[..., Any] | None = None,
+        class_weights: list[float] | None = None,
+        label_smoothing: float = 0.0,
+        ema_decay: float | None = None,
+        checkpoint_extras: dict | None = None,
+    ) -> None:
+        super().__init__(model, optimizer, scheduler, checkpoint_extras)
+        # an exponential moving average of the weights scores validation/test and is what gets exported
+        self.ema = AveragedModel(model, avg_fn=partial(ema_update, decay=ema_decay)) if ema_decay else None
+        if self.ema is not None:
+            self.ema.requires_grad_(False)  # averaged, not trained (and so not a DDP-synchronised parameter)
+        self.num_classes = num_classes
+        weight = torch.tensor(class_weights, dtype=torch.float) if class_weights else None
+        self.register_buffer("class_weight", weight)
+        # summed, then divided by the summed weight of the batch (its size when unweighted): the mean
+        self.loss_fn = nn.CrossEntropyLoss(weight=weight, label_smoothing=label_smoothing, reduction="sum")
+        self.eval_losses = nn.ModuleDict({s: MeanMetric() for s in ("val", "test")})  # synchronised across ranks
+        metrics = MetricCollection(
+            {
+                "accuracy": MulticlassAccuracy(num_classes, average="micro"),
+                "macro_f1": MulticlassF1Score(num_classes, average="macro"),
+            }
+        )
+        self.metrics = nn.ModuleDict({f"{s}_metrics": metrics.clone(prefix=f"{s}/") for s in ("train", "val", "test")})
+        self.test_confusion = MulticlassConfusionMatrix(num_classes)
+
+    def forward(self, input_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        model = self.ema.module if self.ema is not None and not self.training else self.model
+        return model(input_ids, lengths)
+
+    def on_train_epoch_start(self) -> None:
+        # Lightning sets the epoch on samplers, not on batch samplers: a new bucket order every epoch
+        batch_sampler = getattr(self.trainer.train_dataloader, "batch_sampler", None)
+        if hasattr(batch_sampler, "set_epoch"):
+            batch_sampler.set_epoch(self.current_epoch)
+
+    def optimizer_step(self, *args: Any, **kwargs: Any) -> None:
+        super().optimizer_step(*args, **kwargs)
+        if self.ema is not None:  # here, not in on_train_batch_end: a checkpoint saved after the batch includes it
+            self.ema.update_parameters(self.model)
+
+    def _step(self, batch: dict[str, torch.Tensor], stage: str) -> torch.Tensor:
+        labels = batch["labels"]
+        logits = self(batch["input_ids"], batch["lengths"])  # (batch, classes)
+        loss_sum = self.loss_fn(logits, labels)
+        weight = (
+            self.class_weight[labels].sum()
+            if self.class_weight is not None
+            else labels.new_tensor(len(labels), dtype=torch.float)
+        )
+        preds = logits.argmax(-1)
+        self.metrics[f"{stage}_metrics"].update(preds, labels)
+        if stage == "train":
+            loss = self.global_mean(loss_sum, weight)
+            self.log("train/loss", loss_sum / weight, on_step=True, on_epoch=True, prog_bar=True, batch_size=len(preds))
+        else:
+            loss = loss_sum / weight
+            self.eval_losses[stage].update(loss, weight=weight)
+            self.log(f"{stage}/loss", self.eval_losses[stage], on_step=False, on_epoch=True, prog_bar=stage == "val")
+        self.log_dict(self.metrics[f"{stage}_metrics"], on_step=False, on_epoch=True, prog_bar=stage == "val")
+        if stage == "test":
+            self.test_confusion.update(preds, batch["labels"])
+        return loss
+
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        return self._step(batch, "train")
+
+    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        self._step(batch, "val")
+
+    def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        self._step(batch, "test")
+
+    def on_test_epoch_start(self) -> None:
+        self.test_confusion.reset()
+
+    def on_test_epoch_end(self) -> None:
+        # computed on every rank (the counts are summed across ranks); rank zero plots it after testing
+        self.test_confusion_result = self.test_confusion.compute().tolist()
+
+    def count_tokens(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        return batch["lengths"].sum()
+
+    def write_artifacts(self, datamodule: L.LightningDataModule, run: RunFolder) -> None:
+        """The test confusion matrix and the learning curves, as PNGs."""
+        from textgru.plots import plot_confusion_matrix, plot_learning_curves
+
+        plot_confusion_matrix(
+            self.test_confusion_result, datamodule.label_names, run.confusion_matrix, title="test confusion matrix"
+        )
+        plot_learning_curves(run.metrics_csv, run.learning_curves)

@@ -1,0 +1,128 @@
+"""A checkpoint is data, never code: crafted checkpoints that name functions, modules or foreign classes, or that
+pass unexpected constructor arguments, are refused with one line, and nothing is written or imported."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import run_script
+
+from textgru.checkpoint import FORMAT_VERSION
+from textgru.errors import TextgruError
+
+CLASSIFIER_ARGS = {"vocab_size": 30, "num_classes": 3, "embedding_dim": 8, "hidden_size": 8}
+
+
+def crafted(path: Path, *, model_class=None, model_args=None, model_config=None) -> Path:
+    """A checkpoint file with textgru metadata as an attacker would write it (format 2, or format 1 with
+    `model_config`)."""
+    meta = {"task": "sentiment", "tokenizer": "{}", "label_names": ["a", "b", "c"], "data_config": {}, "max_length": 8}
+    if model_config is not None:
+        meta.update(format_version=1, model_config=model_config)
+    else:
+        meta.update(format_version=FORMAT_VERSION, model_class=model_class, model_args=model_args)
+    torch.save({"state_dict": {}, "textgru": meta}, path)
+    return path
+
+
+def cases(target: Path) -> dict[str, dict]:
+    """name -> crafted metadata; `target` is the file a successful attack would write."""
+    write_text = {
+        "_target_": "pathlib.Path.write_text",
+        "self": {"_target_": "pathlib.Path", "_args_": [str(target)]},
+        "data": "import os  # runs at the next Python start\n",
+    }
+    return {
+        "legacy write_text": {"model_config": write_text},
+        "legacy os.system": {"model_config": {"_target_": "os.system", "command": f"touch {target}"}},
+        "legacy builtins.exec": {
+            "model_config": {"_target_": "builtins.exec", "source": f"open({str(target)!r}, 'w')"}
+        },
+        "legacy import_module": {"model_config": {"_target_": "importlib.import_module", "name": "textgru_evil_xyz"}},
+        "legacy foreign class": {"model_config": {"_target_": "xml.dom.minidom.Document"}},
+        "legacy nested target": {
+            "model_config": {
+                "_target_": "textgru.models.classifier.GRUClassifier",
+                **CLASSIFIER_ARGS,
+                "pooling": write_text,
+            }
+        },
+        "class write_text": {"model_class": "pathlib.Path.write_text", "model_args": {"data": "x"}},
+        "class os.system": {"model_class": "os.system", "model_args": {"command": f"touch {target}"}},
+        "class builtins.exec": {"model_class": "builtins.exec", "model_args": {}},
+        "class import_module": {"model_class": "importlib.import_module", "model_args": {"name": "textgru_evil_xyz"}},
+        "class outside textgru": {"model_class": "xml.dom.minidom.Document", "model_args": {}},
+        "unknown argument": {"model_class": "GRUClassifier", "model_args": {**CLASSIFIER_ARGS, "evil": 1}},
+        "wrong type": {"model_class": "GRUClassifier", "model_args": {**CLASSIFIER_ARGS, "hidden_size": "8; rm -rf"}},
+        "bool for int": {"model_class": "GRUClassifier", "model_args": {**CLASSIFIER_ARGS, "hidden_size": True}},
+        "nested target in argument": {
+            "model_class": "GRUClassifier",
+            "model_args": {**CLASSIFIER_ARGS, "pooling": write_text},
+        },
+        "list argument": {"model_class": "GRUClassifier", "model_args": {**CLASSIFIER_ARGS, "pooling": ["mean"]}},
+        "missing argument": {"model_class": "GRUClassifier", "model_args": {"vocab_size": 30}},
+        "args not a mapping": {"model_class": "GRUClassifier", "model_args": ["x"]},
+    }
+
+
+@pytest.mark.parametrize("name", list(cases(Path("x"))))
+def test_crafted_checkpoint_is_refused_and_runs_nothing(tmp_path: Path, name: str) -> None:
+    import textgru
+
+    target = tmp_path / "pwned.txt"
+    path = crafted(tmp_path / "evil.ckpt", **cases(target)[name])
+    modules_before = set(sys.modules)
+    with pytest.raises(TextgruError) as refused:
+        textgru.load(path)
+    message = str(refused.value)
+    assert "\n" not in message and "evil.ckpt" in message, message
+    assert "refused" in message or "needs" in message, message
+    assert not target.exists(), "the crafted checkpoint wrote a file"
+    new = set(sys.modules) - modules_before
+    assert not {m for m in new if m.startswith(("textgru_evil", "xml.dom", "os", "subprocess"))}, new
+
+
+def test_checkpoints_of_format_1_with_a_known_model_still_load(tiny_run: Path, tmp_path: Path) -> None:
+    """A checkpoint written before model classes were stored by name (its `model_config` names the model's old
+    module path) loads: the path is matched as a string to textgru's own class, never imported."""
+    import textgru
+
+    ckpt = torch.load(tiny_run / "checkpoints" / "best.ckpt", weights_only=True)
+    meta = ckpt["textgru"]
+    args = meta.pop("model_args")
+    meta["model_config"] = {"_target_": "textgru.models.classifier.GRUClassifier", **args}
+    meta.pop("model_class")
+    meta["format_version"] = 1
+    torch.save(ckpt, tmp_path / "old.ckpt")
+    old, new = textgru.load(tmp_path / "old.ckpt"), textgru.load(tiny_run)
+    texts = ["good great day", "awful sad train", "the table"]
+    torch.testing.assert_close(old.predict_proba(texts), new.predict_proba(texts))
+
+
+def test_the_command_line_refuses_a_crafted_checkpoint_with_one_line(tmp_path: Path) -> None:
+    target = tmp_path / "pwned.txt"
+    path = crafted(tmp_path / "evil.ckpt", **cases(target)["legacy write_text"])
+    r = run_script("predict", f"ckpt_path={path}", "text=hello")
+    assert r.returncode == 2 and not target.exists()
+    assert r.stderr.strip().startswith("error: ") and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "refused model _target_ 'pathlib.Path.write_text'" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_resume_refuses_a_run_folder_whose_config_names_a_foreign_target(tiny_run: Path, tmp_path: Path) -> None:
+    """`resume=` reads the run folder's config.yaml: a `_target_` that textgru's configs do not name is refused
+    before anything is instantiated."""
+    import yaml
+
+    target = tmp_path / "pwned.txt"
+    run = tmp_path / "shared_run"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "checkpoints" / "last.ckpt").write_bytes((tiny_run / "checkpoints" / "last.ckpt").read_bytes())
+    config = yaml.safe_load((tiny_run / "config.yaml").read_text())
+    config["callbacks"]["evil"] = {"_target_": "pathlib.Path.touch", "self": str(target)}
+    (run / "config.yaml").write_text(yaml.safe_dump(config))
+    r = run_script("train", f"resume={run}")
+    assert r.returncode == 2 and not target.exists()
+    assert len(r.stderr.strip().splitlines()) == 1 and "refused _target_ 'pathlib.Path.touch'" in r.stderr, r.stderr
