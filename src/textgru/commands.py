@@ -48,7 +48,7 @@ def eval_command(cfg: DictConfig) -> dict:
     target = out / f"{cfg.split}_metrics.json"
     if target.exists() and not cfg.overwrite:
         raise TextgruError(f"{target} exists; pass overwrite=true or output_dir=<another folder>")
-    data = OmegaConf.to_container(cfg.data, resolve=True) if cfg.data else None
+    data = OmegaConf.to_container(cfg.data, resolve=True) if cfg.get("data") else None  # data=null: its own data
     model = load(ckpt)
     if isinstance(model, Classifier):
         result = model.evaluate(data, cfg.split, cfg.batch_size, output_dir=out)
