@@ -27,7 +27,7 @@ def run_hydra(target: str, config_name: str, args: Sequence[str], raw_keys: tupl
     The process's own `sys.argv` is left alone: Lightning's ddp launcher re-runs it for every rank."""
     from hydra._internal.utils import _run_hydra, get_args_parser
 
-    from textgru.run_folder import register_resolvers
+    from textgru.run_folder import note_new_run_dir, register_resolvers
 
     register_resolvers()
     args = list(args)
@@ -35,7 +35,8 @@ def run_hydra(target: str, config_name: str, args: Sequence[str], raw_keys: tupl
         check_group_choices(args)
         check_explicit_run_dir(args)
         args, raw = take_raw_args(args, raw_keys)
-        check_override_keys(args, config_name)
+        probe = check_override_keys(args, config_name)
+        note_new_run_dir(args, probe)
     except TextgruError as e:
         fail(str(e))
     result: dict[str, Any] = {}
