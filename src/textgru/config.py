@@ -86,6 +86,23 @@ def first_of_sweep(value: Any) -> Any:
     return value
 
 
+def sweep_values(value: Any) -> list[Any]:
+    """The values a parsed Hydra override can take, for checking: each choice, both ends of an interval or range
+    (its last value, not its stop), or the value itself."""
+    import math
+
+    from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, RangeSweep
+
+    if isinstance(value, ChoiceSweep):
+        return list(value.list)
+    if isinstance(value, IntervalSweep):
+        return [value.start, value.end]
+    if isinstance(value, RangeSweep):
+        n = math.ceil((value.stop - value.start) / (value.step or 1))
+        return [value.start, value.start + (n - 1) * (value.step or 1)] if n > 0 else []
+    return [value]
+
+
 def check_override_keys(args: Sequence[str], config_name: str) -> DictConfig | None:
     """Compose the config once with the command line's overrides, each sweep replaced by its first value: a
     key that does not exist gets one line here, before a sweep starts any run (Hydra's own message spans
