@@ -42,9 +42,11 @@ def check_command_line(
     for o in overrides:
         key = o.get_key_element().lstrip("+~")
         if o.is_sweep_override() and search:
+            values = o.input_line.split("=", 1)[1]
+            spec = values if values.startswith(("choice(", "range(", "interval(", "tag(")) else f"choice({values})"
             raise TextgruError(
-                f"{o.input_line} gives several values, but a search runs one config per trial: put the values in "
-                f"the search space, e.g. '++hparams_search.params={{{key}: \"choice(...)\"}}'"
+                f"{o.input_line} gives several values, but a search runs one config per trial: search them, e.g. "
+                f"'++hparams_search.params={{{key}: \"{spec}\"}}'"
             )
         if o.is_sweep_override() and not multirun:
             raise TextgruError(
