@@ -298,6 +298,14 @@ def _compose(config_name: str, overrides: list[str]):
     return compose_config(config_name, overrides)
 
 
+def test_the_python_api_checks_before_making_the_run_folder(tmp_path: Path) -> None:
+    import textgru
+
+    with pytest.raises(TextgruError, match=r"^data.batch_size=0: must be an integer >= 1"):
+        textgru.train(["data.batch_size=0"], run_dir=tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+
+
 def test_train_checks_first(tmp_path: Path) -> None:
     from textgru.training import train
 
