@@ -253,7 +253,7 @@ def test_a_refused_command_leaves_the_current_folder_alone(tmp_path: Path) -> No
 
 def test_lightning_refusal_is_one_line(small_csv: Path, tmp_path: Path) -> None:
     """A Trainer argument only Lightning can judge (its strategy registry): `train()` turns Hydra's several-line
-    InstantiationException into one line (the API gets TextgruError; scripts print it)."""
+    InstantiationException into one line (the API gets TextgruError; the command prints it)."""
     import textgru
 
     with pytest.raises(TextgruError) as info:
