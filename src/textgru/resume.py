@@ -17,6 +17,7 @@ import yaml
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
 from textgru.config import CONF_DIR, user_conf_dirs
+from textgru.config_checks import check_config
 from textgru.errors import TextgruError
 from textgru.run_folder import RunFolder, check_resumable, restore_unfinished_best
 
@@ -52,6 +53,7 @@ def resume_config(run: RunFolder, checkpoint: Path, overrides: Sequence[str]) ->
         for callback in cfg.callbacks.values():
             if callback is not None and "dirpath" in callback:
                 callback.dirpath = str(run.checkpoints)
+    check_config(cfg, "train")  # the run's values with the overrides given now
     return cfg
 
 
