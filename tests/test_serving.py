@@ -336,3 +336,20 @@ def test_python_serve_classifier_only(tiny_run: Path, tmp_path: Path, clf: textg
             assert c.get("/health").text == "ok"
     finally:
         assert stop(server), "textgru.serve did not stop cleanly on SIGTERM:\n" + server.log_tail()
+
+
+def test_python_defaults_are_those_of_serve_yaml() -> None:
+    """`textgru.serve`, `build_server` and `Limits` default to what `textgru serve` does (conf/serve.yaml)."""
+    import inspect
+
+    from omegaconf import OmegaConf
+
+    from textgru.config import compose_config
+    from textgru.serving import Limits, build_server
+
+    cfg = OmegaConf.to_container(compose_config("serve", []), resolve=True)
+    assert Limits().to_dict() == cfg["limits"]
+    for fn in (build_server, textgru.serve):
+        for name, parameter in inspect.signature(fn).parameters.items():
+            if parameter.default is not inspect.Parameter.empty and name != "limits":
+                assert parameter.default == cfg[name], (fn.__name__, name)

@@ -13,7 +13,8 @@ MAX_STOP_CHARS = 64
 
 @dataclass(frozen=True)
 class Limits:
-    """Caps on what one request may ask for. A request over a cap gets a 4xx naming the field and the cap."""
+    """Caps on what one request may ask for. A request over a cap gets a 4xx naming the field and the cap. The
+    defaults are those of `textgru serve` (conf/serve.yaml `limits:`; a test keeps them in step)."""
 
     max_texts: int = 256  # texts per /predict or /score request
     max_chars: int = 20_000  # characters per text, and per /generate prompt

@@ -68,7 +68,8 @@ def build_server(
     in the generation thread (1: the server's 2-3 torch processes do not oversubscribe the cores; None: torch's
     default). `fast_queue`: LitServe's ZeroMQ transport for answers from
     its workers (instead of multiprocessing queues). `limits`: `textgru.serving.Limits` (the caps on requests).
-    Call `.run(...)` on the result, or use `serve`."""
+    Call `.run(...)` on the result, or use `serve`. The defaults are those of `textgru serve` (conf/serve.yaml; a
+    test keeps them in step)."""
     _need_serving_packages()
     import litserve as ls
 
