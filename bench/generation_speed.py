@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 from tokenizers import Tokenizer
 
+from textgru.config import tokenizer_config
 from textgru.data.tokenization import train_tokenizer
 from textgru.inference.generation import SamplingOptions, decode_continuation, generate
 from textgru.models.gru_lm import GRULanguageModel
@@ -26,7 +27,7 @@ PROMPT = "ROMEO:\n"
 
 def default_model() -> tuple[torch.nn.Module, Tokenizer]:
     symbols = "".join(chr(c) for c in range(32, 127)) + "\n"
-    tok = train_tokenizer([symbols], {"kind": "char", "vocab_size": 1000, "min_frequency": 1, "unicode_form": None})
+    tok = train_tokenizer([symbols], {**tokenizer_config("char"), "unicode_form": None})  # a complete config
     return GRULanguageModel(tok.get_vocab_size(), embedding_dim=64, hidden_size=512, num_layers=2).eval(), tok
 
 

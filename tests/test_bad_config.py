@@ -124,6 +124,16 @@ MORE = [
     ("gradient_flow", ["steps=abc"], "steps=abc: must be an integer >= 0"),
     ("gradient_flow", ["seq_len=2"], "seq_len=2: must be an integer >= 4"),
     ("gradient_flow", ["seed=1.5"], "seed=1.5: must be an integer"),
+    # serve
+    ("serve", ["port=0"], "nothing to serve: give classifier=<run folder or .ckpt> and/or lm="),
+    ("serve", ["lm=<ckpt>", "port=80"], "port=80: must be 0 (a free port) or an integer in [1024, 65535]"),
+    ("serve", ["lm=<ckpt>", "host=localhost"], "host=localhost: must be one of 127.0.0.1, 0.0.0.0, ::"),
+    ("serve", ["classifier=<tmp>/nope"], "nope does not exist; give a task=sentiment run folder"),
+    ("serve", ["lm=<ckpt>", "limits.max_streams=0"], "limits.max_streams=0: must be an integer >= 1"),
+    ("serve", ["lm=<ckpt>", "timeout=0"], "timeout=0: must be a number > 0"),
+    ("serve", ["lm=<ckpt>", "batch_timeout=5", "timeout=1"], "batch_timeout=5 must be below timeout=1"),
+    ("serve", ["lm=<ckpt>", "device=cuda"], "device=cuda: must be one of cpu (textgru serve runs on the CPU"),
+    ("serve", ["lm=<ckpt>", "threads=0"], "threads=0: must be an integer >= 1, or null"),
 ]
 
 
@@ -219,6 +229,7 @@ END_TO_END = [
         "hparams_search.pruner refused by MedianPruner: Pruning interval steps must be at least 1",
     ),
     ("gradient_flow", ["batch_size=0"], "batch_size=0"),
+    ("serve", ["lm=<ckpt>", "port=80"], "port=80"),
 ]
 
 
@@ -323,6 +334,7 @@ def test_train_checks_first(tmp_path: Path) -> None:
         ("generate_command", "generate", ["ckpt_path=<ckpt>", "top_p=2"], "top_p=2"),
         ("tune_command", "train", ["hparams_search=sentiment", "hparams_search.n_trials=0"], "hparams_search.n_trials"),
         ("gradient_flow_command", "gradient_flow", ["hidden_size=0", "paths.run_dir=<tmp>/run"], "hidden_size=0"),
+        ("serve_command", "serve", ["lm=<ckpt>", "max_batch_size=0"], "max_batch_size=0"),
     ],
 )
 def test_commands_check_first(
@@ -401,6 +413,7 @@ def test_instantiation_error_becomes_one_line() -> None:
         ("predict", ["ckpt_path=<ckpt>"]),
         ("generate", ["ckpt_path=<ckpt>", "greedy=true", "temperature=0", "stop=[a,b]", "seed=1"]),
         ("gradient_flow", []),
+        ("serve", ["classifier=<ckpt>", "lm=<ckpt>", "port=0", "host=0.0.0.0", "threads=null"]),
     ],
 )
 def test_shipped_configs_pass(config_name: str, overrides: list[str], places: dict[str, str]) -> None:

@@ -1,5 +1,5 @@
-"""The package as users get it: a wheel that holds the config tree, one `textgru` command, no import cycles, small
-modules, and code that ruff keeps clean."""
+"""The package as users get it: a wheel that holds the config tree and the web page, one `textgru` command, no
+import cycles, small modules, and code that ruff keeps clean."""
 
 from __future__ import annotations
 
@@ -32,6 +32,8 @@ def test_the_built_wheel_holds_every_config_file(tmp_path: Path) -> None:
     configs = {f"textgru/{p.relative_to(PACKAGE).as_posix()}" for p in (PACKAGE / "conf").rglob("*.yaml")}
     assert len(configs) > 50 and configs <= names, sorted(configs - names)
     assert "textgru/py.typed" in names
+    page = {f"textgru/{p.relative_to(PACKAGE).as_posix()}" for p in (PACKAGE / "serving" / "static").iterdir()}
+    assert "textgru/serving/static/index.html" in page and page <= names, sorted(page - names)  # textgru serve's page
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "textgru = textgru.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
 
@@ -112,7 +114,7 @@ def test_ruff_lint_and_format_are_clean() -> None:
 def test_textgru_help_lists_the_commands_and_train_help_shows_usage() -> None:
     top = subprocess.run([sys.executable, "-m", "textgru", "--help"], capture_output=True, text=True, timeout=60)
     assert top.returncode == 0
-    for command in ("train", "eval", "predict", "generate", "tune", "gradient-flow"):
+    for command in ("train", "eval", "predict", "generate", "tune", "gradient-flow", "serve"):
         assert f"\n  {command} " in top.stdout
     train = subprocess.run(
         [sys.executable, "-m", "textgru", "train", "--help"], capture_output=True, text=True, timeout=120
@@ -120,6 +122,6 @@ def test_textgru_help_lists_the_commands_and_train_help_shows_usage() -> None:
     assert train.returncode == 0 and "textgru train" in train.stdout and "model: bigru_classifier" in train.stdout
     bad = subprocess.run([sys.executable, "-m", "textgru", "trian"], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and bad.stderr.strip() == (
-        "error: unknown command 'trian'; choose one of: train, eval, predict, generate, tune, gradient-flow "
+        "error: unknown command 'trian'; choose one of: train, eval, predict, generate, tune, gradient-flow, serve "
         "(textgru --help)"
     )

@@ -4,6 +4,7 @@
     clf = textgru.load("outputs/sentiment/<date>/<time>")      # a Classifier, LanguageModel or Forecaster
     clf.predict(["what a lovely day", "the train is late again"])
     run = textgru.train(["task=sentiment", "trainer.max_epochs=1"])
+    textgru.serve(classifier="outputs/sentiment/<date>/<time>", port=8000)   # HTTP API and web page
 
 The public names are those in `__all__`; every other module is internal. Names are imported on first use, so
 `import textgru` stays fast.
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from textgru.inference.language_model import LanguageModel
     from textgru.inference.loading import load
     from textgru.runs import TrainResult, sweep, train
+    from textgru.serving.server import serve
 
 _EXPORTS = {
     "load": "textgru.inference.loading",
@@ -36,6 +38,7 @@ _EXPORTS = {
     "sweep": "textgru.runs",
     "TrainResult": "textgru.runs",
     "TextgruError": "textgru.errors",
+    "serve": "textgru.serving.server",
 }
 __all__ = [
     "Classifier",
@@ -47,6 +50,7 @@ __all__ = [
     "TrainResult",
     "__version__",
     "load",
+    "serve",
     "sweep",
     "train",
 ]

@@ -182,6 +182,10 @@ COMMANDS: dict[str, tuple[str, Callable[[Sequence[str]], Any]]] = {
         "gradient norms through time, GRU against a tanh RNN: [seq_len=100] [steps=1500]",
         lambda a: run_hydra("textgru.commands:gradient_flow_command", "gradient_flow", a),
     ),
+    "serve": (
+        "HTTP API and web page: classifier=<run or .ckpt> and/or lm=<run or .ckpt> [port=8000 host=127.0.0.1]",
+        lambda a: run_hydra("textgru.commands:serve_command", "serve", a),
+    ),
 }
 
 

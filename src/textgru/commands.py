@@ -1,4 +1,4 @@
-"""What `textgru train|eval|predict|generate|tune|gradient-flow` do with their composed config: call the library,
+"""What `textgru train|eval|predict|generate|tune|gradient-flow|serve` do with their composed config: call the library,
 print for people.
 The entry points (`textgru.cli`) stay thin."""
 
@@ -185,3 +185,27 @@ def gradient_flow_command(cfg: DictConfig) -> dict[str, Any]:
         + f"\n(constant prediction: MSE {results['constant_mse']:.4f}); written to {out_dir}"
     )
     return results
+
+
+def serve_command(cfg: DictConfig) -> None:
+    """`textgru serve`: serve `classifier=` and/or `lm=` on `host:port` until Ctrl+C or SIGTERM."""
+    from textgru.serving.limits import Limits
+    from textgru.serving.server import serve
+
+    check_config(cfg, "serve")
+    limits = Limits.from_mapping(OmegaConf.to_container(cfg.limits, resolve=True))
+    serve(
+        classifier=cfg.classifier,
+        lm=cfg.lm,
+        host=str(cfg.host),
+        port=int(cfg.port),
+        log_level=str(cfg.log_level),
+        limits=limits,
+        max_batch_size=int(cfg.max_batch_size),
+        batch_timeout=float(cfg.batch_timeout),
+        inner_batch_size=int(cfg.inner_batch_size),
+        workers=int(cfg.workers),
+        timeout=float(cfg.timeout),
+        threads=None if cfg.threads is None else int(cfg.threads),
+        fast_queue=bool(cfg.fast_queue),
+    )

@@ -177,7 +177,21 @@ def _search_space(cfg: DictConfig) -> None:
                 raise TextgruError(f"hparams_search.params.{key}={spec} can try {e}{hint}") from None
 
 
+def _something_to_serve(cfg: DictConfig) -> None:
+    if _lookup(cfg, "classifier") in (None, "", _ABSENT) and _lookup(cfg, "lm") in (None, "", _ABSENT):
+        raise TextgruError("nothing to serve: give classifier=<run folder or .ckpt> and/or lm=<run folder or .ckpt>")
+
+
+def _batch_timeout(cfg: DictConfig) -> None:
+    wait, timeout = _lookup(cfg, "batch_timeout"), _lookup(cfg, "timeout")
+    if number_like(wait) and number_like(timeout) and wait >= timeout:
+        raise TextgruError(
+            f"batch_timeout={wait} must be below timeout={timeout}: a batch may not wait longer than a request"
+        )
+
+
 CROSS_CHECKS: dict[str, Sequence[Callable[[DictConfig], None]]] = {
     "train": (_fractions, _task_fits, _tied_weights, _accelerator_present, _search_space),
     "eval": (_fractions,),
+    "serve": (_something_to_serve, _batch_timeout),
 }

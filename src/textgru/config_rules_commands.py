@@ -1,5 +1,5 @@
-"""The rules for the keys of `textgru eval`, `predict`, `generate` and `gradient-flow` (`textgru/conf/eval.yaml`,
-`predict.yaml`, `generate.yaml`, `gradient_flow.yaml`), and `RULES`: every config's table by config name (train's is
+"""The rules for the keys of `textgru eval`, `predict`, `generate`, `gradient-flow` and `serve` (`textgru/conf/eval.yaml`,
+`predict.yaml`, `generate.yaml`, `gradient_flow.yaml`, `serve.yaml`), and `RULES`: every config's table by config name (train's is
 in `textgru.config_rules_train`). They state what is valid, never a default; `textgru.config_checks` applies them."""
 
 from __future__ import annotations
@@ -62,6 +62,26 @@ GRADIENT_FLOW: dict[str, Rule] = {
     "paths.output_dir": Folder(),
 }
 
+SERVE: dict[str, Rule] = {
+    "classifier": Existing("a task=sentiment run folder or its .ckpt", null=True),
+    "lm": Existing("a task=lm run folder or its .ckpt", null=True),
+    "host": OneOf(("127.0.0.1", "0.0.0.0", "::"), what="127.0.0.1: this machine only; 0.0.0.0 or ::: every interface"),
+    "port": AnyOf((OneOf((0,)), Int(1024, 65535)), shape="0 (a free port) or an integer in [1024, 65535]"),
+    "max_batch_size": Int(1, what="1 turns batching off"),
+    "batch_timeout": Num(0, what="seconds a batch waits to fill"),
+    "inner_batch_size": POSITIVE,
+    "workers": POSITIVE,
+    "timeout": Num(0, lo_open=True, what="seconds a request may wait"),
+    "threads": Int(1, null=True, what="null: torch's default"),
+    "fast_queue": Bool(),
+    "device": OneOf(("cpu",), what="textgru serve runs on the CPU for now"),
+    "log_level": OneOf(("critical", "error", "warning", "info", "debug", "trace")),
+    **{
+        f"limits.{key}": POSITIVE
+        for key in ("max_texts", "max_chars", "max_new_tokens", "max_num_samples", "max_streams", "max_body_bytes")
+    },
+}
+
 # config name (textgru/conf/<name>.yaml) -> its table; `textgru tune` composes train.yaml
 RULES: dict[str, dict[str, Rule]] = {
     "train": TRAIN,
@@ -69,4 +89,5 @@ RULES: dict[str, dict[str, Rule]] = {
     "predict": PREDICT,
     "generate": GENERATE,
     "gradient_flow": GRADIENT_FLOW,
+    "serve": SERVE,
 }

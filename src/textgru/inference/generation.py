@@ -1,52 +1,38 @@
 """Sampling from a GRU language model: the prompt is read in one call, then one GRU step per new token with
-the hidden state carried; several samples are drawn as one batch."""
+the hidden state carried; several samples are drawn as one batch. The options, filters and the per-request
+`Sampler` are in `textgru.inference.sampling` (re-exported here)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
 
 import torch
 from tokenizers import Tokenizer
 from torch import nn
 
-from textgru.data.tokenization import PAD, UNK
+from textgru.data.tokenization import UNK
 from textgru.errors import TextgruError
+from textgru.inference.sampling import (
+    Sampler,
+    SamplingOptions,
+    TextPieces,
+    cut_at_stop,
+    decode_continuation,
+    filter_logits,
+    penalize_repeats,
+    read_prompt,
+    step_model,
+)
 
-
-@dataclass
-class SamplingOptions:
-    """The knobs of `generate`; `check()` turns a bad value into one clear error."""
-
-    max_new_tokens: int = 500  # the defaults are those of conf/generate.yaml (scripts/generate.py)
-    temperature: float = 0.8
-    top_k: int = 0  # 0: off
-    top_p: float = 1.0  # 1.0: off
-    repetition_penalty: float = 1.0  # 1.0: off; >1 makes tokens already in the text less likely (CTRL's rule)
-    greedy: bool = False
-    num_samples: int = 1
-    seed: int | None = None
-    stop: Sequence[str] = field(default_factory=tuple)  # a sample ends before the first of these strings
-
-    def check(self) -> SamplingOptions:
-        if isinstance(self.stop, str):
-            self.stop = (self.stop,)
-        self.stop = tuple(str(s) for s in (self.stop or ()) if str(s))
-        if self.max_new_tokens < 0:
-            raise TextgruError(f"max_new_tokens={self.max_new_tokens} must be 0 or more")
-        if not self.greedy and not self.temperature > 0:
-            raise TextgruError(
-                f"temperature={self.temperature} must be > 0; for the most likely token every time use greedy=true"
-            )
-        if not 0 < self.top_p <= 1:
-            raise TextgruError(f"top_p={self.top_p} must be in (0, 1]; 1 turns it off")
-        if self.top_k < 0:
-            raise TextgruError(f"top_k={self.top_k} must be 0 (off) or more")
-        if not self.repetition_penalty > 0:
-            raise TextgruError(f"repetition_penalty={self.repetition_penalty} must be > 0; 1 turns it off")
-        if self.num_samples < 1:
-            raise TextgruError(f"num_samples={self.num_samples} must be at least 1")
-        return self
+__all__ = [
+    "SamplingOptions",
+    "decode_continuation",
+    "encode_prompt",
+    "filter_logits",
+    "generate",
+    "penalize_repeats",
+    "stream",
+]
 
 
 def encode_prompt(tokenizer: Tokenizer, prompt: str, allow_unknown: bool = False) -> list[int]:
@@ -68,45 +54,6 @@ def encode_prompt(tokenizer: Tokenizer, prompt: str, allow_unknown: bool = False
     return list(enc.ids)
 
 
-def filter_logits(logits: torch.Tensor, top_k: int = 0, top_p: float = 1.0) -> torch.Tensor:
-    """Set to -inf every logit outside the `top_k` largest and outside the smallest set of tokens whose
-    probability mass reaches `top_p` (nucleus); at least one token always stays. (batch, vocab) in and out."""
-    if top_k and top_k < logits.size(-1):
-        kth = torch.topk(logits, top_k, dim=-1).values[..., -1:]  # (batch, 1)
-        logits = logits.masked_fill(logits < kth, float("-inf"))
-    if top_p < 1.0:
-        sorted_logits, order = torch.sort(logits, dim=-1, descending=True)
-        probs = torch.softmax(sorted_logits, dim=-1)
-        mass_before = torch.cumsum(probs, dim=-1) - probs  # mass of the tokens ranked above each one
-        drop_sorted = mass_before >= top_p  # the set already reached p without this token
-        drop = torch.zeros_like(drop_sorted).scatter(-1, order, drop_sorted)
-        logits = logits.masked_fill(drop, float("-inf"))
-    return logits
-
-
-def penalize_repeats(logits: torch.Tensor, seen: torch.Tensor, penalty: float) -> torch.Tensor:
-    """CTRL's repetition penalty: logits of tokens already in the text are divided by `penalty` when
-    positive and multiplied by it when negative. `seen` is a (batch, vocab) bool mask."""
-    penalized = torch.where(logits > 0, logits / penalty, logits * penalty)
-    return torch.where(seen, penalized, logits)
-
-
-def decode_continuation(
-    tokenizer: Tokenizer, prompt_ids: list[int], new_ids: list[int], before: str | None = None
-) -> str:
-    """The text of `new_ids` as it reads after the prompt: decoded together with the prompt, so decoders that
-    join tokens with spaces (BPE, word-level) place the space between prompt and continuation right.
-    `before` is the decoded prompt, for callers that decode many continuations of it."""
-    before = tokenizer.decode(prompt_ids) if before is None else before
-    full = tokenizer.decode(prompt_ids + new_ids)
-    return full[len(before) :] if full.startswith(before) else tokenizer.decode(new_ids)
-
-
-def _cut_at_stop(text: str, stops: Sequence[str]) -> tuple[str, bool]:
-    hits = [i for i in (text.find(s) for s in stops) if i >= 0]
-    return (text[: min(hits)], True) if hits else (text, False)
-
-
 @torch.inference_mode()
 def _sample(
     model: nn.Module, tokenizer: Tokenizer, prompt_ids: list[int], options: SamplingOptions
@@ -115,41 +62,14 @@ def _sample(
     was_training = model.training
     model.eval()
     try:
-        device = next(model.parameters()).device
-        n = options.num_samples
-        logits, hidden = model(torch.tensor([prompt_ids], device=device))  # (1, P, vocab), (layers, 1, hidden)
-        logits = logits[:, -1].float().expand(n, -1)  # (samples, vocab)
-        hidden = hidden.repeat(1, n, 1)  # (layers, samples, hidden)
-        vocab = logits.size(-1)
-        banned = [i for i in (tokenizer.token_to_id(PAD), tokenizer.token_to_id(UNK)) if i is not None and i < vocab]
-        generator = torch.Generator(device=device).manual_seed(int(options.seed)) if options.seed is not None else None
-        seen = torch.zeros(n, vocab, dtype=torch.bool, device=device)
-        seen[:, prompt_ids] = True
-        new_ids: list[list[int]] = [[] for _ in range(n)]
-        finished = [False] * n
-        stops = options.stop
-        tail_tokens = 4 * max((len(s) for s in stops), default=0) + 4  # enough tokens to contain any stop string
+        logits, hidden = read_prompt(model, prompt_ids, options.num_samples)
+        sampler = Sampler(tokenizer, prompt_ids, options, logits.size(-1), logits.device)
         for _ in range(options.max_new_tokens):
-            scores = logits.clone()
-            scores[:, banned] = float("-inf")
-            if options.repetition_penalty != 1.0:
-                scores = penalize_repeats(scores, seen, options.repetition_penalty)
-            if options.greedy:
-                next_ids = scores.argmax(-1)  # (samples,)
-            else:
-                scores = filter_logits(scores / options.temperature, options.top_k, options.top_p)
-                next_ids = torch.multinomial(torch.softmax(scores, -1), 1, generator=generator).squeeze(1)
-            seen[torch.arange(n, device=device), next_ids] = True
-            for i, token in enumerate(next_ids.tolist()):
-                if not finished[i]:
-                    new_ids[i].append(token)
-                    if stops and any(s in tokenizer.decode(new_ids[i][-tail_tokens:]) for s in stops):
-                        finished[i] = True
-            yield new_ids, finished
-            if all(finished):
+            next_ids = sampler.step(logits)
+            yield sampler.new_ids, sampler.finished
+            if all(sampler.finished):
                 break
-            logits, hidden = model(next_ids[:, None], hidden)  # one step: (samples, 1, vocab)
-            logits = logits[:, -1].float()
+            logits, hidden = step_model(model, next_ids, hidden)
     finally:
         model.train(was_training)
 
@@ -157,28 +77,21 @@ def _sample(
 def _pieces(
     model: nn.Module, tokenizer: Tokenizer, prompt: str, options: SamplingOptions, allow_unknown: bool
 ) -> Iterator[tuple[str, str]]:
-    """One sample's new text as (piece, text so far), piece by piece. A piece that could be the start of a stop
-    string is held back until it is not, and so is an incomplete byte sequence."""
+    """One sample's new text as (piece, text so far), piece by piece (see `TextPieces`)."""
     options.check()
     if options.num_samples != 1:
         raise TextgruError(
             f"streaming draws one sample, not num_samples={options.num_samples}; use generate() for several"
         )
     prompt_ids = encode_prompt(tokenizer, prompt, allow_unknown)
-    prompt_text = tokenizer.decode(prompt_ids)
-    stops = options.stop
-    holdback = max((len(s) for s in stops), default=1) - 1
-    streamed, text = 0, ""
+    pieces = TextPieces(tokenizer, prompt_ids, options.stop)
     for new_ids, finished in _sample(model, tokenizer, prompt_ids, options):
-        text = _cut_at_stop(decode_continuation(tokenizer, prompt_ids, new_ids[0], prompt_text), stops)[0]
-        ready = len(text) - (0 if finished[0] else holdback)
-        if text[ready - 1 : ready] == "\ufffd":  # an incomplete byte sequence: wait for the rest
-            ready -= 1
-        if ready > streamed:
-            yield text[streamed:ready], text
-            streamed = ready
-    if len(text) > streamed:
-        yield text[streamed:], text
+        piece = pieces.update(new_ids[0], finished[0])
+        if piece:
+            yield piece, pieces.text
+    piece = pieces.rest()
+    if piece:
+        yield piece, pieces.text
 
 
 def stream(
@@ -213,5 +126,5 @@ def generate(
         pass
     prompt_text = tokenizer.decode(prompt_ids)
     return [
-        _cut_at_stop(decode_continuation(tokenizer, prompt_ids, ids, prompt_text), options.stop)[0] for ids in new_ids
+        cut_at_stop(decode_continuation(tokenizer, prompt_ids, ids, prompt_text), options.stop)[0] for ids in new_ids
     ]

@@ -1,0 +1,198 @@
+"""The parts of sampling from a GRU language model that `generate`/`stream` (`textgru.inference.generation`) and the
+server's shared batch (`textgru.serving.scheduler`) both use: the options, the logits filters, one request's
+`Sampler` (its own seeded generator, so a request draws the same random numbers wherever its logits were computed),
+reading a prompt and one GRU step, and `TextPieces` (a sample's text cut into the pieces a stream sends)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import torch
+from tokenizers import Tokenizer
+from torch import nn
+
+from textgru.data.tokenization import PAD, UNK
+from textgru.errors import TextgruError
+
+
+@dataclass
+class SamplingOptions:
+    """The knobs of `generate`; `check()` turns a bad value into one clear error."""
+
+    max_new_tokens: int = 500  # the defaults are those of conf/generate.yaml (scripts/generate.py)
+    temperature: float = 0.8
+    top_k: int = 0  # 0: off
+    top_p: float = 1.0  # 1.0: off
+    repetition_penalty: float = 1.0  # 1.0: off; >1 makes tokens already in the text less likely (CTRL's rule)
+    greedy: bool = False
+    num_samples: int = 1
+    seed: int | None = None
+    stop: Sequence[str] = field(default_factory=tuple)  # a sample ends before the first of these strings
+
+    def check(self) -> SamplingOptions:
+        if isinstance(self.stop, str):
+            self.stop = (self.stop,)
+        self.stop = tuple(str(s) for s in (self.stop or ()) if str(s))
+        if self.max_new_tokens < 0:
+            raise TextgruError(f"max_new_tokens={self.max_new_tokens} must be 0 or more")
+        if not self.greedy and not self.temperature > 0:
+            raise TextgruError(
+                f"temperature={self.temperature} must be > 0; for the most likely token every time use greedy=true"
+            )
+        if not 0 < self.top_p <= 1:
+            raise TextgruError(f"top_p={self.top_p} must be in (0, 1]; 1 turns it off")
+        if self.top_k < 0:
+            raise TextgruError(f"top_k={self.top_k} must be 0 (off) or more")
+        if not self.repetition_penalty > 0:
+            raise TextgruError(f"repetition_penalty={self.repetition_penalty} must be > 0; 1 turns it off")
+        if self.num_samples < 1:
+            raise TextgruError(f"num_samples={self.num_samples} must be at least 1")
+        return self
+
+
+def filter_logits(logits: torch.Tensor, top_k: int = 0, top_p: float = 1.0) -> torch.Tensor:
+    """Set to -inf every logit outside the `top_k` largest and outside the smallest set of tokens whose
+    probability mass reaches `top_p` (nucleus); at least one token always stays. (batch, vocab) in and out."""
+    if top_k and top_k < logits.size(-1):
+        kth = torch.topk(logits, top_k, dim=-1).values[..., -1:]  # (batch, 1)
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    if top_p < 1.0:
+        sorted_logits, order = torch.sort(logits, dim=-1, descending=True)
+        probs = torch.softmax(sorted_logits, dim=-1)
+        mass_before = torch.cumsum(probs, dim=-1) - probs  # mass of the tokens ranked above each one
+        drop_sorted = mass_before >= top_p  # the set already reached p without this token
+        drop = torch.zeros_like(drop_sorted).scatter(-1, order, drop_sorted)
+        logits = logits.masked_fill(drop, float("-inf"))
+    return logits
+
+
+def penalize_repeats(logits: torch.Tensor, seen: torch.Tensor, penalty: float) -> torch.Tensor:
+    """CTRL's repetition penalty: logits of tokens already in the text are divided by `penalty` when
+    positive and multiplied by it when negative. `seen` is a (batch, vocab) bool mask."""
+    penalized = torch.where(logits > 0, logits / penalty, logits * penalty)
+    return torch.where(seen, penalized, logits)
+
+
+def decode_continuation(
+    tokenizer: Tokenizer, prompt_ids: list[int], new_ids: list[int], before: str | None = None
+) -> str:
+    """The text of `new_ids` as it reads after the prompt: decoded together with the prompt, so decoders that
+    join tokens with spaces (BPE, word-level) place the space between prompt and continuation right.
+    `before` is the decoded prompt, for callers that decode many continuations of it."""
+    before = tokenizer.decode(prompt_ids) if before is None else before
+    full = tokenizer.decode(prompt_ids + new_ids)
+    return full[len(before) :] if full.startswith(before) else tokenizer.decode(new_ids)
+
+
+def cut_at_stop(text: str, stops: Sequence[str]) -> tuple[str, bool]:
+    hits = [i for i in (text.find(s) for s in stops) if i >= 0]
+    return (text[: min(hits)], True) if hits else (text, False)
+
+
+def read_prompt(model: nn.Module, prompt_ids: list[int], num_samples: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The prompt read in one GRU call: the next-token logits, one row per sample (float32), and the hidden state
+    repeated per sample. Every request reads its prompt alone, also in the server's shared batch."""
+    device = next(model.parameters()).device
+    logits, hidden = model(torch.tensor([prompt_ids], device=device))  # (1, P, vocab), (layers, 1, hidden)
+    # (samples, vocab), (layers, samples, hidden)
+    return logits[:, -1].float().expand(num_samples, -1), hidden.repeat(1, num_samples, 1)
+
+
+def step_model(model: nn.Module, next_ids: torch.Tensor, hidden: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """One GRU step for a batch of rows: (rows,) token ids and (layers, rows, hidden) in, float32 (rows, vocab)
+    logits and the new hidden state out."""
+    logits, hidden = model(next_ids[:, None], hidden)  # (rows, 1, vocab)
+    return logits[:, -1].float(), hidden
+
+
+class Sampler:
+    """One request's sampling state: its options, its own random generator, and per sample the tokens seen, the
+    new ids and whether it has stopped. `step` turns the request's (samples, vocab) logits into the next ids.
+
+    `generate`/`stream` and the server's shared batch (`textgru.serving.scheduler`) both sample through `step`, so a
+    request draws the same random numbers in the same order wherever its logits were computed."""
+
+    def __init__(
+        self,
+        tokenizer: Tokenizer,
+        prompt_ids: list[int],
+        options: SamplingOptions,
+        vocab: int,
+        device: torch.device | str = "cpu",
+    ) -> None:
+        self.tokenizer, self.options = tokenizer, options
+        n = options.num_samples
+        banned = [i for i in (tokenizer.token_to_id(PAD), tokenizer.token_to_id(UNK)) if i is not None and i < vocab]
+        self.banned = torch.zeros(vocab, dtype=torch.bool, device=device)  # (vocab,): never sampled
+        self.banned[banned] = True
+        seed = options.seed
+        self.generator = torch.Generator(device=device).manual_seed(int(seed)) if seed is not None else None
+        self.rows = torch.arange(n, device=device)
+        self.seen = torch.zeros(n, vocab, dtype=torch.bool, device=device)  # (samples, vocab): for repetition_penalty
+        self.seen[:, prompt_ids] = True
+        self.new_ids: list[list[int]] = [[] for _ in range(n)]
+        self.finished = [False] * n
+        self.steps = 0
+        self.tail_tokens = 4 * max((len(s) for s in options.stop), default=0) + 4  # enough to hold any stop string
+
+    @property
+    def done(self) -> bool:
+        """Every sample has stopped, or `max_new_tokens` were drawn."""
+        return all(self.finished) or self.steps >= self.options.max_new_tokens
+
+    def step(self, logits: torch.Tensor) -> torch.Tensor:
+        """Draw one token per sample from float32 (samples, vocab) logits; returns the (samples,) ids."""
+        options, stops = self.options, self.options.stop
+        scores = logits.masked_fill(self.banned, float("-inf"))  # (samples, vocab)
+        if options.repetition_penalty != 1.0:
+            scores = penalize_repeats(scores, self.seen, options.repetition_penalty)
+        if options.greedy:
+            next_ids = scores.argmax(-1)  # (samples,)
+        else:
+            scores = filter_logits(scores / options.temperature, options.top_k, options.top_p)
+            next_ids = torch.multinomial(torch.softmax(scores, -1), 1, generator=self.generator).squeeze(1)
+        if options.repetition_penalty != 1.0:
+            self.seen[self.rows, next_ids] = True
+        for i, token in enumerate(next_ids.tolist()):
+            if not self.finished[i]:
+                self.new_ids[i].append(token)
+                if stops and any(s in self.tokenizer.decode(self.new_ids[i][-self.tail_tokens :]) for s in stops):
+                    self.finished[i] = True
+        self.steps += 1
+        return next_ids
+
+    def texts(self, prompt_ids: list[int], prompt_text: str | None = None) -> list[str]:
+        """Each sample's new text, cut before its first stop string."""
+        return [
+            cut_at_stop(decode_continuation(self.tokenizer, prompt_ids, ids, prompt_text), self.options.stop)[0]
+            for ids in self.new_ids
+        ]
+
+
+class TextPieces:
+    """One sample's new text cut into the pieces a stream sends: after each token, `update` returns the text that
+    became final (maybe ""). A piece that could be the start of a stop string is held back until it is not, and so
+    is an incomplete byte sequence; `rest` returns what is left at the end."""
+
+    def __init__(self, tokenizer: Tokenizer, prompt_ids: list[int], stops: Sequence[str]) -> None:
+        self.tokenizer, self.prompt_ids, self.stops = tokenizer, prompt_ids, stops
+        self.prompt_text = tokenizer.decode(prompt_ids)
+        self.holdback = max((len(s) for s in stops), default=1) - 1
+        self.streamed, self.text = 0, ""
+
+    def update(self, new_ids: list[int], finished: bool) -> str:
+        text = self.text = cut_at_stop(
+            decode_continuation(self.tokenizer, self.prompt_ids, new_ids, self.prompt_text), self.stops
+        )[0]
+        ready = len(text) - (0 if finished else self.holdback)
+        if text[ready - 1 : ready] == "\ufffd":  # an incomplete byte sequence: wait for the rest
+            ready -= 1
+        if ready > self.streamed:
+            piece, self.streamed = text[self.streamed : ready], ready
+            return piece
+        return ""
+
+    def rest(self) -> str:
+        piece, self.streamed = self.text[self.streamed :], max(self.streamed, len(self.text))
+        return piece

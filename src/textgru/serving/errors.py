@@ -1,0 +1,95 @@
+"""Every 4xx the server sends is a JSON object `{"error": "<one line naming the field and the rule>", ...}`; these
+handlers turn FastAPI's validation errors and HTTP exceptions into that shape (never a traceback)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from textgru.serving.limits import Limits
+from textgru.serving.schemas import REQUEST_MODELS
+
+
+def error_response(status: int, message: str, **extra: Any) -> JSONResponse:
+    return JSONResponse({"error": message, **extra}, status_code=status)
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    parts = [p for p in loc if p != "body"]
+    out = ""
+    for p in parts:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out
+
+
+def _rule(error: dict[str, Any], path: str) -> str:
+    kind, msg = error.get("type", ""), str(error.get("msg", ""))
+    if kind == "missing":
+        return "is required"
+    if kind == "extra_forbidden":
+        model = REQUEST_MODELS.get(path)
+        allowed = f"; the fields are {', '.join(model.model_fields)}" if model else ""
+        return f"is not a field of this endpoint{allowed}"
+    return msg.removeprefix("Value error, ")
+
+
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";")[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+async def validation_error(request: Request, exc: Exception) -> JSONResponse:
+    """A body FastAPI could not parse or validate: 400 (not JSON), 415 (not sent as JSON) or 422 (a field)."""
+    assert isinstance(exc, RequestValidationError)
+    errors = list(exc.errors())
+    path = request.url.path
+    content_type = request.headers.get("content-type", "")
+    first = errors[0] if errors else {}
+    if first.get("type") == "json_invalid":
+        detail = (first.get("ctx") or {}).get("error", "")
+        return error_response(
+            400, f"the body is not valid JSON ({detail} at character {first['loc'][-1]}); send a JSON object"
+        )
+    whole_body = [e for e in errors if tuple(e.get("loc", ())) == ("body",)]
+    if whole_body and not _is_json(content_type):
+        return error_response(
+            415,
+            f"send the body as JSON with Content-Type: application/json (got {content_type or 'no Content-Type'!r})",
+        )
+    if whole_body and whole_body[0].get("type") == "missing":
+        return error_response(422, "the body is empty; send a JSON object")
+    if whole_body and whole_body[0].get("type") in ("model_attributes_type", "dict_type", "model_type"):
+        example = '{"prompt": "ROMEO:"}' if path == "/generate" else '{"text": "what a lovely day"}'
+        return error_response(422, f"the body must be a JSON object, e.g. {example}")
+    items = [
+        {"field": _field(tuple(e.get("loc", ()))) or "body", "rule": _rule(e, path), "type": e.get("type")}
+        for e in errors
+    ]
+    message = "; ".join(f"{i['field']}: {i['rule']}" for i in items)
+    return error_response(422, message, errors=items)
+
+
+def http_error(limits: Limits):
+    """HTTP errors (404, 405, 413 from the body-size cap, 429, 5xx) as `{"error": ...}`."""
+
+    async def handler(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        message = str(exc.detail)
+        if exc.status_code == 413:
+            message = f"the request body is over {limits.max_body_bytes} bytes (limits.max_body_bytes)"
+        elif exc.status_code == 404 and message == "Not Found":
+            message = f"no endpoint {request.url.path}; see /docs for the API"
+        elif exc.status_code == 405:
+            message = f"{request.method} is not allowed on {request.url.path}; see /docs for the API"
+        return JSONResponse({"error": message}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+    return handler
+
+
+def install_error_handlers(app: FastAPI, limits: Limits) -> None:
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error(limits))

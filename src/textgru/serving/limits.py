@@ -1,0 +1,44 @@
+"""The server's caps on request size and concurrency (`textgru serve limits.*=...`), checked before any model work."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from textgru.errors import TextgruError
+
+MAX_STOP_STRINGS = 8  # fixed rules of /generate (not settings): a few short stop strings
+MAX_STOP_CHARS = 64
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Caps on what one request may ask for. A request over a cap gets a 4xx naming the field and the cap. The
+    defaults are those of `textgru serve` (conf/serve.yaml `limits:`; a test keeps them in step)."""
+
+    max_texts: int = 256  # texts per /predict or /score request
+    max_chars: int = 20_000  # characters per text, and per /generate prompt
+    max_new_tokens: int = 2_000  # per /generate request (a request without the field gets min(500, this))
+    max_num_samples: int = 16  # samples per /generate request
+    max_streams: int = 32  # generations running at once in the shared batch (streamed or not); more get 429
+    max_body_bytes: int = 1_000_000  # request body size
+
+    def check(self) -> Limits:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise TextgruError(f"limits.{f.name}={value!r} must be a whole number of at least 1")
+        return self
+
+    @classmethod
+    def from_mapping(cls, values: Any) -> Limits:
+        """From a config mapping; an unknown key is one clear error."""
+        values = dict(values or {})
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise TextgruError(f"unknown limit(s) {unknown}; the limits are {sorted(known)}")
+        return cls(**values).check()
+
+    def to_dict(self) -> dict[str, int]:
+        return asdict(self)

@@ -1,0 +1,160 @@
+"""The routes textgru adds to LitServe's FastAPI app: POST /generate (JSON or Server-Sent Events, through the shared
+batch of `scheduler.py`), GET /info, the web page at / (and /static), and a one-line 404 for an endpoint whose
+model this server was not given."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import math
+from collections.abc import AsyncIterator, Callable
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.sse import EventSourceResponse, format_sse_event
+from fastapi.staticfiles import StaticFiles
+
+from textgru.errors import TextgruError
+from textgru.inference.generation import SamplingOptions, encode_prompt
+from textgru.inference.language_model import LanguageModel
+from textgru.serving.errors import error_response
+from textgru.serving.outbox import AsyncioOutbox, Event
+from textgru.serving.scheduler import Generation, SchedulerBusy, StreamScheduler
+from textgru.serving.schemas import GenerateRequest
+
+STATIC = Path(str(resources.files("textgru.serving") / "static"))
+MISSING = {
+    "classifier": "this server has no classifier; start it with classifier=<run folder or .ckpt>",
+    "lm": "this server has no language model; start it with lm=<run folder or .ckpt>",
+}
+
+
+def add_generate(app: FastAPI, lm: LanguageModel, scheduler: StreamScheduler) -> None:
+    @app.post(
+        "/generate",
+        response_model=None,
+        tags=["language model"],
+        summary="Sample continuations of a prompt (JSON), or stream one as Server-Sent Events",
+        responses={
+            200: {
+                "description": 'JSON `{"prompt", "seed", "samples": [{"text", "new_tokens", '
+                '"finish_reason"}], "seconds"}`; with `"stream": true`, '
+                '`text/event-stream`: `piece` events `{"text"}`, then one `done` '
+                'event `{"text", "new_tokens", "finish_reason", "seconds"}`'
+            },
+            422: {"description": "a field breaks a rule or a cap"},
+            429: {"description": "all generation slots are busy (limits.max_streams)"},
+        },
+    )
+    async def generate(body: GenerateRequest, request: Request) -> Response:
+        try:
+            prompt_ids = encode_prompt(lm.tokenizer, body.prompt, body.allow_unknown)
+            options = SamplingOptions(**body.sampling()).check()
+        except TextgruError as e:
+            return error_response(422, f"prompt: {e}", errors=[{"field": "prompt", "rule": str(e)}])
+        outbox = AsyncioOutbox(asyncio.get_running_loop())
+        queue = outbox.queue
+        try:
+            gen = scheduler.submit(prompt_ids, options, body.stream, outbox)
+        except SchedulerBusy as e:
+            return JSONResponse({"error": str(e)}, status_code=e.status, headers={"Retry-After": "1"})
+        if body.stream:
+            return EventSourceResponse(_events(queue, scheduler, gen), headers={"Cache-Control": "no-cache"})
+        answer = asyncio.ensure_future(queue.get())  # one event comes: done or error
+        try:
+            while not (await asyncio.wait({answer}, timeout=0.5))[0]:
+                if await request.is_disconnected():  # nobody is waiting for the answer: free the slot
+                    return Response(status_code=499)
+            kind, data = answer.result()
+            if kind == "done":
+                return JSONResponse({"prompt": body.prompt, "seed": body.seed, **data})
+            return error_response(503 if "shutting down" in data["error"] else 500, data["error"])
+        finally:
+            answer.cancel()
+            scheduler.cancel(gen)  # a no-op when it finished
+
+
+async def _events(queue: asyncio.Queue[Event], scheduler: StreamScheduler, gen: Generation) -> AsyncIterator[bytes]:
+    """The stream's Server-Sent Events. Pieces that queued up while the client or the event loop lagged go out as one
+    piece event (fewer, larger writes under load). When the client goes away Starlette cancels this generator and
+    the `finally` frees the generation's slot at once."""
+    try:
+        while True:
+            kind, data = await queue.get()
+            if kind == "piece":
+                text, last = [data["text"]], None
+                while not queue.empty() and last is None:
+                    more = queue.get_nowait()
+                    if more[0] == "piece":
+                        text.append(more[1]["text"])
+                    else:
+                        last = more
+                yield format_sse_event(data_str=json.dumps({"text": "".join(text)}, ensure_ascii=False), event="piece")
+                if last is None:
+                    continue
+                kind, data = last
+            yield format_sse_event(data_str=json.dumps(data, ensure_ascii=False), event=kind)
+            return
+    finally:
+        scheduler.cancel(gen)
+
+
+def add_missing(app: FastAPI, path: str, what: str) -> None:
+    async def missing() -> JSONResponse:
+        return error_response(404, MISSING[what])
+
+    app.add_api_route(path, missing, methods=["POST"], summary=f"(not served: {MISSING[what]})", tags=["absent"])
+
+
+def add_info(app: FastAPI, info: dict[str, Any], live: Callable[[], dict[str, Any]]) -> None:
+    @app.get(
+        "/info",
+        tags=["server"],
+        summary="The models served (task, labels, vocabulary, checkpoint, training "
+        "metrics), the limits and the textgru version",
+    )
+    async def get_info() -> JSONResponse:
+        return JSONResponse({**info, **live()})
+
+
+def add_page(app: FastAPI) -> None:
+    """The web page at / (plain HTML/CSS/JS shipped in the package; no CDN, works offline). LitServe's own "/"
+    route (a "litserve running" text) is removed first."""
+    app.router.routes[:] = [r for r in app.router.routes if getattr(r, "path", None) != "/"]
+
+    @app.get("/", include_in_schema=False)
+    async def page() -> FileResponse:
+        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+
+def finite(value: Any) -> Any:
+    """JSON-safe: NaN and infinities become null (Starlette refuses them)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [finite(v) for v in value]
+    return value
+
+
+def on_shutdown(app: FastAPI, fn: Callable[[], None]) -> None:
+    """Call `fn` when the app stops, after LitServe's own lifespan (LitServe sets the app's lifespan, so FastAPI's
+    shutdown events are not used)."""
+    inner = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(a: Any) -> AsyncIterator[Any]:
+        async with inner(a) as state:
+            try:
+                yield state
+            finally:
+                fn()
+
+    app.router.lifespan_context = lifespan

@@ -1,0 +1,247 @@
+"""Continuous batching for /generate: every running generation shares one batched GRU step per token.
+
+A GRU's state per sequence is one fixed-size vector, so generations join and leave a running batch freely: a
+request's prompt is read alone (`generation.read_prompt`, as `textgru generate` reads it), then its rows join the
+next step; each step samples every request's rows with that request's own `generation.Sampler` (its options, its
+own seeded `torch.Generator`, drawing the same random numbers in the same order as alone), then runs one GRU step
+over all rows (`generation.step_model`). A request leaves when it ends or is cancelled (its client went away); its
+slot is free at once. One thread runs the steps; a stream's new text is decoded and handed to the asyncio side (one
+hand-over per step) at most every `flush_interval` seconds (its first piece and its end at once), so that many
+streams do not cost a decode and an event per token each.
+
+LitServe 0.2.19 has a `ContinuousBatchingLoop`, but it cannot cancel a request whose client disconnected, queues
+rather than refuses requests over capacity, streams plain chunks (not Server-Sent Events), and sends every token
+through its inter-process queues; hence this small scheduler, mounted on LitServe's FastAPI app.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+
+from textgru.inference.language_model import LanguageModel
+from textgru.inference.sampling import Sampler, SamplingOptions, TextPieces, read_prompt, step_model
+from textgru.serving.outbox import Event, handover
+
+log = logging.getLogger("textgru.serving")
+
+
+class SchedulerBusy(Exception):
+    """Every generation slot is taken (`limits.max_streams`; HTTP 429), or the server is stopping (503)."""
+
+    def __init__(self, message: str, status: int = 429) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(eq=False)
+class Generation:
+    """One /generate request in the shared batch: its sampler, its rows' logits and hidden state, its outbox."""
+
+    prompt_ids: list[int]
+    options: SamplingOptions
+    stream: bool
+    deliver: Callable[[list[Event]], None]  # called with this step's events (from the scheduler thread)
+    sampler: Sampler | None = None
+    pieces: TextPieces | None = None
+    logits: torch.Tensor | None = None  # (samples, vocab) float32: the next token's logits
+    hidden: torch.Tensor | None = None  # (layers, samples, hidden)
+    next_ids: torch.Tensor | None = None  # (samples,)
+    sent_any: bool = False  # a first piece went out
+    cancelled: bool = False
+    released: bool = False
+    started: float = field(default_factory=time.perf_counter)
+
+
+class StreamScheduler:
+    """Runs every admitted generation in one shared batch, one GRU step per token, on its own thread."""
+
+    def __init__(
+        self, lm: LanguageModel, max_streams: int, threads: int | None = None, flush_interval: float = 0.02
+    ) -> None:
+        self.lm, self.max_streams, self.threads = lm, max_streams, threads
+        self.flush_interval = flush_interval  # seconds: new pieces go out at most this often (the first at once)
+        self._last_flush = 0.0
+        self._cond = threading.Condition()
+        self._waiting: list[Generation] = []
+        self._running: list[Generation] = []  # touched by the scheduler thread only
+        self._admitted = 0  # generations holding a slot
+        self._thread: threading.Thread | None = None
+        self._pid: int | None = None
+        self._closed = False
+        self.steps = 0  # batched GRU steps so far
+        self.peak_rows = 0  # the most rows one step has run
+
+    @property
+    def active(self) -> int:
+        """Generations holding a slot now."""
+        return self._admitted
+
+    def stats(self) -> dict[str, int]:
+        return {
+            "active": self._admitted,
+            "max": self.max_streams,
+            "steps": self.steps,
+            "peak_batch_rows": self.peak_rows,
+        }
+
+    def submit(
+        self, prompt_ids: list[int], options: SamplingOptions, stream: bool, deliver: Callable[[list[Event]], None]
+    ) -> Generation:
+        """Admit a generation (it joins the batch at the next step); `SchedulerBusy` when every slot is taken."""
+        gen = Generation(prompt_ids, options, stream, deliver)
+        with self._cond:
+            if self._closed:
+                raise SchedulerBusy("the server is shutting down", status=503)
+            if self._admitted >= self.max_streams:
+                raise SchedulerBusy(
+                    f"all {self.max_streams} generation slots are busy (limits.max_streams); retry shortly"
+                )
+            self._admitted += 1
+            self._waiting.append(gen)
+            self._ensure_thread()
+            self._cond.notify()
+        return gen
+
+    def cancel(self, gen: Generation) -> None:
+        """Stop a generation (its client went away): its slot is free now; it leaves the batch at the next step."""
+        gen.cancelled = True
+        self._release(gen)
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop the thread (running generations get an error event) and wait for it."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify()
+        if self._thread is not None and self._pid == os.getpid() and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+
+    def _release(self, gen: Generation) -> None:
+        with self._cond:
+            if not gen.released:
+                gen.released = True
+                self._admitted -= 1
+
+    def _ensure_thread(self) -> None:
+        # The thread is started on first use in the process that serves (the API server is forked from the one
+        # that built this object, and threads do not survive a fork).
+        if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
+            self._pid = os.getpid()
+            self._thread = threading.Thread(target=self._loop, name="textgru-generate", daemon=True)
+            self._thread.start()
+
+    def _loop(self) -> None:
+        if self.threads:
+            torch.set_num_threads(self.threads)
+        while True:
+            with self._cond:
+                while not self._waiting and not self._running and not self._closed:
+                    self._cond.wait()
+                if self._closed:  # checked before every step
+                    handover(
+                        [
+                            (g.deliver, [("error", {"error": "the server is shutting down"})])
+                            for g in self._waiting + self._running
+                        ]
+                    )
+                    return
+                new, self._waiting = self._waiting, []
+            try:
+                with torch.inference_mode():
+                    self._admit(new)
+                    self._step()
+            except Exception:
+                log.exception("generation step failed")
+                for gen in self._running:
+                    gen.deliver([("error", {"error": "generation failed on the server (see its log)"})])
+                    self._release(gen)
+                self._running = []
+
+    def _admit(self, new: list[Generation]) -> None:
+        model, tokenizer = self.lm.model, self.lm.tokenizer
+        for gen in new:
+            if gen.cancelled:
+                continue
+            try:
+                gen.logits, gen.hidden = read_prompt(model, gen.prompt_ids, gen.options.num_samples)
+                gen.sampler = Sampler(tokenizer, gen.prompt_ids, gen.options, gen.logits.size(-1), gen.logits.device)
+            except Exception:
+                log.exception("reading a prompt failed")
+                gen.deliver([("error", {"error": "reading the prompt failed on the server (see its log)"})])
+                self._release(gen)
+                continue
+            if gen.stream:
+                gen.pieces = TextPieces(tokenizer, gen.prompt_ids, gen.options.stop)
+            self._running.append(gen)
+
+    def _step(self) -> None:
+        """Sample one token for every running generation, send what is ready, then one GRU step for all rows left."""
+        keep: list[Generation] = []
+        next_ids: list[torch.Tensor] = []
+        hiddens: list[torch.Tensor] = []
+        outgoing: list[tuple[Callable[[list[Event]], None], list[Event]]] = []
+        now = time.perf_counter()
+        flush = now - self._last_flush >= self.flush_interval
+        for gen in self._running:
+            if gen.cancelled:
+                continue
+            sampler = gen.sampler
+            assert sampler is not None and gen.logits is not None
+            if not sampler.done:
+                gen.next_ids = sampler.step(gen.logits)
+            if sampler.done:
+                outgoing.append((gen.deliver, self._final(gen)))
+                self._release(gen)
+                continue
+            assert gen.next_ids is not None and gen.hidden is not None
+            keep.append(gen)
+            next_ids.append(gen.next_ids)
+            hiddens.append(gen.hidden)
+            if gen.pieces is not None and (flush or not gen.sent_any):  # the first piece at once (time to first token)
+                piece = gen.pieces.update(sampler.new_ids[0], sampler.finished[0])  # the text is decoded only here
+                if piece:
+                    outgoing.append((gen.deliver, [("piece", {"text": piece})]))
+                    gen.sent_any = True
+        if flush:
+            self._last_flush = now
+        self._running = keep
+        handover(outgoing)
+        if not keep:
+            return
+        ids = torch.cat(next_ids)  # (rows,)
+        hidden = torch.cat(hiddens, dim=1)  # (layers, rows, hidden)
+        logits, hidden = step_model(self.lm.model, ids, hidden)  # (rows, vocab), (layers, rows, hidden)
+        self.steps += 1
+        self.peak_rows = max(self.peak_rows, ids.numel())
+        start = 0
+        for gen in keep:
+            n = gen.options.num_samples
+            gen.logits, gen.hidden = logits[start : start + n], hidden[:, start : start + n]
+            start += n
+
+    def _final(self, gen: Generation) -> list[Event]:
+        sampler = gen.sampler
+        assert sampler is not None
+        seconds = time.perf_counter() - gen.started
+        reasons = ["stop" if f else "length" for f in sampler.finished]
+        if gen.pieces is not None:
+            rest = gen.pieces.update(sampler.new_ids[0], True) + gen.pieces.rest()  # all that is left
+            done = {
+                "text": gen.pieces.text,
+                "new_tokens": len(sampler.new_ids[0]),
+                "finish_reason": reasons[0],
+                "seconds": round(seconds, 4),
+            }
+            return ([("piece", {"text": rest})] if rest else []) + [("done", done)]
+        texts = sampler.texts(gen.prompt_ids)
+        samples = [
+            {"text": t, "new_tokens": len(ids), "finish_reason": r}
+            for t, ids, r in zip(texts, sampler.new_ids, reasons, strict=True)
+        ]
+        return [("done", {"samples": samples, "seconds": round(seconds, 4)})]

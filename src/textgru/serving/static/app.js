@@ -1,0 +1,211 @@
+// textgru's page: classify as you type (debounced POST /predict), stream a generation (POST /generate with
+// "stream": true, read as Server-Sent Events), and show /info. Errors from the server are shown on the page.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+
+function showError(message) {
+  const box = $("error");
+  box.textContent = message;
+  box.hidden = false;
+}
+
+function clearError() {
+  $("error").hidden = true;
+  $("error").textContent = "";
+}
+
+async function errorOf(response) {
+  try {
+    const body = await response.json();
+    return body.error || JSON.stringify(body);
+  } catch (e) {
+    return `${response.status} ${response.statusText}`;
+  }
+}
+
+async function postJSON(path, body, signal) {
+  return fetch(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body), signal });
+}
+
+// ---- /info ----
+function addRows(dl, rows) {
+  for (const [name, value] of rows) {
+    if (value === undefined || value === null || value === "") continue;
+    const dt = document.createElement("dt");
+    dt.textContent = name;
+    const dd = document.createElement("dd");
+    dd.textContent = typeof value === "object" ? JSON.stringify(value) : String(value);
+    dl.append(dt, dd);
+  }
+}
+
+function fmt(x) {
+  return typeof x === "number" ? Number(x.toPrecision(4)) : x;
+}
+
+async function loadInfo() {
+  let info;
+  try {
+    const response = await fetch("/info");
+    if (!response.ok) { showError(`/info: ${await errorOf(response)}`); return; }
+    info = await response.json();
+  } catch (e) {
+    showError(`/info could not be read: ${e.message}`);
+    return;
+  }
+  const models = info.models || {};
+  const parts = [];
+  const box = $("model-info");
+  box.textContent = "";
+  for (const [kind, m] of Object.entries(models)) {
+    const title = document.createElement("h3");
+    title.textContent = kind === "classifier" ? "Classifier" : "Language model";
+    const dl = document.createElement("dl");
+    const metrics = m.metrics ? Object.entries(m.metrics).filter(([, v]) => typeof v === "number")
+      .map(([k, v]) => `${k} ${fmt(v)}`).join(", ") : null;
+    addRows(dl, [["task", m.task], ["labels", m.labels ? m.labels.join(", ") : null], ["vocabulary size", m.vocab_size],
+                 ["checkpoint", m.checkpoint], ["training metrics", metrics], ["trained with textgru", m.trained_with_textgru]]);
+    box.append(title, dl);
+    parts.push(kind === "classifier" ? `a classifier (${(m.labels || []).join(" / ")})` : `a language model (${m.vocab_size} tokens)`);
+  }
+  const server = document.createElement("dl");
+  addRows(server, [["textgru version", info.textgru_version], ["limits", info.limits], ["batching", info.batching]]);
+  box.append(server);
+  $("summary").textContent = `Serving ${parts.join(" and ")} · textgru ${info.textgru_version}`;
+  $("classify").hidden = !models.classifier;
+  $("generate").hidden = !models.lm;
+}
+
+// ---- /predict, debounced ----
+let typingTimer = null;
+let predictSeq = 0;
+
+function renderPrediction(p) {
+  $("label").textContent = p.label;
+  $("score").textContent = `(${(100 * p.score).toFixed(1)}%)`;
+  const bars = $("bars");
+  bars.textContent = "";
+  for (const [name, prob] of Object.entries(p.probs)) {
+    const row = document.createElement("div");
+    row.className = "bar" + (name === p.label ? " best" : "");
+    const label = document.createElement("span");
+    label.className = "name";
+    label.textContent = name;
+    const track = document.createElement("div");
+    track.className = "track";
+    const fill = document.createElement("div");
+    fill.className = "fill";
+    fill.style.width = `${(100 * prob).toFixed(1)}%`;
+    track.append(fill);
+    const value = document.createElement("span");
+    value.className = "value";
+    value.textContent = prob.toFixed(3);
+    row.append(label, track, value);
+    bars.append(row);
+  }
+}
+
+async function classify() {
+  const text = $("text").value;
+  const seq = ++predictSeq;
+  if (!text.trim()) {
+    $("label").textContent = "–";
+    $("score").textContent = "";
+    $("bars").textContent = "";
+    return;
+  }
+  try {
+    const response = await postJSON("/predict", { text });
+    if (seq !== predictSeq) return; // a newer request answers instead
+    if (!response.ok) { showError(`/predict: ${await errorOf(response)}`); return; }
+    clearError();
+    renderPrediction(await response.json());
+  } catch (e) {
+    if (seq === predictSeq) showError(`/predict failed: ${e.message}`);
+  }
+}
+
+$("text").addEventListener("input", () => {
+  clearTimeout(typingTimer);
+  typingTimer = setTimeout(classify, 250);
+});
+
+// ---- /generate, streamed ----
+let controller = null;
+
+function parseEvent(block) {
+  let event = "message";
+  const data = [];
+  for (const line of block.split("\n")) {
+    if (line.startsWith("event:")) event = line.slice(6).trim();
+    else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
+  }
+  return { event, data: data.length ? JSON.parse(data.join("\n")) : null };
+}
+
+function handleEvent({ event, data }, started) {
+  if (event === "piece") {
+    $("output-text").append(document.createTextNode(data.text));
+  } else if (event === "done") {
+    const seconds = (performance.now() - started) / 1000;
+    $("gen-status").textContent = `done: ${data.new_tokens} new tokens in ${seconds.toFixed(2)} s (${data.finish_reason})`;
+  } else if (event === "error") {
+    showError(`/generate: ${data.error}`);
+  }
+}
+
+async function generate() {
+  clearError();
+  const body = {
+    prompt: $("prompt").value,
+    temperature: Number($("temperature").value),
+    top_p: Number($("top_p").value),
+    max_new_tokens: Number($("max_new_tokens").value),
+    stream: true,
+  };
+  if ($("seed").value !== "") body.seed = Number($("seed").value);
+  $("output-prompt").textContent = body.prompt;
+  $("output-text").textContent = "";
+  $("gen-status").textContent = "generating…";
+  $("go").disabled = true;
+  $("stop").disabled = false;
+  controller = new AbortController();
+  const started = performance.now();
+  try {
+    const response = await postJSON("/generate", body, controller.signal);
+    if (!response.ok) {
+      showError(`/generate: ${await errorOf(response)}`);
+      $("gen-status").textContent = "";
+      return;
+    }
+    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += value.replace(/\r\n/g, "\n");
+      let end;
+      while ((end = buffer.indexOf("\n\n")) >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        if (block.trim()) handleEvent(parseEvent(block), started);
+      }
+    }
+  } catch (e) {
+    if (e.name === "AbortError") $("gen-status").textContent = "stopped";
+    else showError(`/generate failed: ${e.message}`);
+  } finally {
+    $("go").disabled = false;
+    $("stop").disabled = true;
+    controller = null;
+  }
+}
+
+$("go").addEventListener("click", generate);
+$("stop").addEventListener("click", () => { if (controller) controller.abort(); });
+for (const id of ["temperature", "top_p"]) {
+  $(id).addEventListener("input", () => { $(`${id}-value`).textContent = $(id).value; });
+}
+
+loadInfo();

@@ -1,0 +1,355 @@
+"""The HTTP server end to end: a real server (scripts/serve.py, and textgru.serve) on 127.0.0.1 with the tiny
+checkpoints the suite trains; every endpoint through an HTTP client, compared with the Python API and the scripts;
+continuous batching of streams; caps, bad requests and disconnects; a clean stop."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("litserve", reason="the serve extra is not installed (pip install -e '.[serve]')")
+httpx = pytest.importorskip("httpx")
+
+from conftest import run_script  # noqa: E402
+from serve_helpers import Served, start, stop  # noqa: E402
+
+import textgru  # noqa: E402
+
+LIMITS = [
+    "limits.max_streams=8",
+    "limits.max_texts=32",
+    "limits.max_chars=2000",
+    "limits.max_new_tokens=20000",
+    "limits.max_body_bytes=100000",
+]
+
+
+@pytest.fixture(scope="module")
+def served(tiny_run: Path, lm_run: Path, tmp_path_factory: pytest.TempPathFactory):
+    log = tmp_path_factory.mktemp("serve") / "server.log"
+    server = start(
+        [
+            "scripts/serve.py",
+            f"classifier={tiny_run}",
+            f"lm={lm_run}",
+            "port=0",
+            "max_batch_size=16",
+            "batch_timeout=0.02",
+            "threads=1",
+            *LIMITS,
+        ],
+        log,
+    )
+    yield server
+    assert stop(server), "the server or one of its processes did not stop on SIGTERM:\n" + server.log_tail()
+
+
+@pytest.fixture(scope="module")
+def client(served: Served):
+    with httpx.Client(base_url=served.url, timeout=60) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def clf(tiny_run: Path) -> textgru.Classifier:
+    return textgru.Classifier.load(tiny_run)
+
+
+@pytest.fixture(scope="module")
+def lm(lm_run: Path) -> textgru.LanguageModel:
+    return textgru.LanguageModel.load(lm_run)
+
+
+def sse(response: httpx.Response) -> list[tuple[str, dict]]:
+    """The (event, data) pairs of a text/event-stream response."""
+    events, kind, data = [], "message", []
+    for line in response.iter_lines():
+        if line.startswith("event:"):
+            kind = line[6:].strip()
+        elif line.startswith("data:"):
+            data.append(line[5:].removeprefix(" "))
+        elif line == "" and data:
+            events.append((kind, json.loads("\n".join(data))))
+            kind, data = "message", []
+    return events
+
+
+def stream(client: httpx.Client, body: dict[str, Any]) -> tuple[list[str], dict]:
+    with client.stream("POST", "/generate", json={**body, "stream": True}) as r:
+        assert r.status_code == 200, r.read()
+        assert r.headers["content-type"].startswith("text/event-stream")
+        events = sse(r)
+    pieces = [d["text"] for k, d in events if k == "piece"]
+    assert [k for k, _ in events][-1] == "done" and all(k == "piece" for k, _ in events[:-1]), events[-3:]
+    return pieces, events[-1][1]
+
+
+def test_health_info_docs_and_page(client: httpx.Client, tiny_run: Path, lm_run: Path) -> None:
+    assert client.get("/health").text == "ok"
+    info = client.get("/info").json()
+    assert info["textgru_version"] == textgru.__version__
+    c, m = info["models"]["classifier"], info["models"]["lm"]
+    assert c["task"] == "sentiment" and c["labels"] == ["neg", "neutral", "pos"]
+    assert c["checkpoint"] == str(tiny_run / "checkpoints" / "best.ckpt")
+    assert c["metrics"] == json.loads((tiny_run / "metrics.json").read_text())
+    assert m["task"] == "lm" and m["vocab_size"] > 10 and m["metrics"]["test/loss"] > 0
+    assert info["limits"]["max_streams"] == 8 and info["streams"]["max"] == 8
+    assert "/generate" in client.get("/openapi.json").json()["paths"]
+    assert "swagger" in client.get("/docs").text.lower()
+    page = client.get("/")
+    assert page.headers["content-type"].startswith("text/html") and "/static/app.js" in page.text
+    for asset in ("app.js", "style.css"):
+        r = client.get(f"/static/{asset}")
+        assert r.status_code == 200 and "http://" not in r.text and "https://" not in r.text  # no CDN: works offline
+    assert "http://" not in page.text and "https://" not in page.text
+
+
+def test_predict_equals_classifier_predict(client: httpx.Client, clf: textgru.Classifier) -> None:
+    one = "good great wonderful day"
+    assert client.post("/predict", json={"text": one}).json() == clf.predict(one).to_dict()
+    texts = ["bad awful", "the table", "love love love happy excellent nice " * 3, ""]
+    got = client.post("/predict", json={"texts": texts}).json()["predictions"]
+    assert got == [p.to_dict() for p in clf.predict(texts)]  # alone in its batch: the same numbers, bit for bit
+
+
+def test_concurrent_predicts_each_get_their_own_answer(client: httpx.Client, clf: textgru.Classifier) -> None:
+    words = "good bad the table love awful weather happy sad paper".split()
+    bodies = [
+        {"text": " ".join(words[j % 10] for j in range(i, i + 1 + 3 * i))}
+        if i % 3
+        else {"texts": [" ".join(words[(i + k) % 10 :]) for k in range(1 + i % 4)]}
+        for i in range(20)
+    ]
+    answers: dict[int, Any] = {}
+    barrier = threading.Barrier(20)
+
+    def call(i: int) -> None:
+        with httpx.Client(base_url=str(client.base_url), timeout=60) as c:
+            barrier.wait()
+            answers[i] = c.post("/predict", json=bodies[i]).json()
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(20)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    for i, body in enumerate(bodies):
+        texts = [body["text"]] if "text" in body else body["texts"]
+        got = [answers[i]] if "text" in body else answers[i]["predictions"]
+        for text, g, want in zip(texts, got, clf.predict(texts), strict=True):
+            assert g["text"] == text and g["label"] == want.label
+            assert g["probs"] == pytest.approx(want.probs, abs=1e-6)  # batched with others: rounding may differ
+
+
+def test_generate_equals_the_generate_script(
+    client: httpx.Client, lm_run: Path, lm: textgru.LanguageModel, tmp_path: Path
+) -> None:
+    r = run_script(
+        "generate",
+        f"ckpt_path={lm_run}",
+        "prompt=ROMEO:",
+        "num_samples=2",
+        "seed=7",
+        "max_new_tokens=60",
+        "top_p=0.9",
+        f"output={tmp_path / 's.jsonl'}",
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    script = [json.loads(line)["text"] for line in (tmp_path / "s.jsonl").read_text(encoding="utf-8").splitlines()]
+    body = client.post(
+        "/generate", json={"prompt": "ROMEO:", "num_samples": 2, "seed": 7, "max_new_tokens": 60, "top_p": 0.9}
+    ).json()
+    assert [s["text"] for s in body["samples"]] == script and body["seed"] == 7
+    assert all(s["new_tokens"] == 60 and s["finish_reason"] == "length" for s in body["samples"])
+    knobs = {
+        "prompt": "KING:",
+        "seed": 3,
+        "max_new_tokens": 80,
+        "temperature": 1.1,
+        "top_k": 8,
+        "repetition_penalty": 1.3,
+        "stop": ["\n\n"],
+    }
+    served = client.post("/generate", json=knobs).json()["samples"][0]["text"]
+    assert served == lm.generate(**knobs)[0]
+    greedy = client.post(
+        "/generate", json={"prompt": "JULIET:", "greedy": True, "temperature": 0, "max_new_tokens": 40}
+    )
+    assert greedy.json()["samples"][0]["text"] == lm.generate("JULIET:", greedy=True, max_new_tokens=40)[0]
+
+
+def test_streamed_pieces_join_to_the_generated_text(client: httpx.Client) -> None:
+    body = {"prompt": "KING:", "seed": 2, "max_new_tokens": 120, "stop": "\n\n"}
+    pieces, done = stream(client, body)  # (pieces that queue up while the client lags are sent as one)
+    whole = client.post("/generate", json=body).json()["samples"][0]
+    assert pieces and "".join(pieces) == done["text"] == whole["text"]
+    assert done["new_tokens"] == whole["new_tokens"] and done["finish_reason"] == whole["finish_reason"]
+
+
+def test_concurrent_streams_each_equal_their_solo_run(client: httpx.Client, lm: textgru.LanguageModel) -> None:
+    knobs = [
+        dict(prompt="ROMEO:", seed=1, max_new_tokens=300),
+        dict(prompt="KING:", seed=2, max_new_tokens=500, temperature=1.2),
+        dict(prompt="JULIET:", seed=3, max_new_tokens=200, top_k=5),
+        dict(prompt="", seed=4, max_new_tokens=400, top_p=0.8),
+        dict(prompt="ROMEO:\nMy lord", seed=5, max_new_tokens=250, repetition_penalty=1.4),
+        dict(prompt="KING:", seed=6, max_new_tokens=350, stop=["queen", "\n\n"]),
+        dict(prompt="JULIET:", greedy=True, temperature=0, max_new_tokens=150),
+        dict(prompt="The", seed=8, max_new_tokens=450, temperature=0.5, top_p=0.95, top_k=20),
+    ]
+    solo = [lm.generate(**k)[0] for k in knobs]
+    steps_before = client.get("/info").json()["streams"]["steps"]
+    results: dict[int, tuple[list[str], dict]] = {}
+    barrier = threading.Barrier(len(knobs))
+
+    def run(i: int) -> None:
+        with httpx.Client(base_url=str(client.base_url), timeout=120) as c:
+            barrier.wait()
+            time.sleep(0.01 * i)  # they join a batch that is already running, and leave it at different times
+            results[i] = stream(c, knobs[i])
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(knobs))]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    for i, want in enumerate(solo):
+        pieces, done = results[i]
+        assert "".join(pieces) == done["text"] == want, knobs[i]
+    streams = client.get("/info").json()["streams"]
+    assert streams["peak_batch_rows"] >= 4, streams  # they really shared the GRU steps
+    assert streams["steps"] - steps_before < sum(k["max_new_tokens"] for k in knobs)
+    assert streams["active"] == 0
+
+
+def test_score_equals_language_model_score(client: httpx.Client, lm: textgru.LanguageModel) -> None:
+    texts = ["KING:\nThe queen of rome did speak,", "zq", ""]
+    got = client.post("/score", json={"texts": texts}).json()["scores"]
+    want = lm.score(texts)
+    assert [g["text"] for g in got] == texts and got[2]["nats_per_token"] is None
+    assert [g["nats_per_token"] for g in got[:2]] == want[:2]  # alone in its batch: the same numbers, bit for bit
+    assert client.post("/score", json={"text": texts[0]}).json()["nats_per_token"] == lm.score(texts[0])[0]
+
+
+BAD = [  # (path, request keywords, status, words the one-line error must hold)
+    ("/predict", {"json": {}}, 422, ['"text"', '"texts"']),
+    ("/predict", {"json": {"text": 5}}, 422, ["text:", "valid string"]),
+    ("/predict", {"json": {"texts": []}}, 422, ["texts:", "at least one"]),
+    ("/predict", {"json": {"texts": ["good"] * 33}}, 422, ["texts:", "limits.max_texts"]),
+    ("/predict", {"json": {"text": "a" * 2001}}, 422, ["text:", "limits.max_chars"]),
+    ("/predict", {"json": {"text": "good", "lang": "en"}}, 422, ["lang:", "not a field"]),
+    ("/predict", {"json": [1, 2]}, 422, ["JSON object"]),
+    (
+        "/predict",
+        {"content": b'{"text": "good"', "headers": {"content-type": "application/json"}},
+        400,
+        ["not valid JSON"],
+    ),
+    ("/predict", {"content": b'{"text": "good"}', "headers": {"content-type": "text/plain"}}, 415, ["Content-Type"]),
+    ("/predict", {"content": b"", "headers": {"content-type": "application/json"}}, 422, ["body is empty"]),
+    ("/predict", {"json": {"text": "x" * 120_000}}, 413, ["limits.max_body_bytes"]),
+    ("/generate", {"json": {"prompt": "KING:", "temprature": 0.5}}, 422, ["temprature:", "not a field", "temperature"]),
+    ("/generate", {"json": {"prompt": "KING:", "temperature": 0}}, 422, ["temperature:", "greedy"]),
+    ("/generate", {"json": {"max_new_tokens": 20001}}, 422, ["max_new_tokens:", "limits.max_new_tokens"]),
+    ("/generate", {"json": {"max_new_tokens": -1}}, 422, ["max_new_tokens:"]),
+    ("/generate", {"json": {"stream": True, "num_samples": 2}}, 422, ["num_samples:", "stream"]),
+    ("/generate", {"json": {"num_samples": 17}}, 422, ["num_samples:", "limits.max_num_samples"]),
+    ("/generate", {"json": {"top_p": 0}}, 422, ["top_p:"]),
+    ("/generate", {"json": {"seed": "1"}}, 422, ["seed:"]),
+    ("/generate", {"json": {"prompt": "KING: ¤"}}, 422, ["prompt:", "never saw", "allow_unknown"]),
+    ("/generate", {"json": {"stop": ["x"] * 9}}, 422, ["stop:"]),
+    ("/score", {"json": {"texts": ["ok", 3]}}, 422, ["texts[1]:"]),
+    ("/nothing", {"json": {}}, 404, ["/nothing"]),
+]
+
+
+@pytest.mark.parametrize("path,request_kw,status,words", BAD, ids=[f"{b[0]}-{i}" for i, b in enumerate(BAD)])
+def test_bad_request_is_a_4xx_with_one_json_line(
+    client: httpx.Client, path: str, request_kw: dict, status: int, words: list[str]
+) -> None:
+    r = client.post(path, **request_kw)
+    assert r.status_code == status, r.text
+    error = r.json()["error"]
+    assert "\n" not in error and "Traceback" not in error
+    for word in words:
+        assert word in error, error
+    assert client.get("/health").status_code == 200
+
+
+def test_wrong_method_and_server_still_right_after_bad_requests(client: httpx.Client, clf: textgru.Classifier) -> None:
+    r = client.get("/predict")
+    assert r.status_code == 405 and "GET" in r.json()["error"]
+    assert client.post("/predict", json={"text": "sad bad"}).json() == clf.predict("sad bad").to_dict()
+
+
+def test_stream_cap_and_a_disconnect_frees_the_slot_at_once(client: httpx.Client, served: Served) -> None:
+    long = {"prompt": "KING:", "max_new_tokens": 20000, "seed": 0, "stream": True}
+    clients = [httpx.Client(base_url=served.url, timeout=60) for _ in range(8)]
+    held = []
+    try:
+        for c in clients:  # take every slot with a long stream and read only its first event
+            cm = c.stream("POST", "/generate", json=long)
+            r = cm.__enter__()
+            assert r.status_code == 200
+            lines = r.iter_lines()  # kept, as is `cm`: dropping either would close the response
+            assert next(lines) == "event: piece"
+            held.append((r, lines, cm))
+        assert client.get("/info").json()["streams"]["active"] == 8
+        busy = client.post("/generate", json={"prompt": "KING:", "max_new_tokens": 5})
+        assert busy.status_code == 429 and "limits.max_streams" in busy.json()["error"]
+        held.pop()[0].close()  # one client goes away mid-stream
+        clients[-1].close()
+        deadline = time.monotonic() + 5
+        while client.get("/info").json()["streams"]["active"] != 7 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert client.get("/info").json()["streams"]["active"] == 7
+        ok = client.post("/generate", json={"prompt": "KING:", "max_new_tokens": 5, "seed": 1})
+        assert ok.status_code == 200 and ok.json()["samples"][0]["new_tokens"] == 5
+    finally:
+        for r, _, _ in held:
+            r.close()
+        for c in clients:
+            c.close()
+    deadline = time.monotonic() + 5
+    while client.get("/info").json()["streams"]["active"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert client.get("/info").json()["streams"]["active"] == 0
+    assert client.get("/health").text == "ok"
+
+
+def test_python_serve_classifier_only(tiny_run: Path, tmp_path: Path, clf: textgru.Classifier) -> None:
+    code = (
+        "import logging, sys, textgru; from textgru.serving import Limits; "
+        "textgru.serve(classifier=sys.argv[1], port=0, limits=Limits(max_texts=4), max_batch_size=8)"
+    )
+    server = start(["-c", code, str(tiny_run)], tmp_path / "server.log")
+    try:
+        with httpx.Client(base_url=server.url, timeout=60) as c:
+            assert c.post("/predict", json={"text": "good"}).json() == clf.predict("good").to_dict()
+            for path in ("/generate", "/score"):
+                r = c.post(path, json={"prompt": "KING:"})
+                assert r.status_code == 404 and "no language model" in r.json()["error"] and "lm=" in r.json()["error"]
+            assert "max_texts" in c.post("/predict", json={"texts": ["a"] * 5}).json()["error"]
+            info = c.get("/info").json()
+            assert list(info["models"]) == ["classifier"] and info["streams"] is None
+            assert c.get("/health").text == "ok"
+    finally:
+        assert stop(server), "textgru.serve did not stop cleanly on SIGTERM:\n" + server.log_tail()
+
+
+def test_python_defaults_are_those_of_serve_yaml() -> None:
+    """`textgru.serve`, `build_server` and `Limits` default to what `textgru serve` does (conf/serve.yaml)."""
+    import inspect
+
+    from omegaconf import OmegaConf
+
+    from textgru.config import compose_config
+    from textgru.serving import Limits, build_server
+
+    cfg = OmegaConf.to_container(compose_config("serve", []), resolve=True)
+    assert Limits().to_dict() == cfg["limits"]
+    for fn in (build_server, textgru.serve):
+        for name, parameter in inspect.signature(fn).parameters.items():
+            if parameter.default is not inspect.Parameter.empty and name != "limits":
+                assert parameter.default == cfg[name], (fn.__name__, name)

@@ -1,0 +1,126 @@
+"""The web page at / in a real browser (Playwright driving Debian's Chromium): classify as you type, watch a
+generation stream in, see a server error on the page; a screenshot is saved beside the test's output."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("litserve", reason="the serve extra is not installed (pip install -e '.[serve]')")
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
+CHROMIUM = shutil.which("chromium")
+if CHROMIUM is None:
+    pytest.skip(
+        "no Chromium here (apt-get install -y chromium); the page test needs a real browser", allow_module_level=True
+    )
+
+import httpx  # noqa: E402
+from serve_helpers import Served, start, stop  # noqa: E402
+
+import textgru  # noqa: E402
+
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def served(tiny_run: Path, lm_run: Path, tmp_path_factory: pytest.TempPathFactory):
+    log = tmp_path_factory.mktemp("page") / "server.log"
+    server = start(
+        [
+            "scripts/serve.py",
+            f"classifier={tiny_run}",
+            f"lm={lm_run}",
+            "port=0",
+            "threads=1",
+            "limits.max_new_tokens=3000",
+        ],
+        log,
+    )
+    yield server
+    assert stop(server), "the server did not stop on SIGTERM:\n" + server.log_tail()
+
+
+def test_page_classifies_as_you_type_and_streams_text(
+    served: Served, tiny_run: Path, lm_run: Path, tmp_path: Path
+) -> None:
+    clf, lm = textgru.Classifier.load(tiny_run), textgru.LanguageModel.load(lm_run)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1100, "height": 1000})
+            page.goto(served.url + "/")
+            page.wait_for_selector("#classify:not([hidden])")
+            page.wait_for_selector("#generate:not([hidden])")
+            assert "classifier" in page.text_content("#summary") and "language model" in page.text_content("#summary")
+            assert str(tiny_run) in page.text_content("#model-info")  # /info: the checkpoint, labels, metrics
+            assert "test/macro_f1" in page.text_content("#model-info")
+
+            text = "what a good great wonderful day"
+            page.locator("#text").press_sequentially(text, delay=15)  # typed: the request waits for a pause
+            expected = clf.predict(text)
+            page.wait_for_function(f"document.getElementById('label').textContent === {json.dumps(expected.label)}")
+            page.wait_for_function("document.querySelectorAll('#bars .bar').length === 3")
+            shown = page.eval_on_selector_all("#bars .value", "els => els.map(e => e.textContent)")
+            assert shown == [f"{v:.3f}" for v in expected.probs.values()]
+
+            page.evaluate("""() => {  // the output's length each time the page changes it
+                window.lengths = [];
+                const out = document.getElementById('output-text');
+                new MutationObserver(() => window.lengths.push(out.textContent.length))
+                    .observe(out, {childList: true, characterData: true, subtree: true});
+            }""")
+            page.fill("#prompt", "KING:")
+            page.fill("#max_new_tokens", "1500")
+            page.fill("#seed", "4")
+            others = _background_streams(served.url, 7)  # the page's stream shares the batch with 7 others, so it
+            page.click("#go")  # takes long enough to watch it arrive in parts
+            page.wait_for_function(
+                "document.getElementById('gen-status').textContent.startsWith('done')", timeout=120_000
+            )
+            others.set()
+            final = page.text_content("#output-text")
+            lengths = page.evaluate("window.lengths")
+            partial = sorted({n for n in lengths if 0 < n < len(final)})
+            assert len(partial) >= 2, lengths  # it grew through partial states before it ended
+            assert final == lm.generate("KING:", max_new_tokens=1500, seed=4, temperature=0.8, top_p=0.95)[0]
+
+            shot = tmp_path / "serve_page.png"
+            page.screenshot(path=str(shot), full_page=True)
+            assert shot.stat().st_size > 10_000
+            print(f"screenshot: {shot}")
+            if os.environ.get("TEXTGRU_SCREENSHOT"):
+                shutil.copy(shot, os.environ["TEXTGRU_SCREENSHOT"])
+
+            page.fill("#prompt", "KING: ¤")  # a character the tokenizer never saw: the server's 422 on the page
+            page.click("#go")
+            page.wait_for_selector("#error:not([hidden])")
+            assert "never saw" in page.text_content("#error")
+        finally:
+            browser.close()
+
+
+def _background_streams(url: str, n: int) -> threading.Event:
+    """`n` long streams read in threads until the returned event is set (then their clients go away)."""
+    stop_reading = threading.Event()
+
+    def read(seed: int) -> None:
+        body = {"prompt": "ROMEO:", "max_new_tokens": 3000, "seed": seed, "stream": True}
+        with httpx.Client(base_url=url, timeout=120) as c, c.stream("POST", "/generate", json=body) as r:
+            for _ in r.iter_lines():
+                if stop_reading.is_set():
+                    return
+
+    for seed in range(n):
+        threading.Thread(target=read, args=(seed,), daemon=True).start()
+    return stop_reading
