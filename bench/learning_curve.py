@@ -23,6 +23,8 @@ from typing import Any
 
 import yaml
 
+from textgru.run_folder import RunFolder
+
 METHODS = ("scratch", "fine-tuned")
 
 
@@ -30,7 +32,10 @@ def find_runs(paths: list[str]) -> list[Path]:
     """Run folders (holding metrics.json and config.yaml) at or below the given paths."""
     runs: set[Path] = set()
     for p in map(Path, paths):
-        runs.update(m.parent for m in p.rglob("metrics.json") if (m.parent / "config.yaml").is_file())
+        for folder in [p, *(d for d in p.rglob("*") if d.is_dir())]:
+            run = RunFolder(folder)
+            if run.metrics.is_file() and run.config.is_file():
+                runs.add(folder)
     return sorted(runs)
 
 
@@ -45,17 +50,17 @@ def full_size(data_cfg: dict[str, Any]) -> int:
         default=str,
     )
     if key not in _split_sizes:
-        from textgru.data.sources import load_classification_data
+        from textgru.data.labelled import load_classification_data
 
         _split_sizes[key] = len(load_classification_data(data_cfg)["train"])
     return _split_sizes[key]
 
 
 def read_run(run: Path) -> dict[str, Any] | None:
-    cfg = yaml.safe_load((run / "config.yaml").read_text())
+    cfg = yaml.safe_load(RunFolder(run).config.read_text())
     if cfg.get("task", {}).get("name") != "sentiment":
         return None
-    metrics = json.loads((run / "metrics.json").read_text())
+    metrics = json.loads(RunFolder(run).metrics.read_text())
     data = cfg["data"]
     size = data.get("train_size")
     if size is None:
@@ -161,6 +166,14 @@ def main() -> None:
     }
     out.write_text(json.dumps({"machine": machine, "summary": summary, "runs": rows}, indent=2))
     plot(summary, out.with_suffix(".png"))
+    seeds: dict[tuple[str, int], list[Any]] = defaultdict(list)
+    for r in rows:
+        seeds[(r["method"], r["labels"])].append(r["seed"])
+    for (method, labels), values in sorted(seeds.items(), key=lambda kv: kv[0][1]):
+        if len(set(values)) < len(values):  # not a spread over seeds: runs of other settings are pooled
+            print(
+                f"note: {method} at {labels} labels pools runs with the same seed ({values}); pass one setting's runs"
+            )
     print(f"wrote {out} and {out.with_suffix('.png')}")
 
 
