@@ -113,6 +113,30 @@ def test_bilm_run_metrics_and_checkpoint(bilm_run: Path) -> None:
         textgru.load(bilm_run)
 
 
+def test_bilm_on_labelled_data_reads_only_the_training_texts(tmp_path: Path) -> None:
+    """`task=bilm data=local` (as `data=tweets`): labels ignored, the tokenizer learns the training texts only,
+    and only training texts are trained on; validation and test texts are only scored."""
+    from conftest import data_cfg, tok_cfg
+
+    from textgru.data.bilm_datamodule import BiLMDataModule
+
+    paths = {}
+    for split, word in (("train", "common"), ("validation", "zzvalonly"), ("test", "zztestonly")):
+        paths[split] = tmp_path / f"{split}.csv"
+        with open(paths[split], "w", newline="", encoding="utf-8") as f:
+            csv.writer(f).writerows(
+                [("text", "label"), *((f"{word} {word} words {i}", "xy"[i % 2]) for i in range(40))]
+            )
+    data = data_cfg("local", path=str(paths["train"]), validation_path=str(paths["validation"]))
+    dm = BiLMDataModule({**data, "test_path": str(paths["test"])}, tok_cfg("word", min_frequency=1), seed=0)
+    dm.setup("fit")
+    assert dm.tokenizer.token_to_id("common") is not None
+    assert dm.tokenizer.token_to_id("zzvalonly") is None and dm.tokenizer.token_to_id("zztestonly") is None
+    unk = dm.tokenizer.token_to_id("[UNK]")
+    assert all(unk not in ids for ids in dm.sequences["train"]) and len(dm.sequences["train"]) == 40
+    assert all(ids[:2] == [unk, unk] for ids in dm.sequences["validation"])  # scored, never learned from
+
+
 def test_backward_direction_predicts_the_previous_token(bilm_run: Path) -> None:
     """On held-out texts: the token before every b-token is predicted from the backward states (it is a function
     of the b-token); what no state can know (the random previous or next b-token) is not: no direction leaks."""
@@ -368,7 +392,7 @@ def test_finetune_run_few_labels_self_contained(bilm_run: Path, toy_csv: Path, t
 
 @pytest.mark.slow
 def test_script_size_mismatch_is_one_line(bilm_run: Path, toy_csv: Path, tmp_path: Path) -> None:
-    """The command: one `error:` line, exit code 2, no checkpoint written."""
+    """The command: one `error:` line (after the run's own log lines), exit code 2, no run folder left."""
     r = run_script(
         "train",
         "task=sentiment",
@@ -379,7 +403,8 @@ def test_script_size_mismatch_is_one_line(bilm_run: Path, toy_csv: Path, tmp_pat
         "model.hidden_size=32",
         f"hydra.run.dir={tmp_path / 'run'}",
     )
-    assert r.returncode == 2, r.stderr[-2000:]
-    assert r.stderr.strip().count("\n") == 0 and r.stderr.startswith("error: the classifier's sizes"), r.stderr
-    assert "set model.hidden_size=24 model.num_layers=2" in r.stderr
-    assert not (tmp_path / "run" / "checkpoints").exists()
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr[-2000:]
+    errors = [line for line in r.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and errors[0].startswith("error: the classifier's sizes"), r.stderr
+    assert errors[0].endswith("set model.hidden_size=24 model.num_layers=2")
+    assert not (tmp_path / "run").exists()  # the refused run leaves no folder behind

@@ -23,6 +23,7 @@ from torchmetrics import MeanMetric, MetricCollection
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix, MulticlassF1Score
 
 from textgru.checkpoint import checkpoint_extras
+from textgru.config_keys import require_keys
 from textgru.data.classification_datamodule import ClassificationDataModule
 from textgru.errors import TextgruError
 from textgru.run_folder import RunFolder
@@ -39,6 +40,7 @@ from textgru.tasks.base import (
 
 log = logging.getLogger(__name__)
 METRICS = ("loss", "accuracy", "macro_f1")  # logged as train/, val/ and test/<metric>
+FEW_LABEL_KEYS = ("train_size", "train_fraction", "subset_seed")
 
 
 def validation_metrics(cfg: DictConfig) -> list[str]:
@@ -61,9 +63,14 @@ def build(cfg: DictConfig) -> tuple[ClassificationDataModule, ClassificationTask
     lm = PretrainedLM(model_cfg["pretrained_lm"]) if model_cfg["pretrained_lm"] else None
     if lm is not None:
         lm.check_sizes(model_cfg)
-    subset = {k: cfg.data[k] for k in ("train_size", "train_fraction", "subset_seed")}
+    data_cfg = plain(cfg.data)
+    require_keys(data_cfg, FEW_LABEL_KEYS)  # few-label runs: a data config of your own needs them too (null: off)
     dm = ClassificationDataModule(
-        plain(cfg.data), plain(cfg.tokenizer), seed=cfg.seed, pretrained_tokenizer=lm and lm.tokenizer, **subset
+        data_cfg,
+        plain(cfg.tokenizer),
+        seed=cfg.seed,
+        pretrained_tokenizer=lm.tokenizer if lm else None,
+        **{k: data_cfg[k] for k in FEW_LABEL_KEYS},
     )
     dm.setup("fit")
     labels = dm.label_names
@@ -88,7 +95,7 @@ def build(cfg: DictConfig) -> tuple[ClassificationDataModule, ClassificationTask
         model_args(model_cfg, *builder_keys),
         dm.tokenizer.to_str(),
         labels,
-        plain(cfg.data),
+        data_cfg,
         cfg.data.max_length,
     )
     task = ClassificationTask(
