@@ -78,6 +78,22 @@ MORE = [
     ("train", ["seed=-1"], "seed=-1: must be an integer in [0, 4294967295]"),
     ("train", ["trainer.accelerator=tpu"], "trainer.accelerator=tpu needs torch_xla"),
     ("train", ["data=local", "data.path=${oc.env:TEXTGRU_TEST_UNSET}"], "data.path cannot be resolved"),
+    # few labels, task=bilm, fine-tuning (issue 19)
+    ("train", ["data.train_size=0"], "data.train_size=0: must be an integer >= 1, or null"),
+    ("train", ["data.train_fraction=1.5"], "data.train_fraction=1.5: must be a number in (0, 1], or null"),
+    ("train", ["data.train_size=50", "data.train_fraction=0.1"], "data.train_size=50 and data.train_fraction=0.1"),
+    ("train", ["data.subset_seed=-2"], "data.subset_seed=-2: must be an integer in [0, 4294967295], or null"),
+    ("train", ["model.pretrained_lm=<tmp>/nope"], "nope does not exist; give a task=bilm run folder or its .ckpt"),
+    ("train", ["experiment=tweets_ulmfit"], "model.pretrained_lm=outputs/bilm/tweets does not exist"),
+    ("train", ["trainer.min_steps=0"], "trainer.min_steps=0: must be an integer >= 1, or null"),
+    ("train", ["task.finetune.lr_decay=0.5"], "task.finetune.lr_decay=0.5: must be a number >= 1"),
+    ("train", ["task.finetune.unfreeze_epochs=0"], "task.finetune.unfreeze_epochs=0: must be an integer >= 1"),
+    ("train", ["scheduler=slanted_triangular", "scheduler.cut_frac=1"], "scheduler.cut_frac=1: must be a number in"),
+    ("train", ["scheduler=slanted_triangular", "scheduler.ratio=0.5"], "scheduler.ratio=0.5: must be a number >= 1"),
+    ("train", ["task=bilm", "model.softmax=big"], "model.softmax=big: must be one of full, adaptive"),
+    ("train", ["task=bilm", "model.cutoffs=[0,10]"], "model.cutoffs=[0, 10]: must be a list of items"),
+    ("train", ["task=bilm", "data.max_length=1"], "data.max_length=1: task=bilm needs at least 2"),
+    ("train", ["task=bilm", "data=synthetic_sine"], "data.source=synthetic_sine is not data for task=bilm"),
     # eval
     ("eval", ["ckpt_path=<ckpt>", "split=nope"], "split=nope: must be one of train, validation, test, all"),
     ("eval", ["ckpt_path=<ckpt>", "batch_size=0"], "batch_size=0: must be an integer >= 1"),
@@ -394,6 +410,9 @@ def test_instantiation_error_becomes_one_line() -> None:
     assert message.startswith("trainer refused by Trainer: `max_epochs` must be a non-negative integer or -1")
 
 
+# what an experiment preset needs that no config can ship: tweets_ulmfit starts from step 1's run folder
+EXPERIMENT_INPUTS = {"tweets_ulmfit": ["model.pretrained_lm=<tmp>"]}
+
 # The rules must accept every shipped config (they state what is valid, never the defaults) and stay in step with
 # the code they describe.
 
@@ -404,11 +423,27 @@ def test_instantiation_error_becomes_one_line() -> None:
         ("train", []),
         ("train", ["task=lm"]),
         ("train", ["task=forecast"]),
-        *[("train", [f"experiment={p.stem}"]) for p in sorted((CONF_DIR / "experiment").glob("*.yaml"))],
+        *[
+            ("train", [f"experiment={p.stem}", *EXPERIMENT_INPUTS.get(p.stem, [])])
+            for p in sorted((CONF_DIR / "experiment").glob("*.yaml"))
+        ],
         *[("train", [f"hparams_search={p.stem}"]) for p in sorted((CONF_DIR / "hparams_search").glob("*.yaml"))],
         ("train", ["trainer=ddp_cpu", "scheduler=one_cycle", "optimizer=adam", "tokenizer=bpe"]),
         ("train", ["trainer.max_time={minutes: 5}", "trainer.precision=16", "trainer.limit_train_batches=0.5"]),
         ("train", ["task=lm", "tokenizer=byte_bpe", "model.tie_weights=true", "model.projection_size=64"]),
+        (
+            "train",
+            [
+                "task=bilm",
+                "data=local_text",
+                "data.path=<file>",
+                "model.softmax=full",
+                "model.tie_weights=true",
+                "model.projection_size=128",
+            ],
+        ),
+        ("train", ["task=bilm", "data=shakespeare", "tokenizer=char", "optimized_metric=val/bpc"]),
+        ("train", ["data.train_fraction=0.5", "model.pretrained_lm=<ckpt>", "scheduler=slanted_triangular"]),
         ("eval", ["ckpt_path=<ckpt>", "data=tweets", "split=all"]),
         ("predict", ["ckpt_path=<ckpt>"]),
         ("generate", ["ckpt_path=<ckpt>", "greedy=true", "temperature=0", "stop=[a,b]", "seed=1"]),

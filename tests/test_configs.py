@@ -82,7 +82,7 @@ def test_lm_task_sets_its_own_defaults_and_command_line_wins() -> None:
     assert mine.callbacks.model_checkpoint.mode == "max"
 
 
-@pytest.mark.parametrize("task", ["sentiment", "lm", "forecast"])
+@pytest.mark.parametrize("task", ["sentiment", "lm", "forecast", "bilm"])
 @pytest.mark.parametrize("scheduler", GROUPS["scheduler"])
 def test_every_scheduler_builds_for_every_task(task: str, scheduler: str) -> None:
     import torch
@@ -121,9 +121,11 @@ def test_every_experiment_composes_and_states_its_purpose_and_figure(name: str) 
     )
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         cfg = compose(config_name="train", overrides=[f"experiment={name}"])
-    expected_task = {"shakespeare_char": "lm", "wikitext2_bpe": "lm", "sunspots_gru": "forecast"}.get(name, "sentiment")
+    tasks = {"shakespeare_char": "lm", "wikitext2_bpe": "lm", "sunspots_gru": "forecast", "tweets_bilm": "bilm"}
+    expected_task = tasks.get(name, "sentiment")
     assert cfg.task.name == expected_task
-    assert cfg.optimized_metric == {"lm": "val/loss", "forecast": "val/mse"}.get(expected_task, "val/macro_f1")
+    metric = {"lm": "val/loss", "forecast": "val/mse", "bilm": "val/loss"}.get(expected_task, "val/macro_f1")
+    assert cfg.optimized_metric == metric
     OmegaConf.to_container(cfg.model, resolve=True)
 
 

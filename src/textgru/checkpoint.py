@@ -1,6 +1,7 @@
 """Self-contained checkpoints: what they hold besides weights, loading with `weights_only=True`, and models
 rebuilt from them safely. A checkpoint is data, never code: its model is one of textgru's own classes, chosen by
-a plain name from an allowlist, with constructor arguments of plain types that are checked against the class's
+a plain name from an allowlist, with constructor arguments of plain types (or flat lists of them, where the
+constructor takes a list) that are checked against the class's
 signature. No `_target_`, import path or pickle from a file is ever used. (No Lightning import here, so
 predict/generate start fast.)"""
 
@@ -147,12 +148,18 @@ def check_model_args(cls: type, args: dict[str, Any], where: str) -> None:
     for key, value in args.items():
         if key not in params:
             raise TextgruError(f"{where}: refused argument {key!r}: {cls.__name__} takes {', '.join(params)}")
+        hint = hints.get(key, Any)
+        if isinstance(value, list) and _list_item_types(hint) is not None:  # e.g. BiGRULanguageModel's cutoffs
+            items = _list_item_types(hint)
+            if not all(isinstance(v, PLAIN_TYPES) and (not items or _matches(v, items)) for v in value):
+                raise TextgruError(f"{where}: refused argument {key}={str(value)[:80]!r}: a list of plain values")
+            continue
         if not isinstance(value, PLAIN_TYPES):
             raise TextgruError(
                 f"{where}: refused argument {key}={str(value)[:80]!r}: only plain values "
                 "(bool, int, float, str, null) are accepted"
             )
-        allowed = _plain_types_of(hints.get(key, Any))
+        allowed = _plain_types_of(hint)
         if allowed is not None and not _matches(value, allowed):
             names = " | ".join(sorted("None" if t is type(None) else t.__name__ for t in allowed))
             raise TextgruError(f"{where}: refused argument {key}={value!r}: {cls.__name__} wants {names}")
@@ -169,6 +176,17 @@ def _plain_types_of(annotation: Any) -> set[type] | None:
     if typing.get_origin(annotation) is typing.Union:
         members = typing.get_args(annotation)
     return {m for m in members if isinstance(m, type)}
+
+
+def _list_item_types(annotation: Any) -> set[type] | None:
+    """The item types of a `list[X]` (or `list[X] | None`) annotation; None when it admits no list."""
+    members = typing.get_args(annotation) if isinstance(annotation, types.UnionType) else (annotation,)
+    if typing.get_origin(annotation) is typing.Union:
+        members = typing.get_args(annotation)
+    for m in members:
+        if typing.get_origin(m) is list:
+            return {t for t in typing.get_args(m) if isinstance(t, type)}
+    return None
 
 
 def _matches(value: Any, allowed: set[type]) -> bool:

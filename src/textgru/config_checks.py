@@ -130,6 +130,16 @@ def _task_fits(cfg: DictConfig) -> None:
         )
 
 
+def _few_labels(cfg: DictConfig) -> None:
+    size, fraction = _lookup(cfg, "data.train_size"), _lookup(cfg, "data.train_fraction")
+    if size not in (None, _ABSENT) and fraction not in (None, _ABSENT):
+        raise TextgruError(
+            f"data.train_size={size} and data.train_fraction={fraction}: give one of them (the other null)"
+        )
+    if _lookup(cfg, "task.name") == "bilm" and int_like(length := _lookup(cfg, "data.max_length")) and length < 2:
+        raise TextgruError(f"data.max_length={length}: task=bilm needs at least 2 (a token and one to predict)")
+
+
 def _tied_weights(cfg: DictConfig) -> None:
     if _lookup(cfg, "model.tie_weights") is not True:
         return
@@ -191,7 +201,7 @@ def _batch_timeout(cfg: DictConfig) -> None:
 
 
 CROSS_CHECKS: dict[str, Sequence[Callable[[DictConfig], None]]] = {
-    "train": (_fractions, _task_fits, _tied_weights, _accelerator_present, _search_space),
+    "train": (_fractions, _few_labels, _task_fits, _tied_weights, _accelerator_present, _search_space),
     "eval": (_fractions,),
     "serve": (_something_to_serve, _batch_timeout),
 }

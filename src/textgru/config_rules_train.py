@@ -23,8 +23,14 @@ TASK_SOURCES = {
     "sentiment": ("tweets", "hub", "local"),
     "lm": ("shakespeare", "local_text", "hub"),
     "forecast": ("synthetic_sine", "local_csv"),
+    "bilm": ("tweets", "hub", "local", "shakespeare", "local_text"),  # texts of labelled data, or a text corpus
 }
-TASK_MODELS = {"sentiment": "GRUClassifier", "lm": "GRULanguageModel", "forecast": "GRUForecaster"}
+TASK_MODELS = {
+    "sentiment": "GRUClassifier",
+    "lm": "GRULanguageModel",
+    "forecast": "GRUForecaster",
+    "bilm": "BiGRULanguageModel",
+}
 DATA_PATH = "a data file (CSV, TSV, JSON/JSONL, Parquet), a glob or a folder"
 
 DATA: dict[str, Rule] = {
@@ -69,6 +75,9 @@ DATA: dict[str, Rule] = {
     "data.columns": AnyOf((Text(), ListOf(Text())), shape="a column name or a list of them", null=True),
     "data.time_column": Text(null=True),
     "data.fill_missing": OneOf(("error", "interpolate")),
+    "data.train_size": Int(1, null=True, what="labelled training examples kept (a stratified sample); null: all"),
+    "data.train_fraction": Num(0, 1, lo_open=True, null=True, what="share of the labelled training examples kept"),
+    "data.subset_seed": Int(0, 2**32 - 1, null=True, what="the few-label sample's seed; null: the run's seed"),
 }
 
 TRAIN: dict[str, Rule] = {
@@ -110,6 +119,13 @@ TRAIN: dict[str, Rule] = {
     "model.projection_size": Int(1, null=True),
     "model.tie_weights": Bool(),
     "model.predict_change": Bool(),
+    "model.pretrained_lm": Existing(
+        "a task=bilm run folder or its .ckpt (pretrain one first: textgru train task=bilm, or experiment=tweets_bilm)",
+        null=True,
+    ),
+    "model.softmax": OneOf(("full", "adaptive")),
+    "model.cutoffs": ListOf(Int(1), what="frequency-rank cutoffs of the adaptive softmax's clusters"),
+    "model.div_value": Num(0, lo_open=True),
     "optimizer.lr": Num(0, lo_open=True, what="the learning rate"),
     "optimizer.weight_decay": Num(0),
     "optimizer.eps": Num(0, lo_open=True),
@@ -119,6 +135,11 @@ TRAIN: dict[str, Rule] = {
     "scheduler.min_lr_ratio": Num(0, 1),
     "scheduler.pct_start": Num(0, 1, lo_open=True, hi_open=True),
     "scheduler.max_lr": Num(0, lo_open=True, null=True),
+    "scheduler.cut_frac": Num(0, 1, lo_open=True, hi_open=True, what="share of the steps the lr rises"),
+    "scheduler.ratio": Num(1, what="how many times smaller the lowest lr is than the peak"),
+    "task.finetune.lr_decay": Num(1, what="each lower layer group's lr is the one above's / this; 1: one lr"),
+    "task.finetune.gradual_unfreezing": Bool(),
+    "task.finetune.unfreeze_epochs": Int(1, what="epochs per unfreezing stage"),
     "trainer.accelerator": OneOf(("auto", "cpu", "gpu", "cuda", "mps", "tpu")),
     "trainer.devices": AnyOf(
         (Int(1), OneOf((-1, "auto", "-1")), ListOf(Int(0)), Text(pattern=r"\d+(,\d*)*")),
@@ -128,6 +149,7 @@ TRAIN: dict[str, Rule] = {
     "trainer.strategy": Text(),
     "trainer.max_epochs": AnyOf((Int(1), OneOf((-1,))), shape="an integer >= 1, or -1 for no epoch limit", null=True),
     "trainer.min_epochs": Int(0, null=True),
+    "trainer.min_steps": Int(1, null=True, what="at least this many steps: short epochs get more of them"),
     "trainer.max_steps": AnyOf((Int(1), OneOf((-1,))), shape="an integer >= 1, or -1 for no step limit"),
     "trainer.max_time": Duration(null=True),
     "trainer.val_check_interval": AnyOf(

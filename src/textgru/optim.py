@@ -32,3 +32,21 @@ def one_cycle(
     return torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=peak, total_steps=max(1, num_training_steps), pct_start=pct_start
     )
+
+
+def slanted_triangular(
+    optimizer: Optimizer, num_training_steps: int, cut_frac: float = 0.1, ratio: float = 32.0
+) -> LambdaLR:
+    """ULMFiT's slanted triangular schedule (Howard & Ruder 2018, eq. 3): a short linear rise over `cut_frac` of
+    the steps from 1/`ratio` of the peak to the peak, then a long linear decay back to 1/`ratio` of it. Applied to
+    every parameter group's own lr, so discriminative learning rates keep their ratios."""
+    cut = max(1, int(num_training_steps * cut_frac))
+
+    def factor(step: int) -> float:
+        if step < cut:
+            p = step / cut
+        else:
+            p = max(0.0, 1 - (step - cut) / max(1, cut * (1 / cut_frac - 1)))
+        return (1 + p * (ratio - 1)) / ratio
+
+    return LambdaLR(optimizer, factor)

@@ -58,6 +58,7 @@ def train(
 
     datamodule, module = task.build(cfg)
     config_yaml = OmegaConf.to_yaml(cfg, resolve=True)  # as asked: a resumed run with a new length refits below
+    fit_epochs_to_min_steps(cfg, datamodule)
     fit_validation_to_run(cfg, datamodule)
     trainer = build_trainer(cfg, run, resuming=resume_from is not None, extra_callbacks=extra_callbacks)
     finished = False
@@ -174,3 +175,30 @@ def fit_validation_to_run(cfg: DictConfig, dm: L.LightningDataModule) -> None:
         log.info("validating every %d steps (the run is shorter than trainer.val_check_interval=%d)", total, interval)
         with open_dict(cfg):
             cfg.trainer.val_check_interval = total
+
+
+def fit_epochs_to_min_steps(cfg: DictConfig, dm: L.LightningDataModule) -> None:
+    """`trainer.min_steps` means at least that many optimizer steps: where `max_epochs` of this data's epochs would
+    end the run sooner (few-label runs have short epochs), more epochs are run, and validated every k-th epoch
+    so that the run validates about as often as `max_epochs` epochs would (validation would otherwise cost more
+    than training). Lightning's own `min_steps` only holds early stopping back."""
+    trainer = cfg.trainer
+    min_steps, max_epochs, every = trainer.min_steps, trainer.max_epochs, trainer.check_val_every_n_epoch
+    if not min_steps or not max_epochs or max_epochs < 0 or trainer.fast_dev_run:
+        return
+    steps_per_epoch = max(1, len(dm.train_dataloader()))
+    needed = -(-int(min_steps) // steps_per_epoch)
+    if needed <= max_epochs:
+        return
+    k = max(1, needed // max_epochs) if every == 1 and trainer.val_check_interval is None else every
+    if k:
+        needed = -(-needed // k) * k  # the last epoch is a validated one
+    how = f"{k} epochs" if k else "trainer.val_check_interval steps"
+    log.info(
+        "training %d epochs of %d steps instead of %d (trainer.min_steps=%d), validating every %s",
+        *(needed, steps_per_epoch, max_epochs, min_steps, how),
+    )
+    with open_dict(cfg):
+        cfg.trainer.max_epochs = needed
+        if k:
+            cfg.trainer.check_val_every_n_epoch = k

@@ -18,6 +18,7 @@ from textgru.config_keys import require_keys
 from textgru.data.batching import LengthBucketBatchSampler, pad_collate, replicas_and_rank
 from textgru.data.labelled import load_classification_data
 from textgru.data.resumable_loader import ResumableDataLoader
+from textgru.data.subset import limit_training_examples
 from textgru.data.tokenization import pad_id, train_tokenizer
 from textgru.errors import TextgruError
 
@@ -54,9 +55,22 @@ class TokenizedExamples(Dataset):
 
 class ClassificationDataModule(L.LightningDataModule):
     """Train/validation/test dataloaders of padded, length-bucketed batches for a data config (its `batch_size`,
-    `eval_batch_size`, `max_length` and `num_workers` too); `seed` orders the training batches."""
+    `eval_batch_size`, `max_length` and `num_workers` too); `seed` orders the training batches.
 
-    def __init__(self, data: Mapping[str, Any], tokenizer: Mapping[str, Any], seed: int) -> None:
+    `pretrained_tokenizer`: use it instead of training one (fine-tuning from a language model). Few-label runs
+    (`train_size` or `train_fraction`, from `data.*` at training time): the labelled training examples are cut to a
+    stratified sample (seed `subset_seed`, null: `seed`) after the tokenizer has read every training text."""
+
+    def __init__(
+        self,
+        data: Mapping[str, Any],
+        tokenizer: Mapping[str, Any],
+        seed: int,
+        pretrained_tokenizer: Tokenizer | None = None,
+        train_size: int | None = None,
+        train_fraction: float | None = None,
+        subset_seed: int | None = None,
+    ) -> None:
         super().__init__()
         require_keys(data, ("batch_size", "eval_batch_size", "max_length", "num_workers"))
         self.data_cfg = dict(data)
@@ -64,7 +78,9 @@ class ClassificationDataModule(L.LightningDataModule):
         self.batch_size, self.eval_batch_size = int(data["batch_size"]), int(data["eval_batch_size"])
         self.max_length, self.num_workers = int(data["max_length"]), int(data["num_workers"])
         self.seed = seed
-        self.tokenizer: Tokenizer | None = None
+        self.tokenizer: Tokenizer | None = pretrained_tokenizer
+        self.train_size, self.train_fraction = train_size, train_fraction
+        self.subset_seed = seed if subset_seed is None else subset_seed
         self.raw: DatasetDict | None = None
         self.splits: dict[str, HFDataset] = {}
 
@@ -81,6 +97,9 @@ class ClassificationDataModule(L.LightningDataModule):
             log.info(
                 "trained a %s tokenizer with %d tokens", self.tokenizer_cfg.get("kind"), self.tokenizer.get_vocab_size()
             )
+        train = limit_training_examples(self.raw["train"], self.train_size, self.train_fraction, self.subset_seed)
+        if train is not self.raw["train"]:
+            self.raw = DatasetDict({**self.raw, "train": train})
         self.splits = {s: tokenize_dataset(ds, self.tokenizer, self.max_length) for s, ds in self.raw.items()}
         # the ids as plain lists: indexing them per batch costs a fraction of Arrow row access
         columns = {s: ds.select_columns(["input_ids", "label", "length"]).to_dict() for s, ds in self.splits.items()}

@@ -14,6 +14,7 @@ MODEL_CLASSES = {
     "GRUClassifier": ("textgru.models.gru_classifier", "GRUClassifier"),
     "GRULanguageModel": ("textgru.models.gru_lm", "GRULanguageModel"),
     "GRUForecaster": ("textgru.models.gru_forecaster", "GRUForecaster"),
+    "BiGRULanguageModel": ("textgru.models.bilm", "BiGRULanguageModel"),
 }
 
 

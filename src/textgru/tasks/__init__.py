@@ -23,6 +23,7 @@ TASKS = {
     "sentiment": TaskInfo("textgru.tasks.sentiment", "classifier (task=sentiment)"),
     "lm": TaskInfo("textgru.tasks.lm", "language-model (task=lm)"),
     "forecast": TaskInfo("textgru.tasks.forecast", "forecaster (task=forecast)"),
+    "bilm": TaskInfo("textgru.tasks.bilm", "bidirectional language-model (task=bilm)"),
 }
 
 

@@ -45,8 +45,15 @@ class TaskModule(L.LightningModule):
     def write_artifacts(self, datamodule: L.LightningDataModule, run: RunFolder) -> None:
         """The task's plots and files, written by rank zero when testing ends."""
 
+    def optimizer_params(self) -> Any:
+        """What the optimizer trains: every model parameter, or parameter groups each with an `lr_scale` (a
+        factor on the configured lr: discriminative learning rates)."""
+        return self.model.parameters()
+
     def configure_optimizers(self) -> Any:
-        optimizer = self.optimizer_factory(params=self.model.parameters())
+        optimizer = self.optimizer_factory(params=self.optimizer_params())
+        for group in optimizer.param_groups:
+            group["lr"] = group["lr"] * group.pop("lr_scale", 1.0)  # before the schedule reads its base lrs
         if self.scheduler_factory is None:
             return optimizer
         steps = self.trainer.estimated_stepping_batches

@@ -3,7 +3,9 @@
 Labelled data (the built-in tweets, a Hub dataset or your own files) -> a tokenizer trained on the training split
 -> length-bucketed padded batches -> `GRUClassifier`; cross-entropy (class weights, label smoothing), accuracy
 and macro-F1, a weight average (EMA) that scores validation and test; a test confusion matrix and learning
-curves in the run folder."""
+curves in the run folder. `data.train_size`/`train_fraction`: few-label runs (`textgru.data.subset`);
+`model.pretrained_lm`: start from a `task=bilm` run and fine-tune with ULMFiT's recipe (`textgru.models.transfer`,
+`textgru.tasks.finetuning`)."""
 
 from __future__ import annotations
 
@@ -21,9 +23,11 @@ from torchmetrics import MeanMetric, MetricCollection
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix, MulticlassF1Score
 
 from textgru.checkpoint import checkpoint_extras
+from textgru.config_keys import require_keys
 from textgru.data.classification_datamodule import ClassificationDataModule
 from textgru.errors import TextgruError
 from textgru.run_folder import RunFolder
+from textgru.tasks import finetuning
 from textgru.tasks.base import (
     TaskModule,
     build_model,
@@ -36,6 +40,7 @@ from textgru.tasks.base import (
 
 log = logging.getLogger(__name__)
 METRICS = ("loss", "accuracy", "macro_f1")  # logged as train/, val/ and test/<metric>
+FEW_LABEL_KEYS = ("train_size", "train_fraction", "subset_seed")
 
 
 def validation_metrics(cfg: DictConfig) -> list[str]:
@@ -52,11 +57,23 @@ def next_commands(run: RunFolder) -> list[str]:
 def build(cfg: DictConfig) -> tuple[ClassificationDataModule, ClassificationTask]:
     """The datamodule (tokenizer trained on the training split) and the LightningModule around a `GRUClassifier`."""
     from textgru.models.glove import init_from_glove
+    from textgru.models.transfer import PretrainedLM, transfer_weights
 
-    dm = ClassificationDataModule(plain(cfg.data), plain(cfg.tokenizer), seed=cfg.seed)
+    model_cfg = plain(cfg.model)
+    lm = PretrainedLM(model_cfg["pretrained_lm"]) if model_cfg["pretrained_lm"] else None
+    if lm is not None:
+        lm.check_sizes(model_cfg)
+    data_cfg = plain(cfg.data)
+    require_keys(data_cfg, FEW_LABEL_KEYS)  # few-label runs: a data config of your own needs them too (null: off)
+    dm = ClassificationDataModule(
+        data_cfg,
+        plain(cfg.tokenizer),
+        seed=cfg.seed,
+        pretrained_tokenizer=lm.tokenizer if lm else None,
+        **{k: data_cfg[k] for k in FEW_LABEL_KEYS},
+    )
     dm.setup("fit")
     labels = dm.label_names
-    model_cfg = plain(cfg.model)
     model_cfg.update(
         vocab_size=dm.tokenizer.get_vocab_size(),
         num_classes=len(labels),
@@ -64,18 +81,21 @@ def build(cfg: DictConfig) -> tuple[ClassificationDataModule, ClassificationTask
         unk_idx=dm.tokenizer.token_to_id("[UNK]"),
     )
     pretrained = model_cfg["pretrained_embeddings"]
-    model = build_model(model_cfg, "pretrained_embeddings")
-    if pretrained == "glove-6b-50d":
+    builder_keys = ("pretrained_embeddings", "pretrained_lm")  # the checkpoint keeps no path to the LM: self-contained
+    model = build_model(model_cfg, *builder_keys)
+    if lm is not None:
+        transfer_weights(model, lm.state)  # the LM's embedding replaces any GloVe start
+    elif pretrained == "glove-6b-50d":
         init_from_glove(model.embedding, dm.tokenizer)
     elif pretrained:
         raise TextgruError(f"unknown model.pretrained_embeddings {pretrained!r}; use glove-6b-50d or null")
     extras = checkpoint_extras(
         "sentiment",
         model,
-        model_args(model_cfg, "pretrained_embeddings"),
+        model_args(model_cfg, *builder_keys),
         dm.tokenizer.to_str(),
         labels,
-        plain(cfg.data),
+        data_cfg,
         cfg.data.max_length,
     )
     task = ClassificationTask(
@@ -87,6 +107,7 @@ def build(cfg: DictConfig) -> tuple[ClassificationDataModule, ClassificationTask
         label_smoothing=cfg.task.label_smoothing,
         ema_decay=cfg.task.ema_decay,
         checkpoint_extras=extras,
+        finetune=finetuning.FineTuning(**plain(cfg.task.finetune)) if lm is not None else None,
     )
     log.info(
         "model: %s parameters; labels %s; vocabulary %d", count_parameters(model), labels, dm.tokenizer.get_vocab_size()
@@ -128,8 +149,10 @@ class ClassificationTask(TaskModule):
         label_smoothing: float = 0.0,
         ema_decay: float | None = None,
         checkpoint_extras: dict | None = None,
+        finetune: finetuning.FineTuning | None = None,
     ) -> None:
         super().__init__(model, optimizer, scheduler, checkpoint_extras)
+        self.finetune = finetune  # ULMFiT's recipe, for a model started from a pretrained language model
         # an exponential moving average of the weights scores validation/test and is what gets exported
         self.ema = AveragedModel(model, avg_fn=partial(ema_update, decay=ema_decay)) if ema_decay else None
         if self.ema is not None:
@@ -153,11 +176,18 @@ class ClassificationTask(TaskModule):
         model = self.ema.module if self.ema is not None and not self.training else self.model
         return model(input_ids, lengths)
 
+    def optimizer_params(self) -> Any:
+        if self.finetune is None:
+            return self.model.parameters()
+        return finetuning.discriminative_groups(self.model, self.finetune)
+
     def on_train_epoch_start(self) -> None:
         # Lightning sets the epoch on samplers, not on batch samplers: a new bucket order every epoch
         batch_sampler = getattr(self.trainer.train_dataloader, "batch_sampler", None)
         if hasattr(batch_sampler, "set_epoch"):
             batch_sampler.set_epoch(self.current_epoch)
+        if self.finetune is not None:
+            finetuning.unfreeze_for_epoch(self.model, self.current_epoch, self.finetune)
 
     def optimizer_step(self, *args: Any, **kwargs: Any) -> None:
         super().optimizer_step(*args, **kwargs)

@@ -1,0 +1,181 @@
+"""Test macro-F1 against the number of labelled examples: classifiers trained from scratch (GloVe init, the default)
+and fine-tuned from a pretrained biLM (`model.pretrained_lm`), read from finished run folders (sweeps included).
+
+Usage:
+    python bench/learning_curve.py RUN_OR_SWEEP_DIR [...] [--out bench/results/learning_curve.json]
+
+Each run folder's `config.yaml` gives its `data.train_size`/`data.train_fraction` (null: the whole training split,
+counted from the data), its seed and whether it was fine-tuned (`model.pretrained_lm` set); its `metrics.json`
+gives `test/macro_f1`, `train_seconds`. Prints mean, standard deviation, min, max over seeds per (method, size),
+the fine-tuned minus scratch difference of the means, and writes the JSON and a PNG next to it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from textgru.run_folder import RunFolder
+
+METHODS = ("scratch", "fine-tuned")
+
+
+def find_runs(paths: list[str]) -> list[Path]:
+    """Run folders (holding metrics.json and config.yaml) at or below the given paths."""
+    runs: set[Path] = set()
+    for p in map(Path, paths):
+        for folder in [p, *(d for d in p.rglob("*") if d.is_dir())]:
+            run = RunFolder(folder)
+            if run.metrics.is_file() and run.config.is_file():
+                runs.add(folder)
+    return sorted(runs)
+
+
+_split_sizes: dict[str, int] = {}
+
+
+def full_size(data_cfg: dict[str, Any]) -> int:
+    """Examples in the whole training split of a data config (loaded through textgru, cached)."""
+    key = json.dumps(
+        {k: v for k, v in data_cfg.items() if k not in ("train_size", "train_fraction", "subset_seed")},
+        sort_keys=True,
+        default=str,
+    )
+    if key not in _split_sizes:
+        from textgru.data.labelled import load_classification_data
+
+        _split_sizes[key] = len(load_classification_data(data_cfg)["train"])
+    return _split_sizes[key]
+
+
+def read_run(run: Path) -> dict[str, Any] | None:
+    cfg = yaml.safe_load(RunFolder(run).config.read_text())
+    if cfg.get("task", {}).get("name") != "sentiment":
+        return None
+    metrics = json.loads(RunFolder(run).metrics.read_text())
+    data = cfg["data"]
+    size = data.get("train_size")
+    if size is None:
+        n = full_size(data)
+        size = n if data.get("train_fraction") is None else max(1, round(n * float(data["train_fraction"])))
+    return {
+        "run": str(run),
+        "method": "fine-tuned" if cfg["model"].get("pretrained_lm") else "scratch",
+        "labels": int(size),
+        "seed": cfg.get("seed"),
+        "test/macro_f1": metrics["test/macro_f1"],
+        "test/accuracy": metrics.get("test/accuracy"),
+        "train_seconds": metrics.get("train_seconds"),
+    }
+
+
+def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    cells: dict[tuple[str, int], list[float]] = defaultdict(list)
+    for r in rows:
+        cells[(r["method"], r["labels"])].append(r["test/macro_f1"])
+    out = []
+    for (method, labels), values in sorted(cells.items(), key=lambda kv: (kv[0][1], METHODS.index(kv[0][0]))):
+        out.append(
+            {
+                "method": method,
+                "labels": labels,
+                "n": len(values),
+                "mean": statistics.fmean(values),
+                "std": statistics.stdev(values) if len(values) > 1 else 0.0,
+                "min": min(values),
+                "max": max(values),
+                "values": values,
+            }
+        )
+    return out
+
+
+def plot(summary: list[dict[str, Any]], out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for method, style in zip(METHODS, ("o--", "s-"), strict=False):
+        cells = [c for c in summary if c["method"] == method]
+        if not cells:
+            continue
+        x = [c["labels"] for c in cells]
+        ax.errorbar(
+            x,
+            [c["mean"] for c in cells],
+            yerr=[c["std"] for c in cells],
+            fmt=style,
+            capsize=3,
+            label={"scratch": "from scratch (GloVe init)", "fine-tuned": "fine-tuned from the biLM"}[method],
+        )
+        for c in cells:
+            ax.scatter([c["labels"]] * c["n"], c["values"], s=8, alpha=0.4, color=ax.lines[-1].get_color())
+    ax.set_xscale("log")
+    ax.set_xlabel("labelled training examples")
+    ax.set_ylabel("test macro-F1")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend()
+    ax.set_title("tweets: test macro-F1 against labels (mean ± sd over seeds)")
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("paths", nargs="+", help="run folders or sweep folders")
+    ap.add_argument("--out", default="bench/results/learning_curve.json")
+    args = ap.parse_args()
+    rows = [r for r in map(read_run, find_runs(args.paths)) if r is not None]
+    if not rows:
+        raise SystemExit(
+            "error: no finished task=sentiment run folder (metrics.json + config.yaml) under the given paths"
+        )
+    summary = summarise(rows)
+    means = {(c["method"], c["labels"]): c["mean"] for c in summary}
+    print(
+        f"{'labels':>7} {'method':>11} {'n':>2} {'mean':>7} {'sd':>6} {'min':>7} {'max':>7} {'fine-tuned - scratch':>21}"
+    )
+    for c in summary:
+        gain = ""
+        if c["method"] == "fine-tuned" and ("scratch", c["labels"]) in means:
+            gain = f"{c['mean'] - means[('scratch', c['labels'])]:+.4f}"
+        print(
+            f"{c['labels']:>7} {c['method']:>11} {c['n']:>2} {c['mean']:>7.4f} {c['std']:>6.4f} {c['min']:>7.4f} "
+            f"{c['max']:>7.4f} {gain:>21}"
+        )
+    import torch
+
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    machine = {
+        "cores": os.cpu_count(),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "platform": platform.platform(),
+    }
+    out.write_text(json.dumps({"machine": machine, "summary": summary, "runs": rows}, indent=2))
+    plot(summary, out.with_suffix(".png"))
+    seeds: dict[tuple[str, int], list[Any]] = defaultdict(list)
+    for r in rows:
+        seeds[(r["method"], r["labels"])].append(r["seed"])
+    for (method, labels), values in sorted(seeds.items(), key=lambda kv: kv[0][1]):
+        if len(set(values)) < len(values):  # not a spread over seeds: runs of other settings are pooled
+            print(
+                f"note: {method} at {labels} labels pools runs with the same seed ({values}); pass one setting's runs"
+            )
+    print(f"wrote {out} and {out.with_suffix('.png')}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,77 @@
+"""Fine-tuning from a pretrained bidirectional language model (`model.pretrained_lm=`): its checkpoint read through
+textgru's safe loader (`weights_only=True`, the model rebuilt from `MODEL_CLASSES` by name, its arguments checked
+against the class's signature), its sizes checked against the classifier's, and its embedding and both GRU
+directions copied into a `GRUClassifier` one-to-one (same parameter names)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from tokenizers import Tokenizer
+from torch import nn
+
+from textgru.checkpoint import load_checkpoint, rebuild_model
+from textgru.errors import TextgruError
+
+log = logging.getLogger(__name__)
+TRANSFERRED = ("embedding.", "rnn.forward_layers.", "rnn.backward_layers.")
+SIZES = ("embedding_dim", "hidden_size", "num_layers")
+
+
+class PretrainedLM:
+    """A `task=bilm` checkpoint (run folder or .ckpt): its weights (`state`), model arguments, tokenizer and path."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        if not Path(str(path)).expanduser().exists():
+            raise TextgruError(
+                f"model.pretrained_lm={path} does not exist; pretrain a language model first (textgru train "
+                "task=bilm ..., or experiment=tweets_bilm) and pass its run folder"
+            )
+        try:
+            ckpt = load_checkpoint(path, expect_task="bilm")
+            model, meta = rebuild_model(ckpt)
+        except TextgruError as e:
+            raise TextgruError(f"model.pretrained_lm: {e}") from e
+        self.path: str = meta["path"]
+        self.model_args: dict[str, Any] = meta["model_args"]
+        self.tokenizer = Tokenizer.from_str(meta["tokenizer"])
+        self.state: dict[str, torch.Tensor] = model.state_dict()  # its weight average where the run kept one
+
+    def check_sizes(self, classifier_config: Mapping[str, Any]) -> None:
+        """One line naming every size the classifier config must change to match the language model."""
+        if not classifier_config["bidirectional"]:
+            raise TextgruError("model.pretrained_lm needs model.bidirectional=true (the language model has both)")
+        wrong = [k for k in SIZES if classifier_config[k] != self.model_args[k]]
+        if wrong:
+            have = ", ".join(f"{k}={classifier_config[k]}" for k in wrong)
+            fix = " ".join(f"model.{k}={self.model_args[k]}" for k in wrong)
+            raise TextgruError(
+                f"the classifier's sizes ({have}) differ from the language model in {self.path}; set {fix}"
+            )
+
+
+@torch.no_grad()
+def transfer_weights(classifier: nn.Module, lm_state: Mapping[str, torch.Tensor]) -> list[str]:
+    """Copy the language model's embedding and GRU weights (both directions, every layer) into the classifier's
+    parameters of the same names; returns the names copied. Pooling and head keep their fresh initialisation."""
+    own = classifier.state_dict()
+    copied = []
+    for name, value in lm_state.items():
+        if not name.startswith(TRANSFERRED):
+            continue
+        if name not in own or own[name].shape != value.shape:
+            found = tuple(own[name].shape) if name in own else "missing"
+            raise TextgruError(
+                f"the language model's {name} {tuple(value.shape)} has no counterpart of that shape in the "
+                f"classifier ({found})"
+            )
+        own[name].copy_(value)
+        copied.append(name)
+    count = sum(lm_state[n].numel() for n in copied)
+    log.info("fine-tuning from a pretrained biLM: copied %d tensors (%s parameters)", len(copied), f"{count:,}")
+    return copied

@@ -1,0 +1,173 @@
+"""`task=bilm`: a bidirectional GRU language model (ELMo-style) to pretrain the classifier on unlabelled text.
+
+Texts (a text corpus, or the texts of a labelled data config with its labels ignored: `task=bilm data=tweets`
+trains on the tweets' training texts only; validation and test texts are only scored) -> a tokenizer trained on
+the training split -> each text its own right-padded sequence, as the classifier reads it ->
+`BiGRULanguageModel`: a forward GRU predicting the next token, a backward GRU predicting the previous one.
+Logs forward, backward and mean loss (nats per token) and perplexity; learning curves in the run folder.
+`task=sentiment model.pretrained_lm=<this run>` fine-tunes the classifier from it (`textgru.models.transfer`)."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from typing import Any
+
+import lightning as L
+import torch
+from omegaconf import DictConfig
+from torch import nn
+from torchmetrics import SumMetric
+
+from textgru.checkpoint import checkpoint_extras
+from textgru.data.bilm_datamodule import BiLMDataModule
+from textgru.errors import TextgruError
+from textgru.run_folder import RunFolder
+from textgru.tasks.base import (
+    TaskModule,
+    build_model,
+    build_optimizer,
+    build_scheduler,
+    count_parameters,
+    model_args,
+    plain,
+)
+
+log = logging.getLogger(__name__)
+DIRECTIONS = ("forward", "backward")
+METRICS = ("loss", "ppl", "forward_loss", "backward_loss", "forward_ppl", "backward_ppl", "bpc")  # bpc: char only
+
+
+def validation_metrics(cfg: DictConfig) -> list[str]:
+    """The validation metrics this task logs (what `optimized_metric` may name)."""
+    return [f"val/{m}" for m in METRICS if m != "bpc" or cfg.tokenizer.kind == "char"]
+
+
+def next_commands(run: RunFolder) -> list[str]:
+    """What to run next with this run's checkpoint (printed when the run ends): fine-tune the classifier from it."""
+    return [f"textgru train task=sentiment model.pretrained_lm={run.path} [data.train_size=500]"]
+
+
+def build(cfg: DictConfig) -> tuple[BiLMDataModule, BiLanguageModelTask]:
+    """The datamodule (texts only; tokenizer trained on the training split) and the LightningModule around a
+    `BiGRULanguageModel` (embedding from GloVe where `model.pretrained_embeddings` says so)."""
+    from textgru.models.glove import init_from_glove
+
+    dm = BiLMDataModule(plain(cfg.data), plain(cfg.tokenizer), seed=cfg.seed)
+    dm.setup("fit")
+    model_cfg = plain(cfg.model)
+    model_cfg.update(
+        vocab_size=dm.tokenizer.get_vocab_size(), padding_idx=dm.pad_id, unk_idx=dm.tokenizer.token_to_id("[UNK]")
+    )
+    pretrained = model_cfg["pretrained_embeddings"]
+    model = build_model(model_cfg, "pretrained_embeddings")
+    if pretrained == "glove-6b-50d":
+        init_from_glove(model.embedding, dm.tokenizer)
+    elif pretrained:
+        raise TextgruError(f"unknown model.pretrained_embeddings {pretrained!r}; use glove-6b-50d or null")
+    args = model_args(model_cfg, "pretrained_embeddings")
+    extras = checkpoint_extras("bilm", model, args, dm.tokenizer.to_str(), None, plain(cfg.data), cfg.data.max_length)
+    task = BiLanguageModelTask(
+        model,
+        optimizer=build_optimizer(cfg),
+        scheduler=build_scheduler(cfg),
+        char_level=cfg.tokenizer.kind == "char",
+        checkpoint_extras=extras,
+    )
+    log.info("model: %s parameters; vocabulary %d", count_parameters(model), dm.tokenizer.get_vocab_size())
+    return dm, task
+
+
+class BiLanguageModelTask(TaskModule):
+    """Wraps `BiGRULanguageModel`; the training loss is the mean of the two directions' per-token losses.
+
+    Logs `{stage}/forward_loss`, `backward_loss`, `loss` (their mean) and `forward_ppl`, `backward_ppl`, `ppl`
+    (exp of the mean loss: the geometric mean of the two perplexities); `bpc` for character models."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        optimizer: Callable[..., torch.optim.Optimizer],
+        scheduler: Callable[..., Any] | None = None,
+        char_level: bool = False,
+        checkpoint_extras: dict | None = None,
+    ) -> None:
+        super().__init__(model, optimizer, scheduler, checkpoint_extras)
+        self.char_level = char_level
+        # summed losses and target counts per evaluation stage: every target weighs the same, synced across ranks
+        self.sums = nn.ModuleDict(
+            {f"{s}_{d}": SumMetric().set_dtype(torch.float64) for s in ("val", "test") for d in (*DIRECTIONS, "count")}
+        )
+
+    def forward(
+        self, input_ids: torch.Tensor, lengths: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        return self.model(input_ids, lengths)
+
+    def on_train_epoch_start(self) -> None:
+        batch_sampler = getattr(self.trainer.train_dataloader, "batch_sampler", None)
+        if hasattr(batch_sampler, "set_epoch"):  # a new bucket order every epoch
+            batch_sampler.set_epoch(self.current_epoch)
+
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        forward_nll, backward_nll, count = self(batch["input_ids"], batch["lengths"])
+        n = count.clamp(min=1)
+        self.log_dict(
+            {"train/forward_loss": forward_nll / n, "train/backward_loss": backward_nll / n},
+            on_step=True,
+            on_epoch=False,
+            batch_size=int(count),
+        )
+        self.log(
+            "train/loss",
+            (forward_nll + backward_nll) / (2 * n),
+            on_step=True,
+            on_epoch=False,
+            prog_bar=True,
+            batch_size=int(count),
+        )
+        return self.global_mean(forward_nll + backward_nll, 2 * count)
+
+    def _eval_step(self, batch: dict[str, torch.Tensor], stage: str) -> None:
+        forward_nll, backward_nll, count = self(batch["input_ids"], batch["lengths"])
+        self.sums[f"{stage}_forward"].update(forward_nll.double())
+        self.sums[f"{stage}_backward"].update(backward_nll.double())
+        self.sums[f"{stage}_count"].update(count.double())
+
+    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        self._eval_step(batch, "val")
+
+    def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        self._eval_step(batch, "test")
+
+    def _log_eval(self, stage: str) -> None:
+        count = self.sums[f"{stage}_count"].compute().clamp(min=1)
+        losses = {d: (self.sums[f"{stage}_{d}"].compute() / count).float() for d in DIRECTIONS}
+        mean = (losses["forward"] + losses["backward"]) / 2
+        metrics = {f"{stage}/loss": mean, f"{stage}/ppl": torch.exp(mean.clamp(max=50))}
+        for d, loss in losses.items():
+            metrics[f"{stage}/{d}_loss"] = loss
+            metrics[f"{stage}/{d}_ppl"] = torch.exp(loss.clamp(max=50))
+        if self.char_level:
+            metrics[f"{stage}/bpc"] = mean / math.log(2)
+        self.log_dict(metrics, prog_bar=stage == "val")
+        for metric in self.sums.values():
+            metric.reset()
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_eval("val")
+
+    def on_test_epoch_end(self) -> None:
+        self._log_eval("test")
+
+    def count_tokens(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        return batch["lengths"].sum()
+
+    def write_artifacts(self, datamodule: L.LightningDataModule, run: RunFolder) -> None:
+        """The learning curves (mean, forward and backward loss, perplexity) against steps."""
+        from textgru.plots import plot_learning_curves
+
+        plot_learning_curves(
+            run.metrics_csv, run.learning_curves, metrics=("loss", "forward_loss", "backward_loss", "ppl"), x="step"
+        )

@@ -1,0 +1,410 @@
+"""The bidirectional language model (task=bilm) and fine-tuning the classifier from it (model.pretrained_lm):
+the backward direction predicts the previous token, the weights move into the classifier exactly, the classifier
+stays exact under padding, bad checkpoints and sizes get one line; ULMFiT's recipe; few-label sampling. The biLM
+is trained once per module in this process (textgru.train); the runs through scripts/train.py are slow tests."""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+from pathlib import Path
+from types import SimpleNamespace
+
+import lightning as L
+import pytest
+import torch
+from conftest import run_script
+from omegaconf import OmegaConf
+
+import textgru
+from textgru.checkpoint import load_checkpoint, model_state_dict, rebuild_model
+from textgru.config import compose_config
+from textgru.data.batching import pad_collate
+from textgru.data.subset import limit_training_examples, stratified_indices
+from textgru.errors import TextgruError
+from textgru.models.bilm import BiGRULanguageModel
+from textgru.models.gru_classifier import GRUClassifier
+from textgru.models.transfer import TRANSFERRED
+from textgru.optim import slanted_triangular
+from textgru.tasks.finetuning import FineTuning, layer_groups, trainable_groups
+from textgru.tasks.sentiment import build as build_classification
+from textgru.training import fit_epochs_to_min_steps
+
+B_TOKENS = [f"b{i}" for i in range(20)]
+RECIPE = {"lr_decay": 2.6, "gradual_unfreezing": True, "unfreeze_epochs": 1}  # the YAML's values
+
+
+def marker(b: str) -> str:
+    """The token written before every b-token: one of 5, a function of it (so 4 b-tokens share each marker)."""
+    return f"a{int(b[1:]) // 4}"
+
+
+def toy_rows(n: int, seed: int = 0) -> list[tuple[str, str]]:
+    """Texts of pairs `marker(b) b` with b random: the previous token of every b-token is determined by it (the
+    backward direction can learn it), the next token never is (a fresh random pair starts). Labels: 3 classes."""
+    rng = random.Random(seed)
+    rows = []
+    for _ in range(n):
+        bs = [rng.choice(B_TOKENS) for _ in range(rng.randint(3, 8))]
+        rows.append((" ".join(f"{marker(b)} {b}" for b in bs), ["x", "y", "z"][int(bs[0][1:]) % 3]))
+    return rows
+
+
+SIZES = ["model.embedding_dim=16", "model.hidden_size=24", "model.num_layers=2"]
+QUIET = ["logger.tensorboard=false", "trainer.enable_progress_bar=false", "callbacks.model_summary=null"]
+TINY_BILM = [
+    *SIZES,
+    "model.pretrained_embeddings=null",
+    "model.embedding_dropout=0",
+    "model.output_dropout=0",
+    "data.batch_size=32",
+    "optimizer.lr=0.03",
+    "trainer.max_epochs=15",
+    "callbacks.early_stopping=null",
+    *QUIET,
+]
+
+
+@pytest.fixture(scope="module")
+def toy_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("toy") / "pairs.csv"
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["text", "label"])
+        w.writerows(toy_rows(400))
+    return path
+
+
+@pytest.fixture(scope="module")
+def bilm_run(tmp_path_factory: pytest.TempPathFactory, toy_csv: Path) -> Path:
+    """A real biLM run (textgru.train, in this process) on the texts of a labelled CSV (labels ignored)."""
+    run_dir = tmp_path_factory.mktemp("bilm") / "run"
+    torch.set_num_threads(1)
+    textgru.train(["task=bilm", "data=local", f"data.path={toy_csv}", *TINY_BILM], run_dir=run_dir)
+    return run_dir
+
+
+def load_lm(run_dir: Path) -> tuple[BiGRULanguageModel, dict]:
+    model, meta = rebuild_model(load_checkpoint(run_dir, expect_task="bilm"))
+    assert isinstance(model, BiGRULanguageModel)
+    return model, meta
+
+
+def classifier_config(toy_csv: Path, lm: Path, *extra: str):
+    overrides = ["task=sentiment", "data=local", f"data.path={toy_csv}", f"model.pretrained_lm={lm}", *SIZES]
+    cfg = compose_config("train", [*overrides, "data.batch_size=16", *extra])
+    OmegaConf.set_struct(cfg, False)
+    cfg.paths.run_dir = str(lm.parent / "unused")
+    return cfg
+
+
+def test_bilm_run_metrics_and_checkpoint(bilm_run: Path) -> None:
+    metrics = json.loads((bilm_run / "metrics.json").read_text())
+    for stage in ("val", "test"):
+        for name in ("loss", "ppl", "forward_loss", "backward_loss", "forward_ppl", "backward_ppl"):
+            assert f"{stage}/{name}" in metrics
+        mean = (metrics[f"{stage}/forward_loss"] + metrics[f"{stage}/backward_loss"]) / 2
+        assert metrics[f"{stage}/loss"] == pytest.approx(mean, rel=1e-5)
+    meta = torch.load(bilm_run / "checkpoints" / "best.ckpt", map_location="cpu", weights_only=True)["textgru"]
+    assert (meta["task"], meta["model_class"], meta["format_version"]) == ("bilm", "BiGRULanguageModel", 2)
+    assert meta["model_args"]["cutoffs"] == [500, 2000, 6000]  # a list argument, checked against the signature
+    with pytest.raises(TextgruError, match=r"is a bidirectional language-model \(task=bilm\) checkpoint"):
+        textgru.load(bilm_run)
+
+
+def test_bilm_on_labelled_data_reads_only_the_training_texts(tmp_path: Path) -> None:
+    """`task=bilm data=local` (as `data=tweets`): labels ignored, the tokenizer learns the training texts only,
+    and only training texts are trained on; validation and test texts are only scored."""
+    from conftest import data_cfg, tok_cfg
+
+    from textgru.data.bilm_datamodule import BiLMDataModule
+
+    paths = {}
+    for split, word in (("train", "common"), ("validation", "zzvalonly"), ("test", "zztestonly")):
+        paths[split] = tmp_path / f"{split}.csv"
+        with open(paths[split], "w", newline="", encoding="utf-8") as f:
+            csv.writer(f).writerows(
+                [("text", "label"), *((f"{word} {word} words {i}", "xy"[i % 2]) for i in range(40))]
+            )
+    data = data_cfg("local", path=str(paths["train"]), validation_path=str(paths["validation"]))
+    dm = BiLMDataModule({**data, "test_path": str(paths["test"])}, tok_cfg("word", min_frequency=1), seed=0)
+    dm.setup("fit")
+    assert dm.tokenizer.token_to_id("common") is not None
+    assert dm.tokenizer.token_to_id("zzvalonly") is None and dm.tokenizer.token_to_id("zztestonly") is None
+    unk = dm.tokenizer.token_to_id("[UNK]")
+    assert all(unk not in ids for ids in dm.sequences["train"]) and len(dm.sequences["train"]) == 40
+    assert all(ids[:2] == [unk, unk] for ids in dm.sequences["validation"])  # scored, never learned from
+
+
+def test_backward_direction_predicts_the_previous_token(bilm_run: Path) -> None:
+    """On held-out texts: the token before every b-token is predicted from the backward states (it is a function
+    of the b-token); what no state can know (the random previous or next b-token) is not: no direction leaks."""
+    model, meta = load_lm(bilm_run)
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_str(meta["tokenizer"])
+    texts = [t for t, _ in toy_rows(60, seed=123)]
+    batch = pad_collate([{"input_ids": e.ids} for e in tok.encode_batch(texts)])
+    ids, lengths = batch["input_ids"], batch["lengths"]
+    forward, backward = model.log_probs(ids, lengths)  # (batch, time, vocab)
+    b_ids = {tok.token_to_id(b) for b in B_TOKENS}
+    hits = {"backward_at_b": [], "backward_at_a": [], "forward_at_b": []}
+    for i, n in enumerate(lengths.tolist()):
+        for t in range(n):
+            is_b = int(ids[i, t]) in b_ids
+            if t > 0:  # the backward state at t predicts token t-1
+                hits["backward_at_b" if is_b else "backward_at_a"].append(int(backward[i, t].argmax() == ids[i, t - 1]))
+            if t + 1 < n and is_b:  # after a b-token comes a random pair's marker
+                hits["forward_at_b"].append(int(forward[i, t].argmax() == ids[i, t + 1]))
+    acc = {k: sum(v) / len(v) for k, v in hits.items()}
+    assert acc["backward_at_b"] > 0.95, acc
+    assert acc["backward_at_a"] < 0.4, acc  # the b-token before a marker is random: 1 in 20 by chance
+    assert acc["forward_at_b"] < 0.5, acc  # the next marker is random: 1 in 5 by chance
+
+
+def test_weights_move_into_the_classifier_exactly(bilm_run: Path, toy_csv: Path) -> None:
+    """Every embedding and GRU tensor of the classifier equals the language model's, the tokenizer is the LM's,
+    and the classifier's BiGRU computes exactly the LM's two directions (upper layers included)."""
+    lm, meta = load_lm(bilm_run)
+    dm, task = build_classification(classifier_config(toy_csv, bilm_run))
+    clf = task.model.eval()
+    assert dm.tokenizer.to_str() == meta["tokenizer"]
+    state, lm_state = clf.state_dict(), lm.state_dict()
+    moved = [k for k in lm_state if k.startswith(TRANSFERRED)]
+    assert len(moved) == 1 + 2 * 2 * 4  # embedding + 2 layers x 2 directions x (2 weights + 2 biases)
+    for k in moved:
+        assert torch.equal(state[k], lm_state[k]), k
+    extras = task.checkpoint_extras  # self-contained: no path to the LM's files
+    assert "pretrained_lm" not in extras["model_args"] and str(bilm_run) not in json.dumps(extras["model_args"])
+    batch = pad_collate([{"input_ids": torch.randint(2, lm.vocab_size, (n,)).tolist()} for n in (9, 3, 6)])
+    with torch.no_grad():
+        h = clf.rnn(clf.embedding(batch["input_ids"]), batch["lengths"])  # (batch, time, 2*hidden)
+        fwd, bwd = lm.states(batch["input_ids"], batch["lengths"])
+    mask = (torch.arange(9)[None, :] < batch["lengths"][:, None]).unsqueeze(-1)
+    torch.testing.assert_close(h * mask, torch.cat([fwd, bwd], -1) * mask, atol=1e-6, rtol=1e-6)
+
+
+def test_classifier_exact_under_padding_after_transfer(bilm_run: Path, toy_csv: Path) -> None:
+    _, task = build_classification(classifier_config(toy_csv, bilm_run))
+    clf = task.model.eval()
+    vocab = clf.embedding.num_embeddings
+    short = torch.randint(2, vocab, (5,)).tolist()
+    batch = pad_collate(
+        [{"input_ids": short}, *({"input_ids": torch.randint(2, vocab, (n,)).tolist()} for n in (40, 17))]
+    )
+    assert batch["input_ids"].shape == (3, 40)
+    with torch.no_grad():
+        alone = clf(torch.tensor([short]), torch.tensor([5]))
+        together = clf(batch["input_ids"], batch["lengths"])
+    torch.testing.assert_close(together[0:1], alone, atol=1e-6, rtol=1e-6)
+
+
+def test_size_mismatch_and_wrong_checkpoint_give_one_line(bilm_run: Path, toy_csv: Path, tmp_path: Path) -> None:
+    with pytest.raises(TextgruError) as e:
+        build_classification(classifier_config(toy_csv, bilm_run, "model.hidden_size=32", "model.num_layers=1"))
+    assert "\n" not in str(e.value)
+    assert str(e.value).endswith("set model.hidden_size=24 model.num_layers=2"), e.value
+    # a checkpoint of another kind: the biLM's own file relabelled as a task=lm one
+    ckpt = torch.load(bilm_run / "checkpoints" / "best.ckpt", map_location="cpu", weights_only=True)
+    ckpt["textgru"]["task"] = "lm"
+    torch.save(ckpt, tmp_path / "lm.ckpt")
+    with pytest.raises(TextgruError) as e:
+        build_classification(classifier_config(toy_csv, tmp_path / "lm.ckpt"))
+    assert "\n" not in str(e.value)
+    assert "is a language-model (task=lm) checkpoint, but this command needs a bidirectional" in str(e.value)
+    # a model class textgru does not have: refused by name, nothing imported
+    ckpt["textgru"].update(task="bilm", model_class="os.system")
+    torch.save(ckpt, tmp_path / "evil.ckpt")
+    with pytest.raises(TextgruError, match=r"^model.pretrained_lm: .*refused model class 'os.system'"):
+        build_classification(classifier_config(toy_csv, tmp_path / "evil.ckpt"))
+
+
+def test_gradual_unfreezing_and_discriminative_lrs(bilm_run: Path, toy_csv: Path, tmp_path: Path) -> None:
+    """Epoch 1 trains the head only, epoch 2 the top GRU layer too, epoch 3 everything; each layer group's lr is
+    the one above's / lr_decay."""
+    lm, _ = load_lm(bilm_run)
+    lm_state = lm.state_dict()
+    cfg = classifier_config(toy_csv, bilm_run, "task.ema_decay=null")
+    seen = []
+    for epochs in (1, 2, 3):
+        L.seed_everything(0)
+        dm, task = build_classification(cfg)
+        head_before = task.model.head.weight.detach().clone()
+        trainer = L.Trainer(
+            max_epochs=epochs,
+            limit_train_batches=3,
+            limit_val_batches=0,
+            logger=False,
+            enable_checkpointing=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            default_root_dir=tmp_path,
+        )
+        trainer.fit(task, datamodule=dm)
+        state = task.model.state_dict()
+
+        def same(prefix: str) -> bool:
+            return all(torch.equal(state[k], v) for k, v in lm_state.items() if k.startswith(prefix))  # noqa: B023
+
+        seen.append(
+            (
+                same("embedding."),
+                same("rnn.forward_layers.0."),
+                same("rnn.forward_layers.1."),
+                same("rnn.backward_layers.1."),
+                torch.equal(task.model.head.weight, head_before),
+            )
+        )
+        if epochs == 1:
+            lrs = [g["initial_lr"] for g in trainer.optimizers[0].param_groups]
+            assert len(lrs) == 4  # embedding, GRU layer 0, GRU layer 1, pooling + head
+            for low, high in zip(lrs, lrs[1:], strict=False):
+                assert high / low == pytest.approx(2.6)
+            assert lrs[-1] == pytest.approx(cfg.optimizer.lr)
+    assert seen[0] == (True, True, True, True, False)  # head only
+    assert seen[1] == (True, True, False, False, False)  # + the top GRU layer (both directions)
+    assert seen[2] == (False, False, False, False, False)  # everything
+
+
+def test_trainable_groups_schedule() -> None:
+    recipe = FineTuning(**{**RECIPE, "unfreeze_epochs": 2})
+    assert [trainable_groups(e, 4, recipe) for e in range(7)] == [1, 1, 2, 2, 4, 4, 4]
+    assert trainable_groups(0, 4, FineTuning(**{**RECIPE, "gradual_unfreezing": False})) == 4
+    with pytest.raises(TextgruError, match="lr_decay"):
+        FineTuning(**{**RECIPE, "lr_decay": 0.5})
+
+
+def test_layer_groups_cover_every_parameter_once() -> None:
+    model = GRUClassifier(30, 3, embedding_dim=8, hidden_size=6, num_layers=3, pooling="attention")
+    groups = layer_groups(model)
+    assert len(groups) == 5
+    ids = [id(p) for g in groups for p in g]
+    assert len(ids) == len(set(ids)) == len(list(model.parameters()))
+
+
+def test_slanted_triangular_shape() -> None:
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    sched = slanted_triangular(opt, 100, cut_frac=0.1, ratio=32)
+    lrs = []
+    for _ in range(100):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    assert lrs[0] == pytest.approx(1 / 32)
+    assert max(lrs) == pytest.approx(1.0) and lrs.index(max(lrs)) == 10
+    assert all(a < b for a, b in zip(lrs[:10], lrs[1:11], strict=False)) and all(
+        a > b for a, b in zip(lrs[10:-1], lrs[11:], strict=False)
+    )
+    assert lrs[-1] == pytest.approx(1 / 32 + (1 - 1 / 32) / 90, rel=1e-6)
+
+
+def test_stratified_sample_is_stratified_and_seeded() -> None:
+    labels = [0] * 600 + [1] * 300 + [2] * 100
+    picked = stratified_indices(labels, 100, seed=1)
+    assert len(picked) == len(set(picked)) == 100
+    assert [sum(labels[i] == c for i in picked) for c in range(3)] == [60, 30, 10]
+    assert picked == stratified_indices(labels, 100, seed=1)
+    assert picked != stratified_indices(labels, 100, seed=2)
+    tiny = stratified_indices(labels, 3, seed=0)
+    assert sorted(labels[i] for i in tiny) == [0, 1, 2]  # every label kept when the size allows
+
+
+def test_limit_training_examples_sizes_and_errors() -> None:
+    from datasets import ClassLabel, Dataset, Features, Value
+
+    features = Features({"text": Value("string"), "label": ClassLabel(names=["a", "b"])})
+    ds = Dataset.from_dict({"text": [f"t{i}" for i in range(50)], "label": [i % 2 for i in range(50)]}, features)
+    assert len(limit_training_examples(ds, None, 0.2, seed=0)) == 10
+    assert limit_training_examples(ds, None, None, seed=0) is ds
+    cases = ((51, None, "only 50"), (0, None, "at least 1"), (None, 1.5, r"\(0, 1\]"), (10, 0.1, "not both"))
+    for size, fraction, match in cases:
+        with pytest.raises(TextgruError, match=match):
+            limit_training_examples(ds, size, fraction, seed=0)
+
+
+def test_few_label_datamodule_keeps_the_tokenizer_of_all_texts(toy_csv: Path) -> None:
+    from conftest import data_cfg, tok_cfg
+
+    from textgru.data.classification_datamodule import ClassificationDataModule
+
+    data = data_cfg("local", path=str(toy_csv))
+    full = ClassificationDataModule(data, tok_cfg("word"), seed=3)
+    few = ClassificationDataModule(data, tok_cfg("word"), seed=3, train_size=30)
+    other = ClassificationDataModule(data, tok_cfg("word"), seed=4, train_size=30)
+    for dm in (full, few, other):
+        dm.setup("fit")
+    assert len(few.raw["train"]) == 30 and len(full.raw["train"]) > 300
+    assert few.tokenizer.to_str() == full.tokenizer.to_str()  # trained on every training text, labels unused
+    assert few.raw["train"]["text"] != other.raw["train"]["text"]  # the sample follows the seed
+    assert len(few.examples["validation"]) == len(full.examples["validation"])  # evaluation splits untouched
+
+
+def test_min_steps_adds_epochs_validated_every_kth() -> None:
+    cfg = OmegaConf.create(
+        {
+            "trainer": {
+                "min_steps": 300,
+                "max_epochs": 6,
+                "check_val_every_n_epoch": 1,
+                "val_check_interval": None,
+                "fast_dev_run": False,
+            }
+        }
+    )
+    dm = SimpleNamespace(train_dataloader=lambda: range(8))  # 8 steps per epoch (500 labels, batch 64)
+    fit_epochs_to_min_steps(cfg, dm)
+    assert (cfg.trainer.max_epochs, cfg.trainer.check_val_every_n_epoch) == (42, 6)  # 38 needed, rounded to 6s
+    cfg.trainer.min_steps, cfg.trainer.max_epochs = 10, 6
+    fit_epochs_to_min_steps(cfg, dm)
+    assert cfg.trainer.max_epochs == 6  # long enough already
+
+
+@pytest.mark.slow
+def test_finetune_run_few_labels_self_contained(bilm_run: Path, toy_csv: Path, tmp_path: Path) -> None:
+    """scripts/train.py fine-tunes from the LM run with 60 labels and the slanted triangular schedule; the
+    checkpoint loads and predicts alone, with the LM's tokenizer and without any reference to the LM's files."""
+    run_dir = tmp_path / "clf"
+    r = run_script(
+        "train",
+        "task=sentiment",
+        "data=local",
+        f"data.path={toy_csv}",
+        f"model.pretrained_lm={bilm_run}",
+        *SIZES,
+        "data.train_size=60",
+        "scheduler=slanted_triangular",
+        "trainer.max_epochs=3",
+        "data.batch_size=16",
+        *QUIET,
+        f"hydra.run.dir={run_dir}",
+    )
+    assert r.returncode == 0, r.stderr[-3000:]
+    ckpt = torch.load(run_dir / "checkpoints" / "best.ckpt", map_location="cpu", weights_only=True)
+    assert str(bilm_run) not in json.dumps(ckpt["textgru"])
+    lm_meta = torch.load(bilm_run / "checkpoints" / "best.ckpt", map_location="cpu", weights_only=True)["textgru"]
+    assert ckpt["textgru"]["tokenizer"] == lm_meta["tokenizer"]
+    assert "few-label run: 60 of" in (run_dir / "train.log").read_text()
+    clf = textgru.load(run_dir)
+    assert clf.predict("a1 b5 a3 b12").label in ("x", "y", "z")
+    assert model_state_dict(ckpt).keys() == clf.model.state_dict().keys()
+
+
+@pytest.mark.slow
+def test_script_size_mismatch_is_one_line(bilm_run: Path, toy_csv: Path, tmp_path: Path) -> None:
+    """The command: one `error:` line (after the run's own log lines), exit code 2, no run folder left."""
+    r = run_script(
+        "train",
+        "task=sentiment",
+        "data=local",
+        f"data.path={toy_csv}",
+        f"model.pretrained_lm={bilm_run}",
+        "model.embedding_dim=16",
+        "model.hidden_size=32",
+        f"hydra.run.dir={tmp_path / 'run'}",
+    )
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr[-2000:]
+    errors = [line for line in r.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and errors[0].startswith("error: the classifier's sizes"), r.stderr
+    assert errors[0].endswith("set model.hidden_size=24 model.num_layers=2")
+    assert not (tmp_path / "run").exists()  # the refused run leaves no folder behind
