@@ -10,7 +10,6 @@ next to `output` and renamed into place at the end; nothing is pickled.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import os
@@ -26,7 +25,15 @@ from torch import nn
 
 from textgru import __version__
 from textgru.errors import TextgruError
-from textgru.onnx_format import FORMAT, FORMAT_VERSION, INSTALL_HINT, PARITY_TOLERANCE, ExportFolder, is_our_config
+from textgru.onnx_format import (
+    FORMAT,
+    FORMAT_VERSION,
+    INSTALL_HINT,
+    PARITY_TOLERANCE,
+    ExportFolder,
+    check_export_output,
+    sha256,
+)
 
 log = logging.getLogger(__name__)
 OPSET = 18  # the GRU translation writes opset-18 operators
@@ -47,29 +54,6 @@ def require_export_packages() -> None:
     version = tuple(int(p) for p in onnxscript.__version__.split(".")[:3] if p.isdigit())
     if version < (0, 7, 1):  # older versions lowered nn.GRU with silently wrong outputs (linear_before_reset)
         raise TextgruError(f"onnxscript {onnxscript.__version__} is too old; {INSTALL_HINT}")
-
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def _check_output(output: Path, overwrite: bool) -> None:
-    """An existing output is replaced only with `overwrite` and only when it is a textgru export (or empty)."""
-    if not output.exists():
-        return
-    if not output.is_dir():
-        raise TextgruError(f"output={output} is a file; give a folder name for the export")
-    if not overwrite:
-        raise TextgruError(f"output={output} exists; pass overwrite=true to replace it, or choose another output=")
-    if any(output.iterdir()) and not is_our_config(ExportFolder(output).config):
-        raise TextgruError(
-            f"output={output} holds files that are not a textgru export; overwrite=true only replaces an earlier "
-            "export: choose another output="
-        )
 
 
 def _capture(graph: nn.Module, example: tuple[torch.Tensor, ...], dynamic: dict[str, dict[int, Any]]) -> Any:
@@ -215,7 +199,7 @@ def export(
     if str(output) in ("", "None", "???"):
         raise TextgruError("no output folder given: pass output=<folder>")
     out = Path(output).expanduser()
-    _check_output(out, overwrite)
+    check_export_output(out, overwrite)
     require_export_packages()
     ckpt = load_checkpoint(ckpt_path)
     task = ckpt["textgru"]["task"]

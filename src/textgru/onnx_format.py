@@ -11,6 +11,7 @@ plain value of the right type (a class, path to import or pickle cannot be expre
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -52,12 +53,36 @@ def is_export(path: str | os.PathLike[str]) -> bool:
     return folder.model.is_file() or folder.config.is_file()
 
 
+def sha256(path: Path) -> str:
+    """The file's SHA-256 (config.json's `model_sha256`: a truncated or swapped model.onnx is refused)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 def is_our_config(path: Path) -> bool:
     """Whether `path` is the config.json of a textgru export (what `overwrite=true` may replace)."""
     try:
         return json.loads(path.read_text(encoding="utf-8")).get("format") == FORMAT
     except (OSError, ValueError, AttributeError):
         return False
+
+
+def check_export_output(output: Path, overwrite: bool) -> None:
+    """An existing output is replaced only with `overwrite` and only when it is a textgru export (or empty)."""
+    if not output.exists():
+        return
+    if not output.is_dir():
+        raise TextgruError(f"output={output} is a file; give a folder name for the export")
+    if not overwrite:
+        raise TextgruError(f"output={output} exists; pass overwrite=true to replace it, or choose another output=")
+    if any(output.iterdir()) and not is_our_config(ExportFolder(output).config):
+        raise TextgruError(
+            f"output={output} holds files that are not a textgru export; overwrite=true only replaces an earlier "
+            "export: choose another output="
+        )
 
 
 # key -> (kinds, what) per task; "int" excludes bool; lists are checked element by element

@@ -4,13 +4,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 from typing import Any
 
 from textgru.errors import TextgruError
-from textgru.onnx_format import ExportFolder, read_config
+from textgru.onnx_format import ExportFolder, read_config, sha256
 
 
 def _folder(path: str | os.PathLike[str]) -> tuple[ExportFolder, Path]:
@@ -26,14 +25,6 @@ def _folder(path: str | os.PathLike[str]) -> tuple[ExportFolder, Path]:
     return folder, folder.model
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def open_export(path: str | os.PathLike[str], threads: int | None = None) -> tuple[Any, dict[str, Any]]:
     """(runner, config) of an exported model after checking its files; threads: None follows PyTorch's."""
     from textgru.inference.onnx_runtime import RUNNERS, open_session, textgru_marks
@@ -42,7 +33,7 @@ def open_export(path: str | os.PathLike[str], threads: int | None = None) -> tup
     if not folder.config.is_file():
         textgru_marks(model_file, open_session(model_file, 1))  # someone else's .onnx gets that line first
     config = read_config(folder)
-    if config.get("model_sha256") != _sha256(model_file):
+    if config.get("model_sha256") != sha256(model_file):
         raise TextgruError(
             f"{str(model_file)!r} does not match its config.json (checksum differs): truncated or replaced; "
             "export again"
