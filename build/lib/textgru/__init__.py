@@ -3,6 +3,7 @@
     import textgru
     clf = textgru.load("outputs/sentiment/<date>/<time>")      # a Classifier, LanguageModel or Forecaster
     clf.predict(["what a lovely day", "the train is late again"])
+    textgru.export("outputs/sentiment/<date>/<time>", "exported/sentiment")   # then textgru.load("exported/...")
     run = textgru.train(["task=sentiment", "trainer.max_epochs=1"])
 
 The public names are those in `__all__`; every other module is internal. Names are imported on first use, so
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from textgru.inference.generation import SamplingOptions
     from textgru.inference.language_model import LanguageModel
     from textgru.inference.loading import load
+    from textgru.onnx_export import export
     from textgru.runs import TrainResult, sweep, train
 
 _EXPORTS = {
@@ -36,6 +38,7 @@ _EXPORTS = {
     "sweep": "textgru.runs",
     "TrainResult": "textgru.runs",
     "TextgruError": "textgru.errors",
+    "export": "textgru.onnx_export",
 }
 __all__ = [
     "Classifier",
@@ -46,6 +49,7 @@ __all__ = [
     "TextgruError",
     "TrainResult",
     "__version__",
+    "export",
     "load",
     "sweep",
     "train",

@@ -36,10 +36,9 @@ class LoadedModel:
         from textgru.onnx_format import is_export
 
         if is_export(path):
-            from textgru.inference.onnx_loading import load_export
+            from textgru.inference.onnx_loading import open_export
 
-            loaded: Self = load_export(path, expect_task=cls.task, device=str(device))
-            return loaded
+            return cls.from_parts(*open_export(path, expect_task=cls.task, device=str(device)))
         check_device(str(device))
         return cls.from_checkpoint(load_checkpoint(path, expect_task=cls.task), device)
 
@@ -50,8 +49,8 @@ class LoadedModel:
         return cls.from_parts(model, meta)
 
     @classmethod
-    def from_parts(cls: type[Self], model: torch.nn.Module, meta: dict[str, Any]) -> Self:
-        """The object for a rebuilt model and its checkpoint's metadata."""
+    def from_parts(cls: type[Self], model: Any, meta: dict[str, Any]) -> Self:
+        """The object for a rebuilt model (or an onnxruntime runner) and its checkpoint's (or export's) metadata."""
         raise NotImplementedError
 
     @property

@@ -13,7 +13,7 @@ from textgru.errors import TextgruError
 from textgru.inference.classifier import Classifier
 from textgru.inference.forecaster import Forecaster
 from textgru.inference.language_model import LanguageModel
-from textgru.inference.onnx_loading import load_export
+from textgru.inference.onnx_loading import open_export
 from textgru.onnx_format import is_export
 from textgru.tasks import task_title
 
@@ -27,8 +27,8 @@ def load(path: str | os.PathLike[str], device: str | torch.device = "cpu") -> Cl
     that needs pickle or names anything else is refused with one line. An exported folder (`textgru export
     format=onnx`) loads as the same classes, running on onnxruntime."""
     if is_export(path):
-        loaded: Classifier | LanguageModel | Forecaster = load_export(path, device=str(device))
-        return loaded
+        runner, meta = open_export(path, device=str(device))
+        return next(c for c in LOADABLE if c.task == meta["task"]).from_parts(runner, meta)
     check_device(str(device))
     ckpt = load_checkpoint(path)  # read once, then rebuilt as what it holds
     task = ckpt["textgru"]["task"]

@@ -12,6 +12,7 @@ from torch import nn
 
 from textgru.data.tokenization import PAD, UNK
 from textgru.errors import TextgruError
+from textgru.inference.loaded_model import model_device
 
 
 @dataclass
@@ -115,7 +116,7 @@ def _sample(
     was_training = model.training
     model.eval()
     try:
-        device = next(model.parameters()).device
+        device = model_device(model)  # an onnxruntime runner: CPU
         n = options.num_samples
         logits, hidden = model(torch.tensor([prompt_ids], device=device))  # (1, P, vocab), (layers, 1, hidden)
         logits = logits[:, -1].float().expand(n, -1)  # (samples, vocab)
