@@ -3,7 +3,6 @@
     import textgru
     clf = textgru.load("outputs/sentiment/<date>/<time>")      # a Classifier, LanguageModel or Forecaster
     clf.predict(["what a lovely day", "the train is late again"])
-    textgru.export("outputs/sentiment/<date>/<time>", "exported/sentiment")   # then textgru.load("exported/...")
     run = textgru.train(["task=sentiment", "trainer.max_epochs=1"])
 
 The public names are those in `__all__`; every other module is internal. Names are imported on first use, so
@@ -24,7 +23,6 @@ if TYPE_CHECKING:
     from textgru.inference.generation import SamplingOptions
     from textgru.inference.language_model import LanguageModel
     from textgru.inference.loading import load
-    from textgru.onnx_export import export
     from textgru.runs import TrainResult, sweep, train
 
 _EXPORTS = {
@@ -38,7 +36,6 @@ _EXPORTS = {
     "sweep": "textgru.runs",
     "TrainResult": "textgru.runs",
     "TextgruError": "textgru.errors",
-    "export": "textgru.onnx_export",
 }
 __all__ = [
     "Classifier",
@@ -49,7 +46,6 @@ __all__ = [
     "TextgruError",
     "TrainResult",
     "__version__",
-    "export",
     "load",
     "sweep",
     "train",

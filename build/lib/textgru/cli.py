@@ -27,8 +27,7 @@ def run_hydra(target: str, config_name: str, args: Sequence[str], raw_keys: tupl
     The process's own `sys.argv` is left alone: Lightning's ddp launcher re-runs it for every rank."""
     from hydra._internal.utils import _run_hydra, get_args_parser
 
-    from textgru.command_line_checks import check_command_line
-    from textgru.run_folder import note_new_run_dir, register_resolvers
+    from textgru.run_folder import register_resolvers
 
     register_resolvers()
     args = list(args)
@@ -36,9 +35,7 @@ def run_hydra(target: str, config_name: str, args: Sequence[str], raw_keys: tupl
         check_group_choices(args)
         check_explicit_run_dir(args)
         args, raw = take_raw_args(args, raw_keys)
-        probe = check_override_keys(args, config_name)
-        check_command_line(args, config_name, probe, raw)  # every value, before anything heavy is imported
-        note_new_run_dir(args, probe)
+        check_override_keys(args, config_name)
     except TextgruError as e:
         fail(str(e))
     result: dict[str, Any] = {}
@@ -62,11 +59,9 @@ def run_command(target: str, cfg: Any, raw: dict[str, str]) -> Any:
     """Inside the Hydra app: logging as a run wants it, the verbatim options put back, then `target(cfg)`."""
     import importlib
 
-    from hydra.errors import InstantiationException
     from omegaconf import open_dict
     from omegaconf.errors import MissingMandatoryValue
 
-    from textgru.command_line_checks import one_line
     from textgru.distributed import process_rank, quiet_other_ranks
 
     try:
@@ -85,11 +80,11 @@ def run_command(target: str, cfg: Any, raw: dict[str, str]) -> Any:
             raise
         key = getattr(e, "full_key", None) or str(e)
         fail(f"{key} is required: pass {key}=...")
-    except (TextgruError, InstantiationException) as e:  # the latter: a class refused its config's arguments
+    except TextgruError as e:
         if os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise
         _remove_unstarted_run_dir()
-        fail(str(e if isinstance(e, TextgruError) else one_line(e)))
+        fail(str(e))
 
 
 def check_explicit_run_dir(args: Sequence[str]) -> None:
@@ -176,10 +171,6 @@ COMMANDS: dict[str, tuple[str, Callable[[Sequence[str]], Any]]] = {
     "generate": (
         'sample from a language model: ckpt_path=... prompt="ROMEO:" [num_samples=3 seed=1 top_p=0.9]',
         lambda a: run_hydra("textgru.commands:generate_command", "generate", a, raw_keys=("prompt",)),
-    ),
-    "export": (
-        "export a checkpoint for onnxruntime: ckpt_path=<run or .ckpt> format=onnx output=<folder> [overwrite=true]",
-        lambda a: run_hydra("textgru.commands:export_command", "export", a),
     ),
     "tune": ("Optuna search: hparams_search=sentiment|lm [n_trials=12] [key=value ...]", tune),
     "gradient-flow": (

@@ -1,4 +1,4 @@
-"""What `textgru train|eval|predict|generate|export|tune|gradient-flow` do with their composed config: call the library,
+"""What `textgru train|eval|predict|generate|tune|gradient-flow` do with their composed config: call the library,
 print for people.
 The entry points (`textgru.cli`) stay thin."""
 
@@ -11,7 +11,6 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from textgru.config_checks import check_config
 from textgru.console import run_summary
 from textgru.errors import TextgruError
 
@@ -42,20 +41,14 @@ def eval_command(cfg: DictConfig) -> dict:
     from textgru.inference.classifier import Classifier
     from textgru.inference.evaluation import format_report, write_json
     from textgru.inference.loading import load
-    from textgru.onnx_format import is_export
     from textgru.run_folder import RunFolder
 
-    check_config(cfg, "eval")
-    if is_export(cfg.ckpt_path):  # an exported folder: the report goes to <folder>/eval
-        ckpt = Path(cfg.ckpt_path)
-        out = Path(cfg.output_dir) if cfg.output_dir else (ckpt if ckpt.is_dir() else ckpt.parent) / "eval"
-    else:
-        ckpt = resolve_checkpoint_path(cfg.ckpt_path)
-        out = Path(cfg.output_dir) if cfg.output_dir else RunFolder.of_checkpoint(ckpt).eval_dir
+    ckpt = resolve_checkpoint_path(cfg.ckpt_path)
+    out = Path(cfg.output_dir) if cfg.output_dir else RunFolder.of_checkpoint(ckpt).eval_dir
     target = out / f"{cfg.split}_metrics.json"
     if target.exists() and not cfg.overwrite:
         raise TextgruError(f"{target} exists; pass overwrite=true or output_dir=<another folder>")
-    data = OmegaConf.to_container(cfg.data, resolve=True) if cfg.get("data") else None  # data=null: its own data
+    data = OmegaConf.to_container(cfg.data, resolve=True) if cfg.data else None
     model = load(ckpt)
     if isinstance(model, Classifier):
         result = model.evaluate(data, cfg.split, cfg.batch_size, output_dir=out)
@@ -75,7 +68,6 @@ def predict_command(cfg: DictConfig) -> list[dict]:
     from textgru.command_io import check_output, format_table, read_texts, write_jsonl
     from textgru.inference.classifier import Classifier
 
-    check_config(cfg, "predict")
     check_output(cfg.output, cfg.overwrite)
     texts = read_texts(cfg.text, cfg.input, cfg.text_column)
     results = [r.to_dict() for r in Classifier.load(cfg.ckpt_path).predict(texts, cfg.batch_size)]
@@ -112,7 +104,6 @@ def generate_command(cfg: DictConfig) -> list[str]:
     from textgru.inference.generation import SamplingOptions, encode_prompt
     from textgru.inference.language_model import LanguageModel
 
-    check_config(cfg, "generate")
     stop = cfg.stop if cfg.stop is None or isinstance(cfg.stop, str) else list(cfg.stop)
     stops = [_unescape(str(s)) for s in ([stop] if isinstance(stop, str) else stop or [])]
     sampling = dict(
@@ -161,7 +152,6 @@ def tune_command(cfg: DictConfig) -> float | None:
     from textgru.sweep_summary import summarise_study
     from textgru.tuning import tune
 
-    check_config(cfg, "train")
     route_library_logs()  # once Lightning is imported: it adds a console handler of its own
     if cfg.get("hparams_search") is None:
         raise TextgruError("name a search space: hparams_search=sentiment or hparams_search=lm (conf/hparams_search/)")
@@ -177,7 +167,6 @@ def gradient_flow_command(cfg: DictConfig) -> dict[str, Any]:
     """`textgru gradient-flow`: run, write the PNG and JSON to the run folder, print the summary table."""
     from textgru.gradient_flow import run_gradient_flow
 
-    check_config(cfg, "gradient_flow")
     out_dir = Path(cfg.paths.run_dir)
     results = run_gradient_flow(cfg, out_dir)
     rows = [
@@ -190,21 +179,3 @@ def gradient_flow_command(cfg: DictConfig) -> dict[str, Any]:
         + f"\n(constant prediction: MSE {results['constant_mse']:.4f}); written to {out_dir}"
     )
     return results
-
-
-def export_command(cfg: DictConfig) -> str:
-    """`textgru export`: a checkpoint to a folder for onnxruntime (`model.onnx`, `tokenizer.json`, `config.json`);
-    says what was written and how close it is to PyTorch."""
-    from textgru.onnx_export import export
-    from textgru.onnx_format import ExportFolder
-
-    check_config(cfg, "export")
-    out = ExportFolder(export(cfg.ckpt_path, cfg.output, format=str(cfg.format), overwrite=bool(cfg.overwrite)))
-    config = json.loads(out.config.read_text(encoding="utf-8"))
-    files = ", ".join(p.name for p in (out.model, out.tokenizer, out.config) if p.is_file())
-    print(
-        f"exported the {config['task']} model to {out.path} ({files}); max abs difference to PyTorch on random "
-        f"inputs: {config['parity_with_pytorch']['max_abs_diff']:.1e}\n"
-        f"run it: textgru.load({str(out.path)!r}), or textgru predict/generate ckpt_path={out.path}"
-    )
-    return str(out.path)

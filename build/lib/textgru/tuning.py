@@ -19,7 +19,6 @@ from lightning.pytorch.trainer.states import TrainerFn
 from omegaconf import DictConfig, OmegaConf
 
 from textgru.config import first_of_sweep, override_value
-from textgru.config_checks import check_config
 from textgru.distributed import launched_externally
 from textgru.errors import TextgruError
 from textgru.training import train
@@ -130,7 +129,6 @@ def _fail_interrupted_trials(study: optuna.Study) -> None:
 
 def tune(cfg: DictConfig, overrides: list[str], config_name: str = "train") -> optuna.Study:
     """Run `hparams_search.n_trials` more trials of the study in `cfg.paths.run_dir` (created or resumed)."""
-    check_config(cfg, "train")
     search = cfg.hparams_search
     if launched_externally():
         raise TextgruError(

@@ -12,7 +12,6 @@ from torch import nn
 
 from textgru.data.tokenization import PAD, UNK
 from textgru.errors import TextgruError
-from textgru.inference.loaded_model import model_device
 
 
 @dataclass
@@ -116,7 +115,7 @@ def _sample(
     was_training = model.training
     model.eval()
     try:
-        device = model_device(model)  # an onnxruntime runner: CPU
+        device = next(model.parameters()).device
         n = options.num_samples
         logits, hidden = model(torch.tensor([prompt_ids], device=device))  # (1, P, vocab), (layers, 1, hidden)
         logits = logits[:, -1].float().expand(n, -1)  # (samples, vocab)
