@@ -1,5 +1,5 @@
-"""`textgru.load(path)`: a checkpoint (or an exported folder) back as the object for its task, a `Classifier`, a `LanguageModel` or a
-`Forecaster`."""
+"""`textgru.load(path)`: a checkpoint (or an exported folder) back as the object for its task, a `Classifier`, a
+`LanguageModel` or a `Forecaster`."""
 
 from __future__ import annotations
 
