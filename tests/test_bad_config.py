@@ -114,6 +114,12 @@ MORE = [
     ("generate", ["ckpt_path=<ckpt>", "greedy=maybe"], "greedy=maybe: must be true or false"),
     ("generate", ["ckpt_path=<ckpt>", "prompt_file=<tmp>"], "is a folder; give a text file"),
     ("generate", ["ckpt_path=<ckpt>", "num_samples=0"], "num_samples=0: must be an integer >= 1"),
+    # export
+    ("export", ["ckpt_path=<ckpt>", "output=<tmp>/x", "format=tflite"], "format=tflite: must be one of onnx"),
+    ("export", ["ckpt_path=<ckpt>", "output=<file>/x"], "cannot be used as a folder"),
+    ("export", ["ckpt_path=<ckpt>", "output=<tmp>"], "exists; pass overwrite=true"),
+    ("export", ["ckpt_path=<ckpt>", "output=<tmp>", "overwrite=true"], "not a textgru export"),
+    ("export", ["ckpt_path=<tmp>/nope", "output=<tmp>/x"], "nope does not exist"),
     # tune
     ("tune", ["hparams_search=sentiment", "n_trials=0"], "n_trials=0: must be an integer >= 1"),
     ("tune", ["hparams_search=sentiment", "n_trials=abc"], "n_trials=abc: must be an integer >= 1"),
@@ -449,6 +455,7 @@ EXPERIMENT_INPUTS = {"tweets_ulmfit": ["model.pretrained_lm=<tmp>"]}
         ("generate", ["ckpt_path=<ckpt>", "greedy=true", "temperature=0", "stop=[a,b]", "seed=1"]),
         ("gradient_flow", []),
         ("serve", ["classifier=<ckpt>", "lm=<ckpt>", "port=0", "host=0.0.0.0", "threads=null"]),
+        ("export", ["ckpt_path=<ckpt>", "output=<tmp>/new"]),
     ],
 )
 def test_shipped_configs_pass(config_name: str, overrides: list[str], places: dict[str, str]) -> None:

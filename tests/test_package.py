@@ -122,6 +122,6 @@ def test_textgru_help_lists_the_commands_and_train_help_shows_usage() -> None:
     assert train.returncode == 0 and "textgru train" in train.stdout and "model: bigru_classifier" in train.stdout
     bad = subprocess.run([sys.executable, "-m", "textgru", "trian"], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and bad.stderr.strip() == (
-        "error: unknown command 'trian'; choose one of: train, eval, predict, generate, tune, gradient-flow, serve "
+        "error: unknown command 'trian'; choose one of: train, eval, predict, generate, export, tune, gradient-flow, serve "
         "(textgru --help)"
     )

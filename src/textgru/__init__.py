@@ -3,6 +3,7 @@
     import textgru
     clf = textgru.load("outputs/sentiment/<date>/<time>")      # a Classifier, LanguageModel or Forecaster
     clf.predict(["what a lovely day", "the train is late again"])
+    textgru.export("outputs/sentiment/<date>/<time>", "exported/sentiment")   # then textgru.load("exported/...")
     run = textgru.train(["task=sentiment", "trainer.max_epochs=1"])
     textgru.serve(classifier="outputs/sentiment/<date>/<time>", port=8000)   # HTTP API and web page
 
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from textgru.inference.generation import SamplingOptions
     from textgru.inference.language_model import LanguageModel
     from textgru.inference.loading import load
+    from textgru.onnx_export import export
     from textgru.runs import TrainResult, sweep, train
     from textgru.serving.server import serve
 
@@ -38,6 +40,7 @@ _EXPORTS = {
     "sweep": "textgru.runs",
     "TrainResult": "textgru.runs",
     "TextgruError": "textgru.errors",
+    "export": "textgru.onnx_export",
     "serve": "textgru.serving.server",
 }
 __all__ = [
@@ -49,6 +52,7 @@ __all__ = [
     "TextgruError",
     "TrainResult",
     "__version__",
+    "export",
     "load",
     "serve",
     "sweep",

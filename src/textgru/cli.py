@@ -177,6 +177,10 @@ COMMANDS: dict[str, tuple[str, Callable[[Sequence[str]], Any]]] = {
         'sample from a language model: ckpt_path=... prompt="ROMEO:" [num_samples=3 seed=1 top_p=0.9]',
         lambda a: run_hydra("textgru.commands:generate_command", "generate", a, raw_keys=("prompt",)),
     ),
+    "export": (
+        "export a checkpoint for onnxruntime: ckpt_path=<run or .ckpt> format=onnx output=<folder> [overwrite=true]",
+        lambda a: run_hydra("textgru.commands:export_command", "export", a),
+    ),
     "tune": ("Optuna search: hparams_search=sentiment|lm [n_trials=12] [key=value ...]", tune),
     "gradient-flow": (
         "gradient norms through time, GRU against a tanh RNN: [seq_len=100] [steps=1500]",

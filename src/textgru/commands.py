@@ -1,4 +1,4 @@
-"""What `textgru train|eval|predict|generate|tune|gradient-flow|serve` do with their composed config: call the library,
+"""What `textgru train|eval|predict|generate|export|tune|gradient-flow|serve` do with their composed config: call the library,
 print for people.
 The entry points (`textgru.cli`) stay thin."""
 
@@ -42,11 +42,16 @@ def eval_command(cfg: DictConfig) -> dict:
     from textgru.inference.classifier import Classifier
     from textgru.inference.evaluation import format_report, write_json
     from textgru.inference.loading import load
+    from textgru.onnx_format import is_export
     from textgru.run_folder import RunFolder
 
     check_config(cfg, "eval")
-    ckpt = resolve_checkpoint_path(cfg.ckpt_path)
-    out = Path(cfg.output_dir) if cfg.output_dir else RunFolder.of_checkpoint(ckpt).eval_dir
+    if is_export(cfg.ckpt_path):  # an exported folder: the report goes to <folder>/eval
+        ckpt = Path(cfg.ckpt_path)
+        out = Path(cfg.output_dir) if cfg.output_dir else (ckpt if ckpt.is_dir() else ckpt.parent) / "eval"
+    else:
+        ckpt = resolve_checkpoint_path(cfg.ckpt_path)
+        out = Path(cfg.output_dir) if cfg.output_dir else RunFolder.of_checkpoint(ckpt).eval_dir
     target = out / f"{cfg.split}_metrics.json"
     if target.exists() and not cfg.overwrite:
         raise TextgruError(f"{target} exists; pass overwrite=true or output_dir=<another folder>")
@@ -185,6 +190,24 @@ def gradient_flow_command(cfg: DictConfig) -> dict[str, Any]:
         + f"\n(constant prediction: MSE {results['constant_mse']:.4f}); written to {out_dir}"
     )
     return results
+
+
+def export_command(cfg: DictConfig) -> str:
+    """`textgru export`: a checkpoint to a folder for onnxruntime (`model.onnx`, `tokenizer.json`, `config.json`);
+    says what was written and how close it is to PyTorch."""
+    from textgru.onnx_export import export
+    from textgru.onnx_format import ExportFolder
+
+    check_config(cfg, "export")
+    out = ExportFolder(export(cfg.ckpt_path, cfg.output, format=str(cfg.format), overwrite=bool(cfg.overwrite)))
+    config = json.loads(out.config.read_text(encoding="utf-8"))
+    files = ", ".join(p.name for p in (out.model, out.tokenizer, out.config) if p.is_file())
+    print(
+        f"exported the {config['task']} model to {out.path} ({files}); max abs difference to PyTorch on random "
+        f"inputs: {config['parity_with_pytorch']['max_abs_diff']:.1e}\n"
+        f"run it: textgru.load({str(out.path)!r}), or textgru predict/generate ckpt_path={out.path}"
+    )
+    return str(out.path)
 
 
 def serve_command(cfg: DictConfig) -> None:

@@ -200,8 +200,20 @@ def _batch_timeout(cfg: DictConfig) -> None:
         )
 
 
+def _export_output(cfg: DictConfig) -> None:
+    """An existing export folder is replaced only with overwrite=true, and only when it holds an earlier export."""
+    from pathlib import Path
+
+    from textgru.onnx_format import check_export_output
+
+    output, overwrite = _lookup(cfg, "output"), _lookup(cfg, "overwrite")
+    if isinstance(output, str) and output.strip() and isinstance(overwrite, bool):
+        check_export_output(Path(output).expanduser(), overwrite)
+
+
 CROSS_CHECKS: dict[str, Sequence[Callable[[DictConfig], None]]] = {
     "train": (_fractions, _few_labels, _task_fits, _tied_weights, _accelerator_present, _search_space),
     "eval": (_fractions,),
     "serve": (_something_to_serve, _batch_timeout),
+    "export": (_export_output,),
 }

@@ -1,5 +1,5 @@
-"""The rules for the keys of `textgru eval`, `predict`, `generate`, `gradient-flow` and `serve` (`textgru/conf/eval.yaml`,
-`predict.yaml`, `generate.yaml`, `gradient_flow.yaml`, `serve.yaml`), and `RULES`: every config's table by config name (train's is
+"""The rules for the keys of `textgru eval`, `predict`, `generate`, `export`, `gradient-flow` and `serve`
+(`textgru/conf/eval.yaml`, `predict.yaml`, `generate.yaml`, `export.yaml`, `gradient_flow.yaml`, `serve.yaml`), and `RULES`: every config's table by config name (train's is
 in `textgru.config_rules_train`). They state what is valid, never a default; `textgru.config_checks` applies them."""
 
 from __future__ import annotations
@@ -50,6 +50,13 @@ GENERATE: dict[str, Rule] = {
     "device": Text(pattern=r"cpu|cuda(:\d+)?|mps", shape="cpu, cuda, cuda:N or mps"),
 }
 
+EXPORT: dict[str, Rule] = {
+    "ckpt_path": CHECKPOINT,
+    "format": OneOf(("onnx",)),
+    "output": Folder(),
+    "overwrite": Bool(),
+}
+
 GRADIENT_FLOW: dict[str, Rule] = {
     "seq_len": Int(4),
     "hidden_size": POSITIVE,
@@ -88,6 +95,7 @@ RULES: dict[str, dict[str, Rule]] = {
     "eval": EVAL,
     "predict": PREDICT,
     "generate": GENERATE,
+    "export": EXPORT,
     "gradient_flow": GRADIENT_FLOW,
     "serve": SERVE,
 }

@@ -1,5 +1,5 @@
 """What every loaded model shares: rebuilt from a checkpoint alone (weights-only loading, textgru's own model
-classes only), its device, and how it prints."""
+classes only) or from an exported folder (run on onnxruntime), its device, and how it prints."""
 
 from __future__ import annotations
 
@@ -14,6 +14,13 @@ from textgru.distributed import check_device
 Self = TypeVar("Self", bound="LoadedModel")
 
 
+def model_device(model: Any) -> torch.device:
+    """Where `model` takes its inputs: a module's parameters say; an onnxruntime runner runs on CPU."""
+    if isinstance(model, torch.nn.Module):
+        return next(model.parameters()).device
+    return torch.device("cpu")
+
+
 class LoadedModel:
     """A trained model and its checkpoint's metadata (`meta`: tokenizer, labels, configs, the file's `path`)."""
 
@@ -24,7 +31,14 @@ class LoadedModel:
 
     @classmethod
     def load(cls: type[Self], path: str | os.PathLike[str], device: str | torch.device = "cpu") -> Self:
-        """Rebuild from a checkpoint file or run folder (weights-only loading); on CPU unless `device` says."""
+        """Rebuild from a checkpoint file or run folder (weights-only loading); on CPU unless `device` says. An
+        exported folder (`textgru export format=onnx`) runs on onnxruntime instead."""
+        from textgru.onnx_format import is_export
+
+        if is_export(path):
+            from textgru.inference.onnx_loading import open_export
+
+            return cls.from_parts(*open_export(path, expect_task=cls.task, device=str(device)))
         check_device(str(device))
         return cls.from_checkpoint(load_checkpoint(path, expect_task=cls.task), device)
 
@@ -35,13 +49,13 @@ class LoadedModel:
         return cls.from_parts(model, meta)
 
     @classmethod
-    def from_parts(cls: type[Self], model: torch.nn.Module, meta: dict[str, Any]) -> Self:
-        """The object for a rebuilt model and its checkpoint's metadata."""
+    def from_parts(cls: type[Self], model: Any, meta: dict[str, Any]) -> Self:
+        """The object for a rebuilt model (or an onnxruntime runner) and its checkpoint's (or export's) metadata."""
         raise NotImplementedError
 
     @property
     def device(self) -> torch.device:
-        return next(self.model.parameters()).device
+        return model_device(self.model)
 
     def describe(self) -> str:
         """What `repr` shows besides the path and the device."""

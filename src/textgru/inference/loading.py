@@ -1,5 +1,5 @@
-"""`textgru.load(path)`: a checkpoint back as the object for its task, a `Classifier`, a `LanguageModel` or a
-`Forecaster`."""
+"""`textgru.load(path)`: a checkpoint (or an exported folder) back as the object for its task, a `Classifier`, a
+`LanguageModel` or a `Forecaster`."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from textgru.errors import TextgruError
 from textgru.inference.classifier import Classifier
 from textgru.inference.forecaster import Forecaster
 from textgru.inference.language_model import LanguageModel
+from textgru.inference.onnx_loading import open_export
+from textgru.onnx_format import is_export
 from textgru.tasks import task_title
 
 LOADABLE = (Classifier, LanguageModel, Forecaster)
@@ -22,7 +24,11 @@ def load(path: str | os.PathLike[str], device: str | torch.device = "cpu") -> Cl
     """The model in a checkpoint file or run folder, by the task it was trained for; on CPU unless `device` says.
 
     Only `weights_only=True` loading is used, and only textgru's own model classes are rebuilt: a checkpoint
-    that needs pickle or names anything else is refused with one line."""
+    that needs pickle or names anything else is refused with one line. An exported folder (`textgru export
+    format=onnx`) loads as the same classes, running on onnxruntime."""
+    if is_export(path):
+        runner, meta = open_export(path, device=str(device))
+        return next(c for c in LOADABLE if c.task == meta["task"]).from_parts(runner, meta)
     check_device(str(device))
     ckpt = load_checkpoint(path)  # read once, then rebuilt as what it holds
     task = ckpt["textgru"]["task"]

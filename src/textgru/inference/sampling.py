@@ -14,6 +14,7 @@ from torch import nn
 
 from textgru.data.tokenization import PAD, UNK
 from textgru.errors import TextgruError
+from textgru.inference.loaded_model import model_device
 
 
 @dataclass
@@ -93,7 +94,7 @@ def cut_at_stop(text: str, stops: Sequence[str]) -> tuple[str, bool]:
 def read_prompt(model: nn.Module, prompt_ids: list[int], num_samples: int) -> tuple[torch.Tensor, torch.Tensor]:
     """The prompt read in one GRU call: the next-token logits, one row per sample (float32), and the hidden state
     repeated per sample. Every request reads its prompt alone, also in the server's shared batch."""
-    device = next(model.parameters()).device
+    device = model_device(model)  # an onnxruntime runner: CPU
     logits, hidden = model(torch.tensor([prompt_ids], device=device))  # (1, P, vocab), (layers, 1, hidden)
     # (samples, vocab), (layers, samples, hidden)
     return logits[:, -1].float().expand(num_samples, -1), hidden.repeat(1, num_samples, 1)

@@ -1,0 +1,86 @@
+"""An exported folder (`textgru export format=onnx`) read back for onnxruntime: `textgru.load(folder)` and
+`Classifier.load(folder)` (or `LanguageModel`, `Forecaster`) build their object from what `open_export` returns. The folder's files are checked to belong together
+(config.json's task and checksum, the model's textgru marks) before anything runs; every failure is one line."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from textgru.errors import TextgruError
+from textgru.onnx_format import ExportFolder, read_config, sha256
+
+
+def _folder(path: str | os.PathLike[str]) -> tuple[ExportFolder, Path]:
+    """(folder, model file) named by an exported folder or its `.onnx` file."""
+    p = Path(str(path)).expanduser()
+    if p.suffix.lower() == ".onnx":
+        if not p.is_file():
+            raise TextgruError(f"{str(p)!r} does not exist; pass an exported folder")
+        return ExportFolder(p.parent), p
+    folder = ExportFolder(p)
+    if not folder.model.is_file():
+        raise TextgruError(f"folder {str(p)!r} has no model.onnx; export again with textgru export format=onnx")
+    return folder, folder.model
+
+
+def open_export(
+    path: str | os.PathLike[str], expect_task: str | None = None, device: str = "cpu", threads: int | None = None
+) -> tuple[Any, dict[str, Any]]:
+    """(runner, meta) of an exported model, `meta` shaped as a checkpoint's (task, tokenizer JSON, label names, max
+    length, normalisation ...) so that `Classifier` / `LanguageModel` / `Forecaster.from_parts(runner, meta)` build
+    the same object; every file is checked first. threads: None follows PyTorch's."""
+    from textgru.inference.onnx_runtime import RUNNERS, open_session, textgru_marks
+    from textgru.tasks import task_title
+
+    if str(device) != "cpu":
+        raise TextgruError(f"device={device}: an exported model runs on CPU with onnxruntime; use device=cpu")
+    folder, model_file = _folder(path)
+    if not folder.config.is_file():
+        textgru_marks(model_file, open_session(model_file, 1))  # someone else's .onnx gets that line first
+    config = read_config(folder)
+    task = config["task"]
+    if expect_task and task != expect_task:
+        raise TextgruError(
+            f"{str(folder.path)!r} is an exported {task_title(task)} model, but this needs a "
+            f"{task_title(expect_task)} one"
+        )
+    if config.get("model_sha256") != sha256(model_file):
+        raise TextgruError(
+            f"{str(model_file)!r} does not match its config.json (checksum differs): truncated or replaced; "
+            "export again"
+        )
+    session = open_session(model_file, threads)
+    if textgru_marks(model_file, session).get("textgru.task") != task:
+        raise TextgruError(f"{str(model_file)!r} is not the {task} graph config.json names; export again")
+    meta: dict[str, Any] = {
+        "task": task,
+        "path": str(folder.path),
+        "backend": "onnxruntime",
+        "export_config": config,
+        "data_config": config.get("data_config"),
+    }
+    if task == "forecast":
+        meta.update(normalisation={k: config[k] for k in ("columns", "mean", "std")})
+        meta.update(window=config["window"], horizon=config["horizon"])
+    else:
+        meta.update(
+            tokenizer=_tokenizer_json(folder), max_length=config["max_length"], label_names=config.get("labels")
+        )
+    return RUNNERS[task](session, config), meta
+
+
+def _tokenizer_json(folder: ExportFolder) -> str:
+    from tokenizers import Tokenizer
+
+    if not folder.tokenizer.is_file():
+        raise TextgruError(f"{str(folder.path)!r} has no tokenizer.json; export again with textgru export format=onnx")
+    text = folder.tokenizer.read_text(encoding="utf-8", errors="replace")
+    try:
+        Tokenizer.from_str(text)
+    except Exception as e:  # tokenizers raises a plain Exception for a file it cannot parse
+        raise TextgruError(
+            f"{str(folder.tokenizer)!r} is not a readable tokenizer ({str(e)[:80]}); export again"
+        ) from None
+    return text

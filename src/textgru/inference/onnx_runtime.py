@@ -1,0 +1,137 @@
+"""onnxruntime as a backend of the inference API: runners with the model modules' call signatures, so that
+`Classifier`, `LanguageModel`, `Forecaster` and `textgru.inference.generation` run an exported graph unchanged.
+
+    OnnxClassifierModel(input_ids, lengths) -> logits                        like GRUClassifier
+    OnnxLanguageModel(ids, hidden=None) -> (logits, hidden)                  like GRULanguageModel
+    OnnxForecasterModel.rollout(normalised window, horizon) -> normalised    like GRUForecaster
+
+They take and return torch tensors on CPU; `eval()` is accepted, `train(True)` refused (a graph does not train).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from textgru.errors import TextgruError
+from textgru.onnx_format import FORMAT, INSTALL_HINT
+
+
+def session_options(threads: int | None = None) -> Any:
+    """All graph optimisations, sequential execution, `threads` intra-op threads (None: as many as PyTorch uses,
+    `torch.get_num_threads()`, so `torch.set_num_threads` sets both backends)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.intra_op_num_threads = int(threads or torch.get_num_threads())
+    options.log_severity_level = 3  # errors only: our one-line message says what went wrong
+    return options
+
+
+def open_session(model_file: Path, threads: int | None = None) -> Any:
+    """An onnxruntime session on CPU; one line when onnxruntime is missing or the file is not a readable model."""
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        raise TextgruError(f"running an exported model needs onnxruntime: {INSTALL_HINT}") from None
+    try:
+        return ort.InferenceSession(str(model_file), session_options(threads), providers=["CPUExecutionProvider"])
+    except Exception as e:  # onnxruntime raises its own exception types for unreadable models
+        first = str(e).splitlines()[0][:160] if str(e) else type(e).__name__
+        raise TextgruError(
+            f"{str(model_file)!r} is not a readable ONNX model: corrupt or truncated ({first}); export again"
+        ) from None
+
+
+def textgru_marks(model_file: Path, session: Any) -> dict[str, str]:
+    """The model's `textgru.*` metadata; one line for an ONNX model textgru did not export."""
+    marks = dict(session.get_modelmeta().custom_metadata_map)
+    if marks.get("textgru.format") != FORMAT:
+        raise TextgruError(
+            f"{str(model_file)!r} is an ONNX model, but not one textgru exported (no textgru metadata); export a "
+            "textgru checkpoint with textgru export format=onnx"
+        )
+    return marks
+
+
+class OnnxRunner:
+    """What the inference classes and `textgru.inference.generation` ask of a model besides calling it."""
+
+    training = False
+    device = torch.device("cpu")
+
+    def __init__(self, session: Any, config: dict[str, Any]) -> None:
+        self.session, self.config = session, config
+        self.input_names = [i.name for i in session.get_inputs()]
+
+    def eval(self) -> OnnxRunner:
+        return self
+
+    def train(self, mode: bool = True) -> OnnxRunner:
+        if mode:
+            raise TextgruError("an exported ONNX model cannot be trained; train the checkpoint instead")
+        return self
+
+    def parameters(self) -> Iterator[torch.Tensor]:
+        return iter(())  # its weights live in the graph
+
+    def run(self, *arrays: np.ndarray) -> list[np.ndarray]:
+        return self.session.run(None, dict(zip(self.input_names, arrays, strict=True)))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(onnxruntime, task={self.config['task']!r}, inputs={self.input_names})"
+
+
+def _numpy(x: torch.Tensor, dtype: Any) -> np.ndarray:
+    return np.ascontiguousarray(x.detach().cpu().numpy(), dtype=dtype)
+
+
+class OnnxClassifierModel(OnnxRunner):
+    """`(input_ids (batch, time), lengths (batch,)) -> logits (batch, classes)`."""
+
+    def __call__(self, input_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        logits, _ = self.run(_numpy(input_ids, np.int64), _numpy(lengths, np.int64))
+        return torch.from_numpy(logits)
+
+
+class OnnxLanguageModel(OnnxRunner):
+    """`(ids (batch, time), hidden (layers, batch, hidden) or None) -> (logits (batch, time, vocab), hidden)`;
+    None starts from the zero state."""
+
+    def __call__(self, ids: torch.Tensor, hidden: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        if hidden is None:
+            hidden = torch.zeros(self.config["num_layers"], ids.shape[0], self.config["hidden_size"])
+        logits, hidden_out = self.run(_numpy(ids, np.int64), _numpy(hidden, np.float32))
+        return torch.from_numpy(logits), torch.from_numpy(hidden_out)
+
+
+class OnnxForecasterModel(OnnxRunner):
+    """`window (batch, time, features) -> forecast (batch, horizon, features)` in the series' units (the graph
+    normalises); `rollout` speaks normalised values, as `GRUForecaster.rollout` does for `Forecaster`."""
+
+    def __call__(self, window: torch.Tensor) -> torch.Tensor:
+        (forecast,) = self.run(_numpy(window, np.float32))
+        return torch.from_numpy(forecast)
+
+    def rollout(self, normed: torch.Tensor, horizon: int) -> torch.Tensor:
+        trained = self.config["horizon"]
+        if horizon != trained:
+            raise TextgruError(
+                f"horizon={horizon}: an exported forecaster forecasts the horizon it was exported with ({trained}); "
+                "leave horizon out, or use the checkpoint"
+            )
+        mean, std = torch.tensor(self.config["mean"]), torch.tensor(self.config["std"])  # (features,)
+        return (self(normed.float() * std + mean) - mean) / std  # (batch, horizon, features), normalised
+
+
+RUNNERS: dict[str, type[OnnxRunner]] = {
+    "sentiment": OnnxClassifierModel,
+    "lm": OnnxLanguageModel,
+    "forecast": OnnxForecasterModel,
+}

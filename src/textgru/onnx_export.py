@@ -1,0 +1,236 @@
+"""`textgru.export(ckpt_path, output)` (`textgru export ... format=onnx output=<folder>`): a checkpoint to a folder that
+runs without PyTorch: `model.onnx`, `tokenizer.json` and `config.json` (`textgru.onnx_format`).
+
+The GRUs are lowered to ONNX `GRU` operators (`textgru.onnx_lowering`), the graph captured with `torch.export` with
+dynamic batch and time axes (`textgru.onnx_graphs`), translated by the dynamo ONNX exporter, then run on onnxruntime
+against PyTorch on random inputs: a difference over 1e-4 stops the export with nothing written. The folder is built
+next to `output` and renamed into place at the end; nothing is pickled.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from textgru import __version__
+from textgru.errors import TextgruError
+from textgru.onnx_format import (
+    FORMAT,
+    FORMAT_VERSION,
+    INSTALL_HINT,
+    PARITY_TOLERANCE,
+    ExportFolder,
+    check_export_output,
+    sha256,
+)
+
+log = logging.getLogger(__name__)
+OPSET = 18  # the GRU translation writes opset-18 operators
+
+
+def require_export_packages() -> None:
+    """One line naming what to install when onnx, onnxscript or onnxruntime is missing (or onnxscript is too old)."""
+    missing = []
+    for name in ("onnx", "onnxscript", "onnxruntime"):
+        try:
+            __import__(name)
+        except ImportError:
+            missing.append(name)
+    if missing:
+        raise TextgruError(f"exporting to ONNX needs {', '.join(missing)}: {INSTALL_HINT}")
+    import onnxscript
+
+    version = tuple(int(p) for p in onnxscript.__version__.split(".")[:3] if p.isdigit())
+    if version < (0, 7, 1):  # older versions lowered nn.GRU with silently wrong outputs (linear_before_reset)
+        raise TextgruError(f"onnxscript {onnxscript.__version__} is too old; {INSTALL_HINT}")
+
+
+def _capture(graph: nn.Module, example: tuple[torch.Tensor, ...], dynamic: dict[str, dict[int, Any]]) -> Any:
+    """torch.export with every named axis dynamic. A guard on a size being 1 or 2 (the bidirectional forecaster
+    slices its window) gets a second try with size-oblivious reasoning, as torch.onnx's own capture does; the
+    self-check then runs sizes 1 and 2. Whatever stays specialised is an error, never a silently fixed axis."""
+    try:
+        return torch.export.export(graph, example, dynamic_shapes=dynamic, strict=False)
+    except Exception as first:  # torch.export raises several types
+        try:
+            with torch.fx.experimental._config.patch(backed_size_oblivious=True):  # type: ignore[attr-defined]
+                return torch.export.export(graph, example, dynamic_shapes=dynamic, strict=False)
+        except Exception:
+            raise TextgruError(
+                f"torch.export could not capture the model with dynamic batch and time axes "
+                f"({str(first).splitlines()[0][:200]})"
+            ) from first
+
+
+@contextlib.contextmanager
+def _quiet_exporter() -> Iterator[None]:
+    """The exporter's per-pass INFO logs and its deprecation warnings stay out of the user's console."""
+    loggers = [logging.getLogger(n) for n in ("onnxscript", "onnx_ir", "torch.onnx", "torch.export", "torch._export")]
+    levels = [lg.level for lg in loggers]
+    try:
+        for lg in loggers:
+            lg.setLevel(logging.ERROR)
+        with warnings.catch_warnings():
+            for category in (FutureWarning, UserWarning, DeprecationWarning):
+                warnings.simplefilter("ignore", category)
+            yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
+
+
+def _write_onnx(graph: nn.Module, plan: dict[str, Any], path: Path) -> None:
+    from textgru.onnx_lowering import CUSTOM_TRANSLATIONS
+
+    with _quiet_exporter():
+        program = _capture(graph, plan["example"], plan["dynamic"])
+        onnx_program = torch.onnx.export(
+            program,
+            dynamo=True,
+            input_names=[i["name"] for i in plan["inputs"]],
+            output_names=[o["name"] for o in plan["outputs"]],
+            opset_version=OPSET,
+            custom_translation_table=CUSTOM_TRANSLATIONS,
+            optimize=True,
+            verbose=False,
+        )
+        assert onnx_program is not None
+        onnx_program.save(str(path))
+
+
+def _annotate(path: Path, task: str, inputs: list[dict[str, Any]]) -> None:
+    """Our marks in the model's own metadata (a .onnx file found alone says whose it is and for which task), and
+    the dynamic axes named as in config.json (`batch`, `time`) instead of torch.export's symbols (`s2`, `s70`)."""
+    import onnx
+
+    model = onnx.load(str(path))
+    names: dict[str, str] = {}
+    graph_inputs = {v.name: v for v in model.graph.input}
+    for spec in inputs:
+        for dim, want in zip(graph_inputs[spec["name"]].type.tensor_type.shape.dim, spec["shape"], strict=True):
+            if isinstance(want, str) and dim.dim_param:
+                names[dim.dim_param] = want
+    for value in [*model.graph.input, *model.graph.output, *model.graph.value_info]:
+        for dim in value.type.tensor_type.shape.dim:
+            if dim.dim_param in names:
+                dim.dim_param = names[dim.dim_param]
+    marks = {"textgru.format": FORMAT, "textgru.task": task, "textgru.format_version": str(FORMAT_VERSION)}
+    for key, value in marks.items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    model.producer_name, model.producer_version = "textgru", __version__
+    onnx.save(model, str(path))
+
+
+def _parity(reference: nn.Module, path: Path, plan: dict[str, Any]) -> float:
+    """Max abs difference of every output between PyTorch and onnxruntime over the plan's random inputs."""
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    names = [i["name"] for i in plan["inputs"]]
+    worst = 0.0
+    with torch.inference_mode():
+        for args in plan["checks"]():
+            expected = reference(*args)
+            expected = expected if isinstance(expected, tuple) else (expected,)
+            got = session.run(None, {n: a.numpy() for n, a in zip(names, args, strict=True)})
+            for e, o in zip(expected, got, strict=True):
+                worst = max(worst, float((e - torch.from_numpy(o)).abs().max()))
+    return worst
+
+
+def _config(task: str, meta: dict[str, Any], plan: dict[str, Any], worst: float, model_path: Path) -> dict[str, Any]:
+    import onnx
+    import onnxruntime
+    import onnxscript
+
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "task": task,
+        "textgru_version": __version__,
+        "model_sha256": sha256(model_path),
+        "opset": OPSET,
+        "inputs": plan["inputs"],
+        "outputs": plan["outputs"],
+        **plan["config"],
+        "model": {"class": meta["model_class"], **meta["model_args"]},
+        "data_config": meta.get("data_config"),  # what evaluate() reads by default, as in the checkpoint
+        "source_checkpoint": meta.get("path"),
+        "parity_with_pytorch": {"max_abs_diff": worst, "tolerance": PARITY_TOLERANCE},
+        "exporter": {
+            "torch": torch.__version__,
+            "onnx": onnx.__version__,
+            "onnxscript": onnxscript.__version__,
+            "onnxruntime": onnxruntime.__version__,
+            "gru": "one ONNX GRU per layer (linear_before_reset=1; sequence_lens for the BiGRU)",
+        },
+    }
+
+
+def export(
+    ckpt_path: str | os.PathLike[str],
+    output: str | os.PathLike[str],
+    format: str = "onnx",
+    overwrite: bool = False,
+) -> Path:
+    """Export the checkpoint (a `.ckpt` file or a run folder) to the folder `output` for onnxruntime; returns its
+    path. `textgru.load(output)` then gives the same Classifier / LanguageModel / Forecaster on onnxruntime.
+
+    An existing `output` is replaced only with `overwrite` and only when it holds an earlier export; a failed export
+    leaves nothing behind."""
+    from textgru.checkpoint import load_checkpoint, rebuild_model
+    from textgru.onnx_graphs import PLANS
+    from textgru.onnx_lowering import lowered_copy
+
+    if format != "onnx":
+        raise TextgruError(f"format={format!r} is not supported; use format=onnx")
+    if str(output) in ("", "None", "???"):
+        raise TextgruError("no output folder given: pass output=<folder>")
+    out = Path(output).expanduser()
+    check_export_output(out, overwrite)
+    require_export_packages()
+    ckpt = load_checkpoint(ckpt_path)
+    task = ckpt["textgru"]["task"]
+    if task not in PLANS:
+        raise TextgruError(f"{ckpt['path']!r} holds task {task!r}, which textgru cannot export")
+    model, meta = rebuild_model(ckpt, "cpu")
+    plan = PLANS[task](model, meta)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = ExportFolder(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
+    try:
+        with torch.random.fork_rng(devices=[]):  # the caller's random state is left as it was
+            _write_onnx(plan["graph"](lowered_copy(model)), plan, tmp.model)
+        _annotate(tmp.model, task, plan["inputs"])
+        worst = _parity(plan["graph"](model), tmp.model, plan)
+        if worst > PARITY_TOLERANCE:
+            raise TextgruError(
+                f"the exported graph differs from PyTorch by {worst:.2e} (> {PARITY_TOLERANCE}) on random inputs; "
+                "nothing was written (please report this with your versions)"
+            )
+        if meta.get("tokenizer"):
+            tmp.tokenizer.write_text(meta["tokenizer"], encoding="utf-8")
+        config = _config(task, meta, plan, worst, tmp.model)
+        tmp.config.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp.path, 0o777 & ~umask)  # mkdtemp's folder is private; the export is an ordinary folder
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(tmp.path, out)
+    finally:
+        if tmp.path.exists():
+            shutil.rmtree(tmp.path, ignore_errors=True)
+    log.info("exported %s (%s) to %s: max abs difference to PyTorch %.1e", ckpt["path"], task, out, worst)
+    return out

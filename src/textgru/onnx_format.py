@@ -1,0 +1,159 @@
+"""The exported-model folder (`textgru export format=onnx`): its file names, its marks, and `config.json` read back
+as plain values, each checked. Shared by the exporter (`textgru.onnx_export`) and the onnxruntime backend
+(`textgru.inference.onnx_loading`), so that loading never imports the exporter.
+
+    <folder>/model.onnx       the graph (metadata textgru.format=textgru-onnx, textgru.task)
+    <folder>/tokenizer.json   the Hugging Face tokenizer (text tasks)
+    <folder>/config.json      what a runtime needs: task, inputs/outputs, labels, max length, special ids, sizes
+
+Nothing in `config.json` is ever turned into code: it is JSON, and only the keys below are read, each checked to be a
+plain value of the right type (a class, path to import or pickle cannot be expressed, and is never looked for)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from textgru.errors import TextgruError
+
+FORMAT = "textgru-onnx"
+FORMAT_VERSION = 1
+INSTALL_HINT = "pip install 'textgru[onnx]' (onnx, onnxscript>=0.7.1, onnxruntime)"
+PARITY_TOLERANCE = 1e-4  # the export's self-check: max abs difference to PyTorch on random inputs
+QUANTIZE_CHOICES = ("int8",)
+
+
+@dataclass(frozen=True)
+class ExportFolder:
+    """An exported model's folder and the files in it."""
+
+    path: Path
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "path", Path(self.path).expanduser())
+
+    model = property(lambda self: self.path / "model.onnx")
+    tokenizer = property(lambda self: self.path / "tokenizer.json")
+    config = property(lambda self: self.path / "config.json")
+
+
+def is_export(path: str | os.PathLike[str]) -> bool:
+    """Whether `path` names an exported model: a `.onnx` file, or a folder with `model.onnx` or `config.json` and
+    no checkpoint (a run folder has `checkpoints/`)."""
+    p = Path(str(path)).expanduser()
+    if p.suffix.lower() == ".onnx":
+        return True
+    if not p.is_dir() or (p / "checkpoints").is_dir() or (p / "best.ckpt").is_file():
+        return False
+    folder = ExportFolder(p)
+    return folder.model.is_file() or folder.config.is_file()
+
+
+def sha256(path: Path) -> str:
+    """The file's SHA-256 (config.json's `model_sha256`: a truncated or swapped model.onnx is refused)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def is_our_config(path: Path) -> bool:
+    """Whether `path` is the config.json of a textgru export (what `overwrite=true` may replace)."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8")).get("format") == FORMAT
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def check_export_output(output: Path, overwrite: bool) -> None:
+    """An existing output is replaced only with `overwrite` and only when it is a textgru export (or empty)."""
+    if not output.exists():
+        return
+    if not output.is_dir():
+        raise TextgruError(f"output={output} is a file; give a folder name for the export")
+    if not overwrite:
+        raise TextgruError(f"output={output} exists; pass overwrite=true to replace it, or choose another output=")
+    if any(output.iterdir()) and not is_our_config(ExportFolder(output).config):
+        raise TextgruError(
+            f"output={output} holds files that are not a textgru export; overwrite=true only replaces an earlier "
+            "export: choose another output="
+        )
+
+
+# key -> (kinds, what) per task; "int" excludes bool; lists are checked element by element
+_COMMON = {"format": ("str", "the text 'textgru-onnx'"), "format_version": ("int", "an integer"), "task": ("str", "")}
+_TEXT = {"max_length": ("posint", "a positive integer"), "pad_id": ("int", "an integer"), "unk_id": ("int", "")}
+KEYS: dict[str, dict[str, tuple[str, str]]] = {
+    "sentiment": {**_TEXT, "labels": ("list[str]", "a list of label names")},
+    "lm": {
+        **_TEXT,
+        "num_layers": ("posint", "a positive integer"),
+        "hidden_size": ("posint", "a positive integer"),
+        "vocab_size": ("posint", "a positive integer"),
+    },
+    "forecast": {
+        "window": ("posint", "a positive integer"),
+        "horizon": ("posint", "a positive integer"),
+        "features": ("posint", "a positive integer"),
+        "columns": ("list[str]", "a list of column names"),
+        "mean": ("list[num]", "a list of numbers"),
+        "std": ("list[num]", "a list of numbers"),
+    },
+}
+
+
+def _fits(value: Any, kind: str) -> bool:
+    def is_int(v: Any) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool)
+
+    if kind == "str":
+        return isinstance(value, str)
+    if kind == "int":
+        return is_int(value)
+    if kind == "posint":
+        return is_int(value) and value > 0
+    if kind == "list[str]":
+        return isinstance(value, list) and bool(value) and all(isinstance(v, str) for v in value)
+    if kind == "list[num]":
+        return isinstance(value, list) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+    raise ValueError(kind)
+
+
+def read_config(folder: ExportFolder) -> dict[str, Any]:
+    """config.json's values that textgru reads, checked: one line for a missing file, bad JSON, a foreign or newer
+    format, an unknown task, or a key missing or of the wrong type."""
+    where = str(folder.config)
+    if not folder.config.is_file():
+        raise TextgruError(
+            f"{str(folder.path)!r} has no config.json, which says how to run its model; export again with "
+            "textgru export format=onnx"
+        )
+    try:
+        config = json.loads(folder.config.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise TextgruError(f"{where!r} is not readable JSON ({str(e)[:80]}); export again") from None
+    if not isinstance(config, dict) or config.get("format") != FORMAT:
+        raise TextgruError(f"{where!r} is not a textgru export's config (no format {FORMAT!r})")
+    if config.get("format_version") != FORMAT_VERSION:
+        raise TextgruError(
+            f"{str(folder.path)!r} has export format {str(config.get('format_version'))[:20]}; this textgru reads "
+            f"format {FORMAT_VERSION}: export the checkpoint again"
+        )
+    task = config.get("task")
+    if task not in KEYS:
+        raise TextgruError(f"{where!r} names an unknown task {str(task)[:40]!r}; use one of {', '.join(KEYS)}")
+    for key, (kind, what) in {**_COMMON, **KEYS[task]}.items():
+        if not _fits(config.get(key), kind):
+            raise TextgruError(
+                f"{where!r}: {key}={str(config.get(key))[:60]!r} is not {what or kind}; export the checkpoint again"
+            )
+    if not isinstance(config.get("data_config"), (dict, type(None))):
+        raise TextgruError(f"{where!r}: data_config is not a mapping; export the checkpoint again")
+    if task == "forecast" and not (len(config["mean"]) == len(config["std"]) == config["features"]):
+        raise TextgruError(f"{where!r}: mean and std must have one value per feature; export again")
+    return config

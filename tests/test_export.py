@@ -1,0 +1,452 @@
+"""ONNX export and the onnxruntime backend: exported graphs agree with PyTorch (padding-exact, every length), the
+inference API and the commands give the same results on both backends, the folder holds nothing pickled, and bad
+exports, an existing output and a missing extra each get one line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from conftest import make_rows, run_script
+
+import textgru
+from textgru.checkpoint import checkpoint_extras, load_checkpoint, rebuild_model
+from textgru.errors import TextgruError
+from textgru.models import model_class
+from textgru.onnx_graphs import ClassifierGraph, ForecastGraph
+
+pytest.importorskip("onnxruntime")
+
+TOL = 1e-4
+N = 200  # random inputs per length
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """PyTorch and onnxruntime (which follows torch's thread count) on one thread: on a busy 2-core machine two
+    threads make the many small GRU calls of the parity sweeps much slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def one_line_error(r, *needles: str) -> None:
+    assert r.returncode == 2, r.stderr[-2000:]
+    assert "Traceback" not in r.stderr
+    errors = [line for line in r.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, r.stderr[-2000:]
+    for n in needles:
+        assert n in errors[0], errors[0]
+
+
+def random_checkpoint(path: Path, task: str, name: str, args: dict, tokenizer: str | None, **extras) -> Path:
+    """A checkpoint in textgru's format around a randomly initialised model (the weights do not matter for parity)."""
+    torch.manual_seed(0)
+    model = model_class(name)(**args)
+    meta = checkpoint_extras(
+        task, model, args, tokenizer, extras.pop("labels", None), {"source": "local"}, extras.pop("max_length")
+    )
+    meta.update(extras)
+    torch.save({"state_dict": {f"model.{k}": v for k, v in model.state_dict().items()}, "textgru": meta}, path)
+    return path
+
+
+NORM = {"columns": ["a", "b"], "mean": [1.0, -2.0], "std": [0.5, 3.0]}
+
+
+def forecast_checkpoint(path: Path, **variant) -> Path:
+    args = {"num_features": 2, "hidden_size": 8, "num_layers": 2, **variant}
+    return random_checkpoint(
+        path, "forecast", "GRUForecaster", args, None, max_length=12, normalisation=NORM, window=12, horizon=3
+    )
+
+
+def classifier_checkpoint(path: Path, tokenizer: str, max_length: int = 64, **variant) -> Path:
+    """A random BiGRU classifier of the default's shape (meanmax pooling) and max_length (tweets: 64), smaller."""
+    args = {"vocab_size": 300, "num_classes": 3, "embedding_dim": 16, "hidden_size": 24, **variant}
+    labels = ["negative", "neutral", "positive"]
+    return random_checkpoint(path, "sentiment", "GRUClassifier", args, tokenizer, labels=labels, max_length=max_length)
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory, tiny_run: Path, lm_run: Path) -> dict:
+    """Exports of the tiny trained classifier and LM runs, a random forecaster, and a random classifier of the
+    default's max_length (64) for the every-length sweep (the tiny run's is 256: that sweep is a slow test)."""
+    root = tmp_path_factory.mktemp("exports")
+    tokenizer = load_checkpoint(tiny_run)["textgru"]["tokenizer"]
+    runs = {
+        "sentiment": tiny_run,
+        "lm": lm_run,
+        "forecast": forecast_checkpoint(root / "forecast.ckpt"),
+        "classifier64": classifier_checkpoint(root / "classifier64.ckpt", tokenizer),
+    }
+    return {task: textgru.export(run, root / task) for task, run in runs.items()} | {"runs": runs}
+
+
+def torch_model(run: Path) -> tuple[torch.nn.Module, dict]:
+    return rebuild_model(load_checkpoint(run), "cpu")
+
+
+# ---------------------------------------------------------------- parity, every length, batched with longer ones
+
+
+def classifier_parity(model: torch.nn.Module, runner, max_length: int, vocab: int, pad: int, seed: int = 0) -> float:
+    """For every length L: N random texts of length L on PyTorch alone (no padding), and on onnxruntime batched with
+    N/10 texts 1-16 tokens longer (right-padded to the longest; at L = max_length, as long): max abs difference of
+    logits and probabilities."""
+    g = torch.Generator().manual_seed(seed)
+    graph = ClassifierGraph(model)
+    worst = 0.0
+    with torch.inference_mode():
+        for length in range(1, max_length + 1):
+            ids = torch.randint(2, vocab, (N, length), generator=g)
+            logits, probs = graph(ids, torch.full((N,), length))
+            low, high = min(length + 1, max_length), min(length + 16, max_length)
+            longer = torch.randint(low, high + 1, (N // 10,), generator=g)
+            lengths = torch.cat([torch.full((N,), length), longer])  # (N + N/10,)
+            batch = torch.randint(2, vocab, (len(lengths), int(lengths.max())), generator=g)
+            batch[:N, :length] = ids
+            batch[torch.arange(batch.shape[1])[None, :] >= lengths[:, None]] = pad  # right padding
+            got = runner(batch, lengths)[:N]
+            worst = max(worst, float((got - logits).abs().max()), float((got.softmax(-1) - probs).abs().max()))
+    return worst
+
+
+@pytest.mark.parametrize("which", ["classifier64", pytest.param("sentiment", marks=pytest.mark.slow)])
+def test_classifier_parity_every_length_batched_with_longer(exported: dict, which: str) -> None:
+    """200 random texts of every length 1..max_length (64; the slow one: the tiny trained run's 256)."""
+    model, meta = torch_model(exported["runs"][which])
+    clf = textgru.load(exported[which])
+    assert isinstance(clf, textgru.Classifier) and clf.meta["backend"] == "onnxruntime"
+    config = json.loads((exported[which] / "config.json").read_text())
+    assert config["max_length"] == meta["max_length"] and config["labels"] == meta["label_names"]
+    vocab = model.embedding.num_embeddings
+    worst = classifier_parity(model, clf.model, config["max_length"], vocab, config["pad_id"])
+    assert worst < TOL, worst
+    # the graph's own probs output (what other runtimes read) is the softmax of its logits
+    ids, lengths = torch.randint(2, vocab, (4, 9)), torch.tensor([9, 4, 1, 7])
+    logits, probs = clf.model.session.run(None, {"input_ids": ids.numpy(), "lengths": lengths.numpy()})
+    np.testing.assert_allclose(probs, torch.softmax(torch.from_numpy(logits), -1).numpy(), atol=1e-6)
+
+
+def test_lm_parity_every_length_batched_with_longer_and_carried_state(exported: dict) -> None:
+    model, meta = torch_model(exported["runs"]["lm"])
+    lm = textgru.load(exported["lm"])
+    max_length, vocab = int(meta["max_length"]), model.decoder.out_features
+    g = torch.Generator().manual_seed(1)
+    worst = 0.0
+    with torch.inference_mode():
+        for length in range(1, max_length + 1):
+            ids = torch.randint(0, vocab, (N, length), generator=g)
+            hidden = torch.randn(model.num_layers, N, model.hidden_size, generator=g) * 0.5
+            logits, h_out = model(ids, hidden)  # (N, length, vocab), (layers, N, hidden)
+            got_logits, got_h = lm.model(ids, hidden)  # alone: the state after the last token
+            worst = max(worst, float((got_logits - logits).abs().max()), float((got_h - h_out).abs().max()))
+            longer = torch.randint(0, vocab, (N + N // 10, max_length), generator=g)  # batched with longer rows
+            longer[:N, :length] = ids
+            batch_logits, _ = lm.model(longer, torch.cat([hidden, hidden[:, : N // 10]], 1))
+            worst = max(worst, float((batch_logits[:N, :length] - logits).abs().max()))
+    assert worst < TOL, worst
+
+
+def test_forecast_parity_every_window_length_and_the_forecaster_api(exported: dict) -> None:
+    model, meta = torch_model(exported["runs"]["forecast"])
+    graph = ForecastGraph(model, NORM["mean"], NORM["std"], meta["horizon"])
+    onnx_fc, torch_fc = textgru.load(exported["forecast"]), textgru.Forecaster.load(exported["runs"]["forecast"])
+    assert isinstance(onnx_fc, textgru.Forecaster) and onnx_fc.meta["backend"] == "onnxruntime"
+    g = torch.Generator().manual_seed(2)
+    mean, std = torch.tensor(NORM["mean"]), torch.tensor(NORM["std"])
+    worst = 0.0
+    with torch.inference_mode():
+        for length in range(1, int(meta["window"]) + 1):
+            windows = torch.randn(N, length, 2, generator=g) * std + mean
+            expected = graph(windows)  # (N, horizon, features)
+            worst = max(worst, float((onnx_fc.model(windows) - expected).abs().max()))
+    assert worst < TOL, worst
+    series = np.random.default_rng(3).normal(size=(40, 2)) * NORM["std"] + NORM["mean"]
+    np.testing.assert_allclose(onnx_fc.predict(series), torch_fc.predict(series), atol=TOL)
+    with pytest.raises(TextgruError, match="horizon it was exported with"):
+        onnx_fc.predict(series, horizon=5)
+
+
+def test_export_refuses_a_graph_that_differs_from_pytorch(
+    tmp_path: Path, tiny_run: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The exporter's self-check: a GRU lowering without `sequence_lens` (the backward direction reads padding) is
+    caught before anything is written."""
+    from onnxscript import opset18 as op
+
+    import textgru.onnx_lowering as lowering
+
+    def no_lengths(x, h0, w, r, b, lengths=None):
+        y, y_h = op.GRU(x, w, r, b, None, h0, direction="bidirectional", hidden_size=r.shape[2], linear_before_reset=1)
+        return op.Transpose(y, perm=[0, 2, 1, 3]), y_h
+
+    monkeypatch.setitem(lowering.CUSTOM_TRANSLATIONS, torch.ops.textgru.gru_layer.default, no_lengths)
+    tokenizer = load_checkpoint(tiny_run)["textgru"]["tokenizer"]
+    args = {"vocab_size": 60, "num_classes": 2, "embedding_dim": 8, "hidden_size": 12}
+    ckpt = random_checkpoint(tmp_path / "v.ckpt", "sentiment", "GRUClassifier", args, tokenizer, labels=["a", "b"],
+                             max_length=24)  # fmt: skip
+    with pytest.raises(TextgruError, match="differs from PyTorch"):
+        textgru.export(ckpt, tmp_path / "export")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v.ckpt"]
+
+
+# ---------------------------------------------------------------- the inference API and the commands on both backends
+
+
+def test_generation_identical_on_both_backends(exported: dict) -> None:
+    torch_lm, onnx_lm = textgru.LanguageModel.load(exported["runs"]["lm"]), textgru.load(exported["lm"])
+    assert isinstance(onnx_lm, textgru.LanguageModel)
+    greedy = dict(max_new_tokens=300, greedy=True)
+    a, b = onnx_lm.generate("ROMEO:", **greedy), torch_lm.generate("ROMEO:", **greedy)
+    assert a == b and len(onnx_lm.tokenizer.encode(a[0]).ids) >= 250  # 300 tokens (a char LM: about 300 chars)
+    sampled = dict(max_new_tokens=300, temperature=0.9, top_p=0.95, num_samples=3, seed=7)
+    samples = onnx_lm.generate("KING:", **sampled)
+    assert samples == torch_lm.generate("KING:", **sampled) and len(set(samples)) == 3
+    streamed = "".join(onnx_lm.stream("JULIET:", max_new_tokens=120, seed=3, stop=["\n\n"]))
+    assert streamed == torch_lm.generate("JULIET:", max_new_tokens=120, seed=3, stop=["\n\n"])[0]
+    texts = ["KING:\nMy lord, the queen.", "zqx", "ROMEO:\nthe king and queen of rome"]
+    np.testing.assert_allclose(onnx_lm.score(texts), torch_lm.score(texts), atol=TOL)
+
+
+def test_classifier_api_same_on_both_backends(exported: dict, small_csv: Path) -> None:
+    torch_clf, onnx_clf = textgru.Classifier.load(exported["runs"]["sentiment"]), textgru.load(exported["sentiment"])
+    assert onnx_clf.device == torch.device("cpu") and "onnxruntime" in repr(onnx_clf.model)
+    texts = [t for t, _ in make_rows(120, seed=5)] + ["", "   ", "good " * 400]
+    a, b = torch_clf.predict_proba(texts, batch_size=17), onnx_clf.predict_proba(texts, batch_size=64)
+    assert float((a - b).abs().max()) < TOL
+    report_t = torch_clf.evaluate(str(small_csv), text_column="review", label_column="sentiment")
+    report_o = onnx_clf.evaluate(str(small_csv), text_column="review", label_column="sentiment")
+    assert report_o["confusion_matrix"] == report_t["confusion_matrix"]
+    assert abs(report_o["macro_f1"] - report_t["macro_f1"]) < 1e-9
+
+
+def test_predict_command_same_jsonl_from_the_export(tmp_path: Path, exported: dict) -> None:
+    texts = tmp_path / "texts.txt"
+    texts.write_text("\n".join(t for t, _ in make_rows(40, seed=9)) + "\n", encoding="utf-8")
+    outs = {}
+    for name, path in (("ckpt", exported["runs"]["sentiment"]), ("onnx", exported["sentiment"])):
+        r = run_script("predict", f"ckpt_path={path}", f"input={texts}", f"output={tmp_path / name}.jsonl")
+        assert r.returncode == 0, r.stderr[-2000:]
+        outs[name] = [json.loads(line) for line in (tmp_path / f"{name}.jsonl").read_text().splitlines()]
+    assert len(outs["onnx"]) == len(outs["ckpt"]) == 40
+    for a, b in zip(outs["ckpt"], outs["onnx"], strict=True):
+        assert a["text"] == b["text"] and a["label"] == b["label"]
+        assert max(abs(a["probs"][k] - b["probs"][k]) for k in a["probs"]) < TOL
+
+
+# ---------------------------------------------------------------- the folder, the command, and bad exports: one line
+
+
+def test_the_folder_holds_three_plain_files(exported: dict) -> None:
+    import onnx
+
+    for task in ("sentiment", "lm", "forecast"):
+        folder = exported[task]
+        assert oct(folder.stat().st_mode & 0o777) == oct(0o777 & ~current_umask())
+        names = {p.name for p in folder.iterdir()}
+        assert names == ({"model.onnx", "config.json"} | ({"tokenizer.json"} if task != "forecast" else set()))
+        config = json.loads((folder / "config.json").read_text())  # plain JSON
+        assert config["task"] == task and config["opset"] == 18 and "_target_" not in json.dumps(config)
+        assert config["parity_with_pytorch"]["max_abs_diff"] < TOL
+        for p in folder.iterdir():
+            assert not p.read_bytes().startswith(b"\x80"), p  # no pickle stream
+        model = onnx.load(str(folder / "model.onnx"))  # the ONNX protobuf; axes named as in config.json
+        shapes = [[d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim] for v in model.graph.input]
+        assert shapes == [i["shape"] for i in config["inputs"]]
+        assert {"textgru.format": "textgru-onnx", "textgru.task": task}.items() <= {
+            m.key: m.value for m in model.metadata_props
+        }.items()
+
+
+def test_export_command_refuses_an_existing_folder_and_replaces_only_an_export(tmp_path: Path, tiny_run: Path) -> None:
+    out = tmp_path / "exp"
+    out.mkdir()
+    (out / "notes.txt").write_text("keep me")
+    one_line_error(run_script("export", f"ckpt_path={tiny_run}", f"output={out}"), "exists", "overwrite=true")
+    one_line_error(
+        run_script("export", f"ckpt_path={tiny_run}", f"output={out}", "overwrite=true"), "not a textgru export"
+    )
+    assert [p.name for p in out.iterdir()] == ["notes.txt"] and (out / "notes.txt").read_text() == "keep me"
+    one_line_error(run_script("export", f"ckpt_path={tiny_run}", f"output={tmp_path / 'x'}", "format=tflite"), "onnx")
+    assert not (tmp_path / "x").exists() and not list(tmp_path.glob(".x*"))
+
+
+def test_export_over_an_earlier_export_needs_overwrite(tmp_path: Path, exported: dict) -> None:
+    ckpt = exported["runs"]["forecast"]
+    out = textgru.export(ckpt, tmp_path / "f")
+    stamp = (out / "model.onnx").stat().st_mtime_ns
+    with pytest.raises(TextgruError, match="exists; pass overwrite=true"):
+        textgru.export(ckpt, out)
+    assert textgru.export(ckpt, out, overwrite=True) == out and (out / "model.onnx").stat().st_mtime_ns != stamp
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f"]
+
+
+def current_umask() -> int:
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def copy_export(src: Path, dst: Path) -> Path:
+    import shutil
+
+    return Path(shutil.copytree(src, dst))
+
+
+def test_bad_exports_get_one_line(tmp_path: Path, exported: dict) -> None:
+    import onnx
+    from onnx import TensorProto, helper
+
+    foreign = tmp_path / "foreign"  # an ONNX model textgru did not write, alone or beside our config
+    foreign.mkdir()
+    node = helper.make_node("Identity", ["x"], ["y"])
+    vi = [helper.make_tensor_value_info(n, TensorProto.FLOAT, [1]) for n in ("x", "y")]
+    onnx.save(helper.make_model(helper.make_graph([node], "g", [vi[0]], [vi[1]])), str(foreign / "model.onnx"))
+    with pytest.raises(TextgruError, match="not one textgru exported"):
+        textgru.load(foreign / "model.onnx")
+    truncated = copy_export(exported["sentiment"], tmp_path / "truncated")
+    data = (truncated / "model.onnx").read_bytes()
+    (truncated / "model.onnx").write_bytes(data[: len(data) // 2])
+    with pytest.raises(TextgruError, match="truncated"):
+        textgru.load(truncated)
+    no_config = copy_export(exported["sentiment"], tmp_path / "no_config")
+    (no_config / "config.json").unlink()
+    with pytest.raises(TextgruError, match=r"has no config\.json"):
+        textgru.load(no_config)
+    one_line_error(run_script("predict", f"ckpt_path={no_config}", "text=hi"), "config.json")
+    one_line_error(run_script("generate", f"ckpt_path={exported['sentiment']}", "prompt=a"), "language-model")
+
+
+@pytest.mark.parametrize(
+    "key,value,needle",
+    [
+        ("labels", {"_target_": "os.system", "command": "touch pwned"}, "labels="),
+        ("max_length", "__import__('os')", "max_length="),
+        ("task", "builtins.eval", "unknown task"),
+        ("format_version", 99, "export format 99"),
+        ("data_config", "!!python/object:os.system", "data_config is not a mapping"),
+    ],
+)
+def test_config_json_values_are_checked_plain_values(
+    tmp_path: Path, exported: dict, key: str, value, needle: str
+) -> None:
+    """config.json is read as data: only its known keys, each checked to be a plain value of the right type."""
+    folder = copy_export(exported["sentiment"], tmp_path / "tampered")
+    config = json.loads((folder / "config.json").read_text())
+    config[key] = value
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(TextgruError, match=needle.replace("(", r"\(")):
+        textgru.load(folder)
+    assert not (tmp_path / "pwned").exists() and not Path("pwned").exists()
+
+
+def test_without_the_onnx_extra_one_line_says_what_to_install(
+    tmp_path: Path, exported: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("onnxruntime", "onnxscript"):
+        monkeypatch.setitem(sys.modules, name, None)  # import fails as if not installed
+    with pytest.raises(TextgruError, match=r"pip install 'textgru\[onnx\]'"):
+        textgru.load(exported["sentiment"])
+    with pytest.raises(TextgruError, match=r"needs onnxscript, onnxruntime: pip install 'textgru\[onnx\]'"):
+        textgru.export(exported["runs"]["forecast"], tmp_path / "x")
+    assert not (tmp_path / "x").exists()
+
+
+# ---------------------------------------------------------------- slow: more shapes, other runtimes, more commands
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "variant",
+    [
+        {"pooling": "last", "num_layers": 2},
+        {"pooling": "attention", "rnn": "reference"},
+        {"pooling": "max", "bidirectional": False},
+    ],
+)
+def test_classifier_variants_parity(tmp_path: Path, tiny_run: Path, variant: dict) -> None:
+    """Every pooling reads real positions only, so the BiGRU's one-GRU-op lowering (zeros past each length) agrees
+    with PyTorch for 2 layers, one direction and the reference GRU too."""
+    tokenizer = load_checkpoint(tiny_run)["textgru"]["tokenizer"]
+    ckpt = classifier_checkpoint(tmp_path / "v.ckpt", tokenizer, max_length=24, **variant)
+    clf = textgru.load(textgru.export(ckpt, tmp_path / "export"))
+    model, _ = torch_model(ckpt)
+    assert classifier_parity(model, clf.model, 24, 300, 0) < TOL
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("variant", [{"bidirectional": True, "predict_change": True}, {"num_layers": 3}])
+def test_forecaster_variants_parity(tmp_path: Path, variant: dict) -> None:
+    """The bidirectional forecaster re-reads the slid window at every step; a one-way one carries its state."""
+    ckpt = forecast_checkpoint(tmp_path / "f.ckpt", **variant)
+    onnx_fc, torch_fc = textgru.load(textgru.export(ckpt, tmp_path / "export")), textgru.Forecaster.load(ckpt)
+    windows = np.random.default_rng(0).normal(size=(50, 12, 2)) * NORM["std"] + NORM["mean"]
+    np.testing.assert_allclose(onnx_fc.rollout(windows), torch_fc.rollout(windows), atol=TOL)
+
+
+NO_TEXTGRU = """
+import sys
+sys.modules["torch"] = sys.modules["textgru"] = None  # neither may be imported: the folder must be enough
+import json, numpy as np, onnxruntime as ort
+from tokenizers import Tokenizer
+folder = sys.argv[1]
+config = json.load(open(folder + "/config.json"))
+tok = Tokenizer.from_file(folder + "/tokenizer.json")
+session = ort.InferenceSession(folder + "/model.onnx")
+texts = [line.rstrip("\\n") for line in open(sys.argv[2], encoding="utf-8")]
+ids = [tok.encode(t).ids[: config["max_length"]] or [config["unk_id"]] for t in texts]
+lengths = np.array([len(x) for x in ids], dtype=np.int64)
+batch = np.full((len(ids), lengths.max()), config["pad_id"], dtype=np.int64)
+for i, x in enumerate(ids):
+    batch[i, : len(x)] = x
+logits, probs = session.run(None, {"input_ids": batch, "lengths": lengths})
+print(json.dumps([[config["labels"][j] for j in probs.argmax(1)], probs.tolist()]))
+"""
+
+
+@pytest.mark.slow
+def test_the_folder_runs_without_textgru_or_torch(tmp_path: Path, exported: dict) -> None:
+    """README's recipe for other runtimes, with onnxruntime, tokenizers and numpy only: same labels and
+    probabilities as the Classifier."""
+    import subprocess
+
+    texts = [t for t, _ in make_rows(30, seed=4)] + [""]
+    (tmp_path / "texts.txt").write_text("\n".join(texts) + "\n", encoding="utf-8")
+    r = subprocess.run(
+        [sys.executable, "-c", NO_TEXTGRU, str(exported["sentiment"]), str(tmp_path / "texts.txt")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    labels, probs = json.loads(r.stdout)
+    clf = textgru.load(exported["sentiment"])
+    assert labels == [p.label for p in clf.predict(texts)]
+    assert float((torch.tensor(probs) - clf.predict_proba(texts)).abs().max()) < TOL
+
+
+@pytest.mark.slow
+def test_generate_and_eval_commands_on_the_export(tmp_path: Path, exported: dict, small_csv: Path) -> None:
+    args = ["prompt=KING:", "max_new_tokens=150", "num_samples=2", "seed=11"]
+    a = run_script("generate", f"ckpt_path={exported['runs']['lm']}", *args)
+    b = run_script("generate", f"ckpt_path={exported['lm']}", *args)
+    assert a.returncode == 0 and b.returncode == 0, b.stderr[-2000:]
+    assert a.stdout == b.stdout and "===== sample 2 =====" in b.stdout
+    folder = copy_export(exported["sentiment"], tmp_path / "sentiment")
+    data = [f"data.path={small_csv}", "data.text_column=review", "data.label_column=sentiment", "split=all"]
+    r = run_script("eval", f"ckpt_path={folder}", "data=local", *data)
+    assert r.returncode == 0, r.stderr[-2000:]
+    report = json.loads((folder / "eval" / "all_metrics.json").read_text())
+    expected = textgru.Classifier.load(exported["runs"]["sentiment"]).evaluate(
+        str(small_csv), text_column="review", label_column="sentiment"
+    )
+    assert report["confusion_matrix"] == expected["confusion_matrix"]
