@@ -18,7 +18,7 @@ from typing import Any
 import lightning as L
 import pytest
 import torch
-from conftest import ROOT, TINY_MODEL, lm_run_args, run_script
+from conftest import ROOT, TINY_LM, TINY_MODEL, lm_run_args, run_script, write_play
 from torch.utils.data import DataLoader
 
 from textgru.checkpoint import load_checkpoint
@@ -183,6 +183,46 @@ def test_lm_killed_mid_epoch_and_where_validation_was_due_resumes_to_the_uninter
     )
     assert logged_steps(run_dir) == logged_steps(lm_run)
     assert (run_dir / "samples.txt").read_text() == (lm_run / "samples.txt").read_text()
+
+
+def test_ddp_lm_killed_mid_epoch_resumes_exactly(tmp_path: Path) -> None:
+    """trainer=ddp_cpu (2 gloo processes) with 7 lanes shared 4/3 and dropout on, so the ranks' random streams and
+    carried states differ: both ranks SIGKILLed after a mid-epoch checkpoint (past a validation), then resumed;
+    metrics.json and the logged steps equal those of the same data-parallel run never stopped."""
+    common = [
+        "task=lm",
+        "data=local_text",
+        f"data.path={write_play(tmp_path / 'play.txt')}",
+        *TINY_LM,
+        "trainer=ddp_cpu",
+        "data.batch_size=7",
+        "model.embedding_dropout=0.1",
+        "model.output_dropout=0.1",
+        "optimizer.lr=0.01",
+        "trainer.max_steps=30",
+        "trainer.val_check_interval=15",
+        "task.samples=1",
+        "task.sample_tokens=20",
+    ]
+    reference = tmp_path / "reference"
+    r = run_script("train", *common, f"hydra.run.dir={reference}", timeout=400)
+    assert r.returncode == 0, r.stderr[-3000:]
+    run_dir = tmp_path / "run"
+    args = [*common, f"hydra.run.dir={run_dir}", "callbacks.checkpoint.every_n_steps=5"]
+    ckpt = sigkill_at_checkpoint(args, run_dir, lambda c: c["global_step"] >= 20)
+    r = run_script("train", f"resume={run_dir}", timeout=400)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert without_timing(json.loads((run_dir / "metrics.json").read_text())) == without_timing(
+        json.loads((reference / "metrics.json").read_text())
+    )
+    assert logged_steps(run_dir) == logged_steps(reference)
+    assert (run_dir / "samples.txt").read_text() == (reference / "samples.txt").read_text()
+    # what made it exact: each rank's own random state and place, and every lane's carried state (4 + 3 lanes)
+    assert 15 < ckpt["global_step"] < 30 and ckpt["epoch"] == 0
+    ranks = ckpt["per_rank"]
+    assert len(ranks) == 2 and not torch.equal(ranks[0]["random_state"]["torch"], ranks[1]["random_state"]["torch"])
+    assert ranks[0]["train_loader_position"] == ranks[1]["train_loader_position"]
+    assert ckpt["train_hidden"].shape == (1, 7, 32)
 
 
 def test_sigkill_while_writing_a_checkpoint_leaves_the_previous_one(tmp_path: Path) -> None:
