@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import lightning as L
 import numpy as np
 import pytest
 import torch
@@ -16,6 +17,7 @@ from textgru.config import CONF_DIR
 from textgru.data.forecast_datamodule import ForecastDataModule
 from textgru.errors import TextgruError
 from textgru.models.forecast_baselines import LinearAR, naive_forecast
+from textgru.models.gru_cell import ReferenceGRU
 from textgru.models.gru_forecaster import GRUForecaster
 
 TINY = [
@@ -28,12 +30,28 @@ TINY = [
 ]
 
 
-def _train(tmp_path: Path, *overrides: str) -> dict:
+def _train(tmp_path: Path, *overrides: str, callbacks: tuple = ()) -> dict:
     from textgru.training import train
 
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = compose("train", overrides=[*overrides, f"paths.run_dir={tmp_path / 'run'}"])
-    return train(cfg)
+    return train(cfg, extra_callbacks=callbacks)
+
+
+class RecurrentLayers(L.Callback):
+    """Records the recurrent layers of the model being trained, and counts their forward calls during training."""
+
+    def __init__(self) -> None:
+        self.layers: list[torch.nn.Module] = []
+        self.calls = 0
+
+    def _count(self, *args) -> None:
+        self.calls += 1
+
+    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.layers = [m for m in pl_module.modules() if isinstance(m, (torch.nn.RNNBase, ReferenceGRU))]
+        for layer in self.layers:
+            layer.register_forward_hook(self._count)
 
 
 def _csv(path: Path, n: int = 200) -> Path:
@@ -159,10 +177,22 @@ def test_fast_dev_run_with_the_reference_gru(tmp_path: Path, small_csv: Path, ta
         text.write_text("\n".join(f"KING:\nSpeak {i} words of love and fear, my lord.\n" for i in range(300)))
         extra = [*extra, f"data.path={text}"]
     overrides = [*extra, f"data.path={small_csv}"] if task == "sentiment" else extra
-    metrics = _train(tmp_path, f"task={task}", "model.rnn=reference", "trainer.fast_dev_run=true", *TINY, *overrides)
+    recurrent = RecurrentLayers()
+    metrics = _train(
+        tmp_path,
+        f"task={task}",
+        "model.rnn=reference",
+        "trainer.fast_dev_run=true",
+        *TINY,
+        *overrides,
+        callbacks=(recurrent,),
+    )
     assert all(np.isfinite(v) for k, v in metrics.items() if k.startswith("test/"))
     config = (tmp_path / "run" / "config.yaml").read_text()
     assert "rnn: reference" in config
+    # what was trained: every recurrent layer is a ReferenceGRU (no nn.GRU), and they ran
+    assert recurrent.layers and all(type(m) is ReferenceGRU for m in recurrent.layers), recurrent.layers
+    assert recurrent.calls >= len(recurrent.layers)
 
 
 @pytest.mark.parametrize(
