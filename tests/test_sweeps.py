@@ -186,9 +186,9 @@ def test_a_killed_search_fails_its_running_trial_and_queues_its_parameters_again
 
     r = run_script("tune", *args, timeout=400)
     assert r.returncode == 0, r.stderr[-3000:]
-    assert "trial 0 was interrupted; its parameters are queued again" in r.stdout + r.stderr
     trials = optuna.load_study(study_name="sentiment", storage=storage).trials
     assert [t.state.name for t in trials] == ["FAIL", "COMPLETE", "COMPLETE"]
+    assert "trial 0 was interrupted; its parameters are queued again" in r.stdout + r.stderr
     assert trials[1].params == killed[0].params and trials[2].params != killed[0].params
     assert trials[1].system_attrs["fixed_params"] == killed[0].params  # from the queue, not sampled again
     config = yaml.safe_load((study_dir / "trial_001" / "config.yaml").read_text())
