@@ -22,6 +22,7 @@ from textgru.data.labelled import load_classification_data
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--cache-dir", default="~/.cache/textgru")
+    ap.add_argument("--C", type=float, nargs="+", default=[1.0, 3.0, 10.0], help="regularisation values tried")
     ap.add_argument("--out", default=str(RESULTS / "tfidf_baseline.json"))
     args = ap.parse_args()
     dd = load_classification_data({"source": "tweets", "cache_dir": args.cache_dir})
@@ -30,7 +31,7 @@ def main() -> None:
         TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True, lowercase=True),
     )
     rows = []
-    for C in (1.0, 3.0, 10.0):
+    for C in args.C:
         t0 = time.time()
         clf = make_pipeline(features, LogisticRegression(C=C, max_iter=2000))
         clf.fit(dd["train"]["text"], dd["train"]["label"])
