@@ -91,6 +91,12 @@ def main() -> None:
     distinct = len(set(rerun_ids))
     print(f"greedy, {args.check_tokens} tokens: identical both ways: {carried == rerun}; {distinct} distinct tokens")
     print(f"  {rerun[:160]!r}")
+    if distinct < 3:
+        print(
+            "  warning: the greedy text repeats one or two tokens, so this check cannot tell a dropped state from a "
+            "carried one; pass a trained checkpoint (--ckpt)",
+            file=sys.stderr,
+        )
     if carried != rerun:
         raise SystemExit(
             f"error: greedy decoding differs between the carried state and the re-run prefix:\n"
@@ -146,6 +152,7 @@ def main() -> None:
             "greedy_tokens_identical": carried == rerun,
             "greedy_check_tokens": args.check_tokens,
             "greedy_distinct_tokens": distinct,
+            "greedy_check_meaningful": distinct >= 3,
             "greedy_text": rerun,
         },
     )
