@@ -60,7 +60,7 @@ def machine() -> dict[str, Any]:
 def machine_line() -> str:
     """One line for a table's caption."""
     m = machine()
-    line = f"{m['cpu_model']}, {m['usable_cores']} cores, torch {m['torch']} ({m['torch_threads']} threads), Python {m['python']}"
+    line = f"{m['cpu_model']}, {m['usable_cores']} cores, torch {m['torch']} ({m['torch_threads']} thread{'s' if m['torch_threads'] != 1 else ''}), Python {m['python']}"
     load = m["load_average_start"]
     return line + (f", load average at start {load[0]:.1f}" if load else "")
 

@@ -26,7 +26,7 @@ def conditions(d: dict[str, Any]) -> str:
     end = m.get("load_average_end") or [float("nan")] * 3
     return (
         f"`{d['command']}`: {m['cpu_model']}, {m['usable_cores']} cores, torch {m['torch']}, {m['torch_threads']} "
-        f"threads, Python {m['python']}; load average {load[0]:.1f} at the start, {end[0]:.1f} at the end; "
+        f"thread{'s' if m['torch_threads'] != 1 else ''}, Python {m['python']}; load average {load[0]:.1f} at the start, {end[0]:.1f} at the end; "
         f"{m['wall_seconds'] / 60:.0f} min."
     )
 

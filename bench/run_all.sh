@@ -5,9 +5,9 @@
 #   bench/run_all.sh                  # from the repository root, in the environment textgru is installed in
 #
 # First the training runs whose scores are quoted (bench/training_runs.py: the default classifier, two ablations, the
-# tuned preset and the default language model, each once; about 40 minutes), then the benchmarks (about 35 minutes),
+# tuned preset and the default language model, each once; an estimated 40 minutes), then the benchmarks (about 35),
 # which use those runs' checkpoints: the language model for bench/generation_speed.py (its greedy check needs a
-# trained model) and the default classifier for bench/predict_throughput.py. About 75 minutes in all on an idle
+# trained model) and the default classifier for bench/predict_throughput.py. About 75 minutes in all (estimated) on an idle
 # 2-core CPU. Run it on a quiet machine (other load changes every timing, and the configs' time caps can cut a
 # training run short on a busy one) and read the load averages stored in each JSON.
 #

@@ -2,8 +2,8 @@
 
 The forward direction reads each text from its start, so the padding after its end cannot reach its real
 positions. The backward direction reads each text reversed *within its own length* (padding stays at the
-right), so it too starts at the text's real end. This is exact without `pack_padded_sequence` (which costs
-training speed on CPU, see bench/training_throughput.py, and does not export to ONNX).
+right), so it too starts at the text's real end. This is exact without `pack_padded_sequence`, which trains
+1.3x (tweets) to 2.2x (texts of 8-128 tokens) slower on CPU on the same batches (bench/batching_throughput.py).
 """
 
 from __future__ import annotations
