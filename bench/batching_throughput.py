@@ -36,7 +36,8 @@ from _common import RESULTS, fmt, machine_line, set_threads, summary, write_resu
 from torch import nn
 
 from textgru.data.batching import LengthBucketBatchSampler, pad_collate
-from textgru.models.classifier import GRUClassifier
+from textgru.models import model_class
+from textgru.models.gru_classifier import GRUClassifier
 
 MODEL = dict(embedding_dim=128, hidden_size=256, num_layers=1, pooling="meanmax", dropout=0.3, embedding_dropout=0.1)
 BATCH = 64
@@ -67,7 +68,7 @@ class PackedBiGRU(PaddedBiGRU):
 
 def build(layer: str, reference: GRUClassifier, vocab: int, classes: int) -> GRUClassifier:
     """A classifier with `reference`'s weights whose recurrent layer is `layer`."""
-    model = GRUClassifier(vocab, classes, **MODEL)
+    model = model_class("GRUClassifier")(vocab, classes, **MODEL)  # built by name, as a checkpoint is
     model.load_state_dict(reference.state_dict())
     if layer != "textgru":
         rnn = (PaddedBiGRU if layer == "padded" else PackedBiGRU)(MODEL["embedding_dim"], MODEL["hidden_size"])
@@ -113,19 +114,19 @@ def tweets(n_batches: int, seed: int) -> tuple[list[dict], int, int]:
     """`n_batches * 64` random training tweets, tokenized as the default run does; (examples, vocab, classes)."""
     from omegaconf import OmegaConf
 
-    from textgru.config import compose_config, data_config
+    from textgru.config import compose_config, data_config, tokenizer_config
     from textgru.data.classification_datamodule import ClassificationDataModule
-    from textgru.data.sources import datasets_quiet
+    from textgru.data.labelled import datasets_quiet
 
     cfg = compose_config("train", ["task=sentiment"])
-    tokenizer = OmegaConf.to_container(cfg.tokenizer, resolve=True)
     changed = {k: cfg.model[k] for k, v in MODEL.items() if cfg.model[k] != v}
     if changed:
         print(f"note: the default model config now differs from the shape timed here: {changed}", file=sys.stderr)
+    data, tokenizer = data_config("tweets"), tokenizer_config("word")  # complete configs, as the default run's
+    if data != OmegaConf.to_container(cfg.data, resolve=True) or tokenizer != OmegaConf.to_container(cfg.tokenizer):
+        print("note: the default run no longer trains on data=tweets with tokenizer=word", file=sys.stderr)
     with datasets_quiet():
-        dm = ClassificationDataModule(
-            data_config("tweets"), tokenizer, batch_size=BATCH, max_length=cfg.data.max_length
-        )
+        dm = ClassificationDataModule({**data, "batch_size": BATCH}, tokenizer, seed=cfg.seed)
         dm.setup("fit")
     train = dm.examples["train"]
     pick = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed))[: n_batches * BATCH].tolist()
@@ -174,7 +175,7 @@ def main() -> None:
     if "synthetic" in args.data:
         data["lengths 8-128"] = batch_lists(synthetic(args.synthetic_batches, vocab, args.seed), args.seed)
     torch.manual_seed(args.seed)
-    reference = GRUClassifier(vocab, classes, **MODEL)
+    reference = model_class("GRUClassifier")(vocab, classes, **MODEL)
     models: dict[str, Callable[[], nn.Module]] = {
         layer: partial(build, layer, reference, vocab, classes) for layer in LAYERS
     }

@@ -1,5 +1,5 @@
 """Training throughput of one process against data-parallel processes (trainer=ddp_cpu, or trainer=ddp on GPUs),
-through the real scripts/train.py: real (unpadded) tokens per second over all ranks, after warm-up, with
+through the real `textgru train` command: real (unpadded) tokens per second over all ranks, after warm-up, with
 validation excluded (the `train_tokens_per_sec` every run records in metrics.json).
 
 Usage: python bench/ddp_throughput.py [--tasks sentiment lm] [--trainers cpu ddp_cpu] [--sentiment-steps 150]
@@ -37,7 +37,7 @@ def run(task: str, trainer: str, steps: int, workdir: Path, repeat: int) -> dict
     ]
     if task == "lm":
         args += [f"trainer.val_check_interval={steps}", "task.samples=0"]
-    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "train.py"), *args], capture_output=True, text=True)
+    r = subprocess.run([sys.executable, "-m", "textgru", "train", *args], capture_output=True, text=True)
     if r.returncode != 0:
         raise SystemExit(f"{task} {trainer} failed:\n{r.stderr[-2000:]}")
     metrics = json.loads((run_dir / "metrics.json").read_text())
@@ -86,7 +86,7 @@ def main() -> None:
         print(
             f"| {r['task']} | {r['trainer']} | {r['steps']} | {fmt(r['tokens_per_sec'])} | {fmt(r['ratio'], '.2f')}x |"
         )
-    threads = "each run's own (train.py sets none: torch's default, which Lightning divides among DDP processes)"
+    threads = "each run's own (textgru train sets none: torch's default, which Lightning divides among DDP processes)"
     write_result(args.out, {"repeats": args.repeats, "rows": rows, "threads": threads})
 
 

@@ -20,19 +20,25 @@ import time
 
 import torch
 from _common import RESULTS, fmt, machine_line, set_threads, summary, write_result
+from omegaconf import OmegaConf
 from tokenizers import Tokenizer
 
+from textgru.config import compose_config, tokenizer_config
 from textgru.data.tokenization import train_tokenizer
 from textgru.inference.generation import SamplingOptions, decode_continuation, generate
-from textgru.models.gru_lm import GRULanguageModel
+from textgru.models import model_class
+from textgru.tasks.base import model_args
 
 PROMPT = "ROMEO:\n"
 
 
 def default_model() -> tuple[torch.nn.Module, Tokenizer]:
+    """An untrained model of the default `task=lm` config's shape (built by name), on printable ASCII."""
+    cfg = compose_config("train", ["task=lm"])
     symbols = "".join(chr(c) for c in range(32, 127)) + "\n"
-    tok = train_tokenizer([symbols], {"kind": "char", "vocab_size": 1000, "min_frequency": 1, "unicode_form": None})
-    return GRULanguageModel(tok.get_vocab_size(), embedding_dim=64, hidden_size=512, num_layers=2).eval(), tok
+    tok = train_tokenizer([symbols], {**tokenizer_config(cfg.tokenizer.kind), "unicode_form": None})
+    args = model_args(OmegaConf.to_container(cfg.model, resolve=True))
+    return model_class("GRULanguageModel")(tok.get_vocab_size(), **args).eval(), tok
 
 
 @torch.inference_mode()

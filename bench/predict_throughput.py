@@ -14,26 +14,26 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 
 from _common import RESULTS, fmt, machine_line, set_threads, summary, write_result
 from omegaconf import OmegaConf
 
 from textgru import Classifier
-from textgru.config import CONF_DIR
+from textgru.config import compose_config, data_config, tokenizer_config
 from textgru.data.labelled import datasets_quiet, load_classification_data
 from textgru.data.tokenization import pad_id, train_tokenizer
+from textgru.models import model_class
+from textgru.tasks.base import model_args
 
 
 def default_classifier(train_texts: list[str], label_names: list[str]) -> Classifier:
-    from hydra.utils import instantiate
-
-    tok_cfg = OmegaConf.to_container(OmegaConf.load(CONF_DIR / "tokenizer" / "word.yaml"), resolve=True)
-    tok = train_tokenizer(train_texts, tok_cfg)
-    model_cfg = OmegaConf.load(CONF_DIR / "model" / "bigru_classifier.yaml")
-    del model_cfg["pretrained_embeddings"]  # speed does not depend on the initial weights
-    model = instantiate(
-        model_cfg, vocab_size=tok.get_vocab_size(), num_classes=len(label_names), padding_idx=pad_id(tok)
+    """An untrained classifier of the default config's shape (built by name) with a word tokenizer trained on
+    `train_texts`."""
+    cfg = compose_config("train", ["task=sentiment"])
+    tok = train_tokenizer(train_texts, tokenizer_config("word"))
+    args = model_args(OmegaConf.to_container(cfg.model, resolve=True), "pretrained_embeddings")  # weights: no matter
+    model = model_class("GRUClassifier")(
+        vocab_size=tok.get_vocab_size(), num_classes=len(label_names), padding_idx=pad_id(tok), **args
     )
     return Classifier(model.eval(), tok, label_names, max_length=64, meta={"path": "untrained default shape"})
 
@@ -49,7 +49,7 @@ def main() -> None:
     args = parser.parse_args()
     set_threads(args.threads)
     with datasets_quiet():
-        tweets = load_classification_data({"source": "tweets", "cache_dir": str(Path("~/.cache/textgru").expanduser())})
+        tweets = load_classification_data(data_config("tweets"))
     pool = [t for split in ("train", "validation", "test") for t in tweets[split]["text"]]
     texts = pool[: args.texts]
     clf = (

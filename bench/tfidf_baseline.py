@@ -16,16 +16,20 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score
 from sklearn.pipeline import make_pipeline, make_union
 
+from textgru.config import data_config
 from textgru.data.labelled import load_classification_data
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--cache-dir", default="~/.cache/textgru")
+    ap.add_argument("--cache-dir", default=None, help="where the tweets' splits are cached (default: the config's)")
     ap.add_argument("--C", type=float, nargs="+", default=[1.0, 3.0, 10.0], help="regularisation values tried")
     ap.add_argument("--out", default=str(RESULTS / "tfidf_baseline.json"))
     args = ap.parse_args()
-    dd = load_classification_data({"source": "tweets", "cache_dir": args.cache_dir})
+    data = data_config("tweets")  # the complete data config of the default run: same splits
+    if args.cache_dir:
+        data["cache_dir"] = args.cache_dir
+    dd = load_classification_data(data)
     features = make_union(
         TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, lowercase=True),
         TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True, lowercase=True),

@@ -1,4 +1,4 @@
-"""The training runs whose test scores the README quotes, each through `scripts/train.py` exactly as the README gives
+"""The training runs whose test scores the README quotes, each through `textgru train` exactly as the README gives
 its command, one after another; prints their scores and writes JSON (the run folders are kept for the generation
 and prediction benchmarks).
 
@@ -53,7 +53,7 @@ def train(name: str, runs_dir: Path, extra: list[str]) -> dict:
     if (run_dir / "metrics.json").exists():
         raise SystemExit(f"error: {run_dir} already holds a run; remove it or pass another --runs-dir")
     start = time.time()
-    cmd = [sys.executable, str(ROOT / "scripts" / "train.py"), *overrides, f"hydra.run.dir={run_dir}"]
+    cmd = [sys.executable, "-m", "textgru", "train", *overrides, f"hydra.run.dir={run_dir}"]  # the `textgru` command
     with open(runs_dir / f"{name}.log", "w") as log:
         r = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT)
     if r.returncode != 0:
@@ -63,7 +63,7 @@ def train(name: str, runs_dir: Path, extra: list[str]) -> dict:
     return {
         "name": name,
         "what": what,
-        "command": "python scripts/train.py " + " ".join(overrides),
+        "command": "textgru train " + " ".join(overrides),
         "run_dir": str(run_dir),
         "metrics": metrics,
         "wall_seconds": round(time.time() - start, 1),

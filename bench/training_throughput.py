@@ -1,12 +1,15 @@
 """What textgru's training pipeline costs per batch: the default sentiment run's real training step against a plain
 PyTorch loop doing the same arithmetic on the same model and the same batches, interleaved.
 
-- pipeline: `textgru.training.train` on the config of `python scripts/train.py task=sentiment` (the run folder in a
+- pipeline: `textgru.training.train` on the config of `textgru train task=sentiment` (the run folder in a
   temporary directory): DataModule, ClassificationTask (label-smoothed cross-entropy, training accuracy and macro-F1,
   EMA of the weights after every optimizer step), AdamW with warm-up + cosine stepped every batch, gradient clipping
   1.0, the default callbacks (best/last checkpoint, early stopping, LR monitor, periodic checkpoint, tokens/s, resume
   state, progress bar) and loggers, inside a Lightning Trainer. The run is stopped after the timed batches (an
   exception raised by a timing callback), so validation, testing and the epoch-end checkpoint are never reached.
+  The progress bar draws into /dev/null (Lightning's rich bar redraws once a second on a terminal too); the
+  loggers are the config's: CSV, and TensorBoard where the `tensorboard` package is installed (the JSON records
+  which).
 - plain loop: the model that the same config builds (same initial weights, dropout included), a DataLoader over the
   same tokenized examples with the same length-bucketed batch sampler and collate (collated as it goes), the same
   AdamW, the warm-up + cosine factor, EMA and clipping written by hand; only a running loss and accuracy count kept.
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import logging
 import math
 import os
@@ -43,8 +47,9 @@ from torch.utils.data import DataLoader
 
 from textgru.config import compose_config
 from textgru.data.batching import LengthBucketBatchSampler, pad_collate
-from textgru.data.sources import datasets_quiet
-from textgru.training import build_classification, train
+from textgru.data.labelled import datasets_quiet
+from textgru.tasks.sentiment import build
+from textgru.training import train
 
 SEED = 1234  # both ways draw their dropout masks from here on, from the first training batch
 
@@ -138,7 +143,7 @@ def plain_loop(overrides: list[str], warmup: int, steps: int, workdir: Path) -> 
     cfg = training_config(overrides, workdir / "unused")
     assert cfg.optimizer._target_ == "torch.optim.AdamW" and cfg.scheduler._target_ == "textgru.optim.warmup_cosine"
     L.seed_everything(cfg.seed, verbose=False)
-    dm, task, _ = build_classification(cfg)  # the model exactly as the run builds it (GloVe rows included)
+    dm, task = build(cfg)  # the model exactly as the run builds it (GloVe rows included)
     model = task.model.train()
     loader = DataLoader(
         dm.examples["train"],
@@ -193,7 +198,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's, one per core)")
     parser.add_argument("--out", default=str(RESULTS / "training_throughput.json"))
-    parser.add_argument("overrides", nargs="*", help="config overrides, as on the train.py command line")
+    parser.add_argument("overrides", nargs="*", help="config overrides, as on the `textgru train` command line")
     args = parser.parse_args()
     set_threads(args.threads)
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
@@ -214,7 +219,7 @@ def main() -> None:
     tok_s = {k: summary([r["tokens"] / r["seconds"] for r in v]) for k, v in runs.items()}
     ms_step = {k: summary([1000 * r["seconds"] / args.steps for r in v]) for k, v in runs.items()}
     ratio = summary([p["seconds"] / q["seconds"] for p, q in zip(runs["pipeline"], runs["plain"], strict=True)])
-    print(f"\ntraining step of `scripts/train.py task=sentiment {' '.join(args.overrides)}`".rstrip("` ") + "`")
+    print(f"\ntraining step of `textgru train task=sentiment {' '.join(args.overrides)}`".rstrip("` ") + "`")
     print(
         f"{args.repeats} interleaved repeats of {args.steps} timed batches after {args.warmup} untimed; {machine_line()}"
     )
@@ -242,6 +247,7 @@ def main() -> None:
             "same_batches": same_batches,
             "max_loss_difference": loss_diff,
             "losses_first_repeat": {k: v[0]["losses"] for k, v in runs.items()},
+            "tensorboard_installed": importlib.util.find_spec("tensorboard") is not None,
         },
     )
 
