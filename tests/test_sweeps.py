@@ -110,6 +110,7 @@ def test_optuna_search_stores_resumes_and_writes_the_best_experiment(tmp_path: P
     assert len(list(csv.DictReader((study_dir / "summary.csv").open()))) == 5
 
 
+@pytest.mark.slow  # over a minute on 2 cores (issue 14 tests' default-suite budget: 60 s)
 def test_median_pruner_keeps_the_better_trial_and_prunes_the_worse(tmp_path: Path, small_csv: Path) -> None:
     """The default pruner (MedianPruner) with n_startup_trials=1, n_warmup_steps=0, over three trials queued in
     the study beforehand: a hopeless learning rate (the startup trial, run in full), a good one (above the median
@@ -148,6 +149,7 @@ def test_median_pruner_keeps_the_better_trial_and_prunes_the_worse(tmp_path: Pat
     assert steps == [10, 10, 5]  # two epochs of 5 batches, two, one
 
 
+@pytest.mark.slow  # over a minute on 2 cores (issue 14 tests' default-suite budget: 60 s)
 def test_a_killed_search_fails_its_running_trial_and_queues_its_parameters_again(
     tmp_path: Path, small_csv: Path
 ) -> None:
