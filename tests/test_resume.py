@@ -151,6 +151,7 @@ def test_killed_where_validation_was_due_resumes_at_the_epoch_start(
     assert logged_steps(run_dir) == logged_steps(tiny_run)
 
 
+@pytest.mark.slow  # over a minute on 2 cores (issue 14 tests' default-suite budget: 60 s)
 def test_lm_killed_mid_epoch_and_where_validation_was_due_resumes_to_the_uninterrupted_run(
     lm_run: Path, tmp_path: Path
 ) -> None:
@@ -173,7 +174,10 @@ def test_lm_killed_mid_epoch_and_where_validation_was_due_resumes_to_the_uninter
     hidden = ckpt["train_hidden"]  # (layers, lanes, hidden): what each lane carries into its next window
     assert hidden.shape == (1, 8, 32) and hidden.abs().min() > 0
 
-    r = run_script("train", f"resume={run_dir}", env=env)
+    # a resumed run only instantiates classes that textgru's configs or the user's ./conf name: the killer is in ./conf
+    (tmp_path / "conf" / "callbacks").mkdir(parents=True)
+    (tmp_path / "conf" / "callbacks" / "killer.yaml").write_text("killer:\n  _target_: killer.Kill\n  step: 150\n")
+    r = run_script("train", f"resume={run_dir}", env=env, cwd=tmp_path)
     assert r.returncode == 9 and not (run_dir / "metrics.json").exists(), r.stderr[-2000:]
     assert torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == 140
     r = run_script("train", f"resume={run_dir}", "callbacks.killer=null", env=env)
@@ -185,6 +189,7 @@ def test_lm_killed_mid_epoch_and_where_validation_was_due_resumes_to_the_uninter
     assert (run_dir / "samples.txt").read_text() == (lm_run / "samples.txt").read_text()
 
 
+@pytest.mark.slow  # over a minute on 2 cores (issue 14 tests' default-suite budget: 60 s)
 def test_ddp_lm_killed_mid_epoch_resumes_exactly(tmp_path: Path) -> None:
     """trainer=ddp_cpu (2 gloo processes) with 7 lanes shared 4/3 and dropout on, so the ranks' random streams and
     carried states differ: both ranks SIGKILLed after a mid-epoch checkpoint (past a validation), then resumed;
