@@ -66,7 +66,7 @@ def training_throughput(d: dict[str, Any]) -> list[str]:
     return [
         "| training step | real tokens/s | ms per batch |",
         "| --- | --- | --- |",
-        f"| textgru pipeline (`scripts/train.py task=sentiment`'s step) | {mmm(t['pipeline'])} | {mmm(ms['pipeline'], '.1f')} |",
+        f"| textgru pipeline (`textgru train task=sentiment`'s step) | {mmm(t['pipeline'])} | {mmm(ms['pipeline'], '.1f')} |",
         f"| plain PyTorch loop, same arithmetic and batches | {mmm(t['plain'])} | {mmm(ms['plain'], '.1f')} |",
         "",
         f"Pipeline time / plain-loop time, per repeat: {mmm(ratio, '.3f')}; {d['repeats']} interleaved repeats of "
