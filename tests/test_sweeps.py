@@ -33,6 +33,9 @@ def _data(csv_path: Path) -> list[str]:
 
 # a search space small enough for tests: every trial is a tiny model (`~` first: a dict given on the command line
 # is merged into the config's, which would keep the space's other keys, e.g. model.embedding_dim up to 200)
+# the slow tests' runs: 400 s, or TEXTGRU_TEST_TIMEOUT where that is larger (a crowded machine)
+SLOW_TIMEOUT = max(400, int(os.environ.get("TEXTGRU_TEST_TIMEOUT", "0")))
+
 SPACE = [
     "~hparams_search.params",
     "+hparams_search.params={optimizer.lr: 'tag(log, interval(1e-3, 1e-2))', model.hidden_size: 'choice(8, 16)', "
@@ -136,7 +139,7 @@ def test_median_pruner_keeps_the_better_trial_and_prunes_the_worse(tmp_path: Pat
         "trainer.max_epochs=2",
         "trainer.limit_train_batches=5",
         f"hydra.run.dir={study_dir}",
-        timeout=400,
+        timeout=SLOW_TIMEOUT,
     )
     assert r.returncode == 0, r.stderr[-3000:]
     study = optuna.load_study(study_name="sentiment", storage=storage)
@@ -175,7 +178,7 @@ def test_a_killed_search_fails_its_running_trial_and_queues_its_parameters_again
         start_new_session=True,
     )
     epoch_one = study_dir / "trial_000" / "checkpoints" / "last.ckpt"  # the first trial's first epoch is done
-    deadline = time.time() + 300
+    deadline = time.time() + SLOW_TIMEOUT
     try:
         while not epoch_one.exists() and time.time() < deadline and proc.poll() is None:
             time.sleep(0.02)
@@ -187,7 +190,7 @@ def test_a_killed_search_fails_its_running_trial_and_queues_its_parameters_again
     killed = optuna.load_study(study_name="sentiment", storage=storage).trials
     assert [t.state.name for t in killed] == ["RUNNING"]  # what the kill left in the study
 
-    r = run_script("tune", *args, timeout=400)
+    r = run_script("tune", *args, timeout=SLOW_TIMEOUT)
     assert r.returncode == 0, r.stderr[-3000:]
     trials = optuna.load_study(study_name="sentiment", storage=storage).trials
     assert [t.state.name for t in trials] == ["FAIL", "COMPLETE"]
