@@ -1,28 +1,29 @@
 """Training throughput of one process against data-parallel processes (trainer=ddp_cpu, or trainer=ddp on GPUs),
-through the real scripts/train.py: real (unpadded) tokens per second over all ranks, after warm-up, with
+through the real `textgru train` command: real (unpadded) tokens per second over all ranks, after warm-up, with
 validation excluded (the `train_tokens_per_sec` every run records in metrics.json).
 
 Usage: python bench/ddp_throughput.py [--tasks sentiment lm] [--trainers cpu ddp_cpu] [--sentiment-steps 150]
-       [--lm-steps 60] [--out bench/results/ddp_throughput.json]
-Each (task, trainer) pair is one short run of the default model; the same global batch and steps for all.
+       [--lm-steps 40] [--repeats 5] [--out bench/results/ddp_throughput.json]
+Each (task, trainer) pair is a short run of the default model, `--repeats` times, interleaved (min / median / max, and
+the ratio to the first trainer per repeat); the same global batch and steps for all.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from _common import RESULTS, fmt, machine_line, summary, write_result
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run(task: str, trainer: str, steps: int, workdir: Path) -> dict:
-    run_dir = workdir / f"{task}-{trainer}"
+def run(task: str, trainer: str, steps: int, workdir: Path, repeat: int) -> dict:
+    run_dir = workdir / f"{task}-{trainer}-{repeat}"
     args = [
         f"task={task}",
         f"trainer={trainer}",
@@ -36,7 +37,7 @@ def run(task: str, trainer: str, steps: int, workdir: Path) -> dict:
     ]
     if task == "lm":
         args += [f"trainer.val_check_interval={steps}", "task.samples=0"]
-    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "train.py"), *args], capture_output=True, text=True)
+    r = subprocess.run([sys.executable, "-m", "textgru", "train", *args], capture_output=True, text=True)
     if r.returncode != 0:
         raise SystemExit(f"{task} {trainer} failed:\n{r.stderr[-2000:]}")
     metrics = json.loads((run_dir / "metrics.json").read_text())
@@ -54,26 +55,39 @@ def main() -> None:
     parser.add_argument("--tasks", nargs="+", default=["sentiment", "lm"])
     parser.add_argument("--trainers", nargs="+", default=["cpu", "ddp_cpu"])
     parser.add_argument("--sentiment-steps", type=int, default=150)
-    parser.add_argument("--lm-steps", type=int, default=60)
-    parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "ddp_throughput.json"))
+    parser.add_argument("--lm-steps", type=int, default=40)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--out", default=str(RESULTS / "ddp_throughput.json"))
     args = parser.parse_args()
-    rows = []
+    runs: dict[tuple[str, str], list[dict]] = {(t, tr): [] for t in args.tasks for tr in args.trainers}
     with tempfile.TemporaryDirectory() as tmp:
-        for task in args.tasks:
-            for trainer in args.trainers:
+        for r in range(args.repeats):  # interleaved
+            for task, trainer in runs:
                 steps = args.sentiment_steps if task == "sentiment" else args.lm_steps
-                rows.append(run(task, trainer, steps, Path(tmp)))
-                print(f"  {task:9} {trainer:8} {rows[-1]['tokens_per_sec']:>10,.0f} tok/s", flush=True)
-    base = {r["task"]: r["tokens_per_sec"] for r in rows if r["trainer"] == args.trainers[0]}
-    print(f"\n| task | trainer | steps | real tokens/s (all ranks) | vs {args.trainers[0]} |\n|---|---|---|---|---|")
+                runs[(task, trainer)].append(run(task, trainer, steps, Path(tmp), r))
+                tok_s = runs[(task, trainer)][-1]["tokens_per_sec"]
+                print(f"  repeat {r + 1} {task:9} {trainer:8} {tok_s:>10,.0f} tok/s", file=sys.stderr, flush=True)
+    rows = []
+    for (task, trainer), rs in runs.items():
+        base = runs[(task, args.trainers[0])]
+        rows.append(
+            {
+                "task": task,
+                "trainer": trainer,
+                "steps": rs[0]["steps"],
+                "tokens_per_sec": summary([x["tokens_per_sec"] for x in rs]),
+                "train_seconds": summary([x["train_seconds"] for x in rs]),
+                "ratio": summary([x["tokens_per_sec"] / b["tokens_per_sec"] for x, b in zip(rs, base, strict=True)]),
+            }
+        )
+    print(f"\n{args.repeats} interleaved repeats; median (min-max)\n{machine_line()}")
+    print(f"| task | trainer | steps | real tokens/s (all ranks) | vs {args.trainers[0]} |\n|---|---|---|---|---|")
     for r in rows:
-        r["speedup"] = round(r["tokens_per_sec"] / base[r["task"]], 3) if r["task"] in base else None
-        print(f"| {r['task']} | {r['trainer']} | {r['steps']} | {r['tokens_per_sec']:,.0f} | {r['speedup']}x |")
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(
-        json.dumps({"machine": {"cpus": os.cpu_count(), "platform": platform.platform()}, "rows": rows}, indent=2)
-    )
-    print(f"\nwritten to {args.out}")
+        print(
+            f"| {r['task']} | {r['trainer']} | {r['steps']} | {fmt(r['tokens_per_sec'])} | {fmt(r['ratio'], '.2f')}x |"
+        )
+    threads = "each run's own (textgru train sets none: torch's default, which Lightning divides among DDP processes)"
+    write_result(args.out, {"repeats": args.repeats, "rows": rows, "threads": threads})
 
 
 if __name__ == "__main__":

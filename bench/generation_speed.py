@@ -1,34 +1,44 @@
 """Generation speed in one run: textgru's sampler (prompt read once, then one GRU step per token with the hidden
 state carried) against re-running the whole prefix for every new token, as many tutorials do.
 
-Usage: python bench/generation_speed.py [--ckpt RUN/checkpoints/best.ckpt] [--new-tokens 500] [--batches 1 32]
-Without --ckpt it times an untrained model of the default `task=lm` shape (2x512 char GRU, 81 symbols):
+Both ways are warmed up, then timed `--repeats` times each, interleaved; the table gives min / median / max new
+tokens per second and the speed-up per repeat. Re-running costs O(n^2) in the n new tokens and carrying the state
+O(n), so the speed-up grows with `--new-tokens`. Before timing, the script asserts that greedy decoding gives the
+same tokens both ways (`--check-tokens` of them) and reports how many distinct tokens that text has (an untrained
+model repeats one character, which would make the check weak: pass a trained checkpoint).
+
+Usage: python bench/generation_speed.py [--ckpt RUN_FOLDER_OR_CKPT] [--new-tokens 200] [--batches 1 32] [--repeats 5]
+Without --ckpt it times an untrained model of the default `task=lm` shape (2x512 char GRU, printable ASCII):
 speed does not depend on the weights. Prints a table and writes JSON.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import platform
+import sys
 import time
-from pathlib import Path
 
 import torch
+from _common import RESULTS, fmt, machine_line, set_threads, summary, write_result
+from omegaconf import OmegaConf
 from tokenizers import Tokenizer
 
-from textgru.config import tokenizer_config
+from textgru.config import compose_config, tokenizer_config
 from textgru.data.tokenization import train_tokenizer
 from textgru.inference.generation import SamplingOptions, decode_continuation, generate
-from textgru.models.gru_lm import GRULanguageModel
+from textgru.models import model_class
+from textgru.tasks.base import model_args
 
 PROMPT = "ROMEO:\n"
 
 
 def default_model() -> tuple[torch.nn.Module, Tokenizer]:
+    """An untrained model of the default `task=lm` config's shape (built by name), on printable ASCII."""
+    cfg = compose_config("train", ["task=lm"])
     symbols = "".join(chr(c) for c in range(32, 127)) + "\n"
-    tok = train_tokenizer([symbols], {**tokenizer_config("char"), "unicode_form": None})  # a complete config
-    return GRULanguageModel(tok.get_vocab_size(), embedding_dim=64, hidden_size=512, num_layers=2).eval(), tok
+    tok = train_tokenizer([symbols], {**tokenizer_config(cfg.tokenizer.kind), "unicode_form": None})
+    args = model_args(OmegaConf.to_container(cfg.model, resolve=True))
+    return model_class("GRULanguageModel")(tok.get_vocab_size(), **args).eval(), tok
 
 
 @torch.inference_mode()
@@ -50,22 +60,24 @@ def rerun_prefix(
     return ids[:, len(prompt_ids) :]
 
 
-def timed(fn) -> tuple[float, object]:
+def timed(fn) -> float:
     start = time.perf_counter()
-    out = fn()
-    return time.perf_counter() - start, out
+    fn()
+    return time.perf_counter() - start
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--ckpt", default=None)
-    parser.add_argument("--new-tokens", type=int, default=500)
+    parser.add_argument("--ckpt", default=None, help="a language-model run folder or .ckpt (default: untrained)")
+    parser.add_argument("--new-tokens", type=int, default=200)
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 32])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--warmup-tokens", type=int, default=20, help="new tokens of the untimed warm-up runs")
+    parser.add_argument("--check-tokens", type=int, default=200, help="greedy tokens compared between the two ways")
     parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--out", default="bench/results/generation_speed.json")
+    parser.add_argument("--out", default=str(RESULTS / "generation_speed.json"))
     args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    set_threads(args.threads)
     if args.ckpt:
         from textgru import LanguageModel
 
@@ -74,62 +86,82 @@ def main() -> None:
     else:
         torch.manual_seed(0)
         model, tok = default_model()
+    model.eval()
     prompt_ids = tok.encode(PROMPT).ids
     n = args.new_tokens
 
-    # the two ways agree: greedy decoding gives the same tokens
-    carried = generate(model, tok, PROMPT, SamplingOptions(max_new_tokens=50, greedy=True))[0]
-    rerun = rerun_prefix(model, prompt_ids, 50, 1, 0, greedy=True)[0].tolist()
-    agree = carried == decode_continuation(tok, prompt_ids, rerun)
+    # the two ways must agree: greedy decoding gives the same tokens
+    carried = generate(model, tok, PROMPT, SamplingOptions(max_new_tokens=args.check_tokens, greedy=True))[0]
+    rerun_ids = rerun_prefix(model, prompt_ids, args.check_tokens, 1, 0, greedy=True)[0].tolist()
+    rerun = decode_continuation(tok, prompt_ids, rerun_ids)
+    distinct = len(set(rerun_ids))
+    print(f"greedy, {args.check_tokens} tokens: identical both ways: {carried == rerun}; {distinct} distinct tokens")
+    print(f"  {rerun[:160]!r}")
+    if distinct < 3:
+        print(
+            "  warning: the greedy text repeats one or two tokens, so this check cannot tell a dropped state from a "
+            "carried one; pass a trained checkpoint (--ckpt)",
+            file=sys.stderr,
+        )
+    if carried != rerun:
+        raise SystemExit(
+            f"error: greedy decoding differs between the carried state and the re-run prefix:\n"
+            f"carried: {carried[:200]!r}\nre-run:  {rerun[:200]!r}"
+        )
 
     rows = []
     for batch in args.batches:
         options = SamplingOptions(max_new_tokens=n, num_samples=batch, temperature=1.0, seed=0)
-        generate(model, tok, PROMPT, SamplingOptions(max_new_tokens=5, num_samples=batch))  # warm-up
-        t_carry, _ = timed(lambda: generate(model, tok, PROMPT, options))  # noqa: B023 - called at once
-        t_rerun, _ = timed(lambda: rerun_prefix(model, prompt_ids, n, batch, 0))  # noqa: B023 - called at once
+        warm = SamplingOptions(max_new_tokens=args.warmup_tokens, num_samples=batch, temperature=1.0, seed=0)
+        generate(model, tok, PROMPT, warm)  # warm-up of both ways
+        rerun_prefix(model, prompt_ids, args.warmup_tokens, batch, 0)
+        t_carry, t_rerun = [], []
+        for r in range(args.repeats):  # interleaved
+            t_carry.append(timed(lambda: generate(model, tok, PROMPT, options)))  # noqa: B023 - called at once
+            t_rerun.append(timed(lambda: rerun_prefix(model, prompt_ids, n, batch, 0)))  # noqa: B023
+            print(f"  batch {batch}: repeat {r + 1}/{args.repeats} done", file=sys.stderr)
         rows.append(
             {
                 "batch": batch,
                 "new_tokens": n,
-                "carried_tokens_per_s": batch * n / t_carry,
-                "rerun_tokens_per_s": batch * n / t_rerun,
-                "carried_seconds": t_carry,
-                "rerun_seconds": t_rerun,
-                "speedup": t_rerun / t_carry,
-                "carried_ms_per_step": 1000 * t_carry / n,
+                "carried_tokens_per_s": summary([batch * n / t for t in t_carry]),
+                "rerun_tokens_per_s": summary([batch * n / t for t in t_rerun]),
+                "speedup": summary([r / c for c, r in zip(t_carry, t_rerun, strict=True)]),
+                "carried_ms_per_step": summary([1000 * t / n for t in t_carry]),
+                "carried_seconds": summary(t_carry),
+                "rerun_seconds": summary(t_rerun),
             }
         )
 
     print(
-        f"generation speed, {n} new tokens after a {len(prompt_ids)}-token prompt; "
-        f"{torch.get_num_threads()} threads; greedy tokens identical both ways: {agree}"
+        f"\ngeneration speed, {n} new tokens after a {len(prompt_ids)}-token prompt, {args.repeats} interleaved repeats "
+        f"after a warm-up\n{machine_line()}; model: {args.ckpt or 'untrained, default task=lm shape'}\n"
+        "new tokens/s and speed-up: median (min-max)"
     )
     print(
-        f"{'batch':>5} | {'carried state tok/s':>19} | {'re-run prefix tok/s':>19} | {'speed-up':>8} | {'ms/step':>7}"
+        f"{'batch':>5} | {'carried state tok/s':>26} | {'re-run prefix tok/s':>26} | {'speed-up':>18} | "
+        f"{'ms/step min / median':>20}"
     )
-    print("-" * 72)
     for r in rows:
+        ms = r["carried_ms_per_step"]
         print(
-            f"{r['batch']:>5} | {r['carried_tokens_per_s']:>19,.0f} | {r['rerun_tokens_per_s']:>19,.1f} | "
-            f"{r['speedup']:>7.1f}x | {r['carried_ms_per_step']:>7.2f}"
+            f"{r['batch']:>5} | {fmt(r['carried_tokens_per_s']):>26} | {fmt(r['rerun_tokens_per_s'], ',.1f'):>26} | "
+            f"{fmt(r['speedup'], '.1f'):>18} | {ms['min']:>9.2f} / {ms['median']:.2f}"
         )
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(
-        json.dumps(
-            {
-                "rows": rows,
-                "greedy_tokens_identical": agree,
-                "checkpoint": args.ckpt,
-                "threads": torch.get_num_threads(),
-                "torch": torch.__version__,
-                "machine": platform.processor() or platform.machine(),
-            },
-            indent=2,
-        )
+    write_result(
+        args.out,
+        {
+            "checkpoint": args.ckpt,
+            "prompt": PROMPT,
+            "repeats": args.repeats,
+            "rows": rows,
+            "greedy_tokens_identical": carried == rerun,
+            "greedy_check_tokens": args.check_tokens,
+            "greedy_distinct_tokens": distinct,
+            "greedy_check_meaningful": distinct >= 3,
+            "greedy_text": rerun,
+        },
     )
-    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 """`Classifier.predict` on 10,000 built-in tweets: batched (length-bucketed, as in training) against calling the
-model one text at a time, in one run. Prints a table and writes JSON.
+model one text at a time, in one run: both warmed up, then `--repeats` interleaved repeats of every mode (min / median /
+max texts per second, speed-up per repeat). Prints a table and writes JSON.
 
 Usage: python bench/predict_throughput.py [--ckpt RUN_FOLDER_OR_CKPT] [--texts 10000] [--batch-sizes 64 256 1024]
+       [--repeats 5]
 Without --ckpt it times an untrained classifier of the default shape (conf/model/bigru_classifier.yaml: 128-d
 embeddings, BiGRU 256, mean+max pooling) with a word tokenizer trained on the tweets' training split: speed does
 not depend on the weights.
@@ -10,29 +12,28 @@ not depend on the weights.
 from __future__ import annotations
 
 import argparse
-import json
-import platform
+import sys
 import time
-from pathlib import Path
 
-import torch
+from _common import RESULTS, fmt, machine_line, set_threads, summary, write_result
 from omegaconf import OmegaConf
 
 from textgru import Classifier
-from textgru.config import CONF_DIR
+from textgru.config import compose_config, data_config, tokenizer_config
 from textgru.data.labelled import datasets_quiet, load_classification_data
 from textgru.data.tokenization import pad_id, train_tokenizer
+from textgru.models import model_class
+from textgru.tasks.base import model_args
 
 
 def default_classifier(train_texts: list[str], label_names: list[str]) -> Classifier:
-    from hydra.utils import instantiate
-
-    tok_cfg = OmegaConf.to_container(OmegaConf.load(CONF_DIR / "tokenizer" / "word.yaml"), resolve=True)
-    tok = train_tokenizer(train_texts, tok_cfg)
-    model_cfg = OmegaConf.load(CONF_DIR / "model" / "bigru_classifier.yaml")
-    del model_cfg["pretrained_embeddings"]  # speed does not depend on the initial weights
-    model = instantiate(
-        model_cfg, vocab_size=tok.get_vocab_size(), num_classes=len(label_names), padding_idx=pad_id(tok)
+    """An untrained classifier of the default config's shape (built by name) with a word tokenizer trained on
+    `train_texts`."""
+    cfg = compose_config("train", ["task=sentiment"])
+    tok = train_tokenizer(train_texts, tokenizer_config("word"))
+    args = model_args(OmegaConf.to_container(cfg.model, resolve=True), "pretrained_embeddings")  # weights: no matter
+    model = model_class("GRUClassifier")(
+        vocab_size=tok.get_vocab_size(), num_classes=len(label_names), padding_idx=pad_id(tok), **args
     )
     return Classifier(model.eval(), tok, label_names, max_length=64, meta={"path": "untrained default shape"})
 
@@ -42,13 +43,13 @@ def main() -> None:
     parser.add_argument("--ckpt", default=None)
     parser.add_argument("--texts", type=int, default=10_000)
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[64, 256, 1024])
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--out", default="bench/results/predict_throughput.json")
+    parser.add_argument("--out", default=str(RESULTS / "predict_throughput.json"))
     args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    set_threads(args.threads)
     with datasets_quiet():
-        tweets = load_classification_data({"source": "tweets", "cache_dir": str(Path("~/.cache/textgru").expanduser())})
+        tweets = load_classification_data(data_config("tweets"))
     pool = [t for split in ("train", "validation", "test") for t in tweets[split]["text"]]
     texts = pool[: args.texts]
     clf = (
@@ -56,60 +57,48 @@ def main() -> None:
         if args.ckpt
         else default_classifier(list(tweets["train"]["text"]), tweets["train"].features["label"].names)
     )
-    clf.predict(texts[:512])  # warm-up
+    clf.predict(texts[:512])  # warm-up of both ways
+    for t in texts[:200]:
+        clf.predict(t)
 
-    rows = []
-    start = time.perf_counter()
-    one_by_one = [clf.predict(t) for t in texts]
-    single_seconds = time.perf_counter() - start
-    rows.append(
-        {
-            "mode": "one text at a time",
-            "batch_size": 1,
-            "seconds": single_seconds,
-            "texts_per_sec": len(texts) / single_seconds,
-            "speedup": 1.0,
-            "same_labels": 1.0,
-        }
-    )
-    for batch_size in args.batch_sizes:
+    modes = [("one text at a time", 1), *(("batched, length-bucketed", b) for b in args.batch_sizes)]
+    seconds: dict[int, list[float]] = {b: [] for _, b in modes}
+    one_by_one = []
+    same: dict[int, float] = {}
+    for r in range(args.repeats):  # interleaved
         start = time.perf_counter()
-        batched = clf.predict(texts, batch_size=batch_size)
-        seconds = time.perf_counter() - start
-        same = sum(a.label == b.label for a, b in zip(batched, one_by_one, strict=True)) / len(texts)
-        rows.append(
-            {
-                "mode": "batched, length-bucketed",
-                "batch_size": batch_size,
-                "seconds": seconds,
-                "texts_per_sec": len(texts) / seconds,
-                "speedup": single_seconds / seconds,
-                "same_labels": same,
-            }
-        )
+        one_by_one = [clf.predict(t) for t in texts]
+        seconds[1].append(time.perf_counter() - start)
+        for batch_size in args.batch_sizes:
+            start = time.perf_counter()
+            batched = clf.predict(texts, batch_size=batch_size)
+            seconds[batch_size].append(time.perf_counter() - start)
+            same[batch_size] = sum(a.label == b.label for a, b in zip(batched, one_by_one, strict=True)) / len(texts)
+        print(f"  repeat {r + 1}/{args.repeats} done", file=sys.stderr)
+    same[1] = 1.0
+    rows = [
+        {
+            "mode": mode,
+            "batch_size": b,
+            "seconds": summary(seconds[b]),
+            "texts_per_sec": summary([len(texts) / s for s in seconds[b]]),
+            "speedup": summary([s1 / s for s1, s in zip(seconds[1], seconds[b], strict=True)]),
+            "same_labels": same[b],
+        }
+        for mode, b in modes
+    ]
 
-    print(f"Classifier.predict on {len(texts)} tweets ({clf.meta.get('path')}), {torch.get_num_threads()} threads")
-    print(f"{'mode':<26} {'batch':>6} {'seconds':>8} {'texts/s':>9} {'speed-up':>9} {'same labels':>12}")
+    print(f"\nClassifier.predict on {len(texts)} tweets ({clf.meta.get('path')}), {args.repeats} interleaved repeats")
+    print(f"{machine_line()}\ntexts/s and speed-up over one text at a time: median (min-max)")
+    print(f"{'mode':<26} {'batch':>6} {'texts/s':>22} {'speed-up':>18} {'same labels':>12}")
     for r in rows:
         print(
-            f"{r['mode']:<26} {r['batch_size']:>6} {r['seconds']:>8.2f} {r['texts_per_sec']:>9,.0f} "
-            f"{r['speedup']:>8.1f}x {r['same_labels']:>12.4f}"
+            f"{r['mode']:<26} {r['batch_size']:>6} {fmt(r['texts_per_sec']):>22} {fmt(r['speedup'], '.1f'):>18} "
+            f"{r['same_labels']:>12.4f}"
         )
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(
-        json.dumps(
-            {
-                "checkpoint": clf.meta.get("path"),
-                "texts": len(texts),
-                "threads": torch.get_num_threads(),
-                "machine": platform.processor() or platform.machine(),
-                "rows": rows,
-            },
-            indent=2,
-        )
+    write_result(
+        args.out, {"checkpoint": clf.meta.get("path"), "texts": len(texts), "repeats": args.repeats, "rows": rows}
     )
-    print(f"written to {out}")
 
 
 if __name__ == "__main__":

@@ -1,18 +1,18 @@
 """What `model.rnn=reference` costs: forward + backward time of `ReferenceGRU` (the GRU from its equations, a Python
 loop over time) against `nn.GRU` (torch's fused kernel), same weights and shapes.
 
-Usage: python bench/reference_gru_speed.py [--repeats 10] (best of the repeats, interleaved). Prints a table and writes bench/results/reference_gru_speed.json.
+Usage: python bench/reference_gru_speed.py [--repeats 10] [--threads N]: one warm-up pass, then `--repeats` passes of
+each, interleaved; min / median / max milliseconds and the slow-down per pass. Prints a table and writes
+bench/results/reference_gru_speed.json.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import time
-from pathlib import Path
 
 import torch
+from _common import RESULTS, fmt, machine_line, set_threads, summary, write_result
 from torch import nn
 
 from textgru.models.gru_cell import ReferenceGRU
@@ -24,24 +24,27 @@ SHAPES = [  # (name, batch, time, input, hidden, layers, bidirectional)
 ]
 
 
-def step_ms(models: list[nn.Module], x: torch.Tensor, repeats: int) -> list[float]:
-    """Best-of-`repeats` milliseconds of one forward + backward pass per model, the models interleaved so that
-    other load on the machine hits both alike (the minimum is the least disturbed pass)."""
-    best = [float("inf")] * len(models)
+def step_ms(models: list[nn.Module], x: torch.Tensor, repeats: int) -> list[list[float]]:
+    """Milliseconds of one forward + backward pass per model and repeat, the models interleaved so that other load
+    on the machine hits both alike; one untimed warm-up pass each first."""
+    times: list[list[float]] = [[] for _ in models]
     for i in range(repeats + 1):
         for k, model in enumerate(models):
             start = time.perf_counter()
             out, h = model(x)
             (out.sum() + h.sum()).backward()
             if i >= 1:  # warm-up left out
-                best[k] = min(best[k], time.perf_counter() - start)
-    return [1000 * b for b in best]
+                times[k].append(1000 * (time.perf_counter() - start))
+    return times
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--out", default=str(RESULTS / "reference_gru_speed.json"))
     args = parser.parse_args()
+    set_threads(args.threads)
     torch.manual_seed(0)
     rows = []
     for name, batch, steps, size, hidden, layers, bi in SHAPES:
@@ -57,33 +60,21 @@ def main() -> None:
                 "time": steps,
                 "hidden": hidden,
                 "layers": layers,
-                "native_ms": round(n_ms, 2),
-                "reference_ms": round(r_ms, 2),
-                "slowdown": round(r_ms / n_ms, 2),
+                "native_ms": summary(n_ms),
+                "reference_ms": summary(r_ms),
+                "slowdown": summary([r / n for n, r in zip(n_ms, r_ms, strict=True)]),
             }
         )
+    print(f"forward + backward, {args.repeats} interleaved passes after a warm-up; median (min-max)\n{machine_line()}")
     print(
-        "| shape | batch x time, hidden x layers | nn.GRU ms | ReferenceGRU ms | slowdown |\n| --- | --- | --- | --- | --- |"
+        "| shape | batch x time, hidden x layers | nn.GRU ms | ReferenceGRU ms | slow-down |\n| --- | --- | --- | --- | --- |"
     )
     for r in rows:
         print(
-            f"| {r['shape']} | {r['batch']}x{r['time']}, {r['hidden']}x{r['layers']} | {r['native_ms']} | "
-            f"{r['reference_ms']} | {r['slowdown']}x |"
+            f"| {r['shape']} | {r['batch']}x{r['time']}, {r['hidden']}x{r['layers']} | {fmt(r['native_ms'], '.1f')} | "
+            f"{fmt(r['reference_ms'], '.1f')} | {fmt(r['slowdown'], '.2f')}x |"
         )
-    out = Path(__file__).parent / "results" / "reference_gru_speed.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(
-        json.dumps(
-            {
-                "threads": torch.get_num_threads(),
-                "torch": torch.__version__,
-                "machine": platform.processor() or platform.machine(),
-                "rows": rows,
-            },
-            indent=2,
-        )
-    )
-    print(f"written to {out}")
+    write_result(args.out, {"repeats": args.repeats, "rows": rows})
 
 
 if __name__ == "__main__":

@@ -1,271 +1,255 @@
-"""Training throughput on the tweets, in one run: textgru's pipeline against a plain PyTorch loop over the same
-model and batches, and three ways of batching variable-length texts (plain padded, packed, textgru's buckets).
+"""What textgru's training pipeline costs per batch: the default sentiment run's real training step against a plain
+PyTorch loop doing the same arithmetic on the same model and the same batches, interleaved.
 
-Usage: python bench/training_throughput.py [--steps 150] [--out bench/results/training_throughput.json]
-Prints a table and writes JSON. Real tokens/s counts only non-padding tokens.
+- pipeline: `textgru.training.train` on the config of `textgru train task=sentiment` (the run folder in a
+  temporary directory): DataModule, ClassificationTask (label-smoothed cross-entropy, training accuracy and macro-F1,
+  EMA of the weights after every optimizer step), AdamW with warm-up + cosine stepped every batch, gradient clipping
+  1.0, the default callbacks (best/last checkpoint, early stopping, LR monitor, periodic checkpoint, tokens/s, resume
+  state, progress bar) and loggers, inside a Lightning Trainer. The run is stopped after the timed batches (an
+  exception raised by a timing callback), so validation, testing and the epoch-end checkpoint are never reached.
+  The progress bar draws into /dev/null (Lightning's rich bar redraws once a second on a terminal too); the
+  loggers are the config's: CSV, and TensorBoard where the `tensorboard` package is installed (the JSON records
+  which).
+- plain loop: the model that the same config builds (same initial weights, dropout included), a DataLoader over the
+  same tokenized examples with the same length-bucketed batch sampler and collate (collated as it goes), the same
+  AdamW, the warm-up + cosine factor, EMA and clipping written by hand; only a running loss and accuracy count kept.
+
+Both start their first batch from the same random seed (the dropout masks agree), so they compute the same losses:
+the script checks that the batches are identical and the per-step losses agree. Each repeat starts both afresh,
+trains `--warmup` untimed batches, then times `--steps` batches (the data loading of each included). The ratio
+pipeline time / plain time per batch is the pipeline's overhead.
+
+Usage: python bench/training_throughput.py [--steps 100] [--warmup 10] [--repeats 5] [--threads N] [override ...]
+(overrides in the command line's syntax, e.g. model.hidden_size=128). Prints a table and writes JSON.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import contextlib
+import importlib.util
+import logging
+import math
+import os
+import sys
+import tempfile
 import time
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import lightning as L
 import torch
+from _common import RESULTS, fmt, machine_line, set_threads, summary, write_result
+from omegaconf import DictConfig, open_dict
 from torch import nn
 from torch.utils.data import DataLoader
 
+from textgru.config import compose_config
 from textgru.data.batching import LengthBucketBatchSampler, pad_collate
-from textgru.data.classification_datamodule import ClassificationDataModule
-from textgru.models.gru_classifier import GRUClassifier
-from textgru.tasks.sentiment import ClassificationTask
+from textgru.data.labelled import datasets_quiet
+from textgru.tasks.sentiment import build
+from textgru.training import train
 
-MODEL = dict(embedding_dim=128, hidden_size=256, num_layers=1, pooling="meanmax", dropout=0.3, embedding_dropout=0.1)
-
-
-class NativeBiGRUClassifier(nn.Module):
-    """Same shape of model on `nn.GRU(bidirectional=True)`, padded (inexact) or packed (exact) per batch."""
-
-    def __init__(self, vocab_size: int, num_classes: int, packed: bool) -> None:
-        super().__init__()
-        self.packed = packed
-        self.embedding = nn.Embedding(vocab_size, MODEL["embedding_dim"], padding_idx=0)
-        self.rnn = nn.GRU(MODEL["embedding_dim"], MODEL["hidden_size"], batch_first=True, bidirectional=True)
-        self.head = nn.Linear(4 * MODEL["hidden_size"], num_classes)
-
-    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        x = self.embedding(ids)
-        if self.packed:
-            packed = nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
-            h, _ = nn.utils.rnn.pad_packed_sequence(self.rnn(packed)[0], batch_first=True)
-        else:
-            h, _ = self.rnn(x)
-        mask = (torch.arange(h.shape[1])[None, :] < lengths[:, None]).unsqueeze(-1)
-        mean = (h * mask).sum(1) / lengths[:, None]
-        mx = h.masked_fill(~mask, -1e4).amax(1)
-        return self.head(torch.cat([mean, mx], -1))
+SEED = 1234  # both ways draw their dropout masks from here on, from the first training batch
 
 
-def plain_loop(model: nn.Module, batches: list[dict], warmup: int) -> tuple[float, int]:
-    """A hand-written training loop: AdamW, clipping, the same batches; returns (seconds, real tokens)."""
-    opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=0.01)
-    loss_fn = nn.CrossEntropyLoss()
-    model.train()
-    tokens, start = 0, 0.0
-    for i, b in enumerate(batches):
-        if i == warmup:
-            start, tokens = time.perf_counter(), 0
-        loss = loss_fn(model(b["input_ids"], b["lengths"]), b["labels"])
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        tokens += int(b["lengths"].sum())
-    return time.perf_counter() - start, tokens
+class _Stop(Exception):
+    """Raised by `StepClock` after the timed batches: ends the pipeline's run."""
 
 
-class _Timer(L.Callback):
-    def __init__(self, warmup: int) -> None:
-        self.warmup, self.tokens, self.start, self.end = warmup, 0, 0.0, 0.0
+def fingerprint(batch: dict[str, torch.Tensor]) -> tuple[int, int, int]:
+    """A cheap identity of a batch: its shape, real tokens and a checksum of its ids and labels."""
+    ids = batch["input_ids"]
+    return (
+        ids.numel(),
+        int(batch["lengths"].sum()),
+        int((ids * torch.arange(1, ids.shape[1] + 1)).sum()) + int(batch["labels"].sum()),
+    )
 
-    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
-        if batch_idx == self.warmup:
-            self.start, self.tokens = time.perf_counter(), 0
 
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+class StepClock(L.Callback):
+    """Reseeds torch before the first training batch, times batches `warmup` .. `warmup + steps - 1` from the end of
+    the batch before them to the end of the last one, records losses and batch fingerprints, then stops the run."""
+
+    def __init__(self, warmup: int, steps: int) -> None:
+        self.warmup, self.steps = warmup, steps
+        self.start = self.end = 0.0
+        self.tokens = 0
+        self.losses: list[float] = []
+        self.batches: list[tuple[int, int, int]] = []
+
+    def on_train_batch_start(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int
+    ) -> None:
+        if batch_idx == 0:
+            torch.manual_seed(SEED)
+
+    def on_train_batch_end(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
+        self.losses.append(float(outputs["loss"]))
+        self.batches.append(fingerprint(batch))
         if batch_idx >= self.warmup:
             self.tokens += int(batch["lengths"].sum())
+        if batch_idx == self.warmup - 1:
+            self.start = time.perf_counter()
+        if batch_idx == self.warmup + self.steps - 1:
             self.end = time.perf_counter()
+            raise _Stop
 
 
-def textgru_pipeline(dm: ClassificationDataModule, steps: int, warmup: int) -> tuple[float, int]:
-    """DataModule + LightningModule + Trainer, as `scripts/train.py` runs them (no validation, no logging)."""
-    L.seed_everything(0)
-    model = GRUClassifier(dm.tokenizer.get_vocab_size(), len(dm.label_names), **MODEL)
-    task = ClassificationTask(
-        model, len(dm.label_names), optimizer=partial(torch.optim.AdamW, lr=2e-3, weight_decay=0.01)
+def training_config(overrides: list[str], run_dir: Path) -> DictConfig:
+    cfg = compose_config("train", ["task=sentiment", *overrides])
+    with open_dict(cfg):
+        cfg.paths.run_dir = str(run_dir)
+    return cfg
+
+
+def pipeline(overrides: list[str], warmup: int, steps: int, workdir: Path) -> dict[str, Any]:
+    """The default run's training (`textgru.training.train`), timed by `StepClock`."""
+    clock = StepClock(warmup, steps)
+    cfg = training_config(overrides, workdir / f"pipeline-{time.monotonic_ns()}")
+    with (
+        open(os.devnull, "w") as devnull,
+        contextlib.redirect_stdout(devnull),  # the model summary and progress bar
+        contextlib.redirect_stderr(devnull),
+    ):
+        try:
+            train(cfg, extra_callbacks=[clock])
+        except _Stop:
+            pass
+    if not clock.end:
+        raise SystemExit("the pipeline run ended before the timed batches (an epoch shorter than warmup + steps?)")
+    return {
+        "seconds": clock.end - clock.start,
+        "tokens": clock.tokens,
+        "losses": clock.losses,
+        "batches": clock.batches,
+    }
+
+
+def warmup_cosine_factor(step: int, total: int, warmup_ratio: float, min_lr_ratio: float) -> float:
+    """Linear warm-up, then cosine decay: the factor on the peak learning rate at optimizer step `step`."""
+    warmup = max(1, int(total * warmup_ratio))
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    return min_lr_ratio + (1 - min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def plain_loop(overrides: list[str], warmup: int, steps: int, workdir: Path) -> dict[str, Any]:
+    """The same training step written by hand."""
+    cfg = training_config(overrides, workdir / "unused")
+    assert cfg.optimizer._target_ == "torch.optim.AdamW" and cfg.scheduler._target_ == "textgru.optim.warmup_cosine"
+    L.seed_everything(cfg.seed, verbose=False)
+    dm, task = build(cfg)  # the model exactly as the run builds it (GloVe rows included)
+    model = task.model.train()
+    loader = DataLoader(
+        dm.examples["train"],
+        batch_sampler=LengthBucketBatchSampler(dm.lengths["train"], cfg.data.batch_size, seed=cfg.seed),
+        collate_fn=partial(pad_collate, pad_id=dm.pad_id),
     )
-    timer = _Timer(warmup)
-    trainer = L.Trainer(
-        max_steps=steps + warmup,
-        limit_val_batches=0,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        gradient_clip_val=1.0,
-        callbacks=[timer],
-        accelerator="cpu",
-        use_distributed_sampler=False,
-    )
-    trainer.fit(task, train_dataloaders=dm.train_dataloader())
-    return timer.end - timer.start, timer.tokens
-
-
-def pad_fraction(batches: list[dict]) -> float:
-    real = sum(int(b["lengths"].sum()) for b in batches)
-    return 1 - real / sum(b["input_ids"].numel() for b in batches)
-
-
-def synthetic_batches(n: int, vocab: int, bucketed: bool, seed: int = 0) -> list[dict]:
-    """Texts of uniform random length 8-128 (the spread where packing hurts most), random ids and labels."""
-    g = torch.Generator().manual_seed(seed)
-    lengths = torch.randint(8, 129, (n * 64,), generator=g).tolist()
-    examples = [
-        {"input_ids": torch.randint(2, vocab, (k,), generator=g).tolist(), "label": i % 3}
-        for i, k in enumerate(lengths)
-    ]
-    if bucketed:
-        order = [i for b in LengthBucketBatchSampler(lengths, 64, seed=seed) for i in b]
-    else:
-        order = list(range(len(examples)))
-    return [pad_collate([examples[i] for i in order[j : j + 64]]) for j in range(0, len(order), 64)][:n]
+    total_steps = int(cfg.trainer.max_epochs) * len(loader)  # what the schedule spans in the run
+    params = [p for p in model.parameters() if p.requires_grad]
+    peak_lr = float(cfg.optimizer.lr)
+    optimizer = torch.optim.AdamW(params, lr=peak_lr, weight_decay=float(cfg.optimizer.weight_decay))
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=float(cfg.task.label_smoothing), reduction="sum")
+    ema = [p.detach().clone() for p in model.parameters()]  # the exported weights
+    decay = float(cfg.task.ema_decay)
+    running_loss, correct = torch.zeros(()), torch.zeros((), dtype=torch.long)
+    losses, batches, tokens, start = [], [], 0, 0.0
+    batch_iter = iter(loader)
+    torch.manual_seed(SEED)
+    for step in range(warmup + steps):
+        if step == warmup:
+            start = time.perf_counter()
+        batch = next(batch_iter)
+        for group in optimizer.param_groups:
+            group["lr"] = peak_lr * warmup_cosine_factor(
+                step, total_steps, float(cfg.scheduler.warmup_ratio), float(cfg.scheduler.min_lr_ratio)
+            )
+        logits = model(batch["input_ids"], batch["lengths"])  # (batch, classes)
+        loss = loss_fn(logits, batch["labels"]) / len(batch["labels"])
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(params, 1.0)
+        optimizer.step()
+        with torch.no_grad():
+            d = min(decay, (1.0 + step) / (10.0 + step))
+            for avg, p in zip(ema, model.parameters(), strict=True):
+                if step == 0:
+                    avg.copy_(p)
+                else:
+                    avg.copy_(d * avg + (1.0 - d) * p)
+            running_loss += loss.detach()
+            correct += (logits.argmax(-1) == batch["labels"]).sum()
+        losses.append(float(loss.detach()))
+        batches.append(fingerprint(batch))
+        if step >= warmup:
+            tokens += int(batch["lengths"].sum())
+    return {"seconds": time.perf_counter() - start, "tokens": tokens, "losses": losses, "batches": batches}
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--steps", type=int, default=150)
-    ap.add_argument("--warmup", type=int, default=10)
-    ap.add_argument("--rounds", type=int, default=3, help="each method runs this many times, interleaved; best kept")
-    ap.add_argument("--cache-dir", default="~/.cache/textgru")
-    ap.add_argument("--tweets-only", action="store_true", help="skip the synthetic 8-128 length rows")
-    ap.add_argument("--out", default="bench/results/training_throughput.json")
-    args = ap.parse_args()
-    dm = ClassificationDataModule(
-        {"source": "tweets", "cache_dir": args.cache_dir},
-        {
-            "kind": "word",
-            "vocab_size": 20000,
-            "min_frequency": 2,
-            "lowercase": True,
-            "replace_urls": True,
-            "replace_mentions": True,
-        },
-        batch_size=64,
-        max_length=64,
-        seed=0,
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=100, help="timed batches per repeat")
+    parser.add_argument("--warmup", type=int, default=10, help="untimed batches first")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's, one per core)")
+    parser.add_argument("--out", default=str(RESULTS / "training_throughput.json"))
+    parser.add_argument("overrides", nargs="*", help="config overrides, as on the `textgru train` command line")
+    args = parser.parse_args()
+    set_threads(args.threads)
+    logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
+    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+    runs: dict[str, list[dict[str, Any]]] = {"pipeline": [], "plain": []}
+    with tempfile.TemporaryDirectory() as tmp, datasets_quiet():
+        for r in range(args.repeats):  # interleaved, so that changes in other load hit both alike
+            for name, fn in (("pipeline", pipeline), ("plain", plain_loop)):
+                runs[name].append(fn(args.overrides, args.warmup, args.steps, Path(tmp)))
+                res = runs[name][-1]
+                print(f"  repeat {r + 1} {name:8} {res['tokens'] / res['seconds']:>8,.0f} real tok/s", file=sys.stderr)
+    same_batches = all(p["batches"] == q["batches"] for p, q in zip(runs["pipeline"], runs["plain"], strict=True))
+    loss_diff = max(
+        abs(a - b)
+        for p, q in zip(runs["pipeline"], runs["plain"], strict=True)
+        for a, b in zip(p["losses"], q["losses"], strict=True)
     )
-    dm.setup("fit")
-    n = args.steps + args.warmup
-    vocab, classes = dm.tokenizer.get_vocab_size(), len(dm.label_names)
-    bucketed = [b for _, b in zip(range(n), dm.train_dataloader(), strict=False)]
-    shuffled = DataLoader(
-        dm.examples["train"],
-        batch_size=64,
-        shuffle=True,
-        generator=torch.Generator().manual_seed(0),
-        collate_fn=partial(pad_collate, pad_id=dm.pad_id),
-    )
-    plain = [b for _, b in zip(range(n), shuffled, strict=False)]
-    syn_plain, syn_bucketed = synthetic_batches(n, vocab, False), synthetic_batches(n, vocab, True)
-
-    def ours() -> nn.Module:
-        return GRUClassifier(vocab, classes, **MODEL)
-
-    methods = [  # (data, method, batches, exact, run)
-        (
-            "tweets",
-            "textgru pipeline (DataModule+LightningModule+Trainer)",
-            bucketed,
-            True,
-            lambda: textgru_pipeline(dm, args.steps, args.warmup),
-        ),
-        (
-            "tweets",
-            "plain PyTorch loop, same model and batches",
-            bucketed,
-            True,
-            lambda: plain_loop(ours(), bucketed, args.warmup),
-        ),
-        (
-            "tweets",
-            "plain shuffled padded batches, nn.GRU",
-            plain,
-            False,
-            lambda: plain_loop(NativeBiGRUClassifier(vocab, classes, packed=False), plain, args.warmup),
-        ),
-        (
-            "tweets",
-            "packing every batch, nn.GRU",
-            plain,
-            True,
-            lambda: plain_loop(NativeBiGRUClassifier(vocab, classes, packed=True), plain, args.warmup),
-        ),
-        (
-            "lengths 8-128",
-            "plain shuffled padded batches, nn.GRU",
-            syn_plain,
-            False,
-            lambda: plain_loop(NativeBiGRUClassifier(vocab, classes, packed=False), syn_plain, args.warmup),
-        ),
-        (
-            "lengths 8-128",
-            "packing every batch, nn.GRU",
-            syn_plain,
-            True,
-            lambda: plain_loop(NativeBiGRUClassifier(vocab, classes, packed=True), syn_plain, args.warmup),
-        ),
-        (
-            "lengths 8-128",
-            "textgru batching: buckets + exact BiGRU",
-            syn_bucketed,
-            True,
-            lambda: plain_loop(ours(), syn_bucketed, args.warmup),
-        ),
-    ]
-    if args.tweets_only:
-        methods = [m for m in methods if m[0] == "tweets"]
-    best: dict[int, float] = {}
-    runs: dict[int, list[float]] = {i: [] for i in range(len(methods))}
-    for _ in range(args.rounds):  # interleaved, so that drifts in machine speed hit every method alike
-        for i, (_, _, _, _, run) in enumerate(methods):
-            torch.manual_seed(0)
-            seconds, tokens = run()
-            runs[i].append(tokens / seconds)
-            best[i] = max(runs[i])
-    rows = [
-        {
-            "data": d,
-            "method": m,
-            "real_tokens_per_s": best[i],
-            "all_runs": runs[i],
-            "padding_fraction": pad_fraction(b),
-            "exact": exact,
-        }
-        for i, (d, m, b, exact, _) in enumerate(methods)
-    ]
-    pipeline_ratio = best[0] / best[1]
-    tweets_vs_packing = best[1] / best[3]  # textgru batching on the tweets is the plain-loop row
-    synthetic_vs_packing = best[6] / best[5] if len(methods) > 6 else float("nan")
-    print(f"{'data':<14} {'method':<56} {'real tok/s':>10} {'padding':>8} {'exact':>6}")
-    for r in rows:
-        print(
-            f"{r['data']:<14} {r['method']:<56} {r['real_tokens_per_s']:>10.0f} {r['padding_fraction']:>8.1%} {str(r['exact']):>6}"
-        )
+    tok_s = {k: summary([r["tokens"] / r["seconds"] for r in v]) for k, v in runs.items()}
+    ms_step = {k: summary([1000 * r["seconds"] / args.steps for r in v]) for k, v in runs.items()}
+    ratio = summary([p["seconds"] / q["seconds"] for p, q in zip(runs["pipeline"], runs["plain"], strict=True)])
+    print(f"\ntraining step of `textgru train task=sentiment {' '.join(args.overrides)}`".rstrip("` ") + "`")
     print(
-        f"\npipeline / plain loop (tweets): {pipeline_ratio:.2f}\n"
-        f"textgru batching / packing: tweets {tweets_vs_packing:.2f}x, lengths 8-128 {synthetic_vs_packing:.2f}x\n"
-        f"(best of {args.rounds} interleaved rounds, {args.steps} timed steps each, batch 64, "
-        f"torch threads {torch.get_num_threads()})"
+        f"{args.repeats} interleaved repeats of {args.steps} timed batches after {args.warmup} untimed; {machine_line()}"
     )
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(
-        json.dumps(
-            {
-                "rows": rows,
-                "pipeline_over_plain_loop": pipeline_ratio,
-                "bucketed_over_packing_tweets": tweets_vs_packing,
-                "bucketed_over_packing_lengths_8_128": synthetic_vs_packing,
-                "steps": args.steps,
-                "rounds": args.rounds,
-            },
-            indent=2,
-        )
+    print(f"{'':<44} {'real tokens/s: median (min-max)':>34} {'ms/batch: median (min-max)':>30}")
+    labels = {"pipeline": "textgru pipeline (Trainer, task, callbacks)", "plain": "plain PyTorch loop, same arithmetic"}
+    for k, label in labels.items():
+        print(f"{label:<44} {fmt(tok_s[k]):>34} {fmt(ms_step[k], '.1f'):>30}")
+    print(
+        f"pipeline time / plain time per repeat: median {ratio['median']:.3f} (min {ratio['min']:.3f}, "
+        f"max {ratio['max']:.3f})\nsame batches in the same order: {same_batches}; largest per-step loss difference "
+        f"{loss_diff:.2e}"
     )
-    print(f"wrote {args.out}")
+    if not same_batches or loss_diff > 1e-3:
+        raise SystemExit("error: the two ways did not train on the same batches with the same arithmetic")
+    write_result(
+        args.out,
+        {
+            "overrides": args.overrides,
+            "steps": args.steps,
+            "warmup": args.warmup,
+            "repeats": args.repeats,
+            "real_tokens_per_s": tok_s,
+            "ms_per_batch": ms_step,
+            "pipeline_over_plain_time": ratio,
+            "same_batches": same_batches,
+            "max_loss_difference": loss_diff,
+            "losses_first_repeat": {k: v[0]["losses"] for k, v in runs.items()},
+            "tensorboard_installed": importlib.util.find_spec("tensorboard") is not None,
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -171,10 +171,15 @@ def write_play(path: Path, lines: int = 300, seed: int = 0) -> Path:
 def lm_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real tiny language-model run on a text file the test writes (data=local_text), via scripts/train.py."""
     root = tmp_path_factory.mktemp("lm")
-    text = write_play(root / "play.txt")
     run_dir = root / "run"
-    r = run_script(
-        "train",
+    r = run_script("train", *lm_run_args(write_play(root / "play.txt")), f"hydra.run.dir={run_dir}")
+    assert r.returncode == 0, r.stderr[-3000:]
+    return run_dir
+
+
+def lm_run_args(text: Path) -> list[str]:
+    """The `lm_run` command (150 steps of 8 lanes x 32 characters; 37 steps an epoch), less its run folder."""
+    return [
         "task=lm",
         "data=local_text",
         f"data.path={text}",
@@ -182,8 +187,5 @@ def lm_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "optimizer.lr=0.01",
         "task.samples=2",
         "task.sample_tokens=50",
-        f"hydra.run.dir={run_dir}",
         *TINY_LM,
-    )
-    assert r.returncode == 0, r.stderr[-3000:]
-    return run_dir
+    ]

@@ -10,10 +10,19 @@ from hypothesis import strategies as st
 
 from textgru.data.tokenization import train_tokenizer
 from textgru.errors import TextgruError
-from textgru.inference.generation import SamplingOptions, filter_logits, generate, penalize_repeats
+from textgru.inference.generation import SamplingOptions, decode_continuation, filter_logits, generate, penalize_repeats
 from textgru.models.gru_lm import GRULanguageModel
 
 TEXT = "ROMEO:\nBut soft, what light through yonder window breaks?\n\nJULIET:\nO Romeo, Romeo!\n"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Tiny models: one thread is faster, and far faster on a loaded machine (two threads waiting on each other)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")
@@ -24,17 +33,86 @@ def lm() -> tuple[GRULanguageModel, object]:
     return model, tok
 
 
-def test_carried_state_equals_rerunning_the_prefix(lm) -> None:
-    model, tok = lm
-    out = generate(model, tok, "ROMEO:", SamplingOptions(max_new_tokens=40, greedy=True))[0]
-    ids = tok.encode("ROMEO:").ids
-    banned = [0, 1]
+@pytest.fixture(scope="module")
+def trained_lm() -> tuple[GRULanguageModel, object]:
+    """A model whose next character depends on its history: 150 Adam steps on TEXT repeated, until it recites it
+    (after "Romeo" comes ", " once and "!" once, and after "O" a space or "m": only the state tells which)."""
+    tok = train_tokenizer([TEXT], tok_cfg("char", vocab_size=1000, min_frequency=1, unicode_form=None))
+    torch.manual_seed(0)
+    model = GRULanguageModel(tok.get_vocab_size(), embedding_dim=8, hidden_size=32, num_layers=2)
+    stream = torch.tensor(tok.encode(TEXT * 20).ids)
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.02)
+    starts = torch.randint(0, len(stream) - 33, (150, 8), generator=torch.Generator().manual_seed(0))
+    for batch in starts:  # 150 steps of 8 windows of 32 characters
+        windows = torch.stack([stream[s : s + 33] for s in batch.tolist()])  # (8, 33)
+        logits, _ = model(windows[:, :-1])  # (8, 32, vocab)
+        loss = torch.nn.functional.cross_entropy(logits.flatten(0, 1), windows[:, 1:].flatten())
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return model.eval(), tok
+
+
+class Recorder(torch.nn.Module):
+    """The model, recording each call's input ids and last-position logits (what the sampler picks from)."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.model = model
+        self.calls: list[tuple[torch.Tensor, torch.Tensor]] = []
+
+    def forward(self, ids: torch.Tensor, hidden: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        logits, hidden = self.model(ids, hidden)
+        self.calls.append((ids.clone(), logits[:, -1].float().clone()))  # (samples, time), (samples, vocab)
+        return logits, hidden
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        SamplingOptions(max_new_tokens=120, greedy=True),
+        SamplingOptions(max_new_tokens=120, temperature=1.5, seed=3, num_samples=2),
+    ],
+    ids=["greedy", "seeded-sample"],
+)
+def test_carried_state_equals_rerunning_the_prefix(trained_lm, options: SamplingOptions) -> None:
+    """At every step, the logits the sampler draws from (prompt read once, then one GRU step per token with the
+    hidden state carried) equal those of re-reading the whole prefix, for every sample of a batch."""
+    model, tok = trained_lm
+    recorder = Recorder(model)
+    texts = generate(recorder, tok, "ROMEO:", options)
+    prompt = tok.encode("ROMEO:").ids
+    (first_ids, first_logits), *steps = recorder.calls
+    assert first_ids.tolist() == [prompt] and all(ids.shape == (options.num_samples, 1) for ids, _ in steps)
+    new = torch.cat([ids for ids, _ in steps], dim=1)  # (samples, 120): the token fed back at each step
+    assert new.shape == (options.num_samples, 120)
+    assert texts == [decode_continuation(tok, prompt, row) for row in new.tolist()]
+    recorded = [first_logits.expand(options.num_samples, -1)] + [logits for _, logits in steps]
+    history_mattered = 0
     with torch.no_grad():
-        for _ in range(40):  # what the tutorials do: the whole prefix again for every token
+        for k, carried in enumerate(recorded):  # the logits that chose new token k (k = 120: after the last one)
+            prefix = torch.cat([torch.tensor([prompt]).expand(options.num_samples, -1), new[:, :k]], dim=1)
+            rerun = model(prefix)[0][:, -1]  # (samples, vocab): the whole prefix read again
+            torch.testing.assert_close(carried, rerun, atol=1e-4, rtol=1e-4, msg=lambda m, k=k: f"step {k}: {m}")
+            last_token_only = model(prefix[:, -1:])[0][:, -1]  # what a sampler that dropped the state would see
+            history_mattered += bool((last_token_only - rerun).abs().max() > 1.0)
+    assert history_mattered > 100  # the test has teeth: without the state the logits are far off at most steps
+    assert len(set(texts[0])) > 10  # a real text, not one repeated character
+
+
+def test_greedy_text_identical_with_the_state_carried_or_the_prefix_rerun(trained_lm) -> None:
+    """The README's claim from bench/generation_speed.py: greedy decoding gives the same text both ways."""
+    model, tok = trained_lm
+    carried = generate(model, tok, "JULIET:", SamplingOptions(max_new_tokens=150, greedy=True))[0]
+    prompt = tok.encode("JULIET:").ids
+    ids = list(prompt)
+    with torch.no_grad():
+        for _ in range(150):  # what the tutorials do: the whole prefix again for every token
             logits = model(torch.tensor([ids]))[0][0, -1]
-            logits[banned] = float("-inf")
+            logits[[0, 1]] = float("-inf")  # [PAD], [UNK], as the sampler bans them
             ids.append(int(logits.argmax()))
-    assert out == tok.decode(ids[len(tok.encode("ROMEO:").ids) :])
+    assert carried == decode_continuation(tok, prompt, ids[len(prompt) :])
+    assert "Romeo, Romeo!" in carried and "ROMEO:" in carried  # it recites the text, which takes memory
 
 
 def test_top_k_1_equals_greedy(lm) -> None:
@@ -165,6 +243,4 @@ def test_byte_level_streaming_never_splits_a_character() -> None:
 def test_bpe_continuation_keeps_the_space_after_the_prompt() -> None:
     tok = train_tokenizer(["the cat sat on the mat\n"] * 30, tok_cfg("bpe", vocab_size=60, min_frequency=1))
     ids = tok.encode("the").ids, tok.encode("cat").ids
-    from textgru.inference.generation import decode_continuation
-
     assert decode_continuation(tok, ids[0], ids[1]) == " cat"

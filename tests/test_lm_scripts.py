@@ -98,7 +98,11 @@ def test_generate_prompt_from_file_and_stdin(lm_run: Path, tmp_path: Path) -> No
         (["max_new_tokens=-3"], "max_new_tokens=-3: must be an integer >= 0"),
         (["prompt=ROMEO: Ωμέγα"], "never saw: 'Ω', 'μ', 'έ', 'γ', 'α'; remove them, or pass allow_unknown=true"),
         (["top_k=many"], "top_k=many: must be an integer >= 0"),
-        (["device=cuda"], "no CUDA GPU is available here; use device=cpu"),
+        pytest.param(
+            ["device=cuda"],
+            "no CUDA GPU is available here; use device=cpu",
+            marks=pytest.mark.skipif(torch.cuda.is_available(), reason="the error for a machine without a GPU"),
+        ),
         (["output=."], "is a folder; give a file name"),
     ],
 )

@@ -11,16 +11,21 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import lightning as L
 import pytest
 import torch
-from conftest import ROOT, TINY_MODEL, run_script
+from conftest import ROOT, TINY_LM, TINY_MODEL, lm_run_args, run_script, write_play
 from torch.utils.data import DataLoader
 
 from textgru.checkpoint import load_checkpoint
 from textgru.errors import TextgruError
+
+# the slow tests' runs: 400 s, or TEXTGRU_TEST_TIMEOUT where that is larger (a crowded machine)
+SLOW_TIMEOUT = max(400, int(os.environ.get("TEXTGRU_TEST_TIMEOUT", "0")))
 
 
 def logged_steps(run_dir: Path) -> list[str]:
@@ -30,6 +35,41 @@ def logged_steps(run_dir: Path) -> list[str]:
 
 def without_timing(metrics: dict) -> dict:
     return {k: v for k, v in metrics.items() if k not in ("train_seconds", "train_tokens_per_sec")}
+
+
+def sigkill_at_checkpoint(
+    args: list[str], run_dir: Path, kill_when: Callable[[dict], Any], env: dict | None = None, timeout: float = 300
+) -> dict:
+    """Starts `scripts/train.py args` and kills it (SIGKILL, its whole process group: every rank) as soon as its
+    `checkpoints/last.ckpt` satisfies `kill_when(checkpoint)`; returns that checkpoint."""
+    full_env = {k: v for k, v in {**os.environ, **(env or {})}.items() if k != "HYDRA_FULL_ERROR"}
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts" / "train.py"), *args],
+        cwd=ROOT,
+        env=full_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    last, seen = run_dir / "checkpoints" / "last.ckpt", None
+    deadline = time.time() + timeout
+    try:
+        while seen is None and time.time() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+            try:
+                ckpt = torch.load(last, map_location="cpu", weights_only=True)
+            except (FileNotFoundError, RuntimeError, EOFError):
+                continue
+            if kill_when(ckpt):
+                os.killpg(proc.pid, signal.SIGKILL)
+                seen = ckpt
+    finally:
+        if proc.poll() is None and seen is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert seen is not None, "the run ended (or timed out) before the checkpoint to kill at was seen"
+    assert proc.returncode == -signal.SIGKILL and not (run_dir / "metrics.json").exists()
+    return seen
 
 
 def test_sigkill_mid_epoch_then_resume_equals_the_uninterrupted_run(
@@ -48,29 +88,9 @@ def test_sigkill_mid_epoch_then_resume_equals_the_uninterrupted_run(
         *TINY_MODEL,
         "callbacks.checkpoint.every_n_steps=2",
     ]
-    env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
-    proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "scripts" / "train.py"), *args],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    last, killed_at = run_dir / "checkpoints" / "last.ckpt", None
-    deadline = time.time() + 240
-    while killed_at is None and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-        try:
-            step = torch.load(last, map_location="cpu", weights_only=True)["global_step"]
-        except (FileNotFoundError, RuntimeError, EOFError):
-            continue
-        if step > 15 and step % 15:  # inside the second epoch, not at its end
-            os.killpg(proc.pid, signal.SIGKILL)
-            killed_at = step
-    proc.wait()
-    assert killed_at is not None, "the run ended before a mid-epoch checkpoint was seen"
-    assert proc.returncode == -signal.SIGKILL and not (run_dir / "metrics.json").exists()
+    killed_at = sigkill_at_checkpoint(args, run_dir, lambda c: c["global_step"] > 15 and c["global_step"] % 15)[
+        "global_step"
+    ]  # inside the second epoch, not at its end
     before = {name: (run_dir / name).read_bytes() for name in ("config.yaml", "tokenizer.json")}
 
     r = run_script("train", f"resume={run_dir}")
@@ -132,6 +152,85 @@ def test_killed_where_validation_was_due_resumes_at_the_epoch_start(
         json.loads((tiny_run / "metrics.json").read_text())
     )
     assert logged_steps(run_dir) == logged_steps(tiny_run)
+
+
+@pytest.mark.slow  # over a minute on 2 cores (issue 14 tests' default-suite budget: 60 s)
+def test_lm_killed_mid_epoch_and_where_validation_was_due_resumes_to_the_uninterrupted_run(
+    lm_run: Path, tmp_path: Path
+) -> None:
+    """The `lm_run` command (150 steps, validation at step 150) plus a checkpoint every 10 steps: SIGKILLed after a
+    checkpoint inside the second epoch, whose lanes' carried hidden state the checkpoint holds, and resumed; that
+    run is killed right after step 150, where validation was due (so no checkpoint is taken there), and resumed
+    again: metrics.json, the logged steps and the samples equal those of the run never stopped."""
+    (tmp_path / "killer.py").write_text(KILLER)
+    env = {"PYTHONPATH": str(tmp_path)}
+    run_dir = tmp_path / "run"
+    args = [
+        *lm_run_args(lm_run.parent / "play.txt"),
+        f"hydra.run.dir={run_dir}",
+        "callbacks.checkpoint.every_n_steps=10",
+        "+callbacks.killer._target_=killer.Kill",
+        "+callbacks.killer.step=150",
+    ]
+    ckpt = sigkill_at_checkpoint(args, run_dir, lambda c: c["epoch"] >= 1, env=env)
+    assert 37 < ckpt["global_step"] < 74 and 0 < ckpt["train_loader_position"]["served"] < 37  # mid-epoch 2
+    hidden = ckpt["train_hidden"]  # (layers, lanes, hidden): what each lane carries into its next window
+    assert hidden.shape == (1, 8, 32) and hidden.abs().min() > 0
+
+    # a resumed run only instantiates classes that textgru's configs or the user's ./conf name: the killer is in ./conf
+    (tmp_path / "conf" / "callbacks").mkdir(parents=True)
+    (tmp_path / "conf" / "callbacks" / "killer.yaml").write_text("killer:\n  _target_: killer.Kill\n  step: 150\n")
+    r = run_script("train", f"resume={run_dir}", env=env, cwd=tmp_path)
+    assert r.returncode == 9 and not (run_dir / "metrics.json").exists(), r.stderr[-2000:]
+    assert torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == 140
+    r = run_script("train", f"resume={run_dir}", "callbacks.killer=null", env=env)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert without_timing(json.loads((run_dir / "metrics.json").read_text())) == without_timing(
+        json.loads((lm_run / "metrics.json").read_text())
+    )
+    assert logged_steps(run_dir) == logged_steps(lm_run)
+    assert (run_dir / "samples.txt").read_text() == (lm_run / "samples.txt").read_text()
+
+
+@pytest.mark.slow  # over a minute on 2 cores (issue 14 tests' default-suite budget: 60 s)
+def test_ddp_lm_killed_mid_epoch_resumes_exactly(tmp_path: Path) -> None:
+    """trainer=ddp_cpu (2 gloo processes) with 7 lanes shared 4/3 and dropout on, so the ranks' random streams and
+    carried states differ: both ranks SIGKILLed after a mid-epoch checkpoint (past a validation), then resumed;
+    metrics.json and the logged steps equal those of the same data-parallel run never stopped."""
+    common = [
+        "task=lm",
+        "data=local_text",
+        f"data.path={write_play(tmp_path / 'play.txt')}",
+        *TINY_LM,
+        "trainer=ddp_cpu",
+        "data.batch_size=7",
+        "model.embedding_dropout=0.1",
+        "model.output_dropout=0.1",
+        "optimizer.lr=0.01",
+        "trainer.max_steps=30",
+        "trainer.val_check_interval=15",
+        "task.samples=1",
+        "task.sample_tokens=20",
+    ]
+    reference = tmp_path / "reference"
+    r = run_script("train", *common, f"hydra.run.dir={reference}", timeout=SLOW_TIMEOUT)
+    assert r.returncode == 0, r.stderr[-3000:]
+    run_dir = tmp_path / "run"
+    args = [*common, f"hydra.run.dir={run_dir}", "callbacks.checkpoint.every_n_steps=5"]
+    ckpt = sigkill_at_checkpoint(args, run_dir, lambda c: c["global_step"] >= 20)
+    r = run_script("train", f"resume={run_dir}", timeout=SLOW_TIMEOUT)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert without_timing(json.loads((run_dir / "metrics.json").read_text())) == without_timing(
+        json.loads((reference / "metrics.json").read_text())
+    )
+    assert logged_steps(run_dir) == logged_steps(reference)
+    assert (run_dir / "samples.txt").read_text() == (reference / "samples.txt").read_text()
+    # what made it exact: each rank's own random state and place, and every lane's carried state (4 + 3 lanes)
+    assert 15 < ckpt["global_step"] < 30 and ckpt["epoch"] == 0
+    ranks = ckpt["per_rank"]
+    assert len(ranks) == 2 and not torch.equal(ranks[0]["random_state"]["torch"], ranks[1]["random_state"]["torch"])
+    assert ranks[0]["train_loader_position"] == ranks[1]["train_loader_position"]
+    assert ckpt["train_hidden"].shape == (1, 7, 32)
 
 
 def test_sigkill_while_writing_a_checkpoint_leaves_the_previous_one(tmp_path: Path) -> None:

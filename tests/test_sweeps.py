@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import optuna
 import pytest
 import yaml
-from conftest import run_script
+from conftest import ROOT, run_script
 
 TINY = [
     "model.embedding_dim=16",
@@ -26,10 +31,15 @@ def _data(csv_path: Path) -> list[str]:
     return ["data=local", f"data.path={csv_path}", "data.text_column=review", "data.label_column=sentiment"]
 
 
-# a search space small enough for tests: every trial is a tiny model
+# a search space small enough for tests: every trial is a tiny model (`~` first: a dict given on the command line
+# is merged into the config's, which would keep the space's other keys, e.g. model.embedding_dim up to 200)
+# the slow tests' runs: 400 s, or TEXTGRU_TEST_TIMEOUT where that is larger (a crowded machine)
+SLOW_TIMEOUT = max(400, int(os.environ.get("TEXTGRU_TEST_TIMEOUT", "0")))
+
 SPACE = [
-    "hparams_search.params={optimizer.lr: 'tag(log, interval(1e-3, 1e-2))', model.hidden_size: 'choice(8, 16)', "
-    "model.pooling: 'choice(mean, max)'}"
+    "~hparams_search.params",
+    "+hparams_search.params={optimizer.lr: 'tag(log, interval(1e-3, 1e-2))', model.hidden_size: 'choice(8, 16)', "
+    "model.pooling: 'choice(mean, max)'}",
 ]
 
 
@@ -103,32 +113,95 @@ def test_optuna_search_stores_resumes_and_writes_the_best_experiment(tmp_path: P
     assert len(list(csv.DictReader((study_dir / "summary.csv").open()))) == 5
 
 
-def test_hopeless_trials_are_pruned_early(tmp_path: Path, small_csv: Path) -> None:
+@pytest.mark.slow  # over a minute on 2 cores (issue 14 tests' default-suite budget: 60 s)
+def test_median_pruner_keeps_the_better_trial_and_prunes_the_worse(tmp_path: Path, small_csv: Path) -> None:
+    """The default pruner (MedianPruner) with n_startup_trials=1, n_warmup_steps=0, over three trials queued in
+    the study beforehand: a hopeless learning rate (the startup trial, run in full), a good one (above the median
+    of the finished trials at every validation: kept) and the hopeless one again (below the median of the
+    finished hopeless and good trials: pruned after its first validation)."""
     study_dir = tmp_path / "study"
-    # a pruner that prunes any trial below macro-F1 2.0, i.e. every trial, at its first validation
+    study_dir.mkdir()
+    storage = f"sqlite:///{study_dir / 'study.db'}"
+    study = optuna.create_study(study_name="sentiment", storage=storage, direction="maximize")
+    hopeless, good = {"optimizer.lr": 1e-6}, {"optimizer.lr": 0.05}
+    for params in (hopeless, good, hopeless):
+        study.enqueue_trial(params)
     r = run_script(
         "tune",
         "hparams_search=sentiment",
         *_data(small_csv),
         *TINY,
-        *SPACE,
-        "n_trials=2",
-        "trainer.max_epochs=4",
-        "trainer.min_epochs=1",
-        "trainer.limit_train_batches=2",
-        "~hparams_search.pruner",
-        "+hparams_search.pruner={_target_: optuna.pruners.ThresholdPruner, lower: 2.0}",
+        "~hparams_search.params",
+        "+hparams_search.params={optimizer.lr: 'tag(log, interval(1e-6, 1e-1))'}",
+        "hparams_search.pruner.n_startup_trials=1",
+        "hparams_search.pruner.n_warmup_steps=0",
+        "n_trials=3",
+        "trainer.max_epochs=2",
+        "trainer.limit_train_batches=5",
         f"hydra.run.dir={study_dir}",
-        timeout=400,
+        timeout=SLOW_TIMEOUT,
     )
     assert r.returncode == 0, r.stderr[-3000:]
-    study = optuna.load_study(study_name="sentiment", storage=f"sqlite:///{study_dir / 'study.db'}")
-    assert [t.state.name for t in study.trials] == ["PRUNED", "PRUNED"]
-    for t in study.trials:
-        assert list(t.intermediate_values) == [0]  # reported once, at the first validation
-        metrics = json.loads((study_dir / f"trial_{t.number:03d}" / "metrics.json").read_text())
-        assert metrics["global_step"] == 2  # stopped after epoch 1 of 4
-    assert "no trial completed" in r.stdout + r.stderr
+    study = optuna.load_study(study_name="sentiment", storage=storage)
+    assert [t.params for t in study.trials] == [hopeless, good, hopeless]
+    assert [t.state.name for t in study.trials] == ["COMPLETE", "COMPLETE", "PRUNED"]
+    first, better, worse = (t.intermediate_values for t in study.trials)
+    assert all(better[step] > first[step] for step in (0, 1))  # above the only finished trial: kept
+    assert worse == {0: first[0]}  # the same run as the first up to its first validation, then pruned
+    steps = [json.loads((study_dir / f"trial_{i:03d}" / "metrics.json").read_text())["global_step"] for i in range(3)]
+    assert steps == [10, 10, 5]  # two epochs of 5 batches, two, one
+
+
+@pytest.mark.slow  # over a minute on 2 cores (issue 14 tests' default-suite budget: 60 s)
+def test_a_killed_search_fails_its_running_trial_and_queues_its_parameters_again(
+    tmp_path: Path, small_csv: Path
+) -> None:
+    """scripts/tune.py killed (SIGKILL) in the middle of its first trial; the same command again marks that trial
+    failed and runs its parameters first, from the queue."""
+    study_dir = tmp_path / "study"
+    args = [
+        "hparams_search=sentiment",
+        *_data(small_csv),
+        *TINY,
+        *SPACE,
+        "n_trials=1",
+        "trainer.max_epochs=3",
+        f"hydra.run.dir={study_dir}",
+    ]
+    env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts" / "tune.py"), *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    epoch_one = study_dir / "trial_000" / "checkpoints" / "last.ckpt"  # the first trial's first epoch is done
+    deadline = time.time() + SLOW_TIMEOUT
+    try:
+        while not epoch_one.exists() and time.time() < deadline and proc.poll() is None:
+            time.sleep(0.02)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert epoch_one.exists() and not (study_dir / "trial_000" / "metrics.json").exists()
+    storage = f"sqlite:///{study_dir / 'study.db'}"
+    killed = optuna.load_study(study_name="sentiment", storage=storage).trials
+    assert [t.state.name for t in killed] == ["RUNNING"]  # what the kill left in the study
+
+    r = run_script("tune", *args, timeout=SLOW_TIMEOUT)
+    assert r.returncode == 0, r.stderr[-3000:]
+    trials = optuna.load_study(study_name="sentiment", storage=storage).trials
+    assert [t.state.name for t in trials] == ["FAIL", "COMPLETE"]
+    assert "trial 0 was interrupted; its parameters are queued again" in r.stdout + r.stderr
+    assert trials[1].params == killed[0].params
+    assert trials[1].system_attrs["fixed_params"] == killed[0].params  # from the queue, not sampled again
+    config = yaml.safe_load((study_dir / "trial_001" / "config.yaml").read_text())
+    assert config["model"]["hidden_size"] == killed[0].params["model.hidden_size"]  # trained with them
+    assert config["optimizer"]["lr"] == pytest.approx(killed[0].params["optimizer.lr"])
+    rows = {row["run"]: row for row in csv.DictReader((study_dir / "summary.csv").open())}
+    assert rows["trial_000"]["state"] == "fail" and rows["trial_001"]["state"] == "complete"
 
 
 def test_ddp_search_trains_each_trial_config_on_every_rank(tmp_path: Path, small_csv: Path) -> None:

@@ -83,11 +83,41 @@ def _validation_follows(trainer: L.Trainer) -> bool:
         return bool(loop.batch_progress.is_last_batch)
 
 
+def gather_from_ranks(trainer: L.Trainer, obj: Any) -> list[Any]:
+    """`obj` of every rank, in rank order (a collective: every rank calls it, as every rank builds each
+    checkpoint's contents); `[obj]` in one process."""
+    if trainer.world_size == 1 or not torch.distributed.is_available() or not torch.distributed.is_initialized():
+        return [obj]
+    gathered: list[Any] = [None] * trainer.world_size
+    torch.distributed.all_gather_object(gathered, obj)
+    return gathered
+
+
+def _random_state() -> dict[str, Any]:
+    """The torch (CPU and CUDA), numpy and Python random states, as plain types and tensors (weights-only loading)."""
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    version, state, next_gauss = random.getstate()
+    return {
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "numpy": [
+            str(kind),
+            torch.from_numpy(np.asarray(keys, dtype=np.int64)),
+            int(pos),
+            int(has_gauss),
+            float(gauss),
+        ],
+        "python": [version, list(state), next_gauss],
+    }
+
+
 class ExactResume(Callback):
     """What a Lightning checkpoint leaves out and an exact resume needs: the torch, numpy and Python random
     states, and the training loader's place in its epoch (`ResumableDataLoader`). Both are stored in every
-    checkpoint; on resume the place is set before the first batch is drawn and the random states just
-    before the first training batch, so data order and dropout draws go on as if the run had never stopped.
+    checkpoint, for every rank of a data-parallel run (`per_rank`, gathered while the checkpoint is built); on
+    resume each rank gets its own back (rank zero's when the number of processes changed). The place is set
+    before the first batch is drawn and the random states just before the first training batch, so data order
+    and dropout draws go on as if the run had never stopped.
 
     (Lightning stores resumable loaders' states too, but applies them only if it builds the train loader
     after restoring, and a schedule that reads `estimated_stepping_batches` builds it before.)"""
@@ -97,27 +127,27 @@ class ExactResume(Callback):
         self.pending_position: dict[str, Any] | None = None
 
     def on_save_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]) -> None:
-        kind, keys, pos, has_gauss, gauss = np.random.get_state()
-        version, state, next_gauss = random.getstate()
-        checkpoint["random_state"] = {  # plain types and tensors only: loads with weights_only=True
-            "torch": torch.get_rng_state(),
-            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-            "numpy": [
-                str(kind),
-                torch.from_numpy(np.asarray(keys, dtype=np.int64)),
-                int(pos),
-                int(has_gauss),
-                float(gauss),
-            ],
-            "python": [version, list(state), next_gauss],
-        }
+        mine: dict[str, Any] = {"random_state": _random_state()}
         loader = trainer.train_dataloader
         if isinstance(loader, ResumableDataLoader):
-            checkpoint["train_loader_position"] = loader.state_dict()
+            mine["train_loader_position"] = loader.state_dict()
+        checkpoint.update(mine)  # in the file: rank zero's, as in a checkpoint of one process
+        ranks = gather_from_ranks(trainer, mine)
+        if len(ranks) > 1:
+            checkpoint["per_rank"] = ranks  # every rank's own, given back to it on resume
 
     def on_load_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]) -> None:
-        self.pending_random = checkpoint.get("random_state")
-        self.pending_position = checkpoint.get("train_loader_position")
+        ranks = checkpoint.get("per_rank") or [checkpoint]
+        mine = ranks[trainer.global_rank] if len(ranks) == trainer.world_size else checkpoint
+        if len(ranks) != trainer.world_size:
+            log.warning(
+                "resume: the checkpoint was written by %d process(es) and this run has %d: every rank goes on from "
+                "rank zero's random state, so the run is not bit-identical to one never stopped",
+                len(ranks),
+                trainer.world_size,
+            )
+        self.pending_random = mine.get("random_state")
+        self.pending_position = mine.get("train_loader_position")
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         loader = trainer.train_dataloader

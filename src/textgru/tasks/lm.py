@@ -20,6 +20,8 @@ from torch.nn import functional as F
 from torchmetrics import SumMetric
 
 from textgru.checkpoint import checkpoint_extras
+from textgru.checkpointing import gather_from_ranks
+from textgru.data.batching import rank_share
 from textgru.data.lm_datamodule import IGNORE_INDEX, LanguageModelDataModule
 from textgru.errors import TextgruError
 from textgru.inference.generation import SamplingOptions, generate
@@ -103,6 +105,13 @@ class LanguageModelTask(TaskModule):
     def _loss_sum(self, batch: dict[str, Any], stage: str) -> tuple[torch.Tensor, torch.Tensor]:
         """Summed cross-entropy over the window's real targets, and how many there were; carries the state."""
         hidden = None if batch["reset"] else self.hidden.get(stage)
+        if hidden is not None and hidden.size(1) != batch["input_ids"].size(0):  # resumed with other lanes
+            log.warning(
+                "the carried state has %d lanes and the batch %d: starting from zeros",
+                hidden.size(1),
+                len(batch["input_ids"]),
+            )
+            hidden = None
         logits, hidden = self(batch["input_ids"], hidden)  # (lanes, time, vocab), (layers, lanes, hidden)
         self.hidden[stage] = hidden.detach()  # truncated BPTT: no gradient into the previous window
         targets = batch["targets"]  # (lanes, time)
@@ -145,11 +154,18 @@ class LanguageModelTask(TaskModule):
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         super().on_save_checkpoint(checkpoint)
-        if self.hidden.get("train") is not None and self.trainer.world_size == 1:
-            checkpoint["train_hidden"] = self.hidden["train"].cpu()  # a resumed run carries the same state on
+        hidden = self.hidden.get("train")
+        ranks = gather_from_ranks(self.trainer, None if hidden is None else hidden.cpu())  # every rank's lanes
+        if all(h is not None for h in ranks):
+            # (layers, lanes, hidden): the ranks' contiguous shares of the lanes in rank order, which is the layout
+            # of one process; a resumed run carries the same state on
+            checkpoint["train_hidden"] = torch.cat(ranks, dim=1)
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         hidden = checkpoint.get("train_hidden")
+        trainer = self._trainer
+        if hidden is not None and trainer is not None and trainer.world_size > 1:
+            hidden = hidden[:, rank_share(hidden.size(1), trainer.world_size, trainer.global_rank)]  # this rank's lanes
         self.hidden["train"] = hidden.to(self.device) if hidden is not None else None
 
     def on_validation_epoch_end(self) -> None:

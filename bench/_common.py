@@ -1,0 +1,101 @@
+"""What every benchmark in bench/ shares: the machine a result was measured on (CPU model, cores, torch version and
+threads, Python, load average), min/median/max of repeated measurements, and the JSON writer that stores both with
+the command line that reproduces the result.
+
+Timings on a shared machine vary with other load: compare ratios measured in one run with the methods interleaved,
+and read the load averages stored with each result (`machine.load_average_start` / `_end`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shlex
+import statistics
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+RESULTS = Path(__file__).resolve().parent / "results"
+_LOAD_AT_START = os.getloadavg() if hasattr(os, "getloadavg") else None
+_STARTED = time.time()
+
+
+def cpu_model() -> str:
+    """The CPU's model name (/proc/cpuinfo on Linux, else what `platform` knows)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith(("model name", "hardware", "cpu model")):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine() -> dict[str, Any]:
+    """The machine and software a result was measured on, and the load average when the benchmark started and now
+    (1, 5 and 15 minutes; above the number of cores means other work competed for them)."""
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return {
+        "cpu_model": cpu_model(),
+        "logical_cores": os.cpu_count(),
+        "usable_cores": usable,
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "torch_interop_threads": torch.get_num_interop_threads(),
+        "cuda": torch.cuda.is_available(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "load_average_start": list(_LOAD_AT_START) if _LOAD_AT_START else None,
+        "load_average_end": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+        "wall_seconds": round(time.time() - _STARTED, 1),
+    }
+
+
+def machine_line() -> str:
+    """One line for a table's caption."""
+    m = machine()
+    line = f"{m['cpu_model']}, {m['usable_cores']} cores, torch {m['torch']} ({m['torch_threads']} thread{'s' if m['torch_threads'] != 1 else ''}), Python {m['python']}"
+    load = m["load_average_start"]
+    return line + (f", load average at start {load[0]:.1f}" if load else "")
+
+
+def summary(values: Sequence[float]) -> dict[str, Any]:
+    """min / median / max (and every value, in the order measured) of repeated measurements."""
+    vals = [float(v) for v in values]
+    return {"min": min(vals), "median": statistics.median(vals), "max": max(vals), "n": len(vals), "values": vals}
+
+
+def fmt(s: dict[str, Any], spec: str = ",.0f") -> str:
+    """`median (min-max)` of a `summary`."""
+    return f"{s['median']:{spec}} ({s['min']:{spec}}-{s['max']:{spec}})"
+
+
+def command() -> str:
+    """The command line that ran this benchmark, relative to the repository root where it can be."""
+    argv = list(sys.argv)
+    try:
+        argv[0] = str(Path(argv[0]).resolve().relative_to(Path(__file__).resolve().parents[1]))
+    except ValueError:
+        pass
+    return "python " + shlex.join(argv)
+
+
+def write_result(path: str | os.PathLike[str], payload: dict[str, Any]) -> Path:
+    """Write `payload` as JSON with `machine` and `command` added; returns the path."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"command": command(), "machine": machine(), **payload}, indent=2) + "\n")
+    print(f"wrote {out}")
+    return out
+
+
+def set_threads(threads: int | None) -> None:
+    """`torch.set_num_threads(threads)` when given (the default is torch's: one per core)."""
+    if threads:
+        torch.set_num_threads(threads)

@@ -1,0 +1,90 @@
+"""The benchmarks compare what they claim to compare: the hand-written loop does the pipeline's arithmetic, and the
+batching variants differ only in how the bidirectional GRU treats padding. (No timings are asserted.)"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+from conftest import ROOT
+
+from textgru.optim import warmup_cosine
+
+sys.path.insert(0, str(ROOT / "bench"))
+import batching_throughput
+import training_throughput
+from _common import summary
+
+
+@pytest.mark.parametrize("total", [7, 100, 2790])
+def test_hand_schedule_is_the_pipelines(total: int) -> None:
+    """The plain loop's warm-up + cosine factor gives the learning rate textgru.optim.warmup_cosine gives, every step."""
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=2e-3)
+    sched = warmup_cosine(opt, total, warmup_ratio=0.05, min_lr_ratio=0.1)
+    for step in range(total):
+        assert opt.param_groups[0]["lr"] == pytest.approx(
+            2e-3 * training_throughput.warmup_cosine_factor(step, total, 0.05, 0.1), rel=1e-12
+        )
+        opt.step()
+        sched.step()
+
+
+def test_batching_variants_differ_only_in_padding() -> None:
+    """Same weights; packed nn.GRU and textgru's BiGRU give the same logits on padded batches; the padded nn.GRU does
+    not (padding enters its backward direction), but does on a batch without padding."""
+    torch.manual_seed(0)
+    reference = batching_throughput.GRUClassifier(50, 3, **batching_throughput.MODEL)
+    models = {k: batching_throughput.build(k, reference, 50, 3).eval() for k in batching_throughput.LAYERS}
+    counts = {k: sum(p.numel() for p in m.parameters()) for k, m in models.items()}
+    assert len(set(counts.values())) == 1, counts
+    lengths = torch.tensor([9, 3, 6, 1])
+    ids = torch.randint(2, 50, (4, 9)) * (torch.arange(9)[None, :] < lengths[:, None])  # right-padded with 0
+    with torch.no_grad():
+        logits = {k: m(ids, lengths) for k, m in models.items()}
+        full = {k: m(ids[:1], lengths[:1]) for k, m in models.items()}  # one text: no padding at all
+    torch.testing.assert_close(logits["packed"], logits["textgru"], atol=1e-5, rtol=1e-5)
+    assert (logits["padded"] - logits["textgru"]).abs().max() > 1e-4
+    torch.testing.assert_close(full["padded"], full["textgru"], atol=1e-5, rtol=1e-5)
+
+
+def test_summary() -> None:
+    s = summary([3.0, 1.0, 2.0, 10.0, 4.0])
+    assert (s["min"], s["median"], s["max"], s["n"]) == (1.0, 3.0, 10.0, 5)
+
+
+def test_training_throughput_runs_the_same_steps_both_ways(small_csv, tmp_path) -> None:
+    """End to end on a tiny config: the pipeline and the plain loop see the same batches and compute the same losses
+    (the script exits with an error otherwise), and the JSON records the machine."""
+    out = tmp_path / "tt.json"
+    r = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "training_throughput.py"),
+            "--steps=4",
+            "--warmup=2",
+            "--repeats=1",
+            "--threads=1",
+            f"--out={out}",
+            "data=local",
+            f"data.path={small_csv}",
+            "data.text_column=review",
+            "data.label_column=sentiment",
+            "data.batch_size=16",
+            "model.embedding_dim=16",
+            "model.hidden_size=16",
+            "model.pretrained_embeddings=null",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert r.returncode == 0, r.stderr[-3000:] + r.stdout[-2000:]
+    result = json.loads(out.read_text())
+    assert result["same_batches"] is True
+    assert result["max_loss_difference"] < 1e-6
+    losses = result["losses_first_repeat"]
+    assert len(losses["pipeline"]) == 6 and len(set(losses["pipeline"])) > 1  # a training run, not a constant
+    assert result["machine"]["torch_threads"] == 1 and result["machine"]["usable_cores"] >= 1
