@@ -14,7 +14,6 @@ from typing import Any
 import lightning as L
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import Callback
-from lightning.pytorch.loggers import Logger
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from textgru.callbacks import RunArtifacts, RunProgress, SameConfigOnAllRanks, TokensPerSecond
@@ -59,7 +58,7 @@ def train(
     datamodule, module = task.build(cfg)
     config_yaml = OmegaConf.to_yaml(cfg, resolve=True)  # as asked: a resumed run with a new length refits below
     fit_validation_to_run(cfg, datamodule)
-    trainer = build_trainer(cfg, run, resume_from is not None, [*tracker.callbacks, *extra_callbacks], tracker.logger)
+    trainer = build_trainer(cfg, run, resume_from is not None, extra_callbacks, tracker)
     finished = False
     try:
         tracker.start(config_yaml)  # before the run folder gets any file: a store failing here leaves none
@@ -109,13 +108,14 @@ def check_optimized_metric(cfg: DictConfig, logged: list[str]) -> None:
 
 
 def build_trainer(
-    cfg: DictConfig, run: RunFolder, resuming: bool, extra_callbacks: Sequence[Callback], mlflow: Logger | None = None
+    cfg: DictConfig, run: RunFolder, resuming: bool, extra_callbacks: Sequence[Callback], tracker: RunTracker
 ) -> L.Trainer:
-    """Lightning's Trainer with the configured callbacks and loggers (`mlflow`: the run tracker's), textgru's own
-    run callbacks, and atomic checkpoint writes."""
+    """Lightning's Trainer with the configured callbacks and loggers (with `logger=mlflow`, the run tracker's),
+    textgru's own run callbacks, and atomic checkpoint writes."""
     callbacks = [instantiate(c) for c in cfg.callbacks.values() if c is not None]
     callbacks += [RunArtifacts(run), SameConfigOnAllRanks(run), TokensPerSecond(), RunProgress(), ExactResume()]
-    loggers = build_loggers(cfg, run, resuming=resuming, mlflow=mlflow)
+    callbacks += tracker.callbacks
+    loggers = build_loggers(cfg, run, resuming=resuming, mlflow=tracker.logger)
     return instantiate(
         cfg.trainer, callbacks=[*callbacks, *extra_callbacks], logger=loggers or False, plugins=[AtomicCheckpointIO()]
     )
