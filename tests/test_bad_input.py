@@ -201,7 +201,7 @@ def test_sweep_and_scale_out_mistakes(tmp_path: Path, args: list[str], needles: 
         (["trainer=ddp_cpu", "trainer.devices=64"], "trainer.devices=64 but this machine has .* CPU cores"),
         (["task=lm", "optimized_metric=val/macro_f1"], "not a validation metric task=lm logs; use one of: val/loss"),
         (["optimized_metric=test/macro_f1"], "not a validation metric"),
-        (["optimized_mode=up"], "optimized_mode=up must be min or max"),
+        (["optimized_mode=up"], "optimized_mode=up: must be one of min, max"),
     ],
 )
 def test_trainer_and_metric_checks_come_before_any_work(tmp_path: Path, overrides: list[str], match: str) -> None:

@@ -177,7 +177,7 @@ def test_fast_dev_run_with_the_reference_gru(tmp_path: Path, small_csv: Path, ta
         ),
         (
             ["data.path={csv}", "data.columns=[value]", "model.rnn=unknown"],
-            ["model.rnn", "'unknown'", "native", "reference"],
+            ["model.rnn=unknown", "native", "reference"],
         ),
         (["data.package_file=nosuchpkg:data/x.csv"], ["nosuchpkg", "pip install"]),
     ],

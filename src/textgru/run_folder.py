@@ -6,12 +6,15 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from textgru.errors import TextgruError
 
 log = logging.getLogger(__name__)
+_MADE_HERE: set[Path] = set()  # run folders this process created: the only ones a refused run may remove
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,7 @@ def fresh_dir(path: str) -> str:
         candidate = base if n == 0 else base.with_name(f"{base.name}-{n}")
         try:
             candidate.mkdir()
+            _MADE_HERE.add(candidate.resolve())
             return str(candidate)
         except FileExistsError:
             continue
@@ -150,9 +154,35 @@ def set_aside_unfinished_best(run: RunFolder) -> None:
         log.warning("run did not finish; its best checkpoint so far is %s", run.unfinished_best)
 
 
+def note_new_run_dir(args: Sequence[str], cfg: Any = None) -> None:
+    """Remember the command line's `hydra.run.dir=` folder when it does not exist yet: Hydra is about to make it for
+    this run, so a refused run may remove it again. An interpolated one (`textgru tune`'s study folder) is resolved
+    against the composed config `cfg`, or not remembered without it."""
+    from omegaconf import OmegaConf
+
+    value = next((a.split("=", 1)[1] for a in reversed(args) if a.startswith("hydra.run.dir=")), None)
+    if value is None:
+        return
+    if "${" in value:
+        if cfg is None:
+            return
+        try:
+            probe = OmegaConf.create(OmegaConf.to_container(cfg))
+            probe._run_dir = value
+            value = str(probe._run_dir)
+        except Exception:
+            return
+    folder = Path(value).expanduser().resolve()
+    if not folder.exists():
+        _MADE_HERE.add(folder)
+
+
 def remove_if_unstarted(path: Path) -> None:
-    """A run refused before it wrote anything leaves no folder behind: remove `path` when it holds only what
-    Hydra put there (`.hydra/` and the log)."""
+    """A run refused before it wrote anything leaves no folder behind: remove `path` when this process made it
+    (`fresh_dir`, `note_new_run_dir`; never a folder that existed before, such as the current folder that eval,
+    predict and generate run in) and it holds only what Hydra put there (`.hydra/` and the log)."""
+    if path.resolve() not in _MADE_HERE:
+        return
     if path.is_dir() and all(p.name == ".hydra" or p.suffix == ".log" for p in path.iterdir()):
         logging.shutdown()
         shutil.rmtree(path, ignore_errors=True)

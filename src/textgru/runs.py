@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from textgru.config import compose_config
+from textgru.config_checks import check_config
 from textgru.errors import TextgruError
 from textgru.run_folder import RunFolder
 
@@ -52,6 +53,7 @@ def train(
     cfg = compose_config(config_name, overrides, return_hydra_config=True)
     if "paths" not in cfg or "trainer" not in cfg:
         raise TextgruError(f"config {config_name!r} is not a training config; use config_name='train'")
+    check_config(cfg, "train")  # before the run folder is made: a wrong value leaves nothing behind
     folder = Path(run_dir).expanduser() if run_dir is not None else Path(str(cfg.hydra.run.dir))  # a fresh folder
     run = RunFolder(folder)
     run.refuse_if_used("pass another run_dir= so nothing is overwritten")

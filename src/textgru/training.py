@@ -12,13 +12,16 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import Callback
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from textgru.callbacks import RunArtifacts, RunProgress, SameConfigOnAllRanks, TokensPerSecond
 from textgru.checkpointing import AtomicCheckpointIO, ExactResume
+from textgru.command_line_checks import one_line
 from textgru.config import in_hydra_multirun
+from textgru.config_checks import check_config
 from textgru.distributed import check_trainer_devices, one_config_per_trial, process_rank
 from textgru.errors import TextgruError
 from textgru.loggers import build_loggers, check_logger_packages
@@ -41,6 +44,7 @@ def train(
     `extra_callbacks` join the configured ones (a tuner's pruning callback); `in_sweep` (default: whether
     Hydra runs a multirun) makes a data-parallel trial spawn its ranks; `resume_from` (a checkpoint in
     `<run_dir>/checkpoints/`) continues that run where the checkpoint left it."""
+    check_config(cfg, "train")
     run = RunFolder(cfg.paths.run_dir)
     task = task_module(cfg.task.name)
     if resume_from is None:
@@ -111,14 +115,21 @@ def build_trainer(
     cfg: DictConfig, run: RunFolder, resuming: bool, extra_callbacks: Sequence[Callback], tracker: RunTracker
 ) -> L.Trainer:
     """Lightning's Trainer with the configured callbacks and loggers (with `logger=mlflow`, the run tracker's),
-    textgru's own run callbacks, and atomic checkpoint writes."""
-    callbacks = [instantiate(c) for c in cfg.callbacks.values() if c is not None]
-    callbacks += [RunArtifacts(run), SameConfigOnAllRanks(run), TokensPerSecond(), RunProgress(), ExactResume()]
-    callbacks += tracker.callbacks
-    loggers = build_loggers(cfg, run, resuming=resuming, mlflow=tracker.logger)
-    return instantiate(
-        cfg.trainer, callbacks=[*callbacks, *extra_callbacks], logger=loggers or False, plugins=[AtomicCheckpointIO()]
-    )
+    textgru's own run callbacks, and atomic checkpoint writes. Lightning refusing a Trainer or callback argument (a
+    strategy name only its registry knows) is one line (`TextgruError`), for `textgru.train()` as for the command."""
+    try:
+        callbacks = [instantiate(c) for c in cfg.callbacks.values() if c is not None]
+        callbacks += [RunArtifacts(run), SameConfigOnAllRanks(run), TokensPerSecond(), RunProgress(), ExactResume()]
+        callbacks += tracker.callbacks
+        loggers = build_loggers(cfg, run, resuming=resuming, mlflow=tracker.logger)
+        return instantiate(
+            cfg.trainer,
+            callbacks=[*callbacks, *extra_callbacks],
+            logger=loggers or False,
+            plugins=[AtomicCheckpointIO()],
+        )
+    except InstantiationException as e:
+        raise one_line(e) from e
 
 
 def write_run_inputs(run: RunFolder, config_yaml: str, tokenizer: Any) -> None:

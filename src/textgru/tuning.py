@@ -19,6 +19,7 @@ from lightning.pytorch.trainer.states import TrainerFn
 from omegaconf import DictConfig, OmegaConf
 
 from textgru.config import first_of_sweep, override_value
+from textgru.config_checks import check_config
 from textgru.distributed import launched_externally
 from textgru.errors import TextgruError
 from textgru.mlflow_store import overrides_as_params
@@ -135,6 +136,7 @@ def _fail_interrupted_trials(study: optuna.Study) -> list[int]:
 
 def tune(cfg: DictConfig, overrides: list[str], config_name: str = "train") -> optuna.Study:
     """Run `hparams_search.n_trials` more trials of the study in `cfg.paths.run_dir` (created or resumed)."""
+    check_config(cfg, "train")
     search = cfg.hparams_search
     if launched_externally():
         raise TextgruError(

@@ -1,0 +1,460 @@
+"""Wrong config values, typed as a new user would, across every command: exit code 2, exactly one `error:` line
+naming the key, no traceback, within seconds, and nothing started or removed. Most cases run the real
+`scripts/<x>.py` (a one-line wrapper of `textgru <x>`) in-process through runpy, so the command's entry and our
+checks run as on the command line, with Hydra's run replaced by a failure; one case per command runs in a
+subprocess."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import resource
+import runpy
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import hydra._internal.utils
+import pytest
+from conftest import ROOT, TINY_MODEL, run_script
+from omegaconf import OmegaConf, open_dict
+
+from textgru.config import CONF_DIR, compose_config
+from textgru.errors import TextgruError
+
+LIMIT_S = 30  # the issue's bound for one wrong value, start-up included
+
+# (command's script, arguments, what the error line must say); <tmp> is a fresh folder, <file> a file in it, <ckpt> a file
+# standing in for a checkpoint (every case is refused before a checkpoint is read)
+ISSUE_TABLE = [
+    ("train", ["task=sentiment", "data.max_length=0"], "data.max_length=0: must be an integer >= 1"),  # was a hang
+    ("train", ["seed=abc"], "seed=abc: must be an integer"),
+    ("train", ["optimizer.lr=-1"], "optimizer.lr=-1: must be a number > 0"),
+    (
+        "train",
+        ["hydra.run.dir=/etc/passwd/x"],
+        "hydra.run.dir=/etc/passwd/x cannot be used as a folder: /etc/passwd is a file",
+    ),
+    ("train", ["trainer.max_epochs=-5"], "trainer.max_epochs=-5: must be an integer >= 1, or -1"),
+    ("predict", ["ckpt_path=<ckpt>", "input=/dev/null"], "input=/dev/null is a character device, not a regular file"),
+]
+MORE = [
+    # train
+    ("train", ["data.batch_size=0"], "data.batch_size=0: must be an integer >= 1"),
+    ("train", ["tokenizer.vocab_size=-3"], "tokenizer.vocab_size=-3: must be an integer >= 3"),
+    ("train", ["model.hidden_size=0"], "model.hidden_size=0: must be an integer >= 1"),
+    ("train", ["model.pooling=foo"], "model.pooling=foo: must be one of last, mean, max, meanmax, attention"),
+    ("train", ["model.dropout=1.5"], "model.dropout=1.5: must be a number in [0, 1)"),
+    ("train", ["trainer.max_time=banana"], 'trainer.max_time=banana: must be a duration "DD:HH:MM:SS"'),
+    (
+        "train",
+        ["data.val_fraction=0.95", "data.test_fraction=0.1"],
+        "data.val_fraction=0.95 and data.test_fraction=0.1 add up to 1.05",
+    ),
+    ("train", ["task=forecast", "data=local_csv", "data.path=<tmp>"], "is a folder; give a CSV file"),
+    ("train", ["trainer.precision=bogus"], "trainer.precision=bogus: must be one of 16-mixed, bf16-mixed, 32-true"),
+    ("train", ["task=lm", "data.bptt=0"], "data.bptt=0: must be an integer >= 1"),
+    ("train", ["task=forecast", "data.horizon=abc"], "data.horizon=abc: must be an integer >= 1"),
+    ("train", ["trainer.devices=0"], 'trainer.devices=0: must be a count >= 1, -1 or "auto"'),
+    (
+        "train",
+        ["callbacks.early_stopping.patience=-1"],
+        "callbacks.early_stopping.patience=-1: must be an integer >= 0",
+    ),
+    ("train", ["paths.output_dir=<file>"], "cannot be used as a folder"),
+    ("train", ["task=forecast", "data=tweets"], "data.source=tweets is not data for task=forecast"),
+    ("train", ["task=lm", "model.tie_weights=true"], "set model.projection_size=64"),
+    ("train", ["optimizer.lr=nan"], "optimizer.lr=nan: must be a number > 0"),
+    ("train", ["-m", "model.dropout=0.1,1.5"], "model.dropout=1.5: must be a number in [0, 1)"),
+    ("train", ["seed=1,2"], "seed=1,2 gives several values: add -m"),
+    ("train", ["data=local"], "data.path is required: pass data.path=..."),
+    ("train", ["data=local", "data.path=<tmp>/nope/*.csv"], "matches no file"),
+    ("train", ["data.path=foo("], "cannot read the override 'data.path=foo('"),
+    ("train", ["-m", "hydra.sweep.dir=<file>/sweep", "seed=1,2"], "hydra.sweep.dir="),
+    ("train", ["trainer.val_check_interval=0"], "trainer.val_check_interval=0: must be training steps >= 1"),
+    ("train", ["model.pretrained_embeddings=word2vec"], "model.pretrained_embeddings=word2vec: must be one of glove"),
+    ("train", ["task=lm", "task.sample_temperature=0"], "task.sample_temperature=0: must be a number > 0"),
+    ("train", ["seed=-1"], "seed=-1: must be an integer in [0, 4294967295]"),
+    ("train", ["trainer.accelerator=tpu"], "trainer.accelerator=tpu needs torch_xla"),
+    ("train", ["data=local", "data.path=${oc.env:TEXTGRU_TEST_UNSET}"], "data.path cannot be resolved"),
+    ("train", ["logger.tensorboard=maybe"], "logger.tensorboard=maybe: must be true (required), false or auto"),
+    ("train", ["logger=mlflow", "logger.mlflow.log_checkpoint=1"], "logger.mlflow.log_checkpoint=1: must be true or"),
+    ("train", ["logger=mlflow", "logger.mlflow.experiment_name=''"], "logger.mlflow.experiment_name='': must be a"),
+    ("train", ["logger=mlflow", "++logger.mlflow.tags={team: [a]}"], ": must be a mapping {name: value} with each value"),
+    ("train", ["logger=wandb", "logger.wandb.mode=cloud"], "logger.wandb.mode=cloud: must be one of offline, online"),
+    # eval
+    ("eval", ["ckpt_path=<ckpt>", "split=nope"], "split=nope: must be one of train, validation, test, all"),
+    ("eval", ["ckpt_path=<ckpt>", "batch_size=0"], "batch_size=0: must be an integer >= 1"),
+    ("eval", ["ckpt_path=<ckpt>", "output_dir=<file>/eval"], "cannot be used as a folder"),
+    ("eval", ["ckpt_path=<tmp>/nope.ckpt"], "nope.ckpt does not exist; give a checkpoint"),
+    ("eval", ["ckpt_path=<ckpt>", "data=local", "data.path=<tmp>/nope.csv"], "nope.csv does not exist"),
+    # predict
+    ("predict", ["ckpt_path=<ckpt>", "text=hi", "batch_size=0"], "batch_size=0: must be an integer >= 1"),
+    ("predict", ["ckpt_path=<ckpt>", "text=hi", "output=<file>/out.jsonl"], "cannot be written"),
+    ("predict", ["ckpt_path=<ckpt>", "text=hi", "output=/dev/null"], "output=/dev/null is a character device"),
+    ("predict", ["ckpt_path=<ckpt>", "text=hi", "overwrite=maybe"], "overwrite=maybe: must be true or false"),
+    ("predict", ["ckpt_path=<ckpt>", "input=<tmp>"], "is a folder; give a text file"),
+    # generate
+    ("generate", ["ckpt_path=<ckpt>", "max_new_tokens=-1"], "max_new_tokens=-1: must be an integer >= 0"),
+    ("generate", ["ckpt_path=<ckpt>", "temperature=0"], "temperature=0: must be a number > 0 (for the most likely"),
+    ("generate", ["ckpt_path=<ckpt>", "top_p=2"], "top_p=2: must be a number in (0, 1]"),
+    ("generate", ["ckpt_path=<ckpt>", "device=tpu"], "device=tpu: must be cpu, cuda, cuda:N or mps"),
+    ("generate", ["ckpt_path=<ckpt>", "greedy=maybe"], "greedy=maybe: must be true or false"),
+    ("generate", ["ckpt_path=<ckpt>", "prompt_file=<tmp>"], "is a folder; give a text file"),
+    ("generate", ["ckpt_path=<ckpt>", "num_samples=0"], "num_samples=0: must be an integer >= 1"),
+    # tune
+    ("tune", ["hparams_search=sentiment", "n_trials=0"], "n_trials=0: must be an integer >= 1"),
+    ("tune", ["hparams_search=sentiment", "n_trials=abc"], "n_trials=abc: must be an integer >= 1"),
+    ("tune", ["hparams_search=sentiment", "hparams_search.direction=up"], "hparams_search.direction=up: must be one"),
+    ("tune", ["hparams_search=sentiment", "hparams_search.study_name=a/b"], "must be a name without /"),
+    (
+        "tune",
+        ["hparams_search=sentiment", "hparams_search.pruner.n_warmup_steps=-1"],
+        "hparams_search.pruner.n_warmup_steps=-1: must be an integer >= 0",
+    ),
+    ("tune", ["hparams_search=sentiment", "seed=1,2"], "a search runs one config per trial"),
+    (
+        "tune",
+        ["hparams_search=sentiment", "++hparams_search.params={model.dropout: 'interval(0.1, 1.5)'}"],
+        "can try model.dropout=1.5: must be a number in [0, 1)",
+    ),
+    (
+        "tune",
+        ["hparams_search=sentiment", "++hparams_search.params={model.hidden_size: 'interval(64, 256)'}"],
+        "int(interval(lo, hi)) draws integers",
+    ),
+    # gradient_flow
+    ("gradient_flow", ["lr=-1"], "lr=-1: must be a number > 0"),
+    ("gradient_flow", ["steps=abc"], "steps=abc: must be an integer >= 0"),
+    ("gradient_flow", ["seq_len=2"], "seq_len=2: must be an integer >= 4"),
+    ("gradient_flow", ["seed=1.5"], "seed=1.5: must be an integer"),
+]
+
+
+@pytest.fixture()
+def places(tmp_path: Path) -> dict[str, str]:
+    (tmp_path / "afile").write_text("x")
+    (tmp_path / "fake.ckpt").write_bytes(b"never read")
+    return {"tmp": str(tmp_path), "file": str(tmp_path / "afile"), "ckpt": str(tmp_path / "fake.ckpt")}
+
+
+def _fill(args: list[str], places: dict[str, str]) -> list[str]:
+    for name, value in places.items():
+        args = [a.replace(f"<{name}>", value) for a in args]
+    return args
+
+
+def _refuse_hydra(*_a, **_k):
+    raise AssertionError("the checks let a wrong value through to Hydra's run")
+
+
+def _one_error_line(code: object, stderr: str, needle: str) -> str:
+    assert code == 2, stderr[-2000:]
+    assert "Traceback" not in stderr, stderr[-2000:]
+    errors = [line for line in stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, stderr[-2000:]
+    assert needle in errors[0], errors[0]
+    return errors[0]
+
+
+def run_in_process(script: str, args: list[str], monkeypatch, capsys) -> tuple[object, str]:
+    """`python scripts/<script>.py <args>` (`textgru <script> <args>`) in this process (exit code, stderr); Hydra's
+    run (`cli.run_hydra` calls `hydra._internal.utils._run_hydra`) must never start."""
+    path = ROOT / "scripts" / f"{script}.py"
+    monkeypatch.setattr(sys, "argv", [str(path), *args])
+    monkeypatch.setattr(hydra._internal.utils, "_run_hydra", _refuse_hydra)
+    monkeypatch.delenv("HYDRA_FULL_ERROR", raising=False)
+    with pytest.raises(SystemExit) as exit_info:
+        runpy.run_path(str(path), run_name="__main__")
+    return exit_info.value.code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "script,args,needle", ISSUE_TABLE + MORE, ids=lambda v: " ".join(v) if isinstance(v, list) else None
+)
+def test_wrong_value_is_one_line_before_anything_starts(
+    script: str, args: list[str], needle: str, places: dict[str, str], monkeypatch, capsys, tmp_path: Path
+) -> None:
+    if "/etc/passwd" in " ".join(args) and not Path("/etc/passwd").is_file():
+        pytest.skip("needs /etc/passwd to be a file")
+    if "/dev/null" in " ".join(args) and not Path("/dev/null").exists():
+        pytest.skip("needs /dev/null")
+    if "accelerator=tpu" in " ".join(args) and importlib.util.find_spec("torch_xla") is not None:
+        pytest.skip("torch_xla is installed here")
+    args = _fill(args, places)
+    if script in ("train", "tune", "gradient_flow") and not any(a.startswith("hydra.run.dir=") for a in args):
+        args.append(f"hydra.run.dir={tmp_path / 'run'}")
+    t0 = time.time()
+    code, stderr = run_in_process(script, args, monkeypatch, capsys)
+    _one_error_line(code, stderr, needle)
+    assert time.time() - t0 < LIMIT_S
+    assert not (tmp_path / "run").exists()  # no run folder was made
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--cfg", "job", "task=lm"],
+        ["-m", "seed=1,2", "model.hidden_size=choice(8, 16)"],
+        ["hydra.mode=MULTIRUN", "seed=1,2"],
+        ["~callbacks.lr_monitor", "callbacks.early_stopping=null"],
+        ["hydra.run.dir=${paths.output_dir}/${task.name}/tune/${hparams_search.study_name}"],  # textgru tune's own
+        ["hydra.run.dir=<tmp>/new/run", "-m", "hydra.sweep.dir=<tmp>/new/sweep", "optimizer.lr=interval(1e-4, 1e-2)"],
+        ["--config-dir", "<tmp>", "experiment=mine"],
+        ["hparams_search=sentiment", "++hparams_search.params={seed: 'choice(1, 2)'}"],
+    ],
+)
+def test_valid_command_lines_pass(args: list[str], places: dict[str, str]) -> None:
+    from textgru.command_line_checks import check_command_line
+
+    check_command_line(_fill(args, places), "train")  # no TextgruError
+
+
+# One subprocess per command: the real command line, start-up included.
+END_TO_END = [
+    ("train", ["task=sentiment", "data.max_length=0"], "data.max_length=0"),
+    ("eval", ["ckpt_path=<ckpt>", "split=nope"], "split=nope"),
+    ("predict", ["ckpt_path=<ckpt>", "input=/dev/null"], "input=/dev/null is a character device"),
+    ("generate", ["ckpt_path=<ckpt>", "temperature=0"], "temperature=0"),
+    # past the checks (a pruner argument without a rule), in Optuna: Hydra's several-line InstantiationException
+    (
+        "tune",
+        ["hparams_search=sentiment", "++hparams_search.pruner.interval_steps=0"],
+        "hparams_search.pruner refused by MedianPruner: Pruning interval steps must be at least 1",
+    ),
+    ("gradient_flow", ["batch_size=0"], "batch_size=0"),
+]
+
+
+@pytest.mark.parametrize("script,args,needle", END_TO_END, ids=[c[0] for c in END_TO_END])
+def test_end_to_end_one_per_script(
+    script: str, args: list[str], needle: str, places: dict[str, str], tmp_path: Path
+) -> None:
+    args = _fill(args, places)
+    if script in ("train", "tune", "gradient_flow"):
+        args.append(f"hydra.run.dir={tmp_path / 'run'}")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    r = run_script(script, *args, stdin="", timeout=120)  # wall-clock bound: a hang fails here
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    _one_error_line(r.returncode, r.stderr, needle)
+    # CPU seconds, start-up included: wall time on a shared 2-core machine measures the other jobs as well
+    assert (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime) < LIMIT_S
+    assert r.stdout == "" and not (tmp_path / "run").exists()
+
+
+def test_a_refused_command_leaves_the_current_folder_alone(tmp_path: Path) -> None:
+    """eval/predict/generate run in the current folder (hydra.run.dir: .): a command refused inside its run used to
+    remove that folder, with the user's files, when it held only *.log files or nothing."""
+    here = tmp_path / "my_logs"
+    here.mkdir()
+    (here / "notes.log").write_text("mine\n")
+    junk = tmp_path / "junk.ckpt"
+    junk.write_bytes(b"not a checkpoint")
+    r = run_script("predict", f"ckpt_path={junk}", "text=hi", cwd=here)
+    _one_error_line(r.returncode, r.stderr, "junk.ckpt")
+    assert (here / "notes.log").read_text() == "mine\n"
+
+
+def test_lightning_refusal_is_one_line(small_csv: Path, tmp_path: Path) -> None:
+    """A Trainer argument only Lightning can judge (its strategy registry): `train()` turns Hydra's several-line
+    InstantiationException into one line (the API gets TextgruError; the command prints it)."""
+    import textgru
+
+    with pytest.raises(TextgruError) as info:
+        textgru.train(
+            [
+                "data=local",
+                f"data.path={small_csv}",
+                "data.text_column=review",
+                "data.label_column=sentiment",
+                *TINY_MODEL,
+                "model.pretrained_embeddings=null",
+                "trainer.strategy=bogus",
+            ],
+            run_dir=tmp_path / "run",
+        )
+    message = str(info.value)
+    assert "\n" not in message and "full_key" not in message
+    assert message.startswith("trainer refused by Trainer: You selected an invalid strategy name")
+    assert message.endswith("fix that trainer.* value")
+    assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+def test_glove_init_writes_nothing_to_stderr() -> None:
+    """The GloVe copy used to print torch's two-line 'NumPy array is not writable' warning before any error line
+    (a fresh process: torch prints it once per process)."""
+    code = (
+        "import torch; from tokenizers import Tokenizer, models; "
+        "from textgru.models.glove import init_from_glove; "
+        "tok = Tokenizer(models.WordLevel({'[PAD]': 0, '[UNK]': 1, 'the': 2, 'good': 3}, unk_token='[UNK]')); "
+        "emb = torch.nn.Embedding(4, 8, padding_idx=0); "
+        "assert init_from_glove(emb, tok) == 0.5 and emb.weight[2, :8].abs().sum() > 0"
+    )
+    r = subprocess.run([sys.executable, "-W", "default", "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+
+
+# The checks at each command's start, for configs that do not come from the command line (textgru.train, resume=,
+# tune trials, another entry point).
+
+
+def _compose(config_name: str, overrides: list[str]):
+    return compose_config(config_name, overrides)
+
+
+def test_the_python_api_checks_before_making_the_run_folder(tmp_path: Path) -> None:
+    import textgru
+
+    with pytest.raises(TextgruError, match=r"^data.batch_size=0: must be an integer >= 1"):
+        textgru.train(["data.batch_size=0"], run_dir=tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+
+
+def test_train_checks_first(tmp_path: Path) -> None:
+    from textgru.training import train
+
+    cfg = _compose("train", ["data.batch_size=0", f"paths.run_dir={tmp_path / 'run'}"])
+    with pytest.raises(TextgruError, match=r"^data.batch_size=0: must be an integer >= 1"):
+        train(cfg)
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize(
+    "command,config_name,overrides,needle",
+    [
+        ("eval_command", "eval", ["ckpt_path=<ckpt>", "split=nope"], "split=nope"),
+        ("predict_command", "predict", ["ckpt_path=<ckpt>", "batch_size=0"], "batch_size=0"),
+        ("generate_command", "generate", ["ckpt_path=<ckpt>", "top_p=2"], "top_p=2"),
+        ("tune_command", "train", ["hparams_search=sentiment", "hparams_search.n_trials=0"], "hparams_search.n_trials"),
+        ("gradient_flow_command", "gradient_flow", ["hidden_size=0", "paths.run_dir=<tmp>/run"], "hidden_size=0"),
+    ],
+)
+def test_commands_check_first(
+    command: str, config_name: str, overrides: list[str], needle: str, places: dict[str, str], tmp_path: Path
+) -> None:
+    import textgru.commands
+
+    cfg = _compose(config_name, _fill(overrides, places))
+    with pytest.raises(TextgruError, match=f"^{needle}"):
+        getattr(textgru.commands, command)(cfg)
+    assert not (tmp_path / "run").exists()
+
+
+def test_tune_checks_first(tmp_path: Path) -> None:
+    from textgru.tuning import tune
+
+    cfg = _compose("train", ["hparams_search=sentiment", f"paths.run_dir={tmp_path / 'study'}"])
+    with open_dict(cfg):
+        cfg.n_trials = "0"  # textgru tune passes its free-text option as typed
+    with pytest.raises(TextgruError, match=r"^n_trials=0: must be an integer >= 1"):
+        tune(cfg, [])
+    assert not (tmp_path / "study").exists()
+
+
+def test_resume_with_a_wrong_override(tmp_path: Path, monkeypatch, capsys) -> None:
+    """`textgru train resume=<run folder> key=value`: the run's own config.yaml with the override is checked
+    (`resume.resume_config`) before the run's log or anything else is touched."""
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "checkpoints" / "last.ckpt").write_bytes(b"never read")
+    cfg = _compose("train", [f"paths.run_dir={run}"])
+    (run / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    handlers = list(logging.getLogger().handlers)
+    try:
+        code, stderr = run_in_process("train", [f"resume={run}", "trainer.max_epochs=-5"], monkeypatch, capsys)
+    finally:
+        for handler in set(logging.getLogger().handlers) - set(handlers):  # resume logs to the run's train.log
+            logging.getLogger().removeHandler(handler)
+            handler.close()
+    _one_error_line(code, stderr, "trainer.max_epochs=-5: must be an integer >= 1, or -1")
+    assert not (run / "metrics.json").exists() and not (run / "logs").exists() and not (run / "train.log").exists()
+
+
+def test_instantiation_error_becomes_one_line() -> None:
+    """Hydra's wrapped Lightning error (target, cause, `full_key`) as one line naming the key."""
+    from hydra.errors import InstantiationException
+    from hydra.utils import instantiate
+
+    from textgru.command_line_checks import one_line
+
+    cfg = OmegaConf.create({"trainer": {"_target_": "lightning.pytorch.Trainer", "max_epochs": -5, "logger": False}})
+    with pytest.raises(InstantiationException) as info:
+        instantiate(cfg.trainer)
+    assert "\n" in str(info.value) and "full_key: trainer" in str(info.value)
+    message = str(one_line(info.value))
+    assert "\n" not in message
+    assert message.startswith("trainer refused by Trainer: `max_epochs` must be a non-negative integer or -1")
+
+
+# The rules must accept every shipped config (they state what is valid, never the defaults) and stay in step with
+# the code they describe.
+
+
+@pytest.mark.parametrize(
+    "config_name,overrides",
+    [
+        ("train", []),
+        ("train", ["task=lm"]),
+        ("train", ["task=forecast"]),
+        *[("train", [f"experiment={p.stem}"]) for p in sorted((CONF_DIR / "experiment").glob("*.yaml"))],
+        *[("train", [f"hparams_search={p.stem}"]) for p in sorted((CONF_DIR / "hparams_search").glob("*.yaml"))],
+        ("train", ["trainer=ddp_cpu", "scheduler=one_cycle", "optimizer=adam", "tokenizer=bpe"]),
+        ("train", ["trainer.max_time={minutes: 5}", "trainer.precision=16", "trainer.limit_train_batches=0.5"]),
+        ("train", ["task=lm", "tokenizer=byte_bpe", "model.tie_weights=true", "model.projection_size=64"]),
+        ("train", ["logger=[mlflow,tensorboard,wandb]", "++logger.mlflow.tags={team: nlp, n: 1}"]),
+        ("eval", ["ckpt_path=<ckpt>", "data=tweets", "split=all"]),
+        ("predict", ["ckpt_path=<ckpt>"]),
+        ("generate", ["ckpt_path=<ckpt>", "greedy=true", "temperature=0", "stop=[a,b]", "seed=1"]),
+        ("gradient_flow", []),
+    ],
+)
+def test_shipped_configs_pass(config_name: str, overrides: list[str], places: dict[str, str]) -> None:
+    from textgru.config_checks import check_config
+
+    check_config(_compose(config_name, _fill(overrides, places)), config_name)
+
+
+def test_rules_name_real_keys_and_the_codes_choices() -> None:
+    import typing
+
+    from lightning.fabric.connector import _PRECISION_INPUT_STR, _PRECISION_INPUT_STR_ALIAS
+
+    import textgru.config_rules_train as rules
+    from textgru.config_rules_commands import RULES
+    from textgru.config_rules_train import PRECISIONS, TASK_MODELS, TASK_SOURCES
+    from textgru.data import labelled, text_corpus
+    from textgru.models import MODEL_CLASSES
+    from textgru.models.pooling import POOLINGS
+    from textgru.tasks import TASKS
+
+    assert rules.POOLINGS == POOLINGS
+    lightning = set(typing.get_args(_PRECISION_INPUT_STR)) | set(typing.get_args(_PRECISION_INPUT_STR_ALIAS))
+    assert {str(p) for p in PRECISIONS} == lightning
+    assert set(TASK_SOURCES) == set(TASKS) == set(TASK_MODELS) and set(TASK_MODELS.values()) == set(MODEL_CLASSES)
+    assert set(TASK_SOURCES["sentiment"]) == set(labelled.SOURCES)
+    assert set(TASK_SOURCES["lm"]) == set(text_corpus.SOURCES)
+    shipped = {OmegaConf.load(p).source for p in (CONF_DIR / "data").glob("*.yaml")}
+    assert shipped == {s for sources in TASK_SOURCES.values() for s in sources}
+    yaml_keys = set()
+    for path in CONF_DIR.rglob("*.yaml"):
+        group = path.parent.relative_to(CONF_DIR).parts
+        node = OmegaConf.load(path)
+        prefix = "" if not group or "@package _global_" in path.read_text() else f"{group[0]}."
+        stack = [(prefix, OmegaConf.to_container(node))]
+        while stack:
+            at, value = stack.pop()
+            for k, v in value.items():
+                yaml_keys.add(f"{at}{k}")
+                if isinstance(v, dict):
+                    stack.append((f"{at}{k}.", v))
+    extra = {  # valid, and not in any YAML: constructor arguments a user may add with +key=value, or tune's option
+        "n_trials",
+        "data.label_names",
+        "optimizer.eps",
+        "optimizer.betas",
+        "optimizer.momentum",
+        "scheduler.max_lr",
+    }
+    unknown = {k for rules in RULES.values() for k in rules} - yaml_keys - extra
+    assert not unknown, f"rules for keys no config has: {sorted(unknown)}"
