@@ -81,7 +81,11 @@ MORE = [
     ("train", ["logger.tensorboard=maybe"], "logger.tensorboard=maybe: must be true (required), false or auto"),
     ("train", ["logger=mlflow", "logger.mlflow.log_checkpoint=1"], "logger.mlflow.log_checkpoint=1: must be true or"),
     ("train", ["logger=mlflow", "logger.mlflow.experiment_name=''"], "logger.mlflow.experiment_name='': must be a"),
-    ("train", ["logger=mlflow", "++logger.mlflow.tags={team: [a]}"], ": must be a mapping {name: value} with each value"),
+    (
+        "train",
+        ["logger=mlflow", "++logger.mlflow.tags={team: [a]}"],
+        ": must be a mapping {name: value} with each value",
+    ),
     ("train", ["logger=wandb", "logger.wandb.mode=cloud"], "logger.wandb.mode=cloud: must be one of offline, online"),
     # eval
     ("eval", ["ckpt_path=<ckpt>", "split=nope"], "split=nope: must be one of train, validation, test, all"),

@@ -153,8 +153,8 @@ def tune_command(cfg: DictConfig) -> float | None:
     from hydra.core.hydra_config import HydraConfig
 
     from textgru.console import route_library_logs
+    from textgru.mlflow_parent import attach_summary
     from textgru.sweep_summary import summarise_study
-    from textgru.tracking import attach_summary
     from textgru.tuning import tune
 
     check_config(cfg, "train")

@@ -158,7 +158,9 @@ TRAIN: dict[str, Rule] = {
     "logger.csv": Bool(),
     "logger.tensorboard": AnyOf((Bool(), OneOf(("auto",))), shape="true (required), false or auto (where installed)"),
     # logger=mlflow; the store behind tracking_uri is checked when the run opens it (textgru.mlflow_store)
-    "logger.mlflow.tracking_uri": Text(what="an MLflow store: sqlite:///<file>, a server http(s)://host:port or a DB URL"),
+    "logger.mlflow.tracking_uri": Text(
+        what="an MLflow store: sqlite:///<file>, a server http(s)://host:port or a DB URL"
+    ),
     "logger.mlflow.experiment_name": Text(),
     "logger.mlflow.run_name": Text(null=True),
     "logger.mlflow.artifact_location": Text(null=True),

@@ -76,9 +76,9 @@ def sweep(
     from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
+    from textgru.mlflow_parent import parent_run
     from textgru.mlflow_store import overrides_as_params
     from textgru.sweep_summary import hydra_sweep_rows, write_summary
-    from textgru.tracking import parent_run
 
     overrides = [str(o) for o in overrides]
     try:

@@ -22,8 +22,8 @@ from textgru.config import first_of_sweep, override_value
 from textgru.config_checks import check_config
 from textgru.distributed import launched_externally
 from textgru.errors import TextgruError
+from textgru.mlflow_parent import parent_run
 from textgru.mlflow_store import overrides_as_params
-from textgru.tracking import parent_run
 from textgru.training import train
 
 log = logging.getLogger(__name__)

@@ -38,7 +38,7 @@ def training_setup(trainer: L.Trainer, pl_module: L.LightningModule) -> dict[str
     extras = getattr(pl_module, "checkpoint_extras", {})
     return {
         "seed": torch.initial_seed(),
-        "model": extras.get("model_config"),
+        "model": extras.get("model_args"),
         "optimizer": {"name": type(optimizer).__name__, **settings},
         "data": {
             k: v for k, v in (extras.get("data_config") or {}).items() if "batch" in k or k in ("bptt", "max_length")

@@ -27,7 +27,8 @@ def run_hydra(target: str, config_name: str, args: Sequence[str], raw_keys: tupl
     The process's own `sys.argv` is left alone: Lightning's ddp launcher re-runs it for every rank."""
     from hydra._internal.utils import _run_hydra, get_args_parser
 
-    from textgru.run_folder import register_resolvers
+    from textgru.command_line_checks import check_command_line
+    from textgru.run_folder import note_new_run_dir, register_resolvers
 
     register_resolvers()
     args = list(args)
@@ -35,7 +36,9 @@ def run_hydra(target: str, config_name: str, args: Sequence[str], raw_keys: tupl
         check_group_choices(args)
         check_explicit_run_dir(args)
         args, raw = take_raw_args(args, raw_keys)
-        check_override_keys(args, config_name)
+        probe = check_override_keys(args, config_name)
+        check_command_line(args, config_name, probe, raw)  # every value, before anything heavy is imported
+        note_new_run_dir(args, probe)
     except TextgruError as e:
         fail(str(e))
     result: dict[str, Any] = {}
@@ -59,9 +62,11 @@ def run_command(target: str, cfg: Any, raw: dict[str, str]) -> Any:
     """Inside the Hydra app: logging as a run wants it, the verbatim options put back, then `target(cfg)`."""
     import importlib
 
+    from hydra.errors import InstantiationException
     from omegaconf import open_dict
     from omegaconf.errors import MissingMandatoryValue
 
+    from textgru.command_line_checks import one_line
     from textgru.distributed import process_rank, quiet_other_ranks
 
     try:
@@ -80,11 +85,11 @@ def run_command(target: str, cfg: Any, raw: dict[str, str]) -> Any:
             raise
         key = getattr(e, "full_key", None) or str(e)
         fail(f"{key} is required: pass {key}=...")
-    except TextgruError as e:
+    except (TextgruError, InstantiationException) as e:  # the latter: a class refused its config's arguments
         if os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise
         _remove_unstarted_run_dir()
-        fail(str(e))
+        fail(str(e if isinstance(e, TextgruError) else one_line(e)))
 
 
 def check_explicit_run_dir(args: Sequence[str]) -> None:

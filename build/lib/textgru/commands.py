@@ -11,6 +11,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from textgru.config_checks import check_config
 from textgru.console import run_summary
 from textgru.errors import TextgruError
 
@@ -43,12 +44,13 @@ def eval_command(cfg: DictConfig) -> dict:
     from textgru.inference.loading import load
     from textgru.run_folder import RunFolder
 
+    check_config(cfg, "eval")
     ckpt = resolve_checkpoint_path(cfg.ckpt_path)
     out = Path(cfg.output_dir) if cfg.output_dir else RunFolder.of_checkpoint(ckpt).eval_dir
     target = out / f"{cfg.split}_metrics.json"
     if target.exists() and not cfg.overwrite:
         raise TextgruError(f"{target} exists; pass overwrite=true or output_dir=<another folder>")
-    data = OmegaConf.to_container(cfg.data, resolve=True) if cfg.data else None
+    data = OmegaConf.to_container(cfg.data, resolve=True) if cfg.get("data") else None  # data=null: its own data
     model = load(ckpt)
     if isinstance(model, Classifier):
         result = model.evaluate(data, cfg.split, cfg.batch_size, output_dir=out)
@@ -68,6 +70,7 @@ def predict_command(cfg: DictConfig) -> list[dict]:
     from textgru.command_io import check_output, format_table, read_texts, write_jsonl
     from textgru.inference.classifier import Classifier
 
+    check_config(cfg, "predict")
     check_output(cfg.output, cfg.overwrite)
     texts = read_texts(cfg.text, cfg.input, cfg.text_column)
     results = [r.to_dict() for r in Classifier.load(cfg.ckpt_path).predict(texts, cfg.batch_size)]
@@ -104,6 +107,7 @@ def generate_command(cfg: DictConfig) -> list[str]:
     from textgru.inference.generation import SamplingOptions, encode_prompt
     from textgru.inference.language_model import LanguageModel
 
+    check_config(cfg, "generate")
     stop = cfg.stop if cfg.stop is None or isinstance(cfg.stop, str) else list(cfg.stop)
     stops = [_unescape(str(s)) for s in ([stop] if isinstance(stop, str) else stop or [])]
     sampling = dict(
@@ -149,16 +153,20 @@ def tune_command(cfg: DictConfig) -> float | None:
     from hydra.core.hydra_config import HydraConfig
 
     from textgru.console import route_library_logs
+    from textgru.mlflow_parent import attach_summary
     from textgru.sweep_summary import summarise_study
     from textgru.tuning import tune
 
+    check_config(cfg, "train")
     route_library_logs()  # once Lightning is imported: it adds a console handler of its own
     if cfg.get("hparams_search") is None:
         raise TextgruError("name a search space: hparams_search=sentiment or hparams_search=lm (conf/hparams_search/)")
     overrides = list(HydraConfig.get().overrides.task)
     study = tune(cfg, overrides)
     base = [o for o in overrides if not o.startswith(("hydra.", "n_trials=", "hparams_search"))]
-    print(summarise_study(study, Path(cfg.paths.run_dir), cfg, base), flush=True)
+    study_dir = Path(cfg.paths.run_dir)
+    print(summarise_study(study, study_dir, cfg, base), flush=True)
+    attach_summary(cfg, study_dir, [study_dir / n for n in ("summary.csv", "summary.md", "best_experiment.yaml")])
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     return study.best_value if complete else None
 
@@ -167,6 +175,7 @@ def gradient_flow_command(cfg: DictConfig) -> dict[str, Any]:
     """`textgru gradient-flow`: run, write the PNG and JSON to the run folder, print the summary table."""
     from textgru.gradient_flow import run_gradient_flow
 
+    check_config(cfg, "gradient_flow")
     out_dir = Path(cfg.paths.run_dir)
     results = run_gradient_flow(cfg, out_dir)
     rows = [

@@ -56,7 +56,7 @@ def check_group_choices(args: Sequence[str]) -> None:
         if choices is None:
             continue
         for option in value.split(","):
-            option = option.strip()
+            option = option.strip().strip("[]").strip()  # logger=[mlflow,tensorboard] selects several
             if option.startswith(("choice(", "range(", "interval(", "tag(", "glob(")):
                 break
             if option not in choices:
@@ -86,20 +86,38 @@ def first_of_sweep(value: Any) -> Any:
     return value
 
 
-def check_override_keys(args: Sequence[str], config_name: str) -> None:
+def sweep_values(value: Any) -> list[Any]:
+    """The values a parsed Hydra override can take, for checking: each choice, both ends of an interval or range
+    (its last value, not its stop), or the value itself."""
+    import math
+
+    from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, RangeSweep
+
+    if isinstance(value, ChoiceSweep):
+        return list(value.list)
+    if isinstance(value, IntervalSweep):
+        return [value.start, value.end]
+    if isinstance(value, RangeSweep):
+        n = math.ceil((value.stop - value.start) / (value.step or 1))
+        return [value.start, value.start + (n - 1) * (value.step or 1)] if n > 0 else []
+    return [value]
+
+
+def check_override_keys(args: Sequence[str], config_name: str) -> DictConfig | None:
     """Compose the config once with the command line's overrides, each sweep replaced by its first value: a
     key that does not exist gets one line here, before a sweep starts any run (Hydra's own message spans
-    several lines). Command lines this cannot probe (globs, unparsable text) are left to Hydra."""
+    several lines). Returns that config; None for command lines this cannot probe (no overrides, globs,
+    unparsable text), which are left to Hydra."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.core.override_parser.types import Glob
 
     candidates = [a for a in args if not a.startswith("-") and not a.lstrip("+~").startswith("hydra")]
     if not candidates:
-        return
+        return None
     try:
         parsed = OverridesParser.create().parse_overrides(candidates)
     except Exception:
-        return
+        return None
     probe = []
     for override in parsed:
         if not override.is_sweep_override():
@@ -107,10 +125,10 @@ def check_override_keys(args: Sequence[str], config_name: str) -> None:
             continue
         sweep = override.value()
         if isinstance(sweep, Glob):
-            return  # its options are only known to Hydra
+            return None  # its options are only known to Hydra
         probe.append(f"{override.get_key_element()}={override_value(first_of_sweep(sweep))}")
     try:
-        _compose(config_name, probe + search_path_override(args), return_hydra_config=False)
+        return _compose(config_name, probe + search_path_override(args), return_hydra_config=False)
     except Exception as e:
         first_line = str(e).splitlines()[0] if str(e) else type(e).__name__
         bad = first_line.split("'")[1] if first_line.startswith("Could not override '") else None

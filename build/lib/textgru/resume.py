@@ -17,6 +17,7 @@ import yaml
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
 from textgru.config import CONF_DIR, user_conf_dirs
+from textgru.config_checks import check_config
 from textgru.errors import TextgruError
 from textgru.run_folder import RunFolder, check_resumable, restore_unfinished_best
 
@@ -28,7 +29,6 @@ def resume_config(run: RunFolder, checkpoint: Path, overrides: Sequence[str]) ->
     the folder as it is reached now; one line for anything that cannot be resumed."""
     check_resumable(run, checkpoint)
     cfg = OmegaConf.load(run.config)
-    check_config_targets(cfg, run.config, overrides)
     started_with = run.hydra_overrides  # the command line that started the run may be repeated as it was
     original = set(yaml.safe_load(started_with.read_text()) or []) if started_with.is_file() else set()
     absent = object()
@@ -47,11 +47,13 @@ def resume_config(run: RunFolder, checkpoint: Path, overrides: Sequence[str]) ->
                 f"change single values instead (e.g. {key}.<name>=...)"
             )
         OmegaConf.update(cfg, key.lstrip("+"), yaml.safe_load(value) if value else None, force_add=True)
+    check_config_targets(cfg, run.config, overrides)  # what will be instantiated: the config with the overrides
     with open_dict(cfg):  # the folder as given now (it may have been moved or be reached by another path)
         cfg.paths.run_dir = str(run.path)
         for callback in cfg.callbacks.values():
             if callback is not None and "dirpath" in callback:
                 callback.dirpath = str(run.checkpoints)
+    check_config(cfg, "train")  # the run's values with the overrides given now
     return cfg
 
 

@@ -6,12 +6,15 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from textgru.errors import TextgruError
 
 log = logging.getLogger(__name__)
+_MADE_HERE: set[Path] = set()  # run folders this process created: the only ones a refused run may remove
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,9 @@ class RunFolder:
     forecast_plot = property(lambda self: self.path / "forecast.png")
     samples = property(lambda self: self.path / "samples.txt")
     eval_dir = property(lambda self: self.path / "eval")  # what `textgru eval` writes by default
+    # logger=mlflow: the store and id of the MLflow run that records this folder (a run, a sweep or a study folder)
+    mlflow_run = property(lambda self: self.path / "mlflow_run.json")
+    wandb_run = property(lambda self: self.path / "wandb_run.json")  # logger=wandb: the W&B run id, kept for resume
 
     def metrics_after(self, step: int) -> Path:
         """Where CSV log rows logged after checkpoint `step` are kept when a killed run resumes from it."""
@@ -64,6 +70,16 @@ class RunFolder:
         return cls(p.parent.parent if p.parent.name == "checkpoints" else p.parent)
 
 
+def default_run_name(run: RunFolder) -> str:
+    """A run's name in an experiment tracker: `<date>/<time>` for outputs/<task>/<date>/<time>; the folder name for a
+    sweep's job or a search's trial."""
+    import re
+
+    parts = run.path.resolve().parts
+    dated = len(parts) > 1 and re.fullmatch(r"\d{4}-\d{2}-\d{2}", parts[-2])
+    return "/".join(parts[-2:]) if dated else run.path.name
+
+
 def fresh_dir(path: str) -> str:
     """`path`, or `path-1`, `path-2`, ... if it exists, created here so that it is this run's alone: two runs
     started in the same second (the config's `${fresh_dir:...<time>}`) never share a folder. A rank started by
@@ -78,6 +94,7 @@ def fresh_dir(path: str) -> str:
         candidate = base if n == 0 else base.with_name(f"{base.name}-{n}")
         try:
             candidate.mkdir()
+            _MADE_HERE.add(candidate.resolve())
             return str(candidate)
         except FileExistsError:
             continue
@@ -137,9 +154,35 @@ def set_aside_unfinished_best(run: RunFolder) -> None:
         log.warning("run did not finish; its best checkpoint so far is %s", run.unfinished_best)
 
 
+def note_new_run_dir(args: Sequence[str], cfg: Any = None) -> None:
+    """Remember the command line's `hydra.run.dir=` folder when it does not exist yet: Hydra is about to make it for
+    this run, so a refused run may remove it again. An interpolated one (`textgru tune`'s study folder) is resolved
+    against the composed config `cfg`, or not remembered without it."""
+    from omegaconf import OmegaConf
+
+    value = next((a.split("=", 1)[1] for a in reversed(args) if a.startswith("hydra.run.dir=")), None)
+    if value is None:
+        return
+    if "${" in value:
+        if cfg is None:
+            return
+        try:
+            probe = OmegaConf.create(OmegaConf.to_container(cfg))
+            probe._run_dir = value
+            value = str(probe._run_dir)
+        except Exception:
+            return
+    folder = Path(value).expanduser().resolve()
+    if not folder.exists():
+        _MADE_HERE.add(folder)
+
+
 def remove_if_unstarted(path: Path) -> None:
-    """A run refused before it wrote anything leaves no folder behind: remove `path` when it holds only what
-    Hydra put there (`.hydra/` and the log)."""
+    """A run refused before it wrote anything leaves no folder behind: remove `path` when this process made it
+    (`fresh_dir`, `note_new_run_dir`; never a folder that existed before, such as the current folder that eval,
+    predict and generate run in) and it holds only what Hydra put there (`.hydra/` and the log)."""
+    if path.resolve() not in _MADE_HERE:
+        return
     if path.is_dir() and all(p.name == ".hydra" or p.suffix == ".log" for p in path.iterdir()):
         logging.shutdown()
         shutil.rmtree(path, ignore_errors=True)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from textgru.config import compose_config
+from textgru.config_checks import check_config
 from textgru.errors import TextgruError
 from textgru.run_folder import RunFolder
 
@@ -52,6 +53,7 @@ def train(
     cfg = compose_config(config_name, overrides, return_hydra_config=True)
     if "paths" not in cfg or "trainer" not in cfg:
         raise TextgruError(f"config {config_name!r} is not a training config; use config_name='train'")
+    check_config(cfg, "train")  # before the run folder is made: a wrong value leaves nothing behind
     folder = Path(run_dir).expanduser() if run_dir is not None else Path(str(cfg.hydra.run.dir))  # a fresh folder
     run = RunFolder(folder)
     run.refuse_if_used("pass another run_dir= so nothing is overwritten")
@@ -74,6 +76,8 @@ def sweep(
     from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
+    from textgru.mlflow_parent import parent_run
+    from textgru.mlflow_store import overrides_as_params
     from textgru.sweep_summary import hydra_sweep_rows, write_summary
 
     overrides = [str(o) for o in overrides]
@@ -86,8 +90,14 @@ def sweep(
         compose_config(config_name, job)  # every job's keys are checked before the first one trains
     first = compose_config(config_name, jobs[0], return_hydra_config=True)
     folder = Path(sweep_dir).expanduser() if sweep_dir is not None else Path(str(first.hydra.sweep.dir))
-    results = [train(job, config_name, run_dir=folder / str(i)) for i, job in enumerate(jobs)]
-    write_summary(folder, hydra_sweep_rows(folder), str(first.optimized_metric), str(first.optimized_mode))
+    metric, mode = str(first.optimized_metric), str(first.optimized_mode)
+    tags = {"textgru.overrides": " ".join(overrides)}
+    with parent_run(first, folder, "sweep", overrides_as_params(overrides), tags) as parent:  # logger=mlflow
+        results = [train(job, config_name, run_dir=folder / str(i)) for i, job in enumerate(jobs)]
+        rows = hydra_sweep_rows(folder)
+        write_summary(folder, rows, metric, mode)
+        parent.log_best(metric, mode, rows)
+        parent.log_files([folder / "summary.csv", folder / "summary.md"])
     return results
 
 

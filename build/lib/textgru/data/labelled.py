@@ -18,8 +18,14 @@ SOURCES = ("tweets", "hub", "local")
 
 def load_classification_data(cfg: Mapping[str, Any]) -> DatasetDict:
     """Splits `train`/`validation`/`test` with columns `text` and `label` (a ClassLabel) for a data config."""
-    require_keys(cfg, ("source", "split_seed", "val_fraction", "test_fraction"))
+    require_keys(cfg, ("source",))
     source = cfg["source"]
+    if source not in SOURCES:
+        hint = " (a text corpus for task=lm)" if source in ("shakespeare", "local_text") else ""
+        raise TextgruError(
+            f"data.source {source!r}{hint} is not labelled data for classification; use one of {list(SOURCES)}"
+        )
+    require_keys(cfg, ("split_seed", "val_fraction", "test_fraction"))
     seed, val_fraction, test_fraction = int(cfg["split_seed"]), float(cfg["val_fraction"]), float(cfg["test_fraction"])
     if source == "tweets":
         from textgru.data.tweets import load_tweets
@@ -31,17 +37,12 @@ def load_classification_data(cfg: Mapping[str, Any]) -> DatasetDict:
         require_keys(cfg, ("hub_name", "hub_config", "splits"))
         raw = load_hub(cfg["hub_name"], cfg["hub_config"], cfg["splits"])
         name = cfg["hub_name"]
-    elif source == "local":
+    else:
         from textgru.data.local import load_local
 
         require_keys(cfg, ("path", "validation_path", "test_path", "ignore_labels"))
         raw = load_local(cfg["path"], cfg["validation_path"], cfg["test_path"], cfg["ignore_labels"])
         name = str(cfg["path"])
-    else:
-        hint = " (a text corpus for task=lm)" if source in ("shakespeare", "local_text") else ""
-        raise TextgruError(
-            f"data.source {source!r}{hint} is not labelled data for classification; use one of {list(SOURCES)}"
-        )
     require_keys(cfg, ("text_column", "label_column"))
     return standardize(
         raw,

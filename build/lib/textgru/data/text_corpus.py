@@ -32,8 +32,12 @@ def load_text_corpus(cfg: Mapping[str, Any]) -> DatasetDict:
 
         require_keys(cfg, ("val_plays", "test_plays"))
         return load_shakespeare(seed, int(cfg["val_plays"]), int(cfg["test_plays"]))
-    require_keys(cfg, ("val_fraction", "test_fraction", "text_column"))
-    fractions = float(cfg["val_fraction"]), float(cfg["test_fraction"])
+    if source not in SOURCES:
+        raise TextgruError(
+            f"data.source {source!r} is not a corpus for a language model; use one of {list(SOURCES)} "
+            "(data=shakespeare, data=local_text, or a Hub corpus such as data=wikitext2)"
+        )
+    require_keys(cfg, ("text_column",))
     if source == "hub":
         from textgru.data.hub import load_hub
 
@@ -45,15 +49,10 @@ def load_text_corpus(cfg: Mapping[str, Any]) -> DatasetDict:
             local_route="data=local_text data.path=<text file, folder or glob>",
         )
         name = cfg["hub_name"]
-    elif source == "local_text":
+    else:
         require_keys(cfg, ("path",))
         raw = DatasetDict({"train": read_documents(cfg["path"], cfg["text_column"])})
         name = str(cfg["path"])
-    else:
-        raise TextgruError(
-            f"data.source {source!r} is not a corpus for a language model; use one of {list(SOURCES)} "
-            "(data=shakespeare, data=local_text, or a Hub corpus such as data=wikitext2)"
-        )
     column = "text" if source == "local_text" else cfg["text_column"]
     for split, ds in raw.items():
         if column not in ds.column_names:
@@ -66,7 +65,8 @@ def load_text_corpus(cfg: Mapping[str, Any]) -> DatasetDict:
             f"{name}: the corpus is empty (no non-blank text in the training split); point data.path at text files"
         )
     if not docs.get("validation") or not docs.get("test"):
-        docs = split_documents(docs, seed, *fractions)
+        require_keys(cfg, ("val_fraction", "test_fraction"))  # carved from train only where the corpus lacks them
+        docs = split_documents(docs, seed, float(cfg["val_fraction"]), float(cfg["test_fraction"]))
     return DatasetDict({s: Dataset.from_dict({"text": docs[s]}) for s in SPLITS})
 
 

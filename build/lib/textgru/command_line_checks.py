@@ -1,0 +1,86 @@
+"""What Hydra would otherwise say in several lines, or only after the run started, as one line: the command line
+checked before Hydra starts (an override it cannot parse, a sweep without -m, a run or sweep folder it could not
+make, every value of a sweep, the free-text options, the composed config), and Hydra's `InstantiationException`
+(a class that refused its arguments) turned into one line naming the config key."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+
+from omegaconf import DictConfig, OmegaConf
+
+from textgru.config import sweep_values
+from textgru.config_checks import check_config, check_value, problem
+from textgru.config_path_rules import Folder
+from textgru.errors import TextgruError
+
+
+def check_command_line(
+    args: Sequence[str], config_name: str, cfg: DictConfig | None = None, raw: Mapping[str, str] | None = None
+) -> None:
+    """Before Hydra starts: an override it cannot parse, a run or sweep folder it could not make, every value of
+    each sweep, the free-text options (`raw`), and, when given, the composed config `cfg` (`config.check_override_keys`
+    composes it)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parser = OverridesParser.create()
+    overrides = []
+    for arg in args:
+        if arg.startswith("-") or "=" not in arg:  # Hydra's flags and their values (--cfg job), ~key deletions
+            continue
+        try:
+            overrides.append(parser.parse_override(arg))
+        except Exception as e:
+            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+            raise TextgruError(
+                f"cannot read the override {arg!r} ({first}); quote a value holding brackets, quotes or commas, "
+                "e.g. 'key=\"a, b\"'"
+            ) from None
+    multirun = any(a in ("-m", "--multirun") or a.replace(" ", "") == "hydra.mode=MULTIRUN" for a in args)
+    search = any(o.get_key_element().lstrip("+~") == "hparams_search" and o.value() is not None for o in overrides)
+    for o in overrides:
+        key = o.get_key_element().lstrip("+~")
+        if o.is_sweep_override() and search:
+            values = o.input_line.split("=", 1)[1]
+            spec = values if values.startswith(("choice(", "range(", "interval(", "tag(")) else f"choice({values})"
+            raise TextgruError(
+                f"{o.input_line} gives several values, but a search runs one config per trial: search them, e.g. "
+                f"'++hparams_search.params={{{key}: \"{spec}\"}}'"
+            )
+        if o.is_sweep_override() and not multirun:
+            raise TextgruError(
+                f"{o.input_line} gives several values: add -m to run one job for each, or write a list as "
+                f"{key}=[...] or a text as '{key}=\"...\"'"
+            )
+        if key in ("hydra.run.dir", "hydra.sweep.dir") and isinstance(o.value(), str) and "${" not in o.value():
+            message = problem(key, o.value(), Folder())
+            if message:
+                raise TextgruError(message)
+    if cfg is None:
+        return
+    with_raw = cfg
+    if raw:
+        with_raw = OmegaConf.create(OmegaConf.to_container(cfg, resolve=False))
+        OmegaConf.set_struct(with_raw, False)
+        for key, value in raw.items():
+            with_raw[key] = value
+    check_config(with_raw, config_name)
+    for o in overrides:
+        if o.is_sweep_override():
+            key = o.get_key_element().lstrip("+~")
+            for value in sweep_values(o.value()):
+                check_value(with_raw, config_name, key, value)
+
+
+def one_line(error: BaseException) -> TextgruError:
+    """Hydra's `InstantiationException` (several lines: the target, the cause, `full_key: ...`) as one line naming
+    the config key, what refused it and why, e.g. a Lightning Trainer argument it refused."""
+    text = str(error)
+    full_key = next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("full_key:")), "")
+    target = re.search(r"target '([^']+)'", text)
+    cause = error.__cause__ or error
+    reason = (str(cause).strip().splitlines() or [type(cause).__name__])[0].rstrip(".")
+    key = full_key or "config"
+    by = f" by {target.group(1).rsplit('.', 1)[-1]}" if target else ""
+    return TextgruError(f"{key} refused{by}: {reason}; fix that {key}.* value")

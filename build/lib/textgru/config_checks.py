@@ -1,0 +1,183 @@
+"""Up-front checks of every config value a user can type: the rule tables (`textgru.config_rules_train`,
+`textgru.config_rules_commands`) and the rules across keys, applied to a composed config before anything heavy
+starts. A wrong value is one `TextgruError` line naming the key, what a valid value is, and the fix.
+
+`check_config(cfg, config_name)` is the first thing `training.train()`, `tuning.tune()`, each `commands.*_command`
+and `resume=` do; `textgru.command_line_checks` runs it before Hydra starts. This module imports no torch, Lightning
+or datasets, so a wrong value is reported in seconds."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf.errors import MissingMandatoryValue
+
+from textgru.config import sweep_values
+from textgru.config_path_rules import Existing, File, Folder, NewFile
+from textgru.config_rules import Rule, When, int_like, number_like
+from textgru.config_rules_commands import RULES
+from textgru.config_rules_train import TASK_MODELS, TASK_SOURCES
+from textgru.errors import TextgruError
+
+_ABSENT = object()
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class Unresolved:
+    """A value whose interpolation (`${...}`) fails, and why."""
+
+    reason: str
+
+
+def _lookup(cfg: DictConfig, key: str) -> Any:
+    """The resolved value at `key`, `_ABSENT` (no such key), `_MISSING` (`???`), or `Unresolved` (an interpolation
+    that fails, e.g. `${oc.env:NAME}` of an unset variable; no key with a rule interpolates Hydra's run-time values)."""
+    try:
+        value = OmegaConf.select(cfg, key, default=_ABSENT, throw_on_missing=True)
+        if isinstance(value, (DictConfig, ListConfig)):
+            value = OmegaConf.to_container(value, resolve=True)
+    except MissingMandatoryValue:
+        return _MISSING
+    except Exception as e:
+        return Unresolved((str(e).strip().splitlines() or [type(e).__name__])[0])
+    return value
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, str):
+        return value if value.strip() and value == value.strip() else repr(value)
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
+
+
+def problem(key: str, value: Any, rule: Rule) -> str | None:
+    """The one-line message for `key=value` under `rule`, or None when it is valid."""
+    if value is None and rule.null:
+        return None
+    why = rule.problem(value)
+    if why is None:
+        return None
+    if isinstance(rule, (File, Existing, Folder, NewFile)):
+        return f"{key}={_shown(value)} {why}"  # a path: what is wrong with it, and what to give instead
+    return f"{key}={_shown(value)}: must be {why}" + (f" ({rule.what})" if rule.what else "")
+
+
+def _rule_for(table: Mapping[str, Rule], key: str, cfg: DictConfig) -> Rule | None:
+    rule = table.get(key)
+    return rule.pick(_lookup(cfg, rule.key)) if isinstance(rule, When) else rule
+
+
+def check_value(cfg: DictConfig, config_name: str, key: str, value: Any) -> None:
+    """Raise TextgruError when `key=value` breaks the rule for `key` (in the context of `cfg`); keys without a rule
+    pass."""
+    rule = _rule_for(RULES.get(config_name, {}), key, cfg)
+    if rule is not None and (message := problem(key, value, rule)):
+        raise TextgruError(message)
+
+
+def check_config(cfg: DictConfig, config_name: str) -> None:
+    """Check every value of a composed config (`config_name`: train, eval, predict, generate, gradient_flow) against
+    the rules: the first wrong one raises TextgruError with one line. Keys the config lacks are skipped; a checked
+    key left at `???` in the YAML must be given."""
+    table = RULES.get(config_name, {})
+    for key in table:
+        value = _lookup(cfg, key)
+        if value is _ABSENT:
+            continue
+        if isinstance(value, Unresolved):
+            raise TextgruError(f"{key} cannot be resolved: {value.reason}")
+        if value is _MISSING:
+            raise TextgruError(f"{key} is required: pass {key}=...")
+        check_value(cfg, config_name, key, value)
+    for cross_check in CROSS_CHECKS.get(config_name, ()):
+        cross_check(cfg)
+
+
+# --- rules across keys ------------------------------------------------------------------------------------------------
+
+
+def _fractions(cfg: DictConfig) -> None:
+    val, test = _lookup(cfg, "data.val_fraction"), _lookup(cfg, "data.test_fraction")
+    if number_like(val) and number_like(test) and val + test >= 1:
+        raise TextgruError(
+            f"data.val_fraction={val} and data.test_fraction={test} add up to {val + test:g}: they must leave "
+            "some data for training (a sum below 1)"
+        )
+
+
+def _task_fits(cfg: DictConfig) -> None:
+    task, source = _lookup(cfg, "task.name"), _lookup(cfg, "data.source")
+    if task in TASK_SOURCES and isinstance(source, str) and source not in TASK_SOURCES[task]:
+        raise TextgruError(
+            f"data.source={source} is not data for task={task}: use a data config whose source is one of "
+            f"{', '.join(TASK_SOURCES[task])} (textgru/conf/data/ or your ./conf/data/), e.g. leave data= out to "
+            "get the task's default"
+        )
+    target = _lookup(cfg, "model._target_")
+    if task in TASK_MODELS and isinstance(target, str) and target.rsplit(".", 1)[-1] != TASK_MODELS[task]:
+        raise TextgruError(
+            f"model {target.rsplit('.', 1)[-1]} is not a model for task={task} (it needs {TASK_MODELS[task]}); "
+            "leave model= out to get the task's own"
+        )
+
+
+def _tied_weights(cfg: DictConfig) -> None:
+    if _lookup(cfg, "model.tie_weights") is not True:
+        return
+    out = _lookup(cfg, "model.projection_size") or _lookup(cfg, "model.hidden_size")
+    embedding = _lookup(cfg, "model.embedding_dim")
+    if int_like(out) and int_like(embedding) and out != embedding:
+        raise TextgruError(
+            f"model.tie_weights=true needs the output layer's input ({out}) to equal model.embedding_dim "
+            f"({embedding}); set model.projection_size={embedding}"
+        )
+
+
+def _accelerator_present(cfg: DictConfig) -> None:
+    """TPU and MPS accelerators this machine cannot have (GPUs are counted by `distributed.check_trainer_devices`,
+    which needs torch)."""
+    accelerator = _lookup(cfg, "trainer.accelerator")
+    if accelerator == "tpu" and importlib.util.find_spec("torch_xla") is None:
+        raise TextgruError(
+            "trainer.accelerator=tpu needs torch_xla, which is not installed; use trainer=cpu or trainer=gpu"
+        )
+    if accelerator == "mps" and sys.platform != "darwin":
+        raise TextgruError("trainer.accelerator=mps needs a Mac with Apple silicon; use trainer=cpu or trainer=gpu")
+
+
+def _search_space(cfg: DictConfig) -> None:
+    """Every value a search can try (each choice, both ends of an interval or range) passes the key's rule."""
+    params = _lookup(cfg, "hparams_search.params")
+    if not isinstance(params, Mapping):
+        return
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parser = OverridesParser.create()
+    for key, spec in params.items():
+        try:
+            parsed = parser.parse_override(f"{key}={spec}").value()
+        except Exception:
+            continue  # tuning.parse_search_space says what is wrong with the syntax
+        for value in sweep_values(parsed):
+            try:
+                check_value(cfg, "train", str(key), value)
+            except TextgruError as e:
+                hint = (
+                    "; int(interval(lo, hi)) draws integers" if isinstance(value, float) and "integer" in str(e) else ""
+                )
+                raise TextgruError(f"hparams_search.params.{key}={spec} can try {e}{hint}") from None
+
+
+CROSS_CHECKS: dict[str, Sequence[Callable[[DictConfig], None]]] = {
+    "train": (_fractions, _task_fits, _tied_weights, _accelerator_present, _search_space),
+    "eval": (_fractions,),
+}

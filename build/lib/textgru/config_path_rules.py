@@ -1,0 +1,131 @@
+"""Kinds of rules for paths in a config: a file to read, a file or folder (or glob) to read, a folder to write into,
+a file to write. Each says in words what is wrong with a path (missing, a folder, a device, a file in the way) and
+what to give instead; `textgru.config_rules` has the kinds for other values."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from textgru.config_rules import Rule
+
+
+def _kind(p: Path) -> str:
+    """What a path that exists but is not a regular file or folder is, in words."""
+    mode = p.stat().st_mode
+    for test, name in (
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISFIFO, "a named pipe"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def _creatable(p: Path) -> str | None:
+    """None when folder `p` exists or could be made here, else why not."""
+    for parent in (p, *p.parents):
+        if parent.exists():
+            if not parent.is_dir():
+                return f"{parent} is a file" + ("" if parent == p else ", so no folder can be made under it")
+            if not os.access(parent, os.W_OK | os.X_OK):
+                return f"{parent} is not writable"
+            return None
+    return None
+
+
+@dataclass(frozen=True)
+class File(Rule):
+    """An existing regular file (not a folder, device or pipe)."""
+
+    shape: str = "a file"
+    null: bool = False
+    what: str = ""
+
+    def problem(self, value: Any) -> str | None:
+        if not isinstance(value, str) or not value.strip():
+            return f"is not a path; give {self.shape}"
+        p = Path(value).expanduser()
+        if not p.exists():
+            return f"does not exist; give {self.shape} (relative paths are from where you ran the command)"
+        if p.is_dir():
+            return f"is a folder; give {self.shape}"
+        if not p.is_file():
+            return f"is {_kind(p)}, not a regular file; give {self.shape}"
+        if not os.access(p, os.R_OK):
+            return f"is not readable; give {self.shape} you can read"
+        return None
+
+
+@dataclass(frozen=True)
+class Existing(Rule):
+    """An existing file or folder, a glob matching at least one, or (with `many`) a list of these."""
+
+    shape: str = "a file or folder"
+    many: bool = False
+    null: bool = False
+    what: str = ""
+
+    def problem(self, value: Any) -> str | None:
+        many = self.many and isinstance(value, Sequence) and not isinstance(value, str)
+        paths = list(value) if many else [value]
+        if not paths or not all(isinstance(v, str) and v.strip() for v in paths):
+            return f"is not a path; give {self.shape}" + (" (or a list of them)" if self.many else "")
+        for v in paths:
+            p = Path(v).expanduser()
+            which = f"holds {v}, which " if many else ""
+            if any(ch in v for ch in "*?["):
+                if not _glob_matches(str(p)):
+                    return (
+                        f"{which}matches no file; give {self.shape} (relative paths are from where you ran the command)"
+                    )
+            elif not p.exists():
+                return f"{which}does not exist; give {self.shape} (relative paths are from where you ran the command)"
+            elif not (p.is_dir() or p.is_file()):
+                return f"{which}is {_kind(p)}; give {self.shape}"
+        return None
+
+
+def _glob_matches(pattern: str) -> bool:
+    import glob
+
+    return next(glob.iglob(pattern, recursive=True), None) is not None
+
+
+@dataclass(frozen=True)
+class Folder(Rule):
+    """A folder to write into: it exists or can be made (no file stands in the way, the parent is writable)."""
+
+    null: bool = False
+    what: str = ""
+
+    def problem(self, value: Any) -> str | None:
+        if not isinstance(value, str) or not value.strip():
+            return "is not a path; give a folder"
+        why = _creatable(Path(value).expanduser())
+        return None if why is None else f"cannot be used as a folder: {why}; choose another folder"
+
+
+@dataclass(frozen=True)
+class NewFile(Rule):
+    """A file to write: not a folder or a device, in a folder that exists or can be made."""
+
+    null: bool = False
+    what: str = ""
+
+    def problem(self, value: Any) -> str | None:
+        if not isinstance(value, str) or not value.strip():
+            return "is not a path; give the name of a file to write"
+        p = Path(value).expanduser()
+        if p.is_dir():
+            return f"is a folder; give a file name, e.g. {p / 'out.jsonl'}"
+        if p.exists() and not p.is_file():
+            return f"is {_kind(p)}, not a regular file; give the name of a file to write"
+        why = _creatable(p.parent)
+        return None if why is None else f"cannot be written: {why}; choose another path"

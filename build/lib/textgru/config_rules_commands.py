@@ -1,0 +1,72 @@
+"""The rules for the keys of `textgru eval`, `predict`, `generate` and `gradient-flow` (`textgru/conf/eval.yaml`,
+`predict.yaml`, `generate.yaml`, `gradient_flow.yaml`), and `RULES`: every config's table by config name (train's is
+in `textgru.config_rules_train`). They state what is valid, never a default; `textgru.config_checks` applies them."""
+
+from __future__ import annotations
+
+from textgru.config_path_rules import Existing, File, Folder, NewFile
+from textgru.config_rules import AnyOf, Bool, Int, ListOf, Num, OneOf, Rule, Text, When
+from textgru.config_rules_train import DATA, POSITIVE, TRAIN
+
+TORCH_SEED = (-(2**63), 2**64 - 1)  # what torch.Generator.manual_seed accepts
+CHECKPOINT = Existing("a checkpoint: a run folder or its checkpoints/best.ckpt")
+
+EVAL: dict[str, Rule] = {
+    "ckpt_path": CHECKPOINT,
+    "split": OneOf(("train", "validation", "test", "all")),
+    "output_dir": Folder(null=True),
+    "batch_size": POSITIVE,
+    "overwrite": Bool(),
+    **DATA,
+    "paths.cache_dir": Folder(),
+}
+
+PREDICT: dict[str, Rule] = {
+    "ckpt_path": CHECKPOINT,
+    "input": File("a text file (.txt: a text a line, .csv or .jsonl)", null=True),
+    "text_column": Text(),
+    "output": NewFile(null=True),
+    "overwrite": Bool(),
+    "batch_size": POSITIVE,
+}
+
+GENERATE: dict[str, Rule] = {
+    "ckpt_path": CHECKPOINT,
+    "prompt_file": File("a text file", null=True),
+    "max_new_tokens": Int(0),
+    "temperature": When(
+        "greedy", {False: Num(0, lo_open=True, what="for the most likely token every time use greedy=true")}
+    ),
+    "top_k": Int(0, what="0 turns it off"),
+    "top_p": Num(0, 1, lo_open=True, what="1 turns it off"),
+    "repetition_penalty": Num(0, lo_open=True, what="1 turns it off"),
+    "num_samples": POSITIVE,
+    "seed": Int(*TORCH_SEED, null=True),
+    "stop": AnyOf((Text(), ListOf(Text())), shape="a text or a list of texts", null=True),
+    "greedy": Bool(),
+    "allow_unknown": Bool(),
+    "output": NewFile(null=True),
+    "overwrite": Bool(),
+    "device": Text(pattern=r"cpu|cuda(:\d+)?|mps", shape="cpu, cuda, cuda:N or mps"),
+}
+
+GRADIENT_FLOW: dict[str, Rule] = {
+    "seq_len": Int(4),
+    "hidden_size": POSITIVE,
+    "steps": Int(0),
+    "batch_size": POSITIVE,
+    "lr": Num(0, lo_open=True),
+    "eval_size": POSITIVE,
+    "tolerance": Num(0, lo_open=True),
+    "seed": Int(TORCH_SEED[0], TORCH_SEED[1] - 1),  # the test data's generator takes seed + 1
+    "paths.output_dir": Folder(),
+}
+
+# config name (textgru/conf/<name>.yaml) -> its table; `textgru tune` composes train.yaml
+RULES: dict[str, dict[str, Rule]] = {
+    "train": TRAIN,
+    "eval": EVAL,
+    "predict": PREDICT,
+    "generate": GENERATE,
+    "gradient_flow": GRADIENT_FLOW,
+}
