@@ -86,6 +86,16 @@ MORE = [
         ["logger=mlflow", "++logger.mlflow.tags={team: [a]}"],
         ": must be a mapping {name: value} with each value",
     ),
+    (
+        "train",
+        ["logger=mlflow", "logger.mlflow.tracking_uri=foo://x"],
+        "tracking_uri=foo://x has an unknown scheme 'foo'",
+    ),
+    (
+        "train",
+        ["logger=mlflow", "logger.mlflow.tracking_uri=sqlite:///<file>/sub/mlflow.db"],
+        "mlflow.db cannot create the folder",
+    ),
     ("train", ["logger=wandb", "logger.wandb.mode=cloud"], "logger.wandb.mode=cloud: must be one of offline, online"),
     # eval
     ("eval", ["ckpt_path=<ckpt>", "split=nope"], "split=nope: must be one of train, validation, test, all"),

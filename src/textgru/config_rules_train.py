@@ -5,7 +5,7 @@ config lacks are not checked. `textgru.config_checks` applies them."""
 
 from __future__ import annotations
 
-from textgru.config_path_rules import Existing, File, Folder
+from textgru.config_path_rules import Existing, File, Folder, StoreUri
 from textgru.config_rules import AnyOf, Bool, Duration, Int, ListOf, MapOf, Num, OneOf, Rule, Text, When
 
 SHARE = Num(0, 1, lo_open=True, hi_open=True, what="a share of the data")
@@ -157,10 +157,8 @@ TRAIN: dict[str, Rule] = {
     "callbacks.model_summary.max_depth": Int(-1, what="-1 shows every layer, 0 none"),
     "logger.csv": Bool(),
     "logger.tensorboard": AnyOf((Bool(), OneOf(("auto",))), shape="true (required), false or auto (where installed)"),
-    # logger=mlflow; the store behind tracking_uri is checked when the run opens it (textgru.mlflow_store)
-    "logger.mlflow.tracking_uri": Text(
-        what="an MLflow store: sqlite:///<file>, a server http(s)://host:port or a DB URL"
-    ),
+    # logger=mlflow (whether a tracking server answers is checked when the run opens the store: textgru.mlflow_store)
+    "logger.mlflow.tracking_uri": StoreUri(),
     "logger.mlflow.experiment_name": Text(),
     "logger.mlflow.run_name": Text(null=True),
     "logger.mlflow.artifact_location": Text(null=True),

@@ -25,7 +25,7 @@ MAX_TAG_LENGTH = 8000  # MAX_TAG_VAL_LENGTH
 MAX_KEY_LENGTH = 250  # MAX_ENTITY_KEY_LENGTH
 PARAMS_PER_BATCH = 100  # MAX_PARAMS_TAGS_PER_BATCH
 METRICS_PER_BATCH = 1000  # MAX_METRICS_PER_BATCH
-# MLflow 3.17's tracking-store schemes, used where its registry cannot be read
+# MLflow 3.17's built-in tracking-store schemes (mlflow.tracking._tracking_service.utils._register_tracking_stores)
 KNOWN_SCHEMES = {
     "",
     "file",
@@ -53,30 +53,57 @@ def resolve_uri(uri: str) -> str:
     return uri
 
 
-def check_uri(uri: str) -> None:
-    """One line for a tracking URI that cannot work, before MLflow is asked: an unknown scheme, a file store
-    (refused by MLflow 3.13+ unless MLFLOW_ALLOW_FILE_STORE=true), an in-memory or unwritable SQLite file, a
-    server that does not answer."""
-    where = f"logger.mlflow.tracking_uri={uri}"
+def uri_problem(uri: str) -> str | None:
+    """What cannot work in a tracking URI, seen without MLflow, the network or writing anything (the up-front config
+    check `config_path_rules.StoreUri` uses it too): an unknown scheme, a file store (refused by MLflow 3.13+ unless
+    MLFLOW_ALLOW_FILE_STORE=true), an in-memory SQLite store, a SQLite file whose folder cannot be made or written.
+    Words that follow `logger.mlflow.tracking_uri=<uri>`; None when it may work."""
     scheme = urlparse(uri).scheme.split("+")[0] if "://" in uri or uri.startswith("file:") else ""
-    if scheme not in _known_schemes():
-        raise TextgruError(
-            f"{where}: unknown scheme {scheme!r}; use sqlite:///<folder>/mlflow.db (a local store), "
+    if scheme not in known_schemes():
+        return (
+            f"has an unknown scheme {scheme!r}; use sqlite:///<folder>/mlflow.db (a local store), "
             "http(s)://<host>:<port> (a tracking server) or a database URL (postgresql://, mysql://)"
         )
     if scheme in ("", "file") and os.environ.get("MLFLOW_ALLOW_FILE_STORE", "").lower() not in ("1", "true", "yes"):
-        raise TextgruError(
-            f"{where} is a file store, which MLflow 3 refuses (from 3.13); use sqlite:///<folder>/mlflow.db, "
+        return (
+            "is a file store, which MLflow 3 refuses (from 3.13); use sqlite:///<folder>/mlflow.db, "
             "or set MLFLOW_ALLOW_FILE_STORE=true to keep the file store"
         )
-    if scheme == "sqlite":
-        path = sqlite_path(uri)
-        if path is None:
+    if scheme != "sqlite":
+        return None
+    db = sqlite_path(uri)
+    if db is None:
+        return "is an in-memory store that ends with the process; give a file: sqlite:///outputs/mlflow.db"
+    if db.exists():
+        if not db.is_file():
+            return f"names {db}, which is not a file; give a file: sqlite:///<folder>/mlflow.db"
+        return None if os.access(db, os.W_OK) else f"names {db}, which is not writable; give a writable place"
+    for parent in db.parents:  # the first that exists must be a writable folder
+        if parent.exists():
+            if not parent.is_dir():
+                return f"cannot create the folder {db.parent}: {parent} is a file; give a writable place for the store"
+            if not os.access(parent, os.W_OK | os.X_OK):
+                return f"cannot create the store in {parent}: it is not writable; give a writable place for the store"
+            return None
+    return None
+
+
+def check_uri(uri: str) -> None:
+    """One line for a tracking URI that cannot work (`uri_problem`, or a server that does not answer), before MLflow
+    is asked; makes a SQLite store's folder."""
+    where = f"logger.mlflow.tracking_uri={uri}"
+    why = uri_problem(uri)
+    if why is not None:
+        raise TextgruError(f"{where} {why}")
+    db = sqlite_path(uri) if urlparse(uri).scheme.split("+")[0] == "sqlite" else None
+    if db is not None:
+        try:
+            db.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
             raise TextgruError(
-                f"{where} is an in-memory store that ends with the process; give a file: sqlite:///outputs/mlflow.db"
-            )
-        _check_writable(path, where)
-    if scheme in ("http", "https"):
+                f"{where}: cannot create the folder {db.parent} ({e.strerror or e}); give a writable place for the store"
+            ) from None
+    if urlparse(uri).scheme in ("http", "https"):
         _check_reachable(uri, where)
 
 
@@ -86,29 +113,12 @@ def sqlite_path(uri: str) -> Path | None:
     return Path(path) if path and path != ":memory:" else None
 
 
-def _known_schemes() -> set[str]:
-    try:  # MLflow's registry also holds the schemes of installed store plugins
-        from mlflow.tracking._tracking_service.utils import _tracking_store_registry
+def known_schemes() -> set[str]:
+    """MLflow's own tracking-store schemes and those of installed store plugins (entry points of the group MLflow's
+    registry reads), found without importing MLflow."""
+    from importlib.metadata import entry_points
 
-        return set(_tracking_store_registry._registry) | {""}
-    except Exception:  # a private name: another MLflow version may lack it
-        return KNOWN_SCHEMES
-
-
-def _check_writable(db: Path, where: str) -> None:
-    folder = db.parent
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise TextgruError(
-            f"{where}: cannot create the folder {folder} ({e.strerror or e}); give a writable place for the store"
-        ) from None
-    if not os.access(folder, os.W_OK) or (db.exists() and not os.access(db, os.W_OK)):
-        raise TextgruError(
-            f"{where}: {db if db.exists() else folder} is not writable; give a writable place for the store"
-        )
-    if db.exists() and not db.is_file():
-        raise TextgruError(f"{where}: {db} is not a file")
+    return KNOWN_SCHEMES | {e.name for e in entry_points(group="mlflow.tracking_store")}
 
 
 def _check_reachable(uri: str, where: str) -> None:
