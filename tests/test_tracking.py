@@ -218,12 +218,28 @@ def test_python_sweep_is_one_parent_with_a_child_per_job(store: str, small_csv: 
         assert child.data.metrics["test/macro_f1"] == pytest.approx(result.metrics["test/macro_f1"])
 
 
+CRASH_AT_LR = """
+import lightning as L
+
+
+class CrashAtLr(L.Callback):  # the trial whose optimizer was made with learning rate `lr` crashes
+    def __init__(self, lr: float) -> None:
+        self.lr = lr
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        if trainer.optimizers[0].defaults["lr"] == self.lr:
+            raise RuntimeError("simulated crash of one trial")
+"""
+
+
 def test_a_search_is_one_parent_with_a_child_per_trial_and_its_state(
     store: str, small_csv: Path, tmp_path: Path
 ) -> None:
     """Three trials, one per learning rate (seed 28 of the random sampler draws each once), each ending differently:
-    lr 0.01 learns (COMPLETE), lr 1e-9 stays below the pruner's threshold at its second validation (PRUNED), lr -1
-    is refused by AdamW (FAIL)."""
+    lr 0.01 learns (COMPLETE), lr 1e-9 stays below the pruner's threshold at its second validation (PRUNED), lr 0.5
+    crashes when training starts (FAIL: a callback of the test's own; a value the config checks refuse, such as a
+    negative lr, stops the whole search before its first trial)."""
+    (tmp_path / "crash.py").write_text(CRASH_AT_LR)
     study_dir = tmp_path / "study"
     r = run_script(
         "tune",
@@ -231,21 +247,23 @@ def test_a_search_is_one_parent_with_a_child_per_trial_and_its_state(
         *_args(store, "search", small_csv),
         "trainer.max_epochs=2",
         "~hparams_search.params",
-        "+hparams_search.params={optimizer.lr: 'choice(0.01, 1e-9, -1.0)'}",
+        "+hparams_search.params={optimizer.lr: 'choice(0.01, 1e-9, 0.5)'}",
+        "+callbacks.crash._target_=crash.CrashAtLr",
+        "+callbacks.crash.lr=0.5",
         "~hparams_search.sampler",
         "+hparams_search.sampler={_target_: optuna.samplers.RandomSampler, seed: 28}",
         "~hparams_search.pruner",
         "+hparams_search.pruner={_target_: optuna.pruners.ThresholdPruner, lower: 0.5, n_warmup_steps: 1}",
         "n_trials=3",
         f"hydra.run.dir={study_dir}",
-        timeout=500,
+        env={"PYTHONPATH": str(tmp_path)},
     )
     assert r.returncode == 0, r.stderr[-3000:]
     import optuna
 
     study = optuna.load_study(study_name="sentiment", storage=f"sqlite:///{study_dir / 'study.db'}")
     states = {t.params["optimizer.lr"]: t.state.name for t in study.trials}
-    assert states == {0.01: "COMPLETE", 1e-9: "PRUNED", -1.0: "FAIL"}
+    assert states == {0.01: "COMPLETE", 1e-9: "PRUNED", 0.5: "FAIL"}
     runs = _runs(store, "search")
     parent = next(x for x in runs if x.data.tags.get("textgru.kind") == "search")
     assert parent.info.status == "FINISHED" and parent.data.tags["optuna.study_name"] == "sentiment"
@@ -254,7 +272,7 @@ def test_a_search_is_one_parent_with_a_child_per_trial_and_its_state(
     assert len(runs) == 4 and len(children) == 3
     by_lr = {float(c.data.params["optimizer.lr"]): c for c in children}
     assert {lr: c.data.tags["optuna.state"] for lr, c in by_lr.items()} == states
-    assert {lr: c.info.status for lr, c in by_lr.items()} == {0.01: "FINISHED", 1e-9: "FINISHED", -1.0: "FAILED"}
+    assert {lr: c.info.status for lr, c in by_lr.items()} == {0.01: "FINISHED", 1e-9: "FINISHED", 0.5: "FAILED"}
     for t in study.trials:
         assert by_lr[t.params["optimizer.lr"]].data.tags["optuna.trial_number"] == str(t.number)
     assert parent.data.metrics["best/val/macro_f1"] == pytest.approx(study.best_value)
@@ -286,11 +304,9 @@ def test_resume_continues_the_same_run_without_duplicated_steps(store: str, smal
     """Checkpoints every 10 steps, killed at step 25: the store holds the rows the checkpoint at 20 covers (steps up
     to 19), as metrics.csv does after `trim_metrics_log`. Resumed with more epochs (which changes the learning-rate
     schedule, so steps 20-25 come out differently the second time): one run, each step once, and the values of the
-    run that finished, the same as metrics.csv's. The killer is a callback of our own, named in ./conf of the folder
-    the commands run in, so that `resume=` trusts the `_target_` in the run's config.yaml."""
+    run that finished, the same as metrics.csv's. The killer is removed on resume (`callbacks.killer=null`), so
+    `resume=` has no `_target_` of ours to refuse."""
     (tmp_path / "killer.py").write_text(KILLER)
-    (tmp_path / "conf" / "callbacks").mkdir(parents=True)
-    (tmp_path / "conf" / "callbacks" / "killer.yaml").write_text("killer:\n  _target_: killer.Kill\n  step: 25\n")
     run_dir = tmp_path / "run"
     args = _args(
         store,
@@ -303,15 +319,13 @@ def test_resume_continues_the_same_run_without_duplicated_steps(store: str, smal
     )
     env = {"PYTHONPATH": str(tmp_path)}
     killer = ["+callbacks.killer._target_=killer.Kill", "+callbacks.killer.step=25"]
-    r = run_script("train", *args, *killer, env=env, cwd=tmp_path)
+    r = run_script("train", *args, *killer, env=env)
     assert r.returncode == 9, r.stderr[-2000:]
     (killed,) = _runs(store, "resume")
     assert killed.info.status == "RUNNING"
     before = _history(store, killed.info.run_id)
     assert max(s for s, _ in before["train/loss_step"]) == 19  # covered by the checkpoint at 20; 21 and 23 were held
-    r = run_script(
-        "train", *args, f"resume={run_dir}", "callbacks.killer=null", "trainer.max_epochs=4", env=env, cwd=tmp_path
-    )
+    r = run_script("train", *args, f"resume={run_dir}", "callbacks.killer=null", "trainer.max_epochs=4", env=env)
     assert r.returncode == 0, r.stderr[-3000:]
     (run,) = _runs(store, "resume")
     assert run.info.run_id == killed.info.run_id and run.info.status == "FINISHED"
