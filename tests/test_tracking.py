@@ -1,7 +1,11 @@
 """Experiment tracking in a real MLflow store (SQLite in a temporary folder, one per session; each test its own
 experiment): a run's params, metrics, tags and artifacts; a -m sweep, textgru.sweep() and an Optuna search as
 parent and child runs; resume continues the same run without duplicated steps; a ddp_cpu run is one run; a bad
-tracking URI is one line before any training."""
+tracking URI is one line before any training.
+
+Default suite (~90 CPU-seconds, measured with the CPU time of the tests and their subprocesses): one run, kill and
+resume, textgru.sweep(), the URI checks and the logger. Marked slow (`-m slow`): the 2x2 -m sweep with the README
+snippet, the 3-trial search and the ddp_cpu run."""
 
 from __future__ import annotations
 
@@ -140,6 +144,8 @@ def test_a_run_holds_the_config_the_metrics_the_tags_and_the_artifacts(
 README_SNIPPET = re.compile(r"```py\n(# a sweep's runs as a pandas table\n.*?)```", re.S)
 
 
+# slow: four training runs (~50 CPU-s); textgru.sweep() below covers parent and children in the default suite
+@pytest.mark.slow
 def test_a_2x2_sweep_is_one_parent_with_four_children_and_the_readme_snippet_reads_them(
     store: str, small_csv: Path, tmp_path: Path
 ) -> None:
@@ -232,6 +238,8 @@ class CrashAtLr(L.Callback):  # the trial whose optimizer was made with learning
 """
 
 
+# slow: three trials (~40 CPU-s)
+@pytest.mark.slow
 def test_a_search_is_one_parent_with_a_child_per_trial_and_its_state(
     store: str, small_csv: Path, tmp_path: Path
 ) -> None:
@@ -346,6 +354,8 @@ def test_resume_continues_the_same_run_without_duplicated_steps(store: str, smal
     assert artifacts == {"checkpoints/best.ckpt"}
 
 
+# slow: two ranks; with the other two, over the file's 90 s budget for the default suite
+@pytest.mark.slow
 def test_a_ddp_cpu_run_is_one_run(store: str, small_csv: Path, tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     r = run_script(
