@@ -1,1 +1,0 @@
-"""textgru's Hydra configs, shipped in the package and read as `pkg://textgru.conf`."""

@@ -1,1 +1,0 @@
-"""Data: sources (config → DatasetDict), tokenizers, and the LightningDataModules."""
