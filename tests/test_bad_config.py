@@ -94,6 +94,25 @@ MORE = [
     ("train", ["task=bilm", "model.cutoffs=[0,10]"], "model.cutoffs=[0, 10]: must be a list of items"),
     ("train", ["task=bilm", "data.max_length=1"], "data.max_length=1: task=bilm needs at least 2"),
     ("train", ["task=bilm", "data=synthetic_sine"], "data.source=synthetic_sine is not data for task=bilm"),
+    ("train", ["logger.tensorboard=maybe"], "logger.tensorboard=maybe: must be true (required), false or auto"),
+    ("train", ["logger=mlflow", "logger.mlflow.log_checkpoint=1"], "logger.mlflow.log_checkpoint=1: must be true or"),
+    ("train", ["logger=mlflow", "logger.mlflow.experiment_name=''"], "logger.mlflow.experiment_name='': must be a"),
+    (
+        "train",
+        ["logger=mlflow", "++logger.mlflow.tags={team: [a]}"],
+        ": must be a mapping {name: value} with each value",
+    ),
+    (
+        "train",
+        ["logger=mlflow", "logger.mlflow.tracking_uri=foo://x"],
+        "tracking_uri=foo://x has an unknown scheme 'foo'",
+    ),
+    (
+        "train",
+        ["logger=mlflow", "logger.mlflow.tracking_uri=sqlite:///<file>/sub/mlflow.db"],
+        "mlflow.db cannot create the folder",
+    ),
+    ("train", ["logger=wandb", "logger.wandb.mode=cloud"], "logger.wandb.mode=cloud: must be one of offline, online"),
     # eval
     ("eval", ["ckpt_path=<ckpt>", "split=nope"], "split=nope: must be one of train, validation, test, all"),
     ("eval", ["ckpt_path=<ckpt>", "batch_size=0"], "batch_size=0: must be an integer >= 1"),
@@ -450,6 +469,7 @@ EXPERIMENT_INPUTS = {"tweets_ulmfit": ["model.pretrained_lm=<tmp>"]}
         ),
         ("train", ["task=bilm", "data=shakespeare", "tokenizer=char", "optimized_metric=val/bpc"]),
         ("train", ["data.train_fraction=0.5", "model.pretrained_lm=<ckpt>", "scheduler=slanted_triangular"]),
+        ("train", ["logger=[mlflow,tensorboard,wandb]", "++logger.mlflow.tags={team: nlp, n: 1}"]),
         ("eval", ["ckpt_path=<ckpt>", "data=tweets", "split=all"]),
         ("predict", ["ckpt_path=<ckpt>"]),
         ("generate", ["ckpt_path=<ckpt>", "greedy=true", "temperature=0", "stop=[a,b]", "seed=1"]),

@@ -158,6 +158,7 @@ def tune_command(cfg: DictConfig) -> float | None:
     from hydra.core.hydra_config import HydraConfig
 
     from textgru.console import route_library_logs
+    from textgru.mlflow_parent import attach_summary
     from textgru.sweep_summary import summarise_study
     from textgru.tuning import tune
 
@@ -168,7 +169,9 @@ def tune_command(cfg: DictConfig) -> float | None:
     overrides = list(HydraConfig.get().overrides.task)
     study = tune(cfg, overrides)
     base = [o for o in overrides if not o.startswith(("hydra.", "n_trials=", "hparams_search"))]
-    print(summarise_study(study, Path(cfg.paths.run_dir), cfg, base), flush=True)
+    study_dir = Path(cfg.paths.run_dir)
+    print(summarise_study(study, study_dir, cfg, base), flush=True)
+    attach_summary(cfg, study_dir, [study_dir / n for n in ("summary.csv", "summary.md", "best_experiment.yaml")])
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     return study.best_value if complete else None
 

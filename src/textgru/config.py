@@ -56,7 +56,7 @@ def check_group_choices(args: Sequence[str]) -> None:
         if choices is None:
             continue
         for option in value.split(","):
-            option = option.strip()
+            option = option.strip().strip("[]").strip()  # logger=[mlflow,tensorboard] selects several
             if option.startswith(("choice(", "range(", "interval(", "tag(", "glob(")):
                 break
             if option not in choices:

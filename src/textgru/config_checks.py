@@ -18,7 +18,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue
 
 from textgru.config import sweep_values
-from textgru.config_path_rules import Existing, File, Folder, NewFile
+from textgru.config_path_rules import Existing, File, Folder, NewFile, StoreUri
 from textgru.config_rules import Rule, When, int_like, number_like
 from textgru.config_rules_commands import RULES
 from textgru.config_rules_train import TASK_MODELS, TASK_SOURCES
@@ -66,7 +66,7 @@ def problem(key: str, value: Any, rule: Rule) -> str | None:
     why = rule.problem(value)
     if why is None:
         return None
-    if isinstance(rule, (File, Existing, Folder, NewFile)):
+    if isinstance(rule, (File, Existing, Folder, NewFile, StoreUri)):
         return f"{key}={_shown(value)} {why}"  # a path: what is wrong with it, and what to give instead
     return f"{key}={_shown(value)}: must be {why}" + (f" ({rule.what})" if rule.what else "")
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from textgru.config_rules import Rule
+from textgru.mlflow_store import resolve_uri, uri_problem
 
 
 def _kind(p: Path) -> str:
@@ -129,3 +130,17 @@ class NewFile(Rule):
             return f"is {_kind(p)}, not a regular file; give the name of a file to write"
         why = _creatable(p.parent)
         return None if why is None else f"cannot be written: {why}; choose another path"
+
+
+@dataclass(frozen=True)
+class StoreUri(Rule):
+    """An MLflow tracking URI (`logger.mlflow.tracking_uri`): what `textgru.mlflow_store.uri_problem` sees without
+    MLflow, the network or writing anything (whether a server answers is checked when the run opens the store)."""
+
+    null: bool = False
+    what: str = ""
+
+    def problem(self, value: Any) -> str | None:
+        if not isinstance(value, str) or not value.strip():
+            return "is not a URI; give sqlite:///<folder>/mlflow.db or http(s)://<host>:<port>"
+        return uri_problem(resolve_uri(value))

@@ -165,6 +165,22 @@ class ListOf(Rule):
 
 
 @dataclass(frozen=True)
+class MapOf(Rule):
+    """A mapping of non-empty text keys whose every value passes `item` (e.g. tags {team: nlp})."""
+
+    item: Rule = Text()
+    null: bool = False
+    what: str = ""
+
+    def problem(self, value: Any) -> str | None:
+        need = _or_null(f"a mapping {{name: value}} with each value {self.item.problem(object())}", self.null)
+        if not isinstance(value, Mapping):
+            return need
+        bad_key = any(not isinstance(k, str) or not k.strip() for k in value)
+        return need if bad_key or any(self.item.problem(v) for v in value.values()) else None
+
+
+@dataclass(frozen=True)
 class AnyOf(Rule):
     """Valid when one of `rules` accepts the value; `shape` says in words what is valid."""
 

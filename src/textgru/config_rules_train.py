@@ -5,8 +5,8 @@ config lacks are not checked. `textgru.config_checks` applies them."""
 
 from __future__ import annotations
 
-from textgru.config_path_rules import Existing, File, Folder
-from textgru.config_rules import AnyOf, Bool, Duration, Int, ListOf, Num, OneOf, Rule, Text, When
+from textgru.config_path_rules import Existing, File, Folder, StoreUri
+from textgru.config_rules import AnyOf, Bool, Duration, Int, ListOf, MapOf, Num, OneOf, Rule, Text, When
 
 SHARE = Num(0, 1, lo_open=True, hi_open=True, what="a share of the data")
 DROPOUT = Num(0, 1, hi_open=True, what="a dropout probability")
@@ -178,7 +178,20 @@ TRAIN: dict[str, Rule] = {
     "callbacks.checkpoint.every_n_steps": Int(1, null=True),
     "callbacks.model_summary.max_depth": Int(-1, what="-1 shows every layer, 0 none"),
     "logger.csv": Bool(),
-    "logger.tensorboard": Bool(),
+    "logger.tensorboard": AnyOf((Bool(), OneOf(("auto",))), shape="true (required), false or auto (where installed)"),
+    # logger=mlflow (whether a tracking server answers is checked when the run opens the store: textgru.mlflow_store)
+    "logger.mlflow.tracking_uri": StoreUri(),
+    "logger.mlflow.experiment_name": Text(),
+    "logger.mlflow.run_name": Text(null=True),
+    "logger.mlflow.artifact_location": Text(null=True),
+    "logger.mlflow.log_checkpoint": Bool(),
+    "logger.mlflow.tags": MapOf(AnyOf((Text(empty=True), Num(), Bool()), shape="a text, number or true/false")),
+    # logger=wandb
+    "logger.wandb.project": Text(pattern=r"[^/\\#?%:]+", shape="a project name without / \\ # ? % :"),
+    "logger.wandb.entity": Text(null=True),
+    "logger.wandb.run_name": Text(null=True),
+    "logger.wandb.mode": OneOf(("offline", "online", "disabled")),
+    "logger.wandb.tags": ListOf(Text()),
     "paths.output_dir": Folder(),
     "paths.cache_dir": Folder(),
     "hparams_search.study_name": Text(pattern=r"[^/\\]+", shape="a name without / (the study's folder)"),

@@ -31,6 +31,13 @@ def process_rank() -> int:
     return int(os.environ.get("RANK", os.environ.get("LOCAL_RANK", "0")))
 
 
+def is_global_rank_zero() -> bool:
+    """Whether this process is global rank zero (or not data-parallel at all), from every launcher's variables:
+    torchrun (RANK), Lightning's own launcher (LOCAL_RANK, and NODE_RANK on the other nodes, where no RANK is
+    set), SLURM (SLURM_PROCID). The one process that talks to an experiment-tracking store."""
+    return all(int(os.environ.get(key) or 0) == 0 for key in ("RANK", "LOCAL_RANK", "NODE_RANK", "SLURM_PROCID"))
+
+
 def quiet_other_ranks() -> None:
     """In ranks other than zero: warnings and errors only, on the console, and no log file (rank zero reports)."""
     root = logging.getLogger()

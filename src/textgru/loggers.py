@@ -1,35 +1,91 @@
-"""The run's metric loggers: CSV always (the run folder's own record, which the plots read; continued, never
-deleted, when a killed run resumes) and TensorBoard where it is installed."""
+"""The run's metric loggers, as the `logger=` config group asks: CSV always (the run folder's own record, which the
+plots read; continued, never deleted, when a killed run resumes); TensorBoard (`tensorboard: auto` where it is
+installed, `true` required: `logger=tensorboard`); MLflow (`logger=mlflow`: the Lightning logger of the run's
+`tracking.RunTracker`); W&B (`logger=wandb`, offline unless `logger.wandb.mode=online`)."""
 
 from __future__ import annotations
 
 import csv
+import importlib.util
+import json
 import logging
+import uuid
 
 from lightning.pytorch.loggers import CSVLogger, Logger
 from lightning.pytorch.loggers.csv_logs import ExperimentWriter
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
-from textgru.run_folder import RunFolder
+from textgru.distributed import is_global_rank_zero
+from textgru.errors import TextgruError
+from textgru.run_folder import RunFolder, default_run_name
 
 log = logging.getLogger(__name__)
 
 
-def build_loggers(cfg: DictConfig, run: RunFolder, resuming: bool = False) -> list[Logger]:
-    """The loggers `cfg.logger` asks for, writing into the run folder."""
+def build_loggers(
+    cfg: DictConfig, run: RunFolder, resuming: bool = False, mlflow: Logger | None = None
+) -> list[Logger]:
+    """The loggers `cfg.logger` asks for, writing into the run folder; `mlflow` is the run tracker's logger (None
+    without `logger=mlflow`). CSV first: Lightning takes the first logger's folder as the run's log folder."""
     loggers: list[Logger] = []
     if cfg.logger.csv:  # rows written as they come, so a kill loses none before the last checkpoint
         csv_logger = ResumedCSVLogger if resuming else CSVLogger
         loggers.append(csv_logger(save_dir=str(run.path), name=run.logs.name, version="", flush_logs_every_n_steps=1))
     if cfg.logger.tensorboard:
-        try:
-            import tensorboard  # noqa: F401
+        if installed("tensorboard"):
             from lightning.pytorch.loggers import TensorBoardLogger
 
             loggers.append(TensorBoardLogger(save_dir=str(run.path), name=run.tensorboard.name, version=""))
-        except ImportError:
+        else:  # `auto`; `true` was checked before any work
             log.info("tensorboard is not installed; logging to CSV only")
+    if mlflow is not None:
+        loggers.append(mlflow)
+    if cfg.logger.get("wandb"):  # the section logger=wandb adds
+        loggers.append(wandb_logger(cfg, run, resuming))
     return loggers
+
+
+def check_logger_packages(cfg: DictConfig) -> None:
+    """One line, before any work, for a logger whose package is missing."""
+    if cfg.logger.tensorboard is True and not installed("tensorboard"):
+        raise TextgruError(
+            "logger=tensorboard needs TensorBoard: pip install 'textgru[tensorboard]' (or drop logger=tensorboard: "
+            "the CSV log stays on)"
+        )
+    if cfg.logger.get("wandb") and not installed("wandb"):
+        raise TextgruError("logger=wandb needs Weights & Biases: pip install 'textgru[wandb]'")
+    if cfg.logger.get("mlflow") and not installed("mlflow"):
+        raise TextgruError("logger=mlflow needs MLflow: pip install 'textgru[tracking]'")
+
+
+def installed(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+def wandb_logger(cfg: DictConfig, run: RunFolder, resuming: bool) -> Logger:
+    """W&B, offline by default (`wandb sync <run folder>/wandb/offline-run-*` uploads it later); the run id is kept
+    in the run folder so that a resumed run writes to the same W&B run (Lightning passes `resume="allow"`)."""
+    from lightning.pytorch.loggers import WandbLogger
+
+    wcfg = cfg.logger.wandb
+    record = run.wandb_run
+    run_id = json.loads(record.read_text())["id"] if resuming and record.is_file() else uuid.uuid4().hex[:8]
+    if is_global_rank_zero() and not record.is_file():
+        run.path.mkdir(parents=True, exist_ok=True)
+        record.write_text(json.dumps({"id": run_id}))
+    mode = str(wcfg.mode)
+    extra = {} if mode == "offline" else {"mode": mode}  # Lightning's `offline=True` sets WANDB_MODE itself
+    return WandbLogger(
+        project=wcfg.project,
+        entity=wcfg.entity,
+        name=wcfg.run_name or default_run_name(run),
+        save_dir=str(run.path),
+        id=run_id,
+        offline=mode == "offline",
+        tags=list(wcfg.tags),
+        config=OmegaConf.to_container(cfg, resolve=True),
+        **extra,
+    )
 
 
 class _AppendingWriter(ExperimentWriter):

@@ -44,6 +44,9 @@ class RunFolder:
     forecast_plot = property(lambda self: self.path / "forecast.png")
     samples = property(lambda self: self.path / "samples.txt")
     eval_dir = property(lambda self: self.path / "eval")  # what `textgru eval` writes by default
+    # logger=mlflow: the store and id of the MLflow run that records this folder (a run, a sweep or a study folder)
+    mlflow_run = property(lambda self: self.path / "mlflow_run.json")
+    wandb_run = property(lambda self: self.path / "wandb_run.json")  # logger=wandb: the W&B run id, kept for resume
 
     def metrics_after(self, step: int) -> Path:
         """Where CSV log rows logged after checkpoint `step` are kept when a killed run resumes from it."""
@@ -65,6 +68,16 @@ class RunFolder:
         """The run folder a checkpoint belongs to: `<run>/checkpoints/x.ckpt` -> `<run>`; else the file's folder."""
         p = Path(checkpoint).expanduser()
         return cls(p.parent.parent if p.parent.name == "checkpoints" else p.parent)
+
+
+def default_run_name(run: RunFolder) -> str:
+    """A run's name in an experiment tracker: `<date>/<time>` for outputs/<task>/<date>/<time>; the folder name for a
+    sweep's job or a search's trial."""
+    import re
+
+    parts = run.path.resolve().parts
+    dated = len(parts) > 1 and re.fullmatch(r"\d{4}-\d{2}-\d{2}", parts[-2])
+    return "/".join(parts[-2:]) if dated else run.path.name
 
 
 def fresh_dir(path: str) -> str:

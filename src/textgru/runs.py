@@ -76,6 +76,8 @@ def sweep(
     from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
+    from textgru.mlflow_parent import parent_run
+    from textgru.mlflow_store import overrides_as_params
     from textgru.sweep_summary import hydra_sweep_rows, write_summary
 
     overrides = [str(o) for o in overrides]
@@ -88,8 +90,14 @@ def sweep(
         compose_config(config_name, job)  # every job's keys are checked before the first one trains
     first = compose_config(config_name, jobs[0], return_hydra_config=True)
     folder = Path(sweep_dir).expanduser() if sweep_dir is not None else Path(str(first.hydra.sweep.dir))
-    results = [train(job, config_name, run_dir=folder / str(i)) for i, job in enumerate(jobs)]
-    write_summary(folder, hydra_sweep_rows(folder), str(first.optimized_metric), str(first.optimized_mode))
+    metric, mode = str(first.optimized_metric), str(first.optimized_mode)
+    tags = {"textgru.overrides": " ".join(overrides)}
+    with parent_run(first, folder, "sweep", overrides_as_params(overrides), tags) as parent:  # logger=mlflow
+        results = [train(job, config_name, run_dir=folder / str(i)) for i, job in enumerate(jobs)]
+        rows = hydra_sweep_rows(folder)
+        write_summary(folder, rows, metric, mode)
+        parent.log_best(metric, mode, rows)
+        parent.log_files([folder / "summary.csv", folder / "summary.md"])
     return results
 
 

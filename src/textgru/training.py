@@ -24,10 +24,11 @@ from textgru.config import in_hydra_multirun
 from textgru.config_checks import check_config
 from textgru.distributed import check_trainer_devices, one_config_per_trial, process_rank
 from textgru.errors import TextgruError
-from textgru.loggers import build_loggers
+from textgru.loggers import build_loggers, check_logger_packages
 from textgru.resume import check_same_tokenizer, prepare_resume
 from textgru.run_folder import RunFolder, set_aside_unfinished_best
 from textgru.tasks import task_module
+from textgru.tracking import RunTracker
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,8 @@ def train(
         prepare_resume(run, resume_from, rank_zero=process_rank() == 0)
     check_optimized_metric(cfg, task.validation_metrics(cfg))
     check_trainer_devices(cfg.trainer)
+    check_logger_packages(cfg)
+    tracker = RunTracker.open(cfg, run, resuming=resume_from is not None)  # logger=mlflow: a bad store fails here
     one_config_per_trial(cfg, in_hydra_multirun() if in_sweep is None else in_sweep)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     log.info("task=%s, seed %d, run folder %s", cfg.task.name, cfg.seed, run.path)
@@ -60,9 +63,10 @@ def train(
     config_yaml = OmegaConf.to_yaml(cfg, resolve=True)  # as asked: a resumed run with a new length refits below
     fit_epochs_to_min_steps(cfg, datamodule)
     fit_validation_to_run(cfg, datamodule)
-    trainer = build_trainer(cfg, run, resuming=resume_from is not None, extra_callbacks=extra_callbacks)
+    trainer = build_trainer(cfg, run, resume_from is not None, extra_callbacks, tracker)
     finished = False
     try:
+        tracker.start(config_yaml)  # before the run folder gets any file: a store failing here leaves none
         if trainer.is_global_zero and resume_from is None:
             write_run_inputs(run, config_yaml, getattr(datamodule, "tokenizer", None))
         if resume_from is not None:
@@ -85,6 +89,7 @@ def train(
         metrics = final_metrics(val, test, progress, trainer, train_seconds)
         if trainer.is_global_zero:
             run.metrics.write_text(json.dumps(metrics, indent=2))  # written last: marks a finished run
+            tracker.finish(metrics)
         finished = True
         return metrics
     finally:
@@ -92,6 +97,7 @@ def train(
             set_aside_unfinished_best(run)
         for logger in trainer.loggers:
             logger.finalize("success" if finished else "failed")
+        tracker.end(finished)
 
 
 def check_optimized_metric(cfg: DictConfig, logged: list[str]) -> None:
@@ -106,14 +112,17 @@ def check_optimized_metric(cfg: DictConfig, logged: list[str]) -> None:
         raise TextgruError(f"optimized_mode={cfg.optimized_mode} must be min or max")
 
 
-def build_trainer(cfg: DictConfig, run: RunFolder, resuming: bool, extra_callbacks: Sequence[Callback]) -> L.Trainer:
-    """Lightning's Trainer with the configured callbacks and loggers, textgru's own run callbacks, and
-    atomic checkpoint writes. Lightning refusing a Trainer or callback argument (a strategy name only its registry
-    knows) is one line (`TextgruError`), for `textgru.train()` as for the command."""
+def build_trainer(
+    cfg: DictConfig, run: RunFolder, resuming: bool, extra_callbacks: Sequence[Callback], tracker: RunTracker
+) -> L.Trainer:
+    """Lightning's Trainer with the configured callbacks and loggers (with `logger=mlflow`, the run tracker's),
+    textgru's own run callbacks, and atomic checkpoint writes. Lightning refusing a Trainer or callback argument (a
+    strategy name only its registry knows) is one line (`TextgruError`), for `textgru.train()` as for the command."""
     try:
         callbacks = [instantiate(c) for c in cfg.callbacks.values() if c is not None]
         callbacks += [RunArtifacts(run), SameConfigOnAllRanks(run), TokensPerSecond(), RunProgress(), ExactResume()]
-        loggers = build_loggers(cfg, run, resuming=resuming)
+        callbacks += tracker.callbacks
+        loggers = build_loggers(cfg, run, resuming=resuming, mlflow=tracker.logger)
         return instantiate(
             cfg.trainer,
             callbacks=[*callbacks, *extra_callbacks],

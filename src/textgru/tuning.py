@@ -22,6 +22,8 @@ from textgru.config import first_of_sweep, override_value
 from textgru.config_checks import check_config
 from textgru.distributed import launched_externally
 from textgru.errors import TextgruError
+from textgru.mlflow_parent import parent_run
+from textgru.mlflow_store import overrides_as_params
 from textgru.training import train
 
 log = logging.getLogger(__name__)
@@ -120,12 +122,16 @@ def _stored_user_attrs(study: optuna.Study, number: int) -> dict[str, Any]:
     return next((t.user_attrs for t in running if t.number == number), {})
 
 
-def _fail_interrupted_trials(study: optuna.Study) -> None:
-    """Trials left running by a killed search are marked failed, and their parameters queued to run again."""
+def _fail_interrupted_trials(study: optuna.Study) -> list[int]:
+    """Trials left running by a killed search are marked failed, and their parameters queued to run again;
+    returns their numbers."""
+    numbers = []
     for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
         study.tell(t.number, state=optuna.trial.TrialState.FAIL)
         study.enqueue_trial(t.params, skip_if_exists=False)
         log.info("trial %d was interrupted; its parameters are queued again", t.number)
+        numbers.append(t.number)
+    return numbers
 
 
 def tune(cfg: DictConfig, overrides: list[str], config_name: str = "train") -> optuna.Study:
@@ -160,7 +166,6 @@ def tune(cfg: DictConfig, overrides: list[str], config_name: str = "train") -> o
     if sampler_cfg.get("seed") is not None:  # a resumed study must not draw its first trials' parameters again
         sampler_cfg["seed"] = int(sampler_cfg["seed"]) + done
     study.sampler = instantiate(sampler_cfg)
-    _fail_interrupted_trials(study)
     n_trials = int(cfg.get("n_trials") or search.n_trials)
     log.info(
         "study %s in %s: %d trials stored, running %d more (%s %s)",
@@ -171,24 +176,41 @@ def tune(cfg: DictConfig, overrides: list[str], config_name: str = "train") -> o
         direction,
         cfg.optimized_metric,
     )
-    for _ in range(n_trials):
-        trial = study.ask()
-        params = {key: suggest(trial, key, spec) for key, spec in space.items()}
-        run_dir = study_dir / f"trial_{trial.number:03d}"
-        trial_cfg = _compose(
-            config_name, base + [_override(k, v) for k, v in params.items()] + [f"paths.run_dir={run_dir}"]
-        )
-        log.info("trial %d: %s", trial.number, " ".join(_override(k, v) for k, v in params.items()))
-        try:
-            metrics = train(
-                trial_cfg, extra_callbacks=[PruneOnValidation(trial, cfg.optimized_metric, storage_url)], in_sweep=True
+    study_tags = {"optuna.study_name": str(search.study_name)}
+    search_params = {**overrides_as_params(base), "direction": direction}
+    with parent_run(
+        cfg, study_dir, "search", search_params, study_tags
+    ) as parent:  # logger=mlflow: trials are children
+        for number in _fail_interrupted_trials(study):
+            parent.record_trial(study_dir / f"trial_{number:03d}", number, "FAIL", interrupted=True)
+        for _ in range(n_trials):
+            trial = study.ask()
+            params = {key: suggest(trial, key, spec) for key, spec in space.items()}
+            run_dir = study_dir / f"trial_{trial.number:03d}"
+            trial_cfg = _compose(
+                config_name, base + [_override(k, v) for k, v in params.items()] + [f"paths.run_dir={run_dir}"]
             )
-        except Exception as e:
-            study.tell(trial, state=optuna.trial.TrialState.FAIL)
-            log.warning("trial %d failed: %s", trial.number, (str(e).strip().splitlines() or [type(e).__name__])[-1])
-            continue
-        if _stored_user_attrs(study, trial.number).get(PRUNED_AT) is not None:
-            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
-        else:
-            study.tell(trial, metrics[cfg.optimized_metric])
+            chosen = " ".join(_override(k, v) for k, v in params.items())
+            log.info("trial %d: %s", trial.number, chosen)
+            try:
+                with parent.child(
+                    {**study_tags, "optuna.trial_number": str(trial.number), "textgru.overrides": chosen}
+                ):
+                    pruning = PruneOnValidation(trial, cfg.optimized_metric, storage_url)
+                    metrics = train(trial_cfg, extra_callbacks=[pruning], in_sweep=True)
+            except Exception as e:
+                study.tell(trial, state=optuna.trial.TrialState.FAIL)
+                parent.record_trial(run_dir, trial.number, "FAIL", params)
+                log.warning(
+                    "trial %d failed: %s", trial.number, (str(e).strip().splitlines() or [type(e).__name__])[-1]
+                )
+                continue
+            if _stored_user_attrs(study, trial.number).get(PRUNED_AT) is not None:
+                study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+            else:
+                study.tell(trial, metrics[cfg.optimized_metric])
+            parent.record_trial(run_dir, trial.number, study.trials[trial.number].state.name)
+        complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+        rows = [{"run": f"trial_{t.number:03d}", cfg.optimized_metric: t.value} for t in complete]
+        parent.log_best(str(cfg.optimized_metric), str(cfg.optimized_mode), rows)
     return study

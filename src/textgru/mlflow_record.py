@@ -1,0 +1,73 @@
+"""The record of an MLflow run kept in a run, sweep or study folder (`RunFolder.mlflow_run`: the store, experiment and
+run id, so a resumed training or study goes on in the same MLflow run), the run status an exception means, and the
+tags every run and parent run carries (name, user, command, textgru version, git commit). Plain files and `git`; no
+MLflow import here."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from textgru.run_folder import RunFolder
+
+
+def read_record(folder: RunFolder) -> dict[str, Any] | None:
+    """The MLflow run recorded in a run, sweep or study folder: {tracking_uri, experiment_id, run_id}."""
+    return json.loads(folder.mlflow_run.read_text()) if folder.mlflow_run.is_file() else None
+
+
+def write_record(folder: RunFolder, record: Mapping[str, Any]) -> None:
+    folder.path.mkdir(parents=True, exist_ok=True)
+    tmp = folder.mlflow_run.with_name(folder.mlflow_run.name + ".tmp")
+    tmp.write_text(json.dumps(record, indent=2))
+    tmp.replace(folder.mlflow_run)
+
+
+def status_of(error: BaseException | None) -> str:
+    """KILLED for Ctrl-C (a KeyboardInterrupt, or the SystemExit Lightning raises after its graceful shutdown),
+    FAILED for anything else."""
+    return "KILLED" if isinstance(error, (KeyboardInterrupt, SystemExit)) else "FAILED"
+
+
+def base_tags(run_name: str) -> dict[str, str]:
+    """The tags of every run and parent run: its name, the user, the command, textgru's version and the working
+    folder's git commit (with whether tracked files differ from it) where it is a git repository."""
+    import textgru
+
+    try:
+        user = getpass.getuser()
+    except Exception:  # no user name in some containers
+        user = "unknown"
+    return {
+        "mlflow.runName": run_name,
+        "mlflow.user": user,
+        "mlflow.source.type": "LOCAL",
+        "mlflow.source.name": Path(sys.argv[0]).name or "python",
+        "textgru.version": textgru.__version__,
+        **_git_tags(Path.cwd()),
+    }
+
+
+def _git_tags(folder: Path) -> dict[str, str]:
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=folder, capture_output=True, text=True, timeout=10)
+        if head.returncode != 0:
+            return {}
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    tags = {"mlflow.source.git.commit": head.stdout.strip()}
+    if dirty.returncode == 0:
+        tags["textgru.git_dirty"] = "true" if dirty.stdout.strip() else "false"
+    return tags

@@ -1,0 +1,488 @@
+"""Experiment tracking in a real MLflow store (SQLite in a temporary folder, one per session; each test its own
+experiment): a run's params, metrics, tags and artifacts; a -m sweep, textgru.sweep() and an Optuna search as
+parent and child runs; resume continues the same run without duplicated steps; a ddp_cpu run is one run; a bad
+tracking URI is one line before any training.
+
+Default suite (~68 s on a quiet 2-core machine): one run (40 s), the ddp_cpu run (19 s), textgru.sweep() (4 s), the
+URI checks and the logger. Marked slow (`-m slow`), measured quiet: kill and resume (46 s), the 2x2 -m sweep with
+the README snippet (53 s), the 3-trial search (33 s)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import subprocess
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+mlflow = pytest.importorskip("mlflow")
+
+from conftest import ROOT, TINY_MODEL, run_script  # noqa: E402
+
+from textgru.errors import TextgruError  # noqa: E402
+
+DATA = ["data.text_column=review", "data.label_column=sentiment", "model.pretrained_embeddings=null"]
+
+
+@pytest.fixture(scope="session")
+def store(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """One SQLite store for the session (creating its tables takes seconds); tests keep apart by experiment."""
+    return f"sqlite:///{tmp_path_factory.mktemp('mlflow') / 'mlflow.db'}"
+
+
+def _args(store: str, experiment: str, small_csv: Path, *more: str) -> list[str]:
+    return [
+        "task=sentiment",
+        "data=local",
+        f"data.path={small_csv}",
+        *DATA,
+        *TINY_MODEL,
+        "logger=mlflow",
+        f"logger.mlflow.tracking_uri={store}",
+        f"logger.mlflow.experiment_name={experiment}",
+        *more,
+    ]
+
+
+def _runs(store: str, experiment: str) -> list[Any]:
+    client = mlflow.MlflowClient(store)
+    exp = client.get_experiment_by_name(experiment)
+    assert exp is not None, f"no experiment {experiment}"
+    return client.search_runs([exp.experiment_id], max_results=1000)
+
+
+def _flatten(node: Any, prefix: str = "") -> dict[str, str]:
+    """The config as the params should hold it, written independently of textgru.tracking."""
+    if isinstance(node, dict) and node:
+        out: dict[str, str] = {}
+        for k, v in node.items():
+            out.update(_flatten(v, f"{prefix}{k}."))
+        return out
+    return {prefix[:-1]: node if isinstance(node, str) else json.dumps(node)}
+
+
+def _csv_steps(run_dir: Path) -> dict[str, list[int]]:
+    """metric -> the distinct steps at which logs/metrics.csv holds a value for it."""
+    steps: dict[str, set[int]] = defaultdict(set)
+    with open(run_dir / "logs" / "metrics.csv", newline="") as f:
+        for row in csv.DictReader(f):
+            for key, value in row.items():
+                if key != "step" and value not in ("", None):
+                    steps[key].add(int(row["step"]))
+    return {k: sorted(v) for k, v in steps.items()}
+
+
+def _csv_values(run_dir: Path, key: str, name: str = "") -> dict[int, float]:
+    with open(run_dir / name if name else run_dir / "logs" / "metrics.csv", newline="") as f:
+        return {int(r["step"]): float(r[key]) for r in csv.DictReader(f) if r.get(key)}
+
+
+def _history(store: str, run_id: str) -> dict[str, list[tuple[int, float]]]:
+    client = mlflow.MlflowClient(store)
+    return {
+        key: sorted((m.step, m.value) for m in client.get_metric_history(run_id, key))
+        for key in client.get_run(run_id).data.metrics
+    }
+
+
+def _check_history_equals_csv(store: str, run_id: str, run_dir: Path) -> dict[str, list[tuple[int, float]]]:
+    """Every metric's stored steps: the CSV's (per-step and per-epoch), each once, then the final values."""
+    history = _history(store, run_id)
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    for key, points in history.items():
+        steps = [s for s, _ in points]
+        assert len(steps) == len(set(steps)), f"{key}: a step stored twice: {steps}"
+        assert steps == _csv_steps(run_dir).get(key, [metrics["global_step"]]), key
+    return history
+
+
+def test_a_run_holds_the_config_the_metrics_the_tags_and_the_artifacts(
+    store: str, small_csv: Path, tmp_path: Path
+) -> None:
+    run_dir = tmp_path / "run"
+    r = run_script(
+        "train", *_args(store, "single", small_csv, f"hydra.run.dir={run_dir}", "trainer.log_every_n_steps=5")
+    )
+    assert r.returncode == 0, r.stderr[-3000:]
+    runs = _runs(store, "single")
+    assert len(runs) == 1
+    run = runs[0]
+    assert run.info.status == "FINISHED"
+    assert json.loads((run_dir / "mlflow_run.json").read_text())["run_id"] == run.info.run_id
+    # params: the resolved config of the run folder, every key, nothing else
+    config = yaml.safe_load((run_dir / "config.yaml").read_text())
+    assert run.data.params == _flatten(config)
+    assert run.data.params["model.hidden_size"] == "16" and run.data.params["logger.mlflow.tracking_uri"] == store
+    # final metrics: metrics.json's values, exactly
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert {k: run.data.metrics[k] for k in metrics} == pytest.approx(metrics, rel=1e-12)
+    # per-step and per-epoch history: the CSV log's steps, with Lightning's global step
+    history = _check_history_equals_csv(store, run.info.run_id, run_dir)
+    assert len(history["train/loss_step"]) == 9 and len(history["val/macro_f1"]) == 4  # 45 steps / 5; 3 epochs + final
+    import textgru
+
+    tags = run.data.tags
+    assert tags["textgru.task"] == "sentiment" and tags["textgru.version"] == textgru.__version__
+    assert tags["textgru.run_dir"] == str(run_dir.resolve()) and tags["mlflow.runName"] == "run"
+    assert "model.hidden_size=16" in tags["textgru.overrides"]
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True)  # the working folder
+    assert tags.get("mlflow.source.git.commit") == (head.stdout.strip() if head.returncode == 0 else None)
+    artifacts = {a.path for a in mlflow.MlflowClient(store).list_artifacts(run.info.run_id)}
+    assert artifacts == {"config.yaml", "tokenizer.json", "metrics.json", "learning_curves.png", "confusion_matrix.png"}
+    # the artifacts sit next to the database, not in ./mlruns of the working folder
+    assert Path(run.info.artifact_uri.removeprefix("file://")).is_relative_to(
+        Path(store.removeprefix("sqlite:///")).parent
+    )
+
+
+# fenced as `py`, not `python`: test_api runs every `python` block of the README in a folder without a sweep
+README_SNIPPET = re.compile(r"```py\n(# a sweep's runs as a pandas table\n.*?)```", re.S)
+
+
+# slow: four training runs (~50 CPU-s); textgru.sweep() below covers parent and children in the default suite
+@pytest.mark.slow
+def test_a_2x2_sweep_is_one_parent_with_four_children_and_the_readme_snippet_reads_them(
+    store: str, small_csv: Path, tmp_path: Path
+) -> None:
+    sweep = tmp_path / "sweep"
+    r = run_script(
+        "train",
+        "-m",
+        *_args(
+            store,
+            "sweep",
+            small_csv,
+            "trainer.max_epochs=1",
+            "model.hidden_size=8,16",
+            "seed=1,2",
+            f"hydra.sweep.dir={sweep}",
+        ),
+        timeout=500,
+    )
+    assert r.returncode == 0, r.stderr[-3000:]
+    runs = _runs(store, "sweep")
+    parents = [x for x in runs if "mlflow.parentRunId" not in x.data.tags]
+    assert len(parents) == 1 and len(runs) == 5
+    parent = parents[0]
+    assert parent.info.status == "FINISHED" and parent.data.tags["textgru.kind"] == "sweep"
+    assert json.loads((sweep / "mlflow_run.json").read_text())["run_id"] == parent.info.run_id
+    assert parent.data.params["model.hidden_size"] == "8,16" and parent.data.params["seed"] == "1,2"
+    children = [x for x in runs if x.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+    assert len(children) == 4 and all(c.info.status == "FINISHED" for c in children)
+    assert {(c.data.params["model.hidden_size"], c.data.params["seed"]) for c in children} == {
+        ("8", "1"),
+        ("8", "2"),
+        ("16", "1"),
+        ("16", "2"),
+    }
+    best = 0.0
+    for child in children:  # each child is its own job folder's run
+        job = Path(child.data.tags["textgru.run_dir"])
+        assert job.parent == sweep.resolve() and child.data.tags["mlflow.runName"] == job.name
+        assert f"model.hidden_size={child.data.params['model.hidden_size']}" in child.data.tags["textgru.overrides"]
+        metrics = json.loads((job / "metrics.json").read_text())
+        assert child.data.metrics["val/macro_f1"] == pytest.approx(metrics["val/macro_f1"], rel=1e-12)
+        best = max(best, metrics["val/macro_f1"])
+    assert parent.data.metrics["best/val/macro_f1"] == pytest.approx(best)
+    assert {a.path for a in mlflow.MlflowClient(store).list_artifacts(parent.info.run_id)} == {
+        "summary.csv",
+        "summary.md",
+    }
+
+    # the README's snippet, pointed at this store and sweep, loads the four runs as a pandas table
+    snippet = README_SNIPPET.search((ROOT / "README.md").read_text())
+    assert snippet, "README: no py block starting '# a sweep's runs as a pandas table'"
+    code = re.sub(r"(?m)^store = .*$", f"store = {store!r}", snippet.group(1))
+    code = re.sub(r"(?m)^sweep_dir = .*$", f"sweep_dir = {str(sweep)!r}", code)
+    scope: dict[str, Any] = {}
+    exec(compile(code, "README.md", "exec"), scope)  # the project's own README
+    table = scope["table"]
+    assert len(table) == 4 and set(table["params.seed"]) == {"1", "2"}
+    assert list(table["metrics.val/macro_f1"]) == sorted(table["metrics.val/macro_f1"], reverse=True)
+
+
+def test_python_sweep_is_one_parent_with_a_child_per_job(store: str, small_csv: Path, tmp_path: Path) -> None:
+    import textgru
+
+    results = textgru.sweep(
+        _args(store, "pysweep", small_csv, "trainer.fast_dev_run=true", "model.hidden_size=8,16"),
+        sweep_dir=tmp_path / "sweep",
+    )
+    assert len(results) == 2
+    runs = _runs(store, "pysweep")
+    parent = next(x for x in runs if x.data.tags.get("textgru.kind") == "sweep")
+    children = [x for x in runs if x.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+    assert len(runs) == 3 and parent.info.status == "FINISHED"
+    assert sorted(c.data.params["model.hidden_size"] for c in children) == ["16", "8"]
+    # fast_dev_run: no per-step logging, so the final values are all a child holds
+    for child, result in zip(sorted(children, key=lambda c: c.info.run_name), results, strict=True):
+        assert child.data.metrics["test/macro_f1"] == pytest.approx(result.metrics["test/macro_f1"])
+
+
+CRASH_AT_LR = """
+import lightning as L
+
+
+class CrashAtLr(L.Callback):  # the trial whose optimizer was made with learning rate `lr` crashes
+    def __init__(self, lr: float) -> None:
+        self.lr = lr
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        if trainer.optimizers[0].defaults["lr"] == self.lr:
+            raise RuntimeError("simulated crash of one trial")
+"""
+
+
+# slow: three trials (~40 CPU-s)
+@pytest.mark.slow
+def test_a_search_is_one_parent_with_a_child_per_trial_and_its_state(
+    store: str, small_csv: Path, tmp_path: Path
+) -> None:
+    """Three trials, one per learning rate (seed 28 of the random sampler draws each once), each ending differently:
+    lr 0.01 learns (COMPLETE), lr 1e-9 stays below the pruner's threshold at its second validation (PRUNED), lr 0.5
+    crashes when training starts (FAIL: a callback of the test's own; a value the config checks refuse, such as a
+    negative lr, stops the whole search before its first trial)."""
+    (tmp_path / "crash.py").write_text(CRASH_AT_LR)
+    study_dir = tmp_path / "study"
+    r = run_script(
+        "tune",
+        "hparams_search=sentiment",
+        *_args(store, "search", small_csv),
+        "trainer.max_epochs=2",
+        "~hparams_search.params",
+        "+hparams_search.params={optimizer.lr: 'choice(0.01, 1e-9, 0.5)'}",
+        "+callbacks.crash._target_=crash.CrashAtLr",
+        "+callbacks.crash.lr=0.5",
+        "~hparams_search.sampler",
+        "+hparams_search.sampler={_target_: optuna.samplers.RandomSampler, seed: 28}",
+        "~hparams_search.pruner",
+        "+hparams_search.pruner={_target_: optuna.pruners.ThresholdPruner, lower: 0.5, n_warmup_steps: 1}",
+        "n_trials=3",
+        f"hydra.run.dir={study_dir}",
+        env={"PYTHONPATH": str(tmp_path)},
+    )
+    assert r.returncode == 0, r.stderr[-3000:]
+    import optuna
+
+    study = optuna.load_study(study_name="sentiment", storage=f"sqlite:///{study_dir / 'study.db'}")
+    states = {t.params["optimizer.lr"]: t.state.name for t in study.trials}
+    assert states == {0.01: "COMPLETE", 1e-9: "PRUNED", 0.5: "FAIL"}
+    runs = _runs(store, "search")
+    parent = next(x for x in runs if x.data.tags.get("textgru.kind") == "search")
+    assert parent.info.status == "FINISHED" and parent.data.tags["optuna.study_name"] == "sentiment"
+    assert json.loads((study_dir / "mlflow_run.json").read_text())["run_id"] == parent.info.run_id
+    children = [x for x in runs if x.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+    assert len(runs) == 4 and len(children) == 3
+    by_lr = {float(c.data.params["optimizer.lr"]): c for c in children}
+    assert {lr: c.data.tags["optuna.state"] for lr, c in by_lr.items()} == states
+    assert {lr: c.info.status for lr, c in by_lr.items()} == {0.01: "FINISHED", 1e-9: "FINISHED", 0.5: "FAILED"}
+    for t in study.trials:
+        assert by_lr[t.params["optimizer.lr"]].data.tags["optuna.trial_number"] == str(t.number)
+    assert parent.data.metrics["best/val/macro_f1"] == pytest.approx(study.best_value)
+    assert parent.data.tags["textgru.best_run"] == f"trial_{study.best_trial.number:03d}"
+    artifacts = {a.path for a in mlflow.MlflowClient(store).list_artifacts(parent.info.run_id)}
+    assert artifacts == {
+        "summary.csv",
+        "summary.md",
+        "best_experiment.yaml",
+    }  # written by `textgru tune` after the trials
+
+
+KILLER = """
+import os
+import lightning as L
+
+
+class Kill(L.Callback):  # dies abruptly (no cleanup, like kill -9) at the end of training step `step`
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_train_batch_end(self, trainer, *args) -> None:
+        if trainer.global_step == self.step:
+            os._exit(9)
+"""
+
+
+# slow: two processes (46 s on a quiet machine); with it the default file took 114 s, over its 90 s budget
+@pytest.mark.slow
+def test_resume_continues_the_same_run_without_duplicated_steps(store: str, small_csv: Path, tmp_path: Path) -> None:
+    """Checkpoints every 10 steps, killed at step 25: the store holds the rows the checkpoint at 20 covers (steps up
+    to 19), as metrics.csv does after `trim_metrics_log`. Resumed with more epochs (which changes the learning-rate
+    schedule, so steps 20-25 come out differently the second time): one run, each step once, and the values of the
+    run that finished, the same as metrics.csv's. The killer is removed on resume (`callbacks.killer=null`), so
+    `resume=` has no `_target_` of ours to refuse."""
+    (tmp_path / "killer.py").write_text(KILLER)
+    run_dir = tmp_path / "run"
+    args = _args(
+        store,
+        "resume",
+        small_csv,
+        f"hydra.run.dir={run_dir}",
+        "trainer.log_every_n_steps=2",
+        "callbacks.checkpoint.every_n_steps=10",
+        "logger.mlflow.log_checkpoint=true",
+    )
+    env = {"PYTHONPATH": str(tmp_path)}
+    killer = ["+callbacks.killer._target_=killer.Kill", "+callbacks.killer.step=25"]
+    r = run_script("train", *args, *killer, env=env)
+    assert r.returncode == 9, r.stderr[-2000:]
+    (killed,) = _runs(store, "resume")
+    assert killed.info.status == "RUNNING"
+    before = _history(store, killed.info.run_id)
+    assert max(s for s, _ in before["train/loss_step"]) == 19  # covered by the checkpoint at 20; 21 and 23 were held
+    r = run_script("train", *args, f"resume={run_dir}", "callbacks.killer=null", "trainer.max_epochs=4", env=env)
+    assert r.returncode == 0, r.stderr[-3000:]
+    (run,) = _runs(store, "resume")
+    assert run.info.run_id == killed.info.run_id and run.info.status == "FINISHED"
+    assert run.data.tags["textgru.resumes"] == "1"
+    # params cannot change in MLflow: the value the resume changed is a tag
+    assert (
+        run.data.params["trainer.max_epochs"] == "3" and run.data.tags["textgru.resume1.trainer.max_epochs"] == "3 -> 4"
+    )
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["global_step"] > 45  # trained on past the first run's end
+    history = _check_history_equals_csv(store, run.info.run_id, run_dir)  # continuous, each step once
+    assert [s for s, _ in history["train/loss_step"]] == list(range(1, metrics["global_step"], 2))
+    assert dict(history["train/loss_step"]) == pytest.approx(_csv_values(run_dir, "train/loss_step"), rel=1e-6)
+    aside = _csv_values(run_dir / "logs", "train/loss_step", "metrics.after-step-20.csv")  # the killed run's
+    assert sorted(aside) == [21, 23] and aside[23] != pytest.approx(dict(history["train/loss_step"])[23], rel=1e-6)
+    assert {k: run.data.metrics[k] for k in metrics} == pytest.approx(metrics, rel=1e-12)
+    artifacts = {a.path for a in mlflow.MlflowClient(store).list_artifacts(run.info.run_id, "checkpoints")}
+    assert artifacts == {"checkpoints/best.ckpt"}
+
+
+def test_a_ddp_cpu_run_is_one_run(store: str, small_csv: Path, tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    r = run_script(
+        "train",
+        *_args(
+            store,
+            "ddp",
+            small_csv,
+            "trainer=ddp_cpu",
+            "trainer.max_epochs=2",
+            "trainer.log_every_n_steps=2",
+            f"hydra.run.dir={run_dir}",
+        ),
+        timeout=500,
+    )
+    assert r.returncode == 0, r.stderr[-3000:]
+    (run,) = _runs(store, "ddp")  # rank 1 runs the script too, and must not start a run of its own
+    assert run.info.status == "FINISHED"
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert {k: run.data.metrics[k] for k in metrics} == pytest.approx(metrics, rel=1e-12)
+    _check_history_equals_csv(store, run.info.run_id, run_dir)
+
+
+@pytest.mark.parametrize(
+    "uri,needle",
+    [
+        ("foo://somewhere", "unknown scheme 'foo'"),
+        ("file:///tmp/textgru-mlruns", "file store"),
+        ("sqlite://", "in-memory"),
+        ("http://127.0.0.1:9", "no tracking server answers"),
+    ],
+)
+def test_a_bad_tracking_uri_is_one_line(uri: str, needle: str) -> None:
+    from textgru.mlflow_store import open_store
+
+    with pytest.raises(TextgruError, match=re.escape(needle)) as e:
+        open_store(uri)
+    assert "\n" not in str(e.value) and uri in str(e.value)
+
+
+def test_an_unwritable_store_folder_fails_before_training_with_one_line(
+    store: str, small_csv: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "afile").write_text("not a folder")
+    bad = f"sqlite:///{tmp_path / 'afile' / 'sub' / 'mlflow.db'}"
+    run_dir = tmp_path / "run"
+    r = run_script("train", *_args(bad, "bad", small_csv, f"hydra.run.dir={run_dir}"))
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    errors = [line for line in r.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "cannot create the folder" in errors[0] and str(tmp_path / "afile") in errors[0], (
+        r.stderr
+    )
+    assert not run_dir.exists()  # refused before anything was written
+    # a sweep fails the same way, before its first job
+    r = run_script(
+        "train", "-m", *_args("foo://x", "bad", small_csv, "seed=1,2", f"hydra.sweep.dir={tmp_path / 'sweep'}")
+    )
+    errors = [line for line in r.stderr.splitlines() if line.startswith("error:")]
+    assert r.returncode == 2 and len(errors) == 1 and "unknown scheme" in errors[0], r.stderr[-2000:]
+    assert "Traceback" not in r.stderr and not (tmp_path / "sweep").exists()
+
+
+def test_rows_reach_the_store_when_a_checkpoint_covers_them(store: str) -> None:
+    """Rows wait for a checkpoint; those Lightning logs for earlier steps just after it go at once (a step's row is
+    logged after that step's callbacks); the end of a stage sends the rest. A resumed run sends no step the store
+    holds. Without checkpointing, rows go by time."""
+    from types import SimpleNamespace
+
+    from textgru.mlflow_logger import FlushAtCheckpoint, MLflowMetricsLogger
+
+    client = mlflow.MlflowClient(store)
+    run_id = client.create_run(client.create_experiment("logger")).info.run_id
+    logger = MLflowMetricsLogger(store, run_id, flush_every_s=0)  # holding back wins over time
+
+    def stored(key: str) -> list[int]:
+        return sorted(m.step for m in client.get_metric_history(run_id, key))
+
+    for step in range(19):
+        logger.log_metrics({"loss": 1.0 / (step + 1)}, step)
+    assert stored("loss") == []  # no checkpoint covers them yet
+    FlushAtCheckpoint().on_save_checkpoint(SimpleNamespace(loggers=[logger], global_step=20), None, {})
+    assert stored("loss") == list(range(19))
+    logger.log_metrics({"loss": 0.05}, 19)  # the row of the checkpoint's own step, logged after it
+    assert stored("loss") == list(range(20))
+    logger.log_metrics({"loss": 0.04}, 20)  # after the checkpoint: held (a kill now loses it, and the resume redoes it)
+    assert stored("loss") == list(range(20))
+    logger.finalize("success")
+    assert stored("loss") == list(range(21))
+    resumed = MLflowMetricsLogger(store, run_id, logged_steps={"loss": 20}, hold_back=False, flush_every_s=0)
+    for step in (19, 20, 21):
+        resumed.log_metrics({"loss": 0.5}, step)
+    assert stored("loss") == list(range(22))  # 21 sent at once: no checkpointing, no holding back
+    assert [m.value for m in client.get_metric_history(run_id, "loss") if m.step == 20] == [0.04]
+
+
+def test_logger_tensorboard_needs_tensorboard(monkeypatch: pytest.MonkeyPatch) -> None:
+    from textgru import loggers
+    from textgru.config import compose_config
+
+    monkeypatch.setattr(loggers, "installed", lambda module: module != "tensorboard")
+    with pytest.raises(TextgruError, match=r"pip install 'textgru\[tensorboard\]'"):
+        loggers.check_logger_packages(compose_config("train", ["logger=tensorboard"]))
+    loggers.check_logger_packages(compose_config("train", []))  # the default: TensorBoard only where installed
+    both = compose_config("train", ["logger=[mlflow,tensorboard]"])  # several loggers at once
+    assert both.logger.tensorboard is True and both.logger.mlflow.experiment_name == "sentiment" and both.logger.csv
+    assert compose_config("train", ["logger=[tensorboard,mlflow,wandb]"]).logger.mlflow.experiment_name == "sentiment"
+
+
+def test_tensorboard_and_wandb_offline(small_csv: Path, tmp_path: Path) -> None:
+    """Both optional (extras `tensorboard`, `wandb`): skipped where either is not installed."""
+    pytest.importorskip("tensorboard")
+    pytest.importorskip("wandb")
+    run_dir = tmp_path / "run"
+    tiny = [a for a in TINY_MODEL if not a.startswith("logger.tensorboard")]
+    r = run_script(
+        "train",
+        "task=sentiment",
+        "data=local",
+        f"data.path={small_csv}",
+        *DATA,
+        *tiny,
+        "logger=[tensorboard,wandb]",
+        "trainer.max_epochs=1",
+        f"hydra.run.dir={run_dir}",
+        env={"WANDB_SILENT": "true"},
+    )
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert list((run_dir / "tensorboard").glob("events.out.tfevents.*"))
+    run_id = json.loads((run_dir / "wandb_run.json").read_text())["id"]
+    assert len(list((run_dir / "wandb").glob(f"offline-run-*-{run_id}"))) == 1
