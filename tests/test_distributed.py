@@ -41,7 +41,7 @@ def play(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_play(tmp_path_factory.mktemp("play") / "play.txt", lines=200)
 
 
-@pytest.mark.parametrize("task", ["sentiment", "lm"])
+@pytest.mark.parametrize("task", [pytest.param("sentiment", marks=pytest.mark.slow), "lm"])  # sentiment: ~50 s
 def test_two_process_ddp_cpu_equals_one_process_over_the_same_global_batch(
     task: str, tmp_path: Path, small_csv: Path, play: Path
 ) -> None:

@@ -119,6 +119,7 @@ class Kill(L.Callback):  # dies abruptly (no cleanup, like kill -9) at the end o
 """
 
 
+@pytest.mark.slow  # over a minute on 2 cores; run with -m slow
 def test_killed_where_validation_was_due_resumes_at_the_epoch_start(
     tiny_run: Path, small_csv: Path, tmp_path: Path
 ) -> None:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import lightning as L
+import pytest
 import torch
 from conftest import TINY_MODEL, data_cfg, make_rows, run_script, tok_cfg, write_csv
 from torch.utils.data import DataLoader
@@ -150,6 +151,7 @@ def test_predict_text_file_stdin(tiny_run: Path, tmp_path: Path) -> None:
     assert [json.loads(x)["text"] for x in r.stdout.splitlines()] == texts
 
 
+@pytest.mark.slow  # over a minute on 2 cores; run with -m slow
 def test_same_seed_same_metrics(small_csv: Path, tmp_path: Path) -> None:
     args = [
         "data=local",

@@ -204,6 +204,7 @@ def test_a_killed_search_fails_its_running_trial_and_queues_its_parameters_again
     assert rows["trial_000"]["state"] == "fail" and rows["trial_001"]["state"] == "complete"
 
 
+@pytest.mark.slow  # over a minute on 2 cores; run with -m slow
 def test_ddp_search_trains_each_trial_config_on_every_rank(tmp_path: Path, small_csv: Path) -> None:
     """Trials on trainer=ddp_cpu (their ranks spawned by the trial): every rank trains the trial's config, and
     pruning decided in rank zero of the worker processes reaches the study (a pruner that prunes everything)."""
