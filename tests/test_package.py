@@ -61,7 +61,7 @@ def _modules() -> dict[str, Path]:
 def test_no_import_cycles() -> None:
     modules = _modules()
     graph = {m: {i for i in _imports(p, m) if i in modules and i != m} for m, p in modules.items()}
-    graph = {m: {i for i in deps if not (m.startswith(i + ".") or i == "textgru")} for m, deps in graph.items()}
+    graph = {m: deps - {"textgru"} for m, deps in graph.items()}  # a subpackage importing its own package counts
     state: dict[str, int] = {}
     stack: list[str] = []
 

@@ -75,10 +75,10 @@ def build_server(
 
     from textgru.inference.classifier import Classifier
     from textgru.inference.language_model import LanguageModel
-    from textgru.serving import routes
     from textgru.serving.apis import PredictAPI, ScoreAPI
     from textgru.serving.errors import install_error_handlers
     from textgru.serving.limits import Limits
+    from textgru.serving.routes import add_generate, add_info, add_missing, add_page, finite, on_shutdown
     from textgru.serving.scheduler import StreamScheduler
     from textgru.serving.schemas import LimitsContext
 
@@ -138,21 +138,21 @@ def build_server(
     install_error_handlers(app, limits)
     scheduler = StreamScheduler(models["lm"], limits.max_streams, threads) if "lm" in models else None
     if scheduler is not None:
-        routes.add_generate(app, models["lm"], scheduler)
-        routes.on_shutdown(app, scheduler.close)  # the generation thread ends with the API server
+        add_generate(app, models["lm"], scheduler)
+        on_shutdown(app, scheduler.close)  # the generation thread ends with the API server
     else:
-        routes.add_missing(app, "/generate", "lm")
-        routes.add_missing(app, "/score", "lm")
+        add_missing(app, "/generate", "lm")
+        add_missing(app, "/score", "lm")
     if "classifier" not in models:
-        routes.add_missing(app, "/predict", "classifier")
+        add_missing(app, "/predict", "classifier")
     info = {
         "textgru_version": __version__,
         "models": {kind: describe(model) for kind, model in models.items()},
         "limits": limits.to_dict(),
         "batching": {"max_batch_size": max_batch_size, "batch_timeout": batch_timeout, "workers": workers},
     }
-    routes.add_info(app, routes.finite(info), lambda: {"streams": scheduler.stats() if scheduler is not None else None})
-    routes.add_page(app)
+    add_info(app, finite(info), lambda: {"streams": scheduler.stats() if scheduler is not None else None})
+    add_page(app)
     models.pop("classifier", None)  # the classifier serves from LitServe's workers; this copy was only a check
     return server
 
