@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from functools import partial
 from typing import Any
 
 import torch
-from torch.utils.data import Sampler
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from textgru.data.resumable_loader import ResumableDataLoader
+from textgru.errors import TextgruError
 
 
 class LengthBucketBatchSampler(Sampler[list[int]]):
@@ -119,3 +123,34 @@ def pad_collate(examples: list[dict], pad_id: int = 0) -> dict[str, torch.Tensor
     if "label" in examples[0]:
         batch["labels"] = torch.tensor([int(e["label"]) for e in examples], dtype=torch.long)
     return batch
+
+
+def bucketed_loader(
+    datamodule: Any, examples: Dataset, lengths: Sequence[int], split: str, shuffle: bool
+) -> DataLoader:
+    """The loader of a text datamodule's split: length-bucketed batches of `datamodule.batch_size` (training) or
+    `eval_batch_size`, shared among the data-parallel ranks, padded with `datamodule.pad_id`; training resumes
+    mid-epoch where it stopped."""
+    replicas, rank = replicas_and_rank(datamodule)
+    batch_size = datamodule.batch_size if shuffle else datamodule.eval_batch_size
+    if batch_size < replicas:
+        raise TextgruError(
+            f"data.{'batch_size' if shuffle else 'eval_batch_size'}={batch_size} is the global batch "
+            f"and must be at least the number of processes ({replicas})"
+        )
+    if len(lengths) < replicas:  # a rank without batches would wait for the others forever
+        raise TextgruError(
+            f"the {split} split has {len(lengths)} examples, fewer than the {replicas} "
+            "processes; use fewer devices or more data"
+        )
+    sampler = LengthBucketBatchSampler(
+        lengths, batch_size, shuffle=shuffle, seed=datamodule.seed, num_replicas=replicas, rank=rank
+    )
+    loader = ResumableDataLoader if shuffle else DataLoader
+    return loader(
+        examples,
+        batch_sampler=sampler,
+        num_workers=datamodule.num_workers,
+        collate_fn=partial(pad_collate, pad_id=datamodule.pad_id),
+        persistent_workers=datamodule.num_workers > 0,
+    )

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from functools import partial
 from typing import Any
 
 import lightning as L
@@ -20,8 +19,7 @@ from tokenizers import Tokenizer
 from torch.utils.data import DataLoader, Dataset
 
 from textgru.config_keys import require_keys
-from textgru.data.batching import LengthBucketBatchSampler, pad_collate, replicas_and_rank
-from textgru.data.resumable_loader import ResumableDataLoader
+from textgru.data.batching import bucketed_loader
 from textgru.data.tokenization import pad_id, train_tokenizer
 from textgru.errors import TextgruError
 
@@ -101,22 +99,8 @@ class BiLMDataModule(L.LightningDataModule):
         return pad_id(self.tokenizer)
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
-        replicas, rank = replicas_and_rank(self)
-        batch_size = self.batch_size if shuffle else self.eval_batch_size
-        if batch_size < replicas or len(self.sequences[split]) < replicas:
-            raise TextgruError(f"the {split} batches cannot be shared by {replicas} processes; use fewer devices")
-        lengths = [len(s) for s in self.sequences[split]]
-        sampler = LengthBucketBatchSampler(
-            lengths, batch_size, shuffle=shuffle, seed=self.seed, num_replicas=replicas, rank=rank
-        )
-        loader = ResumableDataLoader if shuffle else DataLoader
-        return loader(
-            Sequences(self.sequences[split]),
-            batch_sampler=sampler,
-            num_workers=self.num_workers,
-            collate_fn=partial(pad_collate, pad_id=self.pad_id),
-            persistent_workers=self.num_workers > 0,
-        )
+        sequences = self.sequences[split]
+        return bucketed_loader(self, Sequences(sequences), [len(s) for s in sequences], split, shuffle)
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", shuffle=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Mapping
-from functools import partial
 from typing import Any
 
 import lightning as L
@@ -15,12 +14,10 @@ from tokenizers import Tokenizer
 from torch.utils.data import DataLoader, Dataset
 
 from textgru.config_keys import require_keys
-from textgru.data.batching import LengthBucketBatchSampler, pad_collate, replicas_and_rank
+from textgru.data.batching import bucketed_loader
 from textgru.data.labelled import load_classification_data
-from textgru.data.resumable_loader import ResumableDataLoader
 from textgru.data.subset import limit_training_examples
 from textgru.data.tokenization import pad_id, train_tokenizer
-from textgru.errors import TextgruError
 
 log = logging.getLogger(__name__)
 
@@ -121,29 +118,7 @@ class ClassificationDataModule(L.LightningDataModule):
         return counts
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
-        replicas, rank = replicas_and_rank(self)
-        batch_size = self.batch_size if shuffle else self.eval_batch_size
-        if batch_size < replicas:
-            raise TextgruError(
-                f"data.{'batch_size' if shuffle else 'eval_batch_size'}={batch_size} is the global batch "
-                f"and must be at least the number of processes ({replicas})"
-            )
-        if len(self.lengths[split]) < replicas:  # a rank without batches would wait for the others forever
-            raise TextgruError(
-                f"the {split} split has {len(self.lengths[split])} examples, fewer than the {replicas} "
-                "processes; use fewer devices or more data"
-            )
-        sampler = LengthBucketBatchSampler(
-            self.lengths[split], batch_size, shuffle=shuffle, seed=self.seed, num_replicas=replicas, rank=rank
-        )
-        loader = ResumableDataLoader if shuffle else DataLoader  # training resumes mid-epoch where it stopped
-        return loader(
-            self.examples[split],
-            batch_sampler=sampler,
-            num_workers=self.num_workers,
-            collate_fn=partial(pad_collate, pad_id=self.pad_id),
-            persistent_workers=self.num_workers > 0,
-        )
+        return bucketed_loader(self, self.examples[split], self.lengths[split], split, shuffle)
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", shuffle=True)

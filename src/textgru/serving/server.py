@@ -100,28 +100,18 @@ def build_server(
         if lm not in (None, ""):
             models["lm"] = LanguageModel.load(lm)
     apis: list[ls.LitAPI] = []
-    if "classifier" in models:
-        apis.append(
-            PredictAPI(
-                models["classifier"].meta["path"],
-                inner_batch_size,
-                threads,
-                api_path="/predict",
-                max_batch_size=max_batch_size,
-                batch_timeout=batch_timeout,
+    for name, api, path in (("classifier", PredictAPI, "/predict"), ("lm", ScoreAPI, "/score")):
+        if name in models:
+            apis.append(
+                api(
+                    models[name].meta["path"],
+                    inner_batch_size,
+                    threads,
+                    api_path=path,
+                    max_batch_size=max_batch_size,
+                    batch_timeout=batch_timeout,
+                )
             )
-        )
-    if "lm" in models:
-        apis.append(
-            ScoreAPI(
-                models["lm"].meta["path"],
-                inner_batch_size,
-                threads,
-                api_path="/score",
-                max_batch_size=max_batch_size,
-                batch_timeout=batch_timeout,
-            )
-        )
     server = ls.LitServer(
         apis,
         accelerator="cpu",
