@@ -3,9 +3,9 @@ experiment): a run's params, metrics, tags and artifacts; a -m sweep, textgru.sw
 parent and child runs; resume continues the same run without duplicated steps; a ddp_cpu run is one run; a bad
 tracking URI is one line before any training.
 
-Default suite (~114 s on a quiet 2-core machine): one run (40 s), kill and resume (46 s), the ddp_cpu run (19 s),
-textgru.sweep() (4 s), the URI checks and the logger. Marked slow (`-m slow`) to keep the whole default suite under
-10 minutes, measured quiet: the 2x2 -m sweep with the README snippet (53 s), the 3-trial search (33 s)."""
+All in the default suite (~75 s on a quiet 2-core machine): one run (11 s), kill and resume (15 s), the ddp_cpu run
+(14 s), the 2x2 -m sweep with the README snippet (15 s), the 3-trial search (12 s), textgru.sweep() (4 s), the URI
+checks and the logger."""
 
 from __future__ import annotations
 
@@ -144,8 +144,7 @@ def test_a_run_holds_the_config_the_metrics_the_tags_and_the_artifacts(
 README_SNIPPET = re.compile(r"```py\n(# a sweep's runs as a pandas table\n.*?)```", re.S)
 
 
-# slow: four training runs (~50 CPU-s); textgru.sweep() below covers parent and children in the default suite
-@pytest.mark.slow
+# four one-epoch training runs in one process (15 s quiet)
 def test_a_2x2_sweep_is_one_parent_with_four_children_and_the_readme_snippet_reads_them(
     store: str, small_csv: Path, tmp_path: Path
 ) -> None:
@@ -238,8 +237,7 @@ class CrashAtLr(L.Callback):  # the trial whose optimizer was made with learning
 """
 
 
-# slow: three trials (~40 CPU-s)
-@pytest.mark.slow
+# three trials in one process (12 s quiet)
 def test_a_search_is_one_parent_with_a_child_per_trial_and_its_state(
     store: str, small_csv: Path, tmp_path: Path
 ) -> None:
@@ -308,7 +306,7 @@ class Kill(L.Callback):  # dies abruptly (no cleanup, like kill -9) at the end o
 """
 
 
-# default suite (46 s quiet): resuming into the same MLflow run is the point of the tracking design
+# default suite (15 s quiet): resuming into the same MLflow run is the point of the tracking design
 def test_resume_continues_the_same_run_without_duplicated_steps(store: str, small_csv: Path, tmp_path: Path) -> None:
     """Checkpoints every 10 steps, killed at step 25: the store holds the rows the checkpoint at 20 covers (steps up
     to 19), as metrics.csv does after `trim_metrics_log`. Resumed with more epochs (which changes the learning-rate
