@@ -450,3 +450,41 @@ def test_generate_and_eval_commands_on_the_export(tmp_path: Path, exported: dict
         str(small_csv), text_column="review", label_column="sentiment"
     )
     assert report["confusion_matrix"] == expected["confusion_matrix"]
+
+
+def test_serve_accepts_the_exported_folders(tmp_path: Path, exported: dict) -> None:
+    """`textgru serve` on the exported classifier and LM: /predict, /generate (seeded) and /score give what the
+    checkpoints give, and /info describes the export (backend, model, the source run's metrics)."""
+    pytest.importorskip("litserve", reason="the serve extra is not installed (pip install -e '.[serve]')")
+    import httpx
+    from serve_helpers import start, stop
+
+    runs = exported["runs"]
+    server = start(
+        ["scripts/serve.py", f"classifier={exported['sentiment']}", f"lm={exported['lm']}", "port=0", "threads=1"],
+        tmp_path / "server.log",
+    )
+    try:
+        clf, lm = textgru.Classifier.load(runs["sentiment"]), textgru.LanguageModel.load(runs["lm"])
+        texts = [t for t, _ in make_rows(12, seed=4)]
+        with httpx.Client(base_url=server.url, timeout=60) as c:
+            served = c.post("/predict", json={"texts": texts}).json()["predictions"]
+            for got, want in zip(served, clf.predict(texts), strict=True):
+                assert got["label"] == want.label
+                assert max(abs(got["probs"][k] - want.probs[k]) for k in want.probs) < TOL
+            knobs = {"prompt": "KING:", "seed": 5, "max_new_tokens": 60, "top_p": 0.9}
+            assert c.post("/generate", json=knobs).json()["samples"][0]["text"] == lm.generate(**knobs)[0]
+            scores = c.post("/score", json={"texts": ["ROMEO:\nthe king"]}).json()
+            np.testing.assert_allclose(
+                [s["nats_per_token"] for s in scores["scores"]], lm.score(["ROMEO:\nthe king"]), atol=TOL
+            )
+            info = c.get("/info").json()["models"]
+            for kind, task in (("classifier", "sentiment"), ("lm", "lm")):
+                assert info[kind]["backend"] == "onnxruntime" and info[kind]["checkpoint"] == str(exported[task])
+                metrics = json.loads((runs[task] / "metrics.json").read_text())
+                numbers = {k: v for k, v in metrics.items() if isinstance(v, (int, float)) and v == v}
+                assert info[kind]["metrics"] == pytest.approx(numbers) and "test/loss" in numbers
+            assert info["classifier"]["model"]["class"] == "GRUClassifier"
+            assert info["lm"]["model"]["class"] == "GRULanguageModel"
+    finally:
+        assert stop(server), "the server did not stop cleanly on SIGTERM:\n" + server.log_tail()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import os
 import shutil
 import tempfile
@@ -150,6 +151,18 @@ def _parity(reference: nn.Module, path: Path, plan: dict[str, Any]) -> float:
     return worst
 
 
+def _training_metrics(checkpoint: str | None) -> dict[str, float] | None:
+    """The source run's metrics.json, its finite numbers only (config.json stays strict JSON), or None."""
+    from textgru.run_folder import RunFolder
+
+    metrics = RunFolder.of_checkpoint(checkpoint).read_metrics() if checkpoint else None
+    if metrics is None:
+        return None
+    return {
+        k: v for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    }
+
+
 def _config(task: str, meta: dict[str, Any], plan: dict[str, Any], worst: float, model_path: Path) -> dict[str, Any]:
     import onnx
     import onnxruntime
@@ -168,6 +181,7 @@ def _config(task: str, meta: dict[str, Any], plan: dict[str, Any], worst: float,
         "model": {"class": meta["model_class"], **meta["model_args"]},
         "data_config": meta.get("data_config"),  # what evaluate() reads by default, as in the checkpoint
         "source_checkpoint": meta.get("path"),
+        "training_metrics": _training_metrics(meta.get("path")),
         "parity_with_pytorch": {"max_abs_diff": worst, "tolerance": PARITY_TOLERANCE},
         "exporter": {
             "torch": torch.__version__,

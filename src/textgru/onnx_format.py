@@ -152,8 +152,9 @@ def read_config(folder: ExportFolder) -> dict[str, Any]:
             raise TextgruError(
                 f"{where!r}: {key}={str(config.get(key))[:60]!r} is not {what or kind}; export the checkpoint again"
             )
-    if not isinstance(config.get("data_config"), (dict, type(None))):
-        raise TextgruError(f"{where!r}: data_config is not a mapping; export the checkpoint again")
+    for key in ("data_config", "model", "training_metrics"):  # optional; read by evaluate() and /info
+        if not isinstance(config.get(key), (dict, type(None))):
+            raise TextgruError(f"{where!r}: {key} is not a mapping; export the checkpoint again")
     if task == "forecast" and not (len(config["mean"]) == len(config["std"]) == config["features"]):
         raise TextgruError(f"{where!r}: mean and std must have one value per feature; export again")
     return config

@@ -3,6 +3,7 @@ finished, unfinished and resumed runs. Every file name of a run folder is spelle
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -62,6 +63,14 @@ class RunFolder:
         marker = self.finished_marker
         if marker is not None:
             raise TextgruError(f"{self.path} already holds a run ({marker.relative_to(self.path)}); {fix}")
+
+    def read_metrics(self) -> dict[str, Any] | None:
+        """The finished run's metrics.json, or None where there is none or it cannot be read."""
+        try:
+            metrics = json.loads(self.metrics.read_text(encoding="utf-8")) if self.metrics.is_file() else None
+        except (OSError, ValueError):
+            return None
+        return metrics if isinstance(metrics, dict) else None
 
     @classmethod
     def of_checkpoint(cls, checkpoint: str | os.PathLike[str]) -> RunFolder:

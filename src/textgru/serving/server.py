@@ -7,7 +7,6 @@ FastAPI app, to add routes of your own); `serve` builds it and runs it until Ctr
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from typing import TYPE_CHECKING, Any
@@ -34,17 +33,6 @@ def _need_serving_packages() -> None:
         raise TextgruError(
             f"serving needs the 'serve' extra ({e.name} is missing): pip install 'textgru[serve]'"
         ) from None
-
-
-def _run_metrics(checkpoint: str) -> dict[str, Any] | None:
-    """The training metrics of the checkpoint's run folder (its metrics.json), or None."""
-    from textgru.run_folder import RunFolder
-
-    metrics = RunFolder.of_checkpoint(checkpoint).metrics
-    try:
-        return json.loads(metrics.read_text(encoding="utf-8")) if metrics.is_file() else None
-    except (OSError, ValueError):
-        return None
 
 
 def build_server(
@@ -149,14 +137,20 @@ def build_server(
 
 def describe(model: Any) -> dict[str, Any]:
     """What /info says about a loaded Classifier or LanguageModel."""
+    from textgru.run_folder import RunFolder
+
     meta = model.meta
+    export = meta.get("export_config")  # an exported folder (onnxruntime): its config.json says what it holds
     out: dict[str, Any] = {
         "task": meta.get("task"),
         "checkpoint": meta.get("path"),
+        "backend": meta.get("backend", "pytorch"),
         "vocab_size": model.tokenizer.get_vocab_size(),
         "trained_with_textgru": meta.get("textgru_version"),
-        "model": {"class": meta.get("model_class"), **(meta.get("model_args") or {})},
-        "metrics": _run_metrics(str(meta.get("path"))),
+        "model": export.get("model")
+        if export
+        else {"class": meta.get("model_class"), **(meta.get("model_args") or {})},
+        "metrics": export.get("training_metrics") if export else RunFolder.of_checkpoint(meta["path"]).read_metrics(),
     }
     if hasattr(model, "label_names"):
         out["labels"] = list(model.label_names)
