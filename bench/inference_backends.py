@@ -1,7 +1,8 @@
 """Eager PyTorch against onnxruntime (float32 and int8 weights), in one run, interleaved: `Classifier.predict` texts/s
 one text at a time (the latency a service sees) and batched (64, 256) on tweets; `LanguageModel.generate` new
 tokens/s at batch 1 and 32; the int8 export's macro-F1 change on the tweets' test split. Prints tables (min / median /
-max over the repeats), writes JSON with the machine.
+max over the repeats), and the compute bound (the GRU's FLOPs per text against this CPU's best matmul rate: how fast
+batched prediction could be at all); writes JSON with the machine.
 
 Usage: OMP_NUM_THREADS=1 python bench/inference_backends.py [--ckpt /work/ckpts/sentiment] [--lm /work/ckpts/lm]
        [--texts 10000] [--single-texts 2000] [--repeats 5] [--threads 1] [--new-tokens 300]
@@ -62,6 +63,58 @@ def print_table(title: str, unit: str, rows: list[dict[str, Any]], against: str)
         print(f"| {r['case']} | {r['min']:,.0f} | {r['median']:,.0f} | {r['max']:,.0f} | {r['ratio']:.2f}x |")
 
 
+def gru_flops_per_token(args: dict[str, Any]) -> float:
+    """Multiply-adds x 2 of the classifier's GRU layers for one token (both directions): 2 * 3H * (input + H) per
+    layer and direction. The embedding is a lookup; pooling and the head are per text and small."""
+    hidden, directions = args["hidden_size"], 2 if args.get("bidirectional", True) else 1
+    flops, width = 0.0, args["embedding_dim"]
+    for _ in range(args["num_layers"]):
+        flops += directions * 2 * 3 * hidden * (width + hidden)
+        width = directions * hidden
+    return flops
+
+
+def matmul_gflops(threads: int, n: int = 1024, repeats: int = 5) -> float:
+    """The best fp32 matmul rate of this CPU at the bench's thread count (n x n by n x n), GFLOP/s."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    torch.mm(a, b)
+    best = min(_seconds(lambda: torch.mm(a, b)) for _ in range(repeats))
+    return 2 * n**3 / best / 1e9
+
+
+def _seconds(fn: Callable[[], Any]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def compute_bound(clf: Any, texts: list[str], predict_rows: list[dict[str, Any]], threads: int) -> dict[str, Any]:
+    """How far batched prediction can go on this CPU: the GRU's FLOPs per text (tokens as `predict` feeds them)
+    against the best matmul rate; each batched case's achieved GFLOP/s; the 20x goal in texts/s."""
+    tokens = sum(len(ids) for ids in clf.encode(texts)) / len(texts)
+    per_text = gru_flops_per_token(clf.meta["model_args"]) * tokens
+    peak = matmul_gflops(threads)
+    single = next(r["median"] for r in predict_rows if r["case"] == "eager PyTorch, one text at a time")
+    achieved = {r["case"]: r["median"] * per_text / 1e9 for r in predict_rows if "batched" in r["case"]}
+    bound = peak * 1e9 / per_text
+    print(
+        f"\ncompute bound: {tokens:.1f} tokens per text x {gru_flops_per_token(clf.meta['model_args']) / 1e6:.2f} "
+        f"MFLOP per token = {per_text / 1e6:.1f} MFLOP per text; best fp32 matmul here {peak:.1f} GFLOP/s "
+        f"({threads} thread(s)) -> at most {bound:,.0f} texts/s = {bound / single:.1f}x eager one at a time "
+        f"(the 20x goal: {20 * single:,.0f} texts/s)"
+    )
+    for case, gflops in achieved.items():
+        print(f"  {case}: {gflops:.1f} GFLOP/s achieved ({100 * gflops / peak:.0f}% of the matmul peak)")
+    return {
+        "tokens_per_text": tokens,
+        "mflop_per_text": per_text / 1e6,
+        "matmul_gflops": peak,
+        "max_texts_per_second": bound,
+        "max_vs_eager_one_at_a_time": bound / single,
+        "achieved_gflops": achieved,
+    }
+
+
 def quantized_copy(folder: Path, output: Path) -> Path:
     """The export with onnxruntime's dynamic int8 quantization (int8 weights of MatMul/Gemm/Gather; onnxruntime has
     no GRU rule, so the GRU, nearly all the work, stays float32)."""
@@ -119,6 +172,8 @@ def main() -> None:
     predict_rows = rows_from(interleaved(cases, args.repeats), lambda name: "eager PyTorch, one text at a time")
     print_table("Classifier.predict, texts/s", "texts/s", predict_rows, "eager one at a time")
 
+    bound = compute_bound(eager, texts, predict_rows, args.threads)
+
     f1 = {name: clf.evaluate(split="test")["macro_f1"] for name, clf in backends.items()}
     print("\ntest macro-F1: " + ", ".join(f"{k} {v:.4f}" for k, v in f1.items()))
 
@@ -161,6 +216,7 @@ def main() -> None:
         },
         "versions": {"torch": torch.__version__, "onnxruntime": ort.__version__, "textgru": textgru.__version__},
         "predict": predict_rows,
+        "compute_bound": bound,
         "test_macro_f1": f1,
         "model_bytes": {n: (f / "model.onnx").stat().st_size for n, f in (("fp32", folder), ("int8", int8_folder))},
         "generation": gen_rows,
