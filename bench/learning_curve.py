@@ -5,9 +5,10 @@ Usage:
     python bench/learning_curve.py RUN_OR_SWEEP_DIR [...] [--out bench/results/learning_curve.json]
 
 Each run folder's `config.yaml` gives its `data.train_size`/`data.train_fraction` (null: the whole training split,
-counted from the data), its seed and whether it was fine-tuned (`model.pretrained_lm` set); its `metrics.json`
-gives `test/macro_f1`, `train_seconds`. Prints mean, standard deviation, min, max over seeds per (method, size),
-the fine-tuned minus scratch difference of the means, and writes the JSON and a PNG next to it.
+counted from the data), its seed and its method: from scratch, fine-tuned (`model.pretrained_lm` set), or fine-tuned
+with ULMFiT's schedule (`task.finetune.lr_decay` > 1, gradual unfreezing or `scheduler=slanted_triangular`); its
+`metrics.json` gives `test/macro_f1`, `train_seconds`. Prints mean, standard deviation, min, max over seeds per
+(method, size), each fine-tuned method's mean minus scratch's, and writes the JSON and a PNG next to it.
 """
 
 from __future__ import annotations
@@ -25,7 +26,26 @@ import yaml
 
 from textgru.run_folder import RunFolder
 
-METHODS = ("scratch", "fine-tuned")
+METHODS = ("scratch", "fine-tuned", "fine-tuned, ULMFiT schedule")
+LABELS = {
+    "scratch": "from scratch (GloVe init)",
+    "fine-tuned": "fine-tuned from the biLM",
+    "fine-tuned, ULMFiT schedule": "fine-tuned, ULMFiT schedule",
+}
+
+
+def method_of(cfg: dict[str, Any]) -> str:
+    """scratch; fine-tuned (one lr, everything trains); or fine-tuned with any part of ULMFiT's schedule
+    (discriminative lrs, gradual unfreezing, the slanted triangular lr)."""
+    if not cfg["model"].get("pretrained_lm"):
+        return "scratch"
+    finetune = cfg.get("task", {}).get("finetune") or {}
+    ulmfit = (
+        finetune.get("gradual_unfreezing")
+        or float(finetune.get("lr_decay", 1)) != 1
+        or "slanted_triangular" in str((cfg.get("scheduler") or {}).get("_target_", ""))
+    )
+    return "fine-tuned, ULMFiT schedule" if ulmfit else "fine-tuned"
 
 
 def find_runs(paths: list[str]) -> list[Path]:
@@ -68,7 +88,7 @@ def read_run(run: Path) -> dict[str, Any] | None:
         size = n if data.get("train_fraction") is None else max(1, round(n * float(data["train_fraction"])))
     return {
         "run": str(run),
-        "method": "fine-tuned" if cfg["model"].get("pretrained_lm") else "scratch",
+        "method": method_of(cfg),
         "labels": int(size),
         "seed": cfg.get("seed"),
         "test/macro_f1": metrics["test/macro_f1"],
@@ -105,7 +125,7 @@ def plot(summary: list[dict[str, Any]], out: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    for method, style in zip(METHODS, ("o--", "s-"), strict=False):
+    for method, style in zip(METHODS, ("o--", "s-", "^:"), strict=True):
         cells = [c for c in summary if c["method"] == method]
         if not cells:
             continue
@@ -116,7 +136,7 @@ def plot(summary: list[dict[str, Any]], out: Path) -> None:
             yerr=[c["std"] for c in cells],
             fmt=style,
             capsize=3,
-            label={"scratch": "from scratch (GloVe init)", "fine-tuned": "fine-tuned from the biLM"}[method],
+            label=LABELS[method],
         )
         for c in cells:
             ax.scatter([c["labels"]] * c["n"], c["values"], s=8, alpha=0.4, color=ax.lines[-1].get_color())
@@ -143,16 +163,14 @@ def main() -> None:
         )
     summary = summarise(rows)
     means = {(c["method"], c["labels"]): c["mean"] for c in summary}
-    print(
-        f"{'labels':>7} {'method':>11} {'n':>2} {'mean':>7} {'sd':>6} {'min':>7} {'max':>7} {'fine-tuned - scratch':>21}"
-    )
+    print(f"{'labels':>7} {'method':>27} {'n':>2} {'mean':>7} {'sd':>6} {'min':>7} {'max':>7} {'- scratch':>10}")
     for c in summary:
         gain = ""
-        if c["method"] == "fine-tuned" and ("scratch", c["labels"]) in means:
+        if c["method"] != "scratch" and ("scratch", c["labels"]) in means:
             gain = f"{c['mean'] - means[('scratch', c['labels'])]:+.4f}"
         print(
-            f"{c['labels']:>7} {c['method']:>11} {c['n']:>2} {c['mean']:>7.4f} {c['std']:>6.4f} {c['min']:>7.4f} "
-            f"{c['max']:>7.4f} {gain:>21}"
+            f"{c['labels']:>7} {c['method']:>27} {c['n']:>2} {c['mean']:>7.4f} {c['std']:>6.4f} {c['min']:>7.4f} "
+            f"{c['max']:>7.4f} {gain:>10}"
         )
     import torch
 

@@ -32,7 +32,11 @@ from textgru.tasks.sentiment import build as build_classification
 from textgru.training import fit_epochs_to_min_steps
 
 B_TOKENS = [f"b{i}" for i in range(20)]
-RECIPE = {"lr_decay": 2.6, "gradual_unfreezing": True, "unfreeze_epochs": 1}  # the YAML's values
+RECIPE = {
+    "lr_decay": 2.6,
+    "gradual_unfreezing": True,
+    "unfreeze_epochs": 1,
+}  # ULMFiT's schedule (options, not defaults)
 
 
 def marker(b: str) -> str:
@@ -225,7 +229,8 @@ def test_gradual_unfreezing_and_discriminative_lrs(bilm_run: Path, toy_csv: Path
     the one above's / lr_decay."""
     lm, _ = load_lm(bilm_run)
     lm_state = lm.state_dict()
-    cfg = classifier_config(toy_csv, bilm_run, "task.ema_decay=null")
+    ulmfit = [f"task.finetune.{k}={str(v).lower()}" for k, v in RECIPE.items()]
+    cfg = classifier_config(toy_csv, bilm_run, "task.ema_decay=null", *ulmfit)
     seen = []
     for epochs in (1, 2, 3):
         L.seed_everything(0)
@@ -271,6 +276,8 @@ def test_trainable_groups_schedule() -> None:
     recipe = FineTuning(**{**RECIPE, "unfreeze_epochs": 2})
     assert [trainable_groups(e, 4, recipe) for e in range(7)] == [1, 1, 2, 2, 4, 4, 4]
     assert trainable_groups(0, 4, FineTuning(**{**RECIPE, "gradual_unfreezing": False})) == 4
+    default = FineTuning(**OmegaConf.to_container(compose_config("train", ["task=sentiment"]).task.finetune))
+    assert trainable_groups(0, 4, default) == 4 and default.lr_decay == 1  # plain fine-tuning unless asked
     with pytest.raises(TextgruError, match="lr_decay"):
         FineTuning(**{**RECIPE, "lr_decay": 0.5})
 
