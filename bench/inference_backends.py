@@ -74,8 +74,8 @@ def gru_flops_per_token(args: dict[str, Any]) -> float:
     return flops
 
 
-def matmul_gflops(threads: int, n: int = 1024, repeats: int = 5) -> float:
-    """The best fp32 matmul rate of this CPU at the bench's thread count (n x n by n x n), GFLOP/s."""
+def matmul_gflops(n: int = 1024, repeats: int = 5) -> float:
+    """The best fp32 matmul rate of this CPU at torch's current thread count (n x n by n x n), GFLOP/s."""
     a, b = torch.randn(n, n), torch.randn(n, n)
     torch.mm(a, b)
     best = min(_seconds(lambda: torch.mm(a, b)) for _ in range(repeats))
@@ -93,7 +93,7 @@ def compute_bound(clf: Any, texts: list[str], predict_rows: list[dict[str, Any]]
     against the best matmul rate; each batched case's achieved GFLOP/s; the 20x goal in texts/s."""
     tokens = sum(len(ids) for ids in clf.encode(texts)) / len(texts)
     per_text = gru_flops_per_token(clf.meta["model_args"]) * tokens
-    peak = matmul_gflops(threads)
+    peak = matmul_gflops()
     single = next(r["median"] for r in predict_rows if r["case"] == "eager PyTorch, one text at a time")
     achieved = {r["case"]: r["median"] * per_text / 1e9 for r in predict_rows if "batched" in r["case"]}
     bound = peak * 1e9 / per_text

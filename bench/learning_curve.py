@@ -39,10 +39,10 @@ def method_of(cfg: dict[str, Any]) -> str:
     (discriminative lrs, gradual unfreezing, the slanted triangular lr)."""
     if not cfg["model"].get("pretrained_lm"):
         return "scratch"
-    finetune = cfg.get("task", {}).get("finetune") or {}
+    finetune = (cfg.get("task") or {}).get("finetune") or {}
     ulmfit = (
         finetune.get("gradual_unfreezing")
-        or float(finetune.get("lr_decay", 1)) != 1
+        or float(finetune.get("lr_decay") or 1) != 1
         or "slanted_triangular" in str((cfg.get("scheduler") or {}).get("_target_", ""))
     )
     return "fine-tuned, ULMFiT schedule" if ulmfit else "fine-tuned"

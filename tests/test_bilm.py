@@ -369,7 +369,7 @@ def test_min_steps_adds_epochs_validated_every_kth() -> None:
 
 @pytest.mark.slow
 def test_finetune_run_few_labels_self_contained(bilm_run: Path, toy_csv: Path, tmp_path: Path) -> None:
-    """scripts/train.py fine-tunes from the LM run with 60 labels and the slanted triangular schedule; the
+    """scripts/train.py fine-tunes from the LM run with 60 labels and ULMFiT's whole schedule; the
     checkpoint loads and predicts alone, with the LM's tokenizer and without any reference to the LM's files."""
     run_dir = tmp_path / "clf"
     r = run_script(
@@ -380,7 +380,9 @@ def test_finetune_run_few_labels_self_contained(bilm_run: Path, toy_csv: Path, t
         f"model.pretrained_lm={bilm_run}",
         *SIZES,
         "data.train_size=60",
-        "scheduler=slanted_triangular",
+        "scheduler=slanted_triangular",  # with the rest of ULMFiT's schedule (options; the default is plain)
+        "task.finetune.lr_decay=2.6",
+        "task.finetune.gradual_unfreezing=true",
         "trainer.max_epochs=3",
         "data.batch_size=16",
         *QUIET,

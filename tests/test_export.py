@@ -334,6 +334,8 @@ def test_bad_exports_get_one_line(tmp_path: Path, exported: dict) -> None:
         ("task", "builtins.eval", "unknown task"),
         ("format_version", 99, "export format 99"),
         ("data_config", "!!python/object:os.system", "data_config is not a mapping"),
+        ("training_metrics", [1], "training_metrics is not a mapping"),
+        ("model", "os.system", "model is not a mapping"),
     ],
 )
 def test_config_json_values_are_checked_plain_values(

@@ -152,10 +152,11 @@ def _parity(reference: nn.Module, path: Path, plan: dict[str, Any]) -> float:
 
 
 def _training_metrics(checkpoint: str | None) -> dict[str, float] | None:
-    """The source run's metrics.json, its finite numbers only (config.json stays strict JSON), or None."""
+    """The source run's metrics.json when the checkpoint is that run's best, its finite numbers only (config.json
+    stays strict JSON), or None."""
     from textgru.run_folder import RunFolder
 
-    metrics = RunFolder.of_checkpoint(checkpoint).read_metrics() if checkpoint else None
+    metrics = RunFolder.metrics_of_checkpoint(checkpoint) if checkpoint else None
     if metrics is None:
         return None
     return {

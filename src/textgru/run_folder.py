@@ -73,6 +73,13 @@ class RunFolder:
         return metrics if isinstance(metrics, dict) else None
 
     @classmethod
+    def metrics_of_checkpoint(cls, checkpoint: str | os.PathLike[str]) -> dict[str, Any] | None:
+        """The metrics.json of the run whose best checkpoint this is (what those metrics describe), else None."""
+        run = cls.of_checkpoint(checkpoint)
+        same = Path(checkpoint).expanduser().resolve() == run.best_checkpoint.resolve()
+        return run.read_metrics() if same else None
+
+    @classmethod
     def of_checkpoint(cls, checkpoint: str | os.PathLike[str]) -> RunFolder:
         """The run folder a checkpoint belongs to: `<run>/checkpoints/x.ckpt` -> `<run>`; else the file's folder."""
         p = Path(checkpoint).expanduser()

@@ -150,7 +150,7 @@ def describe(model: Any) -> dict[str, Any]:
         "model": export.get("model")
         if export
         else {"class": meta.get("model_class"), **(meta.get("model_args") or {})},
-        "metrics": export.get("training_metrics") if export else RunFolder.of_checkpoint(meta["path"]).read_metrics(),
+        "metrics": export.get("training_metrics") if export else RunFolder.metrics_of_checkpoint(meta["path"]),
     }
     if hasattr(model, "label_names"):
         out["labels"] = list(model.label_names)

@@ -4,8 +4,8 @@ Labelled data (the built-in tweets, a Hub dataset or your own files) -> a tokeni
 -> length-bucketed padded batches -> `GRUClassifier`; cross-entropy (class weights, label smoothing), accuracy
 and macro-F1, a weight average (EMA) that scores validation and test; a test confusion matrix and learning
 curves in the run folder. `data.train_size`/`train_fraction`: few-label runs (`textgru.data.subset`);
-`model.pretrained_lm`: start from a `task=bilm` run and fine-tune with ULMFiT's recipe (`textgru.models.transfer`,
-`textgru.tasks.finetuning`)."""
+`model.pretrained_lm`: start from a `task=bilm` run and fine-tune (plain by default, ULMFiT's schedule as options:
+`textgru.models.transfer`, `textgru.tasks.finetuning`)."""
 
 from __future__ import annotations
 
@@ -152,7 +152,7 @@ class ClassificationTask(TaskModule):
         finetune: finetuning.FineTuning | None = None,
     ) -> None:
         super().__init__(model, optimizer, scheduler, checkpoint_extras)
-        self.finetune = finetune  # ULMFiT's recipe, for a model started from a pretrained language model
+        self.finetune = finetune  # layer groups, lrs and unfreezing, for a model started from a pretrained biLM
         # an exponential moving average of the weights scores validation/test and is what gets exported
         self.ema = AveragedModel(model, avg_fn=partial(ema_update, decay=ema_decay)) if ema_decay else None
         if self.ema is not None:
