@@ -35,6 +35,7 @@ from textgru.onnx_format import (
     check_export_output,
     sha256,
 )
+from textgru.run_folder import RunFolder
 
 log = logging.getLogger(__name__)
 OPSET = 18  # the GRU translation writes opset-18 operators
@@ -152,10 +153,7 @@ def _parity(reference: nn.Module, path: Path, plan: dict[str, Any]) -> float:
 
 
 def _training_metrics(checkpoint: str | None) -> dict[str, float] | None:
-    """The source run's metrics.json when the checkpoint is that run's best, its finite numbers only (config.json
-    stays strict JSON), or None."""
-    from textgru.run_folder import RunFolder
-
+    """The metrics of the run whose best checkpoint this is, finite numbers only (strict JSON), or None."""
     metrics = RunFolder.metrics_of_checkpoint(checkpoint) if checkpoint else None
     if metrics is None:
         return None
