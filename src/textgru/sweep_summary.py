@@ -12,6 +12,8 @@ import yaml
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
+from textgru.run_folder import RunFolder
+
 RUN_STATS = (
     "epochs",
     "global_step",
@@ -23,7 +25,7 @@ RUN_STATS = (
 def run_row(run_dir: Path, overrides: dict[str, Any]) -> dict[str, Any]:
     """One run's row: its folder, its overrides, and the metrics of its `metrics.json` (`status` says whether
     it finished)."""
-    metrics_file = run_dir / "metrics.json"
+    metrics_file = RunFolder(run_dir).metrics
     metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
     return {"run": run_dir.name, **overrides, "status": "finished" if metrics else "unfinished", **metrics}
 
