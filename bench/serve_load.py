@@ -380,7 +380,8 @@ def main() -> None:
         for batch, (proc, _) in servers.items():
             report["memory"][f"max_batch_size={batch}"]["after"] = tree_rss_mb(proc.pid)
         print(shown(report["predict"], "rps"))
-        if args.lm:
+        if args.lm:  # the unbatched server goes first: idle, LitServe's workers still poll their queues (CPU)
+            stop_server(servers.pop(1)[0])
             proc, port = servers[64]
             report["memory"]["streams"] = {"before": tree_rss_mb(proc.pid)}
             for n in args.streams:

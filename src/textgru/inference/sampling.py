@@ -144,16 +144,14 @@ class Sampler:
 
     def step(self, logits: torch.Tensor) -> torch.Tensor:
         """Draw one token per sample from float32 (samples, vocab) logits; returns the (samples,) ids."""
-        options, stops = self.options, self.options.stop
-        scores = logits.masked_fill(self.banned, float("-inf"))  # (samples, vocab)
-        if options.repetition_penalty != 1.0:
-            scores = penalize_repeats(scores, self.seen, options.repetition_penalty)
-        if options.greedy:
-            next_ids = scores.argmax(-1)  # (samples,)
-        else:
-            scores = filter_logits(scores / options.temperature, options.top_k, options.top_p)
-            next_ids = torch.multinomial(torch.softmax(scores, -1), 1, generator=self.generator).squeeze(1)
-        if options.repetition_penalty != 1.0:
+        next_ids = draw_tokens([self], logits)
+        self.record(next_ids)
+        return next_ids
+
+    def record(self, next_ids: torch.Tensor) -> None:
+        """Take this request's drawn (samples,) ids: the text so far, the tokens seen, which samples stopped."""
+        stops = self.options.stop
+        if self.options.repetition_penalty != 1.0:
             self.seen[self.rows, next_ids] = True
         for i, token in enumerate(next_ids.tolist()):
             if not self.finished[i]:
@@ -161,7 +159,6 @@ class Sampler:
                 if stops and any(s in self.tokenizer.decode(self.new_ids[i][-self.tail_tokens :]) for s in stops):
                     self.finished[i] = True
         self.steps += 1
-        return next_ids
 
     def texts(self, prompt_ids: list[int], prompt_text: str | None = None) -> list[str]:
         """Each sample's new text, cut before its first stop string."""
@@ -169,6 +166,43 @@ class Sampler:
             cut_at_stop(decode_continuation(self.tokenizer, prompt_ids, ids, prompt_text), self.options.stop)[0]
             for ids in self.new_ids
         ]
+
+
+def draw_tokens(samplers: Sequence[Sampler], logits: torch.Tensor) -> torch.Tensor:
+    """One token per row for several requests at once: float32 (rows, vocab) logits, each sampler's
+    `num_samples` rows in turn, all of one model; returns the (rows,) ids (not yet `record`ed).
+
+    Every operation works row by row, so a request draws exactly what it draws alone: its own filters, and its own
+    generator's noise. Sampling is `torch.multinomial`'s own method for one draw (the argmax of the probabilities
+    divided by exponential noise, drawn from the request's generator), written out so that the noise is drawn per
+    request while the arithmetic runs once for the whole batch."""
+    counts = [s.options.num_samples for s in samplers]
+    scores = logits.masked_fill(samplers[0].banned, float("-inf"))  # (rows, vocab)
+    greedy = [s.options.greedy for s in samplers]
+    starts = [sum(counts[:i]) for i in range(len(counts))]
+    for sampler, start, n in zip(samplers, starts, counts, strict=True):
+        if sampler.options.repetition_penalty != 1.0:
+            rows = slice(start, start + n)
+            scores[rows] = penalize_repeats(scores[rows], sampler.seen, sampler.options.repetition_penalty)
+    next_ids = torch.empty(scores.size(0), dtype=torch.long, device=scores.device)
+    if not all(greedy):
+        temperature = [1.0 if g else s.options.temperature for s, g in zip(samplers, greedy, strict=True)]
+        per_row = torch.tensor(temperature, dtype=scores.dtype).repeat_interleave(torch.tensor(counts))
+        per_row = per_row.to(scores.device)  # (rows,)
+        scaled = scores / per_row[:, None]  # (rows, vocab)
+        noise = []
+        for sampler, start, n, g in zip(samplers, starts, counts, greedy, strict=True):
+            options = sampler.options
+            if not g and (options.top_k or options.top_p < 1.0):
+                rows = slice(start, start + n)
+                scaled[rows] = filter_logits(scaled[rows], options.top_k, options.top_p)
+            draw = torch.empty(n, scores.size(1), dtype=scores.dtype, device=scores.device)
+            noise.append(draw.fill_(1.0) if g else draw.exponential_(1, generator=sampler.generator))
+        next_ids = (torch.softmax(scaled, -1) / torch.cat(noise)).argmax(-1)  # (rows,)
+    for start, n, g in zip(starts, counts, greedy, strict=True):
+        if g:
+            next_ids[start : start + n] = scores[start : start + n].argmax(-1)
+    return next_ids
 
 
 class TextPieces:
