@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from textgru.data.tokenization import train_tokenizer
 from textgru.errors import TextgruError
 from textgru.inference.generation import SamplingOptions, decode_continuation, filter_logits, generate, penalize_repeats
+from textgru.inference.sampling import Sampler, draw_tokens
 from textgru.models.gru_lm import GRULanguageModel
 
 TEXT = "ROMEO:\nBut soft, what light through yonder window breaks?\n\nJULIET:\nO Romeo, Romeo!\n"
@@ -244,3 +245,70 @@ def test_bpe_continuation_keeps_the_space_after_the_prompt() -> None:
     tok = train_tokenizer(["the cat sat on the mat\n"] * 30, tok_cfg("bpe", vocab_size=60, min_frequency=1))
     ids = tok.encode("the").ids, tok.encode("cat").ids
     assert decode_continuation(tok, ids[0], ids[1]) == " cat"
+
+
+@pytest.mark.parametrize(
+    "knobs",
+    [
+        dict(temperature=0.7, seed=5, num_samples=3),
+        dict(temperature=1.2, top_k=5, top_p=0.8, seed=6, num_samples=2),
+        dict(temperature=0.9, repetition_penalty=1.5, seed=7),
+        dict(greedy=True, repetition_penalty=1.5, num_samples=2),
+    ],
+    ids=["temperature", "top-k-top-p", "penalty", "greedy"],
+)
+def test_sampling_is_torch_multinomial_with_the_request_generator(knobs: dict) -> None:
+    """`draw_tokens` writes out `torch.multinomial`'s one-draw method; a seeded request draws what the plain recipe
+    (ban, penalize, temperature, filter, softmax, multinomial from the request's generator) draws, so seeds give the
+    texts they gave before the draw was batched."""
+    tok = train_tokenizer([TEXT], tok_cfg("char", vocab_size=1000, min_frequency=1, unicode_form=None))
+    vocab = tok.get_vocab_size()
+    options = SamplingOptions(**knobs).check()
+    sampler = Sampler(tok, [1, 2], options, vocab)
+    reference = torch.Generator().manual_seed(options.seed or 0)
+    seen = sampler.seen.clone()  # (samples, vocab)
+    logits = torch.randn(40, options.num_samples, vocab, generator=torch.Generator().manual_seed(0)) * 4
+    for step in logits:  # (samples, vocab) per step
+        scores = step.masked_fill(sampler.banned, float("-inf"))
+        if options.repetition_penalty != 1.0:
+            scores = penalize_repeats(scores, seen, options.repetition_penalty)
+        if options.greedy:
+            expected = scores.argmax(-1)
+        else:
+            scores = filter_logits(scores / options.temperature, options.top_k, options.top_p)
+            expected = torch.multinomial(torch.softmax(scores, -1), 1, generator=reference).squeeze(1)
+        seen[torch.arange(options.num_samples), expected] = True
+        assert torch.equal(sampler.step(step), expected)
+
+
+def test_requests_drawn_together_draw_what_they_draw_alone() -> None:
+    """The server's shared batch: one `draw_tokens` call for requests with different knobs, seeds and sample
+    counts gives every request the ids it gets drawn alone, step after step."""
+    tok = train_tokenizer([TEXT], tok_cfg("char", vocab_size=1000, min_frequency=1, unicode_form=None))
+    vocab, prompt = tok.get_vocab_size(), tok.encode("ROMEO").ids
+    knobs = [
+        dict(temperature=0.8, seed=1),
+        dict(greedy=True),
+        dict(temperature=1.3, top_k=4, seed=2, num_samples=2),
+        dict(top_p=0.7, seed=3),
+        dict(repetition_penalty=1.4, temperature=0.9, seed=4),
+        dict(greedy=True, repetition_penalty=2.0, num_samples=2),
+        dict(temperature=0.5, top_k=3, top_p=0.9, seed=5),
+    ]
+
+    def samplers() -> list[Sampler]:
+        return [Sampler(tok, prompt, SamplingOptions(**k).check(), vocab) for k in knobs]
+
+    together, alone = samplers(), samplers()
+    counts = [s.options.num_samples for s in together]
+    noise = torch.Generator().manual_seed(0)
+    for _ in range(60):
+        logits = torch.randn(sum(counts), vocab, generator=noise) * 3  # (rows, vocab)
+        drawn = draw_tokens(together, logits)
+        start = 0
+        for a, b, n in zip(together, alone, counts, strict=True):
+            a.record(drawn[start : start + n])
+            assert torch.equal(drawn[start : start + n], b.step(logits[start : start + n]))
+            start += n
+    assert [s.new_ids for s in together] == [s.new_ids for s in alone]
+    assert len({tuple(s.new_ids[0]) for s in together}) == len(knobs)  # the requests really drew differently
