@@ -2,6 +2,7 @@
 batching (max_batch_size=64) against none (max_batch_size=1), and /generate streams at 1, 8 and 32 at once.
 
 Usage: python bench/serve_load.py --classifier RUN --lm RUN [--requests 5000] [--repeats 5] [--stream-tokens 200]
+With --lm it also times the LM's batched GRU step alone at the stream counts (the most n streams can give over one).
 Each setting runs `--repeats` rounds (bounded in count and in `--max-seconds` per round); the client is a minimal
 asyncio HTTP/1.1 keep-alive client (lighter than httpx, since it shares the cores with the server). Reports
 requests/s (min/median/max over rounds), p50/p99 latency, errors, the server's memory (RSS summed over its
@@ -269,6 +270,34 @@ async def stream_round(port: int, n: int, tokens: int, seed0: int) -> dict[str, 
     }
 
 
+def step_bound(lm_path: str, rows: list[int], threads: int, repeats: int = 5) -> dict[int, float]:
+    """The model alone, in this process after the servers stopped: new tokens/s of one batched GRU step
+    (`sampling.step_model`) at each row count, with the server's torch threads; the median over `repeats` timings
+    of 200 steps. The most that n streams can give over one, whatever the server does around the step."""
+    import torch
+
+    import textgru
+    from textgru.inference.sampling import step_model
+
+    torch.set_num_threads(threads)
+    model = textgru.load(lm_path).model
+    out = {}
+    with torch.inference_mode():
+        for n in rows:
+            ids = torch.ones(n, dtype=torch.long)
+            _, hidden = model(ids[:, None])  # (layers, n, hidden)
+            for _ in range(20):
+                step_model(model, ids, hidden)
+            times = []
+            for _ in range(repeats):
+                start = time.perf_counter()
+                for _ in range(200):
+                    step_model(model, ids, hidden)
+                times.append(time.perf_counter() - start)
+            out[n] = 200 * n / statistics.median(times)
+    return out
+
+
 # ---- the report ---------------------------------------------------------------------------------------------
 
 
@@ -421,6 +450,12 @@ def main() -> None:
             + ", ".join(f"{n}: {v:.1f}x" for n, v in report["stream_speedup"].items())
             + "; server CPU per token, one stream's over n streams': "
             + ", ".join(f"{n}: {v:.1f}x" for n, v in report["stream_cpu_saving"].items())
+        )
+        bound = step_bound(args.lm, args.streams, args.threads or 1)
+        report["model_step_tokens_per_s"] = bound
+        print(
+            f"the model's GRU step alone ({args.threads or 1} thread(s), new tokens/s): "
+            + ", ".join(f"{n} rows {v:.0f} ({v / bound[min(bound)]:.1f}x)" for n, v in bound.items())
         )
     print(f"load average after: {os.getloadavg()}; other busy processes: {report['others_during']}")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
