@@ -2,7 +2,7 @@
 batching (max_batch_size=64) against none (max_batch_size=1), and /generate streams at 1, 8 and 32 at once.
 
 Usage: python bench/serve_load.py --classifier RUN --lm RUN [--requests 5000] [--repeats 5] [--stream-tokens 200]
-With --lm it also times the LM's batched GRU step alone at the stream counts (the most n streams can give over one).
+With --lm it also times the LM's batched GRU step alone at the stream counts (the model's own scaling with rows).
 Each setting runs `--repeats` rounds (bounded in count and in `--max-seconds` per round); the client is a minimal
 asyncio HTTP/1.1 keep-alive client (lighter than httpx, since it shares the cores with the server). Reports
 requests/s (min/median/max over rounds), p50/p99 latency, errors, the server's memory (RSS summed over its
@@ -273,7 +273,7 @@ async def stream_round(port: int, n: int, tokens: int, seed0: int) -> dict[str, 
 def step_bound(lm_path: str, rows: list[int], threads: int, repeats: int = 5) -> dict[int, float]:
     """The model alone, in this process after the servers stopped: new tokens/s of one batched GRU step
     (`sampling.step_model`) at each row count, with the server's torch threads; the median over `repeats` timings
-    of 200 steps. The most that n streams can give over one, whatever the server does around the step."""
+    of 200 steps: the model's own scaling with rows, and the most tokens/s n streams can reach."""
     import torch
 
     import textgru

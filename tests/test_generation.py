@@ -312,3 +312,19 @@ def test_requests_drawn_together_draw_what_they_draw_alone() -> None:
             start += n
     assert [s.new_ids for s in together] == [s.new_ids for s in alone]
     assert len({tuple(s.new_ids[0]) for s in together}) == len(knobs)  # the requests really drew differently
+
+
+def test_draw_refuses_non_finite_probabilities_and_bans_per_request() -> None:
+    """NaN logits (or every allowed token at -inf) are an error, as `torch.multinomial` made them, not a silent
+    banned token; requests whose tokenizers ban different ids each keep their own ban in one draw."""
+    tok = train_tokenizer([TEXT], tok_cfg("char", vocab_size=1000, min_frequency=1, unicode_form=None))
+    vocab = tok.get_vocab_size()
+    sampler = Sampler(tok, [1], SamplingOptions(seed=1).check(), vocab)
+    with pytest.raises(TextgruError, match="not finite"):
+        draw_tokens([sampler], torch.full((1, vocab), float("nan")))
+    other = Sampler(tok, [1], SamplingOptions(greedy=True).check(), vocab)
+    other.banned = torch.zeros(vocab, dtype=torch.bool)  # as if its tokenizer had no [PAD]/[UNK]
+    logits = torch.zeros(2, vocab)
+    logits[:, 0] = 50.0  # id 0 ([PAD], banned for the first request) is by far the most likely
+    ids = draw_tokens([sampler, other], logits)
+    assert ids[0] != 0 and ids[1] == 0

@@ -61,8 +61,11 @@ class Forecaster(LoadedModel):
     @torch.inference_mode()
     def rollout(self, windows: np.ndarray, horizon: int | None = None) -> np.ndarray:
         """Forecasts (n, horizon, features) in the series' units for windows (n, window, features) in them."""
+        horizon = self.horizon if horizon is None else horizon
+        if horizon < 1:
+            raise TextgruError(f"horizon={horizon} must be at least 1")
         x = torch.tensor((windows - self.mean) / self.std, dtype=torch.float32, device=self.device)
-        pred = self.model.rollout(x, horizon or self.horizon)  # (n, horizon, features), normalised
+        pred = self.model.rollout(x, horizon)  # (n, horizon, features), normalised
         return pred.double().cpu().numpy() * self.std + self.mean
 
     def predict(self, series: Any, horizon: int | None = None) -> np.ndarray:
@@ -71,8 +74,6 @@ class Forecaster(LoadedModel):
         values = self._values(series)
         if len(values) < self.window:
             raise TextgruError(f"the series has {len(values)} rows; this model reads the last {self.window}")
-        if horizon is not None and horizon < 1:
-            raise TextgruError(f"horizon={horizon} must be at least 1")
         out = self.rollout(values[None, -self.window :], horizon)[0]  # (horizon, features)
         return out[:, 0] if np.ndim(series) == 1 else out
 

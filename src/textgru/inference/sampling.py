@@ -1,7 +1,7 @@
 """The parts of sampling from a GRU language model that `generate`/`stream` (`textgru.inference.generation`) and the
 server's shared batch (`textgru.serving.scheduler`) both use: the options, the logits filters, one request's
-`Sampler` (its own seeded generator, so a request draws the same random numbers wherever its logits were computed),
-reading a prompt and one GRU step, and `TextPieces` (a sample's text cut into the pieces a stream sends)."""
+`Sampler` (its own seeded generator), `draw_tokens` (one draw for many requests' rows, each drawing what it draws
+alone), reading a prompt and one GRU step, and `TextPieces` (a sample's text cut into the pieces a stream sends)."""
 
 from __future__ import annotations
 
@@ -111,8 +111,8 @@ class Sampler:
     """One request's sampling state: its options, its own random generator, and per sample the tokens seen, the
     new ids and whether it has stopped. `step` turns the request's (samples, vocab) logits into the next ids.
 
-    `generate`/`stream` and the server's shared batch (`textgru.serving.scheduler`) both sample through `step`, so a
-    request draws the same random numbers in the same order wherever its logits were computed."""
+    `generate`/`stream` draw through `step`, the server's shared batch through `draw_tokens` for all its requests
+    and `record` for each: both the same arithmetic, so a request draws the same tokens wherever it runs."""
 
     def __init__(
         self,
@@ -144,9 +144,7 @@ class Sampler:
 
     def step(self, logits: torch.Tensor) -> torch.Tensor:
         """Draw one token per sample from float32 (samples, vocab) logits; returns the (samples,) ids."""
-        next_ids = draw_tokens([self], logits)
-        self.record(next_ids)
-        return next_ids
+        return draw_and_record([self], logits)[0]
 
     def record(self, next_ids: torch.Tensor) -> None:
         """Take this request's drawn (samples,) ids: the text so far, the tokens seen, which samples stopped."""
@@ -176,8 +174,13 @@ def draw_tokens(samplers: Sequence[Sampler], logits: torch.Tensor) -> torch.Tens
     generator's noise. Sampling is `torch.multinomial`'s own method for one draw (the argmax of the probabilities
     divided by exponential noise, drawn from the request's generator), written out so that the noise is drawn per
     request while the arithmetic runs once for the whole batch."""
+    if not samplers:
+        return torch.empty(0, dtype=torch.long, device=logits.device)
     counts = [s.options.num_samples for s in samplers]
-    scores = logits.masked_fill(samplers[0].banned, float("-inf"))  # (rows, vocab)
+    banned = samplers[0].banned  # (vocab,); per row where the requests' tokenizers differ
+    if any(s.banned is not banned and not torch.equal(s.banned, banned) for s in samplers):
+        banned = torch.cat([s.banned.expand(n, -1) for s, n in zip(samplers, counts, strict=True)])
+    scores = logits.masked_fill(banned, float("-inf"))  # (rows, vocab)
     greedy = [s.options.greedy for s in samplers]
     starts = [sum(counts[:i]) for i in range(len(counts))]
     for sampler, start, n in zip(samplers, starts, counts, strict=True):
@@ -198,11 +201,23 @@ def draw_tokens(samplers: Sequence[Sampler], logits: torch.Tensor) -> torch.Tens
                 scaled[rows] = filter_logits(scaled[rows], options.top_k, options.top_p)
             draw = torch.empty(n, scores.size(1), dtype=scores.dtype, device=scores.device)
             noise.append(draw.fill_(1.0) if g else draw.exponential_(1, generator=sampler.generator))
-        next_ids = (torch.softmax(scaled, -1) / torch.cat(noise)).argmax(-1)  # (rows,)
+        probs = torch.softmax(scaled, -1)  # (rows, vocab)
+        sampled = torch.tensor([not g for g in greedy]).repeat_interleave(torch.tensor(counts)).to(probs.device)
+        if (sampled & ~torch.isfinite(probs).all(-1)).any():  # torch.multinomial refused these too
+            raise TextgruError("the next-token probabilities are not finite (NaN logits, or every allowed token -inf)")
+        next_ids = (probs / torch.cat(noise)).argmax(-1)  # (rows,)
     for start, n, g in zip(starts, counts, greedy, strict=True):
         if g:
             next_ids[start : start + n] = scores[start : start + n].argmax(-1)
     return next_ids
+
+
+def draw_and_record(samplers: Sequence[Sampler], logits: torch.Tensor) -> list[torch.Tensor]:
+    """`draw_tokens` for all rows, then each request `record`s its own; returns each request's (samples,) ids."""
+    drawn = draw_tokens(samplers, logits).split([s.options.num_samples for s in samplers])
+    for sampler, ids in zip(samplers, drawn, strict=True):
+        sampler.record(ids)
+    return list(drawn)
 
 
 class TextPieces:

@@ -1,13 +1,11 @@
 """Continuous batching for /generate: every running generation shares one batched GRU step per token.
 
 A GRU's state per sequence is one fixed-size vector, so generations join and leave a running batch freely: a
-request's prompt is read alone (`sampling.read_prompt`, as `textgru generate` reads it), then its rows join the
-next step; each step draws a token for every row at once (`sampling.draw_tokens`: the arithmetic batched, each
-request's filters and noise its own, from its own seeded `torch.Generator`, so it draws what it draws alone), then
-runs one GRU step over all rows (`sampling.step_model`). A request leaves when it ends or is cancelled (its client
-went away); its slot is free at once. One thread runs the steps; a stream's new text is decoded and handed to the asyncio side (one
-hand-over per step) at most every `flush_interval` seconds (its first piece and its end at once), so that many
-streams do not cost a decode and an event per token each.
+request's prompt is read alone (`sampling.read_prompt`, as `textgru generate` reads it), then its rows join the next
+step; each step draws every row's token in one call (`sampling.draw_tokens`: each request's filters and seeded noise
+its own, so it draws what it draws alone), then runs one GRU step over all rows. A request leaves when it ends or
+its client went away; its slot is free at once. One thread runs the steps; a stream's new text is decoded and handed
+to the event loop at most every `flush_interval` seconds (its first piece and its end at once).
 
 LitServe 0.2.19 has a `ContinuousBatchingLoop`, but it cannot cancel a request whose client disconnected, queues
 rather than refuses requests over capacity, streams plain chunks (not Server-Sent Events), and sends every token
@@ -26,7 +24,7 @@ from dataclasses import dataclass, field
 import torch
 
 from textgru.inference.language_model import LanguageModel
-from textgru.inference.sampling import Sampler, SamplingOptions, TextPieces, draw_tokens, read_prompt, step_model
+from textgru.inference.sampling import Sampler, SamplingOptions, TextPieces, draw_and_record, read_prompt, step_model
 from textgru.serving.outbox import Event, handover
 
 log = logging.getLogger("textgru.serving")
@@ -191,12 +189,9 @@ class StreamScheduler:
         drawing = [g for g in self._running if not g.cancelled and g.sampler is not None and not g.sampler.done]
         if drawing:  # one draw for every row at once
             samplers = [g.sampler for g in drawing if g.sampler is not None]
-            drawn = draw_tokens(samplers, torch.cat([g.logits for g in drawing]))  # (rows,)
-            start = 0
-            for gen, sampler in zip(drawing, samplers, strict=True):
-                gen.next_ids = drawn[start : start + gen.options.num_samples]
-                sampler.record(gen.next_ids)
-                start += gen.options.num_samples
+            drawn = draw_and_record(samplers, torch.cat([g.logits for g in drawing]))
+            for gen, ids in zip(drawing, drawn, strict=True):
+                gen.next_ids = ids  # (samples,)
         for gen in self._running:
             if gen.cancelled:
                 continue
