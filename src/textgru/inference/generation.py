@@ -15,7 +15,6 @@ from textgru.errors import TextgruError
 from textgru.inference.sampling import (
     Sampler,
     SamplingOptions,
-    TextPieces,
     cut_at_stop,
     decode_continuation,
     filter_logits,
@@ -23,6 +22,7 @@ from textgru.inference.sampling import (
     read_prompt,
     step_model,
 )
+from textgru.inference.text_pieces import TextPieces
 
 __all__ = [
     "SamplingOptions",

@@ -1,10 +1,11 @@
 """The parts of sampling from a GRU language model that `generate`/`stream` (`textgru.inference.generation`) and the
 server's shared batch (`textgru.serving.scheduler`) both use: the options, the logits filters, one request's
 `Sampler` (its own seeded generator), `draw_tokens` (one draw for many requests' rows, each drawing what it draws
-alone), reading a prompt and one GRU step, and `TextPieces` (a sample's text cut into the pieces a stream sends)."""
+alone), reading a prompt and one GRU step; a stream's text pieces are in `textgru.inference.text_pieces`."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -107,6 +108,15 @@ def step_model(model: nn.Module, next_ids: torch.Tensor, hidden: torch.Tensor) -
     return logits[:, -1].float(), hidden
 
 
+@functools.lru_cache(maxsize=64)
+def _banned_mask(ids: tuple[int, ...], vocab: int, device: str) -> torch.Tensor:
+    """One mask per model, shared by its requests' samplers: `draw_tokens` then sees one object, not one per request."""
+    with torch.inference_mode(False):
+        mask = torch.zeros(vocab, dtype=torch.bool, device=device)
+        mask[list(ids)] = True
+    return mask
+
+
 class Sampler:
     """One request's sampling state: its options, its own random generator, and per sample the tokens seen, the
     new ids and whether it has stopped. `step` turns the request's (samples, vocab) logits into the next ids.
@@ -125,8 +135,7 @@ class Sampler:
         self.tokenizer, self.options = tokenizer, options
         n = options.num_samples
         banned = [i for i in (tokenizer.token_to_id(PAD), tokenizer.token_to_id(UNK)) if i is not None and i < vocab]
-        self.banned = torch.zeros(vocab, dtype=torch.bool, device=device)  # (vocab,): never sampled
-        self.banned[banned] = True
+        self.banned = _banned_mask(tuple(banned), vocab, str(device))  # (vocab,): never sampled; shared, read-only
         seed = options.seed
         self.generator = torch.Generator(device=device).manual_seed(int(seed)) if seed is not None else None
         self.rows = torch.arange(n, device=device)
@@ -218,31 +227,3 @@ def draw_and_record(samplers: Sequence[Sampler], logits: torch.Tensor) -> list[t
     for sampler, ids in zip(samplers, drawn, strict=True):
         sampler.record(ids)
     return list(drawn)
-
-
-class TextPieces:
-    """One sample's new text cut into the pieces a stream sends: after each token, `update` returns the text that
-    became final (maybe ""). A piece that could be the start of a stop string is held back until it is not, and so
-    is an incomplete byte sequence; `rest` returns what is left at the end."""
-
-    def __init__(self, tokenizer: Tokenizer, prompt_ids: list[int], stops: Sequence[str]) -> None:
-        self.tokenizer, self.prompt_ids, self.stops = tokenizer, prompt_ids, stops
-        self.prompt_text = tokenizer.decode(prompt_ids)
-        self.holdback = max((len(s) for s in stops), default=1) - 1
-        self.streamed, self.text = 0, ""
-
-    def update(self, new_ids: list[int], finished: bool) -> str:
-        text = self.text = cut_at_stop(
-            decode_continuation(self.tokenizer, self.prompt_ids, new_ids, self.prompt_text), self.stops
-        )[0]
-        ready = len(text) - (0 if finished else self.holdback)
-        if text[ready - 1 : ready] == "\ufffd":  # an incomplete byte sequence: wait for the rest
-            ready -= 1
-        if ready > self.streamed:
-            piece, self.streamed = text[self.streamed : ready], ready
-            return piece
-        return ""
-
-    def rest(self) -> str:
-        piece, self.streamed = self.text[self.streamed :], max(self.streamed, len(self.text))
-        return piece

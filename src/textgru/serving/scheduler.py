@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 import torch
 
 from textgru.inference.language_model import LanguageModel
-from textgru.inference.sampling import Sampler, SamplingOptions, TextPieces, draw_and_record, read_prompt, step_model
+from textgru.inference.sampling import Sampler, SamplingOptions, draw_and_record, read_prompt, step_model
+from textgru.inference.text_pieces import TextPieces
 from textgru.serving.outbox import Event, handover
 
 log = logging.getLogger("textgru.serving")
