@@ -6,6 +6,7 @@ alone), reading a prompt and one GRU step; a stream's text pieces are in `textgr
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -191,7 +192,7 @@ def draw_tokens(samplers: Sequence[Sampler], logits: torch.Tensor) -> torch.Tens
         banned = torch.cat([s.banned.expand(n, -1) for s, n in zip(samplers, counts, strict=True)])
     scores = logits.masked_fill(banned, float("-inf"))  # (rows, vocab)
     greedy = [s.options.greedy for s in samplers]
-    starts = [sum(counts[:i]) for i in range(len(counts))]
+    starts = list(itertools.accumulate(counts, initial=0))[:-1]  # each request's first row
     for sampler, start, n in zip(samplers, starts, counts, strict=True):
         if sampler.options.repetition_penalty != 1.0:
             rows = slice(start, start + n)
