@@ -1,4 +1,4 @@
-"""Load on a real `textgru serve` on 127.0.0.1: /predict at 1, 8 and 64 concurrent clients with LitServe's dynamic
+"""Load on a real `textgru serve` on 127.0.0.1: /predict at 1, 8 and 64 concurrent clients with dynamic
 batching (max_batch_size=64) against none (max_batch_size=1), and /generate streams at 1, 8 and 32 at once.
 
 Usage: python bench/serve_load.py --classifier RUN --lm RUN [--requests 5000] [--repeats 5] [--stream-tokens 200]
@@ -361,7 +361,9 @@ def main() -> None:
     parser.add_argument("--max-seconds", type=float, default=60.0, help="per round")
     parser.add_argument("--streams", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--stream-tokens", type=int, default=200)
-    parser.add_argument("--threads", type=int, default=None, help="the server's threads= (torch threads per worker)")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="the server's threads= (torch threads of the server process)"
+    )
     parser.add_argument("--server-arg", action="append", default=[], help="more key=value for scripts/serve.py")
     parser.add_argument("--out", default="bench/results/serve_load.json")
     args = parser.parse_args()
@@ -409,7 +411,7 @@ def main() -> None:
         for batch, (proc, _) in servers.items():
             report["memory"][f"max_batch_size={batch}"]["after"] = tree_rss_mb(proc.pid)
         print(shown(report["predict"], "rps"))
-        if args.lm:  # the unbatched server goes first: idle, LitServe's workers still poll their queues (CPU)
+        if args.lm:  # the unbatched server goes first: the stream rounds have the cores to themselves
             stop_server(servers.pop(1)[0])
             proc, port = servers[64]
             report["memory"]["streams"] = {"before": tree_rss_mb(proc.pid)}

@@ -465,7 +465,7 @@ def test_generate_and_eval_commands_on_the_export(tmp_path: Path, exported: dict
 def test_serve_accepts_the_exported_folders(tmp_path: Path, exported: dict) -> None:
     """`textgru serve` on the exported classifier and LM: /predict, /generate (seeded) and /score give what the
     checkpoints give, and /info describes the export (backend, model, the source run's metrics)."""
-    pytest.importorskip("litserve", reason="the serve extra is not installed (pip install -e '.[serve]')")
+    pytest.importorskip("uvicorn", reason="the serve extra is not installed (pip install -e '.[serve]')")
     import httpx
     from serve_helpers import start, stop
 

@@ -59,6 +59,25 @@ def test_padding_invariance(pooling: str, layers: int) -> None:
     torch.testing.assert_close(together[0:1], alone, atol=1e-5, rtol=1e-5)
 
 
+@pytest.mark.parametrize("pooling", ["last", "meanmax", "attention"])
+@pytest.mark.parametrize("layers", [1, 2])
+def test_inference_over_packed_sequences_equals_padded(pooling: str, layers: int) -> None:
+    """Without gradients a mixed-length batch runs over packed sequences; its logits equal the padded run's."""
+    torch.manual_seed(0)
+    model = GRUClassifier(
+        vocab_size=50, num_classes=3, embedding_dim=12, hidden_size=10, num_layers=layers, pooling=pooling
+    ).eval()
+    batch = pad_collate([{"input_ids": torch.randint(2, 50, (n,)).tolist()} for n in (3, 40, 1, 17, 9, 40)])
+    ids, lengths = batch["input_ids"], batch["lengths"]
+    padded = model(ids, lengths)  # gradients on: the padded path
+    with torch.no_grad():
+        assert model.rnn._should_pack(model.embedding(ids), lengths)
+        packed = model(ids, lengths)
+        alone = torch.cat([model(ids[i : i + 1, : lengths[i]], lengths[i : i + 1]) for i in range(len(lengths))])
+    torch.testing.assert_close(packed, padded, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(packed, alone, atol=1e-5, rtol=1e-5)
+
+
 def test_overfits_64_examples() -> None:
     """Trainer + task + model reach 100% training accuracy on 64 random texts with random labels."""
     L.seed_everything(0)

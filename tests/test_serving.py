@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-pytest.importorskip("litserve", reason="the serve extra is not installed (pip install -e '.[serve]')")
+pytest.importorskip("uvicorn", reason="the serve extra is not installed (pip install -e '.[serve]')")
 httpx = pytest.importorskip("httpx")
 
 from conftest import run_script  # noqa: E402

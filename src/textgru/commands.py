@@ -230,8 +230,6 @@ def serve_command(cfg: DictConfig) -> None:
         max_batch_size=int(cfg.max_batch_size),
         batch_timeout=float(cfg.batch_timeout),
         inner_batch_size=int(cfg.inner_batch_size),
-        workers=int(cfg.workers),
         timeout=float(cfg.timeout),
         threads=None if cfg.threads is None else int(cfg.threads),
-        fast_queue=bool(cfg.fast_queue),
     )

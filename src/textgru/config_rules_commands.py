@@ -77,10 +77,8 @@ SERVE: dict[str, Rule] = {
     "max_batch_size": Int(1, what="1 turns batching off"),
     "batch_timeout": Num(0, what="seconds a batch waits to fill"),
     "inner_batch_size": POSITIVE,
-    "workers": POSITIVE,
     "timeout": Num(0, lo_open=True, what="seconds a request may wait"),
     "threads": Int(1, null=True, what="null: torch's default"),
-    "fast_queue": Bool(),
     "device": OneOf(("cpu",), what="textgru serve runs on the CPU for now"),
     "log_level": OneOf(("critical", "error", "warning", "info", "debug", "trace")),
     **{

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, overload
 
@@ -27,8 +27,9 @@ class Prediction:
     probs: dict[str, float]
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON object `scripts/predict.py` writes for this text."""
-        return asdict(self)
+        """The JSON object `scripts/predict.py` writes for this text (built directly: `asdict` deep-copies, which
+        costs the server ~0.05 ms a text)."""
+        return {"text": self.text, "label": self.label, "score": self.score, "probs": dict(self.probs)}
 
 
 class Classifier(LoadedModel):

@@ -1,7 +1,7 @@
 """Serving a trained model over HTTP: `textgru.serve(classifier=..., lm=...)` or `textgru serve` (`scripts/serve.py`).
 
-- `server.py`: `serve` (run until Ctrl+C/SIGTERM) and `build_server` (the `litserve.LitServer`, to embed or extend);
-- `apis.py`: /predict and /score as LitServe APIs (LitServe's dynamic batching, one model per inference worker);
+- `server.py`: `serve` (uvicorn, until Ctrl+C/SIGTERM) and `build_server` (the FastAPI app, to embed or extend);
+- `apis.py`: /predict and /score; `batcher.py`: their dynamic batching (concurrent requests, one model call);
 - `scheduler.py`: continuous batching of /generate (one shared GRU step per token; streams join and leave);
 - `routes.py`: /generate (JSON or Server-Sent Events), /info and the web page (`static/`);
 - `outbox.py`: how the scheduler thread hands events to the event loop; `process.py`: threads, port, SIGTERM;

@@ -1,87 +1,73 @@
-"""LitServe APIs for the endpoints LitServe batches itself: /predict (a `Classifier`) and /score (a
-`LanguageModel`). Each runs in LitServe's inference worker processes (`setup()` loads the checkpoint once per
-worker); concurrent requests are collected into one batch (`max_batch_size`, `batch_timeout`), their texts are
-predicted together (length-bucketed by `Classifier.predict`), and each request gets its own answer back.
+"""POST /predict (a `Classifier`) and POST /score (a `LanguageModel`): routes whose requests are batched together by
+`batcher.py`. Concurrent requests' texts go to the model in one call (length-bucketed by `Classifier.predict` /
+`LanguageModel.score`, `inner_batch_size` texts per model call) and each request gets its own answers.
 
-Requests arrive already validated (FastAPI checks the pydantic body before LitServe queues it): one bad request
-must never reach a batch, because LitServe 0.2.19 answers every request of a batch with the error of any one.
+Requests arrive validated (FastAPI checks the pydantic body first), so a bad request never reaches a batch."""
 
-No `from __future__ import annotations` here: LitServe reads `decode_request`'s annotation as the request model, and a
-postponed (string) annotation makes FastAPI treat the body as a missing query parameter."""
+from __future__ import annotations
 
+import asyncio
 import math
 from typing import Any
 
-import litserve as ls
-import torch
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 
-from textgru.serving.schemas import PredictRequest, ScoreRequest
-
-
-class _TextsAPI(ls.LitAPI):
-    """Shared batching: a batch of requests becomes one list of texts and is split back per request."""
-
-    def __init__(self, checkpoint: str, inner_batch_size: int, threads: int | None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.checkpoint, self.inner_batch_size, self.threads = checkpoint, inner_batch_size, threads
-
-    def setup(self, device: str) -> None:
-        if self.threads:
-            torch.set_num_threads(self.threads)
-        self.load(device)
-
-    def load(self, device: str) -> None:
-        raise NotImplementedError
-
-    def run(self, texts: list[str]) -> list[Any]:
-        raise NotImplementedError
-
-    def predict(self, x: Any) -> Any:
-        requests = x if self.max_batch_size > 1 else [x]  # LitServe passes one request when max_batch_size is 1
-        results = self.run([t for texts, _ in requests for t in texts])
-        out, start = [], 0
-        for texts, single in requests:
-            mine = results[start : start + len(texts)]
-            start += len(texts)
-            out.append(mine[0] if single else mine)
-        return out if self.max_batch_size > 1 else out[0]
+from textgru.serving.batcher import BatcherClosed, TextBatcher
+from textgru.serving.errors import error_response
+from textgru.serving.schemas import PredictRequest, ScoreRequest, TextsRequest
 
 
-class PredictAPI(_TextsAPI):
-    """POST /predict: `{"text": ...}` answers one prediction object, `{"texts": [...]}` answers
-    `{"predictions": [...]}`;
-    each prediction is `Classifier.predict`'s (`text`, `label`, `score`, `probs`)."""
+def predictions(classifier: Any, inner_batch_size: int):
+    """`Classifier.predict` as the batcher's `run`: one JSON object per text (`text`, `label`, `score`, `probs`)."""
 
-    def load(self, device: str) -> None:
-        from textgru.inference.classifier import Classifier
+    def run(texts: list[str]) -> list[dict[str, Any]]:
+        return [p.to_dict() for p in classifier.predict(texts, inner_batch_size)]
 
-        self.model = Classifier.load(self.checkpoint, device="cpu" if device.startswith("cpu") else device)
-
-    def decode_request(self, request: PredictRequest) -> tuple[list[str], bool]:
-        return request.all_texts(), request.text is not None
-
-    def run(self, texts: list[str]) -> list[Any]:
-        return [p.to_dict() for p in self.model.predict(texts, self.inner_batch_size)]
-
-    def encode_response(self, output: Any) -> dict[str, Any]:
-        return output if isinstance(output, dict) else {"predictions": output}
+    return run
 
 
-class ScoreAPI(_TextsAPI):
-    """POST /score: `{"text": ...}` answers `{"text", "nats_per_token"}`; `{"texts": [...]}` answers `{"scores": [...]}`
-    (`LanguageModel.score`; an empty text scores null)."""
+def scores(lm: Any, inner_batch_size: int):
+    """`LanguageModel.score` as the batcher's `run`: `{"text", "nats_per_token"}` per text (an empty text: null)."""
 
-    def load(self, device: str) -> None:
-        from textgru.inference.language_model import LanguageModel
+    def run(texts: list[str]) -> list[dict[str, Any]]:
+        values = lm.score(texts, batch_size=inner_batch_size)
+        return [{"text": t, "nats_per_token": None if math.isnan(s) else s} for t, s in zip(texts, values, strict=True)]
 
-        self.model = LanguageModel.load(self.checkpoint, device="cpu" if device.startswith("cpu") else device)
+    return run
 
-    def decode_request(self, request: ScoreRequest) -> tuple[list[str], bool]:
-        return request.all_texts(), request.text is not None
 
-    def run(self, texts: list[str]) -> list[Any]:
-        scores = self.model.score(texts, batch_size=self.inner_batch_size)
-        return [{"text": t, "nats_per_token": None if math.isnan(s) else s} for t, s in zip(texts, scores, strict=True)]
+async def _answer(batcher: TextBatcher, body: TextsRequest, many: str) -> JSONResponse:
+    try:
+        results = await batcher.submit(body.all_texts())
+    except TimeoutError:
+        return error_response(504, f"no answer within timeout={batcher.timeout} s; the server is overloaded")
+    except BatcherClosed as e:
+        return error_response(503, str(e))
+    except asyncio.CancelledError:
+        raise
+    except Exception as e:  # logged by the batcher; the client gets one line
+        return error_response(500, f"the model failed on this batch: {type(e).__name__}: {e}")
+    return JSONResponse(results[0] if body.text is not None else {many: results})
 
-    def encode_response(self, output: Any) -> dict[str, Any]:
-        return output if isinstance(output, dict) else {"scores": output}
+
+def add_predict(app: FastAPI, batcher: TextBatcher) -> None:
+    @app.post(
+        "/predict",
+        tags=["classifier"],
+        summary="Label, score and per-class probabilities per text",
+        response_description='one text: `{"text", "label", "score", "probs"}`; several: `{"predictions": [...]}`',
+    )
+    async def predict(body: PredictRequest) -> JSONResponse:
+        return await _answer(batcher, body, "predictions")
+
+
+def add_score(app: FastAPI, batcher: TextBatcher) -> None:
+    @app.post(
+        "/score",
+        tags=["language model"],
+        summary="Nats per token per text under the language model",
+        response_description='one text: `{"text", "nats_per_token"}`; several: `{"scores": [...]}`',
+    )
+    async def score(body: ScoreRequest) -> JSONResponse:
+        return await _answer(batcher, body, "scores")

@@ -1,11 +1,10 @@
-"""The routes textgru adds to LitServe's FastAPI app: POST /generate (JSON or Server-Sent Events, through the shared
+"""The server's other routes: POST /generate (JSON or Server-Sent Events, through the shared
 batch of `scheduler.py`), GET /info, the web page at / (and /static), and a one-line 404 for an endpoint whose
 model this server was not given."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import math
 from collections.abc import AsyncIterator, Callable
@@ -122,9 +121,7 @@ def add_info(app: FastAPI, info: dict[str, Any], live: Callable[[], dict[str, An
 
 
 def add_page(app: FastAPI) -> None:
-    """The web page at / (plain HTML/CSS/JS shipped in the package; no CDN, works offline). LitServe's own "/"
-    route (a "litserve running" text) is removed first."""
-    app.router.routes[:] = [r for r in app.router.routes if getattr(r, "path", None) != "/"]
+    """The web page at / (plain HTML/CSS/JS shipped in the package; no CDN, works offline)."""
 
     @app.get("/", include_in_schema=False)
     async def page() -> FileResponse:
@@ -142,19 +139,3 @@ def finite(value: Any) -> Any:
     if isinstance(value, list):
         return [finite(v) for v in value]
     return value
-
-
-def on_shutdown(app: FastAPI, fn: Callable[[], None]) -> None:
-    """Call `fn` when the app stops, after LitServe's own lifespan (LitServe sets the app's lifespan, so FastAPI's
-    shutdown events are not used)."""
-    inner = app.router.lifespan_context
-
-    @contextlib.asynccontextmanager
-    async def lifespan(a: Any) -> AsyncIterator[Any]:
-        async with inner(a) as state:
-            try:
-                yield state
-            finally:
-                fn()
-
-    app.router.lifespan_context = lifespan

@@ -9,7 +9,7 @@ to the event loop at most every `flush_interval` seconds (its first piece and it
 
 LitServe 0.2.19 has a `ContinuousBatchingLoop`, but it cannot cancel a request whose client disconnected, queues
 rather than refuses requests over capacity, streams plain chunks (not Server-Sent Events), and sends every token
-through its inter-process queues; hence this small scheduler, mounted on LitServe's FastAPI app.
+through its inter-process queues; hence this small scheduler, on the server's own FastAPI app.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Request bodies of the HTTP API as pydantic models: FastAPI validates them before any model work, so a bad request
 is a 4xx naming the field and the rule. The caps come from the serving app's `Limits` (set per request by
-`LimitsContext`); the rules mirror `SamplingOptions.check` and `scripts/generate.py`."""
+`LimitsContext`; the body size by `BodySizeCap`); the rules mirror `SamplingOptions.check` and `scripts/generate.py`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from contextvars import ContextVar
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from textgru.serving.limits import MAX_STOP_CHARS, MAX_STOP_STRINGS, Limits
 
@@ -28,6 +29,30 @@ class LimitsContext:
             await self.app(scope, receive, send)
         finally:
             current_limits.reset(token)
+
+
+class BodySizeCap:
+    """ASGI middleware: a request body over `max_bytes` (limits.max_body_bytes) is a 413, counted as it arrives (a
+    lying or missing Content-Length does not get past it)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        total = 0
+
+        async def capped() -> Message:
+            nonlocal total
+            message = await receive()
+            total += len(message.get("body", b""))
+            if total > self.max_bytes:
+                raise HTTPException(413)  # answered by errors.http_error as one line naming the cap
+            return message
+
+        await self.app(scope, capped, send)
 
 
 class _Body(BaseModel):

@@ -1,33 +1,35 @@
 """`textgru.serve(...)`: a trained classifier and/or language model behind an HTTP API and a web page.
 
-Built on LitServe (Lightning's server on FastAPI/uvicorn): /predict and /score are LitServe APIs with its dynamic
-batching; /generate, /info and the page are routes added to the same FastAPI app, with generations sharing one
-batched GRU step per token (`scheduler.py`). `build_server` returns the `litserve.LitServer` (its `.app` is the
-FastAPI app, to add routes of your own); `serve` builds it and runs it until Ctrl+C or SIGTERM."""
+A FastAPI app run by uvicorn, in one process: /predict and /score batch concurrent requests in a thread of their own
+(`batcher.py`), /generate shares one batched GRU step per token among all running generations (`scheduler.py`),
+and /info, /health and the page are plain routes. `build_server` returns the FastAPI app (add routes of your own,
+or run it with any ASGI server); `serve` builds it and runs it with uvicorn until Ctrl+C or SIGTERM. Why not
+LitServe: README, "Serving"."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from textgru import __version__
 from textgru.errors import TextgruError
-from textgru.serving.process import free_port, one_thread, sigterm_as_interrupt
+from textgru.serving.process import free_port
 
 if TYPE_CHECKING:
-    import litserve
+    from fastapi import FastAPI
 
     from textgru.serving.limits import Limits
 
 log = logging.getLogger("textgru.serving")
-HOSTS = ("127.0.0.1", "0.0.0.0", "::")  # what LitServe 0.2.19 accepts
+HOSTS = ("127.0.0.1", "0.0.0.0", "::")
 
 
 def _need_serving_packages() -> None:
     try:
         import fastapi  # noqa: F401
-        import litserve  # noqa: F401
         import uvicorn  # noqa: F401
     except ImportError as e:
         raise TextgruError(
@@ -42,97 +44,107 @@ def build_server(
     limits: Limits | None = None,
     max_batch_size: int = 64,
     batch_timeout: float = 0.005,
-    inner_batch_size: int = 256,
-    workers: int = 1,
+    inner_batch_size: int = 32,
     timeout: float = 30.0,
     threads: int | None = 1,
-    fast_queue: bool = False,
-) -> litserve.LitServer:
-    """The server for a classifier and/or a language model (run folders or .ckpt files), not started yet.
+) -> FastAPI:
+    """The FastAPI app for a classifier and/or a language model (run folders or .ckpt files), not started yet.
 
-    `max_batch_size`/`batch_timeout`: LitServe's dynamic batching of /predict and /score requests (1: no batching).
-    `inner_batch_size`: texts per model call inside a batch. `workers`: LitServe inference workers per API.
-    `timeout`: seconds a request may wait in LitServe's queue. `threads`: torch threads in each inference worker and
-    in the generation thread (1: the server's 2-3 torch processes do not oversubscribe the cores; None: torch's
-    default). `fast_queue`: LitServe's ZeroMQ transport for answers from
-    its workers (instead of multiprocessing queues). `limits`: `textgru.serving.Limits` (the caps on requests).
-    Call `.run(...)` on the result, or use `serve`. The defaults are those of `textgru serve` (conf/serve.yaml; a
-    test keeps them in step)."""
+    `max_batch_size`/`batch_timeout`: dynamic batching of /predict and /score requests (1: no batching).
+    `inner_batch_size`: texts per model call inside a batch (length-bucketed; small calls waste less on padding).
+    `timeout`: seconds a /predict or /score request may wait for its answer (then 504). `threads`: torch threads of
+    this process (the batching and generation threads share them; None: torch's default). `limits`:
+    `textgru.serving.Limits` (the caps on requests). Run the result with `uvicorn.run(app, ...)`, or use `serve`.
+    The defaults are those of `textgru serve` (conf/serve.yaml; a test keeps them in step)."""
     _need_serving_packages()
-    import litserve as ls
+    import torch
+    from fastapi import FastAPI
+    from fastapi.responses import PlainTextResponse
 
     from textgru.inference.classifier import Classifier
     from textgru.inference.language_model import LanguageModel
-    from textgru.serving.apis import PredictAPI, ScoreAPI
+    from textgru.serving.apis import add_predict, add_score, predictions, scores
+    from textgru.serving.batcher import TextBatcher
     from textgru.serving.errors import install_error_handlers
     from textgru.serving.limits import Limits
-    from textgru.serving.routes import add_generate, add_info, add_missing, add_page, finite, on_shutdown
+    from textgru.serving.routes import add_generate, add_info, add_missing, add_page, finite
     from textgru.serving.scheduler import StreamScheduler
-    from textgru.serving.schemas import LimitsContext
+    from textgru.serving.schemas import BodySizeCap, LimitsContext
 
     if classifier in (None, "") and lm in (None, ""):
         raise TextgruError("nothing to serve: give classifier=<run folder or .ckpt> and/or lm=<run folder or .ckpt>")
     limits = (limits or Limits()).check()
-    if max_batch_size < 1 or batch_timeout < 0 or inner_batch_size < 1 or workers < 1 or timeout <= 0:
+    if max_batch_size < 1 or batch_timeout < 0 or inner_batch_size < 1 or timeout <= 0:
         raise TextgruError(
-            f"max_batch_size={max_batch_size}, inner_batch_size={inner_batch_size} and "
-            f"workers={workers} must be at least 1, batch_timeout={batch_timeout} at least 0, "
-            f"timeout={timeout} above 0"
+            f"max_batch_size={max_batch_size} and inner_batch_size={inner_batch_size} must be at least 1, "
+            f"batch_timeout={batch_timeout} at least 0, timeout={timeout} above 0"
         )
     if batch_timeout >= timeout:
         raise TextgruError(f"batch_timeout={batch_timeout} must be below timeout={timeout}")
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        raise TextgruError(f"threads={threads!r} must be a whole number of at least 1, or None for torch's default")
     models: dict[str, Any] = {}
-    with one_thread():  # load each checkpoint here once: a bad one is one line now, not a worker's traceback later
-        if classifier not in (None, ""):
-            models["classifier"] = Classifier.load(classifier)
-        if lm not in (None, ""):
-            models["lm"] = LanguageModel.load(lm)
-    apis: list[ls.LitAPI] = []
-    for name, api, path in (("classifier", PredictAPI, "/predict"), ("lm", ScoreAPI, "/score")):
-        if name in models:
-            apis.append(
-                api(
-                    models[name].meta["path"],
-                    inner_batch_size,
-                    threads,
-                    api_path=path,
-                    max_batch_size=max_batch_size,
-                    batch_timeout=batch_timeout,
-                )
-            )
-    server = ls.LitServer(
-        apis,
-        accelerator="cpu",
-        workers_per_device=workers,
-        timeout=timeout,
-        fast_queue=fast_queue,
-        max_payload_size=limits.max_body_bytes,
-        info_path="/litserve/info",
-        middlewares=[(LimitsContext, {"limits": limits})],
+    if classifier not in (None, ""):
+        models["classifier"] = Classifier.load(classifier)
+    if lm not in (None, ""):
+        models["lm"] = LanguageModel.load(lm)
+    if threads:
+        torch.set_num_threads(threads)
+
+    batching = {"max_batch_size": max_batch_size, "batch_timeout": batch_timeout, "timeout": timeout}
+    closers: list[Any] = []
+    app = FastAPI(
+        title="textgru",
+        version=__version__,
+        description="A trained textgru classifier and/or language model. The web page is at /.",
+        lifespan=_closing(closers),
     )
-    app = server.app
-    app.title, app.version = "textgru", __version__
-    app.description = "A trained textgru classifier and/or language model. The web page is at /."
+    app.add_middleware(BodySizeCap, max_bytes=limits.max_body_bytes)
+    app.add_middleware(LimitsContext, limits=limits)
     install_error_handlers(app, limits)
+    if "classifier" in models:
+        batcher = TextBatcher(predictions(models["classifier"], inner_batch_size), name="predict", **batching)
+        closers.append(batcher.close)
+        add_predict(app, batcher)
+    else:
+        add_missing(app, "/predict", "classifier")
     scheduler = StreamScheduler(models["lm"], limits.max_streams, threads) if "lm" in models else None
     if scheduler is not None:
+        batcher = TextBatcher(scores(models["lm"], inner_batch_size), name="score", **batching)
+        closers += [batcher.close, scheduler.close]  # the threads end with the server
+        add_score(app, batcher)
         add_generate(app, models["lm"], scheduler)
-        on_shutdown(app, scheduler.close)  # the generation thread ends with the API server
     else:
         add_missing(app, "/generate", "lm")
         add_missing(app, "/score", "lm")
-    if "classifier" not in models:
-        add_missing(app, "/predict", "classifier")
+
+    @app.get("/health", tags=["server"], summary="200 and the text ok while the server answers", response_model=None)
+    async def health():  # no return annotation: a postponed one names a type FastAPI cannot resolve here
+        return PlainTextResponse("ok")
+
     info = {
         "textgru_version": __version__,
         "models": {kind: describe(model) for kind, model in models.items()},
         "limits": limits.to_dict(),
-        "batching": {"max_batch_size": max_batch_size, "batch_timeout": batch_timeout, "workers": workers},
+        "batching": {**batching, "inner_batch_size": inner_batch_size, "threads": threads},
     }
     add_info(app, finite(info), lambda: {"streams": scheduler.stats() if scheduler is not None else None})
     add_page(app)
-    models.pop("classifier", None)  # the classifier serves from LitServe's workers; this copy was only a check
-    return server
+    return app
+
+
+def _closing(closers: list[Any]):
+    """The app's lifespan: on shutdown, stop the batching and generation threads (waiting requests get a 503)."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            for close in closers:
+                close()
+
+    return lifespan
 
 
 def describe(model: Any) -> dict[str, Any]:
@@ -171,24 +183,18 @@ def serve(
 
     `host` is 127.0.0.1 (this machine only) unless you pass "0.0.0.0"; `port=0` picks a free port (logged).
     Other keywords go to `build_server`: `limits=textgru.serving.Limits(...)`, `max_batch_size`, `batch_timeout`,
-    `inner_batch_size`, `workers`, `timeout`, `threads`. Endpoints: POST /predict, /generate, /score; GET /info,
-    /health, /docs, and the web page at /."""
+    `inner_batch_size`, `timeout`, `threads`. Endpoints: POST /predict, /generate, /score; GET /info, /health,
+    /docs, and the web page at /."""
     if host not in HOSTS:
         raise TextgruError(f"host={host!r}: use 127.0.0.1 (this machine only) or 0.0.0.0 (every interface) or '::'")
     if isinstance(port, bool) or not isinstance(port, int) or not (port == 0 or 1024 <= port <= 65535):
         raise TextgruError(f"port={port!r} must be 0 (a free port) or a number from 1024 to 65535")
-    server = build_server(classifier, lm, **options)
+    import uvicorn
+
+    app = build_server(classifier, lm, **options)
     port = free_port(host) if port == 0 else port
     shown = "127.0.0.1" if host == "0.0.0.0" else host
     if not logging.getLogger().handlers:  # an application entry point: say where it listens
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     log.info("textgru serve: http://%s:%d (the page at /, the API at /docs); Ctrl+C stops it", shown, port)
-    with sigterm_as_interrupt():
-        server.run(
-            host=host,
-            port=port,
-            num_api_servers=1,
-            api_server_worker_type="process",
-            generate_client_file=False,
-            log_level=log_level,
-        )
+    uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=10)

@@ -1,0 +1,102 @@
+"""The server's dynamic batching (`textgru.serving.batcher.TextBatcher`): concurrent requests share one model call and
+each gets its own answers; max_batch_size=1 never batches; a failing batch fails only its requests; closing
+refuses the waiting ones."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from textgru.serving.batcher import BatcherClosed, TextBatcher
+
+
+class Recorder:
+    """A model that answers each text with (text, its position in the call) and records each call's size."""
+
+    def __init__(self, delay: float = 0.0, fail_on: str | None = None) -> None:
+        self.calls: list[int] = []
+        self.delay, self.fail_on = delay, fail_on
+        self.gate = threading.Event()
+        self.gate.set()
+
+    def __call__(self, texts: list[str]) -> list[tuple[str, int]]:
+        self.gate.wait()
+        self.calls.append(len(texts))
+        if self.fail_on in texts:
+            raise ValueError(f"cannot read {self.fail_on!r}")
+        if self.delay:
+            threading.Event().wait(self.delay)
+        return [(t, i) for i, t in enumerate(texts)]
+
+
+def requests(n: int) -> list[list[str]]:
+    return [[f"r{i}-t{j}" for j in range(1 + i % 3)] for i in range(n)]  # 1-3 texts each
+
+
+async def submit_all(batcher: TextBatcher, texts: list[list[str]]) -> list[object]:
+    return await asyncio.gather(*(batcher.submit(t) for t in texts), return_exceptions=True)
+
+
+def test_concurrent_requests_share_calls_and_get_their_own_answers() -> None:
+    model = Recorder()
+    model.gate.clear()  # hold the first call so that the rest queue up behind it
+    batcher = TextBatcher(model, max_batch_size=16, batch_timeout=0.05, timeout=10, name="test")
+
+    async def main() -> list[object]:
+        task = asyncio.ensure_future(submit_all(batcher, requests(40)))
+        await asyncio.sleep(0.2)
+        model.gate.set()
+        return await task
+
+    try:
+        answers = asyncio.run(main())
+    finally:
+        batcher.close()
+    for sent, got in zip(requests(40), answers, strict=True):
+        assert [text for text, _ in got] == sent  # its own texts, in order
+    assert sum(model.calls) == sum(len(r) for r in requests(40))
+    assert max(model.calls) > 3  # requests were batched (3 texts is the most one request has)
+    assert len(model.calls) <= 40 // 16 + 2
+
+
+def test_max_batch_size_one_never_batches() -> None:
+    model = Recorder(delay=0.002)
+    batcher = TextBatcher(model, max_batch_size=1, batch_timeout=0.05, timeout=10, name="test")
+    try:
+        answers = asyncio.run(submit_all(batcher, requests(12)))
+    finally:
+        batcher.close()
+    assert sorted(model.calls) == sorted(len(r) for r in requests(12))  # one call per request
+    assert [[text for text, _ in a] for a in answers] == requests(12)
+
+
+def test_a_failing_batch_fails_its_requests_and_the_next_batch_works() -> None:
+    model = Recorder(fail_on="bad")
+    batcher = TextBatcher(model, max_batch_size=8, batch_timeout=0.05, timeout=10, name="test")
+    try:
+        first = asyncio.run(submit_all(batcher, [["a"], ["bad"], ["b"]]))
+        second = asyncio.run(submit_all(batcher, [["c"], ["d", "e"]]))
+    finally:
+        batcher.close()
+    assert all(isinstance(a, ValueError) and "bad" in str(a) for a in first)
+    assert second == [[("c", 0)], [("d", 1), ("e", 2)]]
+
+
+def test_timeout_and_close() -> None:
+    model = Recorder()
+    model.gate.clear()
+    batcher = TextBatcher(model, max_batch_size=4, batch_timeout=0.0, timeout=0.3, name="test")
+
+    async def main() -> list[object]:
+        return await submit_all(batcher, [["slow"]])
+
+    try:
+        (late,) = asyncio.run(main())
+        assert isinstance(late, TimeoutError)
+    finally:
+        model.gate.set()
+        batcher.close()
+    with pytest.raises(BatcherClosed):
+        asyncio.run(batcher.submit(["after close"]))
