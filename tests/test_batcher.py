@@ -17,6 +17,7 @@ class Recorder:
 
     def __init__(self, delay: float = 0.0, fail_on: str | None = None) -> None:
         self.calls: list[int] = []
+        self.seen: list[str] = []
         self.delay, self.fail_on = delay, fail_on
         self.gate = threading.Event()
         self.gate.set()
@@ -24,6 +25,7 @@ class Recorder:
     def __call__(self, texts: list[str]) -> list[tuple[str, int]]:
         self.gate.wait()
         self.calls.append(len(texts))
+        self.seen += texts
         if self.fail_on in texts:
             raise ValueError(f"cannot read {self.fail_on!r}")
         if self.delay:
@@ -100,3 +102,24 @@ def test_timeout_and_close() -> None:
         batcher.close()
     with pytest.raises(BatcherClosed):
         asyncio.run(batcher.submit(["after close"]))
+
+
+def test_a_request_that_timed_out_in_the_queue_is_not_computed() -> None:
+    model = Recorder()
+    model.gate.clear()  # the first request's call blocks; the second waits in the queue past its timeout
+    batcher = TextBatcher(model, max_batch_size=1, batch_timeout=0.0, timeout=0.3, name="test")
+
+    async def main() -> list[object]:
+        first = asyncio.ensure_future(batcher.submit(["first"]))
+        await asyncio.sleep(0.05)
+        second = await asyncio.gather(batcher.submit(["gave up"]), return_exceptions=True)
+        model.gate.set()
+        await asyncio.gather(first, return_exceptions=True)
+        return [*second, await batcher.submit(["after"])]
+
+    try:
+        gave_up, after = asyncio.run(main())
+    finally:
+        batcher.close()
+    assert isinstance(gave_up, TimeoutError) and after == [("after", 0)]
+    assert "gave up" not in model.seen

@@ -40,7 +40,7 @@ def scores(lm: Any, inner_batch_size: int):
 async def _answer(batcher: TextBatcher, body: TextsRequest, many: str) -> JSONResponse:
     try:
         results = await batcher.submit(body.all_texts())
-    except TimeoutError:
+    except (TimeoutError, asyncio.TimeoutError):  # the same class from Python 3.11 on
         return error_response(504, f"no answer within timeout={batcher.timeout} s; the server is overloaded")
     except BatcherClosed as e:
         return error_response(503, str(e))

@@ -35,6 +35,10 @@ class _Request:
         self.texts, self.loop = texts, loop
         self.future: asyncio.Future[list[Any]] = loop.create_future()
 
+    def waiting(self) -> bool:
+        """False once its client has its answer or gave up (a 504): then nothing is computed for it."""
+        return not self.future.done()
+
     def answer(self, result: list[Any] | None, error: BaseException | None = None) -> None:
         def settle() -> None:
             if self.future.done():  # the request timed out or its client went away
@@ -44,7 +48,10 @@ class _Request:
             else:
                 self.future.set_result(result or [])
 
-        self.loop.call_soon_threadsafe(settle)
+        try:
+            self.loop.call_soon_threadsafe(settle)
+        except RuntimeError:  # its event loop is closed: nobody is left to answer
+            pass
 
 
 class TextBatcher:
@@ -74,7 +81,7 @@ class TextBatcher:
         return await asyncio.wait_for(request.future, self.timeout)
 
     def close(self) -> None:
-        """Stop after the batch in progress; requests still waiting get `BatcherClosed`."""
+        """Stop: the batch in progress finishes, requests not yet in a batch get `BatcherClosed`."""
         self._closed = True
         self._queue.put(None)
         self._thread.join(timeout=30)
@@ -103,6 +110,9 @@ class TextBatcher:
             batch = self._gather(first)
             if batch is None:
                 break
+            batch = [request for request in batch if request.waiting()]  # skip requests that timed out meanwhile
+            if not batch:
+                continue
             texts = [t for request in batch for t in request.texts]  # in request order
             try:
                 results = list(self.run(texts))
