@@ -415,13 +415,13 @@ def main() -> None:
             stop_server(servers.pop(1)[0])
             proc, port = servers[64]
             report["memory"]["streams"] = {"before": tree_rss_mb(proc.pid)}
-            for n in args.streams:
-                rounds_ = []
-                for r in range(args.repeats):
+            stream_rounds: dict[int, list[dict[str, Any]]] = {n: [] for n in args.streams}
+            for r in range(args.repeats):  # the stream counts interleaved, so a change in other load hits all alike
+                for n in args.streams:
                     cpu = tree_cpu_s(proc.pid)
-                    rounds_.append(asyncio.run(stream_round(port, n, args.stream_tokens, 100 * r)))
-                    rounds_[-1]["server_cpu"] = tree_cpu_s(proc.pid) - cpu
-                report["streams"].append(stream_row(n, rounds_))
+                    stream_rounds[n].append(asyncio.run(stream_round(port, n, args.stream_tokens, 100 * r)))
+                    stream_rounds[n][-1]["server_cpu"] = tree_cpu_s(proc.pid) - cpu
+            report["streams"] = [stream_row(n, rounds_) for n, rounds_ in stream_rounds.items()]
             report["memory"]["streams"]["after"] = tree_rss_mb(proc.pid)
             print(shown(report["streams"], "tokens_per_s"))
         report["others_during"] = others(servers[64][0].pid)
