@@ -527,3 +527,11 @@ def test_rules_name_real_keys_and_the_codes_choices() -> None:
     }
     unknown = {k for rules in RULES.values() for k in rules} - yaml_keys - extra
     assert not unknown, f"rules for keys no config has: {sorted(unknown)}"
+
+
+@pytest.mark.parametrize("script", ["serve", "export", "predict", "generate", "eval"])
+def test_a_bare_command_says_one_line(script: str, tmp_path: Path) -> None:
+    """No arguments at all: the one `error:` line and nothing else (Hydra once warned about its working directory)."""
+    result = run_script(script, cwd=tmp_path)
+    assert result.returncode == 2 and result.stderr.strip().count("\n") == 0, result.stderr
+    assert result.stderr.startswith("error:") and not list(tmp_path.iterdir()), result.stderr

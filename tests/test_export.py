@@ -294,6 +294,14 @@ def test_export_over_an_earlier_export_needs_overwrite(tmp_path: Path, exported:
         textgru.export(ckpt, out)
     assert textgru.export(ckpt, out, overwrite=True) == out and (out / "model.onnx").stat().st_mtime_ns != stamp
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f"]
+    (out / "eval").mkdir()  # an eval report written into the export: overwrite=true must not delete it
+    (out / "eval" / "test_metrics.json").write_text("{}")
+    with pytest.raises(TextgruError, match=r"holds more than an export \(eval\)"):
+        textgru.export(ckpt, out, overwrite=True)
+    assert (out / "eval" / "test_metrics.json").read_text() == "{}"
+    (tmp_path / "link").symlink_to(out)
+    with pytest.raises(TextgruError, match="symbolic link"):
+        textgru.export(ckpt, tmp_path / "link", overwrite=True)
 
 
 def current_umask() -> int:
@@ -344,6 +352,7 @@ def test_bad_exports_get_one_line(tmp_path: Path, exported: dict) -> None:
         ("data_config", "!!python/object:os.system", "data_config is not a mapping"),
         ("training_metrics", [1], "training_metrics is not a mapping"),
         ("model", "os.system", "model is not a mapping"),
+        ("labels", ["neg", "pos"], "names 2 labels but the graph gives 3 classes"),
     ],
 )
 def test_config_json_values_are_checked_plain_values(
@@ -491,6 +500,7 @@ def test_serve_accepts_the_exported_folders(tmp_path: Path, exported: dict) -> N
             info = c.get("/info").json()["models"]
             for kind, task in (("classifier", "sentiment"), ("lm", "lm")):
                 assert info[kind]["backend"] == "onnxruntime" and info[kind]["checkpoint"] == str(exported[task])
+                assert info[kind]["trained_with_textgru"] == textgru.__version__
                 metrics = json.loads((runs[task] / "metrics.json").read_text())
                 numbers = {k: v for k, v in metrics.items() if isinstance(v, (int, float)) and v == v}
                 assert info[kind]["metrics"] == pytest.approx(numbers) and "test/loss" in numbers

@@ -220,8 +220,11 @@ def export(
         raise TextgruError(f"{ckpt['path']!r} holds task {task!r}, which textgru cannot export")
     model, meta = rebuild_model(ckpt, "cpu")
     plan = PLANS[task](model, meta)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = ExportFolder(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = ExportFolder(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
+    except OSError as e:
+        raise TextgruError(f"output={out}: cannot write there ({e.strerror or e}); choose another output=") from None
     try:
         with torch.random.fork_rng(devices=[]):  # the caller's random state is left as it was
             _write_onnx(plan["graph"](lowered_copy(model)), plan, tmp.model)

@@ -70,19 +70,36 @@ def is_our_config(path: Path) -> bool:
         return False
 
 
+EXPORT_FILES = ("model.onnx", "tokenizer.json", "config.json")  # all an export writes
+
+
 def check_export_output(output: Path, overwrite: bool) -> None:
-    """An existing output is replaced only with `overwrite` and only when it is a textgru export (or empty)."""
-    if not output.exists():
-        return
-    if not output.is_dir():
-        raise TextgruError(f"output={output} is a file; give a folder name for the export")
-    if not overwrite:
-        raise TextgruError(f"output={output} exists; pass overwrite=true to replace it, or choose another output=")
-    if any(output.iterdir()) and not is_our_config(ExportFolder(output).config):
-        raise TextgruError(
-            f"output={output} holds files that are not a textgru export; overwrite=true only replaces an earlier "
-            "export: choose another output="
-        )
+    """An existing output is replaced only with `overwrite` and only when it holds an export's files and nothing
+    else (or nothing): what a user added there (an eval/ report, notes) is never deleted. Its folder must be
+    writable."""
+    if output.is_symlink():
+        raise TextgruError(f"output={output} is a symbolic link; give the folder it points to, or another output=")
+    if output.exists():
+        if not output.is_dir():
+            raise TextgruError(f"output={output} is a file; give a folder name for the export")
+        if not overwrite:
+            raise TextgruError(f"output={output} exists; pass overwrite=true to replace it, or choose another output=")
+        if any(output.iterdir()) and not is_our_config(ExportFolder(output).config):
+            raise TextgruError(
+                f"output={output} holds files that are not a textgru export; overwrite=true only replaces an earlier "
+                "export: choose another output="
+            )
+        other = sorted(p.name for p in output.iterdir() if p.name not in EXPORT_FILES)
+        if other:
+            raise TextgruError(
+                f"output={output} holds more than an export ({', '.join(other[:5])}); overwrite=true would delete "
+                "them: move them out of it, or choose another output="
+            )
+    parent = output.absolute().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise TextgruError(f"output={output}: cannot write in {parent}; choose an output= in a folder you can write")
 
 
 # key -> (kinds, what) per task; "int" excludes bool; lists are checked element by element

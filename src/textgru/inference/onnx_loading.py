@@ -68,6 +68,13 @@ def open_export(
         meta.update(
             tokenizer=_tokenizer_json(folder), max_length=config["max_length"], label_names=config.get("labels")
         )
+    if config.get("labels") is not None:
+        width = session.get_outputs()[0].shape[-1]  # (batch, classes)
+        if isinstance(width, int) and width != len(config["labels"]):
+            raise TextgruError(
+                f"{str(folder.config)!r} names {len(config['labels'])} labels but the graph gives {width} classes: "
+                "config.json was edited or mixed up; export again"
+            )
     return RUNNERS[task](session, config), meta
 
 
