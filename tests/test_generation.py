@@ -200,8 +200,15 @@ def test_unknown_prompt_characters(lm) -> None:
     [
         (dict(temperature=0.0), "greedy=true"),
         (dict(temperature=-1.0), "greedy=true"),
-        (dict(top_p=0.0), r"top_p=0.0 must be in \(0, 1\]"),
-        (dict(top_p=1.5), r"top_p=1.5 must be in \(0, 1\]"),
+        (dict(top_p=0.0), r"top_p=0.0 must be from 1e-06 to 1"),
+        (dict(top_p=1.5), r"top_p=1.5 must be from 1e-06 to 1"),
+        # beyond float32 (0 or inf there): they once turned a server's shared sampling step into an error for all
+        (dict(temperature=1e308), r"temperature=1e\+308 must be from 1e-06 to 1e\+06"),
+        (dict(temperature=1e-300), "temperature=1e-300"),
+        (dict(temperature=float("nan")), "temperature=nan"),
+        (dict(top_p=1e-300), "top_p=1e-300"),
+        (dict(repetition_penalty=1e-300), "repetition_penalty=1e-300"),
+        (dict(repetition_penalty=float("inf")), "repetition_penalty=inf"),
         (dict(top_k=-1), "top_k=-1"),
         (dict(max_new_tokens=-1), "max_new_tokens=-1"),
         (dict(num_samples=0), "num_samples=0"),

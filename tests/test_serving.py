@@ -41,12 +41,35 @@ def served(tiny_run: Path, lm_run: Path, tmp_path_factory: pytest.TempPathFactor
             "max_batch_size=16",
             "batch_timeout=0.02",
             "threads=1",
+            "split_rows=4",  # concurrent streams' steps run in two halves on two threads (split_step.py)
             *LIMITS,
         ],
         log,
     )
     yield server
+    # shut down with work in flight: a JSON generation gets a 503 and a stream its error event, at once
+    got: dict[str, Any] = {}
+    long = {"prompt": "KING:", "max_new_tokens": 20000, "seed": 0}
+
+    def json_request() -> None:
+        got["json"] = httpx.post(server.url + "/generate", json={**long, "num_samples": 2}, timeout=60)
+
+    def stream_request() -> None:
+        with httpx.stream("POST", server.url + "/generate", json={**long, "stream": True}, timeout=60) as r:
+            got["stream"] = r.read().decode()
+
+    work = [threading.Thread(target=json_request), threading.Thread(target=stream_request)]
+    [t.start() for t in work]
+    deadline = time.monotonic() + 30
+    while httpx.get(server.url + "/info").json()["streams"]["active"] < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    began = time.monotonic()
     assert stop(server), "the server or one of its processes did not stop on SIGTERM:\n" + server.log_tail()
+    stopped = time.monotonic() - began
+    [t.join(30) for t in work]
+    assert got["json"].status_code == 503 and "shutting down" in got["json"].json()["error"], got["json"].text
+    assert "event: error" in got["stream"] and "shutting down" in got["stream"], got["stream"][-300:]
+    assert stopped < 8, stopped  # not uvicorn's 10 s graceful period spent waiting for them
 
 
 @pytest.fixture(scope="module")
@@ -91,6 +114,7 @@ def stream(client: httpx.Client, body: dict[str, Any]) -> tuple[list[str], dict]
 
 def test_health_info_docs_and_page(client: httpx.Client, tiny_run: Path, lm_run: Path) -> None:
     assert client.get("/health").text == "ok"
+    assert client.head("/health").status_code == 200 and client.head("/").status_code == 200  # uptime checkers
     info = client.get("/info").json()
     assert info["textgru_version"] == textgru.__version__
     c, m = info["models"]["classifier"], info["models"]["lm"]
@@ -187,6 +211,17 @@ def test_streamed_pieces_join_to_the_generated_text(client: httpx.Client) -> Non
     whole = client.post("/generate", json=body).json()["samples"][0]
     assert pieces and "".join(pieces) == done["text"] == whole["text"]
     assert done["new_tokens"] == whole["new_tokens"] and done["finish_reason"] == whole["finish_reason"]
+    assert done["seed"] == 2
+
+
+def test_a_request_without_a_seed_is_told_the_seed_it_drew(client: httpx.Client) -> None:
+    body = {"prompt": "KING:", "max_new_tokens": 60, "temperature": 1.5}
+    first = client.post("/generate", json=body).json()
+    assert isinstance(first["seed"], int)
+    again = client.post("/generate", json={**body, "seed": first["seed"]}).json()
+    assert again["samples"] == first["samples"] and again["seed"] == first["seed"]
+    _, done = stream(client, {**body, "stream": True})
+    assert isinstance(done["seed"], int) and done["seed"] != first["seed"]
 
 
 def test_concurrent_streams_each_equal_their_solo_run(client: httpx.Client, lm: textgru.LanguageModel) -> None:
@@ -219,6 +254,7 @@ def test_concurrent_streams_each_equal_their_solo_run(client: httpx.Client, lm: 
         assert "".join(pieces) == done["text"] == want, knobs[i]
     streams = client.get("/info").json()["streams"]
     assert streams["peak_batch_rows"] >= 4, streams  # they really shared the GRU steps
+    assert streams["split_steps"] > 0, streams  # ... and steps of 4 rows or more were computed in two halves
     assert streams["steps"] - steps_before < sum(k["max_new_tokens"] for k in knobs)
     assert streams["active"] == 0
 
@@ -232,6 +268,7 @@ def test_score_equals_language_model_score(client: httpx.Client, lm: textgru.Lan
     assert client.post("/score", json={"text": texts[0]}).json()["nats_per_token"] == lm.score(texts[0])[0]
 
 
+JSON = {"content-type": "application/json"}
 BAD = [  # (path, request keywords, status, words the one-line error must hold)
     ("/predict", {"json": {}}, 422, ['"text"', '"texts"']),
     ("/predict", {"json": {"text": 5}}, 422, ["text:", "valid string"]),
@@ -260,6 +297,16 @@ BAD = [  # (path, request keywords, status, words the one-line error must hold)
     ("/generate", {"json": {"prompt": "KING: ¤"}}, 422, ["prompt:", "never saw", "allow_unknown"]),
     ("/generate", {"json": {"stop": ["x"] * 9}}, 422, ["stop:"]),
     ("/score", {"json": {"texts": ["ok", 3]}}, 422, ["texts[1]:"]),
+    # a lone surrogate is valid JSON but not text: it once failed every request batched with it
+    ("/predict", {"content": b'{"text": "x\\ud800"}', "headers": JSON}, 422, ["text:", "surrogate"]),
+    ("/score", {"content": b'{"texts": ["ok", "\\udc00"]}', "headers": JSON}, 422, ["texts[1]", "surrogate"]),
+    ("/generate", {"content": b'{"prompt": "KING \\ud800"}', "headers": JSON}, 422, ["prompt:", "surrogate"]),
+    # knobs beyond float32 once failed every running generation
+    ("/generate", {"json": {"temperature": 1e308}}, 422, ["temperature:", "1e+06"]),
+    ("/generate", {"json": {"temperature": 1e-300}}, 422, ["temperature:", "1e-06"]),
+    ("/generate", {"content": b'{"temperature": Infinity}', "headers": JSON}, 422, ["temperature"]),
+    ("/generate", {"json": {"top_p": 1e-300}}, 422, ["top_p:"]),
+    ("/generate", {"json": {"repetition_penalty": 1e-300}}, 422, ["repetition_penalty:"]),
     ("/nothing", {"json": {}}, 404, ["/nothing"]),
 ]
 

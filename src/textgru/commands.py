@@ -232,4 +232,5 @@ def serve_command(cfg: DictConfig) -> None:
         inner_batch_size=int(cfg.inner_batch_size),
         timeout=float(cfg.timeout),
         threads=None if cfg.threads is None else int(cfg.threads),
+        split_rows=int(cfg.split_rows),
     )

@@ -18,6 +18,9 @@ from textgru.data.tokenization import PAD, UNK
 from textgru.errors import TextgruError
 from textgru.inference.loaded_model import model_device
 
+# temperature, top_p and repetition_penalty stay where float32 arithmetic holds (1e-300 is 0 in float32, 1e308 inf)
+SMALLEST_KNOB, LARGEST_KNOB = 1e-6, 1e6
+
 
 @dataclass
 class SamplingOptions:
@@ -39,16 +42,20 @@ class SamplingOptions:
         self.stop = tuple(str(s) for s in (self.stop or ()) if str(s))
         if self.max_new_tokens < 0:
             raise TextgruError(f"max_new_tokens={self.max_new_tokens} must be 0 or more")
-        if not self.greedy and not self.temperature > 0:
+        if not self.greedy and not SMALLEST_KNOB <= self.temperature <= LARGEST_KNOB:
             raise TextgruError(
-                f"temperature={self.temperature} must be > 0; for the most likely token every time use greedy=true"
+                f"temperature={self.temperature} must be from {SMALLEST_KNOB:g} to {LARGEST_KNOB:g}; for the most "
+                "likely token every time use greedy=true"
             )
-        if not 0 < self.top_p <= 1:
-            raise TextgruError(f"top_p={self.top_p} must be in (0, 1]; 1 turns it off")
+        if not SMALLEST_KNOB <= self.top_p <= 1:
+            raise TextgruError(f"top_p={self.top_p} must be from {SMALLEST_KNOB:g} to 1; 1 turns it off")
         if self.top_k < 0:
             raise TextgruError(f"top_k={self.top_k} must be 0 (off) or more")
-        if not self.repetition_penalty > 0:
-            raise TextgruError(f"repetition_penalty={self.repetition_penalty} must be > 0; 1 turns it off")
+        if not SMALLEST_KNOB <= self.repetition_penalty <= LARGEST_KNOB:
+            raise TextgruError(
+                f"repetition_penalty={self.repetition_penalty} must be from {SMALLEST_KNOB:g} to {LARGEST_KNOB:g}; "
+                "1 turns it off"
+            )
         if self.num_samples < 1:
             raise TextgruError(f"num_samples={self.num_samples} must be at least 1")
         return self

@@ -80,11 +80,16 @@ class TextBatcher:
         self._queue.put(request)
         return await asyncio.wait_for(request.future, self.timeout)
 
-    def close(self) -> None:
-        """Stop: the batch in progress finishes, requests not yet in a batch get `BatcherClosed`."""
-        self._closed = True
-        self._queue.put(None)
-        self._thread.join(timeout=30)
+    def stop(self) -> None:
+        """Refuse new requests; the batch in progress finishes, requests not yet in a batch get `BatcherClosed`."""
+        if not self._closed:
+            self._closed = True
+            self._queue.put(None)
+
+    def close(self, timeout: float = 5.0) -> None:
+        """`stop`, then wait up to `timeout` seconds for the thread (a daemon: it does not keep the process alive)."""
+        self.stop()
+        self._thread.join(timeout)
 
     def _gather(self, first: _Request) -> list[_Request] | None:
         """`first` and the requests that arrive within `batch_timeout` (at most `max_batch_size`); None: closing."""
@@ -116,16 +121,25 @@ class TextBatcher:
             texts = [t for request in batch for t in request.texts]  # in request order
             try:
                 results = list(self.run(texts))
-            except Exception as e:  # one failing batch must not end the server
-                log.exception("a batch of %d texts failed", len(texts))
-                for request in batch:
-                    request.answer(None, e)
+            except Exception:  # one failing batch must not end the server, nor fail the requests that did no wrong
+                log.exception("a batch of %d texts failed; its %d requests run one by one", len(texts), len(batch))
+                self._one_by_one(batch)
                 continue
             start = 0
             for request in batch:
                 request.answer(results[start : start + len(request.texts)])
                 start += len(request.texts)
         self._refuse(self._drain())
+
+    def _one_by_one(self, batch: list[_Request]) -> None:
+        """After a batch failed: each request alone, so only the one that fails gets the error (a 500)."""
+        for request in batch:
+            try:
+                request.answer(list(self.run(request.texts)))
+            except Exception as e:
+                if len(batch) > 1:
+                    log.exception("a request of %d texts failed", len(request.texts))
+                request.answer(None, e)
 
     def _drain(self) -> list[_Request]:
         left = []

@@ -90,6 +90,12 @@ def http_error(limits: Limits):
     return handler
 
 
+async def internal_error(request: Request, exc: Exception) -> JSONResponse:
+    """Anything else a route raised (a bug): a JSON 500 naming the error; the traceback goes to the server's log."""
+    return error_response(500, f"the server failed on this request ({type(exc).__name__}: {exc}); see its log")
+
+
 def install_error_handlers(app: FastAPI, limits: Limits) -> None:
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error(limits))
+    app.add_exception_handler(Exception, internal_error)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import secrets
 from collections.abc import AsyncIterator, Callable
 from importlib import resources
 from pathlib import Path
@@ -21,8 +22,9 @@ from textgru.errors import TextgruError
 from textgru.inference.generation import SamplingOptions, encode_prompt
 from textgru.inference.language_model import LanguageModel
 from textgru.serving.errors import error_response
+from textgru.serving.generation import Generation, SchedulerBusy
 from textgru.serving.outbox import AsyncioOutbox, Event
-from textgru.serving.scheduler import Generation, SchedulerBusy, StreamScheduler
+from textgru.serving.scheduler import StreamScheduler
 from textgru.serving.schemas import GenerateRequest
 
 STATIC = Path(str(resources.files("textgru.serving") / "static"))
@@ -41,9 +43,9 @@ def add_generate(app: FastAPI, lm: LanguageModel, scheduler: StreamScheduler) ->
         responses={
             200: {
                 "description": 'JSON `{"prompt", "seed", "samples": [{"text", "new_tokens", '
-                '"finish_reason"}], "seconds"}`; with `"stream": true`, '
+                '"finish_reason"}], "seconds"}` (`seed`: the one given, else the one drawn); with `"stream": true`, '
                 '`text/event-stream`: `piece` events `{"text"}`, then one `done` '
-                'event `{"text", "new_tokens", "finish_reason", "seconds"}`'
+                'event `{"text", "new_tokens", "finish_reason", "seconds", "seed"}`'
             },
             422: {"description": "a field breaks a rule or a cap"},
             429: {"description": "all generation slots are busy (limits.max_streams)"},
@@ -53,6 +55,8 @@ def add_generate(app: FastAPI, lm: LanguageModel, scheduler: StreamScheduler) ->
         try:
             prompt_ids = encode_prompt(lm.tokenizer, body.prompt, body.allow_unknown)
             options = SamplingOptions(**body.sampling()).check()
+            if options.seed is None:  # drawn here so that the answer can say it: any sample can be made again
+                options.seed = secrets.randbits(63)
         except TextgruError as e:
             return error_response(422, f"prompt: {e}", errors=[{"field": "prompt", "rule": str(e)}])
         outbox = AsyncioOutbox(asyncio.get_running_loop())
@@ -70,7 +74,7 @@ def add_generate(app: FastAPI, lm: LanguageModel, scheduler: StreamScheduler) ->
                     return Response(status_code=499)
             kind, data = answer.result()
             if kind == "done":
-                return JSONResponse({"prompt": body.prompt, "seed": body.seed, **data})
+                return JSONResponse({"prompt": body.prompt, "seed": options.seed, **data})
             return error_response(503 if "shutting down" in data["error"] else 500, data["error"])
         finally:
             answer.cancel()
@@ -96,6 +100,8 @@ async def _events(queue: asyncio.Queue[Event], scheduler: StreamScheduler, gen: 
                 if last is None:
                     continue
                 kind, data = last
+            if kind == "done":
+                data = {**data, "seed": gen.options.seed}
             yield format_sse_event(data_str=json.dumps(data, ensure_ascii=False), event=kind)
             return
     finally:
@@ -123,7 +129,7 @@ def add_info(app: FastAPI, info: dict[str, Any], live: Callable[[], dict[str, An
 def add_page(app: FastAPI) -> None:
     """The web page at / (plain HTML/CSS/JS shipped in the package; no CDN, works offline)."""
 
-    @app.get("/", include_in_schema=False)
+    @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)  # HEAD: uptime checkers
     async def page() -> FileResponse:
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
 

@@ -19,52 +19,32 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import torch
 
 from textgru.inference.language_model import LanguageModel
-from textgru.inference.sampling import Sampler, SamplingOptions, draw_and_record, read_prompt, step_model
+from textgru.inference.sampling import Sampler, SamplingOptions, draw_and_record, read_prompt
 from textgru.inference.text_pieces import TextPieces
+from textgru.serving.generation import Generation, SchedulerBusy
 from textgru.serving.outbox import Event, handover
+from textgru.serving.split_step import SplitStep
 
 log = logging.getLogger("textgru.serving")
-
-
-class SchedulerBusy(Exception):
-    """Every generation slot is taken (`limits.max_streams`; HTTP 429), or the server is stopping (503)."""
-
-    def __init__(self, message: str, status: int = 429) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-@dataclass(eq=False)
-class Generation:
-    """One /generate request in the shared batch: its sampler, its rows' logits and hidden state, its outbox."""
-
-    prompt_ids: list[int]
-    options: SamplingOptions
-    stream: bool
-    deliver: Callable[[list[Event]], None]  # called with this step's events (from the scheduler thread)
-    sampler: Sampler | None = None
-    pieces: TextPieces | None = None
-    logits: torch.Tensor | None = None  # (samples, vocab) float32: the next token's logits
-    hidden: torch.Tensor | None = None  # (layers, samples, hidden)
-    next_ids: torch.Tensor | None = None  # (samples,)
-    sent_any: bool = False  # a first piece went out
-    cancelled: bool = False
-    released: bool = False
-    started: float = field(default_factory=time.perf_counter)
 
 
 class StreamScheduler:
     """Runs every admitted generation in one shared batch, one GRU step per token, on its own thread."""
 
     def __init__(
-        self, lm: LanguageModel, max_streams: int, threads: int | None = None, flush_interval: float = 0.02
+        self,
+        lm: LanguageModel,
+        max_streams: int,
+        threads: int | None = None,
+        flush_interval: float = 0.02,
+        split_rows: int = 0,
     ) -> None:
         self.lm, self.max_streams, self.threads = lm, max_streams, threads
+        self.step_rows = SplitStep(split_rows, threads)  # a step of >= split_rows rows runs on two threads (0: never)
         self.flush_interval = flush_interval  # seconds: new pieces go out at most this often (the first at once)
         self._last_flush = 0.0
         self._cond = threading.Condition()
@@ -83,12 +63,13 @@ class StreamScheduler:
         return self._admitted
 
     def stats(self) -> dict[str, int]:
-        return {
+        counts = {
             "active": self._admitted,
             "max": self.max_streams,
             "steps": self.steps,
             "peak_batch_rows": self.peak_rows,
         }
+        return {**counts, "split_steps": self.step_rows.splits}
 
     def submit(
         self, prompt_ids: list[int], options: SamplingOptions, stream: bool, deliver: Callable[[list[Event]], None]
@@ -113,13 +94,18 @@ class StreamScheduler:
         gen.cancelled = True
         self._release(gen)
 
-    def close(self, timeout: float = 5.0) -> None:
-        """Stop the thread (running generations get an error event) and wait for it."""
+    def stop(self) -> None:
+        """Refuse new generations; the running ones get an error event (503) at the next step."""
         with self._cond:
             self._closed = True
             self._cond.notify()
+
+    def close(self, timeout: float = 5.0) -> None:
+        """`stop`, then wait for the thread."""
+        self.stop()
         if self._thread is not None and self._pid == os.getpid() and self._thread is not threading.current_thread():
             self._thread.join(timeout)
+        self.step_rows.close()
 
     def _release(self, gen: Generation) -> None:
         with self._cond:
@@ -219,7 +205,7 @@ class StreamScheduler:
             return
         ids = torch.cat(next_ids)  # (rows,)
         hidden = torch.cat(hiddens, dim=1)  # (layers, rows, hidden)
-        logits, hidden = step_model(self.lm.model, ids, hidden)  # (rows, vocab), (layers, rows, hidden)
+        logits, hidden = self.step_rows(self.lm.model, ids, hidden)  # (rows, vocab), (layers, rows, hidden)
         self.steps += 1
         self.peak_rows = max(self.peak_rows, ids.numel())
         start = 0

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from textgru.inference.sampling import LARGEST_KNOB, SMALLEST_KNOB
 from textgru.serving.limits import MAX_STOP_CHARS, MAX_STOP_STRINGS, Limits
 
 current_limits: ContextVar[Limits] = ContextVar("textgru_serving_limits", default=Limits())  # noqa: B039 (frozen)
@@ -63,6 +64,13 @@ def _check_chars(text: str, where: str) -> str:
     cap = current_limits.get().max_chars
     if len(text) > cap:
         raise ValueError(f"{where} has {len(text)} characters; at most {cap} are allowed (limits.max_chars)")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:  # JSON's "\ud800" escape: a lone UTF-16 surrogate, not a character
+        raise ValueError(
+            f"{where} holds a lone UTF-16 surrogate ({text[e.start]!r} at character {e.start}), which is not "
+            "Unicode text; send valid text (a surrogate pair, or the character itself)"
+        ) from None
     return text
 
 
@@ -118,13 +126,17 @@ class GenerateRequest(_Body):
     prompt: str = Field(default="", description="taken verbatim; empty: start a new document")
     stream: bool = Field(default=False, description="Server-Sent Events: `piece` events, then one `done` event")
     greedy: bool = Field(default=False, description="the most likely token every time (temperature is ignored)")
-    temperature: float = Field(default=0.8, description="> 0")
+    temperature: float = Field(default=0.8, description=f"from {SMALLEST_KNOB:g} to {LARGEST_KNOB:g}")
     max_new_tokens: int | None = Field(
         default=None, ge=0, validate_default=True, description="default min(500, limits.max_new_tokens)"
     )
     top_k: int = Field(default=0, ge=0, description="keep the k most likely tokens; 0: off")
-    top_p: float = Field(default=1.0, gt=0, le=1, description="nucleus: the smallest set reaching p; 1: off")
-    repetition_penalty: float = Field(default=1.0, gt=0, description="> 1 discourages tokens already in the text")
+    top_p: float = Field(
+        default=1.0, ge=SMALLEST_KNOB, le=1, description="nucleus: the smallest set reaching p; 1: off"
+    )
+    repetition_penalty: float = Field(
+        default=1.0, ge=SMALLEST_KNOB, le=LARGEST_KNOB, description="> 1 discourages tokens already in the text"
+    )
     num_samples: int = Field(default=1, ge=1, description="drawn together as one batch; 1 when streaming")
     seed: int | None = Field(default=None, ge=-(2**63), le=2**64 - 1, description="the same seed gives the same text")
     stop: str | list[str] = Field(default_factory=list, description="each sample ends before the first of these")
@@ -142,6 +154,8 @@ class GenerateRequest(_Body):
             raise ValueError(
                 f'temperature {value} must be > 0; for the most likely token every time send "greedy": true'
             )
+        if not info.data.get("greedy") and not SMALLEST_KNOB <= value <= LARGEST_KNOB:
+            raise ValueError(f"temperature {value} must be from {SMALLEST_KNOB:g} to {LARGEST_KNOB:g}")
         return value
 
     @field_validator("max_new_tokens")
@@ -172,6 +186,8 @@ class GenerateRequest(_Body):
             raise ValueError(f"at most {MAX_STOP_STRINGS} stop strings are allowed, not {len(stops)}")
         if any(len(s) > MAX_STOP_CHARS for s in stops):
             raise ValueError(f"a stop string may have at most {MAX_STOP_CHARS} characters")
+        for stop in stops:
+            _check_chars(stop, "a stop string")
         return [s for s in stops if s]
 
     def sampling(self) -> dict[str, Any]:

@@ -12,11 +12,12 @@ import contextlib
 import logging
 import os
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textgru import __version__
 from textgru.errors import TextgruError
-from textgru.serving.process import free_port
+from textgru.serving.process import check_port, free_port
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -47,13 +48,15 @@ def build_server(
     inner_batch_size: int = 32,
     timeout: float = 30.0,
     threads: int | None = 1,
+    split_rows: int = 16,
 ) -> FastAPI:
     """The FastAPI app for a classifier and/or a language model (run folders or .ckpt files), not started yet.
 
     `max_batch_size`/`batch_timeout`: dynamic batching of /predict and /score requests (1: no batching).
     `inner_batch_size`: texts per model call inside a batch (length-bucketed; small calls waste less on padding).
     `timeout`: seconds a /predict or /score request may wait for its answer (then 504). `threads`: torch threads of
-    this process (the batching and generation threads share them; None: torch's default). `limits`:
+    this process (the batching and generation threads share them; None: torch's default). `split_rows`: a generation
+    step of at least this many rows (streams x samples) is cut in two halves computed on two threads (0: never). `limits`:
     `textgru.serving.Limits` (the caps on requests). Run the result with `uvicorn.run(app, ...)`, or use `serve`.
     The defaults are those of `textgru serve` (conf/serve.yaml; a test keeps them in step)."""
     _need_serving_packages()
@@ -74,10 +77,10 @@ def build_server(
     if classifier in (None, "") and lm in (None, ""):
         raise TextgruError("nothing to serve: give classifier=<run folder or .ckpt> and/or lm=<run folder or .ckpt>")
     limits = (limits or Limits()).check()
-    if max_batch_size < 1 or batch_timeout < 0 or inner_batch_size < 1 or timeout <= 0:
+    if max_batch_size < 1 or batch_timeout < 0 or inner_batch_size < 1 or timeout <= 0 or split_rows < 0:
         raise TextgruError(
             f"max_batch_size={max_batch_size} and inner_batch_size={inner_batch_size} must be at least 1, "
-            f"batch_timeout={batch_timeout} at least 0, timeout={timeout} above 0"
+            f"batch_timeout={batch_timeout} and split_rows={split_rows} at least 0, timeout={timeout} above 0"
         )
     if batch_timeout >= timeout:
         raise TextgruError(f"batch_timeout={batch_timeout} must be below timeout={timeout}")
@@ -93,6 +96,7 @@ def build_server(
 
     batching = {"max_batch_size": max_batch_size, "batch_timeout": batch_timeout, "timeout": timeout}
     closers: list[Any] = []
+    stoppers: list[Any] = []  # called by `serve` as soon as shutdown begins (`_DrainingServer`)
     app = FastAPI(
         title="textgru",
         version=__version__,
@@ -105,20 +109,30 @@ def build_server(
     if "classifier" in models:
         batcher = TextBatcher(predictions(models["classifier"], inner_batch_size), name="predict", **batching)
         closers.append(batcher.close)
+        stoppers.append(batcher.stop)
         add_predict(app, batcher)
     else:
         add_missing(app, "/predict", "classifier")
-    scheduler = StreamScheduler(models["lm"], limits.max_streams, threads) if "lm" in models else None
+    scheduler = (
+        StreamScheduler(models["lm"], limits.max_streams, threads, split_rows=split_rows) if "lm" in models else None
+    )
     if scheduler is not None:
         batcher = TextBatcher(scores(models["lm"], inner_batch_size), name="score", **batching)
         closers += [batcher.close, scheduler.close]  # the threads end with the server
+        stoppers += [batcher.stop, scheduler.stop]
         add_score(app, batcher)
         add_generate(app, models["lm"], scheduler)
     else:
         add_missing(app, "/generate", "lm")
         add_missing(app, "/score", "lm")
 
-    @app.get("/health", tags=["server"], summary="200 and the text ok while the server answers", response_model=None)
+    @app.api_route(
+        "/health",
+        methods=["GET", "HEAD"],  # HEAD: uptime checkers
+        tags=["server"],
+        summary="200 and the text ok while the server answers",
+        response_model=None,
+    )
     async def health():  # no return annotation: a postponed one names a type FastAPI cannot resolve here
         return PlainTextResponse("ok")
 
@@ -126,10 +140,11 @@ def build_server(
         "textgru_version": __version__,
         "models": {kind: describe(model) for kind, model in models.items()},
         "limits": limits.to_dict(),
-        "batching": {**batching, "inner_batch_size": inner_batch_size, "threads": threads},
+        "batching": {**batching, "inner_batch_size": inner_batch_size, "threads": threads, "split_rows": split_rows},
     }
     add_info(app, finite(info), lambda: {"streams": scheduler.stats() if scheduler is not None else None})
     add_page(app)
+    app.state.textgru_stoppers = stoppers
     return app
 
 
@@ -155,10 +170,10 @@ def describe(model: Any) -> dict[str, Any]:
     export = meta.get("export_config")  # an exported folder (onnxruntime): its config.json says what it holds
     out: dict[str, Any] = {
         "task": meta.get("task"),
-        "checkpoint": meta.get("path"),
+        "checkpoint": str(Path(meta["path"]).absolute()) if meta.get("path") else None,
         "backend": meta.get("backend", "pytorch"),
         "vocab_size": model.tokenizer.get_vocab_size(),
-        "trained_with_textgru": meta.get("textgru_version"),
+        "trained_with_textgru": meta.get("textgru_version") or (export or {}).get("textgru_version"),
         "model": export.get("model")
         if export
         else {"class": meta.get("model_class"), **(meta.get("model_args") or {})},
@@ -183,7 +198,7 @@ def serve(
 
     `host` is 127.0.0.1 (this machine only) unless you pass "0.0.0.0"; `port=0` picks a free port (logged).
     Other keywords go to `build_server`: `limits=textgru.serving.Limits(...)`, `max_batch_size`, `batch_timeout`,
-    `inner_batch_size`, `timeout`, `threads`. Endpoints: POST /predict, /generate, /score; GET /info, /health,
+    `inner_batch_size`, `timeout`, `threads`, `split_rows`. Endpoints: POST /predict, /generate, /score; GET /info, /health,
     /docs, and the web page at /."""
     if host not in HOSTS:
         raise TextgruError(f"host={host!r}: use 127.0.0.1 (this machine only) or 0.0.0.0 (every interface) or '::'")
@@ -191,10 +206,24 @@ def serve(
         raise TextgruError(f"port={port!r} must be 0 (a free port) or a number from 1024 to 65535")
     import uvicorn
 
+    if port != 0:
+        check_port(host, port)  # before the models load, not after
     app = build_server(classifier, lm, **options)
     port = free_port(host) if port == 0 else port
     shown = "127.0.0.1" if host == "0.0.0.0" else host
     if not logging.getLogger().handlers:  # an application entry point: say where it listens
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     log.info("textgru serve: http://%s:%d (the page at /, the API at /docs); Ctrl+C stops it", shown, port)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=10)
+
+    class DrainingServer(uvicorn.Server):
+        """The moment shutdown begins (Ctrl+C, SIGTERM), stop the batching and generation threads: waiting and
+        running requests get their 503 (a stream its `error` event) while uvicorn still waits for them to be sent,
+        rather than being cut off when its graceful period ends."""
+
+        async def shutdown(self, sockets: Any = None) -> None:
+            for stop in app.state.textgru_stoppers:
+                stop()
+            await super().shutdown(sockets)
+
+    config = uvicorn.Config(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=10)
+    DrainingServer(config).run()
