@@ -107,6 +107,9 @@ def test_evaluate_takes_what_the_data_sources_take(
     assert (tmp_path / "ev" / "all_metrics.json").is_file() and (tmp_path / "ev" / "all_confusion_matrix.png").is_file()
     config = {"source": "local", "path": str(small_csv), "text_column": "review", "label_column": "sentiment"}
     assert clf.evaluate(config, split="all")["accuracy"] == pytest.approx(from_path["accuracy"])
+    four = tmp_path / "four.csv"  # too small to carve into splits, a label seen once: every row is still scored
+    four.write_text("review,sentiment\ngood day,pos\nbad day,neg\nok day,neutral\nfine,pos\n")
+    assert clf.evaluate(four, text_column="review", label_column="sentiment")["n"] == 4
     rows = make_rows(30, seed=4)
     ds = datasets.Dataset.from_dict({"text": [t for t, _ in rows], "label": [f" {y.upper()}" for _, y in rows]})
     from_dataset = clf.evaluate(ds)

@@ -535,3 +535,18 @@ def test_a_bare_command_says_one_line(script: str, tmp_path: Path) -> None:
     result = run_script(script, cwd=tmp_path)
     assert result.returncode == 2 and result.stderr.strip().count("\n") == 0, result.stderr
     assert result.stderr.startswith("error:") and not list(tmp_path.iterdir()), result.stderr
+
+
+def test_resume_reads_override_values_as_a_new_run_does(tmp_path: Path) -> None:
+    """`resume=<run> optimizer.lr=1e-3`: Hydra's reading (a float), not YAML 1.1's (the string '1e-3', refused)."""
+    from textgru.resume import resume_config
+    from textgru.run_folder import RunFolder
+
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "checkpoints" / "last.ckpt").write_bytes(b"never read")
+    (run / "config.yaml").write_text(OmegaConf.to_yaml(_compose("train", [f"paths.run_dir={run}"]), resolve=True))
+    cfg = resume_config(
+        RunFolder(run), run / "checkpoints" / "last.ckpt", ["optimizer.lr=1e-3", "trainer.max_epochs=7"]
+    )
+    assert cfg.optimizer.lr == 0.001 and isinstance(cfg.optimizer.lr, float) and cfg.trainer.max_epochs == 7

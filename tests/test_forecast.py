@@ -12,6 +12,7 @@ import pytest
 import torch
 from conftest import data_cfg, run_script
 from hydra import compose, initialize_config_dir
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from textgru.config import CONF_DIR
 from textgru.data.forecast_datamodule import ForecastDataModule
@@ -307,3 +308,22 @@ def test_sunspots_experiment_beats_both_baselines(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr[-3000:]
     m = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert m["test/mse"] < m["test/ar_mse"] < m["test/naive_mse"]
+
+
+class StopAt(L.Callback):
+    """Raises what a stop signal raises inside `trainer.fit` after the first training batch."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+    def on_train_batch_end(self, *args: object) -> None:
+        raise self.error
+
+
+@pytest.mark.parametrize("signal_error", [KeyboardInterrupt(), SIGTERMException()], ids=["ctrl-c", "sigterm"])
+def test_a_stopped_run_fails_with_one_line_naming_resume(tmp_path: Path, signal_error: BaseException) -> None:
+    """Lightning answers Ctrl+C with exit(1) and SIGTERM with an exception that exits 0: the run said nothing and a
+    SIGTERM looked like success. Now one error naming the resume command, and no metrics.json."""
+    with pytest.raises(TextgruError, match=r"stopped before it finished.*textgru train resume=.*run"):
+        _train(tmp_path, "task=forecast", "data.length=300", "data.window=8", *TINY, callbacks=(StopAt(signal_error),))
+    assert not (tmp_path / "run" / "metrics.json").exists()

@@ -15,7 +15,6 @@ import logging
 import math
 import os
 import shutil
-import tempfile
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,9 +30,9 @@ from textgru.onnx_format import (
     FORMAT_VERSION,
     INSTALL_HINT,
     PARITY_TOLERANCE,
-    ExportFolder,
     check_export_output,
     sha256,
+    staging_folder,
 )
 from textgru.run_folder import RunFolder
 
@@ -220,11 +219,7 @@ def export(
         raise TextgruError(f"{ckpt['path']!r} holds task {task!r}, which textgru cannot export")
     model, meta = rebuild_model(ckpt, "cpu")
     plan = PLANS[task](model, meta)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = ExportFolder(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
-    except OSError as e:
-        raise TextgruError(f"output={out}: cannot write there ({e.strerror or e}); choose another output=") from None
+    tmp = staging_folder(out)
     try:
         with torch.random.fork_rng(devices=[]):  # the caller's random state is left as it was
             _write_onnx(plan["graph"](lowered_copy(model)), plan, tmp.model)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -100,6 +101,15 @@ def check_export_output(output: Path, overwrite: bool) -> None:
         parent = parent.parent
     if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
         raise TextgruError(f"output={output}: cannot write in {parent}; choose an output= in a folder you can write")
+
+
+def staging_folder(output: Path) -> ExportFolder:
+    """A new hidden folder next to `output` to build the export in (renamed into place once it passed its checks)."""
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        return ExportFolder(tempfile.mkdtemp(dir=output.parent, prefix=f".{output.name}.", suffix=".tmp"))
+    except OSError as e:
+        raise TextgruError(f"output={output}: cannot write there ({e.strerror}); choose another output=") from None
 
 
 # key -> (kinds, what) per task; "int" excludes bool; lists are checked element by element

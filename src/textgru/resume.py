@@ -46,7 +46,7 @@ def resume_config(run: RunFolder, checkpoint: Path, overrides: Sequence[str]) ->
                 f"resume: {override!r} would swap the config group {key}; a resumed run keeps the run's groups: "
                 f"change single values instead (e.g. {key}.<name>=...)"
             )
-        OmegaConf.update(cfg, key.lstrip("+"), yaml.safe_load(value) if value else None, force_add=True)
+        OmegaConf.update(cfg, key.lstrip("+"), _override_value(override), force_add=True)
     check_config_targets(cfg, run.config, overrides)  # what will be instantiated: the config with the overrides
     with open_dict(cfg):  # the folder as given now (it may have been moved or be reached by another path)
         cfg.paths.run_dir = str(run.path)
@@ -55,6 +55,17 @@ def resume_config(run: RunFolder, checkpoint: Path, overrides: Sequence[str]) ->
                 callback.dirpath = str(run.checkpoints)
     check_config(cfg, "train")  # the run's values with the overrides given now
     return cfg
+
+
+def _override_value(override: str) -> Any:
+    """The value of `key=value` as Hydra reads it for a new run (YAML would read 1e-3 as a string, 010 as 8)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    try:
+        return OverridesParser.create().parse_override(override).value()
+    except HydraException as e:
+        raise TextgruError(f"resume: cannot read {override!r}: {str(e).splitlines()[0]}") from None
 
 
 def known_targets(args: Sequence[str] = ()) -> set[str]:

@@ -73,11 +73,15 @@ def train(
             check_same_tokenizer(getattr(datamodule, "tokenizer", None), run)
 
         start = time.time()
-        trainer.fit(module, datamodule=datamodule, ckpt_path=str(resume_from) if resume_from is not None else None)
+        stopped = f"training was stopped before it finished; continue from its last checkpoint: textgru train resume={run.path}"
+        try:
+            trainer.fit(module, datamodule=datamodule, ckpt_path=str(resume_from) if resume_from is not None else None)
+        except SystemExit:  # Lightning's answer to Ctrl+C (exit 1) and to SIGTERM (SIGTERMException, exit code 0)
+            raise TextgruError(stopped) from None
         train_seconds = time.time() - start
         progress = dict(trainer.callback_metrics)  # read before validate/test replace them
         if trainer.interrupted:
-            raise TextgruError("training was interrupted; checkpoints/last.ckpt holds the latest state")
+            raise TextgruError(stopped)
 
         best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
         ckpt = best if best and not cfg.trainer.fast_dev_run else None

@@ -77,6 +77,13 @@ def labelled_texts(
             data = data[split]
         if isinstance(data, Dataset):  # scored as given, every row with a text and a label
             return _given_rows(data, text_column, label_column) + (split or "all",)
+        if isinstance(data, (str, os.PathLike)) and (split or "all") == "all" and Path(data).expanduser().exists():
+            from textgru.data.local import load_local
+
+            # your own file, every row: nothing is carved into splits (a 4-row file, a label seen once, is fine)
+            files = load_local(str(Path(data).expanduser()))
+            rows = concatenate_datasets([files[s] for s in files])
+            return _given_rows(rows, text_column, label_column) + ("all",)
         ds, split = _labelled_split(data, split, trained_on, text_column, label_column)
         names = ds.features["label"].names
         return list(ds["text"]), [names[y] for y in ds["label"]], split
