@@ -529,7 +529,9 @@ def test_rules_name_real_keys_and_the_codes_choices() -> None:
     assert not unknown, f"rules for keys no config has: {sorted(unknown)}"
 
 
-@pytest.mark.parametrize("script", ["serve", "export", "predict", "generate", "eval"])
+@pytest.mark.parametrize(
+    "script", ["serve", "export", *(pytest.param(s, marks=pytest.mark.slow) for s in ("predict", "generate", "eval"))]
+)
 def test_a_bare_command_says_one_line(script: str, tmp_path: Path) -> None:
     """No arguments at all: the one `error:` line and nothing else (Hydra once warned about its working directory)."""
     result = run_script(script, cwd=tmp_path)

@@ -242,3 +242,28 @@ def test_ddp_search_trains_each_trial_config_on_every_rank(tmp_path: Path, small
             assert setup["model"]["pooling"] == t.params["model.pooling"]
             assert setup["optimizer"]["lr"] == pytest.approx(t.params["optimizer.lr"])
     assert study.trials[0].params != study.trials[1].params
+
+
+def test_a_failing_job_does_not_end_the_sweep_or_lose_its_summary(tmp_path: Path) -> None:
+    """`-m data.window=8,1000` on a 300-step series: job 1 cannot be built. Job 0 still trains, the summary is
+    written with job 1 as unfinished, job 1's error is one line, and the command exits 2 naming the failed job."""
+    sweep = tmp_path / "sweep"
+    r = run_script(
+        "train",
+        "-m",
+        "task=forecast",
+        "data.length=300",
+        "data.window=8,1000",
+        "model.hidden_size=8",
+        "trainer.max_epochs=1",
+        "logger.tensorboard=false",
+        f"hydra.sweep.dir={sweep}",
+        timeout=400,
+    )
+    assert r.returncode == 2, r.stderr[-3000:]
+    assert (sweep / "0" / "metrics.json").is_file() and not (sweep / "1" / "metrics.json").exists()
+    rows = {row["run"]: row for row in csv.DictReader((sweep / "summary.csv").open())}
+    assert set(rows) == {"0", "1"} and rows["1"]["status"] != rows["0"]["status"], rows
+    failed = [line for line in r.stderr.splitlines() if "sweep job 1 (" in line]
+    assert len(failed) == 1 and "data.window=1000" in failed[0] and "too few" in failed[0], r.stderr[-3000:]
+    assert r.stderr.strip().splitlines()[-1].startswith("error: 1 job(s) of the sweep failed: 1"), r.stderr[-2000:]

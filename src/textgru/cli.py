@@ -16,6 +16,7 @@ from textgru.console import fail
 from textgru.errors import TextgruError
 
 CONF_PATH = "pkg://textgru.conf"
+FAILED_SWEEP_JOBS: list[str] = []  # jobs of this process's `-m` sweep that failed (their numbers)
 log = logging.getLogger(__name__)
 
 
@@ -55,6 +56,8 @@ def run_hydra(target: str, config_name: str, args: Sequence[str], raw_keys: tupl
         config_path=CONF_PATH,
         config_name=config_name,
     )
+    if FAILED_SWEEP_JOBS:  # each said why as it failed; the sweep went on and wrote its summary
+        fail(f"{len(FAILED_SWEEP_JOBS)} job(s) of the sweep failed: {', '.join(FAILED_SWEEP_JOBS)} (see above)")
     return result.get("value")
 
 
@@ -62,11 +65,13 @@ def run_command(target: str, cfg: Any, raw: dict[str, str]) -> Any:
     """Inside the Hydra app: logging as a run wants it, the verbatim options put back, then `target(cfg)`."""
     import importlib
 
+    from hydra.core.hydra_config import HydraConfig
     from hydra.errors import InstantiationException
     from omegaconf import open_dict
     from omegaconf.errors import MissingMandatoryValue
 
     from textgru.command_line_checks import one_line
+    from textgru.config import in_hydra_multirun
     from textgru.distributed import process_rank, quiet_other_ranks
 
     try:
@@ -88,8 +93,14 @@ def run_command(target: str, cfg: Any, raw: dict[str, str]) -> Any:
     except (TextgruError, InstantiationException) as e:  # the latter: a class refused its config's arguments
         if os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise
+        message = str(e if isinstance(e, TextgruError) else one_line(e))
+        if in_hydra_multirun():  # one job's bad value must not end the sweep and lose its summary
+            job = HydraConfig.get().job
+            FAILED_SWEEP_JOBS.append(str(job.num))
+            log.error("sweep job %s (%s) failed: %s", job.num, job.override_dirname, message)  # console and train.log
+            return None
         _remove_unstarted_run_dir()
-        fail(str(e if isinstance(e, TextgruError) else one_line(e)))
+        fail(message)
 
 
 def check_explicit_run_dir(args: Sequence[str]) -> None:
