@@ -63,6 +63,13 @@ def test_load_picks_the_task_and_refuses_what_it_cannot_read(
             textgru.load(tmp_path / "junk.ckpt", device="cuda")
     with pytest.raises(textgru.TextgruError, match="is a classifier .* needs a language-model"):
         textgru.LanguageModel.load(clf.meta["path"])
+    stopped = (
+        tmp_path / "stopped"
+    )  # a run stopped before its end has last.ckpt only: the hint is resume=, not best.ckpt
+    (stopped / "checkpoints").mkdir(parents=True)
+    (stopped / "checkpoints" / "last.ckpt").write_bytes(b"x")
+    with pytest.raises(textgru.TextgruError, match=f"did not finish: continue it with textgru train resume={stopped}"):
+        textgru.load(stopped)
 
 
 def test_predict_equals_the_predict_script(clf: textgru.Classifier, tiny_run: Path, tmp_path: Path) -> None:

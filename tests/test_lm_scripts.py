@@ -104,6 +104,7 @@ def test_generate_prompt_from_file_and_stdin(lm_run: Path, tmp_path: Path) -> No
             marks=pytest.mark.skipif(torch.cuda.is_available(), reason="the error for a machine without a GPU"),
         ),
         (["output=."], "is a folder; give a file name"),
+        (["output=samples.csv"], "the output is JSON lines, one object a line; name it samples.jsonl"),
     ],
 )
 def test_generate_bad_input(lm_run: Path, args: list[str], message: str) -> None:

@@ -65,7 +65,13 @@ def resolve_checkpoint_path(path: str | os.PathLike[str]) -> Path:
     if p.is_dir():
         found = next((c for c in (p / "checkpoints" / "best.ckpt", p / "best.ckpt") if c.is_file()), None)
         if found is None:
-            raise TextgruError(f"no best.ckpt in folder {str(p)!r}; pass ckpt_path=<run folder>/checkpoints/best.ckpt")
+            last = p / "checkpoints" / "last.ckpt"
+            hint = (
+                f"the run did not finish: continue it with textgru train resume={p}, or use {last}"
+                if last.is_file()
+                else "give a run folder that holds checkpoints/best.ckpt, or a .ckpt file"
+            )
+            raise TextgruError(f"no best.ckpt in folder {str(p)!r}; {hint}")
         return found
     if not p.is_file():
         raise TextgruError(f"checkpoint {str(p)!r} does not exist; pass ckpt_path=<run folder>/checkpoints/best.ckpt")

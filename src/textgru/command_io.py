@@ -100,6 +100,10 @@ def read_prompt(prompt: str | None, prompt_file: str | None) -> str:
 
 
 def check_output(path: str | None, overwrite: bool) -> None:
+    if path and Path(path).suffix.lower() in (".csv", ".tsv", ".txt", ".json", ".parquet"):
+        raise TextgruError(
+            f"output {path!r}: the output is JSON lines, one object a line; name it {Path(path).stem}.jsonl"
+        )
     if path and Path(path).is_dir():
         raise TextgruError(f"output {path!r} is a folder; give a file name, e.g. output={Path(path) / 'out.jsonl'}")
     if path and Path(path).exists() and not overwrite:

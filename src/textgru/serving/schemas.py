@@ -139,7 +139,7 @@ class GenerateRequest(_Body):
     )
     num_samples: int = Field(default=1, ge=1, description="drawn together as one batch; 1 when streaming")
     seed: int | None = Field(default=None, ge=-(2**63), le=2**64 - 1, description="the same seed gives the same text")
-    stop: str | list[str] = Field(default_factory=list, description="each sample ends before the first of these")
+    stop: str | list[str] | None = Field(default_factory=list, description="each sample ends before the first of these")
     allow_unknown: bool = Field(default=False, description="read characters the tokenizer never saw as [UNK]")
 
     @field_validator("prompt")
@@ -180,8 +180,8 @@ class GenerateRequest(_Body):
 
     @field_validator("stop")
     @classmethod
-    def _stop(cls, value: str | list[str]) -> list[str]:
-        stops = [value] if isinstance(value, str) else list(value)
+    def _stop(cls, value: str | list[str] | None) -> list[str]:
+        stops = [value] if isinstance(value, str) else list(value or [])  # null: none, as textgru generate takes it
         if len(stops) > MAX_STOP_STRINGS:
             raise ValueError(f"at most {MAX_STOP_STRINGS} stop strings are allowed, not {len(stops)}")
         if any(len(s) > MAX_STOP_CHARS for s in stops):
