@@ -44,7 +44,9 @@ def test_empty_dataset(tmp_path: Path) -> None:
     _one_line_error(r, "empty")
 
 
-@pytest.mark.parametrize("split,option", [("test", "test_path"), ("validation", "validation_path")])
+@pytest.mark.parametrize(
+    "split,option", [pytest.param("test", "test_path", marks=pytest.mark.slow), ("validation", "validation_path")]
+)
 def test_label_unseen_in_training(tmp_path: Path, split: str, option: str) -> None:
     rows = make_rows(60)
     train = write_csv(tmp_path / "train.csv", rows, text_col="text", label_col="label")
@@ -142,6 +144,7 @@ def test_missing_ckpt_path() -> None:
     _one_line_error(r, "ckpt_path is required")
 
 
+@pytest.mark.slow  # ~9 s; test_empty_dataset covers the same check on the training file
 def test_empty_validation_file(tmp_path: Path) -> None:
     train = write_csv(tmp_path / "train.csv", make_rows(60), text_col="text", label_col="label")
     val = write_csv(tmp_path / "val.csv", [], text_col="text", label_col="label")
@@ -182,7 +185,7 @@ def test_failed_run_leaves_no_finished_looking_best_ckpt(tmp_path: Path, small_c
     [
         (["-m", "model.hiden_size=64,128"], ["no config key model.hiden_size", "+model.hiden_size"]),
         (["trainer=ddp"], ["needs a GPU", "trainer=ddp_cpu"]),
-        (["optimized_metric=val/bpc"], ["val/bpc", "val/macro_f1"]),
+        pytest.param(["optimized_metric=val/bpc"], ["val/bpc", "val/macro_f1"], marks=pytest.mark.slow),
     ],
 )
 def test_sweep_and_scale_out_mistakes(tmp_path: Path, args: list[str], needles: list[str]) -> None:

@@ -55,6 +55,7 @@ def test_summary() -> None:
     assert (s["min"], s["median"], s["max"], s["n"]) == (1.0, 3.0, 10.0, 5)
 
 
+@pytest.mark.slow  # ~7 s
 def test_training_throughput_runs_the_same_steps_both_ways(small_csv, tmp_path) -> None:
     """End to end on a tiny config: the pipeline and the plain loop see the same batches and compute the same losses
     (the script exits with an error otherwise), and the JSON records the machine."""

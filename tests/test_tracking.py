@@ -238,6 +238,7 @@ class CrashAtLr(L.Callback):  # the trial whose optimizer was made with learning
 
 
 # three trials in one process (12 s quiet)
+@pytest.mark.slow  # the default suite keeps the 2x2 sweep's parent/children test
 def test_a_search_is_one_parent_with_a_child_per_trial_and_its_state(
     store: str, small_csv: Path, tmp_path: Path
 ) -> None:
@@ -353,6 +354,7 @@ def test_resume_continues_the_same_run_without_duplicated_steps(store: str, smal
     assert artifacts == {"checkpoints/best.ckpt"}
 
 
+@pytest.mark.slow  # ~15 s; DDP itself is in tests/test_distributed.py's default test
 def test_a_ddp_cpu_run_is_one_run(store: str, small_csv: Path, tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     r = run_script(
