@@ -121,9 +121,12 @@ class TextBatcher:
             texts = [t for request in batch for t in request.texts]  # in request order
             try:
                 results = list(self.run(texts))
-            except Exception:  # one failing batch must not end the server, nor fail the requests that did no wrong
-                log.exception("a batch of %d texts failed; its %d requests run one by one", len(texts), len(batch))
-                self._one_by_one(batch)
+            except Exception as e:  # one failing batch must not end the server, nor fail the requests that did no wrong
+                log.exception("a batch of %d texts from %d request(s) failed", len(texts), len(batch))
+                if len(batch) == 1:
+                    batch[0].answer(None, e)
+                else:  # which request was it? each runs alone once more
+                    self._one_by_one(batch)
                 continue
             start = 0
             for request in batch:
@@ -137,8 +140,7 @@ class TextBatcher:
             try:
                 request.answer(list(self.run(request.texts)))
             except Exception as e:
-                if len(batch) > 1:
-                    log.exception("a request of %d texts failed", len(request.texts))
+                log.exception("a request of %d texts failed", len(request.texts))
                 request.answer(None, e)
 
     def _drain(self) -> list[_Request]:
