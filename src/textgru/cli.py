@@ -49,6 +49,7 @@ def run_hydra(target: str, config_name: str, args: Sequence[str], raw_keys: tupl
         return result["value"]
 
     parser = get_args_parser()
+    FAILED_SWEEP_JOBS.clear()  # this command's sweep only (tests run several commands in one process)
     _run_hydra(
         args=parser.parse_args([*args, *search_path_override(args)]),
         args_parser=parser,
