@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from pathlib import Path
 
 import pytest
 import torch
 from conftest import TINY_MODEL, data_cfg, make_rows, run_script, write_csv
+
+import textgru
+from textgru.errors import TextgruError
 
 STARTUP_S = 10  # python + torch + lightning + datasets imports on a slow 2-core machine
 
@@ -137,6 +141,18 @@ def test_train_refuses_a_finished_run_folder(tiny_run: Path) -> None:
     r = run_script("train", f"hydra.run.dir={tiny_run}", "trainer.fast_dev_run=true")
     _one_line_error(r, "already holds a run")
     assert {f: (tiny_run / f).read_bytes() for f in files} == before
+
+
+def test_train_refuses_a_folder_whose_config_yaml_it_would_overwrite(tmp_path: Path) -> None:
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "config.yaml").write_text("my: own config\n")  # not a run: no checkpoint, no metrics
+    r = run_script("train", f"hydra.run.dir={mine}", "trainer.fast_dev_run=true")
+    _one_line_error(r, "already holds a run (config.yaml)", "choose another hydra.run.dir=")
+    assert (mine / "config.yaml").read_text() == "my: own config\n"
+    with pytest.raises(TextgruError, match=r"already holds a run \(config.yaml\); pass another run_dir="):
+        textgru.train(["trainer.fast_dev_run=true"], run_dir=mine)
+    assert (mine / "config.yaml").read_text() == "my: own config\n" and sorted(os.listdir(mine)) == ["config.yaml"]
 
 
 def test_missing_ckpt_path() -> None:

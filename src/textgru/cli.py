@@ -35,7 +35,7 @@ def run_hydra(target: str, config_name: str, args: Sequence[str], raw_keys: tupl
     args = list(args)
     try:
         check_group_choices(args)
-        check_explicit_run_dir(args)
+        check_explicit_run_dir(args, training=config_name == "train")
         args, raw = take_raw_args(args, raw_keys)
         probe = check_override_keys(args, config_name)
         check_command_line(args, config_name, probe, raw)  # every value, before anything heavy is imported
@@ -104,13 +104,16 @@ def run_command(target: str, cfg: Any, raw: dict[str, str]) -> Any:
         fail(message)
 
 
-def check_explicit_run_dir(args: Sequence[str]) -> None:
-    """Refuse an explicit `hydra.run.dir=` that holds a run, before Hydra writes anything there."""
+def check_explicit_run_dir(args: Sequence[str], training: bool = False) -> None:
+    """Refuse an explicit `hydra.run.dir=` that holds a run, before Hydra writes anything there; for `training`, also
+    one holding a config.yaml or tokenizer.json that the run would overwrite."""
+    from textgru.distributed import launched_externally
     from textgru.run_folder import RunFolder
 
+    fix, fresh = "choose another hydra.run.dir= so nothing is overwritten", training and not launched_externally()
     for arg in args:
         if arg.startswith("hydra.run.dir="):
-            RunFolder(arg.split("=", 1)[1]).refuse_if_used("choose another hydra.run.dir= so nothing is overwritten")
+            RunFolder(arg.split("=", 1)[1]).refuse_if_used(fix, before_start=fresh)
 
 
 def _remove_unstarted_run_dir() -> None:

@@ -58,9 +58,13 @@ class RunFolder:
         """The first file that shows this folder holds a run (finished, or with checkpoints), else None."""
         return next((p for p in (self.metrics, self.best_checkpoint, self.last_checkpoint) if p.exists()), None)
 
-    def refuse_if_used(self, fix: str) -> None:
-        """One line if the folder already holds a run, so that nothing in it is overwritten; `fix` says what to do."""
+    def refuse_if_used(self, fix: str, before_start: bool = False) -> None:
+        """One line if the folder already holds a run, so that nothing in it is overwritten; `fix` says what to do.
+        `before_start`: this run has written nothing yet (a data-parallel rank's launcher may have), so a config.yaml
+        or tokenizer.json in a folder this process did not make (a stopped run's, or the user's own) is refused too."""
         marker = self.finished_marker
+        if marker is None and before_start and self.path.resolve() not in _MADE_HERE:
+            marker = next((p for p in (self.config, self.tokenizer) if p.exists()), None)
         if marker is not None:
             raise TextgruError(f"{self.path} already holds a run ({marker.relative_to(self.path)}); {fix}")
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from textgru.config import compose_config
 from textgru.config_checks import check_config
+from textgru.distributed import launched_externally
 from textgru.errors import TextgruError
 from textgru.run_folder import RunFolder
 
@@ -56,7 +57,7 @@ def train(
     check_config(cfg, "train")  # before the run folder is made: a wrong value leaves nothing behind
     folder = Path(run_dir).expanduser() if run_dir is not None else Path(str(cfg.hydra.run.dir))  # a fresh folder
     run = RunFolder(folder)
-    run.refuse_if_used("pass another run_dir= so nothing is overwritten")
+    run.refuse_if_used("pass another run_dir= so nothing is overwritten", before_start=not launched_externally())
     with open_dict(cfg):
         cfg.paths.run_dir = str(folder)
         del cfg["hydra"]
