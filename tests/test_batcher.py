@@ -1,6 +1,6 @@
 """The server's dynamic batching (`textgru.serving.batcher.TextBatcher`): concurrent requests share one model call and
 each gets its own answers; max_batch_size=1 never batches; a failing batch fails only the request that fails; closing
-refuses the waiting ones."""
+refuses the waiting ones; a big batch of several requests runs in two halves on two threads, cut between requests."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ class Recorder:
     def __init__(self, delay: float = 0.0, fail_on: str | None = None) -> None:
         self.calls: list[int] = []
         self.seen: list[str] = []
+        self.threads: set[str] = set()
         self.delay, self.fail_on = delay, fail_on
         self.gate = threading.Event()
         self.gate.set()
@@ -26,6 +27,7 @@ class Recorder:
         self.gate.wait()
         self.calls.append(len(texts))
         self.seen += texts
+        self.threads.add(threading.current_thread().name)
         if self.fail_on in texts:
             raise ValueError(f"cannot read {self.fail_on!r}")
         if self.delay:
@@ -133,3 +135,22 @@ def test_a_request_that_timed_out_in_the_queue_is_not_computed() -> None:
         batcher.close()
     assert isinstance(gave_up, TimeoutError) and after == [("after", 0)]
     assert "gave up" not in model.seen
+
+
+@pytest.mark.parametrize("split_rows", [4, 0])
+def test_a_big_batch_runs_in_two_halves_on_two_threads_cut_between_requests(split_rows: int) -> None:
+    model = Recorder(delay=0.05)  # each half takes a while: the two are computed at once
+    batcher = TextBatcher(model, 16, batch_timeout=0.2, timeout=10, name="test", split_rows=split_rows)
+    try:
+        answers = asyncio.run(submit_all(batcher, requests(6)))  # 1, 2, 3, 1, 2, 3 texts: one batch of 12
+        lone = asyncio.run(submit_all(batcher, [[f"t{i}" for i in range(12)]]))  # one request is never split
+    finally:
+        batcher.close()
+    assert [[text for text, _ in a] for a in answers] == requests(6)  # each its own texts, in order
+    assert lone == [[(f"t{i}", i) for i in range(12)]]
+    if split_rows:  # cut at the request boundary nearest the middle: after the third request (6 texts)
+        assert model.calls == [6, 6, 12] and len(model.threads) == 2
+        assert batcher.stats() == {"batches": 2, "split_batches": 1}
+    else:
+        assert model.calls == [12, 12] and len(model.threads) == 1
+        assert batcher.stats() == {"batches": 2, "split_batches": 0}

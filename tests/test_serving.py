@@ -41,7 +41,7 @@ def served(tiny_run: Path, lm_run: Path, tmp_path_factory: pytest.TempPathFactor
             "max_batch_size=16",
             "batch_timeout=0.02",
             "threads=1",
-            "split_rows=4",  # concurrent streams' steps run in two halves on two threads (split_step.py)
+            "split_rows=4",  # big steps and batches run in two halves on two threads (two_threads.py)
             *LIMITS,
         ],
         log,
@@ -166,6 +166,7 @@ def test_concurrent_predicts_each_get_their_own_answer(client: httpx.Client, clf
         for text, g, want in zip(texts, got, clf.predict(texts), strict=True):
             assert g["text"] == text and g["label"] == want.label
             assert g["probs"] == pytest.approx(want.probs, abs=1e-6)  # batched with others: rounding may differ
+    assert client.get("/info").json()["batches"]["predict"]["split_batches"] > 0  # batches of 4+ texts were split
 
 
 def test_generate_equals_the_generate_script(

@@ -7,6 +7,8 @@ on the event loop. The event loop parses and answers HTTP while the thread compu
 the next batch fills while this one runs. Why not LitServe's batcher: its per-request path (API process, queue
 manager process, worker process) costs ~1.2 ms of CPU per request even for a model that does nothing, about 1,000
 requests/s on this 2-core machine, which caps batching at ~3x an unbatched server (README, "Serving").
+A batch of at least `split_rows` texts from several requests is computed in two halves on two threads
+(`two_threads.py`), cut between requests.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from textgru.errors import TextgruError
+from textgru.serving.two_threads import TwoThreads
 
 log = logging.getLogger("textgru.serving")
 
@@ -57,7 +60,8 @@ class _Request:
 class TextBatcher:
     """`await batcher.submit(texts)` -> `run(texts)`'s answers for these texts, computed in a batch with the texts of
     whatever requests arrived together. `max_batch_size` requests per batch (1: no batching), `batch_timeout`
-    seconds to fill one, `timeout` seconds a request may wait for its answer (then `TimeoutError`)."""
+    seconds to fill one, `timeout` seconds a request may wait for its answer (then `TimeoutError`); a batch of at
+    least `split_rows` texts from two or more requests runs in two halves on two threads (0: never)."""
 
     def __init__(
         self,
@@ -66,8 +70,12 @@ class TextBatcher:
         batch_timeout: float,
         timeout: float,
         name: str,
+        split_rows: int = 0,
+        threads: int | None = 1,
     ) -> None:
         self.run, self.max_batch_size, self.batch_timeout, self.timeout = run, max_batch_size, batch_timeout, timeout
+        self.halves = TwoThreads(split_rows, threads)  # its helper computes on `threads` torch threads
+        self.batches = 0  # batches computed so far
         self._queue: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
         self._closed = False
         self._thread = threading.Thread(target=self._loop, name=f"textgru-{name}-batcher", daemon=True)
@@ -90,6 +98,10 @@ class TextBatcher:
         """`stop`, then wait up to `timeout` seconds for the thread (a daemon: it does not keep the process alive)."""
         self.stop()
         self._thread.join(timeout)
+        self.halves.close()
+
+    def stats(self) -> dict[str, int]:
+        return {"batches": self.batches, "split_batches": self.halves.splits}
 
     def _gather(self, first: _Request) -> list[_Request] | None:
         """`first` and the requests that arrive within `batch_timeout` (at most `max_batch_size`); None: closing."""
@@ -120,7 +132,7 @@ class TextBatcher:
                 continue
             texts = [t for request in batch for t in request.texts]  # in request order
             try:
-                results = list(self.run(texts))
+                results = self._compute(batch, texts)
             except Exception as e:  # one failing batch must not end the server, nor fail the requests that did no wrong
                 log.exception("a batch of %d texts from %d request(s) failed", len(texts), len(batch))
                 if len(batch) == 1:
@@ -133,6 +145,19 @@ class TextBatcher:
                 request.answer(results[start : start + len(request.texts)])
                 start += len(request.texts)
         self._refuse(self._drain())
+
+    def _compute(self, batch: list[_Request], texts: list[str]) -> list[Any]:
+        """`run(texts)`, in two halves on two threads (cut between requests) when the batch is big enough."""
+        self.batches += 1
+        if len(batch) < 2 or not self.halves.wants(len(texts)):
+            return list(self.run(texts))
+        cut, ends = 0, []
+        for request in batch[:-1]:
+            cut += len(request.texts)
+            ends.append(cut)
+        cut = min(ends, key=lambda end: abs(2 * end - len(texts)))  # the request boundary nearest the middle
+        first, second = self.halves.both(lambda: list(self.run(texts[:cut])), lambda: list(self.run(texts[cut:])))
+        return first + second
 
     def _one_by_one(self, batch: list[_Request]) -> None:
         """After a batch failed: each request alone, so only the one that fails gets the error (a 500)."""

@@ -27,7 +27,7 @@ from textgru.inference.sampling import Sampler, SamplingOptions, draw_and_record
 from textgru.inference.text_pieces import TextPieces
 from textgru.serving.generation import Generation, SchedulerBusy
 from textgru.serving.outbox import Event, handover
-from textgru.serving.split_step import SplitStep
+from textgru.serving.two_threads import TwoThreads, split_step
 
 log = logging.getLogger("textgru.serving")
 
@@ -44,7 +44,7 @@ class StreamScheduler:
         split_rows: int = 0,
     ) -> None:
         self.lm, self.max_streams, self.threads = lm, max_streams, threads
-        self.step_rows = SplitStep(split_rows, threads)  # a step of >= split_rows rows runs on two threads (0: never)
+        self.halves = TwoThreads(split_rows, threads)  # a step of >= split_rows rows runs on two threads (0: never)
         self.flush_interval = flush_interval  # seconds: new pieces go out at most this often (the first at once)
         self._last_flush = 0.0
         self._cond = threading.Condition()
@@ -69,7 +69,7 @@ class StreamScheduler:
             "steps": self.steps,
             "peak_batch_rows": self.peak_rows,
         }
-        return {**counts, "split_steps": self.step_rows.splits}
+        return {**counts, "split_steps": self.halves.splits}
 
     def submit(
         self, prompt_ids: list[int], options: SamplingOptions, stream: bool, deliver: Callable[[list[Event]], None]
@@ -105,7 +105,7 @@ class StreamScheduler:
         self.stop()
         if self._thread is not None and self._pid == os.getpid() and self._thread is not threading.current_thread():
             self._thread.join(timeout)
-        self.step_rows.close()
+        self.halves.close()
 
     def _release(self, gen: Generation) -> None:
         with self._cond:
@@ -205,7 +205,7 @@ class StreamScheduler:
             return
         ids = torch.cat(next_ids)  # (rows,)
         hidden = torch.cat(hiddens, dim=1)  # (layers, rows, hidden)
-        logits, hidden = self.step_rows(self.lm.model, ids, hidden)  # (rows, vocab), (layers, rows, hidden)
+        logits, hidden = split_step(self.halves, self.lm.model, ids, hidden)  # (rows, vocab), (layers, rows, hidden)
         self.steps += 1
         self.peak_rows = max(self.peak_rows, ids.numel())
         start = 0

@@ -55,8 +55,9 @@ def build_server(
     `max_batch_size`/`batch_timeout`: dynamic batching of /predict and /score requests (1: no batching).
     `inner_batch_size`: texts per model call inside a batch (length-bucketed; small calls waste less on padding).
     `timeout`: seconds a /predict or /score request may wait for its answer (then 504). `threads`: torch threads of
-    this process (the batching and generation threads share them; None: torch's default). `split_rows`: a generation
-    step of at least this many rows (streams x samples) is cut in two halves computed on two threads (0: never). `limits`:
+    this process (the batching and generation threads share them; None: torch's default). `split_rows`: a model call
+    of at least this many rows (a generation step's streams x samples; a /predict or /score batch's texts from two or
+    more requests) is cut in two halves computed on two threads (0: never). `limits`:
     `textgru.serving.Limits` (the caps on requests). Run the result with `uvicorn.run(app, ...)`, or use `serve`.
     The defaults are those of `textgru serve` (conf/serve.yaml; a test keeps them in step)."""
     _need_serving_packages()
@@ -95,7 +96,9 @@ def build_server(
         torch.set_num_threads(threads)
 
     batching = {"max_batch_size": max_batch_size, "batch_timeout": batch_timeout, "timeout": timeout}
+    halves = {"split_rows": split_rows, "threads": threads}
     closers: list[Any] = []
+    batchers: dict[str, Any] = {}  # /predict's and /score's, by name: their counts go to /info
     stoppers: list[Any] = []  # called by `serve` as soon as shutdown begins (`_DrainingServer`)
     app = FastAPI(
         title="textgru",
@@ -107,9 +110,10 @@ def build_server(
     app.add_middleware(LimitsContext, limits=limits)
     install_error_handlers(app, limits)
     if "classifier" in models:
-        batcher = TextBatcher(predictions(models["classifier"], inner_batch_size), name="predict", **batching)
+        batcher = TextBatcher(predictions(models["classifier"], inner_batch_size), name="predict", **batching, **halves)
         closers.append(batcher.close)
         stoppers.append(batcher.stop)
+        batchers["predict"] = batcher
         add_predict(app, batcher)
     else:
         add_missing(app, "/predict", "classifier")
@@ -117,9 +121,10 @@ def build_server(
         StreamScheduler(models["lm"], limits.max_streams, threads, split_rows=split_rows) if "lm" in models else None
     )
     if scheduler is not None:
-        batcher = TextBatcher(scores(models["lm"], inner_batch_size), name="score", **batching)
+        batcher = TextBatcher(scores(models["lm"], inner_batch_size), name="score", **batching, **halves)
         closers += [batcher.close, scheduler.close]  # the threads end with the server
         stoppers += [batcher.stop, scheduler.stop]
+        batchers["score"] = batcher
         add_score(app, batcher)
         add_generate(app, models["lm"], scheduler)
     else:
@@ -142,7 +147,14 @@ def build_server(
         "limits": limits.to_dict(),
         "batching": {**batching, "inner_batch_size": inner_batch_size, "threads": threads, "split_rows": split_rows},
     }
-    add_info(app, finite(info), lambda: {"streams": scheduler.stats() if scheduler is not None else None})
+
+    def live() -> dict[str, Any]:
+        return {
+            "streams": scheduler.stats() if scheduler is not None else None,
+            "batches": {name: batcher.stats() for name, batcher in batchers.items()},
+        }
+
+    add_info(app, finite(info), live)
     add_page(app)
     app.state.textgru_stoppers = stoppers
     return app
