@@ -82,6 +82,7 @@ MORE = [
     ("train", ["data.train_size=0"], "data.train_size=0: must be an integer >= 1, or null"),
     ("train", ["data.train_fraction=1.5"], "data.train_fraction=1.5: must be a number in (0, 1], or null"),
     ("train", ["data.train_size=50", "data.train_fraction=0.1"], "data.train_size=50 and data.train_fraction=0.1"),
+    ("train", ["task=bilm", "data=tweets", "data.train_size=500"], "task=bilm reads every training text"),
     ("train", ["data.subset_seed=-2"], "data.subset_seed=-2: must be an integer in [0, 4294967295], or null"),
     ("train", ["model.pretrained_lm=<tmp>/nope"], "nope does not exist; give a task=bilm run folder or its .ckpt"),
     ("train", ["experiment=tweets_ulmfit"], "model.pretrained_lm=outputs/bilm/tweets does not exist"),

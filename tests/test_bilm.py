@@ -209,6 +209,9 @@ def test_size_mismatch_and_wrong_checkpoint_give_one_line(bilm_run: Path, toy_cs
         build_classification(classifier_config(toy_csv, bilm_run, "model.hidden_size=32", "model.num_layers=1"))
     assert "\n" not in str(e.value)
     assert str(e.value).endswith("set model.hidden_size=24 model.num_layers=2"), e.value
+    # another tokenizer kind than the LM's: the classifier would take the LM's while config.yaml said otherwise
+    with pytest.raises(TextgruError, match=r"^model.pretrained_lm: the classifier takes the language model's word "):
+        build_classification(classifier_config(toy_csv, bilm_run, "tokenizer=bpe"))
     # a checkpoint of another kind: the biLM's own file relabelled as a task=lm one
     ckpt = torch.load(bilm_run / "checkpoints" / "best.ckpt", map_location="cpu", weights_only=True)
     ckpt["textgru"]["task"] = "lm"

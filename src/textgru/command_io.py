@@ -78,8 +78,17 @@ def _non_empty(texts: list[str], where: str) -> list[str]:
     kept = [t for t in texts if t.strip()]
     if not kept:
         raise TextgruError(f"no texts found in {where}")
-    if len(kept) < len(texts):
-        log.info("%s: skipped %d empty texts; %d to classify", where, len(texts) - len(kept), len(kept))
+    if len(kept) < len(texts):  # a warning: the output then has fewer lines than the input has texts
+        empty = [str(i) for i, t in enumerate(texts, 1) if not t.strip()]
+        shown = ", ".join(empty[:10]) + (", ..." if len(empty) > 10 else "")
+        log.warning(
+            "%s: skipped %d empty texts (numbers %s, counting from 1): the output has one line for each of the %d "
+            "others, in order, each with its text",
+            where,
+            len(empty),
+            shown,
+            len(kept),
+        )
     return kept
 
 

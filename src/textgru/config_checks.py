@@ -136,7 +136,17 @@ def _few_labels(cfg: DictConfig) -> None:
         raise TextgruError(
             f"data.train_size={size} and data.train_fraction={fraction}: give one of them (the other null)"
         )
-    if _lookup(cfg, "task.name") == "bilm" and int_like(length := _lookup(cfg, "data.max_length")) and length < 2:
+    task = _lookup(cfg, "task.name")
+    given = next(
+        (f"data.{k}={v}" for k, v in (("train_size", size), ("train_fraction", fraction)) if v not in (None, _ABSENT)),
+        None,
+    )
+    if given is not None and isinstance(task, str) and task != "sentiment":
+        raise TextgruError(
+            f"{given} limits the labelled training examples of task=sentiment; task={task} reads every training "
+            "text: leave it out"
+        )
+    if task == "bilm" and int_like(length := _lookup(cfg, "data.max_length")) and length < 2:
         raise TextgruError(f"data.max_length={length}: task=bilm needs at least 2 (a token and one to predict)")
 
 

@@ -95,3 +95,14 @@ def tokenizer_from_json(text: str) -> Tokenizer:
 
 def pad_id(tok: Tokenizer) -> int:
     return int(tok.token_to_id(PAD))
+
+
+PRE_TOKENIZER_KINDS = {"Whitespace": "word", "Metaspace": "bpe", "ByteLevel": "byte_bpe", "Split": "char"}
+
+
+def tokenizer_kind(tok: Tokenizer) -> str | None:
+    """The `tokenizer.kind` that `train_tokenizer` made `tok` with (read from its pre-tokenizer), or None."""
+    import json
+
+    pre = json.loads(tok.to_str()).get("pre_tokenizer") or {}
+    return PRE_TOKENIZER_KINDS.get(pre.get("type", ""))

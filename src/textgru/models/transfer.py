@@ -16,6 +16,7 @@ from tokenizers import Tokenizer
 from torch import nn
 
 from textgru.checkpoint import load_checkpoint, rebuild_model
+from textgru.data.tokenization import tokenizer_kind
 from textgru.errors import TextgruError
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,16 @@ class PretrainedLM:
             fix = " ".join(f"model.{k}={self.model_args[k]}" for k in wrong)
             raise TextgruError(
                 f"the classifier's sizes ({have}) differ from the language model in {self.path}; set {fix}"
+            )
+
+    def check_tokenizer(self, tokenizer_config: Mapping[str, Any]) -> None:
+        """One line when the run's `tokenizer=` names another kind than the language model's tokenizer, which the
+        classifier takes instead: the run's config.yaml must say what it uses."""
+        kind = tokenizer_kind(self.tokenizer)
+        if kind is not None and tokenizer_config.get("kind") != kind:
+            raise TextgruError(
+                f"model.pretrained_lm: the classifier takes the language model's {kind} tokenizer, but "
+                f"tokenizer={tokenizer_config.get('kind')} was chosen; pass tokenizer={kind}"
             )
 
 

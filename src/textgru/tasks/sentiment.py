@@ -63,6 +63,7 @@ def build(cfg: DictConfig) -> tuple[ClassificationDataModule, ClassificationTask
     lm = PretrainedLM(model_cfg["pretrained_lm"]) if model_cfg["pretrained_lm"] else None
     if lm is not None:
         lm.check_sizes(model_cfg)
+        lm.check_tokenizer(plain(cfg.tokenizer))
     data_cfg = plain(cfg.data)
     require_keys(data_cfg, FEW_LABEL_KEYS)  # few-label runs: a data config of your own needs them too (null: off)
     dm = ClassificationDataModule(
