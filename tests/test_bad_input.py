@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -153,6 +156,24 @@ def test_train_refuses_a_folder_whose_config_yaml_it_would_overwrite(tmp_path: P
     with pytest.raises(TextgruError, match=r"already holds a run \(config.yaml\); pass another run_dir="):
         textgru.train(["trainer.fast_dev_run=true"], run_dir=mine)
     assert (mine / "config.yaml").read_text() == "my: own config\n" and sorted(os.listdir(mine)) == ["config.yaml"]
+
+
+def test_sigterm_stops_a_command_in_one_line_leaving_nothing(tmp_path: Path, ckpt: Path) -> None:
+    """SIGTERM acts as Ctrl+C (KeyboardInterrupt), so the files a command writes aside are removed by its `finally`
+    blocks (export's hidden staging folder was left behind); here predict waits for stdin when it is stopped."""
+    out = tmp_path / "preds.jsonl"
+    cmd = [sys.executable, "-m", "textgru", "predict", f"ckpt_path={ckpt}", f"output={out}"]
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while "pipe" not in Path(f"/proc/{proc.pid}/wchan").read_text() and time.monotonic() < deadline:
+        time.sleep(0.2)  # until it blocks reading stdin (the handler is in place long before)
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "Traceback" not in stderr, stderr[-2000:]
+    assert [line for line in stderr.splitlines() if line.startswith("error:")] == [
+        "error: textgru predict was stopped (Ctrl+C or SIGTERM) before it finished"
+    ]
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_missing_ckpt_path() -> None:

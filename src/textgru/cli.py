@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from textgru.config import check_group_choices, check_override_keys, search_path_override, take_raw_args
-from textgru.console import fail
+from textgru.console import fail, sigterm_as_ctrl_c
 from textgru.errors import TextgruError
 
 CONF_PATH = "pkg://textgru.conf"
@@ -29,7 +29,7 @@ def run_hydra(target: str, config_name: str, args: Sequence[str], raw_keys: tupl
     from hydra._internal.utils import _run_hydra, get_args_parser
 
     from textgru.command_line_checks import check_command_line
-    from textgru.run_folder import note_new_run_dir, register_resolvers
+    from textgru.run_folder import check_explicit_run_dir, note_new_run_dir, register_resolvers
 
     register_resolvers()
     args = list(args)
@@ -102,18 +102,6 @@ def run_command(target: str, cfg: Any, raw: dict[str, str]) -> Any:
             return None
         _remove_unstarted_run_dir()
         fail(message)
-
-
-def check_explicit_run_dir(args: Sequence[str], training: bool = False) -> None:
-    """Refuse an explicit `hydra.run.dir=` that holds a run, before Hydra writes anything there; for `training`, also
-    one holding a config.yaml or tokenizer.json that the run would overwrite."""
-    from textgru.distributed import launched_externally
-    from textgru.run_folder import RunFolder
-
-    fix, fresh = "choose another hydra.run.dir= so nothing is overwritten", training and not launched_externally()
-    for arg in args:
-        if arg.startswith("hydra.run.dir="):
-            RunFolder(arg.split("=", 1)[1]).refuse_if_used(fix, before_start=fresh)
 
 
 def _remove_unstarted_run_dir() -> None:
@@ -247,4 +235,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     command, rest = argv[0], argv[1:]
     if command not in COMMANDS:
         fail(f"unknown command {command!r}; choose one of: {', '.join(COMMANDS)} (textgru --help)")
-    COMMANDS[command][1](rest)
+    if command not in ("train", "tune", "serve"):  # those stop gracefully on their own (Lightning's, uvicorn's)
+        sigterm_as_ctrl_c()
+    try:
+        COMMANDS[command][1](rest)
+    except KeyboardInterrupt:  # what it was writing aside (then renaming into place) is gone: `finally` blocks ran
+        fail(f"textgru {command} was stopped (Ctrl+C or SIGTERM) before it finished", 130)

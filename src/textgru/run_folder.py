@@ -206,3 +206,14 @@ def remove_if_unstarted(path: Path) -> None:
     if path.is_dir() and all(p.name == ".hydra" or p.suffix == ".log" for p in path.iterdir()):
         logging.shutdown()
         shutil.rmtree(path, ignore_errors=True)
+
+
+def check_explicit_run_dir(args: Sequence[str], training: bool = False) -> None:
+    """Refuse an explicit `hydra.run.dir=` that holds a run, before Hydra writes anything there; for `training`, also
+    one holding a config.yaml or tokenizer.json that the run would overwrite."""
+    from textgru.distributed import launched_externally
+
+    fix, fresh = "choose another hydra.run.dir= so nothing is overwritten", training and not launched_externally()
+    for arg in args:
+        if arg.startswith("hydra.run.dir="):
+            RunFolder(arg.split("=", 1)[1]).refuse_if_used(fix, before_start=fresh)
