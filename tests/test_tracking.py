@@ -26,6 +26,7 @@ from conftest import ROOT, TINY_MODEL, run_script  # noqa: E402
 
 from textgru.errors import TextgruError  # noqa: E402
 
+CONFIGS_AFTER_RESUME = ("config.yaml", "config.before-resume-at-step-20.yaml")  # the resumed run's, the killed one's
 DATA = ["data.text_column=review", "data.label_column=sentiment", "model.pretrained_embeddings=null"]
 
 
@@ -344,6 +345,9 @@ def test_resume_continues_the_same_run_without_duplicated_steps(store: str, smal
     )
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["global_step"] > 45  # trained on past the first run's end
+    now, before_resume = (yaml.safe_load((run_dir / f).read_text()) for f in CONFIGS_AFTER_RESUME)
+    assert now["trainer"]["max_epochs"] == 4 and now["callbacks"]["killer"] is None  # what the run trained with
+    assert before_resume["trainer"]["max_epochs"] == 3 and before_resume["callbacks"]["killer"]["step"] == 25
     history = _check_history_equals_csv(store, run.info.run_id, run_dir)  # continuous, each step once
     assert [s for s, _ in history["train/loss_step"]] == list(range(1, metrics["global_step"], 2))
     assert dict(history["train/loss_step"]) == pytest.approx(_csv_values(run_dir, "train/loss_step"), rel=1e-6)

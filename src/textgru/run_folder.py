@@ -49,6 +49,10 @@ class RunFolder:
     mlflow_run = property(lambda self: self.path / "mlflow_run.json")
     wandb_run = property(lambda self: self.path / "wandb_run.json")  # logger=wandb: the W&B run id, kept for resume
 
+    def config_before_resume(self, step: int) -> Path:
+        """Where config.yaml is kept when a run resumed from checkpoint `step` with overrides that change it."""
+        return self.path / f"config.before-resume-at-step-{step}.yaml"
+
     def metrics_after(self, step: int) -> Path:
         """Where CSV log rows logged after checkpoint `step` are kept when a killed run resumes from it."""
         return self.logs / f"metrics.after-step-{step}.csv"

@@ -25,7 +25,7 @@ from textgru.config_checks import check_config
 from textgru.distributed import check_trainer_devices, one_config_per_trial, process_rank
 from textgru.errors import TextgruError
 from textgru.loggers import build_loggers, check_logger_packages
-from textgru.resume import check_same_tokenizer, prepare_resume
+from textgru.resume import check_same_tokenizer, prepare_resume, record_resumed_config
 from textgru.run_folder import RunFolder, set_aside_unfinished_best
 from textgru.tasks import task_module
 from textgru.tracking import RunTracker
@@ -50,7 +50,7 @@ def train(
     if resume_from is None:
         run.refuse_if_used("choose another hydra.run.dir= so nothing is overwritten")
     else:
-        prepare_resume(run, resume_from, rank_zero=process_rank() == 0)
+        resumed_at = prepare_resume(run, resume_from, rank_zero=process_rank() == 0)
     check_optimized_metric(cfg, task.validation_metrics(cfg))
     check_trainer_devices(cfg.trainer)
     check_logger_packages(cfg)
@@ -71,6 +71,8 @@ def train(
             write_run_inputs(run, config_yaml, getattr(datamodule, "tokenizer", None))
         if resume_from is not None:
             check_same_tokenizer(getattr(datamodule, "tokenizer", None), run)
+            if trainer.is_global_zero:
+                record_resumed_config(run, config_yaml, resumed_at)
 
         start = time.time()
         stopped = f"training was stopped before it finished; continue from its last checkpoint: textgru train resume={run.path}"
