@@ -158,3 +158,16 @@ def test_train_lm_bad_corpus(tmp_path: Path, content: str, message: str) -> None
     )
     assert r.returncode == 2 and message in r.stderr.strip().splitlines()[-1], r.stderr[-2000:]
     assert not (run_dir / "checkpoints").exists() and not (run_dir / "metrics.json").exists()
+
+
+def test_progress_bar_of_a_run_measured_in_steps() -> None:
+    """task=lm trains with max_epochs=-1 (max_steps decides): Lightning's bar said "Epoch 3/-2"."""
+    from types import SimpleNamespace
+
+    from textgru.callbacks import ProgressBar
+
+    bar = ProgressBar()
+    bar._trainer = SimpleNamespace(max_epochs=-1)
+    assert bar._get_train_description(3).strip() == "Epoch 3"
+    bar._trainer = SimpleNamespace(max_epochs=5)
+    assert bar._get_train_description(3).strip() == "Epoch 3/4"

@@ -1,5 +1,6 @@
 """Lightning callbacks of a textgru run: the task's artifacts written by rank zero after testing, a check that every
-data-parallel rank trains the same configuration, training throughput in real tokens/s, and the run's progress."""
+data-parallel rank trains the same configuration, training throughput in real tokens/s, the run's progress, and the
+progress bar."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import Callback
+from lightning.pytorch.callbacks import Callback, RichProgressBar
 
 from textgru.errors import TextgruError
 from textgru.run_folder import RunFolder
@@ -127,3 +128,13 @@ class RunProgress(Callback):
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         trainer.callback_metrics["run/global_step"] = torch.tensor(float(trainer.global_step))
         trainer.callback_metrics["run/epochs"] = torch.tensor(float(trainer.current_epoch))
+
+
+class ProgressBar(RichProgressBar):
+    """Lightning's rich progress bar (its default where `rich` is installed), except that a run measured in steps
+    (`trainer.max_epochs=-1`, as `task=lm`) shows "Epoch 3", not "Epoch 3/-2"."""
+
+    def _get_train_description(self, current_epoch: int) -> str:
+        if self.trainer.max_epochs is not None and self.trainer.max_epochs < 0:
+            return f"Epoch {current_epoch}".ljust(len(self.validation_description))
+        return super()._get_train_description(current_epoch)

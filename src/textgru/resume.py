@@ -34,6 +34,11 @@ def resume_config(run: RunFolder, checkpoint: Path, overrides: Sequence[str]) ->
     absent = object()
     for override in overrides:
         key, eq, value = override.partition("=")
+        if key == "hydra.run.dir" and Path(value).expanduser().resolve() != run.path.resolve():
+            raise TextgruError(
+                f"resume: a resumed run goes on in its own folder {run.path}, not in hydra.run.dir={value}; "
+                "leave hydra.run.dir= out (to train in another folder, start a new run)"
+            )
         if override in original or key.startswith("hydra."):
             continue
         existing = OmegaConf.select(cfg, key.lstrip("+"), default=absent)

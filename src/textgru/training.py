@@ -17,7 +17,7 @@ from hydra.utils import instantiate
 from lightning.pytorch.callbacks import Callback
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from textgru.callbacks import RunArtifacts, RunProgress, SameConfigOnAllRanks, TokensPerSecond
+from textgru.callbacks import ProgressBar, RunArtifacts, RunProgress, SameConfigOnAllRanks, TokensPerSecond
 from textgru.checkpointing import AtomicCheckpointIO, ExactResume
 from textgru.command_line_checks import one_line
 from textgru.config import in_hydra_multirun
@@ -127,6 +127,7 @@ def build_trainer(
     try:
         callbacks = [instantiate(c) for c in cfg.callbacks.values() if c is not None]
         callbacks += [RunArtifacts(run), SameConfigOnAllRanks(run), TokensPerSecond(), RunProgress(), ExactResume()]
+        callbacks += [ProgressBar()] if cfg.trainer.get("enable_progress_bar", True) else []
         callbacks += tracker.callbacks
         loggers = build_loggers(cfg, run, resuming=resuming, mlflow=tracker.logger)
         return instantiate(
