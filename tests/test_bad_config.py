@@ -258,6 +258,22 @@ def test_valid_command_lines_pass(args: list[str], places: dict[str, str]) -> No
     check_command_line(_fill(args, places), "train")  # no TextgruError
 
 
+@pytest.mark.parametrize(
+    "flags", [["--cfg", "job"], ["--config-dir", "<tmp>"], ["--config-dir=<tmp>"], ["--info", "config"], ["-c", "all"]]
+)
+def test_keys_are_checked_beside_hydra_flags(flags: list[str], places: dict[str, str]) -> None:
+    """A flag's value (`--cfg job`) made the key check give up, leaving Hydra's several lines; `--config-dir=DIR`'s
+    configs were missing from the check, so `experiment=mine` from there was refused."""
+    from textgru.config import check_override_keys
+
+    (Path(places["tmp"]) / "experiment").mkdir()
+    (Path(places["tmp"]) / "experiment" / "mine.yaml").write_text("# @package _global_\nmodel:\n  hidden_size: 24\n")
+    with pytest.raises(TextgruError, match=r"^no config key model\.hiden: check the spelling"):
+        check_override_keys(_fill([*flags, "model.hiden=3"], places), "train")
+    if "<tmp>" in " ".join(flags):
+        assert check_override_keys(_fill([*flags, "experiment=mine"], places), "train").model.hidden_size == 24
+
+
 # One subprocess per command: the real command line, start-up included.
 END_TO_END = [
     ("train", ["task=sentiment", "data.max_length=0"], "data.max_length=0"),

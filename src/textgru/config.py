@@ -28,12 +28,34 @@ def user_conf_dirs(args: Sequence[str] = ()) -> list[Path]:
     return dirs
 
 
-def search_path_override(args: Sequence[str] = ()) -> list[str]:
+def search_path_override(args: Sequence[str] = (), config_dirs: bool = False) -> list[str]:
     """`hydra.searchpath=[...]` adding `./conf` (when it exists) to the package's configs, as an override, so that a
-    user's `conf/experiment/mine.yaml` makes `experiment=mine` work (`--config-dir` Hydra adds by itself)."""
-    if not USER_CONF.is_dir() or any(a.startswith("hydra.searchpath") for a in args):
+    user's `conf/experiment/mine.yaml` makes `experiment=mine` work. `config_dirs`: the `--config-dir` folders too
+    (Hydra adds those by itself when it runs a command; the compose API that probes the command line does not)."""
+    if any(a.startswith("hydra.searchpath") for a in args):
         return []
-    return [f"hydra.searchpath=[file://{USER_CONF.resolve()}]"]
+    dirs = user_conf_dirs(args) if config_dirs else [USER_CONF.resolve()] if USER_CONF.is_dir() else []
+    return [f"hydra.searchpath=[{','.join(f'file://{d}' for d in dirs)}]"] if dirs else []
+
+
+HYDRA_VALUE_FLAGS = ("--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd", "--cfg", "-c", "--package")
+HYDRA_VALUE_FLAGS += ("-p", "--experimental-rerun")  # flags whose value is the next argument
+INFO_TOPICS = ("all", "config", "defaults", "defaults-tree", "plugins", "searchpath")  # --info's optional value
+
+
+def overrides_only(args: Sequence[str]) -> list[str]:
+    """The command line without Hydra's flags and their values (`--cfg job`, `--config-dir DIR`, `--info config`)."""
+    out, skip = [], False
+    for i, arg in enumerate(args):
+        if skip:
+            skip = False
+        elif arg.startswith("-"):
+            skip = arg in HYDRA_VALUE_FLAGS or (
+                arg in ("--info", "-i") and i + 1 < len(args) and args[i + 1] in INFO_TOPICS
+            )
+        else:
+            out.append(arg)
+    return out
 
 
 def group_options(group: str, args: Sequence[str] = ()) -> list[str] | None:
@@ -111,7 +133,7 @@ def check_override_keys(args: Sequence[str], config_name: str) -> DictConfig | N
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.core.override_parser.types import Glob
 
-    candidates = [a for a in args if not a.startswith("-") and not a.lstrip("+~").startswith("hydra")]
+    candidates = [a for a in overrides_only(args) if not a.lstrip("+~").startswith("hydra")]
     if not candidates:
         return None
     try:
@@ -128,7 +150,7 @@ def check_override_keys(args: Sequence[str], config_name: str) -> DictConfig | N
             return None  # its options are only known to Hydra
         probe.append(f"{override.get_key_element()}={override_value(first_of_sweep(sweep))}")
     try:
-        return _compose(config_name, probe + search_path_override(args), return_hydra_config=False)
+        return _compose(config_name, probe + search_path_override(args, config_dirs=True), return_hydra_config=False)
     except Exception as e:
         first_line = str(e).splitlines()[0] if str(e) else type(e).__name__
         bad = first_line.split("'")[1] if first_line.startswith("Could not override '") else None
