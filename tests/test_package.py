@@ -120,6 +120,11 @@ def test_textgru_help_lists_the_commands_and_train_help_shows_usage() -> None:
         [sys.executable, "-m", "textgru", "train", "--help"], capture_output=True, text=True, timeout=120
     )
     assert train.returncode == 0 and "textgru train" in train.stdout and "model: bigru_classifier" in train.stdout
+    predict = subprocess.run(
+        [sys.executable, "-m", "textgru", "predict", "--help"], capture_output=True, text=True, timeout=120
+    )  # its own options, not the training config groups Hydra finds beside its config
+    assert predict.returncode == 0 and predict.stdout.startswith("textgru predict: classify texts")
+    assert "ckpt_path: ???" in predict.stdout and "hparams_search" not in predict.stdout
     bad = subprocess.run([sys.executable, "-m", "textgru", "trian"], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and bad.stderr.strip() == (
         "error: unknown command 'trian'; choose one of: train, eval, predict, generate, export, tune, gradient-flow, serve "
