@@ -4,6 +4,7 @@
 - `apis.py`: /predict and /score; `batcher.py`: their dynamic batching (concurrent requests, one model call);
 - `scheduler.py`: continuous batching of /generate (one shared GRU step per token; streams join and leave);
 - `two_threads.py`: a big generation step or batch computed in two halves on two threads (both cores);
+- `prompt_reader.py`: long /generate prompts read on a thread of their own (the streams keep stepping);
 - `routes.py`: /generate (JSON or Server-Sent Events), /info and the web page (`static/`);
 - `outbox.py`: how the scheduler thread hands events to the event loop; `process.py`: threads, port, SIGTERM;
 - `schemas.py`, `limits.py`, `errors.py`: request bodies, caps, and 4xx answers as JSON.

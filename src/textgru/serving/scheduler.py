@@ -1,8 +1,8 @@
 """Continuous batching for /generate: every running generation shares one batched GRU step per token.
 
 A GRU's state per sequence is one fixed-size vector, so generations join and leave a running batch freely: a
-request's prompt is read alone (`sampling.read_prompt`, as `textgru generate` reads it), then its rows join the next
-step; each step draws every row's token in one call (`sampling.draw_tokens`: each request's filters and seeded noise
+request's prompt is read alone (`sampling.read_prompt`, as `textgru generate` reads it; a long one on a thread of its
+own, `prompt_reader.py`, so the running streams do not wait for it), then its rows join the next step; each step draws every row's token in one call (`sampling.draw_tokens`: each request's filters and seeded noise
 its own, so it draws what it draws alone), then runs one GRU step over all rows. A request leaves when it ends or
 its client went away; its slot is free at once. One thread runs the steps; a stream's new text is decoded and handed
 to the event loop at most every `flush_interval` seconds (its first piece and its end at once).
@@ -25,8 +25,9 @@ import torch
 from textgru.inference.language_model import LanguageModel
 from textgru.inference.sampling import Sampler, SamplingOptions, draw_and_record, read_prompt
 from textgru.inference.text_pieces import TextPieces
-from textgru.serving.generation import Generation, SchedulerBusy
+from textgru.serving.generation import Generation, SchedulerBusy, final_events
 from textgru.serving.outbox import Event, handover
+from textgru.serving.prompt_reader import LONG_PROMPT_TOKENS, PromptReader
 from textgru.serving.two_threads import TwoThreads, split_step
 
 log = logging.getLogger("textgru.serving")
@@ -45,6 +46,7 @@ class StreamScheduler:
     ) -> None:
         self.lm, self.max_streams, self.threads = lm, max_streams, threads
         self.halves = TwoThreads(split_rows, threads)  # a step of >= split_rows rows runs on two threads (0: never)
+        self.prompts = PromptReader(lm.model, self._wake, threads)  # long prompts, read beside the running steps
         self.flush_interval = flush_interval  # seconds: new pieces go out at most this often (the first at once)
         self._last_flush = 0.0
         self._cond = threading.Condition()
@@ -54,6 +56,7 @@ class StreamScheduler:
         self._thread: threading.Thread | None = None
         self._pid: int | None = None
         self._closed = False
+        self._read_ended = False  # a prompt read on the prompt thread ended since the last step
         self.steps = 0  # batched GRU steps so far
         self.peak_rows = 0  # the most rows one step has run
 
@@ -106,6 +109,13 @@ class StreamScheduler:
         if self._thread is not None and self._pid == os.getpid() and self._thread is not threading.current_thread():
             self._thread.join(timeout)
         self.halves.close()
+        self.prompts.close()
+
+    def _wake(self) -> None:
+        """A prompt read on the prompt thread ended: its generation joins at the next step (now, if none runs)."""
+        with self._cond:
+            self._read_ended = True
+            self._cond.notify()
 
     def _release(self, gen: Generation) -> None:
         with self._cond:
@@ -126,17 +136,13 @@ class StreamScheduler:
             torch.set_num_threads(self.threads)
         while True:
             with self._cond:
-                while not self._waiting and not self._running and not self._closed:
+                while not self._waiting and not self._running and not self._read_ended and not self._closed:
                     self._cond.wait()
                 if self._closed:  # checked before every step
-                    handover(
-                        [
-                            (g.deliver, [("error", {"error": "the server is shutting down"})])
-                            for g in self._waiting + self._running
-                        ]
-                    )
+                    left = self._waiting + self._running + list(self.prompts.reading)
+                    handover([(g.deliver, [("error", {"error": "the server is shutting down"})]) for g in left])
                     return
-                new, self._waiting = self._waiting, []
+                new, self._waiting, self._read_ended = self._waiting, [], False
             try:
                 with torch.inference_mode():
                     self._admit(new)
@@ -149,21 +155,38 @@ class StreamScheduler:
                 self._running = []
 
     def _admit(self, new: list[Generation]) -> None:
-        model, tokenizer = self.lm.model, self.lm.tokenizer
+        """Read the new generations' prompts (a long one on the prompt thread) and let those read join the batch."""
         for gen in new:
             if gen.cancelled:
                 continue
-            try:
-                gen.logits, gen.hidden = read_prompt(model, gen.prompt_ids, gen.options.num_samples)
-                gen.sampler = Sampler(tokenizer, gen.prompt_ids, gen.options, gen.logits.size(-1), gen.logits.device)
-            except Exception:
-                log.exception("reading a prompt failed")
-                gen.deliver([("error", {"error": "reading the prompt failed on the server (see its log)"})])
-                self._release(gen)
+            if len(gen.prompt_ids) >= LONG_PROMPT_TOKENS:
+                self.prompts.start(gen)  # joins at the first step after its read ends (`take_done` below)
                 continue
-            if gen.stream:
-                gen.pieces = TextPieces(tokenizer, gen.prompt_ids, gen.options.stop)
-            self._running.append(gen)
+            try:
+                gen.logits, gen.hidden = read_prompt(self.lm.model, gen.prompt_ids, gen.options.num_samples)
+            except Exception as e:
+                gen.read_error = e
+            self._join(gen)
+        for gen in self.prompts.take_done():
+            self._join(gen)
+
+    def _join(self, gen: Generation) -> None:
+        if gen.cancelled:
+            return
+        tokenizer = self.lm.tokenizer
+        try:
+            if gen.read_error is not None:
+                raise gen.read_error
+            assert gen.logits is not None
+            gen.sampler = Sampler(tokenizer, gen.prompt_ids, gen.options, gen.logits.size(-1), gen.logits.device)
+        except Exception:
+            log.exception("reading a prompt failed")
+            gen.deliver([("error", {"error": "reading the prompt failed on the server (see its log)"})])
+            self._release(gen)
+            return
+        if gen.stream:
+            gen.pieces = TextPieces(tokenizer, gen.prompt_ids, gen.options.stop)
+        self._running.append(gen)
 
     def _step(self) -> None:
         """Sample one token for every running generation, send what is ready, then one GRU step for all rows left."""
@@ -185,7 +208,7 @@ class StreamScheduler:
             sampler = gen.sampler
             assert sampler is not None
             if sampler.done:
-                outgoing.append((gen.deliver, self._final(gen)))
+                outgoing.append((gen.deliver, final_events(gen)))
                 self._release(gen)
                 continue
             assert gen.next_ids is not None and gen.hidden is not None
@@ -213,24 +236,3 @@ class StreamScheduler:
             n = gen.options.num_samples
             gen.logits, gen.hidden = logits[start : start + n], hidden[:, start : start + n]
             start += n
-
-    def _final(self, gen: Generation) -> list[Event]:
-        sampler = gen.sampler
-        assert sampler is not None
-        seconds = time.perf_counter() - gen.started
-        reasons = ["stop" if f else "length" for f in sampler.finished]
-        if gen.pieces is not None:
-            rest = gen.pieces.update(sampler.new_ids[0], True) + gen.pieces.rest()  # all that is left
-            done = {
-                "text": gen.pieces.text,
-                "new_tokens": len(sampler.new_ids[0]),
-                "finish_reason": reasons[0],
-                "seconds": round(seconds, 4),
-            }
-            return ([("piece", {"text": rest})] if rest else []) + [("done", done)]
-        texts = sampler.texts(gen.prompt_ids)
-        samples = [
-            {"text": t, "new_tokens": len(ids), "finish_reason": r}
-            for t, ids, r in zip(texts, sampler.new_ids, reasons, strict=True)
-        ]
-        return [("done", {"samples": samples, "seconds": round(seconds, 4)})]

@@ -1,0 +1,79 @@
+"""The /generate scheduler alone (`textgru.serving.scheduler.StreamScheduler`, no HTTP): a long prompt is read on the
+prompt thread while the running streams go on stepping, and its generation still equals its solo run."""
+
+from __future__ import annotations
+
+import threading
+from types import SimpleNamespace
+
+import pytest
+import torch
+from conftest import tok_cfg
+from torch import nn
+
+from textgru.data.tokenization import train_tokenizer
+from textgru.inference.generation import SamplingOptions, generate
+from textgru.models.gru_lm import GRULanguageModel
+from textgru.serving.prompt_reader import LONG_PROMPT_TOKENS
+from textgru.serving.scheduler import StreamScheduler
+
+TEXT = "ROMEO:\nBut soft, what light through yonder window breaks?\n\nJULIET:\nO Romeo, Romeo!\n"
+
+
+class GatedPromptReads(nn.Module):
+    """The model, except that reading a long prompt (a call without a hidden state) waits for `gate`."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model, self.gate, self.waiting = model, threading.Event(), threading.Event()
+
+    def forward(self, ids: torch.Tensor, hidden: torch.Tensor | None = None):
+        if hidden is None and ids.shape[1] >= LONG_PROMPT_TOKENS:
+            self.waiting.set()
+            assert self.gate.wait(60), "the long prompt's read was never let go"
+        return self.model(ids, hidden)
+
+
+@pytest.fixture(scope="module")
+def lm() -> SimpleNamespace:
+    tok = train_tokenizer([TEXT], tok_cfg("char", vocab_size=1000, min_frequency=1, unicode_form=None))
+    torch.manual_seed(0)
+    model = GRULanguageModel(tok.get_vocab_size(), embedding_dim=8, hidden_size=32, num_layers=2).eval()
+    return SimpleNamespace(model=model, tokenizer=tok)
+
+
+def run(scheduler: StreamScheduler, prompt: str, options: SamplingOptions, tokenizer) -> tuple[threading.Event, dict]:
+    """Submit one generation; returns (its end, its final `done` event's data)."""
+    ended, result = threading.Event(), {}
+
+    def deliver(events: list) -> None:
+        for kind, data in events:
+            if kind in ("done", "error"):
+                result[kind] = data
+                ended.set()
+
+    scheduler.submit(tokenizer.encode(prompt).ids, options.check(), False, deliver)
+    return ended, result
+
+
+def test_a_long_prompt_is_read_beside_the_running_streams(lm: SimpleNamespace) -> None:
+    gated = GatedPromptReads(lm.model)
+    scheduler = StreamScheduler(SimpleNamespace(model=gated, tokenizer=lm.tokenizer), max_streams=4, threads=1)
+    long_prompt = (TEXT * (LONG_PROMPT_TOKENS // len(TEXT) + 2))[: LONG_PROMPT_TOKENS + 10]
+    options = [SamplingOptions(max_new_tokens=30, seed=s, temperature=0.9) for s in (1, 2)]
+    try:
+        long_end, long_result = run(scheduler, long_prompt, options[0], lm.tokenizer)
+        assert gated.waiting.wait(30)  # its read has begun, on the prompt thread, and is held there
+        short_end, short_result = run(scheduler, "ROMEO:", options[1], lm.tokenizer)
+        assert short_end.wait(30), "a short generation waited for the long prompt's read"  # it stepped meanwhile
+        assert not long_end.is_set()
+        gated.gate.set()
+        assert long_end.wait(30)
+    finally:
+        gated.gate.set()
+        scheduler.close()
+    with torch.inference_mode():
+        alone = [generate(lm.model, lm.tokenizer, p, o) for p, o in ((long_prompt, options[0]), ("ROMEO:", options[1]))]
+    assert long_result["done"]["samples"][0]["text"] == alone[0][0]
+    assert short_result["done"]["samples"][0]["text"] == alone[1][0]
+    assert scheduler.stats()["active"] == 0
