@@ -285,6 +285,12 @@ BAD = [  # (path, request keywords, status, words the one-line error must hold)
         ["not valid JSON"],
     ),
     ("/predict", {"content": b'{"text": "good"}', "headers": {"content-type": "text/plain"}}, 415, ["Content-Type"]),
+    (
+        "/predict",
+        {"content": b'{"text": "caf\xe9"}', "headers": {"content-type": "application/json"}},  # Latin-1, not UTF-8
+        400,
+        ["not UTF-8 (byte 0xe9 at position 13)"],
+    ),
     ("/predict", {"content": b"", "headers": {"content-type": "application/json"}}, 422, ["body is empty"]),
     ("/predict", {"json": {"text": "x" * 120_000}}, 413, ["limits.max_body_bytes"]),
     ("/generate", {"json": {"prompt": "KING:", "temprature": 0.5}}, 422, ["temprature:", "not a field", "temperature"]),

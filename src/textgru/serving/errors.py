@@ -83,6 +83,12 @@ def http_error(limits: Limits):
             message = f"the request body is over {limits.max_body_bytes} bytes (limits.max_body_bytes)"
         elif exc.status_code == 404 and message == "Not Found":
             message = f"no endpoint {request.url.path}; see /docs for the API"
+        elif exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):  # FastAPI: "an error parsing"
+            bad = exc.__cause__
+            message = (
+                f"the body is not UTF-8 (byte 0x{bad.object[bad.start]:02x} at position {bad.start}); "
+                "send JSON encoded as UTF-8"
+            )
         elif exc.status_code == 405:
             message = f"{request.method} is not allowed on {request.url.path}; see /docs for the API"
         return JSONResponse({"error": message}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
