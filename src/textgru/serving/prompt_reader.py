@@ -1,7 +1,7 @@
 """Long /generate prompts read on a thread of their own, so that the running streams keep stepping meanwhile.
 
 Reading a prompt is one GRU call over all its tokens, alone (`sampling.read_prompt`, as `textgru generate` reads
-it). A short prompt is read on the generation thread between two steps; a prompt of `long_tokens` or more (a
+it). A short prompt is read on the generation thread between two steps; a prompt of `LONG_PROMPT_TOKENS` or more (a
 20,000-character prompt takes ~3.6 s with a 2x512 char LM on one thread) used to stop every other stream for that
 long. It is read here instead, the same call on one torch thread, and its generation joins the shared batch at the
 first step after its read is done (`take_done`).
