@@ -4,6 +4,7 @@ prompt thread while the running streams go on stepping, and its generation still
 from __future__ import annotations
 
 import threading
+import time
 from types import SimpleNamespace
 
 import pytest
@@ -26,9 +27,11 @@ class GatedPromptReads(nn.Module):
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
         self.model, self.gate, self.waiting = model, threading.Event(), threading.Event()
+        self.long_reads = 0
 
     def forward(self, ids: torch.Tensor, hidden: torch.Tensor | None = None):
         if hidden is None and ids.shape[1] >= LONG_PROMPT_TOKENS:
+            self.long_reads += 1
             self.waiting.set()
             assert self.gate.wait(60), "the long prompt's read was never let go"
         return self.model(ids, hidden)
@@ -43,7 +46,7 @@ def lm() -> SimpleNamespace:
 
 
 def run(scheduler: StreamScheduler, prompt: str, options: SamplingOptions, tokenizer) -> tuple[threading.Event, dict]:
-    """Submit one generation; returns (its end, its final `done` event's data)."""
+    """Submit one generation; returns (its end, its final `done` event's data; its `Generation` under "gen")."""
     ended, result = threading.Event(), {}
 
     def deliver(events: list) -> None:
@@ -52,7 +55,7 @@ def run(scheduler: StreamScheduler, prompt: str, options: SamplingOptions, token
                 result[kind] = data
                 ended.set()
 
-    scheduler.submit(tokenizer.encode(prompt).ids, options.check(), False, deliver)
+    result["gen"] = scheduler.submit(tokenizer.encode(prompt).ids, options.check(), False, deliver)
     return ended, result
 
 
@@ -77,3 +80,33 @@ def test_a_long_prompt_is_read_beside_the_running_streams(lm: SimpleNamespace) -
     assert long_result["done"]["samples"][0]["text"] == alone[0][0]
     assert short_result["done"]["samples"][0]["text"] == alone[1][0]
     assert scheduler.stats()["active"] == 0
+
+
+def test_a_cancelled_long_prompt_holds_its_slot_until_its_read_ends_and_a_queued_one_is_not_read(
+    lm: SimpleNamespace,
+) -> None:
+    """Clients that send long prompts and leave must not queue reads beyond `max_streams` (a flood of them stalled
+    the prompt thread for 40 s): a read cannot stop, so its slot is held until it ends; a read not begun is dropped."""
+    gated = GatedPromptReads(lm.model)
+    scheduler = StreamScheduler(SimpleNamespace(model=gated, tokenizer=lm.tokenizer), max_streams=2, threads=1)
+    long_prompt = (TEXT * (LONG_PROMPT_TOKENS // len(TEXT) + 2))[: LONG_PROMPT_TOKENS + 10]
+    options = SamplingOptions(max_new_tokens=5, seed=1)
+    try:
+        _, first = run(scheduler, long_prompt, options, lm.tokenizer)
+        assert gated.waiting.wait(30)  # the first read is held; the second waits behind it
+        second_end, second = run(scheduler, long_prompt, options, lm.tokenizer)
+        deadline = time.monotonic() + 30
+        while second["gen"] not in scheduler.prompts.reading and time.monotonic() < deadline:
+            time.sleep(0.01)  # queued on the prompt thread behind the first
+        for result in (first, second):
+            scheduler.cancel(result["gen"])  # both clients leave
+        assert scheduler.stats()["active"] == 2  # their slots are held: a third long prompt would get a 429
+        gated.gate.set()
+        deadline = time.monotonic() + 30
+        while scheduler.stats()["active"] and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert scheduler.stats()["active"] == 0  # freed once the reads ended
+    finally:
+        gated.gate.set()
+        scheduler.close()
+    assert gated.long_reads == 1 and not second_end.is_set()  # the second prompt was never read, nor answered

@@ -37,7 +37,7 @@ class PromptReader:
         if self._pool is None:
             self._pool = ThreadPoolExecutor(1, thread_name_prefix="textgru-prompt", initializer=self._pin)
         self.reading.add(gen)
-        future = self._pool.submit(self._read, gen.prompt_ids, gen.options.num_samples)
+        future = self._pool.submit(self._read, gen)
         future.add_done_callback(lambda f: self._finish(gen, f))
 
     def take_done(self) -> list[Generation]:
@@ -50,15 +50,19 @@ class PromptReader:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
 
-    def _read(self, prompt_ids: list[int], num_samples: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def _read(self, gen: Generation) -> tuple[torch.Tensor, torch.Tensor] | None:
+        if gen.cancelled:  # its client left while it waited for the reads before it: nothing to read
+            return None
         with torch.inference_mode():
-            return read_prompt(self.model, prompt_ids, num_samples)
+            return read_prompt(self.model, gen.prompt_ids, gen.options.num_samples)
 
     def _finish(self, gen: Generation, future: Future) -> None:
         if future.cancelled():
             return
         try:
-            gen.logits, gen.hidden = future.result()
+            read = future.result()
+            if read is not None:
+                gen.logits, gen.hidden = read
         except Exception as e:
             gen.read_error = e
         with self._lock:

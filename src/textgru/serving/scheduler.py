@@ -93,9 +93,11 @@ class StreamScheduler:
         return gen
 
     def cancel(self, gen: Generation) -> None:
-        """Stop a generation (its client went away): its slot is free now; it leaves the batch at the next step."""
+        """Stop a generation (its client went away): it leaves the batch at the next step and its slot is free now;
+        while its prompt is being read on the prompt thread (a read cannot stop), once that read ends."""
         gen.cancelled = True
-        self._release(gen)
+        if gen not in self.prompts.reading:
+            self._release(gen)
 
     def stop(self) -> None:
         """Refuse new generations; the running ones get an error event (503) at the next step."""
@@ -172,6 +174,7 @@ class StreamScheduler:
 
     def _join(self, gen: Generation) -> None:
         if gen.cancelled:
+            self._release(gen)  # a no-op unless its slot was held while its prompt was read
             return
         tokenizer = self.lm.tokenizer
         try:
