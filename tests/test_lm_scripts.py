@@ -34,6 +34,8 @@ def test_train_lm_fast_dev_run_on_builtin_shakespeare(tmp_path: Path) -> None:
         "task.sample_tokens=20",
         f"hydra.run.dir={tmp_path / 'run'}",
         *TINY_LM,
+        "trainer.enable_progress_bar=true",
+        "+callbacks.bar._target_=lightning.pytorch.callbacks.TQDMProgressBar",  # a bar of the user's own replaces ours
     )
     assert r.returncode == 0, r.stderr[-3000:]
     log = (tmp_path / "run" / "train.log").read_text()

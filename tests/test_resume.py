@@ -347,3 +347,28 @@ def test_resumed_log_keeps_rows_after_the_checkpoint_aside(tmp_path: Path) -> No
     trim_metrics_log(run, 20)
     assert run.metrics_csv.read_text().splitlines() == ["epoch,step,train/loss", "0,9,1.0", "0,19,0.9"]
     assert run.metrics_after(20).read_text().splitlines() == ["epoch,step,train/loss", "1,29,0.8"]
+
+
+def test_resuming_twice_from_one_step_keeps_every_earlier_config(tmp_path: Path) -> None:
+    from textgru.resume import record_resumed_config
+    from textgru.run_folder import RunFolder
+
+    run = RunFolder(tmp_path)
+    run.config.write_text("max_steps: 100\n")
+    record_resumed_config(run, "max_steps: 100\n", 390)  # no change: nothing written
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.yaml"]
+    record_resumed_config(run, "max_steps: 5000\n", 390)
+    record_resumed_config(run, "max_steps: 6000\n", 390)  # killed again before its next checkpoint, resumed again
+    assert run.config.read_text() == "max_steps: 6000\n"
+    assert (tmp_path / "config.before-resume-at-step-390.yaml").read_text() == "max_steps: 100\n"
+    assert (tmp_path / "config.before-resume-at-step-390-2.yaml").read_text() == "max_steps: 5000\n"
+
+
+def test_a_relative_resume_path_is_made_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """config.yaml keeps the absolute paths Hydra wrote: `resume=<relative folder>` rewrote it with relative ones."""
+    from textgru.run_folder import resume_target
+
+    (tmp_path / "stopped").mkdir()
+    monkeypatch.chdir(tmp_path)
+    run, checkpoint = resume_target(["resume=stopped"])
+    assert run.path == tmp_path / "stopped" and checkpoint == tmp_path / "stopped" / "checkpoints" / "last.ckpt"

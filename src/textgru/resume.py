@@ -156,8 +156,7 @@ def record_resumed_config(run: RunFolder, config_yaml: str, step: int) -> None:
     """config.yaml says what the run trains with now: where the overrides given to `resume=` (or a moved folder)
     change it, it is rewritten, and the one it replaces is kept beside it (nothing is deleted)."""
     if run.config.read_text(encoding="utf-8") != config_yaml:
-        run.config.replace(run.config_before_resume(step))
+        earlier = run.config_before_resume(step)
+        run.config.replace(earlier)
         run.config.write_text(config_yaml, encoding="utf-8")
-        log.info(
-            "config.yaml now holds the resumed run's config; the earlier one is %s", run.config_before_resume(step).name
-        )
+        log.info("config.yaml now holds the resumed run's config; the earlier one is %s", earlier.name)

@@ -50,8 +50,10 @@ class RunFolder:
     wandb_run = property(lambda self: self.path / "wandb_run.json")  # logger=wandb: the W&B run id, kept for resume
 
     def config_before_resume(self, step: int) -> Path:
-        """Where config.yaml is kept when a run resumed from checkpoint `step` with overrides that change it."""
-        return self.path / f"config.before-resume-at-step-{step}.yaml"
+        """Where config.yaml is kept when a run resumed from checkpoint `step` with overrides that change it: a name
+        not taken yet (a run may resume from the same step more than once)."""
+        base = self.path / f"config.before-resume-at-step-{step}"
+        return next(p for n in range(1, 10_000) if not (p := Path(f"{base}{'' if n == 1 else f'-{n}'}.yaml")).exists())
 
     def metrics_after(self, step: int) -> Path:
         """Where CSV log rows logged after checkpoint `step` are kept when a killed run resumes from it."""
@@ -138,7 +140,7 @@ def resume_target(args: list[str]) -> tuple[RunFolder, Path] | None:
     for arg in args:
         key, _, value = arg.partition("=")
         if key in ("resume", "ckpt_path") and value:
-            path = Path(value).expanduser()
+            path = Path(value).expanduser().absolute()  # config.yaml keeps absolute paths, as Hydra wrote them
             if key == "resume":
                 if not path.is_dir():
                     raise TextgruError(

@@ -15,6 +15,7 @@ import lightning as L
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import Callback
+from lightning.pytorch.callbacks.progress import ProgressBar as BaseProgressBar
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from textgru.callbacks import ProgressBar, RunArtifacts, RunProgress, SameConfigOnAllRanks, TokensPerSecond
@@ -127,7 +128,8 @@ def build_trainer(
     try:
         callbacks = [instantiate(c) for c in cfg.callbacks.values() if c is not None]
         callbacks += [RunArtifacts(run), SameConfigOnAllRanks(run), TokensPerSecond(), RunProgress(), ExactResume()]
-        callbacks += [ProgressBar()] if cfg.trainer.get("enable_progress_bar", True) else []
+        if cfg.trainer.get("enable_progress_bar", True) and not any(isinstance(c, BaseProgressBar) for c in callbacks):
+            callbacks.append(ProgressBar())  # unless the config adds a progress bar of its own
         callbacks += tracker.callbacks
         loggers = build_loggers(cfg, run, resuming=resuming, mlflow=tracker.logger)
         return instantiate(
