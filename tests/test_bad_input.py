@@ -151,9 +151,16 @@ def test_train_refuses_a_folder_whose_config_yaml_it_would_overwrite(tmp_path: P
     mine.mkdir()
     (mine / "config.yaml").write_text("my: own config\n")  # not a run: no checkpoint, no metrics
     r = run_script("train", f"hydra.run.dir={mine}", "trainer.fast_dev_run=true")
-    _one_line_error(r, "already holds a run (config.yaml)", "choose another hydra.run.dir=")
+    _one_line_error(r, "already holds config.yaml, which this run would overwrite", "choose another hydra.run.dir=")
     assert (mine / "config.yaml").read_text() == "my: own config\n"
-    with pytest.raises(TextgruError, match=r"already holds a run \(config.yaml\); pass another run_dir="):
+    for spelling in (f"++hydra.run.dir={mine}", f"hydra.run.dir='{mine}'"):  # as Hydra reads them: the same folder
+        _one_line_error(run_script("train", spelling, "trainer.fast_dev_run=true"), "would overwrite")
+    from textgru.run_folder import check_explicit_run_dir
+
+    check_explicit_run_dir(
+        ["--cfg", "job", f"hydra.run.dir={mine}"], training=True
+    )  # printing the config writes nothing
+    with pytest.raises(TextgruError, match=r"already holds config.yaml, which this run would overwrite; pass another"):
         textgru.train(["trainer.fast_dev_run=true"], run_dir=mine)
     assert (mine / "config.yaml").read_text() == "my: own config\n" and sorted(os.listdir(mine)) == ["config.yaml"]
 

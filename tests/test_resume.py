@@ -308,6 +308,7 @@ def test_resume_refuses_what_it_cannot_continue(tiny_run: Path, tmp_path: Path) 
     assert "'trainer.max_epoch=9' is not key=value for a key" in refused(f"resume={unstarted}", "trainer.max_epoch=9")
     elsewhere = refused(f"resume={unstarted}", f"hydra.run.dir={tmp_path / 'elsewhere'}")  # it was ignored
     assert f"goes on in its own folder {unstarted}, not in hydra.run.dir=" in elsewhere
+    assert "goes on in its own folder" in refused(f"resume={unstarted}", f"++hydra.run.dir={tmp_path / 'elsewhere'}")
     assert sorted(p.name for p in unstarted.rglob("*")) == ["checkpoints", "config.yaml", "last.ckpt"]  # untouched
 
 

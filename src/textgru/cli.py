@@ -159,8 +159,10 @@ TUNE_RUN_DIR = "hydra.run.dir=${paths.output_dir}/${task.name}/tune/${hparams_se
 def tune(args: Sequence[str]) -> Any:
     """`textgru tune hparams_search=NAME [n_trials=N] [overrides]`: the study folder is the run folder, one per
     study name, so the same command again resumes the study; each call keeps its own `.hydra/<time>/`."""
+    from textgru.run_folder import explicit_run_dir
+
     args = [a for a in args if a not in ("-m", "--multirun")]
-    if not any(a.startswith("hydra.run.dir=") for a in args):
+    if explicit_run_dir(args) is None:
         args.insert(0, TUNE_RUN_DIR)
     args += ["hydra.job.name=tune", "hydra.output_subdir=.hydra/${now:%Y-%m-%d_%H-%M-%S}"]
     return run_hydra("textgru.commands:tune_command", "train", args, raw_keys=("n_trials",))

@@ -19,7 +19,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 from textgru.config import CONF_DIR, user_conf_dirs
 from textgru.config_checks import check_config
 from textgru.errors import TextgruError
-from textgru.run_folder import RunFolder, check_resumable, restore_unfinished_best
+from textgru.run_folder import RunFolder, check_resumable, restore_unfinished_best, unquoted
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ def resume_config(run: RunFolder, checkpoint: Path, overrides: Sequence[str]) ->
     absent = object()
     for override in overrides:
         key, eq, value = override.partition("=")
-        if key == "hydra.run.dir" and Path(value).expanduser().resolve() != run.path.resolve():
+        if key.lstrip("+") == "hydra.run.dir" and Path(unquoted(value)).expanduser().resolve() != run.path.resolve():
             raise TextgruError(
                 f"resume: a resumed run goes on in its own folder {run.path}, not in hydra.run.dir={value}; "
                 "leave hydra.run.dir= out (to train in another folder, start a new run)"

@@ -69,10 +69,12 @@ class RunFolder:
         `before_start`: this run has written nothing yet (a data-parallel rank's launcher may have), so a config.yaml
         or tokenizer.json in a folder this process did not make (a stopped run's, or the user's own) is refused too."""
         marker = self.finished_marker
-        if marker is None and before_start and self.path.resolve() not in _MADE_HERE:
-            marker = next((p for p in (self.config, self.tokenizer) if p.exists()), None)
         if marker is not None:
             raise TextgruError(f"{self.path} already holds a run ({marker.relative_to(self.path)}); {fix}")
+        if before_start and self.path.resolve() not in _MADE_HERE:
+            mine = next((p for p in (self.config, self.tokenizer) if p.exists()), None)
+            if mine is not None:
+                raise TextgruError(f"{self.path} already holds {mine.name}, which this run would overwrite; {fix}")
 
     def read_metrics(self) -> dict[str, Any] | None:
         """The finished run's metrics.json, or None where there is none or it cannot be read."""
@@ -186,7 +188,7 @@ def note_new_run_dir(args: Sequence[str], cfg: Any = None) -> None:
     against the composed config `cfg`, or not remembered without it."""
     from omegaconf import OmegaConf
 
-    value = next((a.split("=", 1)[1] for a in reversed(args) if a.startswith("hydra.run.dir=")), None)
+    value = explicit_run_dir(args)
     if value is None:
         return
     if "${" in value:
@@ -219,7 +221,25 @@ def check_explicit_run_dir(args: Sequence[str], training: bool = False) -> None:
     one holding a config.yaml or tokenizer.json that the run would overwrite."""
     from textgru.distributed import launched_externally
 
-    fix, fresh = "choose another hydra.run.dir= so nothing is overwritten", training and not launched_externally()
+    fix = "choose another hydra.run.dir= so nothing is overwritten"
+    printing = any(
+        a.split("=", 1)[0] in ("--cfg", "-c", "--info", "-i", "--help", "-h") for a in args
+    )  # writes nothing
+    folder = explicit_run_dir(args)
+    if folder is not None:
+        RunFolder(folder).refuse_if_used(fix, before_start=training and not printing and not launched_externally())
+
+
+def explicit_run_dir(args: Sequence[str]) -> str | None:
+    """The folder a command line's `hydra.run.dir=` names (the last one; `+`/`++` and quotes as Hydra reads them)."""
+    value = None
     for arg in args:
-        if arg.startswith("hydra.run.dir="):
-            RunFolder(arg.split("=", 1)[1]).refuse_if_used(fix, before_start=fresh)
+        key, eq, raw = arg.partition("=")
+        if eq and key.lstrip("+") == "hydra.run.dir":
+            value = unquoted(raw)
+    return value
+
+
+def unquoted(value: str) -> str:
+    """An override's value without the quotes Hydra's grammar strips (`'my dir'`, `"my dir"`)."""
+    return value[1:-1] if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"" else value
