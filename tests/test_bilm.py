@@ -212,6 +212,10 @@ def test_size_mismatch_and_wrong_checkpoint_give_one_line(bilm_run: Path, toy_cs
     # another tokenizer kind than the LM's: the classifier would take the LM's while config.yaml said otherwise
     with pytest.raises(TextgruError, match=r"^model.pretrained_lm: the classifier takes the language model's word "):
         build_classification(classifier_config(toy_csv, bilm_run, "tokenizer=bpe"))
+    with pytest.raises(
+        TextgruError, match=r"normalises text otherwise than tokenizer= says; pass tokenizer.lowercase=true$"
+    ):
+        build_classification(classifier_config(toy_csv, bilm_run, "tokenizer.lowercase=false"))  # same kind, not same
     # a checkpoint of another kind: the biLM's own file relabelled as a task=lm one
     ckpt = torch.load(bilm_run / "checkpoints" / "best.ckpt", map_location="cpu", weights_only=True)
     ckpt["textgru"]["task"] = "lm"

@@ -275,7 +275,7 @@ def test_predict_input_that_is_a_folder_or_blank(tmp_path: Path, caplog: pytest.
     (tmp_path / "some.txt").write_text("good\n\nbad\n   \nfine\n")
     with caplog.at_level("WARNING", logger="textgru.command_io"):
         assert read_texts(None, str(tmp_path / "some.txt")) == ["good", "bad", "fine"]
-    assert "skipped 2 empty texts (numbers 2, 4, counting from 1)" in caplog.text  # a warning: outputs are fewer
+    assert "skipped 2 empty texts (lines 2, 4, counting from 1)" in caplog.text  # a warning: outputs are fewer
 
     with pytest.raises(TextgruError, match="is a folder; give one file"):
         read_texts(None, str(tmp_path))

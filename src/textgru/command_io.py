@@ -37,7 +37,7 @@ def read_texts(
                 'nothing to classify: pass text="...", input=<file.txt|.csv|.jsonl>, or pipe texts on stdin'
             )
         texts = [line.rstrip("\r\n") for line in stdin]
-        return _non_empty(texts, "stdin")
+        return _non_empty(texts, "stdin", "lines")
     p = Path(input_path).expanduser()
     if p.is_dir():
         raise TextgruError(f"input {str(p)!r} is a folder; give one file (.txt: a text a line, .csv or .jsonl)")
@@ -52,7 +52,7 @@ def read_texts(
         columns = list(rows[0]) if rows else []
         if rows and text_column not in columns:
             raise TextgruError(f"column {text_column!r} not in {p.name}; columns are {columns}; set text_column=")
-        return _non_empty([r[text_column] or "" for r in rows], p.name)
+        return _non_empty([r[text_column] or "" for r in rows], p.name, "rows after the header")
     if suffix in (".jsonl", ".json"):
         texts = []
         for n, line in enumerate(_lines(raw), 1):
@@ -65,8 +65,8 @@ def read_texts(
             if not isinstance(obj, dict) or text_column not in obj:
                 raise TextgruError(f"{p.name} line {n} has no {text_column!r} field; set text_column=")
             texts.append(str(obj[text_column]))
-        return _non_empty(texts, p.name)
-    return _non_empty(_lines(raw), p.name)  # .txt or anything else: one text per line
+        return _non_empty(texts, p.name, "objects")
+    return _non_empty(_lines(raw), p.name, "lines")  # .txt or anything else: one text per line
 
 
 def _lines(raw: str) -> list[str]:
@@ -74,7 +74,7 @@ def _lines(raw: str) -> list[str]:
     return [line.rstrip("\n") for line in io.StringIO(raw, newline=None)]
 
 
-def _non_empty(texts: list[str], where: str) -> list[str]:
+def _non_empty(texts: list[str], where: str, counted: str) -> list[str]:
     kept = [t for t in texts if t.strip()]
     if not kept:
         raise TextgruError(f"no texts found in {where}")
@@ -82,10 +82,11 @@ def _non_empty(texts: list[str], where: str) -> list[str]:
         empty = [str(i) for i, t in enumerate(texts, 1) if not t.strip()]
         shown = ", ".join(empty[:10]) + (", ..." if len(empty) > 10 else "")
         log.warning(
-            "%s: skipped %d empty texts (numbers %s, counting from 1): the output has one line for each of the %d "
+            "%s: skipped %d empty texts (%s %s, counting from 1): the output has one line for each of the %d "
             "others, in order, each with its text",
             where,
             len(empty),
+            counted,
             shown,
             len(kept),
         )

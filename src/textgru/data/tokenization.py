@@ -106,3 +106,23 @@ def tokenizer_kind(tok: Tokenizer) -> str | None:
 
     pre = json.loads(tok.to_str()).get("pre_tokenizer") or {}
     return PRE_TOKENIZER_KINDS.get(pre.get("type", ""))
+
+
+NORMALIZER_KEYS = ("unicode_form", "replace_urls", "replace_mentions", "strip_accents", "lowercase")
+
+
+def normalizer_settings(tok: Tokenizer) -> dict[str, Any] | None:
+    """The `tokenizer.*` normalisation values that `build_normalizer` turns into `tok`'s normaliser, or None."""
+    import itertools
+    import json
+
+    want = json.loads(tok.to_str()).get("normalizer")
+    for form, *flags in itertools.product((None, "NFC", "NFD", "NFKC", "NFKD"), *[(False, True)] * 4):
+        settings = dict(zip(NORMALIZER_KEYS, (form, *flags), strict=True))
+        probe = Tokenizer(models.WordLevel(unk_token=UNK))
+        normalizer = build_normalizer(settings)
+        if normalizer is not None:
+            probe.normalizer = normalizer
+        if json.loads(probe.to_str()).get("normalizer") == want:
+            return settings
+    return None

@@ -16,7 +16,7 @@ from tokenizers import Tokenizer
 from torch import nn
 
 from textgru.checkpoint import load_checkpoint, rebuild_model
-from textgru.data.tokenization import tokenizer_kind
+from textgru.data.tokenization import normalizer_settings, tokenizer_kind
 from textgru.errors import TextgruError
 
 log = logging.getLogger(__name__)
@@ -63,6 +63,14 @@ class PretrainedLM:
             raise TextgruError(
                 f"model.pretrained_lm: the classifier takes the language model's {kind} tokenizer, but "
                 f"tokenizer={tokenizer_config.get('kind')} was chosen; pass tokenizer={kind}"
+            )
+        settings = normalizer_settings(self.tokenizer) or {}
+        wrong = {k: v for k, v in settings.items() if tokenizer_config.get(k) != v}
+        if wrong:
+            fix = " ".join(f"tokenizer.{k}={'null' if v is None else str(v).lower()}" for k, v in wrong.items())
+            raise TextgruError(
+                f"model.pretrained_lm: the classifier takes the language model's tokenizer, which normalises text "
+                f"otherwise than tokenizer= says; pass {fix}"
             )
 
 
