@@ -110,3 +110,24 @@ def test_a_cancelled_long_prompt_holds_its_slot_until_its_read_ends_and_a_queued
         gated.gate.set()
         scheduler.close()
     assert gated.long_reads == 1 and not second_end.is_set()  # the second prompt was never read, nor answered
+
+
+def test_batch_rows_stay_one_batch_until_a_generation_joins_or_leaves() -> None:
+    """The running rows are read as the last step left them while nobody joins or leaves (no copy); when a
+    generation leaves and another joins, each keeps its own rows (its samples' logits and hidden state)."""
+    from textgru.serving.batch_rows import BatchRows
+    from textgru.serving.generation import Generation
+
+    def gen(samples: int) -> Generation:
+        return Generation([1], SamplingOptions(num_samples=samples).check(), False, lambda events: None)
+
+    a, b, c = gen(1), gen(2), gen(1)
+    logits = torch.arange(3.0)[:, None].expand(3, 4)  # (rows, vocab): row r holds r
+    hidden = torch.arange(3.0)[None, :, None].expand(2, 3, 5)  # (layers, rows, hidden)
+    rows = BatchRows()
+    rows.update([a, b], logits, hidden)
+    assert rows.logits([a, b]) is logits and rows.hidden([a, b]) is hidden
+    c.logits, c.hidden = torch.full((1, 4), 9.0), torch.full((2, 1, 5), 9.0)  # just joined: its prompt read
+    assert rows.logits([b, c])[:, 0].tolist() == [1.0, 2.0, 9.0]  # a left: b's two rows, then c's
+    assert rows.hidden([b, c])[1, :, 0].tolist() == [1.0, 2.0, 9.0]
+    assert rows.logits([a, c])[:, 0].tolist() == [0.0, 9.0]

@@ -161,14 +161,15 @@ class Sampler:
 
     def step(self, logits: torch.Tensor) -> torch.Tensor:
         """Draw one token per sample from float32 (samples, vocab) logits; returns the (samples,) ids."""
-        return draw_and_record([self], logits)[0]
+        return draw_and_record([self], logits)
 
-    def record(self, next_ids: torch.Tensor) -> None:
-        """Take this request's drawn (samples,) ids: the text so far, the tokens seen, which samples stopped."""
+    def record(self, next_ids: torch.Tensor, values: list[int] | None = None) -> None:
+        """Take this request's drawn (samples,) ids (`values`: the same as a list, when the caller has it): the text
+        so far, the tokens seen, which samples stopped."""
         stops = self.options.stop
         if self.options.repetition_penalty != 1.0:
             self.seen[self.rows, next_ids] = True
-        for i, token in enumerate(next_ids.tolist()):
+        for i, token in enumerate(next_ids.tolist() if values is None else values):
             if not self.finished[i]:
                 self.new_ids[i].append(token)
                 if stops and any(s in self.tokenizer.decode(self.new_ids[i][-self.tail_tokens :]) for s in stops):
@@ -229,9 +230,12 @@ def draw_tokens(samplers: Sequence[Sampler], logits: torch.Tensor) -> torch.Tens
     return next_ids
 
 
-def draw_and_record(samplers: Sequence[Sampler], logits: torch.Tensor) -> list[torch.Tensor]:
-    """`draw_tokens` for all rows, then each request `record`s its own; returns each request's (samples,) ids."""
-    drawn = draw_tokens(samplers, logits).split([s.options.num_samples for s in samplers])
-    for sampler, ids in zip(samplers, drawn, strict=True):
-        sampler.record(ids)
-    return list(drawn)
+def draw_and_record(samplers: Sequence[Sampler], logits: torch.Tensor) -> torch.Tensor:
+    """`draw_tokens` for all rows, then each request `record`s its own; returns the (rows,) ids."""
+    drawn = draw_tokens(samplers, logits)  # (rows,)
+    values, start = drawn.tolist(), 0
+    for sampler in samplers:
+        n = sampler.options.num_samples
+        sampler.record(drawn[start : start + n], values[start : start + n])
+        start += n
+    return drawn

@@ -32,9 +32,8 @@ class Generation:
     deliver: Callable[[list[Event]], None]  # called with this step's events (from the scheduler thread)
     sampler: Sampler | None = None
     pieces: TextPieces | None = None
-    logits: torch.Tensor | None = None  # (samples, vocab) float32: the next token's logits
-    hidden: torch.Tensor | None = None  # (layers, samples, hidden)
-    next_ids: torch.Tensor | None = None  # (samples,)
+    logits: torch.Tensor | None = None  # (samples, vocab) float32: its prompt read's next-token logits, until it joins
+    hidden: torch.Tensor | None = None  # (layers, samples, hidden): likewise (then `batch_rows.BatchRows` holds both)
     sent_any: bool = False  # a first piece went out
     cancelled: bool = False
     released: bool = False

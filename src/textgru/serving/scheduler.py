@@ -25,6 +25,7 @@ import torch
 from textgru.inference.language_model import LanguageModel
 from textgru.inference.sampling import Sampler, SamplingOptions, draw_and_record, read_prompt
 from textgru.inference.text_pieces import TextPieces
+from textgru.serving.batch_rows import BatchRows
 from textgru.serving.generation import Generation, SchedulerBusy, final_events
 from textgru.serving.outbox import Event, handover
 from textgru.serving.prompt_reader import LONG_PROMPT_TOKENS, PromptReader
@@ -52,6 +53,7 @@ class StreamScheduler:
         self._cond = threading.Condition()
         self._waiting: list[Generation] = []
         self._running: list[Generation] = []  # touched by the scheduler thread only
+        self._rows = BatchRows()  # the running generations' logits and hidden state, as one batch
         self._admitted = 0  # generations holding a slot
         self._thread: threading.Thread | None = None
         self._pid: int | None = None
@@ -155,6 +157,7 @@ class StreamScheduler:
                     gen.deliver([("error", {"error": "generation failed on the server (see its log)"})])
                     self._release(gen)
                 self._running = []
+                self._rows.clear()
 
     def _admit(self, new: list[Generation]) -> None:
         """Read the new generations' prompts (a long one on the prompt thread) and let those read join the batch."""
@@ -194,17 +197,14 @@ class StreamScheduler:
     def _step(self) -> None:
         """Sample one token for every running generation, send what is ready, then one GRU step for all rows left."""
         keep: list[Generation] = []
-        next_ids: list[torch.Tensor] = []
-        hiddens: list[torch.Tensor] = []
         outgoing: list[tuple[Callable[[list[Event]], None], list[Event]]] = []
         now = time.perf_counter()
         flush = now - self._last_flush >= self.flush_interval
         drawing = [g for g in self._running if not g.cancelled and g.sampler is not None and not g.sampler.done]
+        drawn = torch.empty(0, dtype=torch.long)
         if drawing:  # one draw for every row at once
             samplers = [g.sampler for g in drawing if g.sampler is not None]
-            drawn = draw_and_record(samplers, torch.cat([g.logits for g in drawing]))
-            for gen, ids in zip(drawing, drawn, strict=True):
-                gen.next_ids = ids  # (samples,)
+            drawn = draw_and_record(samplers, self._rows.logits(drawing))  # (rows,)
         for gen in self._running:
             if gen.cancelled:
                 continue
@@ -214,10 +214,7 @@ class StreamScheduler:
                 outgoing.append((gen.deliver, final_events(gen)))
                 self._release(gen)
                 continue
-            assert gen.next_ids is not None and gen.hidden is not None
             keep.append(gen)
-            next_ids.append(gen.next_ids)
-            hiddens.append(gen.hidden)
             if gen.pieces is not None and (flush or not gen.sent_any):  # the first piece at once (time to first token)
                 piece = gen.pieces.update(sampler.new_ids[0], sampler.finished[0])  # the text is decoded only here
                 if piece:
@@ -228,14 +225,24 @@ class StreamScheduler:
         self._running = keep
         handover(outgoing)
         if not keep:
+            self._rows.clear()
             return
-        ids = torch.cat(next_ids)  # (rows,)
-        hidden = torch.cat(hiddens, dim=1)  # (layers, rows, hidden)
+        ids = drawn if len(keep) == len(drawing) else _rows_of(drawn, drawing, keep)  # (rows,): keep is in drawing
+        hidden = self._rows.hidden(keep)  # (layers, rows, hidden)
         logits, hidden = split_step(self.halves, self.lm.model, ids, hidden)  # (rows, vocab), (layers, rows, hidden)
+        self._rows.update(keep, logits, hidden)
+        for gen in keep:  # what its prompt read left is not needed any more
+            gen.logits = gen.hidden = None
         self.steps += 1
         self.peak_rows = max(self.peak_rows, ids.numel())
-        start = 0
-        for gen in keep:
-            n = gen.options.num_samples
-            gen.logits, gen.hidden = logits[start : start + n], hidden[:, start : start + n]
-            start += n
+
+
+def _rows_of(drawn: torch.Tensor, drawing: list[Generation], keep: list[Generation]) -> torch.Tensor:
+    """The ids drawn for `keep`'s rows (a sub-list of `drawing`, in order)."""
+    kept, start, parts = set(keep), 0, []
+    for gen in drawing:
+        n = gen.options.num_samples
+        if gen in kept:
+            parts.append(drawn[start : start + n])
+        start += n
+    return torch.cat(parts)
