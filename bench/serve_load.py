@@ -375,6 +375,9 @@ def main() -> None:
         machine["torch"] = torch.__version__
     except ImportError:
         pass
+    from textgru.serving.process import http_stack
+
+    machine["http"] = http_stack()  # uvloop and httptools, or asyncio and h11: they change the server's CPU cost
     extra = ([f"threads={args.threads}"] if args.threads else []) + args.server_arg
     report: dict[str, Any] = {
         "machine": machine,

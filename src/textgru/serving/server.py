@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from textgru import __version__
 from textgru.errors import TextgruError
-from textgru.serving.process import check_port, free_port
+from textgru.serving.process import check_port, free_port, http_stack
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -226,6 +226,7 @@ def serve(
     if not logging.getLogger().handlers:  # an application entry point: say where it listens
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     log.info("textgru serve: http://%s:%d (the page at /, the API at /docs); Ctrl+C stops it", shown, port)
+    log.info("HTTP: %s", http_stack())
 
     class DrainingServer(uvicorn.Server):
         """The moment shutdown begins (Ctrl+C, SIGTERM), stop the batching and generation threads: waiting and
