@@ -18,7 +18,7 @@ from typing import Any
 import lightning as L
 import pytest
 import torch
-from conftest import ROOT, TINY_LM, TINY_MODEL, lm_run_args, run_script, write_play
+from conftest import ROOT, TINY_LM, TINY_MODEL, lm_run_args, run_script, run_scripts, write_play
 from torch.utils.data import DataLoader
 
 from textgru.checkpoint import load_checkpoint
@@ -290,25 +290,34 @@ def test_periodic_checkpoint_by_time_saves_mid_epoch(tmp_path: Path) -> None:
 
 
 def test_resume_refuses_what_it_cannot_continue(tiny_run: Path, tmp_path: Path) -> None:
-    def refused(*args: str) -> str:
-        r = run_script("train", *args)
-        lines = r.stderr.strip().splitlines()
-        assert r.returncode == 2 and len(lines) == 1 and lines[0].startswith("error: "), r.stderr[-2000:]
-        return lines[0]
+    def refused(*calls: tuple[str, ...]) -> list[str]:
+        lines = []
+        for r in run_scripts(*(("train", *args) for args in calls)):  # two at a time
+            stderr = r.stderr.strip().splitlines()
+            assert r.returncode == 2 and len(stderr) == 1 and stderr[0].startswith("error: "), r.stderr[-2000:]
+            lines.append(stderr[0])
+        return lines
 
-    assert "holds a finished run (metrics.json); there is nothing to resume" in refused(f"resume={tiny_run}")
-    assert "no such run folder" in refused(f"resume={tmp_path / 'nope'}")
-    assert "has no config.yaml, so it is not a textgru run folder" in refused(f"resume={tmp_path}")
     unstarted = tmp_path / "unstarted"
     unstarted.mkdir()
     (unstarted / "config.yaml").write_bytes((tiny_run / "config.yaml").read_bytes())
-    assert "has no checkpoints/last.ckpt to resume from" in refused(f"resume={unstarted}")
+    finished, missing, not_a_run, no_checkpoint = refused(
+        (f"resume={tiny_run}",), (f"resume={tmp_path / 'nope'}",), (f"resume={tmp_path}",), (f"resume={unstarted}",)
+    )
+    assert "holds a finished run (metrics.json); there is nothing to resume" in finished
+    assert "no such run folder" in missing
+    assert "has no config.yaml, so it is not a textgru run folder" in not_a_run
+    assert "has no checkpoints/last.ckpt to resume from" in no_checkpoint
     (unstarted / "checkpoints").mkdir()
     (unstarted / "checkpoints" / "last.ckpt").write_bytes((tiny_run / "checkpoints" / "last.ckpt").read_bytes())
-    assert "'trainer.max_epoch=9' is not key=value for a key" in refused(f"resume={unstarted}", "trainer.max_epoch=9")
-    elsewhere = refused(f"resume={unstarted}", f"hydra.run.dir={tmp_path / 'elsewhere'}")  # it was ignored
+    typo, elsewhere, elsewhere_forced = refused(
+        (f"resume={unstarted}", "trainer.max_epoch=9"),
+        (f"resume={unstarted}", f"hydra.run.dir={tmp_path / 'elsewhere'}"),  # it used to be ignored
+        (f"resume={unstarted}", f"++hydra.run.dir={tmp_path / 'elsewhere'}"),
+    )
+    assert "'trainer.max_epoch=9' is not key=value for a key" in typo
     assert f"goes on in its own folder {unstarted}, not in hydra.run.dir=" in elsewhere
-    assert "goes on in its own folder" in refused(f"resume={unstarted}", f"++hydra.run.dir={tmp_path / 'elsewhere'}")
+    assert "goes on in its own folder" in elsewhere_forced
     assert sorted(p.name for p in unstarted.rglob("*")) == ["checkpoints", "config.yaml", "last.ckpt"]  # untouched
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import lightning as L
 import pytest
 import torch
-from conftest import TINY_MODEL, data_cfg, make_rows, run_script, tok_cfg, write_csv
+from conftest import TINY_MODEL, data_cfg, make_rows, run_script, run_scripts, tok_cfg, write_csv
 from torch.utils.data import DataLoader
 
 from textgru.checkpoint import checkpoint_extras
@@ -128,27 +128,29 @@ def test_eval_script(tiny_run: Path) -> None:
 
 def test_predict_text_file_stdin(tiny_run: Path, tmp_path: Path) -> None:
     ckpt = f"ckpt_path={tiny_run / 'checkpoints' / 'best.ckpt'}"
-    r = run_script("predict", ckpt, "text=good great wonderful love")
-    assert r.returncode == 0, r.stderr[-3000:]
-    rec = json.loads(r.stdout.strip().splitlines()[0])
-    assert rec["label"] == "pos" and abs(sum(rec["probs"].values()) - 1) < 1e-5
     texts = ["bad awful terrible", "good great happy", "the table today"]
     (tmp_path / "in.txt").write_text("\n".join(texts) + "\n")
+    write_csv(tmp_path / "in.csv", [(t, "?") for t in texts], text_col="body")
     out = tmp_path / "out.jsonl"
-    r = run_script("predict", ckpt, f"input={tmp_path / 'in.txt'}", f"output={out}")
-    assert r.returncode == 0, r.stderr[-3000:]
+    tricky = "don't, won't; true = 1e3 'quoted' #tag"
+    one, to_file, free_text, from_csv = run_scripts(  # two at a time
+        ("predict", ckpt, "text=good great wonderful love"),
+        ("predict", ckpt, f"input={tmp_path / 'in.txt'}", f"output={out}"),
+        ("predict", ckpt, f"text={tricky}"),  # Hydra must not parse free text
+        ("predict", ckpt, f"input={tmp_path / 'in.csv'}", "text_column=body"),
+    )
+    assert one.returncode == 0, one.stderr[-3000:]
+    rec = json.loads(one.stdout.strip().splitlines()[0])
+    assert rec["label"] == "pos" and abs(sum(rec["probs"].values()) - 1) < 1e-5
+    assert to_file.returncode == 0, to_file.stderr[-3000:]
     recs = [json.loads(x) for x in out.read_text().splitlines()]
     assert [x["text"] for x in recs] == texts
     assert [x["label"] for x in recs] == ["neg", "pos", "neutral"]
-    tricky = "don't, won't; true = 1e3 'quoted' #tag"
-    r = run_script("predict", ckpt, f"text={tricky}")  # Hydra must not parse free text
-    assert r.returncode == 0, r.stderr[-2000:]
-    assert json.loads(r.stdout)["text"] == tricky
+    assert free_text.returncode == 0, free_text.stderr[-2000:]
+    assert json.loads(free_text.stdout)["text"] == tricky
+    assert [json.loads(x)["text"] for x in from_csv.stdout.splitlines()] == texts
     piped = run_script("predict", ckpt, stdin="\n".join(texts) + "\n")
     assert [json.loads(x)["label"] for x in piped.stdout.splitlines()] == ["neg", "pos", "neutral"]
-    write_csv(tmp_path / "in.csv", [(t, "?") for t in texts], text_col="body")
-    r = run_script("predict", ckpt, f"input={tmp_path / 'in.csv'}", "text_column=body")
-    assert [json.loads(x)["text"] for x in r.stdout.splitlines()] == texts
 
 
 @pytest.mark.slow  # over a minute on 2 cores; run with -m slow

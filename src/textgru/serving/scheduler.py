@@ -1,11 +1,13 @@
 """Continuous batching for /generate: every running generation shares one batched GRU step per token.
 
-A GRU's state per sequence is one fixed-size vector, so generations join and leave a running batch freely: a
-request's prompt is read alone (`sampling.read_prompt`, as `textgru generate` reads it; a long one on a thread of its
-own, `prompt_reader.py`, so the running streams do not wait for it), then its rows join the next step; each step draws every row's token in one call (`sampling.draw_tokens`: each request's filters and seeded noise
-its own, so it draws what it draws alone), then runs one GRU step over all rows. A request leaves when it ends or
-its client went away; its slot is free at once. One thread runs the steps; a stream's new text is decoded and handed
-to the event loop at most every `flush_interval` seconds (its first piece and its end at once).
+A GRU's state per sequence is one fixed-size vector, so generations join and leave a running batch freely: a request's
+prompt is read alone (`sampling.read_prompt`, as `textgru generate` reads it; a long one on a thread of its own,
+`prompt_reader.py`, so the running streams do not wait for it), then its rows join the next step; each step draws
+every row's token in one call (`sampling.draw_tokens`: each request's filters and seeded noise its own, so it draws
+what it draws alone), then runs one GRU step over all rows. A request leaves when it ends or its client went away; its
+slot is free at once. Between steps the running rows' logits and hidden state stay one batch (`batch_rows.py`),
+gathered again only when a generation joins or leaves. One thread runs the steps; a stream's new text is decoded and
+handed to the event loop at most every `flush_interval` seconds (its first piece and its end at once).
 
 LitServe 0.2.19 has a `ContinuousBatchingLoop`, but it cannot cancel a request whose client disconnected, queues
 rather than refuses requests over capacity, streams plain chunks (not Server-Sent Events), and sends every token
