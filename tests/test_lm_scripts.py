@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import TINY_LM, run_script
+from conftest import TINY_LM, run_script, run_scripts
 
 
 def test_lm_run_writes_metrics_samples_and_a_self_contained_checkpoint(lm_run: Path) -> None:
@@ -82,11 +82,12 @@ def test_generate_prompt_from_file_and_stdin(lm_run: Path, tmp_path: Path) -> No
     prompt = tmp_path / "prompt.txt"
     prompt.write_text("JULIET:\nThe king", encoding="utf-8")
     args = (f"ckpt_path={lm_run}", "max_new_tokens=5", "greedy=true")
-    from_file = run_script("generate", *args, f"prompt_file={prompt}", stdin="")
+    from_file, no_prompt = run_scripts(  # two at a time; no_prompt: nothing given, it starts a new document
+        ("generate", *args, f"prompt_file={prompt}"), ("generate", *args), stdin=""
+    )
     from_stdin = run_script("generate", *args, stdin="JULIET:\nThe king")
     assert from_file.returncode == 0, from_file.stderr[-2000:]
     assert from_file.stdout == from_stdin.stdout and from_file.stdout.startswith("JULIET:\nThe king")
-    no_prompt = run_script("generate", *args, stdin="")  # nothing given: it starts a new document
     assert no_prompt.returncode == 0 and len(no_prompt.stdout.strip()) > 0, no_prompt.stderr[-2000:]
 
 
