@@ -337,6 +337,42 @@ def test_wrong_method_and_server_still_right_after_bad_requests(client: httpx.Cl
     assert client.post("/predict", json={"text": "sad bad"}).json() == clf.predict("sad bad").to_dict()
 
 
+def test_a_head_over_the_cap_is_a_431_while_a_big_body_is_not_refused_for_it(
+    client: httpx.Client, served: Served, clf: textgru.Classifier
+) -> None:
+    """httptools has no cap on a request's headers (and building a long one costs time growing with its square: a
+    64 MB header stalled the server for seconds): over 64 KB, one JSON line (431) and the connection closed. A
+    request the parser cannot read gets a JSON 400 (uvicorn's own answer is plain text)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    from textgru.serving.http_protocol import MAX_HEAD_BYTES
+
+    address = urlsplit(served.url)
+    with socket.create_connection((address.hostname, address.port), timeout=30) as conn:
+        conn.sendall(b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ")
+        reply = b""
+        try:
+            for _ in range(4 * MAX_HEAD_BYTES // 8192):  # 4x the cap, 8 KB at a time
+                conn.sendall(b"a" * 8192)
+                time.sleep(0.001)
+        except OSError:  # refused and closed before all of it was sent
+            pass
+        while chunk := conn.recv(65536):
+            reply += chunk
+    head, _, body = reply.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 431"), reply[:300]
+    assert "headers are over 64 KB" in json.loads(body)["error"]
+    with socket.create_connection((address.hostname, address.port), timeout=30) as conn:  # not HTTP at all
+        conn.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: -5\r\n\r\n")
+        reply = b"".join(iter(lambda: conn.recv(65536), b""))
+    head, _, body = reply.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400") and "not valid HTTP/1.1" in json.loads(body)["error"], reply[:300]
+    big = client.post("/predict", json={"text": "so good " * 11_000})  # 88 KB: under the body cap, over the text cap
+    assert big.status_code == 422 and "limits.max_chars" in big.json()["error"]
+    assert client.post("/predict", json={"text": "sad bad"}).json() == clf.predict("sad bad").to_dict()
+
+
 def test_stream_cap_and_a_disconnect_frees_the_slot_at_once(client: httpx.Client, served: Served) -> None:
     long = {"prompt": "KING:", "max_new_tokens": 20000, "seed": 0, "stream": True}
     clients = [httpx.Client(base_url=served.url, timeout=60) for _ in range(8)]

@@ -3,9 +3,9 @@ listens; textgru logs the address; a taken one refused before the models load), 
 
 from __future__ import annotations
 
-import importlib.util
 import socket
 import sys
+from typing import Any
 
 from textgru.errors import TextgruError
 
@@ -32,9 +32,26 @@ def check_port(host: str, port: int) -> None:
             ) from None
 
 
+def http_protocol() -> Any:
+    """What uvicorn's `http=` gets: httptools' parser with a cap on the request head (`http_protocol.py`) when
+    httptools imports, else "h11" (pure Python, slower; it has its own 16 KB cap)."""
+    try:
+        import httptools  # noqa: F401
+    except ImportError:
+        return "h11"
+    from textgru.serving.http_protocol import CappedHttpToolsProtocol
+
+    return CappedHttpToolsProtocol
+
+
 def http_stack() -> str:
-    """Which event loop and HTTP parser uvicorn runs with (it picks uvloop and httptools when they are installed: the
-    serve extra has them: measured here, they cut the server's CPU per batched /predict request by 10-25%)."""
-    loop = "uvloop" if importlib.util.find_spec("uvloop") and sys.platform != "win32" else "asyncio"
-    http = "httptools" if importlib.util.find_spec("httptools") else "h11 (pure Python: pip install httptools)"
+    """Which event loop and HTTP parser the server runs with (uvicorn takes uvloop when it imports; the serve extra
+    has it and httptools: measured here, they cut the server's CPU per batched /predict request by 10-25%)."""
+    try:
+        import uvloop  # noqa: F401
+
+        loop = "uvloop" if sys.platform != "win32" else "asyncio"
+    except ImportError:
+        loop = "asyncio"
+    http = "h11 (pure Python: pip install httptools)" if http_protocol() == "h11" else "httptools"
     return f"event loop {loop}, HTTP parser {http}"
