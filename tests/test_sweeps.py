@@ -89,11 +89,11 @@ def test_optuna_search_stores_resumes_and_writes_the_best_experiment(tmp_path: P
         *SPACE,
         f"hydra.run.dir={study_dir}",
     ]
-    r = run_script("tune", *common, "n_trials=3", timeout=400)
+    r = run_script("tune", *common, "n_trials=2", timeout=400)
     assert r.returncode == 0, r.stderr[-3000:]
     study = optuna.load_study(study_name="sentiment", storage=f"sqlite:///{study_dir / 'study.db'}")
-    assert len(study.trials) == 3 and all(t.state.name == "COMPLETE" for t in study.trials)
-    assert sorted(p.name for p in study_dir.glob("trial_*")) == ["trial_000", "trial_001", "trial_002"]
+    assert len(study.trials) == 2 and all(t.state.name == "COMPLETE" for t in study.trials)
+    assert sorted(p.name for p in study_dir.glob("trial_*")) == ["trial_000", "trial_001"]
     best = yaml.safe_load((study_dir / "best_experiment.yaml").read_text())
     assert best["model"]["hidden_size"] == study.best_params["model.hidden_size"]
     assert best["optimizer"]["lr"] == pytest.approx(study.best_params["optimizer.lr"])
@@ -104,13 +104,13 @@ def test_optuna_search_stores_resumes_and_writes_the_best_experiment(tmp_path: P
         assert config["model"]["hidden_size"] == t.params["model.hidden_size"]
         assert config["optimizer"]["lr"] == pytest.approx(t.params["optimizer.lr"])
     # the user's command of the issue, train.py -m hparams_search=..., continues the same study
-    r = run_script("train", "-m", *common, "n_trials=2", timeout=400)
+    r = run_script("train", "-m", *common, "n_trials=1", timeout=400)
     assert r.returncode == 0, r.stderr[-3000:]
     study = optuna.load_study(study_name="sentiment", storage=f"sqlite:///{study_dir / 'study.db'}")
-    assert [t.number for t in study.trials] == [0, 1, 2, 3, 4]
+    assert [t.number for t in study.trials] == [0, 1, 2]
     # resumed, the sampler draws new parameters instead of repeating the first call's
-    assert study.trials[3].params != study.trials[0].params and study.trials[4].params != study.trials[1].params
-    assert len(list(csv.DictReader((study_dir / "summary.csv").open()))) == 5
+    assert study.trials[2].params != study.trials[0].params
+    assert len(list(csv.DictReader((study_dir / "summary.csv").open()))) == 3
 
 
 @pytest.mark.slow  # over a minute on 2 cores (issue 14 tests' default-suite budget: 60 s)

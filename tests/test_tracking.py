@@ -145,7 +145,8 @@ def test_a_run_holds_the_config_the_metrics_the_tags_and_the_artifacts(
 README_SNIPPET = re.compile(r"```py\n(# a sweep's runs as a pandas table\n.*?)```", re.S)
 
 
-# four one-epoch training runs in one process (15 s quiet)
+# four one-epoch training runs in one process (15-20 s); the default suite keeps the Python sweep's parent/children test
+@pytest.mark.slow
 def test_a_2x2_sweep_is_one_parent_with_four_children_and_the_readme_snippet_reads_them(
     store: str, small_csv: Path, tmp_path: Path
 ) -> None:
@@ -239,7 +240,7 @@ class CrashAtLr(L.Callback):  # the trial whose optimizer was made with learning
 
 
 # three trials in one process (12 s quiet)
-@pytest.mark.slow  # the default suite keeps the 2x2 sweep's parent/children test
+@pytest.mark.slow  # the default suite keeps the Python sweep's parent/children test
 def test_a_search_is_one_parent_with_a_child_per_trial_and_its_state(
     store: str, small_csv: Path, tmp_path: Path
 ) -> None:

@@ -154,6 +154,9 @@ def generate_command(cfg: DictConfig) -> list[str]:
 def tune_command(cfg: DictConfig) -> float | None:
     """`textgru tune`: the Optuna search named by `hparams_search=NAME`, with the command line's overrides; prints
     the study's summary; returns the best value so far (None before a trial completes)."""
+    check_config(cfg, "train")
+    if cfg.get("hparams_search") is None:  # before the imports below (~8 s): a mistake is told at once
+        raise TextgruError("name a search space: hparams_search=sentiment or hparams_search=lm (conf/hparams_search/)")
     import optuna
     from hydra.core.hydra_config import HydraConfig
 
@@ -162,10 +165,7 @@ def tune_command(cfg: DictConfig) -> float | None:
     from textgru.sweep_summary import summarise_study
     from textgru.tuning import tune
 
-    check_config(cfg, "train")
     route_library_logs()  # once Lightning is imported: it adds a console handler of its own
-    if cfg.get("hparams_search") is None:
-        raise TextgruError("name a search space: hparams_search=sentiment or hparams_search=lm (conf/hparams_search/)")
     overrides = list(HydraConfig.get().overrides.task)
     study = tune(cfg, overrides)
     base = [o for o in overrides if not o.startswith(("hydra.", "n_trials=", "hparams_search"))]
