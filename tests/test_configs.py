@@ -153,7 +153,7 @@ def test_experiment_values_win_over_task_defaults() -> None:
 
 @pytest.mark.parametrize("name,task", [("sentiment", "sentiment"), ("lm", "lm")])
 def test_search_spaces_compose_and_name_real_keys(name: str, task: str) -> None:
-    from textgru.tuning import parse_search_space
+    from textgru.search_space import parse_search_space
 
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         cfg = compose(config_name="train", overrides=[f"hparams_search={name}"])

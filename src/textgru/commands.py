@@ -157,8 +157,13 @@ def tune_command(cfg: DictConfig) -> float | None:
     check_config(cfg, "train")
     if cfg.get("hparams_search") is None:  # before the imports below (~8 s): a mistake is told at once
         raise TextgruError("name a search space: hparams_search=sentiment or hparams_search=lm (conf/hparams_search/)")
-    import optuna
     from hydra.core.hydra_config import HydraConfig
+
+    from textgru.search_space import check_search_space
+
+    overrides = list(HydraConfig.get().overrides.task)
+    check_search_space(cfg, overrides)  # likewise
+    import optuna
 
     from textgru.console import route_library_logs
     from textgru.mlflow_parent import attach_summary
@@ -166,7 +171,6 @@ def tune_command(cfg: DictConfig) -> float | None:
     from textgru.tuning import tune
 
     route_library_logs()  # once Lightning is imported: it adds a console handler of its own
-    overrides = list(HydraConfig.get().overrides.task)
     study = tune(cfg, overrides)
     base = [o for o in overrides if not o.startswith(("hydra.", "n_trials=", "hparams_search"))]
     study_dir = Path(cfg.paths.run_dir)

@@ -186,7 +186,7 @@ def _search_space(cfg: DictConfig) -> None:
         try:
             parsed = parser.parse_override(f"{key}={spec}").value()
         except Exception:
-            continue  # tuning.parse_search_space says what is wrong with the syntax
+            continue  # search_space.parse_search_space says what is wrong with the syntax
         for value in sweep_values(parsed):
             try:
                 check_value(cfg, "train", str(key), value)

@@ -10,40 +10,22 @@ from typing import Any
 
 import lightning as L
 import optuna
-from hydra import compose
-from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, RangeSweep
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.trainer.states import TrainerFn
 from omegaconf import DictConfig, OmegaConf
 
-from textgru.config import first_of_sweep, override_value
 from textgru.config_checks import check_config
 from textgru.distributed import launched_externally
 from textgru.errors import TextgruError
 from textgru.mlflow_parent import parent_run
 from textgru.mlflow_store import overrides_as_params
+from textgru.search_space import check_search_space, compose_trial, search_override
 from textgru.training import train
 
 log = logging.getLogger(__name__)
 PRUNED_AT = "pruned_at_validation"
-
-
-def parse_search_space(params: dict[str, str]) -> dict[str, Any]:
-    """`{"optimizer.lr": "tag(log, interval(1e-4, 1e-2))", ...}` → `{key: ChoiceSweep | IntervalSweep | RangeSweep
-    | fixed value}`, parsed by Hydra's own override grammar."""
-    parser = OverridesParser.create()
-    space = {}
-    for key, spec in params.items():
-        try:
-            space[key] = parser.parse_override(f"{key}={spec}").value()
-        except Exception as e:
-            raise TextgruError(
-                f"hparams_search.params.{key}: cannot parse {spec!r} ({str(e).splitlines()[0]}); "
-                "use choice(a, b), interval(lo, hi), tag(log, interval(lo, hi)) or range(lo, hi, step)"
-            ) from e
-    return space
 
 
 def suggest(trial: optuna.Trial, key: str, spec: Any) -> Any:
@@ -104,17 +86,6 @@ class PruneOnValidation(Callback):
             trainer.should_stop = True
 
 
-def _override(key: str, value: Any) -> str:
-    return f"{key}={override_value(value)}"
-
-
-def _compose(config_name: str, overrides: list[str]) -> DictConfig:
-    try:
-        return compose(config_name=config_name, overrides=overrides)
-    except Exception as e:
-        raise TextgruError(f"search space: {str(e).splitlines()[0]}") from e
-
-
 def _stored_user_attrs(study: optuna.Study, number: int) -> dict[str, Any]:
     """A running trial's user attributes as stored: with `ddp_spawn` a worker process wrote them, and this
     process's `Trial` object keeps its own cached copy."""
@@ -143,15 +114,10 @@ def tune(cfg: DictConfig, overrides: list[str], config_name: str = "train") -> o
             "run tune.py as one process (not under torchrun or srun): each trial starts its own "
             "data-parallel ranks (trainer=ddp or ddp_cpu)"
         )
+    space = check_search_space(cfg, overrides, config_name)
+    base = [o for o in overrides if not o.startswith(("hydra.", "n_trials="))]
     study_dir = Path(cfg.paths.run_dir)
     study_dir.mkdir(parents=True, exist_ok=True)
-    space = parse_search_space(OmegaConf.to_container(search.params, resolve=True))
-    if not space:
-        raise TextgruError("hparams_search.params is empty: name at least one key to search")
-    base = [o for o in overrides if not o.startswith(("hydra.", "n_trials="))]
-    _compose(
-        config_name, base + [_override(k, first_of_sweep(v)) for k, v in space.items()] + ["paths.run_dir=/dev/null"]
-    )
     direction = search.get("direction") or ("maximize" if cfg.optimized_mode == "max" else "minimize")
     storage_url = f"sqlite:///{study_dir / 'study.db'}"
     study = optuna.create_study(
@@ -187,10 +153,10 @@ def tune(cfg: DictConfig, overrides: list[str], config_name: str = "train") -> o
             trial = study.ask()
             params = {key: suggest(trial, key, spec) for key, spec in space.items()}
             run_dir = study_dir / f"trial_{trial.number:03d}"
-            trial_cfg = _compose(
-                config_name, base + [_override(k, v) for k, v in params.items()] + [f"paths.run_dir={run_dir}"]
+            trial_cfg = compose_trial(
+                config_name, base + [search_override(k, v) for k, v in params.items()] + [f"paths.run_dir={run_dir}"]
             )
-            chosen = " ".join(_override(k, v) for k, v in params.items())
+            chosen = " ".join(search_override(k, v) for k, v in params.items())
             log.info("trial %d: %s", trial.number, chosen)
             try:
                 with parent.child(

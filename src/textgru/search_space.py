@@ -1,0 +1,53 @@
+"""An Optuna search space (`hparams_search.params`), parsed by Hydra's override grammar and checked against the
+config before anything heavy is imported: a typo in a key or a range is one line at once, not after Lightning loads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hydra import compose
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from omegaconf import DictConfig, OmegaConf
+
+from textgru.config import first_of_sweep, override_value
+from textgru.errors import TextgruError
+
+
+def parse_search_space(params: dict[str, str]) -> dict[str, Any]:
+    """`{"optimizer.lr": "tag(log, interval(1e-4, 1e-2))", ...}` → `{key: ChoiceSweep | IntervalSweep | RangeSweep
+    | fixed value}`, parsed by Hydra's own override grammar."""
+    parser = OverridesParser.create()
+    space = {}
+    for key, spec in params.items():
+        try:
+            space[key] = parser.parse_override(f"{key}={spec}").value()
+        except Exception as e:
+            raise TextgruError(
+                f"hparams_search.params.{key}: cannot parse {spec!r} ({str(e).splitlines()[0]}); "
+                "use choice(a, b), interval(lo, hi), tag(log, interval(lo, hi)) or range(lo, hi, step)"
+            ) from e
+    return space
+
+
+def search_override(key: str, value: Any) -> str:
+    return f"{key}={override_value(value)}"
+
+
+def check_search_space(cfg: DictConfig, overrides: list[str], config_name: str = "train") -> dict[str, Any]:
+    """The parsed space of `cfg.hparams_search.params`; one line if it is empty, does not parse, or names a key the
+    config does not have (the run's overrides with each key's first value composed as a trial would be)."""
+    space = parse_search_space(OmegaConf.to_container(cfg.hparams_search.params, resolve=True))
+    if not space:
+        raise TextgruError("hparams_search.params is empty: name at least one key to search")
+    base = [o for o in overrides if not o.startswith(("hydra.", "n_trials="))]
+    first = [search_override(k, first_of_sweep(v)) for k, v in space.items()]
+    compose_trial(config_name, base + first + ["paths.run_dir=/dev/null"])
+    return space
+
+
+def compose_trial(config_name: str, overrides: list[str]) -> DictConfig:
+    """A trial's config; a key the config does not have (in the space or the overrides) is one line."""
+    try:
+        return compose(config_name=config_name, overrides=overrides)
+    except Exception as e:
+        raise TextgruError(f"search space: {str(e).splitlines()[0]}") from e
