@@ -162,7 +162,7 @@ def tune_command(cfg: DictConfig) -> float | None:
     from textgru.search_space import check_search_space
 
     overrides = list(HydraConfig.get().overrides.task)
-    check_search_space(cfg, overrides)  # likewise
+    space = check_search_space(cfg, overrides)  # likewise
     import optuna
 
     from textgru.console import route_library_logs
@@ -171,7 +171,7 @@ def tune_command(cfg: DictConfig) -> float | None:
     from textgru.tuning import tune
 
     route_library_logs()  # once Lightning is imported: it adds a console handler of its own
-    study = tune(cfg, overrides)
+    study = tune(cfg, overrides, space=space)
     base = [o for o in overrides if not o.startswith(("hydra.", "n_trials=", "hparams_search"))]
     study_dir = Path(cfg.paths.run_dir)
     print(summarise_study(study, study_dir, cfg, base), flush=True)

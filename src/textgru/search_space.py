@@ -39,10 +39,14 @@ def check_search_space(cfg: DictConfig, overrides: list[str], config_name: str =
     space = parse_search_space(OmegaConf.to_container(cfg.hparams_search.params, resolve=True))
     if not space:
         raise TextgruError("hparams_search.params is empty: name at least one key to search")
-    base = [o for o in overrides if not o.startswith(("hydra.", "n_trials="))]
     first = [search_override(k, first_of_sweep(v)) for k, v in space.items()]
-    compose_trial(config_name, base + first + ["paths.run_dir=/dev/null"])
+    compose_trial(config_name, trial_base(overrides) + first + ["paths.run_dir=/dev/null"])
     return space
+
+
+def trial_base(overrides: list[str]) -> list[str]:
+    """The command line's overrides every trial starts from (not Hydra's own, not `n_trials=`)."""
+    return [o for o in overrides if not o.startswith(("hydra.", "n_trials="))]
 
 
 def compose_trial(config_name: str, overrides: list[str]) -> DictConfig:

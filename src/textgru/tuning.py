@@ -21,7 +21,7 @@ from textgru.distributed import launched_externally
 from textgru.errors import TextgruError
 from textgru.mlflow_parent import parent_run
 from textgru.mlflow_store import overrides_as_params
-from textgru.search_space import check_search_space, compose_trial, search_override
+from textgru.search_space import check_search_space, compose_trial, search_override, trial_base
 from textgru.training import train
 
 log = logging.getLogger(__name__)
@@ -105,8 +105,11 @@ def _fail_interrupted_trials(study: optuna.Study) -> list[int]:
     return numbers
 
 
-def tune(cfg: DictConfig, overrides: list[str], config_name: str = "train") -> optuna.Study:
-    """Run `hparams_search.n_trials` more trials of the study in `cfg.paths.run_dir` (created or resumed)."""
+def tune(
+    cfg: DictConfig, overrides: list[str], config_name: str = "train", space: dict[str, Any] | None = None
+) -> optuna.Study:
+    """Run `hparams_search.n_trials` more trials of the study in `cfg.paths.run_dir` (created or resumed); `space`:
+    what `search_space.check_search_space` returned for `cfg`, when the caller has checked it already."""
     check_config(cfg, "train")
     search = cfg.hparams_search
     if launched_externally():
@@ -114,8 +117,8 @@ def tune(cfg: DictConfig, overrides: list[str], config_name: str = "train") -> o
             "run tune.py as one process (not under torchrun or srun): each trial starts its own "
             "data-parallel ranks (trainer=ddp or ddp_cpu)"
         )
-    space = check_search_space(cfg, overrides, config_name)
-    base = [o for o in overrides if not o.startswith(("hydra.", "n_trials="))]
+    space = space or check_search_space(cfg, overrides, config_name)
+    base = trial_base(overrides)
     study_dir = Path(cfg.paths.run_dir)
     study_dir.mkdir(parents=True, exist_ok=True)
     direction = search.get("direction") or ("maximize" if cfg.optimized_mode == "max" else "minimize")

@@ -4,7 +4,8 @@ After a GRU step the scheduler holds the next-token logits (rows, vocab) and hid
 every generation still running, in order. While nobody joins or leaves, the next step reads them as they are; only
 when the set of generations changes are the rows gathered again (the kept generations' rows, then a newcomer's
 own, from its prompt read). Cutting the batch into one slice per generation and joining the slices again at every
-step cost ~0.1 ms per step at 32 streams, for nothing.
+step cost time for nothing: the scheduler alone at 32 streams made ~8.2k new tokens/s that way, ~9.9k this way
+(three interleaved rounds).
 """
 
 from __future__ import annotations
