@@ -248,12 +248,17 @@ def test_fast_dev_run_with_the_reference_gru(tmp_path: Path, small_csv: Path, ta
             ["model.rnn=unknown", "native", "reference"],
         ),
         (["data.package_file=nosuchpkg:data/x.csv"], ["nosuchpkg", "pip install"]),
+        (["data.path={tmp}/empty.csv"], ["empty.csv is empty", "header row"]),
+        (["data.path={tmp}/inf.csv"], ["'value'", "infinite value (row 3: inf)"]),
+        (["data.path={csv}", "data.columns=[value,value]"], ["'value' more than once"]),
     ],
 )
 def test_bad_forecast_input_is_one_line_before_any_work(
     tmp_path: Path, overrides: list[str], needles: list[str]
 ) -> None:
     csv = _csv(tmp_path / "series.csv")
+    (tmp_path / "empty.csv").write_text("")
+    (tmp_path / "inf.csv").write_text("value,other\n1.0,2.0\ninf,3.0\n" + "1.0,2.0\n" * 50)
     overrides = [o.format(tmp=tmp_path, csv=csv) for o in overrides]
     with pytest.raises(TextgruError) as e:
         _train(tmp_path, "task=forecast", "data=local_csv", *TINY, *overrides)
@@ -278,6 +283,34 @@ def test_bad_forecast_input_from_the_command_line(tmp_path: Path) -> None:
     errors = [line for line in r.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "'nope'" in errors[0], r.stderr[-2000:]
     assert not (tmp_path / "run").exists()
+
+
+def test_evaluating_on_a_csv_matches_the_model_columns_by_name(tmp_path: Path) -> None:
+    """`textgru eval data=local_csv data.path=...` hands Forecaster.evaluate a data config whose data.columns is null:
+    the model's columns are read by name, so a file with them in another order gives the same figures, and a file
+    without them, or data.columns naming others, is one line (it was every numeric column, by position)."""
+    import textgru
+    from textgru.data.series import load_series
+
+    csv = _csv(tmp_path / "series.csv", n=120)
+    _train(
+        tmp_path, "task=forecast", "data=local_csv", f"data.path={csv}", "data.window=8", "trainer.max_epochs=1", *TINY
+    )
+    forecaster = textgru.load(tmp_path / "run")
+    assert forecaster.columns == ["value", "other"]
+    cli_data = {**data_cfg("local_csv"), "path": str(csv)}  # what `textgru eval data=local_csv` passes: columns null
+    own = forecaster.evaluate(cli_data, "all")
+    rows = [line.split(",") for line in csv.read_text().splitlines()]
+    swapped = tmp_path / "swapped.csv"
+    swapped.write_text("\n".join(",".join([r[0], r[2], r[1], r[3]]) for r in rows) + "\n")
+    assert load_series({**cli_data, "path": str(swapped)}).columns == ["other", "value"]  # by position: swapped
+    assert forecaster.evaluate({**cli_data, "path": str(swapped)}, "all")["mse"] == pytest.approx(own["mse"])
+    renamed = tmp_path / "renamed.csv"
+    renamed.write_text(csv.read_text().replace("date,value,other", "date,x,y", 1))
+    with pytest.raises(TextgruError, match="'value', 'other', not a column of renamed.csv"):
+        forecaster.evaluate({**cli_data, "path": str(renamed)}, "all")
+    with pytest.raises(TextgruError, match=r"data.columns=\['other', 'value'\], but this model forecasts"):
+        forecaster.evaluate({**cli_data, "columns": ["other", "value"]}, "all")
 
 
 def test_local_csv_reads_a_package_file() -> None:

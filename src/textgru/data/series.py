@@ -71,9 +71,17 @@ def read_csv_series(
     p = Path(str(path)).expanduser()
     if not p.is_file():
         raise TextgruError(f"data.path {str(p)!r} does not exist; pass data.path=<a CSV file> (or data.package_file=)")
-    df = pd.read_csv(p, encoding_errors="replace")
+    try:
+        df = pd.read_csv(p, encoding_errors="replace")
+    except pd.errors.EmptyDataError:
+        raise TextgruError(f"{p.name} is empty; give a CSV file with a header row and one row per time step") from None
+    except pd.errors.ParserError as e:
+        raise TextgruError(f"{p.name} is not a readable CSV file: {str(e).strip().splitlines()[-1]}") from None
     if isinstance(columns, str):
         columns = [columns]
+    if columns is not None and len(set(columns)) < len(columns):
+        twice = sorted({c for c in columns if list(columns).count(c) > 1})
+        raise TextgruError(f"data.columns names {', '.join(map(repr, twice))} more than once; name each column once")
     if time_column is not None and time_column not in df.columns:
         raise TextgruError(
             f"data.time_column {time_column!r} is not a column of {p.name}; it has: {', '.join(map(str, df.columns))}"
@@ -102,12 +110,20 @@ def read_csv_series(
     if frame.isna().any().any():
         if fill_missing != "interpolate":
             raise TextgruError(
-                f"{p.name} has {int(frame.isna().sum().sum())} missing values in {list(columns)}; "
+                f"{p.name} has {int(frame.isna().sum().sum())} missing values in "
+                f"{[c for c in columns if frame[c].isna().any()]}; "
                 "set data.fill_missing=interpolate to fill them linearly"
             )
         frame = frame.interpolate(limit_direction="both")
+    values = frame.to_numpy(dtype=np.float64)  # (time, features)
+    if not np.isfinite(values).all():
+        row, col = map(int, np.argwhere(~np.isfinite(values))[0])
+        raise TextgruError(
+            f"column {columns[col]!r} of {p.name} holds an infinite value (row {row + 2}: {values[row, col]}); "
+            "replace it with a number, or leave the cell empty and set data.fill_missing=interpolate"
+        )
     time = df[time_column].astype(str).tolist() if time_column else None
-    return Series(frame.to_numpy(dtype=np.float64), [str(c) for c in columns], time)
+    return Series(values, [str(c) for c in columns], time)
 
 
 def load_series(cfg: dict[str, Any]) -> Series:

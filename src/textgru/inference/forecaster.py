@@ -77,6 +77,15 @@ class Forecaster(LoadedModel):
         out = self.rollout(values[None, -self.window :], horizon)[0]  # (horizon, features)
         return out[:, 0] if np.ndim(series) == 1 else out
 
+    def _own_columns(self, asked: Any) -> list[str]:
+        """The model's columns, or one line when a data config asks for others (null: the model's)."""
+        if asked is not None and list(asked) != self.columns:
+            raise TextgruError(
+                f"data.columns={list(asked)}, but this model forecasts {self.columns} (in that order); leave "
+                "data.columns unset, or rename your file's columns to the model's"
+            )
+        return list(self.columns)
+
     def evaluate(self, data: Any = None, split: str | None = None, time_column: str | None = None) -> dict[str, Any]:
         """MSE and MAE of `horizon`-step roll-outs on a series, against the last-value forecast on the same windows.
 
@@ -92,6 +101,8 @@ class Forecaster(LoadedModel):
             split = split or "test"
         elif isinstance(data, Mapping):
             cfg = {**cfg, **data}
+            if cfg.get("source") == "local_csv":  # columns by name, as from a path: never by position
+                cfg["columns"] = self._own_columns(cfg.get("columns"))
             values = self._values(load_series(cfg).values)
             split = split or "test"
         elif isinstance(data, (str, os.PathLike)):
