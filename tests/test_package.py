@@ -117,6 +117,33 @@ def test_ruff_lint_and_format_are_clean() -> None:
     assert fmt.returncode == 0, fmt.stdout[-3000:]
 
 
+def test_every_command_help_and_cfg_job_answer() -> None:
+    """`--help` names the command itself and `--cfg job` prints the config, for every command: tune appended its own
+    overrides after the user's flags (argparse refused them: exit 2, 'unrecognized arguments'), and gradient-flow's
+    help named `textgru gradient_flow` and listed the training groups it refuses."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    calls = {
+        **{(c, "--help"): f"textgru {c}" for c in ("train", "eval", "predict", "generate", "export", "serve")},
+        ("tune", "--help"): "textgru tune: Optuna search: hparams_search=sentiment|lm",
+        ("gradient-flow", "--help"): "textgru gradient-flow [key=value ...]",
+        ("tune", "hparams_search=sentiment", "--cfg", "job"): "hparams_search:",
+        ("train", "hparams_search=sentiment", "--cfg", "job"): "hparams_search:",
+    }
+
+    def answer(call: tuple[str, ...]) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "textgru", *call], capture_output=True, text=True, timeout=120)
+
+    with ThreadPoolExecutor(2) as pool:
+        answers = dict(zip(calls, pool.map(answer, calls), strict=True))
+    for call, r in answers.items():
+        assert r.returncode == 0 and calls[call] in r.stdout, (call, r.stdout[-500:], r.stderr[-1500:])
+    assert "model: bigru_classifier" not in answers[("gradient-flow", "--help")].stdout
+    typo = answer(("train", "--hepl"))  # argparse's 8-line usage block before
+    assert typo.returncode == 2 and typo.stderr.strip().count("\n") == 0, typo.stderr
+    assert typo.stderr.startswith("error: unknown option '--hepl'") and "--help" in typo.stderr
+
+
 def test_textgru_help_lists_the_commands_and_train_help_shows_usage() -> None:
     top = subprocess.run([sys.executable, "-m", "textgru", "--help"], capture_output=True, text=True, timeout=60)
     assert top.returncode == 0

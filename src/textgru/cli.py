@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from textgru.command_flags import check_flags, flags_last
 from textgru.config import check_group_choices, check_override_keys, search_path_override, take_raw_args
 from textgru.console import fail, sigterm_as_ctrl_c
 from textgru.errors import TextgruError
@@ -33,7 +34,9 @@ def run_hydra(target: str, config_name: str, args: Sequence[str], raw_keys: tupl
 
     register_resolvers()
     args = list(args)
+    parser = get_args_parser()
     try:
+        check_flags(args, parser)
         check_group_choices(args)
         check_explicit_run_dir(args, training=config_name == "train")
         args, raw = take_raw_args(args, raw_keys)
@@ -48,10 +51,9 @@ def run_hydra(target: str, config_name: str, args: Sequence[str], raw_keys: tupl
         result["value"] = run_command(target, cfg, raw)
         return result["value"]
 
-    parser = get_args_parser()
     FAILED_SWEEP_JOBS.clear()  # this command's sweep only (tests run several commands in one process)
     _run_hydra(
-        args=parser.parse_args([*args, *search_path_override(args)]),
+        args=parser.parse_args(flags_last([*args, *search_path_override(args)])),
         args_parser=parser,
         task_function=task_function,
         config_path=CONF_PATH,
@@ -153,6 +155,7 @@ def resume(run: Any, checkpoint: Any, overrides: list[str]) -> Any:
     return metrics[cfg.optimized_metric]
 
 
+TUNE_EXAMPLE = "hydra.help.footer='Example:  textgru tune hparams_search=sentiment n_trials=20 trainer.max_epochs=4'"
 TUNE_RUN_DIR = "hydra.run.dir=${paths.output_dir}/${task.name}/tune/${hparams_search.study_name}"
 
 
@@ -164,7 +167,8 @@ def tune(args: Sequence[str]) -> Any:
     args = [a for a in args if a not in ("-m", "--multirun")]
     if explicit_run_dir(args) is None:
         args.insert(0, TUNE_RUN_DIR)
-    args += ["hydra.job.name=tune", "hydra.output_subdir=.hydra/${now:%Y-%m-%d_%H-%M-%S}"]
+    usage = f"hydra.help.header='textgru tune: {COMMANDS['tune'][0]}'"  # --help: tune's usage, train's options
+    args += ["hydra.job.name=tune", "hydra.output_subdir=.hydra/${now:%Y-%m-%d_%H-%M-%S}", usage, TUNE_EXAMPLE]
     return run_hydra("textgru.commands:tune_command", "train", args, raw_keys=("n_trials",))
 
 

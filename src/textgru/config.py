@@ -9,6 +9,7 @@ from typing import Any
 
 from omegaconf import DictConfig
 
+from textgru.command_flags import overrides_only
 from textgru.errors import TextgruError
 
 CONF_MODULE = "textgru.conf"
@@ -36,26 +37,6 @@ def search_path_override(args: Sequence[str] = (), config_dirs: bool = False) ->
         return []
     dirs = user_conf_dirs(args) if config_dirs else [USER_CONF.resolve()] if USER_CONF.is_dir() else []
     return [f"hydra.searchpath=[{','.join(f'file://{d}' for d in dirs)}]"] if dirs else []
-
-
-HYDRA_VALUE_FLAGS = ("--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd", "--cfg", "-c", "--package")
-HYDRA_VALUE_FLAGS += ("-p", "--experimental-rerun")  # flags whose value is the next argument
-INFO_TOPICS = ("all", "config", "defaults", "defaults-tree", "plugins", "searchpath")  # --info's optional value
-
-
-def overrides_only(args: Sequence[str]) -> list[str]:
-    """The command line without Hydra's flags and their values (`--cfg job`, `--config-dir DIR`, `--info config`)."""
-    out, skip = [], False
-    for i, arg in enumerate(args):
-        if skip:
-            skip = False
-        elif arg.startswith("-"):
-            skip = arg in HYDRA_VALUE_FLAGS or (
-                arg in ("--info", "-i") and i + 1 < len(args) and args[i + 1] in INFO_TOPICS
-            )
-        else:
-            out.append(arg)
-    return out
 
 
 def group_options(group: str, args: Sequence[str] = ()) -> list[str] | None:
