@@ -188,6 +188,13 @@ def classifier(request: pytest.FixtureRequest, tokenizers: dict) -> Iterator[Cla
     torch.set_num_threads(threads)
 
 
+def test_a_lone_surrogate_is_one_line_not_the_tokenizers_type_error(classifier: Classifier) -> None:
+    from textgru.errors import TextgruError
+
+    with pytest.raises(TextgruError, match=r"^text 1 holds a lone UTF-16 surrogate \('\\ud800' at character 1\)"):
+        classifier.predict(["fine", "a\ud800b"])
+
+
 @settings(max_examples=60, **FAST)
 @given(texts=st.lists(ANY_TEXT, min_size=1, max_size=6), batch_size=st.integers(1, 7))
 def test_predict_any_text_and_padding_never_leaks(classifier: Classifier, texts: list[str], batch_size: int) -> None:
@@ -282,3 +289,77 @@ def test_predict_input_that_is_a_folder_or_blank(tmp_path: Path, caplog: pytest.
     (tmp_path / "blank.txt").write_text("\n  \n\n")
     with pytest.raises(TextgruError, match="no texts found in blank.txt"):
         read_texts(None, str(tmp_path / "blank.txt"))
+
+
+def test_predict_inputs_of_other_kinds(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Found by an audit: JSON lines whose text is null, a number or a list (read as "None", "5" ...), a CSV field
+    over the csv module's 131,072 characters (a traceback), a .tsv read as lines (its header classified, each row's
+    label inside its text), a .parquet decoded as one binary line, and a .json array."""
+    from textgru.command_io import read_texts
+    from textgru.errors import TextgruError
+
+    (tmp_path / "a.jsonl").write_text('{"text": "good"}\n{"text": null}\n{"text": "bad"}\n')
+    with caplog.at_level("WARNING", logger="textgru.command_io"):
+        assert read_texts(None, str(tmp_path / "a.jsonl")) == ["good", "bad"]  # null: an empty text, said so
+    assert "skipped 1 empty texts" in caplog.text
+    for value, shown in (("5", "5"), ("false", "false"), ('["x"]', '["x"]')):
+        (tmp_path / "b.jsonl").write_text(f'{{"text": "good"}}\n{{"text": {value}}}\n')
+        with pytest.raises(TextgruError, match=re.escape(f"b.jsonl line 2: 'text' is {shown}, not a string")):
+            read_texts(None, str(tmp_path / "b.jsonl"))
+    (tmp_path / "c.json").write_text('[{"text": "good"}]\n')
+    with pytest.raises(TextgruError, match="c.json holds a JSON array; give JSON lines"):
+        read_texts(None, str(tmp_path / "c.json"))
+    long = "word " * 40_000  # 200,000 characters in one field
+    (tmp_path / "d.csv").write_text(f'text\n"{long}"\nshort\n')
+    assert read_texts(None, str(tmp_path / "d.csv")) == [long, "short"]
+    (tmp_path / "e.tsv").write_text("label\ttext\npos\tgreat, really\nneg\tawful\n")
+    assert read_texts(None, str(tmp_path / "e.tsv")) == ["great, really", "awful"]
+    (tmp_path / "f.parquet").write_bytes(b"PAR1\x15\x04\x00\xff\xfe binary")
+    with pytest.raises(TextgruError, match=r"f.parquet: .parquet files are not read here; give .txt"):
+        read_texts(None, str(tmp_path / "f.parquet"))
+
+
+def test_bytes_that_are_not_utf8_from_the_command_line_and_lone_surrogates(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`text=`, `prompt=` and stdin read bytes that are not UTF-8 as U+FFFD with a warning, as input files do (Python
+    handed them over as lone surrogates, and the tokenizer raised a TypeError); the Python API names a lone surrogate
+    in one line."""
+    import io
+
+    from textgru.command_io import read_prompt, read_texts
+    from textgru.data.decoding import check_unicode
+    from textgru.errors import TextgruError
+
+    argv = b"caf\xe9 ok".decode("utf-8", "surrogateescape")  # what Python makes of the argument text=$'caf\xe9 ok'
+    with caplog.at_level("WARNING", logger="textgru"):
+        assert read_texts(argv, None) == ["caf\ufffd ok"]
+        assert read_prompt(argv, None) == "caf\ufffd ok"
+        piped = io.TextIOWrapper(io.BytesIO(b"caf\xe9 was great\r\nfine\n"), encoding="utf-8", errors="surrogateescape")
+        assert read_texts(None, None, stdin=piped) == ["caf\ufffd was great", "fine"]
+    assert "text=: characters that are not UTF-8 were replaced by U+FFFD" in caplog.text
+    assert "stdin: 1 bytes on 1 lines could not be decoded as UTF-8" in caplog.text
+    with pytest.raises(TextgruError, match=r"text 1 holds a lone UTF-16 surrogate \('\\ud800' at character 2\)"):
+        check_unicode(["fine", "ab\ud800"])
+    with pytest.raises(TextgruError, match="^prompt holds a lone UTF-16 surrogate"):
+        check_unicode(["\udcff"], "prompt")
+
+
+def test_jsonl_outputs_get_the_umask_mode_and_a_symlink_is_refused(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    from textgru.command_io import check_output, write_jsonl
+    from textgru.errors import TextgruError
+
+    old = os.umask(0o022)
+    try:
+        write_jsonl([{"a": 1}], tmp_path / "out.jsonl")  # mkstemp made it 0600: unreadable to the rest of a team
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "out.jsonl").stat().st_mode) == 0o644
+    assert [p.name for p in tmp_path.iterdir()] == ["out.jsonl"]  # no temporary file left beside it
+    (tmp_path / "link.jsonl").symlink_to(tmp_path / "nowhere" / "x.jsonl")  # dangling: exists() is False
+    for overwrite in (False, True):
+        with pytest.raises(TextgruError, match="is a symbolic link; give the path of a plain file"):
+            check_output(str(tmp_path / "link.jsonl"), overwrite)

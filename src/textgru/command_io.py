@@ -1,4 +1,4 @@
-"""What the commands read and write: texts to classify (an argument, a .txt/.csv/.jsonl file or stdin), a prompt,
+"""What the commands read and write: texts to classify (an argument, a .txt/.csv/.tsv/.jsonl file or stdin), a prompt,
 JSONL outputs (never half-written, never overwritten unasked) and tables for people."""
 
 from __future__ import annotations
@@ -8,47 +8,60 @@ import io
 import json
 import logging
 import os
+import secrets
 import sys
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TextIO
 
-from textgru.data.decoding import log_undecodable
+from textgru.data.decoding import from_command_line, log_undecodable
 from textgru.errors import TextgruError
 
 log = logging.getLogger(__name__)
 
 
+NOT_TEXT = {".parquet", ".arrow", ".feather", ".xlsx", ".xls", ".gz", ".zip", ".bz2", ".xz", ".pkl", ".pt", ".ckpt"}
+
+
 def read_texts(
     text: str | None, input_path: str | None, text_column: str = "text", stdin: TextIO | None = None
 ) -> list[str]:
-    """The texts to classify, from exactly one of: `text`, `input_path`, or piped `stdin`."""
+    """The texts to classify, from exactly one of: `text`, `input_path` (.txt or any other text file: a text a line;
+    .csv/.tsv: `text_column`; .jsonl: `text_column` of each object), or piped `stdin`."""
     if text is not None and input_path is not None:
         raise TextgruError("give either text= or input=, not both")
     if text is not None:
         if not str(text).strip():
             raise TextgruError('text= is empty; pass some text, e.g. text="what a great day"')
-        return [str(text)]
+        return [from_command_line(str(text), "text=")]
     if input_path is None:
         stdin = stdin or sys.stdin
         if stdin is None or stdin.isatty():
             raise TextgruError(
-                'nothing to classify: pass text="...", input=<file.txt|.csv|.jsonl>, or pipe texts on stdin'
+                'nothing to classify: pass text="...", input=<file.txt|.csv|.tsv|.jsonl>, or pipe texts on stdin'
             )
-        texts = [line.rstrip("\r\n") for line in stdin]
-        return _non_empty(texts, "stdin", "lines")
+        if hasattr(stdin, "buffer"):  # the bytes, decoded as a file's are (bytes that are not UTF-8: U+FFFD)
+            data = stdin.buffer.read()
+            log_undecodable("stdin", data.splitlines())
+            return _non_empty(_lines(data.decode("utf-8-sig", errors="replace")), "stdin", "lines")
+        return _non_empty(_lines(stdin.read()), "stdin", "lines")
     p = Path(input_path).expanduser()
     if p.is_dir():
-        raise TextgruError(f"input {str(p)!r} is a folder; give one file (.txt: a text a line, .csv or .jsonl)")
+        raise TextgruError(f"input {str(p)!r} is a folder; give one file (.txt: a text a line, .csv, .tsv or .jsonl)")
     if not p.is_file():
         raise TextgruError(f"input file {str(p)!r} does not exist")
+    suffix = p.suffix.lower()
+    if suffix in NOT_TEXT:
+        raise TextgruError(
+            f"input {p.name}: {suffix} files are not read here; give .txt (a text a line), .csv, .tsv or .jsonl "
+            "(textgru eval and Classifier.evaluate read .parquet)"
+        )
     data = p.read_bytes()
     log_undecodable(p.name, data.splitlines())
     raw = data.decode("utf-8-sig", errors="replace")
-    suffix = p.suffix.lower()
-    if suffix == ".csv":
-        rows = list(csv.DictReader(io.StringIO(raw, newline="")))
+    if suffix in (".csv", ".tsv"):
+        csv.field_size_limit(max(csv.field_size_limit(), len(raw) + 1))  # one long text is a long field, not an error
+        rows = list(csv.DictReader(io.StringIO(raw, newline=""), delimiter="," if suffix == ".csv" else "\t"))
         columns = list(rows[0]) if rows else []
         if rows and text_column not in columns:
             raise TextgruError(f"column {text_column!r} not in {p.name}; columns are {columns}; set text_column=")
@@ -62,9 +75,16 @@ def read_texts(
                 obj = json.loads(line)
             except json.JSONDecodeError as e:
                 raise TextgruError(f"{p.name} line {n} is not JSON ({e.msg}); expected one object per line") from e
+            if isinstance(obj, list) and n == 1:
+                raise TextgruError(f'{p.name} holds a JSON array; give JSON lines, one object a line ({{"text": ...}})')
             if not isinstance(obj, dict) or text_column not in obj:
                 raise TextgruError(f"{p.name} line {n} has no {text_column!r} field; set text_column=")
-            texts.append(str(obj[text_column]))
+            value = obj[text_column]
+            if value is not None and not isinstance(value, str):
+                raise TextgruError(
+                    f"{p.name} line {n}: {text_column!r} is {json.dumps(value)[:40]}, not a string; give text"
+                )
+            texts.append(value or "")  # null: an empty text, skipped with the others
         return _non_empty(texts, p.name, "objects")
     return _non_empty(_lines(raw), p.name, "lines")  # .txt or anything else: one text per line
 
@@ -98,7 +118,7 @@ def read_prompt(prompt: str | None, prompt_file: str | None) -> str:
     if prompt is not None and prompt_file is not None:
         raise TextgruError("give either prompt= or prompt_file=, not both")
     if prompt is not None:
-        return str(prompt)
+        return from_command_line(str(prompt), "prompt=")
     if prompt_file is not None:
         p = Path(str(prompt_file)).expanduser()
         if not p.is_file():
@@ -116,6 +136,8 @@ def check_output(path: str | None, overwrite: bool) -> None:
         )
     if path and Path(path).is_dir():
         raise TextgruError(f"output {path!r} is a folder; give a file name, e.g. output={Path(path) / 'out.jsonl'}")
+    if path and Path(path).is_symlink():
+        raise TextgruError(f"output {path!r} is a symbolic link; give the path of a plain file")
     if path and Path(path).exists() and not overwrite:
         raise TextgruError(f"output {path!r} exists; pass overwrite=true to replace it, or choose another output=")
 
@@ -124,7 +146,8 @@ def write_jsonl(records: Iterable[dict[str, Any]], path: str | os.PathLike) -> N
     """Write all records to a temporary file, then rename it into place: never a half-written output."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
+    tmp = p.parent / f".{p.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask's mode, as open() gives (mkstemp: 0600)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             for r in records:

@@ -23,7 +23,7 @@ EVAL: dict[str, Rule] = {
 
 PREDICT: dict[str, Rule] = {
     "ckpt_path": CHECKPOINT,
-    "input": File("a text file (.txt: a text a line, .csv or .jsonl)", null=True),
+    "input": File("a text file (.txt: a text a line, .csv, .tsv or .jsonl)", null=True),
     "text_column": Text(),
     "output": NewFile(null=True),
     "overwrite": Bool(),

@@ -10,6 +10,7 @@ import torch
 from tokenizers import Tokenizer
 from torch import nn
 
+from textgru.data.decoding import check_unicode
 from textgru.data.tokenization import UNK
 from textgru.errors import TextgruError
 from textgru.inference.sampling import (
@@ -38,6 +39,7 @@ __all__ = [
 def encode_prompt(tokenizer: Tokenizer, prompt: str, allow_unknown: bool = False) -> list[int]:
     """Token ids of the prompt (a newline, the document separator, when it is empty). Characters the tokenizer
     never saw are an error naming them, unless `allow_unknown` maps them to [UNK]."""
+    check_unicode([prompt], "prompt")
     enc = tokenizer.encode(prompt if prompt else "\n")
     unk = tokenizer.token_to_id(UNK)
     unknown = list(

@@ -10,6 +10,7 @@ import torch
 from tokenizers import Tokenizer
 
 from textgru.data.batching import LengthBucketBatchSampler, pad_collate
+from textgru.data.decoding import check_unicode
 from textgru.data.tokenization import pad_id
 from textgru.errors import TextgruError
 from textgru.inference.generation import SamplingOptions, encode_prompt, generate, stream
@@ -62,6 +63,7 @@ class LanguageModel(LoadedModel):
         scores nan."""
         texts = [texts] if isinstance(texts, str) else list(texts)
         start = encode_prompt(self.tokenizer, "")  # the separator that precedes every document
+        check_unicode(texts)
         docs = [self.tokenizer.encode(t).ids if isinstance(t, str) else _not_text(t, i) for i, t in enumerate(texts)]
         scores = [math.nan] * len(docs)
         scored = [i for i, d in enumerate(docs) if d]
