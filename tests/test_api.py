@@ -17,7 +17,7 @@ from pathlib import Path
 import datasets
 import pytest
 import torch
-from conftest import ROOT, make_rows, run_script, write_csv
+from conftest import ROOT, data_cfg, make_rows, run_script, write_csv
 
 import textgru
 from textgru.config import compose_config
@@ -117,6 +117,8 @@ def test_evaluate_takes_what_the_data_sources_take(
     four = tmp_path / "four.csv"  # too small to carve into splits, a label seen once: every row is still scored
     four.write_text("review,sentiment\ngood day,pos\nbad day,neg\nok day,neutral\nfine,pos\n")
     assert clf.evaluate(four, text_column="review", label_column="sentiment")["n"] == 4
+    as_cli = {**data_cfg("local"), "path": str(four), "text_column": "review", "label_column": "sentiment"}
+    assert clf.evaluate(as_cli, split="all")["n"] == 4  # textgru eval data=local ... split=all: it refused to split
     rows = make_rows(30, seed=4)
     ds = datasets.Dataset.from_dict({"text": [t for t, _ in rows], "label": [f" {y.upper()}" for _, y in rows]})
     from_dataset = clf.evaluate(ds)

@@ -77,16 +77,33 @@ def labelled_texts(
             data = data[split]
         if isinstance(data, Dataset):  # scored as given, every row with a text and a label
             return _given_rows(data, text_column, label_column) + (split or "all",)
+        ignore = None
+        if _whole_local_files(data, split):  # `textgru eval data=local data.path=... split=all`: as a path is read
+            ignore, text_column, label_column = data["ignore_labels"], data["text_column"], data["label_column"]
+            data = data["path"]
         if isinstance(data, (str, os.PathLike)) and (split or "all") == "all" and Path(data).expanduser().exists():
             from textgru.data.local import load_local
 
             # your own file, every row: nothing is carved into splits (a 4-row file, a label seen once, is fine)
-            files = load_local(str(Path(data).expanduser()))
+            files = load_local(str(Path(data).expanduser()), ignore_labels=ignore)
             rows = concatenate_datasets([files[s] for s in files])
             return _given_rows(rows, text_column, label_column) + ("all",)
         ds, split = _labelled_split(data, split, trained_on, text_column, label_column)
         names = ds.features["label"].names
         return list(ds["text"]), [names[y] for y in ds["label"]], split
+
+
+def _whole_local_files(data: Any, split: str | None) -> bool:
+    """A `data=local` config with one path and no validation or test files, scored whole (`split=all`)."""
+    return (
+        isinstance(data, Mapping)
+        and data.get("source") == "local"
+        and split == "all"
+        and isinstance(data.get("path"), str)
+        and not data.get("validation_path")
+        and not data.get("test_path")
+        and all(k in data for k in ("ignore_labels", "text_column", "label_column"))
+    )
 
 
 def _given_rows(ds: Dataset, text_column: str, label_column: str) -> tuple[list[str], list[str]]:
