@@ -102,6 +102,32 @@ def test_checkpoints_of_format_1_with_a_known_model_still_load(tiny_run: Path, t
     torch.testing.assert_close(old.predict_proba(texts), new.predict_proba(texts))
 
 
+@pytest.mark.parametrize(
+    "edit,named",
+    [
+        ({"label_names": None}, "its label_names is not"),
+        ({"label_names": ["a"]}, "names 1 labels for a model of 3 classes"),
+        ({"label_names": [1, 2, 3]}, "its label_names is not"),
+        ({"tokenizer": None}, "its tokenizer is not"),
+        ({"task": ["sentiment"]}, "its task is not"),
+        ({"max_length": -1}, "its max_length is not"),  # accepted before: ids[:-1] silently dropped a token
+        ({"max_length": True}, "its max_length is not"),
+        ({"state_dict": None}, "its state_dict is not"),
+    ],
+)
+def test_edited_metadata_is_one_line_not_a_traceback(tiny_run: Path, tmp_path: Path, edit: dict, named: str) -> None:
+    """Found by an audit: each of these gave a TypeError, KeyError or shape-mismatch traceback, or wrong output."""
+    import textgru
+
+    ckpt = torch.load(tiny_run / "checkpoints" / "best.ckpt", weights_only=True)
+    for key, value in edit.items():
+        (ckpt if key == "state_dict" else ckpt["textgru"])[key] = value
+    torch.save(ckpt, tmp_path / "edited.ckpt")
+    with pytest.raises(TextgruError, match=named) as e:
+        textgru.load(tmp_path / "edited.ckpt")
+    assert "\n" not in str(e.value) and "edited.ckpt" in str(e.value)
+
+
 def test_the_command_line_refuses_a_crafted_checkpoint_with_one_line(tmp_path: Path) -> None:
     target = tmp_path / "pwned.txt"
     path = crafted(tmp_path / "evil.ckpt", **cases(target)["legacy write_text"])

@@ -109,6 +109,7 @@ def load_checkpoint(path: str | os.PathLike[str], expect_task: str | None = None
             f"{str(p)!r} has checkpoint format {meta.get('format_version')} (textgru {meta.get('textgru_version')}); "
             f"this textgru {__version__} reads formats {', '.join(map(str, READABLE_FORMATS))}"
         )
+    _check_contents(ckpt, str(p))
     if expect_task and meta["task"] != expect_task:
         raise TextgruError(
             f"{str(p)!r} is a {task_title(meta['task'])} checkpoint, but this command needs a "
@@ -116,6 +117,24 @@ def load_checkpoint(path: str | os.PathLike[str], expect_task: str | None = None
         )
     ckpt["path"] = str(p)
     return ckpt
+
+
+def _check_contents(ckpt: dict[str, Any], where: str) -> None:
+    """One line for metadata that is not what textgru writes (an edited file, another tool's): not a traceback."""
+    meta = ckpt["textgru"]
+    text_task = meta.get("task") != "forecast"
+    names = meta.get("label_names")
+    names_ok = isinstance(names, list) and bool(names) and all(isinstance(n, str) for n in names)
+    ok = {
+        "task": isinstance(meta["task"], str),
+        "state_dict": isinstance(ckpt.get("state_dict"), dict),
+        "tokenizer": isinstance(meta.get("tokenizer"), str) or (not text_task and meta.get("tokenizer") is None),
+        "label_names": names_ok or (names is None and meta["task"] != "sentiment"),
+        "max_length": not text_task or type(meta.get("max_length")) is int and meta["max_length"] >= 1,
+    }
+    if not all(ok.values()):
+        bad = ", ".join(k for k, good in ok.items() if not good)
+        raise TextgruError(f"checkpoint {where!r}: its {bad} is not what textgru writes; use the file textgru saved")
 
 
 def model_state_dict(ckpt: dict[str, Any]) -> dict[str, torch.Tensor]:

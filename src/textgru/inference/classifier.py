@@ -12,6 +12,7 @@ import torch
 from tokenizers import Tokenizer
 
 from textgru.data.batching import LengthBucketBatchSampler, pad_collate
+from textgru.data.decoding import check_unicode
 from textgru.data.tokenization import UNK, pad_id
 from textgru.errors import TextgruError
 from textgru.inference.loaded_model import LoadedModel
@@ -53,6 +54,12 @@ class Classifier(LoadedModel):
 
     @classmethod
     def from_parts(cls, model: torch.nn.Module, meta: dict[str, Any]) -> Classifier:
+        classes = (meta.get("model_args") or {}).get("num_classes")
+        if classes is not None and classes != len(meta["label_names"]):
+            raise TextgruError(
+                f"checkpoint {meta.get('path')!r} names {len(meta['label_names'])} labels for a model of {classes} "
+                "classes; use the file textgru saved"
+            )
         return cls(model, Tokenizer.from_str(meta["tokenizer"]), meta["label_names"], int(meta["max_length"]), meta)
 
     def describe(self) -> str:
@@ -61,7 +68,12 @@ class Classifier(LoadedModel):
     def encode(self, texts: Sequence[str]) -> list[list[int]]:
         """Token ids of each text, cut to the training `max_length`; an empty text becomes one [UNK]."""
         unk = self.tokenizer.token_to_id(UNK) or 0
-        return [e.ids[: self.max_length] or [unk] for e in self.tokenizer.encode_batch(list(texts))]
+        try:
+            encodings = self.tokenizer.encode_batch(list(texts))
+        except TypeError:
+            check_unicode(texts)  # one line for a lone surrogate; anything else goes on as it was
+            raise
+        return [e.ids[: self.max_length] or [unk] for e in encodings]
 
     @torch.inference_mode()
     def predict_proba(self, texts: Sequence[str], batch_size: int = 256) -> torch.Tensor:
