@@ -199,6 +199,9 @@ def gradient_flow_command(cfg: DictConfig) -> dict[str, Any]:
     return results
 
 
+EXPORT_COMMANDS = {"sentiment": "predict/eval/serve", "lm": "generate/serve", "forecast": "eval"}  # what runs each
+
+
 def export_command(cfg: DictConfig) -> str:
     """`textgru export`: a checkpoint to a folder for onnxruntime (`model.onnx`, `tokenizer.json`, `config.json`);
     says what was written and how close it is to PyTorch."""
@@ -212,7 +215,7 @@ def export_command(cfg: DictConfig) -> str:
     print(
         f"exported the {config['task']} model to {out.path} ({files}); max abs difference to PyTorch on random "
         f"inputs: {config['parity_with_pytorch']['max_abs_diff']:.1e}\n"
-        f"run it: textgru.load({str(out.path)!r}), or textgru predict/generate ckpt_path={out.path}"
+        f"run it: textgru.load({str(out.path)!r}), or textgru {EXPORT_COMMANDS.get(config['task'], 'predict')} ckpt_path={out.path}"
     )
     return str(out.path)
 
