@@ -251,6 +251,7 @@ def test_fast_dev_run_with_the_reference_gru(tmp_path: Path, small_csv: Path, ta
         (["data.path={tmp}/empty.csv"], ["empty.csv is empty", "header row"]),
         (["data.path={tmp}/inf.csv"], ["'value'", "infinite value (row 3: inf)"]),
         (["data.path={csv}", "data.columns=[value,value]"], ["'value' more than once"]),
+        (["data.path={csv}", "data.columns=[]"], ["data.columns is empty"]),
     ],
 )
 def test_bad_forecast_input_is_one_line_before_any_work(
