@@ -374,7 +374,6 @@ def test_min_steps_adds_epochs_validated_every_kth() -> None:
     assert cfg.trainer.max_epochs == 6  # long enough already
 
 
-@pytest.mark.slow
 def test_finetune_run_few_labels_self_contained(bilm_run: Path, toy_csv: Path, tmp_path: Path) -> None:
     """scripts/train.py fine-tunes from the LM run with 60 labels and ULMFiT's whole schedule; the
     checkpoint loads and predicts alone, with the LM's tokenizer and without any reference to the LM's files."""

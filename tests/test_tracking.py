@@ -3,9 +3,9 @@ experiment): a run's params, metrics, tags and artifacts; a -m sweep, textgru.sw
 parent and child runs; resume continues the same run without duplicated steps; a ddp_cpu run is one run; a bad
 tracking URI is one line before any training.
 
-In the default suite: one run (11-14 s), kill and resume (15-20 s), textgru.sweep() (4 s), the URI checks and the
-logger. Marked slow (`-m slow`): the ddp_cpu run (14 s), the 2x2 -m sweep with the README snippet (15-20 s; the
-default suite keeps textgru.sweep()'s parent and children), the 3-trial search (12 s)."""
+In the default suite: one run (11-14 s), kill and resume (15-20 s), the 2x2 -m sweep with the README snippet
+(15-20 s), textgru.sweep() (4 s), the URI checks and the logger. Marked slow (`-m slow`): the ddp_cpu run (14 s),
+the 3-trial search (12 s)."""
 
 from __future__ import annotations
 
@@ -145,8 +145,7 @@ def test_a_run_holds_the_config_the_metrics_the_tags_and_the_artifacts(
 README_SNIPPET = re.compile(r"```py\n(# a sweep's runs as a pandas table\n.*?)```", re.S)
 
 
-# four one-epoch training runs in one process (15-20 s); the default suite keeps the Python sweep's parent/children test
-@pytest.mark.slow
+# four one-epoch training runs in one process (15-20 s)
 def test_a_2x2_sweep_is_one_parent_with_four_children_and_the_readme_snippet_reads_them(
     store: str, small_csv: Path, tmp_path: Path
 ) -> None:
