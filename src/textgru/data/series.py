@@ -80,7 +80,9 @@ def read_csv_series(
     if isinstance(columns, str):
         columns = [columns]
     if columns is not None and len(columns) == 0:
-        raise TextgruError("data.columns is empty; name the columns to forecast, or leave it null for every numeric one")
+        raise TextgruError(
+            "data.columns is empty; name the columns to forecast, or leave it null for every numeric one"
+        )
     if columns is not None and len(set(columns)) < len(columns):
         twice = sorted({c for c in columns if list(columns).count(c) > 1})
         raise TextgruError(f"data.columns names {', '.join(map(repr, twice))} more than once; name each column once")
