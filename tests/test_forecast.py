@@ -312,6 +312,20 @@ def test_evaluating_on_a_csv_matches_the_model_columns_by_name(tmp_path: Path) -
         forecaster.evaluate({**cli_data, "path": str(renamed)}, "all")
     with pytest.raises(TextgruError, match=r"data.columns=\['other', 'value'\], but this model forecasts"):
         forecaster.evaluate({**cli_data, "columns": ["other", "value"]}, "all")
+    one = _train(
+        tmp_path / "one",
+        "task=forecast",
+        "data=local_csv",
+        f"data.path={csv}",
+        "data.columns=value",
+        "data.window=8",
+        "trainer.max_epochs=1",
+        *TINY,
+    )  # data.columns as one string: read as [value], not as its letters
+    assert textgru.load(tmp_path / "one" / "run").evaluate({"path": str(swapped)}, "all")["mse"] == pytest.approx(
+        textgru.load(tmp_path / "one" / "run").evaluate({"path": str(csv)}, "all")["mse"]
+    )
+    assert one["test/mse"] > 0
 
 
 def test_local_csv_reads_a_package_file() -> None:

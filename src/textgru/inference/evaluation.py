@@ -100,6 +100,7 @@ def _whole_local_files(data: Any, split: str | None) -> bool:
         and data.get("source") == "local"
         and split == "all"
         and isinstance(data.get("path"), str)
+        and Path(data["path"]).expanduser().exists()  # a glob or a list goes the usual way: split, then joined
         and not data.get("validation_path")
         and not data.get("test_path")
         and all(k in data for k in ("ignore_labels", "text_column", "label_column"))

@@ -79,6 +79,7 @@ class Forecaster(LoadedModel):
 
     def _own_columns(self, asked: Any) -> list[str]:
         """The model's columns, or one line when a data config asks for others (null: the model's)."""
+        asked = [asked] if isinstance(asked, str) else asked  # data.columns=sales: one column, as training reads it
         if asked is not None and list(asked) != self.columns:
             raise TextgruError(
                 f"data.columns={list(asked)}, but this model forecasts {self.columns} (in that order); leave "
