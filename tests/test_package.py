@@ -129,6 +129,9 @@ def test_every_command_help_and_cfg_job_answer() -> None:
         ("gradient-flow", "--help"): "textgru gradient-flow [key=value ...]",
         ("tune", "hparams_search=sentiment", "--cfg", "job"): "hparams_search:",
         ("train", "hparams_search=sentiment", "--cfg", "job"): "hparams_search:",
+        ("train", "-cjob", "seed=3"): "seed: 3",  # argparse's own forms: a value joined to a short flag,
+        ("train", "--cf", "job", "seed=4"): "seed: 4",  # an abbreviated flag,
+        ("train", "--cfg", "job", "-p", "seed", "--", "seed=5"): "5",  # and -- before the overrides
     }
 
     def answer(call: tuple[str, ...]) -> subprocess.CompletedProcess:
@@ -141,7 +144,10 @@ def test_every_command_help_and_cfg_job_answer() -> None:
     assert "model: bigru_classifier" not in answers[("gradient-flow", "--help")].stdout
     typo = answer(("train", "--hepl"))  # argparse's 8-line usage block before
     assert typo.returncode == 2 and typo.stderr.strip().count("\n") == 0, typo.stderr
-    assert typo.stderr.startswith("error: unknown option '--hepl'") and "--help" in typo.stderr
+    assert (
+        typo.stderr.startswith("error: unrecognized arguments: --hepl; options are key=value")
+        and "--help" in typo.stderr
+    )
 
 
 def test_textgru_help_lists_the_commands_and_train_help_shows_usage() -> None:

@@ -1,20 +1,28 @@
 """Hydra's flags among a command's overrides (`--cfg job`, `--config-dir DIR`, `--info config`, `--help`): told
-apart from the key=value overrides, put after them for Hydra's parser, and checked against the flags it knows."""
+apart from the key=value overrides, put after them for Hydra's parser, whose refusals become one line."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
-from textgru.errors import TextgruError
+from textgru.console import fail
 
 HYDRA_VALUE_FLAGS = ("--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd", "--cfg", "-c", "--package")
 HYDRA_VALUE_FLAGS += ("-p", "--experimental-rerun")  # flags whose value is the next argument
 INFO_TOPICS = ("all", "config", "defaults", "defaults-tree", "plugins", "searchpath")  # --info's optional value
 
 
+def takes_value(flag: str) -> bool:
+    """Whether Hydra's flag reads the next argument as its value (`--cfg job`; argparse also takes `--cf job`)."""
+    return flag in HYDRA_VALUE_FLAGS or (
+        flag.startswith("--") and len(flag) > 2 and any(f.startswith(flag) for f in HYDRA_VALUE_FLAGS if f[1] == "-")
+    )
+
+
 def split_flags(args: Sequence[str]) -> tuple[list[str], list[str]]:
-    """(the overrides, Hydra's flags with their values: `--cfg job`, `--config-dir DIR`, `--info config`)."""
+    """(the overrides, Hydra's flags with their values: `--cfg job`, `--config-dir DIR`, `--info config`); after
+    `--`, every argument is an override."""
     overrides: list[str] = []
     flags: list[str] = []
     skip = False
@@ -22,11 +30,12 @@ def split_flags(args: Sequence[str]) -> tuple[list[str], list[str]]:
         if skip:
             flags.append(arg)
             skip = False
+        elif arg == "--":
+            overrides += args[i + 1 :]
+            break
         elif arg.startswith("-"):
             flags.append(arg)
-            skip = arg in HYDRA_VALUE_FLAGS or (
-                arg in ("--info", "-i") and i + 1 < len(args) and args[i + 1] in INFO_TOPICS
-            )
+            skip = takes_value(arg) or (arg in ("--info", "-i") and i + 1 < len(args) and args[i + 1] in INFO_TOPICS)
         else:
             overrides.append(arg)
     return overrides, flags
@@ -44,12 +53,11 @@ def flags_last(args: Sequence[str]) -> list[str]:
     return [*overrides, *flags]
 
 
-def check_flags(args: Sequence[str], parser: Any) -> None:
-    """One line for an option Hydra's parser does not know (`--hepl`), instead of argparse's usage block."""
-    known = {name for action in parser._actions for name in action.option_strings}
-    for flag in split_flags(args)[1]:
-        if flag.startswith("-") and flag.split("=", 1)[0] not in known:
-            raise TextgruError(
-                f"unknown option {flag!r}; options are key=value (--help lists them), and the flags are "
-                f"{', '.join(sorted(n for n in known if n.startswith('--')))}"
-            )
+def one_line_errors(parser: Any) -> None:
+    """argparse's own refusals (an unknown flag such as `--hepl`, a flag without its value) as one line and exit code
+    2 instead of its usage block. argparse decides what it accepts (abbreviations, `-cjob`, `--`), as before."""
+
+    def error(message: str) -> NoReturn:
+        fail(f"{message}; options are key=value, flags those `textgru <command> --help` lists")
+
+    parser.error = error
