@@ -306,14 +306,17 @@ def test_predict_inputs_of_other_kinds(tmp_path: Path, caplog: pytest.LogCapture
         (tmp_path / "b.jsonl").write_text(f'{{"text": "good"}}\n{{"text": {value}}}\n')
         with pytest.raises(TextgruError, match=re.escape(f"b.jsonl line 2: 'text' is {shown}, not a string")):
             read_texts(None, str(tmp_path / "b.jsonl"))
-    (tmp_path / "c.json").write_text('[{"text": "good"}]\n')
-    with pytest.raises(TextgruError, match="c.json holds a JSON array; give JSON lines"):
-        read_texts(None, str(tmp_path / "c.json"))
+    for name, array in (("c.json", '[{"text": "good"}]\n'), ("c2.json", '\n[\n  {"text": "good"}\n]\n')):
+        (tmp_path / name).write_text(array)  # on one line, or pretty-printed
+        with pytest.raises(TextgruError, match=f"{name} holds a JSON array; give JSON lines"):
+            read_texts(None, str(tmp_path / name))
     long = "word " * 40_000  # 200,000 characters in one field
     (tmp_path / "d.csv").write_text(f'text\n"{long}"\nshort\n')
     assert read_texts(None, str(tmp_path / "d.csv")) == [long, "short"]
     (tmp_path / "e.tsv").write_text("label\ttext\npos\tgreat, really\nneg\tawful\n")
     assert read_texts(None, str(tmp_path / "e.tsv")) == ["great, really", "awful"]
+    (tmp_path / "q.tsv").write_text('text\tlabel\n"Best movie ever\t1\ngreat film\t1\n')  # no quoting in TSV
+    assert read_texts(None, str(tmp_path / "q.tsv")) == ['"Best movie ever', "great film"]
     (tmp_path / "f.parquet").write_bytes(b"PAR1\x15\x04\x00\xff\xfe binary")
     with pytest.raises(TextgruError, match=r"f.parquet: .parquet files are not read here; give .txt"):
         read_texts(None, str(tmp_path / "f.parquet"))
@@ -337,6 +340,8 @@ def test_bytes_that_are_not_utf8_from_the_command_line_and_lone_surrogates(
         assert read_prompt(argv, None) == "caf\ufffd ok"
         piped = io.TextIOWrapper(io.BytesIO(b"caf\xe9 was great\r\nfine\n"), encoding="utf-8", errors="surrogateescape")
         assert read_texts(None, None, stdin=piped) == ["caf\ufffd was great", "fine"]
+        latin = io.TextIOWrapper(io.BytesIO(b"caf\xe9 was great\n"), encoding="latin-1")  # PYTHONIOENCODING=latin-1
+        assert read_texts(None, None, stdin=latin) == ["caf\xe9 was great"]
     assert "text=: characters that are not UTF-8 were replaced by U+FFFD" in caplog.text
     assert "stdin: 1 bytes on 1 lines could not be decoded as UTF-8" in caplog.text
     with pytest.raises(TextgruError, match=r"text 1 holds a lone UTF-16 surrogate \('\\ud800' at character 2\)"):
@@ -359,6 +364,9 @@ def test_jsonl_outputs_get_the_umask_mode_and_a_symlink_is_refused(tmp_path: Pat
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "out.jsonl").stat().st_mode) == 0o644
     assert [p.name for p in tmp_path.iterdir()] == ["out.jsonl"]  # no temporary file left beside it
+    (tmp_path / "out.jsonl").chmod(0o600)
+    write_jsonl([{"a": 2}], tmp_path / "out.jsonl")  # overwrite=true: a file the user made private stays private
+    assert stat.S_IMODE((tmp_path / "out.jsonl").stat().st_mode) == 0o600
     (tmp_path / "link.jsonl").symlink_to(tmp_path / "nowhere" / "x.jsonl")  # dangling: exists() is False
     for overwrite in (False, True):
         with pytest.raises(TextgruError, match="is a symbolic link; give the path of a plain file"):

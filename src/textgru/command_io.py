@@ -40,7 +40,8 @@ def read_texts(
             raise TextgruError(
                 'nothing to classify: pass text="...", input=<file.txt|.csv|.tsv|.jsonl>, or pipe texts on stdin'
             )
-        if hasattr(stdin, "buffer"):  # the bytes, decoded as a file's are (bytes that are not UTF-8: U+FFFD)
+        encoding = (getattr(stdin, "encoding", None) or "utf-8").lower().replace("_", "-")
+        if hasattr(stdin, "buffer") and encoding in ("utf-8", "utf8"):  # the bytes, decoded as a file's are
             data = stdin.buffer.read()
             log_undecodable("stdin", data.splitlines())
             return _non_empty(_lines(data.decode("utf-8-sig", errors="replace")), "stdin", "lines")
@@ -61,12 +62,15 @@ def read_texts(
     raw = data.decode("utf-8-sig", errors="replace")
     if suffix in (".csv", ".tsv"):
         csv.field_size_limit(max(csv.field_size_limit(), len(raw) + 1))  # one long text is a long field, not an error
-        rows = list(csv.DictReader(io.StringIO(raw, newline=""), delimiter="," if suffix == ".csv" else "\t"))
+        tsv = {"delimiter": "\t", "quoting": csv.QUOTE_NONE}  # a tab-separated file has no quoting: '"' is text
+        rows = list(csv.DictReader(io.StringIO(raw, newline=""), **({} if suffix == ".csv" else tsv)))
         columns = list(rows[0]) if rows else []
         if rows and text_column not in columns:
             raise TextgruError(f"column {text_column!r} not in {p.name}; columns are {columns}; set text_column=")
         return _non_empty([r[text_column] or "" for r in rows], p.name, "rows after the header")
     if suffix in (".jsonl", ".json"):
+        if raw.lstrip().startswith("["):
+            raise TextgruError(f'{p.name} holds a JSON array; give JSON lines, one object a line ({{"text": ...}})')
         texts = []
         for n, line in enumerate(_lines(raw), 1):
             if not line.strip():
@@ -75,8 +79,6 @@ def read_texts(
                 obj = json.loads(line)
             except json.JSONDecodeError as e:
                 raise TextgruError(f"{p.name} line {n} is not JSON ({e.msg}); expected one object per line") from e
-            if isinstance(obj, list) and n == 1:
-                raise TextgruError(f'{p.name} holds a JSON array; give JSON lines, one object a line ({{"text": ...}})')
             if not isinstance(obj, dict) or text_column not in obj:
                 raise TextgruError(f"{p.name} line {n} has no {text_column!r} field; set text_column=")
             value = obj[text_column]
@@ -152,6 +154,8 @@ def write_jsonl(records: Iterable[dict[str, Any]], path: str | os.PathLike) -> N
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             for r in records:
                 f.write(json.dumps(r, ensure_ascii=False) + "\n")
+        if p.exists():  # overwrite=true: the file keeps its mode (one the user made private stays private)
+            os.chmod(tmp, p.stat().st_mode & 0o7777)
         os.replace(tmp, p)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
