@@ -99,6 +99,17 @@ def run_scripts(*calls: tuple[str, ...], **kwargs) -> list[subprocess.CompletedP
         return list(pool.map(lambda call: run_script(*call, **kwargs), calls))
 
 
+def source_copy(to: Path) -> Path:
+    """The package's sources and build files copied to `to`, to build a wheel from: pip builds in the source tree
+    (build/, src/textgru.egg-info), which the suite's other worker imports textgru from at the same time."""
+    import shutil
+
+    shutil.copytree(ROOT / "src", to / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, to / name)
+    return to
+
+
 @pytest.fixture(scope="session", autouse=True)
 def private_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     cache = tmp_path_factory.mktemp("cache")

@@ -11,19 +11,14 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, source_copy
 
 PACKAGE = ROOT / "src" / "textgru"
 MAX_LINES = 250
 
 
 def test_the_built_wheel_holds_every_config_file(tmp_path: Path) -> None:
-    # built from a copy: pip builds in the source tree (build/, src/textgru.egg-info), which the suite's other
-    # worker imports textgru from at the same time
-    source = tmp_path / "source"
-    shutil.copytree(ROOT / "src", source / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy(ROOT / name, source / name)
+    source = source_copy(tmp_path / "source")
     r = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(source)],
         capture_output=True,

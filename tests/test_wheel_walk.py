@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, source_copy
 
 TORCH = "torch==2.13.0"  # the CPU build (see README); the venv gets what the user's pip gets otherwise
 
@@ -33,7 +33,20 @@ def _run(cmd: list[str], cwd: Path, stdin: str | None = None, timeout: int = 120
 def test_wheel_in_a_fresh_venv_from_an_empty_folder(tmp_path: Path) -> None:
     wheels, venv, work = tmp_path / "wheels", tmp_path / "venv", tmp_path / "work"
     work.mkdir()
-    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(ROOT)], tmp_path)
+    _run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "-q",
+            "-w",
+            str(wheels),
+            str(source_copy(tmp_path / "src")),
+        ],
+        tmp_path,
+    )
     (wheel,) = wheels.glob("textgru-*.whl")
     _run([sys.executable, "-m", "venv", str(venv)], tmp_path)
     py, textgru = str(venv / "bin" / "python"), str(venv / "bin" / "textgru")
