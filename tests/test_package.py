@@ -137,6 +137,13 @@ def test_every_command_help_and_cfg_job_answer() -> None:
     for call, r in answers.items():
         assert r.returncode == 0 and calls[call] in r.stdout, (call, r.stdout[-500:], r.stderr[-1500:])
     assert "model: bigru_classifier" not in answers[("gradient-flow", "--help")].stdout
+    for refused, said in (
+        (("train", "-m", "--cfg", "job", "seed=1,2"), "-m and --cfg cannot go together"),  # Hydra: a ValueError
+        (("train", "seed=1", "--hydra-help"), "--hydra-help lists Hydra's own flags"),  # Hydra: a composition error
+    ):
+        r = answer(refused)
+        assert r.returncode == 2 and r.stderr.startswith(f"error: {said}"), r.stderr
+        assert "Traceback" not in r.stderr and r.stderr.strip().count("\n") == 0, r.stderr
     typo = answer(("train", "--hepl"))  # argparse's 8-line usage block before
     assert typo.returncode == 2 and typo.stderr.strip().count("\n") == 0, typo.stderr
     assert (

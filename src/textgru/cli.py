@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from textgru.command_flags import flags_last, one_line_errors
+from textgru.command_flags import check_flag_combinations, flags_last, one_line_errors
 from textgru.config import check_group_choices, check_override_keys, search_path_override, take_raw_args
 from textgru.console import fail, sigterm_as_ctrl_c
 from textgru.errors import TextgruError
@@ -37,6 +37,7 @@ def run_hydra(target: str, config_name: str, args: Sequence[str], raw_keys: tupl
     parser = get_args_parser()
     one_line_errors(parser)
     try:
+        check_flag_combinations(args)
         check_group_choices(args)
         check_explicit_run_dir(args, training=config_name == "train")
         args, raw = take_raw_args(args, raw_keys)

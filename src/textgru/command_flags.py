@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from textgru.console import fail
+from textgru.errors import TextgruError
 
 HYDRA_VALUE_FLAGS = ("--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd", "--cfg", "-c", "--package")
 HYDRA_VALUE_FLAGS += ("-p", "--experimental-rerun")  # flags whose value is the next argument
@@ -61,3 +62,17 @@ def one_line_errors(parser: Any) -> None:
         fail(f"{message}; options are key=value, flags those `textgru <command> --help` lists")
 
     parser.error = error
+
+
+MODES = ("--run", "-r", "--multirun", "-m", "--cfg", "-c", "--info", "-i", "--shell-completion", "-sc")
+
+
+def check_flag_combinations(args: Sequence[str]) -> None:
+    """One line for flags Hydra refuses together with a traceback: two modes (`-m --cfg job`), or `--hydra-help`
+    with overrides (Hydra's own options; it composes them into its own config and fails)."""
+    overrides, flags = split_flags(args)
+    modes = list(dict.fromkeys(f for f in flags if f in MODES))
+    if len(modes) > 1:
+        raise TextgruError(f"{' and '.join(modes)} cannot go together: give one of them (--cfg job shows the config)")
+    if "--hydra-help" in flags and overrides:
+        raise TextgruError("--hydra-help lists Hydra's own flags and takes no key=value; use --help for the options")
