@@ -316,6 +316,8 @@ def test_predict_inputs_of_other_kinds(tmp_path: Path, caplog: pytest.LogCapture
     (tmp_path / "e.tsv").write_text("label\ttext\npos\tgreat, really\nneg\tawful\n")
     assert read_texts(None, str(tmp_path / "e.tsv")) == ["great, really", "awful"]
     (tmp_path / "q.tsv").write_text('text\tlabel\n"Best movie ever\t1\ngreat film\t1\n')  # no quoting in TSV
+    (tmp_path / "blank_first.csv").write_text("\n\ntext\ngood\n")  # the header after blank lines (was: columns [None])
+    assert read_texts(None, str(tmp_path / "blank_first.csv")) == ["good"]
     assert read_texts(None, str(tmp_path / "q.tsv")) == ['"Best movie ever', "great film"]
     (tmp_path / "f.parquet").write_bytes(b"PAR1\x15\x04\x00\xff\xfe binary")
     with pytest.raises(TextgruError, match=r"f.parquet: .parquet files are not read here; give .txt"):

@@ -63,7 +63,7 @@ def read_texts(
     if suffix in (".csv", ".tsv"):
         csv.field_size_limit(max(csv.field_size_limit(), len(raw) + 1))  # one long text is a long field, not an error
         tsv = {"delimiter": "\t", "quoting": csv.QUOTE_NONE}  # a tab-separated file has no quoting: '"' is text
-        rows = list(csv.DictReader(io.StringIO(raw, newline=""), **({} if suffix == ".csv" else tsv)))
+        rows = list(csv.DictReader(io.StringIO(raw.lstrip("\r\n"), newline=""), **({} if suffix == ".csv" else tsv)))
         columns = list(rows[0]) if rows else []
         if rows and text_column not in columns:
             raise TextgruError(f"column {text_column!r} not in {p.name}; columns are {columns}; set text_column=")
