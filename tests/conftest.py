@@ -9,7 +9,10 @@ import os
 import random
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -90,13 +93,23 @@ def run_script(
     )
 
 
-def run_scripts(*calls: tuple[str, ...], **kwargs) -> list[subprocess.CompletedProcess]:
-    """`run_script(*call, **kwargs)` for each call, two at a time (most of a call is starting Python and importing
-    torch, one core's work: two at once take about half the time on 2 cores); results in the order of `calls`."""
+def timed_together(calls: list[Callable[[], Any]], at_once: int = 2) -> list[tuple[Any, float]]:
+    """Each call's result and wall seconds, `at_once` calls at a time, in the order of `calls`. Most of a command's
+    time is starting Python and importing torch, one core's work: two at once take about half the time on 2 cores,
+    and calls started together see the same machine load, so their times can be compared."""
     from concurrent.futures import ThreadPoolExecutor
 
-    with ThreadPoolExecutor(2) as pool:
-        return list(pool.map(lambda call: run_script(*call, **kwargs), calls))
+    def timed(call: Callable[[], Any]) -> tuple[Any, float]:
+        began = time.monotonic()
+        return call(), time.monotonic() - began
+
+    with ThreadPoolExecutor(at_once) as pool:
+        return list(pool.map(timed, calls))
+
+
+def run_scripts(*calls: tuple[str, ...], **kwargs) -> list[subprocess.CompletedProcess]:
+    """`run_script(*call, **kwargs)` for each call, two at a time; results in the order of `calls`."""
+    return [r for r, _ in timed_together([lambda call=call: run_script(*call, **kwargs) for call in calls])]
 
 
 def source_copy(to: Path) -> Path:

@@ -8,12 +8,11 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import torch
-from conftest import TINY_MODEL, data_cfg, make_rows, run_script, write_csv
+from conftest import TINY_MODEL, data_cfg, make_rows, run_script, timed_together, write_csv
 
 import textgru
 from textgru.errors import TextgruError
@@ -58,28 +57,15 @@ def test_unknown_config_option_lists_valid_ones(tmp_path: Path) -> None:
     assert time.time() - t0 < 10  # caught before anything heavy is imported
 
 
-def _timed_together(
-    *calls: Callable[[], subprocess.CompletedProcess],
-) -> list[tuple[subprocess.CompletedProcess, float]]:
-    """Each call's result and wall seconds, all started at once: the same machine load on each, so a command's time
-    can be compared with another's instead of with a fixed start-up allowance (the suite runs in two workers)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    def timed(call: Callable[[], subprocess.CompletedProcess]) -> tuple[subprocess.CompletedProcess, float]:
-        began = time.monotonic()
-        return call(), time.monotonic() - began
-
-    with ThreadPoolExecutor(len(calls)) as pool:
-        return list(pool.map(timed, calls))
-
-
 def test_hub_dataset_offline_within_5s_and_an_empty_dataset(tmp_path: Path) -> None:
     """Offline, a Hub dataset is one line within 5 s of a command that fails at the same step (reading its data,
     after the same imports): an empty local file."""
     empty = write_csv(tmp_path / "d.csv", [("   ", "pos")], text_col="text", label_col="label")
-    (hub, took), (local, baseline) = _timed_together(
-        lambda: _train(tmp_path / "hub", "data=imdb"),
-        lambda: _train(tmp_path / "local", "data=local", f"data.path={empty}"),
+    (hub, took), (local, baseline) = timed_together(
+        [
+            lambda: _train(tmp_path / "hub", "data=imdb"),
+            lambda: _train(tmp_path / "local", "data=local", f"data.path={empty}"),
+        ]
     )
     _one_line_error(hub, "imdb", "data=local", "HF_")
     _one_line_error(local, "empty")
@@ -91,9 +77,11 @@ def test_hub_unreachable_without_offline_flag_and_a_missing_column(tmp_path: Pat
     connection timeout) of a command that fails reading its data: a CSV without the text column, named."""
     hub_env = {"HF_HUB_OFFLINE": "0", "HF_DATASETS_OFFLINE": "0", "HF_ENDPOINT": "https://127.0.0.1:9"}
     csv = write_csv(tmp_path / "d.csv", make_rows(60), text_col="body", label_col="y")
-    (hub, took), (local, baseline) = _timed_together(
-        lambda: run_script("train", f"hydra.run.dir={tmp_path / 'hub'}", "data=sst2", env=hub_env),
-        lambda: _train(tmp_path / "local", "data=local", f"data.path={csv}", "data.text_column=text"),
+    (hub, took), (local, baseline) = timed_together(
+        [
+            lambda: run_script("train", f"hydra.run.dir={tmp_path / 'hub'}", "data=sst2", env=hub_env),
+            lambda: _train(tmp_path / "local", "data=local", f"data.path={csv}", "data.text_column=text"),
+        ]
     )
     _one_line_error(hub, "stanfordnlp/sst2", "cannot be reached")
     _one_line_error(local, "'text'", "body", "data.text_column")

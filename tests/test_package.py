@@ -11,7 +11,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, source_copy
+from conftest import ROOT, source_copy, timed_together
 
 PACKAGE = ROOT / "src" / "textgru"
 MAX_LINES = 250
@@ -116,8 +116,6 @@ def test_every_command_help_and_cfg_job_answer() -> None:
     """`--help` names the command itself and `--cfg job` prints the config, for every command: tune appended its own
     overrides after the user's flags (argparse refused them: exit 2, 'unrecognized arguments'), and gradient-flow's
     help named `textgru gradient_flow` and listed the training groups it refuses."""
-    from concurrent.futures import ThreadPoolExecutor
-
     calls = {
         **{(c, "--help"): f"textgru {c}" for c in ("train", "eval", "predict", "generate", "export", "serve")},
         ("tune", "--help"): "textgru tune: Optuna search: hparams_search=sentiment|lm",
@@ -132,8 +130,8 @@ def test_every_command_help_and_cfg_job_answer() -> None:
     def answer(call: tuple[str, ...]) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "textgru", *call], capture_output=True, text=True, timeout=120)
 
-    with ThreadPoolExecutor(2) as pool:
-        answers = dict(zip(calls, pool.map(answer, calls), strict=True))
+    answered = timed_together([lambda call=call: answer(call) for call in calls])
+    answers = {call: r for call, (r, _) in zip(calls, answered, strict=True)}
     for call, r in answers.items():
         assert r.returncode == 0 and calls[call] in r.stdout, (call, r.stdout[-500:], r.stderr[-1500:])
     assert "model: bigru_classifier" not in answers[("gradient-flow", "--help")].stdout

@@ -39,8 +39,11 @@ __all__ = [
 def encode_prompt(tokenizer: Tokenizer, prompt: str, allow_unknown: bool = False) -> list[int]:
     """Token ids of the prompt (a newline, the document separator, when it is empty). Characters the tokenizer
     never saw are an error naming them, unless `allow_unknown` maps them to [UNK]."""
-    check_unicode([prompt], "prompt")
-    enc = tokenizer.encode(prompt if prompt else "\n")
+    try:
+        enc = tokenizer.encode(prompt if prompt else "\n")
+    except TypeError:
+        check_unicode([prompt], "prompt")  # one line for a lone surrogate, as Classifier.encode gives
+        raise
     unk = tokenizer.token_to_id(UNK)
     unknown = list(
         dict.fromkeys(prompt[a:b] for i, (a, b) in zip(enc.ids, enc.offsets, strict=True) if i == unk)

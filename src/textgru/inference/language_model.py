@@ -63,8 +63,13 @@ class LanguageModel(LoadedModel):
         scores nan."""
         texts = [texts] if isinstance(texts, str) else list(texts)
         start = encode_prompt(self.tokenizer, "")  # the separator that precedes every document
-        check_unicode(texts)
-        docs = [self.tokenizer.encode(t).ids if isinstance(t, str) else _not_text(t, i) for i, t in enumerate(texts)]
+        try:
+            docs = [
+                self.tokenizer.encode(t).ids if isinstance(t, str) else _not_text(t, i) for i, t in enumerate(texts)
+            ]
+        except TypeError:
+            check_unicode(texts)  # one line for a lone surrogate (checked only then: /score calls this per batch)
+            raise
         scores = [math.nan] * len(docs)
         scored = [i for i, d in enumerate(docs) if d]
         if not scored:
