@@ -139,6 +139,11 @@ def test_predict_equals_classifier_predict(client: httpx.Client, clf: textgru.Cl
     texts = ["bad awful", "the table", "love love love happy excellent nice " * 3, ""]
     got = client.post("/predict", json={"texts": texts}).json()["predictions"]
     assert got == [p.to_dict() for p in clf.predict(texts)]  # alone in its batch: the same numbers, bit for bit
+    # a body sent in chunks (Transfer-Encoding: chunked) reaches the fast lane in pieces; so does FastAPI's route
+    chunks = [b'{"te', b'xts": ["bad awful", ', b'"the table"]}']
+    for content_type in ("application/json", "application/json; charset=utf-8"):  # the lane, then FastAPI's route
+        r = client.post("/predict", content=iter(chunks), headers={"content-type": content_type})
+        assert r.json()["predictions"] == [p.to_dict() for p in clf.predict(["bad awful", "the table"])], r.text
 
 
 def test_concurrent_predicts_each_get_their_own_answer(client: httpx.Client, clf: textgru.Classifier) -> None:

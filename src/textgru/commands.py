@@ -240,4 +240,5 @@ def serve_command(cfg: DictConfig) -> None:
         timeout=float(cfg.timeout),
         threads=None if cfg.threads is None else int(cfg.threads),
         split_rows=int(cfg.split_rows),
+        fast_lane=bool(cfg.fast_lane),
     )

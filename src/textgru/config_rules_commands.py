@@ -80,6 +80,7 @@ SERVE: dict[str, Rule] = {
     "timeout": Num(0, lo_open=True, what="seconds a request may wait"),
     "threads": Int(1, null=True, what="null: torch's default"),
     "split_rows": Int(0, what="0: never split a model call in two halves"),
+    "fast_lane": Bool(),
     "device": OneOf(("cpu",), what="textgru serve runs on the CPU for now"),
     "log_level": OneOf(("critical", "error", "warning", "info", "debug", "trace")),
     **{

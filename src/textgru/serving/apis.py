@@ -2,7 +2,8 @@
 `batcher.py`. Concurrent requests' texts go to the model in one call (length-bucketed by `Classifier.predict` /
 `LanguageModel.score`, `inner_batch_size` texts per model call) and each request gets its own answers.
 
-Requests arrive validated (FastAPI checks the pydantic body first), so a bad request never reaches a batch."""
+Requests arrive validated (FastAPI checks the pydantic body first, or the fast lane does: `fast_lane.py`), so a bad
+request never reaches a batch. Each `add_*` puts its route's request model and answer in `lanes` for the fast lane."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from fastapi.responses import JSONResponse
 
 from textgru.serving.batcher import BatcherClosed, TextBatcher
 from textgru.serving.errors import error_response
+from textgru.serving.fast_lane import Lanes
 from textgru.serving.schemas import PredictRequest, ScoreRequest, TextsRequest
 
 
@@ -51,7 +53,12 @@ async def _answer(batcher: TextBatcher, body: TextsRequest, many: str) -> JSONRe
     return JSONResponse(results[0] if body.text is not None else {many: results})
 
 
-def add_predict(app: FastAPI, batcher: TextBatcher) -> None:
+def add_predict(app: FastAPI, batcher: TextBatcher, lanes: Lanes) -> None:
+    async def answer(body: PredictRequest) -> JSONResponse:
+        return await _answer(batcher, body, "predictions")
+
+    lanes["/predict"] = (PredictRequest, answer)
+
     @app.post(
         "/predict",
         tags=["classifier"],
@@ -59,10 +66,15 @@ def add_predict(app: FastAPI, batcher: TextBatcher) -> None:
         response_description='one text: `{"text", "label", "score", "probs"}`; several: `{"predictions": [...]}`',
     )
     async def predict(body: PredictRequest) -> JSONResponse:
-        return await _answer(batcher, body, "predictions")
+        return await answer(body)
 
 
-def add_score(app: FastAPI, batcher: TextBatcher) -> None:
+def add_score(app: FastAPI, batcher: TextBatcher, lanes: Lanes) -> None:
+    async def answer(body: ScoreRequest) -> JSONResponse:
+        return await _answer(batcher, body, "scores")
+
+    lanes["/score"] = (ScoreRequest, answer)
+
     @app.post(
         "/score",
         tags=["language model"],
@@ -70,4 +82,4 @@ def add_score(app: FastAPI, batcher: TextBatcher) -> None:
         response_description='one text: `{"text", "nats_per_token"}`; several: `{"scores": [...]}`',
     )
     async def score(body: ScoreRequest) -> JSONResponse:
-        return await _answer(batcher, body, "scores")
+        return await answer(body)

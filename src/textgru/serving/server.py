@@ -49,6 +49,7 @@ def build_server(
     timeout: float = 30.0,
     threads: int | None = 1,
     split_rows: int = 16,
+    fast_lane: bool = True,
 ) -> FastAPI:
     """The FastAPI app for a classifier and/or a language model (run folders or .ckpt files), not started yet.
 
@@ -58,8 +59,9 @@ def build_server(
     this process (the batching and generation threads share them; None: torch's default). `split_rows`: a model call
     of at least this many rows (a generation step's streams x samples; a /predict or /score batch's texts from two or
     more requests) is cut in two halves computed on two threads (0: never). `limits`:
-    `textgru.serving.Limits` (the caps on requests). Run the result with `uvicorn.run(app, ...)`, or use `serve`.
-    The defaults are those of `textgru serve` (conf/serve.yaml; a test keeps them in step)."""
+    `textgru.serving.Limits` (the caps on requests). `fast_lane`: valid /predict and /score requests skip FastAPI's
+    routing (`fast_lane.py`; False: a route or dependency you add for those paths sees every request). Run it with
+    `uvicorn.run(app, ...)` or `serve`. The defaults are those of `textgru serve` (conf/serve.yaml; a test checks)."""
     _need_serving_packages()
     import torch
     from fastapi import FastAPI
@@ -70,6 +72,7 @@ def build_server(
     from textgru.serving.apis import add_predict, add_score, predictions, scores
     from textgru.serving.batcher import TextBatcher
     from textgru.serving.errors import install_error_handlers
+    from textgru.serving.fast_lane import FastLane, Lanes
     from textgru.serving.limits import Limits
     from textgru.serving.routes import add_generate, add_info, add_missing, add_page, finite
     from textgru.serving.scheduler import StreamScheduler
@@ -100,6 +103,7 @@ def build_server(
     closers: list[Any] = []
     batchers: dict[str, Any] = {}  # /predict's and /score's, by name: their counts go to /info
     stoppers: list[Any] = []  # called by `serve` as soon as shutdown begins (`_DrainingServer`)
+    lanes: Lanes = {}  # /predict's and /score's request models and answers, for the fast lane
     app = FastAPI(
         title="textgru",
         version=__version__,
@@ -114,7 +118,7 @@ def build_server(
         closers.append(batcher.close)
         stoppers.append(batcher.stop)
         batchers["predict"] = batcher
-        add_predict(app, batcher)
+        add_predict(app, batcher, lanes)
     else:
         add_missing(app, "/predict", "classifier")
     scheduler = (
@@ -125,7 +129,7 @@ def build_server(
         closers += [batcher.close, scheduler.close]  # the threads end with the server
         stoppers += [batcher.stop, scheduler.stop]
         batchers["score"] = batcher
-        add_score(app, batcher)
+        add_score(app, batcher, lanes)
         add_generate(app, models["lm"], scheduler)
     else:
         add_missing(app, "/generate", "lm")
@@ -145,7 +149,7 @@ def build_server(
         "textgru_version": __version__,
         "models": {kind: describe(model) for kind, model in models.items()},
         "limits": limits.to_dict(),
-        "batching": {**batching, "inner_batch_size": inner_batch_size, "threads": threads, "split_rows": split_rows},
+        "batching": {**batching, **halves, "inner_batch_size": inner_batch_size, "fast_lane": fast_lane},
     }
 
     def live() -> dict[str, Any]:
@@ -156,6 +160,8 @@ def build_server(
 
     add_info(app, finite(info), live)
     add_page(app)
+    if fast_lane:
+        app.add_middleware(FastLane, limits=limits, lanes=lanes)  # outside LimitsContext and BodySizeCap
     app.state.textgru_stoppers = stoppers
     return app
 
@@ -210,8 +216,8 @@ def serve(
 
     `host` is 127.0.0.1 (this machine only) unless you pass "0.0.0.0"; `port=0` picks a free port (logged).
     Other keywords go to `build_server`: `limits=textgru.serving.Limits(...)`, `max_batch_size`, `batch_timeout`,
-    `inner_batch_size`, `timeout`, `threads`, `split_rows`. Endpoints: POST /predict, /generate, /score; GET /info, /health,
-    /docs, and the web page at /."""
+    `inner_batch_size`, `timeout`, `threads`, `split_rows`, `fast_lane`. Endpoints: POST /predict, /generate, /score;
+    GET /info, /health, /docs, and the web page at /."""
     if host not in HOSTS:
         raise TextgruError(f"host={host!r}: use 127.0.0.1 (this machine only) or 0.0.0.0 (every interface) or '::'")
     if isinstance(port, bool) or not isinstance(port, int) or not (port == 0 or 1024 <= port <= 65535):
