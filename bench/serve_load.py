@@ -6,7 +6,7 @@ With --lm it also times the LM's batched GRU step alone at the stream counts (th
 Each setting runs `--repeats` rounds (bounded in count and in `--max-seconds` per round); the client is a minimal
 asyncio HTTP/1.1 keep-alive client (lighter than httpx, since it shares the cores with the server). Reports
 requests/s (min/median/max over rounds), p50/p99 latency, errors, the server's memory (RSS summed over its
-processes) before and after, and the CPU time the server used per request or token (a measure that holds when
+processes) before, after each /predict round and after, and the CPU time the server used per request or token (a measure that holds when
 other work shares the cores); for streams, aggregate new tokens/s and time to first token. Prints tables and
 writes JSON with the machine, the load average and the busiest other processes at the time.
 """
@@ -409,6 +409,7 @@ def main() -> None:
                     result = asyncio.run(predict_round(port, clients, count, bodies, args.max_seconds))
                     result["server_cpu"], result["client_cpu"] = tree_cpu_s(proc.pid) - cpu, time.process_time() - own
                     rounds[batch].append(result)
+                    report["memory"][f"max_batch_size={batch}"].setdefault("rounds", []).append(tree_rss_mb(proc.pid))
             for batch in servers:
                 report["predict"].append(predict_row(batch, clients, rounds[batch]))
         for batch, (proc, _) in servers.items():
@@ -434,6 +435,8 @@ def main() -> None:
     report["load_after"] = os.getloadavg()
     for name, memory in report["memory"].items():
         print(f"server memory ({name}): {memory['before']} MB before, {memory.get('after')} MB after")
+        if memory.get("rounds"):  # flat memory: the last rounds add nothing
+            print(f"  after each /predict round, in order (MB): {memory['rounds']}")
     med = {(r["max_batch_size"], r["clients"]): statistics.median(r["rps"]) for r in report["predict"]}
     top = max(args.clients)
     if (64, top) in med and (1, top) in med:
