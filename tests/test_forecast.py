@@ -10,7 +10,7 @@ import lightning as L
 import numpy as np
 import pytest
 import torch
-from conftest import data_cfg, run_script
+from conftest import data_cfg, run_script, run_scripts
 from hydra import compose, initialize_config_dir
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
@@ -153,6 +153,18 @@ def test_forecast_run_writes_metrics_plots_and_a_self_contained_checkpoint(tmp_p
     assert r.returncode == 0, r.stderr
     evaluated = json.loads((run / "eval" / "test_metrics.json").read_text())
     assert evaluated["mse"] == pytest.approx(scored["mse"]) and "naive_mse" in r.stdout
+    # another window or horizon is one line, not silently ignored
+    asked = {"data.window=24": "window is 12", "data.horizon=5": "horizon is 2"}
+    data = ("data=synthetic_sine", "data.length=600", "overwrite=true")  # its own window, 12, is fine
+    *refused, ok = run_scripts(
+        *(("eval", f"ckpt_path={run}", *data, override) for override in asked),
+        ("eval", f"ckpt_path={run}", *data, "data.window=12"),
+    )
+    assert ok.returncode == 0, ok.stderr
+    for (override, own), r in zip(asked.items(), refused, strict=True):
+        assert r.returncode == 2 and f"{override}: this forecaster's {own}, fixed by its checkpoint" in r.stderr, (
+            r.stderr
+        )
 
 
 def test_gru_beats_both_baselines_on_a_nonlinear_series(tmp_path: Path) -> None:

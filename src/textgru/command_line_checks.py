@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -71,6 +72,20 @@ def check_command_line(
             key = o.get_key_element().lstrip("+~")
             for value in sweep_values(o.value()):
                 check_value(with_raw, config_name, key, value)
+
+
+def check_forecast_sizes(forecaster: Any) -> None:
+    """`textgru eval`: `data.window=`/`data.horizon=` given for a forecaster trained with others is one line, not
+    ignored (the data config's defaults cannot be told from a user's value; the command line's overrides can)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    for override in HydraConfig.get().overrides.task if HydraConfig.initialized() else []:
+        key, _, value = override.lstrip("+~").partition("=")
+        own = {"data.window": forecaster.window, "data.horizon": forecaster.horizon}.get(key)
+        if own is not None and value.strip() != str(own):
+            raise TextgruError(
+                f"{override}: this forecaster's {key[5:]} is {own}, fixed by its checkpoint; drop {key}="
+            )
 
 
 def one_line(error: BaseException) -> TextgruError:

@@ -39,6 +39,7 @@ def eval_command(cfg: DictConfig) -> dict:
     """`textgru eval`: score a classifier or forecaster checkpoint on its data's split or on yours; print the
     table; write `<split>_metrics.json` (and the classifier's confusion-matrix PNG) to `<run>/eval/`."""
     from textgru.checkpoint import resolve_checkpoint_path
+    from textgru.command_line_checks import check_forecast_sizes
     from textgru.inference.classifier import Classifier
     from textgru.inference.evaluation import format_report, write_json
     from textgru.inference.loading import load
@@ -61,6 +62,7 @@ def eval_command(cfg: DictConfig) -> dict:
         result = model.evaluate(data, cfg.split, cfg.batch_size, output_dir=out)
         print(format_report(result))
     elif model.task == "forecast":
+        check_forecast_sizes(model)
         result = model.evaluate(data, cfg.split)
         write_json(result, target)
         print("\n".join(f"{k:<10} {v:.6g}" for k, v in result.items() if isinstance(v, float)))
