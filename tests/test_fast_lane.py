@@ -13,7 +13,10 @@ import pytest
 
 pytest.importorskip("fastapi", reason="the serve extra is not installed (pip install -e '.[serve]')")
 
-from textgru.serving import Limits, build_server
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
+
+from textgru.serving import Limits, build_server, fast_lane
 from textgru.serving.fast_lane import FastLane
 
 JSON = [(b"content-type", b"application/json")]
@@ -30,7 +33,10 @@ CASES: list[tuple[str, list[bytes], list[tuple[bytes, bytes]], bool | None]] = [
     ("/score", [b'{"texts": ["the king", "x"]}'], JSON, True),
     ("/score", [b'{"text": ""}'], JSON, True),
     # handed on to FastAPI:
-    ("/predict", [b'{"text": "good"}'], [(b"content-type", b"application/json; charset=utf-8")], None),
+    ("/predict", [b'{"text": "good"}'], [(b"content-type", b"application/json; charset=utf-8")], True),
+    ("/predict", [b'{"text": "good"}'], [(b"content-type", b"Application/JSON;charset=latin-1")], True),
+    ("/predict", [b'{"text": "good"}'], [(b"content-type", b"application/ json")], None),
+    ("/predict", [b'{"text": "good"}'], [(b"content-type", b"application/problem+json")], None),
     ("/predict", [b'{"text": "good"}'], [(b"content-type", b"text/plain")], None),
     ("/predict", [b'{"text": "good"}'], [(b"content-type", b"text/plain"), *JSON], None),
     ("/predict", [b'{"text": "good"}'], [], None),
@@ -47,9 +53,24 @@ CASES: list[tuple[str, list[bytes], list[tuple[bytes, bytes]], bool | None]] = [
     ("/predict", [b"[1, 2]"], JSON, False),
     ("/predict", [b""], JSON, False),
     ("/predict", [b'{"texts": ["' + b"y" * 150 + b'"', *[b', "' + b"y" * 150 + b'"'] * 6, b"]}"], JSON, None),  # 413
+    ("/predict", [b'{"texts": [' + b", ".join([b'"' + b"x" * 90 + b'"'] * 4) + b"]}"], JSON, None),  # > LANE_BYTES
     ("/score", [b'{"texts": ["ok", 3]}'], JSON, False),
     ("/generate", [b'{"prompt": "KING:", "temprature": 1}'], JSON, None),  # not a lane
 ]
+
+
+class RaisingReceive:
+    """ASGI middleware whose `receive` raises `error` once the body's first message is read."""
+
+    def __init__(self, app: Any, error: Exception) -> None:
+        self.app, self.error = app, error
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        async def raising() -> dict:
+            await receive()
+            raise self.error
+
+        await self.app(scope, raising, send)
 
 
 def scope(path: str, headers: list[tuple[bytes, bytes]], method: str = "POST") -> dict[str, Any]:
@@ -108,6 +129,7 @@ def test_the_fast_lane_answers_as_fastapi_does(tiny_run: Path, lm_run: Path, mon
         return body
 
     monkeypatch.setattr(FastLane, "_validate", spy)
+    monkeypatch.setattr(fast_lane, "LANE_BYTES", 300)  # bigger bodies go to FastAPI (still under max_body_bytes)
     fast = build_server(tiny_run, lm_run, limits=LIMITS, fast_lane=True)
     plain = build_server(tiny_run, lm_run, limits=LIMITS, fast_lane=False)
 
@@ -132,5 +154,10 @@ def test_the_fast_lane_answers_as_fastapi_does(tiny_run: Path, lm_run: Path, mon
             assert a == b and used == [], (a, b)
             a, b, used = await both("/predict", [], JSON, method="GET")
             assert a == b and a[0] == 405 and used == [], a
+            # middleware of yours whose receive raises: FastAPI's handlers answer it, lane or not
+            for error in (HTTPException(413), ClientDisconnect()):
+                outer = [RaisingReceive(app, error) for app in (fast, plain)]
+                a, b = [await call(app, "/predict", [b'{"text": "so good"}'], JSON) for app in outer]
+                assert a == b and a[0] in (400, 413), (error, a, b)
 
     asyncio.run(main())

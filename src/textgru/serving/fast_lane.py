@@ -7,16 +7,21 @@ straight from its bytes (`model_validate_json`, in Rust) and answered by the sam
 ms, and 64 clients got ~1.5x the requests/s (README, "Serving").
 
 Nothing else changes. A request the lane does not take word for word goes on to FastAPI's route unchanged (its
-body replayed): any other path or method, a content type other than exactly `application/json`, a body over
-`limits.max_body_bytes` or one the client did not finish, and every body pydantic refuses (whatever JSON's own
-parser might make of it). So every refusal is still FastAPI's 4xx, and a body the lane takes is one the route
-takes with the same values: the same pydantic model under the same `Limits`. Routes or dependencies you add to
-/predict or /score yourself are not consulted for the requests the lane answers: `build_server(fast_lane=False)`
-(`textgru serve fast_lane=false`) sends every request through FastAPI. Middleware you add wraps the lane.
+body replayed, and an exception that reading it raised raised again at the same point): any other path (a path
+under a mount's prefix included) or method, a media type other than `application/json` (in any case, with any
+parameters, which FastAPI ignores too), a body over `LANE_BYTES` or `limits.max_body_bytes` or one the client did not finish, and
+every body pydantic refuses (whatever JSON's own parser might make of it). So every refusal is still FastAPI's, and
+a body the lane takes is one the route takes with the same values: the same pydantic model under the same
+`Limits`. A refused body is parsed twice, so the lane takes bodies of at most `LANE_BYTES`: the most a bad request
+can cost in vain is a ~1-2 ms parse (a small request's overhead is what the lane saves). Exception handlers,
+routes and dependencies (overrides included) that you add for /predict or /score are not consulted for the
+requests the lane answers: `build_server(fast_lane=False)` (`textgru serve fast_lane=false`) sends every request
+through FastAPI. Middleware you add wraps the lane.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -29,6 +34,7 @@ from textgru.serving.schemas import current_limits
 Answer = Callable[[Any], Awaitable[Any]]  # a validated body -> the Starlette response the route would send
 Lanes = dict[str, tuple[type[BaseModel], Answer]]  # path -> (its request model, its answer)
 JSON = b"application/json"
+LANE_BYTES = 64 * 1024  # a bigger body goes to FastAPI: parsed once, not twice if it is refused
 
 
 class FastLane:
@@ -40,35 +46,46 @@ class FastLane:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         lane = self.lanes.get(scope["path"]) if scope["type"] == "http" and scope["method"] == "POST" else None
-        if lane is None or _content_type(scope) != JSON:
+        if lane is None or _media_type(scope) != JSON:
             await self.app(scope, receive, send)
             return
-        messages, whole = await self._read(receive)
-        body = self._validate(lane[0], messages) if whole else None
-        if body is None:  # FastAPI answers it, from the same bytes
+        messages, error = await self._read(receive)
+        body = self._validate(lane[0], messages) if error is None else None
+        if body is None:  # FastAPI answers it, from the same messages (or the same exception)
+            pending = deque(messages)
 
             async def replay() -> Message:
-                return messages.pop(0) if messages else await receive()
+                nonlocal error
+                if pending:
+                    return pending.popleft()
+                if isinstance(error, Exception):
+                    raised, error = error, None
+                    raise raised
+                return await receive()
 
             await self.app(scope, replay, send)
             return
         response = await lane[1](body)
         await response(scope, receive, send)
 
-    async def _read(self, receive: Receive) -> tuple[list[Message], bool]:
-        """The body's messages as received, and whether they hold the whole body within `limits.max_body_bytes`."""
+    async def _read(self, receive: Receive) -> tuple[list[Message], Exception | bool | None]:
+        """The body's messages as received, and None if they hold the whole body within the lane's size; else what
+        stopped the reading: the exception `receive` raised, or True (too big, or the client went away)."""
         messages: list[Message] = []
-        size = 0
+        size, most = 0, min(LANE_BYTES, self.limits.max_body_bytes)
         while True:
-            message = await receive()
+            try:
+                message = await receive()
+            except Exception as e:  # middleware of yours may raise here: FastAPI's handlers get to answer it
+                return messages, e
             messages.append(message)
             if message["type"] != "http.request":  # the client went away
-                return messages, False
-            size += len(message.get("body", b""))
-            if size > self.limits.max_body_bytes:
-                return messages, False
-            if not message.get("more_body", False):
                 return messages, True
+            size += len(message.get("body", b""))
+            if size > most:
+                return messages, True
+            if not message.get("more_body", False):
+                return messages, None
 
     def _validate(self, model: type[BaseModel], messages: list[Message]) -> BaseModel | None:
         data = b"".join(m.get("body", b"") for m in messages)
@@ -81,9 +98,11 @@ class FastLane:
             current_limits.reset(token)
 
 
-def _content_type(scope: Scope) -> bytes | None:
-    """The first Content-Type header, as sent (the one Starlette's `request.headers` gives the route)."""
+def _media_type(scope: Scope) -> bytes | None:
+    """The media type of the first Content-Type header (the one Starlette's `request.headers` gives the route), as
+    FastAPI reads it (`email.message`: before any `;`, stripped, lower case); its parameters (a charset) do not
+    change how FastAPI parses the body."""
     for name, value in scope["headers"]:
         if name == b"content-type":
-            return bytes(value)
+            return bytes(value).split(b";", 1)[0].strip().lower()
     return None
