@@ -25,7 +25,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from textgru.serving.limits import Limits
@@ -92,7 +92,7 @@ class FastLane:
         token = current_limits.set(self.limits)  # what LimitsContext does for the route
         try:
             return model.model_validate_json(data)
-        except ValidationError:
+        except Exception:  # a ValidationError, or however else pydantic refuses it: FastAPI's route decides
             return None
         finally:
             current_limits.reset(token)
