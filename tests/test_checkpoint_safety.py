@@ -113,6 +113,7 @@ def test_checkpoints_of_format_1_with_a_known_model_still_load(tiny_run: Path, t
         ({"max_length": -1}, "its max_length is not"),  # accepted before: ids[:-1] silently dropped a token
         ({"max_length": True}, "its max_length is not"),
         ({"state_dict": None}, "its state_dict is not"),
+        ({"label_names": ["a", "b", "a"]}, "its label_names is not"),  # one class's probability hid another's
     ],
 )
 def test_edited_metadata_is_one_line_not_a_traceback(tiny_run: Path, tmp_path: Path, edit: dict, named: str) -> None:
@@ -152,3 +153,54 @@ def test_resume_refuses_a_run_folder_whose_config_names_a_foreign_target(tiny_ru
     r = run_script("train", f"resume={run}")
     assert r.returncode == 2 and not target.exists()
     assert len(r.stderr.strip().splitlines()) == 1 and "refused _target_ 'pathlib.Path.touch'" in r.stderr, r.stderr
+
+
+def _expanded_embedding(ckpt: dict) -> None:
+    """A 16M-row embedding stored as one row (a stride-0 view): 8 GB once loaded, from a small file."""
+    state = ckpt["state_dict"]
+    for key in [k for k in state if k.endswith(".embedding.weight")]:  # the trained weights and their average
+        state[key] = state[key][:1].expand(16_000_000, -1)
+    ckpt["textgru"]["model_args"]["vocab_size"] = 16_000_000
+
+
+def _other_tokenizer(ckpt: dict, lm_run: Path) -> None:
+    ckpt["textgru"]["tokenizer"] = (lm_run / "tokenizer.json").read_text()
+
+
+@pytest.mark.parametrize(
+    "edit,named",
+    [
+        (
+            lambda c, _: c["textgru"]["model_args"].update(vocab_size=10**9),
+            "the file holds 'embedding.weight' of shape",
+        ),
+        (lambda c, _: c["textgru"]["model_args"].update(hidden_size=4096), "weights do not fit its model config"),
+        (lambda c, _: _expanded_embedding(c), "shows more values than the file stores"),
+        (lambda c, _: c["textgru"]["model_args"].update(dropout=2.0), "cannot be built (ValueError: dropout"),
+        (lambda c, _: c["textgru"]["model_args"].update(dropout=float("nan")), "dropout is not a finite number"),
+        (lambda c, _: c["textgru"]["model_args"].update(hidden_size=-1), "cannot be built (ValueError"),
+        (lambda c, _: c["state_dict"].update({3: torch.zeros(1)}), "its state_dict is not"),
+        (lambda c, _: c["textgru"].update(tokenizer="{not json"), "its tokenizer cannot be read"),
+        (_other_tokenizer, "tokens but its model's embedding has"),
+    ],
+    ids=["vocab", "hidden", "expanded", "dropout", "nan", "negative", "key", "tokenizer_json", "other_tokenizer"],
+)
+def test_model_args_and_weights_that_do_not_fit_are_one_line_before_any_big_allocation(
+    tiny_run: Path, lm_run: Path, tmp_path: Path, edit, named: str
+) -> None:
+    """Found by an audit: `vocab_size=10**9` or an expanded tensor made textgru allocate what the file asked (8 GB
+    and more) before comparing shapes; a dropout of 2, a NaN or a bad tokenizer was a traceback; another run's
+    tokenizer gave wrong answers or an IndexError. Each is now one line, and the model is built only once its
+    weights are known to fit (memory stays near the tiny model's)."""
+    import resource
+
+    import textgru
+
+    ckpt = torch.load(tiny_run / "checkpoints" / "best.ckpt", weights_only=True)
+    edit(ckpt, lm_run)
+    torch.save(ckpt, tmp_path / "edited.ckpt")
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(TextgruError, match=named.replace("(", r"\(")) as e:
+        textgru.load(tmp_path / "edited.ckpt")
+    assert "\n" not in str(e.value) and "edited.ckpt" in str(e.value)
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 1_000_000  # KB: no gigabytes allocated

@@ -19,6 +19,7 @@ from typing import Any
 import torch
 
 from textgru import __version__
+from textgru.checkpoint_weights import build_fitting
 from textgru.errors import TextgruError
 
 FORMAT_VERSION = 2  # 2: `model_class` + `model_args`; 1 (read too): a Hydra `model_config`, never instantiated
@@ -125,9 +126,10 @@ def _check_contents(ckpt: dict[str, Any], where: str) -> None:
     text_task = meta.get("task") != "forecast"
     names = meta.get("label_names")
     names_ok = isinstance(names, list) and bool(names) and all(isinstance(n, str) for n in names)
+    names_ok = names_ok and len(set(names)) == len(names)  # one class's probability would hide another's
     ok = {
         "task": isinstance(meta["task"], str),
-        "state_dict": isinstance(ckpt.get("state_dict"), dict),
+        "state_dict": isinstance(ckpt.get("state_dict"), dict) and all(isinstance(k, str) for k in ckpt["state_dict"]),
         "tokenizer": isinstance(meta.get("tokenizer"), str) or (not text_task and meta.get("tokenizer") is None),
         "label_names": names_ok or (names is None and meta["task"] != "sentiment"),
         "max_length": not text_task or type(meta.get("max_length")) is int and meta["max_length"] >= 1,
@@ -236,14 +238,7 @@ def rebuild_model(ckpt: dict[str, Any], device: str | torch.device = "cpu") -> t
         )
     cls = model_class(name)
     check_model_args(cls, args, where=f"checkpoint {meta['path']!r}")
-    with torch.random.fork_rng(devices=[]):  # the throw-away initial weights leave the caller's random state alone
-        model = cls(**args)
-    try:
-        model.load_state_dict(model_state_dict(ckpt))
-    except RuntimeError as e:
-        raise TextgruError(
-            f"checkpoint {meta['path']!r}: its weights do not fit its model config ({str(e).splitlines()[0][:120]})"
-        ) from e
+    model = build_fitting(cls, args, model_state_dict(ckpt), where=f"checkpoint {meta['path']!r}")
     model.to(device).eval()
     meta["model_class"], meta["model_args"] = name, args
     return model, meta

@@ -15,7 +15,7 @@ from textgru.data.batching import LengthBucketBatchSampler, pad_collate
 from textgru.data.decoding import check_unicode
 from textgru.data.tokenization import UNK, pad_id
 from textgru.errors import TextgruError
-from textgru.inference.loaded_model import LoadedModel
+from textgru.inference.loaded_model import LoadedModel, read_tokenizer
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ class Classifier(LoadedModel):
                 f"checkpoint {meta.get('path')!r} names {len(meta['label_names'])} labels for a model of {classes} "
                 "classes; use the file textgru saved"
             )
-        return cls(model, Tokenizer.from_str(meta["tokenizer"]), meta["label_names"], int(meta["max_length"]), meta)
+        return cls(model, read_tokenizer(model, meta), meta["label_names"], int(meta["max_length"]), meta)
 
     def describe(self) -> str:
         return f"labels={self.label_names}"

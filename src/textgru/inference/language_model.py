@@ -14,7 +14,7 @@ from textgru.data.decoding import check_unicode
 from textgru.data.tokenization import pad_id
 from textgru.errors import TextgruError
 from textgru.inference.generation import SamplingOptions, encode_prompt, generate, stream
-from textgru.inference.loaded_model import LoadedModel
+from textgru.inference.loaded_model import LoadedModel, read_tokenizer
 
 
 class LanguageModel(LoadedModel):
@@ -32,7 +32,7 @@ class LanguageModel(LoadedModel):
 
     @classmethod
     def from_parts(cls, model: torch.nn.Module, meta: dict[str, Any]) -> LanguageModel:
-        return cls(model, Tokenizer.from_str(meta["tokenizer"]), meta)
+        return cls(model, read_tokenizer(model, meta), meta)
 
     def describe(self) -> str:
         return f"vocab={self.tokenizer.get_vocab_size()}"

@@ -10,8 +10,29 @@ import torch
 
 from textgru.checkpoint import load_checkpoint, rebuild_model
 from textgru.distributed import check_device
+from textgru.errors import TextgruError
 
 Self = TypeVar("Self", bound="LoadedModel")
+
+
+def read_tokenizer(model: Any, meta: dict[str, Any]) -> Any:
+    """The checkpoint's (or export's) tokenizer; one line if it cannot be read, or if it makes token ids the model's
+    embedding was not sized for (a tokenizer from another run: wrong answers or an IndexError)."""
+    from tokenizers import Tokenizer
+
+    where = meta.get("path") or "the model"
+    try:
+        tokenizer = Tokenizer.from_str(meta["tokenizer"])
+    except Exception as e:  # tokenizers raises a bare Exception for JSON it cannot read
+        first = (str(e).splitlines() or [""])[0][:120]
+        raise TextgruError(f"{where}: its tokenizer cannot be read ({first}); use the file textgru saved") from None
+    rows = getattr(getattr(model, "embedding", None), "num_embeddings", None)
+    if isinstance(rows, int) and tokenizer.get_vocab_size() != rows:  # textgru sizes the embedding by it
+        raise TextgruError(
+            f"{where}: its tokenizer has {tokenizer.get_vocab_size()} tokens but its model's embedding has {rows} rows (a "
+            "tokenizer from another run?); use the file textgru saved"
+        )
+    return tokenizer
 
 
 def model_device(model: Any) -> torch.device:

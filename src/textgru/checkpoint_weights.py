@@ -1,0 +1,67 @@
+"""A checkpoint's model built only once its weights are known to fit it, so that a received file cannot make textgru
+allocate more memory than its weights hold.
+
+`model_args` could ask for any size (`vocab_size=10**9`) and the class would allocate it before `load_state_dict`
+compares shapes; a stored tensor can be an expanded view of one value (a 2.5 MB file holding a 16M x 128 embedding
+that takes 8 GB once loaded). So: each tensor must store the values it shows, the model is first built on the meta
+device (no memory) and its parameter names and shapes compared with the weights, and only then built for real. An
+argument the class refuses (a dropout of 2, a NaN) is one line too, not a traceback."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+from torch import nn
+
+from textgru.errors import TextgruError
+
+USE_OURS = "use the file textgru saved"
+
+
+def build_fitting(cls: type[nn.Module], args: Mapping[str, Any], state: Mapping[Any, Any], where: str) -> nn.Module:
+    """`cls(**args)` with `state` loaded, in eval mode; one line naming the problem if `state` does not fit it."""
+    _check_tensors(state, where)
+    bad = [k for k, v in args.items() if isinstance(v, float) and not math.isfinite(v)]
+    if bad:
+        raise TextgruError(f"{where}: model_args {', '.join(bad)} is not a finite number; {USE_OURS}")
+    skeleton = _build(cls, args, where, device="meta")
+    want = {k: tuple(v.shape) for k, v in skeleton.state_dict().items()}
+    have = {k: tuple(v.shape) for k, v in state.items()}
+    missing, extra = sorted(set(want) - set(have)), sorted(set(have) - set(want))
+    wrong = [k for k in want if k in have and want[k] != have[k]]
+    if missing or extra or wrong:
+        what = (
+            f"lacks {missing[0]!r}"
+            if missing
+            else f"has {extra[0][:80]!r}, which the model does not"
+            if extra
+            else f"holds {wrong[0]!r} of shape {list(have[wrong[0]])}, where its model config makes {list(want[wrong[0]])}"
+        )
+        raise TextgruError(f"{where}: its weights do not fit its model config (the file {what}); {USE_OURS}")
+    model = _build(cls, args, where, device="cpu")
+    model.load_state_dict(dict(state))
+    return model.eval()
+
+
+def _check_tensors(state: Mapping[Any, Any], where: str) -> None:
+    for name, value in state.items():
+        if not isinstance(name, str) or not isinstance(value, torch.Tensor):
+            raise TextgruError(f"{where}: its weights hold {str(name)[:80]!r}, which is not a named tensor; {USE_OURS}")
+        if value.numel() and value.untyped_storage().nbytes() < value.numel() * value.element_size():
+            raise TextgruError(
+                f"{where}: its tensor {name[:80]!r} shows more values than the file stores (an expanded view); {USE_OURS}"
+            )
+
+
+def _build(cls: type[nn.Module], args: Mapping[str, Any], where: str, device: str) -> nn.Module:
+    try:
+        with torch.device(device), torch.random.fork_rng(devices=[]):  # throw-away initial weights: caller's RNG kept
+            return cls(**args)
+    except Exception as e:  # the class refused an argument (ValueError, AssertionError, ...): the file's doing
+        first = (str(e).splitlines() or [""])[0][:120]
+        raise TextgruError(
+            f"{where}: its model config cannot be built ({type(e).__name__}: {first}); {USE_OURS}"
+        ) from e
