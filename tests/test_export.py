@@ -66,9 +66,19 @@ def forecast_checkpoint(path: Path, **variant) -> Path:
     )
 
 
+def widened(tokenizer: str, size: int) -> str:
+    """A word-level tokenizer's JSON with made-up words added up to `size` tokens: a loaded model's tokenizer must
+    have as many tokens as its embedding has rows."""
+    spec = json.loads(tokenizer)
+    vocab = spec["model"]["vocab"]
+    vocab.update({f"made-up-{i}": i for i in range(len(vocab), size)})
+    return json.dumps(spec)
+
+
 def classifier_checkpoint(path: Path, tokenizer: str, max_length: int = 64, **variant) -> Path:
     """A random BiGRU classifier of the default's shape (meanmax pooling) and max_length (tweets: 64), smaller."""
     args = {"vocab_size": 300, "num_classes": 3, "embedding_dim": 16, "hidden_size": 24, **variant}
+    tokenizer = widened(tokenizer, args["vocab_size"])
     labels = ["negative", "neutral", "positive"]
     return random_checkpoint(path, "sentiment", "GRUClassifier", args, tokenizer, labels=labels, max_length=max_length)
 
@@ -366,6 +376,52 @@ def test_config_json_values_are_checked_plain_values(
     with pytest.raises(TextgruError, match=needle.replace("(", r"\(")):
         textgru.load(folder)
     assert not (tmp_path / "pwned").exists() and not Path("pwned").exists()
+
+
+def test_files_that_do_not_belong_together_get_one_line(tmp_path: Path, exported: dict) -> None:
+    """Found by an audit: a graph swapped in with config.json's checksum updated answered every text with each label
+    at 1.0; another run's tokenizer, an edited vocab_size or num_layers, or a repeated label was taken silently (or
+    tried to allocate terabytes, or failed every request with onnxruntime's error). Each is one line at load."""
+    from textgru.onnx_format import sha256
+
+    def tampered(name: str, task: str, edit) -> Path:
+        folder = copy_export(exported[task], tmp_path / name)
+        config = json.loads((folder / "config.json").read_text())
+        edit(folder, config)
+        (folder / "config.json").write_text(json.dumps(config))
+        return folder
+
+    def swap_graph(folder: Path, config: dict) -> None:  # a graph of the right names, marked and checksummed as ours
+        import onnx
+        from onnx import TensorProto, helper
+
+        from textgru.onnx_format import FORMAT
+
+        nodes = [helper.make_node("Cast", ["input_ids"], ["logits"], to=TensorProto.FLOAT)]
+        nodes.append(helper.make_node("Identity", ["logits"], ["probs"]))
+        ins = [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "time"])]
+        ins.append(helper.make_tensor_value_info("lengths", TensorProto.INT64, ["batch"]))
+        outs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, ["batch", "classes"]) for n in ("logits", "probs")]
+        model = helper.make_model(helper.make_graph(nodes, "g", ins, outs), opset_imports=[helper.make_opsetid("", 18)])
+        helper.set_model_props(model, {"textgru.format": FORMAT, "textgru.task": "sentiment"})
+        onnx.save(model, str(folder / "model.onnx"))
+        config["model_sha256"] = sha256(folder / "model.onnx")
+
+    cases = {
+        "labels": ("sentiment", lambda f, c: c.update(labels=["a", "a", "b"]), "names a label twice"),
+        "tokenizer": (
+            "sentiment",
+            lambda f, c: (f / "tokenizer.json").write_text((exported["lm"] / "tokenizer.json").read_text()),
+            "tokenizer.json has",
+        ),
+        "vocab": ("lm", lambda f, c: c.update(vocab_size=3), "says vocab_size 3"),
+        "layers": ("lm", lambda f, c: c.update(num_layers=10**6), "num_layers=1000000"),
+        "graph": ("sentiment", swap_graph, r"its graph gives logits of shape \[1, 1\] where"),
+    }
+    for name, (task, edit, needle) in cases.items():
+        with pytest.raises(TextgruError, match=needle) as e:
+            textgru.load(tampered(name, task, edit))
+        assert "\n" not in str(e.value), name
 
 
 def test_without_the_onnx_extra_one_line_says_what_to_install(

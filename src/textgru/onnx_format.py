@@ -162,7 +162,7 @@ def read_config(folder: ExportFolder) -> dict[str, Any]:
         )
     try:
         config = json.loads(folder.config.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as e:
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as e:  # RecursionError: nested too deep
         raise TextgruError(f"{where!r} is not readable JSON ({str(e)[:80]}); export again") from None
     if not isinstance(config, dict) or config.get("format") != FORMAT:
         raise TextgruError(f"{where!r} is not a textgru export's config (no format {FORMAT!r})")

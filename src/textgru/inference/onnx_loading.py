@@ -75,7 +75,59 @@ def open_export(
                 f"{str(folder.config)!r} names {len(config['labels'])} labels but the graph gives {width} classes: "
                 "config.json was edited or mixed up; export again"
             )
-    return RUNNERS[task](session, config), meta
+    runner = RUNNERS[task](session, config)
+    _runs_as_configured(runner, session, config, meta, str(folder.path))
+    return runner, meta
+
+
+def _runs_as_configured(runner: Any, session: Any, config: dict[str, Any], meta: dict[str, Any], where: str) -> None:
+    """One tiny input through the graph before it serves: its outputs must have the shapes that config.json (and
+    tokenizer.json) imply. A graph swapped in with a new checksum, or an edited config.json, would otherwise fail
+    every request with onnxruntime's error, or answer with rows of the wrong width (three labels each at 1.0)."""
+    import torch
+    from tokenizers import Tokenizer
+
+    task = config["task"]
+    labels = config.get("labels") or []
+    if len(set(labels)) != len(labels):  # one class's probability would hide another's
+        raise TextgruError(f"{where!r}: config.json names a label twice ({labels}); export again")
+    vocab = Tokenizer.from_str(meta["tokenizer"]).get_vocab_size() if task != "forecast" else None
+    for declared in (config.get("vocab_size"), (config.get("model") or {}).get("vocab_size")):
+        if vocab is not None and declared is not None and declared != vocab:  # the model was sized by its tokenizer
+            raise TextgruError(
+                f"{where!r}: tokenizer.json has {vocab} tokens but config.json says vocab_size {declared}: the files do "
+                "not belong together; export again"
+            )
+    if task == "lm":  # the state's sizes first: a runner allocates (layers, batch, hidden) zeros from config.json
+        graph = next((i.shape for i in session.get_inputs() if i.name == "hidden"), None)
+        if graph is None or [graph[0], graph[2]] != [config["num_layers"], config["hidden_size"]]:
+            raise TextgruError(
+                f"{where!r}: config.json's num_layers={config['num_layers']}, hidden_size={config['hidden_size']} "
+                f"are not its graph's state {graph}: config.json was edited or mixed up; export again"
+            )
+    try:
+        if task == "sentiment":
+            got = {"logits": runner(torch.tensor([[config["unk_id"]]]), torch.tensor([1]))}
+            want = {"logits": (1, len(config["labels"]))}
+        elif task == "lm":
+            logits, hidden = runner(torch.tensor([[0]]))
+            got = {"logits": logits, "hidden_out": hidden}
+            want = {"logits": (1, 1, vocab), "hidden_out": (config["num_layers"], 1, config["hidden_size"])}
+        else:
+            features = len(config["columns"])
+            got = {"forecast": runner(torch.zeros(1, config["window"], features))}
+            want = {"forecast": (1, config["horizon"], features)}
+    except TextgruError:
+        raise
+    except Exception as e:  # onnxruntime's own errors: the graph does not take what config.json says it takes
+        first = (str(e).splitlines() or [type(e).__name__])[0][:160]
+        raise TextgruError(f"{where!r}: its graph does not run as config.json says ({first}); export again") from None
+    for name, shape in want.items():
+        if tuple(got[name].shape) != shape:
+            raise TextgruError(
+                f"{where!r}: its graph gives {name} of shape {list(got[name].shape)} where config.json and "
+                f"tokenizer.json make {list(shape)}: the files do not belong together; export again"
+            )
 
 
 def _tokenizer_json(folder: ExportFolder) -> str:
