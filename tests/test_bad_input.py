@@ -111,6 +111,7 @@ def test_checkpoint_needing_pickle_is_refused(tmp_path: Path) -> None:
     torch.save({"textgru": {"task": "sentiment"}, "obj": argparse.Namespace(a=1)}, bad)  # not a plain type
     r = run_script("predict", f"ckpt_path={bad}", "text=hi")
     _one_line_error(r, "pickle")
+    assert "Unsupported global: GLOBAL argparse.Namespace" in r.stderr and "\x1b" not in r.stderr  # what, no colours
 
 
 def test_checkpoint_of_other_task(tmp_path: Path, ckpt: Path) -> None:

@@ -182,8 +182,20 @@ def _other_tokenizer(ckpt: dict, lm_run: Path) -> None:
         (lambda c, _: c["state_dict"].update({3: torch.zeros(1)}), "its state_dict is not"),
         (lambda c, _: c["textgru"].update(tokenizer="{not json"), "its tokenizer cannot be read"),
         (_other_tokenizer, "tokens but its model's embedding has"),
+        (lambda c, _: c["state_dict"].update({k: v * float("nan") for k, v in c["state_dict"].items()}), "holds NaN"),
     ],
-    ids=["vocab", "hidden", "expanded", "dropout", "nan", "negative", "key", "tokenizer_json", "other_tokenizer"],
+    ids=[
+        "vocab",
+        "hidden",
+        "expanded",
+        "dropout",
+        "nan",
+        "negative",
+        "key",
+        "tokenizer_json",
+        "other_tokenizer",
+        "nan_w",
+    ],
 )
 def test_model_args_and_weights_that_do_not_fit_are_one_line_before_any_big_allocation(
     tiny_run: Path, lm_run: Path, tmp_path: Path, edit, named: str

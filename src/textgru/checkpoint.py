@@ -10,6 +10,7 @@ from __future__ import annotations
 import inspect
 import os
 import pickle
+import re
 import types
 import typing
 import zipfile
@@ -92,10 +93,12 @@ def load_checkpoint(path: str | os.PathLike[str], expect_task: str | None = None
             raise TextgruError(f"checkpoint {str(p)!r} is corrupt or {kind}; use another checkpoint, e.g. last.ckpt")
     try:
         ckpt = torch.load(p, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as e:
+    except pickle.UnpicklingError as e:  # torch's message: advice in terminal colours, then what it refused
+        lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip() for line in str(e).splitlines()] or [""]
+        why = next((line for line in lines if "Unsupported global" in line), lines[0])
         raise TextgruError(
-            f"checkpoint {str(p)!r} needs pickle to load, which textgru refuses for safety "
-            f"({str(e).splitlines()[0][:120]}); re-save it with textgru"
+            f"checkpoint {str(p)!r} needs pickle to load, which textgru refuses for safety ({why[:160]}); re-save it "
+            "with textgru"
         ) from e
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as e:
         raise TextgruError(

@@ -54,6 +54,11 @@ def _check_tensors(state: Mapping[Any, Any], where: str) -> None:
             raise TextgruError(
                 f"{where}: its tensor {name[:80]!r} shows more values than the file stores (an expanded view); {USE_OURS}"
             )
+        if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+            raise TextgruError(
+                f"{where}: its tensor {name[:80]!r} holds NaN or infinite values (a run that diverged?); train again or "
+                "use an earlier checkpoint"
+            )
 
 
 def _build(cls: type[nn.Module], args: Mapping[str, Any], where: str, device: str) -> nn.Module:
