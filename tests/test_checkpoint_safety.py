@@ -216,3 +216,14 @@ def test_model_args_and_weights_that_do_not_fit_are_one_line_before_any_big_allo
         textgru.load(tmp_path / "edited.ckpt")
     assert "\n" not in str(e.value) and "edited.ckpt" in str(e.value)
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 1_000_000  # KB: no gigabytes allocated
+
+
+def test_the_size_check_costs_no_heavy_imports(tiny_run: Path) -> None:
+    """The model's meta-device skeleton skips the initialisers: torch's Python reference of `normal_` on a meta
+    tensor imports torch._dynamo and sympy (~1.7 s and ~75 MB on every load)."""
+    import subprocess
+    import sys
+
+    code = f"import sys, textgru; textgru.Classifier.load({str(tiny_run)!r}); print('sympy' in sys.modules)"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and r.stdout.strip() == "False", r.stdout + r.stderr[-2000:]

@@ -9,12 +9,14 @@ argument the class refuses (a dropout of 2, a NaN) is one line too, not a traceb
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Mapping
 from typing import Any
 
 import torch
 from torch import nn
+from torch.overrides import TorchFunctionMode
 
 from textgru.errors import TextgruError
 
@@ -61,9 +63,24 @@ def _check_tensors(state: Mapping[Any, Any], where: str) -> None:
             )
 
 
+class _NoInitOnMeta(TorchFunctionMode):
+    """In-place calls on meta tensors (the initialisers: `normal_`, `uniform_`, `orthogonal_` ...) do nothing: they
+    would only fill values a meta tensor does not hold, and some run through torch's Python references, whose first
+    use imports torch._dynamo and sympy (~1.7 s and ~75 MB for every checkpoint loaded)."""
+
+    def __torch_function__(self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
+        kwargs = kwargs or {}
+        name, first = getattr(func, "__name__", ""), args[0] if args else kwargs.get("tensor")  # nn.init: tensor=
+        in_place = name.endswith("_") and not name.endswith("__")  # normal_, not __bool__
+        if in_place and isinstance(first, torch.Tensor) and first.is_meta:
+            return first
+        return func(*args, **kwargs)
+
+
 def _build(cls: type[nn.Module], args: Mapping[str, Any], where: str, device: str) -> nn.Module:
+    no_init = _NoInitOnMeta() if device == "meta" else contextlib.nullcontext()
     try:
-        with torch.device(device), torch.random.fork_rng(devices=[]):  # throw-away initial weights: caller's RNG kept
+        with torch.device(device), no_init, torch.random.fork_rng(devices=[]):  # the caller's random state is kept
             return cls(**args)
     except Exception as e:  # the class refused an argument (ValueError, AssertionError, ...): the file's doing
         first = (str(e).splitlines() or [""])[0][:120]
