@@ -61,13 +61,13 @@ def open_export(
         "export_config": config,
         "data_config": config.get("data_config"),
     }
+    vocab = None  # tokenizer.json's tokens (text tasks)
     if task == "forecast":
         meta.update(normalisation={k: config[k] for k in ("columns", "mean", "std")})
         meta.update(window=config["window"], horizon=config["horizon"])
     else:
-        meta.update(
-            tokenizer=_tokenizer_json(folder), max_length=config["max_length"], label_names=config.get("labels")
-        )
+        tokenizer, vocab = _tokenizer_json(folder)
+        meta.update(tokenizer=tokenizer, max_length=config["max_length"], label_names=config.get("labels"))
     if config.get("labels") is not None:
         width = session.get_outputs()[0].shape[-1]  # (batch, classes)
         if isinstance(width, int) and width != len(config["labels"]):
@@ -76,22 +76,21 @@ def open_export(
                 "config.json was edited or mixed up; export again"
             )
     runner = RUNNERS[task](session, config)
-    _runs_as_configured(runner, session, config, meta, str(folder.path))
+    _runs_as_configured(runner, session, config, vocab, str(folder.path))
     return runner, meta
 
 
-def _runs_as_configured(runner: Any, session: Any, config: dict[str, Any], meta: dict[str, Any], where: str) -> None:
+def _runs_as_configured(runner: Any, session: Any, config: dict[str, Any], vocab: int | None, where: str) -> None:
     """One tiny input through the graph before it serves: its outputs must have the shapes that config.json (and
-    tokenizer.json) imply. A graph swapped in with a new checksum, or an edited config.json, would otherwise fail
-    every request with onnxruntime's error, or answer with rows of the wrong width (three labels each at 1.0)."""
+    tokenizer.json, of `vocab` tokens) imply. A graph swapped in with a new checksum, or an edited config.json,
+    would otherwise fail every request with onnxruntime's error, or answer with rows of the wrong width (three
+    labels each at 1.0)."""
     import torch
-    from tokenizers import Tokenizer
 
     task = config["task"]
     labels = config.get("labels") or []
     if len(set(labels)) != len(labels):  # one class's probability would hide another's
         raise TextgruError(f"{where!r}: config.json names a label twice ({labels}); export again")
-    vocab = Tokenizer.from_str(meta["tokenizer"]).get_vocab_size() if task != "forecast" else None
     for declared in (config.get("vocab_size"), (config.get("model") or {}).get("vocab_size")):
         if vocab is not None and declared is not None and declared != vocab:  # the model was sized by its tokenizer
             raise TextgruError(
@@ -130,16 +129,17 @@ def _runs_as_configured(runner: Any, session: Any, config: dict[str, Any], meta:
             )
 
 
-def _tokenizer_json(folder: ExportFolder) -> str:
+def _tokenizer_json(folder: ExportFolder) -> tuple[str, int]:
+    """tokenizer.json's text, checked to be a readable tokenizer, and its number of tokens."""
     from tokenizers import Tokenizer
 
     if not folder.tokenizer.is_file():
         raise TextgruError(f"{str(folder.path)!r} has no tokenizer.json; export again with textgru export format=onnx")
     text = folder.tokenizer.read_text(encoding="utf-8", errors="replace")
     try:
-        Tokenizer.from_str(text)
+        vocab = Tokenizer.from_str(text).get_vocab_size()
     except Exception as e:  # tokenizers raises a plain Exception for a file it cannot parse
         raise TextgruError(
             f"{str(folder.tokenizer)!r} is not a readable tokenizer ({str(e)[:80]}); export again"
         ) from None
-    return text
+    return text, vocab
