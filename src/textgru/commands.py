@@ -59,9 +59,11 @@ def eval_command(cfg: DictConfig) -> dict:
     data = OmegaConf.to_container(cfg.data, resolve=True) if cfg.get("data") else None  # data=null: its own data
     model = load(ckpt)
     if isinstance(model, Classifier):
-        result = model.evaluate(data, cfg.split, cfg.batch_size, output_dir=out)
+        result = model.with_precision(cfg.precision).evaluate(data, cfg.split, cfg.batch_size, output_dir=out)
         print(format_report(result))
     elif model.task == "forecast":
+        if cfg.precision != "fp32":
+            raise TextgruError(f"precision={cfg.precision} is for classifiers; {ckpt} is a forecaster (fp32 only)")
         check_forecast_sizes(model)
         result = model.evaluate(data, cfg.split)
         write_json(result, target)
@@ -80,7 +82,8 @@ def predict_command(cfg: DictConfig) -> list[dict]:
     check_config(cfg, "predict")
     check_output(cfg.output, cfg.overwrite)
     texts = read_texts(cfg.text, cfg.input, cfg.text_column)
-    results = [r.to_dict() for r in Classifier.load(cfg.ckpt_path).predict(texts, cfg.batch_size)]
+    classifier = Classifier.load(cfg.ckpt_path).with_precision(cfg.precision)
+    results = [r.to_dict() for r in classifier.predict(texts, cfg.batch_size)]
     if cfg.output:
         write_jsonl(results, cfg.output)
     if sys.stdout.isatty():

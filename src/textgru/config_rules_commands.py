@@ -10,12 +10,14 @@ from textgru.config_rules_train import DATA, POSITIVE, TRAIN
 
 TORCH_SEED = (-(2**63), 2**64 - 1)  # what torch.Generator.manual_seed accepts
 CHECKPOINT = Existing("a checkpoint: a run folder or its checkpoints/best.ckpt")
+PRECISION = OneOf(("fp32", "bf16"))  # a classifier's: `Classifier.with_precision`
 
 EVAL: dict[str, Rule] = {
     "ckpt_path": CHECKPOINT,
     "split": OneOf(("train", "validation", "test", "all")),
     "output_dir": Folder(null=True),
     "batch_size": POSITIVE,
+    "precision": PRECISION,
     "overwrite": Bool(),
     **DATA,
     "paths.cache_dir": Folder(),
@@ -28,6 +30,7 @@ PREDICT: dict[str, Rule] = {
     "output": NewFile(null=True),
     "overwrite": Bool(),
     "batch_size": POSITIVE,
+    "precision": PRECISION,
 }
 
 GENERATE: dict[str, Rule] = {

@@ -1,0 +1,134 @@
+"""The bf16 classifier forward (`textgru.inference.fused_bigru`, `Classifier.with_precision`) and batches run side by
+side on CPU threads (`textgru.inference.parallel_batches`)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+import torch
+
+import textgru
+from textgru.errors import TextgruError
+from textgru.inference.fused_bigru import FusedGRUClassifier
+from textgru.models.gru_classifier import GRUClassifier
+
+
+def random_batch(n: int, longest: int, vocab: int = 50, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Right-padded ids (n, longest) of random lengths 1..longest in no order, padded with 0."""
+    g = torch.Generator().manual_seed(seed)
+    lengths = torch.randint(1, longest + 1, (n,), generator=g)
+    lengths[0] = longest
+    ids = torch.randint(2, vocab, (n, longest), generator=g)
+    ids[torch.arange(longest) >= lengths.unsqueeze(1)] = 0
+    return ids, lengths
+
+
+def model(layers: int, bidirectional: bool, pooling: str, seed: int = 0) -> GRUClassifier:
+    torch.manual_seed(seed)
+    return GRUClassifier(
+        50, 3, embedding_dim=16, hidden_size=24, num_layers=layers, bidirectional=bidirectional, pooling=pooling
+    ).eval()
+
+
+@pytest.mark.parametrize("pooling", ["mean", "max", "meanmax", "last"])
+@pytest.mark.parametrize("layers,bidirectional", [(1, True), (2, True), (1, False), (2, False)])
+def test_the_loop_in_fp32_is_the_model(layers: int, bidirectional: bool, pooling: str) -> None:
+    """The same loop with fp32 products gives the model's logits: the equations, the in-length reversal, the
+    shrinking set of running texts (more than SHAPE_STEP rows), the layers' hand-over and the pooling."""
+    m = model(layers, bidirectional, pooling)
+    ids, lengths = random_batch(70, 40)
+    with torch.inference_mode():
+        expected = m(ids, lengths)
+        got = FusedGRUClassifier(m, torch.float32)(ids, lengths)
+    assert (got - expected).abs().max().item() < 1e-5
+
+
+@pytest.mark.parametrize("layers", [1, 2])
+def test_bf16_is_close_and_padding_exact(layers: int) -> None:
+    m = model(layers, True, "meanmax")
+    fused = FusedGRUClassifier(m)
+    ids, lengths = random_batch(64, 30, seed=1)
+    with torch.inference_mode():
+        expected = torch.softmax(m(ids, lengths), -1)
+        together = torch.softmax(fused(ids, lengths), -1)  # (64, classes)
+        alone = torch.cat(
+            [torch.softmax(fused(ids[i : i + 1, : lengths[i]], lengths[i : i + 1]), -1) for i in range(64)]
+        )
+    assert (together - expected).abs().max().item() < 1e-2  # bf16 products: ~1e-3 measured
+    assert (together - expected).abs().max().item() > 0  # it did compute in bf16
+    assert (together - alone).abs().max().item() < 1e-6  # a text's answer does not depend on its batch
+
+
+def test_what_the_loop_cannot_run_is_one_line() -> None:
+    with pytest.raises(TextgruError, match="pools by 'attention'.*precision=fp32"):
+        FusedGRUClassifier(model(1, True, "attention"))
+    torch.manual_seed(0)
+    reference = GRUClassifier(50, 3, embedding_dim=8, hidden_size=8, rnn="reference").eval()
+    with pytest.raises(TextgruError, match="reference GRU"):
+        FusedGRUClassifier(reference)
+
+
+@pytest.fixture(scope="module")
+def clf(tiny_run: Path) -> textgru.Classifier:
+    return textgru.load(tiny_run)
+
+
+def test_classifier_in_bf16(clf: textgru.Classifier) -> None:
+    texts = ["a fine film", "dull and slow", "", "ok " * 200] + [f"text number {i} good" for i in range(40)]
+    bf16 = clf.with_precision("bf16")
+    assert clf.precision == "fp32" and bf16.precision == "bf16" and "precision=bf16" in repr(bf16)
+    p32, p16 = clf.predict_proba(texts, batch_size=8), bf16.predict_proba(texts, batch_size=8)
+    assert (p32 - p16).abs().max().item() < 1e-2
+    assert [p.label for p in clf.predict(texts)] == [p.label for p in bf16.predict(texts)]
+    assert clf.with_precision("fp32").predict_proba(texts).equal(clf.predict_proba(texts))
+    with pytest.raises(TextgruError, match="precision='fp16' is not one of fp32, bf16"):
+        clf.with_precision("fp16")
+
+
+def test_batches_side_by_side_give_the_same_answers(clf: textgru.Classifier) -> None:
+    """With 2 torch threads, 3+ batches run on 2 threads of one core each: the same probabilities as one thread
+    running them all, the caller's thread count untouched, an error in a batch raised to the caller."""
+    texts = [("great fun " * (i % 7)) + f"word{i}" for i in range(50)]
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = clf.predict_proba(texts, batch_size=8)
+        torch.set_num_threads(2)
+        two = clf.predict_proba(texts, batch_size=8)
+        assert torch.get_num_threads() == 2
+        spied = clf.with_precision("fp32")
+        calls: list[tuple[str, int]] = []
+
+        def spy(ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+            calls.append((threading.current_thread().name, torch.get_num_threads()))
+            if len(calls) == 10:
+                raise RuntimeError("batch ten broke")
+            return clf.model(ids, lengths)
+
+        spied.forward = spy
+        assert spied.predict_proba(texts, batch_size=8).equal(two)
+        assert len(calls) == 7 and {n for _, n in calls} == {1}  # 50 texts in batches of 8, each thread on 1 core
+        assert len({name for name, _ in calls}) == 2
+        with pytest.raises(RuntimeError, match="batch ten broke"):
+            spied.predict_proba(texts, batch_size=8)
+    finally:
+        torch.set_num_threads(before)
+    assert one.equal(two)
+
+
+def test_predict_and_eval_take_precision(tiny_run: Path, tmp_path: Path) -> None:
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "textgru", *args], capture_output=True, text=True)
+
+    r = run("predict", f"ckpt_path={tiny_run}", "text=a fine film", "precision=bf16")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert '"label"' in r.stdout
+    r = run("eval", f"ckpt_path={tiny_run}", "precision=bf16", f"output_dir={tmp_path / 'ev'}")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert '"precision": "bf16"' in (tmp_path / "ev" / "test_metrics.json").read_text()
+    r = run("predict", f"ckpt_path={tiny_run}", "text=x", "precision=fp16")
+    assert r.returncode == 2 and r.stderr.strip().splitlines() == ["error: precision=fp16: must be one of fp32, bf16"]
