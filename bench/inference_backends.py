@@ -1,11 +1,14 @@
-"""Eager PyTorch against onnxruntime (float32 and int8 weights), in one run, interleaved: `Classifier.predict` texts/s
+"""Eager PyTorch (float32, and bf16: `Classifier.with_precision`) against onnxruntime (float32 and int8 weights), in
+one run, interleaved: `Classifier.predict` texts/s
 one text at a time (the latency a service sees) and batched (64, 256) on tweets; `LanguageModel.generate` new
 tokens/s at batch 1 and 32; the int8 export's macro-F1 change on the tweets' test split. Prints tables (min / median /
 max over the repeats), and the compute bound (the GRU's FLOPs per text against this CPU's best matmul rate: how fast
 batched prediction could be at all); writes JSON with the machine.
 
-Usage: OMP_NUM_THREADS=1 python bench/inference_backends.py [--ckpt /work/ckpts/sentiment] [--lm /work/ckpts/lm]
+Usage: python bench/inference_backends.py [--ckpt /work/ckpts/sentiment] [--lm /work/ckpts/lm]
        [--texts 10000] [--single-texts 2000] [--repeats 5] [--threads 1] [--new-tokens 300]
+`--threads`: torch's (and onnxruntime's) thread count for every case; with 2 or more, eager batches run side by
+side, one core each (`textgru.inference.parallel_batches`).
 `--single-texts`: how many of the texts the one-at-a-time rows time (a rate; the full 10,000 takes minutes a round).
 """
 
@@ -74,9 +77,9 @@ def gru_flops_per_token(args: dict[str, Any]) -> float:
     return flops
 
 
-def matmul_gflops(n: int = 1024, repeats: int = 5) -> float:
-    """The best fp32 matmul rate of this CPU at torch's current thread count (n x n by n x n), GFLOP/s."""
-    a, b = torch.randn(n, n), torch.randn(n, n)
+def matmul_gflops(n: int = 1024, repeats: int = 5, dtype: torch.dtype = torch.float32) -> float:
+    """The best matmul rate of this CPU in `dtype` at torch's current thread count (n x n by n x n), GFLOP/s."""
+    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
     torch.mm(a, b)
     best = min(_seconds(lambda: torch.mm(a, b)) for _ in range(repeats))
     return 2 * n**3 / best / 1e9
@@ -104,7 +107,9 @@ def compute_bound(clf: Any, texts: list[str], predict_rows: list[dict[str, Any]]
         f"(the 20x goal: {20 * single:,.0f} texts/s)"
     )
     for case, gflops in achieved.items():
-        print(f"  {case}: {gflops:.1f} GFLOP/s achieved ({100 * gflops / peak:.0f}% of the matmul peak)")
+        print(f"  {case}: {gflops:.1f} GFLOP/s achieved ({100 * gflops / peak:.0f}% of the fp32 matmul peak)")
+    bf16_peak = matmul_gflops(dtype=torch.bfloat16)
+    print(f"  best bf16 matmul here: {bf16_peak:.0f} GFLOP/s (the bf16 case's products are not its limit)")
     return {
         "tokens_per_text": tokens,
         "mflop_per_text": per_text / 1e6,
@@ -112,6 +117,7 @@ def compute_bound(clf: Any, texts: list[str], predict_rows: list[dict[str, Any]]
         "max_texts_per_second": bound,
         "max_vs_eager_one_at_a_time": bound / single,
         "achieved_gflops": achieved,
+        "bf16_matmul_gflops": bf16_peak,
     }
 
 
@@ -162,7 +168,9 @@ def main() -> None:
     for clf in (eager, onnx, int8):
         clf.predict(texts[:256])  # warm-up
 
-    backends = {"eager PyTorch": eager, "onnxruntime fp32": onnx, "onnxruntime int8": int8}
+    bf16 = eager.with_precision("bf16")
+    bf16.predict(texts[:256])
+    backends = {"eager PyTorch": eager, "eager PyTorch bf16": bf16, "onnxruntime fp32": onnx, "onnxruntime int8": int8}
     cases: dict[str, Callable[[], float]] = {}
     for name, clf in backends.items():
         cases[f"{name}, one text at a time"] = lambda c=clf: rate(len(single), lambda: [c.predict(t) for t in single])
