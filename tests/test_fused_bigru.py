@@ -132,3 +132,17 @@ def test_predict_and_eval_take_precision(tiny_run: Path, tmp_path: Path) -> None
     assert '"precision": "bf16"' in (tmp_path / "ev" / "test_metrics.json").read_text()
     r = run("predict", f"ckpt_path={tiny_run}", "text=x", "precision=fp16")
     assert r.returncode == 2 and r.stderr.strip().splitlines() == ["error: precision=fp16: must be one of fp32, bf16"]
+
+
+def test_serve_takes_precision(tiny_run: Path) -> None:
+    pytest.importorskip("fastapi", reason="serving needs the serve extra")
+    from fastapi.testclient import TestClient
+
+    from textgru.serving import build_server
+
+    texts = ["a fine film", "dull and slow", "ok"]
+    expected = [p.label for p in textgru.load(tiny_run).predict(texts)]
+    with TestClient(build_server(tiny_run, precision="bf16", threads=None)) as client:
+        assert client.get("/info").json()["models"]["classifier"]["precision"] == "bf16"
+        answer = client.post("/predict", json={"texts": texts}).json()["predictions"]
+    assert [p["label"] for p in answer] == expected

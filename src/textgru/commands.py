@@ -246,4 +246,5 @@ def serve_command(cfg: DictConfig) -> None:
         threads=None if cfg.threads is None else int(cfg.threads),
         split_rows=int(cfg.split_rows),
         fast_lane=bool(cfg.fast_lane),
+        precision=str(cfg.precision),
     )

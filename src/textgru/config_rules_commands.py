@@ -84,6 +84,7 @@ SERVE: dict[str, Rule] = {
     "threads": Int(1, null=True, what="null: torch's default"),
     "split_rows": Int(0, what="0: never split a model call in two halves"),
     "fast_lane": Bool(),
+    "precision": PRECISION,
     "device": OneOf(("cpu",), what="textgru serve runs on the CPU for now"),
     "log_level": OneOf(("critical", "error", "warning", "info", "debug", "trace")),
     **{

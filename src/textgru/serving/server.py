@@ -50,6 +50,7 @@ def build_server(
     threads: int | None = 1,
     split_rows: int = 16,
     fast_lane: bool = True,
+    precision: str = "fp32",
 ) -> FastAPI:
     """The FastAPI app for a classifier and/or a language model (run folders or .ckpt files), not started yet.
 
@@ -58,9 +59,9 @@ def build_server(
     `timeout`: seconds a /predict or /score request may wait for its answer (then 504). `threads`: torch threads of
     this process (the batching and generation threads share them; None: torch's default). `split_rows`: a model call
     of at least this many rows (a generation step's streams x samples; a /predict or /score batch's texts from two or
-    more requests) is cut in two halves computed on two threads (0: never). `limits`:
-    `textgru.serving.Limits` (the caps on requests). `fast_lane`: valid /predict and /score requests skip FastAPI's
-    routing (`fast_lane.py`; False: a route or dependency you add for those paths sees every request). Run it with
+    more requests) is cut in two halves computed on two threads (0: never). `limits`: `textgru.serving.Limits`.
+    `fast_lane`: valid /predict and /score requests skip FastAPI's routing (`fast_lane.py`; False: a route you add for
+    those paths sees every request). `precision`: the classifier's (`Classifier.with_precision`). Run it with
     `uvicorn.run(app, ...)` or `serve`. The defaults are those of `textgru serve` (conf/serve.yaml; a test checks)."""
     _need_serving_packages()
     import torch
@@ -92,7 +93,7 @@ def build_server(
         raise TextgruError(f"threads={threads!r} must be a whole number of at least 1, or None for torch's default")
     models: dict[str, Any] = {}
     if classifier not in (None, ""):
-        models["classifier"] = Classifier.load(classifier)
+        models["classifier"] = Classifier.load(classifier).with_precision(precision)
     if lm not in (None, ""):
         models["lm"] = LanguageModel.load(lm)
     if threads:
@@ -198,8 +199,7 @@ def describe(model: Any) -> dict[str, Any]:
         "metrics": export.get("training_metrics") if export else RunFolder.metrics_of_checkpoint(meta["path"]),
     }
     if hasattr(model, "label_names"):
-        out["labels"] = list(model.label_names)
-        out["max_length"] = model.max_length
+        out.update(labels=list(model.label_names), max_length=model.max_length, precision=model.precision)
     return out
 
 
@@ -216,7 +216,7 @@ def serve(
 
     `host` is 127.0.0.1 (this machine only) unless you pass "0.0.0.0"; `port=0` picks a free port (logged).
     Other keywords go to `build_server`: `limits=textgru.serving.Limits(...)`, `max_batch_size`, `batch_timeout`,
-    `inner_batch_size`, `timeout`, `threads`, `split_rows`, `fast_lane`. Endpoints: POST /predict, /generate, /score;
+    `inner_batch_size`, `timeout`, `threads`, `split_rows`, `fast_lane`, `precision`. Endpoints: POST /predict, /generate, /score;
     GET /info, /health, /docs, and the web page at /."""
     if host not in HOSTS:
         raise TextgruError(f"host={host!r}: use 127.0.0.1 (this machine only) or 0.0.0.0 (every interface) or '::'")
