@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -137,3 +138,10 @@ def test_ranks_split_each_global_batch(n: int, batch_size: int, replicas: int, s
     else:  # evaluation: every example exactly once across ranks, never padded
         assert sorted(j for s in shares for b in s for j in b) == list(range(n))
         assert all(b for s in shares for b in s)
+
+
+def test_pad_collate_refuses_nested_ids_as_before() -> None:
+    with pytest.raises((RuntimeError, ValueError, TypeError)):
+        pad_collate([{"input_ids": [[1, 2], [3, 4]]}])
+    batch = pad_collate([{"input_ids": [5, 6, 7]}, {"input_ids": (8,)}, {"input_ids": []}], pad_id=1)
+    assert batch["input_ids"].tolist() == [[5, 6, 7], [8, 1, 1], [1, 1, 1]] and batch["lengths"].tolist() == [3, 1, 0]

@@ -243,7 +243,10 @@ def test_classifier_api_same_on_both_backends(exported: dict, small_csv: Path) -
     report_o = onnx_clf.evaluate(str(small_csv), text_column="review", label_column="sentiment")
     assert report_o["confusion_matrix"] == report_t["confusion_matrix"]
     assert abs(report_o["macro_f1"] - report_t["macro_f1"]) < 1e-9
-    with pytest.raises(TextgruError, match="precision=bf16 runs PyTorch checkpoints; .* is an export"):
+    with pytest.raises(
+        TextgruError,
+        match=r"precision=bf16 runs textgru's PyTorch classifiers; .* is an export \(onnxruntime runs it in fp32\)",
+    ):
         onnx_clf.with_precision("bf16")
 
 

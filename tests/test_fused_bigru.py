@@ -3,9 +3,12 @@ side on CPU threads (`textgru.inference.parallel_batches`)."""
 
 from __future__ import annotations
 
+import copy
+import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +17,7 @@ import torch
 import textgru
 from textgru.errors import TextgruError
 from textgru.inference.fused_bigru import FusedGRUClassifier
+from textgru.inference.parallel_batches import run_batches
 from textgru.models.gru_classifier import GRUClassifier
 
 
@@ -81,6 +85,7 @@ def test_classifier_in_bf16(clf: textgru.Classifier) -> None:
     texts = ["a fine film", "dull and slow", "", "ok " * 200] + [f"text number {i} good" for i in range(40)]
     bf16 = clf.with_precision("bf16")
     assert clf.precision == "fp32" and bf16.precision == "bf16" and "precision=bf16" in repr(bf16)
+    assert isinstance(bf16.forward, FusedGRUClassifier) and clf.forward is clf.model
     p32, p16 = clf.predict_proba(texts, batch_size=8), bf16.predict_proba(texts, batch_size=8)
     assert (p32 - p16).abs().max().item() < 1e-2
     assert [p.label for p in clf.predict(texts)] == [p.label for p in bf16.predict(texts)]
@@ -89,35 +94,99 @@ def test_classifier_in_bf16(clf: textgru.Classifier) -> None:
         clf.with_precision("fp16")
 
 
+class Spy(torch.nn.Module):
+    """A classifier's model that records which thread ran each batch on how many torch threads, and can fail."""
+
+    def __init__(self, inner: torch.nn.Module, fail_at: int = 0) -> None:
+        super().__init__()
+        self.inner, self.fail_at, self.calls = inner, fail_at, []
+
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        self.calls.append((threading.current_thread().name, torch.get_num_threads()))
+        if len(self.calls) == self.fail_at:
+            raise RuntimeError("a batch broke")
+        time.sleep(0.01)
+        return self.inner(ids, lengths)
+
+
 def test_batches_side_by_side_give_the_same_answers(clf: textgru.Classifier) -> None:
-    """With 2 torch threads, 3+ batches run on 2 threads of one core each: the same probabilities as one thread
-    running them all, the caller's thread count untouched, an error in a batch raised to the caller."""
-    texts = [("great fun " * (i % 7)) + f"word{i}" for i in range(50)]
+    """With 2 torch threads, 8+ batches run on 2 threads of one core each: the same probabilities as one thread
+    running them all; the caller's thread count, and that of threads started later, untouched; an error in a batch
+    raised to the caller, the other thread stopping early."""
+    texts = [("great fun " * (i % 7)) + f"word{i}" for i in range(80)]  # 10 batches of 8
     before = torch.get_num_threads()
+    later: list[int] = []
     try:
         torch.set_num_threads(1)
         one = clf.predict_proba(texts, batch_size=8)
         torch.set_num_threads(2)
-        two = clf.predict_proba(texts, batch_size=8)
+        spied = copy.copy(clf)
+        spied.model = Spy(clf.model)
+        assert spied.predict_proba(texts, batch_size=8).equal(one)
         assert torch.get_num_threads() == 2
-        spied = clf.with_precision("fp32")
-        calls: list[tuple[str, int]] = []
-
-        def spy(ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-            calls.append((threading.current_thread().name, torch.get_num_threads()))
-            if len(calls) == 10:
-                raise RuntimeError("batch ten broke")
-            return clf.model(ids, lengths)
-
-        spied.forward = spy
-        assert spied.predict_proba(texts, batch_size=8).equal(two)
-        assert len(calls) == 7 and {n for _, n in calls} == {1}  # 50 texts in batches of 8, each thread on 1 core
-        assert len({name for name, _ in calls}) == 2
-        with pytest.raises(RuntimeError, match="batch ten broke"):
+        thread = threading.Thread(target=lambda: later.append(torch.get_num_threads()))
+        thread.start()
+        thread.join()
+        calls = spied.model.calls
+        assert len(calls) == 10 and {n for _, n in calls} == {1} and len({name for name, _ in calls}) == 2
+        assert spied.predict_proba(texts[:24], batch_size=8).equal(one[:24])  # 3 batches: here, on both cores
+        assert [n for _, n in calls[10:]] == [2, 2, 2] and {name for name, _ in calls[10:]} == {"MainThread"}
+        spied.model = Spy(clf.model, fail_at=2)
+        with pytest.raises(RuntimeError, match="a batch broke"):
             spied.predict_proba(texts, batch_size=8)
+        assert len(spied.model.calls) <= 4  # the other thread stopped after its current batch
     finally:
         torch.set_num_threads(before)
-    assert one.equal(two)
+    assert later == [2]
+
+
+def test_predict_after_the_main_thread_ends(tiny_run: Path) -> None:
+    """A thread still predicting while Python shuts down (no new threads then) runs its batches itself."""
+    code = (
+        "import sys, threading, time, torch, textgru\n"
+        "torch.set_num_threads(2)\n"
+        "clf = textgru.load(sys.argv[1])\n"
+        "texts = [f'text {i} ' + 'good ' * (i % 20) for i in range(100)]\n"
+        "def work():\n"
+        "    time.sleep(0.5)\n"
+        "    print('shape', tuple(clf.predict_proba(texts, batch_size=8).shape), flush=True)\n"
+        "threading.Thread(target=work).start()\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code, str(tiny_run)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and "shape (100, " in r.stdout, r.stderr[-2000:]
+
+
+def test_the_bf16_forward_follows_the_model(clf: textgru.Classifier) -> None:
+    """Replacing `clf.model` changes the answers in either precision (the bf16 forward is rebuilt for it)."""
+    texts = ["a fine film", "dull and slow"]
+    for precision in ("fp32", "bf16"):
+        other = clf.with_precision(precision)
+        other.model = copy.deepcopy(clf.model)
+        with torch.no_grad():
+            other.model.head.weight.zero_()
+            other.model.head.bias.zero_()
+        classes = len(clf.label_names)
+        assert torch.allclose(other.predict_proba(texts), torch.full((2, classes), 1 / classes))
+        assert not torch.allclose(clf.with_precision(precision).predict_proba(texts), other.predict_proba(texts))
+
+
+def test_fused_module_edges() -> None:
+    torch.manual_seed(0)
+    m = GRUClassifier(50, 3, embedding_dim=16, hidden_size=24).eval()
+    for gru in (*m.rnn.forward_layers, *m.rnn.backward_layers):  # a GRU without biases: zeros where they would be
+        gru.bias = False
+        del gru.bias_ih_l0, gru.bias_hh_l0
+        gru._flat_weights_names = ["weight_ih_l0", "weight_hh_l0"]
+        gru._init_flat_weights()
+    ids, lengths = random_batch(20, 12)
+    fused = FusedGRUClassifier(m, torch.float32)
+    with torch.inference_mode():
+        assert (fused(ids, lengths) - m(ids, lengths)).abs().max().item() < 1e-5
+    assert "layer0" in dict(fused.named_buffers())  # `.to(device)` moves the stacked weights
+    with pytest.raises(ValueError, match="at least one token"):
+        fused(ids, torch.where(torch.arange(20) == 3, 0, lengths))
+    with pytest.raises(TextgruError, match="float32 model; this one is torch.float64"):
+        FusedGRUClassifier(model(1, True, "mean").double())
 
 
 def test_predict_and_eval_take_precision(tiny_run: Path, tmp_path: Path) -> None:
@@ -146,3 +215,27 @@ def test_serve_takes_precision(tiny_run: Path) -> None:
         assert client.get("/info").json()["models"]["classifier"]["precision"] == "bf16"
         answer = client.post("/predict", json={"texts": texts}).json()["predictions"]
     assert [p["label"] for p in answer] == expected
+
+
+def test_ctrl_c_waits_for_the_batches_in_flight() -> None:
+    """Ctrl+C while batches run side by side: KeyboardInterrupt reaches the caller only after every worker has left
+    its batch (else Python may exit with one inside torch: an abort), and the rest of the batches are skipped."""
+    ran: list[int] = []
+
+    def run(batch: int) -> None:
+        time.sleep(0.1)
+        ran.append(batch)
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    main = threading.main_thread().ident
+    timer = threading.Timer(0.25, lambda: signal.pthread_kill(main, signal.SIGINT))  # Ctrl+C, to the waiting thread
+    try:
+        timer.start()
+        with pytest.raises(KeyboardInterrupt):
+            run_batches(run, list(range(40)), torch.nn.Linear(1, 1))
+    finally:
+        timer.cancel()
+        torch.set_num_threads(before)
+    assert not [t for t in threading.enumerate() if t.name.startswith("textgru-batches")]
+    assert 2 <= len(ran) < 20

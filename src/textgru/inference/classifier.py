@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, overload
@@ -58,7 +58,7 @@ class Classifier(LoadedModel):
         self.max_length = max_length
         self.meta = dict(meta)
         self.precision = "fp32"
-        self.forward = model  # (input_ids, lengths) -> logits: the model itself, or its bf16 forward
+        self._fused: FusedGRUClassifier | None = None  # the bf16 forward, built for `self.model` when first needed
 
     @classmethod
     def from_parts(cls, model: torch.nn.Module, meta: dict[str, Any]) -> Classifier:
@@ -80,12 +80,25 @@ class Classifier(LoadedModel):
         if precision not in PRECISIONS:
             raise TextgruError(f"precision={precision!r} is not one of {', '.join(PRECISIONS)}")
         other = copy.copy(self)
-        other.precision, other.forward = precision, self.model
-        if precision == "bf16":
-            if not isinstance(self.model, GRUClassifier):  # an exported folder runs on onnxruntime in fp32
-                raise TextgruError(f"precision=bf16 runs PyTorch checkpoints; {self.meta.get('path')!r} is an export")
-            other.forward = FusedGRUClassifier(self.model, torch.bfloat16)
+        other.precision, other._fused = precision, None
+        other.forward  # noqa: B018 (a model the bf16 forward cannot run is refused now, not at the first text)
         return other
+
+    @property
+    def forward(self) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+        """(input_ids, lengths) -> logits in this classifier's precision: the model itself, or its bf16 forward
+        (rebuilt when `self.model` has been replaced)."""
+        if self.precision == "fp32":
+            return self.model
+        if self._fused is None or self._fused.model is not self.model:
+            if not isinstance(self.model, GRUClassifier):
+                exported = self.meta.get("backend") == "onnxruntime"
+                what = "an export (onnxruntime runs it in fp32)" if exported else f"a {type(self.model).__name__}"
+                raise TextgruError(
+                    f"precision=bf16 runs textgru's PyTorch classifiers; {self.meta.get('path')!r} is {what}"
+                )
+            self._fused = FusedGRUClassifier(self.model, torch.bfloat16)
+        return self._fused
 
     def encode(self, texts: Sequence[str]) -> list[list[int]]:
         """Token ids of each text, cut to the training `max_length`; an empty text becomes one [UNK]."""
@@ -111,12 +124,13 @@ class Classifier(LoadedModel):
         batches = list(LengthBucketBatchSampler([len(x) for x in ids], batch_size, shuffle=False))
         pad = pad_id(self.tokenizer)
 
-        def run(some: list[list[int]]) -> None:
-            with torch.inference_mode():  # per thread
-                for idx in some:
-                    batch = pad_collate([{"input_ids": ids[i]} for i in idx], pad_id=pad)
-                    logits = self.forward(batch["input_ids"].to(self.device), batch["lengths"])  # (batch, classes)
-                    probs[idx] = torch.softmax(logits.float(), dim=-1).cpu()
+        forward = self.forward
+
+        def run(idx: list[int]) -> None:
+            with torch.inference_mode():  # in each thread that runs batches
+                batch = pad_collate([{"input_ids": ids[i]} for i in idx], pad_id=pad)
+                logits = forward(batch["input_ids"].to(self.device), batch["lengths"])  # (batch, classes)
+                probs[idx] = torch.softmax(logits.float(), dim=-1).cpu()
 
         run_batches(run, batches, self.model)
         return probs

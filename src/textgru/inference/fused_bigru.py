@@ -38,6 +38,10 @@ class FusedGRUClassifier(nn.Module):
 
     def __init__(self, model: GRUClassifier, dtype: torch.dtype = torch.bfloat16) -> None:
         super().__init__()
+        if not isinstance(model, GRUClassifier):
+            raise TextgruError(f"precision=bf16 runs textgru's GRUClassifier, not a {type(model).__name__}")
+        if model.embedding.weight.dtype != torch.float32:
+            raise TextgruError(f"precision=bf16 runs a float32 model; this one is {model.embedding.weight.dtype}")
         rnn = model.rnn
         if not all(isinstance(g, nn.GRU) for g in rnn.forward_layers):
             raise TextgruError("this classifier uses the reference GRU (model.rnn=reference); use precision=fp32")
@@ -49,7 +53,12 @@ class FusedGRUClassifier(nn.Module):
         self.model = model
         self.dtype = dtype
         self.hidden_size = rnn.hidden_size
-        self.layers = [self._weights(layer) for layer in range(rnn.num_layers)]
+        for layer in range(rnn.num_layers):  # buffers: `.to(device)` moves them with the module
+            self.register_buffer(f"layer{layer}", self._weights(layer), persistent=False)
+
+    @property
+    def layers(self) -> list[torch.Tensor]:
+        return [getattr(self, f"layer{i}") for i in range(self.model.rnn.num_layers)]
 
     def _weights(self, layer: int) -> torch.Tensor:
         """The layer's one matrix (directions, inputs + hidden + 1, 4*hidden): a step's [x, h, 1] times it gives
@@ -60,7 +69,9 @@ class FusedGRUClassifier(nn.Module):
         with torch.no_grad():
             for g in grus:
                 w_ih, w_hh = g.weight_ih_l0.float(), g.weight_hh_l0.float()  # (3*hidden, inputs), (3*hidden, hidden)
-                b_ih, b_hh = g.bias_ih_l0.float(), g.bias_hh_l0.float()
+                b_ih, b_hh = (
+                    (g.bias_ih_l0.float(), g.bias_hh_l0.float()) if g.bias else (w_ih.new_zeros(3 * hidden),) * 2
+                )
                 inputs, rz = w_ih.shape[1], slice(0, 2 * hidden)
                 m = w_ih.new_zeros(inputs + hidden + 1, 4 * hidden)
                 m[:inputs, rz], m[inputs:-1, rz], m[-1, rz] = w_ih[rz].t(), w_hh[rz].t(), b_ih[rz] + b_hh[rz]
@@ -77,6 +88,8 @@ class FusedGRUClassifier(nn.Module):
         order = torch.argsort(lengths, descending=True, stable=True)  # longest first: running texts are rows :k
         lens = lengths[order]
         time = int(lens[0])
+        if int(lens[-1]) < 1:
+            raise ValueError("every text needs at least one token (lengths >= 1)")
         ids = input_ids.to(device)[order, :time].t()  # (time, batch)
         steps = torch.arange(time, device=device).unsqueeze(1)  # (time, 1)
         running = (lens.unsqueeze(0) > steps).sum(1).tolist()  # texts still running at each step

@@ -71,7 +71,7 @@ def build_server(
     from textgru.inference.classifier import Classifier
     from textgru.inference.language_model import LanguageModel
     from textgru.serving.apis import add_predict, add_score, predictions, scores
-    from textgru.serving.batcher import TextBatcher
+    from textgru.serving.batcher import TextBatcher, check_batching
     from textgru.serving.errors import install_error_handlers
     from textgru.serving.fast_lane import FastLane, Lanes
     from textgru.serving.limits import Limits
@@ -81,16 +81,10 @@ def build_server(
 
     if classifier in (None, "") and lm in (None, ""):
         raise TextgruError("nothing to serve: give classifier=<run folder or .ckpt> and/or lm=<run folder or .ckpt>")
+    if precision != "fp32" and classifier in (None, ""):
+        raise TextgruError(f"precision={precision!r} is the classifier's; give classifier=<run folder or .ckpt>")
     limits = (limits or Limits()).check()
-    if max_batch_size < 1 or batch_timeout < 0 or inner_batch_size < 1 or timeout <= 0 or split_rows < 0:
-        raise TextgruError(
-            f"max_batch_size={max_batch_size} and inner_batch_size={inner_batch_size} must be at least 1, "
-            f"batch_timeout={batch_timeout} and split_rows={split_rows} at least 0, timeout={timeout} above 0"
-        )
-    if batch_timeout >= timeout:
-        raise TextgruError(f"batch_timeout={batch_timeout} must be below timeout={timeout}")
-    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
-        raise TextgruError(f"threads={threads!r} must be a whole number of at least 1, or None for torch's default")
+    check_batching(max_batch_size, batch_timeout, inner_batch_size, timeout, split_rows, threads)
     models: dict[str, Any] = {}
     if classifier not in (None, ""):
         models["classifier"] = Classifier.load(classifier).with_precision(precision)
