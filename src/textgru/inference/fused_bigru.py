@@ -3,8 +3,9 @@ the matrix products in a chosen dtype: bfloat16 for `Classifier.with_precision("
 
 Why: on CPUs with bfloat16 matrix units (Intel AMX, Xeon 4th generation on) a step's product runs 4-7x faster in
 bf16 than in fp32, and the fp32 `nn.GRU` spends most of a batch in those products. Each step here is one batched
-product for all directions (`bmm`), then the gates elementwise in fp32; the state stays fp32, so rounding does not
-build up along a text. Only the products' inputs are rounded to bf16 (8 bits of mantissa).
+product for all directions (`bmm` of [x, h, 1] by a stacked matrix: every gate's input and both biases at once), then
+the gates elementwise in fp32; the state stays fp32, so rounding does not build up along a text. The products' inputs
+and results are rounded to bf16 (8 bits of mantissa; the sums inside are fp32).
 
 Padding-exact like `BiGRU`: texts run longest first and each step advances only the texts still running (the first
 `k` rows), the backward direction reads each text reversed within its own length, and the pooling (mean, max,
