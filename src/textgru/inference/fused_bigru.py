@@ -99,7 +99,7 @@ class FusedGRUClassifier(nn.Module):
         for i, weights in enumerate(self.layers):
             last = i == len(self.layers) - 1
             inputs = [x, take_time(x, backward)] if len(weights) == 2 else [x]  # each direction's reading
-            state, out = self._layer(torch.stack(inputs), weights, running, keep_outputs=not last)
+            state, out = self._layer(inputs, weights, running, keep_outputs=not last)
             if not last:  # (time, directions, batch, hidden) by step -> the next layer's input by position
                 parts = [out[:, 0], take_time(out[:, 1], backward)] if len(inputs) == 2 else [out[:, 0]]
                 x = torch.cat(parts, dim=-1)  # (time, batch, directions*hidden)
@@ -108,17 +108,19 @@ class FusedGRUClassifier(nn.Module):
         return torch.empty_like(logits).index_copy_(0, order, logits)
 
     def _layer(
-        self, inputs: torch.Tensor, weights: torch.Tensor, running: list[int], keep_outputs: bool
+        self, inputs: list[torch.Tensor], weights: torch.Tensor, running: list[int], keep_outputs: bool
     ) -> tuple[dict[str, torch.Tensor], torch.Tensor | None]:
-        # inputs: (directions, time, batch, features), each direction's inputs in the order it reads them
-        directions, time, batch, features = inputs.shape
-        hidden = self.hidden_size
-        xh = inputs.new_empty(time, directions, batch, features + hidden + 1, dtype=self.dtype)  # [x, h, 1] by step
-        xh[..., :features] = inputs.transpose(0, 1)
+        # inputs: a (time, batch, features) per direction, in the order it reads them
+        directions, (time, batch, features), hidden = len(inputs), inputs[0].shape, self.hidden_size
+        xh = inputs[0].new_empty(time, directions, batch, features + hidden + 1, dtype=self.dtype)  # [x, h, 1]
+        for d, x in enumerate(inputs):
+            xh[:, d, :, :features] = x
         xh[..., -1] = 1
-        h = inputs.new_zeros(directions, batch, hidden, dtype=torch.float32)
+        h = inputs[0].new_zeros(directions, batch, hidden, dtype=torch.float32)
         total, peak = torch.zeros_like(h), torch.full_like(h, -torch.inf)
         out = h.new_zeros(time, directions, batch, hidden) if keep_outputs else None
+        kind = self.model.pool.kind  # the last layer accumulates what its pooling reads, no more
+        sums, maxima = out is None and kind in ("mean", "meanmax"), out is None and kind in ("max", "meanmax")
         for step in range(time):
             k = running[step]
             rows = min(batch, -(-k // SHAPE_STEP) * SHAPE_STEP)  # rows past k are finished texts: computed, not kept
@@ -130,8 +132,9 @@ class FusedGRUClassifier(nn.Module):
             torch.lerp(n[:, :k], hk, rz[:, :k, hidden:], out=hk)  # h = n + z * (h - n), in place
             if out is not None:
                 out[step, :, :k] = hk
-            else:
+            if sums:
                 total[:, :k] += hk
+            if maxima:
                 torch.maximum(peak[:, :k], hk, out=peak[:, :k])
         return {"last": h, "total": total, "peak": peak}, out
 
