@@ -386,7 +386,8 @@ def test_config_json_values_are_checked_plain_values(
 def test_files_that_do_not_belong_together_get_one_line(tmp_path: Path, exported: dict) -> None:
     """Found by an audit: a graph swapped in with config.json's checksum updated answered every text with each label
     at 1.0; another run's tokenizer, an edited vocab_size or num_layers, or a repeated label was taken silently (or
-    tried to allocate terabytes, or failed every request with onnxruntime's error). Each is one line at load."""
+    tried to allocate terabytes, or failed every request with onnxruntime's error); so was a pad_id or unk_id that
+    another runtime would pad with but tokenizer.json does not have. Each is one line at load."""
     from textgru.onnx_format import sha256
 
     def tampered(name: str, task: str, edit) -> Path:
@@ -421,6 +422,12 @@ def test_files_that_do_not_belong_together_get_one_line(tmp_path: Path, exported
         ),
         "vocab": ("lm", lambda f, c: c.update(vocab_size=3), "says vocab_size 3"),
         "layers": ("lm", lambda f, c: c.update(num_layers=10**6), "num_layers=1000000"),
+        "pad": (
+            "sentiment",
+            lambda f, c: c.update(pad_id=10**12),
+            r"pad_id=1000000000000 is not tokenizer.json's \[PAD\] id 0",
+        ),
+        "unk": ("lm", lambda f, c: c.update(unk_id=-1), r"unk_id=-1 is not tokenizer.json's \[UNK\] id 1"),
         "graph": ("sentiment", swap_graph, r"its graph gives logits of shape \[1, 1\] where"),
     }
     for name, (task, edit, needle) in cases.items():

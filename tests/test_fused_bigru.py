@@ -170,6 +170,27 @@ def test_the_bf16_forward_follows_the_model(clf: textgru.Classifier) -> None:
         assert not torch.allclose(clf.with_precision(precision).predict_proba(texts), other.predict_proba(texts))
 
 
+def test_the_bf16_forward_follows_changed_gru_weights(clf: textgru.Classifier) -> None:
+    """An in-place change to the GRU (an optimizer step, `load_state_dict`) is seen by the next bf16 prediction."""
+    texts = ["a fine film", "dull and slow", "what a day"]
+    fp32 = clf.with_precision("fp32")
+    fp32.model = copy.deepcopy(clf.model)
+    bf16 = clf.with_precision("bf16")
+    bf16.model = fp32.model
+    before = bf16.predict_proba(texts)
+    changes = [
+        lambda gru: gru.weight_hh_l0.mul_(-1.0),  # in place, as an optimizer step writes
+        lambda gru: gru.load_state_dict({k: 0.2 * torch.randn_like(v) for k, v in gru.state_dict().items()}),
+    ]
+    for change in changes:
+        with torch.no_grad():
+            change(fp32.model.rnn.forward_layers[0])
+        now, after = fp32.predict_proba(texts), bf16.predict_proba(texts)
+        stale = (before - now).abs().max().item()  # what the copy made before the change would be off by
+        assert (after - now).abs().max().item() < stale / 5, stale
+        before = after
+
+
 def test_fused_module_edges() -> None:
     torch.manual_seed(0)
     m = GRUClassifier(50, 3, embedding_dim=16, hidden_size=24).eval()

@@ -87,10 +87,10 @@ class Classifier(LoadedModel):
     @property
     def forward(self) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
         """(input_ids, lengths) -> logits in this classifier's precision: the model itself, or its bf16 forward
-        (rebuilt when `self.model` has been replaced)."""
+        (rebuilt when `self.model` has been replaced, or its GRU weights changed or moved)."""
         if self.precision == "fp32":
             return self.model
-        if self._fused is None or self._fused.model is not self.model:
+        if self._fused is None or self._fused.model is not self.model or not self._fused.current:
             if not isinstance(self.model, GRUClassifier):
                 exported = self.meta.get("backend") == "onnxruntime"
                 what = "an export (onnxruntime runs it in fp32)" if exported else f"a {type(self.model).__name__}"

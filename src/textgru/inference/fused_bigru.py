@@ -32,10 +32,20 @@ def take_time(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     return x.reshape(time * batch, features).index_select(0, rows.view(-1)).view(time, batch, features)
 
 
+def gru_weights_state(model: GRUClassifier) -> tuple[tuple[int, str, int | None], ...]:
+    """What changes when the model's GRU weights do: each tensor's storage, device and in-place version counter
+    (bumped by every in-place write: optimizer steps, `load_state_dict`, `mul_`). Tensors made under
+    `torch.inference_mode` keep no counter (None): an in-place change to those is not seen."""
+    return tuple(
+        (p.data_ptr(), str(p.device), None if p.is_inference() else p._version) for p in model.rnn.parameters()
+    )
+
+
 class FusedGRUClassifier(nn.Module):
     """`forward(input_ids, lengths) -> logits (batch, classes)` of `model` (a `GRUClassifier` in eval mode, native
     `nn.GRU` layers, pooling in `POOLINGS`), its GRU products in `dtype`. It reads the model's embedding and head,
-    and copies its GRU weights once (later changes to the model's GRU are not seen)."""
+    and copies its GRU weights; `current` tells whether that copy still matches the model's GRU (False after an
+    in-place change such as an optimizer step or `load_state_dict`, or a move to another device)."""
 
     def __init__(self, model: GRUClassifier, dtype: torch.dtype = torch.bfloat16) -> None:
         super().__init__()
@@ -56,6 +66,12 @@ class FusedGRUClassifier(nn.Module):
         self.hidden_size = rnn.hidden_size
         for layer in range(rnn.num_layers):  # buffers: `.to(device)` moves them with the module
             self.register_buffer(f"layer{layer}", self._weights(layer), persistent=False)
+        self.copied_from = gru_weights_state(model)
+
+    @property
+    def current(self) -> bool:
+        """Whether the copied GRU weights are still the model's (same tensors, devices and in-place versions)."""
+        return gru_weights_state(self.model) == self.copied_from
 
     @property
     def layers(self) -> list[torch.Tensor]:

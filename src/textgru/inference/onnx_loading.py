@@ -66,7 +66,7 @@ def open_export(
         meta.update(normalisation={k: config[k] for k in ("columns", "mean", "std")})
         meta.update(window=config["window"], horizon=config["horizon"])
     else:
-        tokenizer, vocab = _tokenizer_json(folder)
+        tokenizer, vocab = _tokenizer_json(folder, config)
         meta.update(tokenizer=tokenizer, max_length=config["max_length"], label_names=config.get("labels"))
     if config.get("labels") is not None:
         width = session.get_outputs()[0].shape[-1]  # (batch, classes)
@@ -129,17 +129,26 @@ def _runs_as_configured(runner: Any, session: Any, config: dict[str, Any], vocab
             )
 
 
-def _tokenizer_json(folder: ExportFolder) -> tuple[str, int]:
-    """tokenizer.json's text, checked to be a readable tokenizer, and its number of tokens."""
+def _tokenizer_json(folder: ExportFolder, config: dict[str, Any]) -> tuple[str, int]:
+    """tokenizer.json's text, checked to be a readable tokenizer whose special tokens have the ids config.json gives
+    (what another runtime pads with), and its number of tokens."""
     from tokenizers import Tokenizer
+
+    from textgru.data.tokenization import PAD, UNK
 
     if not folder.tokenizer.is_file():
         raise TextgruError(f"{str(folder.path)!r} has no tokenizer.json; export again with textgru export format=onnx")
     text = folder.tokenizer.read_text(encoding="utf-8", errors="replace")
     try:
-        vocab = Tokenizer.from_str(text).get_vocab_size()
+        tokenizer = Tokenizer.from_str(text)
     except Exception as e:  # tokenizers raises a plain Exception for a file it cannot parse
         raise TextgruError(
             f"{str(folder.tokenizer)!r} is not a readable tokenizer ({str(e)[:80]}); export again"
         ) from None
-    return text, vocab
+    for key, token in (("pad_id", PAD), ("unk_id", UNK)):
+        if config[key] != tokenizer.token_to_id(token):
+            raise TextgruError(
+                f"{str(folder.path)!r}: config.json's {key}={config[key]} is not tokenizer.json's {token} id "
+                f"{tokenizer.token_to_id(token)}: the files do not belong together; export again"
+            )
+    return text, tokenizer.get_vocab_size()
