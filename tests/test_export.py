@@ -413,6 +413,21 @@ def test_files_that_do_not_belong_together_get_one_line(tmp_path: Path, exported
         onnx.save(model, str(folder / "model.onnx"))
         config["model_sha256"] = sha256(folder / "model.onnx")
 
+    def tokenizer_ids(folder: Path, config: dict, **ids: int) -> None:  # tokens moved in both files alike
+        tok = json.loads((folder / "tokenizer.json").read_text())
+        for token, new in ids.items():
+            content = f"[{token.upper()}]"
+            tok["model"]["vocab"][content] = new
+            for added in tok["added_tokens"]:
+                added["id"] = new if added["content"] == content else added["id"]
+            config[f"{token}_id"] = new
+        (folder / "tokenizer.json").write_text(json.dumps(tok))
+
+    def unknown_token(folder: Path, config: dict) -> None:
+        tok = json.loads((folder / "tokenizer.json").read_text())
+        tok["model"]["unk_token"] = "[MASK]"
+        (folder / "tokenizer.json").write_text(json.dumps(tok))
+
     cases = {
         "labels": ("sentiment", lambda f, c: c.update(labels=["a", "a", "b"]), "names a label twice"),
         "tokenizer": (
@@ -428,6 +443,14 @@ def test_files_that_do_not_belong_together_get_one_line(tmp_path: Path, exported
             r"pad_id=1000000000000 is not tokenizer.json's \[PAD\] id 0",
         ),
         "unk": ("lm", lambda f, c: c.update(unk_id=-1), r"unk_id=-1 is not tokenizer.json's \[UNK\] id 1"),
+        "pad far": ("sentiment", lambda f, c: tokenizer_ids(f, c, pad=10**6), r"pad_id=1000000 is not the model's"),
+        "swapped": ("lm", lambda f, c: tokenizer_ids(f, c, pad=1, unk=0), r"pad_id=1 is not the model's \[PAD\] id 0"),
+        "pad far in all": (
+            "sentiment",
+            lambda f, c: (tokenizer_ids(f, c, pad=10**6), c["model"].update(padding_idx=10**6)),
+            r"pad_id=1000000 is not one of the model's \d+ token ids",
+        ),
+        "unknown": ("sentiment", unknown_token, r"unknown-word token '\[MASK\]' is not in its vocabulary"),
         "graph": ("sentiment", swap_graph, r"its graph gives logits of shape \[1, 1\] where"),
     }
     for name, (task, edit, needle) in cases.items():

@@ -170,8 +170,16 @@ def test_the_bf16_forward_follows_the_model(clf: textgru.Classifier) -> None:
         assert not torch.allclose(clf.with_precision(precision).predict_proba(texts), other.predict_proba(texts))
 
 
+def fused_adam_step(gru: torch.nn.Module) -> None:
+    """One step of a fused optimizer: it writes the weights without bumping autograd's version counter."""
+    for p in gru.parameters():
+        p.grad = torch.randn_like(p)
+    torch.optim.Adam(gru.parameters(), lr=0.05, fused=True).step()
+
+
 def test_the_bf16_forward_follows_changed_gru_weights(clf: textgru.Classifier) -> None:
-    """An in-place change to the GRU (an optimizer step, `load_state_dict`) is seen by the next bf16 prediction."""
+    """Any change to the GRU's weights (an optimizer step, fused or not, `load_state_dict`, a `.data` write) is seen
+    by the next bf16 prediction; a pooling the loop cannot take, swapped in, is one line."""
     texts = ["a fine film", "dull and slow", "what a day"]
     fp32 = clf.with_precision("fp32")
     fp32.model = copy.deepcopy(clf.model)
@@ -181,6 +189,8 @@ def test_the_bf16_forward_follows_changed_gru_weights(clf: textgru.Classifier) -
     changes = [
         lambda gru: gru.weight_hh_l0.mul_(-1.0),  # in place, as an optimizer step writes
         lambda gru: gru.load_state_dict({k: 0.2 * torch.randn_like(v) for k, v in gru.state_dict().items()}),
+        lambda gru: gru.weight_ih_l0.data.copy_(0.2 * torch.randn_like(gru.weight_ih_l0)),  # bypasses autograd
+        fused_adam_step,
     ]
     for change in changes:
         with torch.no_grad():
@@ -189,6 +199,9 @@ def test_the_bf16_forward_follows_changed_gru_weights(clf: textgru.Classifier) -
         stale = (before - now).abs().max().item()  # what the copy made before the change would be off by
         assert (after - now).abs().max().item() < stale / 5, stale
         before = after
+    fp32.model.pool.kind = "attention"
+    with pytest.raises(TextgruError, match="pools by 'attention'"):
+        bf16.predict_proba(texts)
 
 
 def test_fused_module_edges() -> None:

@@ -114,7 +114,11 @@ def staging_folder(output: Path) -> ExportFolder:
 
 # key -> (kinds, what) per task; "int" excludes bool; lists are checked element by element
 _COMMON = {"format": ("str", "the text 'textgru-onnx'"), "format_version": ("int", "an integer"), "task": ("str", "")}
-_TEXT = {"max_length": ("posint", "a positive integer"), "pad_id": ("int", "an integer"), "unk_id": ("int", "")}
+_TEXT = {
+    "max_length": ("posint", "a positive integer"),
+    "pad_id": ("int", "an integer"),
+    "unk_id": ("int", "an integer"),
+}
 KEYS: dict[str, dict[str, tuple[str, str]]] = {
     "sentiment": {**_TEXT, "labels": ("list[str]", "a list of label names")},
     "lm": {

@@ -87,7 +87,7 @@ class Classifier(LoadedModel):
     @property
     def forward(self) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
         """(input_ids, lengths) -> logits in this classifier's precision: the model itself, or its bf16 forward
-        (rebuilt when `self.model` has been replaced, or its GRU weights changed or moved)."""
+        (rebuilt when `self.model` has been replaced, or its GRU weights or pooling changed)."""
         if self.precision == "fp32":
             return self.model
         if self._fused is None or self._fused.model is not self.model or not self._fused.current:

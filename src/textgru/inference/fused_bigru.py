@@ -32,30 +32,36 @@ def take_time(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     return x.reshape(time * batch, features).index_select(0, rows.view(-1)).view(time, batch, features)
 
 
-def gru_weights_state(model: GRUClassifier) -> tuple[tuple[int, str, int | None], ...]:
-    """What changes when the model's GRU weights do: each tensor's storage, device and in-place version counter
-    (bumped by every in-place write: optimizer steps, `load_state_dict`, `mul_`). Tensors made under
-    `torch.inference_mode` keep no counter (None): an in-place change to those is not seen."""
-    return tuple(
-        (p.data_ptr(), str(p.device), None if p.is_inference() else p._version) for p in model.rnn.parameters()
-    )
+def directions(model: GRUClassifier, layer: int) -> list[nn.Module]:
+    """The layer's GRU of each direction: forward, then backward when bidirectional."""
+    rnn = model.rnn
+    return [rnn.forward_layers[layer]] + ([rnn.backward_layers[layer]] if rnn.num_directions == 2 else [])
+
+
+def gru_tensors(model: GRUClassifier) -> list[torch.Tensor] | None:
+    """The GRU weights the loop copies, layer by layer and direction by direction (None: a layer is not an `nn.GRU`)."""
+    grus = [g for layer in range(model.rnn.num_layers) for g in directions(model, layer)]
+    if not all(isinstance(g, nn.GRU) for g in grus):
+        return None
+    biases = [(g.bias_ih_l0, g.bias_hh_l0) if g.bias else () for g in grus]
+    return [t for g, b in zip(grus, biases, strict=True) for t in (g.weight_ih_l0, g.weight_hh_l0, *b)]
 
 
 class FusedGRUClassifier(nn.Module):
     """`forward(input_ids, lengths) -> logits (batch, classes)` of `model` (a `GRUClassifier` in eval mode, native
     `nn.GRU` layers, pooling in `POOLINGS`), its GRU products in `dtype`. It reads the model's embedding and head,
-    and copies its GRU weights; `current` tells whether that copy still matches the model's GRU (False after an
-    in-place change such as an optimizer step or `load_state_dict`, or a move to another device)."""
+    and copies its GRU weights; `current` tells whether that copy still matches the model's GRU and pooling."""
 
     def __init__(self, model: GRUClassifier, dtype: torch.dtype = torch.bfloat16) -> None:
         super().__init__()
         if not isinstance(model, GRUClassifier):
             raise TextgruError(f"precision=bf16 runs textgru's GRUClassifier, not a {type(model).__name__}")
-        if model.embedding.weight.dtype != torch.float32:
-            raise TextgruError(f"precision=bf16 runs a float32 model; this one is {model.embedding.weight.dtype}")
-        rnn = model.rnn
-        if not all(isinstance(g, nn.GRU) for g in rnn.forward_layers):
+        rnn, tensors = model.rnn, gru_tensors(model)
+        if tensors is None:
             raise TextgruError("this classifier uses the reference GRU (model.rnn=reference); use precision=fp32")
+        dtype_of = next((t.dtype for t in [model.embedding.weight, *tensors] if t.dtype != torch.float32), None)
+        if dtype_of is not None:
+            raise TextgruError(f"precision=bf16 runs a float32 model; this one is {dtype_of}")
         if model.pool.kind not in POOLINGS:
             raise TextgruError(
                 f"precision=bf16 takes the poolings {', '.join(POOLINGS)}; this classifier pools by "
@@ -66,12 +72,24 @@ class FusedGRUClassifier(nn.Module):
         self.hidden_size = rnn.hidden_size
         for layer in range(rnn.num_layers):  # buffers: `.to(device)` moves them with the module
             self.register_buffer(f"layer{layer}", self._weights(layer), persistent=False)
-        self.copied_from = gru_weights_state(model)
+        self.pooling = model.pool.kind
+        self.copied_from = [t.detach().clone() for t in tensors]
 
     @property
     def current(self) -> bool:
-        """Whether the copied GRU weights are still the model's (same tensors, devices and in-place versions)."""
-        return gru_weights_state(self.model) == self.copied_from
+        """Whether the model's GRU weights are still those copied (compared by value, ~0.5 ms for the default
+        model: any write is seen, also those that bypass autograd's version counter, such as fused optimizers,
+        `.data` writes and tensors made under `torch.inference_mode`), on the same device, and its pooling the same."""
+        now = gru_tensors(self.model)
+        return (
+            self.model.pool.kind == self.pooling
+            and now is not None
+            and len(now) == len(self.copied_from)
+            and all(
+                a.device == b.device and a.dtype == b.dtype and a.shape == b.shape and torch.equal(a, b)
+                for a, b in zip(now, self.copied_from, strict=True)
+            )
+        )
 
     @property
     def layers(self) -> list[torch.Tensor]:
@@ -80,11 +98,10 @@ class FusedGRUClassifier(nn.Module):
     def _weights(self, layer: int) -> torch.Tensor:
         """The layer's one matrix (directions, inputs + hidden + 1, 4*hidden): a step's [x, h, 1] times it gives
         [r and z before the sigmoid, W_in x + b_in, W_hn h + b_hn] (the n gate keeps its two halves apart)."""
-        rnn, hidden = self.model.rnn, self.hidden_size
-        grus = [rnn.forward_layers[layer]] + ([rnn.backward_layers[layer]] if rnn.num_directions == 2 else [])
+        hidden = self.hidden_size
         mats = []
         with torch.no_grad():
-            for g in grus:
+            for g in directions(self.model, layer):
                 w_ih, w_hh = g.weight_ih_l0.float(), g.weight_hh_l0.float()  # (3*hidden, inputs), (3*hidden, hidden)
                 b_ih, b_hh = (
                     (g.bias_ih_l0.float(), g.bias_hh_l0.float()) if g.bias else (w_ih.new_zeros(3 * hidden),) * 2

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -145,10 +146,24 @@ def _tokenizer_json(folder: ExportFolder, config: dict[str, Any]) -> tuple[str, 
         raise TextgruError(
             f"{str(folder.tokenizer)!r} is not a readable tokenizer ({str(e)[:80]}); export again"
         ) from None
-    for key, token in (("pad_id", PAD), ("unk_id", UNK)):
-        if config[key] != tokenizer.token_to_id(token):
+    vocab = tokenizer.get_vocab_size()
+    model = config.get("model") or {}
+    for key, token, model_key in (("pad_id", PAD, "padding_idx"), ("unk_id", UNK, "unk_idx")):
+        ids = {"tokenizer.json's": tokenizer.token_to_id(token), "the model's": model.get(model_key, config[key])}
+        for whose, id_ in ids.items():
+            if config[key] != id_:
+                raise TextgruError(
+                    f"{str(folder.path)!r}: config.json's {key}={config[key]} is not {whose} {token} id "
+                    f"{'(it has no ' + token + ')' if id_ is None else id_}: the files do not belong together; export again"
+                )
+        if not 0 <= config[key] < vocab:
             raise TextgruError(
-                f"{str(folder.path)!r}: config.json's {key}={config[key]} is not tokenizer.json's {token} id "
-                f"{tokenizer.token_to_id(token)}: the files do not belong together; export again"
+                f"{str(folder.path)!r}: {key}={config[key]} is not one of the model's {vocab} token ids; export again"
             )
-    return text, tokenizer.get_vocab_size()
+    unknown = json.loads(text).get("model", {}).get("unk_token")  # what the tokenizer puts for an unknown word
+    if unknown is not None and tokenizer.token_to_id(unknown) is None:
+        raise TextgruError(
+            f"{str(folder.tokenizer)!r}: its unknown-word token {str(unknown)[:40]!r} is not in its vocabulary (an "
+            "unknown word would fail every request); export again"
+        )
+    return text, vocab

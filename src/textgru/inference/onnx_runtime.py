@@ -30,7 +30,7 @@ def session_options(threads: int | None = None) -> Any:
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.intra_op_num_threads = int(threads or torch.get_num_threads())
-    options.log_severity_level = 3  # errors only: our one-line message says what went wrong
+    options.log_severity_level = 4  # fatal only: every error reaches the user as our one line, not twice
     return options
 
 
