@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -160,7 +159,7 @@ def _tokenizer_json(folder: ExportFolder, config: dict[str, Any]) -> tuple[str, 
             raise TextgruError(
                 f"{str(folder.path)!r}: {key}={config[key]} is not one of the model's {vocab} token ids; export again"
             )
-    unknown = json.loads(text).get("model", {}).get("unk_token")  # what the tokenizer puts for an unknown word
+    unknown = getattr(tokenizer.model, "unk_token", None)  # what it puts for an unknown word (BPE: may be None)
     if unknown is not None and tokenizer.token_to_id(unknown) is None:
         raise TextgruError(
             f"{str(folder.tokenizer)!r}: its unknown-word token {str(unknown)[:40]!r} is not in its vocabulary (an "
