@@ -248,6 +248,17 @@ def _csv(rows: list[tuple[str, str]]) -> bytes:
         ("broken.jsonl", b'{"text": "good", "label": "pos"}\n{"text": "bad", "label": \n', "line 2: Expecting value"),
         ("ragged.csv", _csv(BASE) + b"one,pos,extra,fields\n", "Expected 2 fields in line 14, saw 4"),
         ("utf16.csv", _csv(BASE).decode().encode("utf-16"), "is not UTF-8 text (UTF-16 or binary); save it as UTF-8"),
+        (
+            "listlabels.jsonl",
+            "".join(json.dumps({"text": t, "label": [y]}) + "\n" for t, y in BASE).encode(),
+            "column 'label' of the train split holds lists or objects, not one label per row",
+        ),
+        (
+            "objecttexts.jsonl",
+            "".join(json.dumps({"text": {"body": t}, "label": y}) + "\n" for t, y in BASE).encode(),
+            "column 'text' of the train split holds lists or objects, not one text per row",
+        ),
+        ("same_column.csv", _csv(BASE), "data.text_column and data.label_column are both 'label'"),
     ],
 )
 def test_bad_local_file_is_one_clear_line(tmp_path: Path, name: str, content: bytes, message: str) -> None:
@@ -255,8 +266,9 @@ def test_bad_local_file_is_one_clear_line(tmp_path: Path, name: str, content: by
     from textgru.errors import TextgruError
 
     (tmp_path / name).write_bytes(content)
+    columns = {"text_column": "label"} if name == "same_column.csv" else {}
     with pytest.raises(TextgruError, match=re.escape(message)) as e:
-        load_classification_data(data_cfg("local", path=str(tmp_path / name)))
+        load_classification_data(data_cfg("local", path=str(tmp_path / name), **columns))
     assert "\n" not in str(e.value)
 
 

@@ -95,7 +95,7 @@ def one_line(error: BaseException) -> TextgruError:
     full_key = next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("full_key:")), "")
     target = re.search(r"target '([^']+)'", text)
     cause = error.__cause__ or error
-    reason = (str(cause).strip().splitlines() or [type(cause).__name__])[0].rstrip(".")
+    reason = (" ".join(str(cause).split()) or type(cause).__name__)[:300].rstrip(".")  # a message on several lines
     key = full_key or "config"
     by = f" by {target.group(1).rsplit('.', 1)[-1]}" if target else ""
     return TextgruError(f"{key} refused{by}: {reason}; fix that {key}.* value")

@@ -43,6 +43,10 @@ def standardize(
     """
     if "train" not in dd:
         raise TextgruError(f"{name}: no training data found (splits present: {list(dd) or 'none'}).")
+    if label_column and text_column == label_column:
+        raise TextgruError(
+            f"{name}: data.text_column and data.label_column are both {text_column!r}; set them to different columns"
+        )
     for split, ds in dd.items():
         missing = [c for c in (text_column, label_column) if c and c not in ds.column_names]
         if missing:
@@ -50,6 +54,14 @@ def standardize(
                 f"{name}: column {missing[0]!r} not found in the {split} split; columns are "
                 f"{ds.column_names}. Set data.text_column= / data.label_column= to one of them."
             )
+    for split, ds in dd.items():
+        for column in (text_column, label_column):
+            if column and not isinstance(ds.features[column], (Value, ClassLabel)):  # a list, a nested object
+                what = "text" if column == text_column else "label"
+                raise TextgruError(
+                    f"{name}: column {column!r} of the {split} split holds lists or objects, not one {what} per "
+                    f"row; give one {what} (a string{'' if what == 'text' else ' or an integer'}) per row"
+                )
     out = {}
     for split, ds in dd.items():
         keep = [text_column] + ([label_column] if label_column else [])
