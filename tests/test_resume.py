@@ -155,6 +155,30 @@ def test_killed_where_validation_was_due_resumes_at_the_epoch_start(
     assert logged_steps(run_dir) == logged_steps(tiny_run)
 
 
+def test_killed_after_a_limited_epoch_resumes_at_the_next_epoch(small_csv: Path, tmp_path: Path) -> None:
+    """`trainer.limit_train_batches=6` (an epoch of 15 batches cut to 6): killed at the first step of epoch 2, the
+    run resumes from epoch 1's end-of-epoch checkpoint (6 of 15 batches served) at the start of epoch 2, not 6
+    batches into it, and ends exactly as the same run never stopped."""
+    (tmp_path / "killer.py").write_text(KILLER)
+    data = ["data=local", f"data.path={small_csv}", "data.text_column=review", "data.label_column=sentiment"]
+    args = [*data, *TINY_MODEL, "trainer.max_epochs=2", "trainer.limit_train_batches=6"]
+    reference, run_dir = tmp_path / "reference", tmp_path / "run"
+    killer = ["+callbacks.killer._target_=killer.Kill", "+callbacks.killer.step=7"]
+    env = {"PYTHONPATH": str(tmp_path)}
+    results = run_scripts(
+        ("train", *args, f"hydra.run.dir={reference}"), ("train", *args, f"hydra.run.dir={run_dir}", *killer), env=env
+    )
+    assert results[0].returncode == 0 and results[1].returncode == 9, results[1].stderr[-2000:]
+    saved = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
+    assert saved["global_step"] == 6 and saved["train_loader_position"]["served"] == 6
+    r = run_script("train", f"resume={run_dir}", "callbacks.killer=null", env=env)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "resume: at the start of an epoch" in (run_dir / "train.log").read_text()
+    assert without_timing(json.loads((run_dir / "metrics.json").read_text())) == without_timing(
+        json.loads((reference / "metrics.json").read_text())
+    )
+
+
 @pytest.mark.slow  # over a minute on 2 cores (issue 14 tests' default-suite budget: 60 s)
 def test_lm_killed_mid_epoch_and_where_validation_was_due_resumes_to_the_uninterrupted_run(
     lm_run: Path, tmp_path: Path
@@ -320,6 +344,43 @@ def test_resume_refuses_what_it_cannot_continue(tiny_run: Path, tmp_path: Path) 
     assert "goes on in its own folder" in elsewhere_forced
     assert sorted(p.name for p in unstarted.rglob("*")) == ["checkpoints", "config.yaml", "last.ckpt"]  # untouched
 
+    # a changed size, a seed, and damaged or edited checkpoints: one line each, before the folder changes
+    def copy_with(name: str, edit: Callable[[dict], Any] | None = None, raw: bytes | None = None) -> Path:
+        folder = tmp_path / name
+        (folder / "checkpoints").mkdir(parents=True)
+        (folder / "config.yaml").write_bytes((tiny_run / "config.yaml").read_bytes())
+        ckpt = torch.load(tiny_run / "checkpoints" / "last.ckpt", weights_only=True)
+        if edit is not None:
+            edit(ckpt)
+        torch.save(ckpt, folder / "checkpoints" / "last.ckpt")
+        if raw is not None:
+            (folder / "checkpoints" / "last.ckpt").write_bytes(raw)
+        return folder
+
+    whole = (tiny_run / "checkpoints" / "last.ckpt").read_bytes()
+    folders = [
+        copy_with("resized"),
+        copy_with("reseeded"),
+        copy_with("truncated", raw=whole[: len(whole) // 2]),
+        copy_with("other_class", lambda c: c["textgru"].update(model_class="os.system")),
+        copy_with("bad_random", lambda c: c["random_state"]["python"].__setitem__(1, [1, 2, 3])),
+    ]
+    before = {f: {p: p.read_bytes() for p in f.rglob("*") if p.is_file()} for f in folders}
+    calls = [(f"resume={folders[0]}", "model.hidden_size=32"), (f"resume={folders[1]}", "seed=7")]
+    calls += [(f"resume={f}",) for f in folders[2:]]
+    last_lines = []
+    for r in run_scripts(*(("train", *args) for args in calls)):  # what the run logged, then one error line
+        assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr[-2000:]
+        last_lines.append(r.stderr.strip().splitlines()[-1])
+    resized, reseeded, truncated, other_class, bad_random = last_lines
+    assert "builds a model that does not fit" in resized and "(model.head.weight: [3, 64] in the checkpoint" in resized
+    assert "'seed=7' would not change anything" in reseeded
+    assert "is corrupt or truncated" in truncated and "best.ckpt or an earlier copy" in truncated
+    assert "refused model class 'os.system'" in other_class
+    assert "its saved random states are damaged" in bad_random
+    for folder, files in before.items():  # config.yaml and the checkpoint as they were, nothing new but the log
+        assert {p: p.read_bytes() for p in folder.rglob("*") if p.is_file() and p.name != "train.log"} == files
+
 
 def test_runs_started_in_the_same_second_get_their_own_folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from textgru.config import compose_config
@@ -356,7 +417,13 @@ def test_resumed_log_keeps_rows_after_the_checkpoint_aside(tmp_path: Path) -> No
     run.metrics_csv.write_text("epoch,step,train/loss\n0,9,1.0\n0,19,0.9\n1,29,0.8\n")
     trim_metrics_log(run, 20)
     assert run.metrics_csv.read_text().splitlines() == ["epoch,step,train/loss", "0,9,1.0", "0,19,0.9"]
-    assert run.metrics_after(20).read_text().splitlines() == ["epoch,step,train/loss", "1,29,0.8"]
+    first = run.logs / "metrics.after-step-20.csv"
+    assert first.read_text().splitlines() == ["epoch,step,train/loss", "1,29,0.8"]
+    with run.metrics_csv.open("a") as f:  # resumed, then killed again before its next checkpoint
+        f.write("1,25,0.7\n")
+    trim_metrics_log(run, 20)
+    assert first.read_text().splitlines() == ["epoch,step,train/loss", "1,29,0.8"]  # kept, not overwritten
+    assert (run.logs / "metrics.after-step-20-2.csv").read_text().splitlines() == ["epoch,step,train/loss", "1,25,0.7"]
 
 
 def test_resuming_twice_from_one_step_keeps_every_earlier_config(tmp_path: Path) -> None:

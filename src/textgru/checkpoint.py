@@ -85,25 +85,25 @@ def load_checkpoint(path: str | os.PathLike[str], expect_task: str | None = None
     from textgru.tasks import task_title
 
     p = resolve_checkpoint_path(path)
+    other = "use another checkpoint, e.g. " + ("best.ckpt or an earlier copy" if p.name == "last.ckpt" else "last.ckpt")
     if not zipfile.is_zipfile(p):
         with open(p, "rb") as f:
             head = f.read(2)
         if not head.startswith(b"\x80"):  # neither torch's zip format nor its legacy pickle format
             kind = "truncated (its end is missing)" if head == b"PK" else "not a torch checkpoint file"
-            raise TextgruError(f"checkpoint {str(p)!r} is corrupt or {kind}; use another checkpoint, e.g. last.ckpt")
+            raise TextgruError(f"checkpoint {str(p)!r} is corrupt or {kind}; {other}")
     try:
         ckpt = torch.load(p, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:  # torch's message: advice in terminal colours, then what it refused
         lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip() for line in str(e).splitlines()] or [""]
-        why = next((line for line in lines if "Unsupported global" in line), lines[0])
+        why = next((line for line in lines if "unsupported global" in line.lower()), lines[0])
         raise TextgruError(
             f"checkpoint {str(p)!r} needs pickle to load, which textgru refuses for safety ({why[:160]}); re-save it "
             "with textgru"
         ) from e
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as e:
         raise TextgruError(
-            f"checkpoint {str(p)!r} is corrupt or truncated ({str(e).splitlines()[0][:120]}); "
-            "use another checkpoint, e.g. last.ckpt"
+            f"checkpoint {str(p)!r} is corrupt or truncated ({str(e).splitlines()[0][:120]}); {other}"
         ) from e
     meta = ckpt.get("textgru") if isinstance(ckpt, dict) else None
     if not isinstance(meta, dict) or "task" not in meta:

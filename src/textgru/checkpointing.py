@@ -111,6 +111,20 @@ def _random_state() -> dict[str, Any]:
     }
 
 
+def check_random_states(checkpoint: dict[str, Any]) -> None:
+    """Raise (TypeError, ValueError, ...) if a random state the checkpoint saved (`ExactResume`) cannot be set: each is
+    tried on a generator of its own, so the process's states are left alone."""
+    for saved in [checkpoint, *(checkpoint.get("per_rank") or [])]:
+        state = saved.get("random_state")
+        if state is None:  # a checkpoint written before random states were saved
+            continue
+        torch.Generator().set_state(state["torch"])
+        kind, keys, pos, has_gauss, gauss = state["numpy"]
+        np.random.RandomState().set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
+        version, py_state, next_gauss = state["python"]
+        random.Random().setstate((version, tuple(py_state), next_gauss))
+
+
 class ExactResume(Callback):
     """What a Lightning checkpoint leaves out and an exact resume needs: the torch, numpy and Python random
     states, and the training loader's place in its epoch (`ResumableDataLoader`). Both are stored in every
@@ -152,9 +166,11 @@ class ExactResume(Callback):
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         loader = trainer.train_dataloader
         if self.pending_position is not None and isinstance(loader, ResumableDataLoader):
+            limit = trainer.num_training_batches  # `limit_train_batches` applied (inf: no length known)
+            loader.epoch_length = int(limit) if limit != float("inf") else None
             loader.load_state_dict(self.pending_position)  # read when the epoch's first batch is drawn
             served = int(self.pending_position.get("served", 0))
-            if 0 < served < len(loader):
+            if 0 < served < min(len(loader), loader.epoch_length or len(loader)):
                 log.info("resume: the epoch goes on after its first %d batches", served)
             else:
                 log.info("resume: at the start of an epoch")

@@ -41,6 +41,11 @@ def resume_config(run: RunFolder, checkpoint: Path, overrides: Sequence[str]) ->
             )
         if override in original or key.startswith("hydra."):
             continue
+        if key.lstrip("+") == "seed" and _override_value(override) != cfg.get("seed"):
+            raise TextgruError(
+                f"resume: {override!r} would not change anything: a resumed run goes on with the random states its "
+                "checkpoint saved; leave seed= out (a new seed is a new run)"
+            )
         existing = OmegaConf.select(cfg, key.lstrip("+"), default=absent)
         if not eq or (existing is absent and not key.startswith("+")):
             raise TextgruError(
@@ -121,16 +126,53 @@ def _strings_in(node: Any) -> Iterator[str]:
             yield from _strings_in(value)
 
 
-def prepare_resume(run: RunFolder, checkpoint: Path, rank_zero: bool) -> int:
-    """Refuse a finished run; on rank zero put back the best checkpoint an interrupted run set aside and cut the
-    CSV log back to the checkpoint's step (later rows are kept aside, never deleted). Returns that step."""
-    import torch
-
-    from textgru.loggers import trim_metrics_log
+def read_resume_checkpoint(run: RunFolder, checkpoint: Path) -> dict[str, Any]:
+    """The checkpoint a resume continues from, refused with one line (before anything in the folder changes) where
+    `textgru.load` would refuse it (damaged, pickled, not textgru's, naming a model class or arguments of its own,
+    weights that do not fit them) or where its saved step or random states cannot be restored."""
+    from textgru.checkpoint import load_checkpoint, rebuild_model
+    from textgru.checkpointing import check_random_states
 
     check_resumable(run, checkpoint)
-    step = int(torch.load(checkpoint, map_location="cpu", weights_only=True)["global_step"])
-    log.info("resuming %s from %s (step %d)", run.path, checkpoint, step)
+    ckpt = load_checkpoint(checkpoint)
+    rebuild_model(ckpt)  # the checkpoint rule, as for any checkpoint textgru reads
+    if type(ckpt.get("global_step")) is not int or ckpt["global_step"] < 0:
+        raise TextgruError(f"resume: {checkpoint} holds no training step; {RESUME_ELSEWHERE}")
+    try:
+        check_random_states(ckpt)
+    except (KeyError, IndexError, TypeError, ValueError, RuntimeError, AttributeError) as e:
+        raise TextgruError(
+            f"resume: {checkpoint}: its saved random states are damaged ({e}); {RESUME_ELSEWHERE}"
+        ) from e
+    return ckpt
+
+
+RESUME_ELSEWHERE = "resume from an earlier copy of the checkpoint, or start a new run"
+
+
+def check_checkpoint_fits(ckpt: dict[str, Any], module: Any) -> None:
+    """The model the resumed config builds (with the overrides given now) must take the checkpoint's weights as they
+    are: a changed size (`model.hidden_size=...`) or a callback turned off that saved weights (`callbacks.ema=null`)
+    is one line, not a traceback from inside Lightning after the folder was changed."""
+    mine = {k: tuple(v.shape) for k, v in module.state_dict().items()}
+    saved = {k: tuple(v.shape) for k, v in ckpt["state_dict"].items()}
+    for key in sorted(set(mine) | set(saved), key=lambda k: (not k.startswith("model."), k)):  # the model first
+        if mine.get(key) != saved.get(key):
+            now, then = (f"{list(d[key])}" if key in d else "nothing" for d in (mine, saved))
+            raise TextgruError(
+                f"resume: the run's config, with the overrides given now, builds a model that does not fit {ckpt['path']} "
+                f"({key}: {then} in the checkpoint, {now} now); a resumed run keeps its model: leave such overrides "
+                "out, or start a new run"
+            )
+
+
+def prepare_resume(run: RunFolder, ckpt: dict[str, Any], rank_zero: bool) -> int:
+    """On rank zero put back the best checkpoint an interrupted run set aside and cut the CSV log back to the
+    checkpoint's step (later rows are kept aside, never deleted). Returns that step."""
+    from textgru.loggers import trim_metrics_log
+
+    step = int(ckpt["global_step"])
+    log.info("resuming %s from %s (step %d)", run.path, ckpt["path"], step)
     if rank_zero:  # the files are rank zero's to touch (Lightning's ddp launcher runs this command in every rank)
         restore_unfinished_best(run)
         trim_metrics_log(run, step)

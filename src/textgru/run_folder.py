@@ -52,12 +52,12 @@ class RunFolder:
     def config_before_resume(self, step: int) -> Path:
         """Where config.yaml is kept when a run resumed from checkpoint `step` with overrides that change it: a name
         not taken yet (a run may resume from the same step more than once)."""
-        base = self.path / f"config.before-resume-at-step-{step}"
-        return next(p for n in range(1, 10_000) if not (p := Path(f"{base}{'' if n == 1 else f'-{n}'}.yaml")).exists())
+        return _free_name(self.path / f"config.before-resume-at-step-{step}", ".yaml")
 
     def metrics_after(self, step: int) -> Path:
-        """Where CSV log rows logged after checkpoint `step` are kept when a killed run resumes from it."""
-        return self.logs / f"metrics.after-step-{step}.csv"
+        """Where CSV log rows logged after checkpoint `step` are kept when a killed run resumes from it: a name not
+        taken yet (killed again before its next checkpoint, a run resumes from the same step again)."""
+        return _free_name(self.logs / f"metrics.after-step-{step}", ".csv")
 
     @property
     def finished_marker(self) -> Path | None:
@@ -96,6 +96,11 @@ class RunFolder:
         """The run folder a checkpoint belongs to: `<run>/checkpoints/x.ckpt` -> `<run>`; else the file's folder."""
         p = Path(checkpoint).expanduser()
         return cls(p.parent.parent if p.parent.name == "checkpoints" else p.parent)
+
+
+def _free_name(base: Path, suffix: str) -> Path:
+    """`<base><suffix>`, or `<base>-2<suffix>`, `-3` ... where that exists."""
+    return next(p for n in range(1, 10_000) if not (p := Path(f"{base}{'' if n == 1 else f'-{n}'}{suffix}")).exists())
 
 
 def default_run_name(run: RunFolder) -> str:

@@ -26,7 +26,13 @@ from textgru.config_checks import check_config
 from textgru.distributed import check_trainer_devices, one_config_per_trial, process_rank
 from textgru.errors import TextgruError
 from textgru.loggers import build_loggers, check_logger_packages
-from textgru.resume import check_same_tokenizer, prepare_resume, record_resumed_config
+from textgru.resume import (
+    check_checkpoint_fits,
+    check_same_tokenizer,
+    prepare_resume,
+    read_resume_checkpoint,
+    record_resumed_config,
+)
 from textgru.run_folder import RunFolder, set_aside_unfinished_best
 from textgru.tasks import task_module
 from textgru.tracking import RunTracker
@@ -51,7 +57,7 @@ def train(
     if resume_from is None:
         run.refuse_if_used("choose another hydra.run.dir= so nothing is overwritten")
     else:
-        resumed_at = prepare_resume(run, resume_from, rank_zero=process_rank() == 0)
+        resumed = read_resume_checkpoint(run, resume_from)
     check_optimized_metric(cfg, task.validation_metrics(cfg))
     check_trainer_devices(cfg.trainer)
     check_logger_packages(cfg)
@@ -61,6 +67,11 @@ def train(
     log.info("task=%s, seed %d, run folder %s", cfg.task.name, cfg.seed, run.path)
 
     datamodule, module = task.build(cfg)
+    if resume_from is not None:  # every check before the folder changes: then set it back to the checkpoint's step
+        check_checkpoint_fits(resumed, module)
+        check_same_tokenizer(getattr(datamodule, "tokenizer", None), run)
+        resumed_at = prepare_resume(run, resumed, rank_zero=process_rank() == 0)
+        del resumed
     config_yaml = OmegaConf.to_yaml(cfg, resolve=True)  # as asked: a resumed run with a new length refits below
     fit_epochs_to_min_steps(cfg, datamodule)
     fit_validation_to_run(cfg, datamodule)
@@ -70,10 +81,8 @@ def train(
         tracker.start(config_yaml)  # before the run folder gets any file: a store failing here leaves none
         if trainer.is_global_zero and resume_from is None:
             write_run_inputs(run, config_yaml, getattr(datamodule, "tokenizer", None))
-        if resume_from is not None:
-            check_same_tokenizer(getattr(datamodule, "tokenizer", None), run)
-            if trainer.is_global_zero:
-                record_resumed_config(run, config_yaml, resumed_at)
+        if resume_from is not None and trainer.is_global_zero:
+            record_resumed_config(run, config_yaml, resumed_at)
 
         start = time.time()
         stopped = f"training was stopped before it finished; continue from its last checkpoint: textgru train resume={run.path}"

@@ -24,6 +24,8 @@ class ResumableDataLoader(DataLoader):
         super().__init__(*args, **kwargs)
         self.served = 0  # batches handed out in the current epoch
         self._resume_at = 0
+        self.epoch_length: int | None = None  # batches an epoch trains on, where fewer than len(self) (Lightning's
+        # `limit_train_batches`): a checkpoint taken after that many ends its epoch
 
     def __iter__(self) -> Iterator[Any]:
         start, self._resume_at = self._resume_at, 0
@@ -42,4 +44,5 @@ class ResumableDataLoader(DataLoader):
         if state.get("epoch") is not None and hasattr(self.batch_sampler, "set_epoch"):
             self.batch_sampler.set_epoch(int(state["epoch"]))
         served = int(state.get("served", 0))
-        self._resume_at = served if served < len(self) else 0  # a finished epoch resumes at the next one's start
+        length = min(len(self), self.epoch_length or len(self))
+        self._resume_at = served if served < length else 0  # a finished epoch resumes at the next one's start
