@@ -17,7 +17,7 @@ from pathlib import Path
 import datasets
 import pytest
 import torch
-from conftest import ROOT, data_cfg, make_rows, run_script, write_csv
+from conftest import ROOT, TINY_MODEL, data_cfg, make_rows, run_script, write_csv
 
 import textgru
 from textgru.config import compose_config
@@ -257,3 +257,24 @@ def test_examples_run(
     runpy.run_path(str(ROOT / "examples" / "sample.py"), run_name="__main__")
     printed = capsys.readouterr().out
     assert printed.startswith("ROMEO:") and printed.count("===== sample") == 2 and "nats per token" in printed
+
+
+def test_the_first_train_call_leaves_the_callers_state(small_csv: Path, tmp_path: Path) -> None:
+    """In a fresh process, where `textgru.train` imports Lightning (which draws from `random` and sets variables)."""
+    args = [*TINY_MODEL, "trainer.max_epochs=1", "data=local", f"data.path={small_csv}", "data.text_column=review"]
+    args.append("data.label_column=sentiment")
+    code = (
+        "import json, os, random\n"
+        "import numpy as np\n"
+        "import torch\n"
+        "random.seed(1); np.random.seed(1); torch.manual_seed(1)\n"
+        "state = lambda: (random.getstate(), np.random.get_state()[1].tolist(), torch.get_rng_state().tolist(), "
+        "dict(os.environ))\n"
+        "before = state()\n"
+        "import textgru\n"
+        f"textgru.train({args!r}, run_dir={str(tmp_path / 'run')!r})\n"
+        "print(json.dumps([a == b for a, b in zip(before, state())]))\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert json.loads(r.stdout.strip().splitlines()[-1]) == [True, True, True, True]  # random, numpy, torch, env

@@ -267,3 +267,43 @@ def test_a_failing_job_does_not_end_the_sweep_or_lose_its_summary(tmp_path: Path
     failed = [line for line in r.stderr.splitlines() if "sweep job 1 (" in line]
     assert len(failed) == 1 and "data.window=1000" in failed[0] and "too few" in failed[0], r.stderr[-3000:]
     assert r.stderr.strip().splitlines()[-1].startswith("error: 1 job(s) of the sweep failed: 1"), r.stderr[-2000:]
+
+
+BUG = """
+import lightning as L
+
+
+class Bug(L.Callback):  # an error textgru does not foresee, raised inside training when `fail`
+    def __init__(self, fail: bool) -> None:
+        self.fail = fail
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        if self.fail:
+            raise RuntimeError("a bug in a callback")
+"""
+
+
+def test_an_unforeseen_error_fails_its_job_only_and_a_used_sweep_folder_is_refused(tmp_path: Path) -> None:
+    """A job that raises an error textgru does not foresee (a bug) is one failed job, as a bad value is: the other job
+    trains and the summary is written. A second sweep into that folder is refused before anything in it changes."""
+    (tmp_path / "bug.py").write_text(BUG)
+    sweep = tmp_path / "sweep"
+    common = ["task=forecast", "data.length=300", "model.hidden_size=8", "trainer.max_epochs=1"]
+    common += ["logger.tensorboard=false", "+callbacks.bug._target_=bug.Bug", f"hydra.sweep.dir={sweep}"]
+    env = {"PYTHONPATH": str(tmp_path)}
+    r = run_script("train", "-m", *common, "+callbacks.bug.fail=false,true", env=env, timeout=400)
+    assert r.returncode == 2, r.stderr[-3000:]
+    assert (sweep / "0" / "metrics.json").is_file() and not (sweep / "1" / "metrics.json").exists()
+    assert any(
+        "sweep job 1 (" in line and "RuntimeError: a bug in a callback" in line for line in r.stderr.splitlines()
+    )
+    assert r.stderr.strip().splitlines()[-1].startswith("error: 1 job(s) of the sweep failed: 1"), r.stderr[-2000:]
+    before = {p: p.read_bytes() for p in sweep.rglob("*") if p.is_file()}
+    assert sweep / "summary.csv" in before
+
+    again = run_script("train", "-m", *common, "+callbacks.bug.fail=false", "seed=3", env=env)
+    assert again.returncode == 2 and again.stderr.strip().splitlines() == [
+        f"error: hydra.sweep.dir={sweep} already holds 0, 1, multirun.yaml ...; choose a new folder so that nothing "
+        "in it is overwritten"
+    ], again.stderr[-2000:]
+    assert {p: p.read_bytes() for p in sweep.rglob("*") if p.is_file()} == before

@@ -105,6 +105,13 @@ def run_command(target: str, cfg: Any, raw: dict[str, str]) -> Any:
             return None
         _remove_unstarted_run_dir()
         fail(message)
+    except Exception as e:  # not foreseen (a bug): a single run shows the traceback; a sweep job says so and goes on
+        if not in_hydra_multirun() or os.environ.get("HYDRA_FULL_ERROR") == "1":
+            raise
+        job = HydraConfig.get().job
+        FAILED_SWEEP_JOBS.append(str(job.num))
+        log.error("sweep job %s (%s) failed: %s: %s", job.num, job.override_dirname, type(e).__name__, e, exc_info=e)
+        return None
 
 
 def _remove_unstarted_run_dir() -> None:

@@ -40,12 +40,16 @@ def train(
     folder is `run_dir`, else the config's `hydra.run.dir` (outputs/<task>/<date>/<time>, with -1, -2, ...
     added when that folder exists). Bad input raises `TextgruError` with one line. Several processes
     (`trainer=ddp_cpu`) are spawned, which works in notebooks."""
+    with _caller_state_kept():  # from before the imports: importing Lightning the first time draws from `random`
+        return _train([str(o) for o in overrides], config_name, run_dir)
+
+
+def _train(overrides: list[str], config_name: str, run_dir: str | os.PathLike[str] | None) -> TrainResult:
     from omegaconf import OmegaConf, open_dict
 
     from textgru.data.labelled import datasets_quiet
     from textgru.training import train as train_config
 
-    overrides = [str(o) for o in overrides]
     if any(_is_sweep(o) for o in overrides):
         raise TextgruError(
             f"train() runs one config, but {[o for o in overrides if _is_sweep(o)]} is a sweep; "
@@ -63,7 +67,7 @@ def train(
         del cfg["hydra"]
     run.hydra_overrides.parent.mkdir(parents=True, exist_ok=True)
     OmegaConf.save(OmegaConf.create(overrides), run.hydra_overrides)  # as Hydra keeps them
-    with _log_to(run.train_log), datasets_quiet(), _caller_state_kept():
+    with _log_to(run.train_log), datasets_quiet():
         metrics = train_config(cfg, in_sweep=True)
     return TrainResult(folder, metrics, overrides)
 
@@ -79,7 +83,7 @@ def sweep(
 
     from textgru.mlflow_parent import parent_run
     from textgru.mlflow_store import overrides_as_params
-    from textgru.sweep_summary import hydra_sweep_rows, write_summary
+    from textgru.sweep_summary import hydra_sweep_rows, refuse_used_sweep_folder, write_summary
 
     overrides = [str(o) for o in overrides]
     try:
@@ -91,6 +95,7 @@ def sweep(
         compose_config(config_name, job)  # every job's keys are checked before the first one trains
     first = compose_config(config_name, jobs[0], return_hydra_config=True)
     folder = Path(sweep_dir).expanduser() if sweep_dir is not None else Path(str(first.hydra.sweep.dir))
+    refuse_used_sweep_folder(folder, "sweep_dir" if sweep_dir is not None else "hydra.sweep.dir")
     metric, mode = str(first.optimized_metric), str(first.optimized_mode)
     tags = {"textgru.overrides": " ".join(overrides)}
     with parent_run(first, folder, "sweep", overrides_as_params(overrides), tags) as parent:  # logger=mlflow
@@ -113,26 +118,25 @@ def _is_sweep(override: str) -> bool:
 
 @contextmanager
 def _caller_state_kept() -> Iterator[None]:
-    """Training seeds the global random generators and sets Lightning's seed variables; the caller's notebook
-    gets its own random states and environment back afterwards."""
+    """Training seeds the global random generators and sets Lightning's seed variables (importing Lightning and torch's
+    compiler sets others, and draws from `random`); the caller's notebook gets its own random states and environment
+    back afterwards."""
     import random
 
     import numpy as np
     import torch
 
     states = (torch.get_rng_state(), np.random.get_state(), random.getstate())
-    env = {k: os.environ.get(k) for k in ("PL_GLOBAL_SEED", "PL_SEED_WORKERS", "KMP_DUPLICATE_LIB_OK")}
+    env = dict(os.environ)
     try:
         yield
     finally:
         torch.set_rng_state(states[0])
         np.random.set_state(states[1])
         random.setstate(states[2])
-        for key, value in env.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        for key in set(os.environ) - set(env):
+            del os.environ[key]
+        os.environ.update(env)
 
 
 @contextmanager

@@ -12,6 +12,7 @@ import yaml
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
+from textgru.errors import TextgruError
 from textgru.run_folder import RunFolder
 
 RUN_STATS = (
@@ -79,6 +80,30 @@ def hydra_sweep_rows(sweep_dir: Path) -> list[dict[str, Any]]:
         pairs = [o.split("=", 1) for o in yaml.safe_load(overrides_file.read_text()) or [] if "=" in o]
         rows.append(run_row(run_dir, {k.lstrip("+~"): v for k, v in pairs if not k.startswith("hydra.")}))
     return sorted(rows, key=lambda r: int(r["run"]) if str(r["run"]).isdigit() else 0)
+
+
+class FreshSweepFolder(Callback):
+    """Hydra callback: a `-m` sweep starts in a folder of its own. A `hydra.sweep.dir=` that already holds files (an
+    earlier sweep's jobs, multirun.yaml, summary) is refused before Hydra writes anything there: its jobs' `.hydra/`
+    and the summary would be overwritten, and a finished job listed under the new sweep's settings."""
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        from textgru.console import fail
+
+        try:
+            refuse_used_sweep_folder(Path(config.hydra.sweep.dir), "hydra.sweep.dir")
+        except TextgruError as e:
+            fail(str(e))
+
+
+def refuse_used_sweep_folder(folder: Path, setting: str) -> None:
+    """One line if the sweep folder `folder` (given as `setting`) already holds files."""
+    held = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+    if held:
+        raise TextgruError(
+            f"{setting}={folder} already holds {', '.join(held[:3])}{' ...' if len(held) > 3 else ''}; "
+            "choose a new folder so that nothing in it is overwritten"
+        )
 
 
 class SweepSummary(Callback):
