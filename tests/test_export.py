@@ -298,6 +298,10 @@ def test_export_command_refuses_an_existing_folder_and_replaces_only_an_export(t
     )
     assert [p.name for p in out.iterdir()] == ["notes.txt"] and (out / "notes.txt").read_text() == "keep me"
     one_line_error(run_script("export", f"ckpt_path={tiny_run}", f"output={tmp_path / 'x'}", "format=tflite"), "onnx")
+    done = run_script("export", f"ckpt_path={tiny_run}", f"output={tmp_path / 'new'}")
+    assert done.returncode == 0, done.stderr[-2000:]
+    hint = done.stdout.strip().splitlines()[-1]  # the commands it prints take the folder as they are written
+    assert f"textgru predict ckpt_path={tmp_path / 'new'}" in hint and f"serve classifier={tmp_path / 'new'}" in hint
     assert not (tmp_path / "x").exists() and not list(tmp_path.glob(".x*"))
 
 

@@ -388,14 +388,15 @@ def test_a_ddp_cpu_run_is_one_run(store: str, small_csv: Path, tmp_path: Path) -
         ("foo://somewhere", "unknown scheme 'foo'"),
         ("file:///tmp/textgru-mlruns", "file store"),
         ("sqlite://", "in-memory"),
+        ("sqlite:///:memory:", "in-memory"),
         ("http://127.0.0.1:9", "no tracking server answers"),
     ],
 )
 def test_a_bad_tracking_uri_is_one_line(uri: str, needle: str) -> None:
-    from textgru.mlflow_store import open_store
+    from textgru.mlflow_store import open_store, resolve_uri
 
     with pytest.raises(TextgruError, match=re.escape(needle)) as e:
-        open_store(uri)
+        open_store(resolve_uri(uri))  # as a run opens its store: a relative SQLite path made absolute first
     assert "\n" not in str(e.value) and uri in str(e.value)
 
 

@@ -204,7 +204,11 @@ def gradient_flow_command(cfg: DictConfig) -> dict[str, Any]:
     return results
 
 
-EXPORT_COMMANDS = {"sentiment": "predict/eval/serve", "lm": "generate/serve", "forecast": "eval"}  # what runs each
+EXPORT_COMMANDS = {  # the commands that run each task's export
+    "sentiment": "textgru predict ckpt_path={path} (or eval), textgru serve classifier={path}",
+    "lm": "textgru generate ckpt_path={path}, textgru serve lm={path}",
+    "forecast": "textgru eval ckpt_path={path}",
+}
 
 
 def export_command(cfg: DictConfig) -> str:
@@ -220,7 +224,7 @@ def export_command(cfg: DictConfig) -> str:
     print(
         f"exported the {config['task']} model to {out.path} ({files}); max abs difference to PyTorch on random "
         f"inputs: {config['parity_with_pytorch']['max_abs_diff']:.1e}\n"
-        f"run it: textgru.load({str(out.path)!r}), or textgru {EXPORT_COMMANDS.get(config['task'], 'predict')} ckpt_path={out.path}"
+        f"run it: textgru.load({str(out.path)!r}), or {EXPORT_COMMANDS[config['task']].format(path=out.path)}"
     )
     return str(out.path)
 

@@ -48,7 +48,7 @@ def resolve_uri(uri: str) -> str:
     uri = str(uri).strip()
     if uri.startswith("sqlite:///"):
         path, sep, query = uri[len("sqlite:///") :].partition("?")
-        if path and not path.startswith("/"):
+        if path and path != ":memory:" and not path.startswith("/"):  # in-memory: refused by `uri_problem`
             return f"sqlite:///{Path(path).expanduser().resolve()}{sep}{query}"
     return uri
 
