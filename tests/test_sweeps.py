@@ -111,6 +111,14 @@ def test_optuna_search_stores_resumes_and_writes_the_best_experiment(tmp_path: P
     # resumed, the sampler draws new parameters instead of repeating the first call's
     assert study.trials[2].params != study.trials[0].params
     assert len(list(csv.DictReader((study_dir / "summary.csv").open()))) == 3
+    # another space cannot continue the study: one line before any trial (Optuna's own error left a trial running)
+    changed = [o.replace("choice(8, 16)", "choice(8, 32)") for o in common]
+    r = run_script("tune", *changed, "n_trials=1", timeout=400)
+    assert r.returncode == 2 and r.stderr.strip().splitlines()[-1].startswith(
+        "error: hparams_search: model.hidden_size is searched differently now than in the study stored in"
+    ), r.stderr[-2000:]
+    study = optuna.load_study(study_name="sentiment", storage=f"sqlite:///{study_dir / 'study.db'}")
+    assert [t.state.name for t in study.trials] == ["COMPLETE"] * 3
 
 
 @pytest.mark.slow  # over a minute on 2 cores (issue 14 tests' default-suite budget: 60 s)

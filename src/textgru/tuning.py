@@ -105,6 +105,32 @@ def _fail_interrupted_trials(study: optuna.Study) -> list[int]:
     return numbers
 
 
+def _check_same_space(study: optuna.Study, space: dict[str, Any], study_dir: Path) -> None:
+    """One line, before any trial, if the search space given now cannot continue the stored study (Optuna refuses
+    a parameter whose choices or kind changed, at the first suggestion: a traceback and a trial left running)."""
+    if not study.trials:
+        return
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # not "A new study created in memory"
+    try:
+        probe = optuna.create_study(storage=optuna.storages.InMemoryStorage()).ask()  # the space's distributions
+    finally:
+        optuna.logging.set_verbosity(verbosity)
+    for key, spec in space.items():
+        suggest(probe, key, spec)
+    for trial in study.get_trials(deepcopy=False):
+        for key, stored in trial.distributions.items():
+            if key in probe.distributions:
+                try:
+                    optuna.distributions.check_distribution_compatibility(stored, probe.distributions[key])
+                except ValueError:
+                    raise TextgruError(
+                        f"hparams_search: {key} is searched differently now than in the study stored in {study_dir} "
+                        f"(trial {trial.number}: {stored}); a study keeps its search space: give a new "
+                        "hparams_search.study_name= (a new study folder) to search this space"
+                    ) from None
+
+
 def tune(
     cfg: DictConfig, overrides: list[str], config_name: str = "train", space: dict[str, Any] | None = None
 ) -> optuna.Study:
@@ -130,6 +156,7 @@ def tune(
         direction=direction,
         pruner=instantiate(search.pruner),
     )
+    _check_same_space(study, space, study_dir)
     done = len(study.trials)
     sampler_cfg = OmegaConf.to_container(search.sampler, resolve=True)
     if sampler_cfg.get("seed") is not None:  # a resumed study must not draw its first trials' parameters again
