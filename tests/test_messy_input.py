@@ -272,6 +272,31 @@ def test_bad_local_file_is_one_clear_line(tmp_path: Path, name: str, content: by
     assert "\n" not in str(e.value)
 
 
+def test_data_files_that_do_not_go_together_are_one_line(tmp_path: Path) -> None:
+    """A validation file with other columns (the reader's error named the training file), files of two types, and
+    validation/test files beside a folder of label folders (they were ignored)."""
+    from textgru.data.labelled import load_classification_data
+    from textgru.errors import TextgruError
+
+    (tmp_path / "train.csv").write_bytes(_csv(BASE))
+    (tmp_path / "val.csv").write_bytes(_csv(BASE).replace(b"text,label", b"text,y", 1))
+    (tmp_path / "val.tsv").write_bytes(_csv(BASE).replace(b",", b"\t"))
+    for label in ("pos", "neg"):
+        (tmp_path / "folder" / label).mkdir(parents=True)
+        for i in range(6):
+            (tmp_path / "folder" / label / f"{i}.txt").write_text(f"{label} text {i}")
+    cases = [
+        ({"path": "train.csv", "validation_path": "val.csv"}, "'val.csv' has the columns ['text', 'y'], but"),
+        ({"path": "train.csv", "validation_path": "val.tsv"}, "the data files are of several types ['.csv', '.tsv']"),
+        ({"path": "folder", "test_path": "train.csv"}, "data.test_path goes with a data file, but data.path="),
+    ]
+    for paths, message in cases:
+        cfg = data_cfg("local", **{k: str(tmp_path / v) for k, v in paths.items()})
+        with pytest.raises(TextgruError, match=re.escape(message).replace("'", "'?")) as e:
+            load_classification_data(cfg)
+        assert "\n" not in str(e.value)
+
+
 def test_numbers_na_and_undecodable_bytes_are_texts(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     from textgru.data.labelled import load_classification_data
 

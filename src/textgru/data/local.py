@@ -36,9 +36,15 @@ def expand_paths(path: str | list[str], what: str) -> list[str]:
 
 def _file_format(files: list[str]) -> tuple[str, dict]:
     exts = {Path(f).suffix.lower() for f in files}
-    if len(exts) != 1 or next(iter(exts)) not in FORMATS:
+    unknown = sorted(exts - set(FORMATS))
+    if unknown:
         raise TextgruError(
-            f"unsupported data file type(s) {sorted(exts)}; use one of {sorted(FORMATS)} or a folder of label sub-folders."
+            f"unsupported data file type(s) {unknown}; use one of {sorted(FORMATS)} or a folder of label sub-folders."
+        )
+    if len(exts) != 1:  # `datasets` reads one format for all the splits
+        raise TextgruError(
+            f"the data files are of several types {sorted(exts)}; give them all in one of these types (data.path, "
+            "data.validation_path and data.test_path alike)"
         )
     ext = exts.pop()
     kwargs: dict = {}
@@ -132,6 +138,13 @@ def load_local(
     first = expand_paths(path, "data.path")
     if len(first) == 1 and Path(first[0]).is_dir():
         root = Path(first[0])
+        given = [k for k, v in (("data.validation_path", validation_path), ("data.test_path", test_path)) if v]
+        if given:
+            raise TextgruError(
+                f"{' and '.join(given)} {'go' if len(given) > 1 else 'goes'} with a data file, but data.path={root} is a folder, whose splits are its "
+                "sub-folders train/, validation/ (or valid/) and test/: put them there, or leave "
+                f"{' and '.join(given)} out"
+            )
         if (root / "train").is_dir():
             dd = {"train": _read_label_folders(root / "train", ignore)}
             for ours, theirs in (("validation", "validation"), ("validation", "valid"), ("test", "test")):
@@ -145,6 +158,14 @@ def load_local(
     if test_path:
         data_files["test"] = expand_paths(test_path, "data.test_path")
     return load_tables(data_files)
+
+
+def _columns(fmt: str, path: str, kwargs: dict) -> list[str] | None:
+    """The column names of one data file read alone; None if it cannot be read alone either."""
+    try:
+        return list(load_dataset(fmt, data_files=[path], **kwargs)["train"].column_names)
+    except Exception:
+        return None
 
 
 def load_tables(data_files: dict[str, list[str]]) -> DatasetDict:
@@ -170,6 +191,13 @@ def load_tables(data_files: dict[str, list[str]]) -> DatasetDict:
             bad_line = _first_bad_json_line(f) if f.lower().endswith(".jsonl") else ""
             if bad_line:
                 raise TextgruError(f"could not read {f!r} as JSON Lines: {bad_line}; fix or remove that line") from e
+        columns = {f: _columns(fmt, f, kwargs) for f in files} if len(files) > 1 else {}
+        odd = next((f for f in files if columns[f] not in (None, columns[files[0]])), None) if columns else None
+        if odd is not None:  # the reader's own error names neither file ("Couldn't cast ...")
+            raise TextgruError(
+                f"{odd!r} has the columns {columns[odd]}, but {files[0]!r} has {columns[files[0]]}; give every data "
+                "file the same columns"
+            ) from e
         raise TextgruError(f"could not read {files[0]!r} as {fmt}: {_root_message(e)}") from e
     finally:
         for lg, level in zip(reader_logs, levels, strict=True):
