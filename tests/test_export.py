@@ -302,6 +302,10 @@ def test_export_command_refuses_an_existing_folder_and_replaces_only_an_export(t
     assert done.returncode == 0, done.stderr[-2000:]
     hint = done.stdout.strip().splitlines()[-1]  # the commands it prints take the folder as they are written
     assert f"textgru predict ckpt_path={tmp_path / 'new'}" in hint and f"serve classifier={tmp_path / 'new'}" in hint
+    one_line_error(
+        run_script("predict", f"ckpt_path={tmp_path / 'new' / 'config.json'}", "text=hi"),
+        f"is a file of the export '{tmp_path / 'new'}'; give the folder itself",
+    )
     assert not (tmp_path / "x").exists() and not list(tmp_path.glob(".x*"))
 
 

@@ -195,6 +195,20 @@ def test_a_lone_surrogate_is_one_line_not_the_tokenizers_type_error(classifier: 
         classifier.predict(["fine", "a\ud800b"])
 
 
+def test_predict_takes_any_iterable_of_texts_and_refuses_what_is_not_one(classifier: Classifier) -> None:
+    from textgru.errors import TextgruError
+
+    texts = ["fine", "not fine"]
+    expected = [p.probs for p in classifier.predict(texts)]
+    assert [p.probs for p in classifier.predict(t for t in texts)] == expected  # a generator, a pandas column ...
+    assert [p.probs for p in classifier.predict(tuple(texts))] == expected
+    for bad, name in ((None, "NoneType"), (5, "int")):
+        with pytest.raises(TextgruError, match=f"^predict takes a text or a list of texts, not a {name}$"):
+            classifier.predict(bad)  # type: ignore[arg-type]
+    with pytest.raises(TextgruError, match=r"^texts\[1\] is a int, not a string$"):
+        classifier.predict(["fine", 3])  # type: ignore[list-item]
+
+
 @settings(max_examples=60, **FAST)
 @given(texts=st.lists(ANY_TEXT, min_size=1, max_size=6), batch_size=st.integers(1, 7))
 def test_predict_any_text_and_padding_never_leaks(classifier: Classifier, texts: list[str], batch_size: int) -> None:

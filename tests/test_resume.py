@@ -171,7 +171,8 @@ def test_killed_after_a_limited_epoch_resumes_at_the_next_epoch(small_csv: Path,
     assert results[0].returncode == 0 and results[1].returncode == 9, results[1].stderr[-2000:]
     saved = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
     assert saved["global_step"] == 6 and saved["train_loader_position"]["served"] == 6
-    r = run_script("train", f"resume={run_dir}", "callbacks.killer=null", env=env)
+    last = run_dir / "checkpoints" / "last.ckpt"
+    r = run_script("train", f"resume={last}", "callbacks.killer=null", env=env)  # a checkpoint as resume=: its run
     assert r.returncode == 0, r.stderr[-3000:]
     assert "resume: at the start of an epoch" in (run_dir / "train.log").read_text()
     assert without_timing(json.loads((run_dir / "metrics.json").read_text())) == without_timing(

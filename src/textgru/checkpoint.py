@@ -90,6 +90,8 @@ def load_checkpoint(path: str | os.PathLike[str], expect_task: str | None = None
         with open(p, "rb") as f:
             head = f.read(2)
         if not head.startswith(b"\x80"):  # neither torch's zip format nor its legacy pickle format
+            if (p.parent / "config.json").is_file() and (p.parent / "model.onnx").is_file():
+                raise TextgruError(f"{str(p)!r} is a file of the export {str(p.parent)!r}; give the folder itself")
             kind = "truncated (its end is missing)" if head == b"PK" else "not a torch checkpoint file"
             raise TextgruError(f"checkpoint {str(p)!r} is corrupt or {kind}; {other}")
     try:

@@ -143,12 +143,12 @@ def register_resolvers() -> None:
 
 
 def resume_target(args: list[str]) -> tuple[RunFolder, Path] | None:
-    """(run folder, checkpoint) named on a command line by `resume=<run folder>` or `ckpt_path=<.ckpt>`."""
+    """(run folder, checkpoint) a command line names: `resume=<run folder>`, `ckpt_path=` or `resume=<.ckpt>`."""
     for arg in args:
         key, _, value = arg.partition("=")
         if key in ("resume", "ckpt_path") and value:
             path = Path(value).expanduser().absolute()  # config.yaml keeps absolute paths, as Hydra wrote them
-            if key == "resume":
+            if key == "resume" and not path.is_file():  # a checkpoint file given as resume= is taken as ckpt_path=
                 if not path.is_dir():
                     raise TextgruError(
                         f"resume={value}: no such run folder; give the folder a run wrote (outputs/<task>/<date>/<time>)"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, overload
@@ -145,6 +145,8 @@ class Classifier(LoadedModel):
         """A `Prediction` for one text, or a list of them (input order) for a list of texts."""
         if isinstance(texts, str):
             return self.predict([texts], batch_size)[0]
+        if not isinstance(texts, Iterable):  # None, a number: one line, not a TypeError from deep inside
+            raise TextgruError(f"predict takes a text or a list of texts, not a {type(texts).__name__}")
         texts = [_text(t, i) for i, t in enumerate(texts)]
         out = []
         for text, p in zip(texts, self.predict_proba(texts, batch_size).tolist(), strict=True):
