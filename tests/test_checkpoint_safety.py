@@ -183,6 +183,10 @@ def _other_tokenizer(ckpt: dict, lm_run: Path) -> None:
         (lambda c, _: c["textgru"].update(tokenizer="{not json"), "its tokenizer cannot be read"),
         (_other_tokenizer, "tokens but its model's embedding has"),
         (lambda c, _: c["state_dict"].update({k: v * float("nan") for k, v in c["state_dict"].items()}), "holds NaN"),
+        (
+            lambda c, _: c["state_dict"].update({k: v.long() for k, v in c["state_dict"].items() if "bias" in k}),
+            "is int64, where the model's is float32",
+        ),
     ],
     ids=[
         "vocab",
@@ -195,6 +199,7 @@ def _other_tokenizer(ckpt: dict, lm_run: Path) -> None:
         "tokenizer_json",
         "other_tokenizer",
         "nan_w",
+        "int_bias",
     ],
 )
 def test_model_args_and_weights_that_do_not_fit_are_one_line_before_any_big_allocation(

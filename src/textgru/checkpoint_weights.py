@@ -34,6 +34,14 @@ def build_fitting(cls: type[nn.Module], args: Mapping[str, Any], state: Mapping[
     have = {k: tuple(v.shape) for k, v in state.items()}
     missing, extra = sorted(set(want) - set(have)), sorted(set(have) - set(want))
     wrong = [k for k in want if k in have and want[k] != have[k]]
+    kinds = {k: v.dtype for k, v in skeleton.state_dict().items()}
+    retyped = [k for k in want if k in have and state[k].dtype != kinds[k]]  # an int64 bias would load, cast
+    if retyped:
+        k = retyped[0]
+        raise TextgruError(
+            f"{where}: its tensor {k[:80]!r} is {str(state[k].dtype).replace('torch.', '')}, where the model's is "
+            f"{str(kinds[k]).replace('torch.', '')}; {USE_OURS}"
+        )
     if missing or extra or wrong:
         what = (
             f"lacks {missing[0]!r}"

@@ -149,16 +149,14 @@ def tune(
     study_dir.mkdir(parents=True, exist_ok=True)
     direction = search.get("direction") or ("maximize" if cfg.optimized_mode == "max" else "minimize")
     storage_url = f"sqlite:///{study_dir / 'study.db'}"
+    pruner = instantiate(search.pruner)
+    sampler_cfg = OmegaConf.to_container(search.sampler, resolve=True)
+    instantiate(sampler_cfg)  # a sampler its config cannot build is refused before study.db is made
     study = optuna.create_study(
-        study_name=search.study_name,
-        storage=storage_url,
-        load_if_exists=True,
-        direction=direction,
-        pruner=instantiate(search.pruner),
+        study_name=search.study_name, storage=storage_url, load_if_exists=True, direction=direction, pruner=pruner
     )
     _check_same_space(study, space, study_dir)
     done = len(study.trials)
-    sampler_cfg = OmegaConf.to_container(search.sampler, resolve=True)
     if sampler_cfg.get("seed") is not None:  # a resumed study must not draw its first trials' parameters again
         sampler_cfg["seed"] = int(sampler_cfg["seed"]) + done
     study.sampler = instantiate(sampler_cfg)
