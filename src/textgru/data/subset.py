@@ -57,5 +57,15 @@ def limit_training_examples(train: Dataset, train_size: int | None, train_fracti
     if size == n:
         return train
     picked = train.select(stratified_indices(train["label"], size, seed))
+    kept, classes = len(set(picked["label"])), len(set(train["label"]))
+    if kept < 2:  # as the full data's one-label check says
+        raise TextgruError(
+            f"data.train_size={size} keeps examples of one label only; a classifier needs two or more: give at least "
+            f"{classes} (one example per label)"
+        )
+    if kept < classes:
+        log.warning(
+            "few-label run: %d of the %d labels have no training example at size %d", classes - kept, classes, size
+        )
     log.info("few-label run: %d of %d labelled training examples (stratified, seed %d)", size, n, seed)
     return picked
