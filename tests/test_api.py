@@ -261,7 +261,8 @@ def test_examples_run(
 
 def test_the_first_train_call_leaves_the_callers_state(small_csv: Path, tmp_path: Path) -> None:
     """In a fresh process, where `textgru.train` imports Lightning (which draws from `random` and sets variables)."""
-    args = [*TINY_MODEL, "trainer.max_epochs=1", "data=local", f"data.path={small_csv}", "data.text_column=review"]
+    args = [*TINY_MODEL, "trainer.fast_dev_run=true", "model.pretrained_embeddings=null", "data=local"]
+    args += [f"data.path={small_csv}", "data.text_column=review"]
     args.append("data.label_column=sentiment")
     code = (
         "import json, os, random\n"

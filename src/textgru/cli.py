@@ -94,24 +94,17 @@ def run_command(target: str, cfg: Any, raw: dict[str, str]) -> Any:
             raise
         key = getattr(e, "full_key", None) or str(e)
         fail(f"{key} is required: pass {key}=...")
-    except (TextgruError, InstantiationException) as e:  # the latter: a class refused its config's arguments
-        if os.environ.get("HYDRA_FULL_ERROR") == "1":
-            raise
-        message = str(e if isinstance(e, TextgruError) else one_line(e))
-        if in_hydra_multirun():  # one job's bad value must not end the sweep and lose its summary
-            job = HydraConfig.get().job
+    except Exception as e:  # a sweep job's error must not end the sweep and lose its summary
+        foreseen = isinstance(e, (TextgruError, InstantiationException))  # the latter: a class refused its arguments
+        if os.environ.get("HYDRA_FULL_ERROR") == "1" or not (foreseen or in_hydra_multirun()):
+            raise  # a bug in a single run: its traceback
+        message = str(e if isinstance(e, TextgruError) else one_line(e)) if foreseen else f"{type(e).__name__}: {e}"
+        if in_hydra_multirun():  # logged to the console and train.log; a bug with its traceback
+            job, trace = HydraConfig.get().job, None if foreseen else e
             FAILED_SWEEP_JOBS.append(str(job.num))
-            log.error("sweep job %s (%s) failed: %s", job.num, job.override_dirname, message)  # console and train.log
-            return None
+            return log.error("sweep job %s (%s) failed: %s", job.num, job.override_dirname, message, exc_info=trace)
         _remove_unstarted_run_dir()
         fail(message)
-    except Exception as e:  # not foreseen (a bug): a single run shows the traceback; a sweep job says so and goes on
-        if not in_hydra_multirun() or os.environ.get("HYDRA_FULL_ERROR") == "1":
-            raise
-        job = HydraConfig.get().job
-        FAILED_SWEEP_JOBS.append(str(job.num))
-        log.error("sweep job %s (%s) failed: %s: %s", job.num, job.override_dirname, type(e).__name__, e, exc_info=e)
-        return None
 
 
 def _remove_unstarted_run_dir() -> None:

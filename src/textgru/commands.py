@@ -204,13 +204,6 @@ def gradient_flow_command(cfg: DictConfig) -> dict[str, Any]:
     return results
 
 
-EXPORT_COMMANDS = {  # the commands that run each task's export
-    "sentiment": "textgru predict ckpt_path={path} (or eval), textgru serve classifier={path}",
-    "lm": "textgru generate ckpt_path={path}, textgru serve lm={path}",
-    "forecast": "textgru eval ckpt_path={path}",
-}
-
-
 def export_command(cfg: DictConfig) -> str:
     """`textgru export`: a checkpoint to a folder for onnxruntime (`model.onnx`, `tokenizer.json`, `config.json`);
     says what was written and how close it is to PyTorch."""
@@ -224,7 +217,7 @@ def export_command(cfg: DictConfig) -> str:
     print(
         f"exported the {config['task']} model to {out.path} ({files}); max abs difference to PyTorch on random "
         f"inputs: {config['parity_with_pytorch']['max_abs_diff']:.1e}\n"
-        f"run it: textgru.load({str(out.path)!r}), or {EXPORT_COMMANDS[config['task']].format(path=out.path)}"
+        f"run it: textgru.load({str(out.path)!r}), or {out.commands(config['task'])}"
     )
     return str(out.path)
 

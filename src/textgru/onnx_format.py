@@ -41,6 +41,13 @@ class ExportFolder:
     tokenizer = property(lambda self: self.path / "tokenizer.json")
     config = property(lambda self: self.path / "config.json")
 
+    def commands(self, task: str) -> str:
+        """The commands that run this export of a `task` model."""
+        return {
+            "sentiment": f"textgru predict ckpt_path={self.path} (or eval), textgru serve classifier={self.path}",
+            "lm": f"textgru generate ckpt_path={self.path}, textgru serve lm={self.path}",
+        }.get(task, f"textgru eval ckpt_path={self.path}")
+
 
 def is_export(path: str | os.PathLike[str]) -> bool:
     """Whether `path` names an exported model: a `.onnx` file, or a folder with `model.onnx` or `config.json` and
