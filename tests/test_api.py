@@ -112,6 +112,16 @@ def test_evaluate_takes_what_the_data_sources_take(
     from_path = clf.evaluate(small_csv, text_column="review", label_column="sentiment", output_dir=tmp_path / "ev")
     assert from_path["n"] == 300 and from_path["split"] == "all"
     assert (tmp_path / "ev" / "all_metrics.json").is_file() and (tmp_path / "ev" / "all_confusion_matrix.png").is_file()
+    written = (tmp_path / "ev" / "all_metrics.json").read_bytes()
+    with pytest.raises(
+        textgru.TextgruError, match="all_metrics.json exists; pass overwrite=True or another output_dir"
+    ):
+        clf.evaluate(small_csv, text_column="review", label_column="sentiment", output_dir=tmp_path / "ev")
+    assert (tmp_path / "ev" / "all_metrics.json").read_bytes() == written  # the earlier report as it was
+    again = clf.evaluate(
+        small_csv, text_column="review", label_column="sentiment", output_dir=tmp_path / "ev", overwrite=True
+    )
+    assert again["accuracy"] == from_path["accuracy"]
     config = {"source": "local", "path": str(small_csv), "text_column": "review", "label_column": "sentiment"}
     assert clf.evaluate(config, split="all")["accuracy"] == pytest.approx(from_path["accuracy"])
     four = tmp_path / "four.csv"  # too small to carve into splits, a label seen once: every row is still scored

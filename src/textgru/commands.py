@@ -59,7 +59,9 @@ def eval_command(cfg: DictConfig) -> dict:
     data = OmegaConf.to_container(cfg.data, resolve=True) if cfg.get("data") else None  # data=null: its own data
     model = load(ckpt)
     if isinstance(model, Classifier):
-        result = model.with_precision(cfg.precision).evaluate(data, cfg.split, cfg.batch_size, output_dir=out)
+        result = model.with_precision(cfg.precision).evaluate(
+            data, cfg.split, cfg.batch_size, output_dir=out, overwrite=bool(cfg.overwrite)
+        )
         print(format_report(result))
     elif model.task == "forecast":
         if cfg.precision != "fp32":

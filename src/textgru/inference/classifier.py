@@ -162,6 +162,7 @@ class Classifier(LoadedModel):
         output_dir: str | os.PathLike[str] | None = None,
         text_column: str = "text",
         label_column: str = "label",
+        overwrite: bool = False,
     ) -> dict[str, Any]:
         """Accuracy, macro-F1, loss, per-class scores and confusion matrix on labelled data.
 
@@ -169,10 +170,13 @@ class Classifier(LoadedModel):
         ("tweets", "sst2", ...), a path to your own file or folder (read as `data=local`, columns
         `text_column`/`label_column`), a data config dict, or a `datasets.Dataset`. `split` defaults to "test"
         for configs and to "all" (every row) for a path or a Dataset. With `output_dir`, the metrics JSON and
-        a confusion-matrix PNG are written there too."""
+        a confusion-matrix PNG are written there too (an earlier report there is refused unless `overwrite`)."""
         from textgru.inference.evaluation import classification_metrics, labelled_texts, write_report
 
         texts, names, split = labelled_texts(data, split, self.meta["data_config"], text_column, label_column)
+        report = Path(output_dir) / f"{split}_metrics.json" if output_dir is not None else None
+        if report is not None and report.exists() and not overwrite:
+            raise TextgruError(f"{report} exists; pass overwrite=True or another output_dir")
 
         def key(name: str) -> str:  # " NEG" is the model's "neg", unless the model itself tells "Pos" from "pos"
             return name if exact else name.strip().casefold()
