@@ -332,7 +332,8 @@ def test_limit_training_examples_sizes_and_errors() -> None:
     assert len(limit_training_examples(ds, None, 0.2, seed=0)) == 10
     assert limit_training_examples(ds, None, None, seed=0) is ds
     cases = ((51, None, "only 50"), (0, None, "at least 1"), (None, 1.5, r"\(0, 1\]"), (10, 0.1, "not both"))
-    cases += ((1, None, "keeps examples of one label only; a classifier needs two or more: give at least 2"),)
+    cases += ((1, None, "data.train_size=1 keeps examples of one label only; a classifier needs two or more"),)
+    cases += ((None, 0.01, r"data.train_fraction=0.01 \(1\) keeps examples of one label only"),)
     for size, fraction, match in cases:
         with pytest.raises(TextgruError, match=match):
             limit_training_examples(ds, size, fraction, seed=0)

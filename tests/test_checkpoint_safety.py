@@ -223,6 +223,18 @@ def test_model_args_and_weights_that_do_not_fit_are_one_line_before_any_big_allo
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 1_000_000  # KB: no gigabytes allocated
 
 
+def test_weights_saved_in_another_float_width_still_load(tiny_run: Path, tmp_path: Path) -> None:
+    """`trainer.precision=bf16-true` saves bfloat16 weights: they load into the float32 model, as they always did
+    (only a tensor of another kind, an integer bias, is refused)."""
+    import textgru
+
+    ckpt = torch.load(tiny_run / "checkpoints" / "best.ckpt", weights_only=True)
+    ckpt["state_dict"] = {k: v.bfloat16() if v.is_floating_point() else v for k, v in ckpt["state_dict"].items()}
+    torch.save(ckpt, tmp_path / "bf16.ckpt")
+    clf = textgru.load(tmp_path / "bf16.ckpt")
+    assert next(clf.model.parameters()).dtype == torch.float32 and clf.predict("a good day").label
+
+
 def test_the_size_check_costs_no_heavy_imports(tiny_run: Path) -> None:
     """The model's meta-device skeleton skips the initialisers: torch's Python reference of `normal_` on a meta
     tensor imports torch._dynamo and sympy (~1.7 s and ~75 MB on every load)."""

@@ -18,6 +18,7 @@ from typing import Any
 import lightning as L
 import pytest
 import torch
+import yaml
 from conftest import ROOT, TINY_LM, TINY_MODEL, lm_run_args, run_script, run_scripts, write_play
 from torch.utils.data import DataLoader
 
@@ -382,14 +383,25 @@ def test_resume_refuses_what_it_cannot_continue(tiny_run: Path, tmp_path: Path) 
         copy_with("bad_random", lambda c: c["random_state"]["python"].__setitem__(1, [1, 2, 3])),
     ]
     before = {f: {p: p.read_bytes() for p in f.rglob("*") if p.is_file()} for f in folders}
-    r = run_script("train", f"resume={folders[0]}", "model.hidden_size=32")  # the model is built, then refused
-    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr[-2000:]
-    resized = r.stderr.strip().splitlines()[-1]
+    changed = copy_with("changed_data")  # its data file now holds words the run's tokenizer never saw
+    (changed / "tokenizer.json").write_bytes((tiny_run / "tokenizer.json").read_bytes())
+    config = yaml.safe_load((tiny_run / "config.yaml").read_text())
+    rows = list(csv.DictReader(open(config["data"]["path"], newline="")))
+    with open(tmp_path / "changed.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows({**row, "review": row["review"] + " zebra quokka platypus"} for row in rows)
+    config["data"]["path"] = str(tmp_path / "changed.csv")
+    (changed / "config.yaml").write_text(yaml.safe_dump(config))
+    results = run_scripts(("train", f"resume={folders[0]}", "model.hidden_size=32"), ("train", f"resume={changed}"))
+    assert all(r.returncode == 2 and "Traceback" not in r.stderr for r in results), results[0].stderr[-2000:]
+    resized, data_changed = (r.stderr.strip().splitlines()[-1] for r in results)  # the models were built, then refused
+    assert "the tokenizer built from the data now differs" in data_changed  # not blamed on the model's sizes
     assert "builds a model that does not fit" in resized and "(model.head.weight: [3, 64] in the checkpoint" in resized
     from textgru.resume import read_resume_checkpoint, resume_config  # what train() reads before the folder changes
     from textgru.run_folder import RunFolder
 
-    with pytest.raises(TextgruError, match=re.escape("'seed=7' would not change anything")):
+    with pytest.raises(TextgruError, match=re.escape("'seed=7' cannot change a resumed run")):
         resume_config(RunFolder(folders[1]), folders[1] / "checkpoints" / "last.ckpt", ["seed=7"])
     for folder, needle in zip(
         folders[2:],

@@ -35,7 +35,8 @@ def build_fitting(cls: type[nn.Module], args: Mapping[str, Any], state: Mapping[
     missing, extra = sorted(set(want) - set(have)), sorted(set(have) - set(want))
     wrong = [k for k in want if k in have and want[k] != have[k]]
     kinds = {k: v.dtype for k, v in skeleton.state_dict().items()}
-    retyped = [k for k in want if k in have and state[k].dtype != kinds[k]]  # an int64 bias would load, cast
+    # an int64 bias would load, cast; a float tensor of another width (trainer.precision=bf16-true) loads as it did
+    retyped = [k for k in want if k in have and state[k].is_floating_point() != kinds[k].is_floating_point]
     if retyped:
         k = retyped[0]
         raise TextgruError(

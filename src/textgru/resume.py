@@ -43,8 +43,8 @@ def resume_config(run: RunFolder, checkpoint: Path, overrides: Sequence[str]) ->
             continue
         if key.lstrip("+") == "seed" and _override_value(override) != cfg.get("seed"):
             raise TextgruError(
-                f"resume: {override!r} would not change anything: a resumed run goes on with the random states its "
-                "checkpoint saved; leave seed= out (a new seed is a new run)"
+                f"resume: {override!r} cannot change a resumed run: it goes on with the random states its checkpoint "
+                "saved (and a few-label sample drawn with its seed); leave seed= out (a new seed is a new run)"
             )
         existing = OmegaConf.select(cfg, key.lstrip("+"), default=absent)
         if not eq or (existing is absent and not key.startswith("+")):

@@ -118,16 +118,18 @@ def _is_sweep(override: str) -> bool:
 
 @contextmanager
 def _caller_state_kept() -> Iterator[None]:
-    """Training seeds the global random generators and sets Lightning's seed variables (importing Lightning and torch's
-    compiler sets others, and draws from `random`); the caller's notebook gets its own random states and environment
-    back afterwards."""
+    """Training seeds the global random generators and sets Lightning's seed variables; the caller's notebook gets its
+    random states from before the first import of Lightning (which draws from `random`) and its environment back
+    afterwards (with the variables that import sets)."""
     import random
 
     import numpy as np
     import torch
 
     states = (torch.get_rng_state(), np.random.get_state(), random.getstate())
-    env = dict(os.environ)
+    import textgru.training  # noqa: F401  (Lightning's first import sets variables it relies on later, e.g. for forks)
+
+    env = dict(os.environ)  # what training sets on top of that (its seed variables) is taken back
     try:
         yield
     finally:

@@ -68,8 +68,8 @@ def train(
 
     datamodule, module = task.build(cfg)
     if resume_from is not None:  # every check before the folder changes: then set it back to the checkpoint's step
+        check_same_tokenizer(getattr(datamodule, "tokenizer", None), run)  # first: changed data changes the sizes too
         check_checkpoint_fits(resumed, module)
-        check_same_tokenizer(getattr(datamodule, "tokenizer", None), run)
         resumed_at = prepare_resume(run, resumed, rank_zero=process_rank() == 0)
         del resumed
     config_yaml = OmegaConf.to_yaml(cfg, resolve=True)  # as asked: a resumed run with a new length refits below

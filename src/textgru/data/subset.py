@@ -58,10 +58,11 @@ def limit_training_examples(train: Dataset, train_size: int | None, train_fracti
         return train
     picked = train.select(stratified_indices(train["label"], size, seed))
     kept, classes = len(set(picked["label"])), len(set(train["label"]))
+    asked = f"data.train_size={size}" if train_size is not None else f"data.train_fraction={train_fraction} ({size})"
     if kept < 2:  # as the full data's one-label check says
         raise TextgruError(
-            f"data.train_size={size} keeps examples of one label only; a classifier needs two or more: give at least "
-            f"{classes} (one example per label)"
+            f"{asked} keeps examples of one label only; a classifier needs two or more: give at least {classes} "
+            "examples (one per label)"
         )
     if kept < classes:
         log.warning(
