@@ -20,6 +20,7 @@ import pytest
 import torch
 import yaml
 from conftest import ROOT, TINY_LM, TINY_MODEL, lm_run_args, run_script, run_scripts, write_play
+from omegaconf import OmegaConf
 from torch.utils.data import DataLoader
 
 from textgru.checkpoint import load_checkpoint
@@ -345,7 +346,8 @@ def test_resume_refuses_what_it_cannot_continue(tiny_run: Path, tmp_path: Path) 
     finished, missing, not_a_run, no_checkpoint = refused(
         (f"resume={tiny_run}",), (f"resume={tmp_path / 'nope'}",), (f"resume={tmp_path}",), (f"resume={unstarted}",)
     )
-    assert "holds a finished run (metrics.json); there is nothing to resume" in finished
+    assert "holds a finished run (metrics.json): trainer.max_epochs=3 stopped its training" in finished
+    assert f"raise that limit: textgru train resume={tiny_run} trainer.max_epochs=<more than 3>" in finished
     assert "no such run folder" in missing
     assert "has no config.yaml, so it is not a textgru run folder" in not_a_run
     assert "has no checkpoints/last.ckpt to resume from" in no_checkpoint
@@ -413,7 +415,9 @@ def test_resume_refuses_what_it_cannot_continue(tiny_run: Path, tmp_path: Path) 
         strict=True,
     ):
         with pytest.raises(TextgruError, match=re.escape(needle)):
-            read_resume_checkpoint(RunFolder(folder), folder / "checkpoints" / "last.ckpt")
+            read_resume_checkpoint(
+                RunFolder(folder), folder / "checkpoints" / "last.ckpt", OmegaConf.load(folder / "config.yaml")
+            )
     for folder, files in before.items():  # config.yaml and the checkpoint as they were, nothing new but the log
         assert {p: p.read_bytes() for p in folder.rglob("*") if p.is_file() and p.name != "train.log"} == files
 
@@ -485,3 +489,42 @@ def test_a_relative_resume_path_is_made_absolute(tmp_path: Path, monkeypatch: py
     monkeypatch.chdir(tmp_path)
     run, checkpoint = resume_target(["resume=stopped"])
     assert run.path == tmp_path / "stopped" and checkpoint == tmp_path / "stopped" / "checkpoints" / "last.ckpt"
+
+
+def test_a_run_a_limit_stopped_trains_on_when_the_limit_is_raised(small_csv: Path, tmp_path: Path) -> None:
+    """The default config caps training time: a run `trainer.max_time` stopped says so, records it in metrics.json,
+    and `resume=` with the limit raised trains on from its last checkpoint (its first metrics.json kept aside). A
+    resume that does not raise the limit that stopped it, or of a run early stopping ended, is one line."""
+    from textgru.resume import resume_config
+    from textgru.run_folder import RunFolder
+    from textgru.stopping import check_can_train_on
+
+    run_dir = tmp_path / "capped"
+    data = ["data=local", f"data.path={small_csv}", "data.text_column=review", "data.label_column=sentiment"]
+    first = run_script(
+        "train", "task=sentiment", *data, f"hydra.run.dir={run_dir}", *TINY_MODEL,
+        "trainer.max_epochs=500", "trainer.max_time={seconds: 2}", "callbacks.early_stopping=null",
+    )  # fmt: skip
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert "stopped by trainer.max_time after" in first.stdout
+    assert f"textgru train resume={run_dir} trainer.max_time=null" in first.stdout
+    stopped = json.loads((run_dir / "metrics.json").read_text())
+    assert stopped["stopped_by"] == "max_time" and stopped["epochs"] < 500
+    run, last = RunFolder(run_dir), run_dir / "checkpoints" / "last.ckpt"
+    step = load_checkpoint(last)["global_step"]
+    for overrides in ([], ["trainer.max_time={seconds: 1}"], ["trainer.max_epochs=600"]):  # the limit not raised
+        with pytest.raises(TextgruError, match=re.escape("trainer.max_time={seconds: 2} stopped its training")):
+            resume_config(run, last, overrides)
+    # trainer.max_epochs=3 is in the starting command too (TINY_MODEL, before max_epochs=500): still applied
+    assert resume_config(run, last, ["trainer.max_time=null", "trainer.max_epochs=3"]).trainer.max_epochs == 3
+    with pytest.raises(TextgruError, match="early stopping ended its training; there is nothing to resume"):
+        check_can_train_on({"stopped_by": "early_stopping"}, {}, {}, run_dir)
+
+    epochs = stopped["epochs"] + 2
+    on = run_script("train", f"resume={run_dir}", "trainer.max_time=null", f"trainer.max_epochs={epochs}")
+    assert on.returncode == 0, on.stderr[-3000:]
+    assert "finished in" in on.stdout
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["stopped_by"] == "max_epochs" and metrics["epochs"] == epochs
+    assert metrics["global_step"] == load_checkpoint(last)["global_step"] > stopped["global_step"]
+    assert json.loads((run_dir / f"metrics.before-resume-at-step-{step}.json").read_text()) == stopped

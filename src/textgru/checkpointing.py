@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.plugins.io import TorchCheckpointIO
+from lightning.pytorch.trainer.states import TrainerFn
 
 from textgru.data.resumable_loader import ResumableDataLoader
 from textgru.errors import TextgruError
@@ -72,6 +73,14 @@ class PeriodicCheckpoint(Callback):
             trainer.save_checkpoint(self.path)
             self.last_save = time.monotonic()
             log.info("saved %s at step %d", self.path, trainer.global_step)
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        """After every validation of a fit: Lightning (2.6) writes last.ckpt only where its best checkpoint changed,
+        so without this a resume went back to the last improvement, however many epochs ago. (ModelCheckpoint runs
+        after this callback and writes last.ckpt again where the best changed, with its own state updated.)"""
+        if trainer.state.fn == TrainerFn.FITTING and not trainer.sanity_checking and not trainer.fast_dev_run:
+            trainer.save_checkpoint(self.path)
+            self.last_save = time.monotonic()
 
 
 def _validation_follows(trainer: L.Trainer) -> bool:

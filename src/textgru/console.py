@@ -71,11 +71,17 @@ def log_to(console: bool, file: Path | None, level: int = logging.INFO) -> None:
     route_library_logs()
 
 
-def run_summary(task: str, metrics: Mapping[str, float], run_dir: Path, next_commands: Sequence[str]) -> str:
+def run_summary(task: str, metrics: Mapping[str, Any], run_dir: Path, next_commands: Sequence[str]) -> str:
     """The closing lines of a run: its test metrics as a small table, where it is, and what to run next."""
     rows = [(k, v) for k, v in metrics.items() if k.startswith("test/")]
     width = max((len(k) for k, _ in rows), default=8)
-    lines = [f"task={task} finished in {metrics.get('train_seconds', float('nan')):.0f} s of training", ""]
+    took = f"{metrics.get('train_seconds', float('nan')):.0f} s of training"
+    if metrics.get("stopped_by") == "max_time":  # the default config caps training time: say the run was cut short
+        head = f"task={task} stopped by trainer.max_time after {took} (step {metrics.get('global_step')}), short of its plan"
+        next_commands = [f"textgru train resume={run_dir} trainer.max_time=null   # train on", *next_commands]
+    else:
+        head = f"task={task} finished in {took}"
+    lines = [head, ""]
     lines += [f"  {k:<{width}}  {v:.4f}" for k, v in rows]
     lines += ["", f"run folder: {run_dir}"]
     if next_commands:

@@ -126,7 +126,7 @@ def trim_metrics_log(run: RunFolder, step: int) -> None:
             writer = csv.DictWriter(f, fieldnames=fields)
             writer.writeheader()
             writer.writerows(lost)
-        log.info("resume: %d log rows after step %d (lost with the kill) kept in %s", len(lost), step, aside)
+        log.info("resume: %d log rows after step %d (past the checkpoint) kept in %s", len(lost), step, aside)
     tmp = metrics_csv.with_name(metrics_csv.name + ".tmp")
     with open(tmp, "w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=fields)

@@ -19,7 +19,8 @@ from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 from textgru.config import CONF_DIR, user_conf_dirs
 from textgru.config_checks import check_config
 from textgru.errors import TextgruError
-from textgru.run_folder import RunFolder, check_resumable, restore_unfinished_best, unquoted
+from textgru.run_folder import RunFolder, restore_unfinished_best, unquoted
+from textgru.stopping import check_can_train_on
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +28,8 @@ log = logging.getLogger(__name__)
 def resume_config(run: RunFolder, checkpoint: Path, overrides: Sequence[str]) -> DictConfig:
     """The run's `config.yaml` with `key=value` overrides applied (e.g. a larger `trainer.max_epochs`), pointed at
     the folder as it is reached now; one line for anything that cannot be resumed."""
-    check_resumable(run, checkpoint)
+    if not run.config.is_file():
+        raise TextgruError(f"{run.path} has no config.yaml, so it is not a textgru run folder")
     cfg = OmegaConf.load(run.config)
     started_with = run.hydra_overrides  # the command line that started the run may be repeated as it was
     original = set(yaml.safe_load(started_with.read_text()) or []) if started_with.is_file() else set()
@@ -39,24 +41,27 @@ def resume_config(run: RunFolder, checkpoint: Path, overrides: Sequence[str]) ->
                 f"resume: a resumed run goes on in its own folder {run.path}, not in hydra.run.dir={value}; "
                 "leave hydra.run.dir= out (to train in another folder, start a new run)"
             )
-        if override in original or key.startswith("hydra."):
-            continue
+        existing = OmegaConf.select(cfg, key.lstrip("+"), default=absent)
+        if key.startswith("hydra.") or (override in original and _group_choice(existing, value)):
+            continue  # the starting command's group choices (model=..., experiment=...) may be repeated; its values
+            # are applied again in order, so `trainer.max_epochs=3 ... trainer.max_epochs=500` still ends at 500
         if key.lstrip("+") == "seed" and _override_value(override) != cfg.get("seed"):
             raise TextgruError(
                 f"resume: {override!r} cannot change a resumed run: it goes on with the random states its checkpoint "
                 "saved (and a few-label sample drawn with its seed); leave seed= out (a new seed is a new run)"
             )
-        existing = OmegaConf.select(cfg, key.lstrip("+"), default=absent)
         if not eq or (existing is absent and not key.startswith("+")):
             raise TextgruError(
                 f"resume: {override!r} is not key=value for a key in {run.config} (a new key: +key=value)"
             )
-        if isinstance(existing, DictConfig) and value != "null":  # null turns a callback or logger off
+        mapping_value = key.lstrip("+") == "trainer.max_time"  # {minutes: 90} is a value, not a config group
+        if isinstance(existing, DictConfig) and value != "null" and not mapping_value:  # null: a callback off
             raise TextgruError(
                 f"resume: {override!r} would swap the config group {key}; a resumed run keeps the run's groups: "
                 f"change single values instead (e.g. {key}.<name>=...)"
             )
         OmegaConf.update(cfg, key.lstrip("+"), _override_value(override), force_add=True)
+    check_resumable(run, checkpoint, cfg.get("trainer") or {})  # a finished run: only with a limit raised
     check_config_targets(cfg, run.config, overrides)  # what will be instantiated: the config with the overrides
     with open_dict(cfg):  # the folder as given now (it may have been moved or be reached by another path)
         cfg.paths.run_dir = str(run.path)
@@ -65,6 +70,12 @@ def resume_config(run: RunFolder, checkpoint: Path, overrides: Sequence[str]) ->
                 callback.dirpath = str(run.checkpoints)
     check_config(cfg, "train")  # the run's values with the overrides given now
     return cfg
+
+
+def _group_choice(existing: Any, value: str) -> bool:
+    """Whether an override of the command that started a run chose a config group or experiment (no single value in
+    the saved config), or holds an interpolation (the saved config holds its resolved value)."""
+    return not isinstance(existing, (str, int, float, bool, type(None))) or "${" in value
 
 
 def _override_value(override: str) -> Any:
@@ -126,14 +137,29 @@ def _strings_in(node: Any) -> Iterator[str]:
             yield from _strings_in(value)
 
 
-def read_resume_checkpoint(run: RunFolder, checkpoint: Path) -> dict[str, Any]:
+def check_resumable(run: RunFolder, checkpoint: Path, trainer_now: Any) -> None:
+    """One line unless `run` is a textgru run with `checkpoint` to continue from: an unfinished run, or a finished
+    one that a trainer limit stopped and `trainer_now` (the trainer config it would go on with) raises."""
+    if not run.config.is_file():
+        raise TextgruError(f"{run.path} has no config.yaml, so it is not a textgru run folder")
+    if run.metrics.exists():
+        before = (yaml.safe_load(run.config.read_text(encoding="utf-8")) or {}).get("trainer") or {}
+        check_can_train_on(run.read_metrics(), before, trainer_now, run.path)
+    if not checkpoint.is_file():
+        raise TextgruError(
+            f"{run.path} has no {checkpoint.relative_to(run.path) if checkpoint.is_relative_to(run.path) else checkpoint}"
+            " to resume from (the run stopped before its first checkpoint); start it again"
+        )
+
+
+def read_resume_checkpoint(run: RunFolder, checkpoint: Path, cfg: Any) -> dict[str, Any]:
     """The checkpoint a resume continues from, refused with one line (before anything in the folder changes) where
     `textgru.load` would refuse it (damaged, pickled, not textgru's, naming a model class or arguments of its own,
     weights that do not fit them) or where its saved step or random states cannot be restored."""
     from textgru.checkpoint import load_checkpoint, rebuild_model
     from textgru.checkpointing import check_random_states
 
-    check_resumable(run, checkpoint)
+    check_resumable(run, checkpoint, cfg.trainer)
     ckpt = load_checkpoint(checkpoint)
     rebuild_model(ckpt)  # the checkpoint rule, as for any checkpoint textgru reads
     if type(ckpt.get("global_step")) is not int or ckpt["global_step"] < 0:
@@ -168,12 +194,17 @@ def check_checkpoint_fits(ckpt: dict[str, Any], module: Any) -> None:
 
 def prepare_resume(run: RunFolder, ckpt: dict[str, Any], rank_zero: bool) -> int:
     """On rank zero put back the best checkpoint an interrupted run set aside and cut the CSV log back to the
-    checkpoint's step (later rows are kept aside, never deleted). Returns that step."""
+    checkpoint's step (later rows are kept aside, never deleted); a finished run's metrics.json is kept aside too.
+    Returns that step."""
     from textgru.loggers import trim_metrics_log
 
     step = int(ckpt["global_step"])
     log.info("resuming %s from %s (step %d)", run.path, ckpt["path"], step)
     if rank_zero:  # the files are rank zero's to touch (Lightning's ddp launcher runs this command in every rank)
+        if run.metrics.exists():  # a run a limit stopped trains on: it is unfinished until it ends again
+            kept = run.metrics_before_resume(step)
+            run.metrics.replace(kept)
+            log.info("training on from the finished run's step %d; its metrics.json is kept as %s", step, kept.name)
         restore_unfinished_best(run)
         trim_metrics_log(run, step)
     return step

@@ -54,6 +54,10 @@ class RunFolder:
         not taken yet (a run may resume from the same step more than once)."""
         return _free_name(self.path / f"config.before-resume-at-step-{step}", ".yaml")
 
+    def metrics_before_resume(self, step: int) -> Path:
+        """Where a finished run's metrics.json is kept when a resume trains on from checkpoint `step`."""
+        return _free_name(self.path / f"metrics.before-resume-at-step-{step}", ".json")
+
     def metrics_after(self, step: int) -> Path:
         """Where CSV log rows logged after checkpoint `step` are kept when a killed run resumes from it: a name not
         taken yet (killed again before its next checkpoint, a run resumes from the same step again)."""
@@ -159,19 +163,6 @@ def resume_target(args: list[str]) -> tuple[RunFolder, Path] | None:
                 raise TextgruError(f"ckpt_path={value} does not exist; to continue a run give resume=<run folder>")
             return RunFolder.of_checkpoint(path), path
     return None
-
-
-def check_resumable(run: RunFolder, checkpoint: Path) -> None:
-    """One line unless `run` is an unfinished textgru run with `checkpoint` to continue from."""
-    if not run.config.is_file():
-        raise TextgruError(f"{run.path} has no config.yaml, so it is not a textgru run folder")
-    if run.metrics.exists():
-        raise TextgruError(f"{run.path} holds a finished run (metrics.json); there is nothing to resume")
-    if not checkpoint.is_file():
-        raise TextgruError(
-            f"{run.path} has no {checkpoint.relative_to(run.path) if checkpoint.is_relative_to(run.path) else checkpoint}"
-            " to resume from (the run stopped before its first checkpoint); start it again"
-        )
 
 
 def restore_unfinished_best(run: RunFolder) -> None:

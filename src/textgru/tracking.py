@@ -185,10 +185,11 @@ class RunTracker:
             self.logger.flush()
             client, step, now = self.store.client, int(metrics["global_step"]), int(time.time() * 1000)
             latest = client.get_run(self.run_id).data.metrics
+            numbers = {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float))}  # not `stopped_by`
             final = [
-                Metric(param_key(k), float(v), now, step)
-                for k, v in metrics.items()
-                if not (param_key(k) in latest and math.isclose(latest[param_key(k)], float(v), rel_tol=1e-9))
+                Metric(param_key(k), v, now, step)
+                for k, v in numbers.items()
+                if not (param_key(k) in latest and math.isclose(latest[param_key(k)], v, rel_tol=1e-9))
             ]
             for i in range(0, len(final), METRICS_PER_BATCH):
                 client.log_batch(self.run_id, metrics=final[i : i + METRICS_PER_BATCH])

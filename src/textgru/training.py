@@ -34,6 +34,7 @@ from textgru.resume import (
     record_resumed_config,
 )
 from textgru.run_folder import RunFolder, set_aside_unfinished_best
+from textgru.stopping import stop_note, stop_reason
 from textgru.tasks import task_module
 from textgru.tracking import RunTracker
 
@@ -57,7 +58,7 @@ def train(
     if resume_from is None:
         run.refuse_if_used("choose another hydra.run.dir= so nothing is overwritten")
     else:
-        resumed = read_resume_checkpoint(run, resume_from)
+        resumed = read_resume_checkpoint(run, resume_from, cfg)
     check_optimized_metric(cfg, task.validation_metrics(cfg))
     check_trainer_devices(cfg.trainer)
     check_logger_packages(cfg)
@@ -94,6 +95,7 @@ def train(
         progress = dict(trainer.callback_metrics)  # read before validate/test replace them
         if trainer.interrupted:
             raise TextgruError(stopped)
+        progress["stopped_by"] = stop_reason(trainer)
 
         best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
         ckpt = best if best and not cfg.trainer.fast_dev_run else None
@@ -104,6 +106,8 @@ def train(
 
         metrics = final_metrics(val, test, progress, trainer, train_seconds)
         if trainer.is_global_zero:
+            if stop_note(metrics, cfg.trainer, run.path):
+                log.warning("%s", stop_note(metrics, cfg.trainer, run.path))
             run.metrics.write_text(json.dumps(metrics, indent=2))  # written last: marks a finished run
             tracker.finish(metrics)
         finished = True
@@ -143,6 +147,7 @@ def build_trainer(
         loggers = build_loggers(cfg, run, resuming=resuming, mlflow=tracker.logger)
         return instantiate(
             cfg.trainer,
+            _convert_="partial",  # max_time={minutes: 90}: Lightning takes a dict, not an OmegaConf mapping
             callbacks=[*callbacks, *extra_callbacks],
             logger=loggers or False,
             plugins=[AtomicCheckpointIO()],
@@ -169,6 +174,7 @@ def final_metrics(
         metrics["train_tokens_per_sec"] = round(float(progress["train/tokens_per_sec"]), 1)
     metrics["epochs"] = int(progress.get("run/epochs", trainer.current_epoch))
     metrics["global_step"] = int(progress.get("run/global_step", trainer.global_step))
+    metrics["stopped_by"] = progress.get("stopped_by", "other")  # what ended training (stopping.stop_reason)
     return metrics
 
 

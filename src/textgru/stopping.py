@@ -1,0 +1,105 @@
+"""Why a run's training stopped, and training on after a limit stopped it.
+
+A finished run records in `metrics.json` what ended its training (`stopped_by`): early stopping, or one of the
+limits `trainer.max_time`, `max_steps`, `max_epochs`. A run a limit stopped short (the default config caps training
+at `trainer.max_time`, which a slow machine reaches before the planned epochs) can train on from its last
+checkpoint: `textgru train resume=<run> trainer.max_time=null`, or any override that raises the limit that stopped
+it. A run early stopping ended has nothing to train on."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from textgru.errors import TextgruError
+
+LIMITS = ("max_time", "max_steps", "max_epochs")  # the trainer limits a resume may raise to train on
+EARLY_STOPPING = "early_stopping"
+
+
+def stop_reason(trainer: Any) -> str:
+    """What ended `trainer.fit`: "early_stopping", "max_time", "max_steps", "max_epochs", "fast_dev_run" or
+    "other" (a callback that set `trainer.should_stop`)."""
+    from lightning.pytorch.callbacks import EarlyStopping, Timer
+
+    if trainer.fast_dev_run:
+        return "fast_dev_run"
+    if any(isinstance(c, EarlyStopping) and _stopped(c) for c in trainer.callbacks):
+        return EARLY_STOPPING
+    if any(
+        isinstance(c, Timer) and c.time_remaining() is not None and c.time_remaining() <= 0 for c in trainer.callbacks
+    ):
+        return "max_time"
+    if trainer.max_steps is not None and 0 < trainer.max_steps <= trainer.global_step:
+        return "max_steps"
+    if trainer.max_epochs is not None and 0 <= trainer.max_epochs <= trainer.current_epoch:
+        return "max_epochs"
+    return "other"
+
+
+def _stopped(early_stopping: Any) -> bool:
+    reason = getattr(early_stopping, "stopping_reason", None)  # Lightning >= 2.5: an enum, NOT_STOPPED first
+    if reason is not None:
+        return reason.name != "NOT_STOPPED"
+    return early_stopping.stopped_epoch > 0
+
+
+def seconds(duration: Any) -> float | None:
+    """`trainer.max_time` in seconds ("DD:HH:MM:SS" or a dict of days/hours/minutes/seconds); None: no limit."""
+    if duration is None:
+        return None
+    if isinstance(duration, str):
+        days, hours, minutes, secs = (int(p) for p in re.split(":", duration.strip()))
+        return float(((days * 24 + hours) * 60 + minutes) * 60 + secs)
+    units = {"days": 86400, "hours": 3600, "minutes": 60, "seconds": 1}
+    return float(sum(units[k] * float(v) for k, v in duration.items()))
+
+
+def _raised(limit: str, before: Any, now: Any) -> bool:
+    """Whether `trainer.<limit>` goes from `before` (what stopped the run) to a larger value, or to none."""
+    if limit == "max_time":
+        then, later = seconds(before), seconds(now)
+        return then is not None and (later is None or later > then)
+    unbounded = now is None or now < 0  # max_steps=-1 / max_epochs=-1: no limit
+    return before is not None and before >= 0 and (unbounded or now > before)
+
+
+def check_can_train_on(
+    metrics: Mapping[str, Any] | None, before: Mapping[str, Any], now: Mapping[str, Any], run: Any
+) -> None:
+    """One line unless a finished run (its `metrics.json` read as `metrics`) was stopped by a trainer limit that the
+    resumed config raises: `before` is the run's trainer config, `now` the one it would go on with."""
+    finished = f"{run} holds a finished run (metrics.json)"
+    reason = metrics.get("stopped_by") if metrics else None
+    if reason not in LIMITS:
+        why = "; early stopping ended its training" if reason == EARLY_STOPPING else ""
+        raise TextgruError(f"{finished}{why}; there is nothing to resume")
+    if not _raised(reason, before.get(reason), now.get(reason)):
+        value = "null" if reason in ("max_time", "max_steps") else f"<more than {before.get(reason)}>"
+        raise TextgruError(
+            f"{finished}: trainer.{reason}={_shown(before.get(reason))} stopped its training; to train on from its "
+            f"last checkpoint, raise that limit: textgru train resume={run} trainer.{reason}={value}"
+        )
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{k}: {v}" for k, v in value.items()) + "}"
+    return "null" if value is None else str(value)
+
+
+def stop_note(metrics: Mapping[str, Any], trainer_cfg: Mapping[str, Any], run: Any) -> str | None:
+    """A line for a run that `trainer.max_time` stopped before its planned epochs or steps, else None."""
+    if metrics.get("stopped_by") != "max_time":
+        return None
+    planned = (
+        f"trainer.max_steps={trainer_cfg.get('max_steps')}"
+        if (trainer_cfg.get("max_steps") or -1) > 0
+        else f"trainer.max_epochs={trainer_cfg.get('max_epochs')}"
+    )
+    return (
+        f"trainer.max_time={_shown(trainer_cfg.get('max_time'))} stopped training after {metrics.get('global_step')} "
+        f"steps, before {planned}; the scores are those of the shortened run. To train on: "
+        f"textgru train resume={run} trainer.max_time=null"
+    )
