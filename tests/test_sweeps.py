@@ -315,3 +315,18 @@ def test_an_unforeseen_error_fails_its_job_only_and_a_used_sweep_folder_is_refus
         "in it is overwritten"
     ], again.stderr[-2000:]
     assert {p: p.read_bytes() for p in sweep.rglob("*") if p.is_file()} == before
+
+
+def test_summary_table_keeps_whole_numbers_whole_beside_a_failed_run(tmp_path: Path) -> None:
+    """A failed run's blanks made pandas store an integer setting as floats: `60.0000` in the table."""
+    from textgru.sweep_summary import write_summary
+
+    rows = [
+        {"run": "0", "status": "finished", "model.hidden_size": 60, "val/macro_f1": 0.5, "epochs": 3, "global_step": 45}
+        | {"stopped_by": "max_epochs"},
+        {"run": "1", "status": "unfinished", "model.hidden_size": 240},  # failed: no metrics
+    ]
+    table = write_summary(tmp_path, rows, "val/macro_f1", "max")
+    assert "| 0 | finished | 60 | 0.5000 | 3 | 45 | max_epochs |" in table, table
+    assert "| 1 | unfinished | 240 |  |  |  |  |" in table, table
+    assert "Same in every run" not in table  # stopped_by is a column of results, not a setting

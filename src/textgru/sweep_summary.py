@@ -20,6 +20,7 @@ RUN_STATS = (
     "global_step",
     "train_seconds",
     "train_tokens_per_sec",
+    "stopped_by",
 )  # metrics.json entries that are not metrics
 
 
@@ -62,13 +63,26 @@ def write_summary(sweep_dir: Path, rows: list[dict[str, Any]], metric: str, mode
 def markdown_table(df: Any) -> str:
     """A pipe table; floats to 4 decimals, missing values blank."""
 
-    def cell(v: Any) -> str:
+    def cell(v: Any, whole: bool) -> str:
         if v is None or (isinstance(v, float) and v != v):
             return ""
-        return f"{v:.4f}" if isinstance(v, float) else str(v).replace("|", "\\|")
+        if isinstance(v, float):
+            return f"{v:.0f}" if whole else f"{v:.4f}"
+        return str(v).replace("|", "\\|")
 
+    # a column of whole numbers stays whole where a missing value (a failed run) made pandas store it as floats
+    whole = [
+        df[c].dtype.kind == "f"
+        and bool(df[c].dropna().size)
+        and bool((df[c].dropna() % 1 == 0).all())
+        and not str(c).count("/")
+        for c in df.columns
+    ]
     lines = ["| " + " | ".join(map(str, df.columns)) + " |", "|" + "---|" * len(df.columns)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in df.itertuples(index=False)]
+    lines += [
+        "| " + " | ".join(cell(v, w) for v, w in zip(row, whole, strict=True)) + " |"
+        for row in df.itertuples(index=False)
+    ]
     return "\n".join(lines)
 
 
