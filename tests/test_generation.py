@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 from conftest import tok_cfg
@@ -335,3 +337,22 @@ def test_draw_refuses_non_finite_probabilities_and_bans_per_request() -> None:
     logits[:, 0] = 50.0  # id 0 ([PAD], banned for the first request) is by far the most likely
     ids = draw_tokens([sampler, other], logits)
     assert ids[0] != 0 and ids[1] == 0
+
+
+@pytest.mark.parametrize(
+    "knob,message",
+    [
+        ({"greedy": "false"}, "greedy='false' must be true or false"),  # a true string: it decoded greedily
+        ({"temperature": "0.7"}, "temperature='0.7' must be a finite number"),
+        ({"temperature": float("nan")}, "temperature=nan must be a finite number"),
+        ({"max_new_tokens": None}, "max_new_tokens=None must be an integer"),
+        ({"num_samples": 2.0}, "num_samples=2.0 must be an integer"),
+        ({"num_samples": True}, "num_samples=True must be an integer"),
+        ({"top_k": 2.5}, "top_k=2.5 must be an integer"),
+        ({"stop": 5}, "stop=5 must be a string or a list of strings"),
+        ({"seed": 2**70}, "must be from -2**63 to 2**64-1"),
+    ],
+)
+def test_sampling_options_of_the_wrong_type_are_one_line(knob: dict, message: str) -> None:
+    with pytest.raises(TextgruError, match=re.escape(message)):
+        SamplingOptions(**knob).check()

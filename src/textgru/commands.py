@@ -5,6 +5,7 @@ The entry points (`textgru.cli`) stay thin."""
 from __future__ import annotations
 
 import json
+import secrets
 import sys
 from pathlib import Path
 from typing import Any
@@ -104,6 +105,8 @@ def _number(cfg: DictConfig, key: str, kind: type = float) -> Any:
     """`cfg[key]` as an int or float, or one clear error (Hydra passes `top_k=many` through as a string)."""
     value = cfg[key]
     try:
+        if kind is int and not isinstance(value, bool) and (isinstance(value, int) or str(value).strip().isdigit()):
+            return int(value)  # exact: a seed above 2**53 would lose its last digits through a float
         number = float(value)
         if isinstance(value, bool) or (kind is int and not number.is_integer()):
             raise ValueError
@@ -130,7 +133,7 @@ def generate_command(cfg: DictConfig) -> list[str]:
         repetition_penalty=_number(cfg, "repetition_penalty"),
         greedy=bool(cfg.greedy),
         num_samples=_number(cfg, "num_samples", int),
-        seed=None if cfg.seed is None else _number(cfg, "seed", int),
+        seed=secrets.randbits(63) if cfg.seed is None else _number(cfg, "seed", int),  # drawn: written to output=
         stop=stops,
     )
     options = SamplingOptions(**sampling).check()  # a bad value is refused before the model loads

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -37,6 +39,7 @@ class SamplingOptions:
     stop: Sequence[str] = field(default_factory=tuple)  # a sample ends before the first of these strings
 
     def check(self) -> SamplingOptions:
+        self._check_types()
         if isinstance(self.stop, str):
             self.stop = (self.stop,)
         self.stop = tuple(str(s) for s in (self.stop or ()) if str(s))
@@ -59,6 +62,35 @@ class SamplingOptions:
         if self.num_samples < 1:
             raise TextgruError(f"num_samples={self.num_samples} must be at least 1")
         return self
+
+    def _check_types(self) -> None:
+        """One line for a value of the wrong type (greedy="false" is a true string: it would decode greedily)."""
+        kinds = {
+            "max_new_tokens": "an integer", "top_k": "an integer", "num_samples": "an integer",
+            "temperature": "a finite number", "top_p": "a finite number", "repetition_penalty": "a finite number",
+            "greedy": "true or false", "seed": "an integer or None",
+        }  # fmt: skip
+        for name, kind in kinds.items():
+            value = getattr(self, name)
+            if kind == "true or false":
+                fits = isinstance(value, bool)
+            elif isinstance(value, bool):
+                fits = False
+            elif kind == "a finite number":
+                fits = isinstance(value, numbers.Real) and math.isfinite(value)
+            else:
+                fits = isinstance(value, numbers.Integral) or (value is None and name == "seed")
+            if not fits:
+                raise TextgruError(f"{name}={value!r} must be {kind}")
+        if self.seed is not None and not -(2**63) <= self.seed < 2**64:
+            raise TextgruError(f"seed={self.seed} must be from -2**63 to 2**64-1")
+        stop = self.stop
+        if not (
+            stop is None
+            or isinstance(stop, str)
+            or (isinstance(stop, Sequence) and all(isinstance(s, str) for s in stop))
+        ):
+            raise TextgruError(f"stop={self.stop!r} must be a string or a list of strings")
 
 
 def filter_logits(logits: torch.Tensor, top_k: int = 0, top_p: float = 1.0) -> torch.Tensor:
