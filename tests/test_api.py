@@ -195,6 +195,14 @@ def test_score_is_the_mean_next_token_loss_after_the_separator(lm: textgru.Langu
         assert score == pytest.approx(sum(nll) / len(nll), abs=1e-4)
     assert lm.score(texts[0]) == pytest.approx(scores[:1], abs=1e-5)
     assert scores[0] < scores[1]  # the play's style is likelier than noise
+    for bad, message in ((None, "not a NoneType"), (5, "not a int"), (["a", b"b"], r"texts\[1\] is a bytes")):
+        with pytest.raises(textgru.TextgruError, match=message):
+            lm.score(bad)  # type: ignore[arg-type]
+    with pytest.raises(textgru.TextgruError, match="batch_size=0 must be an integer of at least 1"):
+        lm.score(texts, batch_size=0)
+    for device in ("tpu", 0):
+        with pytest.raises(textgru.TextgruError, match=r"device='(tpu|0)': use cpu, cuda or cuda:N"):
+            textgru.load(lm.meta["path"], device=device)  # type: ignore[arg-type]
 
 
 def test_train_refuses_bad_overrides_in_one_line(tmp_path: Path, tiny_run: Path) -> None:

@@ -205,8 +205,17 @@ def test_predict_takes_any_iterable_of_texts_and_refuses_what_is_not_one(classif
     for bad, name in ((None, "NoneType"), (5, "int")):
         with pytest.raises(TextgruError, match=f"^predict takes a text or a list of texts, not a {name}$"):
             classifier.predict(bad)  # type: ignore[arg-type]
-    with pytest.raises(TextgruError, match=r"^texts\[1\] is a int, not a string$"):
+    with pytest.raises(TextgruError, match=r"^predict: texts\[1\] is a int, not a string$"):
         classifier.predict(["fine", 3])  # type: ignore[list-item]
+    # one string is one text (it was read character by character: a row of probabilities per character)
+    one = classifier.predict_proba("fine")
+    assert one.shape == (len(classifier.label_names),) and torch.equal(one, classifier.predict_proba(["fine"])[0])
+    for call, message in (
+        (lambda: classifier.predict_proba(["fine", None]), r"^predict_proba: texts\[1\] is a NoneType, not a string$"),
+        (lambda: classifier.predict(texts, batch_size="8"), r"^batch_size='8' must be an integer of at least 1$"),
+    ):
+        with pytest.raises(TextgruError, match=message):
+            call()
 
 
 @settings(max_examples=60, **FAST)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from typing import Any
 
 from textgru.errors import TextgruError
@@ -56,6 +57,8 @@ def check_device(device: str) -> None:
     """One line for `device=cuda...` on a machine without a CUDA GPU (inference commands and `textgru.load`)."""
     import torch
 
+    if not re.fullmatch(r"cpu|cuda(:\d+)?|mps", str(device)):
+        raise TextgruError(f"device={device!r}: use cpu, cuda or cuda:N (the N-th GPU)")
     if str(device).startswith("cuda") and not torch.cuda.is_available():
         raise TextgruError(f"device={device} but no CUDA GPU is available here; use device=cpu")
 

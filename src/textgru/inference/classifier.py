@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, overload
@@ -16,6 +16,7 @@ from textgru.data.batching import LengthBucketBatchSampler, pad_collate
 from textgru.data.decoding import check_unicode
 from textgru.data.tokenization import UNK, pad_id
 from textgru.errors import TextgruError
+from textgru.inference.arguments import check_batch_size, text_list
 from textgru.inference.fused_bigru import FusedGRUClassifier
 from textgru.inference.loaded_model import LoadedModel, read_tokenizer
 from textgru.inference.parallel_batches import run_batches
@@ -113,10 +114,12 @@ class Classifier(LoadedModel):
         return [e.ids[: self.max_length] or [unk] for e in encodings]
 
     @torch.inference_mode()
-    def predict_proba(self, texts: Sequence[str], batch_size: int = 256) -> torch.Tensor:
-        """Class probabilities (len(texts), classes), in input order; batches are length-bucketed as in training."""
-        if batch_size < 1:
-            raise TextgruError(f"batch_size={batch_size} must be at least 1")
+    def predict_proba(self, texts: str | Sequence[str], batch_size: int = 256) -> torch.Tensor:
+        """Class probabilities (len(texts), classes), in input order, or (classes,) for one text given as a string;
+        batches are length-bucketed as in training."""
+        if isinstance(texts, str):
+            return self.predict_proba([texts], batch_size)[0]
+        texts, batch_size = text_list(texts, "predict_proba"), check_batch_size(batch_size)
         ids = self.encode(texts)
         probs = torch.empty(len(ids), len(self.label_names))
         if not ids:
@@ -145,9 +148,7 @@ class Classifier(LoadedModel):
         """A `Prediction` for one text, or a list of them (input order) for a list of texts."""
         if isinstance(texts, str):
             return self.predict([texts], batch_size)[0]
-        if not isinstance(texts, Iterable):  # None, a number: one line, not a TypeError from deep inside
-            raise TextgruError(f"predict takes a text or a list of texts, not a {type(texts).__name__}")
-        texts = [_text(t, i) for i, t in enumerate(texts)]
+        texts = text_list(texts, "predict")  # None, a number, a None among the texts: one line
         out = []
         for text, p in zip(texts, self.predict_proba(texts, batch_size).tolist(), strict=True):
             best = max(range(len(p)), key=p.__getitem__)
@@ -195,9 +196,3 @@ class Classifier(LoadedModel):
         if output_dir is not None:
             write_report(result, self.label_names, Path(output_dir), split)
         return result
-
-
-def _text(value: Any, i: int) -> str:
-    if not isinstance(value, str):
-        raise TextgruError(f"texts[{i}] is a {type(value).__name__}, not a string")
-    return value

@@ -13,6 +13,7 @@ from textgru.data.batching import LengthBucketBatchSampler, pad_collate
 from textgru.data.decoding import check_unicode
 from textgru.data.tokenization import pad_id
 from textgru.errors import TextgruError
+from textgru.inference.arguments import check_batch_size, text_list
 from textgru.inference.generation import SamplingOptions, encode_prompt, generate, stream
 from textgru.inference.loaded_model import LoadedModel, read_tokenizer
 
@@ -61,12 +62,10 @@ class LanguageModel(LoadedModel):
         """Nats per token of each text (its mean negative log-likelihood), read as a document of its own: after
         the document separator, as in training. `math.exp` of it is the text's perplexity; an empty text
         scores nan."""
-        texts = [texts] if isinstance(texts, str) else list(texts)
+        texts, batch_size = text_list(texts, "score"), check_batch_size(batch_size)
         start = encode_prompt(self.tokenizer, "")  # the separator that precedes every document
         try:
-            docs = [
-                self.tokenizer.encode(t).ids if isinstance(t, str) else _not_text(t, i) for i, t in enumerate(texts)
-            ]
+            docs = [self.tokenizer.encode(t).ids for t in texts]
         except TypeError:
             check_unicode(texts)  # one line for a lone surrogate (checked only then: /score calls this per batch)
             raise
@@ -97,7 +96,3 @@ def _options(sampling: Mapping[str, Any]) -> SamplingOptions:
     if unknown:
         raise TextgruError(f"unknown sampling option(s) {unknown}; use any of {sorted(known)}")
     return SamplingOptions(**sampling).check()
-
-
-def _not_text(value: Any, i: int) -> list[int]:
-    raise TextgruError(f"texts[{i}] is a {type(value).__name__}, not a string")

@@ -1,0 +1,31 @@
+"""The arguments every inference call takes, checked once: texts (one string, or an iterable of strings) and a
+batch size. A wrong type is one `TextgruError` line, never a string read character by character."""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Iterable
+from typing import Any
+
+from textgru.errors import TextgruError
+
+
+def text_list(texts: Any, call: str) -> list[str]:
+    """`texts` as a list of strings: one string is one text; any iterable of strings (a list, a pandas column, a
+    generator) is many; anything else, or an item that is not a string, is one line naming it."""
+    if isinstance(texts, str):
+        return [texts]
+    if not isinstance(texts, Iterable) or isinstance(texts, (bytes, bytearray, dict)):
+        raise TextgruError(f"{call} takes a text or a list of texts, not a {type(texts).__name__}")
+    items = list(texts)
+    for i, item in enumerate(items):
+        if not isinstance(item, str):
+            raise TextgruError(f"{call}: texts[{i}] is a {type(item).__name__}, not a string")
+    return items
+
+
+def check_batch_size(batch_size: Any) -> int:
+    """A batch size: an integer of at least 1."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
+        raise TextgruError(f"batch_size={batch_size!r} must be an integer of at least 1")
+    return int(batch_size)
