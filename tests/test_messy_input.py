@@ -433,3 +433,30 @@ def test_jsonl_outputs_get_the_umask_mode_and_a_symlink_is_refused(tmp_path: Pat
     for overwrite in (False, True):
         with pytest.raises(TextgruError, match="is a symbolic link; give the path of a plain file"):
             check_output(str(tmp_path / "link.jsonl"), overwrite)
+
+
+def test_utf16_files_windows_line_ends_and_verbatim_text(tmp_path: Path, tiny_run: Path) -> None:
+    """Found by a review: a UTF-16 file (what Windows editors and PowerShell write) was read as NUL-interleaved text
+    and classified; a prompt file's byte-order mark and CRLF line ends were refused as characters the model never
+    saw; `text='${oc.env:HOME}'` was classified as the home folder's path (OmegaConf interpolation); and output to a
+    file whose locale is not UTF-8 (a Windows redirect) stopped after the first lines with a UnicodeEncodeError."""
+    from conftest import run_scripts
+
+    from textgru.command_io import read_prompt, read_texts
+
+    for codec in ("utf-16", "utf-16-be", "utf-32", "utf-8-sig"):
+        data = "good day\r\nbad 😍 day\n".encode(codec)
+        (tmp_path / "in.txt").write_bytes(data if codec in ("utf-16", "utf-32", "utf-8-sig") else b"\xfe\xff" + data)
+        assert read_texts(None, str(tmp_path / "in.txt")) == ["good day", "bad 😍 day"], codec
+    (tmp_path / "prompt.txt").write_bytes("\ufeffROMEO:\r\nO".encode())
+    assert read_prompt(None, str(tmp_path / "prompt.txt")) == "ROMEO:\nO"
+    (tmp_path / "in.txt").write_bytes("good day\nbad 😍 day\n".encode("utf-16"))
+    text = "the price is ${price} \\${x} ${oc.env:HOME}"
+    piped, given = run_scripts(
+        ("predict", f"ckpt_path={tiny_run}", f"input={tmp_path / 'in.txt'}"),
+        ("predict", f"ckpt_path={tiny_run}", f"text={text}"),
+        env={"PYTHONIOENCODING": "cp1252"},
+    )
+    assert piped.returncode == 0 and given.returncode == 0, piped.stderr[-2000:] + given.stderr[-2000:]
+    assert [json.loads(line)["text"] for line in piped.stdout.splitlines()] == ["good day", "bad 😍 day"]
+    assert json.loads(given.stdout)["text"] == text

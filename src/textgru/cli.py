@@ -13,7 +13,7 @@ from typing import Any
 
 from textgru.command_flags import check_flag_combinations, flags_last, one_line_errors
 from textgru.config import check_group_choices, check_override_keys, search_path_override, take_raw_args
-from textgru.console import fail, sigterm_as_ctrl_c
+from textgru.console import fail, sigterm_as_ctrl_c, utf8_output
 from textgru.errors import TextgruError
 
 CONF_PATH = "pkg://textgru.conf"
@@ -71,11 +71,10 @@ def run_command(target: str, cfg: Any, raw: dict[str, str]) -> Any:
 
     from hydra.core.hydra_config import HydraConfig
     from hydra.errors import InstantiationException
-    from omegaconf import open_dict
     from omegaconf.errors import MissingMandatoryValue
 
     from textgru.command_line_checks import one_line
-    from textgru.config import in_hydra_multirun
+    from textgru.config import in_hydra_multirun, put_back_raw_args
     from textgru.distributed import process_rank, quiet_other_ranks
 
     try:
@@ -84,9 +83,7 @@ def run_command(target: str, cfg: Any, raw: dict[str, str]) -> Any:
         datasets.disable_progress_bars()  # we log what each step did instead
         if process_rank() > 0:
             quiet_other_ranks()
-        with open_dict(cfg):
-            for key, value in raw.items():
-                cfg[key] = value
+        put_back_raw_args(cfg, raw)
         module, name = target.split(":")
         return getattr(importlib.import_module(module), name)(cfg)
     except MissingMandatoryValue as e:
@@ -230,6 +227,7 @@ def usage() -> str:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """`textgru <command> [overrides]`."""
+    utf8_output()
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(usage())

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TextIO
 
-from textgru.data.decoding import from_command_line, log_undecodable
+from textgru.data.decoding import decode_bytes, from_command_line
 from textgru.errors import TextgruError
 
 log = logging.getLogger(__name__)
@@ -42,9 +42,7 @@ def read_texts(
             )
         encoding = (getattr(stdin, "encoding", None) or "utf-8").lower().replace("_", "-")
         if hasattr(stdin, "buffer") and encoding in ("utf-8", "utf8"):  # the bytes, decoded as a file's are
-            data = stdin.buffer.read()
-            log_undecodable("stdin", data.splitlines())
-            return _non_empty(_lines(data.decode("utf-8-sig", errors="replace")), "stdin", "lines")
+            return _non_empty(_lines(decode_bytes(stdin.buffer.read(), "stdin")), "stdin", "lines")
         return _non_empty(_lines(stdin.read()), "stdin", "lines")
     p = Path(input_path).expanduser()
     if p.is_dir():
@@ -57,9 +55,7 @@ def read_texts(
             f"input {p.name}: {suffix} files are not read here; give .txt (a text a line), .csv, .tsv or .jsonl "
             "(textgru eval and Classifier.evaluate read .parquet)"
         )
-    data = p.read_bytes()
-    log_undecodable(p.name, data.splitlines())
-    raw = data.decode("utf-8-sig", errors="replace")
+    raw = decode_bytes(p.read_bytes(), p.name)
     if suffix in (".csv", ".tsv"):
         csv.field_size_limit(max(csv.field_size_limit(), len(raw) + 1))  # one long text is a long field, not an error
         tsv = {"delimiter": "\t", "quoting": csv.QUOTE_NONE}  # a tab-separated file has no quoting: '"' is text
@@ -125,10 +121,15 @@ def read_prompt(prompt: str | None, prompt_file: str | None) -> str:
         p = Path(str(prompt_file)).expanduser()
         if not p.is_file():
             raise TextgruError(f"prompt_file {str(p)!r} does not exist")
-        return p.read_bytes().decode("utf-8", errors="replace")
+        return _prompt_text(decode_bytes(p.read_bytes(), p.name))
     if sys.stdin is None or sys.stdin.isatty():
         return ""
-    return sys.stdin.buffer.read().decode("utf-8", errors="replace")
+    return _prompt_text(decode_bytes(sys.stdin.buffer.read(), "stdin"))
+
+
+def _prompt_text(text: str) -> str:
+    """A prompt file's or stdin's text with Windows line ends read as the \\n a model was trained on."""
+    return text.replace("\r\n", "\n")
 
 
 def check_output(path: str | None, overwrite: bool) -> None:

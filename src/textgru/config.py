@@ -3,6 +3,7 @@ by the user's `./conf/` and `--config-dir` folders, and the one-line checks of c
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -216,6 +217,16 @@ def take_raw_args(args: Sequence[str], keys: tuple[str, ...]) -> tuple[list[str]
         else:
             rest.append(arg)
     return rest, raw
+
+
+def put_back_raw_args(cfg: Any, raw: dict[str, str]) -> None:
+    """Put the free-text options `take_raw_args` held back into the composed config, escaped so that OmegaConf
+    reads them verbatim: `text='the price is ${price}'` is that text, not an interpolation to resolve."""
+    from omegaconf import open_dict
+
+    with open_dict(cfg):
+        for key, value in raw.items():
+            cfg[key] = re.sub(r"(\\*)\$\{", lambda m: m.group(1) * 2 + "\\${", value)  # \ before ${ kept too
 
 
 def in_hydra_multirun() -> bool:

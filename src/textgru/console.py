@@ -21,6 +21,19 @@ def fail(message: str, code: int = 2) -> NoReturn:
     sys.exit(code)
 
 
+def utf8_output() -> None:
+    """Output to a file or pipe is UTF-8 whatever the locale says (a Windows redirect is cp1252: a tweet's emoji
+    stopped `textgru predict > out.jsonl` after its first lines with a traceback); a terminal that cannot show a
+    character shows a replacement instead of failing."""
+    for stream in (sys.stdout, sys.stderr):
+        if stream is None or not hasattr(stream, "reconfigure"):
+            continue
+        if stream.isatty():
+            stream.reconfigure(errors="replace")
+        elif (stream.encoding or "").lower().replace("-", "").replace("_", "") != "utf8":
+            stream.reconfigure(encoding="utf-8")
+
+
 def sigterm_as_ctrl_c() -> None:
     """From now on SIGTERM raises KeyboardInterrupt, as Ctrl+C does, so that a command's `finally` blocks remove
     what it was writing aside (by default SIGTERM ends the process at once and leaves it behind)."""

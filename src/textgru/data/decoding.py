@@ -3,6 +3,7 @@ read a command-line argument's such bytes the same way; one line for a lone surr
 
 from __future__ import annotations
 
+import codecs
 import logging
 from collections.abc import Iterable, Sequence
 
@@ -35,6 +36,31 @@ def log_undecodable(name: str, lines: Iterable[bytes]) -> int:
             bad_lines,
         )
     return bad_bytes
+
+
+# UTF-32's little-endian mark starts with UTF-16's: the longer marks are tried first
+BYTE_ORDER_MARKS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def decode_bytes(data: bytes, name: str) -> str:
+    """A file's (or stdin's) bytes as text: UTF-16 or UTF-32 where they start with that byte-order mark (Windows
+    editors and PowerShell write UTF-16), else UTF-8 with its mark dropped; bytes that do not decode are read as
+    U+FFFD, with one warning."""
+    for mark, codec in BYTE_ORDER_MARKS:
+        if data.startswith(mark):
+            try:
+                text = data.decode(codec)
+            except UnicodeDecodeError:
+                log.warning("%s: some bytes could not be decoded as %s and were replaced by U+FFFD", name, codec)
+                text = data.decode(codec, errors="replace")
+            return text.removeprefix("\ufeff")
+    log_undecodable(name, data.splitlines())
+    return data.decode("utf-8-sig", errors="replace")
 
 
 def from_command_line(text: str, name: str) -> str:
