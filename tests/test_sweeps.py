@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -330,3 +331,23 @@ def test_summary_table_keeps_whole_numbers_whole_beside_a_failed_run(tmp_path: P
     assert "| 0 | finished | 60 | 0.5000 | 3 | 45 | max_epochs |" in table, table
     assert "| 1 | unfinished | 240 |  |  |  |  |" in table, table
     assert "Same in every run" not in table  # stopped_by is a column of results, not a setting
+
+
+@pytest.mark.parametrize(
+    "spec,message",
+    [
+        ("interval(0.5, 0.1)", "the interval's low end is above its high end"),
+        ("range(5, 1)", "the range holds no value"),
+        ("range(1, 5, -1)", "the range holds no value"),
+        ("tag(logarithmic, interval(1e-4, 1e-2))", "unknown tag ['logarithmic']; the one tag read is log"),
+    ],
+)
+def test_a_search_space_optuna_would_refuse_mid_trial_is_one_line(spec: str, message: str) -> None:
+    """They were Optuna's traceback inside the first trial, which stayed RUNNING in study.db (a misspelt tag searched
+    on a linear scale)."""
+    from textgru.errors import TextgruError
+    from textgru.search_space import parse_search_space
+
+    with pytest.raises(TextgruError, match=re.escape(f"hparams_search.params.model.dropout={spec}: {message}")):
+        parse_search_space({"model.dropout": spec})
+    assert parse_search_space({"model.dropout": "interval(0.1, 0.5)", "x": "range(1, 5)"})["x"].stop == 5

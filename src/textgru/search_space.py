@@ -7,6 +7,7 @@ from typing import Any
 
 from hydra import compose
 from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import IntervalSweep, RangeSweep
 from omegaconf import DictConfig, OmegaConf
 
 from textgru.config import first_of_sweep, override_value
@@ -26,7 +27,22 @@ def parse_search_space(params: dict[str, str]) -> dict[str, Any]:
                 f"hparams_search.params.{key}: cannot parse {spec!r} ({str(e).splitlines()[0]}); "
                 "use choice(a, b), interval(lo, hi), tag(log, interval(lo, hi)) or range(lo, hi, step)"
             ) from e
+        _check_bounds(key, spec, space[key])
     return space
+
+
+def _check_bounds(key: str, spec: str, value: Any) -> None:
+    """One line for a space Optuna would refuse only inside the first trial (a traceback, the trial left RUNNING):
+    an interval whose low end is above its high end, an empty range, a tag other than log."""
+    where = f"hparams_search.params.{key}={spec}"
+    if isinstance(value, (IntervalSweep, RangeSweep)) and value.tags - {"log"}:
+        raise TextgruError(f"{where}: unknown tag {sorted(value.tags - {'log'})}; the one tag read is log")
+    if isinstance(value, IntervalSweep) and value.start > value.end:
+        raise TextgruError(f"{where}: the interval's low end is above its high end; write interval(low, high)")
+    if isinstance(value, RangeSweep) and not ((value.step or 1) > 0 and value.start < value.stop):
+        raise TextgruError(
+            f"{where}: the range holds no value; write range(start, stop[, step]) with start < stop, step > 0"
+        )
 
 
 def search_override(key: str, value: Any) -> str:
