@@ -50,6 +50,11 @@ def _args(store: str, experiment: str, small_csv: Path, *more: str) -> list[str]
     ]
 
 
+def _numbers(metrics: dict[str, Any]) -> dict[str, Any]:
+    """metrics.json's numbers (the run's MLflow metrics; `stopped_by` is its tag textgru.stopped_by)."""
+    return {k: v for k, v in metrics.items() if k != "stopped_by"}
+
+
 def _runs(store: str, experiment: str) -> list[Any]:
     client = mlflow.MlflowClient(store)
     exp = client.get_experiment_by_name(experiment)
@@ -121,7 +126,8 @@ def test_a_run_holds_the_config_the_metrics_the_tags_and_the_artifacts(
     assert run.data.params["model.hidden_size"] == "16" and run.data.params["logger.mlflow.tracking_uri"] == store
     # final metrics: metrics.json's values, exactly
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert {k: run.data.metrics[k] for k in metrics} == pytest.approx(metrics, rel=1e-12)
+    assert {k: run.data.metrics[k] for k in _numbers(metrics)} == pytest.approx(_numbers(metrics), rel=1e-12)
+    assert run.data.tags["textgru.stopped_by"] == metrics["stopped_by"] == "max_epochs"
     # per-step and per-epoch history: the CSV log's steps, with Lightning's global step
     history = _check_history_equals_csv(store, run.info.run_id, run_dir)
     assert len(history["train/loss_step"]) == 9 and len(history["val/macro_f1"]) == 4  # 45 steps / 5; 3 epochs + final
@@ -353,7 +359,7 @@ def test_resume_continues_the_same_run_without_duplicated_steps(store: str, smal
     assert dict(history["train/loss_step"]) == pytest.approx(_csv_values(run_dir, "train/loss_step"), rel=1e-6)
     aside = _csv_values(run_dir / "logs", "train/loss_step", "metrics.after-step-20.csv")  # the killed run's
     assert sorted(aside) == [21, 23] and aside[23] != pytest.approx(dict(history["train/loss_step"])[23], rel=1e-6)
-    assert {k: run.data.metrics[k] for k in metrics} == pytest.approx(metrics, rel=1e-12)
+    assert {k: run.data.metrics[k] for k in _numbers(metrics)} == pytest.approx(_numbers(metrics), rel=1e-12)
     artifacts = {a.path for a in mlflow.MlflowClient(store).list_artifacts(run.info.run_id, "checkpoints")}
     assert artifacts == {"checkpoints/best.ckpt"}
 
@@ -378,7 +384,7 @@ def test_a_ddp_cpu_run_is_one_run(store: str, small_csv: Path, tmp_path: Path) -
     (run,) = _runs(store, "ddp")  # rank 1 runs the script too, and must not start a run of its own
     assert run.info.status == "FINISHED"
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert {k: run.data.metrics[k] for k in metrics} == pytest.approx(metrics, rel=1e-12)
+    assert {k: run.data.metrics[k] for k in _numbers(metrics)} == pytest.approx(_numbers(metrics), rel=1e-12)
     _check_history_equals_csv(store, run.info.run_id, run_dir)
 
 
@@ -490,3 +496,30 @@ def test_tensorboard_and_wandb_offline(small_csv: Path, tmp_path: Path) -> None:
     assert list((run_dir / "tensorboard").glob("events.out.tfevents.*"))
     run_id = json.loads((run_dir / "wandb_run.json").read_text())["id"]
     assert len(list((run_dir / "wandb").glob(f"offline-run-*-{run_id}"))) == 1
+
+
+def test_resuming_a_run_whose_mlflow_run_was_deleted_says_how_to_restore_it(store: str, tmp_path: Path) -> None:
+    """It said the store did not hold the run and to resume with the store it was logged to: the same store."""
+    from textgru.config import compose_config
+    from textgru.mlflow_record import write_record
+    from textgru.run_folder import RunFolder
+    from textgru.tracking import RunTracker
+
+    client = mlflow.MlflowClient(store)
+    experiment = client.get_experiment_by_name("deleted") or client.get_experiment(client.create_experiment("deleted"))
+    run_id = client.create_run(experiment.experiment_id).info.run_id
+    client.delete_run(run_id)
+    folder = RunFolder(tmp_path / "run")
+    write_record(folder, {"tracking_uri": store, "experiment_id": experiment.experiment_id, "run_id": run_id})
+    cfg = compose_config(
+        "train", ["logger=mlflow", f"logger.mlflow.tracking_uri={store}", f"paths.run_dir={folder.path}"]
+    )
+    with pytest.raises(
+        TextgruError,
+        match=re.escape(
+            f"was deleted in {store}: restore it (MLFLOW_TRACKING_URI={store} mlflow runs restore --run-id {run_id})"
+        ),
+    ):
+        RunTracker.open(cfg, folder, resuming=True)
+    client.restore_run(run_id)
+    assert RunTracker.open(cfg, folder, resuming=True).resumed.info.run_id == run_id  # restored as told: it resumes

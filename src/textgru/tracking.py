@@ -95,7 +95,13 @@ class RunTracker:
                 found = tracker.store.client.get_run(record["run_id"])
             except Exception:  # not in this store
                 found = None
-            if found is None or found.info.lifecycle_stage == "deleted":
+            if found is not None and found.info.lifecycle_stage == "deleted":
+                raise TextgruError(
+                    f"{run.mlflow_run} names MLflow run {record['run_id']}, which was deleted in {uri}: restore it "
+                    f"(MLFLOW_TRACKING_URI={uri} mlflow runs restore --run-id {record['run_id']}), or move "
+                    f"{run.mlflow_run.name} aside and the resumed run gets a new MLflow run"
+                )
+            if found is None:
                 raise TextgruError(
                     f"{run.mlflow_run} names MLflow run {record['run_id']}, which {uri} does not hold; resume with "
                     f"logger.mlflow.tracking_uri=<the store it was logged to> (it was {record['tracking_uri']})"
@@ -185,7 +191,9 @@ class RunTracker:
             self.logger.flush()
             client, step, now = self.store.client, int(metrics["global_step"]), int(time.time() * 1000)
             latest = client.get_run(self.run_id).data.metrics
-            numbers = {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float))}  # not `stopped_by`
+            numbers = {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float))}
+            if "stopped_by" in metrics:  # what ended training: a tag, as MLflow metrics are numbers
+                client.set_tag(self.run_id, "textgru.stopped_by", str(metrics["stopped_by"]))
             final = [
                 Metric(param_key(k), v, now, step)
                 for k, v in numbers.items()
