@@ -104,8 +104,13 @@ def test_optuna_search_stores_resumes_and_writes_the_best_experiment(tmp_path: P
         config = yaml.safe_load((study_dir / f"trial_{t.number:03d}" / "config.yaml").read_text())
         assert config["model"]["hidden_size"] == t.params["model.hidden_size"]
         assert config["optimizer"]["lr"] == pytest.approx(t.params["optimizer.lr"])
-    # the user's command of the issue, train.py -m hparams_search=..., continues the same study
-    r = run_script("train", "-m", *common, "n_trials=1", timeout=400)
+    # the user's command of the issue, train.py -m hparams_search=..., continues the same study; here with the
+    # search space in the user's ./conf (a trial's config could not find it: it was composed without ./conf)
+    own = tmp_path / "conf" / "hparams_search" / "mine.yaml"
+    own.parent.mkdir(parents=True)
+    own.write_text((ROOT / "src" / "textgru" / "conf" / "hparams_search" / "sentiment.yaml").read_text())
+    mine = [o.replace("hparams_search=sentiment", "hparams_search=mine") for o in common]
+    r = run_script("train", "-m", *mine, "n_trials=1", timeout=400, cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
     study = optuna.load_study(study_name="sentiment", storage=f"sqlite:///{study_dir / 'study.db'}")
     assert [t.number for t in study.trials] == [0, 1, 2]

@@ -66,7 +66,12 @@ def trial_base(overrides: list[str]) -> list[str]:
 
 
 def compose_trial(config_name: str, overrides: list[str]) -> DictConfig:
-    """A trial's config; a key the config does not have (in the space or the overrides) is one line."""
+    """A trial's config, composed from the same config folders as the command (`./conf`'s search spaces and
+    experiments too); a key the config does not have (in the space or the overrides) is one line."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if HydraConfig.initialized() and HydraConfig.get().searchpath:  # the command's hydra.searchpath=[file://conf]
+        overrides = [f"hydra.searchpath=[{','.join(HydraConfig.get().searchpath)}]", *overrides]
     try:
         return compose(config_name=config_name, overrides=overrides)
     except Exception as e:
