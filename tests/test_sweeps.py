@@ -260,8 +260,9 @@ def test_ddp_search_trains_each_trial_config_on_every_rank(tmp_path: Path, small
 
 def test_a_failing_job_does_not_end_the_sweep_or_lose_its_summary(tmp_path: Path) -> None:
     """`-m data.window=8,1000` on a 300-step series: job 1 cannot be built. Job 0 still trains, the summary is
-    written with job 1 as unfinished, job 1's error is one line, and the command exits 2 naming the failed job."""
-    sweep = tmp_path / "sweep"
+    written with job 1 as unfinished, job 1's error is one line, and the command exits 2 naming the failed job. With
+    logger=mlflow the sweep's parent run ends FAILED naming the job (it ended FINISHED, as if every job had run)."""
+    sweep, store = tmp_path / "sweep", f"sqlite:///{tmp_path / 'mlflow.db'}"
     r = run_script(
         "train",
         "-m",
@@ -270,7 +271,8 @@ def test_a_failing_job_does_not_end_the_sweep_or_lose_its_summary(tmp_path: Path
         "data.window=8,1000",
         "model.hidden_size=8",
         "trainer.max_epochs=1",
-        "logger.tensorboard=false",
+        "logger=mlflow",
+        f"logger.mlflow.tracking_uri={store}",
         f"hydra.sweep.dir={sweep}",
         timeout=400,
     )
@@ -281,6 +283,11 @@ def test_a_failing_job_does_not_end_the_sweep_or_lose_its_summary(tmp_path: Path
     failed = [line for line in r.stderr.splitlines() if "sweep job 1 (" in line]
     assert len(failed) == 1 and "data.window=1000" in failed[0] and "too few" in failed[0], r.stderr[-3000:]
     assert r.stderr.strip().splitlines()[-1].startswith("error: 1 job(s) of the sweep failed: 1"), r.stderr[-2000:]
+    import mlflow
+
+    client = mlflow.MlflowClient(store)
+    parent = client.get_run(json.loads((sweep / "mlflow_run.json").read_text())["run_id"])
+    assert parent.info.status == "FAILED" and parent.data.tags["textgru.failed_jobs"] == "1"
 
 
 BUG = """

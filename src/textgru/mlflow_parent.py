@@ -133,6 +133,14 @@ class ParentRun:
         except Exception as e:  # the sweep's results are on disk either way
             log.warning("MLflow: could not record the sweep's best run: %s", first_line(e))
 
+    def set_tag(self, key: str, value: str) -> None:
+        if self.store is None or self.run_id is None:
+            return
+        try:
+            self.store.set_tags(self.run_id, {key: value})
+        except Exception as e:  # the sweep's results are on disk either way
+            log.warning("MLflow: could not tag the parent run: %s", first_line(e))
+
     def log_files(self, files: Sequence[Path]) -> None:
         """Summary files (summary.csv, summary.md, best_experiment.yaml) as artifacts of this run."""
         if self.store is None or self.run_id is None:

@@ -19,7 +19,8 @@ from textgru.mlflow_store import overrides_as_params
 class SweepParent(HydraCallback):
     """Hydra callback: a `-m` sweep with `logger=mlflow` is one parent run (created when the multirun starts, its
     id in the sweep folder, where the jobs find it); the sweep's overrides are its params; when the multirun ends
-    it gets the best job's metric and summary.csv/summary.md. A sweep stopped by a failing job leaves it FAILED.
+    it gets the best job's metric and summary.csv/summary.md, and ends FAILED where a job failed (tag
+    `textgru.failed_jobs`: the sweep goes on past a failing job) or the sweep was stopped.
     Listed before `sweep_summary` in conf/hydra/default.yaml: Hydra calls end hooks in reverse order."""
 
     def __init__(self) -> None:
@@ -48,9 +49,13 @@ class SweepParent(HydraCallback):
         from textgru.sweep_summary import hydra_sweep_rows
 
         sweep_dir = Path(config.hydra.sweep.dir)
-        self.parent.log_best(str(config.optimized_metric), str(config.optimized_mode), hydra_sweep_rows(sweep_dir))
+        rows = hydra_sweep_rows(sweep_dir)
+        self.parent.log_best(str(config.optimized_metric), str(config.optimized_mode), rows)
         self.parent.log_files([sweep_dir / "summary.csv", sweep_dir / "summary.md"])
-        self.parent.end("FINISHED")
+        failed = [str(r["run"]) for r in rows if r["status"] != "finished"]  # jobs that failed: the sweep went on
+        if failed:
+            self.parent.set_tag("textgru.failed_jobs", ", ".join(failed))
+        self.parent.end("FAILED" if failed else "FINISHED")
         atexit.unregister(self._abandoned)
 
     def _abandoned(self) -> None:  # the process exits without on_multirun_end: a job failed, or Ctrl-C
