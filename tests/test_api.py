@@ -206,6 +206,11 @@ def test_score_is_the_mean_next_token_loss_after_the_separator(lm: textgru.Langu
 
 
 def test_train_refuses_bad_overrides_in_one_line(tmp_path: Path, tiny_run: Path) -> None:
+    for call in (textgru.train, textgru.sweep):  # a string was read character by character: "override 't'"
+        with pytest.raises(
+            textgru.TextgruError, match=r"takes a list of overrides, e.g. \w+\(\['seed=1'\]\), not a string"
+        ):
+            call("seed=1")  # type: ignore[arg-type]
     before = (tiny_run / ".hydra" / "overrides.yaml").read_bytes()
     with pytest.raises(textgru.TextgruError, match="already holds a run .* pass another run_dir="):
         textgru.train(["trainer.max_epochs=1"], run_dir=tiny_run)

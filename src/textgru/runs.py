@@ -9,6 +9,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from textgru.config import compose_config
 from textgru.config_checks import check_config
@@ -41,7 +42,7 @@ def train(
     added when that folder exists). Bad input raises `TextgruError` with one line. Several processes
     (`trainer=ddp_cpu`) are spawned, which works in notebooks."""
     with _caller_state_kept():  # from before the imports: importing Lightning the first time draws from `random`
-        return _train([str(o) for o in overrides], config_name, run_dir)
+        return _train(override_list(overrides, "train"), config_name, run_dir)
 
 
 def _train(overrides: list[str], config_name: str, run_dir: str | os.PathLike[str] | None) -> TrainResult:
@@ -85,7 +86,7 @@ def sweep(
     from textgru.mlflow_store import overrides_as_params
     from textgru.sweep_summary import hydra_sweep_rows, refuse_used_sweep_folder, write_summary
 
-    overrides = [str(o) for o in overrides]
+    overrides = override_list(overrides, "sweep")
     try:
         parsed = OverridesParser.create().parse_overrides(overrides)
     except Exception as e:
@@ -158,3 +159,11 @@ def _log_to(path: Path) -> Iterator[None]:
             lg.removeHandler(handler)
             lg.setLevel(level)
         handler.close()
+
+
+def override_list(overrides: Any, call: str) -> list[str]:
+    """The overrides as strings; one string alone is one line (it was read character by character: "Error parsing
+    override 't'")."""
+    if isinstance(overrides, str):
+        raise TextgruError(f"{call}() takes a list of overrides, e.g. {call}([{overrides!r}]), not a string")
+    return [str(o) for o in overrides]
