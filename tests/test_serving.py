@@ -272,6 +272,10 @@ def test_score_equals_language_model_score(client: httpx.Client, lm: textgru.Lan
     assert [g["text"] for g in got] == texts and got[2]["nats_per_token"] is None
     assert [g["nats_per_token"] for g in got[:2]] == want[:2]  # alone in its batch: the same numbers, bit for bit
     assert client.post("/score", json={"text": texts[0]}).json()["nats_per_token"] == lm.score(texts[0])[0]
+    # characters the model never saw are scored as [UNK], which can look likely: the answer counts them
+    assert [g["unknown_tokens"] for g in got] == lm.unknown_tokens(texts) and got[0]["unknown_tokens"] == 0
+    unseen = client.post("/score", json={"text": "日本語 ok"}).json()
+    assert unseen["unknown_tokens"] == lm.unknown_tokens("日本語 ok")[0] == 3
 
 
 JSON = {"content-type": "application/json"}

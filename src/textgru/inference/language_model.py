@@ -11,7 +11,7 @@ from tokenizers import Tokenizer
 
 from textgru.data.batching import LengthBucketBatchSampler, pad_collate
 from textgru.data.decoding import check_unicode
-from textgru.data.tokenization import pad_id
+from textgru.data.tokenization import UNK, pad_id
 from textgru.errors import TextgruError
 from textgru.inference.arguments import check_batch_size, text_list
 from textgru.inference.generation import SamplingOptions, encode_prompt, generate, stream
@@ -58,6 +58,12 @@ class LanguageModel(LoadedModel):
         return stream(self.model, self.tokenizer, prompt, _options(sampling), allow_unknown)
 
     @torch.inference_mode()
+    def unknown_tokens(self, texts: str | Sequence[str]) -> list[int]:
+        """How many tokens of each text the tokenizer reads as [UNK] (characters or words it never saw). `score` scores
+        them as the [UNK] token, so a text of characters the model never saw can score as likely: check this too."""
+        unk = self.tokenizer.token_to_id(UNK)
+        return [e.ids.count(unk) for e in self.tokenizer.encode_batch(text_list(texts, "unknown_tokens"))]
+
     def score(self, texts: str | Sequence[str], batch_size: int = 64) -> list[float]:
         """Nats per token of each text (its mean negative log-likelihood), read as a document of its own: after
         the document separator, as in training. `math.exp` of it is the text's perplexity; an empty text

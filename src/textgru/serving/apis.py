@@ -30,11 +30,15 @@ def predictions(classifier: Any, inner_batch_size: int):
 
 
 def scores(lm: Any, inner_batch_size: int):
-    """`LanguageModel.score` as the batcher's `run`: `{"text", "nats_per_token"}` per text (an empty text: null)."""
+    """`LanguageModel.score` as the batcher's `run`: `{"text", "nats_per_token", "unknown_tokens"}` per text (an empty
+    text: null; `unknown_tokens`: those read as [UNK], which a score alone does not show)."""
 
     def run(texts: list[str]) -> list[dict[str, Any]]:
-        values = lm.score(texts, batch_size=inner_batch_size)
-        return [{"text": t, "nats_per_token": None if math.isnan(s) else s} for t, s in zip(texts, values, strict=True)]
+        values, unknown = lm.score(texts, batch_size=inner_batch_size), lm.unknown_tokens(texts)
+        return [
+            {"text": t, "nats_per_token": None if math.isnan(s) else s, "unknown_tokens": u}
+            for t, s, u in zip(texts, values, unknown, strict=True)
+        ]
 
     return run
 
@@ -79,7 +83,7 @@ def add_score(app: FastAPI, batcher: TextBatcher, lanes: Lanes) -> None:
         "/score",
         tags=["language model"],
         summary="Nats per token per text under the language model",
-        response_description='one text: `{"text", "nats_per_token"}`; several: `{"scores": [...]}`',
+        response_description='one text: `{"text", "nats_per_token", "unknown_tokens"}`; several: `{"scores": [...]}`',
     )
     async def score(body: ScoreRequest) -> JSONResponse:
         return await answer(body)
