@@ -94,6 +94,7 @@ def test_page_classifies_as_you_type_and_streams_text(
             partial = sorted({n for n in lengths if 0 < n < len(final)})
             assert len(partial) >= 2, lengths  # it grew through partial states before it ended
             assert final == lm.generate("KING:", max_new_tokens=1500, seed=4, temperature=0.8, top_p=0.95)[0]
+            assert page.text_content("#gen-status").endswith("seed 4")  # shown, so a sample can be drawn again
 
             shot = tmp_path / "serve_page.png"
             page.screenshot(path=str(shot), full_page=True)
@@ -102,10 +103,25 @@ def test_page_classifies_as_you_type_and_streams_text(
             if os.environ.get("TEXTGRU_SCREENSHOT"):
                 shutil.copy(shot, os.environ["TEXTGRU_SCREENSHOT"])
 
+            big = 4938616139797510780  # above 2**53: a JavaScript number would round it, sent and shown
+            page.fill("#seed", str(big))
+            page.fill("#max_new_tokens", "40")
+            page.click("#go")
+            page.wait_for_function("document.getElementById('gen-status').textContent.startsWith('done')")
+            assert page.text_content("#gen-status").endswith(f"seed {big}")
+            assert (
+                page.text_content("#output-text")
+                == lm.generate("KING:", max_new_tokens=40, seed=big, temperature=0.8, top_p=0.95)[0]
+            )
+
             page.fill("#prompt", "KING: ¤")  # a character the tokenizer never saw: the server's 422 on the page
             page.click("#go")
             page.wait_for_selector("#error:not([hidden])")
-            assert "never saw" in page.text_content("#error")
+            assert "never saw" in page.text_content("#error") and page.text_content("#gen-status") == "failed"
+
+            page.fill("#text", "a" * 20_001)  # over limits.max_chars: the error, and no earlier text's label
+            page.wait_for_function("document.getElementById('error').textContent.includes('max_chars')")
+            assert page.text_content("#label") == "–" and page.text_content("#bars") == ""
         finally:
             browser.close()
 

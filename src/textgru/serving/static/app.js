@@ -24,8 +24,12 @@ async function errorOf(response) {
   }
 }
 
+async function postRaw(path, json, signal) {
+  return fetch(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: json, signal });
+}
+
 async function postJSON(path, body, signal) {
-  return fetch(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body), signal });
+  return postRaw(path, JSON.stringify(body), signal);
 }
 
 // ---- /info ----
@@ -106,23 +110,35 @@ function renderPrediction(p) {
   }
 }
 
+function clearPrediction() {
+  $("label").textContent = "–";
+  $("score").textContent = "";
+  $("bars").textContent = "";
+}
+
 async function classify() {
   const text = $("text").value;
   const seq = ++predictSeq;
   if (!text.trim()) {
-    $("label").textContent = "–";
-    $("score").textContent = "";
-    $("bars").textContent = "";
+    clearPrediction();
+    clearError();
     return;
   }
   try {
     const response = await postJSON("/predict", { text });
     if (seq !== predictSeq) return; // a newer request answers instead
-    if (!response.ok) { showError(`/predict: ${await errorOf(response)}`); return; }
+    if (!response.ok) {
+      clearPrediction(); // the label shown was an earlier text's
+      showError(`/predict: ${await errorOf(response)}`);
+      return;
+    }
     clearError();
     renderPrediction(await response.json());
   } catch (e) {
-    if (seq === predictSeq) showError(`/predict failed: ${e.message}`);
+    if (seq === predictSeq) {
+      clearPrediction();
+      showError(`/predict failed: ${e.message}`);
+    }
   }
 }
 
@@ -141,7 +157,12 @@ function parseEvent(block) {
     if (line.startsWith("event:")) event = line.slice(6).trim();
     else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
   }
-  return { event, data: data.length ? JSON.parse(data.join("\n")) : null };
+  const raw = data.join("\n");
+  const parsed = data.length ? JSON.parse(raw) : null;
+  // a seed is a 63-bit integer: JSON.parse rounds it above 2**53, so it is shown as the server wrote it
+  const seed = /"seed":\s*(-?\d+)/.exec(raw);
+  if (parsed && seed) parsed.seed = seed[1];
+  return { event, data: parsed };
 }
 
 function handleEvent({ event, data }, started) {
@@ -149,9 +170,11 @@ function handleEvent({ event, data }, started) {
     $("output-text").append(document.createTextNode(data.text));
   } else if (event === "done") {
     const seconds = (performance.now() - started) / 1000;
-    $("gen-status").textContent = `done: ${data.new_tokens} new tokens in ${seconds.toFixed(2)} s (${data.finish_reason})`;
+    $("gen-status").textContent =
+      `done: ${data.new_tokens} new tokens in ${seconds.toFixed(2)} s (${data.finish_reason}), seed ${data.seed}`;
   } else if (event === "error") {
     showError(`/generate: ${data.error}`);
+    $("gen-status").textContent = "failed";
   }
 }
 
@@ -161,10 +184,10 @@ async function generate() {
     prompt: $("prompt").value,
     temperature: Number($("temperature").value),
     top_p: Number($("top_p").value),
-    max_new_tokens: Number($("max_new_tokens").value),
     stream: true,
   };
-  if ($("seed").value !== "") body.seed = Number($("seed").value);
+  if ($("max_new_tokens").value !== "") body.max_new_tokens = Number($("max_new_tokens").value); // empty: default
+  const seed = $("seed").value.trim();
   $("output-prompt").textContent = body.prompt;
   $("output-text").textContent = "";
   $("gen-status").textContent = "generating…";
@@ -173,10 +196,12 @@ async function generate() {
   controller = new AbortController();
   const started = performance.now();
   try {
-    const response = await postJSON("/generate", body, controller.signal);
+    // the seed goes as typed (a JavaScript number holds integers exactly only up to 2**53); the server checks it
+    const json = seed === "" ? JSON.stringify(body) : JSON.stringify({ ...body, seed: 0 }).replace(/"seed":0/, `"seed":${/^-?\d+$/.test(seed) ? seed : JSON.stringify(seed)}`);
+    const response = await postRaw("/generate", json, controller.signal);
     if (!response.ok) {
       showError(`/generate: ${await errorOf(response)}`);
-      $("gen-status").textContent = "";
+      $("gen-status").textContent = "failed";
       return;
     }
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -192,9 +217,13 @@ async function generate() {
         if (block.trim()) handleEvent(parseEvent(block), started);
       }
     }
+    if ($("gen-status").textContent === "generating…") $("gen-status").textContent = "ended without an answer";
   } catch (e) {
     if (e.name === "AbortError") $("gen-status").textContent = "stopped";
-    else showError(`/generate failed: ${e.message}`);
+    else {
+      showError(`/generate failed: ${e.message}`);
+      $("gen-status").textContent = "failed";
+    }
   } finally {
     $("go").disabled = false;
     $("stop").disabled = true;
