@@ -99,3 +99,17 @@ def one_line(error: BaseException) -> TextgruError:
     key = full_key or "config"
     by = f" by {target.group(1).rsplit('.', 1)[-1]}" if target else ""
     return TextgruError(f"{key} refused{by}: {reason}; fix that {key}.* value")
+
+
+def number_option(cfg: Any, key: str, kind: type = float) -> Any:
+    """`cfg[key]` as an int or float, or one clear error (Hydra passes `top_k=many` through as a string)."""
+    value = cfg[key]
+    try:
+        if kind is int and not isinstance(value, bool) and (isinstance(value, int) or str(value).strip().isdigit()):
+            return int(value)  # exact: a seed above 2**53 would lose its last digits through a float
+        number = float(value)
+        if isinstance(value, bool) or (kind is int and not number.is_integer()):
+            raise ValueError
+    except (TypeError, ValueError):
+        raise TextgruError(f"{key}={value!r} is not {'an integer' if kind is int else 'a number'}") from None
+    return kind(number)

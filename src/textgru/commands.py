@@ -101,23 +101,10 @@ def _unescape(text: str) -> str:
     return text.replace("\\n", "\n").replace("\\t", "\t")
 
 
-def _number(cfg: DictConfig, key: str, kind: type = float) -> Any:
-    """`cfg[key]` as an int or float, or one clear error (Hydra passes `top_k=many` through as a string)."""
-    value = cfg[key]
-    try:
-        if kind is int and not isinstance(value, bool) and (isinstance(value, int) or str(value).strip().isdigit()):
-            return int(value)  # exact: a seed above 2**53 would lose its last digits through a float
-        number = float(value)
-        if isinstance(value, bool) or (kind is int and not number.is_integer()):
-            raise ValueError
-    except (TypeError, ValueError):
-        raise TextgruError(f"{key}={value!r} is not {'an integer' if kind is int else 'a number'}") from None
-    return kind(number)
-
-
 def generate_command(cfg: DictConfig) -> list[str]:
     """Sample from a language-model checkpoint; stream a single sample, print several, JSONL to `output=`."""
     from textgru.command_io import check_output, read_prompt, write_jsonl
+    from textgru.command_line_checks import number_option
     from textgru.distributed import check_device
     from textgru.inference.generation import SamplingOptions, encode_prompt
     from textgru.inference.language_model import LanguageModel
@@ -126,14 +113,14 @@ def generate_command(cfg: DictConfig) -> list[str]:
     stop = cfg.stop if cfg.stop is None or isinstance(cfg.stop, str) else list(cfg.stop)
     stops = [_unescape(str(s)) for s in ([stop] if isinstance(stop, str) else stop or [])]
     sampling = dict(
-        max_new_tokens=_number(cfg, "max_new_tokens", int),
-        temperature=_number(cfg, "temperature"),
-        top_k=_number(cfg, "top_k", int),
-        top_p=_number(cfg, "top_p"),
-        repetition_penalty=_number(cfg, "repetition_penalty"),
+        max_new_tokens=number_option(cfg, "max_new_tokens", int),
+        temperature=number_option(cfg, "temperature"),
+        top_k=number_option(cfg, "top_k", int),
+        top_p=number_option(cfg, "top_p"),
+        repetition_penalty=number_option(cfg, "repetition_penalty"),
         greedy=bool(cfg.greedy),
-        num_samples=_number(cfg, "num_samples", int),
-        seed=secrets.randbits(63) if cfg.seed is None else _number(cfg, "seed", int),  # drawn: written to output=
+        num_samples=number_option(cfg, "num_samples", int),
+        seed=secrets.randbits(63) if cfg.seed is None else number_option(cfg, "seed", int),  # drawn: written to output=
         stop=stops,
     )
     options = SamplingOptions(**sampling).check()  # a bad value is refused before the model loads

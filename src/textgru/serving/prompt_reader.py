@@ -32,6 +32,7 @@ class PromptReader:
         self._done: list[Generation] = []
         self._lock = threading.Lock()
         self.reading: set[Generation] = set()  # started, not yet taken
+        self._begun: set[Generation] = set()  # of those, the ones whose read has begun (queued ones have not)
 
     def start(self, gen: Generation) -> None:
         if self._pool is None:
@@ -43,14 +44,22 @@ class PromptReader:
     def take_done(self) -> list[Generation]:
         with self._lock:
             done, self._done = self._done, []
+            self._begun.difference_update(done)
         self.reading.difference_update(done)
         return done
+
+    def computing(self, gen: Generation) -> bool:
+        """Whether `gen`'s prompt is being read now (a read cannot stop); a read still queued will be skipped."""
+        with self._lock:
+            return gen in self._begun
 
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
 
     def _read(self, gen: Generation) -> tuple[torch.Tensor, torch.Tensor] | None:
+        with self._lock:
+            self._begun.add(gen)
         if gen.cancelled:  # its client left while it waited for the reads before it: nothing to read
             return None
         with torch.inference_mode():
