@@ -331,12 +331,21 @@ def test_periodic_checkpoint_by_time_saves_mid_epoch(tmp_path: Path) -> None:
         PeriodicCheckpoint(tmp_path, every_n_minutes=0, every_n_steps=None)
 
 
-def test_resume_refuses_what_it_cannot_continue(tiny_run: Path, tmp_path: Path) -> None:
-    def refused(*calls: tuple[str, ...]) -> list[str]:
+def test_resume_refuses_what_it_cannot_continue(
+    tiny_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from textgru import cli
+
+    monkeypatch.delenv("HYDRA_FULL_ERROR", raising=False)
+
+    def refused(*calls: tuple[str, ...]) -> list[str]:  # `textgru train ...` in this process: refused before any work
         lines = []
-        for r in run_scripts(*(("train", *args) for args in calls)):  # two at a time
-            stderr = r.stderr.strip().splitlines()
-            assert r.returncode == 2 and len(stderr) == 1 and stderr[0].startswith("error: "), r.stderr[-2000:]
+        for args in calls:
+            capsys.readouterr()
+            with pytest.raises(SystemExit) as exited:
+                cli.train(list(args))
+            stderr = capsys.readouterr().err.strip().splitlines()
+            assert exited.value.code == 2 and len(stderr) == 1 and stderr[0].startswith("error: "), stderr[-20:]
             lines.append(stderr[0])
         return lines
 

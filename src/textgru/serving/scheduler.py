@@ -98,8 +98,7 @@ class StreamScheduler:
 
     def cancel(self, gen: Generation) -> None:
         """Stop a generation (its client went away): it leaves the batch at the next step and its slot is free now;
-        while its prompt is being read on the prompt thread (a read cannot stop), once that read ends (a read still
-        queued is skipped: free now)."""
+        while its prompt is being read (a read cannot stop; a queued one is skipped), once that read ends."""
         gen.cancelled = True  # before the check: a queued read that begins after it sees it and skips
         if gen not in self.prompts.reading or not self.prompts.computing(gen):
             self._release(gen)
