@@ -122,6 +122,10 @@ def test_evaluate_takes_what_the_data_sources_take(
         small_csv, text_column="review", label_column="sentiment", output_dir=tmp_path / "ev", overwrite=True
     )
     assert again["accuracy"] == from_path["accuracy"]
+    with pytest.raises(textgru.TextgruError, match="is a file; give a folder for the report"):  # FileExistsError
+        clf.evaluate(
+            small_csv, text_column="review", label_column="sentiment", output_dir=tmp_path / "ev" / "all_metrics.json"
+        )
     config = {"source": "local", "path": str(small_csv), "text_column": "review", "label_column": "sentiment"}
     assert clf.evaluate(config, split="all")["accuracy"] == pytest.approx(from_path["accuracy"])
     four = tmp_path / "four.csv"  # too small to carve into splits, a label seen once: every row is still scored
@@ -200,6 +204,9 @@ def test_score_is_the_mean_next_token_loss_after_the_separator(lm: textgru.Langu
             lm.score(bad)  # type: ignore[arg-type]
     with pytest.raises(textgru.TextgruError, match="batch_size=0 must be an integer of at least 1"):
         lm.score(texts, batch_size=0)
+    for call in (lm.generate, lambda p: list(lm.stream(p))):  # a list of prompts: the tokenizer's TypeError
+        with pytest.raises(textgru.TextgruError, match=r"the prompt is a list, not a string \(one prompt per call\)"):
+            call(["KING:"])
     for device in ("tpu", 0):
         with pytest.raises(textgru.TextgruError, match=r"device='(tpu|0)': use cpu, cuda or cuda:N"):
             textgru.load(lm.meta["path"], device=device)  # type: ignore[arg-type]

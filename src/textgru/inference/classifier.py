@@ -176,6 +176,8 @@ class Classifier(LoadedModel):
 
         texts, names, split = labelled_texts(data, split, self.meta["data_config"], text_column, label_column)
         report = Path(output_dir) / f"{split}_metrics.json" if output_dir is not None else None
+        if output_dir is not None and Path(output_dir).exists() and not Path(output_dir).is_dir():
+            raise TextgruError(f"output_dir={str(output_dir)!r} is a file; give a folder for the report")
         if report is not None and report.exists() and not overwrite:
             raise TextgruError(f"{report} exists; pass overwrite=True or another output_dir")
 

@@ -50,12 +50,12 @@ class LanguageModel(LoadedModel):
 
         A `seed` makes them reproducible: the same seed gives the same text as `scripts/generate.py`.
         `allow_unknown` reads characters the tokenizer never saw as [UNK] instead of refusing the prompt."""
-        return generate(self.model, self.tokenizer, prompt, _options(sampling), on_text, allow_unknown)
+        return generate(self.model, self.tokenizer, _prompt(prompt), _options(sampling), on_text, allow_unknown)
 
     def stream(self, prompt: str = "", *, allow_unknown: bool = False, **sampling: Any) -> Iterator[str]:
         """One continuation of `prompt`, yielded in text pieces as it is sampled (for a chat window or a
         terminal); the pieces join to what `generate` returns with the same seed."""
-        return stream(self.model, self.tokenizer, prompt, _options(sampling), allow_unknown)
+        return stream(self.model, self.tokenizer, _prompt(prompt), _options(sampling), allow_unknown)
 
     @torch.inference_mode()
     def unknown_tokens(self, texts: str | Sequence[str]) -> list[int]:
@@ -102,3 +102,9 @@ def _options(sampling: Mapping[str, Any]) -> SamplingOptions:
     if unknown:
         raise TextgruError(f"unknown sampling option(s) {unknown}; use any of {sorted(known)}")
     return SamplingOptions(**sampling).check()
+
+
+def _prompt(prompt: Any) -> str:
+    if not isinstance(prompt, str):  # a list of prompts was the tokenizer's TypeError
+        raise TextgruError(f"the prompt is a {type(prompt).__name__}, not a string (one prompt per call)")
+    return prompt
