@@ -28,8 +28,7 @@ log = logging.getLogger(__name__)
 def resume_config(run: RunFolder, checkpoint: Path, overrides: Sequence[str]) -> DictConfig:
     """The run's `config.yaml` with `key=value` overrides applied (e.g. a larger `trainer.max_epochs`), pointed at
     the folder as it is reached now; one line for anything that cannot be resumed."""
-    if not run.config.is_file():
-        raise TextgruError(f"{run.path} has no config.yaml, so it is not a textgru run folder")
+    _refuse_if_not_a_run(run)
     cfg = OmegaConf.load(run.config)
     started_with = run.hydra_overrides  # the command line that started the run may be repeated as it was
     original = set(yaml.safe_load(started_with.read_text()) or []) if started_with.is_file() else set()
@@ -140,8 +139,7 @@ def _strings_in(node: Any) -> Iterator[str]:
 def check_resumable(run: RunFolder, checkpoint: Path, trainer_now: Any) -> None:
     """One line unless `run` is a textgru run with `checkpoint` to continue from: an unfinished run, or a finished
     one that a trainer limit stopped and `trainer_now` (the trainer config it would go on with) raises."""
-    if not run.config.is_file():
-        raise TextgruError(f"{run.path} has no config.yaml, so it is not a textgru run folder")
+    _refuse_if_not_a_run(run)
     if run.metrics.exists():
         before = (yaml.safe_load(run.config.read_text(encoding="utf-8")) or {}).get("trainer") or {}
         check_can_train_on(run.read_metrics(), before, trainer_now, run.path)
@@ -150,6 +148,11 @@ def check_resumable(run: RunFolder, checkpoint: Path, trainer_now: Any) -> None:
             f"{run.path} has no {checkpoint.relative_to(run.path) if checkpoint.is_relative_to(run.path) else checkpoint}"
             " to resume from (the run stopped before its first checkpoint); start it again"
         )
+
+
+def _refuse_if_not_a_run(run: RunFolder) -> None:
+    if not run.config.is_file():
+        raise TextgruError(f"{run.path} has no config.yaml, so it is not a textgru run folder")
 
 
 def read_resume_checkpoint(run: RunFolder, checkpoint: Path, cfg: Any) -> dict[str, Any]:

@@ -8,7 +8,6 @@ it. A run early stopping ended has nothing to train on."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -50,7 +49,7 @@ def seconds(duration: Any) -> float | None:
     if duration is None:
         return None
     if isinstance(duration, str):
-        days, hours, minutes, secs = (int(p) for p in re.split(":", duration.strip()))
+        days, hours, minutes, secs = (int(p) for p in duration.strip().split(":"))
         return float(((days * 24 + hours) * 60 + minutes) * 60 + secs)
     units = {"days": 86400, "hours": 3600, "minutes": 60, "seconds": 1}
     return float(sum(units[k] * float(v) for k, v in duration.items()))

@@ -106,8 +106,8 @@ def train(
 
         metrics = final_metrics(val, test, progress, trainer, train_seconds)
         if trainer.is_global_zero:
-            if stop_note(metrics, cfg.trainer, run.path):
-                log.warning("%s", stop_note(metrics, cfg.trainer, run.path))
+            if note := stop_note(metrics, cfg.trainer, run.path):
+                log.warning("%s", note)
             run.metrics.write_text(json.dumps(metrics, indent=2))  # written last: marks a finished run
             tracker.finish(metrics)
         finished = True
