@@ -537,3 +537,37 @@ def test_a_run_a_limit_stopped_trains_on_when_the_limit_is_raised(small_csv: Pat
     assert metrics["stopped_by"] == "max_epochs" and metrics["epochs"] == epochs
     assert metrics["global_step"] == load_checkpoint(last)["global_step"] > stopped["global_step"]
     assert json.loads((run_dir / f"metrics.before-resume-at-step-{step}.json").read_text()) == stopped
+
+
+def test_stop_reason_names_what_ended_training() -> None:
+    """The default run reaches its 6 epochs as early stopping's patience runs out: that is max_epochs (it said
+    early_stopping, so a resume with more epochs was refused); early stopping is what ended a run before its plan."""
+    from types import SimpleNamespace
+
+    from lightning.pytorch.callbacks import EarlyStopping, Timer
+    from lightning.pytorch.callbacks.early_stopping import EarlyStoppingReason
+
+    from textgru.stopping import stop_reason
+
+    def trainer(epoch: int, step: int = 10, max_steps: int = -1, early: bool = False, expired: bool = False) -> Any:
+        early_stopping, timer = EarlyStopping(monitor="val/loss"), Timer(duration="00:00:01:00")
+        if early:
+            early_stopping.stopping_reason = EarlyStoppingReason.PATIENCE_EXHAUSTED
+        if expired:
+            timer._offset = 120  # two minutes of training behind it, as a resumed timer holds them
+        callbacks = [early_stopping, timer]
+        return SimpleNamespace(
+            fast_dev_run=False,
+            callbacks=callbacks,
+            max_steps=max_steps,
+            global_step=step,
+            max_epochs=6,
+            current_epoch=epoch,
+        )
+
+    assert stop_reason(trainer(6)) == "max_epochs"
+    assert stop_reason(trainer(6, early=True)) == "max_epochs"
+    assert stop_reason(trainer(4, early=True)) == "early_stopping"
+    assert stop_reason(trainer(2, expired=True)) == "max_time"
+    assert stop_reason(trainer(2, step=100, max_steps=100)) == "max_steps"
+    assert stop_reason(trainer(2)) == "other"

@@ -24,16 +24,16 @@ def stop_reason(trainer: Any) -> str:
 
     if trainer.fast_dev_run:
         return "fast_dev_run"
-    if any(isinstance(c, EarlyStopping) and _stopped(c) for c in trainer.callbacks):
-        return EARLY_STOPPING
+    if trainer.max_steps is not None and 0 < trainer.max_steps <= trainer.global_step:
+        return "max_steps"
     if any(
         isinstance(c, Timer) and c.time_remaining() is not None and c.time_remaining() <= 0 for c in trainer.callbacks
     ):
         return "max_time"
-    if trainer.max_steps is not None and 0 < trainer.max_steps <= trainer.global_step:
-        return "max_steps"
     if trainer.max_epochs is not None and 0 <= trainer.max_epochs <= trainer.current_epoch:
-        return "max_epochs"
+        return "max_epochs"  # also where early stopping triggered at the last epoch: the run ended as planned
+    if any(isinstance(c, EarlyStopping) and _stopped(c) for c in trainer.callbacks):
+        return EARLY_STOPPING
     return "other"
 
 
