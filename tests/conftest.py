@@ -7,6 +7,7 @@ import csv
 import functools
 import os
 import random
+import shutil
 import subprocess
 import sys
 import time
@@ -115,12 +116,30 @@ def run_scripts(*calls: tuple[str, ...], **kwargs) -> list[subprocess.CompletedP
 def source_copy(to: Path) -> Path:
     """The package's sources and build files copied to `to`, to build a wheel from: pip builds in the source tree
     (build/, src/textgru.egg-info), which the suite's other worker imports textgru from at the same time."""
-    import shutil
-
     shutil.copytree(ROOT / "src", to / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, to / name)
     return to
+
+
+def built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]) -> Path:
+    """A folder `build` fills once per test session. Under pytest-xdist the workers share it: the first to ask builds
+    it under a file lock and the others wait for it (a session fixture is otherwise built once per worker; the
+    trained runs below took ~60 s of the suite twice). Tests only read what is built here."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        root = tmp_path_factory.mktemp(name)
+        build(root)
+        return root
+    from filelock import FileLock
+
+    root = tmp_path_factory.getbasetemp().parent / f"shared-{name}"  # the session's folder above the workers'
+    with FileLock(f"{root}.lock"):
+        if not (root / ".built").is_file():
+            shutil.rmtree(root, ignore_errors=True)  # a worker's failed build: built again, and fails again
+            root.mkdir()
+            build(root)
+            (root / ".built").touch()
+    return root
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -148,19 +167,21 @@ TINY_MODEL = [
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory: pytest.TempPathFactory, small_csv: Path) -> Path:
     """A real training run (local CSV, tiny model, 3 epochs) through scripts/train.py; returns its folder."""
-    run_dir = tmp_path_factory.mktemp("runs") / "tiny"
-    r = run_script(
-        "train",
-        "task=sentiment",
-        "data=local",
-        f"data.path={small_csv}",
-        "data.text_column=review",
-        "data.label_column=sentiment",
-        f"hydra.run.dir={run_dir}",
-        *TINY_MODEL,
-    )
-    assert r.returncode == 0, r.stderr[-3000:]
-    return run_dir
+
+    def train(root: Path) -> None:
+        r = run_script(
+            "train",
+            "task=sentiment",
+            "data=local",
+            f"data.path={small_csv}",
+            "data.text_column=review",
+            "data.label_column=sentiment",
+            f"hydra.run.dir={root / 'tiny'}",
+            *TINY_MODEL,
+        )
+        assert r.returncode == 0, r.stderr[-3000:]
+
+    return built_once(tmp_path_factory, "runs", train) / "tiny"
 
 
 try:  # used by a test through `+callbacks.boom._target_=conftest.FailAtTest` in a subprocess
@@ -203,11 +224,12 @@ def write_play(path: Path, lines: int = 300, seed: int = 0) -> Path:
 @pytest.fixture(scope="session")
 def lm_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real tiny language-model run on a text file the test writes (data=local_text), via scripts/train.py."""
-    root = tmp_path_factory.mktemp("lm")
-    run_dir = root / "run"
-    r = run_script("train", *lm_run_args(write_play(root / "play.txt")), f"hydra.run.dir={run_dir}")
-    assert r.returncode == 0, r.stderr[-3000:]
-    return run_dir
+
+    def train(root: Path) -> None:
+        r = run_script("train", *lm_run_args(write_play(root / "play.txt")), f"hydra.run.dir={root / 'run'}")
+        assert r.returncode == 0, r.stderr[-3000:]
+
+    return built_once(tmp_path_factory, "lm", train) / "run"
 
 
 def lm_run_args(text: Path) -> list[str]:

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import make_rows, run_script
+from conftest import built_once, make_rows, run_script
 
 import textgru
 from textgru.checkpoint import checkpoint_extras, load_checkpoint, rebuild_model
@@ -87,15 +87,23 @@ def classifier_checkpoint(path: Path, tokenizer: str, max_length: int = 64, **va
 def exported(tmp_path_factory: pytest.TempPathFactory, tiny_run: Path, lm_run: Path) -> dict:
     """Exports of the tiny trained classifier and LM runs, a random forecaster, and a random classifier of the
     default's max_length (64) for the every-length sweep (the tiny run's is 256: that sweep is a slow test)."""
-    root = tmp_path_factory.mktemp("exports")
-    tokenizer = load_checkpoint(tiny_run)["textgru"]["tokenizer"]
-    runs = {
-        "sentiment": tiny_run,
-        "lm": lm_run,
-        "forecast": forecast_checkpoint(root / "forecast.ckpt"),
-        "classifier64": classifier_checkpoint(root / "classifier64.ckpt", tokenizer),
-    }
-    return {task: textgru.export(run, root / task) for task, run in runs.items()} | {"runs": runs}
+
+    def build(root: Path) -> None:
+        forecast_checkpoint(root / "forecast.ckpt")
+        classifier_checkpoint(root / "classifier64.ckpt", load_checkpoint(tiny_run)["textgru"]["tokenizer"])
+        for task, run in runs(root).items():
+            textgru.export(run, root / task)
+
+    def runs(root: Path) -> dict[str, Path]:
+        return {
+            "sentiment": tiny_run,
+            "lm": lm_run,
+            "forecast": root / "forecast.ckpt",
+            "classifier64": root / "classifier64.ckpt",
+        }
+
+    root = built_once(tmp_path_factory, "exports", build)
+    return {task: root / task for task in runs(root)} | {"runs": runs(root)}
 
 
 def torch_model(run: Path) -> tuple[torch.nn.Module, dict]:
