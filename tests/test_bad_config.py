@@ -177,6 +177,7 @@ MORE = [
     ("serve", ["lm=<ckpt>", "batch_timeout=5", "timeout=1"], "batch_timeout=5 must be below timeout=1"),
     ("serve", ["lm=<ckpt>", "device=cuda"], "device=cuda: must be one of cpu (textgru serve runs on the CPU"),
     ("serve", ["lm=<ckpt>", "threads=0"], "threads=0: must be an integer >= 1, or null"),
+    ("train", ["+callbacks.baz=1"], "callbacks.baz=1 is not a callback (a mapping with _target_); remove it, or"),
 ]
 
 
@@ -366,6 +367,39 @@ def test_glove_init_writes_nothing_to_stderr() -> None:
 
 def _compose(config_name: str, overrides: list[str]):
     return compose_config(config_name, overrides)
+
+
+@pytest.mark.parametrize(
+    "override,needle",
+    [
+        (
+            "+optimizer.bar=2",
+            "optimizer: AdamW got an unexpected keyword argument 'bar'; fix or remove that optimizer.*",
+        ),
+        ("+scheduler.q=1", "scheduler: warmup_cosine got an unexpected keyword argument 'q'; fix or remove that"),
+    ],
+)
+def test_an_optimizer_or_schedule_key_its_target_does_not_take_is_one_line(override: str, needle: str) -> None:
+    """Checked when the task is built, before training: it was a traceback from inside Lightning's fit."""
+    from textgru.tasks.base import build_optimizer, build_scheduler
+
+    cfg = _compose("train", [override])
+    with pytest.raises(TextgruError) as info:
+        build_optimizer(cfg)
+        build_scheduler(cfg)
+    assert str(info.value).startswith(needle)
+
+
+def test_a_value_the_optimizer_refuses_when_built_is_one_line() -> None:
+    import functools
+
+    import torch
+
+    from textgru.tasks.base import built_with
+
+    adamw = functools.partial(torch.optim.AdamW, lr=1e-3, betas=(0.9, 1.5))  # past the rules: a value torch refuses
+    with pytest.raises(TextgruError, match=r"^optimizer: Invalid beta parameter at index 1: 1.5; fix that optimizer"):
+        built_with("optimizer", adamw, params=[torch.zeros(2, requires_grad=True)])
 
 
 def test_the_python_api_checks_before_making_the_run_folder(tmp_path: Path) -> None:

@@ -210,6 +210,17 @@ def _batch_timeout(cfg: DictConfig) -> None:
         )
 
 
+def _callback_configs(cfg: DictConfig) -> None:
+    """Each `callbacks.<name>` is a mapping with `_target_` (a callback class), or null (turned off)."""
+    callbacks = OmegaConf.select(cfg, "callbacks")  # not resolved: a checkpoint's dirpath names Hydra's run folder
+    for name, config in OmegaConf.to_container(callbacks).items() if isinstance(callbacks, DictConfig) else ():
+        if config is not None and not (isinstance(config, dict) and "_target_" in config):
+            raise TextgruError(
+                f"callbacks.{name}={_shown(config)} is not a callback (a mapping with _target_); remove it, or turn "
+                f"one off with callbacks.{name}=null"
+            )
+
+
 def _export_output(cfg: DictConfig) -> None:
     """An existing export folder is replaced only with overwrite=true, and only when it holds an earlier export."""
     from pathlib import Path
@@ -222,7 +233,15 @@ def _export_output(cfg: DictConfig) -> None:
 
 
 CROSS_CHECKS: dict[str, Sequence[Callable[[DictConfig], None]]] = {
-    "train": (_fractions, _few_labels, _task_fits, _tied_weights, _accelerator_present, _search_space),
+    "train": (
+        _fractions,
+        _few_labels,
+        _task_fits,
+        _tied_weights,
+        _accelerator_present,
+        _search_space,
+        _callback_configs,
+    ),
     "eval": (_fractions,),
     "serve": (_something_to_serve, _batch_timeout),
     "export": (_export_output,),

@@ -3,6 +3,8 @@ under data parallelism, self-contained checkpoints) and the small helpers task b
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 from collections.abc import Callable
 from typing import Any
@@ -14,6 +16,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
+from textgru.command_line_checks import one_line
 from textgru.errors import TextgruError
 from textgru.run_folder import RunFolder
 
@@ -51,7 +54,7 @@ class TaskModule(L.LightningModule):
         return self.model.parameters()
 
     def configure_optimizers(self) -> Any:
-        optimizer = self.optimizer_factory(params=self.optimizer_params())
+        optimizer = built_with("optimizer", self.optimizer_factory, params=self.optimizer_params())
         for group in optimizer.param_groups:
             group["lr"] = group["lr"] * group.pop("lr_scale", 1.0)  # before the schedule reads its base lrs
         if self.scheduler_factory is None:
@@ -61,7 +64,7 @@ class TaskModule(L.LightningModule):
             raise TextgruError(
                 "the learning-rate schedule needs a finite run: set trainer.max_epochs (or max_steps), or scheduler=none"
             )
-        scheduler = self.scheduler_factory(optimizer=optimizer, num_training_steps=int(steps))
+        scheduler = built_with("scheduler", self.scheduler_factory, optimizer=optimizer, num_training_steps=int(steps))
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
     def global_mean(self, total: torch.Tensor, count: torch.Tensor) -> torch.Tensor:
@@ -97,17 +100,41 @@ def build_model(model_cfg: dict[str, Any], *builder_keys: str) -> nn.Module:
 
 def build_optimizer(cfg: DictConfig) -> Callable[..., torch.optim.Optimizer]:
     """The `_partial_` optimizer factory of `cfg.optimizer` (the parameters come later)."""
-    return instantiate(cfg.optimizer)
+    return _checked_factory(cfg, "optimizer", "optimizer=adamw|adam")
 
 
 def build_scheduler(cfg: DictConfig) -> Callable[..., Any] | None:
     """The `_partial_` schedule factory of `cfg.scheduler`, or None for `scheduler=none`."""
     if not cfg.scheduler:
         return None
-    factory = instantiate(cfg.scheduler)
-    if not callable(factory):
-        raise TextgruError("scheduler config has no _target_; choose one with scheduler=warmup_cosine|one_cycle|none")
+    return _checked_factory(cfg, "scheduler", "scheduler=warmup_cosine|one_cycle|slanted_triangular|none")
+
+
+def _checked_factory(cfg: DictConfig, group: str, choices: str) -> functools.partial:
+    """The `_partial_` factory of `cfg.<group>`, its keys checked against what its target takes: a misspelt or
+    unknown key (`+optimizer.bar=2`) is one line before training, not a traceback when the optimizer is built."""
+    try:
+        factory = instantiate(cfg[group])
+    except InstantiationException as e:
+        raise one_line(e) from e
+    if not isinstance(factory, functools.partial):
+        raise TextgruError(f"{group} config has no _target_ with _partial_: true; choose one with {choices}")
+    try:
+        inspect.signature(factory.func).bind_partial(*factory.args, **factory.keywords)
+    except TypeError as e:
+        name = getattr(factory.func, "__qualname__", group)
+        raise TextgruError(f"{group}: {name} {e}; fix or remove that {group}.* key") from None
+    except ValueError:  # no signature to read (a builtin): its own call reports
+        pass
     return factory
+
+
+def built_with(group: str, factory: Callable[..., Any], **kwargs: Any) -> Any:
+    """`factory(**kwargs)`: what the optimizer or schedule refuses in its values is one line naming `group`."""
+    try:
+        return factory(**kwargs)
+    except (TypeError, ValueError) as e:
+        raise TextgruError(f"{group}: {' '.join(str(e).split())}; fix that {group}.* value") from e
 
 
 def count_parameters(model: nn.Module) -> str:
