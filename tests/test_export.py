@@ -194,10 +194,12 @@ def test_forecast_parity_every_window_length_and_the_forecaster_api(exported: di
         )
     with pytest.raises(TextgruError, match="at most the horizon it was exported with"):
         onnx_fc.predict(series, horizon=5)
-    for horizon in (0, -1):  # both backends refuse, through predict and through rollout
+    for horizon in (0, -1, "2", 2.5, True):  # both backends refuse, through predict and through rollout
         for fc in (onnx_fc, torch_fc):
-            with pytest.raises(TextgruError, match="must be at least 1"):
+            with pytest.raises(TextgruError, match=r"^horizon=.* must be an integer of at least 1$"):
                 fc.rollout(series[None, -int(meta["window"]) :], horizon)
+            with pytest.raises(TextgruError, match=r"^horizon=.* must be an integer of at least 1$"):
+                fc.predict(series, horizon=horizon)
 
 
 def test_export_refuses_a_graph_that_differs_from_pytorch(

@@ -26,6 +26,11 @@ def text_list(texts: Any, call: str) -> list[str]:
 
 def check_batch_size(batch_size: Any) -> int:
     """A batch size: an integer of at least 1."""
-    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
-        raise TextgruError(f"batch_size={batch_size!r} must be an integer of at least 1")
-    return int(batch_size)
+    return positive_int(batch_size, "batch_size")
+
+
+def positive_int(value: Any, name: str) -> int:
+    """`value` as an int: an integer of at least 1 (not a bool, a float or a string of digits), or one line."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise TextgruError(f"{name}={value!r} must be an integer of at least 1")
+    return int(value)

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from textgru.errors import TextgruError
+from textgru.inference.arguments import positive_int
 from textgru.inference.loaded_model import LoadedModel
 
 
@@ -61,9 +62,7 @@ class Forecaster(LoadedModel):
     @torch.inference_mode()
     def rollout(self, windows: np.ndarray, horizon: int | None = None) -> np.ndarray:
         """Forecasts (n, horizon, features) in the series' units for windows (n, window, features) in them."""
-        horizon = self.horizon if horizon is None else horizon
-        if horizon < 1:
-            raise TextgruError(f"horizon={horizon} must be at least 1")
+        horizon = self.horizon if horizon is None else positive_int(horizon, "horizon")
         x = torch.tensor((windows - self.mean) / self.std, dtype=torch.float32, device=self.device)
         pred = self.model.rollout(x, horizon)  # (n, horizon, features), normalised
         return pred.double().cpu().numpy() * self.std + self.mean
