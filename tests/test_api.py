@@ -228,6 +228,9 @@ def test_train_refuses_bad_overrides_in_one_line(tmp_path: Path, tiny_run: Path)
         textgru.train(["model.hidden_size=8,16"])
     with pytest.raises(textgru.TextgruError, match="unknown model 'nope'"):
         textgru.sweep(["model=nope"])
+    with pytest.raises(textgru.TextgruError, match=r"^model.hidden_size=0: must be an integer >= 1"):
+        textgru.sweep(["model.hidden_size=8,0", "trainer.fast_dev_run=true"], sweep_dir=tmp_path / "sweep")
+    assert not (tmp_path / "sweep").exists()
     with pytest.raises(textgru.TextgruError, match="unknown config_name"):
         textgru.train(config_name="trian")
     assert not (tmp_path / "r").exists()

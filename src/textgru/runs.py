@@ -92,8 +92,8 @@ def sweep(
     except Exception as e:
         raise TextgruError(str(e).splitlines()[0]) from e
     jobs = [job for batch in BasicSweeper.split_arguments(parsed, None) for job in batch]
-    for job in jobs[1:]:
-        compose_config(config_name, job)  # every job's keys are checked before the first one trains
+    for job in jobs:  # every job's keys and values are checked before the first one trains
+        check_config(compose_config(config_name, job), config_name)
     first = compose_config(config_name, jobs[0], return_hydra_config=True)
     folder = Path(sweep_dir).expanduser() if sweep_dir is not None else Path(str(first.hydra.sweep.dir))
     refuse_used_sweep_folder(folder, "sweep_dir" if sweep_dir is not None else "hydra.sweep.dir")
