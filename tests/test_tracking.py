@@ -393,6 +393,7 @@ def test_a_ddp_cpu_run_is_one_run(store: str, small_csv: Path, tmp_path: Path) -
     [
         ("foo://somewhere", "unknown scheme 'foo'"),
         ("file:///tmp/textgru-mlruns", "file store"),
+        ("mlruns", "file store"),  # a bare folder is a file store; a bare "databricks" is not (below)
         ("sqlite://", "in-memory"),
         ("sqlite:///:memory:", "in-memory"),
         ("http://127.0.0.1:9", "no tracking server answers"),
@@ -404,6 +405,13 @@ def test_a_bad_tracking_uri_is_one_line(uri: str, needle: str) -> None:
     with pytest.raises(TextgruError, match=re.escape(needle)) as e:
         open_store(resolve_uri(uri))  # as a run opens its store: a relative SQLite path made absolute first
     assert "\n" not in str(e.value) and uri in str(e.value)
+
+
+def test_a_named_workspace_is_not_taken_for_a_file_store() -> None:
+    from textgru.mlflow_store import uri_problem
+
+    assert uri_problem("databricks") is None and uri_problem("databricks-uc") is None  # MLflow's own words
+    assert "file store" in (uri_problem("databricks-workspace") or "")  # a folder of that name is one
 
 
 def test_an_unwritable_store_folder_fails_before_training_with_one_line(
