@@ -127,6 +127,58 @@ def test_optuna_search_stores_resumes_and_writes_the_best_experiment(tmp_path: P
     assert [t.state.name for t in study.trials] == ["COMPLETE"] * 3
 
 
+def test_a_search_refuses_a_folder_it_would_overwrite_a_study_it_cannot_read_and_the_wrong_direction(
+    tmp_path: Path,
+) -> None:
+    """Each refused before any trial, in one line: a folder of other files (a -m sweep's summary was overwritten), a
+    study.db SQLite cannot read (SQLAlchemy's traceback), a direction against optimized_mode (the worst trial was
+    reported best), and a stored study of the other direction (silently kept)."""
+    from textgru.config import compose_config
+    from textgru.errors import TextgruError
+    from textgru.search_space import parse_search_space
+    from textgru.tuning import tune
+
+    space = parse_search_space({"model.hidden_size": "choice(8, 16)"})
+
+    def search(folder: Path, *more: str) -> None:
+        tune(compose_config("train", ["hparams_search=sentiment", f"paths.run_dir={folder}", *more]), [], space=space)
+
+    used = tmp_path / "used"
+    used.mkdir()
+    (used / "summary.md").write_text("my sweep's results")
+    with pytest.raises(TextgruError, match="used holds summary.md but no study.db"):
+        search(used)
+    assert sorted(p.name for p in used.iterdir()) == ["summary.md"] and (used / "summary.md").read_text().startswith(
+        "my"
+    )
+    unreadable = tmp_path / "unreadable"
+    unreadable.mkdir()
+    (unreadable / "study.db").write_text("not a database")
+    with pytest.raises(TextgruError, match=r"study.db cannot be read as an Optuna study \(.*\); move it aside"):
+        search(unreadable)
+    with pytest.raises(TextgruError, match="^hparams_search.direction=minimize goes against optimized_mode=max"):
+        search(tmp_path / "new", "hparams_search.direction=minimize")
+    assert not (tmp_path / "new").exists()
+    stored = tmp_path / "stored"
+    stored.mkdir()
+    optuna.create_study(study_name="sentiment", storage=f"sqlite:///{stored / 'study.db'}", direction="minimize")
+    with pytest.raises(TextgruError, match="stored in .* is to minimize, and this search would maximize"):
+        search(stored)
+
+
+def test_a_search_whose_trials_failed_exits_with_2(tmp_path: Path, small_csv: Path) -> None:
+    """As a -m sweep with a failed job does: it exited 0 with "no trial completed", so a script could not tell."""
+    broken = ["~hparams_search.params", "+hparams_search.params={optimizer._target_: 'choice(torch.optim.Nope)'}"]
+    r = run_script(
+        "tune", "hparams_search=sentiment", *_data(small_csv), *TINY, "trainer.fast_dev_run=true", *broken, "n_trials=1",
+        f"hydra.run.dir={tmp_path / 'study'}", timeout=400,
+    )  # fmt: skip
+    assert r.returncode == 2 and r.stderr.strip().splitlines()[-1] == (
+        "error: 1 trial(s) of the search failed: 0 (see above)"
+    ), r.stderr[-2000:]
+    assert (tmp_path / "study" / "summary.csv").is_file()  # the summary is written first
+
+
 @pytest.mark.slow  # over a minute on 2 cores (issue 14 tests' default-suite budget: 60 s)
 def test_median_pruner_keeps_the_better_trial_and_prunes_the_worse(tmp_path: Path, small_csv: Path) -> None:
     """The default pruner (MedianPruner) with n_startup_trials=1, n_warmup_steps=0, over three trials queued in
@@ -351,6 +403,8 @@ def test_summary_table_keeps_whole_numbers_whole_beside_a_failed_run(tmp_path: P
         ("interval(0.5, 0.1)", "the interval's low end is above its high end"),
         ("range(5, 1)", "the range holds no value"),
         ("range(1, 5, -1)", "the range holds no value"),
+        ("range(0.1, 0.5, 0)", "the range holds no value"),  # step 0 was read as 1
+        ("range(1e-3, 1e-2)", "the range steps by 1, so it holds only 0.001; give a step that fits"),
         ("tag(logarithmic, interval(1e-4, 1e-2))", "unknown tag ['logarithmic']; the one tag read is log"),
     ],
 )

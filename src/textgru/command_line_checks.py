@@ -47,7 +47,7 @@ def check_command_line(
             spec = values if values.startswith(("choice(", "range(", "interval(", "tag(")) else f"choice({values})"
             raise TextgruError(
                 f"{o.input_line} gives several values, but a search runs one config per trial: search them, e.g. "
-                f"'++hparams_search.params={{{key}: \"{spec}\"}}'"
+                f"'++hparams_search.params={{{key.removeprefix('hparams_search.params.')}: \"{spec}\"}}'"
             )
         if o.is_sweep_override() and not multirun:
             raise TextgruError(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import secrets
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -84,8 +85,8 @@ def predict_command(cfg: DictConfig) -> list[dict]:
 
     check_config(cfg, "predict")
     check_output(cfg.output, cfg.overwrite)
+    classifier = Classifier.load(cfg.ckpt_path).with_precision(cfg.precision)  # first: a forecaster is named as such
     texts = read_texts(cfg.text, cfg.input, cfg.text_column)
-    classifier = Classifier.load(cfg.ckpt_path).with_precision(cfg.precision)
     results = [r.to_dict() for r in classifier.predict(texts, cfg.batch_size)]
     if cfg.output:
         write_jsonl(results, cfg.output)
@@ -156,10 +157,11 @@ def tune_command(cfg: DictConfig) -> float | None:
         raise TextgruError("name a search space: hparams_search=sentiment or hparams_search=lm (conf/hparams_search/)")
     from hydra.core.hydra_config import HydraConfig
 
-    from textgru.search_space import check_search_space
+    from textgru.search_space import check_search_space, check_study_folder
 
     overrides = list(HydraConfig.get().overrides.task)
     space = check_search_space(cfg, overrides)  # likewise
+    check_study_folder(Path(cfg.paths.run_dir))
     import optuna
 
     from textgru.console import route_library_logs
@@ -168,11 +170,15 @@ def tune_command(cfg: DictConfig) -> float | None:
     from textgru.tuning import tune
 
     route_library_logs()  # once Lightning is imported: it adds a console handler of its own
+    started = datetime.now()
     study = tune(cfg, overrides, space=space)
     base = [o for o in overrides if not o.startswith(("hydra.", "n_trials=", "hparams_search"))]
     study_dir = Path(cfg.paths.run_dir)
     print(summarise_study(study, study_dir, cfg, base), flush=True)
     attach_summary(cfg, study_dir, [study_dir / n for n in ("summary.csv", "summary.md", "best_experiment.yaml")])
+    failed = [t.number for t in study.trials if t.state.name == "FAIL" and (t.datetime_start or started) > started]
+    if failed:  # as a -m sweep with a failed job: a script or CI can tell (each said why as it failed)
+        raise TextgruError(f"{len(failed)} trial(s) of the search failed: {', '.join(map(str, failed))} (see above)")
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     return study.best_value if complete else None
 

@@ -136,6 +136,11 @@ def check_override_keys(args: Sequence[str], config_name: str) -> DictConfig | N
     except Exception as e:
         first_line = str(e).splitlines()[0] if str(e) else type(e).__name__
         bad = first_line.split("'")[1] if first_line.startswith("Could not override '") else None
+        if bad and bad.startswith("hparams_search.params."):  # the space's keys hold dots: one mapping entry each
+            raise TextgruError(
+                f"{bad}: a search-space key is one key, dots and all; write it as an entry of the space, "
+                f"'hparams_search.params={{{bad.removeprefix('hparams_search.params.')}: \"interval(lo, hi)\"}}'"
+            ) from None
         if bad:
             raise TextgruError(
                 f"no config key {bad}: check the spelling (textgru {config_name.replace('_', '-')} --cfg job lists every "

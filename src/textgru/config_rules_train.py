@@ -197,7 +197,9 @@ TRAIN: dict[str, Rule] = {
     "logger.wandb.tags": ListOf(Text()),
     "paths.output_dir": Folder(),
     "paths.cache_dir": Folder(),
-    "hparams_search.study_name": Text(pattern=r"[^/\\]+", shape="a name without / (the study's folder)"),
+    "hparams_search.study_name": Text(
+        pattern=r"(?!\.\.?$)[^/\\]+", shape="a folder name without /, not . or .. (the study's folder)"
+    ),
     "hparams_search.n_trials": POSITIVE,
     "hparams_search.direction": OneOf(("maximize", "minimize"), null=True),
     "hparams_search.sampler.seed": Int(0, 2**32 - 1, null=True),

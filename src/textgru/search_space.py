@@ -3,6 +3,7 @@ config before anything heavy is imported: a typo in a key or a range is one line
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from hydra import compose
@@ -39,9 +40,17 @@ def _check_bounds(key: str, spec: str, value: Any) -> None:
         raise TextgruError(f"{where}: unknown tag {sorted(value.tags - {'log'})}; the one tag read is log")
     if isinstance(value, IntervalSweep) and value.start > value.end:
         raise TextgruError(f"{where}: the interval's low end is above its high end; write interval(low, high)")
-    if isinstance(value, RangeSweep) and not ((value.step or 1) > 0 and value.start < value.stop):
+    if not isinstance(value, RangeSweep):
+        return
+    step = 1 if value.step is None else value.step
+    if not (step > 0 and value.start < value.stop):
         raise TextgruError(
             f"{where}: the range holds no value; write range(start, stop[, step]) with start < stop, step > 0"
+        )
+    if value.start + step >= value.stop:  # range(1e-3, 1e-2) steps by 1: Optuna's traceback inside the first trial
+        raise TextgruError(
+            f"{where}: the range steps by {step}, so it holds only {value.start}; give a step that fits, "
+            f"range({value.start}, {value.stop}, step), or search interval({value.start}, {value.stop})"
         )
 
 
@@ -57,7 +66,38 @@ def check_search_space(cfg: DictConfig, overrides: list[str], config_name: str =
         raise TextgruError("hparams_search.params is empty: name at least one key to search")
     first = [search_override(k, first_of_sweep(v)) for k, v in space.items()]
     compose_trial(config_name, trial_base(overrides) + first + ["paths.run_dir=/dev/null"])
+    study_direction(cfg)
     return space
+
+
+def study_direction(cfg: DictConfig) -> str:
+    """Optuna's direction: the one `optimized_mode` gives (each trial's checkpoint and early stopping follow it); one
+    line if `hparams_search.direction` says otherwise (such a study reported its worst trial as the best)."""
+    given, wanted = cfg.hparams_search.get("direction"), "maximize" if cfg.optimized_mode == "max" else "minimize"
+    if given is not None and given != wanted:
+        other = "min" if cfg.optimized_mode == "max" else "max"
+        raise TextgruError(
+            f"hparams_search.direction={given} goes against optimized_mode={cfg.optimized_mode} (each trial keeps "
+            f"the {cfg.optimized_mode} of {cfg.optimized_metric}); set optimized_mode={other} instead, and leave "
+            "hparams_search.direction unset"
+        )
+    return wanted
+
+
+def check_study_folder(study_dir: Path) -> None:
+    """One line if `study_dir` holds files but no study.db: a sweep's, a run's or the user's folder, whose
+    summary.csv/md a study would overwrite (Hydra's own `.hydra/` and `tune.log` of this call are there already)."""
+    held = (
+        sorted(p.name for p in study_dir.iterdir() if p.name not in (".hydra", "tune.log"))
+        if study_dir.is_dir()
+        else []
+    )
+    if held and not (study_dir / "study.db").exists():
+        shown = ", ".join(held[:3]) + (" ..." if len(held) > 3 else "")
+        raise TextgruError(
+            f"{study_dir} holds {shown} but no study.db: a study writes study.db, summary.csv/md and trial_* "
+            "there; give a new hparams_search.study_name= or hydra.run.dir= so that nothing in it is overwritten"
+        )
 
 
 def trial_base(overrides: list[str]) -> list[str]:

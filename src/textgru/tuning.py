@@ -21,7 +21,14 @@ from textgru.distributed import launched_externally
 from textgru.errors import TextgruError
 from textgru.mlflow_parent import parent_run
 from textgru.mlflow_store import overrides_as_params
-from textgru.search_space import check_search_space, compose_trial, search_override, trial_base
+from textgru.search_space import (
+    check_search_space,
+    check_study_folder,
+    compose_trial,
+    search_override,
+    study_direction,
+    trial_base,
+)
 from textgru.training import train
 
 log = logging.getLogger(__name__)
@@ -131,6 +138,31 @@ def _check_same_space(study: optuna.Study, space: dict[str, Any], study_dir: Pat
                     ) from None
 
 
+def _open_study(name: str, study_dir: Path, direction: str, pruner: Any) -> optuna.Study:
+    """The study `name` in `study_dir/study.db`, created or loaded; one line for a file SQLite cannot read, or a
+    stored study that optimises the other way."""
+    try:
+        study = optuna.create_study(
+            study_name=name,
+            storage=f"sqlite:///{study_dir / 'study.db'}",
+            load_if_exists=True,
+            direction=direction,
+            pruner=pruner,
+        )
+    except Exception as e:  # SQLAlchemy's errors for a corrupt file, a folder, a database of another program
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0][:160]
+        raise TextgruError(
+            f"{study_dir / 'study.db'} cannot be read as an Optuna study ({first}); move it aside, or give a new "
+            "hparams_search.study_name="
+        ) from None
+    if study.direction.name.lower() != direction:
+        raise TextgruError(
+            f"the study stored in {study_dir} is to {study.direction.name.lower()}, and this search would "
+            f"{direction}: a study keeps its direction; give a new hparams_search.study_name="
+        )
+    return study
+
+
 def tune(
     cfg: DictConfig, overrides: list[str], config_name: str = "train", space: dict[str, Any] | None = None
 ) -> optuna.Study:
@@ -146,15 +178,14 @@ def tune(
     space = space or check_search_space(cfg, overrides, config_name)
     base = trial_base(overrides)
     study_dir = Path(cfg.paths.run_dir)
+    direction = study_direction(cfg)
+    check_study_folder(study_dir)
     study_dir.mkdir(parents=True, exist_ok=True)
-    direction = search.get("direction") or ("maximize" if cfg.optimized_mode == "max" else "minimize")
     storage_url = f"sqlite:///{study_dir / 'study.db'}"
     pruner = instantiate(search.pruner)
     sampler_cfg = OmegaConf.to_container(search.sampler, resolve=True)
     instantiate(sampler_cfg)  # a sampler its config cannot build is refused before study.db is made
-    study = optuna.create_study(
-        study_name=search.study_name, storage=storage_url, load_if_exists=True, direction=direction, pruner=pruner
-    )
+    study = _open_study(str(search.study_name), study_dir, direction, pruner)
     _check_same_space(study, space, study_dir)
     done = len(study.trials)
     if sampler_cfg.get("seed") is not None:  # a resumed study must not draw its first trials' parameters again
