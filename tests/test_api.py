@@ -236,6 +236,22 @@ def test_train_refuses_bad_overrides_in_one_line(tmp_path: Path, tiny_run: Path)
     assert not (tmp_path / "r").exists()
 
 
+def test_a_relative_data_path_is_recorded_absolute(tmp_path: Path, small_csv: Path, monkeypatch) -> None:
+    """A run trained on `data.path=reviews.csv` from the file's folder is evaluated from anywhere: its config.yaml
+    and checkpoint named the file as typed, so eval, resume= and evaluate() elsewhere could not find it."""
+    import yaml
+
+    work = tmp_path / "work"
+    work.mkdir()
+    shutil.copy(small_csv, work / "reviews.csv")
+    monkeypatch.chdir(work)
+    data = ["data=local", "data.path=reviews.csv", "data.text_column=review", "data.label_column=sentiment"]
+    metrics = textgru.train([*data, *TINY_MODEL, "trainer.max_epochs=1"], run_dir=tmp_path / "run").metrics
+    assert yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())["data"]["path"] == str(work / "reviews.csv")
+    monkeypatch.chdir(tmp_path)
+    assert textgru.load(tmp_path / "run").evaluate()["macro_f1"] == pytest.approx(metrics["test/macro_f1"], abs=1e-6)
+
+
 def python_blocks(markdown: str) -> list[str]:
     return re.findall(r"```python\n(.*?)```", markdown, flags=re.S)
 

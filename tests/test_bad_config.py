@@ -145,7 +145,19 @@ MORE = [
     ("tune", ["hparams_search=sentiment", "n_trials=0"], "n_trials=0: must be an integer >= 1"),
     ("tune", ["hparams_search=sentiment", "n_trials=abc"], "n_trials=abc: must be an integer >= 1"),
     ("tune", ["hparams_search=sentiment", "hparams_search.direction=up"], "hparams_search.direction=up: must be one"),
-    ("tune", ["hparams_search=sentiment", "hparams_search.study_name=a/b"], "must be a name without /"),
+    ("tune", ["hparams_search=sentiment", "hparams_search.study_name=a/b"], "must be a folder name without /"),
+    ("tune", ["hparams_search=sentiment", "hparams_search.study_name=.."], "must be a folder name without /, not ."),
+    (
+        "tune",
+        ["hparams_search=sentiment", "hparams_search.params.optimizer.lr=0.1"],  # told to add +, then refused again
+        "a search-space key is one key, dots and all; write it as an entry of the space, "
+        "'hparams_search.params={optimizer.lr: \"interval(lo, hi)\"}'",
+    ),
+    (
+        "tune",
+        ["hparams_search=sentiment", "+hparams_search.params.optimizer.lr=1e-3,1e-2"],
+        "search them, e.g. '++hparams_search.params={optimizer.lr: \"choice(1e-3,1e-2)\"}'",  # was {hparams_search...
+    ),
     (
         "tune",
         ["hparams_search=sentiment", "hparams_search.pruner.n_warmup_steps=-1"],
@@ -400,6 +412,18 @@ def test_a_value_the_optimizer_refuses_when_built_is_one_line() -> None:
     adamw = functools.partial(torch.optim.AdamW, lr=1e-3, betas=(0.9, 1.5))  # past the rules: a value torch refuses
     with pytest.raises(TextgruError, match=r"^optimizer: Invalid beta parameter at index 1: 1.5; fix that optimizer"):
         built_with("optimizer", adamw, params=[torch.zeros(2, requires_grad=True)])
+
+
+@pytest.mark.parametrize("callback", ["early_stopping", "model_checkpoint"])
+def test_a_callback_monitoring_a_metric_the_task_does_not_log_is_one_line_before_training(
+    callback: str, tmp_path: Path
+) -> None:
+    """It was Lightning's exception after the first epoch (early stopping) or at the first checkpoint."""
+    import textgru
+
+    with pytest.raises(TextgruError, match=rf"^callbacks.{callback}.monitor=val/nope is not a metric task=sentiment"):
+        textgru.train([f"callbacks.{callback}.monitor=val/nope"], run_dir=tmp_path / "run")
+    assert not (tmp_path / "run").exists()
 
 
 def test_the_python_api_checks_before_making_the_run_folder(tmp_path: Path) -> None:

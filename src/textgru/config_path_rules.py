@@ -144,3 +144,24 @@ class StoreUri(Rule):
         if not isinstance(value, str) or not value.strip():
             return "is not a URI; give sqlite:///<folder>/mlflow.db or http(s)://<host>:<port>"
         return uri_problem(resolve_uri(value))
+
+
+def absolute_data_paths(cfg: Any) -> None:
+    """The data config's paths made absolute, in place, so that a run's config.yaml (and its checkpoint's data
+    config) names the same files from any folder: `textgru eval`, `resume=` and `textgru.load(run).evaluate()` run
+    elsewhere read them. A glob keeps its pattern; a URL is left as it is."""
+    from omegaconf import DictConfig, ListConfig
+
+    data = cfg.get("data")
+    if not isinstance(data, DictConfig):
+        return
+    for key in ("path", "validation_path", "test_path"):
+        value = data.get(key)
+        if isinstance(value, str) and value.strip():
+            data[key] = _absolute(value)
+        elif isinstance(value, ListConfig):
+            data[key] = [_absolute(v) if isinstance(v, str) and v.strip() else v for v in value]
+
+
+def _absolute(path: str) -> str:
+    return path if "://" in path else os.path.abspath(os.path.expanduser(path))

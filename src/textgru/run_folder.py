@@ -201,11 +201,12 @@ def note_new_run_dir(args: Sequence[str], cfg: Any = None) -> None:
         _MADE_HERE.add(folder)
 
 
-def remove_if_unstarted(path: Path) -> None:
+def remove_if_unstarted(path: Path, made_here: bool = False) -> None:
     """A run refused before it wrote anything leaves no folder behind: remove `path` when this process made it
-    (`fresh_dir`, `note_new_run_dir`; never a folder that existed before, such as the current folder that eval,
-    predict and generate run in) and it holds only what Hydra put there (`.hydra/` and the log)."""
-    if path.resolve() not in _MADE_HERE:
+    (`fresh_dir`, `note_new_run_dir`, or `made_here`: `textgru.train`'s new run_dir; never a folder that existed
+    before, such as the current folder that eval, predict and generate run in) and it holds only what Hydra put
+    there (`.hydra/` and the log)."""
+    if not made_here and path.resolve() not in _MADE_HERE:
         return
     if path.is_dir() and all(p.name == ".hydra" or p.suffix == ".log" for p in path.iterdir()):
         logging.shutdown()

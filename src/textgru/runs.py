@@ -15,7 +15,7 @@ from textgru.config import compose_config
 from textgru.config_checks import check_config
 from textgru.distributed import launched_externally
 from textgru.errors import TextgruError
-from textgru.run_folder import RunFolder
+from textgru.run_folder import RunFolder, remove_if_unstarted
 
 
 @dataclass(frozen=True)
@@ -66,10 +66,15 @@ def _train(overrides: list[str], config_name: str, run_dir: str | os.PathLike[st
     with open_dict(cfg):
         cfg.paths.run_dir = str(folder)
         del cfg["hydra"]
+    made = not folder.exists()
     run.hydra_overrides.parent.mkdir(parents=True, exist_ok=True)
     OmegaConf.save(OmegaConf.create(overrides), run.hydra_overrides)  # as Hydra keeps them
-    with _log_to(run.train_log), datasets_quiet():
-        metrics = train_config(cfg, in_sweep=True)
+    try:
+        with _log_to(run.train_log), datasets_quiet():
+            metrics = train_config(cfg, in_sweep=True)
+    except TextgruError:
+        remove_if_unstarted(folder, made_here=made)  # refused before it wrote anything: no folder left behind
+        raise
     return TrainResult(folder, metrics, overrides)
 
 

@@ -23,6 +23,7 @@ from textgru.checkpointing import AtomicCheckpointIO, ExactResume
 from textgru.command_line_checks import one_line
 from textgru.config import in_hydra_multirun
 from textgru.config_checks import check_config
+from textgru.config_path_rules import absolute_data_paths
 from textgru.distributed import check_trainer_devices, one_config_per_trial, process_rank
 from textgru.errors import TextgruError
 from textgru.loggers import build_loggers, check_logger_packages
@@ -67,6 +68,7 @@ def train(
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     log.info("task=%s, seed %d, run folder %s", cfg.task.name, cfg.seed, run.path)
 
+    absolute_data_paths(cfg)  # config.yaml names the data from any folder
     datamodule, module = task.build(cfg)
     if resume_from is not None:  # every check before the folder changes: then set it back to the checkpoint's step
         check_same_tokenizer(getattr(datamodule, "tokenizer", None), run)  # first: changed data changes the sizes too
@@ -122,7 +124,7 @@ def train(
 
 def check_optimized_metric(cfg: DictConfig, logged: list[str]) -> None:
     """`optimized_metric` picks the best checkpoint, stops early and is what sweeps optimise: it must be a
-    validation metric the task logs."""
+    validation metric the task logs; so must a callback's own `monitor` (or a train/ metric)."""
     if cfg.optimized_metric not in logged:
         raise TextgruError(
             f"optimized_metric={cfg.optimized_metric} is not a validation metric task={cfg.task.name} logs; "
@@ -130,6 +132,13 @@ def check_optimized_metric(cfg: DictConfig, logged: list[str]) -> None:
         )
     if cfg.optimized_mode not in ("min", "max"):
         raise TextgruError(f"optimized_mode={cfg.optimized_mode} must be min or max")
+    for name, callback in (cfg.get("callbacks") or {}).items():  # a typo here failed only after training
+        monitor = callback.get("monitor") if isinstance(callback, DictConfig) else None
+        if monitor is not None and monitor not in logged and not str(monitor).startswith("train/"):
+            raise TextgruError(
+                f"callbacks.{name}.monitor={monitor} is not a metric task={cfg.task.name} logs; use one of: "
+                f"{', '.join(logged)} (or a train/ metric), or leave it out to follow optimized_metric"
+            )
 
 
 def build_trainer(
