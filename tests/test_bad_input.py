@@ -121,6 +121,11 @@ def test_checkpoint_of_other_task(tmp_path: Path, ckpt: Path) -> None:
     torch.save(data, other)
     r = run_script("predict", f"ckpt_path={other}", "text=hi")
     _one_line_error(r, "is a language-model (task=lm) checkpoint", "needs a classifier (task=sentiment) one")
+    data["textgru"]["task"] = "forecast"
+    torch.save(data, other)
+    (tmp_path / "prices.csv").write_text("date,close\n2020-01-01,1.5\n")  # a forecaster's input: no text column
+    r = run_script("predict", f"ckpt_path={other}", f"input={tmp_path / 'prices.csv'}")
+    _one_line_error(r, "is a forecaster (task=forecast) checkpoint")  # it said: column 'text' not in prices.csv
 
 
 def test_empty_text(ckpt: Path) -> None:

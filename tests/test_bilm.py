@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import random
 from pathlib import Path
 from types import SimpleNamespace
@@ -187,6 +188,35 @@ def test_weights_move_into_the_classifier_exactly(bilm_run: Path, toy_csv: Path)
         fwd, bwd = lm.states(batch["input_ids"], batch["lengths"])
     mask = (torch.arange(9)[None, :] < batch["lengths"][:, None]).unsqueeze(-1)
     torch.testing.assert_close(h * mask, torch.cat([fwd, bwd], -1) * mask, atol=1e-6, rtol=1e-6)
+
+
+def test_the_share_of_training_tokens_the_lm_knows_is_reported(bilm_run: Path, caplog) -> None:
+    """A biLM pretrained on other text (a 14-token vocabulary in a review) fine-tuned with nearly every word [UNK],
+    silently: macro-F1 0.15."""
+    from textgru.models.transfer import PretrainedLM
+
+    lm = PretrainedLM(bilm_run)
+    unk = lm.tokenizer.token_to_id("[UNK]")
+    with caplog.at_level(logging.INFO, logger="textgru.models.transfer"):
+        assert lm.report_coverage([[5, unk, 6, unk], [unk, unk]]) == pytest.approx(1 / 3)
+        assert lm.report_coverage([[5, 6], [7]]) == 1.0
+    first, second = caplog.records[-2:]
+    assert first.levelno == logging.WARNING and "knows 33.3% of the training tokens; the rest" in first.getMessage()
+    assert second.levelno == logging.INFO and "knows 100.0% of the training tokens" in second.getMessage()
+
+
+def test_next_commands_fit_the_run(tmp_path: Path) -> None:
+    """A run's suggested next command works for it: no Shakespeare prompt for any corpus (refused as unseen
+    characters), and the biLM's tokenizer kind for the fine-tuning (refused without it)."""
+    from textgru.run_folder import RunFolder
+    from textgru.tasks import bilm, lm
+
+    run = RunFolder(tmp_path)
+    assert "ROMEO" not in lm.next_commands(run)[0] and "max_new_tokens=300" in lm.next_commands(run)[0]
+    run.config.write_text("tokenizer:\n  kind: char\n")
+    assert f"model.pretrained_lm={tmp_path} tokenizer=char [data.train_size=500]" in bilm.next_commands(run)[0]
+    run.config.write_text("tokenizer:\n  kind: word\n")
+    assert "tokenizer=" not in bilm.next_commands(run)[0]
 
 
 def test_classifier_exact_under_padding_after_transfer(bilm_run: Path, toy_csv: Path) -> None:

@@ -81,6 +81,15 @@ def test_chronological_split_and_train_only_normalisation() -> None:
         )
 
 
+def test_too_few_rows_names_the_rows_every_span_needs() -> None:
+    """400 rows and horizon 70: training's 280 rows hold window + horizon, but the 60-row validation and test spans
+    cannot hold 70 targets; the message said "about 135 rows in all" (training's need alone)."""
+    cfg = data_cfg("synthetic_sine", length=400)
+    dm = ForecastDataModule({**cfg, "window": 24, "horizon": 70, "val_fraction": 0.15, "test_fraction": 0.15})
+    with pytest.raises(TextgruError, match=r"the series has 400 rows: too few .* about 467 rows in all"):
+        dm.setup()
+
+
 def test_linear_ar_recovers_an_ar_process_and_naive_repeats_the_last_value() -> None:
     rng = np.random.default_rng(0)
     x = np.zeros(3000)

@@ -70,11 +70,17 @@ class ForecastDataModule(L.LightningDataModule):
         val_start, test_start = split_bounds(n, self.val_fraction, self.test_fraction)
         need_train = self.window + self.horizon
         if val_start < need_train or test_start - val_start < self.horizon or n - test_start < self.horizon:
-            least = int(np.ceil(need_train / max(1 - self.val_fraction - self.test_fraction, 1e-9)))
+            spans = {  # rows each span needs, and the share of the series it gets
+                "training": (need_train, 1 - self.val_fraction - self.test_fraction),
+                "validation": (self.horizon, self.val_fraction),
+                "test": (self.horizon, self.test_fraction),
+            }
+            least = max(int(np.ceil(rows / max(share, 1e-9))) for rows, share in spans.values())
             raise TextgruError(
                 f"the series has {n} rows: too few for data.window={self.window} + data.horizon={self.horizon} "
-                f"with {self.val_fraction:.0%} validation and {self.test_fraction:.0%} test (training alone "
-                f"needs window + horizon rows: about {least} rows in all); lower data.window or data.horizon"
+                f"with {self.val_fraction:.0%} validation and {self.test_fraction:.0%} test (training needs window + "
+                f"horizon rows, validation and test horizon rows each: about {least} rows in all); lower "
+                "data.window or data.horizon"
             )
         train = self.series.values[:val_start]
         self.mean = train.mean(axis=0)  # (features,)

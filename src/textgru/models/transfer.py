@@ -73,6 +73,22 @@ class PretrainedLM:
                 f"otherwise than tokenizer= says; pass {fix}"
             )
 
+    def report_coverage(self, train_ids: list[list[int]]) -> float:
+        """The share of the training texts' tokens the language model's tokenizer knows (not [UNK]), logged; a
+        warning below 80%: an LM pretrained on other text (or a tiny vocabulary) turns most words into [UNK]."""
+        unk = self.tokenizer.token_to_id("[UNK]")
+        total = sum(len(ids) for ids in train_ids)
+        known = 1.0 - sum(ids.count(unk) for ids in train_ids) / max(total, 1) if unk is not None else 1.0
+        say = log.warning if known < 0.8 else log.info
+        say(
+            "the language model's tokenizer knows %.1f%% of the training tokens%s",
+            100 * known,
+            "; the rest read as [UNK]: pretrain it on text like this data (textgru train task=bilm data=...)"
+            if known < 0.8
+            else "",
+        )
+        return known
+
 
 @torch.no_grad()
 def transfer_weights(classifier: nn.Module, lm_state: Mapping[str, torch.Tensor]) -> list[str]:

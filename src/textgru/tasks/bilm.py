@@ -16,6 +16,7 @@ from typing import Any
 
 import lightning as L
 import torch
+import yaml
 from omegaconf import DictConfig
 from torch import nn
 from torchmetrics import SumMetric
@@ -45,8 +46,14 @@ def validation_metrics(cfg: DictConfig) -> list[str]:
 
 
 def next_commands(run: RunFolder) -> list[str]:
-    """What to run next with this run's checkpoint (printed when the run ends): fine-tune the classifier from it."""
-    return [f"textgru train task=sentiment model.pretrained_lm={run.path} [data.train_size=500]"]
+    """What to run next with this run's checkpoint (printed when the run ends): fine-tune the classifier from it,
+    with the LM's tokenizer kind where it is not the classifier's default (the transfer needs the same kind)."""
+    try:
+        kind = yaml.safe_load(run.config.read_text(encoding="utf-8"))["tokenizer"]["kind"]
+    except (OSError, yaml.YAMLError, KeyError, TypeError):
+        kind = None
+    tokenizer = f" tokenizer={kind}" if isinstance(kind, str) and kind != "word" else ""
+    return [f"textgru train task=sentiment model.pretrained_lm={run.path}{tokenizer} [data.train_size=500]"]
 
 
 def build(cfg: DictConfig) -> tuple[BiLMDataModule, BiLanguageModelTask]:

@@ -46,8 +46,9 @@ def validation_metrics(cfg: DictConfig) -> list[str]:
 
 
 def next_commands(run: RunFolder) -> list[str]:
-    """What to run next with this run's checkpoint (printed when the run ends)."""
-    return [f'textgru generate ckpt_path={run.best_checkpoint} prompt="ROMEO:" max_new_tokens=300']
+    """What to run next with this run's checkpoint (printed when the run ends). No prompt: one in characters the
+    corpus never had is refused, and the model starts a text of its own without one."""
+    return [f'textgru generate ckpt_path={run.best_checkpoint} max_new_tokens=300 [prompt="..."]']
 
 
 def build(cfg: DictConfig) -> tuple[LanguageModelDataModule, LanguageModelTask]:

@@ -74,6 +74,8 @@ def build(cfg: DictConfig) -> tuple[ClassificationDataModule, ClassificationTask
         **{k: data_cfg[k] for k in FEW_LABEL_KEYS},
     )
     dm.setup("fit")
+    if lm is not None:
+        lm.report_coverage(dm.examples["train"].input_ids)
     labels = dm.label_names
     model_cfg.update(
         vocab_size=dm.tokenizer.get_vocab_size(),
