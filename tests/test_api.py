@@ -68,7 +68,13 @@ def test_load_picks_the_task_and_refuses_what_it_cannot_read(
     )  # a run stopped before its end has last.ckpt only: the hint is resume=, not best.ckpt
     (stopped / "checkpoints").mkdir(parents=True)
     (stopped / "checkpoints" / "last.ckpt").write_bytes(b"x")
-    with pytest.raises(textgru.TextgruError, match=f"did not finish: continue it with textgru train resume={stopped}"):
+    last = stopped / "checkpoints" / "last.ckpt"
+    with pytest.raises(
+        textgru.TextgruError, match=f"use {last}, or continue the unfinished run: textgru train resume="
+    ):
+        textgru.load(stopped)
+    (stopped / "metrics.json").write_text("{}")  # finished, with callbacks.model_checkpoint=null: no resume hint
+    with pytest.raises(textgru.TextgruError, match=f"no best.ckpt in folder .*; use {last}$"):
         textgru.load(stopped)
 
 

@@ -67,9 +67,9 @@ def resolve_checkpoint_path(path: str | os.PathLike[str]) -> Path:
     if p.is_dir():
         found = next((c for c in (p / "checkpoints" / "best.ckpt", p / "best.ckpt") if c.is_file()), None)
         if found is None:
-            last = p / "checkpoints" / "last.ckpt"
+            last, done = p / "checkpoints" / "last.ckpt", (p / "metrics.json").is_file()  # done: model_checkpoint off
             hint = (
-                f"the run did not finish: continue it with textgru train resume={p}, or use {last}"
+                f"use {last}" + ("" if done else f", or continue the unfinished run: textgru train resume={p}")
                 if last.is_file()
                 else "give a run folder that holds checkpoints/best.ckpt, or a .ckpt file"
             )

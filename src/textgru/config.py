@@ -135,6 +135,14 @@ def check_override_keys(args: Sequence[str], config_name: str) -> DictConfig | N
         return _compose(config_name, probe + search_path_override(args, config_dirs=True), return_hydra_config=False)
     except Exception as e:
         first_line = str(e).splitlines()[0] if str(e) else type(e).__name__
+        nulled = [
+            k
+            for k in (a.partition("=")[0].lstrip("+") for a in candidates if a.endswith("=null"))
+            if group_options(k, args)
+        ]
+        if first_line.startswith("Config group override must be") and nulled:  # scheduler=null: a group takes a name
+            choices = ", ".join(group_options(nulled[0], args) or [])
+            raise TextgruError(f"{nulled[0]}=null: a config group takes one of: {choices}; or leave it out") from None
         bad = first_line.split("'")[1] if first_line.startswith("Could not override '") else None
         if bad and bad.startswith("hparams_search.params."):  # the space's keys hold dots: one mapping entry each
             raise TextgruError(
