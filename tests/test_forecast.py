@@ -4,6 +4,7 @@ fast_dev_run with model.rnn=reference."""
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import lightning as L
@@ -79,6 +80,20 @@ def test_chronological_split_and_train_only_normalisation() -> None:
         np.testing.assert_allclose(
             dm.denormalise(item["targets"]), values[ds.starts[0] + 10 : ds.starts[0] + 13], atol=1e-5
         )
+
+
+def test_every_numeric_column_leaves_out_flags_and_warns_of_a_column_one_cell_made_text(tmp_path: Path, caplog) -> None:
+    """data.columns=null read a True/False column as a series, and dropped `close` silently for one "abc" cell."""
+    from textgru.data.series import read_csv_series
+
+    rows = [f"2020-{i},{i},{2 * i if i != 7 else 'abc'},{i % 2 == 0},x{i}" for i in range(40)]
+    (tmp_path / "p.csv").write_text("\n".join(["date,open,close,flag,name", *rows]) + "\n")
+    with caplog.at_level(logging.WARNING, logger="textgru.data.series"):
+        assert read_csv_series(tmp_path / "p.csv", None, "date").columns == ["open"]
+    (warning,) = caplog.records
+    assert "column 'close' is left out of the series: it is numbers but for 1 cell(s) (row 9: 'abc')" in (
+        warning.getMessage()
+    )
 
 
 def test_too_few_rows_names_the_rows_every_span_needs() -> None:

@@ -91,9 +91,11 @@ def read_csv_series(
             f"data.time_column {time_column!r} is not a column of {p.name}; it has: {', '.join(map(str, df.columns))}"
         )
     if columns is None:
-        columns = [c for c in df.columns if c != time_column and pd.api.types.is_numeric_dtype(df[c])]
+        numeric = pd.api.types.is_numeric_dtype
+        columns = [c for c in df.columns if c != time_column and numeric(df[c]) and not df[c].dtype == bool]
         if not columns:
             raise TextgruError(f"{p.name} has no numeric column; name the series with data.columns=[...]")
+        _warn_of_nearly_numeric(df, [c for c in df.columns if c != time_column and c not in columns], p.name)
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise TextgruError(
@@ -158,3 +160,24 @@ def load_series(cfg: dict[str, Any]) -> Series:
         log.info("series %s: %d rows, columns %s", Path(str(path)).name, len(series.values), series.columns)
         return series
     raise TextgruError(f"unknown data.source {source!r} for task=forecast; use data=synthetic_sine or data=local_csv")
+
+
+def _warn_of_nearly_numeric(df: Any, left_out: list[str], name: str) -> None:
+    """A column left out of "every numeric column" although most of its cells are numbers (one "abc" cell made
+    pandas read `close` as text, and the series silently lost it) is a warning naming its first bad row."""
+    import pandas as pd
+
+    for c in left_out:
+        numbers = pd.to_numeric(df[c], errors="coerce")
+        bad = numbers.isna() & df[c].notna()
+        if df[c].dtype != bool and numbers.notna().mean() >= 0.9 and bad.any():
+            row = int(bad.to_numpy().argmax())
+            log.warning(
+                "%s: column %r is left out of the series: it is numbers but for %d cell(s) (row %d: %r); fix them, or "
+                "name it in data.columns=[...] to be told each",
+                name,
+                c,
+                int(bad.sum()),
+                row + 2,
+                df[c].iloc[row],
+            )
