@@ -190,6 +190,11 @@ MORE = [
     ("serve", ["lm=<ckpt>", "device=cuda"], "device=cuda: must be one of cpu (textgru serve runs on the CPU"),
     ("serve", ["lm=<ckpt>", "threads=0"], "threads=0: must be an integer >= 1, or null"),
     ("train", ["+callbacks.baz=1"], "callbacks.baz=1 is not a callback (a mapping with _target_); remove it, or"),
+    (
+        "train",
+        ["task=forecast", "data.columns=[2019,2020]"],
+        "(quote names that are numbers: 'data.columns=[\"2019\"]')",
+    ),
     ("train", ["scheduler=null"], "scheduler=null: a config group takes one of: none, one_cycle, slanted_triangular,"),
 ]
 

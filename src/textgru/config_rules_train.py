@@ -72,7 +72,11 @@ DATA: dict[str, Rule] = {
     "data.window": Int(1, what="past steps the model reads"),
     "data.horizon": Int(1, what="steps forecast"),
     "data.package_file": Text(null=True, pattern=r"[^:\s]+:.+", shape="dist:path/in/package"),
-    "data.columns": AnyOf((Text(), ListOf(Text())), shape="a column name or a list of them", null=True),
+    "data.columns": AnyOf(
+        (Text(), ListOf(Text())),
+        shape="a column name or a list of them (quote names that are numbers: 'data.columns=[\"2019\"]')",
+        null=True,
+    ),
     "data.time_column": Text(null=True),
     "data.fill_missing": OneOf(("error", "interpolate")),
     "data.train_size": Int(1, null=True, what="labelled training examples kept (a stratified sample); null: all"),
