@@ -192,7 +192,7 @@ MORE = [
     ("train", ["+callbacks.baz=1"], "callbacks.baz=1 is not a callback (a mapping with _target_); remove it, or"),
     (
         "train",
-        ["task=forecast", "data.columns=[2019,2020]"],
+        ["task=forecast", "data=local_csv", "data.path=<file>", "data.columns=[2019,2020]"],
         "(quote names that are numbers: 'data.columns=[\"2019\"]')",
     ),
     ("train", ["scheduler=null"], "scheduler=null: a config group takes one of: none, one_cycle, slanted_triangular,"),
