@@ -195,6 +195,12 @@ MORE = [
         ["task=forecast", "data=local_csv", "data.path=<file>", "data.columns=[2019,2020]"],
         "(quote names that are numbers: 'data.columns=[\"2019\"]')",
     ),
+    (
+        "train",
+        ["foo"],
+        "'foo' is not an option: options are key=value (e.g. seed=1); --help lists them",
+    ),  # Hydra: 3 lines
+    ("predict", ["ckpt_path=<ckpt>", "hello"], "'hello' is not an option"),
     ("train", ["scheduler=null"], "scheduler=null: a config group takes one of: none, one_cycle, slanted_triangular,"),
 ]
 

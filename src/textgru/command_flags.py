@@ -69,10 +69,13 @@ MODES = ("--run", "-r", "--multirun", "-m", "--cfg", "-c", "--info", "-i", "--sh
 
 def check_flag_combinations(args: Sequence[str]) -> None:
     """One line for flags Hydra refuses together with a traceback: two modes (`-m --cfg job`), or `--hydra-help`
-    with overrides (Hydra's own options; it composes them into its own config and fails)."""
+    with overrides (Hydra's own options; it composes them into its own config and fails); and for a bare word."""
     overrides, flags = split_flags(args)
     modes = list(dict.fromkeys(f for f in flags if f in MODES))
     if len(modes) > 1:
         raise TextgruError(f"{' and '.join(modes)} cannot go together: give one of them (--cfg job shows the config)")
     if "--hydra-help" in flags and overrides:
         raise TextgruError("--hydra-help lists Hydra's own flags and takes no key=value; use --help for the options")
+    bare = next((a for a in overrides if "=" not in a and not a.startswith("~")), None)  # Hydra: "missing EQUAL"
+    if bare is not None:
+        raise TextgruError(f"{bare!r} is not an option: options are key=value (e.g. seed=1); --help lists them")
