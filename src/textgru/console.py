@@ -12,7 +12,14 @@ from typing import Any, NoReturn
 CONSOLE_FORMAT = "[%(asctime)s] %(message)s"
 FILE_FORMAT = "[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"
 # loggers whose INFO lines are library notices (model summaries, device notices, tips): the log file keeps them
-LIBRARY_LOGGERS = ("lightning", "lightning.pytorch", "lightning.fabric", "lightning_fabric", "pytorch_lightning", "optuna")
+LIBRARY_LOGGERS = (
+    "lightning",
+    "lightning.pytorch",
+    "lightning.fabric",
+    "lightning_fabric",
+    "pytorch_lightning",
+    "optuna",
+)
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
