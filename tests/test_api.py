@@ -237,6 +237,12 @@ def test_train_refuses_bad_overrides_in_one_line(tmp_path: Path, tiny_run: Path)
     with pytest.raises(textgru.TextgruError, match=r"^model.hidden_size=0: must be an integer >= 1"):
         textgru.sweep(["model.hidden_size=8,0", "trainer.fast_dev_run=true"], sweep_dir=tmp_path / "sweep")
     assert not (tmp_path / "sweep").exists()
+    with pytest.raises(textgru.TextgruError, match=r"^callbacks.early_stopping.monitor=val/los is not a validation"):
+        textgru.sweep(
+            ["callbacks.early_stopping.monitor=val/loss,val/los", "trainer.fast_dev_run=true"],
+            sweep_dir=tmp_path / "sweep",
+        )
+    assert not (tmp_path / "sweep").exists()
     with pytest.raises(textgru.TextgruError, match="unknown config_name"):
         textgru.train(config_name="trian")
     assert not (tmp_path / "r").exists()

@@ -150,8 +150,8 @@ MORE = [
     (
         "tune",
         ["hparams_search=sentiment", "hparams_search.params.optimizer.lr=0.1"],  # told to add +, then refused again
-        "a search-space key is one key, dots and all; write it as an entry of the space, "
-        "'hparams_search.params={optimizer.lr: \"interval(lo, hi)\"}'",
+        "hparams_search.params.optimizer.lr: a search-space key goes inside the space: "
+        "'++hparams_search.params={optimizer.lr: \"0.1\"}'",
     ),
     (
         "tune",
@@ -414,6 +414,24 @@ def test_an_optimizer_or_schedule_key_its_target_does_not_take_is_one_line(overr
     assert str(info.value).startswith(needle)
 
 
+def test_a_factory_built_by_a_function_is_taken_and_a_non_factory_refused() -> None:
+    """A scheduler config whose _target_ returns the factory (no _partial_) worked before the signature check."""
+    from omegaconf import OmegaConf
+
+    from textgru.tasks.base import build_scheduler
+
+    factory = build_scheduler(OmegaConf.create({"scheduler": {"_target_": "torch.nn.Identity"}}))
+    assert callable(factory)
+    with pytest.raises(TextgruError, match="^scheduler config builds no factory"):
+        build_scheduler(OmegaConf.create({"scheduler": {"_target_": "builtins.dict"}}))
+
+
+def test_a_callback_given_as_another_nodes_passes_the_check() -> None:
+    from textgru.config_checks import check_config
+
+    check_config(_compose("train", ["+callbacks.again=${callbacks.lr_monitor}"]), "train")  # not a non-mapping
+
+
 def test_a_value_the_optimizer_refuses_when_built_is_one_line() -> None:
     import functools
 
@@ -432,10 +450,15 @@ def test_a_callback_monitoring_a_metric_the_task_does_not_log_is_one_line_before
 ) -> None:
     """It was Lightning's exception after the first epoch (early stopping) or at the first checkpoint."""
     import textgru
+    from textgru.tasks.sentiment import validation_metrics
+    from textgru.training import check_optimized_metric
 
-    with pytest.raises(TextgruError, match=rf"^callbacks.{callback}.monitor=val/nope is not a metric task=sentiment"):
-        textgru.train([f"callbacks.{callback}.monitor=val/nope"], run_dir=tmp_path / "run")
-    assert not (tmp_path / "run").exists()
+    with pytest.raises(TextgruError, match=rf"^callbacks.{callback}.monitor=val/nope is not a validation metric task="):
+        textgru.train([f"callbacks.{callback}.monitor=val/nope"], run_dir=tmp_path / "new" / "parent" / "run")
+    assert not (tmp_path / "new").exists()  # the folders textgru.train made for the run go again
+    for monitor in ("step", "epoch", "train/loss", "val/loss"):  # Lightning's own, a training metric, another val/
+        cfg = _compose("train", [f"callbacks.{callback}.monitor={monitor}"])
+        check_optimized_metric(cfg, validation_metrics(cfg))
 
 
 def test_the_python_api_checks_before_making_the_run_folder(tmp_path: Path) -> None:

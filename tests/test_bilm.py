@@ -15,6 +15,7 @@ from types import SimpleNamespace
 import lightning as L
 import pytest
 import torch
+import yaml
 from conftest import run_script
 from omegaconf import OmegaConf
 
@@ -213,10 +214,14 @@ def test_next_commands_fit_the_run(tmp_path: Path) -> None:
 
     run = RunFolder(tmp_path)
     assert "ROMEO" not in lm.next_commands(run)[0] and "max_new_tokens=300" in lm.next_commands(run)[0]
-    run.config.write_text("tokenizer:\n  kind: char\n")
-    assert f"model.pretrained_lm={tmp_path} tokenizer=char [data.train_size=500]" in bilm.next_commands(run)[0]
-    run.config.write_text("tokenizer:\n  kind: word\n")
-    assert "tokenizer=" not in bilm.next_commands(run)[0]
+    model = {"embedding_dim": 50, "hidden_size": 16, "num_layers": 1}
+    tokenizer = {"kind": "bpe", "lowercase": False, "unicode_form": "NFKC"}
+    run.config.write_text(yaml.safe_dump({"model": model, "tokenizer": tokenizer, "data": {"source": "local_text"}}))
+    assert bilm.next_commands(run)[0] == (
+        f"textgru train task=sentiment model.pretrained_lm={tmp_path} model.embedding_dim=50 model.hidden_size=16 "
+        "model.num_layers=1 tokenizer=bpe tokenizer.unicode_form='NFKC' tokenizer.lowercase=false "
+        "data=<your labelled data> [data.train_size=500]"
+    )
 
 
 def test_classifier_exact_under_padding_after_transfer(bilm_run: Path, toy_csv: Path) -> None:

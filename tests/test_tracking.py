@@ -411,7 +411,8 @@ def test_a_named_workspace_is_not_taken_for_a_file_store() -> None:
     from textgru.mlflow_store import uri_problem
 
     assert uri_problem("databricks") is None and uri_problem("databricks-uc") is None  # MLflow's own words
-    assert "file store" in (uri_problem("databricks-workspace") or "")  # a folder of that name is one
+    for folder in ("databricks-workspace", "sqlite", "http", "postgresql"):  # a bare word is a folder: a file store
+        assert "file store" in (uri_problem(folder) or ""), folder
 
 
 def test_an_unwritable_store_folder_fails_before_training_with_one_line(

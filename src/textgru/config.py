@@ -145,10 +145,10 @@ def check_override_keys(args: Sequence[str], config_name: str) -> DictConfig | N
             raise TextgruError(f"{nulled[0]}=null: a config group takes one of: {choices}; or leave it out") from None
         bad = first_line.split("'")[1] if first_line.startswith("Could not override '") else None
         if bad and bad.startswith("hparams_search.params."):  # the space's keys hold dots: one mapping entry each
-            raise TextgruError(
-                f"{bad}: a search-space key is one key, dots and all; write it as an entry of the space, "
-                f"'hparams_search.params={{{bad.removeprefix('hparams_search.params.')}: \"interval(lo, hi)\"}}'"
-            ) from None
+            given = next((a.partition("=")[2] for a in candidates if a.partition("=")[0].lstrip("+~") == bad), "")
+            entry = f'{bad.removeprefix("hparams_search.params.")}: "{given}"'
+            message = f"{bad}: a search-space key goes inside the space: '++hparams_search.params={{{entry}}}'"
+            raise TextgruError(message) from None
         if bad:
             raise TextgruError(
                 f"no config key {bad}: check the spelling (textgru {config_name.replace('_', '-')} --cfg job lists every "

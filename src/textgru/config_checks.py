@@ -214,7 +214,8 @@ def _callback_configs(cfg: DictConfig) -> None:
     """Each `callbacks.<name>` is a mapping with `_target_` (a callback class), or null (turned off)."""
     callbacks = OmegaConf.select(cfg, "callbacks")  # not resolved: a checkpoint's dirpath names Hydra's run folder
     for name, config in OmegaConf.to_container(callbacks).items() if isinstance(callbacks, DictConfig) else ():
-        if config is not None and not (isinstance(config, dict) and "_target_" in config):
+        interpolated = isinstance(config, str) and config.startswith("${")  # another node's callback: checked there
+        if config is not None and not interpolated and not (isinstance(config, dict) and "_target_" in config):
             raise TextgruError(
                 f"callbacks.{name}={_shown(config)} is not a callback (a mapping with _target_); remove it, or turn "
                 f"one off with callbacks.{name}=null"

@@ -59,7 +59,7 @@ def uri_problem(uri: str) -> str | None:
     MLFLOW_ALLOW_FILE_STORE=true), an in-memory SQLite store, a SQLite file whose folder cannot be made or written.
     Words that follow `logger.mlflow.tracking_uri=<uri>`; None when it may work."""
     scheme = urlparse(uri).scheme.split("+")[0] if "://" in uri or uri.startswith("file:") else ""
-    if uri in known_schemes() - {"", "file"}:  # "databricks": MLflow's word for the default profile's workspace
+    if uri in ("databricks", "databricks-uc"):  # MLflow's words for the default profile's workspace
         return None
     if scheme not in known_schemes():
         return (

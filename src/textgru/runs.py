@@ -66,14 +66,19 @@ def _train(overrides: list[str], config_name: str, run_dir: str | os.PathLike[st
     with open_dict(cfg):
         cfg.paths.run_dir = str(folder)
         del cfg["hydra"]
-    made = not folder.exists()
+    made = None if folder.exists() else next(p for p in [folder, *folder.parents] if p.parent.exists())  # outermost
     run.hydra_overrides.parent.mkdir(parents=True, exist_ok=True)
     OmegaConf.save(OmegaConf.create(overrides), run.hydra_overrides)  # as Hydra keeps them
     try:
         with _log_to(run.train_log), datasets_quiet():
             metrics = train_config(cfg, in_sweep=True)
     except TextgruError:
-        remove_if_unstarted(folder, made_here=made)  # refused before it wrote anything: no folder left behind
+        if made is not None:  # refused before it wrote anything: no folder left behind, nor the parents it made
+            remove_if_unstarted(folder, made_here=True)
+            for parent in (p for p in folder.parents if p.is_relative_to(made) and p.exists()):
+                if any(parent.iterdir()):
+                    break
+                parent.rmdir()
         raise
     return TrainResult(folder, metrics, overrides)
 
@@ -97,8 +102,8 @@ def sweep(
     except Exception as e:
         raise TextgruError(str(e).splitlines()[0]) from e
     jobs = [job for batch in BasicSweeper.split_arguments(parsed, None) for job in batch]
-    for job in jobs:  # every job's keys and values are checked before the first one trains
-        check_config(compose_config(config_name, job), config_name)
+    for job in jobs:  # every job's keys, values, metrics and optimizer keys are checked before the first one trains
+        _check_job(compose_config(config_name, job))
     first = compose_config(config_name, jobs[0], return_hydra_config=True)
     folder = Path(sweep_dir).expanduser() if sweep_dir is not None else Path(str(first.hydra.sweep.dir))
     refuse_used_sweep_folder(folder, "sweep_dir" if sweep_dir is not None else "hydra.sweep.dir")
@@ -111,6 +116,18 @@ def sweep(
         parent.log_best(metric, mode, rows)
         parent.log_files([folder / "summary.csv", folder / "summary.md"])
     return results
+
+
+def _check_job(cfg: Any) -> None:
+    """What a sweep's job checks before its data loads: values, metrics, the optimizer's and schedule's keys."""
+    from textgru.tasks import task_module
+    from textgru.tasks.base import build_optimizer, build_scheduler
+    from textgru.training import check_optimized_metric
+
+    check_config(cfg, "train")
+    check_optimized_metric(cfg, task_module(cfg.task.name).validation_metrics(cfg))
+    build_optimizer(cfg)
+    build_scheduler(cfg)
 
 
 def _is_sweep(override: str) -> bool:

@@ -124,7 +124,7 @@ def train(
 
 def check_optimized_metric(cfg: DictConfig, logged: list[str]) -> None:
     """`optimized_metric` picks the best checkpoint, stops early and is what sweeps optimise: it must be a
-    validation metric the task logs; so must a callback's own `monitor` (or a train/ metric)."""
+    validation metric the task logs; so must a callback's own `monitor` where it names a val/ metric."""
     if cfg.optimized_metric not in logged:
         raise TextgruError(
             f"optimized_metric={cfg.optimized_metric} is not a validation metric task={cfg.task.name} logs; "
@@ -134,10 +134,10 @@ def check_optimized_metric(cfg: DictConfig, logged: list[str]) -> None:
         raise TextgruError(f"optimized_mode={cfg.optimized_mode} must be min or max")
     for name, callback in (cfg.get("callbacks") or {}).items():  # a typo here failed only after training
         monitor = callback.get("monitor") if isinstance(callback, DictConfig) else None
-        if monitor is not None and monitor not in logged and not str(monitor).startswith("train/"):
+        if isinstance(monitor, str) and monitor.startswith("val/") and monitor not in logged:  # step, train/...: free
             raise TextgruError(
-                f"callbacks.{name}.monitor={monitor} is not a metric task={cfg.task.name} logs; use one of: "
-                f"{', '.join(logged)} (or a train/ metric), or leave it out to follow optimized_metric"
+                f"callbacks.{name}.monitor={monitor} is not a validation metric task={cfg.task.name} logs; use one "
+                f"of: {', '.join(logged)}, or leave it out to follow optimized_metric"
             )
 
 

@@ -110,15 +110,19 @@ def build_scheduler(cfg: DictConfig) -> Callable[..., Any] | None:
     return _checked_factory(cfg, "scheduler", "scheduler=warmup_cosine|one_cycle|slanted_triangular|none")
 
 
-def _checked_factory(cfg: DictConfig, group: str, choices: str) -> functools.partial:
+def _checked_factory(cfg: DictConfig, group: str, choices: str) -> Callable[..., Any]:
     """The `_partial_` factory of `cfg.<group>`, its keys checked against what its target takes: a misspelt or
     unknown key (`+optimizer.bar=2`) is one line before training, not a traceback when the optimizer is built."""
     try:
         factory = instantiate(cfg[group])
     except InstantiationException as e:
         raise one_line(e) from e
-    if not isinstance(factory, functools.partial):
-        raise TextgruError(f"{group} config has no _target_ with _partial_: true; choose one with {choices}")
+    if not callable(factory):
+        raise TextgruError(
+            f"{group} config builds no factory (a _target_ with _partial_: true); choose one with {choices}"
+        )
+    if not isinstance(factory, functools.partial):  # a function of the user's that returns the factory
+        return factory
     try:
         inspect.signature(factory.func).bind_partial(*factory.args, **factory.keywords)
     except TypeError as e:

@@ -46,14 +46,22 @@ def validation_metrics(cfg: DictConfig) -> list[str]:
 
 
 def next_commands(run: RunFolder) -> list[str]:
-    """What to run next with this run's checkpoint (printed when the run ends): fine-tune the classifier from it,
-    with the LM's tokenizer kind where it is not the classifier's default (the transfer needs the same kind)."""
+    """What to run next with this run's checkpoint (printed when the run ends): fine-tune the classifier from it, with
+    the sizes and tokenizer settings the transfer needs (each refused when it differs), on labelled data."""
+    from textgru.config import override_value
+    from textgru.data.tokenization import NORMALIZER_KEYS
+    from textgru.models.transfer import SIZES
+
+    command = f"textgru train task=sentiment model.pretrained_lm={run.path}"
     try:
-        kind = yaml.safe_load(run.config.read_text(encoding="utf-8"))["tokenizer"]["kind"]
-    except (OSError, yaml.YAMLError, KeyError, TypeError):
-        kind = None
-    tokenizer = f" tokenizer={kind}" if isinstance(kind, str) and kind != "word" else ""
-    return [f"textgru train task=sentiment model.pretrained_lm={run.path}{tokenizer} [data.train_size=500]"]
+        cfg = yaml.safe_load(run.config.read_text(encoding="utf-8"))
+        tok = cfg["tokenizer"]
+        sizes = [f"model.{k}={cfg['model'][k]}" for k in SIZES]
+        normalised = [f"tokenizer.{k}={override_value(tok[k])}" for k in NORMALIZER_KEYS if k in tok]
+        data = [] if cfg["data"].get("source") == "tweets" else ["data=<your labelled data>"]
+    except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError):
+        return [f"{command} [data.train_size=500]"]
+    return [" ".join([command, *sizes, f"tokenizer={tok['kind']}", *normalised, *data, "[data.train_size=500]"])]
 
 
 def build(cfg: DictConfig) -> tuple[BiLMDataModule, BiLanguageModelTask]:
