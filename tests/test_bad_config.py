@@ -442,6 +442,10 @@ def test_a_value_the_optimizer_refuses_when_built_is_one_line() -> None:
     adamw = functools.partial(torch.optim.AdamW, lr=1e-3, betas=(0.9, 1.5))  # past the rules: a value torch refuses
     with pytest.raises(TextgruError, match=r"^optimizer: Invalid beta parameter at index 1: 1.5; fix that optimizer"):
         built_with("optimizer", adamw, params=[torch.zeros(2, requires_grad=True)])
+    steplr = functools.partial(torch.optim.lr_scheduler.StepLR, step_size=10)  # takes no num_training_steps
+    sgd = torch.optim.SGD([torch.zeros(2, requires_grad=True)], lr=0.1)
+    with pytest.raises(TextgruError, match=r"'num_training_steps' \(textgru builds a schedule with optimizer= and"):
+        built_with("scheduler", steplr, optimizer=sgd, num_training_steps=10)
 
 
 @pytest.mark.parametrize("callback", ["early_stopping", "model_checkpoint"])

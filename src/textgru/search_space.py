@@ -50,7 +50,8 @@ def _check_bounds(key: str, spec: str, value: Any) -> None:
     if value.start + step >= value.stop:  # range(1e-3, 1e-2) steps by 1: Optuna's traceback inside the first trial
         raise TextgruError(
             f"{where}: the range steps by {step}, so it holds only {value.start}; give a step that fits, "
-            f"range({value.start}, {value.stop}, step), or search interval({value.start}, {value.stop})"
+            f"range({value.start}, {value.stop}, step), search interval({value.start}, {value.stop}), or write "
+            f"choice({value.start}) for that one value"
         )
 
 

@@ -138,7 +138,10 @@ def built_with(group: str, factory: Callable[..., Any], **kwargs: Any) -> Any:
     try:
         return factory(**kwargs)
     except (TypeError, ValueError) as e:
-        raise TextgruError(f"{group}: {' '.join(str(e).split())}; fix that {group}.* value") from e
+        said = " ".join(str(e).split())
+        if "num_training_steps" in said:  # StepLR: not a key of the user's; textgru passes it to every schedule
+            said += " (textgru builds a schedule with optimizer= and num_training_steps=: a _target_ taking both)"
+        raise TextgruError(f"{group}: {said}; fix that {group}.* value") from e
 
 
 def count_parameters(model: nn.Module) -> str:
