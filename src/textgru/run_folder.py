@@ -209,7 +209,8 @@ def remove_if_unstarted(path: Path, made_here: bool = False) -> None:
     if not made_here and path.resolve() not in _MADE_HERE:
         return
     if path.is_dir() and all(p.name == ".hydra" or p.suffix == ".log" for p in path.iterdir()):
-        logging.shutdown()
+        if not made_here:  # a command's Hydra log file is open there; textgru.train closed its own
+            logging.shutdown()
         shutil.rmtree(path, ignore_errors=True)
 
 
