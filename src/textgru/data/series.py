@@ -104,12 +104,11 @@ def read_csv_series(
         )
     frame = df[list(columns)]
     for c in columns:
-        numbers = pd.to_numeric(frame[c], errors="coerce")
-        bad = numbers.isna() & frame[c].notna()
-        if bad.any():
-            row = int(bad.idxmax())
+        found = _non_numbers(frame[c])
+        if found is not None:
+            row, _, cell = found
             raise TextgruError(
-                f"column {c!r} of {p.name} is not numeric (row {row + 2}: {frame[c][row]!r}); "
+                f"column {c!r} of {p.name} is not numeric (row {row}: {cell!r}); "
                 "choose numeric columns with data.columns=[...]"
             )
     frame = frame.apply(pd.to_numeric, errors="coerce")
@@ -162,22 +161,33 @@ def load_series(cfg: dict[str, Any]) -> Series:
     raise TextgruError(f"unknown data.source {source!r} for task=forecast; use data=synthetic_sine or data=local_csv")
 
 
+def _non_numbers(column: Any) -> tuple[int, int, Any] | None:
+    """The cells of a CSV column that are not numbers (missing ones aside): (the first one's row in the file, the
+    header being row 1; how many; its value), or None."""
+    import pandas as pd
+
+    bad = pd.to_numeric(column, errors="coerce").isna() & column.notna()
+    if not bad.any():
+        return None
+    first = int(bad.to_numpy().argmax())
+    return first + 2, int(bad.sum()), column.iloc[first]
+
+
 def _warn_of_nearly_numeric(df: Any, left_out: list[str], name: str) -> None:
     """A column left out of "every numeric column" although most of its cells are numbers (one "abc" cell made
     pandas read `close` as text, and the series silently lost it) is a warning naming its first bad row."""
-    import pandas as pd
-
     for c in left_out:
-        numbers = pd.to_numeric(df[c], errors="coerce")
-        bad = numbers.isna() & df[c].notna()
-        if df[c].dtype != bool and numbers.notna().mean() >= 0.9 and bad.any():
-            row = int(bad.to_numpy().argmax())
+        found = _non_numbers(df[c])
+        if found is None or df[c].dtype == bool:
+            continue
+        row, count, cell = found
+        if (df[c].notna().sum() - count) / len(df[c]) >= 0.9:  # the share of cells that are numbers
             log.warning(
                 "%s: column %r is left out of the series: it is numbers but for %d cell(s) (row %d: %r); fix them, or "
                 "name it in data.columns=[...] to be told each",
                 name,
                 c,
-                int(bad.sum()),
-                row + 2,
-                df[c].iloc[row],
+                count,
+                row,
+                cell,
             )
