@@ -248,6 +248,22 @@ def test_train_refuses_bad_overrides_in_one_line(tmp_path: Path, tiny_run: Path)
     assert not (tmp_path / "r").exists()
 
 
+def test_a_refused_run_in_an_existing_folder_takes_away_only_what_it_added(small_csv: Path, tmp_path: Path) -> None:
+    """textgru.train(run_dir=<an existing folder>) refused while reading its data left .hydra/overrides.yaml and
+    train.log in the user's folder; now the folder is left as it was (the user's files and the folder itself)."""
+    bad = ["data=local", f"data.path={small_csv}", "data.text_column=nope", *TINY_MODEL]
+    empty, mine = tmp_path / "empty", tmp_path / "mine"
+    empty.mkdir()
+    (mine / ".hydra").mkdir(parents=True)
+    (mine / ".hydra" / "notes.yaml").write_text("mine: 1")
+    (mine / "notes.txt").write_text("keep")
+    for folder in (empty, mine):
+        with pytest.raises(textgru.TextgruError, match="column 'nope' not found"):
+            textgru.train(bad, run_dir=folder)
+    assert empty.is_dir() and not any(empty.iterdir())
+    assert sorted(str(p.relative_to(mine)) for p in mine.rglob("*")) == [".hydra", ".hydra/notes.yaml", "notes.txt"]
+
+
 def test_a_relative_data_path_is_recorded_absolute(tmp_path: Path, small_csv: Path, monkeypatch) -> None:
     """A run trained on `data.path=reviews.csv` from the file's folder is evaluated from anywhere: its config.yaml
     and checkpoint named the file as typed, so eval, resume= and evaluate() elsewhere could not find it."""

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import TINY_MODEL, data_cfg, make_rows, run_script, timed_together, write_csv
+from conftest import TINY_MODEL, data_cfg, make_rows, run_script, run_scripts, timed_together, write_csv
 
 import textgru
 from textgru.errors import TextgruError
@@ -166,6 +166,27 @@ def test_train_refuses_a_folder_whose_config_yaml_it_would_overwrite(tmp_path: P
     with pytest.raises(TextgruError, match=r"already holds config.yaml, which this run would overwrite; pass another"):
         textgru.train(["trainer.fast_dev_run=true"], run_dir=mine)
     assert (mine / "config.yaml").read_text() == "my: own config\n" and sorted(os.listdir(mine)) == ["config.yaml"]
+
+
+def test_a_command_refused_in_the_users_folder_takes_away_what_hydra_added(tmp_path: Path, small_csv: Path) -> None:
+    """A train refused while reading its data, and a tune refused for a folder that is not its study's, left
+    Hydra's `.hydra/` and their log in the user's folder (nothing overwritten, but files added); now only the
+    user's own files are there afterwards."""
+    train_dir, study_dir = tmp_path / "mine", tmp_path / "my_sweep"
+    for folder in (train_dir, study_dir):
+        folder.mkdir()
+        (folder / "summary.md").write_text("my results")
+    data = ["data=local", f"data.path={small_csv}"]
+    bad_train, bad_tune = run_scripts(
+        ("train", *data, "data.text_column=nope", f"hydra.run.dir={train_dir}", *TINY_MODEL),
+        ("tune", "hparams_search=sentiment", *data, f"hydra.run.dir={study_dir}"),
+    )
+    _one_line_error(bad_train, "column 'nope' not found")
+    _one_line_error(bad_tune, "holds summary.md but no study.db")
+    for folder in (train_dir, study_dir):
+        assert [p.name for p in folder.rglob("*")] == ["summary.md"] and (
+            folder / "summary.md"
+        ).read_text() == "my results"
 
 
 def test_sigterm_stops_a_command_in_one_line_leaving_nothing(tmp_path: Path, ckpt: Path) -> None:

@@ -108,7 +108,7 @@ def _remove_unstarted_run_dir() -> None:
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
-    from textgru.run_folder import remove_if_unstarted
+    from textgru.unstarted_runs import remove_if_unstarted
 
     if HydraConfig.initialized() and HydraConfig.get().mode == RunMode.RUN:
         remove_if_unstarted(Path(HydraConfig.get().runtime.output_dir))

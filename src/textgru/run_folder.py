@@ -6,16 +6,15 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from textgru.errors import TextgruError
+from textgru.unstarted_runs import MADE_HERE, made_here, note_run_dir
 
 log = logging.getLogger(__name__)
-_MADE_HERE: set[Path] = set()  # run folders this process created: the only ones a refused run may remove
 
 
 @dataclass(frozen=True)
@@ -75,7 +74,7 @@ class RunFolder:
         marker = self.finished_marker
         if marker is not None:
             raise TextgruError(f"{self.path} already holds a run ({marker.relative_to(self.path)}); {fix}")
-        if before_start and self.path.resolve() not in _MADE_HERE:
+        if before_start and not made_here(self.path):
             mine = next((p for p in (self.config, self.tokenizer) if p.exists()), None)
             if mine is not None:
                 raise TextgruError(f"{self.path} already holds {mine.name}, which this run would overwrite; {fix}")
@@ -131,7 +130,7 @@ def fresh_dir(path: str) -> str:
         candidate = base if n == 0 else base.with_name(f"{base.name}-{n}")
         try:
             candidate.mkdir()
-            _MADE_HERE.add(candidate.resolve())
+            MADE_HERE.add(candidate.resolve())
             return str(candidate)
         except FileExistsError:
             continue
@@ -179,9 +178,9 @@ def set_aside_unfinished_best(run: RunFolder) -> None:
 
 
 def note_new_run_dir(args: Sequence[str], cfg: Any = None) -> None:
-    """Remember the command line's `hydra.run.dir=` folder when it does not exist yet: Hydra is about to make it for
-    this run, so a refused run may remove it again. An interpolated one (`textgru tune`'s study folder) is resolved
-    against the composed config `cfg`, or not remembered without it."""
+    """Remember the command line's `hydra.run.dir=` folder before Hydra writes there (made here, or what it holds),
+    so that a refused run may take away what Hydra wrote (`unstarted_runs`). An interpolated one (`textgru tune`'s
+    study folder) is resolved against the composed config `cfg`, or not remembered without it."""
     from omegaconf import OmegaConf
 
     value = explicit_run_dir(args)
@@ -196,22 +195,7 @@ def note_new_run_dir(args: Sequence[str], cfg: Any = None) -> None:
             value = str(probe._run_dir)
         except Exception:
             return
-    folder = Path(value).expanduser().resolve()
-    if not folder.exists():
-        _MADE_HERE.add(folder)
-
-
-def remove_if_unstarted(path: Path, made_here: bool = False) -> None:
-    """A run refused before it wrote anything leaves no folder behind: remove `path` when this process made it
-    (`fresh_dir`, `note_new_run_dir`, or `made_here`: `textgru.train`'s new run_dir; never a folder that existed
-    before, such as the current folder that eval, predict and generate run in) and it holds only what Hydra put
-    there (`.hydra/` and the log)."""
-    if not made_here and path.resolve() not in _MADE_HERE:
-        return
-    if path.is_dir() and all(p.name == ".hydra" or p.suffix == ".log" for p in path.iterdir()):
-        if not made_here:  # a command's Hydra log file is open there; textgru.train closed its own
-            logging.shutdown()
-        shutil.rmtree(path, ignore_errors=True)
+    note_run_dir(value)
 
 
 def check_explicit_run_dir(args: Sequence[str], training: bool = False) -> None:
