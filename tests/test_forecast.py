@@ -177,6 +177,17 @@ def test_forecast_run_writes_metrics_plots_and_a_self_contained_checkpoint(tmp_p
     assert r.returncode == 0, r.stderr
     evaluated = json.loads((run / "eval" / "test_metrics.json").read_text())
     assert evaluated["mse"] == pytest.approx(scored["mse"]) and "naive_mse" in r.stdout
+    assert (run / "eval" / "test_forecast.png").stat().st_size > 0
+    # in Python too (was a TypeError): the same two files, an earlier report refused, not overwritten
+    report = forecaster.evaluate(split="validation", output_dir=tmp_path / "report")
+    assert json.loads((tmp_path / "report" / "validation_metrics.json").read_text()) == report
+    assert (tmp_path / "report" / "validation_forecast.png").stat().st_size > 0
+    with pytest.raises(
+        TextgruError, match=r"validation_metrics.json exists; pass overwrite=True or another output_dir"
+    ):
+        forecaster.evaluate(split="validation", output_dir=tmp_path / "report")
+    with pytest.raises(TextgruError, match="is a file; give a folder for the report"):
+        forecaster.evaluate(output_dir=tmp_path / "report" / "validation_metrics.json")
     # another window or horizon is one line, not silently ignored
     asked = {"data.window=24": "window is 12", "data.horizon=5": "horizon is 2"}
     data = ("data=synthetic_sine", "data.length=600", "overwrite=true")  # its own window, 12, is fine

@@ -43,7 +43,7 @@ def eval_command(cfg: DictConfig) -> dict:
     from textgru.checkpoint import resolve_checkpoint_path
     from textgru.command_line_checks import check_forecast_sizes
     from textgru.inference.classifier import Classifier
-    from textgru.inference.evaluation import format_report, write_json
+    from textgru.inference.evaluation import format_report
     from textgru.inference.loading import load
     from textgru.onnx_format import is_export
     from textgru.run_folder import RunFolder
@@ -69,8 +69,7 @@ def eval_command(cfg: DictConfig) -> dict:
         if cfg.precision != "fp32":
             raise TextgruError(f"precision={cfg.precision} is for classifiers; {ckpt} is a forecaster (fp32 only)")
         check_forecast_sizes(model)
-        result = model.evaluate(data, cfg.split)
-        write_json(result, target)
+        result = model.evaluate(data, cfg.split, output_dir=out, overwrite=bool(cfg.overwrite))
         print("\n".join(f"{k:<10} {v:.6g}" for k, v in result.items() if isinstance(v, float)))
     else:
         raise TextgruError(f"{ckpt} is a language model: score texts with textgru.load(...).score([...]) instead")

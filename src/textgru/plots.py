@@ -93,6 +93,11 @@ def plot_confusion_matrix(
     return Path(out)
 
 
+def rollouts_caption(horizon: int) -> str:
+    """How a forecast plot's roll-outs were made: one `horizon`-step roll-out every `horizon` steps."""
+    return "one step ahead" if horizon == 1 else f"{horizon}-step roll-outs, one every {horizon} steps"
+
+
 def plot_forecast(
     truth: np.ndarray,
     forecasts: dict[str, np.ndarray],
@@ -100,6 +105,7 @@ def plot_forecast(
     columns: Sequence[str],
     title: str = "forecast on the test span",
     max_panels: int = 4,
+    xlabel: str = "step of the test span",
 ) -> Path:
     """Truth (time, features) against each named forecast (time, features), NaN where it has no value; one
     panel per column (the first `max_panels`)."""
@@ -114,7 +120,7 @@ def plot_forecast(
         ax.grid(alpha=0.3)
         ax.legend(loc="upper right", fontsize=8)
     axes[0, 0].set_title(title)
-    axes[-1, 0].set_xlabel("step of the test span")
+    axes[-1, 0].set_xlabel(xlabel)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
     plt.close(fig)

@@ -6,7 +6,6 @@ import copy
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, overload
 
 import torch
@@ -173,13 +172,10 @@ class Classifier(LoadedModel):
         for configs and to "all" (every row) for a path or a Dataset. With `output_dir`, the metrics JSON and
         a confusion-matrix PNG are written there too (an earlier report there is refused unless `overwrite`)."""
         from textgru.inference.evaluation import classification_metrics, labelled_texts, write_report
+        from textgru.inference.reports import report_path
 
         texts, names, split = labelled_texts(data, split, self.meta["data_config"], text_column, label_column)
-        report = Path(output_dir) / f"{split}_metrics.json" if output_dir is not None else None
-        if output_dir is not None and Path(output_dir).exists() and not Path(output_dir).is_dir():
-            raise TextgruError(f"output_dir={str(output_dir)!r} is a file; give a folder for the report")
-        if report is not None and report.exists() and not overwrite:
-            raise TextgruError(f"{report} exists; pass overwrite=True or another output_dir")
+        report = report_path(output_dir, split, overwrite)
 
         def key(name: str) -> str:  # " NEG" is the model's "neg", unless the model itself tells "Pos" from "pos"
             return name if exact else name.strip().casefold()
@@ -195,6 +191,6 @@ class Classifier(LoadedModel):
         probs = self.predict_proba(texts, batch_size)
         result = classification_metrics(probs, labels, self.label_names)
         result.update(split=split, checkpoint=str(self.meta.get("path")), precision=self.precision)
-        if output_dir is not None:
-            write_report(result, self.label_names, Path(output_dir), split)
+        if report is not None:
+            write_report(result, self.label_names, report.parent, split)
         return result

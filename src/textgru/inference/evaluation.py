@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from collections.abc import Mapping, Sequence
@@ -21,6 +20,7 @@ from torchmetrics.classification import (
 
 from textgru.data.labelled import datasets_quiet, load_classification_data
 from textgru.errors import TextgruError
+from textgru.inference.reports import write_json
 from textgru.plots import plot_confusion_matrix
 
 log = logging.getLogger(__name__)
@@ -186,9 +186,3 @@ def write_report(result: Mapping[str, Any], label_names: Sequence[str], output_d
         title=f"{split} confusion matrix",
     )
     log.info("wrote %s and %s", output_dir / f"{split}_metrics.json", output_dir / f"{split}_confusion_matrix.png")
-
-
-def write_json(result: Mapping[str, Any], path: Path) -> None:
-    """`result` as indented JSON at `path` (its folder created)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result, indent=2))

@@ -3,6 +3,7 @@ and to score its roll-outs on a series against the last-value forecast."""
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -14,6 +15,8 @@ import torch
 from textgru.errors import TextgruError
 from textgru.inference.arguments import positive_int
 from textgru.inference.loaded_model import LoadedModel
+
+log = logging.getLogger(__name__)
 
 
 class Forecaster(LoadedModel):
@@ -86,14 +89,24 @@ class Forecaster(LoadedModel):
             )
         return list(self.columns)
 
-    def evaluate(self, data: Any = None, split: str | None = None, time_column: str | None = None) -> dict[str, Any]:
+    def evaluate(
+        self,
+        data: Any = None,
+        split: str | None = None,
+        time_column: str | None = None,
+        output_dir: str | os.PathLike[str] | None = None,
+        overwrite: bool = False,
+    ) -> dict[str, Any]:
         """MSE and MAE of `horizon`-step roll-outs on a series, against the last-value forecast on the same windows.
 
         `data`: None (the series the model was trained on; `split` "test" by default, or "validation", "train",
         "all"), a path to a CSV file holding the model's columns (every window: `split` "all"), a data config
-        mapping, or an array / DataFrame."""
+        mapping, or an array / DataFrame. With `output_dir`, `<split>_metrics.json` and `<split>_forecast.png` (the
+        span against the model's and the last-value roll-outs) are written there too (an earlier report there is
+        refused unless `overwrite`)."""
         from textgru.data.forecast_datamodule import split_bounds
         from textgru.data.series import load_series, read_csv_series
+        from textgru.inference.reports import report_path, write_json
 
         cfg = dict(self.meta["data_config"])
         if data is None:
@@ -117,6 +130,7 @@ class Forecaster(LoadedModel):
         if split not in spans:
             raise TextgruError(f"unknown split {split!r}; use one of {list(spans)}")
         lo, hi = spans[split]
+        report = report_path(output_dir, split, overwrite)
         starts = list(range(max(lo - w, 0), hi - w - h + 1))  # targets inside [lo, hi); inputs may reach back
         if not starts:
             raise TextgruError(f"the {split} span has no window of {w} + {h} rows")
@@ -124,7 +138,7 @@ class Forecaster(LoadedModel):
         targets = np.stack([values[s + w : s + w + h] for s in starts])  # (n, horizon, features)
         pred = np.concatenate([self.rollout(windows[i : i + 512]) for i in range(0, len(windows), 512)])
         naive = np.repeat(windows[:, -1:], h, axis=1)
-        return {
+        result = {
             "mse": float(((pred - targets) ** 2).mean()),
             "mae": float(np.abs(pred - targets).mean()),
             "naive_mse": float(((naive - targets) ** 2).mean()),
@@ -133,3 +147,26 @@ class Forecaster(LoadedModel):
             "split": split,
             "checkpoint": str(self.meta.get("path")),
         }
+        if report is not None:
+            write_json(result, report)
+            self._plot(values[starts[0] + w : hi], {"GRU": pred, "last value": naive}, result, report)
+        return result
+
+    def _plot(self, truth: np.ndarray, rollouts: dict[str, np.ndarray], result: dict, report: Path) -> Path:
+        """`<split>_forecast.png` beside `report`: the span's values (time, features) against one roll-out every
+        `horizon` steps of each (windows, horizon, features), so that each value is forecast once."""
+        from textgru.plots import plot_forecast, rollouts_caption
+
+        h, split = self.horizon, result["split"]
+        forecasts = {}
+        for name, pred in rollouts.items():
+            flat = pred[::h].reshape(-1, pred.shape[-1])[: len(truth)]  # (time, features)
+            forecasts[name] = np.full(truth.shape, np.nan)
+            forecasts[name][: len(flat)] = flat
+        mse, naive = result["mse"], result["naive_mse"]
+        title = f"{split} ({len(truth)} steps), {rollouts_caption(h)}: MSE {mse:.4g} (last value {naive:.4g})"
+        span = "the series" if split == "all" else f"the {split} span"
+        out = report.with_name(f"{split}_forecast.png")
+        plot_forecast(truth, forecasts, out, self.columns, title=title, xlabel=f"step of {span}")
+        log.info("wrote %s and %s", report, out)
+        return out

@@ -171,7 +171,7 @@ class ForecastTask(TaskModule):
         one `horizon`-step roll-out every `horizon` steps (so each test value is forecast once)."""
         import numpy as np
 
-        from textgru.plots import plot_forecast, plot_learning_curves
+        from textgru.plots import plot_forecast, plot_learning_curves, rollouts_caption
 
         plot_learning_curves(run.metrics_csv, run.learning_curves, metrics=("loss", "mse", "mae"))
         dm, h = datamodule, self.horizon
@@ -190,12 +190,11 @@ class ForecastTask(TaskModule):
             full = np.full((hi - lo, flat.shape[1]), np.nan)
             full[: len(flat)] = flat[: hi - lo]
             forecasts[name] = full
-        what = "one step ahead" if h == 1 else f"{h}-step roll-outs from every {h}th step"
         test_mse = float(self.trainer.callback_metrics.get("test/mse", float("nan")))
         plot_forecast(
             dm.series.values[lo:hi],
             forecasts,
             run.forecast_plot,
             dm.series.columns,
-            title=f"test span ({hi - lo} steps), {what}: test MSE {test_mse:.4g}",
+            title=f"test span ({hi - lo} steps), {rollouts_caption(h)}: test MSE {test_mse:.4g}",
         )
