@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -143,11 +144,14 @@ def test_folder_of_documents_splits_by_document(tmp_path: Path) -> None:
     assert sorted(seen) == sorted(f"document {i}\n" * 5 for i in range(20))  # whole documents, none in two splits
 
 
-def test_table_with_text_column(tmp_path: Path) -> None:
+def test_table_with_text_column(tmp_path: Path, caplog) -> None:
     path = tmp_path / "docs.jsonl"
-    path.write_text("".join(json.dumps({"body": f"text number {i}\n", "id": i}) + "\n" for i in range(30)))
-    corpus = load_text_corpus(data_cfg("local_text", path=str(path), text_column="body"))
+    rows = [{"body": f"text number {i}\n", "id": i} for i in range(30)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in [*rows, {"body": None, "id": 30}, {"body": " ", "id": 31}]))
+    with caplog.at_level(logging.WARNING, "textgru"):
+        corpus = load_text_corpus(data_cfg("local_text", path=str(path), text_column="body"))
     assert sum(len(corpus[s]) for s in corpus) == 30 and corpus["train"].column_names == ["text"]
+    assert "2 of 32 rows of the train split are empty or null; left out" in caplog.text  # were dropped unsaid
     path.write_text("".join(json.dumps({"body": f"a line without a newline {i}", "id": i}) + "\n" for i in range(300)))
     dm = LanguageModelDataModule(data_cfg("local_text", path=str(path), text_column="body", bptt=8), CHAR)
     dm.setup("fit")

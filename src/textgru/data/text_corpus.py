@@ -60,6 +60,16 @@ def load_text_corpus(cfg: Mapping[str, Any]) -> DatasetDict:
                 f"{name}: no column {column!r} in split {split!r}; columns are {ds.column_names}; set data.text_column="
             )
     docs = {s: [str(t) for t in raw[s][column] if t is not None and str(t).strip()] for s in raw}
+    for split, kept in docs.items():
+        if len(kept) < raw[split].num_rows:  # a table's null or blank rows, an empty text file: nothing to learn from
+            report = log.warning if source == "local_text" else log.info
+            report(
+                "%s: %d of %d rows of the %s split are empty or null; left out",
+                name,
+                raw[split].num_rows - len(kept),
+                raw[split].num_rows,
+                split,
+            )
     if not docs.get("train"):
         raise TextgruError(
             f"{name}: the corpus is empty (no non-blank text in the training split); point data.path at text files"
