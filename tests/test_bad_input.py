@@ -189,6 +189,17 @@ def test_a_command_refused_in_the_users_folder_takes_away_what_hydra_added(tmp_p
         ).read_text() == "my results"
 
 
+def test_a_command_refused_in_a_fresh_folder_leaves_no_outputs_folder(tmp_path: Path, small_csv: Path) -> None:
+    """`textgru tune` without hparams_search= was a 30-line InterpolationKeyError (its study folder is named by the
+    search); a train refused while reading its data left outputs/sentiment/<date>/ (empty) behind."""
+    data = ["data=local", f"data.path={small_csv}"]
+    no_space = run_script("tune", "n_trials=1", cwd=tmp_path)  # one after the other: each makes outputs/
+    bad_column = run_script("train", *data, "data.text_column=nope", *TINY_MODEL, cwd=tmp_path)
+    _one_line_error(no_space, "name a search space: hparams_search=sentiment or hparams_search=lm")
+    _one_line_error(bad_column, "column 'nope' not found")
+    assert not (tmp_path / "outputs").exists()
+
+
 def test_sigterm_stops_a_command_in_one_line_leaving_nothing(tmp_path: Path, ckpt: Path) -> None:
     """SIGTERM acts as Ctrl+C (KeyboardInterrupt), so the files a command writes aside are removed by its `finally`
     blocks (export's hidden staging folder was left behind); here predict waits for stdin when it is stopped."""

@@ -30,6 +30,7 @@ def run_hydra(target: str, config_name: str, args: Sequence[str], raw_keys: tupl
     from hydra._internal.utils import _run_hydra, get_args_parser
 
     from textgru.command_line_checks import check_command_line
+    from textgru.config import compose_config
     from textgru.run_folder import check_explicit_run_dir, note_new_run_dir, register_resolvers
 
     register_resolvers()
@@ -43,7 +44,7 @@ def run_hydra(target: str, config_name: str, args: Sequence[str], raw_keys: tupl
         args, raw = take_raw_args(args, raw_keys)
         probe = check_override_keys(args, config_name)
         check_command_line(args, config_name, probe, raw)  # every value, before anything heavy is imported
-        note_new_run_dir(args, probe)
+        note_new_run_dir(args, probe, compose=lambda: compose_config(config_name))
     except TextgruError as e:
         fail(str(e))
     result: dict[str, Any] = {}
@@ -154,7 +155,7 @@ def resume(run: Any, checkpoint: Any, overrides: list[str]) -> Any:
 
 
 TUNE_EXAMPLE = "hydra.help.footer='Example:  textgru tune hparams_search=sentiment n_trials=20 trainer.max_epochs=4'"
-TUNE_RUN_DIR = "hydra.run.dir=${paths.output_dir}/${task.name}/tune/${hparams_search.study_name}"
+TUNE_RUN_DIR = "hydra.run.dir=${paths.output_dir}/${task.name}/tune/${oc.select:hparams_search.study_name,none}"
 
 
 def tune(args: Sequence[str]) -> Any:

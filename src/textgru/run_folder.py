@@ -6,13 +6,13 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from textgru.errors import TextgruError
-from textgru.unstarted_runs import MADE_HERE, made_here, note_run_dir
+from textgru.unstarted_runs import made_here, note_made, note_run_dir, outermost_missing
 
 log = logging.getLogger(__name__)
 
@@ -125,12 +125,13 @@ def fresh_dir(path: str) -> str:
     base = Path(path)
     if launched_externally():
         return str(base)
+    outermost = outermost_missing(base.parent)
     base.parent.mkdir(parents=True, exist_ok=True)
     for n in range(10_000):
         candidate = base if n == 0 else base.with_name(f"{base.name}-{n}")
         try:
             candidate.mkdir()
-            MADE_HERE.add(candidate.resolve())
+            note_made(candidate, outermost)
             return str(candidate)
         except FileExistsError:
             continue
@@ -177,19 +178,21 @@ def set_aside_unfinished_best(run: RunFolder) -> None:
         log.warning("run did not finish; its best checkpoint so far is %s", run.unfinished_best)
 
 
-def note_new_run_dir(args: Sequence[str], cfg: Any = None) -> None:
+def note_new_run_dir(args: Sequence[str], cfg: Any = None, compose: Callable[[], Any] | None = None) -> None:
     """Remember the command line's `hydra.run.dir=` folder before Hydra writes there (made here, or what it holds),
     so that a refused run may take away what Hydra wrote (`unstarted_runs`). An interpolated one (`textgru tune`'s
-    study folder) is resolved against the composed config `cfg`, or not remembered without it."""
+    study folder) is resolved against the composed config `cfg`, else the one `compose()` makes (a command line
+    without overrides to probe), or not remembered without either."""
     from omegaconf import OmegaConf
 
     value = explicit_run_dir(args)
     if value is None:
         return
     if "${" in value:
-        if cfg is None:
-            return
         try:
+            cfg = cfg if cfg is not None or compose is None else compose()
+            if cfg is None:
+                return
             probe = OmegaConf.create(OmegaConf.to_container(cfg))
             probe._run_dir = value
             value = str(probe._run_dir)

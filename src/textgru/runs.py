@@ -16,7 +16,7 @@ from textgru.config_checks import check_config
 from textgru.distributed import launched_externally
 from textgru.errors import TextgruError
 from textgru.run_folder import RunFolder
-from textgru.unstarted_runs import note_run_dir, remove_if_unstarted
+from textgru.unstarted_runs import note_run_dir, outermost_missing, remove_if_unstarted
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ def _train(overrides: list[str], config_name: str, run_dir: str | os.PathLike[st
     with open_dict(cfg):
         cfg.paths.run_dir = str(folder)
         del cfg["hydra"]
-    made = None if folder.exists() else next(p for p in [folder, *folder.parents] if p.parent.exists())  # outermost
+    made = outermost_missing(folder)
     if made is None:
         note_run_dir(folder)  # the user's folder: what it holds now stays, what this call adds goes on a refusal
     run.hydra_overrides.parent.mkdir(parents=True, exist_ok=True)
@@ -76,12 +76,7 @@ def _train(overrides: list[str], config_name: str, run_dir: str | os.PathLike[st
         with _log_to(run.train_log), datasets_quiet():
             metrics = train_config(cfg, in_sweep=True)
     except TextgruError:
-        remove_if_unstarted(folder, made=made is not None, close_logs=False)  # refused before it wrote anything
-        if made is not None:  # no folder left behind, nor the parents it made
-            for parent in (p for p in folder.parents if p.is_relative_to(made) and p.exists()):
-                if any(parent.iterdir()):
-                    break
-                parent.rmdir()
+        remove_if_unstarted(folder, made=made, close_logs=False)  # refused before it wrote anything: nothing left
         raise
     return TrainResult(folder, metrics, overrides)
 

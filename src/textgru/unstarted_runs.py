@@ -8,21 +8,34 @@ import logging
 import shutil
 from pathlib import Path
 
-MADE_HERE: set[Path] = set()  # run folders this process created: a refused run may remove them whole
+_MADE_HERE: dict[Path, Path] = {}  # run folder this process made -> the outermost of it and the parents made for it
 _FOUND: dict[Path, set[Path]] = {}  # folders that existed: what they and their .hydra/ held before Hydra wrote
+
+
+def outermost_missing(folder: str | Path) -> Path | None:
+    """The outermost of `folder` and its parents that does not exist (what making `folder` makes); None if it exists."""
+    folder = Path(folder).expanduser().resolve()
+    missing = [p for p in (folder, *folder.parents) if not p.exists()]
+    return missing[-1] if missing else None
+
+
+def note_made(folder: str | Path, outermost: Path | None = None) -> None:
+    """`folder` was made by this process (with its parents up to `outermost`, when those were made for it too)."""
+    folder = Path(folder).resolve()
+    _MADE_HERE[folder] = outermost or folder
 
 
 def note_run_dir(folder: str | Path) -> None:
     """Remember `folder` before Hydra writes there: as made here when it does not exist yet, else what it holds now."""
     folder = Path(folder).expanduser().resolve()
     if not folder.exists():
-        MADE_HERE.add(folder)
+        note_made(folder, outermost_missing(folder))
     elif folder.is_dir():
         _FOUND[folder] = _entries(folder)
 
 
 def made_here(folder: str | Path) -> bool:
-    return Path(folder).resolve() in MADE_HERE
+    return Path(folder).resolve() in _MADE_HERE
 
 
 def _entries(folder: Path) -> set[Path]:
@@ -35,13 +48,14 @@ def _hydras(path: Path) -> bool:
     return path.name == ".hydra" or path.parent.name == ".hydra" or path.suffix == ".log"
 
 
-def remove_if_unstarted(path: str | Path, made: bool = False, close_logs: bool = True) -> None:
+def remove_if_unstarted(path: str | Path, made: Path | None = None, close_logs: bool = True) -> None:
     """Undo what Hydra wrote for a run refused before it wrote anything of its own: remove `path` when this process
-    made it (or `made`: textgru.train's new run_dir) and it holds only Hydra's entries; in a folder noted before
+    made it (or `made`, the outermost folder textgru.train made for its new run_dir) and it holds only Hydra's
+    entries, with the parents made for it that are left empty; in a folder noted before
     (`note_run_dir`), remove only the entries added since, when all of them are Hydra's. Any other folder (the
     current folder that eval, predict and generate run in) is left alone. `close_logs`: a command's Hydra log file is still open (textgru.train closed its own)."""
     path = Path(path).resolve()
-    made = made or path in MADE_HERE
+    made = made or _MADE_HERE.get(path)
     if not path.is_dir() or not (made or path in _FOUND):
         return
     added = set(path.iterdir()) if made else _entries(path) - _FOUND[path]
@@ -51,6 +65,10 @@ def remove_if_unstarted(path: str | Path, made: bool = False, close_logs: bool =
         logging.shutdown()
     if made:
         shutil.rmtree(path, ignore_errors=True)
+        for parent in (p for p in path.parents if p.is_relative_to(made) and p.exists()):
+            if any(parent.iterdir()):
+                break
+            parent.rmdir()
         return
     for p in sorted(added, key=lambda p: len(p.parts)):  # .hydra/ itself before what is in it
         if p.is_dir():
