@@ -200,6 +200,23 @@ def test_a_command_refused_in_a_fresh_folder_leaves_no_outputs_folder(tmp_path: 
     assert not (tmp_path / "outputs").exists()
 
 
+def test_output_into_a_pipe_closed_early_ends_without_a_traceback(ckpt: Path) -> None:
+    """`textgru train --help | head -1` printed a BrokenPipeError traceback (Hydra's report of it), as did predict's
+    JSONL into a pipe whose reader had stopped; now the reader's early exit ends the command quietly."""
+
+    def closed_early(*args: str) -> tuple[int, str]:
+        p = subprocess.Popen([sys.executable, "-m", "textgru", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        p.stdout.close()  # the reader is gone before the command writes its first line (it takes a second to start)
+        err = p.stderr.read().decode()
+        return p.wait(timeout=120), err
+
+    (helped, _), (printed, _) = timed_together(
+        [lambda: closed_early("train", "--help"), lambda: closed_early("predict", f"ckpt_path={ckpt}", "text=hi")]
+    )
+    assert helped == (-signal.SIGPIPE, ""), helped  # Hydra's own printing ends by SIGPIPE, as Unix tools do
+    assert printed == (1, ""), printed
+
+
 def test_sigterm_stops_a_command_in_one_line_leaving_nothing(tmp_path: Path, ckpt: Path) -> None:
     """SIGTERM acts as Ctrl+C (KeyboardInterrupt), so the files a command writes aside are removed by its `finally`
     blocks (export's hidden staging folder was left behind); here predict waits for stdin when it is stopped."""

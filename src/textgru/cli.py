@@ -8,12 +8,11 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 from textgru.command_flags import check_flag_combinations, flags_last, one_line_errors
 from textgru.config import check_group_choices, check_override_keys, search_path_override, take_raw_args
-from textgru.console import fail, sigterm_as_ctrl_c, utf8_output
+from textgru.console import fail, pipe_closed_quietly, sigterm_as_ctrl_c, utf8_output
 from textgru.errors import TextgruError
 
 CONF_PATH = "pkg://textgru.conf"
@@ -77,6 +76,7 @@ def run_command(target: str, cfg: Any, raw: dict[str, str]) -> Any:
     from textgru.command_line_checks import one_line
     from textgru.config import in_hydra_multirun, put_back_raw_args
     from textgru.distributed import process_rank, quiet_other_ranks
+    from textgru.unstarted_runs import remove_unstarted_hydra_run
 
     try:
         import datasets
@@ -86,7 +86,8 @@ def run_command(target: str, cfg: Any, raw: dict[str, str]) -> Any:
             quiet_other_ranks()
         put_back_raw_args(cfg, raw)
         module, name = target.split(":")
-        return getattr(importlib.import_module(module), name)(cfg)
+        with pipe_closed_quietly():  # inside Hydra's app, which would report it with a traceback
+            return getattr(importlib.import_module(module), name)(cfg)
     except MissingMandatoryValue as e:
         if os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise
@@ -101,18 +102,8 @@ def run_command(target: str, cfg: Any, raw: dict[str, str]) -> Any:
             job, trace = HydraConfig.get().job, None if foreseen else e
             FAILED_SWEEP_JOBS.append(str(job.num))
             return log.error("sweep job %s (%s) failed: %s", job.num, job.override_dirname, message, exc_info=trace)
-        _remove_unstarted_run_dir()
+        remove_unstarted_hydra_run()
         fail(message)
-
-
-def _remove_unstarted_run_dir() -> None:
-    from hydra.core.hydra_config import HydraConfig
-    from hydra.types import RunMode
-
-    from textgru.unstarted_runs import remove_if_unstarted
-
-    if HydraConfig.initialized() and HydraConfig.get().mode == RunMode.RUN:
-        remove_if_unstarted(Path(HydraConfig.get().runtime.output_dir))
 
 
 def train(args: Sequence[str]) -> Any:
@@ -172,7 +163,7 @@ def tune(args: Sequence[str]) -> Any:
 
 
 COMMANDS: dict[str, tuple[str, Callable[[Sequence[str]], Any]]] = {
-    "train": ("train and test a model: task=sentiment|lm|forecast; -m sweeps; resume=<run folder>", train),
+    "train": ("train and test a model: task=sentiment|lm|bilm|forecast; -m sweeps; resume=<run folder>", train),
     "eval": (
         "score a checkpoint: ckpt_path=<run or .ckpt> [data=NAME data.path=...] [split=test]",
         lambda a: run_hydra("textgru.commands:eval_command", "eval", a),
@@ -228,22 +219,23 @@ def usage() -> str:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """`textgru <command> [overrides]`."""
-    utf8_output()
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] in ("-h", "--help", "help"):
-        print(usage())
-        return
-    if argv[0] in ("-V", "--version"):
-        from textgru import __version__
+    with pipe_closed_quietly(sys.argv[1:] if argv is None else argv):
+        utf8_output()
+        argv = list(sys.argv[1:] if argv is None else argv)
+        if not argv or argv[0] in ("-h", "--help", "help"):
+            print(usage())
+            return
+        if argv[0] in ("-V", "--version"):
+            from textgru import __version__
 
-        print(f"textgru {__version__}")
-        return
-    command, rest = argv[0], argv[1:]
-    if command not in COMMANDS:
-        fail(f"unknown command {command!r}; choose one of: {', '.join(COMMANDS)} (textgru --help)")
-    if command not in ("train", "tune", "serve"):  # those stop gracefully on their own (Lightning's, uvicorn's)
-        sigterm_as_ctrl_c()
-    try:
-        COMMANDS[command][1](rest)
-    except KeyboardInterrupt:  # what it was writing aside (then renaming into place) is gone: `finally` blocks ran
-        fail(f"textgru {command} was stopped (Ctrl+C or SIGTERM) before it finished", 130)
+            print(f"textgru {__version__}")
+            return
+        command, rest = argv[0], argv[1:]
+        if command not in COMMANDS:
+            fail(f"unknown command {command!r}; choose one of: {', '.join(COMMANDS)} (textgru --help)")
+        if command not in ("train", "tune", "serve"):  # those stop gracefully on their own (Lightning's, uvicorn's)
+            sigterm_as_ctrl_c()
+        try:
+            COMMANDS[command][1](rest)
+        except KeyboardInterrupt:  # what it was writing aside (then renaming into place) is gone: `finally` blocks ran
+            fail(f"textgru {command} was stopped (Ctrl+C or SIGTERM) before it finished", 130)

@@ -4,8 +4,11 @@ stay in the run's `train.log`), and the closing summary of a run."""
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -26,6 +29,20 @@ def fail(message: str, code: int = 2) -> NoReturn:
     """One line on stderr and a non-zero exit: the house style for bad input."""
     print(f"error: {message}", file=sys.stderr, flush=True)
     sys.exit(code)
+
+
+@contextmanager
+def pipe_closed_quietly(args: Sequence[str] = ()) -> Iterator[None]:
+    """Output piped into a reader that stops early (`textgru predict ... | head -1`) ends quietly with exit code 1,
+    as Python's docs advise, not with a BrokenPipeError traceback. What Hydra prints itself (`--help`, `--cfg job`;
+    it reports the error with a traceback) ends by SIGPIPE, as Unix tools do: those open no socket it could end."""
+    if hasattr(signal, "SIGPIPE") and any(a in ("--help", "-h", "--cfg", "-c", "--info", "-i") for a in args):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    try:
+        yield
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # what is left to flush at exit goes nowhere
+        sys.exit(1)
 
 
 def utf8_output() -> None:

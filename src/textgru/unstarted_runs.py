@@ -75,3 +75,12 @@ def remove_if_unstarted(path: str | Path, made: Path | None = None, close_logs: 
             shutil.rmtree(p, ignore_errors=True)
         else:
             p.unlink(missing_ok=True)
+
+
+def remove_unstarted_hydra_run() -> None:
+    """`remove_if_unstarted` for the run folder of the command running in Hydra now (a single run, not a sweep)."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    if HydraConfig.initialized() and HydraConfig.get().mode == RunMode.RUN:
+        remove_if_unstarted(HydraConfig.get().runtime.output_dir)
