@@ -571,3 +571,21 @@ def test_stop_reason_names_what_ended_training() -> None:
     assert stop_reason(trainer(2, expired=True)) == "max_time"
     assert stop_reason(trainer(2, step=100, max_steps=100)) == "max_steps"
     assert stop_reason(trainer(2)) == "other"
+
+
+def test_the_limit_a_refused_resume_suggests_is_one_the_checks_take(tmp_path: Path) -> None:
+    """A run max_steps stopped was told to go on with `trainer.max_steps=null`, which the config checks refuse
+    (-1 is Lightning's no-limit); a metrics.json without stopped_by (an older textgru's) was told only that there is
+    nothing to resume."""
+    from textgru.config import compose_config
+    from textgru.config_checks import check_config
+    from textgru.stopping import check_can_train_on
+
+    metrics = {"stopped_by": "max_steps", "global_step": 10}
+    with pytest.raises(TextgruError, match=r"raise that limit: textgru train resume=\S+ trainer.max_steps=-1$") as e:
+        check_can_train_on(metrics, {"max_steps": 10}, {"max_steps": 10}, tmp_path)
+    suggested = str(e.value).rsplit(" ", 1)[1]
+    check_config(compose_config("train", [suggested]), "train")  # the checks take it
+    check_can_train_on(metrics, {"max_steps": 10}, {"max_steps": -1}, tmp_path)  # and it raises the limit
+    with pytest.raises(TextgruError, match=r"does not record what ended its training \(stopped_by; an older textgru"):
+        check_can_train_on({"global_step": 145}, {}, {}, tmp_path)

@@ -73,9 +73,11 @@ def check_can_train_on(
     reason = metrics.get("stopped_by") if metrics else None
     if reason not in LIMITS:
         why = "; early stopping ended its training" if reason == EARLY_STOPPING else ""
+        if metrics is not None and "stopped_by" not in metrics:  # written by an older textgru
+            why = " that does not record what ended its training (stopped_by; an older textgru wrote it)"
         raise TextgruError(f"{finished}{why}; there is nothing to resume")
     if not _raised(reason, before.get(reason), now.get(reason)):
-        value = "null" if reason in ("max_time", "max_steps") else f"<more than {before.get(reason)}>"
+        value = {"max_time": "null", "max_steps": "-1"}.get(reason, f"<more than {before.get(reason)}>")
         raise TextgruError(
             f"{finished}: trainer.{reason}={_shown(before.get(reason))} stopped its training; to train on from its "
             f"last checkpoint, raise that limit: textgru train resume={run} trainer.{reason}={value}"
