@@ -589,3 +589,11 @@ def test_the_limit_a_refused_resume_suggests_is_one_the_checks_take(tmp_path: Pa
     check_can_train_on(metrics, {"max_steps": 10}, {"max_steps": -1}, tmp_path)  # and it raises the limit
     with pytest.raises(TextgruError, match=r"does not record what ended its training \(stopped_by; an older textgru"):
         check_can_train_on({"global_step": 145}, {}, {}, tmp_path)
+
+
+def test_resume_without_a_folder_is_named() -> None:
+    """`textgru train resume=` said "no config key resume ... write +resume=..."."""
+    from textgru.run_folder import resume_target
+
+    with pytest.raises(TextgruError, match=r"^resume= needs the run folder to continue: textgru train resume=<run"):
+        resume_target(["trainer.max_epochs=2", "resume="])

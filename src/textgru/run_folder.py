@@ -150,6 +150,8 @@ def resume_target(args: list[str]) -> tuple[RunFolder, Path] | None:
     """(run folder, checkpoint) a command line names: `resume=<run folder>`, `ckpt_path=` or `resume=<.ckpt>`."""
     for arg in args:
         key, _, value = arg.partition("=")
+        if key == "resume" and not value:
+            raise TextgruError("resume= needs the run folder to continue: textgru train resume=<run folder>")
         if key in ("resume", "ckpt_path") and value:
             path = Path(value).expanduser().absolute()  # config.yaml keeps absolute paths, as Hydra wrote them
             if key == "resume" and not path.is_file():  # a checkpoint file given as resume= is taken as ckpt_path=
