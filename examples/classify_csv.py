@@ -1,5 +1,5 @@
-"""Classify one column of a CSV with a trained textgru classifier; write the rows back with label, score and
-one probability column per label.
+"""Classify one column of a CSV with a trained textgru classifier; write the rows back, with predicted_label,
+predicted_score and one probability column per label (p_<label>) added.
 
     python examples/classify_csv.py outputs/sentiment/<date>/<time> tweets.csv --column text --output labelled.csv
 """
@@ -16,7 +16,7 @@ import textgru
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
     parser.add_argument("checkpoint", help="a run folder or a .ckpt file of a task=sentiment run")
     parser.add_argument("csv", help="the CSV to classify")
     parser.add_argument("--column", default="text", help="the column holding the texts (default: text)")
@@ -32,13 +32,17 @@ def main() -> None:
         clf = textgru.Classifier.load(args.checkpoint)  # a language model's checkpoint is refused in one line
     except textgru.TextgruError as e:
         sys.exit(f"error: {e}")
+    added = ["predicted_label", "predicted_score", *(f"p_{name}" for name in clf.label_names)]
+    taken = [c for c in added if c in rows.columns]
+    if taken:  # the user's own columns (a gold label, say) are never overwritten
+        sys.exit(f"error: {args.csv} already has the column(s) {taken} this script adds; rename them first")
     predictions = clf.predict(rows[args.column].fillna("").astype(str).tolist())
-    rows["label"] = [p.label for p in predictions]
-    rows["score"] = [p.score for p in predictions]
+    rows["predicted_label"] = [p.label for p in predictions]
+    rows["predicted_score"] = [p.score for p in predictions]
     for name in clf.label_names:
         rows[f"p_{name}"] = [p.probs[name] for p in predictions]
     rows.to_csv(args.output, index=False)
-    print(rows["label"].value_counts().to_string())
+    print(rows["predicted_label"].value_counts().to_string())
 
 
 if __name__ == "__main__":

@@ -317,18 +317,31 @@ def test_examples_run(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture,
 ) -> None:
-    out = tmp_path / "labelled.csv"
-    monkeypatch.setattr(
-        sys, "argv", ["classify_csv.py", str(tiny_run), str(small_csv), "--column", "review", "--output", str(out)]
-    )
-    runpy.run_path(str(ROOT / "examples" / "classify_csv.py"), run_name="__main__")
     import pandas as pd
 
+    out, gold = tmp_path / "labelled.csv", tmp_path / "gold.csv"
+    pd.read_csv(small_csv).rename(columns={"sentiment": "label"}).to_csv(gold, index=False)
+    monkeypatch.setattr(
+        sys, "argv", ["classify_csv.py", str(tiny_run), str(gold), "--column", "review", "--output", str(out)]
+    )
+    runpy.run_path(str(ROOT / "examples" / "classify_csv.py"), run_name="__main__")
     rows = pd.read_csv(out)
-    assert len(rows) == 300 and {"label", "score", "p_neg", "p_neutral", "p_pos"} <= set(rows.columns)
-    assert (rows["label"] == rows["sentiment"]).mean() > 0.8
+    assert len(rows) == 300 and {"predicted_label", "predicted_score", "p_neg", "p_neutral", "p_pos"} <= set(
+        rows.columns
+    )
+    assert (
+        rows["label"].tolist() == pd.read_csv(gold)["label"].tolist()
+    )  # the file's own labels kept (were overwritten)
+    assert (rows["predicted_label"] == rows["label"]).mean() > 0.8
     assert "pos" in capsys.readouterr().out  # the label counts
     with pytest.raises(SystemExit, match="exists"):
+        runpy.run_path(str(ROOT / "examples" / "classify_csv.py"), run_name="__main__")
+    monkeypatch.setattr(
+        sys, "argv", ["classify_csv.py", str(tiny_run), str(out), "--column", "review", "--output", "x"]
+    )
+    with pytest.raises(
+        SystemExit, match=r"already has the column\(s\) \['predicted_label', 'predicted_score', 'p_neg'"
+    ):
         runpy.run_path(str(ROOT / "examples" / "classify_csv.py"), run_name="__main__")
     monkeypatch.setattr(sys, "argv", ["sample.py", str(lm_run), "--tokens", "30", "--samples", "2", "--seed", "1"])
     runpy.run_path(str(ROOT / "examples" / "sample.py"), run_name="__main__")
