@@ -382,6 +382,35 @@ def test_an_unforeseen_error_fails_its_job_only_and_a_used_sweep_folder_is_refus
     assert {p: p.read_bytes() for p in sweep.rglob("*") if p.is_file()} == before
 
 
+STOP = """
+import lightning as L
+
+
+class Stop(L.Callback):  # what Ctrl+C raises inside training, in the second epoch (after a checkpoint)
+    def on_train_batch_end(self, trainer, *args) -> None:
+        if trainer.current_epoch == 1:
+            raise KeyboardInterrupt
+"""
+
+
+def test_ctrl_c_stops_the_whole_sweep_with_exit_130(tmp_path: Path) -> None:
+    """Ctrl+C (or SIGTERM) in a `-m` sweep failed its current job only, and the sweep went on with the next one; now
+    the sweep stops, exit code 130, with the stopped job's resume command."""
+    (tmp_path / "stop.py").write_text(STOP)
+    sweep = tmp_path / "sweep"
+    r = run_script(
+        "train", "-m", "task=forecast", "data.length=300", "model.hidden_size=8,16", "trainer.max_epochs=3",
+        "logger.tensorboard=false", "+callbacks.stop._target_=stop.Stop", f"hydra.sweep.dir={sweep}",
+        env={"PYTHONPATH": str(tmp_path)}, timeout=400,
+    )  # fmt: skip
+    assert r.returncode == 130, r.stderr[-3000:]
+    assert r.stderr.strip().splitlines()[-1] == (
+        f"error: training was stopped before it finished; continue from its last checkpoint: textgru train "
+        f"resume={sweep / '0'}"
+    ), r.stderr[-2000:]
+    assert (sweep / "0" / "checkpoints" / "last.ckpt").is_file() and not (sweep / "1").exists()
+
+
 def test_summary_table_keeps_whole_numbers_whole_beside_a_failed_run(tmp_path: Path) -> None:
     """A failed run's blanks made pandas store an integer setting as floats: `60.0000` in the table."""
     from textgru.sweep_summary import write_summary

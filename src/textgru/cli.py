@@ -13,7 +13,7 @@ from typing import Any
 from textgru.command_flags import check_flag_combinations, flags_last, one_line_errors
 from textgru.config import check_group_choices, check_override_keys, search_path_override, take_raw_args
 from textgru.console import fail, pipe_closed_quietly, sigterm_as_ctrl_c, utf8_output
-from textgru.errors import TextgruError
+from textgru.errors import TextgruError, TrainingStopped
 
 CONF_PATH = "pkg://textgru.conf"
 FAILED_SWEEP_JOBS: list[str] = []  # jobs of this process's `-m` sweep that failed (their numbers)
@@ -93,6 +93,8 @@ def run_command(target: str, cfg: Any, raw: dict[str, str]) -> Any:
             raise
         key = getattr(e, "full_key", None) or str(e)
         fail(f"{key} is required: pass {key}=...")
+    except TrainingStopped as e:  # Ctrl+C or SIGTERM: the whole sweep stops, not only its current job
+        fail(str(e), 130)
     except Exception as e:  # a sweep job's error must not end the sweep and lose its summary
         foreseen = isinstance(e, (TextgruError, InstantiationException))  # the latter: a class refused its arguments
         if os.environ.get("HYDRA_FULL_ERROR") == "1" or not (foreseen or in_hydra_multirun()):

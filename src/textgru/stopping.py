@@ -104,3 +104,13 @@ def stop_note(metrics: Mapping[str, Any], trainer_cfg: Mapping[str, Any], run: A
         f"steps, before {planned}; the scores are those of the shortened run. To train on: "
         f"textgru train resume={run} trainer.max_time=null"
     )
+
+
+def stopped_training(run: Any) -> str:
+    """The line for a run Ctrl+C or SIGTERM stopped: how to continue it, or that nothing was saved to continue from."""
+    if run.last_checkpoint.exists():
+        return f"training was stopped before it finished; continue from its last checkpoint: textgru train resume={run.path}"
+    return (
+        "training was stopped before its first checkpoint (checkpoints/last.ckpt is written after each validation and "
+        "every callbacks.checkpoint.every_n_minutes), so there is nothing to resume: start the run again"
+    )

@@ -25,7 +25,7 @@ from textgru.config import in_hydra_multirun
 from textgru.config_checks import check_config
 from textgru.config_path_rules import absolute_data_paths
 from textgru.distributed import check_trainer_devices, one_config_per_trial, process_rank
-from textgru.errors import TextgruError
+from textgru.errors import TextgruError, TrainingStopped
 from textgru.loggers import build_loggers, check_logger_packages
 from textgru.resume import (
     check_checkpoint_fits,
@@ -35,7 +35,7 @@ from textgru.resume import (
     record_resumed_config,
 )
 from textgru.run_folder import RunFolder, set_aside_unfinished_best
-from textgru.stopping import stop_note, stop_reason
+from textgru.stopping import stop_note, stop_reason, stopped_training
 from textgru.tasks import task_module
 from textgru.tracking import RunTracker
 
@@ -88,15 +88,14 @@ def train(
             record_resumed_config(run, config_yaml, resumed_at)
 
         start = time.time()
-        stopped = f"training was stopped before it finished; continue from its last checkpoint: textgru train resume={run.path}"
         try:
             trainer.fit(module, datamodule=datamodule, ckpt_path=str(resume_from) if resume_from is not None else None)
         except SystemExit:  # Lightning's answer to Ctrl+C (exit 1) and to SIGTERM (SIGTERMException, exit code 0)
-            raise TextgruError(stopped) from None
+            raise TrainingStopped(stopped_training(run)) from None
         train_seconds = time.time() - start
         progress = dict(trainer.callback_metrics)  # read before validate/test replace them
         if trainer.interrupted:
-            raise TextgruError(stopped)
+            raise TrainingStopped(stopped_training(run))
         progress["stopped_by"] = stop_reason(trainer)
 
         best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
