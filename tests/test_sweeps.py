@@ -393,7 +393,7 @@ class Stop(L.Callback):  # what Ctrl+C raises inside training, in the second epo
 """
 
 
-def test_ctrl_c_stops_the_whole_sweep_with_exit_130(tmp_path: Path) -> None:
+def test_ctrl_c_stops_the_whole_sweep_or_search_with_exit_130(tmp_path: Path) -> None:
     """Ctrl+C (or SIGTERM) in a `-m` sweep failed its current job only, and the sweep went on with the next one; now
     the sweep stops, exit code 130, with the stopped job's resume command."""
     (tmp_path / "stop.py").write_text(STOP)
@@ -409,6 +409,15 @@ def test_ctrl_c_stops_the_whole_sweep_with_exit_130(tmp_path: Path) -> None:
         f"resume={sweep / '0'}"
     ), r.stderr[-2000:]
     assert (sweep / "0" / "checkpoints" / "last.ckpt").is_file() and not (sweep / "1").exists()
+    study = tmp_path / "study"  # a search too: it went on with its next trial
+    r = run_script(
+        "tune", "hparams_search=lm", "task=forecast", "data.length=300", "trainer.max_epochs=3", "n_trials=2",
+        "~hparams_search.params", "+hparams_search.params={model.hidden_size: 'choice(8, 16)'}",
+        "logger.tensorboard=false", "+callbacks.stop._target_=stop.Stop", f"hydra.run.dir={study}",
+        env={"PYTHONPATH": str(tmp_path)}, timeout=400,
+    )  # fmt: skip
+    assert r.returncode == 130 and "continue from its last checkpoint" in r.stderr.splitlines()[-1], r.stderr[-3000:]
+    assert (study / "trial_000").is_dir() and not (study / "trial_001").exists()
 
 
 def test_summary_table_keeps_whole_numbers_whole_beside_a_failed_run(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from textgru.config_checks import check_config
 from textgru.distributed import launched_externally
-from textgru.errors import TextgruError
+from textgru.errors import TextgruError, TrainingStopped
 from textgru.mlflow_parent import parent_run
 from textgru.mlflow_store import overrides_as_params
 from textgru.search_space import (
@@ -223,6 +223,10 @@ def tune(
                 ):
                     pruning = PruneOnValidation(trial, cfg.optimized_metric, storage_url)
                     metrics = train(trial_cfg, extra_callbacks=[pruning], in_sweep=True)
+            except (
+                TrainingStopped
+            ):  # Ctrl+C or SIGTERM stops the search; the next call takes up the trial, as a killed one
+                raise
             except Exception as e:
                 study.tell(trial, state=optuna.trial.TrialState.FAIL)
                 parent.record_trial(run_dir, trial.number, "FAIL", params)
