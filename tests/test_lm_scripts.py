@@ -9,6 +9,8 @@ import pytest
 import torch
 from conftest import TINY_LM, run_script, run_scripts
 
+import textgru
+
 
 def test_lm_run_writes_metrics_samples_and_a_self_contained_checkpoint(lm_run: Path) -> None:
     metrics = json.loads((lm_run / "metrics.json").read_text())
@@ -69,6 +71,11 @@ def test_generate_several_samples_to_jsonl(lm_run: Path, tmp_path: Path) -> None
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert [row["sample"] for row in rows] == [1, 2, 3] and len({row["text"] for row in rows}) == 3
     assert rows[0]["prompt"] == "KING: say, 'true'"  # the prompt is taken verbatim
+    options = {k: v for k, v in rows[1].items() if k not in ("sample", "prompt", "text")}
+    assert (
+        options["seed"] == 5 and options["num_samples"] == 3 and options["stop"] == ["XYZ"]
+    )  # seed alone: not sample 2
+    assert textgru.load(lm_run).generate(rows[1]["prompt"], **options)[1] == rows[1]["text"]  # the record redraws it
     assert r.stdout.count("===== sample") == 3
     out.write_text("the user's own file\n", encoding="utf-8")
     refused = run_script("generate", *args, stdin="")

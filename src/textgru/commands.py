@@ -141,7 +141,7 @@ def generate_command(cfg: DictConfig) -> list[str]:
             print(f"===== sample {i} =====\n{prompt}{text}\n", flush=True)
     if cfg.output:
         write_jsonl(
-            [{"sample": i, "prompt": prompt, "text": t, "seed": options.seed} for i, t in enumerate(texts, 1)],
+            [{"sample": i, "prompt": prompt, "text": t, **sampling} for i, t in enumerate(texts, 1)],  # to redraw it
             cfg.output,
         )
         print(f"wrote {len(texts)} sample(s) to {cfg.output}", file=sys.stderr)
