@@ -667,3 +667,26 @@ def test_resume_reads_override_values_as_a_new_run_does(tmp_path: Path) -> None:
         RunFolder(run), run / "checkpoints" / "last.ckpt", ["optimizer.lr=1e-3", "trainer.max_epochs=7"]
     )
     assert cfg.optimizer.lr == 0.001 and isinstance(cfg.optimizer.lr, float) and cfg.trainer.max_epochs == 7
+
+
+def test_an_unknown_key_names_the_key_it_is_most_like_and_the_command_that_lists_them() -> None:
+    """ "no config key model.hiden_size: check the spelling (textgru train --cfg job ...)" named no likely key, named
+    train for a tune command line, and called `hparams_search.params={...}` (the form without ++) an unknown key."""
+    from hydra import initialize_config_module
+
+    from textgru.config import CONF_MODULE, check_override_keys, compose_config
+    from textgru.search_space import check_search_space
+
+    with pytest.raises(TextgruError, match=r"^no config key model\.hiden_size: did you mean model\.hidden_size\? "):
+        check_override_keys(["model.hiden_size=3"], "train")
+    with pytest.raises(TextgruError, match=r"^no config key spilt: did you mean split\? textgru eval --cfg job lists"):
+        check_override_keys(["ckpt_path=x", "spilt=test"], "eval")
+    with pytest.raises(TextgruError, match=r"^no config key ntrial: check the spelling; textgru tune --cfg job"):
+        check_override_keys(["hparams_search=sentiment", "ntrial=2", "hydra.job.name=tune"], "train")
+    space = "hparams_search.params={optimizer.weight_decay: 'interval(0, 0.1)'}"
+    with pytest.raises(TextgruError, match=r"replaces the file's with \+\+: '\+\+hparams_search\.params=\{optimizer"):
+        check_override_keys(["hparams_search=sentiment", space], "train")
+    cfg = compose_config("train", ["hparams_search=sentiment", f"+{space.replace('weight_decay', 'weight_dekay')}"])
+    typo = r"^search space: no config key optimizer\.weight_dekay: did you mean optimizer\.weight_decay\? textgru tune"
+    with initialize_config_module(CONF_MODULE, version_base="1.3"), pytest.raises(TextgruError, match=typo):
+        check_search_space(cfg, [])  # inside the tune command's Hydra app, as a trial is composed

@@ -11,6 +11,7 @@ from typing import Any
 from omegaconf import DictConfig
 
 from textgru.command_flags import overrides_only
+from textgru.config_typos import unknown_key
 from textgru.errors import TextgruError
 
 CONF_MODULE = "textgru.conf"
@@ -144,16 +145,10 @@ def check_override_keys(args: Sequence[str], config_name: str) -> DictConfig | N
             choices = ", ".join(group_options(nulled[0], args) or [])
             raise TextgruError(f"{nulled[0]}=null: a config group takes one of: {choices}; or leave it out") from None
         bad = first_line.split("'")[1] if first_line.startswith("Could not override '") else None
-        if bad and bad.startswith("hparams_search.params."):  # the space's keys hold dots: one mapping entry each
-            given = next((a.partition("=")[2] for a in candidates if a.partition("=")[0].lstrip("+~") == bad), "")
-            entry = f'{bad.removeprefix("hparams_search.params.")}: "{given}"'
-            message = f"{bad}: a search-space key goes inside the space: '++hparams_search.params={{{entry}}}'"
-            raise TextgruError(message) from None
         if bad:
-            raise TextgruError(
-                f"no config key {bad}: check the spelling (textgru {config_name.replace('_', '-')} --cfg job lists every "
-                f"key); to add a new key write +{bad}=..."
-            ) from None
+            others = [o for o in probe if o.partition("=")[0].lstrip("+~") != bad] + search_path_override(args, True)
+            command = next((a[15:] for a in args if a.startswith("hydra.job.name=")), config_name.replace("_", "-"))
+            raise unknown_key(bad, candidates, command, lambda: _compose(config_name, others, False)) from None
         raise TextgruError(first_line) from None
 
 

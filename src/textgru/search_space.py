@@ -12,6 +12,7 @@ from hydra.core.override_parser.types import IntervalSweep, RangeSweep
 from omegaconf import DictConfig, OmegaConf
 
 from textgru.config import first_of_sweep, override_value
+from textgru.config_typos import unknown_key
 from textgru.errors import TextgruError
 
 
@@ -116,4 +117,9 @@ def compose_trial(config_name: str, overrides: list[str]) -> DictConfig:
     try:
         return compose(config_name=config_name, overrides=overrides)
     except Exception as e:
-        raise TextgruError(f"search space: {str(e).splitlines()[0]}") from e
+        first = (str(e).splitlines() or [type(e).__name__])[0]
+        if first.startswith("Could not override '"):  # a key of the space (or of the overrides) the config lacks
+            bad = first.split("'")[1]
+            others = [o for o in overrides if o.partition("=")[0].lstrip("+~") != bad]
+            first = str(unknown_key(bad, overrides, "tune", lambda: compose(config_name, others), addable=False))
+        raise TextgruError(f"search space: {first}") from e

@@ -1,0 +1,54 @@
+"""One line for an override naming a key the config lacks (Hydra's "Could not override 'x'"): the closest key when it
+looks like a typo, the form a search space takes, and the command whose `--cfg job` lists every key."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+from textgru.errors import TextgruError
+
+SPACE = "hparams_search.params"
+
+
+def unknown_key(
+    bad: str, overrides: Sequence[str], command: str, reference: Callable[[], Any], addable: bool = True
+) -> TextgruError:
+    """The error for the override of `bad`, a key the composed config lacks; `overrides` are the command line's,
+    `reference()` composes the config without that override (for the closest key; not called for a search space).
+    `addable`: the override could add the key with `+` (not a search space's key)."""
+    given = next((o.partition("=")[2] for o in overrides if o.partition("=")[0].lstrip("+~") == bad), "")
+    if bad.startswith(f"{SPACE}."):  # the space's keys hold dots: one mapping entry each
+        entry = f'{bad.removeprefix(f"{SPACE}.")}: "{given}"'
+        return TextgruError(f"{bad}: a search-space key goes inside the space: '++{SPACE}={{{entry}}}'")
+    if bad == SPACE:  # a mapping given without ++ merges into the file's space, which lacks its keys
+        return TextgruError(
+            f"{SPACE}={given or '{...}'}: a search space given on the command line replaces the file's with ++: "
+            f"'++{SPACE}={given or '{...}'}' (or ~{SPACE} '+{SPACE}=...' to search only your keys)"
+        )
+    close = closest_key(bad, reference)
+    hint = f"did you mean {close}? " if close else "check the spelling; "
+    add = f"; to add a new key write +{bad}=..." if addable else ""
+    return TextgruError(f"no config key {bad}: {hint}textgru {command} --cfg job lists every key{add}")
+
+
+def closest_key(key: str, reference: Callable[[], Any]) -> str | None:
+    """The key of the config `reference()` composes that is most like `key` (model.hiden_size -> model.hidden_size)."""
+    from omegaconf import DictConfig, OmegaConf
+
+    try:
+        cfg = reference()
+        tree = OmegaConf.to_container(cfg, resolve=False) if isinstance(cfg, DictConfig) else cfg
+    except Exception:  # no suggestion rather than a second error
+        return None
+    found = difflib.get_close_matches(key, list(_dotted_keys(tree)), n=1, cutoff=0.8)
+    return found[0] if found else None
+
+
+def _dotted_keys(node: Mapping[str, Any], prefix: str = "") -> Iterator[str]:
+    for name, value in node.items():
+        key = f"{prefix}{name}"
+        yield key
+        if isinstance(value, Mapping):
+            yield from _dotted_keys(value, f"{key}.")
