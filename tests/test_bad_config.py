@@ -54,6 +54,7 @@ MORE = [
         "data.val_fraction=0.95 and data.test_fraction=0.1 add up to 1.05",
     ),
     ("train", ["task=forecast", "data=local_csv", "data.path=<tmp>"], "is a folder; give a CSV file"),
+    ("train", ["task=forecast", "data=local_csv"], "data=local_csv needs data.path=<a CSV file> (or data.package_file"),
     ("train", ["trainer.precision=bogus"], "trainer.precision=bogus: must be one of 16-mixed, bf16-mixed, 32-true"),
     ("train", ["task=lm", "data.bptt=0"], "data.bptt=0: must be an integer >= 1"),
     ("train", ["task=forecast", "data.horizon=abc"], "data.horizon=abc: must be an integer >= 1"),

@@ -52,11 +52,7 @@ def _lookup(cfg: DictConfig, key: str) -> Any:
 def _shown(value: Any) -> str:
     if isinstance(value, str):
         return value if value.strip() and value == value.strip() else repr(value)
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return str(value).lower()
-    return str(value)
+    return "null" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def problem(key: str, value: Any, rule: Rule) -> str | None:
@@ -115,7 +111,10 @@ def _fractions(cfg: DictConfig) -> None:
 
 
 def _task_fits(cfg: DictConfig) -> None:
+    """The data source and the model are the task's; a series file is named (data.path or data.package_file)."""
     task, source = _lookup(cfg, "task.name"), _lookup(cfg, "data.source")
+    if source == "local_csv" and not _lookup(cfg, "data.path") and not _lookup(cfg, "data.package_file"):
+        raise TextgruError("data=local_csv needs data.path=<a CSV file> (or data.package_file=dist:path/in/package)")
     if task in TASK_SOURCES and isinstance(source, str) and source not in TASK_SOURCES[task]:
         raise TextgruError(
             f"data.source={source} is not data for task={task}: use a data config whose source is one of "
@@ -191,9 +190,8 @@ def _search_space(cfg: DictConfig) -> None:
             try:
                 check_value(cfg, "train", str(key), value)
             except TextgruError as e:
-                hint = (
-                    "; int(interval(lo, hi)) draws integers" if isinstance(value, float) and "integer" in str(e) else ""
-                )
+                integers = isinstance(value, float) and "integer" in str(e)
+                hint = "; int(interval(lo, hi)) draws integers" if integers else ""
                 raise TextgruError(f"hparams_search.params.{key}={spec} can try {e}{hint}") from None
 
 
