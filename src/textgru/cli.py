@@ -130,13 +130,19 @@ def train(args: Sequence[str]) -> Any:
 
 def resume(run: Any, checkpoint: Any, overrides: list[str]) -> Any:
     """`textgru train resume=<run folder> [key=value ...]`: the run's own config, folder and logs."""
+    from omegaconf import OmegaConf
+
+    from textgru.command_flags import resume_flags
     from textgru.console import log_to, run_summary
     from textgru.distributed import process_rank, quiet_other_ranks
     from textgru.resume import resume_config
     from textgru.tasks import task_module
     from textgru.training import train as train_config
 
+    overrides, show = resume_flags(overrides)
     cfg = resume_config(run, checkpoint, overrides)
+    if show:  # --cfg job: the config the run would go on with, nothing trained
+        return print(OmegaConf.to_yaml(cfg, resolve=False), end="")
     log_to(console=True, file=run.train_log)  # after importing training (and Lightning with it)
     if process_rank() > 0:
         quiet_other_ranks()

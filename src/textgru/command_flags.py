@@ -79,3 +79,16 @@ def check_flag_combinations(args: Sequence[str]) -> None:
     bare = next((a for a in overrides if "=" not in a and not a.startswith("~")), None)  # Hydra: "missing EQUAL"
     if bare is not None:
         raise TextgruError(f"{bare!r} is not an option: options are key=value (e.g. seed=1); --help lists them")
+
+
+def resume_flags(args: Sequence[str]) -> tuple[list[str], bool]:
+    """(the overrides of `textgru train resume=...`, whether `--cfg job` asks to print the config it would go on with
+    instead of training); any other flag, `-m` included, is one line."""
+    overrides, flags = split_flags(args)
+    show = flags[:2] in (["--cfg", "job"], ["-c", "job"]) and len(flags) == 2
+    if flags and not show:
+        raise TextgruError(
+            f"resume= continues one run and takes key=value overrides and --cfg job only, not {' '.join(flags)} "
+            "(-m starts a sweep of new runs)"
+        )
+    return overrides, show

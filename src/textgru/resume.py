@@ -32,6 +32,7 @@ def resume_config(run: RunFolder, checkpoint: Path, overrides: Sequence[str]) ->
     cfg = OmegaConf.load(run.config)
     started_with = run.hydra_overrides  # the command line that started the run may be repeated as it was
     original = set(yaml.safe_load(started_with.read_text()) or []) if started_with.is_file() else set()
+    chosen = _group_choices(run)  # the run's config groups, default or given (task=sentiment may be repeated)
     absent = object()
     for override in overrides:
         key, eq, value = override.partition("=")
@@ -41,7 +42,8 @@ def resume_config(run: RunFolder, checkpoint: Path, overrides: Sequence[str]) ->
                 "leave hydra.run.dir= out (to train in another folder, start a new run)"
             )
         existing = OmegaConf.select(cfg, key.lstrip("+"), default=absent)
-        if key.startswith("hydra.") or (override in original and _group_choice(existing, value)):
+        same_group = override in original or chosen.get(key.lstrip("+")) == unquoted(value)
+        if key.startswith("hydra.") or (same_group and _group_choice(existing, value)):
             continue  # the starting command's group choices (model=..., experiment=...) may be repeated; its values
             # are applied again in order, so `trainer.max_epochs=3 ... trainer.max_epochs=500` still ends at 500
         if key.lstrip("+") == "seed" and _override_value(override) != cfg.get("seed"):
@@ -69,6 +71,15 @@ def resume_config(run: RunFolder, checkpoint: Path, overrides: Sequence[str]) ->
                 callback.dirpath = str(run.checkpoints)
     check_config(cfg, "train")  # the run's values with the overrides given now
     return cfg
+
+
+def _group_choices(run: RunFolder) -> dict[str, Any]:
+    """The option of each config group the run was composed with (Hydra's `.hydra/hydra.yaml`; {} where absent)."""
+    try:
+        saved = yaml.safe_load(run.hydra_config.read_text())
+        return dict(saved["hydra"]["runtime"]["choices"])
+    except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError):
+        return {}
 
 
 def _group_choice(existing: Any, value: str) -> bool:

@@ -28,6 +28,7 @@ class RunFolder:
 
     config = property(lambda self: self.path / "config.yaml")  # the resolved config of the run
     hydra_overrides = property(lambda self: self.path / ".hydra" / "overrides.yaml")  # the command line's overrides
+    hydra_config = property(lambda self: self.path / ".hydra" / "hydra.yaml")  # Hydra's own, with the group choices
     metrics = property(lambda self: self.path / "metrics.json")  # written last: marks a finished run
     tokenizer = property(lambda self: self.path / "tokenizer.json")
     train_log = property(lambda self: self.path / "train.log")
