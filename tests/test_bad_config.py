@@ -691,3 +691,18 @@ def test_an_unknown_key_names_the_key_it_is_most_like_and_the_command_that_lists
     typo = r"^search space: no config key optimizer\.weight_dekay: did you mean optimizer\.weight_decay\? textgru tune"
     with initialize_config_module(CONF_MODULE, version_base="1.3"), pytest.raises(TextgruError, match=typo):
         check_search_space(cfg, [])  # inside the tune command's Hydra app, as a trial is composed
+
+
+def test_a_config_dir_that_is_not_a_folder_is_one_line(tmp_path: Path) -> None:
+    """Hydra warned of a missing --config-dir folder and then failed with its HYDRA_FULL_ERROR hint (exit 1), or said
+    only `unknown experiment`; a --config-dir without a value took textgru's own next argument as the folder."""
+    from textgru.command_flags import check_flag_combinations
+
+    for args, needle in (
+        (["--config-dir", str(tmp_path / "nope"), "experiment=mine"], f"--config-dir {tmp_path / 'nope'}: no such"),
+        ([f"--config-dir={tmp_path / 'nope'}"], "no such folder; give the folder holding your configs"),
+        (["experiment=mine", "--config-dir"], "^--config-dir needs a folder"),
+    ):
+        with pytest.raises(TextgruError, match=needle):
+            check_flag_combinations(args)
+    check_flag_combinations(["--config-dir", str(tmp_path), "experiment=mine"])  # a folder: Hydra reads it

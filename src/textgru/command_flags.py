@@ -4,6 +4,7 @@ apart from the key=value overrides, put after them for Hydra's parser, whose ref
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, NoReturn
 
 from textgru.console import fail
@@ -76,6 +77,15 @@ def check_flag_combinations(args: Sequence[str]) -> None:
         raise TextgruError(f"{' and '.join(modes)} cannot go together: give one of them (--cfg job shows the config)")
     if "--hydra-help" in flags and overrides:
         raise TextgruError("--hydra-help lists Hydra's own flags and takes no key=value; use --help for the options")
+    for i, flag in enumerate(flags):  # Hydra warns of a missing folder, then fails on the configs it would hold
+        name, eq, value = flag.partition("=")
+        if name in ("--config-dir", "-cd"):
+            folder = value if eq else (flags[i + 1] if i + 1 < len(flags) else "")
+            if not folder or not Path(folder).expanduser().is_dir():
+                what = f"{folder}: no such folder" if folder else "needs a folder"
+                raise TextgruError(
+                    f"--config-dir {what}; give the folder holding your configs (e.g. experiment/mine.yaml)"
+                )
     bare = next((a for a in overrides if "=" not in a and not a.startswith("~")), None)  # Hydra: "missing EQUAL"
     if bare is not None:
         raise TextgruError(f"{bare!r} is not an option: options are key=value (e.g. seed=1); --help lists them")
