@@ -62,7 +62,7 @@ def checkpoint_extras(
 def resolve_checkpoint_path(path: str | os.PathLike[str]) -> Path:
     """A `.ckpt` file, or a run folder's `checkpoints/best.ckpt` (or a folder's `best.ckpt`)."""
     if str(path) in ("", "None", "???"):
-        raise TextgruError("no checkpoint given: pass ckpt_path=<run folder>/checkpoints/best.ckpt")
+        raise TextgruError("no checkpoint given: give a run folder (outputs/<task>/<date>/<time>) or a .ckpt file")
     p = Path(str(path)).expanduser()
     if p.is_dir():
         found = next((c for c in (p / "checkpoints" / "best.ckpt", p / "best.ckpt") if c.is_file()), None)
@@ -76,7 +76,7 @@ def resolve_checkpoint_path(path: str | os.PathLike[str]) -> Path:
             raise TextgruError(f"no best.ckpt in folder {str(p)!r}; {hint}")
         return found
     if not p.is_file():
-        raise TextgruError(f"checkpoint {str(p)!r} does not exist; pass ckpt_path=<run folder>/checkpoints/best.ckpt")
+        raise TextgruError(f"checkpoint {str(p)!r} does not exist; give a run folder or a .ckpt file")
     return p
 
 
