@@ -16,7 +16,7 @@ from pathlib import Path
 import optuna
 import pytest
 import yaml
-from conftest import ROOT, run_script
+from conftest import ROOT, run_script, run_scripts
 
 TINY = [
     "model.embedding_dim=16",
@@ -397,10 +397,13 @@ def test_ctrl_c_stops_the_whole_sweep_or_search_with_exit_130(tmp_path: Path) ->
     """Ctrl+C (or SIGTERM) in a `-m` sweep failed its current job only, and the sweep went on with the next one; now
     the sweep stops, exit code 130, with the stopped job's resume command."""
     (tmp_path / "stop.py").write_text(STOP)
-    sweep = tmp_path / "sweep"
-    r = run_script(
-        "train", "-m", "task=forecast", "data.length=300", "model.hidden_size=8,16", "trainer.max_epochs=3",
-        "logger.tensorboard=false", "+callbacks.stop._target_=stop.Stop", f"hydra.sweep.dir={sweep}",
+    sweep, study = tmp_path / "sweep", tmp_path / "study"
+    common = ("task=forecast", "data.length=300", "trainer.max_epochs=3", "logger.tensorboard=false")
+    common += ("+callbacks.stop._target_=stop.Stop",)
+    r, searched = run_scripts(
+        ("train", "-m", *common, "model.hidden_size=8,16", f"hydra.sweep.dir={sweep}"),
+        ("tune", "hparams_search=lm", *common, "n_trials=2", "~hparams_search.params",
+         "+hparams_search.params={model.hidden_size: 'choice(8, 16)'}", f"hydra.run.dir={study}"),
         env={"PYTHONPATH": str(tmp_path)}, timeout=400,
     )  # fmt: skip
     assert r.returncode == 130, r.stderr[-3000:]
@@ -409,14 +412,8 @@ def test_ctrl_c_stops_the_whole_sweep_or_search_with_exit_130(tmp_path: Path) ->
         f"resume={sweep / '0'}"
     ), r.stderr[-2000:]
     assert (sweep / "0" / "checkpoints" / "last.ckpt").is_file() and not (sweep / "1").exists()
-    study = tmp_path / "study"  # a search too: it went on with its next trial
-    r = run_script(
-        "tune", "hparams_search=lm", "task=forecast", "data.length=300", "trainer.max_epochs=3", "n_trials=2",
-        "~hparams_search.params", "+hparams_search.params={model.hidden_size: 'choice(8, 16)'}",
-        "logger.tensorboard=false", "+callbacks.stop._target_=stop.Stop", f"hydra.run.dir={study}",
-        env={"PYTHONPATH": str(tmp_path)}, timeout=400,
-    )  # fmt: skip
-    assert r.returncode == 130 and "continue from its last checkpoint" in r.stderr.splitlines()[-1], r.stderr[-3000:]
+    last = searched.stderr.splitlines()[-1]  # a search too: it went on with its next trial
+    assert searched.returncode == 130 and "continue from its last checkpoint" in last, searched.stderr[-3000:]
     assert (study / "trial_000").is_dir() and not (study / "trial_001").exists()
 
 
