@@ -12,7 +12,7 @@ from typing import Any
 
 from textgru.command_flags import check_flag_combinations, flags_last, one_line_errors
 from textgru.config import check_group_choices, check_override_keys, search_path_override, take_raw_args
-from textgru.console import fail, pipe_closed_quietly, sigterm_as_ctrl_c, utf8_output
+from textgru.console import command_usage, fail, pipe_closed_quietly, sigterm_as_ctrl_c, utf8_output
 from textgru.errors import TextgruError, TrainingStopped
 
 CONF_PATH = "pkg://textgru.conf"
@@ -200,38 +200,13 @@ COMMANDS: dict[str, tuple[str, Callable[[Sequence[str]], Any]]] = {
 }
 
 
-def usage() -> str:
-    from textgru import __version__
-
-    width = max(map(len, COMMANDS))
-    lines = [
-        f"textgru {__version__}: GRU text models (classification, language models, forecasting)",
-        "",
-        "usage: textgru <command> [key=value ...]     (Hydra overrides; -m for sweeps)",
-        "       textgru <command> --help              (the command's config groups and options)",
-        "       textgru <command> --cfg job           (the composed config, without running)",
-        "",
-        "commands:",
-        *(f"  {name:<{width}}  {what}" for name, (what, _) in COMMANDS.items()),
-        "",
-        "examples:",
-        "  textgru train task=sentiment",
-        "  textgru train task=lm trainer.max_steps=600",
-        "  textgru predict ckpt_path=outputs/sentiment/<date>/<time> text='what a lovely day'",
-        "",
-        "Your own configs: put conf/<group>/<name>.yaml beside you (or pass --config-dir DIR), e.g. "
-        "conf/experiment/mine.yaml, then textgru train experiment=mine.",
-    ]
-    return "\n".join(lines)
-
-
 def main(argv: Sequence[str] | None = None) -> None:
     """`textgru <command> [overrides]`."""
     with pipe_closed_quietly(sys.argv[1:] if argv is None else argv):
         utf8_output()
         argv = list(sys.argv[1:] if argv is None else argv)
         if not argv or argv[0] in ("-h", "--help", "help"):
-            print(usage())
+            print(command_usage({name: what for name, (what, _) in COMMANDS.items()}))
             return
         if argv[0] in ("-V", "--version"):
             from textgru import __version__

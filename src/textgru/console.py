@@ -124,3 +124,29 @@ def run_summary(task: str, metrics: Mapping[str, Any], run_dir: Path, next_comma
     if next_commands:
         lines += ["next:", *(f"  {c}" for c in next_commands)]
     return "\n".join(lines)
+
+
+def command_usage(commands: Mapping[str, str]) -> str:
+    """`textgru --help`: the commands (name: what it does), how to call them, examples."""
+    from textgru import __version__
+
+    width = max(map(len, commands))
+    lines = [
+        f"textgru {__version__}: GRU text models (classification, language models, forecasting)",
+        "",
+        "usage: textgru <command> [key=value ...]     (Hydra overrides; -m for sweeps)",
+        "       textgru <command> --help              (the command's config groups and options)",
+        "       textgru <command> --cfg job           (the composed config, without running)",
+        "",
+        "commands:",
+        *(f"  {name:<{width}}  {what}" for name, what in commands.items()),
+        "",
+        "examples:",
+        "  textgru train task=sentiment",
+        "  textgru train task=lm trainer.max_steps=600",
+        "  textgru predict ckpt_path=outputs/sentiment/<date>/<time> text='what a lovely day'",
+        "",
+        "Your own configs: put conf/<group>/<name>.yaml beside you (or pass --config-dir DIR), e.g. "
+        "conf/experiment/mine.yaml, then textgru train experiment=mine.",
+    ]
+    return "\n".join(lines)
