@@ -386,22 +386,25 @@ STOP = """
 import lightning as L
 
 
-class Stop(L.Callback):  # what Ctrl+C raises inside training, in the second epoch (after a checkpoint)
+class Stop(L.Callback):  # what Ctrl+C raises inside training, in epoch `at` (from 1: after a checkpoint)
+    def __init__(self, at: int = 1) -> None:
+        self.at = at
+
     def on_train_batch_end(self, trainer, *args) -> None:
-        if trainer.current_epoch == 1:
+        if trainer.current_epoch == self.at:
             raise KeyboardInterrupt
 """
 
 
 def test_ctrl_c_stops_the_whole_sweep_or_search_with_exit_130(tmp_path: Path) -> None:
     """Ctrl+C (or SIGTERM) in a `-m` sweep failed its current job only, and the sweep went on with the next one; now
-    the sweep stops, exit code 130, with the stopped job's resume command."""
+    the sweep stops (job 2 never starts), exit code 130, with the stopped job's resume command and the summary."""
     (tmp_path / "stop.py").write_text(STOP)
     sweep, study = tmp_path / "sweep", tmp_path / "study"
     common = ("task=forecast", "data.length=300", "trainer.max_epochs=3", "logger.tensorboard=false")
     common += ("+callbacks.stop._target_=stop.Stop",)
     r, searched = run_scripts(
-        ("train", "-m", *common, "model.hidden_size=8,16", f"hydra.sweep.dir={sweep}"),
+        ("train", "-m", *common, "+callbacks.stop.at=9,1,9", f"hydra.sweep.dir={sweep}"),  # 0 ends, 1 stops
         ("tune", "hparams_search=lm", *common, "n_trials=2", "~hparams_search.params",
          "+hparams_search.params={model.hidden_size: 'choice(8, 16)'}", f"hydra.run.dir={study}"),
         env={"PYTHONPATH": str(tmp_path)}, timeout=400,
@@ -409,9 +412,11 @@ def test_ctrl_c_stops_the_whole_sweep_or_search_with_exit_130(tmp_path: Path) ->
     assert r.returncode == 130, r.stderr[-3000:]
     assert r.stderr.strip().splitlines()[-1] == (
         f"error: training was stopped before it finished; continue from its last checkpoint: textgru train "
-        f"resume={sweep / '0'}"
+        f"resume={sweep / '1'}"
     ), r.stderr[-2000:]
-    assert (sweep / "0" / "checkpoints" / "last.ckpt").is_file() and not (sweep / "1").exists()
+    assert (sweep / "1" / "checkpoints" / "last.ckpt").is_file() and not (sweep / "2").exists()
+    summary = (sweep / "summary.md").read_text()  # what it ran is summarised (was left without)
+    assert "| 0 | 9 | finished |" in summary and "| 1 | 1 | unfinished |" in summary, summary
     last = searched.stderr.splitlines()[-1]  # a search too: it went on with its next trial
     assert searched.returncode == 130 and "continue from its last checkpoint" in last, searched.stderr[-3000:]
     assert (study / "trial_000").is_dir() and not (study / "trial_001").exists()

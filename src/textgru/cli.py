@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from textgru.command_flags import check_flag_combinations, flags_last, one_line_errors
@@ -76,6 +77,7 @@ def run_command(target: str, cfg: Any, raw: dict[str, str]) -> Any:
     from textgru.command_line_checks import one_line
     from textgru.config import in_hydra_multirun, put_back_raw_args
     from textgru.distributed import process_rank, quiet_other_ranks
+    from textgru.sweep_summary import summarise_sweep
     from textgru.unstarted_runs import remove_unstarted_hydra_run
 
     try:
@@ -94,6 +96,8 @@ def run_command(target: str, cfg: Any, raw: dict[str, str]) -> Any:
         key = getattr(e, "full_key", None) or str(e)
         fail(f"{key} is required: pass {key}=...")
     except TrainingStopped as e:  # Ctrl+C or SIGTERM: the whole sweep stops, not only its current job
+        if in_hydra_multirun():  # the jobs it finished are summarised (the stopped one as unfinished)
+            summarise_sweep(Path(HydraConfig.get().sweep.dir), str(cfg.optimized_metric), cfg.optimized_mode)
         fail(str(e), 130)
     except Exception as e:  # a sweep job's error must not end the sweep and lose its summary
         foreseen = isinstance(e, (TextgruError, InstantiationException))  # the latter: a class refused its arguments

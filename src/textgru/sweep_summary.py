@@ -124,13 +124,15 @@ class SweepSummary(Callback):
     """Hydra callback: when a multirun ends, summarise its runs in the sweep folder and print the table."""
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        sweep_dir = Path(config.hydra.sweep.dir)
-        rows = hydra_sweep_rows(sweep_dir)
-        if not rows:
-            return
-        markdown = write_summary(
-            sweep_dir, rows, str(config.get("optimized_metric")), str(config.get("optimized_mode"))
-        )
+        summarise_sweep(Path(config.hydra.sweep.dir), str(config.get("optimized_metric")), config.get("optimized_mode"))
+
+
+def summarise_sweep(sweep_dir: Path, metric: str, mode: Any) -> None:
+    """`summary.csv`/`summary.md` of the runs in a `-m` sweep's folder (when it ends, or is stopped by Ctrl+C: the
+    jobs it finished are kept), the table printed."""
+    rows = hydra_sweep_rows(sweep_dir)
+    if rows:
+        markdown = write_summary(sweep_dir, rows, metric, str(mode))
         print(f"\n{markdown}\nwritten to {sweep_dir / 'summary.csv'} and summary.md", flush=True)
 
 
