@@ -680,12 +680,19 @@ def test_an_unknown_key_names_the_key_it_is_most_like_and_the_command_that_lists
 
     with pytest.raises(TextgruError, match=r"^no config key model\.hiden_size: did you mean model\.hidden_size\? "):
         check_override_keys(["model.hiden_size=3"], "train")
-    with pytest.raises(TextgruError, match=r"^no config key spilt: did you mean split\? textgru eval --cfg job lists"):
-        check_override_keys(["ckpt_path=x", "spilt=test"], "eval")
+    with pytest.raises(
+        TextgruError, match=r"^no config key spilt: did you mean split\? textgru eval --cfg job lists every key$"
+    ):
+        check_override_keys(["ckpt_path=x", "spilt=test"], "eval")  # no "+spilt=": only training takes new keys
+    for key in ("logger.mlflow.tags.team", "trainer.epochs"):  # a key new below its parent; a tie (min_/max_epochs)
+        with pytest.raises(TextgruError, match=rf"^no config key {key}: check the spelling; .* write \+{key}=\.\.\.$"):
+            check_override_keys(["logger=mlflow", f"{key}=3"], "train")
     with pytest.raises(TextgruError, match=r"^no config key ntrial: check the spelling; textgru tune --cfg job"):
         check_override_keys(["hparams_search=sentiment", "ntrial=2", "hydra.job.name=tune"], "train")
     space = "hparams_search.params={optimizer.weight_decay: 'interval(0, 0.1)'}"
-    with pytest.raises(TextgruError, match=r"replaces the file's with \+\+: '\+\+hparams_search\.params=\{optimizer"):
+    with pytest.raises(
+        TextgruError, match=r"on the command line are added with \+\+: '\+\+hparams_search\.params=\{optimizer"
+    ):
         check_override_keys(["hparams_search=sentiment", space], "train")
     cfg = compose_config("train", ["hparams_search=sentiment", f"+{space.replace('weight_decay', 'weight_dekay')}"])
     typo = r"^search space: no config key optimizer\.weight_dekay: did you mean optimizer\.weight_decay\? textgru tune"

@@ -148,7 +148,8 @@ def check_override_keys(args: Sequence[str], config_name: str) -> DictConfig | N
         if bad:
             others = [o for o in probe if o.partition("=")[0].lstrip("+~") != bad] + search_path_override(args, True)
             command = next((a[15:] for a in args if a.startswith("hydra.job.name=")), config_name.replace("_", "-"))
-            raise unknown_key(bad, candidates, command, lambda: _compose(config_name, others, False)) from None
+            compose = lambda: _compose(config_name, others, False)
+            raise unknown_key(bad, candidates, command, compose, addable=config_name == "train") from None
         raise TextgruError(first_line) from None
 
 

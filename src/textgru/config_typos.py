@@ -22,9 +22,9 @@ def unknown_key(
     if bad.startswith(f"{SPACE}."):  # the space's keys hold dots: one mapping entry each
         entry = f'{bad.removeprefix(f"{SPACE}.")}: "{given}"'
         return TextgruError(f"{bad}: a search-space key goes inside the space: '++{SPACE}={{{entry}}}'")
-    if bad == SPACE:  # a mapping given without ++ merges into the file's space, which lacks its keys
+    if bad == SPACE:  # a mapping given without ++ cannot add keys the file's space lacks
         return TextgruError(
-            f"{SPACE}={given or '{...}'}: a search space given on the command line replaces the file's with ++: "
+            f"{SPACE}={given or '{...}'}: search-space keys given on the command line are added with ++: "
             f"'++{SPACE}={given or '{...}'}' (or ~{SPACE} '+{SPACE}=...' to search only your keys)"
         )
     close = closest_key(bad, reference)
@@ -42,8 +42,11 @@ def closest_key(key: str, reference: Callable[[], Any]) -> str | None:
         tree = OmegaConf.to_container(cfg, resolve=False) if isinstance(cfg, DictConfig) else cfg
     except Exception:  # no suggestion rather than a second error
         return None
-    found = difflib.get_close_matches(key, list(_dotted_keys(tree)), n=1, cutoff=0.8)
-    return found[0] if found else None
+    keys = [k for k in _dotted_keys(tree) if not key.startswith(f"{k}.")]  # a parent: the key is new below it
+    scored = sorted(((difflib.SequenceMatcher(None, key, k).ratio(), k) for k in keys), reverse=True)
+    if not scored or scored[0][0] < 0.8 or (len(scored) > 1 and scored[1][0] == scored[0][0]):
+        return None  # nothing close, or a tie (trainer.epochs: min_epochs or max_epochs?)
+    return scored[0][1]
 
 
 def _dotted_keys(node: Mapping[str, Any], prefix: str = "") -> Iterator[str]:

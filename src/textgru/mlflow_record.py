@@ -29,9 +29,11 @@ def write_record(folder: RunFolder, record: Mapping[str, Any]) -> None:
 
 
 def status_of(error: BaseException | None) -> str:
-    """KILLED for Ctrl-C (a KeyboardInterrupt, or the SystemExit Lightning raises after its graceful shutdown),
-    FAILED for anything else."""
-    return "KILLED" if isinstance(error, (KeyboardInterrupt, SystemExit)) else "FAILED"
+    """KILLED for Ctrl-C or SIGTERM (a KeyboardInterrupt, the SystemExit Lightning raises after its graceful shutdown,
+    or the TrainingStopped textgru makes of it), FAILED for anything else."""
+    from textgru.errors import TrainingStopped
+
+    return "KILLED" if isinstance(error, (KeyboardInterrupt, SystemExit, TrainingStopped)) else "FAILED"
 
 
 def base_tags(run_name: str) -> dict[str, str]:
