@@ -533,3 +533,16 @@ def test_resuming_a_run_whose_mlflow_run_was_deleted_says_how_to_restore_it(stor
         RunTracker.open(cfg, folder, resuming=True)
     client.restore_run(run_id)
     assert RunTracker.open(cfg, folder, resuming=True).resumed.info.run_id == run_id  # restored as told: it resumes
+
+
+def test_a_run_ctrl_c_stopped_is_killed_not_failed() -> None:
+    """textgru turns Lightning's answer to Ctrl+C into TrainingStopped, which MLflow recorded as FAILED (README: KILLED)."""
+    from textgru.errors import TextgruError, TrainingStopped
+    from textgru.mlflow_record import status_of
+
+    assert [status_of(e) for e in (TrainingStopped("x"), KeyboardInterrupt(), TextgruError("x"), None)] == [
+        "KILLED",
+        "KILLED",
+        "FAILED",
+        "FAILED",
+    ]
