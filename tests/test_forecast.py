@@ -420,6 +420,18 @@ def test_a_stopped_run_fails_with_one_line_naming_resume(tmp_path: Path, signal_
     """Lightning answers Ctrl+C with exit(1) and SIGTERM with an exception that exits 0: the run said nothing and a
     SIGTERM looked like success. Now one error, and no metrics.json; stopped in its first epoch, before any
     checkpoint, it does not point to a resume that would find nothing (it did)."""
-    with pytest.raises(TrainingStopped, match=r"stopped before its first checkpoint .* nothing to resume: start the"):
+    with pytest.raises(TrainingStopped, match=r"stopped before its first checkpoint .* nothing to resume: start a new"):
         _train(tmp_path, "task=forecast", "data.length=300", "data.window=8", *TINY, callbacks=(StopAt(signal_error),))
+    assert not (tmp_path / "run" / "metrics.json").exists()
+
+
+class StopWhileTesting(L.Callback):
+    def on_test_batch_end(self, *args: object) -> None:
+        raise KeyboardInterrupt
+
+
+def test_a_run_stopped_while_scoring_is_one_line_naming_resume(tmp_path: Path) -> None:
+    """Ctrl+C during the closing test pass was Lightning's exit 1 with no error line (and no sweep summary)."""
+    with pytest.raises(TrainingStopped, match=r"continue from its last checkpoint: textgru train resume=.*run"):
+        _train(tmp_path, "task=forecast", "data.length=300", "data.window=8", *TINY, callbacks=(StopWhileTesting(),))
     assert not (tmp_path / "run" / "metrics.json").exists()

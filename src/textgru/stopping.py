@@ -112,5 +112,5 @@ def stopped_training(run: Any) -> str:
         return f"training was stopped before it finished; continue from its last checkpoint: textgru train resume={run.path}"
     return (
         "training was stopped before its first checkpoint (checkpoints/last.ckpt is written after each validation and "
-        "every callbacks.checkpoint.every_n_minutes), so there is nothing to resume: start the run again"
+        "every callbacks.checkpoint.every_n_minutes), so there is nothing to resume: start a new run (in a new folder)"
     )

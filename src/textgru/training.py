@@ -102,8 +102,11 @@ def train(
         ckpt = best if best and not cfg.trainer.fast_dev_run else None
         if ckpt:
             log.info("best checkpoint: %s", ckpt)
-        val = trainer.validate(module, datamodule=datamodule, ckpt_path=ckpt, verbose=False)[0]
-        test = trainer.test(module, datamodule=datamodule, ckpt_path=ckpt, verbose=False)[0]  # writes the artifacts
+        try:
+            val = trainer.validate(module, datamodule=datamodule, ckpt_path=ckpt, verbose=False)[0]
+            test = trainer.test(module, datamodule=datamodule, ckpt_path=ckpt, verbose=False)[0]  # writes the artifacts
+        except SystemExit:  # stopped while scoring (exit 1, no line): a resume of the trained run scores it
+            raise TrainingStopped(stopped_training(run)) from None
 
         metrics = final_metrics(val, test, progress, trainer, train_seconds)
         if trainer.is_global_zero:

@@ -223,10 +223,11 @@ def tune(
                 ):
                     pruning = PruneOnValidation(trial, cfg.optimized_metric, storage_url)
                     metrics = train(trial_cfg, extra_callbacks=[pruning], in_sweep=True)
-            except (
-                TrainingStopped
-            ):  # Ctrl+C or SIGTERM stops the search; the next call takes up the trial, as a killed one
-                raise
+            except TrainingStopped:  # Ctrl+C or SIGTERM: the search stops; its next call takes up this trial
+                raise TrainingStopped(
+                    f"the search was stopped in trial {trial.number} (Ctrl+C or SIGTERM); the same textgru tune command "
+                    "goes on with it"
+                ) from None
             except Exception as e:
                 study.tell(trial, state=optuna.trial.TrialState.FAIL)
                 parent.record_trial(run_dir, trial.number, "FAIL", params)
