@@ -703,12 +703,16 @@ def test_an_unknown_key_names_the_key_it_is_most_like_and_the_command_that_lists
 def test_a_config_dir_that_is_not_a_folder_is_one_line(tmp_path: Path) -> None:
     """Hydra warned of a missing --config-dir folder and then failed with its HYDRA_FULL_ERROR hint (exit 1), or said
     only `unknown experiment`; a --config-dir without a value took textgru's own next argument as the folder."""
+    from conftest import ROOT
+
     from textgru.command_flags import check_flag_combinations
 
     for args, needle in (
         (["--config-dir", str(tmp_path / "nope"), "experiment=mine"], f"--config-dir {tmp_path / 'nope'}: no such"),
         ([f"--config-dir={tmp_path / 'nope'}"], "no such folder; give the folder holding your configs"),
         (["experiment=mine", "--config-dir"], "^--config-dir needs a folder"),
+        (["--config-dir", "--cfg", "job"], "^--config-dir needs a folder"),  # the next flag is not its folder
+        (["--config-dir", str(ROOT / "README.md")], "README.md: not a folder"),
     ):
         with pytest.raises(TextgruError, match=needle):
             check_flag_combinations(args)

@@ -75,6 +75,7 @@ def test_generate_several_samples_to_jsonl(lm_run: Path, tmp_path: Path) -> None
     assert (
         options["seed"] == 5 and options["num_samples"] == 3 and options["stop"] == ["XYZ"]
     )  # seed alone: not sample 2
+    assert options["allow_unknown"] is False
     assert textgru.load(lm_run).generate(rows[1]["prompt"], **options)[1] == rows[1]["text"]  # the record redraws it
     assert r.stdout.count("===== sample") == 3
     out.write_text("the user's own file\n", encoding="utf-8")

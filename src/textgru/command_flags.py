@@ -81,8 +81,13 @@ def check_flag_combinations(args: Sequence[str]) -> None:
         name, eq, value = flag.partition("=")
         if name in ("--config-dir", "-cd"):
             folder = value if eq else (flags[i + 1] if i + 1 < len(flags) else "")
-            if not folder or not Path(folder).expanduser().is_dir():
-                what = f"{folder}: no such folder" if folder else "needs a folder"
+            folder = "" if folder.startswith("-") else folder  # the next flag, not a folder
+            if not folder or not Path(folder).is_dir():  # as Hydra reads it: ~ is not expanded
+                what = (
+                    f"{folder}: " + ("not a folder" if Path(folder).exists() else "no such folder")
+                    if folder
+                    else "needs a folder"
+                )
                 raise TextgruError(
                     f"--config-dir {what}; give the folder holding your configs (e.g. experiment/mine.yaml)"
                 )

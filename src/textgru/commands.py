@@ -141,7 +141,10 @@ def generate_command(cfg: DictConfig) -> list[str]:
             print(f"===== sample {i} =====\n{prompt}{text}\n", flush=True)
     if cfg.output:
         write_jsonl(
-            [{"sample": i, "prompt": prompt, "text": t, **sampling} for i, t in enumerate(texts, 1)],  # to redraw it
+            [
+                {"sample": i, "prompt": prompt, "text": t, **sampling, "allow_unknown": bool(cfg.allow_unknown)}
+                for i, t in enumerate(texts, 1)
+            ],  # each record redraws its sample: LanguageModel.generate(prompt, **the rest)
             cfg.output,
         )
         print(f"wrote {len(texts)} sample(s) to {cfg.output}", file=sys.stderr)

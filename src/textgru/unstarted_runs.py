@@ -14,7 +14,7 @@ _FOUND: dict[Path, set[Path]] = {}  # folders that existed: what they and their 
 
 def outermost_missing(folder: str | Path) -> Path | None:
     """The outermost of `folder` and its parents that does not exist (what making `folder` makes); None if it exists."""
-    folder = Path(folder).expanduser().resolve()
+    folder = Path(folder).resolve()
     missing = [p for p in (folder, *folder.parents) if not p.exists()]
     return missing[-1] if missing else None
 
@@ -26,8 +26,9 @@ def note_made(folder: str | Path, outermost: Path | None = None) -> None:
 
 
 def note_run_dir(folder: str | Path) -> None:
-    """Remember `folder` before Hydra writes there: as made here when it does not exist yet, else what it holds now."""
-    folder = Path(folder).expanduser().resolve()
+    """Remember `folder` before Hydra writes there: as made here when it does not exist yet, else what it holds now.
+    `~` is a folder of that name, as Hydra reads it."""
+    folder = Path(folder).resolve()
     if not folder.exists():
         note_made(folder, outermost_missing(folder))
     elif folder.is_dir():
