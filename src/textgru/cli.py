@@ -96,9 +96,11 @@ def run_command(target: str, cfg: Any, raw: dict[str, str]) -> Any:
         key = getattr(e, "full_key", None) or str(e)
         fail(f"{key} is required: pass {key}=...")
     except (TrainingStopped, KeyboardInterrupt) as e:  # Ctrl+C or SIGTERM: the whole sweep stops, not only a job
+        if not in_hydra_multirun() and isinstance(e, KeyboardInterrupt):
+            raise  # main() names the command that was stopped
         if in_hydra_multirun():  # the jobs it finished are summarised (the stopped one as unfinished)
             summarise_sweep(Path(HydraConfig.get().sweep.dir), str(cfg.optimized_metric), cfg.optimized_mode)
-        fail(str(e) or "stopped (Ctrl+C or SIGTERM) before it finished", 130)
+        fail(str(e) or "the sweep was stopped (Ctrl+C or SIGTERM) before it finished", 130)
     except Exception as e:  # a sweep job's error must not end the sweep and lose its summary
         foreseen = isinstance(e, (TextgruError, InstantiationException))  # the latter: a class refused its arguments
         if os.environ.get("HYDRA_FULL_ERROR") == "1" or not (foreseen or in_hydra_multirun()):

@@ -52,9 +52,10 @@ def _hydras(path: Path) -> bool:
 def remove_if_unstarted(path: str | Path, made: Path | None = None, close_logs: bool = True) -> None:
     """Undo what Hydra wrote for a run refused before it wrote anything of its own: remove `path` when this process
     made it (or `made`, the outermost folder textgru.train made for its new run_dir) and it holds only Hydra's
-    entries, with the parents made for it that are left empty; in a folder noted before
-    (`note_run_dir`), remove only the entries added since, when all of them are Hydra's. Any other folder (the
-    current folder that eval, predict and generate run in) is left alone. `close_logs`: a command's Hydra log file is still open (textgru.train closed its own)."""
+    entries, with the parents made for it that are left empty; in a folder noted before (`note_run_dir`), remove
+    only the entries added since, when all of them are Hydra's. Any other folder (the current folder that eval,
+    predict and generate run in) is left alone. `close_logs`: a command's Hydra log file is still open
+    (textgru.train closed its own)."""
     path = Path(path).resolve()
     made = made or _MADE_HERE.get(path)
     if not path.is_dir() or not (made or path in _FOUND):
