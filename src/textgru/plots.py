@@ -93,6 +93,13 @@ def plot_confusion_matrix(
     return Path(out)
 
 
+def nan_padded(values: np.ndarray, length: int) -> np.ndarray:
+    """(time, features) values as `length` rows: cut, or NaN after the last (roll-outs that stop short of a span)."""
+    out = np.full((length, values.shape[1]), np.nan)
+    out[: min(len(values), length)] = values[:length]
+    return out
+
+
 def rollouts_caption(horizon: int) -> str:
     """How a forecast plot's roll-outs were made: one `horizon`-step roll-out every `horizon` steps."""
     return "one step ahead" if horizon == 1 else f"{horizon}-step roll-outs, one every {horizon} steps"

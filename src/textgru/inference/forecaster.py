@@ -155,14 +155,12 @@ class Forecaster(LoadedModel):
     def _plot(self, truth: np.ndarray, rollouts: dict[str, np.ndarray], result: dict, report: Path) -> Path:
         """`<split>_forecast.png` beside `report`: the span's values (time, features) against one roll-out every
         `horizon` steps of each (windows, horizon, features), so that each value is forecast once."""
-        from textgru.plots import plot_forecast, rollouts_caption
+        from textgru.plots import nan_padded, plot_forecast, rollouts_caption
 
         h, split = self.horizon, result["split"]
-        forecasts = {}
-        for name, pred in rollouts.items():
-            flat = pred[::h].reshape(-1, pred.shape[-1])[: len(truth)]  # (time, features)
-            forecasts[name] = np.full(truth.shape, np.nan)
-            forecasts[name][: len(flat)] = flat
+        forecasts = {
+            name: nan_padded(pred[::h].reshape(-1, pred.shape[-1]), len(truth)) for name, pred in rollouts.items()
+        }
         mse, naive = result["mse"], result["naive_mse"]
         title = f"{split} ({len(truth)} steps), {rollouts_caption(h)}: MSE {mse:.4g} (last value {naive:.4g})"
         span = "the series" if split == "all" else f"the {split} span"

@@ -169,9 +169,8 @@ class ForecastTask(TaskModule):
     def write_artifacts(self, datamodule: L.LightningDataModule, run: RunFolder) -> None:
         """Learning curves, and forecast.png: the test span against the model's, the AR's and the naive roll-outs,
         one `horizon`-step roll-out every `horizon` steps (so each test value is forecast once)."""
-        import numpy as np
 
-        from textgru.plots import plot_forecast, plot_learning_curves, rollouts_caption
+        from textgru.plots import nan_padded, plot_forecast, plot_learning_curves, rollouts_caption
 
         plot_learning_curves(run.metrics_csv, run.learning_curves, metrics=("loss", "mse", "mae"))
         dm, h = datamodule, self.horizon
@@ -184,12 +183,9 @@ class ForecastTask(TaskModule):
         runs = {"GRU": self.model.rollout(window, h), "linear AR": self.ar.rollout(window, h)}
         self.model.train(was_training)
         runs["last value"] = naive_forecast(window, h)
-        forecasts = {}
-        for name, pred in runs.items():  # (n, horizon, features) -> (test rows, features), NaN past the last roll-out
-            flat = dm.denormalise(pred.reshape(-1, pred.shape[-1]))
-            full = np.full((hi - lo, flat.shape[1]), np.nan)
-            full[: len(flat)] = flat[: hi - lo]
-            forecasts[name] = full
+        forecasts = {  # (n, horizon, features) -> (test rows, features), NaN past the last roll-out
+            name: nan_padded(dm.denormalise(pred.reshape(-1, pred.shape[-1])), hi - lo) for name, pred in runs.items()
+        }
         test_mse = float(self.trainer.callback_metrics.get("test/mse", float("nan")))
         plot_forecast(
             dm.series.values[lo:hi],
