@@ -125,3 +125,31 @@ def test_hub_offline_fails_fast_with_one_line() -> None:
     assert time.time() - t0 < 5
     msg = str(e.value)
     assert "imdb" in msg and "data=local" in msg and "\n" not in msg
+    assert "cache has no copy" in msg
+
+
+def test_hub_offline_uses_a_copy_in_datasets_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """HF_DATASETS_OFFLINE=1 means "use what was downloaded before" to `datasets`, so textgru reads that copy too."""
+    import shutil
+
+    import datasets
+    from datasets.packaged_modules.parquet.parquet import Parquet
+
+    rows = make_rows(60)
+    frame = pd.DataFrame({"text": [t for t, _ in rows], "label": [int(lab == "pos") for _, lab in rows]})
+    frame.to_parquet(tmp_path / "train.parquet")
+    frame.to_parquet(tmp_path / "test.parquet")
+    built = Parquet(
+        cache_dir=str(tmp_path / "build"),
+        data_files={"train": str(tmp_path / "train.parquet"), "test": str(tmp_path / "test.parquet")},
+    )
+    built.download_and_prepare()
+    # the layout of a Hub download in datasets' cache: <name>/<config>/<version>/<hash>/<name>-<split>.arrow
+    cached = tmp_path / "cache" / "imdb" / "default" / "0.0.0" / "0123abcd"
+    cached.mkdir(parents=True)
+    for f in Path(built.cache_dir).iterdir():
+        shutil.copy(f, cached / f.name.replace("parquet-", "imdb-"))
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", tmp_path / "cache")
+    data = load_classification_data(data_cfg("imdb"))
+    assert sum(len(split) for split in data.values()) == 120
+    assert set(data["test"]["text"]) <= set(frame["text"])

@@ -12,11 +12,16 @@ from textgru.errors import TextgruError
 HUB_HOST = "huggingface.co"
 
 
-def hub_offline_reason(timeout: float = 3.0) -> str | None:
-    """Why the Hub cannot be used now (offline mode set, or no connection), or None when it can."""
+def offline_mode() -> str | None:
+    """The environment variable that puts `datasets` in offline mode (it then reads only its cache), or None."""
     for var in ("HF_DATASETS_OFFLINE", "HF_HUB_OFFLINE"):
         if os.environ.get(var, "").strip().lower() in {"1", "true", "yes", "on"}:
-            return f"{var}=1 is set"
+            return var
+    return None
+
+
+def hub_unreachable_reason(timeout: float = 3.0) -> str | None:
+    """Why the Hub's host cannot be reached now (checked in `timeout` seconds, not `datasets`' retries), or None."""
     endpoint = os.environ.get("HF_ENDPOINT", f"https://{HUB_HOST}")
     host = endpoint.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
     try:
@@ -33,15 +38,24 @@ def load_hub(
     hub_name: str, hub_config: str | None = None, splits: dict | None = None, local_route: str = LOCAL_LABELLED
 ) -> DatasetDict:
     """`load_dataset(hub_name, hub_config)` with our split names (`splits` maps ours to the Hub's);
-    `local_route` is the command-line advice for using a downloaded copy instead."""
-    reason = hub_offline_reason()
-    if reason is not None:
-        raise TextgruError(
-            f"Hub dataset {hub_name!r} cannot be downloaded: {reason}. Download it elsewhere and use {local_route}"
-        )
+    `local_route` is the command-line advice for using a downloaded copy instead. In offline mode
+    (`HF_DATASETS_OFFLINE=1`) a copy in `datasets`' cache is used, as `datasets` itself does."""
+    offline = offline_mode()
+    if offline is None:
+        reason = hub_unreachable_reason()
+        if reason is not None:
+            raise TextgruError(
+                f"Hub dataset {hub_name!r} cannot be downloaded: {reason}. Set HF_DATASETS_OFFLINE=1 to use a copy "
+                f"downloaded before (datasets' cache), or download it elsewhere and use {local_route}"
+            )
     try:
         raw = load_dataset(hub_name, hub_config)
     except Exception as e:  # network errors come in many types; the message is what helps
+        if offline is not None:
+            raise TextgruError(
+                f"Hub dataset {hub_name!r} cannot be downloaded: {offline}=1 is set and datasets' cache has no copy "
+                f"of it. Run once where the Hub can be reached, or download it elsewhere and use {local_route}"
+            ) from e
         raise TextgruError(
             f"Hub dataset {hub_name!r} could not be loaded ({type(e).__name__}: {str(e).splitlines()[0][:200]}); "
             f"try {local_route.split()[0]} with a downloaded copy"
