@@ -687,8 +687,12 @@ def test_an_unknown_key_names_the_key_it_is_most_like_and_the_command_that_lists
     for key in ("logger.mlflow.tags.team", "trainer.epochs"):  # a key new below its parent; a tie (min_/max_epochs)
         with pytest.raises(TextgruError, match=rf"^no config key {key}: check the spelling; .* write \+{key}=\.\.\.$"):
             check_override_keys(["logger=mlflow", f"{key}=3"], "train")
-    with pytest.raises(TextgruError, match=r"^no config key ntrial: check the spelling; textgru tune --cfg job"):
+    typo = r"^no config key ntrial: did you mean hparams_search\.n_trials\? textgru tune --cfg job"
+    with pytest.raises(TextgruError, match=typo):  # the name of a key under another parent
         check_override_keys(["hparams_search=sentiment", "ntrial=2", "hydra.job.name=tune"], "train")
+    for key in ("max_epochs", "model.max_epochs"):  # a key given without its group, or under the wrong one
+        with pytest.raises(TextgruError, match=rf"^no config key {key}: did you mean trainer\.max_epochs\? "):
+            check_override_keys([f"{key}=3"], "train")
     space = "hparams_search.params={optimizer.weight_decay: 'interval(0, 0.1)'}"
     with pytest.raises(
         TextgruError, match=r"on the command line are added with \+\+: '\+\+hparams_search\.params=\{optimizer"

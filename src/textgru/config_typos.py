@@ -43,10 +43,25 @@ def closest_key(key: str, reference: Callable[[], Any]) -> str | None:
     except Exception:  # no suggestion rather than a second error
         return None
     keys = [k for k in _dotted_keys(tree) if not key.startswith(f"{k}.")]  # a parent: the key is new below it
+    return _most_like(key, keys) or _same_name_elsewhere(key, keys)
+
+
+def _most_like(key: str, keys: Sequence[str]) -> str | None:
     scored = sorted(((difflib.SequenceMatcher(None, key, k).ratio(), k) for k in keys), reverse=True)
     if not scored or scored[0][0] < 0.8 or (len(scored) > 1 and scored[1][0] == scored[0][0]):
         return None  # nothing close, or a tie (trainer.epochs: min_epochs or max_epochs?)
     return scored[0][1]
+
+
+def _same_name_elsewhere(key: str, keys: Sequence[str]) -> str | None:
+    """The keys named like `key`'s last part under another parent (max_epochs, model.max_epochs ->
+    trainer.max_epochs; lr -> optimizer.lr), or, failing that, the one named most like it; at most three."""
+    name = key.rpartition(".")[2]
+    by_name: dict[str, list[str]] = {}
+    for k in keys:
+        by_name.setdefault(k.rpartition(".")[2], []).append(k)
+    same = by_name.get(name) or by_name.get(_most_like(name, list(by_name)) or "", [])
+    return " or ".join(same) if 0 < len(same) <= 3 else None
 
 
 def _dotted_keys(node: Mapping[str, Any], prefix: str = "") -> Iterator[str]:
