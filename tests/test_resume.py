@@ -7,6 +7,7 @@ import csv
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -612,10 +613,34 @@ def test_resume_prints_its_config_with_cfg_job_and_takes_the_runs_own_groups_rep
     printed = yaml.safe_load(shown.stdout)
     assert printed["trainer"]["max_epochs"] == 5 and printed["paths"]["run_dir"] == str(tiny_run)
     assert {p: p.read_bytes() for p in tiny_run.rglob("*") if p.is_file()} == before  # nothing of the run changed
-    assert resume_flags(["trainer.max_epochs=5", "-c", "job"]) == (["trainer.max_epochs=5"], True)
+    assert resume_flags(["trainer.max_epochs=5", "-c", "job"]) == (["trainer.max_epochs=5"], True, [])
+    assert resume_flags(["-cd", "mine", "a=1", "--config-dir=b"]) == (["a=1"], False, ["-cd", "mine", "--config-dir=b"])
     with pytest.raises(
-        TextgruError, match=r"^resume= continues one run and takes key=value overrides and --cfg job only, not -m"
+        TextgruError, match=r"^resume= continues one run and takes key=value overrides, --cfg job and --config-dir only"
     ):
         resume_flags(["-m", "trainer.max_epochs=5,6"])
     with pytest.raises(TextgruError, match="'task=lm' would swap the config group task"):
         resume_config(RunFolder(tiny_run), tiny_run / "checkpoints" / "last.ckpt", ["task=lm", "trainer.max_epochs=5"])
+
+
+def test_resume_trusts_the_targets_of_the_config_dir_it_is_given(tiny_run: Path, tmp_path: Path) -> None:
+    """A run started with `--config-dir mine optimizer=sgd` (a class only the user's config names) resumes with the
+    same `--config-dir`; `resume=` used to refuse that flag, and without it the class is still refused."""
+    from textgru.resume import resume_config
+    from textgru.run_folder import RunFolder
+
+    mine = tmp_path / "mine"
+    (mine / "optimizer").mkdir(parents=True)
+    (mine / "optimizer" / "sgd.yaml").write_text("_target_: torch.optim.SGD\n_partial_: true\nlr: 0.1\n")
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    config["optimizer"] = {"_target_": "torch.optim.SGD", "_partial_": True, "lr": 0.1}
+    (run / "config.yaml").write_text(yaml.safe_dump(config))
+    last, more = run / "checkpoints" / "last.ckpt", ["trainer.max_epochs=50"]
+    with pytest.raises(TextgruError, match=r"refused _target_ 'torch.optim.SGD'.*\(or yours: ./conf, --config-dir\)"):
+        resume_config(RunFolder(run), last, more)
+    assert (
+        resume_config(RunFolder(run), last, more, ["--config-dir", str(mine)]).optimizer["_target_"]
+        == "torch.optim.SGD"
+    )

@@ -145,8 +145,8 @@ def resume(run: Any, checkpoint: Any, overrides: list[str]) -> Any:
     from textgru.tasks import task_module
     from textgru.training import train as train_config
 
-    overrides, show = resume_flags(overrides)
-    cfg = resume_config(run, checkpoint, overrides)
+    overrides, show, config_dirs = resume_flags(overrides)
+    cfg = resume_config(run, checkpoint, overrides, config_dirs)
     if show:  # --cfg job: the config the run would go on with, nothing trained
         return print(OmegaConf.to_yaml(cfg, resolve=False), end="")
     log_to(console=True, file=run.train_log)  # after importing training (and Lightning with it)

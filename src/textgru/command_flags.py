@@ -96,14 +96,23 @@ def check_flag_combinations(args: Sequence[str]) -> None:
         raise TextgruError(f"{bare!r} is not an option: options are key=value (e.g. seed=1); --help lists them")
 
 
-def resume_flags(args: Sequence[str]) -> tuple[list[str], bool]:
+def resume_flags(args: Sequence[str]) -> tuple[list[str], bool, list[str]]:
     """(the overrides of `textgru train resume=...`, whether `--cfg job` asks to print the config it would go on with
-    instead of training); any other flag, `-m` included, is one line."""
+    instead of training, the `--config-dir DIR` flags: folders whose `_target_`s the run's config may name); any other
+    flag, `-m` included, is one line."""
     overrides, flags = split_flags(args)
-    show = flags[:2] in (["--cfg", "job"], ["-c", "job"]) and len(flags) == 2
-    if flags and not show:
-        raise TextgruError(
-            f"resume= continues one run and takes key=value overrides and --cfg job only, not {' '.join(flags)} "
-            "(-m starts a sweep of new runs)"
-        )
-    return overrides, show
+    show, config_dirs, rest = False, [], list(flags)
+    while rest:
+        flag = rest.pop(0)
+        if flag in ("--cfg", "-c") and rest[:1] == ["job"] and not show:
+            show = bool(rest.pop(0))
+        elif flag in ("--config-dir", "-cd") and rest:
+            config_dirs += [flag, rest.pop(0)]
+        elif flag.startswith("--config-dir="):
+            config_dirs.append(flag)
+        else:
+            raise TextgruError(
+                f"resume= continues one run and takes key=value overrides, --cfg job and --config-dir only, not "
+                f"{' '.join(flags)} (-m starts a sweep of new runs)"
+            )
+    return overrides, show, config_dirs
