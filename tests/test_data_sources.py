@@ -153,3 +153,18 @@ def test_hub_offline_uses_a_copy_in_datasets_cache(tmp_path: Path, monkeypatch: 
     data = load_classification_data(data_cfg("imdb"))
     assert sum(len(split) for split in data.values()) == 120
     assert set(data["test"]["text"]) <= set(frame["text"])
+
+
+def test_a_label_column_with_a_gap_reads_the_same_in_training_and_evaluation(tmp_path: Path) -> None:
+    """pandas writes a 0/1 label column with an empty cell as 0.0/1.0: training named the labels '0' and '1', but
+    evaluation read '0.0' and '1.0' and refused them as unknown to the model."""
+    from textgru.inference.evaluation import labelled_texts
+
+    rows = make_rows(60)
+    frame = pd.DataFrame({"text": [t for t, _ in rows], "label": [float(lab == "pos") for _, lab in rows]})
+    frame.loc[3, "label"] = None
+    frame.to_csv(tmp_path / "gap.csv", index=False)
+    trained = load_classification_data({**data_cfg("local"), "path": str(tmp_path / "gap.csv")})
+    assert trained["train"].features["label"].names == ["0", "1"]
+    texts, labels, _ = labelled_texts(str(tmp_path / "gap.csv"), "all", {}, "text", "label")
+    assert len(texts) == 59 and set(labels) == {"0", "1"}

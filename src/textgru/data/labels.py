@@ -19,8 +19,9 @@ def _missing(value: object) -> bool:
     return value is None or (isinstance(value, float) and value != value) or str(value).strip() == ""
 
 
-def _label_key(value: object) -> str:
-    """Labels are compared as stripped strings: `" Pos"` and `"pos"` differ only by case, handled below."""
+def label_key(value: object) -> str:
+    """A label as the stripped string it is compared as: an integral float is its integer (pandas reads a 0/1 column
+    with a gap as 0.0/1.0); `" Pos"` and `"pos"` differ only by case, which `standardize` handles."""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return str(value).strip()
@@ -113,7 +114,7 @@ def _encode_labels(dd: DatasetDict, name: str, label_names: Sequence[str] | None
     if isinstance(feature, ClassLabel) and label_names is None:
         names = list(feature.names)
     else:
-        raw = [_label_key(v) for v in dd["train"]["label"]]
+        raw = [label_key(v) for v in dd["train"]["label"]]
         if label_names is not None:
             names = list(label_names)
         else:
@@ -125,11 +126,11 @@ def _encode_labels(dd: DatasetDict, name: str, label_names: Sequence[str] | None
                 names = sorted(uniq, key=int)
             else:
                 names = sorted(uniq)
-    by_key = {_label_key(n): i for i, n in enumerate(names)}
+    by_key = {label_key(n): i for i, n in enumerate(names)}
     by_fold = {k.casefold(): i for k, i in by_key.items()}
 
     def index(v: object) -> int:
-        k = _label_key(v)
+        k = label_key(v)
         return by_key.get(k, by_fold.get(k.casefold(), -1))
 
     def encode(batch: dict) -> dict:
@@ -153,7 +154,7 @@ def _encode_labels(dd: DatasetDict, name: str, label_names: Sequence[str] | None
         ds = ds.map(encode, batched=True, features=Features({"text": Value("string"), "label": Value("int64")}))
         unseen = ds.filter(lambda b: [x < 0 for x in b["label"]], batched=True)
         if len(unseen):
-            bad = sorted({_label_key(v) for v in dd[split]["label"]} - set(by_key) - set(map(_label_key, folded)))
+            bad = sorted({label_key(v) for v in dd[split]["label"]} - set(by_key) - set(map(label_key, folded)))
             raise TextgruError(
                 f"{name}: label(s) {bad[:5]} in the {split} split never occur in training (labels: {names}); "
                 "fix the file or drop those rows."

@@ -19,6 +19,7 @@ from torchmetrics.classification import (
 )
 
 from textgru.data.labelled import datasets_quiet, load_classification_data
+from textgru.data.labels import label_key
 from textgru.errors import TextgruError
 from textgru.inference.reports import write_json
 from textgru.plots import plot_confusion_matrix
@@ -119,7 +120,7 @@ def _given_rows(ds: Dataset, text_column: str, label_column: str) -> tuple[list[
     for text, label in zip(ds[text_column], ds[label_column], strict=True):
         if isinstance(text, str) and text.strip() and label is not None and str(label).strip():
             texts.append(text)
-            labels.append(feature.int2str(label) if isinstance(feature, ClassLabel) else str(label))
+            labels.append(feature.int2str(label) if isinstance(feature, ClassLabel) else label_key(label))
     if len(texts) < len(ds):
         log.info("the given dataset: skipped %d rows without a text or a label", len(ds) - len(texts))
     if not texts:
