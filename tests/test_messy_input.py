@@ -379,6 +379,9 @@ def test_predict_inputs_of_other_kinds(tmp_path: Path, caplog: pytest.LogCapture
     (tmp_path / "blank_first.csv").write_text("\n\ntext\ngood\n")  # the header after blank lines (was: columns [None])
     assert read_texts(None, str(tmp_path / "blank_first.csv")) == ["good"]
     assert read_texts(None, str(tmp_path / "q.tsv")) == ['"Best movie ever', "great film"]
+    written = ["great movie\nreally lovely", 'he said "awful"', "bad", "a\ttab"]  # as pandas writes a TSV, quoted
+    (tmp_path / "w.tsv").write_text('text\n"great movie\nreally lovely"\n"he said ""awful"""\nbad\n"a\ttab"\n')
+    assert read_texts(None, str(tmp_path / "w.tsv")) == written  # as training reads it (was 6 texts, quotes kept)
     (tmp_path / "f.parquet").write_bytes(b"PAR1\x15\x04\x00\xff\xfe binary")
     with pytest.raises(TextgruError, match=r"f.parquet: .parquet files are not read here; give .txt"):
         read_texts(None, str(tmp_path / "f.parquet"))

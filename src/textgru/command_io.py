@@ -58,8 +58,7 @@ def read_texts(
     raw = decode_bytes(p.read_bytes(), p.name)
     if suffix in (".csv", ".tsv"):
         csv.field_size_limit(max(csv.field_size_limit(), len(raw) + 1))  # one long text is a long field, not an error
-        tsv = {"delimiter": "\t", "quoting": csv.QUOTE_NONE}  # a tab-separated file has no quoting: '"' is text
-        rows = list(csv.DictReader(io.StringIO(raw.lstrip("\r\n"), newline=""), **({} if suffix == ".csv" else tsv)))
+        rows = _delimited_rows(raw.lstrip("\r\n"), p.name, "," if suffix == ".csv" else "\t")
         columns = list(rows[0]) if rows else []
         if rows and text_column not in columns:
             raise TextgruError(f"column {text_column!r} not in {p.name}; columns are {columns}; set text_column=")
@@ -172,3 +171,20 @@ def format_table(results: list[dict[str, Any]], width: int = 60) -> str:
         t = t if len(t) <= width else t[: width - 1] + "…"
         lines.append(f"{t:<{width}} {r['label']:<12}" + "".join(f" {r['probs'][n]:>10.3f}" for n in labels))
     return "\n".join(lines)
+
+
+def _delimited_rows(raw: str, name: str, delimiter: str) -> list[dict[str, str]]:
+    """The rows of a CSV, or of a TSV read as training reads it (pandas: a field in double quotes may hold tabs,
+    newlines and doubled quotes, as pandas and spreadsheets write them); a TSV whose quotes do not follow that rule
+    (`"Best movie ever<TAB>1`) is read with '"' as plain text, which training refuses, said in a warning."""
+
+    def rows(**quoting: Any) -> list[dict[str, str]]:
+        return list(csv.DictReader(io.StringIO(raw, newline=""), delimiter=delimiter, **quoting))
+
+    if delimiter == ",":
+        return rows()
+    try:
+        return rows(strict=True)
+    except csv.Error as e:
+        log.warning("%s: read with '\"' as plain text: its quotes are not TSV quoting (%s)", name, e)
+        return rows(quoting=csv.QUOTE_NONE)
