@@ -49,7 +49,9 @@ BASE = make_rows(12)  # every label three times or more, so that any file can be
 
 
 def _expected(rows: list[tuple[str, str]]) -> Counter:
-    return Counter((t, y.strip().casefold()) for t, y in rows if t.strip())
+    """Every row with a text, once: a repeat of a text and label is dropped (the first is kept) before splitting."""
+    first = {(t.strip(), y.strip().casefold()): (t, y.strip().casefold()) for t, y in reversed(rows) if t.strip()}
+    return Counter(first.values())
 
 
 def _loaded(dd) -> Counter:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from datasets import ClassLabel, DatasetDict, Features, Value
 
+from textgru.data.repeated_texts import drop_repeats, warn_shared_texts
 from textgru.errors import TextgruError
 
 log = logging.getLogger(__name__)
@@ -94,7 +95,12 @@ def standardize(
         raise TextgruError(f"{name}: the training split is empty; check data.path and the file's contents.")
     if label_column:
         dd = _encode_labels(dd, name, label_names)
+    carved = [split for split in ("validation", "test") if split not in dd]
+    if carved:
+        dd["train"] = drop_repeats(dd["train"], name)
     dd = _carve_missing_splits(dd, name, seed, val_fraction, test_fraction, stratify=bool(label_column))
+    if len(carved) < 2:
+        warn_shared_texts(dd, name)
     if label_column:
         unseen = set(range(len(dd["train"].features["label"].names))) - set(dd["train"]["label"])
         if unseen:

@@ -1,0 +1,55 @@
+"""Texts that occur more than once in labelled data: a repeat that lands in training and in test makes the test score
+a memory test. Before textgru carves validation and test from the training rows, repeats are dropped; splits the user
+gave are left as given, and texts they share are counted in a warning."""
+
+from __future__ import annotations
+
+import logging
+
+from datasets import Dataset, DatasetDict
+
+log = logging.getLogger(__name__)
+
+
+def drop_repeats(ds: Dataset, name: str) -> Dataset:
+    """`ds` without rows whose text (stripped) and label came before; a text with several labels keeps one row per
+    label (said in a warning: they cannot all be right)."""
+    labels = ds["label"] if "label" in ds.column_names else [None] * len(ds)
+    seen: set[tuple[str, object]] = set()
+    labels_of: dict[str, int] = {}
+    keep = []
+    for i, (text, label) in enumerate(zip(ds["text"], labels, strict=True)):
+        key = (text.strip(), label)
+        if key in seen:
+            continue
+        seen.add(key)
+        labels_of[key[0]] = labels_of.get(key[0], 0) + 1
+        keep.append(i)
+    if len(keep) < len(ds):
+        log.info(
+            "%s: dropped %d repeated rows (the same text and label) before splitting, so that no text is both "
+            "trained and tested on; %d remain",
+            name,
+            len(ds) - len(keep),
+            len(keep),
+        )
+        ds = ds.select(keep)
+    several = sum(1 for n in labels_of.values() if n > 1)
+    if several:
+        log.warning("%s: %d texts have more than one label (kept, one row per label)", name, several)
+    return ds
+
+
+def warn_shared_texts(dd: DatasetDict, name: str) -> None:
+    """A warning for each split that shares texts with the training split (files the user split themselves)."""
+    trained = {t.strip() for t in dd["train"]["text"]}
+    for split in ("validation", "test"):
+        shared = sum(1 for t in dd[split]["text"] if t.strip() in trained)
+        if shared:
+            log.warning(
+                "%s: %d of the %s split's %d texts are also in the training split: its scores are optimistic",
+                name,
+                shared,
+                split,
+                len(dd[split]),
+            )
