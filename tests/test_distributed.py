@@ -86,3 +86,15 @@ def test_throughput_counts_real_tokens_only() -> None:
     assert ClassificationTask.count_tokens(None, batch) == 14
     assert LanguageModelTask.count_tokens(None, {"targets": torch.tensor([[1, 2, -100], [3, -100, -100]])}) == 3
     assert ForecastTask.count_tokens(None, {"inputs": torch.zeros(4, 12, 2)}) == 48  # time steps read
+
+
+def test_only_srun_tasks_count_as_ranks_of_a_slurm_job() -> None:
+    """Found by a review: inside `salloc -n 2` (or an sbatch script with 2 tasks) every command was taken for one
+    rank of an srun launch, so two runs started in the same second shared one folder and `textgru tune` was refused."""
+    from textgru.distributed import _srun_task
+
+    allocation = {"SLURM_NTASKS": "2", "SLURM_JOB_ID": "7", "SLURM_PROCID": "0", "SLURM_JOB_NAME": "bash"}
+    assert not _srun_task(allocation)  # the allocation's shell: a single process
+    assert not _srun_task({**allocation, "SLURM_STEP_ID": str(0xFFFFFFFB)})  # the batch step of an sbatch script
+    assert _srun_task({**allocation, "SLURM_STEP_ID": "0"}) and _srun_task({**allocation, "SLURM_STEPID": "3"})
+    assert not _srun_task({**allocation, "SLURM_NTASKS": "1", "SLURM_STEP_ID": "0"})  # srun of one task

@@ -13,17 +13,22 @@ from textgru.errors import TextgruError
 
 log = logging.getLogger(__name__)
 
+
 # Read once, when textgru is imported at process start: Lightning's own launcher later sets LOCAL_RANK in the
 # launching process too, which must not make it look like a rank that an external launcher started.
-_STARTED_FOR_ONE_RANK = (
-    "LOCAL_RANK" in os.environ
-    or "TORCHELASTIC_RUN_ID" in os.environ
-    or int(os.environ.get("SLURM_NTASKS", "1") or 1) > 1
-)
+def _srun_task(env: dict[str, str] | os._Environ[str] = os.environ) -> bool:
+    """Whether `srun` started this process as one of several tasks of a job step. The shell of an allocation
+    (`salloc -n 2`, an sbatch script) has SLURM_NTASKS too, but no step: commands started there are single
+    processes (two runs started at once there each need a folder of their own)."""
+    step = env.get("SLURM_STEP_ID", env.get("SLURM_STEPID", ""))
+    return int(env.get("SLURM_NTASKS", "1") or 1) > 1 and step.isdigit() and int(step) < 0xFFFFFFF0  # not batch/extern
+
+
+_STARTED_FOR_ONE_RANK = "LOCAL_RANK" in os.environ or "TORCHELASTIC_RUN_ID" in os.environ or _srun_task()
 
 
 def launched_externally() -> bool:
-    """True in a process that torchrun, SLURM (several tasks) or Lightning's ddp launcher started for one rank."""
+    """True in a process that torchrun, srun (several tasks) or Lightning's ddp launcher started for one rank."""
     return _STARTED_FOR_ONE_RANK
 
 
