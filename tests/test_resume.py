@@ -644,3 +644,39 @@ def test_resume_trusts_the_targets_of_the_config_dir_it_is_given(tiny_run: Path,
         resume_config(RunFolder(run), last, more, ["--config-dir", str(mine)]).optimizer["_target_"]
         == "torch.optim.SGD"
     )
+
+
+def test_sigterm_outside_lightnings_loops_is_stopped_like_ctrl_c(tmp_path: Path, small_csv: Path) -> None:
+    """Found by a review: a scheduler's SIGTERM while the data was read (or between fit and scoring) ended the run at
+    once, exit 143, no line, and a folder that resume= refused. Now: exit 130, one line, and a run stopped before it
+    wrote anything leaves no folder; inside Lightning's loops SIGTERM stays Lightning's (it stops after a step)."""
+    from textgru.console import _interrupt, sigterm_as_ctrl_c, sigterm_left_to_lightning
+
+    before = signal.getsignal(signal.SIGTERM)
+    try:
+        sigterm_as_ctrl_c()
+        with pytest.raises(KeyboardInterrupt), sigterm_left_to_lightning():  # a signal Lightning did not act on
+            assert signal.getsignal(signal.SIGTERM) is not _interrupt
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.05)  # the handler runs: it only notes the signal
+        assert signal.getsignal(signal.SIGTERM) is _interrupt
+    finally:
+        signal.signal(signal.SIGTERM, before)
+    run = tmp_path / "run"
+    args = ["data=local", f"data.path={small_csv}", "data.text_column=review", "data.label_column=sentiment"]
+    p = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts" / "train.py"), *args, *TINY_MODEL, f"hydra.run.dir={run}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
+    for line in p.stdout:  # the run's first line: it goes on to read the data and train the tokenizer
+        if "run folder" in line:
+            p.send_signal(signal.SIGTERM)
+            break
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 130, err[-2000:]
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "Traceback" not in err, err[-2000:]
+    assert not run.exists() or (run / "config.yaml").exists()  # no half-made folder that resume= would refuse

@@ -97,6 +97,7 @@ def run_command(target: str, cfg: Any, raw: dict[str, str]) -> Any:
         fail(f"{key} is required: pass {key}=...")
     except (TrainingStopped, KeyboardInterrupt) as e:  # Ctrl+C or SIGTERM: the whole sweep stops, not only a job
         if not in_hydra_multirun() and isinstance(e, KeyboardInterrupt):
+            remove_unstarted_hydra_run()  # stopped before the run wrote anything (reading its data): nothing to keep
             raise  # main() names the command that was stopped
         if in_hydra_multirun():  # the jobs it finished are summarised (the stopped one as unfinished)
             summarise_sweep(Path(HydraConfig.get().sweep.dir), str(cfg.optimized_metric), cfg.optimized_mode)
@@ -222,7 +223,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         command, rest = argv[0], argv[1:]
         if command not in COMMANDS:
             fail(f"unknown command {command!r}; choose one of: {', '.join(COMMANDS)} (textgru --help)")
-        if command not in ("train", "tune", "serve"):  # those stop gracefully on their own (Lightning's, uvicorn's)
+        if command != "serve":  # uvicorn stops gracefully on its own; training leaves it to Lightning inside fit
             sigterm_as_ctrl_c()
         try:
             COMMANDS[command][1](rest)

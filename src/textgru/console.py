@@ -58,15 +58,41 @@ def utf8_output() -> None:
             stream.reconfigure(encoding="utf-8")
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 def sigterm_as_ctrl_c() -> None:
     """From now on SIGTERM raises KeyboardInterrupt, as Ctrl+C does, so that a command's `finally` blocks remove
     what it was writing aside (by default SIGTERM ends the process at once and leaves it behind)."""
-    import signal
+    signal.signal(signal.SIGTERM, _interrupt)
 
-    def interrupt(signum: int, frame: Any) -> None:
+
+_TERM_RECEIVED: list[bool] = [False]
+
+
+def _note_term(signum: int, frame: Any) -> None:
+    _TERM_RECEIVED[0] = True
+
+
+@contextmanager
+def sigterm_left_to_lightning() -> Iterator[None]:
+    """Inside Lightning's fit, validate and test, SIGTERM is Lightning's: fit stops at the end of a step (and stops
+    the other ranks). Lightning also calls the handler it finds installed, so `sigterm_as_ctrl_c`'s gives way
+    meanwhile to one that only notes the signal: one that came while Lightning's handler was not yet (or no longer)
+    installed, or that Lightning let finish (validate, test), becomes Ctrl+C once the block is done. A handler of
+    anyone else's is left as it is."""
+    if signal.getsignal(signal.SIGTERM) is not _interrupt:
+        yield
+        return
+    _TERM_RECEIVED[0] = False
+    signal.signal(signal.SIGTERM, _note_term)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, _interrupt)
+    if _TERM_RECEIVED[0]:
         raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, interrupt)
 
 
 class ConsoleFilter(logging.Filter):

@@ -24,6 +24,7 @@ from textgru.command_line_checks import one_line
 from textgru.config import in_hydra_multirun
 from textgru.config_checks import check_config
 from textgru.config_path_rules import absolute_data_paths
+from textgru.console import sigterm_left_to_lightning
 from textgru.distributed import check_trainer_devices, one_config_per_trial, process_rank
 from textgru.errors import TextgruError, TrainingStopped
 from textgru.loggers import build_loggers, check_logger_packages
@@ -89,7 +90,8 @@ def train(
 
         start = time.time()
         try:
-            trainer.fit(module, datamodule=datamodule, ckpt_path=str(resume_from) if resume_from is not None else None)
+            with sigterm_left_to_lightning():
+                trainer.fit(module, datamodule=datamodule, ckpt_path=None if resume_from is None else str(resume_from))
         except SystemExit:  # Lightning's answer to Ctrl+C (exit 1) and to SIGTERM (SIGTERMException, exit code 0)
             raise TrainingStopped(stopped_training(run)) from None
         train_seconds = time.time() - start
@@ -103,8 +105,9 @@ def train(
         if ckpt:
             log.info("best checkpoint: %s", ckpt)
         try:
-            val = trainer.validate(module, datamodule=datamodule, ckpt_path=ckpt, verbose=False)[0]
-            test = trainer.test(module, datamodule=datamodule, ckpt_path=ckpt, verbose=False)[0]  # writes the artifacts
+            with sigterm_left_to_lightning():
+                val = trainer.validate(module, datamodule=datamodule, ckpt_path=ckpt, verbose=False)[0]
+                test = trainer.test(module, datamodule=datamodule, ckpt_path=ckpt, verbose=False)[0]  # the artifacts
         except SystemExit:  # stopped while scoring (exit 1, no line): a resume of the trained run scores it
             raise TrainingStopped(stopped_training(run)) from None
 
@@ -116,6 +119,8 @@ def train(
             tracker.finish(metrics)
         finished = True
         return metrics
+    except KeyboardInterrupt:  # SIGTERM or Ctrl+C outside Lightning's fit, validate and test (between them)
+        raise TrainingStopped(stopped_training(run)) from None
     finally:
         if not finished and trainer.is_global_zero:
             set_aside_unfinished_best(run)
