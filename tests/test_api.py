@@ -139,7 +139,8 @@ def test_evaluate_takes_what_the_data_sources_take(
     assert clf.evaluate(four, text_column="review", label_column="sentiment")["n"] == 4
     as_cli = {**data_cfg("local"), "path": str(four), "text_column": "review", "label_column": "sentiment"}
     assert clf.evaluate(as_cli, split="all")["n"] == 4  # textgru eval data=local ... split=all: it refused to split
-    (tmp_path / "more.csv").write_text("review,sentiment\n" + "good day,pos\nbad day,neg\nok day,neutral\n" * 4)
+    more = "".join(f"good day {i},pos\nbad day {i},neg\nok day {i},neutral\n" for i in range(4))  # repeats: dropped
+    (tmp_path / "more.csv").write_text("review,sentiment\n" + more)
     globbed = clf.evaluate({**as_cli, "path": str(tmp_path / "*.csv")}, split="all")  # a glob: split, then joined
     assert globbed["n"] == 16
     rows = make_rows(30, seed=4)

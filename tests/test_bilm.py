@@ -29,9 +29,9 @@ from textgru.models.bilm import BiGRULanguageModel
 from textgru.models.gru_classifier import GRUClassifier
 from textgru.models.transfer import TRANSFERRED
 from textgru.optim import slanted_triangular
+from textgru.run_schedule import fit_epochs_to_min_steps
 from textgru.tasks.finetuning import FineTuning, layer_groups, trainable_groups
 from textgru.tasks.sentiment import build as build_classification
-from textgru.training import fit_epochs_to_min_steps
 
 B_TOKENS = [f"b{i}" for i in range(20)]
 RECIPE = {

@@ -190,7 +190,7 @@ class _Batches:
     ],
 )
 def test_every_run_validates_before_it_ends(trainer: dict, expected: tuple) -> None:
-    from textgru.training import fit_validation_to_run
+    from textgru.run_schedule import fit_validation_to_run
 
     cfg = OmegaConf.create({"trainer": {**trainer, "fast_dev_run": False, "limit_train_batches": None}})
     fit_validation_to_run(cfg, _Batches(465))

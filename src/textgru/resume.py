@@ -25,11 +25,9 @@ from textgru.stopping import check_can_train_on
 log = logging.getLogger(__name__)
 
 
-def resume_config(
-    run: RunFolder, checkpoint: Path, overrides: Sequence[str], config_dirs: Sequence[str] = ()
-) -> DictConfig:
+def resume_config(run: RunFolder, checkpoint: Path, overrides: Sequence[str], dirs: Sequence[str] = ()) -> DictConfig:
     """The run's `config.yaml` with `key=value` overrides applied (e.g. a larger `trainer.max_epochs`), pointed at
-    the folder as it is reached now; one line for anything that cannot be resumed. `config_dirs`: the command's
+    the folder as it is reached now; one line for anything that cannot be resumed. `dirs`: the command's
     `--config-dir DIR` flags, whose configs' `_target_`s the run may name, like `./conf`'s."""
     _refuse_if_not_a_run(run)
     cfg = OmegaConf.load(run.config)
@@ -66,7 +64,7 @@ def resume_config(
             )
         OmegaConf.update(cfg, key.lstrip("+"), _override_value(override), force_add=True)
     check_resumable(run, checkpoint, cfg.get("trainer") or {})  # a finished run: only with a limit raised
-    check_config_targets(cfg, run.config, config_dirs)  # what will be instantiated: the config with the overrides
+    check_config_targets(cfg, run.config, dirs)  # what will be instantiated: the config with the overrides
     with open_dict(cfg):  # the folder as given now (it may have been moved or be reached by another path)
         cfg.paths.run_dir = str(run.path)
         for callback in cfg.callbacks.values():

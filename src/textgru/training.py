@@ -16,7 +16,7 @@ from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.callbacks.progress import ProgressBar as BaseProgressBar
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import DictConfig, OmegaConf
 
 from textgru.callbacks import ProgressBar, RunArtifacts, RunProgress, SameConfigOnAllRanks, TokensPerSecond
 from textgru.checkpointing import AtomicCheckpointIO, ExactResume
@@ -36,6 +36,7 @@ from textgru.resume import (
     record_resumed_config,
 )
 from textgru.run_folder import RunFolder, set_aside_unfinished_best
+from textgru.run_schedule import fit_epochs_to_min_steps, fit_validation_to_run
 from textgru.stopping import stop_note, stop_reason, stopped_training
 from textgru.tasks import task_module
 from textgru.tracking import RunTracker
@@ -192,62 +193,3 @@ def final_metrics(
     metrics["global_step"] = int(progress.get("run/global_step", trainer.global_step))
     metrics["stopped_by"] = progress.get("stopped_by", "other")  # what ended training (stopping.stop_reason)
     return metrics
-
-
-def fit_validation_to_run(cfg: DictConfig, dm: L.LightningDataModule) -> None:
-    """A run that would end before its first validation (a step interval longer than the run, or
-    `max_steps` inside the first epoch of an epoch-validated run) would have no best checkpoint and no
-    metric for early stopping: validate at the run's end instead."""
-    trainer = cfg.trainer
-    interval = trainer.val_check_interval
-    per_epoch = interval is None and trainer.check_val_every_n_epoch is not None
-    if trainer.fast_dev_run or not (
-        per_epoch or (isinstance(interval, int) and trainer.check_val_every_n_epoch is None)
-    ):
-        return
-    steps_per_epoch = len(dm.train_dataloader())
-    limit = trainer.limit_train_batches
-    if isinstance(limit, int):
-        steps_per_epoch = min(steps_per_epoch, limit)
-    elif isinstance(limit, float):
-        steps_per_epoch = max(1, int(steps_per_epoch * limit))
-    max_steps, max_epochs = trainer.max_steps or -1, trainer.max_epochs or -1
-    if per_epoch:
-        if 0 < max_steps < steps_per_epoch:
-            log.info("validating after %d steps (trainer.max_steps ends the run inside the first epoch)", max_steps)
-            with open_dict(cfg):
-                cfg.trainer.val_check_interval, cfg.trainer.check_val_every_n_epoch = max_steps, None
-        return
-    candidates = [s for s in (max_steps, max_epochs * steps_per_epoch) if s > 0]
-    total = min(candidates) if candidates else interval
-    if total < interval:
-        log.info("validating every %d steps (the run is shorter than trainer.val_check_interval=%d)", total, interval)
-        with open_dict(cfg):
-            cfg.trainer.val_check_interval = total
-
-
-def fit_epochs_to_min_steps(cfg: DictConfig, dm: L.LightningDataModule) -> None:
-    """`trainer.min_steps` means at least that many optimizer steps: where `max_epochs` of this data's epochs would
-    end the run sooner (few-label runs have short epochs), more epochs are run, and validated every k-th epoch
-    so that the run validates about as often as `max_epochs` epochs would (validation would otherwise cost more
-    than training). Lightning's own `min_steps` only holds early stopping back."""
-    trainer = cfg.trainer
-    min_steps, max_epochs, every = trainer.min_steps, trainer.max_epochs, trainer.check_val_every_n_epoch
-    if not min_steps or not max_epochs or max_epochs < 0 or trainer.fast_dev_run:
-        return
-    steps_per_epoch = max(1, len(dm.train_dataloader()))
-    needed = -(-int(min_steps) // steps_per_epoch)
-    if needed <= max_epochs:
-        return
-    k = max(1, needed // max_epochs) if every == 1 and trainer.val_check_interval is None else every
-    if k:
-        needed = -(-needed // k) * k  # the last epoch is a validated one
-    how = f"{k} epochs" if k else "trainer.val_check_interval steps"
-    log.info(
-        "training %d epochs of %d steps instead of %d (trainer.min_steps=%d), validating every %s",
-        *(needed, steps_per_epoch, max_epochs, min_steps, how),
-    )
-    with open_dict(cfg):
-        cfg.trainer.max_epochs = needed
-        if k:
-            cfg.trainer.check_val_every_n_epoch = k
