@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import lightning as L
@@ -37,6 +38,9 @@ def test_train_fast_dev_run_on_default_tweets(tmp_path: Path) -> None:
     ours = [line for line in r.stderr.splitlines() if line.startswith("[")]
     assert ours and len(ours) == len(set(ours)), r.stderr
     assert "litlogger" in (tmp_path / "run" / "train.log").read_text()  # kept in the log file
+    # stdout is not a terminal (a batch job's log): no live bar, so each epoch is a line, as in train.log
+    epoch = re.compile(r"epoch 0 \(step 1\): train/accuracy .*train/loss [0-9.]+ .*val/macro_f1 [0-9.]+")
+    assert epoch.search(r.stderr) and epoch.search((tmp_path / "run" / "train.log").read_text()), r.stderr
     best = tmp_path / "run" / "checkpoints" / "best.ckpt"
     assert f"run folder: {tmp_path / 'run'}" in r.stdout
     assert not best.exists() and "textgru eval" not in r.stdout  # fast_dev_run writes no checkpoint to point at
@@ -171,3 +175,21 @@ def test_same_seed_same_metrics(small_csv: Path, tmp_path: Path) -> None:
     for timing in ("train_seconds", "train_tokens_per_sec"):
         a.pop(timing), b.pop(timing)
     assert a == b
+
+
+def test_epoch_lines_stay_in_the_log_file_where_a_live_bar_is_drawn() -> None:
+    """On a terminal the progress bar shows each epoch; the epoch lines then go to train.log only (a line written
+    under a live bar would break it)."""
+    import logging
+
+    from textgru.console import ConsoleFilter
+
+    def record(**extra: bool) -> logging.LogRecord:
+        made = logging.LogRecord("textgru.callbacks", logging.INFO, __file__, 1, "epoch 0 (step 4): ...", None, None)
+        made.__dict__.update(extra)
+        return made
+
+    console = ConsoleFilter()
+    assert (
+        console.filter(record()) and console.filter(record(console=True)) and not console.filter(record(console=False))
+    )

@@ -1,6 +1,6 @@
 """Lightning callbacks of a textgru run: the task's artifacts written by rank zero after testing, a check that every
-data-parallel rank trains the same configuration, training throughput in real tokens/s, the run's progress, and the
-progress bar."""
+data-parallel rank trains the same configuration, training throughput in real tokens/s, the run's progress, a line
+per epoch, and the progress bar."""
 
 from __future__ import annotations
 
@@ -138,3 +138,25 @@ class ProgressBar(RichProgressBar):
         if self.trainer.max_epochs is not None and self.trainer.max_epochs < 0:
             return f"Epoch {current_epoch}".ljust(len(self.validation_description))
         return super()._get_train_description(current_epoch)
+
+
+class EpochLines(Callback):
+    """A log line for each training epoch: its training and validation metrics. In `train.log` always, and on the
+    console where no progress bar is drawn live (stdout is a file or pipe: a batch job's log, `nohup`), so that a
+    long run shows its progress there too, not only when it ends."""
+
+    def __init__(self, console: bool) -> None:
+        self.console = console
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if not trainer.is_global_zero:
+            return
+        metrics = {
+            k.removesuffix("_epoch"): float(v)
+            for k, v in trainer.callback_metrics.items()
+            if k.startswith(("train/", "val/")) and not k.endswith("_step") and v.numel() == 1
+        }
+        shown = "  ".join(f"{k} {v:.4g}" if abs(v) < 1e4 else f"{k} {v:.0f}" for k, v in sorted(metrics.items()))
+        log.info(
+            "epoch %d (step %d): %s", trainer.current_epoch, trainer.global_step, shown, extra={"console": self.console}
+        )

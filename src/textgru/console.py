@@ -101,7 +101,7 @@ class ConsoleFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.name == "textgru" or record.name.startswith("textgru."):
-            return True
+            return getattr(record, "console", True)  # `extra={"console": False}`: the log file only
         return record.levelno >= logging.ERROR
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,7 +19,7 @@ from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.callbacks.progress import ProgressBar as BaseProgressBar
 from omegaconf import DictConfig, OmegaConf
 
-from textgru.callbacks import ProgressBar, RunArtifacts, RunProgress, SameConfigOnAllRanks, TokensPerSecond
+from textgru.callbacks import EpochLines, ProgressBar, RunArtifacts, RunProgress, SameConfigOnAllRanks, TokensPerSecond
 from textgru.checkpointing import AtomicCheckpointIO, ExactResume
 from textgru.command_line_checks import one_line
 from textgru.config import in_hydra_multirun
@@ -158,8 +159,10 @@ def build_trainer(
     try:
         callbacks = [instantiate(c) for c in cfg.callbacks.values() if c is not None]
         callbacks += [RunArtifacts(run), SameConfigOnAllRanks(run), TokensPerSecond(), RunProgress(), ExactResume()]
-        if cfg.trainer.get("enable_progress_bar", True) and not any(isinstance(c, BaseProgressBar) for c in callbacks):
+        bar = cfg.trainer.get("enable_progress_bar", True)
+        if bar and not any(isinstance(c, BaseProgressBar) for c in callbacks):
             callbacks.append(ProgressBar())  # unless the config adds a progress bar of its own
+        callbacks.append(EpochLines(console=not (bar and sys.stdout.isatty())))
         callbacks += tracker.callbacks
         loggers = build_loggers(cfg, run, resuming=resuming, mlflow=tracker.logger)
         return instantiate(
