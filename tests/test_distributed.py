@@ -98,3 +98,21 @@ def test_only_srun_tasks_count_as_ranks_of_a_slurm_job() -> None:
     assert not _srun_task({**allocation, "SLURM_STEP_ID": str(0xFFFFFFFB)})  # the batch step of an sbatch script
     assert _srun_task({**allocation, "SLURM_STEP_ID": "0"}) and _srun_task({**allocation, "SLURM_STEPID": "3"})
     assert not _srun_task({**allocation, "SLURM_NTASKS": "1", "SLURM_STEP_ID": "0"})  # srun of one task
+
+
+def test_another_rank_leaves_rank_zeros_log_file(tmp_path: Path) -> None:
+    """Found by a review: under torchrun every rank opens the shared run folder's train.log; rank 1 removed it while
+    it was still empty, and rank zero went on writing into a deleted file (no train.log in 3 runs of 3)."""
+    import logging
+
+    from textgru.distributed import quiet_other_ranks
+
+    root = logging.getLogger()
+    before = root.handlers
+    shared = logging.FileHandler(tmp_path / "train.log")  # rank zero's, not yet written to
+    root.handlers = [shared]  # this process's own handlers (pytest's among them) are left out of it
+    try:
+        quiet_other_ranks()
+        assert shared not in root.handlers and (tmp_path / "train.log").exists()
+    finally:
+        root.handlers = before
