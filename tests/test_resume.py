@@ -680,3 +680,28 @@ def test_sigterm_outside_lightnings_loops_is_stopped_like_ctrl_c(tmp_path: Path,
     errors = [line for line in err.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "Traceback" not in err, err[-2000:]
     assert not run.exists() or (run / "config.yaml").exists()  # no half-made folder that resume= would refuse
+
+
+@pytest.mark.slow
+def test_sigterm_to_the_whole_job_with_dataloader_workers_is_a_stop(tmp_path: Path, small_csv: Path) -> None:
+    """Found by a review: a scheduler signals every process of the job, DataLoader workers included; the run died
+    with "DataLoader worker ... is killed by signal: Terminated" and a traceback (exit 1) instead of the resume line."""
+    run = tmp_path / "run"
+    args = ["data=local", f"data.path={small_csv}", "data.text_column=review", "data.label_column=sentiment"]
+    more = ["data.num_workers=1", "trainer.max_epochs=300", "callbacks.early_stopping=null", f"hydra.run.dir={run}"]
+    p = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts" / "train.py"), *args, *TINY_MODEL, *more],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        start_new_session=True,
+    )
+    while not (run / "checkpoints" / "last.ckpt").exists() and p.poll() is None:
+        time.sleep(0.2)
+    time.sleep(2)  # well inside training, workers running
+    os.killpg(p.pid, signal.SIGTERM)
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 130, err[-3000:]
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and f"resume={run}" in errors[0] and "Traceback" not in err, err[-3000:]

@@ -114,3 +114,10 @@ def stopped_training(run: Any) -> str:
         "training was stopped before its first checkpoint (checkpoints/last.ckpt is written after each validation and "
         "every callbacks.checkpoint.every_n_minutes), so there is nothing to resume: start a new run (in a new folder)"
     )
+
+
+def worker_ended_by_sigterm(error: BaseException) -> bool:
+    """Whether `error` is PyTorch's "DataLoader worker (pid N) is killed by signal: Terminated": a scheduler's
+    preemption or time limit sends SIGTERM to every process of the job, workers included, so the run was stopped,
+    not broken."""
+    return isinstance(error, RuntimeError) and "DataLoader worker" in str(error) and "Terminated" in str(error)

@@ -38,7 +38,7 @@ from textgru.resume import (
 )
 from textgru.run_folder import RunFolder, set_aside_unfinished_best
 from textgru.run_schedule import fit_epochs_to_min_steps, fit_validation_to_run
-from textgru.stopping import stop_note, stop_reason, stopped_training
+from textgru.stopping import stop_note, stop_reason, stopped_training, worker_ended_by_sigterm
 from textgru.tasks import task_module
 from textgru.tracking import RunTracker
 
@@ -122,6 +122,10 @@ def train(
         finished = True
         return metrics
     except KeyboardInterrupt:  # SIGTERM or Ctrl+C outside Lightning's fit, validate and test (between them)
+        raise TrainingStopped(stopped_training(run)) from None
+    except RuntimeError as e:
+        if not worker_ended_by_sigterm(e):
+            raise
         raise TrainingStopped(stopped_training(run)) from None
     finally:
         if not finished and trainer.is_global_zero:
