@@ -193,3 +193,24 @@ def test_epoch_lines_stay_in_the_log_file_where_a_live_bar_is_drawn() -> None:
     assert (
         console.filter(record()) and console.filter(record(console=True)) and not console.filter(record(console=False))
     )
+
+
+def test_printed_commands_quote_paths_that_hydra_or_the_shell_would_split(tmp_path: Path) -> None:
+    """Found by a review: a run under /tmp/josé printed `textgru eval ckpt_path=/tmp/josé/...`, which Hydra refused
+    (token recognition error at 'é'); a space split it in the shell. resume= reads the quoted form too."""
+    import shlex
+
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    from textgru.console import command_arg
+    from textgru.run_folder import resume_target
+
+    assert command_arg("ckpt_path", "/tmp/a-1/b_2.ckpt") == "ckpt_path=/tmp/a-1/b_2.ckpt"  # plain: as it is
+    for path in ("/tmp/josé/run", "/tmp/my runs/a=b,c", '/tmp/it\'s "odd"', "C:\\runs\\x"):
+        (arg,) = shlex.split(command_arg("ckpt_path", path))  # the shell's reading of the printed line
+        assert OverridesParser.create().parse_override(arg).value() == path  # and Hydra's
+    run = tmp_path / "jo sé, run"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "checkpoints" / "last.ckpt").write_bytes(b"")
+    (arg,) = shlex.split(command_arg("resume", run))
+    assert resume_target([arg]) == (resume_target([f"resume={run}"]) or ())

@@ -21,6 +21,7 @@ import torch
 
 from textgru import __version__
 from textgru.checkpoint_weights import build_fitting
+from textgru.console import command_arg
 from textgru.errors import TextgruError
 
 FORMAT_VERSION = 2  # 2: `model_class` + `model_args`; 1 (read too): a Hydra `model_config`, never instantiated
@@ -69,7 +70,8 @@ def resolve_checkpoint_path(path: str | os.PathLike[str]) -> Path:
         if found is None:
             last, done = p / "checkpoints" / "last.ckpt", (p / "metrics.json").is_file()  # done: model_checkpoint off
             hint = (
-                f"use {last}" + ("" if done else f", or continue the unfinished run: textgru train resume={p}")
+                f"use {last}"
+                + ("" if done else f", or continue the unfinished run: textgru train {command_arg('resume', p)}")
                 if last.is_file()
                 else "give a run folder that holds checkpoints/best.ckpt, or a .ckpt file"
             )

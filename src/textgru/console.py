@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+import shlex
 import signal
 import sys
 from collections.abc import Iterator, Mapping, Sequence
@@ -95,6 +97,21 @@ def sigterm_left_to_lightning() -> Iterator[None]:
         raise KeyboardInterrupt
 
 
+PLAIN_VALUE = re.compile(r"[A-Za-z0-9_./-]+")
+
+
+def command_arg(key: str, value: object) -> str:
+    """`key=value` as the line a command prints for the user to run: as it is for a plain path; otherwise in Hydra's
+    double quotes (a space, a non-ASCII letter, a comma or `=` would stop Hydra's parser) and then the shell's."""
+    text = str(value)
+    if PLAIN_VALUE.fullmatch(text):
+        return f"{key}={text}"
+    # Hydra's escapes: a quote gets a backslash, and backslashes are doubled only before a quote (or the closing one)
+    escaped = re.sub(r'(\\*)("|$)', lambda m: m.group(1) * 2 + ("\\" + m.group(2) if m.group(2) else ""), text)
+    quoted = f'"{escaped}"'
+    return shlex.quote(f"{key}={quoted}")
+
+
 class ConsoleFilter(logging.Filter):
     """Lets through textgru's own lines and other libraries' errors; warnings from libraries (Python warnings
     included, through `logging.captureWarnings`) and their notices go to the log file only."""
@@ -141,7 +158,10 @@ def run_summary(task: str, metrics: Mapping[str, Any], run_dir: Path, next_comma
     took = f"{metrics.get('train_seconds', float('nan')):.0f} s of training"
     if metrics.get("stopped_by") == "max_time":  # the default config caps training time: say the run was cut short
         head = f"task={task} stopped by trainer.max_time after {took} (step {metrics.get('global_step')}), short of its plan"
-        next_commands = [f"textgru train resume={run_dir} trainer.max_time=null   # train on", *next_commands]
+        next_commands = [
+            f"textgru train {command_arg('resume', run_dir)} trainer.max_time=null   # train on",
+            *next_commands,
+        ]
     else:
         head = f"task={task} finished in {took}"
     lines = [head, ""]

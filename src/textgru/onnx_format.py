@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from textgru.console import command_arg
 from textgru.errors import TextgruError
 
 FORMAT = "textgru-onnx"
@@ -43,10 +44,11 @@ class ExportFolder:
 
     def commands(self, task: str) -> str:
         """The commands that run this export of a `task` model."""
+        ckpt = command_arg("ckpt_path", self.path)
         return {
-            "sentiment": f"textgru predict ckpt_path={self.path} (or eval), textgru serve classifier={self.path}",
-            "lm": f"textgru generate ckpt_path={self.path}, textgru serve lm={self.path}",
-        }.get(task, f"textgru eval ckpt_path={self.path}")
+            "sentiment": f"textgru predict {ckpt} (or eval), textgru serve {command_arg('classifier', self.path)}",
+            "lm": f"textgru generate {ckpt}, textgru serve {command_arg('lm', self.path)}",
+        }.get(task, f"textgru eval {ckpt}")
 
 
 def is_export(path: str | os.PathLike[str]) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -154,7 +155,9 @@ def resume_target(args: list[str]) -> tuple[RunFolder, Path] | None:
         if key == "resume" and not value:
             raise TextgruError("resume= needs the run folder to continue: textgru train resume=<run folder>")
         if key in ("resume", "ckpt_path") and value:
-            path = Path(value).expanduser().absolute()  # config.yaml keeps absolute paths, as Hydra wrote them
+            path = (
+                Path(unquoted(value)).expanduser().absolute()
+            )  # config.yaml keeps absolute paths, as Hydra wrote them
             if key == "resume" and not path.is_file():  # a checkpoint file given as resume= is taken as ckpt_path=
                 if not path.is_dir():
                     raise TextgruError(
@@ -229,5 +232,8 @@ def explicit_run_dir(args: Sequence[str]) -> str | None:
 
 
 def unquoted(value: str) -> str:
-    """An override's value without the quotes Hydra's grammar strips (`'my dir'`, `"my dir"`)."""
-    return value[1:-1] if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"" else value
+    """An override's value without the quotes Hydra's grammar strips (`'my dir'`, `"my dir"`), and their escapes
+    (`\\"` within double quotes, as `console.command_arg` writes them)."""
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        return re.sub(r"(\\+)(['\"]|$)", lambda m: m.group(1)[: len(m.group(1)) // 2] + m.group(2), value[1:-1])
+    return value

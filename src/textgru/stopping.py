@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from textgru.console import command_arg
 from textgru.errors import TextgruError
 
 LIMITS = ("max_time", "max_steps", "max_epochs")  # the trainer limits a resume may raise to train on
@@ -80,7 +81,7 @@ def check_can_train_on(
         value = {"max_time": "null", "max_steps": "-1"}.get(reason, f"<more than {before.get(reason)}>")
         raise TextgruError(
             f"{finished}: trainer.{reason}={_shown(before.get(reason))} stopped its training; to train on from its "
-            f"last checkpoint, raise that limit: textgru train resume={run} trainer.{reason}={value}"
+            f"last checkpoint, raise that limit: textgru train {command_arg('resume', run)} trainer.{reason}={value}"
         )
 
 
@@ -102,14 +103,14 @@ def stop_note(metrics: Mapping[str, Any], trainer_cfg: Mapping[str, Any], run: A
     return (
         f"trainer.max_time={_shown(trainer_cfg.get('max_time'))} stopped training after {metrics.get('global_step')} "
         f"steps, before {planned}; the scores are those of the shortened run. To train on: "
-        f"textgru train resume={run} trainer.max_time=null"
+        f"textgru train {command_arg('resume', run)} trainer.max_time=null"
     )
 
 
 def stopped_training(run: Any) -> str:
     """The line for a run Ctrl+C or SIGTERM stopped: how to continue it, or that nothing was saved to continue from."""
     if run.last_checkpoint.exists():
-        return f"training was stopped before it finished; continue from its last checkpoint: textgru train resume={run.path}"
+        return f"training was stopped before it finished; continue from its last checkpoint: textgru train {command_arg('resume', run.path)}"
     return (
         "training was stopped before its first checkpoint (checkpoints/last.ckpt is written after each validation and "
         "every callbacks.checkpoint.every_n_minutes), so there is nothing to resume: start a new run (in a new folder)"

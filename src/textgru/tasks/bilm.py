@@ -22,6 +22,7 @@ from torch import nn
 from torchmetrics import SumMetric
 
 from textgru.checkpoint import checkpoint_extras
+from textgru.console import command_arg
 from textgru.data.bilm_datamodule import BiLMDataModule
 from textgru.errors import TextgruError
 from textgru.run_folder import RunFolder
@@ -52,7 +53,7 @@ def next_commands(run: RunFolder) -> list[str]:
     from textgru.data.tokenization import NORMALIZER_KEYS
     from textgru.models.transfer import SIZES
 
-    command = f"textgru train task=sentiment model.pretrained_lm={run.path}"
+    command = f"textgru train task=sentiment {command_arg('model.pretrained_lm', run.path)}"
     try:
         cfg = yaml.safe_load(run.config.read_text(encoding="utf-8"))
         tok = cfg["tokenizer"]

@@ -20,6 +20,7 @@ from torch.nn import functional as F
 from torchmetrics import SumMetric
 
 from textgru.checkpoint import checkpoint_extras
+from textgru.console import command_arg
 from textgru.data.forecast_datamodule import ForecastDataModule
 from textgru.models.forecast_baselines import LinearAR, naive_forecast
 from textgru.run_folder import RunFolder
@@ -44,7 +45,7 @@ def validation_metrics(cfg: DictConfig) -> list[str]:
 
 def next_commands(run: RunFolder) -> list[str]:
     """What to run next with this run's checkpoint (printed when the run ends)."""
-    return [f"textgru eval ckpt_path={run.best_checkpoint}", f"open {run.forecast_plot}"]
+    return [f"textgru eval {command_arg('ckpt_path', run.best_checkpoint)}", f"open {run.forecast_plot}"]
 
 
 def build(cfg: DictConfig) -> tuple[ForecastDataModule, ForecastTask]:

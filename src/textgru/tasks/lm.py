@@ -21,6 +21,7 @@ from torchmetrics import SumMetric
 
 from textgru.checkpoint import checkpoint_extras
 from textgru.checkpointing import gather_from_ranks
+from textgru.console import command_arg
 from textgru.data.batching import rank_share
 from textgru.data.lm_datamodule import IGNORE_INDEX, LanguageModelDataModule
 from textgru.errors import TextgruError
@@ -48,7 +49,7 @@ def validation_metrics(cfg: DictConfig) -> list[str]:
 def next_commands(run: RunFolder) -> list[str]:
     """What to run next with this run's checkpoint (printed when the run ends). No prompt: one in characters the
     corpus never had is refused, and the model starts a text of its own without one."""
-    return [f'textgru generate ckpt_path={run.best_checkpoint} max_new_tokens=300 [prompt="..."]']
+    return [f'textgru generate {command_arg("ckpt_path", run.best_checkpoint)} max_new_tokens=300 [prompt="..."]']
 
 
 def build(cfg: DictConfig) -> tuple[LanguageModelDataModule, LanguageModelTask]:

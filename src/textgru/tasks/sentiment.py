@@ -24,6 +24,7 @@ from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionM
 
 from textgru.checkpoint import checkpoint_extras
 from textgru.config_keys import require_keys
+from textgru.console import command_arg
 from textgru.data.classification_datamodule import ClassificationDataModule
 from textgru.errors import TextgruError
 from textgru.run_folder import RunFolder
@@ -50,8 +51,8 @@ def validation_metrics(cfg: DictConfig) -> list[str]:
 
 def next_commands(run: RunFolder) -> list[str]:
     """What to run next with this run's checkpoint (printed when the run ends)."""
-    ckpt = run.best_checkpoint
-    return [f"textgru eval ckpt_path={ckpt}", f'textgru predict ckpt_path={ckpt} text="what a lovely day"']
+    ckpt = command_arg("ckpt_path", run.best_checkpoint)
+    return [f"textgru eval {ckpt}", f'textgru predict {ckpt} text="what a lovely day"']
 
 
 def build(cfg: DictConfig) -> tuple[ClassificationDataModule, ClassificationTask]:
