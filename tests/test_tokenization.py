@@ -33,3 +33,24 @@ def test_vocab_size_and_min_frequency_respected() -> None:
     rare = train_tokenizer(TEXTS, tok_cfg("word", vocab_size=1000, min_frequency=4))
     vocab = rare.get_vocab()
     assert "love" in vocab and "meh" not in vocab  # "meh" occurs 3 times, below min_frequency 4
+
+
+def test_cut_texts_and_unspaced_scripts_are_told(caplog: pytest.LogCaptureFixture) -> None:
+    """Found by a review: texts of 3,000 words were cut to 256 tokens without a word (the label word was at the end),
+    and Chinese under the word tokenizer became one unknown token a sentence (chance accuracy), silently."""
+    from textgru.data.token_counts import report_token_counts
+
+    english = ["the film was good", "a bad day at the office"] * 5
+    with caplog.at_level("INFO", logger="textgru.data.token_counts"):
+        report_token_counts(english, [4, 6] * 5, 5, "word")
+        assert "5 of 10 training texts (50%) are longer than data.max_length=5 tokens" in caplog.text
+        assert "raise data.max_length" in caplog.text and "Chinese" not in caplog.text
+        caplog.clear()
+        report_token_counts(english, [4] * 10, 5, "word")
+        assert caplog.text == ""
+        chinese = ["这部电影非常好看。", "这家餐厅有点失望！"] * 5
+        report_token_counts(chinese, [2] * 10, 256, "word")
+        assert "Chinese, Japanese, Thai" in caplog.text and "tokenizer=bpe or tokenizer=char" in caplog.text
+        caplog.clear()
+        report_token_counts(chinese, [9] * 10, 256, "char")
+        assert caplog.text == ""

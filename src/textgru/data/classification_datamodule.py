@@ -17,19 +17,22 @@ from textgru.config_keys import require_keys
 from textgru.data.batching import bucketed_loader
 from textgru.data.labelled import load_classification_data
 from textgru.data.subset import limit_training_examples
+from textgru.data.token_counts import report_token_counts
 from textgru.data.tokenization import pad_id, train_tokenizer
 
 log = logging.getLogger(__name__)
 
 
 def tokenize_dataset(ds: HFDataset, tokenizer: Tokenizer, max_length: int) -> HFDataset:
-    """Add `input_ids` (truncated to `max_length`, at least one token) and `length` with a batched map."""
-    fingerprint_base = hashlib.sha1(f"{tokenizer.to_str()}|{max_length}".encode()).hexdigest()
+    """Add `input_ids` (truncated to `max_length`, at least one token), `length` and `uncut_length` (the text's
+    tokens before the cut) with a batched map."""
+    fingerprint_base = hashlib.sha1(f"{tokenizer.to_str()}|{max_length}|uncut".encode()).hexdigest()
     unk = tokenizer.token_to_id("[UNK]")
 
     def encode(batch: dict) -> dict:
-        ids = [e.ids[:max_length] or [unk] for e in tokenizer.encode_batch(batch["text"])]
-        return {"input_ids": ids, "length": [len(x) for x in ids]}
+        full = [e.ids for e in tokenizer.encode_batch(batch["text"])]
+        ids = [x[:max_length] or [unk] for x in full]
+        return {"input_ids": ids, "length": [len(x) for x in ids], "uncut_length": [len(x) for x in full]}
 
     fingerprint = None
     if ds._fingerprint:  # cached on disk where the dataset is file-backed: the second run skips the work
@@ -98,6 +101,12 @@ class ClassificationDataModule(L.LightningDataModule):
         if train is not self.raw["train"]:
             self.raw = DatasetDict({**self.raw, "train": train})
         self.splits = {s: tokenize_dataset(ds, self.tokenizer, self.max_length) for s, ds in self.raw.items()}
+        report_token_counts(
+            self.raw["train"]["text"],
+            self.splits["train"]["uncut_length"],
+            self.max_length,
+            self.tokenizer_cfg.get("kind"),
+        )
         # the ids as plain lists: indexing them per batch costs a fraction of Arrow row access
         columns = {s: ds.select_columns(["input_ids", "label", "length"]).to_dict() for s, ds in self.splits.items()}
         self.lengths = {s: c["length"] for s, c in columns.items()}
