@@ -116,6 +116,18 @@ def test_linear_ar_recovers_an_ar_process_and_naive_repeats_the_last_value() -> 
     np.testing.assert_allclose(ar.coef.squeeze(-1).numpy(), [-0.3, 0.6, 0.5], atol=0.03)
     assert ar.rollout(windows[:5, :2, None], 4).shape == (5, 4, 1)
     assert torch.equal(naive_forecast(windows[:5, :2, None], 3), windows[:5, 1:2, None].expand(5, 3, 1))
+    # a constant column (all zeros once normalised) beside two real ones: the same fit of the real ones as without it
+    # (found by a review: the default lstsq driver returned a rank-0 fit, test MSE 0.0123 -> 0.0766)
+    torch.manual_seed(0)
+    t = torch.arange(600.0)
+    real = torch.stack([torch.sin(t / 7) + 0.1 * torch.randn(600), torch.sin(t / 30) + 0.1 * torch.randn(600)], 1)
+    errors = []
+    for series in (real, torch.cat([real, torch.zeros(600, 1)], 1)):
+        x = torch.stack([series[i : i + 24] for i in range(575)])  # (575, 24, features)
+        y = series[24:599].unsqueeze(1)  # (575, 1, features)
+        fitted = LinearAR().fit(x[:400], y[:400])
+        errors.append(float(((fitted(x[400:]) - y[400:, 0])[:, :2] ** 2).mean()))
+    assert errors[1] == pytest.approx(errors[0], rel=1e-3), errors
 
 
 @pytest.mark.parametrize("bidirectional", [False, True])

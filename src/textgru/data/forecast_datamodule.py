@@ -85,6 +85,9 @@ class ForecastDataModule(L.LightningDataModule):
         train = self.series.values[:val_start]
         self.mean = train.mean(axis=0)  # (features,)
         self.std = np.where(train.std(axis=0) > 0, train.std(axis=0), 1.0)  # (features,)
+        constant = [str(c) for c, s in zip(self.series.columns, train.std(axis=0), strict=True) if not s > 0]
+        if constant:
+            log.warning("column(s) %s are constant over the training span: nothing to learn from them", constant)
         normed = torch.tensor((self.series.values - self.mean) / self.std, dtype=torch.float32)  # (time, features)
         w, h = self.window, self.horizon
         spans = {"train": (0, val_start), "validation": (val_start, test_start), "test": (test_start, n)}

@@ -25,7 +25,10 @@ class LinearAR(nn.Module):
         # inputs: (n, time, features); targets: (n, horizon, features), the first step is fitted
         x = inputs.flatten(1).double()  # (n, time*features)
         x = torch.cat([x, torch.ones(len(x), 1, dtype=x.dtype)], dim=1)  # (n, time*features + 1)
-        self.coef = torch.linalg.lstsq(x, targets[:, 0].double()).solution.float()  # (time*features + 1, features)
+        # SVD with a cut-off: a column that is constant (zero once normalised, give or take rounding) or a copy of
+        # another leaves a direction the data does not fix; without the cut-off it got huge, noise-fitted weights
+        fitted = torch.linalg.lstsq(x, targets[:, 0].double(), rcond=1e-10, driver="gelsd").solution
+        self.coef = fitted.float()  # (time*features + 1, features)
         return self
 
     def forward(self, window: torch.Tensor) -> torch.Tensor:
