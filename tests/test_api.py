@@ -148,6 +148,8 @@ def test_evaluate_takes_what_the_data_sources_take(
     from_dataset = clf.evaluate(ds)
     expected = sum(p.label == y for p, (_, y) in zip(clf.predict([t for t, _ in rows]), rows, strict=True)) / len(rows)
     assert from_dataset["n"] == 30 and from_dataset["accuracy"] == pytest.approx(expected)
+    frame = ds.to_pandas().rename(columns={"text": "review"})  # a notebook's DataFrame (was a 14-line error)
+    assert clf.evaluate(frame, text_column="review")["accuracy"] == pytest.approx(from_dataset["accuracy"])
     with pytest.raises(textgru.TextgruError, match="unknown data 'nosuch'"):
         clf.evaluate("nosuch")
     with pytest.raises(textgru.TextgruError, match="unknown to the model"):

@@ -168,8 +168,8 @@ class Classifier(LoadedModel):
 
         `data` is what the data sources accept: None (the data the model was trained on), a data config name
         ("tweets", "sst2", ...), a path to your own file or folder (read as `data=local`, columns
-        `text_column`/`label_column`), a data config dict, or a `datasets.Dataset`. `split` defaults to "test"
-        for configs and to "all" (every row) for a path or a Dataset. With `output_dir`, the metrics JSON and
+        `text_column`/`label_column`), a data config dict, a `datasets.Dataset` or a pandas DataFrame. `split`
+        defaults to "test" for configs and to "all" (every row) for a path, a Dataset or a DataFrame. With `output_dir`, the metrics JSON and
         a confusion-matrix PNG are written there too (an earlier report there is refused unless `overwrite`)."""
         from textgru.inference.evaluation import classification_metrics, labelled_texts, write_report
         from textgru.inference.reports import report_path

@@ -69,10 +69,12 @@ def labelled_texts(
     data: Any, split: str | None, trained_on: Mapping[str, Any], text_column: str = "text", label_column: str = "label"
 ) -> tuple[list[str], list[str], str]:
     """Texts and their label names from what the data sources accept: None (`trained_on`, the checkpoint's data
-    config), a data config name, a path read as `data=local`, a data config mapping, or a `datasets.Dataset`
-    (`DatasetDict`: one split of it). `split` "all" joins every split; its default is "test" for configs and
-    "all" for a path or a Dataset. Returns the texts, the labels and the split's name."""
+    config), a data config name, a path read as `data=local`, a data config mapping, a `datasets.Dataset`
+    (`DatasetDict`: one split of it) or a pandas DataFrame. `split` "all" joins every split; its default is "test"
+    for configs and "all" for a path, a Dataset or a DataFrame. Returns the texts, the labels and the split's name."""
     with datasets_quiet():
+        if type(data).__name__ == "DataFrame" and hasattr(data, "to_dict"):  # pandas, without importing it here
+            data = Dataset.from_dict({str(k): list(v) for k, v in data.to_dict(orient="list").items()})
         if isinstance(data, DatasetDict):
             split = _check_split(split or "test", list(data))
             data = data[split]
