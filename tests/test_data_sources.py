@@ -193,3 +193,10 @@ def test_repeated_texts_are_dropped_before_splitting_and_shared_given_splits_are
     with caplog.at_level("WARNING", logger="textgru.data.repeated_texts"):
         load_classification_data(config)
     assert f"10 of the test split's {len(rows) - 60} texts are also in the training split" in caplog.text
+
+
+def test_a_semicolon_separated_file_is_named_as_such(tmp_path: Path) -> None:
+    """European spreadsheets save "CSV" with semicolons: the error named only the missing column 'text'."""
+    (tmp_path / "excel.csv").write_text("text;label\ngreat film;pos\nawful;neg\n" * 5)
+    with pytest.raises(TextgruError, match=r"columns are \['text;label'\].*separated by ';', not commas"):
+        load_classification_data({**data_cfg("local"), "path": str(tmp_path / "excel.csv")})

@@ -52,9 +52,11 @@ def standardize(
     for split, ds in dd.items():
         missing = [c for c in (text_column, label_column) if c and c not in ds.column_names]
         if missing:
+            joined = next((sep for sep in (";", "\t", "|") if any(sep in c for c in ds.column_names)), None)
+            hint = f" The file looks separated by {joined!r}, not commas: save it as CSV with commas." if joined else ""
             raise TextgruError(
                 f"{name}: column {missing[0]!r} not found in the {split} split; columns are "
-                f"{ds.column_names}. Set data.text_column= / data.label_column= to one of them."
+                f"{ds.column_names}. Set data.text_column= / data.label_column= to one of them.{hint}"
             )
     for split, ds in dd.items():
         for column in (text_column, label_column):
