@@ -110,9 +110,11 @@ def test_another_rank_leaves_rank_zeros_log_file(tmp_path: Path) -> None:
     root = logging.getLogger()
     before = root.handlers
     shared = logging.FileHandler(tmp_path / "train.log")  # rank zero's, not yet written to
-    root.handlers = [shared]  # this process's own handlers (pytest's among them) are left out of it
+    own = logging.FileHandler(tmp_path / "train_ddp_process_1.log")  # Lightning's launcher: the rank's own
+    root.handlers = [shared, own]  # this process's own handlers (pytest's among them) are left out of it
     try:
         quiet_other_ranks()
         assert shared not in root.handlers and (tmp_path / "train.log").exists()
+        assert own not in root.handlers and not (tmp_path / "train_ddp_process_1.log").exists()
     finally:
         root.handlers = before

@@ -1,9 +1,8 @@
 """Self-contained checkpoints: what they hold besides weights, loading with `weights_only=True`, and models
 rebuilt from them safely. A checkpoint is data, never code: its model is one of textgru's own classes, chosen by
 a plain name from an allowlist, with constructor arguments of plain types (or flat lists of them, where the
-constructor takes a list) that are checked against the class's
-signature. No `_target_`, import path or pickle from a file is ever used. (No Lightning import here, so
-predict/generate start fast.)"""
+constructor takes a list) that are checked against the class's signature. No `_target_`, import path or pickle
+from a file is ever used. (No Lightning import here, so predict/generate start fast.)"""
 
 from __future__ import annotations
 

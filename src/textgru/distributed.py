@@ -46,13 +46,17 @@ def is_global_rank_zero() -> bool:
 
 def quiet_other_ranks() -> None:
     """In ranks other than zero: warnings and errors only, on the console, and no log file (rank zero reports). The
-    file is left where it is, even empty: under torchrun it is rank zero's `train.log`, which rank zero may not have
-    written to yet (removing it lost rank zero's log)."""
+    rank's own empty log (Lightning's launcher names it `train_ddp_process_1.log`) is removed; any other file is left:
+    under torchrun it is rank zero's `train.log`, which rank zero may not have written to yet."""
     root = logging.getLogger()
     for handler in list(root.handlers):
         if isinstance(handler, logging.FileHandler):
             root.removeHandler(handler)
             handler.close()
+            path = handler.baseFilename
+            own = re.search(r"_process_\d+\.log$", path) is not None
+            if own and os.path.isfile(path) and os.path.getsize(path) == 0:
+                os.unlink(path)
         else:
             handler.setLevel(logging.WARNING)
 
