@@ -105,7 +105,8 @@ def resume_flags(args: Sequence[str]) -> tuple[list[str], bool, list[str]]:
     while rest:
         flag = rest.pop(0)
         if flag in ("--cfg", "-c") and rest[:1] == ["job"] and not show:
-            show = bool(rest.pop(0))
+            rest.pop(0)
+            show = True
         elif flag in ("--config-dir", "-cd") and rest:
             config_dirs += [flag, rest.pop(0)]
         elif flag.startswith("--config-dir="):

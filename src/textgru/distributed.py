@@ -14,8 +14,6 @@ from textgru.errors import TextgruError
 log = logging.getLogger(__name__)
 
 
-# Read once, when textgru is imported at process start: Lightning's own launcher later sets LOCAL_RANK in the
-# launching process too, which must not make it look like a rank that an external launcher started.
 def _srun_task(env: dict[str, str] | os._Environ[str] = os.environ) -> bool:
     """Whether `srun` started this process as one of several tasks of a job step. The shell of an allocation
     (`salloc -n 2`, an sbatch script) has SLURM_NTASKS too, but no step: commands started there are single
@@ -24,6 +22,8 @@ def _srun_task(env: dict[str, str] | os._Environ[str] = os.environ) -> bool:
     return int(env.get("SLURM_NTASKS", "1") or 1) > 1 and step.isdigit() and int(step) < 0xFFFFFFF0  # not batch/extern
 
 
+# Read once, when textgru is imported at process start: Lightning's own launcher later sets LOCAL_RANK in the
+# launching process too, which must not make it look like a rank that an external launcher started.
 _STARTED_FOR_ONE_RANK = "LOCAL_RANK" in os.environ or "TORCHELASTIC_RUN_ID" in os.environ or _srun_task()
 
 

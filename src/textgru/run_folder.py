@@ -155,9 +155,8 @@ def resume_target(args: list[str]) -> tuple[RunFolder, Path] | None:
         if key == "resume" and not value:
             raise TextgruError("resume= needs the run folder to continue: textgru train resume=<run folder>")
         if key in ("resume", "ckpt_path") and value:
-            path = (
-                Path(unquoted(value)).expanduser().absolute()
-            )  # config.yaml keeps absolute paths, as Hydra wrote them
+            # config.yaml keeps absolute paths, as Hydra wrote them; a printed resume= line may be quoted
+            path = Path(unquoted(value)).expanduser().absolute()
             if key == "resume" and not path.is_file():  # a checkpoint file given as resume= is taken as ckpt_path=
                 if not path.is_dir():
                     raise TextgruError(

@@ -15,8 +15,9 @@ UNSPACED = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\u0e00-\u0eff\u10
 
 
 def report_token_counts(texts: Sequence[str], uncut: Sequence[int], max_length: int, kind: str | None) -> None:
-    """Log the share of training texts longer than `max_length` tokens (a warning from a fifth of them on), and warn
-    when a word tokenizer reads text mostly in scripts written without spaces between words."""
+    """Log the share of training texts longer than `max_length` tokens (`uncut`: every training text's token count
+    before the cut; a warning from a fifth of them on), and warn when a word tokenizer reads `texts` (a sample of the
+    training texts) mostly in scripts written without spaces between words."""
     cut = sum(1 for n in uncut if n > max_length)
     if cut:
         share = cut / max(1, len(uncut))
@@ -24,7 +25,7 @@ def report_token_counts(texts: Sequence[str], uncut: Sequence[int], max_length: 
             "%d of %d training texts (%.0f%%) are longer than data.max_length=%d tokens and are cut to it%s",
             *(cut, len(uncut), 100 * share, max_length, "; raise data.max_length to read more" if share >= 0.2 else ""),
         )
-    sample = "".join(texts[:5000]).replace(" ", "")
+    sample = "".join(texts).replace(" ", "")
     unspaced = len(UNSPACED.findall(sample)) / max(1, len(sample))
     if kind == "word" and unspaced >= 0.3:
         log.warning(

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import torch
 from datasets import ClassLabel, Dataset, DatasetDict, concatenate_datasets
 from torchmetrics.classification import (
@@ -73,8 +74,8 @@ def labelled_texts(
     (`DatasetDict`: one split of it) or a pandas DataFrame. `split` "all" joins every split; its default is "test"
     for configs and "all" for a path, a Dataset or a DataFrame. Returns the texts, the labels and the split's name."""
     with datasets_quiet():
-        if type(data).__name__ == "DataFrame" and hasattr(data, "to_dict"):  # pandas, without importing it here
-            data = Dataset.from_dict({str(k): list(v) for k, v in data.to_dict(orient="list").items()})
+        if isinstance(data, pd.DataFrame):
+            data = Dataset.from_pandas(data, preserve_index=False)
         if isinstance(data, DatasetDict):
             split = _check_split(split or "test", list(data))
             data = data[split]
