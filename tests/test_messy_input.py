@@ -310,8 +310,15 @@ def test_data_files_that_do_not_go_together_are_one_line(tmp_path: Path) -> None
         (tmp_path / "folder" / label).mkdir(parents=True)
         for i in range(6):
             (tmp_path / "folder" / label / f"{i}.txt").write_text(f"{label} text {i}")
+    (tmp_path / "val_new.csv").write_bytes(_csv(BASE + [("a label training never saw", "surprise")]))
+    (tmp_path / "test_unlabelled.csv").write_bytes(_csv([(t, "") for t, _ in BASE]))
+    (tmp_path / "val_ragged.csv").write_bytes(_csv(BASE) + b"one,pos,extra,fields\n")
     cases = [
         ({"path": "train.csv", "validation_path": "val.csv"}, "'val.csv' has the columns ['text', 'y'], but"),
+        # a split's own file names it (they named the training file)
+        ({"path": "train.csv", "validation_path": "val_new.csv"}, "val_new.csv: label(s) ['surprise'] in the valid"),
+        ({"path": "train.csv", "test_path": "test_unlabelled.csv"}, "test_unlabelled.csv: no row of the test split"),
+        ({"path": "train.csv", "validation_path": "val_ragged.csv"}, "could not read '"),
         ({"path": "train.csv", "validation_path": "val.tsv"}, "the data files are of several types ['.csv', '.tsv']"),
         ({"path": "folder", "test_path": "train.csv"}, "data.test_path goes with a data file, but data.path="),
     ]
@@ -320,6 +327,22 @@ def test_data_files_that_do_not_go_together_are_one_line(tmp_path: Path) -> None
         with pytest.raises(TextgruError, match=re.escape(message).replace("'", "'?")) as e:
             load_classification_data(cfg)
         assert "\n" not in str(e.value)
+        assert "train.csv" not in str(e.value) or paths.get("validation_path") == "val.csv", e.value
+        if "ragged" in str(paths):
+            assert "val_ragged.csv' as csv: " in str(e.value), e.value
+
+
+def test_jsonl_labels_mixing_numbers_and_strings_are_labels(tmp_path: Path) -> None:
+    """`datasets` reads a JSON column of numbers and strings as `Json`; it was refused as "lists or objects"."""
+    from textgru.data.labelled import load_classification_data
+
+    rows = [(t, {"pos": 1, "neg": 0}.get(y, y)) for t, y in BASE]
+    (tmp_path / "mixed.jsonl").write_text("".join(json.dumps({"text": t, "label": y}) + "\n" for t, y in rows))
+    dd = load_classification_data(data_cfg("local", path=str(tmp_path / "mixed.jsonl")))
+    names = dd["train"].features["label"].names
+    assert sorted(names) == sorted({str(y) for _, y in rows}), names
+    got = Counter((t, names[y]) for ds in dd.values() for t, y in zip(ds["text"], ds["label"], strict=True))
+    assert got == Counter((t, str(y)) for t, y in rows)
 
 
 def test_numbers_na_and_undecodable_bytes_are_texts(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -36,13 +36,14 @@ def load_classification_data(cfg: Mapping[str, Any]) -> DatasetDict:
 
         require_keys(cfg, ("hub_name", "hub_config", "splits"))
         raw = load_hub(cfg["hub_name"], cfg["hub_config"], cfg["splits"])
-        name = cfg["hub_name"]
+        name: str | dict[str, str] = cfg["hub_name"]
     else:
         from textgru.data.local import load_local
 
         require_keys(cfg, ("path", "validation_path", "test_path", "ignore_labels"))
         raw = load_local(cfg["path"], cfg["validation_path"], cfg["test_path"], cfg["ignore_labels"])
-        name = str(cfg["path"])
+        given = {"train": cfg["path"], "validation": cfg["validation_path"], "test": cfg["test_path"]}
+        name = {split: _joined(path) for split, path in given.items() if path}
     require_keys(cfg, ("text_column", "label_column"))
     return standardize(
         raw,
@@ -54,6 +55,11 @@ def load_classification_data(cfg: Mapping[str, Any]) -> DatasetDict:
         test_fraction=test_fraction,
         label_names=cfg.get("label_names"),
     )
+
+
+def _joined(path: str | Sequence[str]) -> str:
+    """A data.path value as one string: a list of files joined by commas."""
+    return path if isinstance(path, str) else ", ".join(map(str, path))
 
 
 @contextmanager

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from datasets import ClassLabel, DatasetDict, Features, Value
+from datasets import ClassLabel, Dataset, DatasetDict, Features, Json, Value
 
 from textgru.data.repeated_texts import drop_repeats, warn_shared_texts
 from textgru.errors import TextgruError
@@ -18,6 +18,26 @@ SPLITS = ("train", "validation", "test")
 
 def _missing(value: object) -> bool:
     return value is None or (isinstance(value, float) and value != value) or str(value).strip() == ""
+
+
+def source_of(name: str | Mapping[str, str], split: str = "train") -> str:
+    """The file (or dataset) a split was read from: `name` maps a split to its file where splits came from different
+    files (data.validation_path, data.test_path); a carved split came from the training file."""
+    return name if isinstance(name, str) else name.get(split, name["train"])
+
+
+def _scalars_as_strings(ds: Dataset, column: str) -> Dataset:
+    """A JSON column mixing numbers and strings (`datasets` reads it as `Json`) as strings, when every value is one
+    number or string; lists or objects stay as they are (refused next, by the caller)."""
+    if not isinstance(ds.features[column], Json):
+        return ds
+    if not all(v is None or isinstance(v, (str, int, float, bool)) for v in ds[column]):
+        return ds
+    features = ds.features.copy()
+    features[column] = Value("string")
+    return ds.map(
+        lambda b: {column: [None if v is None else str(v) for v in b[column]]}, batched=True, features=features
+    )
 
 
 def label_key(value: object) -> str:
@@ -33,7 +53,7 @@ def standardize(
     text_column: str,
     label_column: str | None,
     *,
-    name: str,
+    name: str | Mapping[str, str],
     seed: int,
     val_fraction: float,
     test_fraction: float,
@@ -41,13 +61,14 @@ def standardize(
 ) -> DatasetDict:
     """Rename, clean, label-encode and split so that every source ends in the same shape.
 
-    Missing validation/test splits are carved from train, stratified by label, with `seed`.
+    Missing validation/test splits are carved from train, stratified by label, with `seed`. `name` (or, per split,
+    `source_of(name, split)`) starts each error and log line.
     """
     if "train" not in dd:
-        raise TextgruError(f"{name}: no training data found (splits present: {list(dd) or 'none'}).")
+        raise TextgruError(f"{source_of(name)}: no training data found (splits present: {list(dd) or 'none'}).")
     if label_column and text_column == label_column:
         raise TextgruError(
-            f"{name}: data.text_column and data.label_column are both {text_column!r}; set them to different columns"
+            f"{source_of(name)}: data.text_column and data.label_column are both {text_column!r}; set them to different columns"
         )
     for split, ds in dd.items():
         missing = [c for c in (text_column, label_column) if c and c not in ds.column_names]
@@ -55,15 +76,19 @@ def standardize(
             joined = next((sep for sep in (";", "\t", "|") if any(sep in c for c in ds.column_names)), None)
             hint = f" The file looks separated by {joined!r}, not commas: save it as CSV with commas." if joined else ""
             raise TextgruError(
-                f"{name}: column {missing[0]!r} not found in the {split} split; columns are "
+                f"{source_of(name, split)}: column {missing[0]!r} not found in the {split} split; columns are "
                 f"{ds.column_names}. Set data.text_column= / data.label_column= to one of them.{hint}"
             )
+    dd = DatasetDict(dd)
+    for split in dd:
+        for column in (c for c in (text_column, label_column) if c):
+            dd[split] = _scalars_as_strings(dd[split], column)
     for split, ds in dd.items():
         for column in (text_column, label_column):
             if column and not isinstance(ds.features[column], (Value, ClassLabel)):  # a list, a nested object
                 what = "text" if column == text_column else "label"
                 raise TextgruError(
-                    f"{name}: column {column!r} of the {split} split holds lists or objects, not one {what} per "
+                    f"{source_of(name, split)}: column {column!r} of the {split} split holds lists or objects, not one {what} per "
                     f"row; give one {what} (a string{'' if what == 'text' else ' or an integer'}) per row"
                 )
     out = {}
@@ -80,23 +105,24 @@ def standardize(
         before = len(ds)
         ds = ds.filter(lambda b: [isinstance(t, str) and t.strip() != "" for t in b["text"]], batched=True)
         if len(ds) < before:
-            log.info("%s/%s: dropped %d empty or missing texts", name, split, before - len(ds))
+            log.info("%s/%s: dropped %d empty or missing texts", source_of(name, split), split, before - len(ds))
         if label_column:
             before = len(ds)
             ds = ds.filter(lambda b: [not _missing(y) for y in b["label"]], batched=True)
             if before and not len(ds):
                 raise TextgruError(
-                    f"{name}: no row of the {split} split has a label in column {label_column!r}; "
+                    f"{source_of(name, split)}: no row of the {split} split has a label in column {label_column!r}; "
                     "fill it in, or set data.label_column= to the column that holds the labels"
                 )
             if len(ds) < before:
-                log.info("%s/%s: dropped %d rows without a label", name, split, before - len(ds))
+                log.info("%s/%s: dropped %d rows without a label", source_of(name, split), split, before - len(ds))
         out[split] = ds
-    dd = DatasetDict(out)
+    dd, names_by_split = DatasetDict(out), name
+    name = source_of(name)  # from here on: the training file, which carved splits come from
     if len(dd["train"]) == 0:
         raise TextgruError(f"{name}: the training split is empty; check data.path and the file's contents.")
     if label_column:
-        dd = _encode_labels(dd, name, label_names)
+        dd = _encode_labels(dd, names_by_split, label_names)
     carved = [split for split in ("validation", "test") if split not in dd]
     if carved:
         dd["train"] = drop_repeats(dd["train"], name)
@@ -113,11 +139,13 @@ def standardize(
             )
     for split in SPLITS:
         if len(dd[split]) == 0:
-            raise TextgruError(f"{name}: the {split} split is empty; give more data or larger fractions.")
+            raise TextgruError(
+                f"{source_of(names_by_split, split)}: the {split} split is empty; give more data or larger fractions."
+            )
     return dd
 
 
-def _encode_labels(dd: DatasetDict, name: str, label_names: Sequence[str] | None) -> DatasetDict:
+def _encode_labels(dd: DatasetDict, name: str | Mapping[str, str], label_names: Sequence[str] | None) -> DatasetDict:
     feature = dd["train"].features["label"]
     if isinstance(feature, ClassLabel) and label_names is None:
         names = list(feature.names)
@@ -164,14 +192,16 @@ def _encode_labels(dd: DatasetDict, name: str, label_names: Sequence[str] | None
         if len(unseen):
             bad = sorted({label_key(v) for v in dd[split]["label"]} - set(by_key) - set(map(label_key, folded)))
             raise TextgruError(
-                f"{name}: label(s) {bad[:5]} in the {split} split never occur in training (labels: {names}); "
+                f"{source_of(name, split)}: label(s) {bad[:5]} in the {split} split never occur in training (labels: {names}); "
                 "fix the file or drop those rows."
             )
         out[split] = ds.cast(features)
     if folded:
-        log.info("%s: labels normalised by case/whitespace (as written -> label): %s", name, folded)
+        log.info("%s: labels normalised by case/whitespace (as written -> label): %s", source_of(name), folded)
     if len(names) < 2:
-        raise TextgruError(f"{name}: only one label ({names}) in training data; a classifier needs two or more.")
+        raise TextgruError(
+            f"{source_of(name)}: only one label ({names}) in training data; a classifier needs two or more."
+        )
     return DatasetDict(out)
 
 

@@ -198,7 +198,8 @@ def load_tables(data_files: dict[str, list[str]]) -> DatasetDict:
                 f"{odd!r} has the columns {columns[odd]}, but {files[0]!r} has {columns[files[0]]}; give every data "
                 "file the same columns"
             ) from e
-        raise TextgruError(f"could not read {files[0]!r} as {fmt}: {_root_message(e)}") from e
+        culprit = next((f for f in files if columns.get(f, []) is None), files[0])  # the file that fails alone
+        raise TextgruError(f"could not read {culprit!r} as {fmt}: {_root_message(e)}") from e
     finally:
         for lg, level in zip(reader_logs, levels, strict=True):
             lg.setLevel(level)
