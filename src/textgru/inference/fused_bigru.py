@@ -1,11 +1,14 @@
 """An inference-only forward of a `GRUClassifier` in which every GRU direction advances in one time loop, with
 the matrix products in a chosen dtype: bfloat16 for `Classifier.with_precision("bf16")`.
 
-Why: on CPUs with bfloat16 matrix units (Intel AMX, Xeon 4th generation on) a step's product runs 4-7x faster in
-bf16 than in fp32, and the fp32 `nn.GRU` spends most of a batch in those products. Each step here is one batched
-product for all directions (`bmm` of [x, h, 1] by a stacked matrix: every gate's input and both biases at once), then
-the gates elementwise in fp32; the state stays fp32, so rounding does not build up along a text. The products' inputs
-and results are rounded to bf16 (8 bits of mantissa; the sums inside are fp32).
+Why: on CPUs with bfloat16 matrix units (Intel AMX; avx512_bf16 on AMD Zen 4 on) a step's product runs 4-7x faster
+in bf16 than in fp32, and the fp32 `nn.GRU` spends most of a batch in those products. Each step here is one batched
+product for all directions (`bmm` of [x, 1, h] by a stacked matrix: the reset and update gates' inputs with both
+biases, and the candidate's W_hn h + b_hn), then the gates elementwise in fp32; the candidate's W_in x + b_in of every
+step is one product before the loop. The state stays fp32, so rounding does not build up along a text. The products'
+inputs and results are rounded to bf16 (8 bits of mantissa; the sums inside are fp32). tanh(a) is computed as
+2 sigmoid(2a) - 1 (the candidate's columns are doubled in the matrices, exactly): torch's CPU tanh took 10x
+sigmoid's time, a sixth of a step.
 
 Padding-exact like `BiGRU`: texts run longest first and each step advances only the texts still running (the first
 `k` rows), the backward direction reads each text reversed within its own length, and the pooling (mean, max,
@@ -71,7 +74,9 @@ class FusedGRUClassifier(nn.Module):
         self.dtype = dtype
         self.hidden_size = rnn.hidden_size
         for layer in range(rnn.num_layers):  # buffers: `.to(device)` moves them with the module
-            self.register_buffer(f"layer{layer}", self._weights(layer), persistent=False)
+            step, candidate_input = self._weights(layer)
+            self.register_buffer(f"layer{layer}", step, persistent=False)
+            self.register_buffer(f"input{layer}", candidate_input, persistent=False)
         self.pooling = model.pool.kind
         self.copied_from = [t.detach().clone() for t in tensors]
 
@@ -92,32 +97,32 @@ class FusedGRUClassifier(nn.Module):
         )
 
     @property
-    def layers(self) -> list[torch.Tensor]:
-        return [getattr(self, f"layer{i}") for i in range(self.model.rnn.num_layers)]
+    def layers(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Each layer's step matrix and candidate-input matrix (`_weights`)."""
+        return [(getattr(self, f"layer{i}"), getattr(self, f"input{i}")) for i in range(self.model.rnn.num_layers)]
 
-    def _weights(self, layer: int) -> torch.Tensor:
-        """The layer's one matrix (directions, inputs + hidden + 1, 4*hidden): a step's [x, h, 1] times it gives
-        [r and z before the sigmoid, W_in x + b_in, W_hn h + b_hn] (the n gate keeps its two halves apart)."""
-        hidden = self.hidden_size
-        mats = []
+    def _weights(self, layer: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The layer's step matrix (directions, inputs + 1 + hidden, 3*hidden): a step's [x, 1, h] times it gives
+        [r and z before the sigmoid, 2 (W_hn h + b_hn)]; and its candidate-input matrix (directions, inputs + 1,
+        hidden): [x, 1] times it gives 2 (W_in x + b_in). The n gate keeps its two halves apart, doubled for tanh."""
+        hidden, steps, candidate_inputs = self.hidden_size, [], []
         with torch.no_grad():
             for g in directions(self.model, layer):
                 w_ih, w_hh = g.weight_ih_l0.float(), g.weight_hh_l0.float()  # (3*hidden, inputs), (3*hidden, hidden)
                 b_ih, b_hh = (
                     (g.bias_ih_l0.float(), g.bias_hh_l0.float()) if g.bias else (w_ih.new_zeros(3 * hidden),) * 2
                 )
-                inputs, rz = w_ih.shape[1], slice(0, 2 * hidden)
-                m = w_ih.new_zeros(inputs + hidden + 1, 4 * hidden)
-                m[:inputs, rz], m[inputs:-1, rz], m[-1, rz] = w_ih[rz].t(), w_hh[rz].t(), b_ih[rz] + b_hh[rz]
-                n = slice(2 * hidden, 3 * hidden)
-                m[:inputs, n], m[-1, n] = w_ih[n].t(), b_ih[n]
-                m[inputs:-1, 3 * hidden :], m[-1, 3 * hidden :] = w_hh[n].t(), b_hh[n]
-                mats.append(m)
-        return torch.stack(mats).to(self.dtype)
+                inputs, rz, n = w_ih.shape[1], slice(0, 2 * hidden), slice(2 * hidden, 3 * hidden)
+                m = w_ih.new_zeros(inputs + 1 + hidden, 3 * hidden)  # rows [x, 1, h]; columns [r, z, n's h half]
+                m[:inputs, rz], m[inputs, rz], m[inputs + 1 :, rz] = w_ih[rz].t(), b_ih[rz] + b_hh[rz], w_hh[rz].t()
+                m[inputs, n], m[inputs + 1 :, n] = 2 * b_hh[n], 2 * w_hh[n].t()
+                steps.append(m)
+                candidate_inputs.append(torch.cat([w_ih[n].t(), b_ih[n].unsqueeze(0)]) * 2)  # rows [x, 1]
+        return torch.stack(steps).to(self.dtype), torch.stack(candidate_inputs).to(self.dtype)
 
     def forward(self, input_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         # input_ids: (batch, time) right-padded; lengths: (batch,), each at least 1
-        device = self.layers[0].device
+        device = self.layers[0][0].device
         lengths = lengths.to(device)
         order = torch.argsort(lengths, descending=True, stable=True)  # longest first: running texts are rows :k
         lens = lengths[order]
@@ -131,7 +136,7 @@ class FusedGRUClassifier(nn.Module):
         x = self.model.embedding(ids)  # (time, batch, embedding)
         for i, weights in enumerate(self.layers):
             last = i == len(self.layers) - 1
-            inputs = [x, take_time(x, backward)] if len(weights) == 2 else [x]  # each direction's reading
+            inputs = [x, take_time(x, backward)] if len(weights[0]) == 2 else [x]  # each direction's reading
             state, out = self._layer(inputs, weights, running, keep_outputs=not last)
             if not last:  # (time, directions, batch, hidden) by step -> the next layer's input by position
                 parts = [out[:, 0], take_time(out[:, 1], backward)] if len(inputs) == 2 else [out[:, 0]]
@@ -141,14 +146,21 @@ class FusedGRUClassifier(nn.Module):
         return torch.empty_like(logits).index_copy_(0, order, logits)
 
     def _layer(
-        self, inputs: list[torch.Tensor], weights: torch.Tensor, running: list[int], keep_outputs: bool
+        self,
+        inputs: list[torch.Tensor],
+        weights: tuple[torch.Tensor, torch.Tensor],
+        running: list[int],
+        keep_outputs: bool,
     ) -> tuple[dict[str, torch.Tensor], torch.Tensor | None]:
         # inputs: a (time, batch, features) per direction, in the order it reads them
         directions, (time, batch, features), hidden = len(inputs), inputs[0].shape, self.hidden_size
-        xh = inputs[0].new_empty(time, directions, batch, features + hidden + 1, dtype=self.dtype)  # [x, h, 1]
+        step_matrix, candidate_input = weights
+        xh = inputs[0].new_empty(directions, time, batch, features + 1 + hidden, dtype=self.dtype)  # [x, 1, h]
         for d, x in enumerate(inputs):
-            xh[:, d, :, :features] = x
-        xh[..., -1] = 1
+            xh[d, :, :, :features] = x
+        xh[..., features] = 1
+        x1 = xh[..., : features + 1].reshape(directions, time * batch, features + 1)
+        nx = torch.bmm(x1, candidate_input).view(directions, time, batch, hidden).float()  # 2 (W_in x + b_in)
         h = inputs[0].new_zeros(directions, batch, hidden, dtype=torch.float32)
         total, peak = torch.zeros_like(h), torch.full_like(h, -torch.inf)
         out = h.new_zeros(time, directions, batch, hidden) if keep_outputs else None
@@ -157,10 +169,11 @@ class FusedGRUClassifier(nn.Module):
         for step in range(time):
             k = running[step]
             rows = min(batch, -(-k // SHAPE_STEP) * SHAPE_STEP)  # rows past k are finished texts: computed, not kept
-            xh[step, :, :rows, features:-1] = h[:, :rows]
-            g = torch.bmm(xh[step, :, :rows], weights).float()  # (directions, rows, 4*hidden)
+            xh[:, step, :rows, features + 1 :] = h[:, :rows]
+            g = torch.bmm(xh[:, step, :rows], step_matrix).float()  # (directions, rows, 3*hidden)
             rz = g[..., : 2 * hidden].sigmoid_()  # reset, update gates
-            n = g[..., 3 * hidden :].mul_(rz[..., :hidden]).add_(g[..., 2 * hidden : 3 * hidden]).tanh_()
+            n = g[..., 2 * hidden :].mul_(rz[..., :hidden]).add_(nx[:, step, :rows]).sigmoid_()
+            n.mul_(2).sub_(1)  # the candidate: tanh(a) = 2 sigmoid(2a) - 1
             hk = h[:, :k]
             torch.lerp(n[:, :k], hk, rz[:, :k, hidden:], out=hk)  # h = n + z * (h - n), in place
             if out is not None:
