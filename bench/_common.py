@@ -37,12 +37,23 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def bf16_flags() -> list[str]:
+    """The CPU's bfloat16 instruction sets Linux reports (amx_bf16: Intel AMX; avx512_bf16: Intel Cooper Lake on,
+    AMD Zen 4 on); empty without them or off Linux. `precision=bf16` pays only with one of them."""
+    try:
+        flags = next(x for x in Path("/proc/cpuinfo").read_text().splitlines() if x.startswith("flags")).split()
+    except (OSError, StopIteration):
+        return []
+    return sorted({f for f in flags if f in ("amx_bf16", "avx512_bf16")})
+
+
 def machine() -> dict[str, Any]:
     """The machine and software a result was measured on, and the load average when the benchmark started and now
     (1, 5 and 15 minutes; above the number of cores means other work competed for them)."""
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return {
         "cpu_model": cpu_model(),
+        "bf16_flags": bf16_flags(),
         "logical_cores": os.cpu_count(),
         "usable_cores": usable,
         "torch": torch.__version__,

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import statistics
 import tempfile
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from _common import bf16_flags, cpu_model
 
 import textgru
 from textgru.inference.evaluation import labelled_texts
@@ -162,6 +162,7 @@ def main() -> None:
     onnx, int8 = textgru.load(folder), textgru.load(int8_folder)
     load = os.getloadavg()
     print(
+        f"{cpu_model()} (bf16: {', '.join(bf16_flags()) or 'none'}); "
         f"classifier {args.ckpt}: {len(texts)} tweets (test split, then train), one at a time on the first "
         f"{len(single)}; {args.threads} thread(s); {args.repeats} rounds; load average {load[0]:.1f}"
     )
@@ -218,7 +219,8 @@ def main() -> None:
         "export_seconds": export_seconds,
         "machine": {
             "cores": os.cpu_count(),
-            "processor": platform.processor() or platform.machine(),
+            "processor": cpu_model(),
+            "bf16_flags": bf16_flags(),
             "load_average_before": load,
             "load_average_after": os.getloadavg(),
         },
