@@ -88,12 +88,41 @@ def test_every_numeric_column_leaves_out_flags_and_warns_of_a_column_one_cell_ma
 
     rows = [f"2020-{i},{i},{2 * i if i != 7 else 'abc'},{i % 2 == 0},x{i}" for i in range(40)]
     (tmp_path / "p.csv").write_text("\n".join(["date,open,close,flag,name", *rows]) + "\n")
-    with caplog.at_level(logging.WARNING, logger="textgru.data.series"):
+    with caplog.at_level(logging.WARNING, logger="textgru.data"):
         assert read_csv_series(tmp_path / "p.csv", None, "date").columns == ["open"]
     (warning,) = caplog.records
     assert "column 'close' is left out of the series: it is numbers but for 1 cell(s) (row 9: 'abc')" in (
         warning.getMessage()
     )
+
+
+def test_thousands_separators_and_rows_out_of_time_order(tmp_path: Path, caplog) -> None:
+    """A column written "2,007.5" (Excel, pandas' `{:,}`) was dropped from every numeric column without a word, and
+    rows written newest first (or shuffled) were used in file order although data.time_column names their times."""
+    from textgru.data.series import read_csv_series
+
+    rng = np.random.default_rng(0)
+    sales, temp = rng.uniform(500, 5000, 60), rng.normal(20, 5, 60)
+    dates = [f"2021-{1 + i // 28:02d}-{1 + i % 28:02d}" for i in range(60)]
+    order = rng.permutation(60)
+    lines = [f'{dates[i]},"{sales[i]:,.1f}",{temp[i]},"{i % 9},5"' for i in order]  # the last: decimal commas
+    (tmp_path / "s.csv").write_text("\n".join(["date,sales,temp,ratio", *lines]) + "\n")
+    with caplog.at_level(logging.INFO, logger="textgru.data"):
+        series = read_csv_series(tmp_path / "s.csv", None, "date")
+    assert series.columns == ["sales", "temp"]  # not the decimal-comma column: "0,5" is not 5 nor 0.5 here
+    assert series.time == dates
+    np.testing.assert_allclose(series.values[:, 0], np.round(sales, 1))
+    np.testing.assert_allclose(series.values[:, 1], temp)
+    text = caplog.text
+    assert f"rows are not in time order (row {int(np.argmax(np.diff(order) < 0)) + 3}" in text
+    assert "column 'sales' read as numbers written with thousands separators" in text
+    assert "ratio" not in text.replace("'ratio'", "")  # no claim about it beyond the nearly-numeric rule
+    caplog.clear()
+    in_order = [lines[j] for j in np.argsort(order)]
+    (tmp_path / "o.csv").write_text("\n".join(["date,sales,temp,ratio", in_order[0], *in_order]) + "\n")
+    with caplog.at_level(logging.INFO, logger="textgru.data"):
+        assert read_csv_series(tmp_path / "o.csv", ["sales"], "date").time == [dates[0], *dates]
+    assert "not in time order" not in caplog.text and "1 row(s) repeat a time another row has in date" in caplog.text
 
 
 def test_too_few_rows_names_the_rows_every_span_needs() -> None:

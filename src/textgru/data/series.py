@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from textgru.config_keys import require_keys
+from textgru.data.series_cells import in_time_order, non_numbers, read_thousands_separated, warn_of_nearly_numeric
 from textgru.errors import TextgruError
 
 log = logging.getLogger(__name__)
@@ -90,12 +91,15 @@ def read_csv_series(
         raise TextgruError(
             f"data.time_column {time_column!r} is not a column of {p.name}; it has: {', '.join(map(str, df.columns))}"
         )
+    if time_column is not None:
+        df = in_time_order(df, time_column, p.name)
+    df = read_thousands_separated(df, time_column, p.name)
     if columns is None:
         numeric = pd.api.types.is_numeric_dtype
         columns = [c for c in df.columns if c != time_column and numeric(df[c]) and not df[c].dtype == bool]
         if not columns:
             raise TextgruError(f"{p.name} has no numeric column; name the series with data.columns=[...]")
-        _warn_of_nearly_numeric(df, [c for c in df.columns if c != time_column and c not in columns], p.name)
+        warn_of_nearly_numeric(df, [c for c in df.columns if c != time_column and c not in columns], p.name)
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise TextgruError(
@@ -104,7 +108,7 @@ def read_csv_series(
         )
     frame = df[list(columns)]
     for c in columns:
-        found = _non_numbers(frame[c])
+        found = non_numbers(frame[c])
         if found is not None:
             row, _, cell = found
             raise TextgruError(
@@ -159,35 +163,3 @@ def load_series(cfg: dict[str, Any]) -> Series:
         log.info("series %s: %d rows, columns %s", Path(str(path)).name, len(series.values), series.columns)
         return series
     raise TextgruError(f"unknown data.source {source!r} for task=forecast; use data=synthetic_sine or data=local_csv")
-
-
-def _non_numbers(column: Any) -> tuple[int, int, Any] | None:
-    """The cells of a CSV column that are not numbers (missing ones aside): (the first one's row in the file, the
-    header being row 1; how many; its value), or None."""
-    import pandas as pd
-
-    bad = pd.to_numeric(column, errors="coerce").isna() & column.notna()
-    if not bad.any():
-        return None
-    first = int(bad.to_numpy().argmax())
-    return first + 2, int(bad.sum()), column.iloc[first]
-
-
-def _warn_of_nearly_numeric(df: Any, left_out: list[str], name: str) -> None:
-    """A column left out of "every numeric column" although most of its cells are numbers (one "abc" cell made
-    pandas read `close` as text, and the series silently lost it) is a warning naming its first bad row."""
-    for c in left_out:
-        found = _non_numbers(df[c])
-        if found is None or df[c].dtype == bool:
-            continue
-        row, count, cell = found
-        if (df[c].notna().sum() - count) / len(df[c]) >= 0.9:  # the share of cells that are numbers
-            log.warning(
-                "%s: column %r is left out of the series: it is numbers but for %d cell(s) (row %d: %r); fix them, or "
-                "name it in data.columns=[...] to be told each",
-                name,
-                c,
-                count,
-                row,
-                cell,
-            )
