@@ -64,7 +64,11 @@ MORE = [
         ["callbacks.early_stopping.patience=-1"],
         "callbacks.early_stopping.patience=-1: must be an integer >= 0",
     ),
-    ("train", ["paths.output_dir=<file>"], "cannot be used as a folder"),
+    ("train", ["paths.output_dir=<file>", "hydra.run.dir=${paths.output_dir}/run"], "cannot be used as a folder"),
+    ("train", ["hydra.run.dirr=<tmp>/x"], "no Hydra setting hydra.run.dirr: did you mean hydra.run.dir? textgru "),
+    ("train", ["-m", "hydra.sweep.dri=<tmp>/x", "seed=1,2"], "no Hydra setting hydra.sweep.dri: did you mean hydra.sw"),
+    ("train", ["hydra.run.dir=<tmp>/dangling"], "dangling is a broken link to "),  # Hydra's makedirs: a traceback
+    ("train", ["hydra.run.dir=<tmp>/dangling/run"], "gone (remove it); choose another folder"),
     ("train", ["task=forecast", "data=tweets"], "data.source=tweets is not data for task=forecast"),
     ("train", ["task=lm", "model.tie_weights=true"], "set model.projection_size=64"),
     ("train", ["optimizer.lr=nan"], "optimizer.lr=nan: must be a number > 0"),
@@ -210,6 +214,7 @@ MORE = [
 def places(tmp_path: Path) -> dict[str, str]:
     (tmp_path / "afile").write_text("x")
     (tmp_path / "fake.ckpt").write_bytes(b"never read")
+    (tmp_path / "dangling").symlink_to(tmp_path / "gone")
     return {"tmp": str(tmp_path), "file": str(tmp_path / "afile"), "ckpt": str(tmp_path / "fake.ckpt")}
 
 
@@ -283,6 +288,33 @@ def test_valid_command_lines_pass(args: list[str], places: dict[str, str]) -> No
     from textgru.command_line_checks import check_command_line
 
     check_command_line(_fill(args, places), "train")  # no TextgruError
+
+
+@pytest.mark.parametrize(
+    "args,refused",
+    [
+        (["paths.output_dir=<file>"], True),
+        (["paths.output_dir=<file>", "hydra.run.dir=<tmp>/run"], False),
+        (["-m", "paths.output_dir=<file>", "hydra.run.dir=<tmp>/run", "seed=1,2"], True),  # a sweep: its sweep dir
+        (["-m", "paths.output_dir=<file>", "hydra.sweep.dir=<tmp>/sweep", "seed=1,2"], False),
+    ],
+)
+def test_the_outputs_folder_is_checked_only_where_the_run_writes(
+    args: list[str], refused: bool, places: dict[str, str], monkeypatch, capsys
+) -> None:
+    """A paths.output_dir that cannot be a folder (a file here; for a user, a read-only current folder's outputs/)
+    was refused although hydra.run.dir (hydra.sweep.dir for -m) put the run elsewhere."""
+    reached = []
+    path = ROOT / "scripts" / "train.py"
+    monkeypatch.setattr(sys, "argv", [str(path), *_fill(args, places)])
+    monkeypatch.setattr(hydra._internal.utils, "_run_hydra", lambda *a, **k: reached.append(True))
+    if refused:
+        with pytest.raises(SystemExit):
+            runpy.run_path(str(path), run_name="__main__")
+        _one_error_line(2, capsys.readouterr().err, "paths.output_dir=")
+    else:
+        runpy.run_path(str(path), run_name="__main__")
+    assert reached == ([] if refused else [True])
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from typing import Any
 from omegaconf import DictConfig
 
 from textgru.command_flags import overrides_only
-from textgru.config_typos import unknown_key
+from textgru.config_typos import check_hydra_keys, unknown_key
 from textgru.errors import TextgruError
 
 CONF_MODULE = "textgru.conf"
@@ -116,6 +116,10 @@ def check_override_keys(args: Sequence[str], config_name: str) -> DictConfig | N
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.core.override_parser.types import Glob
 
+    command = next((a[15:] for a in args if a.startswith("hydra.job.name=")), config_name.replace("_", "-"))
+    hydra_settings = [a for a in overrides_only(args) if a.startswith("hydra.")]
+    dirs = search_path_override(args, config_dirs=True)
+    check_hydra_keys(hydra_settings, lambda some: _compose(config_name, some + dirs, return_hydra_config=True), command)
     candidates = [a for a in overrides_only(args) if not a.lstrip("+~").startswith("hydra")]
     if not candidates:
         return None
@@ -147,7 +151,6 @@ def check_override_keys(args: Sequence[str], config_name: str) -> DictConfig | N
         bad = first_line.split("'")[1] if first_line.startswith("Could not override '") else None
         if bad:
             others = [o for o in probe if o.partition("=")[0].lstrip("+~") != bad] + search_path_override(args, True)
-            command = next((a[15:] for a in args if a.startswith("hydra.job.name=")), config_name.replace("_", "-"))
             compose = lambda: _compose(config_name, others, False)
             raise unknown_key(bad, candidates, command, compose, addable=config_name == "train") from None
         raise TextgruError(first_line) from None

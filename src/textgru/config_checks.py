@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,12 +80,14 @@ def check_value(cfg: DictConfig, config_name: str, key: str, value: Any) -> None
         raise TextgruError(message)
 
 
-def check_config(cfg: DictConfig, config_name: str) -> None:
+def check_config(cfg: DictConfig, config_name: str, skip: Collection[str] = ()) -> None:
     """Check every value of a composed config (`config_name`: train, eval, predict, generate, gradient_flow) against
-    the rules: the first wrong one raises TextgruError with one line. Keys the config lacks are skipped; a checked
-    key left at `???` in the YAML must be given."""
+    the rules: the first wrong one raises TextgruError with one line. Keys the config lacks, and those in `skip`
+    (keys this run does not use), are skipped; a checked key left at `???` in the YAML must be given."""
     table = RULES.get(config_name, {})
     for key in table:
+        if key in skip:
+            continue
         value = _lookup(cfg, key)
         if value is _ABSENT:
             continue

@@ -32,6 +32,8 @@ def _kind(p: Path) -> str:
 def _creatable(p: Path) -> str | None:
     """None when folder `p` exists or could be made here, else why not."""
     for parent in (p, *p.parents):
+        if parent.is_symlink() and not parent.exists():
+            return f"{parent} is a broken link to {os.readlink(parent)} (remove it)"
         if parent.exists():
             if not parent.is_dir():
                 return f"{parent} is a file" + ("" if parent == p else ", so no folder can be made under it")

@@ -33,6 +33,24 @@ def unknown_key(
     return TextgruError(f"no config key {bad}: {hint}textgru {command} --cfg job lists every key{add}")
 
 
+def check_hydra_keys(overrides: Sequence[str], compose: Callable[[list[str]], Any], command: str) -> None:
+    """`hydra.run.dirr=x`: a Hydra setting that does not exist is one line naming the closest one (Hydra's own message
+    spans several lines). `overrides`: the command line's `hydra.` ones; `compose(overrides)` composes the config with
+    Hydra's settings, as Hydra will."""
+    if not overrides:
+        return
+    try:
+        compose(list(overrides))
+    except Exception as e:
+        first = (str(e).splitlines() or [""])[0]
+        if not first.startswith("Could not override '"):
+            return  # Hydra says what else is wrong when it starts
+        bad = first.split("'")[1]
+        close = closest_key(bad, lambda: compose([]))
+        hint = f"did you mean {close}? " if close else "check the spelling; "
+        raise TextgruError(f"no Hydra setting {bad}: {hint}textgru {command} --cfg hydra lists them") from None
+
+
 def closest_key(key: str, reference: Callable[[], Any]) -> str | None:
     """The key of the config `reference()` composes that is most like `key` (model.hiden_size -> model.hidden_size)."""
     from omegaconf import DictConfig, OmegaConf
