@@ -110,6 +110,40 @@ def test_predict_keeps_input_order_across_length_buckets(clf: textgru.Classifier
         clf.predict(["fine", 3])  # type: ignore[list-item]
 
 
+def test_predict_pauses_the_garbage_collector_and_leaves_it_as_it_was(clf: textgru.Classifier, monkeypatch) -> None:
+    """A full collection with torch loaded scans ~350k objects (~250 ms); the objects of many texts started one every
+    few predict calls. The collector is paused while predict / predict_proba make them (token ids, predictions),
+    and as it was afterwards."""
+    import gc
+    from dataclasses import dataclass
+
+    import textgru.inference.classifier as classifier_module
+
+    running = []
+
+    @dataclass(frozen=True)
+    class Recorded(classifier_module.Prediction):
+        def __post_init__(self) -> None:
+            running.append(gc.isenabled())
+
+    encode = clf.encode
+    monkeypatch.setattr(clf, "encode", lambda texts: running.append(gc.isenabled()) or encode(texts))
+    monkeypatch.setattr(classifier_module, "Prediction", Recorded)
+    texts = [f"text number {i} good" for i in range(30)]
+    assert gc.isenabled()
+    clf.predict(texts)
+    clf.predict_proba(texts, batch_size=7)
+    clf.predict("one text")
+    assert len(running) == 30 + 1 + 1 + 1 + 1 and not any(running), running
+    assert gc.isenabled()
+    try:
+        gc.disable()
+        clf.predict(texts[:3])
+        assert not gc.isenabled()  # a caller's own choice stays
+    finally:
+        gc.enable()
+
+
 def test_evaluate_takes_what_the_data_sources_take(
     clf: textgru.Classifier, tiny_run: Path, small_csv: Path, tmp_path: Path
 ) -> None:

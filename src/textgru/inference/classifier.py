@@ -16,6 +16,7 @@ from textgru.data.decoding import check_unicode
 from textgru.data.tokenization import UNK, pad_id
 from textgru.errors import TextgruError
 from textgru.inference.arguments import check_batch_size, text_list
+from textgru.inference.collector_pauses import without_collector_pauses
 from textgru.inference.fused_bigru import FusedGRUClassifier
 from textgru.inference.loaded_model import LoadedModel, read_tokenizer
 from textgru.inference.parallel_batches import run_batches
@@ -112,6 +113,7 @@ class Classifier(LoadedModel):
             raise
         return [e.ids[: self.max_length] or [unk] for e in encodings]
 
+    @without_collector_pauses
     @torch.inference_mode()
     def predict_proba(self, texts: str | Sequence[str], batch_size: int = 256) -> torch.Tensor:
         """Class probabilities (len(texts), classes), in input order, or (classes,) for one text given as a string;
@@ -143,6 +145,7 @@ class Classifier(LoadedModel):
     @overload
     def predict(self, texts: Sequence[str], batch_size: int = 256) -> list[Prediction]: ...
 
+    @without_collector_pauses
     def predict(self, texts: str | Sequence[str], batch_size: int = 256) -> Prediction | list[Prediction]:
         """A `Prediction` for one text, or a list of them (input order) for a list of texts."""
         if isinstance(texts, str):
