@@ -26,17 +26,19 @@ def source_of(name: str | Mapping[str, str], split: str = "train") -> str:
     return name if isinstance(name, str) else name.get(split, name["train"])
 
 
-def _scalars_as_strings(ds: Dataset, column: str) -> Dataset:
+def _scalars_as_strings(ds: Dataset, column: str, labels: bool) -> Dataset:
     """A JSON column mixing numbers and strings (`datasets` reads it as `Json`) as strings, when every value is one
-    number or string; lists or objects stay as they are (refused next, by the caller)."""
+    number or string (`labels`: 1.0 as "1", as `label_key` compares them); lists or objects stay as they are (refused
+    next, by the caller)."""
     if not isinstance(ds.features[column], Json):
         return ds
     if not all(v is None or isinstance(v, (str, int, float, bool)) for v in ds[column]):
         return ds
     features = ds.features.copy()
     features[column] = Value("string")
+    as_text = (lambda v: str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)) if labels else str
     return ds.map(
-        lambda b: {column: [None if v is None else str(v) for v in b[column]]}, batched=True, features=features
+        lambda b: {column: [None if v is None else as_text(v) for v in b[column]]}, batched=True, features=features
     )
 
 
@@ -82,7 +84,7 @@ def standardize(
     dd = DatasetDict(dd)
     for split in dd:
         for column in (c for c in (text_column, label_column) if c):
-            dd[split] = _scalars_as_strings(dd[split], column)
+            dd[split] = _scalars_as_strings(dd[split], column, labels=column == label_column)
     for split, ds in dd.items():
         for column in (text_column, label_column):
             if column and not isinstance(ds.features[column], (Value, ClassLabel)):  # a list, a nested object
