@@ -317,6 +317,28 @@ def test_the_outputs_folder_is_checked_only_where_the_run_writes(
     assert reached == ([] if refused else [True])
 
 
+def test_the_run_checks_the_outputs_folder_only_where_it_writes(places: dict[str, str]) -> None:
+    """The check train() makes once Hydra runs (and textgru.train(run_dir=) makes) refused a read-only current
+    folder's outputs/ although the run's folder was elsewhere (`hydra.run.dir`): the same rule as the command line's."""
+    from omegaconf import open_dict
+
+    from textgru.config import compose_config
+    from textgru.config_checks import check_config
+
+    cfg = compose_config("train", [f"paths.output_dir={places['file']}"])
+    with open_dict(cfg):
+        cfg.paths.run_dir = f"{places['tmp']}/run"
+    check_config(cfg, "train")  # the run's folder lies elsewhere
+    check_config(cfg, "train", run_dir=f"{places['tmp']}/other")
+    for inside in (f"{places['file']}/run", places["file"]):
+        with pytest.raises(TextgruError, match="paths.output_dir=.* cannot be used as a folder"):
+            check_config(cfg, "train", run_dir=inside)
+    with open_dict(cfg):
+        cfg.paths.run_dir = "${hydra:runtime.output_dir}"  # not known yet: checked
+    with pytest.raises(TextgruError, match="paths.output_dir="):
+        check_config(cfg, "train")
+
+
 @pytest.mark.parametrize(
     "flags", [["--cfg", "job"], ["--config-dir", "<tmp>"], ["--config-dir=<tmp>"], ["--info", "config"], ["-c", "all"]]
 )

@@ -66,10 +66,10 @@ def check_command_line(
         OmegaConf.set_struct(with_raw, False)
         for key, value in raw.items():
             with_raw[key] = value
-    run_folder_key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
+    run_folder_key = "hydra.sweep.dir" if multirun else "hydra.run.dir"  # the folder every job's lies in
     given = [o.value() for o in overrides if o.get_key_element().lstrip("+") == run_folder_key]
-    elsewhere = bool(given) and isinstance(given[-1], str) and "paths.output_dir" not in given[-1]
-    check_config(with_raw, config_name, skip=("paths.output_dir",) if elsewhere else ())  # not written to then
+    run_dir = given[-1] if given and isinstance(given[-1], str) and "${" not in given[-1] else None
+    check_config(with_raw, config_name, run_dir=run_dir)
     for o in overrides:
         if o.is_sweep_override():
             key = o.get_key_element().lstrip("+~")

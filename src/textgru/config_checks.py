@@ -9,8 +9,9 @@ or datasets, so a wrong value is reported in seconds."""
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +19,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue
 
 from textgru.config import sweep_values
-from textgru.config_path_rules import Existing, File, Folder, NewFile, StoreUri
+from textgru.config_path_rules import Existing, File, Folder, NewFile, StoreUri, outside_output_dir
 from textgru.config_rules import Rule, When, int_like, number_like
 from textgru.config_rules_commands import RULES
 from textgru.config_rules_train import TASK_MODELS, TASK_SOURCES
@@ -80,16 +81,14 @@ def check_value(cfg: DictConfig, config_name: str, key: str, value: Any) -> None
         raise TextgruError(message)
 
 
-def check_config(cfg: DictConfig, config_name: str, skip: Collection[str] = ()) -> None:
-    """Check every value of a composed config (`config_name`: train, eval, predict, generate, gradient_flow) against
-    the rules: the first wrong one raises TextgruError with one line. Keys the config lacks, and those in `skip`
-    (keys this run does not use), are skipped; a checked key left at `???` in the YAML must be given."""
-    table = RULES.get(config_name, {})
-    for key in table:
-        if key in skip:
-            continue
+def check_config(cfg: DictConfig, config_name: str, run_dir: str | os.PathLike[str] | None = None) -> None:
+    """Check every value of a composed config (`config_name`: train, eval, predict, ...) against the rules: the first
+    wrong one raises TextgruError with one line. Keys the config lacks are skipped, as is `paths.output_dir` when the
+    run's folder (`run_dir`, else `paths.run_dir`) lies elsewhere; a key left at `???` in the YAML must be given."""
+    unused = "paths.output_dir" if outside_output_dir(run_dir or _lookup(cfg, "paths.run_dir"), cfg) else None
+    for key in RULES.get(config_name, {}):
         value = _lookup(cfg, key)
-        if value is _ABSENT:
+        if value is _ABSENT or key == unused:
             continue
         if isinstance(value, Unresolved):
             raise TextgruError(f"{key} cannot be resolved: {value.reason}")

@@ -43,6 +43,22 @@ def _creatable(p: Path) -> str | None:
     return None
 
 
+def outside_output_dir(run_dir: Any, cfg: Any) -> bool:
+    """Whether the run's folder `run_dir` lies outside the config's `paths.output_dir`, which then takes nothing of
+    this run: a read-only current folder's outputs/ is no reason to refuse it (MLflow's default store there has its
+    own rule). False when either is unknown."""
+    from omegaconf import OmegaConf
+
+    try:
+        base = OmegaConf.select(cfg, "paths.output_dir", default=None, throw_on_missing=True)
+    except Exception:
+        return False
+    if not isinstance(run_dir, (str, os.PathLike)) or not str(run_dir).strip() or not isinstance(base, str):
+        return False
+    run, out = Path(os.path.abspath(Path(run_dir).expanduser())), Path(os.path.abspath(Path(base).expanduser()))
+    return out != run and out not in run.parents
+
+
 @dataclass(frozen=True)
 class File(Rule):
     """An existing regular file (not a folder, device or pipe)."""

@@ -60,7 +60,7 @@ def _train(overrides: list[str], config_name: str, run_dir: str | os.PathLike[st
     cfg = compose_config(config_name, overrides, return_hydra_config=True)
     if "paths" not in cfg or "trainer" not in cfg:
         raise TextgruError(f"config {config_name!r} is not a training config; use config_name='train'")
-    check_config(cfg, "train")  # before the run folder is made: a wrong value leaves nothing behind
+    check_config(cfg, "train", run_dir=run_dir)  # before the run folder is made: a wrong value leaves nothing behind
     folder = Path(run_dir).expanduser() if run_dir is not None else Path(str(cfg.hydra.run.dir))  # a fresh folder
     run = RunFolder(folder)
     run.refuse_if_used("pass another run_dir= so nothing is overwritten", before_start=not launched_externally())
