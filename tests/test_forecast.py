@@ -115,7 +115,7 @@ def test_thousands_separators_and_rows_out_of_time_order(tmp_path: Path, caplog)
     np.testing.assert_allclose(series.values[:, 1], temp)
     text = caplog.text
     assert f"rows are not in time order (row {int(np.argmax(np.diff(order) < 0)) + 3}" in text
-    assert "column 'sales' read as numbers written with thousands separators" in text
+    assert "column 'sales' is read as numbers written with thousands separators" in text
     assert "ratio" not in text.replace("'ratio'", "")  # no claim about it beyond the nearly-numeric rule
     caplog.clear()
     in_order = [lines[j] for j in np.argsort(order)]
@@ -123,6 +123,25 @@ def test_thousands_separators_and_rows_out_of_time_order(tmp_path: Path, caplog)
     with caplog.at_level(logging.INFO, logger="textgru.data"):
         assert read_csv_series(tmp_path / "o.csv", ["sales"], "date").time == [dates[0], *dates]
     assert "not in time order" not in caplog.text and "1 row(s) repeat a time another row has in date" in caplog.text
+    # kept in the file's order: day-first dates (02/01 could be February), times of day; offsets compare as instants
+    cases = {
+        "dayfirst": [f"{d:02d}/01/2020" for d in range(1, 16)],
+        "clock": [f"{h:02d}:00" for h in (22, 23, 0, 1, 2)],
+        "offsets": ["2020-01-01T02:00+02:00", "2020-01-01T00:30Z", "2020-01-01T01:00+00:00"],  # 00:00, 00:30, 01:00
+    }
+    for case, times in cases.items():
+        caplog.clear()
+        (tmp_path / "c.csv").write_text("\n".join(["t,v", *(f"{t},{i}" for i, t in enumerate(times))]) + "\n")
+        with caplog.at_level(logging.WARNING, logger="textgru.data"):
+            series = read_csv_series(tmp_path / "c.csv", None, "t")
+        assert series.time == times and series.values[:, 0].tolist() == list(range(len(times))), case
+        assert "time order" not in caplog.text, (case, caplog.text)
+    (tmp_path / "c.csv").write_text('t,v,w\n2020-01-03,3,"0,125"\n2020-01-01,1,"0,250"\n2020-01-02,2,"1,500"\n')
+    series = read_csv_series(tmp_path / "c.csv", None, "t")
+    assert series.columns == ["v"] and series.values[:, 0].tolist() == [1, 2, 3]  # "0,125": a decimal comma
+    (tmp_path / "c.csv").write_text("t,v\n2020-01-03,1\n2020-01-01,2\n2020-01-02,abc\n")
+    with pytest.raises(TextgruError, match=r"column 'v' of c.csv is not numeric \(row 4: 'abc'\)"):  # the file's row
+        read_csv_series(tmp_path / "c.csv", ["v"], "t")
 
 
 def test_too_few_rows_names_the_rows_every_span_needs() -> None:

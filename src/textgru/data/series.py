@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from textgru.config_keys import require_keys
-from textgru.data.series_cells import in_time_order, non_numbers, read_thousands_separated, warn_of_nearly_numeric
+from textgru.data.series_cells import non_numbers, read_thousands_separated, time_order, warn_of_nearly_numeric
 from textgru.errors import TextgruError
 
 log = logging.getLogger(__name__)
@@ -91,8 +91,6 @@ def read_csv_series(
         raise TextgruError(
             f"data.time_column {time_column!r} is not a column of {p.name}; it has: {', '.join(map(str, df.columns))}"
         )
-    if time_column is not None:
-        df = in_time_order(df, time_column, p.name)
     df = read_thousands_separated(df, time_column, p.name)
     if columns is None:
         numeric = pd.api.types.is_numeric_dtype
@@ -116,23 +114,23 @@ def read_csv_series(
                 "choose numeric columns with data.columns=[...]"
             )
     frame = frame.apply(pd.to_numeric, errors="coerce")
-    if frame.isna().any().any():
-        if fill_missing != "interpolate":
-            raise TextgruError(
-                f"{p.name} has {int(frame.isna().sum().sum())} missing values in "
-                f"{[c for c in columns if frame[c].isna().any()]}; "
-                "set data.fill_missing=interpolate to fill them linearly"
-            )
-        frame = frame.interpolate(limit_direction="both")
-    values = frame.to_numpy(dtype=np.float64)  # (time, features)
-    if not np.isfinite(values).all():
-        row, col = map(int, np.argwhere(~np.isfinite(values))[0])
+    if np.isinf(frame.to_numpy(dtype=np.float64)).any():
+        row, col = map(int, np.argwhere(np.isinf(frame.to_numpy(dtype=np.float64)))[0])
         raise TextgruError(
-            f"column {columns[col]!r} of {p.name} holds an infinite value (row {row + 2}: {values[row, col]}); "
+            f"column {columns[col]!r} of {p.name} holds an infinite value (row {row + 2}: {frame.iat[row, col]}); "
             "replace it with a number, or leave the cell empty and set data.fill_missing=interpolate"
         )
-    time = df[time_column].astype(str).tolist() if time_column else None
-    return Series(values, [str(c) for c in columns], time)
+    if frame.isna().any().any() and fill_missing != "interpolate":
+        raise TextgruError(
+            f"{p.name} has {int(frame.isna().sum().sum())} missing values in "
+            f"{[c for c in columns if frame[c].isna().any()]}; set data.fill_missing=interpolate to fill them linearly"
+        )
+    times = df[time_column] if time_column else None
+    order = time_order(times, time_column, p.name) if time_column else None
+    if order is not None:  # rows counted in the file's order above; from here on in time order
+        frame, times = frame.iloc[order], times.iloc[order]
+    values = frame.interpolate(limit_direction="both").to_numpy(dtype=np.float64)  # (time, features)
+    return Series(values, [str(c) for c in columns], None if times is None else times.astype(str).tolist())
 
 
 def load_series(cfg: dict[str, Any]) -> Series:

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import logging
 import re
-import warnings
 from typing import Any
+
+import numpy as np
 
 log = logging.getLogger(__name__)
 
-THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?|[+-]?\d+(\.\d+)?")  # 2,007.5 or 12.5; not 2,5 (a decimal comma)
+THOUSANDS = re.compile(r"[+-]?[1-9]\d{0,2}(,\d{3})+(\.\d+)?|[+-]?\d+(\.\d+)?")  # 2,007.5 or 12.5; not 2,5 or 0,125
 
 
 def read_thousands_separated(df: Any, skip: str | None, name: str) -> Any:
@@ -29,42 +30,51 @@ def read_thousands_separated(df: Any, skip: str | None, name: str) -> Any:
             and cells.map(lambda s: THOUSANDS.fullmatch(s) is not None).all()
         ):
             df[c] = pd.to_numeric(df[c].astype(str).str.replace(",", "", regex=False).where(df[c].notna()))
-            log.info("%s: column %r read as numbers written with thousands separators (%r)", name, c, cells.iloc[0])
+            log.warning(
+                "%s: column %r is read as numbers written with thousands separators (%r); if it is not a series, name "
+                "the series with data.columns=[...]",
+                name,
+                c,
+                cells[cells.str.contains(",")].iloc[0],
+            )
     return df
 
 
-def in_time_order(df: Any, time_column: str, name: str) -> Any:
-    """`df` sorted by its time column (stably) when its rows are not in time order, with a warning; times that do not
-    all read as numbers or dates leave the file's order. Times given twice are a warning."""
+def time_order(times: Any, time_column: str, name: str) -> np.ndarray | None:
+    """The row order that puts a file's rows in time order (a stable sort), with a warning, when they are not in it;
+    None keeps the file's order: rows already in order, times that do not all read as numbers or ISO 8601 dates and
+    times (a day-first 02/01/2020 could be either month, a bare 23:00 has no day), or a time given twice (then it is
+    not a whole timestamp: a warning)."""
     import pandas as pd
 
-    times = df[time_column]
-    if not pd.api.types.is_numeric_dtype(times):
-        with warnings.catch_warnings():  # "Could not infer format": the dates are then read one by one
-            warnings.simplefilter("ignore")
-            times = pd.to_datetime(times, errors="coerce", format="mixed")
-    if times.isna().any():
-        return df
-    if not times.is_monotonic_increasing:
-        back = int(
-            (times.diff() < pd.Timedelta(0) if times.dtype.kind == "M" else times.diff() < 0).to_numpy().argmax()
-        )
-        log.warning(
-            "%s: rows are not in time order (row %d, %s=%r, comes after a later time); sorted by %s",
-            name,
-            back + 2,
-            time_column,
-            df[time_column].iloc[back],
-            time_column,
-        )
-        df = df.iloc[times.argsort(kind="stable")].reset_index(drop=True)
-        times = times.sort_values(kind="stable")
-    repeated = int(times.duplicated().sum())
+    if pd.api.types.is_numeric_dtype(times) and times.dtype != bool:
+        keys = times.to_numpy(dtype=np.float64)
+    else:
+        try:  # utc: offsets that differ (+02:00, Z) compare as the instants they are
+            keys = pd.to_datetime(times, format="ISO8601", utc=True).dt.tz_convert(None).to_numpy()
+        except (ValueError, TypeError, OverflowError):
+            return None
+    if pd.isna(keys).any():
+        return None
+    repeated = len(keys) - len(np.unique(keys))
     if repeated:
         log.warning(
-            "%s: %d row(s) repeat a time another row has in %s; each row is a time step", name, repeated, time_column
+            "%s: %d row(s) repeat a time another row has in %s; the file's order is kept", name, repeated, time_column
         )
-    return df
+        return None
+    back = np.flatnonzero(keys[1:] < keys[:-1])
+    if not len(back):
+        return None
+    row = int(back[0]) + 1
+    log.warning(
+        "%s: rows are not in time order (row %d, %s=%s, comes after a later time); sorted by %s",
+        name,
+        row + 2,
+        time_column,
+        times.iloc[row],
+        time_column,
+    )
+    return np.argsort(keys, kind="stable")
 
 
 def non_numbers(column: Any) -> tuple[int, int, Any] | None:
