@@ -317,6 +317,28 @@ def test_the_outputs_folder_is_checked_only_where_the_run_writes(
     assert reached == ([] if refused else [True])
 
 
+def test_hydra_settings_are_checked_as_hydra_composes_them(tmp_path: Path) -> None:
+    """Settings a Hydra group option of the user's adds, or a `+hydra.` override adds, are valid (checking the
+    `hydra.` overrides alone refused them); a misspelt one beside them is still one line."""
+    from textgru.config import check_override_keys
+
+    mine = tmp_path / "conf" / "hydra" / "job_logging" / "mine.yaml"
+    mine.parent.mkdir(parents=True)
+    mine.write_text(
+        "version: 1\nhandlers:\n  mine:\n    class: logging.StreamHandler\n    level: INFO\nroot:\n  handlers: [mine]\n"
+    )
+    group = ["--config-dir", str(tmp_path / "conf"), "hydra/job_logging=mine"]
+    valid = [
+        [*group, "hydra.job_logging.handlers.mine.level=DEBUG", "hydra.job.override_dirname=x"],
+        ["+hydra.job.env_set.BAR=2", "hydra.job.env_set.BAR=3", "hydra.job.override_dirname=x"],
+        ["hydra.job.override_dirname=x", "seed=1,2", "model.hidden_size=choice(8, 16)"],
+    ]
+    for args in valid:
+        check_override_keys(args, "train")  # no TextgruError
+    with pytest.raises(TextgruError, match="no Hydra setting hydra.job.override_dirnam: did you mean hydra.job.over"):
+        check_override_keys([*group, "hydra.job.override_dirnam=x"], "train")
+
+
 def test_the_run_checks_the_outputs_folder_only_where_it_writes(places: dict[str, str]) -> None:
     """The check train() makes once Hydra runs (and textgru.train(run_dir=) makes) refused a read-only current
     folder's outputs/ although the run's folder was elsewhere (`hydra.run.dir`): the same rule as the command line's."""

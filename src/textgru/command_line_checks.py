@@ -11,10 +11,10 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from textgru.config import sweep_values
 from textgru.config_checks import check_config, check_value, problem
 from textgru.config_path_rules import Folder
 from textgru.errors import TextgruError
+from textgru.override_values import sweep_values
 
 
 def check_command_line(

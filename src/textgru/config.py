@@ -13,6 +13,7 @@ from omegaconf import DictConfig
 from textgru.command_flags import overrides_only
 from textgru.config_typos import check_hydra_keys, unknown_key
 from textgru.errors import TextgruError
+from textgru.override_values import first_values
 
 CONF_MODULE = "textgru.conf"
 CONF_DIR = Path(__file__).resolve().parent / "conf"  # the package's configs (pkg://textgru.conf)
@@ -68,76 +69,22 @@ def check_group_choices(args: Sequence[str]) -> None:
                 raise TextgruError(f"unknown {key} {option!r}; choose one of: {', '.join(choices)}")
 
 
-def override_value(value: Any) -> str:
-    """A parsed override value written back in Hydra's override syntax."""
-    if isinstance(value, str):
-        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return str(value).lower()
-    return str(value)
-
-
-def first_of_sweep(value: Any) -> Any:
-    """A parsed Hydra sweep's first value (a choice's first option, an interval's or range's start); any other
-    value as it is."""
-    from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, RangeSweep
-
-    if isinstance(value, ChoiceSweep) and value.list:
-        return value.list[0]
-    if isinstance(value, (IntervalSweep, RangeSweep)):
-        return value.start
-    return value
-
-
-def sweep_values(value: Any) -> list[Any]:
-    """The values a parsed Hydra override can take, for checking: each choice, both ends of an interval or range
-    (its last value, not its stop), or the value itself."""
-    import math
-
-    from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, RangeSweep
-
-    if isinstance(value, ChoiceSweep):
-        return list(value.list)
-    if isinstance(value, IntervalSweep):
-        return [value.start, value.end]
-    if isinstance(value, RangeSweep):
-        n = math.ceil((value.stop - value.start) / (value.step or 1))
-        return [value.start, value.start + (n - 1) * (value.step or 1)] if n > 0 else []
-    return [value]
-
-
 def check_override_keys(args: Sequence[str], config_name: str) -> DictConfig | None:
     """Compose the config once with the command line's overrides, each sweep replaced by its first value: a
     key that does not exist gets one line here, before a sweep starts any run (Hydra's own message spans
     several lines). Returns that config; None for command lines this cannot probe (no overrides, globs,
     unparsable text), which are left to Hydra."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-    from hydra.core.override_parser.types import Glob
-
     command = next((a[15:] for a in args if a.startswith("hydra.job.name=")), config_name.replace("_", "-"))
-    hydra_settings = [a for a in overrides_only(args) if a.startswith("hydra.")]
-    dirs = search_path_override(args, config_dirs=True)
-    check_hydra_keys(hydra_settings, lambda some: _compose(config_name, some + dirs, return_hydra_config=True), command)
     candidates = [a for a in overrides_only(args) if not a.lstrip("+~").startswith("hydra")]
-    if not candidates:
+    probe = first_values(candidates)
+    dirs = search_path_override(args, config_dirs=True)
+    if probe is not None:  # Hydra's settings as Hydra will compose them: with every override (a group may add keys)
+        settings = [a for a in overrides_only(args) if a.lstrip("+~").startswith("hydra")]
+        check_hydra_keys(settings, lambda some: _compose(config_name, probe + some + dirs, True), command)
+    if not candidates or probe is None:
         return None
     try:
-        parsed = OverridesParser.create().parse_overrides(candidates)
-    except Exception:
-        return None
-    probe = []
-    for override in parsed:
-        if not override.is_sweep_override():
-            probe.append(override.input_line)
-            continue
-        sweep = override.value()
-        if isinstance(sweep, Glob):
-            return None  # its options are only known to Hydra
-        probe.append(f"{override.get_key_element()}={override_value(first_of_sweep(sweep))}")
-    try:
-        return _compose(config_name, probe + search_path_override(args, config_dirs=True), return_hydra_config=False)
+        return _compose(config_name, probe + dirs, return_hydra_config=False)
     except Exception as e:
         first_line = str(e).splitlines()[0] if str(e) else type(e).__name__
         nulled = [

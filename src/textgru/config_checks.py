@@ -18,12 +18,12 @@ from typing import Any
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue
 
-from textgru.config import sweep_values
 from textgru.config_path_rules import Existing, File, Folder, NewFile, StoreUri, outside_output_dir
 from textgru.config_rules import Rule, When, int_like, number_like
 from textgru.config_rules_commands import RULES
 from textgru.config_rules_train import TASK_MODELS, TASK_SOURCES
 from textgru.errors import TextgruError
+from textgru.override_values import sweep_values
 
 _ABSENT = object()
 _MISSING = object()

@@ -11,9 +11,9 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import IntervalSweep, RangeSweep
 from omegaconf import DictConfig, OmegaConf
 
-from textgru.config import first_of_sweep, override_value
 from textgru.config_typos import unknown_key
 from textgru.errors import TextgruError
+from textgru.override_values import first_of_sweep, override_value
 
 
 def parse_search_space(params: dict[str, str]) -> dict[str, Any]:

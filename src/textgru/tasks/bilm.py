@@ -49,9 +49,9 @@ def validation_metrics(cfg: DictConfig) -> list[str]:
 def next_commands(run: RunFolder) -> list[str]:
     """What to run next with this run's checkpoint (printed when the run ends): fine-tune the classifier from it, with
     the sizes and tokenizer settings the transfer needs (each refused when it differs), on labelled data."""
-    from textgru.config import override_value
     from textgru.data.tokenization import NORMALIZER_KEYS
     from textgru.models.transfer import SIZES
+    from textgru.override_values import override_value
 
     command = f"textgru train task=sentiment {command_arg('model.pretrained_lm', run.path)}"
     try:

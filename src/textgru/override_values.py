@@ -1,0 +1,67 @@
+"""Override values as the command line writes them, and sweeps (`a=1,2`, `choice(...)`, `interval(...)`,
+`range(...)`) as the values they stand for: their first (to probe a config before a sweep starts) or each one that
+must pass the key's rule."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def override_value(value: Any) -> str:
+    """A parsed override value written back in Hydra's override syntax."""
+    if isinstance(value, str):
+        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
+
+
+def first_of_sweep(value: Any) -> Any:
+    """A parsed Hydra sweep's first value (a choice's first option, an interval's or range's start); any other
+    value as it is."""
+    from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, RangeSweep
+
+    if isinstance(value, ChoiceSweep) and value.list:
+        return value.list[0]
+    if isinstance(value, (IntervalSweep, RangeSweep)):
+        return value.start
+    return value
+
+
+def sweep_values(value: Any) -> list[Any]:
+    """The values a parsed Hydra override can take, for checking: each choice, both ends of an interval or range
+    (its last value, not its stop), or the value itself."""
+    import math
+
+    from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, RangeSweep
+
+    if isinstance(value, ChoiceSweep):
+        return list(value.list)
+    if isinstance(value, IntervalSweep):
+        return [value.start, value.end]
+    if isinstance(value, RangeSweep):
+        n = math.ceil((value.stop - value.start) / (value.step or 1))
+        return [value.start, value.start + (n - 1) * (value.step or 1)] if n > 0 else []
+    return [value]
+
+
+def first_values(overrides: list[str]) -> list[str] | None:
+    """The overrides with each sweep replaced by its first value; None when they cannot be probed (unparsable text,
+    a glob, whose options are only known to Hydra)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.core.override_parser.types import Glob
+
+    try:
+        parsed = OverridesParser.create().parse_overrides(overrides)
+    except Exception:
+        return None
+    probe = []
+    for override in parsed:
+        sweep = override.value() if override.is_sweep_override() else None
+        if isinstance(sweep, Glob):
+            return None
+        first = f"{override.get_key_element()}={override_value(first_of_sweep(sweep))}" if sweep is not None else None
+        probe.append(first or override.input_line)
+    return probe
