@@ -671,8 +671,8 @@ def test_sigterm_outside_lightnings_loops_is_stopped_like_ctrl_c(tmp_path: Path,
         text=True,
         cwd=tmp_path,
     )
-    for line in p.stdout:  # the run's first line: it goes on to read the data and train the tokenizer
-        if "run folder" in line:
+    for line in p.stderr:  # the run's first log line (stdout's "run folder:" is the summary after the run)
+        if "run folder" in line:  # it goes on to read the data and train the tokenizer
             p.send_signal(signal.SIGTERM)
             break
     _, err = p.communicate(timeout=120)
