@@ -16,8 +16,8 @@ THOUSANDS = re.compile(r"[+-]?[1-9]\d{0,2}(,\d{3})+(\.\d+)?|[+-]?\d+(\.\d+)?")  
 
 def read_thousands_separated(df: Any, skip: str | None, name: str) -> Any:
     """`df` with every text column whose cells are all numbers, some with thousands separators ("2,007.5", as Excel
-    and pandas' `{:,}` write them), read as numbers (they were left out of the series, unseen); `skip`: the time
-    column. Logged per column."""
+    and pandas' `{:,}` write them), read as numbers (pandas reads them as text, which every numeric column left out
+    without a word); `skip`: the time column. A warning per column."""
     import pandas as pd
 
     for c in df.columns:
