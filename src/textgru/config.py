@@ -97,7 +97,7 @@ def check_override_keys(args: Sequence[str], config_name: str) -> DictConfig | N
             raise TextgruError(f"{nulled[0]}=null: a config group takes one of: {choices}; or leave it out") from None
         bad = first_line.split("'")[1] if first_line.startswith("Could not override '") else None
         if bad:
-            others = [o for o in probe if o.partition("=")[0].lstrip("+~") != bad] + search_path_override(args, True)
+            others = [o for o in probe if o.partition("=")[0].lstrip("+~") != bad] + dirs
             compose = lambda: _compose(config_name, others, False)
             raise unknown_key(bad, candidates, command, compose, addable=config_name == "train") from None
         raise TextgruError(first_line) from None
