@@ -20,6 +20,7 @@ import pytest
 from conftest import ROOT, TINY_MODEL, run_script
 from omegaconf import OmegaConf, open_dict
 
+import textgru
 from textgru.config import CONF_DIR, compose_config
 from textgru.errors import TextgruError
 
@@ -297,6 +298,8 @@ def test_valid_command_lines_pass(args: list[str], places: dict[str, str]) -> No
         (["paths.output_dir=<file>", "hydra.run.dir=<tmp>/run"], False),
         (["-m", "paths.output_dir=<file>", "hydra.run.dir=<tmp>/run", "seed=1,2"], True),  # a sweep: its sweep dir
         (["-m", "paths.output_dir=<file>", "hydra.sweep.dir=<tmp>/sweep", "seed=1,2"], False),
+        (["paths.output_dir=<file>", "hydra.run.dir=<tmp>/runs/${now:%H-%M-%S}"], False),  # an absolute prefix
+        (["paths.output_dir=<file>", "hydra.run.dir=${paths.output_dir}/${now:%H-%M-%S}"], True),
     ],
 )
 def test_the_outputs_folder_is_checked_only_where_the_run_writes(
@@ -359,6 +362,17 @@ def test_the_run_checks_the_outputs_folder_only_where_it_writes(places: dict[str
         cfg.paths.run_dir = "${hydra:runtime.output_dir}"  # not known yet: checked
     with pytest.raises(TextgruError, match="paths.output_dir="):
         check_config(cfg, "train")
+    # textgru.train: its hydra.run.dir elsewhere (the fractions' check comes after every key's), and a run_dir that
+    # cannot be a folder is one line (it was an OSError)
+    fractions = ["data.val_fraction=0.6", "data.test_fraction=0.6", f"paths.output_dir={places['file']}"]
+    for extra, message in [
+        ([f"hydra.run.dir={places['tmp']}/api_run"], "data.val_fraction=0.6 and data.test_fraction=0.6 add up"),
+        ([], "paths.output_dir="),
+    ]:
+        with pytest.raises(TextgruError, match=message):
+            textgru.train([*fractions, *extra])
+    with pytest.raises(TextgruError, match=r"run_dir=\S*afile/run cannot be used as a folder: \S*afile is a file"):
+        textgru.train(["seed=1"], run_dir=f"{places['file']}/run")
 
 
 @pytest.mark.parametrize(

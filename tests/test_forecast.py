@@ -123,6 +123,12 @@ def test_thousands_separators_and_rows_out_of_time_order(tmp_path: Path, caplog)
     with caplog.at_level(logging.INFO, logger="textgru.data"):
         assert read_csv_series(tmp_path / "o.csv", ["sales"], "date").time == [dates[0], *dates]
     assert "not in time order" not in caplog.text and "1 row(s) repeat a time another row has in date" in caplog.text
+    caplog.clear()  # shuffled, with a repeated time: sorted all the same, the repeats in the file's order
+    (tmp_path / "o.csv").write_text("\n".join(["date,sales,temp,ratio", lines[0], *lines]) + "\n")
+    with caplog.at_level(logging.INFO, logger="textgru.data"):
+        series = read_csv_series(tmp_path / "o.csv", ["temp"], "date")
+    assert series.time == sorted([dates[order[0]], *dates]) and "not in time order" in caplog.text
+    np.testing.assert_allclose(series.values[:, 0], [temp[i] for i in sorted([order[0], *range(60)])])
     # kept in the file's order: day-first dates (02/01 could be February), times of day; offsets compare as instants
     cases = {
         "dayfirst": [f"{d:02d}/01/2020" for d in range(1, 16)],

@@ -12,7 +12,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from textgru.config_checks import check_config, check_value, problem
-from textgru.config_path_rules import Folder
+from textgru.config_path_rules import Folder, static_folder
 from textgru.errors import TextgruError
 from textgru.override_values import sweep_values
 
@@ -68,8 +68,7 @@ def check_command_line(
             with_raw[key] = value
     run_folder_key = "hydra.sweep.dir" if multirun else "hydra.run.dir"  # the folder every job's lies in
     given = [o.value() for o in overrides if o.get_key_element().lstrip("+") == run_folder_key]
-    run_dir = given[-1] if given and isinstance(given[-1], str) and "${" not in given[-1] else None
-    check_config(with_raw, config_name, run_dir=run_dir)
+    check_config(with_raw, config_name, run_dir=static_folder(given[-1]) if given else None)
     for o in overrides:
         if o.is_sweep_override():
             key = o.get_key_element().lstrip("+~")

@@ -59,6 +59,17 @@ def outside_output_dir(run_dir: Any, cfg: Any) -> bool:
     return out != run and out not in run.parents
 
 
+def static_folder(value: Any) -> str | None:
+    """The folder a run-folder value names before Hydra fills in its interpolations: the value itself without any,
+    or the absolute path before the first `${` (`/scratch/runs/${now:%H-%M-%S}` lies in /scratch/runs); else None."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    if "${" not in value:
+        return value
+    prefix = os.path.expanduser(value.split("${", 1)[0])
+    return prefix if os.path.isabs(prefix) else None
+
+
 @dataclass(frozen=True)
 class File(Rule):
     """An existing regular file (not a folder, device or pipe)."""

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from textgru.config import compose_config
-from textgru.config_checks import check_config
+from textgru.config_checks import check_config, problem
+from textgru.config_path_rules import Folder, static_folder
 from textgru.distributed import launched_externally
 from textgru.errors import TextgruError
 from textgru.run_folder import RunFolder
@@ -60,7 +61,10 @@ def _train(overrides: list[str], config_name: str, run_dir: str | os.PathLike[st
     cfg = compose_config(config_name, overrides, return_hydra_config=True)
     if "paths" not in cfg or "trainer" not in cfg:
         raise TextgruError(f"config {config_name!r} is not a training config; use config_name='train'")
-    check_config(cfg, "train", run_dir=run_dir)  # before the run folder is made: a wrong value leaves nothing behind
+    if run_dir is not None and (message := problem("run_dir", str(run_dir), Folder())):
+        raise TextgruError(message)
+    given = run_dir if run_dir is not None else static_folder(OmegaConf.to_container(cfg.hydra.run)["dir"])
+    check_config(cfg, "train", run_dir=given)  # before the run folder is made: a wrong value leaves nothing behind
     folder = Path(run_dir).expanduser() if run_dir is not None else Path(str(cfg.hydra.run.dir))  # a fresh folder
     run = RunFolder(folder)
     run.refuse_if_used("pass another run_dir= so nothing is overwritten", before_start=not launched_externally())

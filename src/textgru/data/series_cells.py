@@ -42,26 +42,30 @@ def read_thousands_separated(df: Any, skip: str | None, name: str) -> Any:
 
 def time_order(times: Any, time_column: str, name: str) -> np.ndarray | None:
     """The row order that puts a file's rows in time order (a stable sort), with a warning, when they are not in it;
-    None keeps the file's order: rows already in order, times that do not all read as numbers or ISO 8601 dates and
-    times (a day-first 02/01/2020 could be either month, a bare 23:00 has no day), or a time given twice (then it is
-    not a whole timestamp: a warning)."""
+    None keeps the file's order: rows already in order, or times that do not all read as numbers or ISO 8601 dates and
+    times (a day-first 02/01/2020 could be either month, a bare 23:00 has no day, Jan repeats each year). A time given
+    twice is a warning; such rows keep their file order."""
     import pandas as pd
 
+    unordered = (
+        "%s: the times in %s do not all read as numbers or ISO 8601 dates; the rows are used in the file's order"
+    )
     if pd.api.types.is_numeric_dtype(times) and times.dtype != bool:
         keys = times.to_numpy(dtype=np.float64)
     else:
         try:  # utc: offsets that differ (+02:00, Z) compare as the instants they are
             keys = pd.to_datetime(times, format="ISO8601", utc=True).dt.tz_convert(None).to_numpy()
         except (ValueError, TypeError, OverflowError):
+            log.info(unordered, name, time_column)
             return None
     if pd.isna(keys).any():
+        log.info(unordered, name, time_column)
         return None
     repeated = len(keys) - len(np.unique(keys))
-    if repeated:
+    if repeated:  # kept in the file's order among themselves (a stable sort)
         log.warning(
-            "%s: %d row(s) repeat a time another row has in %s; the file's order is kept", name, repeated, time_column
+            "%s: %d row(s) repeat a time another row has in %s; each row is a time step", name, repeated, time_column
         )
-        return None
     back = np.flatnonzero(keys[1:] < keys[:-1])
     if not len(back):
         return None
