@@ -24,11 +24,7 @@ def read_thousands_separated(df: Any, skip: str | None, name: str) -> Any:
         if c == skip or pd.api.types.is_numeric_dtype(df[c]) or df[c].dtype == bool:
             continue
         cells = df[c].dropna().astype(str).str.strip()
-        if (
-            len(cells)
-            and cells.str.contains(",").any()
-            and cells.map(lambda s: THOUSANDS.fullmatch(s) is not None).all()
-        ):
+        if len(cells) and cells.str.contains(",").any() and cells.str.fullmatch(THOUSANDS.pattern).all():
             df[c] = pd.to_numeric(df[c].astype(str).str.replace(",", "", regex=False).where(df[c].notna()))
             log.warning(
                 "%s: column %r is read as numbers written with thousands separators (%r); if it is not a series, name "
