@@ -114,8 +114,9 @@ def read_csv_series(
                 "choose numeric columns with data.columns=[...]"
             )
     frame = frame.apply(pd.to_numeric, errors="coerce")
-    if np.isinf(frame.to_numpy(dtype=np.float64)).any():
-        row, col = map(int, np.argwhere(np.isinf(frame.to_numpy(dtype=np.float64)))[0])
+    infinite = np.isinf(frame.to_numpy(dtype=np.float64))
+    if infinite.any():
+        row, col = map(int, np.argwhere(infinite)[0])
         raise TextgruError(
             f"column {columns[col]!r} of {p.name} holds an infinite value (row {row + 2}: {frame.iat[row, col]}); "
             "replace it with a number, or leave the cell empty and set data.fill_missing=interpolate"
