@@ -214,3 +214,20 @@ def test_printed_commands_quote_paths_that_hydra_or_the_shell_would_split(tmp_pa
     (run / "checkpoints" / "last.ckpt").write_bytes(b"")
     (arg,) = shlex.split(command_arg("resume", run))
     assert resume_target([arg]) == (resume_target([f"resume={run}"]) or ())
+
+
+def test_hydra_job_chdir_keeps_relative_paths_from_where_the_command_ran(tmp_path: Path) -> None:
+    """Known unfixed until now: with hydra.job.chdir=true a relative data.path passed the up-front check and the
+    run then looked for it in the run folder ("does not exist")."""
+    write_csv(tmp_path / "reviews.csv", make_rows(60))
+    data = ["data=local", "data.path=reviews.csv", "data.text_column=review", "data.label_column=sentiment"]
+    more = [
+        "hydra.job.chdir=true",
+        "hydra.run.dir=runs/a",
+        "trainer.fast_dev_run=true",
+        "model.pretrained_embeddings=null",
+    ]
+    r = run_script("train", *data, *TINY_MODEL, *more, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert f"\n  path: {tmp_path / 'reviews.csv'}\n" in (tmp_path / "runs" / "a" / "config.yaml").read_text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["reviews.csv", "runs"]  # nothing written beside them

@@ -87,6 +87,7 @@ def run_command(target: str, cfg: Any, raw: dict[str, str]) -> Any:
         if process_rank() > 0:
             quiet_other_ranks()
         put_back_raw_args(cfg, raw)
+        _back_where_the_command_ran()
         module, name = target.split(":")
         with pipe_closed_quietly():  # inside Hydra's app, which would report it with a traceback
             return getattr(importlib.import_module(module), name)(cfg)
@@ -113,6 +114,20 @@ def run_command(target: str, cfg: Any, raw: dict[str, str]) -> Any:
             return log.error("sweep job %s (%s) failed: %s", job.num, job.override_dirname, message, exc_info=trace)
         remove_unstarted_hydra_run()
         fail(message)
+
+
+def _back_where_the_command_ran() -> None:
+    """Undo `hydra.job.chdir=true`: every relative path a user gives (data, checkpoints, outputs) is from where the
+    command ran, and every file of a run goes into its run folder already. Hydra restores the folder after the job."""
+    from hydra.core.hydra_config import HydraConfig
+
+    hydra = HydraConfig.get()
+    if hydra.job.chdir and os.getcwd() != hydra.runtime.cwd:
+        log.info(
+            "hydra.job.chdir=true: paths stay relative to %s (the run's files go to its folder anyway)",
+            hydra.runtime.cwd,
+        )
+        os.chdir(hydra.runtime.cwd)
 
 
 def train(args: Sequence[str]) -> Any:
