@@ -206,6 +206,17 @@ def test_a_command_refused_in_a_fresh_folder_leaves_no_outputs_folder(tmp_path: 
     assert not (tmp_path / "outputs").exists()
 
 
+def test_a_search_run_as_a_sweep_keeps_its_study_in_the_sweep_folder(tmp_path: Path, small_csv: Path) -> None:
+    """`textgru train -m hparams_search=... hydra.sweep.dir=X` ignored X: the study went to ./outputs/."""
+    data = ["data=local", f"data.path={small_csv}", "data.text_column=nope"]  # the trial fails fast, after the study
+    search = ["-m", "hparams_search=sentiment", "n_trials=1", "hydra.sweep.dir=study", *data]
+    both = run_script("train", *search, "hydra.run.dir=elsewhere", cwd=tmp_path)
+    _one_line_error(both, "give hydra.run.dir= or hydra.sweep.dir=, not both")
+    r = run_script("train", *search, cwd=tmp_path)
+    _one_line_error(r, "1 trial(s) of the search failed")
+    assert (tmp_path / "study" / "study.db").exists() and not (tmp_path / "outputs").exists(), r.stderr[-2000:]
+
+
 def test_output_into_a_pipe_closed_early_ends_without_a_traceback(ckpt: Path) -> None:
     """`textgru train --help | head -1` printed a BrokenPipeError traceback (Hydra's report of it), as did predict's
     JSONL into a pipe whose reader had stopped; now the reader's early exit ends the command quietly."""

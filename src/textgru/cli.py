@@ -181,10 +181,16 @@ TUNE_RUN_DIR = "hydra.run.dir=${paths.output_dir}/${task.name}/tune/${oc.select:
 
 def tune(args: Sequence[str]) -> Any:
     """`textgru tune hparams_search=NAME [n_trials=N] [overrides]`: the study folder is the run folder, one per
-    study name, so the same command again resumes the study; each call keeps its own `.hydra/<time>/`."""
+    study name, so the same command again resumes the study; each call keeps its own `.hydra/<time>/`.
+    `hydra.sweep.dir=` (as a `-m` sweep would take it) names the study folder too."""
     from textgru.run_folder import explicit_run_dir
 
     args = [a for a in args if a not in ("-m", "--multirun")]
+    sweep_dirs = [a for a in args if a.partition("=")[0].lstrip("+") == "hydra.sweep.dir"]
+    if sweep_dirs and explicit_run_dir(args) is not None:
+        fail("a search has one study folder: give hydra.run.dir= or hydra.sweep.dir=, not both")
+    if sweep_dirs:  # `train -m hparams_search=...` with a sweep's folder: the study folder (it was ignored)
+        args = [a for a in args if a not in sweep_dirs] + ["hydra.run.dir=" + sweep_dirs[-1].partition("=")[2]]
     if explicit_run_dir(args) is None:
         args.insert(0, TUNE_RUN_DIR)
     usage = f"hydra.help.header='textgru tune: {COMMANDS['tune'][0]}'"  # --help: tune's usage, train's options
