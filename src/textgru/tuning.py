@@ -208,6 +208,7 @@ def tune(
     ) as parent:  # logger=mlflow: trials are children
         for number in _fail_interrupted_trials(study):
             parent.record_trial(study_dir / f"trial_{number:03d}", number, "FAIL", interrupted=True)
+        why = None  # the last trial's error
         for _ in range(n_trials):
             trial = study.ask()
             params = {key: suggest(trial, key, spec) for key, spec in space.items()}
@@ -231,10 +232,13 @@ def tune(
             except Exception as e:
                 study.tell(trial, state=optuna.trial.TrialState.FAIL)
                 parent.record_trial(run_dir, trial.number, "FAIL", params)
-                log.warning(
-                    "trial %d failed: %s", trial.number, (str(e).strip().splitlines() or [type(e).__name__])[-1]
-                )
+                why, failed_before = (str(e).strip().splitlines() or [type(e).__name__])[-1], why
+                log.warning("trial %d failed: %s", trial.number, why)
+                if isinstance(e, TextgruError) and why == failed_before:  # a foreseen error, whatever the parameters
+                    log.warning("two trials in a row failed the same way: the search stops (the others would too)")
+                    break
                 continue
+            why = None
             if _stored_user_attrs(study, trial.number).get(PRUNED_AT) is not None:
                 study.tell(trial, state=optuna.trial.TrialState.PRUNED)
             else:
