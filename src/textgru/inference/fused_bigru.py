@@ -155,12 +155,15 @@ class FusedGRUClassifier(nn.Module):
         # inputs: a (time, batch, features) per direction, in the order it reads them
         directions, (time, batch, features), hidden = len(inputs), inputs[0].shape, self.hidden_size
         step_matrix, candidate_input = weights
-        xh = inputs[0].new_empty(directions, time, batch, features + 1 + hidden, dtype=self.dtype)  # [x, 1, h]
+        x1 = inputs[0].new_empty(directions, time, batch, features + 1, dtype=self.dtype)  # [x, 1]
         for d, x in enumerate(inputs):
-            xh[d, :, :, :features] = x
-        xh[..., features] = 1
-        x1 = xh[..., : features + 1].reshape(directions, time * batch, features + 1)
-        nx = torch.bmm(x1, candidate_input).view(directions, time, batch, hidden).float()  # 2 (W_in x + b_in)
+            x1[d, :, :, :features] = x
+        x1[..., features] = 1
+        nx = torch.bmm(x1.view(directions, time * batch, features + 1), candidate_input)  # 2 (W_in x + b_in), bf16
+        nx = nx.view(directions, time, batch, hidden)  # added to fp32 each step: one conversion of all was slower
+        # time first: a step's [x, 1, h] rows are one strided batch that bmm reads in place (not copied first)
+        xh = inputs[0].new_empty(time, directions, batch, features + 1 + hidden, dtype=self.dtype)
+        xh[..., : features + 1] = x1.transpose(0, 1)
         h = inputs[0].new_zeros(directions, batch, hidden, dtype=torch.float32)
         total, peak = torch.zeros_like(h), torch.full_like(h, -torch.inf)
         out = h.new_zeros(time, directions, batch, hidden) if keep_outputs else None
@@ -169,8 +172,9 @@ class FusedGRUClassifier(nn.Module):
         for step in range(time):
             k = running[step]
             rows = min(batch, -(-k // SHAPE_STEP) * SHAPE_STEP)  # rows past k are finished texts: computed, not kept
-            xh[:, step, :rows, features + 1 :] = h[:, :rows]
-            g = torch.bmm(xh[:, step, :rows], step_matrix).float()  # (directions, rows, 3*hidden)
+            xs = xh[step, :, :rows]  # (directions, rows, features + 1 + hidden)
+            xs[..., features + 1 :] = h[:, :rows]
+            g = torch.bmm(xs, step_matrix).float()  # (directions, rows, 3*hidden)
             rz = g[..., : 2 * hidden].sigmoid_()  # reset, update gates
             n = g[..., 2 * hidden :].mul_(rz[..., :hidden]).add_(nx[:, step, :rows]).sigmoid_()
             n.mul_(2).sub_(1)  # the candidate: tanh(a) = 2 sigmoid(2a) - 1
