@@ -207,16 +207,13 @@ def test_a_command_refused_in_a_fresh_folder_leaves_no_outputs_folder(tmp_path: 
 
 
 def test_a_search_run_as_a_sweep_keeps_its_study_in_the_sweep_folder(tmp_path: Path, small_csv: Path) -> None:
-    """`textgru train -m hparams_search=... hydra.sweep.dir=X` ignored X: the study went to ./outputs/. And a search
-    whose trials fail the same foreseen way with different values (a data error) stops: here after two."""
+    """`textgru train -m hparams_search=... hydra.sweep.dir=X` ignored X: the study went to ./outputs/."""
     data = ["data=local", f"data.path={small_csv}", "data.text_column=nope"]  # the trial fails fast, after the study
-    space = ["~hparams_search.params", "+hparams_search.params={optimizer.lr: 'interval(1e-4, 1e-2)'}"]
-    search = ["-m", "hparams_search=sentiment", *space, "n_trials=4", "hydra.sweep.dir=study", *data]
+    search = ["-m", "hparams_search=sentiment", "n_trials=1", "hydra.sweep.dir=study", *data]
     both = run_script("train", *search, "hydra.run.dir=elsewhere", cwd=tmp_path)
     _one_line_error(both, "give hydra.run.dir= or hydra.sweep.dir=, not both")
     r = run_script("train", *search, cwd=tmp_path)
-    _one_line_error(r, "2 trial(s) of the search failed: 0, 1")
-    assert "2 trials failed the same way with different values: the search stops" in r.stderr
+    _one_line_error(r, "1 trial(s) of the search failed")
     assert (tmp_path / "study" / "study.db").exists() and not (tmp_path / "outputs").exists(), r.stderr[-2000:]
 
 

@@ -459,17 +459,3 @@ def test_a_search_space_optuna_would_refuse_mid_trial_is_one_line(spec: str, mes
     with pytest.raises(TextgruError, match=re.escape(f"hparams_search.params.model.dropout={spec}: {message}")):
         parse_search_space({"model.dropout": spec})
     assert parse_search_space({"model.dropout": "interval(0.1, 0.5)", "x": "range(1, 5)"})["x"].stop == 5
-
-
-def test_a_search_stops_only_for_an_error_that_no_value_explains() -> None:
-    """Trials failing the same way stop the search only once every searched setting took two values among them:
-    an error that only `model.num_layers=1` gives must not end a search whose two-layer trials would run."""
-    from textgru.search_space import fails_whatever_the_values, parse_search_space
-
-    space = parse_search_space({"optimizer.lr": "interval(1e-4, 1e-2)", "model.num_layers": "choice(1, 2)"})
-    one_layer = [{"optimizer.lr": 1e-3, "model.num_layers": 1}, {"optimizer.lr": 2e-3, "model.num_layers": 1}]
-    assert not fails_whatever_the_values(one_layer, space)
-    assert fails_whatever_the_values([*one_layer, {"optimizer.lr": 3e-3, "model.num_layers": 2}], space)
-    assert not fails_whatever_the_values(one_layer[:1], space)
-    fixed = parse_search_space({"model.pooling": "max", "model.hidden_size": "choice(64)"})  # nothing searched
-    assert fails_whatever_the_values([{}, {}], fixed)

@@ -8,7 +8,7 @@ from typing import Any
 
 from hydra import compose
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, RangeSweep
+from hydra.core.override_parser.types import IntervalSweep, RangeSweep
 from omegaconf import DictConfig, OmegaConf
 
 from textgru.config_typos import unknown_key
@@ -123,15 +123,3 @@ def compose_trial(config_name: str, overrides: list[str]) -> DictConfig:
             others = [o for o in overrides if o.partition("=")[0].lstrip("+~") != bad]
             first = str(unknown_key(bad, overrides, "tune", lambda: compose(config_name, others), addable=False))
         raise TextgruError(f"search space: {first}") from e
-
-
-def fails_whatever_the_values(failed: list[dict[str, Any]], space: dict[str, Any]) -> bool:
-    """Whether trials that failed the same way (`failed`: each one's parameters) tried at least two values of every
-    searched setting, so that the error does not come from one value (`model.num_layers=1` with an option only two
-    layers take): the search's other trials would fail the same way. A space of fixed values only: two failures."""
-    searched = [
-        k
-        for k, spec in space.items()
-        if isinstance(spec, (IntervalSweep, RangeSweep)) or (isinstance(spec, ChoiceSweep) and len(spec.list) > 1)
-    ]
-    return len(failed) >= 2 and all(len({repr(p.get(k)) for p in failed}) >= 2 for k in searched)

@@ -25,7 +25,6 @@ from textgru.search_space import (
     check_search_space,
     check_study_folder,
     compose_trial,
-    fails_whatever_the_values,
     search_override,
     study_direction,
     trial_base,
@@ -193,8 +192,15 @@ def tune(
         sampler_cfg["seed"] = int(sampler_cfg["seed"]) + done
     study.sampler = instantiate(sampler_cfg)
     n_trials = int(cfg.get("n_trials") or search.n_trials)
-    stored = f"study {search.study_name} in {study_dir}: {done} trials stored"
-    log.info("%s, running %d more (%s %s)", stored, n_trials, direction, cfg.optimized_metric)
+    log.info(
+        "study %s in %s: %d trials stored, running %d more (%s %s)",
+        search.study_name,
+        study_dir,
+        done,
+        n_trials,
+        direction,
+        cfg.optimized_metric,
+    )
     study_tags = {"optuna.study_name": str(search.study_name)}
     search_params = {**overrides_as_params(base), "direction": direction}
     with parent_run(
@@ -202,7 +208,6 @@ def tune(
     ) as parent:  # logger=mlflow: trials are children
         for number in _fail_interrupted_trials(study):
             parent.record_trial(study_dir / f"trial_{number:03d}", number, "FAIL", interrupted=True)
-        failures: dict[str, list[dict[str, Any]]] = {}  # a foreseen error's line -> the parameters it failed with
         for _ in range(n_trials):
             trial = study.ask()
             params = {key: suggest(trial, key, spec) for key, spec in space.items()}
@@ -226,13 +231,9 @@ def tune(
             except Exception as e:
                 study.tell(trial, state=optuna.trial.TrialState.FAIL)
                 parent.record_trial(run_dir, trial.number, "FAIL", params)
-                why = (str(e).strip().splitlines() or [type(e).__name__])[-1]
-                log.warning("trial %d failed: %s", trial.number, why)
-                same = failures.setdefault(why, []) if isinstance(e, TextgruError) else []  # foreseen errors only
-                same.append(params)
-                if fails_whatever_the_values(same, space):
-                    log.warning("%d trials failed the same way with different values: the search stops", len(same))
-                    break
+                log.warning(
+                    "trial %d failed: %s", trial.number, (str(e).strip().splitlines() or [type(e).__name__])[-1]
+                )
                 continue
             if _stored_user_attrs(study, trial.number).get(PRUNED_AT) is not None:
                 study.tell(trial, state=optuna.trial.TrialState.PRUNED)
