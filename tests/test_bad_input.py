@@ -212,6 +212,10 @@ def test_a_search_run_as_a_sweep_keeps_its_study_in_the_sweep_folder(tmp_path: P
     search = ["-m", "hparams_search=sentiment", "n_trials=1", "hydra.sweep.dir=study", *data]
     both = run_script("train", *search, "hydra.run.dir=elsewhere", cwd=tmp_path)
     _one_line_error(both, "give hydra.run.dir= or hydra.sweep.dir=, not both")
+    empty = run_script("train", "-m", "hparams_search=sentiment", "hydra.sweep.dir=", cwd=tmp_path)
+    _one_line_error(empty, "hydra.sweep.dir= is not a path; give the study's folder")  # it named hydra.run.dir
+    subdir = run_script("train", *search, "hydra.sweep.subdir=x", cwd=tmp_path)  # it was silently ignored
+    _one_line_error(subdir, "hydra.sweep.subdir does not apply to a search")
     r = run_script("train", *search, cwd=tmp_path)
     _one_line_error(r, "1 trial(s) of the search failed")
     assert (tmp_path / "study" / "study.db").exists() and not (tmp_path / "outputs").exists(), r.stderr[-2000:]
