@@ -221,6 +221,14 @@ def test_a_search_run_as_a_sweep_keeps_its_study_in_the_sweep_folder(tmp_path: P
     assert (tmp_path / "study" / "study.db").exists() and not (tmp_path / "outputs").exists(), r.stderr[-2000:]
 
 
+def test_a_search_on_an_uncached_offline_hub_dataset_is_one_line_before_any_trial(tmp_path: Path) -> None:
+    """Every trial failed the same way (each stored in the study); now the data is fetched once, before the study."""
+    r = run_script("tune", "experiment=imdb_bigru", "hparams_search=sentiment", "n_trials=3", "hydra.run.dir=study",
+                   cwd=tmp_path)  # fmt: skip
+    _one_line_error(r, "Hub dataset 'imdb' cannot be downloaded", "data=local data.path=")
+    assert "trial 0" not in r.stderr and not (tmp_path / "study").exists(), r.stderr[-2000:]
+
+
 def test_output_into_a_pipe_closed_early_ends_without_a_traceback(ckpt: Path) -> None:
     """`textgru train --help | head -1` printed a BrokenPipeError traceback (Hydra's report of it), as did predict's
     JSONL into a pipe whose reader had stopped; now the reader's early exit ends the command quietly."""

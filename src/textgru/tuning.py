@@ -17,6 +17,7 @@ from lightning.pytorch.trainer.states import TrainerFn
 from omegaconf import DictConfig, OmegaConf
 
 from textgru.config_checks import check_config
+from textgru.data.hub import fetch_hub_source
 from textgru.distributed import launched_externally
 from textgru.errors import TextgruError, TrainingStopped
 from textgru.mlflow_parent import parent_run
@@ -180,6 +181,8 @@ def tune(
     study_dir = Path(cfg.paths.run_dir)
     direction = study_direction(cfg)
     check_study_folder(study_dir)
+    if not any(key.startswith("data.") for key in space):  # every trial reads this data: a Hub one is fetched now
+        fetch_hub_source(OmegaConf.to_container(cfg.data, resolve=True))  # offline, not cached: one line, no study
     study_dir.mkdir(parents=True, exist_ok=True)
     storage_url = f"sqlite:///{study_dir / 'study.db'}"
     pruner = instantiate(search.pruner)

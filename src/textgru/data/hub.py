@@ -32,6 +32,7 @@ def hub_unreachable_reason(timeout: float = 3.0) -> str | None:
 
 
 LOCAL_LABELLED = "data=local data.path=<file or folder> data.text_column=... data.label_column=..."
+LOCAL_TEXT = "data=local_text data.path=<text file, folder or glob>"
 
 
 def load_hub(
@@ -62,3 +63,11 @@ def load_hub(
         ) from e
     splits = dict(splits or {"train": "train", "validation": "validation", "test": "test"})
     return DatasetDict({ours: raw[theirs] for ours, theirs in splits.items() if theirs and theirs in raw})
+
+
+def fetch_hub_source(data_cfg: dict) -> None:
+    """Load a Hub data config's dataset once (`data.source=hub`; other sources: nothing), as a search does before its
+    trials: unreachable, or offline and not in the cache, it is one line then instead of in every trial."""
+    if data_cfg.get("source") == "hub":
+        route = LOCAL_LABELLED if "label_column" in data_cfg else LOCAL_TEXT
+        load_hub(data_cfg["hub_name"], data_cfg.get("hub_config"), data_cfg.get("splits"), route)

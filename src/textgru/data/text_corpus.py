@@ -39,14 +39,14 @@ def load_text_corpus(cfg: Mapping[str, Any]) -> DatasetDict:
         )
     require_keys(cfg, ("text_column",))
     if source == "hub":
-        from textgru.data.hub import load_hub
+        from textgru.data.hub import LOCAL_TEXT, load_hub
 
         require_keys(cfg, ("hub_name", "hub_config", "splits"))
         raw = load_hub(
             cfg["hub_name"],
             cfg["hub_config"],
             cfg["splits"],
-            local_route="data=local_text data.path=<text file, folder or glob>",
+            local_route=LOCAL_TEXT,
         )
         name = cfg["hub_name"]
     else:
