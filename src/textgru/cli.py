@@ -123,10 +123,7 @@ def _back_where_the_command_ran() -> None:
 
     hydra = HydraConfig.get()
     if hydra.job.chdir and os.getcwd() != hydra.runtime.cwd:
-        log.info(
-            "hydra.job.chdir=true: paths stay relative to %s (the run's files go to its folder anyway)",
-            hydra.runtime.cwd,
-        )
+        log.info("hydra.job.chdir=true: paths stay relative to %s (a run writes into its folder)", hydra.runtime.cwd)
         os.chdir(hydra.runtime.cwd)
 
 
@@ -180,22 +177,16 @@ TUNE_RUN_DIR = "hydra.run.dir=${paths.output_dir}/${task.name}/tune/${oc.select:
 
 
 def tune(args: Sequence[str]) -> Any:
-    """`textgru tune hparams_search=NAME [n_trials=N] [overrides]`: the study folder is the run folder, one per
-    study name, so the same command again resumes the study; each call keeps its own `.hydra/<time>/`.
-    `hydra.sweep.dir=` (as a `-m` sweep would take it) names the study folder too."""
-    from textgru.run_folder import explicit_run_dir, unquoted
+    """`textgru tune hparams_search=NAME [n_trials=N] [overrides]`: the study folder is the run folder (or
+    `hydra.sweep.dir=`), one per study name, so the same command again resumes the study; each call keeps its own
+    `.hydra/<time>/`."""
+    from textgru.run_folder import explicit_run_dir
+    from textgru.search_space import study_folder_args
 
-    args = [a for a in args if a not in ("-m", "--multirun")]
-    sweep_dirs = [a for a in args if a.partition("=")[0].lstrip("+") == "hydra.sweep.dir"]
-    if sweep_dirs and explicit_run_dir(args) is not None:
-        fail("a search has one study folder: give hydra.run.dir= or hydra.sweep.dir=, not both")
-    if any(a.partition("=")[0].lstrip("+") == "hydra.sweep.subdir" for a in args):
-        fail("hydra.sweep.subdir does not apply to a search: its trials go to trial_NNN/ in the study folder")
-    if sweep_dirs:  # `train -m hparams_search=...` with a sweep's folder: the study folder (it was ignored)
-        value = sweep_dirs[-1].partition("=")[2]
-        if not unquoted(value).strip():
-            fail(f"hydra.sweep.dir={value} is not a path; give the study's folder")
-        args = [a for a in args if a not in sweep_dirs] + [f"hydra.run.dir={value}"]
+    try:  # `train -m hparams_search=...` comes here with -m
+        args = study_folder_args([a for a in args if a not in ("-m", "--multirun")])
+    except TextgruError as e:
+        fail(str(e))
     if explicit_run_dir(args) is None:
         args.insert(0, TUNE_RUN_DIR)
     usage = f"hydra.help.header='textgru tune: {COMMANDS['tune'][0]}'"  # --help: tune's usage, train's options

@@ -103,6 +103,29 @@ def check_study_folder(study_dir: Path) -> None:
         )
 
 
+def study_folder_args(args: list[str]) -> list[str]:
+    """A search's command line with `hydra.sweep.dir=X` (as `train -m` takes a sweep's folder) as its study folder,
+    `hydra.run.dir=X`; one line for both given, an empty one, or `hydra.sweep.subdir` (trials go to trial_NNN/)."""
+    from textgru.run_folder import explicit_run_dir, unquoted
+
+    def given(key: str) -> list[str]:
+        return [a for a in args if a.partition("=")[0].lstrip("+") == key]
+
+    if given("hydra.sweep.subdir"):
+        raise TextgruError(
+            "hydra.sweep.subdir does not apply to a search: its trials go to trial_NNN/ in the study folder"
+        )
+    sweep_dirs = given("hydra.sweep.dir")
+    if not sweep_dirs:
+        return args
+    if explicit_run_dir(args) is not None:
+        raise TextgruError("a search has one study folder: give hydra.run.dir= or hydra.sweep.dir=, not both")
+    value = sweep_dirs[-1].partition("=")[2]
+    if not unquoted(value).strip():
+        raise TextgruError(f"hydra.sweep.dir={value} is not a path; give the study's folder")
+    return [a for a in args if a not in sweep_dirs] + [f"hydra.run.dir={value}"]
+
+
 def trial_base(overrides: list[str]) -> list[str]:
     """The command line's overrides every trial starts from (not Hydra's own, not `n_trials=`)."""
     return [o for o in overrides if not o.startswith(("hydra.", "n_trials="))]
