@@ -98,8 +98,8 @@ def check_study_folder(study_dir: Path) -> None:
         shown = ", ".join(held[:3]) + (" ..." if len(held) > 3 else "")
         raise TextgruError(
             f"{study_dir} holds {shown} but no study.db: a study writes study.db, summary.csv/md and trial_* "
-            "there; give another study folder, or a new hparams_search.study_name= with the default one, so that nothing in "
-            "it is overwritten"
+            "there; give another study folder, or a new hparams_search.study_name= with the default one, so that "
+            "nothing in it is overwritten"
         )
 
 
