@@ -210,23 +210,9 @@ def test_a_search_run_as_a_sweep_keeps_its_study_in_the_sweep_folder(tmp_path: P
     """`textgru train -m hparams_search=... hydra.sweep.dir=X` ignored X: the study went to ./outputs/."""
     data = ["data=local", f"data.path={small_csv}", "data.text_column=nope"]  # the trial fails fast, after the study
     search = ["-m", "hparams_search=sentiment", "n_trials=1", "hydra.sweep.dir=study", *data]
-    both = run_script("train", *search, "hydra.run.dir=elsewhere", cwd=tmp_path)
-    _one_line_error(both, "give hydra.run.dir= or hydra.sweep.dir=, not both")
-    empty = run_script("train", "-m", "hparams_search=sentiment", "hydra.sweep.dir=", cwd=tmp_path)
-    _one_line_error(empty, "hydra.sweep.dir= is not a path; give the study's folder")  # it named hydra.run.dir
-    subdir = run_script("train", *search, "hydra.sweep.subdir=x", cwd=tmp_path)  # it was silently ignored
-    _one_line_error(subdir, "hydra.sweep.subdir does not apply to a search")
     r = run_script("train", *search, cwd=tmp_path)
     _one_line_error(r, "1 trial(s) of the search failed")
     assert (tmp_path / "study" / "study.db").exists() and not (tmp_path / "outputs").exists(), r.stderr[-2000:]
-
-
-def test_a_search_on_an_uncached_offline_hub_dataset_is_one_line_before_any_trial(tmp_path: Path) -> None:
-    """Every trial failed the same way (each stored in the study); now the data is fetched once, before the study."""
-    r = run_script("tune", "experiment=imdb_bigru", "hparams_search=sentiment", "n_trials=3", "hydra.run.dir=study",
-                   cwd=tmp_path)  # fmt: skip
-    _one_line_error(r, "Hub dataset 'imdb' cannot be downloaded", "data=local data.path=")
-    assert "trial 0" not in r.stderr and not (tmp_path / "study").exists(), r.stderr[-2000:]
 
 
 def test_output_into_a_pipe_closed_early_ends_without_a_traceback(ckpt: Path) -> None:

@@ -158,6 +158,9 @@ def test_a_search_refuses_a_folder_it_would_overwrite_a_study_it_cannot_read_and
         search(unreadable)
     with pytest.raises(TextgruError, match="^hparams_search.direction=minimize goes against optimized_mode=max"):
         search(tmp_path / "new", "hparams_search.direction=minimize")
+    with pytest.raises(TextgruError, match="Hub dataset 'imdb' cannot be downloaded: HF_DATASETS_OFFLINE=1"):
+        search(tmp_path / "hub", "data=imdb")  # offline, not cached: it failed in every trial, each stored
+    assert not (tmp_path / "hub").exists()
     assert not (tmp_path / "new").exists()
     stored = tmp_path / "stored"
     stored.mkdir()
@@ -459,3 +462,20 @@ def test_a_search_space_optuna_would_refuse_mid_trial_is_one_line(spec: str, mes
     with pytest.raises(TextgruError, match=re.escape(f"hparams_search.params.model.dropout={spec}: {message}")):
         parse_search_space({"model.dropout": spec})
     assert parse_search_space({"model.dropout": "interval(0.1, 0.5)", "x": "range(1, 5)"})["x"].stop == 5
+
+
+def test_a_search_takes_a_sweep_folder_as_its_study_folder() -> None:
+    """`train -m hparams_search=... hydra.sweep.dir=X` ignored X (tests/test_bad_input.py runs it); the folder's
+    mistakes are one line each, naming the setting given."""
+    from textgru.errors import TextgruError
+    from textgru.search_space import study_folder_args
+
+    assert study_folder_args(["n_trials=2", "+hydra.sweep.dir='my dir'"]) == ["n_trials=2", "hydra.run.dir='my dir'"]
+    assert study_folder_args(["hydra.run.dir=x"]) == ["hydra.run.dir=x"]
+    for args, message in (
+        (["hydra.sweep.dir=x", "hydra.run.dir=y"], "give hydra.run.dir= or hydra.sweep.dir=, not both"),
+        (["hydra.sweep.dir="], "hydra.sweep.dir= is not a path; give the study's folder"),  # it named hydra.run.dir
+        (["hydra.sweep.dir=x", "hydra.sweep.subdir=s"], "hydra.sweep.subdir does not apply to a search"),  # ignored
+    ):
+        with pytest.raises(TextgruError, match=re.escape(message)):
+            study_folder_args(args)
