@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from forked_commands import Preloader
 
 ROOT = Path(__file__).resolve().parents[1]
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -80,18 +81,45 @@ def run_script(
     env: dict | None = None,
     timeout: int | None = None,
 ) -> subprocess.CompletedProcess:
-    """Run scripts/<script>.py as a user would, in a subprocess."""
+    """Run scripts/<script>.py as a user would, in a subprocess (a fork of a preloaded Python where it can be)."""
+    return run_python([str(ROOT / "scripts" / f"{script}.py"), *args], cwd=cwd, stdin=stdin, env=env, timeout=timeout)
+
+
+def run_textgru(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    """`python -m textgru ARGS...` as `run_script` runs a script."""
+    return run_python(["-m", "textgru", *args], **kwargs)
+
+
+def run_python(
+    argv: list[str],
+    cwd: Path | None = None,
+    stdin: str | None = None,
+    env: dict | None = None,
+    timeout: int | None = None,
+) -> subprocess.CompletedProcess:
+    """`python ARGV...` with its output captured as text: a fork of the preloader (tests/forked_commands.py) when its
+    environment allows, else a fresh Python."""
     full_env = {**os.environ, **(env or {})}
     full_env.pop("HYDRA_FULL_ERROR", None)
+    timeout = timeout or int(os.environ.get("TEXTGRU_TEST_TIMEOUT", "300"))  # raise it on a crowded machine
+    if (preloader := forked_commands()) is not None and preloader.takes(full_env):
+        return preloader.run(argv, str(cwd or ROOT), full_env, stdin, timeout)
     return subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / f"{script}.py"), *args],
+        [sys.executable, *argv],
         cwd=cwd or ROOT,
         input=stdin,
         capture_output=True,
         text=True,
         env=full_env,
-        timeout=timeout or int(os.environ.get("TEXTGRU_TEST_TIMEOUT", "300")),  # raise it on a crowded machine
+        timeout=timeout,
     )
+
+
+@functools.cache
+def forked_commands() -> Preloader | None:
+    """The process that `run_script` forks commands from (tests/forked_commands.py), started on first use; None with
+    TEXTGRU_TEST_FORK=0 (every command a fresh Python, as a user runs it)."""
+    return Preloader() if os.environ.get("TEXTGRU_TEST_FORK", "1") != "0" else None
 
 
 def timed_together(calls: list[Callable[[], Any]], at_once: int = 2) -> list[tuple[Any, float]]:

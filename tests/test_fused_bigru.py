@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import run_textgru
 
 import textgru
 from textgru.errors import TextgruError
@@ -225,7 +226,7 @@ def test_fused_module_edges() -> None:
 
 def test_predict_and_eval_take_precision(tiny_run: Path, tmp_path: Path) -> None:
     def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "textgru", *args], capture_output=True, text=True)
+        return run_textgru(*args)
 
     r = run("predict", f"ckpt_path={tiny_run}", "text=a fine film", "precision=bf16")
     assert r.returncode == 0, r.stderr[-2000:]

@@ -11,7 +11,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, source_copy, timed_together
+from conftest import ROOT, run_textgru, source_copy, timed_together
 
 PACKAGE = ROOT / "src" / "textgru"
 MAX_LINES = 250
@@ -128,7 +128,7 @@ def test_every_command_help_and_cfg_job_answer() -> None:
     }
 
     def answer(call: tuple[str, ...]) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "textgru", *call], capture_output=True, text=True, timeout=120)
+        return run_textgru(*call, timeout=120)
 
     answered = timed_together([lambda call=call: answer(call) for call in calls])
     answers = {call: r for call, (r, _) in zip(calls, answered, strict=True)}
@@ -151,20 +151,18 @@ def test_every_command_help_and_cfg_job_answer() -> None:
 
 
 def test_textgru_help_lists_the_commands_and_train_help_shows_usage() -> None:
-    top = subprocess.run([sys.executable, "-m", "textgru", "--help"], capture_output=True, text=True, timeout=60)
+    top = run_textgru("--help", timeout=60)
     assert top.returncode == 0
     for command in ("train", "eval", "predict", "generate", "tune", "gradient-flow", "serve"):
         assert f"\n  {command} " in top.stdout
-    train = subprocess.run(
-        [sys.executable, "-m", "textgru", "train", "--help"], capture_output=True, text=True, timeout=120
-    )
+    train = run_textgru("train", "--help", timeout=120)
     assert train.returncode == 0 and "textgru train" in train.stdout and "model: bigru_classifier" in train.stdout
-    predict = subprocess.run(
-        [sys.executable, "-m", "textgru", "predict", "--help"], capture_output=True, text=True, timeout=120
+    predict = run_textgru(
+        "predict", "--help", timeout=120
     )  # its own options, not the training config groups Hydra finds beside its config
     assert predict.returncode == 0 and predict.stdout.startswith("textgru predict: classify texts")
     assert "ckpt_path: ???" in predict.stdout and "hparams_search" not in predict.stdout
-    bad = subprocess.run([sys.executable, "-m", "textgru", "trian"], capture_output=True, text=True, timeout=60)
+    bad = run_textgru("trian", timeout=60)
     assert bad.returncode == 2 and bad.stderr.strip() == (
         "error: unknown command 'trian'; choose one of: train, eval, predict, generate, export, tune, gradient-flow, serve "
         "(textgru --help)"

@@ -1,0 +1,40 @@
+"""The test helper that runs commands as forks of a preloaded Python (tests/forked_commands.py) answers as a fresh
+Python does: the same exit code, standard output and error, standard input, folder and PYTHONPATH."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, forked_commands
+
+
+def test_a_forked_command_answers_as_a_fresh_python(tmp_path: Path) -> None:
+    preloader = forked_commands()
+    if preloader is None or not preloader.usable:
+        pytest.skip("commands run as fresh Pythons here (TEXTGRU_TEST_FORK=0, or a library wrote while loading)")
+    (tmp_path / "shout.py").write_text("import sys\nprint(sys.stdin.read().upper(), end='')\nsys.exit(3)\n")
+    (tmp_path / "fail.py").write_text("def f():\n    raise ValueError('no')\n\nf()\n")
+    (tmp_path / "interrupted.py").write_text("raise KeyboardInterrupt\n")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    assert preloader.takes(env) and not preloader.takes({**env, "HF_ENDPOINT": "http://127.0.0.1:9"})
+    cases = [  # (argv, stdin, folder)
+        ([str(ROOT / "scripts" / "train.py"), "data=nonexist"], None, ROOT),
+        ([str(ROOT / "scripts" / "predict.py"), "ckpt_path=missing.ckpt"], "a text\n", tmp_path),
+        ([str(tmp_path / "shout.py")], "héllo\r\nworld", tmp_path),
+        ([str(tmp_path / "fail.py")], None, tmp_path),
+        ([str(tmp_path / "interrupted.py")], None, tmp_path),
+        ([str(ROOT / "scripts" / "train.py"), "--help"], None, tmp_path),
+    ]
+    for argv, stdin, folder in cases:
+        fresh = subprocess.run(
+            [sys.executable, *argv], cwd=folder, input=stdin, capture_output=True, text=True, env=env, timeout=120
+        )
+        forked = preloader.run(argv, str(folder), env, stdin, timeout=120)
+        assert (forked.returncode, forked.stdout, forked.stderr) == (fresh.returncode, fresh.stdout, fresh.stderr)
+    assert forked.returncode == 0 and "textgru train" in forked.stdout  # the last case; the others exit non-zero
+    shout = preloader.run([str(tmp_path / "shout.py")], str(tmp_path), env, "abc", timeout=60)
+    assert (shout.returncode, shout.stdout) == (3, "ABC")
