@@ -10,6 +10,7 @@ import random
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -80,9 +81,12 @@ def run_script(
     stdin: str | None = None,
     env: dict | None = None,
     timeout: int | None = None,
+    fresh: bool = False,
 ) -> subprocess.CompletedProcess:
-    """Run scripts/<script>.py as a user would, in a subprocess (a fork of a preloaded Python where it can be)."""
-    return run_python([str(ROOT / "scripts" / f"{script}.py"), *args], cwd=cwd, stdin=stdin, env=env, timeout=timeout)
+    """Run scripts/<script>.py as a user would, in a subprocess (a fork of a preloaded Python where it can be; a fresh
+    Python with `fresh=True`, for a test of what start-up costs)."""
+    script_path = str(ROOT / "scripts" / f"{script}.py")
+    return run_python([script_path, *args], cwd=cwd, stdin=stdin, env=env, timeout=timeout, fresh=fresh)
 
 
 def run_textgru(*args: str, **kwargs) -> subprocess.CompletedProcess:
@@ -96,13 +100,14 @@ def run_python(
     stdin: str | None = None,
     env: dict | None = None,
     timeout: int | None = None,
+    fresh: bool = False,
 ) -> subprocess.CompletedProcess:
     """`python ARGV...` with its output captured as text: a fork of the preloader (tests/forked_commands.py) when its
-    environment allows, else a fresh Python."""
+    environment allows and `fresh` is not asked, else a fresh Python."""
     full_env = {**os.environ, **(env or {})}
     full_env.pop("HYDRA_FULL_ERROR", None)
     timeout = timeout or int(os.environ.get("TEXTGRU_TEST_TIMEOUT", "300"))  # raise it on a crowded machine
-    if (preloader := forked_commands()) is not None and preloader.takes(full_env):
+    if not fresh and (preloader := forked_commands()) is not None and preloader.takes(full_env):
         return preloader.run(argv, str(cwd or ROOT), full_env, stdin, timeout)
     return subprocess.run(
         [sys.executable, *argv],
@@ -115,10 +120,18 @@ def run_python(
     )
 
 
-@functools.cache
+_PRELOADER_LOCK = threading.Lock()
+
+
 def forked_commands() -> Preloader | None:
-    """The process that `run_script` forks commands from (tests/forked_commands.py), started on first use; None with
-    TEXTGRU_TEST_FORK=0 (every command a fresh Python, as a user runs it)."""
+    """The process that `run_script` forks commands from (tests/forked_commands.py), started on first use (once, also
+    when two threads ask at once); None with TEXTGRU_TEST_FORK=0 (every command a fresh Python, as a user runs it)."""
+    with _PRELOADER_LOCK:
+        return _preloader()
+
+
+@functools.cache
+def _preloader() -> Preloader | None:
     return Preloader() if os.environ.get("TEXTGRU_TEST_FORK", "1") != "0" else None
 
 

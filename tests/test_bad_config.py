@@ -416,7 +416,7 @@ def test_end_to_end_one_per_script(
     if script in ("train", "tune", "gradient_flow"):
         args.append(f"hydra.run.dir={tmp_path / 'run'}")
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    r = run_script(script, *args, stdin="", timeout=120)  # wall-clock bound: a hang fails here
+    r = run_script(script, *args, stdin="", timeout=120, fresh=True)  # wall-clock bound: a hang fails here
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     _one_error_line(r.returncode, r.stderr, needle)
     # CPU seconds, start-up included: wall time on a shared 2-core machine measures the other jobs as well
