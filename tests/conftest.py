@@ -74,22 +74,13 @@ def write_csv(
     return path
 
 
-def run_script(
-    script: str,
-    *args: str,
-    cwd: Path | None = None,
-    stdin: str | None = None,
-    env: dict | None = None,
-    timeout: int | None = None,
-    fresh: bool = False,
-) -> subprocess.CompletedProcess:
+def run_script(script: str, *args: str, **kwargs: Any) -> subprocess.CompletedProcess:
     """Run scripts/<script>.py as a user would, in a subprocess (a fork of a preloaded Python where it can be; a fresh
-    Python with `fresh=True`, for a test of what start-up costs)."""
-    script_path = str(ROOT / "scripts" / f"{script}.py")
-    return run_python([script_path, *args], cwd=cwd, stdin=stdin, env=env, timeout=timeout, fresh=fresh)
+    Python with `fresh=True`, for a test of what start-up costs); `kwargs` as `run_python` takes them."""
+    return run_python([str(ROOT / "scripts" / f"{script}.py"), *args], **kwargs)
 
 
-def run_textgru(*args: str, **kwargs) -> subprocess.CompletedProcess:
+def run_textgru(*args: str, **kwargs: Any) -> subprocess.CompletedProcess:
     """`python -m textgru ARGS...` as `run_script` runs a script."""
     return run_python(["-m", "textgru", *args], **kwargs)
 
