@@ -78,7 +78,7 @@ def run_command(target: str, cfg: Any, raw: dict[str, str]) -> Any:
     from textgru.config import in_hydra_multirun, put_back_raw_args
     from textgru.distributed import process_rank, quiet_other_ranks
     from textgru.sweep_summary import summarise_sweep
-    from textgru.unstarted_runs import remove_unstarted_hydra_run
+    from textgru.unstarted_runs import remove_unstarted_hydra_run, remove_unused_hydra_run
 
     try:
         import datasets
@@ -114,6 +114,8 @@ def run_command(target: str, cfg: Any, raw: dict[str, str]) -> Any:
             return log.error("sweep job %s (%s) failed: %s", job.num, job.override_dirname, message, exc_info=trace)
         remove_unstarted_hydra_run()
         fail(message)
+    finally:
+        remove_unused_hydra_run()
 
 
 def _back_where_the_command_ran() -> None:

@@ -66,17 +66,37 @@ def remove_if_unstarted(path: str | Path, made: Path | None = None, close_logs: 
     if close_logs:
         logging.shutdown()
     if made:
-        shutil.rmtree(path, ignore_errors=True)
-        for parent in (p for p in path.parents if p.is_relative_to(made) and p.exists()):
-            if any(parent.iterdir()):
-                break
-            parent.rmdir()
+        _remove_made(path, made)
         return
     for p in sorted(added, key=lambda p: len(p.parts)):  # .hydra/ itself before what is in it
         if p.is_dir():
             shutil.rmtree(p, ignore_errors=True)
         else:
             p.unlink(missing_ok=True)
+
+
+def _remove_made(path: Path, made: Path) -> None:
+    """Remove `path` and the parents made for it (up to `made`) that are left empty."""
+    shutil.rmtree(path, ignore_errors=True)
+    for parent in (p for p in path.parents if p.is_relative_to(made) and p.exists()):
+        if any(parent.iterdir()):
+            break
+        parent.rmdir()
+
+
+def remove_unused_hydra_run() -> None:
+    """A command that keeps no run folder (predict, eval, export, generate, serve: `hydra.output_subdir: null`) leaves
+    no empty folder behind for a `hydra.run.dir=` it was given: the folder goes when this process made it and it is
+    still empty (the command's output written there keeps it)."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.RUN or HydraConfig.get().output_subdir:
+        return
+    path = Path(HydraConfig.get().runtime.output_dir).resolve()
+    made = _MADE_HERE.get(path)
+    if made and path.is_dir() and not any(path.iterdir()):
+        _remove_made(path, made)
 
 
 def remove_unstarted_hydra_run() -> None:
