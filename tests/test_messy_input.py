@@ -345,6 +345,20 @@ def test_jsonl_labels_mixing_numbers_and_strings_are_labels(tmp_path: Path) -> N
     assert got == Counter((t, str(y).removesuffix(".0")) for t, y in rows)
 
 
+def test_jsonl_labels_true_false_beside_1_0_are_one_class_each(tmp_path: Path) -> None:
+    """A JSONL file joined from two exports, one writing true/false and one 1/0, trained four classes
+    ('0', '1', 'False', 'True'); true is 1 and false is 0, as in Python."""
+    from textgru.data.labelled import load_classification_data
+
+    rows = [(t, (y == "pos") if i % 2 else int(y == "pos")) for i, (t, y) in enumerate(BASE) if y != "neutral"]
+    (tmp_path / "joined.jsonl").write_text("".join(json.dumps({"text": t, "label": y}) + "\n" for t, y in rows))
+    dd = load_classification_data(data_cfg("local", path=str(tmp_path / "joined.jsonl")))
+    names = dd["train"].features["label"].names
+    assert sorted(names) == ["0", "1"], names
+    got = Counter((t, names[y]) for ds in dd.values() for t, y in zip(ds["text"], ds["label"], strict=True))
+    assert got == Counter((t, str(int(y))) for t, y in rows)
+
+
 def test_numbers_na_and_undecodable_bytes_are_texts(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     from textgru.data.labelled import load_classification_data
 

@@ -28,15 +28,23 @@ def source_of(name: str | Mapping[str, str], split: str = "train") -> str:
 
 def _scalars_as_strings(ds: Dataset, column: str, labels: bool) -> Dataset:
     """A JSON column mixing numbers and strings (`datasets` reads it as `Json`) as strings, when every value is one
-    number or string (`labels`: 1.0 as "1", as `label_key` compares them); lists or objects stay as they are (refused
-    next, by the caller)."""
+    number or string (`labels`: 1.0 as "1", as `label_key` compares them, and true/false as "1"/"0" beside numbers,
+    one class each, not four); lists or objects stay as they are (refused next, by the caller)."""
     if not isinstance(ds.features[column], Json):
         return ds
-    if not all(v is None or isinstance(v, (str, int, float, bool)) for v in ds[column]):
+    values = ds[column]
+    if not all(v is None or isinstance(v, (str, int, float, bool)) for v in values):
         return ds
     features = ds.features.copy()
     features[column] = Value("string")
-    as_text = (lambda v: str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)) if labels else str
+    numbers = any(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+
+    def label_text(v: object) -> str:
+        if isinstance(v, bool) and numbers:
+            return str(int(v))
+        return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
+
+    as_text = label_text if labels else str
     return ds.map(
         lambda b: {column: [None if v is None else as_text(v) for v in b[column]]}, batched=True, features=features
     )
