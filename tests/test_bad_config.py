@@ -68,6 +68,10 @@ MORE = [
     ("train", ["paths.output_dir=<file>", "hydra.run.dir=${paths.output_dir}/run"], "cannot be used as a folder"),
     ("train", ["hydra.run.dirr=<tmp>/x"], "no Hydra setting hydra.run.dirr: did you mean hydra.run.dir? textgru "),
     ("train", ["-m", "hydra.sweep.dri=<tmp>/x", "seed=1,2"], "no Hydra setting hydra.sweep.dri: did you mean hydra.sw"),
+    ("train", ["hydra.job.env_set.FOO=1"], "hydra.job.env_set.FOO: an environment variable is added with +: +hydra"),
+    ("train", ["hydra.launcher.foo=1"], "no Hydra setting hydra.launcher.foo: check the spelling; textgru train --cfg"),
+    ("train", ["~hydra.callbacks.x"], "~hydra.callbacks.x: there is no Hydra setting hydra.callbacks.x to delete"),
+    ("train", ["hydra/launcher=basicc"], "unknown hydra/launcher 'basicc'; choose one of: basic"),
     ("train", ["hydra.run.dir=<tmp>/dangling"], "dangling is a broken link to "),  # Hydra's makedirs: a traceback
     ("train", ["hydra.run.dir=<tmp>/dangling/run"], "gone (remove it); choose another folder"),
     ("train", ["task=forecast", "data=tweets"], "data.source=tweets is not data for task=forecast"),
@@ -289,6 +293,21 @@ def test_valid_command_lines_pass(args: list[str], places: dict[str, str]) -> No
     from textgru.command_line_checks import check_command_line
 
     check_command_line(_fill(args, places), "train")  # no TextgruError
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["+hydra.job.env_set.FOO=1"],
+        ["hydra.job_logging.root.level=DEBUG"],
+        ["hydra/launcher=basic", "~hydra.help.footer"],
+    ],
+)
+def test_valid_hydra_settings_pass(args: list[str]) -> None:
+    """Hydra settings outside the usual few are composed to be checked: the valid ones pass."""
+    from textgru.config import check_override_keys
+
+    check_override_keys([*args, "seed=1"], "train")  # no TextgruError
 
 
 @pytest.mark.parametrize(

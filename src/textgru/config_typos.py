@@ -4,6 +4,7 @@ looks like a typo, the form a search space takes, and the command whose `--cfg j
 from __future__ import annotations
 
 import difflib
+import itertools
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -37,36 +38,46 @@ COMMON_HYDRA_SETTINGS = (
     *("hydra.run.dir", "hydra.sweep.dir", "hydra.sweep.subdir", "hydra.job.name", "hydra.job.chdir", "hydra.mode"),
     *("hydra.searchpath", "hydra.verbose", "hydra.output_subdir", "hydra.help.header", "hydra.help.footer"),
 )
-OPEN_HYDRA_SETTINGS = (
-    "hydra.job.env_set.",
-    "hydra.job_logging.",
-    "hydra.hydra_logging.",
-    "hydra.sweeper.",
-    "hydra.launcher.",
-)
 
 
-def _common_hydra_setting(key: str) -> bool:
-    """A Hydra setting that exists (textgru's own, the usual ones) or sits under a part whose keys Hydra does not fix."""
-    return key in COMMON_HYDRA_SETTINGS or key.startswith(OPEN_HYDRA_SETTINGS)
+def _common_hydra_setting(override: str) -> bool:
+    """An override of a Hydra setting that exists for sure (textgru's own, the usual ones): no need to compose."""
+    return override.startswith("hydra.") and override.partition("=")[0] in COMMON_HYDRA_SETTINGS
 
 
 def check_hydra_keys(overrides: Sequence[str], compose: Callable[[list[str]], Any], command: str) -> None:
-    """`hydra.run.dirr=x`: a Hydra setting that does not exist is one line naming the closest one (Hydra's own message
-    spans several lines). `overrides`: the command line's Hydra ones (`hydra.`, `+hydra.`, `hydra/group=`);
-    `compose(overrides)` composes the config with Hydra's settings and the command line's other overrides."""
-    if all(_common_hydra_setting(o.partition("=")[0]) for o in overrides if o.startswith("hydra.")):
+    """`hydra.run.dirr=x`, `~hydra.foo`, `hydra/launcher=basicc`: a Hydra setting or option that does not exist is one
+    line naming the closest one or the options (Hydra's own message spans several lines). `overrides`: the command
+    line's Hydra ones (`hydra.`, `+hydra.`, `~hydra.`, `hydra/group=`); `compose(overrides)` composes the config
+    with Hydra's settings and the command line's other overrides."""
+    if all(_common_hydra_setting(o) for o in overrides):
         return  # composing with Hydra's settings costs ~0.15 s a command: only for the others
     try:
         compose(list(overrides))
     except Exception as e:
-        first = (str(e).splitlines() or [""])[0]
-        if not first.startswith("Could not override 'hydra"):
-            return  # Hydra (or the key check of the other overrides) says what else is wrong
-        bad = first.split("'")[1]
-        close = closest_key(bad, lambda: compose([]))
-        hint = f"did you mean {close}? " if close else "check the spelling; "
-        raise TextgruError(f"no Hydra setting {bad}: {hint}textgru {command} --cfg hydra lists them") from None
+        lines = str(e).splitlines() or [""]
+        first, quoted = lines[0], lines[0].split("'")
+        if first.startswith("Could not override 'hydra"):
+            bad = quoted[1]
+            if bad.startswith("hydra.job.env_set."):
+                given = next((o.partition("=")[2] for o in overrides if o.partition("=")[0] == bad), "...")
+                raise TextgruError(f"{bad}: an environment variable is added with +: +{bad}={given}") from None
+            close = closest_key(bad, lambda: compose([]))
+            hint = f"did you mean {close}? " if close else "check the spelling; "
+            raise TextgruError(f"no Hydra setting {bad}: {hint}textgru {command} --cfg hydra lists them") from None
+        if first.startswith("Could not delete from config.") and len(quoted) > 1 and quoted[1].startswith("hydra"):
+            raise TextgruError(
+                f"~{quoted[1]}: there is no Hydra setting {quoted[1]} to delete; textgru {command} --cfg hydra "
+                "lists them"
+            ) from None
+        if first.startswith("In 'hydra/config': Could not find 'hydra/") and len(quoted) > 3:
+            group, _, option = quoted[3].rpartition("/")
+            start = next((i for i, line in enumerate(lines) if line.startswith("Available options in")), len(lines))
+            options = list(itertools.takewhile(lambda line: line.startswith("\t"), lines[start + 1 :]))
+            options = [line.strip() for line in options]
+            choose = f"choose one of: {', '.join(options)}" if options else f"textgru {command} --info lists them"
+            raise TextgruError(f"unknown {group} {option!r}; {choose}") from None
+        # anything else: Hydra (or the key check of the other overrides) says what is wrong
 
 
 def closest_key(key: str, reference: Callable[[], Any]) -> str | None:
