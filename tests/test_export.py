@@ -260,6 +260,31 @@ def test_classifier_api_same_on_both_backends(exported: dict, small_csv: Path) -
         onnx_clf.with_precision("bf16")
 
 
+def _predict_in_child(clf: textgru.Classifier, texts: list[str]) -> list[str]:
+    return [p.label for p in clf.predict(texts)]
+
+
+def test_exports_pickle_into_other_processes(tmp_path: Path, exported: dict) -> None:
+    """An exported model goes where a PyTorch one goes: into a process pool (`datasets.map(num_proc=...)` pickles
+    it too). It raised "cannot pickle 'InferenceSession'"; the copy runs the same graph even when the folder has
+    been changed since loading."""
+    import multiprocessing
+    import pickle
+    import shutil
+
+    folder = copy_export(exported["sentiment"], tmp_path / "sentiment")
+    clf = textgru.load(folder)
+    texts = [t for t, _ in make_rows(40, seed=3)]
+    shutil.rmtree(folder)  # the copy is made from what was loaded, not from the folder again
+    copy = pickle.loads(pickle.dumps(clf))
+    assert float((copy.predict_proba(texts) - clf.predict_proba(texts)).abs().max()) == 0
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        assert pool.apply(_predict_in_child, (clf, texts)) == [p.label for p in clf.predict(texts)]
+    lm = textgru.load(exported["lm"])
+    greedy = dict(max_new_tokens=40, greedy=True)
+    assert pickle.loads(pickle.dumps(lm)).generate("ROMEO:", **greedy) == lm.generate("ROMEO:", **greedy)
+
+
 def test_predict_command_same_jsonl_from_the_export(tmp_path: Path, exported: dict) -> None:
     texts = tmp_path / "texts.txt"
     texts.write_text("\n".join(t for t, _ in make_rows(40, seed=9)) + "\n", encoding="utf-8")

@@ -4,12 +4,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 from typing import Any
 
 from textgru.errors import TextgruError
-from textgru.onnx_format import ExportFolder, read_config, sha256
+from textgru.onnx_format import ExportFolder, read_config
 
 
 def _folder(path: str | os.PathLike[str]) -> tuple[ExportFolder, Path]:
@@ -46,12 +47,13 @@ def open_export(
             f"{str(folder.path)!r} is an exported {task_title(task)} model, but this needs a "
             f"{task_title(expect_task)} one"
         )
-    if config.get("model_sha256") != sha256(model_file):
+    graph = model_file.read_bytes()  # checked and run as read once: a file replaced meanwhile cannot slip in
+    if config.get("model_sha256") != hashlib.sha256(graph).hexdigest():
         raise TextgruError(
             f"{str(model_file)!r} does not match its config.json (checksum differs): truncated or replaced; "
             "export again"
         )
-    session = open_session(model_file, threads)
+    session = open_session(model_file, threads, graph)
     if textgru_marks(model_file, session).get("textgru.task") != task:
         raise TextgruError(f"{str(model_file)!r} is not the {task} graph config.json names; export again")
     meta: dict[str, Any] = {
@@ -75,7 +77,7 @@ def open_export(
                 f"{str(folder.config)!r} names {len(config['labels'])} labels but the graph gives {width} classes: "
                 "config.json was edited or mixed up; export again"
             )
-    runner = RUNNERS[task](session, config)
+    runner = RUNNERS[task](session, config, graph, threads)
     _runs_as_configured(runner, session, config, vocab, str(folder.path))
     return runner, meta
 

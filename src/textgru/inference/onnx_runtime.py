@@ -34,14 +34,16 @@ def session_options(threads: int | None = None) -> Any:
     return options
 
 
-def open_session(model_file: Path, threads: int | None = None) -> Any:
-    """An onnxruntime session on CPU; one line when onnxruntime is missing or the file is not a readable model."""
+def open_session(model_file: Path, threads: int | None = None, graph: bytes | None = None) -> Any:
+    """An onnxruntime session on CPU for `model_file` (or its bytes `graph`, read before); one line when onnxruntime
+    is missing or the file is not a readable model."""
     try:
         import onnxruntime as ort
     except ImportError:
         raise TextgruError(f"running an exported model needs onnxruntime: {INSTALL_HINT}") from None
     try:
-        return ort.InferenceSession(str(model_file), session_options(threads), providers=["CPUExecutionProvider"])
+        source = str(model_file) if graph is None else graph
+        return ort.InferenceSession(source, session_options(threads), providers=["CPUExecutionProvider"])
     except Exception as e:  # onnxruntime raises its own exception types for unreadable models
         first = str(e).splitlines()[0][:160] if str(e) else type(e).__name__
         raise TextgruError(
@@ -61,14 +63,22 @@ def textgru_marks(model_file: Path, session: Any) -> dict[str, str]:
 
 
 class OnnxRunner:
-    """What the inference classes and `textgru.inference.generation` ask of a model besides calling it."""
+    """What the inference classes and `textgru.inference.generation` ask of a model besides calling it. It pickles
+    (multiprocessing, `datasets.map(num_proc=...)`) as its graph's bytes; the copy opens its own session."""
 
     training = False
     device = torch.device("cpu")
 
-    def __init__(self, session: Any, config: dict[str, Any]) -> None:
-        self.session, self.config = session, config
+    def __init__(self, session: Any, config: dict[str, Any], graph: bytes, threads: int | None = None) -> None:
+        self.session, self.config, self.graph, self.threads = session, config, graph, threads
         self.input_names = [i.name for i in session.get_inputs()]
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "session"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.session = open_session(Path("model.onnx"), self.threads, self.graph)
 
     def eval(self) -> OnnxRunner:
         return self
