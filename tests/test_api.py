@@ -190,6 +190,40 @@ def test_evaluate_takes_what_the_data_sources_take(
         clf.evaluate(datasets.Dataset.from_dict({"text": ["good"], "label": ["joy"]}))
 
 
+def test_evaluate_of_a_frame_or_dataset_names_a_bad_split_or_column_and_keeps_earlier_reports(
+    clf: textgru.Classifier, tmp_path: Path
+) -> None:
+    """Found by a review: split= was taken unchecked for a DataFrame or Dataset (every row scored, the report named
+    'test'), and split='sub/test' wrote the report into sub/sub/ past the check for an earlier one (overwriting it
+    without overwrite=True; '../..' wrote at the file system's root). A column mixing strings and numbers was
+    pyarrow's traceback."""
+    rows = make_rows(12, seed=2)
+    frame = datasets.Dataset.from_dict({"text": [t for t, _ in rows], "label": [y for _, y in rows]}).to_pandas()
+    earlier = tmp_path / "ev" / "sub" / "sub" / "test_metrics.json"
+    earlier.parent.mkdir(parents=True)
+    earlier.write_text("mine")
+    for split in ("sub/test", "test", "../../x"):
+        with pytest.raises(
+            textgru.TextgruError, match=f"^split='{re.escape(split)}': a DataFrame or Dataset is scored"
+        ):
+            clf.evaluate(frame, split=split, output_dir=tmp_path / "ev")
+    assert earlier.read_text() == "mine" and sorted(p.name for p in (tmp_path / "ev").rglob("*")) == [
+        "sub",
+        "sub",
+        "test_metrics.json",
+    ]
+    assert clf.evaluate(frame, split="all", output_dir=tmp_path / "ev")["n"] == 12
+    assert (tmp_path / "ev" / "all_metrics.json").is_file()
+    in_parts = datasets.DatasetDict({"sub/test": datasets.Dataset.from_pandas(frame)})
+    with pytest.raises(textgru.TextgruError, match="^split='sub/test' cannot name a report file"):
+        clf.evaluate(in_parts, split="sub/test", output_dir=tmp_path / "ev")
+    for column, value in (("text", 42), ("label", 0)):
+        mixed = frame.astype(object)  # pandas 3 keeps a str column strings
+        mixed.loc[1, column] = value
+        with pytest.raises(textgru.TextgruError, match=f"^the DataFrame's column '{column}' mixes strings with other"):
+            clf.evaluate(mixed)
+
+
 def test_generate_equals_the_generate_script_and_stream_joins_to_it(
     lm: textgru.LanguageModel, lm_run: Path, tmp_path: Path
 ) -> None:

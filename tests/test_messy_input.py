@@ -12,6 +12,8 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 import torch
 from conftest import data_cfg, make_rows, tok_cfg
@@ -207,6 +209,12 @@ def test_predict_takes_any_iterable_of_texts_and_refuses_what_is_not_one(classif
     for bad, name in ((None, "NoneType"), (5, "int")):
         with pytest.raises(TextgruError, match=f"^predict takes a text or a list of texts, not a {name}$"):
             classifier.predict(bad)  # type: ignore[arg-type]
+    table = pd.DataFrame({"text": texts})  # iterating a table gives its column names: predicted 'text' alone
+    with pytest.raises(TextgruError, match="^predict takes a text or a list of texts, not a DataFrame; pass its text"):
+        classifier.predict(table)
+    assert [p.probs for p in classifier.predict(table["text"])] == expected
+    with pytest.raises(TextgruError, match="^predict_proba takes a text or a list of texts, not a 0-d array; pass str"):
+        classifier.predict_proba(np.array("fine"))
     with pytest.raises(TextgruError, match=r"^predict: texts\[1\] is a int, not a string$"):
         classifier.predict(["fine", 3])  # type: ignore[list-item]
     # one string is one text (it was read character by character: a row of probabilities per character)

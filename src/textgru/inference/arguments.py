@@ -17,6 +17,12 @@ def text_list(texts: Any, call: str) -> list[str]:
         return [texts]
     if not isinstance(texts, Iterable) or isinstance(texts, (bytes, bytearray, dict)):
         raise TextgruError(f"{call} takes a text or a list of texts, not a {type(texts).__name__}")
+    if hasattr(texts, "columns"):  # a table (pandas, polars) iterates over its column names, not its rows
+        raise TextgruError(
+            f"{call} takes a text or a list of texts, not a {type(texts).__name__}; pass its text column"
+        )
+    if getattr(texts, "ndim", None) == 0:  # a 0-d array (numpy) has no items
+        raise TextgruError(f"{call} takes a text or a list of texts, not a 0-d array; pass str(x) or a list")
     items = list(texts)
     for i, item in enumerate(items):
         if not isinstance(item, str):

@@ -6,6 +6,7 @@ import copy
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, overload
 
 import torch
@@ -195,5 +196,5 @@ class Classifier(LoadedModel):
         result = classification_metrics(probs, labels, self.label_names)
         result.update(split=split, checkpoint=str(self.meta.get("path")), precision=self.precision)
         if report is not None:
-            write_report(result, self.label_names, report.parent, split)
+            write_report(result, self.label_names, Path(output_dir), split)
         return result

@@ -75,11 +75,17 @@ def labelled_texts(
     for configs and "all" for a path, a Dataset or a DataFrame. Returns the texts, the labels and the split's name."""
     with datasets_quiet():
         if isinstance(data, pd.DataFrame):
-            data = Dataset.from_pandas(data, preserve_index=False)
-        if isinstance(data, DatasetDict):
+            data = _from_pandas(data, text_column, label_column)
+        given_dict = isinstance(data, DatasetDict)
+        if given_dict:
             split = _check_split(split or "test", list(data))
             data = data[split]
         if isinstance(data, Dataset):  # scored as given, every row with a text and a label
+            if split not in (None, "all") and not given_dict:
+                raise TextgruError(
+                    f"split={split!r}: a DataFrame or Dataset is scored whole (split='all'); pass only the rows "
+                    "to score, or a DatasetDict to pick a split from"
+                )
             return _given_rows(data, text_column, label_column) + (split or "all",)
         ignore = None
         if _whole_local_files(data, split):  # `textgru eval data=local data.path=... split=all`: as a path is read
@@ -95,6 +101,22 @@ def labelled_texts(
         ds, split = _labelled_split(data, split, trained_on, text_column, label_column)
         names = ds.features["label"].names
         return list(ds["text"]), [names[y] for y in ds["label"]], split
+
+
+def _from_pandas(frame: pd.DataFrame, text_column: str, label_column: str) -> Dataset:
+    """A DataFrame as a Dataset; a text or label column mixing strings with numbers (which Arrow refuses) is one
+    line naming it."""
+    import pyarrow as pa
+
+    try:
+        return Dataset.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as e:
+        bad = next((c for c in (text_column, label_column, *frame.columns) if f"column {c} " in str(e)), None)
+        where = f"column {bad!r}" if bad is not None else "a column"
+        raise TextgruError(
+            f"the DataFrame's {where} mixes strings with other values (Arrow cannot read it: {e.args[0]}); make "
+            f"it strings, e.g. df[{bad if bad is not None else 'column'!r}].astype(str)"
+        ) from None
 
 
 def _whole_local_files(data: Any, split: str | None) -> bool:

@@ -17,6 +17,8 @@ def report_path(output_dir: str | os.PathLike[str] | None, split: str, overwrite
     and for an earlier report there without `overwrite`."""
     if output_dir is None:
         return None
+    if not split or any(sep in split for sep in ("/", "\\", os.sep)) or split.startswith("."):
+        raise TextgruError(f"split={split!r} cannot name a report file; use a split name without / or a leading .")
     folder = Path(output_dir)
     if folder.exists() and not folder.is_dir():
         raise TextgruError(f"output_dir={str(output_dir)!r} is a file; give a folder for the report")
