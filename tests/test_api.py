@@ -295,6 +295,14 @@ def test_train_refuses_bad_overrides_in_one_line(tmp_path: Path, tiny_run: Path)
             textgru.TextgruError, match=r"takes a list of overrides, e.g. \w+\(\['seed=1'\]\), not a string"
         ):
             call("seed=1")  # type: ignore[arg-type]
+        # found by a review: a dict's values were dropped ("Error parsing override 'task'"), None a TypeError
+        for bad, message in (
+            ({"seed": 1}, r"takes a list of overrides, not a dict: \w+\(\['seed=1'\]\)"),
+            (None, r"takes a list of overrides \(strings like 'model.hidden_size=64'\), not a NoneType"),
+            ([["seed=1"]], r"\(\): each override is a string like 'model.hidden_size=64', not a list"),
+        ):
+            with pytest.raises(textgru.TextgruError, match=message):
+                call(bad)  # type: ignore[arg-type]
     before = (tiny_run / ".hydra" / "overrides.yaml").read_bytes()
     with pytest.raises(textgru.TextgruError, match="already holds a run .* pass another run_dir="):
         textgru.train(["trainer.max_epochs=1"], run_dir=tiny_run)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -172,6 +173,17 @@ def test_train_refuses_a_folder_whose_config_yaml_it_would_overwrite(tmp_path: P
     with pytest.raises(TextgruError, match=r"already holds config.yaml, which this run would overwrite; pass another"):
         textgru.train(["trainer.fast_dev_run=true"], run_dir=mine)
     assert (mine / "config.yaml").read_text() == "my: own config\n" and sorted(os.listdir(mine)) == ["config.yaml"]
+    # found by a review: the run's plots and Hydra's files replaced the user's files of those names
+    for name in ("confusion_matrix.png", "learning_curves.png", ".hydra/overrides.yaml", "logs/metrics.csv"):
+        other = tmp_path / name.replace("/", "_")
+        (other / name).parent.mkdir(parents=True)
+        (other / name).write_text("mine")
+        with pytest.raises(TextgruError, match=f"already holds {re.escape(name)}, which this run would overwrite"):
+            textgru.train(["trainer.fast_dev_run=true"], run_dir=other)
+        assert (other / name).read_text() == "mine"
+    _one_line_error(
+        run_script("train", f"hydra.run.dir={other}", "trainer.fast_dev_run=true"), "already holds logs/metrics.csv"
+    )
 
 
 def test_a_command_refused_in_the_users_folder_takes_away_what_hydra_added(tmp_path: Path, small_csv: Path) -> None:

@@ -77,9 +77,26 @@ class RunFolder:
         if marker is not None:
             raise TextgruError(f"{self.path} already holds a run ({marker.relative_to(self.path)}); {fix}")
         if before_start and not made_here(self.path):
-            mine = next((p for p in (self.config, self.tokenizer) if p.exists()), None)
+            mine = next((p for p in self.written_by_a_run if p.exists()), None)
             if mine is not None:
-                raise TextgruError(f"{self.path} already holds {mine.name}, which this run would overwrite; {fix}")
+                name = mine.relative_to(self.path)
+                raise TextgruError(f"{self.path} already holds {name}, which this run would overwrite; {fix}")
+
+    @property
+    def written_by_a_run(self) -> tuple[Path, ...]:
+        """The files a training run writes (replaces) in its folder, besides those that mark a run (train.log and
+        tensorboard/ are added to, not replaced)."""
+        return (
+            *(
+                self.config,
+                self.tokenizer,
+                self.hydra_overrides,
+                self.hydra_config,
+                self.path / ".hydra" / "config.yaml",
+            ),
+            *(self.metrics_csv, self.ranks, self.learning_curves, self.confusion_matrix, self.forecast_plot),
+            self.samples,
+        )  # not mlflow_run.json: a search's study folder keeps it for the next search in that folder
 
     def read_metrics(self) -> dict[str, Any] | None:
         """The finished run's metrics.json, or None where there is none or it cannot be read."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -190,4 +190,17 @@ def override_list(overrides: Any, call: str) -> list[str]:
     override 't'")."""
     if isinstance(overrides, str):
         raise TextgruError(f"{call}() takes a list of overrides, e.g. {call}([{overrides!r}]), not a string")
-    return [str(o) for o in overrides]
+    if isinstance(overrides, Mapping):  # its keys alone would be taken, the values dropped
+        example = [f"{k}={v}" for k, v in list(overrides.items())[:2]]
+        raise TextgruError(f"{call}() takes a list of overrides, not a dict: {call}({example!r})")
+    if not isinstance(overrides, Iterable) or isinstance(overrides, (bytes, bytearray)):
+        raise TextgruError(
+            f"{call}() takes a list of overrides (strings like 'model.hidden_size=64'), not a {type(overrides).__name__}"
+        )
+    overrides = list(overrides)
+    bad = next((o for o in overrides if not isinstance(o, str)), None)
+    if bad is not None:
+        raise TextgruError(
+            f"{call}(): each override is a string like 'model.hidden_size=64', not a {type(bad).__name__}"
+        )
+    return overrides
