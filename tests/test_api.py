@@ -17,7 +17,7 @@ from pathlib import Path
 import datasets
 import pytest
 import torch
-from conftest import ROOT, TINY_MODEL, data_cfg, make_rows, run_script, write_csv
+from conftest import ROOT, TINY_MODEL, data_cfg, make_rows, run_python, run_script, write_csv
 
 import textgru
 from textgru.config import compose_config
@@ -222,6 +222,15 @@ def test_evaluate_of_a_frame_or_dataset_names_a_bad_split_or_column_and_keeps_ea
         mixed.loc[1, column] = value
         with pytest.raises(textgru.TextgruError, match=f"^the DataFrame's column '{column}' mixes strings with other"):
             clf.evaluate(mixed)
+
+
+def test_a_stream_left_open_at_exit_prints_nothing(lm_run: Path) -> None:
+    """Found by a review: a script that took one piece of `stream` and ended printed two "Exception ignored"
+    tracebacks (the generator was closed after torch's modules were torn down). A fresh Python: forks skip that
+    teardown."""
+    code = f"import textgru; s = textgru.load({str(lm_run)!r}).stream('ROMEO:', seed=1); print(repr(next(s)))"
+    r = run_python(["-c", code], fresh=True)
+    assert r.returncode == 0 and r.stdout.strip() and r.stderr == "", r.stderr
 
 
 def test_generate_equals_the_generate_script_and_stream_joins_to_it(

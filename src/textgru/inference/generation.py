@@ -59,24 +59,29 @@ def encode_prompt(tokenizer: Tokenizer, prompt: str, allow_unknown: bool = False
     return list(enc.ids)
 
 
-@torch.inference_mode()
 def _sample(
     model: nn.Module, tokenizer: Tokenizer, prompt_ids: list[int], options: SamplingOptions
 ) -> Iterator[tuple[list[list[int]], list[bool]]]:
-    """The sampling loop: after each new token, yields every sample's new ids so far and which have stopped."""
+    """The sampling loop: after each new token, yields every sample's new ids so far and which have stopped.
+    Inference mode is held while computing, not across a yield (a stream left open when Python exits was closed
+    through torch's generator wrapper after torch was torn down: "Exception ignored" tracebacks)."""
     was_training = model.training
     model.eval()
     try:
-        logits, hidden = read_prompt(model, prompt_ids, options.num_samples)
-        sampler = Sampler(tokenizer, prompt_ids, options, logits.size(-1), logits.device)
+        with torch.inference_mode():
+            logits, hidden = read_prompt(model, prompt_ids, options.num_samples)
+            sampler = Sampler(tokenizer, prompt_ids, options, logits.size(-1), logits.device)
         for _ in range(options.max_new_tokens):
-            next_ids = sampler.step(logits)
+            with torch.inference_mode():
+                next_ids = sampler.step(logits)
             yield sampler.new_ids, sampler.finished
             if all(sampler.finished):
                 break
-            logits, hidden = step_model(model, next_ids, hidden)
+            with torch.inference_mode():
+                logits, hidden = step_model(model, next_ids, hidden)
     finally:
-        model.train(was_training)
+        if was_training:  # only then: a stream closed at exit runs this after torch's modules are gone
+            model.train(True)
 
 
 def _pieces(
