@@ -244,6 +244,44 @@ def test_output_into_a_pipe_closed_early_ends_without_a_traceback(ckpt: Path) ->
     assert printed == (1, ""), printed
 
 
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (a device that is always full)")
+def test_output_to_a_full_disk_is_one_line(ckpt: Path, lm_run: Path) -> None:
+    """Found by a review: `textgru predict ... > preds.jsonl` on a full disk ended with Hydra's traceback of
+    OSError: [Errno 28], as did generate's streamed text."""
+
+    def into_full_disk(*args: str) -> tuple[int, str]:
+        with open("/dev/full", "w") as full:
+            p = subprocess.run([sys.executable, "-m", "textgru", *args], stdout=full, stderr=subprocess.PIPE, text=True)
+        return p.returncode, p.stderr
+
+    results = timed_together(
+        [
+            lambda: into_full_disk("predict", f"ckpt_path={ckpt}", "text=hi"),
+            lambda: into_full_disk("generate", f"ckpt_path={lm_run}", "prompt=ROMEO:", "max_new_tokens=5", "seed=1"),
+        ]
+    )
+    for (code, err), _ in results:
+        assert code == 1 and "Traceback" not in err, err[-2000:]
+        assert err.strip().splitlines()[-1] == (
+            "error: cannot write to standard output (No space left on device); free some space, or write to a file "
+            "with output="
+        ), err[-2000:]
+
+
+def test_a_stopped_stream_ends_its_line_before_saying_so(lm_run: Path) -> None:
+    """Found by a review: SIGTERM during a streamed `textgru generate` glued 'error: ... was stopped' to the text."""
+    cmd = [sys.executable, "-m", "textgru", "generate", f"ckpt_path={lm_run}", "prompt=ROMEO:", "max_new_tokens=100000"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = proc.stdout.read(20)  # the prompt and some of the text: streaming has begun
+    proc.send_signal(signal.SIGTERM)
+    rest, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and first.startswith(b"ROMEO:"), stderr[-2000:]
+    assert (first + rest).endswith(b"\n"), (first + rest)[-200:]
+    assert (
+        stderr.decode().splitlines()[-1] == "error: textgru generate was stopped (Ctrl+C or SIGTERM) before it finished"
+    )
+
+
 def test_sigterm_stops_a_command_in_one_line_leaving_nothing(tmp_path: Path, ckpt: Path) -> None:
     """SIGTERM acts as Ctrl+C (KeyboardInterrupt), so the files a command writes aside are removed by its `finally`
     blocks (export's hidden staging folder was left behind); here predict waits for stdin when it is stopped."""

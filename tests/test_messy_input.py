@@ -413,6 +413,10 @@ def test_predict_inputs_of_other_kinds(tmp_path: Path, caplog: pytest.LogCapture
         (tmp_path / "b.jsonl").write_text(f'{{"text": "good"}}\n{{"text": {value}}}\n')
         with pytest.raises(TextgruError, match=re.escape(f"b.jsonl line 2: 'text' is {shown}, not a string")):
             read_texts(None, str(tmp_path / "b.jsonl"))
+    for line, kind in (('"just a string"', "a string"), ("[1, 2]", "a list"), ("7", "a number")):  # a review found
+        (tmp_path / "f.jsonl").write_text(f'{{"text": "good"}}\n{line}\n')  # "has no 'text' field; set text_column="
+        with pytest.raises(TextgruError, match=re.escape(f"f.jsonl line 2 is {kind}, not a JSON object; give one")):
+            read_texts(None, str(tmp_path / "f.jsonl"))
     for name, array in (("c.json", '[{"text": "good"}]\n'), ("c2.json", '\n[\n  {"text": "good"}\n]\n')):
         (tmp_path / name).write_text(array)  # on one line, or pretty-printed
         with pytest.raises(TextgruError, match=f"{name} holds a JSON array; give JSON lines"):

@@ -74,7 +74,14 @@ def read_texts(
                 obj = json.loads(line)
             except json.JSONDecodeError as e:
                 raise TextgruError(f"{p.name} line {n} is not JSON ({e.msg}); expected one object per line") from e
-            if not isinstance(obj, dict) or text_column not in obj:
+            if not isinstance(obj, dict):
+                kind = {str: "a string", list: "a list", bool: "a boolean", type(None): "null"}.get(
+                    type(obj), "a number"
+                )
+                raise TextgruError(
+                    f'{p.name} line {n} is {kind}, not a JSON object; give one object a line ({{"{text_column}": ...}})'
+                )
+            if text_column not in obj:
                 raise TextgruError(f"{p.name} line {n} has no {text_column!r} field; set text_column=")
             value = obj[text_column]
             if value is not None and not isinstance(value, str):

@@ -131,10 +131,15 @@ def generate_command(cfg: DictConfig) -> list[str]:
     encode_prompt(lm.tokenizer, prompt, cfg.allow_unknown)  # refuse a bad prompt before printing anything
     if options.num_samples == 1:
         print(prompt, end="", flush=True)
-        texts = lm.generate(
-            prompt, on_text=lambda piece: print(piece, end="", flush=True), allow_unknown=cfg.allow_unknown, **sampling
-        )
-        print(flush=True)
+        try:
+            texts = lm.generate(
+                prompt,
+                on_text=lambda piece: print(piece, end="", flush=True),
+                allow_unknown=cfg.allow_unknown,
+                **sampling,
+            )
+        finally:
+            print(flush=True)  # the text's line ends, also before the line that says it was stopped
     else:
         texts = lm.generate(prompt, allow_unknown=cfg.allow_unknown, **sampling)
         for i, text in enumerate(texts, 1):

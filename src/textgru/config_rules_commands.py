@@ -7,6 +7,7 @@ from __future__ import annotations
 from textgru.config_path_rules import Existing, File, Folder, NewFile
 from textgru.config_rules import AnyOf, Bool, Int, ListOf, Num, OneOf, Rule, Text, When
 from textgru.config_rules_train import DATA, POSITIVE, TRAIN
+from textgru.inference.sampling_options import LARGEST_KNOB, SMALLEST_KNOB
 
 TORCH_SEED = (-(2**63), 2**64 - 1)  # what torch.Generator.manual_seed accepts
 CHECKPOINT = Existing("a checkpoint: a run folder or its checkpoints/best.ckpt")
@@ -37,12 +38,13 @@ GENERATE: dict[str, Rule] = {
     "ckpt_path": CHECKPOINT,
     "prompt_file": File("a text file", null=True),
     "max_new_tokens": Int(0),
-    "temperature": When(
-        "greedy", {False: Num(0, lo_open=True, what="for the most likely token every time use greedy=true")}
+    "temperature": When(  # the bounds SamplingOptions checks (the Python API's), so both say the same
+        "greedy",
+        {False: Num(SMALLEST_KNOB, LARGEST_KNOB, what="for the most likely token every time use greedy=true")},
     ),
     "top_k": Int(0, what="0 turns it off"),
-    "top_p": Num(0, 1, lo_open=True, what="1 turns it off"),
-    "repetition_penalty": Num(0, lo_open=True, what="1 turns it off"),
+    "top_p": Num(SMALLEST_KNOB, 1, what="1 turns it off"),
+    "repetition_penalty": Num(SMALLEST_KNOB, LARGEST_KNOB, what="1 turns it off"),
     "num_samples": POSITIVE,
     "seed": Int(*TORCH_SEED, null=True),
     "stop": AnyOf((Text(), ListOf(Text())), shape="a text or a list of texts", null=True),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from textgru.config_path_rules import Existing, File, Folder, StoreUri
 from textgru.config_rules import AnyOf, Bool, Duration, Int, ListOf, MapOf, Num, OneOf, Rule, Text, When
+from textgru.inference.sampling_options import LARGEST_KNOB, SMALLEST_KNOB
 
 SHARE = Num(0, 1, lo_open=True, hi_open=True, what="a share of the data")
 DROPOUT = Num(0, 1, hi_open=True, what="a dropout probability")
@@ -98,7 +99,7 @@ TRAIN: dict[str, Rule] = {
     "task.samples": Int(0),
     "task.sample_prompt": Text(null=True, empty=True, shape="a text"),
     "task.sample_tokens": Int(0),
-    "task.sample_temperature": Num(0, lo_open=True),
+    "task.sample_temperature": Num(SMALLEST_KNOB, LARGEST_KNOB),  # as generate's temperature
     **DATA,
     "tokenizer.kind": OneOf(("word", "bpe", "byte_bpe", "char")),
     "tokenizer.vocab_size": Int(3, what="the most tokens, [PAD] and [UNK] included"),

@@ -33,18 +33,56 @@ def fail(message: str, code: int = 2) -> NoReturn:
     sys.exit(code)
 
 
+class StdoutFailed(Exception):
+    """Standard output refused a write (a full disk under `> out.jsonl`): `OSError` of the stream, not of a file."""
+
+
+class _GuardedStdout:
+    """`sys.stdout` whose failed writes raise `StdoutFailed` (a broken pipe stays `BrokenPipeError`)."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._guarded(self._stream.write, text)
+
+    def flush(self) -> None:
+        self._guarded(self._stream.flush)
+
+    @staticmethod
+    def _guarded(call: Any, *args: Any) -> Any:
+        try:
+            return call(*args)
+        except BrokenPipeError:
+            raise
+        except OSError as e:
+            raise StdoutFailed(e.strerror or str(e)) from e
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 @contextmanager
 def pipe_closed_quietly(args: Sequence[str] = ()) -> Iterator[None]:
     """Output piped into a reader that stops early (`textgru predict ... | head -1`) ends quietly with exit code 1,
-    as Python's docs advise, not with a BrokenPipeError traceback. What Hydra prints itself (`--help`, `--cfg job`;
-    it reports the error with a traceback) ends by SIGPIPE, as Unix tools do: those open no socket it could end."""
+    as Python's docs advise, not with a BrokenPipeError traceback; output that cannot be written (a full disk) is one
+    line and exit code 1. What Hydra prints itself (`--help`, `--cfg job`; it reports the error with a traceback)
+    ends by SIGPIPE, as Unix tools do: those open no socket it could end."""
     if hasattr(signal, "SIGPIPE") and any(a in ("--help", "-h", "--cfg", "-c", "--info", "-i") for a in args):
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    stdout = sys.stdout
+    sys.stdout = _GuardedStdout(stdout) if stdout is not None else None
     try:
         yield
-    except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # what is left to flush at exit goes nowhere
+    except (BrokenPipeError, StdoutFailed) as e:
+        sys.stdout = stdout
+        os.dup2(os.open(os.devnull, os.O_WRONLY), stdout.fileno())  # what is left to flush at exit goes nowhere
+        if isinstance(e, StdoutFailed):
+            fail(f"cannot write to standard output ({e}); free some space, or write to a file with output=", 1)
         sys.exit(1)
+    finally:
+        if isinstance(sys.stdout, _GuardedStdout):
+            sys.stdout = stdout
 
 
 def utf8_output() -> None:

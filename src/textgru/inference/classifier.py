@@ -189,7 +189,8 @@ class Classifier(LoadedModel):
         unknown = sorted({n for n in names if key(n) not in known})
         if unknown:
             raise TextgruError(
-                f"labels {unknown[:10]} in the data are unknown to the model (it knows {self.label_names})"
+                f"labels {unknown[:10]} in the data are unknown to the model (it knows {self.label_names}); "
+                "write them as the model's labels, or point label_column= at the column that holds those"
             )
         labels = [known[key(n)] for n in names]
         probs = self.predict_proba(texts, batch_size)
