@@ -186,7 +186,9 @@ def test_evaluate_takes_what_the_data_sources_take(
     assert clf.evaluate(frame, text_column="review")["accuracy"] == pytest.approx(from_dataset["accuracy"])
     with pytest.raises(textgru.TextgruError, match="unknown data 'nosuch'"):
         clf.evaluate("nosuch")
-    with pytest.raises(textgru.TextgruError, match="unknown to the model .*; write them as the model.s labels, or point label_column="):
+    with pytest.raises(
+        textgru.TextgruError, match="unknown to the model .*; write them as the model.s labels, or point label_column="
+    ):
         clf.evaluate(datasets.Dataset.from_dict({"text": ["good"], "label": ["joy"]}))
 
 

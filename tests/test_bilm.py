@@ -258,7 +258,7 @@ def test_size_mismatch_and_wrong_checkpoint_give_one_line(bilm_run: Path, toy_cs
     with pytest.raises(TextgruError) as e:
         build_classification(classifier_config(toy_csv, tmp_path / "lm.ckpt"))
     assert "\n" not in str(e.value)
-    assert "is a language-model (task=lm) checkpoint, but this command needs a bidirectional" in str(e.value)
+    assert "is a language-model (task=lm) checkpoint, but this needs a bidirectional" in str(e.value)
     # a model class textgru does not have: refused by name, nothing imported
     ckpt["textgru"].update(task="bilm", model_class="os.system")
     torch.save(ckpt, tmp_path / "evil.ckpt")

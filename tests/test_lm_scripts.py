@@ -103,8 +103,8 @@ def test_generate_prompt_from_file_and_stdin(lm_run: Path, tmp_path: Path) -> No
     "args,message",
     [
         (["temperature=0"], "use greedy=true"),
-        (["top_p=0"], "top_p=0: must be a number in (0, 1]"),
-        (["top_p=1.5"], "top_p=1.5: must be a number in (0, 1]"),
+        (["top_p=0"], "top_p=0: must be a number in [1e-06, 1]"),
+        (["top_p=1.5"], "top_p=1.5: must be a number in [1e-06, 1]"),
         (["top_k=-1"], "top_k=-1: must be an integer >= 0 (0 turns it off)"),
         (["max_new_tokens=-3"], "max_new_tokens=-3: must be an integer >= 0"),
         (["prompt=ROMEO: Ωμέγα"], "never saw: 'Ω', 'μ', 'έ', 'γ', 'α'; remove them, or pass allow_unknown=true"),
@@ -129,9 +129,7 @@ def test_generate_bad_input(lm_run: Path, args: list[str], message: str) -> None
 def test_generate_refuses_a_classifier_checkpoint(tiny_run: Path) -> None:
     r = run_script("generate", f"ckpt_path={tiny_run}", "prompt=hi", stdin="")
     assert r.returncode == 2
-    assert (
-        "is a classifier (task=sentiment) checkpoint, but this command needs a language-model (task=lm) one" in r.stderr
-    )
+    assert "is a classifier (task=sentiment) checkpoint, but this needs a language-model (task=lm) one" in r.stderr
 
 
 def test_unknown_characters_allowed_on_request(lm_run: Path) -> None:

@@ -119,8 +119,7 @@ def load_checkpoint(path: str | os.PathLike[str], expect_task: str | None = None
     _check_contents(ckpt, str(p))
     if expect_task and meta["task"] != expect_task:
         raise TextgruError(
-            f"{str(p)!r} is a {task_title(meta['task'])} checkpoint, but this command needs a "
-            f"{task_title(expect_task)} one"
+            f"{str(p)!r} is a {task_title(meta['task'])} checkpoint, but this needs a {task_title(expect_task)} one"
         )
     ckpt["path"] = str(p)
     return ckpt
