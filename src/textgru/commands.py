@@ -131,15 +131,12 @@ def generate_command(cfg: DictConfig) -> list[str]:
     encode_prompt(lm.tokenizer, prompt, cfg.allow_unknown)  # refuse a bad prompt before printing anything
     if options.num_samples == 1:
         print(prompt, end="", flush=True)
-        try:
+        try:  # finally: the text's line ends, also before the line that says it was stopped
             texts = lm.generate(
-                prompt,
-                on_text=lambda piece: print(piece, end="", flush=True),
-                allow_unknown=cfg.allow_unknown,
-                **sampling,
+                prompt, on_text=lambda p: print(p, end="", flush=True), allow_unknown=cfg.allow_unknown, **sampling
             )
         finally:
-            print(flush=True)  # the text's line ends, also before the line that says it was stopped
+            print(flush=True)
     else:
         texts = lm.generate(prompt, allow_unknown=cfg.allow_unknown, **sampling)
         for i, text in enumerate(texts, 1):

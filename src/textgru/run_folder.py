@@ -84,19 +84,10 @@ class RunFolder:
 
     @property
     def written_by_a_run(self) -> tuple[Path, ...]:
-        """The files a training run writes (replaces) in its folder, besides those that mark a run (train.log and
-        tensorboard/ are added to, not replaced)."""
-        return (
-            *(
-                self.config,
-                self.tokenizer,
-                self.hydra_overrides,
-                self.hydra_config,
-                self.path / ".hydra" / "config.yaml",
-            ),
-            *(self.metrics_csv, self.ranks, self.learning_curves, self.confusion_matrix, self.forecast_plot),
-            self.samples,
-        )  # not mlflow_run.json: a search's study folder keeps it for the next search in that folder
+        """What a run replaces in its folder besides what marks a run (not mlflow_run.json: a study folder keeps it)."""
+        hydra = (self.hydra_overrides, self.hydra_config, self.path / ".hydra" / "config.yaml")
+        plots = (self.learning_curves, self.confusion_matrix, self.forecast_plot)
+        return (self.config, self.tokenizer, *hydra, self.metrics_csv, self.ranks, *plots, self.samples)
 
     def read_metrics(self) -> dict[str, Any] | None:
         """The finished run's metrics.json, or None where there is none or it cannot be read."""
