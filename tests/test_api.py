@@ -287,6 +287,14 @@ def test_score_is_the_mean_next_token_loss_after_the_separator(lm: textgru.Langu
         assert score == pytest.approx(sum(nll) / len(nll), abs=1e-4)
     assert lm.score(texts[0]) == pytest.approx(scores[:1], abs=1e-5)
     assert scores[0] < scores[1]  # the play's style is likelier than noise
+    tracked = []  # found by a review: score kept every step's activations for a backward pass (24 GB on /score)
+    hook = lm.model.register_forward_hook(lambda _m, _i, out: tracked.append(out[0].requires_grad))
+    try:
+        with torch.enable_grad():
+            lm.score(texts)
+    finally:
+        hook.remove()
+    assert tracked and not any(tracked)
     for bad, message in ((None, "not a NoneType"), (5, "not a int"), (["a", b"b"], r"texts\[1\] is a bytes")):
         with pytest.raises(textgru.TextgruError, match=message):
             lm.score(bad)  # type: ignore[arg-type]

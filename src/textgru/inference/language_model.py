@@ -64,6 +64,7 @@ class LanguageModel(LoadedModel):
         unk = self.tokenizer.token_to_id(UNK)
         return [e.ids.count(unk) for e in self.tokenizer.encode_batch(text_list(texts, "unknown_tokens"))]
 
+    @torch.inference_mode()  # without it every step kept its activations for a backward pass: ~0.9 GB a long text
     def score(self, texts: str | Sequence[str], batch_size: int = 64) -> list[float]:
         """Nats per token of each text (its mean negative log-likelihood), read as a document of its own: after
         the document separator, as in training. `math.exp` of it is the text's perplexity; an empty text
