@@ -49,6 +49,7 @@ def test_train_fast_dev_run_on_default_tweets(tmp_path: Path) -> None:
     assert {"val/accuracy", "val/macro_f1", "test/accuracy", "test/macro_f1", "test/loss", "train_seconds"} <= set(
         metrics
     )
+    assert metrics["train_tokens_per_sec"] is None  # one batch, inside the warm-up: null (the key was missing)
 
 
 def test_run_folder_contents(tiny_run: Path) -> None:

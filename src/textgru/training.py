@@ -194,8 +194,8 @@ def final_metrics(
     """metrics.json: the best checkpoint's validation and test metrics, and how long and fast the run trained."""
     metrics: dict[str, Any] = {k: float(v) for k, v in {**val, **test}.items() if "/" in k}
     metrics["train_seconds"] = round(train_seconds, 1)
-    if progress.get("train/tokens_per_sec") is not None:
-        metrics["train_tokens_per_sec"] = round(float(progress["train/tokens_per_sec"]), 1)
+    speed = progress.get("train/tokens_per_sec")  # None (null) where no epoch had more than the 3 warm-up batches
+    metrics["train_tokens_per_sec"] = None if speed is None else round(float(speed), 1)
     metrics["epochs"] = int(progress.get("run/epochs", trainer.current_epoch))
     metrics["global_step"] = int(progress.get("run/global_step", trainer.global_step))
     metrics["stopped_by"] = progress.get("stopped_by", "other")  # what ended training (stopping.stop_reason)
