@@ -324,6 +324,9 @@ BAD = [  # (path, request keywords, status, words the one-line error must hold)
     ("/generate", {"json": {"top_p": 1e-300}}, 422, ["top_p:"]),
     ("/generate", {"json": {"repetition_penalty": 1e-300}}, 422, ["repetition_penalty:"]),
     ("/nothing", {"json": {}}, 404, ["/nothing"]),
+    # found by a review: a bare 307 to the request's Host header, and FastAPI's "error parsing the body"
+    ("/predict/", {"json": {"text": "good"}, "headers": {"host": "evil.example"}}, 404, ["/predict/"]),
+    ("/predict", {"content": b"[" * 10_000 + b"]" * 10_000, "headers": JSON}, 400, ["nested too deeply"]),
 ]
 
 

@@ -89,6 +89,8 @@ def http_error(limits: Limits):
                 f"the body is not UTF-8 (byte 0x{bad.object[bad.start]:02x} at position {bad.start}); "
                 "send JSON encoded as UTF-8"
             )
+        elif exc.status_code == 400 and isinstance(exc.__cause__, RecursionError):
+            message = 'the body\'s JSON is nested too deeply to read; send a JSON object, e.g. {"text": "..."}'
         elif exc.status_code == 405:
             message = f"{request.method} is not allowed on {request.url.path}; see /docs for the API"
         return JSONResponse({"error": message}, status_code=exc.status_code, headers=getattr(exc, "headers", None))

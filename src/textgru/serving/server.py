@@ -104,6 +104,7 @@ def build_server(
         version=__version__,
         description="A trained textgru classifier and/or language model. The web page is at /.",
         lifespan=_closing(closers),
+        redirect_slashes=False,  # /predict/ is a JSON 404, not a redirect to wherever the request's Host header says
     )
     app.add_middleware(BodySizeCap, max_bytes=limits.max_body_bytes)
     app.add_middleware(LimitsContext, limits=limits)
