@@ -273,7 +273,9 @@ def test_generate_equals_the_generate_script_and_stream_joins_to_it(
         next(lm.stream("KING:", num_samples=2))
 
 
-def test_score_is_the_mean_next_token_loss_after_the_separator(lm: textgru.LanguageModel) -> None:
+def test_score_is_the_mean_next_token_loss_after_the_separator(
+    lm: textgru.LanguageModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
     texts = ["KING:\nThe queen of rome did speak,", "zq", "ROMEO:\nMy lord", ""]
     scores = lm.score(texts, batch_size=2)
     assert math.isnan(scores[3])
@@ -287,6 +289,10 @@ def test_score_is_the_mean_next_token_loss_after_the_separator(lm: textgru.Langu
         assert score == pytest.approx(sum(nll) / len(nll), abs=1e-4)
     assert lm.score(texts[0]) == pytest.approx(scores[:1], abs=1e-5)
     assert scores[0] < scores[1]  # the play's style is likelier than noise
+    import textgru.inference.language_model as language_model
+
+    monkeypatch.setattr(language_model, "SCORE_STEPS", 3)  # long texts are scored in pieces, the state carried
+    assert lm.score(texts, batch_size=2)[:3] == pytest.approx(scores[:3], abs=1e-5)
     tracked = []  # found by a review: score kept every step's activations for a backward pass (24 GB on /score)
     hook = lm.model.register_forward_hook(lambda _m, _i, out: tracked.append(out[0].requires_grad))
     try:
