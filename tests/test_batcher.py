@@ -137,6 +137,28 @@ def test_a_request_that_timed_out_in_the_queue_is_not_computed() -> None:
     assert "gave up" not in model.seen
 
 
+def test_a_long_batch_runs_in_pieces_and_stops_once_its_requests_gave_up() -> None:
+    """Found by a review: one /score request of 40 long texts ran ~75 s after its 504 at 30 s, and every /score
+    request behind it timed out too. Long batches now run in pieces of `piece_chars` characters, dropped once no
+    request waits; a short batch is one call as before."""
+    model = Recorder(delay=0.1)
+    batcher = TextBatcher(model, max_batch_size=4, batch_timeout=0.0, timeout=0.25, name="test", piece_chars=10)
+
+    async def main() -> list[object]:
+        gave_up = await asyncio.gather(batcher.submit([f"text {i:03d}" for i in range(20)]), return_exceptions=True)
+        await asyncio.sleep(0.3)  # the piece running at the timeout ends; no other starts
+        return [*gave_up, await batcher.submit(["a", "b"]), await batcher.submit(["12345678", "123"])]
+
+    try:
+        gave_up, short, two = asyncio.run(main())
+    finally:
+        batcher.close()
+    assert isinstance(gave_up, TimeoutError)
+    assert model.calls[:2] == [1, 1] and len(model.calls) <= 6  # 8-character texts: one a piece; not all 20 run
+    assert short == [("a", 0), ("b", 1)] and model.calls[-3:] == [2, 1, 1]  # 2 characters: one call; 11: two
+    assert two == [("12345678", 0), ("123", 0)]
+
+
 @pytest.mark.parametrize("split_rows", [4, 0])
 def test_a_big_batch_runs_in_two_halves_on_two_threads_cut_between_requests(split_rows: int) -> None:
     model = Recorder(delay=0.05)  # each half takes a while: the two are computed at once

@@ -72,11 +72,17 @@ class _Request:
             pass
 
 
+class _GivenUp(Exception):
+    """Every request of a batch timed out while it ran in pieces: the rest is not computed."""
+
+
 class TextBatcher:
     """`await batcher.submit(texts)` -> `run(texts)`'s answers for these texts, computed in a batch with the texts of
     whatever requests arrived together. `max_batch_size` requests per batch (1: no batching), `batch_timeout`
     seconds to fill one, `timeout` seconds a request may wait for its answer (then `TimeoutError`); a batch of at
-    least `split_rows` texts from two or more requests runs in two halves on two threads (0: never)."""
+    least `split_rows` texts from two or more requests runs in two halves on two threads (0: never). With
+    `piece_chars`, a batch of more characters runs in pieces of about that many (whole texts), and stops between
+    pieces once none of its requests still waits (all timed out): long work for clients that gave up is dropped."""
 
     def __init__(
         self,
@@ -87,8 +93,10 @@ class TextBatcher:
         name: str,
         split_rows: int = 0,
         threads: int | None = 1,
+        piece_chars: int = 0,
     ) -> None:
         self.run, self.max_batch_size, self.batch_timeout, self.timeout = run, max_batch_size, batch_timeout, timeout
+        self.piece_chars = piece_chars
         self.halves = TwoThreads(split_rows, threads)  # its helper computes on `threads` torch threads
         self.batches = 0  # batches computed so far
         self._queue: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
@@ -148,6 +156,9 @@ class TextBatcher:
             texts = [t for request in batch for t in request.texts]  # in request order
             try:
                 results = self._compute(batch, texts)
+            except _GivenUp:
+                log.info("a batch of %d texts was dropped: its %d request(s) timed out", len(texts), len(batch))
+                continue
             except Exception as e:  # one failing batch must not end the server, nor fail the requests that did no wrong
                 log.exception("a batch of %d texts from %d request(s) failed", len(texts), len(batch))
                 if len(batch) == 1:
@@ -164,6 +175,8 @@ class TextBatcher:
     def _compute(self, batch: list[_Request], texts: list[str]) -> list[Any]:
         """`run(texts)`, in two halves on two threads (cut between requests) when the batch is big enough."""
         self.batches += 1
+        if self.piece_chars and sum(map(len, texts)) > self.piece_chars:
+            return self._in_pieces(batch, texts)
         if len(batch) < 2 or not self.halves.wants(len(texts)):
             return list(self.run(texts))
         cut, ends = 0, []
@@ -173,6 +186,20 @@ class TextBatcher:
         cut = min(ends, key=lambda end: abs(2 * end - len(texts)))  # the request boundary nearest the middle
         first, second = self.halves.both(lambda: list(self.run(texts[:cut])), lambda: list(self.run(texts[cut:])))
         return first + second
+
+    def _in_pieces(self, batch: list[_Request], texts: list[str]) -> list[Any]:
+        """`run` on consecutive pieces of about `piece_chars` characters; `_GivenUp` once no request waits."""
+        results: list[Any] = []
+        start = 0
+        while start < len(texts):
+            if not any(request.waiting() for request in batch):
+                raise _GivenUp
+            end, chars = start + 1, len(texts[start])
+            while end < len(texts) and chars + len(texts[end]) <= self.piece_chars:
+                chars, end = chars + len(texts[end]), end + 1
+            results += self.run(texts[start:end])
+            start = end
+        return results
 
     def _one_by_one(self, batch: list[_Request]) -> None:
         """After a batch failed: each request alone, so only the one that fails gets the error (a 500)."""

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("textgru.serving")
 HOSTS = ("127.0.0.1", "0.0.0.0", "::")
+SCORE_PIECE_CHARS = 20_000  # /score batches of more characters run in pieces (~2 s each for a char LM on 2 cores)
 
 
 def _need_serving_packages() -> None:
@@ -121,7 +122,8 @@ def build_server(
         StreamScheduler(models["lm"], limits.max_streams, threads, split_rows=split_rows) if "lm" in models else None
     )
     if scheduler is not None:
-        batcher = TextBatcher(scores(models["lm"], inner_batch_size), name="score", **batching, **halves)
+        run = scores(models["lm"], inner_batch_size)  # long texts take seconds each: pieces, dropped once unwanted
+        batcher = TextBatcher(run, name="score", **batching, **halves, piece_chars=SCORE_PIECE_CHARS)
         closers += [batcher.close, scheduler.close]  # the threads end with the server
         stoppers += [batcher.stop, scheduler.stop]
         batchers["score"] = batcher
