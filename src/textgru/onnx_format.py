@@ -63,8 +63,11 @@ def is_export(path: str | os.PathLike[str]) -> bool:
     return folder.model.is_file() or folder.config.is_file()
 
 
-def sha256(path: Path) -> str:
-    """The file's SHA-256 (config.json's `model_sha256`: a truncated or swapped model.onnx is refused)."""
+def sha256(path: Path | bytes) -> str:
+    """The file's (or these bytes') SHA-256 (config.json's `model_sha256`: a truncated or swapped model.onnx is
+    refused)."""
+    if isinstance(path, bytes):
+        return hashlib.sha256(path).hexdigest()
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):

@@ -4,13 +4,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 from typing import Any
 
 from textgru.errors import TextgruError
-from textgru.onnx_format import ExportFolder, read_config
+from textgru.onnx_format import ExportFolder, read_config, sha256
 
 
 def _folder(path: str | os.PathLike[str]) -> tuple[ExportFolder, Path]:
@@ -48,7 +47,7 @@ def open_export(
             f"{task_title(expect_task)} one"
         )
     graph = model_file.read_bytes()  # checked and run as read once: a file replaced meanwhile cannot slip in
-    if config.get("model_sha256") != hashlib.sha256(graph).hexdigest():
+    if config.get("model_sha256") != sha256(graph):
         raise TextgruError(
             f"{str(model_file)!r} does not match its config.json (checksum differs): truncated or replaced; "
             "export again"
