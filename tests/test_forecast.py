@@ -238,6 +238,8 @@ def test_forecast_run_writes_metrics_plots_and_a_self_contained_checkpoint(tmp_p
     assert np.abs(nxt - series[300:302]).max() < 1.0  # near the truth: the sine's amplitude is about 1
     with pytest.raises(TextgruError, match="this model reads the last 12"):
         forecaster.predict(series[:5])
+    with pytest.raises(TextgruError, match="complex numbers; this model forecasts real values"):  # not numpy's warning
+        forecaster.predict(series[:300] + 0j)
     # textgru eval on it: the test span's figures, as JSON beside the run
     r = run_script("eval", f"ckpt_path={run}")
     assert r.returncode == 0, r.stderr

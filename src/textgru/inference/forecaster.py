@@ -48,6 +48,8 @@ class Forecaster(LoadedModel):
             if missing:
                 raise TextgruError(f"the series lacks the column(s) {missing} this model forecasts ({self.columns})")
             series = series[self.columns].to_numpy()
+        if np.iscomplexobj(series):  # float64 would drop the imaginary part with numpy's warning
+            raise TextgruError("the series holds complex numbers; this model forecasts real values")
         try:
             values = np.asarray(series, dtype=np.float64)
         except (TypeError, ValueError) as e:
