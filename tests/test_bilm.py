@@ -357,6 +357,11 @@ def test_stratified_sample_is_stratified_and_seeded() -> None:
     assert picked != stratified_indices(labels, 100, seed=2)
     tiny = stratified_indices(labels, 3, seed=0)
     assert sorted(labels[i] for i in tiny) == [0, 1, 2]  # every label kept when the size allows
+    # the minimum of one is not taken back from the small labels it raised (98/1/1 at 3 kept only two labels)
+    for counts, size, want in (([98, 1, 1], 3, [1, 1, 1]), ([900, 50, 30, 20], 6, [3, 1, 1, 1])):
+        skewed = [c for c, n in enumerate(counts) for _ in range(n)]
+        picked = stratified_indices(skewed, size, seed=0)
+        assert [sum(skewed[i] == c for i in picked) for c in range(len(counts))] == want
 
 
 def test_limit_training_examples_sizes_and_errors() -> None:

@@ -24,8 +24,8 @@ def stratified_indices(labels: Sequence[int], size: int, seed: int) -> list[int]
     take = np.floor(exact).astype(int)
     if size >= len(classes):
         take = np.maximum(take, 1)
-    while take.sum() > size:  # the minimum of one pushed it over: take back from the largest
-        take[np.argmax(take - exact)] -= 1
+    while take.sum() > size:  # the minimum of one pushed it over: take back from the most over, never below one
+        take[np.argmax(np.where(take > 1, take - exact, -np.inf))] -= 1
     for i in np.argsort(-(exact - take), kind="stable")[: size - take.sum()]:
         take[i] += 1
     take = np.minimum(take, counts)
