@@ -240,6 +240,9 @@ def test_forecast_run_writes_metrics_plots_and_a_self_contained_checkpoint(tmp_p
         forecaster.predict(series[:5])
     with pytest.raises(TextgruError, match="complex numbers; this model forecasts real values"):  # not numpy's warning
         forecaster.predict(series[:300] + 0j)
+    for bad in (np.nan, np.inf, 1e300):  # 1e300 passed as finite, then overflowed in float32
+        with pytest.raises(TextgruError, match="missing or infinite values"):
+            forecaster.predict(np.r_[series[:299], bad])
     # textgru eval on it: the test span's figures, as JSON beside the run
     r = run_script("eval", f"ckpt_path={run}")
     assert r.returncode == 0, r.stderr
@@ -364,7 +367,12 @@ def test_fast_dev_run_with_the_reference_gru(tmp_path: Path, small_csv: Path, ta
         ),
         (["data.package_file=nosuchpkg:data/x.csv"], ["nosuchpkg", "pip install"]),
         (["data.path={tmp}/empty.csv"], ["empty.csv is empty", "header row"]),
-        (["data.path={tmp}/inf.csv"], ["'value'", "infinite value (row 3: inf)"]),
+        (["data.path={tmp}/inf.csv"], ["'value'", "infinite value or one past float32's range (row 3: inf)"]),
+        (["data.path={tmp}/huge.csv"], ["'other'", "past float32's range (row 4: 1e+300)", "rescale"]),
+        (  # interpolation cannot fill a column with no value at all (a traceback from torch's lstsq)
+            ["data.path={tmp}/blank.csv", "data.fill_missing=interpolate", "data.columns=[value,other]"],
+            ["['other']", "have no values", "data.columns=[...]"],
+        ),
         (["data.path={csv}", "data.columns=[value,value]"], ["'value' more than once"]),
         (["data.path={csv}", "data.columns=[]"], ["data.columns is empty"]),
     ],
@@ -375,6 +383,8 @@ def test_bad_forecast_input_is_one_line_before_any_work(
     csv = _csv(tmp_path / "series.csv")
     (tmp_path / "empty.csv").write_text("")
     (tmp_path / "inf.csv").write_text("value,other\n1.0,2.0\ninf,3.0\n" + "1.0,2.0\n" * 50)
+    (tmp_path / "huge.csv").write_text("value,other\n1.0,2.0\n1.0,3.0\n1.0,1e300\n" + "1.0,2.0\n" * 50)
+    (tmp_path / "blank.csv").write_text("value,other\n" + "1.0,\n2.0,\n" * 50)
     overrides = [o.format(tmp=tmp_path, csv=csv) for o in overrides]
     with pytest.raises(TextgruError) as e:
         _train(tmp_path, "task=forecast", "data=local_csv", *TINY, *overrides)

@@ -114,12 +114,19 @@ def read_csv_series(
                 "choose numeric columns with data.columns=[...]"
             )
     frame = frame.apply(pd.to_numeric, errors="coerce")
-    infinite = np.isinf(frame.to_numpy(dtype=np.float64))
+    # the model computes in float32: a value past its range (~3.4e38) is as infinite as inf itself
+    infinite = np.abs(frame.to_numpy(dtype=np.float64)) > np.finfo(np.float32).max
     if infinite.any():
         row, col = map(int, np.argwhere(infinite)[0])
         raise TextgruError(
-            f"column {columns[col]!r} of {p.name} holds an infinite value (row {row + 2}: {frame.iat[row, col]}); "
-            "replace it with a number, or leave the cell empty and set data.fill_missing=interpolate"
+            f"column {columns[col]!r} of {p.name} holds an infinite value or one past float32's range "
+            f"(row {row + 2}: {frame.iat[row, col]}); replace it with a number (rescale the column), or leave the "
+            "cell empty and set data.fill_missing=interpolate"
+        )
+    empty = [c for c in columns if frame[c].isna().all()]
+    if empty:
+        raise TextgruError(
+            f"column(s) {empty} of {p.name} have no values; leave them out with data.columns=[...] naming the others"
         )
     if frame.isna().any().any() and fill_missing != "interpolate":
         raise TextgruError(

@@ -60,8 +60,8 @@ class Forecaster(LoadedModel):
             raise TextgruError(
                 f"the series has shape {values.shape}; this model reads (time, {len(self.columns)}) for {self.columns}"
             )
-        if not np.isfinite(values).all():
-            raise TextgruError("the series holds missing or infinite values; fill them first")
+        if not (np.abs(values) <= np.finfo(np.float32).max).all():  # NaN fails too; the model computes in float32
+            raise TextgruError("the series holds missing or infinite values (or past float32's range); fill them first")
         return values
 
     @torch.inference_mode()
