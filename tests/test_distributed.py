@@ -3,7 +3,9 @@ exactly what one process trains on the same global batch, and only rank zero wri
 
 from __future__ import annotations
 
+import csv
 import json
+import statistics
 from pathlib import Path
 
 import pytest
@@ -66,6 +68,14 @@ def test_two_process_ddp_cpu_equals_one_process_over_the_same_global_batch(
     assert single["train_tokens_per_sec"] > 0 and double["train_tokens_per_sec"] > 0
     for key in [k for k in single if k.startswith("val/")]:
         assert double[key] == pytest.approx(single[key], abs=1e-4), key
+
+    # the logged training loss too (the sentiment task's was halved: its count, summed in place over the ranks)
+    def mean_train_loss(run: Path) -> float:  # rank zero's in DDP: half of each global batch
+        rows = list(csv.DictReader((run / "logs" / "metrics.csv").open()))
+        key = "train/loss_epoch" if "train/loss_epoch" in rows[0] else "train/loss"
+        return statistics.mean(float(r[key]) for r in rows if r[key])
+
+    assert mean_train_loss(ddp) == pytest.approx(mean_train_loss(runs["cpu"]), rel=0.1)
     # the test split was scored once, over all its examples: same metric as one process
     assert double["test/loss"] == pytest.approx(single["test/loss"], abs=1e-4)
     artifact = "confusion_matrix.png" if task == "sentiment" else "samples.txt"
@@ -118,3 +128,19 @@ def test_another_rank_leaves_rank_zeros_log_file(tmp_path: Path) -> None:
         assert own not in root.handlers and not (tmp_path / "train_ddp_process_1.log").exists()
     finally:
         root.handlers = before
+
+
+def test_global_mean_leaves_the_callers_count_alone() -> None:
+    """Lightning's DDP all-reduces in place: the count given to `global_mean` must not become the global count (the
+    sentiment task then logged its training loss divided by the number of ranks; tests above, marked slow)."""
+    from types import SimpleNamespace
+
+    import torch
+
+    from textgru.tasks.base import TaskModule
+
+    task = TaskModule(torch.nn.Linear(1, 1), torch.optim.SGD)
+    strategy = SimpleNamespace(reduce=lambda t, reduce_op: t.mul_(2))  # two ranks of equal count, summed in place
+    task._trainer = SimpleNamespace(world_size=2, strategy=strategy)
+    count = torch.tensor(16.0)
+    assert task.global_mean(torch.tensor(8.0), count).item() == 0.5 and count.item() == 16.0

@@ -74,7 +74,8 @@ class TaskModule(L.LightningModule):
         world = self._trainer.world_size if self._trainer is not None else 1
         if world == 1:
             return total / count.clamp(min=1)
-        global_count = self.trainer.strategy.reduce(count.detach().float(), reduce_op="sum")
+        # a copy: the strategy all-reduces in place, and `.float()` of a float count is the caller's own tensor
+        global_count = self.trainer.strategy.reduce(count.detach().float().clone(), reduce_op="sum")
         return total * world / global_count.clamp(min=1)
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
