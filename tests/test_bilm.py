@@ -9,6 +9,8 @@ import csv
 import json
 import logging
 import random
+import re
+import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -420,12 +422,13 @@ def test_finetune_run_few_labels_self_contained(bilm_run: Path, toy_csv: Path, t
     """scripts/train.py fine-tunes from the LM run with 60 labels and ULMFiT's whole schedule; the
     checkpoint loads and predicts alone, with the LM's tokenizer and without any reference to the LM's files."""
     run_dir = tmp_path / "clf"
+    shutil.copytree(bilm_run, tmp_path / "lm")
     r = run_script(
         "train",
         "task=sentiment",
         "data=local",
         f"data.path={toy_csv}",
-        f"model.pretrained_lm={bilm_run}",
+        "model.pretrained_lm=lm",  # relative to the folder it runs in
         *SIZES,
         "data.train_size=60",
         "scheduler=slanted_triangular",  # with the rest of ULMFiT's schedule (options; the default is plain)
@@ -435,10 +438,19 @@ def test_finetune_run_few_labels_self_contained(bilm_run: Path, toy_csv: Path, t
         "data.batch_size=16",
         *QUIET,
         f"hydra.run.dir={run_dir}",
+        cwd=tmp_path,
     )
     assert r.returncode == 0, r.stderr[-3000:]
     ckpt = torch.load(run_dir / "checkpoints" / "best.ckpt", map_location="cpu", weights_only=True)
-    assert str(bilm_run) not in json.dumps(ckpt["textgru"])
+    assert str(bilm_run) not in json.dumps(ckpt["textgru"]) and "lm" not in ckpt["textgru"]["model_args"].values()
+    # recorded where it was; a resume needs it no more (it needed the LM's folder, as reached from the first cwd)
+    assert OmegaConf.load(run_dir / "config.yaml").model.pretrained_lm == str(tmp_path / "lm")
+    shutil.rmtree(tmp_path / "lm")
+    # with early stopping on (it failed: the metric it reads is not there when Lightning re-enters the last epoch end)
+    r = run_script("train", f"resume={run_dir}", "trainer.max_epochs=4", *QUIET)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert json.loads((run_dir / "metrics.json").read_text())["epochs"] == 4
+    assert not re.search(r"epoch \d+ \(step \d+\): *$", (run_dir / "train.log").read_text(), re.M)  # no empty line
     lm_meta = torch.load(bilm_run / "checkpoints" / "best.ckpt", map_location="cpu", weights_only=True)["textgru"]
     assert ckpt["textgru"]["tokenizer"] == lm_meta["tokenizer"]
     assert "few-label run: 60 of" in (run_dir / "train.log").read_text()

@@ -156,6 +156,8 @@ class EpochLines(Callback):
             for k, v in trainer.callback_metrics.items()
             if k.startswith(("train/", "val/")) and not k.endswith("_step") and v.numel() == 1
         }
+        if not metrics:  # a resumed run re-entering the end of the epoch its checkpoint was saved in: said already
+            return
         shown = "  ".join(f"{k} {v:.4g}" if abs(v) < 1e4 else f"{k} {v:.0f}" for k, v in sorted(metrics.items()))
         log.info(
             "epoch %d (step %d): %s", trainer.current_epoch, trainer.global_step, shown, extra={"console": self.console}

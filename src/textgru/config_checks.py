@@ -18,7 +18,7 @@ from typing import Any
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue
 
-from textgru.config_path_rules import Existing, File, Folder, NewFile, StoreUri, outside_output_dir
+from textgru.config_path_rules import Existing, File, Folder, NewFile, StoreUri, unread_paths
 from textgru.config_rules import Rule, When, int_like, number_like
 from textgru.config_rules_commands import RULES
 from textgru.config_rules_train import TASK_MODELS, TASK_SOURCES
@@ -85,10 +85,10 @@ def check_config(cfg: DictConfig, config_name: str, run_dir: str | os.PathLike[s
     """Check every value of a composed config (`config_name`: train, eval, predict, ...) against the rules: the first
     wrong one raises TextgruError with one line. Keys the config lacks are skipped, as is `paths.output_dir` when the
     run's folder (`run_dir`, else `paths.run_dir`) lies elsewhere; a key left at `???` in the YAML must be given."""
-    unused = "paths.output_dir" if outside_output_dir(run_dir or _lookup(cfg, "paths.run_dir"), cfg) else None
+    unused = unread_paths(run_dir or _lookup(cfg, "paths.run_dir"), cfg)
     for key in RULES.get(config_name, {}):
         value = _lookup(cfg, key)
-        if value is _ABSENT or key == unused:
+        if value is _ABSENT or key in unused:
             continue
         if isinstance(value, Unresolved):
             raise TextgruError(f"{key} cannot be resolved: {value.reason}")

@@ -59,6 +59,19 @@ def outside_output_dir(run_dir: Any, cfg: Any) -> bool:
     return out != run and out not in run.parents
 
 
+def unread_paths(run_dir: Any, cfg: Any) -> set[str]:
+    """The path keys of `cfg` that a run in `run_dir` will not read, so they need not exist: `paths.output_dir` when
+    the run's folder lies outside it, `model.pretrained_lm` when the folder already holds the run's tokenizer (a
+    resume: it reads that copy of the LM's tokenizer, and every weight from its checkpoint)."""
+    unread = {"paths.output_dir"} if outside_output_dir(run_dir, cfg) else set()
+    if isinstance(run_dir, (str, os.PathLike)) and str(run_dir).strip():
+        from textgru.run_folder import RunFolder
+
+        if RunFolder(run_dir).tokenizer.is_file():
+            unread.add("model.pretrained_lm")
+    return unread
+
+
 def static_folder(value: Any) -> str | None:
     """The folder a run-folder value names before Hydra fills in its interpolations: the value itself without any,
     or the absolute path before the first `${` (`/scratch/runs/${now:%H-%M-%S}` lies in /scratch/runs); else None."""
@@ -176,11 +189,14 @@ class StoreUri(Rule):
 
 
 def absolute_data_paths(cfg: Any) -> None:
-    """The data config's paths made absolute, in place, so that a run's config.yaml (and its checkpoint's data
+    """The data config's paths (and `model.pretrained_lm`) made absolute, in place, so that a run's config.yaml (and its checkpoint's data
     config) names the same files from any folder: `textgru eval`, `resume=` and `textgru.load(run).evaluate()` run
     elsewhere read them. A glob keeps its pattern; a URL is left as it is."""
     from omegaconf import DictConfig, ListConfig
 
+    model = cfg.get("model")
+    if isinstance(model, DictConfig) and isinstance(model.get("pretrained_lm"), str) and model.pretrained_lm.strip():
+        model.pretrained_lm = _absolute(model.pretrained_lm)  # recorded, not needed: a resume reads the run's copy
     data = cfg.get("data")
     if not isinstance(data, DictConfig):
         return

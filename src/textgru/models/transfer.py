@@ -43,6 +43,15 @@ class PretrainedLM:
         self.tokenizer = Tokenizer.from_str(meta["tokenizer"])
         self.state: dict[str, torch.Tensor] = model.state_dict()  # its weight average where the run kept one
 
+    @classmethod
+    def saved_by_run(cls, path: str | os.PathLike[str], tokenizer_file: Path) -> PretrainedLM:
+        """The LM as a resumed fine-tuning run knows it: its tokenizer from the run folder, no weights (`state` empty:
+        the run's checkpoint has them all)."""
+        lm = cls.__new__(cls)
+        lm.path, lm.model_args, lm.state = str(path), {}, {}
+        lm.tokenizer = Tokenizer.from_file(str(tokenizer_file))
+        return lm
+
     def check_sizes(self, classifier_config: Mapping[str, Any]) -> None:
         """One line naming every size the classifier config must change to match the language model."""
         if not classifier_config["bidirectional"]:
@@ -88,6 +97,23 @@ class PretrainedLM:
             else "",
         )
         return known
+
+
+def pretrained_start(
+    model_config: Mapping[str, Any], tokenizer_config: Mapping[str, Any], run_tokenizer: Path
+) -> PretrainedLM | None:
+    """The language model a classifier run starts from (`model.pretrained_lm`; its sizes and tokenizer checked), or
+    None. A resumed run (its folder holds `run_tokenizer`, the LM's tokenizer as the run saved it) reads only that:
+    its checkpoint holds every weight, so the LM's files may have moved or gone since."""
+    path = model_config.get("pretrained_lm")
+    if not path:
+        return None
+    if run_tokenizer.is_file():
+        return PretrainedLM.saved_by_run(path, run_tokenizer)
+    lm = PretrainedLM(path)
+    lm.check_sizes(model_config)
+    lm.check_tokenizer(tokenizer_config)
+    return lm
 
 
 @torch.no_grad()

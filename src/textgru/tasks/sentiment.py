@@ -58,13 +58,10 @@ def next_commands(run: RunFolder) -> list[str]:
 def build(cfg: DictConfig) -> tuple[ClassificationDataModule, ClassificationTask]:
     """The datamodule (tokenizer trained on the training split) and the LightningModule around a `GRUClassifier`."""
     from textgru.models.glove import init_from_glove
-    from textgru.models.transfer import PretrainedLM, transfer_weights
+    from textgru.models.transfer import pretrained_start, transfer_weights
 
     model_cfg = plain(cfg.model)
-    lm = PretrainedLM(model_cfg["pretrained_lm"]) if model_cfg["pretrained_lm"] else None
-    if lm is not None:
-        lm.check_sizes(model_cfg)
-        lm.check_tokenizer(plain(cfg.tokenizer))
+    lm = pretrained_start(model_cfg, plain(cfg.tokenizer), RunFolder(cfg.paths.run_dir).tokenizer)  # or None
     data_cfg = plain(cfg.data)
     require_keys(data_cfg, FEW_LABEL_KEYS)  # few-label runs: a data config of your own needs them too (null: off)
     dm = ClassificationDataModule(
@@ -87,8 +84,9 @@ def build(cfg: DictConfig) -> tuple[ClassificationDataModule, ClassificationTask
     pretrained = model_cfg["pretrained_embeddings"]
     builder_keys = ("pretrained_embeddings", "pretrained_lm")  # the checkpoint keeps no path to the LM: self-contained
     model = build_model(model_cfg, *builder_keys)
-    if lm is not None:
-        transfer_weights(model, lm.state)  # the LM's embedding replaces any GloVe start
+    if lm is not None:  # the LM's embedding replaces any GloVe start; resumed: the checkpoint's weights come next
+        if lm.state:
+            transfer_weights(model, lm.state)
     elif pretrained == "glove-6b-50d":
         init_from_glove(model.embedding, dm.tokenizer)
     elif pretrained:
