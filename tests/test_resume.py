@@ -415,6 +415,25 @@ def test_resume_refuses_what_it_cannot_continue(
 
     with pytest.raises(TextgruError, match=re.escape("'seed=7' cannot change a resumed run")):
         resume_config(RunFolder(folders[1]), folders[1] / "checkpoints" / "last.ckpt", ["seed=7"])
+    # the optimizer's state (its lr) comes back from the checkpoint: a new lr was written to config.yaml, then ignored
+    for override in ("optimizer.lr=1.0", "optimizer=sgd", "+optimizer.foo=1"):
+        with pytest.raises(TextgruError, match=re.escape(f"'{override}' cannot change a resumed run: its optimizer")):
+            resume_config(RunFolder(folders[1]), folders[1] / "checkpoints" / "last.ckpt", [override])
+    lr = yaml.safe_load((folders[1] / "config.yaml").read_text())["optimizer"]["lr"]
+    resume_config(RunFolder(folders[1]), folders[1] / "checkpoints" / "last.ckpt", [f"optimizer.lr={lr}"])  # as it was
+    # a hand-edited config.yaml that is not a run config: one line (tracebacks, or 'not key=value for a key' before)
+    saved = (folders[1] / "config.yaml").read_text()
+    no_trainer = yaml.safe_dump({k: v for k, v in yaml.safe_load(saved).items() if k != "trainer"})
+    for text, needle in (
+        ("trainer: [1", "is not valid YAML (line 1): expected ',' or ']', but got '<stream end>'"),
+        ("- a\n", "holds a list, not a run config"),
+        ("", "holds nothing, not a run config"),
+        (no_trainer, "lacks trainer (every run config has them); restore it from a config.before-resume-*.yaml"),
+    ):
+        (folders[1] / "config.yaml").write_text(text)
+        with pytest.raises(TextgruError, match=re.escape(needle)):
+            resume_config(RunFolder(folders[1]), folders[1] / "checkpoints" / "last.ckpt", ["trainer.max_epochs=5"])
+    (folders[1] / "config.yaml").write_text(saved)
     for folder, needle in zip(
         folders[2:],
         (

@@ -9,20 +9,24 @@ cannot make `resume=` call anything else."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
-from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
+from omegaconf import DictConfig, OmegaConf, open_dict
 
-from textgru.config import CONF_DIR, user_conf_dirs
 from textgru.config_checks import check_config
 from textgru.errors import TextgruError
 from textgru.run_folder import RunFolder, restore_unfinished_best, unquoted
+from textgru.saved_config import check_config_targets, read_saved_config
 from textgru.stopping import check_can_train_on
 
 log = logging.getLogger(__name__)
+FIXED_ON_RESUME = {  # what a resumed run restores from its checkpoint, so that a new value would be ignored
+    "seed": "it goes on with the random states its checkpoint saved (and a few-label sample drawn with its seed)",
+    "optimizer": "its optimizer's state (learning rate included) comes back from its checkpoint as it was",
+}
 
 
 def resume_config(run: RunFolder, checkpoint: Path, overrides: Sequence[str], dirs: Sequence[str] = ()) -> DictConfig:
@@ -30,7 +34,7 @@ def resume_config(run: RunFolder, checkpoint: Path, overrides: Sequence[str], di
     the folder as it is reached now; one line for anything that cannot be resumed. `dirs`: the command's
     `--config-dir DIR` flags, whose configs' `_target_`s the run may name, like `./conf`'s."""
     _refuse_if_not_a_run(run)
-    cfg = OmegaConf.load(run.config)
+    cfg = read_saved_config(run.config)
     started_with = run.hydra_overrides  # the command line that started the run may be repeated as it was
     original = set(yaml.safe_load(started_with.read_text()) or []) if started_with.is_file() else set()
     chosen = _group_choices(run)  # the run's config groups, default or given (task=sentiment may be repeated)
@@ -47,11 +51,8 @@ def resume_config(run: RunFolder, checkpoint: Path, overrides: Sequence[str], di
         if key.startswith("hydra.") or (same_group and _group_choice(existing, value)):
             continue  # the starting command's group choices (model=..., experiment=...) may be repeated; its values
             # are applied again in order, so `trainer.max_epochs=3 ... trainer.max_epochs=500` still ends at 500
-        if key.lstrip("+") == "seed" and _override_value(override) != cfg.get("seed"):
-            raise TextgruError(
-                f"resume: {override!r} cannot change a resumed run: it goes on with the random states its checkpoint "
-                "saved (and a few-label sample drawn with its seed); leave seed= out (a new seed is a new run)"
-            )
+        if (why := FIXED_ON_RESUME.get(key.lstrip("+").split(".")[0])) and _override_value(override) != existing:
+            raise TextgruError(f"resume: {override!r} cannot change a resumed run: {why}; start a new run to change it")
         if not eq or (existing is absent and not key.startswith("+")):
             raise TextgruError(
                 f"resume: {override!r} is not key=value for a key in {run.config} (a new key: +key=value)"
@@ -98,54 +99,6 @@ def _override_value(override: str) -> Any:
         return OverridesParser.create().parse_override(override).value()
     except HydraException as e:
         raise TextgruError(f"resume: cannot read {override!r}: {str(e).splitlines()[0]}") from None
-
-
-def known_targets(args: Sequence[str] = ()) -> set[str]:
-    """Every `_target_` that textgru's config tree and the user's config folders name."""
-    targets: set[str] = set()
-    for folder in (CONF_DIR, *user_conf_dirs(args)):
-        for path in folder.rglob("*.yaml"):
-            for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")):
-                targets.update(_targets_in(doc))
-    return targets
-
-
-def _targets_in(node: Any) -> Iterator[str]:
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "_target_" and isinstance(value, str):
-                yield value
-            else:
-                yield from _targets_in(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _targets_in(value)
-
-
-def check_config_targets(cfg: DictConfig, where: Path, args: Sequence[str] = ()) -> None:
-    """Refuse a saved config that names a `_target_` textgru's configs do not, or holds an interpolation."""
-    raw = OmegaConf.to_container(cfg, resolve=False)
-    allowed = known_targets(args)
-    for target in _targets_in(raw):
-        if target not in allowed:
-            raise TextgruError(
-                f"{where}: refused _target_ {target[:100]!r}: a resumed run may only use the classes textgru's "
-                "configs (or yours: ./conf, --config-dir) name; start a new run instead"
-            )
-    for value in _strings_in(raw):
-        if "${" in value:
-            raise TextgruError(f"{where}: refused interpolation {value[:100]!r}: a run's saved config is resolved")
-
-
-def _strings_in(node: Any) -> Iterator[str]:
-    if isinstance(node, str):
-        yield node
-    elif isinstance(node, dict):
-        for value in node.values():
-            yield from _strings_in(value)
-    elif isinstance(node, (list, ListConfig)):
-        for value in node:
-            yield from _strings_in(value)
 
 
 def check_resumable(run: RunFolder, checkpoint: Path, trainer_now: Any) -> None:

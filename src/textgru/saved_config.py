@@ -1,0 +1,85 @@
+"""A run folder's saved `config.yaml` read as data, not as code: a file that is not a whole run config is one line,
+and every `_target_` in it must be one that textgru's own configs (or yours, in `./conf` or `--config-dir`) name, with
+no interpolation, so a shared or altered run folder cannot make `resume=` call anything else."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+from omegaconf import DictConfig, ListConfig, OmegaConf
+
+from textgru.config import CONF_DIR, user_conf_dirs
+from textgru.errors import TextgruError
+
+SECTIONS = ("seed", "optimized_metric", "optimized_mode", "data", "tokenizer", "model", "optimizer", "scheduler")
+SECTIONS += ("trainer", "callbacks", "logger", "paths", "task")  # what every run's config.yaml holds
+
+
+def read_saved_config(path: Path) -> DictConfig:
+    """The run config saved at `path`; one line where it is not valid YAML, not a mapping, or lacks a section."""
+    restore = "restore it from a config.before-resume-*.yaml beside it, or .hydra/config.yaml (as the run started)"
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        where = getattr(e, "problem_mark", None)
+        at = f" (line {where.line + 1})" if where is not None else ""
+        why = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise TextgruError(f"{path} is not valid YAML{at}: {why}; {restore}") from None
+    if not isinstance(data, dict):
+        held = f"a {type(data).__name__}" if data is not None else "nothing"
+        raise TextgruError(f"{path} holds {held}, not a run config; {restore}")
+    missing = [k for k in SECTIONS if k not in data]
+    if missing:
+        raise TextgruError(f"{path} lacks {', '.join(missing)} (every run config has them); {restore}")
+    return OmegaConf.create(data)
+
+
+def known_targets(args: Sequence[str] = ()) -> set[str]:
+    """Every `_target_` that textgru's config tree and the user's config folders name."""
+    targets: set[str] = set()
+    for folder in (CONF_DIR, *user_conf_dirs(args)):
+        for path in folder.rglob("*.yaml"):
+            for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")):
+                targets.update(_targets_in(doc))
+    return targets
+
+
+def _targets_in(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "_target_" and isinstance(value, str):
+                yield value
+            else:
+                yield from _targets_in(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _targets_in(value)
+
+
+def check_config_targets(cfg: DictConfig, where: Path, args: Sequence[str] = ()) -> None:
+    """Refuse a saved config that names a `_target_` textgru's configs do not, or holds an interpolation."""
+    raw = OmegaConf.to_container(cfg, resolve=False)
+    allowed = known_targets(args)
+    for target in _targets_in(raw):
+        if target not in allowed:
+            raise TextgruError(
+                f"{where}: refused _target_ {target[:100]!r}: a resumed run may only use the classes textgru's "
+                "configs (or yours: ./conf, --config-dir) name; start a new run instead"
+            )
+    for value in _strings_in(raw):
+        if "${" in value:
+            raise TextgruError(f"{where}: refused interpolation {value[:100]!r}: a run's saved config is resolved")
+
+
+def _strings_in(node: Any) -> Iterator[str]:
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, dict):
+        for value in node.values():
+            yield from _strings_in(value)
+    elif isinstance(node, (list, ListConfig)):
+        for value in node:
+            yield from _strings_in(value)
