@@ -167,6 +167,15 @@ def test_a_search_refuses_a_folder_it_would_overwrite_a_study_it_cannot_read_and
     optuna.create_study(study_name="sentiment", storage=f"sqlite:///{stored / 'study.db'}", direction="minimize")
     with pytest.raises(TextgruError, match="stored in .* is to minimize, and this search would maximize"):
         search(stored)
+    # another study's folder: its summary.csv/md were overwritten, its trial_000 counted as this study's failure
+    with pytest.raises(TextgruError, match="holds the study 'sentiment', and a folder holds one study"):
+        search(stored, "hparams_search.study_name=other")
+    assert optuna.get_all_study_names(f"sqlite:///{stored / 'study.db'}") == ["sentiment"]
+    # an MLflow server that does not answer: one line before study.db is made (it was left behind)
+    quiet = ["logger=mlflow", "logger.mlflow.tracking_uri=http://127.0.0.1:9"]
+    with pytest.raises(TextgruError, match="no tracking server answers there"):
+        search(tmp_path / "untracked", *quiet)
+    assert not (tmp_path / "untracked").exists()
 
 
 def test_a_search_whose_trials_failed_exits_with_2(tmp_path: Path, small_csv: Path) -> None:

@@ -165,7 +165,7 @@ def tune_command(cfg: DictConfig) -> float | None:
 
     overrides = list(HydraConfig.get().overrides.task)
     space = check_search_space(cfg, overrides)  # likewise
-    check_study_folder(Path(cfg.paths.run_dir))
+    check_study_folder(Path(cfg.paths.run_dir), str(cfg.hparams_search.study_name))
     import optuna
 
     from textgru.console import route_library_logs

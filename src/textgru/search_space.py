@@ -86,9 +86,16 @@ def study_direction(cfg: DictConfig) -> str:
     return wanted
 
 
-def check_study_folder(study_dir: Path) -> None:
+def check_study_folder(study_dir: Path, name: str) -> None:
     """One line if `study_dir` holds files but no study.db: a sweep's, a run's or the user's folder, whose
-    summary.csv/md a study would overwrite (Hydra's own `.hydra/` and `tune.log` of this call are there already)."""
+    summary.csv/md a study would overwrite (Hydra's own `.hydra/` and `tune.log` of this call are there already);
+    or a study.db of another study than `name`, whose summary and trial_* folders are this folder's."""
+    stored = _study_names(study_dir / "study.db")
+    if stored and name not in stored:
+        raise TextgruError(
+            f"{study_dir} holds the study {stored[0]!r}, and a folder holds one study (its summary.csv/md, trial_*): "
+            f"give another folder for study {name!r}, or hparams_search.study_name={stored[0]} to go on with that one"
+        )
     held = (
         sorted(p.name for p in study_dir.iterdir() if p.name not in (".hydra", "tune.log"))
         if study_dir.is_dir()
@@ -101,6 +108,23 @@ def check_study_folder(study_dir: Path) -> None:
             "there; give another study folder, or a new hparams_search.study_name= with the default one, so that "
             "nothing in it is overwritten"
         )
+
+
+def _study_names(db: Path) -> list[str]:
+    """The studies an Optuna SQLite file holds, read without writing it (Optuna's table `studies`); [] where it is
+    missing or not one (opening the study says what is wrong)."""
+    import sqlite3
+
+    if not db.is_file():
+        return []
+    try:
+        connection = sqlite3.connect(db.resolve().as_uri() + "?mode=ro", uri=True)
+        try:
+            return [row[0] for row in connection.execute("SELECT study_name FROM studies ORDER BY study_id")]
+        finally:
+            connection.close()
+    except sqlite3.Error:
+        return []
 
 
 def study_folder_args(args: list[str]) -> list[str]:

@@ -21,7 +21,7 @@ from textgru.data.hub import fetch_hub_source
 from textgru.distributed import launched_externally
 from textgru.errors import TextgruError, TrainingStopped
 from textgru.mlflow_parent import parent_run
-from textgru.mlflow_store import overrides_as_params
+from textgru.mlflow_store import open_store, overrides_as_params, resolve_uri
 from textgru.search_space import (
     check_search_space,
     check_study_folder,
@@ -180,9 +180,11 @@ def tune(
     base = trial_base(overrides)
     study_dir = Path(cfg.paths.run_dir)
     direction = study_direction(cfg)
-    check_study_folder(study_dir)
+    check_study_folder(study_dir, str(search.study_name))
     if not any(key.startswith("data.") for key in space):  # every trial reads this data: a Hub one is fetched now
         fetch_hub_source(OmegaConf.to_container(cfg.data, resolve=True))  # offline, not cached: one line, no study
+    if cfg.logger.get("mlflow"):  # logger=mlflow: a store that cannot be used is one line before study.db is made
+        open_store(resolve_uri(cfg.logger.mlflow.tracking_uri))
     study_dir.mkdir(parents=True, exist_ok=True)
     storage_url = f"sqlite:///{study_dir / 'study.db'}"
     pruner = instantiate(search.pruner)
@@ -195,15 +197,8 @@ def tune(
         sampler_cfg["seed"] = int(sampler_cfg["seed"]) + done
     study.sampler = instantiate(sampler_cfg)
     n_trials = int(cfg.get("n_trials") or search.n_trials)
-    log.info(
-        "study %s in %s: %d trials stored, running %d more (%s %s)",
-        search.study_name,
-        study_dir,
-        done,
-        n_trials,
-        direction,
-        cfg.optimized_metric,
-    )
+    what = (search.study_name, study_dir, done, n_trials, direction, cfg.optimized_metric)
+    log.info("study %s in %s: %d trials stored, running %d more (%s %s)", *what)
     study_tags = {"optuna.study_name": str(search.study_name)}
     search_params = {**overrides_as_params(base), "direction": direction}
     with parent_run(
