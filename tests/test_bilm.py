@@ -326,6 +326,17 @@ def test_trainable_groups_schedule() -> None:
         FineTuning(**{**RECIPE, "lr_decay": 0.5})
 
 
+def test_too_few_epochs_for_gradual_unfreezing_are_warned_of(caplog: pytest.LogCaptureFixture) -> None:
+    """A review: 1-4 epochs with unfreeze_epochs=2 never trained the pretrained embedding, silently."""
+    from textgru.tasks.finetuning import unfreeze_for_epoch
+
+    model, recipe = GRUClassifier(30, 3, embedding_dim=8, hidden_size=6), FineTuning(**{**RECIPE, "unfreeze_epochs": 2})
+    for max_epochs, warned in ((4, True), (5, False), (None, False)):
+        caplog.clear()
+        unfreeze_for_epoch(model, 0, recipe, max_epochs)
+        assert ("raise trainer.max_epochs to at least 5" in caplog.text) is warned, (max_epochs, caplog.text)
+
+
 def test_layer_groups_cover_every_parameter_once() -> None:
     model = GRUClassifier(30, 3, embedding_dim=8, hidden_size=6, num_layers=3, pooling="attention")
     groups = layer_groups(model)

@@ -4,12 +4,15 @@ layer groups, discriminative learning rates and gradual unfreezing. (The slanted
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 from torch import nn
 
 from textgru.errors import TextgruError
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -60,8 +63,17 @@ def discriminative_groups(model: nn.Module, recipe: FineTuning) -> list[dict[str
     return [{"params": g, "lr_scale": recipe.lr_decay ** -(len(groups) - 1 - i)} for i, g in enumerate(groups)]
 
 
-def unfreeze_for_epoch(model: nn.Module, epoch: int, recipe: FineTuning) -> None:
-    """Gradual unfreezing: the top groups that train in `epoch` get gradients, the ones below stay as they are."""
+def unfreeze_for_epoch(model: nn.Module, epoch: int, recipe: FineTuning, max_epochs: int | None = None) -> None:
+    """Gradual unfreezing: the top groups that train in `epoch` get gradients, the ones below stay as they are. A
+    warning at the first epoch when `max_epochs` ends the run before every group trains."""
+    everything_from = 2 * recipe.unfreeze_epochs  # the epoch of the last stage
+    if epoch == 0 and recipe.gradual_unfreezing and max_epochs is not None and 0 < max_epochs <= everything_from:
+        log.warning(
+            "gradual unfreezing trains every layer from epoch %d on, but trainer.max_epochs=%d ends the run first: "
+            "the embedding (and lower GRU layers) will not train; raise trainer.max_epochs to at least %d or lower "
+            "task.finetune.unfreeze_epochs",
+            *(everything_from, max_epochs, everything_from + 1),
+        )
     groups = layer_groups(model)
     n = trainable_groups(epoch, len(groups), recipe)
     for i, group in enumerate(groups):

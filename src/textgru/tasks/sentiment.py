@@ -189,7 +189,7 @@ class ClassificationTask(TaskModule):
         if hasattr(batch_sampler, "set_epoch"):
             batch_sampler.set_epoch(self.current_epoch)
         if self.finetune is not None:
-            finetuning.unfreeze_for_epoch(self.model, self.current_epoch, self.finetune)
+            finetuning.unfreeze_for_epoch(self.model, self.current_epoch, self.finetune, self.trainer.max_epochs)
 
     def optimizer_step(self, *args: Any, **kwargs: Any) -> None:
         super().optimizer_step(*args, **kwargs)
