@@ -787,7 +787,8 @@ def test_a_bare_command_says_one_line(script: str, tmp_path: Path) -> None:
 
 
 def test_resume_reads_override_values_as_a_new_run_does(tmp_path: Path) -> None:
-    """`resume=<run> optimizer.lr=1e-3`: Hydra's reading (a float), not YAML 1.1's (the string '1e-3', refused)."""
+    """`resume=<run> trainer.gradient_clip_val=1e-3`: Hydra's reading (a float), not YAML 1.1's (the string '1e-3',
+    refused). (optimizer.lr, the first case found, may no longer change on resume: its state is restored.)"""
     from textgru.resume import resume_config
     from textgru.run_folder import RunFolder
 
@@ -796,9 +797,10 @@ def test_resume_reads_override_values_as_a_new_run_does(tmp_path: Path) -> None:
     (run / "checkpoints" / "last.ckpt").write_bytes(b"never read")
     (run / "config.yaml").write_text(OmegaConf.to_yaml(_compose("train", [f"paths.run_dir={run}"]), resolve=True))
     cfg = resume_config(
-        RunFolder(run), run / "checkpoints" / "last.ckpt", ["optimizer.lr=1e-3", "trainer.max_epochs=7"]
+        RunFolder(run), run / "checkpoints" / "last.ckpt", ["trainer.gradient_clip_val=1e-3", "trainer.max_epochs=7"]
     )
-    assert cfg.optimizer.lr == 0.001 and isinstance(cfg.optimizer.lr, float) and cfg.trainer.max_epochs == 7
+    clip = cfg.trainer.gradient_clip_val
+    assert clip == 0.001 and isinstance(clip, float) and cfg.trainer.max_epochs == 7
 
 
 def test_an_unknown_key_names_the_key_it_is_most_like_and_the_command_that_lists_them() -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+import shutil
 import subprocess
 from collections import defaultdict
 from pathlib import Path
@@ -401,15 +402,43 @@ def test_a_ddp_cpu_run_is_one_run(store: str, small_csv: Path, tmp_path: Path) -
     ],
 )
 def test_a_bad_tracking_uri_is_one_line(uri: str, needle: str) -> None:
-    from textgru.mlflow_store import open_store, resolve_uri
+    from textgru.mlflow_store import open_store
+    from textgru.mlflow_uri import resolve_uri
 
     with pytest.raises(TextgruError, match=re.escape(needle)) as e:
         open_store(resolve_uri(uri))  # as a run opens its store: a relative SQLite path made absolute first
     assert "\n" not in str(e.value) and uri in str(e.value)
 
 
+def test_a_store_url_with_a_host_or_another_programs_database_is_refused_untouched(
+    store: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by a review: `sqlite://lstore/runs.db` (two slashes) left a folder made from the path with its first
+    letter dropped; an Optuna study.db named as the store got MLflow's tables added, then an alembic error. And an
+    experiment named '..' put its artifacts beside the database instead of under mlartifacts/."""
+    import sqlite3
+
+    from textgru.mlflow_store import open_store
+    from textgru.mlflow_uri import resolve_uri
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(TextgruError, match=re.escape("has a host part; a SQLite store's URL has three slashes")):
+        open_store(resolve_uri("sqlite://lstore/runs.db"))
+    foreign = tmp_path / "study.db"
+    with sqlite3.connect(foreign) as db:
+        db.execute("CREATE TABLE studies (study_id INTEGER, study_name TEXT)")
+    before = foreign.read_bytes()
+    with pytest.raises(TextgruError, match=re.escape("a database of another program (tables studies); give a new")):
+        open_store(resolve_uri("sqlite:///study.db"))
+    assert foreign.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["study.db"]
+    experiment = open_store(store).client.get_experiment(open_store(store).experiment_id("..", None))
+    assert Path(experiment.artifact_location).name == "_" and Path(experiment.artifact_location).parent.name == (
+        "mlartifacts"
+    )
+
+
 def test_a_named_workspace_is_not_taken_for_a_file_store() -> None:
-    from textgru.mlflow_store import uri_problem
+    from textgru.mlflow_uri import uri_problem
 
     assert uri_problem("databricks") is None and uri_problem("databricks-uc") is None  # MLflow's own words
     for folder in ("databricks-workspace", "sqlite", "http", "postgresql"):  # a bare word is a folder: a file store
@@ -533,6 +562,17 @@ def test_resuming_a_run_whose_mlflow_run_was_deleted_says_how_to_restore_it(stor
         RunTracker.open(cfg, folder, resuming=True)
     client.restore_run(run_id)
     assert RunTracker.open(cfg, folder, resuming=True).resumed.info.run_id == run_id  # restored as told: it resumes
+
+    # a copy of the folder (its record copied too) resumes as a run of its own: it wrote into the original's run
+    client.set_tag(run_id, "textgru.run_dir", str(folder.path.resolve()))
+    copy = RunFolder(tmp_path / "copy")
+    shutil.copytree(folder.path, copy.path)
+    copied = compose_config(
+        "train", ["logger=mlflow", f"logger.mlflow.tracking_uri={store}", f"paths.run_dir={copy.path}"]
+    )
+    assert RunTracker.open(copied, copy, resuming=True).resumed is None
+    shutil.rmtree(folder.path)  # moved rather than copied: the run goes on
+    assert RunTracker.open(copied, copy, resuming=True).resumed.info.run_id == run_id
 
 
 def test_a_run_ctrl_c_stopped_is_killed_not_failed() -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from textgru.config_rules import Rule
-from textgru.mlflow_store import resolve_uri, uri_problem
+from textgru.mlflow_uri import resolve_uri, uri_problem
 
 
 def _kind(p: Path) -> str:
@@ -176,7 +176,7 @@ class NewFile(Rule):
 
 @dataclass(frozen=True)
 class StoreUri(Rule):
-    """An MLflow tracking URI (`logger.mlflow.tracking_uri`): what `textgru.mlflow_store.uri_problem` sees without
+    """An MLflow tracking URI (`logger.mlflow.tracking_uri`): what `textgru.mlflow_uri.uri_problem` sees without
     MLflow, the network or writing anything (whether a server answers is checked when the run opens the store)."""
 
     null: bool = False

@@ -28,8 +28,8 @@ from textgru.mlflow_store import (
     flatten_config,
     open_store,
     param_key,
-    resolve_uri,
 )
+from textgru.mlflow_uri import resolve_uri
 from textgru.run_folder import RunFolder
 
 log = logging.getLogger(__name__)

@@ -37,8 +37,8 @@ from textgru.mlflow_store import (
     flatten_config,
     open_store,
     param_key,
-    resolve_uri,
 )
+from textgru.mlflow_uri import resolve_uri
 from textgru.run_folder import RunFolder, default_run_name
 
 if TYPE_CHECKING:
@@ -106,7 +106,7 @@ class RunTracker:
                     f"{run.mlflow_run} names MLflow run {record['run_id']}, which {uri} does not hold; resume with "
                     f"logger.mlflow.tracking_uri=<the store it was logged to> (it was {record['tracking_uri']})"
                 )
-            tracker.resumed = found
+            tracker.resumed = None if _copied_from(found, run) else found
         elif resuming:
             log.warning("MLflow: %s has no %s; the resumed run gets a new MLflow run", run.path, run.mlflow_run.name)
         if tracker.resumed is None:  # a deleted experiment is one line now, not after the data is read
@@ -221,3 +221,17 @@ class RunTracker:
             self.store.client.set_terminated(self.run_id, status)
         except Exception as e:
             log.warning("MLflow: could not mark run %s %s: %s", self.run_id, status, first_line(e))
+
+
+def _copied_from(found: Any, run: RunFolder) -> bool:
+    """Whether `run` is a copy of the folder MLflow run `found` was logged from, that folder still there holding the
+    same record: the copy resumes as a run of its own (it wrote into the original's run, whose steps it then skipped
+    as logged already). A moved folder continues its run."""
+    first = found.data.tags.get("textgru.run_dir")
+    if not first or Path(first).resolve() == run.path.resolve():
+        return False
+    record = read_record(RunFolder(first)) if Path(first).is_dir() else None
+    if record is None or record.get("run_id") != found.info.run_id:
+        return False
+    log.warning("MLflow: %s is a copy of %s, whose MLflow run stays its own; this one gets a new run", run.path, first)
+    return True

@@ -21,7 +21,8 @@ from textgru.data.hub import fetch_hub_source
 from textgru.distributed import launched_externally
 from textgru.errors import TextgruError, TrainingStopped
 from textgru.mlflow_parent import parent_run
-from textgru.mlflow_store import open_store, overrides_as_params, resolve_uri
+from textgru.mlflow_store import open_store, overrides_as_params
+from textgru.mlflow_uri import resolve_uri
 from textgru.search_space import (
     check_search_space,
     check_study_folder,

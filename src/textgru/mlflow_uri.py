@@ -1,0 +1,144 @@
+"""A tracking URI of `logger.mlflow.tracking_uri` checked without MLflow, before any work: one line for an unknown
+scheme, a file store, an in-memory, misspelt or unwritable SQLite file, another program's database, or a server that
+does not answer. A relative SQLite path is made absolute (`resolve_uri`)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import urlparse
+
+from textgru.errors import TextgruError
+
+# MLflow 3.17's built-in tracking-store schemes (mlflow.tracking._tracking_service.utils._register_tracking_stores)
+KNOWN_SCHEMES = {
+    "",
+    "file",
+    "sqlite",
+    "http",
+    "https",
+    "databricks",
+    "databricks-uc",
+    "uc",
+    "postgresql",
+    "mysql",
+    "mssql",
+}
+
+
+def resolve_uri(uri: str) -> str:
+    """A relative SQLite path made absolute (from the working folder), so that a resumed run, a sweep's jobs and
+    `mlflow ui` find the same store wherever they start; other URIs as given."""
+    uri = str(uri).strip()
+    if uri.startswith("sqlite:///"):
+        path, sep, query = uri[len("sqlite:///") :].partition("?")
+        if path and path != ":memory:" and not path.startswith("/"):  # in-memory: refused by `uri_problem`
+            return f"sqlite:///{Path(path).expanduser().resolve()}{sep}{query}"
+    return uri
+
+
+def uri_problem(uri: str) -> str | None:
+    """What cannot work in a tracking URI, seen without MLflow, the network or writing anything (the up-front config
+    check `config_path_rules.StoreUri` uses it too): an unknown scheme, a file store (refused by MLflow 3.13+ unless
+    MLFLOW_ALLOW_FILE_STORE=true), an in-memory SQLite store, a SQLite file whose folder cannot be made or written.
+    Words that follow `logger.mlflow.tracking_uri=<uri>`; None when it may work."""
+    scheme = urlparse(uri).scheme.split("+")[0] if "://" in uri or uri.startswith("file:") else ""
+    if uri in ("databricks", "databricks-uc"):  # MLflow's words for the default profile's workspace
+        return None
+    if scheme not in known_schemes():
+        return (
+            f"has an unknown scheme {scheme!r}; use sqlite:///<folder>/mlflow.db (a local store), "
+            "http(s)://<host>:<port> (a tracking server) or a database URL (postgresql://, mysql://)"
+        )
+    if scheme in ("", "file") and os.environ.get("MLFLOW_ALLOW_FILE_STORE", "").lower() not in ("1", "true", "yes"):
+        return (
+            "is a file store, which MLflow 3 refuses (from 3.13); use sqlite:///<folder>/mlflow.db, "
+            "or set MLFLOW_ALLOW_FILE_STORE=true to keep the file store"
+        )
+    if scheme != "sqlite":
+        return None
+    if urlparse(uri).netloc:  # sqlite://a/b.db: MLflow refuses it, after the store's folder was made from 'a/b.db'
+        return "has a host part; a SQLite store's URL has three slashes: sqlite:///<folder>/mlflow.db"
+    db = sqlite_path(uri)
+    if db is None:
+        return "is an in-memory store that ends with the process; give a file: sqlite:///outputs/mlflow.db"
+    if db.exists():
+        if not db.is_file():
+            return f"names {db}, which is not a file; give a file: sqlite:///<folder>/mlflow.db"
+        if not os.access(db, os.W_OK):
+            return f"names {db}, which is not writable; give a writable place"
+        other = _tables_of_another_program(db)
+        return f"names {db}, a database of another program (tables {other}); give a new file" if other else None
+    for parent in db.parents:  # the first that exists must be a writable folder
+        if parent.exists():
+            if not parent.is_dir():
+                return f"cannot create the folder {db.parent}: {parent} is a file; give a writable place for the store"
+            if not os.access(parent, os.W_OK | os.X_OK):
+                return f"cannot create the store in {parent}: it is not writable; give a writable place for the store"
+            return None
+    return None
+
+
+def _tables_of_another_program(db: Path) -> str | None:
+    """Some of the tables of a SQLite file that holds tables but not MLflow's (which MLflow would add to it, then fail
+    on: an Optuna study.db); None for an MLflow store, an empty file or one SQLite cannot read (MLflow says why)."""
+    import sqlite3
+
+    try:
+        connection = sqlite3.connect(db.resolve().as_uri() + "?mode=ro", uri=True)
+        try:
+            tables = [row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        finally:
+            connection.close()
+    except sqlite3.Error:
+        return None
+    return ", ".join(sorted(tables)[:4]) if tables and "experiments" not in tables else None
+
+
+def check_uri(uri: str) -> None:
+    """One line for a tracking URI that cannot work (`uri_problem`, or a server that does not answer), before MLflow
+    is asked; makes a SQLite store's folder."""
+    where = f"logger.mlflow.tracking_uri={uri}"
+    why = uri_problem(uri)
+    if why is not None:
+        raise TextgruError(f"{where} {why}")
+    db = sqlite_path(uri) if urlparse(uri).scheme.split("+")[0] == "sqlite" else None
+    if db is not None:
+        try:
+            db.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise TextgruError(
+                f"{where}: cannot create the folder {db.parent} ({e.strerror or e}); give a writable place for the store"
+            ) from None
+    if urlparse(uri).scheme in ("http", "https"):
+        _check_reachable(uri, where)
+
+
+def sqlite_path(uri: str) -> Path | None:
+    """The database file of a `sqlite:///relative/path` or `sqlite:////absolute/path` URI; None for in-memory."""
+    path = uri[len("sqlite://") :].partition("?")[0][1:]  # the empty host part's slash dropped
+    return Path(path) if path and path != ":memory:" else None
+
+
+def known_schemes() -> set[str]:
+    """MLflow's own tracking-store schemes and those of installed store plugins (entry points of the group MLflow's
+    registry reads), found without importing MLflow."""
+    from importlib.metadata import entry_points
+
+    return KNOWN_SCHEMES | {e.name for e in entry_points(group="mlflow.tracking_store")}
+
+
+def _check_reachable(uri: str, where: str) -> None:
+    import urllib.error
+    import urllib.request
+
+    try:
+        urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=10).close()
+    except urllib.error.HTTPError:
+        return  # it answered (an authenticating proxy, an older server without /health): MLflow will say more
+    except (urllib.error.URLError, OSError) as e:
+        reason = getattr(e, "reason", None) or e
+        raise TextgruError(
+            f"{where}: no tracking server answers there ({reason}); start one (mlflow server "
+            "--backend-store-uri sqlite:///mlflow.db) or fix the address"
+        ) from None
