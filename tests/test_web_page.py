@@ -122,6 +122,22 @@ def test_page_classifies_as_you_type_and_streams_text(
             page.fill("#text", "a" * 20_001)  # over limits.max_chars: the error, and no earlier text's label
             page.wait_for_function("document.getElementById('error').textContent.includes('max_chars')")
             assert page.text_content("#label") == "–" and page.text_content("#bars") == ""
+
+            # a long label is cut short inside its column (it ran over its bar and value) and a phone-sized page
+            # does not scroll sideways (a review: 595 px of content in 375)
+            page.set_viewport_size({"width": 375, "height": 800})
+            long = "a_very_long_label_name_without_any_spaces_at_all_" * 2
+            page.evaluate(
+                "p => renderPrediction(p)",
+                {"label": long, "score": 0.5, "probs": {long: 0.5, "עברית": 0.3, "neg": 0.2}},
+            )
+            overlaps = page.evaluate("""() => [...document.querySelectorAll('#bars .bar')].map(row => {
+                const r = row.querySelector('.track').getBoundingClientRect();  // what is drawn at the bar's start
+                return document.elementFromPoint(r.left + 3, r.top + r.height / 2).closest('.name') !== null;
+            })""")
+            assert overlaps == [False, False, False]
+            assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+            assert page.get_attribute("#bars .name", "title") == long  # the whole name on hover
         finally:
             browser.close()
 

@@ -87,6 +87,7 @@ let predictSeq = 0;
 
 function renderPrediction(p) {
   $("label").textContent = p.label;
+  $("label").dir = "auto"; // "(28.4%)" stays after a right-to-left label
   $("score").textContent = `(${(100 * p.score).toFixed(1)}%)`;
   const bars = $("bars");
   bars.textContent = "";
@@ -96,6 +97,8 @@ function renderPrediction(p) {
     const label = document.createElement("span");
     label.className = "name";
     label.textContent = name;
+    label.title = name; // the whole name where a long one is cut short with an ellipsis
+    label.dir = "auto"; // a right-to-left label keeps its own direction
     const track = document.createElement("div");
     track.className = "track";
     const fill = document.createElement("div");
