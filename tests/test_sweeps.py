@@ -449,6 +449,14 @@ def test_summary_table_keeps_whole_numbers_whole_beside_a_failed_run(tmp_path: P
     assert "| 0 | finished | 60 | 0.5000 | 3 | 45 | max_epochs |" in table, table
     assert "| 1 | unfinished | 240 |  |  |  |  |" in table, table
     assert "Same in every run" not in table  # stopped_by is a column of results, not a setting
+    # a study: a pruned trial's best-so-far (its run wrote metrics.json) headed the table the best trial did not
+    trials = [
+        {"run": "trial_000", "state": "complete", "val/macro_f1": 0.6},
+        {"run": "trial_001", "state": "pruned", "val/macro_f1": 0.7},
+        {"run": "trial_002", "state": "complete", "val/macro_f1": 0.65},
+    ]
+    write_summary(tmp_path, trials, "val/macro_f1", "max")
+    assert [r["run"] for r in csv.DictReader(open(tmp_path / "summary.csv"))] == ["trial_002", "trial_000", "trial_001"]
 
 
 @pytest.mark.parametrize(

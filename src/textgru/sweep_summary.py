@@ -33,7 +33,8 @@ def run_row(run_dir: Path, overrides: dict[str, Any]) -> dict[str, Any]:
 
 
 def write_summary(sweep_dir: Path, rows: list[dict[str, Any]], metric: str, mode: str) -> str:
-    """Sort `rows` best first by `metric` (`mode` max or min; runs without it last), write the CSV and the
+    """Sort `rows` best first by `metric` (`mode` max or min; runs without it last; a study's completed trials
+    before the others), write the CSV and the
     Markdown table into `sweep_dir`, and return the Markdown."""
     import pandas as pd
 
@@ -42,6 +43,8 @@ def write_summary(sweep_dir: Path, rows: list[dict[str, Any]], metric: str, mode
         return ""
     if metric in df.columns:
         df = df.sort_values(metric, ascending=mode == "min", na_position="last", kind="stable")
+    if "state" in df.columns:  # a study's trials: a pruned one's best-so-far ranks after every completed trial
+        df = df.sort_values("state", key=lambda state: state != "complete", kind="stable")
     keys = [c for c in df.columns if "/" not in c and c not in RUN_STATS]
     varying = [c for c in keys if c in ("run", "status", "state") or df[c].astype(str).nunique() > 1]
     metrics = [c for c in df.columns if "/" in c]
