@@ -423,6 +423,17 @@ def test_resume_refuses_what_it_cannot_continue(
     resume_config(RunFolder(folders[1]), folders[1] / "checkpoints" / "last.ckpt", [f"optimizer.lr={lr}"])  # as it was
     # a hand-edited config.yaml that is not a run config: one line (tracebacks, or 'not key=value for a key' before)
     saved = (folders[1] / "config.yaml").read_text()
+    # ... or that changes what the run goes on with regardless (a seed, an lr): accepted and recorded silently before
+    shutil.copytree(tiny_run / ".hydra", folders[1] / ".hydra")
+    for key, value in (("seed", 7), ("optimizer.lr", 0.5)):
+        edited = OmegaConf.create(saved)
+        OmegaConf.update(edited, key, value)
+        (folders[1] / "config.yaml").write_text(OmegaConf.to_yaml(edited))
+        with pytest.raises(TextgruError, match=re.escape(f"config.yaml says {key}={value}, but the run started with")):
+            resume_config(RunFolder(folders[1]), folders[1] / "checkpoints" / "last.ckpt", [])
+    (folders[1] / "config.yaml").write_text(saved)
+    resume_config(RunFolder(folders[1]), folders[1] / "checkpoints" / "last.ckpt", ["trainer.max_epochs=5"])
+    shutil.rmtree(folders[1] / ".hydra")
     no_trainer = yaml.safe_dump({k: v for k, v in yaml.safe_load(saved).items() if k != "trainer"})
     for text, needle in (
         ("trainer: [1", "is not valid YAML (line 1): expected ',' or ']', but got '<stream end>'"),

@@ -9,7 +9,7 @@ cannot make `resume=` call anything else."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ def resume_config(run: RunFolder, checkpoint: Path, overrides: Sequence[str], di
     `--config-dir DIR` flags, whose configs' `_target_`s the run may name, like `./conf`'s."""
     _refuse_if_not_a_run(run)
     cfg = read_saved_config(run.config)
+    _refuse_hand_edits(cfg, run)
     started_with = run.hydra_overrides  # the command line that started the run may be repeated as it was
     original = set(yaml.safe_load(started_with.read_text()) or []) if started_with.is_file() else set()
     chosen = _group_choices(run)  # the run's config groups, default or given (task=sentiment may be repeated)
@@ -73,6 +74,36 @@ def resume_config(run: RunFolder, checkpoint: Path, overrides: Sequence[str], di
                 callback.dirpath = str(run.checkpoints)
     check_config(cfg, "train")  # the run's values with the overrides given now
     return cfg
+
+
+def _refuse_hand_edits(cfg: DictConfig, run: RunFolder) -> None:
+    """One line where config.yaml was edited by hand in what a resume cannot change (`FIXED_ON_RESUME`): a plain
+    value that differs from the one the run started with (`.hydra/config.yaml`), which config.yaml would record
+    while the run goes on with the other."""
+    started = run.path / ".hydra" / "config.yaml"
+    try:
+        first = OmegaConf.to_container(OmegaConf.load(started), resolve=False) if started.is_file() else None
+    except Exception:  # damaged or unreadable: nothing to compare with
+        return
+    now = OmegaConf.to_container(cfg, resolve=False)
+    for section in FIXED_ON_RESUME if isinstance(first, dict) else ():
+        then = dict(_leaves(first.get(section), section))
+        for key, value in _leaves(now.get(section), section):
+            was = then.get(key)
+            if isinstance(was, (int, float, str)) and "${" not in str(was) and was != value:
+                raise TextgruError(
+                    f"resume: {run.config} says {key}={value}, but the run started with {key}={was} ({started}) "
+                    f"and goes on with it ({FIXED_ON_RESUME[section]}); set it back"
+                )
+
+
+def _leaves(node: Any, key: str) -> Iterator[tuple[str, Any]]:
+    """(dotted key, value) of every value under `node`, a plain container (itself where it is not a mapping)."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from _leaves(v, f"{key}.{k}")
+    else:
+        yield key, node
 
 
 def _group_choices(run: RunFolder) -> dict[str, Any]:
