@@ -144,3 +144,33 @@ def test_global_mean_leaves_the_callers_count_alone() -> None:
     task._trainer = SimpleNamespace(world_size=2, strategy=strategy)
     count = torch.tensor(16.0)
     assert task.global_mean(torch.tensor(8.0), count).item() == 0.5 and count.item() == 16.0
+
+
+RANK_KILLER = """
+import os
+import lightning as L
+
+
+class KillRank1(L.Callback):  # rank 1 dies abruptly (as the OOM killer ends a process) after training step `step`
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_train_batch_end(self, trainer, *args) -> None:
+        if trainer.global_rank == 1 and trainer.global_step == self.step:
+            os._exit(9)
+"""
+
+
+@pytest.mark.slow  # ~30 s on 2 cores
+def test_a_rank_that_dies_is_one_line_naming_resume(tmp_path: Path, play: Path) -> None:
+    """Rank 0 ended with gloo's 100-line traceback ('Connection reset by peer'), naming neither what happened nor
+    how to go on (a review)."""
+    (tmp_path / "killer.py").write_text(RANK_KILLER)
+    run_dir = tmp_path / "run"
+    args = [*_train_args("lm", play), "trainer=ddp_cpu", "trainer.max_steps=60", "callbacks.checkpoint.every_n_steps=5"]
+    killer = ["+callbacks.killer._target_=killer.KillRank1", "+callbacks.killer.step=12"]
+    r = run_script("train", *args, *killer, f"hydra.run.dir={run_dir}", env={"PYTHONPATH": str(tmp_path)}, timeout=400)
+    errors = [line for line in r.stderr.splitlines() if line.startswith("error:")]
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr[-3000:]
+    assert len(errors) == 1 and "another process of this 2-process run ended (" in errors[0], errors
+    assert f"continue from its last checkpoint: textgru train resume={run_dir}" in errors[0]

@@ -122,3 +122,12 @@ def worker_ended_by_sigterm(error: BaseException) -> bool:
     preemption or time limit sends SIGTERM to every process of the job, workers included, so the run was stopped,
     not broken."""
     return isinstance(error, RuntimeError) and "DataLoader worker" in str(error) and "Terminated" in str(error)
+
+
+PEER_LOST = ("Connection reset by peer", "Connection closed by peer", "Broken pipe", "remote process exited")
+
+
+def peer_process_lost(error: BaseException, world_size: int) -> bool:
+    """Whether `error` is the collective backend's answer (gloo, NCCL) to another process of a data-parallel run
+    ending mid-step (an out-of-memory kill, a crash): this process was not broken, its peer was."""
+    return world_size > 1 and isinstance(error, RuntimeError) and any(s in str(error) for s in PEER_LOST)

@@ -38,7 +38,7 @@ from textgru.resume import (
 )
 from textgru.run_folder import RunFolder, set_aside_unfinished_best
 from textgru.run_schedule import fit_epochs_to_min_steps, fit_validation_to_run
-from textgru.stopping import stop_note, stop_reason, stopped_training, worker_ended_by_sigterm
+from textgru.stopping import peer_process_lost, stop_note, stop_reason, stopped_training, worker_ended_by_sigterm
 from textgru.tasks import task_module
 from textgru.tracking import RunTracker
 
@@ -124,6 +124,10 @@ def train(
     except KeyboardInterrupt:  # SIGTERM or Ctrl+C outside Lightning's fit, validate and test (between them)
         raise TrainingStopped(stopped_training(run)) from None
     except RuntimeError as e:
+        if peer_process_lost(e, trainer.world_size):  # gloo's 100-line traceback, naming no process and no resume
+            said = " ".join(str(e).split())[-120:]
+            lost = f"another process of this {trainer.world_size}-process run ended ({said}); its log or the kernel's"
+            raise TextgruError(f"{lost} (an out-of-memory kill?) says why; {stopped_training(run)}") from None
         if not worker_ended_by_sigterm(e):
             raise
         raise TrainingStopped(stopped_training(run)) from None
