@@ -155,6 +155,37 @@ def test_hub_offline_uses_a_copy_in_datasets_cache(tmp_path: Path, monkeypatch: 
     assert set(data["test"]["text"]) <= set(frame["text"])
 
 
+def test_parquet_files_naming_their_labels_in_another_order_are_read_by_name(tmp_path: Path) -> None:
+    """Parquet written by `datasets` stores each file's label names: a test file listing them as ['pos', 'neg']
+    had every label flipped (its integers read with the training file's names: test accuracy 0.0, silently)."""
+    from datasets import ClassLabel, Dataset, Features, Value
+
+    rows = make_rows(60)
+    order = sorted({lab for _, lab in rows})
+    for split, names in (("train", order), ("test", order[::-1])):
+        features = Features({"text": Value("string"), "label": ClassLabel(names=names)})
+        labels = [names.index(lab) for _, lab in rows]
+        Dataset.from_dict({"text": [t for t, _ in rows], "label": labels}, features).to_parquet(
+            tmp_path / f"{split}.parquet"
+        )
+    cfg = {**data_cfg("local"), "path": str(tmp_path / "train.parquet"), "test_path": str(tmp_path / "test.parquet")}
+    data = load_classification_data(cfg)
+    names = data["train"].features["label"].names
+    truth = dict(rows)
+    assert names == order and all(truth[r["text"]] == names[r["label"]] for r in data["test"])
+
+
+def test_a_tsv_has_no_quoting_so_a_stray_quote_swallows_no_rows(tmp_path: Path) -> None:
+    """A review: a text starting with an unclosed '"' joined the next 15 rows into one example, silently."""
+    rows = make_rows(60)
+    lines = [f"{t}\t{lab}" for t, lab in rows]
+    lines[5] = f'"Citizen Kane meets Tron {lines[5]}'
+    (tmp_path / "q.tsv").write_text("text\tlabel\n" + "\n".join(lines) + "\n")
+    data = load_classification_data({**data_cfg("local"), "path": str(tmp_path / "q.tsv")})
+    texts = [t for split in data.values() for t in split["text"]]
+    assert len(texts) == 60 and '"Citizen Kane meets Tron ' + rows[5][0] in texts
+
+
 def test_a_label_column_with_a_gap_reads_the_same_in_training_and_evaluation(tmp_path: Path) -> None:
     """pandas writes a 0/1 label column with an empty cell as 0.0/1.0: training named the labels '0' and '1', but
     evaluation read '0.0' and '1.0' and refused them as unknown to the model."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Json, Value
 
@@ -179,14 +179,16 @@ def _encode_labels(dd: DatasetDict, name: str | Mapping[str, str], label_names: 
         k = label_key(v)
         return by_key.get(k, by_fold.get(k.casefold(), -1))
 
-    def encode(batch: dict) -> dict:
-        ids = []
-        for v in batch["label"]:
-            if isinstance(feature, ClassLabel) and label_names is None and isinstance(v, int):
-                ids.append(v)
-            else:
-                ids.append(index(v))
-        return {"label": ids}
+    def encoder(own: object) -> Callable[[dict], dict]:
+        """A split's labels as indices into `names`: a split that stores its own label names (Parquet written by
+        `datasets`) by those names, not by its integers, whose order may differ from the training file's."""
+
+        def encode(batch: dict) -> dict:
+            if not isinstance(own, ClassLabel):
+                return {"label": [index(v) for v in batch["label"]]}
+            return {"label": [index(own.names[v]) if 0 <= v < own.num_classes else -1 for v in batch["label"]]}
+
+        return encode
 
     folded = {}  # " Pos", "POS" -> "pos", found before mapping (a cached map would not run `encode`)
     for ds in dd.values():
@@ -197,6 +199,7 @@ def _encode_labels(dd: DatasetDict, name: str | Mapping[str, str], label_names: 
     features = Features({"text": Value("string"), "label": ClassLabel(names=names)})
     out = {}
     for split, ds in dd.items():
+        encode = encoder(ds.features["label"])
         ds = ds.map(encode, batched=True, features=Features({"text": Value("string"), "label": Value("int64")}))
         unseen = ds.filter(lambda b: [x < 0 for x in b["label"]], batched=True)
         if len(unseen):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import glob
 import json
 import logging
@@ -52,8 +53,8 @@ def _file_format(files: list[str]) -> tuple[str, dict]:
         kwargs = {"encoding": "utf-8-sig", "encoding_errors": "replace"}  # the JSON reader only replaces bytes
     if FORMATS[ext] == "csv":  # when encoding is not "utf-8"
         kwargs.update(keep_default_na=False, na_values=[""])  # a text "NA", "null" or "nan" is a text; empty is missing
-        if ext == ".tsv":
-            kwargs["sep"] = "\t"
+        if ext == ".tsv":  # no quoting, as GLUE's TSVs: an unclosed '"' swallowed every row up to the next one
+            kwargs.update(sep="\t", quoting=csv.QUOTE_NONE)
     return FORMATS[ext], kwargs
 
 
@@ -184,6 +185,8 @@ def load_tables(data_files: dict[str, list[str]]) -> DatasetDict:
     for lg in reader_logs:
         lg.setLevel(logging.CRITICAL)
     try:
+        if fmt == "parquet":  # each split its own features: read together, every split took the first's label names
+            return DatasetDict({s: load_dataset(fmt, data_files={s: fs}, **kwargs)[s] for s, fs in data_files.items()})
         return load_dataset(fmt, data_files=data_files, **kwargs)
     except Exception as e:  # pyarrow / pandas parse errors
         files = [f for fs in data_files.values() for f in fs]
