@@ -344,7 +344,9 @@ def test_export_command_refuses_an_existing_folder_and_replaces_only_an_export(t
     assert not (tmp_path / "x").exists() and not list(tmp_path.glob(".x*"))
 
 
-def test_export_over_an_earlier_export_needs_overwrite(tmp_path: Path, exported: dict) -> None:
+def test_export_over_an_earlier_export_needs_overwrite(
+    tmp_path: Path, exported: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ckpt = exported["runs"]["forecast"]
     out = textgru.export(ckpt, tmp_path / "f")
     stamp = (out / "model.onnx").stat().st_mtime_ns
@@ -352,6 +354,16 @@ def test_export_over_an_earlier_export_needs_overwrite(tmp_path: Path, exported:
         textgru.export(ckpt, out)
     assert textgru.export(ckpt, out, overwrite=True) == out and (out / "model.onnx").stat().st_mtime_ns != stamp
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f"]
+    # a review: 'x/..' staged inside the export it replaced (all deleted, then FileNotFoundError), '.' likewise
+    assert textgru.export(ckpt, out / "sub" / "..", overwrite=True) == out and not (out / "sub").exists()
+    assert sorted(p.name for p in out.iterdir()) == ["config.json", "model.onnx"]
+    monkeypatch.chdir(out)
+    with pytest.raises(TextgruError, match="is the folder you are in"):
+        textgru.export(ckpt, ".", overwrite=True)
+    assert sorted(p.name for p in out.iterdir()) == ["config.json", "model.onnx"]
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(TextgruError, match=r"ends in \.onnx; an export is a folder"):  # no loader took it back
+        textgru.export(ckpt, "f.onnx")
     (out / "eval").mkdir()  # an eval report written into the export: overwrite=true must not delete it
     (out / "eval" / "test_metrics.json").write_text("{}")
     with pytest.raises(TextgruError, match=r"holds more than an export \(eval\)"):

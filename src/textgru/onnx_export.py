@@ -210,7 +210,7 @@ def export(
         raise TextgruError(f"format={format!r} is not supported; use format=onnx")
     if str(output) in ("", "None", "???"):
         raise TextgruError("no output folder given: pass output=<folder>")
-    out = Path(output).expanduser()
+    out = Path(os.path.abspath(Path(output).expanduser()))  # '.', 'x/..' named: the staging folder goes beside it
     check_export_output(out, overwrite)
     require_export_packages()
     ckpt = load_checkpoint(ckpt_path)
