@@ -186,6 +186,23 @@ def test_a_tsv_has_no_quoting_so_a_stray_quote_swallows_no_rows(tmp_path: Path) 
     assert len(texts) == 60 and '"Citizen Kane meets Tron ' + rows[5][0] in texts
 
 
+def test_a_data_file_replaced_with_the_same_time_is_read_again(tmp_path: Path) -> None:
+    """`datasets` caches a local file by path and modification time: a file replaced by another of the same time
+    (cp -p, rsync -a, an unzip) was read from the cache as it was, old rows and labels (a review)."""
+    import os
+
+    path = tmp_path / "d.csv"
+    rows = make_rows(60)
+    write_csv(path, rows)
+    stamp = path.stat().st_mtime_ns
+    cfg = {**data_cfg("local"), "path": str(path), "text_column": "review", "label_column": "sentiment"}
+    assert "pos" in load_classification_data(cfg)["train"].features["label"].names
+    write_csv(path, [(t, {"pos": "good", "neg": "bad"}.get(lab, lab)) for t, lab in rows])
+    os.utime(path, ns=(stamp, stamp))
+    names = load_classification_data(cfg)["train"].features["label"].names
+    assert "good" in names and "pos" not in names
+
+
 def test_a_label_column_with_a_gap_reads_the_same_in_training_and_evaluation(tmp_path: Path) -> None:
     """pandas writes a 0/1 label column with an empty cell as 0.0/1.0: training named the labels '0' and '1', but
     evaluation read '0.0' and '1.0' and refused them as unknown to the model."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import glob
+import hashlib
 import json
 import logging
 from pathlib import Path
@@ -179,6 +180,13 @@ def load_tables(data_files: dict[str, list[str]]) -> DatasetDict:
         if fmt != "parquet":
             for f in files:
                 _check_encoding(f)
+    # `datasets` caches a local file by its path and modification time: a file replaced with another of the same
+    # time (cp -p, rsync -a, an unzip) was read from the cache as it was. Named by content, it is read again.
+    digest = hashlib.sha256()
+    for f in (f for fs in data_files.values() for f in fs):
+        with open(f, "rb") as handle:
+            digest.update(hashlib.file_digest(handle, "sha256").digest())
+    kwargs = {**kwargs, "name": f"content-{digest.hexdigest()[:20]}"}
     # the readers log the parse error we raise below as one line of our own
     reader_logs = [logging.getLogger(f"datasets.packaged_modules.{m}.{m}") for m in ("csv", "json")]
     levels = [lg.level for lg in reader_logs]
