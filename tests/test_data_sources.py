@@ -100,6 +100,12 @@ def test_label_folders_imdb_layout(tmp_path: Path) -> None:
     dd = load_classification_data(data_cfg("local", path=str(tmp_path), ignore_labels=["unsup"]))
     assert dd["train"].features["label"].names == ["neg", "pos"]
     assert len(dd["test"]) == 20 and len(dd["train"]) + len(dd["validation"]) == 60
+    # a review: .TXT files were skipped, and UTF-16 ones (a Windows editor's) read as text with NUL between letters
+    (tmp_path / "train" / "pos" / "LOUD.TXT").write_text("shouted praise", encoding="utf-8")
+    (tmp_path / "train" / "neg" / "wide.txt").write_text("wide complaint é", encoding="utf-16")
+    dd = load_classification_data(data_cfg("local", path=str(tmp_path), ignore_labels=["unsup"]))
+    texts = [t for split in ("train", "validation") for t in dd[split]["text"]]
+    assert len(texts) == 62 and "shouted praise" in texts and "wide complaint é" in texts
 
 
 def test_labels_with_stray_whitespace_and_case_are_merged(tmp_path: Path) -> None:

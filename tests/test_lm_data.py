@@ -133,6 +133,16 @@ def test_local_text_file_splits_contiguously_and_round_trips(tmp_path: Path) -> 
     assert batch["input_ids"].shape == (4, 16) and batch["reset"] is True
 
 
+def test_a_utf16_text_file_is_read_by_its_mark(tmp_path: Path) -> None:
+    """A review: a UTF-16 .txt was trained on as UTF-8, a NUL between every character ('\\x00' a token)."""
+    path = tmp_path / "wide.txt"
+    text = "".join(f"line {i} of a play, é\n" for i in range(300))
+    path.write_text(text, encoding="utf-16")
+    corpus = load_text_corpus(data_cfg("local_text", path=str(path)))
+    read = "".join(t for s in ("train", "validation", "test") for t in corpus[s]["text"])
+    assert "\x00" not in read and set(read) == set(text)
+
+
 def test_folder_of_documents_splits_by_document(tmp_path: Path) -> None:
     for i in range(20):
         (tmp_path / f"doc{i:02d}.txt").write_text(f"document {i}\n" * 5, encoding="utf-8")

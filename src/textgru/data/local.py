@@ -11,10 +11,11 @@ from pathlib import Path
 
 from datasets import Dataset, DatasetDict, load_dataset
 
-from textgru.data.decoding import count_undecodable, log_undecodable
+from textgru.data.decoding import BYTE_ORDER_MARKS, count_undecodable, decode_bytes, log_undecodable
 from textgru.errors import TextgruError
 
 log = logging.getLogger(__name__)
+MARKS = tuple(mark for mark, _ in BYTE_ORDER_MARKS)
 
 FORMATS = {".csv": "csv", ".tsv": "csv", ".json": "json", ".jsonl": "json", ".parquet": "parquet"}
 
@@ -97,11 +98,14 @@ def _read_label_folders(root: Path, ignore: list[str]) -> Dataset:
     texts, labels = [], []
     bad_bytes = bad_files = 0
     for sub in sorted(p for p in root.iterdir() if p.is_dir() and p.name not in ignore):
-        for f in sorted(sub.glob("*.txt")):
+        for f in sorted(p for p in sub.iterdir() if p.suffix.lower() == ".txt" and p.is_file()):  # .TXT too
             raw = f.read_bytes()
-            n, _ = count_undecodable(raw.splitlines())
-            bad_bytes, bad_files = bad_bytes + n, bad_files + (n > 0)
-            texts.append(raw.decode("utf-8", errors="replace"))
+            if raw.startswith(MARKS):  # UTF-16/32 (a Windows editor's): read as UTF-8 it was NUL-laced text
+                texts.append(decode_bytes(raw, f.name))
+            else:
+                n, _ = count_undecodable(raw.splitlines())
+                bad_bytes, bad_files = bad_bytes + n, bad_files + (n > 0)
+                texts.append(raw.decode("utf-8", errors="replace"))
             labels.append(sub.name)
     if bad_bytes:
         log.warning(

@@ -12,7 +12,7 @@ from typing import Any
 from datasets import Dataset, DatasetDict
 
 from textgru.config_keys import require_keys
-from textgru.data.decoding import log_undecodable
+from textgru.data.decoding import decode_bytes
 from textgru.data.local import FORMATS, expand_paths, load_tables
 from textgru.errors import TextgruError
 
@@ -106,9 +106,7 @@ def read_documents(path: str | list[str] | None, text_column: str = "text") -> D
         return ds if text_column == "text" else ds.rename_column(text_column, "text")
     texts = []
     for f in files:
-        raw = f.read_bytes()
-        log_undecodable(f.name, raw.splitlines(keepends=True))
-        texts.append(raw.decode("utf-8", errors="replace"))
+        texts.append(decode_bytes(f.read_bytes(), f.name))  # UTF-16/32 by their mark (they read as NUL-laced text)
     log.info("local text: %d file(s), %d characters", len(files), sum(map(len, texts)))
     return Dataset.from_dict({"text": texts})
 
