@@ -149,7 +149,12 @@ MORE = [
     ("generate", ["ckpt_path=<ckpt>", "device=tpu"], "device=tpu: must be cpu, cuda, cuda:N or mps"),
     ("generate", ["ckpt_path=<ckpt>", "greedy=maybe"], "greedy=maybe: must be true or false"),
     ("generate", ["ckpt_path=<ckpt>", "prompt_file=<tmp>"], "is a folder; give a text file"),
-    ("generate", ["ckpt_path=<ckpt>", "num_samples=0"], "num_samples=0: must be an integer >= 1"),
+    ("generate", ["ckpt_path=<ckpt>", "num_samples=0"], "num_samples=0: must be an integer in [1, 10000]"),
+    (
+        "generate",
+        ["ckpt_path=<ckpt>", "num_samples=100000000"],
+        "num_samples=100000000: must be an integer in [1, 10000]",
+    ),
     # export
     ("export", ["ckpt_path=<ckpt>", "output=<tmp>/x", "format=tflite"], "format=tflite: must be one of onnx"),
     ("export", ["ckpt_path=<ckpt>", "output=<file>/x"], "cannot be used as a folder"),

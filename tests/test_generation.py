@@ -214,6 +214,7 @@ def test_unknown_prompt_characters(lm) -> None:
         (dict(top_k=-1), "top_k=-1"),
         (dict(max_new_tokens=-1), "max_new_tokens=-1"),
         (dict(num_samples=0), "num_samples=0"),
+        (dict(num_samples=10**8), r"num_samples=100000000 must be from 1 to 10,000 \(they run as one batch\)"),
         (dict(repetition_penalty=0.0), "repetition_penalty"),
     ],
 )

@@ -7,7 +7,7 @@ from __future__ import annotations
 from textgru.config_path_rules import Existing, File, Folder, NewFile
 from textgru.config_rules import AnyOf, Bool, Int, ListOf, Num, OneOf, Rule, Text, When
 from textgru.config_rules_train import DATA, POSITIVE, TRAIN
-from textgru.inference.sampling_options import LARGEST_KNOB, SMALLEST_KNOB
+from textgru.inference.sampling_options import LARGEST_KNOB, MOST_SAMPLES, SMALLEST_KNOB
 
 TORCH_SEED = (-(2**63), 2**64 - 1)  # what torch.Generator.manual_seed accepts
 CHECKPOINT = Existing("a checkpoint: a run folder or its checkpoints/best.ckpt")
@@ -45,7 +45,7 @@ GENERATE: dict[str, Rule] = {
     "top_k": Int(0, what="0 turns it off"),
     "top_p": Num(SMALLEST_KNOB, 1, what="1 turns it off"),
     "repetition_penalty": Num(SMALLEST_KNOB, LARGEST_KNOB, what="1 turns it off"),
-    "num_samples": POSITIVE,
+    "num_samples": Int(1, MOST_SAMPLES, what="they run as one batch; for more, call again with other seeds"),
     "seed": Int(*TORCH_SEED, null=True),
     "stop": AnyOf((Text(), ListOf(Text())), shape="a text or a list of texts", null=True),
     "greedy": Bool(),

@@ -14,6 +14,9 @@ from textgru.errors import TextgruError
 SMALLEST_KNOB, LARGEST_KNOB = 1e-6, 1e6
 
 
+MOST_SAMPLES = 10_000  # one batch: 100,000,000 samples asked for a MemoryError (logits: samples x vocabulary)
+
+
 @dataclass
 class SamplingOptions:
     """The knobs of `generate`; `check()` turns a bad value into one clear error."""
@@ -49,8 +52,11 @@ class SamplingOptions:
                 f"repetition_penalty={self.repetition_penalty} must be from {SMALLEST_KNOB:g} to {LARGEST_KNOB:g}; "
                 "1 turns it off"
             )
-        if self.num_samples < 1:
-            raise TextgruError(f"num_samples={self.num_samples} must be at least 1")
+        if not 1 <= self.num_samples <= MOST_SAMPLES:
+            raise TextgruError(
+                f"num_samples={self.num_samples} must be from 1 to {MOST_SAMPLES:,} (they run as one batch); "
+                "for more, call again with other seeds"
+            )
         return self
 
     def _check_types(self) -> None:
