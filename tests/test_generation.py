@@ -223,6 +223,27 @@ def test_bad_options(options: dict, match: str) -> None:
         SamplingOptions(**options).check()
 
 
+def test_a_long_prompt_is_read_in_pieces_with_the_state_carried(lm) -> None:
+    """A review: a 3 MB prompt_file was read in one GRU call holding every position's outputs (18 GB asked). In
+    pieces of PROMPT_STEPS the logits and state are those of one call."""
+    from textgru.inference.sampling import PROMPT_STEPS, read_prompt
+
+    model, _ = lm
+    ids = torch.randint(2, model.embedding.num_embeddings, (2 * PROMPT_STEPS + 5,)).tolist()
+    seen = []
+
+    def counting(x: torch.Tensor, hidden: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        seen.append(x.size(1))
+        return model(x, hidden)
+
+    with torch.inference_mode():
+        logits, hidden = read_prompt(counting, ids, 3)
+        whole_logits, whole_hidden = model(torch.tensor([ids]))
+    assert seen == [PROMPT_STEPS, PROMPT_STEPS, 5] and logits.shape[0] == 3 and hidden.shape[1] == 3
+    torch.testing.assert_close(logits[0], whole_logits[0, -1], atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(hidden[:, :1], whole_hidden, atol=1e-5, rtol=1e-5)
+
+
 def test_greedy_ignores_temperature_and_zero_tokens(lm) -> None:
     model, tok = lm
     assert SamplingOptions(greedy=True, temperature=0.0).check().greedy

@@ -58,11 +58,18 @@ def cut_at_stop(text: str, stops: Sequence[str]) -> tuple[str, bool]:
     return (text[: min(hits)], True) if hits else (text, False)
 
 
+PROMPT_STEPS = 1024  # prompt tokens the GRU reads at once
+
+
 def read_prompt(model: nn.Module, prompt_ids: list[int], num_samples: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """The prompt read in one GRU call: the next-token logits, one row per sample (float32), and the hidden state
-    repeated per sample. Every request reads its prompt alone, also in the server's shared batch."""
+    """The prompt read by the GRU, in pieces of `PROMPT_STEPS` with the state carried (one call held every
+    position's outputs: a 3 MB prompt_file asked for 18 GB): the next-token logits, one row per sample (float32), and
+    the hidden state repeated per sample. Every request reads its prompt alone, also in the server's shared batch."""
     device = model_device(model)  # an onnxruntime runner: CPU
-    logits, hidden = model(torch.tensor([prompt_ids], device=device))  # (1, P, vocab), (layers, 1, hidden)
+    hidden = None
+    for start in range(0, len(prompt_ids) or 1, PROMPT_STEPS):
+        piece = torch.tensor([prompt_ids[start : start + PROMPT_STEPS]], device=device)
+        logits, hidden = model(piece, hidden)  # (1, piece, vocab), (layers, 1, hidden)
     # (samples, vocab), (layers, samples, hidden)
     return logits[:, -1].float().expand(num_samples, -1), hidden.repeat(1, num_samples, 1)
 
