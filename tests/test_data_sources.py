@@ -209,6 +209,15 @@ def test_a_data_file_replaced_with_the_same_time_is_read_again(tmp_path: Path) -
     assert "good" in names and "pos" not in names
 
 
+def test_an_id_column_taken_for_the_label_is_a_short_line_that_says_so(tmp_path: Path) -> None:
+    """A review: data.label_column=id on 5,000 rows listed ~1,000 label names in one 8 KB error line."""
+    rows = [(f"text number {i}", f"id{i}") for i in range(300)]
+    with pytest.raises(TextgruError, match=r"and \d+ more have no training examples") as e:
+        load_classification_data(_local(write_csv(tmp_path / "d.csv", rows)))
+    assert len(str(e.value)) < 400 and "300 labels for 239 training rows" in str(e.value)
+    assert str(e.value).endswith("training rows: is data.label_column the label?")
+
+
 def test_a_label_column_with_a_gap_reads_the_same_in_training_and_evaluation(tmp_path: Path) -> None:
     """pandas writes a 0/1 label column with an empty cell as 0.0/1.0: training named the labels '0' and '1', but
     evaluation read '0.0' and '1.0' and refused them as unknown to the model."""

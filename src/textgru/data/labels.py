@@ -142,11 +142,13 @@ def standardize(
     if label_column:
         unseen = set(range(len(dd["train"].features["label"].names))) - set(dd["train"]["label"])
         if unseen:
-            names = [dd["train"].features["label"].names[i] for i in sorted(unseen)]
-            raise TextgruError(
-                f"{name}: label(s) {names} have no training examples after splitting; "
-                "give more examples of them or a separate data.validation_path/test_path"
-            )
+            all_names = dd["train"].features["label"].names
+            names = [all_names[i] for i in sorted(unseen)]
+            shown = f"{names[:10]}" + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+            fix = "give more examples of them or a separate data.validation_path/test_path"
+            if len(all_names) > len(dd["train"]) // 2:  # about a label per row (an id column): an 8 KB line before
+                fix = f"{len(all_names)} labels for {len(dd['train'])} training rows: is data.label_column the label?"
+            raise TextgruError(f"{name}: label(s) {shown} have no training examples after splitting; {fix}")
     for split in SPLITS:
         if len(dd[split]) == 0:
             raise TextgruError(
