@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from textgru.errors import TextgruError
+from textgru.sqlite_files import read_only_rows
 
 # MLflow 3.17's built-in tracking-store schemes (mlflow.tracking._tracking_service.utils._register_tracking_stores)
 KNOWN_SCHEMES = {
@@ -82,16 +83,8 @@ def uri_problem(uri: str) -> str | None:
 def _tables_of_another_program(db: Path) -> str | None:
     """Some of the tables of a SQLite file that holds tables but not MLflow's (which MLflow would add to it, then fail
     on: an Optuna study.db); None for an MLflow store, an empty file or one SQLite cannot read (MLflow says why)."""
-    import sqlite3
-
-    try:
-        connection = sqlite3.connect(db.resolve().as_uri() + "?mode=ro", uri=True)
-        try:
-            tables = [row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        finally:
-            connection.close()
-    except sqlite3.Error:
-        return None
+    rows = read_only_rows(db, "SELECT name FROM sqlite_master WHERE type = 'table'")
+    tables = [row[0] for row in rows or []]
     return ", ".join(sorted(tables)[:4]) if tables and "experiments" not in tables else None
 
 

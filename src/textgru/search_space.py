@@ -113,18 +113,10 @@ def check_study_folder(study_dir: Path, name: str) -> None:
 def _study_names(db: Path) -> list[str]:
     """The studies an Optuna SQLite file holds, read without writing it (Optuna's table `studies`); [] where it is
     missing or not one (opening the study says what is wrong)."""
-    import sqlite3
+    from textgru.sqlite_files import read_only_rows
 
-    if not db.is_file():
-        return []
-    try:
-        connection = sqlite3.connect(db.resolve().as_uri() + "?mode=ro", uri=True)
-        try:
-            return [row[0] for row in connection.execute("SELECT study_name FROM studies ORDER BY study_id")]
-        finally:
-            connection.close()
-    except sqlite3.Error:
-        return []
+    rows = read_only_rows(db, "SELECT study_name FROM studies ORDER BY study_id") if db.is_file() else None
+    return [row[0] for row in rows or []]
 
 
 def study_folder_args(args: list[str]) -> list[str]:
