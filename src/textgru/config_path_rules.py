@@ -189,9 +189,9 @@ class StoreUri(Rule):
 
 
 def absolute_data_paths(cfg: Any) -> None:
-    """The data config's paths (and `model.pretrained_lm`) made absolute, in place, so that a run's config.yaml (and its checkpoint's data
-    config) names the same files from any folder: `textgru eval`, `resume=` and `textgru.load(run).evaluate()` run
-    elsewhere read them. A glob keeps its pattern; a URL is left as it is."""
+    """The data config's paths (and `model.pretrained_lm`) made absolute, in place, so that a run's config.yaml (and
+    its checkpoint's data config) names the same files from any folder: `textgru eval`, `resume=` and
+    `textgru.load(run).evaluate()` run elsewhere read them. A glob keeps its pattern; a URL is left as it is."""
     from omegaconf import DictConfig, ListConfig
 
     model = cfg.get("model")

@@ -188,8 +188,9 @@ def load_tables(data_files: dict[str, list[str]]) -> DatasetDict:
     # time (cp -p, rsync -a, an unzip) was read from the cache as it was. Named by content, it is read again.
     digest = hashlib.sha256()
     for f in (f for fs in data_files.values() for f in fs):
-        with open(f, "rb") as handle:
-            digest.update(hashlib.file_digest(handle, "sha256").digest())
+        with open(f, "rb") as handle:  # (hashlib.file_digest is Python 3.11+)
+            for block in iter(lambda handle=handle: handle.read(1 << 20), b""):
+                digest.update(block)
     kwargs = {**kwargs, "name": f"content-{digest.hexdigest()[:20]}"}
     # the readers log the parse error we raise below as one line of our own
     reader_logs = [logging.getLogger(f"datasets.packaged_modules.{m}.{m}") for m in ("csv", "json")]
