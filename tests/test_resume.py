@@ -664,9 +664,10 @@ def test_resume_trusts_the_targets_of_the_config_dir_it_is_given(tiny_run: Path,
     (mine / "optimizer" / "sgd.yaml").write_text("_target_: torch.optim.SGD\n_partial_: true\nlr: 0.1\n")
     run = tmp_path / "run"
     shutil.copytree(tiny_run, run)
-    config = yaml.safe_load((run / "config.yaml").read_text())
-    config["optimizer"] = {"_target_": "torch.optim.SGD", "_partial_": True, "lr": 0.1}
-    (run / "config.yaml").write_text(yaml.safe_dump(config))
+    for saved in (run / "config.yaml", run / ".hydra" / "config.yaml"):  # as a run started with optimizer=sgd
+        config = yaml.safe_load(saved.read_text())
+        config["optimizer"] = {"_target_": "torch.optim.SGD", "_partial_": True, "lr": 0.1}
+        saved.write_text(yaml.safe_dump(config))
     last, more = run / "checkpoints" / "last.ckpt", ["trainer.max_epochs=50"]
     with pytest.raises(TextgruError, match=r"refused _target_ 'torch.optim.SGD'.*\(or yours: ./conf, --config-dir\)"):
         resume_config(RunFolder(run), last, more)
