@@ -291,7 +291,7 @@ def test_score_is_the_mean_next_token_loss_after_the_separator(
     assert scores[0] < scores[1]  # the play's style is likelier than noise
     import textgru.inference.language_model as language_model
 
-    monkeypatch.setattr(language_model, "SCORE_STEPS", 3)  # long texts are scored in pieces, the state carried
+    monkeypatch.setattr(language_model, "STEPS_AT_ONCE", 3)  # long texts are scored in pieces, the state carried
     assert lm.score(texts, batch_size=2)[:3] == pytest.approx(scores[:3], abs=1e-5)
     tracked = []  # found by a review: score kept every step's activations for a backward pass (24 GB on /score)
     hook = lm.model.register_forward_hook(lambda _m, _i, out: tracked.append(out[0].requires_grad))

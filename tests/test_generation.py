@@ -225,11 +225,11 @@ def test_bad_options(options: dict, match: str) -> None:
 
 def test_a_long_prompt_is_read_in_pieces_with_the_state_carried(lm) -> None:
     """A review: a 3 MB prompt_file was read in one GRU call holding every position's outputs (18 GB asked). In
-    pieces of PROMPT_STEPS the logits and state are those of one call."""
-    from textgru.inference.sampling import PROMPT_STEPS, read_prompt
+    pieces of STEPS_AT_ONCE the logits and state are those of one call."""
+    from textgru.inference.sampling import STEPS_AT_ONCE, read_prompt
 
     model, _ = lm
-    ids = torch.randint(2, model.embedding.num_embeddings, (2 * PROMPT_STEPS + 5,)).tolist()
+    ids = torch.randint(2, model.embedding.num_embeddings, (2 * STEPS_AT_ONCE + 5,)).tolist()
     seen = []
 
     def counting(x: torch.Tensor, hidden: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -239,7 +239,7 @@ def test_a_long_prompt_is_read_in_pieces_with_the_state_carried(lm) -> None:
     with torch.inference_mode():
         logits, hidden = read_prompt(counting, ids, 3)
         whole_logits, whole_hidden = model(torch.tensor([ids]))
-    assert seen == [PROMPT_STEPS, PROMPT_STEPS, 5] and logits.shape[0] == 3 and hidden.shape[1] == 3
+    assert seen == [STEPS_AT_ONCE, STEPS_AT_ONCE, 5] and logits.shape[0] == 3 and hidden.shape[1] == 3
     torch.testing.assert_close(logits[0], whole_logits[0, -1], atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(hidden[:, :1], whole_hidden, atol=1e-5, rtol=1e-5)
 

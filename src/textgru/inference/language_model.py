@@ -16,8 +16,7 @@ from textgru.errors import TextgruError
 from textgru.inference.arguments import check_batch_size, text_list
 from textgru.inference.generation import SamplingOptions, encode_prompt, generate, stream
 from textgru.inference.loaded_model import LoadedModel, read_tokenizer
-
-SCORE_STEPS = 1024  # time steps `LanguageModel.score` runs at once
+from textgru.inference.sampling import STEPS_AT_ONCE
 
 
 class LanguageModel(LoadedModel):
@@ -90,10 +89,10 @@ class LanguageModel(LoadedModel):
             first = len(start) - 1  # the first prediction of a text's own tokens
             counts = batch["lengths"].to(self.device) - len(start)  # (batch,): the text's tokens
             total, hidden = torch.zeros(len(idx), device=self.device), None
-            # long texts in pieces of SCORE_STEPS, the state carried: memory stays bounded (a whole 20,000-token
+            # long texts in pieces of STEPS_AT_ONCE, the state carried: memory stays bounded (a whole 20,000-token
             # batch held ~0.25 GB of activations per text)
-            for s in range(0, ids.size(1) - 1, SCORE_STEPS):
-                inputs, targets = ids[:, s : s + SCORE_STEPS], ids[:, s + 1 : s + SCORE_STEPS + 1]
+            for s in range(0, ids.size(1) - 1, STEPS_AT_ONCE):
+                inputs, targets = ids[:, s : s + STEPS_AT_ONCE], ids[:, s + 1 : s + STEPS_AT_ONCE + 1]
                 inputs = inputs[:, : targets.size(1)]  # each position predicts the next token
                 logits, hidden = self.model(inputs, hidden)  # (batch, steps, vocab)
                 nll = torch.nn.functional.cross_entropy(logits.float().transpose(1, 2), targets, reduction="none")

@@ -58,17 +58,17 @@ def cut_at_stop(text: str, stops: Sequence[str]) -> tuple[str, bool]:
     return (text[: min(hits)], True) if hits else (text, False)
 
 
-PROMPT_STEPS = 1024  # prompt tokens the GRU reads at once
+STEPS_AT_ONCE = 1024  # time steps the GRU reads in one call, a prompt read or a text scored: bounded memory
 
 
 def read_prompt(model: nn.Module, prompt_ids: list[int], num_samples: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """The prompt read by the GRU, in pieces of `PROMPT_STEPS` with the state carried (one call held every
+    """The prompt read by the GRU, in pieces of `STEPS_AT_ONCE` with the state carried (one call held every
     position's outputs: a 3 MB prompt_file asked for 18 GB): the next-token logits, one row per sample (float32), and
     the hidden state repeated per sample. Every request reads its prompt alone, also in the server's shared batch."""
     device = model_device(model)  # an onnxruntime runner: CPU
     hidden = None
-    for start in range(0, len(prompt_ids) or 1, PROMPT_STEPS):
-        piece = torch.tensor([prompt_ids[start : start + PROMPT_STEPS]], device=device)
+    for start in range(0, len(prompt_ids) or 1, STEPS_AT_ONCE):
+        piece = torch.tensor([prompt_ids[start : start + STEPS_AT_ONCE]], device=device)
         logits, hidden = model(piece, hidden)  # (1, piece, vocab), (layers, 1, hidden)
     # (samples, vocab), (layers, samples, hidden)
     return logits[:, -1].float().expand(num_samples, -1), hidden.repeat(1, num_samples, 1)
