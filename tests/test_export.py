@@ -442,7 +442,8 @@ def test_files_that_do_not_belong_together_get_one_line(tmp_path: Path, exported
     """Found by an audit: a graph swapped in with config.json's checksum updated answered every text with each label
     at 1.0; another run's tokenizer, an edited vocab_size or num_layers, or a repeated label was taken silently (or
     tried to allocate terabytes, or failed every request with onnxruntime's error); so was a pad_id or unk_id that
-    another runtime would pad with but tokenizer.json does not have. Each is one line at load."""
+    another runtime would pad with but tokenizer.json does not have, and a tokenizer.json of the same size and special
+    tokens with two tokens swapped (every text read wrong). Each is one line at load."""
     from textgru.onnx_format import sha256
 
     def tampered(name: str, task: str, edit) -> Path:
@@ -468,6 +469,17 @@ def test_files_that_do_not_belong_together_get_one_line(tmp_path: Path, exported
         onnx.save(model, str(folder / "model.onnx"))
         config["model_sha256"] = sha256(folder / "model.onnx")
 
+    def write_tokenizer(folder: Path, config: dict, text: str) -> None:  # checksummed as ours: the checks behind it
+        (folder / "tokenizer.json").write_text(text)
+        config["tokenizer_sha256"] = sha256(folder / "tokenizer.json")
+
+    def swap_two_tokens(folder: Path, config: dict) -> None:  # same size, same special ids: only the checksum sees it
+        tok = json.loads((folder / "tokenizer.json").read_text())
+        vocab = tok["model"]["vocab"]
+        a, b = [t for t in vocab if not t.startswith("[")][:2]
+        vocab[a], vocab[b] = vocab[b], vocab[a]
+        (folder / "tokenizer.json").write_text(json.dumps(tok))
+
     def tokenizer_ids(folder: Path, config: dict, **ids: int) -> None:  # tokens moved in both files alike
         tok = json.loads((folder / "tokenizer.json").read_text())
         for token, new in ids.items():
@@ -476,20 +488,21 @@ def test_files_that_do_not_belong_together_get_one_line(tmp_path: Path, exported
             for added in tok["added_tokens"]:
                 added["id"] = new if added["content"] == content else added["id"]
             config[f"{token}_id"] = new
-        (folder / "tokenizer.json").write_text(json.dumps(tok))
+        write_tokenizer(folder, config, json.dumps(tok))
 
     def unknown_token(folder: Path, config: dict) -> None:
         tok = json.loads((folder / "tokenizer.json").read_text())
         tok["model"]["unk_token"] = "[MASK]"
-        (folder / "tokenizer.json").write_text(json.dumps(tok))
+        write_tokenizer(folder, config, json.dumps(tok))
 
     cases = {
         "labels": ("sentiment", lambda f, c: c.update(labels=["a", "a", "b"]), "names a label twice"),
         "tokenizer": (
             "sentiment",
-            lambda f, c: (f / "tokenizer.json").write_text((exported["lm"] / "tokenizer.json").read_text()),
+            lambda f, c: write_tokenizer(f, c, (exported["lm"] / "tokenizer.json").read_text()),
             "tokenizer.json has",
         ),
+        "tokenizer replaced": ("sentiment", swap_two_tokens, r"tokenizer.json' does not match its config.json"),
         "vocab": ("lm", lambda f, c: c.update(vocab_size=3), "says vocab_size 3"),
         "layers": ("lm", lambda f, c: c.update(num_layers=10**6), "num_layers=1000000"),
         "pad": (

@@ -30,6 +30,7 @@ from textgru.onnx_format import (
     FORMAT_VERSION,
     INSTALL_HINT,
     PARITY_TOLERANCE,
+    ExportFolder,
     check_export_output,
     sha256,
     staging_folder,
@@ -161,7 +162,7 @@ def _training_metrics(checkpoint: str | None) -> dict[str, float] | None:
     }
 
 
-def _config(task: str, meta: dict[str, Any], plan: dict[str, Any], worst: float, model_path: Path) -> dict[str, Any]:
+def _config(task: str, meta: dict[str, Any], plan: dict[str, Any], worst: float, tmp: ExportFolder) -> dict[str, Any]:
     import onnx
     import onnxruntime
     import onnxscript
@@ -171,7 +172,8 @@ def _config(task: str, meta: dict[str, Any], plan: dict[str, Any], worst: float,
         "format_version": FORMAT_VERSION,
         "task": task,
         "textgru_version": __version__,
-        "model_sha256": sha256(model_path),
+        "model_sha256": sha256(tmp.model),
+        "tokenizer_sha256": sha256(tmp.tokenizer) if tmp.tokenizer.is_file() else None,  # text tasks
         "opset": OPSET,
         "inputs": plan["inputs"],
         "outputs": plan["outputs"],
@@ -231,8 +233,8 @@ def export(
                 "nothing was written (please report this with your versions)"
             )
         if meta.get("tokenizer"):
-            tmp.tokenizer.write_text(meta["tokenizer"], encoding="utf-8")
-        config = _config(task, meta, plan, worst, tmp.model)
+            tmp.tokenizer.write_bytes(meta["tokenizer"].encode("utf-8"))  # bytes as hashed, on any platform
+        config = _config(task, meta, plan, worst, tmp)
         tmp.config.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
         umask = os.umask(0)
         os.umask(umask)

@@ -139,7 +139,13 @@ def _tokenizer_json(folder: ExportFolder, config: dict[str, Any]) -> tuple[str, 
 
     if not folder.tokenizer.is_file():
         raise TextgruError(f"{str(folder.path)!r} has no tokenizer.json; export again with textgru export format=onnx")
-    text = folder.tokenizer.read_text(encoding="utf-8", errors="replace")
+    raw = folder.tokenizer.read_bytes()
+    if config.get("tokenizer_sha256") not in (None, sha256(raw)):  # older exports have none
+        raise TextgruError(
+            f"{str(folder.tokenizer)!r} does not match its config.json (checksum differs): replaced or edited; "
+            "export again"
+        )
+    text = raw.decode("utf-8", errors="replace")
     try:
         tokenizer = Tokenizer.from_str(text)
     except Exception as e:  # tokenizers raises a plain Exception for a file it cannot parse
