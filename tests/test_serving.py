@@ -5,6 +5,7 @@ continuous batching of streams; caps, bad requests and disconnects; a clean stop
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from pathlib import Path
@@ -462,3 +463,20 @@ def test_python_defaults_are_those_of_serve_yaml() -> None:
         for name, parameter in inspect.signature(fn).parameters.items():
             if parameter.default is not inspect.Parameter.empty and name != "limits":
                 assert parameter.default == cfg[name], (fn.__name__, name)
+
+
+@pytest.mark.parametrize("missing", ["uvicorn", "fastapi"])
+def test_without_the_serve_extra_one_line_says_what_to_install(
+    tiny_run: Path, monkeypatch: pytest.MonkeyPatch, missing: str
+) -> None:
+    """Found by a review of the wheel: `textgru serve` without the extra crashed on `import uvicorn` (a Hydra
+    traceback, exit 1) before `build_server`'s check could say what to install."""
+    from textgru.errors import TextgruError
+    from textgru.serving import build_server
+
+    monkeypatch.setitem(sys.modules, missing, None)  # import fails as if not installed
+    for call in (lambda: textgru.serve(classifier=tiny_run, port=0), lambda: build_server(classifier=tiny_run)):
+        with pytest.raises(
+            TextgruError, match=rf"^serving needs the 'serve' extra \({missing} is missing\): pip install"
+        ):
+            call()

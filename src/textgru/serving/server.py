@@ -219,6 +219,7 @@ def serve(
         raise TextgruError(f"host={host!r}: use 127.0.0.1 (this machine only) or 0.0.0.0 (every interface) or '::'")
     if isinstance(port, bool) or not isinstance(port, int) or not (port == 0 or 1024 <= port <= 65535):
         raise TextgruError(f"port={port!r} must be 0 (a free port) or a number from 1024 to 65535")
+    _need_serving_packages()
     import uvicorn
 
     if port != 0:
