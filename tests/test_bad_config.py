@@ -859,3 +859,27 @@ def test_a_config_dir_that_is_not_a_folder_is_one_line(tmp_path: Path) -> None:
         with pytest.raises(TextgruError, match=needle):
             check_flag_combinations(args)
     check_flag_combinations(["--config-dir", str(tmp_path), "experiment=mine"])  # a folder: Hydra reads it
+
+
+def test_a_user_config_named_as_a_shipped_one_is_refused_not_ignored(tmp_path: Path) -> None:
+    """Found by a review of the wheel: Hydra reads the package's configs before the user's, so a
+    `conf/model/bigru_classifier.yaml` of one's own (hidden_size 8) was never read and the run trained the shipped
+    model (hidden_size 256), silently. Now one line naming the file and the name to give it; also for --config-dir."""
+    from conftest import run_textgru
+
+    own = tmp_path / "conf" / "model"
+    own.mkdir(parents=True)
+    (own / "bigru_classifier.yaml").write_text("_target_: textgru.models.GRUClassifier\nhidden_size: 8\n")
+    r = run_textgru("train", "--cfg", "job", cwd=tmp_path)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+    assert "conf/model/bigru_classifier.yaml has the name of a config textgru ships" in r.stderr
+    assert "model=my_bigru_classifier" in r.stderr
+    (own / "bigru_classifier.yaml").rename(own / "my_bigru_classifier.yaml")  # the fix it names works
+    r = run_textgru("train", "--cfg", "job", "model=my_bigru_classifier", cwd=tmp_path)
+    assert r.returncode == 0 and "hidden_size: 8" in r.stdout, r.stderr[-500:]
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "train.yaml").write_text("seed: 1\n")
+    r = run_textgru("train", "--config-dir", str(mine), "--cfg", "job", cwd=tmp_path / "mine")
+    assert r.returncode == 2 and "train.yaml has the name of a config textgru ships" in r.stderr, r.stderr
+    assert "conf/experiment/mine.yaml, then experiment=mine" in r.stderr

@@ -32,6 +32,24 @@ def user_conf_dirs(args: Sequence[str] = ()) -> list[Path]:
     return dirs
 
 
+def check_no_shadowed_configs(args: Sequence[str] = ()) -> None:
+    """Refuse a user's config at the path of one textgru ships: Hydra reads the package's first, so the user's
+    `conf/model/bigru_classifier.yaml` was never read and the run trained the shipped one, silently."""
+    for folder in user_conf_dirs(args):
+        if not folder.is_dir() or folder == CONF_DIR:
+            continue
+        for path in sorted(folder.rglob("*.yaml")):
+            rel = path.relative_to(folder)
+            if not (CONF_DIR / rel).is_file():
+                continue
+            if not rel.parent.parts:  # a command's own config: textgru's is always the one read
+                fix = "put your settings in an experiment instead (conf/experiment/mine.yaml, then experiment=mine)"
+            else:
+                group = rel.parent.as_posix().replace("/", ".")
+                fix = f"rename yours (e.g. {rel.parent / ('my_' + rel.name)}) and select it: {group}=my_{rel.stem}"
+            raise TextgruError(f"{path} has the name of a config textgru ships, which is read instead of yours: {fix}")
+
+
 def search_path_override(args: Sequence[str] = (), config_dirs: bool = False) -> list[str]:
     """`hydra.searchpath=[...]` adding `./conf` (when it exists) to the package's configs, as an override, so that a
     user's `conf/experiment/mine.yaml` makes `experiment=mine` work. `config_dirs`: the `--config-dir` folders too
@@ -133,6 +151,7 @@ def compose_config(
     if not (CONF_DIR / f"{config_name}.yaml").is_file():
         names = sorted(p.stem for p in CONF_DIR.glob("*.yaml"))
         raise TextgruError(f"unknown config_name {config_name!r}; use one of {names}")
+    check_no_shadowed_configs(overrides)
     check_group_choices(overrides)
     check_override_keys(overrides, config_name)
     try:
