@@ -667,3 +667,29 @@ def test_serve_accepts_the_exported_folders(tmp_path: Path, exported: dict) -> N
             assert info["lm"]["model"]["class"] == "GRULanguageModel"
     finally:
         assert stop(server), "the server did not stop cleanly on SIGTERM:\n" + server.log_tail()
+
+
+def test_the_server_opens_exports_with_its_own_thread_count(exported: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by a review: `build_server(threads=1)` loaded exports before setting its thread count, so their
+    onnxruntime sessions took torch's default (every core) and each of the server's compute threads ran a pool of
+    them on the same cores (about 2x the time and CPU under load), while /info said threads 1."""
+    pytest.importorskip("fastapi")
+    from textgru.inference import onnx_runtime
+    from textgru.serving import build_server
+
+    opened: list[int] = []
+    real = onnx_runtime.session_options
+
+    def recorded(threads: int | None = None):
+        options = real(threads)
+        opened.append(options.intra_op_num_threads)
+        return options
+
+    monkeypatch.setattr(onnx_runtime, "session_options", recorded)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        build_server(classifier=exported["sentiment"], lm=exported["lm"], threads=1)
+    finally:
+        torch.set_num_threads(before)
+    assert opened and set(opened) == {1}, opened

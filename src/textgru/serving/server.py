@@ -86,13 +86,13 @@ def build_server(
         raise TextgruError(f"precision={precision!r} is the classifier's; give classifier=<run folder or .ckpt>")
     limits = (limits or Limits()).check()
     check_batching(max_batch_size, batch_timeout, inner_batch_size, timeout, split_rows, threads)
+    if threads:  # before loading: an export's onnxruntime session takes its thread count when opened
+        torch.set_num_threads(threads)
     models: dict[str, Any] = {}
     if classifier not in (None, ""):
         models["classifier"] = Classifier.load(classifier).with_precision(precision)
     if lm not in (None, ""):
         models["lm"] = LanguageModel.load(lm)
-    if threads:
-        torch.set_num_threads(threads)
 
     batching = {"max_batch_size": max_batch_size, "batch_timeout": batch_timeout, "timeout": timeout}
     halves = {"split_rows": split_rows, "threads": threads}
