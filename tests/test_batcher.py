@@ -176,3 +176,23 @@ def test_a_big_batch_runs_in_two_halves_on_two_threads_cut_between_requests(spli
     else:
         assert model.calls == [12, 12] and len(model.threads) == 1
         assert batcher.stats() == {"batches": 2, "split_batches": 0}
+
+
+def test_stopping_ends_a_long_batch_after_its_current_piece_with_a_503() -> None:
+    """Found by a review: a /score of long texts in flight at SIGTERM kept computing piece after piece past uvicorn's
+    grace period, and its client got a dropped connection instead of the 503 the README promises."""
+    model = Recorder(delay=0.1)
+    batcher = TextBatcher(model, max_batch_size=4, batch_timeout=0.0, timeout=30, name="test", piece_chars=10)
+
+    async def main() -> object:
+        task = asyncio.ensure_future(batcher.submit([f"text {i:03d}" for i in range(20)]))
+        await asyncio.sleep(0.15)  # the second piece is running
+        batcher.stop()
+        return (await asyncio.gather(task, return_exceptions=True))[0]
+
+    try:
+        refused = asyncio.run(main())
+    finally:
+        batcher.close()
+    assert isinstance(refused, BatcherClosed), refused
+    assert len(model.calls) <= 3, model.calls  # not all 20 pieces

@@ -112,7 +112,8 @@ class TextBatcher:
         return await asyncio.wait_for(request.future, self.timeout)
 
     def stop(self) -> None:
-        """Refuse new requests; the batch in progress finishes, requests not yet in a batch get `BatcherClosed`."""
+        """Refuse new requests; the batch in progress finishes (one in pieces, its current piece), requests not yet
+        in a batch get `BatcherClosed`."""
         if not self._closed:
             self._closed = True
             self._queue.put(None)
@@ -159,6 +160,9 @@ class TextBatcher:
             except _GivenUp:
                 log.info("a batch of %d texts was dropped: its %d request(s) timed out", len(texts), len(batch))
                 continue
+            except BatcherClosed:  # stopped between two pieces: each request gets its 503 now
+                self._refuse(batch)
+                continue
             except Exception as e:  # one failing batch must not end the server, nor fail the requests that did no wrong
                 log.exception("a batch of %d texts from %d request(s) failed", len(texts), len(batch))
                 if len(batch) == 1:
@@ -188,10 +192,13 @@ class TextBatcher:
         return first + second
 
     def _in_pieces(self, batch: list[_Request], texts: list[str]) -> list[Any]:
-        """`run` on consecutive pieces of about `piece_chars` characters; `_GivenUp` once no request waits."""
+        """`run` on consecutive pieces of about `piece_chars` characters; `_GivenUp` once no request waits,
+        `BatcherClosed` once the server stops."""
         results: list[Any] = []
         start = 0
         while start < len(texts):
+            if self._closed:  # shutting down: a long batch must not outlast the server's grace period
+                raise BatcherClosed("the server is shutting down")
             if not any(request.waiting() for request in batch):
                 raise _GivenUp
             end, chars = start + 1, len(texts[start])
