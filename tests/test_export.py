@@ -4,6 +4,7 @@ exports, an existing output and a missing extra each get one line."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -388,6 +389,48 @@ def copy_export(src: Path, dst: Path) -> Path:
     return Path(shutil.copytree(src, dst))
 
 
+def write_sealed(folder: Path, config: dict) -> None:
+    """config.json written with its digest in model.onnx (and model.onnx's checksum in it), as an export writes them:
+    a mix-up made to pass the digest check, for the checks behind it."""
+    from textgru.onnx_marks import seal
+
+    try:
+        seal(folder / "model.onnx", config)
+    except Exception:  # not a graph onnx reads (a test's truncated file): the config as edited
+        pass
+    (folder / "config.json").write_text(json.dumps(config))
+
+
+def test_an_edited_config_json_is_refused(tmp_path: Path, exported: dict) -> None:
+    """Found by a review: config.json's labels reordered (or its max_length changed) were served silently, every
+    answer's label wrong ("positive" 0.986 became "negative" 0.926). model.onnx holds the digest of the config.json
+    written with it; an export from before the digest (none in the graph) still loads."""
+    import onnx
+
+    for name, edit in {
+        "labels": lambda c: c.update(labels=[c["labels"][i] for i in (2, 1, 0)]),
+        "max_length": lambda c: c.update(max_length=4),
+    }.items():
+        folder = copy_export(exported["sentiment"], tmp_path / name)
+        config = json.loads((folder / "config.json").read_text())
+        edit(config)
+        (folder / "config.json").write_text(json.dumps(config, indent=1))
+        with pytest.raises(TextgruError, match=r"config.json' was changed after the export") as e:
+            textgru.load(folder)
+        assert "\n" not in str(e.value)
+    older = copy_export(exported["sentiment"], tmp_path / "older")  # its graph without the digest mark
+    model = onnx.load(str(older / "model.onnx"))
+    kept = [(p.key, p.value) for p in model.metadata_props if p.key != "textgru.config_sha256"]
+    del model.metadata_props[:]
+    for key, value in kept:
+        model.metadata_props.add(key=key, value=value)
+    onnx.save(model, str(older / "model.onnx"))
+    config = json.loads((older / "config.json").read_text())
+    config["model_sha256"] = hashlib.sha256((older / "model.onnx").read_bytes()).hexdigest()
+    (older / "config.json").write_text(json.dumps(config))
+    assert textgru.load(older).predict(["great"])[0].label in config["labels"]
+
+
 def test_bad_exports_get_one_line(tmp_path: Path, exported: dict) -> None:
     import onnx
     from onnx import TensorProto, helper
@@ -432,7 +475,7 @@ def test_config_json_values_are_checked_plain_values(
     folder = copy_export(exported["sentiment"], tmp_path / "tampered")
     config = json.loads((folder / "config.json").read_text())
     config[key] = value
-    (folder / "config.json").write_text(json.dumps(config))
+    write_sealed(folder, config)  # the graph vouching for the edited config: the checks behind the digest
     with pytest.raises(TextgruError, match=needle.replace("(", r"\(")):
         textgru.load(folder)
     assert not (tmp_path / "pwned").exists() and not Path("pwned").exists()
@@ -450,7 +493,7 @@ def test_files_that_do_not_belong_together_get_one_line(tmp_path: Path, exported
         folder = copy_export(exported[task], tmp_path / name)
         config = json.loads((folder / "config.json").read_text())
         edit(folder, config)
-        (folder / "config.json").write_text(json.dumps(config))
+        write_sealed(folder, config)
         return folder
 
     def swap_graph(folder: Path, config: dict) -> None:  # a graph of the right names, marked and checksummed as ours

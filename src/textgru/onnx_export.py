@@ -35,6 +35,7 @@ from textgru.onnx_format import (
     sha256,
     staging_folder,
 )
+from textgru.onnx_marks import annotate, seal
 from textgru.run_folder import RunFolder
 
 log = logging.getLogger(__name__)
@@ -111,30 +112,6 @@ def _write_onnx(graph: nn.Module, plan: dict[str, Any], path: Path) -> None:
         onnx_program.save(str(path))
 
 
-def _annotate(path: Path, task: str, inputs: list[dict[str, Any]]) -> None:
-    """Our marks in the model's own metadata (a .onnx file found alone says whose it is and for which task), and
-    the dynamic axes named as in config.json (`batch`, `time`) instead of torch.export's symbols (`s2`, `s70`)."""
-    import onnx
-
-    model = onnx.load(str(path))
-    names: dict[str, str] = {}
-    graph_inputs = {v.name: v for v in model.graph.input}
-    for spec in inputs:
-        for dim, want in zip(graph_inputs[spec["name"]].type.tensor_type.shape.dim, spec["shape"], strict=True):
-            if isinstance(want, str) and dim.dim_param:
-                names[dim.dim_param] = want
-    for value in [*model.graph.input, *model.graph.output, *model.graph.value_info]:
-        for dim in value.type.tensor_type.shape.dim:
-            if dim.dim_param in names:
-                dim.dim_param = names[dim.dim_param]
-    marks = {"textgru.format": FORMAT, "textgru.task": task, "textgru.format_version": str(FORMAT_VERSION)}
-    for key, value in marks.items():
-        entry = model.metadata_props.add()
-        entry.key, entry.value = key, value
-    model.producer_name, model.producer_version = "textgru", __version__
-    onnx.save(model, str(path))
-
-
 def _parity(reference: nn.Module, path: Path, plan: dict[str, Any]) -> float:
     """Max abs difference of every output between PyTorch and onnxruntime over the plan's random inputs."""
     import onnxruntime as ort
@@ -172,7 +149,7 @@ def _config(task: str, meta: dict[str, Any], plan: dict[str, Any], worst: float,
         "format_version": FORMAT_VERSION,
         "task": task,
         "textgru_version": __version__,
-        "model_sha256": sha256(tmp.model),
+        "model_sha256": None,  # `seal` sets it, once the graph holds this config's digest
         "tokenizer_sha256": sha256(tmp.tokenizer) if tmp.tokenizer.is_file() else None,  # text tasks
         "opset": OPSET,
         "inputs": plan["inputs"],
@@ -225,7 +202,7 @@ def export(
     try:
         with torch.random.fork_rng(devices=[]):  # the caller's random state is left as it was
             _write_onnx(plan["graph"](lowered_copy(model)), plan, tmp.model)
-        _annotate(tmp.model, task, plan["inputs"])
+        annotate(tmp.model, task, plan["inputs"])
         worst = _parity(plan["graph"](model), tmp.model, plan)
         if worst > PARITY_TOLERANCE:
             raise TextgruError(
@@ -235,6 +212,7 @@ def export(
         if meta.get("tokenizer"):
             tmp.tokenizer.write_bytes(meta["tokenizer"].encode("utf-8"))  # bytes as hashed, on any platform
         config = _config(task, meta, plan, worst, tmp)
+        seal(tmp.model, config)
         tmp.config.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
         umask = os.umask(0)
         os.umask(umask)

@@ -10,6 +10,7 @@ from typing import Any
 
 from textgru.errors import TextgruError
 from textgru.onnx_format import ExportFolder, read_config, sha256
+from textgru.onnx_marks import CONFIG_MARK, config_digest
 
 
 def _folder(path: str | os.PathLike[str]) -> tuple[ExportFolder, Path]:
@@ -53,8 +54,14 @@ def open_export(
             "export again"
         )
     session = open_session(model_file, threads, graph)
-    if textgru_marks(model_file, session).get("textgru.task") != task:
+    marks = textgru_marks(model_file, session)
+    if marks.get("textgru.task") != task:
         raise TextgruError(f"{str(model_file)!r} is not the {task} graph config.json names; export again")
+    if marks.get(CONFIG_MARK, config_digest(config)) != config_digest(config):  # older exports have no digest
+        raise TextgruError(
+            f"{str(folder.config)!r} was changed after the export (model.onnx holds the digest of the config.json "
+            "written with it): export again"
+        )
     meta: dict[str, Any] = {
         "task": task,
         "path": str(folder.path),
