@@ -324,6 +324,11 @@ BAD = [  # (path, request keywords, status, words the one-line error must hold)
     ("/generate", {"content": b'{"temperature": Infinity}', "headers": JSON}, 422, ["temperature"]),
     ("/generate", {"json": {"top_p": 1e-300}}, 422, ["top_p:"]),
     ("/generate", {"json": {"repetition_penalty": 1e-300}}, 422, ["repetition_penalty:"]),
+    # found by a review: NaN was told "less than or equal to 1" (top_p), "temperature nan must be > 0"
+    *[
+        ("/generate", {"content": b'{"%s": NaN}' % k.encode(), "headers": JSON}, 422, [f"{k}:", "finite number"])
+        for k in ("top_p", "temperature", "repetition_penalty")
+    ],
     ("/nothing", {"json": {}}, 404, ["/nothing"]),
     # found by a review: a bare 307 to the request's Host header, and FastAPI's "error parsing the body"
     ("/predict/", {"json": {"text": "good"}, "headers": {"host": "evil.example"}}, 404, ["/predict/"]),

@@ -57,7 +57,7 @@ class BodySizeCap:
 
 
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)  # NaN failed every range as "<= 1"
 
 
 def _check_chars(text: str, where: str) -> str:
