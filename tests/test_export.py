@@ -703,6 +703,7 @@ def test_serve_accepts_the_exported_folders(tmp_path: Path, exported: dict) -> N
             for kind, task in (("classifier", "sentiment"), ("lm", "lm")):
                 assert info[kind]["backend"] == "onnxruntime" and info[kind]["checkpoint"] == str(exported[task])
                 assert info[kind]["trained_with_textgru"] == textgru.__version__
+                assert str(runs[task]) in info[kind]["exported_from"]  # the run it was exported from
                 metrics = json.loads((runs[task] / "metrics.json").read_text())
                 numbers = {k: v for k, v in metrics.items() if isinstance(v, (int, float)) and v == v}
                 assert info[kind]["metrics"] == pytest.approx(numbers) and "test/loss" in numbers

@@ -148,7 +148,8 @@ def _config(task: str, meta: dict[str, Any], plan: dict[str, Any], worst: float,
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "task": task,
-        "textgru_version": __version__,
+        "textgru_version": __version__,  # that exported; the checkpoint's own is trained_with_textgru
+        "trained_with_textgru": meta.get("textgru_version"),
         "model_sha256": None,  # `seal` sets it, once the graph holds this config's digest
         "tokenizer_sha256": sha256(tmp.tokenizer) if tmp.tokenizer.is_file() else None,  # text tasks
         "opset": OPSET,

@@ -189,12 +189,15 @@ def describe(model: Any) -> dict[str, Any]:
         "checkpoint": str(Path(meta["path"]).absolute()) if meta.get("path") else None,
         "backend": meta.get("backend", "pytorch"),
         "vocab_size": model.tokenizer.get_vocab_size(),
-        "trained_with_textgru": meta.get("textgru_version") or (export or {}).get("textgru_version"),
+        "trained_with_textgru": meta.get("textgru_version")
+        or (export or {}).get("trained_with_textgru", (export or {}).get("textgru_version")),
         "model": export.get("model")
         if export
         else {"class": meta.get("model_class"), **(meta.get("model_args") or {})},
         "metrics": export.get("training_metrics") if export else RunFolder.metrics_of_checkpoint(meta["path"]),
     }
+    if export:
+        out["exported_from"] = export.get("source_checkpoint")
     if hasattr(model, "label_names"):
         out.update(labels=list(model.label_names), max_length=model.max_length, precision=model.precision)
     return out
