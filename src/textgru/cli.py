@@ -221,7 +221,7 @@ COMMANDS: dict[str, tuple[str, Callable[[Sequence[str]], Any]]] = {
         "export a checkpoint for onnxruntime: ckpt_path=<run or .ckpt> format=onnx output=<folder> [overwrite=true]",
         lambda a: run_hydra("textgru.commands:export_command", "export", a),
     ),
-    "tune": ("Optuna search: hparams_search=sentiment|lm [n_trials=12] [key=value ...]", tune),
+    "tune": ("Optuna search: hparams_search=sentiment|lm [n_trials=20] [key=value ...]", tune),
     "gradient-flow": (
         "gradient norms through time, GRU against a tanh RNN: [seq_len=100] [steps=1500]",
         lambda a: run_hydra("textgru.commands:gradient_flow_command", "gradient_flow", a),
