@@ -12,13 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from textgru.command_flags import check_flag_combinations, flags_last, one_line_errors
-from textgru.config import (
-    check_group_choices,
-    check_no_shadowed_configs,
-    check_override_keys,
-    search_path_override,
-    take_raw_args,
-)
+from textgru.config import check_group_choices, check_override_keys, search_path_override, take_raw_args
 from textgru.console import command_usage, fail, pipe_closed_quietly, sigterm_as_ctrl_c, utf8_output
 from textgru.errors import TextgruError, TrainingStopped
 
@@ -45,7 +39,6 @@ def run_hydra(target: str, config_name: str, args: Sequence[str], raw_keys: tupl
     one_line_errors(parser)
     try:
         check_flag_combinations(args)
-        check_no_shadowed_configs(args)
         check_group_choices(args)
         check_explicit_run_dir(args, training=config_name == "train")
         args, raw = take_raw_args(args, raw_keys)

@@ -70,7 +70,9 @@ def group_options(group: str, args: Sequence[str] = ()) -> list[str] | None:
 
 
 def check_group_choices(args: Sequence[str]) -> None:
-    """Reject `group=option` overrides naming an option that has no YAML file, listing the valid ones."""
+    """Reject `group=option` overrides naming an option that has no YAML file, listing the valid ones, and a user's
+    config that a shipped one would hide (`check_no_shadowed_configs`)."""
+    check_no_shadowed_configs(args)
     for arg in args:
         if "=" not in arg or arg.startswith(("-", "hydra.")):
             continue
@@ -151,7 +153,6 @@ def compose_config(
     if not (CONF_DIR / f"{config_name}.yaml").is_file():
         names = sorted(p.stem for p in CONF_DIR.glob("*.yaml"))
         raise TextgruError(f"unknown config_name {config_name!r}; use one of {names}")
-    check_no_shadowed_configs(overrides)
     check_group_choices(overrides)
     check_override_keys(overrides, config_name)
     try:

@@ -189,8 +189,7 @@ def describe(model: Any) -> dict[str, Any]:
         "checkpoint": str(Path(meta["path"]).absolute()) if meta.get("path") else None,
         "backend": meta.get("backend", "pytorch"),
         "vocab_size": model.tokenizer.get_vocab_size(),
-        "trained_with_textgru": meta.get("textgru_version")
-        or (export or {}).get("trained_with_textgru", (export or {}).get("textgru_version")),
+        "trained_with_textgru": meta.get("textgru_version") or (export or {}).get("trained_with_textgru"),
         "model": export.get("model")
         if export
         else {"class": meta.get("model_class"), **(meta.get("model_args") or {})},
