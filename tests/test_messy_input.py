@@ -217,6 +217,8 @@ def test_predict_takes_any_iterable_of_texts_and_refuses_what_is_not_one(classif
         classifier.predict_proba(np.array("fine"))
     with pytest.raises(TextgruError, match=r"^predict: texts\[1\] is a int, not a string$"):
         classifier.predict(["fine", 3])  # type: ignore[list-item]
+    with pytest.raises(TextgruError, match=r"^predict takes a list of texts, not a set \(no order\); pass sorted"):
+        classifier.predict(set(texts))  # answers in an order no one chose (it was accepted)
     # one string is one text (it was read character by character: a row of probabilities per character)
     one = classifier.predict_proba("fine")
     assert one.shape == (len(classifier.label_names),) and torch.equal(one, classifier.predict_proba(["fine"])[0])

@@ -17,6 +17,8 @@ def text_list(texts: Any, call: str) -> list[str]:
         return [texts]
     if not isinstance(texts, Iterable) or isinstance(texts, (bytes, bytearray, dict)):
         raise TextgruError(f"{call} takes a text or a list of texts, not a {type(texts).__name__}")
+    if isinstance(texts, (set, frozenset)):  # the answers come in the texts' order, which a set does not have
+        raise TextgruError(f"{call} takes a list of texts, not a {type(texts).__name__} (no order); pass sorted(texts)")
     if hasattr(texts, "columns"):  # a table (pandas, polars) iterates over its column names, not its rows
         raise TextgruError(
             f"{call} takes a text or a list of texts, not a {type(texts).__name__}; pass its text column"
