@@ -8,6 +8,7 @@ and read the load averages stored with each result (`machine.load_average_start`
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -98,12 +99,36 @@ def command() -> str:
 
 
 def write_result(path: str | os.PathLike[str], payload: dict[str, Any]) -> Path:
-    """Write `payload` as JSON with `machine` and `command` added; returns the path."""
+    """Write `payload` as JSON with `machine` and `command` added; returns the path. A `machine` dict in `payload`
+    (facts only the script knows, e.g. the server's HTTP stack) is merged into `machine()`."""
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"command": command(), "machine": machine(), **payload}, indent=2) + "\n")
+    payload = dict(payload)
+    about = {**machine(), **payload.pop("machine", {})}
+    out.write_text(json.dumps({"command": command(), "machine": about, **payload}, indent=2) + "\n")
     print(f"wrote {out}")
     return out
+
+
+def _int_at_least(text: str, least: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+    if value < least:
+        raise argparse.ArgumentTypeError(f"must be at least {least}, got {value}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """argparse `type=` for counts (--repeats, --texts, --steps ...): an int of at least 1, else one `error:` line
+    and exit 2 before anything is measured."""
+    return _int_at_least(text, 1)
+
+
+def non_negative_int(text: str) -> int:
+    """argparse `type=` for counts that may be 0 (e.g. untimed warm-up steps)."""
+    return _int_at_least(text, 0)
 
 
 def set_threads(threads: int | None) -> None:

@@ -32,7 +32,7 @@ from collections.abc import Callable
 from functools import partial
 
 import torch
-from _common import RESULTS, fmt, machine_line, set_threads, summary, write_result
+from _common import RESULTS, fmt, machine_line, non_negative_int, positive_int, set_threads, summary, write_result
 from torch import nn
 
 from textgru.data.batching import LengthBucketBatchSampler, pad_collate
@@ -157,12 +157,12 @@ def max_logit_difference(a: nn.Module, b: nn.Module, batches: list[dict]) -> flo
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batches", type=int, default=40, help="timed batches of tweets per row and repeat")
-    parser.add_argument("--synthetic-batches", type=int, default=20, help="timed batches of 8-128-token texts")
-    parser.add_argument("--warmup", type=int, default=3)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--batches", type=positive_int, default=40, help="timed batches of tweets per row and repeat")
+    parser.add_argument("--synthetic-batches", type=positive_int, default=20, help="timed batches of 8-128-token texts")
+    parser.add_argument("--warmup", type=non_negative_int, default=3)
+    parser.add_argument("--repeats", type=positive_int, default=5)
     parser.add_argument("--data", nargs="+", default=["tweets", "synthetic"], choices=["tweets", "synthetic"])
-    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--threads", type=positive_int, default=None)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=str(RESULTS / "batching_throughput.json"))
     args = parser.parse_args()

@@ -17,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _common import RESULTS, fmt, machine_line, summary, write_result
+from _common import RESULTS, fmt, machine_line, positive_int, summary, write_result
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -54,9 +54,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", nargs="+", default=["sentiment", "lm"])
     parser.add_argument("--trainers", nargs="+", default=["cpu", "ddp_cpu"])
-    parser.add_argument("--sentiment-steps", type=int, default=150)
-    parser.add_argument("--lm-steps", type=int, default=40)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--sentiment-steps", type=positive_int, default=150)
+    parser.add_argument("--lm-steps", type=positive_int, default=40)
+    parser.add_argument("--repeats", type=positive_int, default=5)
     parser.add_argument("--out", default=str(RESULTS / "ddp_throughput.json"))
     args = parser.parse_args()
     runs: dict[tuple[str, str], list[dict]] = {(t, tr): [] for t in args.tasks for tr in args.trainers}

@@ -19,7 +19,7 @@ import sys
 import time
 
 import torch
-from _common import RESULTS, fmt, machine_line, set_threads, summary, write_result
+from _common import RESULTS, fmt, machine_line, positive_int, set_threads, summary, write_result
 from omegaconf import OmegaConf
 from tokenizers import Tokenizer
 
@@ -69,12 +69,14 @@ def timed(fn) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ckpt", default=None, help="a language-model run folder or .ckpt (default: untrained)")
-    parser.add_argument("--new-tokens", type=int, default=200)
-    parser.add_argument("--batches", type=int, nargs="+", default=[1, 32])
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--warmup-tokens", type=int, default=20, help="new tokens of the untimed warm-up runs")
-    parser.add_argument("--check-tokens", type=int, default=200, help="greedy tokens compared between the two ways")
-    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--new-tokens", type=positive_int, default=200)
+    parser.add_argument("--batches", type=positive_int, nargs="+", default=[1, 32])
+    parser.add_argument("--repeats", type=positive_int, default=5)
+    parser.add_argument("--warmup-tokens", type=positive_int, default=20, help="new tokens of the untimed warm-up runs")
+    parser.add_argument(
+        "--check-tokens", type=positive_int, default=200, help="greedy tokens compared between the two ways"
+    )
+    parser.add_argument("--threads", type=positive_int, default=None)
     parser.add_argument("--out", default=str(RESULTS / "generation_speed.json"))
     args = parser.parse_args()
     set_threads(args.threads)

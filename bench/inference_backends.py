@@ -15,6 +15,7 @@ side, one core each (`textgru.inference.parallel_batches`).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import shutil
@@ -26,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from _common import bf16_flags, cpu_model
+from _common import RESULTS, bf16_flags, cpu_model, positive_int, write_result
 
 import textgru
 from textgru.inference.evaluation import labelled_texts
@@ -138,13 +139,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ckpt", default="/work/ckpts/sentiment")
     parser.add_argument("--lm", default="/work/ckpts/lm")
-    parser.add_argument("--texts", type=int, default=10_000)
-    parser.add_argument("--single-texts", type=int, default=2_000)
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--new-tokens", type=int, default=300)
-    parser.add_argument("--out", default="bench/results/inference_backends.json")
+    parser.add_argument("--texts", type=positive_int, default=10_000)
+    parser.add_argument("--single-texts", type=positive_int, default=2_000)
+    parser.add_argument("--repeats", type=positive_int, default=5)
+    parser.add_argument("--threads", type=positive_int, default=1)
+    parser.add_argument("--new-tokens", type=positive_int, default=300)
+    parser.add_argument("--out", default=str(RESULTS / "inference_backends.json"))
     args = parser.parse_args()
+    missing = [m for m in ("onnx", "onnxscript", "onnxruntime") if importlib.util.find_spec(m) is None]
+    if missing:
+        parser.error(f"{', '.join(missing)} not installed (the export and its backend): pip install 'textgru[onnx]'")
     torch.set_num_threads(args.threads)  # onnxruntime's sessions follow torch's thread count
     import onnxruntime as ort
 
@@ -206,8 +210,6 @@ def main() -> None:
         "eager at the same batch",
     )
 
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     result = {
         "classifier": args.ckpt,
         "lm": args.lm,
@@ -217,13 +219,8 @@ def main() -> None:
         "threads": args.threads,
         "new_tokens": args.new_tokens,
         "export_seconds": export_seconds,
-        "machine": {
-            "cores": os.cpu_count(),
-            "processor": cpu_model(),
-            "bf16_flags": bf16_flags(),
-            "load_average_before": load,
-            "load_average_after": os.getloadavg(),
-        },
+        # load around the timed cases (machine.load_average_start / _end: the whole run, exports included)
+        "machine": {"load_average_before": load, "load_average_after": os.getloadavg()},
         "versions": {"torch": torch.__version__, "onnxruntime": ort.__version__, "textgru": textgru.__version__},
         "predict": predict_rows,
         "compute_bound": bound,
@@ -232,9 +229,8 @@ def main() -> None:
         "generation": gen_rows,
         "greedy_identical": same,
     }
-    out.write_text(json.dumps(result, indent=2))
     shutil.rmtree(work, ignore_errors=True)
-    print(f"\nwritten to {out}")
+    write_result(args.out, result)
 
 
 if __name__ == "__main__":

@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 import yaml
+from _common import RESULTS, write_result
 
 from textgru.run_folder import RunFolder
 
@@ -154,7 +153,7 @@ def plot(summary: list[dict[str, Any]], out: Path) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("paths", nargs="+", help="run folders or sweep folders")
-    ap.add_argument("--out", default="bench/results/learning_curve.json")
+    ap.add_argument("--out", default=str(RESULTS / "learning_curve.json"))
     args = ap.parse_args()
     rows = [r for r in map(read_run, find_runs(args.paths)) if r is not None]
     if not rows:
@@ -172,17 +171,7 @@ def main() -> None:
             f"{c['labels']:>7} {c['method']:>27} {c['n']:>2} {c['mean']:>7.4f} {c['std']:>6.4f} {c['min']:>7.4f} "
             f"{c['max']:>7.4f} {gain:>10}"
         )
-    import torch
-
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    machine = {
-        "cores": os.cpu_count(),
-        "torch": torch.__version__,
-        "threads": torch.get_num_threads(),
-        "platform": platform.platform(),
-    }
-    out.write_text(json.dumps({"machine": machine, "summary": summary, "runs": rows}, indent=2))
+    out = write_result(args.out, {"summary": summary, "runs": rows})
     plot(summary, out.with_suffix(".png"))
     seeds: dict[tuple[str, int], list[Any]] = defaultdict(list)
     for r in rows:
@@ -192,7 +181,7 @@ def main() -> None:
             print(
                 f"note: {method} at {labels} labels pools runs with the same seed ({values}); pass one setting's runs"
             )
-    print(f"wrote {out} and {out.with_suffix('.png')}")
+    print(f"wrote {out.with_suffix('.png')}")
 
 
 if __name__ == "__main__":

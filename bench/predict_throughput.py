@@ -15,7 +15,7 @@ import argparse
 import sys
 import time
 
-from _common import RESULTS, fmt, machine_line, set_threads, summary, write_result
+from _common import RESULTS, fmt, machine_line, positive_int, set_threads, summary, write_result
 from omegaconf import OmegaConf
 
 from textgru import Classifier
@@ -31,7 +31,8 @@ def default_classifier(train_texts: list[str], label_names: list[str]) -> Classi
     `train_texts`."""
     cfg = compose_config("train", ["task=sentiment"])
     tok = train_tokenizer(train_texts, tokenizer_config("word"))
-    args = model_args(OmegaConf.to_container(cfg.model, resolve=True), "pretrained_embeddings")  # weights: no matter
+    builder_keys = ("pretrained_embeddings", "pretrained_lm")  # what the run's builder reads; the weights: no matter
+    args = model_args(OmegaConf.to_container(cfg.model, resolve=True), *builder_keys)
     model = model_class("GRUClassifier")(
         vocab_size=tok.get_vocab_size(), num_classes=len(label_names), padding_idx=pad_id(tok), **args
     )
@@ -41,12 +42,17 @@ def default_classifier(train_texts: list[str], label_names: list[str]) -> Classi
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--ckpt", default=None)
-    parser.add_argument("--texts", type=int, default=10_000)
-    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[64, 256, 1024])
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--texts", type=positive_int, default=10_000)
+    parser.add_argument("--batch-sizes", type=positive_int, nargs="+", default=[64, 256, 1024])
+    parser.add_argument("--repeats", type=positive_int, default=5)
+    parser.add_argument("--threads", type=positive_int, default=None)
     parser.add_argument("--out", default=str(RESULTS / "predict_throughput.json"))
     args = parser.parse_args()
+    if 1 in args.batch_sizes or len(set(args.batch_sizes)) < len(args.batch_sizes):
+        parser.error(
+            f"--batch-sizes {' '.join(map(str, args.batch_sizes))}: each must be above 1 (one text at a time is "
+            "always measured) and given once"
+        )
     set_threads(args.threads)
     with datasets_quiet():
         tweets = load_classification_data(data_config("tweets"))

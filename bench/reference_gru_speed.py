@@ -12,7 +12,7 @@ import argparse
 import time
 
 import torch
-from _common import RESULTS, fmt, machine_line, set_threads, summary, write_result
+from _common import RESULTS, fmt, machine_line, positive_int, set_threads, summary, write_result
 from torch import nn
 
 from textgru.models.gru_cell import ReferenceGRU
@@ -40,8 +40,8 @@ def step_ms(models: list[nn.Module], x: torch.Tensor, repeats: int) -> list[list
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=10)
-    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--repeats", type=positive_int, default=10)
+    parser.add_argument("--threads", type=positive_int, default=None)
     parser.add_argument("--out", default=str(RESULTS / "reference_gru_speed.json"))
     args = parser.parse_args()
     set_threads(args.threads)

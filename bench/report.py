@@ -1,4 +1,5 @@
-"""The README's Results tables, in Markdown, from the JSON the benchmarks wrote (bench/results/*.json): every figure
+"""The README's Results tables, in Markdown, from the JSON the benchmarks wrote (bench/results/*.json; never the
+subfolders, such as bench/results/quick/ of `QUICK=1 bench/run_all.sh`, whose figures mean nothing): every figure
 with the command that measured it and the machine it ran on (CPU, cores, torch threads, load average), so that the
 README quotes exactly what a run of bench/run_all.sh gave.
 

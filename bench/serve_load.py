@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import random
 import re
 import signal
@@ -27,6 +26,8 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from _common import RESULTS, positive_int, write_result
 
 ROOT = Path(__file__).resolve().parents[1]
 URL_LINE = re.compile(r"textgru serve: http://127\.0\.0\.1:(\d+) ")
@@ -355,29 +356,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--classifier", required=True)
     parser.add_argument("--lm", default=None)
-    parser.add_argument("--clients", type=int, nargs="+", default=[1, 8, 64])
-    parser.add_argument("--requests", type=int, default=5000, help="per setting at the most clients (fewer below)")
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--max-seconds", type=float, default=60.0, help="per round")
-    parser.add_argument("--streams", type=int, nargs="+", default=[1, 8, 32])
-    parser.add_argument("--stream-tokens", type=int, default=200)
+    parser.add_argument("--clients", type=positive_int, nargs="+", default=[1, 8, 64])
     parser.add_argument(
-        "--threads", type=int, default=None, help="the server's threads= (torch threads of the server process)"
+        "--requests", type=positive_int, default=5000, help="per setting at the most clients (fewer below)"
+    )
+    parser.add_argument("--repeats", type=positive_int, default=5)
+    parser.add_argument("--max-seconds", type=float, default=60.0, help="per round")
+    parser.add_argument("--streams", type=positive_int, nargs="+", default=[1, 8, 32])
+    parser.add_argument("--stream-tokens", type=positive_int, default=200)
+    parser.add_argument(
+        "--threads", type=positive_int, default=None, help="the server's threads= (torch threads of the server process)"
     )
     parser.add_argument("--server-arg", action="append", default=[], help="more key=value for scripts/serve.py")
-    parser.add_argument("--out", default="bench/results/serve_load.json")
+    parser.add_argument("--out", default=str(RESULTS / "serve_load.json"))
     args = parser.parse_args()
     bodies = make_texts(2000)
-    machine = {"cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}
-    try:
-        import torch
-
-        machine["torch"] = torch.__version__
-    except ImportError:
-        pass
     from textgru.serving.process import http_stack
 
-    machine["http"] = http_stack()  # uvloop and httptools, or asyncio and h11: they change the server's CPU cost
+    # with _common's machine (cores, torch, Python, platform): uvloop and httptools, or asyncio and h11 (they change
+    # the server's CPU cost)
+    machine = {"http": http_stack()}
     extra = ([f"threads={args.threads}"] if args.threads else []) + args.server_arg
     report: dict[str, Any] = {
         "machine": machine,
@@ -466,9 +464,7 @@ def main() -> None:
             + ", ".join(f"{n} rows {v:.0f} ({v / bound[min(bound)]:.1f}x)" for n, v in bound.items())
         )
     print(f"load average after: {os.getloadavg()}; other busy processes: {report['others_during']}")
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(report, indent=2))
-    print(f"wrote {args.out}")
+    write_result(args.out, report)
 
 
 if __name__ == "__main__":

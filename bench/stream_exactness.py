@@ -4,23 +4,22 @@ the batch at different steps, and each text is compared with `LanguageModel.gene
 prints). Batched GRU steps may round the last bits of the logits differently from batch-1 steps; this counts how
 often that changes a sampled token.
 
-Usage: python bench/stream_exactness.py [--ckpt RUN] [--streams 32] [--new-tokens 500] [--rounds 3]
+Usage: python bench/stream_exactness.py [--ckpt RUN] [--streams 32] [--new-tokens 500] [--rounds 3] [--timeout 600]
 Without --ckpt it uses an untrained model of the default `task=lm` shape (2x512 char GRU; flat distributions, the
-hardest case for ties). Prints a table and writes JSON.
+hardest case for ties). Prints a table and writes JSON. A stream the scheduler ends with an error, or a round not
+finished within `--timeout` seconds, stops the run with an `error:` line.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import random
+import sys
 import threading
 import time
-from pathlib import Path
 
 import torch
+from _common import RESULTS, positive_int, write_result
 
 from textgru.inference.generation import encode_prompt
 from textgru.inference.language_model import LanguageModel
@@ -31,10 +30,7 @@ PROMPTS = ["ROMEO:\n", "KING:\n", "JULIET:\nO ", "", "Enter ", "First Citizen:\n
 
 
 def default_lm() -> LanguageModel:
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).parent))
-    from generation_speed import default_model
+    from generation_speed import default_model  # bench/ is on sys.path (this script's folder)
 
     torch.manual_seed(0)
     model, tok = default_model()
@@ -43,7 +39,7 @@ def default_lm() -> LanguageModel:
 
 def knobs(i: int, new_tokens: int, rng: random.Random) -> dict:
     k = dict(
-        max_new_tokens=rng.randint(new_tokens // 2, new_tokens),
+        max_new_tokens=rng.randint(max(1, new_tokens // 2), new_tokens),
         seed=1000 + i,
         temperature=rng.choice([0.5, 0.8, 1.0, 1.3]),
         top_p=rng.choice([1.0, 0.95, 0.8]),
@@ -74,12 +70,15 @@ def logit_gap(lm: LanguageModel, rows: int, steps: int = 50) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ckpt", default=None)
-    parser.add_argument("--streams", type=int, default=32)
-    parser.add_argument("--new-tokens", type=int, default=500)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--out", default="bench/results/stream_exactness.json")
+    parser.add_argument("--streams", type=positive_int, default=32)
+    parser.add_argument("--new-tokens", type=positive_int, default=500)
+    parser.add_argument("--rounds", type=positive_int, default=3)
+    parser.add_argument("--threads", type=positive_int, default=None)
+    parser.add_argument("--timeout", type=float, default=600.0, help="seconds a round's batched streams may take")
+    parser.add_argument("--out", default=str(RESULTS / "stream_exactness.json"))
     args = parser.parse_args()
+    if args.timeout <= 0:
+        parser.error(f"--timeout {args.timeout:g}: must be above 0")
     if args.threads:
         torch.set_num_threads(args.threads)
     lm = LanguageModel.load(args.ckpt) if args.ckpt else default_lm()
@@ -92,14 +91,19 @@ def main() -> None:
         ]
         scheduler = StreamScheduler(lm, args.streams, args.threads)
         results: dict[int, str] = {}
-        finished = threading.Semaphore(0)
+        errors: dict[int, str] = {}  # the scheduler's "error" events (the server shutting down, a failed step)
+        finished = threading.Semaphore(0)  # released once per stream: "done" or "error"
 
-        def deliver_to(i: int, results: dict[int, str] = results, finished: threading.Semaphore = finished):
+        def deliver_to(i: int, results: dict[int, str] = results, errors: dict[int, str] = errors, finished=finished):
             def deliver(events: list) -> None:
                 for kind, data in events:
                     if kind == "done":
                         results[i] = data["samples"][0]["text"]
-                        finished.release()
+                    elif kind == "error":
+                        errors[i] = str(data.get("error", data))
+                    else:
+                        continue
+                    finished.release()
 
             return deliver
 
@@ -108,10 +112,19 @@ def main() -> None:
             options = SamplingOptions(**k).check()
             scheduler.submit(encode_prompt(lm.tokenizer, prompt, allow_unknown=True), options, False, deliver_to(i))
             time.sleep(rng.random() * 0.02)
-        for _ in jobs:
-            finished.acquire()
+        deadline = time.monotonic() + args.timeout
+        ended = sum(finished.acquire(timeout=max(0.0, deadline - time.monotonic())) for _ in jobs)
         batched_seconds = time.perf_counter() - start
         scheduler.close()
+        if errors or ended < len(jobs):
+            why = (
+                [f"{len(errors)} ended with an error (first, stream {min(errors)}: {errors[min(errors)]})"]
+                if errors
+                else []
+            )
+            if ended < len(jobs):
+                why.append(f"{len(jobs) - ended} had not ended after --timeout {args.timeout:g} s")
+            sys.exit(f"error: round {r}: {len(results)} of {len(jobs)} streams finished; " + "; ".join(why))
         start = time.perf_counter()
         solo = [lm.generate(prompt, allow_unknown=True, **k)[0] for prompt, k in jobs]
         solo_seconds = time.perf_counter() - start
@@ -145,21 +158,8 @@ def main() -> None:
         f"({total_tokens} tokens at most); largest one-step logit gap alone vs in a batch: "
         + ", ".join(f"{k} rows {v:.2e}" for k, v in gaps.items())
     )
-    out = {
-        "rows": rows,
-        "differing": differing,
-        "logit_gap": gaps,
-        "checkpoint": args.ckpt or "untrained 2x512",
-        "machine": {
-            "cores": os.cpu_count(),
-            "torch": torch.__version__,
-            "threads": torch.get_num_threads(),
-            "python": platform.python_version(),
-        },
-    }
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(out, indent=2))
-    print(f"wrote {args.out}")
+    out = {"rows": rows, "differing": differing, "logit_gap": gaps, "checkpoint": args.ckpt or "untrained 2x512"}
+    write_result(args.out, out)
 
 
 if __name__ == "__main__":

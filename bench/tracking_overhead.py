@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import re
 import resource
 import statistics
@@ -22,6 +21,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _common import RESULTS, positive_int, write_result
 
 ROOT = Path(__file__).resolve().parents[1]
 ARMS = {"default": [], "mlflow": ["logger=mlflow"]}
@@ -76,8 +77,8 @@ def _children_cpu() -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "tracking_overhead.json"))
+    parser.add_argument("--repeats", type=positive_int, default=5)
+    parser.add_argument("--out", default=str(RESULTS / "tracking_overhead.json"))
     parser.add_argument("overrides", nargs="*", help="after --: overrides for both arms")
     args = parser.parse_args()
     rows = []
@@ -116,27 +117,19 @@ def main() -> None:
         for k in ("train_seconds", "wall_seconds", "cpu_seconds")
     }
     spent = [r["mlflow_logging_seconds"] / r["train_seconds"] for r in rows if r["mlflow_logging_seconds"] is not None]
+    logging_share = max(spent) if spent else None  # None: no "MLflow: N metric values sent ..." line in train.log
     print(
         f"\nmlflow / default, min of {args.repeats}: training {ratio['train_seconds']:.3f}x, whole command "
         f"{ratio['wall_seconds']:.3f}x, CPU {ratio['cpu_seconds']:.3f}x; time inside the MLflow logger while fitting: "
-        f"{100 * max(spent):.2f}% of train_seconds at most"
-    )
-    import torch
-
-    machine = {
-        "cpus": os.cpu_count(),
-        "platform": platform.platform(),
-        "torch": torch.__version__,
-        "threads": torch.get_num_threads(),
-    }
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(
-        json.dumps(
-            {"machine": machine, "overrides": args.overrides, "rows": rows, "summary": summary, "ratio": ratio},
-            indent=2,
+        + (
+            f"{100 * logging_share:.2f}% of train_seconds at most"
+            if spent
+            else "unknown (no mlflow run's train.log has the line 'MLflow: N metric values sent in N writes; "
+            "S s spent logging'; recorded as null)"
         )
     )
-    print(f"written to {args.out}")
+    payload = {"overrides": args.overrides, "rows": rows, "summary": summary, "ratio": ratio}
+    write_result(args.out, {**payload, "mlflow_logging_share_max": logging_share})
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ from typing import Any
 
 import lightning as L
 import torch
-from _common import RESULTS, fmt, machine_line, set_threads, summary, write_result
+from _common import RESULTS, fmt, machine_line, positive_int, set_threads, summary, write_result
 from omegaconf import DictConfig, open_dict
 from torch import nn
 from torch.utils.data import DataLoader
@@ -193,10 +193,12 @@ def plain_loop(overrides: list[str], warmup: int, steps: int, workdir: Path) -> 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=100, help="timed batches per repeat")
-    parser.add_argument("--warmup", type=int, default=10, help="untimed batches first")
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's, one per core)")
+    parser.add_argument("--steps", type=positive_int, default=100, help="timed batches per repeat")
+    parser.add_argument("--warmup", type=positive_int, default=10, help="untimed batches first")
+    parser.add_argument("--repeats", type=positive_int, default=5)
+    parser.add_argument(
+        "--threads", type=positive_int, default=None, help="torch threads (default: torch's, one per core)"
+    )
     parser.add_argument("--out", default=str(RESULTS / "training_throughput.json"))
     parser.add_argument("overrides", nargs="*", help="config overrides, as on the `textgru train` command line")
     args = parser.parse_args()
