@@ -200,7 +200,7 @@ MORE = [
     ("gradient_flow", ["seq_len=2"], "seq_len=2: must be an integer >= 4"),
     ("gradient_flow", ["seed=1.5"], "seed=1.5: must be an integer"),
     # serve
-    ("serve", ["port=0"], "nothing to serve: give classifier=<run folder or .ckpt> and/or lm="),
+    ("serve", ["port=0"], "nothing to serve: give classifier=<run folder, .ckpt or export> and/or lm="),
     ("serve", ["lm=<ckpt>", "port=80"], "port=80: must be 0 (a free port) or an integer in [1024, 65535]"),
     ("serve", ["lm=<ckpt>", "host=localhost"], "host=localhost: must be one of 127.0.0.1, 0.0.0.0, ::"),
     ("serve", ["classifier=<tmp>/nope"], "nope does not exist; give a task=sentiment run folder"),

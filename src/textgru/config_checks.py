@@ -198,7 +198,7 @@ def _search_space(cfg: DictConfig) -> None:
 
 def _something_to_serve(cfg: DictConfig) -> None:
     if _lookup(cfg, "classifier") in (None, "", _ABSENT) and _lookup(cfg, "lm") in (None, "", _ABSENT):
-        raise TextgruError("nothing to serve: give classifier=<run folder or .ckpt> and/or lm=<run folder or .ckpt>")
+        raise TextgruError("nothing to serve: give classifier=<run folder, .ckpt or export> and/or lm=<the same>")
 
 
 def _batch_timeout(cfg: DictConfig) -> None:

@@ -29,8 +29,8 @@ from textgru.serving.schemas import GenerateRequest
 
 STATIC = Path(str(resources.files("textgru.serving") / "static"))
 MISSING = {
-    "classifier": "this server has no classifier; start it with classifier=<run folder or .ckpt>",
-    "lm": "this server has no language model; start it with lm=<run folder or .ckpt>",
+    "classifier": "this server has no classifier; start it with classifier=<run folder, .ckpt or export>",
+    "lm": "this server has no language model; start it with lm=<run folder, .ckpt or export>",
 }
 
 

@@ -81,7 +81,7 @@ def build_server(
     from textgru.serving.schemas import BodySizeCap, LimitsContext
 
     if classifier in (None, "") and lm in (None, ""):
-        raise TextgruError("nothing to serve: give classifier=<run folder or .ckpt> and/or lm=<run folder or .ckpt>")
+        raise TextgruError("nothing to serve: give classifier=<run folder, .ckpt or export> and/or lm=<the same>")
     if precision != "fp32" and classifier in (None, ""):
         raise TextgruError(f"precision={precision!r} is the classifier's; give classifier=<run folder or .ckpt>")
     limits = (limits or Limits()).check()
