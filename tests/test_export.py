@@ -375,6 +375,29 @@ def test_export_over_an_earlier_export_needs_overwrite(
         textgru.export(ckpt, tmp_path / "link", overwrite=True)
 
 
+def test_a_folder_made_while_exporting_is_refused_not_deleted(
+    tmp_path: Path, exported: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by a review: the output was checked only at the start; a folder the user made there during the export
+    (or an earlier export given notes meanwhile) was deleted without overwrite=true, and the export said it succeeded."""
+    import textgru.onnx_export as onnx_export
+
+    ckpt, out, real_seal = exported["runs"]["forecast"], tmp_path / "f", onnx_export.seal
+
+    def user_writes_meanwhile(path, config):  # the last step before the export moves into place
+        real_seal(path, config)
+        out.mkdir(exist_ok=True)
+        (out / "notes.txt").write_text("mine")
+
+    monkeypatch.setattr(onnx_export, "seal", user_writes_meanwhile)
+    with pytest.raises(TextgruError, match="exists; pass overwrite=true"):
+        textgru.export(ckpt, out)
+    with pytest.raises(TextgruError, match=r"holds files that are not a textgru export"):
+        textgru.export(ckpt, out, overwrite=True)
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"] and (out / "notes.txt").read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f"]  # no staging folder left
+
+
 def current_umask() -> int:
     import os
 

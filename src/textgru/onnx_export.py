@@ -171,6 +171,23 @@ def _config(task: str, meta: dict[str, Any], plan: dict[str, Any], worst: float,
     }
 
 
+def _move_into_place(staged: Path, out: Path, overwrite: bool) -> None:
+    """The staged export renamed to `out`. An `out` there now is checked again (one made during the export, by the user
+    or another command, is refused, never deleted) and set aside until the new one is in place."""
+    if not (out.exists() or out.is_symlink()):
+        os.rename(staged, out)  # fails if a folder appeared in between: nothing is replaced
+        return
+    check_export_output(out, overwrite)
+    aside = out.with_name(f".{out.name}.replaced-{os.getpid()}")
+    os.rename(out, aside)
+    try:
+        os.rename(staged, out)
+    except OSError:
+        os.rename(aside, out)  # the earlier export back where it was
+        raise
+    shutil.rmtree(aside, ignore_errors=True)
+
+
 def export(
     ckpt_path: str | os.PathLike[str],
     output: str | os.PathLike[str],
@@ -218,9 +235,7 @@ def export(
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp.path, 0o777 & ~umask)  # mkdtemp's folder is private; the export is an ordinary folder
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp.path, out)
+        _move_into_place(tmp.path, out, overwrite)
     finally:
         if tmp.path.exists():
             shutil.rmtree(tmp.path, ignore_errors=True)
