@@ -483,8 +483,17 @@ def test_jsonl_outputs_get_the_umask_mode_and_a_symlink_is_refused(tmp_path: Pat
     assert stat.S_IMODE((tmp_path / "out.jsonl").stat().st_mode) == 0o644
     assert [p.name for p in tmp_path.iterdir()] == ["out.jsonl"]  # no temporary file left beside it
     (tmp_path / "out.jsonl").chmod(0o600)
-    write_jsonl([{"a": 2}], tmp_path / "out.jsonl")  # overwrite=true: a file the user made private stays private
+    write_jsonl([{"a": 2}], tmp_path / "out.jsonl", overwrite=True)  # a file the user made private stays private
     assert stat.S_IMODE((tmp_path / "out.jsonl").stat().st_mode) == 0o600
+
+    def user_writes_meanwhile():  # found by a review: a file made during a long predict was replaced silently
+        yield {"a": 3}
+        (tmp_path / "new.jsonl").write_text("mine\n")
+
+    with pytest.raises(TextgruError, match=r"new\.jsonl' appeared while this command ran .* and is kept"):
+        write_jsonl(user_writes_meanwhile(), tmp_path / "new.jsonl")
+    assert (tmp_path / "new.jsonl").read_text() == "mine\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["new.jsonl", "out.jsonl"]  # no temporary file left
     (tmp_path / "link.jsonl").symlink_to(tmp_path / "nowhere" / "x.jsonl")  # dangling: exists() is False
     for overwrite in (False, True):
         with pytest.raises(TextgruError, match="is a symbolic link; give the path of a plain file"):

@@ -151,8 +151,9 @@ def check_output(path: str | None, overwrite: bool) -> None:
         raise TextgruError(f"output {path!r} exists; pass overwrite=true to replace it, or choose another output=")
 
 
-def write_jsonl(records: Iterable[dict[str, Any]], path: str | os.PathLike) -> None:
-    """Write all records to a temporary file, then rename it into place: never a half-written output."""
+def write_jsonl(records: Iterable[dict[str, Any]], path: str | os.PathLike, overwrite: bool = False) -> None:
+    """Write all records to a temporary file, then move it into place: never a half-written output. Without
+    `overwrite`, a file that appeared at `path` meanwhile (the user's, another command's) is kept: one line."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.parent / f".{p.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
@@ -161,12 +162,32 @@ def write_jsonl(records: Iterable[dict[str, Any]], path: str | os.PathLike) -> N
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             for r in records:
                 f.write(json.dumps(r, ensure_ascii=False) + "\n")
-        if p.exists():  # overwrite=true: the file keeps its mode (one the user made private stays private)
+        if p.exists() and overwrite:  # the file keeps its mode (one the user made private stays private)
             os.chmod(tmp, p.stat().st_mode & 0o7777)
-        os.replace(tmp, p)
+        if overwrite:
+            os.replace(tmp, p)
+        else:
+            _link_new(tmp, p)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _link_new(tmp: Path, path: Path) -> None:
+    """`tmp` renamed to `path` only if nothing is there (a hard link fails on an existing name, atomically)."""
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise TextgruError(
+            f"output {str(path)!r} appeared while this command ran (it was not there at the start) and is kept; "
+            "run again with another output=, or overwrite=true to replace it"
+        ) from None
+    except OSError:  # a file system without hard links
+        if path.exists():
+            raise TextgruError(f"output {str(path)!r} appeared while this command ran and is kept; run again") from None
+        os.replace(tmp, path)
+        return
+    tmp.unlink()
 
 
 def format_table(results: list[dict[str, Any]], width: int = 60) -> str:

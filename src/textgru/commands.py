@@ -88,7 +88,7 @@ def predict_command(cfg: DictConfig) -> list[dict]:
     texts = read_texts(cfg.text, cfg.input, cfg.text_column)
     results = [r.to_dict() for r in classifier.predict(texts, cfg.batch_size)]
     if cfg.output:
-        write_jsonl(results, cfg.output)
+        write_jsonl(results, cfg.output, cfg.overwrite)
     if sys.stdout.isatty():
         print(format_table(results))
     elif not cfg.output:
@@ -148,6 +148,7 @@ def generate_command(cfg: DictConfig) -> list[str]:
                 for i, t in enumerate(texts, 1)
             ],  # each record redraws its sample: LanguageModel.generate(prompt, **the rest)
             cfg.output,
+            cfg.overwrite,
         )
         print(f"wrote {len(texts)} sample(s) to {cfg.output}", file=sys.stderr)
     return texts
