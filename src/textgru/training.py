@@ -4,6 +4,7 @@ module under `textgru/tasks/`."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
@@ -37,6 +38,7 @@ from textgru.resume import (
     record_resumed_config,
 )
 from textgru.run_folder import RunFolder, set_aside_unfinished_best
+from textgru.run_lock import in_use
 from textgru.run_schedule import fit_epochs_to_min_steps, fit_validation_to_run
 from textgru.stopping import peer_process_lost, stop_note, stop_reason, stopped_training, worker_ended_by_sigterm
 from textgru.tasks import task_module
@@ -55,8 +57,17 @@ def train(
 
     `extra_callbacks` join the configured ones (a tuner's pruning callback); `in_sweep` (default: whether
     Hydra runs a multirun) makes a data-parallel trial spawn its ranks; `resume_from` (a checkpoint in
-    `<run_dir>/checkpoints/`) continues that run where the checkpoint left it."""
+    `<run_dir>/checkpoints/`) continues that run where the checkpoint left it. One command at a time in a run
+    folder (`run_lock`)."""
     check_config(cfg, "train")
+    fix = "wait for it to end, or give this run another folder" if resume_from is None else "wait for it to end"
+    with in_use(Path(cfg.paths.run_dir), fix) if process_rank() == 0 else contextlib.nullcontext():
+        return _train(cfg, extra_callbacks, in_sweep, resume_from)
+
+
+def _train(
+    cfg: DictConfig, extra_callbacks: Sequence[Callback], in_sweep: bool | None, resume_from: Path | None
+) -> dict[str, Any]:
     run = RunFolder(cfg.paths.run_dir)
     task = task_module(cfg.task.name)
     if resume_from is None:

@@ -23,6 +23,7 @@ from textgru.errors import TextgruError, TrainingStopped
 from textgru.mlflow_parent import parent_run
 from textgru.mlflow_store import open_store, overrides_as_params
 from textgru.mlflow_uri import resolve_uri
+from textgru.run_lock import in_use
 from textgru.search_space import (
     check_search_space,
     check_study_folder,
@@ -202,9 +203,10 @@ def tune(
     log.info("study %s in %s: %d trials stored, running %d more (%s %s)", *what)
     study_tags = {"optuna.study_name": str(search.study_name)}
     search_params = {**overrides_as_params(base), "direction": direction}
-    with parent_run(
-        cfg, study_dir, "search", search_params, study_tags
-    ) as parent:  # logger=mlflow: trials are children
+    busy = (
+        "wait for it to end; the same command then goes on with the study"  # two calls: each failed the other's trial
+    )
+    with in_use(study_dir, busy), parent_run(cfg, study_dir, "search", search_params, study_tags) as parent:
         for number in _fail_interrupted_trials(study):
             parent.record_trial(study_dir / f"trial_{number:03d}", number, "FAIL", interrupted=True)
         for _ in range(n_trials):
