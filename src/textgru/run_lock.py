@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from textgru.errors import TextgruError
+from textgru.unstarted_runs import outermost_missing
 
 LOCK_NAME = ".lock"
 
@@ -26,6 +27,7 @@ def in_use(folder: Path, fix: str) -> Iterator[None]:
     if fcntl is None:
         yield
         return
+    outermost = outermost_missing(folder)  # made for the lock: taken away again if the command leaves it empty
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / LOCK_NAME
     while True:
@@ -49,3 +51,16 @@ def in_use(folder: Path, fix: str) -> Iterator[None]:
     finally:
         path.unlink(missing_ok=True)  # before the lock is let go: the folder is as the run left it
         os.close(fd)
+        if outermost is not None:
+            _remove_empty(folder.resolve(), outermost)
+
+
+def _remove_empty(folder: Path, outermost: Path) -> None:
+    """`folder` and its parents up to `outermost`, each where it is empty (a run refused before writing anything)."""
+    for p in (folder, *folder.parents):
+        try:
+            p.rmdir()
+        except OSError:  # not empty (or gone): what is above it stays too
+            return
+        if p == outermost:
+            return
