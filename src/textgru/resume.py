@@ -9,6 +9,7 @@ cannot make `resume=` call anything else."""
 from __future__ import annotations
 
 import logging
+import shutil
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 import yaml
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from textgru.atomic_files import write_text_atomic
 from textgru.config_checks import check_config
 from textgru.errors import TextgruError
 from textgru.run_folder import RunFolder, restore_unfinished_best, unquoted
@@ -229,6 +231,6 @@ def record_resumed_config(run: RunFolder, config_yaml: str, step: int) -> None:
     change it, it is rewritten, and the one it replaces is kept beside it (nothing is deleted)."""
     if run.config.read_text(encoding="utf-8") != config_yaml:
         earlier = run.config_before_resume(step)
-        run.config.replace(earlier)
-        run.config.write_text(config_yaml, encoding="utf-8")
+        shutil.copy2(run.config, earlier)  # then replaced: at every moment the folder holds a config.yaml
+        write_text_atomic(run.config, config_yaml)
         log.info("config.yaml now holds the resumed run's config; the earlier one is %s", earlier.name)

@@ -20,6 +20,7 @@ from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.callbacks.progress import ProgressBar as BaseProgressBar
 from omegaconf import DictConfig, OmegaConf
 
+from textgru.atomic_files import write_text_atomic
 from textgru.callbacks import EpochLines, ProgressBar, RunArtifacts, RunProgress, SameConfigOnAllRanks, TokensPerSecond
 from textgru.checkpointing import AtomicCheckpointIO, ExactResume
 from textgru.command_line_checks import one_line
@@ -128,7 +129,7 @@ def _train(
         if trainer.is_global_zero:
             if note := stop_note(metrics, cfg.trainer, run.path):
                 log.warning("%s", note)
-            run.metrics.write_text(json.dumps(metrics, indent=2))  # written last: marks a finished run
+            write_text_atomic(run.metrics, json.dumps(metrics, indent=2))  # written last: marks a finished run
             tracker.finish(metrics)
         finished = True
         return metrics
@@ -198,7 +199,7 @@ def build_trainer(
 def write_run_inputs(run: RunFolder, config_yaml: str, tokenizer: Any) -> None:
     """The resolved config and the tokenizer, written before training starts (a forecast run has no tokenizer)."""
     run.path.mkdir(parents=True, exist_ok=True)
-    run.config.write_text(config_yaml)
+    write_text_atomic(run.config, config_yaml)
     if tokenizer is not None:
         tokenizer.save(str(run.tokenizer))
 

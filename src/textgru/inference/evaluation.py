@@ -203,12 +203,14 @@ def _check_split(split: str, splits: list[str]) -> str:
 
 
 def write_report(result: Mapping[str, Any], label_names: Sequence[str], output_dir: Path, split: str) -> None:
-    """`<split>_metrics.json` and `<split>_confusion_matrix.png` in `output_dir`."""
-    write_json(result, output_dir / f"{split}_metrics.json")
+    """`<split>_confusion_matrix.png`, then `<split>_metrics.json` (what marks a report there: last, whole) in
+    `output_dir`: an evaluation stopped midway leaves no report that refuses the next one."""
+    output_dir.mkdir(parents=True, exist_ok=True)
     plot_confusion_matrix(
         result["confusion_matrix"],
         list(label_names),
         output_dir / f"{split}_confusion_matrix.png",
         title=f"{split} confusion matrix",
     )
+    write_json(result, output_dir / f"{split}_metrics.json")
     log.info("wrote %s and %s", output_dir / f"{split}_metrics.json", output_dir / f"{split}_confusion_matrix.png")

@@ -150,8 +150,9 @@ class Forecaster(LoadedModel):
             "checkpoint": str(self.meta.get("path")),
         }
         if report is not None:
-            write_json(result, report)
+            report.parent.mkdir(parents=True, exist_ok=True)  # the plot, then the JSON that marks a report there
             self._plot(values[starts[0] + w : hi], {"GRU": pred, "last value": naive}, result, report)
+            write_json(result, report)
         return result
 
     def _plot(self, truth: np.ndarray, rollouts: dict[str, np.ndarray], result: dict, report: Path) -> Path:

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from textgru.atomic_files import write_text_atomic
 from textgru.errors import TextgruError
 
 
@@ -31,4 +32,4 @@ def report_path(output_dir: str | os.PathLike[str] | None, split: str, overwrite
 def write_json(result: Mapping[str, Any], path: Path) -> None:
     """`result` as indented JSON at `path` (its folder created)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result, indent=2))
+    write_text_atomic(path, json.dumps(result, indent=2))
