@@ -41,6 +41,7 @@ def test_train_fast_dev_run_on_default_tweets(tmp_path: Path) -> None:
     # stdout is not a terminal (a batch job's log): no live bar, so each epoch is a line, as in train.log
     epoch = re.compile(r"epoch 0 \(step 1\): train/accuracy .*train/loss [0-9.]+ .*val/macro_f1 [0-9.]+")
     assert epoch.search(r.stderr) and epoch.search((tmp_path / "run" / "train.log").read_text()), r.stderr
+    assert "━" not in out and "Epoch 0/" not in out, r.stdout[-500:]  # in place of the bar, not beside it (a review)
     best = tmp_path / "run" / "checkpoints" / "best.ckpt"
     assert f"run folder: {tmp_path / 'run'}" in r.stdout
     assert not best.exists() and "textgru eval" not in r.stdout  # fast_dev_run writes no checkpoint to point at

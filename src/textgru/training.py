@@ -179,10 +179,12 @@ def build_trainer(
     try:
         callbacks = [instantiate(c) for c in cfg.callbacks.values() if c is not None]
         callbacks += [RunArtifacts(run), SameConfigOnAllRanks(run), TokensPerSecond(), RunProgress(), ExactResume()]
-        bar = cfg.trainer.get("enable_progress_bar", True)
-        if bar and not any(isinstance(c, BaseProgressBar) for c in callbacks):
-            callbacks.append(ProgressBar())  # unless the config adds a progress bar of its own
-        callbacks.append(EpochLines(console=not (bar and sys.stdout.isatty())))
+        own_bar = any(isinstance(c, BaseProgressBar) for c in callbacks)  # a progress bar the config adds is kept
+        wanted = bool(cfg.trainer.get("enable_progress_bar", True))
+        live = wanted and sys.stdout.isatty()  # a log file (a batch job's, nohup's) gets the epoch lines instead
+        if live and not own_bar:
+            callbacks.append(ProgressBar())
+        callbacks.append(EpochLines(console=not live))
         callbacks += tracker.callbacks
         loggers = build_loggers(cfg, run, resuming=resuming, mlflow=tracker.logger)
         return instantiate(
@@ -191,6 +193,7 @@ def build_trainer(
             callbacks=[*callbacks, *extra_callbacks],
             logger=loggers or False,
             plugins=[AtomicCheckpointIO()],
+            enable_progress_bar=live or (wanted and own_bar),
         )
     except InstantiationException as e:
         raise one_line(e) from e
