@@ -163,6 +163,7 @@ class ConsoleFilter(logging.Filter):
 def route_library_logs() -> None:
     """Each line once: libraries' loggers hand their lines to the root handlers (console filter, log file) instead
     of printing them through handlers of their own; Python warnings become log records (file only)."""
+    os.environ.setdefault("MLFLOW_CONFIGURE_LOGGING", "false")  # MLflow, imported later, gives its own handler none
     for name in LIBRARY_LOGGERS:
         logger = logging.getLogger(name)
         for handler in list(logger.handlers):
