@@ -361,6 +361,11 @@ def test_resume_refuses_what_it_cannot_continue(
     assert "no such run folder" in missing
     assert "has no config.yaml, so it is not a textgru run folder" in not_a_run
     assert "has no checkpoints/last.ckpt to resume from" in no_checkpoint
+    killed = tmp_path / "killed"  # kill -9 while reading the data: Hydra's files only (a review: "not a run folder")
+    (killed / ".hydra").mkdir(parents=True)
+    (killed / ".hydra" / "overrides.yaml").write_text("[]\n")
+    (killed_line,) = refused((f"resume={killed}",))
+    assert "holds a run stopped before it started" in killed_line and "delete the folder" in killed_line
     (unstarted / "checkpoints").mkdir()
     (unstarted / "checkpoints" / "last.ckpt").write_bytes((tiny_run / "checkpoints" / "last.ckpt").read_bytes())
     typo, elsewhere, elsewhere_forced = refused(

@@ -149,6 +149,11 @@ def check_resumable(run: RunFolder, checkpoint: Path, trainer_now: Any) -> None:
 
 
 def _refuse_if_not_a_run(run: RunFolder) -> None:
+    if not run.config.is_file() and run.hydra_overrides.is_file():  # killed while reading its data: nothing trained
+        raise TextgruError(
+            f"{run.path} holds a run stopped before it started (no config.yaml, no checkpoint): there is nothing to "
+            "resume; delete the folder and start the run again"
+        )
     if not run.config.is_file():
         raise TextgruError(f"{run.path} has no config.yaml, so it is not a textgru run folder")
 
