@@ -390,7 +390,7 @@ def main() -> None:
     servers: dict[int, tuple[subprocess.Popen, int]] = {}
     try:  # both servers up at once, their rounds interleaved, so a change in other load hits both alike
         for batch in (64, 1):
-            lm = [f"lm={args.lm}"] if args.lm and batch == 64 else []
+            lm = [f"lm={args.lm}"] if args.lm else []  # both servers hold the same models: their memory compares
             servers[batch] = start_server(
                 [f"classifier={args.classifier}", *lm, f"max_batch_size={batch}", "limits.max_streams=64", *extra],
                 Path(f"/tmp/serve_load_{batch}.log"),

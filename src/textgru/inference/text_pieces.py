@@ -6,7 +6,8 @@ every token so far after each one: that was quadratic (a 20,000-character prompt
 for 2,000 tokens). textgru's decoders (Fuse, ByteLevel, Metaspace, WordPiece) turn each token into its own piece of
 text, given whether it is the first; only ByteLevel's bytes join across tokens, in characters of at most 4 bytes.
 Where the context's text is not a prefix of the text with the new tokens (an incomplete character resolved), or the
-context has no text (special tokens only), the whole is decoded as `decode_continuation` does, so the text is always that function's."""
+context has no text (special tokens only), the whole is decoded as `decode_continuation` does, so the text is always
+that function's."""
 
 from __future__ import annotations
 
