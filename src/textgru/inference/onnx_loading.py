@@ -57,7 +57,8 @@ def open_export(
     marks = textgru_marks(model_file, session)
     if marks.get("textgru.task") != task:
         raise TextgruError(f"{str(model_file)!r} is not the {task} graph config.json names; export again")
-    if marks.get(CONFIG_MARK, config_digest(config)) != config_digest(config):  # older exports have no digest
+    digest = config_digest(config)
+    if marks.get(CONFIG_MARK, digest) != digest:  # older exports have no digest
         raise TextgruError(
             f"{str(folder.config)!r} was changed after the export (model.onnx holds the digest of the config.json "
             "written with it): export again"
