@@ -314,6 +314,9 @@ def test_the_folder_holds_three_plain_files(exported: dict) -> None:
         config = json.loads((folder / "config.json").read_text())  # plain JSON
         assert config["task"] == task and config["opset"] == 18 and "_target_" not in json.dumps(config)
         assert config["parity_with_pytorch"]["max_abs_diff"] < TOL
+        if task != "forecast":  # its .ckpt is not a run's: no metrics.json; the others keep their run's, words too
+            metrics = json.loads((exported["runs"][task] / "metrics.json").read_text())
+            assert config["training_metrics"] == metrics and "stopped_by" in metrics
         for p in folder.iterdir():
             assert not p.read_bytes().startswith(b"\x80"), p  # no pickle stream
         model = onnx.load(str(folder / "model.onnx"))  # the ONNX protobuf; axes named as in config.json

@@ -129,13 +129,16 @@ def _parity(reference: nn.Module, path: Path, plan: dict[str, Any]) -> float:
     return worst
 
 
-def _training_metrics(checkpoint: str | None) -> dict[str, float] | None:
-    """The metrics of the run whose best checkpoint this is, finite numbers only (strict JSON), or None."""
+def _training_metrics(checkpoint: str | None) -> dict[str, float | str] | None:
+    """The metrics of the run whose best checkpoint this is (finite numbers and words such as `stopped_by`: strict
+    JSON), or None."""
     metrics = RunFolder.metrics_of_checkpoint(checkpoint) if checkpoint else None
     if metrics is None:
         return None
     return {
-        k: v for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+        k: v
+        for k, v in metrics.items()
+        if isinstance(v, str) or (isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v))
     }
 
 
