@@ -38,10 +38,9 @@ URL_LINE = re.compile(r"textgru serve: http://127\.0\.0\.1:(\d+) ")
 
 def start_server(args: list[str], log: Path) -> tuple[subprocess.Popen, int]:
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
-    with open(log, "wb") as out:
+    with open(log, "wb") as out:  # the server runs in the caller's folder: relative model paths are read from there
         proc = subprocess.Popen(
             [sys.executable, str(ROOT / "scripts" / "serve.py"), "port=0", "log_level=warning", *args],
-            cwd=ROOT,
             stdout=out,
             stderr=subprocess.STDOUT,
             env=env,
