@@ -114,14 +114,39 @@ def test_page_classifies_as_you_type_and_streams_text(
                 == lm.generate("KING:", max_new_tokens=40, seed=big, temperature=0.8, top_p=0.95)[0]
             )
 
+            page.fill("#seed", "007")  # a review: sent as typed, invalid JSON; JSON has no leading zeros
+            page.click("#go")
+            page.wait_for_function("document.getElementById('gen-status').textContent.startsWith('done')")
+            assert page.text_content("#gen-status").endswith("seed 7")
+            for bad in ("1.5", "1e3"):  # refused on the page, in one line, nothing sent
+                page.fill("#seed", bad)
+                page.click("#go")
+                page.wait_for_selector("#generate-error:not([hidden])")
+                assert page.text_content("#generate-error") == f"Seed: {bad} is not a whole number (empty: random)"
+            page.fill("#seed", "")
+
             page.fill("#prompt", "KING: ¤")  # a character the tokenizer never saw: the server's 422 on the page
             page.click("#go")
-            page.wait_for_selector("#error:not([hidden])")
-            assert "never saw" in page.text_content("#error") and page.text_content("#gen-status") == "failed"
+            page.wait_for_function("document.getElementById('generate-error').textContent.includes('never saw')")
+            assert page.text_content("#gen-status") == "failed"
 
             page.fill("#text", "a" * 20_001)  # over limits.max_chars: the error, and no earlier text's label
-            page.wait_for_function("document.getElementById('error').textContent.includes('max_chars')")
+            page.wait_for_function("document.getElementById('classify-error').textContent.includes('max_chars')")
             assert page.text_content("#label") == "–" and page.text_content("#bars") == ""
+            assert "never saw" in page.text_content("#generate-error")  # each part keeps its own error (a review)
+            page.fill("#prompt", "KING:")
+            page.fill("#max_new_tokens", "5")
+            page.click("#go")
+            page.wait_for_function("document.getElementById('gen-status').textContent.startsWith('done')")
+            assert page.is_hidden("#generate-error") and "max_chars" in page.text_content("#classify-error")
+
+            # labels such as -1/0/1: a JSON object's number-like keys come first in JavaScript (0, 1, -1); the bars
+            # follow the model's label order, as /info gives it (a review)
+            page.evaluate(
+                "p => { labelOrder = ['-1', '0', '1']; renderPrediction(p); }",
+                {"label": "1", "score": 0.5, "probs": {"-1": 0.2, "0": 0.3, "1": 0.5}},
+            )
+            assert page.eval_on_selector_all("#bars .name", "els => els.map(e => e.textContent)") == ["-1", "0", "1"]
 
             # a long label is cut short inside its column (it ran over its bar and value) and a phone-sized page
             # does not scroll sideways (a review: 595 px of content in 375)
@@ -138,6 +163,36 @@ def test_page_classifies_as_you_type_and_streams_text(
             assert overlaps == [False, False, False]
             assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
             assert page.get_attribute("#bars .name", "title") == long  # the whole name on hover
+            widths = page.eval_on_selector_all("#model-info dd", "els => els.map(e => e.getBoundingClientRect().width)")
+            assert min(widths) > 250, widths  # each value under its name (a review: 24 px columns, a 7,000 px page)
+        finally:
+            browser.close()
+
+
+def test_page_waits_for_a_server_that_is_not_ready_and_fetches_its_files_again(served: Served) -> None:
+    """A review: /info answering 503 once (a server restarting) left the page saying "Loading" for good; and
+    app.js/style.css had no Cache-Control, so after an upgrade the browser ran the new page with its cached app.js."""
+    for path in ("/static/app.js", "/static/style.css", "/"):
+        assert httpx.get(served.url + path).headers["cache-control"] == "no-cache"
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page()
+            answers = []
+
+            def info(route) -> None:  # the real server behind it, but 503 the first time
+                answers.append(len(answers))
+                if len(answers) == 1:
+                    route.fulfill(status=503, json={"error": "starting"})
+                else:
+                    route.continue_()
+
+            page.route("**/info", info)
+            page.goto(served.url + "/")
+            page.wait_for_selector("#error:not([hidden])")
+            assert "starting" in page.text_content("#error") and "trying again" in page.text_content("#error")
+            page.wait_for_selector("#classify:not([hidden])", timeout=10_000)
+            assert page.is_hidden("#error") and "classifier" in page.text_content("#summary") and len(answers) == 2
         finally:
             browser.close()
 

@@ -133,7 +133,17 @@ def add_page(app: FastAPI) -> None:
     async def page() -> FileResponse:
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
 
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount("/static", RevalidatedFiles(directory=STATIC), name="static")
+
+
+class RevalidatedFiles(StaticFiles):
+    """The page's script and style, asked for again at each load (`no-cache`: a 304 while unchanged), so that a
+    browser never runs an upgraded server's page with the earlier version's app.js from its cache."""
+
+    def file_response(self, *args: Any, **kwargs: Any) -> Response:
+        response = super().file_response(*args, **kwargs)
+        response.headers["Cache-Control"] = "no-cache"
+        return response
 
 
 def finite(value: Any) -> Any:

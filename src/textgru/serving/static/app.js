@@ -4,15 +4,15 @@
 
 const $ = (id) => document.getElementById(id);
 
-function showError(message) {
-  const box = $("error");
-  box.textContent = message;
-  box.hidden = false;
+// each part of the page has its own error box: one part's error is not hidden by the other's success
+function showError(box, message) {
+  $(box).textContent = message;
+  $(box).hidden = false;
 }
 
-function clearError() {
-  $("error").hidden = true;
-  $("error").textContent = "";
+function clearError(box) {
+  $(box).hidden = true;
+  $(box).textContent = "";
 }
 
 async function errorOf(response) {
@@ -48,16 +48,21 @@ function fmt(x) {
   return typeof x === "number" ? Number(x.toPrecision(4)) : x;
 }
 
-async function loadInfo() {
+let labelOrder = []; // the classifier's labels as /info lists them: the bars follow it
+
+async function loadInfo(wait = 1) {
   let info;
   try {
-    const response = await fetch("/info");
-    if (!response.ok) { showError(`/info: ${await errorOf(response)}`); return; }
+    const response = await fetch("/info", { cache: "no-store" });
+    if (!response.ok) throw new Error(await errorOf(response));
     info = await response.json();
-  } catch (e) {
-    showError(`/info could not be read: ${e.message}`);
+  } catch (e) { // a server restarting answers 503 for a while: try again, less and less often
+    showError("error", `/info could not be read (${e.message}); trying again in ${wait} s`);
+    $("summary").textContent = "Waiting for the server…";
+    setTimeout(() => loadInfo(Math.min(2 * wait, 30)), 1000 * wait);
     return;
   }
+  clearError("error");
   const models = info.models || {};
   const parts = [];
   const box = $("model-info");
@@ -69,8 +74,11 @@ async function loadInfo() {
     const metrics = m.metrics ? Object.entries(m.metrics).filter(([, v]) => typeof v === "number")
       .map(([k, v]) => `${k} ${fmt(v)}`).join(", ") : null;
     addRows(dl, [["task", m.task], ["labels", m.labels ? m.labels.join(", ") : null], ["vocabulary size", m.vocab_size],
-                 ["checkpoint", m.checkpoint], ["training metrics", metrics], ["trained with textgru", m.trained_with_textgru]]);
+                 ["backend", m.backend], ["precision", m.precision], ["checkpoint", m.checkpoint],
+                 ["exported from", m.exported_from], ["training metrics", metrics],
+                 ["stopped by", m.metrics && m.metrics.stopped_by], ["trained with textgru", m.trained_with_textgru]]);
     box.append(title, dl);
+    if (kind === "classifier") labelOrder = m.labels || [];
     parts.push(kind === "classifier" ? `a classifier (${(m.labels || []).join(" / ")})` : `a language model (${m.vocab_size} tokens)`);
   }
   const server = document.createElement("dl");
@@ -91,7 +99,10 @@ function renderPrediction(p) {
   $("score").textContent = `(${(100 * p.score).toFixed(1)}%)`;
   const bars = $("bars");
   bars.textContent = "";
-  for (const [name, prob] of Object.entries(p.probs)) {
+  // in the model's label order: a JSON object's number-like keys ("-1", "0", "1") come first in JavaScript
+  const names = labelOrder.filter((name) => name in p.probs);
+  for (const name of Object.keys(p.probs)) if (!names.includes(name)) names.push(name);
+  for (const [name, prob] of names.map((name) => [name, p.probs[name]])) {
     const row = document.createElement("div");
     row.className = "bar" + (name === p.label ? " best" : "");
     const label = document.createElement("span");
@@ -124,23 +135,24 @@ async function classify() {
   const seq = ++predictSeq;
   if (!text.trim()) {
     clearPrediction();
-    clearError();
+    clearError("classify-error");
     return;
   }
   try {
     const response = await postJSON("/predict", { text });
-    if (seq !== predictSeq) return; // a newer request answers instead
+    const answer = response.ok ? await response.json() : await errorOf(response);
+    if (seq !== predictSeq) return; // a newer request answers instead (checked once the whole answer is read)
     if (!response.ok) {
       clearPrediction(); // the label shown was an earlier text's
-      showError(`/predict: ${await errorOf(response)}`);
+      showError("classify-error", `/predict: ${answer}`);
       return;
     }
-    clearError();
-    renderPrediction(await response.json());
+    clearError("classify-error");
+    renderPrediction(answer);
   } catch (e) {
     if (seq === predictSeq) {
       clearPrediction();
-      showError(`/predict failed: ${e.message}`);
+      showError("classify-error", `/predict failed: ${e.message}`);
     }
   }
 }
@@ -176,21 +188,39 @@ function handleEvent({ event, data }, started) {
     $("gen-status").textContent =
       `done: ${data.new_tokens} new tokens in ${seconds.toFixed(2)} s (${data.finish_reason}), seed ${data.seed}`;
   } else if (event === "error") {
-    showError(`/generate: ${data.error}`);
+    showError("generate-error", `/generate: ${data.error}`);
     $("gen-status").textContent = "failed";
   }
 }
 
+// A knob's value, or a one-line problem. A number box the browser cannot read ("1e400", "--3") reads as empty:
+// it is refused, not sent as the default.
+function knobs() {
+  for (const id of ["max_new_tokens", "seed"]) {
+    if ($(id).validity.badInput) return { problem: `${$(id).labels[0].textContent.trim()}: not a number` };
+  }
+  const tokens = $("max_new_tokens").value;
+  if (tokens !== "" && !/^[+-]?\d+$/.test(tokens)) return { problem: `New tokens: ${tokens} is not a whole number` };
+  let seed = $("seed").value.trim();
+  if (seed !== "" && !/^[+-]?\d+$/.test(seed)) return { problem: `Seed: ${seed} is not a whole number (empty: random)` };
+  seed = seed.replace(/^\+/, "").replace(/^(-?)0+(?=\d)/, "$1"); // JSON has no leading zeros: 007 is 7
+  return { tokens, seed };
+}
+
 async function generate() {
-  clearError();
+  clearError("generate-error");
+  const { problem, tokens, seed } = knobs();
+  if (problem) {
+    showError("generate-error", problem);
+    return;
+  }
   const body = {
     prompt: $("prompt").value,
     temperature: Number($("temperature").value),
     top_p: Number($("top_p").value),
     stream: true,
   };
-  if ($("max_new_tokens").value !== "") body.max_new_tokens = Number($("max_new_tokens").value); // empty: default
-  const seed = $("seed").value.trim();
+  if (tokens !== "") body.max_new_tokens = Number(tokens); // empty: the server's default
   $("output-prompt").textContent = body.prompt;
   $("output-text").textContent = "";
   $("gen-status").textContent = "generating…";
@@ -200,10 +230,10 @@ async function generate() {
   const started = performance.now();
   try {
     // the seed goes as typed (a JavaScript number holds integers exactly only up to 2**53); the server checks it
-    const json = seed === "" ? JSON.stringify(body) : JSON.stringify({ ...body, seed: 0 }).replace(/"seed":0/, `"seed":${/^-?\d+$/.test(seed) ? seed : JSON.stringify(seed)}`);
+    const json = seed === "" ? JSON.stringify(body) : JSON.stringify({ ...body, seed: 0 }).replace(/"seed":0/, `"seed":${seed}`);
     const response = await postRaw("/generate", json, controller.signal);
     if (!response.ok) {
-      showError(`/generate: ${await errorOf(response)}`);
+      showError("generate-error", `/generate: ${await errorOf(response)}`);
       $("gen-status").textContent = "failed";
       return;
     }
@@ -224,13 +254,15 @@ async function generate() {
   } catch (e) {
     if (e.name === "AbortError") $("gen-status").textContent = "stopped";
     else {
-      showError(`/generate failed: ${e.message}`);
+      showError("generate-error", `/generate failed: ${e.message}`);
       $("gen-status").textContent = "failed";
     }
   } finally {
+    const focused = document.activeElement === $("stop") || document.activeElement === document.body;
     $("go").disabled = false;
     $("stop").disabled = true;
     controller = null;
+    if (focused) $("go").focus(); // a keyboard user goes on from the button that started it
   }
 }
 
