@@ -17,6 +17,20 @@ from textgru.errors import TextgruError
 from textgru.override_values import sweep_values
 
 
+def read_override(arg: str, parser: Any = None) -> Any:
+    """`arg` as Hydra's parser reads it (an `Override`), or one line saying how to quote its value."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    try:
+        return (parser or OverridesParser.create()).parse_override(arg)
+    except Exception as e:
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise TextgruError(
+            f"cannot read the override {arg!r} ({first}); quote a value holding brackets, quotes, commas or '=', "
+            "e.g. 'key=\"a, b\"'"
+        ) from None
+
+
 def check_command_line(
     args: Sequence[str], config_name: str, cfg: DictConfig | None = None, raw: Mapping[str, str] | None = None
 ) -> None:
@@ -30,14 +44,7 @@ def check_command_line(
     for arg in args:
         if arg.startswith("-") or "=" not in arg:  # Hydra's flags and their values (--cfg job), ~key deletions
             continue
-        try:
-            overrides.append(parser.parse_override(arg))
-        except Exception as e:
-            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-            raise TextgruError(
-                f"cannot read the override {arg!r} ({first}); quote a value holding brackets, quotes or commas, "
-                "e.g. 'key=\"a, b\"'"
-            ) from None
+        overrides.append(read_override(arg, parser))
     multirun = any(a in ("-m", "--multirun") or a.replace(" ", "") == "hydra.mode=MULTIRUN" for a in args)
     search = any(o.get_key_element().lstrip("+~") == "hparams_search" and o.value() is not None for o in overrides)
     for o in overrides:

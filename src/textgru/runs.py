@@ -5,19 +5,23 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from textgru.config import compose_config
+from textgru.command_line_checks import read_override
+from textgru.config import CONF_DIR, compose_config
 from textgru.config_checks import check_config, problem
 from textgru.config_path_rules import Folder, static_folder
 from textgru.distributed import launched_externally
 from textgru.errors import TextgruError
 from textgru.run_folder import RunFolder
 from textgru.unstarted_runs import note_run_dir, outermost_missing, remove_if_unstarted
+
+_ONE_AT_A_TIME = threading.RLock()  # training sets process-wide state: seeds, log handlers, Hydra's global state
 
 
 @dataclass(frozen=True)
@@ -41,10 +45,11 @@ def train(
 
     `overrides` use the command line's syntax, e.g. `["task=sentiment", "model.hidden_size=128"]`. The run
     folder is `run_dir`, else the config's `hydra.run.dir` (outputs/<task>/<date>/<time>, with -1, -2, ...
-    added when that folder exists). Bad input raises `TextgruError` with one line. Several processes
-    (`trainer=ddp_cpu`) are spawned, which works in notebooks."""
-    with _caller_state_kept():  # from before the imports: importing Lightning the first time draws from `random`
-        return _train(override_list(overrides, "train"), config_name, run_dir)
+    added when that folder exists; relative to the current folder, kept absolute). Bad input raises
+    `TextgruError` with one line. Several processes (`trainer=ddp_cpu`) are spawned, which works in notebooks. One
+    call at a time in a process (another thread's call is refused): train in another process to run two at once."""
+    with _only_call(), _caller_state_kept():  # from before the imports: importing Lightning draws from `random`
+        return _train(override_list(overrides, "train"), config_name, _folder_arg(run_dir, "run_dir"))
 
 
 def _train(overrides: list[str], config_name: str, run_dir: str | os.PathLike[str] | None) -> TrainResult:
@@ -53,19 +58,22 @@ def _train(overrides: list[str], config_name: str, run_dir: str | os.PathLike[st
     from textgru.data.labelled import datasets_quiet
     from textgru.training import train as train_config
 
-    if any(_is_sweep(o) for o in overrides):
+    if config_name != "train" and (CONF_DIR / f"{config_name}.yaml").is_file():  # a command's (eval, serve ...)
+        raise TextgruError(f"config {config_name!r} is not a training config; use config_name='train'")
+    sweeps = [o for o in overrides if _is_sweep(o)]
+    if sweeps:
+        key, _, value = sweeps[0].partition("=")
         raise TextgruError(
-            f"train() runs one config, but {[o for o in overrides if _is_sweep(o)]} is a sweep; "
-            "use textgru.sweep() for several"
+            f"train() runs one config, but {sweeps} is a sweep; use textgru.sweep() for several values, or quote "
+            f"a value that holds a comma: {key}='{value}'"
         )
     cfg = compose_config(config_name, overrides, return_hydra_config=True)
-    if "paths" not in cfg or "trainer" not in cfg:
-        raise TextgruError(f"config {config_name!r} is not a training config; use config_name='train'")
     if run_dir is not None and (message := problem("run_dir", str(run_dir), Folder())):
         raise TextgruError(message)
     given = run_dir if run_dir is not None else static_folder(OmegaConf.to_container(cfg.hydra.run)["dir"])
     check_config(cfg, "train", run_dir=given)  # before the run folder is made: a wrong value leaves nothing behind
     folder = Path(run_dir).expanduser() if run_dir is not None else Path(str(cfg.hydra.run.dir))  # a fresh folder
+    folder = Path(os.path.abspath(folder))  # config.yaml and the result name it from anywhere, as the command line's
     run = RunFolder(folder)
     run.refuse_if_used("pass another run_dir= so nothing is overwritten", before_start=not launched_externally())
     with open_dict(cfg):
@@ -79,8 +87,8 @@ def _train(overrides: list[str], config_name: str, run_dir: str | os.PathLike[st
     try:
         with _log_to(run.train_log), datasets_quiet():
             metrics = train_config(cfg, in_sweep=True)
-    except TextgruError:
-        remove_if_unstarted(folder, made=made, close_logs=False)  # refused before it wrote anything: nothing left
+    except (TextgruError, KeyboardInterrupt):  # refused, or stopped while reading its data: nothing left
+        remove_if_unstarted(folder, made=made, close_logs=False)  # (a run that wrote files of its own keeps them)
         raise
     return TrainResult(folder, metrics, overrides)
 
@@ -98,7 +106,7 @@ def sweep(
     from textgru.mlflow_store import overrides_as_params
     from textgru.sweep_summary import hydra_sweep_rows, refuse_used_sweep_folder, write_summary
 
-    overrides = override_list(overrides, "sweep")
+    overrides, sweep_dir = override_list(overrides, "sweep"), _folder_arg(sweep_dir, "sweep_dir")
     try:
         parsed = OverridesParser.create().parse_overrides(overrides)
     except Exception as e:
@@ -107,11 +115,11 @@ def sweep(
     for job in jobs:  # every job's keys, values, metrics and optimizer keys are checked before the first one trains
         _check_job(compose_config(config_name, job))
     first = compose_config(config_name, jobs[0], return_hydra_config=True)
-    folder = Path(sweep_dir).expanduser() if sweep_dir is not None else Path(str(first.hydra.sweep.dir))
+    folder = Path(os.path.abspath(Path(sweep_dir).expanduser() if sweep_dir else str(first.hydra.sweep.dir)))
     refuse_used_sweep_folder(folder, "sweep_dir" if sweep_dir is not None else "hydra.sweep.dir")
     metric, mode = str(first.optimized_metric), str(first.optimized_mode)
     tags = {"textgru.overrides": " ".join(overrides)}
-    with parent_run(first, folder, "sweep", overrides_as_params(overrides), tags) as parent:  # logger=mlflow
+    with _only_call(), parent_run(first, folder, "sweep", overrides_as_params(overrides), tags) as parent:
         results = [train(job, config_name, run_dir=folder / str(i)) for i, job in enumerate(jobs)]
         rows = hydra_sweep_rows(folder)
         write_summary(folder, rows, metric, mode)
@@ -142,6 +150,26 @@ def _is_sweep(override: str) -> bool:
 
 
 @contextmanager
+def _only_call() -> Iterator[None]:
+    """Refuse a second thread's train() or sweep() while one runs (they mixed each other's logs and seeds)."""
+    if not _ONE_AT_A_TIME.acquire(blocking=False):
+        raise TextgruError(
+            "another thread of this process is running textgru.train() or sweep(), and training sets process-wide "
+            "seeds, logging and Hydra state; wait for it, or train in another process"
+        )
+    try:
+        yield
+    finally:
+        _ONE_AT_A_TIME.release()
+
+
+def _folder_arg(value: Any, name: str) -> Any:
+    if value is not None and not isinstance(value, (str, os.PathLike)):
+        raise TextgruError(f"{name}= takes a folder (a str or Path), not a {type(value).__name__}")
+    return value
+
+
+@contextmanager
 def _caller_state_kept() -> Iterator[None]:
     """Training seeds the global random generators and sets Lightning's seed variables; the caller's notebook gets its
     random states from before the first import of Lightning (which draws from `random`) and its environment back
@@ -152,6 +180,7 @@ def _caller_state_kept() -> Iterator[None]:
     import torch
 
     states = (torch.get_rng_state(), np.random.get_state(), random.getstate())
+    cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None  # not initialized here: ddp forks
     import textgru.training  # noqa: F401  (Lightning's first import sets variables it relies on later, e.g. for forks)
 
     env = dict(os.environ)  # what training sets on top of that (its seed variables) is taken back
@@ -161,6 +190,8 @@ def _caller_state_kept() -> Iterator[None]:
         torch.set_rng_state(states[0])
         np.random.set_state(states[1])
         random.setstate(states[2])
+        if cuda is not None:
+            torch.cuda.set_rng_state_all(cuda)
         for key in set(os.environ) - set(env):
             del os.environ[key]
         os.environ.update(env)
@@ -203,4 +234,8 @@ def override_list(overrides: Any, call: str) -> list[str]:
         raise TextgruError(
             f"{call}(): each override is a string like 'model.hidden_size=64', not a {type(bad).__name__}"
         )
+    for o in overrides:
+        if o.startswith("-"):
+            raise TextgruError(f"{call}() takes overrides (key=value), not the command line's flag {o!r}")
+        read_override(o)  # a value Hydra cannot read: how to quote it
     return overrides
