@@ -477,7 +477,8 @@ def test_readme_python_blocks_run(
     assert torch.equal(torch.get_rng_state(), rng) and os.environ.get("PL_GLOBAL_SEED") == seed_env  # caller's state
     run, runs = namespace["run"], namespace["runs"]
     assert run.metrics == json.loads((run.run_dir / "metrics.json").read_text())
-    assert run.run_dir.parts[:2] == ("outputs", "sentiment") and (run.run_dir / "train.log").stat().st_size > 0
+    assert run.run_dir.relative_to(tmp_path).parts[:2] == ("outputs", "sentiment")  # absolute
+    assert (run.run_dir / "train.log").stat().st_size > 0
     assert len(runs) == 2 and [r.run_dir.name for r in runs] == ["0", "1"]
     summary = (runs[0].run_dir.parent / "summary.csv").read_text().splitlines()
     assert len(summary) == 3 and summary[0].startswith("run,model.hidden_size,status,val/macro_f1")

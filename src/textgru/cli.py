@@ -15,6 +15,7 @@ from textgru.command_flags import check_flag_combinations, flags_last, one_line_
 from textgru.config import check_group_choices, check_override_keys, search_path_override, take_raw_args
 from textgru.console import command_usage, fail, pipe_closed_quietly, sigterm_as_ctrl_c, utf8_output
 from textgru.errors import TextgruError, TrainingStopped
+from textgru.resource_errors import resource_failures_named
 
 CONF_PATH = "pkg://textgru.conf"
 FAILED_SWEEP_JOBS: list[str] = []  # jobs of this process's `-m` sweep that failed (their numbers)
@@ -89,7 +90,7 @@ def run_command(target: str, cfg: Any, raw: dict[str, str]) -> Any:
         put_back_raw_args(cfg, raw)
         _back_where_the_command_ran()
         module, name = target.split(":")
-        with pipe_closed_quietly():  # inside Hydra's app, which would report it with a traceback
+        with pipe_closed_quietly(), resource_failures_named():  # (inside Hydra's app: it would print a traceback)
             return getattr(importlib.import_module(module), name)(cfg)
     except MissingMandatoryValue as e:
         if os.environ.get("HYDRA_FULL_ERROR") == "1":
@@ -119,8 +120,8 @@ def run_command(target: str, cfg: Any, raw: dict[str, str]) -> Any:
 
 
 def _back_where_the_command_ran() -> None:
-    """Undo `hydra.job.chdir=true`: every relative path a user gives (data, checkpoints, outputs) is from where the
-    command ran, and every file of a run goes into its run folder already. Hydra restores the folder after the job."""
+    """Undo `hydra.job.chdir=true`: relative paths (data, checkpoints, outputs) are from where the command ran; a
+    run's files go into its run folder anyway. Hydra restores the folder after the job."""
     from hydra.core.hydra_config import HydraConfig
 
     hydra = HydraConfig.get()
@@ -130,8 +131,7 @@ def _back_where_the_command_ran() -> None:
 
 
 def train(args: Sequence[str]) -> Any:
-    """`textgru train`: one run, a `-m` sweep, `resume=<run folder>`, or (with `hparams_search=NAME`) the Optuna
-    search of `textgru tune`."""
+    """`textgru train`: one run, a `-m` sweep, `resume=<run folder>`, or `hparams_search=NAME` (`textgru tune`)."""
     args = list(args)
     try:
         from textgru.run_folder import resume_target
@@ -139,7 +139,8 @@ def train(args: Sequence[str]) -> Any:
         target = resume_target(args)
         if target is not None:
             rest = [a for a in args if a.partition("=")[0] not in ("resume", "ckpt_path")]
-            return resume(*target, rest)
+            with resource_failures_named():  # a read-only run folder (its train.log), a full disk: one line
+                return resume(*target, rest)
     except TextgruError as e:
         if os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise
@@ -179,9 +180,8 @@ TUNE_RUN_DIR = "hydra.run.dir=${paths.output_dir}/${task.name}/tune/${oc.select:
 
 
 def tune(args: Sequence[str]) -> Any:
-    """`textgru tune hparams_search=NAME [n_trials=N] [overrides]`: the study folder is the run folder (or
-    `hydra.sweep.dir=`), one per study name, so the same command again resumes the study; each call keeps its own
-    `.hydra/<time>/`."""
+    """`textgru tune hparams_search=NAME [n_trials=N] [overrides]`: one study folder per study name (the same command
+    again resumes the study; `hydra.sweep.dir=` names another), each call's own `.hydra/<time>/` in it."""
     from textgru.run_folder import explicit_run_dir
     from textgru.search_space import study_folder_args
 

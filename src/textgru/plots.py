@@ -12,6 +12,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from textgru.atomic_files import written_atomically
+
 
 def plot_learning_curves(
     metrics_csv: str | Path,
@@ -54,7 +56,8 @@ def plot_learning_curves(
         uniq = dict(zip(labels, handles, strict=True))
         ax.legend(uniq.values(), uniq.keys())
     fig.tight_layout()
-    fig.savefig(out, dpi=110)
+    with written_atomically(out) as tmp:  # an earlier plot stays whole if writing fails
+        fig.savefig(tmp, dpi=110)
     plt.close(fig)
     return Path(out)
 
@@ -88,7 +91,8 @@ def plot_confusion_matrix(
     ax.set_title(title)
     fig.colorbar(im, ax=ax, fraction=0.046)
     fig.tight_layout()
-    fig.savefig(out, dpi=110)
+    with written_atomically(out) as tmp:
+        fig.savefig(tmp, dpi=110)
     plt.close(fig)
     return Path(out)
 
@@ -129,7 +133,8 @@ def plot_forecast(
     axes[0, 0].set_title(title)
     axes[-1, 0].set_xlabel(xlabel)
     fig.tight_layout()
-    fig.savefig(out, dpi=110)
+    with written_atomically(out) as tmp:
+        fig.savefig(tmp, dpi=110)
     plt.close(fig)
     return Path(out)
 
@@ -150,6 +155,7 @@ def plot_gradient_flow(
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(out, dpi=110)
+    with written_atomically(out) as tmp:
+        fig.savefig(tmp, dpi=110)
     plt.close(fig)
     return Path(out)

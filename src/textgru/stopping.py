@@ -117,6 +117,13 @@ def stopped_training(run: Any) -> str:
     )
 
 
+def continue_hint(run: Any) -> str:
+    """What to run once a failure (a full disk) is mended: the resume line, where the run has a checkpoint."""
+    return (
+        f"; then continue it: textgru train {command_arg('resume', run.path)}" if run.last_checkpoint.exists() else ""
+    )
+
+
 def worker_ended_by_sigterm(error: BaseException) -> bool:
     """Whether `error` is PyTorch's "DataLoader worker (pid N) is killed by signal: Terminated": a scheduler's
     preemption or time limit sends SIGTERM to every process of the job, workers included, so the run was stopped,

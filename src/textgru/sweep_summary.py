@@ -12,6 +12,7 @@ import yaml
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
+from textgru.atomic_files import write_text_atomic, written_atomically
 from textgru.errors import TextgruError
 from textgru.run_folder import RunFolder
 
@@ -53,13 +54,14 @@ def write_summary(sweep_dir: Path, rows: list[dict[str, Any]], metric: str, mode
     ordered += sorted(m for m in metrics if m.startswith("test/"))
     ordered += [c for c in RUN_STATS if c in df.columns]
     df = df[[*varying, *ordered]]
-    df.to_csv(sweep_dir / "summary.csv", index=False)
+    with written_atomically(sweep_dir / "summary.csv") as tmp:
+        df.to_csv(tmp, index=False)
     fixed = {c: df_value for c in keys if c not in varying and (df_value := str(rows[0].get(c))) != "None"}
     header = f"# Sweep summary: {len(df)} runs, best {metric} ({mode}) first\n\n"
     if fixed:
         header += "Same in every run: " + ", ".join(f"`{k}={v}`" for k, v in fixed.items()) + "\n\n"
     markdown = header + markdown_table(df) + "\n"
-    (sweep_dir / "summary.md").write_text(markdown)
+    write_text_atomic(sweep_dir / "summary.md", markdown)
     return markdown
 
 
@@ -184,4 +186,4 @@ def write_best_experiment(
         f"# The search also set: {' '.join(base_overrides) or '(nothing else)'}\n"
     )
     body = yaml.safe_dump({"defaults": [{"override /task": task}], **nested}, sort_keys=False)
-    path.write_text(header + body)
+    write_text_atomic(path, header + body)

@@ -20,7 +20,7 @@ from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.callbacks.progress import ProgressBar as BaseProgressBar
 from omegaconf import DictConfig, OmegaConf
 
-from textgru.atomic_files import write_text_atomic
+from textgru.atomic_files import write_text_atomic, written_atomically
 from textgru.callbacks import EpochLines, ProgressBar, RunArtifacts, RunProgress, SameConfigOnAllRanks, TokensPerSecond
 from textgru.checkpointing import AtomicCheckpointIO, ExactResume
 from textgru.command_line_checks import one_line
@@ -31,6 +31,7 @@ from textgru.console import sigterm_left_to_lightning
 from textgru.distributed import check_trainer_devices, one_config_per_trial, process_rank
 from textgru.errors import TextgruError, TrainingStopped
 from textgru.loggers import build_loggers, check_logger_packages
+from textgru.resource_errors import resource_failures_named
 from textgru.resume import (
     check_checkpoint_fits,
     check_same_tokenizer,
@@ -41,7 +42,14 @@ from textgru.resume import (
 from textgru.run_folder import RunFolder, set_aside_unfinished_best
 from textgru.run_lock import in_use
 from textgru.run_schedule import fit_epochs_to_min_steps, fit_validation_to_run
-from textgru.stopping import peer_process_lost, stop_note, stop_reason, stopped_training, worker_ended_by_sigterm
+from textgru.stopping import (
+    continue_hint,
+    peer_process_lost,
+    stop_note,
+    stop_reason,
+    stopped_training,
+    worker_ended_by_sigterm,
+)
 from textgru.tasks import task_module
 from textgru.tracking import RunTracker
 
@@ -62,8 +70,10 @@ def train(
     folder (`run_lock`)."""
     check_config(cfg, "train")
     fix = "wait for it to end, or give this run another folder" if resume_from is None else "wait for it to end"
-    with in_use(Path(cfg.paths.run_dir), fix) if process_rank() == 0 else contextlib.nullcontext():
-        return _train(cfg, extra_callbacks, in_sweep, resume_from)
+    run = RunFolder(cfg.paths.run_dir)
+    with in_use(run.path, fix) if process_rank() == 0 else contextlib.nullcontext():
+        with resource_failures_named(lambda: continue_hint(run)):  # a full disk, memory: one line, and what next
+            return _train(cfg, extra_callbacks, in_sweep, resume_from)
 
 
 def _train(
@@ -204,7 +214,8 @@ def write_run_inputs(run: RunFolder, config_yaml: str, tokenizer: Any) -> None:
     run.path.mkdir(parents=True, exist_ok=True)
     write_text_atomic(run.config, config_yaml)
     if tokenizer is not None:
-        tokenizer.save(str(run.tokenizer))
+        with written_atomically(run.tokenizer) as tmp:  # a full disk leaves none, not half of one
+            tokenizer.save(str(tmp))
 
 
 def final_metrics(

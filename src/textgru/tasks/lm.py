@@ -19,6 +19,7 @@ from torch import nn
 from torch.nn import functional as F
 from torchmetrics import SumMetric
 
+from textgru.atomic_files import write_text_atomic
 from textgru.checkpoint import checkpoint_extras
 from textgru.checkpointing import gather_from_ranks
 from textgru.console import command_arg
@@ -197,4 +198,4 @@ class LanguageModelTask(TaskModule):
             return
         head = f"# {self.samples} samples, temperature {options.temperature}, seed {options.seed}, prompt {prompt!r}\n"
         body = "".join(f"\n===== sample {i + 1} =====\n{prompt}{t}\n" for i, t in enumerate(texts))
-        run.samples.write_text(head + body, encoding="utf-8")
+        write_text_atomic(run.samples, head + body)

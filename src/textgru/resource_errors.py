@@ -1,0 +1,61 @@
+"""The machine failing under a command (a full disk, a file-size limit, a read-only folder, memory) said in one line
+with what to do, as a `TextgruError`, instead of a traceback: these are neither bugs nor bad input. Files being
+written when it happened are written aside and renamed into place (`atomic_files`), so none is left half-written."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import re
+from collections.abc import Callable, Iterator
+
+from textgru.errors import TextgruError
+
+NO_ROOM = {
+    errno.ENOSPC: "no space left on the device",
+    errno.EDQUOT: "the disk quota is used up",
+    errno.EFBIG: "a file grew past the file-size limit (ulimit -f)",
+}
+NOT_WRITABLE = {errno.EROFS: "the file system is read-only", errno.EACCES: "permission denied"}
+OS_ERROR_IN_TEXT = re.compile(r"\(os error (\d+)\)")  # how the tokenizers library (Rust) reports one
+CHECKPOINT_WRITE = re.compile(r"PytorchStreamWriter|unexpected pos \d+ vs \d+")  # torch.save's write failing
+
+
+def resource_problem(e: BaseException) -> str | None:
+    """One line for `e` (or an error it was raised from) when the machine's resources failed, else None."""
+    seen: set[int] = set()
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, MemoryError):
+            return "out of memory; free memory, or use less data or a smaller batch_size, and run again"
+        code = e.errno if isinstance(e, OSError) else None
+        found = OS_ERROR_IN_TEXT.search(str(e)) if code is None else None
+        code = int(found.group(1)) if found else code
+        where = f" ({e.filename})" if isinstance(e, OSError) and e.filename else ""
+        if code in NO_ROOM:
+            return f"{NO_ROOM[code]}{where}; free space (or raise the limit) and run again"
+        if code in NOT_WRITABLE:
+            return f"{NOT_WRITABLE[code]}{where}; choose a folder you can write to"
+        if isinstance(e, RuntimeError) and CHECKPOINT_WRITE.search(str(e)):
+            return "a checkpoint could not be written whole (a full disk or a file-size limit?); free space, run again"
+        e = e.__cause__ or e.__context__  # type: ignore[assignment]
+    return None
+
+
+class ResourceFailure(TextgruError):
+    """The one line for a failure of the machine's resources (said once: an outer block keeps an inner one's)."""
+
+
+@contextlib.contextmanager
+def resource_failures_named(then: Callable[[], str] = str) -> Iterator[None]:
+    """Within the block, an error of the machine's resources becomes a `TextgruError` of one line, with `then()`
+    added (what to run once it is mended, as things stand when it failed)."""
+    try:
+        yield
+    except ResourceFailure:
+        raise
+    except Exception as e:  # also a TextgruError raised from one ("could not read x.csv: [Errno 27] File too large")
+        problem = resource_problem(e)
+        if problem is None:
+            raise
+        raise ResourceFailure(problem + then()) from e

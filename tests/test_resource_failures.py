@@ -1,0 +1,101 @@
+"""The machine failing under a command: a file-size limit (`ulimit -f`, which fails writes as a full disk does) is one
+line naming it and what to do, and what was being written is not left half-written. Found by a review: every such
+failure was a traceback (a checkpoint's "[enforce fail at inline_container.cc] unexpected pos"), `textgru eval
+overwrite=true` cut the earlier report's plot in half while its JSON still said the report was whole, and a run's
+tokenizer.json was left truncated beside a finished-looking config.yaml."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import resource
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, TINY_MODEL
+
+from textgru.resource_errors import resource_problem
+
+
+def limited(argv: list[str], max_bytes: int, cwd: Path) -> subprocess.CompletedProcess:
+    """`python argv...` with files it writes limited to `max_bytes` each (Python ignores SIGXFSZ: writes fail EFBIG)."""
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (max_bytes, max_bytes))
+
+    return subprocess.run(
+        [sys.executable, *argv], cwd=cwd, capture_output=True, text=True, preexec_fn=limit, timeout=300
+    )
+
+
+def digests(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+def test_eval_over_an_earlier_report_keeps_it_whole_when_a_write_fails(tiny_run: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    eval_script = [str(ROOT / "scripts" / "eval.py"), f"ckpt_path={run}", "split=test"]
+    first = limited(eval_script, 10**8, tmp_path)
+    assert first.returncode == 0, first.stderr[-2000:]
+    before = digests(run / "eval")
+    plot = (run / "eval" / "test_confusion_matrix.png").stat().st_size
+    again = limited([*eval_script, "overwrite=true"], plot // 2, tmp_path)  # the plot cannot be written whole
+    assert again.returncode == 2, again.stderr[-3000:]
+    assert again.stderr.strip().splitlines()[-1].startswith(
+        "error: a file grew past the file-size limit (ulimit -f) ("
+    ) and again.stderr.strip().endswith("; free space (or raise the limit) and run again")
+    assert "Traceback" not in again.stderr
+    assert digests(run / "eval") == before  # the earlier report whole, no temporary file beside it
+
+
+def test_training_that_cannot_write_its_checkpoint_says_so_in_one_line(
+    small_csv: Path, tiny_run: Path, tmp_path: Path
+) -> None:
+    """(`tiny_run` trained on the same data: `datasets`' cache of it is there, so the checkpoint is what fails.)"""
+    data = ["data=local", f"data.path={small_csv}", "data.text_column=review", "data.label_column=sentiment"]
+    train = [str(ROOT / "scripts" / "train.py"), *data, *TINY_MODEL, "trainer.max_epochs=1"]
+    r = limited([*train, f"hydra.run.dir={tmp_path / 'run'}"], 20_000, tmp_path)  # config, tokenizer fit; not a ckpt
+    assert r.returncode == 2, r.stderr[-3000:]
+    last = r.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ") and "Traceback" not in r.stderr
+    assert "file-size limit" in last or "a checkpoint could not be written whole" in last, last
+    assert not list((tmp_path / "run").rglob(".*.tmp*")) and not list((tmp_path / "run").rglob("*.tmp"))
+
+
+def test_a_resume_that_cannot_write_its_checkpoint_says_how_to_continue(tiny_run: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    ckpt = (run / "checkpoints" / "last.ckpt").stat().st_size
+    resume = [str(ROOT / "scripts" / "train.py"), f"resume={run}", "trainer.max_epochs=5"]  # two epochs more
+    r = limited(resume, ckpt // 2, tmp_path)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr[-3000:]
+    last = r.stderr.strip().splitlines()[-1]
+    assert last.endswith(f"; then continue it: textgru train resume={run}"), last
+    assert (run / "checkpoints" / "last.ckpt").stat().st_size == ckpt  # the earlier checkpoint whole
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (
+            OSError(errno.ENOSPC, "No space left on device", "/x/last.ckpt"),
+            "no space left on the device (/x/last.ckpt)",
+        ),
+        (OSError(errno.EROFS, "Read-only file system", "/x"), "the file system is read-only (/x); choose a folder"),
+        (Exception("File too large (os error 27)"), "a file grew past the file-size limit (ulimit -f); free space"),
+        (RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 123 vs 120"), "a checkpoint could"),
+        (MemoryError(), "out of memory; free memory"),
+        (ValueError("a bug"), None),
+        (OSError(errno.ENOENT, "No such file", "/x"), None),  # not the machine's resources: left to its own handling
+    ],
+)
+def test_resource_problems_are_named(error: BaseException, expected: str | None) -> None:
+    got = resource_problem(error)
+    assert got == expected if expected is None else got is not None and got.startswith(expected), got
+    wrapped = RuntimeError("while saving")  # raised from it, as Lightning and torch wrap errors
+    wrapped.__cause__ = error
+    assert resource_problem(wrapped) == got
