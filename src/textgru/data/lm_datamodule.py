@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import lightning as L
@@ -24,6 +25,9 @@ from textgru.errors import TextgruError
 
 log = logging.getLogger(__name__)
 IGNORE_INDEX = -100  # targets past the end of the stream: scored by nobody
+PIECE_CHARS = 1 << 16  # a longer document is tokenized in pieces (`pieces`), which give the same tokens
+GROUP_CHARS = 1 << 20  # characters tokenized at once
+CUT = re.compile(r" (?=\S)")  # where a long document may be cut: before a space that a non-whitespace follows
 
 
 class StreamWindows(TorchDataset):
@@ -71,11 +75,50 @@ def with_newline(texts: Iterable[str]) -> list[str]:
     return [t if t.endswith("\n") else t + "\n" for t in texts]
 
 
+def pieces(text: str, size: int | None = None) -> list[str]:
+    """`text` cut into pieces of about `size` (default PIECE_CHARS) characters, each cut just before a space that a
+    non-whitespace character follows: every pre-tokenizer here (word, bpe, byte_bpe, char) splits there too, so the
+    pieces' tokens are the whole text's (tests/test_lm_data.py). Without such a place within `size` more characters,
+    a cut is made where it falls (exact for char; a word tokenizer's 64k-character word is one unknown either way)."""
+    out, start, size = [], 0, size or PIECE_CHARS
+    while len(text) - start > size:
+        found = CUT.search(text, start + size, start + 2 * size + 1)  # + 1: the look-ahead sees the next character
+        cut = found.start() if found else start + size
+        out.append(text[start:cut])
+        start = cut
+    return [*out, text[start:]]
+
+
+def encode_documents(tokenizer: Any, texts: Sequence[str]) -> list[np.ndarray]:
+    """Each text's token ids (int32), tokenized in `pieces`, a group of about GROUP_CHARS characters at a time: a
+    whole document's `Encoding` costs hundreds of bytes a character (a 5 MB one-line corpus took 2.6 GB)."""
+    ids: list[list[np.ndarray]] = [[] for _ in texts]
+    work = [(i, p) for i, text in enumerate(texts) for p in pieces(text)]
+    start = 0
+    while start < len(work):
+        end, chars = start, 0
+        while end < len(work) and (end == start or chars + len(work[end][1]) <= GROUP_CHARS):
+            chars += len(work[end][1])
+            end += 1
+        group = work[start:end]
+        for (i, _), e in zip(group, tokenizer.encode_batch([p for _, p in group]), strict=True):
+            ids[i].append(np.asarray(e.ids, dtype=np.int32))
+        start = end
+    return [np.concatenate(parts) if parts else np.empty(0, dtype=np.int32) for parts in ids]
+
+
+def piece_by_piece(texts: Iterable[str]) -> Iterator[str]:
+    """The documents as they enter the stream (`with_newline`), in `pieces`, to train a tokenizer on: the same
+    pre-tokens, without a long document's all at once."""
+    for text in with_newline(texts):
+        yield from pieces(text)
+
+
 def encode_stream(ds: Dataset, tokenizer: Any) -> torch.Tensor:
     """Every document tokenized (batched `map`) and concatenated, each ending in a newline."""
 
-    def encode(batch: dict[str, list[str]]) -> dict[str, list[list[int]]]:
-        return {"ids": [e.ids for e in tokenizer.encode_batch(with_newline(batch["text"]))]}
+    def encode(batch: dict[str, list[str]]) -> dict[str, list[np.ndarray]]:
+        return {"ids": encode_documents(tokenizer, with_newline(batch["text"]))}
 
     ids = ds.map(encode, batched=True, remove_columns=ds.column_names).with_format("numpy")["ids"]
     parts = [np.asarray(x, dtype=np.int64) for x in ids]
@@ -103,7 +146,7 @@ class LanguageModelDataModule(L.LightningDataModule):
             raise TextgruError("data.bptt, data.batch_size and data.eval_batch_size must be at least 1")
         self.corpus = corpus = load_text_corpus(self.data_cfg)
         # trained on the texts as they enter the stream, so the separator is a token too
-        self.tokenizer = train_tokenizer(with_newline(corpus["train"]["text"]), self.tokenizer_cfg)
+        self.tokenizer = train_tokenizer(piece_by_piece(corpus["train"]["text"]), self.tokenizer_cfg)
         self.streams = {split: encode_stream(ds, self.tokenizer) for split, ds in corpus.items()}
         sizes = {s: len(v) for s, v in self.streams.items()}
         log.info("token streams: %s; vocabulary %d", sizes, self.tokenizer.get_vocab_size())
@@ -123,12 +166,13 @@ class LanguageModelDataModule(L.LightningDataModule):
                 self.bptt,
             )
 
-    def first_line(self, split: str) -> str:
-        """The first non-blank line of a split, with its newline (a natural prompt for samples)."""
+    def first_line(self, split: str, most: int = 200) -> str:
+        """The first non-blank line of a split, with its newline (a natural prompt for samples); of a longer line, its
+        first `most` characters, up to the last whitespace in them (a one-line corpus prompted with all of itself)."""
         for text in self.corpus[split]["text"]:
             for line in text.splitlines():
                 if line.strip():
-                    return line + "\n"
+                    return line + "\n" if len(line) <= most else line[: line.rfind(" ", 0, most) + 1 or most]
         return ""
 
     @property
