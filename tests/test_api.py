@@ -450,7 +450,8 @@ def test_a_relative_data_path_is_recorded_absolute(tmp_path: Path, small_csv: Pa
     result = textgru.train([*data, *TINY_MODEL, "trainer.max_epochs=1"], run_dir="../run")  # relative: kept absolute
     metrics, config = result.metrics, yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
     assert config["data"]["path"] == str(work / "reviews.csv")
-    assert result.run_dir == tmp_path / "run" and config["paths"]["run_dir"] == str(tmp_path / "run")  # (a review)
+    assert result.run_dir.is_absolute() and result.run_dir.resolve() == (tmp_path / "run").resolve()  # (a review)
+    assert config["paths"]["run_dir"] == str(result.run_dir)
     monkeypatch.chdir(tmp_path)
     assert textgru.load(tmp_path / "run").evaluate()["macro_f1"] == pytest.approx(metrics["test/macro_f1"], abs=1e-6)
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, TINY_MODEL
 
+from textgru.console import StdoutFailed
 from textgru.resource_errors import resource_problem
 
 
@@ -89,8 +90,13 @@ def test_a_resume_that_cannot_write_its_checkpoint_says_how_to_continue(tiny_run
         (Exception("File too large (os error 27)"), "a file grew past the file-size limit (ulimit -f); free space"),
         (RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 123 vs 120"), "a checkpoint could"),
         (MemoryError(), "out of memory; free memory"),
+        (RuntimeError("[enforce fail at alloc_cpu.cpp:116] . DefaultCPUAllocator: can't allocate memory"), "out of"),
         (ValueError("a bug"), None),
         (OSError(errno.ENOENT, "No such file", "/x"), None),  # not the machine's resources: left to its own handling
+        # a review of the first version: a file that cannot be *read* was told "choose a folder you can write to",
+        # and standard output on a full disk lost its own line (console.pipe_closed_quietly's, exit code 1)
+        (PermissionError(errno.EACCES, "Permission denied", "/x/secret.csv"), None),
+        (StdoutFailed(errno.ENOSPC, "No space left on device"), None),
     ],
 )
 def test_resource_problems_are_named(error: BaseException, expected: str | None) -> None:
@@ -99,3 +105,14 @@ def test_resource_problems_are_named(error: BaseException, expected: str | None)
     wrapped = RuntimeError("while saving")  # raised from it, as Lightning and torch wrap errors
     wrapped.__cause__ = error
     assert resource_problem(wrapped) == got
+
+
+def test_an_error_raised_while_handling_one_keeps_its_traceback() -> None:
+    """A bug met while handling a full disk (`__context__`, not `raise ... from`) is a bug: not named a full disk."""
+    try:
+        try:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        except OSError:
+            {}["missing"]
+    except KeyError as bug:
+        assert bug.__context__ is not None and resource_problem(bug) is None

@@ -90,7 +90,7 @@ def run_command(target: str, cfg: Any, raw: dict[str, str]) -> Any:
         put_back_raw_args(cfg, raw)
         _back_where_the_command_ran()
         module, name = target.split(":")
-        with pipe_closed_quietly(), resource_failures_named():  # (inside Hydra's app: it would print a traceback)
+        with resource_failures_named(), pipe_closed_quietly():  # (inside Hydra's app: it would print a traceback)
             return getattr(importlib.import_module(module), name)(cfg)
     except MissingMandatoryValue as e:
         if os.environ.get("HYDRA_FULL_ERROR") == "1":

@@ -1,6 +1,8 @@
-"""The machine failing under a command (a full disk, a file-size limit, a read-only folder, memory) said in one line
-with what to do, as a `TextgruError`, instead of a traceback: these are neither bugs nor bad input. Files being
-written when it happened are written aside and renamed into place (`atomic_files`), so none is left half-written."""
+"""The machine failing under a command (a full disk, a file-size limit, a read-only file system, memory) said in one
+line with what to do, as a `TextgruError`, instead of a traceback: these are neither bugs nor bad input. Files being
+written when it happened are written aside and renamed into place (`atomic_files`), so none is left half-written.
+Standard output failing has its own line (`console.pipe_closed_quietly`); a permission refused is left to the checks
+that know whether a file was read or written."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import errno
 import re
 from collections.abc import Callable, Iterator
 
+from textgru.console import StdoutFailed
 from textgru.errors import TextgruError
 
 NO_ROOM = {
@@ -16,17 +19,21 @@ NO_ROOM = {
     errno.EDQUOT: "the disk quota is used up",
     errno.EFBIG: "a file grew past the file-size limit (ulimit -f)",
 }
-NOT_WRITABLE = {errno.EROFS: "the file system is read-only", errno.EACCES: "permission denied"}
+NOT_WRITABLE = {errno.EROFS: "the file system is read-only"}
 OS_ERROR_IN_TEXT = re.compile(r"\(os error (\d+)\)")  # how the tokenizers library (Rust) reports one
 CHECKPOINT_WRITE = re.compile(r"PytorchStreamWriter|unexpected pos \d+ vs \d+")  # torch.save's write failing
+TORCH_OUT_OF_MEMORY = re.compile(r"DefaultCPUAllocator: can't allocate memory|CUDA out of memory|OutOfMemoryError")
 
 
 def resource_problem(e: BaseException) -> str | None:
-    """One line for `e` (or an error it was raised from) when the machine's resources failed, else None."""
+    """One line for `e` (or an error it was raised `from`) when the machine's resources failed, else None. An error
+    raised while handling one (`__context__`) is not followed: that is a bug's, with its own traceback."""
     seen: set[int] = set()
-    while e is not None and id(e) not in seen:
+    while e is not None and id(e) not in seen and not isinstance(e, StdoutFailed):
         seen.add(id(e))
-        if isinstance(e, MemoryError):
+        if isinstance(e, MemoryError) or (
+            isinstance(e, RuntimeError) and TORCH_OUT_OF_MEMORY.search(f"{type(e).__name__}: {e}")
+        ):
             return "out of memory; free memory, or use less data or a smaller batch_size, and run again"
         code = e.errno if isinstance(e, OSError) else None
         found = OS_ERROR_IN_TEXT.search(str(e)) if code is None else None
@@ -38,7 +45,7 @@ def resource_problem(e: BaseException) -> str | None:
             return f"{NOT_WRITABLE[code]}{where}; choose a folder you can write to"
         if isinstance(e, RuntimeError) and CHECKPOINT_WRITE.search(str(e)):
             return "a checkpoint could not be written whole (a full disk or a file-size limit?); free space, run again"
-        e = e.__cause__ or e.__context__  # type: ignore[assignment]
+        e = e.__cause__  # type: ignore[assignment]
     return None
 
 

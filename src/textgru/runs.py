@@ -73,7 +73,7 @@ def _train(overrides: list[str], config_name: str, run_dir: str | os.PathLike[st
     given = run_dir if run_dir is not None else static_folder(OmegaConf.to_container(cfg.hydra.run)["dir"])
     check_config(cfg, "train", run_dir=given)  # before the run folder is made: a wrong value leaves nothing behind
     folder = Path(run_dir).expanduser() if run_dir is not None else Path(str(cfg.hydra.run.dir))  # a fresh folder
-    folder = Path(os.path.abspath(folder))  # config.yaml and the result name it from anywhere, as the command line's
+    folder = folder.absolute()  # config.yaml and the result name it from anywhere (`..` kept: after a link, as Hydra)
     run = RunFolder(folder)
     run.refuse_if_used("pass another run_dir= so nothing is overwritten", before_start=not launched_externally())
     with open_dict(cfg):
@@ -99,6 +99,11 @@ def sweep(
     """Every combination of the sweep overrides (`["model.hidden_size=64,128", "seed=1,2"]`, the syntax of
     `scripts/train.py -m`), trained one after another in folders `<sweep_dir>/0, 1, ...`; writes `summary.csv`
     and `summary.md` (best `optimized_metric` first) in `sweep_dir`. A run that fails raises at once."""
+    with _only_call():  # before composing: another thread's call may be using Hydra's global state
+        return _sweep(override_list(overrides, "sweep"), config_name, _folder_arg(sweep_dir, "sweep_dir"))
+
+
+def _sweep(overrides: list[str], config_name: str, sweep_dir: str | os.PathLike[str] | None) -> list[TrainResult]:
     from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
@@ -106,7 +111,6 @@ def sweep(
     from textgru.mlflow_store import overrides_as_params
     from textgru.sweep_summary import hydra_sweep_rows, refuse_used_sweep_folder, write_summary
 
-    overrides, sweep_dir = override_list(overrides, "sweep"), _folder_arg(sweep_dir, "sweep_dir")
     try:
         parsed = OverridesParser.create().parse_overrides(overrides)
     except Exception as e:
@@ -115,11 +119,11 @@ def sweep(
     for job in jobs:  # every job's keys, values, metrics and optimizer keys are checked before the first one trains
         _check_job(compose_config(config_name, job))
     first = compose_config(config_name, jobs[0], return_hydra_config=True)
-    folder = Path(os.path.abspath(Path(sweep_dir).expanduser() if sweep_dir else str(first.hydra.sweep.dir)))
+    folder = (Path(sweep_dir).expanduser() if sweep_dir is not None else Path(str(first.hydra.sweep.dir))).absolute()
     refuse_used_sweep_folder(folder, "sweep_dir" if sweep_dir is not None else "hydra.sweep.dir")
     metric, mode = str(first.optimized_metric), str(first.optimized_mode)
     tags = {"textgru.overrides": " ".join(overrides)}
-    with _only_call(), parent_run(first, folder, "sweep", overrides_as_params(overrides), tags) as parent:
+    with parent_run(first, folder, "sweep", overrides_as_params(overrides), tags) as parent:  # logger=mlflow
         results = [train(job, config_name, run_dir=folder / str(i)) for i, job in enumerate(jobs)]
         rows = hydra_sweep_rows(folder)
         write_summary(folder, rows, metric, mode)

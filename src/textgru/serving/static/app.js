@@ -212,6 +212,7 @@ async function generate() {
   const { problem, tokens, seed } = knobs();
   if (problem) {
     showError("generate-error", problem);
+    $("gen-status").textContent = ""; // an earlier generation's "done: ..." is not this one's
     return;
   }
   const body = {
