@@ -731,8 +731,9 @@ def test_serve_accepts_the_exported_folders(tmp_path: Path, exported: dict) -> N
                 assert info[kind]["trained_with_textgru"] == textgru.__version__
                 assert str(runs[task]) in info[kind]["exported_from"]  # the run it was exported from
                 metrics = json.loads((runs[task] / "metrics.json").read_text())
-                numbers = {k: v for k, v in metrics.items() if isinstance(v, (int, float)) and v == v}
-                assert info[kind]["metrics"] == pytest.approx(numbers) and "test/loss" in numbers
+                kept = {k: v for k, v in metrics.items() if isinstance(v, str) or v == v}  # NaN dropped, words kept
+                assert info[kind]["metrics"] == pytest.approx(kept) and "test/loss" in kept
+                assert info[kind]["metrics"]["stopped_by"] == metrics["stopped_by"]  # what ended training, too
             assert info["classifier"]["model"]["class"] == "GRUClassifier"
             assert info["lm"]["model"]["class"] == "GRULanguageModel"
     finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import lightning as L
@@ -120,7 +121,9 @@ def test_checkpoint_round_trip_gives_identical_predictions(tmp_path: Path) -> No
     torch.testing.assert_close(clf.predict_proba(texts), expected, atol=1e-6, rtol=1e-5)
 
 
-def test_eval_script(tiny_run: Path) -> None:
+def test_eval_script(tiny_run: Path, tmp_path: Path) -> None:
+    shared, tiny_run = tiny_run, tmp_path / "tiny"  # a copy: the shared run is read by tests running meanwhile, one
+    shutil.copytree(shared, tiny_run)  # of which checks that nothing in it changes
     r = run_script("eval", f"ckpt_path={tiny_run / 'checkpoints' / 'best.ckpt'}", "split=test")
     assert r.returncode == 0, r.stderr[-3000:]
     assert "precision" in r.stdout and "macro avg" in r.stdout
