@@ -184,7 +184,7 @@ def _caller_state_kept() -> Iterator[None]:
     import torch
 
     states = (torch.get_rng_state(), np.random.get_state(), random.getstate())
-    cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None  # not initialized here: ddp forks
+    cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None  # never initialised here (ddp forks)
     import textgru.training  # noqa: F401  (Lightning's first import sets variables it relies on later, e.g. for forks)
 
     env = dict(os.environ)  # what training sets on top of that (its seed variables) is taken back
