@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ from conftest import data_cfg, tok_cfg
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from textgru.data.lm_datamodule import IGNORE_INDEX, LanguageModelDataModule, StreamWindows, encode_documents, pieces
+from textgru.data.lm_datamodule import IGNORE_INDEX, LanguageModelDataModule, StreamWindows
 from textgru.data.text_corpus import load_text_corpus, split_documents
 from textgru.data.tokenization import train_tokenizer
 from textgru.errors import TextgruError
@@ -193,48 +192,6 @@ def test_corpus_errors(tmp_path: Path, content: str, match: str) -> None:
     dm = LanguageModelDataModule(data_cfg("local_text", path=str(path), bptt=512), CHAR)
     with pytest.raises(TextgruError, match=match):
         dm.setup("fit")
-
-
-KINDS = ("word", "bpe", "byte_bpe", "char")
-PIECE_TEXT = st.lists(st.sampled_from([*"ab c\n\t.,'é😀-", "ab", "  ", " \n "]), max_size=60).map("".join)
-
-
-@pytest.fixture(scope="module")
-def trained() -> dict:
-    corpus = ["the cat sat on the mat, didn't it?  a b c\n", "naïve café 😀 ab, abab... c\t d\n"] * 20
-    return {kind: train_tokenizer(corpus, tok_cfg(kind, vocab_size=120, min_frequency=1)) for kind in KINDS}
-
-
-@settings(max_examples=150, deadline=None)
-@given(texts=st.lists(PIECE_TEXT, min_size=1, max_size=4), size=st.integers(1, 12))
-def test_documents_tokenized_in_pieces_give_the_whole_documents_tokens(trained: dict, texts: list, size: int) -> None:
-    """A review: a 50 MB one-line corpus took 21 GB (a whole document's `Encoding` at once); documents are now
-    tokenized in pieces cut before a space that a non-whitespace follows, which every tokenizer kind here splits at
-    too: the ids equal the whole documents' for each kind."""
-    import textgru.data.lm_datamodule as lm_data
-
-    hard = False  # a cut where no space with a non-whitespace after it came within 2 x size: exact for char only
-    for text in texts:
-        cut, start = pieces(text, size), 0
-        assert "".join(cut) == text and all(len(p) <= 2 * size for p in cut[:-1])
-        for piece in cut[:-1]:
-            end = start + len(piece)
-            if re.match(r" \S", text[end : end + 2]) is None:  # only where the window held no place to cut at
-                assert re.search(r" \S", text[start + size : start + 2 * size + 1]) is None, (text, cut)
-                assert end == start + size, (text, cut)  # and then where it falls
-                hard = True
-            start = end
-    for kind, tok in trained.items():
-        if hard and kind != "char":
-            continue
-        whole = [tok.encode(t).ids for t in texts]
-        old = lm_data.PIECE_CHARS, lm_data.GROUP_CHARS
-        lm_data.PIECE_CHARS, lm_data.GROUP_CHARS = size, 3 * size  # many pieces, groups of several
-        try:
-            got = encode_documents(tok, texts)
-        finally:
-            lm_data.PIECE_CHARS, lm_data.GROUP_CHARS = old
-        assert [g.tolist() for g in got] == whole, kind
 
 
 def test_a_one_line_corpus_prompts_its_samples_with_the_start_of_the_line(tmp_path: Path) -> None:

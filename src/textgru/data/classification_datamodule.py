@@ -16,6 +16,7 @@ from torch.utils.data import DataLoader, Dataset
 from textgru.config_keys import require_keys
 from textgru.data.batching import bucketed_loader
 from textgru.data.labelled import load_classification_data
+from textgru.data.long_texts import encode_cut
 from textgru.data.subset import limit_training_examples
 from textgru.data.token_counts import report_token_counts
 from textgru.data.tokenization import pad_id, train_tokenizer
@@ -30,9 +31,9 @@ def tokenize_dataset(ds: HFDataset, tokenizer: Tokenizer, max_length: int) -> HF
     unk = tokenizer.token_to_id("[UNK]")
 
     def encode(batch: dict) -> dict:
-        full = [e.ids for e in tokenizer.encode_batch(batch["text"])]
-        ids = [x[:max_length] or [unk] for x in full]
-        return {"input_ids": ids, "length": [len(x) for x in ids], "uncut_length": [len(x) for x in full]}
+        cut, uncut = encode_cut(tokenizer, batch["text"], max_length)  # a long text in pieces (`long_texts`)
+        ids = [x or [unk] for x in cut]
+        return {"input_ids": ids, "length": [len(x) for x in ids], "uncut_length": uncut}
 
     fingerprint = None
     if ds._fingerprint:  # cached on disk where the dataset is file-backed: the second run skips the work

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import logging
 import math
-import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import lightning as L
@@ -18,6 +17,7 @@ from torch.utils.data import Dataset as TorchDataset
 
 from textgru.config_keys import require_keys
 from textgru.data.batching import rank_share, replicas_and_rank
+from textgru.data.long_texts import encode_documents, pieces
 from textgru.data.resumable_loader import ResumableDataLoader
 from textgru.data.text_corpus import load_text_corpus
 from textgru.data.tokenization import PAD, train_tokenizer
@@ -25,9 +25,6 @@ from textgru.errors import TextgruError
 
 log = logging.getLogger(__name__)
 IGNORE_INDEX = -100  # targets past the end of the stream: scored by nobody
-PIECE_CHARS = 1 << 16  # a longer document is tokenized in pieces (`pieces`), which give the same tokens
-GROUP_CHARS = 1 << 20  # characters tokenized at once
-CUT = re.compile(r" (?=\S)")  # where a long document may be cut: before a space that a non-whitespace follows
 
 
 class StreamWindows(TorchDataset):
@@ -73,38 +70,6 @@ class StreamWindows(TorchDataset):
 def with_newline(texts: Iterable[str]) -> list[str]:
     """Documents as they enter the stream: each ends in a newline, the separator between documents."""
     return [t if t.endswith("\n") else t + "\n" for t in texts]
-
-
-def pieces(text: str, size: int | None = None) -> list[str]:
-    """`text` cut into pieces of about `size` (default PIECE_CHARS) characters, each cut just before a space that a
-    non-whitespace character follows: every pre-tokenizer here (word, bpe, byte_bpe, char) splits there too, so the
-    pieces' tokens are the whole text's (tests/test_lm_data.py). Without such a place within `size` more characters,
-    a cut is made where it falls (exact for char; a word tokenizer's 64k-character word is one unknown either way)."""
-    out, start, size = [], 0, size or PIECE_CHARS
-    while len(text) - start > size:
-        found = CUT.search(text, start + size, start + 2 * size + 1)  # + 1: the look-ahead sees the next character
-        cut = found.start() if found else start + size
-        out.append(text[start:cut])
-        start = cut
-    return [*out, text[start:]]
-
-
-def encode_documents(tokenizer: Any, texts: Sequence[str]) -> list[np.ndarray]:
-    """Each text's token ids (int32), tokenized in `pieces`, a group of about GROUP_CHARS characters at a time: a
-    whole document's `Encoding` costs hundreds of bytes a character (a 5 MB one-line corpus took 2.6 GB)."""
-    ids: list[list[np.ndarray]] = [[] for _ in texts]
-    work = [(i, p) for i, text in enumerate(texts) for p in pieces(text)]
-    start = 0
-    while start < len(work):
-        end, chars = start, 0
-        while end < len(work) and (end == start or chars + len(work[end][1]) <= GROUP_CHARS):
-            chars += len(work[end][1])
-            end += 1
-        group = work[start:end]
-        for (i, _), e in zip(group, tokenizer.encode_batch([p for _, p in group]), strict=True):
-            ids[i].append(np.asarray(e.ids, dtype=np.int32))
-        start = end
-    return [np.concatenate(parts) if parts else np.empty(0, dtype=np.int32) for parts in ids]
 
 
 def piece_by_piece(texts: Iterable[str]) -> Iterator[str]:
