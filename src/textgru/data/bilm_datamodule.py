@@ -20,6 +20,8 @@ from torch.utils.data import DataLoader, Dataset
 
 from textgru.config_keys import require_keys
 from textgru.data.batching import bucketed_loader
+from textgru.data.columns import column_values
+from textgru.data.long_texts import encode_documents
 from textgru.data.tokenization import pad_id, train_tokenizer
 from textgru.errors import TextgruError
 
@@ -83,11 +85,11 @@ class BiLMDataModule(L.LightningDataModule):
         if self.max_length < 2:
             raise TextgruError(f"data.max_length={self.max_length}: task=bilm needs at least 2 (a token to predict)")
         texts = load_texts(self.data_cfg)
-        self.tokenizer = train_tokenizer(texts["train"]["text"], self.tokenizer_cfg)  # the training split only
+        self.tokenizer = train_tokenizer(column_values(texts["train"], "text"), self.tokenizer_cfg)  # training only
         for split in SPLITS:
-            encoded = self.tokenizer.encode_batch(texts[split]["text"])
+            encoded = encode_documents(self.tokenizer, column_values(texts[split], "text"))  # a long text in pieces
             # a piece of one token has nothing to predict in either direction
-            self.sequences[split] = [p for e in encoded for p in cut(e.ids, self.max_length) if len(p) >= 2]
+            self.sequences[split] = [p for e in encoded for p in cut(e.tolist(), self.max_length) if len(p) >= 2]
         sizes = {s: (len(v), sum(map(len, v))) for s, v in self.sequences.items()}
         log.info("biLM sequences (texts, tokens): %s; vocabulary %d", sizes, self.tokenizer.get_vocab_size())
         for split in SPLITS:

@@ -15,6 +15,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from textgru.config_keys import require_keys
 from textgru.data.batching import bucketed_loader
+from textgru.data.columns import column_values
 from textgru.data.labelled import load_classification_data
 from textgru.data.long_texts import encode_cut
 from textgru.data.subset import limit_training_examples
@@ -94,7 +95,7 @@ class ClassificationDataModule(L.LightningDataModule):
         if self.raw is None:
             self.raw = load_classification_data(self.data_cfg)
         if self.tokenizer is None:
-            self.tokenizer = train_tokenizer(self.raw["train"]["text"], self.tokenizer_cfg)
+            self.tokenizer = train_tokenizer(column_values(self.raw["train"], "text"), self.tokenizer_cfg)
             log.info(
                 "trained a %s tokenizer with %d tokens", self.tokenizer_cfg.get("kind"), self.tokenizer.get_vocab_size()
             )
@@ -104,7 +105,7 @@ class ClassificationDataModule(L.LightningDataModule):
         self.splits = {s: tokenize_dataset(ds, self.tokenizer, self.max_length) for s, ds in self.raw.items()}
         report_token_counts(
             self.raw["train"][:5000]["text"],  # a sample is enough to tell the script
-            self.splits["train"]["uncut_length"],
+            column_values(self.splits["train"], "uncut_length"),
             self.max_length,
             self.tokenizer_cfg.get("kind"),
         )
@@ -123,7 +124,7 @@ class ClassificationDataModule(L.LightningDataModule):
 
     def label_counts(self) -> list[int]:
         counts = [0] * len(self.label_names)
-        for y in self.raw["train"]["label"]:
+        for y in column_values(self.raw["train"], "label"):
             counts[y] += 1
         return counts
 

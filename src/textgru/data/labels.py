@@ -8,12 +8,12 @@ from collections.abc import Callable, Mapping, Sequence
 
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Json, Value
 
+from textgru.data.columns import column_values
 from textgru.data.repeated_texts import drop_repeats, warn_shared_texts
+from textgru.data.splitting import SPLITS, carve_missing_splits
 from textgru.errors import TextgruError
 
 log = logging.getLogger(__name__)
-
-SPLITS = ("train", "validation", "test")
 
 
 def _missing(value: object) -> bool:
@@ -32,7 +32,7 @@ def _scalars_as_strings(ds: Dataset, column: str, labels: bool) -> Dataset:
     one class each, not four); lists or objects stay as they are (refused next, by the caller)."""
     if not isinstance(ds.features[column], Json):
         return ds
-    values = ds[column]
+    values = column_values(ds, column)
     if not all(v is None or isinstance(v, (str, int, float, bool)) for v in values):
         return ds
     features = ds.features.copy()
@@ -136,11 +136,11 @@ def standardize(
     carved = [split for split in ("validation", "test") if split not in dd]
     if carved:
         dd["train"] = drop_repeats(dd["train"], name)
-    dd = _carve_missing_splits(dd, name, seed, val_fraction, test_fraction, stratify=bool(label_column))
+    dd = carve_missing_splits(dd, name, seed, val_fraction, test_fraction, stratify=bool(label_column))
     if len(carved) < 2:
         warn_shared_texts(dd, name)
     if label_column:
-        unseen = set(range(len(dd["train"].features["label"].names))) - set(dd["train"]["label"])
+        unseen = set(range(len(dd["train"].features["label"].names))) - set(column_values(dd["train"], "label"))
         if unseen:
             all_names = dd["train"].features["label"].names
             names = [all_names[i] for i in sorted(unseen)]
@@ -162,7 +162,7 @@ def _encode_labels(dd: DatasetDict, name: str | Mapping[str, str], label_names: 
     if isinstance(feature, ClassLabel) and label_names is None:
         names = list(feature.names)
     else:
-        raw = [label_key(v) for v in dd["train"]["label"]]
+        raw = [label_key(v) for v in column_values(dd["train"], "label")]
         if label_names is not None:
             names = list(label_names)
         else:
@@ -194,7 +194,7 @@ def _encode_labels(dd: DatasetDict, name: str | Mapping[str, str], label_names: 
 
     folded = {}  # " Pos", "POS" -> "pos", found before mapping (a cached map would not run `encode`)
     for ds in dd.values():
-        for v in set(ds["label"]):
+        for v in set(column_values(ds, "label")):
             if isinstance(v, str) and index(v) >= 0 and v != names[index(v)]:
                 folded[v] = names[index(v)]
 
@@ -205,7 +205,9 @@ def _encode_labels(dd: DatasetDict, name: str | Mapping[str, str], label_names: 
         ds = ds.map(encode, batched=True, features=Features({"text": Value("string"), "label": Value("int64")}))
         unseen = ds.filter(lambda b: [x < 0 for x in b["label"]], batched=True)
         if len(unseen):
-            bad = sorted({label_key(v) for v in dd[split]["label"]} - set(by_key) - set(map(label_key, folded)))
+            bad = sorted(
+                {label_key(v) for v in column_values(dd[split], "label")} - set(by_key) - set(map(label_key, folded))
+            )
             raise TextgruError(
                 f"{source_of(name, split)}: label(s) {bad[:5]} in the {split} split never occur in training (labels: {names}); "
                 "fix the file or drop those rows."
@@ -218,29 +220,3 @@ def _encode_labels(dd: DatasetDict, name: str | Mapping[str, str], label_names: 
             f"{source_of(name)}: only one label ({names}) in training data; a classifier needs two or more."
         )
     return DatasetDict(out)
-
-
-def _carve_missing_splits(
-    dd: DatasetDict, name: str, seed: int, val_fraction: float, test_fraction: float, stratify: bool
-) -> DatasetDict:
-    out = dict(dd)
-    strat = "label" if stratify else None
-    if "test" not in out:
-        parts = _split(out["train"], test_fraction, seed, strat, name)
-        out["train"], out["test"] = parts["train"], parts["test"]
-        if "validation" not in out:  # val_fraction is of the whole, so rescale for what is left
-            val_fraction = val_fraction / (1.0 - test_fraction)
-    if "validation" not in out:
-        parts = _split(out["train"], val_fraction, seed + 1, strat, name)
-        out["train"], out["validation"] = parts["train"], parts["test"]
-    return DatasetDict({s: out[s] for s in SPLITS})
-
-
-def _split(ds, fraction: float, seed: int, strat: str | None, name: str) -> DatasetDict:
-    if len(ds) < 3:
-        raise TextgruError(f"{name}: {len(ds)} example(s) are too few to split into train/validation/test.")
-    try:
-        return ds.train_test_split(test_size=fraction, seed=seed, stratify_by_column=strat)
-    except ValueError:  # a class too small to stratify: fall back to a plain shuffled split
-        log.warning("%s: a class is too small for a stratified split; splitting without stratification", name)
-        return ds.train_test_split(test_size=fraction, seed=seed)

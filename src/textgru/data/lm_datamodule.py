@@ -17,6 +17,7 @@ from torch.utils.data import Dataset as TorchDataset
 
 from textgru.config_keys import require_keys
 from textgru.data.batching import rank_share, replicas_and_rank
+from textgru.data.columns import column_values
 from textgru.data.long_texts import encode_documents, pieces
 from textgru.data.resumable_loader import ResumableDataLoader
 from textgru.data.text_corpus import load_text_corpus
@@ -111,7 +112,7 @@ class LanguageModelDataModule(L.LightningDataModule):
             raise TextgruError("data.bptt, data.batch_size and data.eval_batch_size must be at least 1")
         self.corpus = corpus = load_text_corpus(self.data_cfg)
         # trained on the texts as they enter the stream, so the separator is a token too
-        self.tokenizer = train_tokenizer(piece_by_piece(corpus["train"]["text"]), self.tokenizer_cfg)
+        self.tokenizer = train_tokenizer(piece_by_piece(column_values(corpus["train"], "text")), self.tokenizer_cfg)
         self.streams = {split: encode_stream(ds, self.tokenizer) for split, ds in corpus.items()}
         sizes = {s: len(v) for s, v in self.streams.items()}
         log.info("token streams: %s; vocabulary %d", sizes, self.tokenizer.get_vocab_size())

@@ -8,17 +8,19 @@ import logging
 
 from datasets import Dataset, DatasetDict
 
+from textgru.data.columns import column_values
+
 log = logging.getLogger(__name__)
 
 
 def drop_repeats(ds: Dataset, name: str) -> Dataset:
     """`ds` without rows whose text (stripped) and label came before; a text with several labels keeps one row per
     label (said in a warning: they cannot all be right)."""
-    labels = ds["label"] if "label" in ds.column_names else [None] * len(ds)
+    labels = column_values(ds, "label") if "label" in ds.column_names else [None] * len(ds)
     seen: set[tuple[str, object]] = set()
     labels_of: dict[str, int] = {}
     keep = []
-    for i, (text, label) in enumerate(zip(ds["text"], labels, strict=True)):
+    for i, (text, label) in enumerate(zip(column_values(ds, "text"), labels, strict=True)):
         key = (text.strip(), label)
         if key in seen:
             continue
@@ -42,9 +44,9 @@ def drop_repeats(ds: Dataset, name: str) -> Dataset:
 
 def warn_shared_texts(dd: DatasetDict, name: str) -> None:
     """A warning for each split that shares texts with the training split (files the user split themselves)."""
-    trained = {t.strip() for t in dd["train"]["text"]}
+    trained = {t.strip() for t in column_values(dd["train"], "text")}
     for split in ("validation", "test"):
-        shared = sum(1 for t in dd[split]["text"] if t.strip() in trained)
+        shared = sum(1 for t in column_values(dd[split], "text") if t.strip() in trained)
         if shared:
             log.warning(
                 "%s: %d of the %s split's %d texts are also in the training split: its scores are optimistic",

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 from datasets import Dataset
 
+from textgru.data.columns import column_values
 from textgru.errors import TextgruError
 
 log = logging.getLogger(__name__)
@@ -56,8 +57,10 @@ def limit_training_examples(train: Dataset, train_size: int | None, train_fracti
         raise TextgruError(f"data.train_size={size} but the training split has only {n} examples; use at most {n}")
     if size == n:
         return train
-    picked = train.select(stratified_indices(train["label"], size, seed))
-    kept, classes = len(set(picked["label"])), len(set(train["label"]))
+    labels = column_values(train, "label")
+    chosen = stratified_indices(labels, size, seed)
+    kept, classes = len({labels[i] for i in chosen}), len(set(labels))
+    picked = train.select(chosen)
     asked = f"data.train_size={size}" if train_size is not None else f"data.train_fraction={train_fraction} ({size})"
     if kept < 2:  # as the full data's one-label check says
         raise TextgruError(

@@ -12,6 +12,7 @@ from typing import Any
 from datasets import Dataset, DatasetDict
 
 from textgru.config_keys import require_keys
+from textgru.data.columns import column_values
 from textgru.data.decoding import decode_bytes
 from textgru.data.local import FORMATS, expand_paths, load_tables
 from textgru.errors import TextgruError
@@ -59,7 +60,7 @@ def load_text_corpus(cfg: Mapping[str, Any]) -> DatasetDict:
             raise TextgruError(
                 f"{name}: no column {column!r} in split {split!r}; columns are {ds.column_names}; set data.text_column="
             )
-    docs = {s: [str(t) for t in raw[s][column] if t is not None and str(t).strip()] for s in raw}
+    docs = {s: [str(t) for t in column_values(raw[s], column) if t is not None and str(t).strip()] for s in raw}
     for split, kept in docs.items():
         if len(kept) < raw[split].num_rows:  # a table's null or blank rows, an empty text file: nothing to learn from
             report = log.warning if source == "local_text" else log.info

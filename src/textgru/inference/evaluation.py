@@ -19,6 +19,7 @@ from torchmetrics.classification import (
     MulticlassRecall,
 )
 
+from textgru.data.columns import column_values
 from textgru.data.labelled import datasets_quiet, load_classification_data
 from textgru.data.labels import label_key
 from textgru.errors import TextgruError
@@ -100,7 +101,7 @@ def labelled_texts(
             return _given_rows(rows, text_column, label_column) + ("all",)
         ds, split = _labelled_split(data, split, trained_on, text_column, label_column)
         names = ds.features["label"].names
-        return list(ds["text"]), [names[y] for y in ds["label"]], split
+        return column_values(ds, "text"), [names[y] for y in column_values(ds, "label")], split
 
 
 def _from_pandas(frame: pd.DataFrame, text_column: str, label_column: str) -> Dataset:
@@ -142,7 +143,7 @@ def _given_rows(ds: Dataset, text_column: str, label_column: str) -> tuple[list[
         )
     feature = ds.features[label_column]
     texts, labels = [], []
-    for text, label in zip(ds[text_column], ds[label_column], strict=True):
+    for text, label in zip(column_values(ds, text_column), column_values(ds, label_column), strict=True):
         if isinstance(text, str) and text.strip() and label is not None and str(label).strip():
             texts.append(text)
             labels.append(feature.int2str(label) if isinstance(feature, ClassLabel) else label_key(label))

@@ -1,0 +1,62 @@
+"""Validation and test carved from training rows (`textgru.data.splitting`): `datasets`' stratified split exactly,
+without reading the label column row by row; the fallback says why it could not stratify."""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+
+import pytest
+from datasets import ClassLabel, Dataset, Features, Value
+
+from textgru.data.columns import column_values
+from textgru.data.splitting import _split
+
+
+def labelled(counts: list[int], seed: int = 0, mapped: bool = True) -> Dataset:
+    """Rows `t<i>` with labels drawn to `counts` per class, shuffled, behind an indices mapping (as after dropping
+    repeated rows)."""
+    labels = [c for c, n in enumerate(counts) for _ in range(n)]
+    random.Random(seed).shuffle(labels)
+    features = Features({"text": Value("string"), "label": ClassLabel(num_classes=len(counts))})
+    ds = Dataset.from_dict({"text": [f"t{i}" for i in range(len(labels))], "label": labels}, features=features)
+    return ds.select([i for i in range(len(ds)) if i % 7 != 3]) if mapped else ds  # an indices mapping
+
+
+@pytest.mark.parametrize("counts", [[300, 120, 40], [50, 50, 50, 9, 5]])
+@pytest.mark.parametrize("fraction", [0.1, 0.15, 1 / 3])
+@pytest.mark.parametrize("seed", [0, 43])
+def test_stratified_split_is_datasets_own(counts: list[int], fraction: float, seed: int) -> None:
+    """The same rows in the same order as `train_test_split(stratify_by_column="label")`: a run's splits (and the
+    main job's test score) do not move with the faster reading."""
+    ds = labelled(counts, seed)
+    ours = _split(ds, fraction, seed, True, "data.csv")
+    theirs = ds.train_test_split(test_size=fraction, seed=seed, stratify_by_column="label")
+    for part in ("train", "test"):
+        assert column_values(ours[part], "text") == column_values(theirs[part], "text")
+
+
+@pytest.mark.parametrize(
+    ("counts", "fraction", "reason"),
+    [
+        ([40, 1, 40], 0.2, "a class has a single example"),
+        ([3] * 10, 0.1, r"the held-out part \(3 rows\) is smaller than the 10 classes"),
+        ([3] * 10, 0.9, r"the remaining training part \(3 rows\) is smaller than the 10 classes"),
+    ],
+)
+def test_a_split_that_cannot_be_stratified_says_why(counts, fraction, reason, caplog) -> None:
+    """A review: a test split smaller than the number of classes was said to be 'a class too small'."""
+    ds = labelled(counts, mapped=False)
+    with caplog.at_level(logging.WARNING):
+        parts = _split(ds, fraction, 0, True, "data.csv")
+    assert len(parts["train"]) + len(parts["test"]) == len(ds)
+    assert caplog.records and caplog.records[-1].getMessage().startswith("data.csv: ")
+    assert re.search(reason, caplog.text), caplog.text
+
+
+def test_column_values_are_the_rows_values() -> None:
+    """Whole columns read at once, in row order, as Python objects, whatever the dataset's format."""
+    ds = labelled([5, 6]).with_format("numpy")
+    assert column_values(ds, "label") == [int(x) for x in ds.with_format(None)["label"]]
+    assert column_values(ds, "text") == [row["text"] for row in ds.with_format(None)]
