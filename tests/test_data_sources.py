@@ -115,6 +115,14 @@ def test_labels_with_stray_whitespace_and_case_are_merged(tmp_path: Path) -> Non
     assert sum(len(v) for v in dd.values()) == 62
 
 
+def test_a_label_in_two_unicode_forms_is_one_class(tmp_path: Path) -> None:
+    """A review: "café" typed composed (NFC) and decomposed (NFD, as macOS file names give it) were two classes."""
+    rows = [(f"text {i}", ["caf\u00e9", "cafe\u0301", "tea"][i % 3]) for i in range(60)]
+    dd = load_classification_data(_local(write_csv(tmp_path / "d.csv", rows)))
+    assert dd["train"].features["label"].names == ["caf\u00e9", "tea"]
+    assert sum(len(v) for v in dd.values()) == 60
+
+
 def test_non_utf8_csv_is_read_with_replacement(tmp_path: Path) -> None:
     p = tmp_path / "d.csv"
     write_csv(p, make_rows(60))

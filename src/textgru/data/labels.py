@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import unicodedata
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 
@@ -51,11 +52,12 @@ def _scalars_as_strings(ds: Dataset, column: str, labels: bool) -> Dataset:
 
 
 def label_key(value: object) -> str:
-    """A label as the stripped string it is compared as: an integral float is its integer (pandas reads a 0/1 column
-    with a gap as 0.0/1.0); `" Pos"` and `"pos"` differ only by case, which `standardize` handles."""
+    """A label as the stripped string it is compared as, in Unicode's composed form (NFC: "café" typed either way is
+    one label): an integral float is its integer (pandas reads a 0/1 column with a gap as 0.0/1.0); `" Pos"` and
+    `"pos"` differ only by case, which `standardize` handles."""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return str(value).strip()
+    return unicodedata.normalize("NFC", str(value).strip())
 
 
 def standardize(
