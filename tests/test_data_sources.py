@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections import Counter
 from pathlib import Path
@@ -121,6 +122,24 @@ def test_a_label_in_two_unicode_forms_is_one_class(tmp_path: Path) -> None:
     dd = load_classification_data(_local(write_csv(tmp_path / "d.csv", rows)))
     assert dd["train"].features["label"].names == ["caf\u00e9", "tea"]
     assert sum(len(v) for v in dd.values()) == 60
+    # and case is merged by lower case, not case folding, which made "SS" and "ß" one label
+    rows = [(f"text {i}", ["SS", "\u00df", "ss "][i % 3]) for i in range(60)]
+    dd = load_classification_data(_local(write_csv(tmp_path / "e.csv", rows)))
+    names = dd["train"].features["label"].names
+    assert len(names) == 2 and "\u00df" in names and {n.lower() for n in names} == {"ss", "\u00df"}
+
+
+def test_csv_values_are_read_as_written(tmp_path: Path, caplog) -> None:
+    """A review: a label column of numbers only read "01" as 1 (six classes became three, silently), and a text
+    "007" became "7". Every CSV column is text as written ("1.0" is still "1", as pandas writes 1 in a column with
+    a gap); labels that are one number written differently stay separate classes, with a warning naming them."""
+    rows = [(["007", "1.50", "hi"][i % 3] + " x" * (i % 5), ["1", "01", "2", "1.0"][i % 4]) for i in range(120)]
+    with caplog.at_level(logging.WARNING):
+        dd = load_classification_data(_local(write_csv(tmp_path / "d.csv", rows)))
+    assert dd["train"].features["label"].names == ["01", "1", "2"]
+    texts = {t for s in dd.values() for t in s["text"]}
+    assert {"007", "1.50"} <= texts
+    assert "labels 01/1 are each one number written differently" in caplog.text
 
 
 def test_non_utf8_csv_is_read_with_replacement(tmp_path: Path) -> None:

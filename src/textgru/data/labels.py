@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -51,13 +52,17 @@ def _scalars_as_strings(ds: Dataset, column: str, labels: bool) -> Dataset:
     )
 
 
+INTEGRAL_DECIMAL = re.compile(r"-?\d+\.0+")
+
+
 def label_key(value: object) -> str:
     """A label as the stripped string it is compared as, in Unicode's composed form (NFC: "café" typed either way is
     one label): an integral float is its integer (pandas reads a 0/1 column with a gap as 0.0/1.0); `" Pos"` and
     `"pos"` differ only by case, which `standardize` handles."""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return unicodedata.normalize("NFC", str(value).strip())
+    text = unicodedata.normalize("NFC", str(value).strip())
+    return text.split(".")[0] if INTEGRAL_DECIMAL.fullmatch(text) else text  # "1.0" as pandas writes 1 with a gap
 
 
 def standardize(
@@ -170,18 +175,19 @@ def _encode_labels(dd: DatasetDict, name: str | Mapping[str, str], label_names: 
         else:
             canonical: dict[str, str] = {}  # case-folded label -> its most common spelling
             for k, _ in Counter(raw).most_common():
-                canonical.setdefault(k.casefold(), k)
+                canonical.setdefault(k.lower(), k)
             uniq = set(canonical.values())
             if all(u.lstrip("-").isdigit() for u in uniq):
-                names = sorted(uniq, key=int)
+                names = sorted(uniq, key=lambda u: (int(u), u))  # "01" and "1": in one order every run
             else:
                 names = sorted(uniq)
+    _warn_one_number_written_differently(names, name)
     by_key = {label_key(n): i for i, n in enumerate(names)}
-    by_fold = {k.casefold(): i for k, i in by_key.items()}
+    by_fold = {k.lower(): i for k, i in by_key.items()}
 
     def index(v: object) -> int:
         k = label_key(v)
-        return by_key.get(k, by_fold.get(k.casefold(), -1))
+        return by_key.get(k, by_fold.get(k.lower(), -1))
 
     def encoder(own: object) -> Callable[[dict], dict]:
         """A split's labels as indices into `names`: a split that stores its own label names (Parquet written by
@@ -222,3 +228,22 @@ def _encode_labels(dd: DatasetDict, name: str | Mapping[str, str], label_names: 
             f"{source_of(name)}: only one label ({names}) in training data; a classifier needs two or more."
         )
     return DatasetDict(out)
+
+
+def _warn_one_number_written_differently(names: Sequence[str], name: str | Mapping[str, str]) -> None:
+    """Labels are kept as written ("01" and "1" are two classes: codes, not numbers); a warning where they look like
+    one number written differently ("1", "01", "1.0"), which is more often a mistake."""
+    by_number: dict[float, list[str]] = {}
+    for n in names:
+        try:
+            by_number.setdefault(float(n), []).append(n)
+        except ValueError:
+            continue
+    alike = [spellings for spellings in by_number.values() if len(spellings) > 1]
+    if alike:
+        log.warning(
+            "%s: labels %s are each one number written differently and are separate classes; write them alike in "
+            "the file to merge them",
+            source_of(name),
+            " ".join("/".join(a) for a in alike[:5]),
+        )

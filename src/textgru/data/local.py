@@ -9,7 +9,7 @@ import json
 import logging
 from pathlib import Path
 
-from datasets import Dataset, DatasetDict, load_dataset
+from datasets import Dataset, DatasetDict, Features, Value, load_dataset
 
 from textgru.data.decoding import BYTE_ORDER_MARKS, count_undecodable, decode_bytes, log_undecodable
 from textgru.errors import TextgruError
@@ -166,6 +166,20 @@ def load_local(
     return load_tables(data_files)
 
 
+def _as_written(files: list[str], kwargs: dict) -> dict:
+    """`features` reading every column of CSV/TSV `files` as text, as written (a label "01" is not the label "1", a
+    text "007" not 7: pandas guesses numbers otherwise), where the files share one header of distinct names."""
+    headers = set()
+    for f in files:
+        with open(f, encoding="utf-8-sig", errors="replace", newline="") as handle:
+            quoting = kwargs.get("quoting", csv.QUOTE_MINIMAL)
+            headers.add(tuple(next(csv.reader(handle, delimiter=kwargs.get("sep", ","), quoting=quoting), ())))
+    header = headers.pop() if len(headers) == 1 else ()
+    if not header or len(set(header)) < len(header) or not all(header):
+        return {}  # pandas names them (a.1, Unnamed: 0), or the files differ: as before
+    return {"features": Features({name: Value("string") for name in header})}
+
+
 def _columns(fmt: str, path: str, kwargs: dict) -> list[str] | None:
     """The column names of one data file read alone; None if it cannot be read alone either."""
     try:
@@ -192,6 +206,8 @@ def load_tables(data_files: dict[str, list[str]]) -> DatasetDict:
             for block in iter(lambda handle=handle: handle.read(1 << 20), b""):
                 digest.update(block)
     kwargs = {**kwargs, "name": f"content-{digest.hexdigest()[:20]}"}
+    if fmt == "csv":
+        kwargs.update(_as_written([f for fs in data_files.values() for f in fs], kwargs))
     # the readers log the parse error we raise below as one line of our own
     reader_logs = [logging.getLogger(f"datasets.packaged_modules.{m}.{m}") for m in ("csv", "json")]
     levels = [lg.level for lg in reader_logs]

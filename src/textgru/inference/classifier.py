@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import os
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -187,9 +188,9 @@ class Classifier(LoadedModel):
         report = report_path(output_dir, split, overwrite)
 
         def key(name: str) -> str:  # " NEG" is the model's "neg", unless the model itself tells "Pos" from "pos"
-            return name if exact else name.strip().casefold()
+            return name if exact else unicodedata.normalize("NFC", name.strip()).lower()
 
-        exact = len({n.strip().casefold() for n in self.label_names}) < len(self.label_names)
+        exact = len({unicodedata.normalize("NFC", n.strip()).lower() for n in self.label_names}) < len(self.label_names)
         known = {key(n): i for i, n in enumerate(self.label_names)}
         unknown = sorted({n for n in names if key(n) not in known})
         if unknown:
