@@ -8,6 +8,7 @@ import json
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -123,6 +124,13 @@ def test_optuna_search_stores_resumes_and_writes_the_best_experiment(tmp_path: P
     assert r.returncode == 2 and r.stderr.strip().splitlines()[-1].startswith(
         "error: hparams_search: model.hidden_size is searched differently now than in the study stored in"
     ), r.stderr[-2000:]
+    # nor other fixed settings (a review: a study run again with other settings mixed them, silently, and its
+    # best_experiment.yaml named this call's settings for a best trial trained with the first call's)
+    r = run_script("tune", *common, "model.embedding_dim=8", "n_trials=1", timeout=400)
+    assert r.returncode == 2 and r.stderr.strip().splitlines()[-1].startswith(
+        f"error: the study in {study_dir} was run with other settings (this call adds model.embedding_dim=8 and "
+        "leaves out nothing): "
+    ), r.stderr[-2000:]
     study = optuna.load_study(study_name="sentiment", storage=f"sqlite:///{study_dir / 'study.db'}")
     assert [t.state.name for t in study.trials] == ["COMPLETE"] * 3
 
@@ -171,6 +179,21 @@ def test_a_search_refuses_a_folder_it_would_overwrite_a_study_it_cannot_read_and
     with pytest.raises(TextgruError, match="holds the study 'sentiment', and a folder holds one study"):
         search(stored, "hparams_search.study_name=other")
     assert optuna.get_all_study_names(f"sqlite:///{stored / 'study.db'}") == ["sentiment"]
+    # a review: another program's SQLite file as study.db (an MLflow store) had Optuna's tables written into it
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    with sqlite3.connect(foreign / "study.db") as db:
+        db.execute("CREATE TABLE experiments (id INTEGER)")
+    before = (foreign / "study.db").read_bytes()
+    with pytest.raises(TextgruError, match=r"study.db is another program's SQLite database \(tables experiments"):
+        search(foreign)
+    assert (foreign / "study.db").read_bytes() == before
+    # and an empty study.db beside trial folders started a new study over them (its summary overwritten)
+    emptied = tmp_path / "emptied"
+    (emptied / "trial_000").mkdir(parents=True)
+    (emptied / "study.db").touch()
+    with pytest.raises(TextgruError, match=r"emptied holds trial_000 but no study.db \(or an empty one\)"):
+        search(emptied)
     # an MLflow server that does not answer: one line before study.db is made (it was left behind)
     quiet = ["logger=mlflow", "logger.mlflow.tracking_uri=http://127.0.0.1:9"]
     with pytest.raises(TextgruError, match="no tracking server answers there"):
@@ -189,6 +212,16 @@ def test_a_search_whose_trials_failed_exits_with_2(tmp_path: Path, small_csv: Pa
         "error: 1 trial(s) of the search failed: 0 (see above)"
     ), r.stderr[-2000:]
     assert (tmp_path / "study" / "summary.csv").is_file()  # the summary is written first
+    # an error textgru does not foresee (a bug) keeps its type and traceback, as in a -m sweep (a review: only
+    # "trial 1 failed: 'no such key'" for a KeyError, in tune.log too)
+    (tmp_path / "bug.py").write_text(BUG)
+    r = run_script(
+        "tune", "hparams_search=sentiment", *_data(small_csv), *TINY, "trainer.fast_dev_run=true", *SPACE, "n_trials=1",
+        "+callbacks.bug._target_=bug.Bug", "+callbacks.bug.fail=true", f"hydra.run.dir={tmp_path / 'bug'}",
+        env={"PYTHONPATH": str(tmp_path)}, timeout=400,
+    )  # fmt: skip
+    assert r.returncode == 2 and "trial 0 failed: RuntimeError: a bug in a callback" in r.stderr, r.stderr[-2000:]
+    assert "Traceback (most recent call last)" in (tmp_path / "bug" / "tune.log").read_text()
 
 
 @pytest.mark.slow  # over a minute on 2 cores (issue 14 tests' default-suite budget: 60 s)

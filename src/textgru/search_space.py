@@ -14,6 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 from textgru.config_typos import unknown_key
 from textgru.errors import TextgruError
 from textgru.override_values import first_of_sweep, override_value
+from textgru.sqlite_files import read_only_rows
 
 
 def parse_search_space(params: dict[str, str]) -> dict[str, Any]:
@@ -86,11 +87,22 @@ def study_direction(cfg: DictConfig) -> str:
     return wanted
 
 
+BASE_ATTR = "textgru.base_overrides"  # the study's user attribute holding its trials' common overrides
+
+
 def check_study_folder(study_dir: Path, name: str) -> None:
     """One line if `study_dir` holds files but no study.db: a sweep's, a run's or the user's folder, whose
     summary.csv/md a study would overwrite (Hydra's own `.hydra/` and `tune.log` of this call are there already);
     or a study.db of another study than `name`, whose summary and trial_* folders are this folder's."""
-    stored = _study_names(study_dir / "study.db")
+    db = study_dir / "study.db"
+    stored = _study_names(db)
+    tables = read_only_rows(db, "SELECT name FROM sqlite_master WHERE type='table'") if db.is_file() else None
+    if tables and not stored and "studies" not in {t[0] for t in tables}:  # Optuna would add its tables to it
+        shown = ", ".join(sorted(t[0] for t in tables)[:4])
+        raise TextgruError(
+            f"{db} is another program's SQLite database (tables {shown} ...), not an Optuna study: move it aside, "
+            "or give another study folder"
+        )
     if stored and name not in stored:
         raise TextgruError(
             f"{study_dir} holds the study {stored[0]!r}, and a folder holds one study (its summary.csv/md, trial_*): "
@@ -101,20 +113,37 @@ def check_study_folder(study_dir: Path, name: str) -> None:
         if study_dir.is_dir()
         else []
     )
-    if held and not (study_dir / "study.db").exists():
-        shown = ", ".join(held[:3]) + (" ..." if len(held) > 3 else "")
+    others = [h for h in held if h != "study.db"]
+    if others and not (db.is_file() and db.stat().st_size):  # no study.db, or an empty one: a new study
+        shown = ", ".join(others[:3]) + (" ..." if len(others) > 3 else "")
         raise TextgruError(
-            f"{study_dir} holds {shown} but no study.db: a study writes study.db, summary.csv/md and trial_* "
+            f"{study_dir} holds {shown} but no study.db (or an empty one): a study writes study.db, summary.csv/md and trial_* "
             "there; give another study folder, or a new hparams_search.study_name= with the default one, so that "
             "nothing in it is overwritten"
+        )
+
+
+def check_same_base(study: Any, base: list[str], study_dir: Path) -> None:
+    """One line if this call's overrides (those every trial starts from, but `logger.*` and the search's own) differ
+    from the ones the
+    study's trials were run with (a study run again with other settings mixed them, and its best_experiment.yaml
+    named this call's); the first call stores them in the study."""
+    now = [o for o in base if not o.lstrip("+~").startswith(("logger", "hparams_search"))]  # the space: checked
+    stored = study.user_attrs.get(BASE_ATTR)
+    if stored is None:
+        study.set_user_attr(BASE_ATTR, now)
+    elif stored != now:
+        added, left_out = [o for o in now if o not in stored], [o for o in stored if o not in now]
+        raise TextgruError(
+            f"the study in {study_dir} was run with other settings (this call adds {' '.join(added) or 'nothing'}"
+            f" and leaves out {' '.join(left_out) or 'nothing'}): a study's trials are compared with one another, "
+            "so they share their settings; give its overrides, or a new hparams_search.study_name= (a new folder)"
         )
 
 
 def _study_names(db: Path) -> list[str]:
     """The studies an Optuna SQLite file holds, read without writing it (Optuna's table `studies`); [] where it is
     missing or not one (opening the study says what is wrong)."""
-    from textgru.sqlite_files import read_only_rows
-
     rows = read_only_rows(db, "SELECT study_name FROM studies ORDER BY study_id") if db.is_file() else None
     return [row[0] for row in rows or []]
 

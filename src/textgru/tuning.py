@@ -25,6 +25,7 @@ from textgru.mlflow_store import open_store, overrides_as_params
 from textgru.mlflow_uri import resolve_uri
 from textgru.run_lock import in_use
 from textgru.search_space import (
+    check_same_base,
     check_search_space,
     check_study_folder,
     compose_trial,
@@ -194,6 +195,7 @@ def tune(
     instantiate(sampler_cfg)  # a sampler its config cannot build is refused before study.db is made
     study = _open_study(str(search.study_name), study_dir, direction, pruner)
     _check_same_space(study, space, study_dir)
+    check_same_base(study, base, study_dir)
     done = len(study.trials)
     if sampler_cfg.get("seed") is not None:  # a resumed study must not draw its first trials' parameters again
         sampler_cfg["seed"] = int(sampler_cfg["seed"]) + done
@@ -232,8 +234,9 @@ def tune(
             except Exception as e:
                 study.tell(trial, state=optuna.trial.TrialState.FAIL)
                 parent.record_trial(run_dir, trial.number, "FAIL", params)
+                known = isinstance(e, TextgruError)  # one line; anything else with its type and traceback
                 log.warning(
-                    "trial %d failed: %s", trial.number, (str(e).strip().splitlines() or [type(e).__name__])[-1]
+                    "trial %d failed: %s", trial.number, e if known else f"{type(e).__name__}: {e}", exc_info=not known
                 )
                 continue
             if _stored_user_attrs(study, trial.number).get(PRUNED_AT) is not None:
