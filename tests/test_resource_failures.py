@@ -116,3 +116,32 @@ def test_an_error_raised_while_handling_one_keeps_its_traceback() -> None:
             {}["missing"]
     except KeyError as bug:
         assert bug.__context__ is not None and resource_problem(bug) is None
+
+
+LOGGING_SCRIPT = """
+import logging, sys
+from textgru.errors import TextgruError
+from textgru.resource_errors import resource_failures_named
+logging.basicConfig(filename="tune.log", level=logging.INFO)
+log = logging.getLogger("textgru.tuning")
+try:
+    with resource_failures_named(lambda: "; then go on"):
+        for i in range(200):
+            log.info("trial %d: a line of the study's log that fills it up", i)
+except TextgruError as e:
+    print("error:", e, file=sys.stderr)
+    sys.exit(2)
+"""
+
+
+def test_a_log_file_that_cannot_be_written_stops_the_command_in_one_line(tmp_path: Path) -> None:
+    """A review: a search whose tune.log reached `ulimit -f` printed 204 '--- Logging error ---' tracebacks (13,593
+    lines), lost the rest of its log and exited 0. Now the command stops at that line, naming the file."""
+    (tmp_path / "script.py").write_text(LOGGING_SCRIPT)
+    r = limited([str(tmp_path / "script.py")], 2000, tmp_path)
+    assert r.returncode == 2, r.stderr[-2000:]
+    assert "Logging error" not in r.stderr and "Traceback" not in r.stderr, r.stderr[-2000:]
+    assert r.stderr.strip().splitlines() == [
+        f"error: a file grew past the file-size limit (ulimit -f) ({tmp_path / 'tune.log'}); free space (or raise the "
+        "limit) and run again; then go on"
+    ]

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
+import logging
 import re
+import sys
 from collections.abc import Callable, Iterator
 
 from textgru.console import StdoutFailed
@@ -57,6 +60,9 @@ class ResourceFailure(TextgruError):
 def resource_failures_named(then: Callable[[], str] = str) -> Iterator[None]:
     """Within the block, an error of the machine's resources becomes a `TextgruError` of one line, with `then()`
     added (what to run once it is mended, as things stand when it failed)."""
+    files = [h for h in logging.getLogger().handlers if isinstance(h, logging.FileHandler)]  # train.log, tune.log
+    for handler in files:
+        handler.handleError = functools.partial(_log_file_failed, handler)  # type: ignore[method-assign]
     try:
         yield
     except ResourceFailure:
@@ -66,3 +72,18 @@ def resource_failures_named(then: Callable[[], str] = str) -> Iterator[None]:
         if problem is None:
             raise
         raise ResourceFailure(problem + then()) from e
+    finally:
+        for handler in files:
+            vars(handler).pop("handleError", None)
+
+
+def _log_file_failed(handler: logging.FileHandler, record: logging.LogRecord) -> None:
+    """A log file that cannot be written (a full disk, `ulimit -f` reached by tune.log) stops the command at that log
+    call, naming the file, and is written no more (`logging` printed a traceback for each of its lines, and the
+    command went on to exit 0 without them); any other failure is `logging`'s to report."""
+    e = sys.exc_info()[1]
+    if not isinstance(e, OSError) or resource_problem(e) is None:
+        logging.FileHandler.handleError(handler, record)
+        return
+    logging.getLogger().removeHandler(handler)
+    raise OSError(e.errno, e.strerror, handler.baseFilename) from e
