@@ -529,3 +529,24 @@ def test_a_search_takes_a_sweep_folder_as_its_study_folder() -> None:
     ):
         with pytest.raises(TextgruError, match=re.escape(message)):
             study_folder_args(args)
+
+
+def test_a_trial_that_finished_before_its_search_was_stopped_is_recorded_not_run_again(tmp_path: Path) -> None:
+    """A review: Ctrl+C just after a trial wrote its metrics.json (before the study heard of it) failed the trial and
+    trained its parameters again (an hour, for an hour-long trial), and the summary showed a 'fail' row with
+    metrics. The next call records it complete with its value (pruned, if it was); an unfinished one is failed and
+    queued again, as before."""
+    from textgru.interrupted_trials import PRUNED_AT, settle_interrupted_trials
+
+    study = optuna.create_study(storage=f"sqlite:///{tmp_path / 'study.db'}", direction="maximize")
+    finished, unfinished, pruned = (study.ask({"x": optuna.distributions.FloatDistribution(0, 1)}) for _ in range(3))
+    pruned.set_user_attr(PRUNED_AT, 3)
+    for trial, value in ((finished, 0.75), (pruned, 0.25)):
+        (tmp_path / f"trial_{trial.number:03d}").mkdir()
+        (tmp_path / f"trial_{trial.number:03d}" / "metrics.json").write_text(json.dumps({"val/macro_f1": value}))
+    (tmp_path / f"trial_{unfinished.number:03d}").mkdir()  # a run that did not finish: no metrics.json
+    settled = settle_interrupted_trials(study, tmp_path, "val/macro_f1")
+    assert settled == [(0, "COMPLETE"), (1, "FAIL"), (2, "PRUNED")]
+    assert study.trials[0].value == 0.75 and study.best_trial.number == 0
+    waiting = study.get_trials(states=(optuna.trial.TrialState.WAITING,))
+    assert [t.system_attrs["fixed_params"] for t in waiting] == [unfinished.params]  # only it runs again

@@ -20,6 +20,7 @@ from textgru.config_checks import check_config
 from textgru.data.hub import fetch_hub_source
 from textgru.distributed import launched_externally
 from textgru.errors import TextgruError, TrainingStopped
+from textgru.interrupted_trials import PRUNED_AT, settle_interrupted_trials
 from textgru.mlflow_parent import parent_run
 from textgru.mlflow_store import open_store, overrides_as_params
 from textgru.mlflow_uri import resolve_uri
@@ -36,7 +37,6 @@ from textgru.search_space import (
 from textgru.training import train
 
 log = logging.getLogger(__name__)
-PRUNED_AT = "pruned_at_validation"
 
 
 def suggest(trial: optuna.Trial, key: str, spec: Any) -> Any:
@@ -102,18 +102,6 @@ def _stored_user_attrs(study: optuna.Study, number: int) -> dict[str, Any]:
     process's `Trial` object keeps its own cached copy."""
     running = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
     return next((t.user_attrs for t in running if t.number == number), {})
-
-
-def _fail_interrupted_trials(study: optuna.Study) -> list[int]:
-    """Trials left running by a killed search are marked failed, and their parameters queued to run again;
-    returns their numbers."""
-    numbers = []
-    for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
-        study.tell(t.number, state=optuna.trial.TrialState.FAIL)
-        study.enqueue_trial(t.params, skip_if_exists=False)
-        log.info("trial %d was interrupted; its parameters are queued again", t.number)
-        numbers.append(t.number)
-    return numbers
 
 
 def _check_same_space(study: optuna.Study, space: dict[str, Any], study_dir: Path) -> None:
@@ -209,8 +197,8 @@ def tune(
         "wait for it to end; the same command then goes on with the study"  # two calls: each failed the other's trial
     )
     with in_use(study_dir, busy), parent_run(cfg, study_dir, "search", search_params, study_tags) as parent:
-        for number in _fail_interrupted_trials(study):
-            parent.record_trial(study_dir / f"trial_{number:03d}", number, "FAIL", interrupted=True)
+        for number, state in settle_interrupted_trials(study, study_dir, str(cfg.optimized_metric)):
+            parent.record_trial(study_dir / f"trial_{number:03d}", number, state, interrupted=state == "FAIL")
         for _ in range(n_trials):
             trial = study.ask()
             params = {key: suggest(trial, key, spec) for key, spec in space.items()}
