@@ -147,6 +147,16 @@ def test_page_classifies_as_you_type_and_streams_text(
                 {"label": "1", "score": 0.5, "probs": {"-1": 0.2, "0": 0.3, "1": 0.5}},
             )
             assert page.eval_on_selector_all("#bars .name", "els => els.map(e => e.textContent)") == ["-1", "0", "1"]
+            # 300 labels: the 10 likeliest bars, likeliest first, and how many more (a review: 300 bars in the
+            # label order, the winner bar 287)
+            many = {f"c{i}": (i + 1) / 45150 for i in range(300)}
+            page.evaluate(
+                "p => { labelOrder = Object.keys(p.probs); renderPrediction(p); }",
+                {"label": "c299", "score": many["c299"], "probs": many},
+            )
+            shown = page.eval_on_selector_all("#bars .name", "els => els.map(e => e.textContent)")
+            assert shown == [f"c{i}" for i in range(299, 289, -1)]
+            assert page.text_content("#bars .more").startswith("and 290 more labels, each 0.006 or less")
 
             # a long label is cut short inside its column (it ran over its bar and value) and a phone-sized page
             # does not scroll sideways (a review: 595 px of content in 375)

@@ -49,6 +49,7 @@ function fmt(x) {
 }
 
 let labelOrder = []; // the classifier's labels as /info lists them: the bars follow it
+const MAX_BARS = 10; // more labels (a 300-label model): the 10 likeliest bars, then how many more
 
 async function loadInfo(wait = 1) {
   let info;
@@ -79,7 +80,9 @@ async function loadInfo(wait = 1) {
                  ["stopped by", m.metrics && m.metrics.stopped_by], ["trained with textgru", m.trained_with_textgru]]);
     box.append(title, dl);
     if (kind === "classifier") labelOrder = m.labels || [];
-    parts.push(kind === "classifier" ? `a classifier (${(m.labels || []).join(" / ")})` : `a language model (${m.vocab_size} tokens)`);
+    const labels = m.labels || [];
+    const named = labels.length > MAX_BARS ? `${labels.length} labels: ${labels.slice(0, 5).join(" / ")} ...` : labels.join(" / ");
+    parts.push(kind === "classifier" ? `a classifier (${named})` : `a language model (${m.vocab_size} tokens)`);
   }
   const server = document.createElement("dl");
   addRows(server, [["textgru version", info.textgru_version], ["limits", info.limits], ["batching", info.batching]]);
@@ -100,8 +103,10 @@ function renderPrediction(p) {
   const bars = $("bars");
   bars.textContent = "";
   // in the model's label order: a JSON object's number-like keys ("-1", "0", "1") come first in JavaScript
-  const names = labelOrder.filter((name) => name in p.probs);
+  let names = labelOrder.filter((name) => name in p.probs);
   for (const name of Object.keys(p.probs)) if (!names.includes(name)) names.push(name);
+  const hidden = names.length - MAX_BARS;
+  if (hidden > 0) names = names.sort((a, b) => p.probs[b] - p.probs[a]).slice(0, MAX_BARS); // many labels: the likeliest
   for (const [name, prob] of names.map((name) => [name, p.probs[name]])) {
     const row = document.createElement("div");
     row.className = "bar" + (name === p.label ? " best" : "");
@@ -121,6 +126,12 @@ function renderPrediction(p) {
     value.textContent = prob.toFixed(3);
     row.append(label, track, value);
     bars.append(row);
+  }
+  if (hidden > 0) {
+    const more = document.createElement("div");
+    more.className = "more";
+    more.textContent = `and ${hidden} more labels, each ${p.probs[names[names.length - 1]].toFixed(3)} or less`;
+    bars.append(more);
   }
 }
 
