@@ -60,3 +60,22 @@ def test_column_values_are_the_rows_values() -> None:
     ds = labelled([5, 6]).with_format("numpy")
     assert column_values(ds, "label") == [int(x) for x in ds.with_format(None)["label"]]
     assert column_values(ds, "text") == [row["text"] for row in ds.with_format(None)]
+
+
+def test_a_held_out_split_without_some_label_is_warned_about(caplog) -> None:
+    """A review: a test split without a minority label scored it 0 in macro-F1, and nothing said so."""
+    from datasets import DatasetDict
+
+    from textgru.data.splitting import warn_missing_labels
+
+    def part(labels: list[int]) -> Dataset:
+        features = Features({"text": Value("string"), "label": ClassLabel(names=["neg", "pos", "rare"])})
+        return Dataset.from_dict({"text": [f"t{i}" for i in labels], "label": labels}, features=features)
+
+    dd = DatasetDict({"train": part([0, 1, 2, 0]), "validation": part([0, 1, 2]), "test": part([0, 1, 1])})
+    with caplog.at_level(logging.WARNING):
+        warn_missing_labels(dd, "data.csv")
+    assert [r.getMessage() for r in caplog.records] == [
+        "data.csv: the test split has no example of 1 of the 3 labels (rare): its scores for them are 0 or undefined "
+        "and lower its macro-F1; give it more rows (data.test_fraction / data.val_fraction) or a file of its own"
+    ]

@@ -12,7 +12,7 @@ from datasets import ClassLabel, Dataset, DatasetDict, Features, Json, Value
 
 from textgru.data.columns import column_values
 from textgru.data.repeated_texts import drop_repeats, warn_shared_texts
-from textgru.data.splitting import SPLITS, carve_missing_splits
+from textgru.data.splitting import SPLITS, carve_missing_splits, warn_missing_labels
 from textgru.errors import TextgruError
 
 log = logging.getLogger(__name__)
@@ -156,6 +156,7 @@ def standardize(
             if len(all_names) > len(dd["train"]) // 2:  # about a label per row (an id column): an 8 KB line before
                 fix = f"{len(all_names)} labels for {len(dd['train'])} training rows: is data.label_column the label?"
             raise TextgruError(f"{name}: label(s) {shown} have no training examples after splitting; {fix}")
+        warn_missing_labels(dd, name)
     for split in SPLITS:
         if len(dd[split]) == 0:
             raise TextgruError(

@@ -55,3 +55,20 @@ def _split(ds: Dataset, fraction: float, seed: int, stratify: bool, name: str) -
             return DatasetDict({"train": ds.select(train), "test": ds.select(test)})
         log.warning("%s: %s, too few for a stratified split; splitting without stratification", name, reason)
     return ds.train_test_split(test_size=fraction, seed=seed)
+
+
+def warn_missing_labels(dd: DatasetDict, name: str) -> None:
+    """A warning for each held-out split that holds no example of some label: its scores for those labels are 0 or
+    undefined, and its macro-F1 (an average over every label) is lowered by them."""
+    names = dd["train"].features["label"].names
+    for split in ("validation", "test"):
+        missing = sorted(set(range(len(names))) - set(column_values(dd[split], "label")))
+        if missing and len(dd[split]):
+            shown = ", ".join(names[i] for i in missing[:5]) + (
+                f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+            )
+            log.warning(
+                "%s: the %s split has no example of %d of the %d labels (%s): its scores for them are 0 or undefined "
+                "and lower its macro-F1; give it more rows (data.test_fraction / data.val_fraction) or a file of its own",
+                name, split, len(missing), len(names), shown,
+            )  # fmt: skip
