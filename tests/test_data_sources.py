@@ -140,6 +140,11 @@ def test_csv_values_are_read_as_written(tmp_path: Path, caplog) -> None:
     texts = {t for s in dd.values() for t in s["text"]}
     assert {"007", "1.50"} <= texts
     assert "labels 01/1 are each one number written differently" in caplog.text
+    # a first line the header reading cannot take (a review: a 200k-character first field was a traceback) is
+    # pandas' to tell about, as before
+    (tmp_path / "long.csv").write_text("x" * 200_000 + ",pos\n" + "a,neg\n" * 20)
+    with pytest.raises(TextgruError, match="column 'review' not found in the train split"):
+        load_classification_data(_local(tmp_path / "long.csv"))
 
 
 def test_non_utf8_csv_is_read_with_replacement(tmp_path: Path) -> None:

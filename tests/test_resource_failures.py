@@ -125,7 +125,9 @@ from textgru.resource_errors import resource_failures_named
 logging.basicConfig(filename="tune.log", level=logging.INFO)
 log = logging.getLogger("textgru.tuning")
 try:
-    with resource_failures_named(lambda: "; then go on"):
+    with resource_failures_named(lambda: "; then go on"):  # the command's block
+        with resource_failures_named():  # a trial's own (train() in a search), ended before the log fills up
+            log.info("trial 0 starts")
         for i in range(200):
             log.info("trial %d: a line of the study's log that fills it up", i)
 except TextgruError as e:
@@ -136,7 +138,8 @@ except TextgruError as e:
 
 def test_a_log_file_that_cannot_be_written_stops_the_command_in_one_line(tmp_path: Path) -> None:
     """A review: a search whose tune.log reached `ulimit -f` printed 204 '--- Logging error ---' tracebacks (13,593
-    lines), lost the rest of its log and exited 0. Now the command stops at that line, naming the file."""
+    lines), lost the rest of its log and exited 0. Now the command stops at that line, naming the file (also after a
+    trial's own block has ended: a review of the fix found it undid the command's)."""
     (tmp_path / "script.py").write_text(LOGGING_SCRIPT)
     r = limited([str(tmp_path / "script.py")], 2000, tmp_path)
     assert r.returncode == 2, r.stderr[-2000:]

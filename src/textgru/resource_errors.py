@@ -52,6 +52,9 @@ def resource_problem(e: BaseException) -> str | None:
     return None
 
 
+PATCHED: set[logging.Handler] = set()  # log files whose write failures a `resource_failures_named` block handles
+
+
 class ResourceFailure(TextgruError):
     """The one line for a failure of the machine's resources (said once: an outer block keeps an inner one's)."""
 
@@ -60,8 +63,10 @@ class ResourceFailure(TextgruError):
 def resource_failures_named(then: Callable[[], str] = str) -> Iterator[None]:
     """Within the block, an error of the machine's resources becomes a `TextgruError` of one line, with `then()`
     added (what to run once it is mended, as things stand when it failed)."""
-    files = [h for h in logging.getLogger().handlers if isinstance(h, logging.FileHandler)]  # train.log, tune.log
-    for handler in files:
+    loggers = (logging.getLogger(), logging.getLogger("textgru"))  # train.log, tune.log; the Python API's train.log
+    files = [h for lg in loggers for h in lg.handlers if isinstance(h, logging.FileHandler) and h not in PATCHED]
+    for handler in files:  # an outer block's (the command's) stays until that block ends
+        PATCHED.add(handler)
         handler.handleError = functools.partial(_log_file_failed, handler)  # type: ignore[method-assign]
     try:
         yield
@@ -74,6 +79,7 @@ def resource_failures_named(then: Callable[[], str] = str) -> Iterator[None]:
         raise ResourceFailure(problem + then()) from e
     finally:
         for handler in files:
+            PATCHED.discard(handler)
             vars(handler).pop("handleError", None)
 
 
@@ -85,5 +91,8 @@ def _log_file_failed(handler: logging.FileHandler, record: logging.LogRecord) ->
     if not isinstance(e, OSError) or resource_problem(e) is None:
         logging.FileHandler.handleError(handler, record)
         return
-    logging.getLogger().removeHandler(handler)
+    for lg in (logging.getLogger(), logging.getLogger("textgru")):
+        lg.removeHandler(handler)
+    with contextlib.suppress(OSError):
+        handler.close()
     raise OSError(e.errno, e.strerror, handler.baseFilename) from e

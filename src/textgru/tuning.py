@@ -24,6 +24,7 @@ from textgru.interrupted_trials import PRUNED_AT, settle_interrupted_trials
 from textgru.mlflow_parent import parent_run
 from textgru.mlflow_store import open_store, overrides_as_params
 from textgru.mlflow_uri import resolve_uri
+from textgru.resource_errors import resource_problem
 from textgru.run_lock import in_use
 from textgru.search_space import (
     check_same_base,
@@ -221,6 +222,9 @@ def tune(
                 ) from None
             except Exception as e:
                 study.tell(trial, state=optuna.trial.TrialState.FAIL)
+                if resource_problem(e):  # a full disk, memory: every later trial would fail too; this one runs again
+                    study.enqueue_trial(trial.params, skip_if_exists=False)
+                    raise
                 parent.record_trial(run_dir, trial.number, "FAIL", params)
                 known = isinstance(e, TextgruError)  # one line; anything else with its type and traceback
                 log.warning(

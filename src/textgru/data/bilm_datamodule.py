@@ -87,7 +87,7 @@ class BiLMDataModule(L.LightningDataModule):
         texts = load_texts(self.data_cfg)
         self.tokenizer = train_tokenizer(column_values(texts["train"], "text"), self.tokenizer_cfg)  # training only
         for split in SPLITS:
-            encoded = encode_documents(self.tokenizer, column_values(texts[split], "text"))  # a long text in pieces
+            encoded = encode_documents(self.tokenizer, column_values(texts[split], "text"), exact=True)
             # a piece of one token has nothing to predict in either direction
             self.sequences[split] = [p for e in encoded for p in cut(e.tolist(), self.max_length) if len(p) >= 2]
         sizes = {s: (len(v), sum(map(len, v))) for s, v in self.sequences.items()}

@@ -173,7 +173,10 @@ def _as_written(files: list[str], kwargs: dict) -> dict:
     for f in files:
         with open(f, encoding="utf-8-sig", errors="replace", newline="") as handle:
             quoting = kwargs.get("quoting", csv.QUOTE_MINIMAL)
-            headers.add(tuple(next(csv.reader(handle, delimiter=kwargs.get("sep", ","), quoting=quoting), ())))
+            try:
+                headers.add(tuple(next(csv.reader(handle, delimiter=kwargs.get("sep", ","), quoting=quoting), ())))
+            except csv.Error:  # an unclosed quote, a 128 KB first field: pandas' reading says what is wrong
+                return {}
     header = headers.pop() if len(headers) == 1 else ()
     if not header or len(set(header)) < len(header) or not all(header):
         return {}  # pandas names them (a.1, Unnamed: 0), or the files differ: as before

@@ -1,6 +1,6 @@
 """Tokenizing long texts in pieces that give the same tokens: a whole text's `Encoding` costs hundreds of bytes a
 character (a 5 MB one-line corpus took 2.6 GB; 80 MB of 200k-character lines to classify took 2.0 GB), so texts are
-cut before a space that a non-whitespace follows and tokenized a group of about GROUP_CHARS characters at a time."""
+cut at a single space between two plain words and tokenized a group of about GROUP_CHARS characters at a time."""
 
 from __future__ import annotations
 
@@ -14,13 +14,16 @@ import numpy as np
 
 PIECE_CHARS = 1 << 16  # a longer document is tokenized in pieces (`pieces`), which give the same tokens
 GROUP_CHARS = 1 << 20  # characters tokenized at once
-CUT = re.compile(r" (?=\S)")  # where a long text may be cut: before a space that a non-whitespace follows
+PLAIN = r"[\w,;!?'\"()\-]+"  # a word no normaliser here rewrites at its edges (no URL or mention: no @ : / .)
+CUT = re.compile(rf"(?<!\S){PLAIN} (?={PLAIN}(?!\S))")  # a plain word and a space before another: cut at the space
+NEXT_WORD = re.compile(rf"{PLAIN}(?!\S)")
 
 
 def pieces(text: str, size: int | None = None, exact: bool = False) -> list[str]:
-    """`text` cut into pieces of about `size` (default PIECE_CHARS) characters, each cut just before a space that a
-    non-whitespace character follows: every pre-tokenizer here (word, bpe, byte_bpe, char) splits there too, so the
-    pieces' tokens are the whole text's (tests/test_long_texts.py). Without such a place within `size` more
+    """`text` cut into pieces of about `size` (default PIECE_CHARS) characters, each cut just before a single space
+    between two plain words (letters, digits, some punctuation): every pre-tokenizer here (word, bpe, byte_bpe, char)
+    splits there too, also after the normalisers (a URL or a mention becomes " xxurl ", whose spaces made byte_bpe
+    split a run of spaces otherwise), so the pieces' tokens are the whole text's (tests/test_long_texts.py). Without such a place within `size` more
     characters, a cut is made where it falls (exact for char; a word tokenizer's 64k-character word is one unknown
     either way), or, with `exact`, at the next such place however far (none: the rest is one piece)."""
     return list(_pieces(text, size or PIECE_CHARS, exact))
@@ -29,10 +32,12 @@ def pieces(text: str, size: int | None = None, exact: bool = False) -> list[str]
 def _pieces(text: str, size: int, exact: bool) -> Iterator[str]:
     start = 0
     while len(text) - start > size:
-        found = CUT.search(text, start + size, len(text) if exact else start + 2 * size + 1)  # + 1: the look-ahead
+        found = CUT.search(text, start + size, len(text) if exact else start + 2 * size + 1)
+        if found and not exact and not NEXT_WORD.match(text, found.end()):  # the window's end cut the word short
+            found = None
         if found is None and exact:
             break
-        cut = found.start() if found else start + size
+        cut = found.end() - 1 if found else start + size  # before the space
         yield text[start:cut]
         start = cut
     yield text[start:]
@@ -54,10 +59,11 @@ def _encode(tokenizer: Any, texts: list[str]) -> list[Any]:
     return getattr(tokenizer, "encode_batch_fast", tokenizer.encode_batch)(texts)
 
 
-def encode_documents(tokenizer: Any, texts: Sequence[str]) -> list[np.ndarray]:
-    """Each text's token ids (int32), tokenized in `pieces`: a language model's corpus."""
+def encode_documents(tokenizer: Any, texts: Sequence[str], exact: bool = False) -> list[np.ndarray]:
+    """Each text's token ids (int32), tokenized in `pieces` (`exact` ones, or with a cut where one must fall): a
+    language model's corpus."""
     ids: list[list[np.ndarray]] = [[] for _ in texts]
-    for group in _groups([(i, p) for i, text in enumerate(texts) for p in pieces(text)]):
+    for group in _groups([(i, p) for i, text in enumerate(texts) for p in pieces(text, exact=exact)]):
         for (i, _), e in zip(group, _encode(tokenizer, [p for _, p in group]), strict=True):
             ids[i].append(np.asarray(e.ids, dtype=np.int32))
     return [np.concatenate(parts) if parts else np.empty(0, dtype=np.int32) for parts in ids]
