@@ -130,16 +130,16 @@ def test_a_label_in_two_unicode_forms_is_one_class(tmp_path: Path) -> None:
 
 
 def test_csv_values_are_read_as_written(tmp_path: Path, caplog) -> None:
-    """A review: a label column of numbers only read "01" as 1 (six classes became three, silently), and a text
-    "007" became "7". Every CSV column is text as written ("1.0" is still "1", as pandas writes 1 in a column with
-    a gap); labels that are one number written differently stay separate classes, with a warning naming them."""
+    """A review: a label column of numbers only read "01" and "1.0" as 1 (six classes became three, silently), and a
+    text "007" became "7". Every CSV column is text as written; labels that are one number written differently stay
+    separate classes, with a warning naming them."""
     rows = [(["007", "1.50", "hi"][i % 3] + " x" * (i % 5), ["1", "01", "2", "1.0"][i % 4]) for i in range(120)]
     with caplog.at_level(logging.WARNING):
         dd = load_classification_data(_local(write_csv(tmp_path / "d.csv", rows)))
-    assert dd["train"].features["label"].names == ["01", "1", "2"]
+    assert dd["train"].features["label"].names == ["01", "1", "1.0", "2"]
     texts = {t for s in dd.values() for t in s["text"]}
     assert {"007", "1.50"} <= texts
-    assert "labels 01/1 are each one number written differently" in caplog.text
+    assert "labels 01/1/1.0 are each one number written differently" in caplog.text
     # a first line the header reading cannot take (a review: a 200k-character first field was a traceback) is
     # pandas' to tell about, as before
     (tmp_path / "long.csv").write_text("x" * 200_000 + ",pos\n" + "a,neg\n" * 20)
@@ -260,9 +260,22 @@ def test_a_label_column_with_a_gap_reads_the_same_in_training_and_evaluation(tmp
     frame.loc[3, "label"] = None
     frame.to_csv(tmp_path / "gap.csv", index=False)
     trained = load_classification_data({**data_cfg("local"), "path": str(tmp_path / "gap.csv")})
-    assert trained["train"].features["label"].names == ["0", "1"]
+    assert trained["train"].features["label"].names == ["0.0", "1.0"]  # CSV values as written
     texts, labels, _ = labelled_texts(str(tmp_path / "gap.csv"), "all", {}, "text", "label")
-    assert len(texts) == 59 and set(labels) == {"0", "1"}
+    assert len(texts) == 59 and set(labels) == {"0.0", "1.0"}
+
+
+def test_evaluation_matches_data_labels_to_the_models_by_case_and_number() -> None:
+    """A review: reading CSV values as written made a model trained before on a 0/1 column (labels "0", "1") refuse
+    its own data read now as "0.0", "1.0" (or "+1"). Data labels match as written, then stripped and in lower case,
+    then as one number where exactly one model label is that number."""
+    from textgru.inference.label_matching import label_indices
+
+    assert label_indices(["0.0", "1.0", "+1", " 1 "], ["0", "1"]) == [0, 1, 1, 1]
+    assert label_indices([" NEG", "pos", "1.0"], ["neg", "pos", "1.0"]) == [0, 1, 2]
+    assert label_indices(["Pos", "pos"], ["Pos", "pos"]) == [0, 1]  # a model that tells them apart
+    with pytest.raises(TextgruError, match=r"labels \['1.0', 'POS'\] in the data are unknown to the model"):
+        label_indices(["1.0", "POS", "01"], ["Pos", "pos", "1", "01"])  # 1.0 is two of its labels
 
 
 def test_repeated_texts_are_dropped_before_splitting_and_shared_given_splits_are_told(

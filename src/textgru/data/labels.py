@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -52,17 +51,13 @@ def _scalars_as_strings(ds: Dataset, column: str, labels: bool) -> Dataset:
     )
 
 
-INTEGRAL_DECIMAL = re.compile(r"-?\d+\.0+")
-
-
 def label_key(value: object) -> str:
     """A label as the stripped string it is compared as, in Unicode's composed form (NFC: "café" typed either way is
     one label): an integral float is its integer (pandas reads a 0/1 column with a gap as 0.0/1.0); `" Pos"` and
     `"pos"` differ only by case, which `standardize` handles."""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    text = unicodedata.normalize("NFC", str(value).strip())
-    return text.split(".")[0] if INTEGRAL_DECIMAL.fullmatch(text) else text  # "1.0" as pandas writes 1 with a gap
+    return unicodedata.normalize("NFC", str(value).strip())
 
 
 def standardize(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import os
-import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -182,23 +181,13 @@ class Classifier(LoadedModel):
         defaults to "test" for configs and to "all" (every row) for a path, a Dataset or a DataFrame. With `output_dir`, the metrics JSON and
         a confusion-matrix PNG are written there too (an earlier report there is refused unless `overwrite`)."""
         from textgru.inference.evaluation import classification_metrics, labelled_texts, write_report
+        from textgru.inference.label_matching import label_indices
         from textgru.inference.reports import report_path
 
         texts, names, split = labelled_texts(data, split, self.meta["data_config"], text_column, label_column)
         report = report_path(output_dir, split, overwrite)
 
-        def key(name: str) -> str:  # " NEG" is the model's "neg", unless the model itself tells "Pos" from "pos"
-            return name if exact else unicodedata.normalize("NFC", name.strip()).lower()
-
-        exact = len({unicodedata.normalize("NFC", n.strip()).lower() for n in self.label_names}) < len(self.label_names)
-        known = {key(n): i for i, n in enumerate(self.label_names)}
-        unknown = sorted({n for n in names if key(n) not in known})
-        if unknown:
-            raise TextgruError(
-                f"labels {unknown[:10]} in the data are unknown to the model (it knows {self.label_names}); "
-                "write them as the model's labels, or point label_column= at the column that holds those"
-            )
-        labels = [known[key(n)] for n in names]
+        labels = label_indices(names, self.label_names)
         probs = self.predict_proba(texts, batch_size)
         result = classification_metrics(probs, labels, self.label_names)
         result.update(split=split, checkpoint=str(self.meta.get("path")), precision=self.precision)

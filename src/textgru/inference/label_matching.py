@@ -1,0 +1,48 @@
+"""Matching the labels of data to evaluate on with a model's label names (`Classifier.evaluate`)."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+
+from textgru.errors import TextgruError
+
+
+def label_indices(names: Sequence[str], label_names: Sequence[str]) -> list[int]:
+    """Each data label's index among the model's `label_names`: as written; else stripped, composed (NFC) and in
+    lower case (" NEG" is "neg"), unless the model itself tells such labels apart; else as a number ("1.0" or "+1"
+    is a model's "1": CSV files are read as written, and models trained before read them as numbers), where exactly
+    one label is that number. One line for labels the model does not know."""
+
+    def key(name: str) -> str:
+        return unicodedata.normalize("NFC", name.strip()).lower()
+
+    def number(name: str) -> float | None:
+        try:
+            return float(name)
+        except ValueError:
+            return None
+
+    exact = {n: i for i, n in enumerate(label_names)}
+    folded = {key(n): i for i, n in enumerate(label_names)}
+    if len(folded) < len(label_names):  # the model tells "Pos" from "pos"
+        folded = {}
+    numbers: dict[float, list[int]] = {}
+    for i, n in enumerate(label_names):
+        if number(n) is not None:
+            numbers.setdefault(number(n), []).append(i)
+
+    def index(name: str) -> int | None:
+        found = exact.get(name, folded.get(key(name)))
+        if found is None and number(name) is not None and len(numbers.get(number(name), [])) == 1:
+            found = numbers[number(name)][0]
+        return found
+
+    found = {n: index(n) for n in set(names)}
+    unknown = sorted(n for n, i in found.items() if i is None)
+    if unknown:
+        raise TextgruError(
+            f"labels {unknown[:10]} in the data are unknown to the model (it knows {list(label_names)}); "
+            "write them as the model's labels, or point label_column= at the column that holds those"
+        )
+    return [found[n] for n in names]  # type: ignore[misc]
