@@ -128,11 +128,15 @@ def test_optuna_search_stores_resumes_and_writes_the_best_experiment(tmp_path: P
     # best_experiment.yaml named this call's settings for a best trial trained with the first call's)
     r = run_script("tune", *common, "model.embedding_dim=8", "n_trials=1", timeout=400)
     assert r.returncode == 2 and r.stderr.strip().splitlines()[-1].startswith(
-        f"error: the study in {study_dir} was run with other settings (this call adds model.embedding_dim=8 and "
-        "leaves out nothing): "
+        f"error: the study in {study_dir} was run with other settings (model.embedding_dim: 16 then, 8 now): "
     ), r.stderr[-2000:]
+    # while the same settings given otherwise (another order, a default spelled out, '+'/quotes) go on with it
+    same = [*common[:1], *reversed(TINY), *_data(small_csv), *common[1 + len(_data(small_csv)) + len(TINY) :]]
+    same += ["task=sentiment", "data.num_workers=0", "++model.hidden_size=16"]
+    r = run_script("tune", *same, "n_trials=1", timeout=400)
+    assert r.returncode == 0, r.stderr[-2000:]
     study = optuna.load_study(study_name="sentiment", storage=f"sqlite:///{study_dir / 'study.db'}")
-    assert [t.state.name for t in study.trials] == ["COMPLETE"] * 3
+    assert [t.state.name for t in study.trials] == ["COMPLETE"] * 4
 
 
 def test_a_search_refuses_a_folder_it_would_overwrite_a_study_it_cannot_read_and_the_wrong_direction(

@@ -87,7 +87,16 @@ def study_direction(cfg: DictConfig) -> str:
     return wanted
 
 
-BASE_ATTR = "textgru.base_overrides"  # the study's user attribute holding its trials' common overrides
+SETTINGS_ATTR = "textgru.settings"  # the study's user attribute: the config its trials start from, flattened
+UNCOMPARED = (
+    "hparams_search",
+    "logger",
+    "paths",
+    "hydra",
+    "n_trials",
+    "data.num_workers",
+    "trainer.enable_progress_bar",
+)
 
 
 def check_study_folder(study_dir: Path, name: str) -> None:
@@ -123,22 +132,33 @@ def check_study_folder(study_dir: Path, name: str) -> None:
         )
 
 
-def check_same_base(study: Any, base: list[str], study_dir: Path) -> None:
-    """One line if this call's overrides (those every trial starts from, but `logger.*` and the search's own) differ
-    from the ones the
+def check_same_settings(study: Any, trial_cfg: DictConfig, study_dir: Path) -> None:
+    """One line if the config every trial of this call starts from (its search space aside) differs from the one the
     study's trials were run with (a study run again with other settings mixed them, and its best_experiment.yaml
-    named this call's); the first call stores them in the study."""
-    now = [o for o in base if not o.lstrip("+~").startswith(("logger", "hparams_search"))]  # the space: checked
-    stored = study.user_attrs.get(BASE_ATTR)
+    named this call's); compared composed, so the order or spelling of overrides does not matter, and without what
+    does not change a result (logger, paths, loader workers, progress bar). The first call stores it in the study."""
+    now = _flat(OmegaConf.to_container(trial_cfg, resolve=False))
+    now = {k: v for k, v in now.items() if not k.startswith(UNCOMPARED)}
+    stored = study.user_attrs.get(SETTINGS_ATTR)
     if stored is None:
-        study.set_user_attr(BASE_ATTR, now)
-    elif stored != now:
-        added, left_out = [o for o in now if o not in stored], [o for o in stored if o not in now]
+        study.set_user_attr(SETTINGS_ATTR, now)
+        return
+    changed = sorted(set(stored) | set(now), key=str)
+    changed = [k for k in changed if stored.get(k) != now.get(k)]
+    if changed:
+        shown = "; ".join(f"{k}: {stored.get(k, '(none)')} then, {now.get(k, '(none)')} now" for k in changed[:4])
         raise TextgruError(
-            f"the study in {study_dir} was run with other settings (this call adds {' '.join(added) or 'nothing'}"
-            f" and leaves out {' '.join(left_out) or 'nothing'}): a study's trials are compared with one another, "
-            "so they share their settings; give its overrides, or a new hparams_search.study_name= (a new folder)"
+            f"the study in {study_dir} was run with other settings ({shown}{' ...' if len(changed) > 4 else ''}): a "
+            "study's trials are compared with one another, so they share their settings; give its overrides, or a "
+            "new hparams_search.study_name= (a new folder)"
         )
+
+
+def _flat(tree: Any, prefix: str = "") -> dict[str, str]:
+    """A config as {dotted key: value as text}."""
+    if isinstance(tree, dict):
+        return {k: v for key, sub in tree.items() for k, v in _flat(sub, f"{prefix}{key}.").items()}
+    return {prefix.rstrip("."): str(tree)}
 
 
 def _study_names(db: Path) -> list[str]:

@@ -27,7 +27,7 @@ from textgru.mlflow_uri import resolve_uri
 from textgru.resource_errors import resource_problem
 from textgru.run_lock import in_use
 from textgru.search_space import (
-    check_same_base,
+    check_same_settings,
     check_search_space,
     check_study_folder,
     compose_trial,
@@ -184,7 +184,7 @@ def tune(
     instantiate(sampler_cfg)  # a sampler its config cannot build is refused before study.db is made
     study = _open_study(str(search.study_name), study_dir, direction, pruner)
     _check_same_space(study, space, study_dir)
-    check_same_base(study, base, study_dir)
+    check_same_settings(study, compose_trial(config_name, base), study_dir)
     done = len(study.trials)
     if sampler_cfg.get("seed") is not None:  # a resumed study must not draw its first trials' parameters again
         sampler_cfg["seed"] = int(sampler_cfg["seed"]) + done
