@@ -148,3 +148,22 @@ def test_a_log_file_that_cannot_be_written_stops_the_command_in_one_line(tmp_pat
         f"error: a file grew past the file-size limit (ulimit -f) ({tmp_path / 'tune.log'}); free space (or raise the "
         "limit) and run again; then go on"
     ]
+
+
+def test_a_users_own_log_handler_error_hook_is_put_back(tmp_path: Path) -> None:
+    """A review: the block took away the handleError a user had set on their own log file's handler."""
+    import logging
+
+    from textgru.resource_errors import resource_failures_named
+
+    handler = logging.FileHandler(tmp_path / "mine.log")
+    mine = print
+    handler.handleError = mine
+    logging.getLogger().addHandler(handler)
+    try:
+        with resource_failures_named(), resource_failures_named():
+            pass
+        assert vars(handler)["handleError"] is mine
+    finally:
+        logging.getLogger().removeHandler(handler)
+        handler.close()

@@ -65,6 +65,7 @@ def resource_failures_named(then: Callable[[], str] = str) -> Iterator[None]:
     added (what to run once it is mended, as things stand when it failed)."""
     loggers = (logging.getLogger(), logging.getLogger("textgru"))  # train.log, tune.log; the Python API's train.log
     files = [h for lg in loggers for h in lg.handlers if isinstance(h, logging.FileHandler) and h not in PATCHED]
+    own = {h: vars(h)["handleError"] for h in files if "handleError" in vars(h)}  # a user's own, put back after
     for handler in files:  # an outer block's (the command's) stays until that block ends
         PATCHED.add(handler)
         handler.handleError = functools.partial(_log_file_failed, handler)  # type: ignore[method-assign]
@@ -81,6 +82,8 @@ def resource_failures_named(then: Callable[[], str] = str) -> Iterator[None]:
         for handler in files:
             PATCHED.discard(handler)
             vars(handler).pop("handleError", None)
+            if handler in own:
+                handler.handleError = own[handler]  # type: ignore[method-assign]
 
 
 def _log_file_failed(handler: logging.FileHandler, record: logging.LogRecord) -> None:
