@@ -31,12 +31,12 @@ def trained() -> dict:
 def small_pieces(size: int) -> Iterator[None]:
     """PIECE_CHARS and GROUP_CHARS small (many pieces, groups of several) while it lasts; read at call time. (Not
     monkeypatch: hypothesis refuses function-scoped fixtures.)"""
-    old = long_texts.PIECE_CHARS, long_texts.GROUP_CHARS
-    long_texts.PIECE_CHARS, long_texts.GROUP_CHARS = size, 3 * size
+    old = long_texts.PIECE_CHARS, long_texts.GROUP_CHARS, long_texts.CUT_GROUP_CHARS
+    long_texts.PIECE_CHARS, long_texts.GROUP_CHARS, long_texts.CUT_GROUP_CHARS = size, 3 * size, 3 * size
     try:
         yield
     finally:
-        long_texts.PIECE_CHARS, long_texts.GROUP_CHARS = old
+        long_texts.PIECE_CHARS, long_texts.GROUP_CHARS, long_texts.CUT_GROUP_CHARS = old
 
 
 @settings(max_examples=150, deadline=None)
