@@ -24,9 +24,10 @@ def pieces(text: str, size: int | None = None, exact: bool = False) -> list[str]
     """`text` cut into pieces of about `size` (default PIECE_CHARS) characters, each cut just before a single space
     between two plain words (letters, digits, some punctuation): every pre-tokenizer here (word, bpe, byte_bpe, char)
     splits there too, also after the normalisers (a URL or a mention becomes " xxurl ", whose spaces made byte_bpe
-    split a run of spaces otherwise), so the pieces' tokens are the whole text's (tests/test_long_texts.py). Without such a place within `size` more
-    characters, a cut is made where it falls (exact for char; a word tokenizer's 64k-character word is one unknown
-    either way), or, with `exact`, at the next such place however far (none: the rest is one piece)."""
+    split a run of spaces otherwise), so the pieces' tokens are the whole text's (tests/test_long_texts.py). Without
+    such a place within `size` more characters, a cut is made where it falls (exact for char; a word tokenizer's
+    64k-character word is one unknown either way), or, with `exact`, at the next such place however far (none: the
+    rest is one piece)."""
     return list(_pieces(text, size or PIECE_CHARS, exact))
 
 
