@@ -151,19 +151,25 @@ def test_a_log_file_that_cannot_be_written_stops_the_command_in_one_line(tmp_pat
 
 
 def test_a_users_own_log_handler_error_hook_is_put_back(tmp_path: Path) -> None:
-    """A review: the block took away the handleError a user had set on their own log file's handler."""
+    """A review: the block took away the handleError a user had set on their own log file's handler (and called
+    logging's default instead of it while the block ran)."""
     import logging
 
     from textgru.resource_errors import resource_failures_named
 
     handler = logging.FileHandler(tmp_path / "mine.log")
-    mine = print
+    seen = []
+    mine = seen.append
     handler.handleError = mine
-    logging.getLogger().addHandler(handler)
+    logger = logging.getLogger("textgru")  # the Python API's train.log sits there; not on to pytest's root handlers
+    logger.addHandler(handler)
+    propagate, logger.propagate = logger.propagate, False
     try:
         with resource_failures_named(), resource_failures_named():
-            pass
+            logger.warning("%d apples", "no number")  # a formatting error: the user's hook's to handle
+        assert len(seen) == 1 and seen[0].msg == "%d apples"
         assert vars(handler)["handleError"] is mine
     finally:
-        logging.getLogger().removeHandler(handler)
+        logger.removeHandler(handler)
+        logger.propagate = propagate
         handler.close()

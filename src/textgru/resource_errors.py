@@ -68,7 +68,7 @@ def resource_failures_named(then: Callable[[], str] = str) -> Iterator[None]:
     own = {h: vars(h)["handleError"] for h in files if "handleError" in vars(h)}  # a user's own, put back after
     for handler in files:  # an outer block's (the command's) stays until that block ends
         PATCHED.add(handler)
-        handler.handleError = functools.partial(_log_file_failed, handler)  # type: ignore[method-assign]
+        handler.handleError = functools.partial(_log_file_failed, handler, own.get(handler))  # type: ignore
     try:
         yield
     except ResourceFailure:
@@ -86,13 +86,15 @@ def resource_failures_named(then: Callable[[], str] = str) -> Iterator[None]:
                 handler.handleError = own[handler]  # type: ignore[method-assign]
 
 
-def _log_file_failed(handler: logging.FileHandler, record: logging.LogRecord) -> None:
+def _log_file_failed(
+    handler: logging.FileHandler, own: Callable[[logging.LogRecord], None] | None, record: logging.LogRecord
+) -> None:
     """A log file that cannot be written (a full disk, `ulimit -f` reached by tune.log) stops the command at that log
     call, naming the file, and is written no more (`logging` printed a traceback for each of its lines, and the
     command went on to exit 0 without them); any other failure is `logging`'s to report."""
     e = sys.exc_info()[1]
-    if not isinstance(e, OSError) or resource_problem(e) is None:
-        logging.FileHandler.handleError(handler, record)
+    if not isinstance(e, OSError) or resource_problem(e) is None:  # the handler's own way (a user's hook too)
+        (own or functools.partial(logging.FileHandler.handleError, handler))(record)
         return
     for lg in (logging.getLogger(), logging.getLogger("textgru")):
         lg.removeHandler(handler)

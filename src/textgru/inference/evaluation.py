@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import Mapping, Sequence
@@ -206,12 +207,19 @@ def _check_split(split: str, splits: list[str]) -> str:
 def write_report(result: Mapping[str, Any], label_names: Sequence[str], output_dir: Path, split: str) -> None:
     """`<split>_confusion_matrix.png`, then `<split>_metrics.json` (what marks a report there: last, whole) in
     `output_dir`: an evaluation stopped midway leaves no report that refuses the next one."""
+    made = not output_dir.exists()
     output_dir.mkdir(parents=True, exist_ok=True)
-    plot_confusion_matrix(
-        result["confusion_matrix"],
-        list(label_names),
-        output_dir / f"{split}_confusion_matrix.png",
-        title=f"{split} confusion matrix",
-    )
-    write_json(result, output_dir / f"{split}_metrics.json")
+    try:
+        plot_confusion_matrix(
+            result["confusion_matrix"],
+            list(label_names),
+            output_dir / f"{split}_confusion_matrix.png",
+            title=f"{split} confusion matrix",
+        )
+        write_json(result, output_dir / f"{split}_metrics.json")
+    except BaseException:
+        if made:  # the folder made for this report goes with it, if nothing else is in it (a review: eval/ left)
+            with contextlib.suppress(OSError):
+                output_dir.rmdir()
+        raise
     log.info("wrote %s and %s", output_dir / f"{split}_metrics.json", output_dir / f"{split}_confusion_matrix.png")
