@@ -93,6 +93,40 @@ def test_predict_equals_the_predict_script(clf: textgru.Classifier, tiny_run: Pa
     assert single.probs[single.label] == single.score == max(single.probs.values())
 
 
+def test_top_k_keeps_the_likeliest_labels_in_order_in_python_and_on_the_command_line(
+    clf: textgru.Classifier, tiny_run: Path, tmp_path: Path
+) -> None:
+    texts = [t for t, _ in make_rows(12, seed=4)]
+    full = clf.predict(texts)
+    for k in (1, 2, 5):
+        got = clf.predict(texts, top_k=k)
+        for g, f in zip(got, full, strict=True):
+            want = sorted(f.probs, key=f.probs.__getitem__, reverse=True)[:k]
+            assert list(g.probs) == want and g.label == want[0] == f.label and g.score == f.score
+            assert g.probs == {n: f.probs[n] for n in want}
+    assert list(clf.predict(texts[0], top_k=None).probs) == clf.label_names  # None: every label, in label order
+    for bad in (0, -1, 1.5, True, "2"):
+        with pytest.raises(textgru.TextgruError, match="top_k"):
+            clf.predict(texts, top_k=bad)
+    (tmp_path / "texts.txt").write_text("\n".join(texts), encoding="utf-8")
+    r = run_script("predict", f"ckpt_path={tiny_run}", f"input={tmp_path / 'texts.txt'}", "top_k=1")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert [json.loads(line) for line in r.stdout.splitlines()] == [p.to_dict() for p in clf.predict(texts, top_k=1)]
+    r = run_script("predict", f"ckpt_path={tiny_run}", "text=good", "top_k=0")
+    assert r.returncode != 0 and "top_k" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_the_terminal_table_lists_the_likeliest_labels_when_columns_would_not_fit() -> None:
+    from textgru.command_io import format_table
+
+    few = [{"text": "ok", "label": "a", "score": 0.7, "probs": {"a": 0.7, "b": 0.2, "c": 0.1}}]
+    assert format_table(few).splitlines()[0].split()[-3:] == ["a", "b", "c"]
+    probs = {f"label{i}": 0.001 * i for i in range(40)}
+    lines = format_table([{"text": "ok", "label": "label39", "score": 0.039, "probs": probs}]).splitlines()
+    assert lines[0].endswith("likeliest labels") and len(lines[0]) < 100
+    assert lines[2].endswith("label39 0.039, label38 0.038, label37 0.037")
+
+
 def test_predict_keeps_input_order_across_length_buckets(clf: textgru.Classifier) -> None:
     rng = random.Random(3)
     texts = [

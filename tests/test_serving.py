@@ -155,6 +155,8 @@ def test_concurrent_predicts_each_get_their_own_answer(client: httpx.Client, clf
         else {"texts": [" ".join(words[(i + k) % 10 :]) for k in range(1 + i % 4)]}
         for i in range(20)
     ]
+    for i in range(0, 20, 4):  # a few ask for the likeliest labels only, batched with those that do not
+        bodies[i]["top_k"] = 1 + i % 3
     answers: dict[int, Any] = {}
     barrier = threading.Barrier(20)
 
@@ -169,8 +171,8 @@ def test_concurrent_predicts_each_get_their_own_answer(client: httpx.Client, clf
     for i, body in enumerate(bodies):
         texts = [body["text"]] if "text" in body else body["texts"]
         got = [answers[i]] if "text" in body else answers[i]["predictions"]
-        for text, g, want in zip(texts, got, clf.predict(texts), strict=True):
-            assert g["text"] == text and g["label"] == want.label
+        for text, g, want in zip(texts, got, clf.predict(texts, top_k=body.get("top_k")), strict=True):
+            assert g["text"] == text and g["label"] == want.label and list(g["probs"]) == list(want.probs)
             assert g["probs"] == pytest.approx(want.probs, abs=1e-6)  # batched with others: rounding may differ
     assert client.get("/info").json()["batches"]["predict"]["split_batches"] > 0  # batches of 4+ texts were split
 
@@ -288,6 +290,8 @@ BAD = [  # (path, request keywords, status, words the one-line error must hold)
     ("/predict", {"json": {"text": "a" * 2001}}, 422, ["text:", "limits.max_chars"]),
     ("/predict", {"json": {"text": "good", "lang": "en"}}, 422, ["lang:", "not a field"]),
     ("/predict", {"json": [1, 2]}, 422, ["JSON object"]),
+    ("/predict", {"json": {"text": "good", "top_k": 0}}, 422, ["top_k:", "greater than or equal to 1"]),
+    ("/predict", {"json": {"text": "good", "top_k": "2"}}, 422, ["top_k:"]),
     (
         "/predict",
         {"content": b'{"text": "good"', "headers": {"content-type": "application/json"}},

@@ -190,14 +190,25 @@ def _link_new(tmp: Path, path: Path) -> None:
     tmp.unlink()
 
 
-def format_table(results: list[dict[str, Any]], width: int = 60) -> str:
+def format_table(results: list[dict[str, Any]], width: int = 60, columns: int = 6) -> str:
+    """The terminal's table of predictions: a column per label up to `columns` labels; beyond (or with `top_k`), the
+    three likeliest labels of each text."""
+    from textgru.inference.classifier import likeliest
+
     labels = list(results[0]["probs"]) if results else []
-    head = f"{'text':<{width}} {'label':<12}" + "".join(f" {name[:10]:>10}" for name in labels)
+    by_label = len(labels) <= columns and all(list(r["probs"]) == labels for r in results)
+    head = f"{'text':<{width}} {'label':<12}" + (
+        "".join(f" {name[:10]:>10}" for name in labels) if by_label else " likeliest labels"
+    )
     lines = [head, "-" * len(head)]
     for r in results:
         t = " ".join(r["text"].split())
         t = t if len(t) <= width else t[: width - 1] + "…"
-        lines.append(f"{t:<{width}} {r['label']:<12}" + "".join(f" {r['probs'][n]:>10.3f}" for n in labels))
+        if by_label:
+            probs = "".join(f" {r['probs'][n]:>10.3f}" for n in labels)
+        else:
+            probs = " " + ", ".join(f"{n} {p:.3f}" for n, p in likeliest(r["probs"], 3).items())
+        lines.append(f"{t:<{width}} {r['label']:<12}{probs}")
     return "\n".join(lines)
 
 

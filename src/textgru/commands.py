@@ -86,7 +86,7 @@ def predict_command(cfg: DictConfig) -> list[dict]:
     check_output(cfg.output, cfg.overwrite)
     classifier = Classifier.load(cfg.ckpt_path).with_precision(cfg.precision)  # first: a forecaster is named as such
     texts = read_texts(cfg.text, cfg.input, cfg.text_column)
-    results = [r.to_dict() for r in classifier.predict(texts, cfg.batch_size)]
+    results = [r.to_dict() for r in classifier.predict(texts, cfg.batch_size, cfg.top_k)]
     if cfg.output:
         write_jsonl(results, cfg.output, cfg.overwrite)
     if sys.stdout.isatty():

@@ -31,6 +31,7 @@ PREDICT: dict[str, Rule] = {
     "output": NewFile(null=True),
     "overwrite": Bool(),
     "batch_size": POSITIVE,
+    "top_k": Int(1, null=True, what="null: every label's probability"),
     "precision": PRECISION,
 }
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import math
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
+from textgru.inference.classifier import likeliest
 from textgru.serving.batcher import BatcherClosed, TextBatcher
 from textgru.serving.errors import error_response
 from textgru.serving.fast_lane import Lanes
@@ -27,6 +29,11 @@ def predictions(classifier: Any, inner_batch_size: int):
         return [p.to_dict() for p in classifier.predict(texts, inner_batch_size)]
 
     return run
+
+
+def top_k_only(prediction: dict[str, Any], k: int) -> dict[str, Any]:
+    """A /predict answer with only its `k` likeliest labels' probabilities (`PredictRequest.top_k`)."""
+    return {**prediction, "probs": likeliest(prediction["probs"], k)}
 
 
 def scores(lm: Any, inner_batch_size: int):
@@ -43,7 +50,9 @@ def scores(lm: Any, inner_batch_size: int):
     return run
 
 
-async def _answer(batcher: TextBatcher, body: TextsRequest, many: str) -> JSONResponse:
+async def _answer(
+    batcher: TextBatcher, body: TextsRequest, many: str, each: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+) -> JSONResponse:
     try:
         results = await batcher.submit(body.all_texts())
     except (TimeoutError, asyncio.TimeoutError):  # the same class from Python 3.11 on
@@ -54,12 +63,14 @@ async def _answer(batcher: TextBatcher, body: TextsRequest, many: str) -> JSONRe
         raise
     except Exception as e:  # logged by the batcher; the client gets one line
         return error_response(500, f"the model failed on this batch: {type(e).__name__}: {e}")
+    results = results if each is None else [each(r) for r in results]
     return JSONResponse(results[0] if body.text is not None else {many: results})
 
 
 def add_predict(app: FastAPI, batcher: TextBatcher, lanes: Lanes) -> None:
     async def answer(body: PredictRequest) -> JSONResponse:
-        return await _answer(batcher, body, "predictions")
+        k = body.top_k
+        return await _answer(batcher, body, "predictions", None if k is None else lambda r: top_k_only(r, k))
 
     lanes["/predict"] = (PredictRequest, answer)
 

@@ -113,7 +113,10 @@ class TextsRequest(_Body):
 
 
 class PredictRequest(TextsRequest):
-    """POST /predict: label, score and per-class probabilities per text."""
+    """POST /predict: label, score and per-class probabilities per text (`top_k`: only the k likeliest, likeliest
+    first)."""
+
+    top_k: int | None = Field(default=None, ge=1, description="only the k likeliest labels in probs; null: every label")
 
 
 class ScoreRequest(TextsRequest):
