@@ -107,3 +107,19 @@ def test_overfits_64_examples() -> None:
     with torch.no_grad():
         acc = (model(batch["input_ids"], batch["lengths"]).argmax(-1) == batch["labels"]).float().mean()
     assert acc.item() == 1.0
+
+
+def test_a_large_vocabulary_is_warned_about_with_its_cost(caplog: pytest.LogCaptureFixture) -> None:
+    from textgru.models.gru_lm import GRULanguageModel
+    from textgru.tasks.base import log_model_size
+
+    with caplog.at_level("INFO", logger="textgru"):
+        log_model_size(GRUClassifier(vocab_size=20_000, num_classes=3, padding_idx=0), 20_000, ["a", "b", "c"])
+    assert "vocabulary 20000" in caplog.text and "labels ['a', 'b', 'c']" in caplog.text
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]  # the default: 2.6M rows' parameters
+    caplog.clear()
+    with caplog.at_level("INFO", logger="textgru"):  # 60k x 64 embedding + 60k x 128 output layer: 11.5M
+        log_model_size(GRULanguageModel(vocab_size=60_000, embedding_dim=64, hidden_size=128, num_layers=1), 60_000)
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert "a vocabulary of 60000 tokens" in warning and "11.6M parameters with a row per token" in warning
+    assert "~176 MB" in warning and "tokenizer.vocab_size" in warning

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import logging
 import math
 from collections.abc import Callable
 from typing import Any
@@ -19,6 +20,9 @@ from torch import nn
 from textgru.command_line_checks import one_line
 from textgru.errors import TextgruError
 from textgru.run_folder import RunFolder
+
+log = logging.getLogger(__name__)
+LARGE_VOCABULARY_PARAMETERS = 10_000_000  # parameters with a row per token beyond which a warning says what they cost
 
 
 class TaskModule(L.LightningModule):
@@ -147,6 +151,23 @@ def built_with(group: str, factory: Callable[..., Any], **kwargs: Any) -> Any:
 
 def count_parameters(model: nn.Module) -> str:
     return f"{sum(p.numel() for p in model.parameters()):,}"
+
+
+def log_model_size(model: nn.Module, vocab_size: int, labels: list[str] | None = None) -> None:
+    """The model's parameters and vocabulary in the log; a warning where the parameters with a row per token (the
+    embedding, a full output layer) pass `LARGE_VOCABULARY_PARAMETERS`: Adam updates every row at every step and a
+    checkpoint holds them up to four times, which a user who raised `tokenizer.vocab_size` does not expect."""
+    said = f"; labels {labels}" if labels is not None else ""
+    log.info("model: %s parameters%s; vocabulary %d", count_parameters(model), said, vocab_size)
+    per_token = sum(p.numel() for p in model.parameters() if p.dim() and p.shape[0] == vocab_size)
+    if per_token > LARGE_VOCABULARY_PARAMETERS:
+        log.warning(
+            "a vocabulary of %d tokens gives the model %.1fM parameters with a row per token (of %.1fM): every "
+            "training step updates all of them and a checkpoint holds them up to four times (weights, Adam's two "
+            "moments, the weight average: ~%d MB), so training is slower; a smaller tokenizer.vocab_size, a larger "
+            "tokenizer.min_frequency or tokenizer=bpe keeps them small",
+            vocab_size, per_token / 1e6, sum(p.numel() for p in model.parameters()) / 1e6, 16 * per_token // 2**20,
+        )  # fmt: skip
 
 
 def model_args(model_cfg: dict[str, Any], *builder_keys: str) -> dict[str, Any]:

@@ -31,7 +31,7 @@ from textgru.tasks.base import (
     build_model,
     build_optimizer,
     build_scheduler,
-    count_parameters,
+    log_model_size,
     model_args,
     plain,
 )
@@ -91,7 +91,7 @@ def build(cfg: DictConfig) -> tuple[BiLMDataModule, BiLanguageModelTask]:
         char_level=cfg.tokenizer.kind == "char",
         checkpoint_extras=extras,
     )
-    log.info("model: %s parameters; vocabulary %d", count_parameters(model), dm.tokenizer.get_vocab_size())
+    log_model_size(model, dm.tokenizer.get_vocab_size())
     return dm, task
 
 

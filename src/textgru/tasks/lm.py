@@ -33,7 +33,7 @@ from textgru.tasks.base import (
     build_model,
     build_optimizer,
     build_scheduler,
-    count_parameters,
+    log_model_size,
     model_args,
     plain,
 )
@@ -79,7 +79,7 @@ def build(cfg: DictConfig) -> tuple[LanguageModelDataModule, LanguageModelTask]:
         temperature=float(cfg.task.sample_temperature),
         seed=int(cfg.seed),
     ).check()
-    log.info("model: %s parameters; vocabulary %d", count_parameters(model), dm.tokenizer.get_vocab_size())
+    log_model_size(model, dm.tokenizer.get_vocab_size())
     return dm, task
 
 

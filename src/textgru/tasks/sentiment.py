@@ -34,7 +34,7 @@ from textgru.tasks.base import (
     build_model,
     build_optimizer,
     build_scheduler,
-    count_parameters,
+    log_model_size,
     model_args,
     plain,
 )
@@ -111,9 +111,7 @@ def build(cfg: DictConfig) -> tuple[ClassificationDataModule, ClassificationTask
         checkpoint_extras=extras,
         finetune=finetuning.FineTuning(**plain(cfg.task.finetune)) if lm is not None else None,
     )
-    log.info(
-        "model: %s parameters; labels %s; vocabulary %d", count_parameters(model), labels, dm.tokenizer.get_vocab_size()
-    )
+    log_model_size(model, dm.tokenizer.get_vocab_size(), labels)
     return dm, task
 
 
