@@ -741,3 +741,16 @@ def test_sigterm_to_the_whole_job_with_dataloader_workers_is_a_stop(tmp_path: Pa
     assert p.returncode == 130, err[-3000:]
     errors = [line for line in err.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and f"resume={run}" in errors[0] and "Traceback" not in err, err[-3000:]
+
+
+def test_a_forecast_run_resumes(tmp_path: Path) -> None:
+    """A forecast run's config has no tokenizer section (tokenizer=null): resume refused every forecast run as a
+    config that "lacks tokenizer" (a review), so a run max_time stopped could not train on."""
+    run_dir = tmp_path / "forecast"
+    common = ("task=forecast", "data.length=300", "logger.tensorboard=false")
+    first = run_script("train", *common, "trainer.max_steps=6", f"hydra.run.dir={run_dir}")
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert json.loads((run_dir / "metrics.json").read_text())["stopped_by"] == "max_steps"
+    on = run_script("train", f"resume={run_dir}", "trainer.max_steps=12")
+    assert on.returncode == 0, on.stderr[-3000:]
+    assert json.loads((run_dir / "metrics.json").read_text())["global_step"] == 12

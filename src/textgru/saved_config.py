@@ -31,7 +31,9 @@ def read_saved_config(path: Path) -> DictConfig:
     if not isinstance(data, dict):
         held = f"a {type(data).__name__}" if data is not None else "nothing"
         raise TextgruError(f"{path} holds {held}, not a run config; {restore}")
-    missing = [k for k in SECTIONS if k not in data]
+    task = data.get("task") if isinstance(data.get("task"), dict) else {}
+    optional = ("tokenizer",) if task.get("name") == "forecast" else ()  # a series needs none: tokenizer=null
+    missing = [k for k in SECTIONS if k not in data and k not in optional]
     if missing:
         raise TextgruError(f"{path} lacks {', '.join(missing)} (every run config has them); {restore}")
     return OmegaConf.create(data)
