@@ -265,6 +265,8 @@ def test_median_pruner_keeps_the_better_trial_and_prunes_the_worse(tmp_path: Pat
     assert worse == {0: first[0]}  # the same run as the first up to its first validation, then pruned
     steps = [json.loads((study_dir / f"trial_{i:03d}" / "metrics.json").read_text())["global_step"] for i in range(3)]
     assert steps == [10, 10, 5]  # two epochs of 5 batches, two, one
+    stopped = [json.loads((study_dir / f"trial_{i:03d}" / "metrics.json").read_text())["stopped_by"] for i in range(3)]
+    assert stopped == ["max_epochs", "max_epochs", "pruned"]
 
 
 @pytest.mark.slow  # over a minute on 2 cores (issue 14 tests' default-suite budget: 60 s)
@@ -350,6 +352,7 @@ def test_ddp_search_trains_each_trial_config_on_every_rank(tmp_path: Path, small
     for t in study.trials:
         metrics = json.loads((study_dir / f"trial_{t.number:03d}" / "metrics.json").read_text())
         assert metrics["global_step"] == 2  # stopped after epoch 1 of 3 (counted in the workers)
+        assert metrics["stopped_by"] == "pruned"
         ranks = json.loads((study_dir / f"trial_{t.number:03d}" / "ranks.json").read_text())
         assert ranks["world_size"] == 2
         for setup in ranks["setups"]:  # what each rank built and optimised, as it logged it
@@ -471,6 +474,8 @@ def test_ctrl_c_stops_the_whole_sweep_or_search_with_exit_130(tmp_path: Path) ->
         "error: the search was stopped in trial 0 (Ctrl+C or SIGTERM); the same textgru tune command goes on with it"
     ), searched.stderr[-3000:]
     assert (study / "trial_000").is_dir() and not (study / "trial_001").exists()
+    summary = (study / "summary.md").read_text()  # the search's trials so far too (it wrote none when stopped)
+    assert "| trial_000 | stopped |" in summary and "no trial completed" in searched.stdout, summary
 
 
 def test_summary_table_keeps_whole_numbers_whole_beside_a_failed_run(tmp_path: Path) -> None:

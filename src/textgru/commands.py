@@ -15,7 +15,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from textgru.config_checks import check_config
 from textgru.console import run_summary
-from textgru.errors import TextgruError
+from textgru.errors import TextgruError, TrainingStopped
 
 
 def train_command(cfg: DictConfig) -> float:
@@ -97,10 +97,6 @@ def predict_command(cfg: DictConfig) -> list[dict]:
     return results
 
 
-def _unescape(text: str) -> str:
-    return text.replace("\\n", "\n").replace("\\t", "\t")
-
-
 def generate_command(cfg: DictConfig) -> list[str]:
     """Sample from a language-model checkpoint; stream a single sample, print several, JSONL to `output=`."""
     from textgru.command_io import check_output, read_prompt, write_jsonl
@@ -111,7 +107,9 @@ def generate_command(cfg: DictConfig) -> list[str]:
 
     check_config(cfg, "generate")
     stop = cfg.stop if cfg.stop is None or isinstance(cfg.stop, str) else list(cfg.stop)
-    stops = [_unescape(str(s)) for s in ([stop] if isinstance(stop, str) else stop or [])]
+    stops = [
+        str(s).replace("\\n", "\n").replace("\\t", "\t") for s in ([stop] if isinstance(stop, str) else stop or [])
+    ]
     sampling = dict(
         max_new_tokens=number_option(cfg, "max_new_tokens", int),
         temperature=number_option(cfg, "temperature"),
@@ -166,26 +164,28 @@ def tune_command(cfg: DictConfig) -> float | None:
 
     overrides = list(HydraConfig.get().overrides.task)
     space = check_search_space(cfg, overrides)  # likewise
-    check_study_folder(Path(cfg.paths.run_dir), str(cfg.hparams_search.study_name))
-    import optuna
-
+    study_dir = Path(cfg.paths.run_dir)
+    check_study_folder(study_dir, str(cfg.hparams_search.study_name))
     from textgru.console import route_library_logs
     from textgru.mlflow_parent import attach_summary
-    from textgru.sweep_summary import summarise_study
+    from textgru.sweep_summary import stored_study, summarise_study
     from textgru.tuning import tune
 
     route_library_logs()  # once Lightning is imported: it adds a console handler of its own
     started = datetime.now()
-    study = tune(cfg, overrides, space=space)
     base = [o for o in overrides if not o.startswith(("hydra.", "n_trials=", "hparams_search"))]
-    study_dir = Path(cfg.paths.run_dir)
+    try:
+        study = tune(cfg, overrides, space=space)
+    except TrainingStopped:  # the trials so far are summarised (the stopped one as such), as a stopped -m sweep's
+        if (stopped := stored_study(study_dir, str(cfg.hparams_search.study_name))) is not None:
+            print(summarise_study(stopped, study_dir, cfg, base), flush=True)
+        raise
     print(summarise_study(study, study_dir, cfg, base), flush=True)
     attach_summary(cfg, study_dir, [study_dir / n for n in ("summary.csv", "summary.md", "best_experiment.yaml")])
     failed = [t.number for t in study.trials if t.state.name == "FAIL" and (t.datetime_start or started) > started]
     if failed:  # as a -m sweep with a failed job: a script or CI can tell (each said why as it failed)
         raise TextgruError(f"{len(failed)} trial(s) of the search failed: {', '.join(map(str, failed))} (see above)")
-    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
-    return study.best_value if complete else None
+    return study.best_value if any(t.state.name == "COMPLETE" for t in study.trials) else None
 
 
 def gradient_flow_command(cfg: DictConfig) -> dict[str, Any]:

@@ -19,8 +19,9 @@ EARLY_STOPPING = "early_stopping"
 
 
 def stop_reason(trainer: Any) -> str:
-    """What ended `trainer.fit`: "early_stopping", "max_time", "max_steps", "max_epochs", "fast_dev_run" or
-    "other" (a callback that set `trainer.should_stop`)."""
+    """What ended `trainer.fit`: "early_stopping", "max_time", "max_steps", "max_epochs", "fast_dev_run", what a
+    callback that stopped it names as its `stopped_by` ("pruned": `textgru tune`'s pruner), or "other" (a callback
+    that set `trainer.should_stop` and names nothing)."""
     from lightning.pytorch.callbacks import EarlyStopping, Timer
 
     if trainer.fast_dev_run:
@@ -35,7 +36,7 @@ def stop_reason(trainer: Any) -> str:
         return "max_epochs"  # also where early stopping triggered at the last epoch: the run ended as planned
     if any(isinstance(c, EarlyStopping) and _stopped(c) for c in trainer.callbacks):
         return EARLY_STOPPING
-    return "other"
+    return next((c.stopped_by for c in trainer.callbacks if getattr(c, "stopped_by", None)), "other")
 
 
 def _stopped(early_stopping: Any) -> bool:

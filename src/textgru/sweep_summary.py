@@ -147,8 +147,9 @@ def summarise_study(study: Any, study_dir: Path, cfg: DictConfig, base_overrides
     import optuna
 
     rows = []
-    for t in study.trials:
-        row = run_row(study_dir / f"trial_{t.number:03d}", {"state": t.state.name.lower(), **t.params})
+    for t in study.trials:  # a trial still running is one a stopped search left: its next call settles it
+        state = "stopped" if t.state == optuna.trial.TrialState.RUNNING else t.state.name.lower()
+        row = run_row(study_dir / f"trial_{t.number:03d}", {"state": state, **t.params})
         row.pop("status")
         rows.append(row)
     text = f"\n{write_summary(study_dir, rows, cfg.optimized_metric, cfg.optimized_mode)}\n"
@@ -164,6 +165,18 @@ def summarise_study(study: Any, study_dir: Path, cfg: DictConfig, base_overrides
         + f"\nbest trial {best.number}: {cfg.optimized_metric}={best.value:.4f} {best.params}\n"
         + (f"written as an experiment: {path}")
     )
+
+
+def stored_study(study_dir: Path, name: str) -> Any | None:
+    """The study `name` as `study_dir/study.db` holds it, or None where there is none yet."""
+    import optuna
+
+    if not (study_dir / "study.db").is_file():
+        return None
+    try:
+        return optuna.load_study(study_name=name, storage=f"sqlite:///{study_dir / 'study.db'}")
+    except KeyError:  # the file is there, the study not yet
+        return None
 
 
 def write_best_experiment(

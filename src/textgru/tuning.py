@@ -74,6 +74,12 @@ class PruneOnValidation(Callback):
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "trial": None}
 
+    @property
+    def stopped_by(self) -> str | None:
+        """ "pruned" once the pruner stopped the run (metrics.json's `stopped_by`), as the study stores it: under
+        data-parallel training rank zero of the worker processes decided it."""
+        return "pruned" if _stored_user_attrs(self._trial().study, self.number).get(PRUNED_AT) is not None else None
+
     def _trial(self) -> optuna.Trial:
         if self.trial is None:
             study = optuna.load_study(study_name=self.study_name, storage=self.storage_url, pruner=self.pruner)
