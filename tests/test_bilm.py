@@ -261,6 +261,9 @@ def test_size_mismatch_and_wrong_checkpoint_give_one_line(bilm_run: Path, toy_cs
         build_classification(classifier_config(toy_csv, tmp_path / "lm.ckpt"))
     assert "\n" not in str(e.value)
     assert "is a language-model (task=lm) checkpoint, but this needs a bidirectional" in str(e.value)
+    with pytest.raises(TextgruError, match=r"cannot export; fine-tune a classifier from it: textgru train task=sent"):
+        textgru.export(bilm_run, tmp_path / "exported")  # what a biLM is for, where a command refuses it
+    assert not (tmp_path / "exported").exists()
     # a model class textgru does not have: refused by name, nothing imported
     ckpt["textgru"].update(task="bilm", model_class="os.system")
     torch.save(ckpt, tmp_path / "evil.ckpt")

@@ -130,6 +130,7 @@ def test_generate_refuses_a_classifier_checkpoint(tiny_run: Path) -> None:
     r = run_script("generate", f"ckpt_path={tiny_run}", "prompt=hi", stdin="")
     assert r.returncode == 2
     assert "is a classifier (task=sentiment) checkpoint, but this needs a language-model (task=lm) one" in r.stderr
+    assert "; use it with textgru predict, eval, export or serve classifier=" in r.stderr  # the fix, too
 
 
 def test_unknown_characters_allowed_on_request(lm_run: Path) -> None:

@@ -83,7 +83,7 @@ def resolve_checkpoint_path(path: str | os.PathLike[str]) -> Path:
 
 def load_checkpoint(path: str | os.PathLike[str], expect_task: str | None = None) -> dict[str, Any]:
     """Load with `weights_only=True`; every failure becomes one line naming the problem."""
-    from textgru.tasks import task_title
+    from textgru.tasks import task_title, task_use
 
     p = resolve_checkpoint_path(path)
     other = "use another checkpoint, e.g. " + ("best.ckpt or an earlier copy" if p.name == "last.ckpt" else "last.ckpt")
@@ -120,6 +120,7 @@ def load_checkpoint(path: str | os.PathLike[str], expect_task: str | None = None
     if expect_task and meta["task"] != expect_task:
         raise TextgruError(
             f"{str(p)!r} is a {task_title(meta['task'])} checkpoint, but this needs a {task_title(expect_task)} one"
+            + task_use(meta["task"])
         )
     ckpt["path"] = str(p)
     return ckpt

@@ -37,6 +37,7 @@ from textgru.onnx_format import (
 )
 from textgru.onnx_marks import annotate, seal
 from textgru.run_folder import RunFolder
+from textgru.tasks import task_use
 
 log = logging.getLogger(__name__)
 OPSET = 18  # the GRU translation writes opset-18 operators
@@ -216,7 +217,7 @@ def export(
     ckpt = load_checkpoint(ckpt_path)
     task = ckpt["textgru"]["task"]
     if task not in PLANS:
-        raise TextgruError(f"{ckpt['path']!r} holds task {task!r}, which textgru cannot export")
+        raise TextgruError(f"{ckpt['path']!r} holds task {task!r}, which textgru cannot export{task_use(task)}")
     model, meta = rebuild_model(ckpt, "cpu")
     plan = PLANS[task](model, meta)
     tmp = staging_folder(out)

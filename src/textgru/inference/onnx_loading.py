@@ -33,7 +33,7 @@ def open_export(
     length, normalisation ...) so that `Classifier` / `LanguageModel` / `Forecaster.from_parts(runner, meta)` build
     the same object; every file is checked first. threads: None follows PyTorch's."""
     from textgru.inference.onnx_runtime import RUNNERS, open_session, textgru_marks
-    from textgru.tasks import task_title
+    from textgru.tasks import task_title, task_use
 
     if str(device) != "cpu":
         raise TextgruError(f"device={device}: an exported model runs on CPU with onnxruntime; use device=cpu")
@@ -45,7 +45,7 @@ def open_export(
     if expect_task and task != expect_task:
         raise TextgruError(
             f"{str(folder.path)!r} is an exported {task_title(task)} model, but this needs a "
-            f"{task_title(expect_task)} one"
+            f"{task_title(expect_task)} one{task_use(task)}"
         )
     graph = model_file.read_bytes()  # checked and run as read once: a file replaced meanwhile cannot slip in
     if config.get("model_sha256") != sha256(graph):

@@ -17,19 +17,37 @@ from textgru.errors import TextgruError
 class TaskInfo:
     module: str  # the task's module, fixed here (a checkpoint's task name is only ever looked up in this table)
     title: str  # how messages name its checkpoints
+    use: str  # what its checkpoints are for, where a command that needs another kind is given one
 
 
 TASKS = {
-    "sentiment": TaskInfo("textgru.tasks.sentiment", "classifier (task=sentiment)"),
-    "lm": TaskInfo("textgru.tasks.lm", "language-model (task=lm)"),
-    "forecast": TaskInfo("textgru.tasks.forecast", "forecaster (task=forecast)"),
-    "bilm": TaskInfo("textgru.tasks.bilm", "bidirectional language-model (task=bilm)"),
+    "sentiment": TaskInfo(
+        "textgru.tasks.sentiment",
+        "classifier (task=sentiment)",
+        "use it with textgru predict, eval, export or serve classifier=",
+    ),
+    "lm": TaskInfo("textgru.tasks.lm", "language-model (task=lm)", "use it with textgru generate, export or serve lm="),
+    "forecast": TaskInfo(
+        "textgru.tasks.forecast",
+        "forecaster (task=forecast)",
+        "use it with textgru eval or export, or textgru.load(...).predict(series)",
+    ),
+    "bilm": TaskInfo(
+        "textgru.tasks.bilm",
+        "bidirectional language-model (task=bilm)",
+        "fine-tune a classifier from it: textgru train task=sentiment model.pretrained_lm=<its run>",
+    ),
 }
 
 
 def task_title(name: str) -> str:
     """`classifier (task=sentiment)` ...; an unknown name as it is (for messages about a foreign checkpoint)."""
     return TASKS[name].title if name in TASKS else repr(name)[:60]
+
+
+def task_use(name: str) -> str:
+    """What a checkpoint of task `name` is for (the fix in a message that refuses it); "" for an unknown name."""
+    return f"; {TASKS[name].use}" if name in TASKS else ""
 
 
 def task_module(name: str) -> ModuleType:
