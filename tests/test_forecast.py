@@ -367,8 +367,9 @@ def test_fast_dev_run_with_the_reference_gru(tmp_path: Path, small_csv: Path, ta
         ),
         (["data.package_file=nosuchpkg:data/x.csv"], ["nosuchpkg", "pip install"]),
         (["data.path={tmp}/empty.csv"], ["empty.csv is empty", "header row"]),
-        (["data.path={tmp}/inf.csv"], ["'value'", "infinite value or one past float32's range (row 3: inf)"]),
-        (["data.path={tmp}/huge.csv"], ["'other'", "past float32's range (row 4: 1e+300)", "rescale"]),
+        (["data.path={tmp}/inf.csv"], ["'value'", "infinite value or one beyond 1e+18", "(row 3: inf)"]),
+        (["data.path={tmp}/huge.csv"], ["'other'", "float32's range (row 4: 1e+300)", "power of ten"]),
+        (["data.path={tmp}/huge20.csv"], ["'other'", "(row 3: 2e+19)", "power of ten"]),  # every MSE was inf
         (  # interpolation cannot fill a column with no value at all (a traceback from torch's lstsq)
             ["data.path={tmp}/blank.csv", "data.fill_missing=interpolate", "data.columns=[value,other]"],
             ["['other']", "have no values", "data.columns=[...]"],
@@ -384,6 +385,7 @@ def test_bad_forecast_input_is_one_line_before_any_work(
     (tmp_path / "empty.csv").write_text("")
     (tmp_path / "inf.csv").write_text("value,other\n1.0,2.0\ninf,3.0\n" + "1.0,2.0\n" * 50)
     (tmp_path / "huge.csv").write_text("value,other\n1.0,2.0\n1.0,3.0\n1.0,1e300\n" + "1.0,2.0\n" * 50)
+    (tmp_path / "huge20.csv").write_text("value,other\n1.0,1e17\n1.0,2e19\n" + "1.0,-1e19\n" * 50)
     (tmp_path / "blank.csv").write_text("value,other\n" + "1.0,\n2.0,\n" * 50)
     overrides = [o.format(tmp=tmp_path, csv=csv) for o in overrides]
     with pytest.raises(TextgruError) as e:

@@ -7,7 +7,7 @@ are dynamic.
 - language model: `input_ids` int64 (batch, time), `hidden` float32 (layers, batch, hidden) -> `logits` float32
   (batch, time, vocab), `hidden_out` (layers, batch, hidden). The prompt pass (zero hidden) and each generation
   step (time = 1, the state carried) use the same graph.
-- forecaster: `window` float32 (batch, time, features) in the series' units -> `forecast` float32
+- forecaster: `window` float64 (batch, time, features) in the series' units -> `forecast` float64
   (batch, horizon, features) in the series' units (normalisation and the horizon's roll-out are in the graph).
 """
 
@@ -44,8 +44,10 @@ class LanguageModelGraph(nn.Module):
 
 
 class ForecastGraph(nn.Module):
-    """A window in the series' units -> the next `horizon` values in the series' units, (batch, horizon, features);
-    the model reads normalised values, so the checkpoint's mean and std are applied on the way in and out."""
+    """A window in the series' units -> the next `horizon` values in the series' units, (batch, horizon, features),
+    both float64; the model reads normalised float32 values, so the checkpoint's mean and std are applied on the way
+    in and out in float64, as `Forecaster` does (in float32 a series near 1e8, where float32 steps by 8, forecast a
+    constant: a review)."""
 
     mean: torch.Tensor
     std: torch.Tensor
@@ -53,12 +55,12 @@ class ForecastGraph(nn.Module):
     def __init__(self, model: Any, mean: Sequence[float], std: Sequence[float], horizon: int) -> None:
         super().__init__()
         self.model, self.horizon = model, int(horizon)
-        self.register_buffer("mean", torch.tensor(list(mean), dtype=torch.float32))  # (features,)
-        self.register_buffer("std", torch.tensor(list(std), dtype=torch.float32))  # (features,)
+        self.register_buffer("mean", torch.tensor(list(mean), dtype=torch.float64))  # (features,)
+        self.register_buffer("std", torch.tensor(list(std), dtype=torch.float64))  # (features,)
 
     def forward(self, window: torch.Tensor) -> torch.Tensor:
-        normed = (window - self.mean) / self.std  # (batch, time, features)
-        return self.model.rollout(normed, self.horizon) * self.std + self.mean  # (batch, horizon, features)
+        normed = ((window - self.mean) / self.std).float()  # (batch, time, features)
+        return self.model.rollout(normed, self.horizon).double() * self.std + self.mean  # (batch, horizon, features)
 
 
 def _io(name: str, dtype: str, shape: list[str | int], doc: str) -> dict[str, Any]:
@@ -166,18 +168,18 @@ def forecast_plan(model: Any, meta: dict[str, Any]) -> dict[str, Any]:
     features, horizon, window = len(norm["mean"]), int(meta["horizon"]), int(meta["window"])
     batch, time = _dims()
     g = torch.Generator().manual_seed(0)
-    mean, std = torch.tensor(norm["mean"]), torch.tensor(norm["std"])
+    mean, std = torch.tensor(norm["mean"], dtype=torch.float64), torch.tensor(norm["std"], dtype=torch.float64)
 
     def checks() -> list[tuple[torch.Tensor, ...]]:
         shapes = ((1, 1), (2, 2), (1, window), (7, 3), (64, window))
-        return [(torch.randn(b, t, features, generator=g) * std + mean,) for b, t in shapes]
+        return [(torch.randn(b, t, features, generator=g, dtype=torch.float64) * std + mean,) for b, t in shapes]
 
     return {
         "graph": lambda m: ForecastGraph(m, norm["mean"], norm["std"], horizon),
-        "example": (torch.randn(3, 5, features),),
+        "example": (torch.randn(3, 5, features, dtype=torch.float64),),
         "dynamic": {"window": {0: batch, 1: time}},
-        "inputs": [_io("window", "float32", ["batch", "time", features], "past values, series' units, oldest first")],
-        "outputs": [_io("forecast", "float32", ["batch", horizon, features], "the next horizon values")],
+        "inputs": [_io("window", "float64", ["batch", "time", features], "past values, series' units, oldest first")],
+        "outputs": [_io("forecast", "float64", ["batch", horizon, features], "the next horizon values")],
         "checks": checks,
         "config": {
             "window": window,

@@ -4,6 +4,7 @@ training statistics, cut into (window inputs, horizon targets) pairs."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import lightning as L
@@ -33,6 +34,16 @@ class WindowDataset(Dataset):
             "inputs": self.series[s : s + self.window],  # (window, features)
             "targets": self.series[s + self.window : s + self.window + self.horizon],
         }  # (horizon, features)
+
+    def stacked(self, picks: Sequence[int] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Items `picks` (default: every one) at once, gathered in one indexing (item by item, 1M rows took 31 s):
+        inputs (n, window, features), targets (n, horizon, features)."""
+        starts = torch.as_tensor(self.starts if picks is None else [self.starts[i] for i in picks], dtype=torch.long)
+
+        def rows(offset: int, size: int) -> torch.Tensor:
+            return self.series[starts[:, None] + offset + torch.arange(size)]  # (n, size, features)
+
+        return rows(0, self.window), rows(self.window, self.horizon)
 
 
 def split_bounds(n: int, val_fraction: float, test_fraction: float) -> tuple[int, int]:
@@ -125,9 +136,7 @@ class ForecastDataModule(L.LightningDataModule):
 
     def training_windows(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Every training window at once: inputs (n, window, features), targets (n, horizon, features)."""
-        ds = self.datasets["train"]
-        items = [ds[i] for i in range(len(ds))]
-        return torch.stack([b["inputs"] for b in items]), torch.stack([b["targets"] for b in items])
+        return self.datasets["train"].stacked()
 
     def _loader(self, split: str, shuffle: bool, batch_size: int) -> DataLoader:
         return DataLoader(self.datasets[split], batch_size=batch_size, shuffle=shuffle, num_workers=self.num_workers)

@@ -15,6 +15,7 @@ from textgru.data.series_cells import non_numbers, read_thousands_separated, tim
 from textgru.errors import TextgruError
 
 log = logging.getLogger(__name__)
+LARGEST_VALUE = 1e18  # a series value's magnitude; beyond, squared errors in float32 overflow (inf metrics)
 
 
 @dataclass
@@ -114,13 +115,15 @@ def read_csv_series(
                 "choose numeric columns with data.columns=[...]"
             )
     frame = frame.apply(pd.to_numeric, errors="coerce")
-    # the model computes in float32: a value past its range (~3.4e38) is as infinite as inf itself
-    infinite = np.abs(frame.to_numpy(dtype=np.float64)) > np.finfo(np.float32).max
+    # the model and its metrics compute in float32: past 1e18 a squared error passes its range (~3.4e38) and
+    # every MSE was inf (a review: values near 1e20 trained, scored inf and exited 0)
+    infinite = np.abs(frame.to_numpy(dtype=np.float64)) > LARGEST_VALUE
     if infinite.any():
         row, col = map(int, np.argwhere(infinite)[0])
         raise TextgruError(
-            f"column {columns[col]!r} of {p.name} holds an infinite value or one past float32's range "
-            f"(row {row + 2}: {frame.iat[row, col]}); replace it with a number (rescale the column), or leave the "
+            f"column {columns[col]!r} of {p.name} holds an infinite value or one beyond {LARGEST_VALUE:.0e}, whose "
+            f"squared errors pass float32's range (row {row + 2}: {frame.iat[row, col]}); replace it with a number "
+            "(divide the column by a power of ten), or leave the "
             "cell empty and set data.fill_missing=interpolate"
         )
     empty = [c for c in columns if frame[c].isna().all()]

@@ -126,8 +126,13 @@ class OnnxForecasterModel(OnnxRunner):
     normalises); `rollout` speaks normalised values, as `GRUForecaster.rollout` does for `Forecaster`."""
 
     def __call__(self, window: torch.Tensor) -> torch.Tensor:
-        (forecast,) = self.run(_numpy(window, np.float32))
+        (forecast,) = self.run(_numpy(window, self.units))
         return torch.from_numpy(forecast)
+
+    @property
+    def units(self) -> type[np.floating]:
+        """The graph's type for values in the series' units: float64 (float32 in exports made before it was)."""
+        return np.float64 if self.config["inputs"][0]["dtype"] == "float64" else np.float32
 
     def rollout(self, normed: torch.Tensor, horizon: int) -> torch.Tensor:
         trained = self.config["horizon"]
@@ -136,9 +141,9 @@ class OnnxForecasterModel(OnnxRunner):
                 f"horizon={horizon}: an exported forecaster forecasts at most the horizon it was exported with "
                 f"({trained}); ask for {trained} or fewer, or use the checkpoint"
             )
-        mean, std = torch.tensor(self.config["mean"]), torch.tensor(self.config["std"])  # (features,)
-        forecast = self(normed.float() * std + mean)[:, :horizon]  # (batch, horizon, features)
-        return (forecast - mean) / std  # normalised
+        mean, std = (torch.tensor(self.config[k], dtype=torch.float64) for k in ("mean", "std"))  # (features,)
+        forecast = self(normed.double() * std + mean)[:, :horizon].double()  # (batch, horizon, features)
+        return ((forecast - mean) / std).float()  # normalised
 
 
 RUNNERS: dict[str, type[OnnxRunner]] = {

@@ -116,12 +116,14 @@ class ForecastTask(TaskModule):
         return self.global_mean(sq, count)
 
     def _score(self, stage: str, who: str, pred: torch.Tensor, target: torch.Tensor) -> None:
-        # pred, target: (batch, horizon, features), normalised
-        diff = (pred - target) * self.std  # in the series' units
+        # pred, target: (batch, horizon, features), normalised; sums per feature, in the series' units in fp64 (a
+        # sum of squared errors in them passed fp32's range)
+        diff = pred - target
+        sq, std = diff.pow(2).sum(dim=(0, 1)), self.std.double()  # (features,)
         for name, value in (
-            ("sq", diff.pow(2).sum()),
-            ("abs", diff.abs().sum()),
-            ("sq_norm", (pred - target).pow(2).sum()),
+            ("sq", (sq.double() * std**2).sum()),
+            ("abs", (diff.abs().sum(dim=(0, 1)).double() * std).sum()),
+            ("sq_norm", sq.sum()),
             ("count", float(diff.numel())),
         ):
             self.sums[f"{stage}_{who}_{name}"].update(torch.as_tensor(value, dtype=torch.float64, device=pred.device))
@@ -178,10 +180,13 @@ class ForecastTask(TaskModule):
         ds = dm.datasets["test"]
         lo, hi = dm.spans["test"]
         picks = list(range(0, len(ds), h))
-        window = torch.stack([ds[i]["inputs"] for i in picks]).to(self.device)  # (n, window, features)
+        window = ds.stacked(picks)[0].to(self.device)  # (n, window, features)
         was_training = self.model.training
         self.model.eval()
-        runs = {"GRU": self.model.rollout(window, h), "linear AR": self.ar.rollout(window, h)}
+        runs = {  # in batches: 150k test windows of a 1M-row series in one took 53 s and 5.8 GB (a review)
+            name: torch.cat([model.rollout(part, h) for part in window.split(dm.eval_batch_size)])
+            for name, model in (("GRU", self.model), ("linear AR", self.ar))
+        }
         self.model.train(was_training)
         runs["last value"] = naive_forecast(window, h)
         forecasts = {  # (n, horizon, features) -> (test rows, features), NaN past the last roll-out
