@@ -140,8 +140,34 @@ def read_csv_series(
     order = time_order(times, time_column, p.name) if time_column else None
     if order is not None:  # rows counted in the file's order above; from here on in time order
         frame, times = frame.iloc[order], times.iloc[order]
-    values = frame.interpolate(limit_direction="both").to_numpy(dtype=np.float64)  # (time, features)
+    if fill_missing == "interpolate" and frame.isna().any().any():
+        frame, times = _interpolated(frame, times, p.name)
+    values = frame.to_numpy(dtype=np.float64)  # (time, features)
     return Series(values, [str(c) for c in columns], None if times is None else times.astype(str).tolist())
+
+
+def _interpolated(frame: Any, times: Any, name: str) -> tuple[Any, Any]:
+    """Gaps filled linearly between the values around them; rows before a column's first value or after its last
+    are dropped (filled with the nearest value, a trailing gap became test targets that were scored, made up)."""
+    at = {label: i for i, label in enumerate(frame.index)}  # labels in time order -> positions
+    lo = max(at[frame[c].first_valid_index()] for c in frame)
+    hi = min(at[frame[c].last_valid_index()] for c in frame) + 1
+    if hi - lo < 2:
+        raise TextgruError(
+            f"{name}: the columns {list(frame.columns)} have values in common over {max(hi - lo, 0)} row(s); "
+            "interpolation fills gaps between values, not before or after them: choose columns with data.columns=[...]"
+        )
+    missing = int(frame.iloc[lo:hi].isna().sum().sum())
+    frame = frame.interpolate(limit_area="inside").iloc[lo:hi]
+    times = None if times is None else times.iloc[lo:hi]
+    said = [f"filled {missing} missing value(s) by linear interpolation"] if missing else []
+    if lo > 0 or hi < len(at):
+        said.append(f"dropped {lo} row(s) at the start and {len(at) - hi} at the end, where a column had no value")
+    log.warning(
+        "%s (data.fill_missing=interpolate): %s%s",
+        name, " and ".join(said), "; filled values in the validation and test spans are scored as observed" * bool(missing),
+    )  # fmt: skip
+    return frame, times
 
 
 def load_series(cfg: dict[str, Any]) -> Series:
