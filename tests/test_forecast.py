@@ -86,7 +86,7 @@ def test_every_numeric_column_leaves_out_flags_and_warns_of_a_column_one_cell_ma
     """data.columns=null read a True/False column as a series, and dropped `close` silently for one "abc" cell."""
     from textgru.data.series import read_csv_series
 
-    rows = [f"2020-{i},{i},{2 * i if i != 7 else 'abc'},{i % 2 == 0},x{i}" for i in range(40)]
+    rows = [f"2020-{1 + i // 28:02d}-{1 + i % 28:02d},{i},{2 * i if i != 7 else 'abc'},{i % 2 == 0},x{i}" for i in range(40)]
     (tmp_path / "p.csv").write_text("\n".join(["date,open,close,flag,name", *rows]) + "\n")
     with caplog.at_level(logging.WARNING, logger="textgru.data"):
         assert read_csv_series(tmp_path / "p.csv", None, "date").columns == ["open"]
@@ -142,6 +142,16 @@ def test_thousands_separators_and_rows_out_of_time_order(tmp_path: Path, caplog)
             series = read_csv_series(tmp_path / "c.csv", None, "t")
         assert series.time == times and series.values[:, 0].tolist() == list(range(len(times))), case
         assert "time order" not in caplog.text, (case, caplog.text)
+        unchecked = "not checked: the rows are used in the file's order, which must be oldest first"
+        assert (unchecked in caplog.text) == (case != "offsets"), (case, caplog.text)  # said, not silently trusted
+    # one blank or mistyped time among ISO dates written newest first: not sorted (which rows would it go between?),
+    # and said, naming the cell (an info line said "do not all read" before, naming nothing)
+    for cell, said in (("", "in row 4 is empty"), ("2020-13-01", "in row 4 ('2020-13-01') is not a number or an ISO")):
+        caplog.clear()
+        (tmp_path / "c.csv").write_text(f"t,v\n2020-01-05,5\n2020-01-04,4\n{cell},3\n2020-01-02,2\n")
+        with caplog.at_level(logging.WARNING, logger="textgru.data"):
+            assert read_csv_series(tmp_path / "c.csv", None, "t").values[:, 0].tolist() == [5, 4, 3, 2]
+        assert f"t {said}" in caplog.text and "fix that cell to have them sorted" in caplog.text, caplog.text
     (tmp_path / "c.csv").write_text('t,v,w\n2020-01-03,3,"0,125"\n2020-01-01,1,"0,250"\n2020-01-02,2,"1,500"\n')
     series = read_csv_series(tmp_path / "c.csv", None, "t")
     assert series.columns == ["v"] and series.values[:, 0].tolist() == [1, 2, 3]  # "0,125": a decimal comma

@@ -44,18 +44,30 @@ def time_order(times: Any, time_column: str, name: str) -> np.ndarray | None:
     import pandas as pd
 
     unordered = (
-        "%s: the times in %s do not all read as numbers or ISO 8601 dates; the rows are used in the file's order"
+        "%s: the times in %s do not read as numbers or ISO 8601 dates (2021-02-03), so they are not checked: the rows "
+        "are used in the file's order, which must be oldest first; write them as ISO 8601 to have them sorted"
     )
     if pd.api.types.is_numeric_dtype(times) and times.dtype != bool:
         keys = times.to_numpy(dtype=np.float64)
     else:
         try:  # utc: offsets that differ (+02:00, Z) compare as the instants they are
             keys = pd.to_datetime(times, format="ISO8601", utc=True).dt.tz_convert(None).to_numpy()
-        except (ValueError, TypeError, OverflowError):
-            log.info(unordered, name, time_column)
-            return None
+        except (ValueError, TypeError, OverflowError):  # which cells do not read: as dates, or as numbers
+            keys = pd.to_datetime(times, format="ISO8601", utc=True, errors="coerce").dt.tz_convert(None).to_numpy()
+            numbers = pd.to_numeric(times, errors="coerce").to_numpy(dtype=np.float64)
+            keys = numbers if np.isfinite(numbers).sum() > (~pd.isna(keys)).sum() else keys
     if pd.isna(keys).any():
-        log.info(unordered, name, time_column)
+        if pd.isna(keys).all():  # another format throughout (US dates, month names): newest first went unseen
+            log.warning(unordered, name, time_column)
+        else:  # most read: a blank or mistyped cell turned sorting off (a review: newest-first rows used as they were)
+            row = int(np.flatnonzero(pd.isna(keys))[0])
+            cell = times.iloc[row]
+            said = "is empty" if pd.isna(cell) else f"({str(cell)[:40]!r}) is not a number or an ISO 8601 date"
+            log.warning(
+                "%s: %s in row %d %s, so the rows are not sorted by time but used in the file's order; fix that "
+                "cell to have them sorted",
+                name, time_column, row + 2, said,
+            )  # fmt: skip
         return None
     repeated = len(keys) - len(np.unique(keys))
     if repeated:  # kept in the file's order among themselves (a stable sort)
