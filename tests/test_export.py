@@ -195,6 +195,10 @@ def test_forecast_parity_every_window_length_and_the_forecaster_api(exported: di
         )
     with pytest.raises(TextgruError, match="at most the horizon it was exported with"):
         onnx_fc.predict(series, horizon=5)
+    for shape in ((2, 5, 2), (int(meta["window"]), 2), (1, int(meta["window"]), 1)):  # ran, read as other windows
+        for fc in (onnx_fc, torch_fc):
+            with pytest.raises(TextgruError, match=rf"^rollout takes windows of shape \(n, {meta['window']}, 2\)"):
+                fc.rollout(np.zeros(shape))
     for horizon in (0, -1, "2", 2.5, True):  # both backends refuse, through predict and through rollout
         for fc in (onnx_fc, torch_fc):
             with pytest.raises(TextgruError, match=r"^horizon=.* must be an integer of at least 1$"):

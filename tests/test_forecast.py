@@ -86,7 +86,9 @@ def test_every_numeric_column_leaves_out_flags_and_warns_of_a_column_one_cell_ma
     """data.columns=null read a True/False column as a series, and dropped `close` silently for one "abc" cell."""
     from textgru.data.series import read_csv_series
 
-    rows = [f"2020-{1 + i // 28:02d}-{1 + i % 28:02d},{i},{2 * i if i != 7 else 'abc'},{i % 2 == 0},x{i}" for i in range(40)]
+    rows = [
+        f"2020-{1 + i // 28:02d}-{1 + i % 28:02d},{i},{2 * i if i != 7 else 'abc'},{i % 2 == 0},x{i}" for i in range(40)
+    ]
     (tmp_path / "p.csv").write_text("\n".join(["date,open,close,flag,name", *rows]) + "\n")
     with caplog.at_level(logging.WARNING, logger="textgru.data"):
         assert read_csv_series(tmp_path / "p.csv", None, "date").columns == ["open"]
@@ -380,6 +382,7 @@ def test_fast_dev_run_with_the_reference_gru(tmp_path: Path, small_csv: Path, ta
         (["data.path={tmp}/inf.csv"], ["'value'", "infinite value or one beyond 1e+18", "(row 3: inf)"]),
         (["data.path={tmp}/huge.csv"], ["'other'", "float32's range (row 4: 1e+300)", "power of ten"]),
         (["data.path={tmp}/huge20.csv"], ["'other'", "(row 3: 2e+19)", "power of ten"]),  # every MSE was inf
+        (["data.path={tmp}/dash.csv"], ["no numeric column: column 'value' is numbers but for 1 cell(s) (row 5: '-')"]),
         (  # interpolation cannot fill a column with no value at all (a traceback from torch's lstsq)
             ["data.path={tmp}/blank.csv", "data.fill_missing=interpolate", "data.columns=[value,other]"],
             ["['other']", "have no values", "data.columns=[...]"],
@@ -395,6 +398,7 @@ def test_bad_forecast_input_is_one_line_before_any_work(
     (tmp_path / "empty.csv").write_text("")
     (tmp_path / "inf.csv").write_text("value,other\n1.0,2.0\ninf,3.0\n" + "1.0,2.0\n" * 50)
     (tmp_path / "huge.csv").write_text("value,other\n1.0,2.0\n1.0,3.0\n1.0,1e300\n" + "1.0,2.0\n" * 50)
+    (tmp_path / "dash.csv").write_text("value\n" + "1.5\n" * 3 + "-\n" + "2.5\n" * 40)
     (tmp_path / "huge20.csv").write_text("value,other\n1.0,1e17\n1.0,2e19\n" + "1.0,-1e19\n" * 50)
     (tmp_path / "blank.csv").write_text("value,other\n" + "1.0,\n2.0,\n" * 50)
     overrides = [o.format(tmp=tmp_path, csv=csv) for o in overrides]

@@ -11,7 +11,13 @@ from typing import Any
 import numpy as np
 
 from textgru.config_keys import require_keys
-from textgru.data.series_cells import non_numbers, read_thousands_separated, time_order, warn_of_nearly_numeric
+from textgru.data.series_cells import (
+    nearly_numeric,
+    non_numbers,
+    read_thousands_separated,
+    time_order,
+    warn_of_nearly_numeric,
+)
 from textgru.errors import TextgruError
 
 log = logging.getLogger(__name__)
@@ -96,8 +102,12 @@ def read_csv_series(
     if columns is None:
         numeric = pd.api.types.is_numeric_dtype
         columns = [c for c in df.columns if c != time_column and numeric(df[c]) and not df[c].dtype == bool]
-        if not columns:
-            raise TextgruError(f"{p.name} has no numeric column; name the series with data.columns=[...]")
+        if not columns:  # one stray cell ("-") can be why: say so (it said only "no numeric column")
+            near = nearly_numeric(df, [c for c in df.columns if c != time_column])
+            why = "".join(
+                f": column {c!r} is numbers but for {n} cell(s) (row {r}: {v!r}); fix them" for c, r, n, v in near[:1]
+            )
+            raise TextgruError(f"{p.name} has no numeric column{why or '; name the series with data.columns=[...]'}")
         warn_of_nearly_numeric(df, [c for c in df.columns if c != time_column and c not in columns], p.name)
     missing = [c for c in columns if c not in df.columns]
     if missing:

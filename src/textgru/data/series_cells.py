@@ -101,21 +101,26 @@ def non_numbers(column: Any) -> tuple[int, int, Any] | None:
     return first + 2, int(bad.sum()), column.iloc[first]
 
 
+def nearly_numeric(df: Any, columns: list[str]) -> list[tuple[str, int, int, Any]]:
+    """The `columns` most of whose cells are numbers (at least 90%): (column, its first other cell's row in the
+    file, how many others, that cell)."""
+    found = []
+    for c in columns:
+        bad = non_numbers(df[c])
+        if bad is None or df[c].dtype == bool:
+            continue
+        row, count, cell = bad
+        if (df[c].notna().sum() - count) / len(df[c]) >= 0.9:  # the share of cells that are numbers
+            found.append((c, row, count, cell))
+    return found
+
+
 def warn_of_nearly_numeric(df: Any, left_out: list[str], name: str) -> None:
     """A column left out of "every numeric column" although most of its cells are numbers (one "abc" cell made
     pandas read `close` as text, and the series silently lost it) is a warning naming its first bad row."""
-    for c in left_out:
-        found = non_numbers(df[c])
-        if found is None or df[c].dtype == bool:
-            continue
-        row, count, cell = found
-        if (df[c].notna().sum() - count) / len(df[c]) >= 0.9:  # the share of cells that are numbers
-            log.warning(
-                "%s: column %r is left out of the series: it is numbers but for %d cell(s) (row %d: %r); fix them, or "
-                "name it in data.columns=[...] to be told each",
-                name,
-                c,
-                count,
-                row,
-                cell,
-            )
+    for c, row, count, cell in nearly_numeric(df, left_out):
+        log.warning(
+            "%s: column %r is left out of the series: it is numbers but for %d cell(s) (row %d: %r); fix them, or "
+            "name it in data.columns=[...] to be told each",
+            name, c, count, row, cell,
+        )  # fmt: skip

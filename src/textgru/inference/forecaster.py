@@ -68,6 +68,12 @@ class Forecaster(LoadedModel):
     def rollout(self, windows: np.ndarray, horizon: int | None = None) -> np.ndarray:
         """Forecasts (n, horizon, features) in the series' units for windows (n, window, features) in them."""
         horizon = self.horizon if horizon is None else positive_int(horizon, "horizon")
+        shape = np.shape(windows)  # another shape ran, read as other windows: (12, 1) as 12 windows of one row
+        if len(shape) != 3 or shape[1:] != (self.window, len(self.columns)):
+            raise TextgruError(
+                f"rollout takes windows of shape (n, {self.window}, {len(self.columns)}), {self.window} rows of "
+                f"{self.columns} each, not {shape}; predict(series) reads a series' last {self.window} rows"
+            )
         x = torch.tensor((windows - self.mean) / self.std, dtype=torch.float32, device=self.device)
         pred = self.model.rollout(x, horizon)  # (n, horizon, features), normalised
         return pred.double().cpu().numpy() * self.std + self.mean
