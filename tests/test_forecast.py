@@ -383,6 +383,11 @@ def test_fast_dev_run_with_the_reference_gru(tmp_path: Path, small_csv: Path, ta
         (["data.path={tmp}/huge.csv"], ["'other'", "float32's range (row 4: 1e+300)", "power of ten"]),
         (["data.path={tmp}/huge20.csv"], ["'other'", "(row 3: 2e+19)", "power of ten"]),  # every MSE was inf
         (["data.path={tmp}/dash.csv"], ["no numeric column: column 'value' is numbers but for 1 cell(s) (row 5: '-')"]),
+        # a ';' file trained on what pandas read after each row's first field; a header-only file had "no numeric
+        # column"; rows longer than the header lost their first field to an index
+        (["data.path={tmp}/semi.csv"], ["semi.csv has one column, 'date;value'", "separated by ';'"]),
+        (["data.path={tmp}/header.csv"], ["header.csv has a header row but no rows of values"]),
+        (["data.path={tmp}/long.csv"], ["rows have more fields than the header row names columns"]),
         (  # interpolation cannot fill a column with no value at all (a traceback from torch's lstsq)
             ["data.path={tmp}/blank.csv", "data.fill_missing=interpolate", "data.columns=[value,other]"],
             ["['other']", "have no values", "data.columns=[...]"],
@@ -398,6 +403,9 @@ def test_bad_forecast_input_is_one_line_before_any_work(
     (tmp_path / "empty.csv").write_text("")
     (tmp_path / "inf.csv").write_text("value,other\n1.0,2.0\ninf,3.0\n" + "1.0,2.0\n" * 50)
     (tmp_path / "huge.csv").write_text("value,other\n1.0,2.0\n1.0,3.0\n1.0,1e300\n" + "1.0,2.0\n" * 50)
+    (tmp_path / "semi.csv").write_text("date;value\n" + "".join(f"2020-01-{d:02d};0,{d}\n" for d in range(1, 29)))
+    (tmp_path / "header.csv").write_text("date,value\n")
+    (tmp_path / "long.csv").write_text("value\n" + "".join(f"{d * 3},{d}.5\n" for d in range(40)))
     (tmp_path / "dash.csv").write_text("value\n" + "1.5\n" * 3 + "-\n" + "2.5\n" * 40)
     (tmp_path / "huge20.csv").write_text("value,other\n1.0,1e17\n1.0,2e19\n" + "1.0,-1e19\n" * 50)
     (tmp_path / "blank.csv").write_text("value,other\n" + "1.0,\n2.0,\n" * 50)
@@ -485,6 +493,17 @@ def test_interpolation_fills_gaps_between_values_and_drops_the_edges_it_would_ma
     (tmp_path / "apart.csv").write_text("a,b\n1,\n2,\n,5\n,6\n")
     with pytest.raises(TextgruError, match=r"have values in common over 0 row\(s\); interpolation fills gaps between"):
         read_csv_series(tmp_path / "apart.csv", fill_missing="interpolate")
+
+
+def test_a_utf16_csv_is_read_by_its_byte_order_mark(tmp_path: Path) -> None:
+    """Windows tools write UTF-16 with a byte-order mark: it was read as UTF-8 ("not a column ... it has: ��d")."""
+    from textgru.data.series import read_csv_series
+
+    text = "date,value\n" + "".join(f"2020-01-{d:02d},{d / 2}\n" for d in range(1, 29))
+    for codec in ("utf-16", "utf-32", "utf-8-sig"):
+        (tmp_path / "s.csv").write_bytes(text.encode(codec))
+        series = read_csv_series(tmp_path / "s.csv", None, "date")
+        assert series.columns == ["value"] and series.values[-1, 0] == 14.0 and series.time[0] == "2020-01-01", codec
 
 
 def test_local_csv_reads_a_package_file() -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from textgru.config_keys import require_keys
+from textgru.data.decoding import BYTE_ORDER_MARKS
 from textgru.data.series_cells import (
     nearly_numeric,
     non_numbers,
@@ -79,12 +80,27 @@ def read_csv_series(
     p = Path(str(path)).expanduser()
     if not p.is_file():
         raise TextgruError(f"data.path {str(p)!r} does not exist; pass data.path=<a CSV file> (or data.package_file=)")
+    with p.open("rb") as f:  # a byte-order mark names the encoding (UTF-16 from Windows tools was read as UTF-8)
+        start = f.read(4)
+    encoding = next((codec for mark, codec in BYTE_ORDER_MARKS if start.startswith(mark)), "utf-8")
     try:
-        df = pd.read_csv(p, encoding_errors="replace")
+        df = pd.read_csv(p, encoding=encoding, encoding_errors="replace")
     except pd.errors.EmptyDataError:
         raise TextgruError(f"{p.name} is empty; give a CSV file with a header row and one row per time step") from None
     except pd.errors.ParserError as e:
         raise TextgruError(f"{p.name} is not a readable CSV file: {str(e).strip().splitlines()[-1]}") from None
+    joined = next((sep for sep in (";", "\t", "|") if len(df.columns) == 1 and sep in str(df.columns[0])), None)
+    if joined:  # one column named "date;y" held what pandas read after each row's first field (a review: it trained)
+        raise TextgruError(
+            f"{p.name} has one column, {str(df.columns[0])[:60]!r}: it looks separated by {joined!r}, not commas; "
+            "save it as CSV with commas"
+        )
+    if df.empty and len(df.columns):
+        raise TextgruError(f"{p.name} has a header row but no rows of values; give one row per time step")
+    if not df.index.equals(pd.RangeIndex(len(df))):  # rows longer than the header: their first fields became an index
+        raise TextgruError(
+            f"{p.name}: rows have more fields than the header row names columns; give each column a name in the header"
+        )
     if isinstance(columns, str):
         columns = [columns]
     if columns is not None and len(columns) == 0:
