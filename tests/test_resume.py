@@ -754,3 +754,21 @@ def test_a_forecast_run_resumes(tmp_path: Path) -> None:
     on = run_script("train", f"resume={run_dir}", "trainer.max_steps=12")
     assert on.returncode == 0, on.stderr[-3000:]
     assert json.loads((run_dir / "metrics.json").read_text())["global_step"] == 12
+
+
+def test_dataloader_workers_do_not_change_what_a_seed_trains(small_csv: Path, tmp_path: Path) -> None:
+    """With data.num_workers=2 the validation loader's workers persisted, so its iterator drew its base seed from the
+    global random state once instead of at every validation: from the second epoch on, dropout differed and another
+    model was trained from the same seed (a review). Now 0 and 2 workers train the same weights."""
+    data = ["data=local", f"data.path={small_csv}", "data.text_column=review", "data.label_column=sentiment"]
+    weights = []
+    for workers in (0, 2):
+        run_dir = tmp_path / f"workers{workers}"
+        r = run_script(
+            "train", "task=sentiment", *data, *TINY_MODEL, f"data.num_workers={workers}", "model.dropout=0.5",
+            "callbacks.early_stopping=null", f"hydra.run.dir={run_dir}",
+        )  # fmt: skip
+        assert r.returncode == 0, r.stderr[-3000:]
+        weights.append(load_checkpoint(run_dir / "checkpoints" / "last.ckpt")["state_dict"])
+    assert weights[0].keys() == weights[1].keys()
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])

@@ -156,5 +156,8 @@ def bucketed_loader(
         batch_sampler=sampler,
         num_workers=datamodule.num_workers,
         collate_fn=partial(pad_collate, pad_id=datamodule.pad_id),
-        persistent_workers=datamodule.num_workers > 0,
+        # not for validation and test: a persistent iterator draws its base seed from the global random state once,
+        # a fresh one at every validation, as with num_workers=0, so with workers the dropout of every epoch after
+        # the first differed (a review: num_workers=2 trained another model than 0 from the same seed)
+        persistent_workers=shuffle and datamodule.num_workers > 0,
     )
