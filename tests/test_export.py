@@ -225,7 +225,7 @@ def test_export_refuses_a_graph_that_differs_from_pytorch(
     args = {"vocab_size": 60, "num_classes": 2, "embedding_dim": 8, "hidden_size": 12}
     ckpt = random_checkpoint(tmp_path / "v.ckpt", "sentiment", "GRUClassifier", args, tokenizer, labels=["a", "b"],
                              max_length=24)  # fmt: skip
-    with pytest.raises(TextgruError, match="differs from PyTorch"):
+    with pytest.raises(TextgruError, match="differs from PyTorch.*nothing was written. A model whose weights grew"):
         textgru.export(ckpt, tmp_path / "export")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["v.ckpt"]
 

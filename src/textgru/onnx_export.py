@@ -229,7 +229,9 @@ def export(
         if worst > PARITY_TOLERANCE:
             raise TextgruError(
                 f"the exported graph differs from PyTorch by {worst:.2e} (> {PARITY_TOLERANCE}) on random inputs; "
-                "nothing was written (please report this with your versions)"
+                "nothing was written. A model whose weights grew very large can be numerically unstable, its outputs "
+                "moved by rounding alone (PyTorch's own move with the batch then): check its weights (retrain with "
+                "weight decay or gradient clipping); otherwise please report this with your versions"
             )
         if meta.get("tokenizer"):
             tmp.tokenizer.write_bytes(meta["tokenizer"].encode("utf-8"))  # bytes as hashed, on any platform
