@@ -236,3 +236,57 @@ def test_hydra_job_chdir_keeps_relative_paths_from_where_the_command_ran(tmp_pat
     assert r.returncode == 0, r.stderr[-3000:]
     assert f"\n  path: {tmp_path / 'reviews.csv'}\n" in (tmp_path / "runs" / "a" / "config.yaml").read_text()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["reviews.csv", "runs"]  # nothing written beside them
+
+
+def test_a_notebook_gets_the_live_progress_bar(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A notebook's stdout is no terminal, so `textgru.train` there drew no bar and logged its epoch lines where a
+    notebook shows nothing: it showed nothing until the run ended. A Jupyter kernel draws the bar; IPython's
+    terminal shell and plain pipes go by the terminal test as before."""
+    import sys
+    import types
+
+    from textgru.console import live_output
+
+    class ZMQInteractiveShell:  # what IPython.get_ipython() returns in a Jupyter kernel
+        pass
+
+    class TerminalInteractiveShell:
+        pass
+
+    assert live_output() is None  # pytest captures stdout: a pipe
+    for shell, live in ((ZMQInteractiveShell(), "notebook"), (TerminalInteractiveShell(), None), (None, None)):
+        monkeypatch.setitem(sys.modules, "IPython", types.SimpleNamespace(get_ipython=lambda s=shell: s))
+        assert live_output() == live, shell
+
+
+def test_library_notices_of_an_in_process_run_go_to_its_log_file_only(tmp_path: Path) -> None:
+    """`textgru.train` in a notebook printed Lightning's notices (GPU available, the model summary, tips) and Python
+    warnings under the progress bar; the command line sends them to train.log only, and now so does the call, putting
+    the caller's handlers and warning display back afterwards."""
+    import io
+    import logging
+    import warnings
+
+    from textgru.library_notices import library_notices_to
+
+    console = io.StringIO()
+    own = logging.StreamHandler(console)  # what Lightning adds to its logger at import
+    logger = logging.getLogger("lightning.pytorch")
+    logger.addHandler(own)
+    file = logging.FileHandler(tmp_path / "train.log", encoding="utf-8")
+    logger.addHandler(file)  # as the call adds the run's log file
+    try:
+        before = warnings.showwarning
+        with library_notices_to(file):
+            logging.getLogger("lightning.pytorch.utilities.rank_zero").warning("GPU available: False")
+            warnings.warn("`weights_only` was not set", RuntimeWarning, stacklevel=1)
+            logging.getLogger("lightning.pytorch").error("a real error")
+        assert warnings.showwarning is before and own.level == logging.NOTSET
+        logging.getLogger("lightning.pytorch").warning("after the call")
+    finally:
+        logger.removeHandler(own)
+        logger.removeHandler(file)
+        file.close()
+    assert console.getvalue().splitlines() == ["a real error", "after the call"]
+    log = (tmp_path / "train.log").read_text()
+    assert "GPU available: False" in log and "`weights_only` was not set" in log

@@ -85,6 +85,17 @@ def pipe_closed_quietly(args: Sequence[str] = ()) -> Iterator[None]:
             sys.stdout = stdout
 
 
+def live_output() -> str | None:
+    """Where a live progress bar is drawn: "terminal" (stdout is one), "notebook" (a Jupyter kernel: its stdout is no
+    terminal, yet a text bar updated in place shows; `textgru.train` there showed nothing until the run ended), or
+    None (a file or pipe: a batch job's log gets epoch lines instead)."""
+    if sys.stdout is not None and sys.stdout.isatty():
+        return "terminal"
+    ipython = sys.modules.get("IPython")  # never imported here: only a session that runs in IPython has it
+    shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
+    return "notebook" if type(shell).__name__ == "ZMQInteractiveShell" else None  # a kernel, not IPython's terminal
+
+
 def utf8_output() -> None:
     """Output to a file or pipe is UTF-8 whatever the locale says (a Windows redirect is cp1252: a tweet's emoji
     stopped `textgru predict > out.jsonl` after its first lines with a traceback); a terminal that cannot show a

@@ -18,6 +18,7 @@ from textgru.config_checks import check_config, problem
 from textgru.config_path_rules import Folder, static_folder
 from textgru.distributed import launched_externally
 from textgru.errors import TextgruError
+from textgru.library_notices import library_notices_to
 from textgru.run_folder import RunFolder
 from textgru.unstarted_runs import note_run_dir, outermost_missing, remove_if_unstarted
 
@@ -212,7 +213,8 @@ def _log_to(path: Path) -> Iterator[None]:
         lg.setLevel(logging.INFO)
         lg.addHandler(handler)
     try:
-        yield
+        with library_notices_to(handler):
+            yield
     finally:
         for lg, level in zip(loggers, levels, strict=True):
             lg.removeHandler(handler)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,6 +17,7 @@ from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.callbacks.progress import ProgressBar as BaseProgressBar
+from lightning.pytorch.callbacks.progress import TQDMProgressBar
 from omegaconf import DictConfig, OmegaConf
 
 from textgru.atomic_files import write_text_atomic, written_atomically
@@ -27,7 +27,7 @@ from textgru.command_line_checks import one_line
 from textgru.config import in_hydra_multirun
 from textgru.config_checks import check_config
 from textgru.config_path_rules import absolute_data_paths
-from textgru.console import sigterm_left_to_lightning
+from textgru.console import live_output, sigterm_left_to_lightning
 from textgru.distributed import check_trainer_devices, one_config_per_trial, process_rank
 from textgru.errors import TextgruError, TrainingStopped
 from textgru.loggers import build_loggers, check_logger_packages
@@ -191,9 +191,10 @@ def build_trainer(
         callbacks += [RunArtifacts(run), SameConfigOnAllRanks(run), TokensPerSecond(), RunProgress(), ExactResume()]
         own_bar = any(isinstance(c, BaseProgressBar) for c in callbacks)  # a progress bar the config adds is kept
         wanted = bool(cfg.trainer.get("enable_progress_bar", True))
-        live = wanted and sys.stdout.isatty()  # a log file (a batch job's, nohup's) gets the epoch lines instead
-        if live and not own_bar:
-            callbacks.append(ProgressBar())
+        output = live_output() if wanted else None  # a log file (a batch job's, nohup's) gets the epoch lines instead
+        live = output is not None
+        if live and not own_bar:  # a notebook without ipywidgets shows rich's bar as nothing, tqdm's as text
+            callbacks.append(ProgressBar() if output == "terminal" else TQDMProgressBar())
         callbacks.append(EpochLines(console=not live))
         callbacks += tracker.callbacks
         loggers = build_loggers(cfg, run, resuming=resuming, mlflow=tracker.logger)

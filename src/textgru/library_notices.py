@@ -1,0 +1,42 @@
+"""Library notices during an in-process `textgru.train`/`sweep` call: as on the command line, Lightning's INFO lines
+("GPU available", the model summary, tips) and Python warnings go to the run's log file only, not to the caller's
+console or notebook; the caller's handlers and warning display are put back afterwards."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from textgru.console import LIBRARY_LOGGERS
+
+
+@contextmanager
+def library_notices_to(handler: logging.Handler) -> Iterator[None]:
+    """While inside: the console handlers libraries added to their own loggers pass errors only, and warnings are
+    written to `handler` (the run's log file)."""
+    consoles = [
+        h
+        for name in LIBRARY_LOGGERS
+        for h in logging.getLogger(name).handlers
+        if isinstance(h, logging.StreamHandler) and not isinstance(h, logging.FileHandler)
+    ]
+    levels = [h.level for h in consoles]
+
+    def to_file(message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
+        text = warnings.formatwarning(message, category, filename, lineno, line).strip()
+        handler.handle(
+            logging.makeLogRecord({"name": "py.warnings", "levelno": 30, "levelname": "WARNING", "msg": text})
+        )
+
+    with warnings.catch_warnings():  # restores the caller's showwarning and filters
+        warnings.showwarning = to_file
+        for h in consoles:
+            h.setLevel(max(h.level, logging.ERROR))
+        try:
+            yield
+        finally:
+            for h, level in zip(consoles, levels, strict=True):
+                h.setLevel(level)
