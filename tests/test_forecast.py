@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from pathlib import Path
 
 import lightning as L
@@ -416,6 +417,23 @@ def test_bad_forecast_input_is_one_line_before_any_work(
     for n in needles:
         assert n in str(e.value), str(e.value)
     assert not (tmp_path / "run").exists()
+
+
+def test_errors_far_beyond_the_training_spread_are_scored_finite(tmp_path: Path) -> None:
+    """A series of spread 7e-4 whose test span jumps to 1e17 (within the 1e18 limit): its normalised errors (~1e20)
+    were squared in float32 and every test MSE was inf, exit 0 (a review of the fp64 sums: the square came first)."""
+    values = [1e-3 * math.sin(i / 5) for i in range(260)] + [1e17] * 40
+    (tmp_path / "shift.csv").write_text("y\n" + "".join(f"{v!r}\n" for v in values))
+    run = tmp_path / "run"
+    r = run_script(
+        "train", "task=forecast", "data=local_csv", f"data.path={tmp_path / 'shift.csv'}", "data.window=8",
+        "trainer.max_steps=3", "logger.tensorboard=false", f"hydra.run.dir={run}",
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr[-2000:]
+    metrics = json.loads((run / "metrics.json").read_text())
+    for key in ("test/mse", "test/naive_mse", "test/ar_mse"):
+        assert np.isfinite(metrics[key]) and metrics[key] > 1e30, (key, metrics[key])
+    assert 1e15 < metrics["test/mae"] < 1e18
 
 
 def test_bad_forecast_input_from_the_command_line(tmp_path: Path) -> None:

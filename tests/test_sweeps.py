@@ -445,6 +445,15 @@ class Stop(L.Callback):  # what Ctrl+C raises inside training, in epoch `at` (fr
     def on_train_batch_end(self, trainer, *args) -> None:
         if trainer.current_epoch == self.at:
             raise KeyboardInterrupt
+
+
+class StopBuildingTheSecond(L.Callback):  # Ctrl+C outside training: while the second trial is being set up
+    made = 0
+
+    def __init__(self) -> None:
+        type(self).made += 1
+        if type(self).made == 2:
+            raise KeyboardInterrupt
 """
 
 
@@ -476,6 +485,23 @@ def test_ctrl_c_stops_the_whole_sweep_or_search_with_exit_130(tmp_path: Path) ->
     assert (study / "trial_000").is_dir() and not (study / "trial_001").exists()
     summary = (study / "summary.md").read_text()  # the search's trials so far too (it wrote none when stopped)
     assert "| trial_000 | stopped |" in summary and "no trial completed" in searched.stdout, summary
+
+
+def test_a_search_stopped_between_trials_writes_its_summary_so_far(tmp_path: Path) -> None:
+    """Ctrl+C or SIGTERM outside a trial's training (its data loading, between trials) ended the search without the
+    summary a stop inside training writes (a review)."""
+    (tmp_path / "stop.py").write_text(STOP)
+    study = tmp_path / "study"
+    r = run_script(
+        "tune", "hparams_search=lm", "task=forecast", "data.length=300", "trainer.max_epochs=1",
+        "logger.tensorboard=false", "+callbacks.stop._target_=stop.StopBuildingTheSecond", "n_trials=3",
+        "~hparams_search.params", "+hparams_search.params={model.hidden_size: 'choice(8, 16)'}",
+        f"hydra.run.dir={study}", env={"PYTHONPATH": str(tmp_path)}, timeout=300,
+    )  # fmt: skip
+    assert r.returncode == 130, r.stderr[-3000:]
+    summary = (study / "summary.md").read_text()
+    assert "| trial_000 | complete |" in summary and "| trial_001 | stopped |" in summary, summary
+    assert "best trial 0:" in r.stdout
 
 
 def test_summary_table_keeps_whole_numbers_whole_beside_a_failed_run(tmp_path: Path) -> None:

@@ -176,7 +176,7 @@ def tune_command(cfg: DictConfig) -> float | None:
     base = [o for o in overrides if not o.startswith(("hydra.", "n_trials=", "hparams_search"))]
     try:
         study = tune(cfg, overrides, space=space)
-    except TrainingStopped:  # the trials so far are summarised (the stopped one as such), as a stopped -m sweep's
+    except (TrainingStopped, KeyboardInterrupt):  # the trials so far are summarised (the stopped one as such)
         if (stopped := stored_study(study_dir, str(cfg.hparams_search.study_name))) is not None:
             print(summarise_study(stopped, study_dir, cfg, base), flush=True)
         raise

@@ -116,13 +116,13 @@ class ForecastTask(TaskModule):
         return self.global_mean(sq, count)
 
     def _score(self, stage: str, who: str, pred: torch.Tensor, target: torch.Tensor) -> None:
-        # pred, target: (batch, horizon, features), normalised; sums per feature, in the series' units in fp64 (a
-        # sum of squared errors in them passed fp32's range)
-        diff = pred - target
+        # pred, target: (batch, horizon, features), normalised; squared and summed per feature in fp64, then in the
+        # series' units (squares of errors far beyond the training spread passed fp32's range: inf metrics)
+        diff = (pred - target).double()
         sq, std = diff.pow(2).sum(dim=(0, 1)), self.std.double()  # (features,)
         for name, value in (
-            ("sq", (sq.double() * std**2).sum()),
-            ("abs", (diff.abs().sum(dim=(0, 1)).double() * std).sum()),
+            ("sq", (sq * std**2).sum()),
+            ("abs", (diff.abs().sum(dim=(0, 1)) * std).sum()),
             ("sq_norm", sq.sum()),
             ("count", float(diff.numel())),
         ):
