@@ -483,6 +483,8 @@ def test_bad_exports_get_one_line(tmp_path: Path, exported: dict) -> None:
         textgru.load(no_config)
     one_line_error(run_script("predict", f"ckpt_path={no_config}", "text=hi"), "config.json")
     one_line_error(run_script("generate", f"ckpt_path={exported['sentiment']}", "prompt=a"), "language-model")
+    with pytest.raises(TextgruError, match=r"one; use it with textgru predict, eval or serve classifier=$"):
+        textgru.LanguageModel.load(exported["sentiment"])  # what an export is for: not "export" it again
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 from pathlib import Path
 
 import lightning as L
@@ -147,14 +148,24 @@ def test_thousands_separators_and_rows_out_of_time_order(tmp_path: Path, caplog)
         assert "time order" not in caplog.text, (case, caplog.text)
         unchecked = "not checked: the rows are used in the file's order, which must be oldest first"
         assert (unchecked in caplog.text) == (case != "offsets"), (case, caplog.text)  # said, not silently trusted
-    # one blank or mistyped time among ISO dates written newest first: not sorted (which rows would it go between?),
-    # and said, naming the cell (an info line said "do not all read" before, naming nothing)
-    for cell, said in (("", "in row 4 is empty"), ("2020-13-01", "in row 4 ('2020-13-01') is not a number or an ISO")):
-        caplog.clear()
+    # one blank or mistyped time among ISO dates: written newest first, they cannot be sorted (where would it go?):
+    # refused naming the cell (an info line naming nothing, and the series trained in reverse); in time order, used
+    # as they are, with a warning naming it
+    for cell, said in (
+        ("", "in row 4 is empty"),
+        ("2020-13-01", "in row 4 ('2020-13-01') is not a number or an ISO 8601 date"),
+    ):
         (tmp_path / "c.csv").write_text(f"t,v\n2020-01-05,5\n2020-01-04,4\n{cell},3\n2020-01-02,2\n")
+        with pytest.raises(TextgruError, match=re.escape(f"not in time order and t {said}") + ".*; fix that cell$"):
+            read_csv_series(tmp_path / "c.csv", None, "t")
+        caplog.clear()
+        (tmp_path / "c.csv").write_text(f"t,v\n2020-01-02,2\n2020-01-03,3\n{cell},4\n2020-01-05,5\n")
         with caplog.at_level(logging.WARNING, logger="textgru.data"):
-            assert read_csv_series(tmp_path / "c.csv", None, "t").values[:, 0].tolist() == [5, 4, 3, 2]
-        assert f"t {said}" in caplog.text and "fix that cell to have them sorted" in caplog.text, caplog.text
+            assert read_csv_series(tmp_path / "c.csv", None, "t").values[:, 0].tolist() == [2, 3, 4, 5]
+        assert f"t {said}; the rows are used in the file's order" in caplog.text, caplog.text
+    (tmp_path / "c.csv").write_text("t,v\n,1\n,2\n,3\n")
+    with pytest.raises(TextgruError, match="t is empty in every row; fill it, or leave data.time_column out"):
+        read_csv_series(tmp_path / "c.csv", None, "t")
     (tmp_path / "c.csv").write_text('t,v,w\n2020-01-03,3,"0,125"\n2020-01-01,1,"0,250"\n2020-01-02,2,"1,500"\n')
     series = read_csv_series(tmp_path / "c.csv", None, "t")
     assert series.columns == ["v"] and series.values[:, 0].tolist() == [1, 2, 3]  # "0,125": a decimal comma
@@ -386,7 +397,8 @@ def test_fast_dev_run_with_the_reference_gru(tmp_path: Path, small_csv: Path, ta
         (["data.path={tmp}/dash.csv"], ["no numeric column: column 'value' is numbers but for 1 cell(s) (row 5: '-')"]),
         # a ';' file trained on what pandas read after each row's first field; a header-only file had "no numeric
         # column"; rows longer than the header lost their first field to an index
-        (["data.path={tmp}/semi.csv"], ["semi.csv has one column, 'date;value'", "separated by ';'"]),
+        (["data.path={tmp}/semi.csv"], ["rows have more fields than the header", "separated by ';', not commas"]),
+        (["data.path={tmp}/trailing.csv"], ["more fields than the header", "remove the commas that end the rows"]),
         (["data.path={tmp}/header.csv"], ["header.csv has a header row but no rows of values"]),
         (["data.path={tmp}/long.csv"], ["rows have more fields than the header row names columns"]),
         (  # interpolation cannot fill a column with no value at all (a traceback from torch's lstsq)
@@ -405,6 +417,7 @@ def test_bad_forecast_input_is_one_line_before_any_work(
     (tmp_path / "inf.csv").write_text("value,other\n1.0,2.0\ninf,3.0\n" + "1.0,2.0\n" * 50)
     (tmp_path / "huge.csv").write_text("value,other\n1.0,2.0\n1.0,3.0\n1.0,1e300\n" + "1.0,2.0\n" * 50)
     (tmp_path / "semi.csv").write_text("date;value\n" + "".join(f"2020-01-{d:02d};0,{d}\n" for d in range(1, 29)))
+    (tmp_path / "trailing.csv").write_text("value\n" + "".join(f"{d}.5,\n" for d in range(1, 41)))
     (tmp_path / "header.csv").write_text("date,value\n")
     (tmp_path / "long.csv").write_text("value\n" + "".join(f"{d * 3},{d}.5\n" for d in range(40)))
     (tmp_path / "dash.csv").write_text("value\n" + "1.5\n" * 3 + "-\n" + "2.5\n" * 40)

@@ -90,16 +90,13 @@ def read_csv_series(
     except pd.errors.ParserError as e:
         raise TextgruError(f"{p.name} is not a readable CSV file: {str(e).strip().splitlines()[-1]}") from None
     joined = next((sep for sep in (";", "\t", "|") if len(df.columns) == 1 and sep in str(df.columns[0])), None)
-    if joined:  # one column named "date;y" held what pandas read after each row's first field (a review: it trained)
-        raise TextgruError(
-            f"{p.name} has one column, {str(df.columns[0])[:60]!r}: it looks separated by {joined!r}, not commas; "
-            "save it as CSV with commas"
-        )
+    other_separator = f"; it looks separated by {joined!r}, not commas: save it as CSV with commas" if joined else ""
     if df.empty and len(df.columns):
         raise TextgruError(f"{p.name} has a header row but no rows of values; give one row per time step")
     if not df.index.equals(pd.RangeIndex(len(df))):  # rows longer than the header: their first fields became an index
-        raise TextgruError(
-            f"{p.name}: rows have more fields than the header row names columns; give each column a name in the header"
+        raise TextgruError(  # (a ';' file with decimal commas trained on what came after each row's first field)
+            f"{p.name}: rows have more fields than the header row names columns"
+            + (other_separator or "; name every column in the header, or remove the commas that end the rows")
         )
     if isinstance(columns, str):
         columns = [columns]
@@ -113,6 +110,7 @@ def read_csv_series(
     if time_column is not None and time_column not in df.columns:
         raise TextgruError(
             f"data.time_column {time_column!r} is not a column of {p.name}; it has: {', '.join(map(str, df.columns))}"
+            + other_separator
         )
     df = read_thousands_separated(df, time_column, p.name)
     if columns is None:
@@ -123,7 +121,8 @@ def read_csv_series(
             why = "".join(
                 f": column {c!r} is numbers but for {n} cell(s) (row {r}: {v!r}); fix them" for c, r, n, v in near[:1]
             )
-            raise TextgruError(f"{p.name} has no numeric column{why or '; name the series with data.columns=[...]'}")
+            fix = other_separator or "; name the series with data.columns=[...]"
+            raise TextgruError(f"{p.name} has no numeric column{why or fix}")
         warn_of_nearly_numeric(df, [c for c in df.columns if c != time_column and c not in columns], p.name)
     missing = [c for c in columns if c not in df.columns]
     if missing:
@@ -191,7 +190,7 @@ def _interpolated(frame: Any, times: Any, name: str) -> tuple[Any, Any]:
         said.append(f"dropped {lo} row(s) at the start and {len(at) - hi} at the end, where a column had no value")
     log.warning(
         "%s (data.fill_missing=interpolate): %s%s",
-        name, " and ".join(said), "; filled values in the validation and test spans are scored as observed" * bool(missing),
+        name, " and ".join(said), "; filled values are used as observed (also as targets, where they are ones)" * bool(missing),
     )  # fmt: skip
     return frame, times
 

@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from textgru.errors import TextgruError
+
 log = logging.getLogger(__name__)
 
 THOUSANDS = re.compile(r"[+-]?[1-9]\d{0,2}(,\d{3})+(\.\d+)?|[+-]?\d+(\.\d+)?")  # 2,007.5 or 12.5; not 2,5 or 0,125
@@ -57,17 +59,25 @@ def time_order(times: Any, time_column: str, name: str) -> np.ndarray | None:
             numbers = pd.to_numeric(times, errors="coerce").to_numpy(dtype=np.float64)
             keys = numbers if np.isfinite(numbers).sum() > (~pd.isna(keys)).sum() else keys
     if pd.isna(keys).any():
+        if times.isna().all():
+            raise TextgruError(f"{name}: {time_column} is empty in every row; fill it, or leave data.time_column out")
         if pd.isna(keys).all():  # another format throughout (US dates, month names): newest first went unseen
             log.warning(unordered, name, time_column)
-        else:  # most read: a blank or mistyped cell turned sorting off (a review: newest-first rows used as they were)
-            row = int(np.flatnonzero(pd.isna(keys))[0])
-            cell = times.iloc[row]
-            said = "is empty" if pd.isna(cell) else f"({str(cell)[:40]!r}) is not a number or an ISO 8601 date"
-            log.warning(
-                "%s: %s in row %d %s, so the rows are not sorted by time but used in the file's order; fix that "
-                "cell to have them sorted",
-                name, time_column, row + 2, said,
-            )  # fmt: skip
+            return None
+        # most read: a blank or mistyped cell turned sorting off (a review: newest-first rows used as they were)
+        row = int(np.flatnonzero(pd.isna(keys))[0])
+        cell = times.iloc[row]
+        said = "is empty" if pd.isna(cell) else f"({str(cell)[:40]!r}) is not a number or an ISO 8601 date"
+        readable = keys[~pd.isna(keys)]
+        if (readable[1:] < readable[:-1]).any():  # out of order, and one time cannot be placed: not guessed
+            raise TextgruError(
+                f"{name}: the rows are not in time order and {time_column} in row {row + 2} {said}, so they cannot "
+                "be sorted; fix that cell"
+            )
+        log.warning(
+            "%s: %s in row %d %s; the rows are used in the file's order (the others are in time order)",
+            name, time_column, row + 2, said,
+        )  # fmt: skip
         return None
     repeated = len(keys) - len(np.unique(keys))
     if repeated:  # kept in the file's order among themselves (a stable sort)

@@ -45,7 +45,7 @@ def open_export(
     if expect_task and task != expect_task:
         raise TextgruError(
             f"{str(folder.path)!r} is an exported {task_title(task)} model, but this needs a "
-            f"{task_title(expect_task)} one{task_use(task)}"
+            f"{task_title(expect_task)} one{task_use(task, exported=True)}"
         )
     graph = model_file.read_bytes()  # checked and run as read once: a file replaced meanwhile cannot slip in
     if config.get("model_sha256") != sha256(graph):

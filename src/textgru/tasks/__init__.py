@@ -45,9 +45,13 @@ def task_title(name: str) -> str:
     return TASKS[name].title if name in TASKS else repr(name)[:60]
 
 
-def task_use(name: str) -> str:
-    """What a checkpoint of task `name` is for (the fix in a message that refuses it); "" for an unknown name."""
-    return f"; {TASKS[name].use}" if name in TASKS else ""
+def task_use(name: str, exported: bool = False) -> str:
+    """What a checkpoint (or, `exported`, an export) of task `name` is for: the fix in a message that refuses it;
+    "" for an unknown name."""
+    if name not in TASKS:
+        return ""
+    use = TASKS[name].use
+    return "; " + (use.replace(", export or ", " or ").replace(" or export,", ",") if exported else use)
 
 
 def task_module(name: str) -> ModuleType:
