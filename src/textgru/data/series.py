@@ -188,10 +188,8 @@ def _interpolated(frame: Any, times: Any, name: str) -> tuple[Any, Any]:
     said = [f"filled {missing} missing value(s) by linear interpolation"] if missing else []
     if lo > 0 or hi < len(at):
         said.append(f"dropped {lo} row(s) at the start and {len(at) - hi} at the end, where a column had no value")
-    log.warning(
-        "%s (data.fill_missing=interpolate): %s%s",
-        name, " and ".join(said), "; filled values are used as observed (also as targets, where they are ones)" * bool(missing),
-    )  # fmt: skip
+    used = "; filled values are used as if observed, in training and in scoring" if missing else ""
+    log.warning("%s (data.fill_missing=interpolate): %s%s", name, " and ".join(said), used)
     return frame, times
 
 
