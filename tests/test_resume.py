@@ -607,6 +607,16 @@ def test_stop_reason_names_what_ended_training() -> None:
     assert stop_reason(trainer(2, expired=True)) == "max_time"
     assert stop_reason(trainer(2, step=100, max_steps=100)) == "max_steps"
     assert stop_reason(trainer(2)) == "other"
+    # with spawned ranks (a search's data-parallel trials) the launching process's trainer never trained: what rank
+    # zero found when training ended comes back among the callback metrics (trials max_steps ended said "other")
+    from textgru.callbacks import RunProgress
+    from textgru.stopping import reported_stop_reason
+
+    worker = trainer(2, step=100, max_steps=100)
+    worker.callback_metrics, worker.is_global_zero = {}, True
+    RunProgress().on_train_end(worker, None)
+    assert reported_stop_reason(worker.callback_metrics, trainer(0, step=0)) == "max_steps"
+    assert reported_stop_reason({}, trainer(4, early=True)) == "early_stopping"  # not spawned: its own trainer
 
 
 def test_the_limit_a_refused_resume_suggests_is_one_the_checks_take(tmp_path: Path) -> None:

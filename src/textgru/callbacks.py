@@ -122,12 +122,18 @@ class TokensPerSecond(Callback):
 
 
 class RunProgress(Callback):
-    """Puts the final step and epoch count among the callback metrics when training ends: with `ddp_spawn`
-    they are all that comes back from the workers (the launching process's loop counters stay at 0)."""
+    """Puts the final step and epoch count, and what ended training, among the callback metrics when training ends:
+    with `ddp_spawn` they are all that comes back from the workers (the launching process's loop counters stay at 0)."""
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        from textgru.stopping import STOP_REASONS, stop_reason
+
         trainer.callback_metrics["run/global_step"] = torch.tensor(float(trainer.global_step))
         trainer.callback_metrics["run/epochs"] = torch.tensor(float(trainer.current_epoch))
+        if trainer.is_global_zero:  # here, where the loop's state is real (the pruner's verdict is rank zero's)
+            reason = stop_reason(trainer)
+            code = STOP_REASONS.index(reason if reason in STOP_REASONS else "other")  # an index: metrics are tensors
+            trainer.callback_metrics["run/stop_reason"] = torch.tensor(float(code))
 
 
 class ProgressBar(RichProgressBar):

@@ -16,6 +16,15 @@ from textgru.errors import TextgruError
 
 LIMITS = ("max_time", "max_steps", "max_epochs")  # the trainer limits a resume may raise to train on
 EARLY_STOPPING = "early_stopping"
+STOP_REASONS = ("fast_dev_run", *LIMITS, EARLY_STOPPING, "pruned", "other")  # what `stop_reason` names
+
+
+def reported_stop_reason(progress: Mapping[str, Any], trainer: Any) -> str:
+    """`stop_reason` as rank zero of the training processes found it when training ended (`run/stop_reason` among
+    the callback metrics, set by `callbacks.RunProgress`): with spawned ranks (a search's data-parallel trials) the
+    launching process's trainer never trained, and a trial max_steps ended said "other"."""
+    code = progress.get("run/stop_reason")
+    return STOP_REASONS[int(code)] if code is not None and 0 <= int(code) < len(STOP_REASONS) else stop_reason(trainer)
 
 
 def stop_reason(trainer: Any) -> str:

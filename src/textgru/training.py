@@ -45,8 +45,8 @@ from textgru.run_schedule import fit_epochs_to_min_steps, fit_validation_to_run
 from textgru.stopping import (
     continue_hint,
     peer_process_lost,
+    reported_stop_reason,
     stop_note,
-    stop_reason,
     stopped_training,
     worker_ended_by_sigterm,
 )
@@ -122,7 +122,7 @@ def _train(
         progress = dict(trainer.callback_metrics)  # read before validate/test replace them
         if trainer.interrupted:
             raise TrainingStopped(stopped_training(run))
-        progress["stopped_by"] = stop_reason(trainer)
+        progress["stopped_by"] = reported_stop_reason(progress, trainer)
 
         best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
         ckpt = best if best and not cfg.trainer.fast_dev_run else None
