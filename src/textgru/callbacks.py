@@ -136,6 +136,16 @@ class RunProgress(Callback):
             trainer.callback_metrics["run/stop_reason"] = torch.tensor(float(code))
 
 
+class ValidateAtMaxSteps(Callback):
+    """A run `trainer.max_steps` ended inside an epoch trained its last steps without validating or saving them
+    (a review: last.ckpt stayed at step 16 of 20, best.ckpt never saw the last 4): at that step Lightning is asked to
+    stop, which validates first, as for early stopping, so the checkpoints hold the run's end."""
+
+    def on_train_batch_end(self, trainer: L.Trainer, *args: Any) -> None:
+        if 0 < trainer.max_steps <= trainer.global_step:
+            trainer.should_stop = True
+
+
 class ProgressBar(RichProgressBar):
     """Lightning's rich progress bar (its default where `rich` is installed), except that a run measured in steps
     (`trainer.max_epochs=-1`, as `task=lm`) shows "Epoch 3", not "Epoch 3/-2"."""

@@ -21,7 +21,15 @@ from lightning.pytorch.callbacks.progress import TQDMProgressBar
 from omegaconf import DictConfig, OmegaConf
 
 from textgru.atomic_files import write_text_atomic, written_atomically
-from textgru.callbacks import EpochLines, ProgressBar, RunArtifacts, RunProgress, SameConfigOnAllRanks, TokensPerSecond
+from textgru.callbacks import (
+    EpochLines,
+    ProgressBar,
+    RunArtifacts,
+    RunProgress,
+    SameConfigOnAllRanks,
+    TokensPerSecond,
+    ValidateAtMaxSteps,
+)
 from textgru.checkpointing import AtomicCheckpointIO, ExactResume
 from textgru.command_line_checks import one_line
 from textgru.config import in_hydra_multirun
@@ -189,6 +197,7 @@ def build_trainer(
     try:
         callbacks = [instantiate(c) for c in cfg.callbacks.values() if c is not None]
         callbacks += [RunArtifacts(run), SameConfigOnAllRanks(run), TokensPerSecond(), RunProgress(), ExactResume()]
+        callbacks.append(ValidateAtMaxSteps())
         own_bar = any(isinstance(c, BaseProgressBar) for c in callbacks)  # a progress bar the config adds is kept
         wanted = bool(cfg.trainer.get("enable_progress_bar", True))
         output = live_output() if wanted else None  # a log file (a batch job's, nohup's) gets the epoch lines instead
