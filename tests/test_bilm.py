@@ -430,6 +430,12 @@ def test_min_steps_adds_epochs_validated_every_kth() -> None:
     cfg.trainer.min_steps, cfg.trainer.max_epochs = 10, 6
     fit_epochs_to_min_steps(cfg, dm)
     assert cfg.trainer.max_epochs == 6  # long enough already
+    cfg.trainer.min_steps, cfg.trainer.max_epochs, cfg.trainer.check_val_every_n_epoch = 300, 6, 1
+    cfg.trainer.accumulate_grad_batches = (
+        3  # 3 optimizer steps an epoch (the last of 2 batches): min_steps counts steps
+    )
+    fit_epochs_to_min_steps(cfg, dm)
+    assert (cfg.trainer.max_epochs, cfg.trainer.check_val_every_n_epoch) == (112, 16)  # 100 needed, rounded to 16s
 
 
 def test_finetune_run_few_labels_self_contained(bilm_run: Path, toy_csv: Path, tmp_path: Path) -> None:

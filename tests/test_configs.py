@@ -187,6 +187,38 @@ class _Batches:
             {"val_check_interval": 300, "check_val_every_n_epoch": None, "max_steps": 1200, "max_epochs": -1},
             (300, None),
         ),
+        # 4 batches an optimizer step: max_steps counts steps, val_check_interval batches (a review: "validating
+        # after 150 steps" came after 150 batches, step 37, and the run trained on to step 150 unvalidated)
+        (
+            {
+                "val_check_interval": None,
+                "check_val_every_n_epoch": 1,
+                "max_steps": 100,
+                "max_epochs": 1,
+                "accumulate_grad_batches": 4,
+            },
+            (400, None),
+        ),
+        (
+            {
+                "val_check_interval": None,
+                "check_val_every_n_epoch": 1,
+                "max_steps": 150,
+                "max_epochs": 3,
+                "accumulate_grad_batches": 4,
+            },
+            (None, 1),  # 150 steps of 4 batches: past the first epoch's 465 batches (117 steps)
+        ),
+        (
+            {
+                "val_check_interval": 300,
+                "check_val_every_n_epoch": None,
+                "max_steps": 50,
+                "max_epochs": -1,
+                "accumulate_grad_batches": 4,
+            },
+            (200, None),
+        ),
     ],
 )
 def test_every_run_validates_before_it_ends(trainer: dict, expected: tuple) -> None:

@@ -784,17 +784,26 @@ def test_dataloader_workers_do_not_change_what_a_seed_trains(small_csv: Path, tm
     assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
 
 
-def test_a_run_max_steps_ends_inside_an_epoch_validates_and_saves_its_last_step(
-    small_csv: Path, tmp_path: Path
+@pytest.mark.parametrize(
+    "limits,stopped_by",
+    [
+        (["trainer.max_steps=20"], "max_steps"),  # inside the second epoch (13-14 steps an epoch)
+        (["trainer.max_steps=34", "trainer.check_val_every_n_epoch=2"], "max_steps"),  # inside an unvalidated epoch
+        (["trainer.max_epochs=3", "trainer.check_val_every_n_epoch=2"], "max_epochs"),  # the last epoch unvalidated
+    ],
+)
+def test_a_run_validates_and_saves_its_last_step(
+    small_csv: Path, tmp_path: Path, limits: list[str], stopped_by: str
 ) -> None:
     """trainer.max_steps inside the second epoch: its last steps were trained, never validated nor saved (a review:
-    last.ckpt at step 16 of 20), so `resume=` with more steps trained them again and best.ckpt never saw them."""
+    last.ckpt at step 16 of 20), so `resume=` with more steps trained them again and best.ckpt never saw them. The
+    same for a run whose last epoch `trainer.check_val_every_n_epoch` does not validate (a review: step 10 of 12)."""
     data = ["data=local", f"data.path={small_csv}", "data.text_column=review", "data.label_column=sentiment"]
     run_dir = tmp_path / "run"
-    r = run_script(
-        "train", "task=sentiment", *data, *TINY_MODEL, "trainer.max_steps=20", f"hydra.run.dir={run_dir}"
-    )  # 13-14 steps an epoch
+    r = run_script("train", "task=sentiment", *data, *TINY_MODEL, *limits, f"hydra.run.dir={run_dir}")
     assert r.returncode == 0, r.stderr[-3000:]
-    assert load_checkpoint(run_dir / "checkpoints" / "last.ckpt")["global_step"] == 20
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert metrics["global_step"] == 20 and metrics["stopped_by"] == "max_steps"
+    assert metrics["stopped_by"] == stopped_by and metrics["global_step"] >= 20
+    assert load_checkpoint(run_dir / "checkpoints" / "last.ckpt")["global_step"] == metrics["global_step"]
+    if stopped_by == "max_steps":
+        assert metrics["global_step"] == int(limits[0].split("=")[1])

@@ -136,14 +136,21 @@ class RunProgress(Callback):
             trainer.callback_metrics["run/stop_reason"] = torch.tensor(float(code))
 
 
-class ValidateAtMaxSteps(Callback):
-    """A run `trainer.max_steps` ended inside an epoch trained its last steps without validating or saving them
-    (a review: last.ckpt stayed at step 16 of 20, best.ckpt never saw the last 4): at that step Lightning is asked to
-    stop, which validates first, as for early stopping, so the checkpoints hold the run's end."""
+class ValidateAtRunEnd(Callback):
+    """A run's last steps are validated and saved, whichever limit ends it. `trainer.max_steps` inside an epoch
+    trained its last steps without validating or saving them (a review: last.ckpt stayed at step 16 of 20, best.ckpt
+    never saw the last 4): at that step Lightning is asked to stop, which validates first, as for early stopping. A
+    run whose last epoch (by max_steps or max_epochs) is not one `trainer.check_val_every_n_epoch` validates lost
+    that epoch the same way (a review: last.ckpt at step 10 of 12): its end is validated too."""
 
-    def on_train_batch_end(self, trainer: L.Trainer, *args: Any) -> None:
-        if 0 < trainer.max_steps <= trainer.global_step:
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any) -> None:
+        every, epoch, batch_idx = trainer.check_val_every_n_epoch, trainer.current_epoch, args[-1]
+        unvalidated = every is not None and (epoch + 1) % every != 0
+        last_batch = 0 < (trainer.max_epochs or 0) <= epoch + 1 and batch_idx + 1 >= trainer.num_training_batches
+        if 0 < trainer.max_steps <= trainer.global_step or (last_batch and unvalidated):
             trainer.should_stop = True
+            if unvalidated:  # Lightning validates a stopping step only in an epoch it validates
+                trainer.check_val_every_n_epoch = None
 
 
 class ProgressBar(RichProgressBar):

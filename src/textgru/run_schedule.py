@@ -23,25 +23,38 @@ def fit_validation_to_run(cfg: DictConfig, dm: L.LightningDataModule) -> None:
         per_epoch or (isinstance(interval, int) and trainer.check_val_every_n_epoch is None)
     ):
         return
-    steps_per_epoch = len(dm.train_dataloader())
-    limit = trainer.limit_train_batches
-    if isinstance(limit, int):
-        steps_per_epoch = min(steps_per_epoch, limit)
-    elif isinstance(limit, float):
-        steps_per_epoch = max(1, int(steps_per_epoch * limit))
+    batches = _batches_per_epoch(cfg, dm)
+    per_step = _batches_per_step(cfg)
     max_steps, max_epochs = trainer.max_steps or -1, trainer.max_epochs or -1
-    if per_epoch:
-        if 0 < max_steps < steps_per_epoch:
+    if per_epoch:  # max_steps counts optimizer steps, val_check_interval training batches
+        if 0 < max_steps * per_step < batches:
             log.info("validating after %d steps (trainer.max_steps ends the run inside the first epoch)", max_steps)
             with open_dict(cfg):
-                cfg.trainer.val_check_interval, cfg.trainer.check_val_every_n_epoch = max_steps, None
+                cfg.trainer.val_check_interval, cfg.trainer.check_val_every_n_epoch = max_steps * per_step, None
         return
-    candidates = [s for s in (max_steps, max_epochs * steps_per_epoch) if s > 0]
+    candidates = [s for s in (max_steps * per_step, max_epochs * batches) if s > 0]
     total = min(candidates) if candidates else interval
     if total < interval:
-        log.info("validating every %d steps (the run is shorter than trainer.val_check_interval=%d)", total, interval)
+        log.info("validating every %d batches (the run is shorter than trainer.val_check_interval=%d)", total, interval)
         with open_dict(cfg):
             cfg.trainer.val_check_interval = total
+
+
+def _batches_per_epoch(cfg: DictConfig, dm: L.LightningDataModule) -> int:
+    """Training batches in an epoch, as `trainer.limit_train_batches` limits them."""
+    batches, limit = len(dm.train_dataloader()), cfg.trainer.get("limit_train_batches")
+    if isinstance(limit, int):
+        return min(batches, limit)
+    if isinstance(limit, float):
+        return max(1, int(batches * limit))
+    return batches
+
+
+def _batches_per_step(cfg: DictConfig) -> int:
+    """Training batches per optimizer step (`trainer.accumulate_grad_batches`): `max_steps` and `min_steps` count
+    optimizer steps, an epoch and `val_check_interval` count batches (a review: with 4 batches a step, a run of
+    max_steps=5 validated after its fifth batch, "after 5 steps", and trained on to step 5)."""
+    return max(1, int(cfg.trainer.get("accumulate_grad_batches") or 1))
 
 
 def fit_epochs_to_min_steps(cfg: DictConfig, dm: L.LightningDataModule) -> None:
@@ -53,7 +66,7 @@ def fit_epochs_to_min_steps(cfg: DictConfig, dm: L.LightningDataModule) -> None:
     min_steps, max_epochs, every = trainer.min_steps, trainer.max_epochs, trainer.check_val_every_n_epoch
     if not min_steps or not max_epochs or max_epochs < 0 or trainer.fast_dev_run:
         return
-    steps_per_epoch = max(1, len(dm.train_dataloader()))
+    steps_per_epoch = max(1, -(-_batches_per_epoch(cfg, dm) // _batches_per_step(cfg)))  # the last one may be short
     needed = -(-int(min_steps) // steps_per_epoch)
     if needed <= max_epochs:
         return

@@ -28,7 +28,7 @@ from textgru.callbacks import (
     RunProgress,
     SameConfigOnAllRanks,
     TokensPerSecond,
-    ValidateAtMaxSteps,
+    ValidateAtRunEnd,
 )
 from textgru.checkpointing import AtomicCheckpointIO, ExactResume
 from textgru.command_line_checks import one_line
@@ -197,7 +197,7 @@ def build_trainer(
     try:
         callbacks = [instantiate(c) for c in cfg.callbacks.values() if c is not None]
         callbacks += [RunArtifacts(run), SameConfigOnAllRanks(run), TokensPerSecond(), RunProgress(), ExactResume()]
-        callbacks.append(ValidateAtMaxSteps())
+        callbacks.append(ValidateAtRunEnd())
         own_bar = any(isinstance(c, BaseProgressBar) for c in callbacks)  # a progress bar the config adds is kept
         wanted = bool(cfg.trainer.get("enable_progress_bar", True))
         output = live_output() if wanted else None  # a log file (a batch job's, nohup's) gets the epoch lines instead
