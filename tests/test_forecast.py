@@ -407,6 +407,9 @@ def test_fast_dev_run_with_the_reference_gru(tmp_path: Path, small_csv: Path, ta
         ),
         (["data.path={csv}", "data.columns=[value,value]"], ["'value' more than once"]),
         (["data.path={csv}", "data.columns=[]"], ["data.columns is empty"]),
+        # a name given twice in the header trained the second column as 'y.1' with nothing said
+        (["data.path={tmp}/twice.csv"], ["twice.csv: the header names 'y' more than once", "its own name"]),
+        (["data.path={tmp}/spaced.csv"], ["spaced.csv: the header names 'y' more than once"]),  # "y" and " y"
     ],
 )
 def test_bad_forecast_input_is_one_line_before_any_work(
@@ -423,6 +426,8 @@ def test_bad_forecast_input_is_one_line_before_any_work(
     (tmp_path / "dash.csv").write_text("value\n" + "1.5\n" * 3 + "-\n" + "2.5\n" * 40)
     (tmp_path / "huge20.csv").write_text("value,other\n1.0,1e17\n1.0,2e19\n" + "1.0,-1e19\n" * 50)
     (tmp_path / "blank.csv").write_text("value,other\n" + "1.0,\n2.0,\n" * 50)
+    (tmp_path / "twice.csv").write_text("t,y,y\n" + "".join(f"{d},{d}.5,{d * 2}\n" for d in range(60)))
+    (tmp_path / "spaced.csv").write_text("t,y, y\n" + "".join(f"{d},{d}.5,{d * 2}\n" for d in range(60)))
     overrides = [o.format(tmp=tmp_path, csv=csv) for o in overrides]
     with pytest.raises(TextgruError) as e:
         _train(tmp_path, "task=forecast", "data=local_csv", *TINY, *overrides)
@@ -430,6 +435,18 @@ def test_bad_forecast_input_is_one_line_before_any_work(
     for n in needles:
         assert n in str(e.value), str(e.value)
     assert not (tmp_path / "run").exists()
+
+
+def test_spaces_around_header_names_are_not_part_of_them(tmp_path: Path) -> None:
+    """A header "date, y" named a column " y": `data.columns=[y]` did not find it, `data.time_column=date` was
+    found only as written, and the run's outputs named " y"."""
+    from textgru.data.series import read_csv_series
+
+    rows = "".join(f"2020-01-{d:02d}, {d}.5 ,{d}\n" for d in range(1, 29))
+    (tmp_path / "s.csv").write_text("date, y , z\n" + rows)
+    series = read_csv_series(tmp_path / "s.csv", ["y"], " date")
+    assert series.columns == ["y"] and series.values[:3, 0].tolist() == [1.5, 2.5, 3.5]
+    assert read_csv_series(tmp_path / "s.csv", None, "date").columns == ["y", "z"]
 
 
 def test_errors_far_beyond_the_training_spread_are_scored_finite(tmp_path: Path) -> None:

@@ -98,8 +98,11 @@ def read_csv_series(
             f"{p.name}: rows have more fields than the header row names columns"
             + (other_separator or "; name every column in the header, or remove the commas that end the rows")
         )
+    df.columns = _header_names(df, p, encoding)
     if isinstance(columns, str):
         columns = [columns]
+    columns = None if columns is None else [c.strip() if isinstance(c, str) else c for c in columns]
+    time_column = time_column.strip() if isinstance(time_column, str) else time_column
     if columns is not None and len(columns) == 0:
         raise TextgruError(
             "data.columns is empty; name the columns to forecast, or leave it null for every numeric one"
@@ -169,6 +172,22 @@ def read_csv_series(
         frame, times = _interpolated(frame, times, p.name)
     values = frame.to_numpy(dtype=np.float64)  # (time, features)
     return Series(values, [str(c) for c in columns], None if times is None else times.astype(str).tolist())
+
+
+def _header_names(df: Any, path: Path, encoding: str) -> list[Any]:
+    """The header's names without the spaces around them (a header "date, y" named a column " y", which
+    `data.columns=[y]` did not find); a name given twice is refused (pandas named the second "y.1", and it trained as
+    another series with nothing said)."""
+    import pandas as pd
+
+    raw = pd.read_csv(path, header=None, nrows=1, dtype=str, encoding=encoding, encoding_errors="replace")
+    names = [n.strip() for n in raw.iloc[0].tolist() if isinstance(n, str)]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise TextgruError(
+            f"{path.name}: the header names {', '.join(map(repr, twice))} more than once; give each column its own name"
+        )
+    return [c.strip() if isinstance(c, str) else c for c in df.columns]
 
 
 def _interpolated(frame: Any, times: Any, name: str) -> tuple[Any, Any]:
