@@ -142,7 +142,9 @@ def test_a_long_batch_runs_in_pieces_and_stops_once_its_requests_gave_up() -> No
     request behind it timed out too. Long batches now run in pieces of `piece_chars` characters, dropped once no
     request waits; a short batch is one call as before."""
     model = Recorder(delay=0.1)
-    batcher = TextBatcher(model, max_batch_size=4, batch_timeout=0.0, timeout=0.25, name="test", piece_chars=10)
+    batcher = TextBatcher(
+        model, max_batch_size=4, batch_timeout=0.0, timeout=0.25, name="test", piece_size=10, cost=len
+    )
 
     async def main() -> list[object]:
         gave_up = await asyncio.gather(batcher.submit([f"text {i:03d}" for i in range(20)]), return_exceptions=True)
@@ -182,7 +184,7 @@ def test_stopping_ends_a_long_batch_after_its_current_piece_with_a_503() -> None
     """Found by a review: a /score of long texts in flight at SIGTERM kept computing piece after piece past uvicorn's
     grace period, and its client got a dropped connection instead of the 503 the README promises."""
     model = Recorder(delay=0.1)
-    batcher = TextBatcher(model, max_batch_size=4, batch_timeout=0.0, timeout=30, name="test", piece_chars=10)
+    batcher = TextBatcher(model, max_batch_size=4, batch_timeout=0.0, timeout=30, name="test", piece_size=10, cost=len)
 
     async def main() -> object:
         task = asyncio.ensure_future(batcher.submit([f"text {i:03d}" for i in range(20)]))
@@ -196,3 +198,35 @@ def test_stopping_ends_a_long_batch_after_its_current_piece_with_a_503() -> None
         batcher.close()
     assert isinstance(refused, BatcherClosed), refused
     assert len(model.calls) <= 3, model.calls  # not all 20 pieces
+
+
+def test_requests_join_a_batch_in_pieces_cheapest_first_and_are_answered_when_done() -> None:
+    """Found by a review: 64 /predict requests of 256 long texts each became one batch of 16,384 texts; 58 got a 504
+    at 30 s while the server computed on for nobody, and a 3-word request waited behind it all (18.8 s). Such a batch
+    now runs in pieces: a request is answered once its own texts are done, one that timed out is dropped from the
+    pieces after, and a request that arrives meanwhile joins between pieces, the cheapest first."""
+    model = Recorder(delay=0.05)
+    batcher = TextBatcher(model, max_batch_size=8, batch_timeout=0.0, timeout=1.0, name="test", piece_size=4)
+    finished: dict[str, float] = {}
+
+    async def timed(name: str, texts: list[str], after: float = 0.0) -> object:
+        await asyncio.sleep(after)
+        answer = await asyncio.gather(batcher.submit(texts), return_exceptions=True)
+        finished[name] = asyncio.get_running_loop().time()
+        return answer[0]
+
+    async def main() -> list[object]:
+        long = [f"long-{i}" for i in range(100)]  # 25 pieces of 0.05 s: past the 1 s timeout
+        return await asyncio.gather(
+            timed("long", long), timed("medium", [f"m-{i}" for i in range(6)]), timed("short", ["hi"], after=0.12)
+        )
+
+    try:
+        long, medium, short = asyncio.run(main())
+    finally:
+        batcher.close()
+    assert medium == [(f"m-{i}", i) for i in range(4)] + [(f"m-{i}", i - 4) for i in range(4, 6)]  # its own, in order
+    assert short == [("hi", 0)]  # joined between pieces, ahead of the long request
+    assert finished["short"] < finished["medium"] + 0.2 and finished["short"] < finished["long"] - 0.5
+    assert isinstance(long, TimeoutError)
+    assert model.seen.index("hi") < model.seen.index("long-10") and len(model.seen) < 6 + 1 + 100, len(model.seen)

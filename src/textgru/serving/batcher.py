@@ -8,7 +8,8 @@ the next batch fills while this one runs. Why not LitServe's batcher: its per-re
 manager process, worker process) costs ~1.2 ms of CPU per request even for a model that does nothing, about 1,000
 requests/s on this 2-core machine, which caps batching at ~3x an unbatched server (README, "Serving").
 A batch of at least `split_rows` texts from several requests is computed in two halves on two threads
-(`two_threads.py`), cut between requests.
+(`two_threads.py`), cut between requests. A batch of more than `piece_size` texts (or characters) runs in pieces,
+the cheapest requests first, each answered once its texts are done; new requests join it between pieces.
 """
 
 from __future__ import annotations
@@ -19,9 +20,12 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
+from itertools import accumulate
 from typing import Any
 
 from textgru.errors import TextgruError
+from textgru.serving.pending import Pending
+from textgru.serving.pieces import next_piece, one
 from textgru.serving.two_threads import TwoThreads
 
 log = logging.getLogger("textgru.serving")
@@ -46,34 +50,8 @@ class BatcherClosed(TextgruError):
     """The server is shutting down."""
 
 
-class _Request:
-    __slots__ = ("texts", "future", "loop")
-
-    def __init__(self, texts: list[str], loop: asyncio.AbstractEventLoop) -> None:
-        self.texts, self.loop = texts, loop
-        self.future: asyncio.Future[list[Any]] = loop.create_future()
-
-    def waiting(self) -> bool:
-        """False once its client has its answer or gave up (a 504): then nothing is computed for it."""
-        return not self.future.done()
-
-    def answer(self, result: list[Any] | None, error: BaseException | None = None) -> None:
-        def settle() -> None:
-            if self.future.done():  # the request timed out or its client went away
-                return
-            if error is not None:
-                self.future.set_exception(error)
-            else:
-                self.future.set_result(result or [])
-
-        try:
-            self.loop.call_soon_threadsafe(settle)
-        except RuntimeError:  # its event loop is closed: nobody is left to answer
-            pass
-
-
 class _GivenUp(Exception):
-    """Every request of a batch timed out while it ran in pieces: the rest is not computed."""
+    """Every request of a batch still unanswered timed out while it ran in pieces: the rest is not computed."""
 
 
 class TextBatcher:
@@ -81,8 +59,9 @@ class TextBatcher:
     whatever requests arrived together. `max_batch_size` requests per batch (1: no batching), `batch_timeout`
     seconds to fill one, `timeout` seconds a request may wait for its answer (then `TimeoutError`); a batch of at
     least `split_rows` texts from two or more requests runs in two halves on two threads (0: never). With
-    `piece_chars`, a batch of more characters runs in pieces of about that many (whole texts), and stops between
-    pieces once none of its requests still waits (all timed out): long work for clients that gave up is dropped."""
+    `piece_size`, a batch whose texts cost more (`cost` of each text: 1, or its length for /score) runs in pieces of
+    about that cost, the cheapest requests first, each request answered as soon as its own texts are done;
+    the requests whose clients gave up (timed out) are dropped between pieces, and the batch once none waits."""
 
     def __init__(
         self,
@@ -93,13 +72,14 @@ class TextBatcher:
         name: str,
         split_rows: int = 0,
         threads: int | None = 1,
-        piece_chars: int = 0,
+        piece_size: int = 0,
+        cost: Callable[[str], int] = one,
     ) -> None:
         self.run, self.max_batch_size, self.batch_timeout, self.timeout = run, max_batch_size, batch_timeout, timeout
-        self.piece_chars = piece_chars
+        self.piece_size, self.cost = piece_size, cost
         self.halves = TwoThreads(split_rows, threads)  # its helper computes on `threads` torch threads
         self.batches = 0  # batches computed so far
-        self._queue: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Pending | None] = queue.SimpleQueue()
         self._closed = False
         self._thread = threading.Thread(target=self._loop, name=f"textgru-{name}-batcher", daemon=True)
         self._thread.start()
@@ -107,7 +87,7 @@ class TextBatcher:
     async def submit(self, texts: list[str]) -> list[Any]:
         if self._closed:
             raise BatcherClosed("the server is shutting down")
-        request = _Request(texts, asyncio.get_running_loop())
+        request = Pending(texts, asyncio.get_running_loop())
         self._queue.put(request)
         return await asyncio.wait_for(request.future, self.timeout)
 
@@ -127,7 +107,7 @@ class TextBatcher:
     def stats(self) -> dict[str, int]:
         return {"batches": self.batches, "split_batches": self.halves.splits}
 
-    def _gather(self, first: _Request) -> list[_Request] | None:
+    def _gather(self, first: Pending) -> list[Pending] | None:
         """`first` and the requests that arrive within `batch_timeout` (at most `max_batch_size`); None: closing."""
         batch = [first]
         deadline = time.monotonic() + self.batch_timeout
@@ -154,61 +134,88 @@ class TextBatcher:
             batch = [request for request in batch if request.waiting()]  # skip requests that timed out meanwhile
             if not batch:
                 continue
-            texts = [t for request in batch for t in request.texts]  # in request order
+            texts = sum(len(request.texts) for request in batch)
             try:
-                results = self._compute(batch, texts)
+                self._compute(batch)
             except _GivenUp:
-                log.info("a batch of %d texts was dropped: its %d request(s) timed out", len(texts), len(batch))
-                continue
-            except BatcherClosed:  # stopped between two pieces: each request gets its 503 now
+                log.info("a batch of %d texts was dropped: its %d request(s) timed out", texts, len(batch))
+            except BatcherClosed:  # stopped between two pieces: each request not yet answered gets its 503 now
                 self._refuse(batch)
-                continue
             except Exception as e:  # one failing batch must not end the server, nor fail the requests that did no wrong
-                log.exception("a batch of %d texts from %d request(s) failed", len(texts), len(batch))
-                if len(batch) == 1:
-                    batch[0].answer(None, e)
+                log.exception("a batch of %d texts from %d request(s) failed", texts, len(batch))
+                left = [request for request in batch if not request.answered]
+                if len(left) == 1:
+                    left[0].answer(None, e)
                 else:  # which request was it? each runs alone once more
-                    self._one_by_one(batch)
-                continue
-            start = 0
-            for request in batch:
-                request.answer(results[start : start + len(request.texts)])
-                start += len(request.texts)
+                    self._one_by_one(left)
         self._refuse(self._drain())
 
-    def _compute(self, batch: list[_Request], texts: list[str]) -> list[Any]:
-        """`run(texts)`, in two halves on two threads (cut between requests) when the batch is big enough."""
+    def _compute(self, batch: list[Pending]) -> None:
+        """Each request of `batch` answered: in one call (or two halves), or in pieces when it costs more than
+        `piece_size`."""
         self.batches += 1
-        if self.piece_chars and sum(map(len, texts)) > self.piece_chars:
-            return self._in_pieces(batch, texts)
-        if len(batch) < 2 or not self.halves.wants(len(texts)):
+        if self.piece_size and sum(self.cost(t) for request in batch for t in request.texts) > self.piece_size:
+            self._in_pieces(batch)
+            return
+        results = self._call([request.texts for request in batch])
+        for request in batch:
+            request.answer(results[: len(request.texts)])
+            results = results[len(request.texts) :]
+
+    def _call(self, groups: list[list[str]]) -> list[Any]:
+        """`run` on the texts of `groups` (the requests' texts, in order), in two halves on two threads (cut between
+        groups, at the boundary nearest the middle) when there are two groups or more and enough texts."""
+        texts = [t for group in groups for t in group]
+        if len(groups) < 2 or not self.halves.wants(len(texts)):
             return list(self.run(texts))
-        cut, ends = 0, []
-        for request in batch[:-1]:
-            cut += len(request.texts)
-            ends.append(cut)
-        cut = min(ends, key=lambda end: abs(2 * end - len(texts)))  # the request boundary nearest the middle
+        ends = list(accumulate(len(group) for group in groups[:-1]))
+        cut = min(ends, key=lambda end: abs(2 * end - len(texts)))
         first, second = self.halves.both(lambda: list(self.run(texts[:cut])), lambda: list(self.run(texts[cut:])))
         return first + second
 
-    def _in_pieces(self, batch: list[_Request], texts: list[str]) -> list[Any]:
-        """`run` on consecutive pieces of about `piece_chars` characters; `_GivenUp` once no request waits,
-        `BatcherClosed` once the server stops."""
-        results: list[Any] = []
-        start = 0
-        while start < len(texts):
+    def _in_pieces(self, batch: list[Pending]) -> None:
+        """`run` on consecutive pieces costing about `piece_size`, the cheapest requests first; requests that arrive
+        meanwhile join between pieces (up to `max_batch_size` unanswered), in cost order: a short request waited for
+        a whole batch of long ones. A request is answered when its last text is done, and left out of the pieces after
+        it once its client gave up. `_GivenUp` once no request waits, `BatcherClosed` once the server stops."""
+        done: dict[int, list[Any]] = {id(request): [] for request in batch}
+        order = list(batch)
+        while True:
             if self._closed:  # shutting down: a long batch must not outlast the server's grace period
                 raise BatcherClosed("the server is shutting down")
-            if not any(request.waiting() for request in batch):
-                raise _GivenUp
-            end, chars = start + 1, len(texts[start])
-            while end < len(texts) and chars + len(texts[end]) <= self.piece_chars:
-                chars, end = chars + len(texts[end]), end + 1
-            results += self.run(texts[start:end])
-            start = end
-        return results
+            order = [request for request in order if request.waiting()] + self._joining(batch, done)
+            order.sort(key=lambda request: sum(map(self.cost, request.texts)))  # stable among equals
+            if not order:
+                if any(not request.answered for request in batch):
+                    raise _GivenUp
+                return
+            piece = next_piece([(r, r.texts, len(done[id(r)])) for r in order], self.piece_size, self.cost)
+            results = self._call([texts for _, texts in piece])
+            for request, texts in piece:
+                done[id(request)] += results[: len(texts)]
+                results = results[len(texts) :]
+                if len(done[id(request)]) == len(request.texts):
+                    request.answer(done.pop(id(request)))
 
-    def _one_by_one(self, batch: list[_Request]) -> None:
+    def _joining(self, batch: list[Pending], done: dict[int, list[Any]]) -> list[Pending]:
+        """Requests queued since, added to `batch` while it has fewer than `max_batch_size` unanswered (the ones
+        that timed out in the queue skipped)."""
+        new = []
+        while sum(not request.answered for request in batch) < self.max_batch_size:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is None:  # closing: the loop sees it after this batch
+                self._queue.put(None)
+                break
+            if item.waiting():
+                batch.append(item)
+                done[id(item)] = []
+                new.append(item)
+        return new
+
+    def _one_by_one(self, batch: list[Pending]) -> None:
         """After a batch failed: each request alone, so only the one that fails gets the error (a 500)."""
         for request in batch:
             try:
@@ -217,7 +224,7 @@ class TextBatcher:
                 log.exception("a request of %d texts failed", len(request.texts))
                 request.answer(None, e)
 
-    def _drain(self) -> list[_Request]:
+    def _drain(self) -> list[Pending]:
         left = []
         while True:
             try:
@@ -228,6 +235,6 @@ class TextBatcher:
                 left.append(item)
 
     @staticmethod
-    def _refuse(requests: list[_Request]) -> None:
+    def _refuse(requests: list[Pending]) -> None:
         for request in requests:
             request.answer(None, BatcherClosed("the server is shutting down"))

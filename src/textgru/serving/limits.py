@@ -9,6 +9,8 @@ from textgru.errors import TextgruError
 
 MAX_STOP_STRINGS = 8  # fixed rules of /generate (not settings): a few short stop strings
 MAX_STOP_CHARS = 64
+SCORE_PIECE_CHARS = 20_000  # /score batches of more characters run in pieces (~2 s each for a char LM on 2 cores)
+PREDICT_PIECE_TEXTS = 256  # /predict batches of more texts run in pieces (~0.1-0.2 s each on one core)
 
 
 @dataclass(frozen=True)

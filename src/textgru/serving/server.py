@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("textgru.serving")
 HOSTS = ("127.0.0.1", "0.0.0.0", "::")
-SCORE_PIECE_CHARS = 20_000  # /score batches of more characters run in pieces (~2 s each for a char LM on 2 cores)
 
 
 def _need_serving_packages() -> None:
@@ -75,7 +74,7 @@ def build_server(
     from textgru.serving.batcher import TextBatcher, check_batching
     from textgru.serving.errors import install_error_handlers
     from textgru.serving.fast_lane import FastLane, Lanes
-    from textgru.serving.limits import Limits
+    from textgru.serving.limits import PREDICT_PIECE_TEXTS, SCORE_PIECE_CHARS, Limits
     from textgru.serving.routes import add_generate, add_info, add_missing, add_page, finite
     from textgru.serving.scheduler import StreamScheduler
     from textgru.serving.schemas import BodySizeCap, LimitsContext
@@ -111,7 +110,8 @@ def build_server(
     app.add_middleware(LimitsContext, limits=limits)
     install_error_handlers(app, limits)
     if "classifier" in models:
-        batcher = TextBatcher(predictions(models["classifier"], inner_batch_size), name="predict", **batching, **halves)
+        run = predictions(models["classifier"], inner_batch_size)  # pieces: answered by turns, dropped once unwanted
+        batcher = TextBatcher(run, name="predict", **batching, **halves, piece_size=PREDICT_PIECE_TEXTS)
         closers.append(batcher.close)
         stoppers.append(batcher.stop)
         batchers["predict"] = batcher
@@ -123,7 +123,7 @@ def build_server(
     )
     if scheduler is not None:
         run = scores(models["lm"], inner_batch_size)  # long texts take seconds each: pieces, dropped once unwanted
-        batcher = TextBatcher(run, name="score", **batching, **halves, piece_chars=SCORE_PIECE_CHARS)
+        batcher = TextBatcher(run, name="score", **batching, **halves, piece_size=SCORE_PIECE_CHARS, cost=len)
         closers += [batcher.close, scheduler.close]  # the threads end with the server
         stoppers += [batcher.stop, scheduler.stop]
         batchers["score"] = batcher
