@@ -47,15 +47,33 @@ def method_of(cfg: dict[str, Any]) -> str:
     return "fine-tuned, ULMFiT schedule" if ulmfit else "fine-tuned"
 
 
-def find_runs(paths: list[str]) -> list[Path]:
-    """Run folders (holding metrics.json and config.yaml) at or below the given paths."""
+def find_runs(paths: list[str]) -> tuple[list[Path], list[Path]]:
+    """Run folders at or below the given paths: the finished ones (metrics.json and config.yaml), and the ones
+    with a config.yaml but no metrics.json (unfinished: stopped, failed or still training)."""
     runs: set[Path] = set()
+    unfinished: set[Path] = set()
     for p in map(Path, paths):
         for folder in [p, *(d for d in p.rglob("*") if d.is_dir())]:
             run = RunFolder(folder)
-            if run.metrics.is_file() and run.config.is_file():
-                runs.add(folder)
-    return sorted(runs)
+            if run.config.is_file() and folder.name != ".hydra":
+                (runs if run.metrics.is_file() else unfinished).add(folder)
+    return sorted(runs), sorted(unfinished)
+
+
+def flat(tree: Any, prefix: str = "") -> dict[str, Any]:
+    """A config as dotted keys -> values."""
+    if not isinstance(tree, dict) or not tree:
+        return {prefix.rstrip("."): tree}
+    return {k: v for key, sub in tree.items() for k, v in flat(sub, f"{prefix}{key}.").items()}
+
+
+SETUP_FREE = ("seed", "paths.", "hydra.", "data.subset_seed", "data.train_size", "data.train_fraction")
+
+
+def setup(cfg: dict[str, Any], run: Path) -> dict[str, Any]:
+    """What a run's curve point depends on besides its seed and its number of labels (not where it was written)."""
+    own = str((cfg.get("paths") or {}).get("run_dir") or run.resolve())  # where it trained: folders may move
+    return {k: v for k, v in flat(cfg).items() if not k.startswith(SETUP_FREE) and own not in str(v)}
 
 
 _split_sizes: dict[str, int] = {}
@@ -80,6 +98,9 @@ def read_run(run: Path) -> dict[str, Any] | None:
     if cfg.get("task", {}).get("name") != "sentiment":
         return None
     metrics = json.loads(RunFolder(run).metrics.read_text())
+    if not isinstance(metrics.get("test/macro_f1"), (int, float)):
+        print(f"note: {run} has no test/macro_f1 in metrics.json (a run without a test split?): left out")
+        return None
     data = cfg["data"]
     size = data.get("train_size")
     if size is None:
@@ -93,7 +114,31 @@ def read_run(run: Path) -> dict[str, Any] | None:
         "test/macro_f1": metrics["test/macro_f1"],
         "test/accuracy": metrics.get("test/accuracy"),
         "train_seconds": metrics.get("train_seconds"),
+        "setup": setup(cfg, run),
     }
+
+
+def check_one_setup(rows: list[dict[str, Any]]) -> None:
+    """One curve compares methods on the same data: runs of other data are refused in one line; within a method,
+    runs that differ in another setting (the LM, the scheduler, the epochs) are pooled with a note naming it."""
+    data = {json.dumps({k: v for k, v in r["setup"].items() if k.startswith("data.")}, default=str) for r in rows}
+    if len(data) > 1:
+        keys = sorted(
+            {
+                k
+                for r in rows
+                for k, v in r["setup"].items()
+                if k.startswith("data.") and any(o["setup"].get(k) != v for o in rows)
+            }
+        )
+        raise SystemExit(
+            f"error: the runs were trained on different data ({', '.join(keys)} differ); pass one data setup's runs"
+        )
+    for method in METHODS:
+        same = [r["setup"] for r in rows if r["method"] == method]
+        keys = sorted({k for s in same for k in s if any(o.get(k) != s.get(k) for o in same)})
+        if keys:
+            print(f"note: the {method} runs differ in {', '.join(keys[:6])}{', ...' if len(keys) > 6 else ''}: pooled")
 
 
 def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -108,7 +153,7 @@ def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "labels": labels,
                 "n": len(values),
                 "mean": statistics.fmean(values),
-                "std": statistics.stdev(values) if len(values) > 1 else 0.0,
+                "std": statistics.stdev(values) if len(values) > 1 else None,  # one run: no spread to show
                 "min": min(values),
                 "max": max(values),
                 "values": values,
@@ -132,7 +177,7 @@ def plot(summary: list[dict[str, Any]], out: Path) -> None:
         ax.errorbar(
             x,
             [c["mean"] for c in cells],
-            yerr=[c["std"] for c in cells],
+            yerr=[c["std"] or 0.0 for c in cells],
             fmt=style,
             capsize=3,
             label=LABELS[method],
@@ -155,11 +200,16 @@ def main() -> None:
     ap.add_argument("paths", nargs="+", help="run folders or sweep folders")
     ap.add_argument("--out", default=str(RESULTS / "learning_curve.json"))
     args = ap.parse_args()
-    rows = [r for r in map(read_run, find_runs(args.paths)) if r is not None]
+    finished, unfinished = find_runs(args.paths)
+    if unfinished:
+        shown = ", ".join(str(u) for u in unfinished[:5]) + (", ..." if len(unfinished) > 5 else "")
+        print(f"note: left out {len(unfinished)} unfinished run(s) (config.yaml, no metrics.json): {shown}")
+    rows = [r for r in map(read_run, finished) if r is not None]
     if not rows:
         raise SystemExit(
             "error: no finished task=sentiment run folder (metrics.json + config.yaml) under the given paths"
         )
+    check_one_setup(rows)
     summary = summarise(rows)
     means = {(c["method"], c["labels"]): c["mean"] for c in summary}
     print(f"{'labels':>7} {'method':>27} {'n':>2} {'mean':>7} {'sd':>6} {'min':>7} {'max':>7} {'- scratch':>10}")
@@ -168,10 +218,13 @@ def main() -> None:
         if c["method"] != "scratch" and ("scratch", c["labels"]) in means:
             gain = f"{c['mean'] - means[('scratch', c['labels'])]:+.4f}"
         print(
-            f"{c['labels']:>7} {c['method']:>27} {c['n']:>2} {c['mean']:>7.4f} {c['std']:>6.4f} {c['min']:>7.4f} "
+            f"{c['labels']:>7} {c['method']:>27} {c['n']:>2} {c['mean']:>7.4f} "
+            f"{'-' if c['std'] is None else format(c['std'], '.4f'):>6} {c['min']:>7.4f} "
             f"{c['max']:>7.4f} {gain:>10}"
         )
-    out = write_result(args.out, {"summary": summary, "runs": rows})
+    out = write_result(
+        args.out, {"summary": summary, "runs": [{k: v for k, v in r.items() if k != "setup"} for r in rows]}
+    )
     plot(summary, out.with_suffix(".png"))
     seeds: dict[tuple[str, int], list[Any]] = defaultdict(list)
     for r in rows:

@@ -89,3 +89,45 @@ def test_training_throughput_runs_the_same_steps_both_ways(small_csv, tmp_path) 
     losses = result["losses_first_repeat"]
     assert len(losses["pipeline"]) == 6 and len(set(losses["pipeline"])) > 1  # a training run, not a constant
     assert result["machine"]["torch_threads"] == 1 and result["machine"]["usable_cores"] >= 1
+
+
+def _curve_run(folder, method: str, labels: int, seed: int, f1: float | None, data: str = "a.csv") -> None:
+    """A run folder as bench/learning_curve.py reads it: config.yaml (and metrics.json where `f1` is given)."""
+    import yaml
+
+    folder.mkdir(parents=True)
+    cfg = {
+        "task": {"name": "sentiment", "finetune": {"gradual_unfreezing": False, "lr_decay": 1}},
+        "seed": seed,
+        "paths": {"run_dir": str(folder)},
+        "trainer": {"default_root_dir": str(folder)},
+        "data": {"path": data, "train_size": labels},
+        "model": {"pretrained_lm": "/lm" if method == "fine-tuned" else None},
+    }
+    (folder / "config.yaml").write_text(yaml.safe_dump(cfg))
+    if f1 is not None:
+        (folder / "metrics.json").write_text(json.dumps({"test/macro_f1": f1} if f1 >= 0 else {"val/loss": 1.0}))
+
+
+def test_learning_curve_reads_runs_truthfully(tmp_path) -> None:
+    """A review: runs of other data were pooled into one curve, one seed showed sd 0.0000, unfinished runs were left
+    out unsaid, and a metrics.json without test/macro_f1 was a KeyError traceback."""
+    for seed, (scratch, tuned) in enumerate([(0.5, 0.6), (0.7, 0.8)], 1):
+        _curve_run(tmp_path / "runs" / f"s{seed}", "scratch", 100, seed, scratch)
+        _curve_run(tmp_path / "runs" / f"f{seed}", "fine-tuned", 100, seed, tuned)
+    _curve_run(tmp_path / "runs" / "one", "fine-tuned", 500, 1, 0.9)
+    _curve_run(tmp_path / "runs" / "stopped", "fine-tuned", 500, 2, None)
+    _curve_run(tmp_path / "runs" / "untested", "fine-tuned", 500, 3, -1)
+    script, out = [sys.executable, str(ROOT / "bench" / "learning_curve.py")], str(tmp_path / "curve.json")
+    r = subprocess.run([*script, str(tmp_path / "runs"), "--out", out], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "left out 1 unfinished run(s)" in r.stdout and "stopped" in r.stdout
+    assert "untested has no test/macro_f1" in r.stdout
+    summary = {(c["method"], c["labels"]): c for c in json.loads((tmp_path / "curve.json").read_text())["summary"]}
+    assert summary[("fine-tuned", 100)]["mean"] == pytest.approx(0.7) and summary[("scratch", 100)]["n"] == 2
+    assert summary[("fine-tuned", 500)]["std"] is None  # one run: no spread
+    _curve_run(tmp_path / "runs" / "other", "scratch", 100, 3, 0.4, data="b.csv")
+    r = subprocess.run([*script, str(tmp_path / "runs"), "--out", out], capture_output=True, text=True)
+    assert r.returncode == 1 and r.stderr.strip().splitlines()[-1].startswith(
+        "error: the runs were trained on different data (data.path differ)"
+    )

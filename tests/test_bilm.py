@@ -253,6 +253,13 @@ def test_size_mismatch_and_wrong_checkpoint_give_one_line(bilm_run: Path, toy_cs
         TextgruError, match=r"normalises text otherwise than tokenizer= says; pass tokenizer.lowercase=true$"
     ):
         build_classification(classifier_config(toy_csv, bilm_run, "tokenizer.lowercase=false"))  # same kind, not same
+    # a smaller vocabulary than the LM's: the run used the LM's, config.yaml said the smaller one (a review)
+    from tokenizers import Tokenizer
+
+    size = Tokenizer.from_file(str(bilm_run / "tokenizer.json")).get_vocab_size()
+    with pytest.raises(TextgruError, match=rf"tokenizer of {size} tokens, but tokenizer.vocab_size=5 asks for fewer"):
+        build_classification(classifier_config(toy_csv, bilm_run, "tokenizer.vocab_size=5"))
+    build_classification(classifier_config(toy_csv, bilm_run, f"tokenizer.vocab_size={size + 1}"))  # a maximum
     # a checkpoint of another kind: the biLM's own file relabelled as a task=lm one
     ckpt = torch.load(bilm_run / "checkpoints" / "best.ckpt", map_location="cpu", weights_only=True)
     ckpt["textgru"]["task"] = "lm"
@@ -330,14 +337,38 @@ def test_trainable_groups_schedule() -> None:
 
 
 def test_too_few_epochs_for_gradual_unfreezing_are_warned_of(caplog: pytest.LogCaptureFixture) -> None:
-    """A review: 1-4 epochs with unfreeze_epochs=2 never trained the pretrained embedding, silently."""
+    """A review: 1-4 epochs with unfreeze_epochs=2 never trained the pretrained embedding, silently; so did
+    trainer.max_steps ending the run in the head-only stage (another review: every LM weight unmoved)."""
     from textgru.tasks.finetuning import unfreeze_for_epoch
 
     model, recipe = GRUClassifier(30, 3, embedding_dim=8, hidden_size=6), FineTuning(**{**RECIPE, "unfreeze_epochs": 2})
-    for max_epochs, warned in ((4, True), (5, False), (None, False)):
+    cases = [
+        ((4, -1), "raise trainer.max_epochs to at least 5"),
+        ((5, -1), None),
+        ((None, -1), None),
+        ((10, 8), "trainer.max_steps=8 ends the run first"),  # 8 batches an epoch: every layer trains from step 33
+        ((10, 32), "raise trainer.max_steps above 32 (8 steps an epoch)"),
+        ((10, 33), None),
+    ]
+    for (max_epochs, max_steps), said in cases:
         caplog.clear()
-        unfreeze_for_epoch(model, 0, recipe, max_epochs)
-        assert ("raise trainer.max_epochs to at least 5" in caplog.text) is warned, (max_epochs, caplog.text)
+        trainer = SimpleNamespace(
+            max_epochs=max_epochs, max_steps=max_steps, num_training_batches=8, accumulate_grad_batches=1
+        )
+        unfreeze_for_epoch(model, 0, recipe, trainer)
+        assert (said in caplog.text) if said else "will not train" not in caplog.text, (max_epochs, caplog.text)
+
+
+def test_gradual_unfreezing_stages_follow_epochs_that_min_steps_made_shorter() -> None:
+    """A review: trainer.min_steps ran 150 epochs of 2 steps instead of 3, and the head trained alone for one of
+    them (2 steps of 300). A stage now lasts as many short epochs as make `unfreeze_epochs` planned ones."""
+    from textgru.tasks.finetuning import stage_epochs
+
+    recipe = FineTuning(**{**RECIPE, "unfreeze_epochs": 1, "planned_epochs": 3})
+    assert stage_epochs(recipe, 150) == 50 and stage_epochs(recipe, 3) == 1 and stage_epochs(recipe, -1) == 1
+    stages = [trainable_groups(e, 4, recipe, stage_epochs(recipe, 150)) for e in (0, 49, 50, 99, 100, 149)]
+    assert stages == [1, 1, 2, 2, 4, 4]
+    assert stage_epochs(FineTuning(**{**RECIPE, "unfreeze_epochs": 2}), 150) == 2  # no plan known: as asked
 
 
 def test_layer_groups_cover_every_parameter_once() -> None:

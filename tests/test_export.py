@@ -349,6 +349,10 @@ def test_export_command_refuses_an_existing_folder_and_replaces_only_an_export(t
         run_script("predict", f"ckpt_path={tmp_path / 'new' / 'config.json'}", "text=hi"),
         f"is a file of the export '{tmp_path / 'new'}'; give the folder itself",
     )
+    one_line_error(  # where a checkpoint is needed: it said "no best.ckpt in folder"
+        run_script("export", f"ckpt_path={tmp_path / 'new'}", f"output={tmp_path / 'again'}"),
+        f"'{tmp_path / 'new'}' is an ONNX export, not a checkpoint; give the run folder it came from",
+    )
     assert not (tmp_path / "x").exists() and not list(tmp_path.glob(".x*"))
 
 

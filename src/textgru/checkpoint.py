@@ -1,8 +1,7 @@
-"""Self-contained checkpoints: what they hold besides weights, loading with `weights_only=True`, and models
-rebuilt from them safely. A checkpoint is data, never code: its model is one of textgru's own classes, chosen by
-a plain name from an allowlist, with constructor arguments of plain types (or flat lists of them, where the
-constructor takes a list) that are checked against the class's signature. No `_target_`, import path or pickle
-from a file is ever used. (No Lightning import here, so predict/generate start fast.)"""
+"""Self-contained checkpoints: what they hold besides weights, loading with `weights_only=True`, and models rebuilt
+from them safely. A checkpoint is data, never code: its model is one of textgru's own classes, chosen by a plain name
+from an allowlist, with arguments of plain types (or flat lists of them) checked against the class's signature. No
+`_target_`, import path or pickle from a file is ever used. (No Lightning import here: predict/generate start fast.)"""
 
 from __future__ import annotations
 
@@ -25,8 +24,7 @@ from textgru.errors import TextgruError
 
 FORMAT_VERSION = 2  # 2: `model_class` + `model_args`; 1 (read too): a Hydra `model_config`, never instantiated
 READABLE_FORMATS = (1, 2)
-# what format-1 checkpoints named in `model_config._target_`, matched as plain strings (nothing is imported)
-LEGACY_TARGETS = {
+LEGACY_TARGETS = {  # what format-1 checkpoints named in `model_config._target_`, matched as strings (none imported)
     "textgru.models.classifier.GRUClassifier": "GRUClassifier",
     "textgru.models.language_model.GRULanguageModel": "GRULanguageModel",
     "textgru.models.forecaster.GRUForecaster": "GRUForecaster",
@@ -67,6 +65,8 @@ def resolve_checkpoint_path(path: str | os.PathLike[str]) -> Path:
     if p.is_dir():
         found = next((c for c in (p / "checkpoints" / "best.ckpt", p / "best.ckpt") if c.is_file()), None)
         if found is None:
+            if (p / "model.onnx").is_file():  # it said "no best.ckpt in folder"
+                raise TextgruError(f"{str(p)!r} is an ONNX export, not a checkpoint; give the run folder it came from")
             last, done = p / "checkpoints" / "last.ckpt", (p / "metrics.json").is_file()  # done: model_checkpoint off
             hint = (
                 f"use {last}"

@@ -65,13 +65,20 @@ class PretrainedLM:
             )
 
     def check_tokenizer(self, tokenizer_config: Mapping[str, Any]) -> None:
-        """One line when the run's `tokenizer=` names another kind than the language model's tokenizer, which the
-        classifier takes instead: the run's config.yaml must say what it uses."""
+        """One line when the run's `tokenizer=` names another kind, normalisation or a smaller vocabulary than the
+        language model's tokenizer, which the classifier takes instead: the run's config.yaml must say what it uses
+        (a review: tokenizer.vocab_size=60 was recorded for a run of the LM's 100 tokens)."""
         kind = tokenizer_kind(self.tokenizer)
         if kind is not None and tokenizer_config.get("kind") != kind:
             raise TextgruError(
                 f"model.pretrained_lm: the classifier takes the language model's {kind} tokenizer, but "
                 f"tokenizer={tokenizer_config.get('kind')} was chosen; pass tokenizer={kind}"
+            )
+        size, asked = self.tokenizer.get_vocab_size(), tokenizer_config.get("vocab_size")
+        if isinstance(asked, int) and asked < size:  # a maximum: more than the LM's tokenizer has is no conflict
+            raise TextgruError(
+                f"model.pretrained_lm: the classifier takes the language model's tokenizer of {size} tokens, but "
+                f"tokenizer.vocab_size={asked} asks for fewer; pass tokenizer.vocab_size={size}"
             )
         settings = normalizer_settings(self.tokenizer) or {}
         wrong = {k: v for k, v in settings.items() if tokenizer_config.get(k) != v}

@@ -19,11 +19,14 @@ log = logging.getLogger(__name__)
 class FineTuning:
     """`lr_decay`: each layer group below the top one trains with the lr of the group above divided by this
     (1: one lr for all). `gradual_unfreezing`: the head trains alone for `unfreeze_epochs` epochs, then with the
-    top GRU layer for as many, then everything trains."""
+    top GRU layer for as many, then everything trains. `planned_epochs`: `trainer.max_epochs` as asked; where
+    `trainer.min_steps` runs more, shorter epochs, a stage lasts as many of them as make `unfreeze_epochs` planned
+    ones (a review: 150 epochs of 2 steps instead of 3 left the head alone for 2 steps of 300)."""
 
     lr_decay: float
     gradual_unfreezing: bool
     unfreeze_epochs: int
+    planned_epochs: int | None = None
 
     def __post_init__(self) -> None:
         if self.lr_decay < 1:
@@ -47,13 +50,20 @@ def layer_groups(model: nn.Module) -> list[list[nn.Parameter]]:
     return groups
 
 
-def trainable_groups(stage_epoch: int, num_groups: int, recipe: FineTuning) -> int:
+def trainable_groups(stage_epoch: int, num_groups: int, recipe: FineTuning, stage_epochs: int | None = None) -> int:
     """How many groups, counted from the top, train in epoch `stage_epoch`: the head, then the top GRU layer too,
-    then all of them."""
+    then all of them; each stage `stage_epochs` epochs (default: `unfreeze_epochs`)."""
     if not recipe.gradual_unfreezing:
         return num_groups
-    stage = stage_epoch // recipe.unfreeze_epochs
+    stage = stage_epoch // (stage_epochs or recipe.unfreeze_epochs)
     return num_groups if stage >= 2 else min(num_groups, stage + 1)
+
+
+def stage_epochs(recipe: FineTuning, max_epochs: int | None) -> int:
+    """Epochs per unfreezing stage: `unfreeze_epochs` planned epochs, in the epochs the run has (more, shorter
+    ones where `trainer.min_steps` stretched it)."""
+    planned, now = recipe.planned_epochs or 0, max_epochs or 0
+    return recipe.unfreeze_epochs * (max(1, now // planned) if planned > 0 and now > 0 else 1)
 
 
 def discriminative_groups(model: nn.Module, recipe: FineTuning) -> list[dict[str, Any]]:
@@ -63,19 +73,37 @@ def discriminative_groups(model: nn.Module, recipe: FineTuning) -> list[dict[str
     return [{"params": g, "lr_scale": recipe.lr_decay ** -(len(groups) - 1 - i)} for i, g in enumerate(groups)]
 
 
-def unfreeze_for_epoch(model: nn.Module, epoch: int, recipe: FineTuning, max_epochs: int | None = None) -> None:
-    """Gradual unfreezing: the top groups that train in `epoch` get gradients, the ones below stay as they are. A
-    warning at the first epoch when `max_epochs` ends the run before every group trains."""
-    everything_from = 2 * recipe.unfreeze_epochs  # the epoch of the last stage
-    if epoch == 0 and recipe.gradual_unfreezing and max_epochs is not None and 0 < max_epochs <= everything_from:
-        log.warning(
-            "gradual unfreezing trains every layer from epoch %d on, but trainer.max_epochs=%d ends the run first: "
-            "the embedding (and lower GRU layers) will not train; raise trainer.max_epochs to at least %d or lower "
-            "task.finetune.unfreeze_epochs",
-            *(everything_from, max_epochs, everything_from + 1),
-        )
+def unfreeze_for_epoch(model: nn.Module, epoch: int, recipe: FineTuning, trainer: Any = None) -> None:
+    """Gradual unfreezing: the top groups that train in `epoch` get gradients, the ones below stay as they are. At
+    the first epoch, a warning when `trainer.max_epochs` or `max_steps` ends the run before every group trains."""
+    per_stage = stage_epochs(recipe, getattr(trainer, "max_epochs", None))
+    if epoch == 0 and recipe.gradual_unfreezing and trainer is not None:
+        _warn_if_the_run_ends_first(2 * per_stage, trainer, per_stage)
     groups = layer_groups(model)
-    n = trainable_groups(epoch, len(groups), recipe)
+    n = trainable_groups(epoch, len(groups), recipe, per_stage)
     for i, group in enumerate(groups):
         for p in group:
             p.requires_grad_(i >= len(groups) - n)
+
+
+def _warn_if_the_run_ends_first(everything_from: int, trainer: Any, per_stage: int) -> None:
+    """The warning that the embedding (and lower GRU layers) will not train: the run ends before epoch
+    `everything_from`, by `max_epochs` or by `max_steps` (a review: max_steps=8 in the head-only stage trained no
+    pretrained weight, and said nothing)."""
+    max_epochs, max_steps = trainer.max_epochs or -1, trainer.max_steps or -1
+    per_step = max(1, int(getattr(trainer, "accumulate_grad_batches", 1) or 1))
+    batches = trainer.num_training_batches
+    steps_per_epoch = -(-int(batches) // per_step) if batches not in (None, float("inf")) else 0
+    stretched = f" ({per_stage} epochs a stage: trainer.min_steps made the epochs shorter)" if per_stage > 1 else ""
+    if 0 < max_epochs <= everything_from:
+        limit, fix = f"trainer.max_epochs={max_epochs}", f"raise trainer.max_epochs to at least {everything_from + 1}"
+    elif 0 < max_steps <= everything_from * steps_per_epoch:
+        limit = f"trainer.max_steps={max_steps}"
+        fix = f"raise trainer.max_steps above {everything_from * steps_per_epoch} ({steps_per_epoch} steps an epoch)"
+    else:
+        return
+    log.warning(
+        "gradual unfreezing trains every layer from epoch %d on%s, but %s ends the run first: the embedding (and "
+        "lower GRU layers) will not train; %s or lower task.finetune.unfreeze_epochs",
+        *(everything_from, stretched, limit, fix),
+    )

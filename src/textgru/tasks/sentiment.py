@@ -109,7 +109,9 @@ def build(cfg: DictConfig) -> tuple[ClassificationDataModule, ClassificationTask
         label_smoothing=cfg.task.label_smoothing,
         ema_decay=cfg.task.ema_decay,
         checkpoint_extras=extras,
-        finetune=finetuning.FineTuning(**plain(cfg.task.finetune)) if lm is not None else None,
+        finetune=finetuning.FineTuning(**plain(cfg.task.finetune), planned_epochs=cfg.trainer.max_epochs)
+        if lm is not None
+        else None,
     )
     log_model_size(model, dm.tokenizer.get_vocab_size(), labels)
     return dm, task
@@ -187,7 +189,7 @@ class ClassificationTask(TaskModule):
         if hasattr(batch_sampler, "set_epoch"):
             batch_sampler.set_epoch(self.current_epoch)
         if self.finetune is not None:
-            finetuning.unfreeze_for_epoch(self.model, self.current_epoch, self.finetune, self.trainer.max_epochs)
+            finetuning.unfreeze_for_epoch(self.model, self.current_epoch, self.finetune, self.trainer)
 
     def optimizer_step(self, *args: Any, **kwargs: Any) -> None:
         super().optimizer_step(*args, **kwargs)
