@@ -585,3 +585,27 @@ def test_the_first_train_call_leaves_the_callers_state(small_csv: Path, tmp_path
     same, added = (json.loads(line) for line in r.stdout.strip().splitlines()[-2:])
     assert same == [True, True, True, True]  # random, numpy, torch from before the import; all of it on a 2nd call
     assert not any(k.startswith("PL_") for k in added), added  # training's own seed variables are taken back
+
+
+def test_predict_command_writes_predictions_as_they_are_made(
+    clf: textgru.Classifier, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A review measured `textgru predict` on 538,458 texts: 1.2 GB held until the end, and five minutes without a
+    sign of progress. Texts are now classified a chunk at a time and written as they come; the predictions are
+    those of one call over all texts."""
+    from textgru import prediction_output
+
+    texts = [f"{'great' if i % 3 else 'awful'} movie number {i} " * (1 + i % 7) for i in range(50)]
+    calls: list[int] = []
+    real = clf.predict
+    monkeypatch.setattr(clf, "predict", lambda t, *a: calls.append(len(t)) or real(t, *a))
+    monkeypatch.setattr(prediction_output, "CHUNK", 16)
+    stream = prediction_output.predictions(clf, texts, 8, None)
+    first = next(stream)
+    assert calls == [16]  # the first chunk only, so far
+    out = tmp_path / "preds.jsonl"
+    assert prediction_output.show(stream, str(out), overwrite=False) == 49 and calls == [16, 16, 16, 2]
+    rows = [first] + [json.loads(line) for line in out.read_text().splitlines()]
+    whole = real(texts)
+    assert [r["text"] for r in rows] == texts and [r["label"] for r in rows] == [p.label for p in whole]
+    assert max(abs(r["probs"][k] - p.probs[k]) for r, p in zip(rows, whole, strict=True) for k in p.probs) < 1e-6

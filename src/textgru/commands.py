@@ -77,24 +77,18 @@ def eval_command(cfg: DictConfig) -> dict:
     return result
 
 
-def predict_command(cfg: DictConfig) -> list[dict]:
-    """Classify texts; a table on a terminal, JSONL to `output=` or to stdout when it is piped."""
-    from textgru.command_io import check_output, format_table, read_texts, write_jsonl
+def predict_command(cfg: DictConfig) -> int:
+    """Classify texts; a table on a terminal, JSONL to `output=` or to stdout when it is piped, written as the
+    predictions are made; returns how many."""
+    from textgru.command_io import check_output, read_texts
     from textgru.inference.classifier import Classifier
+    from textgru.prediction_output import predictions, show
 
     check_config(cfg, "predict")
     check_output(cfg.output, cfg.overwrite)
     classifier = Classifier.load(cfg.ckpt_path).with_precision(cfg.precision)  # first: a forecaster is named as such
     texts = read_texts(cfg.text, cfg.input, cfg.text_column)
-    results = [r.to_dict() for r in classifier.predict(texts, cfg.batch_size, cfg.top_k)]
-    if cfg.output:
-        write_jsonl(results, cfg.output, cfg.overwrite)
-    if sys.stdout.isatty():
-        print(format_table(results))
-    elif not cfg.output:
-        for r in results:
-            print(json.dumps(r, ensure_ascii=False))
-    return results
+    return show(predictions(classifier, texts, cfg.batch_size, cfg.top_k), cfg.output, cfg.overwrite)
 
 
 def generate_command(cfg: DictConfig) -> list[str]:
