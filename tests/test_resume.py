@@ -807,3 +807,12 @@ def test_a_run_validates_and_saves_its_last_step(
     assert load_checkpoint(run_dir / "checkpoints" / "last.ckpt")["global_step"] == metrics["global_step"]
     if stopped_by == "max_steps":
         assert metrics["global_step"] == int(limits[0].split("=")[1])
+        return
+    # resumed for more epochs from that end: it trained one batch more (step 46 of an epoch of 15, ending at 76 of 75)
+    per_epoch = metrics["global_step"] // 3
+    r = run_script(
+        "train", "task=sentiment", *data, *TINY_MODEL, "trainer.max_epochs=5", "trainer.check_val_every_n_epoch=2",
+        f"resume={run_dir}", f"hydra.run.dir={run_dir}",
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert json.loads((run_dir / "metrics.json").read_text())["global_step"] == 5 * per_epoch

@@ -141,7 +141,21 @@ class ValidateAtRunEnd(Callback):
     trained its last steps without validating or saving them (a review: last.ckpt stayed at step 16 of 20, best.ckpt
     never saw the last 4): at that step Lightning is asked to stop, which validates first, as for early stopping. A
     run whose last epoch (by max_steps or max_epochs) is not one `trainer.check_val_every_n_epoch` validates lost
-    that epoch the same way (a review: last.ckpt at step 10 of 12): its end is validated too."""
+    that epoch the same way (a review: last.ckpt at step 10 of 12): its end is validated too. A run resumed from
+    such an end (to train more epochs) finishes that epoch as validated, as Lightning does for one it validates (it
+    trained one batch more: step 76 of 75, another review)."""
+
+    every: int | None = None  # trainer.check_val_every_n_epoch as configured
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.every = trainer.check_val_every_n_epoch
+        epoch_loop = trainer.fit_loop.epoch_loop  # restored from a checkpoint here, before the resumed epoch goes on
+        at_its_end = epoch_loop.restarting and epoch_loop.batch_progress.current.ready >= trainer.num_training_batches
+        if at_its_end and self.every is not None and (trainer.current_epoch + 1) % self.every != 0:
+            trainer.check_val_every_n_epoch = None  # resumed from the end this callback validated: it was validated
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        trainer.check_val_every_n_epoch = self.every  # as configured, in every epoch after one this changed
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any) -> None:
         every, epoch, batch_idx = trainer.check_val_every_n_epoch, trainer.current_epoch, args[-1]
