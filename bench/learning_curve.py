@@ -73,7 +73,7 @@ SETUP_FREE = ("seed", "paths.", "hydra.", "data.subset_seed", "data.train_size",
 def setup(cfg: dict[str, Any], run: Path) -> dict[str, Any]:
     """What a run's curve point depends on besides its seed and its number of labels (not where it was written)."""
     own = str((cfg.get("paths") or {}).get("run_dir") or run.resolve())  # where it trained: folders may move
-    return {k: v for k, v in flat(cfg).items() if not k.startswith(SETUP_FREE) and own not in str(v)}
+    return {k: v for k, v in flat(cfg).items() if not k.startswith(SETUP_FREE) and not str(v).startswith(own)}
 
 
 _split_sizes: dict[str, int] = {}
@@ -118,19 +118,20 @@ def read_run(run: Path) -> dict[str, Any] | None:
     }
 
 
+LOADING = ("batch_size", "eval_batch_size", "num_workers", "cache_dir", "max_length")  # settings, not the data
+
+
+def _names_data(key: str) -> bool:
+    return key.startswith("data.") and key.removeprefix("data.") not in LOADING
+
+
 def check_one_setup(rows: list[dict[str, Any]]) -> None:
     """One curve compares methods on the same data: runs of other data are refused in one line; within a method,
     runs that differ in another setting (the LM, the scheduler, the epochs) are pooled with a note naming it."""
-    data = {json.dumps({k: v for k, v in r["setup"].items() if k.startswith("data.")}, default=str) for r in rows}
-    if len(data) > 1:
-        keys = sorted(
-            {
-                k
-                for r in rows
-                for k, v in r["setup"].items()
-                if k.startswith("data.") and any(o["setup"].get(k) != v for o in rows)
-            }
-        )
+    keys = sorted(
+        {k for r in rows for k, v in r["setup"].items() if _names_data(k) and any(o["setup"].get(k) != v for o in rows)}
+    )
+    if keys:
         raise SystemExit(
             f"error: the runs were trained on different data ({', '.join(keys)} differ); pass one data setup's runs"
         )

@@ -230,3 +230,52 @@ def test_requests_join_a_batch_in_pieces_cheapest_first_and_are_answered_when_do
     assert finished["short"] < finished["medium"] + 0.2 and finished["short"] < finished["long"] - 0.5
     assert isinstance(long, TimeoutError)
     assert model.seen.index("hi") < model.seen.index("long-10") and len(model.seen) < 6 + 1 + 100, len(model.seen)
+
+
+def test_a_big_request_is_not_passed_over_until_its_timeout() -> None:
+    """Found by a review: cheapest-first let a stream of 300-text requests pass a 600-text one again and again
+    until its 504 at 4 s. A request waiting past a quarter of the timeout now goes first."""
+    model = Recorder(delay=0.05)
+    batcher = TextBatcher(model, max_batch_size=8, batch_timeout=0.0, timeout=2.0, name="test", piece_size=4)
+
+    async def main() -> object:
+        stop = False
+
+        async def traffic() -> None:
+            while not stop:
+                await batcher.submit(["s"] * 3)  # each cheaper than the big request
+
+        big = asyncio.ensure_future(batcher.submit(["b"] * 12))
+        clients = [asyncio.ensure_future(traffic()) for _ in range(3)]
+        answer = (await asyncio.gather(big, return_exceptions=True))[0]
+        stop = True
+        await asyncio.gather(*clients, return_exceptions=True)
+        return answer
+
+    try:
+        answer = asyncio.run(main())
+    finally:
+        batcher.close()
+    assert isinstance(answer, list) and len(answer) == 12, answer
+
+
+def test_after_a_failed_piece_each_request_runs_alone_in_pieces_and_the_gone_are_skipped() -> None:
+    """Found by a review: after a failing piece every unanswered request ran again whole, in one call, also those
+    whose clients had gone."""
+    model = Recorder(fail_on="bad")
+    batcher = TextBatcher(model, max_batch_size=8, batch_timeout=0.05, timeout=10, name="test", piece_size=4)
+    model.gate.clear()
+
+    async def main() -> list[object]:
+        task = asyncio.ensure_future(submit_all(batcher, [["a1", "a2", "a3"], ["x"] * 5 + ["bad"], ["c"] * 9]))
+        await asyncio.sleep(0.2)
+        model.gate.set()
+        return await task
+
+    try:
+        short, bad, long = asyncio.run(main())
+    finally:
+        batcher.close()
+    assert [t for t, _ in short] == ["a1", "a2", "a3"] and isinstance(bad, ValueError)
+    assert [t for t, _ in long] == ["c"] * 9
+    assert max(model.calls) <= 4, model.calls  # the reruns in pieces too, none of 9 texts at once

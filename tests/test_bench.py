@@ -91,7 +91,9 @@ def test_training_throughput_runs_the_same_steps_both_ways(small_csv, tmp_path) 
     assert result["machine"]["torch_threads"] == 1 and result["machine"]["usable_cores"] >= 1
 
 
-def _curve_run(folder, method: str, labels: int, seed: int, f1: float | None, data: str = "a.csv") -> None:
+def _curve_run(
+    folder, method: str, labels: int, seed: int, f1: float | None, data: str = "a.csv", batch_size: int = 64
+) -> None:
     """A run folder as bench/learning_curve.py reads it: config.yaml (and metrics.json where `f1` is given)."""
     import yaml
 
@@ -101,7 +103,7 @@ def _curve_run(folder, method: str, labels: int, seed: int, f1: float | None, da
         "seed": seed,
         "paths": {"run_dir": str(folder)},
         "trainer": {"default_root_dir": str(folder)},
-        "data": {"path": data, "train_size": labels},
+        "data": {"path": data, "train_size": labels, "batch_size": batch_size},
         "model": {"pretrained_lm": "/lm" if method == "fine-tuned" else None},
     }
     (folder / "config.yaml").write_text(yaml.safe_dump(cfg))
@@ -115,14 +117,14 @@ def test_learning_curve_reads_runs_truthfully(tmp_path) -> None:
     for seed, (scratch, tuned) in enumerate([(0.5, 0.6), (0.7, 0.8)], 1):
         _curve_run(tmp_path / "runs" / f"s{seed}", "scratch", 100, seed, scratch)
         _curve_run(tmp_path / "runs" / f"f{seed}", "fine-tuned", 100, seed, tuned)
-    _curve_run(tmp_path / "runs" / "one", "fine-tuned", 500, 1, 0.9)
+    _curve_run(tmp_path / "runs" / "one", "fine-tuned", 500, 1, 0.9, batch_size=32)  # a setting, not other data
     _curve_run(tmp_path / "runs" / "stopped", "fine-tuned", 500, 2, None)
     _curve_run(tmp_path / "runs" / "untested", "fine-tuned", 500, 3, -1)
     script, out = [sys.executable, str(ROOT / "bench" / "learning_curve.py")], str(tmp_path / "curve.json")
     r = subprocess.run([*script, str(tmp_path / "runs"), "--out", out], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert "left out 1 unfinished run(s)" in r.stdout and "stopped" in r.stdout
-    assert "untested has no test/macro_f1" in r.stdout
+    assert "untested has no test/macro_f1" in r.stdout and "fine-tuned runs differ in data.batch_size" in r.stdout
     summary = {(c["method"], c["labels"]): c for c in json.loads((tmp_path / "curve.json").read_text())["summary"]}
     assert summary[("fine-tuned", 100)]["mean"] == pytest.approx(0.7) and summary[("scratch", 100)]["n"] == 2
     assert summary[("fine-tuned", 500)]["std"] is None  # one run: no spread

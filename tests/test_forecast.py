@@ -447,6 +447,8 @@ def test_spaces_around_header_names_are_not_part_of_them(tmp_path: Path) -> None
     series = read_csv_series(tmp_path / "s.csv", ["y"], " date")
     assert series.columns == ["y"] and series.values[:3, 0].tolist() == [1.5, 2.5, 3.5]
     assert read_csv_series(tmp_path / "s.csv", None, "date").columns == ["y", "z"]
+    (tmp_path / "b.csv").write_text("date, , ,y\n" + "".join(f"2020-01-{d:02d},1,2,{d}\n" for d in range(1, 29)))
+    assert read_csv_series(tmp_path / "b.csv", ["y"], "date").columns == ["y"]  # blank names are not "'' twice"
 
 
 def test_errors_far_beyond_the_training_spread_are_scored_finite(tmp_path: Path) -> None:

@@ -181,13 +181,13 @@ def _header_names(df: Any, path: Path, encoding: str) -> list[Any]:
     import pandas as pd
 
     raw = pd.read_csv(path, header=None, nrows=1, dtype=str, encoding=encoding, encoding_errors="replace")
-    names = [n.strip() for n in raw.iloc[0].tolist() if isinstance(n, str)]
+    names = [n.strip() for n in raw.iloc[0].tolist() if isinstance(n, str) and n.strip()]  # blank: pandas names it
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
         raise TextgruError(
             f"{path.name}: the header names {', '.join(map(repr, twice))} more than once; give each column its own name"
         )
-    return [c.strip() if isinstance(c, str) else c for c in df.columns]
+    return [c.strip() if isinstance(c, str) and c.strip() else c for c in df.columns]
 
 
 def _interpolated(frame: Any, times: Any, name: str) -> tuple[Any, Any]:

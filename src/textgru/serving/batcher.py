@@ -31,21 +31,6 @@ from textgru.serving.two_threads import TwoThreads
 log = logging.getLogger("textgru.serving")
 
 
-def check_batching(
-    max_batch_size: int, batch_timeout: float, inner_batch_size: int, timeout: float, split_rows: int, threads: Any
-) -> None:
-    """One line for batching options `build_server` cannot run with."""
-    if max_batch_size < 1 or batch_timeout < 0 or inner_batch_size < 1 or timeout <= 0 or split_rows < 0:
-        raise TextgruError(
-            f"max_batch_size={max_batch_size} and inner_batch_size={inner_batch_size} must be at least 1, "
-            f"batch_timeout={batch_timeout} and split_rows={split_rows} at least 0, timeout={timeout} above 0"
-        )
-    if batch_timeout >= timeout:
-        raise TextgruError(f"batch_timeout={batch_timeout} must be below timeout={timeout}")
-    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
-        raise TextgruError(f"threads={threads!r} must be a whole number of at least 1, or None for torch's default")
-
-
 class BatcherClosed(TextgruError):
     """The server is shutting down."""
 
@@ -135,6 +120,7 @@ class TextBatcher:
             if not batch:
                 continue
             texts = sum(len(request.texts) for request in batch)
+            self.batches += 1
             try:
                 self._compute(batch)
             except _GivenUp:
@@ -143,19 +129,18 @@ class TextBatcher:
                 self._refuse(batch)
             except Exception as e:  # one failing batch must not end the server, nor fail the requests that did no wrong
                 log.exception("a batch of %d texts from %d request(s) failed", texts, len(batch))
-                left = [request for request in batch if not request.answered]
+                left = [request for request in batch if request.waiting()]  # not the answered nor the gone
                 if len(left) == 1:
                     left[0].answer(None, e)
                 else:  # which request was it? each runs alone once more
                     self._one_by_one(left)
         self._refuse(self._drain())
 
-    def _compute(self, batch: list[Pending]) -> None:
+    def _compute(self, batch: list[Pending], join: bool = True) -> None:
         """Each request of `batch` answered: in one call (or two halves), or in pieces when it costs more than
         `piece_size`."""
-        self.batches += 1
         if self.piece_size and sum(self.cost(t) for request in batch for t in request.texts) > self.piece_size:
-            self._in_pieces(batch)
+            self._in_pieces(batch, join)
             return
         results = self._call([request.texts for request in batch])
         for request in batch:
@@ -173,8 +158,8 @@ class TextBatcher:
         first, second = self.halves.both(lambda: list(self.run(texts[:cut])), lambda: list(self.run(texts[cut:])))
         return first + second
 
-    def _in_pieces(self, batch: list[Pending]) -> None:
-        """`run` on consecutive pieces costing about `piece_size`, the cheapest requests first; requests that arrive
+    def _in_pieces(self, batch: list[Pending], join: bool = True) -> None:
+        """`run` on consecutive pieces costing about `piece_size`, the cheapest first (`_priority`); requests that arrive
         meanwhile join between pieces (up to `max_batch_size` unanswered), in cost order: a short request waited for
         a whole batch of long ones. A request is answered when its last text is done, and left out of the pieces after
         it once its client gave up. `_GivenUp` once no request waits, `BatcherClosed` once the server stops."""
@@ -183,8 +168,8 @@ class TextBatcher:
         while True:
             if self._closed:  # shutting down: a long batch must not outlast the server's grace period
                 raise BatcherClosed("the server is shutting down")
-            order = [request for request in order if request.waiting()] + self._joining(batch, done)
-            order.sort(key=lambda request: sum(map(self.cost, request.texts)))  # stable among equals
+            order = [request for request in order if request.waiting()] + (self._joining(batch, done) if join else [])
+            order.sort(key=lambda request: self._priority(request, len(done[id(request)])))
             if not order:
                 if any(not request.answered for request in batch):
                     raise _GivenUp
@@ -197,11 +182,19 @@ class TextBatcher:
                 if len(done[id(request)]) == len(request.texts):
                     request.answer(done.pop(id(request)))
 
+    def _priority(self, request: Pending, done: int) -> tuple[float, float]:
+        """The cheapest texts left first; but a request waiting for more than a quarter of `timeout` goes before,
+        oldest first (a review: requests of 300 texts, each cheaper than one of 600, kept passing it until its 504)."""
+        waited = time.monotonic() - request.since
+        if waited > self.timeout / 4:
+            return (0, -waited)
+        return (1, sum(map(self.cost, request.texts[done:])))
+
     def _joining(self, batch: list[Pending], done: dict[int, list[Any]]) -> list[Pending]:
         """Requests queued since, added to `batch` while it has fewer than `max_batch_size` unanswered (the ones
         that timed out in the queue skipped)."""
         new = []
-        while sum(not request.answered for request in batch) < self.max_batch_size:
+        while sum(request.waiting() for request in batch) < self.max_batch_size:
             try:
                 item = self._queue.get_nowait()
             except queue.Empty:
@@ -219,7 +212,13 @@ class TextBatcher:
         """After a batch failed: each request alone, so only the one that fails gets the error (a 500)."""
         for request in batch:
             try:
-                request.answer(list(self.run(request.texts)))
+                if self._closed:
+                    raise BatcherClosed("the server is shutting down")
+                self._compute([request], join=False)  # in pieces where it is long, dropped if its client goes
+            except _GivenUp:
+                pass
+            except BatcherClosed as e:
+                request.answer(None, e)
             except Exception as e:
                 log.exception("a request of %d texts failed", len(request.texts))
                 request.answer(None, e)

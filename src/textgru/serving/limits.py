@@ -1,4 +1,5 @@
-"""The server's caps on request size and concurrency (`textgru serve limits.*=...`), checked before any model work."""
+"""The server's caps on request size and concurrency (`textgru serve limits.*=...`), checked before any model work, and
+the check of its batching options."""
 
 from __future__ import annotations
 
@@ -44,3 +45,18 @@ class Limits:
 
     def to_dict(self) -> dict[str, int]:
         return asdict(self)
+
+
+def check_batching(
+    max_batch_size: int, batch_timeout: float, inner_batch_size: int, timeout: float, split_rows: int, threads: Any
+) -> None:
+    """One line for batching options `build_server` cannot run with."""
+    if max_batch_size < 1 or batch_timeout < 0 or inner_batch_size < 1 or timeout <= 0 or split_rows < 0:
+        raise TextgruError(
+            f"max_batch_size={max_batch_size} and inner_batch_size={inner_batch_size} must be at least 1, "
+            f"batch_timeout={batch_timeout} and split_rows={split_rows} at least 0, timeout={timeout} above 0"
+        )
+    if batch_timeout >= timeout:
+        raise TextgruError(f"batch_timeout={batch_timeout} must be below timeout={timeout}")
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        raise TextgruError(f"threads={threads!r} must be a whole number of at least 1, or None for torch's default")

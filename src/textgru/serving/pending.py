@@ -4,16 +4,18 @@ to the request's event loop."""
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 
 class Pending:
     """A request's texts waiting for their answers: set from the batching thread, awaited on the event loop."""
 
-    __slots__ = ("texts", "future", "loop", "answered")
+    __slots__ = ("texts", "future", "loop", "answered", "since")
 
     def __init__(self, texts: list[str], loop: asyncio.AbstractEventLoop) -> None:
         self.texts, self.loop, self.answered = texts, loop, False
+        self.since = time.monotonic()  # when it was submitted
         self.future: asyncio.Future[list[Any]] = loop.create_future()
 
     def waiting(self) -> bool:

@@ -71,10 +71,10 @@ def build_server(
     from textgru.inference.classifier import Classifier
     from textgru.inference.language_model import LanguageModel
     from textgru.serving.apis import add_predict, add_score, predictions, scores
-    from textgru.serving.batcher import TextBatcher, check_batching
+    from textgru.serving.batcher import TextBatcher
     from textgru.serving.errors import install_error_handlers
     from textgru.serving.fast_lane import FastLane, Lanes
-    from textgru.serving.limits import PREDICT_PIECE_TEXTS, SCORE_PIECE_CHARS, Limits
+    from textgru.serving.limits import PREDICT_PIECE_TEXTS, SCORE_PIECE_CHARS, Limits, check_batching
     from textgru.serving.routes import add_generate, add_info, add_missing, add_page, finite
     from textgru.serving.scheduler import StreamScheduler
     from textgru.serving.schemas import BodySizeCap, LimitsContext
