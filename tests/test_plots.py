@@ -20,3 +20,19 @@ def test_confusion_matrix_image_is_bounded_for_many_labels(tmp_path: Path, n: in
     out = plot_confusion_matrix(rng.integers(0, 9, (n, n)).tolist(), labels, tmp_path / "cm.png")
     width, height = Image.open(out).size
     assert 300 < width <= 2310 and 300 < height <= 2200, (width, height)
+
+
+def test_plotting_leaves_the_users_matplotlib_backend_alone(tmp_path: Path) -> None:
+    """A review in Jupyter: importing textgru's plots switched matplotlib to Agg, so a notebook's inline figures
+    stopped showing for the rest of the session, without a word."""
+    import subprocess
+    import sys
+
+    code = (
+        "import matplotlib; matplotlib.use('svg'); from textgru.plots import plot_confusion_matrix; "
+        f"plot_confusion_matrix([[3, 1], [0, 4]], ['a', 'b'], {str(tmp_path / 'cm.png')!r}); "
+        "print(matplotlib.get_backend())"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "svg" and Image.open(tmp_path / "cm.png").size[0] > 100

@@ -5,12 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure  # not pyplot: the user's backend (a notebook's inline one) stays as it is
 
 from textgru.atomic_files import written_atomically
 
@@ -35,7 +32,8 @@ def plot_learning_curves(
     if train_cols:  # leave out the re-scoring of the best checkpoint logged after training
         last = df.dropna(subset=train_cols, how="all")[x].max()
         df = df[df[x] <= last]
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 3.6), squeeze=False)
+    fig = Figure(figsize=(4.5 * len(panels), 3.6))
+    axes = fig.subplots(1, len(panels), squeeze=False)
     for ax, m in zip(axes[0], panels, strict=True):
         for split, col in (("train", f"train/{m}_epoch"), ("train", f"train/{m}"), ("validation", f"val/{m}")):
             if col in df.columns:
@@ -58,7 +56,6 @@ def plot_learning_curves(
     fig.tight_layout()
     with written_atomically(out) as tmp:  # an earlier plot stays whole if writing fails
         fig.savefig(tmp, dpi=110)
-    plt.close(fig)
     return Path(out)
 
 
@@ -79,7 +76,8 @@ def plot_confusion_matrix(
     n = len(labels)
     norm = m / np.clip(m.sum(1, keepdims=True), 1, None)
     size = min(20.0, max(3.5, 1.0 + 0.9 * n))
-    fig, ax = plt.subplots(figsize=(size + 1, size))
+    fig = Figure(figsize=(size + 1, size))
+    ax = fig.subplots()
     im = ax.imshow(norm, cmap="Blues", vmin=0, vmax=1, interpolation="nearest")
     if n <= TICK_LABELS_MAX:
         names = [" ".join(str(x).split()) for x in labels]  # a tab or newline has no glyph
@@ -107,7 +105,6 @@ def plot_confusion_matrix(
     fig.tight_layout()
     with written_atomically(out) as tmp:
         fig.savefig(tmp, dpi=110)
-    plt.close(fig)
     return Path(out)
 
 
@@ -135,7 +132,8 @@ def plot_forecast(
     """Truth (time, features) against each named forecast (time, features), NaN where it has no value; one
     panel per column (the first `max_panels`)."""
     n = min(len(columns), max_panels)
-    fig, axes = plt.subplots(n, 1, figsize=(11, 2.8 * n), squeeze=False, sharex=True)
+    fig = Figure(figsize=(11, 2.8 * n))
+    axes = fig.subplots(n, 1, squeeze=False, sharex=True)
     steps = np.arange(len(truth))
     for i, ax in enumerate(axes[:, 0]):
         ax.plot(steps, truth[:, i], color="black", lw=1.2, label="truth")
@@ -149,7 +147,6 @@ def plot_forecast(
     fig.tight_layout()
     with written_atomically(out) as tmp:
         fig.savefig(tmp, dpi=110)
-    plt.close(fig)
     return Path(out)
 
 
@@ -157,7 +154,8 @@ def plot_gradient_flow(
     curves: dict[str, tuple[Sequence[float], Sequence[float]]], out: str | Path, title: str = ""
 ) -> Path:
     """‖∂L/∂h_t‖ against t (log scale) for each cell, at initialisation (dashed) and after training (solid)."""
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig = Figure(figsize=(8, 4.5))
+    ax = fig.subplots()
     for (name, (before, after)), color in zip(curves.items(), ("tab:blue", "tab:red", "tab:green"), strict=False):
         steps = range(1, len(before) + 1)
         ax.plot(steps, [float(v) for v in before], ls="--", color=color, label=f"{name.upper()} at initialisation")
@@ -171,5 +169,4 @@ def plot_gradient_flow(
     fig.tight_layout()
     with written_atomically(out) as tmp:
         fig.savefig(tmp, dpi=110)
-    plt.close(fig)
     return Path(out)
