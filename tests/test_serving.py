@@ -5,6 +5,7 @@ continuous batching of streams; caps, bad requests and disconnects; a clean stop
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import threading
 import time
@@ -455,6 +456,28 @@ def test_python_serve_classifier_only(tiny_run: Path, tmp_path: Path, clf: textg
             assert c.get("/health").text == "ok"
     finally:
         assert stop(server), "textgru.serve did not stop cleanly on SIGTERM:\n" + server.log_tail()
+
+
+def test_python_serve_where_an_event_loop_runs_as_in_a_notebook(tiny_run: Path, tmp_path: Path) -> None:
+    """A review in Jupyter: `textgru.serve` in a cell failed with "Cannot run the event loop while another loop is
+    running" (the kernel's), leaving a batching thread behind. It now serves from a thread of its own until the
+    kernel's interrupt (SIGINT, raised as KeyboardInterrupt in the cell), then stops every thread it started."""
+    code = (
+        "import asyncio, signal, sys, threading, textgru\n"
+        "async def cell():\n"
+        "    signal.signal(signal.SIGINT, signal.default_int_handler)  # as ipykernel runs a cell\n"
+        "    textgru.serve(classifier=sys.argv[1], port=0)\n"
+        "asyncio.run(cell())\n"
+        "print('stopped; threads left:', sorted(t.name for t in threading.enumerate() if 'textgru' in t.name))\n"
+    )
+    server = start(["-c", code, str(tiny_run)], tmp_path / "server.log")
+    try:
+        assert httpx.post(server.url + "/predict", json={"text": "good"}, timeout=60).status_code == 200
+        server.process.send_signal(signal.SIGINT)
+        assert server.process.wait(timeout=60) == 0, server.log_tail()
+        assert "stopped; threads left: []" in server.log_tail(), server.log_tail()
+    finally:
+        stop(server)
 
 
 def test_python_defaults_are_those_of_serve_yaml() -> None:

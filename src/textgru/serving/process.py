@@ -1,10 +1,14 @@
 """How the server listens: the port (a free one for `port=0`: uvicorn would pick one but not say which before it
-listens; textgru logs the address; a taken one refused before the models load), and the HTTP stack uvicorn runs."""
+listens; textgru logs the address; a taken one refused before the models load), the HTTP stack uvicorn runs, and
+where its event loop runs (a thread of its own where one already runs here, as in a Jupyter kernel)."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import sys
+import threading
+import time
 from typing import Any
 
 from textgru.errors import TextgruError
@@ -55,3 +59,30 @@ def http_stack() -> str:
         loop = "asyncio"
     http = "h11 (pure Python: pip install httptools)" if http_protocol() == "h11" else "httptools"
     return f"event loop {loop}, HTTP parser {http}"
+
+
+def run_until_stopped(server: Any) -> None:
+    """`server.run()` (a uvicorn Server) until Ctrl+C or SIGTERM. Where an event loop already runs in this thread (a
+    Jupyter kernel's) uvicorn cannot start its own (a review: "Cannot run the event loop while another loop is
+    running", and a batching thread left behind): it runs in a thread, and Ctrl+C (the kernel's interrupt) stops it."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # none: the usual case, a script or the command line
+        server.run()
+        return
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            server.run()
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="textgru-serve", daemon=True).start()
+    try:
+        while not done.is_set():
+            time.sleep(0.2)  # not Thread.join: one that Ctrl+C interrupts can return at once ever after
+    except KeyboardInterrupt:
+        server.should_exit = True
+        while not done.is_set():
+            time.sleep(0.05)

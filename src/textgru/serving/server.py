@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from textgru import __version__
 from textgru.errors import TextgruError
-from textgru.serving.process import check_port, free_port, http_protocol, http_stack
+from textgru.serving.process import check_port, free_port, http_protocol, http_stack, run_until_stopped
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -247,4 +247,4 @@ def serve(
     config = uvicorn.Config(
         app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=10, http=http_protocol()
     )
-    DrainingServer(config).run()
+    run_until_stopped(DrainingServer(config))
