@@ -259,6 +259,15 @@ def test_a_notebook_gets_the_live_progress_bar(monkeypatch: pytest.MonkeyPatch) 
         assert live_output() == live, shell
 
 
+def test_the_notebook_bar_draws_no_validation_bars() -> None:
+    """A review in Jupyter (no ipywidgets): each validation and sanity-check bar left a line behind per batch, 250
+    lines in a cell for a 12-epoch run. The notebook's bar is the training bar alone."""
+    from textgru.callbacks import NotebookBar
+
+    bar = NotebookBar()
+    assert bar.init_validation_tqdm().disable and bar.init_sanity_tqdm().disable
+
+
 def test_library_notices_of_an_in_process_run_go_to_its_log_file_only(tmp_path: Path) -> None:
     """`textgru.train` in a notebook printed Lightning's notices (GPU available, the model summary, tips) and Python
     warnings under the progress bar; the command line sends them to train.log only, and now so does the call, putting

@@ -11,7 +11,8 @@ from typing import Any
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import Callback, RichProgressBar
+from lightning.pytorch.callbacks import Callback, RichProgressBar, TQDMProgressBar
+from lightning.pytorch.callbacks.progress.tqdm_progress import Tqdm
 
 from textgru.errors import TextgruError
 from textgru.run_folder import RunFolder
@@ -175,6 +176,17 @@ class ProgressBar(RichProgressBar):
         if self.trainer.max_epochs is not None and self.trainer.max_epochs < 0:
             return f"Epoch {current_epoch}".ljust(len(self.validation_description))
         return super()._get_train_description(current_epoch)
+
+
+class NotebookBar(TQDMProgressBar):
+    """Lightning's tqdm bar for a notebook without ipywidgets (text, redrawn in place), less its validation and
+    sanity-check bars: there each left a line behind per batch (a review: 250 lines in a cell for a 12-epoch run)."""
+
+    def init_validation_tqdm(self) -> Tqdm:
+        return Tqdm(disable=True)
+
+    def init_sanity_tqdm(self) -> Tqdm:
+        return Tqdm(disable=True)
 
 
 class EpochLines(Callback):

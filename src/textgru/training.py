@@ -17,12 +17,12 @@ from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.callbacks.progress import ProgressBar as BaseProgressBar
-from lightning.pytorch.callbacks.progress import TQDMProgressBar
 from omegaconf import DictConfig, OmegaConf
 
 from textgru.atomic_files import write_text_atomic, written_atomically
 from textgru.callbacks import (
     EpochLines,
+    NotebookBar,
     ProgressBar,
     RunArtifacts,
     RunProgress,
@@ -203,7 +203,7 @@ def build_trainer(
         output = live_output() if wanted else None  # a log file (a batch job's, nohup's) gets the epoch lines instead
         live = output is not None
         if live and not own_bar:  # a notebook without ipywidgets shows rich's bar as nothing, tqdm's as text
-            callbacks.append(ProgressBar() if output == "terminal" else TQDMProgressBar())
+            callbacks.append(ProgressBar() if output == "terminal" else NotebookBar())
         callbacks.append(EpochLines(console=not live))
         callbacks += tracker.callbacks
         loggers = build_loggers(cfg, run, resuming=resuming, mlflow=tracker.logger)
