@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -478,6 +479,16 @@ def test_python_serve_where_an_event_loop_runs_as_in_a_notebook(tiny_run: Path, 
         assert "stopped; threads left: []" in server.log_tail(), server.log_tail()
     finally:
         stop(server)
+    import socket
+
+    with socket.socket() as taken:  # a port taken after the check: uvicorn's exit in the thread was lost
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        code = code.replace("port=0", f"port={taken.getsockname()[1]}").replace(
+            "import asyncio,", "import textgru.serving.server as S; S.check_port = lambda *a: None; import asyncio,"
+        )
+        r = subprocess.run([sys.executable, "-c", code, str(tiny_run)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1 and "TextgruError: the server stopped (uvicorn exited with" in r.stderr, r.stderr[-2000:]
 
 
 def test_python_defaults_are_those_of_serve_yaml() -> None:

@@ -70,11 +70,13 @@ def run_until_stopped(server: Any) -> None:
     except RuntimeError:  # none: the usual case, a script or the command line
         server.run()
         return
-    done = threading.Event()
+    done, failed = threading.Event(), []
 
     def run() -> None:
         try:
             server.run()
+        except BaseException as e:  # uvicorn's sys.exit(1) when it cannot listen: not lost with the thread
+            failed.append(e)
         finally:
             done.set()
 
@@ -86,3 +88,7 @@ def run_until_stopped(server: Any) -> None:
         server.should_exit = True
         while not done.is_set():
             time.sleep(0.05)
+    if failed and isinstance(failed[0], SystemExit):  # a notebook cell shows SystemExit as "use %tb"
+        raise TextgruError(f"the server stopped (uvicorn exited with {failed[0].code}); its log above says why")
+    if failed:
+        raise failed[0]
