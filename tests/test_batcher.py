@@ -279,3 +279,27 @@ def test_after_a_failed_piece_each_request_runs_alone_in_pieces_and_the_gone_are
     assert [t for t, _ in short] == ["a1", "a2", "a3"] and isinstance(bad, ValueError)
     assert [t for t, _ in long] == ["c"] * 9
     assert max(model.calls) <= 4, model.calls  # the reruns in pieces too, none of 9 texts at once
+
+
+def test_a_short_request_is_not_held_behind_every_old_big_one() -> None:
+    """Found by a review: once the big requests had waited a quarter of the timeout, all of them went first, oldest
+    first, and a one-text request sent then waited behind every one (2.9 s of a 4 s timeout). Only the oldest goes
+    first, every other piece; the rest stays cheapest first."""
+    model = Recorder(delay=0.02)
+    batcher = TextBatcher(model, max_batch_size=16, batch_timeout=0.0, timeout=2.0, name="test", piece_size=4)
+    finished: list[str] = []
+
+    async def timed(name: str, texts: list[str], after: float = 0.0) -> None:
+        await asyncio.sleep(after)
+        await asyncio.gather(batcher.submit(texts), return_exceptions=True)
+        finished.append(name)
+
+    async def main() -> None:
+        bigs = [timed(f"big{i}", [f"b{i}"] * 40) for i in range(6)]  # 60 pieces of 0.02 s: 1.2 s in all
+        await asyncio.gather(*bigs, timed("short", ["hi"], after=0.6))  # the big ones waited past 0.5 s
+
+    try:
+        asyncio.run(main())
+    finally:
+        batcher.close()
+    assert "short" not in finished[-2:], finished  # ahead of the big requests still going when it came

@@ -790,6 +790,7 @@ def test_dataloader_workers_do_not_change_what_a_seed_trains(small_csv: Path, tm
         (["trainer.max_steps=20"], "max_steps"),  # inside the second epoch (13-14 steps an epoch)
         (["trainer.max_steps=34", "trainer.check_val_every_n_epoch=2"], "max_steps"),  # inside an unvalidated epoch
         (["trainer.max_epochs=3", "trainer.check_val_every_n_epoch=2"], "max_epochs"),  # the last epoch unvalidated
+        (["trainer.max_epochs=3", "trainer.check_val_every_n_epoch=2", "trainer.val_check_interval=0.5"], "max_epochs"),
     ],
 )
 def test_a_run_validates_and_saves_its_last_step(
@@ -800,7 +801,8 @@ def test_a_run_validates_and_saves_its_last_step(
     same for a run whose last epoch `trainer.check_val_every_n_epoch` does not validate (a review: step 10 of 12)."""
     data = ["data=local", f"data.path={small_csv}", "data.text_column=review", "data.label_column=sentiment"]
     run_dir = tmp_path / "run"
-    r = run_script("train", "task=sentiment", *data, *TINY_MODEL, *limits, f"hydra.run.dir={run_dir}")
+    no_early_stop = "callbacks.early_stopping=null"
+    r = run_script("train", "task=sentiment", *data, *TINY_MODEL, *limits, no_early_stop, f"hydra.run.dir={run_dir}")
     assert r.returncode == 0, r.stderr[-3000:]
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["stopped_by"] == stopped_by and metrics["global_step"] >= 20
@@ -811,8 +813,8 @@ def test_a_run_validates_and_saves_its_last_step(
     # resumed for more epochs from that end: it trained one batch more (step 46 of an epoch of 15, ending at 76 of 75)
     per_epoch = metrics["global_step"] // 3
     r = run_script(
-        "train", "task=sentiment", *data, *TINY_MODEL, "trainer.max_epochs=5", "trainer.check_val_every_n_epoch=2",
+        "train", "task=sentiment", *data, *TINY_MODEL, *limits[1:], "trainer.max_epochs=5", no_early_stop,
         f"resume={run_dir}", f"hydra.run.dir={run_dir}",
-    )  # fmt: skip
+    )  # fmt: skip  # also with validation twice an epoch, where setting only the epoch rule still trained a batch more
     assert r.returncode == 0, r.stderr[-3000:]
     assert json.loads((run_dir / "metrics.json").read_text())["global_step"] == 5 * per_epoch

@@ -146,17 +146,21 @@ class ValidateAtRunEnd(Callback):
     such an end (to train more epochs) finishes that epoch as validated, as Lightning does for one it validates (it
     trained one batch more: step 76 of 75, another review)."""
 
-    every: int | None = None  # trainer.check_val_every_n_epoch as configured
+    every: int | None = None  # trainer.check_val_every_n_epoch and val_check_batch as configured
+    val_check_batch: Any = None
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self.every = trainer.check_val_every_n_epoch
+        self.every, self.val_check_batch = trainer.check_val_every_n_epoch, trainer.val_check_batch
         epoch_loop = trainer.fit_loop.epoch_loop  # restored from a checkpoint here, before the resumed epoch goes on
-        at_its_end = epoch_loop.restarting and epoch_loop.batch_progress.current.ready >= trainer.num_training_batches
-        if at_its_end and self.every is not None and (trainer.current_epoch + 1) % self.every != 0:
-            trainer.check_val_every_n_epoch = None  # resumed from the end this callback validated: it was validated
+        saved_after_its_last_batch = epoch_loop.batch_progress.current.completed >= trainer.num_training_batches
+        if epoch_loop.restarting and saved_after_its_last_batch and trainer.num_training_batches != float("inf"):
+            # Lightning asks its settings whether the epoch's last step is one it validates and, where not (an end
+            # this callback validated, or settings changed since), trains a batch more: for this epoch, it is one
+            trainer.check_val_every_n_epoch, trainer.val_check_batch = None, trainer.num_training_batches
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         trainer.check_val_every_n_epoch = self.every  # as configured, in every epoch after one this changed
+        trainer.val_check_batch = self.val_check_batch
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any) -> None:
         every, epoch, batch_idx = trainer.check_val_every_n_epoch, trainer.current_epoch, args[-1]
