@@ -130,8 +130,8 @@ class TextBatcher:
             except Exception as e:  # one failing batch must not end the server, nor fail the requests that did no wrong
                 log.exception("a batch of %d texts from %d request(s) failed", texts, len(batch))
                 left = [request for request in batch if request.waiting()]  # not the answered nor the gone
-                if len(left) == 1:
-                    left[0].answer(None, e)
+                if len(batch) == 1:  # (one left of several may be innocent: the culprit's client went meanwhile)
+                    batch[0].answer(None, e)
                 else:  # which request was it? each runs alone once more
                     self._one_by_one(left)
         self._refuse(self._drain())
