@@ -609,3 +609,27 @@ def test_predict_command_writes_predictions_as_they_are_made(
     whole = real(texts)
     assert [r["text"] for r in rows] == texts and [r["label"] for r in rows] == [p.label for p in whole]
     assert max(abs(r["probs"][k] - p.probs[k]) for r, p in zip(rows, whole, strict=True) for k in p.probs) < 1e-6
+
+
+def test_a_stopped_train_call_names_the_call_that_continues_it(
+    small_csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A review in Jupyter: after Ctrl+C, `textgru.train` said to run `textgru train resume=...`, a shell command; it
+    now names the Python call, which continues the same run."""
+    from textgru import training
+    from textgru.errors import TrainingStopped
+    from textgru.run_folder import RunFolder
+    from textgru.stopping import stopped_training
+
+    def stopped(cfg, **_: object) -> None:  # as a run Ctrl+C stops after its first checkpoint
+        run = RunFolder(cfg.paths.run_dir)
+        run.last_checkpoint.parent.mkdir(parents=True, exist_ok=True)
+        run.last_checkpoint.write_bytes(b"")
+        raise TrainingStopped(stopped_training(run))
+
+    monkeypatch.setattr(training, "train", stopped)
+    data = ["data=local", f"data.path={small_csv}", "data.text_column=review", "data.label_column=sentiment"]
+    folder = tmp_path / "run"
+    with pytest.raises(TrainingStopped) as e:
+        textgru.train([*data, *TINY_MODEL], run_dir=folder)
+    assert str(e.value).endswith(f"continue from its last checkpoint: textgru.train(['resume={folder}'])"), e.value

@@ -16,6 +16,7 @@ from textgru.command_line_checks import read_override
 from textgru.config import CONF_DIR, compose_config
 from textgru.config_checks import check_config, problem
 from textgru.config_path_rules import Folder, static_folder
+from textgru.console import command_arg
 from textgru.distributed import launched_externally
 from textgru.errors import TextgruError
 from textgru.library_notices import library_notices_to
@@ -88,8 +89,10 @@ def _train(overrides: list[str], config_name: str, run_dir: str | os.PathLike[st
     try:
         with _log_to(run.train_log), datasets_quiet():
             metrics = train_config(cfg, in_sweep=True)
-    except (TextgruError, KeyboardInterrupt):  # refused, or stopped while reading its data: nothing left
+    except (TextgruError, KeyboardInterrupt) as e:  # refused, or stopped while reading its data: nothing left
         remove_if_unstarted(folder, made=made, close_logs=False)  # (a run that wrote files of its own keeps them)
+        if isinstance(e, TextgruError) and (cli := f"textgru train {command_arg('resume', folder)}") in str(e):
+            raise type(e)(str(e).replace(cli, f"textgru.train([{f'resume={folder}'!r}])")) from None
         raise
     return TrainResult(folder, metrics, overrides)
 
