@@ -64,7 +64,8 @@ def http_stack() -> str:
 def run_until_stopped(server: Any) -> None:
     """`server.run()` (a uvicorn Server) until Ctrl+C or SIGTERM. Where an event loop already runs in this thread (a
     Jupyter kernel's) uvicorn cannot start its own (a review: "Cannot run the event loop while another loop is
-    running", and a batching thread left behind): it runs in a thread, and Ctrl+C (the kernel's interrupt) stops it."""
+    running", and a batching thread left behind): it runs in a thread, and Ctrl+C (the kernel's interrupt) stops it;
+    there SIGTERM ends the process at once (uvicorn handles signals only in the main thread)."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:  # none: the usual case, a script or the command line
