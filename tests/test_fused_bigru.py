@@ -17,6 +17,7 @@ from conftest import run_textgru
 
 import textgru
 from textgru.errors import TextgruError
+from textgru.inference import fused_bigru
 from textgru.inference.fused_bigru import FusedGRUClassifier
 from textgru.inference.parallel_batches import run_batches
 from textgru.models.gru_classifier import GRUClassifier
@@ -39,16 +40,24 @@ def model(layers: int, bidirectional: bool, pooling: str, seed: int = 0) -> GRUC
     ).eval()
 
 
+@pytest.mark.parametrize("table", [True, False])
 @pytest.mark.parametrize("pooling", ["mean", "max", "meanmax", "last"])
 @pytest.mark.parametrize("layers,bidirectional", [(1, True), (2, True), (1, False), (2, False)])
-def test_the_loop_in_fp32_is_the_model(layers: int, bidirectional: bool, pooling: str) -> None:
-    """The same loop with fp32 products gives the model's logits: the equations, the in-length reversal, the
-    shrinking set of running texts (more than SHAPE_STEP rows), the layers' hand-over and the pooling."""
+def test_the_loop_in_fp32_is_the_model(
+    layers: int, bidirectional: bool, pooling: str, table: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same loop with fp32 products gives the model's logits: the equations, the first layer's input part looked
+    up per token (or, over `TABLE_BYTES`, multiplied at each step), the in-length reversal, the shrinking set of
+    running texts (more than SHAPE_STEP rows), the layers' hand-over and the pooling."""
+    if not table:
+        monkeypatch.setattr(fused_bigru, "TABLE_BYTES", 0)
     m = model(layers, bidirectional, pooling)
     ids, lengths = random_batch(70, 40)
     with torch.inference_mode():
         expected = m(ids, lengths)
-        got = FusedGRUClassifier(m, torch.float32)(ids, lengths)
+        fused = FusedGRUClassifier(m, torch.float32)
+        got = fused(ids, lengths)
+    assert fused.table is table and hasattr(fused, "token_table") is table
     assert (got - expected).abs().max().item() < 1e-5
 
 
@@ -179,8 +188,9 @@ def fused_adam_step(gru: torch.nn.Module) -> None:
 
 
 def test_the_bf16_forward_follows_changed_gru_weights(clf: textgru.Classifier) -> None:
-    """Any change to the GRU's weights (an optimizer step, fused or not, `load_state_dict`, a `.data` write) is seen
-    by the next bf16 prediction; a pooling the loop cannot take, swapped in, is one line."""
+    """Any change to the GRU's weights (an optimizer step, fused or not, `load_state_dict`, a `.data` write) or to
+    the embedding (which the first layer's table holds) is seen by the next bf16 prediction; a pooling the loop
+    cannot take, swapped in, is one line."""
     texts = ["a fine film", "dull and slow", "what a day"]
     fp32 = clf.with_precision("fp32")
     fp32.model = copy.deepcopy(clf.model)
@@ -193,7 +203,7 @@ def test_the_bf16_forward_follows_changed_gru_weights(clf: textgru.Classifier) -
         lambda gru: gru.weight_ih_l0.data.copy_(0.2 * torch.randn_like(gru.weight_ih_l0)),  # bypasses autograd
         fused_adam_step,
     ]
-    for change in changes:
+    for change in [*changes, lambda _: fp32.model.embedding.weight.data.mul_(-1.0)]:
         with torch.no_grad():
             change(fp32.model.rnn.forward_layers[0])
         now, after = fp32.predict_proba(texts), bf16.predict_proba(texts)

@@ -5,7 +5,10 @@ Why: on CPUs with bfloat16 matrix units (Intel AMX; avx512_bf16 on AMD Zen 4 on)
 in bf16 than in fp32, and the fp32 `nn.GRU` spends most of a batch in those products. Each step here is one batched
 product for all directions (`bmm` of [x, 1, h] by a stacked matrix: the reset and update gates' inputs with both
 biases, and the candidate's W_hn h + b_hn), then the gates elementwise in fp32; the candidate's W_in x + b_in of every
-step is one product before the loop. The state stays fp32, so rounding does not build up along a text. The products'
+step is one product before the loop. The first layer's input is an embedding row, so its input part of every gate
+depends on the token alone: where that table (vocabulary x directions x 3 hidden, fp32) fits in `TABLE_BYTES`, it is
+made once and a step's product is [1, h] only, a third fewer multiply-adds with the default sizes, the input part
+looked up and added in fp32. The state stays fp32, so rounding does not build up along a text. The products'
 inputs and results are rounded to bf16 (8 bits of mantissa; the sums inside are fp32). tanh(a) is computed as
 2 sigmoid(2a) - 1 (the candidate's columns are doubled in the matrices, exactly): torch's CPU tanh took 10x
 sigmoid's time, a sixth of a step.
@@ -18,14 +21,19 @@ float rounding (tests/test_fused_bigru.py). Dropout is skipped: this is for a mo
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 
 from textgru.errors import TextgruError
+from textgru.inference.fused_weights import gru_tensors, layer_parts
 from textgru.models.gru_classifier import GRUClassifier
 
 POOLINGS = ("mean", "max", "meanmax", "last")  # the poolings that can be taken while the steps run
 SHAPE_STEP = 32  # products run over a multiple of this many rows: few distinct shapes (each new one costs ~1 ms once)
+TABLE_BYTES = 256 * 2**20  # the first layer's per-token table is made up to this size (the default model's: 73 MB)
+Step = Callable[[int, int, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]  # (step, rows, h) -> (gates, candidate)
 
 
 def take_time(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
@@ -35,25 +43,11 @@ def take_time(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     return x.reshape(time * batch, features).index_select(0, rows.view(-1)).view(time, batch, features)
 
 
-def directions(model: GRUClassifier, layer: int) -> list[nn.Module]:
-    """The layer's GRU of each direction: forward, then backward when bidirectional."""
-    rnn = model.rnn
-    return [rnn.forward_layers[layer]] + ([rnn.backward_layers[layer]] if rnn.num_directions == 2 else [])
-
-
-def gru_tensors(model: GRUClassifier) -> list[torch.Tensor] | None:
-    """The GRU weights the loop copies, layer by layer and direction by direction (None: a layer is not an `nn.GRU`)."""
-    grus = [g for layer in range(model.rnn.num_layers) for g in directions(model, layer)]
-    if not all(isinstance(g, nn.GRU) for g in grus):
-        return None
-    biases = [(g.bias_ih_l0, g.bias_hh_l0) if g.bias else () for g in grus]
-    return [t for g, b in zip(grus, biases, strict=True) for t in (g.weight_ih_l0, g.weight_hh_l0, *b)]
-
-
 class FusedGRUClassifier(nn.Module):
     """`forward(input_ids, lengths) -> logits (batch, classes)` of `model` (a `GRUClassifier` in eval mode, native
     `nn.GRU` layers, pooling in `POOLINGS`), its GRU products in `dtype`. It reads the model's embedding and head,
-    and copies its GRU weights; `current` tells whether that copy still matches the model's GRU and pooling."""
+    and copies its GRU weights (and, into the table, its embedding); `current` tells whether those copies still
+    match the model and its pooling."""
 
     def __init__(self, model: GRUClassifier, dtype: torch.dtype = torch.bfloat16) -> None:
         super().__init__()
@@ -72,20 +66,39 @@ class FusedGRUClassifier(nn.Module):
             )
         self.model = model
         self.dtype = dtype
-        self.hidden_size = rnn.hidden_size
+        self.hidden_size = hidden = rnn.hidden_size
+        table_bytes = model.embedding.num_embeddings * rnn.num_directions * 3 * hidden * 4
+        self.table = table_bytes <= TABLE_BYTES  # the first layer's input part looked up per token
         for layer in range(rnn.num_layers):  # buffers: `.to(device)` moves them with the module
-            step, candidate_input = self._weights(layer)
-            self.register_buffer(f"layer{layer}", step, persistent=False)
-            self.register_buffer(f"input{layer}", candidate_input, persistent=False)
+            inputs, hiddens = layer_parts(model, layer)
+            if layer == 0 and self.table:
+                ones = model.embedding.weight.new_ones(model.embedding.num_embeddings, 1)
+                with torch.no_grad():  # (vocabulary, directions, 3*hidden): [embedding, 1] times the input part
+                    table = torch.einsum("ve,dec->vdc", torch.cat([model.embedding.weight.float(), ones], 1), inputs)
+                self.register_buffer("token_table", table.contiguous(), persistent=False)
+                step, candidate_input = hiddens, inputs.new_empty(0)
+            else:  # rows [x, 1, h]: the input part's reset and update columns, then h's rows
+                step = torch.cat([inputs, hiddens[:, 1:]], dim=1)
+                step[:, : inputs.shape[1], 2 * hidden :] = 0
+                step[:, inputs.shape[1] - 1] += hiddens[:, 0]
+                candidate_input = inputs[..., 2 * hidden :]  # [x, 1] -> 2 (W_in x + b_in)
+            self.register_buffer(f"layer{layer}", step.to(dtype), persistent=False)
+            self.register_buffer(f"input{layer}", candidate_input.to(dtype), persistent=False)
         self.pooling = model.pool.kind
-        self.copied_from = [t.detach().clone() for t in tensors]
+        self.copied_from = [t.detach().clone() for t in self._copied()]
+
+    def _copied(self) -> list[torch.Tensor] | None:
+        """The model's tensors this module copies: the GRU weights, and the embedding where the table reads it."""
+        tensors = gru_tensors(self.model)
+        return None if tensors is None else tensors + ([self.model.embedding.weight] if self.table else [])
 
     @property
     def current(self) -> bool:
-        """Whether the model's GRU weights are still those copied (compared by value, ~0.5 ms for the default
-        model: any write is seen, also those that bypass autograd's version counter, such as fused optimizers,
-        `.data` writes and tensors made under `torch.inference_mode`), on the same device, and its pooling the same."""
-        now = gru_tensors(self.model)
+        """Whether the model's GRU weights (and embedding, where the table reads it) are still those copied (compared
+        by value, ~1 ms for the default model: any write is seen, also those that bypass autograd's version counter,
+        such as fused optimizers, `.data` writes and tensors made under `torch.inference_mode`), on the same device,
+        and its pooling the same."""
+        now = self._copied()
         return (
             self.model.pool.kind == self.pooling
             and now is not None
@@ -98,27 +111,9 @@ class FusedGRUClassifier(nn.Module):
 
     @property
     def layers(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """Each layer's step matrix and candidate-input matrix (`_weights`)."""
+        """Each layer's step matrix and candidate-input matrix (`__init__`; the first layer's second is empty where the
+        table gives its input part)."""
         return [(getattr(self, f"layer{i}"), getattr(self, f"input{i}")) for i in range(self.model.rnn.num_layers)]
-
-    def _weights(self, layer: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """The layer's step matrix (directions, inputs + 1 + hidden, 3*hidden): a step's [x, 1, h] times it gives
-        [r and z before the sigmoid, 2 (W_hn h + b_hn)]; and its candidate-input matrix (directions, inputs + 1,
-        hidden): [x, 1] times it gives 2 (W_in x + b_in). The n gate keeps its two halves apart, doubled for tanh."""
-        hidden, steps, candidate_inputs = self.hidden_size, [], []
-        with torch.no_grad():
-            for g in directions(self.model, layer):
-                w_ih, w_hh = g.weight_ih_l0.float(), g.weight_hh_l0.float()  # (3*hidden, inputs), (3*hidden, hidden)
-                b_ih, b_hh = (
-                    (g.bias_ih_l0.float(), g.bias_hh_l0.float()) if g.bias else (w_ih.new_zeros(3 * hidden),) * 2
-                )
-                inputs, rz, n = w_ih.shape[1], slice(0, 2 * hidden), slice(2 * hidden, 3 * hidden)
-                m = w_ih.new_zeros(inputs + 1 + hidden, 3 * hidden)  # rows [x, 1, h]; columns [r, z, n's h half]
-                m[:inputs, rz], m[inputs, rz], m[inputs + 1 :, rz] = w_ih[rz].t(), b_ih[rz] + b_hh[rz], w_hh[rz].t()
-                m[inputs, n], m[inputs + 1 :, n] = 2 * b_hh[n], 2 * w_hh[n].t()
-                steps.append(m)
-                candidate_inputs.append(torch.cat([w_ih[n].t(), b_ih[n].unsqueeze(0)]) * 2)  # rows [x, 1]
-        return torch.stack(steps).to(self.dtype), torch.stack(candidate_inputs).to(self.dtype)
 
     def forward(self, input_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         # input_ids: (batch, time) right-padded; lengths: (batch,), each at least 1
@@ -133,26 +128,45 @@ class FusedGRUClassifier(nn.Module):
         steps = torch.arange(time, device=device).unsqueeze(1)  # (time, 1)
         running = (lens.unsqueeze(0) > steps).sum(1).tolist()  # texts still running at each step
         backward = torch.where(steps < lens, lens - 1 - steps, steps)  # (time, batch): position read at each step
-        x = self.model.embedding(ids)  # (time, batch, embedding)
-        for i, weights in enumerate(self.layers):
+        two = len(self.layers[0][0]) == 2
+        if self.table:  # each direction's token ids in the order it reads them
+            step = self._table_step([ids, torch.gather(ids, 0, backward)] if two else [ids])
+        else:
+            x = self.model.embedding(ids)  # (time, batch, embedding)
+            step = self._product_step([x, take_time(x, backward)] if two else [x], self.layers[0])
+        for i in range(len(self.layers)):
             last = i == len(self.layers) - 1
-            inputs = [x, take_time(x, backward)] if len(weights[0]) == 2 else [x]  # each direction's reading
-            state, out = self._layer(inputs, weights, running, keep_outputs=not last)
+            state, out = self._layer(step, (1 + two, time, len(lens)), running, keep_outputs=not last)
             if not last:  # (time, directions, batch, hidden) by step -> the next layer's input by position
-                parts = [out[:, 0], take_time(out[:, 1], backward)] if len(inputs) == 2 else [out[:, 0]]
-                x = torch.cat(parts, dim=-1)  # (time, batch, directions*hidden)
+                x = torch.cat([out[:, 0], take_time(out[:, 1], backward)] if two else [out[:, 0]], dim=-1)
+                step = self._product_step([x, take_time(x, backward)] if two else [x], self.layers[i + 1])
         pooled = self._pool(state, lens)  # (batch, features)
         logits = self.model.head(pooled)  # (batch, classes), longest first
         return torch.empty_like(logits).index_copy_(0, order, logits)
 
-    def _layer(
-        self,
-        inputs: list[torch.Tensor],
-        weights: tuple[torch.Tensor, torch.Tensor],
-        running: list[int],
-        keep_outputs: bool,
-    ) -> tuple[dict[str, torch.Tensor], torch.Tensor | None]:
-        # inputs: a (time, batch, features) per direction, in the order it reads them
+    def _table_step(self, readings: list[torch.Tensor]) -> Step:
+        """The first layer's step from token ids (a (time, batch) per direction): [1, h] times the hidden part, plus
+        the tokens' rows of the table."""
+        batch, hidden, step_matrix = readings[0].shape[1], self.hidden_size, self.layers[0][0]
+        table = self.token_table.view(-1, 3 * hidden)  # row token * directions + d
+        rows_of = torch.stack(
+            [ids * len(readings) + d for d, ids in enumerate(readings)], 1
+        )  # (time, directions, batch)
+        h1 = step_matrix.new_empty(len(readings), batch, 1 + hidden)  # [1, h]
+        h1[..., 0] = 1
+
+        def step(t: int, rows: int, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            h1[:, :rows, 1:] = h[:, :rows]
+            g = torch.bmm(h1[:, :rows], step_matrix).float()  # (directions, rows, 3*hidden)
+            looked_up = table.index_select(0, rows_of[t, :, :rows].reshape(-1)).view(len(readings), rows, -1)
+            g[..., : 2 * hidden] += looked_up[..., : 2 * hidden]
+            return g, looked_up[..., 2 * hidden :]
+
+        return step
+
+    def _product_step(self, inputs: list[torch.Tensor], weights: tuple[torch.Tensor, torch.Tensor]) -> Step:
+        """A layer's step from its inputs (a (time, batch, features) per direction, in the order it reads them):
+        [x, 1, h] times the step matrix; the candidate's input part of every step is one product made here."""
         directions, (time, batch, features), hidden = len(inputs), inputs[0].shape, self.hidden_size
         step_matrix, candidate_input = weights
         x1 = inputs[0].new_empty(directions, time, batch, features + 1, dtype=self.dtype)  # [x, 1]
@@ -164,24 +178,34 @@ class FusedGRUClassifier(nn.Module):
         # time first: a step's [x, 1, h] rows are one strided batch that bmm reads in place (not copied first)
         xh = inputs[0].new_empty(time, directions, batch, features + 1 + hidden, dtype=self.dtype)
         xh[..., : features + 1] = x1.transpose(0, 1)
-        h = inputs[0].new_zeros(directions, batch, hidden, dtype=torch.float32)
+
+        def step(t: int, rows: int, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            xs = xh[t, :, :rows]  # (directions, rows, features + 1 + hidden)
+            xs[..., features + 1 :] = h[:, :rows]
+            return torch.bmm(xs, step_matrix).float(), nx[:, t, :rows]  # (directions, rows, 3*hidden)
+
+        return step
+
+    def _layer(
+        self, step: Step, shape: tuple[int, int, int], running: list[int], keep_outputs: bool
+    ) -> tuple[dict[str, torch.Tensor], torch.Tensor | None]:
+        (directions, time, batch), hidden = shape, self.hidden_size
+        h = self.layers[0][0].new_zeros(directions, batch, hidden, dtype=torch.float32)
         total, peak = torch.zeros_like(h), torch.full_like(h, -torch.inf)
         out = h.new_zeros(time, directions, batch, hidden) if keep_outputs else None
         kind = self.model.pool.kind  # the last layer accumulates what its pooling reads, no more
         sums, maxima = out is None and kind in ("mean", "meanmax"), out is None and kind in ("max", "meanmax")
-        for step in range(time):
-            k = running[step]
+        for t in range(time):
+            k = running[t]
             rows = min(batch, -(-k // SHAPE_STEP) * SHAPE_STEP)  # rows past k are finished texts: computed, not kept
-            xs = xh[step, :, :rows]  # (directions, rows, features + 1 + hidden)
-            xs[..., features + 1 :] = h[:, :rows]
-            g = torch.bmm(xs, step_matrix).float()  # (directions, rows, 3*hidden)
+            g, candidate_input = step(t, rows, h)  # (directions, rows, 3*hidden) fp32; (directions, rows, hidden)
             rz = g[..., : 2 * hidden].sigmoid_()  # reset, update gates
-            n = g[..., 2 * hidden :].mul_(rz[..., :hidden]).add_(nx[:, step, :rows]).sigmoid_()
+            n = g[..., 2 * hidden :].mul_(rz[..., :hidden]).add_(candidate_input).sigmoid_()
             n.mul_(2).sub_(1)  # the candidate: tanh(a) = 2 sigmoid(2a) - 1
             hk = h[:, :k]
             torch.lerp(n[:, :k], hk, rz[:, :k, hidden:], out=hk)  # h = n + z * (h - n), in place
             if out is not None:
-                out[step, :, :k] = hk
+                out[t, :, :k] = hk
             if sums:
                 total[:, :k] += hk
             if maxima:
