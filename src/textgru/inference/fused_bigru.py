@@ -149,9 +149,8 @@ class FusedGRUClassifier(nn.Module):
         the tokens' rows of the table."""
         batch, hidden, step_matrix = readings[0].shape[1], self.hidden_size, self.layers[0][0]
         table = self.token_table.view(-1, 3 * hidden)  # row token * directions + d
-        rows_of = torch.stack(
-            [ids * len(readings) + d for d, ids in enumerate(readings)], 1
-        )  # (time, directions, batch)
+        # (time, directions, batch): each token's row of the table, for the direction that reads it
+        rows_of = torch.stack([ids * len(readings) + d for d, ids in enumerate(readings)], 1)
         h1 = step_matrix.new_empty(len(readings), batch, 1 + hidden)  # [1, h]
         h1[..., 0] = 1
 
