@@ -171,10 +171,8 @@ class FusedGRUClassifier(nn.Module):
 
         def step(t: int, rows: int, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
             h1[:, :rows, 1:] = h[:, :rows]
-            g = gates(rows).copy_(
-                torch.bmm(h1[:, :rows], step_matrix, out=products(rows))
-            )  # (directions, rows, 3*hidden)
-            found = looked_up(rows)
+            product = torch.bmm(h1[:, :rows], step_matrix, out=products(rows))  # (directions, rows, 3*hidden)
+            g, found = gates(rows).copy_(product), looked_up(rows)  # fp32
             torch.index_select(table, 0, rows_of[t, :, :rows].reshape(-1), out=found.view(-1, 3 * hidden))
             g[..., : 2 * hidden] += found[..., : 2 * hidden]
             return g, found[..., 2 * hidden :]
