@@ -17,7 +17,7 @@ from conftest import run_textgru
 
 import textgru
 from textgru.errors import TextgruError
-from textgru.inference import fused_bigru
+from textgru.inference import fused_weights
 from textgru.inference.fused_bigru import FusedGRUClassifier
 from textgru.inference.parallel_batches import run_batches
 from textgru.models.gru_classifier import GRUClassifier
@@ -50,7 +50,7 @@ def test_the_loop_in_fp32_is_the_model(
     up per token (or, over `TABLE_BYTES`, multiplied at each step), the in-length reversal, the shrinking set of
     running texts (more than SHAPE_STEP rows), the layers' hand-over and the pooling."""
     if not table:
-        monkeypatch.setattr(fused_bigru, "TABLE_BYTES", 0)
+        monkeypatch.setattr(fused_weights, "TABLE_BYTES", 0)
     m = model(layers, bidirectional, pooling)
     ids, lengths = random_batch(70, 40)
     with torch.inference_mode():
@@ -213,6 +213,42 @@ def test_the_bf16_forward_follows_changed_gru_weights(clf: textgru.Classifier) -
     fp32.model.pool.kind = "attention"
     with pytest.raises(TextgruError, match="pools by 'attention'"):
         bf16.predict_proba(texts)
+
+
+def test_when_the_table_is_made(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The per-token table is made only for a plain embedding lookup (no `max_norm`, no hooks: the table would skip
+    them) whose table and copy fit in TABLE_BYTES; otherwise the per-step product gives the model's answers too. A
+    weight swapped in with another number of rows (`num_embeddings` left stale) is read by its shape, and a NaN
+    weight does not make `current` false at every call."""
+    ids, lengths = random_batch(20, 12)
+
+    def check(m: GRUClassifier, table: bool) -> FusedGRUClassifier:
+        fused = FusedGRUClassifier(m, torch.float32)
+        assert fused.table is table
+        with torch.inference_mode():
+            assert (fused(ids, lengths) - m(ids, lengths)).abs().max().item() < 1e-5
+        return fused
+
+    m = model(1, True, "meanmax")
+    size = 50 * (2 * 3 * 24 + 16) * 4  # rows x (directions x 3 hidden + embedding) x 4 bytes
+    monkeypatch.setattr(fused_weights, "TABLE_BYTES", size)
+    check(m, True)
+    monkeypatch.setattr(fused_weights, "TABLE_BYTES", size - 1)
+    check(m, False)
+    monkeypatch.undo()
+    m.embedding.max_norm = 0.5  # the lookup renormalises rows: only the embedding's own forward does that
+    check(m, False)
+    m.embedding.max_norm = None
+    fused = check(m, True)
+    hook = m.embedding.register_forward_hook(lambda module, args, out: out * 2)
+    assert not fused.current  # a hook added after the table was made: rebuilt, without the table
+    check(m, False)
+    hook.remove()
+    m.embedding.weight = torch.nn.Parameter(torch.randn(60, 16))  # num_embeddings still says 50
+    check(m, True)
+    with torch.no_grad():
+        m.embedding.weight[59, 0] = float("nan")  # a row no text here reads
+    assert check(m, True).current
 
 
 def test_fused_module_edges() -> None:

@@ -7,7 +7,7 @@ product for all directions (`bmm` of [x, 1, h] by a stacked matrix: the reset an
 biases, and the candidate's W_hn h + b_hn), then the gates elementwise in fp32; the candidate's W_in x + b_in of every
 step is one product before the loop. The first layer's input is an embedding row, so its input part of every gate
 depends on the token alone: where that table (vocabulary x directions x 3 hidden, fp32) fits in `TABLE_BYTES`, it is
-made once and a step's product is [1, h] only, a third fewer multiply-adds with the default sizes, the input part
+made once (`fused_weights.table_fits`) and a step's product is [1, h] only, a third fewer multiply-adds with the default sizes, the input part
 looked up and added in fp32. The state stays fp32, so rounding does not build up along a text. The products'
 inputs and results are rounded to bf16 (8 bits of mantissa; the sums inside are fp32). tanh(a) is computed as
 2 sigmoid(2a) - 1 (the candidate's columns are doubled in the matrices, exactly): torch's CPU tanh took 10x
@@ -27,12 +27,11 @@ import torch
 from torch import nn
 
 from textgru.errors import TextgruError
-from textgru.inference.fused_weights import gru_tensors, layer_parts
+from textgru.inference.fused_weights import gru_tensors, layer_parts, same, table_fits, token_table
 from textgru.models.gru_classifier import GRUClassifier
 
 POOLINGS = ("mean", "max", "meanmax", "last")  # the poolings that can be taken while the steps run
 SHAPE_STEP = 32  # products run over a multiple of this many rows: few distinct shapes (each new one costs ~1 ms once)
-TABLE_BYTES = 256 * 2**20  # the first layer's per-token table is made up to this size (the default model's: 73 MB)
 Step = Callable[[int, int, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]  # (step, rows, h) -> (gates, candidate)
 
 
@@ -79,15 +78,11 @@ class FusedGRUClassifier(nn.Module):
         self.model = model
         self.dtype = dtype
         self.hidden_size = hidden = rnn.hidden_size
-        table_bytes = model.embedding.num_embeddings * rnn.num_directions * 3 * hidden * 4
-        self.table = table_bytes <= TABLE_BYTES  # the first layer's input part looked up per token
+        self.table = table_fits(model)  # the first layer's input part looked up per token
         for layer in range(rnn.num_layers):  # buffers: `.to(device)` moves them with the module
             inputs, hiddens = layer_parts(model, layer)
             if layer == 0 and self.table:
-                ones = model.embedding.weight.new_ones(model.embedding.num_embeddings, 1)
-                with torch.no_grad():  # (vocabulary, directions, 3*hidden): [embedding, 1] times the input part
-                    table = torch.einsum("ve,dec->vdc", torch.cat([model.embedding.weight.float(), ones], 1), inputs)
-                self.register_buffer("token_table", table.contiguous(), persistent=False)
+                self.register_buffer("token_table", token_table(model, inputs), persistent=False)
                 step, candidate_input = hiddens, inputs.new_empty(0)
             else:  # rows [x, 1, h]: the input part's reset and update columns, then h's rows
                 step = torch.cat([inputs, hiddens[:, 1:]], dim=1)
@@ -107,18 +102,16 @@ class FusedGRUClassifier(nn.Module):
     @property
     def current(self) -> bool:
         """Whether the model's GRU weights (and embedding, where the table reads it) are still those copied (compared
-        by value, ~1 ms for the default model: any write is seen, also those that bypass autograd's version counter,
+        by value, 1-2 ms for the default model: any write is seen, also those that bypass autograd's version counter,
         such as fused optimizers, `.data` writes and tensors made under `torch.inference_mode`), on the same device,
-        and its pooling the same."""
+        and its pooling and the table's use the same."""
         now = self._copied()
         return (
             self.model.pool.kind == self.pooling
+            and self.table == table_fits(self.model)
             and now is not None
             and len(now) == len(self.copied_from)
-            and all(
-                a.device == b.device and a.dtype == b.dtype and a.shape == b.shape and torch.equal(a, b)
-                for a, b in zip(now, self.copied_from, strict=True)
-            )
+            and all(same(a, b) for a, b in zip(now, self.copied_from, strict=True))
         )
 
     @property

@@ -1,5 +1,5 @@
 """The matrices `FusedGRUClassifier` (`fused_bigru.py`) multiplies, made from a `GRUClassifier`'s GRU weights: each
-layer's input part and hidden part, every direction stacked."""
+layer's input part and hidden part, every direction stacked; the first layer's per-token table, and when it is made."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import torch
 from torch import nn
 
 from textgru.models.gru_classifier import GRUClassifier
+
+TABLE_BYTES = 128 * 2**20  # the per-token table and the embedding's copy up to this size (the default model's: 79 MB)
 
 
 def directions(model: GRUClassifier, layer: int) -> list[nn.Module]:
@@ -42,3 +44,28 @@ def layer_parts(model: GRUClassifier, layer: int) -> tuple[torch.Tensor, torch.T
             input_parts.append(x)
             hidden_parts.append(h)
     return torch.stack(input_parts), torch.stack(hidden_parts)
+
+
+def table_fits(model: GRUClassifier) -> bool:
+    """Whether the first layer's input part is looked up per token: the embedding is a plain lookup (no `max_norm`,
+    no hooks: the table does not run its forward) and the table with the embedding's copy fits in `TABLE_BYTES`."""
+    embedding, rnn = model.embedding, model.rnn
+    plain = embedding.max_norm is None and not embedding._forward_hooks and not embedding._forward_pre_hooks
+    rows, width = embedding.weight.shape
+    return plain and rows * (rnn.num_directions * 3 * rnn.hidden_size + width) * 4 <= TABLE_BYTES
+
+
+def same(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Equal in device, dtype, shape and value, NaN equal to NaN (a NaN weight would otherwise look changed at every
+    call)."""
+    if a.device != b.device or a.dtype != b.dtype or a.shape != b.shape:
+        return False
+    return torch.equal(a, b) or bool(((a == b) | (a.isnan() & b.isnan())).all())
+
+
+def token_table(model: GRUClassifier, input_part: torch.Tensor) -> torch.Tensor:
+    """(vocabulary, directions, 3*hidden), fp32: each token's [embedding, 1] times the first layer's input part."""
+    weight = model.embedding.weight
+    with torch.no_grad():
+        rows = torch.cat([weight.float(), weight.new_ones(len(weight), 1)], 1)
+        return torch.einsum("ve,dec->vdc", rows, input_part).contiguous()
