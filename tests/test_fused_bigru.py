@@ -215,6 +215,11 @@ def test_the_bf16_forward_follows_changed_gru_weights(clf: textgru.Classifier) -
         bf16.predict_proba(texts)
 
 
+class Doubled(torch.nn.Embedding):
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return 2 * super().forward(ids)
+
+
 def test_when_the_table_is_made(monkeypatch: pytest.MonkeyPatch) -> None:
     """The per-token table is made only for a plain embedding lookup (no `max_norm`, no hooks: the table would skip
     them) whose table and copy fit in TABLE_BYTES; otherwise the per-step product gives the model's answers too. A
@@ -244,6 +249,9 @@ def test_when_the_table_is_made(monkeypatch: pytest.MonkeyPatch) -> None:
     assert not fused.current  # a hook added after the table was made: rebuilt, without the table
     check(m, False)
     hook.remove()
+    embedding, m.embedding = m.embedding, Doubled(50, 16)  # a subclass with its own forward: run as it is
+    check(m, False)
+    m.embedding = embedding
     m.embedding.weight = torch.nn.Parameter(torch.randn(60, 16))  # num_embeddings still says 50
     check(m, True)
     with torch.no_grad():

@@ -47,11 +47,13 @@ def layer_parts(model: GRUClassifier, layer: int) -> tuple[torch.Tensor, torch.T
 
 
 def table_fits(model: GRUClassifier) -> bool:
-    """Whether the first layer's input part is looked up per token: the embedding is a plain lookup (no `max_norm`,
-    no hooks: the table does not run its forward) and the table with the embedding's copy fits in `TABLE_BYTES`."""
+    """Whether the first layer's input part is looked up per token: the embedding is a plain `nn.Embedding` lookup
+    (no subclass, `max_norm` or hooks: the table does not run its forward) and the table with the embedding's copy fits in `TABLE_BYTES`."""
     embedding, rnn = model.embedding, model.rnn
-    plain = embedding.max_norm is None and not embedding._forward_hooks and not embedding._forward_pre_hooks
+    if type(embedding) is not nn.Embedding or embedding.max_norm is not None:
+        return False
     rows, width = embedding.weight.shape
+    plain = not embedding._forward_hooks and not embedding._forward_pre_hooks
     return plain and rows * (rnn.num_directions * 3 * rnn.hidden_size + width) * 4 <= TABLE_BYTES
 
 
