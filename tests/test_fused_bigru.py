@@ -251,6 +251,9 @@ def test_when_the_table_is_made(monkeypatch: pytest.MonkeyPatch) -> None:
     hook.remove()
     embedding, m.embedding = m.embedding, Doubled(50, 16)  # a subclass with its own forward: run as it is
     check(m, False)
+    m.embedding = torch.nn.Sequential(embedding)  # not an embedding at all: one line
+    with pytest.raises(TextgruError, match="reads an nn.Embedding; this classifier's embedding is a Sequential"):
+        FusedGRUClassifier(m)
     m.embedding = embedding
     m.embedding.weight = torch.nn.Parameter(torch.randn(60, 16))  # num_embeddings still says 50
     check(m, True)

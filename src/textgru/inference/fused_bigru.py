@@ -64,6 +64,11 @@ class FusedGRUClassifier(nn.Module):
         super().__init__()
         if not isinstance(model, GRUClassifier):
             raise TextgruError(f"precision=bf16 runs textgru's GRUClassifier, not a {type(model).__name__}")
+        if not isinstance(model.embedding, nn.Embedding):
+            raise TextgruError(
+                f"precision=bf16 reads an nn.Embedding; this classifier's embedding is a "
+                f"{type(model.embedding).__name__}: use precision=fp32"
+            )
         rnn, tensors = model.rnn, gru_tensors(model)
         if tensors is None:
             raise TextgruError("this classifier uses the reference GRU (model.rnn=reference); use precision=fp32")
