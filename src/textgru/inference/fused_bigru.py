@@ -6,9 +6,9 @@ in bf16 than in fp32, and the fp32 `nn.GRU` spends most of a batch in those prod
 product for all directions (`bmm` of [x, 1, h] by a stacked matrix: the reset and update gates' inputs with both
 biases, and the candidate's W_hn h + b_hn), then the gates elementwise in fp32; the candidate's W_in x + b_in of every
 step is one product before the loop. The first layer's input is an embedding row, so its input part of every gate
-depends on the token alone: where that table (vocabulary x directions x 3 hidden, fp32) fits in `TABLE_BYTES`, it is
-made once (`fused_weights.table_fits`) and a step's product is [1, h] only, a third fewer multiply-adds with the default sizes, the input part
-looked up and added in fp32. The state stays fp32, so rounding does not build up along a text. The products'
+depends on the token alone: where that table (vocabulary x directions x 3 hidden, fp32) is worth it
+(`fused_weights.table_fits`), it is made once and a step's product is [1, h] only, a third fewer multiply-adds with
+the default sizes, the input part looked up and added in fp32. The state stays fp32, so rounding does not build up along a text. The products'
 inputs and results are rounded to bf16 (8 bits of mantissa; the sums inside are fp32). tanh(a) is computed as
 2 sigmoid(2a) - 1 (the candidate's columns are doubled in the matrices, exactly): torch's CPU tanh took 10x
 sigmoid's time, a sixth of a step.
@@ -191,7 +191,6 @@ class FusedGRUClassifier(nn.Module):
         # time first: a step's [x, 1, h] rows are one strided batch that bmm reads in place (not copied first)
         xh = inputs[0].new_empty(time, directions, batch, features + 1 + hidden, dtype=self.dtype)
         xh[..., : features + 1] = x1.transpose(0, 1)
-
         products, gates = step_buffers((directions, batch, 3 * hidden), [self.dtype, torch.float32], xh.device)
 
         def step(t: int, rows: int, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
