@@ -1,0 +1,95 @@
+"""Fine-tuning variants tried for the full-size tweets target (README "Few labels"), kept so that the numbers there
+can be reproduced. Not part of the package: each variant patches `textgru.tasks` for this process only, then runs
+`textgru train` with the overrides given; the run folder and its metrics.json are as any training run's.
+
+Usage (after experiment=tweets_bilm; the README's runs add model.pooling=max trainer.max_time=null seed=42):
+    python bench/finetune_variants.py VARIANT[=VALUE] experiment=tweets_ulmfit model.pretrained_lm=<biLM run> ...
+
+Variants:
+    aux_lm=GAMMA   loss + GAMMA * the biLM's mean forward/backward loss on the batch (SiATL, Chronopoulou et al.
+                   2019): the classifier's embedding and GRU read as the LM, the LM's output layer frozen
+    l2sp=ALPHA     loss + ALPHA/2 * |w - w_pretrained|^2 over the transferred weights (L2-SP, Li et al. 2018)
+    frozen_embedding   the embedding never trains (GRU, pooling and head do)
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import torch
+
+from textgru.cli import main
+from textgru.models.bilm import BiGRULanguageModel
+from textgru.models.transfer import PretrainedLM
+from textgru.tasks import finetuning, sentiment
+
+build, step = sentiment.build, sentiment.ClassificationTask._step
+
+
+def aux_lm(gamma: float) -> None:
+    def build_with_lm(cfg: Any) -> Any:
+        dm, task = build(cfg)
+        lm = PretrainedLM(cfg.model.pretrained_lm)
+        bilm = BiGRULanguageModel(**lm.model_args)
+        bilm.load_state_dict(lm.state)
+        bilm.embedding, bilm.rnn = task.model.embedding, task.model.rnn  # shared with the classifier
+        bilm.decoder.requires_grad_(False)
+        bilm.train()
+        object.__setattr__(task, "aux_lm", bilm)  # not a submodule: not in the checkpoint or the optimizer
+        return dm, task
+
+    def step_with_lm(self: Any, batch: dict[str, torch.Tensor], stage: str) -> torch.Tensor:
+        loss = step(self, batch, stage)
+        if stage == "train":
+            forward_nll, backward_nll, n = self.aux_lm(batch["input_ids"], batch["lengths"])
+            lm_loss = (forward_nll + backward_nll) / (2 * n.clamp(min=1))
+            self.log("train/lm_loss", lm_loss, on_step=False, on_epoch=True, batch_size=len(batch["labels"]))
+            loss = loss + gamma * lm_loss
+        return loss
+
+    sentiment.build, sentiment.ClassificationTask._step = build_with_lm, step_with_lm
+
+
+def l2sp(alpha: float) -> None:
+    def build_with_start(cfg: Any) -> Any:
+        dm, task = build(cfg)
+        named = task.model.named_parameters()
+        start = [(p, p.detach().clone()) for n, p in named if n.startswith(("embedding.", "rnn."))]
+        object.__setattr__(task, "start_weights", start)
+        return dm, task
+
+    def step_with_pull(self: Any, batch: dict[str, torch.Tensor], stage: str) -> torch.Tensor:
+        loss = step(self, batch, stage)
+        if stage == "train":
+            pull = sum(((p - p0) ** 2).sum() for p, p0 in self.start_weights) * (alpha / 2)
+            self.log("train/l2sp", pull, on_step=False, on_epoch=True, batch_size=len(batch["labels"]))
+            loss = loss + pull
+        return loss
+
+    sentiment.build, sentiment.ClassificationTask._step = build_with_start, step_with_pull
+
+
+def frozen_embedding() -> None:
+    unfreeze = finetuning.unfreeze_for_epoch
+
+    def unfreeze_but_the_embedding(model: Any, epoch: int, recipe: Any, trainer: Any = None) -> None:
+        unfreeze(model, epoch, recipe, trainer)
+        model.embedding.weight.requires_grad_(False)
+
+    finetuning.unfreeze_for_epoch = unfreeze_but_the_embedding
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    variant, _, value = sys.argv[1].partition("=")
+    if variant == "aux_lm":
+        aux_lm(float(value or 0.1))
+    elif variant == "l2sp":
+        l2sp(float(value or 1e-5))
+    elif variant == "frozen_embedding":
+        frozen_embedding()
+    else:
+        sys.exit(f"unknown variant {variant!r}; use aux_lm=GAMMA, l2sp=ALPHA or frozen_embedding")
+    main(["train", *sys.argv[2:]])
