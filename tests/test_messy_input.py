@@ -440,6 +440,38 @@ def test_predict_inputs_of_other_kinds(tmp_path: Path, caplog: pytest.LogCapture
         read_texts(None, str(tmp_path / "f.parquet"))
 
 
+def test_a_malformed_csv_row_is_one_line_not_rows_merged_or_cut(tmp_path: Path) -> None:
+    """Found by a review: predict read a CSV with the csv module's lenient defaults, so a quote opened and never
+    closed merged every later row into one text (1,000 rows -> 11 predictions, exit 0), an unquoted comma cut the
+    text there, and a row without the text column became an "empty text"; eval refuses the same files."""
+    from textgru.command_io import read_texts
+    from textgru.errors import TextgruError
+
+    def read(name: str, content: str) -> list[str]:
+        (tmp_path / name).write_text(content)
+        return read_texts(None, str(tmp_path / name))
+
+    rows = "".join(f"tweet {i},positive\n" for i in range(20))
+    with pytest.raises(TextgruError, match=r"stray.csv: the row from line 4 on is not CSV \(unexpected end of data"):
+        read("stray.csv", f'text,label\na,x\nb,y\n"Best day ever, said nobody,positive\n{rows}')
+    with pytest.raises(TextgruError, match=r"comma.csv line 3 has 3 fields, the header 2; a text holding commas"):
+        read("comma.csv", 'text,label\n"a, quoted",x\nhello, world,positive\n')
+    with pytest.raises(TextgruError, match=r"short.csv line 2 has no 'text' field: fewer than the header"):
+        read("short.csv", "label,text\npositive\n")
+    with pytest.raises(TextgruError, match=r"comma.tsv line 2 has 3 fields, the header 2; a text holding tabs"):
+        read("comma.tsv", "text\tlabel\na\tb\tc\n")
+    # what pandas (training, eval) reads stays readable: text after a closing quote, a quote inside a field, a short
+    # row that has the text, quoted fields over lines; the line numbers count a quoted field's lines
+    assert read("ok.csv", 'text,label\n"hi" there,x\nhe said "no",y\nalone\n"a\nb",z\n') == [
+        "hi there",
+        'he said "no"',
+        "alone",
+        "a\nb",
+    ]
+    with pytest.raises(TextgruError, match=r"late.csv line 4 has 3 fields"):
+        read("late.csv", 'text,label\n"a\nb",z\nc, d,e\n')
+
+
 def test_bytes_that_are_not_utf8_from_the_command_line_and_lone_surrogates(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
