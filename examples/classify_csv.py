@@ -23,7 +23,10 @@ def main() -> None:
     parser.add_argument("--output", required=True, help="the CSV to write (refused if it exists)")
     args = parser.parse_args()
 
-    rows = pd.read_csv(args.csv, encoding_errors="replace")
+    try:  # every cell as written: "NA", "null" or "None" stay texts (pandas would read them as missing)
+        rows = pd.read_csv(args.csv, encoding_errors="replace", dtype=str, keep_default_na=False)
+    except (OSError, ValueError) as e:  # no such file, a parse error (pandas' ParserError is a ValueError)
+        sys.exit(f"error: cannot read {args.csv} as CSV: {' '.join(str(e).split())}")
     if args.column not in rows.columns:
         sys.exit(f"error: column {args.column!r} not in {args.csv}; columns are {list(rows.columns)}")
     if os.path.exists(args.output):
@@ -36,13 +39,20 @@ def main() -> None:
     taken = [c for c in added if c in rows.columns]
     if taken:  # the user's own columns (a gold label, say) are never overwritten
         sys.exit(f"error: {args.csv} already has the column(s) {taken} this script adds; rename them first")
-    predictions = clf.predict(rows[args.column].fillna("").astype(str).tolist())
-    rows["predicted_label"] = [p.label for p in predictions]
-    rows["predicted_score"] = [p.score for p in predictions]
+    texts = rows[args.column]
+    blank = texts.str.strip() == ""  # left without a prediction, as `textgru predict` skips them
+    predictions = iter(clf.predict(texts[~blank].tolist()) if (~blank).any() else [])
+    found = [None if is_blank else next(predictions) for is_blank in blank]
+    rows["predicted_label"] = [p.label if p else "" for p in found]
+    rows["predicted_score"] = [p.score if p else None for p in found]
     for name in clf.label_names:
-        rows[f"p_{name}"] = [p.probs[name] for p in predictions]
+        rows[f"p_{name}"] = [p.probs[name] if p else None for p in found]
     rows.to_csv(args.output, index=False)
-    print(rows["predicted_label"].value_counts().to_string())
+    print(rows["predicted_label"][~blank].value_counts().to_string())
+    if blank.any():
+        print(
+            f"{int(blank.sum())} empty text(s) left without a prediction (rows {', '.join(map(str, (blank[blank].index + 1)[:10]))})"
+        )
 
 
 if __name__ == "__main__":

@@ -554,6 +554,23 @@ def test_examples_run(
         SystemExit, match=r"already has the column\(s\) \['predicted_label', 'predicted_score', 'p_neg'"
     ):
         runpy.run_path(str(ROOT / "examples" / "classify_csv.py"), run_name="__main__")
+    # a review: pandas read "NA"/"null" as missing, written back as empty cells and classified as ""; a blank text
+    # gets no made-up prediction, as `textgru predict` skips it; a malformed CSV is one line, not a traceback
+    odd, odd_out = tmp_path / "odd.csv", tmp_path / "odd_out.csv"
+    odd.write_text("review,id\nNA,1\nnull,2\n   ,3\ngreat film,4\n")
+    monkeypatch.setattr(
+        sys, "argv", ["classify_csv.py", str(tiny_run), str(odd), "--column", "review", "--output", str(odd_out)]
+    )
+    runpy.run_path(str(ROOT / "examples" / "classify_csv.py"), run_name="__main__")
+    written = pd.read_csv(odd_out, dtype=str, keep_default_na=False)
+    assert written["review"].tolist() == ["NA", "null", "   ", "great film"]
+    assert [bool(label) for label in written["predicted_label"]] == [True, True, False, True]
+    assert "1 empty text(s) left without a prediction (rows 3)" in capsys.readouterr().out
+    odd.write_text('review,id\n"never closed,1\nb,2\n')
+    monkeypatch.setattr(sys, "argv", ["classify_csv.py", str(tiny_run), str(odd), "--output", str(tmp_path / "o2.csv")])
+    with pytest.raises(SystemExit, match=r"error: cannot read .*odd.csv as CSV: Error tokenizing data"):
+        runpy.run_path(str(ROOT / "examples" / "classify_csv.py"), run_name="__main__")
+    assert not (tmp_path / "o2.csv").exists()
     monkeypatch.setattr(sys, "argv", ["sample.py", str(lm_run), "--tokens", "30", "--samples", "2", "--seed", "1"])
     runpy.run_path(str(ROOT / "examples" / "sample.py"), run_name="__main__")
     printed = capsys.readouterr().out
