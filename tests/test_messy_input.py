@@ -530,6 +530,14 @@ def test_jsonl_outputs_get_the_umask_mode_and_a_symlink_is_refused(tmp_path: Pat
     for overwrite in (False, True):
         with pytest.raises(TextgruError, match="is a symbolic link; give the path of a plain file"):
             check_output(str(tmp_path / "link.jsonl"), overwrite)
+    # a review: output=gdir/ wrote a file named gdir (exit 0), and output= naming the input replaced the user's input
+    with pytest.raises(TextgruError, match=r"gdir/' ends in a slash, a folder's name; give a file name, e.g. output="):
+        check_output(f"{tmp_path / 'gdir'}/", False)
+    (tmp_path / "in.jsonl").write_text('{"text": "good", "id": 1}\n')
+    for overwrite in (False, True):
+        with pytest.raises(TextgruError, match=r"is the input file; choose another output= \(it would replace your"):
+            check_output(str(tmp_path / "." / "in.jsonl"), overwrite, str(tmp_path / "in.jsonl"))
+    check_output(str(tmp_path / "in.jsonl"), True, str(tmp_path / "out.jsonl"))  # another input: overwrite as asked
 
 
 def test_utf16_files_windows_line_ends_and_verbatim_text(tmp_path: Path, tiny_run: Path) -> None:

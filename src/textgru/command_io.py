@@ -3,7 +3,6 @@ JSONL outputs (never half-written, never overwritten unasked) and tables for peo
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import logging
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from textgru.data.decoding import decode_bytes, from_command_line
+from textgru.delimited_rows import delimited_rows
 from textgru.errors import TextgruError
 
 log = logging.getLogger(__name__)
@@ -57,8 +57,7 @@ def read_texts(
         )
     raw = decode_bytes(p.read_bytes(), p.name)
     if suffix in (".csv", ".tsv"):
-        csv.field_size_limit(max(csv.field_size_limit(), len(raw) + 1))  # one long text is a long field, not an error
-        rows = _delimited_rows(raw.lstrip("\r\n"), p.name, "," if suffix == ".csv" else "\t", text_column)
+        rows = delimited_rows(raw.lstrip("\r\n"), p.name, "," if suffix == ".csv" else "\t", text_column)
         return _non_empty([r[text_column] or "" for r in rows], p.name, "rows after the header")
     if suffix in (".jsonl", ".json"):
         if raw.lstrip().startswith("["):
@@ -135,13 +134,21 @@ def _prompt_text(text: str) -> str:
     return text.replace("\r\n", "\n")
 
 
-def check_output(path: str | None, overwrite: bool) -> None:
+def check_output(path: str | None, overwrite: bool, input_path: str | None = None) -> None:
+    """One line for an `output=` that is refused: not a .jsonl-like name, a folder (or a name ending in a slash), a
+    symbolic link, the input file itself, or a file that exists without `overwrite`."""
+    if path and Path(path).is_dir():
+        raise TextgruError(f"output {path!r} is a folder; give a file name, e.g. output={Path(path) / 'out.jsonl'}")
+    if path and str(path).endswith(("/", os.sep)):  # Path() drops the slash: a file of that name would be written
+        raise TextgruError(
+            f"output {path!r} ends in a slash, a folder's name; give a file name, e.g. output={path}out.jsonl"
+        )
+    if path and input_path and Path(path).exists() and Path(input_path).exists() and os.path.samefile(path, input_path):
+        raise TextgruError(f"output {path!r} is the input file; choose another output= (it would replace your input)")
     if path and Path(path).suffix.lower() in (".csv", ".tsv", ".txt", ".json", ".parquet"):
         raise TextgruError(
             f"output {path!r}: the output is JSON lines, one object a line; name it {Path(path).stem}.jsonl"
         )
-    if path and Path(path).is_dir():
-        raise TextgruError(f"output {path!r} is a folder; give a file name, e.g. output={Path(path) / 'out.jsonl'}")
     if path and Path(path).is_symlink():
         raise TextgruError(f"output {path!r} is a symbolic link; give the path of a plain file")
     if path and Path(path).exists() and not overwrite:
@@ -207,50 +214,3 @@ def format_table(results: list[dict[str, Any]], width: int = 60, columns: int = 
             probs = " " + ", ".join(f"{n} {p:.3f}" for n, p in likeliest(r["probs"], 3).items())
         lines.append(f"{t:<{width}} {r['label']:<12}{probs}")
     return "\n".join(lines)
-
-
-def _delimited_rows(raw: str, name: str, delimiter: str, text_column: str) -> list[dict[str, str]]:
-    """The rows of a CSV, or of a TSV, read as training reads them (pandas: a field in double quotes may hold the
-    delimiter, newlines and doubled quotes, as pandas and spreadsheets write them). A row that cannot be read so (a
-    quote that never closes: it swallowed every later row), one with more fields than the header (an unquoted comma:
-    the text was cut there) or without the text column is one line naming it. A TSV whose quotes do not follow that
-    rule (`"Best movie ever<TAB>1`) is read with '"' as plain text, which training refuses, said in a warning."""
-    kind, hint = (
-        (
-            "CSV",
-            'a text holding commas, quotes or line breaks goes in double quotes, its quotes doubled: "say ""hi"", ok"',
-        )
-        if delimiter == ","
-        else ("TSV", "a text holding tabs or line breaks goes in double quotes, its quotes doubled")
-    )
-
-    def rows(strict: bool = True, **quoting: Any) -> list[dict[str, str]]:
-        reader = csv.DictReader(io.StringIO(raw, newline=""), delimiter=delimiter, strict=strict, **quoting)
-        header = reader.fieldnames or []
-        if header and text_column not in header:
-            raise TextgruError(f"column {text_column!r} not in {name}; columns are {header}; set text_column=")
-        read, first_line = [], 2  # the line a row starts on (a quoted field may span lines)
-        try:
-            for row in reader:
-                if None in row:  # DictReader's key for fields beyond the header's
-                    fields = len(header) + len(row[None])
-                    raise TextgruError(
-                        f"{name} line {first_line} has {fields} fields, the header {len(header)}; {hint}"
-                    )
-                if row.get(text_column) is None:  # fewer fields than the header, the text column not among them
-                    raise TextgruError(f"{name} line {first_line} has no {text_column!r} field: fewer than the header")
-                read.append(row)
-                first_line = reader.line_num + 1
-        except csv.Error as e:
-            if delimiter == "," and "end of data" in str(e):  # a quote opened and never closed: no row is right
-                raise TextgruError(f"{name}: the row from line {first_line} on is not {kind} ({e}); {hint}") from None
-            raise
-        return read
-
-    try:
-        return rows()
-    except csv.Error as e:
-        if delimiter == ",":  # text after a closing quote ("hi" there): kept as pandas keeps it (hi there)
-            return rows(strict=False)
-        log.warning("%s: read with '\"' as plain text: its quotes are not TSV quoting (%s)", name, e)
-        return rows(quoting=csv.QUOTE_NONE)

@@ -85,7 +85,7 @@ def predict_command(cfg: DictConfig) -> int:
     from textgru.prediction_output import predictions, show
 
     check_config(cfg, "predict")
-    check_output(cfg.output, cfg.overwrite)
+    check_output(cfg.output, cfg.overwrite, cfg.input)
     classifier = Classifier.load(cfg.ckpt_path).with_precision(cfg.precision)  # first: a forecaster is named as such
     texts = read_texts(cfg.text, cfg.input, cfg.text_column)
     return show(predictions(classifier, texts, cfg.batch_size, cfg.top_k), cfg.output, cfg.overwrite)

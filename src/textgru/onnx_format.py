@@ -91,7 +91,9 @@ def check_export_output(output: Path, overwrite: bool) -> None:
     else (or nothing): what a user added there (an eval/ report, notes) is never deleted. Its folder must be
     writable."""
     if output.suffix.lower() == ".onnx":  # loaders take a path ending in .onnx for the graph file itself
-        raise TextgruError(f"output={output} ends in .onnx; an export is a folder (model.onnx and its files): name it")
+        raise TextgruError(
+            f"output={output} ends in .onnx; an export is a folder (model.onnx and its files): name it, e.g. output={output.with_suffix('')}"
+        )
     if output == Path.cwd() or output in Path.cwd().parents:
         raise TextgruError(
             f"output={output} is the folder you are in (or holds it); give the export a folder of its own"
