@@ -472,6 +472,25 @@ def test_a_malformed_csv_row_is_one_line_not_rows_merged_or_cut(tmp_path: Path) 
         read("late.csv", 'text,label\n"a\nb",z\nc, d,e\n')
 
 
+def test_utf16_without_its_byte_order_mark_is_one_line(tmp_path: Path) -> None:
+    """A review: a UTF-16 file without a byte-order mark was read as UTF-8, NUL-laced texts ("g\\x00o\\x00..."),
+    and classified (2 lines -> 3 texts, exit 0); eval refused the same file. Plain UTF-8 with a NUL or two stays."""
+    from textgru.command_io import read_prompt, read_texts
+    from textgru.errors import TextgruError
+
+    for name, codec in (("le.txt", "utf-16-le"), ("be.csv", "utf-16-be"), ("w.jsonl", "utf-32-le")):
+        content = (
+            'text\n"good"\n' if name.endswith(".csv") else '{"text": "good"}\n' if "json" in name else "good\nbad\n"
+        )
+        (tmp_path / name).write_bytes(content.encode(codec))
+        with pytest.raises(TextgruError, match=f"{name} is not UTF-8 text \\(UTF-16 without a byte-order mark, or"):
+            read_texts(None, str(tmp_path / name))
+    with pytest.raises(TextgruError, match="le.txt is not UTF-8 text"):
+        read_prompt(None, str(tmp_path / "le.txt"))
+    (tmp_path / "nul.txt").write_bytes(b"good\x00 day\nbad day\n")
+    assert read_texts(None, str(tmp_path / "nul.txt")) == ["good\x00 day", "bad day"]
+
+
 def test_bytes_that_are_not_utf8_from_the_command_line_and_lone_surrogates(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
