@@ -144,6 +144,21 @@ def test_predict_keeps_input_order_across_length_buckets(clf: textgru.Classifier
         clf.predict(["fine", 3])  # type: ignore[list-item]
 
 
+def test_a_text_cut_at_max_length_is_said_once(tiny_run: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A review: a text longer than the training max_length was cut without a word (a review's verdict at its end
+    never read); now one warning a classifier, as Hugging Face's tokenizers give."""
+    clf = textgru.load(tiny_run)
+    long = "the " * (clf.max_length + 5) + "awful"
+    with caplog.at_level("WARNING", logger="textgru.inference.classifier"):
+        clf.predict(["good", "bad"])
+        assert caplog.text == ""  # short texts: nothing
+        clf.predict(["good", long, long])
+        said = f"2 of 3 texts are longer than max_length={clf.max_length} tokens, the length this classifier was"
+        assert said in caplog.text and caplog.text.count("longer than") == 1
+        clf.predict([long])
+        assert caplog.text.count("longer than") == 1  # said once
+
+
 def test_predict_pauses_the_garbage_collector_and_leaves_it_as_it_was(clf: textgru.Classifier, monkeypatch) -> None:
     """A full collection with torch loaded scans ~350k objects (~250 ms); the objects of many texts started one every
     few predict calls. The collector is paused while predict / predict_proba make them (token ids, predictions),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ from textgru.inference.fused_bigru import FusedGRUClassifier
 from textgru.inference.loaded_model import LoadedModel, read_tokenizer
 from textgru.inference.parallel_batches import run_batches
 from textgru.models.gru_classifier import GRUClassifier
+
+log = logging.getLogger(__name__)
 
 PRECISIONS = ("fp32", "bf16")
 
@@ -113,10 +116,18 @@ class Classifier(LoadedModel):
         """Token ids of each text, cut to the training `max_length`; an empty text becomes one [UNK]."""
         unk = self.tokenizer.token_to_id(UNK) or 0
         try:  # a long text only as far as its first max_length tokens, a group of texts at a time (`long_texts`)
-            ids, _ = encode_cut(self.tokenizer, texts, self.max_length, count_all=False, size=self.piece_chars)
+            ids, counts = encode_cut(self.tokenizer, texts, self.max_length, count_all=False, size=self.piece_chars)
         except TypeError:
             check_unicode(texts)  # one line for a lone surrogate; anything else goes on as it was
             raise
+        cut = sum(n > self.max_length for n in counts)
+        if cut and not getattr(self, "_said_cut", False):  # once a classifier, as Hugging Face's tokenizers say it
+            self._said_cut = True
+            log.warning(
+                "%d of %d texts are longer than max_length=%d tokens, the length this classifier was trained on: only "
+                "their first %d tokens are read (said once)",
+                *(cut, len(texts), self.max_length, self.max_length),
+            )
         return [x or [unk] for x in ids]
 
     @property
