@@ -193,6 +193,21 @@ def test_predict_pauses_the_garbage_collector_and_leaves_it_as_it_was(clf: textg
         gc.enable()
 
 
+def test_a_label_without_example_or_prediction_has_no_score_in_the_table() -> None:
+    """A review: a label no example has and nothing predicted printed 0.0000 while the macro avg (1.0000) left it out."""
+    import torch
+
+    from textgru.inference.evaluation import classification_metrics, format_report
+
+    names = ["negative", "neutral", "positive"]
+    table = format_report(classification_metrics(torch.tensor([[0.9, 0.05, 0.05], [0.1, 0.1, 0.8]]), [0, 2], names))
+    lines = table.splitlines()
+    assert lines[2].split() == ["neutral", "-", "-", "-", "0"] and lines[4].split()[-2:] == ["1.0000", "2"]
+    assert lines[-1] == "(no example and no prediction, left out of the macro avg: neutral)"
+    predicted = format_report(classification_metrics(torch.tensor([[0.9, 0.05, 0.05], [0.1, 0.8, 0.1]]), [0, 2], names))
+    assert "0.0000" in predicted.splitlines()[2] and "left out" not in predicted  # predicted: a real 0, averaged
+
+
 def test_evaluate_takes_what_the_data_sources_take(
     clf: textgru.Classifier, tiny_run: Path, small_csv: Path, tmp_path: Path
 ) -> None:
@@ -200,6 +215,10 @@ def test_evaluate_takes_what_the_data_sources_take(
     assert clf.evaluate()["macro_f1"] == pytest.approx(trained["test/macro_f1"], abs=1e-6)  # the same test split
     from_path = clf.evaluate(small_csv, text_column="review", label_column="sentiment", output_dir=tmp_path / "ev")
     assert from_path["n"] == 300 and from_path["split"] == "all"
+    # a review: the report said neither what it scored nor (absolutely) which checkpoint
+    assert from_path["data"] == str(small_csv.absolute()) and Path(from_path["checkpoint"]).is_absolute()
+    assert Path(from_path["checkpoint"]) == (tiny_run / "checkpoints" / "best.ckpt").absolute()
+    assert clf.evaluate()["data"] == f"data=local {small_csv.absolute()} (the checkpoint's data)"
     assert (tmp_path / "ev" / "all_metrics.json").is_file() and (tmp_path / "ev" / "all_confusion_matrix.png").is_file()
     written = (tmp_path / "ev" / "all_metrics.json").read_bytes()
     with pytest.raises(

@@ -202,7 +202,7 @@ class Classifier(LoadedModel):
         `text_column`/`label_column`), a data config dict, a `datasets.Dataset` or a pandas DataFrame. `split`
         defaults to "test" for configs and to "all" (every row) for a path, a Dataset or a DataFrame. With `output_dir`, the metrics JSON and
         a confusion-matrix PNG are written there too (an earlier report there is refused unless `overwrite`)."""
-        from textgru.inference.evaluation import classification_metrics, labelled_texts, write_report
+        from textgru.inference.evaluation import classification_metrics, data_scored, labelled_texts, write_report
         from textgru.inference.label_matching import label_indices
         from textgru.inference.reports import report_path
 
@@ -212,7 +212,9 @@ class Classifier(LoadedModel):
         labels = label_indices(names, self.label_names)
         probs = self.predict_proba(texts, batch_size)
         result = classification_metrics(probs, labels, self.label_names)
-        result.update(split=split, checkpoint=str(self.meta.get("path")), precision=self.precision)
+        where = self.meta.get("path")  # absolute: the report may be read from another folder
+        result.update(split=split, data=data_scored(data, self.meta["data_config"]), precision=self.precision)
+        result.update(checkpoint=str(Path(where).absolute()) if where else None)
         if report is not None:
             write_report(result, self.label_names, Path(output_dir), split)
         return result

@@ -61,10 +61,19 @@ def classification_metrics(probs: torch.Tensor, labels: Sequence[int], label_nam
 def format_report(result: Mapping[str, Any]) -> str:
     """The per-class table a user reads on the terminal."""
     rows = [f"{'label':<16} {'precision':>9} {'recall':>9} {'f1':>9} {'support':>8}"]
-    for name, m in result["per_class"].items():
-        rows.append(f"{name:<16} {m['precision']:>9.4f} {m['recall']:>9.4f} {m['f1']:>9.4f} {m['support']:>8d}")
+    predicted = [sum(column) for column in zip(*result["confusion_matrix"], strict=True)]
+    absent = []  # no example and no prediction: no score at all, and left out of the macro average (a review: 0.0000)
+    for (name, m), guessed in zip(result["per_class"].items(), predicted, strict=True):
+        if m["support"] == 0 and guessed == 0:
+            absent.append(name)
+            rows.append(f"{name:<16} {'-':>9} {'-':>9} {'-':>9} {0:>8d}")
+        else:
+            rows.append(f"{name:<16} {m['precision']:>9.4f} {m['recall']:>9.4f} {m['f1']:>9.4f} {m['support']:>8d}")
     rows.append(f"{'macro avg':<16} {'':>9} {'':>9} {result['macro_f1']:>9.4f} {result['n']:>8d}")
     rows.append(f"{'accuracy':<16} {'':>9} {'':>9} {result['accuracy']:>9.4f} {result['n']:>8d}")
+    if absent:
+        shown = ", ".join(absent[:5]) + (f" and {len(absent) - 5} more" if len(absent) > 5 else "")
+        rows.append(f"(no example and no prediction, left out of the macro avg: {shown})")
     return "\n".join(rows)
 
 
@@ -119,6 +128,20 @@ def _from_pandas(frame: pd.DataFrame, text_column: str, label_column: str) -> Da
             f"the DataFrame's {where} mixes strings with other values (Arrow cannot read it: {e.args[0]}); make "
             f"it strings, e.g. df[{bad if bad is not None else 'column'!r}].astype(str)"
         ) from None
+
+
+def data_scored(data: Any, trained_on: Mapping[str, Any]) -> str:
+    """What an evaluation scored, for its report: a file (absolute), a data source (and its local paths, absolute),
+    or in-memory rows."""
+    if isinstance(data, (str, os.PathLike)) and Path(data).expanduser().exists():
+        return str(Path(data).expanduser().absolute())
+    if data is not None and not isinstance(data, (str, Mapping)):
+        return f"a {type(data).__name__} of rows"
+    cfg = dict(trained_on) if data is None else dict(data) if isinstance(data, Mapping) else {"source": data}
+    path = cfg.get("path") if cfg.get("source") == "local" else cfg.get("name")
+    where = [str(Path(p).expanduser().absolute()) if cfg.get("source") == "local" else str(p)
+             for p in ([path] if isinstance(path, str) else path or [])]  # fmt: skip
+    return " ".join([f"data={cfg.get('source')}", *where]) + (" (the checkpoint's data)" if data is None else "")
 
 
 def _whole_local_files(data: Any, split: str | None) -> bool:
@@ -194,7 +217,9 @@ def _labelled_split(
         ds = concatenate_datasets([dd[s] for s in dd])
     else:
         ds = dd[_check_split(split, list(dd))]
-    log.info("scoring %d examples (%s split)", len(ds), split)
+    carved = split != "all" and cfg.get("source") == "local" and not cfg.get("test_path")
+    note = f", carved from {cfg['path']} as training carves it; split=all scores every row" if carved else ""
+    log.info("scoring %d examples (%s split%s)", len(ds), split, note)  # a review took the 10% for the whole file
     return ds, split
 
 
