@@ -127,6 +127,25 @@ def test_the_terminal_table_lists_the_likeliest_labels_when_columns_would_not_fi
     assert lines[2].endswith("label39 0.039, label38 0.038, label37 0.037")
 
 
+def test_the_terminal_table_escapes_control_characters_and_counts_wide_ones() -> None:
+    """A review: an ANSI sequence in an input file reached the terminal (it can erase the line above) and CJK text
+    cut at 60 characters filled 120 columns, breaking the table."""
+    import unicodedata
+
+    from textgru.command_io import format_table
+
+    def columns(line: str) -> int:
+        return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in line)
+
+    probs = {"neg": 0.2, "pos": 0.8}
+    texts = ["fine", "a\x1b[2K\x1b[1Ab\u202eevil", "日本語のテキスト" * 20, "x" * 60, "x" * 61]
+    lines = format_table([{"text": t, "label": "pos", "score": 0.8, "probs": probs} for t in texts]).splitlines()
+    assert all("\x1b" not in line and "\u202e" not in line for line in lines)
+    assert "a\\x1b[2K\\x1b[1Ab\\u202eevil" in lines[3]  # shown escaped, as git and ls do
+    assert len({columns(line) for line in lines[2:]}) == 1  # every row as wide on the terminal
+    assert lines[5].startswith("x" * 60 + " ") and lines[6].startswith("x" * 59 + "… ")
+
+
 def test_predict_keeps_input_order_across_length_buckets(clf: textgru.Classifier) -> None:
     rng = random.Random(3)
     texts = [

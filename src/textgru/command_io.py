@@ -9,6 +9,7 @@ import logging
 import os
 import secrets
 import sys
+import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TextIO
@@ -206,11 +207,30 @@ def format_table(results: list[dict[str, Any]], width: int = 60, columns: int = 
     )
     lines = [head, "-" * len(head)]
     for r in results:
-        t = " ".join(r["text"].split())
-        t = t if len(t) <= width else t[: width - 1] + "…"
+        t = fit_to_columns(r["text"], width)
         if by_label:
             probs = "".join(f" {r['probs'][n]:>10.3f}" for n in labels)
         else:
             probs = " " + ", ".join(f"{n} {p:.3f}" for n, p in likeliest(r["probs"], 3).items())
-        lines.append(f"{t:<{width}} {r['label']:<12}{probs}")
+        lines.append(f"{t} {r['label']:<12}{probs}")
     return "\n".join(lines)
+
+
+def fit_to_columns(text: str, width: int) -> str:
+    """A text as one table cell of `width` terminal columns: whitespace runs as one space, control characters shown
+    escaped (an ANSI sequence in a file moved the cursor and erased lines: a review), wide (CJK) characters counted
+    as two columns, cut with '…' and padded to `width`."""
+    shown = "".join(
+        ch.encode("unicode_escape").decode("ascii") if unicodedata.category(ch) in ("Cc", "Cf") else ch
+        for ch in " ".join(text.split())
+    )
+    cell, used = [], 0
+    for i, ch in enumerate(shown):
+        w = 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 0 if unicodedata.combining(ch) else 1
+        if used + w > width - (1 if i < len(shown) - 1 else 0):  # room for the '…' unless this is the last one
+            cell.append("…")
+            used += 1
+            break
+        cell.append(ch)
+        used += w
+    return "".join(cell) + " " * max(0, width - used)
