@@ -124,6 +124,20 @@ def test_local_text_corpus_keeps_every_character(tmp_path: Path, docs: list[str]
         )
 
 
+def test_a_long_first_line_still_leaves_validation_and_test_lines(tmp_path: Path) -> None:
+    """Found by the property test above (a random example): a document whose first line holds 90% of its characters
+    was "too short to carve validation and test text" although 20 lines followed it: the train cut ran past the
+    line, and the validation cut fell in the same place."""
+    from textgru.data.text_corpus import load_text_corpus
+
+    text = "0" * 3144 + "\nline two of a document\nline three\n" * 10
+    (tmp_path / "one.txt").write_text(text)
+    dd = load_text_corpus(data_cfg("local_text", path=str(tmp_path)))
+    assert [len(dd[s]) for s in ("train", "validation", "test")] == [1, 1, 1]
+    assert dd["train"]["text"][0] == text[:3145]
+    assert "".join([*dd["validation"]["text"], *dd["test"]["text"]]) == text[3145:]
+
+
 # --- tokenizers and collate -------------------------------------------------------------------------------------
 
 
