@@ -227,6 +227,16 @@ def test_a_label_without_example_or_prediction_has_no_score_in_the_table() -> No
     assert "0.0000" in predicted.splitlines()[2] and "left out" not in predicted  # predicted: a real 0, averaged
 
 
+def test_evaluate_says_when_it_skips_rows(clf: textgru.Classifier, caplog: pytest.LogCaptureFixture) -> None:
+    """A review: evaluate(df) scored 2 of 4 rows (an empty text, a missing label) and said so only at INFO level."""
+    import pandas as pd
+
+    frame = pd.DataFrame({"text": ["good day", "", "bad day", "ok"], "label": ["pos", "neg", "neg", None]})
+    with caplog.at_level("WARNING", logger="textgru.inference.evaluation"):
+        assert clf.evaluate(frame)["n"] == 2
+    assert "the given rows: skipped 2 without a text or a label (n counts the rest)" in caplog.text
+
+
 def test_evaluate_takes_what_the_data_sources_take(
     clf: textgru.Classifier, tiny_run: Path, small_csv: Path, tmp_path: Path
 ) -> None:

@@ -172,7 +172,7 @@ def _given_rows(ds: Dataset, text_column: str, label_column: str) -> tuple[list[
             texts.append(text)
             labels.append(feature.int2str(label) if isinstance(feature, ClassLabel) else label_key(label))
     if len(texts) < len(ds):
-        log.info("the given dataset: skipped %d rows without a text or a label", len(ds) - len(texts))
+        log.warning("the given rows: skipped %d without a text or a label (n counts the rest)", len(ds) - len(texts))
     if not texts:
         raise TextgruError("the given dataset has no rows with both a text and a label")
     return texts, labels
