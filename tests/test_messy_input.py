@@ -456,8 +456,10 @@ def test_predict_inputs_of_other_kinds(tmp_path: Path, caplog: pytest.LogCapture
 
 def test_a_malformed_csv_row_is_one_line_not_rows_merged_or_cut(tmp_path: Path) -> None:
     """Found by a review: predict read a CSV with the csv module's lenient defaults, so a quote opened and never
-    closed merged every later row into one text (1,000 rows -> 11 predictions, exit 0), an unquoted comma cut the
-    text there, and a row without the text column became an "empty text"; eval refuses the same files."""
+    closed merged every later row into one text (1,000 rows -> 11 predictions, exit 0) and an unquoted comma cut the
+    text there, while eval (pandas) refused the same files; a second review found the same merge behind an earlier
+    row with text after a closing quote ("Great" movie), a duplicated header read from the other column, and a short
+    row refused. Now read by pandas, as training reads it, with pandas' reason and the file's line numbers."""
     from textgru.command_io import read_texts
     from textgru.errors import TextgruError
 
@@ -466,24 +468,33 @@ def test_a_malformed_csv_row_is_one_line_not_rows_merged_or_cut(tmp_path: Path) 
         return read_texts(None, str(tmp_path / name))
 
     rows = "".join(f"tweet {i},positive\n" for i in range(20))
-    with pytest.raises(TextgruError, match=r"stray.csv: the row from line 4 on is not CSV \(unexpected end of data"):
-        read("stray.csv", f'text,label\na,x\nb,y\n"Best day ever, said nobody,positive\n{rows}')
-    with pytest.raises(TextgruError, match=r"comma.csv line 3 has 3 fields, the header 2; a text holding commas"):
+    stray = 'b,y\n"Best day ever, said nobody,positive\n'
+    for name, before in (("stray.csv", "a,x\n"), ("after_quote.csv", '"Great" movie loved it,1\n'), ("blank.csv", "")):
+        head = "\n\ntext,label\n" if name == "blank.csv" else "text,label\n"
+        line = 5 if name == "blank.csv" else 4  # the blank lines before the header count
+        with pytest.raises(
+            TextgruError, match=rf"{name} cannot be read as CSV \(EOF inside string starting on line {line}"
+        ):
+            read(name, f"{head}{before}{stray}{rows}")
+    with pytest.raises(
+        TextgruError, match=r"comma.csv cannot be read as CSV \(Expected 2 fields on line 3, saw 3\); a"
+    ):
         read("comma.csv", 'text,label\n"a, quoted",x\nhello, world,positive\n')
-    with pytest.raises(TextgruError, match=r"short.csv line 2 has no 'text' field: fewer than the header"):
-        read("short.csv", "label,text\npositive\n")
-    with pytest.raises(TextgruError, match=r"comma.tsv line 2 has 3 fields, the header 2; a text holding tabs"):
+    with pytest.raises(TextgruError, match=r"every.csv: its rows have more fields than its header names \(2\); a text"):
+        read("every.csv", "text,label\nhello, world,positive\n")  # pandas would take the first column as an index
+    with pytest.raises(TextgruError, match=r"comma.tsv: its rows have more fields than its header names \(2\); a text"):
         read("comma.tsv", "text\tlabel\na\tb\tc\n")
-    # what pandas (training, eval) reads stays readable: text after a closing quote, a quote inside a field, a short
-    # row that has the text, quoted fields over lines; the line numbers count a quoted field's lines
-    assert read("ok.csv", 'text,label\n"hi" there,x\nhe said "no",y\nalone\n"a\nb",z\n') == [
+    # what pandas (training, eval) reads stays readable: text after a closing quote, a quote inside a field, quoted
+    # fields over lines, "NA" as text, a short row (its text empty: skipped, said so), the first of two columns named
+    assert read("ok.csv", 'text,label\n"hi" there,x\nhe said "no",y\nalone\n"a\nb",z\nNA,q\n') == [
         "hi there",
         'he said "no"',
         "alone",
         "a\nb",
+        "NA",
     ]
-    with pytest.raises(TextgruError, match=r"late.csv line 4 has 3 fields"):
-        read("late.csv", 'text,label\n"a\nb",z\nc, d,e\n')
+    assert read("short.csv", "id,text\n2\n3,hi\n") == ["hi"]
+    assert read("dup.csv", "id,text,source,text\n1,the review,s,a translation\n") == ["the review"]
 
 
 def test_utf16_without_its_byte_order_mark_is_one_line(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from textgru.data.decoding import decode_bytes, from_command_line
-from textgru.delimited_rows import delimited_rows
+from textgru.delimited_texts import delimited_texts
 from textgru.errors import TextgruError
 
 log = logging.getLogger(__name__)
@@ -58,8 +58,8 @@ def read_texts(
         )
     raw = decode_bytes(p.read_bytes(), p.name)
     if suffix in (".csv", ".tsv"):
-        rows = delimited_rows(raw.lstrip("\r\n"), p.name, "," if suffix == ".csv" else "\t", text_column)
-        return _non_empty([r[text_column] or "" for r in rows], p.name, "rows after the header")
+        texts = delimited_texts(raw, p.name, "," if suffix == ".csv" else "\t", text_column)
+        return _non_empty(texts, p.name, "rows after the header")
     if suffix in (".jsonl", ".json"):
         if raw.lstrip().startswith("["):
             raise TextgruError(f'{p.name} holds a JSON array; give JSON lines, one object a line ({{"text": ...}})')

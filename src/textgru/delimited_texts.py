@@ -1,0 +1,57 @@
+"""The texts of a .csv or .tsv file to classify (`textgru predict input=`), read as training reads such files (pandas),
+and refused in one line where a row cannot be right."""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import re
+from typing import Any
+
+import pandas as pd
+
+from textgru.errors import TextgruError
+
+log = logging.getLogger(__name__)
+
+
+def delimited_texts(raw: str, name: str, delimiter: str, text_column: str) -> list[str]:
+    """The `text_column` of a CSV or TSV, read with pandas as training reads it: a field in double quotes may hold the
+    delimiter, newlines and doubled quotes; every cell as written ("NA" stays text), a missing one empty; of two
+    columns of one name, the first. A file pandas cannot read (a quote that never closes, a row with more fields than
+    the header) is one line with pandas' own reason: the csv module had merged every row after an unclosed quote into
+    one text, and cut a text at an unquoted comma (a review). A TSV whose quotes do not follow that rule
+    (`"Best movie ever<TAB>1`) is read with '"' as plain text, which training refuses, said in a warning."""
+    kind = "CSV" if delimiter == "," else "TSV"
+    hint = f"a text holding {'commas' if delimiter == ',' else 'tabs'}, quotes or line breaks goes in double quotes, "
+    hint += 'its quotes doubled: "say ""hi"", ok"'
+
+    text = raw.lstrip("\r\n")  # blank lines before the header (pandas would take the first as the header)
+    skipped = raw[: len(raw) - len(text)].count("\n") or raw[: len(raw) - len(text)].count("\r")
+
+    def read(**quoting: Any) -> pd.DataFrame:
+        return pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False, **quoting)
+
+    def said(error: Exception) -> str:  # pandas' reason, its line numbers as the file's (its "row N" counts from 0)
+        reason = " ".join(str(error).split()).removeprefix("Error tokenizing data. C error: ")
+        reason = re.sub(r"starting at row (\d+)", lambda m: f"starting on line {int(m[1]) + 1 + skipped}", reason)
+        return re.sub(r"in line (\d+)", lambda m: f"on line {int(m[1]) + skipped}", reason)
+
+    try:
+        try:
+            frame = read()
+        except pd.errors.ParserError as e:
+            if delimiter == ",":
+                raise
+            log.warning("%s: read with '\"' as plain text: its quotes are not TSV quoting (%s)", name, said(e))
+            frame = read(quoting=csv.QUOTE_NONE)
+    except pd.errors.EmptyDataError:
+        return []
+    except pd.errors.ParserError as e:
+        raise TextgruError(f"{name} cannot be read as {kind} ({said(e)}); {hint}") from None
+    if not isinstance(frame.index, pd.RangeIndex):  # pandas' reading of rows one field longer than the header
+        raise TextgruError(f"{name}: its rows have more fields than its header names ({len(frame.columns)}); {hint}")
+    if text_column not in frame.columns:
+        raise TextgruError(f"column {text_column!r} not in {name}; columns are {list(frame.columns)}; set text_column=")
+    return frame[text_column].tolist()
