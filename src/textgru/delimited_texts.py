@@ -7,11 +7,12 @@ import csv
 import io
 import logging
 import re
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from textgru.errors import TextgruError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +24,8 @@ def delimited_texts(raw: str, name: str, delimiter: str, text_column: str) -> li
     the header) is one line with pandas' own reason: the csv module had merged every row after an unclosed quote into
     one text, and cut a text at an unquoted comma (a review). A TSV whose quotes do not follow that rule
     (`"Best movie ever<TAB>1`) is read with '"' as plain text, which training refuses, said in a warning."""
+    import pandas as pd  # here: the commands that read no CSV need not import it
+
     kind = "CSV" if delimiter == "," else "TSV"
     hint = f"a text holding {'commas' if delimiter == ',' else 'tabs'}, quotes or line breaks goes in double quotes, "
     hint += 'its quotes doubled: "say ""hi"", ok"'
