@@ -136,6 +136,11 @@ def test_a_long_first_line_still_leaves_validation_and_test_lines(tmp_path: Path
     assert [len(dd[s]) for s in ("train", "validation", "test")] == [1, 1, 1]
     assert dd["train"]["text"][0] == text[:3145]
     assert "".join([*dd["validation"]["text"], *dd["test"]["text"]]) == text[3145:]
+    from textgru.data.text_corpus import split_documents  # a review: with validation given, test takes all the rest
+
+    lines = "".join(f"line {i:03d} of the corpus\n" for i in range(100))
+    out = split_documents({"train": [lines], "validation": ["given\n"]}, seed=0, val_fraction=0.1, test_fraction=0.2)
+    assert out["validation"] == ["given\n"] and "".join(out["train"] + out["test"]) == lines
 
 
 # --- tokenizers and collate -------------------------------------------------------------------------------------

@@ -143,7 +143,8 @@ def split_documents(
     for text in train:
         a = _line_end(text, int(len(text) * (1 - frac["validation"] - frac["test"])))
         b = max(a, _line_end(text, int(len(text) * (1 - frac["test"]))))
-        if b == a < len(text):  # a long line ran past the test cut too: share what follows it (was "too short")
+        if b == a < len(text) and frac["validation"] and frac["test"]:  # both carved, and a long line ran past the
+            # test cut too: share what follows it (it was "too short"); with one carved, all of it goes there
             b = max(a, _line_end(text, a + (len(text) - a) // 2))
         for split, piece in (("train", text[:a]), ("validation", text[a:b]), ("test", text[b:])):
             if piece.strip():
