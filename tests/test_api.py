@@ -227,6 +227,22 @@ def test_a_label_without_example_or_prediction_has_no_score_in_the_table() -> No
     assert "0.0000" in predicted.splitlines()[2] and "left out" not in predicted  # predicted: a real 0, averaged
 
 
+def test_an_eval_report_names_the_data_it_scored(tmp_path: Path) -> None:
+    """A second review: a Hub dataset was recorded as just data=hub, and a split read from its own file
+    (data.test_path) under the training file's name."""
+    from textgru.inference.reports import data_scored
+
+    hub = {"source": "hub", "hub_name": "glue", "hub_config": "sst2"}
+    assert data_scored(None, hub, "test") == "data=hub glue sst2 (the checkpoint's data)"
+    local = {"source": "local", "path": "train.csv", "validation_path": None, "test_path": str(tmp_path / "t.csv")}
+    assert data_scored(local, {}, "test") == f"data=local {tmp_path / 't.csv'}"
+    assert data_scored(local, {}, "validation") == f"data=local {Path('train.csv').absolute()}"  # carved from it
+    assert data_scored({**local, "path": ["a.csv", "b.csv"]}, {}, "all").split()[1:] == [
+        str(Path(p).absolute()) for p in ("a.csv", "b.csv", tmp_path / "t.csv")
+    ]
+    assert data_scored("tweets", {}, "test") == "data=tweets"
+
+
 def test_evaluate_says_when_it_skips_rows(clf: textgru.Classifier, caplog: pytest.LogCaptureFixture) -> None:
     """A review: evaluate(df) scored 2 of 4 rows (an empty text, a missing label) and said so only at INFO level."""
     import pandas as pd

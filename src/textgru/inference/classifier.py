@@ -202,9 +202,9 @@ class Classifier(LoadedModel):
         `text_column`/`label_column`), a data config dict, a `datasets.Dataset` or a pandas DataFrame. `split`
         defaults to "test" for configs and to "all" (every row) for a path, a Dataset or a DataFrame. With `output_dir`, the metrics JSON and
         a confusion-matrix PNG are written there too (an earlier report there is refused unless `overwrite`)."""
-        from textgru.inference.evaluation import classification_metrics, data_scored, labelled_texts, write_report
+        from textgru.inference.evaluation import classification_metrics, labelled_texts, write_report
         from textgru.inference.label_matching import label_indices
-        from textgru.inference.reports import report_path
+        from textgru.inference.reports import data_scored, report_path
 
         texts, names, split = labelled_texts(data, split, self.meta["data_config"], text_column, label_column)
         report = report_path(output_dir, split, overwrite)
@@ -213,7 +213,7 @@ class Classifier(LoadedModel):
         probs = self.predict_proba(texts, batch_size)
         result = classification_metrics(probs, labels, self.label_names)
         where = self.meta.get("path")  # absolute: the report may be read from another folder
-        result.update(split=split, data=data_scored(data, self.meta["data_config"]), precision=self.precision)
+        result.update(split=split, data=data_scored(data, self.meta["data_config"], split), precision=self.precision)
         result.update(checkpoint=str(Path(where).absolute()) if where else None)
         if report is not None:
             write_report(result, self.label_names, Path(output_dir), split)

@@ -130,20 +130,6 @@ def _from_pandas(frame: pd.DataFrame, text_column: str, label_column: str) -> Da
         ) from None
 
 
-def data_scored(data: Any, trained_on: Mapping[str, Any]) -> str:
-    """What an evaluation scored, for its report: a file (absolute), a data source (and its local paths, absolute),
-    or in-memory rows."""
-    if isinstance(data, (str, os.PathLike)) and Path(data).expanduser().exists():
-        return str(Path(data).expanduser().absolute())
-    if data is not None and not isinstance(data, (str, Mapping)):
-        return f"a {type(data).__name__} of rows"
-    cfg = dict(trained_on) if data is None else dict(data) if isinstance(data, Mapping) else {"source": data}
-    path = cfg.get("path") if cfg.get("source") == "local" else cfg.get("name")
-    where = [str(Path(p).expanduser().absolute()) if cfg.get("source") == "local" else str(p)
-             for p in ([path] if isinstance(path, str) else path or [])]  # fmt: skip
-    return " ".join([f"data={cfg.get('source')}", *where]) + (" (the checkpoint's data)" if data is None else "")
-
-
 def _whole_local_files(data: Any, split: str | None) -> bool:
     """A `data=local` config with one path and no validation or test files, scored whole (`split=all`)."""
     return (

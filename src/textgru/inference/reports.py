@@ -1,5 +1,5 @@
 """Where an evaluation's report goes: `<split>_metrics.json` (and its plot) in an output folder, never overwriting
-an earlier report unless asked."""
+an earlier report unless asked; and what it says it scored."""
 
 from __future__ import annotations
 
@@ -33,3 +33,22 @@ def write_json(result: Mapping[str, Any], path: Path) -> None:
     """`result` as indented JSON at `path` (its folder created)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(path, json.dumps(result, indent=2))
+
+
+def data_scored(data: Any, trained_on: Mapping[str, Any], split: str) -> str:
+    """What an evaluation scored, for its report: a file (absolute), a data source (a Hub dataset's name; the local
+    files the split came from, absolute), or in-memory rows."""
+    if isinstance(data, (str, os.PathLike)) and Path(data).expanduser().exists():
+        return str(Path(data).expanduser().absolute())
+    if data is not None and not isinstance(data, (str, Mapping)):
+        return f"a {type(data).__name__} of rows"
+    cfg = dict(trained_on) if data is None else dict(data) if isinstance(data, Mapping) else {"source": data}
+    if cfg.get("source") == "local":
+        own = {"test": cfg.get("test_path"), "validation": cfg.get("validation_path")}.get(split)
+        keys = ("path", "validation_path", "test_path") if split == "all" else () if own else ("path",)
+        given = [own] if own else [cfg.get(k) for k in keys]
+        paths = [p for g in given for p in ([g] if isinstance(g, str) else g or [])]
+        where = [str(Path(p).expanduser().absolute()) for p in paths]
+    else:
+        where = [str(cfg[k]) for k in ("hub_name", "hub_config") if cfg.get(k)]
+    return " ".join([f"data={cfg.get('source')}", *where]) + (" (the checkpoint's data)" if data is None else "")
