@@ -11,7 +11,7 @@ from pathlib import Path
 
 from datasets import Dataset, DatasetDict, Features, Value, load_dataset
 
-from textgru.data.decoding import BYTE_ORDER_MARKS, count_undecodable, decode_bytes, log_undecodable, nul_laced
+from textgru.data.decoding import BYTE_ORDER_MARKS, count_undecodable, decode_bytes, log_undecodable
 from textgru.errors import TextgruError
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ def _check_encoding(path: str) -> None:
     """Refuse UTF-16/32 text (a BOM, or many NUL bytes at the start) in one line; log bytes that are not UTF-8."""
     with open(path, "rb") as f:
         head = f.read(4096)
-        if head.startswith((b"\xff\xfe", b"\xfe\xff")) or nul_laced(head):
+        if head.startswith((b"\xff\xfe", b"\xfe\xff")) or head.count(0) > len(head) // 4:
             raise TextgruError(
                 f"{Path(path).name} is not UTF-8 text (UTF-16 or binary); save it as UTF-8 and try again"
             )
