@@ -117,7 +117,7 @@ def test_top_k_keeps_the_likeliest_labels_in_order_in_python_and_on_the_command_
 
 
 def test_the_terminal_table_lists_the_likeliest_labels_when_columns_would_not_fit() -> None:
-    from textgru.command_io import format_table
+    from textgru.prediction_table import format_table
 
     few = [{"text": "ok", "label": "a", "score": 0.7, "probs": {"a": 0.7, "b": 0.2, "c": 0.1}}]
     assert format_table(few).splitlines()[0].split()[-3:] == ["a", "b", "c"]
@@ -132,13 +132,16 @@ def test_the_terminal_table_escapes_control_characters_and_counts_wide_ones() ->
     cut at 60 characters filled 120 columns, breaking the table."""
     import unicodedata
 
-    from textgru.command_io import format_table
+    from textgru.prediction_table import format_table
 
-    def columns(line: str) -> int:
-        return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in line)
+    def columns(line: str) -> int:  # as a terminal shows it (wcwidth): wide 2, marks 0
+        wide = ("W", "F")
+        return sum(
+            2 if unicodedata.east_asian_width(c) in wide else unicodedata.category(c) not in ("Mn", "Me") for c in line
+        )
 
     probs = {"neg": 0.2, "pos": 0.8}
-    texts = ["fine", "a\x1b[2K\x1b[1Ab\u202eevil", "日本語のテキスト" * 20, "x" * 60, "x" * 61]
+    texts = ["fine", "a\x1b[2K\x1b[1Ab\u202eevil", "日本語のテキスト" * 20, "x" * 60, "x" * 61, "สวัสดีครับ" * 9]
     lines = format_table([{"text": t, "label": "pos", "score": 0.8, "probs": probs} for t in texts]).splitlines()
     assert all("\x1b" not in line and "\u202e" not in line for line in lines)
     assert "a\\x1b[2K\\x1b[1Ab\\u202eevil" in lines[3]  # shown escaped, as git and ls do
@@ -172,7 +175,7 @@ def test_a_text_cut_at_max_length_is_said_once(tiny_run: Path, caplog: pytest.Lo
         clf.predict(["good", "bad"])
         assert caplog.text == ""  # short texts: nothing
         clf.predict(["good", long, long])
-        said = f"2 of 3 texts are longer than max_length={clf.max_length} tokens, the length this classifier was"
+        said = f"texts longer than max_length={clf.max_length} tokens, the length this classifier was trained on, are"
         assert said in caplog.text and caplog.text.count("longer than") == 1
         clf.predict([long])
         assert caplog.text.count("longer than") == 1  # said once

@@ -565,7 +565,7 @@ def test_bytes_that_are_not_utf8_from_the_command_line_and_lone_surrogates(
         check_unicode(["\udcff"], "prompt")
 
 
-def test_jsonl_outputs_get_the_umask_mode_and_a_symlink_is_refused(tmp_path: Path) -> None:
+def test_jsonl_outputs_get_the_umask_mode_and_a_symlink_is_refused(tmp_path: Path, monkeypatch) -> None:
     import os
     import stat
 
@@ -596,13 +596,29 @@ def test_jsonl_outputs_get_the_umask_mode_and_a_symlink_is_refused(tmp_path: Pat
         with pytest.raises(TextgruError, match="is a symbolic link; give the path of a plain file"):
             check_output(str(tmp_path / "link.jsonl"), overwrite)
     # a review: output=gdir/ wrote a file named gdir (exit 0), and output= naming the input replaced the user's input
-    with pytest.raises(TextgruError, match=r"gdir/' ends in a slash, a folder's name; give a file name, e.g. output="):
+    with pytest.raises(TextgruError, match=r"gdir/' names a folder; give a file name, e.g. output="):
         check_output(f"{tmp_path / 'gdir'}/", False)
     (tmp_path / "in.jsonl").write_text('{"text": "good", "id": 1}\n')
     for overwrite in (False, True):
         with pytest.raises(TextgruError, match=r"is the input file; choose another output= \(it would replace your"):
             check_output(str(tmp_path / "." / "in.jsonl"), overwrite, str(tmp_path / "in.jsonl"))
     check_output(str(tmp_path / "in.jsonl"), True, str(tmp_path / "out.jsonl"))  # another input: overwrite as asked
+    # a second review: ~ (read_texts expands it), stdin (< in.jsonl), generate's prompt file, and "newdir/." got by
+    import sys
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    with pytest.raises(TextgruError, match="is the input file"):
+        check_output("~/in.jsonl", True, str(tmp_path / "in.jsonl"))
+    with pytest.raises(TextgruError, match="is the input file"):
+        check_output(str(tmp_path / "in.jsonl"), True, "~/in.jsonl")
+    with open(tmp_path / "in.jsonl") as piped:
+        monkeypatch.setattr(sys, "stdin", piped)
+        with pytest.raises(TextgruError, match="is the input file"):
+            check_output(str(tmp_path / "in.jsonl"), True, None, reads_stdin=True)
+        check_output(str(tmp_path / "in.jsonl"), True, None, reads_stdin=False)  # text= given: stdin is not read
+    for name in ("newdir/.", "newdir/.."):
+        with pytest.raises(TextgruError, match="names a folder; give a file name"):
+            check_output(f"{tmp_path}/{name}", False)
 
 
 def test_utf16_files_windows_line_ends_and_verbatim_text(tmp_path: Path, tiny_run: Path) -> None:

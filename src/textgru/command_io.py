@@ -9,7 +9,6 @@ import logging
 import os
 import secrets
 import sys
-import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TextIO
@@ -135,16 +134,15 @@ def _prompt_text(text: str) -> str:
     return text.replace("\r\n", "\n")
 
 
-def check_output(path: str | None, overwrite: bool, input_path: str | None = None) -> None:
-    """One line for an `output=` that is refused: not a .jsonl-like name, a folder (or a name ending in a slash), a
-    symbolic link, the input file itself, or a file that exists without `overwrite`."""
+def check_output(path: str | None, overwrite: bool, input_path: str | None = None, reads_stdin: bool = False) -> None:
+    """One line for an `output=` that is refused: not a .jsonl-like name, a folder (or a folder's name: ending in a
+    slash, `.` or `..`), a symbolic link, the input file itself (`input_path`, or stdin where the command reads it),
+    or a file that exists without `overwrite`."""
     if path and Path(path).is_dir():
         raise TextgruError(f"output {path!r} is a folder; give a file name, e.g. output={Path(path) / 'out.jsonl'}")
-    if path and str(path).endswith(("/", os.sep)):  # Path() drops the slash: a file of that name would be written
-        raise TextgruError(
-            f"output {path!r} ends in a slash, a folder's name; give a file name, e.g. output={path}out.jsonl"
-        )
-    if path and input_path and Path(path).exists() and Path(input_path).exists() and os.path.samefile(path, input_path):
+    if path and (str(path).endswith(("/", os.sep)) or os.path.basename(path) in (".", "..")):  # Path() drops them
+        raise TextgruError(f"output {path!r} names a folder; give a file name, e.g. output={Path(path) / 'out.jsonl'}")
+    if path and _same_file(Path(path).expanduser(), input_path, reads_stdin):
         raise TextgruError(f"output {path!r} is the input file; choose another output= (it would replace your input)")
     if path and Path(path).suffix.lower() in (".csv", ".tsv", ".txt", ".json", ".parquet"):
         raise TextgruError(
@@ -154,6 +152,23 @@ def check_output(path: str | None, overwrite: bool, input_path: str | None = Non
         raise TextgruError(f"output {path!r} is a symbolic link; give the path of a plain file")
     if path and Path(path).exists() and not overwrite:
         raise TextgruError(f"output {path!r} exists; pass overwrite=true to replace it, or choose another output=")
+
+
+def _same_file(output: Path, input_path: str | None, reads_stdin: bool) -> bool:
+    """Whether `output` is the input file, or the file stdin reads (`< in.jsonl`), by device and inode."""
+    if not output.exists():
+        return False
+    if input_path:
+        given = Path(input_path).expanduser()
+        return given.exists() and os.path.samefile(output, given)
+    if reads_stdin and sys.stdin is not None and not sys.stdin.isatty():
+        try:
+            read = os.fstat(sys.stdin.fileno())
+        except (OSError, ValueError):  # no descriptor (a notebook's stdin)
+            return False
+        written = output.stat()
+        return (read.st_dev, read.st_ino) == (written.st_dev, written.st_ino)
+    return False
 
 
 def write_jsonl(records: Iterable[dict[str, Any]], path: str | os.PathLike, overwrite: bool = False) -> None:
@@ -193,44 +208,3 @@ def _link_new(tmp: Path, path: Path) -> None:
         os.replace(tmp, path)
         return
     tmp.unlink()
-
-
-def format_table(results: list[dict[str, Any]], width: int = 60, columns: int = 6) -> str:
-    """The terminal's table of predictions: a column per label up to `columns` labels; beyond (or with `top_k`), the
-    three likeliest labels of each text."""
-    from textgru.inference.classifier import likeliest
-
-    labels = list(results[0]["probs"]) if results else []
-    by_label = len(labels) <= columns and all(list(r["probs"]) == labels for r in results)
-    head = f"{'text':<{width}} {'label':<12}" + (
-        "".join(f" {name[:10]:>10}" for name in labels) if by_label else " likeliest labels"
-    )
-    lines = [head, "-" * len(head)]
-    for r in results:
-        t = fit_to_columns(r["text"], width)
-        if by_label:
-            probs = "".join(f" {r['probs'][n]:>10.3f}" for n in labels)
-        else:
-            probs = " " + ", ".join(f"{n} {p:.3f}" for n, p in likeliest(r["probs"], 3).items())
-        lines.append(f"{t} {r['label']:<12}{probs}")
-    return "\n".join(lines)
-
-
-def fit_to_columns(text: str, width: int) -> str:
-    """A text as one table cell of `width` terminal columns: whitespace runs as one space, control characters shown
-    escaped (an ANSI sequence in a file moved the cursor and erased lines: a review), wide (CJK) characters counted
-    as two columns, cut with '…' and padded to `width`."""
-    shown = "".join(
-        ch.encode("unicode_escape").decode("ascii") if unicodedata.category(ch) in ("Cc", "Cf") else ch
-        for ch in " ".join(text.split())
-    )
-    cell, used = [], 0
-    for i, ch in enumerate(shown):
-        w = 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 0 if unicodedata.combining(ch) else 1
-        if used + w > width - (1 if i < len(shown) - 1 else 0):  # room for the '…' unless this is the last one
-            cell.append("…")
-            used += 1
-            break
-        cell.append(ch)
-        used += w
-    return "".join(cell) + " " * max(0, width - used)

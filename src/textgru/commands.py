@@ -85,7 +85,7 @@ def predict_command(cfg: DictConfig) -> int:
     from textgru.prediction_output import predictions, show
 
     check_config(cfg, "predict")
-    check_output(cfg.output, cfg.overwrite, cfg.input)
+    check_output(cfg.output, cfg.overwrite, cfg.input, reads_stdin=cfg.text is None and cfg.input is None)
     classifier = Classifier.load(cfg.ckpt_path).with_precision(cfg.precision)  # first: a forecaster is named as such
     texts = read_texts(cfg.text, cfg.input, cfg.text_column)
     return show(predictions(classifier, texts, cfg.batch_size, cfg.top_k), cfg.output, cfg.overwrite)
@@ -116,7 +116,7 @@ def generate_command(cfg: DictConfig) -> list[str]:
         stop=stops,
     )
     options = SamplingOptions(**sampling).check()  # a bad value is refused before the model loads
-    check_output(cfg.output, cfg.overwrite)
+    check_output(cfg.output, cfg.overwrite, cfg.prompt_file, reads_stdin=cfg.prompt is None and cfg.prompt_file is None)
     check_device(str(cfg.device))
     prompt = read_prompt(cfg.prompt, cfg.prompt_file)
     lm = LanguageModel.load(cfg.ckpt_path, device=cfg.device)

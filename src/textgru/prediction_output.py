@@ -29,7 +29,8 @@ def predictions(classifier: Any, texts: Sequence[str], batch_size: int, top_k: i
 def show(results: Iterator[dict[str, Any]], output: str | None, overwrite: bool) -> int:
     """Write the predictions (`output=`: a JSONL file written aside and moved into place; no output and a pipe:
     JSONL lines; a terminal: a table) and return how many there were."""
-    from textgru.command_io import format_table, write_jsonl
+    from textgru.command_io import write_jsonl
+    from textgru.prediction_table import format_table
 
     terminal = sys.stdout.isatty()
     if not output:

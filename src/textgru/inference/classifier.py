@@ -123,10 +123,10 @@ class Classifier(LoadedModel):
         cut = sum(n > self.max_length for n in counts)
         if cut and not getattr(self, "_said_cut", False):  # once a classifier, as Hugging Face's tokenizers say it
             self._said_cut = True
-            log.warning(
-                "%d of %d texts are longer than max_length=%d tokens, the length this classifier was trained on: only "
-                "their first %d tokens are read (said once)",
-                *(cut, len(texts), self.max_length, self.max_length),
+            log.warning(  # no count: a command's later chunks would go unsaid (a review: "1 of 8192" for 1,001)
+                "texts longer than max_length=%d tokens, the length this classifier was trained on, are read as far as "
+                "their first %d tokens (said once)",
+                *(self.max_length, self.max_length),
             )
         return [x or [unk] for x in ids]
 
