@@ -244,6 +244,15 @@ def test_an_eval_report_names_the_data_it_scored(tmp_path: Path) -> None:
         str(Path(p).absolute()) for p in ("a.csv", "b.csv", tmp_path / "t.csv")
     ]
     assert data_scored("tweets", {}, "test") == "data=tweets"
+    from textgru.inference.reports import report_folder
+
+    assert report_folder(tmp_path, None) == tmp_path  # the checkpoint's own data: eval/
+    assert (
+        report_folder(tmp_path, local) == tmp_path / "train" and report_folder(tmp_path, hub) == tmp_path / "glue_sst2"
+    )
+    assert report_folder(tmp_path, {"source": "local", "path": ["../x/a b.csv"]}) == tmp_path / "a_b"
+    assert report_folder(tmp_path, {"source": "local", "path": "data/*.csv"}) == tmp_path / "data"
+    assert report_folder(tmp_path, {"source": "tweets"}) == tmp_path / "tweets"
 
 
 def test_evaluate_says_when_it_skips_rows(clf: textgru.Classifier, caplog: pytest.LogCaptureFixture) -> None:

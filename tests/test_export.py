@@ -718,7 +718,7 @@ def test_generate_and_eval_commands_on_the_export(tmp_path: Path, exported: dict
     data = [f"data.path={small_csv}", "data.text_column=review", "data.label_column=sentiment", "split=all"]
     r = run_script("eval", f"ckpt_path={folder}", "data=local", *data)
     assert r.returncode == 0, r.stderr[-2000:]
-    report = json.loads((folder / "eval" / "all_metrics.json").read_text())
+    report = json.loads((folder / "eval" / small_csv.stem / "all_metrics.json").read_text())  # another data's folder
     expected = textgru.Classifier.load(exported["runs"]["sentiment"]).evaluate(
         str(small_csv), text_column="review", label_column="sentiment"
     )

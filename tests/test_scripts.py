@@ -133,6 +133,15 @@ def test_eval_script(tiny_run: Path, tmp_path: Path) -> None:
     assert (tiny_run / "eval" / "test_confusion_matrix.png").is_file()
     again = run_script("eval", f"ckpt_path={tiny_run / 'checkpoints' / 'best.ckpt'}", "split=test")
     assert again.returncode != 0 and "overwrite=true" in again.stderr  # never overwrites without asking
+    # a review: a report on your own file took the model's own report's name (eval/test_metrics.json) and blocked it
+    mine = tmp_path / "mine.csv"
+    mine.write_text("review,sentiment\n" + "".join(f"good day {i},pos\nbad day {i},neg\n" for i in range(10)))
+    data = ["data=local", f"data.path={mine}", "data.text_column=review", "data.label_column=sentiment", "split=all"]
+    other = run_script("eval", f"ckpt_path={tiny_run}", *data)
+    assert other.returncode == 0, other.stderr[-3000:]
+    report = json.loads((tiny_run / "eval" / "mine" / "all_metrics.json").read_text())
+    assert report["n"] == 20 and report["data"] == f"data=local {mine}"
+    assert json.loads((tiny_run / "eval" / "test_metrics.json").read_text()) == out  # the model's own report stays
 
 
 def test_predict_text_file_stdin(tiny_run: Path, tmp_path: Path) -> None:

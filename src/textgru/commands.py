@@ -39,26 +39,29 @@ def train_command(cfg: DictConfig) -> float:
 
 def eval_command(cfg: DictConfig) -> dict:
     """`textgru eval`: score a classifier or forecaster checkpoint on its data's split or on yours; print the
-    table; write `<split>_metrics.json` (and the classifier's confusion-matrix PNG) to `<run>/eval/`."""
+    table; write `<split>_metrics.json` (and the classifier's confusion-matrix PNG) to `<run>/eval/`, or to
+    `<run>/eval/<name>/` for data given with `data=` (`report_folder`)."""
     from textgru.checkpoint import resolve_checkpoint_path
     from textgru.command_line_checks import check_forecast_sizes
     from textgru.inference.classifier import Classifier
     from textgru.inference.evaluation import format_report
     from textgru.inference.loading import load
+    from textgru.inference.reports import report_folder
     from textgru.onnx_format import is_export
     from textgru.run_folder import RunFolder
 
     check_config(cfg, "eval")
+    data = OmegaConf.to_container(cfg.data, resolve=True) if cfg.get("data") else None  # data=null: its own data
     if is_export(cfg.ckpt_path):  # an exported folder: the report goes to <folder>/eval
         ckpt = Path(cfg.ckpt_path)
-        out = Path(cfg.output_dir) if cfg.output_dir else (ckpt if ckpt.is_dir() else ckpt.parent) / "eval"
+        base = (ckpt if ckpt.is_dir() else ckpt.parent) / "eval"
     else:
         ckpt = resolve_checkpoint_path(cfg.ckpt_path)
-        out = Path(cfg.output_dir) if cfg.output_dir else RunFolder.of_checkpoint(ckpt).eval_dir
+        base = RunFolder.of_checkpoint(ckpt).eval_dir
+    out = Path(cfg.output_dir) if cfg.output_dir else report_folder(base, data)
     target = out / f"{cfg.split}_metrics.json"
     if target.exists() and not cfg.overwrite:
         raise TextgruError(f"{target} exists; pass overwrite=true or output_dir=<another folder>")
-    data = OmegaConf.to_container(cfg.data, resolve=True) if cfg.get("data") else None  # data=null: its own data
     model = load(ckpt)
     if isinstance(model, Classifier):
         result = model.with_precision(cfg.precision).evaluate(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,19 @@ def write_json(result: Mapping[str, Any], path: Path) -> None:
     """`result` as indented JSON at `path` (its folder created)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(path, json.dumps(result, indent=2))
+
+
+def report_folder(eval_dir: Path, data: Mapping[str, Any] | None) -> Path:
+    """Where `textgru eval` reports by default: `eval_dir` for the checkpoint's own data, `eval_dir/<name>` for data
+    given with `data=` (a local file's stem, a Hub dataset's or a source's name), so that a report on your file is not
+    taken for the model's own test report, nor blocks it (a review)."""
+    if data is None:
+        return eval_dir
+    path = data.get("path") if data.get("source") == "local" else None
+    first = path if isinstance(path, str) else path[0] if path else None
+    hub = "_".join(str(data[k]) for k in ("hub_name", "hub_config") if data.get(k))
+    name = Path(first).stem if first else hub or str(data.get("source") or "data")
+    return eval_dir / (re.sub(r"[^\w.-]+", "_", name).strip("._") or "data")
 
 
 def data_scored(data: Any, trained_on: Mapping[str, Any], split: str) -> str:
