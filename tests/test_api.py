@@ -253,6 +253,7 @@ def test_an_eval_report_names_the_data_it_scored(tmp_path: Path) -> None:
     assert report_folder(tmp_path, {"source": "local", "path": ["../x/a b.csv"]}) == tmp_path / "a_b"
     assert report_folder(tmp_path, {"source": "local", "path": "data/*.csv"}) == tmp_path / "data"
     assert report_folder(tmp_path, {"source": "tweets"}) == tmp_path / "tweets"
+    assert report_folder(tmp_path, {"source": "local_csv", "path": "/x/other.csv"}) == tmp_path / "other"  # a forecast
 
 
 def test_evaluate_says_when_it_skips_rows(clf: textgru.Classifier, caplog: pytest.LogCaptureFixture) -> None:

@@ -42,7 +42,7 @@ def report_folder(eval_dir: Path, data: Mapping[str, Any] | None) -> Path:
     taken for the model's own test report, nor blocks it (a review)."""
     if data is None:
         return eval_dir
-    path = data.get("path") if data.get("source") == "local" else None
+    path = data.get("path")  # data=local's or data=local_csv's file (a Hub config has none)
     first = path if isinstance(path, str) else path[0] if path else None
     hub = "_".join(str(data[k]) for k in ("hub_name", "hub_config") if data.get(k))
     name = Path(first).stem if first else hub or str(data.get("source") or "data")
