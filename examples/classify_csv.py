@@ -50,9 +50,8 @@ def main() -> None:
     rows.to_csv(args.output, index=False)
     print(rows["predicted_label"][~blank].value_counts().to_string())
     if blank.any():
-        print(
-            f"{int(blank.sum())} empty text(s) left without a prediction (rows {', '.join(map(str, (blank[blank].index + 1)[:10]))})"
-        )
+        numbers = ", ".join(str(i + 1) for i in blank[blank].index[:10])  # counting data rows from 1
+        print(f"{int(blank.sum())} empty text(s) left without a prediction (rows {numbers})")
 
 
 if __name__ == "__main__":

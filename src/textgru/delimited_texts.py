@@ -31,7 +31,8 @@ def delimited_texts(raw: str, name: str, delimiter: str, text_column: str) -> li
     hint += 'its quotes doubled: "say ""hi"", ok"'
 
     text = raw.lstrip("\r\n")  # blank lines before the header (pandas would take the first as the header)
-    skipped = raw[: len(raw) - len(text)].count("\n") or raw[: len(raw) - len(text)].count("\r")
+    lead = raw[: len(raw) - len(text)]
+    skipped = lead.count("\n") or lead.count("\r")  # \r\n or \n line ends; \r alone (old Macs)
 
     def read(**quoting: Any) -> pd.DataFrame:
         return pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False, **quoting)
