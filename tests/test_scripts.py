@@ -10,7 +10,7 @@ from pathlib import Path
 import lightning as L
 import pytest
 import torch
-from conftest import TINY_MODEL, data_cfg, make_rows, run_script, run_scripts, tok_cfg, write_csv
+from conftest import TINY_MODEL, data_cfg, make_rows, run_script, run_scripts, run_textgru, tok_cfg, write_csv
 from torch.utils.data import DataLoader
 
 from textgru.checkpoint import checkpoint_extras
@@ -207,6 +207,26 @@ def test_epoch_lines_stay_in_the_log_file_where_a_live_bar_is_drawn() -> None:
     assert (
         console.filter(record()) and console.filter(record(console=True)) and not console.filter(record(console=False))
     )
+
+
+def test_the_inference_commands_show_no_library_notices(tiny_run: Path) -> None:
+    """Found on a GPU machine: where JAX is installed, `datasets` logs "JAX version ... available." at import, and
+    every command but train printed it on stderr (9 tests that expect one error line failed). USE_JAX=0 makes
+    `datasets` log a notice of the same kind here ("Disabling JAX ..."). Libraries' warnings still show."""
+    import logging
+
+    from textgru.console import ConsoleFilter
+
+    r = run_textgru("predict", f"ckpt_path={tiny_run}", "text=a fine film", env={"USE_JAX": "0"}, fresh=True)
+    assert r.returncode == 0 and '"label"' in r.stdout, r.stderr[-2000:]
+    assert r.stderr == "", r.stderr
+    stderr_only = ConsoleFilter(library_level=logging.WARNING)  # conf/hydra/job_logging/stderr.yaml's
+
+    def record(name: str, level: int) -> logging.LogRecord:
+        return logging.LogRecord(name, level, __file__, 1, "a line", None, None)
+
+    assert stderr_only.filter(record("datasets", logging.WARNING)) and stderr_only.filter(record("textgru.x", 20))
+    assert not stderr_only.filter(record("datasets", logging.INFO))
 
 
 def test_printed_commands_quote_paths_that_hydra_or_the_shell_would_split(tmp_path: Path) -> None:

@@ -162,13 +162,19 @@ def command_arg(key: str, value: object) -> str:
 
 
 class ConsoleFilter(logging.Filter):
-    """Lets through textgru's own lines and other libraries' errors; warnings from libraries (Python warnings
-    included, through `logging.captureWarnings`) and their notices go to the log file only."""
+    """Lets through textgru's own lines and other libraries' lines from `library_level` up: errors for a training
+    run, whose log file keeps the libraries' warnings (Python warnings included, through `logging.captureWarnings`)
+    and notices; warnings too for the commands that log to stderr only. A library's notices never reach the terminal
+    (`datasets` says "JAX version ... available." at import where JAX is installed)."""
+
+    def __init__(self, library_level: int = logging.ERROR) -> None:
+        super().__init__()
+        self.library_level = library_level
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.name == "textgru" or record.name.startswith("textgru."):
             return getattr(record, "console", True)  # `extra={"console": False}`: the log file only
-        return record.levelno >= logging.ERROR
+        return record.levelno >= self.library_level
 
 
 def route_library_logs() -> None:
