@@ -62,7 +62,7 @@ def eval_command(cfg: DictConfig) -> dict:
     target = out / f"{cfg.split}_metrics.json"
     if target.exists() and not cfg.overwrite:
         raise TextgruError(f"{target} exists; pass overwrite=true or output_dir=<another folder>")
-    model = load(ckpt)
+    model = load(ckpt, device=cfg.device)
     if isinstance(model, Classifier):
         result = model.with_precision(cfg.precision).evaluate(
             data, cfg.split, cfg.batch_size, output_dir=out, overwrite=bool(cfg.overwrite)
@@ -89,7 +89,8 @@ def predict_command(cfg: DictConfig) -> int:
 
     check_config(cfg, "predict")
     check_output(cfg.output, cfg.overwrite, cfg.input, reads_stdin=cfg.text is None and cfg.input is None)
-    classifier = Classifier.load(cfg.ckpt_path).with_precision(cfg.precision)  # first: a forecaster is named as such
+    classifier = Classifier.load(cfg.ckpt_path, cfg.device)  # first: a forecaster is named as such
+    classifier = classifier.with_precision(cfg.precision)
     texts = read_texts(cfg.text, cfg.input, cfg.text_column)
     return show(predictions(classifier, texts, cfg.batch_size, cfg.top_k), cfg.output, cfg.overwrite)
 

@@ -12,6 +12,7 @@ from textgru.inference.sampling_options import LARGEST_KNOB, MOST_SAMPLES, SMALL
 TORCH_SEED = (-(2**63), 2**64 - 1)  # what torch.Generator.manual_seed accepts
 CHECKPOINT = Existing("a checkpoint: a run folder or its checkpoints/best.ckpt")
 PRECISION = OneOf(("fp32", "bf16"))  # a classifier's: `Classifier.with_precision`
+DEVICE = Text(pattern=r"cpu|cuda(:\d+)?|mps", shape="cpu, cuda, cuda:N or mps")  # `textgru.load(device=)`
 
 EVAL: dict[str, Rule] = {
     "ckpt_path": CHECKPOINT,
@@ -19,6 +20,7 @@ EVAL: dict[str, Rule] = {
     "output_dir": Folder(null=True),
     "batch_size": POSITIVE,
     "precision": PRECISION,
+    "device": DEVICE,
     "overwrite": Bool(),
     **DATA,
     "paths.cache_dir": Folder(),
@@ -33,6 +35,7 @@ PREDICT: dict[str, Rule] = {
     "batch_size": POSITIVE,
     "top_k": Int(1, null=True, what="null: every label's probability"),
     "precision": PRECISION,
+    "device": DEVICE,
 }
 
 GENERATE: dict[str, Rule] = {
@@ -53,7 +56,7 @@ GENERATE: dict[str, Rule] = {
     "allow_unknown": Bool(),
     "output": NewFile(null=True),
     "overwrite": Bool(),
-    "device": Text(pattern=r"cpu|cuda(:\d+)?|mps", shape="cpu, cuda, cuda:N or mps"),
+    "device": DEVICE,
 }
 
 EXPORT: dict[str, Rule] = {

@@ -69,6 +69,10 @@ def check_device(device: str) -> None:
         raise TextgruError(f"device={device!r}: use cpu, cuda or cuda:N (the N-th GPU)")
     if str(device).startswith("cuda") and not torch.cuda.is_available():
         raise TextgruError(f"device={device} but no CUDA GPU is available here; use device=cpu")
+    if str(device).startswith("cuda:") and int(str(device)[5:]) >= (count := torch.cuda.device_count()):
+        raise TextgruError(f"device={device} but this machine has {count} GPU(s), cuda:0 to cuda:{count - 1}")
+    if str(device) == "mps" and not torch.backends.mps.is_available():
+        raise TextgruError("device=mps but Apple's Metal (MPS) is not available here; use device=cpu")
 
 
 def check_trainer_devices(trainer_cfg: Any) -> None:
