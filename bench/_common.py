@@ -61,6 +61,7 @@ def machine() -> dict[str, Any]:
         "torch_threads": torch.get_num_threads(),
         "torch_interop_threads": torch.get_num_interop_threads(),
         "cuda": torch.cuda.is_available(),
+        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
         "python": platform.python_version(),
         "platform": platform.platform(),
         "load_average_start": list(_LOAD_AT_START) if _LOAD_AT_START else None,
@@ -73,6 +74,7 @@ def machine_line() -> str:
     """One line for a table's caption."""
     m = machine()
     line = f"{m['cpu_model']}, {m['usable_cores']} cores, torch {m['torch']} ({m['torch_threads']} thread{'s' if m['torch_threads'] != 1 else ''}), Python {m['python']}"
+    line += f", {m['gpu']}" if m["gpu"] else ""
     load = m["load_average_start"]
     return line + (f", load average at start {load[0]:.1f}" if load else "")
 
@@ -129,6 +131,19 @@ def positive_int(text: str) -> int:
 def non_negative_int(text: str) -> int:
     """argparse `type=` for counts that may be 0 (e.g. untimed warm-up steps)."""
     return _int_at_least(text, 0)
+
+
+def device_argument(value: str) -> str:
+    """argparse `type=` for `--device`: cpu, cuda or cuda:N, checked as the commands check it (one `error:` line
+    for cuda on a machine without a GPU)."""
+    from textgru.distributed import check_device
+    from textgru.errors import TextgruError
+
+    try:
+        check_device(value)
+    except TextgruError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return value
 
 
 def set_threads(threads: int | None) -> None:

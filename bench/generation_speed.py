@@ -8,6 +8,7 @@ same tokens both ways (`--check-tokens` of them) and reports how many distinct t
 model repeats one character, which would make the check weak: pass a trained checkpoint).
 
 Usage: python bench/generation_speed.py [--ckpt RUN_FOLDER_OR_CKPT] [--new-tokens 200] [--batches 1 32] [--repeats 5]
+       [--device cpu|cuda]
 Without --ckpt it times an untrained model of the default `task=lm` shape (2x512 char GRU, printable ASCII):
 speed does not depend on the weights. Prints a table and writes JSON.
 """
@@ -19,7 +20,7 @@ import sys
 import time
 
 import torch
-from _common import RESULTS, fmt, machine_line, positive_int, set_threads, summary, write_result
+from _common import RESULTS, device_argument, fmt, machine_line, positive_int, set_threads, summary, write_result
 from omegaconf import OmegaConf
 from tokenizers import Tokenizer
 
@@ -46,8 +47,9 @@ def rerun_prefix(
     model: torch.nn.Module, prompt_ids: list[int], new_tokens: int, batch: int, seed: int, greedy: bool = False
 ) -> torch.Tensor:
     """The tutorial way: the whole prefix through the GRU again for every new token (no state carried)."""
-    generator = torch.Generator().manual_seed(seed)
-    ids = torch.tensor([prompt_ids]).repeat(batch, 1)  # (batch, prefix)
+    device = next(model.parameters()).device
+    generator = torch.Generator(device=device).manual_seed(seed)
+    ids = torch.tensor([prompt_ids], device=device).repeat(batch, 1)  # (batch, prefix)
     for _ in range(new_tokens):
         logits = model(ids)[0][:, -1].float()  # (batch, vocab): all but the last position wasted
         logits[:, :2] = float("-inf")  # [PAD], [UNK]
@@ -63,6 +65,8 @@ def rerun_prefix(
 def timed(fn) -> float:
     start = time.perf_counter()
     fn()
+    if torch.cuda.is_initialized():
+        torch.cuda.synchronize()  # a GPU's kernels run on after the call returns
     return time.perf_counter() - start
 
 
@@ -77,18 +81,19 @@ def main() -> None:
         "--check-tokens", type=positive_int, default=200, help="greedy tokens compared between the two ways"
     )
     parser.add_argument("--threads", type=positive_int, default=None)
+    parser.add_argument("--device", type=device_argument, default="cpu", help="cpu, cuda or cuda:N")
     parser.add_argument("--out", default=str(RESULTS / "generation_speed.json"))
     args = parser.parse_args()
     set_threads(args.threads)
     if args.ckpt:
         from textgru import LanguageModel
 
-        lm = LanguageModel.load(args.ckpt)
+        lm = LanguageModel.load(args.ckpt, device=args.device)
         model, tok = lm.model, lm.tokenizer
     else:
         torch.manual_seed(0)
         model, tok = default_model()
-    model.eval()
+    model.to(args.device).eval()
     prompt_ids = tok.encode(PROMPT).ids
     n = args.new_tokens
 
@@ -154,6 +159,7 @@ def main() -> None:
         args.out,
         {
             "checkpoint": args.ckpt,
+            "device": args.device,
             "prompt": PROMPT,
             "repeats": args.repeats,
             "rows": rows,

@@ -3,7 +3,7 @@ model one text at a time, in one run: both warmed up, then `--repeats` interleav
 max texts per second, speed-up per repeat). Prints a table and writes JSON.
 
 Usage: python bench/predict_throughput.py [--ckpt RUN_FOLDER_OR_CKPT] [--texts 10000] [--batch-sizes 64 256 1024]
-       [--repeats 5]
+       [--repeats 5] [--device cpu|cuda]
 Without --ckpt it times an untrained classifier of the default shape (conf/model/bigru_classifier.yaml: 128-d
 embeddings, BiGRU 256, mean+max pooling) with a word tokenizer trained on the tweets' training split: speed does
 not depend on the weights.
@@ -15,7 +15,7 @@ import argparse
 import sys
 import time
 
-from _common import RESULTS, fmt, machine_line, positive_int, set_threads, summary, write_result
+from _common import RESULTS, device_argument, fmt, machine_line, positive_int, set_threads, summary, write_result
 from omegaconf import OmegaConf
 
 from textgru import Classifier
@@ -26,7 +26,7 @@ from textgru.models import model_class
 from textgru.tasks.base import model_args
 
 
-def default_classifier(train_texts: list[str], label_names: list[str]) -> Classifier:
+def default_classifier(train_texts: list[str], label_names: list[str], device: str = "cpu") -> Classifier:
     """An untrained classifier of the default config's shape (built by name) with a word tokenizer trained on
     `train_texts`."""
     cfg = compose_config("train", ["task=sentiment"])
@@ -36,7 +36,9 @@ def default_classifier(train_texts: list[str], label_names: list[str]) -> Classi
     model = model_class("GRUClassifier")(
         vocab_size=tok.get_vocab_size(), num_classes=len(label_names), padding_idx=pad_id(tok), **args
     )
-    return Classifier(model.eval(), tok, label_names, max_length=64, meta={"path": "untrained default shape"})
+    return Classifier(
+        model.to(device).eval(), tok, label_names, max_length=64, meta={"path": "untrained default shape"}
+    )
 
 
 def main() -> None:
@@ -46,6 +48,7 @@ def main() -> None:
     parser.add_argument("--batch-sizes", type=positive_int, nargs="+", default=[64, 256, 1024])
     parser.add_argument("--repeats", type=positive_int, default=5)
     parser.add_argument("--threads", type=positive_int, default=None)
+    parser.add_argument("--device", type=device_argument, default="cpu", help="cpu, cuda or cuda:N")
     parser.add_argument("--out", default=str(RESULTS / "predict_throughput.json"))
     args = parser.parse_args()
     if 1 in args.batch_sizes or len(set(args.batch_sizes)) < len(args.batch_sizes):
@@ -59,9 +62,9 @@ def main() -> None:
     pool = [t for split in ("train", "validation", "test") for t in tweets[split]["text"]]
     texts = pool[: args.texts]
     clf = (
-        Classifier.load(args.ckpt)
+        Classifier.load(args.ckpt, device=args.device)
         if args.ckpt
-        else default_classifier(list(tweets["train"]["text"]), tweets["train"].features["label"].names)
+        else default_classifier(list(tweets["train"]["text"]), tweets["train"].features["label"].names, args.device)
     )
     clf.predict(texts[:512])  # warm-up of both ways
     for t in texts[:200]:
@@ -94,7 +97,10 @@ def main() -> None:
         for mode, b in modes
     ]
 
-    print(f"\nClassifier.predict on {len(texts)} tweets ({clf.meta.get('path')}), {args.repeats} interleaved repeats")
+    print(
+        f"\nClassifier.predict on {len(texts)} tweets ({clf.meta.get('path')}, {clf.device}), {args.repeats} "
+        "interleaved repeats"
+    )
     print(f"{machine_line()}\ntexts/s and speed-up over one text at a time: median (min-max)")
     print(f"{'mode':<26} {'batch':>6} {'texts/s':>22} {'speed-up':>18} {'same labels':>12}")
     for r in rows:
@@ -103,7 +109,14 @@ def main() -> None:
             f"{r['same_labels']:>12.4f}"
         )
     write_result(
-        args.out, {"checkpoint": clf.meta.get("path"), "texts": len(texts), "repeats": args.repeats, "rows": rows}
+        args.out,
+        {
+            "checkpoint": clf.meta.get("path"),
+            "device": str(clf.device),
+            "texts": len(texts),
+            "repeats": args.repeats,
+            "rows": rows,
+        },
     )
 
 
