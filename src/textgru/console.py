@@ -17,13 +17,8 @@ from typing import Any, NoReturn
 CONSOLE_FORMAT = "[%(asctime)s] %(message)s"
 FILE_FORMAT = "[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"
 # loggers whose INFO lines are library notices (model summaries, device notices, tips): the log file keeps them
-LIBRARY_LOGGERS = (
-    "lightning",
-    "lightning.pytorch",
-    "lightning.fabric",
-    "lightning_fabric",
-    "pytorch_lightning",
-    "optuna",
+LIBRARY_LOGGERS = tuple(
+    "lightning lightning.pytorch lightning.fabric lightning_fabric pytorch_lightning optuna".split()
 )
 
 
@@ -162,10 +157,9 @@ def command_arg(key: str, value: object) -> str:
 
 
 class ConsoleFilter(logging.Filter):
-    """Lets through textgru's own lines and other libraries' lines from `library_level` up: errors for a training
-    run, whose log file keeps the libraries' warnings (Python warnings included, through `logging.captureWarnings`)
-    and notices; warnings too for the commands that log to stderr only. A library's notices never reach the terminal
-    (`datasets` says "JAX version ... available." at import where JAX is installed)."""
+    """textgru's own lines, and other libraries' from `library_level` up: errors in a training run (its log file
+    keeps their warnings, Python's through `logging.captureWarnings`, and notices), warnings too where stderr is all
+    (conf/hydra/job_logging/stderr.yaml); never a library's notice (datasets' "JAX version ... available.")."""
 
     def __init__(self, library_level: int = logging.ERROR) -> None:
         super().__init__()
