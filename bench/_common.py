@@ -61,7 +61,7 @@ def machine() -> dict[str, Any]:
         "torch_threads": torch.get_num_threads(),
         "torch_interop_threads": torch.get_num_interop_threads(),
         "cuda": torch.cuda.is_available(),
-        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        "gpu": torch.cuda.get_device_name() if torch.cuda.is_initialized() else None,  # the one `use_device` set
         "python": platform.python_version(),
         "platform": platform.platform(),
         "load_average_start": list(_LOAD_AT_START) if _LOAD_AT_START else None,
@@ -134,7 +134,7 @@ def non_negative_int(text: str) -> int:
 
 
 def device_argument(value: str) -> str:
-    """argparse `type=` for `--device`: cpu, cuda or cuda:N, checked as the commands check it (one `error:` line
+    """argparse `type=` for `--device`: cpu, cuda, cuda:N or mps, checked as the commands check it (one `error:` line
     for cuda on a machine without a GPU)."""
     from textgru.distributed import check_device
     from textgru.errors import TextgruError
@@ -144,6 +144,12 @@ def device_argument(value: str) -> str:
     except TextgruError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
     return value
+
+
+def use_device(device: str) -> None:
+    """Make a `--device cuda:N` the current GPU: `torch.cuda.synchronize()` waits for it, and the JSON names it."""
+    if device.startswith("cuda"):
+        torch.cuda.set_device(torch.device(device))
 
 
 def set_threads(threads: int | None) -> None:

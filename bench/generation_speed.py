@@ -20,7 +20,17 @@ import sys
 import time
 
 import torch
-from _common import RESULTS, device_argument, fmt, machine_line, positive_int, set_threads, summary, write_result
+from _common import (
+    RESULTS,
+    device_argument,
+    fmt,
+    machine_line,
+    positive_int,
+    set_threads,
+    summary,
+    use_device,
+    write_result,
+)
 from omegaconf import OmegaConf
 from tokenizers import Tokenizer
 
@@ -85,6 +95,7 @@ def main() -> None:
     parser.add_argument("--out", default=str(RESULTS / "generation_speed.json"))
     args = parser.parse_args()
     set_threads(args.threads)
+    use_device(args.device)
     if args.ckpt:
         from textgru import LanguageModel
 

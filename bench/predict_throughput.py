@@ -15,7 +15,17 @@ import argparse
 import sys
 import time
 
-from _common import RESULTS, device_argument, fmt, machine_line, positive_int, set_threads, summary, write_result
+from _common import (
+    RESULTS,
+    device_argument,
+    fmt,
+    machine_line,
+    positive_int,
+    set_threads,
+    summary,
+    use_device,
+    write_result,
+)
 from omegaconf import OmegaConf
 
 from textgru import Classifier
@@ -57,6 +67,7 @@ def main() -> None:
             "always measured) and given once"
         )
     set_threads(args.threads)
+    use_device(args.device)
     with datasets_quiet():
         tweets = load_classification_data(data_config("tweets"))
     pool = [t for split in ("train", "validation", "test") for t in tweets[split]["text"]]

@@ -440,7 +440,9 @@ def test_score_is_the_mean_next_token_loss_after_the_separator(
         with pytest.raises(textgru.TextgruError, match=r"the prompt is a list, not a string \(one prompt per call\)"):
             call(["KING:"])
     for device in ("tpu", 0):
-        with pytest.raises(textgru.TextgruError, match=r"device='(tpu|0)': use cpu, cuda or cuda:N"):
+        with pytest.raises(
+            textgru.TextgruError, match=r"device='(tpu|0)': use cpu, cuda, cuda:N \(the N-th GPU\) or mps"
+        ):
             textgru.load(lm.meta["path"], device=device)  # type: ignore[arg-type]
 
 

@@ -44,8 +44,11 @@ def test_check_device_names_the_gpus_there_are(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
     check_device("cuda:1")
-    with pytest.raises(TextgruError, match=r"^device=cuda:2 but this machine has 2 GPU\(s\), cuda:0 to cuda:1$"):
+    with pytest.raises(TextgruError, match=r"^device=cuda:2 but this machine has 2 GPUs: use cuda:0 to cuda:1$"):
         check_device("cuda:2")
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    with pytest.raises(TextgruError, match=r"^device=cuda:1 but this machine has 1 GPU: use cuda:0$"):
+        check_device("cuda:1")
     if not torch.backends.mps.is_available():
         with pytest.raises(TextgruError, match="device=mps but Apple's Metal"):
             check_device("mps")

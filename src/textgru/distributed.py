@@ -66,11 +66,12 @@ def check_device(device: str) -> None:
     import torch
 
     if not re.fullmatch(r"cpu|cuda(:\d+)?|mps", str(device)):
-        raise TextgruError(f"device={device!r}: use cpu, cuda or cuda:N (the N-th GPU)")
+        raise TextgruError(f"device={device!r}: use cpu, cuda, cuda:N (the N-th GPU) or mps")
     if str(device).startswith("cuda") and not torch.cuda.is_available():
         raise TextgruError(f"device={device} but no CUDA GPU is available here; use device=cpu")
     if str(device).startswith("cuda:") and int(str(device)[5:]) >= (count := torch.cuda.device_count()):
-        raise TextgruError(f"device={device} but this machine has {count} GPU(s), cuda:0 to cuda:{count - 1}")
+        which = "cuda:0" if count == 1 else f"cuda:0 to cuda:{count - 1}"
+        raise TextgruError(f"device={device} but this machine has {count} GPU{'s' if count > 1 else ''}: use {which}")
     if str(device) == "mps" and not torch.backends.mps.is_available():
         raise TextgruError("device=mps but Apple's Metal (MPS) is not available here; use device=cpu")
 
