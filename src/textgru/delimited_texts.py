@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import logging
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -14,21 +13,21 @@ from textgru.errors import TextgruError
 if TYPE_CHECKING:
     import pandas as pd
 
-log = logging.getLogger(__name__)
-
 
 def delimited_texts(raw: str, name: str, delimiter: str, text_column: str) -> list[str]:
-    """The `text_column` of a CSV or TSV, read with pandas as training reads it: a field in double quotes may hold the
-    delimiter, newlines and doubled quotes; every cell as written ("NA" stays text), a missing one empty; of two
-    columns of one name, the first. A file pandas cannot read (a quote that never closes, a row with more fields than
-    the header) is one line with pandas' own reason: the csv module had merged every row after an unclosed quote into
-    one text, and cut a text at an unquoted comma (a review). A TSV whose quotes do not follow that rule
-    (`"Best movie ever<TAB>1`) is read with '"' as plain text, which training refuses, said in a warning."""
+    """The `text_column` of a CSV or TSV, read with pandas as training reads it (`textgru.data.local`): in a CSV a
+    field in double quotes may hold commas, newlines and doubled quotes; a TSV has no quoting (a '"' is text, as in
+    GLUE's TSVs: quote-aware reading merged the rows after an unclosed quote into one text, silently where a later
+    quote closed it); every cell as written ("NA" stays text), a missing one empty; of two columns of one name, the
+    first. A file pandas cannot read (a quote that never closes, a row with more fields than the header) is one line
+    with pandas' own reason: the csv module had merged every row after an unclosed quote into one text, and cut a
+    text at an unquoted comma (a review)."""
     import pandas as pd  # here: the commands that read no CSV need not import it
 
     kind = "CSV" if delimiter == "," else "TSV"
-    hint = f"a text holding {'commas' if delimiter == ',' else 'tabs'}, quotes or line breaks goes in double quotes, "
-    hint += 'its quotes doubled: "say ""hi"", ok"'
+    hint = 'a text holding commas, quotes or line breaks goes in double quotes, its quotes doubled: "say ""hi"", ok"'
+    if delimiter == "\t":
+        hint = "a TSV's text holds no tab or line break (quotes are text, as training reads TSVs); give .csv or .jsonl"
 
     text = raw.lstrip("\r\n")  # blank lines before the header (pandas would take the first as the header)
     lead = raw[: len(raw) - len(text)]
@@ -43,13 +42,7 @@ def delimited_texts(raw: str, name: str, delimiter: str, text_column: str) -> li
         return re.sub(r"in line (\d+)", lambda m: f"on line {int(m[1]) + skipped}", reason)
 
     try:
-        try:
-            frame = read()
-        except pd.errors.ParserError as e:
-            if delimiter == ",":
-                raise
-            log.warning("%s: read with '\"' as plain text: its quotes are not TSV quoting (%s)", name, said(e))
-            frame = read(quoting=csv.QUOTE_NONE)
+        frame = read() if delimiter == "," else read(quoting=csv.QUOTE_NONE)
     except pd.errors.EmptyDataError:
         return []
     except pd.errors.ParserError as e:
