@@ -12,6 +12,7 @@ import runpy
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import datasets
@@ -748,3 +749,38 @@ def test_a_stopped_train_call_names_the_call_that_continues_it(
     with pytest.raises(TrainingStopped) as e:
         textgru.train([*data, *TINY_MODEL], run_dir=folder)
     assert str(e.value).endswith(f"continue from its last checkpoint: textgru.train(['resume={folder}'])"), e.value
+
+
+def test_answers_a_notebook_user_can_trip_over(
+    clf: textgru.Classifier, lm: textgru.LanguageModel, tmp_path: Path
+) -> None:
+    """Found by a review of the Python API: a model left in training mode answered at random (dropout); evaluate()
+    put 100,000 texts into its error line; a DataFrame with two columns of one name was a pyarrow traceback;
+    generate(on_text=...) was dropped without a word for several samples; a checkpoint damaged mid-file loaded."""
+    import pandas as pd
+
+    texts = ["a fine film", "not good at all", "it was a film"] * 5
+    expected = clf.predict_proba(texts)
+    clf.model.train()
+    try:
+        assert torch.equal(clf.predict_proba(texts), expected) and clf.model.training  # eval inside, mode given back
+    finally:
+        clf.model.eval()
+    with pytest.raises(textgru.TextgruError, match=r"^data=a list is neither") as e:
+        clf.evaluate(["the train is late again"] * 100_000)
+    assert len(str(e.value)) < 300
+    frame = pd.DataFrame([["a fine film", "pos", "ignored"]] * 4, columns=["text", "label", "text"])
+    assert clf.evaluate(frame)["n"] == 4  # the first of two columns of one name, as a CSV is read
+    with pytest.raises(textgru.TextgruError, match="on_text streams one sample; with num_samples > 1"):
+        lm.generate("ab", num_samples=2, max_new_tokens=3, on_text=print)
+    with pytest.raises(textgru.TextgruError, match="on_text=5 must be a function"):
+        lm.generate("ab", max_new_tokens=3, on_text=5)
+    damaged = tmp_path / "damaged.ckpt"
+    shutil.copy(clf.meta["path"], damaged)
+    with zipfile.ZipFile(damaged) as z:
+        biggest = max(z.infolist(), key=lambda m: m.file_size)
+    with open(damaged, "r+b") as f:  # inside the largest tensor's bytes (past its 30-byte local header and name)
+        f.seek(biggest.header_offset + 30 + len(biggest.filename) + 200)
+        f.write(bytes(64))
+    with pytest.raises(textgru.TextgruError, match=r"is corrupt \(.* fails its checksum: a damaged copy\)"):
+        textgru.load(damaged)

@@ -260,6 +260,10 @@ def test_forecast_run_writes_metrics_plots_and_a_self_contained_checkpoint(tmp_p
     assert nxt.shape == (2,)
     np.testing.assert_allclose(forecaster.predict(series[:300, None]), nxt[:, None], rtol=1e-6)
     assert np.abs(nxt - series[300:302]).max() < 1.0  # near the truth: the sine's amplitude is about 1
+    with pytest.raises(textgru.TextgruError, match=r"^horizon=100,001 is more than 100,000 steps"):  # a review: 10**7
+        forecaster.predict(series[:300], horizon=100_001)  # ran for minutes past 5 GB
+    with pytest.raises(textgru.TextgruError, match=r"^the series is not numeric"):  # was numpy's traceback
+        forecaster.predict([[1.0], [2.0, 3.0]])
     with pytest.raises(TextgruError, match="this model reads the last 12"):
         forecaster.predict(series[:5])
     with pytest.raises(TextgruError, match="complex numbers; this model forecasts real values"):  # not numpy's warning

@@ -18,6 +18,7 @@ from typing import Any
 import torch
 
 from textgru import __version__
+from textgru.atomic_files import damaged_member
 from textgru.checkpoint_weights import build_fitting
 from textgru.console import command_arg
 from textgru.errors import TextgruError
@@ -95,6 +96,8 @@ def load_checkpoint(path: str | os.PathLike[str], expect_task: str | None = None
                 raise TextgruError(f"{str(p)!r} is a file of the export {str(p.parent)!r}; give the folder itself")
             kind = "truncated (its end is missing)" if head == b"PK" else "not a torch checkpoint file"
             raise TextgruError(f"checkpoint {str(p)!r} is corrupt or {kind}; {other}")
+    elif (bad := damaged_member(p)) is not None:
+        raise TextgruError(f"checkpoint {str(p)!r} is corrupt ({bad} fails its checksum: a damaged copy); {other}")
     try:
         ckpt = torch.load(p, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:  # torch's message: advice in terminal colours, then what it refused
@@ -105,9 +108,8 @@ def load_checkpoint(path: str | os.PathLike[str], expect_task: str | None = None
             "with textgru"
         ) from e
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as e:
-        raise TextgruError(
-            f"checkpoint {str(p)!r} is corrupt or truncated ({str(e).splitlines()[0][:120]}); {other}"
-        ) from e
+        why = (str(e).splitlines() or [type(e).__name__])[0][:120]
+        raise TextgruError(f"checkpoint {str(p)!r} is corrupt or truncated ({why}); {other}") from e
     meta = ckpt.get("textgru") if isinstance(ckpt, dict) else None
     if not isinstance(meta, dict) or "task" not in meta:
         raise TextgruError(f"{str(p)!r} is not a textgru checkpoint (no 'textgru' metadata)")
@@ -222,12 +224,10 @@ def _list_item_types(annotation: Any) -> set[type] | None:
     return None
 
 
-def _matches(value: Any, allowed: set[type]) -> bool:
+def _matches(value: Any, allowed: set[type]) -> bool:  # an int fits a float; a bool is no int here
     if isinstance(value, bool):
         return bool in allowed
-    if isinstance(value, int) and float in allowed:
-        return True
-    return type(value) in allowed
+    return type(value) in allowed or (isinstance(value, int) and float in allowed)
 
 
 def rebuild_model(ckpt: dict[str, Any], device: str | torch.device = "cpu") -> tuple[torch.nn.Module, dict[str, Any]]:

@@ -159,7 +159,12 @@ class Classifier(LoadedModel):
                 logits = forward(batch["input_ids"].to(self.device), batch["lengths"])  # (batch, classes)
                 probs[idx] = torch.softmax(logits.float(), dim=-1).cpu()
 
-        run_batches(run, batches, self.model)
+        was_training = self.model.training  # a notebook's fine-tuning cell left it so: dropout on, random answers
+        self.model.eval()
+        try:
+            run_batches(run, batches, self.model)
+        finally:
+            self.model.train(was_training)
         return probs
 
     @overload

@@ -119,6 +119,7 @@ def _from_pandas(frame: pd.DataFrame, text_column: str, label_column: str) -> Da
     line naming it."""
     import pyarrow as pa
 
+    frame = frame.loc[:, ~frame.columns.duplicated()]  # of two columns of one name the first, as a CSV is read
     try:
         return Dataset.from_pandas(frame, preserve_index=False)
     except (pa.ArrowInvalid, pa.ArrowTypeError) as e:
@@ -193,9 +194,10 @@ def _labelled_split(
 
         cfg = {**data_config(data), "label_names": None}
     else:
+        shown = repr(data) if isinstance(data, (str, os.PathLike)) else f"a {type(data).__name__}"  # not 100k texts
         raise TextgruError(
-            f"data={data!r} is neither an existing file or folder nor a data config name "
-            "(conf/data/); pass a path, a name such as 'tweets', a dict, or a datasets.Dataset"
+            f"data={shown[:200]} is neither an existing file or folder nor a data config name (conf/data/); pass a "
+            "path, a name such as 'tweets', a dict, a datasets.Dataset or a pandas DataFrame with text and label columns"
         )
     dd = load_classification_data(cfg)
     split = split or "test"

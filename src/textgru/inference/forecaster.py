@@ -17,6 +17,7 @@ from textgru.inference.arguments import positive_int
 from textgru.inference.loaded_model import LoadedModel
 
 log = logging.getLogger(__name__)
+MOST_STEPS = 100_000  # a roll-out's horizon: a GRU step each (10**5: ~6 s on one core)
 
 
 class Forecaster(LoadedModel):
@@ -48,9 +49,9 @@ class Forecaster(LoadedModel):
             if missing:
                 raise TextgruError(f"the series lacks the column(s) {missing} this model forecasts ({self.columns})")
             series = series[self.columns].to_numpy()
-        if np.iscomplexobj(series):  # float64 would drop the imaginary part with numpy's warning
-            raise TextgruError("the series holds complex numbers; this model forecasts real values")
         try:
+            if np.iscomplexobj(series):  # float64 would drop the imaginary part with numpy's warning
+                raise TextgruError("the series holds complex numbers; this model forecasts real values")
             values = np.asarray(series, dtype=np.float64)
         except (TypeError, ValueError) as e:
             raise TextgruError(f"the series is not numeric ({str(e)[:80]})") from None
@@ -68,6 +69,10 @@ class Forecaster(LoadedModel):
     def rollout(self, windows: np.ndarray, horizon: int | None = None) -> np.ndarray:
         """Forecasts (n, horizon, features) in the series' units for windows (n, window, features) in them."""
         horizon = self.horizon if horizon is None else positive_int(horizon, "horizon")
+        if horizon > MOST_STEPS:  # a step at a time: 10**7 ran for minutes and past 5 GB
+            raise TextgruError(
+                f"horizon={horizon:,} is more than {MOST_STEPS:,} steps; forecast in parts (each appended to the series)"
+            )
         shape = np.shape(windows)  # another shape ran, read as other windows: (12, 1) as 12 windows of one row
         if len(shape) != 3 or shape[1:] != (self.window, len(self.columns)):
             raise TextgruError(
