@@ -752,7 +752,7 @@ def test_a_stopped_train_call_names_the_call_that_continues_it(
 
 
 def test_answers_a_notebook_user_can_trip_over(
-    clf: textgru.Classifier, lm: textgru.LanguageModel, tmp_path: Path
+    clf: textgru.Classifier, lm: textgru.LanguageModel, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Found by a review of the Python API: a model left in training mode answered at random (dropout); evaluate()
     put 100,000 texts into its error line; a DataFrame with two columns of one name was a pyarrow traceback;
@@ -784,3 +784,9 @@ def test_answers_a_notebook_user_can_trip_over(
         f.write(bytes(64))
     with pytest.raises(textgru.TextgruError, match=r"is corrupt \(.* fails its checksum: a damaged copy\)"):
         textgru.load(damaged)
+    again = textgru.load(os.fsencode(clf.meta["path"]), device=None)  # bytes: "does not exist"; None: the CPU
+    assert again.device == torch.device("cpu")
+    with caplog.at_level("WARNING", logger="textgru"):  # answered without a word, where the command line skips
+        again.predict(["", "a fine film", "   "])
+        again.predict("")
+    assert caplog.text.count("an empty text (or spaces only) is read as one [UNK] token") == 1

@@ -264,6 +264,8 @@ def test_forecast_run_writes_metrics_plots_and_a_self_contained_checkpoint(tmp_p
         forecaster.predict(series[:300], horizon=100_001)  # ran for minutes past 5 GB
     with pytest.raises(textgru.TextgruError, match=r"^the series is not numeric"):  # was numpy's traceback
         forecaster.predict([[1.0], [2.0, 3.0]])
+    with pytest.raises(textgru.TextgruError, match=r"^the series is one value \('None'\)"):  # was "has shape ()"
+        forecaster.predict(None)
     with pytest.raises(TextgruError, match="this model reads the last 12"):
         forecaster.predict(series[:5])
     with pytest.raises(TextgruError, match="complex numbers; this model forecasts real values"):  # not numpy's warning

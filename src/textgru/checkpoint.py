@@ -62,7 +62,7 @@ def resolve_checkpoint_path(path: str | os.PathLike[str]) -> Path:
     """A `.ckpt` file, or a run folder's `checkpoints/best.ckpt` (or a folder's `best.ckpt`)."""
     if str(path) in ("", "None", "???"):
         raise TextgruError("no checkpoint given: give a run folder (outputs/<task>/<date>/<time>) or a .ckpt file")
-    p = Path(str(path)).expanduser()
+    p = Path(os.fsdecode(path) if isinstance(path, bytes) else str(path)).expanduser()
     if p.is_dir():
         found = next((c for c in (p / "checkpoints" / "best.ckpt", p / "best.ckpt") if c.is_file()), None)
         if found is None:

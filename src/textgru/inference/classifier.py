@@ -128,6 +128,9 @@ class Classifier(LoadedModel):
                 "their first %d tokens (said once)",
                 *(self.max_length, self.max_length),
             )
+        if not all(ids) and not getattr(self, "_said_empty", False):  # the command line skips them, saying so
+            self._said_empty = True
+            log.warning("an empty text (or spaces only) is read as one [UNK] token: its label says nothing (said once)")
         return [x or [unk] for x in ids]
 
     @property

@@ -55,6 +55,8 @@ class Forecaster(LoadedModel):
             values = np.asarray(series, dtype=np.float64)
         except (TypeError, ValueError) as e:
             raise TextgruError(f"the series is not numeric ({str(e)[:80]})") from None
+        if values.ndim == 0:  # None, a number, a string of digits: "the series has shape ()" named nothing
+            raise TextgruError(f"the series is one value ({str(series)[:40]!r}); give a sequence of numbers")
         if values.ndim == 1:
             values = values[:, None]
         if values.ndim != 2 or values.shape[1] != len(self.columns):

@@ -51,9 +51,11 @@ class LoadedModel:
     meta: dict[str, Any]
 
     @classmethod
-    def load(cls: type[Self], path: str | os.PathLike[str], device: str | torch.device = "cpu") -> Self:
-        """Rebuild from a checkpoint file or run folder (weights-only loading); on CPU unless `device` says. An
-        exported folder (`textgru export format=onnx`) runs on onnxruntime instead."""
+    def load(cls: type[Self], path: str | os.PathLike[str], device: str | torch.device | None = "cpu") -> Self:
+        """Rebuild from a checkpoint file or run folder (weights-only loading); on CPU unless `device` says (None:
+        the CPU, as Hugging Face pipelines read it). An exported folder (`textgru export format=onnx`) runs on
+        onnxruntime instead."""
+        device = "cpu" if device is None else device
         from textgru.onnx_format import is_export
 
         if is_export(path):

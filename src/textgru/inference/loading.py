@@ -20,12 +20,16 @@ from textgru.tasks import task_title
 LOADABLE = (Classifier, LanguageModel, Forecaster)
 
 
-def load(path: str | os.PathLike[str], device: str | torch.device = "cpu") -> Classifier | LanguageModel | Forecaster:
-    """The model in a checkpoint file or run folder, by the task it was trained for; on CPU unless `device` says.
+def load(
+    path: str | os.PathLike[str], device: str | torch.device | None = "cpu"
+) -> Classifier | LanguageModel | Forecaster:
+    """The model in a checkpoint file or run folder, by the task it was trained for; on CPU unless `device` says
+    (None: the CPU).
 
     Only `weights_only=True` loading is used, and only textgru's own model classes are rebuilt: a checkpoint
     that needs pickle or names anything else is refused with one line. An exported folder (`textgru export
     format=onnx`) loads as the same classes, running on onnxruntime."""
+    device = "cpu" if device is None else device
     if is_export(path):
         runner, meta = open_export(path, device=str(device))
         return next(c for c in LOADABLE if c.task == meta["task"]).from_parts(runner, meta)
