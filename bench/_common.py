@@ -146,8 +146,10 @@ def device_argument(value: str) -> str:
     return value
 
 
-def use_device(device: str) -> None:
-    """Make a `--device cuda:N` the current GPU: `torch.cuda.synchronize()` waits for it, and the JSON names it."""
+def set_up(threads: int | None, device: str) -> None:
+    """`--threads` (`set_threads`), and a `--device cuda:N` made the current GPU: `torch.cuda.synchronize()` waits for
+    it, and the JSON names it."""
+    set_threads(threads)
     if device.startswith("cuda"):
         torch.cuda.set_device(torch.device(device))
 

@@ -20,17 +20,7 @@ import sys
 import time
 
 import torch
-from _common import (
-    RESULTS,
-    device_argument,
-    fmt,
-    machine_line,
-    positive_int,
-    set_threads,
-    summary,
-    use_device,
-    write_result,
-)
+from _common import RESULTS, device_argument, fmt, machine_line, positive_int, set_up, summary, write_result
 from omegaconf import OmegaConf
 from tokenizers import Tokenizer
 
@@ -94,8 +84,7 @@ def main() -> None:
     parser.add_argument("--device", type=device_argument, default="cpu", help="cpu, cuda or cuda:N")
     parser.add_argument("--out", default=str(RESULTS / "generation_speed.json"))
     args = parser.parse_args()
-    set_threads(args.threads)
-    use_device(args.device)
+    set_up(args.threads, args.device)
     if args.ckpt:
         from textgru import LanguageModel
 

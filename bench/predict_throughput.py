@@ -15,17 +15,7 @@ import argparse
 import sys
 import time
 
-from _common import (
-    RESULTS,
-    device_argument,
-    fmt,
-    machine_line,
-    positive_int,
-    set_threads,
-    summary,
-    use_device,
-    write_result,
-)
+from _common import RESULTS, device_argument, fmt, machine_line, positive_int, set_up, summary, write_result
 from omegaconf import OmegaConf
 
 from textgru import Classifier
@@ -66,8 +56,7 @@ def main() -> None:
             f"--batch-sizes {' '.join(map(str, args.batch_sizes))}: each must be above 1 (one text at a time is "
             "always measured) and given once"
         )
-    set_threads(args.threads)
-    use_device(args.device)
+    set_up(args.threads, args.device)
     with datasets_quiet():
         tweets = load_classification_data(data_config("tweets"))
     pool = [t for split in ("train", "validation", "test") for t in tweets[split]["text"]]

@@ -196,21 +196,24 @@ TINY_MODEL = [
 ]
 
 
+def tiny_run_args(csv: Path) -> list[str]:
+    """The `tiny_run` command on a `small_csv`-like file, less its run folder."""
+    return [
+        "task=sentiment",
+        "data=local",
+        f"data.path={csv}",
+        "data.text_column=review",
+        "data.label_column=sentiment",
+        *TINY_MODEL,
+    ]
+
+
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory: pytest.TempPathFactory, small_csv: Path) -> Path:
     """A real training run (local CSV, tiny model, 3 epochs) through scripts/train.py; returns its folder."""
 
     def train(root: Path) -> None:
-        r = run_script(
-            "train",
-            "task=sentiment",
-            "data=local",
-            f"data.path={small_csv}",
-            "data.text_column=review",
-            "data.label_column=sentiment",
-            f"hydra.run.dir={root / 'tiny'}",
-            *TINY_MODEL,
-        )
+        r = run_script("train", *tiny_run_args(small_csv), f"hydra.run.dir={root / 'tiny'}")
         assert r.returncode == 0, r.stderr[-3000:]
 
     return built_once(tmp_path_factory, "runs", train) / "tiny"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import TINY_MODEL, run_script, run_textgru
+from conftest import run_script, run_textgru, tiny_run_args
 
 from textgru.distributed import check_device
 from textgru.errors import TextgruError
@@ -83,16 +83,7 @@ def test_training_on_the_gpu_writes_a_checkpoint_the_cpu_loads(small_csv: Path, 
 
     run = tmp_path / "run"
     r = run_script(
-        "train",
-        "task=sentiment",
-        "data=local",
-        f"data.path={small_csv}",
-        "data.text_column=review",
-        "data.label_column=sentiment",
-        "trainer=gpu",
-        f"trainer.precision={precision}",
-        f"hydra.run.dir={run}",
-        *TINY_MODEL,
+        "train", *tiny_run_args(small_csv), "trainer=gpu", f"trainer.precision={precision}", f"hydra.run.dir={run}"
     )
     assert r.returncode == 0, r.stderr[-3000:]
     clf = textgru.load(run)  # on the CPU by default: the GPU's tensors are mapped there
