@@ -378,3 +378,12 @@ def test_draw_refuses_non_finite_probabilities_and_bans_per_request() -> None:
 def test_sampling_options_of_the_wrong_type_are_one_line(knob: dict, message: str) -> None:
     with pytest.raises(TextgruError, match=re.escape(message)):
         SamplingOptions(**knob).check()
+
+
+def test_a_numpy_bool_is_a_bool() -> None:
+    """A review: greedy=np.True_ (from an array or a DataFrame cell) was "must be true or false", while numpy integers
+    pass as seed and top_k."""
+    import numpy as np
+
+    assert SamplingOptions(greedy=np.bool_(True)).check().greedy is True
+    assert SamplingOptions(greedy=np.bool_(False)).check().greedy is False

@@ -69,6 +69,8 @@ class SamplingOptions:
         for name, kind in kinds.items():
             value = getattr(self, name)
             if kind == "true or false":
+                if type(value).__name__ == "bool" and type(value).__module__ == "numpy":  # np.True_ from an array
+                    setattr(self, name, value := bool(value))
                 fits = isinstance(value, bool)
             elif isinstance(value, bool):
                 fits = False
