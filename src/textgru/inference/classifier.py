@@ -163,11 +163,13 @@ class Classifier(LoadedModel):
                 probs[idx] = torch.softmax(logits.float(), dim=-1).cpu()
 
         was_training = self.model.training  # a notebook's fine-tuning cell left it so: dropout on, random answers
-        self.model.eval()
+        if was_training:  # only then (the usual case costs nothing)
+            self.model.eval()
         try:
             run_batches(run, batches, self.model)
         finally:
-            self.model.train(was_training)
+            if was_training:
+                self.model.train(True)
         return probs
 
     @overload

@@ -125,11 +125,13 @@ def generate(
 
     `on_text`, for a single sample, receives the new text piece by piece as it is sampled (see `stream`)."""
     options.check()
-    if on_text is not None and not callable(on_text):
-        raise TextgruError(f"on_text={on_text!r} must be a function that takes each new piece of text")
-    if on_text is not None and options.num_samples != 1:  # it was dropped without a word
-        raise TextgruError("on_text streams one sample; with num_samples > 1, leave it out (the texts are returned)")
     if on_text is not None:
+        if not callable(on_text):
+            raise TextgruError(f"on_text={on_text!r} must be a function that takes each new piece of text")
+        if options.num_samples != 1:  # it was dropped without a word
+            raise TextgruError(
+                "on_text streams one sample; with num_samples > 1, leave it out (the texts are returned)"
+            )
         text = ""
         for piece, text in _pieces(model, tokenizer, prompt, options, allow_unknown):  # noqa: B007 - the last text is kept
             on_text(piece)
