@@ -790,3 +790,18 @@ def test_answers_a_notebook_user_can_trip_over(
         again.predict(["", "a fine film", "   "])
         again.predict("")
     assert caplog.text.count("an empty text (or spaces only) is read as one [UNK] token") == 1
+
+
+def test_greedy_says_which_sampling_knobs_it_ignores(
+    lm: textgru.LanguageModel, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A carried finding: generate(greedy=True, temperature=0.5) ignored the temperature without a word (Hugging Face's
+    generate warns so for do_sample=False); the defaults, and repetition_penalty (greedy applies it), say nothing."""
+    with caplog.at_level("WARNING", logger="textgru"):
+        plain = lm.generate("KING:", greedy=True, max_new_tokens=4, repetition_penalty=1.3)
+        assert not caplog.text
+        assert (
+            lm.generate("KING:", greedy=True, max_new_tokens=4, temperature=0.5, top_k=3, repetition_penalty=1.3)
+            == plain
+        )
+    assert "greedy=true takes the likeliest token every time; ignored: temperature=0.5, top_k=3" in caplog.text

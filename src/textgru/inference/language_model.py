@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
@@ -17,6 +18,8 @@ from textgru.inference.arguments import check_batch_size, text_list
 from textgru.inference.generation import SamplingOptions, encode_prompt, generate, stream
 from textgru.inference.loaded_model import LoadedModel, read_tokenizer
 from textgru.inference.sampling import STEPS_AT_ONCE
+
+log = logging.getLogger(__name__)
 
 
 class LanguageModel(LoadedModel):
@@ -110,7 +113,12 @@ def _options(sampling: Mapping[str, Any]) -> SamplingOptions:
     unknown = sorted(set(sampling) - known)
     if unknown:
         raise TextgruError(f"unknown sampling option(s) {unknown}; use any of {sorted(known)}")
-    return SamplingOptions(**sampling).check()
+    options = SamplingOptions(**sampling).check()
+    defaults = {k: getattr(SamplingOptions, k) for k in ("temperature", "top_k", "top_p")}  # what greedy ignores
+    ignored = [f"{k}={sampling[k]}" for k, off in defaults.items() if sampling.get(k, off) != off]
+    if options.greedy and ignored:  # as Hugging Face's generate says of do_sample=False with a temperature
+        log.warning("greedy=true takes the likeliest token every time; ignored: %s", ", ".join(ignored))
+    return options
 
 
 def _prompt(prompt: Any) -> str:
