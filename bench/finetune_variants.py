@@ -10,6 +10,9 @@ Variants:
                    2019): the classifier's embedding and GRU read as the LM, the LM's output layer frozen
     l2sp=ALPHA     loss + ALPHA/2 * |w - w_pretrained|^2 over the transferred weights (L2-SP, Li et al. 2018)
     frozen_embedding   the embedding never trains (GRU, pooling and head do)
+    distill=W:RUN,RUN  (1 - W) * loss + W * the cross-entropy against the mean probabilities that the classifier runs
+                   RUN,... give each training text (knowledge distillation from an ensemble, Hinton et al. 2015;
+                   "born-again" when the teachers are runs of this recipe); works with or without a pretrained LM
 """
 
 from __future__ import annotations
@@ -80,6 +83,57 @@ def frozen_embedding() -> None:
     finetuning.unfreeze_for_epoch = unfreeze_but_the_embedding
 
 
+def distill(weight: float, teachers: list[str]) -> None:
+    import textgru
+    from textgru.data import batching
+    from textgru.data.columns import column_values
+
+    collate = batching.pad_collate
+
+    def build_with_teachers(cfg: Any) -> Any:
+        dm, task = build(cfg)
+        texts = column_values(dm.raw["train"], "text")
+        probs = []
+        for run in teachers:
+            clf = textgru.load(run)
+            if list(clf.label_names) != list(dm.label_names):
+                sys.exit(f"{run}: labels {clf.label_names}, this run's {dm.label_names}")
+            probs.append(clf.predict_proba(texts))
+        soft = torch.stack(probs).mean(0)  # (examples, classes)
+        examples = dm.examples["train"]
+
+        class WithSoftTargets(type(examples)):
+            def __getitem__(self, i: int) -> dict:
+                return {**super().__getitem__(i), "soft": soft[i]}
+
+        examples.__class__ = WithSoftTargets
+        return dm, task
+
+    def collate_soft(examples: list[dict], pad_id: int = 0) -> dict[str, torch.Tensor]:
+        batch = collate(examples, pad_id)
+        if "soft" in examples[0]:
+            batch["soft"] = torch.stack([e["soft"] for e in examples])
+        return batch
+
+    def step_with_teachers(self: Any, batch: dict[str, torch.Tensor], stage: str) -> torch.Tensor:
+        if stage != "train":
+            return step(self, batch, stage)
+        hard = self.loss_fn  # summed over the batch, as the task divides it by the batch's weight
+
+        def mixed(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+            soft_sum = -(batch["soft"] * torch.log_softmax(logits, -1)).sum()
+            return (1 - weight) * hard(logits, labels) + weight * soft_sum
+
+        self.__dict__["loss_fn"] = mixed  # one forward pass: the task's own step, with the mixed loss
+        try:
+            return step(self, batch, stage)
+        finally:
+            del self.__dict__["loss_fn"]
+
+    batching.pad_collate = collate_soft
+    sentiment.build, sentiment.ClassificationTask._step = build_with_teachers, step_with_teachers
+
+
 if __name__ == "__main__":
     if len(sys.argv) < 2:
         sys.exit(__doc__)
@@ -88,8 +142,11 @@ if __name__ == "__main__":
         aux_lm(float(value or 0.1))
     elif variant == "l2sp":
         l2sp(float(value or 1e-5))
+    elif variant == "distill":
+        w, _, runs = value.partition(":")
+        distill(float(w), runs.split(","))
     elif variant == "frozen_embedding":
         frozen_embedding()
     else:
-        sys.exit(f"unknown variant {variant!r}; use aux_lm=GAMMA, l2sp=ALPHA or frozen_embedding")
+        sys.exit(f"unknown variant {variant!r}; use aux_lm=GAMMA, l2sp=ALPHA, distill=W:RUN,... or frozen_embedding")
     main(["train", *sys.argv[2:]])

@@ -11,6 +11,7 @@ import pytest
 import torch
 from conftest import ROOT
 
+import textgru
 from textgru.optim import warmup_cosine
 
 sys.path.insert(0, str(ROOT / "bench"))
@@ -133,3 +134,40 @@ def test_learning_curve_reads_runs_truthfully(tmp_path) -> None:
     assert r.returncode == 1 and r.stderr.strip().splitlines()[-1].startswith(
         "error: the runs were trained on different data (data.path differ)"
     )
+
+
+def test_ensemble_scores_average_probabilities(tiny_run, tmp_path) -> None:
+    """A two-model ensemble scores the mean of its members' probabilities (checked against the API), every subset is
+    scored, and runs of other data are refused in one line."""
+    from textgru.inference.evaluation import classification_metrics, labelled_texts
+
+    ckpt = torch.load(tiny_run / "checkpoints" / "best.ckpt", weights_only=True)
+    for key in ("model.head.bias", "ema.module.head.bias"):  # another member: its answers lean to the first label
+        ckpt["state_dict"][key] = ckpt["state_dict"][key] + torch.tensor(
+            [1.0] + [0.0] * (len(ckpt["state_dict"][key]) - 1)
+        )
+    (tmp_path / "leaning").mkdir()
+    torch.save(ckpt, tmp_path / "leaning" / "best.ckpt")
+    members = [str(tiny_run), str(tmp_path / "leaning")]
+    script, out = [sys.executable, str(ROOT / "bench" / "ensemble_scores.py")], tmp_path / "ens.json"
+    r = subprocess.run([*script, *members, "--out", str(out)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    subsets = json.loads(out.read_text())["subsets"]
+    assert [x["runs"] for x in subsets] == [members[:1], members[1:], members]
+    clfs = [textgru.load(m) for m in members]
+    texts, names, _ = labelled_texts(None, "test", clfs[0].meta["data_config"])
+    labels = [clfs[0].label_names.index(n) for n in names]
+    scores = [
+        classification_metrics(p, labels, clfs[0].label_names)["macro_f1"]
+        for p in (
+            clfs[0].predict_proba(texts),
+            clfs[1].predict_proba(texts),
+            (clfs[0].predict_proba(texts) + clfs[1].predict_proba(texts)) / 2,
+        )
+    ]
+    assert len(set(scores)) > 1  # the members differ, so the test can tell an average from either member
+    assert [x["test"] for x in subsets] == pytest.approx(scores)
+    ckpt["textgru"]["data_config"] = {**ckpt["textgru"]["data_config"], "split_seed": 7}
+    torch.save(ckpt, tmp_path / "leaning" / "best.ckpt")
+    r = subprocess.run([*script, *members, "--out", str(out)], capture_output=True, text=True)
+    assert r.returncode == 1 and r.stderr.strip().splitlines()[-1].endswith("give runs trained on the same data")

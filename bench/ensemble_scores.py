@@ -1,0 +1,88 @@
+"""Validation and test macro-F1 of probability-averaging ensembles of classifier runs trained on the same data: every
+subset of the runs given, summarised per ensemble size (min/median/max over the subsets), and the subset that
+validation would pick. How far averaging several models goes where one model stops (README "Few labels").
+
+Usage:
+    python bench/ensemble_scores.py RUN RUN [RUN ...] [--out bench/results/ensemble_scores.json] [--threads N]
+
+Each RUN is a classifier run folder or checkpoint; all must have the same labels and training data config (their
+validation and test splits are then the same texts). Every subset is scored (2**n - 1 of them: at most 12 runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import statistics
+import sys
+
+import torch
+from _common import RESULTS, machine_line, set_threads, write_result
+
+import textgru
+from textgru.inference.evaluation import classification_metrics, labelled_texts
+from textgru.inference.label_matching import label_indices
+
+SPLITS = ("validation", "test")
+
+
+def split_probabilities(runs: list[str]) -> tuple[dict[tuple[str, str], torch.Tensor], dict[str, list[int]], list[str]]:
+    """Each run's class probabilities on each split, the splits' true label ids, the label names."""
+    probs, gold, first = {}, {}, None
+    for run in runs:
+        clf = textgru.load(run)
+        if first is None:
+            first = clf
+        elif list(clf.label_names) != list(first.label_names) or clf.meta["data_config"] != first.meta["data_config"]:
+            sys.exit(f"{run}: other labels or training data than {runs[0]}; give runs trained on the same data")
+        for split in SPLITS:
+            texts, names, _ = labelled_texts(None, split, clf.meta["data_config"])
+            gold[split] = label_indices(names, clf.label_names)
+            probs[run, split] = clf.predict_proba(texts)
+    return probs, gold, list(first.label_names)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("runs", nargs="+", help="classifier run folders or checkpoints (2 to 12)")
+    parser.add_argument("--out", default=str(RESULTS / "ensemble_scores.json"))
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    args = parser.parse_args()
+    if not 2 <= len(args.runs) <= 12:
+        parser.error(f"give 2 to 12 runs, not {len(args.runs)}")
+    set_threads(args.threads)
+    probs, gold, names = split_probabilities(args.runs)
+    subsets = []
+    for k in range(1, len(args.runs) + 1):
+        for combo in itertools.combinations(args.runs, k):
+            scores = {
+                s: classification_metrics(torch.stack([probs[r, s] for r in combo]).mean(0), gold[s], names)["macro_f1"]
+                for s in SPLITS
+            }
+            subsets.append({"runs": list(combo), **scores})
+    print(f"macro-F1 of probability-averaging ensembles ({machine_line()})")
+    print("| models | subsets | test min / median / max | validation median | picked on validation: val / test |")
+    print("| ---: | ---: | --- | --- | --- |")
+    sizes = []
+    for k in range(1, len(args.runs) + 1):
+        rows = [x for x in subsets if len(x["runs"]) == k]
+        test = [x["test"] for x in rows]
+        picked = max(rows, key=lambda x: x["validation"])
+        sizes.append(
+            {
+                "models": k,
+                "subsets": len(rows),
+                "test": {"min": min(test), "median": statistics.median(test), "max": max(test)},
+                "validation_median": statistics.median(x["validation"] for x in rows),
+                "picked_on_validation": picked,
+            }
+        )
+        print(
+            f"| {k} | {len(rows)} | {min(test):.4f} / {statistics.median(test):.4f} / {max(test):.4f} | "
+            f"{sizes[-1]['validation_median']:.4f} | {picked['validation']:.4f} / {picked['test']:.4f} |"
+        )
+    write_result(args.out, {"runs": args.runs, "sizes": sizes, "subsets": subsets})
+
+
+if __name__ == "__main__":
+    main()
