@@ -278,6 +278,45 @@ def test_size_mismatch_and_wrong_checkpoint_give_one_line(bilm_run: Path, toy_cs
         build_classification(classifier_config(toy_csv, tmp_path / "evil.ckpt"))
 
 
+def test_lm_of_another_split_of_the_data_gives_one_line(bilm_run: Path, toy_csv: Path, tmp_path: Path) -> None:
+    """A review: a classifier with data.split_seed=7 fine-tuned from a biLM pretrained on the split of seed 42 of the
+    same tweets, silently: 79% of its test texts had been pretrained on."""
+    for override, theirs in [
+        ("data.split_seed=7", "data.split_seed=42"),
+        ("data.test_fraction=0.2", "data.test_fraction=0.1"),
+    ]:
+        with pytest.raises(TextgruError) as e:
+            build_classification(classifier_config(toy_csv, bilm_run, override))
+        assert "\n" not in str(e.value) and str(e.value).startswith(
+            "model.pretrained_lm was pretrained on another split"
+        )
+        assert f"; pass {theirs}, or pretrain a language model on this split" in str(e.value)
+    other = tmp_path / "other.csv"  # other data: its split is no concern of the LM's
+    shutil.copy(toy_csv, other)
+    build_classification(classifier_config(other, bilm_run, "data.split_seed=7"))
+    build_classification(classifier_config(toy_csv, bilm_run, "data.train_size=40", "data.batch_size=8"))  # same split
+
+
+def test_unused_or_unfinished_starts_are_warned_of(bilm_run: Path, toy_csv: Path, tmp_path: Path, caplog) -> None:
+    """A review: task.finetune options without model.pretrained_lm were ignored without a word, and an LM run still
+    training (no metrics.json) was fine-tuned from as if finished."""
+    unfinished = tmp_path / "unfinished"
+    shutil.copytree(bilm_run, unfinished)
+    (unfinished / "metrics.json").unlink()
+    with caplog.at_level(logging.WARNING):
+        build_classification(classifier_config(toy_csv, unfinished))
+        overrides = ["model.pretrained_lm=null", "task.finetune.lr_decay=2.6", "task.finetune.gradual_unfreezing=true"]
+        build_classification(classifier_config(toy_csv, bilm_run, *overrides))
+    said = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any(f"{unfinished} has not finished (no metrics.json)" in m for m in said), said
+    assert any(m.startswith("task.finetune (lr_decay=2.6, gradual_unfreezing=true) applies only with") for m in said)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        build_classification(classifier_config(toy_csv, bilm_run))  # finished, and the recipe applies: nothing said
+    assert not [r for r in caplog.records if r.levelno == logging.WARNING and "finetune" in r.getMessage()]
+    assert not [r for r in caplog.records if "has not finished" in r.getMessage()]
+
+
 def test_gradual_unfreezing_and_discriminative_lrs(bilm_run: Path, toy_csv: Path, tmp_path: Path) -> None:
     """Epoch 1 trains the head only, epoch 2 the top GRU layer too, epoch 3 everything; each layer group's lr is
     the one above's / lr_decay."""

@@ -22,6 +22,10 @@ from textgru.errors import TextgruError
 log = logging.getLogger(__name__)
 TRANSFERRED = ("embedding.", "rnn.forward_layers.", "rnn.backward_layers.")
 SIZES = ("embedding_dim", "hidden_size", "num_layers")
+SPLIT_KEYS = ("split_seed", "val_fraction", "test_fraction")
+# what does not make a labelled dataset another one (loading, batching, the few-label sample); the split keys apart
+NOT_THE_DATA = (*SPLIT_KEYS, "cache_dir", "max_length", "batch_size", "eval_batch_size", "num_workers")
+NOT_THE_DATA += ("train_size", "train_fraction", "subset_seed", "label_column", "ignore_labels")
 
 
 class PretrainedLM:
@@ -40,6 +44,13 @@ class PretrainedLM:
             raise TextgruError(f"model.pretrained_lm: {e}") from e
         self.path: str = meta["path"]
         self.model_args: dict[str, Any] = meta["model_args"]
+        self.data_config: dict[str, Any] = meta.get("data_config") or {}
+        folder = Path(str(path)).expanduser()
+        if folder.is_dir() and not (folder / "metrics.json").is_file() and (folder / "config.yaml").is_file():
+            log.warning(
+                "model.pretrained_lm=%s has not finished (no metrics.json): its best checkpoint so far is used",
+                path,
+            )
         self.tokenizer = Tokenizer.from_str(meta["tokenizer"])
         self.state: dict[str, torch.Tensor] = model.state_dict()  # its weight average where the run kept one
 
@@ -89,6 +100,24 @@ class PretrainedLM:
                 f"otherwise than tokenizer= says; pass {fix}"
             )
 
+    def check_split(self, data_config: Mapping[str, Any]) -> None:
+        """One line when the language model read the texts of this same labelled dataset split otherwise (another
+        `data.split_seed`, `val_fraction` or `test_fraction`): its training texts then hold most of this run's
+        validation and test texts, and their scores would not be what they claim (a review: 79% of the test texts)."""
+        lm = self.data_config
+        same_data = lm.get("source") == data_config.get("source") and all(
+            lm[k] == data_config[k] for k in lm.keys() & data_config.keys() if k not in NOT_THE_DATA
+        )
+        differ = [k for k in SPLIT_KEYS if k in lm and k in data_config and lm[k] != data_config[k]]
+        if same_data and differ:
+            theirs = " ".join(f"data.{k}={lm[k]}" for k in differ)
+            ours = " ".join(f"data.{k}={data_config[k]}" for k in differ)
+            raise TextgruError(
+                f"model.pretrained_lm was pretrained on another split of this data ({theirs}; this run: {ours}), so "
+                f"its training texts include this run's validation and test texts; pass {theirs}, or pretrain "
+                f"a language model on this split (textgru train task=bilm ... {ours})"
+            )
+
     def report_coverage(self, train_ids: list[list[int]]) -> float:
         """The share of the training texts' tokens the language model's tokenizer knows (not [UNK]), logged; a
         warning below 80%: an LM pretrained on other text (or a tiny vocabulary) turns most words into [UNK]."""
@@ -107,10 +136,13 @@ class PretrainedLM:
 
 
 def pretrained_start(
-    model_config: Mapping[str, Any], tokenizer_config: Mapping[str, Any], run_tokenizer: Path
+    model_config: Mapping[str, Any],
+    tokenizer_config: Mapping[str, Any],
+    data_config: Mapping[str, Any],
+    run_tokenizer: Path,
 ) -> PretrainedLM | None:
-    """The language model a classifier run starts from (`model.pretrained_lm`; its sizes and tokenizer checked), or
-    None. A resumed run (its folder holds `run_tokenizer`, the LM's tokenizer as the run saved it) reads only that:
+    """The language model a classifier run starts from (`model.pretrained_lm`; its sizes, tokenizer and the split of
+    its data checked), or None. A resumed run (its folder holds `run_tokenizer`, the LM's tokenizer as the run saved it) reads only that:
     its checkpoint holds every weight, so the LM's files may have moved or gone since."""
     path = model_config.get("pretrained_lm")
     if not path:
@@ -120,6 +152,7 @@ def pretrained_start(
     lm = PretrainedLM(path)
     lm.check_sizes(model_config)
     lm.check_tokenizer(tokenizer_config)
+    lm.check_split(data_config)
     return lm
 
 

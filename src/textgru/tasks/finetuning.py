@@ -35,6 +35,18 @@ class FineTuning:
             raise TextgruError(f"task.finetune.unfreeze_epochs={self.unfreeze_epochs} must be at least 1")
 
 
+def warn_unused(options: dict[str, Any]) -> None:
+    """A warning naming the `task.finetune` options a run without `model.pretrained_lm` ignores (they apply to a
+    model started from a language model only), where they would change training."""
+    asked = [f"lr_decay={options['lr_decay']}"] if options.get("lr_decay", 1) != 1 else []
+    asked += ["gradual_unfreezing=true"] if options.get("gradual_unfreezing") else []
+    if asked:
+        log.warning(
+            "task.finetune (%s) applies only with model.pretrained_lm (fine-tuning a task=bilm run); ignored here",
+            ", ".join(asked),
+        )
+
+
 def layer_groups(model: nn.Module) -> list[list[nn.Parameter]]:
     """The classifier's parameters bottom to top: the embedding, each GRU layer (both directions), then the rest
     (pooling and head). Every parameter is in exactly one group."""

@@ -60,9 +60,10 @@ def build(cfg: DictConfig) -> tuple[ClassificationDataModule, ClassificationTask
     from textgru.models.glove import init_from_glove
     from textgru.models.transfer import pretrained_start, transfer_weights
 
-    model_cfg = plain(cfg.model)
-    lm = pretrained_start(model_cfg, plain(cfg.tokenizer), RunFolder(cfg.paths.run_dir).tokenizer)  # or None
-    data_cfg = plain(cfg.data)
+    model_cfg, data_cfg = plain(cfg.model), plain(cfg.data)
+    lm = pretrained_start(model_cfg, plain(cfg.tokenizer), data_cfg, RunFolder(cfg.paths.run_dir).tokenizer)  # or None
+    if lm is None:
+        finetuning.warn_unused(plain(cfg.task.finetune))
     require_keys(data_cfg, FEW_LABEL_KEYS)  # few-label runs: a data config of your own needs them too (null: off)
     dm = ClassificationDataModule(
         data_cfg,
