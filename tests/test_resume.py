@@ -463,6 +463,18 @@ def test_resume_refuses_what_it_cannot_continue(
             read_resume_checkpoint(
                 RunFolder(folder), folder / "checkpoints" / "last.ckpt", OmegaConf.load(folder / "config.yaml")
             )
+    # a step limit the run has already reached (a review: "finished in 0 s", metrics.json said stopped by max_steps)
+    cfg = OmegaConf.load(folders[1] / "config.yaml")
+    step = torch.load(folders[1] / "checkpoints" / "last.ckpt", weights_only=True)["global_step"]
+    for limit in (step, 1):
+        cfg.trainer.max_steps = limit
+        with pytest.raises(
+            TextgruError, match=re.escape(f"is at step {step}, and trainer.max_steps={limit} would end")
+        ):
+            read_resume_checkpoint(RunFolder(folders[1]), folders[1] / "checkpoints" / "last.ckpt", cfg)
+    for limit in (step + 1, -1):
+        cfg.trainer.max_steps = limit
+        read_resume_checkpoint(RunFolder(folders[1]), folders[1] / "checkpoints" / "last.ckpt", cfg)
     for folder, files in before.items():  # config.yaml and the checkpoint as they were, nothing new but the log
         assert {p: p.read_bytes() for p in folder.rglob("*") if p.is_file() and p.name != "train.log"} == files
 

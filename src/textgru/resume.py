@@ -170,6 +170,12 @@ def read_resume_checkpoint(run: RunFolder, checkpoint: Path, cfg: Any) -> dict[s
     rebuild_model(ckpt)  # the checkpoint rule, as for any checkpoint textgru reads
     if type(ckpt.get("global_step")) is not int or ckpt["global_step"] < 0:
         raise TextgruError(f"resume: {checkpoint} holds no training step; {RESUME_ELSEWHERE}")
+    step, max_steps = ckpt["global_step"], cfg.trainer.get("max_steps")
+    if isinstance(max_steps, int) and 0 <= max_steps <= step:  # a review: "finished in 0 s", stopped_by max_steps
+        raise TextgruError(
+            f"resume: {checkpoint} is at step {step}, and trainer.max_steps={max_steps} would end the run at once; "
+            f"give trainer.max_steps above {step} (or -1: no step limit)"
+        )
     try:
         check_random_states(ckpt)
     except (KeyError, IndexError, TypeError, ValueError, RuntimeError, AttributeError) as e:
