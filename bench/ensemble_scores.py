@@ -15,6 +15,7 @@ import argparse
 import itertools
 import statistics
 import sys
+from pathlib import Path
 
 import torch
 from _common import RESULTS, machine_line, set_threads, write_result
@@ -29,12 +30,19 @@ SPLITS = ("validation", "test")
 def split_probabilities(runs: list[str]) -> tuple[dict[tuple[str, str], torch.Tensor], dict[str, list[int]], list[str]]:
     """Each run's class probabilities on each split, the splits' true label ids, the label names."""
     probs, gold, first = {}, {}, None
-    for run in runs:
-        clf = textgru.load(run)
+    classifiers = {}
+    for run in runs:  # every run loaded (and refused in one line) before any is scored
+        try:
+            classifiers[run] = textgru.load(run)
+        except textgru.TextgruError as e:
+            sys.exit(f"error: {run}: {e}")
+        if not isinstance(classifiers[run], textgru.Classifier):
+            sys.exit(f"error: {run} is not a classifier run; give classifier run folders or checkpoints")
+    for run, clf in classifiers.items():
         if first is None:
             first = clf
         elif list(clf.label_names) != list(first.label_names) or clf.meta["data_config"] != first.meta["data_config"]:
-            sys.exit(f"{run}: other labels or training data than {runs[0]}; give runs trained on the same data")
+            sys.exit(f"error: {run}: other labels or training data than {runs[0]}; give runs trained on the same data")
         for split in SPLITS:
             texts, names, _ = labelled_texts(None, split, clf.meta["data_config"])
             gold[split] = label_indices(names, clf.label_names)
@@ -50,6 +58,9 @@ def main() -> None:
     args = parser.parse_args()
     if not 2 <= len(args.runs) <= 12:
         parser.error(f"give 2 to 12 runs, not {len(args.runs)}")
+    same = {str(Path(r).expanduser().resolve()) for r in args.runs}
+    if len(same) < len(args.runs):
+        parser.error("a run is given twice; give each run once (an ensemble of a model with itself is that model)")
     set_threads(args.threads)
     probs, gold, names = split_probabilities(args.runs)
     subsets = []

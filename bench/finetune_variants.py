@@ -134,19 +134,38 @@ def distill(weight: float, teachers: list[str]) -> None:
     sentiment.build, sentiment.ClassificationTask._step = build_with_teachers, step_with_teachers
 
 
+def number(text: str, default: float) -> float:
+    """A variant's value as a float, or one line and exit 2."""
+    try:
+        return float(text) if text else default
+    except ValueError:
+        sys.exit(f"error: {sys.argv[1]}: {text!r} is not a number")
+
+
 if __name__ == "__main__":
     if len(sys.argv) < 2:
         sys.exit(__doc__)
     variant, _, value = sys.argv[1].partition("=")
+    overrides = sys.argv[2:]
+    lm_given = any(
+        a.startswith(("model.pretrained_lm=", "experiment=tweets_ulmfit")) and not a.endswith("=null")
+        for a in overrides
+    )
+    if variant in ("aux_lm", "frozen_embedding") and not lm_given:  # frozen_embedding: the fine-tuning hook only
+        sys.exit(
+            f"error: {variant} patches fine-tuning from a biLM; give experiment=tweets_ulmfit or model.pretrained_lm=RUN"
+        )
     if variant == "aux_lm":
-        aux_lm(float(value or 0.1))
+        aux_lm(number(value, 0.1))
     elif variant == "l2sp":
-        l2sp(float(value or 1e-5))
+        l2sp(number(value, 1e-5))
     elif variant == "distill":
         w, _, runs = value.partition(":")
-        distill(float(w), runs.split(","))
+        if not runs or not 0 <= number(w, -1) <= 1:
+            sys.exit("error: distill=W:RUN,RUN,...: give a weight W from 0 to 1 and the teachers' run folders")
+        distill(number(w, 0.5), runs.split(","))
     elif variant == "frozen_embedding":
         frozen_embedding()
     else:
         sys.exit(f"unknown variant {variant!r}; use aux_lm=GAMMA, l2sp=ALPHA, distill=W:RUN,... or frozen_embedding")
-    main(["train", *sys.argv[2:]])
+    main(["train", *overrides])

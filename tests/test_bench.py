@@ -171,3 +171,11 @@ def test_ensemble_scores_average_probabilities(tiny_run, tmp_path) -> None:
     torch.save(ckpt, tmp_path / "leaning" / "best.ckpt")
     r = subprocess.run([*script, *members, "--out", str(out)], capture_output=True, text=True)
     assert r.returncode == 1 and r.stderr.strip().splitlines()[-1].endswith("give runs trained on the same data")
+    r = subprocess.run([*script, members[0], members[0] + "/", "--out", str(out)], capture_output=True, text=True)
+    assert r.returncode == 2 and r.stderr.strip().endswith(
+        "error: a run is given twice; give each run once (an ensemble of a model with itself is that model)"
+    )
+    r = subprocess.run([*script, members[0], str(tmp_path / "nope"), "--out", str(out)], capture_output=True, text=True)
+    assert r.returncode == 1 and r.stderr.strip().splitlines() == [
+        f"error: {tmp_path / 'nope'}: checkpoint '{tmp_path / 'nope'}' does not exist; give a run folder or a .ckpt file"
+    ]
