@@ -396,6 +396,28 @@ def test_too_few_epochs_for_gradual_unfreezing_are_warned_of(caplog: pytest.LogC
         )
         unfreeze_for_epoch(model, 0, recipe, trainer)
         assert (said in caplog.text) if said else "will not train" not in caplog.text, (max_epochs, caplog.text)
+    # trainer.min_steps stretched 2 planned epochs into 150 of 2 steps (a review: the warning named max_epochs=150,
+    # a value the user never gave, when max_steps=10 ended the run)
+    stretched = FineTuning(**{**RECIPE, "unfreeze_epochs": 1, "planned_epochs": 2})
+    for max_steps, said in [
+        (
+            10,
+            "but trainer.max_steps=10 ends the run first: the embedding (and lower GRU layers) will not train; "
+            "raise trainer.max_steps above 300 (2 steps an epoch)",
+        ),
+        (
+            -1,
+            "from epoch 2 on (short epoch 150: trainer.min_steps made the epochs 75x shorter), but "
+            "trainer.max_epochs=2 ends the run first: the embedding (and lower GRU layers) will not train; raise "
+            "trainer.max_epochs to at least 3",
+        ),
+    ]:
+        caplog.clear()
+        trainer = SimpleNamespace(
+            max_epochs=150, max_steps=max_steps, num_training_batches=2, accumulate_grad_batches=1
+        )
+        unfreeze_for_epoch(model, 0, stretched, trainer)
+        assert said in caplog.text, caplog.text
 
 
 def test_gradual_unfreezing_stages_follow_epochs_that_min_steps_made_shorter() -> None:

@@ -90,7 +90,7 @@ def unfreeze_for_epoch(model: nn.Module, epoch: int, recipe: FineTuning, trainer
     the first epoch, a warning when `trainer.max_epochs` or `max_steps` ends the run before every group trains."""
     per_stage = stage_epochs(recipe, getattr(trainer, "max_epochs", None))
     if epoch == 0 and recipe.gradual_unfreezing and trainer is not None:
-        _warn_if_the_run_ends_first(2 * per_stage, trainer, per_stage)
+        _warn_if_the_run_ends_first(2 * per_stage, trainer, per_stage // recipe.unfreeze_epochs)
     groups = layer_groups(model)
     n = trainable_groups(epoch, len(groups), recipe, per_stage)
     for i, group in enumerate(groups):
@@ -98,24 +98,28 @@ def unfreeze_for_epoch(model: nn.Module, epoch: int, recipe: FineTuning, trainer
             p.requires_grad_(i >= len(groups) - n)
 
 
-def _warn_if_the_run_ends_first(everything_from: int, trainer: Any, per_stage: int) -> None:
+def _warn_if_the_run_ends_first(everything_from: int, trainer: Any, shorter: int) -> None:
     """The warning that the embedding (and lower GRU layers) will not train: the run ends before epoch
-    `everything_from`, by `max_epochs` or by `max_steps` (a review: max_steps=8 in the head-only stage trained no
-    pretrained weight, and said nothing)."""
+    `everything_from`, by `max_epochs` or by `max_steps`, whichever ends it first (a review: max_steps=8 in the
+    head-only stage trained no pretrained weight, and said nothing). Where `trainer.min_steps` stretched the epochs
+    (`shorter` short epochs a planned one), `max_epochs` is named in the planned epochs the user gave."""
     max_epochs, max_steps = trainer.max_epochs or -1, trainer.max_steps or -1
     per_step = max(1, int(getattr(trainer, "accumulate_grad_batches", 1) or 1))
     batches = trainer.num_training_batches
     steps_per_epoch = -(-int(batches) // per_step) if batches not in (None, float("inf")) else 0
-    stretched = f" ({per_stage} epochs a stage: trainer.min_steps made the epochs shorter)" if per_stage > 1 else ""
-    if 0 < max_epochs <= everything_from:
-        limit, fix = f"trainer.max_epochs={max_epochs}", f"raise trainer.max_epochs to at least {everything_from + 1}"
-    elif 0 < max_steps <= everything_from * steps_per_epoch:
+    stretched = f" (short epoch {everything_from}: trainer.min_steps made the epochs {shorter}x shorter)"
+    epochs_end = max_epochs * steps_per_epoch if max_epochs > 0 and steps_per_epoch else float("inf")
+    by_steps = 0 < max_steps <= everything_from * steps_per_epoch and max_steps < epochs_end
+    if by_steps:
         limit = f"trainer.max_steps={max_steps}"
         fix = f"raise trainer.max_steps above {everything_from * steps_per_epoch} ({steps_per_epoch} steps an epoch)"
+    elif 0 < max_epochs <= everything_from:
+        shown, needed = max_epochs // shorter, everything_from // shorter + 1  # in the planned epochs
+        limit, fix = f"trainer.max_epochs={shown}", f"raise trainer.max_epochs to at least {needed}"
     else:
         return
     log.warning(
         "gradual unfreezing trains every layer from epoch %d on%s, but %s ends the run first: the embedding (and "
         "lower GRU layers) will not train; %s or lower task.finetune.unfreeze_epochs",
-        *(everything_from, stretched, limit, fix),
+        *(everything_from // shorter, stretched if shorter > 1 else "", limit, fix),
     )
