@@ -530,6 +530,20 @@ def test_min_steps_adds_epochs_validated_every_kth() -> None:
     assert (cfg.trainer.max_epochs, cfg.trainer.check_val_every_n_epoch) == (112, 16)  # 100 needed, rounded to 16s
 
 
+def test_max_steps_below_min_steps_is_warned_of(caplog: pytest.LogCaptureFixture) -> None:
+    """A review: experiment=tweets_ulmfit (min_steps 300) with trainer.max_steps=20 stopped at 20 without a word."""
+    trainer = {"min_steps": 300, "max_epochs": 6, "check_val_every_n_epoch": 1, "val_check_interval": None}
+    dm = SimpleNamespace(train_dataloader=lambda: range(8))
+    for max_steps, warned in ((20, True), (300, False), (-1, False)):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING):
+            fit_epochs_to_min_steps(
+                OmegaConf.create({"trainer": {**trainer, "max_steps": max_steps, "fast_dev_run": False}}), dm
+            )
+        said = "trainer.max_steps=20 ends the run before trainer.min_steps=300" in caplog.text
+        assert said == warned, caplog.text
+
+
 def test_finetune_run_few_labels_self_contained(bilm_run: Path, toy_csv: Path, tmp_path: Path) -> None:
     """scripts/train.py fine-tunes from the LM run with 60 labels and ULMFiT's whole schedule; the
     checkpoint loads and predicts alone, with the LM's tokenizer and without any reference to the LM's files."""

@@ -66,6 +66,11 @@ def fit_epochs_to_min_steps(cfg: DictConfig, dm: L.LightningDataModule) -> None:
     min_steps, max_epochs, every = trainer.min_steps, trainer.max_epochs, trainer.check_val_every_n_epoch
     if not min_steps or not max_epochs or max_epochs < 0 or trainer.fast_dev_run:
         return
+    if 0 < (trainer.get("max_steps") or -1) < min_steps:  # Lightning lets max_steps win
+        log.warning(
+            "trainer.max_steps=%d ends the run before trainer.min_steps=%d (the preset's, or yours) is reached",
+            *(trainer.max_steps, min_steps),
+        )
     steps_per_epoch = max(1, -(-_batches_per_epoch(cfg, dm) // _batches_per_step(cfg)))  # the last one may be short
     needed = -(-int(min_steps) // steps_per_epoch)
     if needed <= max_epochs:
