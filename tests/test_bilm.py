@@ -297,6 +297,20 @@ def test_lm_of_another_split_of_the_data_gives_one_line(bilm_run: Path, toy_csv:
     build_classification(classifier_config(toy_csv, bilm_run, "data.train_size=40", "data.batch_size=8"))  # same split
 
 
+def test_the_lm_fine_tuned_from_is_logged_with_its_digest(bilm_run: Path, caplog) -> None:
+    """config.yaml names the LM by path only, and a path can later hold another LM (a review): train.log records the
+    checkpoint's SHA-256."""
+    import hashlib
+
+    from textgru.models.transfer import PretrainedLM
+
+    with caplog.at_level(logging.INFO, logger="textgru.models.transfer"):
+        PretrainedLM(bilm_run)
+    ckpt = bilm_run / "checkpoints" / "best.ckpt"
+    digest = hashlib.sha256(ckpt.read_bytes()).hexdigest()
+    assert f"the language model: {ckpt} (sha256 {digest})" in caplog.text
+
+
 def test_unused_or_unfinished_starts_are_warned_of(bilm_run: Path, toy_csv: Path, tmp_path: Path, caplog) -> None:
     """A review: task.finetune options without model.pretrained_lm were ignored without a word, and an LM run still
     training (no metrics.json) was fine-tuned from as if finished."""

@@ -5,6 +5,7 @@ directions copied into a `GRUClassifier` one-to-one (same parameter names)."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from collections.abc import Mapping
@@ -53,6 +54,8 @@ class PretrainedLM:
             )
         self.tokenizer = Tokenizer.from_str(meta["tokenizer"])
         self.state: dict[str, torch.Tensor] = model.state_dict()  # its weight average where the run kept one
+        with open(self.path, "rb") as f:  # which LM, should the path later hold another (the log is the record)
+            log.info("the language model: %s (sha256 %s)", self.path, hashlib.file_digest(f, "sha256").hexdigest())
 
     @classmethod
     def saved_by_run(cls, path: str | os.PathLike[str], tokenizer_file: Path) -> PretrainedLM:
