@@ -142,6 +142,26 @@ def check_one_setup(rows: list[dict[str, Any]]) -> None:
             print(f"note: the {method} runs differ in {', '.join(keys[:6])}{', ...' if len(keys) > 6 else ''}: pooled")
 
 
+METHOD_KEYS = ("model.pretrained_lm", "task.finetune.", "scheduler.")  # what makes a method one
+
+
+def note_method_differences(rows: list[dict[str, Any]]) -> None:
+    """A note naming the settings, besides those that define the methods, in which the methods' runs differ (a
+    review: fine-tuned runs of 300 steps against scratch runs of 2, compared without a word): the curve's
+    differences include them."""
+    values: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for r in rows:
+        for k, v in r["setup"].items():
+            values[k][r["method"]].add(json.dumps(v, default=str))
+    present = {r["method"] for r in rows}
+    for k, per_method in sorted(values.items()):
+        if k.startswith(METHOD_KEYS) or len(present) < 2:
+            continue
+        if len({frozenset(per_method.get(m, {"null"})) for m in present}) > 1:
+            said = "; ".join(f"{m}: {', '.join(sorted(per_method.get(m, {'null'})))}" for m in METHODS if m in present)
+            print(f"note: the methods also differ in {k} ({said}): their differences include it")
+
+
 def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     cells: dict[tuple[str, int], list[float]] = defaultdict(list)
     for r in rows:
@@ -211,6 +231,7 @@ def main() -> None:
             "error: no finished task=sentiment run folder (metrics.json + config.yaml) under the given paths"
         )
     check_one_setup(rows)
+    note_method_differences(rows)
     summary = summarise(rows)
     means = {(c["method"], c["labels"]): c["mean"] for c in summary}
     print(f"{'labels':>7} {'method':>27} {'n':>2} {'mean':>7} {'sd':>6} {'min':>7} {'max':>7} {'- scratch':>10}")

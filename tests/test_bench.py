@@ -4,6 +4,7 @@ batching variants differ only in how the bidirectional GRU treats padding. (No t
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -93,7 +94,14 @@ def test_training_throughput_runs_the_same_steps_both_ways(small_csv, tmp_path) 
 
 
 def _curve_run(
-    folder, method: str, labels: int, seed: int, f1: float | None, data: str = "a.csv", batch_size: int = 64
+    folder,
+    method: str,
+    labels: int,
+    seed: int,
+    f1: float | None,
+    data: str = "a.csv",
+    batch_size: int = 64,
+    min_steps: int | None = None,
 ) -> None:
     """A run folder as bench/learning_curve.py reads it: config.yaml (and metrics.json where `f1` is given)."""
     import yaml
@@ -103,7 +111,7 @@ def _curve_run(
         "task": {"name": "sentiment", "finetune": {"gradual_unfreezing": False, "lr_decay": 1}},
         "seed": seed,
         "paths": {"run_dir": str(folder)},
-        "trainer": {"default_root_dir": str(folder)},
+        "trainer": {"default_root_dir": str(folder), "min_steps": min_steps},
         "data": {"path": data, "train_size": labels, "batch_size": batch_size},
         "model": {"pretrained_lm": "/lm" if method == "fine-tuned" else None},
     }
@@ -126,6 +134,16 @@ def test_learning_curve_reads_runs_truthfully(tmp_path) -> None:
     assert r.returncode == 0, r.stderr
     assert "left out 1 unfinished run(s)" in r.stdout and "stopped" in r.stdout
     assert "untested has no test/macro_f1" in r.stdout and "fine-tuned runs differ in data.batch_size" in r.stdout
+    assert "note: the methods also differ in data.batch_size (scratch: 64; fine-tuned: 32, 64)" in r.stdout
+    assert "also differ in trainer" not in r.stdout
+    for seed in (1, 2):  # a review: 300 fine-tuning steps against 2 from scratch, compared without a word
+        _curve_run(tmp_path / "runs" / f"long{seed}", "fine-tuned", 2000, seed, 0.7, min_steps=300)
+        _curve_run(tmp_path / "runs" / f"short{seed}", "scratch", 2000, seed, 0.6)
+    r = subprocess.run([*script, str(tmp_path / "runs"), "--out", out], capture_output=True, text=True)
+    assert "note: the methods also differ in trainer.min_steps (scratch: null; fine-tuned: 300, null)" in r.stdout
+    for seed in (1, 2):
+        shutil.rmtree(tmp_path / "runs" / f"long{seed}")
+        shutil.rmtree(tmp_path / "runs" / f"short{seed}")
     summary = {(c["method"], c["labels"]): c for c in json.loads((tmp_path / "curve.json").read_text())["summary"]}
     assert summary[("fine-tuned", 100)]["mean"] == pytest.approx(0.7) and summary[("scratch", 100)]["n"] == 2
     assert summary[("fine-tuned", 500)]["std"] is None  # one run: no spread
