@@ -97,7 +97,7 @@ def distill(weight: float, teachers: list[str]) -> None:
         for run in teachers:
             clf = textgru.load(run)
             if list(clf.label_names) != list(dm.label_names):
-                sys.exit(f"{run}: labels {clf.label_names}, this run's {dm.label_names}")
+                sys.exit(f"error: {run}: labels {clf.label_names}, this run's {dm.label_names}")
             probs.append(clf.predict_proba(texts))
         soft = torch.stack(probs).mean(0)  # (examples, classes)
         examples = dm.examples["train"]

@@ -145,8 +145,8 @@ def pretrained_start(
     run_tokenizer: Path,
 ) -> PretrainedLM | None:
     """The language model a classifier run starts from (`model.pretrained_lm`; its sizes, tokenizer and the split of
-    its data checked), or None. A resumed run (its folder holds `run_tokenizer`, the LM's tokenizer as the run saved it) reads only that:
-    its checkpoint holds every weight, so the LM's files may have moved or gone since."""
+    its data checked), or None. A resumed run (its folder holds `run_tokenizer`, the LM's tokenizer as the run saved
+    it) reads only that: its checkpoint holds every weight, so the LM's files may have moved or gone since."""
     path = model_config.get("pretrained_lm")
     if not path:
         return None
