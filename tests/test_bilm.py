@@ -217,11 +217,11 @@ def test_next_commands_fit_the_run(tmp_path: Path) -> None:
     run = RunFolder(tmp_path)
     assert "ROMEO" not in lm.next_commands(run)[0] and "max_new_tokens=300" in lm.next_commands(run)[0]
     model = {"embedding_dim": 50, "hidden_size": 16, "num_layers": 1}
-    tokenizer = {"kind": "bpe", "lowercase": False, "unicode_form": "NFKC"}
+    tokenizer = {"kind": "bpe", "min_frequency": 3, "lowercase": False, "unicode_form": "NFKC"}
     run.config.write_text(yaml.safe_dump({"model": model, "tokenizer": tokenizer, "data": {"source": "local_text"}}))
     assert bilm.next_commands(run)[0] == (
         f"textgru train task=sentiment model.pretrained_lm={tmp_path} model.embedding_dim=50 model.hidden_size=16 "
-        "model.num_layers=1 tokenizer=bpe tokenizer.unicode_form='NFKC' tokenizer.lowercase=false "
+        "model.num_layers=1 tokenizer=bpe tokenizer.min_frequency=3 tokenizer.unicode_form='NFKC' tokenizer.lowercase=false "
         "data=<your labelled data> [data.train_size=500]"
     )
 
@@ -253,13 +253,26 @@ def test_size_mismatch_and_wrong_checkpoint_give_one_line(bilm_run: Path, toy_cs
         TextgruError, match=r"normalises text otherwise than tokenizer= says; pass tokenizer.lowercase=true$"
     ):
         build_classification(classifier_config(toy_csv, bilm_run, "tokenizer.lowercase=false"))  # same kind, not same
+    with pytest.raises(TextgruError, match=r"pass tokenizer.unicode_form=NFKC$"):  # as typed (nfkc is refused)
+        build_classification(classifier_config(toy_csv, bilm_run, "tokenizer.unicode_form=null"))
     # a smaller vocabulary than the LM's: the run used the LM's, config.yaml said the smaller one (a review)
     from tokenizers import Tokenizer
 
     size = Tokenizer.from_file(str(bilm_run / "tokenizer.json")).get_vocab_size()
     with pytest.raises(TextgruError, match=rf"tokenizer of {size} tokens, but tokenizer.vocab_size=5 asks for fewer"):
         build_classification(classifier_config(toy_csv, bilm_run, "tokenizer.vocab_size=5"))
-    build_classification(classifier_config(toy_csv, bilm_run, f"tokenizer.vocab_size={size + 1}"))  # a maximum
+    # settings the vocabulary alone does not tell: the LM's checkpoint records its tokenizer= (a review)
+    recorded = load_checkpoint(bilm_run)["textgru"]["tokenizer_config"]
+    assert (recorded["kind"], recorded["min_frequency"]) == ("word", 2)
+    for other in ("tokenizer.min_frequency=3", f"tokenizer.vocab_size={size + 1}"):
+        key, _, _ = other.partition("=")
+        with pytest.raises(TextgruError, match=rf"trained with other settings than tokenizer= says; pass {key}="):
+            build_classification(classifier_config(toy_csv, bilm_run, other))
+    # an LM checkpoint from before the record: what its tokenizer shows is checked, nothing else
+    old = torch.load(bilm_run / "checkpoints" / "best.ckpt", map_location="cpu", weights_only=True)
+    del old["textgru"]["tokenizer_config"]
+    torch.save(old, tmp_path / "old.ckpt")
+    build_classification(classifier_config(toy_csv, tmp_path / "old.ckpt", "tokenizer.min_frequency=3"))
     # a checkpoint of another kind: the biLM's own file relabelled as a task=lm one
     ckpt = torch.load(bilm_run / "checkpoints" / "best.ckpt", map_location="cpu", weights_only=True)
     ckpt["textgru"]["task"] = "lm"

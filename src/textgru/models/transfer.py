@@ -53,6 +53,7 @@ class PretrainedLM:
                 path,
             )
         self.tokenizer = Tokenizer.from_str(meta["tokenizer"])
+        self.tokenizer_config: dict[str, Any] = meta.get("tokenizer_config") or {}  # none in LMs before 2026-12-04
         self.state: dict[str, torch.Tensor] = model.state_dict()  # its weight average where the run kept one
         with open(self.path, "rb") as f:  # which LM, should the path later hold another (the log is the record)
             log.info("the language model: %s (sha256 %s)", self.path, hashlib.file_digest(f, "sha256").hexdigest())
@@ -97,10 +98,15 @@ class PretrainedLM:
         settings = normalizer_settings(self.tokenizer) or {}
         wrong = {k: v for k, v in settings.items() if tokenizer_config.get(k) != v}
         if wrong:
-            fix = " ".join(f"tokenizer.{k}={'null' if v is None else str(v).lower()}" for k, v in wrong.items())
             raise TextgruError(
                 f"model.pretrained_lm: the classifier takes the language model's tokenizer, which normalises text "
-                f"otherwise than tokenizer= says; pass {fix}"
+                f"otherwise than tokenizer= says; pass {overrides(wrong)}"
+            )
+        wrong = {k: v for k, v in self.tokenizer_config.items() if tokenizer_config.get(k) != v}
+        if wrong:  # e.g. min_frequency, which the vocabulary alone does not tell (a review)
+            raise TextgruError(
+                f"model.pretrained_lm: the classifier takes the language model's tokenizer, trained with other "
+                f"settings than tokenizer= says; pass {overrides(wrong)}"
             )
 
     def check_split(self, data_config: Mapping[str, Any]) -> None:
@@ -136,6 +142,12 @@ class PretrainedLM:
             else "",
         )
         return known
+
+
+def overrides(settings: Mapping[str, Any]) -> str:
+    """`tokenizer.` overrides that set these values, as a user types them (unicode_form=NFKC stays upper case)."""
+    typed = {k: "null" if v is None else str(v).lower() if isinstance(v, bool) else v for k, v in settings.items()}
+    return " ".join(f"tokenizer.{k}={v}" for k, v in typed.items())
 
 
 def pretrained_start(

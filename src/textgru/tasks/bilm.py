@@ -58,7 +58,8 @@ def next_commands(run: RunFolder) -> list[str]:
         cfg = yaml.safe_load(run.config.read_text(encoding="utf-8"))
         tok = cfg["tokenizer"]
         sizes = [f"model.{k}={cfg['model'][k]}" for k in SIZES]
-        normalised = [f"tokenizer.{k}={override_value(tok[k])}" for k in NORMALIZER_KEYS if k in tok]
+        keys = ("vocab_size", "min_frequency", *NORMALIZER_KEYS)
+        normalised = [f"tokenizer.{k}={override_value(tok[k])}" for k in keys if k in tok]
         data = [] if cfg["data"].get("source") == "tweets" else ["data=<your labelled data>"]
     except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError):
         return [f"{command} [data.train_size=500]"]
@@ -84,6 +85,7 @@ def build(cfg: DictConfig) -> tuple[BiLMDataModule, BiLanguageModelTask]:
         raise TextgruError(f"unknown model.pretrained_embeddings {pretrained!r}; use glove-6b-50d or null")
     args = model_args(model_cfg, "pretrained_embeddings")
     extras = checkpoint_extras("bilm", model, args, dm.tokenizer.to_str(), None, plain(cfg.data), cfg.data.max_length)
+    extras["tokenizer_config"] = plain(cfg.tokenizer)  # what fine-tuning checks its tokenizer= against
     task = BiLanguageModelTask(
         model,
         optimizer=build_optimizer(cfg),
