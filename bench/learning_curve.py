@@ -5,10 +5,12 @@ Usage:
     python bench/learning_curve.py RUN_OR_SWEEP_DIR [...] [--out bench/results/learning_curve.json]
 
 Each run folder's `config.yaml` gives its `data.train_size`/`data.train_fraction` (null: the whole training split,
-counted from the data), its seed and its method: from scratch, fine-tuned (`model.pretrained_lm` set), or fine-tuned
-with ULMFiT's schedule (`task.finetune.lr_decay` > 1, gradual unfreezing or `scheduler=slanted_triangular`); its
-`metrics.json` gives `test/macro_f1`, `train_seconds`. Prints mean, standard deviation, min, max over seeds per
-(method, size), each fine-tuned method's mean minus scratch's, and writes the JSON and a PNG next to it.
+counted from the data), its seed and its method: from scratch, from scratch with `trainer.min_steps` (short epochs
+add up to as many steps as fine-tuning's: the fair baseline at few labels), fine-tuned (`model.pretrained_lm` set),
+or fine-tuned with ULMFiT's schedule (`task.finetune.lr_decay` > 1, gradual unfreezing or
+`scheduler=slanted_triangular`); its `metrics.json` gives `test/macro_f1`, `train_seconds`. Prints mean, standard
+deviation, min, max over seeds per (method, size), each fine-tuned method's mean minus each scratch method's, and
+writes the JSON and a PNG next to it.
 """
 
 from __future__ import annotations
@@ -25,19 +27,21 @@ from _common import RESULTS, write_result
 
 from textgru.run_folder import RunFolder
 
-METHODS = ("scratch", "fine-tuned", "fine-tuned, ULMFiT schedule")
+METHODS = ("scratch", "scratch, min_steps", "fine-tuned", "fine-tuned, ULMFiT schedule")
+SCRATCH = METHODS[:2]
 LABELS = {
     "scratch": "from scratch (GloVe init)",
+    "scratch, min_steps": "from scratch, trainer.min_steps",
     "fine-tuned": "fine-tuned from the biLM",
     "fine-tuned, ULMFiT schedule": "fine-tuned, ULMFiT schedule",
 }
 
 
 def method_of(cfg: dict[str, Any]) -> str:
-    """scratch; fine-tuned (one lr, everything trains); or fine-tuned with any part of ULMFiT's schedule
-    (discriminative lrs, gradual unfreezing, the slanted triangular lr)."""
+    """scratch (with trainer.min_steps or without); fine-tuned (one lr, everything trains); or fine-tuned with any
+    part of ULMFiT's schedule (discriminative lrs, gradual unfreezing, the slanted triangular lr)."""
     if not cfg["model"].get("pretrained_lm"):
-        return "scratch"
+        return "scratch, min_steps" if (cfg.get("trainer") or {}).get("min_steps") else "scratch"
     finetune = (cfg.get("task") or {}).get("finetune") or {}
     ulmfit = (
         finetune.get("gradual_unfreezing")
@@ -190,7 +194,7 @@ def plot(summary: list[dict[str, Any]], out: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    for method, style in zip(METHODS, ("o--", "s-", "^:"), strict=True):
+    for method, style in zip(METHODS, ("o--", "v-.", "s-", "^:"), strict=True):
         cells = [c for c in summary if c["method"] == method]
         if not cells:
             continue
@@ -234,15 +238,19 @@ def main() -> None:
     note_method_differences(rows)
     summary = summarise(rows)
     means = {(c["method"], c["labels"]): c["mean"] for c in summary}
-    print(f"{'labels':>7} {'method':>27} {'n':>2} {'mean':>7} {'sd':>6} {'min':>7} {'max':>7} {'- scratch':>10}")
+    head = f"{'labels':>7} {'method':>27} {'n':>2} {'mean':>7} {'sd':>6} {'min':>7} {'max':>7}"
+    print(f"{head} {'- scratch':>10} {'- scratch, min_steps':>21}")
     for c in summary:
-        gain = ""
-        if c["method"] != "scratch" and ("scratch", c["labels"]) in means:
-            gain = f"{c['mean'] - means[('scratch', c['labels'])]:+.4f}"
+        gains = [
+            f"{c['mean'] - means[(m, c['labels'])]:+.4f}"
+            if c["method"] not in SCRATCH and (m, c["labels"]) in means
+            else ""
+            for m in SCRATCH
+        ]
         print(
             f"{c['labels']:>7} {c['method']:>27} {c['n']:>2} {c['mean']:>7.4f} "
             f"{'-' if c['std'] is None else format(c['std'], '.4f'):>6} {c['min']:>7.4f} "
-            f"{c['max']:>7.4f} {gain:>10}"
+            f"{c['max']:>7.4f} {gains[0]:>10} {gains[1]:>21}"
         )
     out = write_result(
         args.out, {"summary": summary, "runs": [{k: v for k, v in r.items() if k != "setup"} for r in rows]}

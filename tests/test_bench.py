@@ -141,9 +141,17 @@ def test_learning_curve_reads_runs_truthfully(tmp_path) -> None:
         _curve_run(tmp_path / "runs" / f"short{seed}", "scratch", 2000, seed, 0.6)
     r = subprocess.run([*script, str(tmp_path / "runs"), "--out", out], capture_output=True, text=True)
     assert "note: the methods also differ in trainer.min_steps (scratch: null; fine-tuned: 300, null)" in r.stdout
+    for seed in (1, 2):  # scratch runs of as many steps are their own method, the fair baseline
+        _curve_run(tmp_path / "runs" / f"fair{seed}", "scratch", 2000, seed, 0.65, min_steps=300)
+    r = subprocess.run([*script, str(tmp_path / "runs"), "--out", out], capture_output=True, text=True)
+    row = next(line.split() for line in r.stdout.splitlines() if line.split()[:2] == ["2000", "fine-tuned"])
+    assert row[-2:] == ["+0.1000", "+0.0500"], r.stdout  # minus scratch, minus scratch of as many steps
+    summary = {(c["method"], c["labels"]): c for c in json.loads((tmp_path / "curve.json").read_text())["summary"]}
+    assert summary[("scratch, min_steps", 2000)]["n"] == 2 and summary[("scratch", 2000)]["n"] == 2
     for seed in (1, 2):
         shutil.rmtree(tmp_path / "runs" / f"long{seed}")
         shutil.rmtree(tmp_path / "runs" / f"short{seed}")
+        shutil.rmtree(tmp_path / "runs" / f"fair{seed}")
     summary = {(c["method"], c["labels"]): c for c in json.loads((tmp_path / "curve.json").read_text())["summary"]}
     assert summary[("fine-tuned", 100)]["mean"] == pytest.approx(0.7) and summary[("scratch", 100)]["n"] == 2
     assert summary[("fine-tuned", 500)]["std"] is None  # one run: no spread
