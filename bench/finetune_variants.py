@@ -13,6 +13,9 @@ Variants:
     distill=W:RUN,RUN  (1 - W) * loss + W * the cross-entropy against the mean probabilities that the classifier runs
                    RUN,... give each training text (knowledge distillation from an ensemble, Hinton et al. 2015;
                    "born-again" when the teachers are runs of this recipe); works with or without a pretrained LM
+    confidence=weight|soft   the built-in tweets' annotator confidence c (the CSV's `confidence` column; 1 where
+                   empty) used in training: `weight` scales each text's loss by c (the batch's loss divided by the
+                   sum of c); `soft` trains against c on the label and (1 - c) shared by the other labels
 """
 
 from __future__ import annotations
@@ -134,6 +137,69 @@ def distill(weight: float, teachers: list[str]) -> None:
     sentiment.build, sentiment.ClassificationTask._step = build_with_teachers, step_with_teachers
 
 
+def tweet_confidences() -> dict[str, float]:
+    """Each built-in tweet's annotator confidence, by its stripped text (as `read_tweets` keys them)."""
+    import csv
+    import io
+
+    from textgru.data.tweets import tweets_path
+
+    rows = csv.DictReader(io.StringIO(tweets_path().read_bytes().decode("utf-8", errors="replace"), newline=""))
+    return {r["text"].strip(): float(r["confidence"] or 1) for r in reversed(list(rows))}  # the first row wins
+
+
+def confidence(mode: str) -> None:
+    from textgru.data import batching
+    from textgru.data.columns import column_values
+
+    collate = batching.pad_collate
+
+    def build_with_confidence(cfg: Any) -> Any:
+        if cfg.data.get("source") != "tweets":
+            sys.exit("error: confidence=...: the annotator confidences are the built-in tweets' (data=tweets)")
+        dm, task = build(cfg)
+        conf = tweet_confidences()
+        c = torch.tensor([conf[t] for t in column_values(dm.raw["train"], "text")])  # (examples,)
+        examples = dm.examples["train"]
+
+        class WithConfidence(type(examples)):
+            def __getitem__(self, i: int) -> dict:
+                return {**super().__getitem__(i), "confidence": c[i]}
+
+        examples.__class__ = WithConfidence
+        return dm, task
+
+    def collate_confidence(examples: list[dict], pad_id: int = 0) -> dict[str, torch.Tensor]:
+        batch = collate(examples, pad_id)
+        if "confidence" in examples[0]:
+            batch["confidence"] = torch.stack([e["confidence"] for e in examples])
+        return batch
+
+    def step_with_confidence(self: Any, batch: dict[str, torch.Tensor], stage: str) -> torch.Tensor:
+        if stage != "train":
+            return step(self, batch, stage)
+        c = batch["confidence"]  # (batch,)
+
+        def weighted(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+            logp = torch.log_softmax(logits, -1)  # (batch, classes)
+            if mode == "weight":
+                nll = -logp.gather(1, labels[:, None]).squeeze(1)
+                return (c * nll).sum() * len(c) / c.sum()
+            k = logits.shape[-1]
+            target = ((1 - c) / (k - 1))[:, None].expand_as(logp).clone()
+            target.scatter_(1, labels[:, None], c[:, None])
+            return -(target * logp).sum()
+
+        self.__dict__["loss_fn"] = weighted
+        try:
+            return step(self, batch, stage)
+        finally:
+            del self.__dict__["loss_fn"]
+
+    batching.pad_collate = collate_confidence
+    sentiment.build, sentiment.ClassificationTask._step = build_with_confidence, step_with_confidence
+
+
 def number(text: str, default: float) -> float:
     """A variant's value as a float, or one line and exit 2."""
     try:
@@ -166,6 +232,12 @@ if __name__ == "__main__":
         distill(number(w, 0.5), runs.split(","))
     elif variant == "frozen_embedding":
         frozen_embedding()
+    elif variant == "confidence":
+        if value not in ("weight", "soft"):
+            sys.exit("error: confidence=weight or confidence=soft")
+        confidence(value)
     else:
-        sys.exit(f"unknown variant {variant!r}; use aux_lm=GAMMA, l2sp=ALPHA, distill=W:RUN,... or frozen_embedding")
+        sys.exit(
+            f"unknown variant {variant!r}; use aux_lm=GAMMA, l2sp=ALPHA, distill=W:RUN,..., confidence=weight|soft or frozen_embedding"
+        )
     main(["train", *overrides])
