@@ -246,33 +246,57 @@ def test_size_mismatch_and_wrong_checkpoint_give_one_line(bilm_run: Path, toy_cs
         build_classification(classifier_config(toy_csv, bilm_run, "model.hidden_size=32", "model.num_layers=1"))
     assert "\n" not in str(e.value)
     assert str(e.value).endswith("set model.hidden_size=24 model.num_layers=2"), e.value
-    # another tokenizer kind than the LM's: the classifier would take the LM's while config.yaml said otherwise
-    with pytest.raises(TextgruError, match=r"^model.pretrained_lm: the classifier takes the language model's word "):
-        build_classification(classifier_config(toy_csv, bilm_run, "tokenizer=bpe"))
-    with pytest.raises(
-        TextgruError, match=r"normalises text otherwise than tokenizer= says; pass tokenizer.lowercase=true$"
-    ):
-        build_classification(classifier_config(toy_csv, bilm_run, "tokenizer.lowercase=false"))  # same kind, not same
-    with pytest.raises(TextgruError, match=r"pass tokenizer.unicode_form=NFKC$"):  # as typed (nfkc is refused)
-        build_classification(classifier_config(toy_csv, bilm_run, "tokenizer.unicode_form=null"))
-    # a smaller vocabulary than the LM's: the run used the LM's, config.yaml said the smaller one (a review)
+    # another tokenizer= than the LM's: the classifier takes the LM's tokenizer, config.yaml must say so; one line
+    # names every override needed (a review: three refusals in turn, one fix each), from the LM's record
     from tokenizers import Tokenizer
 
     size = Tokenizer.from_file(str(bilm_run / "tokenizer.json")).get_vocab_size()
-    with pytest.raises(TextgruError, match=rf"tokenizer of {size} tokens, but tokenizer.vocab_size=5 asks for fewer"):
-        build_classification(classifier_config(toy_csv, bilm_run, "tokenizer.vocab_size=5"))
-    # settings the vocabulary alone does not tell: the LM's checkpoint records its tokenizer= (a review)
     recorded = load_checkpoint(bilm_run)["textgru"]["tokenizer_config"]
-    assert (recorded["kind"], recorded["min_frequency"]) == ("word", 2)
-    for other in ("tokenizer.min_frequency=3", f"tokenizer.vocab_size={size + 1}"):
-        key, _, _ = other.partition("=")
-        with pytest.raises(TextgruError, match=rf"trained with other settings than tokenizer= says; pass {key}="):
-            build_classification(classifier_config(toy_csv, bilm_run, other))
-    # an LM checkpoint from before the record: what its tokenizer shows is checked, nothing else
+    assert (recorded["kind"], recorded["min_frequency"], recorded["vocab_size"]) == ("word", 2, 20000)
+    said = f"^model.pretrained_lm: the classifier takes the language model's word tokenizer \\({size} tokens\\), which "
+    for given, now, fix in (
+        ("tokenizer.lowercase=false", "tokenizer.lowercase=false", "tokenizer.lowercase=true"),
+        ("tokenizer.unicode_form=null", "tokenizer.unicode_form=null", "tokenizer.unicode_form=NFKC"),  # not nfkc
+        ("tokenizer.min_frequency=3", "tokenizer.min_frequency=3", "tokenizer.min_frequency=2"),
+        ("tokenizer.vocab_size=5", "tokenizer.vocab_size=5", "tokenizer.vocab_size=20000"),
+        (f"tokenizer.vocab_size={size + 1}", f"tokenizer.vocab_size={size + 1}", "tokenizer.vocab_size=20000"),
+        (
+            "tokenizer.min_frequency=3 tokenizer.lowercase=false",
+            "tokenizer.min_frequency=3 tokenizer.lowercase=false",
+            "tokenizer.min_frequency=2 tokenizer.lowercase=true",
+        ),
+        (
+            "tokenizer=bpe",
+            "tokenizer=bpe tokenizer.vocab_size=8000",
+            "tokenizer=word tokenizer.vocab_size=20000 tokenizer.min_frequency=2 tokenizer.lowercase=true "
+            "tokenizer.strip_accents=false tokenizer.unicode_form=NFKC tokenizer.replace_urls=true "
+            "tokenizer.replace_mentions=true",
+        ),
+    ):
+        with pytest.raises(
+            TextgruError, match=f"{said}tokenizer= describes otherwise \\({re.escape(now)}\\); pass {re.escape(fix)}$"
+        ):
+            build_classification(classifier_config(toy_csv, bilm_run, *given.split()))
+    build_classification(classifier_config(toy_csv, bilm_run, "+tokenizer.foo=1"))  # not a setting: not recorded
+    # an LM checkpoint from before the record: what its tokenizer shows is checked (kind, normalisation, a vocab_size
+    # not below its size), min_frequency cannot be
     old = torch.load(bilm_run / "checkpoints" / "best.ckpt", map_location="cpu", weights_only=True)
     del old["textgru"]["tokenizer_config"]
     torch.save(old, tmp_path / "old.ckpt")
+    for given, fix in (
+        ("tokenizer.vocab_size=5", f"tokenizer.vocab_size={size}"),
+        ("tokenizer.lowercase=false", "tokenizer.lowercase=true"),
+    ):
+        with pytest.raises(TextgruError, match=f"pass {re.escape(fix)}$"):
+            build_classification(classifier_config(toy_csv, tmp_path / "old.ckpt", given))
     build_classification(classifier_config(toy_csv, tmp_path / "old.ckpt", "tokenizer.min_frequency=3"))
+    build_classification(classifier_config(toy_csv, tmp_path / "old.ckpt", f"tokenizer.vocab_size={size + 1}"))
+    # an edited record: one line, not an AttributeError (a review)
+    for edited in ("word", ["kind"], {"kind": "word", "vocab_size": [1]}, {"nope": 1}):
+        old["textgru"]["tokenizer_config"] = edited
+        torch.save(old, tmp_path / "edited.ckpt")
+        with pytest.raises(TextgruError, match=r"holds a tokenizer_config that is not its tokenizer= settings"):
+            build_classification(classifier_config(toy_csv, tmp_path / "edited.ckpt"))
     # a checkpoint of another kind: the biLM's own file relabelled as a task=lm one
     ckpt = torch.load(bilm_run / "checkpoints" / "best.ckpt", map_location="cpu", weights_only=True)
     ckpt["textgru"]["task"] = "lm"

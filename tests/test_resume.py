@@ -424,6 +424,10 @@ def test_resume_refuses_what_it_cannot_continue(
     for override in ("optimizer.lr=1.0", "optimizer=sgd", "+optimizer.foo=1"):
         with pytest.raises(TextgruError, match=re.escape(f"'{override}' cannot change a resumed run: its optimizer")):
             resume_config(RunFolder(folders[1]), folders[1] / "checkpoints" / "last.ckpt", [override])
+    # the tokenizer too (a review: resume=<fine-tuned run> tokenizer.vocab_size=50 recorded a tokenizer never used)
+    for override in ("tokenizer.vocab_size=30000", "tokenizer.min_frequency=3", "+tokenizer.foo=1"):
+        with pytest.raises(TextgruError, match=re.escape(f"'{override}' cannot change a resumed run: it goes on with")):
+            resume_config(RunFolder(folders[1]), folders[1] / "checkpoints" / "last.ckpt", [override])
     lr = yaml.safe_load((folders[1] / "config.yaml").read_text())["optimizer"]["lr"]
     resume_config(RunFolder(folders[1]), folders[1] / "checkpoints" / "last.ckpt", [f"optimizer.lr={lr}"])  # as it was
     # a hand-edited config.yaml that is not a run config: one line (tracebacks, or 'not key=value for a key' before)

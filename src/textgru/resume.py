@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 FIXED_ON_RESUME = {  # what a resumed run restores from its checkpoint, so that a new value would be ignored
     "seed": "it goes on with the random states its checkpoint saved (and a few-label sample drawn with its seed)",
     "optimizer": "its optimizer's state (learning rate included) comes back from its checkpoint as it was",
+    "tokenizer": "it goes on with the tokenizer it was trained with (tokenizer.json in its folder)",
 }
 
 

@@ -17,7 +17,7 @@ from tokenizers import Tokenizer
 from torch import nn
 
 from textgru.checkpoint import load_checkpoint, rebuild_model
-from textgru.data.tokenization import normalizer_settings, tokenizer_kind
+from textgru.data.tokenization import TOKENIZER_KEYS, normalizer_settings, tokenizer_kind
 from textgru.errors import TextgruError
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ class PretrainedLM:
                 path,
             )
         self.tokenizer = Tokenizer.from_str(meta["tokenizer"])
-        self.tokenizer_config: dict[str, Any] = meta.get("tokenizer_config") or {}  # none in LMs before 2026-12-04
+        self.tokenizer_config = recorded_tokenizer_config(meta)
         self.state: dict[str, torch.Tensor] = model.state_dict()  # its weight average where the run kept one
         with open(self.path, "rb") as f:  # which LM, should the path later hold another (the log is the record)
             log.info("the language model: %s (sha256 %s)", self.path, hashlib.file_digest(f, "sha256").hexdigest())
@@ -80,34 +80,28 @@ class PretrainedLM:
             )
 
     def check_tokenizer(self, tokenizer_config: Mapping[str, Any]) -> None:
-        """One line when the run's `tokenizer=` names another kind, normalisation or a smaller vocabulary than the
-        language model's tokenizer, which the classifier takes instead: the run's config.yaml must say what it uses
-        (a review: tokenizer.vocab_size=60 was recorded for a run of the LM's 100 tokens)."""
-        kind = tokenizer_kind(self.tokenizer)
-        if kind is not None and tokenizer_config.get("kind") != kind:
-            raise TextgruError(
-                f"model.pretrained_lm: the classifier takes the language model's {kind} tokenizer, but "
-                f"tokenizer={tokenizer_config.get('kind')} was chosen; pass tokenizer={kind}"
-            )
+        """One line naming every `tokenizer=` override the run needs to describe the language model's tokenizer,
+        which the classifier takes instead: the run's config.yaml must say what it uses (a review: vocab_size=60 was
+        recorded for a run of the LM's 100 tokens). The settings the LM's checkpoint records (min_frequency too,
+        which the vocabulary alone does not tell); from a checkpoint made before that record, what the tokenizer
+        shows: its kind, normalisation and a vocab_size not below its size."""
+        want = dict(self.tokenizer_config)
+        if not want:
+            want = {"kind": tokenizer_kind(self.tokenizer), **(normalizer_settings(self.tokenizer) or {})}
+            want = {k: v for k, v in want.items() if k != "kind" or v is not None}  # None: a kind textgru cannot tell
+        wrong = {k: v for k, v in want.items() if tokenizer_config.get(k) != v}
         size, asked = self.tokenizer.get_vocab_size(), tokenizer_config.get("vocab_size")
-        if isinstance(asked, int) and asked < size:  # a maximum: more than the LM's tokenizer has is no conflict
-            raise TextgruError(
-                f"model.pretrained_lm: the classifier takes the language model's tokenizer of {size} tokens, but "
-                f"tokenizer.vocab_size={asked} asks for fewer; pass tokenizer.vocab_size={size}"
-            )
-        settings = normalizer_settings(self.tokenizer) or {}
-        wrong = {k: v for k, v in settings.items() if tokenizer_config.get(k) != v}
-        if wrong:
-            raise TextgruError(
-                f"model.pretrained_lm: the classifier takes the language model's tokenizer, which normalises text "
-                f"otherwise than tokenizer= says; pass {overrides(wrong)}"
-            )
-        wrong = {k: v for k, v in self.tokenizer_config.items() if tokenizer_config.get(k) != v}
-        if wrong:  # e.g. min_frequency, which the vocabulary alone does not tell (a review)
-            raise TextgruError(
-                f"model.pretrained_lm: the classifier takes the language model's tokenizer, trained with other "
-                f"settings than tokenizer= says; pass {overrides(wrong)}"
-            )
+        if "vocab_size" not in want and isinstance(asked, int) and asked < size:  # a maximum: more is no conflict
+            wrong["vocab_size"] = size
+        if not wrong:
+            return
+        now = overrides({k: tokenizer_config.get(k) for k in wrong})
+        fix = overrides({**want, **wrong} if "kind" in wrong else wrong)  # another group: its defaults come back
+        kind = f"{want['kind']} " if "kind" in want else ""
+        raise TextgruError(
+            f"model.pretrained_lm: the classifier takes the language model's {kind}tokenizer ({size} tokens), which "
+            f"tokenizer= describes otherwise ({now}); pass {fix}"
+        )
 
     def check_split(self, data_config: Mapping[str, Any]) -> None:
         """One line when the language model read the texts of this same labelled dataset split otherwise (another
@@ -144,10 +138,30 @@ class PretrainedLM:
         return known
 
 
+def recorded_tokenizer_config(meta: Mapping[str, Any]) -> dict[str, Any]:
+    """The `tokenizer=` settings a biLM checkpoint records ({} in those made before 2026-12-04); one line for an
+    edited record that is no mapping of the settings to plain values."""
+    record = meta.get("tokenizer_config")
+    if record is None:
+        return {}
+    if not (
+        isinstance(record, dict)
+        and set(record) <= set(TOKENIZER_KEYS)
+        and all(isinstance(v, (bool, int, str, type(None))) for v in record.values())
+    ):
+        raise TextgruError(
+            f"model.pretrained_lm: checkpoint {meta['path']!r} holds a tokenizer_config that is not its tokenizer= "
+            "settings (an edited file?); use the checkpoint its task=bilm run wrote"
+        )
+    return dict(record)
+
+
 def overrides(settings: Mapping[str, Any]) -> str:
-    """`tokenizer.` overrides that set these values, as a user types them (unicode_form=NFKC stays upper case)."""
+    """The `tokenizer=` overrides that set these values, as a user types them (the kind first, as a group choice;
+    unicode_form=NFKC stays upper case)."""
     typed = {k: "null" if v is None else str(v).lower() if isinstance(v, bool) else v for k, v in settings.items()}
-    return " ".join(f"tokenizer.{k}={v}" for k, v in typed.items())
+    kind = [f"tokenizer={typed.pop('kind')}"] if "kind" in typed else []
+    return " ".join([*kind, *(f"tokenizer.{k}={v}" for k, v in typed.items())])
 
 
 def pretrained_start(

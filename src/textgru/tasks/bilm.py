@@ -24,6 +24,7 @@ from torchmetrics import SumMetric
 from textgru.checkpoint import checkpoint_extras
 from textgru.console import command_arg
 from textgru.data.bilm_datamodule import BiLMDataModule
+from textgru.data.tokenization import TOKENIZER_KEYS
 from textgru.errors import TextgruError
 from textgru.run_folder import RunFolder
 from textgru.tasks.base import (
@@ -85,7 +86,8 @@ def build(cfg: DictConfig) -> tuple[BiLMDataModule, BiLanguageModelTask]:
         raise TextgruError(f"unknown model.pretrained_embeddings {pretrained!r}; use glove-6b-50d or null")
     args = model_args(model_cfg, "pretrained_embeddings")
     extras = checkpoint_extras("bilm", model, args, dm.tokenizer.to_str(), None, plain(cfg.data), cfg.data.max_length)
-    extras["tokenizer_config"] = plain(cfg.tokenizer)  # what fine-tuning checks its tokenizer= against
+    tokenizer = plain(cfg.tokenizer)  # what fine-tuning checks its tokenizer= against (+tokenizer.foo: not a setting)
+    extras["tokenizer_config"] = {k: tokenizer[k] for k in TOKENIZER_KEYS}
     task = BiLanguageModelTask(
         model,
         optimizer=build_optimizer(cfg),
