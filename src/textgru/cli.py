@@ -18,7 +18,6 @@ from textgru.errors import TextgruError, TrainingStopped
 from textgru.resource_errors import resource_failures_named
 
 CONF_PATH = "pkg://textgru.conf"
-FAILED_SWEEP_JOBS: list[str] = []  # jobs of this process's `-m` sweep that failed (their numbers)
 log = logging.getLogger(__name__)
 
 
@@ -33,6 +32,7 @@ def run_hydra(target: str, config_name: str, args: Sequence[str], raw_keys: tupl
     from textgru.command_line_checks import check_command_line
     from textgru.config import compose_config
     from textgru.run_folder import check_explicit_run_dir, note_new_run_dir, register_resolvers
+    from textgru.sweep_summary import FAILED_SWEEP_JOBS
 
     register_resolvers()
     args = list(args)
@@ -78,7 +78,7 @@ def run_command(target: str, cfg: Any, raw: dict[str, str]) -> Any:
     from textgru.command_line_checks import one_line
     from textgru.config import in_hydra_multirun, put_back_raw_args
     from textgru.distributed import process_rank, quiet_other_ranks
-    from textgru.sweep_summary import summarise_sweep
+    from textgru.sweep_summary import FAILED_SWEEP_JOBS, summarise_sweep
     from textgru.unstarted_runs import remove_unstarted_hydra_run, remove_unused_hydra_run
 
     try:

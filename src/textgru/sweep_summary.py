@@ -25,12 +25,16 @@ RUN_STATS = (
 )  # metrics.json entries that are not metrics
 
 
+FAILED_SWEEP_JOBS: list[str] = []  # jobs of this process's `-m` sweep that failed (their numbers)
+
+
 def run_row(run_dir: Path, overrides: dict[str, Any]) -> dict[str, Any]:
-    """One run's row: its folder, its overrides, and the metrics of its `metrics.json` (`status` says whether
-    it finished)."""
+    """One run's row: its folder, its overrides, and the metrics of its `metrics.json` (`status`: finished, failed
+    (an error, refused values included: its train.log says which) or unfinished (stopped))."""
     metrics_file = RunFolder(run_dir).metrics
     metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
-    return {"run": run_dir.name, **overrides, "status": "finished" if metrics else "unfinished", **metrics}
+    status = "finished" if metrics else "failed" if run_dir.name in FAILED_SWEEP_JOBS else "unfinished"
+    return {"run": run_dir.name, **overrides, "status": status, **metrics}
 
 
 def write_summary(sweep_dir: Path, rows: list[dict[str, Any]], metric: str, mode: str) -> str:
