@@ -14,8 +14,8 @@ Variants:
                    RUN,... give each training text (knowledge distillation from an ensemble, Hinton et al. 2015;
                    "born-again" when the teachers are runs of this recipe); works with or without a pretrained LM
     confidence=weight|soft   the built-in tweets' annotator confidence c (the CSV's `confidence` column; 1 where
-                   empty) used in training: `weight` scales each text's loss by c (the batch's loss divided by the
-                   sum of c); `soft` trains against c on the label and (1 - c) shared by the other labels
+                   empty) used in training, the task's label smoothing kept: `weight` scales each text's loss by c
+                   (the batch's loss divided by the sum of c); `soft` trains against c on the label and (1 - c) shared by the other labels (37 texts have c < 1/3)
 """
 
 from __future__ import annotations
@@ -86,12 +86,48 @@ def frozen_embedding() -> None:
     finetuning.unfreeze_for_epoch = unfreeze_but_the_embedding
 
 
+PER_TEXT: set[str] = set()  # what attach_to_training_texts gave each training example besides its ids and label
+
+
+def attach_to_training_texts(dm: Any, name: str, values: torch.Tensor) -> None:
+    """Each training example also carries `values[i]` as `name`, and the training batches stack them as `name`."""
+    from textgru.data import batching
+
+    examples = dm.examples["train"]
+
+    class WithValue(type(examples)):
+        def __getitem__(self, i: int) -> dict:
+            return {**super().__getitem__(i), name: values[i]}
+
+    examples.__class__ = WithValue
+    if not PER_TEXT:
+        collate = batching.pad_collate
+
+        def collate_per_text(examples: list[dict], pad_id: int = 0) -> dict[str, torch.Tensor]:
+            batch = collate(examples, pad_id)
+            for key in PER_TEXT & examples[0].keys():
+                batch[key] = torch.stack([e[key] for e in examples])
+            return batch
+
+        batching.pad_collate = collate_per_text
+    PER_TEXT.add(name)
+
+
+def step_with_loss(task: Any, batch: dict[str, torch.Tensor], stage: str, loss_fn: Any) -> torch.Tensor:
+    """The task's own step (one forward pass) with `loss_fn(logits, labels)` in place of its loss, which it sums
+    over the batch, in training."""
+    if stage != "train":
+        return step(task, batch, stage)
+    task.__dict__["loss_fn"] = loss_fn
+    try:
+        return step(task, batch, stage)
+    finally:
+        del task.__dict__["loss_fn"]
+
+
 def distill(weight: float, teachers: list[str]) -> None:
     import textgru
-    from textgru.data import batching
     from textgru.data.columns import column_values
-
-    collate = batching.pad_collate
 
     def build_with_teachers(cfg: Any) -> Any:
         dm, task = build(cfg)
@@ -102,38 +138,18 @@ def distill(weight: float, teachers: list[str]) -> None:
             if list(clf.label_names) != list(dm.label_names):
                 sys.exit(f"error: {run}: labels {clf.label_names}, this run's {dm.label_names}")
             probs.append(clf.predict_proba(texts))
-        soft = torch.stack(probs).mean(0)  # (examples, classes)
-        examples = dm.examples["train"]
-
-        class WithSoftTargets(type(examples)):
-            def __getitem__(self, i: int) -> dict:
-                return {**super().__getitem__(i), "soft": soft[i]}
-
-        examples.__class__ = WithSoftTargets
+        attach_to_training_texts(dm, "soft", torch.stack(probs).mean(0))  # (examples, classes)
         return dm, task
 
-    def collate_soft(examples: list[dict], pad_id: int = 0) -> dict[str, torch.Tensor]:
-        batch = collate(examples, pad_id)
-        if "soft" in examples[0]:
-            batch["soft"] = torch.stack([e["soft"] for e in examples])
-        return batch
-
     def step_with_teachers(self: Any, batch: dict[str, torch.Tensor], stage: str) -> torch.Tensor:
-        if stage != "train":
-            return step(self, batch, stage)
-        hard = self.loss_fn  # summed over the batch, as the task divides it by the batch's weight
+        hard = self.loss_fn
 
         def mixed(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
             soft_sum = -(batch["soft"] * torch.log_softmax(logits, -1)).sum()
             return (1 - weight) * hard(logits, labels) + weight * soft_sum
 
-        self.__dict__["loss_fn"] = mixed  # one forward pass: the task's own step, with the mixed loss
-        try:
-            return step(self, batch, stage)
-        finally:
-            del self.__dict__["loss_fn"]
+        return step_with_loss(self, batch, stage, mixed)
 
-    batching.pad_collate = collate_soft
     sentiment.build, sentiment.ClassificationTask._step = build_with_teachers, step_with_teachers
 
 
@@ -149,54 +165,35 @@ def tweet_confidences() -> dict[str, float]:
 
 
 def confidence(mode: str) -> None:
-    from textgru.data import batching
     from textgru.data.columns import column_values
-
-    collate = batching.pad_collate
 
     def build_with_confidence(cfg: Any) -> Any:
         if cfg.data.get("source") != "tweets":
             sys.exit("error: confidence=...: the annotator confidences are the built-in tweets' (data=tweets)")
         dm, task = build(cfg)
+        if task.loss_fn.weight is not None:
+            sys.exit("error: confidence=...: weights the loss per text; give task.class_weights=null")
         conf = tweet_confidences()
-        c = torch.tensor([conf[t] for t in column_values(dm.raw["train"], "text")])  # (examples,)
-        examples = dm.examples["train"]
-
-        class WithConfidence(type(examples)):
-            def __getitem__(self, i: int) -> dict:
-                return {**super().__getitem__(i), "confidence": c[i]}
-
-        examples.__class__ = WithConfidence
+        attach_to_training_texts(
+            dm, "confidence", torch.tensor([conf[t] for t in column_values(dm.raw["train"], "text")])
+        )
         return dm, task
 
-    def collate_confidence(examples: list[dict], pad_id: int = 0) -> dict[str, torch.Tensor]:
-        batch = collate(examples, pad_id)
-        if "confidence" in examples[0]:
-            batch["confidence"] = torch.stack([e["confidence"] for e in examples])
-        return batch
-
     def step_with_confidence(self: Any, batch: dict[str, torch.Tensor], stage: str) -> torch.Tensor:
-        if stage != "train":
-            return step(self, batch, stage)
-        c = batch["confidence"]  # (batch,)
+        c, smoothing = batch.get("confidence"), self.loss_fn.label_smoothing  # (batch,); the task's, kept
 
         def weighted(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-            logp = torch.log_softmax(logits, -1)  # (batch, classes)
             if mode == "weight":
-                nll = -logp.gather(1, labels[:, None]).squeeze(1)
+                nll = torch.nn.functional.cross_entropy(logits, labels, reduction="none", label_smoothing=smoothing)
                 return (c * nll).sum() * len(c) / c.sum()
             k = logits.shape[-1]
-            target = ((1 - c) / (k - 1))[:, None].expand_as(logp).clone()
+            target = ((1 - c) / (k - 1))[:, None].expand_as(logits).clone()  # (batch, classes)
             target.scatter_(1, labels[:, None], c[:, None])
-            return -(target * logp).sum()
+            target = (1 - smoothing) * target + smoothing / k  # as cross_entropy's label_smoothing does
+            return -(target * torch.log_softmax(logits, -1)).sum()
 
-        self.__dict__["loss_fn"] = weighted
-        try:
-            return step(self, batch, stage)
-        finally:
-            del self.__dict__["loss_fn"]
+        return step_with_loss(self, batch, stage, weighted)
 
-    batching.pad_collate = collate_confidence
     sentiment.build, sentiment.ClassificationTask._step = build_with_confidence, step_with_confidence
 
 
