@@ -256,7 +256,7 @@ def test_size_mismatch_and_wrong_checkpoint_give_one_line(bilm_run: Path, toy_cs
     said = f"^model.pretrained_lm: the classifier takes the language model's word tokenizer \\({size} tokens\\), which "
     for given, now, fix in (
         ("tokenizer.lowercase=false", "tokenizer.lowercase=false", "tokenizer.lowercase=true"),
-        ("tokenizer.unicode_form=null", "tokenizer.unicode_form=null", "tokenizer.unicode_form=NFKC"),  # not nfkc
+        ("tokenizer.unicode_form=null", "tokenizer.unicode_form=null", "tokenizer.unicode_form='NFKC'"),  # not nfkc
         ("tokenizer.min_frequency=3", "tokenizer.min_frequency=3", "tokenizer.min_frequency=2"),
         ("tokenizer.vocab_size=5", "tokenizer.vocab_size=5", "tokenizer.vocab_size=20000"),
         (f"tokenizer.vocab_size={size + 1}", f"tokenizer.vocab_size={size + 1}", "tokenizer.vocab_size=20000"),
@@ -269,7 +269,7 @@ def test_size_mismatch_and_wrong_checkpoint_give_one_line(bilm_run: Path, toy_cs
             "tokenizer=bpe",
             "tokenizer=bpe tokenizer.vocab_size=8000",
             "tokenizer=word tokenizer.vocab_size=20000 tokenizer.min_frequency=2 tokenizer.lowercase=true "
-            "tokenizer.strip_accents=false tokenizer.unicode_form=NFKC tokenizer.replace_urls=true "
+            "tokenizer.strip_accents=false tokenizer.unicode_form='NFKC' tokenizer.replace_urls=true "
             "tokenizer.replace_mentions=true",
         ),
     ):

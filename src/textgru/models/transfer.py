@@ -19,6 +19,7 @@ from torch import nn
 from textgru.checkpoint import load_checkpoint, rebuild_model
 from textgru.data.tokenization import TOKENIZER_KEYS, normalizer_settings, tokenizer_kind
 from textgru.errors import TextgruError
+from textgru.override_values import override_value
 
 log = logging.getLogger(__name__)
 TRANSFERRED = ("embedding.", "rnn.forward_layers.", "rnn.backward_layers.")
@@ -157,11 +158,9 @@ def recorded_tokenizer_config(meta: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def overrides(settings: Mapping[str, Any]) -> str:
-    """The `tokenizer=` overrides that set these values, as a user types them (the kind first, as a group choice;
-    unicode_form=NFKC stays upper case)."""
-    typed = {k: "null" if v is None else str(v).lower() if isinstance(v, bool) else v for k, v in settings.items()}
-    kind = [f"tokenizer={typed.pop('kind')}"] if "kind" in typed else []
-    return " ".join([*kind, *(f"tokenizer.{k}={v}" for k, v in typed.items())])
+    """The `tokenizer=` overrides that set these values, in Hydra's syntax (the kind first, as a group choice)."""
+    kind = [f"tokenizer={settings['kind']}"] if "kind" in settings else []
+    return " ".join([*kind, *(f"tokenizer.{k}={override_value(v)}" for k, v in settings.items() if k != "kind")])
 
 
 def pretrained_start(
