@@ -43,6 +43,7 @@ SPACE = [
     "+hparams_search.params={optimizer.lr: 'tag(log, interval(1e-3, 1e-2))', model.hidden_size: 'choice(8, 16)', "
     "model.pooling: 'choice(mean, max)'}",
 ]
+SEARCH_TINY = [o for o in TINY if o.partition("=")[0] != "model.hidden_size"]  # SPACE searches it: refused given
 
 
 def test_multirun_2x2_writes_four_runs_and_a_summary_best_first(tmp_path: Path, small_csv: Path) -> None:
@@ -83,10 +84,11 @@ def test_multirun_2x2_writes_four_runs_and_a_summary_best_first(tmp_path: Path, 
 
 def test_optuna_search_stores_resumes_and_writes_the_best_experiment(tmp_path: Path, small_csv: Path) -> None:
     study_dir = tmp_path / "study"
+    tiny = SEARCH_TINY
     common = [
         "hparams_search=sentiment",
         *_data(small_csv),
-        *TINY,
+        *tiny,
         "trainer.fast_dev_run=true",
         *SPACE,
         f"hydra.run.dir={study_dir}",
@@ -124,6 +126,22 @@ def test_optuna_search_stores_resumes_and_writes_the_best_experiment(tmp_path: P
     assert r.returncode == 2 and r.stderr.strip().splitlines()[-1].startswith(
         "error: hparams_search: model.hidden_size is searched differently now than in the study stored in"
     ), r.stderr[-2000:]
+    # nor other bounds, or another set of keys (a review: the best trial came from a space the study was not given)
+    for old_spec, new_spec, said in (
+        ("interval(1e-3, 1e-2)", "interval(1e-3, 5e-2)", "optimizer.lr is searched differently now"),
+        (", model.pooling: 'choice(mean, max)'", "", "the space given now drops model.pooling, against the study"),
+        ("}", ", model.dropout: 'interval(0.1, 0.5)'}", "the space given now adds model.dropout, against the study"),
+    ):
+        changed = [o.replace(old_spec, new_spec) for o in common]
+        r = run_script("tune", *changed, "n_trials=1", timeout=400)
+        assert r.returncode == 2 and said in r.stderr.strip().splitlines()[-1], r.stderr[-2000:]
+    # a plain value of a searched key: no trial would use it (a review: model.hidden_size=16 given, 8 trained)
+    r = run_script("tune", *common, "model.hidden_size=16", "n_trials=1", timeout=400)
+    assert r.returncode == 2 and r.stderr.strip().splitlines()[-1].startswith(
+        "error: model.hidden_size=16 sets a key the search also searches (hparams_search.params has model.hidden_size)"
+    ), r.stderr[-2000:]
+    study = optuna.load_study(study_name="sentiment", storage=f"sqlite:///{study_dir / 'study.db'}")
+    assert len(study.trials) == 3  # none of these refused calls added a trial
     # nor other fixed settings (a review: a study run again with other settings mixed them, silently, and its
     # best_experiment.yaml named this call's settings for a best trial trained with the first call's)
     r = run_script("tune", *common, "model.embedding_dim=8", "n_trials=1", timeout=400)
@@ -131,8 +149,8 @@ def test_optuna_search_stores_resumes_and_writes_the_best_experiment(tmp_path: P
         f"error: the study in {study_dir} was run with other settings (model.embedding_dim: 16 then, 8 now): "
     ), r.stderr[-2000:]
     # while the same settings given otherwise (another order, a default spelled out, '+'/quotes) go on with it
-    same = [*common[:1], *reversed(TINY), *_data(small_csv), *common[1 + len(_data(small_csv)) + len(TINY) :]]
-    same += ["task=sentiment", "data.num_workers=0", "++model.hidden_size=16"]
+    same = [*common[:1], *reversed(tiny), *_data(small_csv), *common[1 + len(_data(small_csv)) + len(tiny) :]]
+    same += ["task=sentiment", "data.num_workers=0", "++model.embedding_dim=16"]
     r = run_script("tune", *same, "n_trials=1", timeout=400)
     assert r.returncode == 0, r.stderr[-2000:]
     study = optuna.load_study(study_name="sentiment", storage=f"sqlite:///{study_dir / 'study.db'}")
@@ -220,7 +238,7 @@ def test_a_search_whose_trials_failed_exits_with_2(tmp_path: Path, small_csv: Pa
     # "trial 1 failed: 'no such key'" for a KeyError, in tune.log too)
     (tmp_path / "bug.py").write_text(BUG)
     r = run_script(
-        "tune", "hparams_search=sentiment", *_data(small_csv), *TINY, "trainer.fast_dev_run=true", *SPACE, "n_trials=1",
+        "tune", "hparams_search=sentiment", *_data(small_csv), *SEARCH_TINY, "trainer.fast_dev_run=true", *SPACE, "n_trials=1",
         "+callbacks.bug._target_=bug.Bug", "+callbacks.bug.fail=true", f"hydra.run.dir={tmp_path / 'bug'}",
         env={"PYTHONPATH": str(tmp_path)}, timeout=400,
     )  # fmt: skip
@@ -279,7 +297,7 @@ def test_a_killed_search_fails_its_running_trial_and_queues_its_parameters_again
     args = [
         "hparams_search=sentiment",
         *_data(small_csv),
-        *TINY,
+        *SEARCH_TINY,
         *SPACE,
         "n_trials=1",
         "trainer.max_epochs=3",
@@ -330,7 +348,7 @@ def test_ddp_search_trains_each_trial_config_on_every_rank(tmp_path: Path, small
         "tune",
         "hparams_search=sentiment",
         *_data(small_csv),
-        *TINY,
+        *SEARCH_TINY,
         *SPACE,
         "n_trials=2",
         "trainer=ddp_cpu",
@@ -536,6 +554,7 @@ def test_summary_table_keeps_whole_numbers_whole_beside_a_failed_run(tmp_path: P
         ("range(0.1, 0.5, 0)", "the range holds no value"),  # step 0 was read as 1
         ("range(1e-3, 1e-2)", "the range steps by 1, so it holds only 0.001; give a step that fits"),
         ("tag(logarithmic, interval(1e-4, 1e-2))", "unknown tag ['logarithmic']; the one tag read is log"),
+        ("tag(log, range(4, 16, 4))", "a range steps evenly, so log cannot apply"),  # the tag was dropped silently
     ],
 )
 def test_a_search_space_optuna_would_refuse_mid_trial_is_one_line(spec: str, message: str) -> None:

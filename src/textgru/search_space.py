@@ -40,6 +40,8 @@ def _check_bounds(key: str, spec: str, value: Any) -> None:
     where = f"hparams_search.params.{key}={spec}"
     if isinstance(value, (IntervalSweep, RangeSweep)) and value.tags - {"log"}:
         raise TextgruError(f"{where}: unknown tag {sorted(value.tags - {'log'})}; the one tag read is log")
+    if isinstance(value, RangeSweep) and "log" in value.tags:  # Optuna steps evenly: the tag was dropped silently
+        raise TextgruError(f"{where}: a range steps evenly, so log cannot apply; write tag(log, int(interval(lo, hi)))")
     if isinstance(value, IntervalSweep) and value.start > value.end:
         raise TextgruError(f"{where}: the interval's low end is above its high end; write interval(low, high)")
     if not isinstance(value, RangeSweep):
@@ -67,6 +69,13 @@ def check_search_space(cfg: DictConfig, overrides: list[str], config_name: str =
     space = parse_search_space(OmegaConf.to_container(cfg.hparams_search.params, resolve=True))
     if not space:
         raise TextgruError("hparams_search.params is empty: name at least one key to search")
+    for override in trial_base(overrides):  # each trial's value would replace it (a review: 16 given, 8 trained)
+        if (key := override.partition("=")[0].lstrip("+~")) in space:
+            raise TextgruError(
+                f"{override} sets a key the search also searches (hparams_search.params has {key}), so no trial "
+                f"would use it; drop {override}, or search only your keys: '~hparams_search.params' "
+                "'+hparams_search.params={...}'"
+            )
     first = [search_override(k, first_of_sweep(v)) for k, v in space.items()]
     compose_trial(config_name, trial_base(overrides) + first + ["paths.run_dir=/dev/null"])
     study_direction(cfg)

@@ -10,7 +10,6 @@ from typing import Any
 
 import lightning as L
 import optuna
-from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, RangeSweep
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.trainer.states import TrainerFn
@@ -35,26 +34,10 @@ from textgru.search_space import (
     study_direction,
     trial_base,
 )
+from textgru.study_space import check_same_space, suggest
 from textgru.training import train
 
 log = logging.getLogger(__name__)
-
-
-def suggest(trial: optuna.Trial, key: str, spec: Any) -> Any:
-    """One Optuna suggestion for a parsed search-space entry (the mapping of Hydra's Optuna sweeper)."""
-    if isinstance(spec, ChoiceSweep):
-        return trial.suggest_categorical(key, list(spec.list))
-    if isinstance(spec, IntervalSweep):
-        log_scale = "log" in spec.tags
-        if isinstance(spec.start, int) and isinstance(spec.end, int):
-            return trial.suggest_int(key, spec.start, spec.end, log=log_scale)
-        return trial.suggest_float(key, float(spec.start), float(spec.end), log=log_scale)
-    if isinstance(spec, RangeSweep):
-        step = spec.step or 1
-        if all(isinstance(v, int) for v in (spec.start, spec.stop, step)):
-            return trial.suggest_int(key, spec.start, spec.stop - step, step=step)
-        return trial.suggest_float(key, spec.start, spec.stop - step, step=step)
-    return spec  # a fixed value
 
 
 class PruneOnValidation(Callback):
@@ -111,32 +94,6 @@ def _stored_user_attrs(study: optuna.Study, number: int) -> dict[str, Any]:
     return next((t.user_attrs for t in running if t.number == number), {})
 
 
-def _check_same_space(study: optuna.Study, space: dict[str, Any], study_dir: Path) -> None:
-    """One line, before any trial, if the search space given now cannot continue the stored study (Optuna refuses
-    a parameter whose choices or kind changed, at the first suggestion: a traceback and a trial left running)."""
-    if not study.trials:
-        return
-    verbosity = optuna.logging.get_verbosity()
-    optuna.logging.set_verbosity(optuna.logging.WARNING)  # not "A new study created in memory"
-    try:
-        probe = optuna.create_study(storage=optuna.storages.InMemoryStorage()).ask()  # the space's distributions
-    finally:
-        optuna.logging.set_verbosity(verbosity)
-    for key, spec in space.items():
-        suggest(probe, key, spec)
-    for trial in study.get_trials(deepcopy=False):
-        for key, stored in trial.distributions.items():
-            if key in probe.distributions:
-                try:
-                    optuna.distributions.check_distribution_compatibility(stored, probe.distributions[key])
-                except ValueError:
-                    raise TextgruError(
-                        f"hparams_search: {key} is searched differently now than in the study stored in {study_dir} "
-                        f"(trial {trial.number}: {stored}); a study keeps its search space: give a new "
-                        "hparams_search.study_name= (a new study folder) to search this space"
-                    ) from None
-
-
 def _open_study(name: str, study_dir: Path, direction: str, pruner: Any) -> optuna.Study:
     """The study `name` in `study_dir/study.db`, created or loaded; one line for a file SQLite cannot read, or a
     stored study that optimises the other way."""
@@ -189,7 +146,7 @@ def tune(
     sampler_cfg = OmegaConf.to_container(search.sampler, resolve=True)
     instantiate(sampler_cfg)  # a sampler its config cannot build is refused before study.db is made
     study = _open_study(str(search.study_name), study_dir, direction, pruner)
-    _check_same_space(study, space, study_dir)
+    check_same_space(study, space, study_dir)
     check_same_settings(study, compose_trial(config_name, base), study_dir)
     done = len(study.trials)
     if sampler_cfg.get("seed") is not None:  # a resumed study must not draw its first trials' parameters again
