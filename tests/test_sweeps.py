@@ -7,6 +7,8 @@ import csv
 import json
 import os
 import re
+import shlex
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -102,6 +104,29 @@ def test_optuna_search_stores_resumes_and_writes_the_best_experiment(tmp_path: P
     assert best["model"]["hidden_size"] == study.best_params["model.hidden_size"]
     assert best["optimizer"]["lr"] == pytest.approx(study.best_params["optimizer.lr"])
     assert best["defaults"] == [{"override /task": "sentiment"}]
+    # its header's commands train the best trial again (a review: the file alone trained another model, on the tweets)
+    header = (study_dir / "best_experiment.yaml").read_text().splitlines()
+    again = shlex.split(next(x for x in header if x.startswith("# Train it again: ")).split("textgru train ", 1)[1])
+    (tmp_path / "conf" / "experiment").mkdir(parents=True)
+    shutil.copy(study_dir / "best_experiment.yaml", tmp_path / "conf" / "experiment" / "best.yaml")
+    as_experiment = shlex.split(
+        next(x for x in header if x.startswith("# or copy this file")).split("textgru train ")[1]
+    )
+    assert as_experiment[0] == "experiment=NAME" and "optimizer.lr" not in " ".join(as_experiment)
+    trial = yaml.safe_load((study_dir / f"trial_{study.best_trial.number:03d}" / "config.yaml").read_text())
+    for args in (again, ["experiment=best", *as_experiment[1:]]):
+        r = run_script("train", *args, "--cfg", "job", cwd=tmp_path)
+        assert r.returncode == 0, r.stderr[-2000:]
+        composed = yaml.safe_load(r.stdout)
+        for section, key in (
+            ("data", "path"),
+            ("model", "hidden_size"),
+            ("model", "embedding_dim"),
+            ("model", "pooling"),
+        ):
+            assert composed[section][key] == trial[section][key], (args, section, key)
+        assert composed["optimizer"]["lr"] == pytest.approx(trial["optimizer"]["lr"])
+        assert composed["trainer"]["fast_dev_run"] is True
     # each trial trained the parameters Optuna suggested
     for t in study.trials:
         config = yaml.safe_load((study_dir / f"trial_{t.number:03d}" / "config.yaml").read_text())
@@ -110,7 +135,7 @@ def test_optuna_search_stores_resumes_and_writes_the_best_experiment(tmp_path: P
     # the user's command of the issue, train.py -m hparams_search=..., continues the same study; here with the
     # search space in the user's ./conf (a trial's config could not find it: it was composed without ./conf)
     own = tmp_path / "conf" / "hparams_search" / "mine.yaml"
-    own.parent.mkdir(parents=True)
+    own.parent.mkdir()
     own.write_text((ROOT / "src" / "textgru" / "conf" / "hparams_search" / "sentiment.yaml").read_text())
     mine = [o.replace("hparams_search=sentiment", "hparams_search=mine") for o in common]
     r = run_script("train", "-m", *mine, "n_trials=1", timeout=400, cwd=tmp_path)
@@ -604,3 +629,35 @@ def test_a_trial_that_finished_before_its_search_was_stopped_is_recorded_not_run
     assert study.trials[0].value == 0.75 and study.best_trial.number == 0
     waiting = study.get_trials(states=(optuna.trial.TrialState.WAITING,))
     assert [t.system_attrs["fixed_params"] for t in waiting] == [unfinished.params]  # only it runs again
+
+
+def test_the_best_experiment_of_a_searched_config_group_trains_that_group(tmp_path: Path) -> None:
+    """A review: `optimizer: choice(adam, adamw)` was written as the value `optimizer: adamw`, and the experiment then
+    failed to build its optimizer. A group is a defaults entry, and both commands of the header compose the trial."""
+    import optuna
+    from optuna.distributions import CategoricalDistribution, FloatDistribution
+
+    from textgru.sweep_summary import write_best_experiment
+
+    study = optuna.create_study(direction="maximize")
+    params = {"optimizer": "adamw", "optimizer.lr": 0.003, "model.pooling": "max"}
+    space = {
+        "optimizer": CategoricalDistribution(["adam", "adamw"]),
+        "optimizer.lr": FloatDistribution(1e-4, 1e-2, log=True),
+        "model.pooling": CategoricalDistribution(["mean", "max"]),
+    }
+    study.add_trial(optuna.trial.create_trial(params=params, distributions=space, value=0.5))
+    path = tmp_path / "conf" / "experiment" / "best.yaml"
+    path.parent.mkdir(parents=True)
+    write_best_experiment(study, path, "sentiment", "val/macro_f1", {}, ["model.hidden_size=8"])
+    text = path.read_text()
+    assert yaml.safe_load(text)["defaults"] == [{"override /task": "sentiment"}, {"override /optimizer": "adamw"}]
+    again = next(x for x in text.splitlines() if x.startswith("# Train it again: ")).split("textgru train ", 1)[1]
+    assert again == "model.hidden_size=8 optimizer=adamw optimizer.lr=0.003 model.pooling=max"
+    for args in (shlex.split(again), ["experiment=best", "model.hidden_size=8"]):
+        r = run_script("train", *args, "--cfg", "job", cwd=tmp_path)
+        assert r.returncode == 0, r.stderr[-2000:]
+        composed = yaml.safe_load(r.stdout)
+        assert composed["optimizer"]["_target_"] == "torch.optim.AdamW", args
+        assert composed["optimizer"]["lr"] == 0.003 and composed["model"]["pooling"] == "max"
+        assert composed["model"]["hidden_size"] == 8

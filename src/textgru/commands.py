@@ -171,7 +171,7 @@ def tune_command(cfg: DictConfig) -> float | None:
 
     route_library_logs()  # once Lightning is imported: it adds a console handler of its own
     started = datetime.now()
-    base = [o for o in overrides if not o.startswith(("hydra.", "n_trials=", "hparams_search"))]
+    base = [o for o in overrides if not o.lstrip("+~").startswith(("hydra.", "n_trials=", "hparams_search"))]
     try:
         study = tune(cfg, overrides, space=space)
     except (TrainingStopped, KeyboardInterrupt):  # the trials so far are summarised (the stopped one as such)

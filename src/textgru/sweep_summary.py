@@ -186,21 +186,42 @@ def stored_study(study_dir: Path, name: str) -> Any | None:
 def write_best_experiment(
     study: Any, path: Path, task: str, metric: str, test_metrics: dict, base_overrides: list[str]
 ) -> None:
-    """The best trial's parameters as an experiment config (`# @package _global_`, nested keys)."""
+    """The best trial's parameters as an experiment config (`# @package _global_`: nested keys, a searched config group
+    as a defaults entry), its header the commands that train that trial again: the search's other overrides
+    are the command line's, so they are given again (a review: the file alone trained another model)."""
+    import re
+    import shlex
+    from importlib.resources import files
+
+    from textgru.override_values import override_value
+
     best = study.best_trial
+    conf = files("textgru.conf")
+    group = {k for k, v in best.params.items() if "." not in k and isinstance(v, str) and conf.joinpath(k).is_dir()}
+    groups = [{"override /task": task}, *({f"override /{k}": best.params[k]} for k in group)]  # optimizer=adamw
     nested: dict[str, Any] = {}
     for key, value in best.params.items():
+        if key in group:
+            continue
         node = nested
         *parents, leaf = key.split(".")
         for p in parents:
             node = node.setdefault(p, {})
         node[leaf] = value
     test = ", ".join(f"{k}={v:.4f}" for k, v in test_metrics.items() if k.startswith("test/"))
+    others = " ".join(shlex.quote(o) for o in base_overrides)
+
+    def typed(value: Any) -> str:  # a plain word as typed (pooling=mean); other strings quoted, as Hydra needs
+        word = isinstance(value, str) and re.fullmatch(r"[A-Za-z_][\w\-]*", value) is not None
+        return value if word and value.lower() not in ("null", "true", "false", "nan", "inf") else override_value(value)
+
+    params = " ".join(shlex.quote(f"{k}={typed(v)}") for k, v in best.params.items())
     header = (
         f"# @package _global_\n# Best trial ({best.number}) of Optuna study '{study.study_name}': {metric}={best.value:.4f}"
-        f"{'; ' + test if test else ''}.\n# Use it: copy this file to conf/experiment/NAME.yaml, then "
-        f"textgru train experiment=NAME\n"
-        f"# The search also set: {' '.join(base_overrides) or '(nothing else)'}\n"
+        f"{'; ' + test if test else ''}.\n"
+        f"# Train it again: textgru train {' '.join(filter(None, (others, params)))}\n"
     )
-    body = yaml.safe_dump({"defaults": [{"override /task": task}], **nested}, sort_keys=False)
+    if not any(o.partition("=")[0].lstrip("+") == "experiment" for o in base_overrides):  # one experiment= a run
+        header += f"# or copy this file to conf/experiment/NAME.yaml, then: textgru train experiment=NAME {others}\n"
+    body = yaml.safe_dump({"defaults": groups, **nested}, sort_keys=False)
     write_text_atomic(path, header + body)
