@@ -568,6 +568,12 @@ def test_summary_table_keeps_whole_numbers_whole_beside_a_failed_run(tmp_path: P
     ]
     write_summary(tmp_path, trials, "val/macro_f1", "max")
     assert [r["run"] for r in csv.DictReader(open(tmp_path / "summary.csv"))] == ["trial_002", "trial_000", "trial_001"]
+    # a searched parameter keeps its column where every trial drew the same value (a review: no way to tell which
+    # parameters gave the metrics); a setting of every run is said once
+    trials = [{**t, "model.hidden_size": 8, "seed": 1} for t in trials]
+    table = write_summary(tmp_path, trials, "val/macro_f1", "max", always=["model.hidden_size"])
+    assert next(csv.DictReader(open(tmp_path / "summary.csv")))["model.hidden_size"] == "8"
+    assert "| run | state | model.hidden_size |" in table and "Same in every run: `seed=1`" in table, table
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ parameters also as an experiment config."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,10 +38,13 @@ def run_row(run_dir: Path, overrides: dict[str, Any]) -> dict[str, Any]:
     return {"run": run_dir.name, **overrides, "status": status, **metrics}
 
 
-def write_summary(sweep_dir: Path, rows: list[dict[str, Any]], metric: str, mode: str) -> str:
+def write_summary(
+    sweep_dir: Path, rows: list[dict[str, Any]], metric: str, mode: str, always: Sequence[str] = ()
+) -> str:
     """Sort `rows` best first by `metric` (`mode` max or min; runs without it last; a study's completed trials
-    before the others), write the CSV and the
-    Markdown table into `sweep_dir`, and return the Markdown."""
+    before the others), write the CSV and the Markdown table into `sweep_dir`, and return the Markdown. A key that
+    is the same in every row is said once above the table, but a key of `always` (a study's searched parameters)
+    keeps its column."""
     import pandas as pd
 
     df = pd.DataFrame(rows)
@@ -51,7 +55,7 @@ def write_summary(sweep_dir: Path, rows: list[dict[str, Any]], metric: str, mode
     if "state" in df.columns:  # a study's trials: a pruned one's best-so-far ranks after every completed trial
         df = df.sort_values("state", key=lambda state: state != "complete", kind="stable")
     keys = [c for c in df.columns if "/" not in c and c not in RUN_STATS]
-    varying = [c for c in keys if c in ("run", "status", "state") or df[c].astype(str).nunique() > 1]
+    varying = [c for c in keys if c in ("run", "status", "state", *always) or df[c].astype(str).nunique() > 1]
     metrics = [c for c in df.columns if "/" in c]
     ordered = [metric] if metric in metrics else []
     ordered += sorted(m for m in metrics if m.startswith("val/") and m != metric)
@@ -156,7 +160,8 @@ def summarise_study(study: Any, study_dir: Path, cfg: DictConfig, base_overrides
         row = run_row(study_dir / f"trial_{t.number:03d}", {"state": state, **t.params})
         row.pop("status")
         rows.append(row)
-    text = f"\n{write_summary(study_dir, rows, cfg.optimized_metric, cfg.optimized_mode)}\n"
+    searched = list(dict.fromkeys(k for t in study.trials for k in t.params))  # a column each, even if one value
+    text = f"\n{write_summary(study_dir, rows, cfg.optimized_metric, cfg.optimized_mode, searched)}\n"
     text += f"written to {study_dir / 'summary.csv'} and summary.md"
     if not any(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials):
         return text + "\nno trial completed, so there are no best parameters yet"
