@@ -184,6 +184,7 @@ MORE = [
         "hparams_search.pruner.n_warmup_steps=-1: must be an integer >= 0",
     ),
     ("tune", ["hparams_search=sentiment", "seed=1,2"], "a search runs one config per trial"),
+    ("tune", ["hparams_search=sentiment", "+hparams_search.seed=7"], "hparams_search.seed is not a search setting"),
     (
         "tune",
         ["hparams_search=sentiment", "++hparams_search.params={model.dropout: 'interval(0.1, 1.5)'}"],

@@ -176,11 +176,13 @@ def _accelerator_present(cfg: DictConfig) -> None:
 
 def _search_space(cfg: DictConfig) -> None:
     """Every value a search can try (each choice, both ends of an interval or range) passes the key's rule."""
-    params = _lookup(cfg, "hparams_search.params")
-    if not isinstance(params, Mapping):
-        return
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
+    from textgru.search_space import refuse_unknown_search_keys
+
+    refuse_unknown_search_keys(_lookup(cfg, "hparams_search"))
+    if not isinstance(params := _lookup(cfg, "hparams_search.params"), Mapping):
+        return
     parser = OverridesParser.create()
     for key, spec in params.items():
         try:

@@ -3,6 +3,7 @@ config before anything heavy is imported: a typo in a key or a range is one line
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,20 @@ def _check_bounds(key: str, spec: str, value: Any) -> None:
 
 def search_override(key: str, value: Any) -> str:
     return f"{key}={override_value(value)}"
+
+
+SEARCH_KEYS = {"study_name", "n_trials", "direction", "sampler", "pruner", "params"}
+
+
+def refuse_unknown_search_keys(search: Any) -> None:
+    """One line for a key of `hparams_search` that no search reads (a review: +hparams_search.seed=7 was ignored)."""
+    unknown = sorted(set(search) - SEARCH_KEYS) if isinstance(search, Mapping) else []
+    if unknown:
+        raise TextgruError(
+            f"hparams_search.{unknown[0]} is not a search setting, and would be ignored; the settings are "
+            f"{', '.join(sorted(SEARCH_KEYS))} (a sampler's seed: hparams_search.sampler.seed; the study's storage: "
+            "its folder, hydra.run.dir=)"
+        )
 
 
 def check_search_space(cfg: DictConfig, overrides: list[str], config_name: str = "train") -> dict[str, Any]:
