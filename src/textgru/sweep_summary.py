@@ -202,7 +202,7 @@ def write_best_experiment(
 
     best = study.best_trial
     conf = files("textgru.conf")
-    group = {k for k, v in best.params.items() if "." not in k and isinstance(v, str) and conf.joinpath(k).is_dir()}
+    group = [k for k, v in best.params.items() if "." not in k and isinstance(v, str) and conf.joinpath(k).is_dir()]
     groups = [{"override /task": task}, *({f"override /{k}": best.params[k]} for k in group)]  # optimizer=adamw
     nested: dict[str, Any] = {}
     for key, value in best.params.items():
