@@ -841,6 +841,11 @@ def test_an_unknown_key_names_the_key_it_is_most_like_and_the_command_that_lists
     typo = r"^search space: no config key optimizer\.weight_dekay: did you mean optimizer\.weight_decay\? textgru tune"
     with initialize_config_module(CONF_MODULE, version_base="1.3"), pytest.raises(TextgruError, match=typo):
         check_search_space(cfg, [])  # inside the tune command's Hydra app, as a trial is composed
+    # a key of another task's config: not "did you mean hparams_search.params.data.bptt?", the entry itself (a review)
+    given = ["hparams_search=sentiment", "++hparams_search.params={data.bptt: 'choice(10, 20)'}"]
+    with initialize_config_module(CONF_MODULE, version_base="1.3"), pytest.raises(TextgruError) as e:
+        check_search_space(compose_config("train", given), given)
+    assert str(e.value).startswith("search space: no config key data.bptt: check the spelling; "), e.value
 
 
 def test_a_config_dir_that_is_not_a_folder_is_one_line(tmp_path: Path) -> None:

@@ -90,6 +90,7 @@ def closest_key(key: str, reference: Callable[[], Any]) -> str | None:
     except Exception:  # no suggestion rather than a second error
         return None
     keys = [k for k in _dotted_keys(tree) if not key.startswith(f"{k}.")]  # a parent: the key is new below it
+    keys = [k for k in keys if not k.startswith(f"{SPACE}.")]  # a search's own entries (data.bptt named itself)
     return _most_like(key, keys) or _same_name_elsewhere(key, keys)
 
 
