@@ -433,6 +433,11 @@ END_TO_END = [
         ["hparams_search=sentiment", "++hparams_search.pruner.interval_steps=0"],
         "hparams_search.pruner refused by MedianPruner: Pruning interval steps must be at least 1",
     ),
+    (  # the sampler too (a review: it said "fix that config.* value")
+        "tune",
+        ["hparams_search=sentiment", "hparams_search.sampler._target_=optuna.samplers.Nope"],
+        "hparams_search.sampler refused by Nope: ",
+    ),
     ("gradient_flow", ["batch_size=0"], "batch_size=0"),
     ("serve", ["lm=<ckpt>", "port=80"], "port=80"),
 ]

@@ -144,7 +144,7 @@ def tune(
     storage_url = f"sqlite:///{study_dir / 'study.db'}"
     pruner = instantiate(search.pruner)
     sampler_cfg = OmegaConf.to_container(search.sampler, resolve=True)
-    instantiate(sampler_cfg)  # a sampler its config cannot build is refused before study.db is made
+    instantiate(search.sampler)  # refused before study.db is made, naming hparams_search.sampler (not config.*)
     study = _open_study(str(search.study_name), study_dir, direction, pruner)
     check_same_space(study, space, study_dir)
     check_same_settings(study, compose_trial(config_name, base), study_dir)
