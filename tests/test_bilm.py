@@ -117,6 +117,7 @@ def test_bilm_run_metrics_and_checkpoint(bilm_run: Path) -> None:
     meta = torch.load(bilm_run / "checkpoints" / "best.ckpt", map_location="cpu", weights_only=True)["textgru"]
     assert (meta["task"], meta["model_class"], meta["format_version"]) == ("bilm", "BiGRULanguageModel", 2)
     assert meta["model_args"]["cutoffs"] == [500, 2000, 6000]  # a list argument, checked against the signature
+    assert (bilm_run / "train.log").read_text().count("adaptive softmax: no cutoff below the vocabulary size") == 1
     with pytest.raises(TextgruError, match=r"is a bidirectional language-model \(task=bilm\) checkpoint"):
         textgru.load(bilm_run)
 
@@ -198,7 +199,9 @@ def test_the_share_of_training_tokens_the_lm_knows_is_reported(bilm_run: Path, c
     silently: macro-F1 0.15."""
     from textgru.models.transfer import PretrainedLM
 
-    lm = PretrainedLM(bilm_run)
+    with caplog.at_level(logging.INFO):
+        lm = PretrainedLM(bilm_run)
+    assert "adaptive softmax" not in caplog.text  # the LM's own training said so; a fine-tuning run twice (a review)
     unk = lm.tokenizer.token_to_id("[UNK]")
     with caplog.at_level(logging.INFO, logger="textgru.models.transfer"):
         assert lm.report_coverage([[5, unk, 6, unk], [unk, unk]]) == pytest.approx(1 / 3)

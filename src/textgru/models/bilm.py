@@ -18,8 +18,6 @@ the pretrained one-direction stacks and learns to mix the directions while fine-
 
 from __future__ import annotations
 
-import logging
-
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -27,7 +25,6 @@ from torch.nn import functional as F
 from textgru.errors import TextgruError
 from textgru.models.bigru import BiGRU, reverse_padded
 
-log = logging.getLogger(__name__)
 SOFTMAXES = ("full", "adaptive")
 
 
@@ -73,8 +70,7 @@ class BiGRULanguageModel(nn.Module):
         if softmax == "adaptive" and tie_weights:
             raise TextgruError("model.tie_weights needs model.softmax=full")
         if softmax == "adaptive" and not cuts:  # a vocabulary smaller than the head: a plain softmax is as cheap
-            log.info("adaptive softmax: no cutoff below the vocabulary size %d; using a full softmax", vocab_size)
-            softmax = "full"
+            softmax = "full"  # tasks.bilm says so when it trains one (not each time a checkpoint is rebuilt)
         self.softmax = softmax
         if softmax == "adaptive":
             self.decoder = nn.AdaptiveLogSoftmaxWithLoss(out_features, vocab_size, cuts, div_value=div_value)

@@ -80,6 +80,8 @@ def build(cfg: DictConfig) -> tuple[BiLMDataModule, BiLanguageModelTask]:
     )
     pretrained = model_cfg["pretrained_embeddings"]
     model = build_model(model_cfg, "pretrained_embeddings")
+    if model_cfg["softmax"] == "adaptive" and model.softmax == "full":
+        log.info("adaptive softmax: no cutoff below the vocabulary size %d; using a full softmax", model.vocab_size)
     if pretrained == "glove-6b-50d":
         init_from_glove(model.embedding, dm.tokenizer)
     elif pretrained:
