@@ -30,8 +30,9 @@ def suggest(trial: optuna.Trial, key: str, spec: Any) -> Any:
 
 
 def check_same_space(study: optuna.Study, space: dict[str, Any], study_dir: Path) -> None:
-    """One line, before any trial, if the search space given now cannot continue the stored study (Optuna refuses
-    a parameter whose choices or kind changed, at the first suggestion: a traceback and a trial left running)."""
+    """One line, before any trial, if the search space given now is not the stored study's: a key added or dropped,
+    other bounds, choices or kind (Optuna refused only another kind or choices, at the first suggestion: a traceback
+    and a trial left running)."""
     if not study.trials:
         return
     verbosity = optuna.logging.get_verbosity()
@@ -42,7 +43,7 @@ def check_same_space(study: optuna.Study, space: dict[str, Any], study_dir: Path
         optuna.logging.set_verbosity(verbosity)
     for key, spec in space.items():
         suggest(probe, key, spec)
-    keep = "a study keeps its search space: give a new hparams_search.study_name= (a new study folder) to search this"
+    keep = "a study keeps its search space: give a new hparams_search.study_name= (a new study folder) to search it"
     stored_keys: set[str] = set()
     for trial in study.get_trials(deepcopy=False):  # bounds too (a review: a best trial from another space)
         stored_keys |= trial.distributions.keys()
@@ -50,7 +51,7 @@ def check_same_space(study: optuna.Study, space: dict[str, Any], study_dir: Path
             if key in probe.distributions and stored != probe.distributions[key]:
                 raise TextgruError(
                     f"hparams_search: {key} is searched differently now than in the study stored in {study_dir} "
-                    f"(trial {trial.number}: {stored}; now: {probe.distributions[key]}); {keep} space"
+                    f"(trial {trial.number}: {stored}; now: {probe.distributions[key]}); {keep}"
                 )
     if stored_keys and stored_keys != probe.distributions.keys():
         added, dropped = (
@@ -59,5 +60,5 @@ def check_same_space(study: optuna.Study, space: dict[str, Any], study_dir: Path
         )
         said = "; ".join(f"{what} {', '.join(keys)}" for what, keys in (("adds", added), ("drops", dropped)) if keys)
         raise TextgruError(
-            f"hparams_search: the space given now {said}, against the study stored in {study_dir}; {keep} space"
+            f"hparams_search: the space given now {said}, against the study stored in {study_dir}; {keep}"
         )
