@@ -66,6 +66,11 @@ MORE = [
         "callbacks.early_stopping.patience=-1: must be an integer >= 0",
     ),
     ("train", ["paths.output_dir=<file>", "hydra.run.dir=${paths.output_dir}/run"], "cannot be used as a folder"),
+    (  # was Hydra's FileNotFoundError traceback: for root os.access says any folder is writable
+        "train",
+        ["hydra.run.dir=/proc/textgru-run"],
+        "hydra.run.dir=/proc/textgru-run cannot be used as a folder: /proc is not writable",
+    ),
     ("train", ["hydra.run.dirr=<tmp>/x"], "no Hydra setting hydra.run.dirr: did you mean hydra.run.dir? textgru "),
     ("train", ["-m", "hydra.sweep.dri=<tmp>/x", "seed=1,2"], "no Hydra setting hydra.sweep.dri: did you mean hydra.sw"),
     ("train", ["hydra.job.env_set.FOO=1"], "hydra.job.env_set.FOO: an environment variable is added with +: +hydra"),
@@ -163,6 +168,11 @@ MORE = [
     ("export", ["ckpt_path=<tmp>/nope", "output=<tmp>/x"], "nope does not exist"),
     # tune
     ("tune", ["hparams_search=sentiment", "n_trials=0"], "n_trials=0: must be an integer >= 1"),
+    (  # named as typed (it was checked as the hydra.run.dir it becomes); /proc refuses folders even for root
+        "tune",
+        ["hparams_search=sentiment", "hydra.sweep.dir=/proc/textgru-study"],
+        "hydra.sweep.dir=/proc/textgru-study cannot be used as a folder: /proc is not writable",
+    ),
     ("tune", ["hparams_search=sentiment", "n_trials=abc"], "n_trials=abc: must be an integer >= 1"),
     ("tune", ["hparams_search=sentiment", "hparams_search.direction=up"], "hparams_search.direction=up: must be one"),
     ("tune", ["hparams_search=sentiment", "hparams_search.study_name=a/b"], "must be a folder name without /"),
@@ -277,8 +287,12 @@ def test_wrong_value_is_one_line_before_anything_starts(
         pytest.skip("needs /dev/null")
     if "accelerator=tpu" in " ".join(args) and importlib.util.find_spec("torch_xla") is not None:
         pytest.skip("torch_xla is installed here")
+    if "/proc/" in " ".join(args) and not Path("/proc/self").is_dir():
+        pytest.skip("needs /proc")
     args = _fill(args, places)
-    if script in ("train", "tune", "gradient_flow") and not any(a.startswith("hydra.run.dir=") for a in args):
+    if script in ("train", "tune", "gradient_flow") and not any(
+        a.startswith(("hydra.run.dir=", "hydra.sweep.dir=")) for a in args
+    ):
         args.append(f"hydra.run.dir={tmp_path / 'run'}")
     t0 = time.time()
     code, stderr = run_in_process(script, args, monkeypatch, capsys)

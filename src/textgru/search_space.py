@@ -195,6 +195,7 @@ def _study_names(db: Path) -> list[str]:
 def study_folder_args(args: list[str]) -> list[str]:
     """A search's command line with `hydra.sweep.dir=X` (as `train -m` takes a sweep's folder) as its study folder,
     `hydra.run.dir=X`; one line for both given, an empty one, or `hydra.sweep.subdir` (trials go to trial_NNN/)."""
+    from textgru.config_path_rules import Folder
     from textgru.run_folder import explicit_run_dir, unquoted
 
     def given(key: str) -> list[str]:
@@ -212,6 +213,9 @@ def study_folder_args(args: list[str]) -> list[str]:
     value = sweep_dirs[-1].partition("=")[2]
     if not unquoted(value).strip():
         raise TextgruError(f"hydra.sweep.dir={value} is not a path; give the study's folder")
+    why = Folder().problem(unquoted(value)) if "${" not in value else None
+    if why:  # named as given (it is checked again, as hydra.run.dir, with the rest of the command line)
+        raise TextgruError(f"hydra.sweep.dir={value} {why}")
     return [a for a in args if a not in sweep_dirs] + [f"hydra.run.dir={value}"]
 
 
