@@ -20,15 +20,19 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=None)
     args = parser.parse_args()
 
-    try:
-        lm = textgru.LanguageModel.load(args.checkpoint)  # a classifier's checkpoint is refused in one line
+    try:  # a classifier's checkpoint, a prompt in characters the model never saw, --tokens -1: one line each
+        lm = textgru.LanguageModel.load(args.checkpoint)
+        pieces = lm.stream(args.prompt, max_new_tokens=args.tokens, temperature=0.8, seed=args.seed)
+        first = next(pieces, "")  # a bad prompt or option is refused here, before anything is printed
+        print(args.prompt + first, end="", flush=True)
+        for piece in pieces:
+            print(piece, end="", flush=True)
+        print()
+        samples = lm.generate(
+            args.prompt, max_new_tokens=args.tokens, top_p=0.9, num_samples=args.samples, seed=args.seed
+        )
     except textgru.TextgruError as e:
         sys.exit(f"error: {e}")
-    print(args.prompt, end="", flush=True)
-    for piece in lm.stream(args.prompt, max_new_tokens=args.tokens, temperature=0.8, seed=args.seed):
-        print(piece, end="", flush=True)
-    print()
-    samples = lm.generate(args.prompt, max_new_tokens=args.tokens, top_p=0.9, num_samples=args.samples, seed=args.seed)
     for i, text in enumerate(samples, 1):
         print(f"\n===== sample {i} (top_p=0.9) =====\n{args.prompt}{text}")
     print(f"\nnats per token of the first sample: {lm.score(samples[0])[0]:.3f}")

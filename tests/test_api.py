@@ -674,6 +674,11 @@ def test_examples_run(
     runpy.run_path(str(ROOT / "examples" / "sample.py"), run_name="__main__")
     printed = capsys.readouterr().out
     assert printed.startswith("ROMEO:") and printed.count("===== sample") == 2 and "nats per token" in printed
+    for bad, message in (("--prompt=\u2603", "never saw: '\u2603'"), ("--tokens=-1", "max_new_tokens=-1 must be")):
+        monkeypatch.setattr(sys, "argv", ["sample.py", str(lm_run), bad])  # were tracebacks: one line, nothing printed
+        with pytest.raises(SystemExit, match=f"^error: .*{re.escape(message)}"):
+            runpy.run_path(str(ROOT / "examples" / "sample.py"), run_name="__main__")
+        assert capsys.readouterr().out == ""
 
 
 def test_the_first_train_call_leaves_the_callers_state(small_csv: Path, tmp_path: Path) -> None:

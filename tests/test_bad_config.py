@@ -58,6 +58,7 @@ MORE = [
     ("train", ["task=forecast", "data=local_csv"], "data=local_csv needs data.path=<a CSV file> (or data.package_file"),
     ("train", ["trainer.precision=bogus"], "trainer.precision=bogus: must be one of 16-mixed, bf16-mixed, 32-true"),
     ("train", ["task=lm", "data.bptt=0"], "data.bptt=0: must be an integer >= 1"),
+    ("train", ["task=lm", "tokenizer=word"], "tokenizer.kind=word: must be one of bpe, byte_bpe, char (task=lm: a"),
     ("train", ["task=forecast", "data.horizon=abc"], "data.horizon=abc: must be an integer >= 1"),
     ("train", ["trainer.devices=0"], 'trainer.devices=0: must be a count >= 1, -1 or "auto"'),
     (

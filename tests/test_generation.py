@@ -12,7 +12,14 @@ from hypothesis import strategies as st
 
 from textgru.data.tokenization import train_tokenizer
 from textgru.errors import TextgruError
-from textgru.inference.generation import SamplingOptions, decode_continuation, filter_logits, generate, penalize_repeats
+from textgru.inference.generation import (
+    SamplingOptions,
+    decode_continuation,
+    encode_prompt,
+    filter_logits,
+    generate,
+    penalize_repeats,
+)
 from textgru.inference.sampling import Sampler, draw_tokens
 from textgru.models.gru_lm import GRULanguageModel
 
@@ -84,7 +91,8 @@ def test_carried_state_equals_rerunning_the_prefix(trained_lm, options: Sampling
     model, tok = trained_lm
     recorder = Recorder(model)
     texts = generate(recorder, tok, "ROMEO:", options)
-    prompt = tok.encode("ROMEO:").ids
+    prompt = encode_prompt(tok, "ROMEO:")
+    assert prompt == tok.encode("\n").ids + tok.encode("ROMEO:").ids  # the document separator first, as in training
     (first_ids, first_logits), *steps = recorder.calls
     assert first_ids.tolist() == [prompt] and all(ids.shape == (options.num_samples, 1) for ids, _ in steps)
     new = torch.cat([ids for ids, _ in steps], dim=1)  # (samples, 120): the token fed back at each step
@@ -107,7 +115,7 @@ def test_greedy_text_identical_with_the_state_carried_or_the_prefix_rerun(traine
     """The README's claim from bench/generation_speed.py: greedy decoding gives the same text both ways."""
     model, tok = trained_lm
     carried = generate(model, tok, "JULIET:", SamplingOptions(max_new_tokens=150, greedy=True))[0]
-    prompt = tok.encode("JULIET:").ids
+    prompt = encode_prompt(tok, "JULIET:")  # after the document separator
     ids = list(prompt)
     with torch.no_grad():
         for _ in range(150):  # what the tutorials do: the whole prefix again for every token
@@ -387,3 +395,36 @@ def test_a_numpy_bool_is_a_bool() -> None:
 
     assert SamplingOptions(greedy=np.bool_(True)).check().greedy is True
     assert SamplingOptions(greedy=np.bool_(False)).check().greedy is False
+
+
+def test_a_language_model_whose_tokenizer_drops_the_separator_is_one_line() -> None:
+    """A word-level tokenizer drops the newline between documents: such an LM (trained before training refused it)
+    has no document start, so every score and every empty prompt failed ('the prompt encodes to no tokens', a 500
+    on /score); now loading it says why, once."""
+    from textgru.inference.language_model import NO_SEPARATOR, LanguageModel
+
+    word = train_tokenizer(["the king is dead\n"] * 5, tok_cfg("word", vocab_size=100, min_frequency=1))
+    assert word.encode("\n").ids == []
+    model = GRULanguageModel(word.get_vocab_size(), embedding_dim=8, hidden_size=8).eval()
+    with pytest.raises(TextgruError, match="drops the newline that separates documents") as e:
+        LanguageModel.from_parts(model, {"tokenizer": word.to_str()})
+    assert str(e.value) == NO_SEPARATOR and "\n" not in NO_SEPARATOR
+    char = train_tokenizer(["the king is dead\n"] * 5, tok_cfg("char", vocab_size=100, min_frequency=1))
+    lm = LanguageModel.from_parts(GRULanguageModel(char.get_vocab_size(), 8, 8).eval(), {"tokenizer": char.to_str()})
+    assert len(lm.generate("", max_new_tokens=5, seed=1)[0]) == 5 and len(lm.score(["the king"])) == 1
+
+
+def test_a_stop_string_completed_by_the_first_new_token_stops_the_sample() -> None:
+    """BPE's decoder drops the word-start space of the first token it decodes: " lord" as the first new token read
+    "lord" alone, so stop=" lord" was missed and sampling ran on (the text was cut, the tokens were drawn)."""
+    tok = train_tokenizer(["the lord and the king lord\n"] * 50, tok_cfg("bpe", vocab_size=60, min_frequency=1))
+    lord = tok.token_to_id("▁lord")
+    assert lord is not None
+    sampler = Sampler(
+        tok, encode_prompt(tok, "the king"), SamplingOptions(stop=[" lord"]).check(), tok.get_vocab_size()
+    )
+    sampler.record(torch.tensor([lord]))
+    assert sampler.finished == [True] and sampler.done
+    other = Sampler(tok, encode_prompt(tok, "the king"), SamplingOptions(stop=["lord the"]).check(), 60)
+    other.record(torch.tensor([lord]))
+    assert other.finished == [False]

@@ -200,7 +200,8 @@ class When(Rule):
 
     key: str = ""
     rules: Mapping[Any, Rule] | None = None
+    otherwise: Rule | None = None  # the rule for the other values
 
     def pick(self, other: Any) -> Rule | None:
         """The rule for this key when the other key's value is `other`."""
-        return (self.rules or {}).get(other) if isinstance(other, (str, bool, int)) else None
+        return (self.rules or {}).get(other, self.otherwise) if isinstance(other, (str, bool, int)) else None

@@ -34,6 +34,10 @@ TASK_MODELS = {
 }
 DATA_PATH = "a data file (CSV, TSV, JSON/JSONL, Parquet), a glob or a folder"
 
+LM_WITHOUT_WORDS = (
+    "task=lm: a word tokenizer drops the newline that separates documents, which the model reads before each text; "
+    "tokenizer=bpe with a large tokenizer.vocab_size keeps most words whole"
+)
 DATA: dict[str, Rule] = {
     "data.source": OneOf(tuple(dict.fromkeys(s for sources in TASK_SOURCES.values() for s in sources))),
     "data.path": When(
@@ -101,7 +105,11 @@ TRAIN: dict[str, Rule] = {
     "task.sample_tokens": Int(0),
     "task.sample_temperature": Num(SMALLEST_KNOB, LARGEST_KNOB),  # as generate's temperature
     **DATA,
-    "tokenizer.kind": OneOf(("word", "bpe", "byte_bpe", "char")),
+    "tokenizer.kind": When(
+        "task.name",
+        {"lm": OneOf(("bpe", "byte_bpe", "char"), what=LM_WITHOUT_WORDS)},
+        otherwise=OneOf(("word", "bpe", "byte_bpe", "char")),
+    ),
     "tokenizer.vocab_size": Int(3, what="the most tokens, [PAD] and [UNK] included"),
     "tokenizer.min_frequency": Int(0),
     "tokenizer.lowercase": Bool(),

@@ -28,6 +28,7 @@ from textgru.inference.text_pieces import TextPieces
 __all__ = [
     "SamplingOptions",
     "decode_continuation",
+    "document_start",
     "encode_prompt",
     "filter_logits",
     "generate",
@@ -36,11 +37,21 @@ __all__ = [
 ]
 
 
+DOCUMENT_SEPARATOR = "\n"  # every document in a language model's training stream follows it (lm_datamodule)
+
+
+def document_start(tokenizer: Tokenizer) -> list[int]:
+    """The id of the document separator: what the GRU reads before a text's first token, as in training (the
+    last token of its encoding: BPE's puts a word-start marker of its own before it, which the stream does not)."""
+    return list(tokenizer.encode(DOCUMENT_SEPARATOR).ids[-1:])
+
+
 def encode_prompt(tokenizer: Tokenizer, prompt: str, allow_unknown: bool = False) -> list[int]:
-    """Token ids of the prompt (a newline, the document separator, when it is empty). Characters the tokenizer
-    never saw are an error naming them, unless `allow_unknown` maps them to [UNK]."""
+    """Token ids the GRU reads before sampling: the document separator, then the prompt's (a text starts after
+    the separator in training, and `LanguageModel.score` reads it so). Characters the tokenizer never saw are an
+    error naming them, unless `allow_unknown` maps them to [UNK]."""
     try:
-        enc = tokenizer.encode(prompt if prompt else "\n")
+        enc = tokenizer.encode(prompt)
     except TypeError:
         check_unicode([prompt], "prompt")  # one line for a lone surrogate, as Classifier.encode gives
         raise
@@ -54,9 +65,10 @@ def encode_prompt(tokenizer: Tokenizer, prompt: str, allow_unknown: bool = False
             f"the prompt has {len(unknown)} character(s) this model's tokenizer never saw: {shown}; "
             "remove them, or pass allow_unknown=true to read them as [UNK]"
         )
-    if not enc.ids:
+    ids = document_start(tokenizer) + list(enc.ids)
+    if not ids:
         raise TextgruError("the prompt encodes to no tokens; give a prompt the model's tokenizer can read")
-    return list(enc.ids)
+    return ids
 
 
 def _sample(

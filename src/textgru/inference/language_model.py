@@ -15,11 +15,15 @@ from textgru.data.decoding import check_unicode
 from textgru.data.tokenization import UNK, pad_id
 from textgru.errors import TextgruError
 from textgru.inference.arguments import check_batch_size, text_list
-from textgru.inference.generation import SamplingOptions, encode_prompt, generate, stream
+from textgru.inference.generation import SamplingOptions, document_start, generate, stream
 from textgru.inference.loaded_model import LoadedModel, read_tokenizer
 from textgru.inference.sampling import STEPS_AT_ONCE
 
 log = logging.getLogger(__name__)
+NO_SEPARATOR = (
+    "this language model's tokenizer drops the newline that separates documents (a word-level tokenizer does), so "
+    "it has no document start to sample or score from; retrain it with tokenizer=bpe, byte_bpe or char"
+)
 
 
 class LanguageModel(LoadedModel):
@@ -37,7 +41,10 @@ class LanguageModel(LoadedModel):
 
     @classmethod
     def from_parts(cls, model: torch.nn.Module, meta: dict[str, Any]) -> LanguageModel:
-        return cls(model, read_tokenizer(model, meta), meta)
+        tokenizer = read_tokenizer(model, meta)
+        if not document_start(tokenizer):  # training refuses such a tokenizer now (config_rules_train)
+            raise TextgruError(NO_SEPARATOR)
+        return cls(model, tokenizer, meta)
 
     def describe(self) -> str:
         return f"vocab={self.tokenizer.get_vocab_size()}"
@@ -74,7 +81,7 @@ class LanguageModel(LoadedModel):
         the document separator, as in training. `math.exp` of it is the text's perplexity; an empty text
         scores nan."""
         texts, batch_size = text_list(texts, "score"), check_batch_size(batch_size)
-        start = encode_prompt(self.tokenizer, "")  # the separator that precedes every document
+        start = document_start(self.tokenizer)  # the separator that precedes every document
         try:
             docs = [self.tokenizer.encode(t).ids for t in texts]
         except TypeError:

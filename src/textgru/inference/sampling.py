@@ -118,6 +118,7 @@ class Sampler:
         self.finished = [False] * n
         self.steps = 0
         self.tail_tokens = 4 * max((len(s) for s in options.stop), default=0) + 4  # enough to hold any stop string
+        self.prompt_tail = prompt_ids[-1:]  # read before the first new token: decoders drop its leading space alone
 
     @property
     def done(self) -> bool:
@@ -137,9 +138,15 @@ class Sampler:
         for i, token in enumerate(next_ids.tolist() if values is None else values):
             if not self.finished[i]:
                 self.new_ids[i].append(token)
-                if stops and any(s in self.tokenizer.decode(self.new_ids[i][-self.tail_tokens :]) for s in stops):
+                if stops and any(s in self._tail_text(self.new_ids[i]) for s in stops):
                     self.finished[i] = True
         self.steps += 1
+
+    def _tail_text(self, new_ids: list[int]) -> str:
+        """The text of the last `tail_tokens` new tokens as it reads after the token before them (a first new token
+        " lord" decoded alone is "lord": the stop string " lord" was missed, and sampling ran on)."""
+        window = (self.prompt_tail + new_ids)[-(self.tail_tokens + 1) :]
+        return decode_continuation(self.tokenizer, window[:1], window[1:])
 
     def texts(self, prompt_ids: list[int], prompt_text: str | None = None) -> list[str]:
         """Each sample's new text, cut before its first stop string."""
