@@ -16,6 +16,10 @@ Variants:
     confidence=weight|soft   the built-in tweets' annotator confidence c (the CSV's `confidence` column; 1 where
                    empty) used in training, the task's label smoothing kept: `weight` scales each text's loss by c
                    (the batch's loss divided by the sum of c); `soft` trains against c on the label and (1 - c) shared by the other labels (37 texts have c < 1/3)
+    elmo=DROPOUT   feature-based transfer (ELMo, Peters et al. 2018) instead of fine-tuning: the biLM stays frozen and
+                   its embedding and both GRU directions' states, [e; h_fwd; h_bwd] per token (dropout DROPOUT, 0.5),
+                   join the input of a classifier trained from scratch (its own embedding from GloVe, its own BiGRU);
+                   elmo=DROPOUT:both: and its output (before pooling) too
 """
 
 from __future__ import annotations
@@ -197,6 +201,67 @@ def confidence(mode: str) -> None:
     sentiment.build, sentiment.ClassificationTask._step = build_with_confidence, step_with_confidence
 
 
+class WithFrozenFeatures(torch.nn.Module):
+    """`forward(input_ids) -> [own embedding; the frozen biLM's embedding and GRU states]` per token (right-padded
+    ids, lengths counted from the padding); the biLM's parts are held outside the module tree, so that nothing
+    unfreezes, trains or saves them."""
+
+    def __init__(self, own: torch.nn.Embedding, lm_embedding: torch.nn.Module, lm_rnn: Any, dropout: float) -> None:
+        super().__init__()
+        self.own, self.padding_idx, self.feature_dropout = own, own.padding_idx, torch.nn.Dropout(dropout)
+        object.__setattr__(self, "lm", (lm_embedding.requires_grad_(False).eval(), lm_rnn.requires_grad_(False).eval()))
+        self.output_size = own.embedding_dim + lm_embedding.embedding_dim + lm_rnn.output_size
+
+    def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
+        embedding, rnn = self.lm
+        with torch.no_grad():
+            lengths = (input_ids != self.padding_idx).sum(1).clamp(min=1)  # (batch,)
+            e = embedding(input_ids)  # (batch, time, lm embedding)
+            features = torch.cat([e, rnn(e, lengths)], -1)  # (batch, time, lm embedding + 2*hidden)
+        return torch.cat([self.own(input_ids), self.feature_dropout(features)], -1)
+
+
+class WithInputTail(torch.nn.Module):
+    """A BiGRU whose output per token is followed by the last `tail` features of its input (layer groups as the
+    BiGRU's)."""
+
+    def __init__(self, rnn: Any, tail: int) -> None:
+        super().__init__()
+        self.inner, self.tail = rnn, tail
+        self.output_size, self.num_layers = rnn.output_size + tail, rnn.num_layers
+        self.forward_layers, self.backward_layers = rnn.forward_layers, rnn.backward_layers
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.inner(x, lengths), x[..., -self.tail :]], -1)  # (batch, time, 2*hidden + tail)
+
+
+def elmo(dropout: float, both: bool = False) -> None:
+    import copy
+
+    from torch.optim.swa_utils import AveragedModel
+
+    from textgru.models.bigru import BiGRU
+    from textgru.models.glove import init_from_glove
+    from textgru.models.pooling import Pooling
+
+    def build_with_features(cfg: Any) -> Any:
+        dm, task = build(cfg)  # the LM's tokenizer; the model's embedding and GRU are the LM's
+        m = task.model
+        own = torch.nn.Embedding(m.embedding.num_embeddings, m.embedding.embedding_dim, padding_idx=dm.pad_id)
+        init_from_glove(own, dm.tokenizer)  # as a classifier from scratch starts
+        m.embedding = WithFrozenFeatures(own, copy.deepcopy(m.embedding), copy.deepcopy(m.rnn), dropout)
+        m.rnn = BiGRU(m.embedding.output_size, m.rnn.hidden_size, m.rnn.num_layers, bidirectional=True)
+        if both:  # the features join the GRU's output too (ELMo's "input and output" placement)
+            m.rnn = WithInputTail(m.rnn, m.embedding.output_size - own.embedding_dim)
+            m.pool = Pooling(m.pool.kind, m.rnn.output_size, bidirectional=True)
+            m.head = torch.nn.Linear(m.pool.output_size, m.head.out_features)
+        if task.ema is not None:  # the weight average the task evaluates, of the model as it is now
+            task.ema = AveragedModel(m, avg_fn=task.ema.avg_fn).requires_grad_(False)
+        return dm, task
+
+    sentiment.build = build_with_features
+
+
 def number(text: str, default: float) -> float:
     """A variant's value as a float, or one line and exit 2."""
     try:
@@ -214,7 +279,9 @@ if __name__ == "__main__":
         a.startswith(("model.pretrained_lm=", "experiment=tweets_ulmfit")) and not a.endswith("=null")
         for a in overrides
     )
-    if variant in ("aux_lm", "frozen_embedding") and not lm_given:  # frozen_embedding: the fine-tuning hook only
+    if (
+        variant in ("aux_lm", "frozen_embedding", "elmo") and not lm_given
+    ):  # frozen_embedding: the fine-tuning hook only
         sys.exit(
             f"error: {variant} patches fine-tuning from a biLM; give experiment=tweets_ulmfit or model.pretrained_lm=RUN"
         )
@@ -229,12 +296,17 @@ if __name__ == "__main__":
         distill(number(w, 0.5), runs.split(","))
     elif variant == "frozen_embedding":
         frozen_embedding()
+    elif variant == "elmo":
+        rate, _, where = value.partition(":")
+        if where not in ("", "both"):
+            sys.exit("error: elmo=DROPOUT or elmo=DROPOUT:both (the features at the GRU's output too)")
+        elmo(number(rate, 0.5), both=where == "both")
     elif variant == "confidence":
         if value not in ("weight", "soft"):
             sys.exit("error: confidence=weight or confidence=soft")
         confidence(value)
     else:
         sys.exit(
-            f"unknown variant {variant!r}; use aux_lm=GAMMA, l2sp=ALPHA, distill=W:RUN,..., confidence=weight|soft or frozen_embedding"
+            f"unknown variant {variant!r}; use aux_lm=GAMMA, l2sp=ALPHA, distill=W:RUN,..., confidence=weight|soft, elmo=DROPOUT or frozen_embedding"
         )
     main(["train", *overrides])
