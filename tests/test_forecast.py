@@ -505,6 +505,7 @@ def test_evaluating_on_a_csv_matches_the_model_columns_by_name(tmp_path: Path) -
     forecaster = textgru.load(tmp_path / "run")
     assert forecaster.columns == ["value", "other"]
     cli_data = {**data_cfg("local_csv"), "path": str(csv)}  # what `textgru eval data=local_csv` passes: columns null
+    cli_data = {k: v for k, v in cli_data.items() if k not in ("window", "horizon")}  # eval drops the yaml's sizes
     own = forecaster.evaluate(cli_data, "all")
     rows = [line.split(",") for line in csv.read_text().splitlines()]
     swapped = tmp_path / "swapped.csv"
@@ -531,6 +532,50 @@ def test_evaluating_on_a_csv_matches_the_model_columns_by_name(tmp_path: Path) -
         textgru.load(tmp_path / "one" / "run").evaluate({"path": str(csv)}, "all")["mse"]
     )
     assert one["test/mse"] > 0
+
+
+def test_a_forecaster_reads_its_own_time_column_wherever_it_is_used(tmp_path: Path, caplog) -> None:
+    """A model trained with data.time_column=date: `evaluate` of a data config whose time_column is null (what
+    `textgru eval data=local_csv` passes), of a path, and `predict` of a DataFrame read a newest-first file in file
+    order, silently (other metrics, a forecast from the oldest rows); now in the model's time order, with a warning.
+    A data config with another window or horizon is one line (it was ignored), and a path takes fill_missing=."""
+    import pandas as pd
+
+    import textgru
+
+    n, t = 120, np.arange(120)
+    frame = pd.DataFrame({"date": pd.date_range("2020-01-01", periods=n).strftime("%Y-%m-%d"), "y": np.sin(t / 5)})
+    frame.to_csv(tmp_path / "sorted.csv", index=False)
+    frame.iloc[::-1].to_csv(tmp_path / "newest_first.csv", index=False)
+    overrides = ["task=forecast", "data=local_csv", f"data.path={tmp_path / 'sorted.csv'}", "data.time_column=date"]
+    _train(tmp_path, *overrides, "data.window=8", "data.horizon=2", "trainer.max_epochs=1", *TINY)
+    fc = textgru.load(tmp_path / "run")
+    cli_data = {k: v for k, v in data_cfg("local_csv").items() if k not in ("window", "horizon")}  # time_column null
+    for path in ("sorted.csv", "newest_first.csv"):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING):
+            scores = [
+                fc.evaluate({**cli_data, "path": str(tmp_path / path)}, "all")["mse"],
+                fc.evaluate(tmp_path / path)["mse"],
+            ]
+            forecast = fc.predict(pd.read_csv(tmp_path / path))
+        if path == "sorted.csv":
+            expected, forecast_sorted = scores[0], forecast
+            assert "not in time order" not in caplog.text
+        else:
+            assert caplog.text.count("not in time order") == 3
+        assert scores == pytest.approx([expected, expected]) and forecast == pytest.approx(forecast_sorted)
+    assert fc.evaluate(frame[["y"]].to_numpy())["mse"] == pytest.approx(expected)  # the file's order, by hand
+    with pytest.raises(TextgruError, match="window=20: this forecaster's window is 8, fixed by its checkpoint"):
+        fc.evaluate({"path": str(tmp_path / "sorted.csv"), "window": 20})
+    with pytest.raises(TextgruError, match="horizon=5: this forecaster's horizon is 2"):
+        fc.evaluate({"horizon": 5})
+    gaps = frame.copy()
+    gaps.loc[[30, 31], "y"] = np.nan
+    gaps.to_csv(tmp_path / "gaps.csv", index=False)
+    with pytest.raises(TextgruError, match="missing values"):
+        fc.evaluate(tmp_path / "gaps.csv")
+    assert math.isfinite(fc.evaluate(tmp_path / "gaps.csv", fill_missing="interpolate")["mse"])
 
 
 def test_interpolation_fills_gaps_between_values_and_drops_the_edges_it_would_make_up(tmp_path: Path, caplog) -> None:

@@ -83,9 +83,10 @@ def check_command_line(
                 check_value(with_raw, config_name, key, value)
 
 
-def check_forecast_sizes(forecaster: Any) -> None:
+def check_forecast_sizes(forecaster: Any, data: dict[str, Any] | None) -> dict[str, Any] | None:
     """`textgru eval`: `data.window=`/`data.horizon=` given for a forecaster trained with others is one line, not
-    ignored (the data config's defaults cannot be told from a user's value; the command line's overrides can)."""
+    ignored (the data config's defaults cannot be told from a user's value; the command line's overrides can).
+    Returns the data config without them (its defaults are no one's), as `Forecaster.evaluate` takes it."""
     from hydra.core.hydra_config import HydraConfig
 
     for override in HydraConfig.get().overrides.task if HydraConfig.initialized() else []:
@@ -95,6 +96,7 @@ def check_forecast_sizes(forecaster: Any) -> None:
             raise TextgruError(
                 f"{override}: this forecaster's {key[5:]} is {own}, fixed by its checkpoint; drop {key}="
             )
+    return data and {k: v for k, v in data.items() if k not in ("window", "horizon")}
 
 
 def one_line(error: BaseException) -> TextgruError:

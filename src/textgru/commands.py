@@ -71,7 +71,7 @@ def eval_command(cfg: DictConfig) -> dict:
     elif model.task == "forecast":
         if cfg.precision != "fp32":
             raise TextgruError(f"precision={cfg.precision} is for classifiers; {ckpt} is a forecaster (fp32 only)")
-        check_forecast_sizes(model)
+        data = check_forecast_sizes(model, data)
         result = model.evaluate(data, cfg.split, output_dir=out, overwrite=bool(cfg.overwrite))
         print("\n".join(f"{k:<10} {v:.6g}" for k, v in result.items() if isinstance(v, float)))
     else:
@@ -126,7 +126,7 @@ def generate_command(cfg: DictConfig) -> list[str]:
     lm = LanguageModel.load(cfg.ckpt_path, device=cfg.device)
     encode_prompt(lm.tokenizer, prompt, cfg.allow_unknown)  # refuse a bad prompt before printing anything
     if cfg.seed is None:  # else a sample worth keeping could not be drawn again (output= records it too)
-        print(f"seed={sampling['seed']} (drawn; pass it to draw these samples again)", file=sys.stderr, flush=True)
+        print(f"seed={sampling['seed']} (drawn; pass it to draw these samples again)", file=sys.stderr)
     if options.num_samples == 1:
         print(prompt, end="", flush=True)
         try:  # finally: the text's line ends, also before the line that says it was stopped

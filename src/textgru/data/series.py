@@ -73,8 +73,10 @@ def read_csv_series(
     columns: list[str] | str | None = None,
     time_column: str | None = None,
     fill_missing: str = "error",  # or "interpolate"
+    time_column_if_present: str | None = None,
 ) -> Series:
-    """Numeric `columns` (all numeric columns but the time column when None) of a CSV file, in file order."""
+    """Numeric `columns` (all numeric columns but the time column when None) of a CSV file, in file order (in time
+    order where `time_column`, or else `time_column_if_present` if the file has it, says otherwise)."""
     import pandas as pd
 
     p = Path(str(path)).expanduser()
@@ -103,6 +105,8 @@ def read_csv_series(
         columns = [columns]
     columns = None if columns is None else [c.strip() if isinstance(c, str) else c for c in columns]
     time_column = time_column.strip() if isinstance(time_column, str) else time_column
+    if time_column is None and time_column_if_present in df.columns:  # a forecaster's own, on a file of its data
+        time_column = time_column_if_present
     if columns is not None and len(columns) == 0:
         raise TextgruError(
             "data.columns is empty; name the columns to forecast, or leave it null for every numeric one"
@@ -212,8 +216,9 @@ def _interpolated(frame: Any, times: Any, name: str) -> tuple[Any, Any]:
     return frame, times
 
 
-def load_series(cfg: dict[str, Any]) -> Series:
-    """A data config (`source: synthetic_sine` or `local_csv`) -> its Series."""
+def load_series(cfg: dict[str, Any], time_column_if_present: str | None = None) -> Series:
+    """A data config (`source: synthetic_sine` or `local_csv`) -> its Series (`time_column_if_present`: see
+    `read_csv_series`)."""
     require_keys(cfg, ("source",))
     source = cfg["source"]
     if source == "synthetic_sine":
@@ -236,7 +241,7 @@ def load_series(cfg: dict[str, Any]) -> Series:
             raise TextgruError(
                 "data=local_csv needs data.path=<a CSV file> (or data.package_file=dist:path/in/package)"
             )
-        series = read_csv_series(path, cfg["columns"], cfg["time_column"], cfg["fill_missing"])
+        series = read_csv_series(path, cfg["columns"], cfg["time_column"], cfg["fill_missing"], time_column_if_present)
         log.info("series %s: %d rows, columns %s", Path(str(path)).name, len(series.values), series.columns)
         return series
     raise TextgruError(f"unknown data.source {source!r} for task=forecast; use data=synthetic_sine or data=local_csv")

@@ -42,13 +42,25 @@ class Forecaster(LoadedModel):
     def describe(self) -> str:
         return f"columns={self.columns}, window={self.window}, horizon={self.horizon}"
 
+    @property
+    def time_column(self) -> str | None:
+        """The time column the model was trained with (`data.time_column`), or None."""
+        return (self.meta.get("data_config") or {}).get("time_column") or None
+
     def _values(self, series: Any) -> np.ndarray:
-        """(time, features) float64 from an array-like, or a pandas DataFrame holding the model's columns."""
+        """(time, features) float64 from an array-like, or a pandas DataFrame holding the model's columns (in time
+        order, with a warning, where it holds the model's time column and its rows are not)."""
         if hasattr(series, "columns") and hasattr(series, "to_numpy"):
+            from textgru.data.series_cells import time_order
+
             missing = [c for c in self.columns if c not in series.columns]
             if missing:
                 raise TextgruError(f"the series lacks the column(s) {missing} this model forecasts ({self.columns})")
+            order = None
+            if self.time_column in series.columns:  # a newest-first frame was forecast from its oldest rows
+                order = time_order(series[self.time_column], self.time_column, "the series")
             series = series[self.columns].to_numpy()
+            series = series if order is None else series[order]
         try:
             if np.iscomplexobj(series):  # float64 would drop the imaginary part with numpy's warning
                 raise TextgruError("the series holds complex numbers; this model forecasts real values")
@@ -111,12 +123,14 @@ class Forecaster(LoadedModel):
         time_column: str | None = None,
         output_dir: str | os.PathLike[str] | None = None,
         overwrite: bool = False,
+        fill_missing: str = "error",
     ) -> dict[str, Any]:
         """MSE and MAE of `horizon`-step roll-outs on a series, against the last-value forecast on the same windows.
 
         `data`: None (the series the model was trained on; `split` "test" by default, or "validation", "train",
-        "all"), a path to a CSV file holding the model's columns (every window: `split` "all"), a data config
-        mapping, or an array / DataFrame. With `output_dir`, `<split>_metrics.json` and `<split>_forecast.png` (the
+        "all"), a path to a CSV file holding the model's columns (every window: `split` "all"; rows in the order of
+        `time_column`, by default the model's where the file has it; `fill_missing="interpolate"` fills gaps), a
+        data config mapping (its `window` and `horizon` must be the model's), or an array / DataFrame. With `output_dir`, `<split>_metrics.json` and `<split>_forecast.png` (the
         span against the model's and the last-value roll-outs) are written there too (an earlier report there is
         refused unless `overwrite`)."""
         from textgru.data.forecast_datamodule import split_bounds
@@ -128,13 +142,19 @@ class Forecaster(LoadedModel):
             values = self._values(load_series(cfg).values)
             split = split or "test"
         elif isinstance(data, Mapping):
+            for key, own in (("window", self.window), ("horizon", self.horizon)):  # ignored, they gave other metrics
+                if key in data and data[key] != own:
+                    raise TextgruError(
+                        f"data {key}={data[key]}: this forecaster's {key} is {own}, fixed by its checkpoint; drop it"
+                    )
             cfg = {**cfg, **data}
             if cfg.get("source") == "local_csv":  # columns by name, as from a path: never by position
                 cfg["columns"] = self._own_columns(cfg.get("columns"))
-            values = self._values(load_series(cfg).values)
+            values = self._values(load_series(cfg, time_column_if_present=self.time_column).values)
             split = split or "test"
         elif isinstance(data, (str, os.PathLike)):
-            values = self._values(read_csv_series(Path(data), self.columns, time_column, "error").values)
+            series = read_csv_series(Path(data), self.columns, time_column, fill_missing, self.time_column)
+            values = self._values(series.values)
             split = split or "all"
         else:
             values = self._values(data)
