@@ -400,6 +400,8 @@ def test_a_ddp_cpu_run_is_one_run(store: str, small_csv: Path, tmp_path: Path) -
         ("sqlite://", "in-memory"),
         ("sqlite:///:memory:", "in-memory"),
         ("http://127.0.0.1:9", "no tracking server answers"),
+        ("http://127.0.0.1:notaport", "is not a valid URL"),  # were tracebacks (InvalidURL, ValueError)
+        ("http://[::1", "is not a valid URL (Invalid IPv6 URL)"),
     ],
 )
 def test_a_bad_tracking_uri_is_one_line(uri: str, needle: str) -> None:
@@ -587,3 +589,92 @@ def test_a_run_ctrl_c_stopped_is_killed_not_failed() -> None:
         "FAILED",
         "FAILED",
     ]
+
+
+def test_a_tracking_server_that_goes_away_costs_seconds_not_minutes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """MLflow retries an HTTP write 7 times with backoff (~4 minutes); a review's run whose server went away stalled at
+    every later row and ignored SIGTERM for as long. Now a write retries once, briefly; after a failed write the rows
+    wait for the next checkpoint; the user's own MLFLOW_HTTP_REQUEST_* settings win; the environment is left as it was."""
+    import os
+    import socket
+    import time
+    from types import SimpleNamespace
+
+    from textgru.mlflow_logger import FlushAtCheckpoint, MLflowMetricsLogger
+    from textgru.mlflow_store import WRITE_RETRIES, bounded_http_writes
+
+    for key in ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "MLFLOW_HTTP_REQUEST_TIMEOUT"):
+        monkeypatch.delenv(key, raising=False)
+    with socket.socket() as s:  # a port nothing listens on: connection refused
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    logger = MLflowMetricsLogger(f"http://127.0.0.1:{port}", "0" * 32)
+    logger.checkpoint_step = 100  # rows for earlier steps are sent at once
+    attempts: list[float] = []
+    write = logger._write
+
+    def counted() -> None:
+        began = time.monotonic()
+        write()
+        attempts.append(time.monotonic() - began)
+
+    monkeypatch.setattr(logger, "_write", counted)
+    logger.log_metrics({"loss": 1.0}, 1)
+    assert len(attempts) == 1 and attempts[0] < 15 and logger.store_down  # was ~4 minutes
+    for step in range(2, 50):
+        logger.log_metrics({"loss": 1.0}, step)
+    assert len(attempts) == 1 and len(logger._pending) == 49  # held for the next checkpoint, not retried per row
+    FlushAtCheckpoint().on_save_checkpoint(SimpleNamespace(loggers=[logger], global_step=120), None, {})
+    assert len(attempts) == 2 and len(logger._pending) == 49
+    assert "MLFLOW_HTTP_REQUEST_MAX_RETRIES" not in os.environ
+    with bounded_http_writes():
+        assert os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] == str(WRITE_RETRIES)
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "300")
+    with bounded_http_writes():
+        assert os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] == "300"
+    assert os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] == "300" and "MLFLOW_HTTP_REQUEST_MAX_RETRIES" not in os.environ
+
+
+def test_a_damaged_mlflow_record_is_one_line(tmp_path: Path) -> None:
+    """resume= of a run whose mlflow_run.json was cut short or edited: a JSONDecodeError / KeyError traceback before."""
+    from textgru.mlflow_record import read_record
+    from textgru.run_folder import RunFolder
+
+    folder = RunFolder(tmp_path)
+    for text, why in (
+        ('{"tracking_uri": "sqlite:', "is not JSON"),
+        ('{"tracking_uri": "x"}', "is not a record"),
+        ("[1]", "is not a record"),
+    ):
+        folder.mlflow_run.write_text(text)
+        with pytest.raises(TextgruError, match=f"mlflow_run.json {why}.*move it aside") as e:
+            read_record(folder)
+        assert "\n" not in str(e.value)
+    folder.mlflow_run.write_text(json.dumps({"tracking_uri": "sqlite:///x.db", "experiment_id": "1", "run_id": "ab"}))
+    assert read_record(folder)["run_id"] == "ab"
+
+
+def test_a_tracking_server_answering_503_is_one_line_at_once(tmp_path: Path) -> None:
+    """A server that answers /health with 503 was taken as up; MLflow then retried for ~4 minutes, silently."""
+    import http.server
+    import threading
+    import time
+
+    from textgru.mlflow_uri import check_uri
+
+    class Busy(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_error(503)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Busy)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        began = time.monotonic()
+        with pytest.raises(TextgruError, match="the tracking server answers 503"):
+            check_uri(f"http://127.0.0.1:{server.server_port}")
+        assert time.monotonic() - began < 15
+    finally:
+        server.shutdown()

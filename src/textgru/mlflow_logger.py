@@ -33,7 +33,7 @@ from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.loggers.logger import Logger
 from lightning.pytorch.utilities import rank_zero_only
 
-from textgru.mlflow_store import METRICS_PER_BATCH, first_line, param_key
+from textgru.mlflow_store import METRICS_PER_BATCH, bounded_http_writes, first_line, param_key
 
 log = logging.getLogger(__name__)
 MAX_PENDING = 100_000  # rows kept while the store cannot be reached
@@ -62,6 +62,7 @@ class MLflowMetricsLogger(Logger):
         self._last_flush = time.monotonic()
         self._client: Any = None
         self._warned = False
+        self.store_down = False  # a write failed: no more until the next checkpoint, flush_every_s or stage end
         self.sent, self.writes, self.busy_s = 0, 0, 0.0  # values sent, store transactions, seconds spent logging
 
     def __getstate__(self) -> dict[str, Any]:  # sent to spawned ranks: they open their own connection
@@ -94,7 +95,7 @@ class MLflowMetricsLogger(Logger):
             self.logged_steps[name] = step
             self._pending.append(Metric(name, float(value), timestamp, step))
         self.busy_s += time.perf_counter() - began
-        if step < self.checkpoint_step or (
+        if (step < self.checkpoint_step and not self.store_down) or (
             not self.hold_back and time.monotonic() - self._last_flush >= self.flush_every_s
         ):
             self.flush()
@@ -107,7 +108,8 @@ class MLflowMetricsLogger(Logger):
             return
         began = time.perf_counter()
         try:
-            self._write()
+            with bounded_http_writes():  # a server that went away costs seconds a flush, not minutes
+                self._write()
         finally:
             self.busy_s += time.perf_counter() - began
 
@@ -122,10 +124,12 @@ class MLflowMetricsLogger(Logger):
                 self._client.log_batch(self.run_id, metrics=batch)
             except Exception as e:  # a store that is down must not stop training: retried at the next flush
                 if not self._warned:
-                    log.warning("MLflow: could not log metrics (%s); retrying at the next flush", first_line(e))
+                    log.warning("MLflow: could not log metrics (%s); retrying at the next checkpoint", first_line(e))
                     self._warned = True
                 del self._pending[:-MAX_PENDING]  # bounded: the oldest rows go first if the store stays down
+                self.store_down = True
                 return
+            self.store_down = False
             del self._pending[: len(batch)]
             self.sent, self.writes = self.sent + len(batch), self.writes + 1
 

@@ -13,12 +13,26 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from textgru.errors import TextgruError
 from textgru.run_folder import RunFolder
 
 
 def read_record(folder: RunFolder) -> dict[str, Any] | None:
-    """The MLflow run recorded in a run, sweep or study folder: {tracking_uri, experiment_id, run_id}."""
-    return json.loads(folder.mlflow_run.read_text()) if folder.mlflow_run.is_file() else None
+    """The MLflow run recorded in a run, sweep or study folder: {tracking_uri, experiment_id, run_id}; one line when
+    the file is damaged (a traceback on resume=: a JSONDecodeError, a KeyError)."""
+    if not folder.mlflow_run.is_file():
+        return None
+    try:
+        record = json.loads(folder.mlflow_run.read_text(encoding="utf-8", errors="replace"))
+    except ValueError as e:
+        record, why = None, f"not JSON ({e})"
+    else:
+        why = "not a record of an MLflow run (tracking_uri, run_id)"
+    if isinstance(record, dict) and all(isinstance(record.get(k), str) for k in ("tracking_uri", "run_id")):
+        return record
+    raise TextgruError(
+        f"{folder.mlflow_run} is {why}; move it aside to go on in a new MLflow run (textgru writes it, never edit it)"
+    )
 
 
 def write_record(folder: RunFolder, record: Mapping[str, Any]) -> None:

@@ -43,7 +43,12 @@ def uri_problem(uri: str) -> str | None:
     check `config_path_rules.StoreUri` uses it too): an unknown scheme, a file store (refused by MLflow 3.13+ unless
     MLFLOW_ALLOW_FILE_STORE=true), an in-memory SQLite store, a SQLite file whose folder cannot be made or written.
     Words that follow `logger.mlflow.tracking_uri=<uri>`; None when it may work."""
-    scheme = urlparse(uri).scheme.split("+")[0] if "://" in uri or uri.startswith("file:") else ""
+    try:
+        parsed = urlparse(uri)
+        parsed.port  # noqa: B018 - raises for a port that is not a number
+    except ValueError as e:  # http://[::1, http://host:notaport: tracebacks from urllib
+        return f"is not a valid URL ({e}); use http(s)://<host>:<port> or sqlite:///<folder>/mlflow.db"
+    scheme = parsed.scheme.split("+")[0] if "://" in uri or uri.startswith("file:") else ""
     if uri in ("databricks", "databricks-uc"):  # MLflow's words for the default profile's workspace
         return None
     if scheme not in known_schemes():
@@ -127,9 +132,14 @@ def _check_reachable(uri: str, where: str) -> None:
 
     try:
         urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=10).close()
-    except urllib.error.HTTPError:
+    except urllib.error.HTTPError as e:
+        if e.code in (429, 500, 502, 503, 504):  # MLflow retries these: minutes of silence before its error
+            raise TextgruError(
+                f"{where}: the tracking server answers {e.code} ({e.reason}); start it again, wait until it is up, "
+                "or fix the address"
+            ) from None
         return  # it answered (an authenticating proxy, an older server without /health): MLflow will say more
-    except (urllib.error.URLError, OSError) as e:
+    except (urllib.error.URLError, OSError, ValueError) as e:
         reason = getattr(e, "reason", None) or e
         raise TextgruError(
             f"{where}: no tracking server answers there ({reason}); start one (mlflow server "

@@ -32,6 +32,7 @@ from textgru.mlflow_store import (
     MAX_TAG_LENGTH,
     METRICS_PER_BATCH,
     Store,
+    bounded_http_writes,
     cut,
     first_line,
     flatten_config,
@@ -189,6 +190,8 @@ class RunTracker:
 
         try:
             self.logger.flush()
+            if self.logger.store_down:  # each write below would wait out MLflow's retries too
+                raise ConnectionError("the store did not answer the last write")
             client, step, now = self.store.client, int(metrics["global_step"]), int(time.time() * 1000)
             latest = client.get_run(self.run_id).data.metrics
             numbers = {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float))}
@@ -218,7 +221,8 @@ class RunTracker:
         status = "FINISHED" if finished else status_of(sys.exc_info()[1])
         try:
             self.logger.flush()
-            self.store.client.set_terminated(self.run_id, status)
+            with bounded_http_writes():
+                self.store.client.set_terminated(self.run_id, status)
         except Exception as e:
             log.warning("MLflow: could not mark run %s %s: %s", self.run_id, status, first_line(e))
 
