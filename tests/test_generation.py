@@ -428,3 +428,16 @@ def test_a_stop_string_completed_by_the_first_new_token_stops_the_sample() -> No
     other = Sampler(tok, encode_prompt(tok, "the king"), SamplingOptions(stop=["lord the"]).check(), 60)
     other.record(torch.tensor([lord]))
     assert other.finished == [False]
+
+
+def test_repetition_penalty_sees_the_prompt_not_the_separator_before_it(lm) -> None:
+    """The separator read before every prompt is not a token the user wrote: penalising it cut a char model's
+    newlines by 8% (a review), where before the separator was read only the prompt's tokens counted."""
+    _, tok = lm
+    ids = encode_prompt(tok, "Romeo")
+    sampler = Sampler(tok, ids, SamplingOptions(repetition_penalty=1.3).check(), tok.get_vocab_size())
+    newline = tok.token_to_id("\n")
+    assert ids[0] == newline and not sampler.seen[0, newline]
+    assert sampler.seen[0, ids[1:]].all() and int(sampler.seen[0].sum()) == len(set(ids[1:]))
+    again = Sampler(tok, encode_prompt(tok, "Romeo\n"), SamplingOptions(repetition_penalty=1.3).check(), 100)
+    assert again.seen[0, newline]  # a newline the prompt itself holds counts

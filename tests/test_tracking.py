@@ -444,6 +444,7 @@ def test_a_named_workspace_is_not_taken_for_a_file_store() -> None:
     from textgru.mlflow_uri import uri_problem
 
     assert uri_problem("databricks") is None and uri_problem("databricks-uc") is None  # MLflow's own words
+    assert uri_problem("databricks://myscope:myprefix") is None  # a secret scope and key prefix, not a host and port
     for folder in ("databricks-workspace", "sqlite", "http", "postgresql"):  # a bare word is a folder: a file store
         assert "file store" in (uri_problem(folder) or ""), folder
 
@@ -626,6 +627,10 @@ def test_a_tracking_server_that_goes_away_costs_seconds_not_minutes(monkeypatch:
     assert len(attempts) == 1 and len(logger._pending) == 49  # held for the next checkpoint, not retried per row
     FlushAtCheckpoint().on_save_checkpoint(SimpleNamespace(loggers=[logger], global_step=120), None, {})
     assert len(attempts) == 2 and len(logger._pending) == 49
+    logger.hold_back, logger.flush_every_s = False, 0  # no checkpoints: by time, and not at every row while down
+    for step in range(50, 60):
+        logger.log_metrics({"loss": 1.0}, step)
+    assert len(attempts) == 2
     assert "MLFLOW_HTTP_REQUEST_MAX_RETRIES" not in os.environ
     with bounded_http_writes():
         assert os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] == str(WRITE_RETRIES)

@@ -37,6 +37,7 @@ from textgru.mlflow_store import METRICS_PER_BATCH, bounded_http_writes, first_l
 
 log = logging.getLogger(__name__)
 MAX_PENDING = 100_000  # rows kept while the store cannot be reached
+STORE_DOWN_RETRY_S = 60.0  # without checkpoints: how often rows are tried again while the store does not answer
 
 
 class MLflowMetricsLogger(Logger):
@@ -95,8 +96,9 @@ class MLflowMetricsLogger(Logger):
             self.logged_steps[name] = step
             self._pending.append(Metric(name, float(value), timestamp, step))
         self.busy_s += time.perf_counter() - began
+        every = max(self.flush_every_s, STORE_DOWN_RETRY_S) if self.store_down else self.flush_every_s
         if (step < self.checkpoint_step and not self.store_down) or (
-            not self.hold_back and time.monotonic() - self._last_flush >= self.flush_every_s
+            not self.hold_back and time.monotonic() - self._last_flush >= every
         ):
             self.flush()
 

@@ -45,7 +45,8 @@ def uri_problem(uri: str) -> str | None:
     Words that follow `logger.mlflow.tracking_uri=<uri>`; None when it may work."""
     try:
         parsed = urlparse(uri)
-        parsed.port  # noqa: B018 - raises for a port that is not a number
+        if parsed.scheme in ("http", "https"):  # databricks://scope:prefix is no port
+            parsed.port  # noqa: B018 - raises for a port that is not a number
     except ValueError as e:  # http://[::1, http://host:notaport: tracebacks from urllib
         return f"is not a valid URL ({e}); use http(s)://<host>:<port> or sqlite:///<folder>/mlflow.db"
     scheme = parsed.scheme.split("+")[0] if "://" in uri or uri.startswith("file:") else ""

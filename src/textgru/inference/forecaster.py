@@ -58,7 +58,11 @@ class Forecaster(LoadedModel):
                 raise TextgruError(f"the series lacks the column(s) {missing} this model forecasts ({self.columns})")
             order = None
             if self.time_column in series.columns:  # a newest-first frame was forecast from its oldest rows
-                order = time_order(series[self.time_column], self.time_column, "the series")
+                import pandas as pd
+
+                times = series[self.time_column]  # a pandas column, or another frame library's (polars)
+                times = times if isinstance(times, pd.Series) else pd.Series(np.asarray(times))
+                order = time_order(times, self.time_column, "the series")
             series = series[self.columns].to_numpy()
             series = series if order is None else series[order]
         try:

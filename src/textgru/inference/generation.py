@@ -18,6 +18,7 @@ from textgru.inference.sampling import (
     SamplingOptions,
     cut_at_stop,
     decode_continuation,
+    document_start,
     filter_logits,
     penalize_repeats,
     read_prompt,
@@ -35,15 +36,6 @@ __all__ = [
     "penalize_repeats",
     "stream",
 ]
-
-
-DOCUMENT_SEPARATOR = "\n"  # every document in a language model's training stream follows it (lm_datamodule)
-
-
-def document_start(tokenizer: Tokenizer) -> list[int]:
-    """The id of the document separator: what the GRU reads before a text's first token, as in training (the
-    last token of its encoding: BPE's puts a word-start marker of its own before it, which the stream does not)."""
-    return list(tokenizer.encode(DOCUMENT_SEPARATOR).ids[-1:])
 
 
 def encode_prompt(tokenizer: Tokenizer, prompt: str, allow_unknown: bool = False) -> list[int]:

@@ -58,6 +58,15 @@ def cut_at_stop(text: str, stops: Sequence[str]) -> tuple[str, bool]:
     return (text[: min(hits)], True) if hits else (text, False)
 
 
+DOCUMENT_SEPARATOR = "\n"  # every document in a language model's training stream follows it (lm_datamodule)
+
+
+def document_start(tokenizer: Tokenizer) -> list[int]:
+    """The id of the document separator: what the GRU reads before a text's first token, as in training (the
+    last token of its encoding: BPE's puts a word-start marker of its own before it, which the stream does not)."""
+    return list(tokenizer.encode(DOCUMENT_SEPARATOR).ids[-1:])
+
+
 STEPS_AT_ONCE = 1024  # time steps the GRU reads in one call, a prompt read or a text scored: bounded memory
 
 
@@ -113,7 +122,8 @@ class Sampler:
         self.generator = torch.Generator(device=device).manual_seed(int(seed)) if seed is not None else None
         self.rows = torch.arange(n, device=device)
         self.seen = torch.zeros(n, vocab, dtype=torch.bool, device=device)  # (samples, vocab): for repetition_penalty
-        self.seen[:, prompt_ids] = True
+        start = document_start(tokenizer)  # the separator read before the prompt: not a token the user repeated
+        self.seen[:, prompt_ids[len(start) :] if prompt_ids[: len(start)] == start else prompt_ids] = True
         self.new_ids: list[list[int]] = [[] for _ in range(n)]
         self.finished = [False] * n
         self.steps = 0
