@@ -683,3 +683,14 @@ def test_a_tracking_server_answering_503_is_one_line_at_once(tmp_path: Path) -> 
         assert time.monotonic() - began < 15
     finally:
         server.shutdown()
+
+
+def test_a_sqlite_store_where_no_file_can_be_made_is_one_line() -> None:
+    """sqlite:////proc/mlflow.db as root (os.access says yes): SQLite's "unable to open database file", no fix named."""
+    if not Path("/proc/self").is_dir():
+        pytest.skip("needs /proc")
+    from textgru.mlflow_uri import uri_problem
+
+    assert uri_problem("sqlite:////proc/textgru/mlflow.db") == (
+        "cannot create the store in /proc: it is not writable; give a writable place for the store"
+    )

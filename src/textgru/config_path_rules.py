@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from textgru.config_rules import Rule
+from textgru.folder_probe import takes_folders
 from textgru.mlflow_uri import resolve_uri, uri_problem
 
 
@@ -37,24 +38,10 @@ def _creatable(p: Path) -> str | None:
         if parent.exists():
             if not parent.is_dir():
                 return f"{parent} is a file" + ("" if parent == p else ", so no folder can be made under it")
-            if not os.access(parent, os.W_OK | os.X_OK) or not _takes_folders(parent):
+            if not os.access(parent, os.W_OK | os.X_OK) or not takes_folders(parent):
                 return f"{parent} is not writable"
             return None
     return None
-
-
-def _takes_folders(parent: Path) -> bool:
-    """Whether a folder can be made in `parent`. For root `os.access` says yes everywhere, /proc and /sys included,
-    so there a folder is made and removed again to see; for other users `os.access` has said it."""
-    if not hasattr(os, "geteuid") or os.geteuid() != 0:
-        return True
-    import tempfile
-
-    try:
-        os.rmdir(tempfile.mkdtemp(prefix=".textgru-probe-", dir=parent))
-    except OSError:
-        return False
-    return True
 
 
 def outside_output_dir(run_dir: Any, cfg: Any) -> bool:

@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from textgru.errors import TextgruError
+from textgru.folder_probe import takes_folders
 from textgru.sqlite_files import read_only_rows
 
 # MLflow 3.17's built-in tracking-store schemes (mlflow.tracking._tracking_service.utils._register_tracking_stores)
@@ -80,7 +81,7 @@ def uri_problem(uri: str) -> str | None:
         if parent.exists():
             if not parent.is_dir():
                 return f"cannot create the folder {db.parent}: {parent} is a file; give a writable place for the store"
-            if not os.access(parent, os.W_OK | os.X_OK):
+            if not os.access(parent, os.W_OK | os.X_OK) or not takes_folders(parent):
                 return f"cannot create the store in {parent}: it is not writable; give a writable place for the store"
             return None
     return None
