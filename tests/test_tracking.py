@@ -694,3 +694,17 @@ def test_a_sqlite_store_where_no_file_can_be_made_is_one_line() -> None:
     assert uri_problem("sqlite:////proc/textgru/mlflow.db") == (
         "cannot create the store in /proc: it is not writable; give a writable place for the store"
     )
+
+
+def test_a_database_url_without_its_driver_names_the_package_to_install() -> None:
+    """postgresql:// without psycopg said only "No module named 'psycopg'"."""
+    import importlib.util
+
+    if importlib.util.find_spec("psycopg") is not None:
+        pytest.skip("psycopg is installed here")
+    from textgru.mlflow_store import open_store
+
+    with pytest.raises(
+        TextgruError, match=re.escape("needs the Python package 'psycopg', which is not installed: pip")
+    ):
+        open_store("postgresql://user:secret@127.0.0.1:5432/runs")

@@ -108,6 +108,11 @@ def open_store(uri: str) -> Store:
     try:
         client = MlflowClient(uri)
         client.search_experiments(max_results=1)  # opens (or creates) the store now, not halfway through a run
+    except ModuleNotFoundError as e:  # a database URL's driver (postgresql:// -> psycopg): "No module named" alone
+        raise TextgruError(
+            f"logger.mlflow.tracking_uri={uri}: this store needs the Python package {e.name!r}, which is not "
+            f"installed: pip install {e.name} (or the driver your URL names, e.g. postgresql+psycopg2://)"
+        ) from None
     except Exception as e:  # MLflow, SQLAlchemy and HTTP errors come in many types
         raise TextgruError(f"logger.mlflow.tracking_uri={uri}: {first_line(e)}") from None
     return Store(client, uri)
