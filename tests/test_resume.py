@@ -591,6 +591,28 @@ def test_a_run_a_limit_stopped_trains_on_when_the_limit_is_raised(small_csv: Pat
     assert json.loads((run_dir / f"metrics.before-resume-at-step-{step}.json").read_text()) == stopped
 
 
+def test_a_run_stopped_inside_an_epoch_resumes_logging_at_the_uninterrupted_steps(
+    small_csv: Path, tmp_path: Path
+) -> None:
+    """A run that trainer.max_steps stopped inside an epoch, resumed with more steps, logged every later row one step
+    low (its checkpoint held Lightning's logging counter one short): its curves sat beside other runs' off by one, in
+    metrics.csv and MLflow alike (a review). Now the rows are at the uninterrupted run's steps."""
+    data = ["data=local", f"data.path={small_csv}", "data.text_column=review", "data.label_column=sentiment"]
+    common = ["task=sentiment", *data, *TINY_MODEL, "model.pretrained_embeddings=null", "trainer.max_epochs=null"]
+    first = run_script("train", *common, "trainer.max_steps=5", f"hydra.run.dir={tmp_path / 'a'}")
+    assert first.returncode == 0, first.stderr[-3000:]
+    resumed = run_script("train", f"resume={tmp_path / 'a'}", "trainer.max_steps=10")
+    whole = run_script("train", *common, "trainer.max_steps=10", f"hydra.run.dir={tmp_path / 'b'}")
+    assert resumed.returncode == 0 and whole.returncode == 0, resumed.stderr[-2000:] + whole.stderr[-2000:]
+
+    def steps(run: str) -> dict[str, list[int]]:
+        with open(tmp_path / run / "logs" / "metrics.csv", newline="") as f:
+            rows = list(csv.DictReader(f))
+        return {k: [int(r["step"]) for r in rows if r.get(k) and int(r["step"]) > 5] for k in ("val/loss", "test/loss")}
+
+    assert steps("a") == steps("b") == {"val/loss": [9, 10], "test/loss": [10]}
+
+
 def test_stop_reason_names_what_ended_training() -> None:
     """The default run reaches its 6 epochs as early stopping's patience runs out: that is max_epochs (it said
     early_stopping, so a resume with more epochs was refused); early stopping is what ended a run before its plan."""

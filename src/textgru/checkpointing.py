@@ -102,6 +102,22 @@ def gather_from_ranks(trainer: L.Trainer, obj: Any) -> list[Any]:
     return gathered
 
 
+def _count_the_last_step(trainer: L.Trainer, checkpoint: dict[str, Any]) -> None:
+    """A checkpoint saved where a run stops inside an epoch (trainer.max_steps, max_time) holds Lightning's step
+    counter for logging one short (lowered for the epoch-end rows, and not added back on restore, as it is where the
+    epoch ran to its end): a run resumed from it logged every later row one step low (a review). Stored as counted."""
+    loop = trainer.fit_loop.epoch_loop
+    state = (checkpoint.get("loops") or {}).get("fit_loop", {}).get("epoch_loop.state_dict")
+    progress = loop.batch_progress.total
+    if (
+        isinstance(state, dict)
+        and state.get("_batches_that_stepped") == trainer.global_step - 1
+        and progress.completed == progress.processed
+        and not loop._num_ready_batches_reached()
+    ):
+        state["_batches_that_stepped"] = trainer.global_step
+
+
 def _random_state() -> dict[str, Any]:
     """The torch (CPU and CUDA), numpy and Python random states, as plain types and tensors (weights-only loading)."""
     kind, keys, pos, has_gauss, gauss = np.random.get_state()
@@ -155,6 +171,7 @@ class ExactResume(Callback):
         if isinstance(loader, ResumableDataLoader):
             mine["train_loader_position"] = loader.state_dict()
         checkpoint.update(mine)  # in the file: rank zero's, as in a checkpoint of one process
+        _count_the_last_step(trainer, checkpoint)
         ranks = gather_from_ranks(trainer, mine)
         if len(ranks) > 1:
             checkpoint["per_rank"] = ranks  # every rank's own, given back to it on resume
