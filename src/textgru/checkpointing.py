@@ -108,12 +108,15 @@ def _count_the_last_step(trainer: L.Trainer, checkpoint: dict[str, Any]) -> None
     epoch ran to its end): a run resumed from it logged every later row one step low (a review). Stored as counted."""
     loop = trainer.fit_loop.epoch_loop
     state = (checkpoint.get("loops") or {}).get("fit_loop", {}).get("epoch_loop.state_dict")
-    progress = loop.batch_progress.total
+    try:  # Lightning's private counters (2.6): another version's checkpoint is left as it wrote it
+        progress, epoch_ended = loop.batch_progress.total, loop._num_ready_batches_reached()
+    except (AttributeError, TypeError):
+        return
     if (
         isinstance(state, dict)
         and state.get("_batches_that_stepped") == trainer.global_step - 1
         and progress.completed == progress.processed
-        and not loop._num_ready_batches_reached()
+        and not epoch_ended
     ):
         state["_batches_that_stepped"] = trainer.global_step
 

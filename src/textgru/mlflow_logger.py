@@ -63,7 +63,7 @@ class MLflowMetricsLogger(Logger):
         self._last_flush = time.monotonic()
         self._client: Any = None
         self._warned = False
-        self.store_down = False  # a write failed: no more until the next checkpoint, flush_every_s or stage end
+        self.store_down = False  # a write failed: no more until the next checkpoint, STORE_DOWN_RETRY_S or stage end
         self.sent, self.writes, self.busy_s = 0, 0, 0.0  # values sent, store transactions, seconds spent logging
 
     def __getstate__(self) -> dict[str, Any]:  # sent to spawned ranks: they open their own connection

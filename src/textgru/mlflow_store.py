@@ -31,8 +31,9 @@ WRITE_RETRIES, WRITE_TIMEOUT_S = 1, 10
 
 @contextmanager
 def bounded_http_writes() -> Iterator[None]:
-    """MLflow's HTTP requests in this block retry once and wait at most `WRITE_TIMEOUT_S` seconds (unless the user's
-    MLFLOW_HTTP_REQUEST_MAX_RETRIES / _TIMEOUT say otherwise); the environment is as it was afterwards."""
+    """MLflow's HTTP requests in this block are tried `1 + WRITE_RETRIES` times, each waiting at most
+    `WRITE_TIMEOUT_S` seconds (unless the user's MLFLOW_HTTP_REQUEST_MAX_RETRIES / _TIMEOUT say otherwise); the
+    environment is as it was afterwards."""
     bounds = {
         "MLFLOW_HTTP_REQUEST_MAX_RETRIES": str(WRITE_RETRIES),
         "MLFLOW_HTTP_REQUEST_TIMEOUT": str(WRITE_TIMEOUT_S),

@@ -134,9 +134,9 @@ class Forecaster(LoadedModel):
         `data`: None (the series the model was trained on; `split` "test" by default, or "validation", "train",
         "all"), a path to a CSV file holding the model's columns (every window: `split` "all"; rows in the order of
         `time_column`, by default the model's where the file has it; `fill_missing="interpolate"` fills gaps), a
-        data config mapping (its `window` and `horizon` must be the model's), or an array / DataFrame. With `output_dir`, `<split>_metrics.json` and `<split>_forecast.png` (the
-        span against the model's and the last-value roll-outs) are written there too (an earlier report there is
-        refused unless `overwrite`)."""
+        data config mapping (its `window` and `horizon` must be the model's), or an array / DataFrame. With
+        `output_dir`, `<split>_metrics.json` and `<split>_forecast.png` (the span against the model's and the
+        last-value roll-outs) are written there too (an earlier report there is refused unless `overwrite`)."""
         from textgru.data.forecast_datamodule import split_bounds
         from textgru.data.series import load_series, read_csv_series
         from textgru.inference.reports import report_path, write_json
