@@ -32,7 +32,13 @@ from textgru.models.gru_classifier import GRUClassifier
 from textgru.models.transfer import TRANSFERRED
 from textgru.optim import slanted_triangular
 from textgru.run_schedule import fit_epochs_to_min_steps
-from textgru.tasks.finetuning import FineTuning, layer_groups, trainable_groups
+from textgru.tasks.finetuning import (
+    FineTuning,
+    discriminative_groups,
+    layer_groups,
+    trainable_groups,
+    unfreeze_for_epoch,
+)
 from textgru.tasks.sentiment import build as build_classification
 
 B_TOKENS = [f"b{i}" for i in range(20)]
@@ -242,6 +248,82 @@ def test_classifier_exact_under_padding_after_transfer(bilm_run: Path, toy_csv: 
         alone = clf(torch.tensor([short]), torch.tensor([5]))
         together = clf(batch["input_ids"], batch["lengths"])
     torch.testing.assert_close(together[0:1], alone, atol=1e-6, rtol=1e-6)
+
+
+# ---------------------------------------------------------------- model.transfer=features: the biLM frozen (ELMo)
+
+FEATURES = ["model.transfer=features", "model.hidden_size=20", "model.num_layers=1"]  # sizes of its own
+
+
+def test_features_read_the_frozen_lm_exactly_and_never_train(bilm_run: Path, toy_csv: Path) -> None:
+    """The classifier's `lm` holds the LM's tensors and gives [e; h_fwd; h_bwd] per token, as the LM computes them;
+    its parameters are in no layer group, optimizer group or unfreezing stage; the classifier's own sizes differ from
+    the LM's (no size check: they are its own); the checkpoint names the LM's sizes, not its path; padding-exact."""
+    lm, meta = load_lm(bilm_run)
+    dm, task = build_classification(classifier_config(toy_csv, bilm_run, *FEATURES))
+    clf = task.model.eval()
+    assert dm.tokenizer.to_str() == meta["tokenizer"]
+    lm_state, features_state = lm.state_dict(), clf.lm.state_dict()
+    assert len(features_state) == 1 + 2 * 2 * 4  # embedding + 2 layers x 2 directions x (2 weights + 2 biases)
+    for k, v in features_state.items():
+        assert torch.equal(v, lm_state[k]), k
+    args = task.checkpoint_extras["model_args"]
+    assert args["lm_features"] == [16, 24, 2] and "transfer" not in args and str(bilm_run) not in json.dumps(args)
+    assert clf.rnn.num_layers == 1 and clf.rnn.forward_layers[0].input_size == 16 + 16 + 2 * 24
+    batch = pad_collate([{"input_ids": torch.randint(2, lm.vocab_size, (n,)).tolist()} for n in (9, 3, 6)])
+    ids, lengths = batch["input_ids"], batch["lengths"]
+    with torch.no_grad():
+        fwd, bwd = lm.states(ids, lengths)
+        want = torch.cat([lm.embedding(ids), fwd, bwd], -1)  # (batch, time, 16 + 2*24)
+    mask = (torch.arange(9)[None, :] < lengths[:, None]).unsqueeze(-1)
+    torch.testing.assert_close(clf.lm(ids, lengths) * mask, want * mask, atol=1e-6, rtol=1e-6)
+    frozen = {id(p) for p in clf.lm.parameters()}
+    assert not frozen & {id(p) for g in layer_groups(clf) for p in g}
+    assert not frozen & {id(p) for g in discriminative_groups(clf, FineTuning(**RECIPE)) for p in g["params"]}
+    unfreeze_for_epoch(clf, 10, FineTuning(**RECIPE))  # every stage unfrozen: the LM still not
+    assert not any(p.requires_grad for p in clf.lm.parameters())
+    assert all(p.requires_grad for g in layer_groups(clf) for p in g)
+    clf.train()  # and no gradient reaches it in training
+    clf(ids, lengths).sum().backward()
+    assert all(p.grad is None for p in clf.lm.parameters()) and clf.embedding.weight.grad is not None
+    clf.eval()
+    short = ids[1:2, :3]
+    with torch.no_grad():
+        torch.testing.assert_close(clf(ids, lengths)[1:2], clf(short, lengths[1:2]), atol=1e-6, rtol=1e-6)
+
+
+def test_a_features_run_trains_the_classifier_not_the_lm_and_resumes_without_it(
+    bilm_run: Path, toy_csv: Path, tmp_path: Path
+) -> None:
+    """A real run (Trainer, weight average on): the checkpoint holds the LM's tensors unchanged, loads and predicts
+    alone; resumed after the LM's folder is gone (the run's checkpoint gives the LM's sizes)."""
+    shutil.copytree(bilm_run, tmp_path / "lm")
+    run_dir = tmp_path / "clf"
+    args = ["task=sentiment", "data=local", f"data.path={toy_csv}", f"model.pretrained_lm={tmp_path / 'lm'}"]
+    args += [*FEATURES, "data.batch_size=16", "trainer.max_steps=6", "trainer.val_check_interval=3", *QUIET]
+    textgru.train(args, run_dir=run_dir)
+    lm_state = load_lm(bilm_run)[0].state_dict()
+    for name in ("best.ckpt", "last.ckpt"):
+        state = model_state_dict(torch.load(run_dir / "checkpoints" / name, map_location="cpu", weights_only=True))
+        lm_keys = [k for k in state if k.startswith("lm.")]
+        diff = {k: float((state[k] - lm_state[k[3:]]).abs().max()) for k in lm_keys}
+        assert len(lm_keys) == 17 and not any(diff.values()), (name, diff)
+    start = build_classification(classifier_config(toy_csv, bilm_run, *FEATURES))[1].model
+    assert not torch.equal(state["head.weight"], start.head.weight)  # the classifier did train
+    shutil.rmtree(tmp_path / "lm")
+    r = run_script("train", f"resume={run_dir}", "trainer.max_steps=9", *QUIET)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert json.loads((run_dir / "metrics.json").read_text())["global_step"] == 9
+    clf = textgru.load(run_dir)
+    assert clf.model.lm is not None and clf.predict("a1 b5 a3 b12").label in ("x", "y", "z")
+    with pytest.raises(TextgruError, match=r"^precision=bf16 runs a classifier without a language model's features"):
+        clf.with_precision("bf16")
+
+
+def test_features_without_a_language_model_give_one_line(toy_csv: Path, tmp_path: Path) -> None:
+    cfg = classifier_config(toy_csv, tmp_path / "lm", "model.transfer=features", "model.pretrained_lm=null")
+    with pytest.raises(TextgruError, match=r"^model.transfer=features reads a pretrained language model; give model"):
+        build_classification(cfg)
 
 
 def test_size_mismatch_and_wrong_checkpoint_give_one_line(bilm_run: Path, toy_csv: Path, tmp_path: Path) -> None:

@@ -136,6 +136,8 @@ TRAIN: dict[str, Rule] = {
         "a task=bilm run folder or its .ckpt (pretrain one first: textgru train task=bilm, or experiment=tweets_bilm)",
         null=True,
     ),
+    "model.transfer": OneOf(("finetune", "features")),
+    "model.feature_dropout": DROPOUT,
     "model.softmax": OneOf(("full", "adaptive")),
     "model.cutoffs": ListOf(Int(1), what="frequency-rank cutoffs of the adaptive softmax's clusters"),
     "model.div_value": Num(0, lo_open=True),

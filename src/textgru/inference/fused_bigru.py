@@ -64,6 +64,11 @@ class FusedGRUClassifier(nn.Module):
         super().__init__()
         if not isinstance(model, GRUClassifier):
             raise TextgruError(f"precision=bf16 runs textgru's GRUClassifier, not a {type(model).__name__}")
+        if model.lm is not None:
+            raise TextgruError(
+                "precision=bf16 runs a classifier without a language model's features (this one has them: "
+                "model.transfer=features); use precision=fp32"
+            )
         if not isinstance(model.embedding, nn.Embedding):
             raise TextgruError(
                 f"precision=bf16 reads an nn.Embedding; this classifier's embedding is a "

@@ -1,7 +1,8 @@
-"""Fine-tuning from a pretrained bidirectional language model (`model.pretrained_lm=`): its checkpoint read through
-textgru's safe loader (`weights_only=True`, the model rebuilt from `MODEL_CLASSES` by name, its arguments checked
-against the class's signature), its sizes checked against the classifier's, and its embedding and both GRU
-directions copied into a `GRUClassifier` one-to-one (same parameter names)."""
+"""A classifier started from a pretrained bidirectional language model (`model.pretrained_lm=`): its checkpoint read
+through textgru's safe loader (`weights_only=True`, the model rebuilt from `MODEL_CLASSES` by name, its arguments
+checked against the class's signature); `model.transfer=finetune`: its sizes checked against the classifier's, and
+its embedding and both GRU directions copied into a `GRUClassifier` one-to-one (same parameter names) to be
+fine-tuned; `features`: the same weights loaded, frozen, into the classifier's `lm` (`textgru.models.lm_features`)."""
 
 from __future__ import annotations
 
@@ -47,6 +48,7 @@ class PretrainedLM:
         self.path: str = meta["path"]
         self.model_args: dict[str, Any] = meta["model_args"]
         self.data_config: dict[str, Any] = meta.get("data_config") or {}
+        self.run_folder: Path | None = None  # a resumed run's folder (`saved_by_run`)
         folder = Path(str(path)).expanduser()
         if folder.is_dir() and not (folder / "metrics.json").is_file() and (folder / "config.yaml").is_file():
             log.warning(
@@ -66,7 +68,26 @@ class PretrainedLM:
         lm = cls.__new__(cls)
         lm.path, lm.model_args, lm.state = str(path), {}, {}
         lm.tokenizer = Tokenizer.from_file(str(tokenizer_file))
+        lm.run_folder = tokenizer_file.parent
         return lm
+
+    def feature_sizes(self) -> list[int]:
+        """[embedding_dim, hidden_size, num_layers] of the LM, as `GRUClassifier(lm_features=...)` takes them (a
+        resumed run: as its checkpoint records them)."""
+        folder = self.run_folder
+        ckpts = (
+            [folder / "checkpoints" / f for f in ("last.ckpt", "best-unfinished.ckpt", "best.ckpt")] if folder else []
+        )
+        for ckpt in (c for c in ckpts if not self.model_args and c.is_file()):
+            recorded = rebuild_model(load_checkpoint(ckpt, expect_task="sentiment"))[1]["model_args"]
+            self.model_args = dict(zip(SIZES, recorded.get("lm_features") or [], strict=False))
+            break
+        if not all(k in self.model_args for k in SIZES):
+            raise TextgruError(
+                f"model.transfer=features: the language model's sizes are unknown ({self.path}: a resumed run whose "
+                "checkpoint reads the LM otherwise?); resume with the model.transfer= the run was trained with"
+            )
+        return [int(self.model_args[k]) for k in SIZES]
 
     def check_sizes(self, classifier_config: Mapping[str, Any]) -> None:
         """One line naming every size the classifier config must change to match the language model."""
@@ -173,15 +194,31 @@ def pretrained_start(
     its data checked), or None. A resumed run (its folder holds `run_tokenizer`, the LM's tokenizer as the run saved
     it) reads only that: its checkpoint holds every weight, so the LM's files may have moved or gone since."""
     path = model_config.get("pretrained_lm")
+    if not path and model_config.get("transfer") == "features":
+        raise TextgruError(
+            "model.transfer=features reads a pretrained language model; give model.pretrained_lm=<a task=bilm run "
+            "folder> (pretrain one: experiment=tweets_bilm), or drop model.transfer"
+        )
     if not path:
         return None
     if run_tokenizer.is_file():
         return PretrainedLM.saved_by_run(path, run_tokenizer)
     lm = PretrainedLM(path)
-    lm.check_sizes(model_config)
+    if model_config.get("transfer") != "features":  # features: the classifier's own sizes are its own
+        lm.check_sizes(model_config)
     lm.check_tokenizer(tokenizer_config)
     lm.check_split(data_config)
     return lm
+
+
+@torch.no_grad()
+def load_features(classifier: nn.Module, lm_state: Mapping[str, torch.Tensor]) -> list[str]:
+    """Load the language model's embedding and GRU weights into the classifier's frozen `lm`; the names loaded."""
+    state = {k: v for k, v in lm_state.items() if k.startswith(TRANSFERRED)}
+    classifier.lm.load_state_dict(state)  # strict: the sizes come from this LM
+    count = sum(v.numel() for v in state.values())
+    log.info("features from a frozen pretrained biLM: %d tensors (%s parameters)", len(state), f"{count:,}")
+    return list(state)
 
 
 @torch.no_grad()

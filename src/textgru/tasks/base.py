@@ -158,6 +158,8 @@ def log_model_size(model: nn.Module, vocab_size: int, labels: list[str] | None =
     embedding, a full output layer) pass `LARGE_VOCABULARY_PARAMETERS`: Adam updates every row at every step and a
     checkpoint holds them up to four times, which a user who raised `tokenizer.vocab_size` does not expect."""
     said = f"; labels {labels}" if labels is not None else ""
+    frozen = sum(p.numel() for p in model.parameters() if not p.requires_grad)  # a frozen biLM's
+    said = (f" ({frozen:,} of them frozen)" if frozen else "") + said
     log.info("model: %s parameters%s; vocabulary %d", count_parameters(model), said, vocab_size)
     per_token = sum(p.numel() for p in model.parameters() if p.dim() and p.shape[0] == vocab_size)
     if per_token > LARGE_VOCABULARY_PARAMETERS:

@@ -58,7 +58,7 @@ def next_commands(run: RunFolder) -> list[str]:
 def build(cfg: DictConfig) -> tuple[ClassificationDataModule, ClassificationTask]:
     """The datamodule (tokenizer trained on the training split) and the LightningModule around a `GRUClassifier`."""
     from textgru.models.glove import init_from_glove
-    from textgru.models.transfer import pretrained_start, transfer_weights
+    from textgru.models.transfer import load_features, pretrained_start, transfer_weights
 
     model_cfg, data_cfg = plain(cfg.model), plain(cfg.data)
     lm = pretrained_start(model_cfg, plain(cfg.tokenizer), data_cfg, RunFolder(cfg.paths.run_dir).tokenizer)  # or None
@@ -75,23 +75,19 @@ def build(cfg: DictConfig) -> tuple[ClassificationDataModule, ClassificationTask
     dm.setup("fit")
     if lm is not None:
         lm.report_coverage(dm.examples["train"].input_ids)
-    labels = dm.label_names
-    model_cfg.update(
-        vocab_size=dm.tokenizer.get_vocab_size(),
-        num_classes=len(labels),
-        padding_idx=dm.pad_id,
-        unk_idx=dm.tokenizer.token_to_id("[UNK]"),
-    )
-    pretrained = model_cfg["pretrained_embeddings"]
-    builder_keys = ("pretrained_embeddings", "pretrained_lm")  # the checkpoint keeps no path to the LM: self-contained
+    labels, vocab, unk = dm.label_names, dm.tokenizer.get_vocab_size(), dm.tokenizer.token_to_id("[UNK]")
+    model_cfg.update(vocab_size=vocab, num_classes=len(labels), padding_idx=dm.pad_id, unk_idx=unk)
+    pretrained, features = model_cfg["pretrained_embeddings"], model_cfg.get("transfer") == "features"
+    if features:  # the frozen LM's sizes; the classifier's own are its own
+        model_cfg["lm_features"] = lm.feature_sizes()
+    builder_keys = ("pretrained_embeddings", "pretrained_lm", "transfer")  # no path to the LM: self-contained
     model = build_model(model_cfg, *builder_keys)
-    if lm is not None:  # the LM's embedding replaces any GloVe start; resumed: the checkpoint's weights come next
-        if lm.state:
-            transfer_weights(model, lm.state)
-    elif pretrained == "glove-6b-50d":
-        init_from_glove(model.embedding, dm.tokenizer)
-    elif pretrained:
+    if lm is not None and lm.state:  # resumed: the checkpoint's weights come next
+        (load_features if features else transfer_weights)(model, lm.state)
+    if pretrained not in ("glove-6b-50d", None):
         raise TextgruError(f"unknown model.pretrained_embeddings {pretrained!r}; use glove-6b-50d or null")
+    if pretrained and (lm is None or features):  # fine-tuned: the LM's embedding replaces any GloVe start
+        init_from_glove(model.embedding, dm.tokenizer)
     extras = checkpoint_extras(
         "sentiment",
         model,
@@ -114,7 +110,7 @@ def build(cfg: DictConfig) -> tuple[ClassificationDataModule, ClassificationTask
         if lm is not None
         else None,
     )
-    log_model_size(model, dm.tokenizer.get_vocab_size(), labels)
+    log_model_size(model, vocab, labels)
     return dm, task
 
 
@@ -196,6 +192,8 @@ class ClassificationTask(TaskModule):
         super().optimizer_step(*args, **kwargs)
         if self.ema is not None:  # here, not in on_train_batch_end: a checkpoint saved after the batch includes it
             self.ema.update_parameters(self.model)
+            if getattr(self.model, "lm", None) is not None:  # frozen: averaging a constant only adds rounding
+                self.ema.module.lm.load_state_dict(self.model.lm.state_dict())
 
     def _step(self, batch: dict[str, torch.Tensor], stage: str) -> torch.Tensor:
         labels = batch["labels"]
