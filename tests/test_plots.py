@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import matplotlib
 import numpy as np
 import pytest
 from PIL import Image
 
-from textgru.plots import plot_confusion_matrix
+from textgru.plots import plot_confusion_matrix, plot_forecast
 
 
 @pytest.mark.parametrize("n", [3, 60, 400])
@@ -20,6 +21,18 @@ def test_confusion_matrix_image_is_bounded_for_many_labels(tmp_path: Path, n: in
     out = plot_confusion_matrix(rng.integers(0, 9, (n, n)).tolist(), labels, tmp_path / "cm.png")
     width, height = Image.open(out).size
     assert 300 < width <= 2310 and 300 < height <= 2200, (width, height)
+
+
+def test_dollar_signs_in_names_are_drawn_as_text(tmp_path: Path) -> None:
+    """A review: price-tier labels `$`, `$$`, `$$$` ended a training run at its test step (matplotlib read them as
+    math: ParseSyntaxException), with no metrics.json; a forecast column named with `$` would do the same. The
+    caller's own setting is left as it was."""
+    out = plot_confusion_matrix([[3, 1, 0], [0, 4, 1], [1, 0, 5]], ["$", "$$", "$$$"], tmp_path / "cm.png")
+    assert Image.open(out).size[0] > 100
+    truth = np.arange(20, dtype=float).reshape(10, 2)
+    out = plot_forecast(truth, {"model": truth + 1}, tmp_path / "f.png", columns=["$price", "cost $$"])
+    assert Image.open(out).size[0] > 100
+    assert matplotlib.rcParams["text.parse_math"] is True
 
 
 def test_plotting_leaves_the_users_matplotlib_backend_alone(tmp_path: Path) -> None:

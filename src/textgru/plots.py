@@ -2,16 +2,34 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
+import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure  # not pyplot: the user's backend (a notebook's inline one) stays as it is
 
 from textgru.atomic_files import written_atomically
 
+P, R = ParamSpec("P"), TypeVar("R")
 
+
+def literal_text(plot: Callable[P, R]) -> Callable[P, R]:
+    """Draw with every `$` a plain character: label and column names come from the user's data (a review: labels
+    `$`, `$$`, `$$$` ended a run at its test step in matplotlib's math parser, no metrics.json written)."""
+
+    @functools.wraps(plot)
+    def draw(*args: P.args, **kwargs: P.kwargs) -> R:
+        with matplotlib.rc_context({"text.parse_math": False}):
+            return plot(*args, **kwargs)
+
+    return draw
+
+
+@literal_text
 def plot_learning_curves(
     metrics_csv: str | Path,
     out: str | Path,
@@ -64,6 +82,7 @@ TICK_LABELS_MAX = 100  # labels up to which the axes name them
 LABEL_CHARS = 24  # a longer label is cut on the axes (the report has it whole)
 
 
+@literal_text
 def plot_confusion_matrix(
     matrix: Sequence[Sequence[int]], labels: Sequence[str], out: str | Path, title: str = "confusion matrix"
 ) -> Path:
@@ -120,6 +139,7 @@ def rollouts_caption(horizon: int) -> str:
     return "one step ahead" if horizon == 1 else f"{horizon}-step roll-outs, one every {horizon} steps"
 
 
+@literal_text
 def plot_forecast(
     truth: np.ndarray,
     forecasts: dict[str, np.ndarray],
@@ -150,6 +170,7 @@ def plot_forecast(
     return Path(out)
 
 
+@literal_text
 def plot_gradient_flow(
     curves: dict[str, tuple[Sequence[float], Sequence[float]]], out: str | Path, title: str = ""
 ) -> Path:
