@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import statistics
 from pathlib import Path
 
 import pytest
 from conftest import TINY_LM, TINY_MODEL, run_script, write_play
 
+SPAWN = ["trainer=ddp_cpu", "trainer.strategy=ddp_spawn"]  # as a sweep's data-parallel trials run
 NO_DROPOUT = {"sentiment": ["model.dropout=0", "model.embedding_dropout=0"], "lm": []}
 
 
@@ -49,14 +51,13 @@ def test_two_process_ddp_cpu_equals_one_process_over_the_same_global_batch(
 ) -> None:
     data_file = small_csv if task == "sentiment" else play
     runs = {}
-    for trainer in ("cpu", "ddp_cpu"):
+    trainers = {"cpu": ["trainer=cpu"], "ddp_cpu": ["trainer=ddp_cpu"], "spawn": SPAWN}
+    for trainer, args in trainers.items():
         run_dir = tmp_path / trainer
-        r = run_script(
-            "train", *_train_args(task, data_file), f"trainer={trainer}", f"hydra.run.dir={run_dir}", timeout=400
-        )
+        r = run_script("train", *_train_args(task, data_file), *args, f"hydra.run.dir={run_dir}", timeout=400)
         assert r.returncode == 0, r.stderr[-3000:]
         runs[trainer] = run_dir
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["cpu", "ddp_cpu"]  # one run folder each, nothing else
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(trainers)  # one run folder each, nothing else
     ddp = runs["ddp_cpu"]
     assert sorted(p.name for p in (ddp / "checkpoints").iterdir()) == ["best.ckpt", "last.ckpt"]
     ranks = json.loads((ddp / "ranks.json").read_text())
@@ -83,6 +84,23 @@ def test_two_process_ddp_cpu_equals_one_process_over_the_same_global_batch(
     # rank 1 wrote nothing into the run folder (no log file of its own): rank zero reports for the run
     assert not (ddp / "train_ddp_process_1.log").exists()
     assert sorted(p.name for p in ddp.glob("*.log")) == ["train.log"]
+    # ranks spawned (a sweep's data-parallel trials): the same run folder (a review: val/loss counted the last
+    # validation twice, metrics.csv held the test row only, no learning curves, no epoch lines in train.log)
+    spawned = runs["spawn"]
+    scored = json.loads((spawned / "metrics.json").read_text())
+    for key in [k for k in double if "/" in k or k in ("epochs", "global_step", "stopped_by")]:  # timings apart
+        assert scored[key] == (pytest.approx(double[key], abs=1e-4) if "/" in key else double[key]), key
+    assert len(csv_rows(spawned)) == len(csv_rows(ddp)) and (spawned / "learning_curves.png").exists()
+    assert epoch_lines(spawned) == epoch_lines(ddp) > 0 and (spawned / artifact).exists()
+    assert sorted(p.name for p in spawned.glob("*.log")) == ["train.log"]
+
+
+def csv_rows(run: Path) -> list[dict[str, str]]:
+    return list(csv.DictReader((run / "logs" / "metrics.csv").open()))
+
+
+def epoch_lines(run: Path) -> int:
+    return len(re.findall(r"- epoch \d+ \(step \d+\):", (run / "train.log").read_text()))
 
 
 def test_throughput_counts_real_tokens_only() -> None:

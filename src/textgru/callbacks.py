@@ -14,6 +14,7 @@ import torch
 from lightning.pytorch.callbacks import Callback, RichProgressBar, TQDMProgressBar
 from lightning.pytorch.callbacks.progress.tqdm_progress import Tqdm
 
+from textgru.distributed import log_in_a_spawned_rank
 from textgru.errors import TextgruError
 from textgru.run_folder import RunFolder
 
@@ -27,6 +28,9 @@ class RunArtifacts(Callback):
 
     def __init__(self, run: RunFolder) -> None:
         self.run = run
+
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        log_in_a_spawned_rank(self.run.train_log, trainer.is_global_zero)  # its epoch lines and artifacts' notes
 
     def on_test_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.is_global_zero:

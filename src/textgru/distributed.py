@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+from pathlib import Path
 from typing import Any
 
 from textgru.errors import TextgruError
@@ -59,6 +60,20 @@ def quiet_other_ranks() -> None:
                 os.unlink(path)
         else:
             handler.setLevel(logging.WARNING)
+
+
+def log_in_a_spawned_rank(train_log: Path, rank_zero: bool) -> None:
+    """In a rank `ddp_spawn` started (a fresh interpreter: no logging configured, where a sweep's data-parallel trials
+    run), the run's logging as the launching process has it: rank zero to the console and `train_log`, the other
+    ranks' warnings to the console (a review: a spawned run's train.log had no epoch line). Nothing where this
+    process logs somewhere already."""
+    from textgru.console import log_to
+
+    if any(lg.handlers for lg in (logging.getLogger(), logging.getLogger("textgru"))):
+        return
+    log_to(console=True, file=train_log if rank_zero else None)
+    if not rank_zero:
+        quiet_other_ranks()
 
 
 def check_device(device: str) -> None:

@@ -29,8 +29,9 @@ def build_loggers(
     without `logger=mlflow`). CSV first: Lightning takes the first logger's folder as the run's log folder."""
     loggers: list[Logger] = []
     if cfg.logger.csv:  # rows written as they come, so a kill loses none before the last checkpoint
-        csv_logger = ResumedCSVLogger if resuming else CSVLogger
-        loggers.append(csv_logger(save_dir=str(run.path), name=run.logs.name, version="", flush_logs_every_n_steps=1))
+        loggers.append(
+            AppendingCSVLogger(save_dir=str(run.path), name=run.logs.name, version="", flush_logs_every_n_steps=1)
+        )
     if cfg.logger.tensorboard:
         if installed("tensorboard"):
             from lightning.pytorch.loggers import TensorBoardLogger
@@ -97,8 +98,11 @@ class _AppendingWriter(ExperimentWriter):
                 self.metrics_keys = list(csv.DictReader(f).fieldnames or [])
 
 
-class ResumedCSVLogger(CSVLogger):
-    """A `CSVLogger` that continues the `metrics.csv` a resumed run finds (see `trim_metrics_log`)."""
+class AppendingCSVLogger(CSVLogger):
+    """A `CSVLogger` that continues the `metrics.csv` it finds: a resumed run's (see `trim_metrics_log`), and, with
+    `ddp_spawn`, the one that the ranks spawned for training wrote, which the ranks spawned for validation and test
+    each made anew (a review: a sweep trial's metrics.csv held its test row only, and it had no learning curves). A
+    new run's folder holds none (`RunFolder.refuse_if_used`)."""
 
     @property
     def experiment(self) -> ExperimentWriter:

@@ -7,6 +7,7 @@ import functools
 import inspect
 import logging
 import math
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +17,7 @@ from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
+from torchmetrics import Metric
 
 from textgru.command_line_checks import one_line
 from textgru.errors import TextgruError
@@ -51,6 +53,21 @@ class TaskModule(L.LightningModule):
 
     def write_artifacts(self, datamodule: L.LightningDataModule, run: RunFolder) -> None:
         """The task's plots and files, written by rank zero when testing ends."""
+
+    def on_validation_epoch_start(self) -> None:
+        self.reset_metrics("val")
+
+    def on_test_epoch_start(self) -> None:
+        self.reset_metrics("test")
+
+    def reset_metrics(self, stage: str) -> None:
+        """Every metric state of `stage` (a metric named with it: `eval_losses.val`, `test_confusion`) back to empty
+        before the stage runs: ranks that `ddp_spawn` starts for `validate` or `test` are sent this module as the
+        training ranks left it, with the last validation's sums still in it (a review: a sweep trial's val/loss
+        counted that validation twice)."""
+        for name, module in self.named_modules():
+            if isinstance(module, Metric) and stage in re.split(r"[._/]", name):
+                module.reset()
 
     def optimizer_params(self) -> Any:
         """What the optimizer trains: every model parameter, or parameter groups each with an `lr_scale` (a

@@ -88,15 +88,8 @@ def build(cfg: DictConfig) -> tuple[ClassificationDataModule, ClassificationTask
         raise TextgruError(f"unknown model.pretrained_embeddings {pretrained!r}; use glove-6b-50d or null")
     if pretrained and (lm is None or features):  # fine-tuned: the LM's embedding replaces any GloVe start
         init_from_glove(model.embedding, dm.tokenizer)
-    extras = checkpoint_extras(
-        "sentiment",
-        model,
-        model_args(model_cfg, *builder_keys),
-        dm.tokenizer.to_str(),
-        labels,
-        data_cfg,
-        cfg.data.max_length,
-    )
+    args = model_args(model_cfg, *builder_keys)
+    extras = checkpoint_extras("sentiment", model, args, dm.tokenizer.to_str(), labels, data_cfg, cfg.data.max_length)
     task = ClassificationTask(
         model,
         num_classes=len(labels),
@@ -226,9 +219,6 @@ class ClassificationTask(TaskModule):
 
     def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         self._step(batch, "test")
-
-    def on_test_epoch_start(self) -> None:
-        self.test_confusion.reset()
 
     def on_test_epoch_end(self) -> None:
         # computed on every rank (the counts are summed across ranks); rank zero plots it after testing
