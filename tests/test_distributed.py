@@ -192,3 +192,28 @@ def test_a_rank_that_dies_is_one_line_naming_resume(tmp_path: Path, play: Path) 
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr[-3000:]
     assert len(errors) == 1 and "another process of this 2-process run ended (" in errors[0], errors
     assert f"continue from its last checkpoint: textgru train resume={run_dir}" in errors[0]
+
+
+@pytest.mark.parametrize(
+    ("given", "in_sweep", "want"),
+    [
+        (["trainer=ddp_cpu"], False, "ddp_find_unused_parameters_true"),
+        (["trainer=ddp_cpu"], True, "ddp_spawn_find_unused_parameters_true"),  # a sweep trial spawns its ranks
+        (["trainer=ddp_cpu", "trainer.strategy=ddp_spawn"], False, "ddp_spawn_find_unused_parameters_true"),
+        (["trainer=ddp_cpu", "task.finetune.gradual_unfreezing=false"], False, "ddp"),  # every layer has gradients
+        (["trainer=cpu"], False, "auto"),  # one process
+    ],
+)
+def test_gradual_unfreezing_under_ddp_lets_frozen_layers_go_without_gradients(
+    given: list[str], in_sweep: bool, want: str
+) -> None:
+    """A review: `trainer=ddp_cpu` with gradual unfreezing failed at the second step with a traceback per rank
+    (DDP: parameters that were not used in producing the loss), leaving a run folder without checkpoints."""
+    from textgru.config import compose_config
+    from textgru.distributed import one_config_per_trial, unused_parameters_allowed
+
+    finetune = ["model.pretrained_lm=/lm", "task.finetune.gradual_unfreezing=true"]
+    cfg = compose_config("train", ["task=sentiment", *finetune, *given])
+    unused_parameters_allowed(cfg)
+    one_config_per_trial(cfg, in_sweep)
+    assert cfg.trainer.strategy == want

@@ -135,6 +135,25 @@ def several_processes(trainer_cfg: Any) -> bool:
     return int(devices) > 1
 
 
+def unused_parameters_allowed(cfg: Any) -> None:
+    """Gradual unfreezing (`task.finetune.gradual_unfreezing` with `model.pretrained_lm`) leaves the lower layers
+    without gradients for its first stages, which DDP refuses at the second step unless told to look for them (a
+    review: a traceback per rank, a run folder left without checkpoints). A data-parallel run of it therefore takes
+    its strategy's `find_unused_parameters_true` variant."""
+    from omegaconf import open_dict
+
+    strategy, finetune = cfg.trainer.get("strategy"), cfg.task.get("finetune") or {}
+    if not (finetune.get("gradual_unfreezing") and cfg.model.get("pretrained_lm")) or not isinstance(strategy, str):
+        return
+    if strategy in ("ddp", "ddp_spawn", "ddp_fork", "ddp_notebook") or (
+        strategy == "auto" and several_processes(cfg.trainer)
+    ):
+        allowed = ("ddp" if strategy == "auto" else strategy) + "_find_unused_parameters_true"
+        log.info("gradual unfreezing: trainer.strategy=%s (the frozen layers have no gradients)", allowed)
+        with open_dict(cfg):
+            cfg.trainer.strategy = allowed
+
+
 def one_config_per_trial(cfg: Any, in_sweep: bool) -> None:
     """Lightning's `ddp` launcher re-executes the command line in every rank; inside a sweep that re-runs the
     whole sweep per rank. Data-parallel trials of a sweep therefore spawn their ranks from the trial

@@ -36,7 +36,7 @@ from textgru.config import in_hydra_multirun
 from textgru.config_checks import check_config
 from textgru.config_path_rules import absolute_data_paths
 from textgru.console import live_output, sigterm_left_to_lightning
-from textgru.distributed import check_trainer_devices, one_config_per_trial, process_rank
+from textgru.distributed import check_trainer_devices, one_config_per_trial, process_rank, unused_parameters_allowed
 from textgru.errors import TextgruError, TrainingStopped
 from textgru.loggers import build_loggers, check_logger_packages
 from textgru.resource_errors import resource_failures_named
@@ -97,6 +97,7 @@ def _train(
     check_trainer_devices(cfg.trainer)
     check_logger_packages(cfg)
     tracker = RunTracker.open(cfg, run, resuming=resume_from is not None)  # logger=mlflow: a bad store fails here
+    unused_parameters_allowed(cfg)
     one_config_per_trial(cfg, in_hydra_multirun() if in_sweep is None else in_sweep)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     log.info("task=%s, seed %d, run folder %s", cfg.task.name, cfg.seed, run.path)
