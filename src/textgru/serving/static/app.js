@@ -54,7 +54,7 @@ const MAX_BARS = 10; // more labels (a 300-label model): the 10 likeliest bars, 
 async function loadInfo(wait = 1) {
   let info;
   try {
-    const response = await fetch("/info", { cache: "no-store" });
+    const response = await fetch("info", { cache: "no-store" });
     if (!response.ok) throw new Error(await errorOf(response));
     info = await response.json();
   } catch (e) { // a server restarting answers 503 for a while: try again, less and less often
@@ -144,13 +144,13 @@ function clearPrediction() {
 async function classify() {
   const text = $("text").value;
   const seq = ++predictSeq;
-  if (!text.trim()) {
+  if (!text.replace(/[\s\u200b-\u200d\u2060\ufeff]/g, "")) { // nothing visible (zero-width characters too)
     clearPrediction();
     clearError("classify-error");
     return;
   }
   try {
-    const response = await postJSON("/predict", { text });
+    const response = await postJSON("predict", { text });
     const answer = response.ok ? await response.json() : await errorOf(response);
     if (seq !== predictSeq) return; // a newer request answers instead (checked once the whole answer is read)
     if (!response.ok) {
@@ -236,14 +236,16 @@ async function generate() {
   $("output-prompt").textContent = body.prompt;
   $("output-text").textContent = "";
   $("gen-status").textContent = "generating…";
+  const fromGo = document.activeElement === $("go");
   $("go").disabled = true;
   $("stop").disabled = false;
+  if (fromGo) $("stop").focus(); // a disabled button drops the keyboard focus to the page
   controller = new AbortController();
   const started = performance.now();
   try {
     // the seed goes as typed (a JavaScript number holds integers exactly only up to 2**53); the server checks it
     const json = seed === "" ? JSON.stringify(body) : JSON.stringify({ ...body, seed: 0 }).replace(/"seed":0/, `"seed":${seed}`);
-    const response = await postRaw("/generate", json, controller.signal);
+    const response = await postRaw("generate", json, controller.signal);
     if (!response.ok) {
       showError("generate-error", `/generate: ${await errorOf(response)}`);
       $("gen-status").textContent = "failed";
@@ -279,6 +281,13 @@ async function generate() {
 }
 
 $("go").addEventListener("click", generate);
+function generateOnEnter(event, needsCtrl) { // Enter in a number box, Ctrl+Enter in the prompt, as a form would
+  if (event.key !== "Enter" || (needsCtrl && !(event.ctrlKey || event.metaKey)) || $("go").disabled) return;
+  event.preventDefault();
+  generate();
+}
+$("prompt").addEventListener("keydown", (e) => generateOnEnter(e, true));
+for (const id of ["max_new_tokens", "seed"]) $(id).addEventListener("keydown", (e) => generateOnEnter(e, false));
 $("stop").addEventListener("click", () => { if (controller) controller.abort(); });
 for (const id of ["temperature", "top_p"]) {
   $(id).addEventListener("input", () => { $(`${id}-value`).textContent = $(id).value; });
