@@ -201,6 +201,7 @@ def test_generate_records_its_seed_exactly_so_a_sample_can_be_drawn_again(lm_run
             isinstance(row["seed"], int) and row["text"] == lm.generate("KING:", max_new_tokens=30, seed=row["seed"])[0]
         )
     assert json.loads(given.read_text(encoding="utf-8"))["seed"] == big
+    assert 0 <= json.loads(drawn.read_text(encoding="utf-8"))["seed"] < 2**32  # all a CPU generator reads of a seed
     assert lm.generate("KING:", max_new_tokens=30, seed=big) != lm.generate("KING:", max_new_tokens=30, seed=big + 1)
     # the drawn seed is said on stderr (without output= it was nowhere): the one output= recorded; none when given
     said = [line for r in results for line in r.stderr.splitlines() if line.startswith("seed=")]

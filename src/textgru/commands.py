@@ -116,7 +116,7 @@ def generate_command(cfg: DictConfig) -> list[str]:
         repetition_penalty=number_option(cfg, "repetition_penalty"),
         greedy=bool(cfg.greedy),
         num_samples=number_option(cfg, "num_samples", int),
-        seed=secrets.randbits(63) if cfg.seed is None else number_option(cfg, "seed", int),  # drawn: written to output=
+        seed=secrets.randbits(32) if cfg.seed is None else number_option(cfg, "seed", int),  # drawn: written to output=
         stop=stops,
     )
     options = SamplingOptions(**sampling).check()  # a bad value is refused before the model loads

@@ -56,7 +56,7 @@ def add_generate(app: FastAPI, lm: LanguageModel, scheduler: StreamScheduler) ->
             prompt_ids = encode_prompt(lm.tokenizer, body.prompt, body.allow_unknown)
             options = SamplingOptions(**body.sampling()).check()
             if options.seed is None:  # drawn here so that the answer can say it: any sample can be made again
-                options.seed = secrets.randbits(63)
+                options.seed = secrets.randbits(32)  # what torch's CPU generator reads of a seed
         except TextgruError as e:
             return error_response(422, f"prompt: {e}", errors=[{"field": "prompt", "rule": str(e)}])
         outbox = AsyncioOutbox(asyncio.get_running_loop())
