@@ -19,7 +19,8 @@ Variants:
     elmo=DROPOUT   feature-based transfer (ELMo, Peters et al. 2018) instead of fine-tuning: the biLM stays frozen and
                    its embedding and both GRU directions' states, [e; h_fwd; h_bwd] per token (dropout DROPOUT, 0.5),
                    join the input of a classifier trained from scratch (its own embedding from GloVe, its own BiGRU);
-                   elmo=DROPOUT:both: and its output (before pooling) too
+                   elmo=DROPOUT:both: and its output (before pooling) too. Now the package's
+                   `model.transfer=features` (the same model, its modules made in another order: other random starts)
 """
 
 from __future__ import annotations
