@@ -135,21 +135,11 @@ class BiLanguageModelTask(TaskModule):
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         forward_nll, backward_nll, count = self(batch["input_ids"], batch["lengths"])
         n = count.clamp(min=1)
-        self.log_dict(
-            {"train/forward_loss": forward_nll / n, "train/backward_loss": backward_nll / n},
-            on_step=True,
-            on_epoch=False,
-            batch_size=int(count),
-        )
-        self.log(
-            "train/loss",
-            (forward_nll + backward_nll) / (2 * n),
-            on_step=True,
-            on_epoch=False,
-            prog_bar=True,
-            batch_size=int(count),
-        )
-        return self.global_mean(forward_nll + backward_nll, 2 * count)
+        each = {"train/forward_loss": forward_nll / n, "train/backward_loss": backward_nll / n}
+        self.log_dict(each, on_step=True, on_epoch=False, sync_dist=True)  # the ranks' mean
+        loss = self.global_mean(forward_nll + backward_nll, 2 * count)  # synced below: the global batch's mean
+        self.log("train/loss", loss, on_step=True, on_epoch=False, prog_bar=True, sync_dist=True)
+        return loss
 
     def _eval_step(self, batch: dict[str, torch.Tensor], stage: str) -> None:
         forward_nll, backward_nll, count = self(batch["input_ids"], batch["lengths"])

@@ -125,15 +125,9 @@ class LanguageModelTask(TaskModule):
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
         loss_sum, count = self._loss_sum(batch, "train")
-        self.log(
-            "train/loss",
-            loss_sum / count.clamp(min=1),
-            on_step=True,
-            on_epoch=False,
-            prog_bar=True,
-            batch_size=batch["targets"].numel(),
-        )
-        return self.global_mean(loss_sum, count)
+        loss = self.global_mean(loss_sum, count)  # synced below: the global batch's mean, not rank zero's
+        self.log("train/loss", loss, on_step=True, on_epoch=False, prog_bar=True, sync_dist=True)
+        return loss
 
     def _eval_step(self, batch: dict[str, Any], stage: str) -> None:
         loss_sum, count = self._loss_sum(batch, stage)
