@@ -284,6 +284,7 @@ def test_a_search_is_one_parent_with_a_child_per_trial_and_its_state(
     runs = _runs(store, "search")
     parent = next(x for x in runs if x.data.tags.get("textgru.kind") == "search")
     assert parent.info.status == "FINISHED" and parent.data.tags["optuna.study_name"] == "sentiment"
+    assert parent.data.params["n_trials"] == "3"  # a review: the search's size was nowhere in the parent run
     assert json.loads((study_dir / "mlflow_run.json").read_text())["run_id"] == parent.info.run_id
     children = [x for x in runs if x.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
     assert len(runs) == 4 and len(children) == 3

@@ -156,7 +156,7 @@ def tune(
     what = (search.study_name, study_dir, done, n_trials, direction, cfg.optimized_metric)
     log.info("study %s in %s: %d trials stored, running %d more (%s %s)", *what)
     study_tags = {"optuna.study_name": str(search.study_name)}
-    search_params = {**overrides_as_params(base), "direction": direction}
+    search_params = {**overrides_as_params(base), "direction": direction, "n_trials": str(n_trials)}  # this call's
     busy = (
         "wait for it to end; the same command then goes on with the study"  # two calls: each failed the other's trial
     )
