@@ -263,13 +263,14 @@ class Preloader:
             with open(fd, "rb", closefd=False) as f:
                 outputs[fd] = f.read()
 
-        def feed(fd: int) -> None:
-            with open(fd, "wb", closefd=False) as f:
-                try:
+        def feed(fd: int) -> None:  # owns `fd`: closed here when the write ends, never while it is under way, where
+            # the number could be reused by the next call's pipe and the rest of this input go there (seen: a timed-out
+            # call's 1 MB of "x" read by the next command, on a busy machine)
+            try:
+                with open(fd, "wb") as f:
                     f.write(stdin.encode(locale.getpreferredencoding(False)))  # type: ignore[union-attr]
-                except OSError:  # the command ended (or was killed at a timeout) before reading it all
-                    pass
-            close(fd)
+            except OSError:  # the command ended (or was killed at a timeout) before reading it all
+                pass
 
         def close(fd: int) -> None:
             if fd in ours:
@@ -286,6 +287,8 @@ class Preloader:
                     close(fd)
                 threads = [threading.Thread(target=drain, args=(fd,), daemon=True) for fd in (r_out, r_err)]
                 threads += [threading.Thread(target=feed, args=(w_in,), daemon=True)] if w_in is not None else []
+                if w_in is not None:
+                    ours.remove(w_in)  # the feeding thread's now
                 for t in threads:
                     t.start()
                 answers = conn.makefile("r")
