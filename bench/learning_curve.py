@@ -8,7 +8,7 @@ Each run folder's `config.yaml` gives its `data.train_size`/`data.train_fraction
 counted from the data), its seed and its method: from scratch, from scratch with `trainer.min_steps` (short epochs
 add up to as many steps as fine-tuning's: the fair baseline at few labels), fine-tuned (`model.pretrained_lm` set),
 or fine-tuned with ULMFiT's schedule (`task.finetune.lr_decay` > 1, gradual unfreezing or
-`scheduler=slanted_triangular`); its `metrics.json` gives `test/macro_f1`, `train_seconds`. Prints mean, standard
+`scheduler=slanted_triangular`), or the biLM read frozen (`model.transfer=features`); its `metrics.json` gives `test/macro_f1`, `train_seconds`. Prints mean, standard
 deviation, min, max over seeds per (method, size), each fine-tuned method's mean minus each scratch method's, and
 writes the JSON and a PNG next to it.
 """
@@ -27,13 +27,14 @@ from _common import RESULTS, write_result
 
 from textgru.run_folder import RunFolder
 
-METHODS = ("scratch", "scratch, min_steps", "fine-tuned", "fine-tuned, ULMFiT schedule")
+METHODS = ("scratch", "scratch, min_steps", "fine-tuned", "fine-tuned, ULMFiT schedule", "frozen biLM features")
 SCRATCH = METHODS[:2]
 LABELS = {
     "scratch": "from scratch (GloVe init)",
     "scratch, min_steps": "from scratch, trainer.min_steps",
     "fine-tuned": "fine-tuned from the biLM",
     "fine-tuned, ULMFiT schedule": "fine-tuned, ULMFiT schedule",
+    "frozen biLM features": "frozen biLM features (model.transfer=features)",
 }
 
 
@@ -42,6 +43,8 @@ def method_of(cfg: dict[str, Any]) -> str:
     part of ULMFiT's schedule (discriminative lrs, gradual unfreezing, the slanted triangular lr)."""
     if not cfg["model"].get("pretrained_lm"):
         return "scratch, min_steps" if (cfg.get("trainer") or {}).get("min_steps") else "scratch"
+    if cfg["model"].get("transfer") == "features":
+        return "frozen biLM features"
     finetune = (cfg.get("task") or {}).get("finetune") or {}
     ulmfit = (
         finetune.get("gradual_unfreezing")
@@ -194,7 +197,7 @@ def plot(summary: list[dict[str, Any]], out: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    for method, style in zip(METHODS, ("o--", "v-.", "s-", "^:"), strict=True):
+    for method, style in zip(METHODS, ("o--", "v-.", "s-", "^:", "D-"), strict=True):
         cells = [c for c in summary if c["method"] == method]
         if not cells:
             continue
