@@ -113,8 +113,10 @@ def _curve_run(
         "paths": {"run_dir": str(folder)},
         "trainer": {"default_root_dir": str(folder), "min_steps": min_steps},
         "data": {"path": data, "train_size": labels, "batch_size": batch_size},
-        "model": {"pretrained_lm": "/lm" if method == "fine-tuned" else None},
+        "model": {"pretrained_lm": "/lm" if method != "scratch" else None},
     }
+    if method == "features":
+        cfg["model"]["transfer"] = "features"
     (folder / "config.yaml").write_text(yaml.safe_dump(cfg))
     if f1 is not None:
         (folder / "metrics.json").write_text(json.dumps({"test/macro_f1": f1} if f1 >= 0 else {"val/loss": 1.0}))
@@ -148,6 +150,11 @@ def test_learning_curve_reads_runs_truthfully(tmp_path) -> None:
     assert row[-2:] == ["+0.1000", "+0.0500"], r.stdout  # minus scratch, minus scratch of as many steps
     summary = {(c["method"], c["labels"]): c for c in json.loads((tmp_path / "curve.json").read_text())["summary"]}
     assert summary[("scratch, min_steps", 2000)]["n"] == 2 and summary[("scratch", 2000)]["n"] == 2
+    _curve_run(tmp_path / "runs" / "frozen", "features", 2000, 1, 0.75, min_steps=300)  # its own recipe, not pooled
+    r = subprocess.run([*script, str(tmp_path / "runs"), "--out", out], capture_output=True, text=True)
+    summary = {(c["method"], c["labels"]): c for c in json.loads((tmp_path / "curve.json").read_text())["summary"]}
+    assert summary[("frozen biLM features", 2000)]["mean"] == 0.75 and summary[("fine-tuned", 2000)]["n"] == 2
+    shutil.rmtree(tmp_path / "runs" / "frozen")
     for seed in (1, 2):
         shutil.rmtree(tmp_path / "runs" / f"long{seed}")
         shutil.rmtree(tmp_path / "runs" / f"short{seed}")
