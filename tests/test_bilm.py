@@ -320,6 +320,19 @@ def test_a_features_run_trains_the_classifier_not_the_lm_and_resumes_without_it(
         clf.with_precision("bf16")
 
 
+def test_a_data_parallel_rank_of_a_new_features_run_reads_the_lm_sizes(
+    bilm_run: Path, toy_csv: Path, tmp_path: Path
+) -> None:
+    """Under trainer=ddp_cpu rank 1 runs the command again after rank zero wrote the run's tokenizer, with no
+    checkpoint yet (a review: it took the run for a resumed one and every such run failed at the start)."""
+    cfg = classifier_config(toy_csv, bilm_run, *FEATURES)
+    cfg.paths.run_dir = str(tmp_path / "run")
+    (tmp_path / "run").mkdir()
+    shutil.copy(bilm_run / "tokenizer.json", tmp_path / "run" / "tokenizer.json")
+    _, task = build_classification(cfg)
+    assert task.model.lm is not None and task.checkpoint_extras["model_args"]["lm_features"] == [16, 24, 2]
+
+
 def test_features_without_a_language_model_give_one_line(toy_csv: Path, tmp_path: Path) -> None:
     cfg = classifier_config(toy_csv, tmp_path / "lm", "model.transfer=features", "model.pretrained_lm=null")
     with pytest.raises(TextgruError, match=r"^model.transfer=features reads a pretrained language model; give model"):

@@ -78,10 +78,14 @@ class PretrainedLM:
         ckpts = (
             [folder / "checkpoints" / f for f in ("last.ckpt", "best-unfinished.ckpt", "best.ckpt")] if folder else []
         )
-        for ckpt in (c for c in ckpts if not self.model_args and c.is_file()):
-            recorded = rebuild_model(load_checkpoint(ckpt, expect_task="sentiment"))[1]["model_args"]
-            self.model_args = dict(zip(SIZES, recorded.get("lm_features") or [], strict=False))
-            break
+        recorded = next((c for c in ckpts if c.is_file()), None) if not self.model_args else None
+        if recorded is not None:
+            args = rebuild_model(load_checkpoint(recorded, expect_task="sentiment"))[1]["model_args"]
+            self.model_args = dict(zip(SIZES, args.get("lm_features") or [], strict=False))
+        elif not self.model_args and Path(self.path).exists():
+            # no checkpoint yet: a data-parallel rank of a new run (rank zero wrote the tokenizer; a review: every
+            # trainer=ddp_cpu run of features failed here), which DDP then gives rank zero's weights
+            self.model_args = PretrainedLM(self.path).model_args
         if not all(k in self.model_args for k in SIZES):
             raise TextgruError(
                 f"model.transfer=features: the language model's sizes are unknown ({self.path}: a resumed run whose "
