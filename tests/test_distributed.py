@@ -92,6 +92,8 @@ def test_two_process_ddp_cpu_equals_one_process_over_the_same_global_batch(
     for key in [k for k in double if "/" in k or k in ("epochs", "global_step", "stopped_by")]:  # timings apart
         assert scored[key] == (pytest.approx(double[key], abs=1e-4) if "/" in key else double[key]), key
     assert len(csv_rows(spawned)) == len(csv_rows(ddp)) and (spawned / "learning_curves.png").exists()
+    at = [(r["epoch"], r["step"]) for r in csv_rows(ddp)]  # the best checkpoint's scores too: not at step 0
+    assert [(r["epoch"], r["step"]) for r in csv_rows(spawned)] == at
     assert epoch_lines(spawned) == epoch_lines(ddp) > 0 and (spawned / artifact).exists()
     assert sorted(p.name for p in spawned.glob("*.log")) == ["train.log"]
 

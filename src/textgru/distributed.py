@@ -76,6 +76,20 @@ def log_in_a_spawned_rank(train_log: Path, rank_zero: bool) -> None:
         quiet_other_ranks()
 
 
+def counters_from_spawned_ranks(trainer: Any, progress: dict[str, Any]) -> None:
+    """With `ddp_spawn` the ranks trained and the launching process's loop counters stayed at 0, so the stages it then
+    spawns to score the best checkpoint logged their rows at epoch 0, step 0 (a review: a point at step 0, at the final
+    value, in a sweep trial's step-based learning curve): they take the ranks' counts here (Lightning's own loop
+    state, guarded: a Lightning without it leaves the rows where they were)."""
+    steps, epochs = progress.get("run/global_step"), progress.get("run/epochs")
+    if trainer.global_step or steps is None or epochs is None:
+        return
+    loop = trainer.fit_loop
+    if hasattr(loop.epoch_loop, "_batches_that_stepped") and hasattr(loop.epoch_progress, "current"):
+        loop.epoch_loop._batches_that_stepped = int(steps)  # the step a logged row carries
+        loop.epoch_progress.current.completed = int(epochs)  # trainer.current_epoch
+
+
 def check_device(device: str) -> None:
     """One line for `device=cuda...` on a machine without a CUDA GPU (inference commands and `textgru.load`)."""
     import torch

@@ -36,7 +36,13 @@ from textgru.config import in_hydra_multirun
 from textgru.config_checks import check_config
 from textgru.config_path_rules import absolute_data_paths
 from textgru.console import live_output, sigterm_left_to_lightning
-from textgru.distributed import check_trainer_devices, one_config_per_trial, process_rank, unused_parameters_allowed
+from textgru.distributed import (
+    check_trainer_devices,
+    counters_from_spawned_ranks,
+    one_config_per_trial,
+    process_rank,
+    unused_parameters_allowed,
+)
 from textgru.errors import TextgruError, TrainingStopped
 from textgru.loggers import build_loggers, check_logger_packages
 from textgru.resource_errors import resource_failures_named
@@ -129,6 +135,7 @@ def _train(
             raise TrainingStopped(stopped_training(run)) from None
         train_seconds = time.time() - start
         progress = dict(trainer.callback_metrics)  # read before validate/test replace them
+        counters_from_spawned_ranks(trainer, progress)
         if trainer.interrupted:
             raise TrainingStopped(stopped_training(run))
         progress["stopped_by"] = reported_stop_reason(progress, trainer)
