@@ -333,6 +333,15 @@ def test_a_data_parallel_rank_of_a_new_features_run_reads_the_lm_sizes(
     assert task.model.lm is not None and task.checkpoint_extras["model_args"]["lm_features"] == [16, 24, 2]
 
 
+def test_feature_dropout_without_features_is_warned_of_and_not_recorded(bilm_run: Path, toy_csv: Path, caplog) -> None:
+    """A review: model.feature_dropout=0.3 of a fine-tuned run was taken silently and recorded in its checkpoint (and
+    /info) as if it applied."""
+    with caplog.at_level(logging.WARNING):
+        _, task = build_classification(classifier_config(toy_csv, bilm_run, "model.feature_dropout=0.3"))
+    assert "model.feature_dropout=0.3 applies only with model.transfer=features; ignored" in caplog.text
+    assert "feature_dropout" not in task.checkpoint_extras["model_args"]
+
+
 def test_features_without_a_language_model_give_one_line(toy_csv: Path, tmp_path: Path) -> None:
     cfg = classifier_config(toy_csv, tmp_path / "lm", "model.transfer=features", "model.pretrained_lm=null")
     with pytest.raises(TextgruError, match=r"^model.transfer=features reads a pretrained language model; give model"):

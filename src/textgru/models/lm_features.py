@@ -4,8 +4,9 @@ Instead of fine-tuning the language model's weights into the classifier (`model.
 keeps the biLM as it was pretrained and reads, for every token, its embedding and both GRU directions' states,
 [e; h_fwd; h_bwd], next to its own embedding (trained from GloVe, as a classifier from scratch starts). The biLM
 never trains: its parameters take no gradient, are in no optimizer group and no unfreezing stage, and its output is
-detached; it has no dropout, so training and eval mode compute the same. Its weights are part of the classifier's
-checkpoint (self-contained: no reference to the LM's file).
+detached; it has no dropout of its own (in training the classifier drops its features, `feature_dropout` then
+`embedding_dropout`, and `word_dropout` turns some of the ids both read into [UNK]). Its weights are part of the
+classifier's checkpoint (self-contained: no reference to the LM's file).
 
 Module names are the biLM's (`embedding`, `rnn.forward_layers.i`, `rnn.backward_layers.i`), so its state loads
 one-to-one. A biLM's upper layers read their own direction next to zero columns (`textgru.models.bilm`): the

@@ -9,6 +9,7 @@ curves in the run folder. `data.train_size`/`train_fraction`: few-label runs (`t
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Callable
 from functools import partial
@@ -58,6 +59,7 @@ def next_commands(run: RunFolder) -> list[str]:
 def build(cfg: DictConfig) -> tuple[ClassificationDataModule, ClassificationTask]:
     """The datamodule (tokenizer trained on the training split) and the LightningModule around a `GRUClassifier`."""
     from textgru.models.glove import init_from_glove
+    from textgru.models.gru_classifier import GRUClassifier
     from textgru.models.transfer import load_features, pretrained_start, transfer_weights
 
     model_cfg, data_cfg = plain(cfg.model), plain(cfg.data)
@@ -80,6 +82,9 @@ def build(cfg: DictConfig) -> tuple[ClassificationDataModule, ClassificationTask
     pretrained, features = model_cfg["pretrained_embeddings"], model_cfg.get("transfer") == "features"
     if features:  # the frozen LM's sizes; the classifier's own are its own
         model_cfg["lm_features"] = lm.feature_sizes()
+    elif (unused := model_cfg.pop("feature_dropout", None)) is not None:  # not this model's: nor in its checkpoint
+        if unused != inspect.signature(GRUClassifier).parameters["feature_dropout"].default:
+            log.warning("model.feature_dropout=%s applies only with model.transfer=features; ignored", unused)
     builder_keys = ("pretrained_embeddings", "pretrained_lm", "transfer")  # no path to the LM: self-contained
     model = build_model(model_cfg, *builder_keys)
     if lm is not None and lm.state:  # resumed: the checkpoint's weights come next

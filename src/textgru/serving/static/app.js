@@ -144,7 +144,7 @@ function clearPrediction() {
 async function classify() {
   const text = $("text").value;
   const seq = ++predictSeq;
-  if (!text.replace(/[\s\u200b-\u200d\u2060\ufeff]/g, "")) { // nothing visible (zero-width characters too)
+  if (!text.replace(/[\s\p{Cf}\p{Mn}\p{Me}]/gu, "")) { // nothing visible: format characters, lone marks
     clearPrediction();
     clearError("classify-error");
     return;
