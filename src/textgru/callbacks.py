@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 class RunArtifacts(Callback):
     """Asks the task to write its plots and files (`TaskModule.write_artifacts`) on rank zero when testing ends,
     inside the process that ran the test (with `ddp_spawn` that is a worker, which holds the tested weights and
-    metric states)."""
+    metric states; a worker logs as the launching process does, set up when it starts)."""
 
     def __init__(self, run: RunFolder) -> None:
         self.run = run
