@@ -316,7 +316,10 @@ def test_a_features_run_trains_the_classifier_not_the_lm_and_resumes_without_it(
     assert json.loads((run_dir / "metrics.json").read_text())["global_step"] == 9
     clf = textgru.load(run_dir)
     assert clf.model.lm is not None and clf.predict("a1 b5 a3 b12").label in ("x", "y", "z")
-    with pytest.raises(TextgruError, match=r"^precision=bf16 runs a classifier without a language model's features"):
+    with pytest.raises(
+        TextgruError,
+        match=r"^precision=bf16 runs a single classifier without a language model's features; this one has",
+    ):
         clf.with_precision("bf16")
 
 
@@ -340,6 +343,69 @@ def test_feature_dropout_without_features_is_warned_of_and_not_recorded(bilm_run
         _, task = build_classification(classifier_config(toy_csv, bilm_run, "model.feature_dropout=0.3"))
     assert "model.feature_dropout=0.3 applies only with model.transfer=features; ignored" in caplog.text
     assert "feature_dropout" not in task.checkpoint_extras["model_args"]
+
+
+# ---------------------------------------------------------------- model.members: several classifiers in one
+
+NO_DROPOUT = ["model.dropout=0", "model.embedding_dropout=0", "model.feature_dropout=0", "model.word_dropout=0"]
+
+
+def test_members_train_each_on_its_own_loss(bilm_run: Path, toy_csv: Path) -> None:
+    """In training each member is scored on its own (the mean of the members' losses), so that they train
+    independently; validation scores the output, the members' mean probability."""
+    _, task = build_classification(classifier_config(toy_csv, bilm_run, *FEATURES, "model.members=2", *NO_DROPOUT))
+    task.log = task.log_dict = lambda *a, **k: None  # no Trainer here
+    vocab = task.model.embedding.num_embeddings
+    batch = pad_collate([{"input_ids": torch.randint(2, vocab, (n,)).tolist(), "label": n % 3} for n in (9, 3, 6)])
+    labels, each = batch["labels"], task.model.member_logits(batch["input_ids"], batch["lengths"])
+    members_mean = sum(task.loss_fn(m, labels) for m in each) / (2 * len(labels))
+    ensemble = task.loss_fn(each.log_softmax(-1).exp().mean(0).log(), labels) / len(labels)
+    task.train()
+    torch.testing.assert_close(task._step(batch, "train"), members_mean)
+    task.eval()
+    torch.testing.assert_close(task._step(batch, "val"), ensemble)
+    assert abs(float(members_mean) - float(ensemble)) > 1e-4  # the two differ: the test tells them apart
+
+
+def test_every_member_starts_from_the_pretrained_weights(bilm_run: Path, toy_csv: Path) -> None:
+    """Fine-tuned with members: the LM's embedding and GRU are copied into each member (heads start apart); every
+    member's parameters are in the layer groups, once."""
+    lm_state = load_lm(bilm_run)[0].state_dict()
+    model = build_classification(classifier_config(toy_csv, bilm_run, "model.members=3"))[1].model
+    for member in model.members:
+        own = member.state_dict()
+        assert all(torch.equal(own[k], v) for k, v in lm_state.items() if k.startswith(TRANSFERRED))
+    assert not torch.equal(model.others[1].head.weight, model.head.weight)
+    grouped = [id(p) for g in layer_groups(model) for p in g]
+    assert sorted(grouped) == sorted(id(p) for p in model.parameters()) and len(model.others) == 2
+
+
+def test_a_run_of_members_trains_each_and_predicts_their_mean(bilm_run: Path, toy_csv: Path, tmp_path: Path) -> None:
+    """A real run (Trainer, weight average on) of 2 members over the frozen LM: one checkpoint holds both and the LM
+    once, unchanged; both members trained; it loads, predicts their mean probability; bf16 refuses in one line."""
+    run_dir = tmp_path / "clf"
+    args = ["task=sentiment", "data=local", f"data.path={toy_csv}", f"model.pretrained_lm={bilm_run}", *FEATURES]
+    args += ["model.members=2", "data.batch_size=16", "trainer.max_steps=4", "trainer.val_check_interval=2", *QUIET]
+    textgru.train(args, run_dir=run_dir)
+    state = model_state_dict(torch.load(run_dir / "checkpoints" / "best.ckpt", map_location="cpu", weights_only=True))
+    lm_state = load_lm(bilm_run)[0].state_dict()
+    assert all(torch.equal(v, lm_state[k[3:]]) for k, v in state.items() if k.startswith("lm."))
+    assert not any(k.startswith("others.0.lm.") for k in state) and "others.0.head.weight" in state
+    start = build_classification(classifier_config(toy_csv, bilm_run, *FEATURES, "model.members=2"))[1].model
+    for name in ("head.weight", "others.0.head.weight", "others.0.rnn.forward_layers.0.weight_hh_l0"):
+        assert not torch.equal(state[name], start.state_dict()[name]), name  # the same start, trained
+    clf = textgru.load(run_dir)
+    assert len(clf.model.members) == 2
+    texts = ["a1 b5 a3 b12", "b2 a4"]
+    batch = pad_collate([{"input_ids": ids} for ids in clf.encode(texts)])
+    with torch.no_grad():
+        mean = clf.model.member_logits(batch["input_ids"], batch["lengths"]).softmax(-1).mean(0)
+    torch.testing.assert_close(clf.predict_proba(texts), mean, atol=1e-6, rtol=1e-5)
+    assert not torch.allclose(mean, clf.model.member_logits(batch["input_ids"], batch["lengths"])[0].softmax(-1))
+    with pytest.raises(
+        TextgruError, match=r"^precision=bf16 runs a single classifier .*; this one is 2 in one \(model.members\)"
+    ):
+        clf.with_precision("bf16")
 
 
 def test_features_without_a_language_model_give_one_line(toy_csv: Path, tmp_path: Path) -> None:

@@ -650,6 +650,16 @@ def test_a_classifier_with_lm_features_exports_with_parity(tmp_path: Path, tiny_
     assert classifier_parity(model, clf.model, 12, 300, 0) < TOL
 
 
+def test_a_classifier_of_members_exports_with_parity(tmp_path: Path, tiny_run: Path) -> None:
+    """`model.members=3` over LM features: the graph holds every member and gives their mean probability."""
+    tokenizer = load_checkpoint(tiny_run)["textgru"]["tokenizer"]
+    ckpt = classifier_checkpoint(tmp_path / "m.ckpt", tokenizer, max_length=12, lm_features=[12, 10, 1], members=3)
+    clf = textgru.load(textgru.export(ckpt, tmp_path / "export"))
+    model, _ = torch_model(ckpt)
+    assert len(model.members) == 3
+    assert classifier_parity(model, clf.model, 12, 300, 0) < TOL
+
+
 def test_an_exported_forecaster_of_a_series_far_from_zero_forecasts_what_the_checkpoint_does(tmp_path: Path) -> None:
     """A series near 1e8 with a spread of 0.5: in float32 (which steps by 8 there) the graph forecast a constant and
     its self-check, on float32 inputs, saw no difference (a review: test MSE 0.50 against the checkpoint's 0.22).

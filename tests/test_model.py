@@ -123,3 +123,35 @@ def test_a_large_vocabulary_is_warned_about_with_its_cost(caplog: pytest.LogCapt
     (warning,) = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert "a vocabulary of 60000 tokens" in warning and "11.6M parameters with a row per token" in warning
     assert "~176 MB" in warning and "tokenizer.vocab_size" in warning
+
+
+def test_members_are_independent_classifiers_whose_mean_probability_is_the_output() -> None:
+    """`members=3`: the first member starts as a single classifier of the same seed does (adding members changes no
+    start; a single classifier's checkpoint layout is unchanged), the others elsewhere; each member computes what a
+    single classifier of its parts and the shared LM does; the output's softmax is their mean; padding-exact."""
+    sizes = {"embedding_dim": 8, "hidden_size": 6, "pooling": "max", "lm_features": [4, 5, 1]}
+    torch.manual_seed(0)
+    one = GRUClassifier(50, 3, **sizes).eval()
+    torch.manual_seed(0)
+    three = GRUClassifier(50, 3, **sizes, members=3).eval()
+    single_state, state = one.state_dict(), three.state_dict()
+    assert not any(k.startswith("others.") for k in single_state)
+    assert all(torch.equal(v, state[k]) for k, v in single_state.items())
+    assert sum(k.startswith("others.") for k in state) == 2 * (
+        len(single_state) - sum(k.startswith("lm.") for k in state)
+    )
+    assert not torch.equal(three.others[0].head.weight, three.head.weight)
+    assert not torch.equal(three.others[0].embedding.weight, three.others[1].embedding.weight)
+    batch = pad_collate([{"input_ids": torch.randint(2, 50, (n,)).tolist()} for n in (7, 2, 5)])
+    ids, lengths = batch["input_ids"], batch["lengths"]
+    with torch.no_grad():
+        each = three.member_logits(ids, lengths)  # (members, batch, classes)
+        assert each.shape == (3, 3, 3)
+        torch.testing.assert_close(three(ids, lengths).softmax(-1), each.softmax(-1).mean(0))
+        lm = {k: v for k, v in state.items() if k.startswith("lm.")}
+        for k, member in enumerate(three.members):
+            own = {n: v for n, v in member.state_dict().items() if not n.startswith(("others.", "lm."))}
+            alone = GRUClassifier(50, 3, **sizes).eval()
+            alone.load_state_dict({**lm, **own})  # strict: a member has exactly a single classifier's own parts
+            torch.testing.assert_close(alone(ids, lengths), each[k])
+        torch.testing.assert_close(three(ids, lengths)[1:2], three(ids[1:2, :2], lengths[1:2]))

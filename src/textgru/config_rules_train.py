@@ -138,6 +138,7 @@ TRAIN: dict[str, Rule] = {
     ),
     "model.transfer": OneOf(("finetune", "features")),
     "model.feature_dropout": DROPOUT,
+    "model.members": POSITIVE,
     "model.softmax": OneOf(("full", "adaptive")),
     "model.cutoffs": ListOf(Int(1), what="frequency-rank cutoffs of the adaptive softmax's clusters"),
     "model.div_value": Num(0, lo_open=True),

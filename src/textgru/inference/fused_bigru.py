@@ -64,10 +64,11 @@ class FusedGRUClassifier(nn.Module):
         super().__init__()
         if not isinstance(model, GRUClassifier):
             raise TextgruError(f"precision=bf16 runs textgru's GRUClassifier, not a {type(model).__name__}")
-        if model.lm is not None:
+        if model.others or model.lm is not None:
+            this = f"is {len(model.members)} in one (model.members)" if model.others else "has them (transfer=features)"
             raise TextgruError(
-                "precision=bf16 runs a classifier without a language model's features (this one has them: "
-                "model.transfer=features); use precision=fp32"
+                f"precision=bf16 runs a single classifier without a language model's features; this one {this}: "
+                "use precision=fp32"
             )
         if not isinstance(model.embedding, nn.Embedding):
             raise TextgruError(

@@ -32,7 +32,7 @@ def load_glove() -> tuple[np.ndarray, list[str]]:
 
 
 @torch.no_grad()
-def init_from_glove(embedding: nn.Embedding, tokenizer: Tokenizer, scale: float = 1.0) -> float:
+def init_from_glove(embedding: nn.Embedding, tokenizer: Tokenizer, scale: float = 1.0, quiet: bool = False) -> float:
     """Copy GloVe vectors into the first 50 dimensions of the rows of known words; returns the coverage."""
     vectors, words = load_glove()
     index = {w: i for i, w in enumerate(words)}
@@ -50,5 +50,6 @@ def init_from_glove(embedding: nn.Embedding, tokenizer: Tokenizer, scale: float 
     if embedding.padding_idx is not None:
         embedding.weight[embedding.padding_idx].zero_()
     coverage = hits / max(1, len(vocab))
-    log.info("GloVe 6B 50d: initialised %d of %d vocabulary rows (%.1f%%)", hits, len(vocab), 100 * coverage)
+    if not quiet:
+        log.info("GloVe 6B 50d: initialised %d of %d vocabulary rows (%.1f%%)", hits, len(vocab), 100 * coverage)
     return coverage

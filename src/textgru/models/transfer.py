@@ -228,19 +228,21 @@ def load_features(classifier: nn.Module, lm_state: Mapping[str, torch.Tensor]) -
 @torch.no_grad()
 def transfer_weights(classifier: nn.Module, lm_state: Mapping[str, torch.Tensor]) -> list[str]:
     """Copy the language model's embedding and GRU weights (both directions, every layer) into the classifier's
-    parameters of the same names; returns the names copied. Pooling and head keep their fresh initialisation."""
-    own = classifier.state_dict()
+    parameters of the same names (each member's, `model.members`); returns the names copied. Pooling and head keep
+    their fresh initialisation."""
     copied = []
     for name, value in lm_state.items():
         if not name.startswith(TRANSFERRED):
             continue
-        if name not in own or own[name].shape != value.shape:
-            found = tuple(own[name].shape) if name in own else "missing"
-            raise TextgruError(
-                f"the language model's {name} {tuple(value.shape)} has no counterpart of that shape in the "
-                f"classifier ({found})"
-            )
-        own[name].copy_(value)
+        for member in getattr(classifier, "members", [classifier]):
+            own = member.state_dict(keep_vars=True)
+            if name not in own or own[name].shape != value.shape:
+                found = tuple(own[name].shape) if name in own else "missing"
+                raise TextgruError(
+                    f"the language model's {name} {tuple(value.shape)} has no counterpart of that shape in the "
+                    f"classifier ({found})"
+                )
+            own[name].copy_(value)
         copied.append(name)
     count = sum(lm_state[n].numel() for n in copied)
     log.info("fine-tuning from a pretrained biLM: copied %d tensors (%s parameters)", len(copied), f"{count:,}")

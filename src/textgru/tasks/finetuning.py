@@ -49,15 +49,17 @@ def warn_unused(options: dict[str, Any]) -> None:
 
 def layer_groups(model: nn.Module) -> list[list[nn.Parameter]]:
     """The classifier's parameters bottom to top: the embedding, each GRU layer (both directions), then the rest
-    (pooling and head). Every parameter is in exactly one group, but a frozen biLM's (`model.transfer=features`),
-    which is in none: it never trains."""
-    groups: list[list[nn.Parameter]] = [list(model.embedding.parameters())]
+    (pooling and head), each member's together (`model.members`). Every parameter is in exactly one group, but a
+    frozen biLM's (`model.transfer=features`), which is in none: it never trains."""
+    members = getattr(model, "members", [model])
+    groups: list[list[nn.Parameter]] = [[p for m in members for p in m.embedding.parameters()]]
     frozen = list(model.lm.parameters()) if getattr(model, "lm", None) is not None else []
-    rnn = model.rnn
-    for layer in range(rnn.num_layers):
-        group = list(rnn.forward_layers[layer].parameters())
-        if layer < len(rnn.backward_layers):
-            group += list(rnn.backward_layers[layer].parameters())
+    for layer in range(model.rnn.num_layers):
+        group = []
+        for rnn in (m.rnn for m in members):
+            group += list(rnn.forward_layers[layer].parameters())
+            if layer < len(rnn.backward_layers):
+                group += list(rnn.backward_layers[layer].parameters())
         groups.append(group)
     seen = {id(p) for g in [*groups, frozen] for p in g}
     groups.append([p for p in model.parameters() if id(p) not in seen])

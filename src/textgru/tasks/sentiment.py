@@ -28,6 +28,7 @@ from textgru.config_keys import require_keys
 from textgru.console import command_arg
 from textgru.data.classification_datamodule import ClassificationDataModule
 from textgru.errors import TextgruError
+from textgru.models.gru_classifier import ensemble_logits
 from textgru.run_folder import RunFolder
 from textgru.tasks import finetuning
 from textgru.tasks.base import (
@@ -92,7 +93,8 @@ def build(cfg: DictConfig) -> tuple[ClassificationDataModule, ClassificationTask
     if pretrained not in ("glove-6b-50d", None):
         raise TextgruError(f"unknown model.pretrained_embeddings {pretrained!r}; use glove-6b-50d or null")
     if pretrained and (lm is None or features):  # fine-tuned: the LM's embedding replaces any GloVe start
-        init_from_glove(model.embedding, dm.tokenizer)
+        for i, member in enumerate(model.members):  # each member's own embedding (said once)
+            init_from_glove(member.embedding, dm.tokenizer, quiet=i > 0)
     args = model_args(model_cfg, *builder_keys)
     extras = checkpoint_extras("sentiment", model, args, dm.tokenizer.to_str(), labels, data_cfg, cfg.data.max_length)
     task = ClassificationTask(
@@ -195,8 +197,12 @@ class ClassificationTask(TaskModule):
 
     def _step(self, batch: dict[str, torch.Tensor], stage: str) -> torch.Tensor:
         labels = batch["labels"]
-        logits = self(batch["input_ids"], batch["lengths"])  # (batch, classes)
-        loss_sum = self.loss_fn(logits, labels)
+        if stage == "train" and hasattr(self.model, "member_logits"):  # each member scored on its own: independent
+            each = self.model.member_logits(batch["input_ids"], batch["lengths"])  # (members, batch, classes)
+            logits, loss_sum = ensemble_logits(each), sum(self.loss_fn(m, labels) for m in each) / len(each)
+        else:  # validation and test score the model's output (with several members, their mean probabilities)
+            logits = self(batch["input_ids"], batch["lengths"])  # (batch, classes)
+            loss_sum = self.loss_fn(logits, labels)
         weight = (
             self.class_weight[labels].sum()
             if self.class_weight is not None
