@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 from conftest import ROOT
 
-URL_LINE = re.compile(r"textgru serve: (http://127\.0\.0\.1:\d+) ")
+URL_LINE = re.compile(r"textgru serve: (http://(?:127\.0\.0\.1|\[::1\]):\d+) ")
 
 
 @dataclass

@@ -214,7 +214,7 @@ MORE = [
     # serve
     ("serve", ["port=0"], "nothing to serve: give classifier=<run folder, .ckpt or export> and/or lm="),
     ("serve", ["lm=<ckpt>", "port=80"], "port=80: must be 0 (a free port) or an integer in [1024, 65535]"),
-    ("serve", ["lm=<ckpt>", "host=localhost"], "host=localhost: must be one of 127.0.0.1, 0.0.0.0, ::"),
+    ("serve", ["lm=<ckpt>", "host=localhost"], "host=localhost: must be an IP address such as 127.0.0.1 or ::1 (not a"),
     ("serve", ["classifier=<tmp>/nope"], "nope does not exist; give a task=sentiment run folder"),
     ("serve", ["lm=<ckpt>", "limits.max_streams=0"], "limits.max_streams=0: must be an integer >= 1"),
     ("serve", ["lm=<ckpt>", "timeout=0"], "timeout=0: must be a number > 0"),

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -23,6 +24,8 @@ from conftest import run_script  # noqa: E402
 from serve_helpers import Served, start, stop  # noqa: E402
 
 import textgru  # noqa: E402
+from textgru.errors import TextgruError  # noqa: E402
+from textgru.serving.process import check_host, check_port  # noqa: E402
 
 LIMITS = [
     "limits.max_streams=8",
@@ -464,6 +467,33 @@ def test_python_serve_classifier_only(tiny_run: Path, tmp_path: Path, clf: textg
             assert c.get("/health").text == "ok"
     finally:
         assert stop(server), "textgru.serve did not stop cleanly on SIGTERM:\n" + server.log_tail()
+
+
+def ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not ipv6_loopback(), reason="this machine has no IPv6 loopback (::1)")
+def test_serve_listens_on_any_ip_address_given(tiny_run: Path, tmp_path: Path, clf: textgru.Classifier) -> None:
+    """A review: host= took 127.0.0.1, 0.0.0.0 and :: only (not ::1 or one of the machine's addresses); the URL it
+    logs names an IPv6 address in brackets."""
+    code = "import sys, textgru; textgru.serve(classifier=sys.argv[1], host='::1', port=0)"
+    server = start(["-c", code, str(tiny_run)], tmp_path / "server.log")
+    try:
+        assert server.url.startswith("http://[::1]:")
+        assert httpx.post(server.url + "/predict", json={"text": "good"}).json() == clf.predict("good").to_dict()
+    finally:
+        assert stop(server), server.log_tail()
+    assert [check_host(h) for h in ("0.0.0.0", "::", "10.1.2.3", "::1")] == ["127.0.0.1", "[::1]", "10.1.2.3", "[::1]"]
+    with pytest.raises(TextgruError, match=r"^host='localhost' is not an IP address: use 127.0.0.1 or ::1"):
+        check_host("localhost")
+    with pytest.raises(TextgruError, match=r"^host=192.0.2.1: not an address of this machine; use 127.0.0.1"):
+        check_port("192.0.2.1", 8000)  # TEST-NET-1: no machine's address
 
 
 def test_python_serve_where_an_event_loop_runs_as_in_a_notebook(tiny_run: Path, tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ on. The kinds for paths are in `textgru.config_path_rules`; the tables that give
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -205,3 +206,18 @@ class When(Rule):
     def pick(self, other: Any) -> Rule | None:
         """The rule for this key when the other key's value is `other`."""
         return (self.rules or {}).get(other, self.otherwise) if isinstance(other, (str, bool, int)) else None
+
+
+@dataclass(frozen=True)
+class IPAddress(Rule):
+    """An IPv4 or IPv6 address written out (127.0.0.1, ::1, 0.0.0.0, 192.168.1.5), not a host name."""
+
+    null: bool = False
+    what: str = ""
+
+    def problem(self, value: Any) -> str | None:
+        try:
+            ipaddress.ip_address(value if isinstance(value, str) else "-")
+        except ValueError:
+            return _or_null("an IP address such as 127.0.0.1 or ::1 (not a host name)", self.null)
+        return None

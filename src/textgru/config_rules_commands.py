@@ -5,7 +5,7 @@ in `textgru.config_rules_train`). They state what is valid, never a default; `te
 from __future__ import annotations
 
 from textgru.config_path_rules import Existing, File, Folder, NewFile
-from textgru.config_rules import AnyOf, Bool, Int, ListOf, Num, OneOf, Rule, Text, When
+from textgru.config_rules import AnyOf, Bool, Int, IPAddress, ListOf, Num, OneOf, Rule, Text, When
 from textgru.config_rules_train import DATA, POSITIVE, TRAIN
 from textgru.inference.sampling_options import LARGEST_KNOB, MOST_SAMPLES, SMALLEST_KNOB
 
@@ -81,7 +81,7 @@ GRADIENT_FLOW: dict[str, Rule] = {
 SERVE: dict[str, Rule] = {
     "classifier": Existing("a task=sentiment run folder or its .ckpt", null=True),
     "lm": Existing("a task=lm run folder or its .ckpt", null=True),
-    "host": OneOf(("127.0.0.1", "0.0.0.0", "::"), what="127.0.0.1: this machine only; 0.0.0.0 or ::: every interface"),
+    "host": IPAddress(what="127.0.0.1 or ::1: this machine only; 0.0.0.0 or ::: every interface"),
     "port": AnyOf((OneOf((0,)), Int(1024, 65535)), shape="0 (a free port) or an integer in [1024, 65535]"),
     "max_batch_size": Int(1, what="1 turns batching off"),
     "batch_timeout": Num(0, what="seconds a batch waits to fill"),

@@ -5,6 +5,8 @@ where its event loop runs (a thread of its own where one already runs here, as i
 from __future__ import annotations
 
 import asyncio
+import errno
+import ipaddress
 import socket
 import sys
 import threading
@@ -12,6 +14,21 @@ import time
 from typing import Any
 
 from textgru.errors import TextgruError
+
+
+def check_host(host: str) -> str:
+    """`host` as uvicorn binds it: an IP address (one line if not), and how a URL names it (0.0.0.0 and :: listen on
+    every interface: the URL names this machine's loopback address; IPv6 in brackets)."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        raise TextgruError(
+            f"host={host!r} is not an IP address: use 127.0.0.1 or ::1 (this machine only), 0.0.0.0 or :: (every "
+            "interface), or one of this machine's addresses"
+        ) from None
+    if address.is_unspecified:
+        address = ipaddress.ip_address("::1" if address.version == 6 else "127.0.0.1")
+    return f"[{address}]" if address.version == 6 else str(address)
 
 
 def free_port(host: str) -> int:
@@ -30,6 +47,10 @@ def check_port(host: str, port: int) -> None:
         try:
             s.bind((host, port))
         except OSError as e:
+            if e.errno == errno.EADDRNOTAVAIL:
+                raise TextgruError(
+                    f"host={host}: not an address of this machine; use 127.0.0.1, ::1, 0.0.0.0, :: or one of its own"
+                ) from None
             raise TextgruError(
                 f"port={port} on {host}: {e.strerror or e} (another server is listening there?); stop it, choose "
                 "another port, or pass port=0 for a free one"

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from textgru import __version__
 from textgru.errors import TextgruError
-from textgru.serving.process import check_port, free_port, http_protocol, http_stack, run_until_stopped
+from textgru.serving.process import check_host, check_port, free_port, http_protocol, http_stack, run_until_stopped
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from textgru.serving.limits import Limits
 
 log = logging.getLogger("textgru.serving")
-HOSTS = ("127.0.0.1", "0.0.0.0", "::")
 
 
 def _need_serving_packages() -> None:
@@ -213,12 +212,11 @@ def serve(
 ) -> None:
     """Serve a classifier and/or a language model (run folders or .ckpt files) until Ctrl+C or SIGTERM.
 
-    `host` is 127.0.0.1 (this machine only) unless you pass "0.0.0.0"; `port=0` picks a free port (logged).
+    `host` is 127.0.0.1 (this machine only) unless you pass another IP address ("0.0.0.0", "::": every interface); `port=0` picks a free port (logged).
     Other keywords go to `build_server`: `limits=textgru.serving.Limits(...)`, `max_batch_size`, `batch_timeout`,
     `inner_batch_size`, `timeout`, `threads`, `split_rows`, `fast_lane`, `precision`. Endpoints: POST /predict, /generate, /score;
     GET /info, /health, /docs, and the web page at /."""
-    if host not in HOSTS:
-        raise TextgruError(f"host={host!r}: use 127.0.0.1 (this machine only) or 0.0.0.0 (every interface) or '::'")
+    shown = check_host(host)
     if isinstance(port, bool) or not isinstance(port, int) or not (port == 0 or 1024 <= port <= 65535):
         raise TextgruError(f"port={port!r} must be 0 (a free port) or a number from 1024 to 65535")
     _need_serving_packages()
@@ -228,7 +226,6 @@ def serve(
         check_port(host, port)  # before the models load, not after
     app = build_server(classifier, lm, **options)
     port = free_port(host) if port == 0 else port
-    shown = "127.0.0.1" if host == "0.0.0.0" else host
     if not logging.getLogger().handlers:  # an application entry point: say where it listens
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     log.info("textgru serve: http://%s:%d (the page at /, the API at /docs); Ctrl+C stops it", shown, port)
