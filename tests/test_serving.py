@@ -25,6 +25,7 @@ from serve_helpers import Served, start, stop  # noqa: E402
 
 import textgru  # noqa: E402
 from textgru.errors import TextgruError  # noqa: E402
+from textgru.serving.fast_lane import route_path  # noqa: E402
 from textgru.serving.process import check_host, check_port  # noqa: E402
 
 LIMITS = [
@@ -452,11 +453,14 @@ def test_stream_cap_and_a_disconnect_frees_the_slot_at_once(client: httpx.Client
 def test_python_serve_classifier_only(tiny_run: Path, tmp_path: Path, clf: textgru.Classifier) -> None:
     code = (
         "import logging, sys, textgru; from textgru.serving import Limits; "
-        "textgru.serve(classifier=sys.argv[1], port=0, limits=Limits(max_texts=4), max_batch_size=8)"
+        "textgru.serve(classifier=sys.argv[1], port=0, limits=Limits(max_texts=4), max_batch_size=8, root_path='/tg')"
     )
     server = start(["-c", code, str(tiny_run)], tmp_path / "server.log")
     try:
         with httpx.Client(base_url=server.url, timeout=60) as c:
+            # behind a proxy that serves it at /tg/ and strips that (a review: the API page fetched /openapi.json)
+            assert "'/tg/openapi.json'" in c.get("/docs").text and "/predict" in c.get("/openapi.json").json()["paths"]
+            assert route_path({"path": "/tg/predict", "root_path": "/tg"}) == "/predict"  # the fast lane's path
             assert c.post("/predict", json={"text": "good"}).json() == clf.predict("good").to_dict()
             for path in ("/generate", "/score"):
                 r = c.post(path, json={"prompt": "KING:"})

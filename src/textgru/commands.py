@@ -235,9 +235,8 @@ def serve_command(cfg: DictConfig) -> None:
     serve(
         classifier=cfg.classifier,
         lm=cfg.lm,
-        host=str(cfg.host),
+        **{k: str(cfg[k]) for k in ("host", "log_level", "root_path")},
         port=int(cfg.port),
-        log_level=str(cfg.log_level),
         limits=limits,
         max_batch_size=int(cfg.max_batch_size),
         batch_timeout=float(cfg.batch_timeout),

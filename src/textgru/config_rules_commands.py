@@ -82,6 +82,9 @@ SERVE: dict[str, Rule] = {
     "classifier": Existing("a task=sentiment run folder or its .ckpt", null=True),
     "lm": Existing("a task=lm run folder or its .ckpt", null=True),
     "host": IPAddress(what="127.0.0.1 or ::1: this machine only; 0.0.0.0 or ::: every interface"),
+    "root_path": Text(
+        empty=True, pattern=r"(/[^/\s?#]+)*", shape='"" or a path prefix such as /textgru (no / at its end)'
+    ),
     "port": AnyOf((OneOf((0,)), Int(1024, 65535)), shape="0 (a free port) or an integer in [1024, 65535]"),
     "max_batch_size": Int(1, what="1 turns batching off"),
     "batch_timeout": Num(0, what="seconds a batch waits to fill"),

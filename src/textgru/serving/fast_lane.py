@@ -37,6 +37,13 @@ JSON = b"application/json"
 LANE_BYTES = 64 * 1024  # a bigger body goes to FastAPI: parsed once, not twice if it is refused
 
 
+def route_path(scope: Scope) -> str:
+    """The path the app routes: behind `root_path` (`textgru serve root_path=/prefix`) uvicorn puts the prefix in
+    front of the path the proxy sent, and routing takes it off again."""
+    path, root = scope["path"], scope.get("root_path", "")
+    return path[len(root) :] if root and path.startswith(root) else path
+
+
 class FastLane:
     """ASGI middleware: POST to a path of `lanes` with a JSON body its model accepts -> that path's answer; every
     other request -> `app`, as it came."""
@@ -45,7 +52,7 @@ class FastLane:
         self.app, self.limits, self.lanes = app, limits, lanes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        lane = self.lanes.get(scope["path"]) if scope["type"] == "http" and scope["method"] == "POST" else None
+        lane = self.lanes.get(route_path(scope)) if scope["type"] == "http" and scope["method"] == "POST" else None
         if lane is None or _media_type(scope) != JSON:
             await self.app(scope, receive, send)
             return

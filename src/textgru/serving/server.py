@@ -208,14 +208,16 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
     log_level: str = "info",
+    root_path: str = "",
     **options: Any,
 ) -> None:
     """Serve a classifier and/or a language model (run folders or .ckpt files) until Ctrl+C or SIGTERM.
 
-    `host` is 127.0.0.1 (this machine only) unless you pass another IP address ("0.0.0.0", "::": every interface); `port=0` picks a free port (logged).
-    Other keywords go to `build_server`: `limits=textgru.serving.Limits(...)`, `max_batch_size`, `batch_timeout`,
-    `inner_batch_size`, `timeout`, `threads`, `split_rows`, `fast_lane`, `precision`. Endpoints: POST /predict, /generate, /score;
-    GET /info, /health, /docs, and the web page at /."""
+    `host` is 127.0.0.1 (this machine only) unless you pass another IP address ("0.0.0.0", "::": every interface);
+    `port=0` picks a free port (logged); `root_path`: the prefix under which a proxy that strips it serves this server
+    (the API page at /docs needs it). Other keywords go to `build_server`: `limits=textgru.serving.Limits(...)`,
+    `max_batch_size`, `batch_timeout`, `inner_batch_size`, `timeout`, `threads`, `split_rows`, `fast_lane`,
+    `precision`. Endpoints: POST /predict, /generate, /score; GET /info, /health, /docs, and the web page at /."""
     shown = check_host(host)
     if isinstance(port, bool) or not isinstance(port, int) or not (port == 0 or 1024 <= port <= 65535):
         raise TextgruError(f"port={port!r} must be 0 (a free port) or a number from 1024 to 65535")
@@ -241,7 +243,6 @@ def serve(
                 stop()
             await super().shutdown(sockets)
 
-    config = uvicorn.Config(
-        app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=10, http=http_protocol()
-    )
+    listen = {"host": host, "port": port, "root_path": root_path}
+    config = uvicorn.Config(app, **listen, log_level=log_level, timeout_graceful_shutdown=10, http=http_protocol())
     run_until_stopped(DrainingServer(config))
