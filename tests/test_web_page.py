@@ -73,6 +73,8 @@ def test_page_classifies_as_you_type_and_streams_text(
             page.wait_for_function("document.querySelectorAll('#bars .bar').length === 3")
             shown = page.eval_on_selector_all("#bars .value", "els => els.map(e => e.textContent)")
             assert shown == [f"{v:.3f}" for v in expected.probs.values()]
+            said = ", ".join(f"{k} {100 * v:.1f}%" for k, v in expected.probs.items())  # the bars read out (a review)
+            assert page.get_attribute("#bars", "aria-label") == f"probability per label: {said}"
 
             page.evaluate("""() => {  // the output's length each time the page changes it
                 window.lengths = [];

@@ -127,6 +127,8 @@ function renderPrediction(p) {
     row.append(label, track, value);
     bars.append(row);
   }
+  const said = names.map((name) => `${name} ${(100 * p.probs[name]).toFixed(1)}%`).join(", "); // for screen readers
+  bars.setAttribute("aria-label", `probability per label: ${said}${hidden > 0 ? `, and ${hidden} more` : ""}`);
   if (hidden > 0) {
     const more = document.createElement("div");
     more.className = "more";
@@ -139,6 +141,7 @@ function clearPrediction() {
   $("label").textContent = "–";
   $("score").textContent = "";
   $("bars").textContent = "";
+  $("bars").setAttribute("aria-label", "probability per label");
 }
 
 async function classify() {
