@@ -60,6 +60,12 @@ MORE = [
     ("train", ["task=lm", "data.bptt=0"], "data.bptt=0: must be an integer >= 1"),
     ("train", ["task=lm", "tokenizer=word"], "tokenizer.kind=word: must be one of bpe, byte_bpe, char (task=lm: a"),
     ("train", ["task=forecast", "data.horizon=abc"], "data.horizon=abc: must be an integer >= 1"),
+    ("train", ["trainer.strategy=dpp"], "trainer.strategy=dpp: must be one of auto, ddp, ddp_spawn, fsdp, deepspeed"),
+    (
+        "train",
+        ["trainer.strategy=DDP"],
+        "trainer.strategy=DDP: must be one of auto, ddp, ddp_spawn, fsdp, deepspeed, single_device ...; did you mean ddp?",
+    ),
     ("train", ["trainer.devices=0"], 'trainer.devices=0: must be a count >= 1, -1 or "auto"'),
     (
         "train",
@@ -505,7 +511,7 @@ def test_a_command_without_run_folder_leaves_no_empty_hydra_run_dir(tiny_run: Pa
 
 
 def test_lightning_refusal_is_one_line(small_csv: Path, tmp_path: Path) -> None:
-    """A Trainer argument only Lightning can judge (its strategy registry): `train()` turns Hydra's several-line
+    """A Trainer argument only Lightning can judge (one textgru has no rule for): `train()` turns Hydra's several-line
     InstantiationException into one line (the API gets TextgruError; the command prints it)."""
     import textgru
 
@@ -518,13 +524,13 @@ def test_lightning_refusal_is_one_line(small_csv: Path, tmp_path: Path) -> None:
                 "data.label_column=sentiment",
                 *TINY_MODEL,
                 "model.pretrained_embeddings=null",
-                "trainer.strategy=bogus",
+                "+trainer.gradient_clip_algorithm=bogus",
             ],
             run_dir=tmp_path / "run",
         )
     message = str(info.value)
     assert "\n" not in message and "full_key" not in message
-    assert message.startswith("trainer refused by Trainer: You selected an invalid strategy name")
+    assert message.startswith("trainer refused by Trainer: ") and "gradient_clip_algorithm" in message
     assert message.endswith("fix that trainer.* value")
     assert not (tmp_path / "run" / "checkpoints").exists()
 
@@ -761,10 +767,11 @@ def test_rules_name_real_keys_and_the_codes_choices() -> None:
     import typing
 
     from lightning.fabric.connector import _PRECISION_INPUT_STR, _PRECISION_INPUT_STR_ALIAS
+    from lightning.pytorch.strategies import StrategyRegistry
 
     import textgru.config_rules_train as rules
     from textgru.config_rules_commands import RULES
-    from textgru.config_rules_train import PRECISIONS, TASK_MODELS, TASK_SOURCES
+    from textgru.config_rules_train import PRECISIONS, STRATEGIES, TASK_MODELS, TASK_SOURCES
     from textgru.data import labelled, text_corpus
     from textgru.models import MODEL_CLASSES
     from textgru.models.pooling import POOLINGS
@@ -773,6 +780,7 @@ def test_rules_name_real_keys_and_the_codes_choices() -> None:
     assert rules.POOLINGS == POOLINGS
     lightning = set(typing.get_args(_PRECISION_INPUT_STR)) | set(typing.get_args(_PRECISION_INPUT_STR_ALIAS))
     assert {str(p) for p in PRECISIONS} == lightning
+    assert set(STRATEGIES) == {"auto", *StrategyRegistry.available_strategies()}
     assert set(TASK_SOURCES) == set(TASKS) == set(TASK_MODELS) and set(TASK_MODELS.values()) == set(MODEL_CLASSES)
     assert set(TASK_SOURCES["sentiment"]) == set(labelled.SOURCES)
     assert set(TASK_SOURCES["lm"]) == set(text_corpus.SOURCES)

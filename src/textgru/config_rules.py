@@ -5,6 +5,7 @@ on. The kinds for paths are in `textgru.config_path_rules`; the tables that give
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import math
 import re
@@ -221,3 +222,19 @@ class IPAddress(Rule):
         except ValueError:
             return _or_null("an IP address such as 127.0.0.1 or ::1 (not a host name)", self.null)
         return None
+
+
+@dataclass(frozen=True)
+class Named(Rule):
+    """One of `names`; a wrong one is told the closest name (in any case) and the `usual` ones."""
+
+    names: tuple[str, ...] = ()
+    usual: tuple[str, ...] = ()
+    null: bool = False
+    what: str = ""
+
+    def problem(self, value: Any) -> str | None:
+        if isinstance(value, str) and value in self.names:
+            return None
+        close = difflib.get_close_matches(str(value).lower(), self.names, n=1)
+        return f"one of {', '.join(self.usual)} ..." + (f"; did you mean {close[0]}?" if close else "")

@@ -6,7 +6,7 @@ config lacks are not checked. `textgru.config_checks` applies them."""
 from __future__ import annotations
 
 from textgru.config_path_rules import Existing, File, Folder, StoreUri
-from textgru.config_rules import AnyOf, Bool, Duration, Int, ListOf, MapOf, Num, OneOf, Rule, Text, When
+from textgru.config_rules import AnyOf, Bool, Duration, Int, ListOf, MapOf, Named, Num, OneOf, Rule, Text, When
 from textgru.inference.sampling_options import LARGEST_KNOB, SMALLEST_KNOB
 
 SHARE = Num(0, 1, lo_open=True, hi_open=True, what="a share of the data")
@@ -18,6 +18,20 @@ POOLINGS = ("last", "mean", "max", "meanmax", "attention")  # textgru.models.poo
 PRECISIONS = (
     *("16-mixed", "bf16-mixed", "32-true", "16-true", "bf16-true", "64-true", "transformer-engine"),
     *("transformer-engine-float16", "16", "32", "64", "bf16", 16, 32, 64),
+)
+# Lightning's strategy names (its StrategyRegistry, and auto; a test keeps them equal): a typo refused before the
+# tokenizer trains, without loading Lightning (7 s here)
+_DDP = tuple(
+    f"{d}{u}"
+    for d in ("ddp", "ddp_spawn", "ddp_fork", "ddp_notebook")
+    for u in ("", "_find_unused_parameters_false", "_find_unused_parameters_true")
+)
+STRATEGIES = (
+    "auto",
+    *_DDP,
+    *("deepspeed", "deepspeed_stage_1", "deepspeed_stage_2", "deepspeed_stage_2_offload", "deepspeed_stage_3"),
+    *("deepspeed_stage_3_offload", "deepspeed_stage_3_offload_nvme", "fsdp", "fsdp_cpu_offload", "single_device"),
+    *("single_xla", "xla_debug", "xla", "single_tpu"),
 )
 # which data sources each task reads (textgru.data.labelled, text_corpus, series; a test keeps them equal)
 TASK_SOURCES = {
@@ -162,7 +176,7 @@ TRAIN: dict[str, Rule] = {
         shape='a count >= 1, -1 or "auto" (all of them), or a list of device indices',
     ),
     "trainer.num_nodes": POSITIVE,
-    "trainer.strategy": Text(),
+    "trainer.strategy": Named(STRATEGIES, usual=("auto", "ddp", "ddp_spawn", "fsdp", "deepspeed", "single_device")),
     "trainer.max_epochs": AnyOf((Int(1), OneOf((-1,))), shape="an integer >= 1, or -1 for no epoch limit", null=True),
     "trainer.min_epochs": Int(0, null=True),
     "trainer.min_steps": Int(1, null=True, what="at least this many steps: short epochs get more of them"),
