@@ -104,6 +104,9 @@ def read_run(run: Path) -> dict[str, Any] | None:
     cfg = yaml.safe_load(RunFolder(run).config.read_text())
     if cfg.get("task", {}).get("name") != "sentiment":
         return None
+    if int(cfg.get("model", {}).get("members") or 1) > 1:
+        print(f"note: {run} is an ensemble (model.members={cfg['model']['members']}), not one model: left out")
+        return None
     metrics = json.loads(RunFolder(run).metrics.read_text())
     if not isinstance(metrics.get("test/macro_f1"), (int, float)):
         print(f"note: {run} has no test/macro_f1 in metrics.json (a run without a test split?): left out")

@@ -115,8 +115,10 @@ def _curve_run(
         "data": {"path": data, "train_size": labels, "batch_size": batch_size},
         "model": {"pretrained_lm": "/lm" if method != "scratch" else None},
     }
-    if method == "features":
+    if method.startswith("features"):
         cfg["model"]["transfer"] = "features"
+    if method == "features x2":
+        cfg["model"]["members"] = 2
     (folder / "config.yaml").write_text(yaml.safe_dump(cfg))
     if f1 is not None:
         (folder / "metrics.json").write_text(json.dumps({"test/macro_f1": f1} if f1 >= 0 else {"val/loss": 1.0}))
@@ -154,7 +156,13 @@ def test_learning_curve_reads_runs_truthfully(tmp_path) -> None:
     r = subprocess.run([*script, str(tmp_path / "runs"), "--out", out], capture_output=True, text=True)
     summary = {(c["method"], c["labels"]): c for c in json.loads((tmp_path / "curve.json").read_text())["summary"]}
     assert summary[("frozen biLM features", 2000)]["mean"] == 0.75 and summary[("fine-tuned", 2000)]["n"] == 2
+    _curve_run(tmp_path / "runs" / "ensemble", "features x2", 2000, 1, 0.79, min_steps=300)  # not one model
+    r = subprocess.run([*script, str(tmp_path / "runs"), "--out", out], capture_output=True, text=True)
+    assert "ensemble is an ensemble (model.members=2), not one model: left out" in r.stdout
+    summary = {(c["method"], c["labels"]): c for c in json.loads((tmp_path / "curve.json").read_text())["summary"]}
+    assert summary[("frozen biLM features", 2000)]["mean"] == 0.75
     shutil.rmtree(tmp_path / "runs" / "frozen")
+    shutil.rmtree(tmp_path / "runs" / "ensemble")
     for seed in (1, 2):
         shutil.rmtree(tmp_path / "runs" / f"long{seed}")
         shutil.rmtree(tmp_path / "runs" / f"short{seed}")
