@@ -63,8 +63,8 @@ MORE = [
     ("train", ["trainer.strategy=dpp"], "trainer.strategy=dpp: must be one of auto, ddp, ddp_spawn, fsdp, deepspeed"),
     (
         "train",
-        ["trainer.strategy=DDP"],
-        "trainer.strategy=DDP: must be one of auto, ddp, ddp_spawn, fsdp, deepspeed, single_device ...; did you mean ddp?",
+        ["trainer.strategy=DPP"],
+        "trainer.strategy=DPP: must be one of auto, ddp, ddp_spawn, fsdp, deepspeed, single_device ...; did you mean ddp?",
     ),
     ("train", ["trainer.devices=0"], 'trainer.devices=0: must be a count >= 1, -1 or "auto"'),
     (

@@ -351,20 +351,37 @@ NO_DROPOUT = ["model.dropout=0", "model.embedding_dropout=0", "model.feature_dro
 
 
 def test_members_train_each_on_its_own_loss(bilm_run: Path, toy_csv: Path) -> None:
-    """In training each member is scored on its own (the mean of the members' losses), so that they train
-    independently; validation scores the output, the members' mean probability."""
+    """In training each member is scored on its own (the sum of the members' losses: each member's gradient is what
+    it would be alone); validation scores the output, the members' mean probability."""
     _, task = build_classification(classifier_config(toy_csv, bilm_run, *FEATURES, "model.members=2", *NO_DROPOUT))
     task.log = task.log_dict = lambda *a, **k: None  # no Trainer here
     vocab = task.model.embedding.num_embeddings
     batch = pad_collate([{"input_ids": torch.randint(2, vocab, (n,)).tolist(), "label": n % 3} for n in (9, 3, 6)])
     labels, each = batch["labels"], task.model.member_logits(batch["input_ids"], batch["lengths"])
-    members_mean = sum(task.loss_fn(m, labels) for m in each) / (2 * len(labels))
+    members_sum = sum(task.loss_fn(m, labels) for m in each) / len(labels)
     ensemble = task.loss_fn(each.log_softmax(-1).exp().mean(0).log(), labels) / len(labels)
     task.train()
-    torch.testing.assert_close(task._step(batch, "train"), members_mean)
+    torch.testing.assert_close(task._step(batch, "train"), members_sum)
     task.eval()
     torch.testing.assert_close(task._step(batch, "val"), ensemble)
-    assert abs(float(members_mean) - float(ensemble)) > 1e-4  # the two differ: the test tells them apart
+    assert abs(float(members_sum) / 2 - float(ensemble)) > 1e-4  # the two differ: the test tells them apart
+
+
+def test_a_member_trains_as_it_would_alone(bilm_run: Path, toy_csv: Path, tmp_path: Path) -> None:
+    """A review: the members' gradients were clipped by one norm over all of them (and scaled by 1/members), so a
+    member's update depended on the others'. Without dropout, member 0 of a 2-member run trains exactly as a single
+    classifier of the same seed does, with clipping active."""
+    args = ["task=sentiment", "data=local", f"data.path={toy_csv}", f"model.pretrained_lm={bilm_run}", *FEATURES]
+    args += [*NO_DROPOUT, "data.batch_size=16", "trainer.max_steps=6", "trainer.gradient_clip_val=0.05", *QUIET]
+    states = {}
+    for members in (1, 2):
+        textgru.train([*args, f"model.members={members}"], run_dir=tmp_path / str(members))
+        ckpt = torch.load(tmp_path / str(members) / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
+        states[members] = model_state_dict(ckpt)
+    start = build_classification(classifier_config(toy_csv, bilm_run, *FEATURES))[1].model.state_dict()
+    for name, alone in states[1].items():
+        assert torch.allclose(states[2][name], alone, rtol=0, atol=1e-6), name
+        assert name.startswith("lm.") or not torch.equal(alone, start[name]), name  # trained
 
 
 def test_every_member_starts_from_the_pretrained_weights(bilm_run: Path, toy_csv: Path) -> None:

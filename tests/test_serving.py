@@ -461,6 +461,7 @@ def test_python_serve_classifier_only(tiny_run: Path, tmp_path: Path, clf: textg
             # behind a proxy that serves it at /tg/ and strips that (a review: the API page fetched /openapi.json)
             assert "'/tg/openapi.json'" in c.get("/docs").text and "/predict" in c.get("/openapi.json").json()["paths"]
             assert route_path({"path": "/tg/predict", "root_path": "/tg"}) == "/predict"  # the fast lane's path
+            assert c.get("/nope").json()["error"] == "no endpoint /nope; see /docs for the API"  # not /tg/nope
             assert c.post("/predict", json={"text": "good"}).json() == clf.predict("good").to_dict()
             for path in ("/generate", "/score"):
                 r = c.post(path, json={"prompt": "KING:"})
@@ -498,6 +499,15 @@ def test_serve_listens_on_any_ip_address_given(tiny_run: Path, tmp_path: Path, c
         check_host("localhost")
     with pytest.raises(TextgruError, match=r"^host=192.0.2.1: not an address of this machine; use 127.0.0.1"):
         check_port("192.0.2.1", 8000)  # TEST-NET-1: no machine's address
+
+
+def test_an_address_not_of_this_machine_is_one_line_before_the_models_load(lm_run: Path) -> None:
+    """A review: with port=0 the address was tried only after the models loaded, a traceback."""
+    for port in ("0", "8123"):
+        r = run_script("serve", f"lm={lm_run}", "host=192.0.2.1", f"port={port}")  # TEST-NET-1: no machine's
+        assert r.returncode != 0 and r.stderr.strip().splitlines() == [
+            "error: host=192.0.2.1: not an address of this machine; use 127.0.0.1, ::1, 0.0.0.0, :: or one of its own"
+        ], r.stderr
 
 
 def test_python_serve_where_an_event_loop_runs_as_in_a_notebook(tiny_run: Path, tmp_path: Path) -> None:

@@ -226,7 +226,8 @@ class IPAddress(Rule):
 
 @dataclass(frozen=True)
 class Named(Rule):
-    """One of `names`; a wrong one is told the closest name (in any case) and the `usual` ones."""
+    """One of `names`, in any case (as Lightning reads its strategy names); a wrong one is told the closest name and
+    the `usual` ones."""
 
     names: tuple[str, ...] = ()
     usual: tuple[str, ...] = ()
@@ -234,7 +235,7 @@ class Named(Rule):
     what: str = ""
 
     def problem(self, value: Any) -> str | None:
-        if isinstance(value, str) and value in self.names:
+        if isinstance(value, str) and value.lower() in self.names:
             return None
         close = difflib.get_close_matches(str(value).lower(), self.names, n=1)
         return f"one of {', '.join(self.usual)} ..." + (f"; did you mean {close[0]}?" if close else "")

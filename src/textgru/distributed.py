@@ -159,6 +159,7 @@ def unused_parameters_allowed(cfg: Any) -> None:
     strategy, finetune = cfg.trainer.get("strategy"), cfg.task.get("finetune") or {}
     if not (finetune.get("gradual_unfreezing") and cfg.model.get("pretrained_lm")) or not isinstance(strategy, str):
         return
+    strategy = strategy.lower()  # as Lightning reads it
     if strategy in ("ddp", "ddp_spawn", "ddp_fork", "ddp_notebook") or (
         strategy == "auto" and several_processes(cfg.trainer)
     ):
@@ -174,7 +175,7 @@ def one_config_per_trial(cfg: Any, in_sweep: bool) -> None:
     (`ddp_spawn`), whatever `ddp` variant or `auto` strategy would have been used."""
     from omegaconf import open_dict
 
-    strategy = cfg.trainer.strategy
+    strategy = cfg.trainer.strategy.lower() if isinstance(cfg.trainer.strategy, str) else cfg.trainer.strategy
     if (
         not in_sweep
         or launched_externally()

@@ -1,8 +1,10 @@
 """Embedding + bidirectional GRU + pooling + dropout + linear head: the document classifier. With `lm_features`, a
 frozen pretrained biLM's per-token features join the embedding (`textgru.models.lm_features`). With `members` > 1,
 the classifier is an ensemble in one module: each member has its own embedding, GRU, pooling and head (and its own
-random start), all read the same frozen LM features, computed once; the output is the log of the members' mean
-probabilities, and in training each member is scored on its own (`member_logits`), so they train independently."""
+random start, but for the weights fine-tuned from an LM, which every member starts from), all read the same frozen LM
+features, computed once (and the same ids: word dropout draws one mask for all); the output is the log of the
+members' mean probabilities. In training each member is scored on its own (`member_logits`; the task sums their
+losses and clips each member's gradient on its own), so a member learns as it would alone on the same batches."""
 
 from __future__ import annotations
 
@@ -78,6 +80,11 @@ class GRUClassifier(nn.Module):
     def members(self) -> list[nn.Module]:
         """Each member's parts (`embedding`, `rnn`, `pool`, `head`), this module's own first."""
         return [self, *self.others]
+
+    def member_parameters(self) -> list[list[nn.Parameter]]:
+        """Each member's own parameters (the frozen LM's in none)."""
+        first = [p for n, p in self.named_parameters() if not n.startswith(("others.", "lm."))]
+        return [first, *(list(m.parameters()) for m in self.others)]
 
     def member_logits(self, input_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """(members, batch, classes): each member's logits; every member reads the same LM features."""

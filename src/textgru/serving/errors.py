@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from textgru.serving.fast_lane import route_path
 from textgru.serving.limits import Limits
 from textgru.serving.schemas import REQUEST_MODELS
 
@@ -82,7 +83,7 @@ def http_error(limits: Limits):
         if exc.status_code == 413:
             message = f"the request body is over {limits.max_body_bytes} bytes (limits.max_body_bytes)"
         elif exc.status_code == 404 and message == "Not Found":
-            message = f"no endpoint {request.url.path}; see /docs for the API"
+            message = f"no endpoint {route_path(request.scope)}; see /docs for the API"
         elif exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):  # FastAPI: "an error parsing"
             bad = exc.__cause__
             message = (

@@ -224,8 +224,7 @@ def serve(
     _need_serving_packages()
     import uvicorn
 
-    if port != 0:
-        check_port(host, port)  # before the models load, not after
+    check_port(host, port)  # before the models load, not after (port 0: whether the address is this machine's)
     app = build_server(classifier, lm, **options)
     port = free_port(host) if port == 0 else port
     if not logging.getLogger().handlers:  # an application entry point: say where it listens

@@ -88,6 +88,20 @@ class TaskModule(L.LightningModule):
         scheduler = built_with("scheduler", self.scheduler_factory, optimizer=optimizer, num_training_steps=int(steps))
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
+    def configure_gradient_clipping(
+        self, optimizer: Any, gradient_clip_val: Any = None, gradient_clip_algorithm: Any = None
+    ) -> None:
+        """`trainer.gradient_clip_val` per member of a model of several (`model.members`: a member's update does not
+        depend on the others' gradients, as separately trained models' do not); one clip over all parameters else."""
+        groups = self.model.member_parameters() if hasattr(self.model, "member_parameters") else []
+        if len(groups) < 2 or not gradient_clip_val:
+            return super().configure_gradient_clipping(optimizer, gradient_clip_val, gradient_clip_algorithm)
+        for params in groups:
+            if gradient_clip_algorithm == "value":
+                torch.nn.utils.clip_grad_value_(params, gradient_clip_val)
+            else:
+                torch.nn.utils.clip_grad_norm_(params, gradient_clip_val)
+
     def global_mean(self, total: torch.Tensor, count: torch.Tensor) -> torch.Tensor:
         """`total / count` for one process; under data-parallel training this rank's `total` divided by the count
         over all ranks, times the world size, so that DDP's average of the ranks' gradients is exactly the

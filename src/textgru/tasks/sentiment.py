@@ -197,9 +197,10 @@ class ClassificationTask(TaskModule):
 
     def _step(self, batch: dict[str, torch.Tensor], stage: str) -> torch.Tensor:
         labels = batch["labels"]
-        if stage == "train" and hasattr(self.model, "member_logits"):  # each member scored on its own: independent
+        members = 1
+        if stage == "train" and hasattr(self.model, "member_logits"):  # each member's own loss: gradients as alone
             each = self.model.member_logits(batch["input_ids"], batch["lengths"])  # (members, batch, classes)
-            logits, loss_sum = ensemble_logits(each), sum(self.loss_fn(m, labels) for m in each) / len(each)
+            logits, loss_sum, members = ensemble_logits(each), sum(self.loss_fn(m, labels) for m in each), len(each)
         else:  # validation and test score the model's output (with several members, their mean probabilities)
             logits = self(batch["input_ids"], batch["lengths"])  # (batch, classes)
             loss_sum = self.loss_fn(logits, labels)
@@ -212,7 +213,8 @@ class ClassificationTask(TaskModule):
         self.metrics[f"{stage}_metrics"].update(preds, labels)
         if stage == "train":
             loss = self.global_mean(loss_sum, weight)
-            self.log("train/loss", loss_sum / weight, on_step=True, on_epoch=True, prog_bar=True, batch_size=len(preds))
+            mean = loss_sum / (members * weight)  # the members' mean loss
+            self.log("train/loss", mean, on_step=True, on_epoch=True, prog_bar=True, batch_size=len(preds))
         else:
             loss = loss_sum / weight
             self.eval_losses[stage].update(loss, weight=weight)
