@@ -230,12 +230,11 @@ def transfer_weights(classifier: nn.Module, lm_state: Mapping[str, torch.Tensor]
     """Copy the language model's embedding and GRU weights (both directions, every layer) into the classifier's
     parameters of the same names (each member's, `model.members`); returns the names copied. Pooling and head keep
     their fresh initialisation."""
-    copied = []
+    copied, owns = [], [m.state_dict(keep_vars=True) for m in getattr(classifier, "members", [classifier])]
     for name, value in lm_state.items():
         if not name.startswith(TRANSFERRED):
             continue
-        for member in getattr(classifier, "members", [classifier]):
-            own = member.state_dict(keep_vars=True)
+        for own in owns:
             if name not in own or own[name].shape != value.shape:
                 found = tuple(own[name].shape) if name in own else "missing"
                 raise TextgruError(
