@@ -384,6 +384,19 @@ def test_a_member_trains_as_it_would_alone(bilm_run: Path, toy_csv: Path, tmp_pa
         assert name.startswith("lm.") or not torch.equal(alone, start[name]), name  # trained
 
 
+def test_sharded_strategies_keep_lightnings_clipping(bilm_run: Path, toy_csv: Path, monkeypatch) -> None:
+    """A review: per-member clipping calls torch's clip on parameters FSDP shards (Lightning refuses norm clipping
+    there); under FSDP and DeepSpeed the task leaves clipping to Lightning."""
+    _, task = build_classification(classifier_config(toy_csv, bilm_run, *FEATURES, "model.members=2"))
+    calls = []
+    monkeypatch.setattr(L.LightningModule, "configure_gradient_clipping", lambda self, *a: calls.append(a))
+    for name, lightnings in (("DDPStrategy", 0), ("FSDPStrategy", 1), ("DeepSpeedStrategy", 1)):
+        task._trainer = SimpleNamespace(strategy=type(name, (), {})())
+        task.configure_gradient_clipping(None, 1.0, "norm")
+        assert len(calls) == lightnings, name
+        calls.clear()
+
+
 def test_every_member_starts_from_the_pretrained_weights(bilm_run: Path, toy_csv: Path) -> None:
     """Fine-tuned with members: the LM's embedding and GRU are copied into each member (heads start apart); every
     member's parameters are in the layer groups, once."""

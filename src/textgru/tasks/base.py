@@ -92,9 +92,11 @@ class TaskModule(L.LightningModule):
         self, optimizer: Any, gradient_clip_val: Any = None, gradient_clip_algorithm: Any = None
     ) -> None:
         """`trainer.gradient_clip_val` per member of a model of several (`model.members`: a member's update does not
-        depend on the others' gradients, as separately trained models' do not); one clip over all parameters else."""
+        depend on the others' gradients, as separately trained models' do not); one clip over all parameters else,
+        and under FSDP and DeepSpeed (their sharded gradients are clipped by Lightning's own clipping only)."""
         groups = self.model.member_parameters() if hasattr(self.model, "member_parameters") else []
-        if len(groups) < 2 or not gradient_clip_val:
+        sharded = type(self.trainer.strategy).__name__ in ("FSDPStrategy", "DeepSpeedStrategy")
+        if len(groups) < 2 or not gradient_clip_val or sharded:
             return super().configure_gradient_clipping(optimizer, gradient_clip_val, gradient_clip_algorithm)
         for params in groups:
             if gradient_clip_algorithm == "value":
