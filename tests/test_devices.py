@@ -11,6 +11,7 @@ import pytest
 import torch
 from conftest import run_script, run_textgru, tiny_run_args
 
+import textgru
 from textgru.distributed import check_device
 from textgru.errors import TextgruError
 
@@ -37,6 +38,15 @@ def test_device_cuda_without_a_gpu_is_one_line(tiny_run: Path, tmp_path: Path, c
 def test_a_device_that_is_not_one_is_one_line(tiny_run: Path, command: str) -> None:
     r = run_textgru(command, f"ckpt_path={tiny_run}", "device=gpu", *(["text=fine"] if command == "predict" else []))
     assert "device=gpu: must be cpu, cuda, cuda:N or mps" in one_error_line(r)
+
+
+def test_the_cpu_by_any_of_its_names_is_the_cpu(tiny_run: Path) -> None:
+    assert [check_device(d) for d in ("cpu", "cpu:0", "CPU", "Cpu:0")] == ["cpu"] * 4
+    with pytest.raises(TextgruError, match="^device='cpu:1': use cpu"):
+        check_device("cpu:1")
+    r = run_textgru("predict", f"ckpt_path={tiny_run}", "device=cpu:0", "text=fine")
+    assert r.returncode == 0 and r.stdout.strip(), r.stderr[-2000:]
+    assert textgru.load(tiny_run, device="CPU:0").device == torch.device("cpu")
 
 
 def test_check_device_names_the_gpus_there_are(monkeypatch: pytest.MonkeyPatch) -> None:

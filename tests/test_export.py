@@ -251,6 +251,7 @@ def test_generation_identical_on_both_backends(exported: dict) -> None:
 def test_classifier_api_same_on_both_backends(exported: dict, small_csv: Path) -> None:
     torch_clf, onnx_clf = textgru.Classifier.load(exported["runs"]["sentiment"]), textgru.load(exported["sentiment"])
     assert onnx_clf.device == torch.device("cpu") and "onnxruntime" in repr(onnx_clf.model)
+    assert textgru.load(exported["sentiment"], device="cpu:0").device == torch.device("cpu")  # the CPU by any name
     texts = [t for t, _ in make_rows(120, seed=5)] + ["", "   ", "good " * 400]
     a, b = torch_clf.predict_proba(texts, batch_size=17), onnx_clf.predict_proba(texts, batch_size=64)
     assert float((a - b).abs().max()) < TOL

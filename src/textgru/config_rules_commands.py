@@ -7,12 +7,13 @@ from __future__ import annotations
 from textgru.config_path_rules import Existing, File, Folder, NewFile
 from textgru.config_rules import AnyOf, Bool, Int, IPAddress, ListOf, Num, OneOf, Rule, Text, When
 from textgru.config_rules_train import DATA, POSITIVE, TRAIN
+from textgru.distributed import DEVICE_PATTERN
 from textgru.inference.sampling_options import LARGEST_KNOB, MOST_SAMPLES, SMALLEST_KNOB
 
 TORCH_SEED = (-(2**63), 2**64 - 1)  # what torch.Generator.manual_seed accepts
 CHECKPOINT = Existing("a checkpoint: a run folder or its checkpoints/best.ckpt")
 PRECISION = OneOf(("fp32", "bf16"))  # a classifier's: `Classifier.with_precision`
-DEVICE = Text(pattern=r"cpu|cuda(:\d+)?|mps", shape="cpu, cuda, cuda:N or mps")  # `textgru.load(device=)`
+DEVICE = Text(pattern=DEVICE_PATTERN, shape="cpu, cuda, cuda:N or mps")  # `textgru.load(device=)`
 
 EVAL: dict[str, Rule] = {
     "ckpt_path": CHECKPOINT,

@@ -90,19 +90,25 @@ def counters_from_spawned_ranks(trainer: Any, progress: dict[str, Any]) -> None:
         loop.epoch_progress.current.completed = int(epochs)  # trainer.current_epoch
 
 
-def check_device(device: str) -> None:
-    """One line for `device=cuda...` on a machine without a CUDA GPU (inference commands and `textgru.load`)."""
+DEVICE_PATTERN = r"(?i)cpu(:0)?|cuda(:\d+)?|mps"  # what inference takes: torch's names, in any case; cpu:0 is the CPU
+
+
+def check_device(device: str) -> str:
+    """The device's name as torch takes it (`cpu:0` and `CPU` read as `cpu`), or one line for one that is not a
+    device or that this machine lacks (`device=cuda...` without a CUDA GPU; inference commands and `textgru.load`)."""
     import torch
 
-    if not re.fullmatch(r"cpu|cuda(:\d+)?|mps", str(device)):
+    if not re.fullmatch(DEVICE_PATTERN, str(device)):
         raise TextgruError(f"device={device!r}: use cpu, cuda, cuda:N (the N-th GPU) or mps")
-    if str(device).startswith("cuda") and not torch.cuda.is_available():
+    device = str(device).lower().removesuffix("cpu:0") or "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
         raise TextgruError(f"device={device} but no CUDA GPU is available here; use device=cpu")
-    if str(device).startswith("cuda:") and int(str(device)[5:]) >= (count := torch.cuda.device_count()):
+    if device.startswith("cuda:") and int(device[5:]) >= (count := torch.cuda.device_count()):
         which = "cuda:0" if count == 1 else f"cuda:0 to cuda:{count - 1}"
         raise TextgruError(f"device={device} but this machine has {count} GPU{'s' if count > 1 else ''}: use {which}")
-    if str(device) == "mps" and not torch.backends.mps.is_available():
+    if device == "mps" and not torch.backends.mps.is_available():
         raise TextgruError("device=mps but Apple's Metal (MPS) is not available here; use device=cpu")
+    return device
 
 
 def check_trainer_devices(trainer_cfg: Any) -> None:

@@ -29,11 +29,10 @@ def load(
     Only `weights_only=True` loading is used, and only textgru's own model classes are rebuilt: a checkpoint
     that needs pickle or names anything else is refused with one line. An exported folder (`textgru export
     format=onnx`) loads as the same classes, running on onnxruntime."""
-    device = "cpu" if device is None else device
     if is_export(path):
-        runner, meta = open_export(path, device=str(device))
+        runner, meta = open_export(path, device=str(device or "cpu"))
         return next(c for c in LOADABLE if c.task == meta["task"]).from_parts(runner, meta)
-    check_device(str(device))
+    device = check_device(str(device or "cpu"))
     ckpt = load_checkpoint(path)  # read once, then rebuilt as what it holds
     task = ckpt["textgru"]["task"]
     for cls in LOADABLE:

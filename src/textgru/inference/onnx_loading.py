@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,7 @@ def open_export(
     from textgru.inference.onnx_runtime import RUNNERS, open_session, textgru_marks
     from textgru.tasks import task_title, task_use
 
-    if str(device) != "cpu":
+    if not re.fullmatch(r"(?i)cpu(:0)?", str(device)):
         raise TextgruError(f"device={device}: an exported model runs on CPU with onnxruntime; use device=cpu")
     folder, model_file = _folder(path)
     if not folder.config.is_file():
