@@ -104,6 +104,15 @@ class TaskModule(L.LightningModule):
             else:
                 torch.nn.utils.clip_grad_norm_(params, gradient_clip_val)
 
+    def global_sums(self, *values: torch.Tensor) -> list[torch.Tensor]:
+        """The values (detached, as floats) summed over all ranks, the same on every rank: what a logged training
+        loss needs to be the global batch's at each step and the mean over every example at the epoch's end
+        (Lightning's `sync_dist` averages the ranks' means, and floors its average of their batch sizes)."""
+        sums = torch.stack([v.detach().float() for v in values])  # a new tensor: the strategy reduces in place
+        if self._trainer is not None and self._trainer.world_size > 1:
+            sums = self.trainer.strategy.reduce(sums, reduce_op="sum")
+        return list(sums)
+
     def global_mean(self, total: torch.Tensor, count: torch.Tensor) -> torch.Tensor:
         """`total / count` for one process; under data-parallel training this rank's `total` divided by the count
         over all ranks, times the world size, so that DDP's average of the ranks' gradients is exactly the
@@ -111,8 +120,7 @@ class TaskModule(L.LightningModule):
         world = self._trainer.world_size if self._trainer is not None else 1
         if world == 1:
             return total / count.clamp(min=1)
-        # a copy: the strategy all-reduces in place, and `.float()` of a float count is the caller's own tensor
-        global_count = self.trainer.strategy.reduce(count.detach().float().clone(), reduce_op="sum")
+        (global_count,) = self.global_sums(count)  # a copy: the caller's count stays its own
         return total * world / global_count.clamp(min=1)
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:

@@ -112,7 +112,8 @@ class ForecastTask(TaskModule):
         target = batch["targets"][:, 0]  # (batch, features): the next value
         sq = F.mse_loss(pred, target, reduction="sum")
         count = torch.tensor(float(target.numel()), device=sq.device)
-        self.log("train/loss", sq / count, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(target))
+        total, n = self.global_sums(sq, count)  # all ranks'
+        self.log("train/loss", total / n, on_step=False, on_epoch=True, prog_bar=True, batch_size=int(n))
         return self.global_mean(sq, count)
 
     def _score(self, stage: str, who: str, pred: torch.Tensor, target: torch.Tensor) -> None:

@@ -213,8 +213,8 @@ class ClassificationTask(TaskModule):
         self.metrics[f"{stage}_metrics"].update(preds, labels)
         if stage == "train":
             loss = self.global_mean(loss_sum, weight)
-            mean = loss_sum / (members * weight)  # the members' mean loss
-            self.log("train/loss", mean, on_step=True, on_epoch=True, prog_bar=True, batch_size=len(preds))
+            total, count, examples = self.global_sums(loss_sum, weight, weight.new_tensor(len(preds)))  # all ranks'
+            self.log("train/loss", total / (members * count), on_epoch=True, prog_bar=True, batch_size=int(examples))
         else:
             loss = loss_sum / weight
             self.eval_losses[stage].update(loss, weight=weight)
