@@ -3,6 +3,7 @@ while a checkpoint is written leaves the previous one; run folders are never sha
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -739,7 +740,7 @@ def test_sigterm_outside_lightnings_loops_is_stopped_like_ctrl_c(tmp_path: Path,
     before = signal.getsignal(signal.SIGTERM)
     try:
         sigterm_as_ctrl_c()
-        with pytest.raises(KeyboardInterrupt), sigterm_left_to_lightning():  # a signal Lightning did not act on
+        with pytest.raises(KeyboardInterrupt), sigterm_left_to_lightning(None):  # a signal Lightning did not act on
             assert signal.getsignal(signal.SIGTERM) is not _interrupt
             os.kill(os.getpid(), signal.SIGTERM)
             time.sleep(0.05)  # the handler runs: it only notes the signal
@@ -786,6 +787,37 @@ def test_sigterm_to_the_whole_job_with_dataloader_workers_is_a_stop(tmp_path: Pa
     time.sleep(2)  # well inside training, workers running
     os.killpg(p.pid, signal.SIGTERM)
     _, err = p.communicate(timeout=120)
+    assert p.returncode == 130, err[-3000:]
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and f"resume={run}" in errors[0] and "Traceback" not in err, err[-3000:]
+
+
+@pytest.mark.slow  # ~40 s each on 2 cores
+@pytest.mark.parametrize("whom", ["process group", "launching process"])
+def test_sigterm_to_a_ddp_run_stops_every_rank_in_one_line(tmp_path: Path, small_csv: Path, whom: str) -> None:
+    """Found in a later session: SIGTERM to a `trainer=ddp_cpu` run's whole process group (what a scheduler or
+    `kill -- -PGID` sends) hung both ranks for good: Lightning broadcast from inside its signal handler each time a
+    signal came, and rank 1 got two (the group's and the launcher's). Each rank also printed the stop line."""
+    run = tmp_path / "run"
+    args = ["data=local", f"data.path={small_csv}", "data.text_column=review", "data.label_column=sentiment"]
+    more = ["trainer=ddp_cpu", "trainer.max_epochs=300", "callbacks.early_stopping=null", f"hydra.run.dir={run}"]
+    p = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts" / "train.py"), *args, *TINY_MODEL, *more],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        start_new_session=True,
+    )
+    try:
+        while not (run / "checkpoints" / "last.ckpt").exists() and p.poll() is None:
+            time.sleep(0.2)
+        time.sleep(2)  # well inside training, both ranks stepping
+        os.killpg(p.pid, signal.SIGTERM) if whom == "process group" else p.send_signal(signal.SIGTERM)
+        _, err = p.communicate(timeout=90)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(p.pid, signal.SIGKILL)  # a hang: its ranks go
     assert p.returncode == 130, err[-3000:]
     errors = [line for line in err.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and f"resume={run}" in errors[0] and "Traceback" not in err, err[-3000:]

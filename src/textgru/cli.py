@@ -103,7 +103,7 @@ def run_command(target: str, cfg: Any, raw: dict[str, str]) -> Any:
             raise  # main() names the command that was stopped
         if in_hydra_multirun():  # the jobs it finished are summarised (the stopped one as unfinished)
             summarise_sweep(Path(HydraConfig.get().sweep.dir), str(cfg.optimized_metric), cfg.optimized_mode)
-        fail(str(e) or "the sweep was stopped (Ctrl+C or SIGTERM) before it finished", 130)
+        fail(str(e) or "the sweep was stopped (Ctrl+C or SIGTERM) before it finished", 130, say=process_rank() == 0)
     except Exception as e:  # a sweep job's error must not end the sweep and lose its summary
         foreseen = isinstance(e, (TextgruError, InstantiationException))  # the latter: a class refused its arguments
         if os.environ.get("HYDRA_FULL_ERROR") == "1" or not (foreseen or in_hydra_multirun()):

@@ -22,9 +22,11 @@ LIBRARY_LOGGERS = tuple(
 )
 
 
-def fail(message: str, code: int = 2) -> NoReturn:
-    """One line on stderr and a non-zero exit: the house style for bad input."""
-    print(f"error: {message}", file=sys.stderr, flush=True)
+def fail(message: str, code: int = 2, say: bool = True) -> NoReturn:
+    """One line on stderr and a non-zero exit: the house style for bad input. `say=False`: the exit only (a rank of a
+    data-parallel run other than zero, stopped as every rank was: rank zero says it once)."""
+    if say:
+        print(f"error: {message}", file=sys.stderr, flush=True)
     sys.exit(code)
 
 
@@ -122,12 +124,13 @@ def _note_term(signum: int, frame: Any) -> None:
 
 
 @contextmanager
-def sigterm_left_to_lightning() -> Iterator[None]:
+def sigterm_left_to_lightning(trainer: Any) -> Iterator[None]:
     """Inside Lightning's fit, validate and test, SIGTERM is Lightning's: fit stops at the end of a step (and stops
     the other ranks). Lightning also calls the handler it finds installed, so `sigterm_as_ctrl_c`'s gives way
     meanwhile to one that only notes the signal: one that came while Lightning's handler was not yet (or no longer)
     installed, or that Lightning let finish (validate, test), becomes Ctrl+C once the block is done. A handler of
-    anyone else's is left as it is."""
+    anyone else's is left as it is. Lightning's own handler is made one that runs no collective (`_noted_once`)."""
+    _noted_once(trainer)
     if signal.getsignal(signal.SIGTERM) is not _interrupt:
         yield
         return
@@ -139,6 +142,24 @@ def sigterm_left_to_lightning() -> Iterator[None]:
         signal.signal(signal.SIGTERM, _interrupt)
     if _TERM_RECEIVED[0]:
         raise KeyboardInterrupt
+
+
+def _noted_once(trainer: Any) -> None:
+    """Lightning (2.6) broadcasts from rank zero inside its SIGTERM handler, each time a signal comes: a rank that
+    gets two (a job's whole process group is signalled, and Lightning's launcher passes the signal on to the ranks
+    it started) or gets it while the others are in another collective waited forever. Its training loop broadcasts
+    rank zero's note at every step anyway: so the handler only notes the signal, and passes the first on."""
+    connector = getattr(trainer, "_signal_connector", None)
+    if connector is None or not hasattr(connector, "_sigterm_notifier_fn"):  # another Lightning: its own handler
+        return
+
+    def note(signum: int, frame: Any) -> None:
+        launcher = trainer.strategy.launcher
+        if not connector.received_sigterm and launcher is not None:
+            launcher.kill(signum)
+        connector.received_sigterm = True
+
+    connector._sigterm_notifier_fn = note  # read when fit, validate or test installs the handlers
 
 
 PLAIN_VALUE = re.compile(r"[A-Za-z0-9_./-]+")

@@ -129,7 +129,7 @@ def _train(
 
         start = time.time()
         try:
-            with sigterm_left_to_lightning():
+            with sigterm_left_to_lightning(trainer):
                 trainer.fit(module, datamodule=datamodule, ckpt_path=None if resume_from is None else str(resume_from))
         except SystemExit:  # Lightning's answer to Ctrl+C (exit 1) and to SIGTERM (SIGTERMException, exit code 0)
             raise TrainingStopped(stopped_training(run)) from None
@@ -145,7 +145,7 @@ def _train(
         if ckpt:
             log.info("best checkpoint: %s", ckpt)
         try:
-            with sigterm_left_to_lightning():
+            with sigterm_left_to_lightning(trainer):
                 val = trainer.validate(module, datamodule=datamodule, ckpt_path=ckpt, verbose=False)[0]
                 test = trainer.test(module, datamodule=datamodule, ckpt_path=ckpt, verbose=False)[0]  # the artifacts
         except SystemExit:  # stopped while scoring (exit 1, no line): a resume of the trained run scores it
