@@ -47,6 +47,8 @@ def test_the_cpu_by_any_of_its_names_is_the_cpu(tiny_run: Path) -> None:
     r = run_textgru("predict", f"ckpt_path={tiny_run}", "device=cpu:0", "text=fine")
     assert r.returncode == 0 and r.stdout.strip(), r.stderr[-2000:]
     assert textgru.load(tiny_run, device="CPU:0").device == torch.device("cpu")
+    with pytest.raises(TextgruError, match="^device='0': use cpu"):  # not the CPU without a word (a review)
+        textgru.load(tiny_run, device=0)
 
 
 def test_check_device_names_the_gpus_there_are(monkeypatch: pytest.MonkeyPatch) -> None:

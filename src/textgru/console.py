@@ -150,16 +150,22 @@ def _noted_once(trainer: Any) -> None:
     it started) or gets it while the others are in another collective waited forever. Its training loop broadcasts
     rank zero's note at every step anyway: so the handler only notes the signal, and passes the first on."""
     connector = getattr(trainer, "_signal_connector", None)
-    if connector is None or not hasattr(connector, "_sigterm_notifier_fn"):  # another Lightning: its own handler
-        return
+    if connector is not None and hasattr(connector, "_sigterm_notifier_fn"):  # else another Lightning: its own
+        connector._sigterm_notifier_fn = _NoteSigterm(trainer)  # read when fit, validate or test installs handlers
 
-    def note(signum: int, frame: Any) -> None:
-        launcher = trainer.strategy.launcher
+
+class _NoteSigterm:
+    """Lightning's SIGTERM handler without its broadcast (`_noted_once`); an object, not a closure: `ddp_spawn`
+    pickles the trainer."""
+
+    def __init__(self, trainer: Any) -> None:
+        self.trainer = trainer
+
+    def __call__(self, signum: int, frame: Any) -> None:
+        connector, launcher = self.trainer._signal_connector, self.trainer.strategy.launcher
         if not connector.received_sigterm and launcher is not None:
             launcher.kill(signum)
         connector.received_sigterm = True
-
-    connector._sigterm_notifier_fn = note  # read when fit, validate or test installs the handlers
 
 
 PLAIN_VALUE = re.compile(r"[A-Za-z0-9_./-]+")

@@ -55,13 +55,14 @@ class LoadedModel:
         """Rebuild from a checkpoint file or run folder (weights-only loading); on CPU unless `device` says (None:
         the CPU, as Hugging Face pipelines read it). An exported folder (`textgru export format=onnx`) runs on
         onnxruntime instead."""
+        device = "cpu" if device is None else str(device)  # (a torch.device too; 0 is no device name: refused)
         from textgru.onnx_format import is_export
 
         if is_export(path):
             from textgru.inference.onnx_loading import open_export
 
-            return cls.from_parts(*open_export(path, expect_task=cls.task, device=str(device or "cpu")))
-        device = check_device(str(device or "cpu"))
+            return cls.from_parts(*open_export(path, expect_task=cls.task, device=device))
+        device = check_device(device)
         return cls.from_checkpoint(load_checkpoint(path, expect_task=cls.task), device)
 
     @classmethod

@@ -29,10 +29,11 @@ def load(
     Only `weights_only=True` loading is used, and only textgru's own model classes are rebuilt: a checkpoint
     that needs pickle or names anything else is refused with one line. An exported folder (`textgru export
     format=onnx`) loads as the same classes, running on onnxruntime."""
+    device = "cpu" if device is None else str(device)  # (a torch.device too; 0 is no device name: refused)
     if is_export(path):
-        runner, meta = open_export(path, device=str(device or "cpu"))
+        runner, meta = open_export(path, device=device)
         return next(c for c in LOADABLE if c.task == meta["task"]).from_parts(runner, meta)
-    device = check_device(str(device or "cpu"))
+    device = check_device(device)
     ckpt = load_checkpoint(path)  # read once, then rebuilt as what it holds
     task = ckpt["textgru"]["task"]
     for cls in LOADABLE:
