@@ -116,6 +116,9 @@ def test_generate_prompt_from_file_and_stdin(lm_run: Path, tmp_path: Path) -> No
         ),
         (["output=."], "is a folder; give a file name"),
         (["output=samples.csv"], "the output is JSON lines, one object a line; name it samples.jsonl"),
+        # a name the file system takes, but not with the temporary name's additions: a traceback after sampling
+        ([f"output={'b' * 240}.jsonl"], "holds a name of 246 bytes (bbbbbbbbbbbbbbbbbbbb...), and this file system"),
+        ([f"output={'a' * 300}/x.jsonl"], "holds a name of 300 bytes"),
     ],
 )
 def test_generate_bad_input(lm_run: Path, args: list[str], message: str) -> None:

@@ -44,6 +44,28 @@ def _creatable(p: Path) -> str | None:
     return None
 
 
+TEMP_NAME_SPARE = 32  # bytes a temporary name beside a file or folder adds (`.<name>.<pid>.<random>.tmp`)
+
+
+def _too_long(p: Path) -> str | None:
+    """Why a name on `p`'s path is longer than the file system takes (its last name with a temporary name's
+    additions: what textgru writes first, then renames), or None."""
+    most = 255
+    nearest = next((q for q in (p.parent, *p.parent.parents) if os.path.isdir(q)), None)
+    if nearest is not None:
+        try:
+            most = os.pathconf(nearest, "PC_NAME_MAX")
+        except (OSError, ValueError):
+            pass
+    for name, spare in [(q.name, 0) for q in reversed(p.parents)] + [(p.name, TEMP_NAME_SPARE)]:
+        if len(os.fsencode(name)) + spare > most:
+            return (
+                f"holds a name of {len(os.fsencode(name))} bytes ({name[:20]}...), and this file system takes at most "
+                f"{most - spare} there{' (a temporary name beside it adds some)' if spare else ''}; use a shorter name"
+            )
+    return None
+
+
 def outside_output_dir(run_dir: Any, cfg: Any) -> bool:
     """Whether the run's folder `run_dir` lies outside the config's `paths.output_dir`, which then takes nothing of
     this run: a read-only current folder's outputs/ is no reason to refuse it (MLflow's default store there has its
@@ -152,6 +174,8 @@ class Folder(Rule):
     def problem(self, value: Any) -> str | None:
         if not isinstance(value, str) or not value.strip():
             return "is not a path; give a folder"
+        if too_long := _too_long(Path(value).expanduser()):
+            return too_long
         why = _creatable(Path(value).expanduser())
         return None if why is None else f"cannot be used as a folder: {why}; choose another folder"
 
@@ -167,6 +191,8 @@ class NewFile(Rule):
         if not isinstance(value, str) or not value.strip():
             return "is not a path; give the name of a file to write"
         p = Path(value).expanduser()
+        if too_long := _too_long(p):
+            return too_long
         if p.is_dir():
             return f"is a folder; give a file name, e.g. {p / 'out.jsonl'}"
         if p.exists() and not p.is_file():
