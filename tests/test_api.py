@@ -289,6 +289,12 @@ def test_evaluate_takes_what_the_data_sources_take(
     ):
         clf.evaluate(small_csv, text_column="review", label_column="sentiment", output_dir=tmp_path / "ev")
     assert (tmp_path / "ev" / "all_metrics.json").read_bytes() == written  # the earlier report as it was
+    mine = tmp_path / "mine" / "all_confusion_matrix.png"  # a user's own file of the plot's name (a review: replaced)
+    mine.parent.mkdir()
+    mine.write_text("MY PICTURE")
+    with pytest.raises(textgru.TextgruError, match="all_confusion_matrix.png exists; pass overwrite=True"):
+        clf.evaluate(small_csv, text_column="review", label_column="sentiment", output_dir=mine.parent)
+    assert mine.read_text() == "MY PICTURE" and sorted(mine.parent.iterdir()) == [mine]
     again = clf.evaluate(
         small_csv, text_column="review", label_column="sentiment", output_dir=tmp_path / "ev", overwrite=True
     )

@@ -217,7 +217,7 @@ class Classifier(LoadedModel):
         from textgru.inference.reports import data_scored, report_path
 
         texts, names, split = labelled_texts(data, split, self.meta["data_config"], text_column, label_column)
-        report = report_path(output_dir, split, overwrite)
+        report = report_path(output_dir, split, overwrite, plot="confusion_matrix.png")
 
         labels = label_indices(names, self.label_names)
         probs = self.predict_proba(texts, batch_size)

@@ -169,7 +169,7 @@ class Forecaster(LoadedModel):
         if split not in spans:
             raise TextgruError(f"unknown split {split!r}; use one of {list(spans)}")
         lo, hi = spans[split]
-        report = report_path(output_dir, split, overwrite)
+        report = report_path(output_dir, split, overwrite, plot="forecast.png")
         starts = list(range(max(lo - w, 0), hi - w - h + 1))  # targets inside [lo, hi); inputs may reach back
         if not starts:
             raise TextgruError(f"the {split} span has no window of {w} + {h} rows")

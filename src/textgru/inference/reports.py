@@ -14,9 +14,10 @@ from textgru.atomic_files import write_text_atomic
 from textgru.errors import TextgruError
 
 
-def report_path(output_dir: str | os.PathLike[str] | None, split: str, overwrite: bool) -> Path | None:
+def report_path(output_dir: str | os.PathLike[str] | None, split: str, overwrite: bool, plot: str) -> Path | None:
     """`<output_dir>/<split>_metrics.json`, or None without an `output_dir`; one line for a file given as the folder
-    and for an earlier report there without `overwrite`."""
+    and, without `overwrite`, for an earlier report there or any file of the plot's name `<split>_<plot>` (a
+    review: a user's own file of that name was replaced)."""
     if output_dir is None:
         return None
     if not split or any(sep in split for sep in ("/", "\\", os.sep)) or split.startswith("."):
@@ -25,8 +26,9 @@ def report_path(output_dir: str | os.PathLike[str] | None, split: str, overwrite
     if folder.exists() and not folder.is_dir():
         raise TextgruError(f"output_dir={str(output_dir)!r} is a file; give a folder for the report")
     report = folder / f"{split}_metrics.json"
-    if report.exists() and not overwrite:
-        raise TextgruError(f"{report} exists; pass overwrite=True or another output_dir")
+    for path in (report, folder / f"{split}_{plot}"):
+        if path.exists() and not overwrite:
+            raise TextgruError(f"{path} exists; pass overwrite=True or another output_dir")
     return report
 
 
