@@ -107,6 +107,10 @@ def test_label_folders_imdb_layout(tmp_path: Path) -> None:
     dd = load_classification_data(data_cfg("local", path=str(tmp_path), ignore_labels=["unsup"]))
     texts = [t for split in ("train", "validation") for t in dd[split]["text"]]
     assert len(texts) == 62 and "shouted praise" in texts and "wide complaint é" in texts
+    # UTF-16 without its byte-order mark (or a binary file): refused by name as the other readers do (a review)
+    (tmp_path / "train" / "neg" / "no_mark.txt").write_bytes("wide, no mark".encode("utf-16-le"))
+    with pytest.raises(TextgruError, match=r"no_mark.txt holds NUL bytes: it is not UTF-8 text"):
+        load_classification_data(data_cfg("local", path=str(tmp_path), ignore_labels=["unsup"]))
 
 
 def test_labels_with_stray_whitespace_and_case_are_merged(tmp_path: Path) -> None:

@@ -59,13 +59,19 @@ def decode_bytes(data: bytes, name: str) -> str:
                 log.warning("%s: some bytes could not be decoded as %s and were replaced by U+FFFD", name, codec)
                 text = data.decode(codec, errors="replace")
             return text.removeprefix("\ufeff")
-    if b"\x00" in data[:8000]:  # git's rule for a binary file; UTF-16 without its mark, read as UTF-8, was
-        raise TextgruError(  # NUL-laced texts classified without a word, even Cyrillic's 8% of NULs (two reviews)
+    refuse_binary(data, name)
+    log_undecodable(name, data.splitlines())
+    return data.decode("utf-8-sig", errors="replace")
+
+
+def refuse_binary(data: bytes, name: str) -> None:
+    """One line for bytes with a NUL in the first 8,000 (git's rule for a binary file): UTF-16 without its mark, read
+    as UTF-8, was NUL-laced texts classified without a word, even Cyrillic's 8% of NULs (two reviews)."""
+    if b"\x00" in data[:8000]:
+        raise TextgruError(
             f"{name} holds NUL bytes: it is not UTF-8 text (UTF-16 without a byte-order mark, or binary); save it as "
             "UTF-8 and try again"
         )
-    log_undecodable(name, data.splitlines())
-    return data.decode("utf-8-sig", errors="replace")
 
 
 def from_command_line(text: str, name: str) -> str:

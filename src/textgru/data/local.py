@@ -11,7 +11,7 @@ from pathlib import Path
 
 from datasets import Dataset, DatasetDict, Features, Value, load_dataset
 
-from textgru.data.decoding import BYTE_ORDER_MARKS, count_undecodable, decode_bytes, log_undecodable
+from textgru.data.decoding import BYTE_ORDER_MARKS, count_undecodable, decode_bytes, log_undecodable, refuse_binary
 from textgru.errors import TextgruError
 
 log = logging.getLogger(__name__)
@@ -103,6 +103,7 @@ def _read_label_folders(root: Path, ignore: list[str]) -> Dataset:
             if raw.startswith(MARKS):  # UTF-16/32 (a Windows editor's): read as UTF-8 it was NUL-laced text
                 texts.append(decode_bytes(raw, f.name))
             else:
+                refuse_binary(raw, str(f))  # as every other reader does (a review: trained on as text)
                 n, _ = count_undecodable(raw.splitlines())
                 bad_bytes, bad_files = bad_bytes + n, bad_files + (n > 0)
                 texts.append(raw.decode("utf-8", errors="replace"))
