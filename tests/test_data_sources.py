@@ -120,6 +120,17 @@ def test_labels_with_stray_whitespace_and_case_are_merged(tmp_path: Path) -> Non
     assert sum(len(v) for v in dd.values()) == 62
 
 
+def test_labels_normalised_are_said_of_the_file_that_holds_them(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    train = write_csv(tmp_path / "train.csv", make_rows(60))
+    val = write_csv(tmp_path / "val.csv", [(t, f" {y.upper()}") for t, y in make_rows(20, seed=3)])
+    with caplog.at_level(logging.INFO, logger="textgru"):
+        load_classification_data(_local(train, validation_path=str(val)))
+    said = [r.getMessage() for r in caplog.records if "normalised by case" in r.getMessage()]
+    assert len(said) == 1 and said[0].startswith(f"{val}: "), said  # a review: the training file was named
+
+
 def test_a_label_in_two_unicode_forms_is_one_class(tmp_path: Path) -> None:
     """A review: "café" typed composed (NFC) and decomposed (NFD, as macOS file names give it) were two classes."""
     rows = [(f"text {i}", ["caf\u00e9", "cafe\u0301", "tea"][i % 3]) for i in range(60)]

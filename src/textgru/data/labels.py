@@ -196,11 +196,11 @@ def _encode_labels(dd: DatasetDict, name: str | Mapping[str, str], label_names: 
 
         return encode
 
-    folded = {}  # " Pos", "POS" -> "pos", found before mapping (a cached map would not run `encode`)
-    for ds in dd.values():
+    folded: dict[str, dict] = {}  # each file's " Pos", "POS" -> "pos", found before mapping (a cached map would not
+    for split, ds in dd.items():  # run `encode`)
         for v in set(column_values(ds, "label")):
             if isinstance(v, str) and index(v) >= 0 and v != names[index(v)]:
-                folded[v] = names[index(v)]
+                folded.setdefault(source_of(name, split), {})[v] = names[index(v)]
 
     features = Features({"text": Value("string"), "label": ClassLabel(names=names)})
     out = {}
@@ -210,15 +210,17 @@ def _encode_labels(dd: DatasetDict, name: str | Mapping[str, str], label_names: 
         unseen = ds.filter(lambda b: [x < 0 for x in b["label"]], batched=True)
         if len(unseen):
             bad = sorted(
-                {label_key(v) for v in column_values(dd[split], "label")} - set(by_key) - set(map(label_key, folded))
+                {label_key(v) for v in column_values(dd[split], "label")}
+                - set(by_key)
+                - {label_key(v) for f in folded.values() for v in f}
             )
             raise TextgruError(
                 f"{source_of(name, split)}: label(s) {bad[:5]} in the {split} split never occur in training (labels: {names}); "
                 "fix the file or drop those rows."
             )
         out[split] = ds.cast(features)
-    if folded:
-        log.info("%s: labels normalised by case/whitespace (as written -> label): %s", source_of(name), folded)
+    for source, written in folded.items():  # the file that holds them (a review: the training file was named)
+        log.info("%s: labels normalised by case/whitespace (as written -> label): %s", source, written)
     if len(names) < 2:
         raise TextgruError(
             f"{source_of(name)}: only one label ({names}) in training data; a classifier needs two or more."
