@@ -54,6 +54,17 @@ def test_train_fast_dev_run_on_default_tweets(tmp_path: Path) -> None:
     assert metrics["train_tokens_per_sec"] is None  # one batch, inside the warm-up: null (the key was missing)
 
 
+def test_an_epoch_too_short_to_time_shows_no_speed(small_csv: Path, tmp_path: Path) -> None:
+    """A review: an epoch of 3 batches or fewer (the speed's warm-up) repeated the last epoch's tokens/s in its line."""
+    data = ["data=local", f"data.path={small_csv}", "data.text_column=review", "data.label_column=sentiment"]
+    r = run_script("train", *data, *TINY_MODEL, "trainer.max_steps=17", f"hydra.run.dir={tmp_path / 'run'}")
+    assert r.returncode == 0, r.stderr[-2000:]
+    lines = re.findall(r"epoch (\d) \(step (\d+)\): (.*)", (tmp_path / "run" / "train.log").read_text())
+    assert [(e, s) for e, s, _ in lines] == [("0", "15"), ("1", "17")], lines  # 15 batches, then 2
+    assert "train/tokens_per_sec" in lines[0][2] and "train/tokens_per_sec" not in lines[1][2]
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["train_tokens_per_sec"] > 0  # epoch 0's
+
+
 def test_run_folder_contents(tiny_run: Path) -> None:
     for name in (
         "config.yaml",

@@ -85,6 +85,7 @@ class TokensPerSecond(Callback):
 
     def __init__(self, skip: int = 3) -> None:
         self.skip = skip
+        self.logged_in_epoch = -1  # the epoch last timed (one too short to time is not: EpochLines leaves it out)
         self.on_train_epoch_start()
 
     def on_train_epoch_start(self, *_: Any) -> None:
@@ -124,6 +125,7 @@ class TokensPerSecond(Callback):
         )
         seconds = self.end - self.start - self.excluded
         pl_module.log("train/tokens_per_sec", float(tokens) / seconds, on_epoch=True, rank_zero_only=True)
+        self.logged_in_epoch = trainer.current_epoch
 
 
 class RunProgress(Callback):
@@ -213,6 +215,9 @@ class EpochLines(Callback):
             for k, v in trainer.callback_metrics.items()
             if k.startswith(("train/", "val/")) and not k.endswith("_step") and v.numel() == 1
         }
+        timer = next((c for c in trainer.callbacks if isinstance(c, TokensPerSecond)), None)
+        if timer is not None and timer.logged_in_epoch != trainer.current_epoch:  # a review: the last epoch's shown
+            metrics.pop("train/tokens_per_sec", None)
         if not metrics:  # a resumed run re-entering the end of the epoch its checkpoint was saved in: said already
             return
         shown = "  ".join(f"{k} {v:.4g}" if abs(v) < 1e4 else f"{k} {v:.0f}" for k, v in sorted(metrics.items()))
