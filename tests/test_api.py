@@ -19,7 +19,7 @@ import datasets
 import pytest
 import torch
 import yaml
-from conftest import ROOT, TINY_MODEL, data_cfg, make_rows, run_python, run_script, write_csv
+from conftest import ROOT, TINY_MODEL, data_cfg, make_rows, run_python, run_script, run_textgru, write_csv
 
 import textgru
 from textgru.config import compose_config
@@ -816,3 +816,15 @@ def test_greedy_says_which_sampling_knobs_it_ignores(
             == plain
         )
     assert "greedy=true takes the likeliest token every time; ignored: temperature=0.5, top_k=3" in caplog.text
+
+
+def test_evaluate_names_the_column_keys_of_both_the_api_and_the_command(
+    clf: textgru.Classifier, small_csv: Path
+) -> None:
+    """A review: `textgru eval` was told to pass text_column=, which the command refuses (its key is data.text_column=)."""
+    with pytest.raises(
+        textgru.TextgruError, match=r"columns are \['review', 'sentiment'\]; pass text_column= / label_"
+    ):
+        clf.evaluate(small_csv, text_column="nope", label_column="sentiment")
+    r = run_textgru("eval", f"ckpt_path={clf.meta['path']}", "data=local", f"data.path={small_csv}", "split=all")
+    assert r.returncode == 2 and "data.text_column= / data.label_column= to textgru eval" in r.stderr, r.stderr[-2000:]
