@@ -475,6 +475,14 @@ def test_an_unforeseen_error_fails_its_job_only_and_a_used_sweep_folder_is_refus
         "in it is overwritten"
     ], again.stderr[-2000:]
     assert {p: p.read_bytes() for p in sweep.rglob("*") if p.is_file()} == before
+    # every job in one folder: the second refused, and the summary gave the first's run the second's overrides
+    other = tmp_path / "other"
+    same = run_script("train", "-m", *common[:-1], f"hydra.sweep.dir={other}", "seed=1,2", "hydra.sweep.subdir=one")
+    assert same.returncode == 2 and same.stderr.strip().splitlines() == [
+        "error: hydra.sweep.subdir=one gives every job of the sweep the same folder; leave it out (each job's number) "
+        "or make it name the job, e.g. ${hydra.job.num}_${hydra.job.override_dirname}"
+    ], same.stderr[-2000:]
+    assert not other.exists()
 
 
 STOP = """

@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from textgru.atomic_files import write_text_atomic, written_atomically
 from textgru.errors import TextgruError
@@ -121,6 +121,12 @@ class FreshSweepFolder(Callback):
             refuse_used_sweep_folder(Path(config.hydra.sweep.dir), "hydra.sweep.dir")
         except TextgruError as e:
             fail(str(e))
+        subdir = OmegaConf.to_container(config.hydra.sweep, resolve=False).get("subdir")
+        if isinstance(subdir, str) and "${" not in subdir:  # a review: job 2 refused, its summary row job 1's run
+            fail(
+                f"hydra.sweep.subdir={subdir} gives every job of the sweep the same folder; leave it out (each job's "
+                "number) or make it name the job, e.g. ${hydra.job.num}_${hydra.job.override_dirname}"
+            )
 
 
 def refuse_used_sweep_folder(folder: Path, setting: str) -> None:
