@@ -823,6 +823,16 @@ def test_sigterm_to_a_ddp_run_stops_every_rank_in_one_line(tmp_path: Path, small
     assert len(errors) == 1 and f"resume={run}" in errors[0] and "Traceback" not in err, err[-3000:]
 
 
+def test_resuming_a_sweeps_job_says_the_summary_keeps_its_score(tmp_path: Path) -> None:
+    """A review: a resumed trial's or job's metrics changed while its study and summary kept the old score, unsaid."""
+    common = ("task=forecast", "data.length=300", "logger.tensorboard=false")
+    sweep = run_script("train", "-m", *common, "trainer.max_steps=6", "seed=1", f"hydra.sweep.dir={tmp_path}/sw")
+    assert sweep.returncode == 0, sweep.stderr[-3000:]
+    resumed = run_script("train", f"resume={tmp_path}/sw/0", "trainer.max_steps=12")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert f"{tmp_path}/sw/0 is a job of the sweep in {tmp_path}/sw: its summary.md keeps the score" in resumed.stderr
+
+
 def test_a_forecast_run_resumes(tmp_path: Path) -> None:
     """A forecast run's config has no tokenizer section (tokenizer=null): resume refused every forecast run as a
     config that "lacks tokenizer" (a review), so a run max_time stopped could not train on."""

@@ -23,6 +23,7 @@ from textgru.errors import TextgruError
 from textgru.run_folder import RunFolder, restore_unfinished_best, unquoted
 from textgru.saved_config import check_config_targets, read_saved_config
 from textgru.stopping import check_can_train_on
+from textgru.summarised_runs import warn_if_summarised
 
 log = logging.getLogger(__name__)
 FIXED_ON_RESUME = {  # what a resumed run restores from its checkpoint, so that a new value would be ignored
@@ -139,6 +140,7 @@ def check_resumable(run: RunFolder, checkpoint: Path, trainer_now: Any) -> None:
     """One line unless `run` is a textgru run with `checkpoint` to continue from: an unfinished run, or a finished
     one that a trainer limit stopped and `trainer_now` (the trainer config it would go on with) raises."""
     _refuse_if_not_a_run(run)
+    warn_if_summarised(run.path)
     if run.metrics.exists():
         before = (yaml.safe_load(run.config.read_text(encoding="utf-8")) or {}).get("trainer") or {}
         check_can_train_on(run.read_metrics(), before, trainer_now, run.path)
