@@ -14,6 +14,12 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
+def separator_hint(columns: list[str]) -> str:
+    """A sentence to add where a column is missing and the header looks separated by something else than commas."""
+    joined = next((sep for sep in (";", "\t", "|") if any(sep in c for c in columns)), None)
+    return f" The file looks separated by {joined!r}, not commas: save it as CSV with commas." if joined else ""
+
+
 def delimited_texts(raw: str, name: str, delimiter: str, text_column: str) -> list[str]:
     """The `text_column` of a CSV or TSV, read with pandas as training reads it (`textgru.data.local`): in a CSV a
     field in double quotes may hold commas, newlines and doubled quotes; a TSV has no quoting (a '"' is text, as in
@@ -50,5 +56,8 @@ def delimited_texts(raw: str, name: str, delimiter: str, text_column: str) -> li
     if not isinstance(frame.index, pd.RangeIndex):  # pandas' reading of rows one field longer than the header
         raise TextgruError(f"{name}: its rows have more fields than its header names ({len(frame.columns)}); {hint}")
     if text_column not in frame.columns:
-        raise TextgruError(f"column {text_column!r} not in {name}; columns are {list(frame.columns)}; set text_column=")
+        columns = list(frame.columns)
+        raise TextgruError(
+            f"column {text_column!r} not in {name}; columns are {columns}; set text_column= to one of them.{separator_hint(columns)}"
+        )
     return frame[text_column].tolist()

@@ -12,6 +12,7 @@ from datasets import ClassLabel, Dataset, DatasetDict, Features, Json, Value
 from textgru.data.columns import column_values
 from textgru.data.repeated_texts import drop_repeats, warn_shared_texts
 from textgru.data.splitting import SPLITS, carve_missing_splits, warn_missing_labels
+from textgru.delimited_texts import separator_hint
 from textgru.errors import TextgruError
 
 log = logging.getLogger(__name__)
@@ -85,11 +86,10 @@ def standardize(
     for split, ds in dd.items():
         missing = [c for c in (text_column, label_column) if c and c not in ds.column_names]
         if missing:
-            joined = next((sep for sep in (";", "\t", "|") if any(sep in c for c in ds.column_names)), None)
-            hint = f" The file looks separated by {joined!r}, not commas: save it as CSV with commas." if joined else ""
             raise TextgruError(
                 f"{source_of(name, split)}: column {missing[0]!r} not found in the {split} split; columns are "
-                f"{ds.column_names}. Set data.text_column= / data.label_column= to one of them.{hint}"
+                f"{ds.column_names}. Set data.text_column= / data.label_column= to one of them."
+                + separator_hint(ds.column_names)
             )
     dd = DatasetDict(dd)
     for split in dd:
