@@ -767,40 +767,14 @@ def test_sigterm_outside_lightnings_loops_is_stopped_like_ctrl_c(tmp_path: Path,
     assert not run.exists() or (run / "config.yaml").exists()  # no half-made folder that resume= would refuse
 
 
-@pytest.mark.slow
-def test_sigterm_to_the_whole_job_with_dataloader_workers_is_a_stop(tmp_path: Path, small_csv: Path) -> None:
-    """Found by a review: a scheduler signals every process of the job, DataLoader workers included; the run died
-    with "DataLoader worker ... is killed by signal: Terminated" and a traceback (exit 1) instead of the resume line."""
+def _signalled_mid_training(
+    tmp_path: Path, small_csv: Path, setting: str, signal_it: Callable[[subprocess.Popen], None]
+) -> tuple[int, str, Path]:
+    """(exit code, stderr, run folder) of a long tiny run with `setting`, signalled by `signal_it` once it has a
+    checkpoint and trains on; its processes are killed if it is still there 90 s later (a hang)."""
     run = tmp_path / "run"
     args = ["data=local", f"data.path={small_csv}", "data.text_column=review", "data.label_column=sentiment"]
-    more = ["data.num_workers=1", "trainer.max_epochs=300", "callbacks.early_stopping=null", f"hydra.run.dir={run}"]
-    p = subprocess.Popen(
-        [sys.executable, str(ROOT / "scripts" / "train.py"), *args, *TINY_MODEL, *more],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=tmp_path,
-        start_new_session=True,
-    )
-    while not (run / "checkpoints" / "last.ckpt").exists() and p.poll() is None:
-        time.sleep(0.2)
-    time.sleep(2)  # well inside training, workers running
-    os.killpg(p.pid, signal.SIGTERM)
-    _, err = p.communicate(timeout=120)
-    assert p.returncode == 130, err[-3000:]
-    errors = [line for line in err.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1 and f"resume={run}" in errors[0] and "Traceback" not in err, err[-3000:]
-
-
-@pytest.mark.slow  # ~40 s each on 2 cores
-@pytest.mark.parametrize("whom", ["process group", "launching process"])
-def test_sigterm_to_a_ddp_run_stops_every_rank_in_one_line(tmp_path: Path, small_csv: Path, whom: str) -> None:
-    """Found in a later session: SIGTERM to a `trainer=ddp_cpu` run's whole process group (what a scheduler or
-    `kill -- -PGID` sends) hung both ranks for good: Lightning broadcast from inside its signal handler each time a
-    signal came, and rank 1 got two (the group's and the launcher's). Each rank also printed the stop line."""
-    run = tmp_path / "run"
-    args = ["data=local", f"data.path={small_csv}", "data.text_column=review", "data.label_column=sentiment"]
-    more = ["trainer=ddp_cpu", "trainer.max_epochs=300", "callbacks.early_stopping=null", f"hydra.run.dir={run}"]
+    more = [setting, "trainer.max_epochs=300", "callbacks.early_stopping=null", f"hydra.run.dir={run}"]
     p = subprocess.Popen(
         [sys.executable, str(ROOT / "scripts" / "train.py"), *args, *TINY_MODEL, *more],
         stdout=subprocess.PIPE,
@@ -812,13 +786,39 @@ def test_sigterm_to_a_ddp_run_stops_every_rank_in_one_line(tmp_path: Path, small
     try:
         while not (run / "checkpoints" / "last.ckpt").exists() and p.poll() is None:
             time.sleep(0.2)
-        time.sleep(2)  # well inside training, both ranks stepping
-        os.killpg(p.pid, signal.SIGTERM) if whom == "process group" else p.send_signal(signal.SIGTERM)
+        time.sleep(2)  # well inside training: workers (or the other rank) running
+        signal_it(p)
         _, err = p.communicate(timeout=90)
     finally:
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(p.pid, signal.SIGKILL)  # a hang: its ranks go
-    assert p.returncode == 130, err[-3000:]
+            os.killpg(p.pid, signal.SIGKILL)
+    return p.returncode, err, run
+
+
+@pytest.mark.slow
+def test_sigterm_to_the_whole_job_with_dataloader_workers_is_a_stop(tmp_path: Path, small_csv: Path) -> None:
+    """Found by a review: a scheduler signals every process of the job, DataLoader workers included; the run died
+    with "DataLoader worker ... is killed by signal: Terminated" and a traceback (exit 1) instead of the resume line."""
+    code, err, run = _signalled_mid_training(
+        tmp_path, small_csv, "data.num_workers=1", lambda p: os.killpg(p.pid, signal.SIGTERM)
+    )
+    assert code == 130, err[-3000:]
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and f"resume={run}" in errors[0] and "Traceback" not in err, err[-3000:]
+
+
+@pytest.mark.slow  # ~40 s each on 2 cores
+@pytest.mark.parametrize("whom", ["process group", "launching process"])
+def test_sigterm_to_a_ddp_run_stops_every_rank_in_one_line(tmp_path: Path, small_csv: Path, whom: str) -> None:
+    """Found in a later session: SIGTERM to a `trainer=ddp_cpu` run's whole process group (what a scheduler or
+    `kill -- -PGID` sends) hung both ranks for good: Lightning broadcast from inside its signal handler each time a
+    signal came, and rank 1 got two (the group's and the launcher's). Each rank also printed the stop line."""
+
+    def signal_it(p: subprocess.Popen) -> None:
+        os.killpg(p.pid, signal.SIGTERM) if whom == "process group" else p.send_signal(signal.SIGTERM)
+
+    code, err, run = _signalled_mid_training(tmp_path, small_csv, "trainer=ddp_cpu", signal_it)
+    assert code == 130, err[-3000:]
     errors = [line for line in err.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and f"resume={run}" in errors[0] and "Traceback" not in err, err[-3000:]
 
