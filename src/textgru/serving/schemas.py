@@ -85,6 +85,17 @@ class TextsRequest(_Body):
     def _text(cls, value: str | None) -> str | None:
         return None if value is None else _check_chars(value, "the text")
 
+    @field_validator("texts", mode="before")
+    @classmethod
+    def _not_too_many(cls, value: Any) -> Any:  # before the items are: 100,000 of a wrong type were 100,000 errors
+        cap = current_limits.get().max_texts
+        if isinstance(value, list) and len(value) > cap:
+            raise ValueError(
+                f"has {len(value)} texts; at most {cap} per request are allowed (limits.max_texts); "
+                "send them in several requests"
+            )
+        return value
+
     @field_validator("texts")
     @classmethod
     def _texts(cls, value: list[str] | None) -> list[str] | None:
@@ -92,12 +103,6 @@ class TextsRequest(_Body):
             return None
         if not value:
             raise ValueError("must hold at least one text")
-        cap = current_limits.get().max_texts
-        if len(value) > cap:
-            raise ValueError(
-                f"has {len(value)} texts; at most {cap} per request are allowed (limits.max_texts); "
-                "send them in several requests"
-            )
         for i, text in enumerate(value):
             _check_chars(text, f"texts[{i}]")
         return value
@@ -181,12 +186,17 @@ class GenerateRequest(_Body):
             raise ValueError(f"{value} is over the cap of {cap} samples per request (limits.max_num_samples)")
         return value
 
+    @field_validator("stop", mode="before")
+    @classmethod
+    def _few_stops(cls, value: Any) -> Any:  # before the items are (as texts above)
+        if isinstance(value, list) and len(value) > MAX_STOP_STRINGS:
+            raise ValueError(f"at most {MAX_STOP_STRINGS} stop strings are allowed, not {len(value)}")
+        return value
+
     @field_validator("stop")
     @classmethod
     def _stop(cls, value: str | list[str] | None) -> list[str]:
         stops = [value] if isinstance(value, str) else list(value or [])  # null: none, as textgru generate takes it
-        if len(stops) > MAX_STOP_STRINGS:
-            raise ValueError(f"at most {MAX_STOP_STRINGS} stop strings are allowed, not {len(stops)}")
         if any(len(s) > MAX_STOP_CHARS for s in stops):
             raise ValueError(f"a stop string may have at most {MAX_STOP_CHARS} characters")
         for stop in stops:
