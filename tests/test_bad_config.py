@@ -226,7 +226,13 @@ MORE = [
     ("serve", ["lm=<ckpt>", "timeout=0"], "timeout=0: must be a number > 0"),
     ("serve", ["lm=<ckpt>", "batch_timeout=5", "timeout=1"], "batch_timeout=5 must be below timeout=1"),
     ("serve", ["lm=<ckpt>", "device=cuda"], "device=cuda: must be one of cpu (textgru serve runs on the CPU"),
-    ("serve", ["lm=<ckpt>", "threads=0"], "threads=0: must be an integer >= 1, or null"),
+    ("serve", ["lm=<ckpt>", "threads=0"], "threads=0: must be an integer in [1, 1024], or null"),
+    # a review: threads=100000 crashed torch (a segfault), limits=5 and ~port were tracebacks, +foo=1 was taken
+    ("serve", ["lm=<ckpt>", "threads=100000"], "threads=100000: must be an integer in [1, 1024], or null"),
+    ("serve", ["lm=<ckpt>", "limits=5"], "limits=5: must be a mapping {name: value} with each value an integer >= 1"),
+    ("serve", ["lm=<ckpt>", "~port"], "~port: textgru serve needs every key it has; give port=<value> instead"),
+    ("serve", ["lm=<ckpt>", "+foo=1"], "+foo: textgru serve reads no key foo; textgru serve --cfg job lists its keys"),
+    ("predict", ["ckpt_path=<ckpt>", "text=hi", "+batch=8"], "+batch: textgru predict reads no key batch"),
     ("train", ["+callbacks.baz=1"], "callbacks.baz=1 is not a callback (a mapping with _target_); remove it, or"),
     (
         "train",

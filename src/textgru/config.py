@@ -4,11 +4,11 @@ by the user's `./conf/` and `--config-dir` folders, and the one-line checks of c
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from textgru.command_flags import overrides_only
 from textgru.config_typos import check_hydra_keys, unknown_key
@@ -103,6 +103,8 @@ def check_override_keys(args: Sequence[str], config_name: str) -> DictConfig | N
         check_hydra_keys(settings, lambda some: _compose(config_name, probe + some + dirs, True), command)
     if not candidates or probe is None:
         return None
+    if config_name != "train":
+        _fixed_keys_only([a for a in candidates if a[:1] in "+~"], lambda: _compose(config_name, dirs, False), command)
     try:
         return _compose(config_name, probe + dirs, return_hydra_config=False)
     except Exception as e:
@@ -121,6 +123,24 @@ def check_override_keys(args: Sequence[str], config_name: str) -> DictConfig | N
             compose = lambda: _compose(config_name, others, False)
             raise unknown_key(bad, candidates, command, compose, addable=config_name == "train") from None
         raise TextgruError(first_line) from None
+
+
+def _fixed_keys_only(added_or_removed: list[str], compose: Callable[[], DictConfig], command: str) -> None:
+    """A command's keys (eval, predict, serve ...) are its own: one added is read by nothing, one removed is one it
+    needs (a review: `+foo=1` was taken silently, `~port` a traceback). `++key=value` of a key it has sets it."""
+    if not added_or_removed:
+        return
+    base = compose()
+    for override in added_or_removed:
+        key = override.partition("=")[0].lstrip("+~")
+        if override.startswith("~"):
+            raise TextgruError(f"~{key}: textgru {command} needs every key it has; give {key}=<value> instead")
+        absent = object()
+        if OmegaConf.select(base, key, default=absent, throw_on_missing=False) is absent:
+            raise TextgruError(
+                f"{override.partition('=')[0]}: textgru {command} reads no key {key}; textgru {command} --cfg job "
+                "lists its keys"
+            )
 
 
 def _compose(config_name: str, overrides: list[str], return_hydra_config: bool) -> DictConfig:

@@ -5,7 +5,7 @@ in `textgru.config_rules_train`). They state what is valid, never a default; `te
 from __future__ import annotations
 
 from textgru.config_path_rules import Existing, File, Folder, NewFile
-from textgru.config_rules import AnyOf, Bool, Int, IPAddress, ListOf, Num, OneOf, Rule, Text, When
+from textgru.config_rules import AnyOf, Bool, Int, IPAddress, ListOf, MapOf, Num, OneOf, Rule, Text, When
 from textgru.config_rules_train import DATA, POSITIVE, TRAIN
 from textgru.distributed import DEVICE_PATTERN
 from textgru.inference.sampling_options import LARGEST_KNOB, MOST_SAMPLES, SMALLEST_KNOB
@@ -91,7 +91,7 @@ SERVE: dict[str, Rule] = {
     "batch_timeout": Num(0, what="seconds a batch waits to fill"),
     "inner_batch_size": POSITIVE,
     "timeout": Num(0, lo_open=True, what="seconds a request may wait"),
-    "threads": Int(1, null=True, what="null: torch's default"),
+    "threads": Int(1, 1024, null=True, what="null: torch's default"),  # a review: threads=100000 was a segfault
     "split_rows": Int(0, what="0: never split a model call in two halves"),
     "fast_lane": Bool(),
     "precision": PRECISION,
@@ -101,6 +101,7 @@ SERVE: dict[str, Rule] = {
         f"limits.{key}": POSITIVE
         for key in ("max_texts", "max_chars", "max_new_tokens", "max_num_samples", "max_streams", "max_body_bytes")
     },
+    "limits": MapOf(POSITIVE),  # after its keys, which say which one is wrong; a review: limits=5 was a traceback
 }
 
 # config name (textgru/conf/<name>.yaml) -> its table; `textgru tune` composes train.yaml
