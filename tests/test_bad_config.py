@@ -233,6 +233,7 @@ MORE = [
     ("serve", ["lm=<ckpt>", "~port"], "~port: textgru serve needs every key it has; give port=<value> instead"),
     ("serve", ["lm=<ckpt>", "+foo=1"], "+foo: textgru serve reads no key foo; textgru serve --cfg job lists its keys"),
     ("predict", ["ckpt_path=<ckpt>", "text=hi", "+batch=8"], "+batch: textgru predict reads no key batch"),
+    ("train", [f"hydra.run.dir=<tmp>/{'a' * 300}"], "holds a name of 300 bytes"),  # a review: a traceback
     ("train", ["+callbacks.baz=1"], "callbacks.baz=1 is not a callback (a mapping with _target_); remove it, or"),
     (
         "train",

@@ -129,6 +129,13 @@ def test_generate_bad_input(lm_run: Path, args: list[str], message: str) -> None
     assert r.stdout == ""
 
 
+def test_a_long_output_name_that_fits_is_written(lm_run: Path, tmp_path: Path) -> None:
+    """233 bytes and its temporary name (22 more) fit in 255: a review found 224-242-byte names refused."""
+    out = tmp_path / f"{'b' * 227}.jsonl"
+    r = run_script("generate", f"ckpt_path={lm_run}", "prompt=KING", "max_new_tokens=3", "seed=1", f"output={out}")
+    assert r.returncode == 0 and out.is_file(), r.stderr[-2000:]
+
+
 def test_generate_refuses_a_classifier_checkpoint(tiny_run: Path) -> None:
     r = run_script("generate", f"ckpt_path={tiny_run}", "prompt=hi", stdin="")
     assert r.returncode == 2

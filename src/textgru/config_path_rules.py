@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from textgru.config_rules import Rule
-from textgru.folder_probe import takes_folders
+from textgru.folder_probe import FILE_TEMP_SPARE, FOLDER_TEMP_SPARE, name_too_long, takes_folders
 from textgru.mlflow_uri import resolve_uri, uri_problem
 
 
@@ -41,28 +41,6 @@ def _creatable(p: Path) -> str | None:
             if not os.access(parent, os.W_OK | os.X_OK) or not takes_folders(parent):
                 return f"{parent} is not writable"
             return None
-    return None
-
-
-TEMP_NAME_SPARE = 32  # bytes a temporary name beside a file or folder adds (`.<name>.<pid>.<random>.tmp`)
-
-
-def _too_long(p: Path) -> str | None:
-    """Why a name on `p`'s path is longer than the file system takes (its last name with a temporary name's
-    additions: what textgru writes first, then renames), or None."""
-    most = 255
-    nearest = next((q for q in (p.parent, *p.parent.parents) if os.path.isdir(q)), None)
-    if nearest is not None:
-        try:
-            most = os.pathconf(nearest, "PC_NAME_MAX")
-        except (OSError, ValueError):
-            pass
-    for name, spare in [(q.name, 0) for q in reversed(p.parents)] + [(p.name, TEMP_NAME_SPARE)]:
-        if len(os.fsencode(name)) + spare > most:
-            return (
-                f"holds a name of {len(os.fsencode(name))} bytes ({name[:20]}...), and this file system takes at most "
-                f"{most - spare} there{' (a temporary name beside it adds some)' if spare else ''}; use a shorter name"
-            )
     return None
 
 
@@ -174,7 +152,7 @@ class Folder(Rule):
     def problem(self, value: Any) -> str | None:
         if not isinstance(value, str) or not value.strip():
             return "is not a path; give a folder"
-        if too_long := _too_long(Path(value).expanduser()):
+        if too_long := name_too_long(Path(value).expanduser(), FOLDER_TEMP_SPARE):
             return too_long
         why = _creatable(Path(value).expanduser())
         return None if why is None else f"cannot be used as a folder: {why}; choose another folder"
@@ -191,7 +169,7 @@ class NewFile(Rule):
         if not isinstance(value, str) or not value.strip():
             return "is not a path; give the name of a file to write"
         p = Path(value).expanduser()
-        if too_long := _too_long(p):
+        if too_long := name_too_long(p, FILE_TEMP_SPARE):
             return too_long
         if p.is_dir():
             return f"is a folder; give a file name, e.g. {p / 'out.jsonl'}"

@@ -1,5 +1,6 @@
 """Whether a folder can be made in a folder, where `os.access` cannot tell: for root it says yes everywhere, /proc and
-/sys included (Hydra then failed with a FileNotFoundError traceback, SQLite with "unable to open database file")."""
+/sys included (Hydra then failed with a FileNotFoundError traceback, SQLite with "unable to open database file");
+and whether a path's names are short enough for the file system."""
 
 from __future__ import annotations
 
@@ -19,3 +20,26 @@ def takes_folders(parent: Path) -> bool:
     except OSError:
         return False
     return True
+
+
+FILE_TEMP_SPARE = 22  # bytes a file's temporary name beside it adds at most (`.<name>.<pid>.<8 hex>.tmp`)
+FOLDER_TEMP_SPARE = 14  # and a folder's (an export's, made aside: `.<name>.<8 random>.tmp`)
+
+
+def name_too_long(p: Path, spare: int = 0) -> str | None:
+    """Why a name on `p`'s path is longer than the file system takes (its last name with `spare` bytes more: a
+    temporary name textgru writes first, then renames), or None."""
+    most = 255
+    nearest = next((q for q in (p.parent, *p.parent.parents) if os.path.isdir(q)), None)
+    if nearest is not None:
+        try:
+            most = os.pathconf(nearest, "PC_NAME_MAX")
+        except (OSError, ValueError):
+            pass
+    for name, extra in [(q.name, 0) for q in reversed(p.parents)] + [(p.name, spare)]:
+        if len(os.fsencode(name)) + extra > most:
+            return (
+                f"holds a name of {len(os.fsencode(name))} bytes ({name[:20]}...), and this file system takes at most "
+                f"{most - extra} there{' (a temporary name beside it adds some)' if extra else ''}; use a shorter name"
+            )
+    return None

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from textgru.errors import TextgruError
+from textgru.folder_probe import name_too_long
 from textgru.unstarted_runs import made_here, note_made, note_run_dir, outermost_missing
 
 log = logging.getLogger(__name__)
@@ -224,6 +225,8 @@ def check_explicit_run_dir(args: Sequence[str], training: bool = False) -> None:
         a.split("=", 1)[0] in ("--cfg", "-c", "--info", "-i", "--help", "-h") for a in args
     )  # writes nothing
     folder = explicit_run_dir(args)
+    if folder is not None and (too_long := name_too_long(Path(folder).expanduser())):  # else a traceback (a review)
+        raise TextgruError(f"hydra.run.dir={folder} {too_long}")
     if folder is not None:
         RunFolder(folder).refuse_if_used(fix, before_start=training and not printing and not launched_externally())
 
