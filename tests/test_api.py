@@ -295,6 +295,10 @@ def test_evaluate_takes_what_the_data_sources_take(
     with pytest.raises(textgru.TextgruError, match="all_confusion_matrix.png exists; pass overwrite=True"):
         clf.evaluate(small_csv, text_column="review", label_column="sentiment", output_dir=mine.parent)
     assert mine.read_text() == "MY PICTURE" and sorted(mine.parent.iterdir()) == [mine]
+    mine.unlink()
+    mine.mkdir()  # a folder of that name: in the way even with overwrite (it was a traceback after scoring)
+    with pytest.raises(textgru.TextgruError, match=r"all_confusion_matrix.png is in the way \(a folder\); move it"):
+        clf.evaluate(small_csv, text_column="review", label_column="sentiment", output_dir=mine.parent, overwrite=True)
     again = clf.evaluate(
         small_csv, text_column="review", label_column="sentiment", output_dir=tmp_path / "ev", overwrite=True
     )

@@ -225,7 +225,7 @@ MORE = [
     ("serve", ["lm=<ckpt>", "limits.max_streams=0"], "limits.max_streams=0: must be an integer >= 1"),
     ("serve", ["lm=<ckpt>", "timeout=0"], "timeout=0: must be a number > 0"),
     ("serve", ["lm=<ckpt>", "batch_timeout=5", "timeout=1"], "batch_timeout=5 must be below timeout=1"),
-    ("serve", ["lm=<ckpt>", "device=cuda"], "device=cuda: must be one of cpu (textgru serve runs on the CPU"),
+    ("serve", ["lm=<ckpt>", "device=cuda"], "device=cuda: must be cpu (textgru serve runs on the CPU for now)"),
     ("serve", ["lm=<ckpt>", "threads=0"], "threads=0: must be an integer in [1, 1024], or null"),
     # a review: threads=100000 crashed torch (a segfault), limits=5 and ~port were tracebacks, +foo=1 was taken
     ("serve", ["lm=<ckpt>", "threads=100000"], "threads=100000: must be an integer in [1, 1024], or null"),

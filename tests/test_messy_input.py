@@ -457,6 +457,9 @@ def test_predict_inputs_of_other_kinds(tmp_path: Path, caplog: pytest.LogCapture
     (tmp_path / "semi.csv").write_text("text;label\nhello;pos\n")  # a review: the hint was only set text_column=
     with pytest.raises(TextgruError, match=r"columns are \['text;label'\]; .*separated by ';', not commas"):
         read_texts(None, str(tmp_path / "semi.csv"))
+    (tmp_path / "semi.tsv").write_text("words;note\tx\nhello\t1\n")  # a tab-separated file: no hint of ';'
+    with pytest.raises(TextgruError, match=r"set text_column= to one of them.$"):
+        read_texts(None, str(tmp_path / "semi.tsv"))
     (tmp_path / "e.tsv").write_text("label\ttext\npos\tgreat, really\nneg\tawful\n")
     assert read_texts(None, str(tmp_path / "e.tsv")) == ["great, really", "awful"]
     (tmp_path / "q.tsv").write_text('text\tlabel\n"Best movie ever\t1\ngreat film\t1\n')  # no quoting in TSV

@@ -95,7 +95,7 @@ SERVE: dict[str, Rule] = {
     "split_rows": Int(0, what="0: never split a model call in two halves"),
     "fast_lane": Bool(),
     "precision": PRECISION,
-    "device": OneOf(("cpu",), what="textgru serve runs on the CPU for now"),
+    "device": Text(pattern=r"(?i)cpu(:0)?", shape="cpu (textgru serve runs on the CPU for now)"),
     "log_level": OneOf(("critical", "error", "warning", "info", "debug", "trace")),
     **{
         f"limits.{key}": POSITIVE

@@ -14,8 +14,11 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-def separator_hint(columns: list[str]) -> str:
-    """A sentence to add where a column is missing and the header looks separated by something else than commas."""
+def separator_hint(columns: list[str], delimiter: str = ",") -> str:
+    """A sentence to add where a column is missing and the header looks separated by something else than the file's
+    `delimiter` (a comma; a tab in a .tsv)."""
+    if delimiter != ",":  # a .tsv's header with a ';' in a name is no sign of another separator (a review)
+        return ""
     joined = next((sep for sep in (";", "\t", "|") if any(sep in c for c in columns)), None)
     return f" The file looks separated by {joined!r}, not commas: save it as CSV with commas." if joined else ""
 
@@ -58,6 +61,6 @@ def delimited_texts(raw: str, name: str, delimiter: str, text_column: str) -> li
     if text_column not in frame.columns:
         columns = list(frame.columns)
         raise TextgruError(
-            f"column {text_column!r} not in {name}; columns are {columns}; set text_column= to one of them.{separator_hint(columns)}"
+            f"column {text_column!r} not in {name}; columns are {columns}; set text_column= to one of them.{separator_hint(columns, delimiter)}"
         )
     return frame[text_column].tolist()

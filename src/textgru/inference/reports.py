@@ -27,6 +27,11 @@ def report_path(output_dir: str | os.PathLike[str] | None, split: str, overwrite
         raise TextgruError(f"output_dir={str(output_dir)!r} is a file; give a folder for the report")
     report = folder / f"{split}_metrics.json"
     for path in (report, folder / f"{split}_{plot}"):
+        if path.exists() and not path.is_file() or path.is_symlink() and not path.exists():  # (lexists: a link too)
+            raise TextgruError(
+                f"{path} is in the way ({'a folder' if path.is_dir() else 'not a file'}); move it or "
+                "choose another output_dir"
+            )
         if path.exists() and not overwrite:
             raise TextgruError(f"{path} exists; pass overwrite=True or another output_dir")
     return report
