@@ -483,6 +483,21 @@ def test_an_unforeseen_error_fails_its_job_only_and_a_used_sweep_folder_is_refus
         "or make it name the job, e.g. ${hydra.job.num}_${hydra.job.override_dirname}"
     ], same.stderr[-2000:]
     assert not other.exists()
+    named = run_script(
+        "train",
+        "-m",
+        *common[:-1],
+        f"hydra.sweep.dir={other}",
+        "seed=1,2",
+        "hydra.sweep.subdir=${seed}",
+        "+callbacks.bug.fail=false",
+        env=env,
+    )
+    assert named.returncode == 0 and sorted(p.name for p in other.iterdir() if p.is_dir()) == ["1", "2"], named.stderr
+    same = run_script(
+        "train", "-m", *common[:-1], f"hydra.sweep.dir={tmp_path}/x", "seed=1,2", "hydra.sweep.subdir=${hydra.job.name}"
+    )
+    assert same.returncode == 2 and "gives every job of the sweep the same folder" in same.stderr, same.stderr[-2000:]
 
 
 STOP = """

@@ -5,6 +5,7 @@ parameters also as an experiment config."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -122,11 +123,22 @@ class FreshSweepFolder(Callback):
         except TextgruError as e:
             fail(str(e))
         subdir = OmegaConf.to_container(config.hydra.sweep, resolve=False).get("subdir")
-        if isinstance(subdir, str) and "${" not in subdir:  # a review: job 2 refused, its summary row job 1's run
-            fail(
+        if isinstance(subdir, str) and not names_the_job(subdir, list(config.hydra.overrides.task)):
+            fail(  # a review: job 2 was refused, and the summary gave job 1's run job 2's overrides
                 f"hydra.sweep.subdir={subdir} gives every job of the sweep the same folder; leave it out (each job's "
                 "number) or make it name the job, e.g. ${hydra.job.num}_${hydra.job.override_dirname}"
             )
+
+
+JOB_NAMES = ("hydra.job.num", "hydra.job.id", "hydra.job.override_dirname")  # differ from job to job
+
+
+def names_the_job(subdir: str, overrides: list[str]) -> bool:
+    """Whether a sweep's `subdir` (unresolved) differs from job to job: it interpolates one of `JOB_NAMES` or a key
+    the command line sweeps (`seed=1,2`, `lr=range(...)`)."""
+    sweeps = ("range(", "choice(", "glob(", "interval(")
+    swept = {k.lstrip("+~") for k, _, v in (o.partition("=") for o in overrides) if "," in v or v.startswith(sweeps)}
+    return any(ref in JOB_NAMES or ref in swept for ref in re.findall(r"\$\{([^}]+)\}", subdir))
 
 
 def refuse_used_sweep_folder(folder: Path, setting: str) -> None:
