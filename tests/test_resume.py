@@ -768,13 +768,15 @@ def test_sigterm_outside_lightnings_loops_is_stopped_like_ctrl_c(tmp_path: Path,
 
 
 def _signalled_mid_training(
-    tmp_path: Path, small_csv: Path, setting: str, signal_it: Callable[[subprocess.Popen], None]
+    tmp_path: Path, small_csv: Path, setting: str, signal_it: Callable[[subprocess.Popen], None], sweep: bool = False
 ) -> tuple[int, str, Path]:
-    """(exit code, stderr, run folder) of a long tiny run with `setting`, signalled by `signal_it` once it has a
-    checkpoint and trains on; its processes are killed if it is still there 90 s later (a hang)."""
-    run = tmp_path / "run"
+    """(exit code, stderr, run folder) of a long tiny run with `setting` (or the first job of a `-m` sweep of two),
+    signalled by `signal_it` once it has a checkpoint and trains on; its processes are killed if it is still there
+    90 s later (a hang)."""
+    run = tmp_path / "sweep" / "0" if sweep else tmp_path / "run"
     args = ["data=local", f"data.path={small_csv}", "data.text_column=review", "data.label_column=sentiment"]
-    more = [setting, "trainer.max_epochs=300", "callbacks.early_stopping=null", f"hydra.run.dir={run}"]
+    more = [setting, "trainer.max_epochs=300", "callbacks.early_stopping=null"]
+    more += ["-m", "seed=1,2", f"hydra.sweep.dir={run.parent}"] if sweep else [f"hydra.run.dir={run}"]
     p = subprocess.Popen(
         [sys.executable, str(ROOT / "scripts" / "train.py"), *args, *TINY_MODEL, *more],
         stdout=subprocess.PIPE,
@@ -821,6 +823,20 @@ def test_sigterm_to_a_ddp_run_stops_every_rank_in_one_line(tmp_path: Path, small
     assert code == 130, err[-3000:]
     errors = [line for line in err.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and f"resume={run}" in errors[0] and "Traceback" not in err, err[-3000:]
+
+
+@pytest.mark.slow  # ~40 s on 2 cores
+def test_sigterm_to_a_sweep_of_ddp_jobs_stops_the_sweep_in_one_line(tmp_path: Path, small_csv: Path) -> None:
+    """A review: a sweep's data-parallel job spawns its ranks; on SIGTERM to the whole job they stopped (one died in
+    a collective, with three tracebacks), the sweep went on to its next job, and that process waited forever for a
+    result the ranks never sent (it hung before this change too)."""
+    code, err, run = _signalled_mid_training(
+        tmp_path, small_csv, "trainer=ddp_cpu", lambda p: os.killpg(p.pid, signal.SIGTERM), sweep=True
+    )
+    assert code == 130, err[-3000:]
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and f"resume={run}" in errors[0] and "Traceback" not in err, err[-3000:]
+    assert (run.parent / "summary.md").is_file() and not (run.parent / "1").exists()  # the sweep stopped there
 
 
 def test_resuming_a_sweeps_job_says_the_summary_keeps_its_score(tmp_path: Path) -> None:

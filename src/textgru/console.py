@@ -129,43 +129,25 @@ def sigterm_left_to_lightning(trainer: Any) -> Iterator[None]:
     the other ranks). Lightning also calls the handler it finds installed, so `sigterm_as_ctrl_c`'s gives way
     meanwhile to one that only notes the signal: one that came while Lightning's handler was not yet (or no longer)
     installed, or that Lightning let finish (validate, test), becomes Ctrl+C once the block is done. A handler of
-    anyone else's is left as it is. Lightning's own handler is made one that runs no collective (`_noted_once`)."""
-    _noted_once(trainer)
+    anyone else's is left as it is. Lightning's own handler is made one that runs no collective
+    (`textgru.sigterm_ranks`)."""
+    spawner = None
+    if trainer is not None:
+        from textgru.sigterm_ranks import spawner_stop, stop_ranks_together
+
+        stop_ranks_together(trainer)
+        spawner = spawner_stop(trainer)
     if signal.getsignal(signal.SIGTERM) is not _interrupt:
         yield
         return
     _TERM_RECEIVED[0] = False
-    signal.signal(signal.SIGTERM, _note_term)
+    signal.signal(signal.SIGTERM, spawner or _note_term)
     try:
         yield
     finally:
         signal.signal(signal.SIGTERM, _interrupt)
     if _TERM_RECEIVED[0]:
         raise KeyboardInterrupt
-
-
-def _noted_once(trainer: Any) -> None:
-    """Lightning (2.6) broadcasts from rank zero inside its SIGTERM handler, each time a signal comes: a rank that
-    gets two (a job's whole process group is signalled, and Lightning's launcher passes the signal on to the ranks
-    it started) or gets it while the others are in another collective waited forever. Its training loop broadcasts
-    rank zero's note at every step anyway: so the handler only notes the signal, and passes the first on."""
-    connector = getattr(trainer, "_signal_connector", None)
-    if connector is not None and hasattr(connector, "_sigterm_notifier_fn"):  # else another Lightning: its own
-        connector._sigterm_notifier_fn = _NoteSigterm(trainer)  # read when fit, validate or test installs handlers
-
-
-class _NoteSigterm:
-    """Lightning's SIGTERM handler without its broadcast (`_noted_once`); an object, not a closure: `ddp_spawn`
-    pickles the trainer."""
-
-    def __init__(self, trainer: Any) -> None:
-        self.trainer = trainer
-
-    def __call__(self, signum: int, frame: Any) -> None:
-        connector, launcher = self.trainer._signal_connector, self.trainer.strategy.launcher
-        if not connector.received_sigterm and launcher is not None:
-            launcher.kill(signum)
-        connector.received_sigterm = True
 
 
 PLAIN_VALUE = re.compile(r"[A-Za-z0-9_./-]+")

@@ -1,0 +1,72 @@
+"""SIGTERM under data-parallel training: every rank stops at the same step. Lightning (2.6) broadcasts from inside its
+SIGTERM handler each time a signal comes, so a rank that got two (a job's whole process group is signalled, and
+Lightning's launcher passes the signal on to the ranks it started) waited forever; and each rank stops at the end of
+the step in which it noted the signal, so a rank that noted it one step later waited in a collective for one that had
+gone (gloo: "Connection closed by peer"). Here the handler only notes the signal; after each training step the ranks
+agree (one all-reduce) and, if any noted it, all stop at the end of that step."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from lightning.pytorch.callbacks import Callback
+
+
+def stop_ranks_together(trainer: Any) -> None:
+    """Lightning's SIGTERM handler replaced by `NoteSigterm` (read when fit, validate or test installs its handlers)
+    and, under data-parallel training, `StopTogether` among the trainer's callbacks (once)."""
+    connector = getattr(trainer, "_signal_connector", None)
+    if connector is None or not hasattr(connector, "_sigterm_notifier_fn"):  # another Lightning: its own handler
+        return
+    note = NoteSigterm(trainer)
+    connector._sigterm_notifier_fn = note
+    if trainer.world_size > 1 and not any(isinstance(c, StopTogether) for c in trainer.callbacks):
+        trainer.callbacks.append(StopTogether(note))
+
+
+class NoteSigterm:
+    """The signal noted (and the first passed on to the ranks Lightning launched); an object, not a closure:
+    `ddp_spawn` pickles the trainer. In one process it is Lightning's stop at once; with several, `StopTogether`'s."""
+
+    def __init__(self, trainer: Any) -> None:
+        self.trainer, self.noted = trainer, False
+
+    def __call__(self, signum: int, frame: Any) -> None:
+        launcher = self.trainer.strategy.launcher
+        if not self.noted and launcher is not None:
+            launcher.kill(signum)
+        self.noted = True
+        if self.trainer.world_size == 1:
+            self.trainer._signal_connector.received_sigterm = True
+
+
+class StopTogether(Callback):
+    """After each training step, whether any rank noted SIGTERM (every rank asks, at the same step): then all stop at
+    the end of that step, as Lightning stops on SIGTERM. Evaluation goes on to its end (the next step stops)."""
+
+    def __init__(self, note: NoteSigterm) -> None:
+        self.note = note
+
+    def on_train_batch_end(self, trainer: Any, pl_module: Any, *args: Any) -> None:
+        noted = torch.tensor([float(self.note.noted)], device=pl_module.device)
+        if trainer.strategy.reduce(noted, reduce_op="sum").item() > 0:
+            trainer._signal_connector.received_sigterm = True
+
+
+def spawner_stop(trainer: Any) -> Any:
+    """The SIGTERM handler for the process that spawned the ranks (`ddp_spawn`: a sweep's data-parallel job), or None
+    where this process trains itself. It waits for a result the ranks never send when SIGTERM stops them (it waited
+    forever, after them: a review), so it passes the signal on to them (they stop at the end of a step, together)
+    and stops as Ctrl+C stops it."""
+    from lightning.pytorch.strategies.launchers.multiprocessing import _MultiProcessingLauncher
+
+    launcher = getattr(trainer.strategy, "launcher", None)
+    if not isinstance(launcher, _MultiProcessingLauncher) or launcher.is_interactive_compatible:  # fork: notebooks
+        return None
+
+    def stop(signum: int, frame: Any) -> None:
+        launcher.kill(signum)
+        raise KeyboardInterrupt
+
+    return stop
