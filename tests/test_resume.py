@@ -735,7 +735,8 @@ def test_sigterm_outside_lightnings_loops_is_stopped_like_ctrl_c(tmp_path: Path,
     """Found by a review: a scheduler's SIGTERM while the data was read (or between fit and scoring) ended the run at
     once, exit 143, no line, and a folder that resume= refused. Now: exit 130, one line, and a run stopped before it
     wrote anything leaves no folder; inside Lightning's loops SIGTERM stays Lightning's (it stops after a step)."""
-    from textgru.console import _interrupt, sigterm_as_ctrl_c, sigterm_left_to_lightning
+    from textgru.console import _interrupt, sigterm_as_ctrl_c
+    from textgru.sigterm_ranks import sigterm_left_to_lightning
 
     before = signal.getsignal(signal.SIGTERM)
     try:

@@ -116,40 +116,6 @@ def sigterm_as_ctrl_c() -> None:
     signal.signal(signal.SIGTERM, _interrupt)
 
 
-_TERM_RECEIVED: list[bool] = [False]
-
-
-def _note_term(signum: int, frame: Any) -> None:
-    _TERM_RECEIVED[0] = True
-
-
-@contextmanager
-def sigterm_left_to_lightning(trainer: Any) -> Iterator[None]:
-    """Inside Lightning's fit, validate and test, SIGTERM is Lightning's: fit stops at the end of a step (and stops
-    the other ranks). Lightning also calls the handler it finds installed, so `sigterm_as_ctrl_c`'s gives way
-    meanwhile to one that only notes the signal: one that came while Lightning's handler was not yet (or no longer)
-    installed, or that Lightning let finish (validate, test), becomes Ctrl+C once the block is done. A handler of
-    anyone else's is left as it is. Lightning's own handler is made one that runs no collective
-    (`textgru.sigterm_ranks`)."""
-    spawner = None
-    if trainer is not None:
-        from textgru.sigterm_ranks import spawner_stop, stop_ranks_together
-
-        stop_ranks_together(trainer)
-        spawner = spawner_stop(trainer)
-    if signal.getsignal(signal.SIGTERM) is not _interrupt:
-        yield
-        return
-    _TERM_RECEIVED[0] = False
-    signal.signal(signal.SIGTERM, spawner or _note_term)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, _interrupt)
-    if _TERM_RECEIVED[0]:
-        raise KeyboardInterrupt
-
-
 PLAIN_VALUE = re.compile(r"[A-Za-z0-9_./-]+")
 
 

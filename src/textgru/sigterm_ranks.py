@@ -1,4 +1,5 @@
-"""SIGTERM under data-parallel training: every rank stops at the same step. Lightning (2.6) broadcasts from inside its
+"""SIGTERM inside Lightning's fit, validate and test (`sigterm_left_to_lightning`); under data-parallel training,
+every rank stops at the same step. Lightning (2.6) broadcasts from inside its
 SIGTERM handler each time a signal comes, so a rank that got two (a job's whole process group is signalled, and
 Lightning's launcher passes the signal on to the ranks it started) waited forever; and each rank stops at the end of
 the step in which it noted the signal, so a rank that noted it one step later waited in a collective for one that had
@@ -7,10 +8,15 @@ agree (one all-reduce) and, if any noted it, all stop at the end of that step.""
 
 from __future__ import annotations
 
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import torch
 from lightning.pytorch.callbacks import Callback
+
+from textgru.console import _interrupt
 
 
 def stop_ranks_together(trainer: Any) -> None:
@@ -70,3 +76,35 @@ def spawner_stop(trainer: Any) -> Any:
         raise KeyboardInterrupt
 
     return stop
+
+
+_TERM_RECEIVED: list[bool] = [False]
+
+
+def _note_term(signum: int, frame: Any) -> None:
+    _TERM_RECEIVED[0] = True
+
+
+@contextmanager
+def sigterm_left_to_lightning(trainer: Any) -> Iterator[None]:
+    """Inside Lightning's fit, validate and test, SIGTERM is Lightning's: fit stops at the end of a step (and stops
+    the other ranks). Lightning also calls the handler it finds installed, so `sigterm_as_ctrl_c`'s gives way
+    meanwhile to one that only notes the signal: one that came while Lightning's handler was not yet (or no longer)
+    installed, or that Lightning let finish (validate, test), becomes Ctrl+C once the block is done. A handler of
+    anyone else's is left as it is. Lightning's own handler is made one that runs no collective
+    (`stop_ranks_together`)."""
+    spawner = None
+    if trainer is not None:
+        stop_ranks_together(trainer)
+        spawner = spawner_stop(trainer)
+    if signal.getsignal(signal.SIGTERM) is not _interrupt:
+        yield
+        return
+    _TERM_RECEIVED[0] = False
+    signal.signal(signal.SIGTERM, spawner or _note_term)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, _interrupt)
+    if _TERM_RECEIVED[0]:
+        raise KeyboardInterrupt

@@ -35,7 +35,7 @@ from textgru.command_line_checks import one_line
 from textgru.config import in_hydra_multirun
 from textgru.config_checks import check_config
 from textgru.config_path_rules import absolute_data_paths
-from textgru.console import live_output, sigterm_left_to_lightning
+from textgru.console import live_output
 from textgru.distributed import (
     check_trainer_devices,
     counters_from_spawned_ranks,
@@ -56,6 +56,7 @@ from textgru.resume import (
 from textgru.run_folder import RunFolder, set_aside_unfinished_best
 from textgru.run_lock import in_use
 from textgru.run_schedule import fit_epochs_to_min_steps, fit_validation_to_run
+from textgru.sigterm_ranks import sigterm_left_to_lightning
 from textgru.stopping import (
     continue_hint,
     peer_process_lost,
@@ -78,10 +79,9 @@ def train(
 ) -> dict[str, Any]:
     """Train and test the model `cfg` describes; returns the metrics written to `metrics.json`.
 
-    `extra_callbacks` join the configured ones (a tuner's pruning callback); `in_sweep` (default: whether
-    Hydra runs a multirun) makes a data-parallel trial spawn its ranks; `resume_from` (a checkpoint in
-    `<run_dir>/checkpoints/`) continues that run where the checkpoint left it. One command at a time in a run
-    folder (`run_lock`)."""
+    `extra_callbacks` join the configured ones (a tuner's pruning callback); `in_sweep` (default: whether Hydra runs
+    a multirun) makes a data-parallel trial spawn its ranks; `resume_from` (a checkpoint in `<run_dir>/checkpoints/`)
+    continues that run where the checkpoint left it. One command at a time in a run folder (`run_lock`)."""
     check_config(cfg, "train")
     fix = "wait for it to end, or give this run another folder" if resume_from is None else "wait for it to end"
     run = RunFolder(cfg.paths.run_dir)
