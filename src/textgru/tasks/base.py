@@ -113,14 +113,18 @@ class TaskModule(L.LightningModule):
             sums = self.trainer.strategy.reduce(sums, reduce_op="sum")
         return list(sums)
 
-    def global_mean(self, total: torch.Tensor, count: torch.Tensor) -> torch.Tensor:
+    def global_mean(
+        self, total: torch.Tensor, count: torch.Tensor, global_count: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """`total / count` for one process; under data-parallel training this rank's `total` divided by the count
-        over all ranks, times the world size, so that DDP's average of the ranks' gradients is exactly the
-        gradient of the mean over the global batch (the same step one process takes)."""
+        over all ranks (`global_count`, where the caller summed it already), times the world size, so that DDP's
+        average of the ranks' gradients is exactly the gradient of the mean over the global batch (the same step
+        one process takes)."""
         world = self._trainer.world_size if self._trainer is not None else 1
         if world == 1:
             return total / count.clamp(min=1)
-        (global_count,) = self.global_sums(count)  # a copy: the caller's count stays its own
+        if global_count is None:
+            (global_count,) = self.global_sums(count)  # a copy: the caller's count stays its own
         return total * world / global_count.clamp(min=1)
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:

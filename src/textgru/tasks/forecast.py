@@ -114,7 +114,7 @@ class ForecastTask(TaskModule):
         count = torch.tensor(float(target.numel()), device=sq.device)
         total, n = self.global_sums(sq, count)  # all ranks'
         self.log("train/loss", total / n, on_step=False, on_epoch=True, prog_bar=True, batch_size=int(n))
-        return self.global_mean(sq, count)
+        return self.global_mean(sq, count, global_count=n)
 
     def _score(self, stage: str, who: str, pred: torch.Tensor, target: torch.Tensor) -> None:
         # pred, target: (batch, horizon, features), normalised; squared and summed per feature in fp64, then in the

@@ -212,8 +212,8 @@ class ClassificationTask(TaskModule):
         preds = logits.argmax(-1)
         self.metrics[f"{stage}_metrics"].update(preds, labels)
         if stage == "train":
-            loss = self.global_mean(loss_sum, weight)
             total, count, examples = self.global_sums(loss_sum, weight, weight.new_tensor(len(preds)))  # all ranks'
+            loss = self.global_mean(loss_sum, weight, global_count=count)
             self.log("train/loss", total / (members * count), on_epoch=True, prog_bar=True, batch_size=int(examples))
         else:
             loss = loss_sum / weight
