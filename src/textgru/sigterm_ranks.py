@@ -25,6 +25,8 @@ def stop_ranks_together(trainer: Any) -> None:
     connector = getattr(trainer, "_signal_connector", None)
     if connector is None or not hasattr(connector, "_sigterm_notifier_fn"):  # another Lightning: its own handler
         return
+    if isinstance(connector._sigterm_notifier_fn, NoteSigterm):  # fit's, kept for validate and test
+        return
     note = NoteSigterm(trainer)
     connector._sigterm_notifier_fn = note
     if trainer.world_size > 1 and not any(isinstance(c, StopTogether) for c in trainer.callbacks):
