@@ -144,6 +144,7 @@ def test_health_info_docs_and_page(client: httpx.Client, tiny_run: Path, lm_run:
         r = client.get(f"/static/{asset}")
         assert r.status_code == 200 and "http://" not in r.text and "https://" not in r.text  # no CDN: works offline
     assert "http://" not in page.text and "https://" not in page.text
+    assert client.get("/static/nope").json()["error"] == "no endpoint /static/nope; see /docs for the API"
 
 
 def test_predict_equals_classifier_predict(client: httpx.Client, clf: textgru.Classifier) -> None:
@@ -466,6 +467,9 @@ def test_python_serve_classifier_only(tiny_run: Path, tmp_path: Path, clf: textg
             assert "'/tg/openapi.json'" in c.get("/docs").text and "/predict" in c.get("/openapi.json").json()["paths"]
             assert route_path({"path": "/tg/predict", "root_path": "/tg"}) == "/predict"  # the fast lane's path
             assert c.get("/nope").json()["error"] == "no endpoint /nope; see /docs for the API"  # not /tg/nope
+            assert (
+                c.get("/static/nope").json()["error"] == "no endpoint /static/nope; see /docs for the API"
+            )  # not /nope
             assert c.post("/predict", json={"text": "good"}).json() == clf.predict("good").to_dict()
             for path in ("/generate", "/score"):
                 r = c.post(path, json={"prompt": "KING:"})

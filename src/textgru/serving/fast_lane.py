@@ -39,8 +39,9 @@ LANE_BYTES = 64 * 1024  # a bigger body goes to FastAPI: parsed once, not twice 
 
 def route_path(scope: Scope) -> str:
     """The path the app routes: behind `root_path` (`textgru serve root_path=/prefix`) uvicorn puts the prefix in
-    front of the path the proxy sent, and routing takes it off again."""
-    path, root = scope["path"], scope.get("root_path", "")
+    front of the path the proxy sent, and routing takes it off again. Inside a mount (/static) `root_path` holds the
+    mount's path too, and Starlette keeps the app's own in `app_root_path`."""
+    path, root = scope["path"], scope.get("app_root_path", scope.get("root_path", ""))
     return path[len(root) :] if root and path.startswith(root) else path
 
 
