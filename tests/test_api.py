@@ -307,6 +307,9 @@ def test_evaluate_takes_what_the_data_sources_take(
         clf.evaluate(
             small_csv, text_column="review", label_column="sentiment", output_dir=tmp_path / "ev" / "all_metrics.json"
         )
+    too_long = tmp_path / ("x" * 300)  # an OSError after the scoring before (a review)
+    with pytest.raises(textgru.TextgruError, match=r"report's path \(output_dir, split\) holds a name of 300 bytes"):
+        clf.evaluate(small_csv, text_column="review", label_column="sentiment", output_dir=too_long)
     config = {"source": "local", "path": str(small_csv), "text_column": "review", "label_column": "sentiment"}
     assert clf.evaluate(config, split="all")["accuracy"] == pytest.approx(from_path["accuracy"])
     four = tmp_path / "four.csv"  # too small to carve into splits, a label seen once: every row is still scored

@@ -12,21 +12,24 @@ from typing import Any
 
 from textgru.atomic_files import write_text_atomic
 from textgru.errors import TextgruError
+from textgru.folder_probe import FILE_TEMP_SPARE, name_too_long
 
 
 def report_path(output_dir: str | os.PathLike[str] | None, split: str, overwrite: bool, plot: str) -> Path | None:
     """`<output_dir>/<split>_metrics.json`, or None without an `output_dir`; one line for a file given as the folder
-    and, without `overwrite`, for an earlier report there or any file of the plot's name `<split>_<plot>` (a
-    review: a user's own file of that name was replaced)."""
+    and a name too long for the file system, and, without `overwrite`, for an earlier report there or any file of
+    the plot's name `<split>_<plot>` (a review: a user's own file of that name was replaced)."""
     if output_dir is None:
         return None
     if not split or any(sep in split for sep in ("/", "\\", os.sep)) or split.startswith("."):
         raise TextgruError(f"split={split!r} cannot name a report file; use a split name without / or a leading .")
     folder = Path(output_dir)
+    report, plot_file = folder / f"{split}_metrics.json", folder / f"{split}_{plot}"
+    if too_long := name_too_long(report, FILE_TEMP_SPARE) or name_too_long(plot_file, FILE_TEMP_SPARE):
+        raise TextgruError(f"the report's path (output_dir, split) {too_long}")  # else an OSError (Path.exists too)
     if folder.exists() and not folder.is_dir():
         raise TextgruError(f"output_dir={str(output_dir)!r} is a file; give a folder for the report")
-    report = folder / f"{split}_metrics.json"
-    for path in (report, folder / f"{split}_{plot}"):
+    for path in (report, plot_file):
         if path.exists() and not path.is_file() or path.is_symlink() and not path.exists():  # (lexists: a link too)
             raise TextgruError(
                 f"{path} is in the way ({'a folder' if path.is_dir() else 'not a file'}); move it or "
