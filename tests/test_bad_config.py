@@ -44,6 +44,7 @@ ISSUE_TABLE = [
 MORE = [
     # train
     ("train", ["data.batch_size=0"], "data.batch_size=0: must be an integer >= 1"),
+    ("train", ["data.batch_size='8'"], "data.batch_size='8' (quoted: text): must be an integer >= 1"),  # shown as 8
     ("train", ["tokenizer.vocab_size=-3"], "tokenizer.vocab_size=-3: must be an integer >= 3"),
     ("train", ["model.hidden_size=0"], "model.hidden_size=0: must be an integer >= 1"),
     ("train", ["model.pooling=foo"], "model.pooling=foo: must be one of last, mean, max, meanmax, attention"),

@@ -11,8 +11,9 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from textgru.config_checks import check_config, check_value, problem
+from textgru.config_checks import check_config, check_value
 from textgru.config_path_rules import Folder, static_folder
+from textgru.config_problem import problem
 from textgru.errors import TextgruError
 from textgru.override_values import sweep_values
 

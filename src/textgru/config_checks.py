@@ -18,7 +18,8 @@ from typing import Any
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue
 
-from textgru.config_path_rules import Existing, File, Folder, NewFile, StoreUri, unread_paths
+from textgru.config_path_rules import unread_paths
+from textgru.config_problem import problem, shown
 from textgru.config_rules import Rule, When, int_like, number_like
 from textgru.config_rules_commands import RULES
 from textgru.config_rules_train import TASK_MODELS, TASK_SOURCES
@@ -48,24 +49,6 @@ def _lookup(cfg: DictConfig, key: str) -> Any:
     except Exception as e:
         return Unresolved((str(e).strip().splitlines() or [type(e).__name__])[0])
     return value
-
-
-def _shown(value: Any) -> str:
-    if isinstance(value, str):
-        return value if value.strip() and value == value.strip() else repr(value)
-    return "null" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
-
-
-def problem(key: str, value: Any, rule: Rule) -> str | None:
-    """The one-line message for `key=value` under `rule`, or None when it is valid."""
-    if value is None and rule.null:
-        return None
-    why = rule.problem(value)
-    if why is None:
-        return None
-    if isinstance(rule, (File, Existing, Folder, NewFile, StoreUri)):
-        return f"{key}={_shown(value)} {why}"  # a path: what is wrong with it, and what to give instead
-    return f"{key}={_shown(value)}: must be {why}" + (f" ({rule.what})" if rule.what else "")
 
 
 def _rule_for(table: Mapping[str, Rule], key: str, cfg: DictConfig) -> Rule | None:
@@ -218,7 +201,7 @@ def _callback_configs(cfg: DictConfig) -> None:
         interpolated = isinstance(config, str) and config.startswith("${")  # another node's callback: checked there
         if config is not None and not interpolated and not (isinstance(config, dict) and "_target_" in config):
             raise TextgruError(
-                f"callbacks.{name}={_shown(config)} is not a callback (a mapping with _target_); remove it, or turn "
+                f"callbacks.{name}={shown(config)} is not a callback (a mapping with _target_); remove it, or turn "
                 f"one off with callbacks.{name}=null"
             )
 
