@@ -303,3 +303,23 @@ def test_a_short_request_is_not_held_behind_every_old_big_one() -> None:
     finally:
         batcher.close()
     assert "short" not in finished[-2:], finished  # ahead of the big requests still going when it came
+
+
+def test_a_request_past_its_timeout_gets_a_504_saying_why() -> None:
+    """The answer named only an overloaded server, also to a request too big to answer in time (a review)."""
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from textgru.serving.apis import add_predict
+
+    model = Recorder(delay=1.0)
+    batcher = TextBatcher(lambda texts: [{"text": t} for t, _ in model(texts)], 8, 0.01, timeout=0.2, name="test")
+    app = FastAPI()
+    add_predict(app, batcher, {})
+    try:
+        with TestClient(app) as client:
+            r = client.post("/predict", json={"texts": ["a", "b"]})
+    finally:
+        batcher.close()
+    assert r.status_code == 504 and r.json()["error"].startswith("no answer within timeout=0.2 s: the server is busy")
+    assert "send fewer or shorter texts" in r.json()["error"] and model.calls == [2]

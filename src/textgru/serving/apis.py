@@ -56,7 +56,11 @@ async def _answer(
     try:
         results = await batcher.submit(body.all_texts())
     except TimeoutError:  # asyncio.TimeoutError is this class from Python 3.11 on
-        return error_response(504, f"no answer within timeout={batcher.timeout} s; the server is overloaded")
+        return error_response(  # it cannot tell a busy server from a request too big for the timeout (a review)
+            504,
+            f"no answer within timeout={batcher.timeout} s: the server is busy, or this request is too big to answer "
+            "in that time; try again later, or send fewer or shorter texts",
+        )
     except BatcherClosed as e:
         return error_response(503, str(e))
     except asyncio.CancelledError:
