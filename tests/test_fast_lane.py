@@ -25,7 +25,7 @@ LIMITS = Limits(max_texts=4, max_chars=200, max_body_bytes=1000)
 # (path, body parts, headers, what the lane does: True answers it, False validates and hands it on, None hands it on)
 CASES: list[tuple[str, list[bytes], list[tuple[bytes, bytes]], bool | None]] = [
     ("/predict", [b'{"text": "good day"}'], JSON, True),
-    ("/predict", [b'{"texts": ["good", "bad day", ""]}'], JSON, True),
+    ("/predict", [b'{"texts": ["good", "bad day", "x"]}'], JSON, True),
     ("/predict", [b'{"te', b'xt": "so ', b'good"}'], JSON, True),  # a body in three messages
     ("/predict", [b'{"text": "a", "text": "b"}'], JSON, True),  # a repeated key: the last, as json.loads
     ("/predict", [b' {"text": "caf\\u00e9 \\u0000 \xc3\xa9"} \n'], JSON, True),
@@ -50,6 +50,7 @@ CASES: list[tuple[str, list[bytes], list[tuple[bytes, bytes]], bool | None]] = [
     ("/predict", [b'{"text": "' + b"x" * 201 + b'"}'], JSON, False),  # over max_chars
     ("/predict", [b'{"text": "a", "label": "b"}'], JSON, False),
     ("/predict", [b'{"texts": []}'], JSON, False),
+    ("/predict", [b'{"texts": ["good", " "]}'], JSON, False),  # an empty text: no label says anything of it
     ("/predict", [b"[1, 2]"], JSON, False),
     ("/predict", [b""], JSON, False),
     ("/predict", [b'{"texts": ["' + b"y" * 150 + b'"', *[b', "' + b"y" * 150 + b'"'] * 6, b"]}"], JSON, None),  # 413

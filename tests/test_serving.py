@@ -150,7 +150,7 @@ def test_health_info_docs_and_page(client: httpx.Client, tiny_run: Path, lm_run:
 def test_predict_equals_classifier_predict(client: httpx.Client, clf: textgru.Classifier) -> None:
     one = "good great wonderful day"
     assert client.post("/predict", json={"text": one}).json() == clf.predict(one).to_dict()
-    texts = ["bad awful", "the table", "love love love happy excellent nice " * 3, ""]
+    texts = ["bad awful", "the table", "love love love happy excellent nice " * 3, "zzqx"]
     got = client.post("/predict", json={"texts": texts}).json()["predictions"]
     assert got == [p.to_dict() for p in clf.predict(texts)]  # alone in its batch: the same numbers, bit for bit
     # a body sent in chunks (Transfer-Encoding: chunked) reaches the fast lane in pieces; so does FastAPI's route
@@ -300,6 +300,8 @@ BAD = [  # (path, request keywords, status, words the one-line error must hold)
     ("/predict", {"json": {}}, 422, ['"text"', '"texts"']),
     ("/predict", {"json": {"text": 5}}, 422, ["text:", "valid string"]),
     ("/predict", {"json": {"texts": []}}, 422, ["texts:", "at least one"]),
+    ("/predict", {"json": {"text": ""}}, 422, ["the text is empty or spaces only: its label would say nothing"]),
+    ("/predict", {"json": {"texts": ["good", " \n", "", "ok"]}}, 422, ["texts[1] is empty", "(and 1 more)"]),
     ("/predict", {"json": {"texts": ["good"] * 33}}, 422, ["texts:", "limits.max_texts"]),
     ("/predict", {"json": {"text": "a" * 2001}}, 422, ["text:", "limits.max_chars"]),
     ("/predict", {"json": {"text": "good", "lang": "en"}}, 422, ["lang:", "not a field"]),

@@ -123,6 +123,15 @@ class PredictRequest(TextsRequest):
 
     top_k: int | None = Field(default=None, ge=1, description="only the k likeliest labels in probs; null: every label")
 
+    @model_validator(mode="after")
+    def _not_empty(self) -> PredictRequest:  # a label was answered, for one [UNK] token (a review); the CLI skips them
+        empty = [i for i, text in enumerate(self.all_texts()) if not text.strip()]
+        if empty:
+            where = "the text is" if self.text is not None else f"texts[{empty[0]}] is"
+            more = f" (and {len(empty) - 1} more)" if len(empty) > 1 else ""
+            raise ValueError(f"{where} empty or spaces only{more}: its label would say nothing; leave it out")
+        return self
+
 
 class ScoreRequest(TextsRequest):
     """POST /score: nats per token per text (its mean negative log-likelihood under the language model)."""
