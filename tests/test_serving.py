@@ -353,6 +353,9 @@ BAD = [  # (path, request keywords, status, words the one-line error must hold)
     # found by a review: a bare 307 to the request's Host header, and FastAPI's "error parsing the body"
     ("/predict/", {"json": {"text": "good"}, "headers": {"host": "evil.example"}}, 404, ["/predict/"]),
     ("/predict", {"content": b"[" * 10_000 + b"]" * 10_000, "headers": JSON}, 400, ["nested too deeply"]),
+    # FastAPI's "There was an error parsing the body" and pydantic's "unable to parse raw data" (a review)
+    ("/predict", {"content": b'{"text": "x", "n": ' + b"1" * 5000 + b"}", "headers": JSON}, 400, ["4,300 digits"]),
+    ("/predict", {"content": b'{"text": "x", "\\ud800": 1}', "headers": JSON}, 422, ["a key of the body", "surrogate"]),
     # a review: 100,000 items of a wrong type were 100,000 errors (13 MB, the server busy for seconds)
     ("/predict", {"json": {"texts": [1] * 30_000}}, 422, ["has 30000 texts", "limits.max_texts"]),
     ("/generate", {"json": {"stop": [1] * 30_000}}, 422, ["at most 8 stop strings", "not 30000"]),

@@ -65,6 +65,12 @@ async def validation_error(request: Request, exc: Exception) -> JSONResponse:
         )
     if whole_body and whole_body[0].get("type") == "missing":
         return error_response(422, "the body is empty; send a JSON object")
+    if whole_body and whole_body[0].get("type") == "string_unicode":  # pydantic's "unable to parse raw data" (a review)
+        return error_response(
+            422,
+            "a key of the body holds a lone UTF-16 surrogate (an escape such as \\ud800 alone), which is not Unicode "
+            "text; send valid text",
+        )
     if whole_body and whole_body[0].get("type") in ("model_attributes_type", "dict_type", "model_type"):
         example = '{"prompt": "ROMEO:"}' if path == "/generate" else '{"text": "what a lovely day"}'
         return error_response(422, f"the body must be a JSON object, e.g. {example}")
@@ -93,6 +99,8 @@ def http_error(limits: Limits):
                 f"the body is not UTF-8 (byte 0x{bad.object[bad.start]:02x} at position {bad.start}); "
                 "send JSON encoded as UTF-8"
             )
+        elif exc.status_code == 400 and "integer string conversion" in str(exc.__cause__):  # Python's 4,300 digits
+            message = "the body's JSON holds an integer of over 4,300 digits, too long to read; send a shorter number"
         elif exc.status_code == 400 and isinstance(exc.__cause__, RecursionError):
             message = 'the body\'s JSON is nested too deeply to read; send a JSON object, e.g. {"text": "..."}'
         elif exc.status_code == 405:
