@@ -76,7 +76,7 @@ def run_command(target: str, cfg: Any, raw: dict[str, str]) -> Any:
     from omegaconf.errors import MissingMandatoryValue
 
     from textgru.command_line_checks import one_line
-    from textgru.config import in_hydra_multirun, put_back_raw_args
+    from textgru.config import back_where_the_command_ran, in_hydra_multirun, put_back_raw_args
     from textgru.distributed import process_rank, quiet_other_ranks
     from textgru.sweep_summary import FAILED_SWEEP_JOBS, summarise_sweep
     from textgru.unstarted_runs import remove_unstarted_hydra_run, remove_unused_hydra_run
@@ -88,7 +88,7 @@ def run_command(target: str, cfg: Any, raw: dict[str, str]) -> Any:
         if process_rank() > 0:
             quiet_other_ranks()
         put_back_raw_args(cfg, raw)
-        _back_where_the_command_ran()
+        back_where_the_command_ran()
         module, name = target.split(":")
         with resource_failures_named(), pipe_closed_quietly():  # (inside Hydra's app: it would print a traceback)
             return getattr(importlib.import_module(module), name)(cfg)
@@ -117,17 +117,6 @@ def run_command(target: str, cfg: Any, raw: dict[str, str]) -> Any:
         fail(message)
     finally:
         remove_unused_hydra_run()
-
-
-def _back_where_the_command_ran() -> None:
-    """Undo `hydra.job.chdir=true`: relative paths (data, checkpoints, outputs) are from where the command ran; a
-    run's files go into its run folder anyway. Hydra restores the folder after the job."""
-    from hydra.core.hydra_config import HydraConfig
-
-    hydra = HydraConfig.get()
-    if hydra.job.chdir and os.getcwd() != hydra.runtime.cwd:
-        log.info("hydra.job.chdir=true: paths stay relative to %s (a run writes into its folder)", hydra.runtime.cwd)
-        os.chdir(hydra.runtime.cwd)
 
 
 def train(args: Sequence[str]) -> Any:

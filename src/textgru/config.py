@@ -3,6 +3,8 @@ by the user's `./conf/` and `--config-dir` folders, and the one-line checks of c
 
 from __future__ import annotations
 
+import logging
+import os
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -17,6 +19,7 @@ from textgru.override_values import first_values
 
 CONF_MODULE = "textgru.conf"
 CONF_DIR = Path(__file__).resolve().parent / "conf"  # the package's configs (pkg://textgru.conf)
+log = logging.getLogger(__name__)
 USER_CONF = Path("conf")  # ./conf beside the user's command extends them
 
 
@@ -234,3 +237,14 @@ def in_hydra_multirun() -> bool:
     from hydra.types import RunMode
 
     return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+
+
+def back_where_the_command_ran() -> None:
+    """Undo `hydra.job.chdir=true`: relative paths (data, checkpoints, outputs) are from where the command ran; a
+    run's files go into its run folder anyway. Hydra restores the folder after the job."""
+    from hydra.core.hydra_config import HydraConfig
+
+    hydra = HydraConfig.get()
+    if hydra.job.chdir and os.getcwd() != hydra.runtime.cwd:
+        log.info("hydra.job.chdir=true: paths stay relative to %s (a run writes into its folder)", hydra.runtime.cwd)
+        os.chdir(hydra.runtime.cwd)
