@@ -153,7 +153,7 @@ def test_every_command_help_and_cfg_job_answer() -> None:
 def test_textgru_help_lists_the_commands_and_train_help_shows_usage() -> None:
     top = run_textgru("--help", timeout=60)
     assert top.returncode == 0
-    for command in ("train", "eval", "predict", "generate", "tune", "gradient-flow", "serve"):
+    for command in ("train", "eval", "predict", "generate", "ensemble", "tune", "gradient-flow", "serve"):
         assert f"\n  {command} " in top.stdout
     train = run_textgru("train", "--help", timeout=120)
     assert train.returncode == 0 and "textgru train" in train.stdout and "model: bigru_classifier" in train.stdout
@@ -164,6 +164,6 @@ def test_textgru_help_lists_the_commands_and_train_help_shows_usage() -> None:
     assert "ckpt_path: ???" in predict.stdout and "hparams_search" not in predict.stdout
     bad = run_textgru("trian", timeout=60)
     assert bad.returncode == 2 and bad.stderr.strip() == (
-        "error: unknown command 'trian'; choose one of: train, eval, predict, generate, export, tune, gradient-flow, serve "
+        "error: unknown command 'trian'; choose one of: train, eval, predict, generate, export, ensemble, tune, gradient-flow, serve "
         "(textgru --help)"
     )

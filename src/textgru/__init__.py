@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from textgru.ensembling import ensemble
     from textgru.errors import TextgruError
     from textgru.inference.classifier import Classifier, Prediction
     from textgru.inference.forecaster import Forecaster
@@ -41,6 +42,7 @@ _EXPORTS = {
     "TrainResult": "textgru.runs",
     "TextgruError": "textgru.errors",
     "export": "textgru.onnx_export",
+    "ensemble": "textgru.ensembling",
     "serve": "textgru.serving.server",
 }
 __all__ = [
@@ -52,6 +54,7 @@ __all__ = [
     "TextgruError",
     "TrainResult",
     "__version__",
+    "ensemble",
     "export",
     "load",
     "serve",

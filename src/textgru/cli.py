@@ -203,6 +203,10 @@ COMMANDS: dict[str, tuple[str, Callable[[Sequence[str]], Any]]] = {
         "export a checkpoint for onnxruntime: ckpt_path=<run or .ckpt> format=onnx output=<folder> [overwrite=true]",
         lambda a: run_hydra("textgru.commands:export_command", "export", a),
     ),
+    "ensemble": (
+        "join classifiers trained apart into one checkpoint: ckpt_paths=[<run>,<run>,...] output=<file>.ckpt",
+        lambda a: run_hydra("textgru.ensembling:ensemble_command", "ensemble", a),
+    ),
     "tune": ("Optuna search: hparams_search=sentiment|lm [n_trials=20] [key=value ...]", tune),
     "gradient-flow": (
         "gradient norms through time, GRU against a tanh RNN: [seq_len=100] [steps=1500]",

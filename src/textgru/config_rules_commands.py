@@ -1,5 +1,5 @@
-"""The rules for the keys of `textgru eval`, `predict`, `generate`, `export`, `gradient-flow` and `serve`
-(`textgru/conf/eval.yaml`, `predict.yaml`, `generate.yaml`, `export.yaml`, `gradient_flow.yaml`, `serve.yaml`), and `RULES`: every config's table by config name (train's is
+"""The rules for the keys of `textgru eval`, `predict`, `generate`, `export`, `ensemble`, `gradient-flow` and `serve`
+(`textgru/conf/<command>.yaml`), and `RULES`: every config's table by config name (train's is
 in `textgru.config_rules_train`). They state what is valid, never a default; `textgru.config_checks` applies them."""
 
 from __future__ import annotations
@@ -67,6 +67,12 @@ EXPORT: dict[str, Rule] = {
     "overwrite": Bool(),
 }
 
+ENSEMBLE: dict[str, Rule] = {
+    "ckpt_paths": Existing("classifier checkpoints: run folders or .ckpt files", many=True),
+    "output": NewFile(),
+    "overwrite": Bool(),
+}
+
 GRADIENT_FLOW: dict[str, Rule] = {
     "seq_len": Int(4),
     "hidden_size": POSITIVE,
@@ -111,6 +117,7 @@ RULES: dict[str, dict[str, Rule]] = {
     "predict": PREDICT,
     "generate": GENERATE,
     "export": EXPORT,
+    "ensemble": ENSEMBLE,
     "gradient_flow": GRADIENT_FLOW,
     "serve": SERVE,
 }

@@ -1,0 +1,143 @@
+"""Classifiers trained apart, joined into one checkpoint (`textgru ensemble`, `textgru.ensemble`): one
+`GRUClassifier` whose members are theirs (`model.members` = the sum of theirs), so that its output is the log of the
+mean of their probabilities and `eval`, `predict`, `serve` and `export` take it as any classifier. Runs of one recipe
+with other seeds (each its own random start and its own order of batches) are more diverse than the members of one
+`model.members=K` run, which see the same batches. Each source's weights move exactly (its weight average where the
+run kept one); the sources must read the same token ids, labels, data and (with `model.transfer=features`) the same
+frozen language model, and differ in nothing of their model config but `members`. Nothing in the new checkpoint
+refers to the sources' files."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from textgru.atomic_files import written_atomically
+from textgru.checkpoint import check_model_args, checkpoint_extras, load_checkpoint, model_spec, model_state_dict
+from textgru.checkpoint_weights import build_fitting
+from textgru.errors import TextgruError
+from textgru.folder_probe import FILE_TEMP_SPARE, name_too_long
+from textgru.models.gru_classifier import GRUClassifier
+
+UNCOMPARED_DATA_KEYS = ("batch_size", "eval_batch_size", "num_workers", "cache_dir")  # how it was read, not what
+
+
+def _check_output(output: Path, overwrite: bool) -> None:
+    if too_long := name_too_long(output, FILE_TEMP_SPARE):
+        raise TextgruError(f"output={output} {too_long}")
+    if output.is_dir():
+        raise TextgruError(f"output={output} is a folder; give a file name, e.g. {output / 'ensemble.ckpt'}")
+    if output.exists() and not overwrite:
+        raise TextgruError(f"output={output} exists; pass overwrite=true to replace it, or choose another output=")
+
+
+def _first_difference(a: dict[str, Any], b: dict[str, Any], skip: Sequence[str] = ()) -> str | None:
+    key = next((k for k in sorted(set(a) | set(b)) if k not in skip and a.get(k) != b.get(k)), None)
+    return None if key is None else f"{key}: {a.get(key)!r} against {b.get(key)!r}"
+
+
+def _check_same(first: dict[str, Any], other: dict[str, Any], where: str) -> None:
+    """One line for the first thing in which checkpoint `other` cannot join `first`."""
+    a, b = first["textgru"], other["textgru"]
+    joined = "the checkpoints joined must read the same inputs in the same way"
+    if a["label_names"] != b["label_names"]:
+        raise TextgruError(f"{where} has the labels {b['label_names']}, the first {a['label_names']}; {joined}")
+    if a["tokenizer"] != b["tokenizer"]:
+        raise TextgruError(f"{where} has another tokenizer than the first (other token ids); {joined}")
+    if a["max_length"] != b["max_length"]:
+        raise TextgruError(f"{where} reads {b['max_length']} tokens a text, the first {a['max_length']}; {joined}")
+    if diff := _first_difference(_args(first), _args(other), skip=("members",)):
+        raise TextgruError(f"{where}'s model config differs from the first's ({diff}); join runs of one model config")
+    if diff := _first_difference(a.get("data_config") or {}, b.get("data_config") or {}, UNCOMPARED_DATA_KEYS):
+        raise TextgruError(
+            f"{where} was trained on other data than the first ({diff}); join runs of the same data and split"
+        )
+
+
+def _args(ckpt: dict[str, Any]) -> dict[str, Any]:
+    """A classifier checkpoint's model arguments (of either format); one line for another model class."""
+    name, args = model_spec(ckpt["textgru"], ckpt["path"])
+    if name != "GRUClassifier":
+        raise TextgruError(f"checkpoint {ckpt['path']!r} holds a {name[:40]}, not a GRUClassifier; it cannot join")
+    check_model_args(GRUClassifier, args, where=f"checkpoint {ckpt['path']!r}")
+    return args
+
+
+def _member_name(name: str, offset: int) -> str:
+    """A source's parameter `name` in the joined model, its members numbered from `offset` (member 0 holds the
+    model's own `embedding`, `rnn`, `pool`, `head`; member m > 0 is `others.{m - 1}`)."""
+    member, rest = 0, name
+    if name.startswith("others."):
+        _, index, rest = name.split(".", 2)
+        member = int(index) + 1
+    member += offset
+    return rest if member == 0 else f"others.{member - 1}.{rest}"
+
+
+def joined_checkpoint(checkpoints: Sequence[str | os.PathLike[str]]) -> dict[str, Any]:
+    """The checkpoint (a dict `torch.save` writes) of one classifier whose members are those of `checkpoints`."""
+    if isinstance(checkpoints, (str, os.PathLike)) or len(checkpoints) < 2:
+        raise TextgruError("give at least two classifier checkpoints to join (run folders or .ckpt files)")
+    loaded = [load_checkpoint(p, expect_task="sentiment") for p in checkpoints]
+    first = loaded[0]
+    state: dict[str, torch.Tensor] = {}
+    members = 0
+    for i, ckpt in enumerate(loaded):
+        where = f"checkpoint {i + 1} ({ckpt['path']})"
+        _check_same(first, ckpt, where)
+        for name, value in model_state_dict(ckpt).items():
+            if name.startswith("lm."):  # the frozen biLM (model.transfer=features): one copy, the same in each
+                if name in state and not torch.equal(state[name], value):
+                    raise TextgruError(
+                        f"{where} reads another frozen language model than the first ({name} differs); join runs of "
+                        "the same model.pretrained_lm"
+                    )
+                state[name] = value
+            else:
+                state[_member_name(name, members)] = value
+        members += int(_args(ckpt).get("members", 1))
+    meta, args = first["textgru"], {**_args(first), "members": members}
+    model = build_fitting(GRUClassifier, args, state, where="the joined checkpoint")
+    data = meta.get("data_config") or {}
+    extras = checkpoint_extras(
+        "sentiment", model, args, meta["tokenizer"], meta["label_names"], data, meta["max_length"]
+    )
+    extras["joined_from"] = [str(Path(c["path"]).absolute()) for c in loaded]
+    return {"state_dict": {f"model.{k}": v for k, v in model.state_dict().items()}, "textgru": extras}
+
+
+def ensemble(
+    checkpoints: Sequence[str | os.PathLike[str]], output: str | os.PathLike[str], overwrite: bool = False
+) -> Path:
+    """Join the classifiers `checkpoints` (run folders or .ckpt files) into one checkpoint file `output`; an existing
+    file is replaced only with `overwrite`. Returns its path."""
+    return _write(checkpoints, Path(output).expanduser(), overwrite)[0]
+
+
+def _write(checkpoints: Sequence[str | os.PathLike[str]], out: Path, overwrite: bool) -> tuple[Path, int]:
+    """(the file written, its members)."""
+    _check_output(out, overwrite)
+    joined = joined_checkpoint(checkpoints)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with written_atomically(out) as tmp:
+        torch.save(joined, tmp)
+    return out, joined["textgru"]["model_args"]["members"]
+
+
+def ensemble_command(cfg: Any) -> str:
+    """`textgru ensemble ckpt_paths=[<run>,<run>,...] output=<file>.ckpt`: says what it joined and how to use it."""
+    from textgru.config_checks import check_config
+    from textgru.console import command_arg
+
+    check_config(cfg, "ensemble")
+    paths = [cfg.ckpt_paths] if isinstance(cfg.ckpt_paths, str) else list(cfg.ckpt_paths)
+    out, members = _write(paths, Path(cfg.output).expanduser(), bool(cfg.overwrite))
+    print(
+        f"joined {len(paths)} classifiers ({members} members) into {out}\nscore it: textgru eval "
+        f"{command_arg('ckpt_path', out)}; serve it: textgru serve {command_arg('classifier', out)}"
+    )
+    return str(out)

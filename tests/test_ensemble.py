@@ -1,0 +1,152 @@
+"""`textgru ensemble` / `textgru.ensemble`: classifiers trained apart joined into one checkpoint. Its output is the log
+of the mean probability of all their members, each source's weights (its weight average where it kept one) move
+exactly, the frozen LM is kept once, and what cannot join (other tokens, labels, sizes, data, LM, kind) is one line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import run_script, run_textgru, tiny_run_args
+
+import textgru
+from textgru.checkpoint import checkpoint_extras, load_checkpoint, rebuild_model
+from textgru.errors import TextgruError
+from textgru.models.gru_classifier import GRUClassifier
+
+LABELS = ["negative", "neutral", "positive"]
+ARGS = {"vocab_size": 40, "num_classes": 3, "embedding_dim": 8, "hidden_size": 6, "lm_features": [8, 5, 1]}
+
+
+def tokenizer_json(extra: str = "") -> str:
+    vocab = {"[PAD]": 0, "[UNK]": 1, **{f"w{i}{extra}": i for i in range(2, ARGS["vocab_size"])}}
+    return json.dumps({"version": "1.0", "model": {"type": "WordLevel", "vocab": vocab, "unk_token": "[UNK]"}})
+
+
+def source(path: Path, seed: int, lm: dict | None = None, ema: bool = False, **change) -> Path:
+    """A classifier checkpoint of random weights (seed `seed`), its frozen LM's weights `lm` where given; `ema`: the
+    file also holds a weight average (other weights), which is what inference reads; `change`: model args or meta."""
+    meta_change = {k: change.pop(k) for k in ("label_names", "tokenizer", "data_config", "max_length") if k in change}
+    args = {**ARGS, **change}
+    torch.manual_seed(seed)
+    model = GRUClassifier(**args)
+    if lm is not None:
+        model.load_state_dict({**model.state_dict(), **lm})
+    meta = checkpoint_extras(
+        "sentiment", model, args, tokenizer_json(), LABELS, {"source": "local", "path": "a.csv"}, 16
+    )
+    meta.update(meta_change)
+    state = {f"model.{k}": v for k, v in model.state_dict().items()}
+    if ema:
+        average = {k: v if k.startswith("lm.") else v + 0.5 for k, v in model.state_dict().items()}  # the LM kept
+        state |= {f"ema.module.{k}": v for k, v in average.items()} | {"ema.n_averaged": torch.tensor(3)}
+    torch.save({"state_dict": state, "textgru": meta}, path)
+    return path
+
+
+def lm_weights(seed: int) -> dict[str, torch.Tensor]:
+    torch.manual_seed(seed)
+    return {k: v for k, v in GRUClassifier(**ARGS).state_dict().items() if k.startswith("lm.")}
+
+
+def probabilities(path: Path, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    model, _ = rebuild_model(load_checkpoint(path))
+    with torch.no_grad():
+        return model(ids, lengths).softmax(-1)  # (batch, classes)
+
+
+def test_the_joined_classifier_is_the_mean_of_every_members_probability(tmp_path: Path) -> None:
+    lm = lm_weights(0)
+    a = source(tmp_path / "a.ckpt", 1, lm)
+    b = source(tmp_path / "b.ckpt", 2, lm, members=2, ema=True)  # two members, and a weight average
+    c = source(tmp_path / "c.ckpt", 3, lm)
+    out = textgru.ensemble([a, b, c], tmp_path / "joined.ckpt")
+    joined = load_checkpoint(out)  # weights_only=True
+    assert (
+        joined["textgru"]["model_args"] == {**ARGS, "members": 4} and joined["textgru"]["tokenizer"] == tokenizer_json()
+    )
+    assert joined["textgru"]["joined_from"] == [str(p.absolute()) for p in (a, b, c)]
+    ids = torch.randint(2, ARGS["vocab_size"], (5, 7))
+    lengths = torch.tensor([7, 3, 1, 5, 7])
+    ids[1, 3:], ids[2, 1:], ids[3, 5:] = 0, 0, 0
+    mean = sum(n * probabilities(p, ids, lengths) for n, p in ((1, a), (2, b), (1, c))) / 4
+    assert torch.allclose(probabilities(out, ids, lengths), mean, atol=1e-6)
+    state, sources = joined["state_dict"], [torch.load(p, weights_only=True)["state_dict"] for p in (a, b, c)]
+    assert torch.equal(state["model.head.weight"], sources[0]["model.head.weight"])
+    assert torch.equal(state["model.others.0.head.weight"], sources[1]["ema.module.head.weight"])  # the average
+    assert torch.equal(
+        state["model.others.1.rnn.forward_layers.0.weight_hh_l0"],
+        sources[1]["ema.module.others.0.rnn.forward_layers.0.weight_hh_l0"],
+    )
+    assert torch.equal(state["model.others.2.embedding.weight"], sources[2]["model.embedding.weight"])
+    assert torch.equal(state["model.lm.embedding.weight"], lm["lm.embedding.weight"])
+    assert not any(k.startswith("model.others.3") for k in state)
+
+
+@pytest.mark.parametrize(
+    "change,needle",
+    [
+        ({"label_names": ["neg", "neu", "pos"]}, "has the labels ['neg', 'neu', 'pos'], the first"),
+        ({"tokenizer": tokenizer_json("x")}, "has another tokenizer than the first (other token ids)"),
+        ({"max_length": 32}, "reads 32 tokens a text, the first 16"),
+        ({"hidden_size": 7}, "model config differs from the first's (hidden_size: 6 against 7)"),
+        ({"data_config": {"source": "local", "path": "b.csv"}}, "trained on other data than the first (path: 'a.csv'"),
+        ({"lm": "other"}, "reads another frozen language model than the first (lm."),
+    ],
+)
+def test_what_cannot_join_is_one_line_and_writes_nothing(tmp_path: Path, change: dict, needle: str) -> None:
+    lm = lm_weights(0)
+    first = source(tmp_path / "a.ckpt", 1, lm)
+    other = lm_weights(9) if change.pop("lm", None) else lm
+    second = source(tmp_path / "b.ckpt", 2, other, **change)
+    with pytest.raises(
+        TextgruError, match="^checkpoint 2 .*" + needle.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")
+    ):
+        textgru.ensemble([first, second], tmp_path / "joined.ckpt")
+    assert not (tmp_path / "joined.ckpt").exists() and sorted(p.name for p in tmp_path.iterdir()) == [
+        "a.ckpt",
+        "b.ckpt",
+    ]
+
+
+def test_too_few_another_kind_and_the_output_are_one_line(tmp_path: Path, lm_run: Path) -> None:
+    a, b = source(tmp_path / "a.ckpt", 1, lm_weights(0)), source(tmp_path / "b.ckpt", 2, lm_weights(0))
+    with pytest.raises(TextgruError, match="^give at least two classifier checkpoints to join"):
+        textgru.ensemble([a], tmp_path / "j.ckpt")
+    with pytest.raises(TextgruError, match=r"is a language-model \(task=lm\) checkpoint, but this needs a classifier"):
+        textgru.ensemble([a, lm_run], tmp_path / "j.ckpt")
+    mine = tmp_path / "mine.ckpt"
+    mine.write_text("my notes")
+    with pytest.raises(TextgruError, match="mine.ckpt exists; pass overwrite=true to replace it, or choose another"):
+        textgru.ensemble([a, b], mine)
+    assert mine.read_text() == "my notes"
+    with pytest.raises(TextgruError, match="is a folder; give a file name"):
+        textgru.ensemble([a, b], tmp_path)
+    assert (
+        textgru.ensemble([a, b], mine, overwrite=True) == mine
+        and load_checkpoint(mine)["textgru"]["model_args"]["members"] == 2
+    )
+
+
+def test_the_command_joins_two_trained_runs_that_eval_and_predict_take(
+    tmp_path: Path, tiny_run: Path, small_csv: Path
+) -> None:
+    other = tmp_path / "seed7"
+    r = run_script("train", *tiny_run_args(small_csv), "seed=7", f"hydra.run.dir={other}")
+    assert r.returncode == 0, r.stderr[-2000:]
+    out = tmp_path / "ens" / "joined.ckpt"
+    r = run_textgru("ensemble", f"ckpt_paths=[{tiny_run},{other}]", f"output={out}")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert f"joined 2 classifiers (2 members) into {out}" in r.stdout and f"textgru eval ckpt_path={out}" in r.stdout
+    texts = ["good great day", "bad awful", "the table"]
+    probs = [textgru.load(p).predict(texts) for p in (tiny_run, other, out)]
+    for i in range(len(texts)):
+        for label, p in probs[2][i].probs.items():
+            assert abs(p - (probs[0][i].probs[label] + probs[1][i].probs[label]) / 2) < 1e-6
+    r = run_textgru("eval", f"ckpt_path={out}", f"output_dir={tmp_path / 'report'}")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert json.loads((tmp_path / "report" / "test_metrics.json").read_text())["accuracy"] >= 0
+    r = run_textgru("ensemble", f"ckpt_paths=[{tiny_run},{other}]", f"output={out}")  # again: refused, kept
+    assert r.returncode == 2 and r.stderr.strip().splitlines()[-1].startswith(f"error: output={out} exists")
