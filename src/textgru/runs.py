@@ -3,15 +3,13 @@ API, then trained by the same `textgru.training.train` that `scripts/train.py` r
 
 from __future__ import annotations
 
-import logging
 import os
-import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from textgru.call_state import caller_state_kept, log_to_file, only_call
 from textgru.command_line_checks import read_override
 from textgru.config import CONF_DIR, compose_config
 from textgru.config_checks import check_config, problem
@@ -19,11 +17,8 @@ from textgru.config_path_rules import Folder, static_folder
 from textgru.console import command_arg
 from textgru.distributed import launched_externally
 from textgru.errors import TextgruError
-from textgru.library_notices import library_notices_to
-from textgru.run_folder import RunFolder
+from textgru.run_folder import RunFolder, resume_target
 from textgru.unstarted_runs import note_run_dir, outermost_missing, remove_if_unstarted
-
-_ONE_AT_A_TIME = threading.RLock()  # training sets process-wide state: seeds, log handlers, Hydra's global state
 
 
 @dataclass(frozen=True)
@@ -50,8 +45,37 @@ def train(
     added when that folder exists; relative to the current folder, kept absolute). Bad input raises
     `TextgruError` with one line. Several processes (`trainer=ddp_cpu`) are spawned, which works in notebooks. One
     call at a time in a process (another thread's call is refused): train in another process to run two at once."""
-    with _only_call(), _caller_state_kept():  # from before the imports: importing Lightning draws from `random`
-        return _train(override_list(overrides, "train"), config_name, _folder_arg(run_dir, "run_dir"))
+    with only_call(), caller_state_kept():  # from before the imports: importing Lightning draws from `random`
+        overrides = override_list(overrides, "train")
+        if resume_target(overrides) is not None:  # `resume=<run folder>`: as `textgru train resume=` (a review)
+            return _resume(overrides, config_name, run_dir)
+        return _train(overrides, config_name, _folder_arg(run_dir, "run_dir"))
+
+
+def _resume(overrides: list[str], config_name: str, run_dir: Any) -> TrainResult:
+    from textgru.data.labelled import datasets_quiet
+    from textgru.resume import resume_config
+    from textgru.training import train as train_config
+
+    if run_dir is not None or config_name != "train":
+        raise TextgruError(
+            "resume= continues a run in its own folder, with its own config; leave out run_dir= and config_name="
+        )
+    run, checkpoint = resume_target(overrides) or (None, None)
+    rest = [o for o in overrides if o.partition("=")[0] not in ("resume", "ckpt_path")]
+    cfg = resume_config(run, checkpoint, rest)
+    try:
+        with log_to_file(run.train_log), datasets_quiet():
+            metrics = train_config(cfg, resume_from=checkpoint)
+    except TextgruError as e:
+        raise _in_pythons_words(e, run.path) from None
+    return TrainResult(run.path, metrics, rest)
+
+
+def _in_pythons_words(error: TextgruError, folder: Path) -> TextgruError:
+    """`error` naming `textgru.train(['resume=...'])` where it named the command line's `textgru train resume=...`."""
+    cli = f"textgru train {command_arg('resume', folder)}"
+    return type(error)(str(error).replace(cli, f"textgru.train([{f'resume={folder}'!r}])"))
 
 
 def _train(overrides: list[str], config_name: str, run_dir: str | os.PathLike[str] | None) -> TrainResult:
@@ -87,13 +111,11 @@ def _train(overrides: list[str], config_name: str, run_dir: str | os.PathLike[st
     run.hydra_overrides.parent.mkdir(parents=True, exist_ok=True)
     OmegaConf.save(OmegaConf.create(overrides), run.hydra_overrides)  # as Hydra keeps them
     try:
-        with _log_to(run.train_log), datasets_quiet():
+        with log_to_file(run.train_log), datasets_quiet():
             metrics = train_config(cfg, in_sweep=True)
     except (TextgruError, KeyboardInterrupt) as e:  # refused, or stopped while reading its data: nothing left
         remove_if_unstarted(folder, made=made, close_logs=False)  # (a run that wrote files of its own keeps them)
-        if isinstance(e, TextgruError) and (cli := f"textgru train {command_arg('resume', folder)}") in str(e):
-            raise type(e)(str(e).replace(cli, f"textgru.train([{f'resume={folder}'!r}])")) from None
-        raise
+        raise _in_pythons_words(e, folder) if isinstance(e, TextgruError) else e from None
     return TrainResult(folder, metrics, overrides)
 
 
@@ -103,7 +125,7 @@ def sweep(
     """Every combination of the sweep overrides (`["model.hidden_size=64,128", "seed=1,2"]`, the syntax of
     `scripts/train.py -m`), trained one after another in folders `<sweep_dir>/0, 1, ...`; writes `summary.csv`
     and `summary.md` (best `optimized_metric` first) in `sweep_dir`. A run that fails raises at once."""
-    with _only_call():  # before composing: another thread's call may be using Hydra's global state
+    with only_call():  # before composing: another thread's call may be using Hydra's global state
         return _sweep(override_list(overrides, "sweep"), config_name, _folder_arg(sweep_dir, "sweep_dir"))
 
 
@@ -157,72 +179,10 @@ def _is_sweep(override: str) -> bool:
         return False
 
 
-@contextmanager
-def _only_call() -> Iterator[None]:
-    """Refuse a second thread's train() or sweep() while one runs (they mixed each other's logs and seeds)."""
-    if not _ONE_AT_A_TIME.acquire(blocking=False):
-        raise TextgruError(
-            "another thread of this process is running textgru.train() or sweep(), and training sets process-wide "
-            "seeds, logging and Hydra state; wait for it, or train in another process"
-        )
-    try:
-        yield
-    finally:
-        _ONE_AT_A_TIME.release()
-
-
 def _folder_arg(value: Any, name: str) -> Any:
     if value is not None and not isinstance(value, (str, os.PathLike)):
         raise TextgruError(f"{name}= takes a folder (a str or Path), not a {type(value).__name__}")
     return value
-
-
-@contextmanager
-def _caller_state_kept() -> Iterator[None]:
-    """Training seeds the global random generators and sets Lightning's seed variables; the caller's notebook gets its
-    random states from before the first import of Lightning (which draws from `random`) and its environment back
-    afterwards (with the variables that import sets)."""
-    import random
-
-    import numpy as np
-    import torch
-
-    states = (torch.get_rng_state(), np.random.get_state(), random.getstate())
-    cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None  # never initialised here (ddp forks)
-    import textgru.training  # noqa: F401  (Lightning's first import sets variables it relies on later, e.g. for forks)
-
-    env = dict(os.environ)  # what training sets on top of that (its seed variables) is taken back
-    try:
-        yield
-    finally:
-        torch.set_rng_state(states[0])
-        np.random.set_state(states[1])
-        random.setstate(states[2])
-        if cuda is not None:
-            torch.cuda.set_rng_state_all(cuda)
-        for key in set(os.environ) - set(env):
-            del os.environ[key]
-        os.environ.update(env)
-
-
-@contextmanager
-def _log_to(path: Path) -> Iterator[None]:
-    """Send textgru's and Lightning's INFO log lines to a file in the run folder while the run trains."""
-    handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"))
-    loggers = [logging.getLogger(name) for name in ("textgru", "lightning.pytorch")]
-    levels = [lg.level for lg in loggers]
-    for lg in loggers:
-        lg.setLevel(logging.INFO)
-        lg.addHandler(handler)
-    try:
-        with library_notices_to(handler):
-            yield
-    finally:
-        for lg, level in zip(loggers, levels, strict=True):
-            lg.removeHandler(handler)
-            lg.setLevel(level)
-        handler.close()
 
 
 def override_list(overrides: Any, call: str) -> list[str]:

@@ -1,0 +1,79 @@
+"""What a Python call to `textgru.train` / `sweep` borrows from its process and gives back: one call at a time (training
+sets process-wide seeds, log handlers and Hydra state), the caller's random states and environment, and textgru's and
+Lightning's log lines sent to the run's train.log while it trains."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from textgru.errors import TextgruError
+from textgru.library_notices import library_notices_to
+
+_ONE_AT_A_TIME = threading.RLock()  # training sets process-wide state: seeds, log handlers, Hydra's global state
+
+
+@contextmanager
+def only_call() -> Iterator[None]:
+    """Refuse a second thread's train() or sweep() while one runs (they mixed each other's logs and seeds)."""
+    if not _ONE_AT_A_TIME.acquire(blocking=False):
+        raise TextgruError(
+            "another thread of this process is running textgru.train() or sweep(), and training sets process-wide "
+            "seeds, logging and Hydra state; wait for it, or train in another process"
+        )
+    try:
+        yield
+    finally:
+        _ONE_AT_A_TIME.release()
+
+
+@contextmanager
+def caller_state_kept() -> Iterator[None]:
+    """Training seeds the global random generators and sets Lightning's seed variables; the caller's notebook gets its
+    random states from before the first import of Lightning (which draws from `random`) and its environment back
+    afterwards (with the variables that import sets)."""
+    import random
+
+    import numpy as np
+    import torch
+
+    states = (torch.get_rng_state(), np.random.get_state(), random.getstate())
+    cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None  # never initialised here (ddp forks)
+    import textgru.training  # noqa: F401  (Lightning's first import sets variables it relies on later, e.g. for forks)
+
+    env = dict(os.environ)  # what training sets on top of that (its seed variables) is taken back
+    try:
+        yield
+    finally:
+        torch.set_rng_state(states[0])
+        np.random.set_state(states[1])
+        random.setstate(states[2])
+        if cuda is not None:
+            torch.cuda.set_rng_state_all(cuda)
+        for key in set(os.environ) - set(env):
+            del os.environ[key]
+        os.environ.update(env)
+
+
+@contextmanager
+def log_to_file(path: Path) -> Iterator[None]:
+    """Send textgru's and Lightning's INFO log lines to a file in the run folder while the run trains."""
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"))
+    loggers = [logging.getLogger(name) for name in ("textgru", "lightning.pytorch")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.INFO)
+        lg.addHandler(handler)
+    try:
+        with library_notices_to(handler):
+            yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.removeHandler(handler)
+            lg.setLevel(level)
+        handler.close()
