@@ -39,7 +39,7 @@ from textgru.mlflow_store import (
     open_store,
     param_key,
 )
-from textgru.mlflow_uri import resolve_uri
+from textgru.mlflow_uri import resolve_uri, sqlite_path
 from textgru.run_folder import RunFolder, default_run_name
 
 if TYPE_CHECKING:
@@ -87,10 +87,16 @@ class RunTracker:
         tracker = cls(MLflowMetricsLogger(uri))
         if not is_global_rank_zero():
             return tracker
+        record = read_record(run) if resuming else None
+        aside = f"move {run.mlflow_run.name} aside and the resumed run gets a new MLflow run"
+        if record is not None and (db := sqlite_path(uri)) is not None and not db.exists():  # opening makes a new one
+            raise TextgruError(
+                f"{run.mlflow_run} names MLflow run {record['run_id']} in {uri}, whose database {db} is not there "
+                f"(moved or deleted?); resume with logger.mlflow.tracking_uri=<where it is now>, or {aside}"
+            )
         tracker.store = open_store(uri)
         tracker.run, tracker.task = run, str(cfg.task.name)
         tracker.settings = OmegaConf.to_container(mcfg, resolve=True)  # type: ignore[assignment]
-        record = read_record(run) if resuming else None
         if record is not None:
             try:
                 found = tracker.store.client.get_run(record["run_id"])
@@ -105,7 +111,8 @@ class RunTracker:
             if found is None:
                 raise TextgruError(
                     f"{run.mlflow_run} names MLflow run {record['run_id']}, which {uri} does not hold; resume with "
-                    f"logger.mlflow.tracking_uri=<the store it was logged to> (it was {record['tracking_uri']})"
+                    f"logger.mlflow.tracking_uri=<the store it was logged to> (it was {record['tracking_uri']}), or "
+                    f"{aside}"
                 )
             tracker.resumed = None if _copied_from(found, run) else found
         elif resuming:
