@@ -50,7 +50,7 @@ DATA_PATH = "a data file (CSV, TSV, JSON/JSONL, Parquet), a glob or a folder"
 
 LM_WITHOUT_WORDS = (
     "task=lm: a word tokenizer drops the newline that separates documents, which the model reads before each text; "
-    "tokenizer=bpe with a large tokenizer.vocab_size keeps most words whole"
+    "tokenizer=byte_bpe (or bpe) with a large tokenizer.vocab_size keeps most words whole"
 )
 DATA: dict[str, Rule] = {
     "data.source": OneOf(tuple(dict.fromkeys(s for sources in TASK_SOURCES.values() for s in sources))),

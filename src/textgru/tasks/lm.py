@@ -56,6 +56,15 @@ def next_commands(run: RunFolder) -> list[str]:
 def build(cfg: DictConfig) -> tuple[LanguageModelDataModule, LanguageModelTask]:
     """The datamodule (tokenizer trained on the training split, streams in lanes) and the LightningModule around a
     `GRULanguageModel`, with the sampling settings for `samples.txt`."""
+    rewrites = [
+        f"tokenizer.{k}=true" for k in ("lowercase", "replace_urls", "replace_mentions") if cfg.tokenizer.get(k)
+    ]
+    if rewrites:  # tokenizer=bpe's defaults are the classifier's (a review: a model that wrote lowercase and xxurl)
+        log.warning(
+            "%s: the model learns and writes the text so rewritten (lowercase; URLs, @names as xxurl, xxuser), not as "
+            "written; set them false, or use tokenizer=byte_bpe, to keep it",
+            ", ".join(rewrites),
+        )
     dm = LanguageModelDataModule(plain(cfg.data), plain(cfg.tokenizer))
     dm.setup("fit")
     model_cfg = plain(cfg.model)
