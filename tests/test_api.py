@@ -317,6 +317,10 @@ def test_evaluate_takes_what_the_data_sources_take(
     assert clf.evaluate(four, text_column="review", label_column="sentiment")["n"] == 4
     as_cli = {**data_cfg("local"), "path": str(four), "text_column": "review", "label_column": "sentiment"}
     assert clf.evaluate(as_cli, split="all")["n"] == 4  # textgru eval data=local ... split=all: it refused to split
+    by_hand = {"path": str(four), "text_column": "review", "label_column": "sentiment"}  # no source: read as local
+    for given in (by_hand, {**by_hand, "source": "local"}):  # a review: carved into splits, then refused
+        got = clf.evaluate(given, split="all")
+        assert got["n"] == 4 and got["data"] == f"data=local {four.absolute()}", got["data"]  # it said data=None
     more = "".join(f"good day {i},pos\nbad day {i},neg\nok day {i},neutral\n" for i in range(4))  # repeats: dropped
     (tmp_path / "more.csv").write_text("review,sentiment\n" + more)
     globbed = clf.evaluate({**as_cli, "path": str(tmp_path / "*.csv")}, split="all")  # a glob: split, then joined

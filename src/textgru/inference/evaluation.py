@@ -100,7 +100,8 @@ def labelled_texts(
             return _given_rows(data, text_column, label_column) + (split or "all",)
         ignore = None
         if _whole_local_files(data, split):  # `textgru eval data=local data.path=... split=all`: as a path is read
-            ignore, text_column, label_column = data["ignore_labels"], data["text_column"], data["label_column"]
+            ignore = data.get("ignore_labels")
+            text_column, label_column = data.get("text_column", text_column), data.get("label_column", label_column)
             data = data["path"]
         if isinstance(data, (str, os.PathLike)) and (split or "all") == "all" and Path(data).expanduser().exists():
             from textgru.data.local import load_local
@@ -132,16 +133,16 @@ def _from_pandas(frame: pd.DataFrame, text_column: str, label_column: str) -> Da
 
 
 def _whole_local_files(data: Any, split: str | None) -> bool:
-    """A `data=local` config with one path and no validation or test files, scored whole (`split=all`)."""
+    """A `data=local` config (or a dict without a source, read as one) with one path and no validation or test files,
+    scored whole (`split=all`; a review: a hand-written dict was carved into splits, and a 4-row file refused)."""
     return (
         isinstance(data, Mapping)
-        and data.get("source") == "local"
+        and data.get("source", "local") == "local"
         and split == "all"
         and isinstance(data.get("path"), str)
         and Path(data["path"]).expanduser().exists()  # a glob or a list goes the usual way: split, then joined
         and not data.get("validation_path")
         and not data.get("test_path")
-        and all(k in data for k in ("ignore_labels", "text_column", "label_column"))
     )
 
 

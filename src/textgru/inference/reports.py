@@ -67,6 +67,7 @@ def data_scored(data: Any, trained_on: Mapping[str, Any], split: str) -> str:
     if data is not None and not isinstance(data, (str, Mapping)):
         return f"a {type(data).__name__} of rows"
     cfg = dict(trained_on) if data is None else dict(data) if isinstance(data, Mapping) else {"source": data}
+    cfg.setdefault("source", "local")  # a dict without one is read as data=local (a review: "data=None")
     if cfg.get("source") == "local":
         own = {"test": cfg.get("test_path"), "validation": cfg.get("validation_path")}.get(split)
         keys = ("path", "validation_path", "test_path") if split == "all" else () if own else ("path",)
