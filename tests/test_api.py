@@ -4,6 +4,7 @@ with the scripts, and the README's Python blocks and the examples run."""
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import random
@@ -462,6 +463,20 @@ def test_score_is_the_mean_next_token_loss_after_the_separator(
             textgru.TextgruError, match=r"device='(tpu|0)': use cpu, cuda, cuda:N \(the N-th GPU\) or mps"
         ):
             textgru.load(lm.meta["path"], device=device)  # type: ignore[arg-type]
+
+
+def test_score_says_once_that_texts_hold_tokens_the_model_never_saw(
+    lm: textgru.LanguageModel, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A review: a text of characters the model never saw scored as likelier than its own style, unsaid."""
+    fresh = textgru.load(lm.meta["path"])
+    with caplog.at_level(logging.WARNING, logger="textgru"):
+        fresh.score(["KING:\nMy lord"])
+        assert "never saw" not in caplog.text
+        fresh.score(["\u20ac\u20ac\u20ac the", "KING:"])
+        fresh.score(["\u20ac"])
+    assert caplog.text.count("1 of 2 texts hold tokens this model never saw, each scored as the [UNK] token") == 1
+    assert caplog.text.count("never saw") == 1 and fresh.unknown_tokens(["\u20ac\u20ac\u20ac the"]) == [3]
 
 
 def test_train_refuses_bad_overrides_in_one_line(tmp_path: Path, tiny_run: Path) -> None:

@@ -87,6 +87,15 @@ class LanguageModel(LoadedModel):
         except TypeError:
             check_unicode(texts)  # one line for a lone surrogate (checked only then: /score calls this per batch)
             raise
+        unk = self.tokenizer.token_to_id(UNK)
+        unknown = sum(unk in d for d in docs)
+        if unknown and not getattr(self, "_said_unknown", False):  # a review: a text of them scored as likely, unsaid
+            self._said_unknown = True
+            log.warning(
+                "%d of %d texts hold tokens this model never saw, each scored as the [UNK] token, so such a text can "
+                "look likely; unknown_tokens(texts) counts them per text (said once)",
+                *(unknown, len(docs)),
+            )
         scores = [math.nan] * len(docs)
         scored = [i for i, d in enumerate(docs) if d]
         if not scored:
