@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import pickle
 import re
 import signal
 import subprocess
@@ -119,6 +120,15 @@ def test_checkpoint_needing_pickle_is_refused(tmp_path: Path) -> None:
     r = run_script("predict", f"ckpt_path={bad}", "text=hi")
     _one_line_error(r, "pickle")
     assert "Unsupported global: GLOBAL argparse.Namespace" in r.stderr and "\x1b" not in r.stderr  # what, no colours
+
+    class Runs:  # a plain pickle (protocol 4) whose loading would run a command: torch warned in 2 lines first, and
+        def __reduce__(self) -> tuple:  # the line quoted torch's advice cut mid-sentence (a review)
+            return (os.system, (f"touch {tmp_path / 'ran'}",))
+
+    bad.write_bytes(pickle.dumps({"state_dict": Runs()}, protocol=4))
+    r = run_script("predict", f"ckpt_path={bad}", "text=hi")
+    _one_line_error(r, "refuses for safety (torch: Unsupported operand")
+    assert r.stderr.strip().count("\n") == 0 and not (tmp_path / "ran").exists()
 
 
 def test_checkpoint_of_other_task(tmp_path: Path, ckpt: Path) -> None:

@@ -11,6 +11,7 @@ import pickle
 import re
 import types
 import typing
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -99,14 +100,13 @@ def load_checkpoint(path: str | os.PathLike[str], expect_task: str | None = None
     elif (bad := damaged_member(p)) is not None:
         raise TextgruError(f"checkpoint {str(p)!r} is corrupt ({bad} fails its checksum: a damaged copy); {other}")
     try:
-        ckpt = torch.load(p, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings(action="ignore", category=UserWarning):  # "Detected pickle protocol 4", 2 lines
+            ckpt = torch.load(p, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:  # torch's message: advice in terminal colours, then what it refused
-        lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip() for line in str(e).splitlines()] or [""]
-        why = next((line for line in lines if "unsupported global" in line.lower()), lines[0])
-        raise TextgruError(
-            f"checkpoint {str(p)!r} needs pickle to load, which textgru refuses for safety ({why[:160]}); re-save it "
-            "with textgru"
-        ) from e
+        found = re.search(r"Unsupported [^\n]*?(?=\. |\.?$)", re.sub(r"\x1b\[[0-9;]*m", "", str(e)), re.MULTILINE)
+        why = found.group(0) if found else "objects other than tensors"  # not torch's advice, cut (a review)
+        why = f"needs pickle to load, which textgru refuses for safety (torch: {why[:160]}); re-save it with textgru"
+        raise TextgruError(f"checkpoint {str(p)!r} {why}") from e
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as e:
         why = (str(e).splitlines() or [type(e).__name__])[0][:120]
         raise TextgruError(f"checkpoint {str(p)!r} is corrupt or truncated ({why}); {other}") from e
@@ -207,21 +207,20 @@ def _plain_types_of(annotation: Any) -> set[type] | None:
     """The plain types an annotation admits (`int | None` -> {int, NoneType}); None when it admits anything."""
     if annotation is Any:
         return None
-    members = typing.get_args(annotation) if isinstance(annotation, types.UnionType) else (annotation,)
-    if typing.get_origin(annotation) is typing.Union:
-        members = typing.get_args(annotation)
-    return {m for m in members if isinstance(m, type)}
+    return {m for m in _union_members(annotation) if isinstance(m, type)}
 
 
 def _list_item_types(annotation: Any) -> set[type] | None:
     """The item types of a `list[X]` (or `list[X] | None`) annotation; None when it admits no list."""
-    members = typing.get_args(annotation) if isinstance(annotation, types.UnionType) else (annotation,)
-    if typing.get_origin(annotation) is typing.Union:
-        members = typing.get_args(annotation)
-    for m in members:
+    for m in _union_members(annotation):
         if typing.get_origin(m) is list:
             return {t for t in typing.get_args(m) if isinstance(t, type)}
     return None
+
+
+def _union_members(annotation: Any) -> tuple[Any, ...]:
+    union = isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union
+    return typing.get_args(annotation) if union else (annotation,)
 
 
 def _matches(value: Any, allowed: set[type]) -> bool:  # an int fits a float; a bool is no int here
