@@ -289,6 +289,10 @@ def test_forecast_run_writes_metrics_plots_and_a_self_contained_checkpoint(tmp_p
         forecaster.evaluate(split="validation", output_dir=tmp_path / "report")
     with pytest.raises(TextgruError, match="is a file; give a folder for the report"):
         forecaster.evaluate(output_dir=tmp_path / "report" / "validation_metrics.json")
+    with pytest.raises(
+        TextgruError, match=r"^the all span \(rows 0-10 of 10\) has no window of 12 \+ 2 rows .*at least 14"
+    ):
+        forecaster.evaluate(np.zeros((10, 1), dtype=np.float32))  # a review: it named no row count and no fix
     # another window or horizon is one line, not silently ignored
     asked = {"data.window=24": "window is 12", "data.horizon=5": "horizon is 2"}
     data = ("data=synthetic_sine", "data.length=600", "overwrite=true")  # its own window, 12, is fine

@@ -172,7 +172,10 @@ class Forecaster(LoadedModel):
         report = report_path(output_dir, split, overwrite, plot="forecast.png")
         starts = list(range(max(lo - w, 0), hi - w - h + 1))  # targets inside [lo, hi); inputs may reach back
         if not starts:
-            raise TextgruError(f"the {split} span has no window of {w} + {h} rows")
+            raise TextgruError(  # a review: it named neither the rows there were nor what to do
+                f"the {split} span (rows {lo}-{hi} of {n}) has no window of {w} + {h} rows (this model's window and "
+                f"horizon); give a series of at least {w + h} rows" + ("" if split == "all" else ", or split=all")
+            )
         windows = np.stack([values[s : s + w] for s in starts])  # (n, window, features)
         targets = np.stack([values[s + w : s + w + h] for s in starts])  # (n, horizon, features)
         pred = np.concatenate([self.rollout(windows[i : i + 512]) for i in range(0, len(windows), 512)])
