@@ -315,7 +315,20 @@ def test_missing_ckpt_path() -> None:
     _one_line_error(r, "ckpt_path is required")
 
 
-@pytest.mark.slow  # ~9 s; test_empty_dataset covers the same check on the training file
+def test_a_file_without_rows_is_one_line_naming_it(tmp_path: Path) -> None:
+    """One file read alone (training's, or an evaluation's) names no split: a review read "the train split is empty"
+    on `textgru eval data.path=<header-only file>`."""
+    from textgru.data.local import load_local
+
+    header = write_csv(tmp_path / "header.csv", [], text_col="text", label_col="label")
+    with pytest.raises(TextgruError, match=r"^'.*header.csv' has no data rows \(a header at most\); give a file with"):
+        load_local(str(header))
+    train = write_csv(tmp_path / "train.csv", make_rows(20), text_col="text", label_col="label")
+    with pytest.raises(TextgruError, match=r"^the validation split is empty: '.*header.csv' has no data rows"):
+        load_local(str(train), validation_path=str(header))
+
+
+@pytest.mark.slow  # ~9 s; test_a_file_without_rows_is_one_line_naming_it covers the same check in the default run
 def test_empty_validation_file(tmp_path: Path) -> None:
     train = write_csv(tmp_path / "train.csv", make_rows(60), text_col="text", label_col="label")
     val = write_csv(tmp_path / "val.csv", [], text_col="text", label_col="label")

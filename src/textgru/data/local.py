@@ -198,7 +198,8 @@ def load_tables(data_files: dict[str, list[str]]) -> DatasetDict:
     fmt, kwargs = _file_format([f for fs in data_files.values() for f in fs])
     for split, files in data_files.items():
         if all(_has_no_rows(f) for f in files):
-            raise TextgruError(f"the {split} split is empty: {files[0]!r} has no data rows")
+            which = f"the {split} split is empty: " if len(data_files) > 1 else ""  # one file: no split to name
+            raise TextgruError(f"{which}{files[0]!r} has no data rows (a header at most); give a file with rows")
         if fmt != "parquet":
             for f in files:
                 _check_encoding(f)
