@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import re
+import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,8 +53,7 @@ class RunFolder:
     wandb_run = property(lambda self: self.path / "wandb_run.json")  # logger=wandb: the W&B run id, kept for resume
 
     def config_before_resume(self, step: int) -> Path:
-        """Where config.yaml is kept when a run resumed from checkpoint `step` with overrides that change it: a name
-        not taken yet (a run may resume from the same step more than once)."""
+        """Where config.yaml is kept when a run resumes from checkpoint `step` with overrides that change it (free)."""
         return _free_name(self.path / f"config.before-resume-at-step-{step}", ".yaml")
 
     def metrics_before_resume(self, step: int) -> Path:
@@ -173,8 +173,9 @@ def resume_target(args: list[str]) -> tuple[RunFolder, Path] | None:
                     )
                 run = RunFolder(path)
                 return run, run.last_checkpoint
-            if not path.is_file():
-                raise TextgruError(f"ckpt_path={value} does not exist; to continue a run give resume=<run folder>")
+            if not path.is_file() or not (path.suffix == ".ckpt" or zipfile.is_zipfile(path)):  # a review: a CSV
+                why = "does not exist" if not path.is_file() else "is not a checkpoint (.ckpt)"
+                raise TextgruError(f"{key}={value} {why}; to continue a run give resume=<run folder>")
             return RunFolder.of_checkpoint(path), path
     return None
 
