@@ -356,13 +356,15 @@ def test_resume_refuses_what_it_cannot_continue(
     (unstarted / "config.yaml").write_bytes((tiny_run / "config.yaml").read_bytes())
     data = tmp_path / "data.csv"  # a review: resume=<a data file> said the data's folder was not a run folder
     data.write_text("text,label\nok,pos\n")
-    finished, missing, not_a_run, no_checkpoint, a_file = refused(
+    finished, missing, not_a_run, no_checkpoint, a_file, not_a_number = refused(
         (f"resume={tiny_run}",),
         (f"resume={tmp_path / 'nope'}",),
         (f"resume={tmp_path}",),
         (f"resume={unstarted}",),
         (f"resume={data}",),
+        (f"resume={tiny_run}", "trainer.max_epochs=abc"),  # a review: compared before checked, a TypeError
     )
+    assert not_a_number.startswith("error: trainer.max_epochs=abc: must be an integer >= 1, or -1")
     assert a_file == f"error: resume={data} is not a checkpoint (.ckpt); to continue a run give resume=<run folder>"
     assert "holds a finished run (metrics.json): trainer.max_epochs=3 stopped its training" in finished
     assert f"raise that limit: textgru train resume={tiny_run} trainer.max_epochs=<more than 3>" in finished

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from textgru.config_problem import problem
+from textgru.config_rules_train import TRAIN
 from textgru.console import command_arg
 from textgru.errors import TextgruError
 
@@ -87,6 +89,8 @@ def check_can_train_on(
         if metrics is not None and "stopped_by" not in metrics:  # written by an older textgru
             why = " that does not record what ended its training (stopped_by; an older textgru wrote it)"
         raise TextgruError(f"{finished}{why}; there is nothing to resume")
+    if (bad := problem(f"trainer.{reason}", now.get(reason), TRAIN[f"trainer.{reason}"])) is not None:
+        raise TextgruError(bad)  # checked before it is compared (a review: max_epochs=abc was a TypeError)
     if not _raised(reason, before.get(reason), now.get(reason)):
         value = {"max_time": "null", "max_steps": "-1"}.get(reason, f"<more than {before.get(reason)}>")
         raise TextgruError(
