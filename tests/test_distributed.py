@@ -10,7 +10,7 @@ import statistics
 from pathlib import Path
 
 import pytest
-from conftest import TINY_LM, TINY_MODEL, run_script, write_play
+from conftest import TINY_LM, TINY_MODEL, run_python, run_script, write_play
 
 SPAWN = ["trainer=ddp_cpu", "trainer.strategy=ddp_spawn"]  # as a sweep's data-parallel trials run
 NO_DROPOUT = {"sentiment": ["model.dropout=0", "model.embedding_dropout=0"], "lm": []}
@@ -220,3 +220,26 @@ def test_gradual_unfreezing_under_ddp_lets_frozen_layers_go_without_gradients(
     unused_parameters_allowed(cfg)
     one_config_per_trial(cfg, in_sweep)
     assert cfg.trainer.strategy == want
+
+
+@pytest.mark.slow  # ~40 s: two data-parallel runs
+def test_a_python_resume_of_a_ddp_run_spawns_its_ranks(small_csv: Path, tmp_path: Path) -> None:
+    """A review: `textgru.train(['resume=<a ddp run>'])` let Lightning's ddp launcher re-run the caller's script
+    for rank 1 (twice every side effect; in a notebook, the kernel launcher); as a new Python run does, the ranks of
+    a resumed one are spawned."""
+    run = tmp_path / "run"
+    first = [a for a in _train_args("sentiment", small_csv) if not a.startswith("trainer.max_epochs=")]
+    r = run_script("train", *first, "trainer.max_epochs=1", "trainer=ddp_cpu", f"hydra.run.dir={run}")
+    assert r.returncode == 0, r.stderr[-3000:]
+    marks = tmp_path / "ran.txt"
+    script = tmp_path / "resume.py"
+    script.write_text(
+        "import textgru\n"
+        "if __name__ == '__main__':  # as any script that starts processes (spawned ranks import it)\n"
+        f"    open({str(marks)!r}, 'a').write('ran\\n')\n"
+        f"    textgru.train([{f'resume={run}'!r}, 'trainer.max_epochs=2'])\n"
+    )
+    r = run_python([str(script)], timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert marks.read_text() == "ran\n"  # once, not once per rank
+    assert json.loads((run / "metrics.json").read_text())["epochs"] == 2

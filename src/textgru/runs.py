@@ -66,7 +66,7 @@ def _resume(overrides: list[str], config_name: str, run_dir: Any) -> TrainResult
     cfg = resume_config(run, checkpoint, rest)
     try:
         with log_to_file(run.train_log), datasets_quiet():
-            metrics = train_config(cfg, resume_from=checkpoint)
+            metrics = train_config(cfg, in_sweep=True, resume_from=checkpoint)  # ddp spawns: no re-run of the caller
     except TextgruError as e:
         raise _in_pythons_words(e, run.path) from None
     return TrainResult(run.path, metrics, rest)
