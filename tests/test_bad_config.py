@@ -45,6 +45,11 @@ MORE = [
     # train
     ("train", ["data.batch_size=0"], "data.batch_size=0: must be an integer >= 1"),
     ("train", ["data.batch_size='8'"], "data.batch_size='8' (quoted: text): must be an integer >= 1"),  # shown as 8
+    (
+        "ensemble",
+        ["ckpt_paths=[<ckpt>,<ckpt>]", "output=<tmp>"],
+        "output=<tmp> is a folder; give a file name, e.g. <tmp>/ensemble.ckpt",
+    ),
     ("train", ["tokenizer.vocab_size=-3"], "tokenizer.vocab_size=-3: must be an integer >= 3"),
     ("train", ["model.hidden_size=0"], "model.hidden_size=0: must be an integer >= 1"),
     ("train", ["model.pooling=foo"], "model.pooling=foo: must be one of last, mean, max, meanmax, attention"),
@@ -304,7 +309,7 @@ def test_wrong_value_is_one_line_before_anything_starts(
         pytest.skip("torch_xla is installed here")
     if "/proc/" in " ".join(args) and not Path("/proc/self").is_dir():
         pytest.skip("needs /proc")
-    args = _fill(args, places)
+    args, needle = _fill(args, places), _fill([needle], places)[0]
     if script in ("train", "tune", "gradient_flow") and not any(
         a.startswith(("hydra.run.dir=", "hydra.sweep.dir=")) for a in args
     ):

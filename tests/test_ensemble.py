@@ -128,16 +128,36 @@ def test_too_few_another_kind_and_the_output_are_one_line(tmp_path: Path, lm_run
         textgru.ensemble([a, b], mine, overwrite=True) == mine
         and load_checkpoint(mine)["textgru"]["model_args"]["members"] == 2
     )
+    # found by a review: each of these overwrote a file, wrote what eval could not read, or was a Python error
+    with pytest.raises(TextgruError, match="^overwrite='false' must be true or false"):
+        textgru.ensemble([a, b], mine, overwrite="false")  # type: ignore[arg-type]
+    with pytest.raises(TextgruError, match=r"out.onnx: give a .ckpt file name \(for ONNX, textgru export"):
+        textgru.ensemble([a, b], tmp_path / "out.onnx")
+    before = a.read_bytes()
+    with pytest.raises(TextgruError, match="a.ckpt is one of the checkpoints joined; write the joined one elsewhere"):
+        textgru.ensemble([a, b], a, overwrite=True)
+    assert a.read_bytes() == before
+    with pytest.raises(TextgruError, match="a.ckpt is given twice; give each checkpoint once"):
+        textgru.ensemble([a, b, tmp_path / "." / "a.ckpt"], tmp_path / "j.ckpt")
+    for nothing in (None, []):
+        with pytest.raises(TextgruError, match="^give at least two classifier checkpoints"):
+            textgru.ensemble(nothing, tmp_path / "j.ckpt")  # type: ignore[arg-type]
+    with pytest.raises(TextgruError, match="^output= takes a file name"):
+        textgru.ensemble([a, b], None)  # type: ignore[arg-type]
+    with pytest.raises(TextgruError, match=r"cannot be written: .*mine.ckpt is a file"):
+        textgru.ensemble([a, b], mine / "j.ckpt")
+    assert textgru.ensemble((p for p in (a, b)), tmp_path / "from_a_generator.ckpt").is_file()
 
 
 def test_the_command_joins_two_trained_runs_that_eval_and_predict_take(
     tmp_path: Path, tiny_run: Path, small_csv: Path
 ) -> None:
-    other = tmp_path / "seed7"
+    other = tmp_path / "runs" / "seed7"
     r = run_script("train", *tiny_run_args(small_csv), "seed=7", f"hydra.run.dir={other}")
     assert r.returncode == 0, r.stderr[-2000:]
+    (tmp_path / "runs" / "seed0").symlink_to(tiny_run)
     out = tmp_path / "ens" / "joined.ckpt"
-    r = run_textgru("ensemble", f"ckpt_paths=[{tiny_run},{other}]", f"output={out}")
+    r = run_textgru("ensemble", f"ckpt_paths={tmp_path / 'runs' / 'seed*'}", f"output={out}")  # a glob: expanded
     assert r.returncode == 0, r.stderr[-2000:]
     assert f"joined 2 classifiers (2 members) into {out}" in r.stdout and f"textgru eval ckpt_path={out}" in r.stdout
     texts = ["good great day", "bad awful", "the table"]
@@ -150,3 +170,17 @@ def test_the_command_joins_two_trained_runs_that_eval_and_predict_take(
     assert json.loads((tmp_path / "report" / "test_metrics.json").read_text())["accuracy"] >= 0
     r = run_textgru("ensemble", f"ckpt_paths=[{tiny_run},{other}]", f"output={out}")  # again: refused, kept
     assert r.returncode == 2 and r.stderr.strip().splitlines()[-1].startswith(f"error: output={out} exists")
+
+
+def test_a_stopped_write_leaves_neither_file_nor_folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from textgru import ensembling
+
+    a, b = source(tmp_path / "a.ckpt", 1, lm_weights(0)), source(tmp_path / "b.ckpt", 2, lm_weights(0))
+
+    def stopped(*_: object, **__: object) -> None:
+        raise KeyboardInterrupt  # Ctrl+C or SIGTERM while the file is written
+
+    monkeypatch.setattr(ensembling.torch, "save", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        textgru.ensemble([a, b], tmp_path / "new" / "deep" / "j.ckpt")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.ckpt", "b.ckpt"]  # a review: new/deep/ was left

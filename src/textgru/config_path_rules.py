@@ -160,10 +160,12 @@ class Folder(Rule):
 
 @dataclass(frozen=True)
 class NewFile(Rule):
-    """A file to write: not a folder or a device, in a folder that exists or can be made."""
+    """A file to write: not a folder or a device, in a folder that exists or can be made (`example`: a file name to
+    suggest in a folder given instead)."""
 
     null: bool = False
     what: str = ""
+    example: str = "out.jsonl"
 
     def problem(self, value: Any) -> str | None:
         if not isinstance(value, str) or not value.strip():
@@ -172,7 +174,7 @@ class NewFile(Rule):
         if too_long := name_too_long(p, FILE_TEMP_SPARE):
             return too_long
         if p.is_dir():
-            return f"is a folder; give a file name, e.g. {p / 'out.jsonl'}"
+            return f"is a folder; give a file name, e.g. {p / self.example}"
         if p.exists() and not p.is_file():
             return f"is {_kind(p)}, not a regular file; give the name of a file to write"
         why = _creatable(p.parent)

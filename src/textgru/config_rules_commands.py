@@ -69,7 +69,7 @@ EXPORT: dict[str, Rule] = {
 
 ENSEMBLE: dict[str, Rule] = {
     "ckpt_paths": Existing("classifier checkpoints: run folders or .ckpt files", many=True),
-    "output": NewFile(),
+    "output": NewFile(example="ensemble.ckpt"),
     "overwrite": Bool(),
 }
 

@@ -9,30 +9,69 @@ refers to the sources' files."""
 
 from __future__ import annotations
 
+import glob
 import os
-from collections.abc import Sequence
+import shutil
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from textgru.atomic_files import written_atomically
-from textgru.checkpoint import check_model_args, checkpoint_extras, load_checkpoint, model_spec, model_state_dict
+from textgru.checkpoint import (
+    check_model_args,
+    checkpoint_extras,
+    load_checkpoint,
+    model_spec,
+    model_state_dict,
+    resolve_checkpoint_path,
+)
 from textgru.checkpoint_weights import build_fitting
 from textgru.errors import TextgruError
 from textgru.folder_probe import FILE_TEMP_SPARE, name_too_long
 from textgru.models.gru_classifier import GRUClassifier
+from textgru.unstarted_runs import outermost_missing
 
 UNCOMPARED_DATA_KEYS = ("batch_size", "eval_batch_size", "num_workers", "cache_dir")  # how it was read, not what
 
 
-def _check_output(output: Path, overwrite: bool) -> None:
+def _sources(checkpoints: Any) -> list[Path]:
+    """The checkpoint files `checkpoints` names (run folders resolved to their best.ckpt); one line for too few, a
+    value that is not a path, and a file given twice (it would weigh twice in the mean: a review)."""
+    if (
+        checkpoints is None
+        or isinstance(checkpoints, (str, bytes, os.PathLike))
+        or not isinstance(checkpoints, Iterable)
+    ):
+        checkpoints = [] if checkpoints is None else [checkpoints]
+    given = list(checkpoints)
+    if len(given) < 2:
+        raise TextgruError("give at least two classifier checkpoints to join (run folders or .ckpt files)")
+    if bad := next((p for p in given if not isinstance(p, (str, os.PathLike))), None):
+        raise TextgruError(f"checkpoints holds a {type(bad).__name__}; give run folders or .ckpt files (paths)")
+    files = [resolve_checkpoint_path(p).resolve() for p in given]
+    if len(set(files)) < len(files):
+        again = next(f for i, f in enumerate(files) if f in files[:i])
+        raise TextgruError(f"{again} is given twice; give each checkpoint once (twice, it would count twice)")
+    return files
+
+
+def _check_output(output: Path, overwrite: Any, sources: list[Path]) -> None:
+    if not isinstance(overwrite, bool):  # bool("false") is True (a review)
+        raise TextgruError(f"overwrite={overwrite!r} must be true or false")
     if too_long := name_too_long(output, FILE_TEMP_SPARE):
         raise TextgruError(f"output={output} {too_long}")
     if output.is_dir():
         raise TextgruError(f"output={output} is a folder; give a file name, e.g. {output / 'ensemble.ckpt'}")
+    if output.suffix != ".ckpt":  # x.onnx held a torch checkpoint that eval then read as a broken ONNX file
+        raise TextgruError(f"output={output}: give a .ckpt file name (for ONNX, textgru export the joined .ckpt)")
+    if output.resolve() in sources:  # even with overwrite: a trained model would be lost (a review)
+        raise TextgruError(f"output={output} is one of the checkpoints joined; write the joined one elsewhere")
     if output.exists() and not overwrite:
         raise TextgruError(f"output={output} exists; pass overwrite=true to replace it, or choose another output=")
+    if (wall := next((p for p in output.parents if p.exists()), None)) is not None and not wall.is_dir():
+        raise TextgruError(f"output={output} cannot be written: {wall} is a file; choose another output=")
 
 
 def _first_difference(a: dict[str, Any], b: dict[str, Any], skip: Sequence[str] = ()) -> str | None:
@@ -80,9 +119,7 @@ def _member_name(name: str, offset: int) -> str:
 
 def joined_checkpoint(checkpoints: Sequence[str | os.PathLike[str]]) -> dict[str, Any]:
     """The checkpoint (a dict `torch.save` writes) of one classifier whose members are those of `checkpoints`."""
-    if isinstance(checkpoints, (str, os.PathLike)) or len(checkpoints) < 2:
-        raise TextgruError("give at least two classifier checkpoints to join (run folders or .ckpt files)")
-    loaded = [load_checkpoint(p, expect_task="sentiment") for p in checkpoints]
+    loaded = [load_checkpoint(p, expect_task="sentiment") for p in _sources(checkpoints)]
     first = loaded[0]
     state: dict[str, torch.Tensor] = {}
     members = 0
@@ -115,16 +152,25 @@ def ensemble(
 ) -> Path:
     """Join the classifiers `checkpoints` (run folders or .ckpt files) into one checkpoint file `output`; an existing
     file is replaced only with `overwrite`. Returns its path."""
+    if not isinstance(output, (str, os.PathLike)):
+        raise TextgruError(f"output= takes a file name (a str or Path), not a {type(output).__name__}")
     return _write(checkpoints, Path(output).expanduser(), overwrite)[0]
 
 
-def _write(checkpoints: Sequence[str | os.PathLike[str]], out: Path, overwrite: bool) -> tuple[Path, int]:
-    """(the file written, its members)."""
-    _check_output(out, overwrite)
-    joined = joined_checkpoint(checkpoints)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with written_atomically(out) as tmp:
-        torch.save(joined, tmp)
+def _write(checkpoints: Sequence[str | os.PathLike[str]], out: Path, overwrite: Any) -> tuple[Path, int]:
+    """(the file written, its members); the folders made for it are removed again if it is not written."""
+    sources = _sources(checkpoints)  # once: a generator is read once
+    _check_output(out, overwrite, sources)
+    joined = joined_checkpoint(sources)
+    made = outermost_missing(out.parent)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with written_atomically(out) as tmp:
+            torch.save(joined, tmp)
+    except BaseException:  # Ctrl+C, SIGTERM, a full disk: no empty folders left (a review)
+        if made is not None:
+            shutil.rmtree(made, ignore_errors=True)
+        raise
     return out, joined["textgru"]["model_args"]["members"]
 
 
@@ -134,8 +180,11 @@ def ensemble_command(cfg: Any) -> str:
     from textgru.console import command_arg
 
     check_config(cfg, "ensemble")
-    paths = [cfg.ckpt_paths] if isinstance(cfg.ckpt_paths, str) else list(cfg.ckpt_paths)
-    out, members = _write(paths, Path(cfg.output).expanduser(), bool(cfg.overwrite))
+    given = [cfg.ckpt_paths] if isinstance(cfg.ckpt_paths, str) else list(cfg.ckpt_paths)
+    paths = [
+        m for p in given for m in (sorted(glob.glob(os.path.expanduser(p))) if any(c in p for c in "*?[") else [p])
+    ]
+    out, members = _write(paths, Path(cfg.output).expanduser(), cfg.overwrite)
     print(
         f"joined {len(paths)} classifiers ({members} members) into {out}\nscore it: textgru eval "
         f"{command_arg('ckpt_path', out)}; serve it: textgru serve {command_arg('classifier', out)}"
