@@ -364,6 +364,9 @@ def test_resume_refuses_what_it_cannot_continue(
         (f"resume={data}",),
         (f"resume={tiny_run}", "trainer.max_epochs=abc"),  # a review: compared before checked, a TypeError
     )
+    twice, plus = refused((f"resume={tiny_run}", f"resume={tmp_path}"), (f"+resume={tiny_run}",))
+    assert twice == "error: give the run to continue once, as resume=<run folder> (not resume resume)"  # first won
+    assert plus == "error: give the run to continue once, as resume=<run folder> (not +resume)"  # trained anew
     assert not_a_number.startswith("error: trainer.max_epochs=abc: must be an integer >= 1, or -1")
     assert a_file == f"error: resume={data} is not a checkpoint (.ckpt); to continue a run give resume=<run folder>"
     assert "holds a finished run (metrics.json): trainer.max_epochs=3 stopped its training" in finished

@@ -159,6 +159,9 @@ def register_resolvers() -> None:
 
 def resume_target(args: list[str]) -> tuple[RunFolder, Path] | None:
     """(run folder, checkpoint) a command line names: `resume=<run folder>`, `ckpt_path=` or `resume=<.ckpt>`."""
+    keys = [a.partition("=")[0] for a in args if a.partition("=")[0].lstrip("+~") in ("resume", "ckpt_path")]
+    if len(keys) > 1 or any(k.startswith(("+", "~")) for k in keys):  # a review: the first won; +resume= trained anew
+        raise TextgruError(f"give the run to continue once, as resume=<run folder> (not {' '.join(keys)})")
     for arg in args:
         key, _, value = arg.partition("=")
         if key == "resume" and not value:
@@ -168,9 +171,7 @@ def resume_target(args: list[str]) -> tuple[RunFolder, Path] | None:
             path = Path(unquoted(value)).expanduser().absolute()
             if key == "resume" and not path.is_file():  # a checkpoint file given as resume= is taken as ckpt_path=
                 if not path.is_dir():
-                    raise TextgruError(
-                        f"resume={value}: no such run folder; give the folder a run wrote (outputs/<task>/<date>/<time>)"
-                    )
+                    raise TextgruError(f"resume={value}: no such run folder; give a folder that a run wrote")
                 run = RunFolder(path)
                 return run, run.last_checkpoint
             if not path.is_file() or not (path.suffix == ".ckpt" or zipfile.is_zipfile(path)):  # a review: a CSV
@@ -194,10 +195,9 @@ def set_aside_unfinished_best(run: RunFolder) -> None:
 
 
 def note_new_run_dir(args: Sequence[str], cfg: Any = None, compose: Callable[[], Any] | None = None) -> None:
-    """Remember the command line's `hydra.run.dir=` folder before Hydra writes there (made here, or what it holds),
-    so that a refused run may take away what Hydra wrote (`unstarted_runs`). An interpolated one (`textgru tune`'s
-    study folder) is resolved against the composed config `cfg`, else the one `compose()` makes (a command line
-    without overrides to probe), or not remembered without either."""
+    """Remember the command line's `hydra.run.dir=` folder before Hydra writes there, so that a refused run may take
+    away what Hydra wrote (`unstarted_runs`). An interpolated one (`textgru tune`'s study folder) is resolved against
+    the composed config `cfg`, else the one `compose()` makes, or not remembered without either."""
     from omegaconf import OmegaConf
 
     value = explicit_run_dir(args)
@@ -222,9 +222,8 @@ def check_explicit_run_dir(args: Sequence[str], training: bool = False) -> None:
     from textgru.distributed import launched_externally
 
     fix = "choose another hydra.run.dir= so nothing is overwritten"
-    printing = any(
-        a.split("=", 1)[0] in ("--cfg", "-c", "--info", "-i", "--help", "-h") for a in args
-    )  # writes nothing
+    # a command that only prints writes nothing
+    printing = any(a.split("=", 1)[0] in ("--cfg", "-c", "--info", "-i", "--help", "-h") for a in args)
     folder = explicit_run_dir(args)
     if folder is not None and (too_long := name_too_long(Path(folder).expanduser())):  # else a traceback (a review)
         raise TextgruError(f"hydra.run.dir={folder} {too_long}")
