@@ -61,7 +61,7 @@ def test_the_joined_classifier_is_the_mean_of_every_members_probability(tmp_path
     lm = lm_weights(0)
     a = source(tmp_path / "a.ckpt", 1, lm)
     b = source(tmp_path / "b.ckpt", 2, lm, members=2, ema=True)  # two members, and a weight average
-    c = source(tmp_path / "c.ckpt", 3, lm)
+    c = source(tmp_path / "c.ckpt", 3, lm, feature_dropout=0.5)  # the default, named: the same config as a's
     out = textgru.ensemble([a, b, c], tmp_path / "joined.ckpt")
     joined = load_checkpoint(out)  # weights_only=True
     assert (

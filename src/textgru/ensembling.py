@@ -10,6 +10,7 @@ refers to the sources' files."""
 from __future__ import annotations
 
 import glob
+import inspect
 import os
 import shutil
 from collections.abc import Iterable, Sequence
@@ -89,7 +90,7 @@ def _check_same(first: dict[str, Any], other: dict[str, Any], where: str) -> Non
         raise TextgruError(f"{where} has another tokenizer than the first (other token ids); {joined}")
     if a["max_length"] != b["max_length"]:
         raise TextgruError(f"{where} reads {b['max_length']} tokens a text, the first {a['max_length']}; {joined}")
-    if diff := _first_difference(_args(first), _args(other), skip=("members",)):
+    if diff := _first_difference(_with_defaults(_args(first)), _with_defaults(_args(other)), skip=("members",)):
         raise TextgruError(f"{where}'s model config differs from the first's ({diff}); join runs of one model config")
     if diff := _first_difference(a.get("data_config") or {}, b.get("data_config") or {}, UNCOMPARED_DATA_KEYS):
         raise TextgruError(
@@ -104,6 +105,12 @@ def _args(ckpt: dict[str, Any]) -> dict[str, Any]:
         raise TextgruError(f"checkpoint {ckpt['path']!r} holds a {name[:40]}, not a GRUClassifier; it cannot join")
     check_model_args(GRUClassifier, args, where=f"checkpoint {ckpt['path']!r}")
     return args
+
+
+def _with_defaults(args: dict[str, Any]) -> dict[str, Any]:
+    """`args` with the arguments it leaves out at their defaults (an older checkpoint lacks the newer ones)."""
+    signature = inspect.signature(GRUClassifier).parameters.items()
+    return {**{k: p.default for k, p in signature if p.default is not p.empty}, **args}
 
 
 def _member_name(name: str, offset: int) -> str:
