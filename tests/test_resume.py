@@ -364,6 +364,14 @@ def test_resume_refuses_what_it_cannot_continue(
         (f"resume={data}",),
         (f"resume={tiny_run}", "trainer.max_epochs=abc"),  # a review: compared before checked, a TypeError
     )
+    copy = tmp_path / "copy"  # a review: refused only at fit, after best.ckpt was set aside and config.yaml rewritten
+    shutil.copytree(tiny_run, copy)
+    before = sorted(str(p.relative_to(copy)) for p in copy.rglob("*"))
+    (endless,) = refused((f"resume={copy}", "trainer.max_epochs=-1"))
+    assert endless == (
+        "error: the learning-rate schedule needs a finite run: set trainer.max_epochs (or max_steps), or scheduler=none"
+    )
+    assert sorted(str(p.relative_to(copy)) for p in copy.rglob("*")) == before
     twice, plus = refused((f"resume={tiny_run}", f"resume={tmp_path}"), (f"+resume={tiny_run}",))
     assert twice == "error: give the run to continue once, as resume=<run folder> (not resume resume)"  # first won
     assert plus == "error: give the run to continue once, as resume=<run folder> (not +resume)"  # trained anew

@@ -145,6 +145,20 @@ def _tied_weights(cfg: DictConfig) -> None:
         )
 
 
+def _finite_schedule(cfg: DictConfig) -> None:
+    """A learning-rate schedule needs the run's length, as Lightning counts it (max_epochs null: 1000 epochs unless
+    max_steps or max_time is set, then none): checked before anything, as a resume changes the run folder before
+    fit (a review: a finished run's best.ckpt was set aside, then max_epochs=null refused)."""
+    epochs, steps = _lookup(cfg, "trainer.max_epochs"), _lookup(cfg, "trainer.max_steps")
+    steps = -1 if steps in (None, _ABSENT) else steps
+    if epochs is None:
+        epochs = 1000 if steps == -1 and _lookup(cfg, "trainer.max_time") in (None, _ABSENT) else -1
+    if _lookup(cfg, "scheduler") not in (None, _ABSENT) and epochs == -1 and steps == -1:
+        raise TextgruError(
+            "the learning-rate schedule needs a finite run: set trainer.max_epochs (or max_steps), or scheduler=none"
+        )
+
+
 def _accelerator_present(cfg: DictConfig) -> None:
     """TPU and MPS accelerators this machine cannot have (GPUs are counted by `distributed.check_trainer_devices`,
     which needs torch)."""
@@ -223,6 +237,7 @@ CROSS_CHECKS: dict[str, Sequence[Callable[[DictConfig], None]]] = {
         _few_labels,
         _task_fits,
         _tied_weights,
+        _finite_schedule,
         _accelerator_present,
         _search_space,
         _callback_configs,
