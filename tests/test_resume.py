@@ -372,6 +372,11 @@ def test_resume_refuses_what_it_cannot_continue(
         "error: the learning-rate schedule needs a finite run: set trainer.max_epochs (or max_steps), or scheduler=none"
     )
     assert sorted(str(p.relative_to(copy)) for p in copy.rglob("*")) == before
+    (swept,) = refused((f"resume={copy}", "trainer.max_epochs=5,6"))  # a review: a traceback
+    assert (
+        swept
+        == "error: resume: 'trainer.max_epochs=5,6' is a sweep; a run resumes with one value (quote one with a comma)"
+    )
     twice, plus = refused((f"resume={tiny_run}", f"resume={tmp_path}"), (f"+resume={tiny_run}",))
     assert twice == "error: give the run to continue once, as resume=<run folder> (not resume resume)"  # first won
     assert plus == "error: give the run to continue once, as resume=<run folder> (not +resume)"  # trained anew

@@ -59,9 +59,7 @@ def resume_config(run: RunFolder, checkpoint: Path, overrides: Sequence[str], di
         if (why := FIXED_ON_RESUME.get(key.lstrip("+").split(".")[0])) and _override_value(override) != existing:
             raise TextgruError(f"resume: {override!r} cannot change a resumed run: {why}; start a new run to change it")
         if not eq or (existing is absent and not key.startswith("+")):
-            raise TextgruError(
-                f"resume: {override!r} is not key=value for a key in {run.config} (a new key: +key=value)"
-            )
+            raise TextgruError(f"resume: {override!r} is not key=value for a key in {run.config} (new: +key=value)")
         mapping_value = key.lstrip("+") == "trainer.max_time"  # {minutes: 90} is a value, not a config group
         if isinstance(existing, DictConfig) and value != "null" and not mapping_value:  # null: a callback off
             raise TextgruError(
@@ -131,9 +129,12 @@ def _override_value(override: str) -> Any:
     from hydra.errors import HydraException
 
     try:
-        return OverridesParser.create().parse_override(override).value()
+        parsed = OverridesParser.create().parse_override(override)
     except HydraException as e:
         raise TextgruError(f"resume: cannot read {override!r}: {str(e).splitlines()[0]}") from None
+    if parsed.is_sweep_override():  # a review: a traceback (a ChoiceSweep put into the config)
+        raise TextgruError(f"resume: {override!r} is a sweep; a run resumes with one value (quote one with a comma)")
+    return parsed.value()
 
 
 def check_resumable(run: RunFolder, checkpoint: Path, trainer_now: Any) -> None:
@@ -145,10 +146,9 @@ def check_resumable(run: RunFolder, checkpoint: Path, trainer_now: Any) -> None:
         before = (yaml.safe_load(run.config.read_text(encoding="utf-8")) or {}).get("trainer") or {}
         check_can_train_on(run.read_metrics(), before, trainer_now, run.path)
     if not checkpoint.is_file():
-        raise TextgruError(
-            f"{run.path} has no {checkpoint.relative_to(run.path) if checkpoint.is_relative_to(run.path) else checkpoint}"
-            " to resume from (the run stopped before its first checkpoint); start it again"
-        )
+        which = checkpoint.relative_to(run.path) if checkpoint.is_relative_to(run.path) else checkpoint
+        why = "to resume from (the run stopped before its first checkpoint); start it again"
+        raise TextgruError(f"{run.path} has no {which} {why}")
 
 
 def _refuse_if_not_a_run(run: RunFolder) -> None:
