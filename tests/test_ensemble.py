@@ -184,3 +184,24 @@ def test_a_stopped_write_leaves_neither_file_nor_folders(tmp_path: Path, monkeyp
     with pytest.raises(KeyboardInterrupt):
         textgru.ensemble([a, b], tmp_path / "new" / "deep" / "j.ckpt")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.ckpt", "b.ckpt"]  # a review: new/deep/ was left
+
+
+def test_one_model_is_never_counted_twice(tmp_path: Path) -> None:
+    """A review: a hard link of a source, or a joined checkpoint joined again with one of its sources, weighed a
+    model twice unsaid; joined again with others, the record names the runs, not the joined file."""
+    from textgru.ensembling import _expanded
+
+    lm = lm_weights(0)
+    a, b, c = (source(tmp_path / f"{n}.ckpt", i, lm) for i, n in enumerate("abc", 1))
+    (tmp_path / "link.ckpt").hardlink_to(a)
+    with pytest.raises(TextgruError, match="link.ckpt is given twice"):
+        textgru.ensemble([a, tmp_path / "link.ckpt"], tmp_path / "j.ckpt")
+    ab = textgru.ensemble([a, b], tmp_path / "ab.ckpt")
+    with pytest.raises(TextgruError, match=r"b.ckpt is in two of the checkpoints given \(one joined from it\)"):
+        textgru.ensemble([ab, b], tmp_path / "j.ckpt")
+    abc = load_checkpoint(textgru.ensemble([ab, c], tmp_path / "abc.ckpt"))
+    assert abc["textgru"]["joined_from"] == [str(p) for p in (a, b, c)]
+    assert abc["textgru"]["model_args"]["members"] == 3
+    (tmp_path / "run[1]").mkdir()  # a path that exists as written is not a glob (run1 would have been taken)
+    assert _expanded(str(tmp_path / "run[1]")) == [str(tmp_path / "run[1]")]
+    assert _expanded(str(tmp_path / "[ab].ckpt")) == [str(a), str(b)]

@@ -52,10 +52,18 @@ def _sources(checkpoints: Any) -> list[Path]:
     if bad := next((p for p in given if not isinstance(p, (str, os.PathLike))), None):
         raise TextgruError(f"checkpoints holds a {type(bad).__name__}; give run folders or .ckpt files (paths)")
     files = [resolve_checkpoint_path(p).resolve() for p in given]
-    if len(set(files)) < len(files):
-        again = next(f for i, f in enumerate(files) if f in files[:i])
+    inodes = [(f.stat().st_dev, f.stat().st_ino) for f in files]  # a hard link is the same file too (a review)
+    if len(set(inodes)) < len(inodes):
+        again = next(f for i, f in enumerate(files) if inodes[i] in inodes[:i])
         raise TextgruError(f"{again} is given twice; give each checkpoint once (twice, it would count twice)")
     return files
+
+
+def _constituents(ckpt: dict[str, Any]) -> list[str]:
+    """The checkpoints a checkpoint was joined from (`joined_from`), or its own path."""
+    joined = ckpt["textgru"].get("joined_from")
+    ok = isinstance(joined, list) and joined and all(isinstance(p, str) for p in joined)
+    return list(joined) if ok else [str(Path(ckpt["path"]).absolute())]
 
 
 def _check_output(output: Path, overwrite: Any, sources: list[Path]) -> None:
@@ -127,6 +135,9 @@ def _member_name(name: str, offset: int) -> str:
 def joined_checkpoint(checkpoints: Sequence[str | os.PathLike[str]]) -> dict[str, Any]:
     """The checkpoint (a dict `torch.save` writes) of one classifier whose members are those of `checkpoints`."""
     loaded = [load_checkpoint(p, expect_task="sentiment") for p in _sources(checkpoints)]
+    held = [p for c in loaded for p in _constituents(c)]  # a joined checkpoint joined again holds its sources
+    if again := next((p for i, p in enumerate(held) if p in held[:i]), None):
+        raise TextgruError(f"{again} is in two of the checkpoints given (one joined from it); give each run once")
     first = loaded[0]
     state: dict[str, torch.Tensor] = {}
     members = 0
@@ -150,7 +161,7 @@ def joined_checkpoint(checkpoints: Sequence[str | os.PathLike[str]]) -> dict[str
     extras = checkpoint_extras(
         "sentiment", model, args, meta["tokenizer"], meta["label_names"], data, meta["max_length"]
     )
-    extras["joined_from"] = [str(Path(c["path"]).absolute()) for c in loaded]
+    extras["joined_from"] = [p for c in loaded for p in _constituents(c)]
     return {"state_dict": {f"model.{k}": v for k, v in model.state_dict().items()}, "textgru": extras}
 
 
@@ -181,6 +192,13 @@ def _write(checkpoints: Sequence[str | os.PathLike[str]], out: Path, overwrite: 
     return out, joined["textgru"]["model_args"]["members"]
 
 
+def _expanded(path: str) -> list[str]:
+    """A glob's matches, sorted; a path that exists as written (`run[4]`) is taken as written (a review)."""
+    if any(c in path for c in "*?[") and not os.path.exists(os.path.expanduser(path)):
+        return sorted(glob.glob(os.path.expanduser(path)))
+    return [path]
+
+
 def ensemble_command(cfg: Any) -> str:
     """`textgru ensemble ckpt_paths=[<run>,<run>,...] output=<file>.ckpt`: says what it joined and how to use it."""
     from textgru.config_checks import check_config
@@ -188,9 +206,7 @@ def ensemble_command(cfg: Any) -> str:
 
     check_config(cfg, "ensemble")
     given = [cfg.ckpt_paths] if isinstance(cfg.ckpt_paths, str) else list(cfg.ckpt_paths)
-    paths = [
-        m for p in given for m in (sorted(glob.glob(os.path.expanduser(p))) if any(c in p for c in "*?[") else [p])
-    ]
+    paths = [m for p in given for m in _expanded(p)]
     out, members = _write(paths, Path(cfg.output).expanduser(), cfg.overwrite)
     print(
         f"joined {len(paths)} classifiers ({members} members) into {out}\nscore it: textgru eval "
