@@ -45,6 +45,7 @@ MORE = [
     # train
     ("train", ["data.batch_size=0"], "data.batch_size=0: must be an integer >= 1"),
     ("train", ["data.batch_size='8'"], "data.batch_size='8' (quoted: text): must be an integer >= 1"),  # shown as 8
+    ("train", ["data.batch_size=None"], "data.batch_size=None: must be an integer >= 1"),  # text unquoted: as typed
     (
         "ensemble",
         ["ckpt_paths=[<ckpt>,<ckpt>]", "output=<tmp>"],

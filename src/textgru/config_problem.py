@@ -21,12 +21,14 @@ def shown(value: Any, raw: bool = False) -> str:
 
 
 def _reads_as_scalar(text: str) -> bool:
-    """Whether `text` unquoted would be a number, a bool or null on the command line."""
+    """Whether `text` unquoted is a number, a bool or null on the command line, as Hydra reads it (08, None and
+    Infinity are text there, 8, 1e3, inf, true and null are not: a review)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
     try:
-        float(text)
-    except ValueError:
-        return text.strip().lower() in ("true", "false", "null", "none")
-    return True
+        return not isinstance(OverridesParser.create().parse_override(f"x={text}").value(), str)
+    except Exception:  # not readable unquoted at all: it was quoted
+        return False
 
 
 def problem(key: str, value: Any, rule: Rule) -> str | None:
