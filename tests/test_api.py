@@ -797,6 +797,11 @@ def test_the_call_a_stopped_run_names_continues_it(small_csv: Path, tmp_path: Pa
     steps = json.loads((folder / "metrics.json").read_text())["global_step"]
     with pytest.raises(textgru.TextgruError, match="^resume= continues a run in its own folder"):
         textgru.train([f"resume={folder}", "trainer.max_epochs=2"], run_dir=tmp_path / "elsewhere")
+    with pytest.raises(textgru.TextgruError) as finished:  # the checks of the run's config speak Python too (a review)
+        textgru.train([f"resume={folder}"])
+    assert str(finished.value).endswith(
+        f"raise that limit: textgru.train(['resume={folder}', 'trainer.max_epochs=<more than 1>'])"
+    )
     again = textgru.train([f"resume={folder}", "trainer.max_epochs=2"])
     assert again.run_dir == first.run_dir == folder and again.overrides == ["trainer.max_epochs=2"]
     assert json.loads((folder / "metrics.json").read_text())["global_step"] == 2 * steps

@@ -4,6 +4,7 @@ API, then trained by the same `textgru.training.train` that `scripts/train.py` r
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,8 +64,8 @@ def _resume(overrides: list[str], config_name: str, run_dir: Any) -> TrainResult
         )
     run, checkpoint = resume_target(overrides) or (None, None)
     rest = [o for o in overrides if o.partition("=")[0] not in ("resume", "ckpt_path")]
-    cfg = resume_config(run, checkpoint, rest)
-    try:
+    try:  # a review: the checks of the run's config named the command line's words
+        cfg = resume_config(run, checkpoint, rest)
         with log_to_file(run.train_log), datasets_quiet():
             metrics = train_config(cfg, in_sweep=True, resume_from=checkpoint)  # ddp spawns: no re-run of the caller
     except TextgruError as e:
@@ -73,9 +74,15 @@ def _resume(overrides: list[str], config_name: str, run_dir: Any) -> TrainResult
 
 
 def _in_pythons_words(error: TextgruError, folder: Path) -> TextgruError:
-    """`error` naming `textgru.train(['resume=...'])` where it named the command line's `textgru train resume=...`."""
-    cli = f"textgru train {command_arg('resume', folder)}"
-    return type(error)(str(error).replace(cli, f"textgru.train([{f'resume={folder}'!r}])"))
+    """`error` naming `textgru.train(['resume=...', ...])` where it named the command line's `textgru train resume=...
+    key=value`."""
+    pair = r"[\w.+~]+=(?:<[^>]*>|\S+)"  # key=value, or key=<what to give>
+    cli = re.escape(f"textgru train {command_arg('resume', folder)}") + rf"((?: {pair})*)"
+
+    def words(found: re.Match[str]) -> str:
+        return f"textgru.train({[f'resume={folder}', *re.findall(pair, found.group(1))]!r})"
+
+    return type(error)(re.sub(cli, words, str(error)))
 
 
 def _train(overrides: list[str], config_name: str, run_dir: str | os.PathLike[str] | None) -> TrainResult:
