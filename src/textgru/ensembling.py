@@ -4,8 +4,8 @@ mean of their probabilities and `eval`, `predict`, `serve` and `export` take it 
 with other seeds (each its own random start and its own order of batches) are more diverse than the members of one
 `model.members=K` run, which see the same batches. Each source's weights move exactly (its weight average where the
 run kept one); the sources must read the same token ids, labels, data and (with `model.transfer=features`) the same
-frozen language model, and differ in nothing of their model config but `members`. Nothing in the new checkpoint
-refers to the sources' files."""
+frozen language model, and differ in nothing of their model config but `members`. The new checkpoint names the runs
+it holds (`joined_from`, for the record) but needs none of their files."""
 
 from __future__ import annotations
 
