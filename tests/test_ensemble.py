@@ -205,3 +205,12 @@ def test_one_model_is_never_counted_twice(tmp_path: Path) -> None:
     (tmp_path / "run[1]").mkdir()  # a path that exists as written is not a glob (run1 would have been taken)
     assert _expanded(str(tmp_path / "run[1]")) == [str(tmp_path / "run[1]")]
     assert _expanded(str(tmp_path / "[ab].ckpt")) == [str(a), str(b)]
+
+
+def test_weights_no_classifier_has_are_one_line(tmp_path: Path) -> None:
+    a, b = source(tmp_path / "a.ckpt", 1, lm_weights(0)), source(tmp_path / "b.ckpt", 2, lm_weights(0))
+    edited = torch.load(b, weights_only=True)
+    edited["state_dict"]["model.others.x.weight"] = torch.zeros(1)  # an edited file: was int()'s ValueError
+    torch.save(edited, b)
+    with pytest.raises(TextgruError, match=r"weights hold 'others.x.weight', which no classifier has"):
+        textgru.ensemble([a, b], tmp_path / "j.ckpt")

@@ -126,7 +126,11 @@ def _member_name(name: str, offset: int) -> str:
     model's own `embedding`, `rnn`, `pool`, `head`; member m > 0 is `others.{m - 1}`)."""
     member, rest = 0, name
     if name.startswith("others."):
-        _, index, rest = name.split(".", 2)
+        _, index, rest = (name.split(".", 2) + ["", ""])[:3]
+        if not index.isdigit():  # a file's own names: not a traceback
+            raise TextgruError(
+                f"a checkpoint's weights hold {name[:80]!r}, which no classifier has; use the file textgru saved"
+            )
         member = int(index) + 1
     member += offset
     return rest if member == 0 else f"others.{member - 1}.{rest}"
@@ -161,7 +165,7 @@ def joined_checkpoint(checkpoints: Sequence[str | os.PathLike[str]]) -> dict[str
     extras = checkpoint_extras(
         "sentiment", model, args, meta["tokenizer"], meta["label_names"], data, meta["max_length"]
     )
-    extras["joined_from"] = [p for c in loaded for p in _constituents(c)]
+    extras["joined_from"] = held
     return {"state_dict": {f"model.{k}": v for k, v in model.state_dict().items()}, "textgru": extras}
 
 
