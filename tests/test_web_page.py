@@ -75,6 +75,10 @@ def test_page_classifies_as_you_type_and_streams_text(
             assert shown == [f"{v:.3f}" for v in expected.probs.values()]
             said = ", ".join(f"{k} {100 * v:.1f}%" for k, v in expected.probs.items())  # the bars read out (a review)
             assert page.get_attribute("#bars", "aria-label") == f"probability per label: {said}"
+            page.fill("#text", "\u0085\u001c \u200b")  # nothing visible: not sent (the server's 422 for empty texts)
+            page.wait_for_function("document.getElementById('label').textContent === '\u2013'")
+            page.wait_for_timeout(1000)  # past the typing pause: no request, so no error either
+            assert page.is_hidden("#classify-error") and page.text_content("#label") == "\u2013"
 
             page.evaluate("""() => {  // the output's length each time the page changes it
                 window.lengths = [];

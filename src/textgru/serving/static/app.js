@@ -147,7 +147,8 @@ function clearPrediction() {
 async function classify() {
   const text = $("text").value;
   const seq = ++predictSeq;
-  if (!text.replace(/[\s\p{Cf}\p{Mn}\p{Me}]/gu, "")) { // nothing visible: format characters, lone marks
+  // nothing visible: spaces (and what Python's strip() takes, as the server does), format characters, lone marks
+  if (!text.replace(/[\s\x1c-\x1f\x85\p{Cf}\p{Mn}\p{Me}]/gu, "")) {
     clearPrediction();
     clearError("classify-error");
     return;
