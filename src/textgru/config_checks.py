@@ -27,6 +27,9 @@ from textgru.errors import TextgruError
 from textgru.override_values import sweep_values
 
 _ABSENT = object()
+ENDLESS_SCHEDULE = (
+    "the learning-rate schedule needs a finite run: set trainer.max_epochs (or max_steps), or scheduler=none"
+)
 _MISSING = object()
 
 
@@ -154,9 +157,7 @@ def _finite_schedule(cfg: DictConfig) -> None:
     if epochs is None:
         epochs = 1000 if steps == -1 and _lookup(cfg, "trainer.max_time") in (None, _ABSENT) else -1
     if _lookup(cfg, "scheduler") not in (None, _ABSENT) and epochs == -1 and steps == -1:
-        raise TextgruError(
-            "the learning-rate schedule needs a finite run: set trainer.max_epochs (or max_steps), or scheduler=none"
-        )
+        raise TextgruError(ENDLESS_SCHEDULE)
 
 
 def _accelerator_present(cfg: DictConfig) -> None:

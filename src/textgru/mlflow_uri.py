@@ -10,7 +10,7 @@ from urllib.parse import urlparse
 
 from textgru.errors import TextgruError
 from textgru.folder_probe import takes_folders
-from textgru.sqlite_files import read_only_rows
+from textgru.sqlite_files import is_sqlite_file, read_only_rows
 
 # MLflow 3.17's built-in tracking-store schemes (mlflow.tracking._tracking_service.utils._register_tracking_stores)
 KNOWN_SCHEMES = {
@@ -75,7 +75,7 @@ def uri_problem(uri: str) -> str | None:
             return f"names {db}, which is not a file; give a file: sqlite:///<folder>/mlflow.db"
         if not os.access(db, os.W_OK):
             return f"names {db}, which is not writable; give a writable place"
-        if db.stat().st_size and not _is_sqlite(db):  # MLflow: "file is not a database", ~18 s later (a review)
+        if db.stat().st_size and not is_sqlite_file(db):  # MLflow: "file is not a database", ~18 s later (a review)
             return f"names {db}, which is not a SQLite database; give a new file, or an MLflow store's own"
         other = _tables_of_another_program(db)
         return f"names {db}, a database of another program (tables {other}); give a new file" if other else None
@@ -87,15 +87,6 @@ def uri_problem(uri: str) -> str | None:
                 return f"cannot create the store in {parent}: it is not writable; give a writable place for the store"
             return None
     return None
-
-
-def _is_sqlite(db: Path) -> bool:
-    """Whether the file starts as every SQLite database does."""
-    try:
-        with open(db, "rb") as f:
-            return f.read(16) == b"SQLite format 3\x00"
-    except OSError:
-        return True  # unreadable: MLflow says why
 
 
 def _tables_of_another_program(db: Path) -> str | None:

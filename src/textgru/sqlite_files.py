@@ -18,3 +18,12 @@ def read_only_rows(db: Path, sql: str) -> list[tuple] | None:
             connection.close()
     except sqlite3.Error:
         return None
+
+
+def is_sqlite_file(db: Path) -> bool:
+    """Whether the file starts as every SQLite database does (an unreadable one: True, SQLite says why)."""
+    try:
+        with open(db, "rb") as f:
+            return f.read(16) == b"SQLite format 3\x00"
+    except OSError:
+        return True

@@ -20,6 +20,7 @@ from torch import nn
 from torchmetrics import Metric
 
 from textgru.command_line_checks import one_line
+from textgru.config_checks import ENDLESS_SCHEDULE
 from textgru.errors import TextgruError
 from textgru.run_folder import RunFolder
 
@@ -82,9 +83,7 @@ class TaskModule(L.LightningModule):
             return optimizer
         steps = self.trainer.estimated_stepping_batches
         if not math.isfinite(steps):
-            raise TextgruError(
-                "the learning-rate schedule needs a finite run: set trainer.max_epochs (or max_steps), or scheduler=none"
-            )
+            raise TextgruError(ENDLESS_SCHEDULE)
         scheduler = built_with("scheduler", self.scheduler_factory, optimizer=optimizer, num_training_steps=int(steps))
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
