@@ -48,12 +48,12 @@ def train(
     call at a time in a process (another thread's call is refused): train in another process to run two at once."""
     with only_call(), caller_state_kept():  # from before the imports: importing Lightning draws from `random`
         overrides = override_list(overrides, "train")
-        if resume_target(overrides) is not None:  # `resume=<run folder>`: as `textgru train resume=` (a review)
-            return _resume(overrides, config_name, run_dir)
+        if (target := resume_target(overrides)) is not None:  # `resume=<run folder>`: as `textgru train resume=`
+            return _resume(target, overrides, config_name, run_dir)
         return _train(overrides, config_name, _folder_arg(run_dir, "run_dir"))
 
 
-def _resume(overrides: list[str], config_name: str, run_dir: Any) -> TrainResult:
+def _resume(target: tuple[RunFolder, Path], overrides: list[str], config_name: str, run_dir: Any) -> TrainResult:
     from textgru.data.labelled import datasets_quiet
     from textgru.resume import resume_config
     from textgru.training import train as train_config
@@ -62,7 +62,7 @@ def _resume(overrides: list[str], config_name: str, run_dir: Any) -> TrainResult
         raise TextgruError(
             "resume= continues a run in its own folder, with its own config; leave out run_dir= and config_name="
         )
-    run, checkpoint = resume_target(overrides) or (None, None)
+    run, checkpoint = target
     rest = [o for o in overrides if o.partition("=")[0] not in ("resume", "ckpt_path")]
     try:  # a review: the checks of the run's config named the command line's words
         cfg = resume_config(run, checkpoint, rest)
@@ -122,7 +122,9 @@ def _train(overrides: list[str], config_name: str, run_dir: str | os.PathLike[st
             metrics = train_config(cfg, in_sweep=True)
     except (TextgruError, KeyboardInterrupt) as e:  # refused, or stopped while reading its data: nothing left
         remove_if_unstarted(folder, made=made, close_logs=False)  # (a run that wrote files of its own keeps them)
-        raise _in_pythons_words(e, folder) if isinstance(e, TextgruError) else e from None
+        if isinstance(e, TextgruError):
+            raise _in_pythons_words(e, folder) from None
+        raise
     return TrainResult(folder, metrics, overrides)
 
 
