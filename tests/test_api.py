@@ -788,9 +788,12 @@ def test_a_stopped_train_call_names_the_call_that_continues_it(
     assert str(e.value).endswith(f"continue from its last checkpoint: textgru.train(['resume={folder}'])"), e.value
 
 
-def test_the_call_a_stopped_run_names_continues_it(small_csv: Path, tmp_path: Path) -> None:
+def test_the_call_a_stopped_run_names_continues_it(
+    small_csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A review: `textgru.train(['resume=<folder>'])`, the call that message names, was refused ("no config key
-    resume"); it continues the run in its own folder, as `textgru train resume=` does."""
+    resume"); it continues the run in its own folder, as `textgru train resume=` does; `resume=~/run` too, as bash
+    expands it on the command line (a review: Hydra's grammar refused the `~`)."""
     data = ["data=local", f"data.path={small_csv}", "data.text_column=review", "data.label_column=sentiment"]
     folder = tmp_path / "run"
     first = textgru.train([*data, *TINY_MODEL, "trainer.max_epochs=1"], run_dir=folder)
@@ -802,7 +805,8 @@ def test_the_call_a_stopped_run_names_continues_it(small_csv: Path, tmp_path: Pa
     assert str(finished.value).endswith(
         f"raise that limit: textgru.train(['resume={folder}', 'trainer.max_epochs=<more than 1>'])"
     )
-    again = textgru.train([f"resume={folder}", "trainer.max_epochs=2"])
+    monkeypatch.setenv("HOME", str(tmp_path))
+    again = textgru.train(["resume=~/run", "trainer.max_epochs=2"])
     assert again.run_dir == first.run_dir == folder and again.overrides == ["trainer.max_epochs=2"]
     assert json.loads((folder / "metrics.json").read_text())["global_step"] == 2 * steps
     assert list(folder.glob("config.before-resume-at-step-*.yaml")) and again.metrics["test/accuracy"] >= 0

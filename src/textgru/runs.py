@@ -215,5 +215,14 @@ def override_list(overrides: Any, call: str) -> list[str]:
     for o in overrides:
         if o.startswith("-"):
             raise TextgruError(f"{call}() takes overrides (key=value), not the command line's flag {o!r}")
+    overrides = [_home_expanded(o) for o in overrides]
+    for o in overrides:
         read_override(o)  # a value Hydra cannot read: how to quote it
     return overrides
+
+
+def _home_expanded(override: str) -> str:
+    """`key=~/path` with the home folder written out, as bash expands it on the command line (a review: Hydra's
+    grammar refuses an unquoted `~`, so `train(["resume=~/run"])` was one line of grammar)."""
+    key, _, value = override.partition("=")
+    return f"{key}={os.path.expanduser(value)}" if value.startswith("~") else override
