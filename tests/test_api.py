@@ -322,6 +322,8 @@ def test_evaluate_takes_what_the_data_sources_take(
     for given in (by_hand, {**by_hand, "source": "local"}):  # a review: carved into splits, then refused
         got = clf.evaluate(given, split="all")
         assert got["n"] == 4 and got["data"] == f"data=local {four.absolute()}", got["data"]  # it said data=None
+    with pytest.raises(textgru.TextgruError, match=r"not a carved test split: set split to 'all'\)$"):
+        clf.evaluate(by_hand)  # a config's default split, carved: the refusal spoke of training rows alone (a review)
     more = "".join(f"good day {i},pos\nbad day {i},neg\nok day {i},neutral\n" for i in range(4))  # repeats: dropped
     (tmp_path / "more.csv").write_text("review,sentiment\n" + more)
     globbed = clf.evaluate({**as_cli, "path": str(tmp_path / "*.csv")}, split="all")  # a glob: split, then joined

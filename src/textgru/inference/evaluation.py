@@ -200,7 +200,14 @@ def _labelled_split(
             f"data={shown[:200]} is neither an existing file or folder nor a data config name (conf/data/); pass a "
             "path, a name such as 'tweets', a dict, a datasets.Dataset or a pandas DataFrame with text and label columns"
         )
-    dd = load_classification_data(cfg)
+    try:
+        dd = load_classification_data(cfg)
+    except TextgruError as e:  # a review: a 4-row file given as {"path": ...} was refused for its "training rows"
+        if split == "all" or cfg.get("source") != "local":
+            raise
+        raise TextgruError(
+            f"{e} (to score every row of the file, not a carved {split or 'test'} split: set split to 'all')"
+        ) from None
     split = split or "test"
     if split == "all":  # e.g. a single file of your own: score every row, not a carved 10%
         ds = concatenate_datasets([dd[s] for s in dd])
