@@ -224,6 +224,8 @@ def test_unknown_prompt_characters(lm) -> None:
         (dict(num_samples=0), "num_samples=0"),
         (dict(num_samples=10**8), r"num_samples=100000000 must be from 1 to 10,000 \(they run as one batch\)"),
         (dict(repetition_penalty=0.0), "repetition_penalty"),
+        (dict(max_new_tokens=10**8 + 1), r"^num_samples=1 x max_new_tokens=100000001 is more than 100,000,000 tokens"),
+        (dict(max_new_tokens=10**6, num_samples=101), "num_samples=101 x max_new_tokens=1000000 is more than"),
     ],
 )
 def test_bad_options(options: dict, match: str) -> None:

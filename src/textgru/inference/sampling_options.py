@@ -15,6 +15,7 @@ SMALLEST_KNOB, LARGEST_KNOB = 1e-6, 1e6
 
 
 MOST_SAMPLES = 10_000  # one batch: 100,000,000 samples asked for a MemoryError (logits: samples x vocabulary)
+MOST_TOKENS = 100_000_000  # samples x new tokens, all held until the end (their ids as Python lists: ~0.8 GB here)
 
 
 @dataclass
@@ -56,6 +57,11 @@ class SamplingOptions:
             raise TextgruError(
                 f"num_samples={self.num_samples} must be from 1 to {MOST_SAMPLES:,} (they run as one batch); "
                 "for more, call again with other seeds"
+            )
+        if self.num_samples * self.max_new_tokens > MOST_TOKENS:  # a review: memory grew until the machine gave out
+            raise TextgruError(
+                f"num_samples={self.num_samples} x max_new_tokens={self.max_new_tokens} is more than {MOST_TOKENS:,} "
+                "tokens, which are held in memory until the end; draw fewer or shorter samples (call again for more)"
             )
         return self
 
