@@ -835,6 +835,20 @@ def test_sigterm_to_the_whole_job_with_dataloader_workers_is_a_stop(tmp_path: Pa
     assert len(errors) == 1 and f"resume={run}" in errors[0] and "Traceback" not in err, err[-3000:]
 
 
+def test_which_dataloader_worker_errors_are_a_stop() -> None:
+    """The slow test above failed 1 run in 4: where the loader misses the signalled worker's end before its SIGCHLD
+    handler does, PyTorch says "exited unexpectedly", not "killed by signal: Terminated"; a stop where this process
+    noted SIGTERM, a failure (an out-of-memory kill?) where it did not."""
+    from textgru.stopping import worker_ended_by_sigterm
+
+    killed = RuntimeError("DataLoader worker (pid 7) is killed by signal: Terminated. ")
+    exited = RuntimeError("DataLoader worker (pid(s) 7) exited unexpectedly")
+    assert worker_ended_by_sigterm(killed, False) and worker_ended_by_sigterm(exited, True)
+    assert not worker_ended_by_sigterm(exited, False)
+    assert not worker_ended_by_sigterm(RuntimeError("DataLoader worker (pid 7) is killed by signal: Killed."), True)
+    assert not worker_ended_by_sigterm(ValueError("DataLoader worker exited unexpectedly"), True)
+
+
 @pytest.mark.slow  # ~40 s each on 2 cores
 @pytest.mark.parametrize("whom", ["process group", "launching process"])
 def test_sigterm_to_a_ddp_run_stops_every_rank_in_one_line(tmp_path: Path, small_csv: Path, whom: str) -> None:

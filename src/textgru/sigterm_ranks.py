@@ -33,6 +33,13 @@ def stop_ranks_together(trainer: Any) -> None:
         trainer.callbacks.append(StopTogether(note))
 
 
+def sigterm_noted(trainer: Any) -> bool:
+    """Whether this process got SIGTERM while Lightning's fit, validate or test ran (`NoteSigterm` noted it)."""
+    connector = getattr(trainer, "_signal_connector", None)
+    note = getattr(connector, "_sigterm_notifier_fn", None)
+    return bool(getattr(connector, "received_sigterm", False) or getattr(note, "noted", False))
+
+
 class NoteSigterm:
     """The signal noted (and the first passed on to the ranks Lightning launched); an object, not a closure:
     `ddp_spawn` pickles the trainer. In one process it is Lightning's stop at once; with several, `StopTogether`'s."""

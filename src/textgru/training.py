@@ -56,7 +56,7 @@ from textgru.resume import (
 from textgru.run_folder import RunFolder, set_aside_unfinished_best
 from textgru.run_lock import in_use
 from textgru.run_schedule import fit_epochs_to_min_steps, fit_validation_to_run
-from textgru.sigterm_ranks import sigterm_left_to_lightning
+from textgru.sigterm_ranks import sigterm_left_to_lightning, sigterm_noted
 from textgru.stopping import (
     continue_hint,
     peer_process_lost,
@@ -166,7 +166,7 @@ def _train(
             said = " ".join(str(e).split())[-120:]
             lost = f"another process of this {trainer.world_size}-process run ended ({said}); its log or the kernel's"
             raise TextgruError(f"{lost} (an out-of-memory kill?) says why; {stopped_training(run)}") from None
-        if not worker_ended_by_sigterm(e):
+        if not worker_ended_by_sigterm(e, sigterm_noted(trainer)):
             raise
         raise TrainingStopped(stopped_training(run)) from None
     finally:
