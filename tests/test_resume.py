@@ -849,6 +849,32 @@ def test_which_dataloader_worker_errors_are_a_stop() -> None:
     assert not worker_ended_by_sigterm(ValueError("DataLoader worker exited unexpectedly"), True)
 
 
+def test_after_sigterm_a_dataloader_workers_end_raises_nowhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The slow test above failed 1 run in 3: after SIGTERM to the whole job, PyTorch's SIGCHLD handler raised
+    "DataLoader worker ... killed by signal" wherever the stopping process was (once inside a logging lock:
+    "Exception ignored ... Traceback"). Set aside once SIGTERM is noted, it is back for the next run."""
+    from torch.utils.data import DataLoader
+
+    from textgru import sigterm_ranks
+
+    loader = iter(DataLoader(list(range(100)), num_workers=1, persistent_workers=False))
+    next(loader)  # PyTorch's SIGCHLD handler is installed
+    torch_handler = signal.getsignal(signal.SIGCHLD)
+    worker = loader._workers[0]
+    unraisable: list[Any] = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    try:
+        sigterm_ranks.quiet_worker_ends()  # what noting SIGTERM does
+        os.kill(worker.pid, signal.SIGKILL)  # (a worker ends on SIGTERM with exit code 0 in this process)
+        worker.join(10)
+        time.sleep(0.2)  # the SIGCHLD is handled here: "DataLoader worker ... killed by signal" was raised here
+        assert signal.getsignal(signal.SIGCHLD) is sigterm_ranks._child_ended and not unraisable, unraisable
+    finally:
+        sigterm_ranks._restore_sigchld()
+        del loader
+    assert signal.getsignal(signal.SIGCHLD) is torch_handler
+
+
 @pytest.mark.slow  # ~40 s each on 2 cores
 @pytest.mark.parametrize("whom", ["process group", "launching process"])
 def test_sigterm_to_a_ddp_run_stops_every_rank_in_one_line(tmp_path: Path, small_csv: Path, whom: str) -> None:

@@ -9,6 +9,7 @@ agree (one all-reduce) and, if any noted it, all stop at the end of that step.""
 from __future__ import annotations
 
 import signal
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -48,6 +49,7 @@ class NoteSigterm:
         self.trainer, self.noted = trainer, False
 
     def __call__(self, signum: int, frame: Any) -> None:
+        quiet_worker_ends()
         launcher = self.trainer.strategy.launcher
         if not self.noted and launcher is not None:
             launcher.kill(signum)
@@ -88,9 +90,31 @@ def spawner_stop(trainer: Any) -> Any:
 
 
 _TERM_RECEIVED: list[bool] = [False]
+_SIGCHLD_SET_ASIDE: list[Any] = []
+
+
+def quiet_worker_ends() -> None:
+    """Once SIGTERM came, DataLoader workers end too (a job's whole process group is signalled): PyTorch's SIGCHLD
+    handler raised "DataLoader worker ... killed by signal" wherever this process then was, in a logging lock or an
+    atexit hook too ("Exception ignored ... Traceback" after the stop line: the test failed 1 run in 3). It is set
+    aside until the next fit; the loader still notices a lost worker when it next waits for a batch."""
+    if not _SIGCHLD_SET_ASIDE:
+        # a handler, not SIG_DFL: a SIGCHLD already pending was then "OSError: Signal 17 ignored due to race condition"
+        _SIGCHLD_SET_ASIDE.append(signal.signal(signal.SIGCHLD, _child_ended))
+
+
+def _child_ended(signum: int, frame: Any) -> None:
+    """SIGCHLD after SIGTERM: nothing to do (a worker's end is the stop's)."""
+
+
+def _restore_sigchld() -> None:
+    """PyTorch's SIGCHLD handler back, for a later run in this process (PyTorch installs it once per process)."""
+    if _SIGCHLD_SET_ASIDE and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGCHLD, _SIGCHLD_SET_ASIDE.pop())
 
 
 def _note_term(signum: int, frame: Any) -> None:
+    quiet_worker_ends()
     _TERM_RECEIVED[0] = True
 
 
@@ -102,6 +126,7 @@ def sigterm_left_to_lightning(trainer: Any) -> Iterator[None]:
     installed, or that Lightning let finish (validate, test), becomes Ctrl+C once the block is done. A handler of
     anyone else's is left as it is. Lightning's own handler is made one that runs no collective
     (`stop_ranks_together`)."""
+    _restore_sigchld()
     spawner = None
     if trainer is not None:
         stop_ranks_together(trainer)
