@@ -175,6 +175,9 @@ def _other_tokenizer(ckpt: dict, lm_run: Path) -> None:
             "the file holds 'embedding.weight' of shape",
         ),
         (lambda c, _: c["textgru"]["model_args"].update(hidden_size=4096), "weights do not fit its model config"),
+        # a review: each member or layer is a module, built even on the meta device (memory grew for minutes)
+        (lambda c, _: c["textgru"]["model_args"].update(members=10**7), "members=10000000 asks for more members"),
+        (lambda c, _: c["textgru"]["model_args"].update(num_layers=10**7), "num_layers=10000000 asks for more layers"),
         (lambda c, _: _expanded_embedding(c), "shows more values than the file stores"),
         (lambda c, _: c["textgru"]["model_args"].update(dropout=2.0), "cannot be built (ValueError: dropout"),
         (lambda c, _: c["textgru"]["model_args"].update(dropout=float("nan")), "dropout is not a finite number"),
@@ -191,6 +194,8 @@ def _other_tokenizer(ckpt: dict, lm_run: Path) -> None:
     ids=[
         "vocab",
         "hidden",
+        "members",
+        "layers",
         "expanded",
         "dropout",
         "nan",

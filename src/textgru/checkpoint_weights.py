@@ -21,6 +21,7 @@ from torch.overrides import TorchFunctionMode
 from textgru.errors import TextgruError
 
 USE_OURS = "use the file textgru saved"
+MODULE_COUNTS = {"members": "members", "num_layers": "layers"}  # model arguments that count modules
 
 
 def build_fitting(cls: type[nn.Module], args: Mapping[str, Any], state: Mapping[Any, Any], where: str) -> nn.Module:
@@ -29,6 +30,15 @@ def build_fitting(cls: type[nn.Module], args: Mapping[str, Any], state: Mapping[
     bad = [k for k, v in args.items() if isinstance(v, float) and not math.isfinite(v)]
     if bad:
         raise TextgruError(f"{where}: model_args {', '.join(bad)} is not a finite number; {USE_OURS}")
+    # each member or layer holds tensors of its own: more of them than the file holds tensors cannot fit, and building
+    # the model's modules (even on the meta device) for members=10**7 grew memory for minutes (a review)
+    counts = [k for k in MODULE_COUNTS if isinstance(args.get(k), int) and args[k] > max(len(state), 1)]
+    if counts:
+        k = counts[0]
+        raise TextgruError(
+            f"{where}: model_args {k}={args[k]} asks for more {MODULE_COUNTS[k]} than the file holds tensors "
+            f"({len(state)}); {USE_OURS}"
+        )
     skeleton = _build(cls, args, where, device="meta")
     want = {k: tuple(v.shape) for k, v in skeleton.state_dict().items()}
     have = {k: tuple(v.shape) for k, v in state.items()}
