@@ -3,6 +3,8 @@ pass unexpected constructor arguments, are refused with one line, and nothing is
 
 from __future__ import annotations
 
+import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -155,6 +157,36 @@ def test_resume_refuses_a_run_folder_whose_config_names_a_foreign_target(tiny_ru
     assert len(r.stderr.strip().splitlines()) == 1 and "refused _target_ 'pathlib.Path.touch'" in r.stderr, r.stderr
 
 
+@pytest.mark.parametrize("damage", ["unreadable", "regex"])
+def test_resume_refuses_a_damaged_or_foreign_tokenizer_json_in_one_line(
+    tiny_run: Path, tmp_path: Path, damage: str
+) -> None:
+    """A review: a run folder whose tokenizer.json was damaged was a traceback on resume=; one holding a regular
+    expression textgru does not write could run for ever on some text (the tokenizers library then panics)."""
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    if damage == "unreadable":
+        (run / "tokenizer.json").write_text('{"bad\n')
+    else:
+        (run / "tokenizer.json").write_text(_with_foreign_regex((run / "tokenizer.json").read_text()))
+    before = sorted(p.name for p in run.iterdir())
+    r = run_script("train", f"resume={run}", "trainer.max_epochs=50")
+    expected = (
+        "is not a readable tokenizer" if damage == "unreadable" else "holds a regular expression textgru does not"
+    )
+    errors = [line for line in r.stderr.splitlines() if line.startswith("error:")]
+    assert r.returncode == 2 and len(errors) == 1 and expected in errors[0], r.stderr[-2000:]
+    assert "Traceback" not in r.stderr
+    assert sorted(p.name for p in run.iterdir()) == before  # nothing written
+
+
+def _with_foreign_regex(tokenizer_json: str) -> str:
+    """The tokenizer with a pre-tokenizer of a pattern that backtracks for ever on "aaa...ab" (a review)."""
+    data = json.loads(tokenizer_json)
+    data["pre_tokenizer"] = {"type": "Split", "pattern": {"Regex": "(a+)+$"}, "behavior": "Isolated", "invert": False}
+    return json.dumps(data)
+
+
 def _expanded_embedding(ckpt: dict) -> None:
     """A 16M-row embedding stored as one row (a stride-0 view): 8 GB once loaded, from a small file."""
     state = ckpt["state_dict"]
@@ -184,6 +216,10 @@ def _other_tokenizer(ckpt: dict, lm_run: Path) -> None:
         (lambda c, _: c["textgru"]["model_args"].update(hidden_size=-1), "cannot be built (ValueError"),
         (lambda c, _: c["state_dict"].update({3: torch.zeros(1)}), "its state_dict is not"),
         (lambda c, _: c["textgru"].update(tokenizer="{not json"), "its tokenizer cannot be read"),
+        (
+            lambda c, _: c["textgru"].update(tokenizer=_with_foreign_regex(c["textgru"]["tokenizer"])),
+            "its tokenizer holds a regular expression textgru does not write",
+        ),
         (_other_tokenizer, "tokens but its model's embedding has"),
         (lambda c, _: c["state_dict"].update({k: v * float("nan") for k, v in c["state_dict"].items()}), "holds NaN"),
         (
@@ -202,6 +238,7 @@ def _other_tokenizer(ckpt: dict, lm_run: Path) -> None:
         "negative",
         "key",
         "tokenizer_json",
+        "tokenizer_regex",
         "other_tokenizer",
         "nan_w",
         "int_bias",

@@ -227,12 +227,12 @@ def prepare_resume(run: RunFolder, ckpt: dict[str, Any], rank_zero: bool) -> int
 
 def check_same_tokenizer(tokenizer: Any, run: RunFolder) -> None:
     """A resumed run must read its data as the run did: the tokenizer rebuilt from the data must be the saved one."""
-    from tokenizers import Tokenizer
+    from textgru.data.tokenization import read_tokenizer_file
 
     if (
         tokenizer is not None
         and run.tokenizer.is_file()
-        and tokenizer.to_str() != Tokenizer.from_file(str(run.tokenizer)).to_str()
+        and tokenizer.to_str() != read_tokenizer_file(run.tokenizer).to_str()
     ):
         raise TextgruError(
             f"the tokenizer built from the data now differs from {run.tokenizer}: the data changed since the run "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
@@ -24,6 +25,8 @@ TOKENIZER_KEYS = (
 )  # every conf/tokenizer/*.yaml sets them all
 URL_PATTERN = r"(?:https?://|www\.)\S+"
 MENTION_PATTERN = r"@\w+"
+CHAR_PATTERN = r"[\s\S]"  # the char tokenizer's split: each character its own piece
+OWN_PATTERNS = (URL_PATTERN, MENTION_PATTERN, CHAR_PATTERN)
 
 
 def build_normalizer(cfg: Mapping[str, Any]) -> normalizers.Normalizer | None:
@@ -73,7 +76,7 @@ def train_tokenizer(texts: Iterable[str], cfg: Mapping[str, Any]) -> Tokenizer:
         )
     elif kind == "char":
         tok = Tokenizer(models.WordLevel(unk_token=UNK))
-        tok.pre_tokenizer = pre_tokenizers.Split(Regex(r"[\s\S]"), behavior="isolated")
+        tok.pre_tokenizer = pre_tokenizers.Split(Regex(CHAR_PATTERN), behavior="isolated")
         tok.decoder = decoders.Fuse()
         trainer = trainers.WordLevelTrainer(
             vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=SPECIAL_TOKENS, show_progress=False
@@ -87,6 +90,49 @@ def train_tokenizer(texts: Iterable[str], cfg: Mapping[str, Any]) -> Tokenizer:
     if tok.get_vocab_size() <= len(SPECIAL_TOKENS):
         raise TextgruError("the tokenizer learned no tokens: the training texts are empty or min_frequency is too high")
     return tok
+
+
+def foreign_pattern(text: str) -> str | None:
+    """The first regular expression in a tokenizer's JSON (its normalizer, pre-tokenizer ...) that textgru does not
+    write, or None. A file from elsewhere may hold one that runs for ever on some texts: its library then panics
+    (a Rust backtrace; in the server an error that ended a batcher thread for good: a review)."""
+    import json
+
+    def patterns(node: Any) -> Iterable[str]:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "Regex":
+                    yield str(value)
+                elif key != "model":  # the vocabulary and merges: no patterns, and most of the file
+                    yield from patterns(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from patterns(value)
+
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None  # unreadable: the tokenizer's own parser says so
+    return next((p for p in patterns(data) if p not in OWN_PATTERNS), None)
+
+
+def read_tokenizer_file(path: Path) -> Tokenizer:
+    """A run folder's tokenizer.json; one line if it cannot be read or holds a regular expression textgru does not
+    write (a review: a damaged one was a traceback when the run was resumed)."""
+    text = Path(path).read_text(encoding="utf-8", errors="replace")
+    if (pattern := foreign_pattern(text)) is not None:
+        raise TextgruError(
+            f"{path} holds a regular expression textgru does not write ({pattern[:60]!r}): not the file the run "
+            "wrote; put that back, or start a new run"
+        )
+    try:
+        return Tokenizer.from_str(text)
+    except Exception as e:  # tokenizers raises a plain Exception for JSON it cannot read
+        first = (str(e).splitlines() or [""])[0][:120]
+        raise TextgruError(
+            f"{path} is not a readable tokenizer ({first}): damaged or replaced; put back the file the run wrote, or "
+            "start a new run"
+        ) from None
 
 
 def tokenizer_from_json(text: str) -> Tokenizer:

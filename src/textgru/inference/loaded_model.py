@@ -20,7 +20,14 @@ def read_tokenizer(model: Any, meta: dict[str, Any]) -> Any:
     embedding was not sized for (a tokenizer from another run: wrong answers or an IndexError)."""
     from tokenizers import Tokenizer
 
+    from textgru.data.tokenization import foreign_pattern
+
     where = meta.get("path") or "the model"
+    if isinstance(meta.get("tokenizer"), str) and (pattern := foreign_pattern(meta["tokenizer"])) is not None:
+        raise TextgruError(
+            f"{where}: its tokenizer holds a regular expression textgru does not write ({pattern[:60]!r}); use the "
+            "file textgru saved"
+        )
     try:
         tokenizer = Tokenizer.from_str(meta["tokenizer"])
     except Exception as e:  # tokenizers raises a bare Exception for JSON it cannot read

@@ -144,7 +144,7 @@ def _tokenizer_json(folder: ExportFolder, config: dict[str, Any]) -> tuple[str, 
     (what another runtime pads with), and its number of tokens."""
     from tokenizers import Tokenizer
 
-    from textgru.data.tokenization import PAD, UNK
+    from textgru.data.tokenization import PAD, UNK, foreign_pattern
 
     if not folder.tokenizer.is_file():
         raise TextgruError(f"{str(folder.path)!r} has no tokenizer.json; export again with textgru export format=onnx")
@@ -155,6 +155,10 @@ def _tokenizer_json(folder: ExportFolder, config: dict[str, Any]) -> tuple[str, 
             "export again"
         )
     text = raw.decode("utf-8", errors="replace")
+    if (pattern := foreign_pattern(text)) is not None:  # see read_tokenizer
+        raise TextgruError(
+            f"{str(folder.tokenizer)!r} holds a regular expression textgru does not write ({pattern[:60]!r}); export again"
+        )
     try:
         tokenizer = Tokenizer.from_str(text)
     except Exception as e:  # tokenizers raises a plain Exception for a file it cannot parse

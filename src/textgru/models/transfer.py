@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from tokenizers import Tokenizer
 from torch import nn
 
 from textgru.checkpoint import load_checkpoint, rebuild_model
-from textgru.data.tokenization import TOKENIZER_KEYS, normalizer_settings, tokenizer_kind
+from textgru.data.tokenization import TOKENIZER_KEYS, normalizer_settings, read_tokenizer_file, tokenizer_kind
 from textgru.errors import TextgruError
+from textgru.inference.loaded_model import read_tokenizer
 from textgru.override_values import override_value
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,7 @@ class PretrainedLM:
         try:
             ckpt = load_checkpoint(path, expect_task="bilm")
             model, meta = rebuild_model(ckpt)
+            tokenizer = read_tokenizer(model, meta)  # readable, and none of a file's own regular expressions
         except TextgruError as e:
             raise TextgruError(f"model.pretrained_lm: {e}") from e
         self.path: str = meta["path"]
@@ -55,7 +56,7 @@ class PretrainedLM:
                 "model.pretrained_lm=%s has not finished (no metrics.json): its best checkpoint so far is used",
                 path,
             )
-        self.tokenizer = Tokenizer.from_str(meta["tokenizer"])
+        self.tokenizer = tokenizer
         self.tokenizer_config = recorded_tokenizer_config(meta)
         self.state: dict[str, torch.Tensor] = model.state_dict()  # its weight average where the run kept one
         with open(self.path, "rb") as f:  # which LM, should the path later hold another (the log is the record)
@@ -67,7 +68,7 @@ class PretrainedLM:
         the run's checkpoint has them all)."""
         lm = cls.__new__(cls)
         lm.path, lm.model_args, lm.state = str(path), {}, {}
-        lm.tokenizer = Tokenizer.from_file(str(tokenizer_file))
+        lm.tokenizer = read_tokenizer_file(tokenizer_file)
         lm.run_folder = tokenizer_file.parent
         return lm
 
