@@ -875,6 +875,42 @@ def test_after_sigterm_a_dataloader_workers_end_raises_nowhere(monkeypatch: pyte
     assert signal.getsignal(signal.SIGCHLD) is torch_handler
 
 
+def test_ctrl_c_while_a_checkpoint_is_written_is_a_stop_not_a_full_disk(
+    small_csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A review: Ctrl+C while torch.save wrote (1 sweep in 5) reached textgru as torch's RuntimeError "unexpected pos
+    ... vs 0": the run was called a full disk (exit 2) and the sweep went on with its next job. It is a stop."""
+    import io
+
+    import textgru
+    from textgru.errors import TrainingStopped
+
+    real_save, writes = torch.save, []
+
+    class CtrlCMidWrite(io.RawIOBase):
+        def __init__(self, inner: Any) -> None:
+            self.inner = inner
+
+        def writable(self) -> bool:
+            return True
+
+        def write(self, b: Any) -> int:
+            writes.append(len(b))
+            if len(writes) == 5:
+                signal.raise_signal(signal.SIGINT)  # the user's Ctrl+C, while the checkpoint is written
+            return self.inner.write(b)
+
+    def save(obj: Any, f: Any, *args: Any, **kwargs: Any) -> None:
+        wrapped = CtrlCMidWrite(f) if isinstance(f, io.BufferedWriter) and not writes else f
+        return real_save(obj, wrapped, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "save", save)
+    data = ["data=local", f"data.path={small_csv}", "data.text_column=review", "data.label_column=sentiment"]
+    with pytest.raises(TrainingStopped, match="training was stopped before"):
+        textgru.train([*data, *TINY_MODEL, "trainer.max_epochs=2"], run_dir=tmp_path / "run")
+    assert len(writes) >= 5
+
+
 @pytest.mark.slow  # ~40 s each on 2 cores
 @pytest.mark.parametrize("whom", ["process group", "launching process"])
 def test_sigterm_to_a_ddp_run_stops_every_rank_in_one_line(tmp_path: Path, small_csv: Path, whom: str) -> None:

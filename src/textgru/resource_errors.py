@@ -46,7 +46,11 @@ def resource_problem(e: BaseException) -> str | None:
             return f"{NO_ROOM[code]}{where}; free space (or raise the limit) and run again"
         if code in NOT_WRITABLE:
             return f"{NOT_WRITABLE[code]}{where}; choose a folder you can write to"
-        if isinstance(e, RuntimeError) and CHECKPOINT_WRITE.search(str(e)):
+        if (
+            isinstance(e, RuntimeError)
+            and CHECKPOINT_WRITE.search(str(e))
+            and not isinstance(e.__context__, KeyboardInterrupt)
+        ):
             return "a checkpoint could not be written whole (a full disk or a file-size limit?); free space, run again"
         e = e.__cause__  # type: ignore[assignment]
     return None

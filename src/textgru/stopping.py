@@ -148,6 +148,14 @@ def worker_ended_by_sigterm(error: BaseException, sigterm_noted: bool) -> bool:
     return "Terminated" in str(error) or (sigterm_noted and "exited unexpectedly" in str(error))
 
 
+def stop_in_disguise(error: BaseException, sigterm_noted: bool) -> bool:
+    """Whether `error` is Ctrl+C or SIGTERM under another name: a DataLoader worker's end (`worker_ended_by_sigterm`),
+    or torch.save's "unexpected pos ..." when Ctrl+C came while it wrote (its writer turns the KeyboardInterrupt into
+    a RuntimeError; a review: a stopped sweep was told of a full disk and went on with its next job)."""
+    interrupted_write = isinstance(error, RuntimeError) and isinstance(error.__context__, KeyboardInterrupt)
+    return interrupted_write or worker_ended_by_sigterm(error, sigterm_noted)
+
+
 PEER_LOST = ("Connection reset by peer", "Connection closed by peer", "Broken pipe", "remote process exited")
 
 

@@ -61,9 +61,9 @@ from textgru.stopping import (
     continue_hint,
     peer_process_lost,
     reported_stop_reason,
+    stop_in_disguise,
     stop_note,
     stopped_training,
-    worker_ended_by_sigterm,
 )
 from textgru.tasks import task_module
 from textgru.tracking import RunTracker
@@ -166,7 +166,7 @@ def _train(
             said = " ".join(str(e).split())[-120:]
             lost = f"another process of this {trainer.world_size}-process run ended ({said}); its log or the kernel's"
             raise TextgruError(f"{lost} (an out-of-memory kill?) says why; {stopped_training(run)}") from None
-        if not worker_ended_by_sigterm(e, sigterm_noted(trainer)):
+        if not stop_in_disguise(e, sigterm_noted(trainer)):
             raise
         raise TrainingStopped(stopped_training(run)) from None
     finally:
