@@ -495,7 +495,8 @@ def test_size_mismatch_and_wrong_checkpoint_give_one_line(bilm_run: Path, toy_cs
     build_classification(classifier_config(toy_csv, tmp_path / "old.ckpt", "tokenizer.min_frequency=3"))
     build_classification(classifier_config(toy_csv, tmp_path / "old.ckpt", f"tokenizer.vocab_size={size + 1}"))
     # an edited record: one line, not an AttributeError (a review)
-    for edited in ("word", ["kind"], {"kind": "word", "vocab_size": [1]}, {"nope": 1}):
+    shell = {"kind": "word $(touch pwned)"}  # a review: shown unquoted in the advice line, to be pasted
+    for edited in ("word", ["kind"], {"kind": "word", "vocab_size": [1]}, {"nope": 1}, shell):
         old["textgru"]["tokenizer_config"] = edited
         torch.save(old, tmp_path / "edited.ckpt")
         with pytest.raises(TextgruError, match=r"holds a tokenizer_config that is not its tokenizer= settings"):

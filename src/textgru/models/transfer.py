@@ -17,7 +17,13 @@ import torch
 from torch import nn
 
 from textgru.checkpoint import load_checkpoint, rebuild_model
-from textgru.data.tokenization import TOKENIZER_KEYS, normalizer_settings, read_tokenizer_file, tokenizer_kind
+from textgru.data.tokenization import (
+    PRE_TOKENIZER_KINDS,
+    TOKENIZER_KEYS,
+    normalizer_settings,
+    read_tokenizer_file,
+    tokenizer_kind,
+)
 from textgru.errors import TextgruError
 from textgru.inference.loaded_model import read_tokenizer
 from textgru.override_values import override_value
@@ -175,6 +181,7 @@ def recorded_tokenizer_config(meta: Mapping[str, Any]) -> dict[str, Any]:
         isinstance(record, dict)
         and set(record) <= set(TOKENIZER_KEYS)
         and all(isinstance(v, (bool, int, str, type(None))) for v in record.values())
+        and record.get("kind", "word") in PRE_TOKENIZER_KINDS.values()  # a review: shell text shown in the advice
     ):
         raise TextgruError(
             f"model.pretrained_lm: checkpoint {meta['path']!r} holds a tokenizer_config that is not its tokenizer= "
