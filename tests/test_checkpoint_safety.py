@@ -116,6 +116,7 @@ def test_checkpoints_of_format_1_with_a_known_model_still_load(tiny_run: Path, t
         ({"max_length": True}, "its max_length is not"),
         ({"state_dict": None}, "its state_dict is not"),
         ({"label_names": ["a", "b", "a"]}, "its label_names is not"),  # one class's probability hid another's
+        ({"data_config": ["tweets"]}, "its data_config is not"),  # AttributeError in pretrained_lm= (a review)
     ],
 )
 def test_edited_metadata_is_one_line_not_a_traceback(tiny_run: Path, tmp_path: Path, edit: dict, named: str) -> None:
@@ -185,6 +186,20 @@ def _with_foreign_regex(tokenizer_json: str) -> str:
     data = json.loads(tokenizer_json)
     data["pre_tokenizer"] = {"type": "Split", "pattern": {"Regex": "(a+)+$"}, "behavior": "Isolated", "invert": False}
     return json.dumps(data)
+
+
+@pytest.mark.parametrize("edit", [{"split_seed": "abc"}, {"val_fraction": 5.5}])
+def test_evaluating_on_an_edited_data_config_is_one_line(tiny_run: Path, tmp_path: Path, edit: dict) -> None:
+    """A review: evaluate() on the data a checkpoint names, edited (a seed "abc", a fraction of 5.5), was a
+    ValueError traceback from the data loading."""
+    import textgru
+
+    ckpt = torch.load(tiny_run / "checkpoints" / "best.ckpt", weights_only=True)
+    ckpt["textgru"]["data_config"].update(edit)
+    torch.save(ckpt, tmp_path / "edited.ckpt")
+    with pytest.raises(TextgruError, match=r"^the model's data config \(an edited checkpoint\?\) cannot be read") as e:
+        textgru.load(tmp_path / "edited.ckpt").evaluate()
+    assert "\n" not in str(e.value) and "pass data=" in str(e.value)
 
 
 def _expanded_embedding(ckpt: dict) -> None:

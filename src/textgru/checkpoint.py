@@ -141,6 +141,7 @@ def _check_contents(ckpt: dict[str, Any], where: str) -> None:
         "tokenizer": isinstance(meta.get("tokenizer"), str) or (not text_task and meta.get("tokenizer") is None),
         "label_names": names_ok or (names is None and meta["task"] != "sentiment"),
         "max_length": not text_task or type(meta.get("max_length")) is int and meta["max_length"] >= 1,
+        "data_config": isinstance(meta.get("data_config"), (dict, type(None))),  # a list: AttributeErrors (a review)
     }
     if not all(ok.values()):
         bad = ", ".join(k for k, good in ok.items() if not good)

@@ -202,6 +202,10 @@ def _labelled_split(
         )
     try:
         dd = load_classification_data(cfg)
+    except (ValueError, TypeError) as e:  # an edited checkpoint's data config, e.g. split_seed "abc" (a review)
+        first = (str(e).splitlines() or [type(e).__name__])[0][:120]
+        whose = "the model's data config (an edited checkpoint?)" if data is None else "the data config"
+        raise TextgruError(f"{whose} cannot be read ({first}); pass data= a file or a data config name") from None
     except TextgruError as e:  # a review: a 4-row file given as {"path": ...} was refused for its "training rows"
         if split == "all" or cfg.get("source") != "local":
             raise
