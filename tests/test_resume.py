@@ -875,6 +875,26 @@ def test_after_sigterm_a_dataloader_workers_end_raises_nowhere(monkeypatch: pyte
     assert signal.getsignal(signal.SIGCHLD) is torch_handler
 
 
+def test_resume_refuses_a_run_whose_checkpoints_folder_links_outside_it(tiny_run: Path, tmp_path: Path) -> None:
+    """A review: a received run folder whose checkpoints/ was a link to another run's (../<date>/<time>/checkpoints)
+    made `resume=` replace that run's best.ckpt and last.ckpt, without a word."""
+    mine = tmp_path / "mine"
+    shutil.copytree(tiny_run, mine)
+    received = tmp_path / "received"
+    shutil.copytree(tiny_run, received, ignore=shutil.ignore_patterns("checkpoints"))
+    (received / "checkpoints").symlink_to(mine / "checkpoints")
+    before = {p.name: p.read_bytes() for p in (mine / "checkpoints").iterdir()}
+    r = run_script("train", f"resume={received}", "trainer.max_epochs=50")
+    assert r.returncode == 2 and "links to" in r.stderr and "outside the run folder" in r.stderr, r.stderr[-2000:]
+    assert {p.name: p.read_bytes() for p in (mine / "checkpoints").iterdir()} == before
+    inside = tmp_path / "inside"  # a link within the run folder is the user's own arrangement: resumed
+    shutil.copytree(tiny_run, inside)
+    (inside / "checkpoints").rename(inside / "kept")
+    (inside / "checkpoints").symlink_to("kept")
+    r = run_script("train", f"resume={inside}", "trainer.max_epochs=4")
+    assert r.returncode == 0, r.stderr[-2000:]
+
+
 def test_ctrl_c_while_a_checkpoint_is_written_is_a_stop_not_a_full_disk(
     small_csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from textgru.atomic_files import write_text_atomic
 from textgru.config_checks import check_config
 from textgru.errors import TextgruError
 from textgru.run_folder import RunFolder, restore_unfinished_best, unquoted
-from textgru.saved_config import check_config_targets, read_saved_config
+from textgru.saved_config import check_config_targets, read_saved_config, refuse_hand_edits
 from textgru.stopping import check_can_train_on
 from textgru.summarised_runs import warn_if_summarised
 
@@ -39,7 +39,7 @@ def resume_config(run: RunFolder, checkpoint: Path, overrides: Sequence[str], di
     `--config-dir DIR` flags, whose configs' `_target_`s the run may name, like `./conf`'s."""
     _refuse_if_not_a_run(run)
     cfg = read_saved_config(run.config)
-    _refuse_hand_edits(cfg, run)
+    refuse_hand_edits(cfg, run, FIXED_ON_RESUME)
     started_with = run.hydra_overrides  # the command line that started the run may be repeated as it was
     original = set(yaml.safe_load(started_with.read_text()) or []) if started_with.is_file() else set()
     chosen = _group_choices(run)  # the run's config groups, default or given (task=sentiment may be repeated)
@@ -76,36 +76,6 @@ def resume_config(run: RunFolder, checkpoint: Path, overrides: Sequence[str], di
                 callback.dirpath = str(run.checkpoints)
     check_config(cfg, "train")  # the run's values with the overrides given now
     return cfg
-
-
-def _refuse_hand_edits(cfg: DictConfig, run: RunFolder) -> None:
-    """One line where config.yaml was edited by hand in what a resume cannot change (`FIXED_ON_RESUME`): a plain
-    value that differs from the one the run started with (`.hydra/config.yaml`), which config.yaml would record
-    while the run goes on with the other."""
-    started = run.path / ".hydra" / "config.yaml"
-    try:
-        first = OmegaConf.to_container(OmegaConf.load(started), resolve=False) if started.is_file() else None
-    except Exception:  # damaged or unreadable: nothing to compare with
-        return
-    now = OmegaConf.to_container(cfg, resolve=False)
-    for section in FIXED_ON_RESUME if isinstance(first, dict) else ():
-        then = dict(_leaves(first.get(section), section))
-        for key, value in _leaves(now.get(section), section):
-            was = then.get(key)
-            if isinstance(was, (int, float, str)) and "${" not in str(was) and was != value:
-                raise TextgruError(
-                    f"resume: {run.config} says {key}={value}, but the run started with {key}={was} ({started}) "
-                    f"and goes on with it ({FIXED_ON_RESUME[section]}); set it back"
-                )
-
-
-def _leaves(node: Any, key: str) -> Iterator[tuple[str, Any]]:
-    """(dotted key, value) of every value under `node`, a plain container (itself where it is not a mapping)."""
-    if isinstance(node, dict):
-        for k, v in node.items():
-            yield from _leaves(v, f"{key}.{k}")
-    else:
-        yield key, node
 
 
 def _group_choices(run: RunFolder) -> dict[str, Any]:
@@ -152,13 +122,18 @@ def check_resumable(run: RunFolder, checkpoint: Path, trainer_now: Any) -> None:
 
 
 def _refuse_if_not_a_run(run: RunFolder) -> None:
-    if not run.config.is_file() and run.hydra_overrides.is_file():  # killed while reading its data: nothing trained
+    if not run.config.is_file():  # with .hydra/ alone: killed while reading its data, nothing trained
         raise TextgruError(
             f"{run.path} holds a run stopped before it started (no config.yaml, no checkpoint): there is nothing to "
             "resume; delete the folder and start the run again"
+            if run.hydra_overrides.is_file()
+            else f"{run.path} has no config.yaml, so it is not a textgru run folder"
         )
-    if not run.config.is_file():
-        raise TextgruError(f"{run.path} has no config.yaml, so it is not a textgru run folder")
+    if run.checkpoints.is_symlink() and not run.checkpoints.resolve().is_relative_to(run.path.resolve()):  # a review
+        raise TextgruError(
+            f"{run.checkpoints} links to {run.checkpoints.resolve()}, outside the run folder, whose checkpoints a "
+            "resume would replace; copy them into the run folder instead of linking"
+        )
 
 
 def read_resume_checkpoint(run: RunFolder, checkpoint: Path, cfg: Any) -> dict[str, Any]:

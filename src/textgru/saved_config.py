@@ -1,10 +1,11 @@
 """A run folder's saved `config.yaml` read as data, not as code: a file that is not a whole run config is one line,
 and every `_target_` in it must be one that textgru's own configs (or yours, in `./conf` or `--config-dir`) name, with
-no interpolation, so a shared or altered run folder cannot make `resume=` call anything else."""
+no interpolation, so a shared or altered run folder cannot make `resume=` call anything else; and hand edits of it
+that a resume could not honour."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from textgru.config import CONF_DIR, user_conf_dirs
 from textgru.errors import TextgruError
+from textgru.run_folder import RunFolder
 
 SECTIONS = ("seed", "optimized_metric", "optimized_mode", "data", "tokenizer", "model", "optimizer", "scheduler")
 SECTIONS += ("trainer", "callbacks", "logger", "paths", "task")  # what every run's config.yaml holds
@@ -85,3 +87,33 @@ def _strings_in(node: Any) -> Iterator[str]:
     elif isinstance(node, (list, ListConfig)):
         for value in node:
             yield from _strings_in(value)
+
+
+def refuse_hand_edits(cfg: DictConfig, run: RunFolder, fixed: Mapping[str, str]) -> None:
+    """One line where config.yaml was edited by hand in what a resume cannot change (`fixed`: section -> why, `resume.FIXED_ON_RESUME`): a plain
+    value that differs from the one the run started with (`.hydra/config.yaml`), which config.yaml would record
+    while the run goes on with the other."""
+    started = run.path / ".hydra" / "config.yaml"
+    try:
+        first = OmegaConf.to_container(OmegaConf.load(started), resolve=False) if started.is_file() else None
+    except Exception:  # damaged or unreadable: nothing to compare with
+        return
+    now = OmegaConf.to_container(cfg, resolve=False)
+    for section in fixed if isinstance(first, dict) else ():
+        then = dict(_leaves(first.get(section), section))
+        for key, value in _leaves(now.get(section), section):
+            was = then.get(key)
+            if isinstance(was, (int, float, str)) and "${" not in str(was) and was != value:
+                raise TextgruError(
+                    f"resume: {run.config} says {key}={value}, but the run started with {key}={was} ({started}) "
+                    f"and goes on with it ({fixed[section]}); set it back"
+                )
+
+
+def _leaves(node: Any, key: str) -> Iterator[tuple[str, Any]]:
+    """(dotted key, value) of every value under `node`, a plain container (itself where it is not a mapping)."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from _leaves(v, f"{key}.{k}")
+    else:
+        yield key, node
