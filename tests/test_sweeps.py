@@ -479,9 +479,13 @@ def test_an_unforeseen_error_fails_its_job_only_and_a_used_sweep_folder_is_refus
     other = tmp_path / "other"
     same = run_script("train", "-m", *common[:-1], f"hydra.sweep.dir={other}", "seed=1,2", "hydra.sweep.subdir=one")
     assert same.returncode == 2 and same.stderr.strip().splitlines() == [
-        "error: hydra.sweep.subdir=one gives every job of the sweep the same folder; leave it out (each job's number) "
-        "or make it name the job, e.g. ${hydra.job.num}_${hydra.job.override_dirname}"
+        "error: hydra.sweep.subdir=one gives several jobs of the sweep the same folder; leave it out (each job's "
+        "number) or make it name the job, e.g. ${hydra.job.num}_${hydra.job.override_dirname}, or every swept key"
     ], same.stderr[-2000:]
+    some = ["seed=1,2", "model.hidden_size=8,16", "hydra.sweep.subdir=${seed}"]  # a review: one of the swept keys
+    same = run_script("train", "-m", *common[:-1], f"hydra.sweep.dir={other}", *some)
+    assert same.returncode == 2 and "gives several jobs of the sweep the same folder" in same.stderr, same.stderr
+    assert not other.exists()
     assert not other.exists()
     named = run_script(
         "train",
@@ -497,7 +501,16 @@ def test_an_unforeseen_error_fails_its_job_only_and_a_used_sweep_folder_is_refus
     same = run_script(
         "train", "-m", *common[:-1], f"hydra.sweep.dir={tmp_path}/x", "seed=1,2", "hydra.sweep.subdir=${hydra.job.name}"
     )
-    assert same.returncode == 2 and "gives every job of the sweep the same folder" in same.stderr, same.stderr[-2000:]
+    assert same.returncode == 2 and "gives several jobs of the sweep the same folder" in same.stderr, same.stderr[
+        -2000:
+    ]
+    # a failed job in a folder of another name is listed as failed, and named so (a review: "unfinished", "1")
+    failing = tmp_path / "failing"
+    folders = ["+callbacks.bug.fail=false,true", "hydra.sweep.subdir=job${hydra.job.num}"]
+    r = run_script("train", "-m", *common[:-1], f"hydra.sweep.dir={failing}", *folders, env=env)
+    assert r.stderr.strip().splitlines()[-1].startswith("error: 1 job(s) of the sweep failed: job1"), r.stderr[-2000:]
+    rows = {row["run"]: row["status"] for row in csv.DictReader((failing / "summary.csv").open())}
+    assert rows == {"job0": "finished", "job1": "failed"}, rows
 
 
 STOP = """

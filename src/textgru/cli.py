@@ -111,7 +111,7 @@ def run_command(target: str, cfg: Any, raw: dict[str, str]) -> Any:
         message = str(e if isinstance(e, TextgruError) else one_line(e)) if foreseen else f"{type(e).__name__}: {e}"
         if in_hydra_multirun():  # logged to the console and train.log; a bug with its traceback
             job, trace = HydraConfig.get().job, None if foreseen else e
-            FAILED_SWEEP_JOBS.append(str(job.num))
+            FAILED_SWEEP_JOBS.append(Path(HydraConfig.get().runtime.output_dir).name)  # its folder: the summary's row
             return log.error("sweep job %s (%s) failed: %s", job.num, job.override_dirname, message, exc_info=trace)
         remove_unstarted_hydra_run()
         fail(message)

@@ -27,7 +27,7 @@ RUN_STATS = (
 )  # metrics.json entries that are not metrics
 
 
-FAILED_SWEEP_JOBS: list[str] = []  # jobs of this process's `-m` sweep that failed (their numbers)
+FAILED_SWEEP_JOBS: list[str] = []  # jobs of this process's `-m` sweep that failed (their folders' names)
 
 
 def run_row(run_dir: Path, overrides: dict[str, Any]) -> dict[str, Any]:
@@ -125,8 +125,9 @@ class FreshSweepFolder(Callback):
         subdir = OmegaConf.to_container(config.hydra.sweep, resolve=False).get("subdir")
         if isinstance(subdir, str) and not names_the_job(subdir, list(config.hydra.overrides.task)):
             fail(  # a review: job 2 was refused, and the summary gave job 1's run job 2's overrides
-                f"hydra.sweep.subdir={subdir} gives every job of the sweep the same folder; leave it out (each job's "
-                "number) or make it name the job, e.g. ${hydra.job.num}_${hydra.job.override_dirname}"
+                f"hydra.sweep.subdir={subdir} gives several jobs of the sweep the same folder; leave it out (each "
+                "job's number) or make it name the job, e.g. ${hydra.job.num}_${hydra.job.override_dirname}, or "
+                "every swept key"
             )
 
 
@@ -134,11 +135,12 @@ JOB_NAMES = ("hydra.job.num", "hydra.job.id", "hydra.job.override_dirname")  # d
 
 
 def names_the_job(subdir: str, overrides: list[str]) -> bool:
-    """Whether a sweep's `subdir` (unresolved) differs from job to job: it interpolates one of `JOB_NAMES` or a key
-    the command line sweeps (`seed=1,2`, `lr=range(...)`)."""
+    """Whether a sweep's `subdir` (unresolved) differs from job to job: it interpolates one of `JOB_NAMES` or every
+    key the command line sweeps (`seed=1,2`, `lr=range(...)`; a review: one of two let jobs share a folder)."""
     sweeps = ("range(", "choice(", "glob(", "interval(")
     swept = {k.lstrip("+~") for k, _, v in (o.partition("=") for o in overrides) if "," in v or v.startswith(sweeps)}
-    return any(ref in JOB_NAMES or ref in swept for ref in re.findall(r"\$\{([^}]+)\}", subdir))
+    refs = set(re.findall(r"\$\{([^}]+)\}", subdir))
+    return bool(refs & set(JOB_NAMES)) or (bool(swept) and swept <= refs)
 
 
 def refuse_used_sweep_folder(folder: Path, setting: str) -> None:
