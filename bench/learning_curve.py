@@ -56,10 +56,11 @@ def method_of(cfg: dict[str, Any]) -> str:
 
 def find_runs(paths: list[str]) -> tuple[list[Path], list[Path]]:
     """Run folders at or below the given paths: the finished ones (metrics.json and config.yaml), and the ones
-    with a config.yaml but no metrics.json (unfinished: stopped, failed or still training)."""
+    with a config.yaml but no metrics.json (unfinished: stopped, failed or still training). A folder reached twice
+    (a sweep and one of its runs, or two spellings of one path) counts once (a review: n and sd were inflated)."""
     runs: set[Path] = set()
     unfinished: set[Path] = set()
-    for p in map(Path, paths):
+    for p in (Path(p).resolve() for p in paths):
         for folder in [p, *(d for d in p.rglob("*") if d.is_dir())]:
             run = RunFolder(folder)
             if run.config.is_file() and folder.name != ".hydra":

@@ -152,6 +152,10 @@ def test_learning_curve_reads_runs_truthfully(tmp_path) -> None:
     assert row[-2:] == ["+0.1000", "+0.0500"], r.stdout  # minus scratch, minus scratch of as many steps
     summary = {(c["method"], c["labels"]): c for c in json.loads((tmp_path / "curve.json").read_text())["summary"]}
     assert summary[("scratch, min_steps", 2000)]["n"] == 2 and summary[("scratch", 2000)]["n"] == 2
+    twice = [str(tmp_path / "runs"), f"{tmp_path}/runs/../runs/fair1"]  # one run reached twice: counted once (a review)
+    r = subprocess.run([*script, *twice, "--out", out], capture_output=True, text=True)
+    summary = {(c["method"], c["labels"]): c for c in json.loads((tmp_path / "curve.json").read_text())["summary"]}
+    assert summary[("scratch, min_steps", 2000)]["n"] == 2, r.stdout
     _curve_run(tmp_path / "runs" / "frozen", "features", 2000, 1, 0.75, min_steps=300)  # its own recipe, not pooled
     r = subprocess.run([*script, str(tmp_path / "runs"), "--out", out], capture_output=True, text=True)
     summary = {(c["method"], c["labels"]): c for c in json.loads((tmp_path / "curve.json").read_text())["summary"]}
