@@ -18,13 +18,7 @@ from textgru.atomic_files import write_text_atomic, written_atomically
 from textgru.errors import TextgruError
 from textgru.run_folder import RunFolder
 
-RUN_STATS = (
-    "epochs",
-    "global_step",
-    "train_seconds",
-    "train_tokens_per_sec",
-    "stopped_by",
-)  # metrics.json entries that are not metrics
+RUN_STATS = ("epochs", "global_step", "train_seconds", "train_tokens_per_sec", "stopped_by")  # not metrics
 
 
 FAILED_SWEEP_JOBS: list[str] = []  # jobs of this process's `-m` sweep that failed (their folders' names)
