@@ -4,6 +4,7 @@ must pass the key's rule."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 
@@ -65,3 +66,9 @@ def first_values(overrides: list[str]) -> list[str] | None:
         first = f"{override.get_key_element()}={override_value(first_of_sweep(sweep))}" if sweep is not None else None
         probe.append(first or override.input_line)
     return probe
+
+
+def tokenizer_overrides(settings: Mapping[str, Any]) -> str:
+    """The `tokenizer=` overrides that set these values, in Hydra's syntax (the kind first, as a group choice)."""
+    kind = [f"tokenizer={settings['kind']}"] if "kind" in settings else []
+    return " ".join([*kind, *(f"tokenizer.{k}={override_value(v)}" for k, v in settings.items() if k != "kind")])

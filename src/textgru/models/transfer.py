@@ -17,16 +17,10 @@ import torch
 from torch import nn
 
 from textgru.checkpoint import load_checkpoint, rebuild_model
-from textgru.data.tokenization import (
-    PRE_TOKENIZER_KINDS,
-    TOKENIZER_KEYS,
-    normalizer_settings,
-    read_tokenizer_file,
-    tokenizer_kind,
-)
+from textgru.data import tokenization
 from textgru.errors import TextgruError
 from textgru.inference.loaded_model import read_tokenizer
-from textgru.override_values import override_value
+from textgru.override_values import tokenizer_overrides
 
 log = logging.getLogger(__name__)
 TRANSFERRED = ("embedding.", "rnn.forward_layers.", "rnn.backward_layers.")
@@ -74,7 +68,7 @@ class PretrainedLM:
         the run's checkpoint has them all)."""
         lm = cls.__new__(cls)
         lm.path, lm.model_args, lm.state = str(path), {}, {}
-        lm.tokenizer = read_tokenizer_file(tokenizer_file)
+        lm.tokenizer = tokenization.read_tokenizer_file(tokenizer_file)
         lm.run_folder = tokenizer_file.parent
         return lm
 
@@ -120,7 +114,10 @@ class PretrainedLM:
         shows: its kind, normalisation and a vocab_size not below its size."""
         want = dict(self.tokenizer_config)
         if not want:
-            want = {"kind": tokenizer_kind(self.tokenizer), **(normalizer_settings(self.tokenizer) or {})}
+            want = {
+                "kind": tokenization.tokenizer_kind(self.tokenizer),
+                **(tokenization.normalizer_settings(self.tokenizer) or {}),
+            }
             want = {k: v for k, v in want.items() if k != "kind" or v is not None}  # None: a kind textgru cannot tell
         wrong = {k: v for k, v in want.items() if tokenizer_config.get(k) != v}
         size, asked = self.tokenizer.get_vocab_size(), tokenizer_config.get("vocab_size")
@@ -128,8 +125,10 @@ class PretrainedLM:
             wrong["vocab_size"] = size
         if not wrong:
             return
-        now = overrides({k: tokenizer_config.get(k) for k in wrong})
-        fix = overrides({**want, **wrong} if "kind" in wrong else wrong)  # another group: its defaults come back
+        now = tokenizer_overrides({k: tokenizer_config.get(k) for k in wrong})
+        fix = tokenizer_overrides(
+            {**want, **wrong} if "kind" in wrong else wrong
+        )  # another group: its defaults come back
         kind = f"{want['kind']} " if "kind" in want else ""
         raise TextgruError(
             f"model.pretrained_lm: the classifier takes the language model's {kind}tokenizer ({size} tokens), which "
@@ -179,21 +178,16 @@ def recorded_tokenizer_config(meta: Mapping[str, Any]) -> dict[str, Any]:
         return {}
     if not (
         isinstance(record, dict)
-        and set(record) <= set(TOKENIZER_KEYS)
+        and set(record) <= set(tokenization.TOKENIZER_KEYS)
         and all(isinstance(v, (bool, int, str, type(None))) for v in record.values())
-        and record.get("kind", "word") in PRE_TOKENIZER_KINDS.values()  # a review: shell text shown in the advice
+        and record.get("kind", "word")
+        in tokenization.PRE_TOKENIZER_KINDS.values()  # a review: shell text shown in the advice
     ):
         raise TextgruError(
             f"model.pretrained_lm: checkpoint {meta['path']!r} holds a tokenizer_config that is not its tokenizer= "
             "settings (an edited file?); use the checkpoint its task=bilm run wrote"
         )
     return dict(record)
-
-
-def overrides(settings: Mapping[str, Any]) -> str:
-    """The `tokenizer=` overrides that set these values, in Hydra's syntax (the kind first, as a group choice)."""
-    kind = [f"tokenizer={settings['kind']}"] if "kind" in settings else []
-    return " ".join([*kind, *(f"tokenizer.{k}={override_value(v)}" for k, v in settings.items() if k != "kind")])
 
 
 def pretrained_start(
