@@ -552,11 +552,12 @@ def test_ctrl_c_stops_the_whole_sweep_or_search_with_exit_130(tmp_path: Path) ->
     assert r.returncode == 130, r.stderr[-3000:]
     assert r.stderr.strip().splitlines()[-1] == (
         f"error: training was stopped before it finished; continue from its last checkpoint: textgru train "
-        f"resume={sweep / '1'}"
+        f"resume={sweep / '1'}; 1 more job(s) of the sweep never started (summary.md lists them)"
     ), r.stderr[-2000:]
     assert (sweep / "1" / "checkpoints" / "last.ckpt").is_file() and not (sweep / "2").exists()
     summary = (sweep / "summary.md").read_text()  # what it ran is summarised (was left without)
     assert "| 0 | 9 | finished |" in summary and "| 1 | 1 | unfinished |" in summary, summary
+    assert "| - | 9 | not started |" in summary, summary  # a review: the job never started was not in it
     last = searched.stderr.splitlines()[-1]  # a search too: it went on with its next trial
     assert searched.returncode == 130 and last == (
         "error: the search was stopped in trial 0 (Ctrl+C or SIGTERM); the same textgru tune command goes on with it"

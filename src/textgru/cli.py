@@ -32,7 +32,7 @@ def run_hydra(target: str, config_name: str, args: Sequence[str], raw_keys: tupl
     from textgru.command_line_checks import check_command_line
     from textgru.config import compose_config
     from textgru.run_folder import check_explicit_run_dir, note_new_run_dir, register_resolvers
-    from textgru.sweep_summary import FAILED_SWEEP_JOBS
+    from textgru.sweep_jobs import FAILED_SWEEP_JOBS
 
     register_resolvers()
     args = list(args)
@@ -78,7 +78,8 @@ def run_command(target: str, cfg: Any, raw: dict[str, str]) -> Any:
     from textgru.command_line_checks import one_line
     from textgru.config import back_where_the_command_ran, in_hydra_multirun, put_back_raw_args
     from textgru.distributed import process_rank, quiet_other_ranks
-    from textgru.sweep_summary import FAILED_SWEEP_JOBS, summarise_sweep
+    from textgru.sweep_jobs import FAILED_SWEEP_JOBS
+    from textgru.sweep_summary import summarise_sweep
     from textgru.unstarted_runs import remove_unstarted_hydra_run, remove_unused_hydra_run
 
     try:
@@ -101,9 +102,11 @@ def run_command(target: str, cfg: Any, raw: dict[str, str]) -> Any:
         if not in_hydra_multirun() and isinstance(e, KeyboardInterrupt):
             remove_unstarted_hydra_run()  # stopped before the run wrote anything (reading its data): nothing to keep
             raise  # main() names the command that was stopped
-        if in_hydra_multirun():  # the jobs it finished are summarised (the stopped one as unfinished)
-            summarise_sweep(Path(HydraConfig.get().sweep.dir), str(cfg.optimized_metric), cfg.optimized_mode)
-        fail(str(e) or "the sweep was stopped (Ctrl+C or SIGTERM) before it finished", 130, say=process_rank() == 0)
+        rest = ""  # a sweep's jobs it finished are summarised (the stopped one as unfinished, the rest not started)
+        if in_hydra_multirun():
+            rest = summarise_sweep(Path(HydraConfig.get().sweep.dir), str(cfg.optimized_metric), cfg.optimized_mode)
+        said = str(e) or "the sweep was stopped (Ctrl+C or SIGTERM) before it finished"
+        fail(said + rest, 130, say=process_rank() == 0)
     except Exception as e:  # a sweep job's error must not end the sweep and lose its summary
         foreseen = isinstance(e, (TextgruError, InstantiationException))  # the latter: a class refused its arguments
         if os.environ.get("HYDRA_FULL_ERROR") == "1" or not (foreseen or in_hydra_multirun()):

@@ -46,7 +46,7 @@ class SweepParent(HydraCallback):
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         if self.parent is None:
             return
-        from textgru.sweep_summary import hydra_sweep_rows
+        from textgru.sweep_jobs import hydra_sweep_rows
 
         sweep_dir = Path(config.hydra.sweep.dir)
         rows = hydra_sweep_rows(sweep_dir)

@@ -144,7 +144,8 @@ def _sweep(overrides: list[str], config_name: str, sweep_dir: str | os.PathLike[
 
     from textgru.mlflow_parent import parent_run
     from textgru.mlflow_store import overrides_as_params
-    from textgru.sweep_summary import hydra_sweep_rows, refuse_used_sweep_folder, write_summary
+    from textgru.sweep_jobs import hydra_sweep_rows
+    from textgru.sweep_summary import refuse_used_sweep_folder, write_summary
 
     try:
         parsed = OverridesParser.create().parse_overrides(overrides)

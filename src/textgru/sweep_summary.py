@@ -4,7 +4,6 @@ parameters also as an experiment config."""
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,21 +15,9 @@ from omegaconf import DictConfig, OmegaConf
 
 from textgru.atomic_files import write_text_atomic, written_atomically
 from textgru.errors import TextgruError
-from textgru.run_folder import RunFolder
+from textgru.sweep_jobs import hydra_sweep_rows, run_row
 
 RUN_STATS = ("epochs", "global_step", "train_seconds", "train_tokens_per_sec", "stopped_by")  # not metrics
-
-
-FAILED_SWEEP_JOBS: list[str] = []  # jobs of this process's `-m` sweep that failed (their folders' names)
-
-
-def run_row(run_dir: Path, overrides: dict[str, Any]) -> dict[str, Any]:
-    """One run's row: its folder, its overrides, and the metrics of its `metrics.json` (`status`: finished, failed
-    (an error, refused values included: its train.log says which) or unfinished (stopped))."""
-    metrics_file = RunFolder(run_dir).metrics
-    metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
-    status = "finished" if metrics else "failed" if run_dir.name in FAILED_SWEEP_JOBS else "unfinished"
-    return {"run": run_dir.name, **overrides, "status": status, **metrics}
 
 
 def write_summary(
@@ -94,16 +81,6 @@ def markdown_table(df: Any) -> str:
     return "\n".join(lines)
 
 
-def hydra_sweep_rows(sweep_dir: Path) -> list[dict[str, Any]]:
-    """A row for every job folder of a Hydra multirun (each holds `.hydra/overrides.yaml`)."""
-    rows = []
-    for overrides_file in sorted(sweep_dir.glob("*/.hydra/overrides.yaml")):
-        run_dir = overrides_file.parent.parent
-        pairs = [o.split("=", 1) for o in yaml.safe_load(overrides_file.read_text()) or [] if "=" in o]
-        rows.append(run_row(run_dir, {k.lstrip("+~"): v for k, v in pairs if not k.startswith("hydra.")}))
-    return sorted(rows, key=lambda r: int(r["run"]) if str(r["run"]).isdigit() else 0)
-
-
 class FreshSweepFolder(Callback):
     """Hydra callback: a `-m` sweep starts in a folder of its own. A `hydra.sweep.dir=` that already holds files (an
     earlier sweep's jobs, multirun.yaml, summary) is refused before Hydra writes anything there: its jobs' `.hydra/`
@@ -154,13 +131,16 @@ class SweepSummary(Callback):
         summarise_sweep(Path(config.hydra.sweep.dir), str(config.get("optimized_metric")), config.get("optimized_mode"))
 
 
-def summarise_sweep(sweep_dir: Path, metric: str, mode: Any) -> None:
+def summarise_sweep(sweep_dir: Path, metric: str, mode: Any) -> str:
     """`summary.csv`/`summary.md` of the runs in a `-m` sweep's folder (when it ends, or is stopped by Ctrl+C: the
-    jobs it finished are kept), the table printed."""
+    jobs it finished are kept, and those it never started listed), the table printed. Returns what a stop line adds:
+    how many jobs never started ("" for none)."""
     rows = hydra_sweep_rows(sweep_dir)
     if rows:
         markdown = write_summary(sweep_dir, rows, metric, str(mode))
         print(f"\n{markdown}\nwritten to {sweep_dir / 'summary.csv'} and summary.md", flush=True)
+    rest = sum(r["status"] == "not started" for r in rows)
+    return f"; {rest} more job(s) of the sweep never started (summary.md lists them)" if rest else ""
 
 
 def summarise_study(study: Any, study_dir: Path, cfg: DictConfig, base_overrides: list[str]) -> str:

@@ -1,0 +1,69 @@
+"""A sweep's jobs as the rows of its summary: each job folder's overrides, status and metrics, and the jobs a stopped
+sweep never started, read back from its `multirun.yaml` (a review: they vanished, and the summary read as a whole
+sweep)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from textgru.run_folder import RunFolder
+
+FAILED_SWEEP_JOBS: list[str] = []  # jobs of this process's `-m` sweep that failed (their folders' names)
+
+
+def run_row(run_dir: Path, overrides: dict[str, Any]) -> dict[str, Any]:
+    """One run's row: its folder, its overrides, and the metrics of its `metrics.json` (`status`: finished, failed
+    (an error, refused values included: its train.log says which) or unfinished (stopped))."""
+    metrics_file = RunFolder(run_dir).metrics
+    metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
+    status = "finished" if metrics else "failed" if run_dir.name in FAILED_SWEEP_JOBS else "unfinished"
+    return {"run": run_dir.name, **overrides, "status": status, **metrics}
+
+
+def hydra_sweep_rows(sweep_dir: Path) -> list[dict[str, Any]]:
+    """A row for every job folder of a Hydra multirun (each holds `.hydra/overrides.yaml`)."""
+    rows, ran = [], []
+    for overrides_file in sorted(sweep_dir.glob("*/.hydra/overrides.yaml")):
+        run_dir = overrides_file.parent.parent
+        ran.append([str(o) for o in yaml.safe_load(overrides_file.read_text()) or []])
+        rows.append(run_row(run_dir, _values(ran[-1])))
+    rows.sort(key=lambda r: int(r["run"]) if str(r["run"]).isdigit() else 0)
+    for job in not_started(sweep_dir, ran) if rows else []:  # a stopped sweep's rest, from multirun.yaml
+        rows.append({"run": "-", **_values(job), "status": "not started"})
+    return rows
+
+
+def _values(overrides: list[str]) -> dict[str, str]:
+    return {
+        k.lstrip("+~"): v for k, eq, v in (o.partition("=") for o in overrides) if eq and not k.startswith("hydra.")
+    }
+
+
+def planned_jobs(sweep_dir: Path) -> list[list[str]]:
+    """Every job's overrides (hydra.* left out), in the order Hydra runs them; [] where multirun.yaml cannot tell."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    try:
+        saved = yaml.safe_load((sweep_dir / "multirun.yaml").read_text(encoding="utf-8"))
+        given = [str(o) for o in saved["hydra"]["overrides"]["task"]]
+        batches = BasicSweeper.split_arguments(OverridesParser.create().parse_overrides(given), None)
+    except Exception:  # absent, edited, or a sweeper of another kind's syntax: nothing to add
+        return []
+    return [[o for o in job if not o.lstrip("+~").startswith("hydra.")] for batch in batches for job in batch]
+
+
+def not_started(sweep_dir: Path, ran: list[list[str]]) -> list[list[str]]:
+    """The planned jobs whose overrides no job folder's `.hydra/overrides.yaml` holds (`ran`: theirs)."""
+    seen = [sorted(o for o in job if not o.lstrip("+~").startswith("hydra.")) for job in ran]
+    rest = []
+    for job in planned_jobs(sweep_dir):  # two jobs may have the same overrides (`seed=1,1`): each counts
+        if sorted(job) in seen:
+            seen.remove(sorted(job))
+        else:
+            rest.append(job)
+    return rest
