@@ -481,7 +481,7 @@ def test_score_says_once_that_texts_hold_tokens_the_model_never_saw(
     assert caplog.text.count("never saw") == 1 and fresh.unknown_tokens(["\u20ac\u20ac\u20ac the"]) == [3]
 
 
-def test_train_refuses_bad_overrides_in_one_line(tmp_path: Path, tiny_run: Path) -> None:
+def test_train_refuses_bad_overrides_in_one_line(tmp_path: Path, tiny_run: Path, small_csv: Path) -> None:
     for call in (textgru.train, textgru.sweep):  # a string was read character by character: "override 't'"
         with pytest.raises(
             textgru.TextgruError, match=r"takes a list of overrides, e.g. \w+\(\['seed=1'\]\), not a string"
@@ -514,6 +514,14 @@ def test_train_refuses_bad_overrides_in_one_line(tmp_path: Path, tiny_run: Path)
             sweep_dir=tmp_path / "sweep",
         )
     assert not (tmp_path / "sweep").exists()
+    # a job that fails once trained data are read (a size its data cannot take): named, the jobs before summarised
+    data = ["data=local", f"data.path={small_csv}", "data.text_column=review", "data.label_column=sentiment"]
+    with pytest.raises(textgru.TextgruError, match=r"^sweep job 1 \(.*data.train_size=100000\) failed: ") as e:
+        textgru.sweep(
+            [*data, *TINY_MODEL, "data.train_size=10,100000", "trainer.max_epochs=1"], sweep_dir=tmp_path / "s"
+        )
+    assert str(e.value).endswith(f"the 1 job(s) before it are summarised in {tmp_path / 's' / 'summary.md'}")
+    assert "| 0 | finished |" in (tmp_path / "s" / "summary.md").read_text()
     with pytest.raises(textgru.TextgruError, match="unknown config_name"):
         textgru.train(config_name="trian")
     assert not (tmp_path / "r").exists()

@@ -17,7 +17,7 @@ from textgru.config_checks import check_config, problem
 from textgru.config_path_rules import Folder, static_folder
 from textgru.console import command_arg
 from textgru.distributed import launched_externally
-from textgru.errors import TextgruError
+from textgru.errors import TextgruError, TrainingStopped
 from textgru.run_folder import RunFolder, resume_target
 from textgru.unstarted_runs import note_run_dir, outermost_missing, remove_if_unstarted
 
@@ -133,7 +133,8 @@ def sweep(
 ) -> list[TrainResult]:
     """Every combination of the sweep overrides (`["model.hidden_size=64,128", "seed=1,2"]`, the syntax of
     `scripts/train.py -m`), trained one after another in folders `<sweep_dir>/0, 1, ...`; writes `summary.csv`
-    and `summary.md` (best `optimized_metric` first) in `sweep_dir`. A run that fails raises at once."""
+    and `summary.md` (best `optimized_metric` first) in `sweep_dir`. A run that fails raises at once, naming its job,
+    with the summary of the jobs before it written."""
     with only_call():  # before composing: another thread's call may be using Hydra's global state
         return _sweep(override_list(overrides, "sweep"), config_name, _folder_arg(sweep_dir, "sweep_dir"))
 
@@ -160,7 +161,18 @@ def _sweep(overrides: list[str], config_name: str, sweep_dir: str | os.PathLike[
     metric, mode = str(first.optimized_metric), str(first.optimized_mode)
     tags = {"textgru.overrides": " ".join(overrides)}
     with parent_run(first, folder, "sweep", overrides_as_params(overrides), tags) as parent:  # logger=mlflow
-        results = [train(job, config_name, run_dir=folder / str(i)) for i, job in enumerate(jobs)]
+        results: list[TrainResult] = []
+        try:
+            for i, job in enumerate(jobs):
+                results.append(train(job, config_name, run_dir=folder / str(i)))
+        except TextgruError as e:  # a review: no summary of the jobs that ran, and which job failed was unsaid
+            i = len(results)
+            if rows := hydra_sweep_rows(folder):
+                write_summary(folder, rows, metric, mode)
+            if isinstance(e, TrainingStopped):  # Ctrl+C: its line names the run to resume
+                raise
+            done = f"; the {i} job(s) before it are summarised in {folder / 'summary.md'}" if i else ""
+            raise TextgruError(f"sweep job {i} ({' '.join(jobs[i])}) failed: {e}{done}") from None
         rows = hydra_sweep_rows(folder)
         write_summary(folder, rows, metric, mode)
         parent.log_best(metric, mode, rows)
