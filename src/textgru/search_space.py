@@ -174,7 +174,7 @@ def check_same_settings(study: Any, trial_cfg: DictConfig, study_dir: Path) -> N
         raise TextgruError(
             f"the study in {study_dir} was run with other settings ({shown}{' ...' if len(changed) > 4 else ''}): a "
             "study's trials are compared with one another, so they share their settings; give its overrides, or a "
-            "new hparams_search.study_name= (a new folder)"
+            "new study folder: a new hparams_search.study_name= (or another hydra.run.dir=, where you gave one)"
         )
 
 
