@@ -63,8 +63,8 @@ def find_runs(paths: list[str]) -> tuple[list[Path], list[Path]]:
     for p in (Path(p).resolve() for p in paths):
         for folder in [p, *(d for d in p.rglob("*") if d.is_dir())]:
             run = RunFolder(folder)
-            if run.config.is_file() and folder.name != ".hydra":
-                (runs if run.metrics.is_file() else unfinished).add(folder)
+            if run.config.is_file() and folder.name != ".hydra":  # a link to a run found beside it: once
+                (runs if run.metrics.is_file() else unfinished).add(folder.resolve())
     return sorted(runs), sorted(unfinished)
 
 

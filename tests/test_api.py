@@ -324,6 +324,9 @@ def test_evaluate_takes_what_the_data_sources_take(
         assert got["n"] == 4 and got["data"] == f"data=local {four.absolute()}", got["data"]  # it said data=None
     with pytest.raises(textgru.TextgruError, match=r"not a carved test split: set split to 'all'\)$"):
         clf.evaluate(by_hand)  # a config's default split, carved: the refusal spoke of training rows alone (a review)
+    with pytest.raises(textgru.TextgruError, match="column 'body' not found") as e:  # not a carving problem
+        clf.evaluate({**by_hand, "text_column": "body"})
+    assert "split to 'all'" not in str(e.value)
     more = "".join(f"good day {i},pos\nbad day {i},neg\nok day {i},neutral\n" for i in range(4))  # repeats: dropped
     (tmp_path / "more.csv").write_text("review,sentiment\n" + more)
     globbed = clf.evaluate({**as_cli, "path": str(tmp_path / "*.csv")}, split="all")  # a glob: split, then joined

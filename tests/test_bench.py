@@ -156,6 +156,14 @@ def test_learning_curve_reads_runs_truthfully(tmp_path) -> None:
     r = subprocess.run([*script, *twice, "--out", out], capture_output=True, text=True)
     summary = {(c["method"], c["labels"]): c for c in json.loads((tmp_path / "curve.json").read_text())["summary"]}
     assert summary[("scratch, min_steps", 2000)]["n"] == 2, r.stdout
+    (tmp_path / "linked").mkdir()  # a link to a run inside a folder given beside it: once too (a review)
+    (tmp_path / "linked" / "fair1").symlink_to(tmp_path / "runs" / "fair1")
+    r = subprocess.run(
+        [*script, str(tmp_path / "runs"), str(tmp_path / "linked"), "--out", out], capture_output=True, text=True
+    )
+    summary = {(c["method"], c["labels"]): c for c in json.loads((tmp_path / "curve.json").read_text())["summary"]}
+    assert summary[("scratch, min_steps", 2000)]["n"] == 2, r.stdout
+    shutil.rmtree(tmp_path / "linked")
     _curve_run(tmp_path / "runs" / "frozen", "features", 2000, 1, 0.75, min_steps=300)  # its own recipe, not pooled
     r = subprocess.run([*script, str(tmp_path / "runs"), "--out", out], capture_output=True, text=True)
     summary = {(c["method"], c["labels"]): c for c in json.loads((tmp_path / "curve.json").read_text())["summary"]}

@@ -486,6 +486,10 @@ def test_an_unforeseen_error_fails_its_job_only_and_a_used_sweep_folder_is_refus
     same = run_script("train", "-m", *common[:-1], f"hydra.sweep.dir={other}", *some)
     assert same.returncode == 2 and "gives several jobs of the sweep the same folder" in same.stderr, same.stderr
     assert not other.exists()
+    from textgru.sweep_summary import names_the_job  # a list or a quoted comma is one value, not a sweep (a review)
+
+    assert names_the_job("seed${seed}", ["seed=1,2", "model.cutoffs=[100,200]", "data.path='a,b.csv'"])
+    assert names_the_job("${hydra:job.num}", ["seed=1,2"]) and not names_the_job("${seed}", ["seed=1,2", "x=3,4"])
     assert not other.exists()
     named = run_script(
         "train",

@@ -108,9 +108,11 @@ JOB_NAMES = ("hydra.job.num", "hydra.job.id", "hydra.job.override_dirname")  # d
 def names_the_job(subdir: str, overrides: list[str]) -> bool:
     """Whether a sweep's `subdir` (unresolved) differs from job to job: it interpolates one of `JOB_NAMES` or every
     key the command line sweeps (`seed=1,2`, `lr=range(...)`; a review: one of two let jobs share a folder)."""
-    sweeps = ("range(", "choice(", "glob(", "interval(")
-    swept = {k.lstrip("+~") for k, _, v in (o.partition("=") for o in overrides) if "," in v or v.startswith(sweeps)}
-    refs = set(re.findall(r"\$\{([^}]+)\}", subdir))
+    from textgru.command_line_checks import read_override
+
+    # as Hydra reads them: a list ([100,200]) or a quoted comma is one value (a review: such sweeps were refused)
+    swept = {o.get_key_element().lstrip("+~") for o in map(read_override, overrides) if o.is_sweep_override()}
+    refs = {r.replace("hydra:", "hydra.", 1) for r in re.findall(r"\$\{([^}]+)\}", subdir)}  # ${hydra:job.num}
     return bool(refs & set(JOB_NAMES)) or (bool(swept) and swept <= refs)
 
 

@@ -207,11 +207,11 @@ def _labelled_split(
         whose = "the model's data config (an edited checkpoint?)" if data is None else "the data config"
         raise TextgruError(f"{whose} cannot be read ({first}); pass data= a file or a data config name") from None
     except TextgruError as e:  # a review: a 4-row file given as {"path": ...} was refused for its "training rows"
-        if split == "all" or cfg.get("source") != "local":
+        carving = ("too few to split", "no training examples after splitting")  # not a column or path error
+        if split == "all" or cfg.get("source") != "local" or not any(c in str(e) for c in carving):
             raise
-        raise TextgruError(
-            f"{e} (to score every row of the file, not a carved {split or 'test'} split: set split to 'all')"
-        ) from None
+        hint = f"to score every row of the file, not a carved {split or 'test'} split: set split to 'all'"
+        raise TextgruError(f"{e} ({hint})") from None
     split = split or "test"
     if split == "all":  # e.g. a single file of your own: score every row, not a carved 10%
         ds = concatenate_datasets([dd[s] for s in dd])
