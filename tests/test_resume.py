@@ -857,6 +857,7 @@ def test_after_sigterm_a_dataloader_workers_end_raises_nowhere(monkeypatch: pyte
 
     from textgru import sigterm_ranks
 
+    sigterm_ranks._restore_sigchld()  # as a new fit starts (a run in this process may have set it aside)
     loader = iter(DataLoader(list(range(100)), num_workers=1, persistent_workers=False))
     next(loader)  # PyTorch's SIGCHLD handler is installed
     torch_handler = signal.getsignal(signal.SIGCHLD)
