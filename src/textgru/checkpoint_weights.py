@@ -21,7 +21,19 @@ from torch.overrides import TorchFunctionMode
 from textgru.errors import TextgruError
 
 USE_OURS = "use the file textgru saved"
-MODULE_COUNTS = {"members": "members", "num_layers": "layers"}  # model arguments that count modules
+# model arguments that say how many modules are built (each holds tensors of its own): the frozen LM's layers are
+# the last of `lm_features`; each adaptive-softmax cutoff makes an output cluster (a review: 10**6 of them, 3 GB)
+MODULE_COUNTS = {"members": "members", "num_layers": "layers", "lm_features": "LM layers", "cutoffs": "output clusters"}
+
+
+def _module_counts(args: Mapping[str, Any]) -> dict[str, int]:
+    counts = {k: args[k] for k in ("members", "num_layers") if type(args.get(k)) is int}
+    lm, cutoffs = args.get("lm_features"), args.get("cutoffs")
+    if isinstance(lm, list) and lm and type(lm[-1]) is int:
+        counts["lm_features"] = lm[-1]
+    if isinstance(cutoffs, list):
+        counts["cutoffs"] = len(cutoffs)
+    return counts
 
 
 def build_fitting(cls: type[nn.Module], args: Mapping[str, Any], state: Mapping[Any, Any], where: str) -> nn.Module:
@@ -32,12 +44,11 @@ def build_fitting(cls: type[nn.Module], args: Mapping[str, Any], state: Mapping[
         raise TextgruError(f"{where}: model_args {', '.join(bad)} is not a finite number; {USE_OURS}")
     # each member or layer holds tensors of its own: more of them than the file holds tensors cannot fit, and building
     # the model's modules (even on the meta device) for members=10**7 grew memory for minutes (a review)
-    counts = [k for k in MODULE_COUNTS if isinstance(args.get(k), int) and args[k] > max(len(state), 1)]
+    counts = [(k, n) for k, n in _module_counts(args).items() if n > max(len(state), 1)]
     if counts:
-        k = counts[0]
+        (k, n), what = counts[0], MODULE_COUNTS[counts[0][0]]
         raise TextgruError(
-            f"{where}: model_args {k}={args[k]} asks for more {MODULE_COUNTS[k]} than the file holds tensors "
-            f"({len(state)}); {USE_OURS}"
+            f"{where}: model_args {k} asks for {n} {what}, more than the file holds tensors ({len(state)}); {USE_OURS}"
         )
     skeleton = _build(cls, args, where, device="meta")
     want = {k: tuple(v.shape) for k, v in skeleton.state_dict().items()}
