@@ -886,8 +886,17 @@ def test_resume_refuses_a_run_whose_checkpoints_folder_links_outside_it(tiny_run
     (received / "checkpoints").symlink_to(mine / "checkpoints")
     before = {p.name: p.read_bytes() for p in (mine / "checkpoints").iterdir()}
     r = run_script("train", f"resume={received}", "trainer.max_epochs=50")
-    assert r.returncode == 2 and "links to" in r.stderr and "outside the run folder" in r.stderr, r.stderr[-2000:]
+    assert r.returncode == 2 and "checkpoints links to" in r.stderr and "outside the run folder" in r.stderr, r.stderr[
+        -2000:
+    ]
     assert {p.name: p.read_bytes() for p in (mine / "checkpoints").iterdir()} == before
+    for linked in ("train.log", "logs"):  # appended to, or written into (a review of the first version)
+        other = tmp_path / f"received_{linked}"
+        shutil.copytree(tiny_run, other, ignore=shutil.ignore_patterns(linked))
+        (other / linked).symlink_to(mine / linked)
+        r = run_script("train", f"resume={other}", "trainer.max_epochs=50")
+        assert r.returncode == 2 and f"{linked} links to {mine / linked}, outside the run folder" in r.stderr, r.stderr
+    assert (mine / "train.log").read_bytes() == (tiny_run / "train.log").read_bytes()
     inside = tmp_path / "inside"  # a link within the run folder is the user's own arrangement: resumed
     shutil.copytree(tiny_run, inside)
     (inside / "checkpoints").rename(inside / "kept")

@@ -129,11 +129,19 @@ def _refuse_if_not_a_run(run: RunFolder) -> None:
             if run.hydra_overrides.is_file()
             else f"{run.path} has no config.yaml, so it is not a textgru run folder"
         )
-    if run.checkpoints.is_symlink() and not run.checkpoints.resolve().is_relative_to(run.path.resolve()):  # a review
+    if (link := _link_outside(run)) is not None:
         raise TextgruError(
-            f"{run.checkpoints} links to {run.checkpoints.resolve()}, outside the run folder, whose checkpoints a "
-            "resume would replace; copy them into the run folder instead of linking"
+            f"{link} links to {link.resolve()}, outside the run folder: a resume would write there; copy it into the "
+            "run folder instead (or link the whole run folder)"
         )
+
+
+def _link_outside(run: RunFolder) -> Path | None:
+    """The first link in the run folder (or its logs/, .hydra/) that leads outside it, where a resume would write (a
+    review: a received folder's checkpoints/, logs/ or train.log linked into another run made a resume change it)."""
+    inside = run.path.resolve()
+    entries = [p for d in (run.path, run.logs, run.path / ".hydra") if d.is_dir() for p in sorted(d.iterdir())]
+    return next((p for p in entries if p.is_symlink() and not p.resolve().is_relative_to(inside)), None)
 
 
 def read_resume_checkpoint(run: RunFolder, checkpoint: Path, cfg: Any) -> dict[str, Any]:
