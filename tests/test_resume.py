@@ -936,8 +936,12 @@ def test_ctrl_c_while_a_checkpoint_is_written_is_a_stop_not_a_full_disk(
 
     monkeypatch.setattr(torch, "save", save)
     data = ["data=local", f"data.path={small_csv}", "data.text_column=review", "data.label_column=sentiment"]
-    with pytest.raises(TrainingStopped, match="training was stopped before"):
-        textgru.train([*data, *TINY_MODEL, "trainer.max_epochs=2"], run_dir=tmp_path / "run")
+    ctrl_c = signal.signal(signal.SIGINT, signal.default_int_handler)  # (a pytest-xdist worker ignores SIGINT)
+    try:
+        with pytest.raises(TrainingStopped, match="training was stopped before"):
+            textgru.train([*data, *TINY_MODEL, "trainer.max_epochs=2"], run_dir=tmp_path / "run")
+    finally:
+        signal.signal(signal.SIGINT, ctrl_c)
     assert len(writes) >= 5
 
 
