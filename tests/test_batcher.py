@@ -98,6 +98,29 @@ def test_a_failing_batch_fails_only_the_request_that_fails_and_the_next_batch_wo
     assert second == [[("c", 0)], [("d", 1), ("e", 2)]]
 
 
+class Panic(BaseException):  # what pyo3 raises for a Rust library's panic (a tokenizer's, say): not an Exception
+    pass
+
+
+def test_a_panic_fails_its_request_and_the_batcher_goes_on() -> None:
+    """A review: a tokenizer's panic (pyo3's PanicException, a BaseException) ended the batching thread for good;
+    every later request waited for its timeout (504) while /health said ok."""
+
+    def panicking(texts: list[str]) -> list[str]:
+        if "boom" in texts:
+            raise Panic("Regex search error")
+        return list(texts)
+
+    batcher = TextBatcher(panicking, max_batch_size=8, batch_timeout=0.01, timeout=5, name="test")
+    try:
+        first = asyncio.run(submit_all(batcher, [["boom"]]))
+        second = asyncio.run(submit_all(batcher, [["fine"]]))
+    finally:
+        batcher.close()
+    assert isinstance(first[0], RuntimeError) and "Panic: Regex search error" in str(first[0])
+    assert second == [["fine"]]
+
+
 def test_timeout_and_close() -> None:
     model = Recorder()
     model.gate.clear()

@@ -24,7 +24,7 @@ from itertools import accumulate
 from typing import Any
 
 from textgru.errors import TextgruError
-from textgru.serving.pending import Pending
+from textgru.serving.pending import Pending, as_error
 from textgru.serving.pieces import next_piece, one
 from textgru.serving.two_threads import TwoThreads
 
@@ -127,7 +127,10 @@ class TextBatcher:
                 log.info("a batch of %d texts was dropped: its %d request(s) timed out", texts, len(batch))
             except BatcherClosed:  # stopped between two pieces: each request not yet answered gets its 503 now
                 self._refuse(batch)
-            except Exception as e:  # one failing batch must not end the server, nor fail the requests that did no wrong
+            except (
+                BaseException
+            ) as e:  # one failing batch must not end the server, nor fail the requests that did no wrong
+                e = as_error(e)  # (a Rust panic is a BaseException: it ended this thread for good, a review)
                 log.exception("a batch of %d texts from %d request(s) failed", texts, len(batch))
                 left = [request for request in batch if request.waiting()]  # not the answered nor the gone
                 if len(batch) == 1:  # (one left of several may be innocent: the culprit's client went meanwhile)
@@ -222,9 +225,9 @@ class TextBatcher:
                 pass
             except BatcherClosed as e:
                 request.answer(None, e)
-            except Exception as e:
+            except BaseException as e:
                 log.exception("a request of %d texts failed", len(request.texts))
-                request.answer(None, e)
+                request.answer(None, as_error(e))
 
     def _drain(self) -> list[Pending]:
         left = []

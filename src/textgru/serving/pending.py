@@ -37,3 +37,13 @@ class Pending:
             self.loop.call_soon_threadsafe(settle)
         except RuntimeError:  # its event loop is closed: nobody is left to answer
             pass
+
+
+def as_error(e: BaseException) -> Exception:
+    """`e` as an error a request can be answered with: Ctrl+C and exits go on up; another BaseException (pyo3's
+    PanicException, a Rust library's panic) becomes a RuntimeError naming it."""
+    if isinstance(e, Exception):
+        return e
+    if isinstance(e, (KeyboardInterrupt, SystemExit, GeneratorExit)):
+        raise e
+    return RuntimeError(f"{type(e).__name__}: {e}")
