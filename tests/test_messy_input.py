@@ -428,6 +428,35 @@ def test_predict_input_that_is_a_folder_or_blank(tmp_path: Path, caplog: pytest.
         read_texts(None, str(tmp_path / "blank.txt"))
 
 
+def test_user_files_a_review_found_read_wrong(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A review of user files: a blank row of a one-column CSV was dropped without a word (every output row after it
+    shifted); a CSV of \r line ends (an old Mac's) had "no data rows"; `data.ignore_labels` did nothing for a file;
+    a label folder's texts in sub-folders were left out without a word."""
+    from textgru.command_io import read_texts
+    from textgru.data.labelled import load_classification_data
+
+    (tmp_path / "one.csv").write_text("text\nfirst good\n\nthird bad\n   \nfifth good\n")
+    with caplog.at_level("WARNING", logger="textgru.command_io"):
+        assert read_texts(None, str(tmp_path / "one.csv")) == ["first good", "third bad", "fifth good"]
+    assert "skipped 2 empty texts (rows after the header 2, 4, counting from 1)" in caplog.text
+    (tmp_path / "cr.csv").write_bytes(_csv(BASE).replace(b"\r\n", b"\r").replace(b"\n", b"\r"))
+    dd = load_classification_data(data_cfg("local", path=str(tmp_path / "cr.csv")))
+    assert sum(len(ds) for ds in dd.values()) == len(BASE)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="textgru"):
+        dd = load_classification_data(data_cfg("local", path=str(tmp_path / "cr.csv"), ignore_labels=["neutral"]))
+    assert "neutral" not in dd["train"].features["label"].names and "rows labelled ['neutral']" in caplog.text
+    for label in ("pos", "neg"):
+        (tmp_path / "folders" / label / "2019").mkdir(parents=True)
+        for i in range(12):
+            (tmp_path / "folders" / label / f"{i}.txt").write_text(f"{label} text {i}")
+        (tmp_path / "folders" / label / "2019" / "old.txt").write_text("an older text")
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="textgru"):
+        load_classification_data(data_cfg("local", path=str(tmp_path / "folders")))
+    assert "1 entries not read (2019): a label's texts are the .txt files directly in its folder" in caplog.text
+
+
 def test_predict_inputs_of_other_kinds(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """Found by an audit: JSON lines whose text is null, a number or a list (read as "None", "5" ...), a CSV field
     over the csv module's 131,072 characters (a traceback), a .tsv read as lines (its header classified, each row's

@@ -43,7 +43,12 @@ def delimited_texts(raw: str, name: str, delimiter: str, text_column: str) -> li
     skipped = lead.count("\n") or lead.count("\r")  # \r\n or \n line ends; \r alone (old Macs)
 
     def read(**quoting: Any) -> pd.DataFrame:
-        return pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False, **quoting)
+        # a blank line is a row (an empty cell of a one-column CSV, as Excel writes it): skipped, it shifted every
+        # output row after it, without a word (a review)
+        frame = pd.read_csv(
+            io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False, skip_blank_lines=False, **quoting
+        )
+        return frame.fillna("")
 
     def said(error: Exception) -> str:  # pandas' reason, its line numbers as the file's (its "row N" counts from 0)
         reason = " ".join(str(error).split()).removeprefix("Error tokenizing data. C error: ")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -12,6 +13,8 @@ from datasets import DatasetDict
 from textgru.config_keys import require_keys
 from textgru.data.labels import standardize
 from textgru.errors import TextgruError
+
+log = logging.getLogger(__name__)
 
 SOURCES = ("tweets", "hub", "local")
 
@@ -42,6 +45,7 @@ def load_classification_data(cfg: Mapping[str, Any]) -> DatasetDict:
 
         require_keys(cfg, ("path", "validation_path", "test_path", "ignore_labels"))
         raw = load_local(cfg["path"], cfg["validation_path"], cfg["test_path"], cfg["ignore_labels"])
+        raw = _without_ignored(raw, cfg.get("label_column"), cfg["ignore_labels"])  # a file's rows (folders: done)
         given = {"train": cfg["path"], "validation": cfg["validation_path"], "test": cfg["test_path"]}
         name = {split: _joined(path) for split, path in given.items() if path}
     require_keys(cfg, ("text_column", "label_column"))
@@ -55,6 +59,23 @@ def load_classification_data(cfg: Mapping[str, Any]) -> DatasetDict:
         test_fraction=test_fraction,
         label_names=cfg.get("label_names"),
     )
+
+
+def _without_ignored(dd: DatasetDict, column: Any, ignore: Sequence[str] | None) -> DatasetDict:
+    """The rows of a data file whose label is one of `data.ignore_labels` left out, and counted (a review: for a
+    file they were kept, and trained on as a class, without a word; label folders of those names are not read)."""
+    ignored = {str(label).strip() for label in ignore or []}
+    if not ignored or not isinstance(column, str):
+        return dd
+    for split, ds in dd.items():
+        if column in ds.column_names:
+            keep = [str(y).strip() not in ignored for y in ds[column]]
+            if not all(keep):
+                log.info(
+                    "%s: left out %d rows labelled %s (data.ignore_labels)", split, keep.count(False), sorted(ignored)
+                )
+                dd[split] = ds.select([i for i, k in enumerate(keep) if k])
+    return dd
 
 
 def _joined(path: str | Sequence[str]) -> str:
