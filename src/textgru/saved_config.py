@@ -90,9 +90,9 @@ def _strings_in(node: Any) -> Iterator[str]:
 
 
 def refuse_hand_edits(cfg: DictConfig, run: RunFolder, fixed: Mapping[str, str]) -> None:
-    """One line where config.yaml was edited by hand in what a resume cannot change (`fixed`: section -> why, `resume.FIXED_ON_RESUME`): a plain
-    value that differs from the one the run started with (`.hydra/config.yaml`), which config.yaml would record
-    while the run goes on with the other."""
+    """One line where config.yaml was edited by hand in what a resume cannot change (`fixed`: section -> why, as
+    `resume.FIXED_ON_RESUME`): a plain value that differs from the one the run started with (`.hydra/config.yaml`),
+    which config.yaml would record while the run goes on with the other."""
     started = run.path / ".hydra" / "config.yaml"
     try:
         first = OmegaConf.to_container(OmegaConf.load(started), resolve=False) if started.is_file() else None

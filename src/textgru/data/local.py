@@ -98,12 +98,14 @@ def _read_label_folders(root: Path, ignore: list[str]) -> Dataset:
     texts, labels = [], []
     bad_bytes = bad_files = 0
     for sub in sorted(p for p in root.iterdir() if p.is_dir() and p.name not in ignore):
-        if unread := sorted(p.name for p in sub.iterdir() if not (p.suffix.lower() == ".txt" and p.is_file())):
+        entries = sorted(sub.iterdir())
+        files = [p for p in entries if p.suffix.lower() == ".txt" and p.is_file()]  # .TXT too
+        if unread := [p.name for p in entries if p not in files]:
             log.warning(  # a review: a label's texts in sub-folders by year were left out without a word
                 "%s: %d entries not read (%s): a label's texts are the .txt files directly in its folder",
                 sub, len(unread), ", ".join(unread[:3]) + (" ..." if len(unread) > 3 else ""),
             )  # fmt: skip
-        for f in sorted(p for p in sub.iterdir() if p.suffix.lower() == ".txt" and p.is_file()):  # .TXT too
+        for f in files:
             raw = f.read_bytes()
             if raw.startswith(MARKS):  # UTF-16/32 (a Windows editor's): read as UTF-8 it was NUL-laced text
                 texts.append(decode_bytes(raw, f.name))

@@ -111,32 +111,31 @@ def foreign_pattern(text: str) -> str | None:
 
     try:
         data = json.loads(text)
-    except ValueError:
+    except (TypeError, ValueError):
         return None  # unreadable: the tokenizer's own parser says so
     return next((p for p in patterns(data) if p not in OWN_PATTERNS), None)
 
 
-def read_tokenizer_file(path: Path) -> Tokenizer:
-    """A run folder's tokenizer.json; one line if it cannot be read or holds a regular expression textgru does not
-    write (a review: a damaged one was a traceback when the run was resumed)."""
-    text = Path(path).read_text(encoding="utf-8", errors="replace")
+def tokenizer_from_json(text: str) -> Tokenizer:
+    """A tokenizer from the JSON a file holds (a checkpoint, an export, a run folder); ValueError saying why not: it
+    holds a regular expression textgru does not write (`foreign_pattern`), or it cannot be read."""
     if (pattern := foreign_pattern(text)) is not None:
-        raise TextgruError(
-            f"{path} holds a regular expression textgru does not write ({pattern[:60]!r}): not the file the run "
-            "wrote; put that back, or start a new run"
-        )
+        raise ValueError(f"holds a regular expression textgru does not write ({pattern[:60]!r})")
     try:
         return Tokenizer.from_str(text)
     except Exception as e:  # tokenizers raises a plain Exception for JSON it cannot read
-        first = (str(e).splitlines() or [""])[0][:120]
+        raise ValueError(f"cannot be read ({(str(e).splitlines() or [''])[0][:120]})") from None
+
+
+def read_tokenizer_file(path: Path) -> Tokenizer:
+    """A run folder's tokenizer.json; one line if `tokenizer_from_json` refuses it (a review: a damaged one was a
+    traceback when the run was resumed)."""
+    try:
+        return tokenizer_from_json(Path(path).read_text(encoding="utf-8", errors="replace"))
+    except ValueError as e:
         raise TextgruError(
-            f"{path} is not a readable tokenizer ({first}): damaged or replaced; put back the file the run wrote, or "
-            "start a new run"
+            f"{path} is not a readable tokenizer: it {e}; put back the file the run wrote, or start a new run"
         ) from None
-
-
-def tokenizer_from_json(text: str) -> Tokenizer:
-    return Tokenizer.from_str(text)
 
 
 def pad_id(tok: Tokenizer) -> int:

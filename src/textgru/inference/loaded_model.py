@@ -18,21 +18,13 @@ Self = TypeVar("Self", bound="LoadedModel")
 def read_tokenizer(model: Any, meta: dict[str, Any]) -> Any:
     """The checkpoint's (or export's) tokenizer; one line if it cannot be read, or if it makes token ids the model's
     embedding was not sized for (a tokenizer from another run: wrong answers or an IndexError)."""
-    from tokenizers import Tokenizer
-
-    from textgru.data.tokenization import foreign_pattern
+    from textgru.data.tokenization import tokenizer_from_json
 
     where = meta.get("path") or "the model"
-    if isinstance(meta.get("tokenizer"), str) and (pattern := foreign_pattern(meta["tokenizer"])) is not None:
-        raise TextgruError(
-            f"{where}: its tokenizer holds a regular expression textgru does not write ({pattern[:60]!r}); use the "
-            "file textgru saved"
-        )
     try:
-        tokenizer = Tokenizer.from_str(meta["tokenizer"])
-    except Exception as e:  # tokenizers raises a bare Exception for JSON it cannot read
-        first = (str(e).splitlines() or [""])[0][:120]
-        raise TextgruError(f"{where}: its tokenizer cannot be read ({first}); use the file textgru saved") from None
+        tokenizer = tokenizer_from_json(meta["tokenizer"])
+    except ValueError as e:
+        raise TextgruError(f"{where}: its tokenizer {e}; use the file textgru saved") from None
     rows = getattr(getattr(model, "embedding", None), "num_embeddings", None)
     if isinstance(rows, int) and tokenizer.get_vocab_size() != rows:  # textgru sizes the embedding by it
         raise TextgruError(

@@ -142,9 +142,7 @@ def _runs_as_configured(runner: Any, session: Any, config: dict[str, Any], vocab
 def _tokenizer_json(folder: ExportFolder, config: dict[str, Any]) -> tuple[str, int]:
     """tokenizer.json's text, checked to be a readable tokenizer whose special tokens have the ids config.json gives
     (what another runtime pads with), and its number of tokens."""
-    from tokenizers import Tokenizer
-
-    from textgru.data.tokenization import PAD, UNK, foreign_pattern
+    from textgru.data.tokenization import PAD, UNK, tokenizer_from_json
 
     if not folder.tokenizer.is_file():
         raise TextgruError(f"{str(folder.path)!r} has no tokenizer.json; export again with textgru export format=onnx")
@@ -155,16 +153,10 @@ def _tokenizer_json(folder: ExportFolder, config: dict[str, Any]) -> tuple[str, 
             "export again"
         )
     text = raw.decode("utf-8", errors="replace")
-    if (pattern := foreign_pattern(text)) is not None:  # see read_tokenizer
-        raise TextgruError(
-            f"{str(folder.tokenizer)!r} holds a regular expression textgru does not write ({pattern[:60]!r}); export again"
-        )
     try:
-        tokenizer = Tokenizer.from_str(text)
-    except Exception as e:  # tokenizers raises a plain Exception for a file it cannot parse
-        raise TextgruError(
-            f"{str(folder.tokenizer)!r} is not a readable tokenizer ({str(e)[:80]}); export again"
-        ) from None
+        tokenizer = tokenizer_from_json(text)
+    except ValueError as e:
+        raise TextgruError(f"{str(folder.tokenizer)!r} {e}; export again") from None
     vocab = tokenizer.get_vocab_size()
     model = config.get("model") or {}
     for key, token, model_key in (("pad_id", PAD, "padding_idx"), ("unk_id", UNK, "unk_idx")):

@@ -25,6 +25,7 @@ from textgru.override_values import tokenizer_overrides
 log = logging.getLogger(__name__)
 TRANSFERRED = ("embedding.", "rnn.forward_layers.", "rnn.backward_layers.")
 SIZES = ("embedding_dim", "hidden_size", "num_layers")
+KINDS = tuple(tokenization.PRE_TOKENIZER_KINDS.values())  # the tokenizer kinds textgru makes
 SPLIT_KEYS = ("split_seed", "val_fraction", "test_fraction")
 # what does not make a labelled dataset another one (loading, batching, the few-label sample); the split keys apart
 NOT_THE_DATA = (*SPLIT_KEYS, "cache_dir", "max_length", "batch_size", "eval_batch_size", "num_workers")
@@ -126,9 +127,8 @@ class PretrainedLM:
         if not wrong:
             return
         now = tokenizer_overrides({k: tokenizer_config.get(k) for k in wrong})
-        fix = tokenizer_overrides(
-            {**want, **wrong} if "kind" in wrong else wrong
-        )  # another group: its defaults come back
+        # another kind is another config group: its defaults come back, so every setting is named
+        fix = tokenizer_overrides({**want, **wrong} if "kind" in wrong else wrong)
         kind = f"{want['kind']} " if "kind" in want else ""
         raise TextgruError(
             f"model.pretrained_lm: the classifier takes the language model's {kind}tokenizer ({size} tokens), which "
@@ -180,8 +180,7 @@ def recorded_tokenizer_config(meta: Mapping[str, Any]) -> dict[str, Any]:
         isinstance(record, dict)
         and set(record) <= set(tokenization.TOKENIZER_KEYS)
         and all(isinstance(v, (bool, int, str, type(None))) for v in record.values())
-        and record.get("kind", "word")
-        in tokenization.PRE_TOKENIZER_KINDS.values()  # a review: shell text shown in the advice
+        and record.get("kind", "word") in KINDS  # a review: shell text was shown in the advice line
     ):
         raise TextgruError(
             f"model.pretrained_lm: checkpoint {meta['path']!r} holds a tokenizer_config that is not its tokenizer= "

@@ -127,10 +127,10 @@ class TextBatcher:
                 log.info("a batch of %d texts was dropped: its %d request(s) timed out", texts, len(batch))
             except BatcherClosed:  # stopped between two pieces: each request not yet answered gets its 503 now
                 self._refuse(batch)
-            except (
-                BaseException
-            ) as e:  # one failing batch must not end the server, nor fail the requests that did no wrong
-                e = as_error(e)  # (a Rust panic is a BaseException: it ended this thread for good, a review)
+            # one failing batch must not end the server, nor fail the requests that did no wrong; a Rust library's
+            # panic is a BaseException, not an Exception: it ended this thread for good (a review)
+            except BaseException as e:
+                e = as_error(e)
                 log.exception("a batch of %d texts from %d request(s) failed", texts, len(batch))
                 left = [request for request in batch if request.waiting()]  # not the answered nor the gone
                 if len(batch) == 1:  # (one left of several may be innocent: the culprit's client went meanwhile)
