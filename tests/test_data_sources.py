@@ -162,6 +162,22 @@ def test_csv_values_are_read_as_written(tmp_path: Path, caplog) -> None:
         load_classification_data(_local(tmp_path / "long.csv"))
 
 
+def test_a_missing_value_placeholder_as_a_label_is_warned(tmp_path: Path, caplog) -> None:
+    """A review: rows labelled "NA" (a spreadsheet's missing value) trained as a class without a word. It may be a
+    real class, so it stays one, with a warning naming it and the two ways out."""
+    rows = [(f"text {i} " + "x " * (i % 7), ["pos", "neg", "NA"][i % 3]) for i in range(90)]
+    with caplog.at_level(logging.WARNING):
+        dd = load_classification_data(_local(write_csv(tmp_path / "na.csv", rows)))
+    assert dd["train"].features["label"].names == ["NA", "neg", "pos"]
+    assert "label(s) ['NA'] look like a missing value" in caplog.text and "data.ignore_labels" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        load_classification_data(
+            _local(write_csv(tmp_path / "ok.csv", [(t, y if y != "NA" else "neu") for t, y in rows]))
+        )
+    assert "missing value" not in caplog.text
+
+
 def test_non_utf8_csv_is_read_with_replacement(tmp_path: Path) -> None:
     p = tmp_path / "d.csv"
     write_csv(p, make_rows(60))

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Json, Value
 
 from textgru.data.columns import column_values
+from textgru.data.label_warnings import warn_doubtful_label_names
 from textgru.data.repeated_texts import drop_repeats, warn_shared_texts
 from textgru.data.splitting import SPLITS, carve_missing_splits, warn_missing_labels
 from textgru.delimited_texts import separator_hint
@@ -177,7 +178,7 @@ def _encode_labels(dd: DatasetDict, name: str | Mapping[str, str], label_names: 
                 names = sorted(uniq, key=lambda u: (int(u), u))  # "01" and "1": in one order every run
             else:
                 names = sorted(uniq)
-    _warn_one_number_written_differently(names, name)
+    warn_doubtful_label_names(names, source_of(name))
     by_key = {label_key(n): i for i, n in enumerate(names)}
     by_fold = {k.lower(): i for k, i in by_key.items()}
 
@@ -226,22 +227,3 @@ def _encode_labels(dd: DatasetDict, name: str | Mapping[str, str], label_names: 
             f"{source_of(name)}: only one label ({names}) in training data; a classifier needs two or more."
         )
     return DatasetDict(out)
-
-
-def _warn_one_number_written_differently(names: Sequence[str], name: str | Mapping[str, str]) -> None:
-    """Labels are kept as written ("01" and "1" are two classes: codes, not numbers); a warning where they look like
-    one number written differently ("1", "01", "1.0"), which is more often a mistake."""
-    by_number: dict[float, list[str]] = {}
-    for n in names:
-        try:
-            by_number.setdefault(float(n), []).append(n)
-        except ValueError:
-            continue
-    alike = [spellings for spellings in by_number.values() if len(spellings) > 1]
-    if alike:
-        log.warning(
-            "%s: labels %s are each one number written differently and are separate classes; write them alike in "
-            "the file to merge them",
-            source_of(name),
-            " ".join("/".join(a) for a in alike[:5]),
-        )

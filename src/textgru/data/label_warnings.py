@@ -1,0 +1,42 @@
+"""Warnings about label names that are more often a mistake in the file than a class: one number written
+differently ("1", "01", "1.0"), and a missing-value placeholder ("NA", "NaN", "null") read as a label."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+log = logging.getLogger(__name__)
+
+PLACEHOLDERS = frozenset({"na", "n/a", "nan", "null", "none", "nil", "#n/a", "?", "-"})
+
+
+def warn_doubtful_label_names(names: Sequence[str], source: str) -> None:
+    """Labels are kept as written: a warning (not a refusal: "NA" may be a real class) for each doubtful kind."""
+    _warn_one_number_written_differently(names, source)
+    if placeholders := [n for n in names if n.strip().lower() in PLACEHOLDERS]:
+        log.warning(  # a review: "NA" rows trained as a class without a word
+            "%s: label(s) %s look like a missing value but are classes of their own; if those rows have no label, "
+            "leave the cells empty (rows without a label are left out) or name them in data.ignore_labels",
+            source,
+            placeholders,
+        )
+
+
+def _warn_one_number_written_differently(names: Sequence[str], source: str) -> None:
+    """Labels are kept as written ("01" and "1" are two classes: codes, not numbers); a warning where they look like
+    one number written differently ("1", "01", "1.0"), which is more often a mistake."""
+    by_number: dict[float, list[str]] = {}
+    for n in names:
+        try:
+            by_number.setdefault(float(n), []).append(n)
+        except ValueError:
+            continue
+    alike = [spellings for spellings in by_number.values() if len(spellings) > 1]
+    if alike:
+        log.warning(
+            "%s: labels %s are each one number written differently and are separate classes; write them alike in "
+            "the file to merge them",
+            source,
+            " ".join("/".join(a) for a in alike[:5]),
+        )
