@@ -192,7 +192,8 @@ def test_learning_curve_reads_runs_truthfully(tmp_path) -> None:
 def test_ensemble_scores_average_probabilities(tiny_run, tmp_path) -> None:
     """A two-model ensemble scores the mean of its members' probabilities (checked against the API), every subset is
     scored, and runs of other data are refused in one line."""
-    from textgru.inference.evaluation import classification_metrics, labelled_texts
+    from textgru.inference.evaluation import classification_metrics
+    from textgru.inference.scored_data import labelled_texts
 
     ckpt = torch.load(tiny_run / "checkpoints" / "best.ckpt", weights_only=True)
     for key in ("model.head.bias", "ema.module.head.bias"):  # another member: its answers lean to the first label

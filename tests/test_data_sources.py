@@ -284,7 +284,7 @@ def test_an_id_column_taken_for_the_label_is_a_short_line_that_says_so(tmp_path:
 def test_a_label_column_with_a_gap_reads_the_same_in_training_and_evaluation(tmp_path: Path) -> None:
     """pandas writes a 0/1 label column with an empty cell as 0.0/1.0: training named the labels '0' and '1', but
     evaluation read '0.0' and '1.0' and refused them as unknown to the model."""
-    from textgru.inference.evaluation import labelled_texts
+    from textgru.inference.scored_data import labelled_texts
 
     rows = make_rows(60)
     frame = pd.DataFrame({"text": [t for t, _ in rows], "label": [float(lab == "pos") for _, lab in rows]})
@@ -339,3 +339,12 @@ def test_a_semicolon_separated_file_is_named_as_such(tmp_path: Path) -> None:
     (tmp_path / "excel.csv").write_text("text;label\ngreat film;pos\nawful;neg\n" * 5)
     with pytest.raises(TextgruError, match=r"columns are \['text;label'\].*separated by ';', not commas"):
         load_classification_data({**data_cfg("local"), "path": str(tmp_path / "excel.csv")})
+    from textgru.inference.scored_data import labelled_texts
+
+    with pytest.raises(TextgruError, match=r"to textgru eval\)\. The file looks separated by ';'"):  # a review: eval
+        labelled_texts({"path": str(tmp_path / "excel.csv")}, "all", {})  # of such a file did not say so
+    (tmp_path / "na.csv").write_text(
+        "text,label\n" + "".join(f"t {i},{['pos', 'neg', 'NA'][i % 3]}\n" for i in range(9))
+    )
+    _, labels, _ = labelled_texts({"path": str(tmp_path / "na.csv"), "ignore_labels": ["NA"]}, "all", {})
+    assert labels == ["pos", "neg"] * 3  # a review: `textgru eval data=local split=all` scored ignored labels

@@ -45,7 +45,7 @@ def load_classification_data(cfg: Mapping[str, Any]) -> DatasetDict:
 
         require_keys(cfg, ("path", "validation_path", "test_path", "ignore_labels"))
         raw = load_local(cfg["path"], cfg["validation_path"], cfg["test_path"], cfg["ignore_labels"])
-        raw = _without_ignored(raw, cfg.get("label_column"), cfg["ignore_labels"])  # a file's rows (folders: done)
+        raw = without_ignored(raw, cfg.get("label_column"), cfg["ignore_labels"])  # a file's rows (folders: done)
         given = {"train": cfg["path"], "validation": cfg["validation_path"], "test": cfg["test_path"]}
         name = {split: _joined(path) for split, path in given.items() if path}
     require_keys(cfg, ("text_column", "label_column"))
@@ -61,7 +61,7 @@ def load_classification_data(cfg: Mapping[str, Any]) -> DatasetDict:
     )
 
 
-def _without_ignored(dd: DatasetDict, column: Any, ignore: Sequence[str] | None) -> DatasetDict:
+def without_ignored(dd: DatasetDict, column: Any, ignore: Sequence[str] | None) -> DatasetDict:
     """The rows of a data file whose label is one of `data.ignore_labels` left out, and counted (a review: for a
     file they were kept, and trained on as a class, without a word; label folders of those names are not read)."""
     ignored = {str(label).strip() for label in ignore or []}

@@ -212,9 +212,10 @@ class Classifier(LoadedModel):
         `text_column`/`label_column`), a data config dict, a `datasets.Dataset` or a pandas DataFrame. `split`
         defaults to "test" for configs and to "all" (every row) for a path, a Dataset or a DataFrame. With `output_dir`, the metrics JSON and
         a confusion-matrix PNG are written there too (an earlier report there is refused unless `overwrite`)."""
-        from textgru.inference.evaluation import classification_metrics, labelled_texts, write_report
+        from textgru.inference.evaluation import classification_metrics, write_report
         from textgru.inference.label_matching import label_indices
         from textgru.inference.reports import data_scored, report_path
+        from textgru.inference.scored_data import labelled_texts
 
         texts, names, split = labelled_texts(data, split, self.meta["data_config"], text_column, label_column)
         report = report_path(output_dir, split, overwrite, plot="confusion_matrix.png")
