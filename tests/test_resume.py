@@ -436,10 +436,28 @@ def test_resume_refuses_what_it_cannot_continue(
         writer.writerows({**row, "review": row["review"] + " zebra quokka platypus"} for row in rows)
     config["data"]["path"] = str(tmp_path / "changed.csv")
     (changed / "config.yaml").write_text(yaml.safe_dump(config))
-    results = run_scripts(("train", f"resume={folders[0]}", "model.hidden_size=32"), ("train", f"resume={changed}"))
+    relabelled = copy_with("relabelled")  # a review: labels renamed in the file (same texts, same tokenizer) went on
+    (relabelled / "tokenizer.json").write_bytes((tiny_run / "tokenizer.json").read_bytes())
+    label = config["data"]["label_column"]
+    with open(tmp_path / "relabelled.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows({**row, label: row[label] + "_x"} for row in rows)
+    config["data"]["path"] = str(tmp_path / "relabelled.csv")
+    (relabelled / "config.yaml").write_text(yaml.safe_dump(config))
+    results = run_scripts(
+        ("train", f"resume={folders[0]}", "model.hidden_size=32"),
+        ("train", f"resume={changed}"),
+        ("train", f"resume={relabelled}"),
+    )
     assert all(r.returncode == 2 and "Traceback" not in r.stderr for r in results), results[0].stderr[-2000:]
-    resized, data_changed = (r.stderr.strip().splitlines()[-1] for r in results)  # the models were built, then refused
+    resized, data_changed, labels_changed = (r.stderr.strip().splitlines()[-1] for r in results)  # built, refused
     assert "the tokenizer built from the data now differs" in data_changed  # not blamed on the model's sizes
+    assert (
+        "resume: the data's labels now ['neg_x', " in labels_changed and "are not the run's ['neg', " in labels_changed
+    )
+    kept = {"checkpoints", "config.yaml", "last.ckpt", "tokenizer.json", "train.log"}  # the log says why
+    assert {p.name for p in relabelled.rglob("*")} == kept
     assert "builds a model that does not fit" in resized and "(model.head.weight: [3, 64] in the checkpoint" in resized
     from textgru.resume import read_resume_checkpoint, resume_config  # what train() reads before the folder changes
     from textgru.run_folder import RunFolder

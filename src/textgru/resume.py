@@ -175,9 +175,15 @@ RESUME_ELSEWHERE = "resume from an earlier copy of the checkpoint, or start a ne
 
 
 def check_checkpoint_fits(ckpt: dict[str, Any], module: Any) -> None:
-    """The model the resumed config builds (with the overrides given now) must take the checkpoint's weights as they
-    are: a changed size (`model.hidden_size=...`) or a callback turned off that saved weights (`callbacks.ema=null`)
-    is one line, not a traceback from inside Lightning after the folder was changed."""
+    """The model the resumed config builds (with the overrides given now) must have the checkpoint's labels and take
+    its weights as they are: a changed size (`model.hidden_size=...`) or a callback turned off that saved weights
+    (`callbacks.ema=null`) is one line, not a traceback from inside Lightning after the folder was changed."""
+    then, now = (d.get("label_names") for d in (ckpt.get("textgru") or {}, getattr(module, "checkpoint_extras", {})))
+    if then != now:  # a review: labels renamed in the file went on training, its best and last checkpoints apart
+        raise TextgruError(
+            f"resume: the data's labels now {now} are not the run's {then}: the data changed since the run started, "
+            "so it cannot be resumed; put the labels back, or start a new run"
+        )
     mine = {k: tuple(v.shape) for k, v in module.state_dict().items()}
     saved = {k: tuple(v.shape) for k, v in ckpt["state_dict"].items()}
     for key in sorted(set(mine) | set(saved), key=lambda k: (not k.startswith("model."), k)):  # the model first
