@@ -587,3 +587,18 @@ def test_without_the_serve_extra_one_line_says_what_to_install(
             TextgruError, match=rf"^serving needs the 'serve' extra \({missing} is missing\): pip install"
         ):
             call()
+
+
+def test_info_offers_the_page_a_prompt_the_model_can_read(tmp_path: Path) -> None:
+    """A review: a language model of a lowercase corpus refused the page's first prompt "ROMEO:" on the first click."""
+    from types import SimpleNamespace
+
+    from conftest import tok_cfg
+
+    from textgru.data.tokenization import train_tokenizer
+    from textgru.serving.model_info import model_info
+
+    for corpus, example in (["romeo: speak low", "juliet: good night"], ""), (["ROMEO: speak", "KING: now"], "ROMEO:"):
+        tokenizer = train_tokenizer(corpus * 20, tok_cfg("char"))
+        model = SimpleNamespace(meta={"path": str(tmp_path / "best.ckpt")}, tokenizer=tokenizer)
+        assert model_info(model)["example_prompt"] == example

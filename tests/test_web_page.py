@@ -63,6 +63,7 @@ def test_page_classifies_as_you_type_and_streams_text(
             page.wait_for_selector("#classify:not([hidden])")
             page.wait_for_selector("#generate:not([hidden])")
             assert "classifier" in page.text_content("#summary") and "language model" in page.text_content("#summary")
+            assert page.input_value("#prompt") == "ROMEO:"  # /info's example prompt: this model reads it
             assert str(tiny_run) in page.text_content("#model-info")  # /info: the checkpoint, labels, metrics
             assert "test/macro_f1" in page.text_content("#model-info")
 
@@ -135,6 +136,16 @@ def test_page_classifies_as_you_type_and_streams_text(
             page.click("#go")
             page.wait_for_function("document.getElementById('generate-error').textContent.includes('never saw')")
             assert page.text_content("#gen-status") == "failed"
+            # its fix in the page's words, and on the page (a review: "pass allow_unknown=true", with no way to)
+            assert "tick \u201cRead unknown characters as [UNK]\u201d" in page.text_content("#generate-error")
+            page.check("#allow_unknown")
+            page.fill("#max_new_tokens", "20")
+            page.click("#go")
+            page.wait_for_function("document.getElementById('gen-status').textContent.startsWith('done')")
+            assert page.is_hidden("#generate-error")
+            page.uncheck("#allow_unknown")
+            page.click("#go")
+            page.wait_for_selector("#generate-error:not([hidden])")
 
             page.fill("#text", "a" * 20_001)  # over limits.max_chars: the error, and no earlier text's label
             page.wait_for_function("document.getElementById('classify-error').textContent.includes('max_chars')")
@@ -214,6 +225,30 @@ def test_page_waits_for_a_server_that_is_not_ready_and_fetches_its_files_again(s
             assert "starting" in page.text_content("#error") and "trying again" in page.text_content("#error")
             page.wait_for_selector("#classify:not([hidden])", timeout=10_000)
             assert page.is_hidden("#error") and "classifier" in page.text_content("#summary") and len(answers) == 2
+        finally:
+            browser.close()
+
+
+def test_page_reads_info_again_after_a_failed_request(served: Served) -> None:
+    """A review: after the server restarted with other models, an open page went on showing the old ones (their
+    labels, checkpoints, a Generate section the new server has no model for): a failed request reads /info again.
+    The restart is played by the browser: /predict fails once, then /info answers as the new server would."""
+    real = httpx.get(served.url + "/info").json()
+    restarted = {**real, "models": {"classifier": {**real["models"]["classifier"], "checkpoint": "/new/best.ckpt"}}}
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(served.url + "/")
+            page.wait_for_selector("#generate:not([hidden])")
+            assert "/new/best.ckpt" not in page.text_content("#model-info")
+            page.route("**/predict", lambda route: route.abort(), times=1)  # the server is down a moment
+            page.route("**/info", lambda route: route.fulfill(json=restarted))  # then up, with a classifier only
+            page.fill("#text", "a good day")
+            page.wait_for_selector("#generate", state="hidden", timeout=10_000)
+            assert "/new/best.ckpt" in page.text_content("#model-info")
+            assert "language model" not in page.text_content("#summary")
+            assert "/predict failed" in page.text_content("#classify-error")
         finally:
             browser.close()
 

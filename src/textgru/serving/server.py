@@ -12,11 +12,11 @@ import contextlib
 import logging
 import os
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textgru import __version__
 from textgru.errors import TextgruError
+from textgru.serving.model_info import model_info
 from textgru.serving.process import check_host, check_port, free_port, http_protocol, http_stack, run_until_stopped
 
 if TYPE_CHECKING:
@@ -144,7 +144,7 @@ def build_server(
 
     info = {
         "textgru_version": __version__,
-        "models": {kind: describe(model) for kind, model in models.items()},
+        "models": {kind: model_info(model) for kind, model in models.items()},
         "limits": limits.to_dict(),
         "batching": {**batching, **halves, "inner_batch_size": inner_batch_size, "fast_lane": fast_lane},
     }
@@ -175,30 +175,6 @@ def _closing(closers: list[Any]):
                 close()
 
     return lifespan
-
-
-def describe(model: Any) -> dict[str, Any]:
-    """What /info says about a loaded Classifier or LanguageModel."""
-    from textgru.run_folder import RunFolder
-
-    meta = model.meta
-    export = meta.get("export_config")  # an exported folder (onnxruntime): its config.json says what it holds
-    out: dict[str, Any] = {
-        "task": meta.get("task"),
-        "checkpoint": str(Path(meta["path"]).absolute()) if meta.get("path") else None,
-        "backend": meta.get("backend", "pytorch"),
-        "vocab_size": model.tokenizer.get_vocab_size(),
-        "trained_with_textgru": meta.get("textgru_version") or (export or {}).get("trained_with_textgru"),
-        "model": export.get("model")
-        if export
-        else {"class": meta.get("model_class"), **(meta.get("model_args") or {})},
-        "metrics": export.get("training_metrics") if export else RunFolder.metrics_of_checkpoint(meta["path"]),
-    }
-    if export:
-        out["exported_from"] = export.get("source_checkpoint")
-    if hasattr(model, "label_names"):
-        out.update(labels=list(model.label_names), max_length=model.max_length, precision=model.precision)
-    return out
 
 
 def serve(

@@ -50,9 +50,18 @@ function fmt(x) {
 
 let labelOrder = []; // the classifier's labels as /info lists them: the bars follow it
 const MAX_BARS = 10; // more labels (a 300-label model): the 10 likeliest bars, then how many more
+let promptTyped = false; // the prompt is the user's once typed in: /info's example prompt does not replace it
+let infoBusy = false; // /info being read, or a retry of it waiting: a failed request does not start a second
+
+// after a request failed (a server restarting, perhaps with other models), /info is read again: the page does not
+// go on showing the previous server's models (a review)
+function refreshInfo() {
+  if (!infoBusy) loadInfo();
+}
 
 async function loadInfo(wait = 1) {
   let info;
+  infoBusy = true;
   try {
     const response = await fetch("info", { cache: "no-store" });
     if (!response.ok) throw new Error(await errorOf(response));
@@ -90,7 +99,10 @@ async function loadInfo(wait = 1) {
   $("summary").textContent = `Serving ${parts.join(" and ")} · textgru ${info.textgru_version}`;
   $("classify").hidden = !models.classifier;
   $("generate").hidden = !models.lm;
+  if (models.lm && !promptTyped) $("prompt").value = models.lm.example_prompt || "";
+  infoBusy = false;
 }
+$("prompt").addEventListener("input", () => { promptTyped = true; });
 
 // ---- /predict, debounced ----
 let typingTimer = null;
@@ -160,6 +172,7 @@ async function classify() {
     if (!response.ok) {
       clearPrediction(); // the label shown was an earlier text's
       showError("classify-error", `/predict: ${answer}`);
+      if (response.status >= 500 || response.status === 404) refreshInfo();
       return;
     }
     clearError("classify-error");
@@ -168,6 +181,7 @@ async function classify() {
     if (seq === predictSeq) {
       clearPrediction();
       showError("classify-error", `/predict failed: ${e.message}`);
+      refreshInfo();
     }
   }
 }
@@ -205,6 +219,7 @@ function handleEvent({ event, data }, started) {
   } else if (event === "error") {
     showError("generate-error", `/generate: ${data.error}`);
     $("gen-status").textContent = "failed";
+    refreshInfo(); // e.g. "the server is shutting down"
   }
 }
 
@@ -236,6 +251,7 @@ async function generate() {
     top_p: Number($("top_p").value),
     stream: true,
   };
+  if ($("allow_unknown").checked) body.allow_unknown = true;
   if (tokens !== "") body.max_new_tokens = Number(tokens); // empty: the server's default
   $("output-prompt").textContent = body.prompt;
   $("output-text").textContent = "";
@@ -251,8 +267,11 @@ async function generate() {
     const json = seed === "" ? JSON.stringify(body) : JSON.stringify({ ...body, seed: 0 }).replace(/"seed":0/, `"seed":${seed}`);
     const response = await postRaw("generate", json, controller.signal);
     if (!response.ok) {
-      showError("generate-error", `/generate: ${await errorOf(response)}`);
+      // the server's advice in the page's words: the box on the page, not the API's field
+      const said = (await errorOf(response)).replace("pass allow_unknown=true", "tick \u201cRead unknown characters as [UNK]\u201d");
+      showError("generate-error", `/generate: ${said}`);
       $("gen-status").textContent = "failed";
+      if (response.status >= 500 || response.status === 404) refreshInfo();
       return;
     }
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -274,6 +293,7 @@ async function generate() {
     else {
       showError("generate-error", `/generate failed: ${e.message}`);
       $("gen-status").textContent = "failed";
+      refreshInfo();
     }
   } finally {
     const focused = document.activeElement === $("stop") || document.activeElement === document.body;
