@@ -173,7 +173,7 @@ def test_resume_refuses_a_damaged_or_foreign_tokenizer_json_in_one_line(
     before = sorted(p.name for p in run.iterdir())
     r = run_script("train", f"resume={run}", "trainer.max_epochs=50")
     expected = (
-        "is not a readable tokenizer" if damage == "unreadable" else "holds a regular expression textgru does not"
+        "tokenizer.json cannot be read (" if damage == "unreadable" else "holds a regular expression textgru does not"
     )
     errors = [line for line in r.stderr.splitlines() if line.startswith("error:")]
     assert r.returncode == 2 and len(errors) == 1 and expected in errors[0], r.stderr[-2000:]

@@ -133,9 +133,7 @@ def read_tokenizer_file(path: Path) -> Tokenizer:
     try:
         return tokenizer_from_json(Path(path).read_text(encoding="utf-8", errors="replace"))
     except ValueError as e:
-        raise TextgruError(
-            f"{path} is not a readable tokenizer: it {e}; put back the file the run wrote, or start a new run"
-        ) from None
+        raise TextgruError(f"the tokenizer {path} {e}; put back the file the run wrote, or start a new run") from None
 
 
 def pad_id(tok: Tokenizer) -> int:
