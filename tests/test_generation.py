@@ -382,6 +382,7 @@ def test_draw_refuses_non_finite_probabilities_and_bans_per_request() -> None:
         ({"num_samples": True}, "num_samples=True must be an integer"),
         ({"top_k": 2.5}, "top_k=2.5 must be an integer"),
         ({"stop": 5}, "stop=5 must be a string or a list of strings"),
+        ({"stop": ["a", ""]}, "stop: an empty string would end every sample"),  # a review: dropped without a word
         ({"seed": 2**70}, "must be from -2**63 to 2**64-1"),
     ],
 )

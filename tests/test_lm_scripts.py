@@ -86,6 +86,20 @@ def test_generate_several_samples_to_jsonl(lm_run: Path, tmp_path: Path) -> None
     assert len(out.read_text(encoding="utf-8").splitlines()) == 3
 
 
+def test_generate_stops_at_whitespace_and_refuses_an_empty_stop(lm_run: Path) -> None:
+    """A review: stop=' ' (one word) was refused as "must be a text", while the API took it; stop='' was dropped by
+    the API and the server without a word."""
+    args = (f"ckpt_path={lm_run}", "prompt=KING:", "max_new_tokens=60", "seed=1")
+    word, empty = run_scripts(("generate", *args, "stop=[' ']"), ("generate", *args, "stop=[x,'']"), stdin="")
+    assert word.returncode == 0, word.stderr[-2000:]
+    assert (
+        word.stdout.rstrip("\n")
+        == "KING:" + textgru.load(lm_run).generate("KING:", max_new_tokens=60, seed=1, stop=" ")[0]
+    )
+    assert " " not in word.stdout[len("KING:") :].strip("\n")
+    assert empty.returncode == 2 and "stop=['x', '']: must be a non-empty text or a list of them" in empty.stderr
+
+
 def test_generate_prompt_from_file_and_stdin(lm_run: Path, tmp_path: Path) -> None:
     prompt = tmp_path / "prompt.txt"
     prompt.write_text("JULIET:\nThe king", encoding="utf-8")

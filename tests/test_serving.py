@@ -333,6 +333,7 @@ BAD = [  # (path, request keywords, status, words the one-line error must hold)
     ("/generate", {"json": {"seed": "1"}}, 422, ["seed:"]),
     ("/generate", {"json": {"prompt": "KING: ¤"}}, 422, ["prompt:", "never saw", "allow_unknown"]),
     ("/generate", {"json": {"stop": ["x"] * 9}}, 422, ["stop:"]),
+    ("/generate", {"json": {"stop": ""}}, 422, ["stop:", "an empty stop string"]),  # a review: dropped, 200
     ("/score", {"json": {"texts": ["ok", 3]}}, 422, ["texts[1]:"]),
     # a lone surrogate is valid JSON but not text: it once failed every request batched with it
     ("/predict", {"content": b'{"text": "x\\ud800"}', "headers": JSON}, 422, ["text:", "surrogate"]),

@@ -52,7 +52,11 @@ GENERATE: dict[str, Rule] = {
     "repetition_penalty": Num(SMALLEST_KNOB, LARGEST_KNOB, what="1 turns it off"),
     "num_samples": Int(1, MOST_SAMPLES, what="they run as one batch; for more, call again with other seeds"),
     "seed": Int(*TORCH_SEED, null=True),
-    "stop": AnyOf((Text(), ListOf(Text())), shape="a text or a list of texts", null=True),
+    "stop": AnyOf(  # " " (a word) and "\n" (a line) are stops; "" would end every sample before it starts
+        (Text(empty=True, pattern=r"(?s).+"), ListOf(Text(empty=True, pattern=r"(?s).+"))),
+        shape="a non-empty text or a list of them",
+        null=True,
+    ),
     "greedy": Bool(),
     "allow_unknown": Bool(),
     "output": NewFile(null=True),

@@ -36,7 +36,9 @@ class SamplingOptions:
         self._check_types()
         if isinstance(self.stop, str):
             self.stop = (self.stop,)
-        self.stop = tuple(str(s) for s in (self.stop or ()) if str(s))
+        self.stop = tuple(str(s) for s in (self.stop or ()))
+        if "" in self.stop:  # a review: dropped without a word here, refused by the command line
+            raise TextgruError("stop: an empty string would end every sample before it starts; leave it out")
         if self.max_new_tokens < 0:
             raise TextgruError(f"max_new_tokens={self.max_new_tokens} must be 0 or more")
         if not self.greedy and not SMALLEST_KNOB <= self.temperature <= LARGEST_KNOB:

@@ -210,7 +210,9 @@ class GenerateRequest(_Body):
             raise ValueError(f"a stop string may have at most {MAX_STOP_CHARS} characters")
         for stop in stops:
             _check_chars(stop, "a stop string")
-        return [s for s in stops if s]
+        if "" in stops:  # as the Python API and the command line refuse it (a review: dropped without a word)
+            raise ValueError("an empty stop string would end every sample before it starts; leave it out")
+        return stops
 
     def sampling(self) -> dict[str, Any]:
         """The keywords of `LanguageModel.generate` / `SamplingOptions`."""
