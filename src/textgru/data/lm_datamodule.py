@@ -26,6 +26,7 @@ from textgru.errors import TextgruError
 
 log = logging.getLogger(__name__)
 IGNORE_INDEX = -100  # targets past the end of the stream: scored by nobody
+MIN_EVAL_LANE = 1024  # tokens: a validation/test lane shorter than this scores too much without context
 
 
 class StreamWindows(TorchDataset):
@@ -116,6 +117,10 @@ class LanguageModelDataModule(L.LightningDataModule):
         self.streams = {split: encode_stream(ds, self.tokenizer) for split, ds in corpus.items()}
         sizes = {s: len(v) for s, v in self.streams.items()}
         log.info("token streams: %s; vocabulary %d", sizes, self.tokenizer.get_vocab_size())
+        if (lanes := self.eval_lanes("validation")) < self.eval_batch_size:
+            log.info(
+                "validation read in %d lanes (of at least %d tokens), not data.eval_batch_size", lanes, MIN_EVAL_LANE
+            )
         if sizes["train"] < self.bptt + 1:
             raise TextgruError(
                 f"the training text has {sizes['train']} tokens, shorter than one window "
@@ -146,9 +151,15 @@ class LanguageModelDataModule(L.LightningDataModule):
         return int(self.tokenizer.token_to_id(PAD))
 
     def windows(self, split: str) -> StreamWindows:
-        lanes = self.batch_size if split == "train" else self.eval_batch_size
         replicas, rank = replicas_and_rank(self)
+        lanes = self.batch_size if split == "train" else self.eval_lanes(split, replicas)
         return StreamWindows(self.streams[split], lanes, self.bptt, self.pad_id, num_replicas=replicas, rank=rank)
+
+    def eval_lanes(self, split: str, replicas: int = 1) -> int:
+        """Lanes for scoring a split: up to `data.eval_batch_size`, each of at least `MIN_EVAL_LANE` tokens (each lane
+        starts from a zero state, so its first tokens are scored without context: a review measured a 2,000-token
+        test split +9% in loss at 64 lanes of 31 tokens against one lane), and at least one per process."""
+        return min(self.eval_batch_size, max(replicas, len(self.streams[split]) // MIN_EVAL_LANE))
 
     def _loader(self, split: str) -> DataLoader:
         # batch_size=None: each item already is a (lanes, bptt) batch; order matters (the state is carried)
