@@ -125,7 +125,8 @@ def generate_command(cfg: DictConfig) -> list[str]:
     prompt = read_prompt(cfg.prompt, cfg.prompt_file)
     lm = LanguageModel.load(cfg.ckpt_path, device=cfg.device)
     encode_prompt(lm.tokenizer, prompt, cfg.allow_unknown)  # refuse a bad prompt before printing anything
-    if cfg.seed is None:  # else a sample worth keeping could not be drawn again (output= records it too)
+    if cfg.seed is None and not options.greedy:  # else a sample worth keeping could not be drawn again (output=
+        # records it too); greedy decoding draws nothing (a review: the seed was named as if it mattered)
         print(f"seed={sampling['seed']} (drawn; pass it to draw these samples again)", file=sys.stderr)
     if options.num_samples == 1:
         print(prompt, end="", flush=True)
