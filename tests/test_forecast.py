@@ -570,6 +570,16 @@ def test_a_forecaster_reads_its_own_time_column_wherever_it_is_used(tmp_path: Pa
             assert caplog.text.count("not in time order") == 3
         assert scores == pytest.approx([expected, expected]) and forecast == pytest.approx(forecast_sorted)
     assert fc.evaluate(frame[["y"]].to_numpy())["mse"] == pytest.approx(expected)  # the file's order, by hand
+    # indexed by its time column (read_csv(index_col="date"), as pandas users read a series), or by dates under
+    # another name: sorted too (a review: forecast from the oldest rows, without a word)
+    indexed = pd.read_csv(tmp_path / "newest_first.csv", index_col="date")
+    dated = pd.read_csv(tmp_path / "newest_first.csv", index_col="date", parse_dates=True).rename_axis("when")
+    for newest_first in (indexed, dated):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING):
+            assert fc.predict(newest_first) == pytest.approx(forecast_sorted)
+            assert fc.evaluate(newest_first)["mse"] == pytest.approx(expected)
+        assert caplog.text.count("not in time order") == 2
     with pytest.raises(TextgruError, match="window=20: this forecaster's window is 8, fixed by its checkpoint"):
         fc.evaluate({"path": str(tmp_path / "sorted.csv"), "window": 20})
     with pytest.raises(TextgruError, match="horizon=5: this forecaster's horizon is 2"):
