@@ -7,6 +7,7 @@ import json
 import logging
 import math
 import re
+import shutil
 from pathlib import Path
 
 import lightning as L
@@ -681,3 +682,40 @@ def test_a_run_stopped_while_scoring_is_one_line_naming_resume(tmp_path: Path) -
     with pytest.raises(TrainingStopped, match=r"continue from its last checkpoint: textgru train resume=.*run"):
         _train(tmp_path, "task=forecast", "data.length=300", "data.window=8", *TINY, callbacks=(StopWhileTesting(),))
     assert not (tmp_path / "run" / "metrics.json").exists()
+
+
+def test_resume_refuses_a_series_or_window_changed_since_the_run_started(tmp_path: Path) -> None:
+    """A review: a resumed forecaster whose file was rescaled (a unit changed) trained on with new normalisation
+    statistics, its best checkpoint picked across epochs scored in other units, and `data.window=`/`data.horizon=` on
+    the resume line were taken, each without a word. One line each, before the folder changes."""
+    import pandas as pd
+    import yaml
+
+    frame = pd.DataFrame({"y": np.sin(np.arange(200) / 5) + 2})
+    frame.to_csv(tmp_path / "y.csv", index=False)
+    _train(tmp_path, "task=forecast", "data=local_csv", f"data.path={tmp_path / 'y.csv'}", "data.window=8",
+           "trainer.max_epochs=1", *TINY)  # fmt: skip
+    run, rescaled = tmp_path / "run", tmp_path / "rescaled"
+    shutil.copytree(run, rescaled)
+    (frame * 1000).to_csv(tmp_path / "y1000.csv", index=False)
+    config = yaml.safe_load((rescaled / "config.yaml").read_text())
+    config["data"]["path"] = str(tmp_path / "y1000.csv")
+    (rescaled / "config.yaml").write_text(yaml.safe_dump(config))
+    before = sorted(p.name for p in rescaled.rglob("*"))
+    results = run_scripts(
+        ("train", f"resume={rescaled}", "trainer.max_epochs=2"),
+        ("train", f"resume={run}", "trainer.max_epochs=2", "data.window=5"),
+        ("train", f"resume={run}", "trainer.max_epochs=2", "data.horizon=2"),
+    )
+    assert all(r.returncode == 2 and "Traceback" not in r.stderr for r in results), results[0].stderr[-2000:]
+    said = [r.stderr.strip().splitlines()[-1] for r in results]
+    assert (
+        "resume: the run's normalisation statistics changed since it started ({'columns': ['y'], 'mean': [2." in said[0]
+    )
+    assert "then, {'columns': ['y'], 'mean': [206" in said[0]
+    assert "resume: the run's data.window changed since it started (8 then, 5 now)" in said[1]
+    assert "resume: the run's data.horizon changed since it started (1 then, 2 now)" in said[2]
+    assert (
+        sorted(p.name for p in rescaled.rglob("*") if p.name != "train.log") == before
+        and not (run / "config.before-resume-at-step").exists()
+    )

@@ -172,18 +172,26 @@ def read_resume_checkpoint(run: RunFolder, checkpoint: Path, cfg: Any) -> dict[s
 
 
 RESUME_ELSEWHERE = "resume from an earlier copy of the checkpoint, or start a new run"
+DATA_RECORDS = {  # what a checkpoint records of the data it was trained on, which a resumed run must read alike
+    "label_names": "labels",
+    "normalisation": "normalisation statistics",
+    "window": "data.window",
+    "horizon": "data.horizon",
+}
 
 
 def check_checkpoint_fits(ckpt: dict[str, Any], module: Any) -> None:
     """The model the resumed config builds (with the overrides given now) must have the checkpoint's labels and take
     its weights as they are: a changed size (`model.hidden_size=...`) or a callback turned off that saved weights
     (`callbacks.ema=null`) is one line, not a traceback from inside Lightning after the folder was changed."""
-    then, now = (d.get("label_names") for d in (ckpt.get("textgru") or {}, getattr(module, "checkpoint_extras", {})))
-    if then != now:  # a review: labels renamed in the file went on training, its best and last checkpoints apart
-        raise TextgruError(
-            f"resume: the data's labels now {now} are not the run's {then}: the data changed since the run started, "
-            "so it cannot be resumed; put the labels back, or start a new run"
-        )
+    saved, built = ckpt.get("textgru") or {}, getattr(module, "checkpoint_extras", {})
+    for key, what in DATA_RECORDS.items():  # a review: labels renamed in the file, a forecaster's rescaled series or
+        if key in saved and saved[key] != built.get(key):  # new window went on, best and last checkpoints apart
+            then, now = (str(d.get(key))[:200] for d in (saved, built))
+            raise TextgruError(
+                f"resume: the run's {what} changed since it started ({then} then, {now} now): a run goes on with the "
+                "data and settings it started with; put them back, or start a new run"
+            )
     mine = {k: tuple(v.shape) for k, v in module.state_dict().items()}
     saved = {k: tuple(v.shape) for k, v in ckpt["state_dict"].items()}
     for key in sorted(set(mine) | set(saved), key=lambda k: (not k.startswith("model."), k)):  # the model first
