@@ -448,6 +448,15 @@ def test_bad_forecast_input_is_one_line_before_any_work(
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.parametrize("override", ["data.period_drift=1000", "data.noise=1e30", "data.amplitude_drift=1e25"])
+def test_a_synthetic_series_past_the_value_limit_is_one_line(tmp_path: Path, override: str) -> None:
+    """A review: period_drift=1000 made the sine NaN (a traceback from the AR baseline's lstsq); noise=1e30 and
+    amplitude_drift=1e25 trained and scored inf, exit 0."""
+    with pytest.raises(TextgruError, match=r"make a synthetic series that is not a number or passes 1e\+18"):
+        _train(tmp_path, "task=forecast", *TINY, override)
+    assert not (tmp_path / "run").exists()
+
+
 def test_spaces_around_header_names_are_not_part_of_them(tmp_path: Path) -> None:
     """A header "date, y" named a column " y": `data.columns=[y]` did not find it, `data.time_column=date` was
     found only as written, and the run's outputs named " y"."""
