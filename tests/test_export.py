@@ -205,6 +205,15 @@ def test_forecast_parity_every_window_length_and_the_forecaster_api(exported: di
                 fc.rollout(series[None, -int(meta["window"]) :], horizon)
             with pytest.raises(TextgruError, match=r"^horizon=.* must be an integer of at least 1$"):
                 fc.predict(series, horizon=horizon)
+    window = series[None, -int(meta["window"]) :]
+    nan, text = window.copy(), window.astype(str)  # a review: NaN from one backend, a number from the other, and a
+    nan[0, 3, 1] = np.nan  # numpy traceback for strings; predict refused both
+    for fc in (onnx_fc, torch_fc):
+        with pytest.raises(TextgruError, match="^the windows hold missing or infinite values"):
+            fc.rollout(nan)
+        text[0, 0, 0] = "x"
+        with pytest.raises(TextgruError, match="^the windows are not numeric"):
+            fc.rollout(text)
 
 
 def test_export_refuses_a_graph_that_differs_from_pytorch(

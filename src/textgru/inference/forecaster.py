@@ -103,6 +103,12 @@ class Forecaster(LoadedModel):
                 f"rollout takes windows of shape (n, {self.window}, {len(self.columns)}), {self.window} rows of "
                 f"{self.columns} each, not {shape}; predict(series) reads a series' last {self.window} rows"
             )
+        try:  # predict's checks (a review: a NaN was NaN here and a number from an export; strings a traceback)
+            windows = np.asarray(windows, dtype=np.float64)
+        except (TypeError, ValueError) as e:
+            raise TextgruError(f"the windows are not numeric ({str(e)[:80]})") from None
+        if not (np.abs(windows) <= np.finfo(np.float32).max).all():
+            raise TextgruError("the windows hold missing or infinite values (or past float32's range); fill them first")
         x = torch.tensor((windows - self.mean) / self.std, dtype=torch.float32, device=self.device)
         pred = self.model.rollout(x, horizon)  # (n, horizon, features), normalised
         return pred.double().cpu().numpy() * self.std + self.mean
