@@ -405,6 +405,7 @@ def test_fast_dev_run_with_the_reference_gru(tmp_path: Path, small_csv: Path, ta
         (["data.path={tmp}/inf.csv"], ["'value'", "infinite value or one beyond 1e+18", "(row 3: inf)"]),
         (["data.path={tmp}/huge.csv"], ["'other'", "float32's range (row 4: 1e+300)", "power of ten"]),
         (["data.path={tmp}/huge20.csv"], ["'other'", "(row 3: 2e+19)", "power of ten"]),  # every MSE was inf
+        (["data.path={tmp}/int25.csv"], ["'y'", "(row 5: 1e+25)", "power of ten"]),  # past int64: "no numeric column"
         (["data.path={tmp}/dash.csv"], ["no numeric column: column 'value' is numbers but for 1 cell(s) (row 5: '-')"]),
         # a ';' file trained on what pandas read after each row's first field; a header-only file had "no numeric
         # column"; rows longer than the header lost their first field to an index
@@ -437,6 +438,7 @@ def test_bad_forecast_input_is_one_line_before_any_work(
     (tmp_path / "dash.csv").write_text("value\n" + "1.5\n" * 3 + "-\n" + "2.5\n" * 40)
     (tmp_path / "huge20.csv").write_text("value,other\n1.0,1e17\n1.0,2e19\n" + "1.0,-1e19\n" * 50)
     (tmp_path / "blank.csv").write_text("value,other\n" + "1.0,\n2.0,\n" * 50)
+    (tmp_path / "int25.csv").write_text("t,y\n" + "".join(f"{d},{10**25 if d == 3 else d}\n" for d in range(60)))
     (tmp_path / "twice.csv").write_text("t,y,y\n" + "".join(f"{d},{d}.5,{d * 2}\n" for d in range(60)))
     (tmp_path / "spaced.csv").write_text("t,y, y\n" + "".join(f"{d},{d}.5,{d * 2}\n" for d in range(60)))
     overrides = [o.format(tmp=tmp_path, csv=csv) for o in overrides]

@@ -100,8 +100,14 @@ def read_csv_series(
         )
     df = read_thousands_separated(df, time_column, p.name)
     if columns is None:
-        numeric = pd.api.types.is_numeric_dtype
-        columns = [c for c in df.columns if c != time_column and numeric(df[c]) and not df[c].dtype == bool]
+
+        def numeric(c: Any) -> bool:  # or every cell a number pandas left as text: one past int64 (a review: "no
+            kind = df[c].dtype  # numeric column" for a file whose only column held 10**25)
+            if pd.api.types.is_bool_dtype(kind) or pd.api.types.is_numeric_dtype(kind):
+                return not pd.api.types.is_bool_dtype(kind)
+            return bool(df[c].notna().any()) and non_numbers(df[c]) is None
+
+        columns = [c for c in df.columns if c != time_column and numeric(c)]
         if not columns:  # one stray cell ("-") can be why: say so (it said only "no numeric column")
             near = nearly_numeric(df, [c for c in df.columns if c != time_column])
             why = "".join(
