@@ -527,6 +527,26 @@ def test_config_json_values_are_checked_plain_values(
     assert not (tmp_path / "pwned").exists() and not Path("pwned").exists()
 
 
+def test_a_forecaster_export_with_implausible_values_is_one_line(tmp_path: Path, exported: dict) -> None:
+    """A review: a resealed config.json with window 10**8 ran a 10**8-step input through the graph while loading (the
+    kernel killed it at 22 GB, no word); std 0 loaded and scored NaN, exit 0."""
+    for name, edit, needle in (
+        ("window", lambda c: c.update(window=10**8), None),
+        ("std", lambda c: c.update(std=[0.0] * len(c["std"])), "std positive numbers"),
+        ("mean", lambda c: c.update(mean=[float("nan")] * len(c["mean"])), "mean must be finite"),
+    ):
+        folder = copy_export(exported["forecast"], tmp_path / name)
+        config = json.loads((folder / "config.json").read_text())
+        edit(config)
+        write_sealed(folder, config)
+        if needle is None:  # loads at once (a two-step probe); its forecasts need a series of that window
+            with pytest.raises(TextgruError, match="the series has 40 rows; this model reads the last 100000000"):
+                textgru.load(folder).predict(np.zeros((40, len(config["std"]))))
+        else:
+            with pytest.raises(TextgruError, match=needle):
+                textgru.load(folder)
+
+
 def test_files_that_do_not_belong_together_get_one_line(tmp_path: Path, exported: dict) -> None:
     """Found by an audit: a graph swapped in with config.json's checksum updated answered every text with each label
     at 1.0; another run's tokenizer, an edited vocab_size or num_layers, or a repeated label was taken silently (or

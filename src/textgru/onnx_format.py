@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import tempfile
 from dataclasses import dataclass
@@ -208,4 +209,8 @@ def read_config(folder: ExportFolder) -> dict[str, Any]:
             raise TextgruError(f"{where!r}: {key} is not a mapping; export the checkpoint again")
     if task == "forecast" and not (len(config["mean"]) == len(config["std"]) == config["features"]):
         raise TextgruError(f"{where!r}: mean and std must have one value per feature; export again")
+    if task == "forecast" and not all(math.isfinite(v) and (v > 0 or k == "mean") for k in ("mean", "std")
+                                      for v in config[k]):  # fmt: skip
+        raise TextgruError(f"{where!r}: mean must be finite, std positive numbers (a review: std 0 scored NaN); "
+                           "export again")  # fmt: skip
     return config

@@ -124,7 +124,8 @@ def _runs_as_configured(runner: Any, session: Any, config: dict[str, Any], vocab
             want = {"logits": (1, 1, vocab), "hidden_out": (config["num_layers"], 1, config["hidden_size"])}
         else:
             features = len(config["columns"])
-            got = {"forecast": runner(torch.zeros(1, config["window"], features))}
+            # two steps, whatever window config.json says (the time axis is dynamic): a review's window of 10**8
+            got = {"forecast": runner(torch.zeros(1, min(config["window"], 2), features))}  # ran out of memory
             want = {"forecast": (1, config["horizon"], features)}
     except TextgruError:
         raise
