@@ -239,6 +239,22 @@ def test_export_refuses_a_graph_that_differs_from_pytorch(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["v.ckpt"]
 
 
+def test_export_refuses_outputs_that_are_not_finite(tmp_path: Path, tiny_run: Path) -> None:
+    """A review: head weights so large (finite) that the logits overflowed exported with "max abs difference 0.0"
+    recorded (max() drops the NaN differences), and the export answered NaN probabilities."""
+    tokenizer = load_checkpoint(tiny_run)["textgru"]["tokenizer"]
+    args = {"vocab_size": 60, "num_classes": 2, "embedding_dim": 8, "hidden_size": 12}
+    ckpt = random_checkpoint(tmp_path / "v.ckpt", "sentiment", "GRUClassifier", args, tokenizer, labels=["a", "b"],
+                             max_length=24)  # fmt: skip
+    saved = torch.load(ckpt, weights_only=True)
+    saved["state_dict"]["model.head.weight"] = torch.full_like(saved["state_dict"]["model.head.weight"], 3e38)
+    saved["state_dict"]["model.head.bias"] = torch.tensor([3e38, -3e38])
+    torch.save(saved, ckpt)
+    with pytest.raises(TextgruError, match="^the model's outputs are NaN or infinite on random inputs .* nothing was"):
+        textgru.export(ckpt, tmp_path / "export")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v.ckpt"]
+
+
 # ---------------------------------------------------------------- the inference API and the commands on both backends
 
 

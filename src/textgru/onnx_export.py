@@ -36,6 +36,7 @@ from textgru.onnx_format import (
     staging_folder,
 )
 from textgru.onnx_marks import annotate, seal
+from textgru.onnx_parity import parity
 from textgru.run_folder import RunFolder
 from textgru.tasks import task_use
 
@@ -111,23 +112,6 @@ def _write_onnx(graph: nn.Module, plan: dict[str, Any], path: Path) -> None:
         )
         assert onnx_program is not None
         onnx_program.save(str(path))
-
-
-def _parity(reference: nn.Module, path: Path, plan: dict[str, Any]) -> float:
-    """Max abs difference of every output between PyTorch and onnxruntime over the plan's random inputs."""
-    import onnxruntime as ort
-
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    names = [i["name"] for i in plan["inputs"]]
-    worst = 0.0
-    with torch.inference_mode():
-        for args in plan["checks"]():
-            expected = reference(*args)
-            expected = expected if isinstance(expected, tuple) else (expected,)
-            got = session.run(None, {n: a.numpy() for n, a in zip(names, args, strict=True)})
-            for e, o in zip(expected, got, strict=True):
-                worst = max(worst, float((e - torch.from_numpy(o)).abs().max()))
-    return worst
 
 
 def _training_metrics(checkpoint: str | None) -> dict[str, float | str] | None:
@@ -225,7 +209,7 @@ def export(
         with torch.random.fork_rng(devices=[]):  # the caller's random state is left as it was
             _write_onnx(plan["graph"](lowered_copy(model)), plan, tmp.model)
         annotate(tmp.model, task, plan["inputs"])
-        worst = _parity(plan["graph"](model), tmp.model, plan)
+        worst = parity(plan["graph"](model), tmp.model, plan)
         if worst > PARITY_TOLERANCE:
             raise TextgruError(
                 f"the exported graph differs from PyTorch by {worst:.2e} (> {PARITY_TOLERANCE}) on random inputs; "
