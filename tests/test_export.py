@@ -251,8 +251,8 @@ def test_export_refuses_outputs_that_are_not_finite(tmp_path: Path, tiny_run: Pa
     saved["state_dict"]["model.head.bias"] = torch.tensor([3e38, -3e38])
     torch.save(saved, ckpt)
     with pytest.raises(TextgruError, match="^the model's outputs are NaN or infinite on random inputs .* nothing was"):
-        textgru.export(ckpt, tmp_path / "export")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["v.ckpt"]
+        textgru.export(ckpt, tmp_path / "new" / "sub" / "export")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v.ckpt"]  # nor the folders made for it (a review)
 
 
 # ---------------------------------------------------------------- the inference API and the commands on both backends

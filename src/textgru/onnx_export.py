@@ -204,7 +204,7 @@ def export(
         raise TextgruError(f"{ckpt['path']!r} holds task {task!r}, which textgru cannot export{task_use(task)}")
     model, meta = rebuild_model(ckpt, "cpu")
     plan = PLANS[task](model, meta)
-    tmp = staging_folder(out)
+    tmp, made = staging_folder(out)
     try:
         with torch.random.fork_rng(devices=[]):  # the caller's random state is left as it was
             _write_onnx(plan["graph"](lowered_copy(model)), plan, tmp.model)
@@ -229,5 +229,8 @@ def export(
     finally:
         if tmp.path.exists():
             shutil.rmtree(tmp.path, ignore_errors=True)
+        for folder in made:  # empty where the export failed; holding it where it succeeded
+            with contextlib.suppress(OSError):
+                folder.rmdir()
     log.info("exported %s (%s) to %s: max abs difference to PyTorch %.1e", ckpt["path"], task, out, worst)
     return out

@@ -124,11 +124,13 @@ def check_export_output(output: Path, overwrite: bool) -> None:
         raise TextgruError(f"output={output}: cannot write in {parent}; choose an output= in a folder you can write")
 
 
-def staging_folder(output: Path) -> ExportFolder:
-    """A new hidden folder next to `output` to build the export in (renamed into place once it passed its checks)."""
+def staging_folder(output: Path) -> tuple[ExportFolder, list[Path]]:
+    """A new hidden folder next to `output` to build the export in (renamed into place once it passed its checks), and
+    the folders above it made for it, deepest first (a failed export removes them: a review found them left empty)."""
+    made = [p for p in output.parents if not p.exists()]
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
-        return ExportFolder(tempfile.mkdtemp(dir=output.parent, prefix=f".{output.name}.", suffix=".tmp"))
+        return ExportFolder(tempfile.mkdtemp(dir=output.parent, prefix=f".{output.name}.", suffix=".tmp")), made
     except OSError as e:
         raise TextgruError(f"output={output}: cannot write there ({e.strerror}); choose another output=") from None
 
