@@ -373,8 +373,16 @@ def test_export_command_refuses_an_existing_folder_and_replaces_only_an_export(t
     assert f"textgru predict ckpt_path={tmp_path / 'new'}" in hint and f"serve classifier={tmp_path / 'new'}" in hint
     one_line_error(
         run_script("predict", f"ckpt_path={tmp_path / 'new' / 'config.json'}", "text=hi"),
-        f"is a file of the export '{tmp_path / 'new'}'; give the folder itself",
+        f"is a file of the ONNX export '{tmp_path / 'new'}'; give the folder, or its run folder where a checkpoint",
     )
+    one_line_error(  # a review: "give the folder itself" led to "... is an ONNX export, not a checkpoint"
+        run_script("export", f"ckpt_path={tmp_path / 'new' / 'model.onnx'}", f"output={tmp_path / 'again'}"),
+        "is a file of the ONNX export",
+    )
+    (tmp_path / "new").rename(tmp_path / "new.onnx")  # a folder named like a graph file: read as the folder it is
+    renamed = run_script("predict", f"ckpt_path={tmp_path / 'new.onnx'}", "text=hi")  # (a review: "does not exist")
+    assert renamed.returncode == 0, renamed.stderr[-2000:]
+    (tmp_path / "new.onnx").rename(tmp_path / "new")
     one_line_error(  # where a checkpoint is needed: it said "no best.ckpt in folder"
         run_script("export", f"ckpt_path={tmp_path / 'new'}", f"output={tmp_path / 'again'}"),
         f"'{tmp_path / 'new'}' is an ONNX export, not a checkpoint; give the run folder it came from",

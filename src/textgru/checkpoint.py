@@ -13,15 +13,14 @@ import types
 import typing
 import warnings
 import zipfile
-from pathlib import Path
 from typing import Any
 
 import torch
 
 from textgru import __version__
 from textgru.atomic_files import damaged_member
+from textgru.checkpoint_path import EXPORT_FILE_HINT, resolve_checkpoint_path
 from textgru.checkpoint_weights import build_fitting
-from textgru.console import command_arg
 from textgru.errors import TextgruError
 
 FORMAT_VERSION = 2  # 2: `model_class` + `model_args`; 1 (read too): a Hydra `model_config`, never instantiated
@@ -59,30 +58,6 @@ def checkpoint_extras(
     }
 
 
-def resolve_checkpoint_path(path: str | os.PathLike[str]) -> Path:
-    """A `.ckpt` file, or a run folder's `checkpoints/best.ckpt` (or a folder's `best.ckpt`)."""
-    if str(path) in ("", "None", "???"):
-        raise TextgruError("no checkpoint given: give a run folder (outputs/<task>/<date>/<time>) or a .ckpt file")
-    p = Path(os.fsdecode(path) if isinstance(path, bytes) else str(path)).expanduser()
-    if p.is_dir():
-        found = next((c for c in (p / "checkpoints" / "best.ckpt", p / "best.ckpt") if c.is_file()), None)
-        if found is None:
-            if (p / "model.onnx").is_file():  # it said "no best.ckpt in folder"
-                raise TextgruError(f"{str(p)!r} is an ONNX export, not a checkpoint; give the run folder it came from")
-            last, done = p / "checkpoints" / "last.ckpt", (p / "metrics.json").is_file()  # done: model_checkpoint off
-            hint = (
-                f"use {last}"
-                + ("" if done else f", or continue the unfinished run: textgru train {command_arg('resume', p)}")
-                if last.is_file()
-                else "give a run folder that holds checkpoints/best.ckpt, or a .ckpt file"
-            )
-            raise TextgruError(f"no best.ckpt in folder {str(p)!r}; {hint}")
-        return found
-    if not p.is_file():
-        raise TextgruError(f"checkpoint {str(p)!r} does not exist; give a run folder or a .ckpt file")
-    return p
-
-
 def load_checkpoint(path: str | os.PathLike[str], expect_task: str | None = None) -> dict[str, Any]:
     """Load with `weights_only=True`; every failure becomes one line naming the problem."""
     from textgru.tasks import task_title, task_use
@@ -94,7 +69,7 @@ def load_checkpoint(path: str | os.PathLike[str], expect_task: str | None = None
             head = f.read(2)
         if not head.startswith(b"\x80"):  # neither torch's zip format nor its legacy pickle format
             if (p.parent / "config.json").is_file() and (p.parent / "model.onnx").is_file():
-                raise TextgruError(f"{str(p)!r} is a file of the export {str(p.parent)!r}; give the folder itself")
+                raise TextgruError(f"{str(p)!r} is a file of the ONNX export {str(p.parent)!r}; {EXPORT_FILE_HINT}")
             kind = "truncated (its end is missing)" if head == b"PK" else "not a torch checkpoint file"
             raise TextgruError(f"checkpoint {str(p)!r} is corrupt or {kind}; {other}")
     elif (bad := damaged_member(p)) is not None:

@@ -41,7 +41,7 @@ def eval_command(cfg: DictConfig) -> dict:
     """`textgru eval`: score a classifier or forecaster checkpoint on its data's split or on yours; print the
     table; write `<split>_metrics.json` (and the classifier's confusion-matrix PNG) to `<run>/eval/`, or to
     `<run>/eval/<name>/` for data given with `data=` (`report_folder`)."""
-    from textgru.checkpoint import resolve_checkpoint_path
+    from textgru.checkpoint_path import resolve_checkpoint_path
     from textgru.command_line_checks import check_forecast_sizes
     from textgru.inference.classifier import Classifier
     from textgru.inference.evaluation import format_report

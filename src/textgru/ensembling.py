@@ -26,8 +26,8 @@ from textgru.checkpoint import (
     load_checkpoint,
     model_spec,
     model_state_dict,
-    resolve_checkpoint_path,
 )
+from textgru.checkpoint_path import resolve_checkpoint_path
 from textgru.checkpoint_weights import build_fitting
 from textgru.errors import TextgruError
 from textgru.folder_probe import FILE_TEMP_SPARE, name_too_long

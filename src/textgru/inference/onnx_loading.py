@@ -17,7 +17,7 @@ from textgru.onnx_marks import CONFIG_MARK, config_digest
 def _folder(path: str | os.PathLike[str]) -> tuple[ExportFolder, Path]:
     """(folder, model file) named by an exported folder or its `.onnx` file."""
     p = Path(str(path)).expanduser()
-    if p.suffix.lower() == ".onnx":
+    if p.suffix.lower() == ".onnx" and not p.is_dir():  # an export folder named x.onnx is a folder (a review)
         if not p.is_file():
             raise TextgruError(f"{str(p)!r} does not exist; pass an exported folder")
         return ExportFolder(p.parent), p

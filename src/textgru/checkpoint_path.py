@@ -1,0 +1,38 @@
+"""Where a checkpoint argument leads: a `.ckpt` file as given, or a run folder's `checkpoints/best.ckpt`; an ONNX
+export, an unfinished run or a missing file named in one line."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from textgru.console import command_arg
+from textgru.errors import TextgruError
+
+# predict, eval and serve take an export's folder, other commands a checkpoint (a review: "give the folder itself"
+# led an export of model.onnx to "... is an ONNX export, not a checkpoint")
+EXPORT_FILE_HINT = "give the folder, or its run folder where a checkpoint is needed"
+
+
+def resolve_checkpoint_path(path: str | os.PathLike[str]) -> Path:
+    """A `.ckpt` file, or a run folder's `checkpoints/best.ckpt` (or a folder's `best.ckpt`)."""
+    if str(path) in ("", "None", "???"):
+        raise TextgruError("no checkpoint given: give a run folder (outputs/<task>/<date>/<time>) or a .ckpt file")
+    p = Path(os.fsdecode(path) if isinstance(path, bytes) else str(path)).expanduser()
+    if p.is_dir():
+        found = next((c for c in (p / "checkpoints" / "best.ckpt", p / "best.ckpt") if c.is_file()), None)
+        if found is None:
+            if (p / "model.onnx").is_file():  # it said "no best.ckpt in folder"
+                raise TextgruError(f"{str(p)!r} is an ONNX export, not a checkpoint; give the run folder it came from")
+            last, done = p / "checkpoints" / "last.ckpt", (p / "metrics.json").is_file()  # done: model_checkpoint off
+            hint = (
+                f"use {last}"
+                + ("" if done else f", or continue the unfinished run: textgru train {command_arg('resume', p)}")
+                if last.is_file()
+                else "give a run folder that holds checkpoints/best.ckpt, or a .ckpt file"
+            )
+            raise TextgruError(f"no best.ckpt in folder {str(p)!r}; {hint}")
+        return found
+    if not p.is_file():
+        raise TextgruError(f"checkpoint {str(p)!r} does not exist; give a run folder or a .ckpt file")
+    return p
