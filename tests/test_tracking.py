@@ -308,20 +308,26 @@ import os
 import lightning as L
 
 
-class Kill(L.Callback):  # dies abruptly (no cleanup, like kill -9) at the end of training step `step`
-    def __init__(self, step: int) -> None:
-        self.step = step
+class Kill(L.Callback):  # dies abruptly (no cleanup, like kill -9) at the end of training step `step`, or is
+    def __init__(self, step: int, ctrl_c: bool = False) -> None:  # stopped with Ctrl+C there
+        self.step, self.ctrl_c = step, ctrl_c
 
     def on_train_batch_end(self, trainer, *args) -> None:
         if trainer.global_step == self.step:
+            if self.ctrl_c:
+                raise KeyboardInterrupt
             os._exit(9)
 """
 
 
 # default suite (15 s quiet): resuming into the same MLflow run is the point of the tracking design
-def test_resume_continues_the_same_run_without_duplicated_steps(store: str, small_csv: Path, tmp_path: Path) -> None:
-    """Checkpoints every 10 steps, killed at step 25: the store holds the rows the checkpoint at 20 covers (steps up
-    to 19), as metrics.csv does after `trim_metrics_log`. Resumed with more epochs (which changes the learning-rate
+@pytest.mark.parametrize("ctrl_c", [False, True], ids=["kill-9", "ctrl-c"])
+def test_resume_continues_the_same_run_without_duplicated_steps(
+    store: str, small_csv: Path, tmp_path: Path, ctrl_c: bool
+) -> None:
+    """Checkpoints every 10 steps, killed (or stopped with Ctrl+C: a review found the rows past the checkpoint sent
+    then, and kept in place of the resumed run's) at step 25: the store holds the rows the checkpoint at 20 covers
+    (steps up to 19), as metrics.csv does after `trim_metrics_log`. Resumed with more epochs (which changes the learning-rate
     schedule, so steps 20-25 come out differently the second time): one run, each step once, and the values of the
     run that finished, the same as metrics.csv's. The killer is removed on resume (`callbacks.killer=null`), so
     `resume=` has no `_target_` of ours to refuse."""
@@ -329,7 +335,7 @@ def test_resume_continues_the_same_run_without_duplicated_steps(store: str, smal
     run_dir = tmp_path / "run"
     args = _args(
         store,
-        "resume",
+        experiment := "resume_" + ("ctrl_c" if ctrl_c else "kill"),
         small_csv,
         f"hydra.run.dir={run_dir}",
         "trainer.log_every_n_steps=2",
@@ -337,16 +343,20 @@ def test_resume_continues_the_same_run_without_duplicated_steps(store: str, smal
         "logger.mlflow.log_checkpoint=true",
     )
     env = {"PYTHONPATH": str(tmp_path)}
-    killer = ["+callbacks.killer._target_=killer.Kill", "+callbacks.killer.step=25"]
+    killer = [
+        "+callbacks.killer._target_=killer.Kill",
+        "+callbacks.killer.step=25",
+        f"+callbacks.killer.ctrl_c={ctrl_c}",
+    ]
     r = run_script("train", *args, *killer, env=env)
-    assert r.returncode == 9, r.stderr[-2000:]
-    (killed,) = _runs(store, "resume")
-    assert killed.info.status == "RUNNING"
+    assert r.returncode == (130 if ctrl_c else 9), r.stderr[-2000:]
+    (killed,) = _runs(store, experiment)
+    assert killed.info.status == ("KILLED" if ctrl_c else "RUNNING")
     before = _history(store, killed.info.run_id)
     assert max(s for s, _ in before["train/loss_step"]) == 19  # covered by the checkpoint at 20; 21 and 23 were held
     r = run_script("train", *args, f"resume={run_dir}", "callbacks.killer=null", "trainer.max_epochs=4", env=env)
     assert r.returncode == 0, r.stderr[-3000:]
-    (run,) = _runs(store, "resume")
+    (run,) = _runs(store, experiment)
     assert run.info.run_id == killed.info.run_id and run.info.status == "FINISHED"
     assert run.data.tags["textgru.resumes"] == "1"
     # params cannot change in MLflow: the value the resume changed is a tag
@@ -529,6 +539,20 @@ def test_rows_reach_the_store_when_a_checkpoint_covers_them(store: str) -> None:
         resumed.log_metrics({"loss": 0.5}, step)
     assert stored("loss") == list(range(22))  # 21 sent at once: no checkpointing, no holding back
     assert [m.value for m in client.get_metric_history(run_id, "loss") if m.step == 20] == [0.04]
+    # a stop or a crash sends only what a checkpoint covers, as metrics.csv keeps on resume (a review: a Ctrl-C sent
+    # steps past the checkpoint, which then stayed in place of the resumed run's values, its latest val/loss too)
+    stopped_id = client.create_run(client.get_experiment_by_name("logger").experiment_id).info.run_id
+    for key, end in (("stop", lambda lg: lg.finalize("failed")), ("crash", lambda lg: None)):
+        stopped = MLflowMetricsLogger(store, stopped_id, flush_every_s=0)
+        for step in range(19):
+            stopped.log_metrics({key: 1.0}, step)
+        FlushAtCheckpoint().on_save_checkpoint(SimpleNamespace(loggers=[stopped], global_step=20), None, {})
+        for step in range(19, 25):
+            stopped.log_metrics({key: 1.0}, step)
+        end(stopped)  # Lightning's, after a failure
+        stopped.drop_uncovered()  # then RunTracker.end's, for a run that did not finish
+        stopped.flush()
+        assert sorted(m.step for m in client.get_metric_history(stopped_id, key)) == list(range(20))
 
 
 def test_logger_tensorboard_needs_tensorboard(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -12,9 +12,9 @@ as a success), cuts parameter values to 250 characters, and writes one database 
   checkpoint a resume goes back to; the resumed run logs the rest again, as it computes them, and no step is
   stored twice. The price: the UI lags the run by up to one checkpoint interval. Without any checkpointing
   callback (no resume possible) rows are sent every `flush_every_s` seconds instead.
-- When a stage ends, and when the run fails with an error, everything pending is sent (the last rows before a
-  crash are worth seeing). A crashed run that is then resumed would log those steps again: `logged_steps` (the last
-  step the store holds per metric, read on resume) drops them, so the store keeps the crashed run's values there.
+- When a stage ends, everything pending is sent; when the run stops or fails, what a checkpoint covers (as above:
+  the store keeps what `logs/metrics.csv` keeps on resume). Without checkpoints everything is sent; `logged_steps`
+  (the last step the store holds per metric, read on resume) drops steps the store holds already.
 - No metric is stored twice at one step (Lightning adds `epoch` to every row, and two rows can share a step).
 - Global rank zero only; the other ranks hold an inert copy (no run id, no store connection).
 
@@ -137,9 +137,19 @@ class MLflowMetricsLogger(Logger):
 
     @rank_zero_only
     def finalize(self, status: str) -> None:
-        """Called by Lightning at the end of every fit/validate/test, and when one fails: send what is pending. The
-        run's status is set by textgru.tracking once the whole run (training, validation, test, metrics.json) is over."""
+        """Called by Lightning at the end of every fit/validate/test, and when one fails: send what is pending (after
+        a failure, what a checkpoint covers). The run's status is set by textgru.tracking once the whole run
+        (training, validation, test, metrics.json) is over."""
+        if status != "success":
+            self.drop_uncovered()
         self.flush()
+
+    def drop_uncovered(self) -> None:
+        """After a stop or a crash: the pending rows no checkpoint covers are not sent. A resume sets them aside in
+        `logs/metrics.csv` and logs those steps again; sent, they stayed in the store instead of the resumed run's (a
+        review: the UI's latest val/loss was the killed run's, not metrics.json's)."""
+        if self.hold_back:
+            self._pending = [m for m in self._pending if m.step < self.checkpoint_step]
 
 
 class FlushAtCheckpoint(Callback):

@@ -227,6 +227,8 @@ class RunTracker:
             return
         status = "FINISHED" if finished else status_of(sys.exc_info()[1])
         try:
+            if not finished:  # a stop or a crash: the rows a resume logs again are not sent (mlflow_logger)
+                self.logger.drop_uncovered()
             self.logger.flush()
             with bounded_http_writes():
                 self.store.client.set_terminated(self.run_id, status)
