@@ -19,6 +19,11 @@ from textgru.mlflow_uri import check_uri, sqlite_path
 
 log = logging.getLogger(__name__)
 
+try:
+    import fcntl
+except ImportError:  # Windows: no flock
+    fcntl = None  # type: ignore[assignment]
+
 MAX_PARAM_LENGTH = 6000  # mlflow.utils.validation.MAX_PARAM_VAL_LENGTH (mlflow 3.x; 500 before 1.28)
 MAX_TAG_LENGTH = 8000  # MAX_TAG_VAL_LENGTH
 MAX_KEY_LENGTH = 250  # MAX_ENTITY_KEY_LENGTH
@@ -107,8 +112,9 @@ def open_store(uri: str) -> Store:
     except ImportError:
         raise TextgruError("logger=mlflow needs MLflow: pip install 'textgru[tracking]'") from None
     try:
-        client = MlflowClient(uri)
-        client.search_experiments(max_results=1)  # opens (or creates) the store now, not halfway through a run
+        with _one_at_a_time(uri):  # a new SQLite store: its tables made by one process (a review: two first runs at
+            client = MlflowClient(uri)  # once, one failed with "duplicate column name: step")
+            client.search_experiments(max_results=1)  # opens (or creates) the store now, not halfway through a run
     except ModuleNotFoundError as e:  # a database URL's driver (postgresql:// -> psycopg): "No module named" alone
         raise TextgruError(
             f"logger.mlflow.tracking_uri={uri}: this store needs the Python package {e.name!r}, which is not "
@@ -117,6 +123,22 @@ def open_store(uri: str) -> Store:
     except Exception as e:  # MLflow, SQLAlchemy and HTTP errors come in many types
         raise TextgruError(f"logger.mlflow.tracking_uri={uri}: {first_line(e)}") from None
     return Store(client, uri)
+
+
+@contextmanager
+def _one_at_a_time(uri: str) -> Iterator[None]:
+    """A kernel lock on a SQLite store's folder while it is opened, so that two processes do not both create its
+    tables; other stores (servers, databases) as they are."""
+    db = sqlite_path(uri) if uri.startswith("sqlite:") else None
+    if fcntl is None or db is None or not db.parent.is_dir():
+        yield
+        return
+    fd = os.open(db.parent, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def first_line(e: BaseException) -> str:
