@@ -21,8 +21,9 @@ import torch
 from _common import RESULTS, machine_line, set_threads, write_result
 
 import textgru
-from textgru.inference.evaluation import classification_metrics, labelled_texts
+from textgru.inference.evaluation import classification_metrics
 from textgru.inference.label_matching import label_indices
+from textgru.inference.scored_data import labelled_texts
 
 SPLITS = ("validation", "test")
 

@@ -274,6 +274,9 @@ def number(text: str, default: float) -> float:
 if __name__ == "__main__":
     if len(sys.argv) < 2:
         sys.exit(__doc__)
+    if sys.argv[1] in ("-h", "--help"):
+        print(__doc__)
+        sys.exit(0)
     variant, _, value = sys.argv[1].partition("=")
     overrides = sys.argv[2:]
     lm_given = any(

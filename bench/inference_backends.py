@@ -30,7 +30,7 @@ import torch
 from _common import RESULTS, bf16_flags, cpu_model, positive_int, write_result
 
 import textgru
-from textgru.inference.evaluation import labelled_texts
+from textgru.inference.scored_data import labelled_texts
 from textgru.onnx_format import sha256
 
 
