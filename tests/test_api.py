@@ -726,8 +726,10 @@ def test_examples_run(
         assert capsys.readouterr().out == ""
 
 
-def test_the_first_train_call_leaves_the_callers_state(small_csv: Path, tmp_path: Path) -> None:
-    """In a fresh process, where `textgru.train` imports Lightning (which draws from `random` and sets variables)."""
+@pytest.mark.parametrize("call", ["train", "sweep"])
+def test_the_first_train_call_leaves_the_callers_state(small_csv: Path, tmp_path: Path, call: str) -> None:
+    """In a fresh process, where `textgru.train` imports Lightning (which draws from `random` and sets variables);
+    `textgru.sweep` too (a review: its first import of rich drew from `random`)."""
     args = [*TINY_MODEL, "trainer.fast_dev_run=true", "model.pretrained_embeddings=null", "data=local"]
     args += [f"data.path={small_csv}", "data.text_column=review"]
     args.append("data.label_column=sentiment")
@@ -740,8 +742,12 @@ def test_the_first_train_call_leaves_the_callers_state(small_csv: Path, tmp_path
         "dict(os.environ))\n"
         "before = state()\n"
         "import textgru\n"
-        f"textgru.train({args!r}, run_dir={str(tmp_path / 'run')!r})\n"
-        "first = state()\n"  # the environment: with what Lightning's import sets (it relies on it later)
+        + (
+            f"textgru.train({args!r}, run_dir={str(tmp_path / 'run')!r})\n"
+            if call == "train"
+            else f"textgru.sweep({[*args, 'seed=1,2']!r}, sweep_dir={str(tmp_path / 'sweep')!r})\n"
+        )
+        + "first = state()\n"  # the environment: with what Lightning's import sets (it relies on it later)
         f"textgru.train({args!r}, run_dir={str(tmp_path / 'again')!r})\n"
         "print(json.dumps([a == b for a, b in zip(before[:3], first[:3])] + [first == state()]))\n"
         "print(json.dumps(sorted(set(first[3]) - set(before[3]))))\n"
