@@ -91,8 +91,11 @@ def test_the_joined_classifier_is_the_mean_of_every_members_probability(tmp_path
         ({"label_names": ["neg", "neu", "pos"]}, "has the labels ['neg', 'neu', 'pos'], the first"),
         ({"tokenizer": tokenizer_json("x")}, "has another tokenizer than the first (other token ids)"),
         ({"max_length": 32}, "reads 32 tokens a text, the first 16"),
-        ({"hidden_size": 7}, "model config differs from the first's (hidden_size: 6 against 7)"),
-        ({"data_config": {"source": "local", "path": "b.csv"}}, "trained on other data than the first (path: 'a.csv'"),
+        ({"hidden_size": 7}, "model config differs from the first's (hidden_size: 7 there, 6 in the first)"),
+        (
+            {"data_config": {"source": "local", "path": "b.csv"}},
+            "trained on other data than the first (path: 'b.csv' there, 'a.csv' in the first",
+        ),
         ({"lm": "other"}, "reads another frozen language model than the first (lm."),
     ],
 )

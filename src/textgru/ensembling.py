@@ -85,7 +85,9 @@ def _check_output(output: Path, overwrite: Any, sources: list[Path]) -> None:
 
 def _first_difference(a: dict[str, Any], b: dict[str, Any], skip: Sequence[str] = ()) -> str | None:
     key = next((k for k in sorted(set(a) | set(b)) if k not in skip and a.get(k) != b.get(k)), None)
-    return None if key is None else f"{key}: {a.get(key)!r} against {b.get(key)!r}"
+    return (
+        None if key is None else f"{key}: {b.get(key)!r} there, {a.get(key)!r} in the first"
+    )  # a review read "A against B" the wrong way
 
 
 def _check_same(first: dict[str, Any], other: dict[str, Any], where: str) -> None:
