@@ -132,6 +132,16 @@ MORE = [
     ("train", ["logger.tensorboard=maybe"], "logger.tensorboard=maybe: must be true (required), false or auto"),
     ("train", ["logger=mlflow", "logger.mlflow.log_checkpoint=1"], "logger.mlflow.log_checkpoint=1: must be true or"),
     ("train", ["logger=mlflow", "logger.mlflow.experiment_name=''"], "logger.mlflow.experiment_name='': must be a"),
+    (  # a review: MLflow's 500-character limit was a traceback after the run folder was made
+        "train",
+        ["logger=mlflow", "logger.mlflow.experiment_name=" + "x" * 501],
+        "must be a non-empty text of at most 500 characters",
+    ),
+    (  # a review: an unknown scheme made the experiment, whose every later run lost its artifacts
+        "train",
+        ["logger=mlflow", "logger.mlflow.tracking_uri=sqlite:///<tmp>/m.db", "logger.mlflow.artifact_location=foo://x"],
+        "logger.mlflow.artifact_location=foo://x names a scheme no MLflow artifact store takes (foo://); use a folder",
+    ),
     (
         "train",
         ["logger=mlflow", "++logger.mlflow.tags={team: [a]}"],

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import re
 import shutil
 import subprocess
@@ -781,3 +782,26 @@ def test_two_first_runs_at_once_make_one_store(tmp_path: Path) -> None:
             uri = f"sqlite:///{tmp_path / str(round_) / 'mlflow.db'}"
             (tmp_path / str(round_)).mkdir()
             assert pool.map(_open_and_make_experiment, [uri, uri]) == ["ok", "ok"]
+
+
+def test_the_artifact_schemes_textgru_knows_are_mlflows() -> None:
+    """`logger.mlflow.artifact_location` is checked without importing MLflow, against its artifact stores' schemes."""
+    from mlflow.store.artifact.artifact_repository_registry import _artifact_repository_registry as registry
+
+    from textgru.mlflow_uri import ARTIFACT_SCHEMES
+
+    assert set(registry._registry) - {""} == ARTIFACT_SCHEMES
+
+
+def test_an_artifact_location_for_an_existing_experiment_is_named_as_unused(tmp_path: Path, caplog) -> None:
+    """A review: the location, an experiment's own (set when it is made), was ignored without a word."""
+    from textgru.mlflow_store import open_store
+
+    store = open_store(f"sqlite:///{tmp_path / 'm.db'}")
+    first = store.experiment_id("e", str(tmp_path / "a"))
+    with caplog.at_level(logging.WARNING, logger="textgru"):
+        assert store.experiment_id("e", str(tmp_path / "a")) == first and "not used" not in caplog.text
+        assert store.experiment_id("e", str(tmp_path / "b")) == first
+    assert (
+        f"artifact_location={tmp_path / 'b'} is not used: experiment 'e' exists, with its artifacts at" in caplog.text
+    )

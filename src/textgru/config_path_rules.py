@@ -13,7 +13,7 @@ from typing import Any
 
 from textgru.config_rules import Rule
 from textgru.folder_probe import FILE_TEMP_SPARE, FOLDER_TEMP_SPARE, name_too_long, takes_folders
-from textgru.mlflow_uri import resolve_uri, uri_problem
+from textgru.mlflow_uri import artifact_location_problem, resolve_uri, uri_problem
 
 
 def _kind(p: Path) -> str:
@@ -193,6 +193,21 @@ class StoreUri(Rule):
         if not isinstance(value, str) or not value.strip():
             return "is not a URI; give sqlite:///<folder>/mlflow.db or http(s)://<host>:<port>"
         return uri_problem(resolve_uri(value))
+
+
+@dataclass(frozen=True)
+class ArtifactLocation(Rule):
+    """`logger.mlflow.artifact_location`: a folder or a URI of a scheme an MLflow artifact store takes."""
+
+    null: bool = False
+    what: str = ""
+
+    def problem(self, value: Any) -> str | None:
+        if value is None and self.null:
+            return None
+        if not isinstance(value, str) or not value.strip():
+            return "is not a folder or a URI; give one, or null"  # a path rule: "key=value <problem>"
+        return artifact_location_problem(value)
 
 
 def absolute_data_paths(cfg: Any) -> None:

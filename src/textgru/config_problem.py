@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from textgru.config_path_rules import Existing, File, Folder, NewFile, StoreUri
+from textgru.config_path_rules import ArtifactLocation, Existing, File, Folder, NewFile, StoreUri
 from textgru.config_rules import Rule
 
 
@@ -38,7 +38,7 @@ def problem(key: str, value: Any, rule: Rule) -> str | None:
     why = rule.problem(value)
     if why is None:
         return None
-    if isinstance(rule, (File, Existing, Folder, NewFile, StoreUri)):
+    if isinstance(rule, (File, Existing, Folder, NewFile, StoreUri, ArtifactLocation)):
         return f"{key}={shown(value)} {why}"  # a path: what is wrong with it, and what to give instead
     return f"{key}={shown(value, raw=getattr(rule, 'text', False))}: must be {why}" + (
         f" ({rule.what})" if rule.what else ""

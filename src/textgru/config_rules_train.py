@@ -5,7 +5,7 @@ config lacks are not checked. `textgru.config_checks` applies them."""
 
 from __future__ import annotations
 
-from textgru.config_path_rules import Existing, File, Folder, StoreUri
+from textgru.config_path_rules import ArtifactLocation, Existing, File, Folder, StoreUri
 from textgru.config_rules import AnyOf, Bool, Duration, Int, ListOf, MapOf, Named, Num, OneOf, Rule, Text, When
 from textgru.inference.sampling_options import LARGEST_KNOB, SMALLEST_KNOB
 
@@ -214,9 +214,9 @@ TRAIN: dict[str, Rule] = {
     "logger.tensorboard": AnyOf((Bool(), OneOf(("auto",))), shape="true (required), false or auto (where installed)"),
     # logger=mlflow (whether a tracking server answers is checked when the run opens the store: textgru.mlflow_store)
     "logger.mlflow.tracking_uri": StoreUri(),
-    "logger.mlflow.experiment_name": Text(),
+    "logger.mlflow.experiment_name": Text(pattern=r"(?s).{1,500}", shape="a non-empty text of at most 500 characters"),
     "logger.mlflow.run_name": Text(null=True),
-    "logger.mlflow.artifact_location": Text(null=True),
+    "logger.mlflow.artifact_location": ArtifactLocation(null=True),
     "logger.mlflow.log_checkpoint": Bool(),
     "logger.mlflow.tags": MapOf(AnyOf((Text(empty=True), Num(), Bool()), shape="a text, number or true/false")),
     # logger=wandb

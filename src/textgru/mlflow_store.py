@@ -72,6 +72,12 @@ class Store:
                     f"MLflow experiment {name!r} is deleted in {self.uri}; restore it (mlflow experiments restore "
                     f"--experiment-id {experiment.experiment_id}) or set logger.mlflow.experiment_name=<another name>"
                 )
+            if artifact_location is not None and experiment.artifact_location != artifact_location:
+                log.warning(  # a review: ignored without a word
+                    "MLflow: logger.mlflow.artifact_location=%s is not used: experiment %r exists, with its artifacts "
+                    "at %s (the location is an experiment's, set when it is made)",
+                    artifact_location, name, experiment.artifact_location,
+                )  # fmt: skip
             return str(experiment.experiment_id)
         db = sqlite_path(self.uri) if self.uri.startswith("sqlite:") else None
         if artifact_location is None and db is not None:

@@ -130,6 +130,24 @@ def known_schemes() -> set[str]:
     return KNOWN_SCHEMES | {e.name for e in entry_points(group="mlflow.tracking_store")}
 
 
+# MLflow 3's artifact stores (mlflow.store.artifact.artifact_repository_registry), a location's scheme
+ARTIFACT_SCHEMES = {"abfss", "b2", "dbfs", "file", "ftp", "gs", "hdfs", "http", "https", "mlflow-artifacts", "models",
+                    "r2", "runs", "s3", "sftp", "viewfs", "wasbs"}  # fmt: skip
+
+
+def artifact_location_problem(location: str) -> str | None:
+    """What is wrong with an experiment's artifact location, without importing MLflow: a scheme no artifact store of
+    MLflow's or of an installed plugin takes (a review: foo://x made the experiment, whose every run then lost its
+    artifacts, FINISHED with a warning); None where it may be used."""
+    from importlib.metadata import entry_points
+
+    scheme = urlparse(location).scheme
+    known = ARTIFACT_SCHEMES | {e.name for e in entry_points(group="mlflow.artifact_repository")}
+    if len(scheme) > 1 and scheme not in known:  # one letter: a Windows drive
+        return f"names a scheme no MLflow artifact store takes ({scheme}://); use a folder, or one of {', '.join(sorted(known))}"
+    return None
+
+
 def _check_reachable(uri: str, where: str) -> None:
     import urllib.error
     import urllib.request
