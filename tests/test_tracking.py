@@ -434,6 +434,7 @@ def test_a_ddp_cpu_run_is_one_run(store: str, small_csv: Path, tmp_path: Path) -
         ("http://127.0.0.1:9", "no tracking server answers"),
         ("http://127.0.0.1:notaport", "is not a valid URL"),  # were tracebacks (InvalidURL, ValueError)
         ("http://[::1", "is not a valid URL (Invalid IPv6 URL)"),
+        ("http:/127.0.0.1:5000", "is not a URL: its scheme 'http:' needs '://'"),  # a review: "a file store"
     ],
 )
 def test_a_bad_tracking_uri_is_one_line(uri: str, needle: str) -> None:

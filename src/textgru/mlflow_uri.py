@@ -50,6 +50,11 @@ def uri_problem(uri: str) -> str | None:
             parsed.port  # noqa: B018 - raises for a port that is not a number
     except ValueError as e:  # http://[::1, http://host:notaport: tracebacks from urllib
         return f"is not a valid URL ({e}); use http(s)://<host>:<port> or sqlite:///<folder>/mlflow.db"
+    if len(parsed.scheme) > 1 and "://" not in uri and parsed.scheme != "file":  # a review: http:/host was "a file
+        return (  # store", and the advice to allow file stores led to "no host given"
+            f"is not a URL: its scheme {parsed.scheme + ':'!r} needs '://' after it, e.g. http://<host>:<port> or "
+            "sqlite:///<folder>/mlflow.db"
+        )
     scheme = parsed.scheme.split("+")[0] if "://" in uri or uri.startswith("file:") else ""
     if uri in ("databricks", "databricks-uc"):  # MLflow's words for the default profile's workspace
         return None
