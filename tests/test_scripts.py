@@ -220,6 +220,31 @@ def test_epoch_lines_stay_in_the_log_file_where_a_live_bar_is_drawn() -> None:
     )
 
 
+def test_an_epoch_line_shows_validation_metrics_only_where_one_ran(caplog) -> None:
+    """A review: an LM validating every 100 steps in 4-step epochs repeated val/loss of step 100 on every later
+    epoch's line, as if new."""
+    import logging
+    from types import SimpleNamespace
+
+    import torch
+
+    from textgru.callbacks import EpochLines
+
+    lines = EpochLines(console=False)
+    metrics = {"train/loss_epoch": torch.tensor(0.9), "val/loss": torch.tensor(0.99)}
+    trainer = SimpleNamespace(is_global_zero=True, callback_metrics=metrics, callbacks=[], current_epoch=24,
+                              global_step=100, sanity_checking=True)  # fmt: skip
+    with caplog.at_level(logging.INFO, logger="textgru.callbacks"):
+        lines.on_validation_end(trainer, None)  # the sanity check's: no validation of the run
+        trainer.sanity_checking = False
+        lines.on_validation_end(trainer, None)
+        lines.on_train_epoch_end(trainer, None)
+        trainer.current_epoch, trainer.global_step = 25, 104
+        lines.on_train_epoch_end(trainer, None)
+    said = [r.getMessage() for r in caplog.records]
+    assert said == ["epoch 24 (step 100): train/loss 0.9  val/loss 0.99", "epoch 25 (step 104): train/loss 0.9"]
+
+
 def test_the_inference_commands_show_no_library_notices(tiny_run: Path) -> None:
     """Found on a GPU machine: where JAX is installed, `datasets` logs "JAX version ... available." at import, and
     every command but train printed it on stderr (9 tests that expect one error line failed). USE_JAX=0 makes

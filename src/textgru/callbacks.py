@@ -206,14 +206,21 @@ class EpochLines(Callback):
 
     def __init__(self, console: bool) -> None:
         self.console = console
+        self.validations = self.shown = 0  # validations run, and those whose metrics a line has shown
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.validations += not trainer.sanity_checking
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if not trainer.is_global_zero:
             return
-        metrics = {
+        validated, self.shown = self.validations > self.shown, self.validations  # a review: an epoch without a
+        metrics = {  # validation repeated the last one's numbers as if new
             k.removesuffix("_epoch"): float(v)
             for k, v in trainer.callback_metrics.items()
-            if k.startswith(("train/", "val/")) and not k.endswith("_step") and v.numel() == 1
+            if k.startswith(("train/", "val/" if validated else "train/"))
+            and not k.endswith("_step")
+            and v.numel() == 1
         }
         timer = next((c for c in trainer.callbacks if isinstance(c, TokensPerSecond)), None)
         if timer is not None and timer.logged_in_epoch != trainer.current_epoch:  # a review: the last epoch's shown
