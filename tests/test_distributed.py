@@ -42,7 +42,8 @@ def _train_args(task: str, data_file: Path) -> list[str]:
 
 @pytest.fixture(scope="module")
 def play(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_play(tmp_path_factory.mktemp("play") / "play.txt", lines=200)
+    # 600 lines: validation holds ~2,300 tokens, read in two lanes of 1,024+ (one a process) by one process or two
+    return write_play(tmp_path_factory.mktemp("play") / "play.txt", lines=600)
 
 
 @pytest.mark.parametrize("task", [pytest.param("sentiment", marks=pytest.mark.slow), "lm"])  # sentiment: ~50 s
