@@ -116,7 +116,13 @@ def check_trainer_devices(trainer_cfg: Any) -> None:
     import torch
 
     accelerator = str(trainer_cfg.accelerator)
-    devices = trainer_cfg.devices
+    devices, nodes = trainer_cfg.devices, trainer_cfg.get("num_nodes") or 1
+    if nodes > 1 and not launched_externally() and not {"MASTER_ADDR", "NODE_RANK"} & set(os.environ):
+        raise TextgruError(  # a review: Lightning waited for the other nodes for ever, deaf to SIGTERM and Ctrl+C
+            f"trainer.num_nodes={nodes}, but nothing started this command on other nodes, whose processes Lightning "
+            "would wait for; start it on each node with torchrun or srun (README, 'Several nodes'), or on one "
+            "machine use trainer.num_nodes=1"
+        )
     if accelerator in ("gpu", "cuda"):
         have, unit = torch.cuda.device_count(), "GPU(s)"
         if have == 0:
