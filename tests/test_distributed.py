@@ -28,6 +28,9 @@ def _train_args(task: str, data_file: Path) -> list[str]:
             "trainer.max_epochs=2",
             *NO_DROPOUT[task],
         ]
+    if task == "forecast":  # a review: every rank read every window (no sharing), unlike one process
+        return ["task=forecast", "data.length=600", "data.batch_size=32", "model.hidden_size=8", "model.num_layers=1",
+                "trainer.max_epochs=2"]  # fmt: skip
     return [
         "task=lm",
         "data=local_text",
@@ -46,7 +49,9 @@ def play(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_play(tmp_path_factory.mktemp("play") / "play.txt", lines=600)
 
 
-@pytest.mark.parametrize("task", [pytest.param("sentiment", marks=pytest.mark.slow), "lm"])  # sentiment: ~50 s
+@pytest.mark.parametrize(
+    "task", [pytest.param("sentiment", marks=pytest.mark.slow), "lm", "forecast"]
+)  # sentiment: ~50 s
 def test_two_process_ddp_cpu_equals_one_process_over_the_same_global_batch(
     task: str, tmp_path: Path, small_csv: Path, play: Path
 ) -> None:
@@ -81,7 +86,7 @@ def test_two_process_ddp_cpu_equals_one_process_over_the_same_global_batch(
     assert mean_train_loss(ddp) == pytest.approx(mean_train_loss(runs["cpu"]), rel=1e-4)
     # the test split was scored once, over all its examples: same metric as one process
     assert double["test/loss"] == pytest.approx(single["test/loss"], abs=1e-4)
-    artifact = "confusion_matrix.png" if task == "sentiment" else "samples.txt"
+    artifact = {"sentiment": "confusion_matrix.png", "lm": "samples.txt", "forecast": "forecast.png"}[task]
     assert (ddp / artifact).exists() and (ddp / "learning_curves.png").exists()
     # rank 1 wrote nothing into the run folder (no log file of its own): rank zero reports for the run
     assert not (ddp / "train_ddp_process_1.log").exists()

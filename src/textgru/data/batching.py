@@ -106,6 +106,43 @@ def rank_share(n: int, num_replicas: int, rank: int) -> slice:
     return slice(start, start + size + (rank < extra))
 
 
+class RankShares(Sampler[list[int]]):
+    """Batches of `n` examples of equal size (a forecaster's windows): with `shuffle`, in an order that depends only
+    on `seed` and the epoch (`set_epoch`, called by the task at each epoch start), else in order, cut into
+    `batch_size` (the global batch), of which this rank takes its contiguous share, as `LengthBucketBatchSampler`
+    shares its batches: an optimizer step sees the same examples on any number of ranks (a review: every rank read
+    every window), and each evaluation example is scored once. A training batch smaller than `num_replicas` repeats
+    examples so every rank gets as many batches (the ranks step together); an evaluation rank left without a batch's
+    share skips it."""
+
+    def __init__(
+        self, n: int, batch_size: int, shuffle: bool, seed: int = 0, num_replicas: int = 1, rank: int = 0
+    ) -> None:
+        self.n, self.batch_size, self.shuffle, self.seed = n, batch_size, shuffle, seed
+        self.num_replicas, self.rank, self.epoch = num_replicas, rank, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self) -> Iterator[list[int]]:
+        g = torch.Generator().manual_seed(self.seed + self.epoch)
+        order = torch.randperm(self.n, generator=g).tolist() if self.shuffle else range(self.n)
+        batch: list[int] = []
+        for i in (*order, None):
+            if i is not None:
+                batch.append(i)
+            if batch and (len(batch) == self.batch_size or i is None):
+                if self.shuffle and len(batch) < self.num_replicas:
+                    batch = (batch * self.num_replicas)[: self.num_replicas]
+                if share := batch[rank_share(len(batch), self.num_replicas, self.rank)]:
+                    yield share
+                batch = []
+
+    def __len__(self) -> int:
+        short = self.n % self.batch_size  # the last batch's size, where it is short
+        return -(-self.n // self.batch_size) - (not self.shuffle and 0 < short <= self.rank)
+
+
 def replicas_and_rank(datamodule: Any) -> tuple[int, int]:
     """(world size, global rank) of the Trainer a datamodule is attached to; (1, 0) outside training."""
     trainer = getattr(datamodule, "trainer", None)

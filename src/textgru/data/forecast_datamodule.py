@@ -13,6 +13,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from textgru.config_keys import require_keys
+from textgru.data.batching import RankShares, replicas_and_rank
 from textgru.data.series import Series, load_series
 from textgru.errors import TextgruError
 
@@ -57,12 +58,13 @@ class ForecastDataModule(L.LightningDataModule):
     their own span (their inputs may reach back into the span before). Mean and std per column come from the
     training span only; the series is normalised with them (`denormalise` undoes it)."""
 
-    def __init__(self, data_config: dict[str, Any]) -> None:
-        """`data_config` gives the series and `window`, `horizon`, the split fractions and the loader sizes."""
+    def __init__(self, data_config: dict[str, Any], seed: int = 0) -> None:
+        """`data_config` gives the series and `window`, `horizon`, the split fractions and the loader sizes; `seed`
+        with the epoch decides the order of the training windows."""
         super().__init__()
         keys = ("window", "horizon", "batch_size", "eval_batch_size", "num_workers", "val_fraction", "test_fraction")
         require_keys(data_config, keys)
-        self.data_config = data_config
+        self.data_config, self.seed = data_config, int(seed)
         self.window, self.horizon = int(data_config["window"]), int(data_config["horizon"])
         self.batch_size, self.eval_batch_size = int(data_config["batch_size"]), int(data_config["eval_batch_size"])
         self.num_workers = int(data_config["num_workers"])
@@ -139,7 +141,15 @@ class ForecastDataModule(L.LightningDataModule):
         return self.datasets["train"].stacked()
 
     def _loader(self, split: str, shuffle: bool, batch_size: int) -> DataLoader:
-        return DataLoader(self.datasets[split], batch_size=batch_size, shuffle=shuffle, num_workers=self.num_workers)
+        replicas, rank = replicas_and_rank(self)
+        if batch_size < replicas:
+            raise TextgruError(
+                f"data.{'batch_size' if shuffle else 'eval_batch_size'}={batch_size} is the global batch and must be at "
+                f"least the number of processes ({replicas})"
+            )
+        data = self.datasets[split]
+        shares = RankShares(len(data), batch_size, shuffle, self.seed, replicas, rank)
+        return DataLoader(data, batch_sampler=shares, num_workers=self.num_workers)
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", True, self.batch_size)

@@ -126,6 +126,13 @@ class TaskModule(L.LightningModule):
             (global_count,) = self.global_sums(count)  # a copy: the caller's count stays its own
         return total * world / global_count.clamp(min=1)
 
+    def on_train_epoch_start(self) -> None:
+        # Lightning sets the epoch on samplers, not on batch samplers: a new batch order every epoch (the same on
+        # every rank: the classifier's and biLM's length buckets, the forecaster's windows)
+        batch_sampler = getattr(self.trainer.train_dataloader, "batch_sampler", None)
+        if hasattr(batch_sampler, "set_epoch"):
+            batch_sampler.set_epoch(self.current_epoch)
+
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["textgru"] = self.checkpoint_extras  # self-contained: loads with weights_only=True
 

@@ -127,11 +127,6 @@ class BiLanguageModelTask(TaskModule):
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         return self.model(input_ids, lengths)
 
-    def on_train_epoch_start(self) -> None:
-        batch_sampler = getattr(self.trainer.train_dataloader, "batch_sampler", None)
-        if hasattr(batch_sampler, "set_epoch"):  # a new bucket order every epoch
-            batch_sampler.set_epoch(self.current_epoch)
-
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         forward_nll, backward_nll, count = self(batch["input_ids"], batch["lengths"])
         n = count.clamp(min=1)

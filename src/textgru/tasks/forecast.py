@@ -51,7 +51,7 @@ def next_commands(run: RunFolder) -> list[str]:
 def build(cfg: DictConfig) -> tuple[ForecastDataModule, ForecastTask]:
     """The datamodule (chronological split, training-span normalisation), the linear-AR baseline fitted on the
     training windows, and the LightningModule around a `GRUForecaster`."""
-    dm = ForecastDataModule(plain(cfg.data))
+    dm = ForecastDataModule(plain(cfg.data), seed=cfg.seed)
     dm.setup("fit")
     model_cfg = plain(cfg.model)
     model_cfg.update(num_features=dm.num_features)

@@ -181,10 +181,7 @@ class ClassificationTask(TaskModule):
         return finetuning.discriminative_groups(self.model, self.finetune)
 
     def on_train_epoch_start(self) -> None:
-        # Lightning sets the epoch on samplers, not on batch samplers: a new bucket order every epoch
-        batch_sampler = getattr(self.trainer.train_dataloader, "batch_sampler", None)
-        if hasattr(batch_sampler, "set_epoch"):
-            batch_sampler.set_epoch(self.current_epoch)
+        super().on_train_epoch_start()
         if self.finetune is not None:
             finetuning.unfreeze_for_epoch(self.model, self.current_epoch, self.finetune, self.trainer)
 
