@@ -388,6 +388,11 @@ def test_sweep_and_scale_out_mistakes(tmp_path: Path, args: list[str], needles: 
         (["trainer=ddp_cpu", "trainer.devices=64"], "trainer.devices=64 but this machine has .* CPU cores"),
         # a review: Lightning waited for the other node's processes for ever, SIGTERM and Ctrl+C unheard
         (["trainer=ddp_cpu", "trainer.num_nodes=2"], "trainer.num_nodes=2, but nothing started this command on other"),
+        # a review: found in each rank (said twice), after the run folder was made, which then refused the fix
+        (
+            ["trainer=ddp_cpu", "task=lm", "data.batch_size=1"],
+            r"data.batch_size=1 is the global batch .* processes \(2\)",
+        ),
         (["task=lm", "optimized_metric=val/macro_f1"], "not a validation metric task=lm logs; use one of: val/loss"),
         (["optimized_metric=test/macro_f1"], "not a validation metric"),
         (["optimized_mode=up"], "optimized_mode=up: must be one of min, max"),

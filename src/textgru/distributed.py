@@ -111,10 +111,12 @@ def check_device(device: str) -> str:
     return device
 
 
-def check_trainer_devices(trainer_cfg: Any) -> None:
-    """One line, before any work, for an accelerator the machine lacks or more devices than it has."""
+def check_trainer_devices(cfg: Any) -> None:
+    """One line, before any work, for an accelerator the machine lacks, more devices than it has, or a global batch
+    smaller than the number of processes."""
     import torch
 
+    trainer_cfg = cfg.trainer
     accelerator = str(trainer_cfg.accelerator)
     devices, nodes = trainer_cfg.devices, trainer_cfg.get("num_nodes") or 1
     if nodes > 1 and not launched_externally() and not {"MASTER_ADDR", "NODE_RANK"} & set(os.environ):
@@ -139,6 +141,12 @@ def check_trainer_devices(trainer_cfg: Any) -> None:
         raise TextgruError(
             f"trainer.devices={devices} but this machine has {have} {unit}; use trainer.devices={have} or fewer"
         )
+    processes = wanted * nodes if isinstance(wanted, int) and several_processes(trainer_cfg) else 1
+    for key in ("batch_size", "eval_batch_size"):  # a review: found in every rank, after the run folder was made
+        if isinstance(size := cfg.data.get(key), int) and size < processes:
+            raise TextgruError(
+                f"data.{key}={size} is the global batch and must be at least the number of processes ({processes})"
+            )
 
 
 def _is_list(value: Any) -> bool:

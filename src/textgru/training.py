@@ -100,7 +100,7 @@ def _train(
     else:
         resumed = read_resume_checkpoint(run, resume_from, cfg)
     check_optimized_metric(cfg, task.validation_metrics(cfg))
-    check_trainer_devices(cfg.trainer)
+    check_trainer_devices(cfg)
     check_logger_packages(cfg)
     tracker = RunTracker.open(cfg, run, resuming=resume_from is not None)  # logger=mlflow: a bad store fails here
     unused_parameters_allowed(cfg)
