@@ -200,6 +200,10 @@ def test_a_rank_that_dies_is_one_line_naming_resume(tmp_path: Path, play: Path) 
     errors = [line for line in r.stderr.splitlines() if line.startswith("error:")]
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr[-3000:]
     assert len(errors) == 1 and "another process of this 2-process run ended (" in errors[0], errors
+    from textgru.stopping import PEER_LOST  # the backend's line that says so, not its advice (a review: "GLHF! 🏖️")
+
+    assert any(f"ended ({phrase}" in errors[0] or phrase in errors[0].split("ended (")[1][:160] for phrase in PEER_LOST)
+    assert "GLHF" not in errors[0] and "before reporting" not in errors[0]
     assert f"continue from its last checkpoint: textgru train resume={run_dir}" in errors[0]
 
 

@@ -159,7 +159,12 @@ def stop_in_disguise(error: BaseException, sigterm_noted: bool) -> bool:
 PEER_LOST = ("Connection reset by peer", "Connection closed by peer", "Broken pipe", "remote process exited")
 
 
-def peer_process_lost(error: BaseException, world_size: int) -> bool:
-    """Whether `error` is the collective backend's answer (gloo, NCCL) to another process of a data-parallel run
-    ending mid-step (an out-of-memory kill, a crash): this process was not broken, its peer was."""
-    return world_size > 1 and isinstance(error, RuntimeError) and any(s in str(error) for s in PEER_LOST)
+def peer_process_lost(error: BaseException, world_size: int) -> str | None:
+    """Where `error` is the collective backend's answer (gloo, NCCL) to another process of a data-parallel run
+    ending mid-step (an out-of-memory kill, a crash; this process was not broken, its peer was): the line of it that
+    says so (a review: its last 120 characters were gloo's advice, "... before reporting an error. GLHF!"); else
+    None."""
+    if world_size < 2 or not isinstance(error, RuntimeError):
+        return None
+    said = next((" ".join(line.split()) for line in str(error).splitlines() if any(s in line for s in PEER_LOST)), None)
+    return said if said is None or len(said) <= 160 else said[:157] + "..."

@@ -162,8 +162,7 @@ def _train(
     except KeyboardInterrupt:  # SIGTERM or Ctrl+C outside Lightning's fit, validate and test (between them)
         raise TrainingStopped(stopped_training(run)) from None
     except RuntimeError as e:
-        if peer_process_lost(e, trainer.world_size):  # gloo's 100-line traceback, naming no process and no resume
-            said = " ".join(str(e).split())[-120:]
+        if said := peer_process_lost(e, trainer.world_size):  # gloo's 100-line traceback, naming no process or resume
             lost = f"another process of this {trainer.world_size}-process run ended ({said}); its log or the kernel's"
             raise TextgruError(f"{lost} (an out-of-memory kill?) says why; {stopped_training(run)}") from None
         if not stop_in_disguise(e, sigterm_noted(trainer)):
