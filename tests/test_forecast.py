@@ -586,7 +586,7 @@ def test_a_forecaster_reads_its_own_time_column_wherever_it_is_used(tmp_path: Pa
     # another name: sorted too (a review: forecast from the oldest rows, without a word)
     indexed = pd.read_csv(tmp_path / "newest_first.csv", index_col="date")
     dated = pd.read_csv(tmp_path / "newest_first.csv", index_col="date", parse_dates=True).rename_axis("when")
-    for newest_first in (indexed, dated):
+    for newest_first in (indexed, dated, dated.to_period("D")):  # a PeriodIndex too (a review: a traceback)
         caplog.clear()
         with caplog.at_level(logging.WARNING):
             assert fc.predict(newest_first) == pytest.approx(forecast_sorted)

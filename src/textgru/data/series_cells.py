@@ -49,6 +49,8 @@ def time_order(times: Any, time_column: str, name: str) -> np.ndarray | None:
         "%s: the times in %s do not read as numbers or ISO 8601 dates (2021-02-03), so they are not checked: the rows "
         "are used in the file's order, which must be oldest first; write them as ISO 8601 to have them sorted"
     )
+    if isinstance(times.dtype, pd.PeriodDtype):  # to_period("D") frames (a review: a traceback from to_datetime)
+        times = times.dt.start_time
     if pd.api.types.is_numeric_dtype(times) and times.dtype != bool:
         keys = times.to_numpy(dtype=np.float64)
     else:

@@ -63,7 +63,8 @@ class Forecaster(LoadedModel):
             if self.time_column in series.columns:  # a newest-first frame was forecast from its oldest rows
                 times = series[self.time_column]  # a pandas column, or another frame library's (polars)
             elif isinstance(index, pd.Index) and (  # read_csv(index_col="date"), as pandas users read a series (a
-                (self.time_column and index.name == self.time_column) or isinstance(index, pd.DatetimeIndex)
+                (self.time_column and index.name == self.time_column)
+                or isinstance(index, (pd.DatetimeIndex, pd.PeriodIndex))
             ):  # review: newest first, it was forecast from its oldest rows without a word)
                 times = index.to_series(index=range(len(index)))
             if times is not None:
