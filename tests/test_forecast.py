@@ -439,6 +439,12 @@ def test_bad_forecast_input_is_one_line_before_any_work(
     (tmp_path / "huge20.csv").write_text("value,other\n1.0,1e17\n1.0,2e19\n" + "1.0,-1e19\n" * 50)
     (tmp_path / "blank.csv").write_text("value,other\n" + "1.0,\n2.0,\n" * 50)
     (tmp_path / "int25.csv").write_text("t,y\n" + "".join(f"{d},{10**25 if d == 3 else d}\n" for d in range(60)))
+    # ... but a column of ids that long is no series, left out as before (a review of that change: it was refused)
+    ids = tmp_path / "ids.csv"
+    ids.write_text("t,order_id,y\n" + "".join(f"{d},{10**24 + d},{d % 7}.5\n" for d in range(60)))
+    from textgru.data.series import read_csv_series
+
+    assert read_csv_series(ids, None, "t").columns == ["y"]
     (tmp_path / "twice.csv").write_text("t,y,y\n" + "".join(f"{d},{d}.5,{d * 2}\n" for d in range(60)))
     (tmp_path / "spaced.csv").write_text("t,y, y\n" + "".join(f"{d},{d}.5,{d * 2}\n" for d in range(60)))
     overrides = [o.format(tmp=tmp_path, csv=csv) for o in overrides]

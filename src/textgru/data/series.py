@@ -105,7 +105,8 @@ def read_csv_series(
             kind = df[c].dtype  # numeric column" for a file whose only column held 10**25)
             if pd.api.types.is_bool_dtype(kind) or pd.api.types.is_numeric_dtype(kind):
                 return not pd.api.types.is_bool_dtype(kind)
-            return bool(df[c].notna().any()) and non_numbers(df[c]) is None
+            values = pd.to_numeric(df[c], errors="coerce")  # not a column of 25-digit ids, all past the limit
+            return non_numbers(df[c]) is None and bool((values.abs() <= LARGEST_VALUE).any())
 
         columns = [c for c in df.columns if c != time_column and numeric(c)]
         if not columns:  # one stray cell ("-") can be why: say so (it said only "no numeric column")
