@@ -307,6 +307,12 @@ def test_evaluation_matches_data_labels_to_the_models_by_case_and_number() -> No
     assert label_indices(["Pos", "pos"], ["Pos", "pos"]) == [0, 1]  # a model that tells them apart
     with pytest.raises(TextgruError, match=r"labels \['1.0', 'POS'\] in the data are unknown to the model"):
         label_indices(["1.0", "POS", "01"], ["Pos", "pos", "1", "01"])  # 1.0 is two of its labels
+    # labels its training left out (data.ignore_labels) are named so, with the setting that leaves them out (a
+    # review: the advice was to rewrite them as the model's labels)
+    with pytest.raises(TextgruError, match=r"training left out \(data.ignore_labels\); .*data.ignore_labels=\[none\]$"):
+        label_indices(["+", "none", "-"], ["+", "-"], left_out=["none"])
+    with pytest.raises(TextgruError, match="unknown to the model"):  # others among them: as before
+        label_indices(["+", "none", "x"], ["+", "-"], left_out=["none"])
 
 
 def test_repeated_texts_are_dropped_before_splitting_and_shared_given_splits_are_told(

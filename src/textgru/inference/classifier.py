@@ -220,7 +220,7 @@ class Classifier(LoadedModel):
         texts, names, split = labelled_texts(data, split, self.meta["data_config"], text_column, label_column)
         report = report_path(output_dir, split, overwrite, plot="confusion_matrix.png")
 
-        labels = label_indices(names, self.label_names)
+        labels = label_indices(names, self.label_names, self.meta["data_config"].get("ignore_labels") or ())
         probs = self.predict_proba(texts, batch_size)
         result = classification_metrics(probs, labels, self.label_names)
         where = self.meta.get("path")  # absolute: the report may be read from another folder

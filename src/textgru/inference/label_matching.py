@@ -8,11 +8,12 @@ from collections.abc import Sequence
 from textgru.errors import TextgruError
 
 
-def label_indices(names: Sequence[str], label_names: Sequence[str]) -> list[int]:
+def label_indices(names: Sequence[str], label_names: Sequence[str], left_out: Sequence[str] = ()) -> list[int]:
     """Each data label's index among the model's `label_names`: as written; else stripped, composed (NFC) and in
     lower case (" NEG" is "neg"), unless the model itself tells such labels apart; else as a number ("1.0" or "+1"
     is a model's "1": CSV files are read as written, and models trained before read them as numbers), where exactly
-    one label is that number. One line for labels the model does not know."""
+    one label is that number. One line for labels the model does not know (those its training left out, `left_out`:
+    its `data.ignore_labels`, named so)."""
 
     def key(name: str) -> str:
         return unicodedata.normalize("NFC", name.strip()).lower()
@@ -40,6 +41,11 @@ def label_indices(names: Sequence[str], label_names: Sequence[str]) -> list[int]
 
     found = {n: index(n) for n in set(names)}
     unknown = sorted(n for n, i in found.items() if i is None)
+    if unknown and set(unknown) <= {str(y).strip() for y in left_out}:  # a review: the advice was to rewrite them
+        raise TextgruError(
+            f"labels {unknown[:10]} in the data are ones this model's training left out (data.ignore_labels); leave "
+            f"them out here too: data.ignore_labels=[{','.join(unknown[:10])}]"
+        )
     if unknown:
         raise TextgruError(
             f"labels {unknown[:10]} in the data are unknown to the model (it knows {list(label_names)}); "
