@@ -794,7 +794,9 @@ def test_the_artifact_schemes_textgru_knows_are_mlflows() -> None:
     assert set(registry._registry) - {""} == ARTIFACT_SCHEMES
 
 
-def test_an_artifact_location_for_an_existing_experiment_is_named_as_unused(tmp_path: Path, caplog) -> None:
+def test_an_artifact_location_for_an_existing_experiment_is_named_as_unused(
+    tmp_path: Path, caplog, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A review: the location, an experiment's own (set when it is made), was ignored without a word."""
     from textgru.mlflow_store import open_store
 
@@ -802,6 +804,9 @@ def test_an_artifact_location_for_an_existing_experiment_is_named_as_unused(tmp_
     first = store.experiment_id("e", str(tmp_path / "a"))
     with caplog.at_level(logging.WARNING, logger="textgru"):
         assert store.experiment_id("e", str(tmp_path / "a")) == first and "not used" not in caplog.text
+        monkeypatch.chdir(tmp_path)  # the same folder, relative (a review: it was named as unused)
+        assert store.experiment_id("e", "a") == first and store.experiment_id("e", "a/") == first
+        assert "not used" not in caplog.text
         assert store.experiment_id("e", str(tmp_path / "b")) == first
     assert (
         f"artifact_location={tmp_path / 'b'} is not used: experiment 'e' exists, with its artifacts at" in caplog.text

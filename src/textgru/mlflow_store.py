@@ -72,7 +72,7 @@ class Store:
                     f"MLflow experiment {name!r} is deleted in {self.uri}; restore it (mlflow experiments restore "
                     f"--experiment-id {experiment.experiment_id}) or set logger.mlflow.experiment_name=<another name>"
                 )
-            if artifact_location is not None and experiment.artifact_location != artifact_location:
+            if artifact_location is not None and _place(experiment.artifact_location) != _place(artifact_location):
                 log.warning(  # a review: ignored without a word
                     "MLflow: logger.mlflow.artifact_location=%s is not used: experiment %r exists, with its artifacts "
                     "at %s (the location is an experiment's, set when it is made)",
@@ -129,6 +129,16 @@ def open_store(uri: str) -> Store:
     except Exception as e:  # MLflow, SQLAlchemy and HTTP errors come in many types
         raise TextgruError(f"logger.mlflow.tracking_uri={uri}: {first_line(e)}") from None
     return Store(client, uri)
+
+
+def _place(location: str) -> str:
+    """An artifact location as MLflow stores it: a folder absolute, without `file://` (a review: a relative one given
+    again was named as unused, its folder the same)."""
+    from urllib.parse import urlparse
+
+    if urlparse(location).scheme in ("", "file") or len(urlparse(location).scheme) == 1:
+        return os.path.abspath(os.path.expanduser(location.removeprefix("file://")))
+    return location.rstrip("/")
 
 
 @contextmanager
