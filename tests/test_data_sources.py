@@ -171,10 +171,11 @@ def test_a_missing_value_placeholder_as_a_label_is_warned(tmp_path: Path, caplog
     assert dd["train"].features["label"].names == ["NA", "neg", "pos"]
     assert "label(s) ['NA'] look like a missing value" in caplog.text and "data.ignore_labels" in caplog.text
     caplog.clear()
-    with caplog.at_level(logging.WARNING):
-        load_classification_data(
-            _local(write_csv(tmp_path / "ok.csv", [(t, y if y != "NA" else "neu") for t, y in rows]))
-        )
+    with caplog.at_level(logging.WARNING):  # "none" and "-" are classes (stance, polarity; a review)
+        none = [(t, y if y != "NA" else "none") for t, y in rows]
+        load_classification_data(_local(write_csv(tmp_path / "ok.csv", none)))
+        signs = [(t, {"pos": "+", "neg": "-"}.get(y, y)) for t, y in none]
+        load_classification_data(_local(write_csv(tmp_path / "pm.csv", signs)))
     assert "missing value" not in caplog.text
 
 

@@ -489,6 +489,9 @@ def test_predict_inputs_of_other_kinds(tmp_path: Path, caplog: pytest.LogCapture
     (tmp_path / "semi2.csv").write_text("text;label\nhello, you;pos\nfine, thanks;neg\n")  # texts with commas: a
     with pytest.raises(TextgruError, match=r"more fields than its header names \(1\); the file looks separated by ';'"):
         read_texts(None, str(tmp_path / "semi2.csv"))  # review found only the quoting advice
+    (tmp_path / "comma.csv").write_text("text,notes; internal\nhello, you,x\n")  # a comma CSV with ';' in a name:
+    with pytest.raises(TextgruError, match="double quotes"):  # its text's unquoted comma is the problem
+        read_texts(None, str(tmp_path / "comma.csv"))
     (tmp_path / "semi.tsv").write_text("words;note\tx\nhello\t1\n")  # a tab-separated file: no hint of ';'
     with pytest.raises(TextgruError, match=r"set text_column= to one of them.$"):
         read_texts(None, str(tmp_path / "semi.tsv"))

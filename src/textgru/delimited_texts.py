@@ -56,7 +56,8 @@ def delimited_texts(raw: str, name: str, delimiter: str, text_column: str) -> li
         return re.sub(r"in line (\d+)", lambda m: f"on line {int(m[1]) + skipped}", reason)
 
     header = text.splitlines()[0].split(delimiter) if text else []  # a review: a ';' file whose texts hold commas
-    if separated := separator_hint(header, delimiter):  # was refused for its fields, not named ';'-separated
+    if len(header) == 1 and (separated := separator_hint(header, delimiter)):  # was refused for its fields, not
+        # named ';'-separated (one header field: "text,notes; x" is a comma CSV, whose quoting advice stands)
         hint = separated.strip().replace("The file", "the file", 1)
     try:
         frame = read() if delimiter == "," else read(quoting=csv.QUOTE_NONE)

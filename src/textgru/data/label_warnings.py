@@ -8,7 +8,9 @@ from collections.abc import Sequence
 
 log = logging.getLogger(__name__)
 
-PLACEHOLDERS = frozenset({"na", "n/a", "nan", "null", "none", "nil", "#n/a", "?", "-"})
+# a spreadsheet's or pandas' words for a missing value; not "none" or "-", which are classes (stance, polarity: a
+# review of the first list)
+PLACEHOLDERS = frozenset({"na", "n/a", "nan", "null", "#n/a"})
 
 
 def warn_doubtful_label_names(names: Sequence[str], source: str) -> None:
