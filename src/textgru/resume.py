@@ -20,6 +20,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from textgru.atomic_files import write_text_atomic
 from textgru.config_checks import check_config
 from textgru.errors import TextgruError
+from textgru.resumed_data import check_same_data
 from textgru.run_folder import RunFolder, restore_unfinished_best, unquoted
 from textgru.saved_config import check_config_targets, read_saved_config, refuse_hand_edits
 from textgru.stopping import check_can_train_on
@@ -172,26 +173,13 @@ def read_resume_checkpoint(run: RunFolder, checkpoint: Path, cfg: Any) -> dict[s
 
 
 RESUME_ELSEWHERE = "resume from an earlier copy of the checkpoint, or start a new run"
-DATA_RECORDS = {  # what a checkpoint records of the data it was trained on, which a resumed run must read alike
-    "label_names": "labels",
-    "normalisation": "normalisation statistics",
-    "window": "data.window",
-    "horizon": "data.horizon",
-}
 
 
 def check_checkpoint_fits(ckpt: dict[str, Any], module: Any) -> None:
     """The model the resumed config builds (with the overrides given now) must have the checkpoint's labels and take
     its weights as they are: a changed size (`model.hidden_size=...`) or a callback turned off that saved weights
     (`callbacks.ema=null`) is one line, not a traceback from inside Lightning after the folder was changed."""
-    saved, built = ckpt.get("textgru") or {}, getattr(module, "checkpoint_extras", {})
-    for key, what in DATA_RECORDS.items():  # a review: labels renamed in the file, a forecaster's rescaled series or
-        if key in saved and saved[key] != built.get(key):  # new window went on, best and last checkpoints apart
-            then, now = (str(d.get(key))[:200] for d in (saved, built))
-            raise TextgruError(
-                f"resume: the run's {what} changed since it started ({then} then, {now} now): a run goes on with the "
-                "data and settings it started with; put them back, or start a new run"
-            )
+    check_same_data(ckpt, module)
     mine = {k: tuple(v.shape) for k, v in module.state_dict().items()}
     saved = {k: tuple(v.shape) for k, v in ckpt["state_dict"].items()}
     for key in sorted(set(mine) | set(saved), key=lambda k: (not k.startswith("model."), k)):  # the model first
@@ -220,21 +208,6 @@ def prepare_resume(run: RunFolder, ckpt: dict[str, Any], rank_zero: bool) -> int
         restore_unfinished_best(run)
         trim_metrics_log(run, step)
     return step
-
-
-def check_same_tokenizer(tokenizer: Any, run: RunFolder) -> None:
-    """A resumed run must read its data as the run did: the tokenizer rebuilt from the data must be the saved one."""
-    from textgru.data.tokenization import read_tokenizer_file
-
-    if (
-        tokenizer is not None
-        and run.tokenizer.is_file()
-        and tokenizer.to_str() != read_tokenizer_file(run.tokenizer).to_str()
-    ):
-        raise TextgruError(
-            f"the tokenizer built from the data now differs from {run.tokenizer}: the data changed since the run "
-            "started, so it cannot be resumed; start a new run"
-        )
 
 
 def record_resumed_config(run: RunFolder, config_yaml: str, step: int) -> None:

@@ -48,11 +48,11 @@ from textgru.loggers import build_loggers, check_logger_packages
 from textgru.resource_errors import resource_failures_named
 from textgru.resume import (
     check_checkpoint_fits,
-    check_same_tokenizer,
     prepare_resume,
     read_resume_checkpoint,
     record_resumed_config,
 )
+from textgru.resumed_data import check_same_tokenizer
 from textgru.run_folder import RunFolder, set_aside_unfinished_best
 from textgru.run_lock import in_use
 from textgru.run_schedule import fit_epochs_to_min_steps, fit_validation_to_run
