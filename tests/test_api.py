@@ -380,6 +380,42 @@ def test_evaluate_of_a_frame_or_dataset_names_a_bad_split_or_column_and_keeps_ea
             clf.evaluate(mixed)
 
 
+def test_python_callers_get_one_line_where_the_command_line_does(
+    tiny_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A review of the Python API: overwrite="false" (a config file's string) replaced a report and an export; a
+    report folder under a file was a traceback after the scoring; a model loaded by a relative path, scored after
+    os.chdir, recorded a checkpoint path that did not exist; build_server took timeout=nan (every answer a 504),
+    max_batch_size="8" and limits={...} were tracebacks; serve(log_level="verbose") failed after loading."""
+    from textgru.serving import build_server
+
+    monkeypatch.chdir(tiny_run.parent)
+    clf = textgru.load(tiny_run.name)
+    monkeypatch.chdir(tmp_path)
+    rows = make_rows(12, seed=3)
+    frame = datasets.Dataset.from_dict({"text": [t for t, _ in rows], "label": [y for _, y in rows]}).to_pandas()
+    result = clf.evaluate(frame, output_dir="ev")
+    assert result["checkpoint"] == str(tiny_run / "checkpoints" / "best.ckpt")
+    for bad in ("false", 0, None):
+        with pytest.raises(textgru.TextgruError, match=f"^overwrite={bad!r} must be true or false$"):
+            clf.evaluate(frame, output_dir="ev", overwrite=bad)
+        with pytest.raises(textgru.TextgruError, match=f"^overwrite={bad!r} must be true or false$"):
+            textgru.export(tiny_run, tmp_path / "export", overwrite=bad)
+    (tmp_path / "a.csv").write_text("x")
+    with pytest.raises(textgru.TextgruError, match="^output_dir='a.csv/sub' cannot be used as a folder: a.csv is a"):
+        clf.evaluate(frame, output_dir="a.csv/sub")
+    for options, said in (
+        ({"timeout": float("nan")}, "^timeout=nan must be a finite number of seconds"),
+        ({"max_batch_size": "8"}, "^max_batch_size='8' must be a whole number"),
+        ({"limits": {"max_textz": 3}}, r"^unknown limit\(s\) \['max_textz'\]"),
+    ):
+        with pytest.raises(textgru.TextgruError, match=said):
+            build_server(classifier=tiny_run, **options)
+    assert build_server(classifier=tiny_run, limits={"max_texts": 3}) is not None
+    with pytest.raises(textgru.TextgruError, match="^log_level='verbose' must be one of critical, error, warning"):
+        textgru.serve(classifier=tiny_run, port=0, log_level="verbose")
+
+
 def test_a_stream_left_open_at_exit_prints_nothing(lm_run: Path) -> None:
     """Found by a review: a script that took one piece of `stream` and ended printed two "Exception ignored"
     tracebacks (the generator was closed after torch's modules were torn down). A fresh Python: forks skip that

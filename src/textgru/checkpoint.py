@@ -99,7 +99,7 @@ def load_checkpoint(path: str | os.PathLike[str], expect_task: str | None = None
             f"{str(p)!r} is a {task_title(meta['task'])} checkpoint, but this needs a {task_title(expect_task)} one"
             + task_use(meta["task"])
         )
-    ckpt["path"] = str(p)
+    ckpt["path"] = str(p.absolute())  # a review: made absolute later, against another working folder
     return ckpt
 
 

@@ -9,6 +9,7 @@ from textgru.config_rules import AnyOf, Bool, Int, IPAddress, ListOf, MapOf, Num
 from textgru.config_rules_train import DATA, POSITIVE, TRAIN
 from textgru.distributed import DEVICE_PATTERN
 from textgru.inference.sampling_options import LARGEST_KNOB, MOST_SAMPLES, SMALLEST_KNOB
+from textgru.serving.limits import LOG_LEVELS
 
 TORCH_SEED = (-(2**63), 2**64 - 1)  # what torch.Generator.manual_seed accepts
 CHECKPOINT = Existing("a checkpoint: a run folder or its checkpoints/best.ckpt")
@@ -106,7 +107,7 @@ SERVE: dict[str, Rule] = {
     "fast_lane": Bool(),
     "precision": PRECISION,
     "device": Text(pattern=r"(?i)cpu(:0)?", shape="cpu (textgru serve runs on the CPU for now)"),
-    "log_level": OneOf(("critical", "error", "warning", "info", "debug", "trace")),
+    "log_level": OneOf(LOG_LEVELS),
     **{
         f"limits.{key}": POSITIVE
         for key in ("max_texts", "max_chars", "max_new_tokens", "max_num_samples", "max_streams", "max_body_bytes")

@@ -29,7 +29,7 @@ from textgru.checkpoint import (
 )
 from textgru.checkpoint_path import resolve_checkpoint_path
 from textgru.checkpoint_weights import build_fitting
-from textgru.errors import TextgruError
+from textgru.errors import TextgruError, require_bool
 from textgru.folder_probe import FILE_TEMP_SPARE, name_too_long
 from textgru.models.gru_classifier import GRUClassifier
 from textgru.unstarted_runs import outermost_missing
@@ -67,8 +67,7 @@ def _constituents(ckpt: dict[str, Any]) -> list[str]:
 
 
 def _check_output(output: Path, overwrite: Any, sources: list[Path]) -> None:
-    if not isinstance(overwrite, bool):  # bool("false") is True (a review)
-        raise TextgruError(f"overwrite={overwrite!r} must be true or false")
+    require_bool(overwrite, "overwrite")
     if too_long := name_too_long(output, FILE_TEMP_SPARE):
         raise TextgruError(f"output={output} {too_long}")
     if output.is_dir():

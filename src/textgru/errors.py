@@ -1,4 +1,4 @@
-"""The exception types that scripts turn into a single clear line and a non-zero exit."""
+"""The exception types that scripts turn into a single clear line and a non-zero exit, and the check of a flag."""
 
 
 class TextgruError(Exception):
@@ -8,3 +8,10 @@ class TextgruError(Exception):
 class TrainingStopped(TextgruError):
     """Training stopped by Ctrl+C or SIGTERM: the command exits 130, and a `-m` sweep stops with it (it went on to
     its next job)."""
+
+
+def require_bool(value: object, name: str) -> None:
+    """One line for a flag that is not True or False: `bool("false")` is True, and an `overwrite="false"` from a
+    config file replaced the user's report (a review)."""
+    if not isinstance(value, bool):
+        raise TextgruError(f"{name}={value!r} must be true or false")

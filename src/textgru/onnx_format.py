@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from textgru.console import command_arg
-from textgru.errors import TextgruError
+from textgru.errors import TextgruError, require_bool
 
 FORMAT = "textgru-onnx"
 FORMAT_VERSION = 1
@@ -91,6 +91,7 @@ def check_export_output(output: Path, overwrite: bool) -> None:
     """An existing output is replaced only with `overwrite` and only when it holds an export's files and nothing
     else (or nothing): what a user added there (an eval/ report, notes) is never deleted. Its folder must be
     writable."""
+    require_bool(overwrite, "overwrite")
     if output.suffix.lower() == ".onnx":  # loaders take a path ending in .onnx for the graph file itself
         raise TextgruError(
             f"output={output} ends in .onnx; an export is a folder (model.onnx and its files): name it, e.g. output={output.with_suffix('')}"

@@ -66,7 +66,7 @@ def open_export(
         )
     meta: dict[str, Any] = {
         "task": task,
-        "path": str(folder.path),
+        "path": str(folder.path.absolute()),
         "backend": "onnxruntime",
         "export_config": config,
         "data_config": config.get("data_config"),

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from textgru.atomic_files import write_text_atomic
-from textgru.errors import TextgruError
+from textgru.config_path_rules import Folder
+from textgru.errors import TextgruError, require_bool
 from textgru.folder_probe import FILE_TEMP_SPARE, name_too_long
 
 
@@ -21,6 +22,7 @@ def report_path(output_dir: str | os.PathLike[str] | None, split: str, overwrite
     the plot's name `<split>_<plot>` (a review: a user's own file of that name was replaced)."""
     if output_dir is None:
         return None
+    require_bool(overwrite, "overwrite")
     if not split or any(sep in split for sep in ("/", "\\", os.sep)) or split.startswith("."):
         raise TextgruError(f"split={split!r} cannot name a report file; use a split name without / or a leading .")
     folder = Path(output_dir)
@@ -29,6 +31,8 @@ def report_path(output_dir: str | os.PathLike[str] | None, split: str, overwrite
         raise TextgruError(f"the report's path (output_dir, split) {too_long}")  # else an OSError (Path.exists too)
     if folder.exists() and not folder.is_dir():
         raise TextgruError(f"output_dir={str(output_dir)!r} is a file; give a folder for the report")
+    if why := Folder().problem(str(folder)):  # a file above it: checked before scoring (a review: a traceback after)
+        raise TextgruError(f"output_dir={str(output_dir)!r} {why}")
     for path in (report, plot_file):
         if path.exists() and not path.is_file() or path.is_symlink() and not path.exists():  # (lexists: a link too)
             raise TextgruError(

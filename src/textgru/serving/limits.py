@@ -3,11 +3,13 @@ the check of its batching options."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from textgru.errors import TextgruError
 
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")  # uvicorn's (`serve(log_level=...)`)
 MAX_STOP_STRINGS = 8  # fixed rules of /generate (not settings): a few short stop strings
 MAX_STOP_CHARS = 64
 SCORE_PIECE_CHARS = 20_000  # /score batches of more characters run in pieces (~2 s each for a char LM on 2 cores)
@@ -50,7 +52,15 @@ class Limits:
 def check_batching(
     max_batch_size: int, batch_timeout: float, inner_batch_size: int, timeout: float, split_rows: int, threads: Any
 ) -> None:
-    """One line for batching options `build_server` cannot run with."""
+    """One line for batching options `build_server` cannot run with (of the wrong type too: a review found "8" a
+    TypeError and a timeout of nan a server whose every answer was 504)."""
+    counts = {"max_batch_size": max_batch_size, "inner_batch_size": inner_batch_size, "split_rows": split_rows}
+    for name, value in counts.items():
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TextgruError(f"{name}={value!r} must be a whole number")
+    for name, value in {"batch_timeout": batch_timeout, "timeout": timeout}.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise TextgruError(f"{name}={value!r} must be a finite number of seconds")
     if max_batch_size < 1 or batch_timeout < 0 or inner_batch_size < 1 or timeout <= 0 or split_rows < 0:
         raise TextgruError(
             f"max_batch_size={max_batch_size} and inner_batch_size={inner_batch_size} must be at least 1, "

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from textgru import __version__
@@ -41,7 +41,7 @@ def build_server(
     classifier: str | os.PathLike[str] | None = None,
     lm: str | os.PathLike[str] | None = None,
     *,
-    limits: Limits | None = None,
+    limits: Limits | Mapping[str, int] | None = None,
     max_batch_size: int = 64,
     batch_timeout: float = 0.005,
     inner_batch_size: int = 32,
@@ -58,7 +58,7 @@ def build_server(
     `timeout`: seconds a /predict or /score request may wait for its answer (then 504). `threads`: torch threads of
     this process (the batching and generation threads share them; None: torch's default). `split_rows`: a model call
     of at least this many rows (a generation step's streams x samples; a /predict or /score batch's texts from two or
-    more requests) is cut in two halves computed on two threads (0: never). `limits`: `textgru.serving.Limits`.
+    more requests) is cut in two halves computed on two threads (0: never). `limits`: `textgru.serving.Limits` (or a mapping of its fields).
     `fast_lane`: valid /predict and /score requests skip FastAPI's routing (`fast_lane.py`; False: a route you add for
     those paths sees every request). `precision`: the classifier's (`Classifier.with_precision`). Run it with
     `uvicorn.run(app, ...)` or `serve`. The defaults are those of `textgru serve` (conf/serve.yaml; a test checks)."""
@@ -82,7 +82,7 @@ def build_server(
         raise TextgruError("nothing to serve: give classifier=<run folder, .ckpt or export> and/or lm=<the same>")
     if precision != "fp32" and classifier in (None, ""):
         raise TextgruError(f"precision={precision!r} is the classifier's; give classifier=<run folder or .ckpt>")
-    limits = (limits or Limits()).check()
+    limits = Limits.from_mapping(limits) if isinstance(limits, Mapping) else (limits or Limits()).check()
     check_batching(max_batch_size, batch_timeout, inner_batch_size, timeout, split_rows, threads)
     if threads:  # before loading: an export's onnxruntime session takes its thread count when opened
         torch.set_num_threads(threads)
@@ -197,6 +197,10 @@ def serve(
     shown = check_host(host)
     if isinstance(port, bool) or not isinstance(port, int) or not (port == 0 or 1024 <= port <= 65535):
         raise TextgruError(f"port={port!r} must be 0 (a free port) or a number from 1024 to 65535")
+    from textgru.serving.limits import LOG_LEVELS
+
+    if log_level not in LOG_LEVELS:  # a review: uvicorn's KeyError once the models had loaded
+        raise TextgruError(f"log_level={log_level!r} must be one of {', '.join(LOG_LEVELS)}")
     _need_serving_packages()
     import uvicorn
 
