@@ -80,6 +80,14 @@ def test_load_picks_the_task_and_refuses_what_it_cannot_read(
     with pytest.raises(textgru.TextgruError, match=f"no best.ckpt in folder .*; use {last}$"):
         textgru.load(stopped)
 
+    class Place(os.PathLike):  # any os.PathLike, as the hints say (a review: its str() was taken for the path)
+        def __fspath__(self) -> str:
+            return str(Path(clf.meta["path"]))
+
+    assert textgru.load(Place()).label_names == clf.label_names
+    with pytest.raises(textgru.TextgruError, match="^3 is not a path; give a run folder or a .ckpt file$"):
+        textgru.load(3)
+
 
 def test_predict_equals_the_predict_script(clf: textgru.Classifier, tiny_run: Path, tmp_path: Path) -> None:
     texts = [t for t, _ in make_rows(25, seed=9)] + ["so good 😀", "שלום bad", "a\u200bgood\u200bday"]
@@ -518,6 +526,8 @@ def test_score_says_once_that_texts_hold_tokens_the_model_never_saw(
         fresh.score(["\u20ac"])
     assert caplog.text.count("1 of 2 texts hold tokens this model never saw, each scored as the [UNK] token") == 1
     assert caplog.text.count("never saw") == 1 and fresh.unknown_tokens(["\u20ac\u20ac\u20ac the"]) == [3]
+    with pytest.raises(textgru.TextgruError, match="lone UTF-16 surrogate"):  # as score says (a review: a TypeError)
+        fresh.unknown_tokens("a\ud800")
 
 
 def test_train_refuses_bad_overrides_in_one_line(tmp_path: Path, tiny_run: Path, small_csv: Path) -> None:

@@ -16,9 +16,12 @@ EXPORT_FILE_HINT = "give the folder, or its run folder where a checkpoint is nee
 
 def resolve_checkpoint_path(path: str | os.PathLike[str]) -> Path:
     """A `.ckpt` file, or a run folder's `checkpoints/best.ckpt` (or a folder's `best.ckpt`)."""
-    if str(path) in ("", "None", "???"):
+    if path is None or str(path) in ("", "???"):  # a folder named None is a folder (a review)
         raise TextgruError("no checkpoint given: give a run folder (outputs/<task>/<date>/<time>) or a .ckpt file")
-    p = Path(os.fsdecode(path) if isinstance(path, bytes) else str(path)).expanduser()
+    try:  # any os.PathLike, not only pathlib's (a review: its str() was taken for the path)
+        p = Path(os.fsdecode(os.fspath(path))).expanduser()
+    except TypeError:
+        raise TextgruError(f"{path!r} is not a path; give a run folder or a .ckpt file") from None
     if p.is_dir():
         found = next((c for c in (p / "checkpoints" / "best.ckpt", p / "best.ckpt") if c.is_file()), None)
         if found is None:

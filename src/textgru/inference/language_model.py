@@ -72,8 +72,12 @@ class LanguageModel(LoadedModel):
     def unknown_tokens(self, texts: str | Sequence[str]) -> list[int]:
         """How many tokens of each text the tokenizer reads as [UNK] (characters or words it never saw). `score` scores
         them as the [UNK] token, so a text of characters the model never saw can score as likely: check this too."""
-        unk = self.tokenizer.token_to_id(UNK)
-        return [e.ids.count(unk) for e in self.tokenizer.encode_batch(text_list(texts, "unknown_tokens"))]
+        unk, texts = self.tokenizer.token_to_id(UNK), text_list(texts, "unknown_tokens")
+        try:
+            return [e.ids.count(unk) for e in self.tokenizer.encode_batch(texts)]
+        except TypeError:
+            check_unicode(texts)  # one line for a lone surrogate, as score gives (a review: the tokenizers' TypeError)
+            raise
 
     @torch.inference_mode()  # without it every step kept its activations for a backward pass: ~0.9 GB a long text
     def score(self, texts: str | Sequence[str], batch_size: int = 64) -> list[float]:
