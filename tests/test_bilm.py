@@ -532,6 +532,19 @@ def test_lm_of_another_split_of_the_data_gives_one_line(bilm_run: Path, toy_csv:
             "model.pretrained_lm was pretrained on another split"
         )
         assert f"; pass {theirs}, or pretrain a language model on this split" in str(e.value)
+    # a review: the same split through a link, rows left out otherwise (ignore_labels), the file read as a corpus
+    (tmp_path / "link.csv").symlink_to(toy_csv)
+    with pytest.raises(TextgruError, match=r"^model.pretrained_lm was pretrained on another split .*split_seed=42"):
+        build_classification(classifier_config(tmp_path / "link.csv", bilm_run, "data.split_seed=7"))
+    with pytest.raises(TextgruError, match=r"^model.pretrained_lm was pretrained on another split .*ignore_labels"):
+        build_classification(classifier_config(toy_csv, bilm_run, "data.ignore_labels=[none]"))
+    from textgru.data.pretraining_split import check_pretraining_split
+
+    corpus = {"source": "local_text", "path": str(tmp_path / "link.csv"), "text_column": "review"}
+    data = {"source": "local", "path": str(toy_csv), "validation_path": None, "test_path": None}
+    with pytest.raises(TextgruError, match="^model.pretrained_lm was pretrained on this data's file read whole"):
+        check_pretraining_split(corpus, data)
+    check_pretraining_split(corpus, {**data, "validation_path": "v.csv", "test_path": "t.csv"})  # its own files
     other = tmp_path / "other.csv"  # other data: its split is no concern of the LM's
     shutil.copy(toy_csv, other)
     build_classification(classifier_config(other, bilm_run, "data.split_seed=7"))

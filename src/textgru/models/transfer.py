@@ -18,6 +18,7 @@ from torch import nn
 
 from textgru.checkpoint import load_checkpoint, rebuild_model
 from textgru.data import tokenization
+from textgru.data.pretraining_split import check_pretraining_split
 from textgru.errors import TextgruError
 from textgru.inference.loaded_model import read_tokenizer
 from textgru.override_values import tokenizer_overrides
@@ -26,10 +27,6 @@ log = logging.getLogger(__name__)
 TRANSFERRED = ("embedding.", "rnn.forward_layers.", "rnn.backward_layers.")
 SIZES = ("embedding_dim", "hidden_size", "num_layers")
 KINDS = tuple(tokenization.PRE_TOKENIZER_KINDS.values())  # the tokenizer kinds textgru makes
-SPLIT_KEYS = ("split_seed", "val_fraction", "test_fraction")
-# what does not make a labelled dataset another one (loading, batching, the few-label sample); the split keys apart
-NOT_THE_DATA = (*SPLIT_KEYS, "cache_dir", "max_length", "batch_size", "eval_batch_size", "num_workers")
-NOT_THE_DATA += ("train_size", "train_fraction", "subset_seed", "label_column", "ignore_labels")
 
 
 class PretrainedLM:
@@ -136,22 +133,8 @@ class PretrainedLM:
         )
 
     def check_split(self, data_config: Mapping[str, Any]) -> None:
-        """One line when the language model read the texts of this same labelled dataset split otherwise (another
-        `data.split_seed`, `val_fraction` or `test_fraction`): its training texts then hold most of this run's
-        validation and test texts, and their scores would not be what they claim (a review: 79% of the test texts)."""
-        lm = self.data_config
-        same_data = lm.get("source") == data_config.get("source") and all(
-            lm[k] == data_config[k] for k in lm.keys() & data_config.keys() if k not in NOT_THE_DATA
-        )
-        differ = [k for k in SPLIT_KEYS if k in lm and k in data_config and lm[k] != data_config[k]]
-        if same_data and differ:
-            theirs = " ".join(f"data.{k}={lm[k]}" for k in differ)
-            ours = " ".join(f"data.{k}={data_config[k]}" for k in differ)
-            raise TextgruError(
-                f"model.pretrained_lm was pretrained on another split of this data ({theirs}; this run: {ours}), so "
-                f"its training texts include this run's validation and test texts; pass {theirs}, or pretrain "
-                f"a language model on this split (textgru train task=bilm ... {ours})"
-            )
+        """One line where the language model's training texts can hold this run's validation or test texts."""
+        check_pretraining_split(self.data_config, data_config)
 
     def report_coverage(self, train_ids: list[list[int]]) -> float:
         """The share of the training texts' tokens the language model's tokenizer knows (not [UNK]), logged; a

@@ -1,0 +1,53 @@
+"""Whether a language model's pretraining texts can hold a classifier's validation or test texts: the same labelled
+file split otherwise (another seed or fractions, other rows left out or another label column stratifying it), or read
+whole as a text corpus. Scores on texts the model was pretrained on would not be what they claim."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from textgru.errors import TextgruError
+
+# what decides which rows of a labelled file become validation and test: the carving (a review: 79% of the test
+# texts pretrained on, for another seed), and the rows and labels it stratifies (a review: other ignore_labels)
+SPLIT_KEYS = ("split_seed", "val_fraction", "test_fraction", "ignore_labels", "label_column")
+# what does not make a labelled dataset another one (loading, batching, the few-label sample); the split keys apart
+NOT_THE_DATA = (*SPLIT_KEYS, "cache_dir", "max_length", "batch_size", "eval_batch_size", "num_workers")
+NOT_THE_DATA += ("train_size", "train_fraction", "subset_seed")
+PATH_KEYS = ("path", "validation_path", "test_path")
+
+
+def _same_file(a: Any, b: Any) -> bool:
+    """Whether two data paths name one file (a link is its target: a review went through one)."""
+    if isinstance(a, str) and isinstance(b, str):
+        return os.path.realpath(os.path.expanduser(a)) == os.path.realpath(os.path.expanduser(b))
+    return a == b
+
+
+def check_pretraining_split(lm: Mapping[str, Any], data_config: Mapping[str, Any]) -> None:
+    """One line when the language model (its data config `lm`) read the texts of this run's labelled data otherwise
+    than this run splits them (`data_config`)."""
+    carved = not data_config.get("validation_path") or not data_config.get("test_path")
+    if lm.get("source") == "local_text" and data_config.get("source") == "local" and carved:
+        if _same_file(lm.get("path"), data_config.get("path")):  # a review: the labelled CSV read as a corpus
+            raise TextgruError(
+                "model.pretrained_lm was pretrained on this data's file read whole as a text corpus, so its training "
+                "texts include this run's validation and test texts (carved from that file); pretrain it on this "
+                "split's training texts: textgru train task=bilm data=local data.path=<the same file>"
+            )
+    same_data = lm.get("source") == data_config.get("source") and all(
+        _same_file(lm[k], data_config[k]) if k in PATH_KEYS else lm[k] == data_config[k]
+        for k in lm.keys() & data_config.keys()
+        if k not in NOT_THE_DATA
+    )
+    differ = [k for k in SPLIT_KEYS if k in lm and k in data_config and lm[k] != data_config[k]]
+    if same_data and differ:
+        theirs = " ".join(f"data.{k}={lm[k]}" for k in differ)
+        ours = " ".join(f"data.{k}={data_config[k]}" for k in differ)
+        raise TextgruError(
+            f"model.pretrained_lm was pretrained on another split of this data ({theirs}; this run: {ours}), so "
+            f"its training texts include this run's validation and test texts; pass {theirs}, or pretrain "
+            f"a language model on this split (textgru train task=bilm ... {ours})"
+        )
