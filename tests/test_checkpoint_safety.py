@@ -214,6 +214,14 @@ def _other_tokenizer(ckpt: dict, lm_run: Path) -> None:
     ckpt["textgru"]["tokenizer"] = (lm_run / "tokenizer.json").read_text()
 
 
+def _id_past_the_rows(ckpt: dict, _: Path) -> None:
+    """A token's id edited past the embedding's rows, the count unchanged (a review: an IndexError mid-run)."""
+    spec = json.loads(ckpt["textgru"]["tokenizer"])
+    vocab = spec["model"]["vocab"]
+    vocab[next(word for word in vocab if not word.startswith("["))] = 99_999
+    ckpt["textgru"]["tokenizer"] = json.dumps(spec)
+
+
 @pytest.mark.parametrize(
     "edit,named",
     [
@@ -236,7 +244,8 @@ def _other_tokenizer(ckpt: dict, lm_run: Path) -> None:
             lambda c, _: c["textgru"].update(tokenizer=_with_foreign_regex(c["textgru"]["tokenizer"])),
             "its tokenizer holds a regular expression textgru does not write",
         ),
-        (_other_tokenizer, "tokens but its model's embedding has"),
+        (_other_tokenizer, "tokens (ids up to"),
+        (_id_past_the_rows, "(ids up to 99999"),
         (lambda c, _: c["state_dict"].update({k: v * float("nan") for k, v in c["state_dict"].items()}), "holds NaN"),
         (
             lambda c, _: c["state_dict"].update({k: v.long() for k, v in c["state_dict"].items() if "bias" in k}),
@@ -257,6 +266,7 @@ def _other_tokenizer(ckpt: dict, lm_run: Path) -> None:
         "tokenizer_json",
         "tokenizer_regex",
         "other_tokenizer",
+        "id_past_rows",
         "nan_w",
         "int_bias",
     ],

@@ -25,11 +25,13 @@ def read_tokenizer(model: Any, meta: dict[str, Any]) -> Any:
         tokenizer = tokenizer_from_json(meta["tokenizer"])
     except ValueError as e:
         raise TextgruError(f"{where}: its tokenizer {e}; use the file textgru saved") from None
-    rows = getattr(getattr(model, "embedding", None), "num_embeddings", None)
-    if isinstance(rows, int) and tokenizer.get_vocab_size() != rows:  # textgru sizes the embedding by it
-        raise TextgruError(
-            f"{where}: its tokenizer has {tokenizer.get_vocab_size()} tokens but its model's embedding has {rows} rows (a "
-            "tokenizer from another run?); use the file textgru saved"
+    embeddings = (m for m in model.modules() if isinstance(m, torch.nn.Embedding)) if hasattr(model, "modules") else ()
+    rows = next((m.num_embeddings for m in embeddings), None)  # an ensemble's members' too (a review)
+    top = max(tokenizer.get_vocab(with_added_tokens=True).values(), default=-1) + 1  # an edited id past the rows
+    if isinstance(rows, int) and (tokenizer.get_vocab_size() != rows or top > rows):  # textgru sizes the embedding
+        raise TextgruError(  # by it (a review: an id edited to 99999 was an IndexError mid-run)
+            f"{where}: its tokenizer has {tokenizer.get_vocab_size()} tokens (ids up to {top - 1}) but its model's "
+            f"embedding has {rows} rows (a tokenizer from another run, or edited?); use the file textgru saved"
         )
     return tokenizer
 
