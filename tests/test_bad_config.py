@@ -95,6 +95,7 @@ MORE = [
     ("train", ["hydra.run.dir=<tmp>/dangling/run"], "gone (remove it); choose another folder"),
     ("train", ["task=forecast", "data=tweets"], "data.source=tweets is not data for task=forecast"),
     ("train", ["task=lm", "model.tie_weights=true"], "set model.projection_size=64"),
+    ("train", ["task=bilm", "data=tweets", "model.tie_weights=true"], "needs model.softmax=full (not adaptive)"),
     ("train", ["optimizer.lr=nan"], "optimizer.lr=nan: must be a number > 0"),
     ("train", ["-m", "model.dropout=0.1,1.5"], "model.dropout=1.5: must be a number in [0, 1)"),
     ("train", ["seed=1,2"], "seed=1,2 gives several values: add -m"),

@@ -91,10 +91,8 @@ def check_config(cfg: DictConfig, config_name: str, run_dir: str | os.PathLike[s
 def _fractions(cfg: DictConfig) -> None:
     val, test = _lookup(cfg, "data.val_fraction"), _lookup(cfg, "data.test_fraction")
     if number_like(val) and number_like(test) and val + test >= 1:
-        raise TextgruError(
-            f"data.val_fraction={val} and data.test_fraction={test} add up to {val + test:g}: they must leave "
-            "some data for training (a sum below 1)"
-        )
+        why = f"data.val_fraction={val} and data.test_fraction={test} add up to {val + test:g}"
+        raise TextgruError(f"{why}: they must leave some data for training (a sum below 1)")
 
 
 def _task_fits(cfg: DictConfig) -> None:
@@ -139,6 +137,8 @@ def _few_labels(cfg: DictConfig) -> None:
 def _tied_weights(cfg: DictConfig) -> None:
     if _lookup(cfg, "model.tie_weights") is not True:
         return
+    if isinstance(softmax := _lookup(cfg, "model.softmax"), str) and softmax != "full":  # a review: said after the data
+        raise TextgruError(f"model.tie_weights=true needs model.softmax=full (not {softmax})")
     out = _lookup(cfg, "model.projection_size") or _lookup(cfg, "model.hidden_size")
     embedding = _lookup(cfg, "model.embedding_dim")
     if int_like(out) and int_like(embedding) and out != embedding:

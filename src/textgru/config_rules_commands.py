@@ -9,7 +9,8 @@ from textgru.config_rules import AnyOf, Bool, Int, IPAddress, ListOf, MapOf, Num
 from textgru.config_rules_train import DATA, POSITIVE, TRAIN
 from textgru.distributed import DEVICE_PATTERN
 from textgru.inference.sampling_options import LARGEST_KNOB, MOST_SAMPLES, SMALLEST_KNOB
-from textgru.serving.limits import LOG_LEVELS
+
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")  # uvicorn's (serve's log_level)
 
 TORCH_SEED = (-(2**63), 2**64 - 1)  # what torch.Generator.manual_seed accepts
 CHECKPOINT = Existing("a checkpoint: a run folder or its checkpoints/best.ckpt")

@@ -9,7 +9,6 @@ from typing import Any
 
 from textgru.errors import TextgruError
 
-LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")  # uvicorn's (`serve(log_level=...)`)
 MAX_STOP_STRINGS = 8  # fixed rules of /generate (not settings): a few short stop strings
 MAX_STOP_CHARS = 64
 SCORE_PIECE_CHARS = 20_000  # /score batches of more characters run in pieces (~2 s each for a char LM on 2 cores)

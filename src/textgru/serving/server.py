@@ -197,7 +197,7 @@ def serve(
     shown = check_host(host)
     if isinstance(port, bool) or not isinstance(port, int) or not (port == 0 or 1024 <= port <= 65535):
         raise TextgruError(f"port={port!r} must be 0 (a free port) or a number from 1024 to 65535")
-    from textgru.serving.limits import LOG_LEVELS
+    from textgru.config_rules_commands import LOG_LEVELS
 
     if log_level not in LOG_LEVELS:  # a review: uvicorn's KeyError once the models had loaded
         raise TextgruError(f"log_level={log_level!r} must be one of {', '.join(LOG_LEVELS)}")
