@@ -337,8 +337,11 @@ def test_evaluate_takes_what_the_data_sources_take(
     assert "split to 'all'" not in str(e.value)
     more = "".join(f"good day {i},pos\nbad day {i},neg\nok day {i},neutral\n" for i in range(4))  # repeats: dropped
     (tmp_path / "more.csv").write_text("review,sentiment\n" + more)
-    globbed = clf.evaluate({**as_cli, "path": str(tmp_path / "*.csv")}, split="all")  # a glob: split, then joined
-    assert globbed["n"] == 16
+    (tmp_path / "again.csv").write_text(four.read_text())  # a review: a glob's or a list's repeats were dropped and
+    globbed = clf.evaluate({**as_cli, "path": str(tmp_path / "*.csv")}, split="all")  # the rest carved, then joined
+    assert globbed["n"] == 20  # every row of every file, as for one file
+    listed = clf.evaluate({**as_cli, "path": [str(four), str(tmp_path / "again.csv")]}, split="all")
+    assert listed["n"] == 8 and listed["accuracy"] == pytest.approx(clf.evaluate(as_cli, split="all")["accuracy"])
     rows = make_rows(30, seed=4)
     ds = datasets.Dataset.from_dict({"text": [t for t, _ in rows], "label": [f" {y.upper()}" for _, y in rows]})
     from_dataset = clf.evaluate(ds)
@@ -377,6 +380,8 @@ def test_evaluate_of_a_frame_or_dataset_names_a_bad_split_or_column_and_keeps_ea
         "test_metrics.json",
     ]
     assert clf.evaluate(frame, split="all", output_dir=tmp_path / "ev")["n"] == 12
+    with pytest.raises(textgru.TextgruError, match=r"^split=0 must be a split's name"):  # was the default, "test"
+        clf.evaluate(split=0)
     assert (tmp_path / "ev" / "all_metrics.json").is_file()
     in_parts = datasets.DatasetDict({"sub/test": datasets.Dataset.from_pandas(frame)})
     with pytest.raises(textgru.TextgruError, match="^split='sub/test' cannot name a report file"):
@@ -585,6 +590,9 @@ def test_train_refuses_bad_overrides_in_one_line(tmp_path: Path, tiny_run: Path,
             r"^train\(\) takes overrides \(key=value\), not the command line's flag '--help'",
         ),
         (textgru.sweep, (["-m", "seed=1,2"],), r"^sweep\(\) takes overrides .* flag '-m'"),
+        (textgru.sweep, (["seed=range(5,1)"],), r"^seed=range\(5,1\) holds no value"),  # an IndexError
+        (textgru.sweep, (["optimizer.lr=interval(1e-3,1e-2)"],), r"a grid sweep \(-m\) runs listed values"),  # Hydra's
+        (textgru.train, ([None],), r"^train\(\): each override is a string .*, not a NoneType"),  # an AttributeError
         (textgru.train, ([], "eval"), r"^config 'eval' is not a training config; use config_name='train'"),
         (textgru.train, ([], "train", 123), r"^run_dir= takes a folder \(a str or Path\), not a int"),
         (textgru.sweep, ([], "train", 1.5), r"^sweep_dir= takes a folder \(a str or Path\), not a float"),

@@ -96,8 +96,21 @@ MORE = [
     ("train", ["task=forecast", "data=tweets"], "data.source=tweets is not data for task=forecast"),
     ("train", ["task=lm", "model.tie_weights=true"], "set model.projection_size=64"),
     ("train", ["task=bilm", "data=tweets", "model.tie_weights=true"], "needs model.softmax=full (not adaptive)"),
+    (
+        "train",
+        ["data=local", "data.path=/x/données.csv"],
+        "reads 'é' (not ASCII) only in quotes; quote the value, e.g. 'data.path=\"/x/données.csv\"'",
+    ),
     ("train", ["optimizer.lr=nan"], "optimizer.lr=nan: must be a number > 0"),
     ("train", ["-m", "model.dropout=0.1,1.5"], "model.dropout=1.5: must be a number in [0, 1)"),
+    ("train", ["-m", "optimizer.lr=interval(1e-3,1e-2)"], "a grid sweep (-m) runs listed values"),  # a review: a
+    ("train", ["-m", "seed=range(1,1)"], "seed=range(1,1) holds no value"),  # traceback; 0 jobs, silently
+    ("train", ["hparams_search=sentiment", "hparams_search.study_name=123"], "123 was read as a number: quote it"),
+    (
+        "train",
+        ["-m", "model.pooling='mean','maxx'"],
+        "model.pooling=maxx: must be one of last, mean",
+    ),  # a review: quoted
     ("train", ["seed=1,2"], "seed=1,2 gives several values: add -m"),
     ("train", ["data=local"], "data.path is required: pass data.path=..."),
     ("train", ["data=local", "data.path=<tmp>/nope/*.csv"], "matches no file"),
@@ -241,6 +254,8 @@ MORE = [
     ("serve", ["lm=<ckpt>", "host=localhost"], "host=localhost: must be an IP address such as 127.0.0.1 or ::1 (not a"),
     ("serve", ["classifier=<tmp>/nope"], "nope does not exist; give a task=sentiment run folder"),
     ("serve", ["lm=<ckpt>", "limits.max_streams=0"], "limits.max_streams=0: must be an integer >= 1"),
+    ("serve", ["lm=<ckpt>", "limits.max_num_samples=20000"], "limits.max_num_samples=20000: must be an integer"),
+    ("serve", ["lm=<ckpt>", "limits.max_new_tokens=10000000"], "x limits.max_new_tokens=10000000 is more than"),
     ("serve", ["lm=<ckpt>", "timeout=0"], "timeout=0: must be a number > 0"),
     ("serve", ["lm=<ckpt>", "batch_timeout=5", "timeout=1"], "batch_timeout=5 must be below timeout=1"),
     ("serve", ["lm=<ckpt>", "device=cuda"], "device=cuda: must be cpu (textgru serve runs on the CPU for now)"),
@@ -341,7 +356,7 @@ def test_wrong_value_is_one_line_before_anything_starts(
         ["hydra.mode=MULTIRUN", "seed=1,2"],
         ["~callbacks.lr_monitor", "callbacks.early_stopping=null"],
         ["hydra.run.dir=${paths.output_dir}/${task.name}/tune/${hparams_search.study_name}"],  # textgru tune's own
-        ["hydra.run.dir=<tmp>/new/run", "-m", "hydra.sweep.dir=<tmp>/new/sweep", "optimizer.lr=interval(1e-4, 1e-2)"],
+        ["hydra.run.dir=<tmp>/new/run", "-m", "hydra.sweep.dir=<tmp>/new/sweep", "optimizer.lr=1e-4,1e-2"],
         ["--config-dir", "<tmp>", "experiment=mine"],
         ["hparams_search=sentiment", "++hparams_search.params={seed: 'choice(1, 2)'}"],
     ],
@@ -942,3 +957,5 @@ def test_a_user_config_named_as_a_shipped_one_is_refused_not_ignored(tmp_path: P
     r = run_textgru("train", "--config-dir", str(mine), "--cfg", "job", cwd=tmp_path / "mine")
     assert r.returncode == 2 and "train.yaml has the name of a config textgru ships" in r.stderr, r.stderr
     assert "conf/experiment/mine.yaml, then experiment=mine" in r.stderr
+    r = run_textgru("predict", "--config-dir", str(mine), "ckpt_path=nowhere", cwd=tmp_path / "mine")  # a review:
+    assert r.returncode == 2 and "ckpt_path=nowhere does not exist" in r.stderr, r.stderr  # predict reads no train.yaml

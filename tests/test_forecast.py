@@ -271,6 +271,12 @@ def test_forecast_run_writes_metrics_plots_and_a_self_contained_checkpoint(tmp_p
         forecaster.predict(series[:5])
     with pytest.raises(TextgruError, match="complex numbers; this model forecasts real values"):  # not numpy's warning
         forecaster.predict(series[:300] + 0j)
+    import pandas as pd
+
+    with pytest.raises(TextgruError, match="^the series holds dates or durations; give the values"):  # a review: the
+        forecaster.predict(pd.Series(pd.date_range("2020-01-01", periods=20)))  # nanosecond counts were forecast
+    with pytest.raises(TextgruError, match=r"^split=0 must be a split's name"):  # a review: 0 was the default, test
+        forecaster.evaluate(split=0)
     for bad in (np.nan, np.inf, 1e300):  # 1e300 passed as finite, then overflowed in float32
         with pytest.raises(TextgruError, match="missing or infinite values"):
             forecaster.predict(np.r_[series[:299], bad])
@@ -586,6 +592,8 @@ def test_a_forecaster_reads_its_own_time_column_wherever_it_is_used(tmp_path: Pa
             assert "not in time order" not in caplog.text
         else:
             assert caplog.text.count("not in time order") == 3
+            assert "the series: rows are not in time order (position 1 (.iloc), date=" in caplog.text  # a review: a
+            assert "newest_first.csv: rows are not in time order (row 3, date=" in caplog.text  # frame's "row 3"
         assert scores == pytest.approx([expected, expected]) and forecast == pytest.approx(forecast_sorted)
     assert fc.evaluate(frame[["y"]].to_numpy())["mse"] == pytest.approx(expected)  # the file's order, by hand
     # indexed by its time column (read_csv(index_col="date"), as pandas users read a series), or by dates under

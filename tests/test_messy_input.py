@@ -676,6 +676,14 @@ def test_jsonl_outputs_get_the_umask_mode_and_a_symlink_is_refused(tmp_path: Pat
     for name in ("newdir/.", "newdir/.."):
         with pytest.raises(TextgruError, match="names a folder; give a file name"):
             check_output(f"{tmp_path}/{name}", False)
+    (tmp_path / "best.ckpt").write_bytes(b"weights")  # a review: predict replaced the checkpoint it had loaded
+    for name in ("best.ckpt", "config.yaml", "out.csv"):
+        with pytest.raises(TextgruError, match=r"the output is JSON lines, one object a line; name it \w+\.jsonl"):
+            check_output(str(tmp_path / name), True)
+    check_output(str(tmp_path / "out.ndjson"), False)
+    check_output("-", False, stdout_dash=True)  # predict: stdout (a review: a file named - was written)
+    with pytest.raises(TextgruError, match="^output=-: the samples are printed without output="):
+        check_output("-", False)  # generate
 
 
 def test_utf16_files_windows_line_ends_and_verbatim_text(tmp_path: Path, tiny_run: Path) -> None:

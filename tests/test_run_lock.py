@@ -38,14 +38,17 @@ def test_a_resume_or_a_training_into_a_folder_in_use_is_one_line_and_changes_not
     run = Path(shutil.copytree(tiny_run, tmp_path / "run"))
     (run / "metrics.json").unlink()  # a run to go on with
     before = sorted(p.relative_to(run).as_posix() for p in run.rglob("*"))
-    busy = tmp_path / "busy"
+    busy, study = tmp_path / "busy", tmp_path / "study"
     busy.mkdir()
-    with in_use(run, "-"), in_use(busy, "-"):  # another command holds them
+    study.mkdir()
+    with in_use(run, "-"), in_use(busy, "-"), in_use(study, "-"):  # another command holds them
         resumed = run_script("train", f"resume={run}", "trainer.max_epochs=3")
         fresh = run_script("train", "trainer.fast_dev_run=true", f"hydra.run.dir={busy}")
-    for r, folder in ((resumed, run), (fresh, busy)):
+        search = run_script("tune", "hparams_search=sentiment", "n_trials=1", f"hydra.run.dir={study}")
+    for r, folder in ((resumed, run), (fresh, busy), (search, study)):
         assert r.returncode != 0 and "Traceback" not in r.stderr, r.stderr[-2000:]
         assert f"{folder} is in use by another textgru command (process {os.getpid()})" in r.stderr, r.stderr[-600:]
+    assert "running 1 more" not in search.stderr  # a review: it said so, into the study's log, before it was refused
     after = sorted(p.relative_to(run).as_posix() for p in run.rglob("*") if p.name != "train.log")
     assert after == [p for p in before if p != "train.log"]
     assert sorted(p.name for p in busy.iterdir()) == []  # what Hydra wrote for the refused run is taken away again

@@ -151,6 +151,7 @@ def test_optuna_search_stores_resumes_and_writes_the_best_experiment(tmp_path: P
     assert r.returncode == 2 and r.stderr.strip().splitlines()[-1].startswith(
         "error: hparams_search: model.hidden_size is searched differently now than in the study stored in"
     ), r.stderr[-2000:]
+    assert r.stderr.strip().endswith("(or another hydra.run.dir=, where you gave one)")  # a review: a fix refused
     # nor other bounds, or another set of keys (a review: the best trial came from a space the study was not given)
     for old_spec, new_spec, said in (
         ("interval(1e-3, 1e-2)", "interval(1e-3, 5e-2)", "optimizer.lr is searched differently now"),
@@ -508,13 +509,15 @@ def test_an_unforeseen_error_fails_its_job_only_and_a_used_sweep_folder_is_refus
     assert same.returncode == 2 and "gives several jobs of the sweep the same folder" in same.stderr, same.stderr[
         -2000:
     ]
-    # a failed job in a folder of another name is listed as failed, and named so (a review: "unfinished", "1")
+    # a failed job in a folder of another name is listed as failed, and named so (a review: "unfinished", "1"); job
+    # folders a level down are summarised too (a review: no summary at all)
     failing = tmp_path / "failing"
-    folders = ["+callbacks.bug.fail=false,true", "hydra.sweep.subdir=job${hydra.job.num}"]
+    folders = ["+callbacks.bug.fail=false,true", "hydra.sweep.subdir=job${hydra.job.num}/run"]
     r = run_script("train", "-m", *common[:-1], f"hydra.sweep.dir={failing}", *folders, env=env)
-    assert r.stderr.strip().splitlines()[-1].startswith("error: 1 job(s) of the sweep failed: job1"), r.stderr[-2000:]
+    last = r.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: 1 job(s) of the sweep failed: job1/run"), r.stderr[-2000:]
     rows = {row["run"]: row["status"] for row in csv.DictReader((failing / "summary.csv").open())}
-    assert rows == {"job0": "finished", "job1": "failed"}, rows
+    assert rows == {"job0/run": "finished", "job1/run": "failed"}, rows
 
 
 STOP = """

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from textgru.command_flags import check_flag_combinations, flags_last, one_line_errors
+from textgru.command_flags import check_flag_combinations, flags_last, one_line_errors, split_flags
 from textgru.config import check_group_choices, check_override_keys, search_path_override, take_raw_args
 from textgru.console import command_usage, fail, pipe_closed_quietly, sigterm_as_ctrl_c, utf8_output
 from textgru.errors import TextgruError, TrainingStopped
@@ -39,8 +39,8 @@ def run_hydra(target: str, config_name: str, args: Sequence[str], raw_keys: tupl
     parser = get_args_parser()
     one_line_errors(parser)
     try:
-        check_flag_combinations(args)
-        check_group_choices(args)
+        check_flag_combinations(args, config_name)
+        check_group_choices(args, config_name)
         check_explicit_run_dir(args, training=config_name == "train")
         args, raw = take_raw_args(args, raw_keys)
         probe = check_override_keys(args, config_name)
@@ -78,7 +78,7 @@ def run_command(target: str, cfg: Any, raw: dict[str, str]) -> Any:
     from textgru.command_line_checks import one_line
     from textgru.config import back_where_the_command_ran, in_hydra_multirun, put_back_raw_args
     from textgru.distributed import process_rank, quiet_other_ranks
-    from textgru.sweep_jobs import FAILED_SWEEP_JOBS
+    from textgru.sweep_jobs import FAILED_SWEEP_JOBS, sweep_job_name
     from textgru.sweep_summary import summarise_sweep
     from textgru.unstarted_runs import remove_unstarted_hydra_run, remove_unused_hydra_run
 
@@ -114,7 +114,7 @@ def run_command(target: str, cfg: Any, raw: dict[str, str]) -> Any:
         message = str(e if isinstance(e, TextgruError) else one_line(e)) if foreseen else f"{type(e).__name__}: {e}"
         if in_hydra_multirun():  # logged to the console and train.log; a bug with its traceback
             job, trace = HydraConfig.get().job, None if foreseen else e
-            FAILED_SWEEP_JOBS.append(Path(HydraConfig.get().runtime.output_dir).name)  # its folder: the summary's row
+            FAILED_SWEEP_JOBS.append(sweep_job_name(HydraConfig.get()))  # its folder: the summary's row
             return log.error("sweep job %s (%s) failed: %s", job.num, job.override_dirname, message, exc_info=trace)
         remove_unstarted_hydra_run()
         fail(message)
@@ -236,6 +236,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             print(f"textgru {__version__}")
             return
         command, rest = argv[0], argv[1:]
+        if "--version" in split_flags(rest)[1]:  # a review: Hydra's version line, without textgru's
+            return main(["--version"])
         if command not in COMMANDS:
             fail(f"unknown command {command!r}; choose one of: {', '.join(COMMANDS)} (textgru --help)")
         if command != "serve":  # uvicorn stops gracefully on its own; training leaves it to Lightning inside fit

@@ -43,6 +43,17 @@ def split_flags(args: Sequence[str]) -> tuple[list[str], list[str]]:
     return overrides, flags
 
 
+def showing_only(args: Sequence[str]) -> bool:
+    """Whether the command line only shows the config (`--cfg job`, `-cjob`, `--info`), running nothing."""
+    for flag in split_flags(args)[1]:
+        name = flag.partition("=")[0]
+        if name in ("-c", "-i") or (name.startswith("-c") and name[2:] in ("job", "hydra", "all")):
+            return True
+        if name.startswith("--") and len(name) > 2 and ("--cfg".startswith(name) or "--info".startswith(name)):
+            return True
+    return False
+
+
 def overrides_only(args: Sequence[str]) -> list[str]:
     """The command line without Hydra's flags and their values (`--cfg job`, `--config-dir DIR`, `--info config`)."""
     return split_flags(args)[0]
@@ -65,13 +76,26 @@ def one_line_errors(parser: Any) -> None:
     parser.error = error
 
 
+OWN_CONFIG = "each command composes its own config; add yours with --config-dir DIR (e.g. DIR/experiment/mine.yaml)"
+NOT_OURS = {  # Hydra's flags textgru refuses, and why
+    "--config-name": OWN_CONFIG,
+    "--config-path": OWN_CONFIG,
+    "--experimental-rerun": "textgru does not re-run Hydra's config.pickle (a pickle can run code); resume=<run folder>"
+    " goes on with a run, and a run's .hydra/overrides.yaml lists its command line",
+}
+NOT_OURS["-cn"] = NOT_OURS["-cp"] = OWN_CONFIG
+
 MODES = ("--run", "-r", "--multirun", "-m", "--cfg", "-c", "--info", "-i", "--shell-completion", "-sc")
 
 
-def check_flag_combinations(args: Sequence[str]) -> None:
+def check_flag_combinations(args: Sequence[str], config_name: str = "train") -> None:
     """One line for flags Hydra refuses together with a traceback: two modes (`-m --cfg job`), or `--hydra-help`
-    with overrides (Hydra's own options; it composes them into its own config and fails); and for a bare word."""
+    with overrides (Hydra's own options; it composes them into its own config and fails); for Hydra's flags textgru
+    does not take, a top-level key removed (`~model`), a sweep of a command other than train, and a bare word."""
     overrides, flags = split_flags(args)
+    if config_name != "train" and any(f in ("-m", "--multirun") for f in flags):  # a review: a stray ./multirun
+        command = config_name.replace("_", "-")
+        raise TextgruError(f"-m: sweeps are for textgru train; run textgru {command} once for each value instead")
     modes = list(dict.fromkeys(f for f in flags if f in MODES))
     if len(modes) > 1:
         raise TextgruError(f"{' and '.join(modes)} cannot go together: give one of them (--cfg job shows the config)")
@@ -91,6 +115,15 @@ def check_flag_combinations(args: Sequence[str]) -> None:
                 raise TextgruError(
                     f"--config-dir {what}; give the folder holding your configs (e.g. experiment/mine.yaml)"
                 )
+    for flag in flags:  # a review: Hydra's traceback (another config), or a run from a pickle (which can run code)
+        name = flag.partition("=")[0]
+        refused = [f for f in NOT_OURS if f == name or (name.startswith("--") and len(name) > 2 and f.startswith(name))]
+        if len(refused) == 1 and not any(f.startswith(name) for f in ("--config-dir", "--cfg")):  # else: ambiguous
+            raise TextgruError(f"{name}: {NOT_OURS[refused[0]]}")
+    removed = next((a for a in overrides if a.startswith("~") and "." not in a.partition("=")[0]), None)
+    if removed is not None and config_name == "train":  # a review: `~model` composed, then a traceback and a half-made
+        key = removed.partition("=")[0][1:]  # run folder (the other commands refuse every ~key: config.py)
+        raise TextgruError(f"~{key}: textgru train needs each of its top-level keys; give {key}=<value> instead")
     bare = next((a for a in overrides if "=" not in a and not a.startswith("~")), None)  # Hydra: "missing EQUAL"
     if bare is not None:
         raise TextgruError(f"{bare!r} is not an option: options are key=value (e.g. seed=1); --help lists them")

@@ -7,6 +7,7 @@ import io
 import json
 import logging
 import os
+import re
 import secrets
 import sys
 from collections.abc import Iterable
@@ -42,8 +43,11 @@ def read_texts(
             )
         encoding = (getattr(stdin, "encoding", None) or "utf-8").lower().replace("_", "-")
         if hasattr(stdin, "buffer") and encoding in ("utf-8", "utf8"):  # the bytes, decoded as a file's are
-            return _non_empty(_lines(decode_bytes(stdin.buffer.read(), "stdin")), "stdin", "lines")
-        return _non_empty(_lines(stdin.read()), "stdin", "lines")
+            lines = _lines(decode_bytes(stdin.buffer.read(), "stdin"))
+        else:
+            lines = _lines(stdin.read())
+        _warn_if_a_table(lines[0] if lines else "", text_column)
+        return _non_empty(lines, "stdin", "lines")
     p = Path(input_path).expanduser()
     if p.is_dir():
         raise TextgruError(f"input {str(p)!r} is a folder; give one file (.txt: a text a line, .csv, .tsv or .jsonl)")
@@ -129,22 +133,50 @@ def read_prompt(prompt: str | None, prompt_file: str | None) -> str:
     return _prompt_text(decode_bytes(sys.stdin.buffer.read(), "stdin"))
 
 
+def _warn_if_a_table(first: str, text_column: str) -> None:
+    """Stdin is read a text a line; a first line that looks like a CSV/TSV header or a JSON object is named (a review:
+    a header and JSON lines were classified as texts, quoted fields cut at their line breaks, without a word)."""
+    fields = [f.strip().strip('"') for f in re.split("[,\t]", first)]
+    if first.lstrip().startswith("{") and first.rstrip().endswith("}"):
+        looks = "a JSON object"
+    elif len(fields) > 1 and text_column in fields:
+        looks = f"a CSV or TSV header (with {text_column!r})"
+    else:
+        return
+    log.warning(
+        "stdin is read as plain text, a text a line, but its first line looks like %s: give the file as input=<file> "
+        "(.csv, .tsv or .jsonl) to read its %s field",
+        looks,
+        text_column,
+    )
+
+
 def _prompt_text(text: str) -> str:
     """A prompt file's or stdin's text with Windows line ends read as the \\n a model was trained on."""
     return text.replace("\r\n", "\n")
 
 
-def check_output(path: str | None, overwrite: bool, input_path: str | None = None, reads_stdin: bool = False) -> None:
-    """One line for an `output=` that is refused: not a .jsonl-like name, a folder (or a folder's name: ending in a
-    slash, `.` or `..`), a symbolic link, the input file itself (`input_path`, or stdin where the command reads it),
-    or a file that exists without `overwrite`."""
+def check_output(
+    path: str | None,
+    overwrite: bool,
+    input_path: str | None = None,
+    reads_stdin: bool = False,
+    stdout_dash: bool = False,
+) -> None:
+    """One line for an `output=` that is refused: not a .jsonl or .ndjson name (or one without a suffix), a folder (or
+    a folder's name: ending in a slash, `.` or `..`), a symbolic link, the input file itself (`input_path`, or stdin
+    where the command reads it), or a file that exists without `overwrite`. `-` is stdout where `stdout_dash`."""
+    if path == "-":  # a review: a file named - was written
+        if stdout_dash:
+            return
+        raise TextgruError("output=-: the samples are printed without output=; give a file name for JSON lines")
     if path and Path(path).is_dir():
         raise TextgruError(f"output {path!r} is a folder; give a file name, e.g. output={Path(path) / 'out.jsonl'}")
     if path and (str(path).endswith(("/", os.sep)) or os.path.basename(path) in (".", "..")):  # Path() drops them
         raise TextgruError(f"output {path!r} names a folder; give a file name, e.g. output={Path(path) / 'out.jsonl'}")
     if path and _same_file(Path(path).expanduser(), input_path, reads_stdin):
         raise TextgruError(f"output {path!r} is the input file; choose another output= (it would replace your input)")
-    if path and Path(path).suffix.lower() in (".csv", ".tsv", ".txt", ".json", ".parquet"):
+    if path and Path(path).suffix.lower() not in ("", ".jsonl", ".ndjson"):  # a review: best.ckpt was replaced
         raise TextgruError(
             f"output {path!r}: the output is JSON lines, one object a line; name it {Path(path).stem}.jsonl"
         )

@@ -11,11 +11,12 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from textgru.command_flags import showing_only
 from textgru.config_checks import check_config, check_value
 from textgru.config_path_rules import Folder, static_folder
 from textgru.config_problem import problem
 from textgru.errors import TextgruError
-from textgru.override_values import sweep_values
+from textgru.override_values import check_grid_sweep, sweep_values
 
 
 def read_override(arg: str, parser: Any = None) -> Any:
@@ -26,6 +27,13 @@ def read_override(arg: str, parser: Any = None) -> Any:
         return (parser or OverridesParser.create()).parse_override(arg)
     except Exception as e:
         first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        key, _, value = arg.partition("=")
+        if not value.isascii() and value[:1] not in "'\"":  # a review: the hint named brackets and commas only
+            odd = next(ch for ch in value if not ch.isascii())
+            raise TextgruError(
+                f"cannot read the override {arg!r}: Hydra reads {odd!r} (not ASCII) only in quotes; quote the value, "
+                f"e.g. '{key}=\"{value}\"'"
+            ) from None
         raise TextgruError(
             f"cannot read the override {arg!r} ({first}); quote a value holding brackets, quotes, commas or '=', "
             "e.g. 'key=\"a, b\"'"
@@ -57,6 +65,8 @@ def check_command_line(
                 f"{o.input_line} gives several values, but a search runs one config per trial: search them, e.g. "
                 f"'++hparams_search.params={{{key.removeprefix('hparams_search.params.')}: \"{spec}\"}}'"
             )
+        if multirun and not search:
+            check_grid_sweep(o)
         if o.is_sweep_override() and not multirun:
             raise TextgruError(
                 f"{o.input_line} gives several values: add -m to run one job for each, or write a list as "
@@ -76,7 +86,8 @@ def check_command_line(
             with_raw[key] = value
     run_folder_key = "hydra.sweep.dir" if multirun else "hydra.run.dir"  # the folder every job's lies in
     given = [o.value() for o in overrides if o.get_key_element().lstrip("+") == run_folder_key]
-    check_config(with_raw, config_name, run_dir=static_folder(given[-1]) if given else None)
+    showing = showing_only(args)  # --cfg job: paths need not exist yet (a review: a preset's LM, pretrained later)
+    check_config(with_raw, config_name, run_dir=static_folder(given[-1]) if given else None, showing=showing)
     for o in overrides:
         if o.is_sweep_override():
             key = o.get_key_element().lstrip("+~")

@@ -88,7 +88,7 @@ def predict_command(cfg: DictConfig) -> int:
     from textgru.prediction_output import predictions, show
 
     check_config(cfg, "predict")
-    check_output(cfg.output, cfg.overwrite, cfg.input, reads_stdin=cfg.text is None and cfg.input is None)
+    check_output(cfg.output, cfg.overwrite, cfg.input, cfg.text is None and cfg.input is None, stdout_dash=True)
     classifier = Classifier.load(cfg.ckpt_path, cfg.device)  # first: a forecaster is named as such
     classifier = classifier.with_precision(cfg.precision)
     texts = read_texts(cfg.text, cfg.input, cfg.text_column)

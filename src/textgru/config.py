@@ -35,15 +35,15 @@ def user_conf_dirs(args: Sequence[str] = ()) -> list[Path]:
     return dirs
 
 
-def check_no_shadowed_configs(args: Sequence[str] = ()) -> None:
-    """Refuse a user's config at the path of one textgru ships: Hydra reads the package's first, so the user's
-    `conf/model/bigru_classifier.yaml` was never read and the run trained the shipped one, silently."""
+def check_no_shadowed_configs(args: Sequence[str] = (), config_name: str = "train") -> None:
+    """Refuse a user's config at the path of one textgru ships and `config_name` reads: Hydra reads the package's first,
+    so the user's `conf/model/bigru_classifier.yaml` was never read and the run trained the shipped one, silently."""
     for folder in user_conf_dirs(args):
         if not folder.is_dir() or folder == CONF_DIR:
             continue
         for path in sorted(folder.rglob("*.yaml")):
             rel = path.relative_to(folder)
-            if not (CONF_DIR / rel).is_file():
+            if not (CONF_DIR / rel).is_file() or (not rel.parent.parts and rel.stem != config_name):
                 continue
             if not rel.parent.parts:  # a command's own config: textgru's is always the one read
                 fix = "put your settings in an experiment instead (conf/experiment/mine.yaml, then experiment=mine)"
@@ -72,10 +72,10 @@ def group_options(group: str, args: Sequence[str] = ()) -> list[str] | None:
     return sorted({p.stem for f in folders if f.is_dir() for p in f.glob("*.yaml")})
 
 
-def check_group_choices(args: Sequence[str]) -> None:
+def check_group_choices(args: Sequence[str], config_name: str = "train") -> None:
     """Reject `group=option` overrides naming an option that has no YAML file, listing the valid ones, and a user's
     config that a shipped one would hide (`check_no_shadowed_configs`)."""
-    check_no_shadowed_configs(args)
+    check_no_shadowed_configs(args, config_name)
     for arg in args:
         if "=" not in arg or arg.startswith(("-", "hydra.")):
             continue
@@ -176,7 +176,7 @@ def compose_config(
     if not (CONF_DIR / f"{config_name}.yaml").is_file():
         names = sorted(p.stem for p in CONF_DIR.glob("*.yaml"))
         raise TextgruError(f"unknown config_name {config_name!r}; use one of {names}")
-    check_group_choices(overrides)
+    check_group_choices(overrides, config_name)
     check_override_keys(overrides, config_name)
     try:
         return _compose(config_name, overrides + search_path_override(overrides), return_hydra_config)

@@ -18,7 +18,7 @@ from typing import Any
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue
 
-from textgru.config_path_rules import unread_paths
+from textgru.config_path_rules import Existing, unread_paths
 from textgru.config_problem import problem, shown
 from textgru.config_rules import Rule, When, int_like, number_like
 from textgru.config_rules_commands import RULES
@@ -67,11 +67,14 @@ def check_value(cfg: DictConfig, config_name: str, key: str, value: Any) -> None
         raise TextgruError(message)
 
 
-def check_config(cfg: DictConfig, config_name: str, run_dir: str | os.PathLike[str] | None = None) -> None:
+def check_config(
+    cfg: DictConfig, config_name: str, run_dir: str | os.PathLike[str] | None = None, showing: bool = False
+) -> None:
     """Check every value of a composed config (`config_name`: train, eval, predict, ...) against the rules: the first
-    wrong one raises TextgruError with one line. Keys the config lacks are skipped, as is `paths.output_dir` when the
-    run's folder (`run_dir`, else `paths.run_dir`) lies elsewhere; a key left at `???` in the YAML must be given."""
+    wrong one raises TextgruError with one line. Keys the config lacks are skipped, as are `paths.output_dir` when the
+    run's folder (`run_dir`, else `paths.run_dir`) lies elsewhere and, `showing` (`--cfg job`), the paths to read."""
     unused = unread_paths(run_dir or _lookup(cfg, "paths.run_dir"), cfg)
+    unused |= {k for k, rule in RULES.get(config_name, {}).items() if showing and isinstance(rule, Existing)}
     for key in RULES.get(config_name, {}):
         value = _lookup(cfg, key)
         if value is _ABSENT or key in unused:
@@ -201,12 +204,18 @@ def _something_to_serve(cfg: DictConfig) -> None:
         raise TextgruError("nothing to serve: give classifier=<run folder, .ckpt or export> and/or lm=<the same>")
 
 
-def _batch_timeout(cfg: DictConfig) -> None:
+def _serve_caps(cfg: DictConfig) -> None:
+    """A batch waits less than a request may; limits a request can meet (a review: each request refused instead)."""
+    from textgru.serving.limits import Limits
+
     wait, timeout = _lookup(cfg, "batch_timeout"), _lookup(cfg, "timeout")
     if number_like(wait) and number_like(timeout) and wait >= timeout:
         raise TextgruError(
             f"batch_timeout={wait} must be below timeout={timeout}: a batch may not wait longer than a request"
         )
+    samples, tokens = _lookup(cfg, "limits.max_num_samples"), _lookup(cfg, "limits.max_new_tokens")
+    if int_like(samples) and int_like(tokens):
+        Limits(max_num_samples=samples, max_new_tokens=tokens).check()
 
 
 def _callback_configs(cfg: DictConfig) -> None:
@@ -232,18 +241,10 @@ def _export_output(cfg: DictConfig) -> None:
         check_export_output(Path(output).expanduser(), overwrite)
 
 
+_TRAIN_VALUES = (_fractions, _few_labels, _task_fits, _tied_weights, _finite_schedule, _accelerator_present)
 CROSS_CHECKS: dict[str, Sequence[Callable[[DictConfig], None]]] = {
-    "train": (
-        _fractions,
-        _few_labels,
-        _task_fits,
-        _tied_weights,
-        _finite_schedule,
-        _accelerator_present,
-        _search_space,
-        _callback_configs,
-    ),
+    "train": (*_TRAIN_VALUES, _search_space, _callback_configs),
     "eval": (_fractions,),
-    "serve": (_something_to_serve, _batch_timeout),
+    "serve": (_something_to_serve, _serve_caps),
     "export": (_export_output,),
 }

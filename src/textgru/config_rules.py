@@ -127,6 +127,8 @@ class Text(Rule):
         ok = isinstance(value, str) and (self.empty or value.strip() != "")
         if ok and self.pattern:
             ok = re.fullmatch(self.pattern, value) is not None
+        if isinstance(value, (int, float)) and not isinstance(value, bool):  # a review: study_name=123 refused for a /
+            return f"{_or_null(self.shape, self.null)}; {value} was read as a number: quote it as text, '\"{value}\"'"
         return None if ok else _or_null(self.shape, self.null)
 
 

@@ -111,8 +111,9 @@ SERVE: dict[str, Rule] = {
     "log_level": OneOf(LOG_LEVELS),
     **{
         f"limits.{key}": POSITIVE
-        for key in ("max_texts", "max_chars", "max_new_tokens", "max_num_samples", "max_streams", "max_body_bytes")
+        for key in ("max_texts", "max_chars", "max_new_tokens", "max_streams", "max_body_bytes")
     },
+    "limits.max_num_samples": Int(1, MOST_SAMPLES, what="the most a request can draw: one batch"),  # a review
     "limits": MapOf(POSITIVE),  # after its keys, which say which one is wrong; a review: limits=5 was a traceback
 }
 

@@ -15,3 +15,9 @@ def require_bool(value: object, name: str) -> None:
     config file replaced the user's report (a review)."""
     if not isinstance(value, bool):
         raise TextgruError(f"{name}={value!r} must be true or false")
+
+
+def require_split(split: object) -> None:
+    """One line for a split that is not a name: `split=0` was taken as no split, the default (a review)."""
+    if split is not None and not isinstance(split, str):
+        raise TextgruError(f"split={split!r} must be a split's name (e.g. 'test', 'validation', 'all') or None")

@@ -25,7 +25,7 @@ def first_of_sweep(value: Any) -> Any:
     from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, RangeSweep
 
     if isinstance(value, ChoiceSweep) and value.list:
-        return value.list[0]
+        return _text(value.list[0])
     if isinstance(value, (IntervalSweep, RangeSweep)):
         return value.start
     return value
@@ -39,13 +39,38 @@ def sweep_values(value: Any) -> list[Any]:
     from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, RangeSweep
 
     if isinstance(value, ChoiceSweep):
-        return list(value.list)
+        return [_text(v) for v in value.list]
     if isinstance(value, IntervalSweep):
         return [value.start, value.end]
     if isinstance(value, RangeSweep):
         n = math.ceil((value.stop - value.start) / (value.step or 1))
         return [value.start, value.start + (n - 1) * (value.step or 1)] if n > 0 else []
     return [value]
+
+
+def _text(value: Any) -> Any:
+    """A sweep's quoted option (`a='x,y','z'`: Hydra's `QuotedString`) as its text; any other value as it is (a
+    review: the QuotedString reached the checks, and every quoted sweep was refused)."""
+    from hydra.core.override_parser.types import QuotedString
+
+    return value.text if isinstance(value, QuotedString) else value
+
+
+def check_grid_sweep(override: Any) -> None:
+    """One line for a parsed override a grid sweep (`-m`, `textgru.sweep`) cannot run (a review): an `interval()`,
+    which only a search draws from (Hydra's traceback), or a `range()` that holds no value (0 jobs, silently)."""
+    from hydra.core.override_parser.types import IntervalSweep, RangeSweep
+
+    from textgru.errors import TextgruError
+
+    value = override.value() if override.is_sweep_override() else None
+    if isinstance(value, IntervalSweep):
+        raise TextgruError(
+            f"{override.input_line}: a grid sweep (-m) runs listed values, and an interval has no list; give them "
+            "(key=1e-3,3e-3) or search it: textgru tune with '++hparams_search.params={key: \"interval(lo, hi)\"}'"
+        )
+    if isinstance(value, RangeSweep) and not sweep_values(value):
+        raise TextgruError(f"{override.input_line} holds no value (its stop is not past its start); give a wider range")
 
 
 def first_values(overrides: list[str]) -> list[str] | None:

@@ -27,13 +27,13 @@ def predictions(classifier: Any, texts: Sequence[str], batch_size: int, top_k: i
 
 
 def show(results: Iterator[dict[str, Any]], output: str | None, overwrite: bool) -> int:
-    """Write the predictions (`output=`: a JSONL file written aside and moved into place; no output and a pipe:
-    JSONL lines; a terminal: a table) and return how many there were."""
+    """Write the predictions (`output=`: a JSONL file written aside and moved into place; no output and a pipe, or
+    `output=-`: JSONL lines; a terminal: a table) and return how many there were."""
     from textgru.command_io import write_jsonl
     from textgru.prediction_table import format_table
 
-    terminal = sys.stdout.isatty()
-    if not output:
+    terminal = sys.stdout.isatty() and output != "-"  # output=-: JSON lines to stdout, also on a terminal (a review:
+    if not output or output == "-":  # it wrote a file named -)
         if terminal:
             rows = list(results)
             print(format_table(rows))

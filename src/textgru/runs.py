@@ -147,6 +147,7 @@ def _sweep(overrides: list[str], config_name: str, sweep_dir: str | os.PathLike[
 
     from textgru.mlflow_parent import parent_run
     from textgru.mlflow_store import overrides_as_params
+    from textgru.override_values import check_grid_sweep
     from textgru.sweep_jobs import hydra_sweep_rows
     from textgru.sweep_summary import refuse_used_sweep_folder, write_summary
 
@@ -154,6 +155,8 @@ def _sweep(overrides: list[str], config_name: str, sweep_dir: str | os.PathLike[
         parsed = OverridesParser.create().parse_overrides(overrides)
     except Exception as e:
         raise TextgruError(str(e).splitlines()[0]) from e
+    for override in parsed:
+        check_grid_sweep(override)
     jobs = [job for batch in BasicSweeper.split_arguments(parsed, None) for job in batch]
     for job in jobs:  # every job's keys, values, metrics and optimizer keys are checked before the first one trains
         _check_job(compose_config(config_name, job))
@@ -222,8 +225,8 @@ def override_list(overrides: Any, call: str) -> list[str]:
             f"{call}() takes a list of overrides (strings like 'model.hidden_size=64'), not a {type(overrides).__name__}"
         )
     overrides = list(overrides)
-    bad = next((o for o in overrides if not isinstance(o, str)), None)
-    if bad is not None:
+    if not all(isinstance(o, str) for o in overrides):  # (a review: [None] passed a check that used None as its mark)
+        bad = next(o for o in overrides if not isinstance(o, str))
         raise TextgruError(
             f"{call}(): each override is a string like 'model.hidden_size=64', not a {type(bad).__name__}"
         )

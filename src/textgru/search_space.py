@@ -15,6 +15,7 @@ from omegaconf import DictConfig, OmegaConf
 from textgru.config_typos import unknown_key
 from textgru.errors import TextgruError
 from textgru.override_values import first_of_sweep, override_value
+from textgru.run_lock import LOCK_NAME
 from textgru.sqlite_files import read_only_rows
 
 
@@ -142,7 +143,7 @@ def check_study_folder(study_dir: Path, name: str) -> None:
             f"give another folder for study {name!r}, or hparams_search.study_name={stored[0]} to go on with that one"
         )
     held = (
-        sorted(p.name for p in study_dir.iterdir() if p.name not in (".hydra", "tune.log"))
+        sorted(p.name for p in study_dir.iterdir() if p.name not in (".hydra", "tune.log", LOCK_NAME))
         if study_dir.is_dir()
         else []
     )

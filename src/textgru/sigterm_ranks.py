@@ -131,7 +131,8 @@ def sigterm_left_to_lightning(trainer: Any) -> Iterator[None]:
     if trainer is not None:
         stop_ranks_together(trainer)
         spawner = spawner_stop(trainer)
-    if signal.getsignal(signal.SIGTERM) is not _interrupt:
+    main = threading.current_thread() is threading.main_thread()  # only it may set handlers (a train() in a thread
+    if not main or signal.getsignal(signal.SIGTERM) is not _interrupt:  # after a command in this process: ValueError)
         yield
         return
     _TERM_RECEIVED[0] = False

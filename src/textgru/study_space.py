@@ -43,7 +43,10 @@ def check_same_space(study: optuna.Study, space: dict[str, Any], study_dir: Path
         optuna.logging.set_verbosity(verbosity)
     for key, spec in space.items():
         suggest(probe, key, spec)
-    keep = "a study keeps its search space: give a new hparams_search.study_name= (a new study folder) to search it"
+    keep = (  # a review: the study name alone was refused where hydra.run.dir= had named the folder
+        "a study keeps its search space: search it in a new study folder, with a new hparams_search.study_name= (or "
+        "another hydra.run.dir=, where you gave one)"
+    )
     stored_keys: set[str] = set()
     for trial in study.get_trials(deepcopy=False):  # bounds too (a review: a best trial from another space)
         stored_keys |= trial.distributions.keys()

@@ -15,22 +15,33 @@ from textgru.run_folder import RunFolder
 FAILED_SWEEP_JOBS: list[str] = []  # jobs of this process's `-m` sweep that failed (their folders' names)
 
 
-def run_row(run_dir: Path, overrides: dict[str, Any]) -> dict[str, Any]:
-    """One run's row: its folder, its overrides, and the metrics of its `metrics.json` (`status`: finished, failed
-    (an error, refused values included: its train.log says which) or unfinished (stopped))."""
+def sweep_job_name(hydra: Any) -> str:
+    """A running sweep job's folder as its summary row names it: its path in the sweep folder."""
+    job, sweep = Path(hydra.runtime.output_dir).absolute(), Path(hydra.sweep.dir).absolute()
+    return job.relative_to(sweep).as_posix() if job.is_relative_to(sweep) else job.name
+
+
+def run_row(run_dir: Path, overrides: dict[str, Any], name: str | None = None) -> dict[str, Any]:
+    """One run's row: its folder (`name`: its path in the sweep folder, default its name), its overrides, and the
+    metrics of its `metrics.json` (`status`: finished, failed (an error, refused values included: its train.log says
+    which) or unfinished (stopped))."""
+    name = name or run_dir.name
     metrics_file = RunFolder(run_dir).metrics
     metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
-    status = "finished" if metrics else "failed" if run_dir.name in FAILED_SWEEP_JOBS else "unfinished"
-    return {"run": run_dir.name, **overrides, "status": status, **metrics}
+    status = "finished" if metrics else "failed" if name in FAILED_SWEEP_JOBS else "unfinished"
+    return {"run": name, **overrides, "status": status, **metrics}
 
 
 def hydra_sweep_rows(sweep_dir: Path) -> list[dict[str, Any]]:
-    """A row for every job folder of a Hydra multirun (each holds `.hydra/overrides.yaml`)."""
+    """A row for every job folder of a Hydra multirun (each holds `.hydra/overrides.yaml`), at any depth (a review:
+    `hydra.sweep.subdir=seed_${seed}/run`, or an override_dirname naming a path, made no summary at all)."""
     rows, ran = [], []
-    for overrides_file in sorted(sweep_dir.glob("*/.hydra/overrides.yaml")):
+    for overrides_file in sorted(sweep_dir.rglob(".hydra/overrides.yaml")):
         run_dir = overrides_file.parent.parent
+        if run_dir == sweep_dir:
+            continue
         ran.append([str(o) for o in yaml.safe_load(overrides_file.read_text()) or []])
-        rows.append(run_row(run_dir, _values(ran[-1])))
+        rows.append(run_row(run_dir, _values(ran[-1]), run_dir.relative_to(sweep_dir).as_posix()))
     rows.sort(key=lambda r: int(r["run"]) if str(r["run"]).isdigit() else 0)
     for job in not_started(sweep_dir, ran) if rows else []:  # a stopped sweep's rest, from multirun.yaml
         rows.append({"run": "-", **_values(job), "status": "not started"})

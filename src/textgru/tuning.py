@@ -140,6 +140,18 @@ def tune(
         fetch_hub_source(OmegaConf.to_container(cfg.data, resolve=True))  # offline, not cached: one line, no study
     if cfg.logger.get("mlflow"):  # logger=mlflow: a store that cannot be used is one line before study.db is made
         open_store(resolve_uri(cfg.logger.mlflow.tracking_uri))
+    busy = (
+        "wait for it to end; the same command then goes on with the study"  # two calls: each failed the other's trial
+    )
+    with in_use(study_dir, busy):  # before the study is read or a line said (a review: a refused second call logged
+        return _search(cfg, study_dir, space, base, config_name, direction)  # "running 1 more" into the first's log)
+
+
+def _search(
+    cfg: DictConfig, study_dir: Path, space: dict[str, Any], base: list[str], config_name: str, direction: str
+) -> optuna.Study:
+    """The study's trials, with its folder locked."""
+    search = cfg.hparams_search
     study_dir.mkdir(parents=True, exist_ok=True)
     storage_url = f"sqlite:///{study_dir / 'study.db'}"
     pruner = instantiate(search.pruner)
@@ -157,10 +169,7 @@ def tune(
     log.info("study %s in %s: %d trials stored, running %d more (%s %s)", *what)
     study_tags = {"optuna.study_name": str(search.study_name)}
     search_params = {**overrides_as_params(base), "direction": direction, "n_trials": str(n_trials)}  # this call's
-    busy = (
-        "wait for it to end; the same command then goes on with the study"  # two calls: each failed the other's trial
-    )
-    with in_use(study_dir, busy), parent_run(cfg, study_dir, "search", search_params, study_tags) as parent:
+    with parent_run(cfg, study_dir, "search", search_params, study_tags) as parent:
         for number, state in settle_interrupted_trials(study, study_dir, str(cfg.optimized_metric)):
             parent.record_trial(study_dir / f"trial_{number:03d}", number, state, interrupted=state == "FAIL")
         for _ in range(n_trials):

@@ -38,12 +38,16 @@ def read_thousands_separated(df: Any, skip: str | None, name: str) -> Any:
     return df
 
 
-def time_order(times: Any, time_column: str, name: str) -> np.ndarray | None:
+def time_order(times: Any, time_column: str, name: str, frame: bool = False) -> np.ndarray | None:
     """The row order that puts a file's rows in time order (a stable sort), with a warning, when they are not in it;
     None keeps the file's order: rows already in order, or times that do not all read as numbers or ISO 8601 dates and
     times (a day-first 02/01/2020 could be either month, a bare 23:00 has no day, Jan repeats each year). A time given
-    twice is a warning; such rows keep their file order."""
+    twice is a warning; such rows keep their file order. Rows are named as in the file (the header is row 1), or with
+    `frame` as a DataFrame's positions (`.iloc`, from 0)."""
     import pandas as pd
+
+    def at(i: int) -> str:  # a review: a DataFrame's rows were named as a file's, two past their positions
+        return f"position {i} (.iloc)" if frame else f"row {i + 2}"
 
     unordered = (
         "%s: the times in %s do not read as numbers or ISO 8601 dates (2021-02-03), so they are not checked: the rows "
@@ -73,12 +77,12 @@ def time_order(times: Any, time_column: str, name: str) -> np.ndarray | None:
         readable = keys[~pd.isna(keys)]
         if (readable[1:] < readable[:-1]).any():  # out of order, and one time cannot be placed: not guessed
             raise TextgruError(
-                f"{name}: the rows are not in time order and {time_column} in row {row + 2} {said}, so they cannot "
+                f"{name}: the rows are not in time order and {time_column} in {at(row)} {said}, so they cannot "
                 "be sorted; fix that cell"
             )
         log.warning(
-            "%s: %s in row %d %s; the rows are used in the file's order (the others are in time order)",
-            name, time_column, row + 2, said,
+            "%s: %s in %s %s; the rows are used in the file's order (the others are in time order)",
+            name, time_column, at(row), said,
         )  # fmt: skip
         return None
     repeated = len(keys) - len(np.unique(keys))
@@ -91,9 +95,9 @@ def time_order(times: Any, time_column: str, name: str) -> np.ndarray | None:
         return None
     row = int(back[0]) + 1
     log.warning(
-        "%s: rows are not in time order (row %d, %s=%s, comes after a later time); sorted by %s",
+        "%s: rows are not in time order (%s, %s=%s, comes after a later time); sorted by %s",
         name,
-        row + 2,
+        at(row),
         time_column,
         times.iloc[row],
         time_column,

@@ -17,7 +17,7 @@ from textgru.data.batching import LengthBucketBatchSampler, pad_collate
 from textgru.data.decoding import check_unicode
 from textgru.data.long_texts import encode_cut
 from textgru.data.tokenization import UNK, pad_id
-from textgru.errors import TextgruError
+from textgru.errors import TextgruError, require_split
 from textgru.inference.arguments import check_batch_size, positive_int, text_list
 from textgru.inference.collector_pauses import without_collector_pauses
 from textgru.inference.fused_bigru import FusedGRUClassifier
@@ -217,6 +217,7 @@ class Classifier(LoadedModel):
         from textgru.inference.reports import data_scored, report_path
         from textgru.inference.scored_data import labelled_texts
 
+        require_split(split)
         texts, names, split = labelled_texts(data, split, self.meta["data_config"], text_column, label_column)
         report = report_path(output_dir, split, overwrite, plot="confusion_matrix.png")
 

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from textgru.errors import TextgruError
+from textgru.errors import TextgruError, require_split
 from textgru.inference.arguments import positive_int
 from textgru.inference.loaded_model import LoadedModel
 
@@ -69,12 +69,14 @@ class Forecaster(LoadedModel):
                 times = index.to_series(index=range(len(index)))
             if times is not None:
                 times = times if isinstance(times, pd.Series) else pd.Series(np.asarray(times))
-                order = time_order(times, str(getattr(times, "name", None) or "the index"), "the series")
+                order = time_order(times, str(getattr(times, "name", None) or "the index"), "the series", frame=True)
             series = series[self.columns].to_numpy()
             series = series if order is None else series[order]
         try:
             if np.iscomplexobj(series):  # float64 would drop the imaginary part with numpy's warning
                 raise TextgruError("the series holds complex numbers; this model forecasts real values")
+            if np.asarray(series).dtype.kind in "mM":  # a review: dates became nanosecond counts, forecast as values
+                raise TextgruError("the series holds dates or durations; give the values to forecast, not the times")
             values = np.asarray(series, dtype=np.float64)
         except (TypeError, ValueError) as e:
             raise TextgruError(f"the series is not numeric ({str(e)[:80]})") from None
@@ -154,6 +156,7 @@ class Forecaster(LoadedModel):
         from textgru.data.series import load_series, read_csv_series
         from textgru.inference.reports import report_path, write_json
 
+        require_split(split)
         cfg = dict(self.meta["data_config"])
         if data is None:
             values = self._values(load_series(cfg).values)

@@ -54,7 +54,7 @@ def encode_prompt(tokenizer: Tokenizer, prompt: str, allow_unknown: bool = False
     if unknown and not allow_unknown:
         shown = ", ".join(repr(u) for u in unknown[:10]) + (" ..." if len(unknown) > 10 else "")
         raise TextgruError(
-            f"the prompt has {len(unknown)} character(s) this model's tokenizer never saw: {shown}; "
+            f"the prompt holds text this model's tokenizer never saw: {shown}; "  # (a count of distinct pieces misled)
             "remove them, or pass allow_unknown=true to read them as [UNK]"
         )
     ids = document_start(tokenizer) + list(enc.ids)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,20 +42,11 @@ def labelled_texts(
                     "to score, or a DatasetDict to pick a split from"
                 )
             return _given_rows(data, text_column, label_column) + (split or "all",)
-        ignore = None
         if _whole_local_files(data, split):  # `textgru eval data=local data.path=... split=all`: as a path is read
-            ignore = data.get("ignore_labels")
             text_column, label_column = data.get("text_column", text_column), data.get("label_column", label_column)
-            data = data["path"]
+            return _every_row(data["path"], data.get("ignore_labels"), text_column, label_column)
         if isinstance(data, (str, os.PathLike)) and (split or "all") == "all" and Path(data).expanduser().exists():
-            from textgru.data.local import load_local
-
-            # your own file, every row: nothing is carved into splits (a 4-row file, a label seen once, is fine)
-            files = without_ignored(
-                load_local(str(Path(data).expanduser()), ignore_labels=ignore), label_column, ignore
-            )
-            rows = concatenate_datasets([files[s] for s in files])
-            return _given_rows(rows, text_column, label_column) + ("all",)
+            return _every_row(data, None, text_column, label_column)
         ds, split = _labelled_split(data, split, trained_on, text_column, label_column)
         names = ds.features["label"].names
         return column_values(ds, "text"), [names[y] for y in column_values(ds, "label")], split
@@ -79,17 +70,34 @@ def _from_pandas(frame: pd.DataFrame, text_column: str, label_column: str) -> Da
 
 
 def _whole_local_files(data: Any, split: str | None) -> bool:
-    """A `data=local` config (or a dict without a source, read as one) with one path and no validation or test files,
-    scored whole (`split=all`; a review: a hand-written dict was carved into splits, and a 4-row file refused)."""
+    """A `data=local` config (or a dict without a source, read as one) with a path, a glob or a list of them and no
+    validation or test files, scored whole (`split=all`; a review: a hand-written dict was carved into splits, a 4-row
+    file refused, and a list's or glob's files deduplicated and carved, then joined)."""
+    path = data.get("path") if isinstance(data, Mapping) else None
+    paths = [path] if isinstance(path, str) else path
     return (
         isinstance(data, Mapping)
         and data.get("source", "local") == "local"
         and split == "all"
-        and isinstance(data.get("path"), str)
-        and Path(data["path"]).expanduser().exists()  # a glob or a list goes the usual way: split, then joined
+        and isinstance(paths, Sequence)
+        and bool(paths)
+        and all(isinstance(p, str) and p.strip() for p in paths)
         and not data.get("validation_path")
         and not data.get("test_path")
     )
+
+
+def _every_row(path: Any, ignore: Any, text_column: str, label_column: str) -> tuple[list[str], list[str], str]:
+    """Your own files, every row: nothing is carved into splits or dropped as a repeat (a 4-row file, a label seen
+    once, is fine)."""
+    from textgru.data.local import load_local
+
+    paths = [str(Path(p).expanduser()) for p in ([path] if isinstance(path, (str, os.PathLike)) else path)]
+    files = without_ignored(
+        load_local(paths if len(paths) > 1 else paths[0], ignore_labels=ignore), label_column, ignore
+    )
+    rows = concatenate_datasets([files[s] for s in files])
+    return _given_rows(rows, text_column, label_column) + ("all",)
 
 
 def _given_rows(ds: Dataset, text_column: str, label_column: str) -> tuple[list[str], list[str]]:

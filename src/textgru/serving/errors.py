@@ -3,6 +3,7 @@ handlers turn FastAPI's validation errors and HTTP exceptions into that shape (n
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -21,6 +22,12 @@ def error_response(status: int, message: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"error": message, **extra}, status_code=status)
 
 
+def field_error(field: str, rule: str) -> JSONResponse:
+    """A 422 for one field, in the shape of FastAPI's validation errors below."""
+    errors = [{"field": field, "rule": rule, "type": "value_error"}]
+    return error_response(422, f"{field}: {rule}", errors=errors, error_count=1)
+
+
 def _field(loc: tuple[Any, ...]) -> str:
     parts = [p for p in loc if p != "body"]
     out = ""
@@ -34,10 +41,17 @@ def _rule(error: dict[str, Any], path: str) -> str:
     if kind == "missing":
         return "is required"
     if kind == "extra_forbidden":
-        model = REQUEST_MODELS.get(path)
-        allowed = f"; the fields are {', '.join(model.model_fields)}" if model else ""
+        allowed = f"; the fields are {', '.join(_fields(path))}" if _fields(path) else ""
         return f"is not a field of this endpoint{allowed}"
     return msg.removeprefix("Value error, ")
+
+
+def _compressed(request: Request) -> JSONResponse | None:
+    """A 415 for a body sent compressed (a review: gzip was "not UTF-8 (byte 0x8b ...)", advice that did not help)."""
+    encoding = request.headers.get("content-encoding", "identity").strip().lower()
+    if encoding in ("", "identity"):
+        return None
+    return error_response(415, f"Content-Encoding: {encoding} is not read here; send the JSON body uncompressed")
 
 
 def _is_json(content_type: str) -> bool:
@@ -52,6 +66,8 @@ async def validation_error(request: Request, exc: Exception) -> JSONResponse:
     path = request.url.path
     content_type = request.headers.get("content-type", "")
     first = errors[0] if errors else {}
+    if (compressed := _compressed(request)) is not None:
+        return compressed
     if first.get("type") == "json_invalid":
         detail = (first.get("ctx") or {}).get("error", "")
         return error_response(
@@ -63,8 +79,8 @@ async def validation_error(request: Request, exc: Exception) -> JSONResponse:
             415,
             f"send the body as JSON with Content-Type: application/json (got {content_type or 'no Content-Type'!r})",
         )
-    if whole_body and whole_body[0].get("type") == "missing":
-        return error_response(422, "the body is empty; send a JSON object")
+    if whole_body and whole_body[0].get("type") == "missing":  # not JSON: 400, as the README says (a review: 422)
+        return error_response(400, "the body is empty; send a JSON object")
     if whole_body and whole_body[0].get("type") == "string_unicode":  # pydantic's "unable to parse raw data" (a review)
         return error_response(
             422,
@@ -74,13 +90,44 @@ async def validation_error(request: Request, exc: Exception) -> JSONResponse:
     if whole_body and whole_body[0].get("type") in ("model_attributes_type", "dict_type", "model_type"):
         example = '{"prompt": "ROMEO:"}' if path == "/generate" else '{"text": "what a lovely day"}'
         return error_response(422, f"the body must be a JSON object, e.g. {example}")
-    items = [
-        {"field": _field(tuple(e.get("loc", ()))) or "body", "rule": _rule(e, path), "type": e.get("type")}
-        for e in errors[:ERRORS_SHOWN]
-    ]
+    errors = _unions_merged(errors, path)
+    items = errors[:ERRORS_SHOWN]
     message = "; ".join(f"{i['field']}: {i['rule']}" for i in items)
     more = len(errors) - len(items)  # a review: 100,000 wrong items made a 13 MB answer, the server busy 1.7 s
     return error_response(422, message + (f"; and {more} more" if more else ""), errors=items, error_count=len(errors))
+
+
+def _unions_merged(errors: list[dict[str, Any]], path: str) -> list[dict[str, Any]]:
+    """Pydantic's errors as `{field, rule, type}`, one for each field (a review: `"stop": 5` was two errors, for fields
+    `stop.str` and `stop.list[str]`, pydantic's names of the union's members); a body-wide rule that names its field
+    (`texts[1] is empty ...`) is that field's, not the body's."""
+    out: list[dict[str, Any]] = []
+    unions: dict[str, dict[str, Any]] = {}
+    for e in errors:
+        loc = [p for p in e.get("loc", ()) if p != "body"]
+        rule = _rule(e, path)
+        if len(loc) > 1 and isinstance(loc[1], str):  # (field, member of its union type, ...)
+            name, member, deeper = str(loc[0]), loc[1], _field((loc[0], *loc[2:]))
+            if name not in unions:
+                unions[name] = {"field": name, "rule": "", "type": e.get("type"), "members": [], "inner": []}
+                out.append(unions[name])
+            unions[name]["members"].append(member)
+            unions[name]["inner"] += [f"{deeper}: {rule}"] if deeper != name else []
+            continue
+        field = _field(tuple(loc))
+        named = None if field else re.match(r"([a-z_]+(?:\[\d+\])?) ", rule)
+        if named and named.group(1).split("[")[0] in _fields(path):  # "texts[1] is empty ...": texts[1]'s
+            field, rule = named.group(1), rule[named.end() :]
+        out.append({"field": field or "body", "rule": rule, "type": e.get("type")})
+    for union in unions.values():
+        members, inner = union.pop("members"), union.pop("inner")
+        union["rule"] = f"must be {' or '.join(dict.fromkeys(members))}" + (f" ({'; '.join(inner)})" if inner else "")
+    return out
+
+
+def _fields(path: str) -> list[str]:
+    model = REQUEST_MODELS.get(path)
+    return list(model.model_fields) if model else []
 
 
 def http_error(limits: Limits):
@@ -93,6 +140,8 @@ def http_error(limits: Limits):
             message = f"the request body is over {limits.max_body_bytes} bytes (limits.max_body_bytes)"
         elif exc.status_code == 404 and message == "Not Found":
             message = f"no endpoint {route_path(request.scope)}; see /docs for the API"
+        elif exc.status_code == 400 and (compressed := _compressed(request)) is not None:
+            return compressed
         elif exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):  # FastAPI: "an error parsing"
             bad = exc.__cause__
             message = (

@@ -32,6 +32,18 @@ class Limits:
             value = getattr(self, f.name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise TextgruError(f"limits.{f.name}={value!r} must be a whole number of at least 1")
+        from textgru.inference.sampling_options import MOST_SAMPLES, MOST_TOKENS  # what any request is held to
+
+        if self.max_num_samples > MOST_SAMPLES:  # a review: accepted, then each request over it refused as the prompt's
+            raise TextgruError(
+                f"limits.max_num_samples={self.max_num_samples} is more than {MOST_SAMPLES:,}, the most "
+                "samples a request can draw (one batch)"
+            )
+        if self.max_num_samples * self.max_new_tokens > MOST_TOKENS:
+            raise TextgruError(
+                f"limits.max_num_samples={self.max_num_samples} x limits.max_new_tokens={self.max_new_tokens} is "
+                f"more than {MOST_TOKENS:,} tokens, the most a request can ask for; lower one of them"
+            )
         return self
 
     @classmethod

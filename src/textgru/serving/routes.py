@@ -21,7 +21,7 @@ from fastapi.staticfiles import StaticFiles
 from textgru.errors import TextgruError
 from textgru.inference.generation import SamplingOptions, encode_prompt
 from textgru.inference.language_model import LanguageModel
-from textgru.serving.errors import error_response
+from textgru.serving.errors import error_response, field_error
 from textgru.serving.generation import Generation, SchedulerBusy
 from textgru.serving.outbox import AsyncioOutbox, Event
 from textgru.serving.scheduler import StreamScheduler
@@ -52,13 +52,17 @@ def add_generate(app: FastAPI, lm: LanguageModel, scheduler: StreamScheduler) ->
         },
     )
     async def generate(body: GenerateRequest, request: Request) -> Response:
-        try:
+        try:  # a review: every refusal was the prompt's, in the command line's words, without type and error_count
             prompt_ids = encode_prompt(lm.tokenizer, body.prompt, body.allow_unknown)
+        except TextgruError as e:
+            return field_error("prompt", str(e).replace("pass allow_unknown=true", 'send "allow_unknown": true'))
+        try:
             options = SamplingOptions(**body.sampling()).check()
             if options.seed is None:  # drawn here so that the answer can say it: any sample can be made again
                 options.seed = secrets.randbits(32)  # what torch's CPU generator reads of a seed
-        except TextgruError as e:
-            return error_response(422, f"prompt: {e}", errors=[{"field": "prompt", "rule": str(e)}])
+        except TextgruError as e:  # each names its option first: "num_samples=20 must be ..."
+            named = next((f for f in GenerateRequest.model_fields if str(e).startswith(f"{f}=")), "body")
+            return field_error(named, str(e))
         outbox = AsyncioOutbox(asyncio.get_running_loop())
         queue = outbox.queue
         try:

@@ -268,7 +268,7 @@ async function generate() {
     const response = await postRaw("generate", json, controller.signal);
     if (!response.ok) {
       // the server's advice in the page's words: the box on the page, not the API's field
-      const said = (await errorOf(response)).replace("pass allow_unknown=true", "tick \u201cRead unknown characters as [UNK]\u201d");
+      const said = (await errorOf(response)).replace('send "allow_unknown": true', "tick \u201cRead unknown characters as [UNK]\u201d");
       showError("generate-error", `/generate: ${said}`);
       $("gen-status").textContent = "failed";
       if (response.status >= 500 || response.status === 404) refreshInfo();
