@@ -342,6 +342,10 @@ def test_evaluate_takes_what_the_data_sources_take(
     assert globbed["n"] == 20  # every row of every file, as for one file
     listed = clf.evaluate({**as_cli, "path": [str(four), str(tmp_path / "again.csv")]}, split="all")
     assert listed["n"] == 8 and listed["accuracy"] == pytest.approx(clf.evaluate(as_cli, split="all")["accuracy"])
+    import pandas as pd
+
+    numbers = pd.DataFrame({"text": [1001, 12.5], "label": ["pos", "neg"]})  # a review: skipped "without a text"
+    assert clf.evaluate(numbers)["n"] == 2
     rows = make_rows(30, seed=4)
     ds = datasets.Dataset.from_dict({"text": [t for t, _ in rows], "label": [f" {y.upper()}" for _, y in rows]})
     from_dataset = clf.evaluate(ds)
@@ -592,6 +596,7 @@ def test_train_refuses_bad_overrides_in_one_line(tmp_path: Path, tiny_run: Path,
         (textgru.sweep, (["-m", "seed=1,2"],), r"^sweep\(\) takes overrides .* flag '-m'"),
         (textgru.sweep, (["seed=range(5,1)"],), r"^seed=range\(5,1\) holds no value"),  # an IndexError
         (textgru.sweep, (["optimizer.lr=interval(1e-3,1e-2)"],), r"a grid sweep \(-m\) runs listed values"),  # Hydra's
+        (textgru.train, (["~model"],), r"^~model: train\(\) needs each of its top-level keys"),  # a traceback
         (textgru.train, ([None],), r"^train\(\): each override is a string .*, not a NoneType"),  # an AttributeError
         (textgru.train, ([], "eval"), r"^config 'eval' is not a training config; use config_name='train'"),
         (textgru.train, ([], "train", 123), r"^run_dir= takes a folder \(a str or Path\), not a int"),

@@ -99,13 +99,19 @@ MORE = [
     (
         "train",
         ["data=local", "data.path=/x/données.csv"],
-        "reads 'é' (not ASCII) only in quotes; quote the value, e.g. 'data.path=\"/x/données.csv\"'",
+        "reads 'é' (not ASCII) only in quotes; quote what holds it, e.g. 'data.path=\"/x/données.csv\"'",
     ),
     ("train", ["optimizer.lr=nan"], "optimizer.lr=nan: must be a number > 0"),
     ("train", ["-m", "model.dropout=0.1,1.5"], "model.dropout=1.5: must be a number in [0, 1)"),
+    ("train", ["data.ignore_labels=[négatif,ok]"], """quote what holds it, e.g. 'data.ignore_labels=["négatif",ok]'"""),
+    ("eval", ["ckpt_path=<ckpt>", "split=test,validation"], "gives several values: run the command once for each"),
     ("train", ["-m", "optimizer.lr=interval(1e-3,1e-2)"], "a grid sweep (-m) runs listed values"),  # a review: a
     ("train", ["-m", "seed=range(1,1)"], "seed=range(1,1) holds no value"),  # traceback; 0 jobs, silently
-    ("train", ["hparams_search=sentiment", "hparams_search.study_name=123"], "123 was read as a number: quote it"),
+    (
+        "train",
+        ["hparams_search=sentiment", "hparams_search.study_name=123"],
+        "it was read as a number: write it in quotes to keep it as text",
+    ),
     (
         "train",
         ["-m", "model.pooling='mean','maxx'"],
@@ -206,6 +212,7 @@ MORE = [
     ("export", ["ckpt_path=<tmp>/nope", "output=<tmp>/x"], "nope does not exist"),
     # tune
     ("tune", ["hparams_search=sentiment", "n_trials=0"], "n_trials=0: must be an integer >= 1"),
+    ("tune", ["n_trials=2"], "textgru tune needs a search: hparams_search=NAME"),  # a review: a traceback
     (  # named as typed (it was checked as the hydra.run.dir it becomes); /proc refuses folders even for root
         "tune",
         ["hparams_search=sentiment", "hydra.sweep.dir=/proc/textgru-study"],
@@ -959,3 +966,6 @@ def test_a_user_config_named_as_a_shipped_one_is_refused_not_ignored(tmp_path: P
     assert "conf/experiment/mine.yaml, then experiment=mine" in r.stderr
     r = run_textgru("predict", "--config-dir", str(mine), "ckpt_path=nowhere", cwd=tmp_path / "mine")  # a review:
     assert r.returncode == 2 and "ckpt_path=nowhere does not exist" in r.stderr, r.stderr  # predict reads no train.yaml
+    (mine / "predict.yaml").write_text("top_k: 1\n")  # its own: refused, without train's experiment= advice
+    r = run_textgru("predict", "--config-dir", str(mine), "ckpt_path=nowhere", cwd=tmp_path / "mine")
+    assert r.returncode == 2 and "move it aside, and give the options on the command line" in r.stderr, r.stderr

@@ -102,15 +102,41 @@ def test_label_folders_imdb_layout(tmp_path: Path) -> None:
     assert dd["train"].features["label"].names == ["neg", "pos"]
     assert len(dd["test"]) == 20 and len(dd["train"]) + len(dd["validation"]) == 60
     # a review: .TXT files were skipped, and UTF-16 ones (a Windows editor's) read as text with NUL between letters
-    (tmp_path / "train" / "pos" / "LOUD.TXT").write_text("shouted praise", encoding="utf-8")
+    (tmp_path / "train" / "pos" / "LOUD.TXT").write_text("shouted praise", encoding="utf-8-sig")  # BOM: not a token
     (tmp_path / "train" / "neg" / "wide.txt").write_text("wide complaint é", encoding="utf-16")
     dd = load_classification_data(data_cfg("local", path=str(tmp_path), ignore_labels=["unsup"]))
     texts = [t for split in ("train", "validation") for t in dd[split]["text"]]
     assert len(texts) == 62 and "shouted praise" in texts and "wide complaint é" in texts
+    # a language model's folder of texts: .TXT too (a review: half a corpus left out without a word)
+    from textgru.data.text_corpus import read_documents
+
+    assert sorted(read_documents(str(tmp_path / "train" / "pos"))["text"])[0] == "pos review number 0 <br /> text"
+    assert "shouted praise" in read_documents(str(tmp_path / "train" / "pos"))["text"]
     # UTF-16 without its byte-order mark (or a binary file): refused by name as the other readers do (a review)
     (tmp_path / "train" / "neg" / "no_mark.txt").write_bytes("wide, no mark".encode("utf-16-le"))
     with pytest.raises(TextgruError, match=r"no_mark.txt holds NUL bytes: it is not UTF-8 text"):
         load_classification_data(data_cfg("local", path=str(tmp_path), ignore_labels=["unsup"]))
+
+
+def test_ignored_labels_are_matched_as_labels_are(tmp_path: Path) -> None:
+    """Found by a review: data.ignore_labels=[NA] left the "na" rows in (trained as a class), [unsup] kept "Unsup",
+    and a numeric label could not be named ([2] was refused)."""
+    rows = make_rows(60) + [("unknown one", "NA"), ("unknown two", "na"), ("unlabelled", "Unsup")]
+    dd = load_classification_data(_local(write_csv(tmp_path / "d.csv", rows), ignore_labels=["NA", "unsup"]))
+    assert dd["train"].features["label"].names == ["neg", "neutral", "pos"] and sum(map(len, dd.values())) == 60
+    numeric = [(t, str(["neg", "neutral", "pos"].index(y))) for t, y in make_rows(60)]
+    dd = load_classification_data(_local(write_csv(tmp_path / "n.csv", numeric), ignore_labels=[2]))
+    assert dd["train"].features["label"].names == ["0", "1"]
+
+
+def test_labels_are_read_as_written_when_the_files_order_their_columns_differently(tmp_path: Path) -> None:
+    """Found by a review: a validation file with `label,text` against a training file's `text,label` had its labels
+    and texts read as numbers, in every file: the codes "01" and "02" became the classes "1" and "2"."""
+    rows = [(t, f"0{['neg', 'neutral', 'pos'].index(y) + 1}") for t, y in make_rows(60)]
+    train = write_csv(tmp_path / "train.csv", rows[:45])
+    (tmp_path / "val.csv").write_text("sentiment,review\n" + "".join(f"{y},{t}\n" for t, y in rows[45:]))
+    dd = load_classification_data(_local(train, validation_path=str(tmp_path / "val.csv")))
+    assert dd["train"].features["label"].names == ["01", "02", "03"] and len(dd["validation"]) == 15
 
 
 def test_labels_with_stray_whitespace_and_case_are_merged(tmp_path: Path) -> None:

@@ -359,6 +359,8 @@ def test_data_files_that_do_not_go_together_are_one_line(tmp_path: Path) -> None
         ({"path": "train.csv", "validation_path": "val_ragged.csv"}, "could not read '"),
         ({"path": "train.csv", "validation_path": "val.tsv"}, "the data files are of several types ['.csv', '.tsv']"),
         ({"path": "folder", "test_path": "train.csv"}, "data.test_path goes with a data file, but data.path="),
+        # a review: "unsupported data file type(s) ['']; use one of ... or a folder of label sub-folders"
+        ({"path": "train.csv", "validation_path": "folder"}, "folder is a folder; give a data file (folders go in"),
     ]
     for paths, message in cases:
         cfg = data_cfg("local", **{k: str(tmp_path / v) for k, v in paths.items()})
@@ -678,9 +680,12 @@ def test_jsonl_outputs_get_the_umask_mode_and_a_symlink_is_refused(tmp_path: Pat
             check_output(f"{tmp_path}/{name}", False)
     (tmp_path / "best.ckpt").write_bytes(b"weights")  # a review: predict replaced the checkpoint it had loaded
     for name in ("best.ckpt", "config.yaml", "out.csv"):
-        with pytest.raises(TextgruError, match=r"the output is JSON lines, one object a line; name it \w+\.jsonl"):
+        with pytest.raises(TextgruError, match=r"the output is JSON lines, one object a line; name it \S+\.jsonl$"):
             check_output(str(tmp_path / name), True)
     check_output(str(tmp_path / "out.ndjson"), False)
+    dated = tmp_path / "out" / "p_2024.01.05"  # its folder and whole name kept (a review: "name it p_2024.01.jsonl")
+    with pytest.raises(TextgruError, match=re.escape(f"name it {dated}.jsonl")):
+        check_output(str(dated), False)
     check_output("-", False, stdout_dash=True)  # predict: stdout (a review: a file named - was written)
     with pytest.raises(TextgruError, match="^output=-: the samples are printed without output="):
         check_output("-", False)  # generate
@@ -711,3 +716,22 @@ def test_utf16_files_windows_line_ends_and_verbatim_text(tmp_path: Path, tiny_ru
     assert piped.returncode == 0 and given.returncode == 0, piped.stderr[-2000:] + given.stderr[-2000:]
     assert [json.loads(line)["text"] for line in piped.stdout.splitlines()] == ["good day", "bad 😍 day"]
     assert json.loads(given.stdout)["text"] == text
+
+
+def test_stdin_that_looks_like_a_table_or_json_lines_is_named(caplog: pytest.LogCaptureFixture) -> None:
+    """Found by a review: stdin is read a text a line, and a CSV's header or JSON lines were classified as texts (a
+    quoted field cut at its line break) without a word. Texts that only look so are not named."""
+    import io
+
+    from textgru.command_io import read_texts
+
+    for piped, named in (
+        ("id,text\n1,good\n", "a CSV or TSV header (with 'text')"),
+        ('{"text": "good"}\n{"text": "bad"}\n', "a JSON object"),
+        ("text, email and chat support were all slow\n", None),
+        ("{braces} and {x}\nok\n", None),
+    ):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING):
+            assert read_texts(None, None, stdin=io.StringIO(piped)) == piped.splitlines()
+        assert (f"its first line looks like {named}" in caplog.text) if named else "stdin" not in caplog.text

@@ -149,6 +149,7 @@ def test_every_command_help_and_cfg_job_answer(tmp_path: Path) -> None:
         ("train", "--cf", "job", "seed=4"): "seed: 4",  # an abbreviated flag,
         ("train", "--cfg", "job", "-p", "seed", "--", "seed=5"): "5",  # and -- before the overrides
         ("eval", "--version"): "textgru ",  # a review: Hydra's version line
+        ("train", "--vers"): "textgru ",  # as argparse takes it
     }
 
     def answer(call: tuple[str, ...]) -> subprocess.CompletedProcess:
@@ -159,7 +160,7 @@ def test_every_command_help_and_cfg_job_answer(tmp_path: Path) -> None:
     for call, r in answers.items():
         assert r.returncode == 0 and calls[call] in r.stdout, (call, r.stdout[-500:], r.stderr[-1500:])
     assert "model: bigru_classifier" not in answers[("gradient-flow", "--help")].stdout
-    assert "Hydra" not in answers[("eval", "--version")].stdout
+    assert "Hydra" not in answers[("eval", "--version")].stdout + answers[("train", "--vers")].stdout
     for refused, said in (
         (("train", "-m", "--cfg", "job", "seed=1,2"), "-m and --cfg cannot go together"),  # Hydra: a ValueError
         (("train", "seed=1", "--hydra-help"), "--hydra-help lists Hydra's own flags"),  # Hydra: a composition error
@@ -170,6 +171,7 @@ def test_every_command_help_and_cfg_job_answer(tmp_path: Path) -> None:
         (("train", "~model", "trainer.fast_dev_run=true"), "~model: textgru train needs each of its top-level keys"),
         (("train", "--experimental-rerun", "config.pickle"), "--experimental-rerun: textgru does not re-run Hydra's"),
         (("predict", "-m", "text=a,b", "ckpt_path=x"), "-m: sweeps are for textgru train; run textgru predict once"),
+        (("eval", "--multi", "ckpt_path=x"), "-m: sweeps are for textgru train; run textgru eval once"),  # argparse's
     ):
         r = run_textgru(*refused, timeout=120, cwd=tmp_path)
         assert r.returncode == 2 and r.stderr.startswith(f"error: {said}"), r.stderr
@@ -178,6 +180,8 @@ def test_every_command_help_and_cfg_job_answer(tmp_path: Path) -> None:
     shown = run_textgru("train", "experiment=tweets_ulmfit", "--cfg", "job", timeout=120, cwd=tmp_path)  # a review:
     assert shown.returncode == 0 and "pretrained_lm: ${paths.output_dir}/bilm/tweets" in shown.stdout, shown.stderr
     assert not any(tmp_path.iterdir())  # refused: its LM, pretrained by another preset, did not exist yet
+    helped = run_textgru("train", "experiment=tweets_ulmfit", "--help", timeout=120, cwd=tmp_path)
+    assert helped.returncode == 0 and "textgru train" in helped.stdout, helped.stderr
     typo = answer(("train", "--hepl"))  # argparse's 8-line usage block before
     assert typo.returncode == 2 and typo.stderr.strip().count("\n") == 0, typo.stderr
     assert (

@@ -649,15 +649,19 @@ def test_a_search_takes_a_sweep_folder_as_its_study_folder() -> None:
     from textgru.errors import TextgruError
     from textgru.search_space import study_folder_args
 
-    assert study_folder_args(["n_trials=2", "+hydra.sweep.dir='my dir'"]) == ["n_trials=2", "hydra.run.dir='my dir'"]
-    assert study_folder_args(["hydra.run.dir=x"]) == ["hydra.run.dir=x"]
+    search = "hparams_search=sentiment"
+    given = [search, "n_trials=2", "+hydra.sweep.dir='my dir'"]
+    assert study_folder_args(given) == [search, "n_trials=2", "hydra.run.dir='my dir'"]
+    assert study_folder_args([search, "hydra.run.dir=x"]) == [search, "hydra.run.dir=x"]
     for args, message in (
         (["hydra.sweep.dir=x", "hydra.run.dir=y"], "give hydra.run.dir= or hydra.sweep.dir=, not both"),
         (["hydra.sweep.dir="], "hydra.sweep.dir= is not a path; give the study's folder"),  # it named hydra.run.dir
         (["hydra.sweep.dir=x", "hydra.sweep.subdir=s"], "hydra.sweep.subdir does not apply to a search"),  # ignored
     ):
         with pytest.raises(TextgruError, match=re.escape(message)):
-            study_folder_args(args)
+            study_folder_args([search, *args])
+    with pytest.raises(TextgruError, match=r"^textgru tune needs a search: hparams_search=NAME"):  # a review: a
+        study_folder_args(["n_trials=2"])  # traceback, and a study folder holding tune.log
 
 
 def test_a_trial_that_finished_before_its_search_was_stopped_is_recorded_not_run_again(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from textgru.command_flags import check_flag_combinations, flags_last, one_line_errors, split_flags
+from textgru.command_flags import check_flag_combinations, flags_last, is_flag, one_line_errors, split_flags
 from textgru.config import check_group_choices, check_override_keys, search_path_override, take_raw_args
 from textgru.console import command_usage, fail, pipe_closed_quietly, sigterm_as_ctrl_c, utf8_output
 from textgru.errors import TextgruError, TrainingStopped
@@ -236,7 +236,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             print(f"textgru {__version__}")
             return
         command, rest = argv[0], argv[1:]
-        if "--version" in split_flags(rest)[1]:  # a review: Hydra's version line, without textgru's
+        if any(is_flag(f, "-V", "--version") for f in split_flags(rest)[1]):  # a review: Hydra's version line
             return main(["--version"])
         if command not in COMMANDS:
             fail(f"unknown command {command!r}; choose one of: {', '.join(COMMANDS)} (textgru --help)")

@@ -44,12 +44,12 @@ def split_flags(args: Sequence[str]) -> tuple[list[str], list[str]]:
 
 
 def showing_only(args: Sequence[str]) -> bool:
-    """Whether the command line only shows the config (`--cfg job`, `-cjob`, `--info`), running nothing."""
+    """Whether the command line only shows the config or help (`--cfg job`, `-cjob`, `--info`, `--help`)."""
     for flag in split_flags(args)[1]:
         name = flag.partition("=")[0]
-        if name in ("-c", "-i") or (name.startswith("-c") and name[2:] in ("job", "hydra", "all")):
+        if name in ("-c", "-i", "-h") or (name.startswith("-c") and name[2:] in ("job", "hydra", "all")):
             return True
-        if name.startswith("--") and len(name) > 2 and ("--cfg".startswith(name) or "--info".startswith(name)):
+        if any(is_flag(name, "", long) for long in ("--cfg", "--info", "--help", "--hydra-help")):
             return True
     return False
 
@@ -93,8 +93,8 @@ def check_flag_combinations(args: Sequence[str], config_name: str = "train") -> 
     with overrides (Hydra's own options; it composes them into its own config and fails); for Hydra's flags textgru
     does not take, a top-level key removed (`~model`), a sweep of a command other than train, and a bare word."""
     overrides, flags = split_flags(args)
-    if config_name != "train" and any(f in ("-m", "--multirun") for f in flags):  # a review: a stray ./multirun
-        command = config_name.replace("_", "-")
+    command = "tune" if "hydra.job.name=tune" in overrides else config_name.replace("_", "-")
+    if config_name != "train" and any(is_flag(f, "-m", "--multirun") for f in flags):  # a review: a stray ./multirun
         raise TextgruError(f"-m: sweeps are for textgru train; run textgru {command} once for each value instead")
     modes = list(dict.fromkeys(f for f in flags if f in MODES))
     if len(modes) > 1:
@@ -120,13 +120,28 @@ def check_flag_combinations(args: Sequence[str], config_name: str = "train") -> 
         refused = [f for f in NOT_OURS if f == name or (name.startswith("--") and len(name) > 2 and f.startswith(name))]
         if len(refused) == 1 and not any(f.startswith(name) for f in ("--config-dir", "--cfg")):  # else: ambiguous
             raise TextgruError(f"{name}: {NOT_OURS[refused[0]]}")
-    removed = next((a for a in overrides if a.startswith("~") and "." not in a.partition("=")[0]), None)
-    if removed is not None and config_name == "train":  # a review: `~model` composed, then a traceback and a half-made
-        key = removed.partition("=")[0][1:]  # run folder (the other commands refuse every ~key: config.py)
-        raise TextgruError(f"~{key}: textgru train needs each of its top-level keys; give {key}=<value> instead")
+    if config_name == "train" and (removed := removed_whole_config(overrides, f"textgru {command}")):  # (the other
+        raise TextgruError(removed)  # commands refuse every ~key: config.py)
     bare = next((a for a in overrides if "=" not in a and not a.startswith("~")), None)  # Hydra: "missing EQUAL"
     if bare is not None:
         raise TextgruError(f"{bare!r} is not an option: options are key=value (e.g. seed=1); --help lists them")
+
+
+def is_flag(given: str, short: str, long: str) -> bool:
+    """Whether `given` is the flag `short` or `long`, or a prefix of `long` as argparse takes it (`--multi`)."""
+    return given == short or (given.startswith("--") and len(given) > 2 and long.startswith(given))
+
+
+def removed_whole_config(overrides: Sequence[str], who: str) -> str | None:
+    """One line for a `~key` that removes a top-level key or a config group (a review: `~model` composed, then a
+    traceback and a half-made run folder), else None."""
+    removed = next((a for a in overrides if a.startswith("~") and "." not in a.partition("=")[0]), None)
+    if removed is None:
+        return None
+    key = removed.partition("=")[0][1:]
+    if "/" in key:  # a defaults entry: ~hydra/job_logging
+        return f"~{key}: {who} needs its {key} config; choose another with {key}=<option> instead"
+    return f"~{key}: {who} needs each of its top-level keys; give {key}=<value> instead"
 
 
 def resume_flags(args: Sequence[str]) -> tuple[list[str], bool, list[str]]:

@@ -137,9 +137,13 @@ def _warn_if_a_table(first: str, text_column: str) -> None:
     """Stdin is read a text a line; a first line that looks like a CSV/TSV header or a JSON object is named (a review:
     a header and JSON lines were classified as texts, quoted fields cut at their line breaks, without a word)."""
     fields = [f.strip().strip('"') for f in re.split("[,\t]", first)]
-    if first.lstrip().startswith("{") and first.rstrip().endswith("}"):
+    try:  # (a text that only looks so, "{braces} ... {x}", or "text, email and chat were slow", is not named)
+        obj = json.loads(first) if first.lstrip().startswith("{") else None
+    except ValueError:
+        obj = None
+    if isinstance(obj, dict) and text_column in obj:
         looks = "a JSON object"
-    elif len(fields) > 1 and text_column in fields:
+    elif len(fields) > 1 and text_column in fields and all(re.fullmatch(r"[\w.-]+", f) for f in fields):
         looks = f"a CSV or TSV header (with {text_column!r})"
     else:
         return
@@ -177,9 +181,9 @@ def check_output(
     if path and _same_file(Path(path).expanduser(), input_path, reads_stdin):
         raise TextgruError(f"output {path!r} is the input file; choose another output= (it would replace your input)")
     if path and Path(path).suffix.lower() not in ("", ".jsonl", ".ndjson"):  # a review: best.ckpt was replaced
-        raise TextgruError(
-            f"output {path!r}: the output is JSON lines, one object a line; name it {Path(path).stem}.jsonl"
-        )
+        table = Path(path).suffix.lower() in (".csv", ".tsv", ".txt", ".json", ".parquet")  # a review: the folder and
+        name = str(Path(path).with_suffix(".jsonl")) if table else f"{path}.jsonl"  # part of the name were dropped
+        raise TextgruError(f"output {path!r}: the output is JSON lines, one object a line; name it {name}")
     if path and Path(path).is_symlink():
         raise TextgruError(f"output {path!r} is a symbolic link; give the path of a plain file")
     if path and Path(path).exists() and not overwrite:

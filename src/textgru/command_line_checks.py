@@ -30,9 +30,10 @@ def read_override(arg: str, parser: Any = None) -> Any:
         key, _, value = arg.partition("=")
         if not value.isascii() and value[:1] not in "'\"":  # a review: the hint named brackets and commas only
             odd = next(ch for ch in value if not ch.isascii())
+            quoted = re.sub(r"[^\[\]{},:\s]+", lambda m: m[0] if m[0].isascii() else f'"{m[0]}"', value)  # each item
             raise TextgruError(
-                f"cannot read the override {arg!r}: Hydra reads {odd!r} (not ASCII) only in quotes; quote the value, "
-                f"e.g. '{key}=\"{value}\"'"
+                f"cannot read the override {arg!r}: Hydra reads {odd!r} (not ASCII) only in quotes; quote what holds "
+                f"it, e.g. '{key}={quoted}'"
             ) from None
         raise TextgruError(
             f"cannot read the override {arg!r} ({first}); quote a value holding brackets, quotes, commas or '=', "
@@ -67,10 +68,11 @@ def check_command_line(
             )
         if multirun and not search:
             check_grid_sweep(o)
-        if o.is_sweep_override() and not multirun:
+        if o.is_sweep_override() and not multirun:  # -m is train's alone (a review: eval was told to add it)
+            each = "add -m to run one job for each" if config_name == "train" else "run the command once for each"
             raise TextgruError(
-                f"{o.input_line} gives several values: add -m to run one job for each, or write a list as "
-                f"{key}=[...] or a text as '{key}=\"...\"'"
+                f"{o.input_line} gives several values: {each}, or write a list as {key}=[...] or a text as "
+                f"'{key}=\"...\"'"
             )
         if key in ("hydra.run.dir", "hydra.sweep.dir") and isinstance(o.value(), str) and "${" not in o.value():
             message = problem(key, o.value(), Folder())

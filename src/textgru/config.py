@@ -25,8 +25,7 @@ USER_CONF = Path("conf")  # ./conf beside the user's command extends them
 
 def user_conf_dirs(args: Sequence[str] = ()) -> list[Path]:
     """The user's config folders: `./conf` where it exists, then any `--config-dir DIR` / `-cd DIR` given."""
-    dirs = [USER_CONF.resolve()] if USER_CONF.is_dir() else []
-    args = list(args)
+    dirs, args = [USER_CONF.resolve()] if USER_CONF.is_dir() else [], list(args)
     for i, arg in enumerate(args):
         if arg in ("--config-dir", "-cd") and i + 1 < len(args):
             dirs.append(Path(args[i + 1]).expanduser().resolve())
@@ -45,8 +44,9 @@ def check_no_shadowed_configs(args: Sequence[str] = (), config_name: str = "trai
             rel = path.relative_to(folder)
             if not (CONF_DIR / rel).is_file() or (not rel.parent.parts and rel.stem != config_name):
                 continue
-            if not rel.parent.parts:  # a command's own config: textgru's is always the one read
-                fix = "put your settings in an experiment instead (conf/experiment/mine.yaml, then experiment=mine)"
+            if not rel.parent.parts:  # a command's own config: textgru's is read (a review: only train has experiment=)
+                mine = "put your settings in an experiment instead (conf/experiment/mine.yaml, then experiment=mine)"
+                fix = mine if config_name == "train" else "move it aside, and give the options on the command line"
             else:
                 group = rel.parent.as_posix().replace("/", ".")
                 fix = f"rename yours (e.g. {rel.parent / ('my_' + rel.name)}) and select it: {group}=my_{rel.stem}"

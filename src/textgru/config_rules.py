@@ -128,7 +128,7 @@ class Text(Rule):
         if ok and self.pattern:
             ok = re.fullmatch(self.pattern, value) is not None
         if isinstance(value, (int, float)) and not isinstance(value, bool):  # a review: study_name=123 refused for a /
-            return f"{_or_null(self.shape, self.null)}; {value} was read as a number: quote it as text, '\"{value}\"'"
+            return f"{_or_null(self.shape, self.null)}; it was read as a number: write it in quotes to keep it as text (key='\"...\"' in a shell)"
         return None if ok else _or_null(self.shape, self.null)
 
 

@@ -47,6 +47,7 @@ TASK_MODELS = {
     "bilm": "BiGRULanguageModel",
 }
 DATA_PATH = "a data file (CSV, TSV, JSON/JSONL, Parquet), a glob or a folder"
+SPLIT_FILE = "a data file (CSV, TSV, JSON/JSONL, Parquet) or a glob of them, as data.path's files"
 
 LM_WITHOUT_WORDS = (
     "task=lm: a word tokenizer drops the newline that separates documents, which the model reads before each text; "
@@ -62,11 +63,11 @@ DATA: dict[str, Rule] = {
             "local_csv": File("a CSV file", null=True),
         },
     ),
-    "data.validation_path": Existing(DATA_PATH, many=True, null=True),
-    "data.test_path": Existing(DATA_PATH, many=True, null=True),
+    "data.validation_path": Existing(SPLIT_FILE, many=True, null=True),  # not a folder (a review: it was offered)
+    "data.test_path": Existing(SPLIT_FILE, many=True, null=True),
     "data.text_column": Text(what="the column holding the text"),
     "data.label_column": Text(what="the column holding the label"),
-    "data.ignore_labels": ListOf(Text(), null=True),
+    "data.ignore_labels": ListOf(AnyOf((Text(), Int()), shape="a label"), null=True),  # [2] too (a review: refused)
     "data.label_names": ListOf(Text(), null=True),
     "data.split_seed": Int(0),
     "data.val_fraction": SHARE,

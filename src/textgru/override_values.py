@@ -65,9 +65,11 @@ def check_grid_sweep(override: Any) -> None:
 
     value = override.value() if override.is_sweep_override() else None
     if isinstance(value, IntervalSweep):
-        raise TextgruError(
-            f"{override.input_line}: a grid sweep (-m) runs listed values, and an interval has no list; give them "
-            "(key=1e-3,3e-3) or search it: textgru tune with '++hparams_search.params={key: \"interval(lo, hi)\"}'"
+        key, spec = override.get_key_element(), override.input_line.partition("=")[2]
+        raise TextgruError(  # (a review: the search it named was a traceback without hparams_search=NAME)
+            f"{override.input_line}: a grid sweep (-m) runs listed values, and an interval has no list; list them "
+            f"({key}=a,b,c) or search it: textgru tune hparams_search=sentiment (or lm, ...) "
+            f"'++hparams_search.params={{{key}: \"{spec}\"}}' (its space plus yours)"
         )
     if isinstance(value, RangeSweep) and not sweep_values(value):
         raise TextgruError(f"{override.input_line} holds no value (its stop is not past its start); give a wider range")

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from textgru.call_state import caller_state_kept, log_to_file, only_call
+from textgru.command_flags import removed_whole_config
 from textgru.command_line_checks import read_override
 from textgru.config import CONF_DIR, compose_config
 from textgru.config_checks import check_config, problem
@@ -233,6 +234,8 @@ def override_list(overrides: Any, call: str) -> list[str]:
     for o in overrides:
         if o.startswith("-"):
             raise TextgruError(f"{call}() takes overrides (key=value), not the command line's flag {o!r}")
+    if removed := removed_whole_config(overrides, f"{call}()"):  # a review: a traceback and a half-made run folder
+        raise TextgruError(removed)
     overrides = [_home_expanded(o) for o in overrides]
     for o in overrides:
         read_override(o)  # a value Hydra cannot read: how to quote it

@@ -11,7 +11,7 @@ import datasets
 from datasets import DatasetDict
 
 from textgru.config_keys import require_keys
-from textgru.data.labels import standardize
+from textgru.data.labels import label_key, standardize
 from textgru.errors import TextgruError
 
 log = logging.getLogger(__name__)
@@ -64,12 +64,12 @@ def load_classification_data(cfg: Mapping[str, Any]) -> DatasetDict:
 def without_ignored(dd: DatasetDict, column: Any, ignore: Sequence[str] | None) -> DatasetDict:
     """The rows of a data file whose label is one of `data.ignore_labels` left out, and counted (a review: for a
     file they were kept, and trained on as a class, without a word; label folders of those names are not read)."""
-    ignored = {str(label).strip() for label in ignore or []}
-    if not ignored or not isinstance(column, str):
+    ignored = {label_key(label).casefold() for label in ignore or []}  # as labels are compared (a review: "NA" left
+    if not ignored or not isinstance(column, str):  # "na" in, a float 2.0 column kept "2", "Unsup" kept)
         return dd
     for split, ds in dd.items():
         if column in ds.column_names:
-            keep = [str(y).strip() not in ignored for y in ds[column]]
+            keep = [label_key(y).casefold() not in ignored for y in ds[column]]
             if not all(keep):
                 log.info(
                     "%s: left out %d rows labelled %s (data.ignore_labels)", split, keep.count(False), sorted(ignored)

@@ -97,7 +97,8 @@ def _read_label_folders(root: Path, ignore: list[str]) -> Dataset:
     """One sub-folder per label, each holding .txt files (IMDB's archive layout)."""
     texts, labels = [], []
     bad_bytes = bad_files = 0
-    for sub in sorted(p for p in root.iterdir() if p.is_dir() and p.name not in ignore):
+    left_out = {str(label).strip().casefold() for label in ignore}  # as labels are compared: Unsup is unsup
+    for sub in sorted(p for p in root.iterdir() if p.is_dir() and p.name.strip().casefold() not in left_out):
         entries = sorted(sub.iterdir())
         files = [p for p in entries if p.suffix.lower() == ".txt" and p.is_file()]  # .TXT too
         if unread := [p.name for p in entries if p not in files]:
@@ -113,7 +114,7 @@ def _read_label_folders(root: Path, ignore: list[str]) -> Dataset:
                 refuse_binary(raw, str(f))  # as every other reader does (a review: trained on as text)
                 n, _ = count_undecodable(raw.splitlines())
                 bad_bytes, bad_files = bad_bytes + n, bad_files + (n > 0)
-                texts.append(raw.decode("utf-8", errors="replace"))
+                texts.append(raw.decode("utf-8-sig", errors="replace"))  # a Notepad file's BOM (a review: a token)
             labels.append(sub.name)
     if bad_bytes:
         log.warning(
@@ -167,26 +168,26 @@ def load_local(
             return DatasetDict(dd)
         return DatasetDict({"train": _read_label_folders(root, ignore)})
     data_files = {"train": first}
-    if validation_path:
-        data_files["validation"] = expand_paths(validation_path, "data.validation_path")
-    if test_path:
-        data_files["test"] = expand_paths(test_path, "data.test_path")
+    for split, given in (("validation", validation_path), ("test", test_path)):
+        files = expand_paths(given, f"data.{split}_path") if given else []
+        if folder := next((f for f in files if Path(f).is_dir()), None):  # a review: "unsupported type ['']"
+            raise TextgruError(f"data.{split}_path={folder} is a folder; give a data file (folders go in data.path)")
+        data_files.update({split: files} if files else {})
     return load_tables(data_files)
 
 
 def _as_written(files: list[str], kwargs: dict) -> dict:
     """`features` reading every column of CSV/TSV `files` as text, as written (a label "01" is not the label "1", a
-    text "007" not 7: pandas guesses numbers otherwise), where the files share one header of distinct names."""
-    headers = set()
+    text "007" not 7: pandas guesses numbers otherwise), where the files share one set of distinct column names."""
+    headers, quoting = set(), kwargs.get("quoting", csv.QUOTE_MINIMAL)
     for f in files:
         with open(f, encoding="utf-8-sig", errors="replace", newline="") as handle:
-            quoting = kwargs.get("quoting", csv.QUOTE_MINIMAL)
             try:
                 headers.add(tuple(next(csv.reader(handle, delimiter=kwargs.get("sep", ","), quoting=quoting), ())))
             except csv.Error:  # an unclosed quote, a 128 KB first field: pandas' reading says what is wrong
                 return {}
-    header = headers.pop() if len(headers) == 1 else ()
-    if not header or len(set(header)) < len(header) or not all(header):
+    header = sorted(headers)[0] if len({frozenset(h) for h in headers}) == 1 else ()  # the same names in any order
+    if not header or len(set(header)) < len(header) or not all(header):  # (a review: "01" read as 1 in another)
         return {}  # pandas names them (a.1, Unnamed: 0), or the files differ: as before
     return {"features": Features({name: Value("string") for name in header})}
 

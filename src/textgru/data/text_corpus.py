@@ -91,7 +91,8 @@ def read_documents(path: str | list[str] | None, text_column: str = "text") -> D
     files: list[Path] = []
     for found in expand_paths(path, "data.path"):
         p = Path(found)
-        files += sorted(p.rglob("*.txt")) if p.is_dir() else [p]
+        in_folder = sorted(f for f in p.rglob("*") if f.suffix.lower() == ".txt" and f.is_file()) if p.is_dir() else []
+        files += in_folder if p.is_dir() else [p]  # .TXT too (a review: half a corpus left out without a word)
     if not files:
         raise TextgruError(f"data.path {path!r} matches no files; a folder needs .txt files in it")
     tables = [f for f in files if f.suffix.lower() in FORMATS]

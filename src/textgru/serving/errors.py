@@ -23,9 +23,10 @@ def error_response(status: int, message: str, **extra: Any) -> JSONResponse:
 
 
 def field_error(field: str, rule: str) -> JSONResponse:
-    """A 422 for one field, in the shape of FastAPI's validation errors below."""
+    """A 422 for one field (`body`: the whole body, said as the rule alone), in the shape of FastAPI's validation
+    errors below (a review: some 422s lacked `errors` and `error_count`)."""
     errors = [{"field": field, "rule": rule, "type": "value_error"}]
-    return error_response(422, f"{field}: {rule}", errors=errors, error_count=1)
+    return error_response(422, rule if field == "body" else f"{field}: {rule}", errors=errors, error_count=1)
 
 
 def _field(loc: tuple[Any, ...]) -> str:
@@ -82,14 +83,14 @@ async def validation_error(request: Request, exc: Exception) -> JSONResponse:
     if whole_body and whole_body[0].get("type") == "missing":  # not JSON: 400, as the README says (a review: 422)
         return error_response(400, "the body is empty; send a JSON object")
     if whole_body and whole_body[0].get("type") == "string_unicode":  # pydantic's "unable to parse raw data" (a review)
-        return error_response(
-            422,
+        return field_error(
+            "body",
             "a key of the body holds a lone UTF-16 surrogate (an escape such as \\ud800 alone), which is not Unicode "
             "text; send valid text",
         )
     if whole_body and whole_body[0].get("type") in ("model_attributes_type", "dict_type", "model_type"):
         example = '{"prompt": "ROMEO:"}' if path == "/generate" else '{"text": "what a lovely day"}'
-        return error_response(422, f"the body must be a JSON object, e.g. {example}")
+        return field_error("body", f"the body must be a JSON object, e.g. {example}")
     errors = _unions_merged(errors, path)
     items = errors[:ERRORS_SHOWN]
     message = "; ".join(f"{i['field']}: {i['rule']}" for i in items)
@@ -115,7 +116,7 @@ def _unions_merged(errors: list[dict[str, Any]], path: str) -> list[dict[str, An
             unions[name]["inner"] += [f"{deeper}: {rule}"] if deeper != name else []
             continue
         field = _field(tuple(loc))
-        named = None if field else re.match(r"([a-z_]+(?:\[\d+\])?) ", rule)
+        named = None if field else re.match(r"(?:the )?([a-z_]+(?:\[\d+\])?) ", rule)
         if named and named.group(1).split("[")[0] in _fields(path):  # "texts[1] is empty ...": texts[1]'s
             field, rule = named.group(1), rule[named.end() :]
         out.append({"field": field or "body", "rule": rule, "type": e.get("type")})
