@@ -212,7 +212,6 @@ MORE = [
     ("export", ["ckpt_path=<tmp>/nope", "output=<tmp>/x"], "nope does not exist"),
     # tune
     ("tune", ["hparams_search=sentiment", "n_trials=0"], "n_trials=0: must be an integer >= 1"),
-    ("tune", ["n_trials=2"], "textgru tune needs a search: hparams_search=NAME"),  # a review: a traceback
     (  # named as typed (it was checked as the hydra.run.dir it becomes); /proc refuses folders even for root
         "tune",
         ["hparams_search=sentiment", "hydra.sweep.dir=/proc/textgru-study"],

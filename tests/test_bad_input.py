@@ -222,8 +222,10 @@ def test_a_command_refused_in_a_fresh_folder_leaves_no_outputs_folder(tmp_path: 
     search); a train refused while reading its data left outputs/sentiment/<date>/ (empty) behind."""
     data = ["data=local", f"data.path={small_csv}"]
     no_space = run_script("tune", "n_trials=1", cwd=tmp_path)  # one after the other: each makes outputs/
+    params_only = run_script("tune", "++hparams_search.params={optimizer.lr: 'interval(1e-3, 1e-2)'}", cwd=tmp_path)
     bad_column = run_script("train", *data, "data.text_column=nope", *TINY_MODEL, cwd=tmp_path)
-    _one_line_error(no_space, "name a search space: hparams_search=sentiment or hparams_search=lm")
+    for refused in (no_space, params_only):  # the second: a review (a traceback, as the interval() hint led to)
+        _one_line_error(refused, "name a search space: hparams_search=sentiment or hparams_search=lm")
     _one_line_error(bad_column, "column 'nope' not found")
     assert not (tmp_path / "outputs").exists()
 

@@ -660,8 +660,6 @@ def test_a_search_takes_a_sweep_folder_as_its_study_folder() -> None:
     ):
         with pytest.raises(TextgruError, match=re.escape(message)):
             study_folder_args([search, *args])
-    with pytest.raises(TextgruError, match=r"^textgru tune needs a search: hparams_search=NAME"):  # a review: a
-        study_folder_args(["n_trials=2"])  # traceback, and a study folder holding tune.log
 
 
 def test_a_trial_that_finished_before_its_search_was_stopped_is_recorded_not_run_again(tmp_path: Path) -> None:

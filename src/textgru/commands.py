@@ -157,7 +157,7 @@ def tune_command(cfg: DictConfig) -> float | None:
     """`textgru tune`: the Optuna search named by `hparams_search=NAME`, with the command line's overrides; prints
     the study's summary; returns the best value so far (None before a trial completes)."""
     check_config(cfg, "train")
-    if cfg.get("hparams_search") is None:  # before the imports below (~8 s): a mistake is told at once
+    if (search := cfg.get("hparams_search")) is None or "study_name" not in search:  # told before the imports below
         raise TextgruError("name a search space: hparams_search=sentiment or hparams_search=lm (conf/hparams_search/)")
     from hydra.core.hydra_config import HydraConfig
 

@@ -72,7 +72,7 @@ def check_grid_sweep(override: Any) -> None:
             f"'++hparams_search.params={{{key}: \"{spec}\"}}' (its space plus yours)"
         )
     if isinstance(value, RangeSweep) and not sweep_values(value):
-        raise TextgruError(f"{override.input_line} holds no value (its stop is not past its start); give a wider range")
+        raise TextgruError(f"{override.input_line} holds no value; give a range that holds some (range(1,4): 1, 2, 3)")
 
 
 def first_values(overrides: list[str]) -> list[str] | None:

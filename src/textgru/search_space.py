@@ -196,18 +196,12 @@ def _study_names(db: Path) -> list[str]:
 def study_folder_args(args: list[str]) -> list[str]:
     """A search's command line with `hydra.sweep.dir=X` (as `train -m` takes a sweep's folder) as its study folder,
     `hydra.run.dir=X`; one line for both given, an empty one, or `hydra.sweep.subdir` (trials go to trial_NNN/)."""
-    from textgru.command_flags import showing_only
     from textgru.config_path_rules import Folder
     from textgru.run_folder import explicit_run_dir, unquoted
 
     def given(key: str) -> list[str]:
         return [a for a in args if a.partition("=")[0].lstrip("+") == key]
 
-    if not [a for a in given("hparams_search") if a.partition("=")[2] not in ("", "null")] and not showing_only(args):
-        raise TextgruError(  # a review: a traceback, and a study folder holding tune.log
-            "textgru tune needs a search: hparams_search=NAME (sentiment, lm: conf/hparams_search/), e.g. "
-            "textgru tune hparams_search=sentiment n_trials=20"
-        )
     if given("hydra.sweep.subdir"):
         raise TextgruError(
             "hydra.sweep.subdir does not apply to a search: its trials go to trial_NNN/ in the study folder"
