@@ -262,7 +262,10 @@ def test_an_eval_report_names_the_data_it_scored(tmp_path: Path) -> None:
         report_folder(tmp_path, local) == tmp_path / "train" and report_folder(tmp_path, hub) == tmp_path / "glue_sst2"
     )
     assert report_folder(tmp_path, {"source": "local", "path": ["../x/a b.csv"]}) == tmp_path / "a_b"
-    assert report_folder(tmp_path, {"source": "local", "path": "data/*.csv"}) == tmp_path / "data"
+    assert report_folder(tmp_path, {"source": "local", "path": "data/*.csv"}) == tmp_path / "all"
+    assert report_folder(tmp_path, {"source": "local", "path": "data/t_*.csv"}) == tmp_path / "t_all"  # not t.csv's
+    two = {"source": "local", "path": ["a.csv", "b.csv"]}  # a review: named as a.csv's report, which it then blocked
+    assert report_folder(tmp_path, two) == tmp_path / "a_and_1_more"
     assert report_folder(tmp_path, {"source": "tweets"}) == tmp_path / "tweets"
     assert report_folder(tmp_path, {"source": "local_csv", "path": "/x/other.csv"}) == tmp_path / "other"  # a forecast
 

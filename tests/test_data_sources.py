@@ -357,14 +357,15 @@ def test_repeated_texts_are_dropped_before_splitting_and_shared_given_splits_are
     assert not set(dd["train"]["text"]) & (set(dd["test"]["text"]) | set(dd["validation"]["text"])) - {rows[0][0]}
     assert f"dropped {2 * len(rows)} repeated rows" in caplog.text and "1 texts have more than one label" in caplog.text
     write_csv(tmp_path / "train.csv", rows[:70], **columns)
-    write_csv(tmp_path / "test.csv", rows[60:], **columns)  # 10 of its texts are training texts
+    variants = [(f"  {t.upper()} ", label) for t, label in rows[60:62]] + rows[62:]  # case and spaces: the same
+    write_csv(tmp_path / "test.csv", variants, **columns)  # 10 of its texts are training texts
     caplog.clear()
     write_csv(tmp_path / "val.csv", rows[70:80], **columns)
     files = {"path": "train.csv", "validation_path": "val.csv", "test_path": "test.csv"}
     config = {**data_cfg("local"), **{key: str(tmp_path / name) for key, name in files.items()}}
     with caplog.at_level("WARNING", logger="textgru.data.repeated_texts"):
         load_classification_data(config)
-    assert f"10 of the test split's {len(rows) - 60} texts are also in the training split" in caplog.text
+    assert f"10 of the test split's {len(rows) - 60} texts are also in the training split (case" in caplog.text
 
 
 def test_a_semicolon_separated_file_is_named_as_such(tmp_path: Path) -> None:

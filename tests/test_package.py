@@ -170,6 +170,8 @@ def test_every_command_help_and_cfg_job_answer(tmp_path: Path) -> None:
         (("train", "--config-path=/tmp"), "--config-path: each command composes its own config"),
         (("train", "~model", "trainer.fast_dev_run=true"), "~model: textgru train needs each of its top-level keys"),
         (("train", "--experimental-rerun", "config.pickle"), "--experimental-rerun: textgru does not re-run Hydra's"),
+        (("train", "--shell-completion", "install=bash"), "--shell-completion: textgru has no shell completion"),
+        (("predict", "-sc"), "-sc: textgru has no shell completion"),  # Hydra's ValueError traceback, exit 0
         (("predict", "-m", "text=a,b", "ckpt_path=x"), "-m: sweeps are for textgru train; run textgru predict once"),
         (("eval", "--multi", "ckpt_path=x"), "-m: sweeps are for textgru train; run textgru eval once"),  # argparse's
     ):

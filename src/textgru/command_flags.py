@@ -84,6 +84,9 @@ NOT_OURS = {  # Hydra's flags textgru refuses, and why
     " goes on with a run, and a run's .hydra/overrides.yaml lists its command line",
 }
 NOT_OURS["-cn"] = NOT_OURS["-cp"] = OWN_CONFIG
+NOT_OURS["--shell-completion"] = NOT_OURS["-sc"] = (  # a review: Hydra's script completes `python train.py`, not
+    "textgru has no shell completion; `textgru <command> --help` lists the options, --cfg job every key"  # textgru
+)
 
 MODES = ("--run", "-r", "--multirun", "-m", "--cfg", "-c", "--info", "-i", "--shell-completion", "-sc")
 
@@ -117,7 +120,7 @@ def check_flag_combinations(args: Sequence[str], config_name: str = "train") -> 
                 )
     for flag in flags:  # a review: Hydra's traceback (another config), or a run from a pickle (which can run code)
         name = flag.partition("=")[0]
-        refused = [f for f in NOT_OURS if f == name or (name.startswith("--") and len(name) > 2 and f.startswith(name))]
+        refused = [f for f in NOT_OURS if is_flag(name, f, f)]
         if len(refused) == 1 and not any(f.startswith(name) for f in ("--config-dir", "--cfg")):  # else: ambiguous
             raise TextgruError(f"{name}: {NOT_OURS[refused[0]]}")
     if config_name == "train" and (removed := removed_whole_config(overrides, f"textgru {command}")):  # (the other

@@ -57,9 +57,11 @@ def report_folder(eval_dir: Path, data: Mapping[str, Any] | None) -> Path:
     if data is None:
         return eval_dir
     path = data.get("path")  # data=local's or data=local_csv's file (a Hub config has none)
-    first = path if isinstance(path, str) else path[0] if path else None
+    paths = [path] if isinstance(path, str) else list(path or [])
     hub = "_".join(str(data[k]) for k in ("hub_name", "hub_config") if data.get(k))
-    name = Path(first).stem if first else hub or str(data.get("source") or "data")
+    name = Path(paths[0]).stem.replace("*", "all") if paths else hub or str(data.get("source") or "data")
+    if len(paths) > 1:  # a review: a list was named after its first file, and then blocked that file's own report
+        name += f"_and_{len(paths) - 1}_more"
     return eval_dir / (re.sub(r"[^\w.-]+", "_", name).strip("._") or "data")
 
 
