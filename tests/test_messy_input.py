@@ -322,6 +322,13 @@ def _csv(rows: list[tuple[str, str]]) -> bytes:
             "column 'text' of the train split holds lists or objects, not one text per row",
         ),
         ("same_column.csv", _csv(BASE), "data.text_column and data.label_column are both 'label'"),
+        (  # a review: pyarrow's "Column(/id) changed from number to string in row 150"
+            "mixedtypes.jsonl",
+            "".join(
+                json.dumps({"text": t, "label": y, "id": i if i else "x"}) + "\n\n" for i, (t, y) in enumerate(BASE)
+            ).encode(),
+            "mixedtypes.jsonl' as JSON Lines: line 3: 'id' is a number, but text in line 1; give a key one type",
+        ),
     ],
 )
 def test_bad_local_file_is_one_clear_line(tmp_path: Path, name: str, content: bytes, message: str) -> None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import csv
 import glob
 import hashlib
-import json
 import logging
 from pathlib import Path
 
 from datasets import Dataset, DatasetDict, Features, Value, load_dataset
 
 from textgru.data.decoding import BYTE_ORDER_MARKS, count_undecodable, decode_bytes, log_undecodable, refuse_binary
+from textgru.data.json_lines import first_bad_json_line
 from textgru.errors import TextgruError
 
 log = logging.getLogger(__name__)
@@ -70,20 +70,6 @@ def _check_encoding(path: str) -> None:
             )
         f.seek(0)
         log_undecodable(Path(path).name, f)
-
-
-def _first_bad_json_line(path: str) -> str:
-    """'line N: reason' for the first line of a JSON Lines file that is not one JSON object, else ''."""
-    with open(path, encoding="utf-8-sig", errors="replace") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                if not isinstance(json.loads(line), dict):
-                    return f"line {n} is not a JSON object"
-            except json.JSONDecodeError as e:
-                return f"line {n}: {e.msg}"
-    return ""
 
 
 def _root_message(e: BaseException) -> str:
@@ -233,9 +219,9 @@ def load_tables(data_files: dict[str, list[str]]) -> DatasetDict:
     except Exception as e:  # pyarrow / pandas parse errors
         files = [f for fs in data_files.values() for f in fs]
         for f in files:
-            bad_line = _first_bad_json_line(f) if f.lower().endswith(".jsonl") else ""
+            bad_line = first_bad_json_line(f) if f.lower().endswith(".jsonl") else ""
             if bad_line:
-                raise TextgruError(f"could not read {f!r} as JSON Lines: {bad_line}; fix or remove that line") from e
+                raise TextgruError(f"could not read {f!r} as JSON Lines: {bad_line}") from e
         columns = {f: _columns(fmt, f, kwargs) for f in files} if len(files) > 1 else {}
         odd = next((f for f in files if columns[f] not in (None, columns[files[0]])), None) if columns else None
         if odd is not None:  # the reader's own error names neither file ("Couldn't cast ...")

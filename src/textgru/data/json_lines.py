@@ -1,0 +1,41 @@
+"""JSON Lines files that the reader refuses: the first line to blame, in the user's words (pyarrow's "JSON parse
+error: Column(/id) changed from number to string in row 150" names neither the file's line nor the fix)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+JSON_TYPES = ((bool, "true/false"), ((int, float), "a number"), (str, "text"), (dict, "an object"), (list, "a list"))
+
+
+def _kind(value: Any) -> str | None:
+    """The JSON type of `value` as a user reads it; None for null (allowed in any column)."""
+    return next((name for types, name in JSON_TYPES if isinstance(value, types)), None)
+
+
+def first_bad_json_line(path: str) -> str:
+    """'line N: reason' for the first line of a JSON Lines file that is not one JSON object, or whose value of a key
+    has another type than in an earlier line; else ''."""
+    first_seen: dict[str, tuple[str, int]] = {}  # key -> (its type, the line it was first seen in)
+    with open(path, encoding="utf-8-sig", errors="replace") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as e:
+                return f"line {n}: {e.msg}; fix or remove that line"
+            if not isinstance(row, dict):
+                return f"line {n} is not a JSON object; fix or remove that line"
+            for key, value in row.items():
+                kind = _kind(value)
+                if kind is None:
+                    continue
+                seen, where = first_seen.setdefault(key, (kind, n))
+                if seen != kind:  # a review: refused in pyarrow's words, with its own row count
+                    return (
+                        f"line {n}: {key!r} is {kind}, but {seen} in line {where}; give a key one type in every line "
+                        '(e.g. quote numbers: "7")'
+                    )
+    return ""
