@@ -38,3 +38,17 @@ def test_gradient_flow_writes_png_and_json(tmp_path: Path) -> None:
         r = saved["cells"][cell]
         assert len(r["grad_norm_init"]) == 12 and r["grad_ratio_init"] == results["cells"][cell]["grad_ratio_init"]
         assert 0 <= r["test_accuracy"] <= 1 and r["grad_ratio_trained"] > 0
+
+
+def test_a_folder_holding_a_gradient_flow_result_is_refused(tmp_path: Path) -> None:
+    """A review: `textgru gradient-flow hydra.run.dir=X` twice replaced the first result without a word (and appended
+    to its log); a folder holding its JSON is a run's, refused before Hydra writes there, as training's are."""
+    import pytest
+
+    from textgru.errors import TextgruError
+    from textgru.run_folder import check_explicit_run_dir
+
+    check_explicit_run_dir([f"hydra.run.dir={tmp_path}"])  # an empty folder is fine
+    (tmp_path / "gradient_flow.json").write_text("{}")
+    with pytest.raises(TextgruError, match=r"already holds a run \(gradient_flow\.json\); choose another hydra"):
+        check_explicit_run_dir([f"hydra.run.dir={tmp_path}", "steps=3"])

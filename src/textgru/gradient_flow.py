@@ -15,6 +15,7 @@ from torch import nn
 
 from textgru.errors import TextgruError
 from textgru.models.gru_cell import ReferenceGRUCell
+from textgru.run_folder import RunFolder
 
 log = logging.getLogger(__name__)
 
@@ -145,5 +146,5 @@ def run_gradient_flow(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
         out_dir / "gradient_flow.png",
         title=f"adding problem, T={cfg.seq_len}, hidden {cfg.hidden_size}, {cfg.steps} training steps",
     )
-    (out_dir / "gradient_flow.json").write_text(json.dumps(results, indent=2))
+    RunFolder(out_dir).gradient_flow.write_text(json.dumps(results, indent=2))
     return results

@@ -47,6 +47,7 @@ class RunFolder:
     confusion_matrix = property(lambda self: self.path / "confusion_matrix.png")
     forecast_plot = property(lambda self: self.path / "forecast.png")
     samples = property(lambda self: self.path / "samples.txt")
+    gradient_flow = property(lambda self: self.path / "gradient_flow.json")  # `textgru gradient-flow`'s result: a run
     eval_dir = property(lambda self: self.path / "eval")  # what `textgru eval` writes by default
     # logger=mlflow: the store and id of the MLflow run that records this folder (a run, a sweep or a study folder)
     mlflow_run = property(lambda self: self.path / "mlflow_run.json")
@@ -68,7 +69,8 @@ class RunFolder:
     @property
     def finished_marker(self) -> Path | None:
         """The first file that shows this folder holds a run (finished, or with checkpoints), else None."""
-        return next((p for p in (self.metrics, self.best_checkpoint, self.last_checkpoint) if p.exists()), None)
+        markers = (self.metrics, self.best_checkpoint, self.last_checkpoint, self.gradient_flow)
+        return next((p for p in markers if p.exists()), None)
 
     def refuse_if_used(self, fix: str, before_start: bool = False) -> None:
         """One line if the folder already holds a run, so that nothing in it is overwritten; `fix` says what to do.
@@ -120,8 +122,6 @@ def _free_name(base: Path, suffix: str) -> Path:
 def default_run_name(run: RunFolder) -> str:
     """A run's name in an experiment tracker: `<date>/<time>` for outputs/<task>/<date>/<time>; the folder name for a
     sweep's job or a search's trial."""
-    import re
-
     parts = run.path.resolve().parts
     dated = len(parts) > 1 and re.fullmatch(r"\d{4}-\d{2}-\d{2}", parts[-2])
     return "/".join(parts[-2:]) if dated else run.path.name
