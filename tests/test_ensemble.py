@@ -171,6 +171,8 @@ def test_the_command_joins_two_trained_runs_that_eval_and_predict_take(
     r = run_textgru("eval", f"ckpt_path={out}", f"output_dir={tmp_path / 'report'}")
     assert r.returncode == 0, r.stderr[-2000:]
     assert json.loads((tmp_path / "report" / "test_metrics.json").read_text())["accuracy"] >= 0
+    r = run_textgru("eval", f"ckpt_path={out}")  # a review: a second joined file in ens/ would share ens/eval/
+    assert r.returncode == 0 and (tmp_path / "ens" / "eval" / "joined" / "test_metrics.json").is_file(), r.stderr
     r = run_textgru("ensemble", f"ckpt_paths=[{tiny_run},{other}]", f"output={out}")  # again: refused, kept
     assert r.returncode == 2 and r.stderr.strip().splitlines()[-1].startswith(f"error: output={out} exists")
 
@@ -202,6 +204,14 @@ def test_one_model_is_never_counted_twice(tmp_path: Path) -> None:
     ab = textgru.ensemble([a, b], tmp_path / "ab.ckpt")
     with pytest.raises(TextgruError, match=r"b.ckpt is in two of the checkpoints given \(one joined from it\)"):
         textgru.ensemble([ab, b], tmp_path / "j.ckpt")
+    import shutil
+
+    copy = Path(shutil.copy(b, tmp_path / "copy.ckpt"))  # a review: a copied run folder counted its model twice
+    with pytest.raises(TextgruError, match=r"^member 2 of .*ab.ckpt and .*copy.ckpt hold the same weights \(one"):
+        textgru.ensemble([ab, copy], tmp_path / "j.ckpt")
+    with pytest.raises(TextgruError, match=r"b.ckpt and .*copy.ckpt hold the same weights"):
+        textgru.ensemble([c, b, copy], tmp_path / "j.ckpt")
+    assert not (tmp_path / "j.ckpt").exists()
     abc = load_checkpoint(textgru.ensemble([ab, c], tmp_path / "abc.ckpt"))
     assert abc["textgru"]["joined_from"] == [str(p) for p in (a, b, c)]
     assert abc["textgru"]["model_args"]["members"] == 3

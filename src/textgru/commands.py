@@ -39,8 +39,7 @@ def train_command(cfg: DictConfig) -> float:
 
 def eval_command(cfg: DictConfig) -> dict:
     """`textgru eval`: score a classifier or forecaster checkpoint on its data's split or on yours; print the
-    table; write `<split>_metrics.json` (and the classifier's confusion-matrix PNG) to `<run>/eval/`, or to
-    `<run>/eval/<name>/` for data given with `data=` (`report_folder`)."""
+    table; write the report to `<run>/eval/` (`eval/<stem>/`: a checkpoint not a run's best; `<name>/` below: `data=`)."""
     from textgru.checkpoint_path import resolve_checkpoint_path
     from textgru.command_line_checks import check_forecast_sizes
     from textgru.inference.classifier import Classifier
@@ -57,7 +56,8 @@ def eval_command(cfg: DictConfig) -> dict:
         base = (ckpt if ckpt.is_dir() else ckpt.parent) / "eval"
     else:
         ckpt = resolve_checkpoint_path(cfg.ckpt_path)
-        base = RunFolder.of_checkpoint(ckpt).eval_dir
+        run = RunFolder.of_checkpoint(ckpt)  # a review: two joined checkpoints in one folder shared one report
+        base = run.eval_dir if ckpt.resolve() == run.best_checkpoint.resolve() else run.eval_dir / ckpt.stem
     out = Path(cfg.output_dir) if cfg.output_dir else report_folder(base, data)
     target = out / f"{cfg.split}_metrics.json"
     if target.exists() and not cfg.overwrite:

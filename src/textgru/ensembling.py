@@ -10,6 +10,7 @@ it holds (`joined_from`, for the record) but needs none of their files."""
 from __future__ import annotations
 
 import glob
+import hashlib
 import inspect
 import os
 import shutil
@@ -145,9 +146,11 @@ def joined_checkpoint(checkpoints: Sequence[str | os.PathLike[str]]) -> dict[str
         raise TextgruError(f"{again} is in two of the checkpoints given (one joined from it); give each run once")
     first = loaded[0]
     state: dict[str, torch.Tensor] = {}
-    members = 0
+    members, owners = 0, []
     for i, ckpt in enumerate(loaded):
         where = f"checkpoint {i + 1} ({ckpt['path']})"
+        k = int(_args(ckpt).get("members", 1))
+        owners += [ckpt["path"] if k == 1 else f"member {m + 1} of {ckpt['path']}" for m in range(k)]
         _check_same(first, ckpt, where)
         for name, value in model_state_dict(ckpt).items():
             if name.startswith("lm."):  # the frozen biLM (model.transfer=features): one copy, the same in each
@@ -160,6 +163,7 @@ def joined_checkpoint(checkpoints: Sequence[str | os.PathLike[str]]) -> dict[str
             else:
                 state[_member_name(name, members)] = value
         members += int(_args(ckpt).get("members", 1))
+    _refuse_repeated_members(state, owners)
     meta, args = first["textgru"], {**_args(first), "members": members}
     model = build_fitting(GRUClassifier, args, state, where="the joined checkpoint")
     data = meta.get("data_config") or {}
@@ -168,6 +172,24 @@ def joined_checkpoint(checkpoints: Sequence[str | os.PathLike[str]]) -> dict[str
     )
     extras["joined_from"] = held
     return {"state_dict": {f"model.{k}": v for k, v in model.state_dict().items()}, "textgru": extras}
+
+
+def _refuse_repeated_members(state: dict[str, torch.Tensor], owners: list[str]) -> None:
+    """One line where two members hold the same weights (a review: a copied run folder, or a run's best.ckpt beside
+    its last.ckpt of the same step, counted one model twice); `owners[m]` names where member m came from."""
+    seen: dict[str, int] = {}
+    for m, owner in enumerate(owners):
+        prefix = f"others.{m - 1}." if m else ""
+        names = sorted(n for n in state if n.startswith(prefix) and not (m == 0 and n.startswith(("others.", "lm."))))
+        digest = hashlib.sha256()
+        for name in names:
+            digest.update(name[len(prefix) :].encode())
+            digest.update(state[name].detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+        if (earlier := seen.setdefault(digest.hexdigest(), m)) != m:
+            raise TextgruError(
+                f"{owners[earlier]} and {owner} hold the same weights (one model, copied?); give each model once "
+                "(twice, it would count twice in the mean)"
+            )
 
 
 def ensemble(
