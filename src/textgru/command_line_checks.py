@@ -30,7 +30,7 @@ def read_override(arg: str, parser: Any = None) -> Any:
         key, _, value = arg.partition("=")
         if not value.isascii() and value[:1] not in "'\"":  # a review: the hint named brackets and commas only
             odd = next(ch for ch in value if not ch.isascii())
-            quoted = re.sub(r"[^\[\]{},:\s]+", lambda m: m[0] if m[0].isascii() else f'"{m[0]}"', value)  # each item
+            quoted = re.sub(r"[^\[\]{},:]+", _quoted_item, value)  # each item of a list, whole (spaces too)
             raise TextgruError(
                 f"cannot read the override {arg!r}: Hydra reads {odd!r} (not ASCII) only in quotes; quote what holds "
                 f"it, e.g. '{key}={quoted}'"
@@ -39,6 +39,15 @@ def read_override(arg: str, parser: Any = None) -> Any:
             f"cannot read the override {arg!r} ({first}); quote a value holding brackets, quotes, commas or '=', "
             "e.g. 'key=\"a, b\"'"
         ) from None
+
+
+def _quoted_item(m: re.Match[str]) -> str:
+    """A list item (or a whole value) as Hydra reads non-ASCII text: in double quotes, its spaces inside them and its
+    own quotes dropped (a review: 'output=a b/ü.ckpt' was hinted as 'output=a "b/ü.ckpt"', which failed again)."""
+    core = m[0].strip()
+    if core.isascii():
+        return m[0]
+    return m[0].replace(core, '"' + core.replace('"', "").replace("'", "") + '"', 1)
 
 
 def check_command_line(
