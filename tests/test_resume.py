@@ -159,6 +159,29 @@ def test_killed_where_validation_was_due_resumes_at_the_epoch_start(
     assert logged_steps(run_dir) == logged_steps(tiny_run)
 
 
+@pytest.mark.slow  # about a minute on 2 cores, with its reference run
+def test_killed_after_an_epoch_end_with_a_step_limit_trains_the_next_epoch(small_csv: Path, tmp_path: Path) -> None:
+    """A review: with trainer.max_steps set, a run killed after an epoch's end-of-epoch checkpoint resumed as if
+    that epoch had run twice: it skipped the next epoch ("finished in 0 s", max_epochs reached one epoch early) and
+    shuffled later epochs as other ones. Killed at the first step of epoch 3, it now ends as the run never stopped."""
+    (tmp_path / "killer.py").write_text(KILLER)
+    data = ["data=local", f"data.path={small_csv}", "data.text_column=review", "data.label_column=sentiment"]
+    args = [*data, *TINY_MODEL, "trainer.max_steps=1000"]  # a step limit the epochs reach first
+    reference, run_dir = tmp_path / "reference", tmp_path / "run"
+    killer = ["+callbacks.killer._target_=killer.Kill", "+callbacks.killer.step=31"]
+    env = {"PYTHONPATH": str(tmp_path)}
+    results = run_scripts(
+        ("train", *args, f"hydra.run.dir={reference}"), ("train", *args, f"hydra.run.dir={run_dir}", *killer), env=env
+    )
+    assert results[0].returncode == 0 and results[1].returncode == 9, results[1].stderr[-2000:]
+    assert torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == 30
+    r = run_script("train", f"resume={run_dir}", "callbacks.killer=null", env=env)
+    assert r.returncode == 0, r.stderr[-3000:]
+    resumed, whole = (json.loads((d / "metrics.json").read_text()) for d in (run_dir, reference))
+    assert resumed["global_step"] == 45 and without_timing(resumed) == without_timing(whole)
+    assert logged_steps(run_dir) == logged_steps(reference)
+
+
 def test_a_limited_epoch_that_was_served_whole_resumes_at_the_next_epoch() -> None:
     """`trainer.limit_train_batches=6` of 15: a checkpoint after 6 batches ends its epoch (the run test below)."""
     from textgru.data.resumable_loader import ResumableDataLoader
@@ -747,6 +770,20 @@ def test_resume_prints_its_config_with_cfg_job_and_takes_the_runs_own_groups_rep
         resume_flags(["-m", "trainer.max_epochs=5,6"])
     with pytest.raises(TextgruError, match="'task=lm' would swap the config group task"):
         resume_config(RunFolder(tiny_run), tiny_run / "checkpoints" / "last.ckpt", ["task=lm", "trainer.max_epochs=5"])
+
+
+def test_a_copied_run_resumes_on_its_own_checkpoints(tiny_run: Path, tmp_path: Path) -> None:
+    """A review: the best checkpoint's path in last.ckpt named the folder the run was trained in, so a copy trained on
+    was scored on the original's best.ckpt (a moved run: a FileNotFoundError after training) and forgot its best
+    score (Lightning's "dirpath has changed"); the copy is now a run of its own, the original untouched."""
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_run, copy)
+    original = {p: p.read_bytes() for p in tiny_run.rglob("*") if p.is_file()}
+    r = run_script("train", f"resume={copy}", "trainer.max_epochs=4")
+    assert r.returncode == 0, r.stderr[-3000:]
+    log = (copy / "train.log").read_text()
+    assert f"best checkpoint: {copy / 'checkpoints' / 'best.ckpt'}" in log and "dirpath has changed" not in log, log
+    assert {p: p.read_bytes() for p in tiny_run.rglob("*") if p.is_file()} == original
 
 
 def test_resume_trusts_the_targets_of_the_config_dir_it_is_given(tiny_run: Path, tmp_path: Path) -> None:

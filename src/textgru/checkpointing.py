@@ -20,6 +20,7 @@ from lightning.pytorch.trainer.states import TrainerFn
 
 from textgru.data.resumable_loader import ResumableDataLoader
 from textgru.errors import TextgruError
+from textgru.lightning_state import checkpoints_where_they_are, count_the_last_step, end_the_saved_epoch
 
 log = logging.getLogger(__name__)
 
@@ -102,25 +103,6 @@ def gather_from_ranks(trainer: L.Trainer, obj: Any) -> list[Any]:
     return gathered
 
 
-def _count_the_last_step(trainer: L.Trainer, checkpoint: dict[str, Any]) -> None:
-    """A checkpoint saved where a run stops inside an epoch (trainer.max_steps, max_time) holds Lightning's step
-    counter for logging one short (lowered for the epoch-end rows, and not added back on restore, as it is where the
-    epoch ran to its end): a run resumed from it logged every later row one step low (a review). Stored as counted."""
-    loop = trainer.fit_loop.epoch_loop
-    state = (checkpoint.get("loops") or {}).get("fit_loop", {}).get("epoch_loop.state_dict")
-    try:  # Lightning's private counters (2.6): another version's checkpoint is left as it wrote it
-        progress, epoch_ended = loop.batch_progress.total, loop._num_ready_batches_reached()
-    except (AttributeError, TypeError):
-        return
-    if (
-        isinstance(state, dict)
-        and state.get("_batches_that_stepped") == trainer.global_step - 1
-        and progress.completed == progress.processed
-        and not epoch_ended
-    ):
-        state["_batches_that_stepped"] = trainer.global_step
-
-
 def _random_state() -> dict[str, Any]:
     """The torch (CPU and CUDA), numpy and Python random states, as plain types and tensors (weights-only loading)."""
     kind, keys, pos, has_gauss, gauss = np.random.get_state()
@@ -174,7 +156,7 @@ class ExactResume(Callback):
         if isinstance(loader, ResumableDataLoader):
             mine["train_loader_position"] = loader.state_dict()
         checkpoint.update(mine)  # in the file: rank zero's, as in a checkpoint of one process
-        _count_the_last_step(trainer, checkpoint)
+        count_the_last_step(trainer, checkpoint)
         ranks = gather_from_ranks(trainer, mine)
         if len(ranks) > 1:
             checkpoint["per_rank"] = ranks  # every rank's own, given back to it on resume
@@ -191,6 +173,8 @@ class ExactResume(Callback):
             )
         self.pending_random = mine.get("random_state")
         self.pending_position = mine.get("train_loader_position")
+        end_the_saved_epoch(trainer, checkpoint)
+        checkpoints_where_they_are(trainer, checkpoint)
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         loader = trainer.train_dataloader
