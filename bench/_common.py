@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import shlex
 import statistics
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -131,6 +132,45 @@ def positive_int(text: str) -> int:
 def non_negative_int(text: str) -> int:
     """argparse `type=` for counts that may be 0 (e.g. untimed warm-up steps)."""
     return _int_at_least(text, 0)
+
+
+def positive_float(text: str) -> float:
+    """argparse `type=` for seconds and other amounts (--max-seconds, --timeout, --C): a finite number above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid float value: {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a number above 0, got {text}")
+    return value
+
+
+def out_path(text: str) -> str:
+    """argparse `type=` for `--out`: a file `write_result` can write (not a folder; its folder exists or can be
+    made, and is writable), checked before anything is measured rather than after."""
+    path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a folder; give a file name (e.g. {path / 'result.json'})")
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:  # the nearest that exists: write_result makes the rest
+        folder = folder.parent
+    if not folder.is_dir():
+        raise argparse.ArgumentTypeError(f"{folder} is a file, not a folder, so {text} cannot be written")
+    if not os.access(folder, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise argparse.ArgumentTypeError(f"cannot write {text}: permission denied")
+    return text
+
+
+def run_main(main: Callable[[], None]) -> None:
+    """Run a script's `main`; textgru's own errors (a missing checkpoint, a classifier where a language model is
+    needed) end it with one `error:` line and exit code 2 instead of a traceback."""
+    from textgru.errors import TextgruError
+
+    try:
+        main()
+    except TextgruError as e:
+        print(f"error: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 def device_argument(value: str) -> str:

@@ -32,7 +32,18 @@ from collections.abc import Callable
 from functools import partial
 
 import torch
-from _common import RESULTS, fmt, machine_line, non_negative_int, positive_int, set_threads, summary, write_result
+from _common import (
+    RESULTS,
+    fmt,
+    machine_line,
+    non_negative_int,
+    out_path,
+    positive_int,
+    run_main,
+    set_threads,
+    summary,
+    write_result,
+)
 from torch import nn
 
 from textgru.data.batching import LengthBucketBatchSampler, pad_collate
@@ -164,7 +175,7 @@ def main() -> None:
     parser.add_argument("--data", nargs="+", default=["tweets", "synthetic"], choices=["tweets", "synthetic"])
     parser.add_argument("--threads", type=positive_int, default=None)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default=str(RESULTS / "batching_throughput.json"))
+    parser.add_argument("--out", type=out_path, default=str(RESULTS / "batching_throughput.json"))
     args = parser.parse_args()
     set_threads(args.threads)
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
@@ -270,4 +281,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -17,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _common import RESULTS, fmt, machine_line, positive_int, summary, write_result
+from _common import RESULTS, fmt, machine_line, out_path, positive_int, run_main, summary, write_result
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -57,7 +57,7 @@ def main() -> None:
     parser.add_argument("--sentiment-steps", type=positive_int, default=150)
     parser.add_argument("--lm-steps", type=positive_int, default=40)
     parser.add_argument("--repeats", type=positive_int, default=5)
-    parser.add_argument("--out", default=str(RESULTS / "ddp_throughput.json"))
+    parser.add_argument("--out", type=out_path, default=str(RESULTS / "ddp_throughput.json"))
     args = parser.parse_args()
     runs: dict[tuple[str, str], list[dict]] = {(t, tr): [] for t in args.tasks for tr in args.trainers}
     with tempfile.TemporaryDirectory() as tmp:
@@ -91,4 +91,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

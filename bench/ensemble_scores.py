@@ -18,14 +18,28 @@ import sys
 from pathlib import Path
 
 import torch
-from _common import RESULTS, machine_line, set_threads, write_result
+from _common import RESULTS, machine_line, out_path, positive_int, run_main, set_threads, write_result
 
 import textgru
+from textgru.checkpoint_path import resolve_checkpoint_path
 from textgru.inference.evaluation import classification_metrics
 from textgru.inference.label_matching import label_indices
 from textgru.inference.scored_data import labelled_texts
+from textgru.onnx_format import is_export
 
 SPLITS = ("validation", "test")
+
+
+def loaded_file(run: str) -> Path:
+    """The file `textgru.load(run)` reads, resolved: a run folder's checkpoints/best.ckpt, a .ckpt, an export's
+    model.onnx (a run folder and its own best.ckpt are one model)."""
+    try:
+        if is_export(run):
+            path = Path(run).expanduser()
+            return (path if path.suffix.lower() == ".onnx" else path / "model.onnx").resolve()
+        return resolve_checkpoint_path(run).resolve()
+    except textgru.TextgruError as e:
+        sys.exit(f"error: {run}: {e}")
 
 
 def split_probabilities(runs: list[str]) -> tuple[dict[tuple[str, str], torch.Tensor], dict[str, list[int]], list[str]]:
@@ -54,14 +68,19 @@ def split_probabilities(runs: list[str]) -> tuple[dict[tuple[str, str], torch.Te
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("runs", nargs="+", help="classifier run folders or checkpoints (2 to 12)")
-    parser.add_argument("--out", default=str(RESULTS / "ensemble_scores.json"))
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    parser.add_argument("--out", type=out_path, default=str(RESULTS / "ensemble_scores.json"))
+    parser.add_argument("--threads", type=positive_int, default=None, help="torch threads (default: torch's)")
     args = parser.parse_args()
     if not 2 <= len(args.runs) <= 12:
         parser.error(f"give 2 to 12 runs, not {len(args.runs)}")
-    same = {str(Path(r).expanduser().resolve()) for r in args.runs}
-    if len(same) < len(args.runs):
-        parser.error("a run is given twice; give each run once (an ensemble of a model with itself is that model)")
+    seen: dict[Path, str] = {}
+    for run in args.runs:
+        if (file := loaded_file(run)) in seen:
+            parser.error(
+                f"{seen[file]} and {run} load one checkpoint ({file}); give each run once (an ensemble of a model "
+                "with itself is that model)"
+            )
+        seen[file] = run
     set_threads(args.threads)
     probs, gold, names = split_probabilities(args.runs)
     subsets = []
@@ -97,4 +116,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

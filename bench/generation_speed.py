@@ -20,7 +20,18 @@ import sys
 import time
 
 import torch
-from _common import RESULTS, device_argument, fmt, machine_line, positive_int, set_up, summary, write_result
+from _common import (
+    RESULTS,
+    device_argument,
+    fmt,
+    machine_line,
+    out_path,
+    positive_int,
+    run_main,
+    set_up,
+    summary,
+    write_result,
+)
 from omegaconf import OmegaConf
 from tokenizers import Tokenizer
 
@@ -82,7 +93,7 @@ def main() -> None:
     )
     parser.add_argument("--threads", type=positive_int, default=None)
     parser.add_argument("--device", type=device_argument, default="cpu", help="cpu, cuda or cuda:N")
-    parser.add_argument("--out", default=str(RESULTS / "generation_speed.json"))
+    parser.add_argument("--out", type=out_path, default=str(RESULTS / "generation_speed.json"))
     args = parser.parse_args()
     set_up(args.threads, args.device)
     if args.ckpt:
@@ -173,4 +184,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

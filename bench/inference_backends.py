@@ -5,7 +5,7 @@ tokens/s at batch 1 and 32; the int8 export's macro-F1 change on the tweets' tes
 max over the repeats), and the compute bound (the GRU's FLOPs per text against this CPU's best matmul rate: how fast
 batched prediction could be at all); writes JSON with the machine.
 
-Usage: python bench/inference_backends.py [--ckpt /work/ckpts/sentiment] [--lm /work/ckpts/lm]
+Usage: python bench/inference_backends.py --ckpt CLASSIFIER_RUN --lm LM_RUN
        [--texts 10000] [--single-texts 2000] [--repeats 5] [--threads 1] [--new-tokens 300]
 `--threads`: torch's (and onnxruntime's) thread count for every case; with 2 or more, eager batches run side by
 side, one core each (`textgru.inference.parallel_batches`).
@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from _common import RESULTS, bf16_flags, cpu_model, positive_int, write_result
+from _common import RESULTS, bf16_flags, cpu_model, out_path, positive_int, run_main, write_result
 
 import textgru
 from textgru.inference.scored_data import labelled_texts
@@ -140,23 +140,30 @@ def quantized_copy(folder: Path, output: Path) -> Path:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--ckpt", default="/work/ckpts/sentiment")
-    parser.add_argument("--lm", default="/work/ckpts/lm")
+    parser.add_argument("--ckpt", required=True, help="a tweets classifier run folder or .ckpt (task=sentiment)")
+    parser.add_argument("--lm", required=True, help="a language-model run folder or .ckpt (task=lm)")
     parser.add_argument("--texts", type=positive_int, default=10_000)
     parser.add_argument("--single-texts", type=positive_int, default=2_000)
     parser.add_argument("--repeats", type=positive_int, default=5)
     parser.add_argument("--threads", type=positive_int, default=1)
     parser.add_argument("--new-tokens", type=positive_int, default=300)
-    parser.add_argument("--out", default=str(RESULTS / "inference_backends.json"))
+    parser.add_argument("--out", type=out_path, default=str(RESULTS / "inference_backends.json"))
     args = parser.parse_args()
     missing = [m for m in ("onnx", "onnxscript", "onnxruntime") if importlib.util.find_spec(m) is None]
     if missing:
         parser.error(f"{', '.join(missing)} not installed (the export and its backend): pip install 'textgru[onnx]'")
     torch.set_num_threads(args.threads)  # onnxruntime's sessions follow torch's thread count
+    with tempfile.TemporaryDirectory(prefix="textgru_bench_") as work:  # the exports: removed on failure too
+        result = measure(args, Path(work))
+    write_result(args.out, result)
+
+
+def measure(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    """Every case, timed; the exports go to `work`."""
     import onnxruntime as ort
 
-    work = Path(tempfile.mkdtemp(prefix="textgru_bench_"))
     eager = textgru.Classifier.load(args.ckpt)
+    lm_eager = textgru.LanguageModel.load(args.lm)  # both refused before anything is timed
     data_cfg = eager.meta["data_config"]
     test_texts, _, _ = labelled_texts(None, "test", data_cfg, "text", "label")
     train_texts, _, _ = labelled_texts(None, "train", data_cfg, "text", "label")
@@ -193,7 +200,6 @@ def main() -> None:
     f1 = {name: clf.evaluate(split="test")["macro_f1"] for name, clf in backends.items()}
     print("\ntest macro-F1: " + ", ".join(f"{k} {v:.4f}" for k, v in f1.items()))
 
-    lm_eager = textgru.LanguageModel.load(args.lm)
     lm_onnx = textgru.load(textgru.export(args.lm, work / "lm"))
     greedy = dict(max_new_tokens=args.new_tokens, greedy=True)
     same = lm_eager.generate("ROMEO:", **greedy) == lm_onnx.generate("ROMEO:", **greedy)
@@ -213,7 +219,7 @@ def main() -> None:
         "eager at the same batch",
     )
 
-    result = {
+    return {
         "classifier": args.ckpt,
         "lm": args.lm,
         "texts": len(texts),
@@ -232,9 +238,7 @@ def main() -> None:
         "generation": gen_rows,
         "greedy_identical": same,
     }
-    shutil.rmtree(work, ignore_errors=True)
-    write_result(args.out, result)
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from _common import RESULTS, write_result
+from _common import RESULTS, out_path, run_main, write_result
 
 from textgru.run_folder import RunFolder
 
@@ -230,8 +230,10 @@ def plot(summary: list[dict[str, Any]], out: Path) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("paths", nargs="+", help="run folders or sweep folders")
-    ap.add_argument("--out", default=str(RESULTS / "learning_curve.json"))
+    ap.add_argument("--out", type=out_path, default=str(RESULTS / "learning_curve.json"))
     args = ap.parse_args()
+    if Path(args.out).suffix.lower() == ".png":  # the plot goes beside the JSON, as .png: it would replace it
+        ap.error(f"--out {args.out}: give the JSON's name (e.g. .json); the plot is written beside it as .png")
     finished, unfinished = find_runs(args.paths)
     if unfinished:
         shown = ", ".join(str(u) for u in unfinished[:5]) + (", ..." if len(unfinished) > 5 else "")
@@ -275,4 +277,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

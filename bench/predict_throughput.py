@@ -15,7 +15,18 @@ import argparse
 import sys
 import time
 
-from _common import RESULTS, device_argument, fmt, machine_line, positive_int, set_up, summary, write_result
+from _common import (
+    RESULTS,
+    device_argument,
+    fmt,
+    machine_line,
+    out_path,
+    positive_int,
+    run_main,
+    set_up,
+    summary,
+    write_result,
+)
 from omegaconf import OmegaConf
 
 from textgru import Classifier
@@ -49,7 +60,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=positive_int, default=5)
     parser.add_argument("--threads", type=positive_int, default=None)
     parser.add_argument("--device", type=device_argument, default="cpu", help="cpu, cuda or cuda:N")
-    parser.add_argument("--out", default=str(RESULTS / "predict_throughput.json"))
+    parser.add_argument("--out", type=out_path, default=str(RESULTS / "predict_throughput.json"))
     args = parser.parse_args()
     if 1 in args.batch_sizes or len(set(args.batch_sizes)) < len(args.batch_sizes):
         parser.error(
@@ -57,15 +68,13 @@ def main() -> None:
             "always measured) and given once"
         )
     set_up(args.threads, args.device)
+    clf = Classifier.load(args.ckpt, device=args.device) if args.ckpt else None  # a wrong one refused before the data
     with datasets_quiet():
         tweets = load_classification_data(data_config("tweets"))
     pool = [t for split in ("train", "validation", "test") for t in tweets[split]["text"]]
     texts = pool[: args.texts]
-    clf = (
-        Classifier.load(args.ckpt, device=args.device)
-        if args.ckpt
-        else default_classifier(list(tweets["train"]["text"]), tweets["train"].features["label"].names, args.device)
-    )
+    if clf is None:
+        clf = default_classifier(list(tweets["train"]["text"]), tweets["train"].features["label"].names, args.device)
     clf.predict(texts[:512])  # warm-up of both ways
     for t in texts[:200]:
         clf.predict(t)
@@ -121,4 +130,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -162,6 +162,8 @@ def main() -> None:
     parser.add_argument("--results", default=str(RESULTS))
     args = parser.parse_args()
     folder = Path(args.results)
+    if not any((folder / f"{name}.json").is_file() for name, _, _ in SECTIONS):
+        parser.error(f"--results {folder}: no benchmark results (<name>.json) there; run bench/run_all.sh first")
 
     def load(name: str) -> dict[str, Any] | None:
         path = folder / f"{name}.json"

@@ -34,7 +34,8 @@ run() { # name script [args]: the JSON and the table go to $results/<name>.json 
   if [[ -n ${QUICK:-} ]]; then set -- "$@" --out "$results/$name.json"; fi # else the script's default: the same
   echo "== python $* ($(date +%H:%M:%S), load $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?'))"
   local start=$SECONDS
-  python "$@" | tee "$results/$name.txt"
+  python "$@" | tee "$results/$name.txt.new" # the old table stays until this one is complete (set -e: no mv on failure)
+  mv "$results/$name.txt.new" "$results/$name.txt"
   echo "   $name: $((SECONDS - start)) s"
 }
 

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import RESULTS, positive_int, write_result
+from _common import RESULTS, out_path, positive_float, positive_int, run_main, write_result
 
 ROOT = Path(__file__).resolve().parents[1]
 URL_LINE = re.compile(r"textgru serve: http://127\.0\.0\.1:(\d+) ")
@@ -360,14 +360,14 @@ def main() -> None:
         "--requests", type=positive_int, default=5000, help="per setting at the most clients (fewer below)"
     )
     parser.add_argument("--repeats", type=positive_int, default=5)
-    parser.add_argument("--max-seconds", type=float, default=60.0, help="per round")
+    parser.add_argument("--max-seconds", type=positive_float, default=60.0, help="per round")
     parser.add_argument("--streams", type=positive_int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--stream-tokens", type=positive_int, default=200)
     parser.add_argument(
         "--threads", type=positive_int, default=None, help="the server's threads= (torch threads of the server process)"
     )
     parser.add_argument("--server-arg", action="append", default=[], help="more key=value for scripts/serve.py")
-    parser.add_argument("--out", default=str(RESULTS / "serve_load.json"))
+    parser.add_argument("--out", type=out_path, default=str(RESULTS / "serve_load.json"))
     args = parser.parse_args()
     bodies = make_texts(2000)
     from textgru.serving.process import http_stack
@@ -467,4 +467,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

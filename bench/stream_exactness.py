@@ -19,7 +19,7 @@ import threading
 import time
 
 import torch
-from _common import RESULTS, positive_int, write_result
+from _common import RESULTS, out_path, positive_float, positive_int, run_main, write_result
 
 from textgru.inference.generation import encode_prompt
 from textgru.inference.language_model import LanguageModel
@@ -74,11 +74,11 @@ def main() -> None:
     parser.add_argument("--new-tokens", type=positive_int, default=500)
     parser.add_argument("--rounds", type=positive_int, default=3)
     parser.add_argument("--threads", type=positive_int, default=None)
-    parser.add_argument("--timeout", type=float, default=600.0, help="seconds a round's batched streams may take")
-    parser.add_argument("--out", default=str(RESULTS / "stream_exactness.json"))
+    parser.add_argument(
+        "--timeout", type=positive_float, default=600.0, help="seconds a round's batched streams may take"
+    )
+    parser.add_argument("--out", type=out_path, default=str(RESULTS / "stream_exactness.json"))
     args = parser.parse_args()
-    if args.timeout <= 0:
-        parser.error(f"--timeout {args.timeout:g}: must be above 0")
     if args.threads:
         torch.set_num_threads(args.threads)
     lm = LanguageModel.load(args.ckpt) if args.ckpt else default_lm()
@@ -163,4 +163,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

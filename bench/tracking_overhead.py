@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import RESULTS, positive_int, write_result
+from _common import RESULTS, out_path, positive_int, run_main, write_result
 
 ROOT = Path(__file__).resolve().parents[1]
 ARMS = {"default": [], "mlflow": ["logger=mlflow"]}
@@ -78,7 +78,7 @@ def _children_cpu() -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=positive_int, default=5)
-    parser.add_argument("--out", default=str(RESULTS / "tracking_overhead.json"))
+    parser.add_argument("--out", type=out_path, default=str(RESULTS / "tracking_overhead.json"))
     parser.add_argument("overrides", nargs="*", help="after --: overrides for both arms")
     args = parser.parse_args()
     rows = []
@@ -133,4 +133,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from _common import RESULTS, write_result
+from _common import RESULTS, out_path, run_main, write_result
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -50,8 +50,6 @@ def train(name: str, runs_dir: Path, extra: list[str]) -> dict:
     what, overrides, (unit, planned) = RUNS[name]
     overrides = [*overrides, *extra]
     run_dir = runs_dir / name
-    if (run_dir / "metrics.json").exists():
-        raise SystemExit(f"error: {run_dir} already holds a run; remove it or pass another --runs-dir")
     start = time.time()
     cmd = [sys.executable, "-m", "textgru", "train", *overrides, f"hydra.run.dir={run_dir}"]  # the `textgru` command
     with open(runs_dir / f"{name}.log", "w") as log:
@@ -72,15 +70,29 @@ def train(name: str, runs_dir: Path, extra: list[str]) -> dict:
     }
 
 
+def earlier_runs(names: list[str], runs_dir: Path) -> list[Path]:
+    """What the requested runs would overwrite: a run folder that is not empty, or a run's log."""
+    folders = [f for f in (runs_dir / n for n in names) if f.exists() and (not f.is_dir() or any(f.iterdir()))]
+    return folders + [log for log in (runs_dir / f"{n}.log" for n in names) if log.exists()]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", nargs="+", default=list(RUNS), choices=list(RUNS))
     parser.add_argument("--runs-dir", default=str(RESULTS / "runs"))
-    parser.add_argument("--out", default=str(RESULTS / "training_runs.json"))
+    parser.add_argument("--out", type=out_path, default=str(RESULTS / "training_runs.json"))
     parser.add_argument("--extra", nargs="*", default=[], help="overrides added to every run (for a quick check)")
     args = parser.parse_args()
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     runs_dir = Path(args.runs_dir)
+    if len(set(args.runs)) < len(args.runs):
+        parser.error(f"--runs {' '.join(args.runs)}: give each run once")
+    if runs_dir.exists() and not runs_dir.is_dir():
+        parser.error(f"--runs-dir {runs_dir} is a file, not a folder")
+    if taken := earlier_runs(args.runs, runs_dir):  # all checked before the first run trains (each takes minutes)
+        parser.error(
+            f"{', '.join(map(str, taken))} exist(s): an earlier measurement's; remove them or pass another --runs-dir"
+        )
     runs_dir.mkdir(parents=True, exist_ok=True)
     results = []
     for name in args.runs:
@@ -101,4 +113,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

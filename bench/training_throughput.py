@@ -34,13 +34,14 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import lightning as L
 import torch
-from _common import RESULTS, fmt, machine_line, positive_int, set_threads, summary, write_result
+from _common import RESULTS, fmt, machine_line, out_path, positive_int, run_main, set_threads, summary, write_result
 from omegaconf import DictConfig, open_dict
 from torch import nn
 from torch.utils.data import DataLoader
@@ -106,6 +107,22 @@ def training_config(overrides: list[str], run_dir: Path) -> DictConfig:
     return cfg
 
 
+@contextlib.contextmanager
+def root_handlers_kept() -> Iterator[None]:
+    """The root logger's handlers and level as they were: `train` in a process without logging set up adds its own
+    (textgru.distributed.log_in_a_spawned_rank: a console on the stderr of the moment, here /dev/null, and the run's
+    train.log) and leaves them, so the plain loop's log lines hit a closed file ("--- Logging error ---")."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        yield
+    finally:
+        for handler in [h for h in root.handlers if h not in handlers]:
+            root.removeHandler(handler)
+            handler.close()
+        root.setLevel(level)
+
+
 def pipeline(overrides: list[str], warmup: int, steps: int, workdir: Path) -> dict[str, Any]:
     """The default run's training (`textgru.training.train`), timed by `StepClock`."""
     clock = StepClock(warmup, steps)
@@ -114,6 +131,7 @@ def pipeline(overrides: list[str], warmup: int, steps: int, workdir: Path) -> di
         open(os.devnull, "w") as devnull,
         contextlib.redirect_stdout(devnull),  # the model summary and progress bar
         contextlib.redirect_stderr(devnull),
+        root_handlers_kept(),
     ):
         try:
             train(cfg, extra_callbacks=[clock])
@@ -199,7 +217,7 @@ def main() -> None:
     parser.add_argument(
         "--threads", type=positive_int, default=None, help="torch threads (default: torch's, one per core)"
     )
-    parser.add_argument("--out", default=str(RESULTS / "training_throughput.json"))
+    parser.add_argument("--out", type=out_path, default=str(RESULTS / "training_throughput.json"))
     parser.add_argument("overrides", nargs="*", help="config overrides, as on the `textgru train` command line")
     args = parser.parse_args()
     set_threads(args.threads)
@@ -255,4 +273,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

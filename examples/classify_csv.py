@@ -31,6 +31,11 @@ def main() -> None:
         sys.exit(f"error: column {args.column!r} not in {args.csv}; columns are {list(rows.columns)}")
     if os.path.exists(args.output):
         sys.exit(f"error: {args.output} exists; choose another --output")
+    folder = os.path.dirname(args.output) or "."
+    if not os.path.isdir(folder):  # found now, not after every prediction
+        sys.exit(f"error: folder {folder} of --output {args.output} does not exist; make it or choose another --output")
+    if not os.access(folder, os.W_OK):
+        sys.exit(f"error: cannot write in {folder}; choose another --output")
     try:
         clf = textgru.Classifier.load(args.checkpoint)  # a language model's checkpoint is refused in one line
     except textgru.TextgruError as e:

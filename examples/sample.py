@@ -11,16 +11,24 @@ import sys
 import textgru
 
 
+def at_least_one(text: str) -> int:
+    """argparse `type=` for a count: refused, in the option's name, before anything is sampled."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("checkpoint", help="a run folder or a .ckpt file of a task=lm run")
     parser.add_argument("--prompt", default="ROMEO:")
-    parser.add_argument("--tokens", type=int, default=300, help="new tokens per sample")
-    parser.add_argument("--samples", type=int, default=3, help="how many samples to draw together")
+    parser.add_argument("--tokens", type=at_least_one, default=300, help="new tokens per sample")
+    parser.add_argument("--samples", type=at_least_one, default=3, help="how many samples to draw together")
     parser.add_argument("--seed", type=int, default=None)
     args = parser.parse_args()
 
-    try:  # a classifier's checkpoint, a prompt in characters the model never saw, --tokens -1: one line each
+    try:  # a classifier's checkpoint, a prompt in characters the model never saw: one line each
         lm = textgru.LanguageModel.load(args.checkpoint)
         pieces = lm.stream(args.prompt, max_new_tokens=args.tokens, temperature=0.8, seed=args.seed)
         first = next(pieces, "")  # a bad prompt or option is refused here, before anything is printed

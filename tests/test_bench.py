@@ -85,6 +85,7 @@ def test_training_throughput_runs_the_same_steps_both_ways(small_csv, tmp_path) 
         timeout=600,
     )
     assert r.returncode == 0, r.stderr[-3000:] + r.stdout[-2000:]
+    assert "--- Logging error ---" not in r.stderr, r.stderr[-3000:]  # the pipeline's handlers left (a review)
     result = json.loads(out.read_text())
     assert result["same_batches"] is True
     assert result["max_loss_difference"] < 1e-6
@@ -225,10 +226,13 @@ def test_ensemble_scores_average_probabilities(tiny_run, tmp_path) -> None:
     torch.save(ckpt, tmp_path / "leaning" / "best.ckpt")
     r = subprocess.run([*script, *members, "--out", str(out)], capture_output=True, text=True)
     assert r.returncode == 1 and r.stderr.strip().splitlines()[-1].endswith("give runs trained on the same data")
-    r = subprocess.run([*script, members[0], members[0] + "/", "--out", str(out)], capture_output=True, text=True)
-    assert r.returncode == 2 and r.stderr.strip().endswith(
-        "error: a run is given twice; give each run once (an ensemble of a model with itself is that model)"
-    )
+    for again in (members[0] + "/", f"{members[0]}/checkpoints/best.ckpt"):  # the file loaded is what counts (a review)
+        r = subprocess.run([*script, members[0], again, "--out", str(out)], capture_output=True, text=True)
+        assert r.returncode == 2 and r.stderr.strip().endswith(
+            "load one checkpoint "
+            f"({tiny_run.resolve() / 'checkpoints' / 'best.ckpt'}); give each run once (an ensemble of a model with "
+            "itself is that model)"
+        ), r.stderr
     r = subprocess.run([*script, members[0], str(tmp_path / "nope"), "--out", str(out)], capture_output=True, text=True)
     assert r.returncode == 1 and r.stderr.strip().splitlines() == [
         f"error: {tmp_path / 'nope'}: checkpoint '{tmp_path / 'nope'}' does not exist; give a run folder or a .ckpt file"
@@ -244,3 +248,36 @@ def test_every_bench_script_loads_and_answers_help(script: str) -> None:
     r = run_python([str(ROOT / "bench" / script), "--help"])
     assert r.returncode == 0 and "usage" in r.stdout.lower(), r.stderr[-2000:]
     assert "Traceback" not in r.stderr
+
+
+def test_bad_arguments_are_one_line_before_anything_runs(tmp_path) -> None:
+    """A review: a folder as --out, --max-seconds 0, --timeout nan, --out X.png, a missing --ckpt, an earlier run in
+    --runs-dir, --tokens 0, an --output folder that does not exist were found after the measurement (or the first
+    sample), or as a traceback; each is now one `error:` line and exit code 2 (1 for the CSV example's own checks)."""
+    from conftest import run_python
+
+    (tmp_path / "runs" / "lm").mkdir(parents=True)
+    (tmp_path / "runs" / "lm" / "metrics.json").write_text("{}")
+    (tmp_path / "in.csv").write_text("text\nhello\n")
+    bench, examples = ROOT / "bench", ROOT / "examples"
+    cases = [
+        ([bench / "reference_gru_speed.py", "--out", tmp_path], 2, "argument --out: "),
+        ([bench / "serve_load.py", "--classifier", tmp_path, "--max-seconds", "0"], 2, "must be a number above 0"),
+        ([bench / "stream_exactness.py", "--timeout", "nan"], 2, "argument --timeout: must be a number above 0"),
+        ([bench / "learning_curve.py", tmp_path, "--out", tmp_path / "c.png"], 2, "give the JSON's name"),
+        ([bench / "predict_throughput.py", "--ckpt", tmp_path / "nope"], 2, "does not exist"),
+        ([bench / "training_runs.py", "--runs", "default", "lm", "--runs-dir", tmp_path / "runs"], 2, "lm exist"),
+        ([bench / "report.py", "--results", tmp_path / "nope"], 2, "no benchmark results"),
+        ([examples / "sample.py", tmp_path, "--tokens", "0"], 2, "argument --tokens: must be at least 1"),
+        (
+            [examples / "classify_csv.py", tmp_path, tmp_path / "in.csv", "--output", tmp_path / "no/x.csv"],
+            1,
+            "does not exist; make it",
+        ),
+    ]
+    for argv, code, says in cases:
+        r = run_python([str(a) for a in argv])
+        last = r.stderr.strip().splitlines()[-1]
+        assert r.returncode == code and "Traceback" not in r.stderr and last.count("error: ") == 1, (argv, r.stderr)
+        assert says in last, (argv, last)
+    assert not (tmp_path / "runs" / "default").exists()  # nothing trained before the refusal
