@@ -523,7 +523,7 @@ def test_resume_refuses_what_it_cannot_continue(
     for folder, needle in zip(
         folders[2:],
         (
-            "is corrupt or truncated (its end is missing); use another checkpoint, e.g. best.ckpt or an earlier copy",
+            "is corrupt or truncated (its end is missing); use an earlier copy of it",  # a review: best.ckpt, not there
             "refused model class 'os.system'",
             "its saved random states are damaged",
         ),
@@ -533,6 +533,20 @@ def test_resume_refuses_what_it_cannot_continue(
             read_resume_checkpoint(
                 RunFolder(folder), folder / "checkpoints" / "last.ckpt", OmegaConf.load(folder / "config.yaml")
             )
+    # a review: a deleted last.ckpt or config.yaml was called a run stopped before it started
+    gone = tmp_path / "gone"  # an unfinished run (no metrics.json) with its best.ckpt
+    shutil.copytree(tiny_run, gone, ignore=shutil.ignore_patterns("metrics.json"))
+    from textgru.resume import check_resumable
+
+    (gone / "checkpoints" / "last.ckpt").rename(gone / "kept.ckpt")
+    with pytest.raises(
+        TextgruError, match=re.escape(f"(deleted?); go on from its best: textgru train ckpt_path={gone}")
+    ):
+        check_resumable(RunFolder(gone), gone / "checkpoints" / "last.ckpt", {})
+    (gone / "kept.ckpt").rename(gone / "checkpoints" / "last.ckpt")
+    (gone / "config.yaml").unlink()
+    with pytest.raises(TextgruError, match=r"has no config.yaml, but a checkpoint to resume from; restore it from a c"):
+        check_resumable(RunFolder(gone), gone / "checkpoints" / "last.ckpt", {})
     # a step limit the run has already reached (a review: "finished in 0 s", metrics.json said stopped by max_steps)
     cfg = OmegaConf.load(folders[1] / "config.yaml")
     step = torch.load(folders[1] / "checkpoints" / "last.ckpt", weights_only=True)["global_step"]

@@ -63,7 +63,8 @@ def load_checkpoint(path: str | os.PathLike[str], expect_task: str | None = None
     from textgru.tasks import task_title, task_use
 
     p = resolve_checkpoint_path(path)
-    other = "use another checkpoint, e.g. " + ("best.ckpt or an earlier copy" if p.name == "last.ckpt" else "last.ckpt")
+    beside = [n for n in ("best.ckpt", "best-unfinished.ckpt", "last.ckpt") if n != p.name and (p.parent / n).is_file()]
+    other = f"use another checkpoint, e.g. {beside[0]}, or an earlier copy" if beside else "use an earlier copy of it"
     if not zipfile.is_zipfile(p):
         with open(p, "rb") as f:
             head = f.read(2)

@@ -22,7 +22,7 @@ from textgru.config_checks import check_config
 from textgru.errors import TextgruError
 from textgru.resumed_data import check_same_data
 from textgru.run_folder import RunFolder, restore_unfinished_best, unquoted
-from textgru.saved_config import check_config_targets, read_saved_config, refuse_hand_edits
+from textgru.saved_config import RESTORE_CONFIG, check_config_targets, read_saved_config, refuse_hand_edits
 from textgru.stopping import check_can_train_on
 from textgru.summarised_runs import warn_if_summarised
 
@@ -118,11 +118,18 @@ def check_resumable(run: RunFolder, checkpoint: Path, trainer_now: Any) -> None:
         check_can_train_on(run.read_metrics(), before, trainer_now, run.path)
     if not checkpoint.is_file():
         which = checkpoint.relative_to(run.path) if checkpoint.is_relative_to(run.path) else checkpoint
-        why = "to resume from (the run stopped before its first checkpoint); start it again"
+        other = next((p for p in (run.unfinished_best, run.best_checkpoint) if p.is_file()), None)
+        if other is not None:  # a review: "stopped before its first checkpoint" of a deleted last.ckpt
+            raise TextgruError(
+                f"{run.path} has no {which} (deleted?); go on from its best: textgru train ckpt_path={other}"
+            )
+        why = "to resume from (the run stopped before its first checkpoint, or it was deleted); start it again"
         raise TextgruError(f"{run.path} has no {which} {why}")
 
 
 def _refuse_if_not_a_run(run: RunFolder) -> None:
+    if not run.config.is_file() and run.last_checkpoint.is_file():  # a review: called "stopped before it started"
+        raise TextgruError(f"{run.path} has no config.yaml, but a checkpoint to resume from; {RESTORE_CONFIG}")
     if not run.config.is_file():  # with .hydra/ alone: killed while reading its data, nothing trained
         raise TextgruError(
             f"{run.path} holds a run stopped before it started (no config.yaml, no checkpoint): there is nothing to "

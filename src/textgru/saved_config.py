@@ -20,9 +20,12 @@ SECTIONS = ("seed", "optimized_metric", "optimized_mode", "data", "tokenizer", "
 SECTIONS += ("trainer", "callbacks", "logger", "paths", "task")  # what every run's config.yaml holds
 
 
+RESTORE_CONFIG = "restore it from a config.before-resume-*.yaml beside it, or .hydra/config.yaml (as the run started)"
+
+
 def read_saved_config(path: Path) -> DictConfig:
     """The run config saved at `path`; one line where it is not valid YAML, not a mapping, or lacks a section."""
-    restore = "restore it from a config.before-resume-*.yaml beside it, or .hydra/config.yaml (as the run started)"
+    restore = RESTORE_CONFIG
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as e:
