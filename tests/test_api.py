@@ -76,6 +76,10 @@ def test_load_picks_the_task_and_refuses_what_it_cannot_read(
         textgru.TextgruError, match=f"use {last}, or continue the unfinished run: textgru train resume="
     ):
         textgru.load(stopped)
+    (stopped / "checkpoints" / "best-unfinished.ckpt").write_bytes(b"x")  # a review: its best so far is that one
+    with pytest.raises(textgru.TextgruError, match="use .*best-unfinished.ckpt, or continue the unfinished run"):
+        textgru.load(stopped)
+    (stopped / "checkpoints" / "best-unfinished.ckpt").unlink()
     (stopped / "metrics.json").write_text("{}")  # finished, with callbacks.model_checkpoint=null: no resume hint
     with pytest.raises(textgru.TextgruError, match=f"no best.ckpt in folder .*; use {last}$"):
         textgru.load(stopped)

@@ -550,14 +550,14 @@ def test_resume_refuses_what_it_cannot_continue(
     # a step limit the run has already reached (a review: "finished in 0 s", metrics.json said stopped by max_steps)
     cfg = OmegaConf.load(folders[1] / "config.yaml")
     step = torch.load(folders[1] / "checkpoints" / "last.ckpt", weights_only=True)["global_step"]
-    for limit in (step, 1):
+    for limit in (step - 1, 1):
         cfg.trainer.max_steps = limit
         with pytest.raises(
             TextgruError, match=re.escape(f"is at step {step}, and trainer.max_steps={limit} would end")
         ):
             read_resume_checkpoint(RunFolder(folders[1]), folders[1] / "checkpoints" / "last.ckpt", cfg)
-    for limit in (step + 1, -1):
-        cfg.trainer.max_steps = limit
+    for limit in (step + 1, -1, step):  # step: trained to its limit, stopped while scoring (no metrics.json): a
+        cfg.trainer.max_steps = limit  # resume scores it (a review: refused, so the run could never be finished)
         read_resume_checkpoint(RunFolder(folders[1]), folders[1] / "checkpoints" / "last.ckpt", cfg)
     for folder, files in before.items():  # config.yaml and the checkpoint as they were, nothing new but the log
         assert {p: p.read_bytes() for p in folder.rglob("*") if p.is_file() and p.name != "train.log"} == files

@@ -28,6 +28,8 @@ def resolve_checkpoint_path(path: str | os.PathLike[str]) -> Path:
             if (p / "model.onnx").is_file():  # it said "no best.ckpt in folder"
                 raise TextgruError(f"{str(p)!r} is an ONNX export, not a checkpoint; give the run folder it came from")
             last, done = p / "checkpoints" / "last.ckpt", (p / "metrics.json").is_file()  # done: model_checkpoint off
+            if (p / "checkpoints" / "best-unfinished.ckpt").is_file():  # a review: last.ckpt was named instead
+                last = p / "checkpoints" / "best-unfinished.ckpt"  # (the best on validation so far)
             hint = (
                 f"use {last}"
                 + ("" if done else f", or continue the unfinished run: textgru train {command_arg('resume', p)}")

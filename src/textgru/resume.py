@@ -165,7 +165,12 @@ def read_resume_checkpoint(run: RunFolder, checkpoint: Path, cfg: Any) -> dict[s
     if type(ckpt.get("global_step")) is not int or ckpt["global_step"] < 0:
         raise TextgruError(f"resume: {checkpoint} holds no training step; {RESUME_ELSEWHERE}")
     step, max_steps = ckpt["global_step"], cfg.trainer.get("max_steps")
-    if isinstance(max_steps, int) and 0 <= max_steps <= step:  # a review: "finished in 0 s", stopped_by max_steps
+    scoring_left = step == max_steps and not run.metrics.exists()  # a review: stopped while scoring, its training done
+    if scoring_left:
+        log.info(
+            "resume: training reached trainer.max_steps=%d; this resume scores the run and writes its results", step
+        )
+    elif isinstance(max_steps, int) and 0 <= max_steps <= step:  # a review: "finished in 0 s", stopped_by max_steps
         raise TextgruError(
             f"resume: {checkpoint} is at step {step}, and trainer.max_steps={max_steps} would end the run at once; "
             f"give trainer.max_steps above {step} (or -1: no step limit)"
