@@ -418,6 +418,9 @@ def test_export_over_an_earlier_export_needs_overwrite(
     (tmp_path / "link").symlink_to(out)
     with pytest.raises(TextgruError, match="symbolic link"):
         textgru.export(ckpt, tmp_path / "link", overwrite=True)
+    (tmp_path / "afile").write_text("x")  # a review: "cannot write in .../afile" blamed permissions
+    with pytest.raises(TextgruError, match=r"afile is a file, so no folder can be made under it; choose another$"):
+        textgru.export(ckpt, tmp_path / "afile" / "sub")
 
 
 def test_a_folder_made_while_exporting_is_refused_not_deleted(

@@ -121,7 +121,9 @@ def check_export_output(output: Path, overwrite: bool) -> None:
     parent = output.absolute().parent
     while not parent.exists():
         parent = parent.parent
-    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+    if not parent.is_dir():  # a review: the command line said so, the Python API blamed permissions
+        raise TextgruError(f"output={output}: {parent} is a file, so no folder can be made under it; choose another")
+    if not os.access(parent, os.W_OK | os.X_OK):
         raise TextgruError(f"output={output}: cannot write in {parent}; choose an output= in a folder you can write")
 
 
