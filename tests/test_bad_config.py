@@ -106,6 +106,8 @@ MORE = [
     ("train", ["data.ignore_labels=[négatif,ok]"], """quote what holds it, e.g. 'data.ignore_labels=["négatif",ok]'"""),
     ("train", ["data=local", "data.path=my data/é.csv"], """e.g. 'data.path="my data/é.csv"'"""),  # a review: in
     ("train", ["data=local", 'data.path=my "data/é.csv"'], """e.g. 'data.path="my data/é.csv"'"""),  # quotes, whole
+    ("train", ["data=local", "data.path=/x/été 12:30.csv"], """e.g. 'data.path="/x/été 12:30.csv"'"""),  # not cut
+    ("train", ["data=local", "data.path=/x/d'été.csv"], """e.g. 'data.path="/x/d'"'"'été.csv"'"""),  # nor dropped
     ("eval", ["ckpt_path=<ckpt>", "split=test,validation"], "gives several values: run the command once for each"),
     ("train", ["-m", "optimizer.lr=interval(1e-3,1e-2)"], "a grid sweep (-m) runs listed values"),  # a review: a
     ("train", ["-m", "seed=range(1,1)"], "seed=range(1,1) holds no value"),  # traceback; 0 jobs, silently

@@ -534,18 +534,19 @@ def test_resume_refuses_what_it_cannot_continue(
                 RunFolder(folder), folder / "checkpoints" / "last.ckpt", OmegaConf.load(folder / "config.yaml")
             )
     # a review: a deleted last.ckpt or config.yaml was called a run stopped before it started
-    gone = tmp_path / "gone"  # an unfinished run (no metrics.json) with its best.ckpt
+    gone = tmp_path / "gone run"  # an unfinished run (no metrics.json) with its best.ckpt; a space: quoted hints
     shutil.copytree(tiny_run, gone, ignore=shutil.ignore_patterns("metrics.json"))
     from textgru.resume import check_resumable
 
     (gone / "checkpoints" / "last.ckpt").rename(gone / "kept.ckpt")
-    with pytest.raises(
-        TextgruError, match=re.escape(f"(deleted?); go on from its best: textgru train ckpt_path={gone}")
-    ):
+    best = gone / "checkpoints" / "best.ckpt"
+    with pytest.raises(TextgruError, match=re.escape(f"""go on from its best: textgru train 'ckpt_path="{best}"'""")):
+        check_resumable(RunFolder(gone), gone / "checkpoints" / "last.ckpt", {})
+    (gone / "config.yaml").unlink()  # and no last.ckpt either: not "nothing to resume; delete the folder"
+    with pytest.raises(TextgruError, match=r"no config.yaml, but holds checkpoints/best.ckpt; restore it from a conf"):
         check_resumable(RunFolder(gone), gone / "checkpoints" / "last.ckpt", {})
     (gone / "kept.ckpt").rename(gone / "checkpoints" / "last.ckpt")
-    (gone / "config.yaml").unlink()
-    with pytest.raises(TextgruError, match=r"has no config.yaml, but a checkpoint to resume from; restore it from a c"):
+    with pytest.raises(TextgruError, match=r"no config.yaml, but holds checkpoints/last.ckpt; restore it from a conf"):
         check_resumable(RunFolder(gone), gone / "checkpoints" / "last.ckpt", {})
     # a step limit the run has already reached (a review: "finished in 0 s", metrics.json said stopped by max_steps)
     cfg = OmegaConf.load(folders[1] / "config.yaml")

@@ -6,6 +6,7 @@ make, every value of a sweep, the free-text options, the composed config), and H
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -15,6 +16,7 @@ from textgru.command_flags import showing_only
 from textgru.config_checks import check_config, check_value
 from textgru.config_path_rules import Folder, static_folder
 from textgru.config_problem import problem
+from textgru.console import command_arg
 from textgru.errors import TextgruError
 from textgru.override_values import check_grid_sweep, sweep_values
 
@@ -30,10 +32,13 @@ def read_override(arg: str, parser: Any = None) -> Any:
         key, _, value = arg.partition("=")
         if not value.isascii() and value[:1] not in "'\"":  # a review: the hint named brackets and commas only
             odd = next(ch for ch in value if not ch.isascii())
-            quoted = re.sub(r"[^\[\]{},:]+", _quoted_item, value)  # each item of a list, whole (spaces too)
+            if value[:1] in "[{":  # each item of a list, whole (spaces too)
+                hint = shlex.quote(f"{key}=" + re.sub(r"[^\[\]{},:]+", _quoted_item, value))
+            else:  # the whole value (a review: "été 12:30" was cut at its colon, "d'été" lost its apostrophe)
+                hint = command_arg(key, value.replace('"', ""))
             raise TextgruError(
                 f"cannot read the override {arg!r}: Hydra reads {odd!r} (not ASCII) only in quotes; quote what holds "
-                f"it, e.g. '{key}={quoted}'"
+                f"it, e.g. {hint}"
             ) from None
         raise TextgruError(
             f"cannot read the override {arg!r} ({first}); quote a value holding brackets, quotes, commas or '=', "
@@ -42,12 +47,12 @@ def read_override(arg: str, parser: Any = None) -> Any:
 
 
 def _quoted_item(m: re.Match[str]) -> str:
-    """A list item (or a whole value) as Hydra reads non-ASCII text: in double quotes, its spaces inside them and its
-    own quotes dropped (a review: 'output=a b/ü.ckpt' was hinted as 'output=a "b/ü.ckpt"', which failed again)."""
+    """A list item as Hydra reads non-ASCII text: in double quotes, its spaces inside them and its own double quotes
+    dropped (a review: 'output=a b/ü.ckpt' was hinted as 'output=a "b/ü.ckpt"', which failed again)."""
     core = m[0].strip()
     if core.isascii():
         return m[0]
-    return m[0].replace(core, '"' + core.replace('"', "").replace("'", "") + '"', 1)
+    return m[0].replace(core, '"' + core.replace('"', "") + '"', 1)
 
 
 def check_command_line(

@@ -19,6 +19,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from textgru.atomic_files import write_text_atomic
 from textgru.config_checks import check_config
+from textgru.console import command_arg
 from textgru.errors import TextgruError
 from textgru.resumed_data import check_same_data
 from textgru.run_folder import RunFolder, restore_unfinished_best, unquoted
@@ -121,15 +122,17 @@ def check_resumable(run: RunFolder, checkpoint: Path, trainer_now: Any) -> None:
         other = next((p for p in (run.unfinished_best, run.best_checkpoint) if p.is_file()), None)
         if other is not None:  # a review: "stopped before its first checkpoint" of a deleted last.ckpt
             raise TextgruError(
-                f"{run.path} has no {which} (deleted?); go on from its best: textgru train ckpt_path={other}"
+                f"{run.path} has no {which} (deleted?); go on from its best: textgru train "
+                + command_arg("ckpt_path", other)
             )
         why = "to resume from (the run stopped before its first checkpoint, or it was deleted); start it again"
         raise TextgruError(f"{run.path} has no {which} {why}")
 
 
 def _refuse_if_not_a_run(run: RunFolder) -> None:
-    if not run.config.is_file() and run.last_checkpoint.is_file():  # a review: called "stopped before it started"
-        raise TextgruError(f"{run.path} has no config.yaml, but a checkpoint to resume from; {RESTORE_CONFIG}")
+    held = next((p for p in (run.last_checkpoint, run.unfinished_best, run.best_checkpoint) if p.is_file()), None)
+    if not run.config.is_file() and held is not None:  # a review: called "stopped before it started", delete it
+        raise TextgruError(f"{run.path} has no config.yaml, but holds {held.relative_to(run.path)}; {RESTORE_CONFIG}")
     if not run.config.is_file():  # with .hydra/ alone: killed while reading its data, nothing trained
         raise TextgruError(
             f"{run.path} holds a run stopped before it started (no config.yaml, no checkpoint): there is nothing to "

@@ -20,7 +20,9 @@ SECTIONS = ("seed", "optimized_metric", "optimized_mode", "data", "tokenizer", "
 SECTIONS += ("trainer", "callbacks", "logger", "paths", "task")  # what every run's config.yaml holds
 
 
-RESTORE_CONFIG = "restore it from a config.before-resume-*.yaml beside it, or .hydra/config.yaml (as the run started)"
+RESTORE_CONFIG = (  # (not .hydra/config.yaml: Hydra's composition, unresolved, is not a run's config; a review)
+    "restore it from a config.before-resume-*.yaml beside it, or from a copy of the run folder"
+)
 
 
 def read_saved_config(path: Path) -> DictConfig:
