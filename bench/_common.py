@@ -149,6 +149,8 @@ def out_path(text: str) -> str:
     """argparse `type=` for `--out`: a file `write_result` can write (not a folder; its folder exists or can be
     made, and is writable), checked before anything is measured rather than after."""
     path = Path(text)
+    if text.endswith(("/", os.sep)):  # a review: a folder not made yet was written as a file of its name
+        raise argparse.ArgumentTypeError(f"{text} ends in /, a folder; give a file name (e.g. {path / 'result.json'})")
     if path.is_dir():
         raise argparse.ArgumentTypeError(f"{text} is a folder; give a file name (e.g. {path / 'result.json'})")
     folder = path.parent

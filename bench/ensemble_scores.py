@@ -83,6 +83,11 @@ def main() -> None:
         seen[file] = run
     set_threads(args.threads)
     probs, gold, names = split_probabilities(args.runs)
+    for a, b in itertools.combinations(args.runs, 2):  # a review: a copied run folder was a "2-model ensemble"
+        if all(torch.equal(probs[a, s], probs[b, s]) for s in SPLITS):
+            sys.exit(
+                f"error: {a} and {b} give the same probabilities for every text (one model, copied?); give each once"
+            )
     subsets = []
     for k in range(1, len(args.runs) + 1):
         for combo in itertools.combinations(args.runs, k):

@@ -263,13 +263,17 @@ def test_an_eval_report_names_the_data_it_scored(tmp_path: Path) -> None:
 
     assert report_folder(tmp_path, None) == tmp_path  # the checkpoint's own data: eval/
     assert (
-        report_folder(tmp_path, local) == tmp_path / "train" and report_folder(tmp_path, hub) == tmp_path / "glue_sst2"
+        report_folder(tmp_path, local) == tmp_path / "t" and report_folder(tmp_path, hub) == tmp_path / "glue_sst2"
     )
     assert report_folder(tmp_path, {"source": "local", "path": ["../x/a b.csv"]}) == tmp_path / "a_b"
     assert report_folder(tmp_path, {"source": "local", "path": "data/*.csv"}) == tmp_path / "all"
     assert report_folder(tmp_path, {"source": "local", "path": "data/t_*.csv"}) == tmp_path / "t_all"  # not t.csv's
     two = {"source": "local", "path": ["a.csv", "b.csv"]}  # a review: named as a.csv's report, which it then blocked
-    assert report_folder(tmp_path, two) == tmp_path / "a_and_1_more"
+    named = report_folder(tmp_path, two).name
+    assert named.startswith("a_and_1_more_") and named != report_folder(tmp_path, {**two, "path": ["a.csv", "c.csv"]})
+    given = {"source": "local", "path": "train.csv", "test_path": "t1.csv", "validation_path": None}  # a review: the
+    assert report_folder(tmp_path, given) == tmp_path / "t1"  # file scored, not data.path (t2.csv's clashed)
+    assert report_folder(tmp_path, given, "validation") == tmp_path / "train"  # carved from it
     assert report_folder(tmp_path, {"source": "tweets"}) == tmp_path / "tweets"
     assert report_folder(tmp_path, {"source": "local_csv", "path": "/x/other.csv"}) == tmp_path / "other"  # a forecast
 

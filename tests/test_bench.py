@@ -233,6 +233,11 @@ def test_ensemble_scores_average_probabilities(tiny_run, tmp_path) -> None:
             f"({tiny_run.resolve() / 'checkpoints' / 'best.ckpt'}); give each run once (an ensemble of a model with "
             "itself is that model)"
         ), r.stderr
+    shutil.copytree(tiny_run, tmp_path / "copy")  # a review: scored as a 2-model ensemble of one model
+    r = subprocess.run([*script, members[0], str(tmp_path / "copy"), "--out", str(out)], capture_output=True, text=True)
+    assert r.returncode == 1 and r.stderr.strip().endswith(
+        "give the same probabilities for every text (one model, copied?); give each once"
+    ), r.stderr
     r = subprocess.run([*script, members[0], str(tmp_path / "nope"), "--out", str(out)], capture_output=True, text=True)
     assert r.returncode == 1 and r.stderr.strip().splitlines() == [
         f"error: {tmp_path / 'nope'}: checkpoint '{tmp_path / 'nope'}' does not exist; give a run folder or a .ckpt file"
@@ -262,6 +267,7 @@ def test_bad_arguments_are_one_line_before_anything_runs(tmp_path) -> None:
     bench, examples = ROOT / "bench", ROOT / "examples"
     cases = [
         ([bench / "reference_gru_speed.py", "--out", tmp_path], 2, "argument --out: "),
+        ([bench / "reference_gru_speed.py", "--out", f"{tmp_path / 'new'}/"], 2, "new/ ends in /, a folder; give"),
         ([bench / "serve_load.py", "--classifier", tmp_path, "--max-seconds", "0"], 2, "must be a number above 0"),
         ([bench / "stream_exactness.py", "--timeout", "nan"], 2, "argument --timeout: must be a number above 0"),
         ([bench / "learning_curve.py", tmp_path, "--out", tmp_path / "c.png"], 2, "give the JSON's name"),

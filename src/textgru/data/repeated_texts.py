@@ -29,8 +29,8 @@ def drop_repeats(ds: Dataset, name: str) -> Dataset:
         keep.append(i)
     if len(keep) < len(ds):
         log.info(
-            "%s: dropped %d repeated rows (the same text and label) before splitting, so that no text is both "
-            "trained and tested on; %d remain",
+            "%s: dropped %d repeated rows (the same text and label) before splitting, so that no repeated text is "
+            "both trained and tested on (texts that differ in case or spacing are kept apart); %d remain",
             name,
             len(ds) - len(keep),
             len(keep),

@@ -3,6 +3,7 @@ an earlier report unless asked; and what it says it scored."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -50,18 +51,20 @@ def write_json(result: Mapping[str, Any], path: Path) -> None:
     write_text_atomic(path, json.dumps(result, indent=2))
 
 
-def report_folder(eval_dir: Path, data: Mapping[str, Any] | None) -> Path:
+def report_folder(eval_dir: Path, data: Mapping[str, Any] | None, split: str = "test") -> Path:
     """Where `textgru eval` reports by default: `eval_dir` for the checkpoint's own data, `eval_dir/<name>` for data
-    given with `data=` (a local file's stem, a Hub dataset's or a source's name), so that a report on your file is not
-    taken for the model's own test report, nor blocks it (a review)."""
+    given with `data=` (the stem of the local file the split is read from, a Hub dataset's or a source's name), so that
+    a report on your file is not taken for the model's own test report, nor blocks it (a review)."""
     if data is None:
         return eval_dir
-    path = data.get("path")  # data=local's or data=local_csv's file (a Hub config has none)
+    own = {"test": data.get("test_path"), "validation": data.get("validation_path")}.get(split)
+    path = own or data.get("path")  # data=local's or data=local_csv's file (a Hub config has none)
     paths = [path] if isinstance(path, str) else list(path or [])
     hub = "_".join(str(data[k]) for k in ("hub_name", "hub_config") if data.get(k))
     name = Path(paths[0]).stem.replace("*", "all") if paths else hub or str(data.get("source") or "data")
     if len(paths) > 1:  # a review: a list was named after its first file, and then blocked that file's own report
-        name += f"_and_{len(paths) - 1}_more"
+        digest = hashlib.sha256("\n".join(str(Path(p).expanduser().absolute()) for p in paths).encode()).hexdigest()
+        name += f"_and_{len(paths) - 1}_more_{digest[:6]}"  # (and another list with the same first file apart)
     return eval_dir / (re.sub(r"[^\w.-]+", "_", name).strip("._") or "data")
 
 
