@@ -262,9 +262,7 @@ def test_an_eval_report_names_the_data_it_scored(tmp_path: Path) -> None:
     from textgru.inference.reports import report_folder
 
     assert report_folder(tmp_path, None) == tmp_path  # the checkpoint's own data: eval/
-    assert (
-        report_folder(tmp_path, local) == tmp_path / "t" and report_folder(tmp_path, hub) == tmp_path / "glue_sst2"
-    )
+    assert report_folder(tmp_path, local) == tmp_path / "t" and report_folder(tmp_path, hub) == tmp_path / "glue_sst2"
     assert report_folder(tmp_path, {"source": "local", "path": ["../x/a b.csv"]}) == tmp_path / "a_b"
     assert report_folder(tmp_path, {"source": "local", "path": "data/*.csv"}) == tmp_path / "all"
     assert report_folder(tmp_path, {"source": "local", "path": "data/t_*.csv"}) == tmp_path / "t_all"  # not t.csv's
@@ -367,7 +365,8 @@ def test_evaluate_takes_what_the_data_sources_take(
     with pytest.raises(textgru.TextgruError, match="unknown data 'nosuch'"):
         clf.evaluate("nosuch")
     with pytest.raises(
-        textgru.TextgruError, match="unknown to the model .*; write them as the model.s labels, or point label_column="
+        textgru.TextgruError,
+        match="unknown to the model .*; write them as the model.s labels, leave their rows out .*point data.label_column=",
     ):
         clf.evaluate(datasets.Dataset.from_dict({"text": ["good"], "label": ["joy"]}))
 

@@ -31,7 +31,8 @@ def expand_paths(path: str | list[str], what: str) -> list[str]:
         )
         if not found:
             raise TextgruError(
-                f"{what} {p!r} does not exist; check data.path (relative paths are from where you ran the command)."
+                f"{what} {p!r} does not exist; check data.path (relative paths are from where you ran the command; "
+                "a run's file moved since: textgru eval ... data=local data.path=<file>, and its columns)."
             )
         files += found
     return files
