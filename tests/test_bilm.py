@@ -633,6 +633,18 @@ def test_gradual_unfreezing_and_discriminative_lrs(bilm_run: Path, toy_csv: Path
     assert seen[2] == (False, False, False, False, False)  # everything
 
 
+def test_a_run_resumed_mid_epoch_freezes_what_its_epoch_freezes(bilm_run: Path, toy_csv: Path) -> None:
+    """A review: Lightning (2.6) calls no on_train_epoch_start for an epoch resumed in its middle, so gradual
+    unfreezing never ran and every layer trained for the rest of it (not the run never stopped); training's start
+    sets the stage of the epoch it starts in."""
+    ulmfit = [f"task.finetune.{k}={str(v).lower()}" for k, v in RECIPE.items()]
+    _, task = build_classification(classifier_config(toy_csv, bilm_run, "task.ema_decay=null", *ulmfit))
+    for p in task.model.parameters():
+        p.requires_grad_(True)  # as a resumed run's model is built, before any epoch starts
+    task.on_train_start()  # epoch 0 (no trainer): the head alone trains
+    assert task.model.head.weight.requires_grad and not task.model.embedding.weight.requires_grad
+
+
 def test_trainable_groups_schedule() -> None:
     recipe = FineTuning(**{**RECIPE, "unfreeze_epochs": 2})
     assert [trainable_groups(e, 4, recipe) for e in range(7)] == [1, 1, 2, 2, 4, 4, 4]

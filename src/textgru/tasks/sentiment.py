@@ -1,9 +1,8 @@
 """`task=sentiment`: document classification (sentiment first) with a BiGRU classifier.
 
 Labelled data (the built-in tweets, a Hub dataset or your own files) -> a tokenizer trained on the training split
--> length-bucketed padded batches -> `GRUClassifier`; cross-entropy (class weights, label smoothing), accuracy
-and macro-F1, a weight average (EMA) that scores validation and test; a test confusion matrix and learning
-curves in the run folder. `data.train_size`/`train_fraction`: few-label runs (`textgru.data.subset`);
+-> length-bucketed padded batches -> `GRUClassifier`; cross-entropy (class weights, label smoothing), accuracy and
+macro-F1, a weight average (EMA) scoring validation and test; a confusion matrix and learning curves as PNGs. `data.train_size`/`train_fraction`: few-label runs (`textgru.data.subset`);
 `model.pretrained_lm`: start from a `task=bilm` run and fine-tune (plain by default, ULMFiT's schedule as options:
 `textgru.models.transfer`, `textgru.tasks.finetuning`)."""
 
@@ -179,6 +178,10 @@ class ClassificationTask(TaskModule):
         if self.finetune is None:
             return self.model.parameters()
         return finetuning.discriminative_groups(self.model, self.finetune)
+
+    def on_train_start(self) -> None:  # resumed mid-epoch: Lightning (2.6) calls no on_train_epoch_start, so every
+        if self.finetune is not None:  # layer trained for the rest of that epoch (a review: not exact)
+            finetuning.unfreeze_for_epoch(self.model, self.current_epoch, self.finetune)
 
     def on_train_epoch_start(self) -> None:
         super().on_train_epoch_start()
