@@ -182,6 +182,31 @@ def test_killed_after_an_epoch_end_with_a_step_limit_trains_the_next_epoch(small
     assert logged_steps(run_dir) == logged_steps(reference)
 
 
+@pytest.mark.slow  # about a minute on 2 cores, with its reference run
+def test_a_forecaster_killed_mid_epoch_resumes_to_the_uninterrupted_run(tmp_path: Path) -> None:
+    """A review: the forecaster's training batches were a plain DataLoader, so a run resumed mid-epoch trained
+    the epoch's first batches again (in another order) and drew its loader seed from the restored random state; it
+    ended with other metrics. Killed after step 12 of 30 (epochs of 10), it now ends as the run never stopped."""
+    (tmp_path / "killer.py").write_text(KILLER)
+    args = [
+        "task=forecast", "data=synthetic_sine", "model.hidden_size=16", "model.dropout=0.2", "data.horizon=3",
+        "trainer.max_steps=30", "trainer.limit_train_batches=10", "trainer.limit_val_batches=2",
+        "trainer.limit_test_batches=2", "callbacks.checkpoint.every_n_steps=4", "logger.tensorboard=false",
+    ]  # fmt: skip
+    reference, run_dir = tmp_path / "reference", tmp_path / "run"
+    killer = ["+callbacks.killer._target_=killer.Kill", "+callbacks.killer.step=13"]
+    env = {"PYTHONPATH": str(tmp_path)}
+    results = run_scripts(
+        ("train", *args, f"hydra.run.dir={reference}"), ("train", *args, f"hydra.run.dir={run_dir}", *killer), env=env
+    )
+    assert results[0].returncode == 0 and results[1].returncode == 9, results[1].stderr[-2000:]
+    r = run_script("train", f"resume={run_dir}", "callbacks.killer=null", env=env)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "the epoch goes on after its first 2 batches" in (run_dir / "train.log").read_text()
+    resumed, whole = (json.loads((d / "metrics.json").read_text()) for d in (run_dir, reference))
+    assert without_timing(resumed) == without_timing(whole)
+
+
 def test_a_limited_epoch_that_was_served_whole_resumes_at_the_next_epoch() -> None:
     """`trainer.limit_train_batches=6` of 15: a checkpoint after 6 batches ends its epoch (the run test below)."""
     from textgru.data.resumable_loader import ResumableDataLoader

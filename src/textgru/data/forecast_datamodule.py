@@ -14,6 +14,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from textgru.config_keys import require_keys
 from textgru.data.batching import RankShares, replicas_and_rank
+from textgru.data.resumable_loader import ResumableDataLoader
 from textgru.data.series import Series, load_series
 from textgru.errors import TextgruError
 
@@ -149,7 +150,8 @@ class ForecastDataModule(L.LightningDataModule):
             )
         data = self.datasets[split]
         shares = RankShares(len(data), batch_size, shuffle, self.seed, replicas, rank)
-        return DataLoader(data, batch_sampler=shares, num_workers=self.num_workers)
+        loader = ResumableDataLoader if shuffle else DataLoader  # training resumes mid-epoch where it stopped (a
+        return loader(data, batch_sampler=shares, num_workers=self.num_workers)  # review: its batches trained again)
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", True, self.batch_size)
