@@ -123,6 +123,21 @@ class Kill(L.Callback):  # dies abruptly (no cleanup, like kill -9) at the end o
 """
 
 
+def killed_beside_a_reference(args: list[str], step: int, tmp_path: Path) -> tuple[Path, Path, dict[str, str]]:
+    """`textgru train args` twice side by side: a reference run to its end, and the same run killed (`os._exit(9)`,
+    like kill -9) at the end of training step `step`; returns (reference folder, killed run's folder, the env to
+    resume it with)."""
+    (tmp_path / "killer.py").write_text(KILLER)
+    reference, run_dir = tmp_path / "reference", tmp_path / "run"
+    killer = ["+callbacks.killer._target_=killer.Kill", f"+callbacks.killer.step={step}"]
+    env = {"PYTHONPATH": str(tmp_path)}
+    results = run_scripts(
+        ("train", *args, f"hydra.run.dir={reference}"), ("train", *args, f"hydra.run.dir={run_dir}", *killer), env=env
+    )
+    assert results[0].returncode == 0 and results[1].returncode == 9, results[1].stderr[-2000:]
+    return reference, run_dir, env
+
+
 @pytest.mark.slow  # over a minute on 2 cores; run with -m slow
 def test_killed_where_validation_was_due_resumes_at_the_epoch_start(
     tiny_run: Path, small_csv: Path, tmp_path: Path
@@ -164,16 +179,9 @@ def test_killed_after_an_epoch_end_with_a_step_limit_trains_the_next_epoch(small
     """A review: with trainer.max_steps set, a run killed after an epoch's end-of-epoch checkpoint resumed as if
     that epoch had run twice: it skipped the next epoch ("finished in 0 s", max_epochs reached one epoch early) and
     shuffled later epochs as other ones. Killed at the first step of epoch 3, it now ends as the run never stopped."""
-    (tmp_path / "killer.py").write_text(KILLER)
     data = ["data=local", f"data.path={small_csv}", "data.text_column=review", "data.label_column=sentiment"]
     args = [*data, *TINY_MODEL, "trainer.max_steps=1000"]  # a step limit the epochs reach first
-    reference, run_dir = tmp_path / "reference", tmp_path / "run"
-    killer = ["+callbacks.killer._target_=killer.Kill", "+callbacks.killer.step=31"]
-    env = {"PYTHONPATH": str(tmp_path)}
-    results = run_scripts(
-        ("train", *args, f"hydra.run.dir={reference}"), ("train", *args, f"hydra.run.dir={run_dir}", *killer), env=env
-    )
-    assert results[0].returncode == 0 and results[1].returncode == 9, results[1].stderr[-2000:]
+    reference, run_dir, env = killed_beside_a_reference(args, 31, tmp_path)
     assert torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == 30
     r = run_script("train", f"resume={run_dir}", "callbacks.killer=null", env=env)
     assert r.returncode == 0, r.stderr[-3000:]
@@ -187,19 +195,12 @@ def test_a_forecaster_killed_mid_epoch_resumes_to_the_uninterrupted_run(tmp_path
     """A review: the forecaster's training batches were a plain DataLoader, so a run resumed mid-epoch trained
     the epoch's first batches again (in another order) and drew its loader seed from the restored random state; it
     ended with other metrics. Killed after step 12 of 30 (epochs of 10), it now ends as the run never stopped."""
-    (tmp_path / "killer.py").write_text(KILLER)
     args = [
         "task=forecast", "data=synthetic_sine", "model.hidden_size=16", "model.dropout=0.2", "data.horizon=3",
         "trainer.max_steps=30", "trainer.limit_train_batches=10", "trainer.limit_val_batches=2",
         "trainer.limit_test_batches=2", "callbacks.checkpoint.every_n_steps=4", "logger.tensorboard=false",
     ]  # fmt: skip
-    reference, run_dir = tmp_path / "reference", tmp_path / "run"
-    killer = ["+callbacks.killer._target_=killer.Kill", "+callbacks.killer.step=13"]
-    env = {"PYTHONPATH": str(tmp_path)}
-    results = run_scripts(
-        ("train", *args, f"hydra.run.dir={reference}"), ("train", *args, f"hydra.run.dir={run_dir}", *killer), env=env
-    )
-    assert results[0].returncode == 0 and results[1].returncode == 9, results[1].stderr[-2000:]
+    reference, run_dir, env = killed_beside_a_reference(args, 13, tmp_path)
     r = run_script("train", f"resume={run_dir}", "callbacks.killer=null", env=env)
     assert r.returncode == 0, r.stderr[-3000:]
     assert "the epoch goes on after its first 2 batches" in (run_dir / "train.log").read_text()
@@ -226,16 +227,9 @@ def test_killed_after_a_limited_epoch_resumes_at_the_next_epoch(small_csv: Path,
     """`trainer.limit_train_batches=6` (an epoch of 15 batches cut to 6): killed at the first step of epoch 2, the
     run resumes from epoch 1's end-of-epoch checkpoint (6 of 15 batches served) at the start of epoch 2, not 6
     batches into it, and ends exactly as the same run never stopped."""
-    (tmp_path / "killer.py").write_text(KILLER)
     data = ["data=local", f"data.path={small_csv}", "data.text_column=review", "data.label_column=sentiment"]
     args = [*data, *TINY_MODEL, "trainer.max_epochs=2", "trainer.limit_train_batches=6"]
-    reference, run_dir = tmp_path / "reference", tmp_path / "run"
-    killer = ["+callbacks.killer._target_=killer.Kill", "+callbacks.killer.step=7"]
-    env = {"PYTHONPATH": str(tmp_path)}
-    results = run_scripts(
-        ("train", *args, f"hydra.run.dir={reference}"), ("train", *args, f"hydra.run.dir={run_dir}", *killer), env=env
-    )
-    assert results[0].returncode == 0 and results[1].returncode == 9, results[1].stderr[-2000:]
+    reference, run_dir, env = killed_beside_a_reference(args, 7, tmp_path)
     saved = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
     assert saved["global_step"] == 6 and saved["train_loader_position"]["served"] == 6
     last = run_dir / "checkpoints" / "last.ckpt"
