@@ -43,6 +43,8 @@ def checkpoint_extras(
     max_length: int,
 ) -> dict[str, Any]:
     """What eval/predict/generate need besides the weights; plain types only, so `weights_only` loads it."""
+    from textgru.data.file_digest import files_digest
+
     args = {k: v for k, v in model_args.items() if k != "_target_"}
     check_model_args(type(model), args, where="the model config")
     return {
@@ -54,6 +56,7 @@ def checkpoint_extras(
         "tokenizer": tokenizer_json,
         "label_names": label_names,
         "data_config": data_config,
+        "data_digest": files_digest(data_config),  # eval warns where a split carved from changed files may overlap
         "max_length": max_length,
     }
 

@@ -218,7 +218,9 @@ class Classifier(LoadedModel):
         from textgru.inference.scored_data import labelled_texts
 
         require_split(split)
-        texts, names, split = labelled_texts(data, split, self.meta["data_config"], text_column, label_column)
+        texts, names, split = labelled_texts(
+            data, split, self.meta["data_config"], text_column, label_column, self.meta.get("data_digest")
+        )
         report = report_path(output_dir, split, overwrite, plot="confusion_matrix.png")
 
         labels = label_indices(names, self.label_names, self.meta["data_config"].get("ignore_labels") or ())
