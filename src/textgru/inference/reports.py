@@ -51,13 +51,18 @@ def write_json(result: Mapping[str, Any], path: Path) -> None:
     write_text_atomic(path, json.dumps(result, indent=2))
 
 
+def _split_path(cfg: Mapping[str, Any], split: str) -> Any:
+    """The file(s) a data config gives for `split` itself (`test_path`, `validation_path`), else None."""
+    return {"test": cfg.get("test_path"), "validation": cfg.get("validation_path")}.get(split)
+
+
 def report_folder(eval_dir: Path, data: Mapping[str, Any] | None, split: str = "test") -> Path:
     """Where `textgru eval` reports by default: `eval_dir` for the checkpoint's own data, `eval_dir/<name>` for data
     given with `data=` (the stem of the local file the split is read from, a Hub dataset's or a source's name), so that
     a report on your file is not taken for the model's own test report, nor blocks it (a review)."""
     if data is None:
         return eval_dir
-    own = {"test": data.get("test_path"), "validation": data.get("validation_path")}.get(split)
+    own = _split_path(data, split)
     path = own or data.get("path")  # data=local's or data=local_csv's file (a Hub config has none)
     paths = [path] if isinstance(path, str) else list(path or [])
     hub = "_".join(str(data[k]) for k in ("hub_name", "hub_config") if data.get(k))
@@ -78,7 +83,7 @@ def data_scored(data: Any, trained_on: Mapping[str, Any], split: str) -> str:
     cfg = dict(trained_on) if data is None else dict(data) if isinstance(data, Mapping) else {"source": data}
     cfg.setdefault("source", "local")  # a dict without one is read as data=local (a review: "data=None")
     if cfg.get("source") == "local":
-        own = {"test": cfg.get("test_path"), "validation": cfg.get("validation_path")}.get(split)
+        own = _split_path(cfg, split)
         keys = ("path", "validation_path", "test_path") if split == "all" else () if own else ("path",)
         given = [own] if own else [cfg.get(k) for k in keys]
         paths = [p for g in given for p in ([g] if isinstance(g, str) else g or [])]
