@@ -19,7 +19,6 @@ import torch
 import yaml
 from omegaconf import DictConfig
 from torch import nn
-from torchmetrics import SumMetric
 
 from textgru.checkpoint import checkpoint_extras
 from textgru.console import command_arg
@@ -36,6 +35,7 @@ from textgru.tasks.base import (
     model_args,
     plain,
 )
+from textgru.tasks.float64_sum import Float64Sum
 
 log = logging.getLogger(__name__)
 DIRECTIONS = ("forward", "backward")
@@ -118,9 +118,7 @@ class BiLanguageModelTask(TaskModule):
         super().__init__(model, optimizer, scheduler, checkpoint_extras)
         self.char_level = char_level
         # summed losses and target counts per evaluation stage: every target weighs the same, synced across ranks
-        self.sums = nn.ModuleDict(
-            {f"{s}_{d}": SumMetric().set_dtype(torch.float64) for s in ("val", "test") for d in (*DIRECTIONS, "count")}
-        )
+        self.sums = nn.ModuleDict({f"{s}_{d}": Float64Sum() for s in ("val", "test") for d in (*DIRECTIONS, "count")})
 
     def forward(
         self, input_ids: torch.Tensor, lengths: torch.Tensor

@@ -17,7 +17,6 @@ import torch
 from omegaconf import DictConfig
 from torch import nn
 from torch.nn import functional as F
-from torchmetrics import SumMetric
 
 from textgru.checkpoint import checkpoint_extras
 from textgru.console import command_arg
@@ -33,6 +32,7 @@ from textgru.tasks.base import (
     model_args,
     plain,
 )
+from textgru.tasks.float64_sum import Float64Sum
 
 log = logging.getLogger(__name__)
 METRICS = ("loss", "mse", "mae")  # loss: MSE on normalised values; mse, mae: in the series' own units
@@ -98,7 +98,7 @@ class ForecastTask(TaskModule):
         self.ar = ar
         self.sums = nn.ModuleDict(
             {
-                f"{stage}_{who}_{s}": SumMetric().set_dtype(torch.float64)
+                f"{stage}_{who}_{s}": Float64Sum()
                 for stage, who in (("val", "model"), ("test", "model"), ("test", "naive"), ("test", "ar"))
                 for s in SUMS
             }

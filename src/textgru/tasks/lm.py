@@ -17,7 +17,6 @@ import torch
 from omegaconf import DictConfig
 from torch import nn
 from torch.nn import functional as F
-from torchmetrics import SumMetric
 
 from textgru.atomic_files import write_text_atomic
 from textgru.checkpoint import checkpoint_extras
@@ -37,6 +36,7 @@ from textgru.tasks.base import (
     model_args,
     plain,
 )
+from textgru.tasks.float64_sum import Float64Sum
 
 log = logging.getLogger(__name__)
 METRICS = ("loss", "ppl", "bpc")  # bpc only for character-level models
@@ -106,8 +106,8 @@ class LanguageModelTask(TaskModule):
         super().__init__(model, optimizer, scheduler, checkpoint_extras)
         self.char_level = char_level
         # summed loss and target count per evaluation stage: every target weighs the same, synced across ranks
-        self.loss_sums = nn.ModuleDict({s: SumMetric().set_dtype(torch.float64) for s in ("val", "test")})
-        self.target_counts = nn.ModuleDict({s: SumMetric().set_dtype(torch.float64) for s in ("val", "test")})
+        self.loss_sums = nn.ModuleDict({s: Float64Sum() for s in ("val", "test")})
+        self.target_counts = nn.ModuleDict({s: Float64Sum() for s in ("val", "test")})
         self.hidden: dict[str, torch.Tensor | None] = {}
         self.samples, self.sample_prompt, self.sample_options = 0, None, SamplingOptions()  # set by build()
 
