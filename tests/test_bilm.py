@@ -542,11 +542,30 @@ def test_lm_of_another_split_of_the_data_gives_one_line(bilm_run: Path, toy_csv:
 
     corpus = {"source": "local_text", "path": str(tmp_path / "link.csv"), "text_column": "review"}
     data = {"source": "local", "path": str(toy_csv), "validation_path": None, "test_path": None}
-    with pytest.raises(TextgruError, match="^model.pretrained_lm was pretrained on this data's file read whole"):
+    read_whole = r"^model.pretrained_lm was pretrained on this data's file \(or a copy of it\) read whole"
+    with pytest.raises(TextgruError, match=read_whole):
         check_pretraining_split(corpus, data)
     check_pretraining_split(corpus, {**data, "validation_path": "v.csv", "test_path": "t.csv"})  # its own files
-    other = tmp_path / "other.csv"  # other data: its split is no concern of the LM's
-    shutil.copy(toy_csv, other)
+    # another review: the same bytes named by a glob, a copy, or a folder holding a copy of a folder of label folders
+    copy = tmp_path / "copy.csv"
+    shutil.copy(toy_csv, copy)
+    (tmp_path / "more.csv").write_text("review\nmore text\n")
+    for named in (str(toy_csv)[:-1] + "?", str(copy), [str(tmp_path / "more.csv"), str(copy)]):
+        with pytest.raises(TextgruError, match=read_whole):
+            check_pretraining_split({**corpus, "path": named}, data)
+    with pytest.raises(TextgruError, match=r"^model.pretrained_lm was pretrained on another split .*split_seed=42"):
+        build_classification(classifier_config(copy, bilm_run, "data.split_seed=7"))
+    (tmp_path / "folders" / "pos").mkdir(parents=True)
+    (tmp_path / "folders" / "pos" / "a.txt").write_text("a fine film")
+    shutil.copytree(tmp_path / "folders", tmp_path / "corpus" / "copied")
+    (tmp_path / "corpus" / "copied" / "notes.md").write_text("not read by either")
+    with pytest.raises(TextgruError, match=read_whole):
+        check_pretraining_split(
+            {**corpus, "path": str(tmp_path / "corpus")}, {**data, "path": str(tmp_path / "folders")}
+        )
+    check_pretraining_split({**corpus, "path": str(tmp_path / "corpus" / "copied" / "notes.md")}, data)
+    other = tmp_path / "other.csv"  # other data (one row less): its split is no concern of the LM's
+    other.write_text("".join(toy_csv.read_text().splitlines(keepends=True)[:-1]))
     build_classification(classifier_config(other, bilm_run, "data.split_seed=7"))
     build_classification(classifier_config(toy_csv, bilm_run, "data.train_size=40", "data.batch_size=8"))  # same split
 

@@ -24,6 +24,11 @@ def files_digest(cfg: Mapping[str, Any]) -> str | None:
         return None
     if not files or not all(Path(f).is_file() for f in files):  # a folder of label folders: not digested
         return None
+    return bytes_digest(files)
+
+
+def bytes_digest(files: list[str]) -> str:
+    """A digest of the files' bytes, in order (20 hex digits of SHA-256)."""
     digest = hashlib.sha256()
     for name in files:
         with open(name, "rb") as f:

@@ -5,9 +5,11 @@ whole as a text corpus. Scores on texts the model was pretrained on would not be
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
+from textgru.data.file_digest import bytes_digest
 from textgru.errors import TextgruError
 
 # what decides which rows of a labelled file become validation and test: the carving (a review: 79% of the test
@@ -19,11 +21,52 @@ NOT_THE_DATA += ("train_size", "train_fraction", "subset_seed")
 PATH_KEYS = ("path", "validation_path", "test_path")
 
 
+def _files(path: Any) -> list[str]:
+    """The files a data path names now: a glob expanded, a folder's .txt files (what both a text corpus and a folder of
+    label folders read), links followed; none where it names none."""
+    from textgru.data.local import expand_paths
+
+    if not path or not isinstance(path, (str, Sequence)):
+        return []
+    try:
+        found = expand_paths(path, "data.path")
+    except (TextgruError, TypeError):
+        return []
+    files: list[str] = []
+    for name in map(Path, found):
+        files += (
+            sorted(str(f.resolve()) for f in name.rglob("*") if f.suffix.lower() == ".txt" and f.is_file())
+            if name.is_dir()
+            else [str(name.resolve())]
+        )
+    return files
+
+
 def _same_file(a: Any, b: Any) -> bool:
-    """Whether two data paths name one file (a link is its target: a review went through one)."""
-    if isinstance(a, str) and isinstance(b, str):
-        return os.path.realpath(os.path.expanduser(a)) == os.path.realpath(os.path.expanduser(b))
-    return a == b
+    """Whether two data paths name the same bytes: one file (a link is its target: a review went through one), or
+    copies of the same files, however named (a glob: another review)."""
+    if a == b or (
+        isinstance(a, str)
+        and isinstance(b, str)
+        and os.path.realpath(os.path.expanduser(a)) == os.path.realpath(os.path.expanduser(b))
+    ):
+        return True
+    ours, theirs = _files(a), _files(b)
+    if not ours or len(ours) != len(theirs):
+        return False
+    sizes_match = [os.path.getsize(f) for f in ours] == [os.path.getsize(f) for f in theirs]
+    return ours == theirs or (sizes_match and bytes_digest(ours) == bytes_digest(theirs))
+
+
+def _holds_a_file_of(corpus: Any, data: Any) -> bool:
+    """Whether a text corpus's files include one of the labelled data's files, or a copy of one (a glob or a copy of
+    the labelled file read whole got past a comparison of paths: a review)."""
+    ours, theirs = _files(data), _files(corpus)
+    if set(ours) & set(theirs):
+        return True
+    sizes = {os.path.getsize(f) for f in ours}
+    digests = {bytes_digest([f]) for f in ours}
+    return any(os.path.getsize(f) in sizes and bytes_digest([f]) in digests for f in theirs)
 
 
 def check_pretraining_split(lm: Mapping[str, Any], data_config: Mapping[str, Any]) -> None:
@@ -31,11 +74,11 @@ def check_pretraining_split(lm: Mapping[str, Any], data_config: Mapping[str, Any
     than this run splits them (`data_config`)."""
     carved = not data_config.get("validation_path") or not data_config.get("test_path")
     if lm.get("source") == "local_text" and data_config.get("source") == "local" and carved:
-        if _same_file(lm.get("path"), data_config.get("path")):  # a review: the labelled CSV read as a corpus
+        if _holds_a_file_of(lm.get("path"), data_config.get("path")):  # a review: the labelled CSV read as a corpus
             raise TextgruError(
-                "model.pretrained_lm was pretrained on this data's file read whole as a text corpus, so its training "
-                "texts include this run's validation and test texts (carved from that file); pretrain it on this "
-                "split's training texts: textgru train task=bilm data=local data.path=<the same file>"
+                "model.pretrained_lm was pretrained on this data's file (or a copy of it) read whole as a text "
+                "corpus, so its training texts include this run's validation and test texts (carved from that file); "
+                "pretrain it on this split's training texts: textgru train task=bilm data=local data.path=<the same file>"
             )
     same_data = lm.get("source") == data_config.get("source") and all(
         _same_file(lm[k], data_config[k]) if k in PATH_KEYS else lm[k] == data_config[k]
