@@ -195,6 +195,25 @@ def test_split_documents_keeps_given_splits() -> None:
     assert out["validation"] == ["v"] and len(out["test"]) == 2 and len(out["train"]) == 8
 
 
+def test_split_documents_keeps_each_texts_copies_in_one_split() -> None:
+    """A review: a corpus of texts exported 5 times each (a CSV/JSONL text column) was split by document, and every
+    validation and test text was in train too: perplexity scored on training texts. Without repeats the split is the
+    one a shuffle of the documents gives, as before."""
+    import random
+
+    texts = [f"text {i}" for i in range(60)]
+    out = split_documents({"train": texts * 5}, seed=42, val_fraction=0.1, test_fraction=0.1)
+    train = set(out["train"])
+    assert out["validation"] and out["test"] and not (set(out["validation"]) | set(out["test"])) & train
+    assert sorted(out["train"] + out["validation"] + out["test"]) == sorted(texts * 5)  # every copy kept
+    assert len(out["validation"]) == len(out["test"]) == 30  # 10% of the documents each, whole groups of 5
+    order = list(range(60))
+    random.Random(42).shuffle(order)
+    out = split_documents({"train": texts}, seed=42, val_fraction=0.1, test_fraction=0.1)
+    assert out["validation"] == [texts[i] for i in order[:6]] and out["test"] == [texts[i] for i in order[6:12]]
+    assert out["train"] == [texts[i] for i in order[12:]]
+
+
 @pytest.mark.parametrize(
     "content,match",
     [

@@ -132,12 +132,24 @@ def split_documents(
     }
     n_val, n_test = round(len(train) * frac["validation"]), round(len(train) * frac["test"])
     out = dict(docs)
-    if all(round(len(train) * frac[s]) >= 1 for s in need) and len(train) - n_val - n_test >= 1:
-        order = list(range(len(train)))
-        random.Random(seed).shuffle(order)
-        out["validation"] = docs.get("validation") or [train[i] for i in order[:n_val]]
-        out["test"] = docs.get("test") or [train[i] for i in order[n_val : n_val + n_test]]
-        out["train"] = [train[i] for i in order[n_val + n_test :]]
+    copies: dict[str, list[int]] = {}  # each distinct text's documents: all go to one split (a review: a JSONL of
+    for i, text in enumerate(train):  # texts exported 5 times each had every validation and test text in train too)
+        copies.setdefault(text, []).append(i)
+    enough = all(round(len(train) * frac[s]) >= 1 for s in need) and len(train) - n_val - n_test >= 1
+    if enough and len(copies) > len(need):
+        groups = list(copies.values())
+        random.Random(seed).shuffle(groups)  # without repeats, the order a shuffle of the documents gives
+        wanted, taken = {"validation": n_val, "test": n_test}, {s: [] for s in SPLITS}
+        for group in groups:
+            taken[next((s for s in ("validation", "test") if len(taken[s]) < wanted[s]), "train")] += group
+        out.update({s: docs.get(s) or [train[i] for i in taken[s]] for s in ("validation", "test")})
+        out["train"] = [train[i] for i in taken["train"]]
+        if len(copies) < len(train):
+            log.info(
+                "%d of the %d documents repeat another; each text's copies are kept in one split",
+                len(train) - len(copies),
+                len(train),
+            )
         log.info("split %d documents by document: %s", len(train), {s: len(out[s]) for s in SPLITS})
         return out
     parts: dict[str, list[str]] = {s: [] for s in SPLITS}
