@@ -74,6 +74,17 @@ class ForecastDataModule(L.LightningDataModule):
         self.series: Series | None = None
         self.datasets: dict[str, WindowDataset] = {}
 
+    def _fixes(self, n: int, least: int, val_start: int, test_start: int) -> str:
+        """What would give every span of an `n`-row series its rows (a review: "lower data.window or data.horizon"
+        where both were 1, or where a test_fraction of 0.0001 gave the test span no row)."""
+        fixes = ["lower data.window or data.horizon"] if self.window + self.horizon > 2 else []
+        for key, rows in (("val_fraction", test_start - val_start), ("test_fraction", n - test_start)):
+            if rows < self.horizon and self.horizon / n <= 0.25:  # a share too small for a span the series could give
+                fixes.append(f"raise data.{key} to at least {np.ceil(100 * self.horizon / n) / 100:g}")
+        if least <= 10 * n or not fixes:
+            fixes.append(f"give a longer series (about {least} rows)")
+        return ", or ".join(fixes)
+
     def setup(self, stage: str | None = None) -> None:
         if self.datasets:
             return
@@ -93,8 +104,8 @@ class ForecastDataModule(L.LightningDataModule):
             raise TextgruError(
                 f"the series has {n} rows: too few for data.window={self.window} + data.horizon={self.horizon} "
                 f"with {self.val_fraction:.0%} validation and {self.test_fraction:.0%} test (training needs window + "
-                f"horizon rows, validation and test horizon rows each: about {least} rows in all); lower "
-                "data.window or data.horizon"
+                f"horizon rows, validation and test horizon rows each: about {least} rows in all); "
+                + self._fixes(n, least, val_start, test_start)
             )
         train = self.series.values[:val_start]
         self.mean = train.mean(axis=0)  # (features,)

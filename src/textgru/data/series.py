@@ -13,6 +13,7 @@ import numpy as np
 from textgru.config_keys import require_keys
 from textgru.data.decoding import BYTE_ORDER_MARKS
 from textgru.data.series_cells import (
+    decimal_commas,
     nearly_numeric,
     non_numbers,
     read_thousands_separated,
@@ -114,8 +115,11 @@ def read_csv_series(
             why = "".join(
                 f": column {c!r} is numbers but for {n} cell(s) (row {r}: {v!r}); fix them" for c, r, n, v in near[:1]
             )
+            commas = next(
+                (f": column {c!r}{d}" for c in df.columns if c != time_column if (d := decimal_commas(df[c]))), ""
+            )
             fix = other_separator or "; name the series with data.columns=[...]"
-            raise TextgruError(f"{p.name} has no numeric column{why or fix}")
+            raise TextgruError(f"{p.name} has no numeric column{why or commas or fix}")
         warn_of_nearly_numeric(df, [c for c in df.columns if c != time_column and c not in columns], p.name)
     missing = [c for c in columns if c not in df.columns]
     if missing:
@@ -129,8 +133,8 @@ def read_csv_series(
         if found is not None:
             row, _, cell = found
             raise TextgruError(
-                f"column {c!r} of {p.name} is not numeric (row {row}: {cell!r}); "
-                "choose numeric columns with data.columns=[...]"
+                f"column {c!r} of {p.name} is not numeric (row {row}: {cell!r})"
+                + (decimal_commas(frame[c]) or "; choose numeric columns with data.columns=[...]")
             )
     frame = frame.apply(pd.to_numeric, errors="coerce")
     # the model and its metrics compute in float32: past 1e18 a squared error passes its range (~3.4e38) and

@@ -117,6 +117,22 @@ def non_numbers(column: Any) -> tuple[int, int, Any] | None:
     return first + 2, int(bad.sum()), column.iloc[first]
 
 
+DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+")  # 0,105 or -12,5: a number as a spreadsheet in many locales writes it
+
+
+def decimal_commas(column: Any) -> str:
+    """ "" or, for a column whose cells are all numbers written with a decimal comma (a quoted "0,105" in a comma-
+    separated file), what to say: its first cell and the fix (a review: "no numeric column", then "not numeric" for
+    data.columns=[y], never why)."""
+    cells = column.dropna().astype(str).str.strip()
+    if not len(cells) or not cells.str.fullmatch(DECIMAL_COMMA.pattern).all():
+        return ""
+    return (
+        f"; its numbers are written with a decimal comma ({cells.iloc[0]!r}): save the file with decimal points (a "
+        "spreadsheet's CSV export in an English locale, or pandas: read_csv(..., decimal=',').to_csv(...))"
+    )
+
+
 def nearly_numeric(df: Any, columns: list[str]) -> list[tuple[str, int, int, Any]]:
     """The `columns` most of whose cells are numbers (at least 90%): (column, its first other cell's row in the
     file, how many others, that cell)."""
@@ -133,10 +149,14 @@ def nearly_numeric(df: Any, columns: list[str]) -> list[tuple[str, int, int, Any
 
 def warn_of_nearly_numeric(df: Any, left_out: list[str], name: str) -> None:
     """A column left out of "every numeric column" although most of its cells are numbers (one "abc" cell made
-    pandas read `close` as text, and the series silently lost it) is a warning naming its first bad row."""
+    pandas read `close` as text, and the series silently lost it) is a warning naming its first bad row; so is one of
+    numbers written with decimal commas."""
     for c, row, count, cell in nearly_numeric(df, left_out):
         log.warning(
             "%s: column %r is left out of the series: it is numbers but for %d cell(s) (row %d: %r); fix them, or "
             "name it in data.columns=[...] to be told each",
             name, c, count, row, cell,
         )  # fmt: skip
+    for c in left_out:  # a review: a column of decimal commas beside a numeric time column was dropped unsaid
+        if why := decimal_commas(df[c]):
+            log.warning("%s: column %r is left out of the series%s", name, c, why)
