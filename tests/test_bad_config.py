@@ -223,8 +223,18 @@ MORE = [
     ),
     ("tune", ["hparams_search=sentiment", "n_trials=abc"], "n_trials=abc: must be an integer >= 1"),
     ("tune", ["hparams_search=sentiment", "hparams_search.direction=up"], "hparams_search.direction=up: must be one"),
-    ("tune", ["hparams_search=sentiment", "hparams_search.study_name=a/b"], "must be a folder name without /"),
-    ("tune", ["hparams_search=sentiment", "hparams_search.study_name=.."], "must be a folder name without /, not ."),
+    ("tune", ["hparams_search=sentiment", "hparams_search.study_name=a/b"], "at most 255 bytes, without /"),
+    ("tune", ["hparams_search=sentiment", "hparams_search.study_name=.."], "at most 255 bytes, without /, not ."),
+    (  # a review: OSError tracebacks, and an empty outputs/sentiment/tune/ left
+        "tune",
+        ["hparams_search=sentiment", f"hparams_search.study_name={'n' * 256}"],
+        "must be a folder name of at most 255 bytes",
+    ),
+    (
+        "tune",
+        ["-m", "hparams_search=sentiment"],
+        "-m: sweeps are for textgru train; textgru tune runs its trials itself",
+    ),
     (
         "tune",
         ["hparams_search=sentiment", "hparams_search.params.optimizer.lr=0.1"],  # told to add +, then refused again
@@ -727,6 +737,22 @@ def test_tune_checks_first(tmp_path: Path) -> None:
     with pytest.raises(TextgruError, match=r"^n_trials=0: must be an integer >= 1"):
         tune(cfg, [])
     assert not (tmp_path / "study").exists()
+
+
+def test_a_search_refuses_a_removed_space_and_a_metric_the_task_does_not_log_leaving_nothing(tmp_path: Path) -> None:
+    """A review: '+hparams_search.params={...}' before '~hparams_search.params' was omegaconf's traceback (exit 1,
+    .hydra/ and tune.log left); a misspelt optimized_metric failed every trial in a study.db that then refused the
+    corrected metric."""
+    from conftest import run_textgru
+
+    space = "+hparams_search.params={optimizer.lr: 'interval(1e-3, 1e-2)'}"
+    for args, needle in (
+        ([space, "~hparams_search.params"], "put it first: '~hparams_search.params' '+hparams_search.params={...}'"),
+        (["~hparams_search.params", space, "optimized_metric=val/f1"], "optimized_metric=val/f1 is not a validation"),
+    ):
+        r = run_textgru("tune", "hparams_search=sentiment", *args, cwd=tmp_path, timeout=120)
+        _one_error_line(r.returncode, r.stderr, needle)
+        assert not any(tmp_path.iterdir()), list(tmp_path.rglob("*"))
 
 
 def test_resume_with_a_wrong_override(tmp_path: Path, monkeypatch, capsys) -> None:

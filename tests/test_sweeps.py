@@ -212,6 +212,9 @@ def test_a_search_refuses_a_folder_it_would_overwrite_a_study_it_cannot_read_and
     (unreadable / "study.db").write_text("not a database")
     with pytest.raises(TextgruError, match=r"study.db cannot be read as an Optuna study \(.*\); move it aside"):
         search(unreadable)
+    (tmp_path / "folder" / "study.db").mkdir(parents=True)  # a review: a new study name was advised, which kept it
+    with pytest.raises(TextgruError, match=r"study.db is a folder, not .*another study folder \(hydra.run.dir=\)$"):
+        search(tmp_path / "folder")
     with pytest.raises(TextgruError, match="^hparams_search.direction=minimize goes against optimized_mode=max"):
         search(tmp_path / "new", "hparams_search.direction=minimize")
     with pytest.raises(TextgruError, match="Hub dataset 'imdb' cannot be downloaded: HF_DATASETS_OFFLINE=1"):
@@ -647,7 +650,7 @@ def test_a_search_takes_a_sweep_folder_as_its_study_folder() -> None:
     """`train -m hparams_search=... hydra.sweep.dir=X` ignored X (tests/test_bad_input.py runs it); the folder's
     mistakes are one line each, naming the setting given."""
     from textgru.errors import TextgruError
-    from textgru.search_space import study_folder_args
+    from textgru.study_folder import study_folder_args
 
     search = "hparams_search=sentiment"
     given = [search, "n_trials=2", "+hydra.sweep.dir='my dir'"]
@@ -689,7 +692,7 @@ def test_the_best_experiment_of_a_searched_config_group_trains_that_group(tmp_pa
     import optuna
     from optuna.distributions import CategoricalDistribution, FloatDistribution
 
-    from textgru.sweep_summary import write_best_experiment
+    from textgru.best_experiment import write_best_experiment
 
     study = optuna.create_study(direction="maximize")
     params = {"optimizer": "adamw", "optimizer.lr": 0.003, "model.pooling": "max"}
@@ -713,3 +716,46 @@ def test_the_best_experiment_of_a_searched_config_group_trains_that_group(tmp_pa
         assert composed["optimizer"]["_target_"] == "torch.optim.AdamW", args
         assert composed["optimizer"]["lr"] == 0.003 and composed["model"]["pooling"] == "max"
         assert composed["model"]["hidden_size"] == 8
+
+
+def test_the_best_experiment_holds_what_every_trial_used_beside_its_parameters(tmp_path: Path) -> None:
+    """A review: `hparams_search=lm`'s "Train it again" had no task=lm (it trained a sentiment classifier); a fixed
+    value of the space (`optimizer.weight_decay: "0.3"`) was used by every trial, but left out of the file, its
+    command and the summary; and the summary showed a learning rate of 1.23e-05 as 0.0000."""
+    from hydra import initialize_config_module
+    from omegaconf import OmegaConf
+    from optuna.distributions import FloatDistribution
+
+    from textgru.config import CONF_MODULE, compose_config
+    from textgru.search_space import UNCOMPARED, compose_trial, flat_config
+    from textgru.sweep_summary import summarise_study
+
+    space = "{optimizer.lr: 'tag(log, interval(1e-5, 3e-5))', optimizer.weight_decay: '0.3'}"
+    base = ["model.hidden_size=16", "trainer.max_steps=5"]
+    given = ["hparams_search=lm", *base, "~hparams_search.params", f"+hparams_search.params={space}"]
+    study = optuna.create_study(direction="minimize")
+    lr = {"optimizer.lr": FloatDistribution(1e-5, 3e-5, log=True)}
+    study.add_trial(optuna.trial.create_trial(params={"optimizer.lr": 1.234e-05}, distributions=lr, value=4.3))
+    (tmp_path / "trial_000").mkdir()
+    (tmp_path / "trial_000" / "metrics.json").write_text(json.dumps({"val/loss": 4.3}))
+    with initialize_config_module(CONF_MODULE, version_base="1.3"):  # as in the tune command's Hydra app
+        cfg = compose_config("train", given)
+        text = summarise_study(study, tmp_path, cfg, base)
+        trial = compose_trial("train", [*given, "optimizer.weight_decay=0.3", "optimizer.lr=1.234e-05"])  # as tuned
+    assert "| trial_000 | complete | 1.234e-05 | 4.3000 |" in text, text
+    assert "Same in every run: `task=lm`, `optimizer.weight_decay=0.3`" in text, text
+    best = (tmp_path / "best_experiment.yaml").read_text()
+    assert yaml.safe_load(best)["optimizer"] == {"weight_decay": 0.3, "lr": 1.234e-05}
+    again = next(x for x in best.splitlines() if x.startswith("# Train it again: ")).split("textgru train ", 1)[1]
+    assert again == "model.hidden_size=16 trainer.max_steps=5 task=lm optimizer.weight_decay=0.3 optimizer.lr=1.234e-05"
+    (tmp_path / "conf" / "experiment").mkdir(parents=True)
+    shutil.copy(tmp_path / "best_experiment.yaml", tmp_path / "conf" / "experiment" / "best.yaml")
+    wanted = {k: v for k, v in flat_config(OmegaConf.to_container(trial)).items() if not k.startswith(UNCOMPARED)}
+    for args in (shlex.split(again), ["experiment=best", *base]):  # both compose the trial's config
+        r = run_script("train", *args, "--cfg", "job", cwd=tmp_path)
+        assert r.returncode == 0, r.stderr[-2000:]
+        composed = {k: v for k, v in flat_config(yaml.safe_load(r.stdout)).items() if not k.startswith(UNCOMPARED)}
+        assert composed == wanted, (
+            args,
+            [k for k in composed.keys() | wanted.keys() if composed.get(k) != wanted.get(k)],
+        )

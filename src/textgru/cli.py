@@ -138,7 +138,7 @@ def train(args: Sequence[str]) -> Any:
             raise
         fail(str(e))
     if any(a.split("=", 1)[0].lstrip("+") == "hparams_search" and not a.endswith("=null") for a in args):
-        return tune(args)
+        return tune([a for a in args if not is_flag(a, "-m", "--multirun")])  # its trials: tune's own -m is refused
     return run_hydra("textgru.commands:train_command", "train", args)
 
 
@@ -175,10 +175,10 @@ def tune(args: Sequence[str]) -> Any:
     """`textgru tune hparams_search=NAME [n_trials=N] [overrides]`: one study folder per study name (the same command
     again resumes the study; `hydra.sweep.dir=` names another), each call's own `.hydra/<time>/` in it."""
     from textgru.run_folder import explicit_run_dir
-    from textgru.search_space import study_folder_args
+    from textgru.study_folder import study_folder_args
 
-    try:  # `train -m hparams_search=...` comes here with -m
-        args = study_folder_args([a for a in args if a not in ("-m", "--multirun")])
+    try:  # `train -m hparams_search=...` comes here without its -m
+        args = study_folder_args(list(args))
     except TextgruError as e:
         fail(str(e))
     if explicit_run_dir(args) is None:

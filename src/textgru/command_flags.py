@@ -97,8 +97,11 @@ def check_flag_combinations(args: Sequence[str], config_name: str = "train") -> 
     does not take, a top-level key removed (`~model`), a sweep of a command other than train, and a bare word."""
     overrides, flags = split_flags(args)
     command = "tune" if "hydra.job.name=tune" in overrides else config_name.replace("_", "-")
-    if config_name != "train" and any(is_flag(f, "-m", "--multirun") for f in flags):  # a review: a stray ./multirun
-        raise TextgruError(f"-m: sweeps are for textgru train; run textgru {command} once for each value instead")
+    if command != "train" and any(is_flag(f, "-m", "--multirun") for f in flags):  # a review: a stray ./multirun
+        instead = "textgru tune runs its trials itself: drop -m" if command == "tune" else ""
+        raise TextgruError(
+            f"-m: sweeps are for textgru train; {instead or f'run textgru {command} once for each value instead'}"
+        )
     modes = list(dict.fromkeys(f for f in flags if f in MODES))
     if len(modes) > 1:
         raise TextgruError(f"{' and '.join(modes)} cannot go together: give one of them (--cfg job shows the config)")

@@ -161,7 +161,8 @@ def tune_command(cfg: DictConfig) -> float | None:
         raise TextgruError("name a search space: hparams_search=sentiment or hparams_search=lm (conf/hparams_search/)")
     from hydra.core.hydra_config import HydraConfig
 
-    from textgru.search_space import check_search_space, check_study_folder
+    from textgru.search_space import check_search_space
+    from textgru.study_folder import check_study_folder
 
     overrides = list(HydraConfig.get().overrides.task)
     space = check_search_space(cfg, overrides)  # likewise

@@ -115,11 +115,13 @@ class OneOf(Rule):
 
 @dataclass(frozen=True)
 class Text(Rule):
-    """A string (not a number or a list); `empty`: whether "" is valid; `pattern`: a regex it must match."""
+    """A string (not a number or a list); `empty`: whether "" is valid; `pattern`: a regex it must match;
+    `most_bytes`: its longest length in UTF-8 (a file name: 255), 0 for any."""
 
     null: bool = False
     empty: bool = False
     pattern: str = ""
+    most_bytes: int = 0
     shape: str = "a non-empty text"
     what: str = ""
 
@@ -127,6 +129,8 @@ class Text(Rule):
         ok = isinstance(value, str) and (self.empty or value.strip() != "")
         if ok and self.pattern:
             ok = re.fullmatch(self.pattern, value) is not None
+        if ok and self.most_bytes:
+            ok = len(value.encode("utf-8", "surrogateescape")) <= self.most_bytes
         if isinstance(value, (int, float)) and not isinstance(value, bool):  # a review: study_name=123 refused for a /
             return f"{_or_null(self.shape, self.null)}; it was read as a number: write it in quotes to keep it as text (key='\"...\"' in a shell)"
         return None if ok else _or_null(self.shape, self.null)

@@ -228,8 +228,10 @@ TRAIN: dict[str, Rule] = {
     "logger.wandb.tags": ListOf(Text()),
     "paths.output_dir": Folder(),
     "paths.cache_dir": Folder(),
-    "hparams_search.study_name": Text(
-        pattern=r"(?!\.\.?$)[^/\\]+", shape="a folder name without /, not . or .. (the study's folder)"
+    "hparams_search.study_name": Text(  # a review: 300 characters were OSError tracebacks, an empty folder left
+        pattern=r"(?!\.\.?$)[^/\\]+",
+        most_bytes=255,
+        shape="a folder name of at most 255 bytes, without /, not . or .. (the study's folder)",
     ),
     "hparams_search.n_trials": POSITIVE,
     "hparams_search.direction": OneOf(("maximize", "minimize"), null=True),

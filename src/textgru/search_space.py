@@ -15,8 +15,6 @@ from omegaconf import DictConfig, OmegaConf
 from textgru.config_typos import unknown_key
 from textgru.errors import TextgruError
 from textgru.override_values import first_of_sweep, override_value
-from textgru.run_lock import LOCK_NAME
-from textgru.sqlite_files import read_only_rows
 
 
 def parse_search_space(params: dict[str, str]) -> dict[str, Any]:
@@ -82,6 +80,11 @@ def refuse_unknown_search_keys(search: Any) -> None:
 def check_search_space(cfg: DictConfig, overrides: list[str], config_name: str = "train") -> dict[str, Any]:
     """The parsed space of `cfg.hparams_search.params`; one line if it is empty, does not parse, or names a key the
     config does not have (the run's overrides with each key's first value composed as a trial would be)."""
+    if "params" not in cfg.hparams_search:  # '+...params={...}' '~...params': a review's ConfigAttributeError traceback
+        raise TextgruError(
+            "hparams_search.params is gone: '~hparams_search.params' removes the whole space, the one given before it "
+            "too; put it first: '~hparams_search.params' '+hparams_search.params={...}'"
+        )
     space = parse_search_space(OmegaConf.to_container(cfg.hparams_search.params, resolve=True))
     if not space:
         raise TextgruError("hparams_search.params is empty: name at least one key to search")
@@ -124,45 +127,12 @@ UNCOMPARED = (
 )
 
 
-def check_study_folder(study_dir: Path, name: str) -> None:
-    """One line if `study_dir` holds files but no study.db: a sweep's, a run's or the user's folder, whose
-    summary.csv/md a study would overwrite (Hydra's own `.hydra/` and `tune.log` of this call are there already);
-    or a study.db of another study than `name`, whose summary and trial_* folders are this folder's."""
-    db = study_dir / "study.db"
-    stored = _study_names(db)
-    tables = read_only_rows(db, "SELECT name FROM sqlite_master WHERE type='table'") if db.is_file() else None
-    if tables and not stored and "studies" not in {t[0] for t in tables}:  # Optuna would add its tables to it
-        shown = ", ".join(sorted(t[0] for t in tables)[:4])
-        raise TextgruError(
-            f"{db} is another program's SQLite database (tables {shown} ...), not an Optuna study: move it aside, "
-            "or give another study folder"
-        )
-    if stored and name not in stored:
-        raise TextgruError(
-            f"{study_dir} holds the study {stored[0]!r}, and a folder holds one study (its summary.csv/md, trial_*): "
-            f"give another folder for study {name!r}, or hparams_search.study_name={stored[0]} to go on with that one"
-        )
-    held = (
-        sorted(p.name for p in study_dir.iterdir() if p.name not in (".hydra", "tune.log", LOCK_NAME))
-        if study_dir.is_dir()
-        else []
-    )
-    others = [h for h in held if h != "study.db"]
-    if others and not (db.is_file() and db.stat().st_size):  # no study.db, or an empty one: a new study
-        shown = ", ".join(others[:3]) + (" ..." if len(others) > 3 else "")
-        raise TextgruError(
-            f"{study_dir} holds {shown} but no study.db (or an empty one): a study writes study.db, summary.csv/md and trial_* "
-            "there; give another study folder, or a new hparams_search.study_name= with the default one, so that "
-            "nothing in it is overwritten"
-        )
-
-
 def check_same_settings(study: Any, trial_cfg: DictConfig, study_dir: Path) -> None:
     """One line if the config every trial of this call starts from (its search space aside) differs from the one the
     study's trials were run with (a study run again with other settings mixed them, and its best_experiment.yaml
     named this call's); compared composed, so the order or spelling of overrides does not matter, and without what
     does not change a result (logger, paths, loader workers, progress bar). The first call stores it in the study."""
-    now = _flat(OmegaConf.to_container(trial_cfg, resolve=False))
+    now = {k: str(v) for k, v in flat_config(OmegaConf.to_container(trial_cfg, resolve=False)).items()}
     now = {k: v for k, v in now.items() if not k.startswith(UNCOMPARED)}
     stored = study.user_attrs.get(SETTINGS_ATTR)
     if stored is None:
@@ -179,45 +149,11 @@ def check_same_settings(study: Any, trial_cfg: DictConfig, study_dir: Path) -> N
         )
 
 
-def _flat(tree: Any, prefix: str = "") -> dict[str, str]:
-    """A config as {dotted key: value as text}."""
+def flat_config(tree: Any, prefix: str = "") -> dict[str, Any]:
+    """A config as {dotted key: value} (a list is one value)."""
     if isinstance(tree, dict):
-        return {k: v for key, sub in tree.items() for k, v in _flat(sub, f"{prefix}{key}.").items()}
-    return {prefix.rstrip("."): str(tree)}
-
-
-def _study_names(db: Path) -> list[str]:
-    """The studies an Optuna SQLite file holds, read without writing it (Optuna's table `studies`); [] where it is
-    missing or not one (opening the study says what is wrong)."""
-    rows = read_only_rows(db, "SELECT study_name FROM studies ORDER BY study_id") if db.is_file() else None
-    return [row[0] for row in rows or []]
-
-
-def study_folder_args(args: list[str]) -> list[str]:
-    """A search's command line with `hydra.sweep.dir=X` (as `train -m` takes a sweep's folder) as its study folder,
-    `hydra.run.dir=X`; one line for both given, an empty one, or `hydra.sweep.subdir` (trials go to trial_NNN/)."""
-    from textgru.config_path_rules import Folder
-    from textgru.run_folder import explicit_run_dir, unquoted
-
-    def given(key: str) -> list[str]:
-        return [a for a in args if a.partition("=")[0].lstrip("+") == key]
-
-    if given("hydra.sweep.subdir"):
-        raise TextgruError(
-            "hydra.sweep.subdir does not apply to a search: its trials go to trial_NNN/ in the study folder"
-        )
-    sweep_dirs = given("hydra.sweep.dir")
-    if not sweep_dirs:
-        return args
-    if explicit_run_dir(args) is not None:
-        raise TextgruError("a search has one study folder: give hydra.run.dir= or hydra.sweep.dir=, not both")
-    value = sweep_dirs[-1].partition("=")[2]
-    if not unquoted(value).strip():
-        raise TextgruError(f"hydra.sweep.dir={value} is not a path; give the study's folder")
-    why = Folder().problem(unquoted(value)) if "${" not in value else None
-    if why:  # named as given (it is checked again, as hydra.run.dir, with the rest of the command line)
-        raise TextgruError(f"hydra.sweep.dir={value} {why}")
-    return [a for a in args if a not in sweep_dirs] + [f"hydra.run.dir={value}"]
+        return {k: v for key, sub in tree.items() for k, v in flat_config(sub, f"{prefix}{key}.").items()}
+    return {prefix.rstrip("."): tree}
 
 
 def trial_base(overrides: list[str]) -> list[str]:

@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
@@ -56,13 +55,14 @@ def write_summary(
 
 
 def markdown_table(df: Any) -> str:
-    """A pipe table; floats to 4 decimals, missing values blank."""
+    """A pipe table; metrics and run statistics to 4 decimals, settings (a learning rate of 1.2e-05) to 4
+    significant figures, missing values blank."""
 
-    def cell(v: Any, whole: bool) -> str:
+    def cell(v: Any, whole: bool, setting: bool) -> str:
         if v is None or (isinstance(v, float) and v != v):
             return ""
         if isinstance(v, float):
-            return f"{v:.0f}" if whole else f"{v:.4f}"
+            return f"{v:.0f}" if whole else f"{v:.4g}" if setting else f"{v:.4f}"
         return str(v).replace("|", "\\|")
 
     # a column of whole numbers stays whole where a missing value (a failed run) made pandas store it as floats
@@ -74,8 +74,9 @@ def markdown_table(df: Any) -> str:
         for c in df.columns
     ]
     lines = ["| " + " | ".join(map(str, df.columns)) + " |", "|" + "---|" * len(df.columns)]
+    settings = ["/" not in str(c) and c not in RUN_STATS for c in df.columns]
     lines += [
-        "| " + " | ".join(cell(v, w) for v, w in zip(row, whole, strict=True)) + " |"
+        "| " + " | ".join(cell(v, w, s) for v, w, s in zip(row, whole, settings, strict=True)) + " |"
         for row in df.itertuples(index=False)
     ]
     return "\n".join(lines)
@@ -150,10 +151,13 @@ def summarise_study(study: Any, study_dir: Path, cfg: DictConfig, base_overrides
     `best_experiment.yaml`; returns what to print."""
     import optuna
 
+    from textgru.best_experiment import search_settings, write_best_experiment
+
+    settings = search_settings(cfg, base_overrides)  # every trial's, beside its own parameters: said once, as such
     rows = []
     for t in study.trials:  # a trial still running is one a stopped search left: its next call settles it
         state = "stopped" if t.state == optuna.trial.TrialState.RUNNING else t.state.name.lower()
-        row = run_row(study_dir / f"trial_{t.number:03d}", {"state": state, **t.params})
+        row = run_row(study_dir / f"trial_{t.number:03d}", {"state": state, **settings, **t.params})
         row.pop("status")
         rows.append(row)
     searched = list(dict.fromkeys(k for t in study.trials for k in t.params))  # a column each, even if one value
@@ -163,7 +167,7 @@ def summarise_study(study: Any, study_dir: Path, cfg: DictConfig, base_overrides
         return text + "\nno trial completed, so there are no best parameters yet"
     best_row = next(r for r in rows if r["run"] == f"trial_{study.best_trial.number:03d}")
     path = study_dir / "best_experiment.yaml"
-    write_best_experiment(study, path, cfg.task.name, cfg.optimized_metric, best_row, base_overrides)
+    write_best_experiment(study, path, cfg.task.name, cfg.optimized_metric, best_row, base_overrides, settings)
     best = study.best_trial
     return (
         text
@@ -182,47 +186,3 @@ def stored_study(study_dir: Path, name: str) -> Any | None:
         return optuna.load_study(study_name=name, storage=f"sqlite:///{study_dir / 'study.db'}")
     except KeyError:  # the file is there, the study not yet
         return None
-
-
-def write_best_experiment(
-    study: Any, path: Path, task: str, metric: str, test_metrics: dict, base_overrides: list[str]
-) -> None:
-    """The best trial's parameters as an experiment config (`# @package _global_`: nested keys, a searched config group
-    as a defaults entry), its header the commands that train that trial again: the search's other overrides
-    are the command line's, so they are given again (a review: the file alone trained another model)."""
-    import re
-    import shlex
-    from importlib.resources import files
-
-    from textgru.override_values import override_value
-
-    best = study.best_trial
-    conf = files("textgru.conf")
-    group = [k for k, v in best.params.items() if "." not in k and isinstance(v, str) and conf.joinpath(k).is_dir()]
-    groups = [{"override /task": task}, *({f"override /{k}": best.params[k]} for k in group)]  # optimizer=adamw
-    nested: dict[str, Any] = {}
-    for key, value in best.params.items():
-        if key in group:
-            continue
-        node = nested
-        *parents, leaf = key.split(".")
-        for p in parents:
-            node = node.setdefault(p, {})
-        node[leaf] = value
-    test = ", ".join(f"{k}={v:.4f}" for k, v in test_metrics.items() if k.startswith("test/"))
-    others = " ".join(shlex.quote(o) for o in base_overrides)
-
-    def typed(value: Any) -> str:  # a plain word as typed (pooling=mean); other strings quoted, as Hydra needs
-        word = isinstance(value, str) and re.fullmatch(r"[A-Za-z_][\w\-]*", value) is not None
-        return value if word and value.lower() not in ("null", "true", "false", "nan", "inf") else override_value(value)
-
-    params = " ".join(shlex.quote(f"{k}={typed(v)}") for k, v in best.params.items())
-    header = (
-        f"# @package _global_\n# Best trial ({best.number}) of Optuna study '{study.study_name}': {metric}={best.value:.4f}"
-        f"{'; ' + test if test else ''}.\n"
-        f"# Train it again: textgru train {' '.join(filter(None, (others, params)))}\n"
-    )
-    if not any(o.partition("=")[0].lstrip("+") == "experiment" for o in base_overrides):  # one experiment= a run
-        header += f"# or copy this file to conf/experiment/NAME.yaml, then: textgru train experiment=NAME {others}\n"
-    body = yaml.safe_dump({"defaults": groups, **nested}, sort_keys=False)
-    write_text_atomic(path, header + body)

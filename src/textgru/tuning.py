@@ -28,14 +28,15 @@ from textgru.run_lock import in_use
 from textgru.search_space import (
     check_same_settings,
     check_search_space,
-    check_study_folder,
     compose_trial,
     search_override,
     study_direction,
     trial_base,
 )
+from textgru.study_folder import check_study_folder
 from textgru.study_space import check_same_space, suggest
-from textgru.training import train
+from textgru.tasks import task_module
+from textgru.training import check_optimized_metric, train
 
 log = logging.getLogger(__name__)
 
@@ -108,8 +109,8 @@ def _open_study(name: str, study_dir: Path, direction: str, pruner: Any) -> optu
     except Exception as e:  # SQLAlchemy's errors for a corrupt file, a folder, a database of another program
         first = (str(e).strip().splitlines() or [type(e).__name__])[0][:160]
         raise TextgruError(
-            f"{study_dir / 'study.db'} cannot be read as an Optuna study ({first}); move it aside, or give a new "
-            "hparams_search.study_name="
+            f"{study_dir / 'study.db'} cannot be read as an Optuna study ({first}); move it aside, or give another "
+            "study folder (hydra.run.dir=)"
         ) from None
     if study.direction.name.lower() != direction:
         raise TextgruError(
@@ -132,6 +133,7 @@ def tune(
             "data-parallel ranks (trainer=ddp or ddp_cpu)"
         )
     space = space or check_search_space(cfg, overrides, config_name)
+    check_optimized_metric(cfg, task_module(cfg.task.name).validation_metrics(cfg))  # a review: every trial failed
     base = trial_base(overrides)
     study_dir = Path(cfg.paths.run_dir)
     direction = study_direction(cfg)
