@@ -166,8 +166,7 @@ def tune_command(cfg: DictConfig) -> float | None:
 
     overrides = list(HydraConfig.get().overrides.task)
     space = check_search_space(cfg, overrides)  # likewise
-    study_dir = Path(cfg.paths.run_dir)
-    check_study_folder(study_dir, str(cfg.hparams_search.study_name))
+    check_study_folder(study_dir := Path(cfg.paths.run_dir), str(cfg.hparams_search.study_name))
     from textgru.console import route_library_logs
     from textgru.mlflow_parent import attach_summary
     from textgru.sweep_summary import stored_study, summarise_study
