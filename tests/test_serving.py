@@ -332,6 +332,12 @@ BAD = [  # (path, request keywords, status, words the one-line error must hold)
         415,
         ["Content-Encoding: gzip is not read here; send the JSON body uncompressed"],
     ),
+    (  # ... but a plain body marked gzip is read as it reads where it validates: its wrong field named (a review)
+        "/predict",
+        {"content": b'{"text": 5}', "headers": {"content-type": "application/json", "content-encoding": "gzip"}},
+        422,
+        ["text: Input should be a valid string"],
+    ),
     ("/generate", {"json": {"stop": 5}}, 422, ["stop: must be str or list[str]"]),  # a review: stop.str, stop.list[str]
     ("/generate", {"json": {"stop": [1]}}, 422, ["stop: must be str or list[str] (stop[0]: Input should be a valid"]),
     ("/predict", {"json": {"text": "x" * 120_000}}, 413, ["limits.max_body_bytes"]),

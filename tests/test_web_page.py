@@ -80,6 +80,7 @@ def test_page_classifies_as_you_type_and_streams_text(
             page.wait_for_function("document.getElementById('label').textContent === '\u2013'")
             page.wait_for_timeout(1000)  # past the typing pause: no request, so no error either
             assert page.is_hidden("#classify-error") and page.text_content("#label") == "\u2013"
+            assert page.text_content("#score") == "nothing visible to classify"  # said (a review: nothing shown)
 
             page.evaluate("""() => {  // the output's length each time the page changes it
                 window.lengths = [];
@@ -130,6 +131,7 @@ def test_page_classifies_as_you_type_and_streams_text(
                 page.click("#go")
                 page.wait_for_selector("#generate-error:not([hidden])")
                 assert page.text_content("#generate-error") == f"Seed: {bad} is not a whole number (empty: random)"
+                assert page.text_content("#output-text") == ""  # the earlier text is not left beside it (a review)
             page.fill("#seed", "")
 
             page.fill("#prompt", "KING: ¤")  # a character the tokenizer never saw: the server's 422 on the page

@@ -48,7 +48,8 @@ def _rule(error: dict[str, Any], path: str) -> str:
 
 
 def _compressed(request: Request) -> JSONResponse | None:
-    """A 415 for a body sent compressed (a review: gzip was "not UTF-8 (byte 0x8b ...)", advice that did not help)."""
+    """A 415 for a body sent compressed (a review: gzip was "not UTF-8 (byte 0x8b ...)", advice that did not help),
+    asked where the body does not read as JSON: a header over a plain JSON body is ignored, as where it validates."""
     encoding = request.headers.get("content-encoding", "identity").strip().lower()
     if encoding in ("", "identity"):
         return None
@@ -67,9 +68,9 @@ async def validation_error(request: Request, exc: Exception) -> JSONResponse:
     path = request.url.path
     content_type = request.headers.get("content-type", "")
     first = errors[0] if errors else {}
-    if (compressed := _compressed(request)) is not None:
-        return compressed
     if first.get("type") == "json_invalid":
+        if (compressed := _compressed(request)) is not None:  # only a body that does not read: a plain one marked
+            return compressed  # gzip was served, but with a wrong field told to send it uncompressed (a review)
         detail = (first.get("ctx") or {}).get("error", "")
         return error_response(
             400, f"the body is not valid JSON ({detail} at character {first['loc'][-1]}); send a JSON object"

@@ -163,6 +163,8 @@ async function classify() {
   if (!text.replace(/[\s\x1c-\x1f\x85\p{Cf}\p{Mn}\p{Me}]/gu, "")) {
     clearPrediction();
     clearError("classify-error");
+    // said, not left blank (a review: a zero-width space alone showed nothing, though /predict labels it)
+    if (text) $("score").textContent = "nothing visible to classify";
     return;
   }
   try {
@@ -243,6 +245,8 @@ async function generate() {
   if (problem) {
     showError("generate-error", problem);
     $("gen-status").textContent = ""; // an earlier generation's "done: ..." is not this one's
+    $("output-prompt").textContent = ""; // nor its text (a review: it stayed, unlabelled, beside the refusal)
+    $("output-text").textContent = "";
     return;
   }
   const body = {
