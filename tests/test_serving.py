@@ -132,7 +132,17 @@ def test_health_info_docs_and_page(client: httpx.Client, tiny_run: Path, lm_run:
     assert c["metrics"] == json.loads((tiny_run / "metrics.json").read_text())
     assert m["task"] == "lm" and m["vocab_size"] > 10 and m["metrics"]["test/loss"] > 0
     assert info["limits"]["max_streams"] == 8 and info["streams"]["max"] == 8
-    assert "/generate" in client.get("/openapi.json").json()["paths"]
+    api = client.get("/openapi.json").json()
+    assert "/generate" in api["paths"]
+    # the errors described as sent (a review: FastAPI's {"detail": [...]} was described, and 400, 413, 415 not at all)
+    for path in ("/predict", "/score", "/generate"):
+        responses = api["paths"][path]["post"]["responses"]
+        assert {"400", "413", "415", "422"} <= set(responses), (path, responses)
+        shape = responses["422"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+        assert set(api["components"]["schemas"][shape]["required"]) == {"error", "errors", "error_count"}
+    assert "HTTPValidationError" not in api["components"]["schemas"]
+    bad = client.post("/predict", json={"text": 5}).json()
+    assert set(bad) == {"error", "errors", "error_count"} and set(bad["errors"][0]) == {"field", "rule", "type"}
     assert "swagger" in client.get("/docs").text.lower()
     page = client.get("/")
     assert page.headers["content-type"].startswith("text/html") and 'src="static/app.js"' in page.text

@@ -168,6 +168,9 @@ async def internal_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def install_error_handlers(app: FastAPI, limits: Limits) -> None:
+    from textgru.serving.openapi_errors import describe_errors
+
+    describe_errors(app)  # /openapi.json says these shapes
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error(limits))
     app.add_exception_handler(Exception, internal_error)
