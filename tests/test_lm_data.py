@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from pathlib import Path
 
 import pytest
@@ -131,6 +132,16 @@ def test_local_text_file_splits_contiguously_and_round_trips(tmp_path: Path) -> 
     assert dm.tokenizer.decode(dm.streams["train"].tolist()) == parts[0][0]
     batch = next(iter(dm.train_dataloader()))
     assert batch["input_ids"].shape == (4, 16) and batch["reset"] is True
+
+
+def test_a_document_without_newlines_is_cut_between_words() -> None:
+    """A review: a one-line text file was carved into validation and test at a character, mid-word."""
+    text = " ".join(f"word{i:04d}" for i in range(1000))  # one line
+    out = split_documents({"train": [text]}, seed=0, val_fraction=0.1, test_fraction=0.1)
+    pieces = [out[s][0] for s in ("train", "validation", "test")]
+    assert "".join(pieces) == text  # nothing lost or repeated
+    for piece in pieces:  # each starts and ends at a word's edge
+        assert re.fullmatch(r"(word\d{4} ?)+", piece), piece[:20] + " ... " + piece[-20:]
 
 
 def test_validation_and_test_lanes_are_long_enough_to_carry_context(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ log = logging.getLogger(__name__)
 
 SOURCES = ("shakespeare", "hub", "local_text")
 SPLITS = ("train", "validation", "test")
+WHITESPACE = re.compile(r"\s")
 
 
 def load_text_corpus(cfg: Mapping[str, Any]) -> DatasetDict:
@@ -114,8 +116,11 @@ def read_documents(path: str | list[str] | None, text_column: str = "text") -> D
 
 
 def _line_end(text: str, i: int) -> int:
-    """The position after the first newline at or after `i` (cuts fall between lines), else `i`."""
+    """The position after the first newline at or after `i` (cuts fall between lines); with no newline after `i`,
+    after the first whitespace (a review: a one-line file was cut mid-word), else `i`."""
     j = text.find("\n", i)
+    if j < 0 and (space := WHITESPACE.search(text, i)) is not None:
+        j = space.start()
     return j + 1 if j >= 0 else i
 
 
