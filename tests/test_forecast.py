@@ -782,3 +782,16 @@ def test_stage_sums_add_in_float64_after_the_module_moves(task: str) -> None:
     sums["sq"].reset()
     sums["sq"].update(torch.tensor([0.5, 0.25], dtype=torch.float64))  # a vector adds its sum, as SumMetric did
     assert sums["sq"].compute().item() == 0.75
+
+
+def test_an_empty_column_of_a_comma_ending_every_row_is_left_out_with_a_warning(tmp_path: Path, caplog) -> None:
+    """A review: a CSV whose rows (and header) end with a comma, as Excel writes them, was refused naming 'Unnamed: 2',
+    a column the user never wrote; with every numeric column asked for, it is left out, and said so."""
+    from textgru.data.series import read_csv_series
+
+    path = tmp_path / "excel.csv"
+    path.write_text("t,y,\n" + "".join(f"{d},{d % 7}.5,\n" for d in range(60)))
+    with caplog.at_level(logging.WARNING, logger="textgru.data.series_cells"):
+        series = read_csv_series(path, None, "t")
+    assert series.columns == ["y"] and len(series.values) == 60
+    assert "column 'Unnamed: 2' has no values (a comma ending every row makes one); left out" in caplog.text

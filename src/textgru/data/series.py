@@ -104,6 +104,8 @@ def read_csv_series(
 
         def numeric(c: Any) -> bool:  # or every cell a number pandas left as text: one past int64 (a review: "no
             kind = df[c].dtype  # numeric column" for a file whose only column held 10**25)
+            if df[c].isna().all():  # a trailing comma's column ('Unnamed: 2', from Excel): left out, warned of
+                return False
             if pd.api.types.is_bool_dtype(kind) or pd.api.types.is_numeric_dtype(kind):
                 return not pd.api.types.is_bool_dtype(kind)
             values = pd.to_numeric(df[c], errors="coerce")  # not a column of 25-digit ids, all past the limit

@@ -160,3 +160,5 @@ def warn_of_nearly_numeric(df: Any, left_out: list[str], name: str) -> None:
     for c in left_out:  # a review: a column of decimal commas beside a numeric time column was dropped unsaid
         if why := decimal_commas(df[c]):
             log.warning("%s: column %r is left out of the series%s", name, c, why)
+        elif df[c].isna().all():  # another: the error named 'Unnamed: 2', a column the user never wrote
+            log.warning("%s: column %r has no values (a comma ending every row makes one); left out", name, c)
