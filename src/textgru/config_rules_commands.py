@@ -91,6 +91,7 @@ GRADIENT_FLOW: dict[str, Rule] = {
     "paths.output_dir": Folder(),
 }
 
+MIN_BODY_BYTES = 1_000  # a smaller limits.max_body_bytes refuses ordinary requests (a review: 10 was accepted)
 SERVE: dict[str, Rule] = {
     "classifier": Existing("a task=sentiment run folder or its .ckpt", null=True),
     "lm": Existing("a task=lm run folder or its .ckpt", null=True),
@@ -111,8 +112,9 @@ SERVE: dict[str, Rule] = {
     "log_level": OneOf(LOG_LEVELS),
     **{
         f"limits.{key}": POSITIVE
-        for key in ("max_texts", "max_chars", "max_new_tokens", "max_streams", "max_body_bytes")
+        for key in ("max_texts", "max_chars", "max_new_tokens", "max_streams")
     },
+    "limits.max_body_bytes": Int(MIN_BODY_BYTES, what="bytes; fewer refuse ordinary requests"),
     "limits.max_num_samples": Int(1, MOST_SAMPLES, what="the most a request can draw: one batch"),  # a review
     "limits": MapOf(POSITIVE),  # after its keys, which say which one is wrong; a review: limits=5 was a traceback
 }

@@ -32,6 +32,13 @@ class Limits:
             value = getattr(self, f.name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise TextgruError(f"limits.{f.name}={value!r} must be a whole number of at least 1")
+        from textgru.config_rules_commands import MIN_BODY_BYTES
+
+        if self.max_body_bytes < MIN_BODY_BYTES:
+            raise TextgruError(
+                f"limits.max_body_bytes={self.max_body_bytes} is below {MIN_BODY_BYTES:,} bytes, too small for "
+                "ordinary requests; raise it"
+            )
         from textgru.inference.sampling_options import MOST_SAMPLES, MOST_TOKENS  # what any request is held to
 
         if self.max_num_samples > MOST_SAMPLES:  # a review: accepted, then each request over it refused as the prompt's
