@@ -174,6 +174,11 @@ def test_optuna_search_stores_resumes_and_writes_the_best_experiment(tmp_path: P
     assert r.returncode == 2 and r.stderr.strip().splitlines()[-1].startswith(
         f"error: the study in {study_dir} was run with other settings (model.embedding_dim: 16 then, 8 now): "
     ), r.stderr[-2000:]
+    # nor another fixed value in the space, which every trial would train with (a review: taken, and the study's
+    # best_experiment.yaml then named this call's value for a best trial trained with the default)
+    fixed = [o.replace("}", ", model.dropout: '0.5'}") for o in common]
+    r = run_script("tune", *fixed, "n_trials=1", timeout=400)
+    assert r.returncode == 2 and "(model.dropout: 0.3 then, 0.5 now)" in r.stderr.strip().splitlines()[-1], r.stderr
     # while the same settings given otherwise (another order, a default spelled out, '+'/quotes) go on with it
     same = [*common[:1], *reversed(tiny), *_data(small_csv), *common[1 + len(_data(small_csv)) + len(tiny) :]]
     same += ["task=sentiment", "data.num_workers=0", "++model.embedding_dim=16"]

@@ -22,9 +22,8 @@ def search_settings(cfg: DictConfig, base_overrides: list[str], config_name: str
     parameters, as {key: value}: the task and any other key the search config sets (a review: `hparams_search=lm`
     was retrained as a sentiment classifier), then the fixed values of its space (a review: `optimizer.weight_decay:
     "0.3"` was left out). A key the train config lacks is named `++key`."""
-    from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, RangeSweep
-
     from textgru.search_space import UNCOMPARED, compose_trial, flat_config, parse_search_space
+    from textgru.study_space import fixed_values
 
     settings: dict[str, Any] = {}
     plain = compose_trial(config_name, base_overrides)
@@ -36,8 +35,7 @@ def search_settings(cfg: DictConfig, base_overrides: list[str], config_name: str
         if not key.startswith(UNCOMPARED) and (key not in without or without[key] != value):
             settings[key if key in without else f"++{key}"] = value
     space = parse_search_space(OmegaConf.to_container(cfg.hparams_search.params, resolve=True))
-    sweeps = (ChoiceSweep, IntervalSweep, RangeSweep)
-    return settings | {key: value for key, value in space.items() if not isinstance(value, sweeps)}
+    return settings | fixed_values(space)
 
 
 def write_best_experiment(

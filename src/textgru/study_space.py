@@ -29,6 +29,11 @@ def suggest(trial: optuna.Trial, key: str, spec: Any) -> Any:
     return spec  # a fixed value
 
 
+def fixed_values(space: dict[str, Any]) -> dict[str, Any]:
+    """The entries of a parsed search space that are one value (every trial takes it), not a search."""
+    return {key: spec for key, spec in space.items() if not isinstance(spec, (ChoiceSweep, IntervalSweep, RangeSweep))}
+
+
 def check_same_space(study: optuna.Study, space: dict[str, Any], study_dir: Path) -> None:
     """One line, before any trial, if the search space given now is not the stored study's: a key added or dropped,
     other bounds, choices or kind (Optuna refused only another kind or choices, at the first suggestion: a traceback
