@@ -153,7 +153,7 @@ TRAIN: dict[str, Rule] = {
     ),
     "model.transfer": OneOf(("finetune", "features")),
     "model.feature_dropout": DROPOUT,
-    "model.members": POSITIVE,
+    "model.members": Int(1, 64, what="more: train runs apart, join them with textgru ensemble"),  # a review: 100000 ran
     "model.softmax": OneOf(("full", "adaptive")),
     "model.cutoffs": ListOf(Int(1), what="frequency-rank cutoffs of the adaptive softmax's clusters"),
     "model.div_value": Num(0, lo_open=True),
