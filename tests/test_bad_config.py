@@ -277,7 +277,7 @@ MORE = [
     ("serve", ["lm=<ckpt>", "limits.max_num_samples=20000"], "limits.max_num_samples=20000: must be an integer"),
     ("serve", ["lm=<ckpt>", "limits.max_new_tokens=10000000"], "x limits.max_new_tokens=10000000 is more than"),
     ("train", ["model.members=100000"], "model.members=100000: must be an integer in [1, 64] (more: train runs apart"),
-    ("serve", ["lm=<ckpt>", "limits.max_body_bytes=10"], "limits.max_body_bytes=10: must be an integer >= 1000"),  # a review
+    ("serve", ["lm=<ckpt>", "limits.max_body_bytes=10"], "limits.max_body_bytes=10: must be an integer >= 1000"),
     ("serve", ["lm=<ckpt>", "timeout=0"], "timeout=0: must be a number > 0"),
     ("serve", ["lm=<ckpt>", "batch_timeout=5", "timeout=1"], "batch_timeout=5 must be below timeout=1"),
     ("serve", ["lm=<ckpt>", "device=cuda"], "device=cuda: must be cpu (textgru serve runs on the CPU for now)"),

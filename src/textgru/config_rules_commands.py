@@ -110,10 +110,7 @@ SERVE: dict[str, Rule] = {
     "precision": PRECISION,
     "device": Text(pattern=r"(?i)cpu(:0)?", shape="cpu (textgru serve runs on the CPU for now)"),
     "log_level": OneOf(LOG_LEVELS),
-    **{
-        f"limits.{key}": POSITIVE
-        for key in ("max_texts", "max_chars", "max_new_tokens", "max_streams")
-    },
+    **{f"limits.{key}": POSITIVE for key in ("max_texts", "max_chars", "max_new_tokens", "max_streams")},
     "limits.max_body_bytes": Int(MIN_BODY_BYTES, what="bytes; fewer refuse ordinary requests"),
     "limits.max_num_samples": Int(1, MOST_SAMPLES, what="the most a request can draw: one batch"),  # a review
     "limits": MapOf(POSITIVE),  # after its keys, which say which one is wrong; a review: limits=5 was a traceback
