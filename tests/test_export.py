@@ -273,6 +273,32 @@ def test_generation_identical_on_both_backends(exported: dict) -> None:
     np.testing.assert_allclose(onnx_lm.score(texts), torch_lm.score(texts), atol=TOL)
 
 
+def test_config_json_generation_recipe_gives_what_textgru_generates(exported: dict) -> None:
+    """A review: the recipe in config.json and README left out the document separator textgru reads before the
+    prompt, so a runtime following it sampled from other probabilities (0.055 apart), and an empty prompt gave an
+    empty axis, which aborts onnxruntime. Followed greedily with onnxruntime alone, it now generates what textgru does."""
+    import onnxruntime as ort
+    from tokenizers import Tokenizer
+
+    folder = exported["lm"]
+    config = json.loads((folder / "config.json").read_text())
+    tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    session = ort.InferenceSession(str(folder / "model.onnx"))
+    assert "document_separator_id" in config["generation"]
+    for prompt in ("KING:", ""):
+        ids = [config["document_separator_id"], *tok.encode(prompt).ids]
+        hidden = np.zeros((config["num_layers"], 1, config["hidden_size"]), dtype=np.float32)
+        new: list[int] = []
+        for _ in range(60):
+            logits, hidden = session.run(None, {"input_ids": np.array([ids], dtype=np.int64), "hidden": hidden})
+            last = logits[0, -1]
+            last[config["never_sample_ids"]] = -np.inf
+            ids = [int(last.argmax())]
+            new.append(ids[0])
+        ours = textgru.load(folder).generate(prompt, max_new_tokens=60, greedy=True)[0]
+        assert tok.decode(new) == ours, (prompt, ours)
+
+
 def test_classifier_api_same_on_both_backends(exported: dict, small_csv: Path) -> None:
     torch_clf, onnx_clf = textgru.Classifier.load(exported["runs"]["sentiment"]), textgru.load(exported["sentiment"])
     assert onnx_clf.device == torch.device("cpu") and "onnxruntime" in repr(onnx_clf.model)

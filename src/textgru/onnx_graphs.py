@@ -124,6 +124,7 @@ def lm_plan(model: Any, meta: dict[str, Any]) -> dict[str, Any]:
     from tokenizers import Tokenizer
 
     from textgru.data.tokenization import PAD, UNK
+    from textgru.inference.sampling import DOCUMENT_SEPARATOR, document_start
 
     tok = Tokenizer.from_str(meta["tokenizer"])
     vocab, layers, hidden = model.decoder.out_features, model.num_layers, model.hidden_size
@@ -156,9 +157,11 @@ def lm_plan(model: Any, meta: dict[str, Any]) -> dict[str, Any]:
             "pad_id": tok.token_to_id(PAD),
             "unk_id": tok.token_to_id(UNK),
             "never_sample_ids": banned,
-            "document_separator": "\n",
-            "generation": "run the prompt's ids with zero hidden; then repeatedly take logits[:, -1], set "
-            "never_sample_ids to -inf, pick a token, and run it (time = 1) with hidden_out",
+            "document_separator": DOCUMENT_SEPARATOR,
+            "document_separator_id": document_start(tok)[0],  # a review: the recipe left it out (other samples)
+            "generation": "run document_separator_id, then the prompt's ids (batch and time at least 1), with zero "
+            "hidden; then repeatedly take logits[:, -1], set never_sample_ids to -inf, pick a token, and run it "
+            "(time = 1) with hidden_out",
         },
     }
 
