@@ -583,6 +583,36 @@ def test_resume_refuses_what_it_cannot_continue(
         assert {p: p.read_bytes() for p in folder.rglob("*") if p.is_file() and p.name != "train.log"} == files
 
 
+def test_a_run_stopped_while_scoring_and_resumed_reports_what_its_training_did(tiny_run: Path, tmp_path: Path) -> None:
+    """A review: a run trained to its limit and stopped while scoring (no metrics.json), then resumed, reported
+    `epochs` 0, `train_tokens_per_sec` null and "finished in 0 s": Lightning skips a fit whose limit is reached, and
+    the hooks that count with it. Each checkpoint now holds the run's training seconds, epochs and tokens/s."""
+    run_dir = tmp_path / "run"
+    shutil.copytree(tiny_run, run_dir, ignore=shutil.ignore_patterns("metrics.json"))
+    saved = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
+    held = saved["callbacks"]["RunProgress"]
+    r = run_script("train", f"resume={run_dir}", f"trainer.max_steps={saved['global_step']}")
+    assert r.returncode == 0, r.stderr[-3000:]
+    whole, resumed = (json.loads((d / "metrics.json").read_text()) for d in (tiny_run, run_dir))
+    assert resumed["epochs"] == whole["epochs"] == held["epochs"] and resumed["global_step"] == whole["global_step"]
+    assert resumed["train_tokens_per_sec"] == pytest.approx(whole["train_tokens_per_sec"], rel=0.05)
+    assert held["seconds"] <= resumed["train_seconds"] <= whole["train_seconds"] + 5  # this call trained nothing
+    assert resumed["test/macro_f1"] == whole["test/macro_f1"]
+
+
+def test_a_resumed_run_counts_the_training_seconds_of_its_earlier_calls() -> None:
+    from textgru.run_progress import RunProgress
+
+    clock = RunProgress()
+    clock.load_state_dict({"seconds": 100.0, "epochs": 3, "tokens_per_sec": 512.0})  # what the checkpoint held
+    progress: dict[str, Any] = {"run/epochs": 5, "train/tokens_per_sec": 600.0}  # this call trained: its own counts
+    assert clock.fill(progress, 40.0) == 140.0 and progress == {"run/epochs": 5, "train/tokens_per_sec": 600.0}
+    progress = {}  # this call trained nothing (a run resumed to be scored): the checkpoint's counts
+    assert clock.fill(progress, 0.5) == 100.5 and progress == {"run/epochs": 3, "train/tokens_per_sec": 512.0}
+    spawned = {"run/epochs": 5, "run/earlier_seconds": 70.0}  # ddp_spawn: the workers' restored checkpoint says
+    assert RunProgress().fill(spawned, 40.0) == 110.0
+
+
 def test_runs_started_in_the_same_second_get_their_own_folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from textgru.config import compose_config
     from textgru.run_folder import fresh_dir
@@ -747,7 +777,7 @@ def test_stop_reason_names_what_ended_training() -> None:
     assert stop_reason(trainer(2)) == "other"
     # with spawned ranks (a search's data-parallel trials) the launching process's trainer never trained: what rank
     # zero found when training ended comes back among the callback metrics (trials max_steps ended said "other")
-    from textgru.callbacks import RunProgress
+    from textgru.run_progress import RunProgress
     from textgru.stopping import reported_stop_reason
 
     worker = trainer(2, step=100, max_steps=100)

@@ -1,6 +1,6 @@
 """Lightning callbacks of a textgru run: the task's artifacts written by rank zero after testing, a check that every
-data-parallel rank trains the same configuration, training throughput in real tokens/s, the run's progress, a line
-per epoch, and the progress bar."""
+data-parallel rank trains the same configuration, training throughput in real tokens/s, a line per epoch, and the
+progress bar (the run's progress: run_progress.py)."""
 
 from __future__ import annotations
 
@@ -117,6 +117,12 @@ class TokensPerSecond(Callback):
             self.validation_seconds += time.perf_counter() - self.validating_since
             self.validating_since = None
 
+    def rate_so_far(self, world_size: int) -> float | None:
+        """This epoch's rate until now, from this rank's tokens times the ranks (no collective: for a checkpoint)."""
+        if self.start is None or self.end is None or self.end - self.start - self.excluded <= 0:
+            return None
+        return float(self.tokens) * world_size / (self.end - self.start - self.excluded)
+
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if self.start is None or self.end is None or self.end - self.start - self.excluded <= 0:
             return  # every rank has the same number of batches, so all ranks agree on this
@@ -126,21 +132,6 @@ class TokensPerSecond(Callback):
         seconds = self.end - self.start - self.excluded
         pl_module.log("train/tokens_per_sec", float(tokens) / seconds, on_epoch=True, rank_zero_only=True)
         self.logged_in_epoch = trainer.current_epoch
-
-
-class RunProgress(Callback):
-    """Puts the final step and epoch count, and what ended training, among the callback metrics when training ends:
-    with `ddp_spawn` they are all that comes back from the workers (the launching process's loop counters stay at 0)."""
-
-    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        from textgru.stopping import STOP_REASONS, stop_reason
-
-        trainer.callback_metrics["run/global_step"] = torch.tensor(float(trainer.global_step))
-        trainer.callback_metrics["run/epochs"] = torch.tensor(float(trainer.current_epoch))
-        if trainer.is_global_zero:  # here, where the loop's state is real (the pruner's verdict is rank zero's)
-            reason = stop_reason(trainer)
-            code = STOP_REASONS.index(reason if reason in STOP_REASONS else "other")  # an index: metrics are tensors
-            trainer.callback_metrics["run/stop_reason"] = torch.tensor(float(code))
 
 
 class ValidateAtRunEnd(Callback):

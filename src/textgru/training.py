@@ -25,7 +25,6 @@ from textgru.callbacks import (
     NotebookBar,
     ProgressBar,
     RunArtifacts,
-    RunProgress,
     SameConfigOnAllRanks,
     TokensPerSecond,
     ValidateAtRunEnd,
@@ -55,6 +54,7 @@ from textgru.resume import (
 from textgru.resumed_data import check_same_tokenizer
 from textgru.run_folder import RunFolder, set_aside_unfinished_best
 from textgru.run_lock import in_use
+from textgru.run_progress import RunProgress
 from textgru.run_schedule import fit_epochs_to_min_steps, fit_validation_to_run
 from textgru.sigterm_ranks import sigterm_left_to_lightning, sigterm_noted
 from textgru.stopping import (
@@ -133,9 +133,10 @@ def _train(
                 trainer.fit(module, datamodule=datamodule, ckpt_path=None if resume_from is None else str(resume_from))
         except SystemExit:  # Lightning's answer to Ctrl+C (exit 1) and to SIGTERM (SIGTERMException, exit code 0)
             raise TrainingStopped(stopped_training(run)) from None
-        train_seconds = time.time() - start
         progress = dict(trainer.callback_metrics)  # read before validate/test replace them
         counters_from_spawned_ranks(trainer, progress)
+        clock = next(c for c in trainer.callbacks if isinstance(c, RunProgress))
+        train_seconds = clock.fill(progress, time.time() - start)  # with the earlier calls' of a resumed run
         if trainer.interrupted:
             raise TrainingStopped(stopped_training(run))
         progress["stopped_by"] = reported_stop_reason(progress, trainer)
