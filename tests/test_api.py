@@ -302,6 +302,31 @@ def test_evaluate_warns_where_the_training_file_changed(tiny_run: Path, tmp_path
     assert f"{mine} changed since the model was trained: the test split carved from it now may hold" in caplog.text
 
 
+def test_a_split_carved_again_from_the_training_file_is_carved_as_in_training(tiny_run: Path, tmp_path: Path) -> None:
+    """A review: `textgru eval data=local data.path=<the training file>` carved its test split with the data
+    config's default seed, so a model trained with data.split_seed=7 was scored on 47 training texts of 60; the file
+    (or a copy) is now carved with the model's own split settings, another file with those given."""
+    from textgru.checkpoint import load_checkpoint
+    from textgru.data.file_digest import files_digest
+    from textgru.data.labelled import load_classification_data
+    from textgru.inference.scored_data import labelled_texts
+
+    trained_on = {**load_checkpoint(tiny_run / "checkpoints" / "best.ckpt")["textgru"]["data_config"], "split_seed": 7}
+    copy = tmp_path / "copy.csv"
+    shutil.copy(trained_on["path"], copy)
+    given = {**trained_on, "split_seed": 42, "val_fraction": 0.2}  # what a data=local command line carries
+    as_trained = load_classification_data(trained_on)["test"]["text"]
+    assert as_trained != load_classification_data(given)["test"]["text"]
+    digest = files_digest(trained_on)
+    for path in (trained_on["path"], copy):
+        texts, _, _ = labelled_texts({**given, "path": str(path)}, "test", trained_on, trained_digest=digest)
+        assert texts == as_trained
+    other = tmp_path / "other.csv"  # another file: carved as its config says
+    other.write_text(copy.read_text() + copy.read_text().splitlines()[1] + "\n")
+    texts, _, _ = labelled_texts({**given, "path": str(other)}, "test", trained_on, trained_digest=digest)
+    assert texts == load_classification_data({**given, "path": str(other)})["test"]["text"]
+
+
 def test_evaluate_says_when_it_skips_rows(clf: textgru.Classifier, caplog: pytest.LogCaptureFixture) -> None:
     """A review: evaluate(df) scored 2 of 4 rows (an empty text, a missing label) and said so only at INFO level."""
     import pandas as pd

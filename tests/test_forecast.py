@@ -563,6 +563,13 @@ def test_evaluating_on_a_csv_matches_the_model_columns_by_name(tmp_path: Path) -
         forecaster.evaluate({**cli_data, "path": str(renamed)}, "all")
     with pytest.raises(TextgruError, match=r"data.columns=\['other', 'value'\], but this model forecasts"):
         forecaster.evaluate({**cli_data, "columns": ["other", "value"]}, "all")
+    # the model's own file, or a copy, is carved as in training, whatever fractions the given config carries (a
+    # review: eval's default 15% test span of a model trained with 5% held training and validation rows)
+    forecaster.meta["data_config"] = {**forecaster.meta["data_config"], "val_fraction": 0.05, "test_fraction": 0.05}
+    shutil.copy(csv, tmp_path / "copy.csv")
+    for given in (cli_data, {**cli_data, "path": str(tmp_path / "copy.csv")}):
+        assert forecaster.evaluate(given)["windows"] == forecaster.evaluate()["windows"] == 6  # 5% of 120 rows
+    assert forecaster.evaluate({**cli_data, "path": str(swapped)})["windows"] == 18  # another file: its 15%
     one = _train(
         tmp_path / "one",
         "task=forecast",

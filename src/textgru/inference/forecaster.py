@@ -155,6 +155,7 @@ class Forecaster(LoadedModel):
         from textgru.data.forecast_datamodule import split_bounds
         from textgru.data.series import load_series, read_csv_series
         from textgru.inference.reports import report_path, write_json
+        from textgru.inference.trained_split import as_trained
 
         require_split(split)
         cfg = dict(self.meta["data_config"])
@@ -167,7 +168,7 @@ class Forecaster(LoadedModel):
                     raise TextgruError(
                         f"data {key}={data[key]}: this forecaster's {key} is {own}, fixed by its checkpoint; drop it"
                     )
-            cfg = {**cfg, **data}
+            cfg = as_trained({**cfg, **data}, cfg)  # the model's own series: its spans as in training
             if cfg.get("source") == "local_csv":  # columns by name, as from a path: never by position
                 cfg["columns"] = self._own_columns(cfg.get("columns"))
             values = self._values(load_series(cfg, time_column_if_present=self.time_column).values)

@@ -18,6 +18,7 @@ from textgru.data.labelled import datasets_quiet, load_classification_data, with
 from textgru.data.labels import label_key
 from textgru.delimited_texts import separator_hint
 from textgru.errors import TextgruError
+from textgru.inference.trained_split import as_trained
 
 log = logging.getLogger(__name__)
 
@@ -169,6 +170,8 @@ def _labelled_split(
             f"data={shown[:200]} is neither an existing file or folder nor a data config name (conf/data/); pass a "
             "path, a name such as 'tweets', a dict, a datasets.Dataset or a pandas DataFrame with text and label columns"
         )
+    if data is not None:  # the model's own data: carved as training carved it
+        cfg = as_trained(cfg, trained_on, trained_digest)
     try:
         dd = load_classification_data(cfg)
     except (ValueError, TypeError) as e:  # an edited checkpoint's data config, e.g. split_seed "abc" (a review)

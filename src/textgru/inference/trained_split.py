@@ -1,0 +1,64 @@
+"""A split carved again from the data a model trained on is carved with the model's own split settings (seed and
+fractions): a data config given for evaluation (`textgru eval data=local data.path=<the training file>`) carries the
+defaults, and another seed or fraction carved another "test" split, of rows the model trained on (a review: 47 of
+its 60 texts; a forecaster's 15% test span, of which two thirds were training and validation rows)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+CARVING = ("split_seed", "val_fraction", "test_fraction")  # what decides which rows each split gets
+SOURCE = ("source", "hub_name", "hub_config", "package_file", "val_path", "test_path")  # what names the data, with path
+
+
+def as_trained(cfg: Mapping[str, Any], trained_on: Mapping[str, Any], trained_digest: str | None = None) -> dict:
+    """`cfg` with the model's split settings where it names the model's own data (the same source, and the same
+    files by path or by content); as given otherwise."""
+    cfg = dict(cfg)
+    if not _same_data(cfg, trained_on, trained_digest):
+        return cfg
+    changed = {k: trained_on[k] for k in CARVING if k in trained_on and k in cfg and cfg[k] != trained_on[k]}
+    if changed:
+        log.info(
+            "this is the data the model trained on: its splits are carved with the model's settings (%s), so that "
+            "none holds rows it trained on",
+            ", ".join(f"data.{k}={v}" for k, v in changed.items()),
+        )
+    return {**cfg, **changed}
+
+
+def _same_data(cfg: Mapping[str, Any], trained_on: Mapping[str, Any], trained_digest: str | None) -> bool:
+    from textgru.data.file_digest import files_digest
+
+    if any(cfg.get(k) != trained_on.get(k) for k in SOURCE):
+        return False
+    if _resolved(cfg.get("path")) == _resolved(trained_on.get("path")):
+        return True
+    if trained_digest is not None:  # a copy, or a path written otherwise
+        return files_digest(cfg) == trained_digest
+    return _same_file_bytes(cfg.get("path"), trained_on.get("path"))  # a forecaster's series (its digest is not kept)
+
+
+def _same_file_bytes(a: Any, b: Any) -> bool:
+    from textgru.data.file_digest import bytes_digest
+
+    if not (isinstance(a, str) and isinstance(b, str) and Path(a).is_file() and Path(b).is_file()):
+        return False
+    return Path(a).stat().st_size == Path(b).stat().st_size and bytes_digest([a]) == bytes_digest([b])
+
+
+def _resolved(path: Any) -> Any:
+    """A path (or a list of them) in its absolute form, a relative one from here: two spellings of one file match."""
+    if isinstance(path, (list, tuple)):
+        return [_resolved(p) for p in path]
+    if isinstance(path, str) and path:
+        try:
+            return str(Path(path).expanduser().resolve())
+        except (OSError, RuntimeError):
+            return path
+    return path
