@@ -28,6 +28,11 @@ def unknown_key(
             f"{SPACE}={given or '{...}'}: search-space keys given on the command line are added with ++: "
             f"'++{SPACE}={given or '{...}'}' (or ~{SPACE} '+{SPACE}=...' to search only your keys)"
         )
+    if command == "eval" and bad.startswith("data.") and not any(o.partition("=")[0] == "data" for o in overrides):
+        return TextgruError(  # a review: "did you mean paths?"; eval's data is null, the model's own, until data= names one
+            f"{bad}: textgru eval scores the model's own data unless data= names a data config; give data=local "
+            f"{bad}={given or '...'} (data=local_csv for a forecaster's CSV file)"
+        )
     close = closest_key(bad, reference)
     hint = f"did you mean {close}? " if close else "check the spelling; "
     add = f"; to add a new key write +{bad}=..." if addable else ""

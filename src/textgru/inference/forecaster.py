@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,21 @@ from textgru.inference.loaded_model import LoadedModel
 
 log = logging.getLogger(__name__)
 MOST_STEPS = 100_000  # a roll-out's horizon: a GRU step each (10**5: ~6 s on one core)
+
+
+@contextmanager
+def _named_as_the_models(columns_are_the_models: bool) -> Iterator[None]:
+    """A file without the model's columns is named so, not as a `data.columns` the user never gave (a review: the
+    line named data.columns and gave no fix; setting data.columns to the file's was then refused)."""
+    try:
+        yield
+    except TextgruError as e:
+        said = str(e)
+        if not (columns_are_the_models and said.startswith("data.columns names ")):
+            raise
+        raise TextgruError(
+            f"this model forecasts {said.removeprefix('data.columns names ')}; rename the file's columns to the model's"
+        ) from None
 
 
 class Forecaster(LoadedModel):
@@ -169,12 +185,15 @@ class Forecaster(LoadedModel):
                         f"data {key}={data[key]}: this forecaster's {key} is {own}, fixed by its checkpoint; drop it"
                     )
             cfg = as_trained({**cfg, **data}, cfg)  # the model's own series: its spans as in training
+            given = data.get("columns") is not None
             if cfg.get("source") == "local_csv":  # columns by name, as from a path: never by position
                 cfg["columns"] = self._own_columns(cfg.get("columns"))
-            values = self._values(load_series(cfg, time_column_if_present=self.time_column).values)
+            with _named_as_the_models(not given):
+                values = self._values(load_series(cfg, time_column_if_present=self.time_column).values)
             split = split or "test"
         elif isinstance(data, (str, os.PathLike)):
-            series = read_csv_series(Path(data), self.columns, time_column, fill_missing, self.time_column)
+            with _named_as_the_models(True):
+                series = read_csv_series(Path(data), self.columns, time_column, fill_missing, self.time_column)
             values = self._values(series.values)
             split = split or "all"
         else:
