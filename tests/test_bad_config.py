@@ -277,6 +277,11 @@ MORE = [
     ("serve", ["lm=<ckpt>", "limits.max_num_samples=20000"], "limits.max_num_samples=20000: must be an integer"),
     ("serve", ["lm=<ckpt>", "limits.max_new_tokens=10000000"], "x limits.max_new_tokens=10000000 is more than"),
     ("eval", ["ckpt_path=<ckpt>", "data.path=mine.csv"], "data.path: textgru eval scores the model's own data unless"),
+    (
+        "train",
+        ["logger=mlflow", "+logger.mlflow.tags={team: nlp, textgru.task: mine}"],
+        "must be a mapping whose names do not begin with textgru. (textgru's own tags: textgru.task is one)",
+    ),  # a review: it replaced textgru's own tag, silently
     ("train", ["model.members=100000"], "model.members=100000: must be an integer in [1, 64] (more: train runs apart"),
     ("serve", ["lm=<ckpt>", "limits.max_body_bytes=10"], "limits.max_body_bytes=10: must be an integer >= 1000"),
     ("serve", ["lm=<ckpt>", "timeout=0"], "timeout=0: must be a number > 0"),

@@ -446,6 +446,28 @@ def test_a_bad_tracking_uri_is_one_line(uri: str, needle: str) -> None:
     assert "\n" not in str(e.value) and uri in str(e.value)
 
 
+def test_a_file_store_path_is_made_absolute_and_a_uri_from_the_environment_is_named_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by a review: a file store's ./mlruns was recorded as given, so a resume from another folder looked for
+    it there (and named its "database s"); a bad $MLFLOW_TRACKING_URI was named as a config key the user never typed."""
+    from textgru.config_path_rules import StoreUri
+    from textgru.mlflow_uri import check_uri, resolve_uri
+
+    monkeypatch.chdir(tmp_path)
+    here = tmp_path.resolve()
+    assert resolve_uri("./mlruns") == resolve_uri("mlruns") == str(here / "mlruns")
+    assert resolve_uri("file:mlruns") == f"file://{here / 'mlruns'}"
+    for kept in ("databricks", "http://127.0.0.1:5000", "file:///x/mlruns", "/x/mlruns", "postgresql://u@h/db"):
+        assert resolve_uri(kept) == kept
+    said = "(the value of $MLFLOW_TRACKING_URI: fix or unset it)"
+    assert said not in StoreUri().problem("ftp://x/y")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "ftp://x/y")
+    assert StoreUri().problem("ftp://x/y").endswith(said) and said not in StoreUri().problem("foo://z")
+    with pytest.raises(TextgruError, match=re.escape(f"logger.mlflow.tracking_uri=ftp://x/y {said} has an unknown")):
+        check_uri("ftp://x/y")
+
+
 def test_a_store_url_with_a_host_or_another_programs_database_is_refused_untouched(
     store: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from textgru.config_rules import Rule
 from textgru.folder_probe import FILE_TEMP_SPARE, FOLDER_TEMP_SPARE, name_too_long, takes_folders
-from textgru.mlflow_uri import artifact_location_problem, resolve_uri, uri_problem
+from textgru.mlflow_uri import artifact_location_problem, from_environment, resolve_uri, uri_problem
 
 
 def _kind(p: Path) -> str:
@@ -192,7 +192,8 @@ class StoreUri(Rule):
     def problem(self, value: Any) -> str | None:
         if not isinstance(value, str) or not value.strip():
             return "is not a URI; give sqlite:///<folder>/mlflow.db or http(s)://<host>:<port>"
-        return uri_problem(resolve_uri(value))
+        why = uri_problem(resolve_uri(value))
+        return None if why is None else f"{why}{from_environment(value)}"
 
 
 @dataclass(frozen=True)

@@ -219,7 +219,9 @@ TRAIN: dict[str, Rule] = {
     "logger.mlflow.run_name": Text(null=True),
     "logger.mlflow.artifact_location": ArtifactLocation(null=True),
     "logger.mlflow.log_checkpoint": Bool(),
-    "logger.mlflow.tags": MapOf(AnyOf((Text(empty=True), Num(), Bool()), shape="a text, number or true/false")),
+    "logger.mlflow.tags": MapOf(
+        AnyOf((Text(empty=True), Num(), Bool()), shape="a text, number or true/false"), reserved="textgru."
+    ),
     # logger=wandb
     "logger.wandb.project": Text(pattern=r"[^/\\#?%:]+", shape="a project name without / \\ # ? % :"),
     "logger.wandb.entity": Text(null=True),

@@ -29,14 +29,28 @@ KNOWN_SCHEMES = {
 
 
 def resolve_uri(uri: str) -> str:
-    """A relative SQLite path made absolute (from the working folder), so that a resumed run, a sweep's jobs and
-    `mlflow ui` find the same store wherever they start; other URIs as given."""
+    """A relative SQLite or file-store path made absolute (from the working folder), so that a resumed run, a sweep's
+    jobs and `mlflow ui` find the same store wherever they start (a review: a file store's ./mlruns was recorded as
+    given, and a resume from another folder missed it); other URIs as given."""
     uri = str(uri).strip()
     if uri.startswith("sqlite:///"):
         path, sep, query = uri[len("sqlite:///") :].partition("?")
         if path and path != ":memory:" and not path.startswith("/"):  # in-memory: refused by `uri_problem`
             return f"sqlite:///{Path(path).expanduser().resolve()}{sep}{query}"
+    elif uri not in ("", "databricks", "databricks-uc") and ":" not in uri:  # ./mlruns, a file store's folder
+        return str(Path(uri).expanduser().resolve())
+    elif uri.startswith("file:") and not uri.startswith(("file:/", "file://")):  # file:mlruns
+        return f"file://{Path(uri[len('file:') :]).expanduser().resolve()}"
     return uri
+
+
+def from_environment(uri: str) -> str:
+    """Words that say where a tracking URI came from when it is $MLFLOW_TRACKING_URI's (the config's default takes it),
+    so that a message about it is not taken for one about a key the user never typed (a review); "" otherwise."""
+    env = os.environ.get("MLFLOW_TRACKING_URI", "").strip()
+    return (
+        " (the value of $MLFLOW_TRACKING_URI: fix or unset it)" if env and resolve_uri(env) == resolve_uri(uri) else ""
+    )
 
 
 def uri_problem(uri: str) -> str | None:
@@ -105,7 +119,7 @@ def _tables_of_another_program(db: Path) -> str | None:
 def check_uri(uri: str) -> None:
     """One line for a tracking URI that cannot work (`uri_problem`, or a server that does not answer), before MLflow
     is asked; makes a SQLite store's folder."""
-    where = f"logger.mlflow.tracking_uri={uri}"
+    where = f"logger.mlflow.tracking_uri={uri}{from_environment(uri)}"
     why = uri_problem(uri)
     if why is not None:
         raise TextgruError(f"{where} {why}")
