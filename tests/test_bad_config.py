@@ -282,6 +282,7 @@ MORE = [
         ["logger=mlflow", "+logger.mlflow.tags={team: nlp, textgru.task: mine}"],
         "must be a mapping whose names do not begin with textgru. (textgru's own tags: textgru.task is one)",
     ),  # a review: it replaced textgru's own tag, silently
+    ("train", ["-m", "seed=1,2", "hydra.run.dir=<tmp>/s"], "hydra.run.dir= names one run's folder, and a -m sweep"),
     ("train", ["model.members=100000"], "model.members=100000: must be an integer in [1, 64] (more: train runs apart"),
     ("serve", ["lm=<ckpt>", "limits.max_body_bytes=10"], "limits.max_body_bytes=10: must be an integer >= 1000"),
     ("serve", ["lm=<ckpt>", "timeout=0"], "timeout=0: must be a number > 0"),
@@ -368,7 +369,8 @@ def test_wrong_value_is_one_line_before_anything_starts(
     if script in ("train", "tune", "gradient_flow") and not any(
         a.startswith(("hydra.run.dir=", "hydra.sweep.dir=")) for a in args
     ):
-        args.append(f"hydra.run.dir={tmp_path / 'run'}")
+        folder = "hydra.sweep.dir" if "-m" in args else "hydra.run.dir"  # a sweep refuses hydra.run.dir alone
+        args.append(f"{folder}={tmp_path / 'run'}")
     t0 = time.time()
     code, stderr = run_in_process(script, args, monkeypatch, capsys)
     _one_error_line(code, stderr, needle)
@@ -415,7 +417,7 @@ def test_valid_hydra_settings_pass(args: list[str]) -> None:
     [
         (["paths.output_dir=<file>"], True),
         (["paths.output_dir=<file>", "hydra.run.dir=<tmp>/run"], False),
-        (["-m", "paths.output_dir=<file>", "hydra.run.dir=<tmp>/run", "seed=1,2"], True),  # a sweep: its sweep dir
+        (["-m", "paths.output_dir=<file>", "seed=1,2"], True),  # a sweep: its sweep dir (hydra.run.dir: refused)
         (["-m", "paths.output_dir=<file>", "hydra.sweep.dir=<tmp>/sweep", "seed=1,2"], False),
         (["paths.output_dir=<file>", "hydra.run.dir=<tmp>/runs/${now:%H-%M-%S}"], False),  # an absolute prefix
         (["paths.output_dir=<file>", "hydra.run.dir=${paths.output_dir}/${now:%H-%M-%S}"], True),

@@ -92,6 +92,12 @@ def check_command_line(
             message = problem(key, o.value(), Folder())
             if message:
                 raise TextgruError(message)
+    keys = {o.get_key_element().lstrip("+") for o in overrides}
+    if multirun and not search and "hydra.run.dir" in keys and "hydra.sweep.dir" not in keys:  # a review: ignored
+        raise TextgruError(
+            "hydra.run.dir= names one run's folder, and a -m sweep does not read it (its jobs would go to "
+            "outputs/<task>/multirun/...): give hydra.sweep.dir=<folder> instead; its jobs go to <folder>/0, 1, ..."
+        )
     if cfg is None:
         return
     with_raw = cfg
