@@ -276,7 +276,9 @@ def test_an_eval_report_names_the_data_it_scored(tmp_path: Path) -> None:
     assert report_folder(tmp_path, {"source": "local_csv", "path": "/x/other.csv"}) == tmp_path / "other"  # a forecast
 
 
-def test_evaluate_warns_where_the_training_file_changed(tiny_run: Path, tmp_path: Path, caplog) -> None:
+def test_evaluate_warns_where_the_training_file_changed(
+    tiny_run: Path, tmp_path: Path, caplog, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A review: after the run's CSV was re-sorted (or rows appended), eval's test split carved from it held training
     texts (accuracy 0.96 -> 1.00) without a word. The checkpoint records its data files' digest; a change is warned."""
     from textgru.checkpoint import load_checkpoint
@@ -300,6 +302,11 @@ def test_evaluate_warns_where_the_training_file_changed(tiny_run: Path, tmp_path
     with caplog.at_level("WARNING"):
         model.evaluate()
     assert f"{mine} changed since the model was trained: the test split carved from it now may hold" in caplog.text
+    caplog.clear()
+    monkeypatch.chdir(tmp_path)  # the same file by a relative path (a review: not warned of)
+    with caplog.at_level("WARNING"):
+        model.evaluate({**data, "path": "data.csv"})
+    assert "data.csv changed since the model was trained: the test split carved from it now may hold" in caplog.text
 
 
 def test_a_split_carved_again_from_the_training_file_is_carved_as_in_training(tiny_run: Path, tmp_path: Path) -> None:
@@ -310,6 +317,7 @@ def test_a_split_carved_again_from_the_training_file_is_carved_as_in_training(ti
     from textgru.data.file_digest import files_digest
     from textgru.data.labelled import load_classification_data
     from textgru.inference.scored_data import labelled_texts
+    from textgru.inference.trained_split import as_trained as as_trained_split
 
     trained_on = {**load_checkpoint(tiny_run / "checkpoints" / "best.ckpt")["textgru"]["data_config"], "split_seed": 7}
     copy = tmp_path / "copy.csv"
@@ -321,6 +329,13 @@ def test_a_split_carved_again_from_the_training_file_is_carved_as_in_training(ti
     for path in (trained_on["path"], copy):
         texts, _, _ = labelled_texts({**given, "path": str(path)}, "test", trained_on, trained_digest=digest)
         assert texts == as_trained
+    for other_source in ({"label_column": "text"}, {"validation_path": str(copy)}):  # other data (a review: taken)
+        assert as_trained_split({**given, **other_source}, trained_on, digest)["split_seed"] == 42
+    from textgru.config import data_config
+
+    sine = {**data_config("synthetic_sine"), "test_fraction": 0.4}  # a generated series: its settings name it
+    assert as_trained_split(sine, {**sine, "test_fraction": 0.05})["test_fraction"] == 0.05
+    assert as_trained_split({**sine, "series_seed": 5}, {**sine, "test_fraction": 0.05})["test_fraction"] == 0.4
     other = tmp_path / "other.csv"  # another file: carved as its config says
     other.write_text(copy.read_text() + copy.read_text().splitlines()[1] + "\n")
     texts, _, _ = labelled_texts({**given, "path": str(other)}, "test", trained_on, trained_digest=digest)

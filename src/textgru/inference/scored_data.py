@@ -18,7 +18,7 @@ from textgru.data.labelled import datasets_quiet, load_classification_data, with
 from textgru.data.labels import label_key
 from textgru.delimited_texts import separator_hint
 from textgru.errors import TextgruError
-from textgru.inference.trained_split import as_trained
+from textgru.inference.trained_split import as_trained, same_path
 
 log = logging.getLogger(__name__)
 
@@ -192,7 +192,8 @@ def _labelled_split(
     carved = split != "all" and cfg.get("source") == "local" and not cfg.get("test_path")
     note = f", carved from {cfg['path']} as training carves it; split=all scores every row" if carved else ""
     log.info("scoring %d examples (%s split%s)", len(ds), split, note)  # a review took the 10% for the whole file
-    if carved and trained_digest and cfg.get("path") == trained_on.get("path") and files_digest(cfg) != trained_digest:
+    same = same_path(cfg.get("path"), trained_on.get("path"))  # a review: a relative path was not warned of
+    if carved and trained_digest and same and files_digest(cfg) != trained_digest:
         log.warning(  # a review: a re-sorted file's "test split" held 20 of its 26 texts from training (accuracy 1.0)
             "%s changed since the model was trained: the %s split carved from it now may hold texts the model trained "
             "on, so its scores may be optimistic; split=all scores every row",

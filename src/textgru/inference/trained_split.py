@@ -13,7 +13,10 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 CARVING = ("split_seed", "val_fraction", "test_fraction")  # what decides which rows each split gets
-SOURCE = ("source", "hub_name", "hub_config", "package_file", "val_path", "test_path")  # what names the data, with path
+SOURCE = (  # what names the data beside its path: the same source, columns and labels, or the same generated series
+    *("source", "hub_name", "hub_config", "package_file", "text_column", "label_column", "ignore_labels"),
+    *("length", "period", "noise", "amplitude_drift", "period_drift", "features", "series_seed"),
+)
 
 
 def as_trained(cfg: Mapping[str, Any], trained_on: Mapping[str, Any], trained_digest: str | None = None) -> dict:
@@ -25,11 +28,16 @@ def as_trained(cfg: Mapping[str, Any], trained_on: Mapping[str, Any], trained_di
     changed = {k: trained_on[k] for k in CARVING if k in trained_on and k in cfg and cfg[k] != trained_on[k]}
     if changed:
         log.info(
-            "this is the data the model trained on: its splits are carved with the model's settings (%s), so that "
-            "none holds rows it trained on",
+            "this is the data the model trained on: its splits are carved with the model's settings (%s), as "
+            "training carved them",
             ", ".join(f"data.{k}={v}" for k, v in changed.items()),
         )
     return {**cfg, **changed}
+
+
+def same_path(a: Any, b: Any) -> bool:
+    """Whether two paths (or lists of them) name the same files, however they are written."""
+    return _resolved(a) == _resolved(b)
 
 
 def _same_data(cfg: Mapping[str, Any], trained_on: Mapping[str, Any], trained_digest: str | None) -> bool:
@@ -37,7 +45,9 @@ def _same_data(cfg: Mapping[str, Any], trained_on: Mapping[str, Any], trained_di
 
     if any(cfg.get(k) != trained_on.get(k) for k in SOURCE):
         return False
-    if _resolved(cfg.get("path")) == _resolved(trained_on.get("path")):
+    if not all(same_path(cfg.get(k), trained_on.get(k)) for k in ("validation_path", "test_path")):
+        return False  # a review: a model trained with its own validation file was "the same data" without it
+    if same_path(cfg.get("path"), trained_on.get("path")):
         return True
     if trained_digest is not None:  # a copy, or a path written otherwise
         return files_digest(cfg) == trained_digest
