@@ -764,3 +764,17 @@ def test_the_best_experiment_holds_what_every_trial_used_beside_its_parameters(t
             args,
             [k for k in composed.keys() | wanted.keys() if composed.get(k) != wanted.get(k)],
         )
+
+
+def test_a_study_stored_before_its_fixed_values_were_compared_is_compared_as_stored() -> None:
+    """A review: a study made before the space's fixed values were compared stored its settings without them, so
+    resuming it with the same command was refused ("0.01 then, 0.3 now"), and so was the fix the line gave."""
+    from textgru.search_space import FIXED_ATTR, SETTINGS_ATTR, compared_overrides, parse_search_space
+
+    space = parse_search_space({"optimizer.lr": "interval(1e-3, 1e-2)", "optimizer.weight_decay": "0.3"})
+    new = optuna.create_study()
+    assert compared_overrides(new, ["seed=1"], space) == ["seed=1", "optimizer.weight_decay=0.3"]
+    assert new.user_attrs[FIXED_ATTR] is True
+    old = optuna.create_study()
+    old.set_user_attr(SETTINGS_ATTR, {"seed": "1"})  # stored by an earlier textgru: without the fixed values
+    assert compared_overrides(old, ["seed=1"], space) == ["seed=1"] and FIXED_ATTR not in old.user_attrs

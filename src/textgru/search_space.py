@@ -116,6 +116,7 @@ def study_direction(cfg: DictConfig) -> str:
 
 
 SETTINGS_ATTR = "textgru.settings"  # the study's user attribute: the config its trials start from, flattened
+FIXED_ATTR = "textgru.settings_with_fixed"  # set where SETTINGS_ATTR holds the space's fixed values (newer studies)
 UNCOMPARED = (
     "hparams_search",
     "logger",
@@ -147,6 +148,19 @@ def check_same_settings(study: Any, trial_cfg: DictConfig, study_dir: Path) -> N
             "study's trials are compared with one another, so they share their settings; give its overrides, or a "
             "new study folder: a new hparams_search.study_name= (or another hydra.run.dir=, where you gave one)"
         )
+
+
+def compared_overrides(study: Any, base: list[str], space: dict[str, Any]) -> list[str]:
+    """The overrides whose composed config `check_same_settings` compares: the command line's, and the space's fixed
+    values (a review: another fixed value was taken, and the best experiment named it). A study stored before they
+    were compared keeps being compared without them (a review: such a study could no longer be resumed)."""
+    from textgru.study_space import fixed_values
+
+    if SETTINGS_ATTR not in study.user_attrs:  # a new study: its stored settings hold the fixed values
+        study.set_user_attr(FIXED_ATTR, True)
+    if not study.user_attrs.get(FIXED_ATTR):
+        return list(base)
+    return [*base, *(search_override(key, value) for key, value in fixed_values(space).items())]
 
 
 def flat_config(tree: Any, prefix: str = "") -> dict[str, Any]:

@@ -28,13 +28,14 @@ from textgru.run_lock import in_use
 from textgru.search_space import (
     check_same_settings,
     check_search_space,
+    compared_overrides,
     compose_trial,
     search_override,
     study_direction,
     trial_base,
 )
 from textgru.study_folder import check_study_folder
-from textgru.study_space import check_same_space, fixed_values, suggest
+from textgru.study_space import check_same_space, suggest
 from textgru.tasks import task_module
 from textgru.training import check_optimized_metric, train
 
@@ -161,8 +162,7 @@ def _search(
     instantiate(search.sampler)  # refused before study.db is made, naming hparams_search.sampler (not config.*)
     study = _open_study(str(search.study_name), study_dir, direction, pruner)
     check_same_space(study, space, study_dir)
-    fixed = [search_override(key, value) for key, value in fixed_values(space).items()]  # a review: not compared
-    check_same_settings(study, compose_trial(config_name, base + fixed), study_dir)
+    check_same_settings(study, compose_trial(config_name, compared_overrides(study, base, space)), study_dir)
     done = len(study.trials)
     if sampler_cfg.get("seed") is not None:  # a resumed study must not draw its first trials' parameters again
         sampler_cfg["seed"] = int(sampler_cfg["seed"]) + done
