@@ -19,32 +19,31 @@ class RunProgress(Callback):
     """Puts the final step and epoch count, what ended training, and the seconds earlier calls of the run trained
     (`run/earlier_seconds`) among the callback metrics when training ends: with `ddp_spawn` they are all that comes
     back from the workers (the launching process's loop counters stay at 0). A checkpoint holds the run's training
-    seconds, epochs begun and tokens/s until it was saved; `restored` is what the resumed one held."""
+    seconds (from each call's start of fitting), step, epochs begun and tokens/s until it was saved; a resumed run
+    puts them among the callback metrics when fitting starts, so that a run whose training is skipped (resumed only
+    to be scored: Lightning skips a fit whose step limit is reached, with its hooks) reports them, from spawned
+    workers too (a review)."""
 
     def __init__(self) -> None:
         self.trainer: L.Trainer | None = None
-        self.since: float | None = None  # when this call's training started
+        self.since: float | None = None  # when this call's fitting started
         self.restored: dict[str, Any] = {}
-
-    @property
-    def earlier_seconds(self) -> float:
-        return float(self.restored.get("seconds", 0.0))
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         self.trainer = trainer  # state_dict() is given none
-
-    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self.since = time.perf_counter()
+        if stage == "fit":
+            self.since = time.perf_counter()
 
     def state_dict(self) -> dict[str, Any]:
         trainer = self.trainer
-        if trainer is None or self.since is None:  # not training: nothing of this call to add
+        if trainer is None or self.since is None:  # not fitting: nothing of this call to add
             return dict(self.restored)
         timer = next((c for c in trainer.callbacks if isinstance(c, TokensPerSecond)), None)
         rate = timer.rate_so_far(trainer.world_size) if timer is not None else None
         logged = trainer.callback_metrics.get("train/tokens_per_sec")  # an earlier epoch's, where this one is untimed
         return {
-            "seconds": self.earlier_seconds + time.perf_counter() - self.since,
+            "seconds": float(self.restored.get("seconds", 0.0)) + time.perf_counter() - self.since,
+            "global_step": trainer.global_step,
             "epochs": trainer.current_epoch + 1,  # begun: saved before the epoch's end counts it
             "tokens_per_sec": rate if rate is not None else (None if logged is None else float(logged)),
         }
@@ -52,23 +51,36 @@ class RunProgress(Callback):
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.restored = dict(state_dict)
 
-    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        from textgru.stopping import STOP_REASONS, stop_reason
+    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        saved = self.restored
+        if not saved or saved.get("global_step") is None:  # a new run, or a checkpoint that holds none of it
+            return
+        step = int(saved["global_step"])
+        self._put(trainer, step, int(saved.get("epochs", 0)), "max_steps" if step == trainer.max_steps else None)
+        if saved.get("tokens_per_sec") is not None:
+            trainer.callback_metrics["train/tokens_per_sec"] = torch.tensor(float(saved["tokens_per_sec"]))
 
-        trainer.callback_metrics["run/global_step"] = torch.tensor(float(trainer.global_step))
-        trainer.callback_metrics["run/epochs"] = torch.tensor(float(trainer.current_epoch))
-        trainer.callback_metrics["run/earlier_seconds"] = torch.tensor(self.earlier_seconds)
-        if trainer.is_global_zero:  # here, where the loop's state is real (the pruner's verdict is rank zero's)
-            reason = stop_reason(trainer)
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        from textgru.stopping import stop_reason
+
+        reason = stop_reason(trainer) if trainer.is_global_zero else None  # the pruner's verdict is rank zero's
+        self._put(trainer, trainer.global_step, trainer.current_epoch, reason)
+
+    def _put(self, trainer: L.Trainer, step: int, epochs: int, reason: str | None) -> None:
+        from textgru.stopping import STOP_REASONS
+
+        trainer.callback_metrics["run/global_step"] = torch.tensor(float(step))
+        trainer.callback_metrics["run/epochs"] = torch.tensor(float(epochs))
+        trainer.callback_metrics["run/earlier_seconds"] = torch.tensor(float(self.restored.get("seconds", 0.0)))
+        if reason is not None:
             code = STOP_REASONS.index(reason if reason in STOP_REASONS else "other")  # an index: metrics are tensors
             trainer.callback_metrics["run/stop_reason"] = torch.tensor(float(code))
 
-    def fill(self, progress: dict[str, Any], this_call: float) -> float:
-        """The run's training seconds, this call's and the earlier calls'; `progress` gets the epochs and tokens/s the
-        checkpoint held where training did not run now (a resume of a run stopped while scoring: Lightning skips a
-        fit whose step limit is reached, with its hooks)."""
-        if "run/epochs" not in progress:
-            for key, saved in (("run/epochs", "epochs"), ("train/tokens_per_sec", "tokens_per_sec")):
-                if self.restored.get(saved) is not None:
-                    progress[key] = self.restored[saved]
-        return this_call + float(progress.get("run/earlier_seconds", self.earlier_seconds))
+
+def training_seconds(progress: dict[str, Any], this_call: float, resumed_at: int | None = None) -> float:
+    """The run's training seconds: this call's fit and its earlier calls' (`run/earlier_seconds`, from the checkpoint
+    it resumed from at step `resumed_at`); a call that trained no step (resumed only to be scored) adds none."""
+    step = progress.get("run/global_step")
+    if resumed_at is not None and step is not None and int(step) == resumed_at:
+        this_call = 0.0
+    return this_call + float(progress.get("run/earlier_seconds", 0.0))

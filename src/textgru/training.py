@@ -54,7 +54,7 @@ from textgru.resume import (
 from textgru.resumed_data import check_same_tokenizer
 from textgru.run_folder import RunFolder, set_aside_unfinished_best
 from textgru.run_lock import in_use
-from textgru.run_progress import RunProgress
+from textgru.run_progress import RunProgress, training_seconds
 from textgru.run_schedule import fit_epochs_to_min_steps, fit_validation_to_run
 from textgru.sigterm_ranks import sigterm_left_to_lightning, sigterm_noted
 from textgru.stopping import (
@@ -135,8 +135,7 @@ def _train(
             raise TrainingStopped(stopped_training(run)) from None
         progress = dict(trainer.callback_metrics)  # read before validate/test replace them
         counters_from_spawned_ranks(trainer, progress)
-        clock = next(c for c in trainer.callbacks if isinstance(c, RunProgress))
-        train_seconds = clock.fill(progress, time.time() - start)  # with the earlier calls' of a resumed run
+        train_seconds = training_seconds(progress, time.time() - start, None if resume_from is None else resumed_at)
         if trainer.interrupted:
             raise TrainingStopped(stopped_training(run))
         progress["stopped_by"] = reported_stop_reason(progress, trainer)
