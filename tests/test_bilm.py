@@ -829,18 +829,20 @@ def test_min_steps_adds_epochs_validated_every_kth() -> None:
     assert (cfg.trainer.max_epochs, cfg.trainer.check_val_every_n_epoch) == (112, 16)  # 100 needed, rounded to 16s
 
 
-def test_max_steps_below_min_steps_is_warned_of(caplog: pytest.LogCaptureFixture) -> None:
-    """A review: experiment=tweets_ulmfit (min_steps 300) with trainer.max_steps=20 stopped at 20 without a word."""
+def test_max_steps_below_min_steps_is_warned_of_and_ends_the_run(caplog: pytest.LogCaptureFixture) -> None:
+    """A review: experiment=tweets_ulmfit (min_steps 300) with trainer.max_steps=20 stopped at 20 without a word;
+    and, planned for 300 steps (42 epochs validated every 6th), its last step was neither validated nor saved as
+    best.ckpt: Lightning ignores a stop below min_steps. min_steps now follows max_steps, and the plan with it."""
     trainer = {"min_steps": 300, "max_epochs": 6, "check_val_every_n_epoch": 1, "val_check_interval": None}
     dm = SimpleNamespace(train_dataloader=lambda: range(8))
-    for max_steps, warned in ((20, True), (300, False), (-1, False)):
+    for max_steps, warned, plan in ((20, True, (20, 6, 1)), (300, False, (300, 42, 6)), (-1, False, (300, 42, 6))):
         caplog.clear()
+        cfg = OmegaConf.create({"trainer": {**trainer, "max_steps": max_steps, "fast_dev_run": False}})
         with caplog.at_level(logging.WARNING):
-            fit_epochs_to_min_steps(
-                OmegaConf.create({"trainer": {**trainer, "max_steps": max_steps, "fast_dev_run": False}}), dm
-            )
+            fit_epochs_to_min_steps(cfg, dm)
         said = "trainer.max_steps=20 ends the run before trainer.min_steps=300" in caplog.text
         assert said == warned, caplog.text
+        assert (cfg.trainer.min_steps, cfg.trainer.max_epochs, cfg.trainer.check_val_every_n_epoch) == plan
 
 
 def test_finetune_run_few_labels_self_contained(bilm_run: Path, toy_csv: Path, tmp_path: Path) -> None:

@@ -66,11 +66,14 @@ def fit_epochs_to_min_steps(cfg: DictConfig, dm: L.LightningDataModule) -> None:
     min_steps, max_epochs, every = trainer.min_steps, trainer.max_epochs, trainer.check_val_every_n_epoch
     if not min_steps or not max_epochs or max_epochs < 0 or trainer.fast_dev_run:
         return
-    if 0 < (trainer.get("max_steps") or -1) < min_steps:  # Lightning lets max_steps win
+    if 0 < (trainer.get("max_steps") or -1) < min_steps:  # max_steps wins, as in Lightning: the plan follows it
         log.warning(
             "trainer.max_steps=%d ends the run before trainer.min_steps=%d (the preset's, or yours) is reached",
             *(trainer.max_steps, min_steps),
         )
+        min_steps = trainer.max_steps  # a review: Lightning ignored the stop at max_steps below min_steps, so the
+        with open_dict(cfg):  # run's last step was neither validated nor saved as best.ckpt
+            cfg.trainer.min_steps = min_steps
     steps_per_epoch = max(1, -(-_batches_per_epoch(cfg, dm) // _batches_per_step(cfg)))  # the last one may be short
     needed = -(-int(min_steps) // steps_per_epoch)
     if needed <= max_epochs:
