@@ -233,6 +233,10 @@ def test_next_commands_fit_the_run(tmp_path: Path) -> None:
         "model.num_layers=1 tokenizer=bpe tokenizer.min_frequency=3 tokenizer.unicode_form='NFKC' tokenizer.lowercase=false "
         "data=<your labelled data> [data.train_size=500]"
     )
+    # pretrained on the tweets split otherwise: the command splits them alike (a review: the leak check refused it)
+    tweets = {"source": "tweets", "split_seed": 7, "val_fraction": 0.1, "test_fraction": 0.1}
+    run.config.write_text(yaml.safe_dump({"model": model, "tokenizer": tokenizer, "data": tweets}))
+    assert bilm.next_commands(run)[0].endswith("tokenizer.lowercase=false data.split_seed=7 [data.train_size=500]")
 
 
 def test_classifier_exact_under_padding_after_transfer(bilm_run: Path, toy_csv: Path) -> None:

@@ -50,7 +50,9 @@ def validation_metrics(cfg: DictConfig) -> list[str]:
 def next_commands(run: RunFolder) -> list[str]:
     """What to run next with this run's checkpoint (printed when the run ends): fine-tune the classifier from it, with
     the sizes and tokenizer settings the transfer needs (each refused when it differs), on labelled data."""
+    from textgru.config import data_config
     from textgru.data.tokenization import NORMALIZER_KEYS
+    from textgru.inference.trained_split import CARVING
     from textgru.models.transfer import SIZES
     from textgru.override_values import override_value
 
@@ -61,7 +63,11 @@ def next_commands(run: RunFolder) -> list[str]:
         sizes = [f"model.{k}={cfg['model'][k]}" for k in SIZES]
         keys = ("vocab_size", "min_frequency", *NORMALIZER_KEYS)
         normalised = [f"tokenizer.{k}={override_value(tok[k])}" for k in keys if k in tok]
-        data = [] if cfg["data"].get("source") == "tweets" else ["data=<your labelled data>"]
+        source = cfg["data"].get("source")
+        data = [] if source == "tweets" else ["data=<your labelled data>"]
+        if source in ("tweets", "local"):  # labelled data read as texts: the classifier must split it alike (a review)
+            default = data_config(source)
+            data += [f"data.{k}={cfg['data'][k]}" for k in CARVING if cfg["data"].get(k, default[k]) != default[k]]
     except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError):
         return [f"{command} [data.train_size=500]"]
     return [" ".join([command, *sizes, f"tokenizer={tok['kind']}", *normalised, *data, "[data.train_size=500]"])]
