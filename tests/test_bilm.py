@@ -908,3 +908,11 @@ def test_script_size_mismatch_is_one_line(bilm_run: Path, toy_csv: Path, tmp_pat
     assert len(errors) == 1 and errors[0].startswith("error: the classifier's sizes"), r.stderr
     assert errors[0].endswith("set model.hidden_size=24 model.num_layers=2")
     assert not (tmp_path / "run").exists()  # the refused run leaves no folder behind
+
+
+def test_loading_a_bilm_says_what_it_is_for(bilm_run: Path) -> None:
+    """A review: `textgru eval` of a biLM run named the readable kinds and no fix; it now says, as predict does."""
+    import textgru
+
+    with pytest.raises(TextgruError, match=r"task=bilm\) checkpoint; textgru.load reads .*; fine-tune a classifier"):
+        textgru.load(bilm_run)

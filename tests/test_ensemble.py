@@ -122,7 +122,9 @@ def test_too_few_another_kind_and_the_output_are_one_line(tmp_path: Path, lm_run
         textgru.ensemble([a, lm_run], tmp_path / "j.ckpt")
     mine = tmp_path / "mine.ckpt"
     mine.write_text("my notes")
-    with pytest.raises(TextgruError, match="mine.ckpt exists; pass overwrite=true to replace it, or choose another"):
+    with pytest.raises(
+        TextgruError, match=r"mine.ckpt exists; pass overwrite=true \(in Python, overwrite=True\) to replace"
+    ):
         textgru.ensemble([a, b], mine)
     assert mine.read_text() == "my notes"
     with pytest.raises(TextgruError, match="is a folder; give a file name"):

@@ -78,7 +78,9 @@ def _check_output(output: Path, overwrite: Any, sources: list[Path]) -> None:
     if output.resolve() in sources:  # even with overwrite: a trained model would be lost (a review)
         raise TextgruError(f"output={output} is one of the checkpoints joined; write the joined one elsewhere")
     if output.exists() and not overwrite:
-        raise TextgruError(f"output={output} exists; pass overwrite=true to replace it, or choose another output=")
+        raise TextgruError(
+            f"output={output} exists; pass overwrite=true (in Python, overwrite=True) to replace it, or choose another output="
+        )
     if (wall := next((p for p in output.parents if p.exists()), None)) is not None and not wall.is_dir():
         raise TextgruError(f"output={output} cannot be written: {wall} is a file; choose another output=")
 

@@ -106,7 +106,9 @@ def check_export_output(output: Path, overwrite: bool) -> None:
         if not output.is_dir():
             raise TextgruError(f"output={output} is a file; give a folder name for the export")
         if not overwrite:
-            raise TextgruError(f"output={output} exists; pass overwrite=true to replace it, or choose another output=")
+            raise TextgruError(
+                f"output={output} exists; pass overwrite=true (in Python, overwrite=True) to replace it, or choose another output="
+            )
         if any(output.iterdir()) and not is_our_config(ExportFolder(output).config):
             raise TextgruError(
                 f"output={output} holds files that are not a textgru export; overwrite=true only replaces an earlier "

@@ -15,7 +15,7 @@ from textgru.inference.forecaster import Forecaster
 from textgru.inference.language_model import LanguageModel
 from textgru.inference.onnx_loading import open_export
 from textgru.onnx_format import is_export
-from textgru.tasks import task_title
+from textgru.tasks import task_title, task_use
 
 LOADABLE = (Classifier, LanguageModel, Forecaster)
 
@@ -41,5 +41,5 @@ def load(
             return cls.from_checkpoint(ckpt, device)
     raise TextgruError(
         f"{str(path)!r} is a {task_title(task)} checkpoint; textgru.load reads "
-        f"{', '.join(task_title(c.task) for c in LOADABLE)} checkpoints"
+        f"{', '.join(task_title(c.task) for c in LOADABLE)} checkpoints" + task_use(task)  # a review: no fix given
     )
