@@ -185,9 +185,8 @@ class MapOf(Rule):
         need = _or_null(f"a mapping {{name: value}} with each value {self.item.problem(object())}", self.null)
         if not isinstance(value, Mapping):
             return need
-        own = next((k for k in value if self.reserved and str(k).startswith(self.reserved)), None)
-        if own is not None:  # a review: a user's textgru.task tag replaced textgru's own, silently
-            return f"a mapping whose names do not begin with {self.reserved} (textgru's own tags: {own} is one)"
+        if own := [k for k in value if self.reserved and str(k).startswith(self.reserved)]:  # a review: taken
+            return f"a mapping whose names do not begin with {self.reserved} (textgru's own tags: {own[0]} is one)"
         bad_key = any(not isinstance(k, str) or not k.strip() for k in value)
         return need if bad_key or any(self.item.problem(v) for v in value.values()) else None
 

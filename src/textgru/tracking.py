@@ -89,9 +89,8 @@ class RunTracker:
             return tracker
         record = read_record(run) if resuming else None
         aside = f"move {run.mlflow_run.name} aside and the resumed run gets a new MLflow run"
-        db = sqlite_path(uri) if uri.startswith("sqlite:") else None  # a review: a file store's was "database s"
-        if record is not None and db is not None and not db.exists():  # opening makes a new one
-            raise TextgruError(
+        if record is not None and uri.startswith("sqlite:") and (db := sqlite_path(uri)) and not db.exists():
+            raise TextgruError(  # opening makes a new one (a review: a file store's was named "database s")
                 f"{run.mlflow_run} names MLflow run {record['run_id']} in {uri}, whose database {db} is not there "
                 f"(moved or deleted?); resume with logger.mlflow.tracking_uri=<where it is now>, or {aside}"
             )
