@@ -532,6 +532,24 @@ def test_an_unwritable_store_folder_fails_before_training_with_one_line(
     assert "Traceback" not in r.stderr and not (tmp_path / "sweep").exists()
 
 
+def test_a_slow_write_is_warned_of_once(store: str, monkeypatch: pytest.MonkeyPatch, caplog) -> None:
+    """A review: a SQLite store locked by another process for 40 s held training 7-17 s, with no word said."""
+    from textgru import mlflow_logger
+    from textgru.mlflow_logger import MLflowMetricsLogger
+
+    client = mlflow.MlflowClient(store)
+    run_id = client.create_run(client.create_experiment("slow")).info.run_id
+    logger = MLflowMetricsLogger(store, run_id, hold_back=False, flush_every_s=0)
+    logger.log_metrics({"loss": 1.0}, 0)  # a write as fast as the store is: nothing said
+    assert "took" not in caplog.text
+    monkeypatch.setattr(mlflow_logger, "SLOW_WRITE_S", 0.0)
+    with caplog.at_level("WARNING", logger="textgru.mlflow_logger"):
+        for step in (1, 2):
+            logger.log_metrics({"loss": 0.5}, step)
+    assert caplog.text.count("MLflow: writing 1 values took") == 1, caplog.text
+    assert sorted(m.step for m in client.get_metric_history(run_id, "loss")) == [0, 1, 2]
+
+
 def test_rows_reach_the_store_when_a_checkpoint_covers_them(store: str) -> None:
     """Rows wait for a checkpoint; those Lightning logs for earlier steps just after it go at once (a step's row is
     logged after that step's callbacks); the end of a stage sends the rest. A resumed run sends no step the store

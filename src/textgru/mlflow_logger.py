@@ -37,6 +37,7 @@ from textgru.mlflow_store import METRICS_PER_BATCH, bounded_http_writes, first_l
 
 log = logging.getLogger(__name__)
 MAX_PENDING = 100_000  # rows kept while the store cannot be reached
+SLOW_WRITE_S = 5.0  # a write that takes longer is warned of once: a store locked by another process, a slow server
 STORE_DOWN_RETRY_S = 60.0  # without checkpoints: how often rows are tried again while the store does not answer
 
 
@@ -62,7 +63,7 @@ class MLflowMetricsLogger(Logger):
         self._pending: list[Any] = []
         self._last_flush = time.monotonic()
         self._client: Any = None
-        self._warned = False
+        self._warned = self._warned_slow = False
         self.store_down = False  # a write failed: no more until the next checkpoint, STORE_DOWN_RETRY_S or stage end
         self.sent, self.writes, self.busy_s = 0, 0, 0.0  # values sent, store transactions, seconds spent logging
 
@@ -108,12 +109,20 @@ class MLflowMetricsLogger(Logger):
         self._last_flush = time.monotonic()
         if not self._pending or self.run_id is None:
             return
-        began = time.perf_counter()
+        began, values = time.perf_counter(), len(self._pending)
         try:
             with bounded_http_writes():  # a server that went away costs seconds a flush, not minutes
                 self._write()
         finally:
-            self.busy_s += time.perf_counter() - began
+            took = time.perf_counter() - began
+            self.busy_s += took
+        if took > SLOW_WRITE_S and not self._warned_slow:  # a review: a locked SQLite store held training silently
+            log.warning(
+                "MLflow: writing %d values took %.0f s, and training waited (a store another process holds locked, "
+                "or a slow server?)",
+                *(values, took),
+            )
+            self._warned_slow = True
 
     def _write(self) -> None:
         if self._client is None:
