@@ -671,6 +671,7 @@ def test_train_refuses_bad_overrides_in_one_line(tmp_path: Path, tiny_run: Path,
         ),
         (textgru.sweep, (["-m", "seed=1,2"],), r"^sweep\(\) takes overrides .* flag '-m'"),
         (textgru.sweep, (["seed=range(5,1)"],), r"^seed=range\(5,1\) holds no value"),  # an IndexError
+        (textgru.sweep, (["seed=1,2", "hydra.run.dir=x"],), r"^hydra.run.dir= names one run's folder, .* sweep_dir="),
         (textgru.sweep, (["optimizer.lr=interval(1e-3,1e-2)"],), r"a grid sweep \(-m\) runs listed values"),  # Hydra's
         (textgru.train, (["~model"],), r"^~model: train\(\) needs each of its top-level keys"),  # a traceback
         (textgru.train, ([None],), r"^train\(\): each override is a string .*, not a NoneType"),  # an AttributeError

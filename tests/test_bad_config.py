@@ -276,13 +276,19 @@ MORE = [
     ("serve", ["lm=<ckpt>", "limits.max_streams=0"], "limits.max_streams=0: must be an integer >= 1"),
     ("serve", ["lm=<ckpt>", "limits.max_num_samples=20000"], "limits.max_num_samples=20000: must be an integer"),
     ("serve", ["lm=<ckpt>", "limits.max_new_tokens=10000000"], "x limits.max_new_tokens=10000000 is more than"),
-    ("eval", ["ckpt_path=<ckpt>", "data.path=mine.csv"], "data.path: textgru eval scores the model's own data unless"),
+    ("eval", ["ckpt_path=<ckpt>", "data.path=mine.csv"], "data config; give data=local data.path=mine.csv (data=loca"),
+    (
+        "eval",
+        ["ckpt_path=<ckpt>", "data.split_seed=7"],
+        "its split too), unless data= names a data config; give data=<",
+    ),
     (
         "train",
         ["logger=mlflow", "+logger.mlflow.tags={team: nlp, textgru.task: mine}"],
-        "must be a mapping whose names do not begin with textgru. (textgru's own tags: textgru.task is one)",
+        "must be a mapping whose names do not begin with textgru., textgru's own (rename textgru.task)",
     ),  # a review: it replaced textgru's own tag, silently
     ("train", ["-m", "seed=1,2", "hydra.run.dir=<tmp>/s"], "hydra.run.dir= names one run's folder, and a -m sweep"),
+    ("train", ["-m", "seed=1,2", "hydra.run.dir=<used>"], "hydra.run.dir= names one run's folder, and a -m sweep"),
     ("train", ["model.members=100000"], "model.members=100000: must be an integer in [1, 64] (more: train runs apart"),
     ("serve", ["lm=<ckpt>", "limits.max_body_bytes=10"], "limits.max_body_bytes=10: must be an integer >= 1000"),
     ("serve", ["lm=<ckpt>", "timeout=0"], "timeout=0: must be a number > 0"),
@@ -317,7 +323,12 @@ def places(tmp_path: Path) -> dict[str, str]:
     (tmp_path / "afile").write_text("x")
     (tmp_path / "fake.ckpt").write_bytes(b"never read")
     (tmp_path / "dangling").symlink_to(tmp_path / "gone")
-    return {"tmp": str(tmp_path), "file": str(tmp_path / "afile"), "ckpt": str(tmp_path / "fake.ckpt")}
+    (tmp_path / "used").mkdir()
+    (tmp_path / "used" / "metrics.json").write_text("{}")  # a finished run's folder
+    return {
+        **{"tmp": str(tmp_path), "file": str(tmp_path / "afile"), "ckpt": str(tmp_path / "fake.ckpt")},
+        "used": str(tmp_path / "used"),
+    }
 
 
 def _fill(args: list[str], places: dict[str, str]) -> list[str]:

@@ -847,6 +847,9 @@ def test_max_steps_below_min_steps_is_warned_of_and_ends_the_run(caplog: pytest.
         said = "trainer.max_steps=20 ends the run before trainer.min_steps=300" in caplog.text
         assert said == warned, caplog.text
         assert (cfg.trainer.min_steps, cfg.trainer.max_epochs, cfg.trainer.check_val_every_n_epoch) == plan
+    unlimited = OmegaConf.create({"trainer": {**trainer, "max_epochs": -1, "max_steps": 20, "fast_dev_run": False}})
+    fit_epochs_to_min_steps(unlimited, dm)  # no epoch limit (a review: min_steps was kept, the last step unvalidated)
+    assert (unlimited.trainer.min_steps, unlimited.trainer.max_epochs) == (20, -1)
 
 
 def test_finetune_run_few_labels_self_contained(bilm_run: Path, toy_csv: Path, tmp_path: Path) -> None:

@@ -559,7 +559,7 @@ def test_evaluating_on_a_csv_matches_the_model_columns_by_name(tmp_path: Path) -
     assert forecaster.evaluate({**cli_data, "path": str(swapped)}, "all")["mse"] == pytest.approx(own["mse"])
     renamed = tmp_path / "renamed.csv"
     renamed.write_text(csv.read_text().replace("date,value,other", "date,x,y", 1))
-    with pytest.raises(TextgruError, match="^this model forecasts 'value', 'other', not a column of renamed.csv"):
+    with pytest.raises(TextgruError, match=r"^this model forecasts \['value', 'other'\]: 'value', 'other', not a co"):
         forecaster.evaluate({**cli_data, "path": str(renamed)}, "all")
     with pytest.raises(TextgruError, match=r"data.columns=\['other', 'value'\], but this model forecasts"):
         forecaster.evaluate({**cli_data, "columns": ["other", "value"]}, "all")

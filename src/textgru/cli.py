@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from textgru.command_flags import check_flag_combinations, flags_last, is_flag, one_line_errors, split_flags
+from textgru.command_flags import check_flag_combinations, flags_last, is_flag, multirun, one_line_errors, split_flags
 from textgru.config import check_group_choices, check_override_keys, search_path_override, take_raw_args
 from textgru.console import command_usage, fail, pipe_closed_quietly, sigterm_as_ctrl_c, utf8_output
 from textgru.errors import TextgruError, TrainingStopped
@@ -41,7 +41,8 @@ def run_hydra(target: str, config_name: str, args: Sequence[str], raw_keys: tupl
     try:
         check_flag_combinations(args, config_name)
         check_group_choices(args, config_name)
-        check_explicit_run_dir(args, training=config_name == "train")
+        if not multirun(args) or any(a.partition("=")[0].lstrip("+") == "hparams_search" for a in args):  # a review
+            check_explicit_run_dir(args, training=config_name == "train")  # (-m reads no hydra.run.dir: refused below)
         args, raw = take_raw_args(args, raw_keys)
         probe = check_override_keys(args, config_name)
         check_command_line(args, config_name, probe, raw)  # every value, before anything heavy is imported

@@ -15,6 +15,11 @@ HYDRA_VALUE_FLAGS += ("-p", "--experimental-rerun")  # flags whose value is the 
 INFO_TOPICS = ("all", "config", "defaults", "defaults-tree", "plugins", "searchpath")  # --info's optional value
 
 
+def multirun(args: Sequence[str]) -> bool:
+    """Whether a command line asks Hydra for a multirun (`-m`, `--multirun`, `hydra.mode=MULTIRUN`)."""
+    return any(a in ("-m", "--multirun") or a.replace(" ", "") == "hydra.mode=MULTIRUN" for a in args)
+
+
 def takes_value(flag: str) -> bool:
     """Whether Hydra's flag reads the next argument as its value (`--cfg job`; argparse also takes `--cf job`)."""
     return flag in HYDRA_VALUE_FLAGS or (

@@ -12,7 +12,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from textgru.command_flags import showing_only
+from textgru.command_flags import multirun, showing_only
 from textgru.config_checks import check_config, check_value
 from textgru.config_path_rules import Folder, static_folder
 from textgru.config_problem import problem
@@ -69,7 +69,7 @@ def check_command_line(
         if arg.startswith("-") or "=" not in arg:  # Hydra's flags and their values (--cfg job), ~key deletions
             continue
         overrides.append(read_override(arg, parser))
-    multirun = any(a in ("-m", "--multirun") or a.replace(" ", "") == "hydra.mode=MULTIRUN" for a in args)
+    sweep = multirun(args)
     search = any(o.get_key_element().lstrip("+~") == "hparams_search" and o.value() is not None for o in overrides)
     for o in overrides:
         key = o.get_key_element().lstrip("+~")
@@ -80,9 +80,9 @@ def check_command_line(
                 f"{o.input_line} gives several values, but a search runs one config per trial: search them, e.g. "
                 f"'++hparams_search.params={{{key.removeprefix('hparams_search.params.')}: \"{spec}\"}}'"
             )
-        if multirun and not search:
+        if sweep and not search:
             check_grid_sweep(o)
-        if o.is_sweep_override() and not multirun:  # -m is train's alone (a review: eval was told to add it)
+        if o.is_sweep_override() and not sweep:  # -m is train's alone (a review: eval was told to add it)
             each = "add -m to run one job for each" if config_name == "train" else "run the command once for each"
             raise TextgruError(
                 f"{o.input_line} gives several values: {each}, or write a list as {key}=[...] or a text as "
@@ -93,7 +93,7 @@ def check_command_line(
             if message:
                 raise TextgruError(message)
     keys = {o.get_key_element().lstrip("+") for o in overrides}
-    if multirun and not search and "hydra.run.dir" in keys and "hydra.sweep.dir" not in keys:  # a review: ignored
+    if sweep and not search and "hydra.run.dir" in keys and "hydra.sweep.dir" not in keys:  # a review: ignored
         raise TextgruError(
             "hydra.run.dir= names one run's folder, and a -m sweep does not read it (its jobs would go to "
             "outputs/<task>/multirun/...): give hydra.sweep.dir=<folder> instead; its jobs go to <folder>/0, 1, ..."
@@ -106,7 +106,7 @@ def check_command_line(
         OmegaConf.set_struct(with_raw, False)
         for key, value in raw.items():
             with_raw[key] = value
-    run_folder_key = "hydra.sweep.dir" if multirun else "hydra.run.dir"  # the folder every job's lies in
+    run_folder_key = "hydra.sweep.dir" if sweep else "hydra.run.dir"  # the folder every job's lies in
     given = [o.value() for o in overrides if o.get_key_element().lstrip("+") == run_folder_key]
     showing = showing_only(args)  # --cfg job: paths need not exist yet (a review: a preset's LM, pretrained later)
     check_config(with_raw, config_name, run_dir=static_folder(given[-1]) if given else None, showing=showing)

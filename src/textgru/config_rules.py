@@ -186,7 +186,7 @@ class MapOf(Rule):
         if not isinstance(value, Mapping):
             return need
         if own := [k for k in value if self.reserved and str(k).startswith(self.reserved)]:  # a review: taken
-            return f"a mapping whose names do not begin with {self.reserved} (textgru's own tags: {own[0]} is one)"
+            return f"a mapping whose names do not begin with {self.reserved}, textgru's own (rename {own[0]})"
         bad_key = any(not isinstance(k, str) or not k.strip() for k in value)
         return need if bad_key or any(self.item.problem(v) for v in value.values()) else None
 

@@ -29,10 +29,12 @@ def unknown_key(
             f"'++{SPACE}={given or '{...}'}' (or ~{SPACE} '+{SPACE}=...' to search only your keys)"
         )
     if command == "eval" and bad.startswith("data.") and not any(o.partition("=")[0] == "data" for o in overrides):
-        return TextgruError(  # a review: "did you mean paths?"; eval's data is null, the model's own, until data= names one
-            f"{bad}: textgru eval scores the model's own data unless data= names a data config; give data=local "
-            f"{bad}={given or '...'} (data=local_csv for a forecaster's CSV file)"
-        )
+        own = "textgru eval scores the model's own data, as its checkpoint describes it (its split too), unless data="
+        if bad == "data.path":  # a review: "did you mean paths?"
+            fix = f"give data=local data.path={given or '...'} (data=local_csv for a forecaster's CSV file)"
+        else:  # a review: data=local was advised for data.split_seed, which the model's own data takes from it
+            fix = "give data=<a data config> with it (data=local data.path=<file>, data=tweets ...)"
+        return TextgruError(f"{bad}: {own} names a data config; {fix}")
     close = closest_key(bad, reference)
     hint = f"did you mean {close}? " if close else "check the spelling; "
     add = f"; to add a new key write +{bad}=..." if addable else ""

@@ -64,7 +64,7 @@ def fit_epochs_to_min_steps(cfg: DictConfig, dm: L.LightningDataModule) -> None:
     than training). Lightning's own `min_steps` only holds early stopping back."""
     trainer = cfg.trainer
     min_steps, max_epochs, every = trainer.min_steps, trainer.max_epochs, trainer.check_val_every_n_epoch
-    if not min_steps or not max_epochs or max_epochs < 0 or trainer.fast_dev_run:
+    if not min_steps or trainer.fast_dev_run:
         return
     if 0 < (trainer.get("max_steps") or -1) < min_steps:  # max_steps wins, as in Lightning: the plan follows it
         log.warning(
@@ -74,6 +74,8 @@ def fit_epochs_to_min_steps(cfg: DictConfig, dm: L.LightningDataModule) -> None:
         min_steps = trainer.max_steps  # a review: Lightning ignored the stop at max_steps below min_steps, so the
         with open_dict(cfg):  # run's last step was neither validated nor saved as best.ckpt
             cfg.trainer.min_steps = min_steps
+    if not max_epochs or max_epochs < 0:  # no epoch limit: min_steps is reached anyway
+        return
     steps_per_epoch = max(1, -(-_batches_per_epoch(cfg, dm) // _batches_per_step(cfg)))  # the last one may be short
     needed = -(-int(min_steps) // steps_per_epoch)
     if needed <= max_epochs:

@@ -22,7 +22,7 @@ MOST_STEPS = 100_000  # a roll-out's horizon: a GRU step each (10**5: ~6 s on on
 
 
 @contextmanager
-def _named_as_the_models(columns_are_the_models: bool) -> Iterator[None]:
+def _named_as_the_models(columns_are_the_models: bool, columns: list[str]) -> Iterator[None]:
     """A file without the model's columns is named so, not as a `data.columns` the user never gave (a review: the
     line named data.columns and gave no fix; setting data.columns to the file's was then refused)."""
     try:
@@ -31,8 +31,9 @@ def _named_as_the_models(columns_are_the_models: bool) -> Iterator[None]:
         said = str(e)
         if not (columns_are_the_models and said.startswith("data.columns names ")):
             raise
+        missing = said.removeprefix("data.columns names ")
         raise TextgruError(
-            f"this model forecasts {said.removeprefix('data.columns names ')}; rename the file's columns to the model's"
+            f"this model forecasts {columns}: {missing}; rename the file's columns to the model's"
         ) from None
 
 
@@ -188,11 +189,11 @@ class Forecaster(LoadedModel):
             given = data.get("columns") is not None
             if cfg.get("source") == "local_csv":  # columns by name, as from a path: never by position
                 cfg["columns"] = self._own_columns(cfg.get("columns"))
-            with _named_as_the_models(not given):
+            with _named_as_the_models(not given, self.columns):
                 values = self._values(load_series(cfg, time_column_if_present=self.time_column).values)
             split = split or "test"
         elif isinstance(data, (str, os.PathLike)):
-            with _named_as_the_models(True):
+            with _named_as_the_models(True, self.columns):
                 series = read_csv_series(Path(data), self.columns, time_column, fill_missing, self.time_column)
             values = self._values(series.values)
             split = split or "all"
