@@ -136,8 +136,7 @@ def sweep(
     `scripts/train.py -m`), trained one after another in folders `<sweep_dir>/0, 1, ...`; writes `summary.csv`
     and `summary.md` (best `optimized_metric` first) in `sweep_dir`. A run that fails raises at once, naming its job,
     with the summary of the jobs before it written."""
-    # before composing (another thread's call may be using Hydra's global state) and before the imports (rich, as a
-    # sweep first imports it, draws from `random`: a review found a fresh process's state changed)
+    # before composing (another thread's call may use Hydra's global state) and the imports (rich draws from `random`)
     with only_call(), caller_state_kept():
         return _sweep(override_list(overrides, "sweep"), config_name, _folder_arg(sweep_dir, "sweep_dir"))
 
