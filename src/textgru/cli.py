@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from textgru.command_flags import check_flag_combinations, flags_last, is_flag, multirun, one_line_errors, split_flags
+from textgru import command_flags as flags
 from textgru.config import check_group_choices, check_override_keys, search_path_override, take_raw_args
 from textgru.console import command_usage, fail, pipe_closed_quietly, sigterm_as_ctrl_c, utf8_output
 from textgru.errors import TextgruError, TrainingStopped
@@ -37,11 +37,11 @@ def run_hydra(target: str, config_name: str, args: Sequence[str], raw_keys: tupl
     register_resolvers()
     args = list(args)
     parser = get_args_parser()
-    one_line_errors(parser)
+    flags.one_line_errors(parser)
     try:
-        check_flag_combinations(args, config_name)
+        flags.check_flag_combinations(args, config_name)
         check_group_choices(args, config_name)
-        if not multirun(args) or any(a.partition("=")[0].lstrip("+") == "hparams_search" for a in args):  # a review
+        if not flags.multirun(args) or flags.searches(args):  # a review
             check_explicit_run_dir(args, training=config_name == "train")  # (-m reads no hydra.run.dir: refused below)
         args, raw = take_raw_args(args, raw_keys)
         probe = check_override_keys(args, config_name)
@@ -57,7 +57,7 @@ def run_hydra(target: str, config_name: str, args: Sequence[str], raw_keys: tupl
 
     FAILED_SWEEP_JOBS.clear()  # this command's sweep only (tests run several commands in one process)
     _run_hydra(
-        args=parser.parse_args(flags_last([*args, *search_path_override(args)])),
+        args=parser.parse_args(flags.flags_last([*args, *search_path_override(args)])),
         args_parser=parser,
         task_function=task_function,
         config_path=CONF_PATH,
@@ -138,8 +138,8 @@ def train(args: Sequence[str]) -> Any:
         if os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise
         fail(str(e))
-    if any(a.split("=", 1)[0].lstrip("+") == "hparams_search" and not a.endswith("=null") for a in args):
-        return tune([a for a in args if not is_flag(a, "-m", "--multirun")])  # its trials: tune's own -m is refused
+    if flags.searches(args):  # its trials run one at a time: tune's own -m is refused, so train's is dropped
+        return tune([a for a in args if not flags.is_flag(a, "-m", "--multirun")])
     return run_hydra("textgru.commands:train_command", "train", args)
 
 
@@ -147,14 +147,13 @@ def resume(run: Any, checkpoint: Any, overrides: list[str]) -> Any:
     """`textgru train resume=<run folder> [key=value ...]`: the run's own config, folder and logs."""
     from omegaconf import OmegaConf
 
-    from textgru.command_flags import resume_flags
     from textgru.console import log_to, run_summary
     from textgru.distributed import process_rank, quiet_other_ranks
     from textgru.resume import resume_config
     from textgru.tasks import task_module
     from textgru.training import train as train_config
 
-    overrides, show, config_dirs = resume_flags(overrides)
+    overrides, show, config_dirs = flags.resume_flags(overrides)
     cfg = resume_config(run, checkpoint, overrides, config_dirs)
     if show:  # --cfg job: the config the run would go on with, nothing trained
         return print(OmegaConf.to_yaml(cfg, resolve=False), end="")
@@ -237,7 +236,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             print(f"textgru {__version__}")
             return
         command, rest = argv[0], argv[1:]
-        if any(is_flag(f, "-V", "--version") for f in split_flags(rest)[1]):  # a review: Hydra's version line
+        if flags.asks_version(rest):  # a review: Hydra's version line
             return main(["--version"])
         if command not in COMMANDS:
             fail(f"unknown command {command!r}; choose one of: {', '.join(COMMANDS)} (textgru --help)")

@@ -20,6 +20,19 @@ def multirun(args: Sequence[str]) -> bool:
     return any(a in ("-m", "--multirun") or a.replace(" ", "") == "hydra.mode=MULTIRUN" for a in args)
 
 
+def searches(args: Sequence[str]) -> bool:
+    """Whether a command line names a hyperparameter search (`hparams_search=NAME`; `hparams_search=null` is none)."""
+    return any(
+        a.partition("=")[0].lstrip("+") == "hparams_search" and a.partition("=")[2].strip() not in ("", "null")
+        for a in args
+    )
+
+
+def asks_version(args: Sequence[str]) -> bool:
+    """Whether a command's flags ask for the version (`textgru train --version`: textgru's, not Hydra's)."""
+    return any(is_flag(f, "-V", "--version") for f in split_flags(args)[1])
+
+
 def takes_value(flag: str) -> bool:
     """Whether Hydra's flag reads the next argument as its value (`--cfg job`; argparse also takes `--cf job`)."""
     return flag in HYDRA_VALUE_FLAGS or (

@@ -12,7 +12,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from textgru.command_flags import multirun, showing_only
+from textgru.command_flags import multirun, searches, showing_only
 from textgru.config_checks import check_config, check_value
 from textgru.config_path_rules import Folder, static_folder
 from textgru.config_problem import problem
@@ -70,7 +70,7 @@ def check_command_line(
             continue
         overrides.append(read_override(arg, parser))
     sweep = multirun(args)
-    search = any(o.get_key_element().lstrip("+~") == "hparams_search" and o.value() is not None for o in overrides)
+    search = searches(args)
     for o in overrides:
         key = o.get_key_element().lstrip("+~")
         if o.is_sweep_override() and search:

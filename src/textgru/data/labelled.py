@@ -12,6 +12,7 @@ from datasets import DatasetDict
 
 from textgru.config_keys import require_keys
 from textgru.data.labels import label_key, standardize
+from textgru.data.splitting import CARVING
 from textgru.errors import TextgruError
 
 log = logging.getLogger(__name__)
@@ -28,7 +29,7 @@ def load_classification_data(cfg: Mapping[str, Any]) -> DatasetDict:
         raise TextgruError(
             f"data.source {source!r}{hint} is not labelled data for classification; use one of {list(SOURCES)}"
         )
-    require_keys(cfg, ("split_seed", "val_fraction", "test_fraction"))
+    require_keys(cfg, CARVING)
     seed, val_fraction, test_fraction = int(cfg["split_seed"]), float(cfg["val_fraction"]), float(cfg["test_fraction"])
     if source == "tweets":
         from textgru.data.tweets import load_tweets

@@ -17,6 +17,7 @@ from textgru.errors import TextgruError
 log = logging.getLogger(__name__)
 
 SPLITS = ("train", "validation", "test")
+CARVING = ("split_seed", "val_fraction", "test_fraction")  # the data settings that decide which rows each split gets
 
 
 def carve_missing_splits(

@@ -10,9 +10,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from textgru.data.splitting import CARVING
+
 log = logging.getLogger(__name__)
 
-CARVING = ("split_seed", "val_fraction", "test_fraction")  # what decides which rows each split gets
 SOURCE = (  # what names the data beside its path: the same source, columns and labels, or the same generated series
     *("source", "hub_name", "hub_config", "package_file", "text_column", "label_column", "ignore_labels"),
     *("length", "period", "noise", "amplitude_drift", "period_drift", "features", "series_seed"),

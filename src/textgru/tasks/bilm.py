@@ -51,8 +51,8 @@ def next_commands(run: RunFolder) -> list[str]:
     """What to run next with this run's checkpoint (printed when the run ends): fine-tune the classifier from it, with
     the sizes and tokenizer settings the transfer needs (each refused when it differs), on labelled data."""
     from textgru.config import data_config
+    from textgru.data.splitting import CARVING
     from textgru.data.tokenization import NORMALIZER_KEYS
-    from textgru.inference.trained_split import CARVING
     from textgru.models.transfer import SIZES
     from textgru.override_values import override_value
 
