@@ -624,10 +624,12 @@ def test_a_forecaster_reads_its_own_time_column_wherever_it_is_used(tmp_path: Pa
     # another name: sorted too (a review: forecast from the oldest rows, without a word)
     indexed = pd.read_csv(tmp_path / "newest_first.csv", index_col="date")
     dated = pd.read_csv(tmp_path / "newest_first.csv", index_col="date", parse_dates=True).rename_axis("when")
-    for newest_first in (indexed, dated, dated.to_period("D")):  # a PeriodIndex too (a review: a traceback)
+    series = (dated["y"], indexed["y"])  # a pandas Series too (a review: forecast from the oldest rows, silently)
+    for newest_first in (indexed, dated, dated.to_period("D"), *series):  # a PeriodIndex too (a review: a traceback)
         caplog.clear()
         with caplog.at_level(logging.WARNING):
-            assert fc.predict(newest_first) == pytest.approx(forecast_sorted)
+            one_d = np.ndim(newest_first) == 1  # a Series' forecast is (horizon,), as an array's
+            assert fc.predict(newest_first) == pytest.approx(forecast_sorted[:, 0] if one_d else forecast_sorted)
             assert fc.evaluate(newest_first)["mse"] == pytest.approx(expected)
         assert caplog.text.count("not in time order") == 2
     with pytest.raises(TextgruError, match="window=20: this forecaster's window is 8, fixed by its checkpoint"):

@@ -162,3 +162,31 @@ def warn_of_nearly_numeric(df: Any, left_out: list[str], name: str) -> None:
             log.warning("%s: column %r is left out of the series%s", name, c, why)
         elif df[c].isna().all():  # another: the error named 'Unnamed: 2', a column the user never wrote
             log.warning("%s: column %r has no values (a comma ending every row makes one); left out", name, c)
+
+
+def frame_values(series: Any, columns: list[str], time_column: str | None) -> Any:
+    """A DataFrame's `columns` as a (time, features) array, in time order (with `time_order`'s warning) where it holds
+    the model's time column, or is indexed by it or by dates, and its rows are not; a pandas Series is a one-column
+    model's frame (a review: a date-indexed Series newest first was forecast from its oldest rows, without a word).
+    Anything else is returned as given."""
+    import pandas as pd
+
+    if isinstance(series, pd.Series) and len(columns) == 1:
+        series = series.to_frame(columns[0])
+    if not (hasattr(series, "columns") and hasattr(series, "to_numpy")):
+        return series
+    missing = [c for c in columns if c not in series.columns]
+    if missing:
+        raise TextgruError(f"the series lacks the column(s) {missing} this model forecasts ({columns})")
+    order, times, index = None, None, getattr(series, "index", None)
+    if time_column in series.columns:  # a newest-first frame was forecast from its oldest rows
+        times = series[time_column]  # a pandas column, or another frame library's (polars)
+    elif isinstance(index, pd.Index) and (  # read_csv(index_col="date"), as pandas users read a series (a review:
+        (time_column and index.name == time_column) or isinstance(index, (pd.DatetimeIndex, pd.PeriodIndex))
+    ):  # newest first, it was forecast from its oldest rows without a word)
+        times = index.to_series(index=range(len(index)))
+    if times is not None:
+        times = times if isinstance(times, pd.Series) else pd.Series(np.asarray(times))
+        order = time_order(times, str(getattr(times, "name", None) or "the index"), "the series", frame=True)
+    values = series[columns].to_numpy()
+    return values if order is None else values[order]

@@ -65,30 +65,11 @@ class Forecaster(LoadedModel):
         return (self.meta.get("data_config") or {}).get("time_column") or None
 
     def _values(self, series: Any) -> np.ndarray:
-        """(time, features) float64 from an array-like, or a pandas DataFrame holding the model's columns (in time
-        order, with a warning, where it holds the model's time column, or is indexed by it or by dates, and its rows
-        are not)."""
-        if hasattr(series, "columns") and hasattr(series, "to_numpy"):
-            from textgru.data.series_cells import time_order
+        """(time, features) float64 from an array-like, or a DataFrame or pandas Series holding the model's columns
+        (`frame_values`: in time order)."""
+        from textgru.data.series_cells import frame_values
 
-            missing = [c for c in self.columns if c not in series.columns]
-            if missing:
-                raise TextgruError(f"the series lacks the column(s) {missing} this model forecasts ({self.columns})")
-            import pandas as pd
-
-            order, times, index = None, None, getattr(series, "index", None)
-            if self.time_column in series.columns:  # a newest-first frame was forecast from its oldest rows
-                times = series[self.time_column]  # a pandas column, or another frame library's (polars)
-            elif isinstance(index, pd.Index) and (  # read_csv(index_col="date"), as pandas users read a series (a
-                (self.time_column and index.name == self.time_column)
-                or isinstance(index, (pd.DatetimeIndex, pd.PeriodIndex))
-            ):  # review: newest first, it was forecast from its oldest rows without a word)
-                times = index.to_series(index=range(len(index)))
-            if times is not None:
-                times = times if isinstance(times, pd.Series) else pd.Series(np.asarray(times))
-                order = time_order(times, str(getattr(times, "name", None) or "the index"), "the series", frame=True)
-            series = series[self.columns].to_numpy()
-            series = series if order is None else series[order]
+        series = frame_values(series, self.columns, self.time_column)
         try:
             if np.iscomplexobj(series):  # float64 would drop the imaginary part with numpy's warning
                 raise TextgruError("the series holds complex numbers; this model forecasts real values")
