@@ -770,6 +770,27 @@ def test_a_relative_data_path_is_recorded_absolute(tmp_path: Path, small_csv: Pa
     assert textgru.load(tmp_path / "run").evaluate()["macro_f1"] == pytest.approx(metrics["test/macro_f1"], abs=1e-6)
 
 
+def test_a_callers_own_logging_gets_warnings_not_the_runs_info_lines(tmp_path: Path, small_csv: Path) -> None:
+    """A notebook that called `logging.basicConfig()` got every INFO line of textgru and Lightning (the model summary,
+    "GPU available") under the bar while `textgru.train` ran (a review); they belong in train.log, and the caller's
+    handlers get textgru's warnings, as before the call."""
+    import io
+
+    said = io.StringIO()
+    handler = logging.StreamHandler(said)  # what logging.basicConfig() adds to the root logger
+    logging.getLogger().addHandler(handler)
+    data = ["data=local", f"data.path={small_csv}", "data.text_column=review", "data.label_column=sentiment"]
+    try:
+        textgru.train([*data, *TINY_MODEL, "trainer.max_epochs=1", "model.feature_dropout=0.3"], run_dir=tmp_path / "r")
+    finally:
+        logging.getLogger().removeHandler(handler)
+    log, said = (tmp_path / "r" / "train.log").read_text(), said.getvalue()
+    assert "GPU available" in log and "task=sentiment, seed" in log and "feature_dropout=0.3 applies only" in log
+    assert "GPU available" not in said and "task=sentiment, seed" not in said and "Params" not in said
+    assert "model.feature_dropout=0.3 applies only with model.transfer=features" in said
+    assert logging.getLogger("textgru").propagate and logging.getLogger("textgru").level == logging.NOTSET
+
+
 def python_blocks(markdown: str) -> list[str]:
     return re.findall(r"```python\n(.*?)```", markdown, flags=re.S)
 

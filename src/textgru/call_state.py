@@ -59,21 +59,49 @@ def caller_state_kept() -> Iterator[None]:
         os.environ.update(env)
 
 
+class _CallersHandlers(logging.Handler):
+    """The handlers above a logger (the caller's own, e.g. `logging.basicConfig()`'s), given the records at `level` or
+    above, as propagation would give them (but never Python's last-resort stderr line, as before the call)."""
+
+    def __init__(self, above: logging.Logger | None, level: int) -> None:
+        super().__init__(level)
+        self.above = above
+
+    def emit(self, record: logging.LogRecord) -> None:
+        logger = self.above
+        while logger is not None:
+            for h in logger.handlers:
+                if record.levelno >= h.level:
+                    h.handle(record)
+            logger = logger.parent if logger.propagate else None
+
+
 @contextmanager
 def log_to_file(path: Path) -> Iterator[None]:
-    """Send textgru's and Lightning's INFO log lines to a file in the run folder while the run trains."""
+    """Send textgru's and Lightning's INFO log lines to a file in the run folder while the run trains. The caller's
+    own handlers get textgru's warnings and Lightning's errors, as they would have before the call (a review: with
+    `logging.basicConfig()` in a notebook, every INFO line and the model summary printed under the bar)."""
     handler = logging.FileHandler(path, encoding="utf-8")
     handler.setFormatter(logging.Formatter("[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"))
     loggers = [logging.getLogger(name) for name in ("textgru", "lightning.pytorch")]
-    levels = [lg.level for lg in loggers]
-    for lg in loggers:
+    kept = [(lg.level, lg.propagate, lg.getEffectiveLevel()) for lg in loggers]
+    callers = [
+        _CallersHandlers(lg.parent, max(shown, effective))
+        for lg, shown, (_, _, effective) in zip(loggers, (logging.WARNING, logging.ERROR), kept, strict=True)
+    ]
+    for lg, to_caller in zip(loggers, callers, strict=True):
         lg.setLevel(logging.INFO)
         lg.addHandler(handler)
+        if lg.propagate:
+            lg.addHandler(to_caller)
+            lg.propagate = False
     try:
         with library_notices_to(handler):
             yield
     finally:
-        for lg, level in zip(loggers, levels, strict=True):
+        for lg, to_caller, (level, propagate, _) in zip(loggers, callers, kept, strict=True):
             lg.removeHandler(handler)
+            lg.removeHandler(to_caller)
             lg.setLevel(level)
+            lg.propagate = propagate
         handler.close()
