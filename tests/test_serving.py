@@ -557,14 +557,17 @@ def test_an_address_not_of_this_machine_is_one_line_before_the_models_load(lm_ru
 def test_python_serve_where_an_event_loop_runs_as_in_a_notebook(tiny_run: Path, tmp_path: Path) -> None:
     """A review in Jupyter: `textgru.serve` in a cell failed with "Cannot run the event loop while another loop is
     running" (the kernel's), leaving a batching thread behind. It now serves from a thread of its own until the
-    kernel's interrupt (SIGINT, raised as KeyboardInterrupt in the cell), then stops every thread it started."""
+    kernel's interrupt (SIGINT, raised as KeyboardInterrupt in the cell), then stops every thread it started, and
+    gives back torch's thread count and the root logger as they were (a review: one thread, every INFO line shown)."""
     code = (
-        "import asyncio, signal, sys, threading, textgru\n"
+        "import asyncio, logging, signal, sys, threading, torch, textgru\n"
         "async def cell():\n"
         "    signal.signal(signal.SIGINT, signal.default_int_handler)  # as ipykernel runs a cell\n"
         "    textgru.serve(classifier=sys.argv[1], port=0)\n"
+        "before = torch.get_num_threads(), logging.getLogger().handlers[:], logging.getLogger().level\n"
         "asyncio.run(cell())\n"
         "print('stopped; threads left:', sorted(t.name for t in threading.enumerate() if 'textgru' in t.name))\n"
+        "print('process kept:', (torch.get_num_threads(), logging.getLogger().handlers, logging.getLogger().level) == before)\n"
     )
     server = start(["-c", code, str(tiny_run)], tmp_path / "server.log")
     try:
@@ -572,6 +575,7 @@ def test_python_serve_where_an_event_loop_runs_as_in_a_notebook(tiny_run: Path, 
         server.process.send_signal(signal.SIGINT)
         assert server.process.wait(timeout=60) == 0, server.log_tail()
         assert "stopped; threads left: []" in server.log_tail(), server.log_tail()
+        assert "process kept: True" in server.log_tail(), server.log_tail()  # threads=1, a log handler (a review)
     finally:
         stop(server)
     import socket

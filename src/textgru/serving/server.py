@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from textgru import __version__
@@ -177,6 +177,25 @@ def _closing(closers: list[Any]):
     return lifespan
 
 
+@contextlib.contextmanager
+def _callers_process_kept() -> Iterator[None]:
+    """A `serve` call from Python (a notebook) gives back what serving sets process-wide: torch's thread count
+    (`threads=`) and the log handler it adds to say where it listens (a review: after Ctrl+C the notebook went on
+    with one thread and printed every library's INFO lines)."""
+    import torch
+
+    root, threads = logging.getLogger(), torch.get_num_threads()
+    handlers, level = list(root.handlers), root.level
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+        for h in [h for h in root.handlers if h not in handlers]:
+            root.removeHandler(h)
+            h.close()
+        root.setLevel(level)
+
+
 def serve(
     classifier: str | os.PathLike[str] | None = None,
     lm: str | os.PathLike[str] | None = None,
@@ -205,23 +224,24 @@ def serve(
     import uvicorn
 
     check_port(host, port)  # before the models load, not after (port 0: whether the address is this machine's)
-    app = build_server(classifier, lm, **options)
-    port = free_port(host) if port == 0 else port
-    if not logging.getLogger().handlers:  # an application entry point: say where it listens
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    log.info("textgru serve: http://%s:%d (the page at /, the API at /docs); Ctrl+C stops it", shown, port)
-    log.info("HTTP: %s", http_stack())
+    with _callers_process_kept():
+        app = build_server(classifier, lm, **options)
+        port = free_port(host) if port == 0 else port
+        if not logging.getLogger().handlers:  # an application entry point: say where it listens
+            logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+        log.info("textgru serve: http://%s:%d (the page at /, the API at /docs); Ctrl+C stops it", shown, port)
+        log.info("HTTP: %s", http_stack())
 
-    class DrainingServer(uvicorn.Server):
-        """The moment shutdown begins (Ctrl+C, SIGTERM), stop the batching and generation threads: waiting and
-        running requests get their 503 (a stream its `error` event) while uvicorn still waits for them to be sent,
-        rather than being cut off when its graceful period ends."""
+        class DrainingServer(uvicorn.Server):
+            """The moment shutdown begins (Ctrl+C, SIGTERM), stop the batching and generation threads: waiting and
+            running requests get their 503 (a stream its `error` event) while uvicorn still waits for them to be sent,
+            rather than being cut off when its graceful period ends."""
 
-        async def shutdown(self, sockets: Any = None) -> None:
-            for stop in app.state.textgru_stoppers:
-                stop()
-            await super().shutdown(sockets)
+            async def shutdown(self, sockets: Any = None) -> None:
+                for stop in app.state.textgru_stoppers:
+                    stop()
+                await super().shutdown(sockets)
 
-    listen = {"host": host, "port": port, "root_path": root_path}
-    config = uvicorn.Config(app, **listen, log_level=log_level, timeout_graceful_shutdown=10, http=http_protocol())
-    run_until_stopped(DrainingServer(config))
+        listen = {"host": host, "port": port, "root_path": root_path}
+        config = uvicorn.Config(app, **listen, log_level=log_level, timeout_graceful_shutdown=10, http=http_protocol())
+        run_until_stopped(DrainingServer(config))
