@@ -61,6 +61,12 @@ def test_load_picks_the_task_and_refuses_what_it_cannot_read(
         textgru.load(tmp_path / "junk.ckpt")
     with pytest.raises(textgru.TextgruError, match="does not exist"):
         textgru.load(tmp_path / "missing.ckpt")
+    run = Path(clf.meta["path"]).parent.parent  # a run's healthy files were called corrupt (a review)
+    for name in ("tokenizer.json", "config.yaml"):
+        with pytest.raises(
+            textgru.TextgruError, match=f"{name}' is a file of the run folder .*, not a checkpoint; giv"
+        ):
+            textgru.load(run / name)
     if not torch.cuda.is_available():
         with pytest.raises(textgru.TextgruError, match="no CUDA GPU"):
             textgru.load(tmp_path / "junk.ckpt", device="cuda")

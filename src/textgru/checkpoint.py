@@ -74,6 +74,12 @@ def load_checkpoint(path: str | os.PathLike[str], expect_task: str | None = None
         if not head.startswith(b"\x80"):  # neither torch's zip format nor its legacy pickle format
             if (p.parent / "config.json").is_file() and (p.parent / "model.onnx").is_file():
                 raise TextgruError(f"{str(p)!r} is a file of the ONNX export {str(p.parent)!r}; {EXPORT_FILE_HINT}")
+            if p.suffix not in (".ckpt", ".pt", ".pth") and head != b"PK":  # a review: "corrupt; use an earlier copy"
+                run = (p.parent / "checkpoints").is_dir() or (p.parent / "config.yaml").is_file()  # of a healthy file
+                where = f"a file of the run folder {str(p.parent)!r}, " if run else ""
+                raise TextgruError(
+                    f"{str(p)!r} is {where}not a checkpoint; give a run folder or a .ckpt file in its checkpoints/"
+                )
             kind = "truncated (its end is missing)" if head == b"PK" else "not a torch checkpoint file"
             raise TextgruError(f"checkpoint {str(p)!r} is corrupt or {kind}; {other}")
     elif (bad := damaged_member(p)) is not None:
