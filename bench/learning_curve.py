@@ -227,9 +227,17 @@ def plot(summary: list[dict[str, Any]], out: Path) -> None:
     plt.close(fig)
 
 
+def existing_path(text: str) -> str:
+    """argparse `type=` for a run or sweep folder: a missing one is named (a review: it was reported as a folder
+    holding no finished run, with exit code 1)."""
+    if not Path(text).exists():
+        raise argparse.ArgumentTypeError(f"{text}: no such file or folder")
+    return text
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("paths", nargs="+", help="run folders or sweep folders")
+    ap.add_argument("paths", nargs="+", type=existing_path, help="run folders or sweep folders")
     ap.add_argument("--out", type=out_path, default=str(RESULTS / "learning_curve.json"))
     args = ap.parse_args()
     if Path(args.out).suffix.lower() == ".png":  # the plot goes beside the JSON, as .png: it would replace it

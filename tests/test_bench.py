@@ -7,6 +7,7 @@ import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -271,6 +272,8 @@ def test_bad_arguments_are_one_line_before_anything_runs(tmp_path) -> None:
         ([bench / "serve_load.py", "--classifier", tmp_path, "--max-seconds", "0"], 2, "must be a number above 0"),
         ([bench / "stream_exactness.py", "--timeout", "nan"], 2, "argument --timeout: must be a number above 0"),
         ([bench / "learning_curve.py", tmp_path, "--out", tmp_path / "c.png"], 2, "give the JSON's name"),
+        ([bench / "learning_curve.py", tmp_path / "nope"], 2, f"{tmp_path / 'nope'}: no such file or folder"),
+        ([bench / "learning_curve.py", tmp_path, "--out", "/proc/textgru-bench.json"], 2, "cannot write /proc/"),
         ([bench / "predict_throughput.py", "--ckpt", tmp_path / "nope"], 2, "does not exist"),
         ([bench / "training_runs.py", "--runs", "default", "lm", "--runs-dir", tmp_path / "runs"], 2, "lm exist"),
         ([bench / "report.py", "--results", tmp_path / "nope"], 2, "no benchmark results"),
@@ -287,3 +290,49 @@ def test_bad_arguments_are_one_line_before_anything_runs(tmp_path) -> None:
         assert r.returncode == code and "Traceback" not in r.stderr and last.count("error: ") == 1, (argv, r.stderr)
         assert says in last, (argv, last)
     assert not (tmp_path / "runs" / "default").exists()  # nothing trained before the refusal
+
+
+def test_out_path_is_checked_by_writing(tmp_path) -> None:
+    """A review: os.access says yes to root, so `--out /proc/x.json` passed, everything was measured, and writing the
+    JSON was a traceback. A file is now made (and removed) in the folder first; nothing is left behind."""
+    import argparse
+
+    from _common import out_path
+
+    if Path("/proc/self").is_dir():  # a folder where no file can be made, even by root
+        with pytest.raises(argparse.ArgumentTypeError, match="cannot write /proc/x.json: no file can be made in /proc"):
+            out_path("/proc/x.json")
+    assert out_path(str(tmp_path / "new" / "r.json")) == str(tmp_path / "new" / "r.json")
+    (tmp_path / "old.json").write_text("{}")
+    assert out_path(str(tmp_path / "old.json")) == str(tmp_path / "old.json")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["old.json"]  # no probe left, no folder made yet
+    assert (tmp_path / "old.json").read_text() == "{}"
+
+
+def test_generation_speed_reruns_what_generate_reads(tmp_path, monkeypatch) -> None:
+    """A review: the re-run way read the prompt alone while `generate` reads the document separator first, so on a
+    trained LM the greedy texts differed and the script failed, blaming the carried state. A model whose next token
+    is the number of tokens it has read tells the two contexts apart (an untrained GRU forgets the separator)."""
+    import generation_speed
+
+    class Counting(torch.nn.Module):
+        def __init__(self, vocab: int) -> None:
+            super().__init__()
+            self.vocab = vocab
+            self.anchor = torch.nn.Parameter(torch.zeros(1))  # where its inputs go
+
+        def forward(self, ids: torch.Tensor, hidden: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+            read = torch.zeros(ids.size(0)) if hidden is None else hidden[0, :, 0]  # (batch,) tokens read before
+            so_far = read[:, None] + torch.arange(1, ids.size(1) + 1)  # (batch, time)
+            best = 2 + so_far.long() % 5  # past [PAD] and [UNK]
+            logits = torch.nn.functional.one_hot(best, self.vocab).float()
+            return logits, (read + ids.size(1))[None, :, None]
+
+    _, tok = generation_speed.default_model()
+    monkeypatch.setattr(generation_speed, "default_model", lambda: (Counting(tok.get_vocab_size()), tok))
+    out = tmp_path / "g.json"
+    argv = ["generation_speed.py", "--new-tokens=2", "--check-tokens=12", "--warmup-tokens=1", "--repeats=1"]
+    monkeypatch.setattr(sys, "argv", [*argv, "--batches=1", f"--out={out}"])
+    generation_speed.main()
+    result = json.loads(out.read_text())
+    assert result["greedy_tokens_identical"] is True and result["greedy_distinct_tokens"] == 5
