@@ -438,9 +438,12 @@ def test_evaluate_takes_what_the_data_sources_take(
         clf.evaluate("nosuch")
     with pytest.raises(
         textgru.TextgruError,
-        match="unknown to the model .*; write them as the model.s labels, leave their rows out .*point data.label_column=",
+        match="unknown to the model .*; write them as the model.s labels, leave their rows out .*in Python a data dict "
+        r"\{'path': ..., 'ignore_labels': \[...\]\}, or the rows dropped\), or point data.label_column=",
     ):
         clf.evaluate(datasets.Dataset.from_dict({"text": ["good"], "label": ["joy"]}))
+    frame.assign(label=["joy"] + list(frame.label[1:])).to_csv(tmp_path / "joy.csv", index=False)  # the advice works
+    assert clf.evaluate({"path": str(tmp_path / "joy.csv"), "text_column": "review", "ignore_labels": ["joy"]})["n"]
 
 
 def test_evaluate_of_a_frame_or_dataset_names_a_bad_split_or_column_and_keeps_earlier_reports(
@@ -662,8 +665,8 @@ def test_train_refuses_bad_overrides_in_one_line(tmp_path: Path, tiny_run: Path,
         )
     assert str(e.value).endswith(f"the 1 job(s) before it are summarised in {tmp_path / 's' / 'summary.md'}")
     assert "| 0 | finished |" in (tmp_path / "s" / "summary.md").read_text()
-    with pytest.raises(textgru.TextgruError, match="unknown config_name"):
-        textgru.train(config_name="trian")
+    with pytest.raises(textgru.TextgruError, match=r"^config_name 'trian' is not a training config; leave it out"):
+        textgru.train(config_name="trian")  # the list it gave offered eval, serve ... (a review)
     assert not (tmp_path / "r").exists()
     # found by a review of the API in a notebook: each was a traceback or a line pointing elsewhere
     for call, args, message in (
@@ -681,7 +684,11 @@ def test_train_refuses_bad_overrides_in_one_line(tmp_path: Path, tiny_run: Path,
         (textgru.sweep, (["optimizer.lr=interval(1e-3,1e-2)"],), r"a grid sweep \(-m\) runs listed values"),  # Hydra's
         (textgru.train, (["~model"],), r"^~model: train\(\) needs each of its top-level keys"),  # a traceback
         (textgru.train, ([None],), r"^train\(\): each override is a string .*, not a NoneType"),  # an AttributeError
-        (textgru.train, ([], "eval"), r"^config 'eval' is not a training config; use config_name='train'"),
+        (
+            textgru.train,
+            ([], "eval"),
+            r"^config_name 'eval' is not a training config; leave it out \(or give 'train'\)$",
+        ),
         (textgru.train, ([], "train", 123), r"^run_dir= takes a folder \(a str or Path\), not a int"),
         (textgru.sweep, ([], "train", 1.5), r"^sweep_dir= takes a folder \(a str or Path\), not a float"),
     ):

@@ -13,7 +13,7 @@ from typing import Any
 from textgru.call_state import caller_state_kept, log_to_file, only_call
 from textgru.command_flags import removed_whole_config
 from textgru.command_line_checks import read_override
-from textgru.config import CONF_DIR, compose_config
+from textgru.config import compose_config
 from textgru.config_checks import check_config, problem
 from textgru.config_path_rules import Folder, static_folder
 from textgru.console import command_arg
@@ -92,8 +92,8 @@ def _train(overrides: list[str], config_name: str, run_dir: str | os.PathLike[st
     from textgru.data.labelled import datasets_quiet
     from textgru.training import train as train_config
 
-    if config_name != "train" and (CONF_DIR / f"{config_name}.yaml").is_file():  # a command's (eval, serve ...)
-        raise TextgruError(f"config {config_name!r} is not a training config; use config_name='train'")
+    if config_name != "train":  # a command's (eval, serve ...) or none (a review: a list offered eval, serve ...)
+        raise TextgruError(f"config_name {config_name!r} is not a training config; leave it out (or give 'train')")
     sweeps = [o for o in overrides if _is_sweep(o)]
     if sweeps:
         key, _, value = sweeps[0].partition("=")

@@ -49,7 +49,8 @@ def label_indices(names: Sequence[str], label_names: Sequence[str], left_out: Se
     if unknown:
         raise TextgruError(
             f"labels {unknown[:10]} in the data are unknown to the model (it knows {list(label_names)}); "
-            "write them as the model's labels, leave their rows out (data.ignore_labels=[...]; Python: "
-            "ignore_labels=), or point data.label_column= (Python: label_column=) at the column that holds those"
+            "write them as the model's labels, leave their rows out (data.ignore_labels=[...]; in Python a data dict "
+            "{'path': ..., 'ignore_labels': [...]}, or the rows dropped), or point data.label_column= (Python: "
+            "label_column=) at the column that holds those"  # (a review: evaluate() has no ignore_labels=)
         )
     return [found[n] for n in names]  # type: ignore[misc]
