@@ -89,15 +89,9 @@ def _sample(
 
 
 def _pieces(
-    model: nn.Module, tokenizer: Tokenizer, prompt: str, options: SamplingOptions, allow_unknown: bool
+    model: nn.Module, tokenizer: Tokenizer, prompt_ids: list[int], options: SamplingOptions
 ) -> Iterator[tuple[str, str]]:
     """One sample's new text as (piece, text so far), piece by piece (see `TextPieces`)."""
-    options.check()
-    if options.num_samples != 1:
-        raise TextgruError(
-            f"streaming draws one sample, not num_samples={options.num_samples}; use generate() for several"
-        )
-    prompt_ids = encode_prompt(tokenizer, prompt, allow_unknown)
     pieces = TextPieces(tokenizer, prompt_ids, options.stop)
     for new_ids, finished in _sample(model, tokenizer, prompt_ids, options):
         piece = pieces.update(new_ids[0], finished[0])
@@ -112,9 +106,15 @@ def stream(
     model: nn.Module, tokenizer: Tokenizer, prompt: str, options: SamplingOptions, allow_unknown: bool = False
 ) -> Iterator[str]:
     """The continuation of `prompt` (one sample), yielded in pieces as it is sampled; the pieces join to the
-    text `generate` returns for the same options and seed."""
-    for piece, _ in _pieces(model, tokenizer, prompt, options, allow_unknown):
-        yield piece
+    text `generate` returns for the same options and seed. Options and prompt are checked at the call, not at the
+    first piece (a review: in a notebook, a later cell's loop failed)."""
+    options.check()
+    if options.num_samples != 1:
+        raise TextgruError(
+            f"streaming draws one sample, not num_samples={options.num_samples}; use generate() for several"
+        )
+    prompt_ids = encode_prompt(tokenizer, prompt, allow_unknown)
+    return (piece for piece, _ in _pieces(model, tokenizer, prompt_ids, options))
 
 
 def generate(
@@ -137,7 +137,8 @@ def generate(
                 "on_text streams one sample; with num_samples > 1, leave it out (the texts are returned)"
             )
         text = ""
-        for piece, text in _pieces(model, tokenizer, prompt, options, allow_unknown):  # noqa: B007 - the last text is kept
+        pieces = _pieces(model, tokenizer, encode_prompt(tokenizer, prompt, allow_unknown), options)
+        for piece, text in pieces:  # noqa: B007 - the last text is kept
             on_text(piece)
         return [text]
     prompt_ids = encode_prompt(tokenizer, prompt, allow_unknown)
