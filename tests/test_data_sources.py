@@ -382,3 +382,58 @@ def test_a_semicolon_separated_file_is_named_as_such(tmp_path: Path) -> None:
     )
     _, labels, _ = labelled_texts({"path": str(tmp_path / "na.csv"), "ignore_labels": ["NA"]}, "all", {})
     assert labels == ["pos", "neg"] * 3  # a review: `textgru eval data=local split=all` scored ignored labels
+
+
+def test_a_file_whose_name_holds_brackets_is_that_file_not_a_pattern(tmp_path: Path) -> None:
+    """A review: data.path=reviews[1].csv was read as a glob, so reviews1.csv beside it (an older copy with the labels
+    swapped) was trained on and scored with nothing said; alone, the file "did not exist"."""
+    from textgru.data.file_digest import bytes_digest, files_digest
+    from textgru.data.local import expand_paths
+    from textgru.data.text_corpus import read_documents
+    from textgru.inference.scored_data import labelled_texts
+
+    from textgru.config_path_rules import Existing
+
+    named = write_csv(tmp_path / "reviews[1].csv", make_rows(60))
+    config = _local(named)
+    assert Existing(many=True).problem(str(named)) is None  # the command line's check: "matches no file"
+    alone = load_classification_data(config)
+    assert sum(map(len, alone.values())) == 60
+    older = write_csv(tmp_path / "reviews1.csv", [(text, "other") for text, _ in make_rows(30, seed=1)])
+    both = load_classification_data(config)
+    assert sum(map(len, both.values())) == 60 and "other" not in both["train"].features["label"].names
+    texts, labels, _ = labelled_texts(config, "all", {})  # eval's data.path
+    assert len(texts) == 60 and "other" not in labels
+    assert files_digest(config) == bytes_digest([str(named)])  # eval's check that the data is unchanged
+    assert len(read_documents(str(named), "review")) == 60  # data=local_text
+    pattern = str(tmp_path / "reviews[0-9].csv")  # nothing of that name: a pattern, as before
+    assert expand_paths(pattern, "data.path") == [str(older)]
+    assert len(read_documents(pattern, "review")) == 30
+
+
+def test_a_folder_taken_in_by_a_glob_or_list_is_named(tmp_path: Path) -> None:
+    """A review: data.path=data/* over train.csv and a folder old/ said "unsupported data file type(s) ['']"."""
+    write_csv(tmp_path / "train.csv", make_rows(30))
+    (tmp_path / "old").mkdir()
+    write_csv(tmp_path / "old" / "2023.csv", make_rows(30))
+    for path in (str(tmp_path / "*"), [str(tmp_path / "train.csv"), str(tmp_path / "old")]):
+        with pytest.raises(TextgruError) as e:
+            load_classification_data(_local(path))
+        assert f"data.path takes in {tmp_path / 'old'}, which is a folder" in str(e.value)
+        assert f"give e.g. data.path='{tmp_path / '*.csv'}'" in str(e.value) and "\n" not in str(e.value)
+    for label in ("pos", "neg"):  # a glob over label folders: the folder above them is the fix
+        (tmp_path / "lf" / label).mkdir(parents=True)
+        (tmp_path / "lf" / label / "a.txt").write_text(f"{label} text")
+    with pytest.raises(TextgruError, match=f"give data.path={tmp_path / 'lf'} if its sub-folders are labels"):
+        load_classification_data(_local(tmp_path / "lf" / "*"))
+
+
+@pytest.mark.parametrize(
+    ("name", "content"), [("empty.json", "[]\n"), ("objs.jsonl", "{}\n{}\n"), ("one.json", "{}"), ("l.json", "[{}]")]
+)
+def test_a_json_file_without_rows_is_said_so_as_an_empty_csv_is(tmp_path: Path, name: str, content: str) -> None:
+    """A review: an empty JSON array, or JSON lines of {}, was refused in `datasets`' words ('Instruction "train"
+    corresponds to no data!')."""
+    (tmp_path / name).write_text(content)
+    with pytest.raises(TextgruError, match=r"^'[^']*' has no data rows \(a header at most\); give a file with rows$"):
+        load_classification_data(_local(tmp_path / name))

@@ -804,3 +804,42 @@ def test_an_empty_column_of_a_comma_ending_every_row_is_left_out_with_a_warning(
         series = read_csv_series(path, None, "t")
     assert series.columns == ["y"] and len(series.values) == 60
     assert "column 'Unnamed: 2' has no values (a comma ending every row makes one); left out" in caplog.text
+
+
+def test_a_compressed_csv_that_cannot_be_read_is_one_line_and_leaves_no_run_folder(tmp_path: Path) -> None:
+    """A review: a .zip of two CSVs (a typical download) was a ValueError traceback, a truncated .csv.gz an EOFError,
+    a .csv.gz that is not gzip a BadGzipFile, from training (with its run folder left) and from Forecaster.evaluate."""
+    import gzip
+    import tarfile
+    import zipfile
+
+    import textgru
+
+    csv = _csv(tmp_path / "series.csv", n=120)
+    with zipfile.ZipFile(tmp_path / "export.zip", "w") as z:
+        z.write(csv, "a.csv")
+        z.write(csv, "b.csv")
+    with tarfile.open(tmp_path / "export.tar.gz", "w:gz") as t:
+        t.add(csv, "a.csv")
+        t.add(csv, "b.csv")
+    (tmp_path / "cut.csv.gz").write_bytes(gzip.compress(csv.read_bytes())[:500])
+    (tmp_path / "plain.csv.gz").write_bytes(csv.read_bytes())
+    (tmp_path / "bad.zip").write_bytes(b"PK not a zip")
+    (tmp_path / "one.csv.gz").write_bytes(gzip.compress(csv.read_bytes()))
+    wanted = {
+        "export.zip": r"^export\.zip holds 2 files \(a\.csv, b\.csv\); give one CSV: unpack it",
+        "export.tar.gz": r"^export\.tar\.gz holds 2 files \(a\.csv, b\.csv\); give one CSV",
+        **{name: rf"^{name.replace('.', '[.]')} is a damaged or truncated compressed file; give the CSV file itself"
+           for name in ("cut.csv.gz", "plain.csv.gz", "bad.zip")},
+    }  # fmt: skip
+    for name, message in wanted.items():
+        with pytest.raises(TextgruError, match=message) as e:
+            _train(tmp_path, "task=forecast", "data=local_csv", f"data.path={tmp_path / name}", *TINY)
+        assert "\n" not in str(e.value) and not (tmp_path / "run").exists()
+    _train(tmp_path, "task=forecast", "data=local_csv", f"data.path={tmp_path / 'one.csv.gz'}", "data.window=8",
+           "trainer.max_epochs=1", *TINY)  # fmt: skip
+    forecaster = textgru.load(tmp_path / "run")
+    assert forecaster.evaluate(tmp_path / "one.csv.gz")["windows"] > 0  # a whole one is read, as before
+    for name, message in wanted.items():
+        with pytest.raises(TextgruError, match=message):
+            forecaster.evaluate(tmp_path / name)

@@ -10,32 +10,15 @@ from pathlib import Path
 
 from datasets import Dataset, DatasetDict, Features, Value, load_dataset
 
+from textgru.data.data_paths import expand_paths, refuse_folders_among
 from textgru.data.decoding import BYTE_ORDER_MARKS, count_undecodable, decode_bytes, log_undecodable, refuse_binary
-from textgru.data.json_lines import first_bad_json_line
+from textgru.data.json_lines import first_bad_json_line, holds_no_rows
 from textgru.errors import TextgruError
 
 log = logging.getLogger(__name__)
 MARKS = tuple(mark for mark, _ in BYTE_ORDER_MARKS)
 
 FORMATS = {".csv": "csv", ".tsv": "csv", ".json": "json", ".jsonl": "json", ".parquet": "parquet"}
-
-
-def expand_paths(path: str | list[str], what: str) -> list[str]:
-    """Files and folders named by a path, a glob (`**` recurses) or a list of them; a missing one is an error."""
-    paths = [path] if isinstance(path, str) else list(path)
-    files: list[str] = []
-    for p in paths:
-        p = str(Path(p).expanduser())
-        found = (
-            sorted(glob.glob(p, recursive=True)) if any(ch in p for ch in "*?[") else ([p] if Path(p).exists() else [])
-        )
-        if not found:
-            raise TextgruError(
-                f"{what} {p!r} does not exist; check data.path (relative paths are from where you ran the command; "
-                "a run's file moved since: textgru eval ... data=local data.path=<file>, and its columns)."
-            )
-        files += found
-    return files
 
 
 def _file_format(files: list[str]) -> tuple[str, dict]:
@@ -122,6 +105,8 @@ def _has_no_rows(path: str) -> bool:
     p = Path(path)
     if p.suffix.lower() == ".parquet":
         return False
+    if p.suffix.lower() in (".json", ".jsonl") and holds_no_rows(p):  # `[]`, or lines of `{}`
+        return True
     with open(p, "rb") as f:  # \r line ends (an old Mac's CSV) too: read as one line, it was "no data rows" (a review)
         lines = [line for line in f.read(1 << 20).splitlines()[:3] if line.strip()]
     return len(lines) == 0 or (p.suffix.lower() in (".csv", ".tsv") and len(lines) == 1)
@@ -138,6 +123,7 @@ def load_local(
         raise TextgruError("data=local needs data.path=<file, glob or folder>.")
     ignore = list(ignore_labels or [])
     first = expand_paths(path, "data.path")
+    refuse_folders_among(first)
     if len(first) == 1 and Path(first[0]).is_dir():
         root = Path(first[0])
         given = [k for k, v in (("data.validation_path", validation_path), ("data.test_path", test_path)) if v]
@@ -182,7 +168,7 @@ def _as_written(files: list[str], kwargs: dict) -> dict:
 def _columns(fmt: str, path: str, kwargs: dict) -> list[str] | None:
     """The column names of one data file read alone; None if it cannot be read alone either."""
     try:
-        return list(load_dataset(fmt, data_files=[path], **kwargs)["train"].column_names)
+        return list(load_dataset(fmt, data_files=[glob.escape(path)], **kwargs)["train"].column_names)
     except Exception:
         return None
 
@@ -213,10 +199,12 @@ def load_tables(data_files: dict[str, list[str]]) -> DatasetDict:
     levels = [lg.level for lg in reader_logs]
     for lg in reader_logs:
         lg.setLevel(logging.CRITICAL)
+    # `datasets` reads a data file's name as a glob: escaped, reviews[1].csv is not reviews1.csv (a review)
+    named = {split: [glob.escape(f) for f in files] for split, files in data_files.items()}
     try:
         if fmt == "parquet":  # each split its own features: read together, every split took the first's label names
-            return DatasetDict({s: load_dataset(fmt, data_files={s: fs}, **kwargs)[s] for s, fs in data_files.items()})
-        return load_dataset(fmt, data_files=data_files, **kwargs)
+            return DatasetDict({s: load_dataset(fmt, data_files={s: fs}, **kwargs)[s] for s, fs in named.items()})
+        return load_dataset(fmt, data_files=named, **kwargs)
     except Exception as e:  # pyarrow / pandas parse errors
         files = [f for fs in data_files.values() for f in fs]
         for f in files:

@@ -20,6 +20,7 @@ from textgru.data.series_cells import (
     time_order,
     warn_of_nearly_numeric,
 )
+from textgru.data.series_files import read_csv_frame
 from textgru.data.synthetic_series import synthetic_sine
 from textgru.errors import TextgruError
 
@@ -65,12 +66,7 @@ def read_csv_series(
     with p.open("rb") as f:  # a byte-order mark names the encoding (UTF-16 from Windows tools was read as UTF-8)
         start = f.read(4)
     encoding = next((codec for mark, codec in BYTE_ORDER_MARKS if start.startswith(mark)), "utf-8")
-    try:
-        df = pd.read_csv(p, encoding=encoding, encoding_errors="replace")
-    except pd.errors.EmptyDataError:
-        raise TextgruError(f"{p.name} is empty; give a CSV file with a header row and one row per time step") from None
-    except pd.errors.ParserError as e:
-        raise TextgruError(f"{p.name} is not a readable CSV file: {str(e).strip().splitlines()[-1]}") from None
+    df = read_csv_frame(p, encoding=encoding, encoding_errors="replace")  # compressed too: pandas infers it
     joined = next((sep for sep in (";", "\t", "|") if len(df.columns) == 1 and sep in str(df.columns[0])), None)
     other_separator = f"; it looks separated by {joined!r}, not commas: save it as CSV with commas" if joined else ""
     if df.empty and len(df.columns):

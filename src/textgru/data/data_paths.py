@@ -1,0 +1,45 @@
+"""The files a `data.path` names: a path as written, a glob, or a list of them."""
+
+from __future__ import annotations
+
+import glob
+from pathlib import Path
+
+from textgru.errors import TextgruError
+
+
+def is_pattern(path: str) -> bool:
+    """True where `path` holds glob characters and nothing of that name exists: a file named `reviews[1].csv` is that
+    file (a review: read as a pattern, it trained on `reviews1.csv` beside it, or "matched no file" alone)."""
+    return any(ch in path for ch in "*?[") and not Path(path).expanduser().exists()
+
+
+def expand_paths(path: str | list[str], what: str) -> list[str]:
+    """Files and folders named by a path, a glob (`**` recurses) or a list of them; a missing one is an error."""
+    paths = [path] if isinstance(path, str) else list(path)
+    files: list[str] = []
+    for p in paths:
+        p = str(Path(p).expanduser())
+        found = sorted(glob.glob(p, recursive=True)) if is_pattern(p) else ([p] if Path(p).exists() else [])
+        if not found:
+            raise TextgruError(
+                f"{what} {p!r} does not exist; check data.path (relative paths are from where you ran the command; "
+                "a run's file moved since: textgru eval ... data=local data.path=<file>, and its columns)."
+            )
+        files += found
+    return files
+
+
+def refuse_folders_among(files: list[str]) -> None:
+    """A glob or list for data.path names data files only; a folder in it was refused as the unsupported data file
+    type '' (a review), in words that named neither the folder nor the fix."""
+    folder = next((f for f in files if Path(f).is_dir()), None)
+    if folder is None or len(files) == 1:  # one folder alone: a folder of label folders
+        return
+    parent = Path(folder).parent
+    ext = next((Path(f).suffix for f in files if Path(f).is_file() and Path(f).suffix), "")
+    fix = f"e.g. data.path='{parent / ('*' + ext)}'" if ext else f"data.path={parent} if its sub-folders are labels"
+    raise TextgruError(
+        f"data.path takes in {folder}, which is a folder; a glob or list for data.path names data files only: give "
+        f"{fix} (a folder of label sub-folders goes alone in data.path)"
+    )
