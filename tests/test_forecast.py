@@ -642,6 +642,8 @@ def test_a_forecaster_reads_its_own_time_column_wherever_it_is_used(tmp_path: Pa
     with pytest.raises(TextgruError, match="missing values"):
         fc.evaluate(tmp_path / "gaps.csv")
     assert math.isfinite(fc.evaluate(tmp_path / "gaps.csv", fill_missing="interpolate")["mse"])
+    with pytest.raises(TextgruError, match=r"^'nosuch.csv' is not a file \(relative to .*\); give a CSV file's path"):
+        fc.evaluate("nosuch.csv")  # a review: the line said "pass data.path=", which evaluate() does not take
 
 
 def test_interpolation_fills_gaps_between_values_and_drops_the_edges_it_would_make_up(tmp_path: Path, caplog) -> None:

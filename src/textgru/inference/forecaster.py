@@ -174,6 +174,9 @@ class Forecaster(LoadedModel):
                 values = self._values(load_series(cfg, time_column_if_present=self.time_column).values)
             split = split or "test"
         elif isinstance(data, (str, os.PathLike)):
+            if not Path(data).expanduser().is_file():  # a review: the line named data.path=, no argument here
+                rel = "" if Path(data).expanduser().is_absolute() else f" (relative to {Path.cwd()})"
+                raise TextgruError(f"{str(data)!r} is not a file{rel}; give a CSV file's path, an array or a DataFrame")
             with _named_as_the_models(True, self.columns):
                 series = read_csv_series(Path(data), self.columns, time_column, fill_missing, self.time_column)
             values = self._values(series.values)
