@@ -144,6 +144,14 @@ def test_labels_with_stray_whitespace_and_case_are_merged(tmp_path: Path) -> Non
     dd = load_classification_data(_local(write_csv(tmp_path / "d.csv", rows)))
     assert dd["train"].features["label"].names == ["neg", "neutral", "pos"]
     assert sum(len(v) for v in dd.values()) == 62
+    # inside a label too: a no-break space, a doubled space, a zero-width space (a review: five classes, silently)
+    spellings = ["very good", "very  good", "very\u00a0good", "very good\u200b", " very good "]
+    rows = [(f"text {i}", spellings[i % 5] if i % 2 else "bad") for i in range(80)]
+    dd = load_classification_data(_local(write_csv(tmp_path / "e.csv", rows)))
+    assert dd["train"].features["label"].names == ["bad", "very good"]
+    from textgru.inference.label_matching import label_indices
+
+    assert label_indices(["Very\u00a0Good\u200b", "bad"], ["bad", "very good"]) == [1, 0]  # evaluate matches so
 
 
 def test_labels_normalised_are_said_of_the_file_that_holds_them(

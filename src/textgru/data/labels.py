@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 
 def _missing(value: object) -> bool:
-    return value is None or (isinstance(value, float) and value != value) or str(value).strip() == ""
+    return value is None or (isinstance(value, float) and value != value) or label_key(value) == ""
 
 
 def source_of(name: str | Mapping[str, str], split: str = "train") -> str:
@@ -53,13 +53,18 @@ def _scalars_as_strings(ds: Dataset, column: str, labels: bool) -> Dataset:
     )
 
 
+INVISIBLE = dict.fromkeys(map(ord, "\u200b\u2060\ufeff\u00ad\u200e\u200f\u180e"))  # zero-width, soft hyphen, marks
+
+
 def label_key(value: object) -> str:
-    """A label as the stripped string it is compared as, in Unicode's composed form (NFC: "café" typed either way is
-    one label): an integral float is its integer (pandas reads a 0/1 column with a gap as 0.0/1.0); `" Pos"` and
-    `"pos"` differ only by case, which `standardize` handles."""
+    """A label as the string it is compared as: in Unicode's composed form (NFC: "café" typed either way is one
+    label), without invisible characters (a zero-width space, a soft hyphen), its whitespace runs (a no-break space, a
+    doubled space) one space, stripped (a review: "very good" pasted from a web page was another class, without a
+    word); an integral float is its integer (pandas reads a 0/1 column with a gap as 0.0/1.0); `" Pos"` and `"pos"`
+    differ only by case, which `standardize` handles."""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return unicodedata.normalize("NFC", str(value).strip())
+    return " ".join(unicodedata.normalize("NFC", str(value)).translate(INVISIBLE).split())
 
 
 def standardize(

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Sequence
 
+from textgru.data.labels import label_key
 from textgru.errors import TextgruError
 
 
 def label_indices(names: Sequence[str], label_names: Sequence[str], left_out: Sequence[str] = ()) -> list[int]:
     """Each data label's index among the model's `label_names`: as written; else stripped, composed (NFC) and in
-    lower case (" NEG" is "neg"), unless the model itself tells such labels apart; else as a number ("1.0" or "+1"
+    lower case (" NEG" is "neg"; `label_key`), unless the model itself tells such labels apart; else as a number ("1.0" or "+1"
     is a model's "1": CSV files are read as written, and models trained before read them as numbers), where exactly
     one label is that number. One line for labels the model does not know (those its training left out, `left_out`:
     its `data.ignore_labels`, named so)."""
 
     def key(name: str) -> str:
-        return unicodedata.normalize("NFC", name.strip()).lower()
+        return label_key(name).lower()
 
     def number(name: str) -> float | None:
         try:
