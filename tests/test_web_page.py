@@ -81,6 +81,9 @@ def test_page_classifies_as_you_type_and_streams_text(
             page.wait_for_timeout(1000)  # past the typing pause: no request, so no error either
             assert page.is_hidden("#classify-error") and page.text_content("#label") == "\u2013"
             assert page.text_content("#score") == "nothing visible to classify"  # said (a review: nothing shown)
+            page.fill("#text", "\u3164\u2800\u115f\u1160\uffa0")  # blank fillers (a review: sent and labelled)
+            page.wait_for_timeout(1000)
+            assert page.text_content("#label") == "\u2013" and "nothing visible" in page.text_content("#score")
 
             page.evaluate("""() => {  // the output's length each time the page changes it
                 window.lengths = [];
@@ -133,6 +136,12 @@ def test_page_classifies_as_you_type_and_streams_text(
                 assert page.text_content("#generate-error") == f"Seed: {bad} is not a whole number (empty: random)"
                 assert page.text_content("#output-text") == ""  # the earlier text is not left beside it (a review)
             page.fill("#seed", "")
+            for typed in ("99999999999999999999999", "9007199254740993"):  # New tokens too go as typed (a review:
+                page.fill("#max_new_tokens", typed)  # "not a valid integer" for the first, 9007199254740992 named)
+                page.click("#go")
+                said = json.dumps(f"{typed} is over the cap of 3000")
+                page.wait_for_function(f"document.getElementById('generate-error').textContent.includes({said})")
+            page.fill("#max_new_tokens", "40")
 
             page.fill("#prompt", "KING: ¤")  # a character the tokenizer never saw: the server's 422 on the page
             page.click("#go")
@@ -251,6 +260,64 @@ def test_page_reads_info_again_after_a_failed_request(served: Served) -> None:
             assert "/new/best.ckpt" in page.text_content("#model-info")
             assert "language model" not in page.text_content("#summary")
             assert "/predict failed" in page.text_content("#classify-error")
+        finally:
+            browser.close()
+
+
+def test_page_reads_info_at_once_when_the_server_answers_again(served: Served) -> None:
+    """A review: after a restart the page said "Waiting for the server" for ~25 s though the server was back: while
+    a retry of /info waited (its wait grew to 30 s), neither a 404 nor an answered request read /info again. The
+    page's timers are the browser's fake clock, paused, so a retry comes only when the test moves the clock on."""
+    real = httpx.get(served.url + "/info").json()
+    restarted = {**real, "models": {"classifier": real["models"]["classifier"]}}
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page()
+            page.clock.install(time=1_000_000)
+            page.goto(served.url + "/")
+            page.wait_for_selector("#generate:not([hidden])")
+            page.clock.pause_at(2_000_000)
+
+            def type_text(text: str) -> None:  # past the typing pause, on the paused clock
+                page.fill("#text", text)
+                page.clock.run_for(300)
+
+            page.route("**/info", lambda route: route.abort())  # the server stops
+            page.route("**/predict", lambda route: route.abort())
+            type_text("a good day")
+            page.wait_for_function("document.getElementById('error').textContent.includes('trying again in 1 s')")
+            # it comes back with a classifier only: Generate's 404 reads /info now, not when the retry is due
+            page.unroute("**/predict")
+            page.unroute("**/info")
+            page.route("**/info", lambda route: route.fulfill(json=restarted))
+            page.route("**/generate", lambda route: route.fulfill(status=404, json={"error": "no language model"}))
+            page.fill("#max_new_tokens", "5")
+            page.click("#go")
+            page.wait_for_selector("#generate", state="hidden", timeout=5_000)
+            assert page.is_hidden("#error") and "language model" not in page.text_content("#summary")
+
+            page.unroute("**/info")  # down again; then back with both models: an answered /predict reads /info
+            page.route("**/info", lambda route: route.abort())
+            page.route("**/predict", lambda route: route.abort(), times=1)
+            type_text("a bad day")
+            page.wait_for_function("document.getElementById('error').textContent.includes('trying again in 1 s')")
+            page.unroute("**/info")
+            type_text("a fine day")
+            page.wait_for_selector("#generate:not([hidden])", timeout=5_000)
+            assert page.is_hidden("#error") and page.text_content("#summary").startswith("Serving")
+
+            page.route("**/info", lambda route: route.abort())  # down for long: a try at least every 5 s
+            page.route("**/predict", lambda route: route.abort(), times=1)
+            type_text("a long wait")
+            waits = []
+            for _ in range(5):
+                page.wait_for_function("document.getElementById('error').textContent.includes('trying again')")
+                said = page.text_content("#error")
+                waits.append(int(said.split("trying again in ")[1].split(" ")[0]))
+                page.evaluate("document.getElementById('error').textContent = ''")
+                page.clock.run_for(1000 * waits[-1])
+            assert waits == [1, 2, 4, 5, 5]
         finally:
             browser.close()
 

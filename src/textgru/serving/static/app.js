@@ -51,27 +51,42 @@ function fmt(x) {
 let labelOrder = []; // the classifier's labels as /info lists them: the bars follow it
 const MAX_BARS = 10; // more labels (a 300-label model): the 10 likeliest bars, then how many more
 let promptTyped = false; // the prompt is the user's once typed in: /info's example prompt does not replace it
-let infoBusy = false; // /info being read, or a retry of it waiting: a failed request does not start a second
+let infoReading = false; // an /info request in flight: a failed request does not start a second
+let infoAgain = false; // ...but has it read again once that one answers (it may have left before the restart)
+let infoRetry = null; // the timer of the next try while /info cannot be read
+let infoWait = 1; // that try's wait, in seconds
+const MOST_WAIT = 5; // seconds (a review: at 30 s the page said "waiting" for ~25 s after the server was back)
 
 // after a request failed (a server restarting, perhaps with other models), /info is read again: the page does not
-// go on showing the previous server's models (a review)
+// go on showing the previous server's models (a review). A try waiting on its timer is brought forward (a review:
+// a 404 left the page on the previous server's models until a 30 s retry came round).
 function refreshInfo() {
-  if (!infoBusy) loadInfo();
+  if (infoReading) infoAgain = true;
+  else if (infoRetry !== null) {
+    clearTimeout(infoRetry);
+    infoRetry = null;
+    loadInfo(infoWait);
+  } else loadInfo();
 }
 
 async function loadInfo(wait = 1) {
   let info;
-  infoBusy = true;
+  infoReading = true;
+  infoAgain = false;
   try {
     const response = await fetch("info", { cache: "no-store" });
     if (!response.ok) throw new Error(await errorOf(response));
     info = await response.json();
   } catch (e) { // a server restarting answers 503 for a while: try again, less and less often
+    infoReading = false;
     showError("error", `/info could not be read (${e.message}); trying again in ${wait} s`);
     $("summary").textContent = "Waiting for the server…";
-    setTimeout(() => loadInfo(Math.min(2 * wait, 30)), 1000 * wait);
+    infoWait = Math.min(2 * wait, MOST_WAIT);
+    infoRetry = setTimeout(() => { infoRetry = null; loadInfo(infoWait); }, 1000 * wait);
     return;
   }
+  infoReading = false;
+  if (infoAgain) { loadInfo(); return; } // a request failed meanwhile: this answer may be the previous server's
   clearError("error");
   const models = info.models || {};
   const parts = [];
@@ -100,7 +115,12 @@ async function loadInfo(wait = 1) {
   $("classify").hidden = !models.classifier;
   $("generate").hidden = !models.lm;
   if (models.lm && !promptTyped) $("prompt").value = models.lm.example_prompt || "";
-  infoBusy = false;
+}
+
+// a request that was answered while /info could not be read: the server is back, so /info is read now (a review:
+// "/info could not be read" stayed up while /predict answered)
+function answered() {
+  if (infoRetry !== null) refreshInfo();
 }
 $("prompt").addEventListener("input", () => { promptTyped = true; });
 
@@ -159,8 +179,10 @@ function clearPrediction() {
 async function classify() {
   const text = $("text").value;
   const seq = ++predictSeq;
-  // nothing visible: spaces (and what Python's strip() takes, as the server does), format characters, lone marks
-  if (!text.replace(/[\s\x1c-\x1f\x85\p{Cf}\p{Mn}\p{Me}]/gu, "")) {
+  // nothing visible: spaces (and what Python's strip() takes, as the server does), format characters, lone marks,
+  // and what Unicode says to draw as nothing (DI) or blank: the Hangul fillers, the blank Braille pattern (a review:
+  // U+3164, U+2800 and U+115F U+1160 were sent and labelled)
+  if (!text.replace(/[\s\x1c-\x1f\x85\u2800\p{Cf}\p{Mn}\p{Me}\p{DI}]/gu, "")) {
     clearPrediction();
     clearError("classify-error");
     // said, not left blank (a review: a zero-width space alone showed nothing, though /predict labels it)
@@ -179,6 +201,7 @@ async function classify() {
     }
     clearError("classify-error");
     renderPrediction(answer);
+    answered();
   } catch (e) {
     if (seq === predictSeq) {
       clearPrediction();
@@ -231,12 +254,16 @@ function knobs() {
   for (const id of ["max_new_tokens", "seed"]) {
     if ($(id).validity.badInput) return { problem: `${$(id).labels[0].textContent.trim()}: not a number` };
   }
-  const tokens = $("max_new_tokens").value;
+  const tokens = $("max_new_tokens").value.trim();
   if (tokens !== "" && !/^[+-]?\d+$/.test(tokens)) return { problem: `New tokens: ${tokens} is not a whole number` };
-  let seed = $("seed").value.trim();
+  const seed = $("seed").value.trim();
   if (seed !== "" && !/^[+-]?\d+$/.test(seed)) return { problem: `Seed: ${seed} is not a whole number (empty: random)` };
-  seed = seed.replace(/^\+/, "").replace(/^(-?)0+(?=\d)/, "$1"); // JSON has no leading zeros: 007 is 7
-  return { tokens, seed };
+  return { tokens: asJSON(tokens), seed: asJSON(seed) };
+}
+
+// a whole number as JSON writes it, digits as typed (JSON has no leading zeros or "+": 007 is 7)
+function asJSON(digits) {
+  return digits.replace(/^\+/, "").replace(/^(-?)0+(?=\d)/, "$1");
 }
 
 async function generate() {
@@ -256,7 +283,6 @@ async function generate() {
     stream: true,
   };
   if ($("allow_unknown").checked) body.allow_unknown = true;
-  if (tokens !== "") body.max_new_tokens = Number(tokens); // empty: the server's default
   $("output-prompt").textContent = body.prompt;
   $("output-text").textContent = "";
   $("gen-status").textContent = "generating…";
@@ -267,8 +293,11 @@ async function generate() {
   controller = new AbortController();
   const started = performance.now();
   try {
-    // the seed goes as typed (a JavaScript number holds integers exactly only up to 2**53); the server checks it
-    const json = seed === "" ? JSON.stringify(body) : JSON.stringify({ ...body, seed: 0 }).replace(/"seed":0/, `"seed":${seed}`);
+    // new tokens and the seed go as typed (a JavaScript number holds integers exactly only up to 2**53); the server
+    // checks them (a review: New tokens 9007199254740993 was refused as 9007199254740992, and 10**23 as not an
+    // integer); empty: the server's default, or a random seed
+    const typed = [["max_new_tokens", tokens], ["seed", seed]].filter(([, v]) => v !== "").map(([k, v]) => `,"${k}":${v}`);
+    const json = JSON.stringify(body).replace(/}$/, `${typed.join("")}}`);
     const response = await postRaw("generate", json, controller.signal);
     if (!response.ok) {
       // the server's advice in the page's words: the box on the page, not the API's field
@@ -278,6 +307,7 @@ async function generate() {
       if (response.status >= 500 || response.status === 404) refreshInfo();
       return;
     }
+    answered();
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
     let buffer = "";
     for (;;) {
