@@ -395,12 +395,11 @@ def test_a_semicolon_separated_file_is_named_as_such(tmp_path: Path) -> None:
 def test_a_file_whose_name_holds_brackets_is_that_file_not_a_pattern(tmp_path: Path) -> None:
     """A review: data.path=reviews[1].csv was read as a glob, so reviews1.csv beside it (an older copy with the labels
     swapped) was trained on and scored with nothing said; alone, the file "did not exist"."""
+    from textgru.config_path_rules import Existing
     from textgru.data.file_digest import bytes_digest, files_digest
     from textgru.data.local import expand_paths
     from textgru.data.text_corpus import read_documents
     from textgru.inference.scored_data import labelled_texts
-
-    from textgru.config_path_rules import Existing
 
     named = write_csv(tmp_path / "reviews[1].csv", make_rows(60))
     config = _local(named)
@@ -445,3 +444,32 @@ def test_a_json_file_without_rows_is_said_so_as_an_empty_csv_is(tmp_path: Path, 
     (tmp_path / name).write_text(content)
     with pytest.raises(TextgruError, match=r"^'[^']*' has no data rows \(a header at most\); give a file with rows$"):
         load_classification_data(_local(tmp_path / name))
+
+
+def test_a_folder_is_read_through_linked_folders_and_digested(tmp_path: Path, caplog) -> None:
+    """A review: data=local_text skipped a linked sub-folder (`rglob`: half a corpus left out, unsaid) and other files
+    without a count; a folder of label folders had no digest, so eval never warned that it changed."""
+    from textgru.data.file_digest import files_digest
+    from textgru.data.text_corpus import read_documents
+
+    corpus, elsewhere = tmp_path / "corpus", tmp_path / "elsewhere"
+    (corpus / "part1").mkdir(parents=True)
+    elsewhere.mkdir()
+    for i in range(3):
+        (corpus / "part1" / f"{i}.txt").write_text(f"first part {i}")
+        (elsewhere / f"{i}.txt").write_text(f"second part {i}")
+    (corpus / "part2").symlink_to(elsewhere, target_is_directory=True)
+    (elsewhere / "loop").symlink_to(corpus, target_is_directory=True)  # a link loop ends
+    (corpus / "notes.md").write_text("not a document")
+    with caplog.at_level(logging.WARNING, logger="textgru"):
+        assert len(read_documents(str(corpus))) == 6
+    assert f"{corpus}: 1 file(s) not read: a folder's documents are its .txt files" in caplog.text
+    for label in ("pos", "neg"):
+        (tmp_path / "lf" / label).mkdir(parents=True)
+        for i in range(3):
+            (tmp_path / "lf" / label / f"{i}.txt").write_text(f"{label} text {i}")
+    config = _local(tmp_path / "lf")
+    digest = files_digest(config)
+    assert digest is not None and files_digest(config) == digest
+    (tmp_path / "lf" / "pos" / "0.txt").rename(tmp_path / "lf" / "neg" / "9.txt")  # a text moved to another label
+    assert files_digest(config) not in (None, digest)

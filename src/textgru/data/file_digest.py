@@ -5,6 +5,7 @@ test split of an edited or re-sorted file can hold texts the model trained on.""
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -13,8 +14,9 @@ from textgru.errors import TextgruError
 
 
 def files_digest(cfg: Mapping[str, Any]) -> str | None:
-    """A digest of the bytes of `cfg`'s `data.path` files, in order; None for other sources, folders or missing files."""
-    from textgru.data.local import expand_paths
+    """A digest of the bytes of `cfg`'s `data.path` files, in order, or of a folder's .txt files with their paths in
+    it (label folders: a review found a folder's edits unwarned); None for other sources or missing files."""
+    from textgru.data.data_paths import expand_paths, text_files
 
     if cfg.get("source") != "local" or not cfg.get("path"):
         return None
@@ -22,15 +24,22 @@ def files_digest(cfg: Mapping[str, Any]) -> str | None:
         files = expand_paths(cfg["path"], "data.path")
     except (TextgruError, TypeError):
         return None
-    if not files or not all(Path(f).is_file() for f in files):  # a folder of label folders: not digested
+    if len(files) == 1 and Path(files[0]).is_dir():
+        root = Path(files[0])
+        texts = [str(f) for f in text_files(root)[0]]
+        return bytes_digest(texts, names=[os.path.relpath(f, root) for f in texts])
+    if not files or not all(Path(f).is_file() for f in files):
         return None
     return bytes_digest(files)
 
 
-def bytes_digest(files: list[str]) -> str:
-    """A digest of the files' bytes, in order (20 hex digits of SHA-256)."""
+def bytes_digest(files: list[str], names: list[str] | None = None) -> str:
+    """A digest of the files' bytes, in order (20 hex digits of SHA-256), each after its name in `names` where given
+    (a text moved to another label folder changes it)."""
     digest = hashlib.sha256()
-    for name in files:
+    for i, name in enumerate(files):
+        if names is not None:
+            digest.update(names[i].encode("utf-8", "surrogateescape") + b"\0")
         with open(name, "rb") as f:
             for block in iter(lambda f=f: f.read(1 << 20), b""):
                 digest.update(block)

@@ -24,7 +24,7 @@ PATH_KEYS = ("path", "validation_path", "test_path")
 def _files(path: Any) -> list[str]:
     """The files a data path names now: a glob expanded, a folder's .txt files (what both a text corpus and a folder of
     label folders read), links followed; none where it names none."""
-    from textgru.data.local import expand_paths
+    from textgru.data.data_paths import expand_paths, text_files
 
     if not path or not isinstance(path, (str, Sequence)):
         return []
@@ -34,11 +34,7 @@ def _files(path: Any) -> list[str]:
         return []
     files: list[str] = []
     for name in map(Path, found):
-        files += (
-            sorted(str(f.resolve()) for f in name.rglob("*") if f.suffix.lower() == ".txt" and f.is_file())
-            if name.is_dir()
-            else [str(name.resolve())]
-        )
+        files += [str(f.resolve()) for f in text_files(name)[0]] if name.is_dir() else [str(name.resolve())]
     return files
 
 

@@ -14,8 +14,9 @@ from datasets import Dataset, DatasetDict
 
 from textgru.config_keys import require_keys
 from textgru.data.columns import column_values
+from textgru.data.data_paths import expand_paths, text_files
 from textgru.data.decoding import decode_bytes
-from textgru.data.local import FORMATS, expand_paths, load_tables
+from textgru.data.local import FORMATS, load_tables
 from textgru.errors import TextgruError
 
 log = logging.getLogger(__name__)
@@ -93,8 +94,13 @@ def read_documents(path: str | list[str] | None, text_column: str = "text") -> D
     files: list[Path] = []
     for found in expand_paths(path, "data.path"):
         p = Path(found)
-        in_folder = sorted(f for f in p.rglob("*") if f.suffix.lower() == ".txt" and f.is_file()) if p.is_dir() else []
-        files += in_folder if p.is_dir() else [p]  # .TXT too (a review: half a corpus left out without a word)
+        if not p.is_dir():
+            files.append(p)
+            continue
+        in_folder, others = text_files(p)  # .TXT too (a review: half a corpus left out without a word)
+        files += in_folder
+        if others:
+            log.warning("%s: %d file(s) not read: a folder's documents are its .txt files", p, others)
     if not files:
         raise TextgruError(f"data.path {path!r} matches no files; a folder needs .txt files in it")
     tables = [f for f in files if f.suffix.lower() in FORMATS]
