@@ -919,3 +919,18 @@ def test_loading_a_bilm_says_what_it_is_for(bilm_run: Path) -> None:
 
     with pytest.raises(TextgruError, match=r"task=bilm\) checkpoint; textgru.load reads .*; fine-tune a classifier"):
         textgru.load(bilm_run)
+
+
+def test_texts_without_labels_for_a_bilm_are_pointed_to_a_text_corpus(tmp_path: Path) -> None:
+    """A review: `task=bilm data=local` on a CSV of texts alone said to set data.label_column=, which no value can
+    satisfy; the fix that works is data=local_text, and its command works."""
+    from textgru.data.bilm_datamodule import load_texts
+    from textgru.errors import TextgruError
+
+    path = tmp_path / "texts.csv"
+    path.write_text("text\n" + "".join(f"a text of its own number {i}\n" for i in range(60)))
+    local = OmegaConf.to_container(compose_config("train", ["task=bilm", "data=local", f"data.path={path}"]).data)
+    with pytest.raises(TextgruError, match=r"texts without labels are a text corpus: data=local_text data.path=\S+ \(data.text_column="):
+        load_texts(local)
+    corpus = OmegaConf.to_container(compose_config("train", ["task=bilm", "data=local_text", f"data.path={path}"]).data)
+    assert sum(len(split) for split in load_texts(corpus).values()) == 60

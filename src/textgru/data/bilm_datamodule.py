@@ -41,7 +41,16 @@ def load_texts(data_cfg: Mapping[str, Any]) -> DatasetDict:
     if is_labelled(data_cfg):
         from textgru.data.labelled import load_classification_data
 
-        raw = load_classification_data(data_cfg)
+        try:
+            raw = load_classification_data(data_cfg)
+        except TextgruError as e:  # a review: the advice was data.label_column=, refused for any value that helps
+            label = data_cfg.get("label_column")
+            if data_cfg["source"] != "local" or f"column {label!r} not found" not in str(e):
+                raise
+            raise TextgruError(
+                f"{str(e).split('. Set data.')[0]}; texts without labels are a text corpus: data=local_text "
+                f"data.path={data_cfg['path']} (data.text_column= names the texts' column)"
+            ) from None
         return DatasetDict({s: raw[s].select_columns(["text"]) for s in SPLITS})
     from textgru.data.text_corpus import load_text_corpus
 
