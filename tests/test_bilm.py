@@ -930,7 +930,9 @@ def test_texts_without_labels_for_a_bilm_are_pointed_to_a_text_corpus(tmp_path: 
     path = tmp_path / "texts.csv"
     path.write_text("text\n" + "".join(f"a text of its own number {i}\n" for i in range(60)))
     local = OmegaConf.to_container(compose_config("train", ["task=bilm", "data=local", f"data.path={path}"]).data)
-    with pytest.raises(TextgruError, match=r"texts without labels are a text corpus: data=local_text data.path=\S+ \(data.text_column="):
+    with pytest.raises(
+        TextgruError, match=r"texts without labels are a text corpus: data=local_text data.path=\S+ \(data.text_column="
+    ):
         load_texts(local)
     corpus = OmegaConf.to_container(compose_config("train", ["task=bilm", "data=local_text", f"data.path={path}"]).data)
     assert sum(len(split) for split in load_texts(corpus).values()) == 60
