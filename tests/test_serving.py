@@ -590,6 +590,20 @@ def test_python_serve_where_an_event_loop_runs_as_in_a_notebook(tiny_run: Path, 
     assert r.returncode == 1 and "TextgruError: the server stopped (uvicorn exited with" in r.stderr, r.stderr[-2000:]
 
 
+def test_ctrl_c_stops_the_command_as_asked(tiny_run: Path, tmp_path: Path) -> None:
+    """Ctrl+C is how `textgru serve` is stopped: a review got "error: textgru serve was stopped (Ctrl+C or SIGTERM)
+    before it finished" and exit 130 (uvicorn raises the signal again once it has shut down), and 1.3-2.6 s of the
+    interpreter's teardown after the server had finished."""
+    server = start(["scripts/serve.py", f"classifier={tiny_run}", "port=0"], tmp_path / "server.log")
+    try:
+        assert httpx.post(server.url + "/predict", json={"text": "good"}, timeout=60).status_code == 200
+        server.process.send_signal(signal.SIGINT)
+        assert server.process.wait(timeout=60) == 0, server.log_tail()
+        assert "Finished server process" in server.log_tail() and "error:" not in server.log_tail()
+    finally:
+        stop(server)
+
+
 def test_python_defaults_are_those_of_serve_yaml() -> None:
     """`textgru.serve`, `build_server` and `Limits` default to what `textgru serve` does (conf/serve.yaml)."""
     import inspect

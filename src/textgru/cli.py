@@ -13,7 +13,7 @@ from typing import Any
 
 from textgru import command_flags as flags
 from textgru.config import check_group_choices, check_override_keys, search_path_override, take_raw_args
-from textgru.console import command_usage, fail, pipe_closed_quietly, sigterm_as_ctrl_c, utf8_output
+from textgru.console import command_usage, exit_now, fail, pipe_closed_quietly, sigterm_as_ctrl_c, utf8_output
 from textgru.errors import TextgruError, TrainingStopped
 from textgru.resource_errors import resource_failures_named
 
@@ -246,3 +246,5 @@ def main(argv: Sequence[str] | None = None) -> None:
             COMMANDS[command][1](rest)
         except KeyboardInterrupt:  # what it was writing aside (then renaming into place) is gone: `finally` blocks ran
             fail(f"textgru {command} was stopped (Ctrl+C or SIGTERM) before it finished", 130)
+        if command == "serve":  # stopped as asked, and shut down: nothing is left to tear down slowly
+            exit_now()

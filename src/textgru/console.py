@@ -22,6 +22,18 @@ LIBRARY_LOGGERS = tuple(
 )
 
 
+def exit_now(code: int = 0) -> NoReturn:
+    """End the process at once, its logs and output flushed: once a server has shut down, the interpreter's teardown
+    (torch, the tokenizers) took 1-2.5 s more (a review measured Ctrl+C's exit at 1.3-2.6 s, SIGTERM's at 0.2 s)."""
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe
+            pass
+    os._exit(code)
+
+
 def fail(message: str, code: int = 2, say: bool = True) -> NoReturn:
     """One line on stderr and a non-zero exit: the house style for bad input. `say=False`: the exit only (a rank of a
     data-parallel run other than zero, stopped as every rank was: rank zero says it once)."""

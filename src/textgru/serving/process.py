@@ -90,7 +90,10 @@ def run_until_stopped(server: Any) -> None:
     try:
         asyncio.get_running_loop()
     except RuntimeError:  # none: the usual case, a script or the command line
-        server.run()
+        try:
+            server.run()
+        except KeyboardInterrupt:  # uvicorn raises Ctrl+C's signal again once it has shut down: the stop asked for,
+            pass  # as in a notebook below (a review: the command line's "error: ... stopped before it finished", 130)
         return
     done, failed = threading.Event(), []
 
