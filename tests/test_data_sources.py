@@ -189,6 +189,11 @@ def test_csv_values_are_read_as_written(tmp_path: Path, caplog) -> None:
     texts = {t for s in dd.values() for t in s["text"]}
     assert {"007", "1.50"} <= texts
     assert "labels 01/1/1.0 are each one number written differently" in caplog.text
+    # with a blank column name too (Excel's trailing comma, a pandas index column: a review found "01" read as 1)
+    excel = (tmp_path / "d.csv").read_text().replace("\n", ",\n")
+    (tmp_path / "excel.csv").write_text(excel)
+    dd = load_classification_data(_local(tmp_path / "excel.csv"))
+    assert dd["train"].features["label"].names == ["01", "1", "1.0", "2"]
     # a first line the header reading cannot take (a review: a 200k-character first field was a traceback) is
     # pandas' to tell about, as before
     (tmp_path / "long.csv").write_text("x" * 200_000 + ",pos\n" + "a,neg\n" * 20)

@@ -151,17 +151,21 @@ def load_local(
 
 def _as_written(files: list[str], kwargs: dict) -> dict:
     """`features` reading every column of CSV/TSV `files` as text, as written (a label "01" is not the label "1", a
-    text "007" not 7: pandas guesses numbers otherwise), where the files share one set of distinct column names."""
-    headers, quoting = set(), kwargs.get("quoting", csv.QUOTE_MINIMAL)
+    text "007" not 7: pandas guesses numbers otherwise), where the files share one set of column names: as pandas
+    names them, so a blank name (Excel's trailing comma, a pandas index column: "Unnamed: 2") or a repeated one ("a.1")
+    reads as written too (a review: "01" and "1" became one label there, without a word)."""
+    import pandas as pd
+
+    headers = set()
     for f in files:
-        with open(f, encoding="utf-8-sig", errors="replace", newline="") as handle:
-            try:
-                headers.add(tuple(next(csv.reader(handle, delimiter=kwargs.get("sep", ","), quoting=quoting), ())))
-            except csv.Error:  # an unclosed quote, a 128 KB first field: pandas' reading says what is wrong
-                return {}
+        try:
+            read = {k: kwargs[k] for k in ("sep", "quoting") if k in kwargs}
+            headers.add(tuple(pd.read_csv(f, nrows=0, encoding="utf-8-sig", encoding_errors="replace", **read).columns))
+        except Exception:  # an unclosed quote, a 128 KB first field: pandas' reading says what is wrong
+            return {}
     header = sorted(headers)[0] if len({frozenset(h) for h in headers}) == 1 else ()  # the same names in any order
-    if not header or len(set(header)) < len(header) or not all(header):  # (a review: "01" read as 1 in another)
-        return {}  # pandas names them (a.1, Unnamed: 0), or the files differ: as before
+    if not header or not all(isinstance(name, str) for name in header):
+        return {}  # the files differ: as before
     return {"features": Features({name: Value("string") for name in header})}
 
 
