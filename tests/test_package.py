@@ -150,6 +150,8 @@ def test_every_command_help_and_cfg_job_answer(tmp_path: Path) -> None:
         ("train", "--cfg", "job", "-p", "seed", "--", "seed=5"): "5",  # and -- before the overrides
         ("eval", "--version"): "textgru ",  # a review: Hydra's version line
         ("train", "--vers"): "textgru ",  # as argparse takes it
+        # the flags textgru takes (a review: Hydra's list offered --config-name and shell completion, refused here)
+        ("tune", "--hydra-help"): "Hydra's flags that textgru takes",
     }
 
     def answer(call: tuple[str, ...]) -> subprocess.CompletedProcess:
@@ -161,6 +163,7 @@ def test_every_command_help_and_cfg_job_answer(tmp_path: Path) -> None:
         assert r.returncode == 0 and calls[call] in r.stdout, (call, r.stdout[-500:], r.stderr[-1500:])
     assert "model: bigru_classifier" not in answers[("gradient-flow", "--help")].stdout
     assert "Hydra" not in answers[("eval", "--version")].stdout + answers[("train", "--vers")].stdout
+    assert "--config-name" not in answers[("tune", "--hydra-help")].stdout
     for refused, said in (
         (("train", "-m", "--cfg", "job", "seed=1,2"), "-m and --cfg cannot go together"),  # Hydra: a ValueError
         (("train", "seed=1", "--hydra-help"), "--hydra-help lists Hydra's own flags"),  # Hydra: a composition error

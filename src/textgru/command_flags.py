@@ -81,6 +81,8 @@ def flags_last(args: Sequence[str]) -> list[str]:
     """The overrides, then Hydra's flags: argparse takes only one run of overrides, so overrides a command adds after
     the user's `--cfg job` or `--help` would be refused as unrecognized arguments."""
     overrides, flags = split_flags(args)
+    if "--hydra-help" in flags:  # textgru's list of the flags it takes (Hydra's named --config-name, shell completion
+        overrides.append("hydra/hydra_help=textgru")  # and --experimental-rerun, which textgru refuses: a review)
     return [*overrides, *flags]
 
 
@@ -123,7 +125,7 @@ def check_flag_combinations(args: Sequence[str], config_name: str = "train") -> 
     modes = list(dict.fromkeys(f for f in flags if f in MODES))
     if len(modes) > 1:
         raise TextgruError(f"{' and '.join(modes)} cannot go together: give one of them (--cfg job shows the config)")
-    if "--hydra-help" in flags and overrides:
+    if "--hydra-help" in flags and [o for o in overrides if not o.startswith("hydra.")]:  # (tune adds hydra.*)
         raise TextgruError("--hydra-help lists Hydra's own flags and takes no key=value; use --help for the options")
     for i, flag in enumerate(flags):  # Hydra warns of a missing folder, then fails on the configs it would hold
         name, eq, value = flag.partition("=")
