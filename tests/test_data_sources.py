@@ -152,6 +152,10 @@ def test_labels_with_stray_whitespace_and_case_are_merged(tmp_path: Path) -> Non
     from textgru.inference.label_matching import label_indices
 
     assert label_indices(["Very\u00a0Good\u200b", "bad"], ["bad", "very good"]) == [1, 0]  # evaluate matches so
+    from textgru.inference.scored_data import labelled_texts
+
+    write_csv(tmp_path / "z.csv", [*rows, ("a text without a label", "\u200b")])  # training drops it: so does eval
+    assert len(labelled_texts(_local(tmp_path / "z.csv"), "all", {})[0]) == 80  # (a review: "labels [''] unknown")
 
 
 def test_labels_normalised_are_said_of_the_file_that_holds_them(

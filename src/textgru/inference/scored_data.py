@@ -121,7 +121,8 @@ def _given_rows(ds: Dataset, text_column: str, label_column: str) -> tuple[list[
     for text, label in zip(column_values(ds, text_column), column_values(ds, label_column), strict=True):
         if isinstance(text, (int, float)) and not isinstance(text, bool):  # a JSON number: a text, as training reads
             text = str(text)  # it (a review: such rows were skipped "without a text")
-        if isinstance(text, str) and text.strip() and label is not None and str(label).strip():
+        if isinstance(text, str) and text.strip() and label is not None and label_key(label):  # as training: a
+            # label of a zero-width space alone is none (a review: training dropped the row, eval refused it)
             texts.append(text)
             labels.append(feature.int2str(label) if isinstance(feature, ClassLabel) else label_key(label))
     if len(texts) < len(ds):
