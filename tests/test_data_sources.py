@@ -470,6 +470,8 @@ def test_a_folder_is_read_through_linked_folders_and_digested(tmp_path: Path, ca
     (corpus / "part2").symlink_to(elsewhere, target_is_directory=True)
     (elsewhere / "loop").symlink_to(corpus, target_is_directory=True)  # a link loop ends
     (corpus / "notes.md").write_text("not a document")
+    (corpus / ".git" / "objects").mkdir(parents=True)  # a checkout's own files are neither read nor counted
+    (corpus / ".git" / "objects" / "ab").write_text("a git object")
     with caplog.at_level(logging.WARNING, logger="textgru"):
         assert len(read_documents(str(corpus))) == 6
     assert f"{corpus}: 1 file(s) not read: a folder's documents are its .txt files" in caplog.text
@@ -477,8 +479,12 @@ def test_a_folder_is_read_through_linked_folders_and_digested(tmp_path: Path, ca
         (tmp_path / "lf" / label).mkdir(parents=True)
         for i in range(3):
             (tmp_path / "lf" / label / f"{i}.txt").write_text(f"{label} text {i}")
-    config = _local(tmp_path / "lf")
+    config = {**_local(tmp_path / "lf"), "ignore_labels": ["Unsup"]}
     digest = files_digest(config)
     assert digest is not None and files_digest(config) == digest
+    (tmp_path / "lf" / "README.txt").write_text("not a text of any label")  # what is not read changes nothing
+    (tmp_path / "lf" / "unsup").mkdir()
+    (tmp_path / "lf" / "unsup" / "0.txt").write_text("a text whose label is left out")
+    assert files_digest(config) == digest
     (tmp_path / "lf" / "pos" / "0.txt").rename(tmp_path / "lf" / "neg" / "9.txt")  # a text moved to another label
     assert files_digest(config) not in (None, digest)

@@ -49,7 +49,7 @@ def refuse_folders_among(files: list[str]) -> None:
 def text_files(folder: Path) -> tuple[list[Path], int]:
     """The .txt files anywhere under `folder` (.TXT too), sorted, through linked folders too (each real folder once, so
     a link loop ends; a review: `rglob` skipped a linked sub-folder, half a corpus left out without a word), and how
-    many other files (not hidden ones) they leave out."""
+    many other files they leave out; hidden files and folders are neither."""
     files, others, seen = [], 0, set()
     for root, dirs, names in os.walk(folder, followlinks=True):
         real = os.path.realpath(root)
@@ -57,6 +57,7 @@ def text_files(folder: Path) -> tuple[list[Path], int]:
             dirs[:] = []
             continue
         seen.add(real)
+        dirs[:] = [d for d in dirs if not d.startswith(".")]  # .git, .ipynb_checkpoints: not documents (a review)
         for name in names:
             path = Path(root) / name
             if name.lower().endswith(".txt") and path.is_file():
