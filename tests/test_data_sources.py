@@ -422,6 +422,11 @@ def test_a_file_whose_name_holds_brackets_is_that_file_not_a_pattern(tmp_path: P
     assert len(texts) == 60 and "other" not in labels
     assert files_digest(config) == bytes_digest([str(named)])  # eval's check that the data is unchanged
     assert len(read_documents(str(named), "review")) == 60  # data=local_text
+    for folder in ("set[1]", "set1"):  # a pattern in a folder named so: that folder's files
+        (tmp_path / folder).mkdir()
+        write_csv(tmp_path / folder / "r.csv", make_rows(10))
+    assert expand_paths(str(tmp_path / "set[1]" / "*.csv"), "data.path") == [str(tmp_path / "set[1]" / "r.csv")]
+    assert Existing(many=True).problem(str(tmp_path / "set[1]" / "*.csv")) is None
     pattern = str(tmp_path / "reviews[0-9].csv")  # nothing of that name: a pattern, as before
     assert expand_paths(pattern, "data.path") == [str(older)]
     assert len(read_documents(pattern, "review")) == 30

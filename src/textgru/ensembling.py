@@ -9,7 +9,6 @@ it holds (`joined_from`, for the record) but needs none of their files."""
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import inspect
 import os
@@ -30,7 +29,7 @@ from textgru.checkpoint import (
 )
 from textgru.checkpoint_path import resolve_checkpoint_path
 from textgru.checkpoint_weights import build_fitting
-from textgru.data.data_paths import is_pattern
+from textgru.data.data_paths import glob_paths, is_pattern
 from textgru.errors import TextgruError, require_bool
 from textgru.folder_probe import FILE_TEMP_SPARE, name_too_long
 from textgru.models.gru_classifier import GRUClassifier
@@ -225,7 +224,7 @@ def _write(checkpoints: Sequence[str | os.PathLike[str]], out: Path, overwrite: 
 def _expanded(path: str) -> list[str]:
     """A glob's matches, sorted; a path that exists as written (`run[4]`) is taken as written (a review)."""
     if is_pattern(path):
-        return sorted(glob.glob(os.path.expanduser(path)))
+        return glob_paths(os.path.expanduser(path))
     return [path]
 
 

@@ -15,13 +15,24 @@ def is_pattern(path: str) -> bool:
     return any(ch in path for ch in "*?[") and not Path(path).expanduser().exists()
 
 
+def glob_paths(pattern: str) -> list[str]:
+    """A pattern's matches, sorted (`**` recurses); the folder it starts from is taken as written, so `set[1]/*.csv` is
+    the CSV files of `set[1]/`, not of `set1/` (a review: another folder's files were trained on, unsaid)."""
+    parts = Path(pattern).parts
+    for i in range(len(parts) - 1, 0, -1):
+        if Path(*parts[:i]).is_dir():
+            pattern = os.path.join(glob.escape(os.path.join(*parts[:i])), *parts[i:])
+            break
+    return sorted(glob.glob(pattern, recursive=True))
+
+
 def expand_paths(path: str | list[str], what: str) -> list[str]:
     """Files and folders named by a path, a glob (`**` recurses) or a list of them; a missing one is an error."""
     paths = [path] if isinstance(path, str) else list(path)
     files: list[str] = []
     for p in paths:
         p = str(Path(p).expanduser())
-        found = sorted(glob.glob(p, recursive=True)) if is_pattern(p) else ([p] if Path(p).exists() else [])
+        found = glob_paths(p) if is_pattern(p) else ([p] if Path(p).exists() else [])
         if not found:
             raise TextgruError(
                 f"{what} {p!r} does not exist; check data.path (relative paths are from where you ran the command; "
