@@ -139,7 +139,7 @@ def test_labels_are_read_as_written_when_the_files_order_their_columns_different
     assert dd["train"].features["label"].names == ["01", "02", "03"] and len(dd["validation"]) == 15
 
 
-def test_labels_with_stray_whitespace_and_case_are_merged(tmp_path: Path) -> None:
+def test_labels_with_stray_whitespace_and_case_are_merged(tmp_path: Path, caplog) -> None:
     rows = [(t, y) for t, y in make_rows(60)] + [("good stuff", " POS "), ("bad stuff", "neg ")]
     dd = load_classification_data(_local(write_csv(tmp_path / "d.csv", rows)))
     assert dd["train"].features["label"].names == ["neg", "neutral", "pos"]
@@ -152,8 +152,12 @@ def test_labels_with_stray_whitespace_and_case_are_merged(tmp_path: Path) -> Non
     from textgru.inference.label_matching import label_indices
 
     assert label_indices(["Very\u00a0Good\u200b", "bad"], ["bad", "very good"]) == [1, 0]  # evaluate matches so
+    from textgru.data.label_key import warn_of_labels_read_as_one
     from textgru.inference.scored_data import labelled_texts
 
+    with caplog.at_level(logging.WARNING):  # a model trained before, on both spellings: its splits carve otherwise
+        warn_of_labels_read_as_one(["bad", "very  good", "very good"])
+    assert "labels 'very  good' and 'very good' differ only by whitespace or invisible characters" in caplog.text
     write_csv(tmp_path / "z.csv", [*rows, ("a text without a label", "\u200b")])  # training drops it: so does eval
     assert len(labelled_texts(_local(tmp_path / "z.csv"), "all", {})[0]) == 80  # (a review: "labels [''] unknown")
 

@@ -21,6 +21,7 @@ from textgru import __version__
 from textgru.atomic_files import damaged_member
 from textgru.checkpoint_path import EXPORT_FILE_HINT, resolve_checkpoint_path
 from textgru.checkpoint_weights import build_fitting
+from textgru.data.label_key import warn_of_labels_read_as_one
 from textgru.errors import TextgruError
 
 FORMAT_VERSION = 2  # 2: `model_class` + `model_args`; 1 (read too): a Hydra `model_config`, never instantiated
@@ -104,6 +105,7 @@ def load_checkpoint(path: str | os.PathLike[str], expect_task: str | None = None
             f"this textgru {__version__} reads formats {', '.join(map(str, READABLE_FORMATS))}"
         )
     _check_contents(ckpt, str(p))
+    warn_of_labels_read_as_one(meta.get("label_names") or [])
     if expect_task and meta["task"] != expect_task:
         raise TextgruError(
             f"{str(p)!r} is a {task_title(meta['task'])} checkpoint, but this needs a {task_title(expect_task)} one"

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-import unicodedata
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Json, Value
 
 from textgru.data.columns import column_values
+from textgru.data.label_key import label_key
 from textgru.data.label_warnings import warn_doubtful_label_names
 from textgru.data.repeated_texts import drop_repeats, warn_shared_texts
 from textgru.data.splitting import SPLITS, carve_missing_splits, warn_missing_labels
@@ -51,20 +51,6 @@ def _scalars_as_strings(ds: Dataset, column: str, labels: bool) -> Dataset:
     return ds.map(
         lambda b: {column: [None if v is None else as_text(v) for v in b[column]]}, batched=True, features=features
     )
-
-
-INVISIBLE = dict.fromkeys(map(ord, "\u200b\u2060\ufeff\u00ad\u200e\u200f\u180e"))  # zero-width, soft hyphen, marks
-
-
-def label_key(value: object) -> str:
-    """A label as the string it is compared as: in Unicode's composed form (NFC: "café" typed either way is one
-    label), without invisible characters (a zero-width space, a soft hyphen), its whitespace runs (a no-break space, a
-    doubled space) one space, stripped (a review: "very good" pasted from a web page was another class, without a
-    word); an integral float is its integer (pandas reads a 0/1 column with a gap as 0.0/1.0); `" Pos"` and `"pos"`
-    differ only by case, which `standardize` handles."""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return " ".join(unicodedata.normalize("NFC", str(value)).translate(INVISIBLE).split())
 
 
 def standardize(

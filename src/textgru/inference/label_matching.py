@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from textgru.data.labels import label_key
+from textgru.data.label_key import label_key
 from textgru.errors import TextgruError
 
 
