@@ -60,7 +60,7 @@ def refuse_folders_among(files: list[str]) -> None:
 def text_files(folder: Path) -> tuple[list[Path], int]:
     """The .txt files anywhere under `folder` (.TXT too), sorted, through linked folders too (each real folder once, so
     a link loop ends; a review: `rglob` skipped a linked sub-folder, half a corpus left out without a word), and how
-    many other files they leave out; hidden files and folders are neither."""
+    many other files they leave out (hidden ones not counted; hidden folders, .git, not read)."""
     files, others, seen = [], 0, set()
     for root, dirs, names in os.walk(folder, followlinks=True):
         real = os.path.realpath(root)
