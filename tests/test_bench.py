@@ -336,3 +336,7 @@ def test_generation_speed_reruns_what_generate_reads(tmp_path, monkeypatch) -> N
     generation_speed.main()
     result = json.loads(out.read_text())
     assert result["greedy_tokens_identical"] is True and result["greedy_distinct_tokens"] == 5
+    monkeypatch.setattr(generation_speed, "PROMPT", "\u6f22\u5b57:\n")  # a model that cannot read the prompt starts
+    generation_speed.main()  # from the separator alone (a review: exit 2, advising an allow_unknown it lacks)
+    result = json.loads(out.read_text())
+    assert result["prompt"] == "" and result["greedy_tokens_identical"] is True
