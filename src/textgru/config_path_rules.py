@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from textgru.config_rules import Rule
-from textgru.data.data_paths import glob_paths, is_pattern
+from textgru.data.data_paths import glob_matches, is_pattern
 from textgru.folder_probe import FILE_TEMP_SPARE, FOLDER_TEMP_SPARE, name_too_long, takes_folders
 from textgru.mlflow_uri import artifact_location_problem, from_environment, resolve_uri, uri_problem
 
@@ -126,7 +126,7 @@ class Existing(Rule):
             p = Path(v).expanduser()
             which = f"holds {v}, which " if many else ""
             if is_pattern(v):  # a file named reviews[1].csv is that file (a review)
-                if not glob_paths(str(p)):
+                if not glob_matches(str(p)):
                     return (
                         f"{which}matches no file; give {self.shape} (relative paths are from where you ran the command)"
                     )

@@ -15,15 +15,25 @@ def is_pattern(path: str) -> bool:
     return any(ch in path for ch in "*?[") and not Path(path).expanduser().exists()
 
 
-def glob_paths(pattern: str) -> list[str]:
-    """A pattern's matches, sorted (`**` recurses); the folder it starts from is taken as written, so `set[1]/*.csv` is
-    the CSV files of `set[1]/`, not of `set1/` (a review: another folder's files were trained on, unsaid)."""
+def _from_its_folder(pattern: str) -> str:
+    """`pattern` with the folder it starts from taken as written, so `set[1]/*.csv` is the CSV files of `set[1]/`, not
+    of `set1/` (a review: another folder's files were trained on, unsaid)."""
     parts = Path(pattern).parts
     for i in range(len(parts) - 1, 0, -1):
         if Path(*parts[:i]).is_dir():
-            pattern = os.path.join(glob.escape(os.path.join(*parts[:i])), *parts[i:])
-            break
-    return sorted(glob.glob(pattern, recursive=True))
+            return os.path.join(glob.escape(os.path.join(*parts[:i])), *parts[i:])
+    return pattern
+
+
+def glob_paths(pattern: str) -> list[str]:
+    """A pattern's matches, sorted (`**` recurses), from its folder as written (`_from_its_folder`)."""
+    return sorted(glob.glob(_from_its_folder(pattern), recursive=True))
+
+
+def glob_matches(pattern: str) -> bool:
+    """Whether a pattern matches anything, read as `glob_paths` reads it: the first match ends the search (a `**`
+    over a large tree, for a command-line check)."""
+    return next(glob.iglob(_from_its_folder(pattern), recursive=True), None) is not None
 
 
 def expand_paths(path: str | list[str], what: str) -> list[str]:
