@@ -766,6 +766,29 @@ def test_the_best_experiment_holds_what_every_trial_used_beside_its_parameters(t
         )
 
 
+def test_a_search_of_another_task_with_that_tasks_own_keys_writes_its_summary(tmp_path: Path) -> None:
+    """A review: `hparams_search=lm ... task.samples=0` trained every trial, then failed with "no config key
+    task.samples" and wrote no summary: the summary composed the other overrides on the default (sentiment) task."""
+    from hydra import initialize_config_module
+
+    from textgru.config import CONF_MODULE, compose_config
+    from textgru.sweep_summary import summarise_study
+
+    base = ["model.hidden_size=16", "task.samples=0"]
+    study = optuna.create_study(direction="minimize")
+    size = {"model.embedding_dim": optuna.distributions.CategoricalDistribution([8, 16])}
+    study.add_trial(optuna.trial.create_trial(params={"model.embedding_dim": 8}, distributions=size, value=4.3))
+    (tmp_path / "trial_000").mkdir()
+    (tmp_path / "trial_000" / "metrics.json").write_text(json.dumps({"val/loss": 4.3}))
+    with initialize_config_module(CONF_MODULE, version_base="1.3"):
+        cfg = compose_config("train", ["hparams_search=lm", *base])
+        text = summarise_study(study, tmp_path, cfg, base)
+    assert "| trial_000 | complete |" in text, text
+    best = (tmp_path / "best_experiment.yaml").read_text()
+    again = next(x for x in best.splitlines() if x.startswith("# Train it again: ")).split("textgru train ", 1)[1]
+    assert again == "model.hidden_size=16 task.samples=0 task=lm model.embedding_dim=8", again
+
+
 def test_a_study_stored_before_its_fixed_values_were_compared_is_compared_as_stored() -> None:
     """A review: a study made before the space's fixed values were compared stored its settings without them, so
     resuming it with the same command was refused ("0.01 then, 0.3 now"), and so was the fix the line gave."""

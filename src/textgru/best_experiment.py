@@ -14,6 +14,7 @@ import yaml
 from omegaconf import DictConfig, OmegaConf
 
 from textgru.atomic_files import write_text_atomic
+from textgru.errors import TextgruError
 from textgru.override_values import override_value
 
 
@@ -26,8 +27,11 @@ def search_settings(cfg: DictConfig, base_overrides: list[str], config_name: str
     from textgru.study_space import fixed_values
 
     settings: dict[str, Any] = {}
-    plain = compose_trial(config_name, base_overrides)
-    if plain.task.name != cfg.task.name:  # a group: its own keys (data, model ...) follow it
+    try:
+        plain = compose_trial(config_name, base_overrides)
+    except TextgruError:  # a key only the search's task has (a review: task.samples=0 beside hparams_search=lm)
+        plain = None
+    if plain is None or plain.task.name != cfg.task.name:  # a group: its own keys (data, model ...) follow it
         settings["task"] = cfg.task.name
         plain = compose_trial(config_name, [*base_overrides, f"task={cfg.task.name}"])
     without = flat_config(OmegaConf.to_container(plain, resolve=False))
