@@ -766,6 +766,43 @@ def test_the_best_experiment_holds_what_every_trial_used_beside_its_parameters(t
         )
 
 
+def test_a_trial_pruned_within_its_first_epoch_stops_there(tmp_path: Path) -> None:
+    """A review: a trial pruned after its first validation within epoch one trained on to its end (the default
+    trainer.min_epochs=1 held Lightning's stop back), yet the study ranked it as pruned."""
+    import lightning as L
+    import torch
+
+    from textgru.tuning import PruneOnValidation
+
+    class Always(optuna.pruners.BasePruner):
+        def prune(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> bool:
+            return True
+
+    class Toy(L.LightningModule):
+        def __init__(self) -> None:
+            super().__init__()
+            self.w = torch.nn.Linear(1, 1)
+
+        def training_step(self, batch: list[torch.Tensor], i: int) -> torch.Tensor:
+            return self.w(batch[0]).pow(2).mean()
+
+        def validation_step(self, batch: list[torch.Tensor], i: int) -> None:
+            self.log("val/loss", self.w(batch[0]).pow(2).mean())
+
+        def configure_optimizers(self) -> torch.optim.Optimizer:
+            return torch.optim.SGD(self.parameters(), lr=0.1)
+
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.ones(10, 1)), batch_size=1)
+    trial = optuna.create_study(pruner=Always()).ask()
+    trainer = L.Trainer(
+        min_epochs=1, max_epochs=1, val_check_interval=2, limit_val_batches=1, num_sanity_val_steps=0,
+        callbacks=[PruneOnValidation(trial, "val/loss", "sqlite://")], logger=False, enable_checkpointing=False,
+        enable_progress_bar=False, enable_model_summary=False, default_root_dir=tmp_path,
+    )
+    trainer.fit(Toy(), loader, loader)
+    assert trainer.global_step == 2, trainer.global_step  # pruned after validation 0, at step 2 of 10
+
+
 def test_a_search_of_another_task_with_that_tasks_own_keys_writes_its_summary(tmp_path: Path) -> None:
     """A review: `hparams_search=lm ... task.samples=0` trained every trial, then failed with "no config key
     task.samples" and wrote no summary: the summary composed the other overrides on the default (sentiment) task."""

@@ -87,6 +87,8 @@ class PruneOnValidation(Callback):
         if trainer.strategy.broadcast(prune):
             log.info("trial %d pruned after validation %d (%s)", self.number, step, self.monitor)
             trainer.should_stop = True
+            trainer.fit_loop.min_epochs = 0  # stop now: trainer.min_epochs=1 kept a trial pruned within its first
+            trainer.fit_loop.epoch_loop.min_steps = None  # epoch training to its end (a review)
 
 
 def _stored_user_attrs(study: optuna.Study, number: int) -> dict[str, Any]:
