@@ -766,6 +766,17 @@ def test_the_best_experiment_holds_what_every_trial_used_beside_its_parameters(t
         )
 
 
+def test_a_null_pruner_prunes_nothing() -> None:
+    """A review: `hparams_search.pruner=null` reached Optuna as "none given", and Optuna then used its median pruner."""
+    from omegaconf import OmegaConf
+
+    from textgru.tuning import study_pruner
+
+    assert isinstance(study_pruner(None), optuna.pruners.NopPruner)
+    median = OmegaConf.create({"_target_": "optuna.pruners.MedianPruner", "n_warmup_steps": 1})
+    assert isinstance(study_pruner(median), optuna.pruners.MedianPruner)
+
+
 def test_a_trial_pruned_within_its_first_epoch_stops_there(tmp_path: Path) -> None:
     """A review: a trial pruned after its first validation within epoch one trained on to its end (the default
     trainer.min_epochs=1 held Lightning's stop back), yet the study ranked it as pruned."""

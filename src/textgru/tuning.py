@@ -98,6 +98,12 @@ def _stored_user_attrs(study: optuna.Study, number: int) -> dict[str, Any]:
     return next((t.user_attrs for t in running if t.number == number), {})
 
 
+def study_pruner(spec: Any) -> optuna.pruners.BasePruner:
+    """`hparams_search.pruner` as a pruner; null prunes nothing (a review: Optuna took None for its default median
+    pruner, so `pruner=null` still pruned)."""
+    return instantiate(spec) or optuna.pruners.NopPruner()
+
+
 def _open_study(name: str, study_dir: Path, direction: str, pruner: Any) -> optuna.Study:
     """The study `name` in `study_dir/study.db`, created or loaded; one line for a file SQLite cannot read, or a
     stored study that optimises the other way."""
@@ -159,7 +165,7 @@ def _search(
     search = cfg.hparams_search
     study_dir.mkdir(parents=True, exist_ok=True)
     storage_url = f"sqlite:///{study_dir / 'study.db'}"
-    pruner = instantiate(search.pruner)
+    pruner = study_pruner(search.pruner)
     sampler_cfg = OmegaConf.to_container(search.sampler, resolve=True)
     instantiate(search.sampler)  # refused before study.db is made, naming hparams_search.sampler (not config.*)
     study = _open_study(str(search.study_name), study_dir, direction, pruner)
