@@ -699,8 +699,8 @@ def test_a_callback_monitoring_a_metric_the_task_does_not_log_is_one_line_before
 ) -> None:
     """It was Lightning's exception after the first epoch (early stopping) or at the first checkpoint."""
     import textgru
+    from textgru.optimized_metric import check_optimized_metric
     from textgru.tasks.sentiment import validation_metrics
-    from textgru.training import check_optimized_metric
 
     with pytest.raises(TextgruError, match=rf"^callbacks.{callback}.monitor=val/nope is not a validation metric task="):
         textgru.train([f"callbacks.{callback}.monitor=val/nope"], run_dir=tmp_path / "new" / "parent" / "run")
@@ -708,6 +708,31 @@ def test_a_callback_monitoring_a_metric_the_task_does_not_log_is_one_line_before
     for monitor in ("step", "epoch", "train/loss", "val/loss"):  # Lightning's own, a training metric, another val/
         cfg = _compose("train", [f"callbacks.{callback}.monitor={monitor}"])
         check_optimized_metric(cfg, validation_metrics(cfg))
+
+
+@pytest.mark.parametrize(
+    ("overrides", "wrong", "better"),
+    [
+        (["optimized_metric=val/loss"], "max", "min"),
+        (["optimized_mode=min"], "min", "max"),
+        (["task=lm", "optimized_mode=max"], "max", "min"),
+    ],
+)
+def test_an_optimized_mode_against_its_metric_is_one_line(overrides: list[str], wrong: str, better: str) -> None:
+    """A review: `optimized_metric=val/loss` on the classifier kept its max mode, so the best checkpoint, early
+    stopping and a search's best trial were the highest loss: the worst model, with no word."""
+    from textgru.optimized_metric import check_optimized_metric
+    from textgru.tasks import task_module
+
+    cfg = _compose("train", overrides)
+    way = "higher" if better == "max" else "lower"
+    with pytest.raises(TextgruError) as refused:
+        check_optimized_metric(cfg, task_module(cfg.task.name).validation_metrics(cfg))
+    assert str(refused.value) == (
+        f"optimized_metric={cfg.optimized_metric} is better {way}, but optimized_mode={wrong}: add optimized_mode={better}"
+    )
+    fixed = _compose("train", [*overrides, f"optimized_mode={better}"])
+    check_optimized_metric(fixed, task_module(fixed.task.name).validation_metrics(fixed))
 
 
 def test_the_python_api_checks_before_making_the_run_folder(tmp_path: Path) -> None:

@@ -189,9 +189,9 @@ def _sweep(overrides: list[str], config_name: str, sweep_dir: str | os.PathLike[
 
 def _check_job(cfg: Any) -> None:
     """What a sweep's job checks before its data loads: values, metrics, the optimizer's and schedule's keys."""
+    from textgru.optimized_metric import check_optimized_metric
     from textgru.tasks import task_module
     from textgru.tasks.base import build_optimizer, build_scheduler
-    from textgru.training import check_optimized_metric
 
     check_config(cfg, "train")
     check_optimized_metric(cfg, task_module(cfg.task.name).validation_metrics(cfg))

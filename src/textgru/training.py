@@ -44,6 +44,7 @@ from textgru.distributed import (
 )
 from textgru.errors import TextgruError, TrainingStopped
 from textgru.loggers import build_loggers, check_logger_packages
+from textgru.optimized_metric import check_optimized_metric
 from textgru.resource_errors import resource_failures_named
 from textgru.resume import (
     check_checkpoint_fits,
@@ -174,25 +175,6 @@ def _train(
         for logger in trainer.loggers:
             logger.finalize("success" if finished else "failed")
         tracker.end(finished)
-
-
-def check_optimized_metric(cfg: DictConfig, logged: list[str]) -> None:
-    """`optimized_metric` picks the best checkpoint, stops early and is what sweeps optimise: it must be a
-    validation metric the task logs; so must a callback's own `monitor` where it names a val/ metric."""
-    if cfg.optimized_metric not in logged:
-        raise TextgruError(
-            f"optimized_metric={cfg.optimized_metric} is not a validation metric task={cfg.task.name} logs; "
-            f"use one of: {', '.join(logged)}"
-        )
-    if cfg.optimized_mode not in ("min", "max"):
-        raise TextgruError(f"optimized_mode={cfg.optimized_mode} must be min or max")
-    for name, callback in (cfg.get("callbacks") or {}).items():  # a typo here failed only after training
-        monitor = callback.get("monitor") if isinstance(callback, DictConfig) else None
-        if isinstance(monitor, str) and monitor.startswith("val/") and monitor not in logged:  # step, train/...: free
-            raise TextgruError(
-                f"callbacks.{name}.monitor={monitor} is not a validation metric task={cfg.task.name} logs; use one "
-                f"of: {', '.join(logged)}, or leave it out to follow optimized_metric"
-            )
 
 
 def build_trainer(

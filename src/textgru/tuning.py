@@ -23,6 +23,7 @@ from textgru.interrupted_trials import PRUNED_AT, settle_interrupted_trials
 from textgru.mlflow_parent import parent_run
 from textgru.mlflow_store import open_store, overrides_as_params
 from textgru.mlflow_uri import resolve_uri
+from textgru.optimized_metric import check_optimized_metric
 from textgru.resource_errors import resource_problem
 from textgru.run_lock import in_use
 from textgru.search_space import (
@@ -37,7 +38,7 @@ from textgru.search_space import (
 from textgru.study_folder import check_study_folder
 from textgru.study_space import check_same_space, suggest
 from textgru.tasks import task_module
-from textgru.training import check_optimized_metric, train
+from textgru.training import train
 
 log = logging.getLogger(__name__)
 
