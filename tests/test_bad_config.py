@@ -735,6 +735,22 @@ def test_an_optimized_mode_against_its_metric_is_one_line(overrides: list[str], 
     check_optimized_metric(fixed, task_module(fixed.task.name).validation_metrics(fixed))
 
 
+def test_a_required_key_a_search_sets_in_each_trial_is_not_asked_for(tmp_path: Path) -> None:
+    """A review: a search over `data.path` (data=local) could not start: without data.path= it was "required", and
+    with it, refused as a key the search sets."""
+    from textgru.config_checks import check_config
+
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    for f in (a, b):
+        f.write_text("text,label\nfine,pos\nbad,neg\n")
+    with pytest.raises(TextgruError, match=r"^data.path is required"):
+        check_config(_compose("train", ["data=local"]), "train")
+    space = f'+hparams_search.params={{data.path: "choice({a}, {b})"}}'
+    check_config(
+        _compose("train", ["hparams_search=sentiment", "data=local", "~hparams_search.params", space]), "train"
+    )
+
+
 def test_the_python_api_checks_before_making_the_run_folder(tmp_path: Path) -> None:
     import textgru
 

@@ -72,8 +72,11 @@ def check_config(
 ) -> None:
     """Check every value of a composed config (`config_name`: train, eval, predict, ...) against the rules: the first
     wrong one raises TextgruError with one line. Keys the config lacks are skipped, as are `paths.output_dir` when the
-    run's folder (`run_dir`, else `paths.run_dir`) lies elsewhere and, `showing` (`--cfg job`), the paths to read."""
+    run's folder (`run_dir`, else `paths.run_dir`) lies elsewhere and, `showing` (`--cfg job`), the paths to read; and
+    the keys a search's trials set (a review: `data.path` searched was "required", then refused when given)."""
     unused = unread_paths(run_dir or _lookup(cfg, "paths.run_dir"), cfg)
+    if isinstance(searched := _lookup(cfg, "hparams_search.params"), dict):
+        unused |= set(searched)
     unused |= {k for k, rule in RULES.get(config_name, {}).items() if showing and isinstance(rule, Existing)}
     for key in RULES.get(config_name, {}):
         value = _lookup(cfg, key)
