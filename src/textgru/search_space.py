@@ -9,7 +9,7 @@ from typing import Any
 
 from hydra import compose
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.core.override_parser.types import IntervalSweep, RangeSweep
+from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, RangeSweep
 from omegaconf import DictConfig, OmegaConf
 
 from textgru.config_typos import unknown_key
@@ -40,6 +40,8 @@ def _check_bounds(key: str, spec: str, value: Any) -> None:
     where = f"hparams_search.params.{key}={spec}"
     if isinstance(value, (IntervalSweep, RangeSweep)) and value.tags - {"log"}:
         raise TextgruError(f"{where}: unknown tag {sorted(value.tags - {'log'})}; the one tag read is log")
+    if isinstance(value, ChoiceSweep) and value.tags:  # a review: tag(log, choice(8, 16)) ran, the tag unread
+        raise TextgruError(f"{where}: a choice picks among its values, so a tag cannot apply; drop tag(...)")
     if isinstance(value, RangeSweep) and "log" in value.tags:  # Optuna steps evenly: the tag was dropped silently
         raise TextgruError(f"{where}: a range steps evenly, so log cannot apply; write tag(log, int(interval(lo, hi)))")
     if isinstance(value, IntervalSweep) and value.start > value.end:
