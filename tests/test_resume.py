@@ -21,7 +21,7 @@ import lightning as L
 import pytest
 import torch
 import yaml
-from conftest import ROOT, TINY_LM, TINY_MODEL, lm_run_args, run_script, run_scripts, write_play
+from conftest import ROOT, TINY_LM, TINY_MODEL, lm_run_args, run_script, run_scripts, tiny_run_args, write_play
 from omegaconf import OmegaConf
 from torch.utils.data import DataLoader
 
@@ -840,6 +840,47 @@ def test_resume_prints_its_config_with_cfg_job_and_takes_the_runs_own_groups_rep
         resume_flags(["-m", "trainer.max_epochs=5,6"])
     with pytest.raises(TextgruError, match="'task=lm' would swap the config group task"):
         resume_config(RunFolder(tiny_run), tiny_run / "checkpoints" / "last.ckpt", ["task=lm", "trainer.max_epochs=5"])
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("model=null", "'model=null' would swap the config group model"),
+        ("data=null", "'data=null' would swap the config group data"),
+        ("callbacks=null", "'callbacks=null' would swap the config group callbacks"),
+        ("callbacks.model_checkpoint=null", "'callbacks.model_checkpoint=null' would stop keeping the best checkpoint"),
+    ],
+)
+def test_resume_refuses_a_group_set_to_null_and_the_best_checkpoint_turned_off(
+    tiny_run: Path, override: str, message: str
+) -> None:
+    """A review: `model=null` (or data, callbacks) on resume was a traceback; `callbacks.model_checkpoint=null` let
+    Lightning's own checkpoint take over, called its last step the best, and the next-step lines named the best.ckpt
+    of before the resume."""
+    from textgru.resume import resume_config
+    from textgru.run_folder import RunFolder
+
+    with pytest.raises(TextgruError, match="^resume: " + re.escape(message)):
+        resume_config(RunFolder(tiny_run), tiny_run / "checkpoints" / "last.ckpt", [override, "trainer.max_epochs=5"])
+    cfg = resume_config(
+        RunFolder(tiny_run),
+        tiny_run / "checkpoints" / "last.ckpt",
+        ["callbacks.early_stopping=null", "trainer.max_epochs=5"],
+    )
+    assert cfg.callbacks.early_stopping is None  # one callback off: still taken
+
+
+def test_a_run_with_the_best_checkpoint_off_keeps_none_and_scores_its_last_weights(
+    tmp_path: Path, small_csv: Path
+) -> None:
+    """A review: with `callbacks.model_checkpoint=null` Lightning's own checkpoint callback took over: a stray
+    logs/checkpoints/epoch=0-step=N.ckpt, logged as the "best checkpoint"."""
+    run = tmp_path / "off"
+    r = run_script("train", *tiny_run_args(small_csv), "callbacks.model_checkpoint=null", f"hydra.run.dir={run}")
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert sorted(p.relative_to(run).as_posix() for p in run.rglob("*.ckpt")) == ["checkpoints/last.ckpt"]
+    assert "best checkpoint" not in (run / "train.log").read_text()
+    assert "textgru eval" not in r.stdout and "test/macro_f1" in r.stdout, r.stdout
 
 
 def test_a_copied_run_resumes_on_its_own_checkpoints(tiny_run: Path, tmp_path: Path) -> None:

@@ -147,10 +147,9 @@ def resume(run: Any, checkpoint: Any, overrides: list[str]) -> Any:
     """`textgru train resume=<run folder> [key=value ...]`: the run's own config, folder and logs."""
     from omegaconf import OmegaConf
 
-    from textgru.console import log_to, run_summary
+    from textgru.console import log_to, print_run_summary
     from textgru.distributed import process_rank, quiet_other_ranks
     from textgru.resume import resume_config
-    from textgru.tasks import task_module
     from textgru.training import train as train_config
 
     overrides, show, config_dirs = flags.resume_flags(overrides)
@@ -163,7 +162,7 @@ def resume(run: Any, checkpoint: Any, overrides: list[str]) -> Any:
     log.info("resume %s from %s; overrides %s", run.path, checkpoint.name, overrides or "none")
     metrics = train_config(cfg, resume_from=checkpoint)
     if process_rank() == 0:
-        print(run_summary(cfg.task.name, metrics, run.path, task_module(cfg.task.name).next_commands(run)), flush=True)
+        print_run_summary(cfg.task.name, metrics, run)
     return metrics[cfg.optimized_metric]
 
 

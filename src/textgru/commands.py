@@ -14,7 +14,6 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from textgru.config_checks import check_config
-from textgru.console import run_summary
 from textgru.errors import TextgruError, TrainingStopped
 
 
@@ -22,18 +21,15 @@ def train_command(cfg: DictConfig) -> float:
     """`textgru train`: train and test one model, print the closing summary (a single run, on rank zero), and
     return the value of `optimized_metric` (what Hydra's sweepers read)."""
     from textgru.config import in_hydra_multirun
-    from textgru.console import route_library_logs
+    from textgru.console import print_run_summary, route_library_logs
     from textgru.distributed import process_rank
     from textgru.run_folder import RunFolder
-    from textgru.tasks import task_module
     from textgru.training import train
 
     route_library_logs()  # once Lightning is imported: it adds a console handler of its own
     metrics = train(cfg)
     if process_rank() == 0 and not in_hydra_multirun():
-        run = RunFolder(cfg.paths.run_dir)
-        after = task_module(cfg.task.name).next_commands(run) if run.best_checkpoint.exists() else []
-        print(run_summary(cfg.task.name, metrics, run.path, after), flush=True)
+        print_run_summary(cfg.task.name, metrics, RunFolder(cfg.paths.run_dir))
     return metrics[cfg.optimized_metric]
 
 

@@ -233,3 +233,12 @@ def command_usage(commands: Mapping[str, str]) -> str:
         "conf/experiment/mine.yaml, then textgru train experiment=mine.",
     ]
     return "\n".join(lines)
+
+
+def print_run_summary(task: str, metrics: dict[str, Any], run: Any) -> None:
+    """A finished run's closing lines: its test metrics, its folder and what to run next with its best checkpoint
+    (none where `callbacks.model_checkpoint=null` kept none: a review's resume named a stale one)."""
+    from textgru.tasks import task_module
+
+    after = task_module(task).next_commands(run) if run.best_checkpoint.exists() else []
+    print(run_summary(task, metrics, run.path, after), flush=True)

@@ -9,6 +9,7 @@ cannot make `resume=` call anything else."""
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -63,7 +64,13 @@ def resume_config(run: RunFolder, checkpoint: Path, overrides: Sequence[str], di
         if not eq or (existing is absent and not key.startswith("+")):
             raise TextgruError(f"resume: {override!r} is not key=value for a key in {run.config} (new: +key=value)")
         mapping_value = key.lstrip("+") == "trainer.max_time"  # {minutes: 90} is a value, not a config group
-        if isinstance(existing, DictConfig) and value != "null" and not mapping_value:  # null: a callback off
+        callback_off = value == "null" and re.fullmatch(r"\+?callbacks\.[^.]+", key) is not None
+        if callback_off and key.lstrip("+") == "callbacks.model_checkpoint" and isinstance(existing, DictConfig):
+            raise TextgruError(  # a review: Lightning's default took over, and best.ckpt stayed the one before
+                f"resume: {override!r} would stop keeping the best checkpoint part-way: checkpoints/best.ckpt would "
+                "stay the best before the resume, and the run be scored on other weights; start a new run to turn it off"
+            )
+        if isinstance(existing, DictConfig) and not callback_off and not mapping_value:  # a review: model=null
             raise TextgruError(
                 f"resume: {override!r} would swap the config group {key}; a resumed run keeps the run's groups: "
                 f"change single values instead (e.g. {key}.<name>=...)"

@@ -15,7 +15,7 @@ from typing import Any
 import lightning as L
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
-from lightning.pytorch.callbacks import Callback
+from lightning.pytorch.callbacks import Callback, Checkpoint
 from lightning.pytorch.callbacks.progress import ProgressBar as BaseProgressBar
 from omegaconf import DictConfig, OmegaConf
 
@@ -196,6 +196,13 @@ def build_trainer(
         callbacks.append(EpochLines(console=not live))
         callbacks += tracker.callbacks
         loggers = build_loggers(cfg, run, resuming=resuming, mlflow=tracker.logger)
+        # callbacks.model_checkpoint=null: no best checkpoint, the last weights scored (a review: Lightning's own
+        # took over, and its last step was called the best)
+        off = (
+            {}
+            if any(isinstance(c, Checkpoint) for c in [*callbacks, *extra_callbacks])
+            else {"enable_checkpointing": False}
+        )
         return instantiate(
             cfg.trainer,
             _convert_="partial",  # max_time={minutes: 90}: Lightning takes a dict, not an OmegaConf mapping
@@ -203,6 +210,7 @@ def build_trainer(
             logger=loggers or False,
             plugins=[AtomicCheckpointIO()],
             enable_progress_bar=live or (wanted and own_bar),
+            **off,
         )
     except InstantiationException as e:
         raise one_line(e) from e
