@@ -807,9 +807,17 @@ def test_a_trial_pruned_within_its_first_epoch_stops_there(tmp_path: Path) -> No
     loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.ones(10, 1)), batch_size=1)
     trial = optuna.create_study(pruner=Always()).ask()
     trainer = L.Trainer(
-        min_epochs=1, max_epochs=1, val_check_interval=2, limit_val_batches=1, num_sanity_val_steps=0,
-        callbacks=[PruneOnValidation(trial, "val/loss", "sqlite://")], logger=False, enable_checkpointing=False,
-        enable_progress_bar=False, enable_model_summary=False, default_root_dir=tmp_path,
+        min_epochs=1,
+        max_epochs=1,
+        val_check_interval=2,
+        limit_val_batches=1,
+        num_sanity_val_steps=0,
+        callbacks=[PruneOnValidation(trial, "val/loss", "sqlite://")],
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        default_root_dir=tmp_path,
     )
     trainer.fit(Toy(), loader, loader)
     assert trainer.global_step == 2, trainer.global_step  # pruned after validation 0, at step 2 of 10
