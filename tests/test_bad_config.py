@@ -205,6 +205,11 @@ MORE = [
     ("generate", ["ckpt_path=<ckpt>", "num_samples=0"], "num_samples=0: must be an integer in [1, 10000]"),
     (
         "generate",
+        ["ckpt_path=<ckpt>", "stop=5"],
+        "stop=5: must be a non-empty text or a list of them (a number or true as text is quoted: 'stop=\"5\"')",
+    ),
+    (
+        "generate",
         ["ckpt_path=<ckpt>", "num_samples=100000000"],
         "num_samples=100000000: must be an integer in [1, 10000]",
     ),

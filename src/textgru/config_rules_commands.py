@@ -56,7 +56,7 @@ GENERATE: dict[str, Rule] = {
     "seed": Int(*TORCH_SEED, null=True),
     "stop": AnyOf(  # " " (a word) and "\n" (a line) are stops; "" would end every sample before it starts
         (Text(empty=True, pattern=r"(?s).+"), ListOf(Text(empty=True, pattern=r"(?s).+"))),
-        shape="a non-empty text or a list of them",
+        shape="a non-empty text or a list of them (a number or true as text is quoted: 'stop=\"5\"')",
         null=True,
     ),
     "greedy": Bool(),
