@@ -50,8 +50,8 @@ def _sources(checkpoints: Any) -> list[Path]:
     given = list(checkpoints)
     if len(given) < 2:
         raise TextgruError("give at least two classifier checkpoints to join (run folders or .ckpt files)")
-    if bad := next((p for p in given if not isinstance(p, (str, os.PathLike))), None):
-        raise TextgruError(f"checkpoints holds a {type(bad).__name__}; give run folders or .ckpt files (paths)")
+    if bad := [p for p in given if not isinstance(p, (str, os.PathLike))]:  # a None too (a review: "none given")
+        raise TextgruError(f"checkpoints holds a {type(bad[0]).__name__}; give run folders or .ckpt files (paths)")
     files = [resolve_checkpoint_path(p).resolve() for p in given]
     inodes = [(f.stat().st_dev, f.stat().st_ino) for f in files]  # a hard link is the same file too (a review)
     if len(set(inodes)) < len(inodes):
