@@ -216,6 +216,11 @@ MORE = [
     # export
     ("export", ["ckpt_path=<ckpt>", "output=<tmp>/x", "format=tflite"], "format=tflite: must be one of onnx"),
     ("export", ["ckpt_path=<ckpt>", "output=<file>/x"], "cannot be used as a folder"),
+    (
+        "export",
+        ["ckpt_path=<ckpt>", "output=2024"],
+        "output=2024 is not a path; give a folder (a name the command line reads as a number is quoted: 'output=\"2024\"')",
+    ),
     ("export", ["ckpt_path=<ckpt>", "output=<tmp>"], "exists; pass overwrite=true"),
     ("export", ["ckpt_path=<ckpt>", "output=<tmp>", "overwrite=true"], "not a textgru export"),
     ("export", ["ckpt_path=<tmp>/nope", "output=<tmp>/x"], "nope does not exist"),

@@ -39,6 +39,8 @@ def problem(key: str, value: Any, rule: Rule) -> str | None:
     if why is None:
         return None
     if isinstance(rule, (File, Existing, Folder, NewFile, StoreUri, ArtifactLocation)):
+        if isinstance(value, (int, float)):  # a review: output=2024, a folder named by its year, read as a number
+            why += f" (a name the command line reads as a number is quoted: '{key}=\"{shown(value)}\"')"
         return f"{key}={shown(value)} {why}"  # a path: what is wrong with it, and what to give instead
     return f"{key}={shown(value, raw=getattr(rule, 'text', False))}: must be {why}" + (
         f" ({rule.what})" if rule.what else ""
