@@ -503,6 +503,8 @@ def test_python_callers_get_one_line_where_the_command_line_does(
             clf.evaluate(frame, output_dir="ev", overwrite=bad)
         with pytest.raises(textgru.TextgruError, match=f"^overwrite={bad!r} must be true or false$"):
             textgru.export(tiny_run, tmp_path / "export", overwrite=bad)
+    with pytest.raises(textgru.TextgruError, match="^output= takes a folder name .a str or Path., not a int$"):
+        textgru.export(tiny_run, 123)  # type: ignore[arg-type]  (a review: a TypeError)
     (tmp_path / "a.csv").write_text("x")
     with pytest.raises(textgru.TextgruError, match="^output_dir='a.csv/sub' cannot be used as a folder: a.csv is a"):
         clf.evaluate(frame, output_dir="a.csv/sub")

@@ -195,6 +195,8 @@ def export(
         raise TextgruError(f"format={format!r} is not supported; use format=onnx")
     if str(output) in ("", "None", "???"):
         raise TextgruError("no output folder given: pass output=<folder>")
+    if not isinstance(output, (str, os.PathLike)):  # a review: export(ckpt, 123) was a TypeError
+        raise TextgruError(f"output= takes a folder name (a str or Path), not a {type(output).__name__}")
     out = Path(os.path.abspath(Path(output).expanduser()))  # '.', 'x/..' named: the staging folder goes beside it
     check_export_output(out, overwrite)
     require_export_packages()
