@@ -548,7 +548,18 @@ def test_bad_exports_get_one_line(tmp_path: Path, exported: dict) -> None:
     (no_config / "config.json").unlink()
     with pytest.raises(TextgruError, match=r"has no config\.json"):
         textgru.load(no_config)
+    hugging = tmp_path / "hugging"  # a review: another tool's model folder was "an export that lost model.onnx"
+    hugging.mkdir()
+    (hugging / "config.json").write_text('{"model_type": "bert"}')
+    with pytest.raises(
+        TextgruError, match=r"is neither a textgru export nor a run folder .its config\.json is another"
+    ):
+        textgru.load(hugging)
     one_line_error(run_script("predict", f"ckpt_path={no_config}", "text=hi"), "config.json")
+    no_model = copy_export(exported["sentiment"], tmp_path / "no_model")
+    (no_model / "model.onnx").unlink()
+    with pytest.raises(TextgruError, match=r"has no model\.onnx; export again"):  # ours, its model lost
+        textgru.load(no_model)
     one_line_error(run_script("generate", f"ckpt_path={exported['sentiment']}", "prompt=a"), "language-model")
     with pytest.raises(TextgruError, match=r"one; use it with textgru predict, eval or serve classifier=$"):
         textgru.LanguageModel.load(exported["sentiment"])  # what an export is for: not "export" it again

@@ -4,13 +4,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
 from typing import Any
 
 from textgru.errors import TextgruError
-from textgru.onnx_format import ExportFolder, read_config, sha256
+from textgru.onnx_format import FORMAT, ExportFolder, read_config, sha256
 from textgru.onnx_marks import CONFIG_MARK, config_digest
 
 
@@ -23,8 +24,22 @@ def _folder(path: str | os.PathLike[str]) -> tuple[ExportFolder, Path]:
         return ExportFolder(p.parent), p
     folder = ExportFolder(p)
     if not folder.model.is_file():
+        if folder.config.is_file() and not _textgru_config(folder.config):  # a review: a Hugging Face model folder
+            raise TextgruError(
+                f"{str(p)!r} is neither a textgru export nor a run folder (its config.json is another tool's); give a "
+                "run folder, a .ckpt file or a folder textgru export wrote"
+            )
         raise TextgruError(f"folder {str(p)!r} has no model.onnx; export again with textgru export format=onnx")
     return folder, folder.model
+
+
+def _textgru_config(path: Path) -> bool:
+    """Whether `path` reads as a textgru export's config.json (its format named)."""
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        return False
+    return isinstance(config, dict) and config.get("format") == FORMAT
 
 
 def open_export(
