@@ -4,9 +4,11 @@ the place in the epoch)."""
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import random
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -38,9 +40,33 @@ class AtomicCheckpointIO(TorchCheckpointIO):
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, path)
+        except OSError as e:  # a write's error names no file (a review): the checkpoint's is named
+            if e.filename is not None or not e.errno:
+                raise
+            raise OSError(e.errno, e.strerror, str(path)) from e
+        except RuntimeError as e:  # torch's writer says neither the file nor why: both, where they can be told
+            if (code := _write_failure(tmp)) is None:
+                raise
+            raise OSError(code, os.strerror(code), str(path)) from e
         finally:
             if tmp.exists():
                 tmp.unlink()
+
+
+def _write_failure(tmp: Path) -> int | None:
+    """Why writing `tmp` stopped, as an errno: the file-size limit reached (EFBIG), or its disk full (ENOSPC)."""
+    try:
+        import resource  # (POSIX only)
+
+        limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+        if limit != resource.RLIM_INFINITY and tmp.stat().st_size >= limit - (1 << 16):
+            return errno.EFBIG
+    except (ImportError, OSError):
+        pass
+    try:
+        return errno.ENOSPC if shutil.disk_usage(tmp.parent).free < (1 << 20) else None
+    except OSError:
+        return None
 
 
 class PeriodicCheckpoint(Callback):
