@@ -849,6 +849,8 @@ def test_resume_prints_its_config_with_cfg_job_and_takes_the_runs_own_groups_rep
         ("data=null", "'data=null' would swap the config group data"),
         ("callbacks=null", "'callbacks=null' would swap the config group callbacks"),
         ("callbacks.model_checkpoint=null", "'callbacks.model_checkpoint=null' would stop keeping the best checkpoint"),
+        ("model.pretrained_lm=/lm", "'model.pretrained_lm=/lm' cannot change a resumed run: the language model's"),
+        ("task.finetune.lr_decay=2.6", "'task.finetune.lr_decay=2.6' cannot change a resumed run: its layer groups'"),
     ],
 )
 def test_resume_refuses_a_group_set_to_null_and_the_best_checkpoint_turned_off(
@@ -856,7 +858,8 @@ def test_resume_refuses_a_group_set_to_null_and_the_best_checkpoint_turned_off(
 ) -> None:
     """A review: `model=null` (or data, callbacks) on resume was a traceback; `callbacks.model_checkpoint=null` let
     Lightning's own checkpoint take over, called its last step the best, and the next-step lines named the best.ckpt
-    of before the resume."""
+    of before the resume. Another: `model.pretrained_lm=null` crashed after demoting a finished run's files, and
+    `task.finetune.lr_decay` was recorded in config.yaml but not used (the checkpoint's schedule was)."""
     from textgru.resume import resume_config
     from textgru.run_folder import RunFolder
 

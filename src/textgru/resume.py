@@ -24,16 +24,17 @@ from textgru.console import command_arg
 from textgru.errors import TextgruError
 from textgru.resumed_data import check_same_data
 from textgru.run_folder import RunFolder, restore_unfinished_best, unquoted
-from textgru.saved_config import RESTORE_CONFIG, check_config_targets, read_saved_config, refuse_hand_edits
+from textgru.saved_config import (
+    RESTORE_CONFIG,
+    check_config_targets,
+    fixed_on_resume,
+    read_saved_config,
+    refuse_hand_edits,
+)
 from textgru.stopping import check_can_train_on
 from textgru.summarised_runs import warn_if_summarised
 
 log = logging.getLogger(__name__)
-FIXED_ON_RESUME = {  # what a resumed run restores from its checkpoint, so that a new value would be ignored
-    "seed": "it goes on with the random states its checkpoint saved (and a few-label sample drawn with its seed)",
-    "optimizer": "its optimizer's state (learning rate included) comes back from its checkpoint as it was",
-    "tokenizer": "it goes on with the tokenizer it was trained with (tokenizer.json in its folder)",
-}
 
 
 def resume_config(run: RunFolder, checkpoint: Path, overrides: Sequence[str], dirs: Sequence[str] = ()) -> DictConfig:
@@ -42,7 +43,7 @@ def resume_config(run: RunFolder, checkpoint: Path, overrides: Sequence[str], di
     `--config-dir DIR` flags, whose configs' `_target_`s the run may name, like `./conf`'s."""
     _refuse_if_not_a_run(run)
     cfg = read_saved_config(run.config)
-    refuse_hand_edits(cfg, run, FIXED_ON_RESUME)
+    refuse_hand_edits(cfg, run)
     started_with = run.hydra_overrides  # the command line that started the run may be repeated as it was
     original = set(yaml.safe_load(started_with.read_text()) or []) if started_with.is_file() else set()
     chosen = _group_choices(run)  # the run's config groups, default or given (task=sentiment may be repeated)
@@ -59,7 +60,7 @@ def resume_config(run: RunFolder, checkpoint: Path, overrides: Sequence[str], di
         if key.startswith("hydra.") or (same_group and _group_choice(existing, value)):
             continue  # the starting command's group choices (model=..., experiment=...) may be repeated; its values
             # are applied again in order, so `trainer.max_epochs=3 ... trainer.max_epochs=500` still ends at 500
-        if (why := FIXED_ON_RESUME.get(key.lstrip("+").split(".")[0])) and _override_value(override) != existing:
+        if (why := fixed_on_resume(key)) and _override_value(override) != existing:  # a review: pretrained_lm=null
             raise TextgruError(f"resume: {override!r} cannot change a resumed run: {why}; start a new run to change it")
         if not eq or (existing is absent and not key.startswith("+")):
             raise TextgruError(f"resume: {override!r} is not key=value for a key in {run.config} (new: +key=value)")

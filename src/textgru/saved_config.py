@@ -94,9 +94,27 @@ def _strings_in(node: Any) -> Iterator[str]:
             yield from _strings_in(value)
 
 
-def refuse_hand_edits(cfg: DictConfig, run: RunFolder, fixed: Mapping[str, str]) -> None:
+FIXED_ON_RESUME = {  # what a resumed run restores from its checkpoint, so that a new value would be ignored
+    "seed": "it goes on with the random states its checkpoint saved (and a few-label sample drawn with its seed)",
+    "optimizer": "its optimizer's state (learning rate included) comes back from its checkpoint as it was",
+    "tokenizer": "it goes on with the tokenizer it was trained with (tokenizer.json in its folder)",
+    "model.pretrained_lm": "the language model's weights were taken in when it started; its checkpoint holds them now",
+    "model.transfer": "its model was built for that transfer when it started, and its checkpoint's weights follow it",
+    "task.finetune": "its layer groups' learning rates and unfreezing plan come back from its checkpoint as they were",
+}
+
+
+def fixed_on_resume(key: str) -> str | None:
+    """Why `key` (or the section it is in: `optimizer.lr`, `task.finetune.lr_decay`) cannot change on resume."""
+    parts = key.lstrip("+").split(".")
+    return next(
+        (FIXED_ON_RESUME[k] for i in range(len(parts)) if (k := ".".join(parts[: i + 1])) in FIXED_ON_RESUME), None
+    )
+
+
+def refuse_hand_edits(cfg: DictConfig, run: RunFolder, fixed: Mapping[str, str] = FIXED_ON_RESUME) -> None:
     """One line where config.yaml was edited by hand in what a resume cannot change (`fixed`: section -> why, as
-    `resume.FIXED_ON_RESUME`): a plain value that differs from the one the run started with (`.hydra/config.yaml`),
+    `FIXED_ON_RESUME`): a plain value that differs from the one the run started with (`.hydra/config.yaml`),
     which config.yaml would record while the run goes on with the other."""
     started = run.path / ".hydra" / "config.yaml"
     try:
@@ -105,14 +123,21 @@ def refuse_hand_edits(cfg: DictConfig, run: RunFolder, fixed: Mapping[str, str])
         return
     now = OmegaConf.to_container(cfg, resolve=False)
     for section in fixed if isinstance(first, dict) else ():
-        then = dict(_leaves(first.get(section), section))
-        for key, value in _leaves(now.get(section), section):
+        then = dict(_leaves(_at(first, section), section))
+        for key, value in _leaves(_at(now, section), section):
             was = then.get(key)
             if isinstance(was, (int, float, str)) and "${" not in str(was) and was != value:
                 raise TextgruError(
                     f"resume: {run.config} says {key}={value}, but the run started with {key}={was} ({started}) "
                     f"and goes on with it ({fixed[section]}); set it back"
                 )
+
+
+def _at(tree: Any, dotted: str) -> Any:
+    """The value at `dotted` (`model.pretrained_lm`) in a plain nested mapping, or None."""
+    for part in dotted.split("."):
+        tree = tree.get(part) if isinstance(tree, dict) else None
+    return tree
 
 
 def _leaves(node: Any, key: str) -> Iterator[tuple[str, Any]]:
