@@ -143,7 +143,11 @@ MORE = [
     ("train", ["task=bilm", "data=tweets", "data.train_size=500"], "task=bilm reads every training text"),
     ("train", ["data.subset_seed=-2"], "data.subset_seed=-2: must be an integer in [0, 4294967295], or null"),
     ("train", ["model.pretrained_lm=<tmp>/nope"], "nope does not exist; give a task=bilm run folder or its .ckpt"),
-    ("train", ["experiment=tweets_ulmfit"], "model.pretrained_lm=outputs/bilm/tweets does not exist"),
+    (  # a review: the fix said experiment=tweets_bilm alone, whose run goes elsewhere
+        "train",
+        ["experiment=tweets_ulmfit"],
+        "reads: textgru train experiment=tweets_bilm hydra.run.dir=outputs/bilm/tweets)",
+    ),
     ("train", ["trainer.min_steps=0"], "trainer.min_steps=0: must be an integer >= 1, or null"),
     ("train", ["task.finetune.lr_decay=0.5"], "task.finetune.lr_decay=0.5: must be a number >= 1"),
     ("train", ["task.finetune.unfreeze_epochs=0"], "task.finetune.unfreeze_epochs=0: must be an integer >= 1"),

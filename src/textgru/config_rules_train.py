@@ -148,7 +148,8 @@ TRAIN: dict[str, Rule] = {
     "model.tie_weights": Bool(),
     "model.predict_change": Bool(),
     "model.pretrained_lm": Existing(
-        "a task=bilm run folder or its .ckpt (pretrain one first: textgru train task=bilm, or experiment=tweets_bilm)",
+        "a task=bilm run folder or its .ckpt (pretrain one first: textgru train task=bilm; the one experiment=tweets_ulmfit "
+        "reads: textgru train experiment=tweets_bilm hydra.run.dir=outputs/bilm/tweets)",
         null=True,
     ),
     "model.transfer": OneOf(("finetune", "features")),

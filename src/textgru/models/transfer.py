@@ -36,7 +36,7 @@ class PretrainedLM:
         if not Path(str(path)).expanduser().exists():
             raise TextgruError(
                 f"model.pretrained_lm={path} does not exist; pretrain a language model first (textgru train "
-                "task=bilm ..., or experiment=tweets_bilm) and pass its run folder"
+                "task=bilm ..., or experiment=tweets_bilm hydra.run.dir=outputs/bilm/tweets) and pass its run folder"
             )
         try:
             ckpt = load_checkpoint(path, expect_task="bilm")
@@ -185,7 +185,7 @@ def pretrained_start(
     if not path and model_config.get("transfer") == "features":
         raise TextgruError(
             "model.transfer=features reads a pretrained language model; give model.pretrained_lm=<a task=bilm run "
-            "folder> (pretrain one: experiment=tweets_bilm), or drop model.transfer"
+            "folder> (pretrain one: textgru train task=bilm ...), or drop model.transfer"
         )
     if not path:
         return None
