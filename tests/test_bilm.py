@@ -572,6 +572,20 @@ def test_lm_of_another_split_of_the_data_gives_one_line(bilm_run: Path, toy_csv:
     other.write_text("".join(toy_csv.read_text().splitlines(keepends=True)[:-1]))
     build_classification(classifier_config(other, bilm_run, "data.split_seed=7"))
     build_classification(classifier_config(toy_csv, bilm_run, "data.train_size=40", "data.batch_size=8"))  # same split
+    # a review: the LM read the file with its own test file, or with another file beside it, so it carved the file
+    # otherwise (28 and 21 of 31 test texts pretrained on), and the configs were simply not "the same data"
+    labelled = {"source": "local", "path": str(toy_csv), "validation_path": None, "test_path": None, "split_seed": 42}
+    other_paths = r"^model.pretrained_lm read this data's file with other data paths \(data.{} ; this run: data.{}\)"
+    for lm, theirs, ours in [
+        ({**labelled, "test_path": str(other)}, f"test_path={other}", "test_path=null"),
+        ({**labelled, "path": [str(toy_csv), str(other)]}, f"path=[{toy_csv},{other}]", f"path={toy_csv}"),
+    ]:
+        with pytest.raises(
+            TextgruError, match=other_paths.format(re.escape(theirs), re.escape(ours)).replace(" ;", ";")
+        ):
+            check_pretraining_split(lm, labelled)
+        check_pretraining_split(lm, {**labelled, "validation_path": str(copy), "test_path": str(other)})  # its own
+    check_pretraining_split(labelled, dict(labelled))  # the same split
 
 
 def test_the_lm_fine_tuned_from_is_logged_with_its_digest(bilm_run: Path, caplog) -> None:

@@ -65,6 +65,13 @@ def _holds_a_file_of(corpus: Any, data: Any) -> bool:
     return any(os.path.getsize(f) in sizes and bytes_digest([f]) in digests for f in theirs)
 
 
+def _typed(value: Any) -> str:
+    """A data path as the command line takes it: null, a path, or [a,b]."""
+    if value is None:
+        return "null"
+    return value if isinstance(value, str) else f"[{','.join(map(str, value))}]"
+
+
 def check_pretraining_split(lm: Mapping[str, Any], data_config: Mapping[str, Any]) -> None:
     """One line when the language model (its data config `lm`) read the texts of this run's labelled data otherwise
     than this run splits them (`data_config`)."""
@@ -75,6 +82,18 @@ def check_pretraining_split(lm: Mapping[str, Any], data_config: Mapping[str, Any
                 "model.pretrained_lm was pretrained on this data's file (or a copy of it) read whole as a text "
                 "corpus, so its training texts include this run's validation and test texts (carved from that file); "
                 "pretrain it on this split's training texts: textgru train task=bilm data=local data.path=<the same file>"
+            )
+    other_paths = [k for k in PATH_KEYS if not _same_file(lm.get(k), data_config.get(k))]
+    if lm.get("source") == data_config.get("source") == "local" and carved and other_paths:  # a review: 28 of 31
+        if _holds_a_file_of(
+            lm.get("path"), data_config.get("path")
+        ):  # test texts pretrained on, with its own test_path
+            theirs = " ".join(f"data.{k}={_typed(lm.get(k))}" for k in other_paths)
+            ours = " ".join(f"data.{k}={_typed(data_config.get(k))}" for k in other_paths)
+            raise TextgruError(
+                f"model.pretrained_lm read this data's file with other data paths ({theirs}; this run: {ours}), so it "
+                "split that file otherwise and its training texts include this run's validation and test texts; pass "
+                f"{theirs}, or pretrain a language model with this run's (textgru train task=bilm ... {ours})"
             )
     same_data = lm.get("source") == data_config.get("source") and all(
         _same_file(lm[k], data_config[k]) if k in PATH_KEYS else lm[k] == data_config[k]
