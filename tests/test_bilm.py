@@ -237,6 +237,14 @@ def test_next_commands_fit_the_run(tmp_path: Path) -> None:
     tweets = {"source": "tweets", "split_seed": 7, "val_fraction": 0.1, "test_fraction": 0.1}
     run.config.write_text(yaml.safe_dump({"model": model, "tokenizer": tokenizer, "data": tweets}))
     assert bilm.next_commands(run)[0].endswith("tokenizer.lowercase=false data.split_seed=7 [data.train_size=500]")
+    # a labelled file with its own test file, or with another file: the same paths (a review: test_path left out)
+    for paths, said in [
+        ({"path": "a.csv", "test_path": "t.csv"}, "data=local data.path=a.csv data.test_path=t.csv"),
+        ({"path": ["a.csv", "my b.csv"]}, "data=local 'data.path=[a.csv,\"my b.csv\"]'"),
+    ]:
+        local = {"source": "local", "split_seed": 42, "val_fraction": 0.1, "test_fraction": 0.1, **paths}
+        run.config.write_text(yaml.safe_dump({"model": model, "tokenizer": tokenizer, "data": local}))
+        assert bilm.next_commands(run)[0].endswith(f"tokenizer.lowercase=false {said} [data.train_size=500]")
 
 
 def test_classifier_exact_under_padding_after_transfer(bilm_run: Path, toy_csv: Path) -> None:

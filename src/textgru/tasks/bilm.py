@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+import shlex
 from collections.abc import Callable
 from typing import Any
 
@@ -65,12 +66,25 @@ def next_commands(run: RunFolder) -> list[str]:
         normalised = [f"tokenizer.{k}={override_value(tok[k])}" for k in keys if k in tok]
         source = cfg["data"].get("source")
         data = [] if source == "tweets" else ["data=<your labelled data>"]
+        if source == "local":  # its paths, its own validation or test file too (a review: test_path was left out)
+            given = {k: cfg["data"][k] for k in ("path", "validation_path", "test_path") if cfg["data"].get(k)}
+            data = ["data=local", *(_path_arg(f"data.{k}", v) for k, v in given.items())]
         if source in ("tweets", "local"):  # labelled data read as texts: the classifier must split it alike (a review)
             default = data_config(source)
             data += [f"data.{k}={cfg['data'][k]}" for k in CARVING if cfg["data"].get(k, default[k]) != default[k]]
     except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError):
         return [f"{command} [data.train_size=500]"]
     return [" ".join([command, *sizes, f"tokenizer={tok['kind']}", *normalised, *data, "[data.train_size=500]"])]
+
+
+def _path_arg(key: str, value: Any) -> str:
+    """`key=path` or `key=[a,b]` for the command line, each path quoted where it must be."""
+    from textgru.console import PLAIN_VALUE
+
+    if isinstance(value, str):
+        return command_arg(key, value)
+    items = (v if PLAIN_VALUE.fullmatch(v) else '"' + v.replace('"', '\\"') + '"' for v in map(str, value))
+    return shlex.quote(f"{key}=[{','.join(items)}]")
 
 
 def build(cfg: DictConfig) -> tuple[BiLMDataModule, BiLanguageModelTask]:
