@@ -35,6 +35,23 @@ def test_dollar_signs_in_names_are_drawn_as_text(tmp_path: Path) -> None:
     assert matplotlib.rcParams["text.parse_math"] is True
 
 
+def test_the_gradient_flow_plots_log_ticks_as_plain_powers_of_ten(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A review: every gradient_flow.png read `$\\mathdefault{10^{-2}}$` on its y axis (matplotlib's log labels are
+    math text, which literal_text draws as written)."""
+    from matplotlib.figure import Figure
+
+    from textgru.plots import plot_gradient_flow
+
+    drawn: list[Figure] = []
+    save = Figure.savefig
+    monkeypatch.setattr(Figure, "savefig", lambda fig, *a, **k: (drawn.append(fig), save(fig, *a, **k))[1])
+    plot_gradient_flow({"gru": ([1e-9, 1e-5, 1e-2], [1e-8, 1e-4, 1e-2])}, tmp_path / "g.png")
+    labels = [t.get_text() for t in drawn[0].axes[0].get_yticklabels() if t.get_text()]
+    assert "10⁻⁵" in labels and not any("$" in t or "mathdefault" in t for t in labels), labels
+
+
 def test_plotting_leaves_the_users_matplotlib_backend_alone(tmp_path: Path) -> None:
     """A review in Jupyter: importing textgru's plots switched matplotlib to Agg, so a notebook's inline figures
     stopped showing for the rest of the session, without a word."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import ParamSpec, TypeVar
@@ -11,6 +12,7 @@ import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure  # not pyplot: the user's backend (a notebook's inline one) stays as it is
+from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from textgru.atomic_files import written_atomically
 
@@ -170,6 +172,17 @@ def plot_forecast(
     return Path(out)
 
 
+SUPERSCRIPTS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _power_of_ten(value: float, _position: int | None = None) -> str:
+    """A log axis's tick label as plain text: 10⁻⁹ for 1e-9; nothing between powers of ten."""
+    if value <= 0 or not math.isfinite(value):
+        return ""
+    power = math.log10(value)
+    return "10" + str(round(power)).translate(SUPERSCRIPTS) if abs(power - round(power)) < 1e-6 else ""
+
+
 @literal_text
 def plot_gradient_flow(
     curves: dict[str, tuple[Sequence[float], Sequence[float]]], out: str | Path, title: str = ""
@@ -182,6 +195,8 @@ def plot_gradient_flow(
         ax.plot(steps, [float(v) for v in before], ls="--", color=color, label=f"{name.upper()} at initialisation")
         ax.plot(steps, [float(v) for v in after], color=color, label=f"{name.upper()} after training")
     ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(FuncFormatter(_power_of_ten))  # matplotlib's own labels are math text, which
+    ax.yaxis.set_minor_formatter(NullFormatter())  # literal_text shows as written (a review: $\mathdefault{10^{-2}}$)
     ax.set_xlabel("t (the loss is computed at t = T)")
     ax.set_ylabel("‖∂L/∂h_t‖")
     ax.set_title(title)
