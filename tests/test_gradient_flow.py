@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import torch
 from omegaconf import OmegaConf
 
+from textgru.errors import TextgruError
 from textgru.gradient_flow import adding_problem, run_gradient_flow
 
 
@@ -38,6 +40,13 @@ def test_gradient_flow_writes_png_and_json(tmp_path: Path) -> None:
         r = saved["cells"][cell]
         assert len(r["grad_norm_init"]) == 12 and r["grad_ratio_init"] == results["cells"][cell]["grad_ratio_init"]
         assert 0 <= r["test_accuracy"] <= 1 and r["grad_ratio_trained"] > 0
+    (mine := tmp_path / "mine").mkdir()  # a review: a figure of the user's own by that name was replaced
+    (mine / "gradient_flow.png").write_bytes(b"my own figure")
+    with pytest.raises(
+        TextgruError, match=r"already holds gradient_flow.png, which this would overwrite; give another"
+    ):
+        run_gradient_flow(cfg, mine)
+    assert (mine / "gradient_flow.png").read_bytes() == b"my own figure" and not (mine / "gradient_flow.json").exists()
 
 
 def test_a_folder_holding_a_gradient_flow_result_is_refused(tmp_path: Path) -> None:

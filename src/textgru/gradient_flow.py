@@ -87,6 +87,8 @@ def run_gradient_flow(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
             f"seq_len={cfg.seq_len}, steps={cfg.steps}, hidden_size={cfg.hidden_size}: need seq_len >= 4, "
             "steps >= 0 and hidden_size >= 1"
         )
+    if (mine := Path(out_dir) / "gradient_flow.png").exists():  # a review: a user's own figure was replaced
+        raise TextgruError(f"{out_dir} already holds {mine.name}, which this would overwrite; give another folder")
     torch.manual_seed(cfg.seed)
     data = torch.Generator().manual_seed(cfg.seed)
     test_x, test_y = adding_problem(cfg.eval_size, cfg.seq_len, data)
