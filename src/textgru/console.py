@@ -202,7 +202,7 @@ def run_summary(task: str, metrics: Mapping[str, Any], run_dir: Path, next_comma
     else:
         head = f"task={task} finished in {took}"
     lines = [head, ""]
-    lines += [f"  {k:<{width}}  {v:.4f}" for k, v in rows]
+    lines += [f"  {k:<{width}}  {v:.4f}" if v == 0 or abs(v) >= 1e-3 else f"  {k:<{width}}  {v:.4g}" for k, v in rows]
     lines += ["", f"run folder: {run_dir}"]
     if next_commands:
         lines += ["next:", *(f"  {c}" for c in next_commands)]

@@ -78,9 +78,14 @@ class ForecastDataModule(L.LightningDataModule):
         """What would give every span of an `n`-row series its rows (a review: "lower data.window or data.horizon"
         where both were 1, or where a test_fraction of 0.0001 gave the test span no row)."""
         fixes = ["lower data.window or data.horizon"] if self.window + self.horizon > 2 else []
-        for key, rows in (("val_fraction", test_start - val_start), ("test_fraction", n - test_start)):
-            if rows < self.horizon and self.horizon / n <= 0.25:  # a share too small for a span the series could give
-                fixes.append(f"raise data.{key} to at least {np.ceil(100 * self.horizon / n) / 100:g}")
+        share = np.ceil(100 * self.horizon / n) / 100  # the least fraction that gives a span horizon rows
+        spans = (("val_fraction", test_start - val_start), ("test_fraction", n - test_start))
+        short = [key for key, rows in spans if rows < self.horizon]
+        raised = {"val_fraction": self.val_fraction, "test_fraction": self.test_fraction, **dict.fromkeys(short, share)}
+        if short and split_bounds(n, **raised)[0] >= self.window + self.horizon:  # training keeps its rows too
+            # one fix, "and" where both spans are short (a review: "raise val_fraction ..., or raise test_fraction
+            # ..." where either alone was refused again)
+            fixes.append("raise " + " and ".join(f"data.{key} to at least {share:g}" for key in short))
         if least <= 10 * n or not fixes:
             fixes.append(f"give a longer series (about {least} rows)")
         return ", or ".join(fixes)

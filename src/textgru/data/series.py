@@ -20,7 +20,7 @@ from textgru.data.series_cells import (
     time_order,
     warn_of_nearly_numeric,
 )
-from textgru.data.series_files import read_csv_frame
+from textgru.data.series_files import header_names, read_csv_frame, warn_of_unnamed
 from textgru.data.synthetic_series import synthetic_sine
 from textgru.errors import TextgruError
 
@@ -67,6 +67,7 @@ def read_csv_series(
         start = f.read(4)
     encoding = next((codec for mark, codec in BYTE_ORDER_MARKS if start.startswith(mark)), "utf-8")
     df = read_csv_frame(p, encoding=encoding, encoding_errors="replace")  # compressed too: pandas infers it
+    df.columns, unnamed = header_names(df, p, encoding)  # first: a file of one row and no header has "no rows"
     joined = next((sep for sep in (";", "\t", "|") if len(df.columns) == 1 and sep in str(df.columns[0])), None)
     other_separator = f"; it looks separated by {joined!r}, not commas: save it as CSV with commas" if joined else ""
     if df.empty and len(df.columns):
@@ -76,7 +77,6 @@ def read_csv_series(
             f"{p.name}: rows have more fields than the header row names columns"
             + (other_separator or "; name every column in the header, or remove the commas that end the rows")
         )
-    df.columns = _header_names(df, p, encoding)
     if isinstance(columns, str):
         columns = [columns]
     columns = None if columns is None else [c.strip() if isinstance(c, str) else c for c in columns]
@@ -108,6 +108,8 @@ def read_csv_series(
             return non_numbers(df[c]) is None and bool((values.abs() <= LARGEST_VALUE).any())
 
         columns = [c for c in df.columns if c != time_column and numeric(c)]
+        blank = [c for c in columns if c in unnamed]  # a review: a pandas index (0, 1, 2, ...) trained as a series
+        columns = [c for c in columns if c not in unnamed]
         if not columns:  # one stray cell ("-") can be why: say so (it said only "no numeric column")
             near = nearly_numeric(df, [c for c in df.columns if c != time_column])
             why = "".join(
@@ -117,7 +119,10 @@ def read_csv_series(
                 (f": column {c!r}{d}" for c in df.columns if c != time_column if (d := decimal_commas(df[c]))), ""
             )
             fix = other_separator or "; name the series with data.columns=[...]"
-            raise TextgruError(f"{p.name} has no numeric column{why or commas or fix}")
+            nameless = "".join(f": {c!r} is left out, unnamed in the header (as pandas' to_csv() writes its index); "
+                               "if it is a series, name it there or in data.columns=[...]" for c in blank[:1])  # fmt: skip
+            raise TextgruError(f"{p.name} has no numeric column{nameless or why or commas or fix}")
+        warn_of_unnamed(df, blank, p.name)
         warn_of_nearly_numeric(df, [c for c in df.columns if c != time_column and c not in columns], p.name)
     missing = [c for c in columns if c not in df.columns]
     if missing:
@@ -164,22 +169,6 @@ def read_csv_series(
         frame, times = _interpolated(frame, times, p.name)
     values = frame.to_numpy(dtype=np.float64)  # (time, features)
     return Series(values, [str(c) for c in columns], None if times is None else times.astype(str).tolist())
-
-
-def _header_names(df: Any, path: Path, encoding: str) -> list[Any]:
-    """The header's names without the spaces around them (a header "date, y" named a column " y", which
-    `data.columns=[y]` did not find); a name given twice is refused (pandas named the second "y.1", and it trained as
-    another series with nothing said)."""
-    import pandas as pd
-
-    raw = pd.read_csv(path, header=None, nrows=1, dtype=str, encoding=encoding, encoding_errors="replace")
-    names = [n.strip() for n in raw.iloc[0].tolist() if isinstance(n, str) and n.strip()]  # blank: pandas names it
-    twice = sorted({n for n in names if names.count(n) > 1})
-    if twice:
-        raise TextgruError(
-            f"{path.name}: the header names {', '.join(map(repr, twice))} more than once; give each column its own name"
-        )
-    return [c.strip() if isinstance(c, str) and c.strip() else c for c in df.columns]
 
 
 def _interpolated(frame: Any, times: Any, name: str) -> tuple[Any, Any]:

@@ -1,9 +1,12 @@
 """A forecaster's CSV file, plain or compressed as pandas reads it, into a DataFrame; what cannot be read is one
-line (a review: a .zip of two CSVs, a truncated or mislabelled .csv.gz were tracebacks, and left a run folder)."""
+line (a review: a .zip of two CSVs, a truncated or mislabelled .csv.gz were tracebacks, and left a run folder); and
+what its header row names."""
 
 from __future__ import annotations
 
+import logging
 import lzma
+import re
 import tarfile
 import zipfile
 import zlib
@@ -11,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from textgru.errors import TextgruError
+
+log = logging.getLogger(__name__)
 
 # the endings pandas reads as compressed (compression="infer"), longest first
 COMPRESSED = (".tar.gz", ".tar.bz2", ".tar.xz", ".tar", ".gz", ".bz2", ".zip", ".xz", ".zst")
@@ -53,3 +58,57 @@ def read_csv_frame(p: Path, **kwargs: Any) -> Any:
         if not ending or isinstance(e, PermissionError):
             raise
         raise TextgruError(f"{p.name} is a damaged or truncated compressed file{fix}") from None
+
+
+UNNAMED = re.compile(r"Unnamed: \d+(\.\d+)?")  # pandas' name for a blank header cell (kept by a file it re-saved)
+
+
+def header_names(df: Any, path: Path, encoding: str) -> tuple[list[Any], list[Any]]:
+    """The header's names without the spaces around them (a header "date, y" named a column " y", which
+    `data.columns=[y]` did not find), and the columns it leaves unnamed (blank, or pandas' "Unnamed: 0"); a name given
+    twice is refused (pandas named the second "y.1", and it trained as another series with nothing said), and so is
+    a header of numbers: a file with no header row (its first value was the column name '0.0', its row lost)."""
+    import pandas as pd
+
+    raw = pd.read_csv(path, header=None, nrows=1, dtype=str, encoding=encoding, encoding_errors="replace")
+    cells = [n.strip() if isinstance(n, str) else "" for n in raw.iloc[0].tolist()]
+    given = [n for n in cells if n]
+    numbers = pd.to_numeric(pd.Series(given, dtype=object), errors="coerce").notna()
+    dates = pd.to_datetime(pd.Series(given, dtype=object), format="ISO8601", errors="coerce").notna()
+    if numbers.any() and (numbers | dates).all():  # a header of numbers (and dates) is no header
+        fix = ["date" if d and not v else "y" for v, d in zip(numbers, dates, strict=True)]
+        fix = ",".join(f"y{i + 1}" if n == "y" and fix.count("y") > 1 else n for i, n in enumerate(fix))
+        raise TextgruError(
+            f"{path.name} has no header row: its first row ({', '.join(given[:3])}{' ...' * (len(given) > 3)}) is "
+            f"values, and would be taken for the column names; add a first line that names the columns, e.g. {fix}"
+        )
+    twice = sorted({n for n in given if given.count(n) > 1})
+    if twice:
+        raise TextgruError(
+            f"{path.name}: the header names {', '.join(map(repr, twice))} more than once; give each column its own name"
+        )
+    names = [c.strip() if isinstance(c, str) and c.strip() else c for c in df.columns]
+    if len(cells) != len(names):  # rows longer than the header: refused by the caller
+        return names, []
+    return names, [c for c, n in zip(names, cells, strict=True) if not n or UNNAMED.fullmatch(n)]
+
+
+def warn_of_unnamed(df: Any, left_out: list[Any], name: str) -> None:
+    """A column the header leaves unnamed is left out of "every numeric column", with a warning (a review: the index
+    column `df.to_csv()` writes, 0, 1, 2, ..., trained as a second series: test MSE 7127 against 21)."""
+    import pandas as pd
+
+    for c in left_out:
+        values = pd.to_numeric(df[c], errors="coerce")
+        if values.isna().all():  # no values (a comma ending every row): series_cells says so
+            continue
+        counter = values.notna().all() and (values % 1 == 0).all() and (values.diff().iloc[1:] > 0).all()
+        why = (
+            "its values count the rows, as the index pandas' to_csv() writes (save with to_csv(index=False))"
+            if counter
+            else "the header gives it no name"
+        )
+        log.warning(
+            "%s: column %r is left out of the series: %s; to forecast it, name it in the header or in data.columns",
+            name, c, why,
+        )  # fmt: skip

@@ -75,6 +75,8 @@ class Forecaster(LoadedModel):
                 raise TextgruError("the series holds complex numbers; this model forecasts real values")
             if np.asarray(series).dtype.kind in "mM":  # a review: dates became nanosecond counts, forecast as values
                 raise TextgruError("the series holds dates or durations; give the values to forecast, not the times")
+            if np.asarray(series).dtype.kind == "b":  # a review: forecast as 0/1, where a CSV's are refused
+                raise TextgruError("the series holds true/false values; give numbers (as floats, if you mean 0 and 1)")
             values = np.asarray(series, dtype=np.float64)
         except (TypeError, ValueError) as e:
             raise TextgruError(f"the series is not numeric ({str(e)[:80]})") from None
@@ -156,13 +158,15 @@ class Forecaster(LoadedModel):
         from textgru.inference.trained_split import as_trained
 
         require_split(split)
+        if fill_missing not in ("error", "interpolate"):  # a review: "ffill" was taken, unread
+            raise TextgruError(f"fill_missing={fill_missing!r}: use 'error' or 'interpolate' (linear)")
         cfg = dict(self.meta["data_config"])
         if data is None:
             values = self._values(load_series(cfg).values)
             split = split or "test"
         elif isinstance(data, Mapping):
             for key, own in (("window", self.window), ("horizon", self.horizon)):  # ignored, they gave other metrics
-                if key in data and data[key] != own:
+                if key in data and str(data[key]).strip() != str(own):  # "1" is 1 (a review: "1 ... is 1; drop it")
                     raise TextgruError(
                         f"data {key}={data[key]}: this forecaster's {key} is {own}, fixed by its checkpoint; drop it"
                     )

@@ -151,10 +151,10 @@ class ForecastTask(TaskModule):
             get = {s: self.sums[f"{stage}_{who}_{s}"] for s in SUMS}
             count = get["count"].compute().clamp(min=1)
             prefix = f"{stage}/" if who == "model" else f"{stage}/{who}_"
-            metrics[prefix + "mse"] = (get["sq"].compute() / count).float()
-            metrics[prefix + "mae"] = (get["abs"].compute() / count).float()
+            metrics[prefix + "mse"] = get["sq"].compute() / count  # float64: in float32 a series near 1e-25 had an
+            metrics[prefix + "mae"] = get["abs"].compute() / count  # MSE of 0 and stopped early (a review)
             if who == "model":
-                metrics[f"{stage}/loss"] = (get["sq_norm"].compute() / count).float()
+                metrics[f"{stage}/loss"] = get["sq_norm"].compute() / count
             for m in get.values():
                 m.reset()
         self.log_dict(metrics, prog_bar=stage == "val")
