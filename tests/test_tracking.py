@@ -468,6 +468,29 @@ def test_a_file_store_path_is_made_absolute_and_a_uri_from_the_environment_is_na
         check_uri("ftp://x/y")
 
 
+def test_a_blank_mlflow_tracking_uri_is_taken_as_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A review: `MLFLOW_TRACKING_URI= textgru train logger=mlflow` was refused as "logger.mlflow.tracking_uri='' is
+    not a URI", a key never typed; MLflow takes an empty value as unset, and so does textgru (the default store)."""
+    import os
+    import sys
+
+    check = (  # a fresh process: the variable is dropped when textgru.mlflow_uri is imported, before a config is read
+        "from textgru.config_path_rules import StoreUri\nfrom textgru.config import compose_config\n"
+        "uri = compose_config('train', ['logger=mlflow', 'paths.output_dir=/x/o']).logger.mlflow.tracking_uri\n"
+        "print(uri, StoreUri().problem(uri))"
+    )
+    for blank in ("", "  "):
+        env = {**os.environ, "MLFLOW_TRACKING_URI": blank}
+        said = subprocess.run([sys.executable, "-c", check], env=env, capture_output=True, text=True, timeout=120)
+        assert said.stdout.split() == ["sqlite:////x/o/mlflow.db", "None"], said.stderr
+    from textgru.config import compose_config
+    from textgru.mlflow_uri import blank_environment_as_unset
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "sqlite:////y/mlflow.db")
+    blank_environment_as_unset()  # a value is kept
+    assert compose_config("train", ["logger=mlflow"]).logger.mlflow.tracking_uri == "sqlite:////y/mlflow.db"
+
+
 def test_a_store_url_with_a_host_or_another_programs_database_is_refused_untouched(
     store: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -672,6 +695,55 @@ def test_resuming_a_run_whose_mlflow_run_was_deleted_says_how_to_restore_it(stor
     assert RunTracker.open(copied, copy, resuming=True).resumed.info.run_id == run_id
 
 
+def test_a_stopped_sweeps_parent_is_killed_with_its_summary(store: str, tmp_path: Path) -> None:
+    """A review: Ctrl+C or SIGTERM on a `-m` sweep left its parent FAILED (its job KILLED) without the summary the stop
+    line had written (the process exits 130 without Hydra's on_multirun_end); an error that ends one stays FAILED.
+    `textgru.sweep()` stopped: its parent KILLED, with its summary too."""
+    import atexit
+
+    from omegaconf import OmegaConf
+
+    from textgru.errors import TrainingStopped
+    from textgru.mlflow_parent import parent_run
+    from textgru.mlflow_record import read_record
+    from textgru.mlflow_sweep import SweepParent
+    from textgru.run_folder import RunFolder
+
+    def sweep(name: str, stopped: bool) -> Path:  # job 0 finished, job 1 stopped, job 2 never started
+        folder = tmp_path / name
+        for job, seed in ((0, 1), (1, 2)):
+            (folder / str(job) / ".hydra").mkdir(parents=True)
+            (folder / str(job) / ".hydra" / "overrides.yaml").write_text(f"- seed={seed}\n")
+        (folder / "0" / "metrics.json").write_text('{"val/acc": 0.5}')
+        (folder / "multirun.yaml").write_text("hydra:\n  overrides:\n    task: ['seed=1,2,3']\n")
+        if stopped:  # what the stop line (cli.run_command) writes before it exits 130
+            (folder / "summary.csv").write_text("run,seed,status\n0,1,finished\n")
+            (folder / "summary.md").write_text("# Sweep summary\n")
+        return folder
+
+    mcfg = {"tracking_uri": store, "experiment_name": "stopped_sweep", "artifact_location": None, "tags": {}}
+    cfg = {"logger": {"mlflow": mcfg}, "task": {"name": "sentiment"}, "optimized_metric": "val/acc"}
+    cfg["optimized_mode"] = "max"
+    client, parents = mlflow.MlflowClient(store), {}
+    for name, stopped in (("stopped", True), ("crashed", False)):
+        hydra = {"sweep": {"dir": str(sweep(name, stopped))}, "overrides": {"task": ["seed=1,2,3"]}}
+        callback = SweepParent()
+        callback.on_multirun_start(OmegaConf.create({**cfg, "hydra": hydra}))
+        atexit.unregister(callback._abandoned)  # called here, as when the process exits
+        callback._abandoned()
+        parents[name] = client.get_run(read_record(RunFolder(tmp_path / name))["run_id"])
+    with pytest.raises(TrainingStopped), parent_run(OmegaConf.create(cfg), tmp_path / "api", "sweep", {}):
+        sweep("api", stopped=True)
+        raise TrainingStopped("stopped")
+    parents["api"] = client.get_run(read_record(RunFolder(tmp_path / "api"))["run_id"])
+    for name in ("stopped", "api"):
+        run = parents[name]
+        assert run.info.status == "KILLED" and run.data.tags["textgru.failed_jobs"] == "1; 1 not started"
+        assert run.data.metrics["best/val/acc"] == 0.5
+        assert sorted(a.path for a in client.list_artifacts(run.info.run_id)) == ["summary.csv", "summary.md"]
+    assert parents["crashed"].info.status == "FAILED" and not client.list_artifacts(parents["crashed"].info.run_id)
+
+
 def test_a_run_ctrl_c_stopped_is_killed_not_failed() -> None:
     """textgru turns Lightning's answer to Ctrl+C into TrainingStopped, which MLflow recorded as FAILED (README: KILLED)."""
     from textgru.errors import TextgruError, TrainingStopped
@@ -797,10 +869,32 @@ def test_a_database_url_without_its_driver_names_the_package_to_install() -> Non
         pytest.skip("psycopg is installed here")
     from textgru.mlflow_store import open_store
 
-    with pytest.raises(
-        TextgruError, match=re.escape("needs the Python package 'psycopg', which is not installed: pip")
-    ):
+    with pytest.raises(TextgruError, match=re.escape("module 'psycopg' (its database driver), which is not installed")):
         open_store("postgresql://user:secret@127.0.0.1:5432/runs")
+
+
+def test_a_mysql_url_without_its_driver_names_pip_packages_and_a_mysql_url() -> None:
+    """A review: mysql:// advised `pip install MySQLdb` (no such package: it is mysqlclient) and a PostgreSQL URL."""
+    import importlib.util
+
+    from textgru.mlflow_store import open_store
+
+    if importlib.util.find_spec("MySQLdb") is None:
+        with pytest.raises(TextgruError) as e:
+            open_store("mysql://u@127.0.0.1:9/runs")
+        said = str(e.value)
+        assert (
+            "pip install mysqlclient; or another driver: pip install pymysql and mysql+pymysql://u@127.0.0.1:9/runs"
+            in said
+        )
+        assert "pip install MySQLdb" not in said and "postgresql" not in said
+    from textgru.mlflow_store import missing_driver
+
+    assert missing_driver("postgresql+psycopg2://h/db", "psycopg2").endswith(
+        "pip install psycopg2-binary (or psycopg2); or another driver: pip install 'psycopg[binary]' and "
+        "postgresql+psycopg://h/db"
+    )
+    assert missing_driver("mssql://h/db", "pyodbc").endswith("pip install pymssql and mssql+pymssql://h/db")
 
 
 def _open_and_make_experiment(uri: str) -> str:

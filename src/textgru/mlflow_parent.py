@@ -133,6 +133,21 @@ class ParentRun:
         except Exception as e:  # the sweep's results are on disk either way
             log.warning("MLflow: could not record the sweep's best run: %s", first_line(e))
 
+    def log_summary(self, folder: Path, metric: str, mode: str) -> bool:
+        """A sweep's end, or its stop: the best job's `metric`, summary.csv/summary.md, and the jobs that did not
+        finish as the tag `textgru.failed_jobs` (with how many a stopped sweep never started); whether any did not."""
+        from textgru.sweep_jobs import hydra_sweep_rows
+
+        rows = hydra_sweep_rows(folder)
+        self.log_best(metric, mode, rows)
+        self.log_files([folder / "summary.csv", folder / "summary.md"])
+        failed = [str(r["run"]) for r in rows if r["status"] not in ("finished", "not started")]
+        unstarted = sum(r["status"] == "not started" for r in rows)
+        said = "; ".join(x for x in (", ".join(failed), f"{unstarted} not started" if unstarted else "") if x)
+        if said:
+            self.set_tag("textgru.failed_jobs", said)
+        return bool(said)
+
     def set_tag(self, key: str, value: str) -> None:
         if self.store is None or self.run_id is None:
             return
@@ -202,12 +217,14 @@ def parent_run(
     cfg: DictConfig, folder: Path, kind: str, params: Mapping[str, str], tags: Mapping[str, str] | None = None
 ) -> Iterator[ParentRun]:
     """`with parent_run(cfg, sweep_folder, "sweep", params) as parent:` runs trained inside are its children; it
-    ends FINISHED, or FAILED (KILLED on Ctrl-C) when the block raises."""
+    ends FINISHED, or FAILED (KILLED on Ctrl-C or SIGTERM: a stopped sweep's summary attached) when the block raises."""
     parent = ParentRun.open(cfg, folder, kind, params, tags)
     try:
         with parent.child():
             yield parent
     except BaseException as e:
+        if status_of(e) == "KILLED" and kind == "sweep" and (folder / "summary.csv").is_file():
+            parent.log_summary(folder, str(cfg.optimized_metric), str(cfg.optimized_mode))  # a review: none on a stop
         parent.end(status_of(e))
         raise
     parent.end("FINISHED")

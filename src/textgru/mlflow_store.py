@@ -122,13 +122,34 @@ def open_store(uri: str) -> Store:
             client = MlflowClient(uri)  # once, one failed with "duplicate column name: step")
             client.search_experiments(max_results=1)  # opens (or creates) the store now, not halfway through a run
     except ModuleNotFoundError as e:  # a database URL's driver (postgresql:// -> psycopg): "No module named" alone
-        raise TextgruError(
-            f"logger.mlflow.tracking_uri={uri}: this store needs the Python package {e.name!r}, which is not "
-            f"installed: pip install {e.name} (or the driver your URL names, e.g. postgresql+psycopg2://)"
-        ) from None
+        raise TextgruError(f"logger.mlflow.tracking_uri={uri}: {missing_driver(uri, str(e.name))}") from None
     except Exception as e:  # MLflow, SQLAlchemy and HTTP errors come in many types
         raise TextgruError(f"logger.mlflow.tracking_uri={uri}: {first_line(e)}") from None
     return Store(client, uri)
+
+
+# a review: `pip install MySQLdb` was advised (a driver's module is not always its package's name), with a
+# PostgreSQL URL as the example for a MySQL store. A module -> what pip installs; per database, its drivers as
+# (the URL's scheme, the module, the package), the first another driver than the one that failed
+DRIVER_PACKAGES = {"MySQLdb": "mysqlclient", "pymysql": "pymysql", "mysql": "mysql-connector-python",
+                   "mariadb": "mariadb", "psycopg": "'psycopg[binary]'", "psycopg2": "psycopg2-binary (or psycopg2)",
+                   "pg8000": "pg8000", "pyodbc": "pyodbc", "pymssql": "pymssql"}  # fmt: skip
+OTHER_DRIVERS = {
+    "mysql": [("mysql+pymysql", "pymysql", "pymysql"), ("mysql+mysqldb", "MySQLdb", "mysqlclient")],
+    "postgresql": [("postgresql+psycopg2", "psycopg2", "psycopg2-binary"), ("postgresql+psycopg", "psycopg", "'psycopg[binary]'")],
+    "mssql": [("mssql+pymssql", "pymssql", "pymssql"), ("mssql+pyodbc", "pyodbc", "pyodbc")],
+}  # fmt: skip
+
+
+def missing_driver(uri: str, module: str) -> str:
+    """What to install for a database URL whose driver `module` is missing, and a URL of the same database with
+    another driver (`uri`'s own, its scheme changed)."""
+    package = DRIVER_PACKAGES.get(module, module)
+    said = f"this store needs the Python module {module!r} (its database driver), which is not installed: "
+    said += f"pip install {package}"
+    scheme, _, rest = uri.partition("://")
+    other = next((d for d in OTHER_DRIVERS.get(scheme.split("+")[0], []) if d[1] != module), None)
+    return said if other is None else f"{said}; or another driver: pip install {other[2]} and {other[0]}://{rest}"
 
 
 def _place(location: str) -> str:

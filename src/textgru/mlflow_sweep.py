@@ -20,11 +20,12 @@ class SweepParent(HydraCallback):
     """Hydra callback: a `-m` sweep with `logger=mlflow` is one parent run (created when the multirun starts, its
     id in the sweep folder, where the jobs find it); the sweep's overrides are its params; when the multirun ends
     it gets the best job's metric and summary.csv/summary.md, and ends FAILED where a job failed (tag
-    `textgru.failed_jobs`: the sweep goes on past a failing job) or the sweep was stopped.
+    `textgru.failed_jobs`: the sweep goes on past a failing job), KILLED (with its summary) where it was stopped.
     Listed before `sweep_summary` in conf/hydra/default.yaml: Hydra calls end hooks in reverse order."""
 
     def __init__(self) -> None:
         self.parent: ParentRun | None = None
+        self.sweep: tuple[Path, str, str] | None = None  # the sweep folder, optimized_metric and _mode
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         if "logger" not in config or not config.logger.get("mlflow"):  # another command's config, or no MLflow
@@ -41,23 +42,22 @@ class SweepParent(HydraCallback):
             if sweep_dir.is_dir() and not any(sweep_dir.iterdir()):
                 sweep_dir.rmdir()  # nothing ran: no empty sweep folder left behind
             fail(str(e))
+        self.sweep = (sweep_dir, str(config.get("optimized_metric")), str(config.get("optimized_mode")))
         atexit.register(self._abandoned)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        if self.parent is None:
+        if self.parent is None or self.sweep is None:
             return
-        from textgru.sweep_jobs import hydra_sweep_rows
-
-        sweep_dir = Path(config.hydra.sweep.dir)
-        rows = hydra_sweep_rows(sweep_dir)
-        self.parent.log_best(str(config.optimized_metric), str(config.optimized_mode), rows)
-        self.parent.log_files([sweep_dir / "summary.csv", sweep_dir / "summary.md"])
-        failed = [str(r["run"]) for r in rows if r["status"] != "finished"]  # jobs that failed: the sweep went on
-        if failed:
-            self.parent.set_tag("textgru.failed_jobs", ", ".join(failed))
-        self.parent.end("FAILED" if failed else "FINISHED")
+        self.parent.end("FAILED" if self.parent.log_summary(*self.sweep) else "FINISHED")
         atexit.unregister(self._abandoned)
 
-    def _abandoned(self) -> None:  # the process exits without on_multirun_end: a job failed, or Ctrl-C
-        if self.parent is not None:
-            self.parent.end("FAILED")
+    def _abandoned(self) -> None:
+        """The process exits without on_multirun_end: the sweep was stopped (Ctrl+C, SIGTERM), or an error ended it.
+        A review: a stopped sweep's parent was FAILED without its summary while its job was KILLED. The stop line
+        (`cli.run_command`) writes summary.csv before it exits 130; an error that ends a sweep writes none."""
+        if self.parent is None or self.sweep is None or self.parent.ended:
+            return
+        stopped = (self.sweep[0] / "summary.csv").is_file()  # a fresh sweep folder (FreshSweepFolder): this sweep's
+        if stopped:
+            self.parent.log_summary(*self.sweep)
+        self.parent.end("KILLED" if stopped else "FAILED")

@@ -28,6 +28,17 @@ KNOWN_SCHEMES = {
 }
 
 
+def blank_environment_as_unset() -> None:
+    """A set but blank $MLFLOW_TRACKING_URI is taken as unset, as MLflow takes an empty one (a review: the config's
+    `oc.env` default read it as '', refused as "logger.mlflow.tracking_uri='' is not a URI", a key never typed).
+    Called when this module is imported: before any config that reads the variable is resolved."""
+    if "MLFLOW_TRACKING_URI" in os.environ and not os.environ["MLFLOW_TRACKING_URI"].strip():
+        del os.environ["MLFLOW_TRACKING_URI"]  # the default store then, in this process and those it starts
+
+
+blank_environment_as_unset()
+
+
 def resolve_uri(uri: str) -> str:
     """A relative SQLite or file-store path made absolute (from the working folder), so that a resumed run, a sweep's
     jobs and `mlflow ui` find the same store wherever they start (a review: a file store's ./mlruns was recorded as
