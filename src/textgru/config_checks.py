@@ -26,11 +26,10 @@ from textgru.config_rules_train import TASK_MODELS, TASK_SOURCES
 from textgru.errors import TextgruError
 from textgru.override_values import sweep_values
 
-_ABSENT = object()
+_ABSENT, _MISSING = object(), object()  # no such key; `???`
 ENDLESS_SCHEDULE = (
     "the learning-rate schedule needs a finite run: set trainer.max_epochs (or max_steps), or scheduler=none"
 )
-_MISSING = object()
 
 
 @dataclass(frozen=True)
@@ -60,8 +59,7 @@ def _rule_for(table: Mapping[str, Rule], key: str, cfg: DictConfig) -> Rule | No
 
 
 def check_value(cfg: DictConfig, config_name: str, key: str, value: Any) -> None:
-    """Raise TextgruError when `key=value` breaks the rule for `key` (in the context of `cfg`); keys without a rule
-    pass."""
+    """Raise TextgruError when `key=value` breaks the rule for `key` (in the context of `cfg`); others pass."""
     rule = _rule_for(RULES.get(config_name, {}), key, cfg)
     if rule is not None and (message := problem(key, value, rule)):
         raise TextgruError(message)
@@ -72,11 +70,10 @@ def check_config(
 ) -> None:
     """Check every value of a composed config (`config_name`: train, eval, predict, ...) against the rules: the first
     wrong one raises TextgruError with one line. Keys the config lacks are skipped, as are `paths.output_dir` when the
-    run's folder (`run_dir`, else `paths.run_dir`) lies elsewhere and, `showing` (`--cfg job`), the paths to read; and
-    the keys a search's trials set (a review: `data.path` searched was "required", then refused when given)."""
+    run's folder (`run_dir`, else `paths.run_dir`) lies elsewhere, `showing` (`--cfg job`) the paths to read, and
+    the keys each trial of a search sets (a review: a searched `data.path` was "required", then refused when given)."""
     unused = unread_paths(run_dir or _lookup(cfg, "paths.run_dir"), cfg)
-    if isinstance(searched := _lookup(cfg, "hparams_search.params"), dict):
-        unused |= set(searched)
+    unused |= set(s) if isinstance(s := _lookup(cfg, "hparams_search.params"), dict) else set()
     unused |= {k for k, rule in RULES.get(config_name, {}).items() if showing and isinstance(rule, Existing)}
     for key in RULES.get(config_name, {}):
         value = _lookup(cfg, key)
