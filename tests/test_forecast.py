@@ -519,18 +519,22 @@ def test_spaces_around_header_names_are_not_part_of_them(tmp_path: Path) -> None
     assert read_csv_series(tmp_path / "b.csv", ["y"], "date").columns == ["y"]  # blank names are not "'' twice"
 
 
-def test_errors_far_beyond_the_training_spread_are_scored_finite(tmp_path: Path) -> None:
-    """A series of spread 7e-4 whose test span jumps to 1e17 (within the 1e18 limit): its normalised errors (~1e20)
-    were squared in float32 and every test MSE was inf, exit 0 (a review of the fp64 sums: the square came first)."""
-    values = [1e-3 * math.sin(i / 5) for i in range(260)] + [1e17] * 40
-    (tmp_path / "shift.csv").write_text("y\n" + "".join(f"{v!r}\n" for v in values))
-    run = tmp_path / "run"
+def _train_briefly_on(values: list[float], folder: Path) -> tuple[dict, str]:
+    """(metrics.json, stdout) of a 3-step forecaster run on a one-column CSV of `values`."""
+    (folder / "series.csv").write_text("y\n" + "".join(f"{v!r}\n" for v in values))
+    run = folder / "run"
     r = run_script(
-        "train", "task=forecast", "data=local_csv", f"data.path={tmp_path / 'shift.csv'}", "data.window=8",
+        "train", "task=forecast", "data=local_csv", f"data.path={folder / 'series.csv'}", "data.window=8",
         "trainer.max_steps=3", "logger.tensorboard=false", f"hydra.run.dir={run}",
     )  # fmt: skip
     assert r.returncode == 0, r.stderr[-2000:]
-    metrics = json.loads((run / "metrics.json").read_text())
+    return json.loads((run / "metrics.json").read_text()), r.stdout
+
+
+def test_errors_far_beyond_the_training_spread_are_scored_finite(tmp_path: Path) -> None:
+    """A series of spread 7e-4 whose test span jumps to 1e17 (within the 1e18 limit): its normalised errors (~1e20)
+    were squared in float32 and every test MSE was inf, exit 0 (a review of the fp64 sums: the square came first)."""
+    metrics, _ = _train_briefly_on([1e-3 * math.sin(i / 5) for i in range(260)] + [1e17] * 40, tmp_path)
     for key in ("test/mse", "test/naive_mse", "test/ar_mse"):
         assert np.isfinite(metrics[key]) and metrics[key] > 1e30, (key, metrics[key])
     assert 1e15 < metrics["test/mae"] < 1e18
@@ -539,18 +543,10 @@ def test_errors_far_beyond_the_training_spread_are_scored_finite(tmp_path: Path)
 def test_a_series_of_tiny_values_scores_its_tiny_errors(tmp_path: Path) -> None:
     """A review: a series near 1e-25 scored val/mse and test/mse 0 (float32), so the best checkpoint was epoch 0 and
     early stopping ended the run while val/loss fell; the closing lines showed 0.0000."""
-    values = [1e-25 * math.sin(i / 5) for i in range(200)]
-    (tmp_path / "tiny.csv").write_text("y\n" + "".join(f"{v!r}\n" for v in values))
-    run = tmp_path / "run"
-    r = run_script(
-        "train", "task=forecast", "data=local_csv", f"data.path={tmp_path / 'tiny.csv'}", "data.window=8",
-        "trainer.max_steps=3", "logger.tensorboard=false", f"hydra.run.dir={run}",
-    )  # fmt: skip
-    assert r.returncode == 0, r.stderr[-2000:]
-    metrics = json.loads((run / "metrics.json").read_text())
+    metrics, stdout = _train_briefly_on([1e-25 * math.sin(i / 5) for i in range(200)], tmp_path)
     for key in ("val/mse", "test/mse", "test/mae", "test/naive_mse"):
         assert 0 < metrics[key] < 1e-20, (key, metrics[key])
-    assert re.search(r"test/mse +\d\.\d+e-\d\d", r.stdout), r.stdout
+    assert re.search(r"test/mse +\d\.\d+e-\d\d", stdout), stdout
 
 
 def test_bad_forecast_input_from_the_command_line(tmp_path: Path) -> None:
