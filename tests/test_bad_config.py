@@ -763,6 +763,10 @@ def test_a_required_key_a_search_sets_in_each_trial_is_not_asked_for(tmp_path: P
     check_config(
         _compose("train", ["hparams_search=sentiment", "data=local", "~hparams_search.params", space]), "train"
     )
+    with pytest.raises(
+        TextgruError, match=r"^model.dropout=5: must be a number in"
+    ):  # a given value: checked (a review)
+        check_config(_compose("train", ["hparams_search=sentiment", "model.dropout=5"]), "train")
 
 
 def test_the_python_api_checks_before_making_the_run_folder(tmp_path: Path) -> None:

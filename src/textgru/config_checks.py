@@ -70,14 +70,14 @@ def check_config(
 ) -> None:
     """Check every value of a composed config (`config_name`: train, eval, predict, ...) against the rules: the first
     wrong one raises TextgruError with one line. Keys the config lacks are skipped, as are `paths.output_dir` when the
-    run's folder (`run_dir`, else `paths.run_dir`) lies elsewhere, `showing` (`--cfg job`) the paths to read, and
-    the keys each trial of a search sets (a review: a searched `data.path` was "required", then refused when given)."""
+    run's folder (`run_dir`, else `paths.run_dir`) lies elsewhere, `showing` (`--cfg job`) the paths to read, and a
+    missing key each trial of a search sets (a review: a searched `data.path` was "required", then refused when given)."""
     unused = unread_paths(run_dir or _lookup(cfg, "paths.run_dir"), cfg)
-    unused |= set(s) if isinstance(s := _lookup(cfg, "hparams_search.params"), dict) else set()
+    searched = set(s) if isinstance(s := _lookup(cfg, "hparams_search.params"), dict) else set()
     unused |= {k for k, rule in RULES.get(config_name, {}).items() if showing and isinstance(rule, Existing)}
     for key in RULES.get(config_name, {}):
         value = _lookup(cfg, key)
-        if value is _ABSENT or key in unused:
+        if value is _ABSENT or key in unused or (value is _MISSING and key in searched):  # a given value: checked
             continue
         if isinstance(value, Unresolved):
             raise TextgruError(f"{key} cannot be resolved: {value.reason}")
