@@ -873,6 +873,32 @@ def test_resume_refuses_a_group_set_to_null_and_the_best_checkpoint_turned_off(
     assert cfg.callbacks.early_stopping is None  # one callback off: still taken
 
 
+def test_a_relative_pretrained_lm_resumes_and_may_be_repeated(
+    tiny_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A review of the change: config.yaml holds `model.pretrained_lm` made absolute and .hydra/config.yaml as typed
+    (relative), so every resume of such a run was refused as a hand edit, and repeating the override as a change."""
+    from textgru.resume import resume_config
+    from textgru.run_folder import RunFolder
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    (tmp_path / "lm").mkdir()
+    monkeypatch.chdir(tmp_path)
+    for name, value in (("config.yaml", str(tmp_path / "lm")), (".hydra/config.yaml", "lm")):
+        saved = yaml.safe_load((run / name).read_text())
+        saved["model"]["pretrained_lm"] = value
+        (run / name).write_text(yaml.safe_dump(saved))
+    last = run / "checkpoints" / "last.ckpt"
+    for again in ([], ["model.pretrained_lm=lm"], [f"model.pretrained_lm={tmp_path / 'lm'}"]):
+        assert resume_config(RunFolder(run), last, [*again, "trainer.max_epochs=5"]).model.pretrained_lm == str(
+            tmp_path / "lm"
+        )
+    (tmp_path / "other").mkdir()
+    with pytest.raises(TextgruError, match="'model.pretrained_lm=other' cannot change a resumed run"):
+        resume_config(RunFolder(run), last, ["model.pretrained_lm=other", "trainer.max_epochs=5"])
+
+
 def test_a_run_with_the_best_checkpoint_off_keeps_none_and_scores_its_last_weights(
     tmp_path: Path, small_csv: Path
 ) -> None:

@@ -30,6 +30,7 @@ from textgru.saved_config import (
     fixed_on_resume,
     read_saved_config,
     refuse_hand_edits,
+    same_setting,
 )
 from textgru.stopping import check_can_train_on
 from textgru.summarised_runs import warn_if_summarised
@@ -60,8 +61,12 @@ def resume_config(run: RunFolder, checkpoint: Path, overrides: Sequence[str], di
         if key.startswith("hydra.") or (same_group and _group_choice(existing, value)):
             continue  # the starting command's group choices (model=..., experiment=...) may be repeated; its values
             # are applied again in order, so `trainer.max_epochs=3 ... trainer.max_epochs=500` still ends at 500
-        if (why := fixed_on_resume(key)) and _override_value(override) != existing:  # a review: pretrained_lm=null
-            raise TextgruError(f"resume: {override!r} cannot change a resumed run: {why}; start a new run to change it")
+        if why := fixed_on_resume(key):  # the run's own value repeated (a path however written) is kept as saved
+            if not same_setting(key, _override_value(override), existing):
+                raise TextgruError(
+                    f"resume: {override!r} cannot change a resumed run: {why}; start a new run to change it"
+                )
+            continue
         if not eq or (existing is absent and not key.startswith("+")):
             raise TextgruError(f"resume: {override!r} is not key=value for a key in {run.config} (new: +key=value)")
         mapping_value = key.lstrip("+") == "trainer.max_time"  # {minutes: 90} is a value, not a config group

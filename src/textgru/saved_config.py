@@ -112,6 +112,16 @@ def fixed_on_resume(key: str) -> str | None:
     )
 
 
+def same_setting(key: str, given: Any, saved: Any) -> bool:
+    """Whether `given` is the run's `saved` value of `key`: a path the same file however written (a review: a relative
+    `model.pretrained_lm`, made absolute in config.yaml, was refused on every resume as a change)."""
+    if key.lstrip("+") != "model.pretrained_lm" or not (isinstance(given, str) and isinstance(saved, str)):
+        return given == saved
+    typed, held = Path(given).expanduser(), Path(saved).expanduser()
+    relative_end = not typed.is_absolute() and held.as_posix().endswith("/" + typed.as_posix())  # typed elsewhere
+    return typed == held or typed.resolve() == held.resolve() or relative_end
+
+
 def refuse_hand_edits(cfg: DictConfig, run: RunFolder, fixed: Mapping[str, str] = FIXED_ON_RESUME) -> None:
     """One line where config.yaml was edited by hand in what a resume cannot change (`fixed`: section -> why, as
     `FIXED_ON_RESUME`): a plain value that differs from the one the run started with (`.hydra/config.yaml`),
@@ -126,7 +136,7 @@ def refuse_hand_edits(cfg: DictConfig, run: RunFolder, fixed: Mapping[str, str] 
         then = dict(_leaves(_at(first, section), section))
         for key, value in _leaves(_at(now, section), section):
             was = then.get(key)
-            if isinstance(was, (int, float, str)) and "${" not in str(was) and was != value:
+            if isinstance(was, (int, float, str)) and "${" not in str(was) and not same_setting(key, was, value):
                 raise TextgruError(
                     f"resume: {run.config} says {key}={value}, but the run started with {key}={was} ({started}) "
                     f"and goes on with it ({fixed[section]}); set it back"
