@@ -594,6 +594,11 @@ def test_lm_of_another_split_of_the_data_gives_one_line(bilm_run: Path, toy_csv:
             check_pretraining_split(lm, labelled)
         check_pretraining_split(lm, {**labelled, "validation_path": str(copy), "test_path": str(other)})  # its own
     check_pretraining_split(labelled, dict(labelled))  # the same split
+    # a review of the change: a validation file of this run's own leaks nothing (test is carved first, alike); an LM
+    # with a validation file of its own carved no validation rows, so only those are named
+    check_pretraining_split(labelled, {**labelled, "validation_path": str(copy)})
+    with pytest.raises(TextgruError, match=r"include this run's validation texts; pass data.validation_path="):
+        check_pretraining_split({**labelled, "validation_path": str(copy)}, labelled)
 
 
 def test_the_lm_fine_tuned_from_is_logged_with_its_digest(bilm_run: Path, caplog) -> None:
