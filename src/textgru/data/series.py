@@ -67,7 +67,7 @@ def read_csv_series(
         start = f.read(4)
     encoding = next((codec for mark, codec in BYTE_ORDER_MARKS if start.startswith(mark)), "utf-8")
     df = read_csv_frame(p, encoding=encoding, encoding_errors="replace")  # compressed too: pandas infers it
-    df.columns, unnamed = header_names(df, p, encoding)  # first: a file of one row and no header has "no rows"
+    df.columns, unnamed = header_names(df, p, encoding, columns)  # first: one row and no header had "no rows"
     joined = next((sep for sep in (";", "\t", "|") if len(df.columns) == 1 and sep in str(df.columns[0])), None)
     other_separator = f"; it looks separated by {joined!r}, not commas: save it as CSV with commas" if joined else ""
     if df.empty and len(df.columns):
@@ -79,7 +79,7 @@ def read_csv_series(
         )
     if isinstance(columns, str):
         columns = [columns]
-    columns = None if columns is None else [c.strip() if isinstance(c, str) else c for c in columns]
+    columns = None if columns is None else [str(c).strip() for c in columns]  # data.columns=[2020]: the header's text
     time_column = time_column.strip() if isinstance(time_column, str) else time_column
     if time_column is None and time_column_if_present in df.columns:  # a forecaster's own, on a file of its data
         time_column = time_column_if_present

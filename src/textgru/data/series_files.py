@@ -63,11 +63,12 @@ def read_csv_frame(p: Path, **kwargs: Any) -> Any:
 UNNAMED = re.compile(r"Unnamed: \d+(\.\d+)?")  # pandas' name for a blank header cell (kept by a file it re-saved)
 
 
-def header_names(df: Any, path: Path, encoding: str) -> tuple[list[Any], list[Any]]:
+def header_names(df: Any, path: Path, encoding: str, named: Any = None) -> tuple[list[Any], list[Any]]:
     """The header's names without the spaces around them (a header "date, y" named a column " y", which
     `data.columns=[y]` did not find), and the columns it leaves unnamed (blank, or pandas' "Unnamed: 0"); a name given
     twice is refused (pandas named the second "y.1", and it trained as another series with nothing said), and so is
-    a header of numbers: a file with no header row (its first value was the column name '0.0', its row lost)."""
+    a header of numbers: a file with no header row (its first value was the column name '0.0', its row lost), unless
+    `named` (data.columns) names those columns (a review of the change: sensor ids or years as column names)."""
     import pandas as pd
 
     raw = pd.read_csv(path, header=None, nrows=1, dtype=str, encoding=encoding, encoding_errors="replace")
@@ -75,12 +76,14 @@ def header_names(df: Any, path: Path, encoding: str) -> tuple[list[Any], list[An
     given = [n for n in cells if n]
     numbers = pd.to_numeric(pd.Series(given, dtype=object), errors="coerce").notna()
     dates = pd.to_datetime(pd.Series(given, dtype=object), format="ISO8601", errors="coerce").notna()
-    if numbers.any() and (numbers | dates).all():  # a header of numbers (and dates) is no header
+    chosen = {str(c).strip() for c in ([named] if isinstance(named, (str, int, float)) else named or [])}
+    if numbers.any() and (numbers | dates).all() and not set(given) <= chosen:  # numbers (and dates): no header
         fix = ["date" if d and not v else "y" for v, d in zip(numbers, dates, strict=True)]
         fix = ",".join(f"y{i + 1}" if n == "y" and fix.count("y") > 1 else n for i, n in enumerate(fix))
         raise TextgruError(
             f"{path.name} has no header row: its first row ({', '.join(given[:3])}{' ...' * (len(given) > 3)}) is "
-            f"values, and would be taken for the column names; add a first line that names the columns, e.g. {fix}"
+            f"values, and would be taken for the column names; add a first line that names the columns, e.g. {fix} "
+            "(or, if those are its columns' names, name them in data.columns)"
         )
     twice = sorted({n for n in given if given.count(n) > 1})
     if twice:
