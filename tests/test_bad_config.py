@@ -720,7 +720,11 @@ def test_a_callback_monitoring_a_metric_the_task_does_not_log_is_one_line_before
         textgru.train([f"callbacks.{callback}.monitor=val/nope"], run_dir=tmp_path / "new" / "parent" / "run")
     assert not (tmp_path / "new").exists()  # the folders textgru.train made for the run go again
     for monitor in ("step", "epoch", "train/loss", "val/loss"):  # Lightning's own, a training metric, another val/
-        cfg = _compose("train", [f"callbacks.{callback}.monitor={monitor}"])
+        mode = [f"callbacks.{callback}.mode=min"] if monitor.endswith("loss") else []
+        cfg = _compose("train", [f"callbacks.{callback}.monitor={monitor}", *mode])
+        check_optimized_metric(cfg, validation_metrics(cfg))
+    cfg = _compose("train", [f"callbacks.{callback}.monitor=val/loss"])  # the classifier's max: a review of the change
+    with pytest.raises(TextgruError, match=rf"^callbacks.{callback}.monitor=val/loss is better lower, but callbacks"):
         check_optimized_metric(cfg, validation_metrics(cfg))
 
 
@@ -747,6 +751,9 @@ def test_an_optimized_mode_against_its_metric_is_one_line(overrides: list[str], 
     )
     fixed = _compose("train", [*overrides, f"optimized_mode={better}"])
     check_optimized_metric(fixed, task_module(fixed.task.name).validation_metrics(fixed))
+    from textgru.optimized_metric import better_mode  # a task's own metric is its own affair (a review of the change)
+
+    assert [better_mode(m) for m in ("val/auroc", "val/forward_loss", "val/macro_f1")] == [None, "min", "max"]
 
 
 def test_a_required_key_a_search_sets_in_each_trial_is_not_asked_for(tmp_path: Path) -> None:

@@ -3,16 +3,27 @@ what sweeps optimise, checked against what the task logs and the way that metric
 
 from __future__ import annotations
 
+from typing import Any
+
 from omegaconf import DictConfig
 
 from textgru.errors import TextgruError
 
-HIGHER_IS_BETTER = ("/accuracy", "/macro_f1")  # of the metrics tasks log (`validation_metrics`)
+# which way the metrics textgru's tasks log are better, by name (`val/forward_loss`: a loss); others are not checked
+LOWER_IS_BETTER, HIGHER_IS_BETTER = ("loss", "ppl", "bpc", "mse", "mae"), ("accuracy", "macro_f1")
+
+
+def better_mode(metric: str) -> str | None:
+    """ "min" or "max" for a metric whose name says which way is better, else None (a task's own metric)."""
+    name = metric.rsplit("/", 1)[-1]
+    return "max" if name in HIGHER_IS_BETTER else "min" if name.endswith(LOWER_IS_BETTER) else None
 
 
 def check_optimized_metric(cfg: DictConfig, logged: list[str]) -> None:
     """`optimized_metric` picks the best checkpoint, stops early and is what sweeps optimise: it must be a
-    validation metric the task logs; so must a callback's own `monitor` where it names a val/ metric."""
+    validation metric the task logs; so must a callback's own `monitor` where it names a val/ metric. A mode against
+    the way its metric is better is refused (a review: optimized_metric=val/loss kept the classifier's max, and the
+    worst model was the best checkpoint and the best trial)."""
     if cfg.optimized_metric not in logged:
         raise TextgruError(
             f"optimized_metric={cfg.optimized_metric} is not a validation metric task={cfg.task.name} logs; "
@@ -20,12 +31,7 @@ def check_optimized_metric(cfg: DictConfig, logged: list[str]) -> None:
         )
     if cfg.optimized_mode not in ("min", "max"):
         raise TextgruError(f"optimized_mode={cfg.optimized_mode} must be min or max")
-    better = "max" if cfg.optimized_metric.endswith(HIGHER_IS_BETTER) else "min"  # losses, ppl, bpc, mse, mae
-    if cfg.optimized_mode != better:  # a review: optimized_metric=val/loss kept the classifier's max, the worst model
-        raise TextgruError(
-            f"optimized_metric={cfg.optimized_metric} is better {'higher' if better == 'max' else 'lower'}, but "
-            f"optimized_mode={cfg.optimized_mode}: add optimized_mode={better}"
-        )
+    _check_mode("optimized_metric", cfg.optimized_metric, "optimized_mode", cfg.optimized_mode)
     for name, callback in (cfg.get("callbacks") or {}).items():  # a typo here failed only after training
         monitor = callback.get("monitor") if isinstance(callback, DictConfig) else None
         if isinstance(monitor, str) and monitor.startswith("val/") and monitor not in logged:  # step, train/...: free
@@ -33,3 +39,16 @@ def check_optimized_metric(cfg: DictConfig, logged: list[str]) -> None:
                 f"callbacks.{name}.monitor={monitor} is not a validation metric task={cfg.task.name} logs; use one "
                 f"of: {', '.join(logged)}, or leave it out to follow optimized_metric"
             )
+        if (
+            isinstance(monitor, str) and monitor != cfg.optimized_metric and "mode" in callback
+        ):  # a review of the change
+            _check_mode(f"callbacks.{name}.monitor", monitor, f"callbacks.{name}.mode", callback.mode)
+
+
+def _check_mode(metric_key: str, metric: str, mode_key: str, mode: Any) -> None:
+    better = better_mode(metric)
+    if better is not None and mode != better:
+        raise TextgruError(
+            f"{metric_key}={metric} is better {'higher' if better == 'max' else 'lower'}, but {mode_key}={mode}: "
+            f"add {mode_key}={better}"
+        )
