@@ -223,8 +223,13 @@ MORE = [
     (
         "export",
         ["ckpt_path=<ckpt>", "output=2024"],
-        "output=2024 is not a path; give a folder (a name the command line reads as a number is quoted: 'output=\"2024\"')",
+        "output=2024 is not a path; give a folder (a name the command line reads as a number or true/false is quoted: 'output=\"2024\"')",
     ),
+    (
+        "export",
+        ["ckpt_path=<ckpt>", "output=2024.10"],
+        "reads as a number or true/false is quoted: 'output=\"...\"')",
+    ),  # not 2024.1
     ("export", ["ckpt_path=<ckpt>", "output=<tmp>"], "exists; pass overwrite=true"),
     ("export", ["ckpt_path=<ckpt>", "output=<tmp>", "overwrite=true"], "not a textgru export"),
     ("export", ["ckpt_path=<tmp>/nope", "output=<tmp>/x"], "nope does not exist"),

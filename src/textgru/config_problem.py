@@ -40,7 +40,8 @@ def problem(key: str, value: Any, rule: Rule) -> str | None:
         return None
     if isinstance(rule, (File, Existing, Folder, NewFile, StoreUri, ArtifactLocation)):
         if isinstance(value, (int, float)):  # a review: output=2024, a folder named by its year, read as a number
-            why += f" (a name the command line reads as a number is quoted: '{key}=\"{shown(value)}\"')"
+            typed = shown(value) if type(value) is int else "..."  # 2024.10 was read as 2024.1, true as a bool
+            why += f" (a name the command line reads as a number or true/false is quoted: '{key}=\"{typed}\"')"
         return f"{key}={shown(value)} {why}"  # a path: what is wrong with it, and what to give instead
     return f"{key}={shown(value, raw=getattr(rule, 'text', False))}: must be {why}" + (
         f" ({rule.what})" if rule.what else ""
