@@ -61,3 +61,9 @@ def test_a_folder_holding_a_gradient_flow_result_is_refused(tmp_path: Path) -> N
     (tmp_path / "gradient_flow.json").write_text("{}")
     with pytest.raises(TextgruError, match=r"already holds a run \(gradient_flow\.json\); choose another hydra"):
         check_explicit_run_dir([f"hydra.run.dir={tmp_path}", "steps=3"])
+    mine = tmp_path / "figures"  # a review of the change: a figure of the user's own there was refused only after
+    mine.mkdir()  # Hydra had written its .hydra/ into the folder
+    (mine / "gradient_flow.png").write_bytes(b"my own figure")
+    check_explicit_run_dir([f"hydra.run.dir={mine}"], command="train")  # what train does not write
+    with pytest.raises(TextgruError, match=r"already holds gradient_flow.png, which this would overwrite; choose"):
+        check_explicit_run_dir([f"hydra.run.dir={mine}"], command="gradient_flow")

@@ -41,8 +41,8 @@ def run_hydra(target: str, config_name: str, args: Sequence[str], raw_keys: tupl
     try:
         flags.check_flag_combinations(args, config_name)
         check_group_choices(args, config_name)
-        if not flags.multirun(args) or flags.searches(args):  # a review
-            check_explicit_run_dir(args, training=config_name == "train")  # (-m reads no hydra.run.dir: refused below)
+        if not flags.multirun(args) or flags.searches(args):  # (-m reads no hydra.run.dir: refused below)
+            check_explicit_run_dir(args, config_name == "train", config_name)
         args, raw = take_raw_args(args, raw_keys)
         probe = check_override_keys(args, config_name)
         check_command_line(args, config_name, probe, raw)  # every value, before anything heavy is imported

@@ -216,17 +216,18 @@ def note_new_run_dir(args: Sequence[str], cfg: Any = None, compose: Callable[[],
     note_run_dir(value)
 
 
-def check_explicit_run_dir(args: Sequence[str], training: bool = False) -> None:
+def check_explicit_run_dir(args: Sequence[str], training: bool = False, command: str = "") -> None:
     """Refuse an explicit `hydra.run.dir=` that holds a run, before Hydra writes anything there; for `training`, also
-    one holding a config.yaml or tokenizer.json that the run would overwrite."""
+    one holding a config.yaml or tokenizer.json the run would overwrite; for `gradient_flow`, a gradient_flow.png."""
     from textgru.distributed import launched_externally
 
     fix = "choose another hydra.run.dir= so nothing is overwritten"
-    # a command that only prints writes nothing
-    printing = any(a.split("=", 1)[0] in ("--cfg", "-c", "--info", "-i", "--help", "-h") for a in args)
+    printing = any(a.split("=", 1)[0] in ("--cfg", "-c", "--info", "-i", "--help", "-h") for a in args)  # writes none
     folder = explicit_run_dir(args)
     if folder is not None and (too_long := name_too_long(Path(folder).expanduser())):  # else a traceback (a review)
         raise TextgruError(f"hydra.run.dir={folder} {too_long}")
+    if folder is not None and command == "gradient_flow" and (png := Path(folder, "gradient_flow.png")).exists():
+        raise TextgruError(f"{folder} already holds {png.name}, which this would overwrite; {fix}")
     if folder is not None:
         RunFolder(folder).refuse_if_used(fix, before_start=training and not printing and not launched_externally())
 
