@@ -65,11 +65,15 @@ def _holds_a_file_of(corpus: Any, data: Any) -> bool:
     return any(os.path.getsize(f) in sizes and bytes_digest([f]) in digests for f in theirs)
 
 
-def _typed(value: Any) -> str:
-    """A data path as the command line takes it: null, a path, or [a,b]."""
-    if value is None:
-        return "null"
-    return value if isinstance(value, str) else f"[{','.join(map(str, value))}]"
+def _overrides(data: Mapping[str, Any], keys: Sequence[str]) -> str:
+    """`data.k=v ...` for `keys` of a data config, as the command line takes them: null, a path, [a,b], a number."""
+
+    def typed(value: Any) -> str:
+        if value is None:
+            return "null"
+        return f"[{','.join(map(str, value))}]" if isinstance(value, (list, tuple)) else str(value)
+
+    return " ".join(f"data.{k}={typed(data.get(k))}" for k in keys)
 
 
 def _carved_otherwise(lm: Mapping[str, Any], data: Mapping[str, Any]) -> list[str]:
@@ -101,8 +105,7 @@ def check_pretraining_split(lm: Mapping[str, Any], data_config: Mapping[str, Any
     other_paths = [k for k in PATH_KEYS if not _same_file(lm.get(k), data_config.get(k))]
     leaked = _carved_otherwise(lm, data_config) if other_paths else []  # a review: 28 of 31 test texts pretrained on
     if leaked and _holds_a_file_of(lm.get("path"), data_config.get("path")):
-        theirs = " ".join(f"data.{k}={_typed(lm.get(k))}" for k in other_paths)
-        ours = " ".join(f"data.{k}={_typed(data_config.get(k))}" for k in other_paths)
+        theirs, ours = _overrides(lm, other_paths), _overrides(data_config, other_paths)
         raise TextgruError(
             f"model.pretrained_lm read this data's file with other data paths ({theirs}; this run: {ours}), so it "
             f"split that file otherwise and its training texts include this run's {' and '.join(leaked)} texts; "
@@ -115,8 +118,7 @@ def check_pretraining_split(lm: Mapping[str, Any], data_config: Mapping[str, Any
     )
     differ = [k for k in SPLIT_KEYS if k in lm and k in data_config and lm[k] != data_config[k]]
     if same_data and differ:
-        theirs = " ".join(f"data.{k}={lm[k]}" for k in differ)
-        ours = " ".join(f"data.{k}={data_config[k]}" for k in differ)
+        theirs, ours = _overrides(lm, differ), _overrides(data_config, differ)
         raise TextgruError(
             f"model.pretrained_lm was pretrained on another split of this data ({theirs}; this run: {ours}), so "
             f"its training texts include this run's validation and test texts; pass {theirs}, or pretrain "
