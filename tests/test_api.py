@@ -657,7 +657,11 @@ def test_train_refuses_bad_overrides_in_one_line(tmp_path: Path, tiny_run: Path,
     assert not (tmp_path / "sweep").exists()
     with pytest.raises(textgru.TextgruError, match=r"^callbacks.early_stopping.monitor=val/los is not a validation"):
         textgru.sweep(
-            ["callbacks.early_stopping.monitor=val/loss,val/los", "trainer.fast_dev_run=true"],
+            [
+                "callbacks.early_stopping.monitor=val/loss,val/los",
+                "callbacks.early_stopping.mode=min",
+                "trainer.fast_dev_run=true",
+            ],
             sweep_dir=tmp_path / "sweep",
         )
     assert not (tmp_path / "sweep").exists()
