@@ -164,6 +164,9 @@ def test_thousands_separators_and_rows_out_of_time_order(tmp_path: Path, caplog)
         with caplog.at_level(logging.WARNING, logger="textgru.data"):
             assert read_csv_series(tmp_path / "c.csv", None, "t").values[:, 0].tolist() == [2, 3, 4, 5]
         assert f"t {said}; the rows are used in the file's order" in caplog.text, caplog.text
+    (tmp_path / "c.csv").write_text("t,v\n1,3\n2,1\n3,2\n")  # a review: the series sorted by its own values
+    with pytest.raises(TextgruError, match="data.time_column 'v' is also in data.columns; the time column orders"):
+        read_csv_series(tmp_path / "c.csv", ["v"], "v")
     (tmp_path / "c.csv").write_text("t,v\n,1\n,2\n,3\n")
     with pytest.raises(TextgruError, match="t is empty in every row; fill it, or leave data.time_column out"):
         read_csv_series(tmp_path / "c.csv", None, "t")

@@ -95,6 +95,11 @@ def read_csv_series(
             f"data.time_column {time_column!r} is not a column of {p.name}; it has: {', '.join(map(str, df.columns))}"
             + other_separator
         )
+    if time_column is not None and columns is not None and time_column in columns:  # a review: sorted by its values
+        raise TextgruError(
+            f"data.time_column {time_column!r} is also in data.columns; the time column orders the rows and is not "
+            "forecast: name another time column, or leave data.time_column out"
+        )
     df = read_thousands_separated(df, time_column, p.name)
     if columns is None:
 
