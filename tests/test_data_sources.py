@@ -398,6 +398,18 @@ def test_a_semicolon_separated_file_is_named_as_such(tmp_path: Path) -> None:
 
     with pytest.raises(TextgruError, match=r"to textgru eval\)\. The file looks separated by ';'"):  # a review: eval
         labelled_texts({"path": str(tmp_path / "excel.csv")}, "all", {})  # of such a file did not say so
+    (tmp_path / "latin1.csv").write_bytes("t\u00e9xte,label\ngreat film,pos\nawful,neg\n".encode("latin-1") * 5)
+    config = {**data_cfg("local"), "path": str(tmp_path / "latin1.csv"), "text_column": "t\u00e9xte"}
+    with pytest.raises(TextgruError, match=r"The header is not UTF-8 \('t\ufffdxte' has bytes that do not read\)"):
+        load_classification_data(config)  # a review: Excel's Latin-1 header gave no word of why 'téxte' was missing
+    from textgru.data.series import read_csv_series
+    from textgru.data.text_corpus import load_text_corpus
+
+    with pytest.raises(TextgruError, match=r"set data.text_column=<one of them>\. The header is not UTF-8"):
+        load_text_corpus({**data_cfg("local_text"), "path": str(tmp_path / "latin1.csv"), "text_column": "t\u00e9xte"})
+    (tmp_path / "latin1.csv").write_bytes("caf\u00e9,y\n1,2\n2,3\n".encode("latin-1"))
+    with pytest.raises(TextgruError, match=r"it has: caf\ufffd, y\. The header is not UTF-8 \('caf\ufffd' has"):
+        read_csv_series(tmp_path / "latin1.csv", ["caf\u00e9"])
     (tmp_path / "na.csv").write_text(
         "text,label\n" + "".join(f"t {i},{['pos', 'neg', 'NA'][i % 3]}\n" for i in range(9))
     )

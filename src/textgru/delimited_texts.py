@@ -8,19 +8,21 @@ import io
 import re
 from typing import TYPE_CHECKING, Any
 
+from textgru.data.decoding import undecoded_header_hint
 from textgru.errors import TextgruError
 
 if TYPE_CHECKING:
     import pandas as pd
 
 
-def separator_hint(columns: list[str], delimiter: str = ",") -> str:
+def header_hint(columns: list[str], delimiter: str = ",") -> str:
     """A sentence to add where a column is missing and the header looks separated by something else than the file's
-    `delimiter` (a comma; a tab in a .tsv)."""
+    `delimiter` (a comma; a tab in a .tsv), or is not UTF-8."""
     if delimiter != ",":  # a .tsv's header with a ';' in a name is no sign of another separator (a review)
-        return ""
+        return undecoded_header_hint(columns)
     joined = next((sep for sep in (";", "\t", "|") if any(sep in c for c in columns)), None)
-    return f" The file looks separated by {joined!r}, not commas: save it as CSV with commas." if joined else ""
+    separated = f" The file looks separated by {joined!r}, not commas: save it as CSV with commas." if joined else ""
+    return separated or undecoded_header_hint(columns)
 
 
 def delimited_texts(raw: str, name: str, delimiter: str, text_column: str) -> list[str]:
@@ -56,7 +58,7 @@ def delimited_texts(raw: str, name: str, delimiter: str, text_column: str) -> li
         return re.sub(r"in line (\d+)", lambda m: f"on line {int(m[1]) + skipped}", reason)
 
     header = text.splitlines()[0].split(delimiter) if text else []  # a review: a ';' file whose texts hold commas
-    if len(header) == 1 and (separated := separator_hint(header, delimiter)):  # was refused for its fields, not
+    if len(header) == 1 and (separated := header_hint(header, delimiter)):  # was refused for its fields, not
         # named ';'-separated (one header field: "text,notes; x" is a comma CSV, whose quoting advice stands)
         hint = separated.strip().replace("The file", "the file", 1)
     try:
@@ -70,6 +72,6 @@ def delimited_texts(raw: str, name: str, delimiter: str, text_column: str) -> li
     if text_column not in frame.columns:
         columns = list(frame.columns)
         raise TextgruError(
-            f"column {text_column!r} not in {name}; columns are {columns}; set text_column= to one of them.{separator_hint(columns, delimiter)}"
+            f"column {text_column!r} not in {name}; columns are {columns}; set text_column= to one of them.{header_hint(columns, delimiter)}"
         )
     return frame[text_column].tolist()

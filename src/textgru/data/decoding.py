@@ -25,6 +25,15 @@ def count_undecodable(lines: Iterable[bytes]) -> tuple[int, int]:
     return bad_bytes, bad_lines
 
 
+def undecoded_header_hint(columns: Iterable[object]) -> str:
+    """A sentence to add where a column is missing and the header holds U+FFFD: the file is not UTF-8 (Latin-1 from
+    Excel), so a name with an accent cannot match (a review: "data.columns names 'café'" with no word of why)."""
+    garbled = next((str(c) for c in columns if "\ufffd" in str(c)), None)
+    return (
+        f" The header is not UTF-8 ({garbled!r} has bytes that do not read): save the file as UTF-8." if garbled else ""
+    )
+
+
 def log_undecodable(name: str, lines: Iterable[bytes]) -> int:
     """Count a file's bytes that are not UTF-8 and say so once (they are read as U+FFFD); returns the count."""
     bad_bytes, bad_lines = count_undecodable(lines)

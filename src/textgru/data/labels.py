@@ -13,7 +13,7 @@ from textgru.data.label_key import label_key
 from textgru.data.label_warnings import warn_doubtful_label_names
 from textgru.data.repeated_texts import drop_repeats, warn_shared_texts
 from textgru.data.splitting import SPLITS, carve_missing_splits, warn_missing_labels
-from textgru.delimited_texts import separator_hint
+from textgru.delimited_texts import header_hint
 from textgru.errors import TextgruError
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ def standardize(
             raise TextgruError(
                 f"{source_of(name, split)}: column {missing[0]!r} not found in the {split} split; columns are "
                 f"{ds.column_names}. Set data.text_column= / data.label_column= to one of them."
-                + separator_hint(ds.column_names)
+                + header_hint(ds.column_names)
             )
     dd = DatasetDict(dd)
     for split in dd:

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from textgru.config_keys import require_keys
-from textgru.data.decoding import BYTE_ORDER_MARKS
+from textgru.data.decoding import BYTE_ORDER_MARKS, undecoded_header_hint
 from textgru.data.series_cells import (
     decimal_commas,
     nearly_numeric,
@@ -93,7 +93,7 @@ def read_csv_series(
     if time_column is not None and time_column not in df.columns:
         raise TextgruError(
             f"data.time_column {time_column!r} is not a column of {p.name}; it has: {', '.join(map(str, df.columns))}"
-            + other_separator
+            + (other_separator or _dot(undecoded_header_hint(df.columns)))
         )
     if time_column is not None and columns is not None and time_column in columns:  # a review: sorted by its values
         raise TextgruError(
@@ -133,7 +133,7 @@ def read_csv_series(
     if missing:
         raise TextgruError(
             f"data.columns names {', '.join(map(repr, missing))}, not a column of {p.name}; "
-            f"it has: {', '.join(map(str, df.columns))}"
+            f"it has: {', '.join(map(str, df.columns))}" + _dot(undecoded_header_hint(df.columns))
         )
     frame = df[list(columns)]
     for c in columns:
@@ -174,6 +174,11 @@ def read_csv_series(
         frame, times = _interpolated(frame, times, p.name)
     values = frame.to_numpy(dtype=np.float64)  # (time, features)
     return Series(values, [str(c) for c in columns], None if times is None else times.astype(str).tolist())
+
+
+def _dot(sentence: str) -> str:
+    """A sentence to end a message that has no full stop of its own: "it has: a, b. The header is ..."."""
+    return "." + sentence if sentence else ""
 
 
 def _interpolated(frame: Any, times: Any, name: str) -> tuple[Any, Any]:

@@ -15,7 +15,7 @@ from datasets import Dataset, DatasetDict
 from textgru.config_keys import require_keys
 from textgru.data.columns import column_values
 from textgru.data.data_paths import expand_paths, text_files
-from textgru.data.decoding import decode_bytes
+from textgru.data.decoding import decode_bytes, undecoded_header_hint
 from textgru.data.local import FORMATS, load_tables
 from textgru.errors import TextgruError
 
@@ -61,7 +61,8 @@ def load_text_corpus(cfg: Mapping[str, Any]) -> DatasetDict:
     for split, ds in raw.items():
         if column not in ds.column_names:
             raise TextgruError(
-                f"{name}: no column {column!r} in split {split!r}; columns are {ds.column_names}; set data.text_column="
+                f"{name}: no column {column!r} in split {split!r}; columns are {ds.column_names}; set data.text_column=<one of them>."
+                + undecoded_header_hint(ds.column_names)
             )
     docs = {s: [str(t) for t in column_values(raw[s], column) if t is not None and str(t).strip()] for s in raw}
     for split, kept in docs.items():
@@ -110,7 +111,8 @@ def read_documents(path: str | list[str] | None, text_column: str = "text") -> D
         ds = load_tables({"train": [str(f) for f in tables]})["train"]
         if text_column not in ds.column_names:
             raise TextgruError(
-                f"no column {text_column!r} in {tables[0].name}; columns are {ds.column_names}; set data.text_column="
+                f"no column {text_column!r} in {tables[0].name}; columns are {ds.column_names}; set data.text_column=<one of them>."
+                + undecoded_header_hint(ds.column_names)
             )
         ds = ds.select_columns([text_column])
         return ds if text_column == "text" else ds.rename_column(text_column, "text")

@@ -16,7 +16,7 @@ from textgru.data.columns import column_values
 from textgru.data.file_digest import files_digest
 from textgru.data.labelled import datasets_quiet, load_classification_data, without_ignored
 from textgru.data.labels import label_key
-from textgru.delimited_texts import separator_hint
+from textgru.delimited_texts import header_hint
 from textgru.errors import TextgruError
 from textgru.inference.trained_split import as_trained, same_path
 
@@ -114,7 +114,7 @@ def _given_rows(ds: Dataset, text_column: str, label_column: str) -> tuple[list[
         raise TextgruError(
             f"column {missing[0]!r} not in the dataset; columns are {ds.column_names}; "
             "pass text_column= / label_column= (data.text_column= / data.label_column= to textgru eval)."
-            + separator_hint(ds.column_names)
+            + header_hint(ds.column_names)
         )
     feature = ds.features[label_column]
     texts, labels = [], []
