@@ -744,6 +744,32 @@ def test_a_stopped_sweeps_parent_is_killed_with_its_summary(store: str, tmp_path
     assert parents["crashed"].info.status == "FAILED" and not client.list_artifacts(parents["crashed"].info.run_id)
 
 
+def test_a_stopped_search_is_killed_with_its_summary(store: str, small_csv: Path, tmp_path: Path) -> None:
+    """A review: `textgru tune` stopped by Ctrl+C printed and wrote its summary, but after its MLflow parent had
+    closed, so the parent (KILLED) had none of the summary files a finished search attaches."""
+    (tmp_path / "killer.py").write_text(KILLER)
+    study_dir = tmp_path / "study"
+    r = run_script(
+        "tune",
+        "hparams_search=sentiment",
+        *_args(store, "stopped_search", small_csv),
+        "+callbacks.killer._target_=killer.Kill",
+        "+callbacks.killer.step=2",
+        "+callbacks.killer.ctrl_c=true",
+        "~hparams_search.params",
+        "+hparams_search.params={optimizer.lr: 'choice(0.01, 0.02)'}",
+        "n_trials=2",
+        f"hydra.run.dir={study_dir}",
+        env={"PYTHONPATH": str(tmp_path)},
+    )
+    assert r.returncode == 130, r.stderr[-3000:]
+    assert (study_dir / "summary.csv").is_file(), r.stderr[-3000:]
+    (parent,) = [x for x in _runs(store, "stopped_search") if x.data.tags.get("textgru.kind") == "search"]
+    assert parent.info.status == "KILLED"
+    artifacts = {a.path for a in mlflow.MlflowClient(store).list_artifacts(parent.info.run_id)}
+    assert {"summary.csv", "summary.md"} <= artifacts, artifacts
+
+
 def test_a_run_ctrl_c_stopped_is_killed_not_failed() -> None:
     """textgru turns Lightning's answer to Ctrl+C into TrainingStopped, which MLflow recorded as FAILED (README: KILLED)."""
     from textgru.errors import TextgruError, TrainingStopped

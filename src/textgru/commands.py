@@ -1,6 +1,5 @@
 """What `textgru train|eval|predict|generate|export|tune|gradient-flow|serve` do with their composed config: call the library,
-print for people.
-The entry points (`textgru.cli`) stay thin."""
+print for people; the entry points (`textgru.cli`) stay thin."""
 
 from __future__ import annotations
 
@@ -176,9 +175,10 @@ def tune_command(cfg: DictConfig) -> float | None:
     except (TrainingStopped, KeyboardInterrupt):  # the trials so far are summarised (the stopped one as such)
         if (stopped := stored_study(study_dir, str(cfg.hparams_search.study_name))) is not None:
             print(summarise_study(stopped, study_dir, cfg, base), flush=True)
+            attach_summary(cfg, study_dir)  # a review: the stopped search's parent (KILLED) had no summary
         raise
     print(summarise_study(study, study_dir, cfg, base), flush=True)
-    attach_summary(cfg, study_dir, [study_dir / n for n in ("summary.csv", "summary.md", "best_experiment.yaml")])
+    attach_summary(cfg, study_dir)
     failed = [t.number for t in study.trials if t.state.name == "FAIL" and (t.datetime_start or started) > started]
     if failed:  # as a -m sweep with a failed job: a script or CI can tell (each said why as it failed)
         raise TextgruError(f"{len(failed)} trial(s) of the search failed: {', '.join(map(str, failed))} (see above)")

@@ -230,9 +230,11 @@ def parent_run(
     parent.end("FINISHED")
 
 
-def attach_summary(cfg: DictConfig, folder: Path, files: Sequence[Path]) -> None:
-    """With `logger=mlflow`: a finished sweep's or study's summary files (written after its trials) as artifacts of
-    the parent run recorded in `folder`."""
+def attach_summary(cfg: DictConfig, folder: Path) -> None:
+    """With `logger=mlflow`: a search's summary files (summary.csv, summary.md, best_experiment.yaml; written after
+    its trials, or when it was stopped) as artifacts of the parent run recorded in `folder`."""
     record = read_record(RunFolder(folder)) if cfg.logger.get("mlflow") and is_global_rank_zero() else None
     if record is not None:
-        ParentRun(open_store(record["tracking_uri"]), record["run_id"]).log_files(files)
+        ParentRun(open_store(record["tracking_uri"]), record["run_id"]).log_files(
+            [folder / n for n in ("summary.csv", "summary.md", "best_experiment.yaml")]
+        )
