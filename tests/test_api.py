@@ -335,6 +335,12 @@ def test_a_split_carved_again_from_the_training_file_is_carved_as_in_training(ti
     for path in (trained_on["path"], copy):
         texts, _, _ = labelled_texts({**given, "path": str(path)}, "test", trained_on, trained_digest=digest)
         assert texts == as_trained
+    names = load_classification_data(trained_on)["train"].features["label"].names
+    labelled = {**trained_on, "ignore_labels": [], "label_names": names[::-1]}  # a review: eval's defaults
+    as_labelled = load_classification_data(labelled)["test"]["text"]  # ([unsup], none) carved another test split
+    assert as_labelled != load_classification_data({**labelled, "label_names": None})["test"]["text"]
+    given_labels = {**given, "ignore_labels": ["unsup"], "label_names": None}
+    assert labelled_texts(given_labels, "test", labelled, trained_digest=digest)[0] == as_labelled
     for other_source in ({"label_column": "text"}, {"validation_path": str(copy)}):  # other data (a review: taken)
         assert as_trained_split({**given, **other_source}, trained_on, digest)["split_seed"] == 42
     from textgru.config import data_config

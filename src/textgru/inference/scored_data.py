@@ -18,7 +18,7 @@ from textgru.data.labelled import datasets_quiet, load_classification_data, with
 from textgru.data.labels import label_key
 from textgru.delimited_texts import header_hint
 from textgru.errors import TextgruError
-from textgru.inference.trained_split import as_trained, same_path
+from textgru.inference.trained_split import as_trained, same_data, same_path
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +171,7 @@ def _labelled_split(
             f"data={shown[:200]} is neither an existing file or folder nor a data config name (conf/data/); pass a "
             "path, a name such as 'tweets', a dict, a datasets.Dataset or a pandas DataFrame with text and label columns"
         )
+    own = data is None or same_data(cfg, trained_on, trained_digest)
     if data is not None:  # the model's own data: carved as training carved it
         cfg = as_trained(cfg, trained_on, trained_digest)
     try:
@@ -191,7 +192,9 @@ def _labelled_split(
     else:
         ds = dd[_check_split(split, list(dd))]
     carved = split != "all" and cfg.get("source") == "local" and not cfg.get("test_path")
-    note = f", carved from {cfg['path']} as training carves it; split=all scores every row" if carved else ""
+    how = "as training carved it" if own else f"by data.split_seed={cfg.get('split_seed')}: not the model's data"
+    note = f", carved from {cfg['path']} {how}; split=all scores every row" if carved else ""  # was "as training"
+
     log.info("scoring %d examples (%s split%s)", len(ds), split, note)  # a review took the 10% for the whole file
     same = same_path(cfg.get("path"), trained_on.get("path"))  # a review: a relative path was not warned of
     if carved and trained_digest and same and files_digest(cfg) != trained_digest:
