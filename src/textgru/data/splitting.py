@@ -8,7 +8,7 @@ import logging
 import math
 
 import numpy as np
-from datasets import Dataset, DatasetDict
+from datasets import Dataset, DatasetDict, concatenate_datasets
 from datasets.utils.stratify import stratified_shuffle_split_generate_indices
 
 from textgru.data.columns import column_values
@@ -27,12 +27,12 @@ def carve_missing_splits(
     `test_fraction` of all of them), stratified by `label` when `stratify`."""
     out = dict(dd)
     if "test" not in out:
-        parts = _split(out["train"], test_fraction, seed, stratify, name)
+        parts = _kept_apart(_split(out["train"], test_fraction, seed, stratify, name), "test", name)
         out["train"], out["test"] = parts["train"], parts["test"]
         if "validation" not in out:  # val_fraction is of the whole, so rescale for what is left
             val_fraction = val_fraction / (1.0 - test_fraction)
     if "validation" not in out:
-        parts = _split(out["train"], val_fraction, seed + 1, stratify, name)
+        parts = _kept_apart(_split(out["train"], val_fraction, seed + 1, stratify, name), "validation", name)
         out["train"], out["validation"] = parts["train"], parts["test"]
     return DatasetDict({s: out[s] for s in SPLITS})
 
@@ -56,6 +56,22 @@ def _split(ds: Dataset, fraction: float, seed: int, stratify: bool, name: str) -
             return DatasetDict({"train": ds.select(train), "test": ds.select(test)})
         log.warning("%s: %s, too few for a stratified split; splitting without stratification", name, reason)
     return ds.train_test_split(test_size=fraction, seed=seed)
+
+
+def _kept_apart(parts: DatasetDict, held_out: str, name: str) -> DatasetDict:
+    """`parts` with the held-out rows whose text is also a training row's moved to training: a text with several
+    labels keeps a row per label, and a review found 5 of 9 test texts also in training, where the README promises
+    that no text is trained and tested on."""
+    if "text" not in parts["test"].column_names:
+        return parts
+    trained = set(column_values(parts["train"], "text"))
+    shared = [i for i, text in enumerate(column_values(parts["test"], "text")) if text in trained]
+    if not shared:
+        return parts
+    log.info("%s: %d %s row(s) of texts with another label in training moved to training", name, len(shared), held_out)
+    kept = sorted(set(range(len(parts["test"]))) - set(shared))
+    moved = concatenate_datasets([parts["train"], parts["test"].select(shared)])
+    return DatasetDict({"train": moved, "test": parts["test"].select(kept)})
 
 
 def warn_missing_labels(dd: DatasetDict, name: str) -> None:
