@@ -558,6 +558,17 @@ def test_a_malformed_csv_row_is_one_line_not_rows_merged_or_cut(tmp_path: Path) 
         TextgruError, match=r"comma.tsv: its rows have more fields than its header names \(2\); a TSV's"
     ):
         read("comma.tsv", "text\tlabel\na\tb\tc\n")
+    from textgru.data.local import load_tables  # a review: training and eval read " world", the first field dropped
+
+    for name, content, said in (
+        ("every.csv", "text,label\nhello, world,positive\n", "a text"),
+        ("comma.tsv", "text\tlabel\na\tb\tc\n", "a TSV's"),
+    ):
+        (tmp_path / f"train_{name}").write_text(content)
+        with pytest.raises(
+            TextgruError, match=rf"train_{name}: its rows have more fields than its header names \(2\); {said}"
+        ):
+            load_tables({"train": [str(tmp_path / f"train_{name}")]})
     # what pandas (training, eval) reads stays readable: text after a closing quote, a quote inside a field, quoted
     # fields over lines, "NA" as text, a short row (its text empty: skipped, said so), the first of two columns named
     assert read("ok.csv", 'text,label\n"hi" there,x\nhe said "no",y\nalone\n"a\nb",z\nNA,q\n') == [

@@ -8,10 +8,11 @@ import hashlib
 import logging
 from pathlib import Path
 
-from datasets import Dataset, DatasetDict, Features, Value, load_dataset
+from datasets import Dataset, DatasetDict, load_dataset
 
 from textgru.data.data_paths import expand_paths, refuse_folders_among
 from textgru.data.decoding import BYTE_ORDER_MARKS, count_undecodable, decode_bytes, log_undecodable, refuse_binary
+from textgru.data.delimited_tables import as_written, check_row_lengths
 from textgru.data.json_lines import first_bad_json_line, holds_no_rows
 from textgru.errors import TextgruError
 
@@ -149,26 +150,6 @@ def load_local(
     return load_tables(data_files)
 
 
-def _as_written(files: list[str], kwargs: dict) -> dict:
-    """`features` reading every column of CSV/TSV `files` as text, as written (a label "01" is not the label "1", a
-    text "007" not 7: pandas guesses numbers otherwise), where the files share one set of column names: as pandas
-    names them, so a blank name (Excel's trailing comma, a pandas index column: "Unnamed: 2") or a repeated one ("a.1")
-    reads as written too (a review: "01" and "1" became one label there, without a word)."""
-    import pandas as pd
-
-    headers = set()
-    for f in files:
-        try:
-            read = {k: kwargs[k] for k in ("sep", "quoting") if k in kwargs}
-            headers.add(tuple(pd.read_csv(f, nrows=0, encoding="utf-8-sig", encoding_errors="replace", **read).columns))
-        except Exception:  # an unclosed quote, a 128 KB first field: pandas' reading says what is wrong
-            return {}
-    header = sorted(headers)[0] if len({frozenset(h) for h in headers}) == 1 else ()  # the same names in any order
-    if not header or not all(isinstance(name, str) for name in header):
-        return {}  # the files differ: as before
-    return {"features": Features({name: Value("string") for name in header})}
-
-
 def _columns(fmt: str, path: str, kwargs: dict) -> list[str] | None:
     """The column names of one data file read alone; None if it cannot be read alone either."""
     try:
@@ -197,7 +178,9 @@ def load_tables(data_files: dict[str, list[str]]) -> DatasetDict:
                 digest.update(block)
     kwargs = {**kwargs, "name": f"content-{digest.hexdigest()[:20]}"}
     if fmt == "csv":
-        kwargs.update(_as_written([f for fs in data_files.values() for f in fs], kwargs))
+        for f in (f for fs in data_files.values() for f in fs):
+            check_row_lengths(f, kwargs)
+        kwargs.update(as_written([f for fs in data_files.values() for f in fs], kwargs))
     # the readers log the parse error we raise below as one line of our own
     reader_logs = [logging.getLogger(f"datasets.packaged_modules.{m}.{m}") for m in ("csv", "json")]
     levels = [lg.level for lg in reader_logs]

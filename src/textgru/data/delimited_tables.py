@@ -1,0 +1,55 @@
+"""How the cells of a CSV or TSV data file are read: every column as text, as written, and one line where rows hold
+more fields than the header names (pandas would take the first for an index and drop it)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from datasets import Features, Value
+
+from textgru.errors import TextgruError
+
+
+def as_written(files: list[str], kwargs: dict) -> dict:
+    """`features` reading every column of CSV/TSV `files` as text, as written (a label "01" is not the label "1", a
+    text "007" not 7: pandas guesses numbers otherwise), where the files share one set of column names: as pandas
+    names them, so a blank name (Excel's trailing comma, a pandas index column: "Unnamed: 2") or a repeated one ("a.1")
+    reads as written too (a review: "01" and "1" became one label there, without a word)."""
+    import pandas as pd
+
+    headers = set()
+    for f in files:
+        try:
+            read = {k: kwargs[k] for k in ("sep", "quoting") if k in kwargs}
+            headers.add(tuple(pd.read_csv(f, nrows=0, encoding="utf-8-sig", encoding_errors="replace", **read).columns))
+        except Exception:  # an unclosed quote, a 128 KB first field: pandas' reading says what is wrong
+            return {}
+    header = sorted(headers)[0] if len({frozenset(h) for h in headers}) == 1 else ()  # the same names in any order
+    if not header or not all(isinstance(name, str) for name in header):
+        return {}  # the files differ: as before
+    return {"features": Features({name: Value("string") for name in header})}
+
+
+def fields_hint(delimiter: str) -> str:
+    """How to write a text that holds the separator, for a CSV (`delimiter` ",") or a TSV ("\t")."""
+    if delimiter == "\t":
+        return "a TSV's text holds no tab or line break (quotes are text, as training reads TSVs); give .csv or .jsonl"
+    return 'a text holding commas, quotes or line breaks goes in double quotes, its quotes doubled: "say ""hi"", ok"'
+
+
+def check_row_lengths(path: str, kwargs: dict) -> None:
+    """One line where a CSV's first rows have one field more than its header: pandas (and `datasets` through it)
+    takes such a first field for the row's index and drops it, so "hello, world,pos" was the text " world" (a review:
+    eval scored the cut texts, training trained on them, where `predict` refused the file)."""
+    import pandas as pd
+
+    read = {k: kwargs[k] for k in ("sep", "quoting") if k in kwargs}
+    try:
+        frame = pd.read_csv(path, nrows=100, dtype=str, encoding="utf-8-sig", encoding_errors="replace", **read)
+    except Exception:  # an unclosed quote, a later row too long: the reader's own error says what is wrong
+        return
+    if not isinstance(frame.index, pd.RangeIndex):
+        raise TextgruError(
+            f"{Path(path).name}: its rows have more fields than its header names ({len(frame.columns)}); "
+            + fields_hint(read.get("sep", ","))
+        )
