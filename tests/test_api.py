@@ -445,11 +445,12 @@ def test_evaluate_takes_what_the_data_sources_take(
     with pytest.raises(
         textgru.TextgruError,
         match="unknown to the model .*; write them as the model.s labels, leave their rows out .*in Python a data dict "
-        r"\{'path': ..., 'ignore_labels': \[...\]\}, or the rows dropped\), or point data.label_column=",
+        r"\{'path': ..., 'ignore_labels': \[...\]\} with split='all' to score every row, or the rows dropped\), or point",
     ):
         clf.evaluate(datasets.Dataset.from_dict({"text": ["good"], "label": ["joy"]}))
     frame.assign(label=["joy"] + list(frame.label[1:])).to_csv(tmp_path / "joy.csv", index=False)  # the advice works
-    assert clf.evaluate({"path": str(tmp_path / "joy.csv"), "text_column": "review", "ignore_labels": ["joy"]})["n"]
+    joyless = {"path": str(tmp_path / "joy.csv"), "text_column": "review", "ignore_labels": ["joy"]}
+    assert clf.evaluate(joyless, split="all")["n"] == 29  # a review: without split='all', a carved 10% (3 rows)
 
 
 def test_evaluate_of_a_frame_or_dataset_names_a_bad_split_or_column_and_keeps_earlier_reports(

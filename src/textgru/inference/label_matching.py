@@ -50,7 +50,7 @@ def label_indices(names: Sequence[str], label_names: Sequence[str], left_out: Se
         raise TextgruError(
             f"labels {unknown[:10]} in the data are unknown to the model (it knows {list(label_names)}); "
             "write them as the model's labels, leave their rows out (data.ignore_labels=[...]; in Python a data dict "
-            "{'path': ..., 'ignore_labels': [...]}, or the rows dropped), or point data.label_column= (Python: "
+            "{'path': ..., 'ignore_labels': [...]} with split='all' to score every row, or the rows dropped), or point data.label_column= (Python: "
             "label_column=) at the column that holds those"  # (a review: evaluate() has no ignore_labels=)
         )
     return [found[n] for n in names]  # type: ignore[misc]
