@@ -340,6 +340,14 @@ def test_bad_local_file_is_one_clear_line(tmp_path: Path, name: str, content: by
     with pytest.raises(TextgruError, match=re.escape(message)) as e:
         load_classification_data(data_cfg("local", path=str(tmp_path / name), **columns))
     assert "\n" not in str(e.value)
+    if name in ("listlabels.jsonl", "objecttexts.jsonl"):  # a language model's corpus: trained on their repr (a review)
+        from textgru.data.text_corpus import load_text_corpus
+
+        corpus = data_cfg(
+            "local_text", path=str(tmp_path / name), text_column=name.startswith("list") and "label" or "text"
+        )
+        with pytest.raises(TextgruError, match="of the train split holds lists or objects, not one text per row"):
+            load_text_corpus(corpus)
 
 
 def test_data_files_that_do_not_go_together_are_one_line(tmp_path: Path) -> None:

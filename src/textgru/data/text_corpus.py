@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from datasets import Dataset, DatasetDict
+from datasets import Dataset, DatasetDict, Value
 
 from textgru.config_keys import require_keys
 from textgru.data.columns import column_values
@@ -63,6 +63,11 @@ def load_text_corpus(cfg: Mapping[str, Any]) -> DatasetDict:
             raise TextgruError(
                 f"{name}: no column {column!r} in split {split!r}; columns are {ds.column_names}; set data.text_column=<one of them>."
                 + undecoded_header_hint(ds.column_names)
+            )
+        if not isinstance(ds.features[column], Value):  # a review: a JSONL list of paragraphs trained as its repr
+            raise TextgruError(
+                f"{name}: column {column!r} of the {split} split holds lists or objects, not one text per row; give "
+                "one text (a string) per row"
             )
     docs = {s: [str(t) for t in column_values(raw[s], column) if t is not None and str(t).strip()] for s in raw}
     for split, kept in docs.items():
