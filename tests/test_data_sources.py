@@ -513,3 +513,17 @@ def test_a_folder_is_read_through_linked_folders_and_digested(tmp_path: Path, ca
     assert files_digest(config) == digest
     (tmp_path / "lf" / "pos" / "0.txt").rename(tmp_path / "lf" / "neg" / "9.txt")  # a text moved to another label
     assert files_digest(config) not in (None, digest)
+
+
+def test_label_names_set_the_order_and_a_wrong_list_is_one_line(tmp_path: Path) -> None:
+    """`data.label_names` orders the labels; a review: a name given twice was ClassLabel's traceback, and a label the
+    list leaves out was said to "never occur in training" although the training file holds it."""
+    rows = make_rows(60)
+    write_csv(tmp_path / "l.csv", rows, text_col="text", label_col="label")
+    config = {**data_cfg("local"), "path": str(tmp_path / "l.csv")}
+    dd = load_classification_data({**config, "label_names": ["pos", "neutral", "neg"]})
+    assert dd["train"].features["label"].names == ["pos", "neutral", "neg"]
+    with pytest.raises(TextgruError, match=r"^data.label_names names \['neg'\] more than once; name each label once$"):
+        load_classification_data({**config, "label_names": ["pos", "neg", "neutral", "neg"]})
+    with pytest.raises(TextgruError, match=r"in the train split are not in data.label_names \(\['pos', 'neg'\]\); add"):
+        load_classification_data({**config, "label_names": ["pos", "neg"]})

@@ -160,6 +160,9 @@ def _encode_labels(dd: DatasetDict, name: str | Mapping[str, str], label_names: 
         raw = [label_key(v) for v in column_values(dd["train"], "label")]
         if label_names is not None:
             names = list(label_names)
+            twice = sorted({n for n in names if [label_key(m) for m in names].count(label_key(n)) > 1}, key=str)
+            if twice:  # a review: ClassLabel's traceback "Some label names are duplicated"
+                raise TextgruError(f"data.label_names names {twice} more than once; name each label once")
         else:
             canonical: dict[str, str] = {}  # case-folded label -> its most common spelling
             for k, _ in Counter(raw).most_common():
@@ -206,10 +209,10 @@ def _encode_labels(dd: DatasetDict, name: str | Mapping[str, str], label_names: 
                 - set(by_key)
                 - {label_key(v) for f in folded.values() for v in f}
             )
-            raise TextgruError(
-                f"{source_of(name, split)}: label(s) {bad[:5]} in the {split} split never occur in training (labels: {names}); "
-                "fix the file or drop those rows."
-            )
+            said = f"never occur in training (labels: {names}); fix the file or drop those rows."
+            if label_names is not None:  # a review: a label left out of data.label_names "never occurs in training"
+                said = f"are not in data.label_names ({names}); add them there, or leave their rows out (data.ignore_labels)"
+            raise TextgruError(f"{source_of(name, split)}: label(s) {bad[:5]} in the {split} split {said}")
         out[split] = ds.cast(features)
     for source, written in folded.items():  # the file that holds them (a review: the training file was named)
         log.info("%s: labels normalised by case/whitespace (as written -> label): %s", source, written)
