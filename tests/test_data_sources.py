@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import time
 from collections import Counter
 from pathlib import Path
@@ -91,7 +92,7 @@ def test_local_several_files_glob(tmp_path: Path) -> None:
     assert sum(len(v) for v in dd.values()) == 100
 
 
-def test_label_folders_imdb_layout(tmp_path: Path) -> None:
+def test_label_folders_imdb_layout(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     for split, n in (("train", 30), ("test", 10)):
         for label in ("neg", "pos", "unsup"):
             d = tmp_path / split / label
@@ -101,6 +102,18 @@ def test_label_folders_imdb_layout(tmp_path: Path) -> None:
     dd = load_classification_data(data_cfg("local", path=str(tmp_path), ignore_labels=["unsup"]))
     assert dd["train"].features["label"].names == ["neg", "pos"]
     assert len(dd["test"]) == 20 and len(dd["train"]) + len(dd["validation"]) == 60
+    for folder, n in (("val", 4), ("extra", 2)):  # a review: val/ was not read, validation carved from train/
+        for label in ("neg", "pos"):
+            (tmp_path / folder / label).mkdir(parents=True)
+            for i in range(n):
+                (tmp_path / folder / label / f"{i}.txt").write_text(f"{label} {folder} review {i}")
+    with caplog.at_level("WARNING", logger="textgru.data.local"):
+        dd = load_classification_data(data_cfg("local", path=str(tmp_path), ignore_labels=["unsup"]))
+    assert (
+        len(dd["validation"]) == 8 and len(dd["train"]) == 60 and "sub-folder(s) ['extra'] are not read" in caplog.text
+    )
+    shutil.rmtree(tmp_path / "val")
+    shutil.rmtree(tmp_path / "extra")
     # a review: .TXT files were skipped, and UTF-16 ones (a Windows editor's) read as text with NUL between letters
     (tmp_path / "train" / "pos" / "LOUD.TXT").write_text("shouted praise", encoding="utf-8-sig")  # BOM: not a token
     (tmp_path / "train" / "neg" / "wide.txt").write_text("wide complaint é", encoding="utf-16")

@@ -17,6 +17,7 @@ from textgru.data.json_lines import first_bad_json_line, holds_no_rows
 from textgru.errors import TextgruError
 
 log = logging.getLogger(__name__)
+VALIDATION_FOLDERS = ("validation", "valid", "val", "dev")  # in this order: the first found is the validation split
 MARKS = tuple(mark for mark, _ in BYTE_ORDER_MARKS)
 
 FORMATS = {".csv": "csv", ".tsv": "csv", ".json": "json", ".jsonl": "json", ".parquet": "parquet"}
@@ -131,14 +132,22 @@ def load_local(
         if given:
             raise TextgruError(
                 f"{' and '.join(given)} {'go' if len(given) > 1 else 'goes'} with a data file, but data.path={root} is a folder, whose splits are its "
-                "sub-folders train/, validation/ (or valid/) and test/: put them there, or leave "
+                "sub-folders train/, validation/ (or valid/, val/, dev/) and test/: put them there, or leave "
                 f"{' and '.join(given)} out"
             )
         if (root / "train").is_dir():
             dd = {"train": _read_label_folders(root / "train", ignore)}
-            for ours, theirs in (("validation", "validation"), ("validation", "valid"), ("test", "test")):
-                if (root / theirs).is_dir() and ours not in dd:
-                    dd[ours] = _read_label_folders(root / theirs, ignore)
+            validation = next((root / v for v in VALIDATION_FOLDERS if (root / v).is_dir()), None)
+            for split, folder in (("validation", validation), ("test", root / "test")):
+                if folder is not None and folder.is_dir():
+                    dd[split] = _read_label_folders(folder, ignore)
+            used = ("train", "test", validation and validation.name)
+            unread = sorted(
+                p.name for p in root.iterdir() if p.is_dir() and p.name not in used and not p.name.startswith(".")
+            )
+            if unread:  # a review: a val/ folder was skipped without a word, validation carved from train/
+                log.warning("%s: sub-folder(s) %s are not read: the splits are train/, %s and test/", root, unread,
+                            " or ".join(f"{v}/" for v in VALIDATION_FOLDERS))  # fmt: skip
             return DatasetDict(dd)
         return DatasetDict({"train": _read_label_folders(root, ignore)})
     data_files = {"train": first}
