@@ -513,6 +513,13 @@ def test_a_folder_is_read_through_linked_folders_and_digested(tmp_path: Path, ca
     with caplog.at_level(logging.WARNING, logger="textgru"):
         assert len(read_documents(str(corpus))) == 6
     assert f"{corpus}: 1 file(s) not read: a folder's documents are its .txt files" in caplog.text
+    run = corpus / "outputs" / "lm" / "2026-12-06" / "10-01-49"  # a review: a run's samples.txt read as a document
+    (run / ".hydra").mkdir(parents=True)
+    (run / "samples.txt").write_text("generated text")
+    with caplog.at_level(logging.WARNING, logger="textgru"):
+        assert len(read_documents(str(corpus))) == 6
+    assert f"{corpus}: 1 run folder(s) under it not read (outputs/lm/2026-12-06/10-01-49)" in caplog.text
+    shutil.rmtree(corpus / "outputs")
     for label in ("pos", "neg"):
         (tmp_path / "lf" / label).mkdir(parents=True)
         for i in range(3):

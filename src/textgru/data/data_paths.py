@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import glob
+import logging
 import os
 from pathlib import Path
 
 from textgru.errors import TextgruError
+
+log = logging.getLogger(__name__)
 
 
 def is_pattern(path: str) -> bool:
@@ -70,11 +73,17 @@ def refuse_folders_among(files: list[str]) -> None:
 def text_files(folder: Path) -> tuple[list[Path], int]:
     """The .txt files anywhere under `folder` (.TXT too), sorted, through linked folders too (each real folder once, so
     a link loop ends; a review: `rglob` skipped a linked sub-folder, half a corpus left out without a word), and how
-    many other files they leave out (hidden ones not counted; hidden folders, .git, not read)."""
-    files, others, seen = [], 0, set()
+    many other files they leave out (hidden ones not counted; hidden folders, .git, not read). A run folder (one that
+    holds Hydra's .hydra) is not read, with a warning: a language model trained from inside its corpus folder read its
+    own earlier run's samples.txt as a document (a review)."""
+    files, others, seen, runs = [], 0, set(), []
     for root, dirs, names in os.walk(folder, followlinks=True):
         real = os.path.realpath(root)
         if real in seen:
+            dirs[:] = []
+            continue
+        if ".hydra" in dirs and Path(root) != Path(folder):
+            runs.append(root)
             dirs[:] = []
             continue
         seen.add(real)
@@ -85,4 +94,7 @@ def text_files(folder: Path) -> tuple[list[Path], int]:
                 files.append(path)
             elif not name.startswith("."):
                 others += 1
+    if runs:
+        log.warning("%s: %d run folder(s) under it not read (%s): their files are outputs, not data", folder, len(runs),
+                    os.path.relpath(runs[0], folder) + (", ..." if len(runs) > 1 else ""))  # fmt: skip
     return sorted(files), others
