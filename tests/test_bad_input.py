@@ -395,6 +395,14 @@ def test_sweep_and_scale_out_mistakes(tmp_path: Path, args: list[str], needles: 
             ["trainer=ddp_cpu", "task=lm", "data.batch_size=1"],
             r"data.batch_size=1 is the global batch .* processes \(2\)",
         ),
+        # a review: Lightning refused these after the data was read, trained bf16 for 16-mixed, and NaN for 16-true
+        (["trainer=ddp_cpu", "trainer.devices=-1"], r"trainer.devices=-1: on CPU it is a count of processes"),
+        (["trainer=ddp_cpu", "trainer.devices=[0,1]"], r"trainer.devices=\[0, 1\]: on CPU it is a count of"),
+        (
+            ["trainer.precision=16-mixed"],
+            "16-mixed is half-precision AMP for GPUs; on CPU .*use trainer.precision=bf16",
+        ),
+        (["trainer.precision=16-true"], "16-true does not train on CPU .*NaN from the first step"),
         (["task=lm", "optimized_metric=val/macro_f1"], "not a validation metric task=lm logs; use one of: val/loss"),
         (["optimized_metric=test/macro_f1"], "not a validation metric"),
         (["optimized_mode=up"], "optimized_mode=up: must be one of min, max"),

@@ -132,8 +132,9 @@ def check_trainer_devices(cfg: Any) -> None:
                 f"trainer.accelerator={accelerator} (trainer=gpu or trainer=ddp) needs a GPU and torch finds none; "
                 "on CPU use trainer=cpu, or trainer=ddp_cpu for data-parallel processes"
             )
-    elif accelerator == "cpu":
+    elif accelerator == "cpu" or (accelerator == "auto" and not torch.cuda.is_available() and not _has_mps()):
         have, unit = os.cpu_count() or 1, "CPU cores (one process each)"
+        _check_cpu_settings(devices, str(trainer_cfg.get("precision")), accelerator)
     else:
         return
     wanted = len(devices) if _is_list(devices) else devices
@@ -147,6 +148,27 @@ def check_trainer_devices(cfg: Any) -> None:
             raise TextgruError(
                 f"data.{key}={size} is the global batch and must be at least the number of processes ({processes})"
             )
+
+
+def _check_cpu_settings(devices: Any, precision: str, accelerator: str) -> None:
+    """What Lightning refuses on CPU only after the data is read, or changes, or cannot train there (a review)."""
+    on = "on CPU" + (" (trainer.accelerator=auto finds no GPU)" if accelerator == "auto" else "")
+    if _is_list(devices) or str(devices) == "-1":  # Lightning's "should be an int > 0", after the data was read
+        raise TextgruError(f"trainer.devices={devices}: {on} it is a count of processes (1 or more), not -1 or indices")
+    if precision in ("16", "16-mixed"):  # Lightning trains bf16-mixed instead, while config.yaml says 16-mixed
+        raise TextgruError(
+            f"trainer.precision={precision} is half-precision AMP for GPUs; {on} use trainer.precision=bf16-mixed"
+        )
+    if precision == "16-true":  # float16 weights and GRU on CPU: NaN from the first step, and a run "finished"
+        raise TextgruError(
+            f"trainer.precision=16-true does not train {on} (NaN from the first step); use 32 or bf16-mixed"
+        )
+
+
+def _has_mps() -> bool:
+    import torch
+
+    return bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())
 
 
 def _is_list(value: Any) -> bool:
