@@ -641,7 +641,7 @@ def test_bytes_that_are_not_utf8_from_the_command_line_and_lone_surrogates(
         piped = io.TextIOWrapper(io.BytesIO(b"caf\xe9 was great\r\nfine\n"), encoding="utf-8", errors="surrogateescape")
         assert read_texts(None, None, stdin=piped) == ["caf\ufffd was great", "fine"]
         latin = io.TextIOWrapper(io.BytesIO(b"caf\xe9 was great\n"), encoding="latin-1")  # PYTHONIOENCODING=latin-1
-        assert read_texts(None, None, stdin=latin) == ["caf\xe9 was great"]
+        assert read_texts(None, None, stdin=latin) == ["caf\ufffd was great"]  # its bytes, as UTF-8 (as a file's)
     assert "text=: characters that are not UTF-8 were replaced by U+FFFD" in caplog.text
     assert "stdin: 1 bytes on 1 lines could not be decoded as UTF-8" in caplog.text
     with pytest.raises(TextgruError, match=r"text 1 holds a lone UTF-16 surrogate \('\\ud800' at character 2\)"):
@@ -761,3 +761,77 @@ def test_stdin_that_looks_like_a_table_or_json_lines_is_named(caplog: pytest.Log
         with caplog.at_level(logging.WARNING):
             assert read_texts(None, None, stdin=io.StringIO(piped)) == piped.splitlines()
         assert (f"its first line looks like {named}" in caplog.text) if named else "stdin" not in caplog.text
+
+
+def test_stdin_is_read_as_utf8_bytes_whatever_the_locale_says(caplog: pytest.LogCaptureFixture) -> None:
+    """Found by a review: piped stdin was decoded with the stream's encoding (cp1252 on a Windows pipe, or
+    PYTHONIOENCODING), so UTF-8 became mojibake and UTF-16 with its byte-order mark NUL-laced texts; its bytes are
+    read as a file's are, as `generate` reads them."""
+    import io
+
+    from textgru.command_io import read_texts
+    from textgru.errors import TextgruError
+
+    def piped(data: bytes, encoding: str = "cp1252") -> io.TextIOWrapper:
+        return io.TextIOWrapper(io.BytesIO(data), encoding=encoding)
+
+    with caplog.at_level(logging.WARNING):
+        assert read_texts(None, None, stdin=piped("café 😀 ok\n".encode())) == ["café 😀 ok"]
+        assert read_texts(None, None, stdin=piped(b"\xff\xfeh\x00i\x00\n\x00")) == ["hi"]  # UTF-16 with its BOM
+        assert read_texts(None, None, stdin=piped("good\nbad\n".encode("utf-32"), "latin-1")) == ["good", "bad"]
+    assert "could not be decoded" not in caplog.text
+    with pytest.raises(TextgruError, match="stdin holds NUL bytes"):
+        read_texts(None, None, stdin=piped(b"h\x00i\x00\n\x00"))  # UTF-16 without its mark: refused as files are
+
+
+def test_text_column_for_what_is_read_a_text_a_line_is_refused(tmp_path: Path) -> None:
+    """Found by a review: `text_column=review` on Excel's "Text (Tab delimited) (*.txt)" export was ignored, and its
+    header and ids were classified as texts (rc 0); it is refused in one line naming the fix. `.ndjson` is read as
+    JSON lines, as `output=` writes it (a review: its objects were classified as strings)."""
+    import io
+
+    from textgru.command_io import read_texts
+    from textgru.errors import TextgruError
+
+    table = "id\treview\tstars\n1\tgreat product\t5\n2\tbroke after a day\t1\n"
+    for name in ("export.txt", "export", "export.dat"):
+        (tmp_path / name).write_text(table)
+        with pytest.raises(TextgruError, match=rf"^input {name} is read as plain text, a text a line, so text_colum"):
+            read_texts(None, str(tmp_path / name), "review")
+        assert read_texts(None, str(tmp_path / name)) == table.splitlines()  # no text_column: a text a line
+    with pytest.raises(TextgruError, match=r"rename a tab-separated \.txt to \.tsv\), or drop text_column=$"):
+        read_texts(None, str(tmp_path / "export.txt"), "text")
+    (tmp_path / "export.tsv").write_text(table)
+    assert read_texts(None, str(tmp_path / "export.tsv"), "review") == ["great product", "broke after a day"]
+    with pytest.raises(TextgruError, match="^stdin is read as plain text, a text a line, so text_column=review"):
+        read_texts(None, None, "review", stdin=io.StringIO(table))
+    (tmp_path / "texts.ndjson").write_text('{"text": "i love it", "id": 1}\n{"body": "x", "text": "awful"}\n')
+    assert read_texts(None, str(tmp_path / "texts.ndjson")) == ["i love it", "awful"]
+    (tmp_path / "body.NDJSON").write_text('{"body": "fine"}\n')
+    assert read_texts(None, str(tmp_path / "body.NDJSON"), "body") == ["fine"]
+    with pytest.raises(TextgruError, match=r"body.NDJSON line 1 has no 'text' field; set text_column="):
+        read_texts(None, str(tmp_path / "body.NDJSON"))
+
+
+def test_a_tilde_in_output_is_the_home_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by a review: `output="~/x.jsonl"` (as zsh passes it, quoted as Hydra asks) wrote ./~/x.jsonl, a folder
+    named ~ that invites `rm -rf ~`, while input= reads ~ as the home folder; a run folder under
+    `paths.output_dir="~/runs"` (train, gradient-flow) likewise."""
+    from textgru.command_io import check_output, write_jsonl
+    from textgru.errors import TextgruError
+    from textgru.run_folder import fresh_dir
+
+    home, here = tmp_path / "home", tmp_path / "here"
+    home.mkdir()
+    here.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(here)
+    check_output("~/out/preds.jsonl", False)
+    write_jsonl([{"a": 1}], "~/out/preds.jsonl")
+    assert (home / "out" / "preds.jsonl").read_text() == '{"a": 1}\n'
+    with pytest.raises(TextgruError, match="exists; pass overwrite=true"):
+        check_output("~/out/preds.jsonl", False)
+    with pytest.raises(TextgruError, match="is a folder"):
+        check_output("~/out", False)
+    assert fresh_dir("~/runs/sentiment/12-00-00") == str(home / "runs" / "sentiment" / "12-00-00")
+    assert not (here / "~").exists() and (home / "runs" / "sentiment" / "12-00-00").is_dir()

@@ -182,6 +182,34 @@ def test_predict_text_file_stdin(tiny_run: Path, tmp_path: Path) -> None:
     assert [json.loads(x)["label"] for x in piped.stdout.splitlines()] == ["neg", "pos", "neutral"]
 
 
+def test_tilde_outputs_go_home_and_text_column_on_a_text_file_is_refused(tiny_run: Path, tmp_path: Path) -> None:
+    """A review: `output="~/p.jsonl"` and eval's `output_dir="~/rep"` (zsh passes ~ after = as it is, and Hydra asks
+    for the quotes) wrote into a folder named ~ in the current folder, while input= read ~ as the home folder; and
+    `text_column=` on a tab-separated .txt classified its header and ids (rc 0)."""
+    home, here = tmp_path / "home", tmp_path / "here"
+    home.mkdir()
+    here.mkdir()
+    (here / "lab.csv").write_text("review,sentiment\ngood day,pos\nbad day,neg\n")
+    (here / "export.txt").write_text("id\treview\n1\tgreat product\n")
+    data = ["data=local", "data.path=lab.csv", "data.text_column=review", "data.label_column=sentiment", "split=all"]
+    predicted, scored, refused = run_scripts(
+        ("predict", f"ckpt_path={tiny_run}", "text=good", 'output="~/p.jsonl"'),
+        ("eval", f"ckpt_path={tiny_run}", *data, 'output_dir="~/rep"'),
+        ("predict", f"ckpt_path={tiny_run}", "input=export.txt", "text_column=review"),
+        cwd=here,
+        env={"HOME": str(home)},
+    )
+    assert predicted.returncode == 0, predicted.stderr[-3000:]
+    assert json.loads((home / "p.jsonl").read_text())["text"] == "good"
+    assert scored.returncode == 0, scored.stderr[-3000:]
+    assert json.loads((home / "rep" / "all_metrics.json").read_text())["n"] == 2
+    assert f"metrics: {home / 'rep' / 'all_metrics.json'}" in scored.stdout
+    assert not (here / "~").exists()
+    assert refused.returncode == 2 and refused.stdout == ""
+    said = refused.stderr.strip().splitlines()[-1]
+    assert said.startswith("error: input export.txt is read as plain text, a text a line, so text_column=review"), said
+
+
 @pytest.mark.slow  # over a minute on 2 cores; run with -m slow
 def test_same_seed_same_metrics(small_csv: Path, tmp_path: Path) -> None:
     args = [

@@ -79,3 +79,16 @@ def test_a_held_out_split_without_some_label_is_warned_about(caplog) -> None:
         "data.csv: the test split has no example of 1 of the 3 labels (rare): its scores for them are 0 or undefined "
         "and lower its macro-F1; give it more rows (data.test_fraction / data.val_fraction) or a file of its own"
     ]
+
+
+def test_too_few_rows_to_split_is_not_said_of_the_rows_left() -> None:
+    """A review: a 3-row file was said to hold "2 example(s)", the rows left after its test row was carved."""
+    from datasets import DatasetDict
+
+    from textgru.data.splitting import carve_missing_splits
+    from textgru.errors import TextgruError
+
+    for counts in ([2, 1], [1, 1]):  # a 3-row file: 1 test row carved, 2 left; a 2-row file
+        dd = DatasetDict({"train": labelled(counts, mapped=False)})
+        with pytest.raises(TextgruError, match=rf"^f7.csv: {sum(counts)} example\(s\) are too few to split into"):
+            carve_missing_splits(dd, "f7.csv", 0, 0.1, 0.1, True)

@@ -15,20 +15,22 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from textgru.data.decoding import decode_bytes, from_command_line
-from textgru.delimited_texts import delimited_texts
+from textgru.delimited_texts import delimited_texts, json_lines_texts
 from textgru.errors import TextgruError
 
 log = logging.getLogger(__name__)
 
 
+JSON_LINES = (".jsonl", ".ndjson", ".json")  # input= read as JSON lines, as output= writes .jsonl and .ndjson
 NOT_TEXT = {".parquet", ".arrow", ".feather", ".xlsx", ".xls", ".gz", ".zip", ".bz2", ".xz", ".pkl", ".pt", ".ckpt"}
 
 
 def read_texts(
-    text: str | None, input_path: str | None, text_column: str = "text", stdin: TextIO | None = None
+    text: str | None, input_path: str | None, text_column: str | None = None, stdin: TextIO | None = None
 ) -> list[str]:
     """The texts to classify, from exactly one of: `text`, `input_path` (.txt or any other text file: a text a line;
-    .csv/.tsv: `text_column`; .jsonl: `text_column` of each object), or piped `stdin`."""
+    .csv/.tsv: `text_column`; .jsonl/.ndjson: `text_column` of each object), or piped `stdin` (its bytes, read as a
+    file's are). `text_column` (None: "text") given for what is read a text a line is refused: it would name nothing."""
     if text is not None and input_path is not None:
         raise TextgruError("give either text= or input=, not both")
     if text is not None:
@@ -41,12 +43,13 @@ def read_texts(
             raise TextgruError(
                 'nothing to classify: pass text="...", input=<file.txt|.csv|.tsv|.jsonl>, or pipe texts on stdin'
             )
-        encoding = (getattr(stdin, "encoding", None) or "utf-8").lower().replace("_", "-")
-        if hasattr(stdin, "buffer") and encoding in ("utf-8", "utf8"):  # the bytes, decoded as a file's are
-            lines = _lines(decode_bytes(stdin.buffer.read(), "stdin"))
-        else:
+        if text_column is not None:
+            raise TextgruError(_no_column("stdin is", text_column))
+        if hasattr(stdin, "buffer"):  # the bytes, decoded as a file's are, whatever the locale's encoding (a review:
+            lines = _lines(decode_bytes(stdin.buffer.read(), "stdin"))  # a Windows pipe's cp1252 garbled UTF-8)
+        else:  # a stream of text only (io.StringIO, a notebook's stdin)
             lines = _lines(stdin.read())
-        _warn_if_a_table(lines[0] if lines else "", text_column)
+        _warn_if_a_table(lines[0] if lines else "", "text")
         return _non_empty(lines, "stdin", "lines")
     p = Path(input_path).expanduser()
     if p.is_dir():
@@ -59,38 +62,24 @@ def read_texts(
             f"input {p.name}: {suffix} files are not read here; give .txt (a text a line), .csv, .tsv or .jsonl "
             "(textgru eval and Classifier.evaluate read .parquet)"
         )
+    if text_column is not None and suffix not in (".csv", ".tsv", *JSON_LINES):  # a review: Excel's tab-separated
+        raise TextgruError(_no_column(f"input {p.name} is", text_column))  # .txt export, header and ids classified
+    text_column = text_column or "text"
     raw = decode_bytes(p.read_bytes(), p.name)
     if suffix in (".csv", ".tsv"):
         texts = delimited_texts(raw, p.name, "," if suffix == ".csv" else "\t", text_column)
         return _non_empty(texts, p.name, "rows after the header")
-    if suffix in (".jsonl", ".json"):
-        if raw.lstrip().startswith("["):
-            raise TextgruError(f'{p.name} holds a JSON array; give JSON lines, one object a line ({{"text": ...}})')
-        texts = []
-        for n, line in enumerate(_lines(raw), 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise TextgruError(f"{p.name} line {n} is not JSON ({e.msg}); expected one object per line") from e
-            if not isinstance(obj, dict):
-                kind = {str: "a string", list: "a list", bool: "a boolean", type(None): "null"}.get(
-                    type(obj), "a number"
-                )
-                raise TextgruError(
-                    f'{p.name} line {n} is {kind}, not a JSON object; give one object a line ({{"{text_column}": ...}})'
-                )
-            if text_column not in obj:
-                raise TextgruError(f"{p.name} line {n} has no {text_column!r} field; set text_column=")
-            value = obj[text_column]
-            if value is not None and not isinstance(value, str):
-                raise TextgruError(
-                    f"{p.name} line {n}: {text_column!r} is {json.dumps(value)[:40]}, not a string; give text"
-                )
-            texts.append(value or "")  # null: an empty text, skipped with the others
+    if suffix in JSON_LINES:
+        texts = json_lines_texts(raw, p.name, text_column)
         return _non_empty(texts, p.name, "objects")
     return _non_empty(_lines(raw), p.name, "lines")  # .txt or anything else: one text per line
+
+
+def _no_column(what: str, text_column: str) -> str:
+    return (
+        f"{what} read as plain text, a text a line, so text_column={text_column} names no column: to read a table "
+        "give it as a file named .csv, .tsv or .jsonl (rename a tab-separated .txt to .tsv), or drop text_column="
+    )
 
 
 def _lines(raw: str) -> list[str]:
@@ -174,6 +163,7 @@ def check_output(
         if stdout_dash:
             return
         raise TextgruError("output=-: the samples are printed without output=; give a file name for JSON lines")
+    path = os.path.expanduser(path) if path else path  # as write_jsonl reads it (a review: ./~/out.jsonl was written)
     if path and Path(path).is_dir():
         raise TextgruError(f"output {path!r} is a folder; give a file name, e.g. output={Path(path) / 'out.jsonl'}")
     if path and (str(path).endswith(("/", os.sep)) or os.path.basename(path) in (".", "..")):  # Path() drops them
@@ -210,7 +200,7 @@ def _same_file(output: Path, input_path: str | None, reads_stdin: bool) -> bool:
 def write_jsonl(records: Iterable[dict[str, Any]], path: str | os.PathLike, overwrite: bool = False) -> None:
     """Write all records to a temporary file, then move it into place: never a half-written output. Without
     `overwrite`, a file that appeared at `path` meanwhile (the user's, another command's) is kept: one line."""
-    p = Path(path)
+    p = Path(path).expanduser()  # ~ as input= reads it (a review: output="~/x.jsonl" wrote ./~/x.jsonl)
     p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.parent / f".{p.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask's mode, as open() gives (mkstemp: 0600)

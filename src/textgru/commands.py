@@ -53,7 +53,7 @@ def eval_command(cfg: DictConfig) -> dict:
         ckpt = resolve_checkpoint_path(cfg.ckpt_path)
         run = RunFolder.of_checkpoint(ckpt)  # a review: two joined checkpoints in one folder shared one report
         base = run.eval_dir if ckpt.resolve() == run.best_checkpoint.resolve() else run.eval_dir / ckpt.stem
-    out = Path(cfg.output_dir) if cfg.output_dir else report_folder(base, data, str(cfg.split))
+    out = Path(cfg.output_dir).expanduser() if cfg.output_dir else report_folder(base, data, str(cfg.split))
     target = out / f"{cfg.split}_metrics.json"
     if target.exists() and not cfg.overwrite:
         raise TextgruError(f"{target} exists; pass overwrite=true or output_dir=<another folder>")

@@ -31,8 +31,8 @@ EVAL: dict[str, Rule] = {
 
 PREDICT: dict[str, Rule] = {
     "ckpt_path": CHECKPOINT,
-    "input": File("a text file (.txt: a text a line, .csv, .tsv or .jsonl)", null=True),
-    "text_column": Text(),
+    "input": File("a text file (.txt: a text a line, .csv, .tsv, .jsonl or .ndjson)", null=True),
+    "text_column": Text(null=True),
     "output": NewFile(null=True),
     "overwrite": Bool(),
     "batch_size": POSITIVE,

@@ -1,10 +1,11 @@
 """The texts of a .csv or .tsv file to classify (`textgru predict input=`), read as training reads such files (pandas),
-and refused in one line where a row cannot be right."""
+and of a JSON lines file; refused in one line where a row cannot be right."""
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -75,3 +76,30 @@ def delimited_texts(raw: str, name: str, delimiter: str, text_column: str) -> li
             f"column {text_column!r} not in {name}; columns are {columns}; set text_column= to one of them.{header_hint(columns, delimiter)}"
         )
     return frame[text_column].tolist()
+
+
+def json_lines_texts(raw: str, name: str, text_column: str) -> list[str]:
+    """The `text_column` of each object of a JSON lines file (.jsonl, .ndjson or .json), null as an empty text; a
+    line that is not an object holding a string there is refused in one line."""
+    if raw.lstrip().startswith("["):
+        raise TextgruError(f'{name} holds a JSON array; give JSON lines, one object a line ({{"text": ...}})')
+    texts = []
+    for n, line in enumerate(io.StringIO(raw, newline=None), 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise TextgruError(f"{name} line {n} is not JSON ({e.msg}); expected one object per line") from e
+        if not isinstance(obj, dict):
+            kind = {str: "a string", list: "a list", bool: "a boolean", type(None): "null"}.get(type(obj), "a number")
+            raise TextgruError(
+                f'{name} line {n} is {kind}, not a JSON object; give one object a line ({{"{text_column}": ...}})'
+            )
+        if text_column not in obj:
+            raise TextgruError(f"{name} line {n} has no {text_column!r} field; set text_column=")
+        value = obj[text_column]
+        if value is not None and not isinstance(value, str):
+            raise TextgruError(f"{name} line {n}: {text_column!r} is {json.dumps(value)[:40]}, not a string; give text")
+        texts.append(value or "")  # null: an empty text, skipped with the others
+    return texts

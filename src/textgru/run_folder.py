@@ -133,7 +133,7 @@ def fresh_dir(path: str) -> str:
     torchrun or SLURM gets `path` itself: all ranks must agree on one folder (they are given `hydra.run.dir=`)."""
     from textgru.distributed import launched_externally
 
-    base = Path(path)
+    base = Path(path).expanduser()  # paths.output_dir="~/runs" (a review: ./~/runs was made)
     if launched_externally():
         return str(base)
     outermost = outermost_missing(base.parent)

@@ -27,19 +27,22 @@ def carve_missing_splits(
     `test_fraction` of all of them), stratified by `label` when `stratify`."""
     out = dict(dd)
     if "test" not in out:
-        parts = _kept_apart(_split(out["train"], test_fraction, seed, stratify, name), "test", name)
+        parts = _kept_apart(_split(out["train"], test_fraction, seed, stratify, name, len(dd["train"])), "test", name)
         out["train"], out["test"] = parts["train"], parts["test"]
         if "validation" not in out:  # val_fraction is of the whole, so rescale for what is left
             val_fraction = val_fraction / (1.0 - test_fraction)
     if "validation" not in out:
-        parts = _kept_apart(_split(out["train"], val_fraction, seed + 1, stratify, name), "validation", name)
+        parts = _kept_apart(
+            _split(out["train"], val_fraction, seed + 1, stratify, name, len(dd["train"])), "validation", name
+        )
         out["train"], out["validation"] = parts["train"], parts["test"]
     return DatasetDict({s: out[s] for s in SPLITS})
 
 
-def _split(ds: Dataset, fraction: float, seed: int, stratify: bool, name: str) -> DatasetDict:
-    if len(ds) < 3:
-        raise TextgruError(f"{name}: {len(ds)} example(s) are too few to split into train/validation/test.")
+def _split(ds: Dataset, fraction: float, seed: int, stratify: bool, name: str, rows: int = 0) -> DatasetDict:
+    """`ds` split in two (`fraction` of it held out); `rows`: the training rows before any split, for the message."""
+    if len(ds) < 3:  # a review: a 3-row file was said to hold 2 examples, those left after its test row
+        raise TextgruError(f"{name}: {rows or len(ds)} example(s) are too few to split into train/validation/test.")
     if stratify:
         n_test = math.ceil(fraction * len(ds))  # as train_test_split(test_size=fraction) counts them
         labels = np.asarray(column_values(ds, "label"))
