@@ -1,6 +1,8 @@
 """What every benchmark in bench/ shares: the machine a result was measured on (CPU model, cores, torch version and
 threads, Python, load average), min/median/max of repeated measurements, and the JSON writer that stores both with
-the command line that reproduces the result.
+the command line that reproduces the result (`cd <folder> && ...` when it ran outside the repository root, so that
+relative paths in it mean what they meant). `--out` and `--overwrite` (`add_out_argument`, `parse_args`): an existing
+file is replaced only with `--overwrite`, and always whole (written beside it, then renamed).
 
 Timings on a shared machine vary with other load: compare ratios measured in one run with the methods interleaved,
 and read the load averages stored with each result (`machine.load_average_start` / `_end`).
@@ -93,46 +95,90 @@ def fmt(s: dict[str, Any], spec: str = ",.0f") -> str:
 
 
 def command() -> str:
-    """The command line that ran this benchmark, relative to the repository root where it can be."""
+    """The command line that ran this benchmark. Run from the repository root: `python bench/<script> ...`. Run from
+    elsewhere: `cd <that folder> && python ...` as typed, since its other arguments (--ckpt ../run, --out x.json) are
+    relative to that folder (a review: the script path alone was rebased to the root, so the command named other
+    files when run from there)."""
     argv = list(sys.argv)
+    here, root = Path.cwd().resolve(), Path(__file__).resolve().parents[1]
+    if here != root:
+        return f"cd {shlex.quote(str(here))} && python {shlex.join(argv)}"
     try:
-        argv[0] = str(Path(argv[0]).resolve().relative_to(Path(__file__).resolve().parents[1]))
+        argv[0] = str(Path(argv[0]).resolve().relative_to(root))
     except ValueError:
         pass
     return "python " + shlex.join(argv)
 
 
-def write_result(path: str | os.PathLike[str], payload: dict[str, Any]) -> Path:
-    """Write `payload` as JSON with `machine` and `command` added; returns the path. A `machine` dict in `payload`
-    (facts only the script knows, e.g. the server's HTTP stack) is merged into `machine()`."""
+def write_file(path: str | os.PathLike[str], write: Callable[[Path], object]) -> Path:
+    """`write(tmp)` to a temporary file beside `path` (its suffix kept), then renamed over `path`: a crash mid-write
+    leaves the old file or none, never half of one (a review). Makes the folder."""
+    from textgru.atomic_files import written_atomically
+
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
+    with written_atomically(out) as tmp:
+        write(tmp)
+    return out
+
+
+def write_result(path: str | os.PathLike[str], payload: dict[str, Any]) -> Path:
+    """Write `payload` as JSON with `machine` and `command` added (whole: `write_file`); returns the path. A `machine`
+    dict in `payload` (facts only the script knows, e.g. the server's HTTP stack) is merged into `machine()`."""
     payload = dict(payload)
     about = {**machine(), **payload.pop("machine", {})}
-    out.write_text(json.dumps({"command": command(), "machine": about, **payload}, indent=2) + "\n")
+    text = json.dumps({"command": command(), "machine": about, **payload}, indent=2) + "\n"
+    out = write_file(path, lambda tmp: tmp.write_text(text))
     print(f"wrote {out}")
     return out
 
 
-def _int_at_least(text: str, least: int) -> int:
+def add_out_argument(parser: argparse.ArgumentParser, name: str) -> None:
+    """`--out` (default `bench/results/<name>`, checked by `out_path`) and `--overwrite`; `parse_args` refuses an
+    existing `--out` without it."""
+    parser.add_argument(
+        "--out", type=out_path, default=str(RESULTS / name), help=f"the JSON to write ({name} in bench/results)"
+    )
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --out file (else refused)")
+
+
+def parse_args(parser: argparse.ArgumentParser, beside: Sequence[str] = ()) -> argparse.Namespace:
+    """`parser.parse_args()`, then one `error:` line (exit 2, before anything is measured) when `--out`, or a file
+    written beside it with a suffix in `beside` (learning_curve.py's .png), exists and `--overwrite` was not given
+    (a review: any file there, a user's data too, was replaced without a word)."""
+    args = parser.parse_args()
+    check_out(parser, args, beside)
+    return args
+
+
+def check_out(parser: argparse.ArgumentParser, args: argparse.Namespace, beside: Sequence[str] = ()) -> None:
+    """`parse_args`'s check of `args.out` (and the files beside it), for a script that checks something first."""
+    out = Path(args.out)
+    for path in (out, *(out.with_suffix(s) for s in beside)):
+        if not args.overwrite and (path.exists() or path.is_symlink()):
+            parser.error(f"{path} exists; pass --overwrite to replace it, or give another --out")
+
+
+def int_at_least(text: str, least: int, why: str = "") -> int:
+    """argparse `type=` body: an int of at least `least` (`why`: the reason, added to the refusal)."""
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
     if value < least:
-        raise argparse.ArgumentTypeError(f"must be at least {least}, got {value}")
+        raise argparse.ArgumentTypeError(f"must be at least {least}, got {value}" + (f" ({why})" if why else ""))
     return value
 
 
 def positive_int(text: str) -> int:
     """argparse `type=` for counts (--repeats, --texts, --steps ...): an int of at least 1, else one `error:` line
     and exit 2 before anything is measured."""
-    return _int_at_least(text, 1)
+    return int_at_least(text, 1)
 
 
 def non_negative_int(text: str) -> int:
     """argparse `type=` for counts that may be 0 (e.g. untimed warm-up steps)."""
-    return _int_at_least(text, 0)
+    return int_at_least(text, 0)
 
 
 def positive_float(text: str) -> float:
@@ -148,7 +194,8 @@ def positive_float(text: str) -> float:
 
 def out_path(text: str) -> str:
     """argparse `type=` for `--out`: a file `write_result` can write (not a folder; its folder exists or can be
-    made, and a file can be made in it), checked before anything is measured rather than after."""
+    made, and a file can be made in it), checked before anything is measured rather than after. Whether it may
+    replace an existing file is `parse_args`'s check (`--overwrite`)."""
     path = Path(text)
     if text.endswith(("/", os.sep)):  # a review: a folder not made yet was written as a file of its name
         raise argparse.ArgumentTypeError(f"{text} ends in /, a folder; give a file name (e.g. {path / 'result.json'})")
@@ -160,18 +207,16 @@ def out_path(text: str) -> str:
     if not folder.is_dir():
         raise argparse.ArgumentTypeError(f"{folder} is a file, not a folder, so {text} cannot be written")
     # written for real, not asked of os.access: root is granted everything, and /proc or a read-only mount still
-    # refused the file after the whole measurement (a review)
+    # refused the file after the whole measurement (a review). A file made in the folder, as `write_file` makes one
+    # there and renames it over `text`
     try:
-        if path.exists():
-            with open(path, "a"):  # appends nothing: the file is left as it is
-                pass
-        else:
-            fd, probe = tempfile.mkstemp(dir=folder, prefix=".out-probe-")
-            os.close(fd)
-            os.unlink(probe)
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".out-probe-")
+        os.close(fd)
+        os.unlink(probe)
     except OSError as e:
-        why = e.strerror if path.exists() else f"no file can be made in {folder} ({e.strerror})"
-        raise argparse.ArgumentTypeError(f"cannot write {text}: {why}") from None
+        raise argparse.ArgumentTypeError(
+            f"cannot write {text}: no file can be made in {folder} ({e.strerror})"
+        ) from None
     return text
 
 

@@ -17,9 +17,29 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _common import RESULTS, fmt, machine_line, out_path, positive_int, run_main, summary, write_result
+from _common import (
+    add_out_argument,
+    fmt,
+    int_at_least,
+    machine_line,
+    parse_args,
+    positive_int,
+    run_main,
+    summary,
+    write_result,
+)
+
+from textgru.config import group_options
 
 ROOT = Path(__file__).resolve().parents[1]
+TASKS = ("sentiment", "lm")
+WARMUP_BATCHES = 3  # the batches of each epoch that `train_tokens_per_sec` skips: it is null for runs of no more
+
+
+def steps_argument(text: str) -> int:
+    """argparse `type=` for --sentiment-steps/--lm-steps: more than the warm-up batches, else a run records no speed
+    (a review: a null `train_tokens_per_sec` was a traceback after all the training)."""
+    return int_at_least(text, WARMUP_BATCHES + 1, f"the first {WARMUP_BATCHES} batches are warm-up, not timed")
 
 
 def run(task: str, trainer: str, steps: int, workdir: Path, repeat: int) -> dict:
@@ -41,6 +61,10 @@ def run(task: str, trainer: str, steps: int, workdir: Path, repeat: int) -> dict
     if r.returncode != 0:
         raise SystemExit(f"{task} {trainer} failed:\n{r.stderr[-2000:]}")
     metrics = json.loads((run_dir / "metrics.json").read_text())
+    if metrics["train_tokens_per_sec"] is None:  # no epoch had more than the warm-up batches
+        raise SystemExit(
+            f"error: {task} {trainer} recorded no train_tokens_per_sec: give more than {WARMUP_BATCHES} steps"
+        )
     return {
         "task": task,
         "trainer": trainer,
@@ -52,13 +76,14 @@ def run(task: str, trainer: str, steps: int, workdir: Path, repeat: int) -> dict
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tasks", nargs="+", default=["sentiment", "lm"])
-    parser.add_argument("--trainers", nargs="+", default=["cpu", "ddp_cpu"])
-    parser.add_argument("--sentiment-steps", type=positive_int, default=150)
-    parser.add_argument("--lm-steps", type=positive_int, default=40)
+    parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=TASKS)
+    # checked here, not by the first `textgru train` of that name after the others trained (a review)
+    parser.add_argument("--trainers", nargs="+", default=["cpu", "ddp_cpu"], choices=group_options("trainer"))
+    parser.add_argument("--sentiment-steps", type=steps_argument, default=150)
+    parser.add_argument("--lm-steps", type=steps_argument, default=40)
     parser.add_argument("--repeats", type=positive_int, default=5)
-    parser.add_argument("--out", type=out_path, default=str(RESULTS / "ddp_throughput.json"))
-    args = parser.parse_args()
+    add_out_argument(parser, "ddp_throughput.json")
+    args = parse_args(parser)
     runs: dict[tuple[str, str], list[dict]] = {(t, tr): [] for t in args.tasks for tr in args.trainers}
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(args.repeats):  # interleaved

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 import torch
-from _common import RESULTS, machine_line, out_path, positive_int, run_main, set_threads, write_result
+from _common import add_out_argument, machine_line, parse_args, positive_int, run_main, set_threads, write_result
 
 import textgru
 from textgru.checkpoint_path import resolve_checkpoint_path
@@ -68,9 +68,9 @@ def split_probabilities(runs: list[str]) -> tuple[dict[tuple[str, str], torch.Te
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("runs", nargs="+", help="classifier run folders or checkpoints (2 to 12)")
-    parser.add_argument("--out", type=out_path, default=str(RESULTS / "ensemble_scores.json"))
+    add_out_argument(parser, "ensemble_scores.json")
     parser.add_argument("--threads", type=positive_int, default=None, help="torch threads (default: torch's)")
-    args = parser.parse_args()
+    args = parse_args(parser)
     if not 2 <= len(args.runs) <= 12:
         parser.error(f"give 2 to 12 runs, not {len(args.runs)}")
     seen: dict[Path, str] = {}

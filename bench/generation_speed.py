@@ -21,11 +21,11 @@ import time
 
 import torch
 from _common import (
-    RESULTS,
+    add_out_argument,
     device_argument,
     fmt,
     machine_line,
-    out_path,
+    parse_args,
     positive_int,
     run_main,
     set_up,
@@ -93,8 +93,8 @@ def main() -> None:
     )
     parser.add_argument("--threads", type=positive_int, default=None)
     parser.add_argument("--device", type=device_argument, default="cpu", help="cpu, cuda or cuda:N")
-    parser.add_argument("--out", type=out_path, default=str(RESULTS / "generation_speed.json"))
-    args = parser.parse_args()
+    add_out_argument(parser, "generation_speed.json")
+    args = parse_args(parser)
     set_up(args.threads, args.device)
     if args.ckpt:
         from textgru import LanguageModel

@@ -47,12 +47,12 @@ step eval_cuda 120 "$PY" -m textgru eval ckpt_path="$RUNS/fp32" device=cuda
 step predict_cpu 120 env CUDA_VISIBLE_DEVICES= "$PY" -m textgru predict ckpt_path="$RUNS/fp32" text="what a lovely day"
 step predict_bf16 120 "$PY" -m textgru predict ckpt_path="$RUNS/fp32" device=cuda precision=bf16 text="what a lovely day"
 step predict_bench 240 "$PY" bench/predict_throughput.py --ckpt "$RUNS/fp32" --device cuda --repeats 3 \
-  --batch-sizes 64 256 1024 --out "$OUT/predict_throughput_cuda.json"
+  --batch-sizes 64 256 1024 --out "$OUT/predict_throughput_cuda.json" --overwrite
 step train_lm 240 "$PY" -m textgru train task=lm trainer=gpu trainer.max_steps=600 trainer.val_check_interval=200 \
   hydra.run.dir="$RUNS/lm"
 step generate 120 "$PY" -m textgru generate ckpt_path="$RUNS/lm" device=cuda prompt="ROMEO:" seed=1 max_new_tokens=200
 step generate_bench 240 "$PY" bench/generation_speed.py --ckpt "$RUNS/lm" --device cuda --repeats 3 \
-  --batches 1 32 256 --out "$OUT/generation_speed_cuda.json"
+  --batches 1 32 256 --out "$OUT/generation_speed_cuda.json" --overwrite
 step gpu_tests 200 "$PY" -m pytest -q -p no:cacheprovider -n 4 tests/test_devices.py tests/test_api.py tests/test_fused_bigru.py
 # the suite gets what is left of BUDGET seconds (default 560: the whole script inside a 10-minute command)
 step tests "$((${BUDGET:-560} - SECONDS > 60 ? ${BUDGET:-560} - SECONDS : 60))" \

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from _common import RESULTS, bf16_flags, cpu_model, out_path, positive_int, run_main, write_result
+from _common import add_out_argument, bf16_flags, cpu_model, parse_args, positive_int, run_main, write_result
 
 import textgru
 from textgru.inference.scored_data import labelled_texts
@@ -147,8 +147,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=positive_int, default=5)
     parser.add_argument("--threads", type=positive_int, default=1)
     parser.add_argument("--new-tokens", type=positive_int, default=300)
-    parser.add_argument("--out", type=out_path, default=str(RESULTS / "inference_backends.json"))
-    args = parser.parse_args()
+    add_out_argument(parser, "inference_backends.json")
+    args = parse_args(parser)
     missing = [m for m in ("onnx", "onnxscript", "onnxruntime") if importlib.util.find_spec(m) is None]
     if missing:
         parser.error(f"{', '.join(missing)} not installed (the export and its backend): pip install 'textgru[onnx]'")

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from _common import RESULTS, out_path, run_main, write_result
+from _common import add_out_argument, check_out, run_main, write_file, write_result
 
 from textgru.run_folder import RunFolder
 
@@ -238,10 +238,11 @@ def existing_path(text: str) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("paths", nargs="+", type=existing_path, help="run folders or sweep folders")
-    ap.add_argument("--out", type=out_path, default=str(RESULTS / "learning_curve.json"))
+    add_out_argument(ap, "learning_curve.json")
     args = ap.parse_args()
     if Path(args.out).suffix.lower() == ".png":  # the plot goes beside the JSON, as .png: it would replace it
         ap.error(f"--out {args.out}: give the JSON's name (e.g. .json); the plot is written beside it as .png")
+    check_out(ap, args, beside=[".png"])  # the plot replaces a .png there only with --overwrite too (a review)
     finished, unfinished = find_runs(args.paths)
     if unfinished:
         shown = ", ".join(str(u) for u in unfinished[:5]) + (", ..." if len(unfinished) > 5 else "")
@@ -272,7 +273,7 @@ def main() -> None:
     out = write_result(
         args.out, {"summary": summary, "runs": [{k: v for k, v in r.items() if k != "setup"} for r in rows]}
     )
-    plot(summary, out.with_suffix(".png"))
+    write_file(out.with_suffix(".png"), lambda tmp: plot(summary, tmp))  # whole or not at all, as the JSON
     seeds: dict[tuple[str, int], list[Any]] = defaultdict(list)
     for r in rows:
         seeds[(r["method"], r["labels"])].append(r["seed"])

@@ -16,11 +16,11 @@ import sys
 import time
 
 from _common import (
-    RESULTS,
+    add_out_argument,
     device_argument,
     fmt,
     machine_line,
-    out_path,
+    parse_args,
     positive_int,
     run_main,
     set_up,
@@ -60,8 +60,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=positive_int, default=5)
     parser.add_argument("--threads", type=positive_int, default=None)
     parser.add_argument("--device", type=device_argument, default="cpu", help="cpu, cuda or cuda:N")
-    parser.add_argument("--out", type=out_path, default=str(RESULTS / "predict_throughput.json"))
-    args = parser.parse_args()
+    add_out_argument(parser, "predict_throughput.json")
+    args = parse_args(parser)
     if 1 in args.batch_sizes or len(set(args.batch_sizes)) < len(args.batch_sizes):
         parser.error(
             f"--batch-sizes {' '.join(map(str, args.batch_sizes))}: each must be above 1 (one text at a time is "

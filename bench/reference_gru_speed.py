@@ -12,7 +12,17 @@ import argparse
 import time
 
 import torch
-from _common import RESULTS, fmt, machine_line, out_path, positive_int, run_main, set_threads, summary, write_result
+from _common import (
+    add_out_argument,
+    fmt,
+    machine_line,
+    parse_args,
+    positive_int,
+    run_main,
+    set_threads,
+    summary,
+    write_result,
+)
 from torch import nn
 
 from textgru.models.gru_cell import ReferenceGRU
@@ -42,8 +52,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=positive_int, default=10)
     parser.add_argument("--threads", type=positive_int, default=None)
-    parser.add_argument("--out", type=out_path, default=str(RESULTS / "reference_gru_speed.json"))
-    args = parser.parse_args()
+    add_out_argument(parser, "reference_gru_speed.json")
+    args = parse_args(parser)
     set_threads(args.threads)
     torch.manual_seed(0)
     rows = []

@@ -32,6 +32,7 @@ run() { # name script [args]: the JSON and the table go to $results/<name>.json 
   local name=$1
   shift
   if [[ -n ${QUICK:-} ]]; then set -- "$@" --out "$results/$name.json"; fi # else the script's default: the same
+  set -- "$@" --overwrite # re-measuring replaces the earlier $results/$name.json (the scripts refuse it otherwise)
   echo "== python $* ($(date +%H:%M:%S), load $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?'))"
   local start=$SECONDS
   python "$@" | tee "$results/$name.txt.new" # the old table stays until this one is complete (set -e: no mv on failure)

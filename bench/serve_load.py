@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import RESULTS, out_path, positive_float, positive_int, run_main, write_result
+from _common import add_out_argument, parse_args, positive_float, positive_int, run_main, write_result
 
 ROOT = Path(__file__).resolve().parents[1]
 URL_LINE = re.compile(r"textgru serve: http://127\.0\.0\.1:(\d+) ")
@@ -367,8 +367,8 @@ def main() -> None:
         "--threads", type=positive_int, default=None, help="the server's threads= (torch threads of the server process)"
     )
     parser.add_argument("--server-arg", action="append", default=[], help="more key=value for scripts/serve.py")
-    parser.add_argument("--out", type=out_path, default=str(RESULTS / "serve_load.json"))
-    args = parser.parse_args()
+    add_out_argument(parser, "serve_load.json")
+    args = parse_args(parser)
     bodies = make_texts(2000)
     from textgru.serving.process import http_stack
 

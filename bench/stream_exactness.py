@@ -19,7 +19,7 @@ import threading
 import time
 
 import torch
-from _common import RESULTS, out_path, positive_float, positive_int, run_main, write_result
+from _common import add_out_argument, parse_args, positive_float, positive_int, run_main, write_result
 
 from textgru.inference.generation import encode_prompt
 from textgru.inference.language_model import LanguageModel
@@ -77,8 +77,8 @@ def main() -> None:
     parser.add_argument(
         "--timeout", type=positive_float, default=600.0, help="seconds a round's batched streams may take"
     )
-    parser.add_argument("--out", type=out_path, default=str(RESULTS / "stream_exactness.json"))
-    args = parser.parse_args()
+    add_out_argument(parser, "stream_exactness.json")
+    args = parse_args(parser)
     if args.threads:
         torch.set_num_threads(args.threads)
     lm = LanguageModel.load(args.ckpt) if args.ckpt else default_lm()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from _common import RESULTS, out_path, positive_float, run_main, write_result
+from _common import add_out_argument, parse_args, positive_float, run_main, write_result
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score
@@ -24,8 +24,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--cache-dir", default=None, help="where the tweets' splits are cached (default: the config's)")
     ap.add_argument("--C", type=positive_float, nargs="+", default=[1.0, 3.0, 10.0], help="regularisation values tried")
-    ap.add_argument("--out", type=out_path, default=str(RESULTS / "tfidf_baseline.json"))
-    args = ap.parse_args()
+    add_out_argument(ap, "tfidf_baseline.json")
+    args = parse_args(ap)
     data = data_config("tweets")  # the complete data config of the default run: same splits
     if args.cache_dir:
         data["cache_dir"] = args.cache_dir

@@ -5,7 +5,8 @@ Usage: python bench/tracking_overhead.py [--repeats 5] [--out bench/results/trac
 The default is the README's default run (`task=sentiment`, 6 epochs, 4-5 minutes a run on 2 cores); overrides after
 `--` shorten it (e.g. `-- trainer.max_epochs=1`). Reported per arm: `train_seconds` (fitting, from metrics.json:
 the per-step logging is inside it) and the wall time of the whole command (adds importing MLflow, opening the store,
-creating the run, the final metrics and artifacts). Both arms also log CSV, as every run does.
+creating the run, the final metrics and artifacts). Both arms also log CSV, as every run does. The runs start in
+the folder the script was run from, so relative paths in the overrides are from there.
 """
 
 from __future__ import annotations
@@ -22,9 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import RESULTS, out_path, positive_int, run_main, write_result
+from _common import add_out_argument, parse_args, positive_int, run_main, write_result
 
-ROOT = Path(__file__).resolve().parents[1]
 ARMS = {"default": [], "mlflow": ["logger=mlflow"]}
 
 
@@ -45,7 +45,9 @@ def run(arm: str, overrides: list[str], workdir: Path, n: int) -> dict:
         )  # one store, as a user has
     cpu_before = _children_cpu()
     start = time.perf_counter()
-    r = subprocess.run([sys.executable, "-m", "textgru", "train", *args], capture_output=True, text=True, cwd=ROOT)
+    # from the caller's folder, as the other scripts: relative paths in the overrides (data.path=mine.csv) are from
+    # there (a review: run from the repository root, they named another file, or one said not to exist)
+    r = subprocess.run([sys.executable, "-m", "textgru", "train", *args], capture_output=True, text=True)
     wall = time.perf_counter() - start
     cpu = _children_cpu() - cpu_before
     if r.returncode != 0:
@@ -78,9 +80,9 @@ def _children_cpu() -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=positive_int, default=5)
-    parser.add_argument("--out", type=out_path, default=str(RESULTS / "tracking_overhead.json"))
+    add_out_argument(parser, "tracking_overhead.json")
     parser.add_argument("overrides", nargs="*", help="after --: overrides for both arms")
-    args = parser.parse_args()
+    args = parse_args(parser)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for n in range(args.repeats):

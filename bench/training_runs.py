@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from _common import RESULTS, out_path, run_main, write_result
+from _common import RESULTS, add_out_argument, parse_args, run_main, write_result
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -80,9 +80,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", nargs="+", default=list(RUNS), choices=list(RUNS))
     parser.add_argument("--runs-dir", default=str(RESULTS / "runs"))
-    parser.add_argument("--out", type=out_path, default=str(RESULTS / "training_runs.json"))
+    add_out_argument(parser, "training_runs.json")
     parser.add_argument("--extra", nargs="*", default=[], help="overrides added to every run (for a quick check)")
-    args = parser.parse_args()
+    args = parse_args(parser)
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     runs_dir = Path(args.runs_dir)
     if len(set(args.runs)) < len(args.runs):

@@ -41,7 +41,17 @@ from typing import Any
 
 import lightning as L
 import torch
-from _common import RESULTS, fmt, machine_line, out_path, positive_int, run_main, set_threads, summary, write_result
+from _common import (
+    add_out_argument,
+    fmt,
+    machine_line,
+    parse_args,
+    positive_int,
+    run_main,
+    set_threads,
+    summary,
+    write_result,
+)
 from omegaconf import DictConfig, open_dict
 from torch import nn
 from torch.utils.data import DataLoader
@@ -156,10 +166,30 @@ def warmup_cosine_factor(step: int, total: int, warmup_ratio: float, min_lr_rati
     return min_lr_ratio + (1 - min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
+PLAIN_LOOP = "optimizer=adamw, scheduler=warmup_cosine and trainer.gradient_clip_val=1.0"
+
+
+def unsupported(cfg: DictConfig) -> str | None:
+    """Why the plain loop cannot do what `cfg`'s run does, or None. It writes AdamW, the warm-up + cosine schedule and
+    clipping at 1.0 by hand (their numbers, lr, weight_decay, warmup_ratio, min_lr_ratio, are read from `cfg`)."""
+    optimizer = cfg.optimizer._target_ if cfg.optimizer is not None else None
+    scheduler = cfg.scheduler._target_ if cfg.scheduler is not None else None
+    clip = cfg.trainer.get("gradient_clip_val")
+    got = [
+        *([f"optimizer {optimizer}"] if optimizer != "torch.optim.AdamW" else []),
+        *([f"scheduler {scheduler or 'none'}"] if scheduler != "textgru.optim.warmup_cosine" else []),
+        *([f"trainer.gradient_clip_val={clip}"] if clip is None or float(clip) != 1.0 else []),
+    ]
+    if not got:
+        return None
+    return f"the plain loop does only {PLAIN_LOOP} by hand; these overrides give {', '.join(got)}"
+
+
 def plain_loop(overrides: list[str], warmup: int, steps: int, workdir: Path) -> dict[str, Any]:
     """The same training step written by hand."""
     cfg = training_config(overrides, workdir / "unused")
-    assert cfg.optimizer._target_ == "torch.optim.AdamW" and cfg.scheduler._target_ == "textgru.optim.warmup_cosine"
+    if why := unsupported(cfg):  # main refuses these before anything trains
+        raise SystemExit(f"error: {why}")
     L.seed_everything(cfg.seed, verbose=False)
     dm, task = build(cfg)  # the model exactly as the run builds it (GloVe rows included)
     model = task.model.train()
@@ -217,9 +247,12 @@ def main() -> None:
     parser.add_argument(
         "--threads", type=positive_int, default=None, help="torch threads (default: torch's, one per core)"
     )
-    parser.add_argument("--out", type=out_path, default=str(RESULTS / "training_throughput.json"))
+    add_out_argument(parser, "training_throughput.json")
     parser.add_argument("overrides", nargs="*", help="config overrides, as on the `textgru train` command line")
-    args = parser.parse_args()
+    args = parse_args(parser)
+    # a review: the plain loop's bare assert on these came after the pipeline had trained and been timed
+    if why := unsupported(training_config(args.overrides, Path("unused"))):
+        parser.error(why)
     set_threads(args.threads)
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")

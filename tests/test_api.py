@@ -527,6 +527,15 @@ def test_python_callers_get_one_line_where_the_command_line_does(
         textgru.serve(classifier=tiny_run, port=0, log_level="verbose")
 
 
+def test_serve_names_a_mistyped_keyword_and_the_one_meant(tmp_path: Path) -> None:
+    """A review: serve(max_batch=8) was Python's TypeError naming build_server, an internal function; now one line
+    naming the keyword and the closest known one (as generate names a sampling option's typo), before anything loads."""
+    said = r"^unknown keyword\(s\) max_batch \(did you mean max_batch_size\?\), colour; serve\(\) takes .*\bhost\b"
+    with pytest.raises(textgru.TextgruError, match=said) as e:
+        textgru.serve(classifier=tmp_path / "nope", port=0, max_batch=8, colour="red")
+    assert "\n" not in str(e.value) and "inner_batch_size" in str(e.value)
+
+
 def test_a_stream_left_open_at_exit_prints_nothing(lm_run: Path) -> None:
     """Found by a review: a script that took one piece of `stream` and ended printed two "Exception ignored"
     tracebacks (the generator was closed after torch's modules were torn down). A fresh Python: forks skip that

@@ -135,7 +135,8 @@ def test_learning_curve_reads_runs_truthfully(tmp_path) -> None:
     _curve_run(tmp_path / "runs" / "one", "fine-tuned", 500, 1, 0.9, batch_size=32)  # a setting, not other data
     _curve_run(tmp_path / "runs" / "stopped", "fine-tuned", 500, 2, None)
     _curve_run(tmp_path / "runs" / "untested", "fine-tuned", 500, 3, -1)
-    script, out = [sys.executable, str(ROOT / "bench" / "learning_curve.py")], str(tmp_path / "curve.json")
+    script = [sys.executable, str(ROOT / "bench" / "learning_curve.py"), "--overwrite"]  # one --out, written again
+    out = str(tmp_path / "curve.json")
     r = subprocess.run([*script, str(tmp_path / "runs"), "--out", out], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert "left out 1 unfinished run(s)" in r.stdout and "stopped" in r.stdout
@@ -205,7 +206,8 @@ def test_ensemble_scores_average_probabilities(tiny_run, tmp_path) -> None:
     (tmp_path / "leaning").mkdir()
     torch.save(ckpt, tmp_path / "leaning" / "best.ckpt")
     members = [str(tiny_run), str(tmp_path / "leaning")]
-    script, out = [sys.executable, str(ROOT / "bench" / "ensemble_scores.py")], tmp_path / "ens.json"
+    script = [sys.executable, str(ROOT / "bench" / "ensemble_scores.py"), "--overwrite"]  # one --out, written again
+    out = tmp_path / "ens.json"
     r = subprocess.run([*script, *members, "--out", str(out)], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     subsets = json.loads(out.read_text())["subsets"]
@@ -332,7 +334,7 @@ def test_generation_speed_reruns_what_generate_reads(tmp_path, monkeypatch) -> N
     monkeypatch.setattr(generation_speed, "default_model", lambda: (Counting(tok.get_vocab_size()), tok))
     out = tmp_path / "g.json"
     argv = ["generation_speed.py", "--new-tokens=2", "--check-tokens=12", "--warmup-tokens=1", "--repeats=1"]
-    monkeypatch.setattr(sys, "argv", [*argv, "--batches=1", f"--out={out}"])
+    monkeypatch.setattr(sys, "argv", [*argv, "--batches=1", f"--out={out}", "--overwrite"])  # written twice
     generation_speed.main()
     result = json.loads(out.read_text())
     assert result["greedy_tokens_identical"] is True and result["greedy_distinct_tokens"] == 5
@@ -340,3 +342,149 @@ def test_generation_speed_reruns_what_generate_reads(tmp_path, monkeypatch) -> N
     generation_speed.main()  # from the separator alone (a review: exit 2, advising an allow_unknown it lacks)
     result = json.loads(out.read_text())
     assert result["prompt"] == "" and result["greedy_tokens_identical"] is True
+
+
+@pytest.mark.parametrize("n_batches,warmup", [(1, 3), (2, 3), (5, 3), (4, 0)])
+def test_batching_throughput_times_every_batch_and_only_them(n_batches: int, warmup: int, monkeypatch) -> None:
+    """A review: the warm-up batches were taken from the timed list, so with fewer than 2x--warmup batches the clock
+    started late (1 of 2 batches timed, both counted) or never (the "seconds" were time.perf_counter() itself). A
+    clock that ticks once per training step shows which steps were timed: one per batch, after all warm-up steps."""
+    steps = []
+
+    class Tiny(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lin = torch.nn.Linear(4, 3)
+
+        def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+            steps.append(len(steps))
+            return self.lin(ids.float())
+
+    monkeypatch.setattr(batching_throughput.time, "perf_counter", lambda: float(len(steps)))
+    batch = {"input_ids": torch.ones(2, 4, dtype=torch.long), "lengths": torch.tensor([4, 4]), "labels": torch.ones(2)}
+    batch["labels"] = batch["labels"].long()
+    assert batching_throughput.train_steps(Tiny(), [batch] * n_batches, warmup) == n_batches
+    assert len(steps) == warmup + n_batches
+
+
+def test_ddp_throughput_checks_its_arguments_before_training(tmp_path) -> None:
+    """A review: --trainers bogus was found by the first `textgru train` of that name (after the others had trained),
+    and runs of 3 or fewer steps (train_tokens_per_sec null: warm-up only) ended in a traceback after the training."""
+    from conftest import run_python
+
+    script, out = str(ROOT / "bench" / "ddp_throughput.py"), str(tmp_path / "d.json")
+    cases = [
+        (["--trainers", "cpu", "bogus"], "argument --trainers: invalid choice: 'bogus' (choose from "),
+        (["--tasks", "forecast"], "argument --tasks: invalid choice: 'forecast' (choose from sentiment, lm)"),
+        (["--sentiment-steps", "3"], "argument --sentiment-steps: must be at least 4, got 3 (the first 3 batches"),
+        (["--lm-steps", "1"], "argument --lm-steps: must be at least 4, got 1"),
+    ]
+    for argv, says in cases:
+        r = run_python([script, *argv, "--repeats", "1", "--out", out], timeout=60)
+        lines = r.stderr.strip().splitlines()
+        assert r.returncode == 2 and "Traceback" not in r.stderr and lines[-1].count("error: ") == 1, (argv, r.stderr)
+        assert says.replace("'", "") in lines[-1].replace("'", ""), (argv, lines[-1])
+    assert not (tmp_path / "d.json").exists()
+
+
+def test_training_throughput_refuses_what_the_plain_loop_cannot_do_before_training(monkeypatch, capsys) -> None:
+    """A review: optimizer=adam was a bare AssertionError, scheduler=none an AttributeError, each after the pipeline
+    arm had trained and been timed; now one argparse `error:` line naming what the plain loop does."""
+
+    def trained(*args, **kwargs):
+        raise AssertionError("trained before the refusal")
+
+    monkeypatch.setattr(training_throughput, "pipeline", trained)
+    monkeypatch.setattr(training_throughput, "plain_loop", trained)
+    for override, said in (
+        ("optimizer=adam", "these overrides give optimizer torch.optim.Adam"),
+        ("scheduler=none", "these overrides give scheduler none"),
+        ("trainer.gradient_clip_val=0.5", "these overrides give trainer.gradient_clip_val=0.5"),
+    ):
+        monkeypatch.setattr(sys, "argv", ["training_throughput.py", "--repeats=1", override])
+        with pytest.raises(SystemExit) as e:
+            training_throughput.main()
+        last = capsys.readouterr().err.strip().splitlines()[-1]
+        assert e.value.code == 2 and last.startswith("training_throughput.py: error: the plain loop does only "), last
+        assert "optimizer=adamw, scheduler=warmup_cosine" in last and last.endswith(said), last
+
+
+def test_tracking_overhead_trains_from_the_callers_folder(tmp_path, monkeypatch) -> None:
+    """A review: the runs started in the repository root, so data.path=mine.csv (there, beside the user) was said
+    not to exist, or named the root's file of that name. The training command now starts where the script ran."""
+    import tracking_overhead
+
+    started_in = []
+
+    def fake_run(cmd, **kwargs):
+        started_in.append(Path(kwargs.get("cwd") or Path.cwd()).resolve())
+        run_dir = Path(next(a for a in cmd if a.startswith("hydra.run.dir=")).split("=", 1)[1])
+        run_dir.mkdir(parents=True)
+        (run_dir / "metrics.json").write_text(json.dumps({"train_seconds": 1.0, "global_step": 1}))
+        (run_dir / "train.log").write_text("")
+        return subprocess.CompletedProcess(cmd, 0, "", "")
+
+    monkeypatch.setattr(tracking_overhead.subprocess, "run", fake_run)
+    monkeypatch.chdir(tmp_path)
+    row = tracking_overhead.run("default", ["data.path=mine.csv"], tmp_path / "work", 0)
+    assert row["train_seconds"] == 1.0 and started_in == [tmp_path.resolve()]
+
+
+def test_out_is_replaced_only_with_overwrite_and_whole(tmp_path, monkeypatch) -> None:
+    """A review: every --out (and learning_curve.py's .png beside it) replaced whatever file was there, a user's CSV
+    too, and was written in place (a crash mid-write left half a file). An existing one is now one `error:` line
+    unless --overwrite is given, and a result is written beside it, then renamed."""
+    import argparse
+
+    from _common import add_out_argument, parse_args, write_file, write_result
+    from conftest import run_python
+
+    (tmp_path / "notes.csv").write_text("a,b\n")
+    (tmp_path / "notes.png").write_text("my figure")
+    parser = argparse.ArgumentParser(prog="x")
+    add_out_argument(parser, "x.json")
+    monkeypatch.setattr(sys, "argv", ["x", "--out", str(tmp_path / "notes.csv")])
+    with pytest.raises(SystemExit):
+        parse_args(parser)
+    monkeypatch.setattr(sys, "argv", ["x", "--out", str(tmp_path / "notes.csv"), "--overwrite"])
+    assert parse_args(parser).overwrite is True
+    with pytest.raises(ZeroDivisionError):  # a crash mid-write: the old file stays whole, nothing is left beside it
+        write_file(tmp_path / "notes.csv", lambda tmp: (tmp.write_text("half"), 1 / 0))
+    assert (tmp_path / "notes.csv").read_text() == "a,b\n"
+    write_result(tmp_path / "notes.csv", {"rows": []})
+    assert json.loads((tmp_path / "notes.csv").read_text())["rows"] == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.csv", "notes.png"]
+    bench = ROOT / "bench"
+    cases = [
+        ([bench / "reference_gru_speed.py", "--out", tmp_path / "notes.csv"], "notes.csv exists; pass --overwrite"),
+        (
+            [bench / "learning_curve.py", tmp_path, "--out", tmp_path / "notes.json"],
+            "notes.png exists; pass --overwrite",
+        ),
+    ]
+    for argv, says in cases:
+        r = run_python([str(a) for a in argv])
+        last = r.stderr.strip().splitlines()[-1]
+        assert r.returncode == 2 and "Traceback" not in r.stderr and last.count("error: ") == 1, (argv, r.stderr)
+        assert says in last, (argv, last)
+    assert (tmp_path / "notes.png").read_text() == "my figure" and not (tmp_path / "notes.json").exists()
+
+
+def test_the_recorded_command_reproduces_from_where_it_ran(tmp_path, monkeypatch) -> None:
+    """A review: the script's path was rewritten relative to the repository root but `--ckpt ../clf --out p.json`
+    stayed relative to the caller's folder, so the stored command named other files when run from the root. Run
+    elsewhere, the command now starts with `cd <that folder> &&`; run from the root, it is `python bench/...`."""
+    from _common import command
+
+    (tmp_path / "here").mkdir()
+    monkeypatch.chdir(tmp_path / "here")
+    script = str(ROOT / "bench" / "predict_throughput.py")
+    monkeypatch.setattr(sys, "argv", [script, "--ckpt", "../clf", "--out", "p.json"])
+    said = command()
+    assert said == f"cd {tmp_path / 'here'} && python {script} --ckpt ../clf --out p.json"
+    r = subprocess.run(
+        ["bash", "-c", said.replace(" && python ", " && pwd && echo ", 1)], capture_output=True, text=True, cwd=ROOT
+    )
+    assert r.stdout.splitlines() == [str(tmp_path / "here"), f"{script} --ckpt ../clf --out p.json"]
+    monkeypatch.chdir(ROOT)
+    assert command() == "python bench/predict_throughput.py --ckpt ../clf --out p.json"

@@ -528,6 +528,19 @@ def test_an_edited_config_json_is_refused(tmp_path: Path, exported: dict) -> Non
     assert textgru.load(older).predict(["great"])[0].label in config["labels"]
 
 
+def test_an_output_folder_named_none_is_a_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A review: export(ckpt, "None") was refused as "no output folder given" (the command line's placeholders were
+    compared in the Python API too); only a real None or an empty name is."""
+    ckpt = tmp_path / "missing.ckpt"  # the output is checked first: a missing checkpoint is the next refusal
+    monkeypatch.chdir(tmp_path)
+    for missing in (None, "", " "):
+        with pytest.raises(TextgruError, match="^no output folder given: pass output=<folder>$"):
+            textgru.export(ckpt, missing)  # type: ignore[arg-type]
+    with pytest.raises(TextgruError, match="missing.ckpt' does not exist"):  # past the output's checks
+        textgru.export(ckpt, "None")
+    assert sorted(tmp_path.iterdir()) == []  # nothing made for the refused export
+
+
 def test_bad_exports_get_one_line(tmp_path: Path, exported: dict) -> None:
     import onnx
     from onnx import TensorProto, helper

@@ -19,6 +19,7 @@ from textgru.inference.generation import (
     filter_logits,
     generate,
     penalize_repeats,
+    stream,
 )
 from textgru.inference.sampling import Sampler, draw_tokens
 from textgru.models.gru_lm import GRULanguageModel
@@ -203,6 +204,10 @@ def test_unknown_prompt_characters(lm) -> None:
     with pytest.raises(TextgruError, match=r"never saw: 'ß', '€'.*allow_unknown=true"):
         generate(model, tok, "ROMEO: ß€", SamplingOptions(max_new_tokens=3))
     assert len(generate(model, tok, "ROMEO: ß€", SamplingOptions(max_new_tokens=3, seed=0), allow_unknown=True)[0]) == 3
+    for bad in ("false", "no", 1, None):  # a review: "false", a true string, read them as [UNK] without a word
+        for call in (generate, stream):
+            with pytest.raises(TextgruError, match=f"^allow_unknown={re.escape(repr(bad))} must be true or false$"):
+                call(model, tok, "ROMEO: ß€", SamplingOptions(max_new_tokens=3), allow_unknown=bad)
 
 
 @pytest.mark.parametrize(

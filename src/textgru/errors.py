@@ -1,4 +1,12 @@
-"""The exception types that scripts turn into a single clear line and a non-zero exit, and the check of a flag."""
+"""The exception types that scripts turn into a single clear line and a non-zero exit, the check of a flag, and of
+keywords passed on."""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+from collections.abc import Callable, Mapping
+from typing import Any
 
 
 class TextgruError(Exception):
@@ -21,3 +29,16 @@ def require_split(split: object) -> None:
     """One line for a split that is not a name: `split=0` was taken as no split, the default (a review)."""
     if split is not None and not isinstance(split, str):
         raise TextgruError(f"split={split!r} must be a split's name (e.g. 'test', 'validation', 'all') or None")
+
+
+def check_keywords(options: Mapping[str, Any], *functions: Callable[..., Any]) -> None:
+    """One line for keywords that none of `functions` takes (`serve` hands its other keywords to `build_server`: a
+    review found a typo, max_batch=8, was Python's TypeError naming that internal function), each with the closest
+    known keyword, as `generate` names a sampling option's typo."""
+    params = [p for f in functions for p in inspect.signature(f).parameters.values()]
+    known = sorted({p.name for p in params if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)})
+    unknown = [k for k in options if k not in known]
+    if unknown:
+        close = {k: difflib.get_close_matches(k, known, n=1, cutoff=0.5) for k in unknown}
+        shown = ", ".join(f"{k}" + (f" (did you mean {close[k][0]}?)" if close[k] else "") for k in unknown)
+        raise TextgruError(f"unknown keyword(s) {shown}; {functions[-1].__name__}() takes {', '.join(known)}")

@@ -193,7 +193,7 @@ def export(
 
     if format != "onnx":
         raise TextgruError(f"format={format!r} is not supported; use format=onnx")
-    if str(output) in ("", "None", "???"):
+    if output is None or (isinstance(output, str) and not output.strip()):  # not "None": a folder of that name
         raise TextgruError("no output folder given: pass output=<folder>")
     if not isinstance(output, (str, os.PathLike)):  # a review: export(ckpt, 123) was a TypeError
         raise TextgruError(f"output= takes a folder name (a str or Path), not a {type(output).__name__}")

@@ -12,7 +12,7 @@ from torch import nn
 
 from textgru.data.decoding import check_unicode
 from textgru.data.tokenization import UNK
-from textgru.errors import TextgruError
+from textgru.errors import TextgruError, require_bool
 from textgru.inference.sampling import (
     Sampler,
     SamplingOptions,
@@ -41,7 +41,8 @@ __all__ = [
 def encode_prompt(tokenizer: Tokenizer, prompt: str, allow_unknown: bool = False) -> list[int]:
     """Token ids the GRU reads before sampling: the document separator, then the prompt's (a text starts after
     the separator in training, and `LanguageModel.score` reads it so). Characters the tokenizer never saw are an
-    error naming them, unless `allow_unknown` maps them to [UNK]."""
+    error naming them, unless `allow_unknown` (True or False) maps them to [UNK]."""
+    require_bool(allow_unknown, "allow_unknown")  # a review: allow_unknown="false", a true string, read them as [UNK]
     try:
         enc = tokenizer.encode(prompt)
     except TypeError:

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from textgru import __version__
-from textgru.errors import TextgruError
+from textgru.errors import TextgruError, check_keywords
 from textgru.serving.model_info import model_info
 from textgru.serving.process import check_host, check_port, free_port, http_protocol, http_stack, run_until_stopped
 
@@ -213,6 +213,7 @@ def serve(
     (the API page at /docs needs it). Other keywords go to `build_server`: `limits=textgru.serving.Limits(...)`,
     `max_batch_size`, `batch_timeout`, `inner_batch_size`, `timeout`, `threads`, `split_rows`, `fast_lane`,
     `precision`. Endpoints: POST /predict, /generate, /score; GET /info, /health, /docs, and the web page at /."""
+    check_keywords(options, build_server, serve)  # one line for a typo, with the keyword meant
     shown = check_host(host)
     if isinstance(port, bool) or not isinstance(port, int) or not (port == 0 or 1024 <= port <= 65535):
         raise TextgruError(f"port={port!r} must be 0 (a free port) or a number from 1024 to 65535")
