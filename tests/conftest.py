@@ -221,12 +221,24 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory, small_csv: Path) -> Path:
 
 try:  # used by a test through `+callbacks.boom._target_=conftest.FailAtTest` in a subprocess
     import lightning as _L
+    import torch as _torch
 
     class FailAtTest(_L.Callback):
         """Makes a run fail after training (when testing starts), as a crash would."""
 
         def on_test_start(self, trainer, pl_module) -> None:
             raise RuntimeError("simulated crash at test time")
+
+    class NanWeightsAt(_L.Callback):
+        """Makes a run diverge: its first weight NaN after training step `step`, so the next step's loss is NaN."""
+
+        def __init__(self, step: int) -> None:
+            self.step = step
+
+        def on_train_batch_end(self, trainer, pl_module, *args) -> None:
+            if trainer.global_step == self.step:
+                with _torch.no_grad():
+                    next(pl_module.parameters()).fill_(float("nan"))
 except ImportError:  # pragma: no cover
     pass
 

@@ -366,6 +366,27 @@ def test_failed_run_leaves_no_finished_looking_best_ckpt(tmp_path: Path, small_c
     assert not (tmp_path / "run" / "metrics.json").exists()
 
 
+def test_a_run_whose_loss_is_not_finite_stops_in_one_line(tmp_path: Path, small_csv: Path) -> None:
+    """A review: a run that trained NaN from its first step (trainer.precision=16-true on CPU) "finished", exit 0,
+    NaN metrics and checkpoints that `predict` refuses; a diverged run now stops at the step, no best.ckpt."""
+    r = run_script(
+        "train",
+        "data=local",
+        f"data.path={small_csv}",
+        "data.text_column=review",
+        "data.label_column=sentiment",
+        *TINY_MODEL,
+        "trainer.max_epochs=1",
+        f"hydra.run.dir={tmp_path / 'run'}",
+        "+callbacks.nan._target_=conftest.NanWeightsAt",
+        "+callbacks.nan.step=2",
+        env={"PYTHONPATH": str(Path(__file__).parent)},
+    )
+    _one_line_error(r, "the training loss is nan at step 3 (epoch 0): training diverged; lower optimizer.lr")
+    assert not (tmp_path / "run" / "checkpoints" / "best.ckpt").exists()
+    assert not (tmp_path / "run" / "metrics.json").exists()
+
+
 @pytest.mark.parametrize(
     "args,needles",
     [

@@ -1,6 +1,6 @@
 """Lightning callbacks of a textgru run: the task's artifacts written by rank zero after testing, a check that every
-data-parallel rank trains the same configuration, training throughput in real tokens/s, a line per epoch, and the
-progress bar (the run's progress: run_progress.py)."""
+data-parallel rank trains the same configuration, training throughput in real tokens/s, a stop where the loss is
+not finite, a line per epoch, and the progress bar (the run's progress: run_progress.py)."""
 
 from __future__ import annotations
 
@@ -167,6 +167,19 @@ class ValidateAtRunEnd(Callback):
             trainer.should_stop = True
             if unvalidated:  # Lightning validates a stopping step only in an epoch it validates
                 trainer.check_val_every_n_epoch = None
+
+
+class FiniteLoss(Callback):
+    """One line where the training loss is NaN or infinite: the run stops there, diverged (a review: a run that trained
+    NaN from its first step "finished", exit 0, its metrics NaN and its checkpoints refused by `predict`)."""
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, *args: Any) -> None:
+        loss = outputs.get("loss") if isinstance(outputs, dict) else outputs
+        if isinstance(loss, torch.Tensor) and not bool(torch.isfinite(loss.detach()).all()):
+            raise TextgruError(
+                f"the training loss is {float(loss.detach().float().mean())} at step {trainer.global_step} (epoch "
+                f"{trainer.current_epoch}): training diverged; lower optimizer.lr or set trainer.gradient_clip_val"
+            )
 
 
 class ProgressBar(RichProgressBar):

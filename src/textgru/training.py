@@ -22,6 +22,7 @@ from omegaconf import DictConfig, OmegaConf
 from textgru.atomic_files import write_text_atomic, written_atomically
 from textgru.callbacks import (
     EpochLines,
+    FiniteLoss,
     NotebookBar,
     ProgressBar,
     RunArtifacts,
@@ -186,7 +187,7 @@ def build_trainer(
     try:
         callbacks = [instantiate(c) for c in cfg.callbacks.values() if c is not None]
         callbacks += [RunArtifacts(run), SameConfigOnAllRanks(run), TokensPerSecond(), RunProgress(), ExactResume()]
-        callbacks.append(ValidateAtRunEnd())
+        callbacks += [ValidateAtRunEnd(), FiniteLoss()]
         own_bar = any(isinstance(c, BaseProgressBar) for c in callbacks)  # a progress bar the config adds is kept
         wanted = bool(cfg.trainer.get("enable_progress_bar", True))
         output = live_output() if wanted else None  # a log file (a batch job's, nohup's) gets the epoch lines instead
