@@ -84,6 +84,9 @@ def test_page_classifies_as_you_type_and_streams_text(
             page.fill("#text", "\u3164\u2800\u115f\u1160\uffa0")  # blank fillers (a review: sent and labelled)
             page.wait_for_timeout(1000)
             assert page.text_content("#label") == "\u2013" and "nothing visible" in page.text_content("#score")
+            page.fill("#text", "\u0001\u0002\u007f\u009f")  # control characters (a review: sent and labelled)
+            page.wait_for_timeout(1000)
+            assert page.text_content("#label") == "\u2013" and "nothing visible" in page.text_content("#score")
 
             page.evaluate("""() => {  // the output's length each time the page changes it
                 window.lengths = [];

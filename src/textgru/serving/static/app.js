@@ -179,10 +179,10 @@ function clearPrediction() {
 async function classify() {
   const text = $("text").value;
   const seq = ++predictSeq;
-  // nothing visible: spaces (and what Python's strip() takes, as the server does), format characters, lone marks,
-  // and what Unicode says to draw as nothing (DI) or blank: the Hangul fillers, the blank Braille pattern (a review:
-  // U+3164, U+2800 and U+115F U+1160 were sent and labelled)
-  if (!text.replace(/[\s\x1c-\x1f\x85\u2800\p{Cf}\p{Mn}\p{Me}\p{DI}]/gu, "")) {
+  // nothing visible: spaces (and what Python's strip() takes, as the server does), control and format characters,
+  // lone marks, and what Unicode says to draw as nothing (DI) or blank: the Hangul fillers, the blank Braille pattern
+  // (reviews: U+3164, U+2800 and U+115F U+1160 were sent and labelled, and \x01 or \x7f alone)
+  if (!text.replace(/[\s\u2800\p{Cc}\p{Cf}\p{Mn}\p{Me}\p{DI}]/gu, "")) {
     clearPrediction();
     clearError("classify-error");
     // said, not left blank (a review: a zero-width space alone showed nothing, though /predict labels it)
