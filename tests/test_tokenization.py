@@ -35,6 +35,20 @@ def test_vocab_size_and_min_frequency_respected() -> None:
     assert "love" in vocab and "meh" not in vocab  # "meh" occurs 3 times, below min_frequency 4
 
 
+@pytest.mark.parametrize("kind", ["bpe", "byte_bpe"])
+def test_a_vocab_size_below_the_alphabet_is_told(kind: str, caplog: pytest.LogCaptureFixture) -> None:
+    """A review: tokenizer=bpe vocab_size=3 gave 25 tokens, byte_bpe 258, although the setting reads "the most tokens"."""
+    with caplog.at_level("WARNING", logger="textgru.data.tokenization"):
+        tok = train_tokenizer(TEXTS, tok_cfg(kind, vocab_size=10))
+    assert tok.get_vocab_size() > 10
+    assert f"tokenizer.vocab_size=10 is below what a {kind} tokenizer keeps whole" in caplog.text
+    assert f"it has {tok.get_vocab_size()} tokens" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="textgru.data.tokenization"):
+        train_tokenizer(TEXTS, tok_cfg(kind, vocab_size=2000))
+    assert "tokenizer.vocab_size" not in caplog.text
+
+
 def test_cut_texts_and_unspaced_scripts_are_told(caplog: pytest.LogCaptureFixture) -> None:
     """Found by a review: texts of 3,000 words were cut to 256 tokens without a word (the label word was at the end),
     and Chinese under the word tokenizer became one unknown token a sentence (chance accuracy), silently."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_toke
 from textgru.config_keys import require_keys
 from textgru.errors import TextgruError
 
+log = logging.getLogger(__name__)
 PAD, UNK = "[PAD]", "[UNK]"
 SPECIAL_TOKENS = [PAD, UNK]  # so PAD is id 0 and UNK is id 1 in every tokenizer we train
 TOKENIZER_KEYS = (
@@ -89,6 +91,12 @@ def train_tokenizer(texts: Iterable[str], cfg: Mapping[str, Any]) -> Tokenizer:
     tok.train_from_iterator(texts, trainer=trainer)
     if tok.get_vocab_size() <= len(SPECIAL_TOKENS):
         raise TextgruError("the tokenizer learned no tokens: the training texts are empty or min_frequency is too high")
+    if tok.get_vocab_size() > vocab_size:  # BPE keeps every character (byte_bpe every byte): a review, unsaid
+        log.warning(
+            "tokenizer.vocab_size=%d is below what a %s tokenizer keeps whole (every %s of the training texts): it has "
+            "%d tokens",
+            vocab_size, kind, "byte" if kind == "byte_bpe" else "character", tok.get_vocab_size(),
+        )  # fmt: skip
     return tok
 
 
