@@ -23,6 +23,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -392,7 +393,7 @@ def main() -> None:
             lm = [f"lm={args.lm}"] if args.lm else []  # both servers hold the same models: their memory compares
             servers[batch] = start_server(
                 [f"classifier={args.classifier}", *lm, f"max_batch_size={batch}", "limits.max_streams=64", *extra],
-                Path(f"/tmp/serve_load_{batch}.log"),
+                Path(tempfile.gettempdir()) / f"serve_load_{batch}.{os.getpid()}.log",  # each run's own
             )
         for batch, (proc, port) in servers.items():
             asyncio.run(predict_round(port, 8, 200, bodies, 60))  # warm-up
