@@ -380,12 +380,13 @@ def test_resume_continues_the_same_run_without_duplicated_steps(
 
 
 def test_a_resume_whose_store_is_gone_is_one_line_that_makes_no_new_store(small_csv: Path, tmp_path: Path) -> None:
-    """A review: MLflow made a new empty store in its place, and the line said to resume with the same store's URI."""
+    """A review: MLflow made a new empty store in its place, and the line said to resume with the same store's URI.
+    Resumed with the store where it is now, the run folder's record names that place."""
     store = f"sqlite:///{tmp_path / 'store' / 'mlflow.db'}"
     run_dir = tmp_path / "run"
     r = run_script("train", *_args(store, "gone", small_csv, f"hydra.run.dir={run_dir}", "trainer.max_epochs=1"))
     assert r.returncode == 0, r.stderr[-2000:]
-    shutil.rmtree(tmp_path / "store")
+    shutil.move(tmp_path / "store", tmp_path / "moved")
     r = run_script("train", f"resume={run_dir}", "trainer.max_epochs=2")
     assert r.returncode == 2 and not (tmp_path / "store").exists()
     assert (
@@ -397,6 +398,10 @@ def test_a_resume_whose_store_is_gone_is_one_line_that_makes_no_new_store(small_
             "MLflow run"
         )
     )
+    moved = f"sqlite:///{tmp_path / 'moved' / 'mlflow.db'}"  # resumed as told: the record says where it is now
+    r = run_script("train", f"resume={run_dir}", "trainer.max_epochs=2", f"logger.mlflow.tracking_uri={moved}")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert json.loads((run_dir / "mlflow_run.json").read_text())["tracking_uri"] == moved  # a review: the old one
 
 
 @pytest.mark.slow  # ~15 s; DDP itself is in tests/test_distributed.py's default test
@@ -669,7 +674,7 @@ def test_resuming_a_run_whose_mlflow_run_was_deleted_says_how_to_restore_it(stor
     run_id = client.create_run(experiment.experiment_id).info.run_id
     client.delete_run(run_id)
     folder = RunFolder(tmp_path / "run")
-    write_record(folder, {"tracking_uri": store, "experiment_id": experiment.experiment_id, "run_id": run_id})
+    write_record(folder, store, experiment.experiment_id, run_id)
     cfg = compose_config(
         "train", ["logger=mlflow", f"logger.mlflow.tracking_uri={store}", f"paths.run_dir={folder.path}"]
     )

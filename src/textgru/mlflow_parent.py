@@ -102,7 +102,7 @@ class ParentRun:
             run_id = store.client.create_run(
                 experiment, tags={k: cut(v, MAX_TAG_LENGTH) for k, v in all_tags.items()}
             ).info.run_id
-            write_record(RunFolder(folder), {"tracking_uri": store.uri, "experiment_id": experiment, "run_id": run_id})
+            write_record(RunFolder(folder), store.uri, experiment, run_id)
             log.info("MLflow: %s %s is parent run %s in %s", kind, folder, run_id, store.uri)
         changed = store.log_params(run_id, params)
         if changed:

@@ -9,7 +9,6 @@ import getpass
 import json
 import subprocess
 import sys
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +34,11 @@ def read_record(folder: RunFolder) -> dict[str, Any] | None:
     )
 
 
-def write_record(folder: RunFolder, record: Mapping[str, Any]) -> None:
+def write_record(folder: RunFolder, tracking_uri: str, experiment_id: str, run_id: str) -> None:
+    """`<folder>/mlflow_run.json`: where the folder's MLflow run is, written whole."""
     folder.path.mkdir(parents=True, exist_ok=True)
     tmp = folder.mlflow_run.with_name(folder.mlflow_run.name + ".tmp")
+    record = {"tracking_uri": tracking_uri, "experiment_id": experiment_id, "run_id": run_id}
     tmp.write_text(json.dumps(record, indent=2))
     tmp.replace(folder.mlflow_run)
 

@@ -154,6 +154,7 @@ class RunTracker:
                 tags.update({f"textgru.resume{resumes}.{k}": f"{old} -> {new}" for k, (old, new) in changed.items()})
             self.store.set_tags(self.run_id, tags)
             self.logger.logged_steps = self._last_steps()
+            write_record(self.run, self.store.uri, self.resumed.info.experiment_id, self.run_id)  # a store moved since
             log.info("MLflow: resumed run %s continues after the steps it holds", self.run_id)
             return
         name = self.settings["run_name"] or default_run_name(self.run)
@@ -169,9 +170,7 @@ class RunTracker:
         run = client.create_run(self.experiment, tags={k: cut(v, MAX_TAG_LENGTH) for k, v in tags.items()})
         self.run_id = run.info.run_id
         self.store.log_params(self.run_id, params)
-        write_record(
-            self.run, {"tracking_uri": self.store.uri, "experiment_id": self.experiment, "run_id": self.run_id}
-        )
+        write_record(self.run, self.store.uri, self.experiment, self.run_id)
         log.info("MLflow: run %s in experiment %s of %s", self.run_id, self.settings["experiment_name"], self.store.uri)
 
     def _overrides_tag(self) -> dict[str, str]:
