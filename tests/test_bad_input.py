@@ -347,8 +347,9 @@ def test_rows_without_label_are_dropped_not_a_class(tmp_path: Path) -> None:
     assert sum(len(v) for v in dd.values()) == 60
 
 
-def test_failed_run_leaves_no_finished_looking_best_ckpt(tmp_path: Path, small_csv: Path) -> None:
-    r = run_script(
+def _tiny_run_with(tmp_path: Path, small_csv: Path, *callback: str):
+    """A one-epoch run of the tiny model on `small_csv` with a callback of conftest's (`+callbacks.<name>...`)."""
+    return run_script(
         "train",
         "data=local",
         f"data.path={small_csv}",
@@ -357,9 +358,13 @@ def test_failed_run_leaves_no_finished_looking_best_ckpt(tmp_path: Path, small_c
         *TINY_MODEL,
         "trainer.max_epochs=1",
         f"hydra.run.dir={tmp_path / 'run'}",
-        "+callbacks.boom._target_=conftest.FailAtTest",
+        *callback,
         env={"PYTHONPATH": str(Path(__file__).parent)},
     )
+
+
+def test_failed_run_leaves_no_finished_looking_best_ckpt(tmp_path: Path, small_csv: Path) -> None:
+    r = _tiny_run_with(tmp_path, small_csv, "+callbacks.boom._target_=conftest.FailAtTest")
     assert r.returncode != 0 and "simulated crash" in r.stderr
     ckpts = tmp_path / "run" / "checkpoints"
     assert not (ckpts / "best.ckpt").exists() and (ckpts / "best-unfinished.ckpt").is_file()
@@ -369,19 +374,7 @@ def test_failed_run_leaves_no_finished_looking_best_ckpt(tmp_path: Path, small_c
 def test_a_run_whose_loss_is_not_finite_stops_in_one_line(tmp_path: Path, small_csv: Path) -> None:
     """A review: a run that trained NaN from its first step (trainer.precision=16-true on CPU) "finished", exit 0,
     NaN metrics and checkpoints that `predict` refuses; a diverged run now stops at the step, no best.ckpt."""
-    r = run_script(
-        "train",
-        "data=local",
-        f"data.path={small_csv}",
-        "data.text_column=review",
-        "data.label_column=sentiment",
-        *TINY_MODEL,
-        "trainer.max_epochs=1",
-        f"hydra.run.dir={tmp_path / 'run'}",
-        "+callbacks.nan._target_=conftest.NanWeightsAt",
-        "+callbacks.nan.step=2",
-        env={"PYTHONPATH": str(Path(__file__).parent)},
-    )
+    r = _tiny_run_with(tmp_path, small_csv, "+callbacks.nan._target_=conftest.NanWeightsAt", "+callbacks.nan.step=2")
     _one_line_error(r, "the training loss is nan at step 3 (epoch 0): training diverged; lower optimizer.lr")
     assert not (tmp_path / "run" / "checkpoints" / "best.ckpt").exists()
     assert not (tmp_path / "run" / "metrics.json").exists()
