@@ -393,7 +393,15 @@ def test_repeated_texts_are_dropped_before_splitting_and_shared_given_splits_are
     assert (
         f"dropped {2 * len(rows)} repeated rows" in caplog.text and "30 texts have more than one label" in caplog.text
     )
-    assert "row(s) of texts with another label in training moved to training" in caplog.text
+    assert "training row(s) of texts the test split holds under another label moved there" in caplog.text
+    # every text under two labels, the second copy spaced otherwise: splits still carved, and no text in two of them
+    # (reviews of the change: moved to training, the test split was empty; compared exactly, " a " was not "a")
+    twice = rows[:60] + [(f" {text.upper()} ", "neutral" if label != "neutral" else "pos") for text, label in rows[:60]]
+    write_csv(tmp_path / "twice.csv", twice, **columns)
+    dd = load_classification_data({**data_cfg("local"), "path": str(tmp_path / "twice.csv")})
+    texts = {split: {" ".join(t.casefold().split()) for t in dd[split]["text"]} for split in dd}
+    assert all(len(dd[split]) for split in dd) and sum(len(dd[split]) for split in dd) == 120
+    assert not texts["train"] & (texts["test"] | texts["validation"]) and not texts["test"] & texts["validation"]
     write_csv(tmp_path / "train.csv", rows[:70], **columns)
     variants = [(f"  {t.upper()} ", label) for t, label in rows[60:62]] + rows[62:]  # case and spaces: the same
     write_csv(tmp_path / "test.csv", variants, **columns)  # 10 of its texts are training texts

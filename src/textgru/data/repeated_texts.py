@@ -42,7 +42,7 @@ def drop_repeats(ds: Dataset, name: str) -> Dataset:
     return ds
 
 
-def _loosely(text: str) -> str:
+def loosely(text: str) -> str:
     """`text` as compared for a leak: case and runs of spaces ignored (a review: "Great film" in test beside "great
     film " in training went unwarned, and a lowercasing tokenizer reads them alike)."""
     return " ".join(text.casefold().split())
@@ -50,9 +50,9 @@ def _loosely(text: str) -> str:
 
 def warn_shared_texts(dd: DatasetDict, name: str) -> None:
     """A warning for each split that shares texts with the training split (files the user split themselves)."""
-    trained = {_loosely(t) for t in column_values(dd["train"], "text")}
+    trained = {loosely(t) for t in column_values(dd["train"], "text")}
     for split in ("validation", "test"):
-        shared = sum(1 for t in column_values(dd[split], "text") if _loosely(t) in trained)
+        shared = sum(1 for t in column_values(dd[split], "text") if loosely(t) in trained)
         if shared:
             log.warning(
                 "%s: %d of the %s split's %d texts are also in the training split (case and spacing aside): its "

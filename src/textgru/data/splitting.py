@@ -12,6 +12,7 @@ from datasets import Dataset, DatasetDict, concatenate_datasets
 from datasets.utils.stratify import stratified_shuffle_split_generate_indices
 
 from textgru.data.columns import column_values
+from textgru.data.repeated_texts import loosely
 from textgru.errors import TextgruError
 
 log = logging.getLogger(__name__)
@@ -62,19 +63,25 @@ def _split(ds: Dataset, fraction: float, seed: int, stratify: bool, name: str, r
 
 
 def _kept_apart(parts: DatasetDict, held_out: str, name: str) -> DatasetDict:
-    """`parts` with the held-out rows whose text is also a training row's moved to training: a text with several
-    labels keeps a row per label, and a review found 5 of 9 test texts also in training, where the README promises
-    that no text is trained and tested on."""
+    """`parts` with the training rows whose text (case and spacing aside) a held-out row has moved to the held-out
+    part: a text with several labels keeps a row per label, and a review found 5 of 9 test texts also in training,
+    where the README promises that no text is trained and tested on (moved the other way, data whose every text has
+    two labels was left no test split: the review of that change)."""
     if "text" not in parts["test"].column_names:
         return parts
-    trained = set(column_values(parts["train"], "text"))
-    shared = [i for i, text in enumerate(column_values(parts["test"], "text")) if text in trained]
+    held = {loosely(text) for text in column_values(parts["test"], "text")}
+    shared = [i for i, text in enumerate(column_values(parts["train"], "text")) if loosely(text) in held]
     if not shared:
         return parts
-    log.info("%s: %d %s row(s) of texts with another label in training moved to training", name, len(shared), held_out)
-    kept = sorted(set(range(len(parts["test"]))) - set(shared))
-    moved = concatenate_datasets([parts["train"], parts["test"].select(shared)])
-    return DatasetDict({"train": moved, "test": parts["test"].select(kept)})
+    log.info(
+        "%s: %d training row(s) of texts the %s split holds under another label moved there",
+        name,
+        len(shared),
+        held_out,
+    )
+    kept = sorted(set(range(len(parts["train"]))) - set(shared))
+    moved = concatenate_datasets([parts["test"], parts["train"].select(shared)])
+    return DatasetDict({"train": parts["train"].select(kept), "test": moved})
 
 
 def warn_missing_labels(dd: DatasetDict, name: str) -> None:
