@@ -341,6 +341,12 @@ def test_a_split_carved_again_from_the_training_file_is_carved_as_in_training(ti
     assert as_labelled != load_classification_data({**labelled, "label_names": None})["test"]["text"]
     given_labels = {**given, "ignore_labels": ["unsup"], "label_names": None}
     assert labelled_texts(given_labels, "test", labelled, trained_digest=digest)[0] == as_labelled
+    from textgru.config import data_config
+    from textgru.inference.trained_split import LABELLING
+
+    assert LABELLING["ignore_labels"] == data_config("local")["ignore_labels"]  # the default that is not a choice
+    chosen = as_trained_split({**given_labels, "ignore_labels": ["neutral"]}, labelled, digest)  # the review of the
+    assert chosen["ignore_labels"] == ["neutral"] and chosen["label_names"] == names[::-1]  # change: [neutral] lost
     for other_source in ({"label_column": "text"}, {"validation_path": str(copy)}):  # other data (a review: taken)
         assert as_trained_split({**given, **other_source}, trained_on, digest)["split_seed"] == 42
     from textgru.config import data_config
