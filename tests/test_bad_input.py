@@ -371,13 +371,30 @@ def test_failed_run_leaves_no_finished_looking_best_ckpt(tmp_path: Path, small_c
     assert not (tmp_path / "run" / "metrics.json").exists()
 
 
-def test_a_run_whose_loss_is_not_finite_stops_in_one_line(tmp_path: Path, small_csv: Path) -> None:
+@pytest.mark.parametrize(
+    "saved,said",
+    [
+        (["+callbacks.nan.step=2"], "the training loss is nan at step 3 (epoch 0): training diverged, and stopped"),
+        (
+            ["+callbacks.nan.step=1", "callbacks.checkpoint.every_n_steps=2"],  # saved before the loss is checked
+            "the weights (model.embedding.weight) hold NaN or infinite values at step 2 (epoch 0): training diverged",
+        ),
+    ],
+    ids=["loss", "checkpoint"],
+)
+def test_a_run_whose_loss_is_not_finite_stops_in_one_line(
+    tmp_path: Path, small_csv: Path, saved: list[str], said: str
+) -> None:
     """A review: a run that trained NaN from its first step (trainer.precision=16-true on CPU) "finished", exit 0,
-    NaN metrics and checkpoints that `predict` refuses; a diverged run now stops at the step, no best.ckpt."""
-    r = _tiny_run_with(tmp_path, small_csv, "+callbacks.nan._target_=conftest.NanWeightsAt", "+callbacks.nan.step=2")
-    _one_line_error(r, "the training loss is nan at step 3 (epoch 0): training diverged; lower optimizer.lr")
+    NaN metrics and checkpoints that `predict` refuses; a diverged run now stops at the step, no best.ckpt. The
+    review of that change: the step that made the weights NaN had a finite loss, and a checkpoint then saved them."""
+    r = _tiny_run_with(tmp_path, small_csv, "+callbacks.nan._target_=conftest.NanWeightsAt", *saved)
+    _one_line_error(r, said, "lower optimizer.lr")
     assert not (tmp_path / "run" / "checkpoints" / "best.ckpt").exists()
     assert not (tmp_path / "run" / "metrics.json").exists()
+    for ckpt in (tmp_path / "run" / "checkpoints").glob("*.ckpt"):
+        weights = torch.load(ckpt, map_location="cpu", weights_only=True)["state_dict"]
+        assert all(torch.isfinite(w).all() for w in weights.values() if w.is_floating_point()), ckpt
 
 
 @pytest.mark.parametrize(

@@ -170,16 +170,27 @@ class ValidateAtRunEnd(Callback):
 
 
 class FiniteLoss(Callback):
-    """One line where the training loss is NaN or infinite: the run stops there, diverged (a review: a run that trained
-    NaN from its first step "finished", exit 0, its metrics NaN and its checkpoints refused by `predict`)."""
+    """One line where the training loss or a weight about to be saved is NaN or infinite: the run stops there, diverged,
+    no checkpoint of such weights written (a review: a run that trained NaN from its first step "finished", exit 0, its
+    metrics NaN and its checkpoints refused by `predict`; the review of that change: the step that made the weights NaN
+    had a finite loss, and last.ckpt saved them)."""
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, *args: Any) -> None:
         loss = outputs.get("loss") if isinstance(outputs, dict) else outputs
         if isinstance(loss, torch.Tensor) and not bool(torch.isfinite(loss.detach()).all()):
-            raise TextgruError(
-                f"the training loss is {float(loss.detach().float().mean())} at step {trainer.global_step} (epoch "
-                f"{trainer.current_epoch}): training diverged; lower optimizer.lr or set trainer.gradient_clip_val"
-            )
+            _diverged(trainer, f"the training loss is {float(loss.detach().float().mean())}")
+
+    def on_save_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict) -> None:
+        bad = next((n for n, p in pl_module.named_parameters() if not bool(torch.isfinite(p.detach()).all())), None)
+        if bad is not None:
+            _diverged(trainer, f"the weights ({bad}) hold NaN or infinite values")
+
+
+def _diverged(trainer: L.Trainer, what: str) -> None:
+    raise TextgruError(
+        f"{what} at step {trainer.global_step} (epoch {trainer.current_epoch}): training diverged, and stopped before saving "
+        "those weights; lower optimizer.lr"
+    )
 
 
 class ProgressBar(RichProgressBar):
