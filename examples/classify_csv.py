@@ -13,6 +13,7 @@ import sys
 import pandas as pd
 
 import textgru
+from textgru.data.delimited_tables import longer_rows
 
 
 def main() -> None:
@@ -27,11 +28,8 @@ def main() -> None:
         rows = pd.read_csv(args.csv, encoding_errors="replace", dtype=str, keep_default_na=False)
     except (OSError, ValueError) as e:  # no such file, a parse error (pandas' ParserError is a ValueError)
         sys.exit(f"error: cannot read {args.csv} as CSV: {' '.join(str(e).split())}")
-    if not isinstance(rows.index, pd.RangeIndex):  # pandas took each row's first field for an index and dropped it
-        sys.exit(
-            f"error: {args.csv}: its rows have more fields than its header names ({len(rows.columns)}); a text "
-            'holding commas, quotes or line breaks goes in double quotes, its quotes doubled: "say ""hi"", ok"'
-        )
+    if problem := longer_rows(rows, args.csv):  # pandas took each row's first field for an index and dropped it
+        sys.exit(f"error: {problem}")
     if args.column not in rows.columns:
         sys.exit(f"error: column {args.column!r} not in {args.csv}; columns are {list(rows.columns)}")
     if os.path.exists(args.output):

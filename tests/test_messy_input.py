@@ -571,12 +571,20 @@ def test_a_malformed_csv_row_is_one_line_not_rows_merged_or_cut(tmp_path: Path) 
     for name, content, said in (
         ("every.csv", "text,label\nhello, world,positive\n", "a text"),
         ("comma.tsv", "text\tlabel\na\tb\tc\n", "a TSV's"),
-    ):
+        ("trailing.csv", "text,label\nso bad,neg,\nfine,pos,\n", "they end in a comma the header has no column"),
+    ):  # trailing: a spreadsheet's export (the review of the change: told to quote commas no text held)
         (tmp_path / f"train_{name}").write_text(content)
         with pytest.raises(
             TextgruError, match=rf"train_{name}: its rows have more fields than its header names \(2\); {said}"
         ):
             load_tables({"train": [str(tmp_path / f"train_{name}")]})
+        with pytest.raises(
+            TextgruError, match=rf"{name}: its rows have more fields than its header names \(2\); {said}"
+        ):
+            read(name, content)  # predict reads it alike
+    (tmp_path / "latin1.csv").write_bytes("t\u00e9xte\nhello, world\n".encode("latin-1"))  # the review: the quoting
+    with pytest.raises(TextgruError, match=r"more fields than its header names \(1\); a text holding commas"):
+        read_texts(None, str(tmp_path / "latin1.csv"))  # advice had become "save it as UTF-8"
     # what pandas (training, eval) reads stays readable: text after a closing quote, a quote inside a field, quoted
     # fields over lines, "NA" as text, a short row (its text empty: skipped, said so), the first of two columns named
     assert read("ok.csv", 'text,label\n"hi" there,x\nhe said "no",y\nalone\n"a\nb",z\nNA,q\n') == [

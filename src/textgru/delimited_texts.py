@@ -10,6 +10,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from textgru.data.decoding import undecoded_header_hint
+from textgru.data.delimited_tables import fields_hint, longer_rows
 from textgru.errors import TextgruError
 
 if TYPE_CHECKING:
@@ -17,13 +18,17 @@ if TYPE_CHECKING:
 
 
 def header_hint(columns: list[str], delimiter: str = ",") -> str:
-    """A sentence to add where a column is missing and the header looks separated by something else than the file's
+    """A sentence to add where a column is missing: the header looks separated by something else than the file's
     `delimiter` (a comma; a tab in a .tsv), or is not UTF-8."""
+    return separator_hint(columns, delimiter) or undecoded_header_hint(columns)
+
+
+def separator_hint(columns: list[str], delimiter: str = ",") -> str:
+    """A sentence to add where the header looks separated by something else than the file's `delimiter`, or ""."""
     if delimiter != ",":  # a .tsv's header with a ';' in a name is no sign of another separator (a review)
-        return undecoded_header_hint(columns)
+        return ""
     joined = next((sep for sep in (";", "\t", "|") if any(sep in c for c in columns)), None)
-    separated = f" The file looks separated by {joined!r}, not commas: save it as CSV with commas." if joined else ""
-    return separated or undecoded_header_hint(columns)
+    return f" The file looks separated by {joined!r}, not commas: save it as CSV with commas." if joined else ""
 
 
 def delimited_texts(raw: str, name: str, delimiter: str, text_column: str) -> list[str]:
@@ -36,10 +41,7 @@ def delimited_texts(raw: str, name: str, delimiter: str, text_column: str) -> li
     text at an unquoted comma (a review)."""
     import pandas as pd  # here: the commands that read no CSV need not import it
 
-    kind = "CSV" if delimiter == "," else "TSV"
-    hint = 'a text holding commas, quotes or line breaks goes in double quotes, its quotes doubled: "say ""hi"", ok"'
-    if delimiter == "\t":
-        hint = "a TSV's text holds no tab or line break (quotes are text, as training reads TSVs); give .csv or .jsonl"
+    kind, hint = "CSV" if delimiter == "," else "TSV", fields_hint(delimiter)
 
     text = raw.lstrip("\r\n")  # blank lines before the header (pandas would take the first as the header)
     lead = raw[: len(raw) - len(text)]
@@ -59,7 +61,7 @@ def delimited_texts(raw: str, name: str, delimiter: str, text_column: str) -> li
         return re.sub(r"in line (\d+)", lambda m: f"on line {int(m[1]) + skipped}", reason)
 
     header = text.splitlines()[0].split(delimiter) if text else []  # a review: a ';' file whose texts hold commas
-    if len(header) == 1 and (separated := header_hint(header, delimiter)):  # was refused for its fields, not
+    if len(header) == 1 and (separated := separator_hint(header, delimiter)):  # was refused for its fields, not
         # named ';'-separated (one header field: "text,notes; x" is a comma CSV, whose quoting advice stands)
         hint = separated.strip().replace("The file", "the file", 1)
     try:
@@ -68,8 +70,8 @@ def delimited_texts(raw: str, name: str, delimiter: str, text_column: str) -> li
         return []
     except pd.errors.ParserError as e:
         raise TextgruError(f"{name} cannot be read as {kind} ({said(e)}); {hint}") from None
-    if not isinstance(frame.index, pd.RangeIndex):  # pandas' reading of rows one field longer than the header
-        raise TextgruError(f"{name}: its rows have more fields than its header names ({len(frame.columns)}); {hint}")
+    if problem := longer_rows(frame, name, delimiter, hint):  # pandas' reading of rows one field longer than the header
+        raise TextgruError(problem)
     if text_column not in frame.columns:
         columns = list(frame.columns)
         raise TextgruError(

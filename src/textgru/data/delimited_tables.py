@@ -4,6 +4,7 @@ more fields than the header names (pandas would take the first for an index and 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from datasets import Features, Value
 
@@ -48,8 +49,23 @@ def check_row_lengths(path: str, kwargs: dict) -> None:
         frame = pd.read_csv(path, nrows=100, dtype=str, encoding="utf-8-sig", encoding_errors="replace", **read)
     except Exception:  # an unclosed quote, a later row too long: the reader's own error says what is wrong
         return
-    if not isinstance(frame.index, pd.RangeIndex):
-        raise TextgruError(
-            f"{Path(path).name}: its rows have more fields than its header names ({len(frame.columns)}); "
-            + fields_hint(read.get("sep", ","))
+    if problem := longer_rows(frame, Path(path).name, read.get("sep", ",")):
+        raise TextgruError(problem)
+
+
+def longer_rows(frame: Any, name: str, delimiter: str = ",", hint: str | None = None) -> str | None:
+    """The line to refuse a file with, where pandas read its rows as one field longer than its header (it takes
+    their first field for the index: a text cut at an unquoted comma), else None. Rows that all end in an empty
+    field are a spreadsheet's trailing commas (a review: told to quote commas no text held); `hint` (else
+    `fields_hint`) says how to write a text that holds the separator."""
+    import pandas as pd
+
+    if isinstance(frame.index, pd.RangeIndex):
+        return None
+    said = f"{name}: its rows have more fields than its header names ({len(frame.columns)}); "
+    last = frame[frame.columns[-1]] if len(frame.columns) else None
+    if last is not None and len(frame) and (last.isna() | (last.astype(str) == "")).all():
+        return (
+            said + f"they end in a {'tab' if delimiter == chr(9) else 'comma'} the header has no column for: remove it"
         )
+    return said + (hint or fields_hint(delimiter))
