@@ -551,7 +551,9 @@ def test_label_names_set_the_order_and_a_wrong_list_is_one_line(tmp_path: Path) 
     config = {**data_cfg("local"), "path": str(tmp_path / "l.csv")}
     dd = load_classification_data({**config, "label_names": ["pos", "neutral", "neg"]})
     assert dd["train"].features["label"].names == ["pos", "neutral", "neg"]
-    with pytest.raises(TextgruError, match=r"^data.label_names names \['neg'\] more than once; name each label once$"):
+    with pytest.raises(TextgruError, match=r"^data.label_names names \['neg'\] more than once \(case aside\); name"):
         load_classification_data({**config, "label_names": ["pos", "neg", "neutral", "neg"]})
+    with pytest.raises(TextgruError, match=r"^data.label_names names \['Pos', 'pos'\] more than once \(case aside\)"):
+        load_classification_data({**config, "label_names": ["pos", "Pos", "neg", "neutral"]})
     with pytest.raises(TextgruError, match=r"in the train split are not in data.label_names \(\['pos', 'neg'\]\); add"):
         load_classification_data({**config, "label_names": ["pos", "neg"]})

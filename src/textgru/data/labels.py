@@ -160,9 +160,10 @@ def _encode_labels(dd: DatasetDict, name: str | Mapping[str, str], label_names: 
         raw = [label_key(v) for v in column_values(dd["train"], "label")]
         if label_names is not None:
             names = list(label_names)
-            twice = sorted({n for n in names if [label_key(m) for m in names].count(label_key(n)) > 1}, key=str)
-            if twice:  # a review: ClassLabel's traceback "Some label names are duplicated"
-                raise TextgruError(f"data.label_names names {twice} more than once; name each label once")
+            folded = [label_key(m).lower() for m in names]  # as the data's labels are matched: case aside
+            twice = sorted({n for n in names if folded.count(label_key(n).lower()) > 1}, key=str)
+            if twice:  # reviews: ClassLabel's traceback "Some label names are duplicated"; [pos, Pos] went on
+                raise TextgruError(f"data.label_names names {twice} more than once (case aside); name each label once")
         else:
             canonical: dict[str, str] = {}  # case-folded label -> its most common spelling
             for k, _ in Counter(raw).most_common():
