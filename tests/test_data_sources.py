@@ -527,6 +527,12 @@ def test_a_folder_is_read_through_linked_folders_and_digested(tmp_path: Path, ca
     with caplog.at_level(logging.WARNING, logger="textgru"):
         assert len(read_documents(str(corpus))) == 6
     assert f"{corpus}: 1 run folder(s) under it not read (outputs/lm/2026-12-06/10-01-49)" in caplog.text
+    plain = tmp_path / "plain"  # a glob likewise (the review of the change), in a corpus without a link loop
+    shutil.copytree(corpus / "part1", plain / "part1")
+    shutil.copytree(corpus / "outputs", plain / "outputs")
+    with caplog.at_level(logging.WARNING, logger="textgru"):
+        assert len(read_documents(str(plain / "**" / "*.txt"))) == 3
+    assert f"*.txt: matches in 1 run folder(s) not read ({plain / run.relative_to(corpus)})" in caplog.text
     shutil.rmtree(corpus / "outputs")
     for label in ("pos", "neg"):
         (tmp_path / "lf" / label).mkdir(parents=True)

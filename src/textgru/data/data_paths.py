@@ -33,6 +33,29 @@ def glob_paths(pattern: str) -> list[str]:
     return sorted(glob.glob(_from_its_folder(pattern), recursive=True))
 
 
+def _data_matches(pattern: str) -> list[str]:
+    """`glob_paths` less the matches in a run folder below the pattern's folder, with a warning, as `text_files`
+    leaves them out (the review of that change: `corpus/**/*.txt` still read an earlier run's samples.txt)."""
+    found = glob_paths(pattern)
+    parts = Path(pattern).parts
+    base = Path(*parts[: next((i for i, part in enumerate(parts) if any(c in part for c in "*?[")), len(parts))])
+    runs = sorted({str(r) for f in found if (r := _run_folder_of(Path(f), base)) is not None})
+    if runs:
+        log.warning("%s: matches in %d run folder(s) not read (%s): their files are outputs, not data", pattern,
+                    len(runs), runs[0] + (", ..." if len(runs) > 1 else ""))  # fmt: skip
+    return [f for f in found if _run_folder_of(Path(f), base) is None]
+
+
+def _run_folder_of(path: Path, base: Path) -> Path | None:
+    """The run folder (one holding Hydra's .hydra) that `path` is in, below `base`, or None."""
+    for folder in path.parents:
+        if folder == base or base not in folder.parents:
+            return None
+        if (folder / ".hydra").is_dir():
+            return folder
+    return None
+
+
 def glob_matches(pattern: str) -> bool:
     """Whether a pattern matches anything, read as `glob_paths` reads it: the first match ends the search (a `**`
     over a large tree, for a command-line check)."""
@@ -45,7 +68,7 @@ def expand_paths(path: str | list[str], what: str) -> list[str]:
     files: list[str] = []
     for p in paths:
         p = str(Path(p).expanduser())
-        found = glob_paths(p) if is_pattern(p) else ([p] if Path(p).exists() else [])
+        found = _data_matches(p) if is_pattern(p) else ([p] if Path(p).exists() else [])
         if not found:
             raise TextgruError(
                 f"{what} {p!r} does not exist; check data.path (relative paths are from where you ran the command; "
