@@ -208,6 +208,11 @@ def test_tilde_outputs_go_home_and_text_column_on_a_text_file_is_refused(tiny_ru
     assert refused.returncode == 2 and refused.stdout == ""
     said = refused.stderr.strip().splitlines()[-1]
     assert said.startswith("error: input export.txt is read as plain text, a text a line, so text_column=review"), said
+    # hydra.run.dir and hydra.sweep.dir likewise (the review of the change: a folder named ~ still made there)
+    shown = run_script("train", "--cfg", "hydra", 'hydra.run.dir="~/my run"', "hydra.sweep.dir=~/sweeps", cwd=here,
+                       env={"HOME": str(home)})  # fmt: skip
+    assert shown.returncode == 0, shown.stderr[-2000:]
+    assert f"dir: {home}/my run\n" in shown.stdout and f"dir: {home}/sweeps\n" in shown.stdout, shown.stdout[:1500]
 
 
 @pytest.mark.slow  # over a minute on 2 cores; run with -m slow

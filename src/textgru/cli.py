@@ -29,13 +29,13 @@ def run_hydra(target: str, config_name: str, args: Sequence[str], raw_keys: tupl
     The process's own `sys.argv` is left alone: Lightning's ddp launcher re-runs it for every rank."""
     from hydra._internal.utils import _run_hydra, get_args_parser
 
-    from textgru.command_line_checks import check_command_line
+    from textgru.command_line_checks import check_command_line, home_folders_expanded
     from textgru.config import compose_config
     from textgru.run_folder import check_explicit_run_dir, note_new_run_dir, register_resolvers
     from textgru.sweep_jobs import FAILED_SWEEP_JOBS
 
     register_resolvers()
-    args = list(args)
+    args = home_folders_expanded(args)
     parser = get_args_parser()
     flags.one_line_errors(parser)
     try:

@@ -5,6 +5,7 @@ make, every value of a sweep, the free-text options, the composed config), and H
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 from collections.abc import Mapping, Sequence
@@ -16,7 +17,7 @@ from textgru.command_flags import multirun, searches, showing_only
 from textgru.config_checks import check_config, check_value
 from textgru.config_path_rules import Folder, static_folder
 from textgru.config_problem import problem
-from textgru.console import command_arg
+from textgru.console import command_arg, hydra_quoted
 from textgru.errors import TextgruError
 from textgru.override_values import check_grid_sweep, sweep_values
 
@@ -158,3 +159,18 @@ def number_option(cfg: Any, key: str, kind: type = float) -> Any:
     except (TypeError, ValueError):
         raise TextgruError(f"{key}={value!r} is not {'an integer' if kind is int else 'a number'}") from None
     return kind(number)
+
+
+def home_folders_expanded(args: Sequence[str]) -> list[str]:
+    """`args` with a `~` that starts `hydra.run.dir=` or `hydra.sweep.dir=` made the home folder, as textgru's own
+    path options read it: Hydra made a folder named `~` in the current one (a review; `paths.output_dir="~/runs"`
+    and `output=` already went home)."""
+    from textgru.run_folder import unquoted
+
+    out = []
+    for arg in args:
+        key, eq, raw = arg.partition("=")
+        if eq and key.lstrip("+") in ("hydra.run.dir", "hydra.sweep.dir") and unquoted(raw).startswith("~"):
+            arg = f"{key}={hydra_quoted(os.path.expanduser(unquoted(raw)))}"
+        out.append(arg)
+    return out

@@ -137,10 +137,14 @@ def command_arg(key: str, value: object) -> str:
     text = str(value)
     if PLAIN_VALUE.fullmatch(text):
         return f"{key}={text}"
-    # Hydra's escapes: a quote gets a backslash, and backslashes are doubled only before a quote (or the closing one)
+    return shlex.quote(f"{key}={hydra_quoted(text)}")
+
+
+def hydra_quoted(text: str) -> str:
+    """`text` in Hydra's double quotes, with Hydra's escapes: a quote gets a backslash, and backslashes are doubled
+    only before a quote (or the closing one)."""
     escaped = re.sub(r'(\\*)("|$)', lambda m: m.group(1) * 2 + ("\\" + m.group(2) if m.group(2) else ""), text)
-    quoted = f'"{escaped}"'
-    return shlex.quote(f"{key}={quoted}")
+    return f'"{escaped}"'
 
 
 class ConsoleFilter(logging.Filter):
