@@ -468,6 +468,10 @@ def test_a_file_whose_name_holds_brackets_is_that_file_not_a_pattern(tmp_path: P
         write_csv(tmp_path / folder / "r.csv", make_rows(10))
     assert expand_paths(str(tmp_path / "set[1]" / "*.csv"), "data.path") == [str(tmp_path / "set[1]" / "r.csv")]
     assert Existing(many=True).problem(str(tmp_path / "set[1]" / "*.csv")) is None
+    from textgru.data.data_paths import glob_paths
+
+    (tmp_path / "set[1]" / "run").mkdir()  # `*/`: the folders only, as Python's glob reads it (a review: the
+    assert glob_paths(f"{tmp_path / 'set[1]'}/*/") == [f"{tmp_path / 'set[1]' / 'run'}/"]  # README's ensemble glob)
     pattern = str(tmp_path / "reviews[0-9].csv")  # nothing of that name: a pattern, as before
     assert expand_paths(pattern, "data.path") == [str(older)]
     assert len(read_documents(pattern, "review")) == 30

@@ -22,9 +22,10 @@ def _from_its_folder(pattern: str) -> str:
     """`pattern` with the folder it starts from taken as written, so `set[1]/*.csv` is the CSV files of `set[1]/`, not
     of `set1/` (a review: another folder's files were trained on, unsaid)."""
     parts = Path(pattern).parts
+    end = os.sep if pattern.endswith(("/", os.sep)) else ""  # `*/`: folders only (a review: a sweep's files too)
     for i in range(len(parts) - 1, 0, -1):
         if Path(*parts[:i]).is_dir():
-            return os.path.join(glob.escape(os.path.join(*parts[:i])), *parts[i:])
+            return os.path.join(glob.escape(os.path.join(*parts[:i])), *parts[i:]) + end
     return pattern
 
 
