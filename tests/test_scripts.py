@@ -192,10 +192,11 @@ def test_tilde_outputs_go_home_and_text_column_on_a_text_file_is_refused(tiny_ru
     (here / "lab.csv").write_text("review,sentiment\ngood day,pos\nbad day,neg\n")
     (here / "export.txt").write_text("id\treview\n1\tgreat product\n")
     data = ["data=local", "data.path=lab.csv", "data.text_column=review", "data.label_column=sentiment", "split=all"]
-    predicted, scored, refused = run_scripts(
+    predicted, scored, refused, unquoted = run_scripts(
         ("predict", f"ckpt_path={tiny_run}", "text=good", 'output="~/p.jsonl"'),
         ("eval", f"ckpt_path={tiny_run}", *data, 'output_dir="~/rep"'),
         ("predict", f"ckpt_path={tiny_run}", "input=export.txt", "text_column=review"),
+        ("predict", f"ckpt_path={tiny_run}", "text=~/as typed", "output=~/q.jsonl"),  # unquoted: Hydra refused ~
         cwd=here,
         env={"HOME": str(home)},
     )
@@ -208,6 +209,8 @@ def test_tilde_outputs_go_home_and_text_column_on_a_text_file_is_refused(tiny_ru
     assert refused.returncode == 2 and refused.stdout == ""
     said = refused.stderr.strip().splitlines()[-1]
     assert said.startswith("error: input export.txt is read as plain text, a text a line, so text_column=review"), said
+    assert unquoted.returncode == 0, unquoted.stderr[-2000:]
+    assert json.loads((home / "q.jsonl").read_text())["text"] == "~/as typed"  # a free text stays as typed
     # hydra.run.dir and hydra.sweep.dir likewise (the review of the change: a folder named ~ still made there)
     shown = run_script("train", "--cfg", "hydra", 'hydra.run.dir="~/my run"', "hydra.sweep.dir=~/sweeps", cwd=here,
                        env={"HOME": str(home)})  # fmt: skip

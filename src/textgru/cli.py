@@ -35,7 +35,7 @@ def run_hydra(target: str, config_name: str, args: Sequence[str], raw_keys: tupl
     from textgru.sweep_jobs import FAILED_SWEEP_JOBS
 
     register_resolvers()
-    args = home_folders_expanded(args)
+    args = home_folders_expanded(args, raw_keys)
     parser = get_args_parser()
     flags.one_line_errors(parser)
     try:

@@ -161,16 +161,17 @@ def number_option(cfg: Any, key: str, kind: type = float) -> Any:
     return kind(number)
 
 
-def home_folders_expanded(args: Sequence[str]) -> list[str]:
-    """`args` with a `~` that starts `hydra.run.dir=` or `hydra.sweep.dir=` made the home folder, as textgru's own
-    path options read it: Hydra made a folder named `~` in the current one (a review; `paths.output_dir="~/runs"`
-    and `output=` already went home)."""
+def home_folders_expanded(args: Sequence[str], raw_keys: Sequence[str] = ()) -> list[str]:
+    """`args` with a value that is `~` or starts with `~/` made the home folder (but for the free-text `raw_keys`):
+    unquoted, Hydra's parser refused it (a shell that does not expand `~` after `=`: zsh, dash, a script's argument
+    list), and quoted, Hydra made a folder named `~` in the current one for `hydra.run.dir` (reviews)."""
     from textgru.run_folder import unquoted
 
     out = []
     for arg in args:
         key, eq, raw = arg.partition("=")
-        if eq and key.lstrip("+") in ("hydra.run.dir", "hydra.sweep.dir") and unquoted(raw).startswith("~"):
-            arg = f"{key}={hydra_quoted(os.path.expanduser(unquoted(raw)))}"
+        value = unquoted(raw)
+        if eq and key.lstrip("+~") not in raw_keys and (value == "~" or value.startswith("~/")):
+            arg = f"{key}={hydra_quoted(os.path.expanduser(value))}"
         out.append(arg)
     return out
