@@ -164,14 +164,15 @@ def number_option(cfg: Any, key: str, kind: type = float) -> Any:
 def home_folders_expanded(args: Sequence[str], raw_keys: Sequence[str] = ()) -> list[str]:
     """`args` with a value that is `~` or starts with `~/` made the home folder (but for the free-text `raw_keys`):
     unquoted, Hydra's parser refused it (a shell that does not expand `~` after `=`: zsh, dash, a script's argument
-    list), and quoted, Hydra made a folder named `~` in the current one for `hydra.run.dir` (reviews)."""
+    list), and quoted, Hydra made a folder named `~` in the current one for `hydra.run.dir` (reviews). A sweep
+    (a comma) is left to Hydra."""
     from textgru.run_folder import unquoted
 
     out = []
     for arg in args:
         key, eq, raw = arg.partition("=")
         value = unquoted(raw)
-        if eq and key.lstrip("+~") not in raw_keys and (value == "~" or value.startswith("~/")):
+        if eq and key.lstrip("+~") not in raw_keys and (value == "~" or value.startswith("~/")) and "," not in raw:
             arg = f"{key}={hydra_quoted(os.path.expanduser(value))}"
         out.append(arg)
     return out
