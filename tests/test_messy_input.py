@@ -504,7 +504,10 @@ def test_predict_inputs_of_other_kinds(tmp_path: Path, caplog: pytest.LogCapture
     with pytest.raises(TextgruError, match=r"columns are \['text;label'\]; .*separated by ';', not commas"):
         read_texts(None, str(tmp_path / "semi.csv"))
     (tmp_path / "semi2.csv").write_text("text;label\nhello, you;pos\nfine, thanks;neg\n")  # texts with commas: a
-    with pytest.raises(TextgruError, match=r"more fields than its header names \(1\); the file looks separated by ';'"):
+    with pytest.raises(
+        TextgruError,
+        match=r"more fields than its header names \(1\), from line 2 \(2 fields\); the file looks separated by ';'",
+    ):
         read_texts(None, str(tmp_path / "semi2.csv"))  # review found only the quoting advice
     (tmp_path / "comma.csv").write_text("text,notes; internal\nhello, you,x\n")  # a comma CSV with ';' in a name:
     with pytest.raises(TextgruError, match="double quotes"):  # its text's unquoted comma is the problem
@@ -560,10 +563,15 @@ def test_a_malformed_csv_row_is_one_line_not_rows_merged_or_cut(tmp_path: Path) 
         TextgruError, match=r"comma.csv cannot be read as CSV \(Expected 2 fields on line 3, saw 3\); a"
     ):
         read("comma.csv", 'text,label\n"a, quoted",x\nhello, world,positive\n')
-    with pytest.raises(TextgruError, match=r"every.csv: its rows have more fields than its header names \(2\); a text"):
-        read("every.csv", "text,label\nhello, world,positive\n")  # pandas would take the first column as an index
     with pytest.raises(
-        TextgruError, match=r"comma.tsv: its rows have more fields than its header names \(2\); a TSV's"
+        TextgruError, match=r"every.csv: its rows have more fields than its header names \(2\), from li"
+    ):
+        read("every.csv", "\ntext,label\nhello, world,positive\n")  # pandas would take the first column as an index
+    with pytest.raises(TextgruError, match=r"\(2\), from line 3 \(3 fields\); a text"):  # the line, blank one counted
+        read("every.csv", "\ntext,label\nhello, world,positive\n")  # (a review: the README promised it)
+    with pytest.raises(
+        TextgruError,
+        match=r"comma.tsv: its rows have more fields than its header names \(2\), from line 2 \(3 fields\); a TSV's",
     ):
         read("comma.tsv", "text\tlabel\na\tb\tc\n")
     from textgru.data.local import load_tables  # a review: training and eval read " world", the first field dropped
@@ -575,15 +583,19 @@ def test_a_malformed_csv_row_is_one_line_not_rows_merged_or_cut(tmp_path: Path) 
     ):  # trailing: a spreadsheet's export (the review of the change: told to quote commas no text held)
         (tmp_path / f"train_{name}").write_text(content)
         with pytest.raises(
-            TextgruError, match=rf"train_{name}: its rows have more fields than its header names \(2\); {said}"
+            TextgruError,
+            match=rf"train_{name}: its rows have more fields than its header names \(2\), from line 2 \(3 fields\); {said}",
         ):
             load_tables({"train": [str(tmp_path / f"train_{name}")]})
         with pytest.raises(
-            TextgruError, match=rf"{name}: its rows have more fields than its header names \(2\); {said}"
+            TextgruError,
+            match=rf"{name}: its rows have more fields than its header names \(2\), from line 2 \(3 fields\); {said}",
         ):
             read(name, content)  # predict reads it alike
     (tmp_path / "latin1.csv").write_bytes("t\u00e9xte\nhello, world\n".encode("latin-1"))  # the review: the quoting
-    with pytest.raises(TextgruError, match=r"more fields than its header names \(1\); a text holding commas"):
+    with pytest.raises(
+        TextgruError, match=r"more fields than its header names \(1\), from line 2 \(2 fields\); a text holding commas"
+    ):
         read_texts(None, str(tmp_path / "latin1.csv"))  # advice had become "save it as UTF-8"
     # what pandas (training, eval) reads stays readable: text after a closing quote, a quote inside a field, quoted
     # fields over lines, "NA" as text, a short row (its text empty: skipped, said so), the first of two columns named

@@ -70,7 +70,9 @@ def delimited_texts(raw: str, name: str, delimiter: str, text_column: str) -> li
         return []
     except pd.errors.ParserError as e:
         raise TextgruError(f"{name} cannot be read as {kind} ({said(e)}); {hint}") from None
-    if problem := longer_rows(frame, name, delimiter, hint):  # pandas' reading of rows one field longer than the header
+    if problem := longer_rows(
+        frame, name, delimiter, hint, text, skipped
+    ):  # pandas' reading of rows one field longer than the header
         raise TextgruError(problem)
     if text_column not in frame.columns:
         columns = list(frame.columns)

@@ -3,6 +3,9 @@ more fields than the header names (pandas would take the first for an index and 
 
 from __future__ import annotations
 
+import csv
+import io
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +41,14 @@ def fields_hint(delimiter: str) -> str:
     return 'a text holding commas, quotes or line breaks goes in double quotes, its quotes doubled: "say ""hi"", ok"'
 
 
+def _first_long_line(text: str, delimiter: str) -> tuple[int, int] | None:
+    """(line, fields) of the first row of `text` with more fields than its header row, or None."""
+    quoting = csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL  # a TSV has no quoting, as it is read
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quoting=quoting)
+    header = next(reader, [])
+    return next(((reader.line_num, len(row)) for row in reader if len(row) > len(header)), None)
+
+
 def check_row_lengths(path: str, kwargs: dict) -> None:
     """One line where a CSV's first rows have one field more than its header: pandas (and `datasets` through it)
     takes such a first field for the row's index and drops it, so "hello, world,pos" was the text " world" (a review:
@@ -49,20 +60,27 @@ def check_row_lengths(path: str, kwargs: dict) -> None:
         frame = pd.read_csv(path, nrows=100, dtype=str, encoding="utf-8-sig", encoding_errors="replace", **read)
     except Exception:  # an unclosed quote, a later row too long: the reader's own error says what is wrong
         return
-    if problem := longer_rows(frame, Path(path).name, read.get("sep", ",")):
+    with open(path, encoding="utf-8-sig", errors="replace", newline="") as f:
+        start = "".join(itertools.islice(f, 200))  # the first lines: where the first long row is
+    if problem := longer_rows(frame, Path(path).name, read.get("sep", ","), text=start):
         raise TextgruError(problem)
 
 
-def longer_rows(frame: Any, name: str, delimiter: str = ",", hint: str | None = None) -> str | None:
+def longer_rows(
+    frame: Any, name: str, delimiter: str = ",", hint: str | None = None, text: str | None = None, skipped: int = 0
+) -> str | None:
     """The line to refuse a file with, where pandas read its rows as one field longer than its header (it takes
     their first field for the index: a text cut at an unquoted comma), else None. Rows that all end in an empty
     field are a spreadsheet's trailing commas (a review: told to quote commas no text held); `hint` (else
-    `fields_hint`) says how to write a text that holds the separator."""
+    `fields_hint`) says how to write a text that holds the separator; `text`, the file's start (after `skipped`
+    blank lines), names the first such line (a review: the README promised it)."""
     import pandas as pd
 
     if isinstance(frame.index, pd.RangeIndex):
         return None
-    said = f"{name}: its rows have more fields than its header names ({len(frame.columns)}); "
+    found = _first_long_line(text, delimiter) if text is not None else None
+    where = f", from line {found[0] + skipped} ({found[1]} fields)" if found else ""
+    said = f"{name}: its rows have more fields than its header names ({len(frame.columns)}){where}; "
     last = frame[frame.columns[-1]] if len(frame.columns) else None
     if last is not None and len(frame) and (last.isna() | (last.astype(str) == "")).all():
         return (
