@@ -40,11 +40,12 @@ def _data_matches(pattern: str) -> list[str]:
     found = glob_paths(pattern)
     parts = Path(pattern).parts
     base = Path(*parts[: next((i for i, part in enumerate(parts) if any(c in part for c in "*?[")), len(parts))])
-    runs = sorted({str(r) for f in found if (r := _run_folder_of(Path(f), base)) is not None})
+    run_of = {f: _run_folder_of(Path(f), base) for f in found}
+    runs = sorted({str(r) for r in run_of.values() if r is not None})
     if runs:
         log.warning("%s: matches in %d run folder(s) not read (%s): their files are outputs, not data", pattern,
                     len(runs), runs[0] + (", ..." if len(runs) > 1 else ""))  # fmt: skip
-    return [f for f in found if _run_folder_of(Path(f), base) is None]
+    return [f for f in found if run_of[f] is None]
 
 
 def _run_folder_of(path: Path, base: Path) -> Path | None:
