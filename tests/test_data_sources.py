@@ -537,6 +537,8 @@ def test_a_folder_is_read_through_linked_folders_and_digested(tmp_path: Path, ca
     with caplog.at_level(logging.WARNING, logger="textgru"):
         assert len(read_documents(str(plain / "**" / "*.txt"))) == 3
     assert f"*.txt: matches in 1 run folder(s) not read ({plain / run.relative_to(corpus)})" in caplog.text
+    with pytest.raises(TextgruError, match=r"samples.txt' matches only files in run folders .*, not data; name"):
+        read_documents(str(plain / "outputs" / "**" / "samples.txt"))  # not "does not exist" (a review)
     shutil.rmtree(corpus / "outputs")
     for label in ("pos", "neg"):
         (tmp_path / "lf" / label).mkdir(parents=True)

@@ -71,6 +71,11 @@ def expand_paths(path: str | list[str], what: str) -> list[str]:
     for p in paths:
         p = str(Path(p).expanduser())
         found = _data_matches(p) if is_pattern(p) else ([p] if Path(p).exists() else [])
+        if not found and is_pattern(p) and glob_matches(p):  # a review: "does not exist" for matches left out
+            raise TextgruError(
+                f"{what} {p!r} matches only files in run folders (those holding .hydra), which are a run's outputs, "
+                "not data; name the data files themselves, or move them out of the run folder"
+            )
         if not found:
             raise TextgruError(
                 f"{what} {p!r} does not exist; check data.path (relative paths are from where you ran the command; "
