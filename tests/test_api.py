@@ -1028,9 +1028,14 @@ def test_the_call_a_stopped_run_names_continues_it(
     assert str(finished.value).endswith(
         f"raise that limit: textgru.train(['resume={folder}', 'trainer.max_epochs=<more than 1>'])"
     )
-    monkeypatch.setenv("HOME", str(tmp_path))
-    again = textgru.train(["resume=~/run", "trainer.max_epochs=2"])
-    assert again.run_dir == first.run_dir == folder and again.overrides == ["trainer.max_epochs=2"]
+    saved = (folder / "config.yaml").read_text()  # a review: .hydra/ held overrides.yaml alone, so a hand edit of
+    (folder / "config.yaml").write_text(saved.replace("seed: 42", "seed: 7"))  # what a resume restores went unseen
+    with pytest.raises(textgru.TextgruError, match="says seed=7, but the run started with seed=42"):
+        textgru.train([f"resume={folder}", "trainer.max_epochs=2"])
+    (folder / "config.yaml").write_text(saved)
+    monkeypatch.setenv("HOME", str(tmp_path))  # and a default group repeated (tokenizer=word) was refused
+    again = textgru.train(["resume=~/run", "trainer.max_epochs=2", "tokenizer=word"])
+    assert again.run_dir == first.run_dir == folder and again.overrides == ["trainer.max_epochs=2", "tokenizer=word"]
     assert json.loads((folder / "metrics.json").read_text())["global_step"] == 2 * steps
     assert list(folder.glob("config.before-resume-at-step-*.yaml")) and again.metrics["test/accuracy"] >= 0
 

@@ -19,6 +19,7 @@ from textgru.config_path_rules import Folder, static_folder
 from textgru.console import command_arg
 from textgru.distributed import launched_externally
 from textgru.errors import TextgruError, TrainingStopped
+from textgru.hydra_files import save_hydra_files
 from textgru.run_folder import RunFolder, resume_target
 from textgru.unstarted_runs import note_run_dir, outermost_missing, remove_if_unstarted
 
@@ -112,12 +113,10 @@ def _train(overrides: list[str], config_name: str, run_dir: str | os.PathLike[st
     run.refuse_if_used("pass another run_dir= so nothing is overwritten", before_start=not launched_externally())
     with open_dict(cfg):
         cfg.paths.run_dir = str(folder)
-        del cfg["hydra"]
     made = outermost_missing(folder)
     if made is None:
         note_run_dir(folder)  # the user's folder: what it holds now stays, what this call adds goes on a refusal
-    run.hydra_overrides.parent.mkdir(parents=True, exist_ok=True)
-    OmegaConf.save(OmegaConf.create(overrides), run.hydra_overrides)  # as Hydra keeps them
+    save_hydra_files(run, cfg, overrides)  # as Hydra's app does (a review: overrides.yaml alone)
     try:
         with log_to_file(run.train_log), datasets_quiet():
             metrics = train_config(cfg, in_sweep=True)
