@@ -230,13 +230,14 @@ try:  # used by a test through `+callbacks.boom._target_=conftest.FailAtTest` in
             raise RuntimeError("simulated crash at test time")
 
     class NanWeightsAt(_L.Callback):
-        """Makes a run diverge: its first weight NaN after training step `step`, so the next step's loss is NaN."""
+        """Makes a run diverge: its first weight NaN after training step `step`, so the next step's loss is NaN (in
+        the process of global rank `rank` only, where given)."""
 
-        def __init__(self, step: int) -> None:
-            self.step = step
+        def __init__(self, step: int, rank: int | None = None) -> None:
+            self.step, self.rank = step, rank
 
         def on_train_batch_end(self, trainer, pl_module, *args) -> None:
-            if trainer.global_step == self.step:
+            if trainer.global_step == self.step and self.rank in (None, trainer.global_rank):
                 with _torch.no_grad():
                     next(pl_module.parameters()).fill_(float("nan"))
 except ImportError:  # pragma: no cover

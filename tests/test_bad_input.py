@@ -379,8 +379,12 @@ def test_failed_run_leaves_no_finished_looking_best_ckpt(tmp_path: Path, small_c
             ["+callbacks.nan.step=1", "callbacks.checkpoint.every_n_steps=2"],  # saved before the loss is checked
             "the weights (model.embedding.weight) hold NaN or infinite values at step 2 (epoch 0): training diverged",
         ),
+        (  # a review: said once per process; and one process's NaN was "another process ended ... out of memory?"
+            ["trainer=ddp_cpu", "+callbacks.nan.step=2", "+callbacks.nan.rank=1"],
+            "the training loss is nan at step 3 (epoch 0): training diverged, and stopped",
+        ),
     ],
-    ids=["loss", "checkpoint"],
+    ids=["loss", "checkpoint", "one-of-two-processes"],
 )
 def test_a_run_whose_loss_is_not_finite_stops_in_one_line(
     tmp_path: Path, small_csv: Path, saved: list[str], said: str

@@ -15,7 +15,7 @@ from lightning.pytorch.callbacks import Callback, RichProgressBar, TQDMProgressB
 from lightning.pytorch.callbacks.progress.tqdm_progress import Tqdm
 
 from textgru.distributed import log_in_a_spawned_rank
-from textgru.errors import TextgruError
+from textgru.errors import EveryRankError, TextgruError
 from textgru.run_folder import RunFolder
 
 log = logging.getLogger(__name__)
@@ -177,8 +177,10 @@ class FiniteLoss(Callback):
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, *args: Any) -> None:
         loss = outputs.get("loss") if isinstance(outputs, dict) else outputs
-        if isinstance(loss, torch.Tensor) and not bool(torch.isfinite(loss.detach()).all()):
-            _diverged(trainer, f"the training loss is {float(loss.detach().float().mean())}")
+        if isinstance(loss, torch.Tensor):  # the processes' mean (a review: one rank's NaN left the others waiting)
+            loss = trainer.strategy.reduce(loss.detach().float().mean(), reduce_op="mean")
+            if not bool(torch.isfinite(loss)):
+                _diverged(trainer, f"the training loss is {float(loss)}")
 
     def on_save_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict) -> None:
         bad = next((n for n, p in pl_module.named_parameters() if not bool(torch.isfinite(p.detach()).all())), None)
@@ -187,7 +189,7 @@ class FiniteLoss(Callback):
 
 
 def _diverged(trainer: L.Trainer, what: str) -> None:
-    raise TextgruError(
+    raise EveryRankError(
         f"{what} at step {trainer.global_step} (epoch {trainer.current_epoch}): training diverged, and stopped before saving "
         "those weights; lower optimizer.lr"
     )

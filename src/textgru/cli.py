@@ -14,7 +14,7 @@ from typing import Any
 from textgru import command_flags as flags
 from textgru.config import check_group_choices, check_override_keys, search_path_override, take_raw_args
 from textgru.console import command_usage, exit_now, fail, pipe_closed_quietly, sigterm_as_ctrl_c, utf8_output
-from textgru.errors import TextgruError, TrainingStopped
+from textgru.errors import EveryRankError, TextgruError, TrainingStopped
 from textgru.resource_errors import resource_failures_named
 
 CONF_PATH = "pkg://textgru.conf"
@@ -118,7 +118,7 @@ def run_command(target: str, cfg: Any, raw: dict[str, str]) -> Any:
             FAILED_SWEEP_JOBS.append(sweep_job_name(HydraConfig.get()))  # its folder: the summary's row
             return log.error("sweep job %s (%s) failed: %s", job.num, job.override_dirname, message, exc_info=trace)
         remove_unstarted_hydra_run()
-        fail(message)
+        fail(message, say=process_rank() == 0 or not isinstance(e, EveryRankError))
     finally:
         remove_unused_hydra_run()
 

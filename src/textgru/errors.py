@@ -13,6 +13,11 @@ class TextgruError(Exception):
     """A problem with the user's input or config; the message names the problem and the fix."""
 
 
+class EveryRankError(TextgruError):
+    """A problem every process of a data-parallel run meets at once (its check agreed across them): rank zero says
+    it, the others exit without a word (a review: a diverged DDP run said it once per process)."""
+
+
 class TrainingStopped(TextgruError):
     """Training stopped by Ctrl+C or SIGTERM: the command exits 130, and a `-m` sweep stops with it (it went on to
     its next job)."""
