@@ -592,6 +592,23 @@ def test_a_malformed_csv_row_is_one_line_not_rows_merged_or_cut(tmp_path: Path) 
             match=rf"{name}: its rows have more fields than its header names \(2\), from line 2 \(3 fields\); {said}",
         ):
             read(name, content)  # predict reads it alike
+    # the review of that check: the header was named after blank lines (and such a file was "no data rows" before
+    # it), a 200 KB text was a csv traceback, and R's write.table rows (row numbers, the header without a name for
+    # them), which pandas reads right, were refused with advice they followed
+    (tmp_path / "lead.csv").write_text("\n\ntext,label\n" + "hello, world,pos\nfine,neg\n" * 3)
+    with pytest.raises(TextgruError, match=r"lead.csv: its rows have more fields .*, from line 4 \(3 fields\); a te"):
+        load_tables({"train": [str(tmp_path / "lead.csv")]})
+    (tmp_path / "big.csv").write_text("text,label\nhello, " + "x" * 200_000 + ",pos\n" + "fine,neg\n" * 3)
+    for reading in (
+        lambda: load_tables({"train": [str(tmp_path / "big.csv")]}),
+        lambda: read_texts(None, str(tmp_path / "big.csv")),
+    ):
+        with pytest.raises(TextgruError, match=r"big.csv: its rows have more fields than its header names \(2\); a"):
+            reading()
+    rows_r = '"text","label"\n' + "".join(f'"{i}","text {i}, said",{("neg", "pos")[i % 2]}\n' for i in range(1, 9))
+    (tmp_path / "r.csv").write_text(rows_r)
+    assert load_tables({"train": [str(tmp_path / "r.csv")]})["train"]["text"][:2] == ["text 1, said", "text 2, said"]
+    assert read("r.csv", rows_r)[:2] == ["text 1, said", "text 2, said"]
     (tmp_path / "latin1.csv").write_bytes("t\u00e9xte\nhello, world\n".encode("latin-1"))  # the review: the quoting
     with pytest.raises(
         TextgruError, match=r"more fields than its header names \(1\), from line 2 \(2 fields\); a text holding commas"

@@ -45,8 +45,11 @@ def _first_long_line(text: str, delimiter: str) -> tuple[int, int] | None:
     """(line, fields) of the first row of `text` with more fields than its header row, or None."""
     quoting = csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL  # a TSV has no quoting, as it is read
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quoting=quoting)
-    header = next(reader, [])
-    return next(((reader.line_num, len(row)) for row in reader if len(row) > len(header)), None)
+    try:
+        header = next(reader, [])
+        return next(((reader.line_num, len(row)) for row in reader if len(row) > len(header)), None)
+    except csv.Error:  # a field over the csv module's 128 KB (a review: a traceback): the line goes unnamed
+        return None
 
 
 def check_row_lengths(path: str, kwargs: dict) -> None:
@@ -62,7 +65,9 @@ def check_row_lengths(path: str, kwargs: dict) -> None:
         return
     with open(path, encoding="utf-8-sig", errors="replace", newline="") as f:
         start = "".join(itertools.islice(f, 200))  # the first lines: where the first long row is
-    if problem := longer_rows(frame, Path(path).name, read.get("sep", ","), text=start):
+    text = start.lstrip("\r\n")  # blank lines before the header, which pandas skips (a review: the header was named)
+    skipped = start[: len(start) - len(text)].count("\n") or start[: len(start) - len(text)].count("\r")
+    if problem := longer_rows(frame, Path(path).name, read.get("sep", ","), text=text, skipped=skipped):
         raise TextgruError(problem)
 
 
@@ -76,7 +81,7 @@ def longer_rows(
     blank lines), names the first such line (a review: the README promised it)."""
     import pandas as pd
 
-    if isinstance(frame.index, pd.RangeIndex):
+    if isinstance(frame.index, pd.RangeIndex) or _row_numbers(frame.index):
         return None
     found = _first_long_line(text, delimiter) if text is not None else None
     where = f", from line {found[0] + skipped} ({found[1]} fields)" if found else ""
@@ -87,3 +92,11 @@ def longer_rows(
             said + f"they end in a {'tab' if delimiter == chr(9) else 'comma'} the header has no column for: remove it"
         )
     return said + (hint or fields_hint(delimiter))
+
+
+def _row_numbers(index: Any) -> bool:
+    """Whether the first fields pandas took for an index are row numbers 1, 2, ... (or 0, 1, ...), as R's
+    `write.table(sep=",")` writes them under a header without a name for them: pandas reads such a file right, its
+    texts whole (the review of refusing every longer row: R's files were refused, with advice they already followed)."""
+    names = [str(value).strip() for value in index]
+    return bool(names) and any(names == [str(i) for i in range(first, first + len(names))] for first in (0, 1))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import glob
 import hashlib
+import itertools
 import logging
 from pathlib import Path
 
@@ -110,8 +111,9 @@ def _has_no_rows(path: str) -> bool:
     if p.suffix.lower() in (".json", ".jsonl") and holds_no_rows(p):  # `[]`, or lines of `{}`
         return True
     with open(p, "rb") as f:  # \r line ends (an old Mac's CSV) too: read as one line, it was "no data rows" (a review)
-        lines = [line for line in f.read(1 << 20).splitlines()[:3] if line.strip()]
-    return len(lines) == 0 or (p.suffix.lower() in (".csv", ".tsv") and len(lines) == 1)
+        lines = list(itertools.islice((line for line in f.read(1 << 20).splitlines() if line.strip()), 2))
+    return len(lines) == 0 or (p.suffix.lower() in (".csv", ".tsv") and len(lines) == 1)  # (blank lines skipped:
+    # a review found a CSV after two blank lines, as pandas reads it, "no data rows")
 
 
 def load_local(
