@@ -220,6 +220,23 @@ def test_tilde_outputs_go_home_and_text_column_on_a_text_file_is_refused(tiny_ru
     assert (dirs["run"]["dir"], dirs["sweep"]["dir"]) == (f"{home}/my run", f"{home}/sweeps"), shown.stdout[:1500]
 
 
+def test_tilde_is_expanded_in_paths_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The review of expanding `~` on the command line: generate's stop='~' became stop=/root (a sample ran past its
+    stop); a quoted folder holding a comma, the items of a list and `--config-dir=~/conf` were left to Hydra or quoted
+    into a name that does not exist."""
+    from textgru.command_line_checks import home_folders_expanded
+
+    monkeypatch.setenv("HOME", "/h")
+    typed = ["stop='~'", "prompt=~/x", "seed=~", "output=~/o.jsonl"]
+    assert home_folders_expanded(typed, ("prompt",), "generate") == [*typed[:3], 'output="/h/o.jsonl"']
+    typed = ["data.test_path=~/d.csv", "data.path=[~/a.csv,b.csv]", "hydra.run.dir='~/a,b'", "--config-dir=~/conf"]
+    assert home_folders_expanded([*typed, "model.x=~/y", "data.path=~/a.csv,~/b.csv"]) == [
+        'data.test_path="/h/d.csv"', 'data.path=["/h/a.csv",b.csv]', 'hydra.run.dir="/h/a,b"', "--config-dir=/h/conf",
+        "model.x=~/y", "data.path=~/a.csv,~/b.csv",  # not a path's key; a sweep, left to Hydra
+    ]  # fmt: skip
+    assert home_folders_expanded(["ckpt_paths=[~/a,~/b]"], (), "ensemble") == ['ckpt_paths=["/h/a","/h/b"]']
+
+
 @pytest.mark.slow  # over a minute on 2 cores; run with -m slow
 def test_same_seed_same_metrics(small_csv: Path, tmp_path: Path) -> None:
     args = [

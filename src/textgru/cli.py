@@ -35,7 +35,7 @@ def run_hydra(target: str, config_name: str, args: Sequence[str], raw_keys: tupl
     from textgru.sweep_jobs import FAILED_SWEEP_JOBS
 
     register_resolvers()
-    args = home_folders_expanded(args, raw_keys)
+    args = home_folders_expanded(args, raw_keys, config_name)
     parser = get_args_parser()
     flags.one_line_errors(parser)
     try:
@@ -127,11 +127,12 @@ def train(args: Sequence[str]) -> Any:
     """`textgru train`: one run, a `-m` sweep, `resume=<run folder>`, or `hparams_search=NAME` (`textgru tune`)."""
     args = list(args)
     try:
+        from textgru.command_line_checks import home_folders_expanded
         from textgru.run_folder import resume_target
 
         target = resume_target(args)
         if target is not None:
-            rest = [a for a in args if a.partition("=")[0] not in ("resume", "ckpt_path")]
+            rest = home_folders_expanded([a for a in args if a.partition("=")[0] not in ("resume", "ckpt_path")])
             with resource_failures_named():  # a read-only run folder (its train.log), a full disk: one line
                 return resume(*target, rest)
     except TextgruError as e:

@@ -20,6 +20,7 @@ from textgru.config_problem import problem
 from textgru.console import command_arg, hydra_quoted
 from textgru.errors import TextgruError
 from textgru.override_values import check_grid_sweep, sweep_values
+from textgru.run_folder import unquoted
 
 
 def read_override(arg: str, parser: Any = None) -> Any:
@@ -161,18 +162,55 @@ def number_option(cfg: Any, key: str, kind: type = float) -> Any:
     return kind(number)
 
 
-def home_folders_expanded(args: Sequence[str], raw_keys: Sequence[str] = ()) -> list[str]:
-    """`args` with a value that is `~` or starts with `~/` made the home folder (but for the free-text `raw_keys`):
-    unquoted, Hydra's parser refused it (a shell that does not expand `~` after `=`: zsh, dash, a script's argument
-    list), and quoted, Hydra made a folder named `~` in the current one for `hydra.run.dir` (reviews). A sweep
-    (a comma) is left to Hydra."""
-    from textgru.run_folder import unquoted
-
+def home_folders_expanded(args: Sequence[str], raw_keys: Sequence[str] = (), config_name: str = "train") -> list[str]:
+    """`args` with a path `~` or `~/...` made the home folder, for the keys of `config_name` that name a file or
+    folder (`takes_a_path`; not the free-text `raw_keys`), `hydra.*.dir` and `--config-dir`: unquoted, Hydra's parser
+    refused it (a shell that does not expand `~` after `=`: zsh, dash, a script's argument list), and quoted, Hydra
+    made a folder named `~` in the current one for `hydra.run.dir` (reviews). Items of a list too; a sweep (a comma
+    outside quotes) is left to Hydra. Other values stay as typed (the review of expanding every key: stop='~' became
+    stop=/root, and a sample ran past its stop)."""
     out = []
     for arg in args:
         key, eq, raw = arg.partition("=")
-        value = unquoted(raw)
-        if eq and key.lstrip("+~") not in raw_keys and (value == "~" or value.startswith("~/")) and "," not in raw:
-            arg = f"{key}={hydra_quoted(os.path.expanduser(value))}"
+        if key in ("--config-dir", "-cd") and eq and _home(unquoted(raw)):
+            arg = f"{key}={os.path.expanduser(unquoted(raw))}"  # a flag's value: a plain path, not Hydra's grammar
+        elif eq and key.lstrip("+~") not in raw_keys and takes_a_path(config_name, key.lstrip("+~")):
+            arg = f"{key}={_expanded(raw)}"
         out.append(arg)
     return out
+
+
+def _home(value: str) -> bool:
+    return value == "~" or value.startswith("~/")
+
+
+def _expanded(raw: str) -> str:
+    """An override's value with a `~` path expanded: one, or each item of a list of unquoted items."""
+    value = unquoted(raw)
+    if _home(value) and ("," not in raw or value != raw):
+        return hydra_quoted(os.path.expanduser(value))
+    if raw.startswith("[") and raw.endswith("]") and not any(q in raw for q in "'\""):
+        items = [item.strip() for item in raw[1:-1].split(",")]
+        return "[" + ",".join(hydra_quoted(os.path.expanduser(i)) if _home(i) else i for i in items) + "]"
+    return raw
+
+
+def takes_a_path(config_name: str, key: str) -> bool:
+    """Whether `key` of the config `config_name` names a file or folder: its rule is a path's (any of its rules, for
+    a key whose rule depends on another's value), or it is a run's or sweep's folder."""
+    from textgru.config_path_rules import Existing, File, Folder, NewFile
+    from textgru.config_rules import AnyOf, When
+    from textgru.config_rules_commands import RULES
+
+    if key in ("resume", "hydra.run.dir", "hydra.sweep.dir", "hydra.sweep.subdir"):
+        return True
+    rules, paths = [RULES.get(config_name, {}).get(key)], (Existing, File, Folder, NewFile)
+    while rules:
+        rule = rules.pop()
+        if isinstance(rule, When):
+            rules += [*(rule.rules or {}).values(), rule.otherwise]
+        elif isinstance(rule, AnyOf):
+            rules += list(rule.rules)
+        elif isinstance(rule, paths):
+            return True
+    return False
