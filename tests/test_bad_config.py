@@ -1042,6 +1042,17 @@ def test_an_unknown_key_names_the_key_it_is_most_like_and_the_command_that_lists
     with initialize_config_module(CONF_MODULE, version_base="1.3"), pytest.raises(TextgruError) as e:
         check_search_space(compose_config("train", given), given)
     assert str(e.value).startswith("search space: no config key data.bptt: check the spelling; "), e.value
+    # each option of a searched config group is composed (a review: optimizer=adam, which has no weight_decay, drawn
+    # in trial 0 stopped the study, and left that trial running, so every later call stopped there again)
+    for options, said in (("adamw, adam", "optimizer.weight_decay"), ("adamw, sgd", "optimizer=sgd")):
+        space = (
+            f"++hparams_search.params={{optimizer: 'choice({options})', optimizer.weight_decay: 'interval(0, 0.1)'}}"
+        )
+        given = ["hparams_search=sentiment", space]
+        with initialize_config_module(CONF_MODULE, version_base="1.3"), pytest.raises(TextgruError) as e:
+            check_search_space(compose_config("train", given), given)
+        assert str(e.value).startswith(f"search space: a trial that draws optimizer={options[7:]} cannot be composed")
+        assert said in str(e.value), e.value
 
 
 def test_a_config_dir_that_is_not_a_folder_is_one_line(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from textgru.config_typos import unknown_key
 from textgru.errors import TextgruError
-from textgru.override_values import first_of_sweep, override_value
+from textgru.override_values import first_of_sweep, override_value, sweep_values
 
 
 def parse_search_space(params: dict[str, str]) -> dict[str, Any]:
@@ -97,8 +97,18 @@ def check_search_space(cfg: DictConfig, overrides: list[str], config_name: str =
                 f"would use it; drop {override}, or search only your keys: '~hparams_search.params' "
                 "'+hparams_search.params={...}'"
             )
-    first = [search_override(k, first_of_sweep(v)) for k, v in space.items()]
-    compose_trial(config_name, trial_base(overrides) + first + ["paths.run_dir=/dev/null"])
+    first = {k: search_override(k, first_of_sweep(v)) for k, v in space.items()}
+    compose_trial(config_name, trial_base(overrides) + list(first.values()) + ["paths.run_dir=/dev/null"])
+    for key, value in space.items():  # each option of a choice of names (a config group's: optimizer=adam lacks
+        for option in [v for v in sweep_values(value)[1:] if isinstance(v, str)]:  # optimizer.weight_decay; a review
+            chosen = {**first, key: search_override(key, option)}  # found the study stopped at its first such trial)
+            try:
+                compose_trial(config_name, trial_base(overrides) + list(chosen.values()) + ["paths.run_dir=/dev/null"])
+            except TextgruError as e:
+                said = str(e).removeprefix("search space: ")
+                raise TextgruError(
+                    f"search space: a trial that draws {key}={option} cannot be composed: {said}"
+                ) from None
     study_direction(cfg)
     return space
 

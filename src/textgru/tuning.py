@@ -188,12 +188,11 @@ def _search(
             trial = study.ask()
             params = {key: suggest(trial, key, spec) for key, spec in space.items()}
             run_dir = study_dir / f"trial_{trial.number:03d}"
-            trial_cfg = compose_trial(
-                config_name, base + [search_override(k, v) for k, v in params.items()] + [f"paths.run_dir={run_dir}"]
-            )
-            chosen = " ".join(search_override(k, v) for k, v in params.items())
+            picked = [search_override(k, v) for k, v in params.items()]
+            chosen = " ".join(picked)
             log.info("trial %d: %s", trial.number, chosen)
-            try:
+            try:  # (composed in here: a config that fails to compose is a failed trial, not one left running)
+                trial_cfg = compose_trial(config_name, [*base, *picked, f"paths.run_dir={run_dir}"])
                 with parent.child(
                     {**study_tags, "optuna.trial_number": str(trial.number), "textgru.overrides": chosen}
                 ):
