@@ -784,6 +784,7 @@ def test_a_trial_pruned_within_its_first_epoch_stops_there(tmp_path: Path) -> No
     import lightning as L
     import torch
 
+    from textgru.stopping import stop_reason
     from textgru.tuning import PruneOnValidation
 
     class Always(optuna.pruners.BasePruner):
@@ -821,6 +822,7 @@ def test_a_trial_pruned_within_its_first_epoch_stops_there(tmp_path: Path) -> No
     )
     trainer.fit(Toy(), loader, loader)
     assert trainer.global_step == 2, trainer.global_step  # pruned after validation 0, at step 2 of 10
+    assert stop_reason(trainer) == "pruned"  # a review: "max_epochs", the epoch it cut short counted as done
 
 
 def test_a_search_of_another_task_with_that_tasks_own_keys_writes_its_summary(tmp_path: Path) -> None:

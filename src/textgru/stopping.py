@@ -43,11 +43,13 @@ def stop_reason(trainer: Any) -> str:
         isinstance(c, Timer) and c.time_remaining() is not None and c.time_remaining() <= 0 for c in trainer.callbacks
     ):
         return "max_time"
+    if said := next((c.stopped_by for c in trainer.callbacks if getattr(c, "stopped_by", None)), None):
+        return said  # before max_epochs: Lightning counts the epoch a pruner cut short (a review: "max_epochs")
     if trainer.max_epochs is not None and 0 <= trainer.max_epochs <= trainer.current_epoch:
         return "max_epochs"  # also where early stopping triggered at the last epoch: the run ended as planned
     if any(isinstance(c, EarlyStopping) and _stopped(c) for c in trainer.callbacks):
         return EARLY_STOPPING
-    return next((c.stopped_by for c in trainer.callbacks if getattr(c, "stopped_by", None)), "other")
+    return "other"
 
 
 def _stopped(early_stopping: Any) -> bool:
