@@ -257,6 +257,28 @@ def test_a_search_refuses_a_folder_it_would_overwrite_a_study_it_cannot_read_and
     assert not (tmp_path / "untracked").exists()
 
 
+def test_a_study_compares_its_data_files_not_their_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A review: `data.path=data.csv` given again from another folder, another file, was taken as the study's
+    settings, and its trials ranked with the first file's; one stored relative by an older study still resumes."""
+    from textgru.config import compose_config
+    from textgru.errors import TextgruError
+    from textgru.search_space import SETTINGS_ATTR, check_same_settings
+
+    study = optuna.create_study()
+    (tmp_path / "other").mkdir()
+    monkeypatch.chdir(tmp_path)
+    check_same_settings(study, compose_config("train", ["data=local", "data.path=data.csv"]), tmp_path)
+    assert study.user_attrs[SETTINGS_ATTR]["data.path"] == str(tmp_path / "data.csv")
+    check_same_settings(study, compose_config("train", ["data=local", f"data.path={tmp_path / 'data.csv'}"]), tmp_path)
+    monkeypatch.chdir(tmp_path / "other")
+    with pytest.raises(TextgruError, match=rf"data.path: {tmp_path}/data.csv then, {tmp_path}/other/data.csv now"):
+        check_same_settings(study, compose_config("train", ["data=local", "data.path=data.csv"]), tmp_path)
+    older = optuna.create_study()
+    check_same_settings(older, compose_config("train", ["data=local", "data.path=other/data.csv"]), tmp_path)
+    older.set_user_attr(SETTINGS_ATTR, {**older.user_attrs[SETTINGS_ATTR], "data.path": "data.csv"})  # as stored then
+    check_same_settings(older, compose_config("train", ["data=local", "data.path=data.csv"]), tmp_path)
+
+
 def test_a_search_whose_trials_failed_exits_with_2(tmp_path: Path, small_csv: Path) -> None:
     """As a -m sweep with a failed job does: it exited 0 with "no trial completed", so a script could not tell."""
     broken = ["~hparams_search.params", "+hparams_search.params={optimizer._target_: 'choice(torch.optim.Nope)'}"]

@@ -3,6 +3,8 @@ config before anything heavy is imported: a typo in a key or a range is one line
 
 from __future__ import annotations
 
+import copy
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -145,6 +147,10 @@ def check_same_settings(study: Any, trial_cfg: DictConfig, study_dir: Path) -> N
     study's trials were run with (a study run again with other settings mixed them, and its best_experiment.yaml
     named this call's); compared composed, so the order or spelling of overrides does not matter, and without what
     does not change a result (logger, paths, loader workers, progress bar). The first call stores it in the study."""
+    from textgru.config_path_rules import absolute_data_paths
+
+    trial_cfg = copy.deepcopy(trial_cfg)
+    absolute_data_paths(trial_cfg)  # a review: data.path=data.csv from another folder joined another file's trials
     now = {k: str(v) for k, v in flat_config(OmegaConf.to_container(trial_cfg, resolve=False)).items()}
     now = {k: v for k, v in now.items() if not k.startswith(UNCOMPARED)}
     stored = study.user_attrs.get(SETTINGS_ATTR)
@@ -152,7 +158,7 @@ def check_same_settings(study: Any, trial_cfg: DictConfig, study_dir: Path) -> N
         study.set_user_attr(SETTINGS_ATTR, now)
         return
     changed = sorted(set(stored) | set(now), key=str)
-    changed = [k for k in changed if stored.get(k) != now.get(k)]
+    changed = [k for k in changed if not _same_value(k, stored.get(k), now.get(k))]
     if changed:
         shown = "; ".join(f"{k}: {stored.get(k, '(none)')} then, {now.get(k, '(none)')} now" for k in changed[:4])
         raise TextgruError(
@@ -160,6 +166,17 @@ def check_same_settings(study: Any, trial_cfg: DictConfig, study_dir: Path) -> N
             "study's trials are compared with one another, so they share their settings; give its overrides, or a "
             "new study folder: a new hparams_search.study_name= (or another hydra.run.dir=, where you gave one)"
         )
+
+
+def _same_value(key: str, then: Any, now: Any) -> bool:
+    """Whether a stored setting is the one given now: a relative path stored by a study made before paths were
+    compared absolute is the same where the absolute path now ends with it."""
+    if then == now:
+        return True
+    paths = ("data.path", "data.validation_path", "data.test_path", "model.pretrained_lm")
+    if key in paths and isinstance(then, str) and isinstance(now, str) and not os.path.isabs(then):
+        return now.endswith("/" + os.path.normpath(then))
+    return False
 
 
 def compared_overrides(study: Any, base: list[str], space: dict[str, Any]) -> list[str]:
