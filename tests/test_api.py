@@ -691,10 +691,12 @@ def test_train_refuses_bad_overrides_in_one_line(tmp_path: Path, tiny_run: Path,
     data = ["data=local", f"data.path={small_csv}", "data.text_column=review", "data.label_column=sentiment"]
     with pytest.raises(textgru.TextgruError, match=r"^sweep job 1 \(.*data.train_size=100000\) failed: ") as e:
         textgru.sweep(
-            [*data, *TINY_MODEL, "data.train_size=10,100000", "trainer.max_epochs=1"], sweep_dir=tmp_path / "s"
+            [*data, *TINY_MODEL, "data.train_size=10,100000,20", "trainer.max_epochs=1"], sweep_dir=tmp_path / "s"
         )
     assert str(e.value).endswith(f"the 1 job(s) before it are summarised in {tmp_path / 's' / 'summary.md'}")
-    assert "| 0 | finished |" in (tmp_path / "s" / "summary.md").read_text()
+    summary = (tmp_path / "s" / "summary.md").read_text()  # and the failed job as failed, the rest not started (a
+    assert "| 0 | 10 | finished |" in summary and "| 1 | 100000 | failed |" in summary  # review: "unfinished", the
+    assert "| - | 20 | not started |" in summary, summary  # rest unlisted)
     with pytest.raises(textgru.TextgruError, match=r"^config_name 'trian' is not a training config; leave it out"):
         textgru.train(config_name="trian")  # the list it gave offered eval, serve ... (a review)
     assert not (tmp_path / "r").exists()

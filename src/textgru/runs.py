@@ -147,7 +147,7 @@ def _sweep(overrides: list[str], config_name: str, sweep_dir: str | os.PathLike[
     from textgru.mlflow_parent import parent_run
     from textgru.mlflow_store import overrides_as_params
     from textgru.override_values import check_grid_sweep
-    from textgru.sweep_jobs import hydra_sweep_rows
+    from textgru.sweep_jobs import hydra_sweep_rows, stopped_sweep_rows
     from textgru.sweep_summary import refuse_used_sweep_folder, write_summary
 
     try:
@@ -173,7 +173,7 @@ def _sweep(overrides: list[str], config_name: str, sweep_dir: str | os.PathLike[
                 results.append(train(job, config_name, run_dir=folder / str(i)))
         except TextgruError as e:  # a review: no summary of the jobs that ran, and which job failed was unsaid
             i = len(results)
-            if rows := hydra_sweep_rows(folder):
+            if rows := stopped_sweep_rows(folder, jobs, i, failed=not isinstance(e, TrainingStopped)):
                 write_summary(folder, rows, metric, mode)
             if isinstance(e, TrainingStopped):  # Ctrl+C: its line names the run to resume
                 raise

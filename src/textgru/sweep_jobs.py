@@ -21,30 +21,41 @@ def sweep_job_name(hydra: Any) -> str:
     return job.relative_to(sweep).as_posix() if job.is_relative_to(sweep) else job.name
 
 
-def run_row(run_dir: Path, overrides: dict[str, Any], name: str | None = None) -> dict[str, Any]:
+def run_row(run_dir: Path, overrides: dict[str, Any], name: str | None = None, failed: Any = ()) -> dict[str, Any]:
     """One run's row: its folder (`name`: its path in the sweep folder, default its name), its overrides, and the
     metrics of its `metrics.json` (`status`: finished, failed (an error, refused values included: its train.log says
-    which) or unfinished (stopped))."""
+    which; `failed`: such jobs' names, beside a `-m` sweep's `FAILED_SWEEP_JOBS`) or unfinished (stopped))."""
     name = name or run_dir.name
     metrics_file = RunFolder(run_dir).metrics
     metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
-    status = "finished" if metrics else "failed" if name in FAILED_SWEEP_JOBS else "unfinished"
+    status = "finished" if metrics else "failed" if name in FAILED_SWEEP_JOBS or name in failed else "unfinished"
     return {"run": name, **overrides, "status": status, **metrics}
 
 
-def hydra_sweep_rows(sweep_dir: Path) -> list[dict[str, Any]]:
+def hydra_sweep_rows(sweep_dir: Path, failed: Any = (), planned: list[list[str]] | None = None) -> list[dict[str, Any]]:
     """A row for every job folder of a Hydra multirun (each holds `.hydra/overrides.yaml`), at any depth (a review:
-    `hydra.sweep.subdir=seed_${seed}/run`, or an override_dirname naming a path, made no summary at all)."""
+    `hydra.sweep.subdir=seed_${seed}/run`, or an override_dirname naming a path, made no summary at all). `failed`
+    and `planned` (the jobs' overrides): what `textgru.sweep()` knows, where no Hydra app ran (`stopped_sweep_rows`)."""
     rows, ran = [], []
     for overrides_file in sorted(sweep_dir.rglob(".hydra/overrides.yaml")):
         run_dir = overrides_file.parent.parent
         if run_dir == sweep_dir:
             continue
         ran.append([str(o) for o in yaml.safe_load(overrides_file.read_text()) or []])
-        rows.append(run_row(run_dir, _values(ran[-1]), run_dir.relative_to(sweep_dir).as_posix()))
+        rows.append(run_row(run_dir, _values(ran[-1]), run_dir.relative_to(sweep_dir).as_posix(), failed))
     rows.sort(key=lambda r: int(r["run"]) if str(r["run"]).isdigit() else 0)
-    for job in not_started(sweep_dir, ran) if rows else []:  # a stopped sweep's rest, from multirun.yaml
+    for job in not_started(sweep_dir, ran, planned) if rows else []:  # a stopped sweep's rest, from multirun.yaml
         rows.append({"run": "-", **_values(job), "status": "not started"})
+    return rows
+
+
+def stopped_sweep_rows(sweep_dir: Path, jobs: list[list[str]], at: int, failed: bool) -> list[dict[str, Any]]:
+    """The rows of a `textgru.sweep()` (no Hydra app, no multirun.yaml) that ended in job `at` (`jobs`: every job's
+    overrides): that job failed (its row though it left no folder) or unfinished (stopped), the jobs after it not
+    started (a review: the failed job read "unfinished", and those after it were missing)."""
+    rows = hydra_sweep_rows(sweep_dir, [str(at)] if failed else [], jobs[:at] + jobs[at + 1 :])
+    if failed and not any(row["run"] == str(at) for row in rows):  # refused before it wrote a file of its own
+        rows.insert(min(at, len(rows)), {"run": str(at), **_values(jobs[at]), "status": "failed"})
     return rows
 
 
@@ -68,11 +79,11 @@ def planned_jobs(sweep_dir: Path) -> list[list[str]]:
     return [[o for o in job if not o.lstrip("+~").startswith("hydra.")] for batch in batches for job in batch]
 
 
-def not_started(sweep_dir: Path, ran: list[list[str]]) -> list[list[str]]:
+def not_started(sweep_dir: Path, ran: list[list[str]], planned: list[list[str]] | None = None) -> list[list[str]]:
     """The planned jobs whose overrides no job folder's `.hydra/overrides.yaml` holds (`ran`: theirs)."""
     seen = [sorted(o for o in job if not o.lstrip("+~").startswith("hydra.")) for job in ran]
     rest = []
-    for job in planned_jobs(sweep_dir):  # two jobs may have the same overrides (`seed=1,1`): each counts
+    for job in planned_jobs(sweep_dir) if planned is None else planned:  # two jobs may have the same overrides
         if sorted(job) in seen:
             seen.remove(sorted(job))
         else:
