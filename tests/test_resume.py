@@ -1244,3 +1244,26 @@ def test_a_run_validates_and_saves_its_last_step(
     )  # fmt: skip  # also with validation twice an epoch, where setting only the epoch rule still trained a batch more
     assert r.returncode == 0, r.stderr[-3000:]
     assert json.loads((run_dir / "metrics.json").read_text())["global_step"] == 5 * per_epoch
+
+
+def test_a_resume_whose_stretched_epochs_would_end_before_its_checkpoint_is_one_line(
+    small_csv: Path, tmp_path: Path
+) -> None:
+    """A review: a few-label run stretched to trainer.min_steps (12 short epochs for max_epochs=3), resumed with
+    trainer.max_epochs=4, planned 10 epochs: Lightning's traceback, after metrics.json had been set aside and
+    config.yaml rewritten. Refused first now, naming what trains on; and that does."""
+    import textgru
+
+    data = ["data=local", f"data.path={small_csv}", "data.text_column=review", "data.label_column=sentiment"]
+    folder = tmp_path / "run"
+    stretch = ["data.train_size=30", "data.batch_size=8", "trainer.min_steps=40"]
+    textgru.train([*data, *TINY_MODEL, *stretch, "trainer.max_epochs=3"], run_dir=folder)
+    before = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file() and p.name != "train.log"}
+    assert json.loads(before["metrics.json"])["epochs"] == 12
+    with pytest.raises(
+        textgru.TextgruError, match=r"takes 10 epochs of this data, and the run is at step 48, in epoch"
+    ):
+        textgru.train([f"resume={folder}", "trainer.max_epochs=4"])
+    assert {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file() and p.name != "train.log"} == before
+    textgru.train([f"resume={folder}", "trainer.max_epochs=4", "trainer.min_steps=60"])  # as the line says
+    assert json.loads((folder / "metrics.json").read_text())["global_step"] == 60

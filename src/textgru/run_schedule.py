@@ -7,7 +7,10 @@ from __future__ import annotations
 import logging
 
 import lightning as L
+import yaml
 from omegaconf import DictConfig, open_dict
+
+from textgru.errors import TextgruError
 
 log = logging.getLogger(__name__)
 
@@ -92,3 +95,18 @@ def fit_epochs_to_min_steps(cfg: DictConfig, dm: L.LightningDataModule) -> None:
         cfg.trainer.max_epochs = needed
         if k:
             cfg.trainer.check_val_every_n_epoch = k
+
+
+def check_plan_goes_on(cfg: DictConfig, checkpoint: dict, asked: str) -> None:
+    """One line where a resumed run's epochs, fitted to `trainer.min_steps` (`fit_epochs_to_min_steps`), end before
+    the epoch its checkpoint is in (`asked`: the config as given, as YAML): a raised `trainer.max_epochs` can plan
+    fewer of them (a review: Lightning's traceback, after the run folder had been set back for the resume)."""
+    planned, epoch, step = cfg.trainer.max_epochs, int(checkpoint.get("epoch") or 0), checkpoint.get("global_step")
+    given = yaml.safe_load(asked)["trainer"]["max_epochs"]
+    if planned is None or planned < 0 or planned == given or epoch < planned:
+        return
+    raise TextgruError(
+        f"resume: trainer.min_steps={cfg.trainer.min_steps} takes {planned} epochs of this data, and the run is at step "
+        f"{step}, in epoch {epoch + 1}, so trainer.max_epochs={given} trains nothing more; to train on, raise "
+        f"trainer.min_steps above {step} too, or give trainer.max_epochs above {epoch + 1}"
+    )

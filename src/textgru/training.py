@@ -57,7 +57,7 @@ from textgru.resumed_data import check_same_tokenizer
 from textgru.run_folder import RunFolder, set_aside_unfinished_best
 from textgru.run_lock import in_use
 from textgru.run_progress import RunProgress, training_seconds
-from textgru.run_schedule import fit_epochs_to_min_steps, fit_validation_to_run
+from textgru.run_schedule import check_plan_goes_on, fit_epochs_to_min_steps, fit_validation_to_run
 from textgru.sigterm_ranks import sigterm_left_to_lightning, sigterm_noted
 from textgru.stopping import (
     continue_hint,
@@ -112,14 +112,15 @@ def _train(
 
     absolute_data_paths(cfg)  # config.yaml names the data from any folder
     datamodule, module = task.build(cfg)
-    if resume_from is not None:  # every check before the folder changes: then set it back to the checkpoint's step
-        check_same_tokenizer(getattr(datamodule, "tokenizer", None), run)  # first: changed data changes the sizes too
-        check_checkpoint_fits(resumed, module)
-        resumed_at = prepare_resume(run, resumed, rank_zero=process_rank() == 0)
-        del resumed
     config_yaml = OmegaConf.to_yaml(cfg, resolve=True)  # as asked: a resumed run with a new length refits below
     fit_epochs_to_min_steps(cfg, datamodule)
     fit_validation_to_run(cfg, datamodule)
+    if resume_from is not None:  # every check before the folder changes: then set it back to the checkpoint's step
+        check_same_tokenizer(getattr(datamodule, "tokenizer", None), run)  # first: changed data changes the sizes too
+        check_checkpoint_fits(resumed, module)
+        check_plan_goes_on(cfg, resumed, config_yaml)
+        resumed_at = prepare_resume(run, resumed, rank_zero=process_rank() == 0)
+        del resumed
     trainer = build_trainer(cfg, run, resume_from is not None, extra_callbacks, tracker)
     finished = False
     try:
