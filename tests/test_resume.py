@@ -1265,5 +1265,8 @@ def test_a_resume_whose_stretched_epochs_would_end_before_its_checkpoint_is_one_
     ):
         textgru.train([f"resume={folder}", "trainer.max_epochs=4"])
     assert {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file() and p.name != "train.log"} == before
+    for changed in ("data.split_seed=7", "data.train_size=60", "data.subset_seed=3"):  # (a review: taken, and the
+        with pytest.raises(textgru.TextgruError, match=f"'{changed}' cannot change a resumed run: its"):  # run scored
+            textgru.train([f"resume={folder}", "trainer.max_epochs=13", changed])  # on texts it had trained on)
     textgru.train([f"resume={folder}", "trainer.max_epochs=4", "trainer.min_steps=60"])  # as the line says
     assert json.loads((folder / "metrics.json").read_text())["global_step"] == 60

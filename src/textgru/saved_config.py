@@ -101,6 +101,14 @@ FIXED_ON_RESUME = {  # what a resumed run restores from its checkpoint, so that 
     "model.pretrained_lm": "the language model's weights were taken in when it started; its checkpoint holds them now",
     "model.transfer": "its model was built for that transfer when it started, and its checkpoint's weights follow it",
     "task.finetune": "its layer groups' learning rates and unfreezing plan come back from its checkpoint as they were",
+    **dict.fromkeys(  # (a review: a resume with data.split_seed=7 validated and tested on texts it had trained on)
+        [f"data.{k}" for k in ("split_seed", "val_fraction", "test_fraction", "ignore_labels", "label_column")],
+        "its validation and test splits were carved with it: others would hold texts it trained on",
+    ),
+    **dict.fromkeys(
+        [f"data.{k}" for k in ("train_size", "train_fraction", "subset_seed")],
+        "its few-label sample was drawn with it, and its epochs go on through that sample",
+    ),
 }
 
 
