@@ -784,6 +784,15 @@ def test_slanted_triangular_shape() -> None:
         a > b for a, b in zip(lrs[10:-1], lrs[11:], strict=False)
     )
     assert lrs[-1] == pytest.approx(1 / 32 + (1 - 1 / 32) / 90, rel=1e-6)
+    for steps in (15, 5):  # the decay lasts to the last step where cut_frac of them is not whole (a review: at 15
+        sched = slanted_triangular(opt := torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0), steps)
+        lrs = []  # steps it reached the floor at step 10; at 5 it ended at 0.68 of the peak)
+        for _ in range(steps):
+            lrs.append(opt.param_groups[0]["lr"])
+            opt.step()
+            sched.step()
+        assert all(a > b for a, b in zip(lrs[1:-1], lrs[2:], strict=False)), lrs
+        assert lrs[-1] == pytest.approx(1 / 32 + (1 - 1 / 32) / (steps - 1), rel=1e-6)
 
 
 def test_stratified_sample_is_stratified_and_seeded() -> None:

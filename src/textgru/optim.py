@@ -46,7 +46,8 @@ def slanted_triangular(
         if step < cut:
             p = step / cut
         else:
-            p = max(0.0, 1 - (step - cut) / max(1, cut * (1 / cut_frac - 1)))
+            p = max(0.0, 1 - (step - cut) / max(1, num_training_steps - cut))  # the paper's cut * (1 / cut_frac - 1)
+            # where cut_frac of the steps is whole; otherwise that ended the decay early (T=15: at step 10, a review)
         return (1 + p * (ratio - 1)) / ratio
 
     return LambdaLR(optimizer, factor)
