@@ -24,9 +24,8 @@ log = logging.getLogger(__name__)
 def run_hydra(target: str, config_name: str, args: Sequence[str], raw_keys: tuple[str, ...] = ()) -> Any:
     """Run the function `target` ("module:function", imported once the command line is checked) on the config
     `config_name` composed with `args`, as `hydra.main` would; `TextgruError` becomes one line and exit code 2.
-    `raw_keys` name free-text options whose values are taken verbatim, never parsed by Hydra.
-
-    The process's own `sys.argv` is left alone: Lightning's ddp launcher re-runs it for every rank."""
+    `raw_keys` name free-text options whose values are taken verbatim, never parsed by Hydra. The process's own
+    `sys.argv` is left alone: Lightning's ddp launcher re-runs it for every rank."""
     from hydra._internal.utils import _run_hydra, get_args_parser
 
     from textgru.command_line_checks import check_command_line, home_folders_expanded
@@ -132,8 +131,10 @@ def train(args: Sequence[str]) -> Any:
 
         target = resume_target(args)
         if target is not None:
+            from textgru.data.labelled import datasets_quiet
+
             rest = home_folders_expanded([a for a in args if a.partition("=")[0] not in ("resume", "ckpt_path")])
-            with resource_failures_named():  # a read-only run folder (its train.log), a full disk: one line
+            with resource_failures_named(), datasets_quiet():  # a full disk: one line; no bars (a review: three)
                 return resume(*target, rest)
     except TextgruError as e:
         if os.environ.get("HYDRA_FULL_ERROR") == "1":
@@ -181,8 +182,7 @@ def tune(args: Sequence[str]) -> Any:
         args = study_folder_args(list(args))
     except TextgruError as e:
         fail(str(e))
-    if explicit_run_dir(args) is None:
-        args.insert(0, TUNE_RUN_DIR)
+    args = args if explicit_run_dir(args) is not None else [TUNE_RUN_DIR, *args]
     usage = f"hydra.help.header='textgru tune: {COMMANDS['tune'][0]}'"  # --help: tune's usage, train's options
     args += ["hydra.job.name=tune", "hydra.output_subdir=.hydra/${now:%Y-%m-%d_%H-%M-%S}", usage, TUNE_EXAMPLE]
     return run_hydra("textgru.commands:tune_command", "train", args, raw_keys=("n_trials",))
