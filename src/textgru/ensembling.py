@@ -36,6 +36,8 @@ from textgru.models.gru_classifier import GRUClassifier
 from textgru.unstarted_runs import outermost_missing
 
 UNCOMPARED_DATA_KEYS = ("batch_size", "eval_batch_size", "num_workers", "cache_dir")  # how it was read, not what
+UNCOMPARED_DATA_KEYS += ("train_size", "train_fraction", "subset_seed")  # a few-label sample: the same held-out splits
+# (a review: the same sample, written otherwise, was refused, and other samples of other seeds joined)
 
 
 def _sources(checkpoints: Any) -> list[Path]:
