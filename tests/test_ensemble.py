@@ -5,6 +5,7 @@ exactly, the frozen LM is kept once, and what cannot join (other tokens, labels,
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -163,7 +164,7 @@ def test_too_few_another_kind_and_the_output_are_one_line(tmp_path: Path, lm_run
 
 
 def test_the_command_joins_two_trained_runs_that_eval_and_predict_take(
-    tmp_path: Path, tiny_run: Path, small_csv: Path
+    tmp_path: Path, tiny_run: Path, small_csv: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     other = tmp_path / "runs" / "seed7"
     r = run_script("train", *tiny_run_args(small_csv), "seed=7", f"hydra.run.dir={other}")
@@ -185,6 +186,13 @@ def test_the_command_joins_two_trained_runs_that_eval_and_predict_take(
     assert r.returncode == 0 and (tmp_path / "ens" / "eval" / "joined" / "test_metrics.json").is_file(), r.stderr
     r = run_textgru("ensemble", f"ckpt_paths=[{tiny_run},{other}]", f"output={out}")  # again: refused, kept
     assert r.returncode == 2 and r.stderr.strip().splitlines()[-1].startswith(f"error: output={out} exists")
+    shutil.copytree(other, tmp_path / "running")  # a run still training (no metrics.json): joined, and said so (a
+    (tmp_path / "running" / "metrics.json").unlink()  # review: without a word, where model.pretrained_lm warns)
+    textgru.ensemble([tiny_run, tmp_path / "running"], tmp_path / "u.ckpt")
+    assert (
+        f"{tmp_path / 'running'} has not finished (no metrics.json): its best checkpoint so far is joined"
+        in caplog.text
+    )
 
 
 def test_a_stopped_write_leaves_neither_file_nor_folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -3,6 +3,7 @@ export, an unfinished run or a missing file named in one line."""
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -12,6 +13,8 @@ from textgru.errors import TextgruError
 # predict, eval and serve take an export's folder, other commands a checkpoint (a review: "give the folder itself"
 # led an export of model.onnx to "... is an ONNX export, not a checkpoint")
 EXPORT_FILE_HINT = "give the folder, or its run folder where a checkpoint is needed"
+
+log = logging.getLogger(__name__)
 
 
 def resolve_checkpoint_path(path: str | os.PathLike[str]) -> Path:
@@ -41,3 +44,11 @@ def resolve_checkpoint_path(path: str | os.PathLike[str]) -> Path:
     if not p.is_file():
         raise TextgruError(f"checkpoint {str(p)!r} does not exist; give a run folder or a .ckpt file")
     return p
+
+
+def warn_if_unfinished(path: str | os.PathLike[str], named: str, verb: str) -> None:
+    """A warning where `path` is a run folder that has not finished (still training, or killed: a config.yaml and no
+    metrics.json), whose best checkpoint so far is read (`named`: how to name it; `verb`: what is done with it)."""
+    folder = Path(os.fsdecode(os.fspath(path))).expanduser()
+    if folder.is_dir() and not (folder / "metrics.json").is_file() and (folder / "config.yaml").is_file():
+        log.warning("%s has not finished (no metrics.json): its best checkpoint so far is %s", named, verb)

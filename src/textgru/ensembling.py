@@ -27,7 +27,7 @@ from textgru.checkpoint import (
     model_spec,
     model_state_dict,
 )
-from textgru.checkpoint_path import resolve_checkpoint_path
+from textgru.checkpoint_path import resolve_checkpoint_path, warn_if_unfinished
 from textgru.checkpoint_weights import build_fitting
 from textgru.data.data_paths import glob_paths, is_pattern
 from textgru.errors import TextgruError, require_bool
@@ -55,6 +55,8 @@ def _sources(checkpoints: Any) -> list[Path]:
     if bad := [p for p in given if not isinstance(p, (str, os.PathLike))]:  # a None too (a review: "none given")
         raise TextgruError(f"checkpoints holds a {type(bad[0]).__name__}; give run folders or .ckpt files (paths)")
     files = [resolve_checkpoint_path(p).resolve() for p in given]
+    for p in given:  # as model.pretrained_lm says (a review: a run still training was joined without a word)
+        warn_if_unfinished(p, str(p), "joined")
     inodes = [(f.stat().st_dev, f.stat().st_ino) for f in files]  # a hard link is the same file too (a review)
     if len(set(inodes)) < len(inodes):
         again = next(f for i, f in enumerate(files) if inodes[i] in inodes[:i])

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from textgru.checkpoint import load_checkpoint, rebuild_model
+from textgru.checkpoint_path import warn_if_unfinished
 from textgru.data import tokenization
 from textgru.data.pretraining_split import check_pretraining_split
 from textgru.errors import TextgruError
@@ -48,12 +49,7 @@ class PretrainedLM:
         self.model_args: dict[str, Any] = meta["model_args"]
         self.data_config: dict[str, Any] = meta.get("data_config") or {}
         self.run_folder: Path | None = None  # a resumed run's folder (`saved_by_run`)
-        folder = Path(str(path)).expanduser()
-        if folder.is_dir() and not (folder / "metrics.json").is_file() and (folder / "config.yaml").is_file():
-            log.warning(
-                "model.pretrained_lm=%s has not finished (no metrics.json): its best checkpoint so far is used",
-                path,
-            )
+        warn_if_unfinished(path, f"model.pretrained_lm={path}", "used")
         self.tokenizer = tokenizer
         self.tokenizer_config = recorded_tokenizer_config(meta)
         self.state: dict[str, torch.Tensor] = model.state_dict()  # its weight average where the run kept one
