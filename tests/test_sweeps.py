@@ -634,6 +634,12 @@ def test_summary_table_keeps_whole_numbers_whole_beside_a_failed_run(tmp_path: P
     assert "| 0 | finished | 60 | 0.5000 | 3 | 45 | max_epochs |" in table, table
     assert "| 1 | unfinished | 240 |  |  |  |  |" in table, table
     assert "Same in every run" not in table  # stopped_by is a column of results, not a setting
+    assert [(r["epochs"], r["global_step"]) for r in csv.DictReader(open(tmp_path / "summary.csv"))] == [
+        ("3", "45"), ("", "")
+    ]  # fmt: skip  # the CSV too (a review: 3.0 and 45.0)
+    lrs = [{**row, "optimizer.lr": lr} for row, lr in zip(rows, (1e29, 1.55e29), strict=True)]
+    table = write_summary(tmp_path, lrs, "val/macro_f1", "max")
+    assert "| 1.55e+29 |" in table  # not its 30 digits (a review), though a whole number
     # a study: a pruned trial's best-so-far (its run wrote metrics.json) headed the table the best trial did not
     trials = [
         {"run": "trial_000", "state": "complete", "val/macro_f1": 0.6},

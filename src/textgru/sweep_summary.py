@@ -43,8 +43,9 @@ def write_summary(
     ordered += sorted(m for m in metrics if m.startswith("test/"))
     ordered += [c for c in RUN_STATS if c in df.columns]
     df = df[[*varying, *ordered]]
-    with written_atomically(sweep_dir / "summary.csv") as tmp:
-        df.to_csv(tmp, index=False)
+    counts = [c for c in ("epochs", "global_step") if c in df.columns]  # whole beside a failed run's blank (a review:
+    with written_atomically(sweep_dir / "summary.csv") as tmp:  # "3.0"), as the table writes them
+        df.astype({c: "Int64" for c in counts if df[c].dropna().mod(1).eq(0).all()}).to_csv(tmp, index=False)
     fixed = {c: df_value for c in keys if c not in varying and (df_value := str(rows[0].get(c))) != "None"}
     header = f"# Sweep summary: {len(df)} runs, best {metric} ({mode}) first\n\n"
     if fixed:
@@ -62,6 +63,7 @@ def markdown_table(df: Any) -> str:
         if v is None or (isinstance(v, float) and v != v):
             return ""
         if isinstance(v, float):
+            whole = whole and abs(v) < 1e15  # (a review: an lr of 1.55e29 written out in 30 digits)
             return f"{v:.0f}" if whole else f"{v:.4g}" if setting else f"{v:.4f}"
         return str(v).replace("|", "\\|")
 
