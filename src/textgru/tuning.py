@@ -125,7 +125,8 @@ def _open_study(name: str, study_dir: Path, direction: str, pruner: Any) -> optu
     if study.direction.name.lower() != direction:
         raise TextgruError(
             f"the study stored in {study_dir} is to {study.direction.name.lower()}, and this search would "
-            f"{direction}: a study keeps its direction; give a new hparams_search.study_name="
+            f"{direction}: a study keeps its direction; give a new hparams_search.study_name= (or another "
+            "hydra.run.dir=, where you gave one)"
         )
     return study
 
