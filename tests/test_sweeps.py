@@ -100,6 +100,8 @@ def test_optuna_search_stores_resumes_and_writes_the_best_experiment(tmp_path: P
     study = optuna.load_study(study_name="sentiment", storage=f"sqlite:///{study_dir / 'study.db'}")
     assert len(study.trials) == 2 and all(t.state.name == "COMPLETE" for t in study.trials)
     assert sorted(p.name for p in study_dir.glob("trial_*")) == ["trial_000", "trial_001"]
+    for i in (0, 1):  # each trial's own log, as every run folder has (a review: only the study's tune.log)
+        assert "task=sentiment, seed" in (study_dir / f"trial_00{i}" / "train.log").read_text()
     best = yaml.safe_load((study_dir / "best_experiment.yaml").read_text())
     assert best["model"]["hidden_size"] == study.best_params["model.hidden_size"]
     assert best["optimizer"]["lr"] == pytest.approx(study.best_params["optimizer.lr"])

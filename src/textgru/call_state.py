@@ -105,3 +105,18 @@ def log_to_file(path: Path) -> Iterator[None]:
             lg.setLevel(level)
             lg.propagate = propagate
         handler.close()
+
+
+@contextmanager
+def also_logged_to(path: Path) -> Iterator[None]:
+    """Every log line that reaches the root logger also in `path` (its folder made), while the block runs: a study's
+    trial has its own train.log, as every run folder does, beside the study's tune.log (a review: it had none)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"))
+    logging.getLogger().addHandler(handler)
+    try:
+        yield
+    finally:
+        logging.getLogger().removeHandler(handler)
+        handler.close()

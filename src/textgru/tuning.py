@@ -15,6 +15,7 @@ from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.trainer.states import TrainerFn
 from omegaconf import DictConfig, OmegaConf
 
+from textgru.call_state import also_logged_to
 from textgru.config_checks import check_config
 from textgru.data.hub import fetch_hub_source
 from textgru.distributed import launched_externally
@@ -194,8 +195,9 @@ def _search(
             log.info("trial %d: %s", trial.number, chosen)
             try:  # (composed in here: a config that fails to compose is a failed trial, not one left running)
                 trial_cfg = compose_trial(config_name, [*base, *picked, f"paths.run_dir={run_dir}"])
-                with parent.child(
-                    {**study_tags, "optuna.trial_number": str(trial.number), "textgru.overrides": chosen}
+                with (
+                    also_logged_to(run_dir / "train.log"),
+                    parent.child({**study_tags, "optuna.trial_number": str(trial.number), "textgru.overrides": chosen}),
                 ):
                     pruning = PruneOnValidation(trial, cfg.optimized_metric, storage_url)
                     metrics = train(trial_cfg, extra_callbacks=[pruning], in_sweep=True)
