@@ -284,7 +284,8 @@ def test_a_search_is_one_parent_with_a_child_per_trial_and_its_state(
     assert states == {0.01: "COMPLETE", 1e-9: "PRUNED", 0.5: "FAIL"}
     runs = _runs(store, "search")
     parent = next(x for x in runs if x.data.tags.get("textgru.kind") == "search")
-    assert parent.info.status == "FINISHED" and parent.data.tags["optuna.study_name"] == "sentiment"
+    assert parent.info.status == "FAILED" and parent.data.tags["optuna.study_name"] == "sentiment"  # as a -m sweep
+    assert parent.data.tags["textgru.failed_jobs"] == "trial_002"  # with a failed job (a review: FINISHED, no tag)
     assert parent.data.params["n_trials"] == "3"  # a review: the search's size was nowhere in the parent run
     assert json.loads((study_dir / "mlflow_run.json").read_text())["run_id"] == parent.info.run_id
     children = [x for x in runs if x.data.tags.get("mlflow.parentRunId") == parent.info.run_id]

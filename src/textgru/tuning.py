@@ -225,4 +225,7 @@ def _search(
         complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
         rows = [{"run": f"trial_{t.number:03d}", cfg.optimized_metric: t.value} for t in complete]
         parent.log_best(str(cfg.optimized_metric), str(cfg.optimized_mode), rows)
+        if failed := [f"trial_{t.number:03d}" for t in study.trials[done:] if t.state.name == "FAIL"]:
+            parent.set_tag("textgru.failed_jobs", ", ".join(failed))  # as a -m sweep's parent (a review: FINISHED)
+            parent.end("FAILED")
     return study
