@@ -1108,3 +1108,15 @@ def test_evaluate_names_the_column_keys_of_both_the_api_and_the_command(
         clf.evaluate(small_csv, text_column="nope", label_column="sentiment")
     r = run_textgru("eval", f"ckpt_path={clf.meta['path']}", "data=local", f"data.path={small_csv}", "split=all")
     assert r.returncode == 2 and "data.text_column= / data.label_column= to textgru eval" in r.stderr, r.stderr[-2000:]
+
+
+def test_the_training_split_of_a_few_label_run_is_said_to_be_more_than_it_learnt_from(
+    small_csv: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A review: `textgru eval split=train` of a data.train_size=30 run scored the whole training split, "as training
+    carved it", read as the examples the model learnt from."""
+    data = ["data=local", f"data.path={small_csv}", "data.text_column=review", "data.label_column=sentiment"]
+    run = textgru.train([*data, *TINY_MODEL, "data.train_size=40", "trainer.max_epochs=1"], run_dir=tmp_path / "few")
+    with caplog.at_level(logging.INFO, logger="textgru"):
+        scored = textgru.load(run.run_dir).evaluate(split="train")
+    assert scored["n"] > 40 and "the model trained on a sample of it (data.train_size=40)" in caplog.text

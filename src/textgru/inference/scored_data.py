@@ -194,6 +194,9 @@ def _labelled_split(
     carved = split != "all" and cfg.get("source") == "local" and not cfg.get("test_path")
     how = "as training carved it" if own else f"by data.split_seed={cfg.get('split_seed')}: not the model's data"
     note = f", carved from {cfg['path']} {how}; split=all scores every row" if carved else ""  # was "as training"
+    sample = {k: trained_on[k] for k in ("train_size", "train_fraction") if trained_on.get(k) is not None}
+    if split == "train" and own and sample:  # a review: read as the examples the model learnt from
+        note += f"; the model trained on a sample of it ({', '.join(f'data.{k}={v}' for k, v in sample.items())})"
 
     log.info("scoring %d examples (%s split%s)", len(ds), split, note)  # a review took the 10% for the whole file
     same = same_path(cfg.get("path"), trained_on.get("path"))  # a review: a relative path was not warned of
