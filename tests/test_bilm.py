@@ -576,9 +576,10 @@ def test_lm_of_another_split_of_the_data_gives_one_line(bilm_run: Path, toy_csv:
             {**corpus, "path": str(tmp_path / "corpus")}, {**data, "path": str(tmp_path / "folders")}
         )
     check_pretraining_split({**corpus, "path": str(tmp_path / "corpus" / "copied" / "notes.md")}, data)
-    other = tmp_path / "other.csv"  # other data (one row less): its split is no concern of the LM's
-    other.write_text("".join(toy_csv.read_text().splitlines(keepends=True)[:-1]))
-    build_classification(classifier_config(other, bilm_run, "data.split_seed=7"))
+    other = tmp_path / "other.csv"  # other data (one row less), whose split the configs cannot compare: its held-out
+    other.write_text("".join(toy_csv.read_text().splitlines(keepends=True)[:-1]))  # texts the LM read, by content
+    with pytest.raises(TextgruError, match=r"trained on \d+ of this run's validation texts \(\d+%\), so"):
+        build_classification(classifier_config(other, bilm_run, "data.split_seed=7"))
     build_classification(classifier_config(toy_csv, bilm_run, "data.train_size=40", "data.batch_size=8"))  # same split
     # a review: the LM read the file with its own test file, or with another file beside it, so it carved the file
     # otherwise (28 and 21 of 31 test texts pretrained on), and the configs were simply not "the same data"
@@ -972,3 +973,25 @@ def test_texts_without_labels_for_a_bilm_are_pointed_to_a_text_corpus(tmp_path: 
         load_texts(local)
     corpus = OmegaConf.to_container(compose_config("train", ["task=bilm", "data=local_text", f"data.path={path}"]).data)
     assert sum(len(split) for split in load_texts(corpus).values()) == 60
+
+
+def test_an_lm_that_read_this_runs_held_out_texts_is_refused(bilm_run: Path, toy_csv: Path, tmp_path: Path) -> None:
+    """A review: a biLM pretrained on a copy of the labelled texts (a CSV of the text column) was fine-tuned from
+    without a word, its test scores those of texts it had read. A biLM keeps digests of its training texts (its
+    training split's only, here), and fine-tuning counts the held-out texts among them."""
+    from textgru.data.bilm_datamodule import load_texts
+    from textgru.data.columns import column_values
+    from textgru.data.repeated_texts import text_digests
+
+    ckpt = torch.load(bilm_run / "checkpoints" / "best.ckpt", map_location="cpu", weights_only=True)
+    split = load_texts(OmegaConf.to_container(OmegaConf.load(bilm_run / "config.yaml").data))
+    kept = ckpt["textgru"]["trained_texts"].tolist()
+    assert kept == text_digests(column_values(split["train"], "text")) and len(kept) > 100
+    with open(toy_csv, encoding="utf-8") as f:  # as a biLM of the whole file's texts would keep
+        ckpt["textgru"]["trained_texts"] = torch.tensor(text_digests(row["text"] for row in csv.DictReader(f)))
+    shutil.copytree(bilm_run, tmp_path / "lm")
+    torch.save(ckpt, tmp_path / "lm" / "checkpoints" / "best.ckpt")
+    with pytest.raises(
+        TextgruError, match=r"trained on \d+ of this run's validation texts \(100%\), so its validation"
+    ):
+        build_classification(classifier_config(toy_csv, tmp_path / "lm"))

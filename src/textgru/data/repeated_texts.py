@@ -4,7 +4,9 @@ gave are left as given, and texts they share are counted in a warning."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
+from collections.abc import Iterable
 
 from datasets import Dataset, DatasetDict
 
@@ -46,6 +48,13 @@ def loosely(text: str) -> str:
     """`text` as compared for a leak: case and runs of spaces ignored (a review: "Great film" in test beside "great
     film " in training went unwarned, and a lowercasing tokenizer reads them alike)."""
     return " ".join(text.casefold().split())
+
+
+def text_digests(texts: Iterable[str]) -> list[int]:
+    """8-byte digests of `texts` as compared for a leak (`loosely`), sorted, each once: what a biLM checkpoint keeps
+    of its training texts, so that fine-tuning can tell whether it read the classifier's held-out texts."""
+    digests = (hashlib.blake2b(loosely(text).encode(), digest_size=8).digest() for text in texts)
+    return sorted({int.from_bytes(digest, "big", signed=True) for digest in digests})
 
 
 def warn_shared_texts(dd: DatasetDict, name: str) -> None:

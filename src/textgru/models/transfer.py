@@ -19,7 +19,9 @@ from torch import nn
 from textgru.checkpoint import load_checkpoint, rebuild_model
 from textgru.checkpoint_path import warn_if_unfinished
 from textgru.data import tokenization
+from textgru.data.columns import column_values
 from textgru.data.pretraining_split import check_pretraining_split
+from textgru.data.repeated_texts import loosely, text_digests
 from textgru.errors import TextgruError
 from textgru.inference.loaded_model import read_tokenizer
 from textgru.override_values import tokenizer_overrides
@@ -49,6 +51,8 @@ class PretrainedLM:
         self.model_args: dict[str, Any] = meta["model_args"]
         self.data_config: dict[str, Any] = meta.get("data_config") or {}
         self.run_folder: Path | None = None  # a resumed run's folder (`saved_by_run`)
+        texts = meta.get("trained_texts")  # digests of its training texts (`report_on`)
+        self.trained_texts = texts if isinstance(texts, torch.Tensor) and texts.dtype == torch.int64 else None
         warn_if_unfinished(path, f"model.pretrained_lm={path}", "used")
         self.tokenizer = tokenizer
         self.tokenizer_config = recorded_tokenizer_config(meta)
@@ -61,7 +65,7 @@ class PretrainedLM:
         """The LM as a resumed fine-tuning run knows it: its tokenizer from the run folder, no weights (`state` empty:
         the run's checkpoint has them all)."""
         lm = cls.__new__(cls)
-        lm.path, lm.model_args, lm.state = str(path), {}, {}
+        lm.path, lm.model_args, lm.state, lm.trained_texts = str(path), {}, {}, None
         lm.tokenizer = tokenization.read_tokenizer_file(tokenizer_file)
         lm.run_folder = tokenizer_file.parent
         return lm
@@ -131,6 +135,24 @@ class PretrainedLM:
     def check_split(self, data_config: Mapping[str, Any]) -> None:
         """One line where the language model's training texts can hold this run's validation or test texts."""
         check_pretraining_split(self.data_config, data_config)
+
+    def report_on(self, dm: Any) -> None:
+        """`report_coverage` of a classifier's datamodule, then one line where the language model trained on a tenth
+        or more of its validation or test texts (a warning from 1%): an LM pretrained on a copy of the labelled texts
+        (a CSV of its text column: a review) would give the test scores of texts it read."""
+        self.report_coverage(dm.examples["train"].input_ids)
+        if self.trained_texts is None:  # a resumed run's (its checkpoint holds the weights), or an older biLM's
+            return
+        for split in ("validation", "test"):
+            texts = column_values(dm.raw[split], "text")
+            read = int(torch.isin(torch.tensor(text_digests(texts), dtype=torch.int64), self.trained_texts).sum())
+            share = read / max(1, len(set(map(loosely, texts))))
+            said = f"model.pretrained_lm was trained on {read} of this run's {split} texts ({share:.0%})"
+            fix = "pretrain it on this run's training texts only: textgru train task=bilm data=<this run's data>"
+            if share >= 0.1:
+                raise TextgruError(f"{said}, so its {split} scores would be of texts it read; {fix}")
+            if share >= 0.01:
+                log.warning("%s: its %s scores are of texts it partly read; %s", said, split, fix)
 
     def report_coverage(self, train_ids: list[list[int]]) -> float:
         """The share of the training texts' tokens the language model's tokenizer knows (not [UNK]), logged; a

@@ -110,6 +110,7 @@ def build(cfg: DictConfig) -> tuple[BiLMDataModule, BiLanguageModelTask]:
     extras = checkpoint_extras("bilm", model, args, dm.tokenizer.to_str(), None, plain(cfg.data), cfg.data.max_length)
     tokenizer = plain(cfg.tokenizer)  # what fine-tuning checks its tokenizer= against (+tokenizer.foo: not a setting)
     extras["tokenizer_config"] = {k: tokenizer[k] for k in TOKENIZER_KEYS}
+    extras["trained_texts"] = torch.tensor(dm.train_digests, dtype=torch.int64)  # (digests: fine-tuning's leak check)
     task = BiLanguageModelTask(
         model,
         optimizer=build_optimizer(cfg),

@@ -76,7 +76,7 @@ def build(cfg: DictConfig) -> tuple[ClassificationDataModule, ClassificationTask
     )
     dm.setup("fit")
     if lm is not None:
-        lm.report_coverage(dm.examples["train"].input_ids)
+        lm.report_on(dm)  # its tokenizer's coverage, and the held-out texts it trained on
     labels, vocab, unk = dm.label_names, dm.tokenizer.get_vocab_size(), dm.tokenizer.token_to_id("[UNK]")
     model_cfg.update(vocab_size=vocab, num_classes=len(labels), padding_idx=dm.pad_id, unk_idx=unk)
     pretrained, features = model_cfg["pretrained_embeddings"], model_cfg.get("transfer") == "features"
