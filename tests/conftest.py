@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import csv
 import functools
+import json
 import os
 import random
 import shutil
@@ -240,6 +241,19 @@ try:  # used by a test through `+callbacks.boom._target_=conftest.FailAtTest` in
             if trainer.global_step == self.step and self.rank in (None, trainer.global_rank):
                 with _torch.no_grad():
                     next(pl_module.parameters()).fill_(float("nan"))
+
+    class RecordSaves(_L.Callback):
+        """Appends, for every checkpoint a run writes, its step and whether the ModelCheckpoint state it holds has a
+        best score yet, to the JSON-lines file `path`."""
+
+        def __init__(self, path: str) -> None:
+            self.path = path
+
+        def on_save_checkpoint(self, trainer, pl_module, checkpoint) -> None:
+            states = [v for k, v in checkpoint.get("callbacks", {}).items() if str(k).startswith("ModelCheckpoint")]
+            best = bool(states) and states[0].get("best_model_score") is not None
+            with open(self.path, "a", encoding="utf-8") as f:
+                f.write(json.dumps({"step": trainer.global_step, "best": best}) + "\n")
 except ImportError:  # pragma: no cover
     pass
 

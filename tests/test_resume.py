@@ -1270,3 +1270,32 @@ def test_a_resume_whose_stretched_epochs_would_end_before_its_checkpoint_is_one_
             textgru.train([f"resume={folder}", "trainer.max_epochs=13", changed])  # on texts it had trained on)
     textgru.train([f"resume={folder}", "trainer.max_epochs=4", "trainer.min_steps=60"])  # as the line says
     assert json.loads((folder / "metrics.json").read_text())["global_step"] == 60
+
+
+def test_last_ckpt_after_a_validation_holds_what_model_checkpoint_made_of_it(small_csv: Path, tmp_path: Path) -> None:
+    """A review: the epoch-end last.ckpt was written before ModelCheckpoint saw the validation, so a run killed
+    between the two resumed without that validation's best (another best.ckpt, other test scores than the run never
+    stopped). Every checkpoint written after the first validation now holds its best score."""
+    import textgru
+
+    data = ["data=local", f"data.path={small_csv}", "data.text_column=review", "data.label_column=sentiment"]
+    saves = tmp_path / "saves.jsonl"
+    record = ["+callbacks.record._target_=conftest.RecordSaves", f"+callbacks.record.path={saves}"]
+    textgru.train([*data, *TINY_MODEL, "trainer.max_epochs=2", *record], run_dir=tmp_path / "run")
+    written = [json.loads(line) for line in saves.read_text().splitlines()]
+    assert len(written) >= 3 and all(w["best"] for w in written), written
+
+
+def test_a_resume_inside_an_epoch_keeps_its_batch_size(small_csv: Path, tmp_path: Path) -> None:
+    """A review: `resume=... data.batch_size=128` of a checkpoint 5 batches of 64 into an epoch skipped 5 batches of
+    128, 320 examples never trained on, without a word. At an epoch's end another batch size is taken."""
+    import textgru
+
+    data = ["data=local", f"data.path={small_csv}", "data.text_column=review", "data.label_column=sentiment"]
+    folder = tmp_path / "run"
+    textgru.train([*data, *TINY_MODEL, "trainer.max_steps=5"], run_dir=folder)  # stopped inside its first epoch
+    with pytest.raises(textgru.TextgruError, match=r"data.batch_size=32, but .*last.ckpt was saved 5 batches of data"):
+        textgru.train([f"resume={folder}", "trainer.max_steps=40", "data.batch_size=32"])
+    textgru.train([f"resume={folder}", "trainer.max_steps=15"])  # at its epoch's end (15 steps of 16): 32 taken
+    textgru.train([f"resume={folder}", "trainer.max_steps=30", "data.batch_size=32"])
+    assert json.loads((folder / "metrics.json").read_text())["global_step"] > 15

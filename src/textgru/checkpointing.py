@@ -101,13 +101,31 @@ class PeriodicCheckpoint(Callback):
             self.last_save = time.monotonic()
             log.info("saved %s at step %d", self.path, trainer.global_step)
 
-    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+    def after_validation(self, trainer: L.Trainer) -> None:
         """After every validation of a fit: Lightning (2.6) writes last.ckpt only where its best checkpoint changed,
-        so without this a resume went back to the last improvement, however many epochs ago. (ModelCheckpoint runs
-        after this callback and writes last.ckpt again where the best changed, with its own state updated.)"""
+        so without this a resume went back to the last improvement, however many epochs ago. Called by the task's
+        module once every callback has seen the validation (`TaskModule.on_validation_end`): as a callback's hook it
+        ran before ModelCheckpoint's, so a run killed between the two resumed without that validation's best (a
+        review: another best.ckpt, and other test scores, than the run never stopped)."""
         if trainer.state.fn == TrainerFn.FITTING and not trainer.sanity_checking and not trainer.fast_dev_run:
             trainer.save_checkpoint(self.path)
             self.last_save = time.monotonic()
+
+
+def check_same_batches(ckpt: dict[str, Any], data: Any) -> None:
+    """One line where a checkpoint taken inside an epoch is resumed with another `data.batch_size` (or `data.bptt`):
+    the batches trained on are skipped by count, so batches of another size skipped examples never trained on (a
+    review: 5 batches of 128 skipped, 5 of 64 trained), or trained some twice."""
+    served = int((ckpt.get("train_loader_position") or {}).get("served", 0) or 0)
+    progress = ((ckpt.get("loops") or {}).get("fit_loop") or {}).get("epoch_loop.batch_progress") or {}
+    then = (ckpt.get("textgru") or {}).get("data_config") or {}
+    for key in ("batch_size", "bptt") if served and not progress.get("is_last_batch", False) else ():
+        if key in then and key in data and then[key] != data[key]:
+            raise TextgruError(
+                f"resume: data.{key}={data[key]}, but {ckpt.get('path', 'the checkpoint')} was saved {served} batches "
+                f"of data.{key}={then[key]} into an epoch, and a resume skips the batches trained on by their count; "
+                f"resume with data.{key}={then[key]} (a checkpoint at an epoch's end takes another)"
+            )
 
 
 def _validation_follows(trainer: L.Trainer) -> bool:

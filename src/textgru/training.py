@@ -30,7 +30,7 @@ from textgru.callbacks import (
     TokensPerSecond,
     ValidateAtRunEnd,
 )
-from textgru.checkpointing import AtomicCheckpointIO, ExactResume
+from textgru.checkpointing import AtomicCheckpointIO, ExactResume, check_same_batches
 from textgru.command_line_checks import one_line
 from textgru.config import in_hydra_multirun
 from textgru.config_checks import check_config
@@ -118,6 +118,7 @@ def _train(
     if resume_from is not None:  # every check before the folder changes: then set it back to the checkpoint's step
         check_same_tokenizer(getattr(datamodule, "tokenizer", None), run)  # first: changed data changes the sizes too
         check_checkpoint_fits(resumed, module)
+        check_same_batches(resumed, cfg.data)
         check_plan_goes_on(cfg, resumed, config_yaml)
         resumed_at = prepare_resume(run, resumed, rank_zero=process_rank() == 0)
         del resumed

@@ -61,6 +61,13 @@ class TaskModule(L.LightningModule):
     def on_test_epoch_start(self) -> None:
         self.reset_metrics("test")
 
+    def on_validation_end(self) -> None:  # after every callback's (ModelCheckpoint's too): last.ckpt holds their state
+        from textgru.checkpointing import PeriodicCheckpoint
+
+        for callback in self.trainer.callbacks:
+            if isinstance(callback, PeriodicCheckpoint):
+                callback.after_validation(self.trainer)
+
     def reset_metrics(self, stage: str) -> None:
         """Every metric state of `stage` (a metric named with it: `eval_losses.val`, `test_confusion`) back to empty
         before the stage runs: ranks that `ddp_spawn` starts for `validate` or `test` are sent this module as the
