@@ -41,11 +41,14 @@ def test_a_resume_or_a_training_into_a_folder_in_use_is_one_line_and_changes_not
     busy, study = tmp_path / "busy", tmp_path / "study"
     busy.mkdir()
     study.mkdir()
-    with in_use(run, "-"), in_use(busy, "-"), in_use(study, "-"):  # another command holds them
+    early = Path(shutil.copytree(run, tmp_path / "early"))  # a run still training, before its first checkpoint (a
+    shutil.rmtree(early / "checkpoints")  # review: "the run stopped before its first checkpoint")
+    with in_use(run, "-"), in_use(busy, "-"), in_use(study, "-"), in_use(early, "-"):  # another command holds them
         resumed = run_script("train", f"resume={run}", "trainer.max_epochs=3")
+        starting = run_script("train", f"resume={early}")
         fresh = run_script("train", "trainer.fast_dev_run=true", f"hydra.run.dir={busy}")
         search = run_script("tune", "hparams_search=sentiment", "n_trials=1", f"hydra.run.dir={study}")
-    for r, folder in ((resumed, run), (fresh, busy), (search, study)):
+    for r, folder in ((resumed, run), (fresh, busy), (search, study), (starting, early)):
         assert r.returncode != 0 and "Traceback" not in r.stderr, r.stderr[-2000:]
         assert f"{folder} is in use by another textgru command (process {os.getpid()})" in r.stderr, r.stderr[-600:]
     assert "running 1 more" not in search.stderr  # a review: it said so, into the study's log, before it was refused

@@ -24,6 +24,7 @@ from textgru.console import command_arg
 from textgru.errors import TextgruError
 from textgru.resumed_data import check_same_data
 from textgru.run_folder import RunFolder, restore_unfinished_best, unquoted
+from textgru.run_lock import refuse_if_in_use
 from textgru.saved_config import (
     RESTORE_CONFIG,
     check_config_targets,
@@ -126,6 +127,7 @@ def check_resumable(run: RunFolder, checkpoint: Path, trainer_now: Any) -> None:
     """One line unless `run` is a textgru run with `checkpoint` to continue from: an unfinished run, or a finished
     one that a trainer limit stopped and `trainer_now` (the trainer config it would go on with) raises."""
     _refuse_if_not_a_run(run)
+    refuse_if_in_use(run.path, "wait for it to end")
     warn_if_summarised(run.path)
     if run.metrics.exists():
         before = (yaml.safe_load(run.config.read_text(encoding="utf-8")) or {}).get("trainer") or {}

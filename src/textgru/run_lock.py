@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,9 +33,7 @@ def in_use(folder: Path, fix: str) -> Iterator[None]:
     path = folder / LOCK_NAME
     while True:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        if not _locked(fd, fcntl.LOCK_EX, tries=3):  # (tries: `refuse_if_in_use` probes it for an instant)
             other = os.read(fd, 20).decode(errors="replace").strip() or "?"
             os.close(fd)
             raise TextgruError(f"{folder} is in use by another textgru command (process {other}); {fix}") from None
@@ -53,6 +52,38 @@ def in_use(folder: Path, fix: str) -> Iterator[None]:
         os.close(fd)
         if outermost is not None:
             _remove_empty(folder.resolve(), outermost)
+
+
+def refuse_if_in_use(folder: Path, fix: str) -> None:
+    """One line naming the process that holds `folder`'s lock, where one does (probed, not kept): a resume checks it
+    first (a review: a run still training, before its first checkpoint, was said to have stopped)."""
+    try:
+        fd = os.open(folder / LOCK_NAME, os.O_RDONLY) if fcntl is not None else None
+    except OSError:
+        return
+    if fd is None:
+        return
+    try:
+        holder = os.read(fd, 20).decode(errors="replace").strip() or "?"
+        if holder == str(os.getpid()):  # this process's own (a resume checks again once it holds the lock)
+            return
+        if not _locked(fd, fcntl.LOCK_SH, tries=1):
+            raise TextgruError(f"{folder} is in use by another textgru command (process {holder}); {fix}")
+        fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def _locked(fd: int, kind: int, tries: int) -> bool:
+    """Whether `flock` took the lock `kind` on `fd` within `tries` attempts, 50 ms apart."""
+    for attempt in range(tries):
+        try:
+            fcntl.flock(fd, kind | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if attempt + 1 < tries:
+                time.sleep(0.05)
+    return False
 
 
 def _remove_empty(folder: Path, outermost: Path) -> None:
