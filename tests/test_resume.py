@@ -950,7 +950,9 @@ def test_resume_trusts_the_targets_of_the_config_dir_it_is_given(tiny_run: Path,
     )
 
 
-def test_sigterm_outside_lightnings_loops_is_stopped_like_ctrl_c(tmp_path: Path, small_csv: Path) -> None:
+def test_sigterm_outside_lightnings_loops_is_stopped_like_ctrl_c(
+    tmp_path: Path, small_csv: Path, tiny_run: Path
+) -> None:
     """Found by a review: a scheduler's SIGTERM while the data was read (or between fit and scoring) ended the run at
     once, exit 143, no line, and a folder that resume= refused. Now: exit 130, one line, and a run stopped before it
     wrote anything leaves no folder; inside Lightning's loops SIGTERM stays Lightning's (it stops after a step)."""
@@ -985,6 +987,21 @@ def test_sigterm_outside_lightnings_loops_is_stopped_like_ctrl_c(tmp_path: Path,
     errors = [line for line in err.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "Traceback" not in err, err[-2000:]
     assert not run.exists() or (run / "config.yaml").exists()  # no half-made folder that resume= would refuse
+    resumed = Path(shutil.copytree(tiny_run, tmp_path / "resumed"))  # a resume stopped while it reads its data: the
+    (resumed / "metrics.json").unlink()  # resume= line too (a review: "stopped before it finished", no way on)
+    p = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts" / "train.py"), f"resume={resumed}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
+    for line in p.stderr:
+        if "from last.ckpt" in line:  # "resume <folder> from last.ckpt; overrides none": its data is read next
+            p.send_signal(signal.SIGTERM)
+            break
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 130 and err.splitlines()[-1].endswith(f"textgru train resume={resumed}"), err[-2000:]
 
 
 def _signalled_mid_training(

@@ -84,12 +84,17 @@ def train(
     `extra_callbacks` join the configured ones (a tuner's pruning callback); `in_sweep` (default: whether Hydra runs
     a multirun) makes a data-parallel trial spawn its ranks; `resume_from` (a checkpoint in `<run_dir>/checkpoints/`)
     continues that run where the checkpoint left it. One command at a time in a run folder (`run_lock`)."""
-    check_config(cfg, "train")
     fix = "wait for it to end, or give this run another folder" if resume_from is None else "wait for it to end"
     run = RunFolder(cfg.paths.run_dir)
-    with in_use(run.path, fix) if process_rank() == 0 else contextlib.nullcontext():
-        with resource_failures_named(lambda: continue_hint(run)):  # a full disk, memory: one line, and what next
-            return _train(cfg, extra_callbacks, in_sweep, resume_from)
+    try:
+        check_config(cfg, "train")
+        with in_use(run.path, fix) if process_rank() == 0 else contextlib.nullcontext():
+            with resource_failures_named(lambda: continue_hint(run)):  # a full disk, memory: one line, and what next
+                return _train(cfg, extra_callbacks, in_sweep, resume_from)
+    except KeyboardInterrupt:  # a resume stopped before training (its data read): its line too (a review: none)
+        if resume_from is None:
+            raise  # a new run: the command takes away what it had not begun
+        raise TrainingStopped(stopped_training(run)) from None
 
 
 def _train(
