@@ -132,6 +132,7 @@ def train(args: Sequence[str]) -> Any:
         target = resume_target(args)
         if target is not None:
             from textgru.data.labelled import datasets_quiet
+            from textgru.resume_command import resume
 
             rest = home_folders_expanded([a for a in args if a.partition("=")[0] not in ("resume", "ckpt_path")])
             with resource_failures_named(), datasets_quiet():  # a full disk: one line; no bars (a review: three)
@@ -143,29 +144,6 @@ def train(args: Sequence[str]) -> Any:
     if flags.searches(args):  # its trials run one at a time: tune's own -m is refused, so train's is dropped
         return tune([a for a in args if not flags.is_flag(a, "-m", "--multirun")])
     return run_hydra("textgru.commands:train_command", "train", args)
-
-
-def resume(run: Any, checkpoint: Any, overrides: list[str]) -> Any:
-    """`textgru train resume=<run folder> [key=value ...]`: the run's own config, folder and logs."""
-    from omegaconf import OmegaConf
-
-    from textgru.console import log_to, print_run_summary
-    from textgru.distributed import process_rank, quiet_other_ranks
-    from textgru.resume import resume_config
-    from textgru.training import train as train_config
-
-    overrides, show, config_dirs = flags.resume_flags(overrides)
-    cfg = resume_config(run, checkpoint, overrides, config_dirs)
-    if show:  # --cfg job: the config the run would go on with, nothing trained
-        return print(OmegaConf.to_yaml(cfg, resolve=False), end="")
-    log_to(console=True, file=run.train_log)  # after importing training (and Lightning with it)
-    if process_rank() > 0:
-        quiet_other_ranks()
-    log.info("resume %s from %s; overrides %s", run.path, checkpoint.name, overrides or "none")
-    metrics = train_config(cfg, resume_from=checkpoint)
-    if process_rank() == 0:
-        print_run_summary(cfg.task.name, metrics, run)
-    return metrics[cfg.optimized_metric]
 
 
 TUNE_EXAMPLE = "hydra.help.footer='Example:  textgru tune hparams_search=sentiment n_trials=20 trainer.max_epochs=4'"
