@@ -1316,3 +1316,16 @@ def test_a_resume_inside_an_epoch_keeps_its_batch_size(small_csv: Path, tmp_path
     textgru.train([f"resume={folder}", "trainer.max_steps=15"])  # at its epoch's end (15 steps of 16): 32 taken
     textgru.train([f"resume={folder}", "trainer.max_steps=30", "data.batch_size=32"])
     assert json.loads((folder / "metrics.json").read_text())["global_step"] > 15
+
+
+def test_a_data_parallel_run_resumes_from_the_command_line(small_csv: Path, tmp_path: Path) -> None:
+    """A review: every `trainer=ddp_cpu` resume was refused by its own rank 1, which found rank 0's lock on the run
+    folder (after rank 0 had set metrics.json aside); the data-parallel resume tests are slow, so the default suite
+    keeps this one."""
+    run = tmp_path / "run"
+    args = ["data=local", f"data.path={small_csv}", "data.text_column=review", "data.label_column=sentiment"]
+    r = run_script("train", *args, *TINY_MODEL, "trainer=ddp_cpu", "trainer.max_steps=2", f"hydra.run.dir={run}")
+    assert r.returncode == 0, r.stderr[-2000:]
+    r = run_script("train", f"resume={run}", "trainer.max_steps=4")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert json.loads((run / "metrics.json").read_text())["global_step"] == 4

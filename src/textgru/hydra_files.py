@@ -5,7 +5,9 @@ composed with and refuses hand edits of `config.yaml` the same way for both."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
+import yaml
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from textgru.run_folder import RunFolder
@@ -20,3 +22,12 @@ def save_hydra_files(run: RunFolder, cfg: DictConfig, overrides: Sequence[str]) 
     OmegaConf.save(OmegaConf.create(list(overrides)), run.hydra_overrides)
     OmegaConf.save(OmegaConf.create({"hydra": hydra}), run.hydra_config)
     OmegaConf.save(cfg, run.hydra_overrides.parent / "config.yaml")
+
+
+def group_choices(run: RunFolder) -> dict[str, Any]:
+    """The option of each config group the run was composed with (Hydra's `.hydra/hydra.yaml`; {} where absent)."""
+    try:
+        saved = yaml.safe_load(run.hydra_config.read_text())
+        return dict(saved["hydra"]["runtime"]["choices"])
+    except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError):
+        return {}

@@ -21,7 +21,9 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from textgru.atomic_files import write_text_atomic
 from textgru.config_checks import check_config
 from textgru.console import command_arg
+from textgru.distributed import process_rank
 from textgru.errors import TextgruError
+from textgru.hydra_files import group_choices
 from textgru.resumed_data import check_same_data
 from textgru.run_folder import RunFolder, restore_unfinished_best, unquoted
 from textgru.run_lock import refuse_if_in_use
@@ -44,11 +46,13 @@ def resume_config(run: RunFolder, checkpoint: Path, overrides: Sequence[str], di
     the folder as it is reached now; one line for anything that cannot be resumed. `dirs`: the command's
     `--config-dir DIR` flags, whose configs' `_target_`s the run may name, like `./conf`'s."""
     _refuse_if_not_a_run(run)
+    if process_rank() == 0:  # before the rest: a run in use may not have its checkpoint yet (rank zero holds the lock)
+        refuse_if_in_use(run.path, "wait for it to end")
     cfg = read_saved_config(run.config)
     refuse_hand_edits(cfg, run)
     started_with = run.hydra_overrides  # the command line that started the run may be repeated as it was
     original = set(yaml.safe_load(started_with.read_text()) or []) if started_with.is_file() else set()
-    chosen = _group_choices(run)  # the run's config groups, default or given (task=sentiment may be repeated)
+    chosen = group_choices(run)  # the run's config groups, default or given (task=sentiment may be repeated)
     absent = object()
     for override in overrides:
         key, eq, value = override.partition("=")
@@ -94,15 +98,6 @@ def resume_config(run: RunFolder, checkpoint: Path, overrides: Sequence[str], di
     return cfg
 
 
-def _group_choices(run: RunFolder) -> dict[str, Any]:
-    """The option of each config group the run was composed with (Hydra's `.hydra/hydra.yaml`; {} where absent)."""
-    try:
-        saved = yaml.safe_load(run.hydra_config.read_text())
-        return dict(saved["hydra"]["runtime"]["choices"])
-    except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError):
-        return {}
-
-
 def _group_choice(existing: Any, value: str) -> bool:
     """Whether an override of the command that started a run chose a config group or experiment (no single value in
     the saved config), or holds an interpolation (the saved config holds its resolved value)."""
@@ -127,7 +122,6 @@ def check_resumable(run: RunFolder, checkpoint: Path, trainer_now: Any) -> None:
     """One line unless `run` is a textgru run with `checkpoint` to continue from: an unfinished run, or a finished
     one that a trainer limit stopped and `trainer_now` (the trainer config it would go on with) raises."""
     _refuse_if_not_a_run(run)
-    refuse_if_in_use(run.path, "wait for it to end")
     warn_if_summarised(run.path)
     if run.metrics.exists():
         before = (yaml.safe_load(run.config.read_text(encoding="utf-8")) or {}).get("trainer") or {}
