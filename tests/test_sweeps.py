@@ -279,6 +279,15 @@ def test_a_study_compares_its_data_files_not_their_names(tmp_path: Path, monkeyp
     check_same_settings(older, compose_config("train", ["data=local", "data.path=other/data.csv"]), tmp_path)
     older.set_user_attr(SETTINGS_ATTR, {**older.user_attrs[SETTINGS_ATTR], "data.path": "data.csv"})  # as stored then
     check_same_settings(older, compose_config("train", ["data=local", "data.path=data.csv"]), tmp_path)
+    # the review of that: a setting textgru added since (at its default), or a path stored unresolved, refused every
+    # older study; one the command line adds is still compared
+    stored = {k: v for k, v in older.user_attrs[SETTINGS_ATTR].items() if "save_on_train_epoch_end" not in k}
+    older.set_user_attr(SETTINGS_ATTR, {**stored, "model.pretrained_lm": "${paths.output_dir}/bilm/tweets"})
+    lm = ["data=local", "data.path=data.csv", f"model.pretrained_lm={tmp_path}/outputs/bilm/tweets"]
+    check_same_settings(older, compose_config("train", lm), tmp_path, given=["data.path", "model.pretrained_lm"])
+    added = "callbacks.model_checkpoint.save_on_train_epoch_end"
+    with pytest.raises(TextgruError, match=f"{added}: \\(none\\) then, True now"):
+        check_same_settings(older, compose_config("train", [*lm, f"{added}=true"]), tmp_path, given=[added])
 
 
 def test_a_search_whose_trials_failed_exits_with_2(tmp_path: Path, small_csv: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -142,11 +142,13 @@ UNCOMPARED = (
 )
 
 
-def check_same_settings(study: Any, trial_cfg: DictConfig, study_dir: Path) -> None:
+def check_same_settings(study: Any, trial_cfg: DictConfig, study_dir: Path, given: Sequence[str] = ()) -> None:
     """One line if the config every trial of this call starts from (its search space aside) differs from the one the
     study's trials were run with (a study run again with other settings mixed them, and its best_experiment.yaml
     named this call's); compared composed, so the order or spelling of overrides does not matter, and without what
-    does not change a result (logger, paths, loader workers, progress bar). The first call stores it in the study."""
+    does not change a result (logger, paths, loader workers, progress bar). The first call stores it in the study; a
+    key it lacks that this call's overrides (`given`) do not set is a setting textgru added since, at its default (a
+    review: every study stored before one was added was refused)."""
     from textgru.config_path_rules import absolute_data_paths
 
     trial_cfg = copy.deepcopy(trial_cfg)
@@ -158,7 +160,8 @@ def check_same_settings(study: Any, trial_cfg: DictConfig, study_dir: Path) -> N
         study.set_user_attr(SETTINGS_ATTR, now)
         return
     changed = sorted(set(stored) | set(now), key=str)
-    changed = [k for k in changed if not _same_value(k, stored.get(k), now.get(k))]
+    added = {k for k in set(now) - set(stored) if not any(k == g or k.startswith(f"{g}.") for g in given)}
+    changed = [k for k in changed if k not in added and not _same_value(k, stored.get(k), now.get(k))]
     if changed:
         shown = "; ".join(f"{k}: {stored.get(k, '(none)')} then, {now.get(k, '(none)')} now" for k in changed[:4])
         raise TextgruError(
@@ -174,6 +177,8 @@ def _same_value(key: str, then: Any, now: Any) -> bool:
     if then == now:
         return True
     paths = ("data.path", "data.validation_path", "data.test_path", "model.pretrained_lm")
+    if key in paths and isinstance(then, str) and "${" in then:  # stored unresolved: `experiment=`'s ${paths...}
+        return True
     if key in paths and isinstance(then, str) and isinstance(now, str) and not os.path.isabs(then):
         return now.endswith("/" + os.path.normpath(then))
     return False

@@ -173,7 +173,8 @@ def _search(
     instantiate(search.sampler)  # refused before study.db is made, naming hparams_search.sampler (not config.*)
     study = _open_study(str(search.study_name), study_dir, direction, pruner)
     check_same_space(study, space, study_dir)
-    check_same_settings(study, compose_trial(config_name, compared_overrides(study, base, space)), study_dir)
+    given = [o.partition("=")[0].lstrip("+~") for o in base]
+    check_same_settings(study, compose_trial(config_name, compared_overrides(study, base, space)), study_dir, given)
     done = len(study.trials)
     if sampler_cfg.get("seed") is not None:  # a resumed study must not draw its first trials' parameters again
         sampler_cfg["seed"] = int(sampler_cfg["seed"]) + done
