@@ -609,6 +609,10 @@ def test_a_malformed_csv_row_is_one_line_not_rows_merged_or_cut(tmp_path: Path) 
     (tmp_path / "r.csv").write_text(rows_r)
     assert load_tables({"train": [str(tmp_path / "r.csv")]})["train"]["text"][:2] == ["text 1, said", "text 2, said"]
     assert read("r.csv", rows_r)[:2] == ["text 1, said", "text 2, said"]
+    ids = "id,text,label\n" + "".join(f"{i},text {i},{('neg', 'pos')[i % 2]},\n" for i in range(1, 9))  # an id column
+    (tmp_path / "ids.csv").write_text(ids)  # 1..n and trailing commas: not R's row names (read shifted: a review)
+    with pytest.raises(TextgruError, match=r"ids.csv: its rows have more fields .* they end in a comma the header"):
+        load_tables({"train": [str(tmp_path / "ids.csv")]})
     (tmp_path / "latin1.csv").write_bytes("t\u00e9xte\nhello, world\n".encode("latin-1"))  # the review: the quoting
     with pytest.raises(
         TextgruError, match=r"more fields than its header names \(1\), from line 2 \(2 fields\); a text holding commas"

@@ -81,13 +81,14 @@ def longer_rows(
     blank lines), names the first such line (a review: the README promised it)."""
     import pandas as pd
 
-    if isinstance(frame.index, pd.RangeIndex) or _row_numbers(frame.index):
-        return None
+    last = frame[frame.columns[-1]] if len(frame.columns) else None
+    trailing = last is not None and len(frame) and (last.isna() | (last.astype(str) == "")).all()
+    if isinstance(frame.index, pd.RangeIndex) or (_row_numbers(frame.index) and not trailing):  # (not an id column
+        return None  # 1..n before a trailing comma: the review of accepting row numbers read its columns shifted)
     found = _first_long_line(text, delimiter) if text is not None else None
     where = f", from line {found[0] + skipped} ({found[1]} fields)" if found else ""
     said = f"{name}: its rows have more fields than its header names ({len(frame.columns)}){where}; "
-    last = frame[frame.columns[-1]] if len(frame.columns) else None
-    if last is not None and len(frame) and (last.isna() | (last.astype(str) == "")).all():
+    if trailing:
         return (
             said + f"they end in a {'tab' if delimiter == chr(9) else 'comma'} the header has no column for: remove it"
         )
