@@ -235,6 +235,11 @@ def test_tilde_is_expanded_in_paths_only(monkeypatch: pytest.MonkeyPatch) -> Non
         "model.x=~/y", "data.path=~/a.csv,~/b.csv",  # not a path's key; a sweep, left to Hydra
     ]  # fmt: skip
     assert home_folders_expanded(["ckpt_paths=[~/a,~/b]"], (), "ensemble") == ['ckpt_paths=["/h/a","/h/b"]']
+    typed = ["logger.mlflow.artifact_location=~/art", "callbacks.model_checkpoint.dirpath=~/c"]  # (the review of the
+    assert home_folders_expanded([*typed, "trainer.default_root_dir=~/r"]) == [  # change: these were left as typed)
+        'logger.mlflow.artifact_location="/h/art"', 'callbacks.model_checkpoint.dirpath="/h/c"',
+        'trainer.default_root_dir="/h/r"',
+    ]  # fmt: skip
 
 
 @pytest.mark.slow  # over a minute on 2 cores; run with -m slow

@@ -198,13 +198,15 @@ def _expanded(raw: str) -> str:
 def takes_a_path(config_name: str, key: str) -> bool:
     """Whether `key` of the config `config_name` names a file or folder: its rule is a path's (any of its rules, for
     a key whose rule depends on another's value), or it is a run's or sweep's folder."""
-    from textgru.config_path_rules import Existing, File, Folder, NewFile
+    from textgru.config_path_rules import ArtifactLocation, Existing, File, Folder, NewFile, StoreUri
     from textgru.config_rules import AnyOf, When
     from textgru.config_rules_commands import RULES
 
-    if key in ("resume", "hydra.run.dir", "hydra.sweep.dir", "hydra.sweep.subdir"):
+    if key in ("resume", "hydra.run.dir", "hydra.sweep.dir", "hydra.sweep.subdir", "trainer.default_root_dir"):
         return True
-    rules, paths = [RULES.get(config_name, {}).get(key)], (Existing, File, Folder, NewFile)
+    if key.endswith(".dirpath"):  # a callback's folder (callbacks.model_checkpoint.dirpath)
+        return True
+    rules, paths = [RULES.get(config_name, {}).get(key)], (Existing, File, Folder, NewFile, StoreUri, ArtifactLocation)
     while rules:
         rule = rules.pop()
         if isinstance(rule, When):
