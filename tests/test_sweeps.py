@@ -311,6 +311,8 @@ def test_a_search_whose_trials_failed_exits_with_2(tmp_path: Path, small_csv: Pa
     )  # fmt: skip
     assert r.returncode == 2 and "trial 0 failed: RuntimeError: a bug in a callback" in r.stderr, r.stderr[-2000:]
     assert "Traceback (most recent call last)" in (tmp_path / "bug" / "tune.log").read_text()
+    said = (tmp_path / "bug" / "trial_000" / "train.log").read_text()  # and in the trial's own log (a review: not)
+    assert "trial 0 failed: RuntimeError: a bug in a callback" in said and "Traceback (most recent" in said
 
 
 @pytest.mark.slow  # over a minute on 2 cores (issue 14 tests' default-suite budget: 60 s)

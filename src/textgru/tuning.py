@@ -214,9 +214,9 @@ def _search(
                     raise
                 parent.record_trial(run_dir, trial.number, "FAIL", params)
                 known = isinstance(e, TextgruError)  # one line; anything else with its type and traceback
-                log.warning(
-                    "trial %d failed: %s", trial.number, e if known else f"{type(e).__name__}: {e}", exc_info=not known
-                )
+                with also_logged_to(run_dir / "train.log"):  # its own log says why too (a review: only tune.log)
+                    why = e if known else f"{type(e).__name__}: {e}"
+                    log.warning("trial %d failed: %s", trial.number, why, exc_info=not known)
                 continue
             if _stored_user_attrs(study, trial.number).get(PRUNED_AT) is not None:
                 study.tell(trial, state=optuna.trial.TrialState.PRUNED)
