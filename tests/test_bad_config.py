@@ -39,6 +39,7 @@ ISSUE_TABLE = [
     ),
     ("train", ["trainer.max_epochs=-5"], "trainer.max_epochs=-5: must be an integer >= 1, or -1"),
     ("train", ["trainer.limit_train_batches=0"], "trainer.limit_train_batches=0: must be a number of batches >= 1"),
+    ("train", ["trainer.limit_val_batches=0"], "trainer.limit_val_batches=0: must be a number of batches >= 1"),
     ("predict", ["ckpt_path=<ckpt>", "input=/dev/null"], "input=/dev/null is a character device, not a regular file"),
 ]
 MORE = [

@@ -196,14 +196,11 @@ TRAIN: dict[str, Rule] = {
     "trainer.enable_progress_bar": Bool(),
     "trainer.fast_dev_run": AnyOf((Bool(), Int(0)), shape="true, false or a number of batches"),
     "trainer.sync_batchnorm": Bool(),
-    "trainer.limit_train_batches": AnyOf(  # 0 trains nothing: a "finished" run without a checkpoint
-        (Int(1), Num(0, 1, lo_open=True)), shape="a number of batches >= 1, or a share of them in (0, 1]", null=True
-    ),
-    **{
-        f"trainer.limit_{split}_batches": AnyOf(
-            (Int(0), Num(0, 1)), shape="a number of batches >= 0, or a share of them in [0, 1]", null=True
+    **{  # train 0 trains nothing: a "finished" run without a checkpoint; val or test 0, a traceback where the run is
+        f"trainer.limit_{split}_batches": AnyOf(  # scored (a review: IndexError); validation picks the best checkpoint
+            (Int(1), Num(0, 1, lo_open=True)), shape="a number of batches >= 1, or a share of them in (0, 1]", null=True
         )
-        for split in ("val", "test")
+        for split in ("train", "val", "test")
     },
     "callbacks.model_checkpoint.save_top_k": Int(-1),
     "callbacks.early_stopping.patience": Int(0, what="validations without improvement before stopping"),
