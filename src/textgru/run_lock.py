@@ -57,11 +57,11 @@ def in_use(folder: Path, fix: str) -> Iterator[None]:
 def refuse_if_in_use(folder: Path, fix: str) -> None:
     """One line naming the process that holds `folder`'s lock, where one does (probed, not kept): a resume checks it
     first (a review: a run still training, before its first checkpoint, was said to have stopped)."""
-    try:
-        fd = os.open(folder / LOCK_NAME, os.O_RDONLY) if fcntl is not None else None
-    except OSError:
+    if fcntl is None:
         return
-    if fd is None:
+    try:
+        fd = os.open(folder / LOCK_NAME, os.O_RDONLY)
+    except OSError:
         return
     try:
         holder = os.read(fd, 20).decode(errors="replace").strip() or "?"
