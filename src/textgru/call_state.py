@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from textgru.console import FILE_FORMAT
 from textgru.errors import TextgruError
 from textgru.library_notices import library_notices_to
 
@@ -82,7 +83,7 @@ def log_to_file(path: Path) -> Iterator[None]:
     own handlers get textgru's warnings and Lightning's errors, as they would have before the call (a review: with
     `logging.basicConfig()` in a notebook, every INFO line and the model summary printed under the bar)."""
     handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"))
+    handler.setFormatter(logging.Formatter(FILE_FORMAT))
     loggers = [logging.getLogger(name) for name in ("textgru", "lightning.pytorch")]
     kept = [(lg.level, lg.propagate, lg.getEffectiveLevel()) for lg in loggers]
     callers = [
@@ -113,7 +114,7 @@ def also_logged_to(path: Path) -> Iterator[None]:
     trial has its own train.log, as every run folder does, beside the study's tune.log (a review: it had none)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"))
+    handler.setFormatter(logging.Formatter(FILE_FORMAT))
     logging.getLogger().addHandler(handler)
     try:
         yield

@@ -21,7 +21,7 @@ from textgru.checkpoint_path import warn_if_unfinished
 from textgru.data import tokenization
 from textgru.data.columns import column_values
 from textgru.data.pretraining_split import check_pretraining_split
-from textgru.data.repeated_texts import loosely, text_digests
+from textgru.data.repeated_texts import text_digests
 from textgru.errors import TextgruError
 from textgru.inference.loaded_model import read_tokenizer
 from textgru.override_values import tokenizer_overrides
@@ -144,9 +144,9 @@ class PretrainedLM:
         if self.trained_texts is None:  # a resumed run's (its checkpoint holds the weights), or an older biLM's
             return
         for split in ("validation", "test"):
-            texts = column_values(dm.raw[split], "text")
-            read = int(torch.isin(torch.tensor(text_digests(texts), dtype=torch.int64), self.trained_texts).sum())
-            share = read / max(1, len(set(map(loosely, texts))))
+            digests = torch.tensor(text_digests(column_values(dm.raw[split], "text")), dtype=torch.int64)  # each once
+            read = int(torch.isin(digests, self.trained_texts).sum())
+            share = read / max(1, len(digests))
             said = f"model.pretrained_lm was trained on {read} of this run's {split} texts ({share:.0%})"
             fix = "pretrain it on this run's training texts only: textgru train task=bilm data=<this run's data>"
             if share >= 0.1:
