@@ -339,13 +339,16 @@ def test_a_split_carved_again_from_the_training_file_is_carved_as_in_training(ti
     labelled = {**trained_on, "ignore_labels": [], "label_names": names[::-1]}  # a review: eval's defaults
     as_labelled = load_classification_data(labelled)["test"]["text"]  # ([unsup], none) carved another test split
     assert as_labelled != load_classification_data({**labelled, "label_names": None})["test"]["text"]
+    unnamed = {k: v for k, v in given.items() if k not in ("ignore_labels", "label_names")}  # as eval passes them
+    assert labelled_texts(unnamed, "test", labelled, trained_digest=digest)[0] == as_labelled
     given_labels = {**given, "ignore_labels": ["unsup"], "label_names": None}
-    assert labelled_texts(given_labels, "test", labelled, trained_digest=digest)[0] == as_labelled
+    named = as_trained_split(given_labels, labelled, digest, given=["ignore_labels"])  # [unsup] named: kept (a
+    assert named["ignore_labels"] == ["unsup"] and named["label_names"] == names[::-1]  # review: the model's [])
     from textgru.config import data_config
     from textgru.inference.trained_split import LABELLING
 
     assert LABELLING["ignore_labels"] == data_config("local")["ignore_labels"]  # the default that is not a choice
-    chosen = as_trained_split({**given_labels, "ignore_labels": ["neutral"]}, labelled, digest)  # the review of the
+    chosen = as_trained_split({**unnamed, "ignore_labels": ["neutral"]}, labelled, digest)  # the review of the
     assert chosen["ignore_labels"] == ["neutral"] and chosen["label_names"] == names[::-1]  # change: [neutral] lost
     for other_source in ({"label_column": "text"}, {"validation_path": str(copy)}):  # other data (a review: taken)
         assert as_trained_split({**given, **other_source}, trained_on, digest)["split_seed"] == 42
@@ -1120,3 +1123,21 @@ def test_the_training_split_of_a_few_label_run_is_said_to_be_more_than_it_learnt
     with caplog.at_level(logging.INFO, logger="textgru"):
         scored = textgru.load(run.run_dir).evaluate(split="train")
     assert scored["n"] > 40 and "the model trained on a sample of it (data.train_size=40)" in caplog.text
+
+
+def test_eval_keeps_the_default_ignore_labels_where_the_command_line_names_it(tiny_run: Path, tmp_path: Path) -> None:
+    """A review: `textgru eval data.ignore_labels=[unsup]` of a model trained with [] was replaced by the model's [],
+    silently: a value given equal to the data config's default could not be told from no value. The command line's
+    own overrides tell them apart; one left out is still the model's."""
+    saved = torch.load(tiny_run / "checkpoints" / "best.ckpt", weights_only=True)
+    saved["textgru"]["data_config"]["ignore_labels"] = []
+    torch.save(saved, tmp_path / "model.ckpt")
+    data = saved["textgru"]["data_config"]
+    args = ["eval", f"ckpt_path={tmp_path / 'model.ckpt'}", "data=local", f"data.path={data['path']}"]
+    args += [f"data.text_column={data['text_column']}", f"data.label_column={data['label_column']}"]
+    r = run_textgru(*args, f"output_dir={tmp_path / 'left_out'}")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "carved with the model's settings (data.ignore_labels=[]" in r.stderr and "differ from" not in r.stderr
+    r = run_textgru(*args, "data.ignore_labels=[unsup]", f"output_dir={tmp_path / 'named'}")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "data.ignore_labels=['unsup'] differ from the model's ([])" in r.stderr, r.stderr[-2000:]

@@ -123,9 +123,7 @@ def check_forecast_sizes(forecaster: Any, data: dict[str, Any] | None) -> dict[s
     """`textgru eval`: `data.window=`/`data.horizon=` given for a forecaster trained with others is one line, not
     ignored (the data config's defaults cannot be told from a user's value; the command line's overrides can).
     Returns the data config without them (its defaults are no one's), as `Forecaster.evaluate` takes it."""
-    from hydra.core.hydra_config import HydraConfig
-
-    for override in HydraConfig.get().overrides.task if HydraConfig.initialized() else []:
+    for override in _command_line_overrides():
         key, _, value = override.lstrip("+~").partition("=")
         own = {"data.window": forecaster.window, "data.horizon": forecaster.horizon}.get(key)
         if own is not None and value.strip() != str(own):
@@ -133,6 +131,22 @@ def check_forecast_sizes(forecaster: Any, data: dict[str, Any] | None) -> dict[s
                 f"{override}: this forecaster's {key[5:]} is {own}, fixed by its checkpoint; drop {key}="
             )
     return data and {k: v for k, v in data.items() if k not in ("window", "horizon")}
+
+
+def labelling_as_named(data: dict[str, Any] | None) -> dict[str, Any] | None:
+    """`textgru eval`: the data config without its `ignore_labels`/`label_names` where they hold the defaults and the
+    command line did not name them, so that the model's own are taken for its data; one named is kept, even the
+    default (a review: data.ignore_labels=[unsup] given was replaced by the model's [])."""
+    from textgru.inference.trained_split import LABELLING
+
+    named = {o.lstrip("+~").partition("=")[0] for o in _command_line_overrides()}
+    return data and {k: v for k, v in data.items() if f"data.{k}" in named or LABELLING.get(k, v) != v}
+
+
+def _command_line_overrides() -> list[str]:
+    from hydra.core.hydra_config import HydraConfig
+
+    return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
 
 
 def one_line(error: BaseException) -> TextgruError:

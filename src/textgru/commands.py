@@ -36,7 +36,7 @@ def eval_command(cfg: DictConfig) -> dict:
     """`textgru eval`: score a classifier or forecaster checkpoint on its data's split or on yours; print the
     table; write the report to `<run>/eval/` (`eval/<stem>/`: a checkpoint not a run's best; `<name>/` below: `data=`)."""
     from textgru.checkpoint_path import resolve_checkpoint_path
-    from textgru.command_line_checks import check_forecast_sizes
+    from textgru.command_line_checks import check_forecast_sizes, labelling_as_named
     from textgru.inference.classifier import Classifier
     from textgru.inference.evaluation import format_report
     from textgru.inference.loading import load
@@ -60,7 +60,7 @@ def eval_command(cfg: DictConfig) -> dict:
     model = load(ckpt, device=cfg.device)
     if isinstance(model, Classifier):
         result = model.with_precision(cfg.precision).evaluate(
-            data, cfg.split, cfg.batch_size, output_dir=out, overwrite=bool(cfg.overwrite)
+            data if cfg.split == "all" else labelling_as_named(data), cfg.split, cfg.batch_size, output_dir=out, overwrite=bool(cfg.overwrite)
         )
         print(format_report(result))
     elif model.task == "forecast":

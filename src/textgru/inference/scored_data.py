@@ -173,7 +173,8 @@ def _labelled_split(
         )
     own = data is None or same_data(cfg, trained_on, trained_digest)
     if data is not None:  # the model's own data: carved as training carved it
-        cfg = as_trained(cfg, trained_on, trained_digest)
+        given = [k for k, v in data.items() if v is not None] if isinstance(data, Mapping) else ()
+        cfg = as_trained(cfg, trained_on, trained_digest, given)
     try:
         dd = load_classification_data(cfg)
     except (ValueError, TypeError) as e:  # an edited checkpoint's data config, e.g. split_seed "abc" (a review)

@@ -6,7 +6,7 @@ its 60 texts; a forecaster's 15% test span, of which two thirds were training an
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,19 +22,26 @@ SOURCE = (  # what names the data beside its path: the same source and columns, 
 # what decides which rows each split gets beside CARVING, taken from the model where left as the data config's default
 # (a review: the command line's default ignore_labels=[unsup], for a model trained with [], or label_names left out,
 # carved another "test" split of a model's own file, 34 of its 40 texts trained on); a value given is kept (the review
-# of that change: data.ignore_labels=[neutral], the fix an error line gives, was replaced by the model's)
+# of that change: data.ignore_labels=[neutral], the fix an error line gives, was replaced by the model's; a later one:
+# [unsup] given, equal to the default, was replaced too: `given` names what the caller wrote)
 LABELLING = {"ignore_labels": ["unsup"], "label_names": None}  # conf/data/local.yaml's defaults
 
 
-def as_trained(cfg: Mapping[str, Any], trained_on: Mapping[str, Any], trained_digest: str | None = None) -> dict:
+def as_trained(
+    cfg: Mapping[str, Any],
+    trained_on: Mapping[str, Any],
+    trained_digest: str | None = None,
+    given: Collection[str] = (),
+) -> dict:
     """`cfg` with the model's split settings where it names the model's own data (the same source, and the same
-    files by path or by content); as given otherwise."""
+    files by path or by content); as given otherwise. `given`: the keys the caller wrote (a LABELLING key among
+    them is kept even where it equals the data config's default)."""
     cfg = dict(cfg)
     if not same_data(cfg, trained_on, trained_digest):
         return cfg
     changed = {k: trained_on[k] for k in CARVING if k in trained_on and k in cfg and cfg[k] != trained_on[k]}
     labelling = {k: trained_on[k] for k in LABELLING if k in trained_on and cfg.get(k) != trained_on[k]}
-    changed |= {k: v for k, v in labelling.items() if cfg.get(k) == LABELLING[k]}
+    changed |= {k: v for k, v in labelling.items() if cfg.get(k) == LABELLING[k] and k not in given}
     if given := {k: cfg.get(k) for k in labelling if k not in changed}:
         log.warning(
             "%s differ from the model's (%s): the splits carved from its data are not those training carved, and may "
