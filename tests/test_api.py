@@ -1141,3 +1141,42 @@ def test_eval_keeps_the_default_ignore_labels_where_the_command_line_names_it(ti
     r = run_textgru(*args, "data.ignore_labels=[unsup]", f"output_dir={tmp_path / 'named'}")
     assert r.returncode == 0, r.stderr[-2000:]
     assert "data.ignore_labels=['unsup'] differ from the model's ([])" in r.stderr, r.stderr[-2000:]
+
+
+def test_eval_warns_where_an_older_checkpoint_split_texts_under_several_labels_otherwise(
+    tiny_run: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A review: a checkpoint saved before textgru recorded how texts under several labels are split (the rule changed
+    twice) was scored on a test split said to be carved "as training carved it", which it may not be. Now the rule
+    is kept in the checkpoint (and its export); one without it is warned of where the data has such texts."""
+    from textgru.data.file_digest import files_digest
+    from textgru.data.splitting import SPLIT_RULE
+
+    saved = torch.load(tiny_run / "checkpoints" / "best.ckpt", weights_only=True)
+    assert saved["textgru"]["split_rule"] == SPLIT_RULE
+    data = saved["textgru"]["data_config"]
+    lines = Path(data["path"]).read_text().splitlines()
+    mine = tmp_path / "mine.csv"
+    mine.write_text("\n".join(lines) + "\n")
+    old = {**saved, "textgru": {k: v for k, v in saved["textgru"].items() if k != "split_rule"}}
+    for name, ckpt in (("new", saved), ("old", old)):
+        ckpt["textgru"]["data_config"] = {**data, "path": str(mine)}
+        ckpt["textgru"]["data_digest"] = files_digest({**data, "path": str(mine)})
+        torch.save(ckpt, tmp_path / f"{name}.ckpt")
+    with caplog.at_level("WARNING"):
+        textgru.load(tmp_path / "old.ckpt").evaluate()
+    assert "saved before textgru recorded" not in caplog.text  # no text under two labels: nothing to say
+    text, label = lines[1].rsplit(",", 1)
+    other = next(row.rsplit(",", 1)[1] for row in lines[1:] if row.rsplit(",", 1)[1] != label)
+    mine.write_text("\n".join([*lines, f"{text},{other}"]) + "\n")
+    for name in ("new", "old"):
+        ckpt = torch.load(tmp_path / f"{name}.ckpt", weights_only=True)
+        ckpt["textgru"]["data_digest"] = files_digest({**data, "path": str(mine)})
+        torch.save(ckpt, tmp_path / f"{name}.ckpt")
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        textgru.load(tmp_path / "new.ckpt").evaluate()
+    assert "saved before textgru recorded" not in caplog.text
+    with caplog.at_level("WARNING"):
+        textgru.load(tmp_path / "old.ckpt").evaluate()
+    assert f"1 text(s) of {mine} are under several labels, and this checkpoint was saved before" in caplog.text

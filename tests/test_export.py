@@ -16,6 +16,7 @@ from conftest import built_once, make_rows, run_script
 
 import textgru
 from textgru.checkpoint import checkpoint_extras, load_checkpoint, rebuild_model
+from textgru.data.splitting import SPLIT_RULE
 from textgru.errors import TextgruError
 from textgru.models import model_class
 from textgru.onnx_graphs import ClassifierGraph, ForecastGraph
@@ -370,6 +371,7 @@ def test_the_folder_holds_three_plain_files(exported: dict) -> None:
         config = json.loads((folder / "config.json").read_text())  # plain JSON
         assert config["task"] == task and config["opset"] == 18 and "_target_" not in json.dumps(config)
         assert config["parity_with_pytorch"]["max_abs_diff"] < TOL
+        assert config["split_rule"] == SPLIT_RULE  # how the checkpoint's data was split: evaluate() reads it
         if task != "forecast":  # its .ckpt is not a run's: no metrics.json; the others keep their run's, words too
             metrics = json.loads((exported["runs"][task] / "metrics.json").read_text())
             assert config["training_metrics"] == metrics and "stopped_by" in metrics

@@ -45,6 +45,7 @@ def checkpoint_extras(
 ) -> dict[str, Any]:
     """What eval/predict/generate need besides the weights; plain types only, so `weights_only` loads it."""
     from textgru.data.file_digest import files_digest
+    from textgru.data.splitting import SPLIT_RULE
 
     args = {k: v for k, v in model_args.items() if k != "_target_"}
     check_model_args(type(model), args, where="the model config")
@@ -59,6 +60,7 @@ def checkpoint_extras(
         "data_config": data_config,
         "data_digest": files_digest(data_config),  # eval warns where a split carved from changed files may overlap
         "max_length": max_length,
+        "split_rule": SPLIT_RULE,  # how texts under several labels were split (eval carves its own data again)
     }
 
 

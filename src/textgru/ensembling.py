@@ -177,6 +177,7 @@ def joined_checkpoint(checkpoints: Sequence[str | os.PathLike[str]]) -> dict[str
         "sentiment", model, args, meta["tokenizer"], meta["label_names"], data, meta["max_length"]
     )
     extras["joined_from"] = held
+    extras["split_rule"] = meta.get("split_rule")  # the sources' (they must share the data and its split)
     return {"state_dict": {f"model.{k}": v for k, v in model.state_dict().items()}, "textgru": extras}
 
 

@@ -85,6 +85,7 @@ def open_export(
         "backend": "onnxruntime",
         "export_config": config,
         "data_config": config.get("data_config"),
+        "split_rule": config.get("split_rule"),
     }
     vocab = None  # tokenizer.json's tokens (text tasks)
     if task == "forecast":

@@ -16,6 +16,8 @@ from textgru.data.columns import column_values
 from textgru.data.file_digest import files_digest
 from textgru.data.labelled import datasets_quiet, load_classification_data, without_ignored
 from textgru.data.labels import label_key
+from textgru.data.repeated_texts import loosely
+from textgru.data.splitting import SPLIT_RULE
 from textgru.delimited_texts import header_hint
 from textgru.errors import TextgruError
 from textgru.inference.trained_split import as_trained, same_data, same_path
@@ -30,12 +32,14 @@ def labelled_texts(
     text_column: str = "text",
     label_column: str = "label",
     trained_digest: str | None = None,
+    split_rule: int | None = SPLIT_RULE,
 ) -> tuple[list[str], list[str], str]:
     """Texts and their label names from what the data sources accept: None (`trained_on`, the checkpoint's data
     config), a data config name, a path read as `data=local`, a data config mapping, a `datasets.Dataset`
     (`DatasetDict`: one split of it) or a pandas DataFrame. `split` "all" joins every split; its default is "test"
     for configs and "all" for a path, a Dataset or a DataFrame. Returns the texts, the labels and the split's name.
-    `trained_digest`: the checkpoint's digest of its data files (a warning where a split is carved from them changed)."""
+    `trained_digest`: the checkpoint's digest of its data files (a warning where a split is carved from them changed);
+    `split_rule`: how it split texts under several labels (a warning where it is not today's and the data has such)."""
     with datasets_quiet():
         if isinstance(data, pd.DataFrame):
             data = _from_pandas(data, text_column, label_column)
@@ -55,7 +59,7 @@ def labelled_texts(
             return _every_row(data["path"], data.get("ignore_labels"), text_column, label_column)
         if isinstance(data, (str, os.PathLike)) and (split or "all") == "all" and Path(data).expanduser().exists():
             return _every_row(data, None, text_column, label_column)
-        ds, split = _labelled_split(data, split, trained_on, text_column, label_column, trained_digest)
+        ds, split = _labelled_split(data, split, trained_on, text_column, label_column, trained_digest, split_rule)
         names = ds.features["label"].names
         return column_values(ds, "text"), [names[y] for y in column_values(ds, "label")], split
 
@@ -139,6 +143,7 @@ def _labelled_split(
     text_column: str,
     label_column: str,
     trained_digest: str | None,
+    split_rule: int | None,
 ) -> tuple[Dataset, str]:
     if data is None:  # the checkpoint's data config is data: its sources are read, its cache folder is not used
         from textgru.config import local_cache_dir
@@ -200,6 +205,15 @@ def _labelled_split(
         note += f"; the model trained on a sample of it ({', '.join(f'data.{k}={v}' for k, v in sample.items())})"
 
     log.info("scoring %d examples (%s split%s)", len(ds), split, note)  # a review took the 10% for the whole file
+    if carved and own and split_rule != SPLIT_RULE and (shared := _texts_under_several_labels(dd)):
+        log.warning(  # a review: a checkpoint saved before the rule was recorded was said to be carved "as training"
+            "%d text(s) of %s are under several labels, and this checkpoint was saved before textgru recorded how such "
+            "texts were split: the %s split carved now may differ from training's and hold texts it trained on; "
+            "split=all scores every row",
+            shared,
+            cfg["path"],
+            split,
+        )
     same = same_path(cfg.get("path"), trained_on.get("path"))  # a review: a relative path was not warned of
     if carved and trained_digest and same and files_digest(cfg) != trained_digest:
         log.warning(  # a review: a re-sorted file's "test split" held 20 of its 26 texts from training (accuracy 1.0)
@@ -209,6 +223,14 @@ def _labelled_split(
             split,
         )
     return ds, split
+
+
+def _texts_under_several_labels(dd: DatasetDict) -> int:
+    labels: dict[str, set] = {}
+    for part in dd.values():
+        for text, label in zip(column_values(part, "text"), column_values(part, "label"), strict=True):
+            labels.setdefault(loosely(text), set()).add(label)
+    return sum(len(v) > 1 for v in labels.values())
 
 
 def _check_split(split: str, splits: list[str]) -> str:
