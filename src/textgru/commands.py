@@ -60,7 +60,11 @@ def eval_command(cfg: DictConfig) -> dict:
     model = load(ckpt, device=cfg.device)
     if isinstance(model, Classifier):
         result = model.with_precision(cfg.precision).evaluate(
-            data if cfg.split == "all" else labelling_as_named(data), cfg.split, cfg.batch_size, output_dir=out, overwrite=bool(cfg.overwrite)
+            data if cfg.split == "all" else labelling_as_named(data),
+            cfg.split,
+            cfg.batch_size,
+            output_dir=out,
+            overwrite=bool(cfg.overwrite),
         )
         print(format_report(result))
     elif model.task == "forecast":

@@ -219,7 +219,12 @@ class Classifier(LoadedModel):
 
         require_split(split)
         texts, names, split = labelled_texts(
-            data, split, self.meta["data_config"], text_column, label_column, self.meta.get("data_digest"),
+            data,
+            split,
+            self.meta["data_config"],
+            text_column,
+            label_column,
+            self.meta.get("data_digest"),
             self.meta.get("split_rule"),
         )
         report = report_path(output_dir, split, overwrite, plot="confusion_matrix.png")
