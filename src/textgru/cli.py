@@ -99,7 +99,7 @@ def run_command(target: str, cfg: Any, raw: dict[str, str]) -> Any:
         key = getattr(e, "full_key", None) or str(e)
         fail(f"{key} is required: pass {key}=...")
     except (TrainingStopped, KeyboardInterrupt) as e:  # Ctrl+C or SIGTERM: the whole sweep stops, not only a job
-        if not in_hydra_multirun() and isinstance(e, KeyboardInterrupt):
+        if not in_hydra_multirun() and not isinstance(e, TrainingStopped):
             remove_unstarted_hydra_run()  # stopped before the run wrote anything (reading its data): nothing to keep
             raise  # main() names the command that was stopped
         rest = ""  # a sweep's jobs it finished are summarised (the stopped one as unfinished, the rest not started)
@@ -137,7 +137,7 @@ def train(args: Sequence[str]) -> Any:
             rest = home_folders_expanded([a for a in args if a.partition("=")[0] not in ("resume", "ckpt_path")])
             with resource_failures_named(), datasets_quiet():  # a full disk: one line; no bars (a review: three)
                 return resume(*target, rest)
-    except TextgruError as e:
+    except (TextgruError, TrainingStopped) as e:
         if os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise
         fail(str(e), 130 if isinstance(e, TrainingStopped) else 2)  # stopped: as a new run's (a review: 2)

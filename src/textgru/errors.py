@@ -18,9 +18,11 @@ class EveryRankError(TextgruError):
     it, the others exit without a word (a review: a diverged DDP run said it once per process)."""
 
 
-class TrainingStopped(TextgruError):
+class TrainingStopped(KeyboardInterrupt):
     """Training stopped by Ctrl+C or SIGTERM: the command exits 130, and a `-m` sweep stops with it (it went on to
-    its next job)."""
+    its next job). A KeyboardInterrupt, its message naming what to resume, so that a notebook's loop of
+    `textgru.train` calls stops too (a review: as a TextgruError, `except TextgruError` caught the Ctrl+C and the loop
+    went on with its next run)."""
 
 
 def require_bool(value: object, name: str) -> None:

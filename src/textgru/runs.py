@@ -70,12 +70,12 @@ def _resume(target: tuple[RunFolder, Path], overrides: list[str], config_name: s
         cfg = resume_config(run, checkpoint, rest)
         with log_to_file(run.train_log), datasets_quiet():
             metrics = train_config(cfg, in_sweep=True, resume_from=checkpoint)  # ddp spawns: no re-run of the caller
-    except TextgruError as e:
+    except (TextgruError, TrainingStopped) as e:
         raise _in_pythons_words(e, run.path) from None
     return TrainResult(run.path, metrics, rest)
 
 
-def _in_pythons_words(error: TextgruError, folder: Path) -> TextgruError:
+def _in_pythons_words(error: TextgruError | TrainingStopped, folder: Path) -> TextgruError | TrainingStopped:
     """`error` naming `textgru.train(['resume=...', ...])` where it named the command line's `textgru train resume=...
     key=value`."""
     pair = r"[\w.+~]+=(?:<[^>]*>|\S+)"  # key=value, or key=<what to give>
@@ -122,7 +122,7 @@ def _train(overrides: list[str], config_name: str, run_dir: str | os.PathLike[st
             metrics = train_config(cfg, in_sweep=True)
     except (TextgruError, KeyboardInterrupt) as e:  # refused, or stopped while reading its data: nothing left
         remove_if_unstarted(folder, made=made, close_logs=False)  # (a run that wrote files of its own keeps them)
-        if isinstance(e, TextgruError):
+        if isinstance(e, (TextgruError, TrainingStopped)):
             raise _in_pythons_words(e, folder) from None
         raise
     return TrainResult(folder, metrics, overrides)
@@ -171,7 +171,7 @@ def _sweep(overrides: list[str], config_name: str, sweep_dir: str | os.PathLike[
         try:
             for i, job in enumerate(jobs):
                 results.append(train(job, config_name, run_dir=folder / str(i)))
-        except TextgruError as e:  # a review: no summary of the jobs that ran, and which job failed was unsaid
+        except (TextgruError, TrainingStopped) as e:  # a review: no summary of the jobs that ran, and which job failed
             i = len(results)
             if rows := stopped_sweep_rows(folder, jobs, i, failed=not isinstance(e, TrainingStopped)):
                 write_summary(folder, rows, metric, mode)
