@@ -103,6 +103,12 @@ MORE = [
         "reads 'é' (not ASCII) only in quotes; quote what holds it, e.g. 'data.path=\"/x/données.csv\"'",
     ),
     ("train", ["optimizer.lr=nan"], "optimizer.lr=nan: must be a number > 0"),
+    ("train", ["data.path=mine.csv"], "data.path: the default data config reads no files; give data=local data.path=m"),
+    (
+        "train",
+        ["+data.path=mine.csv"],
+        "data.path=mine.csv: data.source=tweets reads no files; give data=local data.path=",
+    ),
     ("train", ["-m", "model.dropout=0.1,1.5"], "model.dropout=1.5: must be a number in [0, 1)"),
     ("train", ["data.ignore_labels=[négatif,ok]"], """quote what holds it, e.g. 'data.ignore_labels=["négatif",ok]'"""),
     ("train", ["data=local", "data.path=my data/é.csv"], """e.g. 'data.path="my data/é.csv"'"""),  # a review: in
