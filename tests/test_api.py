@@ -1068,6 +1068,19 @@ def test_answers_a_notebook_user_can_trip_over(
         assert torch.equal(clf.predict_proba(texts), expected) and clf.model.training  # eval inside, mode given back
     finally:
         clf.model.eval()
+    plays = ["ROMEO: the king my lord", "JULIET: good day"]
+    dropouts = [m for m in lm.model.modules() if isinstance(m, torch.nn.Dropout)]
+    assert dropouts and all(m.p == 0 for m in dropouts)  # the fixture's: a dropout of 0.5 is what the review had
+    for m in dropouts:
+        m.p = 0.5
+    try:
+        scored = lm.score(plays)
+        lm.model.train()  # a review: LanguageModel.score in train mode scored one text 3.3145, 3.3091, 3.3046
+        assert [lm.score(plays) for _ in range(3)] == [scored] * 3 and lm.model.training
+    finally:
+        lm.model.eval()
+        for m in dropouts:
+            m.p = 0.0
     with pytest.raises(textgru.TextgruError, match=r"^data=a list is neither") as e:
         clf.evaluate(["the train is late again"] * 100_000)
     assert len(str(e.value)) < 300

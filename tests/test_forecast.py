@@ -280,6 +280,12 @@ def test_forecast_run_writes_metrics_plots_and_a_self_contained_checkpoint(tmp_p
     nxt = forecaster.predict(series[:300])
     assert nxt.shape == (2,)
     np.testing.assert_allclose(forecaster.predict(series[:300, None]), nxt[:, None], rtol=1e-6)
+    modes, rollout = [], forecaster.model.rollout  # a review: a model a notebook left training forecast with dropout
+    forecaster.model.rollout = lambda *a: (modes.append(forecaster.model.training), rollout(*a))[1]
+    forecaster.model.train()
+    np.testing.assert_array_equal(forecaster.predict(series[:300]), nxt)
+    assert modes == [False] and forecaster.model.training  # eval inside, its mode given back
+    forecaster.model.eval()
     assert np.abs(nxt - series[300:302]).max() < 1.0  # near the truth: the sine's amplitude is about 1
     with pytest.raises(textgru.TextgruError, match=r"^horizon=100,001 is more than 100,000 steps"):  # a review: 10**7
         forecaster.predict(series[:300], horizon=100_001)  # ran for minutes past 5 GB

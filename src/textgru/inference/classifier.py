@@ -20,6 +20,7 @@ from textgru.data.tokenization import UNK, pad_id
 from textgru.errors import TextgruError, require_split
 from textgru.inference.arguments import check_batch_size, positive_int, text_list
 from textgru.inference.collector_pauses import without_collector_pauses
+from textgru.inference.eval_mode import eval_mode
 from textgru.inference.fused_bigru import FusedGRUClassifier
 from textgru.inference.loaded_model import LoadedModel, read_tokenizer
 from textgru.inference.parallel_batches import run_batches
@@ -162,14 +163,8 @@ class Classifier(LoadedModel):
                 logits = forward(batch["input_ids"].to(self.device), batch["lengths"])  # (batch, classes)
                 probs[idx] = torch.softmax(logits.float(), dim=-1).cpu()
 
-        was_training = self.model.training  # a notebook's fine-tuning cell left it so: dropout on, random answers
-        if was_training:  # only then (the usual case costs nothing)
-            self.model.eval()
-        try:
+        with eval_mode(self.model):  # a notebook's fine-tuning cell left it training: dropout on, random answers
             run_batches(run, batches, self.model)
-        finally:
-            if was_training:
-                self.model.train(True)
         return probs
 
     @overload

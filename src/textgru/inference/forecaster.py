@@ -15,6 +15,7 @@ import torch
 
 from textgru.errors import TextgruError, require_split
 from textgru.inference.arguments import positive_int
+from textgru.inference.eval_mode import eval_mode
 from textgru.inference.loaded_model import LoadedModel
 
 log = logging.getLogger(__name__)
@@ -113,7 +114,8 @@ class Forecaster(LoadedModel):
         if not (np.abs(windows) <= np.finfo(np.float32).max).all():
             raise TextgruError("the windows hold missing or infinite values (or past float32's range); fill them first")
         x = torch.tensor((windows - self.mean) / self.std, dtype=torch.float32, device=self.device)
-        pred = self.model.rollout(x, horizon)  # (n, horizon, features), normalised
+        with eval_mode(self.model):  # a review: in train mode, dropout gave another forecast each call
+            pred = self.model.rollout(x, horizon)  # (n, horizon, features), normalised
         return pred.double().cpu().numpy() * self.std + self.mean
 
     def predict(self, series: Any, horizon: int | None = None) -> np.ndarray:

@@ -13,6 +13,7 @@ from torch import nn
 from textgru.data.decoding import check_unicode
 from textgru.data.tokenization import UNK
 from textgru.errors import TextgruError, require_bool
+from textgru.inference.eval_mode import eval_mode
 from textgru.inference.sampling import (
     Sampler,
     SamplingOptions,
@@ -70,9 +71,7 @@ def _sample(
     """The sampling loop: after each new token, yields every sample's new ids so far and which have stopped.
     Inference mode is held while computing, not across a yield (a stream left open when Python exits was closed
     through torch's generator wrapper after torch was torn down: "Exception ignored" tracebacks)."""
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         with torch.inference_mode():
             logits, hidden = read_prompt(model, prompt_ids, options.num_samples)
             sampler = Sampler(tokenizer, prompt_ids, options, logits.size(-1), logits.device)
@@ -84,9 +83,6 @@ def _sample(
                 break
             with torch.inference_mode():
                 logits, hidden = step_model(model, next_ids, hidden)
-    finally:
-        if was_training:  # only then: a stream closed at exit runs this after torch's modules are gone
-            model.train(True)
 
 
 def _pieces(
