@@ -700,6 +700,13 @@ def test_train_refuses_bad_overrides_in_one_line(tmp_path: Path, tiny_run: Path,
     summary = (tmp_path / "s" / "summary.md").read_text()  # and the failed job as failed, the rest not started (a
     assert "| 0 | 10 | finished |" in summary and "| 1 | 100000 | failed |" in summary  # review: "unfinished", the
     assert "| - | 20 | not started |" in summary, summary  # rest unlisted)
+    with pytest.raises(textgru.TextgruError, match=r"^sweep job 0 \(.*data.train_size=100000\) failed: "):  # a review:
+        textgru.sweep([*data, *TINY_MODEL, "data.train_size=100000,10"], sweep_dir=tmp_path / "s0")  # an OSError
+    assert "| 0 | failed |" in (tmp_path / "s0" / "summary.md").read_text()  # (the new folder was taken away)
+    with pytest.raises(textgru.TextgruError, match=r"^hydra.run.dir=.*reviews.csv/run cannot be used as a folder: "):
+        textgru.train([*data, f"hydra.run.dir={small_csv}/run"])  # a review: a NotADirectoryError traceback
+    with pytest.raises(textgru.TextgruError, match=r"^sweep_dir=.*reviews.csv/s cannot be used as a folder: "):
+        textgru.sweep([*data, "seed=1,2"], sweep_dir=small_csv / "s")
     with pytest.raises(textgru.TextgruError, match=r"^config_name 'trian' is not a training config; leave it out"):
         textgru.train(config_name="trian")  # the list it gave offered eval, serve ... (a review)
     assert not (tmp_path / "r").exists()

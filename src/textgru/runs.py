@@ -103,9 +103,10 @@ def _train(overrides: list[str], config_name: str, run_dir: str | os.PathLike[st
             f"a value that holds a comma: {key}='{value}'"
         )
     cfg = compose_config(config_name, overrides, return_hydra_config=True)
-    if run_dir is not None and (message := problem("run_dir", str(run_dir), Folder())):
-        raise TextgruError(message)
     given = run_dir if run_dir is not None else static_folder(OmegaConf.to_container(cfg.hydra.run)["dir"])
+    key = "run_dir" if run_dir is not None else "hydra.run.dir"  # a review: the latter, under a file, a traceback
+    if given is not None and (message := problem(key, str(given), Folder())):
+        raise TextgruError(message)
     check_config(cfg, "train", run_dir=given)  # before the run folder is made: a wrong value leaves nothing behind
     folder = Path(run_dir).expanduser() if run_dir is not None else Path(str(cfg.hydra.run.dir))  # a fresh folder
     folder = folder.absolute()  # config.yaml and the result name it from anywhere (`..` kept: after a link, as Hydra)
@@ -163,7 +164,11 @@ def _sweep(overrides: list[str], config_name: str, sweep_dir: str | os.PathLike[
         _check_job(compose_config(config_name, job))
     first = compose_config(config_name, jobs[0], return_hydra_config=True)
     folder = (Path(sweep_dir).expanduser() if sweep_dir is not None else Path(str(first.hydra.sweep.dir))).absolute()
-    refuse_used_sweep_folder(folder, "sweep_dir" if sweep_dir is not None else "hydra.sweep.dir")
+    setting = "sweep_dir" if sweep_dir is not None else "hydra.sweep.dir"
+    if message := problem(setting, str(folder), Folder()):  # a review: a folder under a file, a traceback
+        raise TextgruError(message)
+    refuse_used_sweep_folder(folder, setting)
+    folder.mkdir(parents=True, exist_ok=True)  # its own: a failed first job took the new folder away with its own
     metric, mode = str(first.optimized_metric), str(first.optimized_mode)
     tags = {"textgru.overrides": " ".join(overrides)}
     with parent_run(first, folder, "sweep", overrides_as_params(overrides), tags) as parent:  # logger=mlflow
