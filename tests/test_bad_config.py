@@ -214,6 +214,11 @@ MORE = [
     ("generate", ["ckpt_path=<ckpt>", "greedy=maybe"], "greedy=maybe: must be true or false"),
     ("generate", ["ckpt_path=<ckpt>", "prompt_file=<tmp>"], "is a folder; give a text file"),
     ("generate", ["ckpt_path=<ckpt>", "num_samples=0"], "num_samples=0: must be an integer in [1, 10000]"),
+    (  # a review: no way out was named
+        "generate",
+        ["ckpt_path=<ckpt>", "stop=price ${p}"],
+        "stop cannot be resolved: Interpolation key 'p' not found (for a literal ${ write \\${, e.g. 'stop=\\${x}')",
+    ),
     (
         "generate",
         ["ckpt_path=<ckpt>", "stop=5"],

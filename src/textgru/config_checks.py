@@ -57,7 +57,10 @@ def check_config(
         if value is ABSENT or key in unused or (value is MISSING and key in searched):  # a given value: checked
             continue
         if isinstance(value, Unresolved):
-            raise TextgruError(f"{key} cannot be resolved: {value.reason}")
+            escape = (
+                f" (for a literal ${{ write \\${{, e.g. '{key}=\\${{x}}')" if "Interpolation" in value.reason else ""
+            )
+            raise TextgruError(f"{key} cannot be resolved: {value.reason}{escape}")  # a review: stop='${p}' was stuck
         if value is MISSING:
             raise TextgruError(f"{key} is required: pass {key}=...")
         check_value(cfg, config_name, key, value)
