@@ -100,7 +100,7 @@ def generate_command(cfg: DictConfig) -> list[str]:
     from textgru.command_line_checks import number_option
     from textgru.distributed import check_device
     from textgru.inference.generation import SamplingOptions, encode_prompt
-    from textgru.inference.language_model import LanguageModel
+    from textgru.inference.language_model import LanguageModel, greedy_ignores
 
     check_config(cfg, "generate")
     stop = cfg.stop if cfg.stop is None or isinstance(cfg.stop, str) else list(cfg.stop)
@@ -119,6 +119,7 @@ def generate_command(cfg: DictConfig) -> list[str]:
         stop=stops,
     )
     options = SamplingOptions(**sampling).check()  # a bad value is refused before the model loads
+    sampling = greedy_ignores(sampling)  # said before the prompt is printed
     check_output(cfg.output, cfg.overwrite, cfg.prompt_file, reads_stdin=cfg.prompt is None and cfg.prompt_file is None)
     check_device(str(cfg.device))
     prompt = read_prompt(cfg.prompt, cfg.prompt_file)

@@ -139,11 +139,23 @@ def _options(sampling: Mapping[str, Any]) -> SamplingOptions:
     if unknown:
         raise TextgruError(f"unknown sampling option(s) {unknown}; use any of {sorted(known)}")
     options = SamplingOptions(**sampling).check()
-    defaults = {k: getattr(SamplingOptions, k) for k in ("temperature", "top_k", "top_p")}  # what greedy ignores
-    ignored = [f"{k}={sampling[k]}" for k, off in defaults.items() if sampling.get(k, off) != off]
-    if options.greedy and ignored:  # as Hugging Face's generate says of do_sample=False with a temperature
-        log.warning("greedy=true takes the likeliest token every time; ignored: %s", ", ".join(ignored))
+    greedy_ignores(sampling)
     return options
+
+
+def greedy_ignores(sampling: Mapping[str, Any]) -> dict[str, Any]:
+    """`sampling` with what greedy decoding ignores (temperature, top_k, top_p) put back to the defaults, and a
+    warning naming them, as Hugging Face's generate says of do_sample=False with a temperature. `textgru generate`
+    calls it before it prints the prompt (a review: the warning split the streamed sample's line)."""
+    defaults = {k: getattr(SamplingOptions, k) for k in ("temperature", "top_k", "top_p")}
+    ignored = {k: sampling[k] for k, off in defaults.items() if sampling.get(k, off) != off}
+    if not sampling.get("greedy") or not ignored:
+        return dict(sampling)
+    log.warning(
+        "greedy=true takes the likeliest token every time; ignored: %s",
+        ", ".join(f"{k}={v}" for k, v in ignored.items()),
+    )
+    return {**sampling, **{k: defaults[k] for k in ignored}}
 
 
 def _prompt(prompt: Any) -> str:
