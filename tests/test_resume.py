@@ -1329,3 +1329,24 @@ def test_a_data_parallel_run_resumes_from_the_command_line(small_csv: Path, tmp_
     r = run_script("train", f"resume={run}", "trainer.max_steps=4")
     assert r.returncode == 0, r.stderr[-2000:]
     assert json.loads((run / "metrics.json").read_text())["global_step"] == 4
+
+
+def test_a_run_early_stopping_ended_resumed_while_scoring_trains_no_more(small_csv: Path, tmp_path: Path) -> None:
+    """A review: a run that early stopping ended, stopped while it was scored (no metrics.json), trained another epoch
+    when resumed (Lightning restores the callback's state, not `should_stop`), and so another best and other scores."""
+    data = ["data=local", f"data.path={small_csv}", "data.text_column=review", "data.label_column=sentiment"]
+    never_better = ["callbacks.early_stopping.patience=1", "callbacks.early_stopping.min_delta=0.9"]
+    r = run_script(
+        "train", *data, *TINY_MODEL, *never_better, "trainer.max_epochs=6", f"hydra.run.dir={tmp_path / 'a'}"
+    )
+    assert r.returncode == 0, r.stderr[-3000:]
+    whole = json.loads((tmp_path / "a" / "metrics.json").read_text())
+    assert whole["stopped_by"] == "early_stopping" and whole["epochs"] == 2, whole
+    shutil.copytree(tmp_path / "a", tmp_path / "b", ignore=shutil.ignore_patterns("metrics.json"))
+    r = run_script("train", f"resume={tmp_path / 'b'}")
+    assert r.returncode == 0, r.stderr[-3000:]
+    resumed = json.loads((tmp_path / "b" / "metrics.json").read_text())
+    assert (resumed["global_step"], resumed["epochs"], resumed["stopped_by"]) == (
+        whole["global_step"], 2, "early_stopping"
+    ), resumed  # fmt: skip
+    assert resumed["test/macro_f1"] == whole["test/macro_f1"]

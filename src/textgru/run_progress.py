@@ -64,7 +64,10 @@ class RunProgress(Callback):
         from textgru.stopping import stop_reason
 
         reason = stop_reason(trainer) if trainer.is_global_zero else None  # the pruner's verdict is rank zero's
-        self._put(trainer, trainer.global_step, trainer.current_epoch, reason)
+        epochs = trainer.current_epoch  # resumed only to be scored (early stopping had ended it): as the checkpoint's
+        if trainer.global_step == self.restored.get("global_step"):
+            epochs = max(epochs, int(self.restored.get("epochs", 0)))
+        self._put(trainer, trainer.global_step, epochs, reason)
 
     def _put(self, trainer: L.Trainer, step: int, epochs: int, reason: str | None) -> None:
         from textgru.stopping import STOP_REASONS

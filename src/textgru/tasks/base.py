@@ -133,6 +133,16 @@ class TaskModule(L.LightningModule):
             (global_count,) = self.global_sums(count)  # a copy: the caller's count stays its own
         return total * world / global_count.clamp(min=1)
 
+    def on_train_start(self) -> None:  # a resume, its callbacks restored: early stopping had ended the training
+        from lightning.pytorch.callbacks.early_stopping import EarlyStoppingReason
+
+        ended = [
+            cb for cb in self.trainer.early_stopping_callbacks if cb.stopping_reason != EarlyStoppingReason.NOT_STOPPED
+        ]
+        if ended:  # a review: a run stopped while scoring trained one more epoch on resume, another best and scores
+            log.info("early stopping had ended training at epoch %d: the resume scores the run", ended[0].stopped_epoch)
+            self.trainer.should_stop = True
+
     def on_train_epoch_start(self) -> None:
         # Lightning sets the epoch on samplers, not on batch samplers: a new batch order every epoch (the same on
         # every rank: the classifier's and biLM's length buckets, the forecaster's windows)

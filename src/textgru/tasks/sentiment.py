@@ -180,7 +180,8 @@ class ClassificationTask(TaskModule):
         return finetuning.discriminative_groups(self.model, self.finetune)
 
     def on_train_start(self) -> None:  # resumed mid-epoch: Lightning (2.6) calls no on_train_epoch_start, so every
-        if self.finetune is not None:  # layer trained for the rest of that epoch (a review: not exact)
+        super().on_train_start()  # layer trained for the rest of that epoch (a review: not exact)
+        if self.finetune is not None:
             finetuning.unfreeze_for_epoch(self.model, self.current_epoch, self.finetune)
 
     def on_train_epoch_start(self) -> None:
@@ -204,11 +205,8 @@ class ClassificationTask(TaskModule):
         else:  # validation and test score the model's output (with several members, their mean probabilities)
             logits = self(batch["input_ids"], batch["lengths"])  # (batch, classes)
             loss_sum = self.loss_fn(logits, labels)
-        weight = (
-            self.class_weight[labels].sum()
-            if self.class_weight is not None
-            else labels.new_tensor(len(labels), dtype=torch.float)
-        )
+        in_batch = labels.new_tensor(len(labels), dtype=torch.float)
+        weight = in_batch if self.class_weight is None else self.class_weight[labels].sum()
         preds = logits.argmax(-1)
         self.metrics[f"{stage}_metrics"].update(preds, labels)
         if stage == "train":
