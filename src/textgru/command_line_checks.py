@@ -120,11 +120,16 @@ def check_command_line(
 
 
 def check_forecast_sizes(forecaster: Any, data: dict[str, Any] | None) -> dict[str, Any] | None:
-    """`textgru eval`: `data.window=`/`data.horizon=` given for a forecaster trained with others is one line, not
-    ignored (the data config's defaults cannot be told from a user's value; the command line's overrides can).
+    """`textgru eval`: `data.window=`/`data.horizon=` given for a forecaster trained with others, or `batch_size=`,
+    is one line, not ignored (the data config's defaults cannot be told from a user's value; the command line's overrides can).
     Returns the data config without them (its defaults are no one's), as `Forecaster.evaluate` takes it."""
     for override in _command_line_overrides():
         key, _, value = override.lstrip("+~").partition("=")
+        if key == "batch_size":  # a review of the forecaster: taken, and ignored
+            raise TextgruError(
+                f"{override}: a forecaster scores its windows in batches of its own; batch_size is for classifiers: "
+                "drop it"
+            )
         own = {"data.window": forecaster.window, "data.horizon": forecaster.horizon}.get(key)
         if own is not None and value.strip() != str(own):
             raise TextgruError(

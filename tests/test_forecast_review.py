@@ -1,0 +1,57 @@
+"""A review of the forecaster: what its evaluation, its statistics and its reading of a CSV got wrong, each fixed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import run_script
+from hydra import compose, initialize_config_dir
+
+from textgru.config import CONF_DIR
+
+TINY = [
+    "model.hidden_size=8",
+    "model.num_layers=1",
+    "data.batch_size=32",
+    "data.window=8",
+    "trainer.max_steps=2",
+    "logger.tensorboard=false",
+    "trainer.enable_progress_bar=false",
+    "+trainer.enable_model_summary=false",
+]
+
+
+def _train(run: Path, *overrides: str) -> dict:
+    """A two-step forecaster run into `run`; its metrics."""
+    from textgru.training import train
+
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose("train", overrides=["task=forecast", *TINY, *overrides, f"paths.run_dir={run}"])
+    return train(cfg)
+
+
+def _write(path: Path, values: np.ndarray, dates: bool = True) -> Path:
+    """A CSV of `values` (one column, y) with a date column, oldest first."""
+    days = np.datetime64("2020-01-01") + np.arange(len(values))
+    path.write_text("date,y\n" + "".join(f"{d},{float(v)!r}\n" for d, v in zip(days, values, strict=True)))
+    return path
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(run folder, its CSV of 200 rows) of a tiny forecaster trained with data.time_column=date."""
+    root = tmp_path_factory.mktemp("review")
+    csv = _write(root / "series.csv", np.sin(np.arange(200) / 5) + 2)
+    _train(root / "run", "data=local_csv", f"data.path={csv}", "data.time_column=date")
+    return root / "run", csv
+
+
+def test_eval_batch_size_of_a_forecaster_is_one_line(trained: tuple[Path, Path], tmp_path: Path) -> None:
+    """`textgru eval ckpt_path=<forecaster> batch_size=1` was taken and ignored."""
+    run, _ = trained
+    r = run_script("eval", f"ckpt_path={run}", "batch_size=1", f"output_dir={tmp_path / 'out'}")
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr[-2000:]
+    assert "batch_size=1: a forecaster scores its windows" in r.stderr.strip().splitlines()[-1]
+    assert not (tmp_path / "out").exists()
