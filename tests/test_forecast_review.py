@@ -55,3 +55,26 @@ def test_eval_batch_size_of_a_forecaster_is_one_line(trained: tuple[Path, Path],
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr[-2000:]
     assert "batch_size=1: a forecaster scores its windows" in r.stderr.strip().splitlines()[-1]
     assert not (tmp_path / "out").exists()
+
+
+def test_python_api_messages_name_its_arguments_and_a_mapping_needs_no_time_column(
+    trained: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """`evaluate('gaps.csv')` said "set data.fill_missing=interpolate" (the argument is fill_missing="interpolate");
+    `evaluate({'path': 'nodate.csv'})` failed "data.time_column 'date' is not a column" though none was given."""
+    import textgru
+    from textgru.errors import TextgruError
+
+    run, csv = trained
+    fc = textgru.load(run)
+    lines = csv.read_text().splitlines()
+    gaps = tmp_path / "gaps.csv"
+    gaps.write_text("\n".join(lines[:50] + ["2020-02-19,"] + lines[51:]) + "\n")
+    with pytest.raises(TextgruError, match=r'pass fill_missing="interpolate" to fill them linearly$') as e:
+        fc.evaluate(gaps)
+    assert "data." not in str(e.value)
+    with pytest.raises(TextgruError, match=r"^time_column 'when' is not a column of series.csv"):
+        fc.evaluate(csv, time_column="when")
+    nodate = tmp_path / "nodate.csv"
+    nodate.write_text("".join(line.split(",")[1] + "\n" for line in lines))
+    assert fc.evaluate({"path": str(nodate)}, "all")["mse"] == pytest.approx(fc.evaluate(nodate)["mse"])

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,26 +15,11 @@ import torch
 from textgru.errors import TextgruError, require_split
 from textgru.inference.arguments import positive_int
 from textgru.inference.eval_mode import eval_mode
+from textgru.inference.forecast_messages import as_python_arguments, named_as_the_models
 from textgru.inference.loaded_model import LoadedModel
 
 log = logging.getLogger(__name__)
 MOST_STEPS = 100_000  # a roll-out's horizon: a GRU step each (10**5: ~6 s on one core)
-
-
-@contextmanager
-def _named_as_the_models(columns_are_the_models: bool, columns: list[str]) -> Iterator[None]:
-    """A file without the model's columns is named so, not as a `data.columns` the user never gave (a review: the
-    line named data.columns and gave no fix; setting data.columns to the file's was then refused)."""
-    try:
-        yield
-    except TextgruError as e:
-        said = str(e)
-        if not (columns_are_the_models and said.startswith("data.columns names ")):
-            raise
-        missing = said.removeprefix("data.columns names ")
-        raise TextgruError(
-            f"this model forecasts {columns}: {missing}; rename the file's columns to the model's"
-        ) from None
 
 
 class Forecaster(LoadedModel):
@@ -173,17 +157,21 @@ class Forecaster(LoadedModel):
                         f"data {key}={data[key]}: this forecaster's {key} is {own}, fixed by its checkpoint; drop it"
                     )
             cfg = as_trained({**cfg, **data}, cfg)  # the model's own series: its spans as in training
+            if "time_column" not in data:  # the model's where the file has it, as for a path (a review of the
+                cfg["time_column"] = (
+                    None  # forecaster: a file without it was "data.time_column 'date' is not a column")
+                )
             given = data.get("columns") is not None
             if cfg.get("source") == "local_csv":  # columns by name, as from a path: never by position
                 cfg["columns"] = self._own_columns(cfg.get("columns"))
-            with _named_as_the_models(not given, self.columns):
+            with named_as_the_models(not given, self.columns):
                 values = self._values(load_series(cfg, time_column_if_present=self.time_column).values)
             split = split or "test"
         elif isinstance(data, (str, os.PathLike)):
             if not Path(data).expanduser().is_file():  # a review: the line named data.path=, no argument here
                 rel = "" if Path(data).expanduser().is_absolute() else f" (relative to {Path.cwd()})"
                 raise TextgruError(f"{str(data)!r} is not a file{rel}; give a CSV file's path, an array or a DataFrame")
-            with _named_as_the_models(True, self.columns):
+            with named_as_the_models(True, self.columns), as_python_arguments():
                 series = read_csv_series(Path(data), self.columns, time_column, fill_missing, self.time_column)
             values = self._values(series.values)
             split = split or "all"
