@@ -78,3 +78,25 @@ def test_python_api_messages_name_its_arguments_and_a_mapping_needs_no_time_colu
     nodate = tmp_path / "nodate.csv"
     nodate.write_text("".join(line.split(",")[1] + "\n" for line in lines))
     assert fc.evaluate({"path": str(nodate)}, "all")["mse"] == pytest.approx(fc.evaluate(nodate)["mse"])
+
+
+def test_iso_dates_with_spaces_around_them_are_sorted(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A newest-first CSV written "date , y" ("2020-07-18 ,") was read in file order, backwards, with a warning to
+    write ISO 8601 (which it was); a DataFrame's such dates too."""
+    import logging
+
+    import pandas as pd
+
+    from textgru.data.series import read_csv_series
+    from textgru.data.series_cells import frame_values
+
+    days = [str(np.datetime64("2020-07-01") + i) for i in range(20)][::-1]
+    (tmp_path / "spaced.csv").write_text("date , y\n" + "".join(f"{d} , {i}\n" for i, d in enumerate(days)))
+    with caplog.at_level(logging.WARNING, logger="textgru"):
+        series = read_csv_series(tmp_path / "spaced.csv", time_column="date")
+        frame = pd.DataFrame({"date": [f" {d} " for d in days], "y": np.arange(20.0)})
+        values = frame_values(frame, ["y"], "date")
+    assert series.values[:, 0].tolist() == list(range(19, -1, -1))
+    assert np.asarray(values)[:, 0].tolist() == list(range(19, -1, -1))
+    assert "do not read as numbers or ISO 8601" not in caplog.text
+    assert caplog.text.count("not in time order") == 2

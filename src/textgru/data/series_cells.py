@@ -57,7 +57,8 @@ def time_order(times: Any, time_column: str, name: str, frame: bool = False) -> 
         times = times.dt.start_time
     if pd.api.types.is_numeric_dtype(times) and times.dtype != bool:
         keys = times.to_numpy(dtype=np.float64)
-    else:
+    else:  # "2020-07-18 " of a file written "date , y" (a review of the forecaster: read in file order, backwards)
+        times = times.map(lambda cell: cell.strip() if isinstance(cell, str) else cell)
         try:  # utc: offsets that differ (+02:00, Z) compare as the instants they are
             keys = pd.to_datetime(times, format="ISO8601", utc=True).dt.tz_convert(None).to_numpy()
         except (ValueError, TypeError, OverflowError):  # which cells do not read: as dates, or as numbers
