@@ -100,3 +100,26 @@ def test_iso_dates_with_spaces_around_them_are_sorted(tmp_path: Path, caplog: py
     assert np.asarray(values)[:, 0].tolist() == list(range(19, -1, -1))
     assert "do not read as numbers or ISO 8601" not in caplog.text
     assert caplog.text.count("not in time order") == 2
+
+
+def test_a_column_constant_but_for_rounding_is_constant(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A column constant apart from float rounding (std ~1e-17 on the training span) was scaled by ~1e17, unwarned
+    (test/ar_mse 1e28); a series of tiny values that vary is not constant."""
+    import logging
+
+    from conftest import data_cfg
+
+    from textgru.data.forecast_datamodule import ForecastDataModule
+
+    n = 200
+    rounded = [0.30000000000000004 if i % 3 else 0.3 for i in range(n)]  # 0.1 + 0.2 and 0.3
+    tiny = 1e-25 * np.sin(np.arange(n) / 5)
+    (tmp_path / "s.csv").write_text("a,b,c\n" + "".join(f"{r!r},{float(np.sin(i / 5))!r},{float(t)!r}\n" for i, (r, t) in
+                                                        enumerate(zip(rounded, tiny, strict=True))))  # fmt: skip
+    cfg = {**data_cfg("local_csv"), "path": str(tmp_path / "s.csv"), "window": 8, "horizon": 1}
+    dm = ForecastDataModule(cfg)
+    with caplog.at_level(logging.WARNING, logger="textgru"):
+        dm.setup()
+    assert 0 < np.std(rounded[:140]) < 1e-15 and dm.std[0] == 1.0
+    assert dm.std[1] == pytest.approx(np.std(np.sin(np.arange(140) / 5))) and 0 < dm.std[2] < 1e-24
+    assert "column(s) ['a'] are constant over the training span" in caplog.text
