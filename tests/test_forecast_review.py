@@ -123,3 +123,36 @@ def test_a_column_constant_but_for_rounding_is_constant(tmp_path: Path, caplog: 
     assert 0 < np.std(rounded[:140]) < 1e-15 and dm.std[0] == 1.0
     assert dm.std[1] == pytest.approx(np.std(np.sin(np.arange(140) / 5))) and 0 < dm.std[2] < 1e-24
     assert "column(s) ['a'] are constant over the training span" in caplog.text
+
+
+def test_eval_and_resume_of_a_forecaster_warn_where_its_csv_changed(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Its checkpoint recorded no digest of its CSV (data=local_csv), so an evaluation of its own file, edited since
+    training (cut from 200 rows to 150: a test span of training and validation rows), said nothing, nor a resume."""
+    import logging
+    import shutil
+
+    import textgru
+
+    csv = _write(tmp_path / "series.csv", np.sin(np.arange(200) / 5) + 2)
+    shutil.copy(csv, tmp_path / "copy.csv")
+    _train(tmp_path / "run", "data=local_csv", f"data.path={csv}")
+    fc = textgru.load(tmp_path / "run")
+    assert fc.meta["data_digest"]
+    warned = "series.csv changed since the model was trained: the test split carved from it now may hold rows"
+    with caplog.at_level(logging.WARNING, logger="textgru"):
+        fc.evaluate()
+        fc.evaluate({"path": str(tmp_path / "copy.csv")})
+    assert warned not in caplog.text
+    lines = csv.read_text().splitlines()
+    csv.write_text("\n".join(lines[:-1] + [lines[-1].replace(",", ",1")]) + "\n")  # a test-span value: same statistics
+    r = run_script("train", f"resume={tmp_path / 'run'}", "trainer.max_steps=4")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "series.csv changed since the run started" in r.stderr
+    csv.write_text("\n".join(lines[:151]) + "\n")
+    for data, split in ((None, None), ({"path": str(csv)}, None), (str(csv), "test"), ({"path": str(csv)}, "all")):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="textgru"):
+            fc.evaluate(data, split)
+        assert (warned in caplog.text) == (split != "all"), (data, split, caplog.text)

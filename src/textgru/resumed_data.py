@@ -4,11 +4,14 @@ and settings give now."""
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import Any
 
 from textgru.errors import TextgruError
 from textgru.run_folder import RunFolder
+
+log = logging.getLogger(__name__)
 
 DATA_RECORDS = {  # what a checkpoint records of the data it was trained on, which a resumed run must read alike
     "label_names": "labels",
@@ -30,6 +33,15 @@ def check_same_data(ckpt: dict[str, Any], module: Any) -> None:
                 f"resume: the run's {what} changed since it started ({then} then, {now} now): a run goes on with the "
                 "data and settings it started with; put them back, or start a new run"
             )
+    then, now = recorded.get("data_digest"), built.get("data_digest")
+    if then and now and then != now:  # a review of the forecaster: an edited CSV went on unwarned (a classifier's too)
+        name = (built.get("data_config") or {}).get("path") or "the data files"
+        log.warning(
+            "resume: %s changed since the run started (the labels and statistics it records are the same): the run "
+            "goes on with the data as it is now, and its validation and test spans or splits may differ from those "
+            "it started with",
+            name,
+        )
 
 
 def _alike(a: Any, b: Any) -> bool:

@@ -1,4 +1,4 @@
-"""The content digest of a labelled data config's own files (`data=local`'s `data.path`). A checkpoint records it, so
+"""The content digest of a data config's own files (`data=local`'s `data.path`, `data=local_csv`'s CSV). A checkpoint records it, so
 that an evaluation that carves its split from those files again can tell when they changed since training: a carved
 test split of an edited or re-sorted file can hold texts the model trained on."""
 
@@ -15,9 +15,12 @@ from textgru.errors import TextgruError
 
 def files_digest(cfg: Mapping[str, Any]) -> str | None:
     """A digest of the bytes of `cfg`'s `data.path` files, in order, or of a folder's .txt files with their paths in
-    it (label folders: a review found a folder's edits unwarned); None for other sources or missing files."""
+    it (label folders: a review found a folder's edits unwarned), or of a forecaster's CSV (`data=local_csv`: a review
+    of the forecaster found its edits unwarned); None for other sources or missing files."""
     from textgru.data.data_paths import expand_paths, text_files
 
+    if cfg.get("source") == "local_csv":
+        return _series_digest(cfg)
     if cfg.get("source") != "local" or not cfg.get("path"):
         return None
     try:
@@ -33,6 +36,21 @@ def files_digest(cfg: Mapping[str, Any]) -> str | None:
     if not files or not all(Path(f).is_file() for f in files):
         return None
     return bytes_digest(files)
+
+
+def _series_digest(cfg: Mapping[str, Any]) -> str | None:
+    """The digest of a `data=local_csv` config's file (`data.path`, or else `data.package_file`'s), or None."""
+    from textgru.data.series import package_file
+
+    path = cfg.get("path")
+    try:
+        if path in (None, "", "???") and cfg.get("package_file"):
+            path = package_file(str(cfg["package_file"]))
+    except TextgruError:
+        return None
+    if path in (None, "", "???") or not Path(str(path)).expanduser().is_file():
+        return None
+    return bytes_digest([str(Path(str(path)).expanduser())])
 
 
 def bytes_digest(files: list[str], names: list[str] | None = None) -> str:

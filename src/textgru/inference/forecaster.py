@@ -141,14 +141,15 @@ class Forecaster(LoadedModel):
         from textgru.data.forecast_datamodule import split_bounds
         from textgru.data.series import load_series, read_csv_series
         from textgru.inference.reports import report_path, write_json
-        from textgru.inference.trained_split import as_trained
+        from textgru.inference.trained_split import as_trained, warn_if_changed
 
         require_split(split)
         if fill_missing not in ("error", "interpolate"):  # a review: "ffill" was taken, unread
             raise TextgruError(f"fill_missing={fill_missing!r}: use 'error' or 'interpolate' (linear)")
         cfg = dict(self.meta["data_config"])
+        read_from: Mapping[str, Any] | None = None  # the data config of a CSV read, to warn where the model's changed
         if data is None:
-            values = self._values(load_series(cfg).values)
+            values, read_from = self._values(load_series(cfg).values), cfg
             split = split or "test"
         elif isinstance(data, Mapping):
             for key, own in (("window", self.window), ("horizon", self.horizon)):  # ignored, they gave other metrics
@@ -156,24 +157,23 @@ class Forecaster(LoadedModel):
                     raise TextgruError(
                         f"data {key}={data[key]}: this forecaster's {key} is {own}, fixed by its checkpoint; drop it"
                     )
-            cfg = as_trained({**cfg, **data}, cfg)  # the model's own series: its spans as in training
+            # the model's own series (by path, or a copy by content): its spans as in training
+            cfg = as_trained({**cfg, **data}, cfg, self.meta.get("data_digest"))
             if "time_column" not in data:  # the model's where the file has it, as for a path (a review of the
-                cfg["time_column"] = (
-                    None  # forecaster: a file without it was "data.time_column 'date' is not a column")
-                )
+                cfg["time_column"] = None  # forecaster: a file without it failed "data.time_column 'date' ...")
             given = data.get("columns") is not None
             if cfg.get("source") == "local_csv":  # columns by name, as from a path: never by position
                 cfg["columns"] = self._own_columns(cfg.get("columns"))
             with named_as_the_models(not given, self.columns):
                 values = self._values(load_series(cfg, time_column_if_present=self.time_column).values)
-            split = split or "test"
+            split, read_from = split or "test", cfg
         elif isinstance(data, (str, os.PathLike)):
             if not Path(data).expanduser().is_file():  # a review: the line named data.path=, no argument here
                 rel = "" if Path(data).expanduser().is_absolute() else f" (relative to {Path.cwd()})"
                 raise TextgruError(f"{str(data)!r} is not a file{rel}; give a CSV file's path, an array or a DataFrame")
             with named_as_the_models(True, self.columns), as_python_arguments():
                 series = read_csv_series(Path(data), self.columns, time_column, fill_missing, self.time_column)
-            values = self._values(series.values)
+            values, read_from = self._values(series.values), {**cfg, "path": str(Path(data).expanduser())}
             split = split or "all"
         else:
             values = self._values(data)
@@ -183,6 +183,8 @@ class Forecaster(LoadedModel):
         spans = {"train": (0, val_start), "validation": (val_start, test_start), "test": (test_start, n), "all": (0, n)}
         if split not in spans:
             raise TextgruError(f"unknown split {split!r}; use one of {list(spans)}")
+        if read_from is not None and split != "all":  # the model's own file, its spans carved again: changed?
+            warn_if_changed(read_from, self.meta["data_config"], self.meta.get("data_digest"), split, "rows")
         lo, hi = spans[split]
         report = report_path(output_dir, split, overwrite, plot="forecast.png")
         starts = list(range(max(lo - w, 0), hi - w - h + 1))  # targets inside [lo, hi); inputs may reach back

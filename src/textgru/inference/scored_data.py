@@ -13,14 +13,13 @@ import pandas as pd
 from datasets import ClassLabel, Dataset, DatasetDict, concatenate_datasets
 
 from textgru.data.columns import column_values
-from textgru.data.file_digest import files_digest
 from textgru.data.labelled import datasets_quiet, load_classification_data, without_ignored
 from textgru.data.labels import label_key
 from textgru.data.repeated_texts import loosely
 from textgru.data.splitting import SPLIT_RULE
 from textgru.delimited_texts import header_hint
 from textgru.errors import TextgruError
-from textgru.inference.trained_split import as_trained, same_data, same_path
+from textgru.inference.trained_split import as_trained, same_data, warn_if_changed
 
 log = logging.getLogger(__name__)
 
@@ -214,14 +213,8 @@ def _labelled_split(
             cfg["path"],
             split,
         )
-    same = same_path(cfg.get("path"), trained_on.get("path"))  # a review: a relative path was not warned of
-    if carved and trained_digest and same and files_digest(cfg) != trained_digest:
-        log.warning(  # a review: a re-sorted file's "test split" held 20 of its 26 texts from training (accuracy 1.0)
-            "%s changed since the model was trained: the %s split carved from it now may hold texts the model trained "
-            "on, so its scores may be optimistic; split=all scores every row",
-            cfg["path"],
-            split,
-        )
+    if carved:  # a review: a re-sorted file's "test split" held 20 of its 26 texts from training (accuracy 1.0)
+        warn_if_changed(cfg, trained_on, trained_digest, split, "texts")
     return ds, split
 
 

@@ -58,6 +58,26 @@ def as_trained(
     return {**cfg, **changed}
 
 
+def warn_if_changed(
+    cfg: Mapping[str, Any], trained_on: Mapping[str, Any], trained_digest: str | None, split: str, what: str
+) -> None:
+    """A warning where `cfg` names the model's own files (`trained_on`'s, by path) and their content changed since
+    training (`trained_digest`): a `split` carved from them again may hold `what` the model trained on (a review: a
+    re-sorted file's "test split" held 20 of its 26 texts from training; a forecaster's CSV cut from 200 rows to 150)."""
+    from textgru.data.file_digest import files_digest
+
+    same = all(cfg.get(k) == trained_on.get(k) for k in ("source", "package_file"))
+    if trained_digest and same and same_path(cfg.get("path"), trained_on.get("path")):
+        if files_digest(cfg) != trained_digest:
+            log.warning(
+                "%s changed since the model was trained: the %s split carved from it now may hold %s the model "
+                "trained on, so its scores may be optimistic; split=all scores every row",
+                cfg.get("path") or cfg.get("package_file"),
+                split,
+                what,
+            )
+
+
 def same_path(a: Any, b: Any) -> bool:
     """Whether two paths (or lists of them) name the same files, however they are written."""
     return _resolved(a) == _resolved(b)
@@ -75,7 +95,7 @@ def same_data(cfg: Mapping[str, Any], trained_on: Mapping[str, Any], trained_dig
         return True
     if trained_digest is not None:  # a copy, or a path written otherwise
         return files_digest(cfg) == trained_digest
-    return _same_file_bytes(cfg.get("path"), trained_on.get("path"))  # a forecaster's series (its digest is not kept)
+    return _same_file_bytes(cfg.get("path"), trained_on.get("path"))  # a checkpoint saved before its digest was kept
 
 
 def _same_file_bytes(a: Any, b: Any) -> bool:
