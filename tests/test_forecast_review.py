@@ -156,3 +156,29 @@ def test_eval_and_resume_of_a_forecaster_warn_where_its_csv_changed(
         with caplog.at_level(logging.WARNING, logger="textgru"):
             fc.evaluate(data, split)
         assert (warned in caplog.text) == (split != "all"), (data, split, caplog.text)
+
+
+def test_interpolation_fills_each_span_from_itself_and_the_past(tmp_path: Path) -> None:
+    """data.fill_missing=interpolate filled a gap across the training/validation boundary from the validation value
+    after it: validation values leaked into training rows and the training mean and std."""
+    from conftest import data_cfg
+
+    from textgru.data.forecast_datamodule import ForecastDataModule
+
+    y = np.sin(np.arange(200) / 5) + 2
+    y[130:146] = np.nan  # validation begins at row 140 (15% validation, 15% test of 200 rows)
+    cfg = {**data_cfg("local_csv"), "fill_missing": "interpolate", "window": 8, "horizon": 1, "time_column": "date"}
+    modules = []
+    for last_gap_value in (y[129], 50.0):  # the validation value after the gap changed
+        z = y.copy()
+        z[146] = last_gap_value
+        dm = ForecastDataModule({**cfg, "path": str(_write(tmp_path / f"{len(modules)}.csv", z))})
+        dm.setup()
+        modules.append(dm)
+    a, b = modules
+    assert a.spans == b.spans and a.spans["validation"] == (140, 170)
+    np.testing.assert_array_equal(a.series.values[:140], b.series.values[:140])
+    assert (a.mean, a.std) == (b.mean, b.std)
+    assert (a.series.values[130:140, 0] == y[129]).all()  # a gap at a span's end: its last value, carried on
+    assert a.series.values[141, 0] == pytest.approx(y[129])  # the next span's part: between the values around it
+    assert b.series.values[141, 0] == pytest.approx(y[129] + (50 - y[129]) * 12 / 17)

@@ -16,6 +16,7 @@ from textgru.config_keys import require_keys
 from textgru.data.batching import RankShares, replicas_and_rank
 from textgru.data.resumable_loader import ResumableDataLoader
 from textgru.data.series import Series, load_series
+from textgru.data.series_spans import split_bounds
 from textgru.errors import TextgruError
 
 log = logging.getLogger(__name__)
@@ -47,12 +48,6 @@ class WindowDataset(Dataset):
             return self.series[starts[:, None] + offset + torch.arange(size)]  # (n, size, features)
 
         return rows(0, self.window), rows(self.window, self.horizon)
-
-
-def split_bounds(n: int, val_fraction: float, test_fraction: float) -> tuple[int, int]:
-    """Row indices where validation and test begin: the last rows are test, the ones before them validation."""
-    test_start = n - int(round(n * test_fraction))
-    return test_start - int(round(n * val_fraction)), test_start
 
 
 def spread(train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

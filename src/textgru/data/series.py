@@ -21,6 +21,7 @@ from textgru.data.series_cells import (
     warn_of_nearly_numeric,
 )
 from textgru.data.series_files import header_names, read_csv_frame, warn_of_unnamed
+from textgru.data.series_spans import interpolated
 from textgru.data.synthetic_series import synthetic_sine
 from textgru.errors import TextgruError
 
@@ -55,9 +56,11 @@ def read_csv_series(
     time_column: str | None = None,
     fill_missing: str = "error",  # or "interpolate"
     time_column_if_present: str | None = None,
+    fractions: tuple[float, float] | None = None,
 ) -> Series:
     """Numeric `columns` (all numeric columns but the time column when None) of a CSV file, in file order (in time
-    order where `time_column`, or else `time_column_if_present` if the file has it, says otherwise)."""
+    order where `time_column`, or else `time_column_if_present` if the file has it, says otherwise). `fractions`
+    (validation, test): gaps are filled in each span apart (`series_spans.interpolated`)."""
     import pandas as pd
 
     p = Path(str(path)).expanduser()
@@ -171,7 +174,7 @@ def read_csv_series(
     if order is not None:  # rows counted in the file's order above; from here on in time order
         frame, times = frame.iloc[order], times.iloc[order]
     if fill_missing == "interpolate" and frame.isna().any().any():
-        frame, times = _interpolated(frame, times, p.name)
+        frame, times = interpolated(frame, times, p.name, fractions)
     values = frame.to_numpy(dtype=np.float64)  # (time, features)
     return Series(values, [str(c) for c in columns], None if times is None else times.astype(str).tolist())
 
@@ -179,28 +182,6 @@ def read_csv_series(
 def _dot(sentence: str) -> str:
     """A sentence to end a message that has no full stop of its own: "it has: a, b. The header is ..."."""
     return "." + sentence if sentence else ""
-
-
-def _interpolated(frame: Any, times: Any, name: str) -> tuple[Any, Any]:
-    """Gaps filled linearly between the values around them; rows before a column's first value or after its last
-    are dropped (filled with the nearest value, a trailing gap became test targets that were scored, made up)."""
-    at = {label: i for i, label in enumerate(frame.index)}  # labels in time order -> positions
-    lo = max(at[frame[c].first_valid_index()] for c in frame)
-    hi = min(at[frame[c].last_valid_index()] for c in frame) + 1
-    if hi - lo < 2:
-        raise TextgruError(
-            f"{name}: the columns {list(frame.columns)} have values in common over {max(hi - lo, 0)} row(s); "
-            "interpolation fills gaps between values, not before or after them: choose columns with data.columns=[...]"
-        )
-    missing = int(frame.iloc[lo:hi].isna().sum().sum())
-    frame = frame.interpolate(limit_area="inside").iloc[lo:hi]
-    times = None if times is None else times.iloc[lo:hi]
-    said = [f"filled {missing} missing value(s) by linear interpolation"] if missing else []
-    if lo > 0 or hi < len(at):
-        said.append(f"dropped {lo} row(s) at the start and {len(at) - hi} at the end, where a column had no value")
-    used = "; filled values are used as if observed, in training and in scoring" if missing else ""
-    log.warning("%s (data.fill_missing=interpolate): %s%s", name, " and ".join(said), used)
-    return frame, times
 
 
 def load_series(cfg: dict[str, Any], time_column_if_present: str | None = None) -> Series:
@@ -239,7 +220,10 @@ def load_series(cfg: dict[str, Any], time_column_if_present: str | None = None) 
             raise TextgruError(
                 "data=local_csv needs data.path=<a CSV file> (or data.package_file=dist:path/in/package)"
             )
-        series = read_csv_series(path, cfg["columns"], cfg["time_column"], cfg["fill_missing"], time_column_if_present)
+        fractions = (float(cfg["val_fraction"]), float(cfg["test_fraction"])) if "val_fraction" in cfg else None
+        series = read_csv_series(
+            path, cfg["columns"], cfg["time_column"], cfg["fill_missing"], time_column_if_present, fractions
+        )
         log.info("series %s: %d rows, columns %s", Path(str(path)).name, len(series.values), series.columns)
         return series
     raise TextgruError(f"unknown data.source {source!r} for task=forecast; use data=synthetic_sine or data=local_csv")

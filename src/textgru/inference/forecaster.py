@@ -138,8 +138,8 @@ class Forecaster(LoadedModel):
         data config mapping (its `window` and `horizon` must be the model's), or an array / DataFrame. With
         `output_dir`, `<split>_metrics.json` and `<split>_forecast.png` (the span against the model's and the
         last-value roll-outs) are written there too (an earlier report there is refused unless `overwrite`)."""
-        from textgru.data.forecast_datamodule import split_bounds
         from textgru.data.series import load_series, read_csv_series
+        from textgru.data.series_spans import split_bounds
         from textgru.inference.reports import report_path, write_json
         from textgru.inference.trained_split import as_trained, warn_if_changed
 
@@ -172,7 +172,10 @@ class Forecaster(LoadedModel):
                 rel = "" if Path(data).expanduser().is_absolute() else f" (relative to {Path.cwd()})"
                 raise TextgruError(f"{str(data)!r} is not a file{rel}; give a CSV file's path, an array or a DataFrame")
             with named_as_the_models(True, self.columns), as_python_arguments():
-                series = read_csv_series(Path(data), self.columns, time_column, fill_missing, self.time_column)
+                fractions = (float(cfg["val_fraction"]), float(cfg["test_fraction"]))  # the spans scored
+                series = read_csv_series(
+                    Path(data), self.columns, time_column, fill_missing, self.time_column, fractions
+                )
             values, read_from = self._values(series.values), {**cfg, "path": str(Path(data).expanduser())}
             split = split or "all"
         else:
