@@ -346,3 +346,24 @@ def test_a_request_past_its_timeout_gets_a_504_saying_why() -> None:
         batcher.close()
     assert r.status_code == 504 and r.json()["error"].startswith("no answer within timeout=0.2 s: the server is busy")
     assert "send fewer or shorter texts" in r.json()["error"] and model.calls == [2]
+
+
+def test_a_dropped_batch_counts_only_the_requests_that_timed_out(caplog: pytest.LogCaptureFixture) -> None:
+    """Found by a review of serving: "its 2 request(s) timed out" counted the request answered before the drop too."""
+    model = Recorder(delay=0.05)
+    batcher = TextBatcher(model, max_batch_size=8, batch_timeout=0.05, timeout=0.5, name="test", piece_size=4)
+
+    async def main() -> list[object]:
+        return await submit_all(batcher, [["short"], [f"long-{i}" for i in range(100)]])  # 25 pieces: past 0.5 s
+
+    caplog.set_level("INFO", logger="textgru.serving")
+    try:
+        short, long = asyncio.run(main())
+        for _ in range(100):  # the batching thread logs once it sees that no request waits
+            if "was dropped" in caplog.text:
+                break
+            threading.Event().wait(0.05)
+    finally:
+        batcher.close()
+    assert short == [("short", 0)] and isinstance(long, TimeoutError), (short, long)
+    assert "was dropped: 1 of its 2 request(s) timed out" in caplog.text, caplog.text

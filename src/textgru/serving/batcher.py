@@ -123,8 +123,9 @@ class TextBatcher:
             self.batches += 1
             try:
                 self._compute(batch)
-            except _GivenUp:
-                log.info("a batch of %d texts was dropped: its %d request(s) timed out", texts, len(batch))
+            except _GivenUp:  # count the requests that timed out, not those answered before (`batch` grew by joins)
+                gone = sum(not request.answered for request in batch)
+                log.info("a batch of %d texts was dropped: %d of its %d request(s) timed out", texts, gone, len(batch))
             except BatcherClosed:  # stopped between two pieces: each request not yet answered gets its 503 now
                 self._refuse(batch)
             # one failing batch must not end the server, nor fail the requests that did no wrong; a Rust library's
