@@ -132,15 +132,12 @@ def build_server(
         add_missing(app, "/generate", "lm")
         add_missing(app, "/score", "lm")
 
-    @app.api_route(
-        "/health",
-        methods=["GET", "HEAD"],  # HEAD: uptime checkers
-        tags=["server"],
-        summary="200 and the text ok while the server answers",
-        response_model=None,
-    )
     async def health():  # no return annotation: a postponed one names a type FastAPI cannot resolve here
         return PlainTextResponse("ok")
+
+    summary = "200 and the text ok while the server answers"  # HEAD too, for uptime checkers, not in the schema:
+    app.add_api_route("/health", health, methods=["GET"], operation_id="health", tags=["server"], summary=summary)
+    app.add_api_route("/health", health, methods=["HEAD"], include_in_schema=False)  # (one operationId each)
 
     info = {
         "textgru_version": __version__,
