@@ -27,7 +27,7 @@ from serve_helpers import Served, start, stop  # noqa: E402
 import textgru  # noqa: E402
 from textgru.errors import TextgruError  # noqa: E402
 from textgru.serving.fast_lane import route_path  # noqa: E402
-from textgru.serving.process import check_host, check_port  # noqa: E402
+from textgru.serving.process import check_host, hold_port  # noqa: E402
 
 LIMITS = [
     "limits.max_streams=8",
@@ -542,7 +542,7 @@ def test_serve_listens_on_any_ip_address_given(tiny_run: Path, tmp_path: Path, c
     with pytest.raises(TextgruError, match=r"^host='localhost' is not an IP address: use 127.0.0.1 or ::1"):
         check_host("localhost")
     with pytest.raises(TextgruError, match=r"^host=192.0.2.1: not an address of this machine; use 127.0.0.1"):
-        check_port("192.0.2.1", 8000)  # TEST-NET-1: no machine's address
+        hold_port("192.0.2.1", 8000)  # TEST-NET-1: no machine's address
 
 
 def test_an_address_not_of_this_machine_is_one_line_before_the_models_load(lm_run: Path) -> None:
@@ -578,15 +578,10 @@ def test_python_serve_where_an_event_loop_runs_as_in_a_notebook(tiny_run: Path, 
         assert "process kept: True" in server.log_tail(), server.log_tail()  # threads=1, a log handler (a review)
     finally:
         stop(server)
-    import socket
-
-    with socket.socket() as taken:  # a port taken after the check: uvicorn's exit in the thread was lost
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        code = code.replace("port=0", f"port={taken.getsockname()[1]}").replace(
-            "import asyncio,", "import textgru.serving.server as S; S.check_port = lambda *a: None; import asyncio,"
-        )
-        r = subprocess.run([sys.executable, "-c", code, str(tiny_run)], capture_output=True, text=True, timeout=120)
+    code = code.replace(  # uvicorn exiting as it does when it cannot start: that exit in the thread was lost
+        "import asyncio,", "import uvicorn; uvicorn.Server.startup = lambda *a, **k: sys.exit(3); import asyncio,"
+    )
+    r = subprocess.run([sys.executable, "-c", code, str(tiny_run)], capture_output=True, text=True, timeout=120)
     assert r.returncode == 1 and "TextgruError: the server stopped (uvicorn exited with" in r.stderr, r.stderr[-2000:]
 
 

@@ -1,5 +1,5 @@
 """How the server listens: the port (a free one for `port=0`: uvicorn would pick one but not say which before it
-listens; textgru logs the address; a taken one refused before the models load), the HTTP stack uvicorn runs, and
+listens; textgru logs the address; a taken one refused before the models load, and held from then on), the HTTP stack uvicorn runs, and
 where its event loop runs (a thread of its own where one already runs here, as in a Jupyter kernel)."""
 
 from __future__ import annotations
@@ -31,30 +31,38 @@ def check_host(host: str) -> str:
     return f"[{address}]" if address.version == 6 else str(address)
 
 
-def free_port(host: str) -> int:
-    """A port the OS reports free now."""
+def hold_port(host: str, port: int) -> socket.socket:
+    """A socket bound to `host:port` (0: a free port), for uvicorn to listen on once the models are loaded: the port
+    stays this server's meanwhile (a review: checked, closed and bound again after loading, a port taken meanwhile
+    was a false "textgru serve: http://..." line, then uvicorn's error). One line if it cannot be had (another server
+    has it, or the OS refuses). Bound without SO_REUSEADDR, it refuses connections until the server listens and no
+    other socket can bind the port; where that fails because the port still holds closed connections (TIME_WAIT: a
+    server just stopped), it is bound as uvicorn binds (SO_REUSEADDR) and listened on at once, as such a bind holds
+    the port only while listening (connections made meanwhile wait for the models)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
-
-
-def check_port(host: str, port: int) -> None:
-    """One line if `port` cannot be listened on at `host` now (another server has it, or the OS refuses)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: a port in TIME_WAIT is free
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)  # as asyncio's create_server binds
         try:
-            s.bind((host, port))
+            sock.bind((host, port))
         except OSError as e:
-            if e.errno == errno.EADDRNOTAVAIL:
-                raise TextgruError(
-                    f"host={host}: not an address of this machine; use 127.0.0.1, ::1, 0.0.0.0, :: or one of its own"
-                ) from None
+            if e.errno != errno.EADDRINUSE:
+                raise
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: TIME_WAIT is free
+            sock.bind((host, port))
+            sock.listen()
+    except OSError as e:
+        sock.close()
+        if e.errno == errno.EADDRNOTAVAIL:
             raise TextgruError(
-                f"port={port} on {host}: {e.strerror or e} (another server is listening there?); stop it, choose "
-                "another port, or pass port=0 for a free one"
+                f"host={host}: not an address of this machine; use 127.0.0.1, ::1, 0.0.0.0, :: or one of its own"
             ) from None
+        raise TextgruError(
+            f"port={port} on {host}: {e.strerror or e} (another server is listening there?); stop it, choose "
+            "another port, or pass port=0 for a free one"
+        ) from None
+    return sock
 
 
 def http_protocol() -> Any:
@@ -82,16 +90,17 @@ def http_stack() -> str:
     return f"event loop {loop}, HTTP parser {http}"
 
 
-def run_until_stopped(server: Any) -> None:
-    """`server.run()` (a uvicorn Server) until Ctrl+C or SIGTERM. Where an event loop already runs in this thread (a
-    Jupyter kernel's) uvicorn cannot start its own (a review: "Cannot run the event loop while another loop is
-    running", and a batching thread left behind): it runs in a thread, and Ctrl+C (the kernel's interrupt) stops it;
-    there SIGTERM ends the process at once (uvicorn handles signals only in the main thread)."""
+def run_until_stopped(server: Any, sockets: list[socket.socket]) -> None:
+    """`server.run(sockets)` (a uvicorn Server; the socket `hold_port` bound) until Ctrl+C or SIGTERM. Where an event
+    loop already runs in this thread (a Jupyter kernel's) uvicorn cannot start its own (a review: "Cannot run the
+    event loop while another loop is running", and a batching thread left behind): it runs in a thread, and Ctrl+C
+    (the kernel's interrupt) stops it; there SIGTERM ends the process at once (uvicorn handles signals only in the
+    main thread)."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:  # none: the usual case, a script or the command line
         try:
-            server.run()
+            server.run(sockets=sockets)
         except KeyboardInterrupt:  # uvicorn raises Ctrl+C's signal again once it has shut down: the stop asked for,
             pass  # as in a notebook below (a review: the command line's "error: ... stopped before it finished", 130)
         return
@@ -99,7 +108,7 @@ def run_until_stopped(server: Any) -> None:
 
     def run() -> None:
         try:
-            server.run()
+            server.run(sockets=sockets)
         except BaseException as e:  # uvicorn's sys.exit(1) when it cannot listen: not lost with the thread
             failed.append(e)
         finally:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from textgru import __version__
 from textgru.errors import TextgruError, check_keywords
 from textgru.serving.model_info import model_info
-from textgru.serving.process import check_host, check_port, free_port, http_protocol, http_stack, run_until_stopped
+from textgru.serving.process import check_host, hold_port, http_protocol, http_stack, run_until_stopped
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -221,10 +221,10 @@ def serve(
     _need_serving_packages()
     import uvicorn
 
-    check_port(host, port)  # before the models load, not after (port 0: whether the address is this machine's)
-    with _callers_process_kept():
+    sock = hold_port(host, port)  # before the models load, and held until the server listens on it
+    with contextlib.closing(sock), _callers_process_kept():
         app = build_server(classifier, lm, **options)
-        port = free_port(host) if port == 0 else port
+        port = sock.getsockname()[1]  # port=0's too: the port held
         if not logging.getLogger().handlers:  # an application entry point: say where it listens
             logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
         log.info("textgru serve: http://%s:%d (the page at /, the API at /docs); Ctrl+C stops it", shown, port)
@@ -242,4 +242,4 @@ def serve(
 
         listen = {"host": host, "port": port, "root_path": root_path}
         config = uvicorn.Config(app, **listen, log_level=log_level, timeout_graceful_shutdown=10, http=http_protocol())
-        run_until_stopped(DrainingServer(config))
+        run_until_stopped(DrainingServer(config), [sock])
