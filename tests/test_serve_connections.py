@@ -4,7 +4,10 @@ at shutdown dropped in one line, the port held from the check on, and one operat
 
 from __future__ import annotations
 
+import json
 import socket
+import threading
+import time
 import warnings
 from pathlib import Path
 
@@ -14,7 +17,7 @@ from conftest import run_script
 pytest.importorskip("uvicorn", reason="the serve extra is not installed (pip install -e '.[serve]')")
 httpx = pytest.importorskip("httpx")
 
-from serve_helpers import start, stop  # noqa: E402
+from serve_helpers import Served, start, stop  # noqa: E402
 
 # `textgru.serve` with a stand-in for `build_server` (no model to load) that tries, as another server starting
 # meanwhile would, to take the port while the models "load"
@@ -94,3 +97,75 @@ def test_a_port_another_server_holds_is_one_line_before_the_models_load(tiny_run
         f"error: port={port} on 127.0.0.1: Address already in use (another server is listening "
         "there?); stop it, choose another port, or pass port=0 for a free one"
     ], r.stderr
+
+
+@pytest.fixture(scope="module")
+def guarded(tiny_run: Path, tmp_path_factory: pytest.TempPathFactory):
+    """A server with a tiny read timeout and connection cap, so that the tests of both are quick."""
+    options = ["request_read_timeout=2", "limit_concurrency=6", "limits.max_body_bytes=100000"]
+    log = tmp_path_factory.mktemp("guarded") / "server.log"
+    server = start(["scripts/serve.py", f"classifier={tiny_run}", "port=0", *options], log)
+    yield server
+    assert stop(server), server.log_tail()
+
+
+def connect(server: Served, data: bytes) -> socket.socket:
+    host, port = server.url.removeprefix("http://").rsplit(":", 1)
+    conn = socket.create_connection((host, int(port)), timeout=30)
+    conn.sendall(data)
+    return conn
+
+
+def answer(conn: socket.socket) -> tuple[str, str, float]:
+    """The status line and the `error` of the JSON answer read until the server closes, and the seconds it took."""
+    began, reply = time.monotonic(), b""
+    with conn:
+        while chunk := conn.recv(65536):
+            reply += chunk
+    head, _, body = reply.partition(b"\r\n\r\n")
+    return head.split(b"\r\n")[0].decode(), json.loads(body)["error"], time.monotonic() - began
+
+
+STALLED = {
+    "a head never finished": b"POST /predict HTTP/1.1\r\nHost: x\r\nX-Slow: ",
+    "half a body": b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
+    "half a body, not JSON": b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{",
+    "nothing at all": b"",
+}
+
+
+def test_a_request_that_does_not_arrive_in_time_is_a_408_and_closed(guarded: Served) -> None:
+    """A review of serving: a client that sent part of a head, or a head and part of its body, held its connection
+    for ever (a few hundred such took every file descriptor). Each is now answered 408, one JSON line, and closed
+    once `request_read_timeout` (here 2 s) has passed."""
+    conns = {name: connect(guarded, data) for name, data in STALLED.items()}
+    for name, conn in conns.items():
+        status, error, took = answer(conn)
+        assert status == "HTTP/1.1 408 Request Timeout", (name, status)
+        assert error == "the request did not arrive whole within 2 s (request_read_timeout); send it at once", error
+        assert took < 20, (name, took)
+    assert httpx.post(guarded.url + "/predict", json={"text": "good"}).status_code == 200
+
+
+def test_a_body_over_the_cap_is_refused_from_its_content_length(guarded: Served) -> None:
+    """A review of serving: a Content-Length over limits.max_body_bytes was refused only once that much had come."""
+    for media in (b"application/json", b"text/plain"):  # the fast lane's way and FastAPI's
+        head = b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: " + media + b"\r\nContent-Length: 100000001\r\n\r\n"
+        status, error, took = answer(connect(guarded, head + b'{"text": "'))
+        assert status == "HTTP/1.1 413 Request Entity Too Large" and took < 1.5, (status, took)  # not the 2 s timeout
+        assert error == "the request body is over 100000 bytes (limits.max_body_bytes)", error
+
+
+def test_connections_over_limit_concurrency_are_a_503_at_once(guarded: Served) -> None:
+    """`limit_concurrency` (here 6) connections are held; the next is answered 503 at once and closed, not held
+    until its head has come; once the held ones time out, requests are answered again."""
+    time.sleep(0.5)  # the tests' earlier connections closed
+    held = [connect(guarded, STALLED["a head never finished"]) for _ in range(6)]
+    time.sleep(0.3)
+    status, error, took = answer(connect(guarded, b""))
+    assert status == "HTTP/1.1 503 Service Unavailable" and took < 1.5, (status, took)
+    assert error == "the server holds 6 connections; try again later", error
+    threads = [threading.Thread(target=answer, args=(conn,)) for conn in held]
+    [t.start() for t in threads]
+    [t.join(30) for t in threads]
+    assert httpx.post(guarded.url + "/predict", json={"text": "good"}).status_code == 200

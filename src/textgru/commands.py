@@ -248,4 +248,6 @@ def serve_command(cfg: DictConfig) -> None:
         split_rows=int(cfg.split_rows),
         fast_lane=bool(cfg.fast_lane),
         precision=str(cfg.precision),
+        request_read_timeout=float(cfg.request_read_timeout),
+        limit_concurrency=int(cfg.limit_concurrency),
     )

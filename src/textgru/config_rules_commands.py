@@ -110,6 +110,8 @@ SERVE: dict[str, Rule] = {
     "precision": PRECISION,
     "device": Text(pattern=r"(?i)cpu(:0)?", shape="cpu (textgru serve runs on the CPU for now)"),
     "log_level": OneOf(LOG_LEVELS),
+    "request_read_timeout": Num(0, lo_open=True, what="seconds a request may take to arrive"),
+    "limit_concurrency": Int(1, what="connections at once"),
     **{f"limits.{key}": POSITIVE for key in ("max_texts", "max_chars", "max_new_tokens", "max_streams")},
     "limits.max_body_bytes": Int(MIN_BODY_BYTES, what="bytes; fewer refuse ordinary requests"),
     "limits.max_num_samples": Int(1, MOST_SAMPLES, what="the most a request can draw: one batch"),  # a review

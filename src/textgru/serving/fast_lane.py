@@ -29,7 +29,7 @@ from pydantic import BaseModel
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from textgru.serving.limits import Limits
-from textgru.serving.schemas import current_limits
+from textgru.serving.schemas import content_length, current_limits
 
 Answer = Callable[[Any], Awaitable[Any]]  # a validated body -> the Starlette response the route would send
 Lanes = dict[str, tuple[type[BaseModel], Answer]]  # path -> (its request model, its answer)
@@ -54,7 +54,8 @@ class FastLane:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         lane = self.lanes.get(route_path(scope)) if scope["type"] == "http" and scope["method"] == "POST" else None
-        if lane is None or _media_type(scope) != JSON:
+        big = lane is not None and content_length(scope) > min(LANE_BYTES, self.limits.max_body_bytes)
+        if lane is None or big or _media_type(scope) != JSON:  # big: FastAPI's way, refused there before it arrives
             await self.app(scope, receive, send)
             return
         messages, error = await self._read(receive)

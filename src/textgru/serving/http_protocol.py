@@ -1,4 +1,5 @@
-"""uvicorn's httptools protocol with a cap on the size of a request's head (request line and headers).
+"""uvicorn's httptools protocol with a cap on the size of a request's head (request line and headers), and on the
+time a request takes to arrive.
 
 httptools (the serve extra's C HTTP parser, ~25% less server CPU per batched /predict request than h11) has no such
 cap, and it and uvicorn build a long header value or URL by appending each piece received to all that came before:
@@ -7,16 +8,26 @@ answered 200). h11 refuses a head over 16 KB. This protocol counts the bytes of 
 and headers the parser hands over when the head ends, and answers 431 and closes the connection once they pass
 `MAX_HEAD_BYTES`, before the app sees the request; body bytes are not counted (the body has its own cap,
 `limits.max_body_bytes`). A request the parser cannot read gets its 400 as JSON too, as every error of the server.
+
+Neither uvicorn nor httptools bounds the time a request takes to arrive: a client that sent half a head, or a head
+and half its body, held its connection for ever. Here a request (and a connection's first) must have arrived
+`read_timeout` seconds after it began (`textgru serve request_read_timeout=`, 30 s), or it is answered 408 and its
+connection closed; time the server itself does not read (a pipelined request waiting for the one ahead) is not
+counted against it. A connection beyond uvicorn's `limit_concurrency` is answered 503 and closed at once, rather
+than held until its head has come.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 MAX_HEAD_BYTES = 64 * 1024  # request line + headers; a browser's are a few KB (h11, uvicorn's other parser: 16 KB)
+READ_TIMEOUT = 30.0  # seconds a request may take to arrive (`request_read_timeout`; conf/serve.yaml)
 
 
 class HeadTooLarge(Exception):
@@ -24,18 +35,82 @@ class HeadTooLarge(Exception):
 
 
 class CappedHttpToolsProtocol(HttpToolsProtocol):
-    """`HttpToolsProtocol`, refusing a request whose head grows past `MAX_HEAD_BYTES` (431, then closed)."""
+    """`HttpToolsProtocol`, refusing a request whose head grows past `MAX_HEAD_BYTES` (431, then closed), one whose
+    head and body have not arrived `read_timeout` seconds after it began (408, then closed: a review held a
+    connection for ever with a head never finished, and a few hundred such took every file descriptor), a connection
+    beyond uvicorn's `limit_concurrency` at once (503, then closed)."""
+
+    read_timeout: float = READ_TIMEOUT  # `http_protocol(read_timeout)` sets it in a subclass
+    _warned = -60.0  # when `_now_and_then` last logged
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self._read_timer: asyncio.TimerHandle | None = None  # armed while a request (or the first) is awaited
         self._in_head = False  # a request has begun and its headers are not complete
         self._heads = 0  # requests begun on this connection
         self._head_bytes = 0  # bytes of the chunks that lay wholly inside the current head
         self._parsed_bytes = 0  # bytes of its URL and complete headers, as the parser hands them over
 
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        limit = self.limit_concurrency  # uvicorn's rule, as at each request: a 503 once this many are open
+        if limit is not None and len(self.connections) >= limit:  # refused now, not once its head has come
+            self.connections.discard(self)
+            self._now_and_then("refused connection(s) over limit_concurrency=%d", limit - 1)
+            self._refuse(503, "Service Unavailable", f"the server holds {limit - 1} connections; try again later")
+            return
+        self._arm_read_timer()  # its first request must come in time too
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_read_timer()
+        super().connection_lost(exc)
+
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._in_head, self._heads, self._head_bytes, self._parsed_bytes = True, self._heads + 1, 0, 0
+        self._arm_read_timer()
+
+    def on_message_complete(self) -> None:
+        self._disarm_read_timer()
+        super().on_message_complete()
+
+    def _now_and_then(self, message: str, *args: Any) -> None:
+        """A warning, at most one every 10 s: a flood of bad connections is not a flood of lines."""
+        if time.monotonic() - CappedHttpToolsProtocol._warned > 10:
+            CappedHttpToolsProtocol._warned = time.monotonic()
+            self.logger.warning(message, *args)
+
+    def _arm_read_timer(self) -> None:
+        if self._read_timer is None:
+            self._read_timer = self.loop.call_later(self.read_timeout, self._read_timed_out)
+
+    def _disarm_read_timer(self) -> None:
+        if self._read_timer is not None:
+            self._read_timer.cancel()
+            self._read_timer = None
+
+    def _read_timed_out(self) -> None:
+        self._read_timer = None
+        if self.transport.is_closing():
+            return
+        ahead = self._in_head and self.cycle is not None and not self.cycle.response_complete
+        if self.flow.read_paused or ahead:  # the server is not reading (a request ahead is being answered): not the
+            self._arm_read_timer()  # client's delay
+            return
+        self._now_and_then("closed connection(s) whose request did not arrive in %g s", self.read_timeout)
+        message = f"the request did not arrive whole within {self.read_timeout:g} s (request_read_timeout)"
+        self._drop_request(408, "Request Timeout", message + "; send it at once")
+
+    def _drop_request(self, status: int, reason: str, message: str) -> None:
+        """The request being read answered `status` (unless its answer has begun) and the connection closed; the
+        app, if it has the request, sees its client gone."""
+        cycle = None if self._in_head else self.cycle
+        if cycle is not None and cycle.response_started:
+            self.transport.close()
+            return
+        if cycle is not None:
+            cycle.disconnected = True  # the app's answer, if any, is not written after this one
+        self._refuse(status, reason, message)
 
     def on_url(self, url: bytes) -> None:
         self._parsed_bytes += len(url)

@@ -88,3 +88,12 @@ def check_batching(
         raise TextgruError(f"batch_timeout={batch_timeout} must be below timeout={timeout}")
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
         raise TextgruError(f"threads={threads!r} must be a whole number of at least 1, or None for torch's default")
+
+
+def check_connections(request_read_timeout: Any, limit_concurrency: Any) -> None:
+    """One line for `serve`'s connection options (conf/serve.yaml's rules say the same for the command line)."""
+    wait = request_read_timeout
+    if isinstance(wait, bool) or not isinstance(wait, (int, float)) or not math.isfinite(wait) or wait <= 0:
+        raise TextgruError(f"request_read_timeout={wait!r} must be a finite number of seconds above 0")
+    if isinstance(limit_concurrency, bool) or not isinstance(limit_concurrency, int) or limit_concurrency < 1:
+        raise TextgruError(f"limit_concurrency={limit_concurrency!r} must be a whole number of at least 1")

@@ -65,16 +65,34 @@ def hold_port(host: str, port: int) -> socket.socket:
     return sock
 
 
-def http_protocol() -> Any:
-    """What uvicorn's `http=` gets: httptools' parser with a cap on the request head (`http_protocol.py`) when
-    httptools imports, else "h11" (pure Python, slower; it has its own 16 KB cap)."""
+def http_protocol(read_timeout: float = 30.0) -> Any:
+    """What uvicorn's `http=` gets: httptools' parser with a cap on the request head and `read_timeout` seconds for a
+    request to arrive (`http_protocol.py`) when httptools imports, else "h11" (pure Python, slower; it has its own
+    16 KB cap, and no read timeout)."""
     try:
         import httptools  # noqa: F401
     except ImportError:
         return "h11"
     from textgru.serving.http_protocol import CappedHttpToolsProtocol
 
-    return CappedHttpToolsProtocol
+    if read_timeout == CappedHttpToolsProtocol.read_timeout:
+        return CappedHttpToolsProtocol
+    return type(CappedHttpToolsProtocol.__name__, (CappedHttpToolsProtocol,), {"read_timeout": float(read_timeout)})
+
+
+def draining_server(config: Any, stoppers: list[Any]) -> Any:
+    """A uvicorn Server that, the moment shutdown begins (Ctrl+C, SIGTERM), stops the batching and generation threads
+    (`stoppers`): waiting and running requests get their 503 (a stream its `error` event) while uvicorn still waits
+    for them to be sent, rather than being cut off when its graceful period ends."""
+    import uvicorn
+
+    class DrainingServer(uvicorn.Server):
+        async def shutdown(self, sockets: Any = None) -> None:
+            for stop in stoppers:
+                stop()
+            await super().shutdown(sockets)
+
+    return DrainingServer(config)
 
 
 def http_stack() -> str:

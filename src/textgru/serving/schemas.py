@@ -32,8 +32,17 @@ class LimitsContext:
             current_limits.reset(token)
 
 
+def content_length(scope: Scope) -> int:
+    """The body size a request's Content-Length header declares (0 without one; the parser refused a bad one)."""
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return int(value) if value.strip().isdigit() else 0
+    return 0
+
+
 class BodySizeCap:
-    """ASGI middleware: a request body over `max_bytes` (limits.max_body_bytes) is a 413, counted as it arrives (a
+    """ASGI middleware: a request body over `max_bytes` (limits.max_body_bytes) is a 413, at once where its
+    Content-Length says so (a review: the server waited for a body it would refuse), else counted as it arrives (a
     lying or missing Content-Length does not get past it)."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
@@ -43,10 +52,12 @@ class BodySizeCap:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        total = 0
+        total, declared = 0, content_length(scope)
 
         async def capped() -> Message:
             nonlocal total
+            if declared > self.max_bytes:  # not a byte of it awaited; closed after the 413, the rest never read
+                raise HTTPException(413, headers={"connection": "close"})
             message = await receive()
             total += len(message.get("body", b""))
             if total > self.max_bytes:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from textgru import __version__
 from textgru.errors import TextgruError, check_keywords
 from textgru.serving.model_info import model_info
-from textgru.serving.process import check_host, hold_port, http_protocol, http_stack, run_until_stopped
+from textgru.serving.process import check_host, draining_server, hold_port, http_protocol, http_stack, run_until_stopped
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -201,23 +201,28 @@ def serve(
     port: int = 8000,
     log_level: str = "info",
     root_path: str = "",
+    request_read_timeout: float = 30.0,
+    limit_concurrency: int = 512,
     **options: Any,
 ) -> None:
     """Serve a classifier and/or a language model (run folders or .ckpt files) until Ctrl+C or SIGTERM.
 
     `host` is 127.0.0.1 (this machine only) unless you pass another IP address ("0.0.0.0", "::": every interface);
     `port=0` picks a free port (logged); `root_path`: the prefix under which a proxy that strips it serves this server
-    (the API page at /docs needs it). Other keywords go to `build_server`: `limits=textgru.serving.Limits(...)`,
-    `max_batch_size`, `batch_timeout`, `inner_batch_size`, `timeout`, `threads`, `split_rows`, `fast_lane`,
-    `precision`. Endpoints: POST /predict, /generate, /score; GET /info, /health, /docs, and the web page at /."""
+    (the API page at /docs needs it); `request_read_timeout`: seconds a request's head and body may take to arrive
+    (then 408); `limit_concurrency`: connections at once (more: 503). Other keywords go to `build_server`:
+    `limits=textgru.serving.Limits(...)`, `max_batch_size`, `batch_timeout`, `inner_batch_size`, `timeout`,
+    `threads`, `split_rows`, `fast_lane`, `precision`. Endpoints: POST /predict, /generate, /score; GET /info, /health, /docs, and the web page at /."""
     check_keywords(options, build_server, serve)  # one line for a typo, with the keyword meant
     shown = check_host(host)
     if isinstance(port, bool) or not isinstance(port, int) or not (port == 0 or 1024 <= port <= 65535):
         raise TextgruError(f"port={port!r} must be 0 (a free port) or a number from 1024 to 65535")
     from textgru.config_rules_commands import LOG_LEVELS
+    from textgru.serving.limits import check_connections
 
     if log_level not in LOG_LEVELS:  # a review: uvicorn's KeyError once the models had loaded
         raise TextgruError(f"log_level={log_level!r} must be one of {', '.join(LOG_LEVELS)}")
+    check_connections(request_read_timeout, limit_concurrency)
     _need_serving_packages()
     import uvicorn
 
@@ -230,16 +235,7 @@ def serve(
         log.info("textgru serve: http://%s:%d (the page at /, the API at /docs); Ctrl+C stops it", shown, port)
         log.info("HTTP: %s", http_stack())
 
-        class DrainingServer(uvicorn.Server):
-            """The moment shutdown begins (Ctrl+C, SIGTERM), stop the batching and generation threads: waiting and
-            running requests get their 503 (a stream its `error` event) while uvicorn still waits for them to be sent,
-            rather than being cut off when its graceful period ends."""
-
-            async def shutdown(self, sockets: Any = None) -> None:
-                for stop in app.state.textgru_stoppers:
-                    stop()
-                await super().shutdown(sockets)
-
-        listen = {"host": host, "port": port, "root_path": root_path}
-        config = uvicorn.Config(app, **listen, log_level=log_level, timeout_graceful_shutdown=10, http=http_protocol())
-        run_until_stopped(DrainingServer(config), [sock])
+        listen = {"host": host, "port": port, "root_path": root_path, "log_level": log_level}
+        http, most = http_protocol(request_read_timeout), limit_concurrency + 1  # uvicorn's 503: once `most` are open
+        config = uvicorn.Config(app, **listen, timeout_graceful_shutdown=10, http=http, limit_concurrency=most)
+        run_until_stopped(draining_server(config, app.state.textgru_stoppers), [sock])
