@@ -38,7 +38,7 @@ class CappedHttpToolsProtocol(HttpToolsProtocol):
     """`HttpToolsProtocol`, refusing a request whose head grows past `MAX_HEAD_BYTES` (431, then closed), one whose
     head and body have not arrived `read_timeout` seconds after it began (408, then closed: a review held a
     connection for ever with a head never finished, and a few hundred such took every file descriptor), a connection
-    beyond uvicorn's `limit_concurrency` at once (503, then closed)."""
+    beyond uvicorn's `limit_concurrency` at once (503, then closed), and, at shutdown, a request still arriving."""
 
     read_timeout: float = READ_TIMEOUT  # `http_protocol(read_timeout)` sets it in a subclass
     _warned = -60.0  # when `_now_and_then` last logged
@@ -73,6 +73,20 @@ class CappedHttpToolsProtocol(HttpToolsProtocol):
     def on_message_complete(self) -> None:
         self._disarm_read_timer()
         super().on_message_complete()
+
+    def reading(self) -> bool:
+        """Whether a request has begun and not wholly arrived (its head, or a body the app may still wait for)."""
+        cycle, open_ = self.cycle, self.transport is not None and not self.transport.is_closing()
+        return open_ and (self._in_head or (cycle is not None and cycle.more_body and not cycle.response_complete))
+
+    def shutdown(self) -> None:
+        """uvicorn's graceful shutdown: a request still arriving is answered 503 now and its connection closed (a
+        review: the server waited 10 s for a stalled upload, then logged ~40-108 lines of tracebacks of the cancelled
+        request); `draining_server` logs one line for them all."""
+        if not self.reading():
+            super().shutdown()
+            return
+        self._drop_request(503, "Service Unavailable", "the server is shutting down; the request had not arrived whole")
 
     def _now_and_then(self, message: str, *args: Any) -> None:
         """A warning, at most one every 10 s: a flood of bad connections is not a flood of lines."""

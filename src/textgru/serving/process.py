@@ -83,13 +83,21 @@ def http_protocol(read_timeout: float = 30.0) -> Any:
 def draining_server(config: Any, stoppers: list[Any]) -> Any:
     """A uvicorn Server that, the moment shutdown begins (Ctrl+C, SIGTERM), stops the batching and generation threads
     (`stoppers`): waiting and running requests get their 503 (a stream its `error` event) while uvicorn still waits
-    for them to be sent, rather than being cut off when its graceful period ends."""
+    for them to be sent, rather than being cut off when its graceful period ends. A request still arriving (a stalled
+    or slow upload) gets its 503 at once too (`http_protocol.py`), in one line of the log for them all."""
+    import logging
+
     import uvicorn
 
     class DrainingServer(uvicorn.Server):
         async def shutdown(self, sockets: Any = None) -> None:
             for stop in stoppers:
                 stop()
+            arriving = sum(bool(getattr(c, "reading", bool)()) for c in self.server_state.connections)
+            if arriving:
+                logging.getLogger("textgru.serving").warning(
+                    "shutting down: dropped %d request(s) still arriving (an upload not finished)", arriving
+                )
             await super().shutdown(sockets)
 
     return DrainingServer(config)
