@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from typing import Any
+from typing import Any, ClassVar
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
@@ -41,7 +41,7 @@ class CappedHttpToolsProtocol(HttpToolsProtocol):
     beyond uvicorn's `limit_concurrency` at once (503, then closed), and, at shutdown, a request still arriving."""
 
     read_timeout: float = READ_TIMEOUT  # `http_protocol(read_timeout)` sets it in a subclass
-    _warned = -60.0  # when `_now_and_then` last logged
+    _warned: ClassVar[dict[str, float]] = {}  # when `_now_and_then` last logged each message
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -89,9 +89,9 @@ class CappedHttpToolsProtocol(HttpToolsProtocol):
         self._drop_request(503, "Service Unavailable", "the server is shutting down; the request had not arrived whole")
 
     def _now_and_then(self, message: str, *args: Any) -> None:
-        """A warning, at most one every 10 s: a flood of bad connections is not a flood of lines."""
-        if time.monotonic() - CappedHttpToolsProtocol._warned > 10:
-            CappedHttpToolsProtocol._warned = time.monotonic()
+        """A warning, at most one of each every 10 s: a flood of bad connections is not a flood of lines."""
+        if time.monotonic() - self._warned.get(message, -60.0) > 10:
+            self._warned[message] = time.monotonic()
             self.logger.warning(message, *args)
 
     def _arm_read_timer(self) -> None:
