@@ -59,13 +59,8 @@ def eval_command(cfg: DictConfig) -> dict:
         raise TextgruError(f"{target} exists; pass overwrite=true or output_dir=<another folder>")
     model = load(ckpt, device=cfg.device)
     if isinstance(model, Classifier):
-        result = model.with_precision(cfg.precision).evaluate(
-            data if cfg.split == "all" else labelling_as_named(data),
-            cfg.split,
-            cfg.batch_size,
-            output_dir=out,
-            overwrite=bool(cfg.overwrite),
-        )
+        given, clf = labelling_as_named(data, cfg.split), model.with_precision(cfg.precision)
+        result = clf.evaluate(given, cfg.split, cfg.batch_size, output_dir=out, overwrite=bool(cfg.overwrite))
         print(format_report(result))
     elif model.task == "forecast":
         if cfg.precision != "fp32":

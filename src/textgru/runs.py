@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from textgru.call_state import caller_state_kept, log_to_file, only_call
-from textgru.command_flags import removed_whole_config
-from textgru.command_line_checks import read_override
 from textgru.config import compose_config
 from textgru.config_checks import check_config, problem
 from textgru.config_path_rules import Folder, static_folder
@@ -20,6 +18,7 @@ from textgru.console import command_arg
 from textgru.distributed import launched_externally
 from textgru.errors import TextgruError, TrainingStopped
 from textgru.hydra_files import save_hydra_files
+from textgru.python_overrides import folder_arg, is_sweep, override_list
 from textgru.run_folder import RunFolder, resume_target
 from textgru.unstarted_runs import note_run_dir, outermost_missing, remove_if_unstarted
 
@@ -29,7 +28,7 @@ class TrainResult:
     """A finished run: its folder (checkpoints, metrics.json, plots) and its final validation and test metrics."""
 
     run_dir: Path
-    metrics: dict[str, float]
+    metrics: dict[str, Any]  # numbers, and words: stopped_by
     overrides: list[str] = field(default_factory=list)
 
     @property
@@ -52,7 +51,7 @@ def train(
         overrides = override_list(overrides, "train")
         if (target := resume_target(overrides)) is not None:  # `resume=<run folder>`: as `textgru train resume=`
             return _resume(target, overrides, config_name, run_dir)
-        return _train(overrides, config_name, _folder_arg(run_dir, "run_dir"))
+        return _train(overrides, config_name, folder_arg(run_dir, "run_dir"))
 
 
 def _resume(target: tuple[RunFolder, Path], overrides: list[str], config_name: str, run_dir: Any) -> TrainResult:
@@ -95,7 +94,7 @@ def _train(overrides: list[str], config_name: str, run_dir: str | os.PathLike[st
 
     if config_name != "train":  # a command's (eval, serve ...) or none (a review: a list offered eval, serve ...)
         raise TextgruError(f"config_name {config_name!r} is not a training config; leave it out (or give 'train')")
-    sweeps = [o for o in overrides if _is_sweep(o)]
+    sweeps = [o for o in overrides if is_sweep(o)]
     if sweeps:
         key, _, value = sweeps[0].partition("=")
         raise TextgruError(
@@ -138,7 +137,7 @@ def sweep(
     with the summary of the jobs before it written."""
     # before composing (another thread's call may use Hydra's global state) and the imports (rich draws from `random`)
     with only_call(), caller_state_kept():
-        return _sweep(override_list(overrides, "sweep"), config_name, _folder_arg(sweep_dir, "sweep_dir"))
+        return _sweep(override_list(overrides, "sweep"), config_name, folder_arg(sweep_dir, "sweep_dir"))
 
 
 def _sweep(overrides: list[str], config_name: str, sweep_dir: str | os.PathLike[str] | None) -> list[TrainResult]:
@@ -201,54 +200,3 @@ def _check_job(cfg: Any) -> None:
     check_optimized_metric(cfg, task_module(cfg.task.name).validation_metrics(cfg))
     build_optimizer(cfg)
     build_scheduler(cfg)
-
-
-def _is_sweep(override: str) -> bool:
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
-    try:
-        return OverridesParser.create().parse_override(override).is_sweep_override()
-    except Exception:
-        return False
-
-
-def _folder_arg(value: Any, name: str) -> Any:
-    if value is not None and not isinstance(value, (str, os.PathLike)):
-        raise TextgruError(f"{name}= takes a folder (a str or Path), not a {type(value).__name__}")
-    return value
-
-
-def override_list(overrides: Any, call: str) -> list[str]:
-    """The overrides as strings; one string alone is one line (it was read character by character: "Error parsing
-    override 't'")."""
-    if isinstance(overrides, str):
-        raise TextgruError(f"{call}() takes a list of overrides, e.g. {call}([{overrides!r}]), not a string")
-    if isinstance(overrides, Mapping):  # its keys alone would be taken, the values dropped
-        example = [f"{k}={v}" for k, v in list(overrides.items())[:2]]
-        raise TextgruError(f"{call}() takes a list of overrides, not a dict: {call}({example!r})")
-    if not isinstance(overrides, Iterable) or isinstance(overrides, (bytes, bytearray)):
-        raise TextgruError(
-            f"{call}() takes a list of overrides (strings like 'model.hidden_size=64'), not a {type(overrides).__name__}"
-        )
-    overrides = list(overrides)
-    if not all(isinstance(o, str) for o in overrides):  # (a review: [None] passed a check that used None as its mark)
-        bad = next(o for o in overrides if not isinstance(o, str))
-        raise TextgruError(
-            f"{call}(): each override is a string like 'model.hidden_size=64', not a {type(bad).__name__}"
-        )
-    for o in overrides:
-        if o.startswith("-"):
-            raise TextgruError(f"{call}() takes overrides (key=value), not the command line's flag {o!r}")
-    if removed := removed_whole_config(overrides, f"{call}()"):  # a review: a traceback and a half-made run folder
-        raise TextgruError(removed)
-    overrides = [_home_expanded(o) for o in overrides]
-    for o in overrides:
-        read_override(o)  # a value Hydra cannot read: how to quote it
-    return overrides
-
-
-def _home_expanded(override: str) -> str:
-    """`key=~/path` with the home folder written out, as bash expands it on the command line (a review: Hydra's
-    grammar refuses an unquoted `~`, so `train(["resume=~/run"])` was one line of grammar)."""
-    key, _, value = override.partition("=")
-    return f"{key}={os.path.expanduser(value)}" if value.startswith("~") else override
