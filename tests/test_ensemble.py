@@ -164,10 +164,11 @@ def test_too_few_another_kind_and_the_output_are_one_line(tmp_path: Path, lm_run
 
 
 def test_the_command_joins_two_trained_runs_that_eval_and_predict_take(
-    tmp_path: Path, tiny_run: Path, small_csv: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, tiny_run: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     other = tmp_path / "runs" / "seed7"
-    r = run_script("train", *tiny_run_args(small_csv), "seed=7", f"hydra.run.dir={other}")
+    trained_on = Path(load_checkpoint(tiny_run)["textgru"]["data_config"]["path"])  # under xdist, perhaps not this
+    r = run_script("train", *tiny_run_args(trained_on), "seed=7", f"hydra.run.dir={other}")  # worker's small_csv
     assert r.returncode == 0, r.stderr[-2000:]
     (tmp_path / "runs" / "seed0").symlink_to(tiny_run)
     out = tmp_path / "ens" / "joined.ckpt"
