@@ -20,7 +20,7 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from textgru.ensembling import ensemble
-    from textgru.errors import TextgruError
+    from textgru.errors import TextgruError, TrainingStopped
     from textgru.inference.classifier import Classifier, Prediction
     from textgru.inference.forecaster import Forecaster
     from textgru.inference.generation import SamplingOptions
@@ -41,6 +41,7 @@ _EXPORTS = {
     "sweep": "textgru.runs",
     "TrainResult": "textgru.runs",
     "TextgruError": "textgru.errors",
+    "TrainingStopped": "textgru.errors",
     "export": "textgru.onnx_export",
     "ensemble": "textgru.ensembling",
     "serve": "textgru.serving.server",
@@ -53,6 +54,7 @@ __all__ = [
     "SamplingOptions",
     "TextgruError",
     "TrainResult",
+    "TrainingStopped",
     "__version__",
     "ensemble",
     "export",
