@@ -1350,3 +1350,13 @@ def test_a_run_early_stopping_ended_resumed_while_scoring_trains_no_more(small_c
         whole["global_step"], 2, "early_stopping"
     ), resumed  # fmt: skip
     assert resumed["test/macro_f1"] == whole["test/macro_f1"]
+    # and a run early stopping ended at its last planned epoch ended as planned (max_epochs): it trains on when the
+    # limit is raised (the review of that fix: the resume trained nothing, and called it early stopping)
+    at_limit = ["+callbacks.early_stopping.stopping_threshold=0.0", "trainer.max_epochs=1"]
+    r = run_script("train", *data, *TINY_MODEL, *at_limit, f"hydra.run.dir={tmp_path / 'c'}")
+    assert r.returncode == 0, r.stderr[-3000:]
+    first = json.loads((tmp_path / "c" / "metrics.json").read_text())
+    assert first["stopped_by"] == "max_epochs", first
+    r = run_script("train", f"resume={tmp_path / 'c'}", "trainer.max_epochs=3")
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert json.loads((tmp_path / "c" / "metrics.json").read_text())["global_step"] > first["global_step"]

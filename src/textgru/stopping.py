@@ -52,6 +52,18 @@ def stop_reason(trainer: Any) -> str:
     return "other"
 
 
+def early_stopped(trainer: Any) -> bool:
+    """Whether early stopping has ended the training before its limits (as `stop_reason` would say at its end: not at
+    the last planned epoch or step, where a run a limit ended may train on with the limit raised: a review)."""
+    if trainer is None or not trainer.should_stop or not any(map(_stopped, trainer.early_stopping_callbacks)):
+        return False
+    steps, epochs = trainer.max_steps, trainer.max_epochs
+    at_limit = (steps is not None and 0 < steps <= trainer.global_step) or (
+        epochs is not None and 0 <= epochs <= trainer.current_epoch + 1
+    )
+    return not at_limit
+
+
 def _stopped(early_stopping: Any) -> bool:
     reason = getattr(early_stopping, "stopping_reason", None)  # Lightning >= 2.5: an enum, NOT_STOPPED first
     if reason is not None:

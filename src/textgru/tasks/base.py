@@ -23,6 +23,7 @@ from textgru.command_line_checks import one_line
 from textgru.config_checks import ENDLESS_SCHEDULE
 from textgru.errors import TextgruError
 from textgru.run_folder import RunFolder
+from textgru.stopping import early_stopped
 
 log = logging.getLogger(__name__)
 LARGE_VOCABULARY_PARAMETERS = 10_000_000  # parameters with a row per token beyond which a warning says what they cost
@@ -133,13 +134,9 @@ class TaskModule(L.LightningModule):
             (global_count,) = self.global_sums(count)  # a copy: the caller's count stays its own
         return total * world / global_count.clamp(min=1)
 
-    def on_train_start(self) -> None:  # a resume, its callbacks restored: early stopping had ended the training
-        from lightning.pytorch.callbacks.early_stopping import EarlyStoppingReason
-
-        callbacks = self._trainer.early_stopping_callbacks if self._trainer is not None else []  # (a test's: none)
-        ended = [cb for cb in callbacks if cb.stopping_reason != EarlyStoppingReason.NOT_STOPPED]
-        if ended:  # a review: a run stopped while scoring trained one more epoch on resume, another best and scores
-            log.info("early stopping had ended training at epoch %d: the resume scores the run", ended[0].stopped_epoch)
+    def on_train_start(self) -> None:  # resumed from a checkpoint saved after early stopping had ended the training
+        if getattr(self, "_resumed_early_stopped", False):  # (a review: a run stopped while scoring trained one more
+            log.info("early stopping had ended the training: the resume scores the run")  # epoch, another best)
             self.trainer.should_stop = True
 
     def on_train_epoch_start(self) -> None:
@@ -151,6 +148,10 @@ class TaskModule(L.LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["textgru"] = self.checkpoint_extras  # self-contained: loads with weights_only=True
+        checkpoint["early_stopped"] = early_stopped(self._trainer)  # read by a resume (on_load_checkpoint)
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self._resumed_early_stopped = bool(checkpoint.get("early_stopped"))
 
 
 def plain(cfg: Any) -> Any:
