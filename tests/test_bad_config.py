@@ -104,10 +104,11 @@ MORE = [
     ),
     ("train", ["optimizer.lr=nan"], "optimizer.lr=nan: must be a number > 0"),
     ("train", ["data.path=mine.csv"], "data.path: the default data config reads no files; give data=local data.path=m"),
+    ("predict", ["ckpt_path=<ckpt>", "text=hi", "data.path=mine.csv"], "no config key data.path: check the spelling; "),
     (
         "train",
         ["+data.path=mine.csv"],
-        "data.path=mine.csv: data.source=tweets reads no files; give data=local data.path=",
+        "data.path=mine.csv: data.source=tweets reads no files; give data=local data.path=",  # resume: data.path=null
     ),
     ("train", ["-m", "model.dropout=0.1,1.5"], "model.dropout=1.5: must be a number in [0, 1)"),
     ("train", ["data.ignore_labels=[négatif,ok]"], """quote what holds it, e.g. 'data.ignore_labels=["négatif",ok]'"""),

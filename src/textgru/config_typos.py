@@ -35,8 +35,10 @@ def unknown_key(
         else:  # a review: data=local was advised for data.split_seed, which the model's own data takes from it
             fix = "give data=<a data config> with it (data=local data.path=<file>, data=tweets ...)"
         return TextgruError(f"{bad}: {own} names a data config; {fix}")
-    if bad in ("data.path", "data.validation_path", "data.test_path") and not any(
-        o.partition("=")[0] == "data" for o in overrides
+    if (
+        command in ("train", "tune")
+        and bad in ("data.path", "data.validation_path", "data.test_path")
+        and not any(o.partition("=")[0] == "data" for o in overrides)
     ):  # a review: "+data.path=" as advised trained on the built-in tweets, the file only named in config.yaml
         return TextgruError(
             f"{bad}: the default data config reads no files; give data=local {bad}={given or '...'} (data=local_csv for "

@@ -31,7 +31,8 @@ def task_fits(cfg: DictConfig) -> None:
         key, value = next(iter(given.items()))
         raise TextgruError(
             f"data.{key}={value}: data.source={source} reads no files; give data=local data.{key}={value} "
-            "(data=local_csv for a forecaster's CSV, data=local_text for a text corpus)"
+            f"(data=local_csv for a forecaster's CSV, data=local_text for a text corpus; to resume a run made with it, "
+            f"which trained on data.source={source}: data.{key}=null)"
         )
     if task in TASK_SOURCES and isinstance(source, str) and source not in TASK_SOURCES[task]:
         raise TextgruError(
