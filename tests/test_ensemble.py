@@ -29,7 +29,8 @@ def tokenizer_json(extra: str = "") -> str:
 def source(path: Path, seed: int, lm: dict | None = None, ema: bool = False, **change) -> Path:
     """A classifier checkpoint of random weights (seed `seed`), its frozen LM's weights `lm` where given; `ema`: the
     file also holds a weight average (other weights), which is what inference reads; `change`: model args or meta."""
-    meta_change = {k: change.pop(k) for k in ("label_names", "tokenizer", "data_config", "max_length") if k in change}
+    metas = ("label_names", "tokenizer", "data_config", "max_length", "split_rule")
+    meta_change = {k: change.pop(k) for k in metas if k in change}
     args = {**ARGS, **change}
     torch.manual_seed(seed)
     model = GRUClassifier(**args)
@@ -90,6 +91,15 @@ def test_the_joined_classifier_is_the_mean_of_every_members_probability(tmp_path
     d = source(tmp_path / "d.ckpt", 4, lm, data_config={**few, "subset_seed": 1})
     e = source(tmp_path / "e.ckpt", 5, lm, data_config={**few, "subset_seed": None, "train_fraction": None})
     assert load_checkpoint(textgru.ensemble([d, e], tmp_path / "few.ckpt"))["textgru"]["model_args"]["members"] == 2
+    from textgru.data.splitting import SPLIT_RULE
+
+    assert load_checkpoint(out)["textgru"]["split_rule"] == SPLIT_RULE  # how its data was split: eval reads it
+    old = source(tmp_path / "old.ckpt", 6, lm, split_rule=None)  # saved before it was kept: unknown, in any order (a
+    for order in ([a, old], [old, a]):  # review: the first's, so eval's warning of an older source came and went)
+        assert (
+            load_checkpoint(textgru.ensemble(order, tmp_path / "o.ckpt", overwrite=True))["textgru"]["split_rule"]
+            is None
+        )
 
 
 @pytest.mark.parametrize(

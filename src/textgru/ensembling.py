@@ -177,7 +177,8 @@ def joined_checkpoint(checkpoints: Sequence[str | os.PathLike[str]]) -> dict[str
         "sentiment", model, args, meta["tokenizer"], meta["label_names"], data, meta["max_length"]
     )
     extras["joined_from"] = held
-    extras["split_rule"] = meta.get("split_rule")  # the sources' (they must share the data and its split)
+    rules = {c["textgru"].get("split_rule") for c in loaded}  # all sources' one (a review: the first's, so eval's
+    extras["split_rule"] = rules.pop() if len(rules) == 1 else None  # warning came and went with the runs' order)
     return {"state_dict": {f"model.{k}": v for k, v in model.state_dict().items()}, "textgru": extras}
 
 
