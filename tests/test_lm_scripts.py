@@ -237,7 +237,7 @@ def test_generate_records_its_seed_exactly_so_a_sample_can_be_drawn_again(lm_run
     ]
 
 
-def test_the_greedy_warning_comes_before_the_streamed_sample(lm_run: Path) -> None:
+def test_the_greedy_warning_comes_before_the_streamed_sample(lm_run: Path, tmp_path: Path) -> None:
     """A review: `textgru generate greedy=true top_p=0.9` printed the prompt, then the warning that top_p is ignored
     (from inside generate), then the sample: one line of text split by a log line. Both streams in one pipe, in order."""
     import os
@@ -246,9 +246,11 @@ def test_the_greedy_warning_comes_before_the_streamed_sample(lm_run: Path) -> No
 
     args = ["-m", "textgru", "generate", f"ckpt_path={lm_run}", "prompt=KING:", "max_new_tokens=5", "greedy=true"]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    out = subprocess.run([sys.executable, *args, "top_p=0.9"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                         text=True, env=env, timeout=300)  # fmt: skip
+    record = tmp_path / "greedy.jsonl"
+    out = subprocess.run([sys.executable, *args, "top_p=0.9", f"output={record}"],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, timeout=300)  # fmt: skip
     assert out.returncode == 0, out.stdout[-2000:]
+    assert json.loads(record.read_text())["top_p"] == 0.9  # what was given (the review of the fix: the default, 1.0)
     lines = out.stdout.splitlines()
     warned = next(i for i, line in enumerate(lines) if "greedy=true takes the likeliest token every time" in line)
     assert lines[warned + 1].startswith("KING:") and out.stdout.count("ignored: top_p=0.9") == 1, out.stdout

@@ -114,7 +114,7 @@ def generate_command(cfg: DictConfig) -> list[str]:
         stop=stops,
     )
     options = SamplingOptions(**sampling).check()  # a bad value is refused before the model loads
-    sampling = greedy_ignores(sampling)  # said before the prompt is printed
+    used = greedy_ignores(sampling)  # said before the prompt is printed; output= records what was given (a review)
     check_output(cfg.output, cfg.overwrite, cfg.prompt_file, reads_stdin=cfg.prompt is None and cfg.prompt_file is None)
     check_device(str(cfg.device))
     prompt = read_prompt(cfg.prompt, cfg.prompt_file)
@@ -127,12 +127,12 @@ def generate_command(cfg: DictConfig) -> list[str]:
         print(prompt, end="", flush=True)
         try:  # finally: the text's line ends, also before the line that says it was stopped
             texts = lm.generate(
-                prompt, on_text=lambda p: print(p, end="", flush=True), allow_unknown=cfg.allow_unknown, **sampling
+                prompt, on_text=lambda p: print(p, end="", flush=True), allow_unknown=cfg.allow_unknown, **used
             )
         finally:
             print(flush=True)
     else:
-        texts = lm.generate(prompt, allow_unknown=cfg.allow_unknown, **sampling)
+        texts = lm.generate(prompt, allow_unknown=cfg.allow_unknown, **used)
         for i, text in enumerate(texts, 1):
             print(f"===== sample {i} =====\n{prompt}{text}\n", flush=True)
     if cfg.output:
