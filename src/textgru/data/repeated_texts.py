@@ -50,6 +50,15 @@ def loosely(text: str) -> str:
     return " ".join(text.casefold().split())
 
 
+def texts_under_several_labels(dd: DatasetDict) -> int:
+    """How many texts (compared `loosely`) have rows under more than one label across `dd`'s splits."""
+    labels: dict[str, set] = {}
+    for part in dd.values():
+        for text, label in zip(column_values(part, "text"), column_values(part, "label"), strict=True):
+            labels.setdefault(loosely(text), set()).add(label)
+    return sum(len(v) > 1 for v in labels.values())
+
+
 def text_digests(texts: Iterable[str]) -> list[int]:
     """8-byte digests of `texts` as compared for a leak (`loosely`), sorted, each once: what a biLM checkpoint keeps
     of its training texts, so that fine-tuning can tell whether it read the classifier's held-out texts."""

@@ -15,7 +15,7 @@ from datasets import ClassLabel, Dataset, DatasetDict, concatenate_datasets
 from textgru.data.columns import column_values
 from textgru.data.labelled import datasets_quiet, load_classification_data, without_ignored
 from textgru.data.labels import label_key
-from textgru.data.repeated_texts import loosely
+from textgru.data.repeated_texts import texts_under_several_labels
 from textgru.data.splitting import SPLIT_RULE
 from textgru.delimited_texts import header_hint
 from textgru.errors import TextgruError
@@ -204,7 +204,7 @@ def _labelled_split(
         note += f"; the model trained on a sample of it ({', '.join(f'data.{k}={v}' for k, v in sample.items())})"
 
     log.info("scoring %d examples (%s split%s)", len(ds), split, note)  # a review took the 10% for the whole file
-    if carved and own and split_rule != SPLIT_RULE and (shared := _texts_under_several_labels(dd)):
+    if carved and own and split_rule != SPLIT_RULE and (shared := texts_under_several_labels(dd)):
         log.warning(  # a review: a checkpoint saved before the rule was recorded was said to be carved "as training"
             "%d text(s) of %s are under several labels, and this checkpoint was saved before textgru recorded how such "
             "texts were split: the %s split carved now may differ from training's and hold texts it trained on; "
@@ -216,14 +216,6 @@ def _labelled_split(
     if carved:  # a review: a re-sorted file's "test split" held 20 of its 26 texts from training (accuracy 1.0)
         warn_if_changed(cfg, trained_on, trained_digest, split, "texts")
     return ds, split
-
-
-def _texts_under_several_labels(dd: DatasetDict) -> int:
-    labels: dict[str, set] = {}
-    for part in dd.values():
-        for text, label in zip(column_values(part, "text"), column_values(part, "label"), strict=True):
-            labels.setdefault(loosely(text), set()).add(label)
-    return sum(len(v) > 1 for v in labels.values())
 
 
 def _check_split(split: str, splits: list[str]) -> str:
