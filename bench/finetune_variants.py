@@ -21,6 +21,9 @@ Variants:
                    join the input of a classifier trained from scratch (its own embedding from GloVe, its own BiGRU);
                    elmo=DROPOUT:both: and its output (before pooling) too. Now the package's
                    `model.transfer=features` (the same model, its modules made in another order: other random starts)
+    adversarial=EPS   adversarial training (Miyato et al. 2017): loss + the loss of the same batch with each text's
+                   GRU input (embedding, and the frozen LM's features where `model.transfer=features`) moved by
+                   EPS x its own norm in the direction of the loss's gradient, per text (the L2 norm over its tokens)
 """
 
 from __future__ import annotations
@@ -263,6 +266,61 @@ def elmo(dropout: float, both: bool = False) -> None:
     sentiment.build = build_with_features
 
 
+class InputPerturbation:
+    """Forward pre-hook on a classifier's `embedding_dropout` (the GRU's input, once per member): in "capture" mode
+    it keeps each input for a gradient, in "perturb" mode it adds the next of `shifts`."""
+
+    def __init__(self) -> None:
+        self.mode: str | None = None
+        self.inputs: list[torch.Tensor] = []
+        self.shifts: list[torch.Tensor] = []
+
+    def __call__(self, module: Any, args: tuple[torch.Tensor]) -> tuple[torch.Tensor] | None:
+        if self.mode == "capture":
+            self.inputs.append(args[0])
+        elif self.mode == "perturb":
+            return (args[0] + self.shifts.pop(0),)
+        return None
+
+
+def adversarial(eps: float) -> None:
+    def build_with_hook(cfg: Any) -> Any:
+        dm, task = build(cfg)
+        hook = InputPerturbation()
+        task.model.embedding_dropout.register_forward_pre_hook(hook)
+        object.__setattr__(task, "perturbation", hook)
+        return dm, task
+
+    def step_with_adversary(self: Any, batch: dict[str, torch.Tensor], stage: str) -> torch.Tensor:
+        if stage != "train":
+            return step(self, batch, stage)
+        hook, labels, rng = self.perturbation, batch["labels"], torch.get_rng_state()
+        hook.mode, hook.inputs = "capture", []
+        try:
+            loss = step(self, batch, stage)
+        finally:
+            hook.mode = None
+        grads = torch.autograd.grad(loss, hook.inputs, retain_graph=True)
+        shifts = []
+        for x, g in zip(hook.inputs, grads, strict=True):  # (batch, time, inputs) each
+            scale = eps * x.detach().flatten(1).norm(dim=1) / g.flatten(1).norm(dim=1).clamp(min=1e-12)  # (batch,)
+            shifts.append(g * scale[:, None, None])
+        hook.mode, hook.shifts = "perturb", shifts
+        torch.set_rng_state(rng)  # the same word dropout and dropout masks: the shift is adversarial to this function
+        try:
+            each = self.model.member_logits(batch["input_ids"], batch["lengths"])  # (members, batch, classes)
+        finally:
+            hook.mode = None
+        weight = labels.new_tensor(len(labels), dtype=torch.float)
+        if self.class_weight is not None:
+            weight = self.class_weight[labels].sum()
+        adv = sum(self.loss_fn(m, labels) for m in each) / weight
+        self.log("train/adv_loss", adv / len(each), on_step=False, on_epoch=True, batch_size=len(labels))
+        return loss + adv
+
+    sentiment.build, sentiment.ClassificationTask._step = build_with_hook, step_with_adversary
+
+
 def number(text: str, default: float) -> float:
     """A variant's value as a float, or one line and exit 2."""
     try:
@@ -305,12 +363,14 @@ if __name__ == "__main__":
         if where not in ("", "both"):
             sys.exit("error: elmo=DROPOUT or elmo=DROPOUT:both (the features at the GRU's output too)")
         elmo(number(rate, 0.5), both=where == "both")
+    elif variant == "adversarial":
+        adversarial(number(value, 0.02))
     elif variant == "confidence":
         if value not in ("weight", "soft"):
             sys.exit("error: confidence=weight or confidence=soft")
         confidence(value)
     else:
         sys.exit(
-            f"unknown variant {variant!r}; use aux_lm=GAMMA, l2sp=ALPHA, distill=W:RUN,..., confidence=weight|soft, elmo=DROPOUT or frozen_embedding"
+            f"unknown variant {variant!r}; use aux_lm=GAMMA, l2sp=ALPHA, distill=W:RUN,..., confidence=weight|soft, elmo=DROPOUT, adversarial=EPS or frozen_embedding"
         )
     main(["train", *overrides])
