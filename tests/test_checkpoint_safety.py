@@ -3,9 +3,11 @@ pass unexpected constructor arguments, are refused with one line, and nothing is
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -313,3 +315,87 @@ def test_the_size_check_costs_no_heavy_imports(tiny_run: Path) -> None:
     code = f"import sys, textgru; textgru.Classifier.load({str(tiny_run)!r}); print('sympy' in sys.modules)"
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and r.stdout.strip() == "False", r.stdout + r.stderr[-2000:]
+
+
+def _tokenizer_part(key: str, value: object) -> Callable[[dict, Path], None]:
+    def edit(ckpt: dict, _: Path) -> None:
+        spec = json.loads(ckpt["textgru"]["tokenizer"])
+        spec[key] = value
+        ckpt["textgru"]["tokenizer"] = json.dumps(spec)
+
+    return edit
+
+
+GROW = {"type": "Replace", "pattern": {"String": "o"}, "content": "o" * 10_000}  # x10,000 per step
+
+
+@pytest.mark.parametrize(
+    "edit,named",
+    [
+        (  # 64 bytes: a Rust panic at load (a traceback; other bytes asked for 8 GB: an abort)
+            _tokenizer_part(
+                "normalizer", {"type": "Precompiled", "precompiled_charsmap": base64.b64encode(b"\xff" * 64).decode()}
+            ),
+            "its tokenizer has a normaliser textgru does not write ('Precompiled')",
+        ),
+        (  # "good" grown to gigabytes: an abort on that text (the server killed by one request)
+            _tokenizer_part("normalizer", {"type": "Sequence", "normalizers": [GROW] * 6}),
+            "its tokenizer has a replacement textgru does not write ('oooo",
+        ),
+        (
+            _tokenizer_part("normalizer", {"type": "Replace", "pattern": {"Regex": "(a+)+$"}, "content": ""}),
+            "its tokenizer holds a regular expression textgru does not write ('(a+)+$')",
+        ),
+        (  # an id past the embedding on every text: an IndexError (a 500 on every request)
+            _tokenizer_part(
+                "post_processor",
+                {
+                    "type": "TemplateProcessing",
+                    "single": [{"SpecialToken": {"id": "[X]", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}],
+                    "pair": [{"Sequence": {"id": "A", "type_id": 0}}],
+                    "special_tokens": {"[X]": {"id": "[X]", "ids": [10**9], "tokens": ["[X]"]}},
+                },
+            ),
+            "its tokenizer has a post-processor textgru does not write",
+        ),
+        (_tokenizer_part("decoder", {"type": "ByteFallback"}), "has a decoder textgru does not write ('ByteFallback')"),
+        (
+            lambda c, _: c["textgru"].update(tokenizer="[" * 100_000 + "]" * 100_000),
+            "its tokenizer cannot be read (not JSON: RecursionError)",
+        ),
+    ],
+    ids=["precompiled", "replace_grows", "replace_regex", "post_processor", "decoder", "nested"],
+)
+def test_a_tokenizer_part_textgru_never_writes_is_one_line_before_the_library_reads_it(
+    tiny_run: Path, tmp_path: Path, edit, named: str
+) -> None:
+    """A security review: only the tokenizer's regular expressions were checked. A crafted normaliser aborted the
+    process at load (an 8 GB allocation) or on one word (the server killed by one request); a post-processor's id
+    past the embedding was an IndexError on every text; a JSON nested 100,000 deep, a RecursionError traceback.
+    Every part is now checked against what textgru writes, before the tokenizers library reads the file."""
+    import textgru
+
+    ckpt = torch.load(tiny_run / "checkpoints" / "best.ckpt", weights_only=True)
+    edit(ckpt, tiny_run)
+    torch.save(ckpt, tmp_path / "edited.ckpt")
+    with pytest.raises(TextgruError) as e:
+        textgru.load(tmp_path / "edited.ckpt")
+    assert named in str(e.value) and "\n" not in str(e.value) and str(e.value).endswith("use the file textgru saved")
+
+
+def test_a_rust_panic_while_reading_a_tokenizer_is_one_line(tiny_run: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tokenizers library reports some bad data with a Rust panic, a BaseException (pyo3's PanicException) that
+    `except Exception` let through as a traceback (a security review: a 1-byte Precompiled normaliser)."""
+    import tokenizers
+
+    import textgru
+
+    class PanicException(BaseException):  # as pyo3_runtime's
+        pass
+
+    def panic(text: str) -> None:
+        raise PanicException("called `Option::unwrap()` on a `None` value")
+
+    monkeypatch.setattr(tokenizers.Tokenizer, "from_str", panic)
+    with pytest.raises(TextgruError, match=r"its tokenizer cannot be read \(called `Option::unwrap\(\)`"):
+        textgru.load(tiny_run)

@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+import itertools
+import json
+
 import pytest
 from conftest import tok_cfg
 
-from textgru.data.tokenization import PAD, UNK, tokenizer_from_json, train_tokenizer
+from textgru.data.tokenization import NORMALIZER_KEYS, PAD, UNK, tokenizer_from_json, train_tokenizer
+from textgru.data.tokenizer_schema import tokenizer_problem
 
 TEXTS = ["I LOVE this movie http://x.co/abc @bob", "I hate it", "love love love", "meh, it was ok"] * 3
+
+
+@pytest.mark.parametrize("kind", ["word", "bpe", "byte_bpe", "char"])
+def test_every_tokenizer_textgru_writes_is_one_it_reads(kind: str) -> None:
+    """The check of a file's tokenizer (`tokenizer_schema`, a security review) refuses nothing textgru makes: every
+    kind with every normalisation `build_normalizer` writes."""
+    for form, *flags in itertools.product((None, "NFC", "NFD", "NFKC", "NFKD"), *[(False, True)] * 4):
+        settings = dict(zip(NORMALIZER_KEYS, (form, *flags), strict=True))
+        tok = train_tokenizer(TEXTS, tok_cfg(kind, vocab_size=300, min_frequency=1, **settings))
+        assert tokenizer_problem(json.loads(tok.to_str())) is None, settings
+        assert tokenizer_from_json(tok.to_str()).encode("I love it @bob").ids == tok.encode("I love it @bob").ids
 
 
 @pytest.mark.parametrize("kind", ["word", "bpe", "char"])

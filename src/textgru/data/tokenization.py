@@ -10,10 +10,18 @@ from typing import Any
 from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
 from textgru.config_keys import require_keys
+from textgru.data.tokenizer_schema import (
+    CHAR_PATTERN,
+    MENTION_PATTERN,
+    PAD,
+    REPLACEMENTS,
+    UNK,
+    URL_PATTERN,
+    tokenizer_problem,
+)
 from textgru.errors import TextgruError
 
 log = logging.getLogger(__name__)
-PAD, UNK = "[PAD]", "[UNK]"
 SPECIAL_TOKENS = [PAD, UNK]  # so PAD is id 0 and UNK is id 1 in every tokenizer we train
 TOKENIZER_KEYS = (
     "kind",
@@ -25,10 +33,6 @@ TOKENIZER_KEYS = (
     "replace_urls",
     "replace_mentions",
 )  # every conf/tokenizer/*.yaml sets them all
-URL_PATTERN = r"(?:https?://|www\.)\S+"
-MENTION_PATTERN = r"@\w+"
-CHAR_PATTERN = r"[\s\S]"  # the char tokenizer's split: each character its own piece
-OWN_PATTERNS = (URL_PATTERN, MENTION_PATTERN, CHAR_PATTERN)
 
 
 def build_normalizer(cfg: Mapping[str, Any]) -> normalizers.Normalizer | None:
@@ -37,9 +41,9 @@ def build_normalizer(cfg: Mapping[str, Any]) -> normalizers.Normalizer | None:
     if form:
         steps.append(getattr(normalizers, form)())
     if cfg["replace_urls"]:
-        steps.append(normalizers.Replace(Regex(URL_PATTERN), " xxurl "))
+        steps.append(normalizers.Replace(Regex(URL_PATTERN), REPLACEMENTS[URL_PATTERN]))
     if cfg["replace_mentions"]:
-        steps.append(normalizers.Replace(Regex(MENTION_PATTERN), " xxuser "))
+        steps.append(normalizers.Replace(Regex(MENTION_PATTERN), REPLACEMENTS[MENTION_PATTERN]))
     if cfg["strip_accents"]:
         steps += [normalizers.NFD(), normalizers.StripAccents()]
     if cfg["lowercase"]:
@@ -100,38 +104,23 @@ def train_tokenizer(texts: Iterable[str], cfg: Mapping[str, Any]) -> Tokenizer:
     return tok
 
 
-def foreign_pattern(text: str) -> str | None:
-    """The first regular expression in a tokenizer's JSON (its normalizer, pre-tokenizer ...) that textgru does not
-    write, or None. A file from elsewhere may hold one that runs for ever on some texts: its library then panics
-    (a Rust backtrace; in the server an error that ended a batcher thread for good: a review)."""
+def tokenizer_from_json(text: str) -> Tokenizer:
+    """A tokenizer from the JSON a file holds (a checkpoint, an export, a run folder); ValueError saying why not: it
+    cannot be read, or it holds a part textgru does not write (`tokenizer_schema`), checked before the tokenizers
+    library reads any of it."""
     import json
-
-    def patterns(node: Any) -> Iterable[str]:
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key == "Regex":
-                    yield str(value)
-                elif key != "model":  # the vocabulary and merges: no patterns, and most of the file
-                    yield from patterns(value)
-        elif isinstance(node, list):
-            for value in node:
-                yield from patterns(value)
 
     try:
         data = json.loads(text)
-    except (TypeError, ValueError):
-        return None  # unreadable: the tokenizer's own parser says so
-    return next((p for p in patterns(data) if p not in OWN_PATTERNS), None)
-
-
-def tokenizer_from_json(text: str) -> Tokenizer:
-    """A tokenizer from the JSON a file holds (a checkpoint, an export, a run folder); ValueError saying why not: it
-    holds a regular expression textgru does not write (`foreign_pattern`), or it cannot be read."""
-    if (pattern := foreign_pattern(text)) is not None:
-        raise ValueError(f"holds a regular expression textgru does not write ({pattern[:60]!r})")
+    except (TypeError, ValueError, RecursionError) as e:  # RecursionError: nested thousands deep (a review)
+        raise ValueError(f"cannot be read (not JSON: {type(e).__name__})") from None
+    if (problem := tokenizer_problem(data)) is not None:
+        raise ValueError(problem)
     try:
         return Tokenizer.from_str(text)
-    except Exception as e:  # tokenizers raises a plain Exception for JSON it cannot read
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as e:  # tokenizers raises a plain Exception, or a Rust panic (a BaseException) for bad data
         raise ValueError(f"cannot be read ({(str(e).splitlines() or [''])[0][:120]})") from None
 
 
