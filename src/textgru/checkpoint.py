@@ -23,6 +23,7 @@ from textgru.checkpoint_path import EXPORT_FILE_HINT, resolve_checkpoint_path
 from textgru.checkpoint_weights import build_fitting
 from textgru.data.label_key import warn_of_labels_read_as_one
 from textgru.errors import TextgruError
+from textgru.terminal_text import escaped_controls
 
 FORMAT_VERSION = 2  # 2: `model_class` + `model_args`; 1 (read too): a Hydra `model_config`, never instantiated
 READABLE_FORMATS = (1, 2)
@@ -102,8 +103,9 @@ def load_checkpoint(path: str | os.PathLike[str], expect_task: str | None = None
     if not isinstance(meta, dict) or "task" not in meta:
         raise TextgruError(f"{str(p)!r} is not a textgru checkpoint (no 'textgru' metadata)")
     if meta.get("format_version") not in READABLE_FORMATS:
-        raise TextgruError(
-            f"{str(p)!r} has checkpoint format {meta.get('format_version')} (textgru {meta.get('textgru_version')}); "
+        made = [escaped_controls(str(meta.get(key))[:20]) for key in ("format_version", "textgru_version")]
+        raise TextgruError(  # the values as data: cut, controls escaped (a review: a version's newline, a fake line)
+            f"{str(p)!r} has checkpoint format {made[0]} (textgru {made[1]}); "
             f"this textgru {__version__} reads formats {', '.join(map(str, READABLE_FORMATS))}"
         )
     _check_contents(ckpt, str(p))

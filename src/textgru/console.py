@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
+from textgru.terminal_text import escaped_controls
+
 CONSOLE_FORMAT = "[%(asctime)s] %(message)s"
 FILE_FORMAT = "[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"
 # loggers whose INFO lines are library notices (model summaries, device notices, tips): the log file keeps them
@@ -37,8 +39,8 @@ def exit_now(code: int = 0) -> NoReturn:
 def fail(message: str, code: int = 2, say: bool = True) -> NoReturn:
     """One line on stderr and a non-zero exit: the house style for bad input. `say=False`: the exit only (a rank of a
     data-parallel run other than zero, stopped as every rank was: rank zero says it once)."""
-    if say:
-        print(f"error: {message}", file=sys.stderr, flush=True)
+    if say:  # control characters from a file's content (an ANSI sequence in a checkpoint) shown escaped
+        print(f"error: {escaped_controls(message, keep=chr(10) + chr(9))}", file=sys.stderr, flush=True)
     sys.exit(code)
 
 
