@@ -37,10 +37,10 @@ def exit_now(code: int = 0) -> NoReturn:
 
 
 def fail(message: str, code: int = 2, say: bool = True) -> NoReturn:
-    """One line on stderr and a non-zero exit: the house style for bad input. `say=False`: the exit only (a rank of a
-    data-parallel run other than zero, stopped as every rank was: rank zero says it once)."""
-    if say:  # control characters from a file's content (an ANSI sequence in a checkpoint) shown escaped
-        print(f"error: {escaped_controls(message, keep=chr(10) + chr(9))}", file=sys.stderr, flush=True)
+    """One line on stderr (a file's control characters escaped) and a non-zero exit: the house style for bad input.
+    `say=False`: the exit only (a rank but zero of a data-parallel run, stopped as every rank was: zero says it)."""
+    if say:
+        print(f"error: {escaped_controls(message)}", file=sys.stderr, flush=True)
     sys.exit(code)
 
 
