@@ -127,9 +127,9 @@ def answer(conn: socket.socket) -> tuple[str, str, float]:
 
 
 STALLED = {
-    "a head never finished": b"POST /predict HTTP/1.1\r\nHost: x\r\nX-Slow: ",
-    "half a body": b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
-    "half a body, not JSON": b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{",
+    "a head never finished": b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ",
+    "half a body": b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
+    "half a body, not JSON": b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{",
     "nothing at all": b"",
 }
 
@@ -150,7 +150,11 @@ def test_a_request_that_does_not_arrive_in_time_is_a_408_and_closed(guarded: Ser
 def test_a_body_over_the_cap_is_refused_from_its_content_length(guarded: Served) -> None:
     """A review of serving: a Content-Length over limits.max_body_bytes was refused only once that much had come."""
     for media in (b"application/json", b"text/plain"):  # the fast lane's way and FastAPI's
-        head = b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: " + media + b"\r\nContent-Length: 100000001\r\n\r\n"
+        head = (
+            b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+            + media
+            + b"\r\nContent-Length: 100000001\r\n\r\n"
+        )
         status, error, took = answer(connect(guarded, head + b'{"text": "'))
         assert status == "HTTP/1.1 413 Request Entity Too Large" and took < 1.5, (status, took)  # not the 2 s timeout
         assert error == "the request body is over 100000 bytes (limits.max_body_bytes)", error

@@ -245,4 +245,5 @@ def serve_command(cfg: DictConfig) -> None:
         precision=str(cfg.precision),
         request_read_timeout=float(cfg.request_read_timeout),
         limit_concurrency=int(cfg.limit_concurrency),
+        allowed_hosts=None if cfg.allowed_hosts is None else [str(name) for name in cfg.allowed_hosts],
     )

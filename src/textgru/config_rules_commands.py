@@ -9,6 +9,7 @@ from textgru.config_rules import AnyOf, Bool, Int, IPAddress, ListOf, MapOf, Num
 from textgru.config_rules_train import DATA, POSITIVE, TRAIN
 from textgru.distributed import DEVICE_PATTERN
 from textgru.inference.sampling_options import LARGEST_KNOB, MOST_SAMPLES, SMALLEST_KNOB
+from textgru.serving.browser_guard import HOST_PATTERN, HOST_SHAPE
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")  # uvicorn's (serve's log_level)
 
@@ -112,6 +113,11 @@ SERVE: dict[str, Rule] = {
     "log_level": OneOf(LOG_LEVELS),
     "request_read_timeout": Num(0, lo_open=True, what="seconds a request may take to arrive"),
     "limit_concurrency": Int(1, what="connections at once"),
+    "allowed_hosts": ListOf(
+        Text(pattern=HOST_PATTERN, shape=HOST_SHAPE),
+        null=True,
+        what="names answered besides 127.0.0.1, localhost, ::1; [*]: any",
+    ),
     **{f"limits.{key}": POSITIVE for key in ("max_texts", "max_chars", "max_new_tokens", "max_streams")},
     "limits.max_body_bytes": Int(MIN_BODY_BYTES, what="bytes; fewer refuse ordinary requests"),
     "limits.max_num_samples": Int(1, MOST_SAMPLES, what="the most a request can draw: one batch"),  # a review

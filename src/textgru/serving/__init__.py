@@ -8,6 +8,7 @@
 - `routes.py`: /generate (JSON or Server-Sent Events), /info and the web page (`static/`);
 - `outbox.py`: how the scheduler thread hands events to the event loop; `process.py`: threads, port, SIGTERM;
 - `schemas.py`, `limits.py`, `errors.py`: request bodies, caps, and 4xx answers as JSON.
+- `browser_guard.py`: the Host check (DNS rebinding; `allowed_hosts`) and the headers every answer carries.
 """
 
 from textgru.serving.limits import Limits

@@ -11,11 +11,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from textgru import __version__
 from textgru.errors import TextgruError, check_keywords
+from textgru.serving.browser_guard import BrowserGuard, check_allowed_hosts, served_hosts
 from textgru.serving.model_info import model_info
 from textgru.serving.process import check_host, draining_server, hold_port, http_protocol, http_stack, run_until_stopped
 
@@ -50,6 +51,7 @@ def build_server(
     split_rows: int = 16,
     fast_lane: bool = True,
     precision: str = "fp32",
+    allowed_hosts: Sequence[str] | None = None,
 ) -> FastAPI:
     """The FastAPI app for a classifier and/or a language model (run folders or .ckpt files), not started yet.
 
@@ -60,7 +62,8 @@ def build_server(
     of at least this many rows (a generation step's streams x samples; a /predict or /score batch's texts from two or
     more requests) is cut in two halves computed on two threads (0: never). `limits`: `textgru.serving.Limits` (or a mapping of its fields).
     `fast_lane`: valid /predict and /score requests skip FastAPI's routing (`fast_lane.py`; False: a route you add for
-    those paths sees every request). `precision`: the classifier's (`Classifier.with_precision`). Run it with
+    those paths sees every request). `precision`: the classifier's (`Classifier.with_precision`). `allowed_hosts`: the
+    Host names answered besides 127.0.0.1, localhost and ::1 (`*`: any; others get a 400; `browser_guard.py`). Run it with
     `uvicorn.run(app, ...)` or `serve`. The defaults are those of `textgru serve` (conf/serve.yaml; a test checks)."""
     _need_serving_packages()
     import torch
@@ -83,6 +86,7 @@ def build_server(
     if precision != "fp32" and classifier in (None, ""):
         raise TextgruError(f"precision={precision!r} is the classifier's; give classifier=<run folder or .ckpt>")
     limits = Limits.from_mapping(limits) if isinstance(limits, Mapping) else (limits or Limits()).check()
+    allowed_hosts = check_allowed_hosts(allowed_hosts)
     check_batching(max_batch_size, batch_timeout, inner_batch_size, timeout, split_rows, threads)
     if threads:  # before loading: an export's onnxruntime session takes its thread count when opened
         torch.set_num_threads(threads)
@@ -156,6 +160,7 @@ def build_server(
     add_page(app)
     if fast_lane:
         app.add_middleware(FastLane, limits=limits, lanes=lanes)  # outside LimitsContext and BodySizeCap
+    app.add_middleware(BrowserGuard, names=allowed_hosts)  # the outermost: around the fast lane too
     app.state.textgru_stoppers = stoppers
     return app
 
@@ -203,6 +208,7 @@ def serve(
     root_path: str = "",
     request_read_timeout: float = 30.0,
     limit_concurrency: int = 512,
+    allowed_hosts: Sequence[str] | None = None,
     **options: Any,
 ) -> None:
     """Serve a classifier and/or a language model (run folders or .ckpt files) until Ctrl+C or SIGTERM.
@@ -210,11 +216,13 @@ def serve(
     `host` is 127.0.0.1 (this machine only) unless you pass another IP address ("0.0.0.0", "::": every interface);
     `port=0` picks a free port (logged); `root_path`: the prefix under which a proxy that strips it serves this server
     (the API page at /docs needs it); `request_read_timeout`: seconds a request's head and body may take to arrive
-    (then 408); `limit_concurrency`: connections at once (more: 503). Other keywords go to `build_server`:
+    (then 408); `limit_concurrency`: connections at once (more: 503); `allowed_hosts`: Host names answered besides
+    127.0.0.1, localhost, ::1 and `host` (None: those alone; any where `host` is 0.0.0.0 or ::; `*`: any; others: a
+    400, against DNS rebinding). Other keywords go to `build_server`:
     `limits=textgru.serving.Limits(...)`, `max_batch_size`, `batch_timeout`, `inner_batch_size`, `timeout`,
     `threads`, `split_rows`, `fast_lane`, `precision`. Endpoints: POST /predict, /generate, /score; GET /info, /health, /docs, and the web page at /."""
     check_keywords(options, build_server, serve)  # one line for a typo, with the keyword meant
-    shown = check_host(host)
+    shown, names = check_host(host), served_hosts(host, allowed_hosts)
     if isinstance(port, bool) or not isinstance(port, int) or not (port == 0 or 1024 <= port <= 65535):
         raise TextgruError(f"port={port!r} must be 0 (a free port) or a number from 1024 to 65535")
     from textgru.config_rules_commands import LOG_LEVELS
@@ -228,7 +236,7 @@ def serve(
 
     sock = hold_port(host, port)  # before the models load, and held until the server listens on it
     with contextlib.closing(sock), _callers_process_kept():
-        app = build_server(classifier, lm, **options)
+        app = build_server(classifier, lm, allowed_hosts=names, **options)
         port = sock.getsockname()[1]  # port=0's too: the port held
         if not logging.getLogger().handlers:  # an application entry point: say where it listens
             logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
