@@ -1,9 +1,10 @@
 """What protects a local server from a browser's page elsewhere (`textgru/serving/browser_guard.py`): the Host check
 against DNS rebinding (a review: a page at http://rebind.test:PORT/, its name resolved to 127.0.0.1, read /info and
-POSTed /predict with 200). Real servers on 127.0.0.1."""
+POSTed /predict with 200) and the headers every answer carries (nosniff, no framing). Real servers on 127.0.0.1."""
 
 from __future__ import annotations
 
+import json
 import socket
 from pathlib import Path
 
@@ -35,6 +36,7 @@ ROUTES = [
     ("GET", "/openapi.json", {}),
     ("GET", "/nothing", {}),
 ]
+FRAMING = {"x-content-type-options": "nosniff", "x-frame-options": "DENY"}
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +86,25 @@ def test_the_names_of_this_machine_pass(served: Served) -> None:
         while chunk := conn.recv(65536):
             reply += chunk
     assert reply.startswith(b"HTTP/1.1 200 ") and reply.endswith(b"ok"), reply
+
+
+def test_every_answer_says_nosniff_and_no_framing(served: Served) -> None:
+    """The page, a JSON answer, errors (404, 405, 422, the Host check's 400) and a stream all carry the headers."""
+    answers = {
+        "page": send(served, "GET", "/", "127.0.0.1"),
+        "static": send(served, "GET", "/static/app.js", "127.0.0.1"),
+        "json": send(served, "GET", "/info", "127.0.0.1"),
+        "fast lane": send(served, "POST", "/predict", "127.0.0.1", json={"text": "good"}),
+        "stream": send(served, "POST", "/generate", "127.0.0.1", json={"prompt": "K", "stream": True}),
+        "404": send(served, "GET", "/nothing", "127.0.0.1"),
+        "405": send(served, "GET", "/predict", "127.0.0.1"),
+        "422": send(served, "POST", "/predict", "127.0.0.1", json={"txt": "good"}),
+        "400 host": send(served, "GET", "/", "rebind.test"),
+    }
+    for name, r in answers.items():
+        for header, value in FRAMING.items():
+            assert r.headers.get(header) == value, (name, r.status_code, dict(r.headers))
+        assert r.headers.get("content-security-policy") == "frame-ancestors 'none'", (name, dict(r.headers))
 
 
 def test_allowed_hosts_lets_a_proxy_name_in(tiny_run: Path, tmp_path: Path) -> None:
@@ -140,3 +161,26 @@ def test_which_names_a_server_answers_to() -> None:
     for bad in (["http://a"], ["a:80"], [""], "a", [5], ["a/b"]):
         with pytest.raises(TextgruError, match=r"^allowed_hosts="):
             served_hosts("127.0.0.1", bad)  # type: ignore[arg-type]
+
+
+def test_the_protocols_own_refusals_say_nosniff(served: Served) -> None:
+    """A request the HTTP parser refuses (400) is answered before the app: it carries the headers too."""
+    with socket.create_connection(("127.0.0.1", port_of(served)), timeout=30) as conn:
+        conn.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nBad Header\r\n\r\n")
+        reply = b""
+        while chunk := conn.recv(65536):
+            reply += chunk
+    head, _, body = reply.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400") and b"x-content-type-options: nosniff" in head.lower(), head
+    assert "not valid HTTP/1.1" in json.loads(body)["error"]
+
+
+def test_a_500_says_nosniff_too() -> None:
+    """Starlette sends a route's unexpected exception's 500 from outside every middleware."""
+    import asyncio
+
+    from textgru.serving.errors import internal_error
+
+    r = asyncio.run(internal_error(None, RuntimeError("boom")))  # type: ignore[arg-type]
+    assert r.status_code == 500 and r.headers.get("x-content-type-options") == "nosniff", r.headers
+    assert r.headers.get("x-frame-options") == "DENY", r.headers

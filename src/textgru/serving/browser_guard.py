@@ -1,4 +1,5 @@
-"""What keeps a web page of another site from using this server through a browser: the Host check.
+"""What keeps a web page of another site from using this server through a browser: the Host check and the headers
+every answer carries.
 
 DNS rebinding: a page at http://rebind.example:8000/ whose name the attacker then resolves to 127.0.0.1 is, for the
 browser, the same origin as this server; it could read /info (checkpoint paths, metrics) and POST /predict (a review
@@ -7,6 +8,10 @@ when its Host names this server: 127.0.0.1, localhost or ::1 (any port), the add
 `allowed_hosts` (`*`: any; `*.example.com`: its subdomains); else a 400 `{"error"}` naming the option. Bound to
 every interface (0.0.0.0, ::) and without `allowed_hosts`, any name passes (the user asked to be reached from
 elsewhere, by names this server cannot know). A request with no Host header (HTTP/1.0) passes: browsers always send one.
+
+Every answer says `X-Content-Type-Options: nosniff` (a browser does not read a JSON error as a script or a page), and
+`X-Frame-Options: DENY` with `Content-Security-Policy: frame-ancestors 'none'` (no page of another site can frame
+the web page to make a user click in it).
 """
 
 from __future__ import annotations
@@ -20,11 +25,16 @@ from typing import TYPE_CHECKING
 from textgru.errors import TextgruError
 
 if TYPE_CHECKING:
-    from starlette.types import ASGIApp, Receive, Scope, Send
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")  # the names of this machine, always answered
 HOST_PATTERN = r"\*|(\*\.)?[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*|\[?[0-9A-Fa-f.]*:[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*\]?"
 HOST_SHAPE = "a host name or IP address without scheme, port or path (example.com, 10.0.0.5, ::1), * or *.domain"
+HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"content-security-policy", b"frame-ancestors 'none'"),
+]
 _PORT = re.compile(rb"(:[0-9]{1,5})?")
 _SEEN_MOST = 256  # Host values remembered with their verdict (a flood of distinct ones is checked each time)
 
@@ -111,7 +121,7 @@ class HostCheck:
 
 class BrowserGuard:
     """ASGI middleware, the app's outermost (around the fast lane, every route, the page and /static): refuses a
-    request whose Host is not one of `names` (400)."""
+    request whose Host is not one of `names` (400), and adds `HEADERS` to every answer."""
 
     def __init__(self, app: ASGIApp, names: Sequence[str] | None) -> None:
         self.app, self.hosts = app, HostCheck(names)
@@ -127,8 +137,14 @@ class BrowserGuard:
                 return
             body = self.hosts.refusal(host)
             length = str(len(body)).encode()
-            head = [(b"content-type", b"application/json"), (b"content-length", length)]
+            head = [(b"content-type", b"application/json"), (b"content-length", length), *HEADERS]
             await send({"type": "http.response.start", "status": 400, "headers": head})
             await send({"type": "http.response.body", "body": body})
             return
-        await self.app(scope, receive, send)
+
+        async def guarded(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), *HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, guarded)

@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from textgru.serving.browser_guard import HEADERS
 from textgru.serving.fast_lane import route_path
 from textgru.serving.limits import Limits
 from textgru.serving.schemas import REQUEST_MODELS
@@ -163,8 +164,11 @@ def http_error(limits: Limits):
 
 
 async def internal_error(request: Request, exc: Exception) -> JSONResponse:
-    """Anything else a route raised (a bug): a JSON 500 naming the error; the traceback goes to the server's log."""
-    return error_response(500, f"the server failed on this request ({type(exc).__name__}: {exc}); see its log")
+    """Anything else a route raised (a bug): a JSON 500 naming the error; the traceback goes to the server's log.
+    Starlette sends it from outside every middleware, so it carries `BrowserGuard`'s headers itself."""
+    response = error_response(500, f"the server failed on this request ({type(exc).__name__}: {exc}); see its log")
+    response.raw_headers += HEADERS
+    return response
 
 
 def install_error_handlers(app: FastAPI, limits: Limits) -> None:

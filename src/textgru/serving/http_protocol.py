@@ -26,6 +26,8 @@ from typing import Any, ClassVar
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from textgru.serving.browser_guard import HEADERS
+
 MAX_HEAD_BYTES = 64 * 1024  # request line + headers; a browser's are a few KB (h11, uvicorn's other parser: 16 KB)
 READ_TIMEOUT = 30.0  # seconds a request may take to arrive (`request_read_timeout`; conf/serve.yaml)
 
@@ -174,7 +176,8 @@ class CappedHttpToolsProtocol(HttpToolsProtocol):
         body = json.dumps({"error": message}).encode()
         head = (
             f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\ncontent-length: {len(body)}\r\n"
-            "connection: close\r\n\r\n"
+            "connection: close\r\n"
         ).encode()
+        head += b"".join(name + b": " + value + b"\r\n" for name, value in HEADERS) + b"\r\n"  # as every answer
         self.transport.write(head + body)
         self.transport.close()
