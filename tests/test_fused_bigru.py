@@ -303,7 +303,7 @@ def test_serve_takes_precision(tiny_run: Path) -> None:
 
     texts = ["a fine film", "dull and slow", "ok"]
     expected = [p.label for p in textgru.load(tiny_run).predict(texts)]
-    with TestClient(build_server(tiny_run, precision="bf16", threads=None)) as client:
+    with TestClient(build_server(tiny_run, precision="bf16", threads=None), base_url="http://localhost") as client:
         assert client.get("/info").json()["models"]["classifier"]["precision"] == "bf16"
         answer = client.post("/predict", json={"texts": texts}).json()["predictions"]
     assert [p["label"] for p in answer] == expected

@@ -59,7 +59,10 @@ def test_get_and_head_health_are_one_operation_each_in_the_schema(tiny_run: Path
 
     from textgru.serving import build_server
 
-    with TestClient(build_server(classifier=tiny_run)) as c, warnings.catch_warnings(record=True) as caught:
+    with (
+        TestClient(build_server(classifier=tiny_run), base_url="http://127.0.0.1") as c,
+        warnings.catch_warnings(record=True) as caught,
+    ):
         warnings.simplefilter("always")
         schema = c.get("/openapi.json").json()
         assert c.head("/health").status_code == 200 and c.get("/health").text == "ok"

@@ -71,6 +71,16 @@ def test_a_foreign_host_is_a_400_on_every_route(served: Served, method: str, pat
         refused(send(served, method, path, host, **kw), host)
 
 
+def test_every_host_header_must_name_the_server(served: Served) -> None:
+    """A request with two Host headers (a proxy's doing) is answered only if both name this server."""
+    with socket.create_connection(("127.0.0.1", port_of(served)), timeout=30) as conn:
+        conn.sendall(b"GET /info HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: rebind.test\r\nConnection: close\r\n\r\n")
+        reply = b""
+        while chunk := conn.recv(65536):
+            reply += chunk
+    assert reply.startswith(b"HTTP/1.1 400 ") and b"rebind.test" in reply, reply[:300]
+
+
 def test_the_names_of_this_machine_pass(served: Served) -> None:
     port = port_of(served)
     hosts = ["127.0.0.1", f"127.0.0.1:{port}", "localhost", f"localhost:{port}", f"LocalHost:{port}", "[::1]"]
@@ -155,6 +165,7 @@ def test_which_names_a_server_answers_to() -> None:
         (b"localhost.", False),
         (b"localhost:", False),
         (b"localhost:123456", False),
+        (b"[0:0::1]:80", True),
     ]:
         assert check.allows(host) is ok, host
     assert HostCheck(["*"]).allows(b"anything.example:1") and HostCheck(["*"]).allows(b"")

@@ -103,9 +103,11 @@ class HostCheck:
         else:
             name, colon, port = value.partition(b":")
             rest = colon + port
-        if not name or _PORT.fullmatch(rest) is None or rest == b":":
+        if not name or _PORT.fullmatch(rest) is None:
             return False
         text = name.decode("latin-1")
+        if ":" in text:  # an IPv6 address as written ([0:0::1]): compared compressed
+            text = _normal(text) or text
         return text in self.names or (bool(self.suffixes) and text.endswith(self.suffixes))
 
     def refusal(self, host: bytes) -> bytes:
@@ -130,8 +132,8 @@ class BrowserGuard:
         if scope["type"] not in ("http", "websocket"):  # the lifespan
             await self.app(scope, receive, send)
             return
-        host = next((value for key, value in scope["headers"] if key == b"host"), None)
-        if host is not None and not self.hosts.allows(host):
+        host = next((v for k, v in scope["headers"] if k == b"host" and not self.hosts.allows(v)), None)  # each
+        if host is not None:
             if scope["type"] == "websocket":
                 await send({"type": "websocket.close", "code": 1008})
                 return
