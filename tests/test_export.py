@@ -648,7 +648,7 @@ def test_files_that_do_not_belong_together_get_one_line(tmp_path: Path, exported
         from textgru.onnx_format import FORMAT
 
         nodes = [helper.make_node("Cast", ["input_ids"], ["logits"], to=TensorProto.FLOAT)]
-        nodes.append(helper.make_node("Identity", ["logits"], ["probs"]))
+        nodes.append(helper.make_node("Softmax", ["logits"], ["probs"]))  # ops an export has, so the shapes are checked
         ins = [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "time"])]
         ins.append(helper.make_tensor_value_info("lengths", TensorProto.INT64, ["batch"]))
         outs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, ["batch", "classes"]) for n in ("logits", "probs")]
@@ -713,6 +713,129 @@ def test_files_that_do_not_belong_together_get_one_line(tmp_path: Path, exported
         with pytest.raises(TextgruError, match=needle) as e:
             textgru.load(tampered(name, task, edit))
         assert "\n" not in str(e.value), name
+
+
+def sealed_graph(folder: Path, nodes: list, initializers: list, task: str = "sentiment") -> Path:
+    """`folder` (a copy of a sentiment export) with its model.onnx replaced by a classifier-shaped graph of `nodes`,
+    marked as ours and sealed with config.json as an export seals them: anyone can recompute the digests."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    from textgru.onnx_marks import add_marks
+
+    ins = [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "time"])]
+    ins.append(helper.make_tensor_value_info("lengths", TensorProto.INT64, ["batch"]))
+    outs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, ["batch", 3]) for n in ("logits", "probs")]
+    graph = helper.make_graph(nodes, "g", ins, outs, initializer=initializers)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    model.ir_version = 9
+    add_marks(model, {"textgru.format": "textgru-onnx", "textgru.task": task, "textgru.format_version": "1"})
+    onnx.save(model, str(folder / "model.onnx"))
+    write_sealed(folder, json.loads((folder / "config.json").read_text()))
+    return folder
+
+
+def endless_loop(trips: str) -> tuple[list, list]:
+    """Nodes and initializers of a graph whose logits (3 zeros per row) come after a Loop of `trips` iterations."""
+    from onnx import TensorProto, helper
+
+    def const(name: str, value, dtype=TensorProto.INT64, dims=()) -> object:
+        return helper.make_tensor(name, dtype, list(dims), value if isinstance(value, list) else [value])
+
+    scalar = [
+        helper.make_tensor_value_info(n, t, []) for n, t in (("cond", TensorProto.BOOL), ("v", TensorProto.FLOAT))
+    ]
+    body = helper.make_graph(
+        [helper.make_node("Add", ["v_in", "one"], ["v_out"]), helper.make_node("Identity", ["cond_in"], ["cond_out"])],
+        "body",
+        [
+            helper.make_tensor_value_info("i", TensorProto.INT64, []),
+            *[helper.make_tensor_value_info(f"{v.name}_in", v.type.tensor_type.elem_type, []) for v in scalar],
+        ],  # fmt: skip
+        [helper.make_tensor_value_info(f"{v.name}_out", v.type.tensor_type.elem_type, []) for v in scalar],
+        initializer=[const("one", 1.0, TensorProto.FLOAT)],
+    )
+    expand = helper.make_node("Expand", ["x", "shape"], ["logits"])
+    nodes = [
+        helper.make_node("Loop", [trips, "cond", "v0"], ["v"], body=body),
+        helper.make_node("Mul", ["v", "zero"], ["x"]),
+        helper.make_node("Shape", ["input_ids"], ["rows"], end=1),
+        helper.make_node("Concat", ["rows", "three"], ["shape"], axis=0),
+        expand,
+        helper.make_node("Softmax", ["logits"], ["probs"], axis=-1),
+    ]
+    initializers = [const("trips", 2**62), const("cond", True, TensorProto.BOOL), const("v0", 0.0, TensorProto.FLOAT)]
+    initializers += [const("zero", 0.0, TensorProto.FLOAT), const("three", [3], dims=[1])]
+    return nodes, initializers
+
+
+def test_a_sealed_graph_with_an_endless_loop_is_refused_at_once(tmp_path: Path, exported: dict) -> None:
+    """A review: a model.onnx with a Loop of 2**62 trips, sealed (marks, config digest, checksums recomputed), hung
+    `textgru predict` in the load self-check, deaf to Ctrl-C and SIGTERM (a variant passed that check and pinned the
+    server's batching thread). The graph's ops are checked against those textgru exports before onnxruntime sees it."""
+    folder = sealed_graph(copy_export(exported["sentiment"], tmp_path / "loop"), *endless_loop("trips"))
+    r = run_script("predict", f"ckpt_path={folder}", "text=hello", timeout=120)  # killed (a failure) if it hangs
+    one_line_error(r, "the ONNX operator 'Loop'", "not written by textgru", "export the checkpoint again")
+
+
+def test_ops_textgru_never_exports_are_refused(tmp_path: Path, exported: dict) -> None:
+    """Another domain's operator, or a standard one textgru's exporter never writes (an export of ours edited), is
+    refused before onnxruntime opens the graph; a Loop hidden in a subgraph is found too."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    for name, (op, domain, needle) in {
+        "identity": ("Identity", "", "the ONNX operator 'Identity'"),
+        "domain": ("Softmax", "com.example", "the ONNX operator 'com.example:Softmax'"),
+    }.items():
+        folder = copy_export(exported["sentiment"], tmp_path / name)
+        model = onnx.load(str(folder / "model.onnx"))
+        last = next(n for n in model.graph.node if "probs" in n.output)
+        last.output[0] = "before"
+        model.graph.node.append(helper.make_node(op, ["before"], ["probs"], domain=domain))
+        if domain:
+            model.opset_import.append(helper.make_opsetid(domain, 1))
+        onnx.save(model, str(folder / "model.onnx"))
+        write_sealed(folder, json.loads((folder / "config.json").read_text()))
+        with pytest.raises(TextgruError, match=needle) as e:
+            textgru.load(folder)
+        assert "\n" not in str(e.value) and "not written by textgru" in str(e.value)
+    from textgru.onnx_ops import graph_ops
+
+    inner = helper.make_graph([helper.make_node("Loop", ["n", "c"], [])], "inner", [], [])
+    branch = helper.make_graph([helper.make_node("If", ["c"], [], then_branch=inner, else_branch=inner)], "b", [], [])
+    outer = helper.make_node("Add", ["a", "b"], ["y"], body=branch)  # no Add has a subgraph: it is walked anyway
+    vi = [helper.make_tensor_value_info(n, TensorProto.FLOAT, [1]) for n in ("a", "b", "y")]
+    model = helper.make_model(helper.make_graph([outer], "g", vi[:2], vi[2:]))
+    assert [op for _, op in graph_ops(model)] == ["Add", "If", "Loop", "Loop"]
+
+
+def test_every_op_textgru_exports_is_allowed(tmp_path: Path, exported: dict) -> None:
+    """`textgru.onnx_ops.ALLOWED_OPS` was gathered from real exports; an exporter that starts writing another op
+    fails here (add it there), rather than refusing users' exports: the fixture's exports (meanmax pooling, the tiny
+    LM, a forecaster), classifiers whose pooling or parts add ops, and a bidirectional forecaster."""
+    import onnx
+
+    from textgru.onnx_ops import ALLOWED_OPS, DEFAULT_DOMAINS, graph_ops
+
+    folders = [(task, exported[task]) for task in ("sentiment", "lm", "forecast")]
+    tokenizer = load_checkpoint(exported["runs"]["sentiment"])["textgru"]["tokenizer"]
+    variants = (
+        {"pooling": "last"},
+        {"pooling": "attention", "bidirectional": False},
+        {"lm_features": [12, 10, 1], "members": 2},
+    )
+    for i, variant in enumerate(variants):
+        ckpt = classifier_checkpoint(tmp_path / f"c{i}.ckpt", tokenizer, 12, **variant)
+        folders.append(("sentiment", textgru.export(ckpt, tmp_path / f"c{i}")))
+    ckpt = forecast_checkpoint(tmp_path / "f.ckpt", bidirectional=True, predict_change=True)
+    folders.append(("forecast", textgru.export(ckpt, tmp_path / "f")))
+    for task, folder in folders:
+        model = onnx.load(str(Path(folder) / "model.onnx"))
+        ops = set(graph_ops(model))
+        assert {d for d, _ in ops} <= set(DEFAULT_DOMAINS) and not model.functions, folder
+        assert {op for _, op in ops} <= ALLOWED_OPS[task], (folder, {op for _, op in ops} - ALLOWED_OPS[task])
+        textgru.load(folder)  # and it loads
 
 
 def test_without_the_onnx_extra_one_line_says_what_to_install(

@@ -13,6 +13,7 @@ from typing import Any
 from textgru.errors import TextgruError
 from textgru.onnx_format import FORMAT, ExportFolder, read_config, sha256
 from textgru.onnx_marks import CONFIG_MARK, config_digest
+from textgru.onnx_ops import check_ops
 
 
 def _folder(path: str | os.PathLike[str]) -> tuple[ExportFolder, Path]:
@@ -69,6 +70,7 @@ def open_export(
             f"{str(model_file)!r} does not match its config.json (checksum differs): truncated or replaced; "
             "export again"
         )
+    check_ops(graph, task, str(model_file))  # before onnxruntime sees it: a sealed Loop of 2**62 trips hung loading
     session = open_session(model_file, threads, graph)
     marks = textgru_marks(model_file, session)
     if marks.get("textgru.task") != task:
