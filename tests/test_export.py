@@ -838,6 +838,22 @@ def test_every_op_textgru_exports_is_allowed(tmp_path: Path, exported: dict) -> 
         textgru.load(folder)  # and it loads
 
 
+def test_a_config_json_holding_nan_is_one_line(tmp_path: Path, exported: dict) -> None:
+    """A review: NaN in config.json (Python's json writes and reads it; JSON has none) was a traceback from the config
+    digest ("Out of range float values are not JSON compliant"). The exporter writes finite numbers only, so NaN,
+    Infinity and a number beyond float (1e999, read as inf) make the file unreadable JSON: one line."""
+    for name, text in {"nan": "NaN", "infinity": "-Infinity", "huge": "1e999"}.items():
+        folder = copy_export(exported["sentiment"], tmp_path / name)
+        config = json.loads((folder / "config.json").read_text())
+        config.setdefault("training_metrics", {})["val/loss"] = 0.125
+        raw = json.dumps(config).replace('"val/loss": 0.125', f'"val/loss": {text}')
+        (folder / "config.json").write_text(raw)
+        with pytest.raises(TextgruError, match=r"config.json' is not readable JSON \(.*(NaN|Infinity|1e999)") as e:
+            textgru.load(folder)
+        assert "\n" not in str(e.value)
+    one_line_error(run_script("predict", f"ckpt_path={folder}", "text=hi"), "is not readable JSON", "export again")
+
+
 def test_without_the_onnx_extra_one_line_says_what_to_install(
     tmp_path: Path, exported: dict, monkeypatch: pytest.MonkeyPatch
 ) -> None:

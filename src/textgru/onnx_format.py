@@ -183,6 +183,20 @@ def _fits(value: Any, kind: str) -> bool:
     raise ValueError(kind)
 
 
+def _no_constant(name: str) -> float:
+    """Python's json reads NaN and Infinity, which JSON has not (a review: a NaN metric was a traceback); the
+    exporter writes finite numbers only (its digest is strict JSON)."""
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    """A JSON number, which must be finite (1e999 reads as inf)."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text[:20]} is not a finite number")
+    return value
+
+
 def read_config(folder: ExportFolder) -> dict[str, Any]:
     """config.json's values that textgru reads, checked: one line for a missing file, bad JSON, a foreign or newer
     format, an unknown task, or a key missing or of the wrong type."""
@@ -193,7 +207,7 @@ def read_config(folder: ExportFolder) -> dict[str, Any]:
             "textgru export format=onnx"
         )
     try:
-        config = json.loads(folder.config.read_text(encoding="utf-8"))
+        config = json.loads(folder.config.read_text(encoding="utf-8"), parse_constant=_no_constant, parse_float=_finite)
     except (OSError, UnicodeDecodeError, ValueError, RecursionError) as e:  # RecursionError: nested too deep
         raise TextgruError(f"{where!r} is not readable JSON ({str(e)[:80]}); export again") from None
     if not isinstance(config, dict) or config.get("format") != FORMAT:
