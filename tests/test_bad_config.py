@@ -952,7 +952,7 @@ def test_rules_name_real_keys_and_the_codes_choices() -> None:
 
     import textgru.config_rules_train as rules
     from textgru.config_rules_commands import RULES
-    from textgru.config_rules_train import PRECISIONS, STRATEGIES, TASK_MODELS, TASK_SOURCES
+    from textgru.config_rules_train import PRECISIONS, STRATEGIES
     from textgru.data import labelled, text_corpus
     from textgru.models import MODEL_CLASSES
     from textgru.models.pooling import POOLINGS
@@ -962,11 +962,11 @@ def test_rules_name_real_keys_and_the_codes_choices() -> None:
     lightning = set(typing.get_args(_PRECISION_INPUT_STR)) | set(typing.get_args(_PRECISION_INPUT_STR_ALIAS))
     assert {str(p) for p in PRECISIONS} == lightning
     assert set(STRATEGIES) == {"auto", *StrategyRegistry.available_strategies()}
-    assert set(TASK_SOURCES) == set(TASKS) == set(TASK_MODELS) and set(TASK_MODELS.values()) == set(MODEL_CLASSES)
-    assert set(TASK_SOURCES["sentiment"]) == set(labelled.SOURCES)
-    assert set(TASK_SOURCES["lm"]) == set(text_corpus.SOURCES)
+    assert {info.model for info in TASKS.values()} == set(MODEL_CLASSES)
+    assert set(TASKS["sentiment"].sources) == set(labelled.SOURCES)
+    assert set(TASKS["lm"].sources) == set(text_corpus.SOURCES)
     shipped = {OmegaConf.load(p).source for p in (CONF_DIR / "data").glob("*.yaml")}
-    assert shipped == {s for sources in TASK_SOURCES.values() for s in sources}
+    assert shipped == {s for info in TASKS.values() for s in info.sources}
     yaml_keys = set()
     for path in CONF_DIR.rglob("*.yaml"):
         group = path.parent.relative_to(CONF_DIR).parts

@@ -8,6 +8,7 @@ from __future__ import annotations
 from textgru.config_path_rules import ArtifactLocation, Existing, File, Folder, StoreUri
 from textgru.config_rules import AnyOf, Bool, Duration, Int, ListOf, MapOf, Named, Num, OneOf, Rule, Text, When
 from textgru.inference.sampling_options import LARGEST_KNOB, SMALLEST_KNOB
+from textgru.tasks import TASKS
 
 SHARE = Num(0, 1, lo_open=True, hi_open=True, what="a share of the data")
 DROPOUT = Num(0, 1, hi_open=True, what="a dropout probability")
@@ -33,19 +34,6 @@ STRATEGIES = (
     *("deepspeed_stage_3_offload", "deepspeed_stage_3_offload_nvme", "fsdp", "fsdp_cpu_offload", "single_device"),
     *("single_xla", "xla_debug", "xla", "single_tpu"),
 )
-# which data sources each task reads (textgru.data.labelled, text_corpus, series; a test keeps them equal)
-TASK_SOURCES = {
-    "sentiment": ("tweets", "hub", "local"),
-    "lm": ("shakespeare", "local_text", "hub"),
-    "forecast": ("synthetic_sine", "local_csv"),
-    "bilm": ("tweets", "hub", "local", "shakespeare", "local_text"),  # texts of labelled data, or a text corpus
-}
-TASK_MODELS = {
-    "sentiment": "GRUClassifier",
-    "lm": "GRULanguageModel",
-    "forecast": "GRUForecaster",
-    "bilm": "BiGRULanguageModel",
-}
 DATA_PATH = "a data file (CSV, TSV, JSON/JSONL, Parquet), a glob or a folder"
 SPLIT_FILE = "a data file (CSV, TSV, JSON/JSONL, Parquet) or a glob of them, as data.path's files"
 
@@ -54,7 +42,7 @@ LM_WITHOUT_WORDS = (
     "tokenizer=byte_bpe (or bpe) with a large tokenizer.vocab_size keeps most words whole"
 )
 DATA: dict[str, Rule] = {
-    "data.source": OneOf(tuple(dict.fromkeys(s for sources in TASK_SOURCES.values() for s in sources))),
+    "data.source": OneOf(tuple(dict.fromkeys(s for info in TASKS.values() for s in info.sources))),
     "data.path": When(
         "data.source",
         {
@@ -109,7 +97,7 @@ TRAIN: dict[str, Rule] = {
     "optimized_metric": Text(),
     "optimized_mode": OneOf(("min", "max")),
     "n_trials": Int(1, text=True, what="trials to run now"),  # textgru tune's free-text option
-    "task.name": OneOf(tuple(TASK_SOURCES)),
+    "task.name": OneOf(tuple(TASKS)),
     "task.class_weights": AnyOf(
         (OneOf(("balanced", "none")), ListOf(Num(0))), shape='"balanced", or a list of weights >= 0', null=True
     ),

@@ -7,8 +7,8 @@ from omegaconf import DictConfig
 
 from textgru.config_lookup import ABSENT, lookup
 from textgru.config_rules import int_like, number_like
-from textgru.config_rules_train import TASK_MODELS, TASK_SOURCES
 from textgru.errors import TextgruError
+from textgru.tasks import TASKS
 
 
 def fractions(cfg: DictConfig) -> None:
@@ -22,7 +22,8 @@ FILE_SOURCES, FILE_KEYS = ("local", "local_csv", "local_text"), ("path", "valida
 
 
 def task_fits(cfg: DictConfig) -> None:
-    """The data source and the model are the task's; a series file is named (data.path or data.package_file)."""
+    """The data source and the model are the task's (its `TaskInfo.sources` and `.model`, where it names them); a
+    series file is named (data.path or data.package_file)."""
     task, source = lookup(cfg, "task.name"), lookup(cfg, "data.source")
     if source == "local_csv" and not lookup(cfg, "data.path") and not lookup(cfg, "data.package_file"):
         raise TextgruError("data=local_csv needs data.path=<a CSV file> (or data.package_file=dist:path/in/package)")
@@ -34,16 +35,17 @@ def task_fits(cfg: DictConfig) -> None:
             f"(data=local_csv for a forecaster's CSV, data=local_text for a text corpus; to resume a run made with it, "
             f"which trained on data.source={source}: data.{key}=null)"
         )
-    if task in TASK_SOURCES and isinstance(source, str) and source not in TASK_SOURCES[task]:
+    info = TASKS.get(task) if isinstance(task, str) else None  # an unknown task: refused by task.name's rule
+    if info and info.sources and isinstance(source, str) and source not in info.sources:  # (): any source
         raise TextgruError(
             f"data.source={source} is not data for task={task}: use a data config whose source is one of "
-            f"{', '.join(TASK_SOURCES[task])} (textgru/conf/data/ or your ./conf/data/), e.g. leave data= out to "
+            f"{', '.join(info.sources)} (textgru/conf/data/ or your ./conf/data/), e.g. leave data= out to "
             "get the task's default"
         )
     target = lookup(cfg, "model._target_")
-    if task in TASK_MODELS and isinstance(target, str) and target.rsplit(".", 1)[-1] != TASK_MODELS[task]:
+    if info and info.model and isinstance(target, str) and target.rsplit(".", 1)[-1] != info.model:  # None: any
         raise TextgruError(
-            f"model {target.rsplit('.', 1)[-1]} is not a model for task={task} (it needs {TASK_MODELS[task]}); "
+            f"model {target.rsplit('.', 1)[-1]} is not a model for task={task} (it needs {info.model}); "
             "leave model= out to get the task's own"
         )
 

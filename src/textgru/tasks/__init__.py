@@ -1,8 +1,9 @@
 """The tasks textgru trains: `task=<name>` is one module here that says everything special about that task (how its
 datamodule and model are built, its LightningModule, metrics, run artifacts and how its batches count tokens).
 
-Adding a task: a module `tasks/<name>.py` with `build(cfg) -> (datamodule, TaskModule)`, a config
-`conf/task/<name>.yaml`, and one line in `TASKS` below."""
+Adding a task: a module `tasks/<name>.py` with `build(cfg) -> (datamodule, TaskModule)`, `validation_metrics(cfg)`
+and `next_commands(run)`, a config `conf/task/<name>.yaml`, and its `TaskInfo` in `TASKS` below (README "Adding a
+task")."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ class TaskInfo:
     module: str  # the task's module, fixed here (a checkpoint's task name is only ever looked up in this table)
     title: str  # how messages name its checkpoints
     use: str  # what its checkpoints are for, where a command that needs another kind is given one
+    sources: tuple[str, ...] = ()  # the `data.source`s it reads (textgru.data.*.SOURCES); (): any textgru has
+    model: str | None = None  # the model class its config must build (a `MODEL_CLASSES` name); None: any of them
 
 
 TASKS = {
@@ -25,17 +28,29 @@ TASKS = {
         "textgru.tasks.sentiment",
         "classifier (task=sentiment)",
         "use it with textgru predict, eval, export or serve classifier=",
+        sources=("tweets", "hub", "local"),
+        model="GRUClassifier",
     ),
-    "lm": TaskInfo("textgru.tasks.lm", "language-model (task=lm)", "use it with textgru generate, export or serve lm="),
+    "lm": TaskInfo(
+        "textgru.tasks.lm",
+        "language-model (task=lm)",
+        "use it with textgru generate, export or serve lm=",
+        sources=("shakespeare", "local_text", "hub"),
+        model="GRULanguageModel",
+    ),
     "forecast": TaskInfo(
         "textgru.tasks.forecast",
         "forecaster (task=forecast)",
         "use it with textgru eval or export, or textgru.load(...).predict(series)",
+        sources=("synthetic_sine", "local_csv"),
+        model="GRUForecaster",
     ),
     "bilm": TaskInfo(
         "textgru.tasks.bilm",
         "bidirectional language-model (task=bilm)",
         "fine-tune a classifier from it: textgru train task=sentiment model.pretrained_lm=<its run>",
+        sources=("tweets", "hub", "local", "shakespeare", "local_text"),  # texts of labelled data, or a text corpus
+        model="BiGRULanguageModel",
     ),
 }
 
