@@ -4,7 +4,15 @@ guide followed literally with a toy `task=length`: each of these was refused wro
 
 from __future__ import annotations
 
+import sys
+import types
+
+import pytest
+import torch
 from conftest import run_python
+
+from textgru.errors import TextgruError
+from textgru.tasks import TASKS, TaskInfo, task_module
 
 # a contributor's new task: one entry in TASKS, made before anything reads the table (as an edited tasks/__init__.py)
 NEW_TASK = """
@@ -38,3 +46,48 @@ def test_a_task_added_to_tasks_is_taken_and_its_sources_come_from_its_task_info(
     assert lines[2].startswith("length shakespeare data.source=shakespeare is not data for task=length: use a data ")
     assert "source is one of tweets (" in lines[2]
     assert lines[3].startswith("nosuch tweets task.name=nosuch: must be one of sentiment, lm, forecast, bilm, free")
+
+
+def _fake_task(monkeypatch: pytest.MonkeyPatch, **functions: object) -> str:
+    module = types.ModuleType("fake_task_module")
+    for name, value in functions.items():
+        setattr(module, name, value)
+    monkeypatch.setitem(sys.modules, "fake_task_module", module)
+    monkeypatch.setitem(TASKS, "fake", TaskInfo("fake_task_module", "fake (task=fake)", ""))
+    return "fake"
+
+
+def test_a_task_module_missing_a_function_or_misspelt_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    name = _fake_task(monkeypatch, build=lambda cfg: None)
+    with pytest.raises(TextgruError) as missing:
+        task_module(name)
+    assert str(missing.value) == (
+        "task=fake: fake_task_module has no validation_metrics, next_commands; a task module defines build(cfg), "
+        'validation_metrics(cfg) and next_commands(run) (README "Adding a task")'
+    )
+    monkeypatch.setitem(TASKS, "typo", TaskInfo("textgru.tasks.lenght", "typo (task=typo)", ""))
+    with pytest.raises(TextgruError, match=r"^task=typo: no module textgru\.tasks\.lenght \(textgru\.tasks\.TASKS\); "):
+        task_module("typo")
+
+
+def test_what_build_returned_is_checked_before_training() -> None:
+    from textgru.models.gru_forecaster import GRUForecaster
+    from textgru.tasks.base import TaskModule
+    from textgru.tasks.built import check_built
+
+    class Uncounted(TaskModule):  # no count_tokens: was a NotImplementedError mid-run (callbacks.py)
+        pass
+
+    class Counted(TaskModule):
+        def count_tokens(self, batch: dict) -> torch.Tensor:
+            return batch["lengths"].sum()
+
+    with pytest.raises(TextgruError, match=r"^task=fake: Uncounted does not define count_tokens\(batch\) "):
+        check_built("fake", Uncounted(GRUForecaster(), torch.optim.SGD))
+    with pytest.raises(TextgruError) as unloadable:  # was refused by textgru.load only after training
+        check_built("fake", Counted(torch.nn.Linear(1, 1), torch.optim.SGD))
+    assert str(unloadable.value) == (
+        "task=fake: its model class Linear is not in textgru.models.MODEL_CLASSES, so its checkpoints would not load; "
+        "add it there"
+    )
+    check_built("fake", Counted(GRUForecaster(), torch.optim.SGD))

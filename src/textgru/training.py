@@ -68,6 +68,7 @@ from textgru.stopping import (
     stopped_training,
 )
 from textgru.tasks import task_module
+from textgru.tasks.built import check_built
 from textgru.tracking import RunTracker
 
 log = logging.getLogger(__name__)
@@ -117,6 +118,7 @@ def _train(
 
     absolute_data_paths(cfg)  # config.yaml names the data from any folder
     datamodule, module = task.build(cfg)
+    check_built(cfg.task.name, module)  # a task's missing piece: one line now, not a traceback mid-run
     config_yaml = OmegaConf.to_yaml(cfg, resolve=True)  # as asked: a resumed run with a new length refits below
     fit_epochs_to_min_steps(cfg, datamodule)
     fit_validation_to_run(cfg, datamodule)

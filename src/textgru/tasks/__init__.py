@@ -69,8 +69,25 @@ def task_use(name: str, exported: bool = False) -> str:
     return "; " + (use.replace(", export or ", " or ").replace(" or export,", ",") if exported else use)
 
 
+TASK_FUNCTIONS = ("build", "validation_metrics", "next_commands")  # what training and its summary call
+
+
 def task_module(name: str) -> ModuleType:
-    """The module of task `name` (imports Lightning); one line for a task textgru does not have."""
+    """The module of task `name` (imports Lightning); one line for a task textgru does not have, a module path in
+    `TASKS` that does not import, or a module without the functions a task defines (`TASK_FUNCTIONS`)."""
     if name not in TASKS:
         raise TextgruError(f"unknown task {name!r}; use one of {', '.join(TASKS)}")
-    return importlib.import_module(TASKS[name].module)
+    path = TASKS[name].module
+    try:
+        module = importlib.import_module(path)
+    except ModuleNotFoundError as e:
+        if e.name is None or not (path == e.name or path.startswith(f"{e.name}.")):
+            raise  # a module it imports is missing: its own traceback says which
+        raise TextgruError(f"task={name}: no module {path} (textgru.tasks.TASKS); fix the module path there") from None
+    missing = [f for f in TASK_FUNCTIONS if not callable(getattr(module, f, None))]
+    if missing:
+        raise TextgruError(
+            f"task={name}: {path} has no {', '.join(missing)}; a task module defines build(cfg), "
+            'validation_metrics(cfg) and next_commands(run) (README "Adding a task")'
+        )
+    return module
