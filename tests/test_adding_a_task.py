@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sys
 import types
+from pathlib import Path
 
 import pytest
 import torch
@@ -91,3 +92,30 @@ def test_what_build_returned_is_checked_before_training() -> None:
         "add it there"
     )
     check_built("fake", Counted(GRUForecaster(), torch.optim.SGD))
+
+
+def test_eval_of_a_task_without_eval_says_so_and_names_those_with_one(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """It called any checkpoint neither a classifier's nor a forecaster's "a language model"."""
+    import textgru.inference.loading as loading
+    from textgru.commands import eval_command
+    from textgru.config import compose_config
+    from textgru.inference.loaded_model import LoadedModel
+
+    class LengthRegressor(LoadedModel):  # a new task's inference class, without an eval
+        task = "length"
+
+        def __init__(self, path: Path) -> None:
+            self.model, self.meta = torch.nn.Linear(1, 1), {"path": str(path)}
+
+    ckpt = tmp_path / "run" / "checkpoints" / "best.ckpt"
+    ckpt.parent.mkdir(parents=True)
+    ckpt.write_bytes(b"")
+    monkeypatch.setattr(loading, "load", lambda path, device=None: LengthRegressor(Path(path)))
+    with pytest.raises(TextgruError) as refused:
+        eval_command(compose_config("eval", [f"ckpt_path={ckpt}"]))
+    assert str(refused.value) == (
+        f"{ckpt}: task=length has no eval; textgru eval scores classifier (task=sentiment) and forecaster "
+        "(task=forecast) checkpoints"
+    )

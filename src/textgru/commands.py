@@ -33,12 +33,11 @@ def train_command(cfg: DictConfig) -> float:
 
 
 def eval_command(cfg: DictConfig) -> dict:
-    """`textgru eval`: score a classifier or forecaster checkpoint on its data's split or on yours; print the
+    """`textgru eval`: score a checkpoint whose task has an eval (`LoadedModel.command_eval`: a classifier's, a
+    forecaster's) on its data's split or on yours; print the
     table; write the report to `<run>/eval/` (`eval/<stem>/`: a checkpoint not a run's best; `<name>/` below: `data=`)."""
     from textgru.checkpoint_path import resolve_checkpoint_path
-    from textgru.command_line_checks import check_forecast_sizes, labelling_as_named
-    from textgru.inference.classifier import Classifier
-    from textgru.inference.evaluation import format_report
+    from textgru.inference.loaded_model import EvalOptions
     from textgru.inference.loading import load
     from textgru.inference.reports import report_folder
     from textgru.onnx_format import is_export
@@ -57,19 +56,10 @@ def eval_command(cfg: DictConfig) -> dict:
     target = out / f"{cfg.split}_metrics.json"
     if target.exists() and not cfg.overwrite:
         raise TextgruError(f"{target} exists; pass overwrite=true or output_dir=<another folder>")
-    model = load(ckpt, device=cfg.device)
-    if isinstance(model, Classifier):
-        given, clf = labelling_as_named(data, cfg.split), model.with_precision(cfg.precision)
-        result = clf.evaluate(given, cfg.split, cfg.batch_size, output_dir=out, overwrite=bool(cfg.overwrite))
-        print(format_report(result))
-    elif model.task == "forecast":
-        if cfg.precision != "fp32":
-            raise TextgruError(f"precision={cfg.precision} is for classifiers; {ckpt} is a forecaster (fp32 only)")
-        data = check_forecast_sizes(model, data)
-        result = model.evaluate(data, cfg.split, output_dir=out, overwrite=bool(cfg.overwrite))
-        print("\n".join(f"{k:<10} {v:.6g}" for k, v in result.items() if isinstance(v, float)))
-    else:
-        raise TextgruError(f"{ckpt} is a language model: score texts with textgru.load(...).score([...]) instead")
+    model = load(ckpt, device=cfg.device)  # its class says what its task's eval is, or that it has none
+    options = EvalOptions(cfg.batch_size, str(cfg.precision), out, bool(cfg.overwrite))
+    result, table = model.command_eval(data, str(cfg.split), options)
+    print(table)
     print(f"metrics: {target}")
     return result
 

@@ -22,7 +22,7 @@ from textgru.inference.arguments import check_batch_size, positive_int, text_lis
 from textgru.inference.collector_pauses import without_collector_pauses
 from textgru.inference.eval_mode import eval_mode
 from textgru.inference.fused_bigru import FusedGRUClassifier
-from textgru.inference.loaded_model import LoadedModel, read_tokenizer
+from textgru.inference.loaded_model import EvalOptions, LoadedModel, read_tokenizer
 from textgru.inference.parallel_batches import run_batches
 from textgru.models.gru_classifier import GRUClassifier
 
@@ -189,6 +189,15 @@ class Classifier(LoadedModel):
             probs = dict(zip(self.label_names, p, strict=True))
             out.append(Prediction(text, self.label_names[best], p[best], probs if k is None else likeliest(probs, k)))
         return out
+
+    def command_eval(self, data: dict[str, Any] | None, split: str, opts: EvalOptions) -> tuple[dict[str, Any], str]:
+        """`textgru eval`: `evaluate` at `precision`, the labelling as the command line named it; report and table."""
+        from textgru.command_line_checks import labelling_as_named
+        from textgru.inference.evaluation import format_report
+
+        clf, given = self.with_precision(opts.precision), labelling_as_named(data, split)
+        result = clf.evaluate(given, split, opts.batch_size, output_dir=opts.output_dir, overwrite=opts.overwrite)
+        return result, format_report(result)
 
     def evaluate(
         self,

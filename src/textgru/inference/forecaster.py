@@ -16,7 +16,7 @@ from textgru.errors import TextgruError, require_split
 from textgru.inference.arguments import positive_int
 from textgru.inference.eval_mode import eval_mode
 from textgru.inference.forecast_messages import as_python_arguments, named_as_the_models
-from textgru.inference.loaded_model import LoadedModel
+from textgru.inference.loaded_model import EvalOptions, LoadedModel
 
 log = logging.getLogger(__name__)
 MOST_STEPS = 100_000  # a roll-out's horizon: a GRU step each (10**5: ~6 s on one core)
@@ -120,6 +120,16 @@ class Forecaster(LoadedModel):
                 "data.columns unset, or rename your file's columns to the model's"
             )
         return list(self.columns)
+
+    def command_eval(self, data: dict[str, Any] | None, split: str, opts: EvalOptions) -> tuple[dict[str, Any], str]:
+        """`textgru eval`: `evaluate` in fp32, with its own window and horizon; the report and its table."""
+        from textgru.command_line_checks import check_forecast_sizes
+
+        if opts.precision != "fp32":
+            raise TextgruError(f"precision={opts.precision} is for classifiers; a forecaster evaluates in fp32 only")
+        data = check_forecast_sizes(self, data)
+        result = self.evaluate(data, split, output_dir=opts.output_dir, overwrite=opts.overwrite)
+        return result, "\n".join(f"{k:<10} {v:.6g}" for k, v in result.items() if isinstance(v, float))
 
     def evaluate(
         self,

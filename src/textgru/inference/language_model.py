@@ -34,6 +34,7 @@ class LanguageModel(LoadedModel):
     `temperature`, `top_k`, `top_p`, `repetition_penalty`, `greedy`, `num_samples`, `seed`, `stop`."""
 
     task = "lm"
+    no_eval_hint = "score texts with textgru.load(...).score([...])"
 
     def __init__(self, model: torch.nn.Module, tokenizer: Tokenizer, meta: Mapping[str, Any]) -> None:
         self.model = model

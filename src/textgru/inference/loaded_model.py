@@ -4,6 +4,8 @@ classes only) or from an exported folder (run on onnxruntime), its device, and h
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 import torch
@@ -43,10 +45,21 @@ def model_device(model: Any) -> torch.device:
     return torch.device("cpu")
 
 
+@dataclass(frozen=True)
+class EvalOptions:
+    """`textgru eval`'s options besides the data and split (`command_eval` takes them)."""
+
+    batch_size: int
+    precision: str
+    output_dir: Path
+    overwrite: bool
+
+
 class LoadedModel:
     """A trained model and its checkpoint's metadata (`meta`: tokenizer, labels, configs, the file's `path`)."""
 
     task: ClassVar[str]  # the `task.name` of the checkpoints this class reads
+    no_eval_hint: ClassVar[str] = ""  # what to use instead, where `textgru eval` refuses its checkpoints
 
     model: torch.nn.Module
     meta: dict[str, Any]
@@ -77,6 +90,16 @@ class LoadedModel:
         """The object for a rebuilt model (or an onnxruntime runner) and its checkpoint's (or export's) metadata."""
         raise NotImplementedError
 
+    def command_eval(self, data: dict[str, Any] | None, split: str, opts: EvalOptions) -> tuple[dict[str, Any], str]:
+        """What `textgru eval` does with this model: its report on `split` of `data` (None: the model's own data),
+        written to `output_dir`, and the table printed. A task's inference class defines it where the task has an
+        eval; here, one line saying it has none and which tasks do."""
+        hint = f" ({self.no_eval_hint})" if self.no_eval_hint else ""
+        raise TextgruError(
+            f"{self.meta.get('path')}: task={self.task} has no eval{hint}; textgru eval scores {with_eval()} "
+            "checkpoints"
+        )
+
     @property
     def device(self) -> torch.device:
         return model_device(self.model)
@@ -90,3 +113,16 @@ class LoadedModel:
         return (
             f"{type(self).__name__}({what + ', ' if what else ''}path={self.meta.get('path')!r}, device={self.device})"
         )
+
+
+def with_eval() -> str:
+    """The tasks whose inference classes (those imported) define `command_eval`, as messages name them."""
+    from textgru.tasks import task_title
+
+    found, todo = [], list(LoadedModel.__subclasses__())
+    while todo:
+        cls = todo.pop(0)
+        todo += cls.__subclasses__()
+        if cls.command_eval is not LoadedModel.command_eval and cls.task not in found:
+            found.append(cls.task)
+    return " and ".join(task_title(t) for t in found) or "no"
