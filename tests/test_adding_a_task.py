@@ -119,3 +119,40 @@ def test_eval_of_a_task_without_eval_says_so_and_names_those_with_one(
         f"{ckpt}: task=length has no eval; textgru eval scores classifier (task=sentiment) and forecaster "
         "(task=forecast) checkpoints"
     )
+
+
+def test_gradient_flow_given_a_task_says_it_takes_none() -> None:
+    """It said "no config key task: did you mean task?"."""
+    from textgru.config import check_override_keys
+
+    with pytest.raises(TextgruError) as refused:
+        check_override_keys(["task=sentiment"], "gradient_flow")
+    assert str(refused.value) == (
+        "task=sentiment: textgru gradient-flow takes no task (task= is an option of textgru train and tune); "
+        "textgru gradient-flow --help lists its options"
+    )
+
+
+def test_a_task_config_without_optimized_mode_is_one_line_naming_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """conf/train.yaml's `max` was inherited: a loss-like metric of a name textgru does not know kept the worst
+    checkpoint, with no word."""
+    from textgru.config import compose_config
+    from textgru.config_checks import check_config
+    from textgru.config_rules import OneOf
+    from textgru.config_rules_train import TRAIN
+
+    (tmp_path / "conf" / "task").mkdir(parents=True)
+    (tmp_path / "conf" / "task" / "length.yaml").write_text(
+        "# @package _global_\ntask:\n  name: length\noptimized_metric: val/abs_err\n", encoding="utf-8"
+    )
+    monkeypatch.chdir(tmp_path)  # ./conf extends the package's configs
+    monkeypatch.setitem(TRAIN, "task.name", OneOf((*TASKS, "length")))  # as if length were in TASKS at import
+    with pytest.raises(TextgruError) as refused:
+        check_config(compose_config("train", ["task=length"]), "train")
+    assert str(refused.value) == (
+        "optimized_mode is not set: task=length's config (conf/task/length.yaml) must state optimized_metric (a "
+        "validation metric it logs) and optimized_mode (min or max: which way that metric is better); or pass "
+        "optimized_mode=..."
+    )

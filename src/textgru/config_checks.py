@@ -23,6 +23,7 @@ from textgru.config_rules import Rule, When, int_like, number_like
 from textgru.config_rules_commands import RULES
 from textgru.data_config_checks import few_labels, fractions, task_fits
 from textgru.errors import TextgruError
+from textgru.optimized_metric import unstated_by_the_task
 from textgru.override_values import sweep_values
 
 ENDLESS_SCHEDULE = (
@@ -62,7 +63,7 @@ def check_config(
             )
             raise TextgruError(f"{key} cannot be resolved: {value.reason}{escape}")  # a review: stop='${p}' was stuck
         if value is MISSING:
-            raise TextgruError(f"{key} is required: pass {key}=...")
+            raise TextgruError(unstated_by_the_task(cfg, key) or f"{key} is required: pass {key}=...")
         check_value(cfg, config_name, key, value)
     for cross_check in CROSS_CHECKS.get(config_name, ()):
         cross_check(cfg)

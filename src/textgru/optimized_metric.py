@@ -7,10 +7,23 @@ from typing import Any
 
 from omegaconf import DictConfig
 
+from textgru.config_lookup import lookup
 from textgru.errors import TextgruError
 
 # which way the metrics textgru's tasks log are better, by name (`val/forward_loss`: a loss); others are not checked
 LOWER_IS_BETTER, HIGHER_IS_BETTER = ("loss", "ppl", "bpc", "mse", "mae"), ("accuracy", "macro_f1")
+
+
+def unstated_by_the_task(cfg: DictConfig, key: str) -> str | None:
+    """The message for `optimized_metric` or `optimized_mode` left `???` (conf/train.yaml: each task's yaml states
+    both, a loss-like metric kept with `max` kept the worst checkpoint); None for another key."""
+    if key not in ("optimized_metric", "optimized_mode"):
+        return None
+    task = lookup(cfg, "task.name")
+    return (
+        f"{key} is not set: task={task}'s config (conf/task/{task}.yaml) must state optimized_metric (a validation "
+        f"metric it logs) and optimized_mode (min or max: which way that metric is better); or pass {key}=..."
+    )
 
 
 def better_mode(metric: str) -> str | None:
