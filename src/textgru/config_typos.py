@@ -44,7 +44,16 @@ def unknown_key(
             f"{bad}: the default data config reads no files; give data=local {bad}={given or '...'} (data=local_csv for "
             "a forecaster's CSV, data=local_text for a text corpus)"
         )
+    if bad == "task" and command not in ("train", "tune"):  # gradient-flow's task.name only names its run folder
+        return TextgruError(
+            f"task={given}: textgru {command} takes no task (task= is an option of textgru train and tune); "
+            f"textgru {command} --help lists its options"
+        )
     close = closest_key(bad, reference)
+    if close == bad:  # there, holding keys: a value cannot replace them (a review: "did you mean task?" for task)
+        return TextgruError(
+            f"{bad} holds keys, set one at a time ({bad}.<key>=...); textgru {command} --cfg job lists them"
+        )
     hint = f"did you mean {close}? " if close else "check the spelling; "
     add = f"; to add a new key write +{bad}=..." if addable else ""
     return TextgruError(f"no config key {bad}: {hint}textgru {command} --cfg job lists every key{add}")
