@@ -7,6 +7,7 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from textgru.config import CONF_DIR as CONF
+from textgru.tasks import TASKS
 
 GROUPS = {
     g.name: sorted(p.stem for p in g.glob("*.yaml"))
@@ -24,6 +25,21 @@ def test_every_group_option_composes(group: str, option: str) -> None:
     # everything but run-time paths resolves
     OmegaConf.to_container(cfg.data, resolve=True)
     OmegaConf.to_container(cfg.model, resolve=True)
+
+
+@pytest.mark.parametrize("task", list(TASKS))
+def test_every_task_states_its_metric_and_mode_and_its_config_passes(task: str) -> None:
+    """conf/train.yaml leaves both `???`: each task's yaml states them, the metric one the task logs."""
+    from textgru.config_checks import check_config
+    from textgru.optimized_metric import check_optimized_metric
+    from textgru.tasks import task_module
+
+    assert {"optimized_metric", "optimized_mode"} <= set(OmegaConf.load(CONF / "task" / f"{task}.yaml"))
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose(config_name="train", overrides=[f"task={task}"])
+    assert cfg.task.name == task
+    check_config(cfg, "train")
+    check_optimized_metric(cfg, task_module(task).validation_metrics(cfg))
 
 
 @pytest.mark.parametrize("config_name", ["eval", "predict", "generate"])
@@ -82,7 +98,7 @@ def test_lm_task_sets_its_own_defaults_and_command_line_wins() -> None:
     assert mine.callbacks.model_checkpoint.mode == "max"
 
 
-@pytest.mark.parametrize("task", ["sentiment", "lm", "forecast", "bilm"])
+@pytest.mark.parametrize("task", list(TASKS))
 @pytest.mark.parametrize("scheduler", GROUPS["scheduler"])
 def test_every_scheduler_builds_for_every_task(task: str, scheduler: str) -> None:
     import torch
