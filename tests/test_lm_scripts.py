@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -254,3 +255,26 @@ def test_the_greedy_warning_comes_before_the_streamed_sample(lm_run: Path, tmp_p
     lines = out.stdout.splitlines()
     warned = next(i for i, line in enumerate(lines) if "greedy=true takes the likeliest token every time" in line)
     assert lines[warned + 1].startswith("KING:") and out.stdout.count("ignored: top_p=0.9") == 1, out.stdout
+
+
+def test_generate_shows_a_vocabulary_of_control_characters_escaped_on_a_terminal(
+    lm_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """A security review: an LM whose tokens start with ANSI sequences wrote them to the terminal as it sampled. On a
+    terminal they are shown escaped; into a pipe or file the text is the model's, unchanged."""
+    from textgru.cli import main
+
+    ckpt = torch.load(lm_run / "checkpoints" / "best.ckpt", weights_only=True)
+    spec = json.loads(ckpt["textgru"]["tokenizer"])
+    vocab = spec["model"]["vocab"]
+    spec["model"]["vocab"] = {(t if t.startswith("[") else "\x1b[31m" + t): i for t, i in vocab.items()}
+    ckpt["textgru"]["tokenizer"] = json.dumps(spec)
+    torch.save(ckpt, tmp_path / "ansi.ckpt")
+    args = ["generate", f"ckpt_path={tmp_path / 'ansi.ckpt'}", "prompt=a", "allow_unknown=true", "seed=1"]
+    outputs = {}
+    for terminal in (True, False):
+        monkeypatch.setattr(sys.stdout, "isatty", lambda terminal=terminal: terminal)
+        main([*args, "max_new_tokens=20"])
+        outputs[terminal] = capsys.readouterr().out
+    assert "\x1b" not in outputs[True] and outputs[True].count("\\x1b[31m") == 20, outputs[True]
+    assert outputs[False].count("\x1b[31m") == 20

@@ -86,6 +86,7 @@ def generate_command(cfg: DictConfig) -> list[str]:
     from textgru.distributed import check_device
     from textgru.inference.generation import SamplingOptions, encode_prompt
     from textgru.inference.language_model import LanguageModel, greedy_ignores
+    from textgru.terminal_text import escaped_controls
 
     check_config(cfg, "generate")
     stop = cfg.stop if cfg.stop is None or isinstance(cfg.stop, str) else list(cfg.stop)
@@ -113,18 +114,20 @@ def generate_command(cfg: DictConfig) -> list[str]:
     if cfg.seed is None and not options.greedy:  # else a sample worth keeping could not be drawn again (output=
         # records it too); greedy decoding draws nothing (a review: the seed was named as if it mattered)
         print(f"seed={sampling['seed']} (drawn; pass it to draw these samples again)", file=sys.stderr)
+    # on a terminal, control characters the model writes (a vocabulary of ANSI sequences) are shown escaped (a review)
+    shown = (lambda t: escaped_controls(t, keep="\n\t")) if sys.stdout.isatty() else str
     if options.num_samples == 1:
-        print(prompt, end="", flush=True)
+        print(shown(prompt), end="", flush=True)
         try:  # finally: the text's line ends, also before the line that says it was stopped
             texts = lm.generate(
-                prompt, on_text=lambda p: print(p, end="", flush=True), allow_unknown=cfg.allow_unknown, **used
+                prompt, on_text=lambda p: print(shown(p), end="", flush=True), allow_unknown=cfg.allow_unknown, **used
             )
         finally:
             print(flush=True)
     else:
         texts = lm.generate(prompt, allow_unknown=cfg.allow_unknown, **used)
         for i, text in enumerate(texts, 1):
-            print(f"===== sample {i} =====\n{prompt}{text}\n", flush=True)
+            print(shown(f"===== sample {i} =====\n{prompt}{text}\n"), flush=True)
     if cfg.output:
         write_jsonl(
             [
