@@ -71,13 +71,21 @@ def test_a_foreign_host_is_a_400_on_every_route(served: Served, method: str, pat
         refused(send(served, method, path, host, **kw), host)
 
 
-def test_every_host_header_must_name_the_server(served: Served) -> None:
-    """A request with two Host headers (a proxy's doing) is answered only if both name this server."""
+def raw_reply(served: Served, request: bytes) -> bytes:
+    """What the server sends back, to the close, for `request` written on a socket as it is."""
     with socket.create_connection(("127.0.0.1", port_of(served)), timeout=30) as conn:
-        conn.sendall(b"GET /info HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: rebind.test\r\nConnection: close\r\n\r\n")
+        conn.sendall(request)
         reply = b""
         while chunk := conn.recv(65536):
             reply += chunk
+    return reply
+
+
+def test_every_host_header_must_name_the_server(served: Served) -> None:
+    """A request with two Host headers (a proxy's doing) is answered only if both name this server."""
+    reply = raw_reply(
+        served, b"GET /info HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: rebind.test\r\nConnection: close\r\n\r\n"
+    )
     assert reply.startswith(b"HTTP/1.1 400 ") and b"rebind.test" in reply, reply[:300]
 
 
@@ -176,11 +184,7 @@ def test_which_names_a_server_answers_to() -> None:
 
 def test_the_protocols_own_refusals_say_nosniff(served: Served) -> None:
     """A request the HTTP parser refuses (400) is answered before the app: it carries the headers too."""
-    with socket.create_connection(("127.0.0.1", port_of(served)), timeout=30) as conn:
-        conn.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nBad Header\r\n\r\n")
-        reply = b""
-        while chunk := conn.recv(65536):
-            reply += chunk
+    reply = raw_reply(served, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nBad Header\r\n\r\n")
     head, _, body = reply.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 400") and b"x-content-type-options: nosniff" in head.lower(), head
     assert "not valid HTTP/1.1" in json.loads(body)["error"]
