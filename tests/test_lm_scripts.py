@@ -278,3 +278,13 @@ def test_generate_shows_a_vocabulary_of_control_characters_escaped_on_a_terminal
         outputs[terminal] = capsys.readouterr().out
     assert "\x1b" not in outputs[True] and outputs[True].count("\\x1b[31m") == 20, outputs[True]
     assert outputs[False].count("\x1b[31m") == 20
+
+
+def test_terminal_escaping_keeps_the_joiners_of_emoji_and_persian() -> None:
+    """The review of the escaping: zero-width joiners (emoji sequences, Persian and Hindi spelling) are text, shown as
+    they are; control characters and bidi overrides are escaped."""
+    from textgru.terminal_text import escaped_controls
+
+    family, persian = "\U0001f468\u200d\U0001f469", "\u0645\u06cc\u200c\u062e"
+    assert escaped_controls(f"{family} {persian}") == f"{family} {persian}"
+    assert escaped_controls("a\x1b[2Jb\u202ec\nd", keep="\n") == "a\\x1b[2Jb\\u202ec\nd"

@@ -23,14 +23,18 @@ from textgru.errors import TextgruError
 from textgru.onnx_format import INSTALL_HINT
 
 _SHAPES = {"Cast", "Concat", "ConstantOfShape", "Gather", "Reshape", "Shape", "Slice", "Squeeze", "Transpose"}
+# onnxruntime's dynamic int8 quantization of an export (`quantize_dynamic`, as bench/inference_backends.py makes its
+# int8 copy; straight-line ops): the review of this check found that copy refused
+_INT8 = {"DequantizeLinear", "DynamicQuantizeLinear", "MatMulInteger", "Mul", "Cast"}
 ALLOWED_OPS: dict[str, frozenset[str]] = {
     "sentiment": frozenset(
         _SHAPES
-        | {"Add", "Clip", "Div", "GRU", "GatherND", "Gemm", "Less", "LogSoftmax", "MatMul", "Mul", "Not", "Range"}
+        | _INT8
+        | {"Add", "Clip", "Div", "GRU", "GatherND", "Gemm", "Less", "LogSoftmax", "MatMul", "Not", "Range"}
         | {"ReduceLogSumExp", "ReduceMax", "ReduceSum", "Softmax", "Sub", "Unsqueeze", "Where"}
     ),
-    "lm": frozenset({"Add", "Concat", "GRU", "Gather", "MatMul", "Reshape", "Shape", "Slice", "Transpose"}),
-    "forecast": frozenset(_SHAPES | {"Add", "Div", "GRU", "Gemm", "Mul", "Sub", "Unsqueeze"}),
+    "lm": frozenset(_INT8 | {"Add", "Concat", "GRU", "Gather", "MatMul", "Reshape", "Shape", "Slice", "Transpose"}),
+    "forecast": frozenset(_SHAPES | _INT8 | {"Add", "Div", "GRU", "Gemm", "Sub", "Unsqueeze"}),
 }
 DEFAULT_DOMAINS = ("", "ai.onnx")  # the standard operators; textgru's graphs use no other domain
 

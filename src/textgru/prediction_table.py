@@ -6,8 +6,6 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
-from textgru.terminal_text import escaped_controls
-
 
 def format_table(results: list[dict[str, Any]], width: int = 60, columns: int = 6) -> str:
     """The terminal's table of predictions: a column per label up to `columns` labels; beyond (or with `top_k`), the
@@ -34,7 +32,10 @@ def fit_to_columns(text: str, width: int) -> str:
     """A text as one table cell of `width` terminal columns: whitespace runs as one space, control characters shown
     escaped (an ANSI sequence in a file moved the cursor and erased lines: a review), wide (CJK) characters counted
     as two columns and marks (accents, Thai vowels) as none, cut with '…' and padded to `width`."""
-    shown = escaped_controls(" ".join(text.split()))
+    shown = "".join(
+        ch.encode("unicode_escape").decode("ascii") if unicodedata.category(ch) in ("Cc", "Cf") else ch
+        for ch in " ".join(text.split())
+    )
     cell, used = [], 0
     for i, ch in enumerate(shown):
         w = (
