@@ -153,6 +153,6 @@ def test_a_task_config_without_optimized_mode_is_one_line_naming_it(
         check_config(compose_config("train", ["task=length"]), "train")
     assert str(refused.value) == (
         "optimized_mode is not set: task=length's config (conf/task/length.yaml) must state optimized_metric (a "
-        "validation metric it logs) and optimized_mode (min or max: which way that metric is better); or pass "
-        "optimized_mode=..."
+        "validation metric it logs) and optimized_mode (min or max: which way that metric is better), and no "
+        "override may set it to ???; or pass optimized_mode=..."
     )

@@ -22,7 +22,8 @@ def unstated_by_the_task(cfg: DictConfig, key: str) -> str | None:
     task = lookup(cfg, "task.name")
     return (
         f"{key} is not set: task={task}'s config (conf/task/{task}.yaml) must state optimized_metric (a validation "
-        f"metric it logs) and optimized_mode (min or max: which way that metric is better); or pass {key}=..."
+        f"metric it logs) and optimized_mode (min or max: which way that metric is better), and no override may set it to "
+        f"???; or pass {key}=..."
     )
 
 
