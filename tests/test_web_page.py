@@ -59,6 +59,8 @@ def test_page_classifies_as_you_type_and_streams_text(
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
             page = browser.new_page(viewport={"width": 1100, "height": 1000})
+            refused = []  # what the page's Content-Security-Policy stopped: nothing of its own
+            page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
             page.goto(served.url + "/")
             page.wait_for_selector("#classify:not([hidden])")
             page.wait_for_selector("#generate:not([hidden])")
@@ -211,6 +213,29 @@ def test_page_classifies_as_you_type_and_streams_text(
             assert out == []
             widths = page.eval_on_selector_all("#model-info dd", "els => els.map(e => e.getBoundingClientRect().width)")
             assert min(widths) > 200, widths  # each value under its name (a review: 24 px columns, a 7,000 px page)
+            assert refused == []
+        finally:
+            browser.close()
+
+
+def test_page_runs_no_script_but_its_own(served: Served) -> None:
+    """Were a text ever to reach the page as HTML, its script would not run: the page's policy allows only its own
+    files (a security review: the page had no Content-Security-Policy but frame-ancestors)."""
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page()
+            response = page.goto(served.url + "/")
+            assert "default-src 'self'" in response.headers["content-security-policy"]
+            page.wait_for_selector("#classify:not([hidden])")
+            page.evaluate("""() => {
+                document.getElementById('summary').innerHTML = '<img src="x" onerror="window.ran = 1">';
+                const s = document.createElement('script');
+                s.textContent = 'window.ran = 2';
+                document.body.appendChild(s);
+            }""")
+            page.wait_for_timeout(500)
+            assert page.evaluate("window.ran") is None
         finally:
             browser.close()
 

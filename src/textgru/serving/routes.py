@@ -130,12 +130,18 @@ def add_info(app: FastAPI, info: dict[str, Any], live: Callable[[], dict[str, An
         return JSONResponse({**info, **live()})
 
 
+# The page runs only its own files: no inline script or event handler, nothing fetched from elsewhere, no <base>, no
+# form sent anywhere (a text that ever reached the page as HTML could not run). Its icon is a data: URL.
+PAGE_POLICY = "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'none'"
+
+
 def add_page(app: FastAPI) -> None:
     """The web page at / (plain HTML/CSS/JS shipped in the package; no CDN, works offline)."""
 
     @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)  # HEAD: uptime checkers
     async def page() -> FileResponse:
-        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+        headers = {"Cache-Control": "no-cache", "Content-Security-Policy": PAGE_POLICY}
+        return FileResponse(STATIC / "index.html", headers=headers)
 
     app.mount("/static", RevalidatedFiles(directory=STATIC), name="static")
 
