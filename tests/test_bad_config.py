@@ -87,6 +87,9 @@ MORE = [
         "hydra.run.dir=/proc/textgru-run cannot be used as a folder: /proc is not writable",
     ),
     ("train", ["hydra.run.dirr=<tmp>/x"], "no Hydra setting hydra.run.dirr: did you mean hydra.run.dir? textgru "),
+    ("train", ["paths.run_dir=<tmp>/x"], "paths.run_dir follows the run folder, which hydra.run.dir sets: give hyd"),
+    ("train", ["run_dir=<tmp>/x"], "no config key run_dir: a run's folder is given with hydra.run.dir="),  # a review:
+    ("gradient_flow", ["paths.run_dir=<tmp>/x"], "give hydra.run.dir="),  # "did you mean paths.run_dir?", which left
     ("train", ["-m", "hydra.sweep.dri=<tmp>/x", "seed=1,2"], "no Hydra setting hydra.sweep.dri: did you mean hydra.sw"),
     ("train", ["hydra.job.env_set.FOO=1"], "hydra.job.env_set.FOO: an environment variable is added with +: +hydra"),
     ("train", ["hydra.launcher.foo=1"], "no Hydra setting hydra.launcher.foo: check the spelling; textgru train --cfg"),

@@ -90,6 +90,11 @@ def check_command_line(
                 f"{o.input_line} gives several values: {each}, or write a list as {key}=[...] or a text as "
                 f"'{key}=\"...\"'"
             )
+        if key == "paths.run_dir" and config_name in ("train", "gradient_flow"):  # a review: the run went there,
+            raise TextgruError(  # Hydra's own files and a copy of train.log to outputs/<task>/<date>/<time>
+                f"{o.input_line}: paths.run_dir follows the run folder, which hydra.run.dir sets: give "
+                f"hydra.run.dir={o.input_line.split('=', 1)[1]} instead"
+            )
         if key in ("hydra.run.dir", "hydra.sweep.dir") and isinstance(o.value(), str) and "${" not in o.value():
             message = problem(key, o.value(), Folder())
             if message:

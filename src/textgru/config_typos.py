@@ -50,6 +50,8 @@ def unknown_key(
             f"textgru {command} --help lists its options"
         )
     close = closest_key(bad, reference)
+    if close == "paths.run_dir":  # a review: that key follows the run folder; setting it moves only part of the run
+        return TextgruError(f"no config key {bad}: a run's folder is given with hydra.run.dir={given or '...'}")
     if close == bad:  # there, holding keys: a value cannot replace them (a review: "did you mean task?" for task)
         return TextgruError(
             f"{bad} holds keys, set one at a time ({bad}.<key>=...); textgru {command} --cfg job lists them"
