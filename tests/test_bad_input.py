@@ -166,6 +166,27 @@ def test_train_refuses_a_finished_run_folder(tiny_run: Path) -> None:
     assert {f: (tiny_run / f).read_bytes() for f in files} == before
 
 
+def test_a_run_config_made_an_experiment_does_not_overwrite_that_runs_checkpoints(
+    tiny_run: Path, tmp_path: Path
+) -> None:
+    """A review: a run's config.yaml (every path resolved) made an experiment, run again with another seed, wrote its
+    best.ckpt and last.ckpt into the first run's checkpoints/ (its metrics.json then described other weights)."""
+    import yaml
+
+    config = yaml.safe_load((tiny_run / "config.yaml").read_text())
+    del config["paths"]["run_dir"]  # else the run folder itself is the first run's: refused as "already holds a run"
+    (tmp_path / "experiment").mkdir()
+    (tmp_path / "experiment" / "again.yaml").write_text("# @package _global_\n" + yaml.safe_dump(config))
+    before = {p.name: p.read_bytes() for p in (tiny_run / "checkpoints").glob("*.ckpt")}
+    r = run_script(
+        "train", "--config-dir", str(tmp_path), "experiment=again", "seed=7", f"hydra.run.dir={tmp_path / 'new'}"
+    )
+    _one_line_error(r, f"callbacks.model_checkpoint.dirpath={tiny_run / 'checkpoints'} already holds checkpoints (")
+    assert "delete dirpath where your config sets it" in r.stderr
+    assert {p.name: p.read_bytes() for p in (tiny_run / "checkpoints").glob("*.ckpt")} == before
+    assert not (tmp_path / "new" / "checkpoints").exists()
+
+
 def test_train_refuses_a_folder_whose_config_yaml_it_would_overwrite(tmp_path: Path) -> None:
     mine = tmp_path / "mine"
     mine.mkdir()

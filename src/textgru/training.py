@@ -30,6 +30,7 @@ from textgru.callbacks import (
     TokensPerSecond,
     ValidateAtRunEnd,
 )
+from textgru.checkpoint_folders import refuse_used_folders
 from textgru.checkpointing import AtomicCheckpointIO, ExactResume, check_same_batches
 from textgru.command_line_checks import one_line
 from textgru.config import in_hydra_multirun
@@ -104,7 +105,7 @@ def _train(
     run = RunFolder(cfg.paths.run_dir)
     task = task_module(cfg.task.name)
     if resume_from is None:
-        run.refuse_if_used("choose another hydra.run.dir= so nothing is overwritten")
+        refuse_used_folders(cfg, run)  # the run folder, and where its checkpoints go
     else:
         resumed = read_resume_checkpoint(run, resume_from, cfg)
     check_optimized_metric(cfg, task.validation_metrics(cfg))
