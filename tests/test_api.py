@@ -315,6 +315,35 @@ def test_evaluate_warns_where_the_training_file_changed(
     assert "data.csv changed since the model was trained: the test split carved from it now may hold" in caplog.text
 
 
+def test_evaluate_warns_where_the_models_validation_or_test_file_changed(
+    tiny_run: Path, tmp_path: Path, caplog
+) -> None:
+    """A review: a model trained with data.validation_path scored that file unwarned after its labels were flipped;
+    only data.path's edits were warned of. The checkpoint's digest covers every data file the run read."""
+    from textgru.data.file_digest import files_digest
+
+    ckpt = torch.load(tiny_run / "checkpoints" / "best.ckpt", weights_only=True)
+    data = ckpt["textgru"]["data_config"]
+    rows = Path(data["path"]).read_text().splitlines()
+    va = tmp_path / "va.csv"
+    va.write_text("\n".join(rows[:21]) + "\n")
+    data = {**data, "validation_path": str(va)}
+    ckpt["textgru"].update(data_config=data, data_digest=files_digest(data))
+    torch.save(ckpt, tmp_path / "model.ckpt")
+    model = textgru.load(tmp_path / "model.ckpt")
+    with caplog.at_level("WARNING"):
+        model.evaluate(split="validation")
+    assert "changed since the model was trained" not in caplog.text
+    va.write_text("\n".join([rows[0], *reversed(rows[1:21])]) + "\n")
+    with caplog.at_level("WARNING"):
+        model.evaluate(split="validation")
+    assert f"data.validation_path {va} changed since the model was trained: the scores of its validation" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        model.evaluate(split="test")  # carved from data.path, which did not change
+    assert "changed since the model was trained" not in caplog.text
+
+
 def test_a_split_carved_again_from_the_training_file_is_carved_as_in_training(tiny_run: Path, tmp_path: Path) -> None:
     """A review: `textgru eval data=local data.path=<the training file>` carved its test split with the data
     config's default seed, so a model trained with data.split_seed=7 was scored on 47 training texts of 60; the file

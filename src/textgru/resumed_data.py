@@ -33,15 +33,31 @@ def check_same_data(ckpt: dict[str, Any], module: Any) -> None:
                 f"resume: the run's {what} changed since it started ({then} then, {now} now): a run goes on with the "
                 "data and settings it started with; put them back, or start a new run"
             )
-    then, now = recorded.get("data_digest"), built.get("data_digest")
-    if then and now and then != now:  # a review of the forecaster: an edited CSV went on unwarned (a classifier's too)
-        name = (built.get("data_config") or {}).get("path") or "the data files"
+    _warn_of_changed_files(recorded.get("data_digest"), built.get("data_digest"), built.get("data_config") or {})
+
+
+def _warn_of_changed_files(then: str | None, now: str | None, cfg: dict[str, Any]) -> None:
+    """A warning naming each data file whose content changed since the run started (a review of the forecaster: an
+    edited CSV went on unwarned, a classifier's too; a later one: an edited data.validation_path, whose scores, and
+    the best checkpoint chosen by them, then compared two validation sets)."""
+    from textgru.data.file_digest import changed_files
+
+    for key in changed_files(then, now):
+        named = next((f"data.{k} {cfg[k]}" for k in (key, "package_file") if cfg.get(k)), "the data files")
         log.warning(
             "resume: %s changed since the run started (the labels and statistics it records are the same): the run "
-            "goes on with the data as it is now, and its validation and test spans or splits may differ from those "
-            "it started with",
-            name,
+            "goes on with the data as it is now, and %s",
+            named,
+            CONSEQUENCES[key],
         )
+
+
+CONSEQUENCES = {  # of each data file changed on resume
+    "path": "its validation and test spans or splits may differ from those it started with",
+    "validation_path": "its validation scores before and after are of two validation sets, and the best checkpoint "
+    "is chosen across both; put the file back, or start a new run",
+    "test_path": "its test scores are of the file as it is now, not as it was",
+}
 
 
 def _alike(a: Any, b: Any) -> bool:

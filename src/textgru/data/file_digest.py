@@ -1,6 +1,11 @@
-"""The content digest of a data config's own files (`data=local`'s `data.path`, `data=local_csv`'s CSV). A checkpoint records it, so
-that an evaluation that carves its split from those files again can tell when they changed since training: a carved
-test split of an edited or re-sorted file can hold texts the model trained on."""
+"""The content digest of a data config's own files (`data=local`'s `data.path`, `data.validation_path` and
+`data.test_path`; `data=local_csv`'s CSV). A checkpoint records it, so that an evaluation that carves its split from
+those files again can tell when they changed since training (a carved test split of an edited or re-sorted file can
+hold texts the model trained on), and a resumed run, that its validation or test file changed.
+
+Its format: the 20 hex digits of `data.path`'s files, then ` validation_path=<hex>` and ` test_path=<hex>` where those
+files are given. A checkpoint saved before the other files were digested holds the first part alone: each file's part
+is compared only where both digests hold it (`changed_files`)."""
 
 from __future__ import annotations
 
@@ -12,8 +17,39 @@ from typing import Any
 
 from textgru.errors import TextgruError
 
+OTHER_FILES = ("validation_path", "test_path")  # beside `path`, the files `data=local` reads (conf/data/local.yaml)
+
 
 def files_digest(cfg: Mapping[str, Any]) -> str | None:
+    """The digest of every file `cfg` reads (the module's docstring: its format), or None for other sources or a
+    missing `data.path`. A review: an edited validation file went on unwarned on resume, its scores and the best
+    checkpoint chosen by them from two validation sets."""
+    first = path_digest(cfg)
+    if first is None or cfg.get("source") != "local":
+        return first
+    parts = [first]
+    for key in OTHER_FILES:
+        if cfg.get(key) and (part := path_digest({**cfg, "path": cfg[key]})) is not None:
+            parts.append(f"{key}={part}")
+    return " ".join(parts)
+
+
+def digest_parts(digest: str | None) -> dict[str, str]:
+    """A `files_digest` by the key of the files it covers: `path`, and those of OTHER_FILES it holds."""
+    if not digest:
+        return {}
+    first, *others = str(digest).split(" ")
+    return {"path": first, **dict(part.partition("=")[::2] for part in others)}
+
+
+def changed_files(then: str | None, now: str | None) -> list[str]:
+    """The keys (`path`, `validation_path`, `test_path`) of the files whose part differs between two digests; a file
+    one of them does not cover (a checkpoint saved before it was digested) is not compared."""
+    old, new = digest_parts(then), digest_parts(now)
+    return [key for key in old if key in new and old[key] != new[key]]
+
+
+def path_digest(cfg: Mapping[str, Any]) -> str | None:
     """A digest of the bytes of `cfg`'s `data.path` files, in order, or of a folder's .txt files with their paths in
     it (label folders: a review found a folder's edits unwarned), or of a forecaster's CSV (`data=local_csv`: a review
     of the forecaster found its edits unwarned); None for other sources or missing files."""

@@ -19,7 +19,7 @@ from textgru.data.repeated_texts import texts_under_several_labels
 from textgru.data.splitting import SPLIT_RULE
 from textgru.delimited_texts import header_hint
 from textgru.errors import TextgruError
-from textgru.inference.trained_split import as_trained, same_data, warn_if_changed
+from textgru.inference.trained_split import as_trained, same_data, warn_if_changed, warn_if_split_file_changed
 
 log = logging.getLogger(__name__)
 
@@ -215,6 +215,7 @@ def _labelled_split(
         )
     if carved:  # a review: a re-sorted file's "test split" held 20 of its 26 texts from training (accuracy 1.0)
         warn_if_changed(cfg, trained_on, trained_digest, split, "texts")
+    warn_if_split_file_changed(cfg, trained_on, trained_digest, split)
     return ds, split
 
 

@@ -64,17 +64,37 @@ def warn_if_changed(
     """A warning where `cfg` names the model's own files (`trained_on`'s, by path) and their content changed since
     training (`trained_digest`): a `split` carved from them again may hold `what` the model trained on (a review: a
     re-sorted file's "test split" held 20 of its 26 texts from training; a forecaster's CSV cut from 200 rows to 150)."""
-    from textgru.data.file_digest import files_digest
+    from textgru.data.file_digest import changed_files, files_digest
 
     same = all(cfg.get(k) == trained_on.get(k) for k in ("source", "package_file"))
     if trained_digest and same and same_path(cfg.get("path"), trained_on.get("path")):
-        if files_digest(cfg) != trained_digest:
+        if "path" in changed_files(trained_digest, files_digest(cfg)):
             log.warning(
                 "%s changed since the model was trained: the %s split carved from it now may hold %s the model "
                 "trained on, so its scores may be optimistic; split=all scores every row",
                 cfg.get("path") or cfg.get("package_file"),
                 split,
                 what,
+            )
+
+
+def warn_if_split_file_changed(
+    cfg: Mapping[str, Any], trained_on: Mapping[str, Any], trained_digest: str | None, split: str
+) -> None:
+    """A warning where the `split` scored is read from the model's own `data.validation_path` or `data.test_path` (by
+    path) and that file changed since training (a review: an edited validation file was scored unwarned)."""
+    from textgru.data.file_digest import changed_files, files_digest
+
+    keys = [k for k, s in (("validation_path", "validation"), ("test_path", "test")) if split in (s, "all")]
+    keys = [k for k in keys if cfg.get(k) and same_path(cfg.get(k), trained_on.get(k))]
+    if trained_digest and keys and cfg.get("source") == trained_on.get("source") == "local":
+        for key in (k for k in changed_files(trained_digest, files_digest(cfg)) if k in keys):
+            log.warning(
+                "data.%s %s changed since the model was trained: the scores of its %s split are of the file as it is "
+                "now, not as training read it",
+                key,
+                cfg[key],
+                key.removesuffix("_path"),
             )
 
 
@@ -85,7 +105,7 @@ def same_path(a: Any, b: Any) -> bool:
 
 def same_data(cfg: Mapping[str, Any], trained_on: Mapping[str, Any], trained_digest: str | None = None) -> bool:
     """Whether `cfg` names the data a model trained on (`trained_on`: its data config; `trained_digest`: its files')."""
-    from textgru.data.file_digest import files_digest
+    from textgru.data.file_digest import digest_parts, files_digest
 
     if any(cfg.get(k) != trained_on.get(k) for k in SOURCE):
         return False
@@ -93,8 +113,8 @@ def same_data(cfg: Mapping[str, Any], trained_on: Mapping[str, Any], trained_dig
         return False  # a review: a model trained with its own validation file was "the same data" without it
     if same_path(cfg.get("path"), trained_on.get("path")):
         return True
-    if trained_digest is not None:  # a copy, or a path written otherwise
-        return files_digest(cfg) == trained_digest
+    if trained_digest is not None:  # a copy, or a path written otherwise (its validation and test files: by path)
+        return digest_parts(files_digest(cfg)).get("path") == digest_parts(trained_digest).get("path", "")
     return _same_file_bytes(cfg.get("path"), trained_on.get("path"))  # a checkpoint saved before its digest was kept
 
 

@@ -1,0 +1,58 @@
+"""The digest a checkpoint keeps of every data file a run reads (data.path, data.validation_path, data.test_path),
+and the warnings a resumed run gives where one of them changed."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from types import SimpleNamespace
+
+from conftest import data_cfg, make_rows, write_csv
+
+from textgru.data.file_digest import changed_files, digest_parts, files_digest
+from textgru.resumed_data import check_same_data
+
+
+def _files(tmp_path: Path) -> dict:
+    rows = make_rows(30)
+    paths = {k: write_csv(tmp_path / f"{k}.csv", rows[i::3]) for i, k in enumerate(("tr", "va", "te"))}
+    return data_cfg("local", path=str(paths["tr"]), validation_path=str(paths["va"]), test_path=str(paths["te"]))
+
+
+def _resume(then: dict, now: dict, caplog) -> str:
+    caplog.clear()
+    module = SimpleNamespace(checkpoint_extras={"data_digest": files_digest(now), "data_config": now})
+    with caplog.at_level(logging.WARNING, logger="textgru"):
+        check_same_data({"textgru": {"data_digest": then}}, module)
+    return caplog.text
+
+
+def test_a_resumed_run_names_the_validation_or_test_file_that_changed(tmp_path: Path, caplog) -> None:
+    """A review: a run resumed after every label of its data.validation_path was flipped went on unwarned (val accuracy
+    0.5 -> 0, the best checkpoint chosen across two validation sets); only data.path's edits were warned of."""
+    cfg = _files(tmp_path)
+    then = files_digest(cfg)
+    assert set(digest_parts(then)) == {"path", "validation_path", "test_path"}
+    assert _resume(then, cfg, caplog) == ""
+    va = Path(cfg["validation_path"])
+    va.write_text(va.read_text().replace(",pos", ",X").replace(",neg", ",pos").replace(",X", ",neg"))
+    warned = _resume(then, cfg, caplog)
+    assert f"resume: data.validation_path {va} changed since the run started" in warned
+    assert "two validation sets, and the best checkpoint is chosen across both" in warned
+    assert "data.path" not in warned and "data.test_path" not in warned
+    then = files_digest(cfg)
+    Path(cfg["test_path"]).write_text(Path(cfg["test_path"]).read_text() + "one more,pos\n")
+    assert changed_files(then, files_digest(cfg)) == ["test_path"]
+    assert f"resume: data.test_path {cfg['test_path']} changed since the run started" in _resume(then, cfg, caplog)
+
+
+def test_an_older_checkpoints_digest_of_data_path_alone_is_compared_for_that_file_only(tmp_path: Path, caplog) -> None:
+    """A checkpoint saved before the validation and test files were digested holds data.path's part alone: it
+    resumes without a false warning, and an edited data.path is still warned of."""
+    cfg = _files(tmp_path)
+    old = files_digest({**cfg, "validation_path": None, "test_path": None})  # what textgru wrote before
+    assert old is not None and " " not in old and digest_parts(files_digest(cfg))["path"] == old
+    Path(cfg["validation_path"]).write_text(Path(cfg["validation_path"]).read_text() + "one more,pos\n")
+    assert _resume(old, cfg, caplog) == ""  # its validation file was not digested: not compared
+    Path(cfg["path"]).write_text(Path(cfg["path"]).read_text() + "one more,pos\n")
+    assert f"resume: data.path {cfg['path']} changed since the run started" in _resume(old, cfg, caplog)
