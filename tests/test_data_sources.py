@@ -487,6 +487,30 @@ def test_a_file_whose_name_holds_brackets_is_that_file_not_a_pattern(tmp_path: P
     assert len(read_documents(pattern, "review")) == 30
 
 
+@pytest.mark.parametrize("layout", ["", "train"])
+def test_hidden_folders_and_files_are_neither_labels_nor_texts(tmp_path: Path, caplog, layout: str) -> None:
+    """A review: a notebook's .ipynb_checkpoints folder beside neg/ and pos/ (and inside train/) became a third label,
+    unsaid. Hidden folders and files are skipped, as the text-corpus reader skips them, and the digest agrees."""
+    from textgru.data.file_digest import files_digest
+    from textgru.data.local import load_local
+
+    root = tmp_path / "lf"
+    for label in ("neg", "pos"):
+        (root / layout / label).mkdir(parents=True)
+        for i in range(3):
+            (root / layout / label / f"{i}.txt").write_text(f"{label} text {i}")
+    digest = files_digest(_local(root))
+    (root / layout / ".ipynb_checkpoints").mkdir()
+    (root / layout / ".ipynb_checkpoints" / "0-checkpoint.txt").write_text("a notebook's copy")
+    (root / layout / "pos" / "._0.txt").write_bytes(b"\x00\x05\x16\x07 a Mac's resource fork")
+    (root / layout / "pos" / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+    with caplog.at_level(logging.WARNING, logger="textgru"):
+        train = load_local(str(root))["train"]
+    assert sorted(set(train["label"])) == ["neg", "pos"] and len(train) == 6
+    assert "not read" not in caplog.text  # hidden entries are not named among a label's unread ones
+    assert files_digest(_local(root)) == digest
+
+
 def test_a_folder_taken_in_by_a_glob_or_list_is_named(tmp_path: Path) -> None:
     """A review: data.path=data/* over train.csv and a folder old/ said "unsupported data file type(s) ['']"."""
     write_csv(tmp_path / "train.csv", make_rows(30))

@@ -66,7 +66,9 @@ def path_digest(cfg: Mapping[str, Any]) -> str | None:
     if len(files) == 1 and Path(files[0]).is_dir():  # the texts of its label folders, as they are read: not a loose
         root, left_out = Path(files[0]), {str(y).strip().casefold() for y in cfg.get("ignore_labels") or []}  # README
         texts = [
-            str(f) for f in text_files(root)[0] if f.parent != root and f.parent.name.strip().casefold() not in left_out
+            str(f)
+            for f in text_files(root)[0]  # (hidden folders skipped; hidden files too, as the reader skips them)
+            if f.parent != root and f.parent.name.strip().casefold() not in left_out and not f.name.startswith(".")
         ]
         return bytes_digest(texts, names=[os.path.relpath(f, root) for f in texts])  # (a review: false warnings)
     if not files or not all(Path(f).is_file() for f in files):

@@ -71,8 +71,8 @@ def _read_label_folders(root: Path, ignore: list[str]) -> Dataset:
     texts, labels = [], []
     bad_bytes = bad_files = 0
     left_out = {str(label).strip().casefold() for label in ignore}  # as labels are compared: Unsup is unsup
-    for sub in sorted(p for p in root.iterdir() if p.is_dir() and p.name.strip().casefold() not in left_out):
-        entries = sorted(sub.iterdir())
+    for sub in sorted(p for p in root.iterdir() if is_label_folder(p) and p.name.strip().casefold() not in left_out):
+        entries = sorted(p for p in sub.iterdir() if not p.name.startswith("."))  # .DS_Store, ._x.txt: not texts
         files = [p for p in entries if p.suffix.lower() == ".txt" and p.is_file()]  # .TXT too
         if unread := [p.name for p in entries if p not in files]:
             log.warning(  # a review: a label's texts in sub-folders by year were left out without a word
@@ -101,6 +101,11 @@ def _read_label_folders(root: Path, ignore: list[str]) -> Dataset:
             f"folder {str(root)!r} has no <label>/*.txt files; expected one sub-folder of .txt files per label."
         )
     return Dataset.from_dict({"text": texts, "label": labels})
+
+
+def is_label_folder(path: Path) -> bool:
+    """A sub-folder read as a label: not a hidden one (a review: a notebook's .ipynb_checkpoints became a class)."""
+    return path.is_dir() and not path.name.startswith(".")
 
 
 def _has_no_rows(path: str) -> bool:
