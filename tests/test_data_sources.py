@@ -421,7 +421,8 @@ def test_repeated_texts_are_dropped_before_splitting_and_shared_given_splits_are
     config = {**data_cfg("local"), **{key: str(tmp_path / name) for key, name in files.items()}}
     with caplog.at_level("WARNING", logger="textgru.data.repeated_texts"):
         load_classification_data(config)
-    assert f"10 of the test split's {len(rows) - 60} texts are also in the training split (case" in caplog.text
+    shared = f"10 of the test split's {len(rows) - 60} texts are also in the training split ({tmp_path / 'train.csv'})"
+    assert f"{tmp_path / 'test.csv'}: {shared} (case" in caplog.text  # the split's file named, not the training file's
 
 
 def test_a_semicolon_separated_file_is_named_as_such(tmp_path: Path) -> None:

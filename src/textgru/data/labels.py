@@ -132,7 +132,7 @@ def standardize(
         dd["train"] = drop_repeats(dd["train"], name)
     dd = carve_missing_splits(dd, name, seed, val_fraction, test_fraction, stratify=bool(label_column))
     if len(carved) < 2:
-        warn_shared_texts(dd, name)
+        warn_shared_texts(dd, names_by_split)
     if label_column:
         unseen = set(range(len(dd["train"].features["label"].names))) - set(column_values(dd["train"], "label"))
         if unseen:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from datasets import Dataset, DatasetDict
 
@@ -66,17 +66,21 @@ def text_digests(texts: Iterable[str]) -> list[int]:
     return sorted({int.from_bytes(digest, "big", signed=True) for digest in digests})
 
 
-def warn_shared_texts(dd: DatasetDict, name: str) -> None:
-    """A warning for each split that shares texts with the training split (files the user split themselves)."""
+def warn_shared_texts(dd: DatasetDict, name: str | Mapping[str, str]) -> None:
+    """A warning for each split that shares texts with the training split (files the user split themselves), naming
+    the split's file and the training file (`name`: one, or one per split; a review: a split read from
+    data.validation_path was named by the training file)."""
     trained = {loosely(t) for t in column_values(dd["train"], "text")}
+    files = {split: name if isinstance(name, str) else name.get(split, name["train"]) for split in dd}
     for split in ("validation", "test"):
         shared = sum(1 for t in column_values(dd[split], "text") if loosely(t) in trained)
         if shared:
             log.warning(
-                "%s: %d of the %s split's %d texts are also in the training split (case and spacing aside): its "
+                "%s: %d of the %s split's %d texts are also in the training split%s (case and spacing aside): its "
                 "scores are optimistic",
-                name,
+                files[split],
                 shared,
                 split,
                 len(dd[split]),
+                f" ({files['train']})" if files[split] != files["train"] else "",
             )
