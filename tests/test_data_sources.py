@@ -425,6 +425,31 @@ def test_repeated_texts_are_dropped_before_splitting_and_shared_given_splits_are
     assert f"{tmp_path / 'test.csv'}: {shared} (case" in caplog.text  # the split's file named, not the training file's
 
 
+def test_one_file_for_validation_and_test_and_fractions_left_unused_are_warned_of(tmp_path: Path, caplog) -> None:
+    """A review: data.validation_path and data.test_path naming the same file chose the best checkpoint on the test
+    texts, and data.val_fraction/test_fraction given beside both files were ignored, each without a word."""
+    from textgru.data.split_files import warn_of_split_files
+
+    rows = make_rows(30)
+    for name in ("tr", "va", "te"):
+        write_csv(tmp_path / f"{name}.csv", rows)
+    files = {"path": str(tmp_path / "tr.csv"), "validation_path": str(tmp_path / "va.csv")}
+    with caplog.at_level(logging.WARNING, logger="textgru"):
+        warn_of_split_files(data_cfg("local", **files, test_path=str(tmp_path / "te.csv")))
+    assert caplog.text == ""  # separate files, the default fractions
+    with caplog.at_level(logging.WARNING, logger="textgru"):
+        warn_of_split_files(data_cfg("local", **files, test_path=f"{tmp_path}/./va.csv", val_fraction=0.2))
+    assert (
+        f"data.validation_path and data.test_path both name {tmp_path / 'va.csv'}: the best checkpoint" in caplog.text
+    )
+    assert "data.val_fraction=0.2 is not used: data.validation_path gives the validation split" in caplog.text
+    assert "test_fraction" not in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="textgru"):
+        warn_of_split_files(data_cfg("local", path=files["path"], test_fraction=0.3, val_fraction=0.2))
+    assert caplog.text == ""  # carved: both are used
+
+
 def test_a_semicolon_separated_file_is_named_as_such(tmp_path: Path) -> None:
     """European spreadsheets save "CSV" with semicolons: the error named only the missing column 'text'."""
     (tmp_path / "excel.csv").write_text("text;label\ngreat film;pos\nawful;neg\n" * 5)

@@ -18,6 +18,7 @@ from textgru.data.batching import bucketed_loader
 from textgru.data.columns import column_values
 from textgru.data.labelled import load_classification_data
 from textgru.data.long_texts import encode_cut
+from textgru.data.split_files import warn_of_split_files
 from textgru.data.subset import limit_training_examples
 from textgru.data.token_counts import report_token_counts
 from textgru.data.tokenization import pad_id, train_tokenizer
@@ -93,6 +94,7 @@ class ClassificationDataModule(L.LightningDataModule):
         if self.splits:
             return
         if self.raw is None:
+            warn_of_split_files(self.data_cfg)
             self.raw = load_classification_data(self.data_cfg)
         if self.tokenizer is None:
             self.tokenizer = train_tokenizer(column_values(self.raw["train"], "text"), self.tokenizer_cfg)
