@@ -316,6 +316,37 @@ def test_a_tsv_has_no_quoting_so_a_stray_quote_swallows_no_rows(tmp_path: Path) 
     assert len(texts) == 60 and '"Citizen Kane meets Tron ' + rows[5][0] in texts
 
 
+def test_a_csv_quoted_tsv_is_read_with_its_quoting_by_training_and_predict(tmp_path: Path) -> None:
+    """A review: pandas' `to_csv(sep="\t")` (and Excel's tab-delimited export) quote a text holding a line break or a
+    quote; read without quoting, such a text was two rows (predict: 121 predictions for 120 rows, every later one a
+    line off; training: the tail trained on with the text's label) and '""' stayed doubled. A TSV quoted throughout
+    is read with its quoting; one quoted in part is refused naming both lines."""
+    from textgru.command_io import read_texts
+
+    rows = make_rows(60)
+    rows[3] = ('he said "wow" great', rows[3][1])
+    rows[7] = ("first line\nsecond line great", rows[7][1])
+    pd.DataFrame(rows, columns=["text", "label"]).to_csv(tmp_path / "p.tsv", sep="\t", index=False)
+    texts = [t for t, _ in rows]
+    assert read_texts(None, str(tmp_path / "p.tsv")) == texts
+    data = load_classification_data({**data_cfg("local"), "path": str(tmp_path / "p.tsv")})
+    names = data["train"].features["label"].names
+    read = {r["text"]: names[r["label"]] for split in data.values() for r in split}
+    assert read == dict(rows)
+    mixed = (tmp_path / "p.tsv").read_text() + 'a "stray" quote\tpos\n'  # line 63: a quote that is text
+    (tmp_path / "m.tsv").write_text(mixed)
+    said = r"m.tsv line 5 is CSV-quoted .* but line 63 holds a '\"' such quoting does not write: save the file as .csv"
+    with pytest.raises(TextgruError, match=said):
+        read_texts(None, str(tmp_path / "m.tsv"))
+    with pytest.raises(TextgruError, match=said):
+        load_classification_data({**data_cfg("local"), "path": str(tmp_path / "m.tsv")})
+    lines = [f"{t}\t{lab}" for t, lab in make_rows(20)]  # GLUE-like: an unclosed quote, rows later a closing one
+    lines[2], lines[9] = '"opens here\tpos', 'closes here"\tneg'
+    (tmp_path / "u.tsv").write_text("text\tlabel\n" + "\n".join(lines) + "\n")
+    with pytest.raises(TextgruError, match="u.tsv line 4: a '\"' opens a text that line 11 closes, across tabs"):
+        read_texts(None, str(tmp_path / "u.tsv"))
+
+
 def test_a_data_file_replaced_with_the_same_time_is_read_again(tmp_path: Path) -> None:
     """`datasets` caches a local file by path and modification time: a file replaced by another of the same time
     (cp -p, rsync -a, an unzip) was read from the cache as it was, old rows and labels (a review)."""

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from textgru.data.decoding import undecoded_header_hint
 from textgru.data.delimited_tables import fields_hint, longer_rows
+from textgru.data.tsv_quoting import tsv_quoting
 from textgru.errors import TextgruError
 
 if TYPE_CHECKING:
@@ -33,9 +34,9 @@ def separator_hint(columns: list[str], delimiter: str = ",") -> str:
 
 def delimited_texts(raw: str, name: str, delimiter: str, text_column: str) -> list[str]:
     """The `text_column` of a CSV or TSV, read with pandas as training reads it (`textgru.data.local`): in a CSV a
-    field in double quotes may hold commas, newlines and doubled quotes; a TSV has no quoting (a '"' is text, as in
-    GLUE's TSVs: quote-aware reading merged the rows after an unclosed quote into one text, silently where a later
-    quote closed it); every cell as written ("NA" stays text), a missing one empty; of two columns of one name, the
+    field in double quotes may hold commas, newlines and doubled quotes; a TSV is read so only where it is
+    CSV-quoted throughout (pandas' and Excel's), else a '"' is text, as in GLUE's TSVs (`tsv_quoting`: quote-aware
+    reading merged the rows after an unclosed quote into one text, silently where a later quote closed it); every cell as written ("NA" stays text), a missing one empty; of two columns of one name, the
     first. A file pandas cannot read (a quote that never closes, a row with more fields than the header) is one line
     with pandas' own reason: the csv module had merged every row after an unclosed quote into one text, and cut a
     text at an unquoted comma (a review)."""
@@ -64,14 +65,15 @@ def delimited_texts(raw: str, name: str, delimiter: str, text_column: str) -> li
     if len(header) == 1 and (separated := separator_hint(header, delimiter)):  # was refused for its fields, not
         # named ';'-separated (one header field: "text,notes; x" is a comma CSV, whose quoting advice stands)
         hint = separated.strip().replace("The file", "the file", 1)
+    quoting = csv.QUOTE_MINIMAL if delimiter == "," else tsv_quoting({name: raw})  # as training reads a TSV
     try:
-        frame = read() if delimiter == "," else read(quoting=csv.QUOTE_NONE)
+        frame = read(quoting=quoting)
     except pd.errors.EmptyDataError:
         return []
     except pd.errors.ParserError as e:
         raise TextgruError(f"{name} cannot be read as {kind} ({said(e)}); {hint}") from None
     if problem := longer_rows(
-        frame, name, delimiter, hint, text, skipped
+        frame, name, delimiter, hint, text, skipped, quoting
     ):  # pandas' reading of rows one field longer than the header
         raise TextgruError(problem)
     if text_column not in frame.columns:

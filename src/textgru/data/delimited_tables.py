@@ -37,13 +37,15 @@ def as_written(files: list[str], kwargs: dict) -> dict:
 def fields_hint(delimiter: str) -> str:
     """How to write a text that holds the separator, for a CSV (`delimiter` ",") or a TSV ("\t")."""
     if delimiter == "\t":
-        return "a TSV's text holds no tab or line break (quotes are text, as training reads TSVs); give .csv or .jsonl"
+        return (
+            "a TSV's text holds no tab or line break (unless the file is CSV-quoted throughout, as pandas writes it); "
+            "give .csv or .jsonl"
+        )
     return 'a text holding commas, quotes or line breaks goes in double quotes, its quotes doubled: "say ""hi"", ok"'
 
 
-def _first_long_line(text: str, delimiter: str) -> tuple[int, int] | None:
+def _first_long_line(text: str, delimiter: str, quoting: int) -> tuple[int, int] | None:
     """(line, fields) of the first row of `text` with more fields than its header row, or None."""
-    quoting = csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL  # a TSV has no quoting, as it is read
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quoting=quoting)
     try:
         header = next(reader, [])
@@ -67,25 +69,34 @@ def check_row_lengths(path: str, kwargs: dict) -> None:
         start = "".join(itertools.islice(f, 200))  # the first lines: where the first long row is
     text = start.lstrip("\r\n")  # blank lines before the header, which pandas skips (a review: the header was named)
     skipped = start[: len(start) - len(text)].count("\n") or start[: len(start) - len(text)].count("\r")
-    if problem := longer_rows(frame, Path(path).name, read.get("sep", ","), text=text, skipped=skipped):
+    quoting = read.get("quoting", csv.QUOTE_MINIMAL)
+    if problem := longer_rows(
+        frame, Path(path).name, read.get("sep", ","), text=text, skipped=skipped, quoting=quoting
+    ):
         raise TextgruError(problem)
 
 
 def longer_rows(
-    frame: Any, name: str, delimiter: str = ",", hint: str | None = None, text: str | None = None, skipped: int = 0
+    frame: Any,
+    name: str,
+    delimiter: str = ",",
+    hint: str | None = None,
+    text: str | None = None,
+    skipped: int = 0,
+    quoting: int = csv.QUOTE_MINIMAL,
 ) -> str | None:
     """The line to refuse a file with, where pandas read its rows as one field longer than its header (it takes
     their first field for the index: a text cut at an unquoted comma), else None. Rows that all end in an empty
     field are a spreadsheet's trailing commas (a review: told to quote commas no text held); `hint` (else
     `fields_hint`) says how to write a text that holds the separator; `text`, the file's start (after `skipped`
-    blank lines), names the first such line (a review: the README promised it)."""
+    blank lines, read with `quoting`), names the first such line (a review: the README promised it)."""
     import pandas as pd
 
     last = frame[frame.columns[-1]] if len(frame.columns) else None
     trailing = last is not None and len(frame) and (last.isna() | (last.astype(str) == "")).all()
     if isinstance(frame.index, pd.RangeIndex) or (_row_numbers(frame.index) and not trailing):  # (not an id column
         return None  # 1..n before a trailing comma: the review of accepting row numbers read its columns shifted)
-    found = _first_long_line(text, delimiter) if text is not None else None
+    found = _first_long_line(text, delimiter, quoting) if text is not None else None
     where = f", from line {found[0] + skipped} ({found[1]} fields)" if found else ""
     said = f"{name}: its rows have more fields than its header names ({len(frame.columns)}){where}; "
     if trailing:

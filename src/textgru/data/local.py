@@ -15,6 +15,7 @@ from textgru.data.data_paths import expand_paths, refuse_folders_among
 from textgru.data.decoding import BYTE_ORDER_MARKS, count_undecodable, decode_bytes, log_undecodable, refuse_binary
 from textgru.data.delimited_tables import as_written, check_row_lengths
 from textgru.data.json_lines import first_bad_json_line, holds_no_rows
+from textgru.data.tsv_quoting import tsv_quoting
 from textgru.errors import TextgruError
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ def _file_format(files: list[str]) -> tuple[str, dict]:
         kwargs = {"encoding": "utf-8-sig", "encoding_errors": "replace"}  # the JSON reader only replaces bytes
     if FORMATS[ext] == "csv":  # when encoding is not "utf-8"
         kwargs.update(keep_default_na=False, na_values=[""])  # a text "NA", "null" or "nan" is a text; empty is missing
-        if ext == ".tsv":  # no quoting, as GLUE's TSVs: an unclosed '"' swallowed every row up to the next one
+        if ext == ".tsv":  # quoting as the files are written (load_tables): GLUE's have none, pandas' to_csv some
             kwargs.update(sep="\t", quoting=csv.QUOTE_NONE)
     return FORMATS[ext], kwargs
 
@@ -193,6 +194,9 @@ def load_tables(data_files: dict[str, list[str]]) -> DatasetDict:
             for block in iter(lambda handle=handle: handle.read(1 << 20), b""):
                 digest.update(block)
     kwargs = {**kwargs, "name": f"content-{digest.hexdigest()[:20]}"}
+    if kwargs.get("sep") == "\t":  # as `textgru predict input=` reads a TSV (delimited_texts)
+        files = [f for fs in data_files.values() for f in fs]
+        kwargs["quoting"] = tsv_quoting({f: Path(f).read_text("utf-8-sig", "replace") for f in files})
     if fmt == "csv":
         for f in (f for fs in data_files.values() for f in fs):
             check_row_lengths(f, kwargs)
