@@ -537,6 +537,23 @@ def test_predict_inputs_of_other_kinds(tmp_path: Path, caplog: pytest.LogCapture
         read_texts(None, str(tmp_path / "f.parquet"))
 
 
+def test_a_semicolon_csv_whose_texts_hold_commas_is_named_so_by_training_as_by_predict(tmp_path: Path) -> None:
+    """A review: a ';'-separated CSV whose texts hold commas was told by training to quote its texts ("more fields
+    than its header names"), where predict named the separator; both now say it in the same words."""
+    from textgru.command_io import read_texts
+    from textgru.data.labelled import load_classification_data
+    from textgru.errors import TextgruError
+
+    rows = "".join(f"{t}, really;{lab}\n" for t, lab in make_rows(40))
+    (tmp_path / "semi.csv").write_text("text;label\n" + rows)
+    said = r"semi.csv: its rows have more fields than its header names \(1\), from line 2 \(2 fields\); the file looks "
+    said += r"separated by ';', not commas: save it as CSV with commas.$"
+    with pytest.raises(TextgruError, match=said):
+        load_classification_data(data_cfg("local", path=str(tmp_path / "semi.csv")))
+    with pytest.raises(TextgruError, match=said):
+        read_texts(None, str(tmp_path / "semi.csv"))
+
+
 def test_a_malformed_csv_row_is_one_line_not_rows_merged_or_cut(tmp_path: Path) -> None:
     """Found by a review: predict read a CSV with the csv module's lenient defaults, so a quote opened and never
     closed merged every later row into one text (1,000 rows -> 11 predictions, exit 0) and an unquoted comma cut the

@@ -10,7 +10,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from textgru.data.decoding import undecoded_header_hint
-from textgru.data.delimited_tables import fields_hint, longer_rows
+from textgru.data.delimited_tables import fields_hint, longer_rows, separator_advice, separator_hint
 from textgru.data.tsv_quoting import tsv_quoting
 from textgru.errors import TextgruError
 
@@ -22,14 +22,6 @@ def header_hint(columns: list[str], delimiter: str = ",") -> str:
     """A sentence to add where a column is missing: the header looks separated by something else than the file's
     `delimiter` (a comma; a tab in a .tsv), or is not UTF-8."""
     return separator_hint(columns, delimiter) or undecoded_header_hint(columns)
-
-
-def separator_hint(columns: list[str], delimiter: str = ",") -> str:
-    """A sentence to add where the header looks separated by something else than the file's `delimiter`, or ""."""
-    if delimiter != ",":  # a .tsv's header with a ';' in a name is no sign of another separator (a review)
-        return ""
-    joined = next((sep for sep in (";", "\t", "|") if any(sep in c for c in columns)), None)
-    return f" The file looks separated by {joined!r}, not commas: save it as CSV with commas." if joined else ""
 
 
 def delimited_texts(raw: str, name: str, delimiter: str, text_column: str) -> list[str]:
@@ -61,10 +53,7 @@ def delimited_texts(raw: str, name: str, delimiter: str, text_column: str) -> li
         reason = re.sub(r"starting at row (\d+)", lambda m: f"starting on line {int(m[1]) + 1 + skipped}", reason)
         return re.sub(r"in line (\d+)", lambda m: f"on line {int(m[1]) + skipped}", reason)
 
-    header = text.splitlines()[0].split(delimiter) if text else []  # a review: a ';' file whose texts hold commas
-    if len(header) == 1 and (separated := separator_hint(header, delimiter)):  # was refused for its fields, not
-        # named ';'-separated (one header field: "text,notes; x" is a comma CSV, whose quoting advice stands)
-        hint = separated.strip().replace("The file", "the file", 1)
+    hint = separator_advice(text, delimiter) or hint  # a ';' file whose texts hold commas: its separator named
     quoting = csv.QUOTE_MINIMAL if delimiter == "," else tsv_quoting({name: raw})  # as training reads a TSV
     try:
         frame = read(quoting=quoting)

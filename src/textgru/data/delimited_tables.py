@@ -44,6 +44,23 @@ def fields_hint(delimiter: str) -> str:
     return 'a text holding commas, quotes or line breaks goes in double quotes, its quotes doubled: "say ""hi"", ok"'
 
 
+def separator_hint(columns: list[str], delimiter: str = ",") -> str:
+    """A sentence to add where the header looks separated by something else than the file's `delimiter`, or ""."""
+    if delimiter != ",":  # a .tsv's header with a ';' in a name is no sign of another separator (a review)
+        return ""
+    joined = next((sep for sep in (";", "\t", "|") if any(sep in c for c in columns)), None)
+    return f" The file looks separated by {joined!r}, not commas: save it as CSV with commas." if joined else ""
+
+
+def separator_advice(text: str, delimiter: str) -> str | None:
+    """The advice for rows longer than the header of `text` (a CSV's start, from its header line) where that header
+    is one field that looks separated by ';', a tab or '|' (a review: a ';' file whose texts hold commas was told to
+    quote them); None otherwise (one field: "text,notes; x" is a comma CSV, whose quoting advice stands)."""
+    header = text.splitlines()[0].split(delimiter) if text else []
+    separated = separator_hint(header, delimiter) if len(header) == 1 else ""
+    return separated.strip().replace("The file", "the file", 1) or None
+
+
 def _first_long_line(text: str, delimiter: str, quoting: int) -> tuple[int, int] | None:
     """(line, fields) of the first row of `text` with more fields than its header row, or None."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quoting=quoting)
@@ -70,9 +87,9 @@ def check_row_lengths(path: str, kwargs: dict) -> None:
     text = start.lstrip("\r\n")  # blank lines before the header, which pandas skips (a review: the header was named)
     skipped = start[: len(start) - len(text)].count("\n") or start[: len(start) - len(text)].count("\r")
     quoting = read.get("quoting", csv.QUOTE_MINIMAL)
-    if problem := longer_rows(
-        frame, Path(path).name, read.get("sep", ","), text=text, skipped=skipped, quoting=quoting
-    ):
+    sep = read.get("sep", ",")
+    hint = separator_advice(text, sep)  # as `textgru predict input=` says it (delimited_texts)
+    if problem := longer_rows(frame, Path(path).name, sep, hint, text=text, skipped=skipped, quoting=quoting):
         raise TextgruError(problem)
 
 
