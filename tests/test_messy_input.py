@@ -309,6 +309,13 @@ def _csv(rows: list[tuple[str, str]]) -> bytes:
     [
         ("nolabel.csv", _csv([(t, "") for t, _ in BASE]), "no row of the train split has a label in column 'label'"),
         ("broken.jsonl", b'{"text": "good", "label": "pos"}\n{"text": "bad", "label": \n', "line 2: Expecting value"),
+        (  # JSON Lines as Dataset.to_json names it (a review: "Trailing data at position 47", line 1's end)
+            "lines.json",
+            "".join(json.dumps({"text": t, "label": y}) + "\n" for t, y in BASE[:4]).encode()
+            + b'{"text": "broken, "label": "pos"}\n'
+            + "".join(json.dumps({"text": t, "label": y}) + "\n" for t, y in BASE[4:]).encode(),
+            "lines.json' as JSON Lines: line 5: Expecting ',' delimiter; fix or remove that line",
+        ),
         ("ragged.csv", _csv(BASE) + b"one,pos,extra,fields\n", "Expected 2 fields in line 14, saw 4"),
         ("utf16.csv", _csv(BASE).decode().encode("utf-16"), "is not UTF-8 text (UTF-16 or binary); save it as UTF-8"),
         (

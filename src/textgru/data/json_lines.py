@@ -3,6 +3,7 @@ error: Column(/id) changed from number to string in row 150" names neither the f
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,20 @@ def first_bad_json_line(path: str) -> str:
                         '(e.g. quote numbers: "7")'
                     )
     return ""
+
+
+def read_as_json_lines(path: str) -> bool:
+    """Whether the reader read `path` as JSON Lines: a .jsonl file, or a .json one whose first line is a whole JSON
+    object (as `Dataset.to_json` writes it; a review: a broken line 52 was "Trailing data at position 47", line 1's
+    end). A JSON array or a pretty-printed object is not: its first line is no object on its own."""
+    if path.lower().endswith(".jsonl"):
+        return True
+    with open(path, encoding="utf-8-sig", errors="replace") as f:
+        first = next((line for line in itertools.islice(f, 1000) if line.strip()), "")
+    try:
+        return isinstance(json.loads(first), dict)
+    except json.JSONDecodeError:
+        return False
 
 
 def holds_no_rows(path: str | Path, limit: int = 1 << 20) -> bool:

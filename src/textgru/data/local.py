@@ -14,7 +14,7 @@ from datasets import Dataset, DatasetDict, load_dataset
 from textgru.data.data_paths import expand_paths, refuse_folders_among
 from textgru.data.decoding import BYTE_ORDER_MARKS, count_undecodable, decode_bytes, log_undecodable, refuse_binary
 from textgru.data.delimited_tables import as_written, check_row_lengths
-from textgru.data.json_lines import first_bad_json_line, holds_no_rows
+from textgru.data.json_lines import first_bad_json_line, holds_no_rows, read_as_json_lines
 from textgru.data.tsv_quoting import tsv_quoting
 from textgru.errors import TextgruError
 
@@ -215,7 +215,7 @@ def load_tables(data_files: dict[str, list[str]]) -> DatasetDict:
     except Exception as e:  # pyarrow / pandas parse errors
         files = [f for fs in data_files.values() for f in fs]
         for f in files:
-            bad_line = first_bad_json_line(f) if f.lower().endswith(".jsonl") else ""
+            bad_line = first_bad_json_line(f) if fmt == "json" and read_as_json_lines(f) else ""
             if bad_line:
                 raise TextgruError(f"could not read {f!r} as JSON Lines: {bad_line}") from e
         columns = {f: _columns(fmt, f, kwargs) for f in files} if len(files) > 1 else {}
