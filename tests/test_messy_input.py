@@ -357,6 +357,25 @@ def test_bad_local_file_is_one_clear_line(tmp_path: Path, name: str, content: by
             load_text_corpus(corpus)
 
 
+def test_a_header_naming_the_text_or_label_column_twice_is_refused(tmp_path: Path) -> None:
+    """A review: `text,label,label` read the first 'label' (pandas named the second 'label.1'): empty, the error blamed
+    the labels; filled, the second was left out without a word. A column really named 'label.1' is read."""
+    from textgru.data.labelled import load_classification_data
+    from textgru.errors import TextgruError
+
+    (tmp_path / "dup.csv").write_text("text,label,label\n" + "".join(f"{t},,{y}\n" for t, y in BASE))
+    with pytest.raises(TextgruError, match=r"^dup.csv: its header names 'label' twice \(columns 2 and 3\), so which"):
+        load_classification_data(data_cfg("local", path=str(tmp_path / "dup.csv")))
+    (tmp_path / "dup.tsv").write_text("\ntext\ttext\tlabel\n" + "".join(f"{t}\t{t}\t{y}\n" for t, y in BASE))
+    with pytest.raises(TextgruError, match=r"^dup.tsv: its header names 'text' twice \(columns 1 and 2\)"):
+        load_classification_data(data_cfg("local", path=str(tmp_path / "dup.tsv")))
+    (tmp_path / "dotted.csv").write_text("text,label,label.1\n" + "".join(f"{t},{y},x\n" for t, y in BASE))
+    data = load_classification_data(data_cfg("local", path=str(tmp_path / "dotted.csv")))
+    assert sorted(data["train"].features["label"].names) == sorted({y for _, y in BASE})
+    (tmp_path / "notes.csv").write_text("text,label,notes,notes\n" + "".join(f"{t},{y},a,b\n" for t, y in BASE))
+    assert len(load_classification_data(data_cfg("local", path=str(tmp_path / "notes.csv")))["train"]) > 0
+
+
 def test_data_files_that_do_not_go_together_are_one_line(tmp_path: Path) -> None:
     """A validation file with other columns (the reader's error named the training file), files of two types, and
     validation/test files beside a folder of label folders (they were ignored)."""

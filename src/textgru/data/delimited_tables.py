@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,24 @@ def as_written(files: list[str], kwargs: dict) -> dict:
     if not header or not all(isinstance(name, str) for name in header):
         return {}  # the files differ: as before
     return {"features": Features({name: Value("string") for name in header})}
+
+
+def refuse_repeated_columns(path: str, sep: str, columns: Iterable[str]) -> None:
+    """One line where the header of CSV/TSV `path` names one of `columns` (the text or label column) twice: pandas
+    named the second "label.1" and the first was read, so a filled second column trained as unlabelled rows, or was
+    left out without a word (a review). Read from the header line itself: a column may be called "label.1"."""
+    with open(path, encoding="utf-8-sig", errors="replace", newline="") as f:
+        line = next((line for line in itertools.islice(f, 1000) if line.strip()), "")  # blank lines: pandas skips
+    try:
+        header = next(csv.reader([line.rstrip("\r\n")], delimiter=sep), [])
+    except csv.Error:  # a field over the csv module's 128 KB (a review: a traceback): pandas' reading tells
+        return
+    for name in (c for c in columns if c and header.count(c) > 1):
+        at = [str(i + 1) for i, h in enumerate(header) if h == name]
+        raise TextgruError(
+            f"{Path(path).name}: its header names {name!r} twice (columns {' and '.join(at)}), so which one holds "
+            "the data is not clear; give each column its own name"
+        )
 
 
 def fields_hint(delimiter: str) -> str:

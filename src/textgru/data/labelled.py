@@ -45,7 +45,8 @@ def load_classification_data(cfg: Mapping[str, Any]) -> DatasetDict:
         from textgru.data.local import load_local
 
         require_keys(cfg, ("path", "validation_path", "test_path", "ignore_labels"))
-        raw = load_local(cfg["path"], cfg["validation_path"], cfg["test_path"], cfg["ignore_labels"])
+        columns = (cfg.get("text_column"), cfg.get("label_column"))
+        raw = load_local(cfg["path"], cfg["validation_path"], cfg["test_path"], cfg["ignore_labels"], columns)
         raw = without_ignored(raw, cfg.get("label_column"), cfg["ignore_labels"])  # a file's rows (folders: done)
         given = {"train": cfg["path"], "validation": cfg["validation_path"], "test": cfg["test_path"]}
         name = {split: _joined(path) for split, path in given.items() if path}

@@ -7,13 +7,14 @@ import glob
 import hashlib
 import itertools
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 from datasets import Dataset, DatasetDict, load_dataset
 
 from textgru.data.data_paths import expand_paths, refuse_folders_among
 from textgru.data.decoding import BYTE_ORDER_MARKS, count_undecodable, decode_bytes, log_undecodable, refuse_binary
-from textgru.data.delimited_tables import as_written, check_row_lengths
+from textgru.data.delimited_tables import as_written, check_row_lengths, refuse_repeated_columns
 from textgru.data.json_lines import first_bad_json_line, holds_no_rows, read_as_json_lines
 from textgru.data.tsv_quoting import tsv_quoting
 from textgru.errors import TextgruError
@@ -127,8 +128,10 @@ def load_local(
     validation_path: str | list[str] | None = None,
     test_path: str | list[str] | None = None,
     ignore_labels: list[str] | None = None,
+    columns: Sequence[str] = (),
 ) -> DatasetDict:
-    """Read the user's files into a DatasetDict with the splits that were given (others are carved later)."""
+    """Read the user's files into a DatasetDict with the splits that were given (others are carved later); a CSV/TSV
+    header naming one of `columns` (the text and label columns) twice is refused."""
     if path is None or path == "" or path == "???":
         raise TextgruError("data=local needs data.path=<file, glob or folder>.")
     ignore = list(ignore_labels or [])
@@ -164,7 +167,7 @@ def load_local(
         if folder := next((f for f in files if Path(f).is_dir()), None):  # a review: "unsupported type ['']"
             raise TextgruError(f"data.{split}_path={folder} is a folder; give a data file (folders go in data.path)")
         data_files.update({split: files} if files else {})
-    return load_tables(data_files)
+    return load_tables(data_files, columns)
 
 
 def _columns(fmt: str, path: str, kwargs: dict) -> list[str] | None:
@@ -175,9 +178,9 @@ def _columns(fmt: str, path: str, kwargs: dict) -> list[str] | None:
         return None
 
 
-def load_tables(data_files: dict[str, list[str]]) -> DatasetDict:
+def load_tables(data_files: dict[str, list[str]], columns: Sequence[str] = ()) -> DatasetDict:
     """CSV/TSV/JSON/JSONL/Parquet files, one list per split, read with `datasets` (non-UTF-8 bytes replaced);
-    an empty split or a file that does not parse is one clear error."""
+    an empty split, a file that does not parse or a CSV/TSV header naming one of `columns` twice is one clear error."""
     fmt, kwargs = _file_format([f for fs in data_files.values() for f in fs])
     for split, files in data_files.items():
         if all(_has_no_rows(f) for f in files):
@@ -199,6 +202,7 @@ def load_tables(data_files: dict[str, list[str]]) -> DatasetDict:
         kwargs["quoting"] = tsv_quoting({f: Path(f).read_text("utf-8-sig", "replace") for f in files})
     if fmt == "csv":
         for f in (f for fs in data_files.values() for f in fs):
+            refuse_repeated_columns(f, kwargs.get("sep", ","), columns)
             check_row_lengths(f, kwargs)
         kwargs.update(as_written([f for fs in data_files.values() for f in fs], kwargs))
     # the readers log the parse error we raise below as one line of our own

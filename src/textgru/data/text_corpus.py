@@ -113,7 +113,7 @@ def read_documents(path: str | list[str] | None, text_column: str = "text") -> D
     if tables and len(tables) != len(files):
         raise TextgruError("data.path mixes tables (.csv/.jsonl/.parquet) and text files; use one kind")
     if tables:
-        ds = load_tables({"train": [str(f) for f in tables]})["train"]
+        ds = load_tables({"train": [str(f) for f in tables]}, (text_column,))["train"]
         if text_column not in ds.column_names:
             raise TextgruError(
                 f"no column {text_column!r} in {tables[0].name}; columns are {ds.column_names}; set data.text_column=<one of them>."

@@ -105,7 +105,9 @@ def _every_row(path: Any, ignore: Any, text_column: str, label_column: str) -> t
 
     paths = [str(Path(p).expanduser()) for p in ([path] if isinstance(path, (str, os.PathLike)) else path)]
     files = without_ignored(
-        load_local(paths if len(paths) > 1 else paths[0], ignore_labels=ignore), label_column, ignore
+        load_local(paths if len(paths) > 1 else paths[0], ignore_labels=ignore, columns=(text_column, label_column)),
+        label_column,
+        ignore,
     )
     rows = concatenate_datasets([files[s] for s in files])
     return _given_rows(rows, text_column, label_column) + ("all",)
