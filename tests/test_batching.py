@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
+from functools import partial
 
 import pytest
 import torch
@@ -10,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from textgru.data.batching import LengthBucketBatchSampler, pad_collate
+from textgru.data.resumable_loader import ResumableDataLoader
 
 
 def _lengths(n: int = 1000, seed: int = 0) -> list[int]:
@@ -68,8 +71,6 @@ def test_pad_collate() -> None:
 def test_training_reshuffles_buckets_every_epoch() -> None:
     """Through a real Trainer: the batches of epoch 2 are not those of epoch 1 (Lightning alone would not reset
     the batch sampler's epoch)."""
-    from functools import partial
-
     import lightning as L
     from torch.utils.data import DataLoader
 
@@ -145,3 +146,69 @@ def test_pad_collate_refuses_nested_ids_as_before() -> None:
         pad_collate([{"input_ids": [[1, 2], [3, 4]]}])
     batch = pad_collate([{"input_ids": [5, 6, 7]}, {"input_ids": (8,)}, {"input_ids": []}], pad_id=1)
     assert batch["input_ids"].tolist() == [[5, 6, 7], [8, 1, 1], [1, 1, 1]] and batch["lengths"].tolist() == [3, 1, 0]
+
+
+def test_seeds_do_not_share_their_epochs_orders() -> None:
+    """A review: each epoch was seeded `seed + epoch`, so seed 1's epoch 1 was seed 2's epoch 0 (and the forecaster's
+    windows alike); each epoch's order now comes from the pair. The old rule stays for old checkpoints."""
+    from textgru.data.batching import RankShares
+    from textgru.data.epoch_order import LEGACY_ORDER_RULE
+
+    def order(sampler, epoch: int, rule: int | None = None) -> list[list[int]]:
+        sampler.set_epoch(epoch)
+        if rule is not None:
+            sampler.order_rule = rule
+        return list(sampler)
+
+    lengths = [i % 17 for i in range(2000)]
+    bucket = lambda seed: LengthBucketBatchSampler(lengths, 32, seed=seed)
+    windows = lambda seed: RankShares(2000, 32, shuffle=True, seed=seed)
+    for make in (bucket, windows):
+        assert order(make(1), 1) != order(make(2), 0)
+        assert order(make(2**32 + 5), 0) != order(make(5), 1)  # a seed wider than 32 bits does not run into the epoch
+        assert order(make(1), 1) == order(make(1), 1)
+        assert order(make(1), 1, LEGACY_ORDER_RULE) == order(make(2), 0, LEGACY_ORDER_RULE)  # the old rule, kept
+
+
+def test_a_checkpoint_without_an_order_rule_resumes_with_the_order_it_began_with() -> None:
+    """A run begun before the order rule was stored (a checkpoint's `train_loader_position` without `order_rule`)
+    goes on, mid-epoch and in later epochs, with the `seed + epoch` order it trained on; a new one with its own."""
+    from textgru.data.batching import RankShares
+    from textgru.data.epoch_order import LEGACY_ORDER_RULE, ORDER_RULE
+    from textgru.errors import TextgruError
+
+    lengths = _lengths(300)
+    for make in (lambda: LengthBucketBatchSampler(lengths, 8, seed=3), lambda: RankShares(300, 8, True, seed=3)):
+        order = partial(_order, make)
+        loader = partial(_loader, make)
+        resumed = loader()
+        resumed.load_state_dict({"served": 5, "epoch": 2})  # as written before the rule was stored
+        assert _served(resumed) == order(2, LEGACY_ORDER_RULE)[5:]
+        assert resumed.state_dict()["order_rule"] == LEGACY_ORDER_RULE  # its next checkpoints keep the rule
+        resumed.batch_sampler.set_epoch(3)
+        assert _served(resumed) == order(3, LEGACY_ORDER_RULE)  # and so do its later epochs
+        assert order(2, ORDER_RULE) != order(2, LEGACY_ORDER_RULE)
+
+        new = loader()
+        new.batch_sampler.set_epoch(2)
+        assert _served(new) == order(2, ORDER_RULE) and new.state_dict()["order_rule"] == ORDER_RULE
+        again = loader()
+        again.load_state_dict({**new.state_dict(), "served": 5})
+        assert _served(again) == order(2, ORDER_RULE)[5:]
+        with pytest.raises(TextgruError, match="rule 9"):
+            loader().load_state_dict({"served": 5, "epoch": 2, "order_rule": 9})
+
+
+def _order(make: Callable, epoch: int, rule: int) -> list[list[int]]:
+    sampler = make()
+    sampler.set_epoch(epoch)
+    sampler.order_rule = rule
+    return list(sampler)
+
+
+def _loader(make: Callable) -> ResumableDataLoader:
+    return ResumableDataLoader(list(range(300)), batch_sampler=make())
+
+
+def _served(loader: ResumableDataLoader) -> list[list[int]]:
+    return [b.tolist() for b in loader]

@@ -9,6 +9,7 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from textgru.data.epoch_order import ORDER_RULE, epoch_generator
 from textgru.data.resumable_loader import ResumableDataLoader
 from textgru.errors import TextgruError
 
@@ -19,7 +20,8 @@ class LengthBucketBatchSampler(Sampler[list[int]]):
     Each epoch: shuffle all indices, cut them into pools of `batch_size * pool_batches`, sort each pool by
     length, cut the pools into batches, shuffle the batch order. Without `shuffle` the batches are the
     indices sorted by length (deterministic, for evaluation). The order depends only on `seed` and the
-    epoch (`set_epoch`, called by the task at each epoch start), so runs with the same seed see the same batches.
+    epoch (`set_epoch`, called by the task at each epoch start; `epoch_generator` under `order_rule`), so runs
+    with the same seed see the same batches and runs of other seeds other batches in every epoch.
 
     Under data-parallel training (`num_replicas` > 1) `batch_size` is the global batch: every rank builds the
     same global batches and keeps its own contiguous share of each, so that an optimizer step sees the same
@@ -53,6 +55,7 @@ class LengthBucketBatchSampler(Sampler[list[int]]):
         self.pool_batches = pool_batches
         self.drop_last = drop_last
         self.epoch = 0
+        self.order_rule = ORDER_RULE  # a resume sets the rule its checkpoint's run began with
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -63,7 +66,7 @@ class LengthBucketBatchSampler(Sampler[list[int]]):
             order = torch.argsort(self.lengths, stable=True)
             batches = [order[i : i + self.batch_size].tolist() for i in range(0, n, self.batch_size)]
         else:
-            g = torch.Generator().manual_seed(self.seed + self.epoch)
+            g = epoch_generator(self.seed, self.epoch, self.order_rule)
             perm = torch.randperm(n, generator=g)
             pool = self.batch_size * self.pool_batches
             batches = []
@@ -120,12 +123,13 @@ class RankShares(Sampler[list[int]]):
     ) -> None:
         self.n, self.batch_size, self.shuffle, self.seed = n, batch_size, shuffle, seed
         self.num_replicas, self.rank, self.epoch = num_replicas, rank, 0
+        self.order_rule = ORDER_RULE  # as `LengthBucketBatchSampler`'s
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
     def __iter__(self) -> Iterator[list[int]]:
-        g = torch.Generator().manual_seed(self.seed + self.epoch)
+        g = epoch_generator(self.seed, self.epoch, self.order_rule)
         order = torch.randperm(self.n, generator=g).tolist() if self.shuffle else range(self.n)
         batch: list[int] = []
         for i in (*order, None):
