@@ -212,3 +212,33 @@ def _loader(make: Callable) -> ResumableDataLoader:
 
 def _served(loader: ResumableDataLoader) -> list[list[int]]:
     return [b.tolist() for b in loader]
+
+
+class _Draws(torch.utils.data.Dataset):
+    """A user's dataset that draws random numbers in the loader's workers."""
+
+    def __len__(self) -> int:
+        return 4
+
+    def __getitem__(self, i: int) -> torch.Tensor:
+        return torch.rand(1)
+
+
+def test_the_workers_random_streams_follow_the_runs_seed() -> None:
+    """A review: the training loader's workers were seeded from a generator seeded 0, so a dataset drawing random
+    numbers in them drew the same under every seed; now from the run's seed (as each datamodule passes it). The
+    global seed (`seed_everything`) never reaches them: the loader draws their base seed from its own generator."""
+    from types import SimpleNamespace
+
+    from lightning.fabric.utilities.seed import pl_worker_init_function
+
+    from textgru.data.batching import bucketed_loader
+
+    def draws(seed: int) -> list[float]:
+        module = SimpleNamespace(batch_size=1, eval_batch_size=1, seed=seed, num_workers=2, pad_id=0)
+        loader = bucketed_loader(module, _Draws(), [1, 1, 1, 1], "train", shuffle=True)
+        loader.collate_fn, loader.worker_init_fn = torch.cat, pl_worker_init_function  # as Lightning's Trainer sets
+        return sorted(float(x) for batch in loader for x in batch)
+
+    assert draws(1) != draws(2)
+    assert draws(1) == draws(1)

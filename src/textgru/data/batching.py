@@ -191,8 +191,8 @@ def bucketed_loader(
     sampler = LengthBucketBatchSampler(
         lengths, batch_size, shuffle=shuffle, seed=datamodule.seed, num_replicas=replicas, rank=rank
     )
-    loader = ResumableDataLoader if shuffle else DataLoader
-    return loader(
+    resumable = {"seed": datamodule.seed} if shuffle else {}  # training resumes mid-epoch where it stopped
+    return (ResumableDataLoader if shuffle else DataLoader)(
         examples,
         batch_sampler=sampler,
         num_workers=datamodule.num_workers,
@@ -201,4 +201,5 @@ def bucketed_loader(
         # a fresh one at every validation, as with num_workers=0, so with workers the dropout of every epoch after
         # the first differed (a review: num_workers=2 trained another model than 0 from the same seed)
         persistent_workers=shuffle and datamodule.num_workers > 0,
+        **resumable,
     )

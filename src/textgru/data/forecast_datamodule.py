@@ -171,8 +171,9 @@ class ForecastDataModule(L.LightningDataModule):
             )
         data = self.datasets[split]
         shares = RankShares(len(data), batch_size, shuffle, self.seed, replicas, rank)
-        loader = ResumableDataLoader if shuffle else DataLoader  # training resumes mid-epoch where it stopped (a
-        return loader(data, batch_sampler=shares, num_workers=self.num_workers)  # review: its batches trained again)
+        if shuffle:  # training resumes mid-epoch where it stopped (a review: its batches trained again)
+            return ResumableDataLoader(data, batch_sampler=shares, num_workers=self.num_workers, seed=self.seed)
+        return DataLoader(data, batch_sampler=shares, num_workers=self.num_workers)
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", True, self.batch_size)

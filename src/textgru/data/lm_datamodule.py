@@ -95,9 +95,11 @@ def encode_stream(ds: Dataset, tokenizer: Any) -> torch.Tensor:
 class LanguageModelDataModule(L.LightningDataModule):
     """Loads the corpus, trains the tokenizer on the training split only, and serves TBPTT windows."""
 
-    def __init__(self, data_cfg: Mapping[str, Any], tokenizer_cfg: Mapping[str, Any]) -> None:
-        """`data_cfg` gives the corpus and `batch_size` (training lanes), `eval_batch_size`, `bptt`, `num_workers`."""
+    def __init__(self, data_cfg: Mapping[str, Any], tokenizer_cfg: Mapping[str, Any], seed: int = 0) -> None:
+        """`data_cfg` gives the corpus and `batch_size` (training lanes), `eval_batch_size`, `bptt`, `num_workers`;
+        `seed` (the run's) seeds the training loader's workers."""
         super().__init__()
+        self.seed = int(seed)
         require_keys(data_cfg, ("batch_size", "eval_batch_size", "bptt", "num_workers"))
         self.data_cfg, self.tokenizer_cfg = dict(data_cfg), dict(tokenizer_cfg)
         self.batch_size, self.eval_batch_size = int(data_cfg["batch_size"]), int(data_cfg["eval_batch_size"])
@@ -163,8 +165,12 @@ class LanguageModelDataModule(L.LightningDataModule):
 
     def _loader(self, split: str) -> DataLoader:
         # batch_size=None: each item already is a (lanes, bptt) batch; order matters (the state is carried)
-        loader = ResumableDataLoader if split == "train" else DataLoader  # training resumes mid-epoch where it stopped
-        return loader(self.windows(split), batch_size=None, shuffle=False, num_workers=self.num_workers)
+        windows = self.windows(split)
+        if split == "train":  # training resumes mid-epoch where it stopped
+            return ResumableDataLoader(
+                windows, batch_size=None, shuffle=False, num_workers=self.num_workers, seed=self.seed
+            )
+        return DataLoader(windows, batch_size=None, shuffle=False, num_workers=self.num_workers)
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train")

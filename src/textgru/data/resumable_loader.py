@@ -22,11 +22,14 @@ class ResumableDataLoader(DataLoader):
     iteration skips those batches. Batch order must depend only on the sampler's epoch (true of
     `LengthBucketBatchSampler`, `RankShares` and of the language model's fixed windows)."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, seed: int = 0, **kwargs: Any) -> None:
+        """`seed`: the run's, which seeds the workers' random streams (through the iterator's base seed)."""
         # its own generator for the iterator's base seed: creating an epoch's iterator must not draw from the
-        # global random state, or a run resumed at an epoch's start would be one draw out of step
-        kwargs.setdefault("generator", torch.Generator().manual_seed(0))
+        # global random state, or a run resumed at an epoch's start would be one draw out of step; seeded from the
+        # run's seed (it was 0: workers drew the same numbers under every seed, a review)
+        kwargs.setdefault("generator", torch.Generator().manual_seed(seed))
         super().__init__(*args, **kwargs)
+        self.seed = seed  # where Lightning builds the loader again from its attributes
         self.served = 0  # batches handed out in the current epoch
         self._resume_at = 0
         self.epoch_length: int | None = None  # batches an epoch trains on, where fewer than len(self) (Lightning's

@@ -65,7 +65,7 @@ def build(cfg: DictConfig) -> tuple[LanguageModelDataModule, LanguageModelTask]:
             "written; set them false, or use tokenizer=byte_bpe, to keep it",
             ", ".join(rewrites),
         )
-    dm = LanguageModelDataModule(plain(cfg.data), plain(cfg.tokenizer))
+    dm = LanguageModelDataModule(plain(cfg.data), plain(cfg.tokenizer), seed=cfg.seed)
     dm.setup("fit")
     model_cfg = plain(cfg.model)
     model_cfg.update(vocab_size=dm.tokenizer.get_vocab_size(), padding_idx=dm.pad_id)
