@@ -319,8 +319,8 @@ def test_a_tsv_has_no_quoting_so_a_stray_quote_swallows_no_rows(tmp_path: Path) 
 def test_a_csv_quoted_tsv_is_read_with_its_quoting_by_training_and_predict(tmp_path: Path) -> None:
     """A review: pandas' `to_csv(sep="\t")` (and Excel's tab-delimited export) quote a text holding a line break or a
     quote; read without quoting, such a text was two rows (predict: 121 predictions for 120 rows, every later one a
-    line off; training: the tail trained on with the text's label) and '""' stayed doubled. A TSV quoted throughout
-    is read with its quoting; one quoted in part is refused naming both lines."""
+    line off; training: the tail trained on with the text's label) and '""' stayed doubled. Each file is read the way
+    its rows fit the header: a TSV quoted throughout with its quoting, a plain one (GLUE's) with its quotes as text."""
     from textgru.command_io import read_texts
 
     rows = make_rows(60)
@@ -333,18 +333,34 @@ def test_a_csv_quoted_tsv_is_read_with_its_quoting_by_training_and_predict(tmp_p
     names = data["train"].features["label"].names
     read = {r["text"]: names[r["label"]] for split in data.values() for r in split}
     assert read == dict(rows)
-    mixed = (tmp_path / "p.tsv").read_text() + 'a "stray" quote\tpos\n'  # line 63: a quote that is text
-    (tmp_path / "m.tsv").write_text(mixed)
-    said = r"m.tsv line 5 is CSV-quoted .* but line 63 holds a '\"' such quoting does not write: save the file as .csv"
-    with pytest.raises(TextgruError, match=said):
-        read_texts(None, str(tmp_path / "m.tsv"))
-    with pytest.raises(TextgruError, match=said):
-        load_classification_data({**data_cfg("local"), "path": str(tmp_path / "m.tsv")})
-    lines = [f"{t}\t{lab}" for t, lab in make_rows(20)]  # GLUE-like: an unclosed quote, rows later a closing one
-    lines[2], lines[9] = '"opens here\tpos', 'closes here"\tneg'
+    with_mid = (tmp_path / "p.tsv").read_text() + 'it is 5" tall\tpos\n'  # a quote inside a text: text either way
+    (tmp_path / "m.tsv").write_text(with_mid)
+    assert read_texts(None, str(tmp_path / "m.tsv")) == [*texts, 'it is 5" tall']
+
+
+def test_a_plain_tsv_whose_quotes_are_text_is_read_as_written(tmp_path: Path) -> None:
+    """The diff review: the first rule took any quoted span holding a line break or a tab for CSV quoting, so a plain
+    TSV was read with rows merged (an opening quote, an inch mark lines later: 5 texts read as 2) or fields shifted (a
+    title opening with '"', the sentence after it ending with one: the title swallowed the sentence, the label lost),
+    and refused GLUE-like files that had loaded."""
+    from textgru.command_io import read_texts
+
+    lines = [f"{t}\t{lab}" for t, lab in make_rows(20)]  # an unclosed quote, rows later a closing one
+    lines[2], lines[9] = '"opens here\tpos', 'a 12 inch board is 12"\tneg'
     (tmp_path / "u.tsv").write_text("text\tlabel\n" + "\n".join(lines) + "\n")
-    with pytest.raises(TextgruError, match="u.tsv line 4: a '\"' opens a text that line 11 closes, across tabs"):
-        read_texts(None, str(tmp_path / "u.tsv"))
+    assert len(read_texts(None, str(tmp_path / "u.tsv"))) == 20
+    rows = [f"title {i}\tgood film number {i} fine\t{['neg', 'pos'][i % 2]}" for i in range(60)]
+    rows[7] = '"Best film ever\tand the ending, 10/10"\tpos'
+    (tmp_path / "pair.tsv").write_text("title\tsentence\tlabel\n" + "\n".join(rows) + "\n")
+    cfg = {**data_cfg("local"), "path": str(tmp_path / "pair.tsv"), "text_column": "sentence"}
+    data = load_classification_data(cfg)
+    assert sum(len(split) for split in data.values()) == 60
+    assert 'and the ending, 10/10"' in [t for split in data.values() for t in split["text"]]
+    assert read_texts(None, str(tmp_path / "pair.tsv"), "sentence")[7] == 'and the ending, 10/10"'
+    (tmp_path / "one.tsv").write_text('text\n"Frankly, awful\nfine film\nit was 6 feet 2"\nlast one\n')
+    said = r"one.tsv line 2: a text in double quotes runs over a line break, and the file reads as well"
+    with pytest.raises(TextgruError, match=said):  # one column: both readings fit; which is meant cannot be told
+        read_texts(None, str(tmp_path / "one.tsv"))
 
 
 def test_a_data_file_replaced_with_the_same_time_is_read_again(tmp_path: Path) -> None:
@@ -565,7 +581,14 @@ def test_hidden_folders_and_files_are_neither_labels_nor_texts(tmp_path: Path, c
         train = load_local(str(root))["train"]
     assert sorted(set(train["label"])) == ["neg", "pos"] and len(train) == 6
     assert "not read" not in caplog.text  # hidden entries are not named among a label's unread ones
+    assert "hidden folder" not in caplog.text  # a tool's folder, skipped unsaid
     assert files_digest(_local(root)) == digest
+    (root / layout / ".net").mkdir()  # the diff review: a label of its own (a tag), dropped without a word
+    (root / layout / ".net" / "0.txt").write_text("a .net text")
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="textgru"):
+        assert sorted(set(load_local(str(root))["train"]["label"])) == ["neg", "pos"]
+    assert f"{root / layout / '.net'}: a hidden folder is not read as a label; rename it" in caplog.text
 
 
 def test_a_folder_taken_in_by_a_glob_or_list_is_named(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from textgru.data.data_paths import expand_paths, refuse_folders_among
 from textgru.data.decoding import BYTE_ORDER_MARKS, count_undecodable, decode_bytes, log_undecodable, refuse_binary
 from textgru.data.delimited_tables import as_written, check_row_lengths, refuse_repeated_columns
 from textgru.data.json_lines import first_bad_json_line, holds_no_rows, read_as_json_lines
-from textgru.data.tsv_quoting import tsv_quoting
+from textgru.data.tsv_quoting import tsv_quoting_of_files
 from textgru.errors import TextgruError
 
 log = logging.getLogger(__name__)
@@ -105,9 +105,17 @@ def _read_label_folders(root: Path, ignore: list[str]) -> Dataset:
     return Dataset.from_dict({"text": texts, "label": labels})
 
 
+TOOL_FOLDERS = (".ipynb_checkpoints", ".git", ".svn", ".hg", ".idea", ".vscode", ".cache", ".Trash", "._")
+
+
 def is_label_folder(path: Path) -> bool:
-    """A sub-folder read as a label: not a hidden one (a review: a notebook's .ipynb_checkpoints became a class)."""
-    return path.is_dir() and not path.name.startswith(".")
+    """A sub-folder read as a label: not a hidden one (a review: a notebook's .ipynb_checkpoints became a class), as
+    the digest and the corpus reader skip them; one of texts not a tool's (`.net`) is named in a warning."""
+    if not path.is_dir() or not path.name.startswith("."):
+        return path.is_dir()
+    if not path.name.startswith(TOOL_FOLDERS) and any(path.glob("*.txt")):
+        log.warning("%s: a hidden folder is not read as a label; rename it (e.g. without the dot) to read it", path)
+    return False
 
 
 def _has_no_rows(path: str) -> bool:
@@ -199,7 +207,7 @@ def load_tables(data_files: dict[str, list[str]], columns: Sequence[str] = ()) -
     kwargs = {**kwargs, "name": f"content-{digest.hexdigest()[:20]}"}
     if kwargs.get("sep") == "\t":  # as `textgru predict input=` reads a TSV (delimited_texts)
         files = [f for fs in data_files.values() for f in fs]
-        kwargs["quoting"] = tsv_quoting({f: Path(f).read_text("utf-8-sig", "replace") for f in files})
+        kwargs["quoting"] = tsv_quoting_of_files(files)  # streamed: a 141 MB file was read whole to scan it
     if fmt == "csv":
         for f in (f for fs in data_files.values() for f in fs):
             refuse_repeated_columns(f, kwargs.get("sep", ","), columns)

@@ -1,69 +1,118 @@
-"""Whether a TSV is CSV-quoted (pandas' `to_csv(sep="\t")`, Excel's "Text (Tab delimited)") or plain (GLUE's):
-read the one way or the other, and refused in one line where it cannot be told."""
+"""Whether a TSV is CSV-quoted (pandas' `to_csv(sep="\t")`, Excel's "Text (Tab delimited)") or plain (GLUE's, where a
+'"' is text): read the one way or the other, and refused in one line where the file reads well both ways but they
+differ.
+
+Each file is read both ways with Python's `csv` module, streamed. A reading fits where every row has as many fields
+as the header (blank lines aside) and, read quoted, nothing breaks the quoting rules and no text holds both a tab and
+a line break (an unclosed quote swallowing rows). Read the wrong way, a quoted text with a line break was two rows,
+shifting every later one, and '""' stayed doubled; a plain title opening with '"' swallowed its row's next field
+(reviews)."""
 
 from __future__ import annotations
 
 import csv
-import re
+import io
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import IO
 
 from textgru.errors import TextgruError
 
-# a field in double quotes, its quotes doubled, ending at a tab, a line end or the end (unrolled: no backtracking blowup)
-_QUOTED = re.compile(r'"([^"]*(?:""[^"]*)*)"(?=[\t\r\n]|\Z)')
+
+def tsv_quoting_of_files(paths: Iterable[str]) -> int:
+    """`tsv_quoting` of the files at `paths` (UTF-8, bad bytes replaced, as they are read)."""
+    files = [str(p) for p in paths]
+    if not any(_holds_quote(p) for p in files):
+        return csv.QUOTE_NONE
+    return _decide({p: lambda p=p: open(p, encoding="utf-8-sig", errors="replace", newline="") for p in files})
 
 
-def _scan(text: str) -> tuple[int | None, int | None, tuple[int, int] | None]:
-    """(first line of a CSV-quoted field, first line of a '"' such quoting would not write, (opening, closing) lines
-    of the first quoted field that runs over a tab and a line break), each None where there is none. A CSV-quoted
-    field is one in quotes whose text needed them: a doubled quote, a tab or a line break (pandas and Excel quote
-    nothing else, so '"hi"' alone says nothing)."""
-    nl = "\n" if "\n" in text else "\r"  # \r alone: an old Mac's line ends
-    quoted = stray = None
-    at = text.find('"')
-    while at != -1:
-        field = _QUOTED.match(text, at) if at == 0 or text[at - 1] in "\t\r\n" else None
-        if field is None:  # inside an unquoted field, or a quote never closed before a tab or line end
-            stray = stray or text.count(nl, 0, at) + 1
-            at = text.find('"', at + 1)
-            continue
-        body = field[1]
-        if "\t" in body and ("\n" in body or "\r" in body):  # rows inside quotes: an unclosed quote swallowing them?
-            line = text.count(nl, 0, at) + 1
-            return quoted, stray, (line, line + body.count(nl))  # refused whatever else the file holds
-        if quoted is None and ('""' in body or any(c in body for c in "\t\r\n")):
-            quoted = text.count(nl, 0, at) + 1  # (counted once: per field, a large file took minutes)
-        if quoted and stray:
-            break  # refused: the rest cannot change it
-        at = text.find('"', field.end())
-    return quoted, stray, None
-
-
-def tsv_quoting(texts: dict[str, str]) -> int:
-    """How to read TSVs (file name -> text), all alike: `csv.QUOTE_MINIMAL` where one is CSV-quoted and every quote
-    of every file is such quoting's; `csv.QUOTE_NONE` where none is (GLUE's TSVs hold unbalanced quotes in texts:
-    read with quoting, an unclosed '"' swallowed every row up to the next one). Read the wrong way, a quoted text
-    with a line break was two rows, shifting every later one, and '""' stayed doubled (a review): a file that is
-    quoted in part, or a quote that opens on one row and closes rows later, is refused naming its line instead."""
+def tsv_quoting(texts: Mapping[str, str]) -> int:
+    """How to read TSVs (file name -> text), all alike: `csv.QUOTE_MINIMAL` where CSV quoting is how they were
+    written, `csv.QUOTE_NONE` where a '"' is text (GLUE's TSVs hold unbalanced quotes in texts)."""
     if not any('"' in t for t in texts.values()):
         return csv.QUOTE_NONE
-    scans = {name: _scan(t) for name, t in texts.items()}
-    for name, (_, _, across) in scans.items():
-        if across:
-            raise TextgruError(
-                f"{Path(name).name} line {across[0]}: a '\"' opens a text that line {across[1]} closes, across tabs "
-                "and line breaks (as CSV quoting one text, as a plain TSV rows whose quote is text): save the file "
-                f"as .csv, or take out the quote on line {across[0]}"
-            )
-    quoted = next(((name, s[0]) for name, s in scans.items() if s[0]), None)
-    if quoted is None:
-        return csv.QUOTE_NONE
-    stray = next(((name, s[1]) for name, s in scans.items() if s[1]), None)
-    if stray is not None:
-        where = "" if stray[0] == quoted[0] else f"{Path(stray[0]).name} "
+    return _decide({name: lambda t=t: io.StringIO(t, newline="") for name, t in texts.items()})
+
+
+def _decide(opened: Mapping[str, object]) -> int:
+    verdicts = {name: _verdict(name, opener) for name, opener in opened.items()}  # type: ignore[arg-type]
+    quoted = [n for n, v in verdicts.items() if v == csv.QUOTE_MINIMAL]
+    plain = [n for n, v in verdicts.items() if v == csv.QUOTE_NONE]
+    if quoted and plain:
         raise TextgruError(
-            f"{Path(quoted[0]).name} line {quoted[1]} is CSV-quoted (a text in double quotes, its quotes doubled, as "
-            f"pandas' to_csv(sep='\\t') and Excel write it), but {where}line {stray[1]} holds a '\"' such quoting does "
-            "not write: save the file as .csv, or write every text unquoted, with no tab or line break"
+            f"{Path(quoted[0]).name} is CSV-quoted (a text in double quotes, its quotes doubled) but "
+            f"{Path(plain[0]).name} is not (its quotes are text); they are read together: save them alike (as .csv)"
         )
-    return csv.QUOTE_MINIMAL
+    return csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE
+
+
+def _verdict(name: str, opener: object) -> int | None:
+    """QUOTE_MINIMAL or QUOTE_NONE for one file; None where both read it alike (no field opens with a quote)."""
+    cap = csv.field_size_limit(1 << 30)  # a long text is one field (the csv module's cap is 128 KB): put back after
+    try:
+        return _read_both(name, opener)
+    finally:
+        csv.field_size_limit(cap)
+
+
+def _read_both(name: str, opener: object) -> int | None:
+    with opener() as handle:  # type: ignore[operator]
+        width, plain_fits, opens, doubled, plain_rows = _plain(handle)
+    if not opens:
+        return None
+    with opener() as handle:  # type: ignore[operator]
+        quoted_fits, quoted_rows, joined_at = _quoted(handle, width)
+    if quoted_fits and not plain_fits:
+        return csv.QUOTE_MINIMAL
+    if not quoted_fits:
+        return csv.QUOTE_NONE  # as before: a '"' is text (the row-length check names a plain file's bad row)
+    if doubled:
+        return csv.QUOTE_MINIMAL  # '""' inside quotes: as CSV quoting writes a quote
+    if quoted_rows == plain_rows:
+        return csv.QUOTE_NONE  # only quotes around whole texts ('"hi"'): text, as before
+    raise TextgruError(
+        f"{Path(name).name} line {joined_at}: a text in double quotes runs over a line break, and the file reads as "
+        "well with its quotes as text (a row a line) as CSV-quoted (one text): save it as .csv, or take the quotes "
+        f"off line {joined_at}"
+    )
+
+
+def _plain(handle: IO[str]) -> tuple[int, bool, bool, bool, int]:
+    """Read without quoting: (the header's width, every row as wide, a field opens with '"', one holds '""', rows)."""
+    width, fits, opens, doubled, rows = 0, True, False, False, 0
+    for row in csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE):
+        if not row:
+            continue
+        if not width:
+            width = len(row)
+        rows += 1
+        fits = fits and len(row) == width
+        if not opens and any(field.startswith('"') for field in row):
+            opens = True
+        doubled = doubled or any('""' in field for field in row)
+    return width, fits, opens, doubled, rows
+
+
+def _quoted(handle: IO[str], width: int) -> tuple[bool, int, int | None]:
+    """Read CSV-quoted: (every row as wide as the header and well quoted, rows, the first line a text runs over)."""
+    reader = csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_MINIMAL, strict=True)
+    rows, line, joined_at = 0, 0, None
+    try:
+        for row in reader:
+            start, line = line + 1, reader.line_num
+            if not row:
+                continue
+            rows += 1
+            if len(row) != width or any("\t" in f and ("\n" in f or "\r" in f) for f in row):
+                return False, rows, joined_at
+            if joined_at is None and line > start:
+                joined_at = start
+    except csv.Error:
+        return False, rows, joined_at
+    return True, rows, joined_at
+
+
+def _holds_quote(path: str) -> bool:
+    with open(path, "rb") as handle:
+        return any(b'"' in block for block in iter(lambda: handle.read(1 << 20), b""))
