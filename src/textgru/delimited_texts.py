@@ -27,8 +27,8 @@ def header_hint(columns: list[str], delimiter: str = ",") -> str:
 def delimited_texts(raw: str, name: str, delimiter: str, text_column: str) -> list[str]:
     """The `text_column` of a CSV or TSV, read with pandas as training reads it (`textgru.data.local`): in a CSV a
     field in double quotes may hold commas, newlines and doubled quotes; a TSV is read so only where it is
-    CSV-quoted throughout (pandas' and Excel's), else a '"' is text, as in GLUE's TSVs (`tsv_quoting`: quote-aware
-    reading merged the rows after an unclosed quote into one text, silently where a later quote closed it); every cell as written ("NA" stays text), a missing one empty; of two columns of one name, the
+    CSV-quoted (pandas' and Excel's) or plain, a '"' as text (GLUE's), whichever reading fits its header
+    (`tsv_quoting`); every cell as written ("NA" stays text), a missing one empty; of two columns of one name, the
     first. A file pandas cannot read (a quote that never closes, a row with more fields than the header) is one line
     with pandas' own reason: the csv module had merged every row after an unclosed quote into one text, and cut a
     text at an unquoted comma (a review)."""
