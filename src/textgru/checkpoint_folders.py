@@ -26,9 +26,9 @@ def refuse_used_folders(cfg: DictConfig, run: RunFolder) -> None:
                 "move them aside or choose another hydra.run.dir="
                 if mine
                 else "delete dirpath where your config sets it, so the run keeps its own (a run's config.yaml made an "
-                "experiment names that run's folder)"
+                "experiment names that run's folder), or give an empty folder"
             )
-            raise TextgruError(
-                f"callbacks.{name}.dirpath={dirpath} already holds checkpoints ({held[0].name}), which this run would "
-                f"overwrite; {fix}"
+            raise TextgruError(  # (another run's best.ckpt and last.ckpt replaced, or its checkpoints mixed with ours)
+                f"callbacks.{name}.dirpath={dirpath} already holds checkpoints ({held[0].name}): a run's checkpoints go "
+                f"in a folder of their own, where none is overwritten or mixed with another's; {fix}"
             )

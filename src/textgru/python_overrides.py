@@ -48,6 +48,8 @@ def override_list(overrides: Any, call: str) -> list[str]:
     for o in overrides:
         if o.startswith("-"):
             raise TextgruError(f"{call}() takes overrides (key=value), not the command line's flag {o!r}")
+        if o.partition("=")[0].lstrip("+~") == "paths.run_dir" and call == "train":  # as the command line (a review:
+            raise TextgruError(f"{o}: paths.run_dir follows the run folder: give {call}(..., run_dir=...) instead")
     if removed := removed_whole_config(overrides, f"{call}()"):  # a review: a traceback and a half-made run folder
         raise TextgruError(removed)
     overrides = [_home_expanded(o) for o in overrides]
