@@ -359,7 +359,9 @@ def test_bad_local_file_is_one_clear_line(tmp_path: Path, name: str, content: by
 
 def test_a_header_naming_the_text_or_label_column_twice_is_refused(tmp_path: Path) -> None:
     """A review: `text,label,label` read the first 'label' (pandas named the second 'label.1'): empty, the error blamed
-    the labels; filled, the second was left out without a word. A column really named 'label.1' is read."""
+    the labels; filled, the second was left out without a word. A column really named 'label.1' is read. Predict's
+    reader refuses a text column named twice as training does (a later review: it classified the first, exit 0)."""
+    from textgru.command_io import read_texts
     from textgru.data.labelled import load_classification_data
     from textgru.errors import TextgruError
 
@@ -369,6 +371,12 @@ def test_a_header_naming_the_text_or_label_column_twice_is_refused(tmp_path: Pat
     (tmp_path / "dup.tsv").write_text("\ntext\ttext\tlabel\n" + "".join(f"{t}\t{t}\t{y}\n" for t, y in BASE))
     with pytest.raises(TextgruError, match=r"^dup.tsv: its header names 'text' twice \(columns 1 and 2\)"):
         load_classification_data(data_cfg("local", path=str(tmp_path / "dup.tsv")))
+    with pytest.raises(TextgruError, match=r"dup.tsv: its header names 'text' twice \(columns 1 and 2\)"):
+        read_texts(None, str(tmp_path / "dup.tsv"))
+    (tmp_path / "dup2.csv").write_text("text,label,text\n" + "".join(f",{y},{t}\n" for t, y in BASE))
+    with pytest.raises(TextgruError, match=r"dup2.csv: its header names 'text' twice \(columns 1 and 3\)"):
+        read_texts(None, str(tmp_path / "dup2.csv"))
+    assert read_texts(None, str(tmp_path / "dup.csv")) == [t for t, _ in BASE]  # 'label' twice: not predict's column
     (tmp_path / "dotted.csv").write_text("text,label,label.1\n" + "".join(f"{t},{y},x\n" for t, y in BASE))
     data = load_classification_data(data_cfg("local", path=str(tmp_path / "dotted.csv")))
     assert sorted(data["train"].features["label"].names) == sorted({y for _, y in BASE})
@@ -584,8 +592,8 @@ def test_a_malformed_csv_row_is_one_line_not_rows_merged_or_cut(tmp_path: Path) 
     """Found by a review: predict read a CSV with the csv module's lenient defaults, so a quote opened and never
     closed merged every later row into one text (1,000 rows -> 11 predictions, exit 0) and an unquoted comma cut the
     text there, while eval (pandas) refused the same files; a second review found the same merge behind an earlier
-    row with text after a closing quote ("Great" movie), a duplicated header read from the other column, and a short
-    row refused. Now read by pandas, as training reads it, with pandas' reason and the file's line numbers."""
+    row with text after a closing quote ("Great" movie), a duplicated header read from the other column (now refused,
+    as training refuses it), and a short row refused. Now read by pandas, as training reads it, with pandas' reason and the file's line numbers."""
     from textgru.command_io import read_texts
     from textgru.errors import TextgruError
 
@@ -671,7 +679,8 @@ def test_a_malformed_csv_row_is_one_line_not_rows_merged_or_cut(tmp_path: Path) 
         "NA",
     ]
     assert read("short.csv", "id,text\n2\n3,hi\n") == ["hi"]
-    assert read("dup.csv", "id,text,source,text\n1,the review,s,a translation\n") == ["the review"]
+    with pytest.raises(TextgruError, match=r"dup.csv: its header names 'text' twice \(columns 2 and 4\)"):
+        read("dup.csv", "id,text,source,text\n1,the review,s,a translation\n")  # no longer the first, silently
 
 
 def test_utf16_without_its_byte_order_mark_is_one_line(tmp_path: Path) -> None:

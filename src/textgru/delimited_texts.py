@@ -10,7 +10,13 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from textgru.data.decoding import undecoded_header_hint
-from textgru.data.delimited_tables import fields_hint, longer_rows, separator_advice, separator_hint
+from textgru.data.delimited_tables import (
+    fields_hint,
+    longer_rows,
+    refuse_repeated_header_names,
+    separator_advice,
+    separator_hint,
+)
 from textgru.data.tsv_quoting import tsv_quoting
 from textgru.errors import TextgruError
 
@@ -28,8 +34,8 @@ def delimited_texts(raw: str, name: str, delimiter: str, text_column: str) -> li
     """The `text_column` of a CSV or TSV, read with pandas as training reads it (`textgru.data.local`): in a CSV a
     field in double quotes may hold commas, newlines and doubled quotes; a TSV is read so only where it is
     CSV-quoted (pandas' and Excel's) or plain, a '"' as text (GLUE's), whichever reading fits its header
-    (`tsv_quoting`); every cell as written ("NA" stays text), a missing one empty; of two columns of one name, the
-    first. A file pandas cannot read (a quote that never closes, a row with more fields than the header) is one line
+    (`tsv_quoting`); every cell as written ("NA" stays text), a missing one empty; a header naming `text_column` twice is
+    refused, as training refuses it (pandas read the first: a review). A file pandas cannot read (a quote that never closes, a row with more fields than the header) is one line
     with pandas' own reason: the csv module had merged every row after an unclosed quote into one text, and cut a
     text at an unquoted comma (a review)."""
     import pandas as pd  # here: the commands that read no CSV need not import it
@@ -55,6 +61,7 @@ def delimited_texts(raw: str, name: str, delimiter: str, text_column: str) -> li
 
     hint = separator_advice(text, delimiter) or hint  # a ';' file whose texts hold commas: its separator named
     quoting = csv.QUOTE_MINIMAL if delimiter == "," else tsv_quoting({name: raw})  # as training reads a TSV
+    refuse_repeated_header_names(io.StringIO(text, newline=""), name, delimiter, [text_column])
     try:
         frame = read(quoting=quoting)
     except pd.errors.EmptyDataError:

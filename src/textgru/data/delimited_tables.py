@@ -40,15 +40,21 @@ def refuse_repeated_columns(path: str, sep: str, columns: Iterable[str]) -> None
     named the second "label.1" and the first was read, so a filled second column trained as unlabelled rows, or was
     left out without a word (a review). Read from the header line itself: a column may be called "label.1"."""
     with open(path, encoding="utf-8-sig", errors="replace", newline="") as f:
-        line = next((line for line in itertools.islice(f, 1000) if line.strip()), "")  # blank lines: pandas skips
+        refuse_repeated_header_names(itertools.islice(f, 1000), Path(path).name, sep, columns)
+
+
+def refuse_repeated_header_names(lines: Iterable[str], name: str, sep: str, columns: Iterable[str]) -> None:
+    """`refuse_repeated_columns` for the `lines` of a file called `name` (blank lines before the header skipped, as
+    pandas skips them)."""
+    line = next((line for line in lines if line.strip()), "")
     try:
         header = next(csv.reader([line.rstrip("\r\n")], delimiter=sep), [])
     except csv.Error:  # a field over the csv module's 128 KB (a review: a traceback): pandas' reading tells
         return
-    for name in (c for c in columns if c and header.count(c) > 1):
-        at = [str(i + 1) for i, h in enumerate(header) if h == name]
+    for column in (c for c in columns if c and header.count(c) > 1):
+        at = [str(i + 1) for i, h in enumerate(header) if h == column]
         raise TextgruError(
-            f"{Path(path).name}: its header names {name!r} twice (columns {' and '.join(at)}), so which one holds "
+            f"{name}: its header names {column!r} twice (columns {' and '.join(at)}), so which one holds "
             "the data is not clear; give each column its own name"
         )
 
