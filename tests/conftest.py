@@ -13,16 +13,20 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from forked_commands import Preloader
+from forked_commands import SAFE_ENV, Preloader
 
 ROOT = Path(__file__).resolve().parents[1]
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_DATASETS_OFFLINE"] = "1"
+# One OpenMP thread for torch in the tests and the commands they run (before torch is imported here or in the
+# preloader): the suite runs two workers on two cores, and each command's torch otherwise took a thread per core, so
+# four busy threads shared two cores (tests/test_resume.py with -n 2: 117-125 s, 91-92 s so; the models are tiny).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 POSITIVE = "good great love wonderful happy excellent nice".split()
 NEGATIVE = "bad awful hate terrible sad horrible poor".split()
@@ -96,8 +100,7 @@ def run_python(
 ) -> subprocess.CompletedProcess:
     """`python ARGV...` with its output captured as text: a fork of the preloader (tests/forked_commands.py) when its
     environment allows and `fresh` is not asked, else a fresh Python."""
-    full_env = {**os.environ, **(env or {})}
-    full_env.pop("HYDRA_FULL_ERROR", None)
+    full_env = {**_command_env(), **(env or {})}
     timeout = timeout or int(os.environ.get("TEXTGRU_TEST_TIMEOUT", "300"))  # raise it on a crowded machine
     if not fresh and (preloader := forked_commands()) is not None and preloader.takes(full_env):
         return preloader.run(argv, str(cwd or ROOT), full_env, stdin, timeout)
@@ -110,6 +113,11 @@ def run_python(
         env=full_env,
         timeout=timeout,
     )
+
+
+def _command_env() -> dict[str, str]:
+    """The environment a command gets where the test gives it no other."""
+    return {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
 
 
 _PRELOADER_LOCK = threading.Lock()
@@ -173,6 +181,21 @@ def built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Calla
             build(root)
             (root / ".built").touch()
     return root
+
+
+@pytest.fixture(autouse=True)
+def forks_kept() -> Iterator[None]:
+    """Fails a test that leaves the environment changed so that the commands of later tests can no longer be forked
+    (a variable a library may read at import differs from the preloader's): each then ran as a fresh Python, ~7 s
+    (an sdist built in the test process set distutils' $PLAT: half a worker's suite ran so, unnoticed)."""
+    preloader = _preloader() if _preloader.cache_info().currsize else None
+    took = preloader is not None and preloader.takes(_command_env())
+    yield
+    if took and not preloader.takes(_command_env()):
+        now, base = _command_env(), {**preloader.env, **preloader.added}
+        changed = sorted(k for k in set(now) | set(base) if now.get(k, preloader.added.get(k)) != base.get(k))
+        changed = [k for k in changed if not k.startswith(SAFE_ENV)]
+        pytest.fail(f"the test left the environment changed ({', '.join(changed)}): keep it, e.g. mock.patch.dict")
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import ROOT
+from conftest import ROOT, run_python
 
 import textgru
 from textgru.optim import warmup_cosine
@@ -135,9 +135,9 @@ def test_learning_curve_reads_runs_truthfully(tmp_path) -> None:
     _curve_run(tmp_path / "runs" / "one", "fine-tuned", 500, 1, 0.9, batch_size=32)  # a setting, not other data
     _curve_run(tmp_path / "runs" / "stopped", "fine-tuned", 500, 2, None)
     _curve_run(tmp_path / "runs" / "untested", "fine-tuned", 500, 3, -1)
-    script = [sys.executable, str(ROOT / "bench" / "learning_curve.py"), "--overwrite"]  # one --out, written again
+    script = [str(ROOT / "bench" / "learning_curve.py"), "--overwrite"]  # one --out, written again
     out = str(tmp_path / "curve.json")
-    r = subprocess.run([*script, str(tmp_path / "runs"), "--out", out], capture_output=True, text=True)
+    r = run_python([*script, str(tmp_path / "runs"), "--out", out])
     assert r.returncode == 0, r.stderr
     assert "left out 1 unfinished run(s)" in r.stdout and "stopped" in r.stdout
     assert "untested has no test/macro_f1" in r.stdout and "fine-tuned runs differ in data.batch_size" in r.stdout
@@ -146,33 +146,31 @@ def test_learning_curve_reads_runs_truthfully(tmp_path) -> None:
     for seed in (1, 2):  # a review: 300 fine-tuning steps against 2 from scratch, compared without a word
         _curve_run(tmp_path / "runs" / f"long{seed}", "fine-tuned", 2000, seed, 0.7, min_steps=300)
         _curve_run(tmp_path / "runs" / f"short{seed}", "scratch", 2000, seed, 0.6)
-    r = subprocess.run([*script, str(tmp_path / "runs"), "--out", out], capture_output=True, text=True)
+    r = run_python([*script, str(tmp_path / "runs"), "--out", out])
     assert "note: the methods also differ in trainer.min_steps (scratch: null; fine-tuned: 300, null)" in r.stdout
     for seed in (1, 2):  # scratch runs of as many steps are their own method, the fair baseline
         _curve_run(tmp_path / "runs" / f"fair{seed}", "scratch", 2000, seed, 0.65, min_steps=300)
-    r = subprocess.run([*script, str(tmp_path / "runs"), "--out", out], capture_output=True, text=True)
+    r = run_python([*script, str(tmp_path / "runs"), "--out", out])
     row = next(line.split() for line in r.stdout.splitlines() if line.split()[:2] == ["2000", "fine-tuned"])
     assert row[-2:] == ["+0.1000", "+0.0500"], r.stdout  # minus scratch, minus scratch of as many steps
     summary = {(c["method"], c["labels"]): c for c in json.loads((tmp_path / "curve.json").read_text())["summary"]}
     assert summary[("scratch, min_steps", 2000)]["n"] == 2 and summary[("scratch", 2000)]["n"] == 2
     twice = [str(tmp_path / "runs"), f"{tmp_path}/runs/../runs/fair1"]  # one run reached twice: counted once (a review)
-    r = subprocess.run([*script, *twice, "--out", out], capture_output=True, text=True)
+    r = run_python([*script, *twice, "--out", out])
     summary = {(c["method"], c["labels"]): c for c in json.loads((tmp_path / "curve.json").read_text())["summary"]}
     assert summary[("scratch, min_steps", 2000)]["n"] == 2, r.stdout
     (tmp_path / "linked").mkdir()  # a link to a run inside a folder given beside it: once too (a review)
     (tmp_path / "linked" / "fair1").symlink_to(tmp_path / "runs" / "fair1")
-    r = subprocess.run(
-        [*script, str(tmp_path / "runs"), str(tmp_path / "linked"), "--out", out], capture_output=True, text=True
-    )
+    r = run_python([*script, str(tmp_path / "runs"), str(tmp_path / "linked"), "--out", out])
     summary = {(c["method"], c["labels"]): c for c in json.loads((tmp_path / "curve.json").read_text())["summary"]}
     assert summary[("scratch, min_steps", 2000)]["n"] == 2, r.stdout
     shutil.rmtree(tmp_path / "linked")
     _curve_run(tmp_path / "runs" / "frozen", "features", 2000, 1, 0.75, min_steps=300)  # its own recipe, not pooled
-    r = subprocess.run([*script, str(tmp_path / "runs"), "--out", out], capture_output=True, text=True)
+    r = run_python([*script, str(tmp_path / "runs"), "--out", out])
     summary = {(c["method"], c["labels"]): c for c in json.loads((tmp_path / "curve.json").read_text())["summary"]}
     assert summary[("frozen biLM features", 2000)]["mean"] == 0.75 and summary[("fine-tuned", 2000)]["n"] == 2
     _curve_run(tmp_path / "runs" / "ensemble", "features x2", 2000, 1, 0.79, min_steps=300)  # not one model
-    r = subprocess.run([*script, str(tmp_path / "runs"), "--out", out], capture_output=True, text=True)
+    r = run_python([*script, str(tmp_path / "runs"), "--out", out])
     assert "ensemble is an ensemble (model.members=2), not one model: left out" in r.stdout
     summary = {(c["method"], c["labels"]): c for c in json.loads((tmp_path / "curve.json").read_text())["summary"]}
     assert summary[("frozen biLM features", 2000)]["mean"] == 0.75
@@ -186,7 +184,7 @@ def test_learning_curve_reads_runs_truthfully(tmp_path) -> None:
     assert summary[("fine-tuned", 100)]["mean"] == pytest.approx(0.7) and summary[("scratch", 100)]["n"] == 2
     assert summary[("fine-tuned", 500)]["std"] is None  # one run: no spread
     _curve_run(tmp_path / "runs" / "other", "scratch", 100, 3, 0.4, data="b.csv")
-    r = subprocess.run([*script, str(tmp_path / "runs"), "--out", out], capture_output=True, text=True)
+    r = run_python([*script, str(tmp_path / "runs"), "--out", out])
     assert r.returncode == 1 and r.stderr.strip().splitlines()[-1].startswith(
         "error: the runs were trained on different data (data.path differ)"
     )
@@ -206,9 +204,9 @@ def test_ensemble_scores_average_probabilities(tiny_run, tmp_path) -> None:
     (tmp_path / "leaning").mkdir()
     torch.save(ckpt, tmp_path / "leaning" / "best.ckpt")
     members = [str(tiny_run), str(tmp_path / "leaning")]
-    script = [sys.executable, str(ROOT / "bench" / "ensemble_scores.py"), "--overwrite"]  # one --out, written again
+    script = [str(ROOT / "bench" / "ensemble_scores.py"), "--overwrite"]  # one --out, written again
     out = tmp_path / "ens.json"
-    r = subprocess.run([*script, *members, "--out", str(out)], capture_output=True, text=True)
+    r = run_python([*script, *members, "--out", str(out)])
     assert r.returncode == 0, r.stderr
     subsets = json.loads(out.read_text())["subsets"]
     assert [x["runs"] for x in subsets] == [members[:1], members[1:], members]
@@ -227,21 +225,21 @@ def test_ensemble_scores_average_probabilities(tiny_run, tmp_path) -> None:
     assert [x["test"] for x in subsets] == pytest.approx(scores)
     ckpt["textgru"]["data_config"] = {**ckpt["textgru"]["data_config"], "split_seed": 7}
     torch.save(ckpt, tmp_path / "leaning" / "best.ckpt")
-    r = subprocess.run([*script, *members, "--out", str(out)], capture_output=True, text=True)
+    r = run_python([*script, *members, "--out", str(out)])
     assert r.returncode == 1 and r.stderr.strip().splitlines()[-1].endswith("give runs trained on the same data")
     for again in (members[0] + "/", f"{members[0]}/checkpoints/best.ckpt"):  # the file loaded is what counts (a review)
-        r = subprocess.run([*script, members[0], again, "--out", str(out)], capture_output=True, text=True)
+        r = run_python([*script, members[0], again, "--out", str(out)])
         assert r.returncode == 2 and r.stderr.strip().endswith(
             "load one checkpoint "
             f"({tiny_run.resolve() / 'checkpoints' / 'best.ckpt'}); give each run once (an ensemble of a model with "
             "itself is that model)"
         ), r.stderr
     shutil.copytree(tiny_run, tmp_path / "copy")  # a review: scored as a 2-model ensemble of one model
-    r = subprocess.run([*script, members[0], str(tmp_path / "copy"), "--out", str(out)], capture_output=True, text=True)
+    r = run_python([*script, members[0], str(tmp_path / "copy"), "--out", str(out)])
     assert r.returncode == 1 and r.stderr.strip().endswith(
         "give the same probabilities for every text (one model, copied?); give each once"
     ), r.stderr
-    r = subprocess.run([*script, members[0], str(tmp_path / "nope"), "--out", str(out)], capture_output=True, text=True)
+    r = run_python([*script, members[0], str(tmp_path / "nope"), "--out", str(out)])
     assert r.returncode == 1 and r.stderr.strip().splitlines() == [
         f"error: {tmp_path / 'nope'}: checkpoint '{tmp_path / 'nope'}' does not exist; give a run folder or a .ckpt file"
     ]
@@ -251,8 +249,6 @@ def test_ensemble_scores_average_probabilities(tiny_run, tmp_path) -> None:
 def test_every_bench_script_loads_and_answers_help(script: str) -> None:
     """A review: two benchmarks named in the README failed on import after a function moved (nothing imported
     them); each answers --help."""
-    from conftest import run_python
-
     r = run_python([str(ROOT / "bench" / script), "--help"])
     assert r.returncode == 0 and "usage" in r.stdout.lower(), r.stderr[-2000:]
     assert "Traceback" not in r.stderr
@@ -262,8 +258,6 @@ def test_bad_arguments_are_one_line_before_anything_runs(tmp_path) -> None:
     """A review: a folder as --out, --max-seconds 0, --timeout nan, --out X.png, a missing --ckpt, an earlier run in
     --runs-dir, --tokens 0, an --output folder that does not exist were found after the measurement (or the first
     sample), or as a traceback; each is now one `error:` line and exit code 2 (1 for the CSV example's own checks)."""
-    from conftest import run_python
-
     (tmp_path / "runs" / "lm").mkdir(parents=True)
     (tmp_path / "runs" / "lm" / "metrics.json").write_text("{}")
     (tmp_path / "in.csv").write_text("text\nhello\n")
@@ -370,8 +364,6 @@ def test_batching_throughput_times_every_batch_and_only_them(n_batches: int, war
 def test_ddp_throughput_checks_its_arguments_before_training(tmp_path) -> None:
     """A review: --trainers bogus was found by the first `textgru train` of that name (after the others had trained),
     and runs of 3 or fewer steps (train_tokens_per_sec null: warm-up only) ended in a traceback after the training."""
-    from conftest import run_python
-
     script, out = str(ROOT / "bench" / "ddp_throughput.py"), str(tmp_path / "d.json")
     cases = [
         (["--trainers", "cpu", "bogus"], "argument --trainers: invalid choice: 'bogus' (choose from "),
@@ -437,7 +429,6 @@ def test_out_is_replaced_only_with_overwrite_and_whole(tmp_path, monkeypatch) ->
     import argparse
 
     from _common import add_out_argument, parse_args, write_file, write_result
-    from conftest import run_python
 
     (tmp_path / "notes.csv").write_text("a,b\n")
     (tmp_path / "notes.png").write_text("my figure")

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from conftest import ROOT, run_textgru, source_copy, timed_together
@@ -51,9 +52,10 @@ def test_the_sdist_holds_what_its_tests_need(tmp_path: Path) -> None:
     for name in ("MANIFEST.in", "LICENSE"):
         shutil.copy(ROOT / name, source / name)
     old = Path.cwd()
-    try:
-        os.chdir(source)  # build_sdist builds the folder it runs in
-        built = build_meta.build_sdist(str(tmp_path / "dist"))
+    try:  # the environment kept: distutils sets $PLAT, and the worker's every later command then ran as a fresh
+        with mock.patch.dict(os.environ):  # Python, not a fork (~7 s each; `forks_kept` in conftest.py)
+            os.chdir(source)  # build_sdist builds the folder it runs in
+            built = build_meta.build_sdist(str(tmp_path / "dist"))
     finally:
         os.chdir(old)
     with tarfile.open(tmp_path / "dist" / built) as sdist:
