@@ -928,3 +928,30 @@ def test_a_tilde_in_output_is_the_home_folder(tmp_path: Path, monkeypatch: pytes
         check_output("~/out", False)
     assert fresh_dir("~/runs/sentiment/12-00-00") == str(home / "runs" / "sentiment" / "12-00-00")
     assert not (here / "~").exists() and (home / "runs" / "sentiment" / "12-00-00").is_dir()
+
+
+def test_a_header_with_spaces_or_no_header_is_named_where_a_column_is_missing(tmp_path: Path) -> None:
+    """A review's leftovers: a header written `text, label` names ' label', and a file without a header takes its first
+    row for one; both were told only that the column is missing and which columns there are."""
+    from textgru.command_io import read_texts
+    from textgru.data.labelled import load_classification_data
+    from textgru.errors import TextgruError
+
+    (tmp_path / "spaced.csv").write_text("text, label\n" + "".join(f"{t},{y}\n" for t, y in BASE))
+    spaced = r"The header names ' label', spaces included: write the header without spaces around its names, or give"
+    with pytest.raises(TextgruError, match=r"column 'label' not found .*" + spaced):
+        load_classification_data(data_cfg("local", path=str(tmp_path / "spaced.csv")))
+    (tmp_path / "spaced.tsv").write_text(" text \tlabel\n" + "".join(f"{t}\t{y}\n" for t, y in BASE))
+    with pytest.raises(TextgruError, match=r"column 'text' not in spaced.tsv; .*The header names ' text ', spaces"):
+        read_texts(None, str(tmp_path / "spaced.tsv"))
+    rows = [("what a lovely day it was", "pos"), *BASE]
+    (tmp_path / "bare.csv").write_text("".join(f"{t},{y}\n" for t, y in rows))
+    bare = r"Its first line reads as a row, not a header \('what a lovely day it was'\): add a first line naming the "
+    with pytest.raises(TextgruError, match=bare + r"columns \('text' and 'label' among them\).$"):
+        load_classification_data(data_cfg("local", path=str(tmp_path / "bare.csv")))
+    with pytest.raises(TextgruError, match=bare + r"columns \('text' among them\).$"):
+        read_texts(None, str(tmp_path / "bare.csv"))
+    (tmp_path / "named.csv").write_text("review text here ok,label\n" + "".join(f"{t},{y}\n" for t, y in BASE))
+    with pytest.raises(TextgruError, match=r"columns are \['review text here ok', 'label'\]\. Set data.text_column="):
+        load_classification_data(data_cfg("local", path=str(tmp_path / "named.csv")))  # a header: no such hint
+    assert "first line" not in str(pytest.raises(TextgruError, read_texts, None, str(tmp_path / "named.csv")).value)

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import re
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from textgru.data.decoding import undecoded_header_hint
@@ -24,9 +25,22 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-def header_hint(columns: list[str], delimiter: str = ",") -> str:
-    """A sentence to add where a column is missing: the header looks separated by something else than the file's
-    `delimiter` (a comma; a tab in a .tsv), or is not UTF-8."""
+def header_hint(columns: list[str], delimiter: str = ",", wanted: Sequence[str | None] = ()) -> str:
+    """A sentence to add where a column of `wanted` is missing: the header looks separated by something else than the
+    file's `delimiter` (a comma; a tab in a .tsv), is not UTF-8, names a wanted column with spaces around it ("text,
+    label" names " label"), or is no header (the first row of texts read as one)."""
+    wanted = [w for w in wanted if w]
+    spaced = next((c for c in columns if isinstance(c, str) and c != c.strip() and c.strip() in wanted), None)
+    if spaced is not None:
+        return (
+            f" The header names {spaced!r}, spaces included: write the header without spaces around its names, or "
+            f"give the column as {spaced!r}."
+        )
+    texts = next((c for c in columns if isinstance(c, str) and len(c.split()) >= 5), None)  # a name of 5 words: a text
+    if texts is not None and not any(w in columns for w in wanted):
+        return f" Its first line reads as a row, not a header ({texts[:40]!r}): add a first line naming the columns" + (
+            f" ({' and '.join(map(repr, wanted))} among them)." if wanted else "."
+        )
     return separator_hint(columns, delimiter) or undecoded_header_hint(columns)
 
 
@@ -75,7 +89,7 @@ def delimited_texts(raw: str, name: str, delimiter: str, text_column: str) -> li
     if text_column not in frame.columns:
         columns = list(frame.columns)
         raise TextgruError(
-            f"column {text_column!r} not in {name}; columns are {columns}; set text_column= to one of them.{header_hint(columns, delimiter)}"
+            f"column {text_column!r} not in {name}; columns are {columns}; set text_column= to one of them.{header_hint(columns, delimiter, [text_column])}"
         )
     return frame[text_column].tolist()
 

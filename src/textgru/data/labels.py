@@ -81,7 +81,7 @@ def standardize(
             raise TextgruError(
                 f"{source_of(name, split)}: column {missing[0]!r} not found in the {split} split; columns are "
                 f"{ds.column_names}. Set data.text_column= / data.label_column= to one of them."
-                + header_hint(ds.column_names)
+                + header_hint(ds.column_names, wanted=(text_column, label_column))
             )
     dd = DatasetDict(dd)
     for split in dd:
