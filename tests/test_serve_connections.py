@@ -89,6 +89,24 @@ def test_the_port_is_held_from_the_check_until_the_server_listens(tmp_path: Path
         assert stop(server), server.log_tail()
 
 
+def test_a_server_stopped_with_connections_open_can_be_started_again_at_once() -> None:
+    """A review with the page open: the browser keeps its connections, so the server closes them at its stop and they
+    wait a minute (TIME_WAIT); bound without SO_REUSEADDR, they carried none, and `textgru serve` on the same port
+    was "Address already in use" for that minute. Here as the server's socket lives: held, listened on, closed."""
+    from textgru.serving.process import hold_port, reusable_once_listening
+
+    first = reusable_once_listening(hold_port("127.0.0.1", 0))
+    port = first.getsockname()[1]
+    first.listen()
+    client = socket.create_connection(("127.0.0.1", port))
+    accepted, _ = first.accept()
+    accepted.close()  # the server closes first: its side waits (TIME_WAIT)
+    time.sleep(0.05)
+    client.close()
+    first.close()
+    hold_port("127.0.0.1", port).close()
+
+
 def test_a_port_another_server_holds_is_one_line_before_the_models_load(tiny_run: Path) -> None:
     with socket.socket() as taken:
         taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -116,12 +116,22 @@ def http_stack() -> str:
     return f"event loop {loop}, HTTP parser {http}"
 
 
+def reusable_once_listening(sock: socket.socket) -> socket.socket:
+    """`sock` (from `hold_port`) given SO_REUSEADDR just before it listens, so the connections it accepts carry it:
+    the closed connections a stopped server leaves for a minute (TIME_WAIT: a browser keeps its connections open, so
+    the server closes them) then do not block the next server's bind (a review: "Address already in use" for ~60 s
+    after a stop with the page open). The port stays this server's: no socket binds a port that one listens on."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    return sock
+
+
 def run_until_stopped(server: Any, sockets: list[socket.socket]) -> None:
     """`server.run(sockets)` (a uvicorn Server; the socket `hold_port` bound) until Ctrl+C or SIGTERM. Where an event
     loop already runs in this thread (a Jupyter kernel's) uvicorn cannot start its own (a review: "Cannot run the
     event loop while another loop is running", and a batching thread left behind): it runs in a thread, and Ctrl+C
     (the kernel's interrupt) stops it; there SIGTERM ends the process at once (uvicorn handles signals only in the
     main thread)."""
+    sockets = [reusable_once_listening(sock) for sock in sockets]
     try:
         asyncio.get_running_loop()
     except RuntimeError:  # none: the usual case, a script or the command line
