@@ -151,7 +151,7 @@ def test_health_info_docs_and_page(client: httpx.Client, tiny_run: Path, lm_run:
     script = client.get("/static/app.js").text
     assert not re.search(r'(href|src)="/', page.text) and not re.search(r'(fetch|post\w*)\("/', script)
     assert re.search(r'fetch\("info"', script) and re.search(r'postJSON\("predict"', script)
-    for asset in ("app.js", "style.css"):
+    for asset in ("app.js", "words.js", "style.css"):
         r = client.get(f"/static/{asset}")
         assert r.status_code == 200 and "http://" not in r.text and "https://" not in r.text  # no CDN: works offline
     assert "http://" not in page.text and "https://" not in page.text

@@ -142,8 +142,9 @@ def test_page_classifies_as_you_type_and_streams_text(
             for typed in ("99999999999999999999999", "9007199254740993"):  # New tokens too go as typed (a review:
                 page.fill("#max_new_tokens", typed)  # "not a valid integer" for the first, 9007199254740992 named)
                 page.click("#go")
-                said = json.dumps(f"{typed} is over the cap of 3000")
+                said = json.dumps(f"New tokens: {typed} is over the cap of 3000")  # the box's name, not the field's
                 page.wait_for_function(f"document.getElementById('generate-error').textContent.includes({said})")
+                assert "(the server's limit)" in page.text_content("#generate-error")
             page.fill("#max_new_tokens", "40")
 
             page.fill("#prompt", "KING: ¤")  # a character the tokenizer never saw: the server's 422 on the page
@@ -264,6 +265,7 @@ def test_page_waits_for_a_server_that_is_not_ready_and_fetches_its_files_again(s
             page.goto(served.url + "/")
             page.wait_for_selector("#error:not([hidden])")
             assert "starting" in page.text_content("#error") and "trying again" in page.text_content("#error")
+            assert "next try in 1 s" in page.text_content("#summary")
             page.wait_for_selector("#classify:not([hidden])", timeout=10_000)
             assert page.is_hidden("#error") and "classifier" in page.text_content("#summary") and len(answers) == 2
         finally:
@@ -289,7 +291,10 @@ def test_page_reads_info_again_after_a_failed_request(served: Served) -> None:
             page.wait_for_selector("#generate", state="hidden", timeout=10_000)
             assert "/new/best.ckpt" in page.text_content("#model-info")
             assert "language model" not in page.text_content("#summary")
-            assert "/predict failed" in page.text_content("#classify-error")
+            # in the page's words (a review: "Failed to fetch")
+            assert page.text_content("#classify-error") == (
+                "/predict failed: the server cannot be reached (stopped or restarting?)"
+            )
         finally:
             browser.close()
 
@@ -316,7 +321,7 @@ def test_page_reads_info_at_once_when_the_server_answers_again(served: Served) -
             page.route("**/info", lambda route: route.abort())  # the server stops
             page.route("**/predict", lambda route: route.abort())
             type_text("a good day")
-            page.wait_for_function("document.getElementById('error').textContent.includes('trying again in 1 s')")
+            page.wait_for_function("document.getElementById('summary').textContent.includes('next try in 1 s')")
             # it comes back with a classifier only: Generate's 404 reads /info now, not when the retry is due
             page.unroute("**/predict")
             page.unroute("**/info")
@@ -331,7 +336,7 @@ def test_page_reads_info_at_once_when_the_server_answers_again(served: Served) -
             page.route("**/info", lambda route: route.abort())
             page.route("**/predict", lambda route: route.abort(), times=1)
             type_text("a bad day")
-            page.wait_for_function("document.getElementById('error').textContent.includes('trying again in 1 s')")
+            page.wait_for_function("document.getElementById('summary').textContent.includes('next try in 1 s')")
             page.unroute("**/info")
             type_text("a fine day")
             page.wait_for_selector("#generate:not([hidden])", timeout=5_000)
@@ -340,14 +345,24 @@ def test_page_reads_info_at_once_when_the_server_answers_again(served: Served) -
             page.route("**/info", lambda route: route.abort())  # down for long: a try at least every 5 s
             page.route("**/predict", lambda route: route.abort(), times=1)
             type_text("a long wait")
+            page.wait_for_selector("#error:not([hidden])")
+            alert = page.text_content("#error")
+            reached = "the server cannot be reached (stopped or restarting?)"
+            assert alert == f"/info could not be read ({reached}); trying again until it answers"
+            page.evaluate("""() => {  // the alert is said again each time it changes (a review: each try rewrote it)
+                window.alerts = 0;
+                new MutationObserver(() => window.alerts++).observe(document.getElementById('error'),
+                    {childList: true, characterData: true, subtree: true, attributes: true});
+            }""")
             waits = []
-            for _ in range(5):
-                page.wait_for_function("document.getElementById('error').textContent.includes('trying again')")
-                said = page.text_content("#error")
-                waits.append(int(said.split("trying again in ")[1].split(" ")[0]))
-                page.evaluate("document.getElementById('error').textContent = ''")
+            for _ in range(5):  # the wait counted down where it is not read out: the summary
+                page.wait_for_function("document.getElementById('summary').textContent.includes('next try')")
+                said = page.text_content("#summary")
+                waits.append(int(said.split("next try in ")[1].split(" ")[0]))
+                page.evaluate("document.getElementById('summary').textContent = ''")
                 page.clock.run_for(1000 * waits[-1])
             assert waits == [1, 2, 4, 5, 5]
+            assert page.evaluate("window.alerts") == 0 and page.text_content("#error") == alert
         finally:
             browser.close()
 

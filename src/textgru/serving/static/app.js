@@ -79,8 +79,10 @@ async function loadInfo(wait = 1) {
     info = await response.json();
   } catch (e) { // a server restarting answers 503 for a while: try again, less and less often
     infoReading = false;
-    showError("error", `/info could not be read (${e.message}); trying again in ${wait} s`);
-    $("summary").textContent = "Waiting for the server…";
+    // said once an outage (a review: an alert rewritten at each try interrupts a screen reader each time); the
+    // countdown goes in the summary, which is not a live region
+    if ($("error").hidden) showError("error", `/info could not be read (${failure(e)}); trying again until it answers`);
+    $("summary").textContent = `Waiting for the server… (next try in ${wait} s)`;
     infoWait = Math.min(2 * wait, MOST_WAIT);
     infoRetry = setTimeout(() => { infoRetry = null; loadInfo(infoWait); }, 1000 * wait);
     return;
@@ -115,6 +117,8 @@ async function loadInfo(wait = 1) {
   $("classify").hidden = !models.classifier;
   $("generate").hidden = !models.lm;
   if (models.lm && !promptTyped) $("prompt").value = models.lm.example_prompt || "";
+  const cap = info.limits && info.limits.max_new_tokens; // the browser's arrows stop there
+  if (cap) $("max_new_tokens").max = cap;
 }
 
 // a request that was answered while /info could not be read: the server is back, so /info is read now (a review:
@@ -205,7 +209,7 @@ async function classify() {
   } catch (e) {
     if (seq === predictSeq) {
       clearPrediction();
-      showError("classify-error", `/predict failed: ${e.message}`);
+      showError("classify-error", `/predict failed: ${failure(e)}`);
       refreshInfo();
     }
   }
@@ -301,8 +305,7 @@ async function generate() {
     const response = await postRaw("generate", json, controller.signal);
     if (!response.ok) {
       // the server's advice in the page's words: the box on the page, not the API's field
-      const said = (await errorOf(response)).replace('send "allow_unknown": true', "tick \u201cRead unknown characters as [UNK]\u201d");
-      showError("generate-error", `/generate: ${said}`);
+      showError("generate-error", `/generate: ${inPageWords(await errorOf(response))}`);
       $("gen-status").textContent = "failed";
       if (response.status >= 500 || response.status === 404) refreshInfo();
       return;
@@ -325,7 +328,7 @@ async function generate() {
   } catch (e) {
     if (e.name === "AbortError") $("gen-status").textContent = "stopped";
     else {
-      showError("generate-error", `/generate failed: ${e.message}`);
+      showError("generate-error", `/generate failed: ${failure(e)}`);
       $("gen-status").textContent = "failed";
       refreshInfo();
     }
