@@ -66,6 +66,11 @@ def test_page_classifies_as_you_type_and_streams_text(
             assert page.input_value("#prompt") == "ROMEO:"  # /info's example prompt: this model reads it
             assert str(tiny_run) in page.text_content("#model-info")  # /info: the checkpoint, labels, metrics
             assert "test/macro_f1" in page.text_content("#model-info")
+            # an accessibility review: the output unnamed (a screen reader never heard it), right-to-left text drawn
+            # left-to-right
+            assert page.get_attribute("#output", "role") == "region"
+            assert page.get_attribute("#output", "aria-label") == "Generated text"
+            assert [page.get_attribute(f"#{i}", "dir") for i in ("text", "prompt", "output")] == ["auto"] * 3
 
             text = "what a good great wonderful day"
             page.locator("#text").press_sequentially(text, delay=15)  # typed: the request waits for a pause
@@ -76,6 +81,8 @@ def test_page_classifies_as_you_type_and_streams_text(
             assert shown == [f"{v:.3f}" for v in expected.probs.values()]
             said = ", ".join(f"{k} {100 * v:.1f}%" for k, v in expected.probs.items())  # the bars read out (a review)
             assert page.get_attribute("#bars", "aria-label") == f"probability per label: {said}"
+            page.fill("#text", "עברית טובה")  # drawn right to left
+            assert page.eval_on_selector("#text", "e => e.matches(':dir(rtl)')")
             page.fill("#text", "\u0085\u001c \u200b")  # nothing visible: not sent (the server's 422 for empty texts)
             page.wait_for_function("document.getElementById('label').textContent === '\u2013'")
             page.wait_for_timeout(1000)  # past the typing pause: no request, so no error either
@@ -88,11 +95,15 @@ def test_page_classifies_as_you_type_and_streams_text(
             page.wait_for_timeout(1000)
             assert page.text_content("#label") == "\u2013" and "nothing visible" in page.text_content("#score")
 
-            page.evaluate("""() => {  // the output's length each time the page changes it
+            page.evaluate("""() => {  // the output's length each time the page changes it, and what is said of it
                 window.lengths = [];
+                window.said = [];
                 const out = document.getElementById('output-text');
                 new MutationObserver(() => window.lengths.push(out.textContent.length))
                     .observe(out, {childList: true, characterData: true, subtree: true});
+                const live = document.getElementById('gen-said');
+                new MutationObserver(() => window.said.push(live.textContent))
+                    .observe(live, {childList: true, characterData: true, subtree: true});
             }""")
             page.fill("#prompt", "KING:")
             page.fill("#max_new_tokens", "1500")
@@ -109,6 +120,10 @@ def test_page_classifies_as_you_type_and_streams_text(
             assert len(partial) >= 2, lengths  # it grew through partial states before it ended
             assert final == lm.generate("KING:", max_new_tokens=1500, seed=4, temperature=0.8, top_p=0.95)[0]
             assert page.text_content("#gen-status").endswith("seed 4")  # shown, so a sample can be drawn again
+            # a screen reader hears the finished text once, and which part is the prompt (grey on the screen)
+            assert [t for t in page.evaluate("window.said") if t] == [f"Generated text, done: {final}"]
+            assert page.text_content("#output") == f"Prompt: KING: Continuation: {final}"
+            assert page.eval_on_selector("#prompt-said", "e => e.getBoundingClientRect().width") <= 1
 
             shot = tmp_path / "serve_page.png"
             page.screenshot(path=str(shot), full_page=True)

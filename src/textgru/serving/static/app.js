@@ -278,6 +278,8 @@ async function generate() {
     $("gen-status").textContent = ""; // an earlier generation's "done: ..." is not this one's
     $("output-prompt").textContent = ""; // nor its text (a review: it stayed, unlabelled, beside the refusal)
     $("output-text").textContent = "";
+    $("prompt-said").hidden = $("text-said").hidden = true;
+    $("gen-said").textContent = "";
     return;
   }
   const body = {
@@ -289,6 +291,9 @@ async function generate() {
   if ($("allow_unknown").checked) body.allow_unknown = true;
   $("output-prompt").textContent = body.prompt;
   $("output-text").textContent = "";
+  $("prompt-said").hidden = !body.prompt; // the grey prompt and the continuation, told apart by a screen reader
+  $("text-said").hidden = false;
+  $("gen-said").textContent = ""; // (emptied: the same text said again next time)
   $("gen-status").textContent = "generating…";
   const fromGo = document.activeElement === $("go");
   $("go").disabled = true;
@@ -333,6 +338,9 @@ async function generate() {
       refreshInfo();
     }
   } finally {
+    // the finished text said once, not each piece as it comes (an accessibility review: never heard)
+    const [text, end] = [$("output-text").textContent, $("gen-status").textContent.split(":")[0]];
+    if (text) $("gen-said").textContent = `Generated text, ${end}: ${text}`;
     const focused = document.activeElement === $("stop") || document.activeElement === document.body;
     $("go").disabled = false;
     $("stop").disabled = true;
@@ -350,6 +358,7 @@ function generateOnEnter(event, needsCtrl) { // Enter in a number box, Ctrl+Ente
 $("prompt").addEventListener("keydown", (e) => generateOnEnter(e, true));
 for (const id of ["max_new_tokens", "seed"]) $(id).addEventListener("keydown", (e) => generateOnEnter(e, false));
 $("stop").addEventListener("click", () => { if (controller) controller.abort(); });
+document.addEventListener("keydown", (e) => { if (e.key === "Escape" && controller) controller.abort(); });
 for (const id of ["temperature", "top_p"]) {
   $(id).addEventListener("input", () => { $(`${id}-value`).textContent = $(id).value; });
 }
