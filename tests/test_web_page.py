@@ -66,11 +66,13 @@ def test_page_classifies_as_you_type_and_streams_text(
             assert page.input_value("#prompt") == "ROMEO:"  # /info's example prompt: this model reads it
             assert str(tiny_run) in page.text_content("#model-info")  # /info: the checkpoint, labels, metrics
             assert "test/macro_f1" in page.text_content("#model-info")
-            # an accessibility review: the output unnamed (a screen reader never heard it), right-to-left text drawn
-            # left-to-right
+            # an accessibility review: the output unnamed, right-to-left text drawn left-to-right, the classifier's
+            # max_length unsaid, the New tokens box without the server's cap
             assert page.get_attribute("#output", "role") == "region"
             assert page.get_attribute("#output", "aria-label") == "Generated text"
             assert [page.get_attribute(f"#{i}", "dir") for i in ("text", "prompt", "output")] == ["auto"] * 3
+            assert "256 tokens" in page.text_content("#model-info")
+            assert page.get_attribute("#max_new_tokens", "max") == "3000"
 
             text = "what a good great wonderful day"
             page.locator("#text").press_sequentially(text, delay=15)  # typed: the request waits for a pause
@@ -81,8 +83,12 @@ def test_page_classifies_as_you_type_and_streams_text(
             assert shown == [f"{v:.3f}" for v in expected.probs.values()]
             said = ", ".join(f"{k} {100 * v:.1f}%" for k, v in expected.probs.items())  # the bars read out (a review)
             assert page.get_attribute("#bars", "aria-label") == f"probability per label: {said}"
+            page.fill("#text", "good " * 257)  # past max_length=256 tokens: said under the label
+            page.wait_for_selector("#cut-note:not([hidden])")
+            assert "first 256 tokens" in page.text_content("#cut-note")
             page.fill("#text", "עברית טובה")  # drawn right to left
             assert page.eval_on_selector("#text", "e => e.matches(':dir(rtl)')")
+            page.wait_for_selector("#cut-note", state="hidden")
             page.fill("#text", "\u0085\u001c \u200b")  # nothing visible: not sent (the server's 422 for empty texts)
             page.wait_for_function("document.getElementById('label').textContent === '\u2013'")
             page.wait_for_timeout(1000)  # past the typing pause: no request, so no error either

@@ -49,6 +49,7 @@ function fmt(x) {
 }
 
 let labelOrder = []; // the classifier's labels as /info lists them: the bars follow it
+let maxLength = null; // the most tokens of a text the classifier reads (/info): a longer text is said to be cut
 const MAX_BARS = 10; // more labels (a 300-label model): the 10 likeliest bars, then how many more
 let promptTyped = false; // the prompt is the user's once typed in: /info's example prompt does not replace it
 let infoReading = false; // an /info request in flight: a failed request does not start a second
@@ -101,11 +102,12 @@ async function loadInfo(wait = 1) {
     const metrics = m.metrics ? Object.entries(m.metrics).filter(([, v]) => typeof v === "number")
       .map(([k, v]) => `${k} ${fmt(v)}`).join(", ") : null;
     addRows(dl, [["task", m.task], ["labels", m.labels ? m.labels.join(", ") : null], ["vocabulary size", m.vocab_size],
+                 ["max length", m.max_length && `${m.max_length} tokens (a longer text is read as far as that)`],
                  ["backend", m.backend], ["precision", m.precision], ["checkpoint", m.checkpoint],
                  ["exported from", m.exported_from], ["training metrics", metrics],
                  ["stopped by", m.metrics && m.metrics.stopped_by], ["trained with textgru", m.trained_with_textgru]]);
     box.append(title, dl);
-    if (kind === "classifier") labelOrder = m.labels || [];
+    if (kind === "classifier") [labelOrder, maxLength] = [m.labels || [], m.max_length];
     const labels = m.labels || [];
     const named = labels.length > MAX_BARS ? `${labels.length} labels: ${labels.slice(0, 5).join(" / ")} ...` : labels.join(" / ");
     parts.push(kind === "classifier" ? `a classifier (${named})` : `a language model (${m.vocab_size} tokens)`);
@@ -174,6 +176,7 @@ function renderPrediction(p) {
 }
 
 function clearPrediction() {
+  $("cut-note").hidden = true;
   $("label").textContent = "–";
   $("score").textContent = "";
   $("bars").textContent = "";
@@ -205,6 +208,8 @@ async function classify() {
     }
     clearError("classify-error");
     renderPrediction(answer);
+    $("cut-note").hidden = !pastMaxLength(text, maxLength);
+    $("cut-note").textContent = `Longer than the classifier reads: the label is for its first ${maxLength} tokens.`;
     answered();
   } catch (e) {
     if (seq === predictSeq) {

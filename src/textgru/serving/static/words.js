@@ -24,3 +24,12 @@ function inPageWords(message) {
     .replace('send "allow_unknown": true', "tick \u201cRead unknown characters as [UNK]\u201d")
     .replace(/ \(limits\.\w+\)/g, " (the server's limit)");
 }
+
+// a text probably longer than the classifier reads: every tokenizer textgru trains makes at least one token a word
+// (word, BPE, byte BPE, character), so more words than max_length tokens is past it (/predict does not say)
+function pastMaxLength(text, maxLength) {
+  if (!maxLength) return false;
+  let words = 0;
+  for (const _ of text.matchAll(/\S+/g)) if (++words > maxLength) return true;
+  return false;
+}
