@@ -67,12 +67,14 @@ def test_page_classifies_as_you_type_and_streams_text(
             assert str(tiny_run) in page.text_content("#model-info")  # /info: the checkpoint, labels, metrics
             assert "test/macro_f1" in page.text_content("#model-info")
             # an accessibility review: the output unnamed, right-to-left text drawn left-to-right, the classifier's
-            # max_length unsaid, the New tokens box without the server's cap
+            # max_length unsaid, the New tokens box without the server's cap, textarea borders 1.35:1 on white
             assert page.get_attribute("#output", "role") == "region"
             assert page.get_attribute("#output", "aria-label") == "Generated text"
             assert [page.get_attribute(f"#{i}", "dir") for i in ("text", "prompt", "output")] == ["auto"] * 3
             assert "256 tokens" in page.text_content("#model-info")
             assert page.get_attribute("#max_new_tokens", "max") == "3000"
+            border = page.eval_on_selector("#text", "e => getComputedStyle(e).borderTopColor")
+            assert _contrast_on_white(border) >= 3, border
 
             text = "what a good great wonderful day"
             page.locator("#text").press_sequentially(text, delay=15)  # typed: the request waits for a pause
@@ -233,6 +235,10 @@ def test_page_classifies_as_you_type_and_streams_text(
             assert out == []
             widths = page.eval_on_selector_all("#model-info dd", "els => els.map(e => e.getBoundingClientRect().width)")
             assert min(widths) > 200, widths  # each value under its name (a review: 24 px columns, a 7,000 px page)
+            page.emulate_media(forced_colors="active")  # the bars kept (a review: forced colours took them away)
+            fill = "e => [getComputedStyle(e).forcedColorAdjust, getComputedStyle(e).backgroundColor]"
+            adjust, colour = page.eval_on_selector("#bars .fill", fill)
+            assert adjust == "none" and colour != "rgba(0, 0, 0, 0)", (adjust, colour)
         finally:
             browser.close()
 
@@ -386,6 +392,13 @@ def test_page_reads_info_at_once_when_the_server_answers_again(served: Served) -
             assert page.evaluate("window.alerts") == 0 and page.text_content("#error") == alert
         finally:
             browser.close()
+
+
+def _contrast_on_white(css: str) -> float:
+    """WCAG's contrast ratio of a computed "rgb(r, g, b)" colour on white."""
+    channels = [int(c) / 255 for c in css.removeprefix("rgb(").rstrip(")").split(",")[:3]]
+    r, g, b = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 1.05 / (0.2126 * r + 0.7152 * g + 0.0722 * b + 0.05)
 
 
 def _background_streams(url: str, n: int) -> threading.Event:
