@@ -40,8 +40,10 @@ from pathlib import Path
 PRELOAD = ["torch", "lightning", "torchmetrics", "hydra", "omegaconf", "datasets", "tokenizers", "matplotlib", "optuna"]
 # variables read at run time, not while a library loads: a command whose environment differs from the preloader's in
 # these only still runs forked (PL_*: Lightning's seed, set by the tests' own trainings; KMP_DUPLICATE_LIB_OK:
-# set by importing scikit-learn, read by Intel's OpenMP library, which torch's CPU build does not use)
-SAFE_ENV = ("PYTHONPATH", "TEXTGRU_", "WANDB_", "HYDRA_FULL_ERROR", "PYTEST_", "PL_", "KMP_DUPLICATE_LIB_OK")
+# set by importing scikit-learn, read by Intel's OpenMP library, which torch's CPU build does not use;
+# _MLFLOW_TELEMETRY_SESSION_ID: set by MLflow in a test's process, an id its telemetry reads)
+SAFE_ENV = ("PYTHONPATH", "TEXTGRU_", "WANDB_", "HYDRA_FULL_ERROR", "PYTEST_", "PL_", "KMP_DUPLICATE_LIB_OK",
+            "_MLFLOW_TELEMETRY_SESSION_ID")  # fmt: skip
 SITE_HOOKS = {"sitecustomize", "usercustomize"}
 
 

@@ -12,12 +12,14 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import os
 import re
 import shutil
 import subprocess
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 import yaml
@@ -209,7 +211,8 @@ def test_a_2x2_sweep_is_one_parent_with_four_children_and_the_readme_snippet_rea
     code = re.sub(r"(?m)^store = .*$", f"store = {store!r}", snippet.group(1))
     code = re.sub(r"(?m)^sweep_dir = .*$", f"sweep_dir = {str(sweep)!r}", code)
     scope: dict[str, Any] = {}
-    exec(compile(code, "README.md", "exec"), scope)  # the project's own README
+    with mock.patch.dict(os.environ):  # mlflow.set_tracking_uri sets $MLFLOW_TRACKING_URI: not for later tests
+        exec(compile(code, "README.md", "exec"), scope)  # the project's own README
     table = scope["table"]
     assert len(table) == 4 and set(table["params.seed"]) == {"1", "2"}
     assert list(table["metrics.val/macro_f1"]) == sorted(table["metrics.val/macro_f1"], reverse=True)
