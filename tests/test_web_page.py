@@ -91,6 +91,7 @@ def test_page_classifies_as_you_type_and_streams_text(
             page.fill("#text", "עברית טובה")  # drawn right to left
             assert page.eval_on_selector("#text", "e => e.matches(':dir(rtl)')")
             page.wait_for_selector("#cut-note", state="hidden")
+            assert page.text_content("#cut-note") == ""  # a hidden note still describes the box (a review)
             page.fill("#text", "\u0085\u001c \u200b")  # nothing visible: not sent (the server's 422 for empty texts)
             page.wait_for_function("document.getElementById('label').textContent === '\u2013'")
             page.wait_for_timeout(1000)  # past the typing pause: no request, so no error either
@@ -132,6 +133,8 @@ def test_page_classifies_as_you_type_and_streams_text(
             assert [t for t in page.evaluate("window.said") if t] == [f"Generated text, done: {final}"]
             assert page.text_content("#output") == f"Prompt: KING: Continuation: {final}"
             assert page.eval_on_selector("#prompt-said", "e => e.getBoundingClientRect().width") <= 1
+            select = "e => { getSelection().selectAllChildren(e); return getSelection().toString(); }"
+            assert page.eval_on_selector("#output", select) == f"KING:{final}"  # copied without the labels (a review)
 
             shot = tmp_path / "serve_page.png"
             page.screenshot(path=str(shot), full_page=True)
@@ -320,7 +323,7 @@ def test_page_reads_info_again_after_a_failed_request(served: Served) -> None:
             assert "language model" not in page.text_content("#summary")
             # in the page's words (a review: "Failed to fetch")
             assert page.text_content("#classify-error") == (
-                "/predict failed: the server cannot be reached (stopped or restarting?)"
+                "/predict failed: the server cannot be reached: stopped or restarting?"
             )
         finally:
             browser.close()
@@ -374,7 +377,7 @@ def test_page_reads_info_at_once_when_the_server_answers_again(served: Served) -
             type_text("a long wait")
             page.wait_for_selector("#error:not([hidden])")
             alert = page.text_content("#error")
-            reached = "the server cannot be reached (stopped or restarting?)"
+            reached = "the server cannot be reached: stopped or restarting?"
             assert alert == f"/info could not be read ({reached}); trying again until it answers"
             page.evaluate("""() => {  // the alert is said again each time it changes (a review: each try rewrote it)
                 window.alerts = 0;

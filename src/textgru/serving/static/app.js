@@ -177,6 +177,7 @@ function renderPrediction(p) {
 
 function clearPrediction() {
   $("cut-note").hidden = true;
+  $("cut-note").textContent = "";
   $("label").textContent = "–";
   $("score").textContent = "";
   $("bars").textContent = "";
@@ -208,8 +209,9 @@ async function classify() {
     }
     clearError("classify-error");
     renderPrediction(answer);
-    $("cut-note").hidden = !pastMaxLength(text, maxLength);
-    $("cut-note").textContent = `Longer than the classifier reads: the label is for its first ${maxLength} tokens.`;
+    const cut = pastMaxLength(text, maxLength); // the note's text only then: a hidden one still describes the box
+    $("cut-note").hidden = !cut;
+    $("cut-note").textContent = cut ? `Longer than the classifier reads: the label is for its first ${maxLength} tokens.` : "";
     answered();
   } catch (e) {
     if (seq === predictSeq) {
@@ -316,6 +318,7 @@ async function generate() {
     if (!response.ok) {
       // the server's advice in the page's words: the box on the page, not the API's field
       showError("generate-error", `/generate: ${inPageWords(await errorOf(response))}`);
+      $("prompt-said").hidden = $("text-said").hidden = true; // no continuation to tell apart
       $("gen-status").textContent = "failed";
       if (response.status >= 500 || response.status === 404) refreshInfo();
       return;
@@ -363,7 +366,10 @@ function generateOnEnter(event, needsCtrl) { // Enter in a number box, Ctrl+Ente
 $("prompt").addEventListener("keydown", (e) => generateOnEnter(e, true));
 for (const id of ["max_new_tokens", "seed"]) $(id).addEventListener("keydown", (e) => generateOnEnter(e, false));
 $("stop").addEventListener("click", () => { if (controller) controller.abort(); });
-document.addEventListener("keydown", (e) => { if (e.key === "Escape" && controller) controller.abort(); });
+document.addEventListener("keydown", (e) => { // Escape stops a stream from the generate section, not from the text box
+  const here = document.activeElement === document.body || $("generate").contains(document.activeElement);
+  if (e.key === "Escape" && !e.isComposing && here && controller) controller.abort();
+});
 for (const id of ["temperature", "top_p"]) {
   $(id).addEventListener("input", () => { $(`${id}-value`).textContent = $(id).value; });
 }

@@ -4,7 +4,7 @@
 
 // a request the browser could not send, or whose answer broke off: a TypeError ("Failed to fetch", "network error")
 function failure(e) {
-  return e instanceof TypeError ? "the server cannot be reached (stopped or restarting?)" : e.message;
+  return e instanceof TypeError ? "the server cannot be reached: stopped or restarting?" : e.message;
 }
 
 // /generate's fields as the page's controls name them
