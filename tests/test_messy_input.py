@@ -377,6 +377,8 @@ def test_a_header_naming_the_text_or_label_column_twice_is_refused(tmp_path: Pat
     with pytest.raises(TextgruError, match=r"dup2.csv: its header names 'text' twice \(columns 1 and 3\)"):
         read_texts(None, str(tmp_path / "dup2.csv"))
     assert read_texts(None, str(tmp_path / "dup.csv")) == [t for t, _ in BASE]  # 'label' twice: not predict's column
+    (tmp_path / "plain.tsv").write_text('"text"\ttext\n"hi\tb\nok\tc\n')  # a plain TSV: '"text"' is not 'text'
+    assert read_texts(None, str(tmp_path / "plain.tsv")) == ["b", "c"]
     (tmp_path / "dotted.csv").write_text("text,label,label.1\n" + "".join(f"{t},{y},x\n" for t, y in BASE))
     data = load_classification_data(data_cfg("local", path=str(tmp_path / "dotted.csv")))
     assert sorted(data["train"].features["label"].names) == sorted({y for _, y in BASE})
@@ -938,7 +940,7 @@ def test_a_header_with_spaces_or_no_header_is_named_where_a_column_is_missing(tm
     from textgru.errors import TextgruError
 
     (tmp_path / "spaced.csv").write_text("text, label\n" + "".join(f"{t},{y}\n" for t, y in BASE))
-    spaced = r"The header names ' label', spaces included: write the header without spaces around its names, or give"
+    spaced = r"The header names ' label', spaces included: write the header without spaces around its names.$"
     with pytest.raises(TextgruError, match=r"column 'label' not found .*" + spaced):
         load_classification_data(data_cfg("local", path=str(tmp_path / "spaced.csv")))
     (tmp_path / "spaced.tsv").write_text(" text \tlabel\n" + "".join(f"{t}\t{y}\n" for t, y in BASE))
@@ -946,7 +948,7 @@ def test_a_header_with_spaces_or_no_header_is_named_where_a_column_is_missing(tm
         read_texts(None, str(tmp_path / "spaced.tsv"))
     rows = [("what a lovely day it was", "pos"), *BASE]
     (tmp_path / "bare.csv").write_text("".join(f"{t},{y}\n" for t, y in rows))
-    bare = r"Its first line reads as a row, not a header \('what a lovely day it was'\): add a first line naming the "
+    bare = r"If its first line is a row, not a header \('what a lovely day it was'\), add a first line naming the "
     with pytest.raises(TextgruError, match=bare + r"columns \('text' and 'label' among them\).$"):
         load_classification_data(data_cfg("local", path=str(tmp_path / "bare.csv")))
     with pytest.raises(TextgruError, match=bare + r"columns \('text' among them\).$"):
@@ -955,3 +957,17 @@ def test_a_header_with_spaces_or_no_header_is_named_where_a_column_is_missing(tm
     with pytest.raises(TextgruError, match=r"columns are \['review text here ok', 'label'\]\. Set data.text_column="):
         load_classification_data(data_cfg("local", path=str(tmp_path / "named.csv")))  # a header: no such hint
     assert "first line" not in str(pytest.raises(TextgruError, read_texts, None, str(tmp_path / "named.csv")).value)
+    # a diff review: no header hint where a file has no header line, and a ';' file is still named as one
+    (tmp_path / "long.jsonl").write_text(
+        "".join(f'{{"the full text of the review": "{t}", "y": "{y}"}}\n' for t, y in BASE)
+    )
+    with pytest.raises(
+        TextgruError,
+        match=r"columns are \['the full text of the review', 'y'\]\. Set data\.\S+ / \S+ to one of them\.$",
+    ):
+        load_classification_data(data_cfg("local", path=str(tmp_path / "long.jsonl")))
+    (tmp_path / "semi.csv").write_text("review text;label;date of the first review\n" + "good movie;pos;2020\n" * 3)
+    with pytest.raises(
+        TextgruError, match=r"The file looks separated by ';', not commas: save it as CSV with commas.$"
+    ):
+        read_texts(None, str(tmp_path / "semi.csv"))

@@ -93,11 +93,13 @@ def test_a_server_stopped_with_connections_open_can_be_started_again_at_once() -
     """A review with the page open: the browser keeps its connections, so the server closes them at its stop and they
     wait a minute (TIME_WAIT); bound without SO_REUSEADDR, they carried none, and `textgru serve` on the same port
     was "Address already in use" for that minute. Here as the server's socket lives: held, listened on, closed."""
+    from textgru.errors import TextgruError
     from textgru.serving.process import hold_port, reusable_once_listening
 
     first = reusable_once_listening(hold_port("127.0.0.1", 0))
     port = first.getsockname()[1]
-    first.listen()
+    with pytest.raises(TextgruError, match="Address already in use"):  # still this server's alone (a diff review:
+        hold_port("127.0.0.1", port)  # set before it listened, another server's bind got in)
     client = socket.create_connection(("127.0.0.1", port))
     accepted, _ = first.accept()
     accepted.close()  # the server closes first: its side waits (TIME_WAIT)

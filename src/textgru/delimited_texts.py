@@ -25,23 +25,22 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-def header_hint(columns: list[str], delimiter: str = ",", wanted: Sequence[str | None] = ()) -> str:
+def header_hint(columns: list[str], delimiter: str = ",", wanted: Sequence[str | None] = (), table: bool = True) -> str:
     """A sentence to add where a column of `wanted` is missing: the header looks separated by something else than the
     file's `delimiter` (a comma; a tab in a .tsv), is not UTF-8, names a wanted column with spaces around it ("text,
-    label" names " label"), or is no header (the first row of texts read as one)."""
+    label" names " label"), or, in a CSV/TSV (`table`), may be no header (a first row of texts read as one)."""
+    if said := separator_hint(columns, delimiter) or undecoded_header_hint(columns):
+        return said
     wanted = [w for w in wanted if w]
     spaced = next((c for c in columns if isinstance(c, str) and c != c.strip() and c.strip() in wanted), None)
     if spaced is not None:
-        return (
-            f" The header names {spaced!r}, spaces included: write the header without spaces around its names, or "
-            f"give the column as {spaced!r}."
-        )
-    texts = next((c for c in columns if isinstance(c, str) and len(c.split()) >= 5), None)  # a name of 5 words: a text
-    if texts is not None and not any(w in columns for w in wanted):
-        return f" Its first line reads as a row, not a header ({texts[:40]!r}): add a first line naming the columns" + (
+        return f" The header names {spaced!r}, spaces included: write the header without spaces around its names."
+    texts = next((c for c in columns if isinstance(c, str) and len(c.split()) >= 5), None)  # a name of 5 words
+    if table and texts is not None and not any(w in columns for w in wanted):
+        return f" If its first line is a row, not a header ({texts[:40]!r}), add a first line naming the columns" + (
             f" ({' and '.join(map(repr, wanted))} among them)." if wanted else "."
         )
-    return separator_hint(columns, delimiter) or undecoded_header_hint(columns)
+    return ""
 
 
 def delimited_texts(raw: str, name: str, delimiter: str, text_column: str) -> list[str]:
@@ -75,7 +74,7 @@ def delimited_texts(raw: str, name: str, delimiter: str, text_column: str) -> li
 
     hint = separator_advice(text, delimiter) or hint  # a ';' file whose texts hold commas: its separator named
     quoting = csv.QUOTE_MINIMAL if delimiter == "," else tsv_quoting({name: raw})  # as training reads a TSV
-    refuse_repeated_header_names(io.StringIO(text, newline=""), name, delimiter, [text_column])
+    refuse_repeated_header_names(io.StringIO(text, newline=""), name, delimiter, [text_column], quoting)
     try:
         frame = read(quoting=quoting)
     except pd.errors.EmptyDataError:

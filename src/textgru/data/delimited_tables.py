@@ -35,20 +35,22 @@ def as_written(files: list[str], kwargs: dict) -> dict:
     return {"features": Features({name: Value("string") for name in header})}
 
 
-def refuse_repeated_columns(path: str, sep: str, columns: Iterable[str]) -> None:
+def refuse_repeated_columns(path: str, sep: str, columns: Iterable[str], quoting: int = csv.QUOTE_MINIMAL) -> None:
     """One line where the header of CSV/TSV `path` names one of `columns` (the text or label column) twice: pandas
     named the second "label.1" and the first was read, so a filled second column trained as unlabelled rows, or was
     left out without a word (a review). Read from the header line itself: a column may be called "label.1"."""
     with open(path, encoding="utf-8-sig", errors="replace", newline="") as f:
-        refuse_repeated_header_names(itertools.islice(f, 1000), Path(path).name, sep, columns)
+        refuse_repeated_header_names(itertools.islice(f, 1000), Path(path).name, sep, columns, quoting)
 
 
-def refuse_repeated_header_names(lines: Iterable[str], name: str, sep: str, columns: Iterable[str]) -> None:
+def refuse_repeated_header_names(
+    lines: Iterable[str], name: str, sep: str, columns: Iterable[str], quoting: int = csv.QUOTE_MINIMAL
+) -> None:
     """`refuse_repeated_columns` for the `lines` of a file called `name` (blank lines before the header skipped, as
-    pandas skips them)."""
+    pandas skips them), its header read with the file's `quoting` (a plain TSV's '"text"' is not 'text')."""
     line = next((line for line in lines if line.strip()), "")
     try:
-        header = next(csv.reader([line.rstrip("\r\n")], delimiter=sep), [])
+        header = next(csv.reader([line.rstrip("\r\n")], delimiter=sep, quoting=quoting), [])
     except csv.Error:  # a field over the csv module's 128 KB (a review: a traceback): pandas' reading tells
         return
     for column in (c for c in columns if c and header.count(c) > 1):

@@ -29,6 +29,11 @@ def source_of(name: str | Mapping[str, str], split: str = "train") -> str:
     return name if isinstance(name, str) else name.get(split, name["train"])
 
 
+def _is_table(source: str) -> bool:
+    """Whether `source` names CSV/TSV files (a header line of their own), not JSON Lines, Parquet or a Hub dataset."""
+    return all(str(part).lower().endswith((".csv", ".tsv")) for part in str(source).split(","))
+
+
 def _scalars_as_strings(ds: Dataset, column: str, labels: bool) -> Dataset:
     """A JSON column mixing numbers and strings (`datasets` reads it as `Json`) as strings, when every value is one
     number or string (`labels`: 1.0 as "1", as `label_key` compares them, and true/false as "1"/"0" beside numbers,
@@ -81,7 +86,9 @@ def standardize(
             raise TextgruError(
                 f"{source_of(name, split)}: column {missing[0]!r} not found in the {split} split; columns are "
                 f"{ds.column_names}. Set data.text_column= / data.label_column= to one of them."
-                + header_hint(ds.column_names, wanted=(text_column, label_column))
+                + header_hint(
+                    ds.column_names, wanted=(text_column, label_column), table=_is_table(source_of(name, split))
+                )
             )
     dd = DatasetDict(dd)
     for split in dd:

@@ -210,7 +210,7 @@ def load_tables(data_files: dict[str, list[str]], columns: Sequence[str] = ()) -
         kwargs["quoting"] = tsv_quoting_of_files(files)  # streamed: a 141 MB file was read whole to scan it
     if fmt == "csv":
         for f in (f for fs in data_files.values() for f in fs):
-            refuse_repeated_columns(f, kwargs.get("sep", ","), columns)
+            refuse_repeated_columns(f, kwargs.get("sep", ","), columns, kwargs.get("quoting", csv.QUOTE_MINIMAL))
             check_row_lengths(f, kwargs)
         kwargs.update(as_written([f for fs in data_files.values() for f in fs], kwargs))
     # the readers log the parse error we raise below as one line of our own

@@ -119,7 +119,7 @@ def _given_rows(ds: Dataset, text_column: str, label_column: str) -> tuple[list[
         raise TextgruError(
             f"column {missing[0]!r} not in the dataset; columns are {ds.column_names}; "
             "pass text_column= / label_column= (data.text_column= / data.label_column= to textgru eval)."
-            + header_hint(ds.column_names, wanted=(text_column, label_column))
+            + header_hint(ds.column_names, wanted=(text_column, label_column), table=False)
         )
     feature = ds.features[label_column]
     texts, labels = [], []

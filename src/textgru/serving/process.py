@@ -117,10 +117,12 @@ def http_stack() -> str:
 
 
 def reusable_once_listening(sock: socket.socket) -> socket.socket:
-    """`sock` (from `hold_port`) given SO_REUSEADDR just before it listens, so the connections it accepts carry it:
+    """`sock` (from `hold_port`) listening, then given SO_REUSEADDR, so the connections it accepts carry it:
     the closed connections a stopped server leaves for a minute (TIME_WAIT: a browser keeps its connections open, so
     the server closes them) then do not block the next server's bind (a review: "Address already in use" for ~60 s
-    after a stop with the page open). The port stays this server's: no socket binds a port that one listens on."""
+    after a stop with the page open). The port stays this server's: no socket binds a port that one listens on (set
+    before it listened, another server's bind got in for those milliseconds: a review)."""
+    sock.listen(2048)  # uvicorn's backlog; its own listen() on this socket again changes nothing
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     return sock
 
