@@ -15,7 +15,6 @@ from datasets import ClassLabel, Dataset, DatasetDict, concatenate_datasets
 from textgru.data.columns import column_values
 from textgru.data.labelled import datasets_quiet, load_classification_data, without_ignored
 from textgru.data.labels import label_key
-from textgru.data.repeated_texts import texts_under_several_labels
 from textgru.data.splitting import SPLIT_RULE
 from textgru.delimited_texts import header_hint
 from textgru.errors import TextgruError
@@ -38,7 +37,7 @@ def labelled_texts(
     (`DatasetDict`: one split of it) or a pandas DataFrame. `split` "all" joins every split; its default is "test"
     for configs and "all" for a path, a Dataset or a DataFrame. Returns the texts, the labels and the split's name.
     `trained_digest`: the checkpoint's digest of its data files (a warning where a split is carved from them changed);
-    `split_rule`: how it split texts under several labels (a warning where it is not today's and the data has such)."""
+    `split_rule`: how training carved its splits (a warning where it is not today's: a split carved now may differ)."""
     with datasets_quiet():
         if isinstance(data, pd.DataFrame):
             data = _from_pandas(data, text_column, label_column)
@@ -199,21 +198,23 @@ def _labelled_split(
     else:
         ds = dd[_check_split(split, list(dd))]
     carved = split != "all" and cfg.get("source") == "local" and not cfg.get("test_path")
+    older = own and split_rule != SPLIT_RULE  # saved before the rule was kept (its digest too, before 12-05)
     how = "as training carved it" if own else f"by data.split_seed={cfg.get('split_seed')}: not the model's data"
+    how = "by today's rule, which an older textgru's training may not have used" if older else how
     note = f", carved from {cfg['path']} {how}; split=all scores every row" if carved else ""  # was "as training"
     sample = {k: trained_on[k] for k in ("train_size", "train_fraction") if trained_on.get(k) is not None}
     if split == "train" and own and sample:  # a review: read as the examples the model learnt from
         note += f"; the model trained on a sample of it ({', '.join(f'data.{k}={v}' for k, v in sample.items())})"
 
     log.info("scoring %d examples (%s split%s)", len(ds), split, note)  # a review took the 10% for the whole file
-    if carved and own and split_rule != SPLIT_RULE and (shared := texts_under_several_labels(dd)):
-        log.warning(  # a review: a checkpoint saved before the rule was recorded was said to be carved "as training"
-            "%d text(s) of %s are under several labels, and this checkpoint was saved before textgru recorded how such "
-            "texts were split: the %s split carved now may differ from training's and hold texts it trained on; "
-            "split=all scores every row",
-            shared,
-            cfg["path"],
+    if carved and older:  # a review: an old checkpoint's "test split, as training carved it" held 24 of 30 of its
+        log.warning(  # training texts (repeated rows are dropped before carving since); edits of its file unwarned
+            "this checkpoint was saved by an older textgru, before it recorded its carving rule%s: the %s split carved "
+            "from %s now may differ from training's and hold texts it trained on; split=all scores every row, or "
+            "score a test file of your own (data.path=<file> split=all)",
+            "" if trained_digest else " and a digest of its data (an edit of the file since is not seen)",
             split,
+            cfg["path"],
         )
     if carved:  # a review: a re-sorted file's "test split" held 20 of its 26 texts from training (accuracy 1.0)
         warn_if_changed(cfg, trained_on, trained_digest, split, "texts")
