@@ -18,7 +18,7 @@ import lightning as L
 import pytest
 import torch
 import yaml
-from conftest import run_script
+from conftest import make_rows, run_script, write_csv
 from omegaconf import OmegaConf
 
 import textgru
@@ -600,6 +600,45 @@ def test_lm_of_another_split_of_the_data_gives_one_line(bilm_run: Path, toy_csv:
     check_pretraining_split(labelled, {**labelled, "validation_path": str(copy)})
     with pytest.raises(TextgruError, match=r"include this run's validation texts; pass data.validation_path="):
         check_pretraining_split({**labelled, "validation_path": str(copy)}, labelled)
+
+
+def test_an_older_bilm_of_this_runs_file_is_warned_of(
+    bilm_run: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An upgrade review: a biLM of an older textgru (no digests of its training texts) pretrained on the labelled
+    file with today's settings passed unwarned, though it carved the file by the rule of its day: 25 of 31 validation
+    texts and 24 of 30 test texts were its training texts. Its checkpoint cannot tell its rule, so this warns."""
+    from textgru.data.pretraining_split import check_pretraining_split
+    from textgru.models.transfer import PretrainedLM
+
+    ckpt = torch.load(bilm_run / "checkpoints" / "best.ckpt", map_location="cpu", weights_only=True)
+    for key in ("trained_texts", "split_rule", "tokenizer_config", "data_digest"):  # what an older textgru lacked
+        del ckpt["textgru"][key]
+    shutil.copytree(bilm_run, tmp_path / "lm")
+    torch.save(ckpt, tmp_path / "lm" / "checkpoints" / "best.ckpt")
+    lm = PretrainedLM(tmp_path / "lm")
+    with caplog.at_level("WARNING"):
+        lm.check_split(dict(lm.data_config))  # the same file, settings and paths: carved alike today
+    assert f"model.pretrained_lm was pretrained on {lm.data_config['path']} by an older textgru" in caplog.text
+    caplog.clear()
+
+    toy = write_csv(tmp_path / "toy.csv", make_rows(40))
+    labelled = {"source": "local", "path": str(toy), "validation_path": None, "test_path": None, "split_seed": 42}
+    warned = f"model.pretrained_lm was pretrained on {toy} by an older textgru, which kept no digests"
+    with caplog.at_level("WARNING"):
+        check_pretraining_split(labelled, dict(labelled))  # a biLM with digests: `report_on` counts the leak
+    assert warned not in caplog.text
+    with caplog.at_level("WARNING"):
+        check_pretraining_split(labelled, dict(labelled), checked=False)
+    assert f"{warned} of its training texts and may have carved that file otherwise" in caplog.text
+    assert "this run's validation and test texts, which cannot be checked; pretrain it again" in caplog.text
+    caplog.clear()
+    own = {**labelled, "validation_path": str(toy), "test_path": str(toy)}  # this run carves nothing
+    other = write_csv(tmp_path / "other.csv", make_rows(40, seed=1))
+    with caplog.at_level("WARNING"):
+        check_pretraining_split(labelled, own, checked=False)
+        check_pretraining_split({**labelled, "path": str(other)}, labelled, checked=False)  # another file
+    assert warned not in caplog.text
 
 
 def test_the_lm_fine_tuned_from_is_logged_with_its_digest(bilm_run: Path, caplog) -> None:

@@ -134,7 +134,7 @@ class PretrainedLM:
 
     def check_split(self, data_config: Mapping[str, Any]) -> None:
         """One line where the language model's training texts can hold this run's validation or test texts."""
-        check_pretraining_split(self.data_config, data_config)
+        check_pretraining_split(self.data_config, data_config, checked=self.trained_texts is not None)
 
     def report_on(self, dm: Any) -> None:
         """`report_coverage` of a classifier's datamodule, then one line where the language model trained on a tenth
