@@ -56,3 +56,37 @@ def test_an_older_checkpoints_digest_of_data_path_alone_is_compared_for_that_fil
     assert _resume(old, cfg, caplog) == ""  # its validation file was not digested: not compared
     Path(cfg["path"]).write_text(Path(cfg["path"]).read_text() + "one more,pos\n")
     assert f"resume: data.path {cfg['path']} changed since the run started" in _resume(old, cfg, caplog)
+
+
+def test_resuming_a_run_an_older_textgru_carved_names_that_cause(tiny_run: Path, tmp_path: Path, caplog) -> None:
+    """An upgrade review: a killed run of an older textgru, whose splits today's rule carves otherwise (repeated rows
+    dropped first), was refused as "the data changed since the run started", which it had not; with a tokenizer that
+    came out equal it went on silently on other splits. A checkpoint without split_rule is told as what it is."""
+    import pytest
+    import torch
+
+    from textgru.data.tokenization import read_tokenizer_file
+    from textgru.errors import TextgruError
+    from textgru.resumed_data import check_same_tokenizer
+    from textgru.run_folder import RunFolder
+
+    new = torch.load(tiny_run / "checkpoints" / "last.ckpt", weights_only=True)
+    old = {**new, "textgru": {k: v for k, v in new["textgru"].items() if k not in ("split_rule", "data_digest")}}
+    run, tokenizer = RunFolder(tiny_run), read_tokenizer_file(tiny_run / "tokenizer.json")
+    other = RunFolder(tmp_path)  # a tokenizer.json other than the one built now
+    (tmp_path / "tokenizer.json").write_text(tokenizer.to_str().replace('"[UNK]"', '"[UNKNOWN]"', 1))
+    with caplog.at_level(logging.WARNING, logger="textgru"):
+        check_same_tokenizer(tokenizer, run, new)
+    assert caplog.text == ""
+    with pytest.raises(TextgruError, match=r"the data changed since the run started"):
+        check_same_tokenizer(tokenizer, other, new)
+    with pytest.raises(TextgruError) as refused:
+        check_same_tokenizer(tokenizer, other, old)
+    assert str(refused.value).startswith("resume: the run was started by an older textgru, which may have carved its")
+    assert "(or its data changed since: it kept no digest of it)" in str(refused.value)
+    assert str(refused.value).endswith("start a new run, or finish this one with the textgru that started it")
+    assert "the data changed since the run started" not in str(refused.value)
+    with caplog.at_level(logging.WARNING, logger="textgru"):
+        check_same_tokenizer(tokenizer, run, old)  # the same tokenizer: the splits may still differ
+    assert "resume: the run was started by an older textgru" in caplog.text
+    assert f"its splits of {new['textgru']['data_config']['path']} carved now may not be those" in caplog.text

@@ -71,16 +71,39 @@ def _alike(a: Any, b: Any) -> bool:
     return a == b
 
 
-def check_same_tokenizer(tokenizer: Any, run: RunFolder) -> None:
-    """A resumed run must read its data as the run did: the tokenizer rebuilt from the data must be the saved one."""
+def check_same_tokenizer(tokenizer: Any, run: RunFolder, ckpt: dict[str, Any] | None = None) -> None:
+    """A resumed run must read its data as the run did: the tokenizer rebuilt from the data must be the saved one. A
+    run started before textgru recorded its carving rule (`ckpt` without split_rule) that carves its splits from its
+    file may have carved them otherwise (an upgrade review: told its data changed, which it had not): one line naming
+    that where the tokenizer differs, a warning where it came out equal (the splits may still differ)."""
+    from textgru.data.splitting import SPLIT_RULE
     from textgru.data.tokenization import read_tokenizer_file
 
-    if (
-        tokenizer is not None
-        and run.tokenizer.is_file()
-        and tokenizer.to_str() != read_tokenizer_file(run.tokenizer).to_str()
-    ):
-        raise TextgruError(
-            f"the tokenizer built from the data now differs from {run.tokenizer}: the data changed since the run "
-            "started, so it cannot be resumed; start a new run"
+    meta = (ckpt or {}).get("textgru") or {}
+    data = meta.get("data_config") or {}
+    carves = data.get("source") == "local" and not (data.get("validation_path") and data.get("test_path"))
+    older = ckpt is not None and meta.get("label_names") is not None and meta.get("split_rule") != SPLIT_RULE
+    older = older and carves  # a classifier whose validation or test split was carved by an older rule
+    then = "started by an older textgru, which may have carved its splits otherwise (its rule changed since)"
+    fix = "start a new run, or finish this one with the textgru that started it"
+    if tokenizer is not None and run.tokenizer.is_file():
+        if tokenizer.to_str() != read_tokenizer_file(run.tokenizer).to_str():
+            if older:
+                edited = "" if meta.get("data_digest") else " (or its data changed since: it kept no digest of it)"
+                raise TextgruError(
+                    f"resume: the run was {then}: the tokenizer built from today's training split differs from "
+                    f"{run.tokenizer}{edited}, so it cannot be resumed; {fix}"
+                )
+            raise TextgruError(
+                f"the tokenizer built from the data now differs from {run.tokenizer}: the data changed since the run "
+                "started, so it cannot be resumed; start a new run"
+            )
+    if older:
+        log.warning(
+            "resume: the run was %s: its splits of %s carved now may not be those it trained and validated on (its "
+            "validation scores before and after would compare two sets, its test split may hold texts it trained on); "
+            "%s",
+            then,
+            data.get("path"),
+            fix,
         )

@@ -124,7 +124,7 @@ def _train(
     fit_epochs_to_min_steps(cfg, datamodule)
     fit_validation_to_run(cfg, datamodule)
     if resume_from is not None:  # every check before the folder changes: then set it back to the checkpoint's step
-        check_same_tokenizer(getattr(datamodule, "tokenizer", None), run)  # first: changed data changes the sizes too
+        check_same_tokenizer(getattr(datamodule, "tokenizer", None), run, resumed)  # first: it changes sizes too
         check_checkpoint_fits(resumed, module)
         check_same_batches(resumed, cfg.data)
         check_plan_goes_on(cfg, resumed, config_yaml)
