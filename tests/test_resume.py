@@ -811,6 +811,30 @@ def test_the_limit_a_refused_resume_suggests_is_one_the_checks_take(tmp_path: Pa
         check_can_train_on({"global_step": 145}, {}, {}, tmp_path)
 
 
+def test_an_older_finished_run_without_stopped_by_trains_on_where_its_counts_tell_the_limit(tmp_path: Path) -> None:
+    """An upgrade review: an older textgru's metrics.json lacks stopped_by, and `resume=<run> trainer.max_epochs=<more>`
+    was refused with no way forward. Its steps and epochs against the limits it ran under tell max_steps or max_epochs;
+    where they do not, the line names the way on (moving metrics.json aside worked)."""
+    from textgru.stopping import check_can_train_on
+
+    trainer = {"max_steps": -1, "max_epochs": 1, "max_time": "00:00:11:00", "min_steps": None}  # as the review's ran
+    old = {"train_seconds": 1.4, "epochs": 1, "global_step": 4}
+    check_can_train_on(old, trainer, {**trainer, "max_epochs": 2}, tmp_path)  # trains on
+    with pytest.raises(TextgruError, match=r"trainer.max_epochs=1 stopped its training; to train on from its last"):
+        check_can_train_on(old, trainer, trainer, tmp_path)
+    from textgru.stopping import inferred_stop_reason
+
+    assert inferred_stop_reason(old, trainer) == "max_epochs"
+    assert inferred_stop_reason(old, {**trainer, "max_epochs": 3, "max_steps": 4}) == "max_steps"
+    assert inferred_stop_reason({**old, "train_seconds": 650.0}, trainer) is None  # max_time may have cut it short
+    assert inferred_stop_reason(old, {**trainer, "min_steps": 10}) is None  # its max_epochs was refitted
+    assert inferred_stop_reason(old, {**trainer, "max_epochs": 5}) is None  # early stopping or max_time
+    with pytest.raises(TextgruError) as e:
+        check_can_train_on(old, {**trainer, "max_epochs": 5}, {**trainer, "max_epochs": 9}, tmp_path)
+    assert "nor do its steps and epochs tell; if a trainer limit ended it, move metrics.json aside" in str(e.value)
+    assert str(e.value).endswith(f"textgru train resume={tmp_path} trainer.<that limit>=<more>")
+
+
 def test_resume_without_a_folder_is_named() -> None:
     """`textgru train resume=` said "no config key resume ... write +resume=..."."""
     from textgru.run_folder import resume_target

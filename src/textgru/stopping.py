@@ -98,10 +98,17 @@ def check_can_train_on(
     resumed config raises: `before` is the run's trainer config, `now` the one it would go on with."""
     finished = f"{run} holds a finished run (metrics.json)"
     reason = metrics.get("stopped_by") if metrics else None
+    if metrics is not None and "stopped_by" not in metrics:  # written by an older textgru (before 2026-12-02)
+        reason = inferred_stop_reason(metrics, before)
     if reason not in LIMITS:
         why = "; early stopping ended its training" if reason == EARLY_STOPPING else ""
-        if metrics is not None and "stopped_by" not in metrics:  # written by an older textgru
-            why = " that does not record what ended its training (stopped_by; an older textgru wrote it)"
+        if metrics is not None and "stopped_by" not in metrics:  # an upgrade review: told no way forward
+            raise TextgruError(
+                f"{finished} that does not record what ended its training (stopped_by; an older textgru wrote it), "
+                "nor do its steps and epochs tell; if a trainer limit ended it, move metrics.json aside (e.g. to "
+                f"metrics.before-resume.json) and train on: textgru train {command_arg('resume', run)} "
+                "trainer.<that limit>=<more>"
+            )
         raise TextgruError(f"{finished}{why}; there is nothing to resume")
     if (bad := problem(f"trainer.{reason}", now.get(reason), TRAIN[f"trainer.{reason}"])) is not None:
         raise TextgruError(bad)  # checked before it is compared (a review: max_epochs=abc was a TypeError)
@@ -111,6 +118,25 @@ def check_can_train_on(
             f"{finished}: trainer.{reason}={_shown(before.get(reason))} stopped its training; to train on from its "
             f"last checkpoint, raise that limit: textgru train {command_arg('resume', run)} trainer.{reason}={value}"
         )
+
+
+def inferred_stop_reason(metrics: Mapping[str, Any], trainer: Mapping[str, Any]) -> str | None:
+    """What ended a run whose metrics.json lacks `stopped_by` (an older textgru's), where its `global_step` and
+    `epochs` and the `trainer` limits it ran under tell it alone: max_steps reached, or max_epochs reached well
+    inside max_time (an older textgru counted an epoch max_time cut short, so a run near max_time is not told).
+    None where they do not (early stopping, max_time or another limit: each could have)."""
+    steps, epochs = trainer.get("max_steps"), trainer.get("max_epochs")
+    step, epoch, took = metrics.get("global_step"), metrics.get("epochs"), metrics.get("train_seconds")
+    if isinstance(steps, int) and isinstance(step, int) and 0 < steps <= step:
+        return "max_steps"
+    try:
+        limit = seconds(trainer.get("max_time"))
+    except (TypeError, ValueError, AttributeError):
+        return None
+    inside = limit is None or (isinstance(took, (int, float)) and took < 0.8 * limit)
+    if isinstance(epochs, int) and isinstance(epoch, int) and 0 < epochs <= epoch and inside:
+        return "max_epochs" if not trainer.get("min_steps") else None  # min_steps refits max_epochs: not as saved
+    return None
 
 
 def _shown(value: Any) -> str:
