@@ -90,3 +90,43 @@ def test_resuming_a_run_an_older_textgru_carved_names_that_cause(tiny_run: Path,
         check_same_tokenizer(tokenizer, run, old)  # the same tokenizer: the splits may still differ
     assert "resume: the run was started by an older textgru" in caplog.text
     assert f"its splits of {new['textgru']['data_config']['path']} carved now may not be those" in caplog.text
+
+
+def test_resuming_an_older_lm_or_forecaster_checkpoint_warns_where_it_cannot_go_on_as_it_started(
+    tmp_path: Path, caplog
+) -> None:
+    """An upgrade review: an older LM run resumed now reads its validation in fewer lanes (since 12-05), so its
+    losses before and after span two definitions; an older forecaster's checkpoint inside an epoch has no training
+    loader place, so that epoch does not go on as it would have. Both went on unwarned; each is a warning now."""
+    from textgru.resumed_data import check_resumed_data
+    from textgru.run_folder import RunFolder
+
+    class Streams(SimpleNamespace):  # what an LM datamodule shows: its validation lanes, as lm_datamodule counts them
+        def setup(self, stage: str) -> None:
+            pass
+
+        def eval_lanes(self, split: str) -> int:
+            return self.lanes
+
+    inside = {"current": {"completed": 6}, "is_last_batch": False}
+    lm = {"textgru": {"task": "lm"}, "train_loader_position": {"served": 0}}
+    run = RunFolder(tmp_path)
+    with caplog.at_level(logging.WARNING, logger="textgru"):
+        check_resumed_data(Streams(tokenizer=None, lanes=1, eval_batch_size=64), run, lm)
+        check_resumed_data(Streams(tokenizer=None, lanes=64, eval_batch_size=64), run, lm)  # read alike
+        check_resumed_data(
+            Streams(tokenizer=None, lanes=1, eval_batch_size=64), run, {**lm, "textgru": {"data_digest": "x"}}
+        )
+    assert caplog.text.count("resume: the run was started by an older textgru") == 1
+    assert "validation text in 64 lanes (data.eval_batch_size), not the 1 it reads now" in caplog.text
+    caplog.clear()
+    fc = {"textgru": {"task": "forecast"}, "loops": {"fit_loop": {"epoch_loop.batch_progress": inside}}}
+    with caplog.at_level(logging.WARNING, logger="textgru"):
+        check_resumed_data(SimpleNamespace(tokenizer=None), run, fc)
+    assert "resume: the checkpoint was saved 6 batches into an epoch by an older textgru" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="textgru"):
+        check_resumed_data(SimpleNamespace(tokenizer=None), run, {**fc, "train_loader_position": {"served": 6}})
+        ended = {"loops": {"fit_loop": {"epoch_loop.batch_progress": {**inside, "is_last_batch": True}}}}
+        check_resumed_data(SimpleNamespace(tokenizer=None), run, {**fc, **ended})  # at an epoch's end
+    assert caplog.text == ""

@@ -107,3 +107,29 @@ def check_same_tokenizer(tokenizer: Any, run: RunFolder, ckpt: dict[str, Any] | 
             data.get("path"),
             fix,
         )
+
+
+def check_resumed_data(datamodule: Any, run: RunFolder, ckpt: dict[str, Any]) -> None:
+    """`check_same_tokenizer`, then a warning each where a checkpoint of an older textgru cannot go on as it started
+    (an upgrade review): an LM's validation read in fewer lanes now (since 2026-12-05, before checkpoints kept a data
+    digest), or a position inside an epoch without the training loader's place in it (a forecaster's, before 12-05)."""
+    check_same_tokenizer(getattr(datamodule, "tokenizer", None), run, ckpt)
+    meta = ckpt.get("textgru") or {}
+    if hasattr(datamodule, "eval_lanes") and "data_digest" not in meta:
+        datamodule.setup("fit")  # built already (the tokenizer above): returns at once
+        if (lanes := datamodule.eval_lanes("validation")) < datamodule.eval_batch_size:
+            log.warning(
+                "resume: the run was started by an older textgru, which may have read its validation text in %d lanes "
+                "(data.eval_batch_size), not the %d it reads now: its validation losses before and after the resume "
+                "may not compare, and its best checkpoint is chosen across both; start a new run for one definition",
+                datamodule.eval_batch_size,
+                lanes,
+            )
+    progress = ((ckpt.get("loops") or {}).get("fit_loop") or {}).get("epoch_loop.batch_progress") or {}
+    done = int((progress.get("current") or {}).get("completed", 0) or 0)
+    if "train_loader_position" not in ckpt and done and not progress.get("is_last_batch", True):
+        log.warning(
+            "resume: the checkpoint was saved %d batches into an epoch by an older textgru, which did not record the "
+            "training loader's place in it: the rest of that epoch is not the batches of a run never stopped",
+            done,
+        )

@@ -54,7 +54,7 @@ from textgru.resume import (
     read_resume_checkpoint,
     record_resumed_config,
 )
-from textgru.resumed_data import check_same_tokenizer
+from textgru.resumed_data import check_resumed_data
 from textgru.run_folder import RunFolder, set_aside_unfinished_best
 from textgru.run_lock import in_use
 from textgru.run_progress import RunProgress, training_seconds
@@ -124,7 +124,7 @@ def _train(
     fit_epochs_to_min_steps(cfg, datamodule)
     fit_validation_to_run(cfg, datamodule)
     if resume_from is not None:  # every check before the folder changes: then set it back to the checkpoint's step
-        check_same_tokenizer(getattr(datamodule, "tokenizer", None), run, resumed)  # first: it changes sizes too
+        check_resumed_data(datamodule, run, resumed)  # first: a tokenizer that differs changes sizes too
         check_checkpoint_fits(resumed, module)
         check_same_batches(resumed, cfg.data)
         check_plan_goes_on(cfg, resumed, config_yaml)
