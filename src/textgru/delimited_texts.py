@@ -47,10 +47,10 @@ def delimited_texts(raw: str, name: str, delimiter: str, text_column: str) -> li
     """The `text_column` of a CSV or TSV, read with pandas as training reads it (`textgru.data.local`): in a CSV a
     field in double quotes may hold commas, newlines and doubled quotes; a TSV is read so only where it is
     CSV-quoted (pandas' and Excel's) or plain, a '"' as text (GLUE's), whichever reading fits its header
-    (`tsv_quoting`); every cell as written ("NA" stays text), a missing one empty; a header naming `text_column` twice is
-    refused, as training refuses it (pandas read the first: a review). A file pandas cannot read (a quote that never closes, a row with more fields than the header) is one line
-    with pandas' own reason: the csv module had merged every row after an unclosed quote into one text, and cut a
-    text at an unquoted comma (a review)."""
+    (`tsv_quoting`); every cell as written ("NA" stays text), a missing one empty; a header naming `text_column`
+    twice is refused, as training refuses it (pandas read the first: a review). A file pandas cannot read (a quote
+    that never closes, a row with more fields than the header) is one line with pandas' own reason: the csv module
+    had merged every row after an unclosed quote into one text, and cut a text at an unquoted comma (a review)."""
     import pandas as pd  # here: the commands that read no CSV need not import it
 
     kind, hint = "CSV" if delimiter == "," else "TSV", fields_hint(delimiter)
