@@ -189,9 +189,9 @@ def forks_kept() -> Iterator[None]:
     (a variable a library may read at import differs from the preloader's): each then ran as a fresh Python, ~7 s
     (an sdist built in the test process set distutils' $PLAT: half a worker's suite ran so, unnoticed)."""
     preloader = _preloader() if _preloader.cache_info().currsize else None
-    took = preloader is not None and preloader.takes(_command_env())
+    took = preloader is not None and preloader.takes(_command_env(), logged=False)  # no command: not in the log
     yield
-    if took and not preloader.takes(_command_env()):
+    if took and not preloader.takes(_command_env(), logged=False):
         now, base = _command_env(), {**preloader.env, **preloader.added}
         changed = sorted(k for k in set(now) | set(base) if now.get(k, preloader.added.get(k)) != base.get(k))
         changed = [k for k in changed if not k.startswith(SAFE_ENV)]

@@ -231,7 +231,7 @@ class Preloader:
         self.log.close()
         shutil.rmtree(self.folder, ignore_errors=True)
 
-    def takes(self, env: dict[str, str]) -> bool:
+    def takes(self, env: dict[str, str], logged: bool = True) -> bool:
         """Whether a fork runs a command in `env` as a fresh Python would: no variable that a library may read at
         import differs from the preloader's (the variables its imports set count as set), and its PYTHONPATH holds
         neither a site hook nor a module the preloader has loaded (the fork would keep the loaded one)."""
@@ -241,7 +241,7 @@ class Preloader:
         for folder in (p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p and os.path.isdir(p)):
             names = {Path(n).stem if n.endswith(".py") else n for n in os.listdir(folder)}
             unsafe += sorted(f"PYTHONPATH:{n}" for n in names & (self.loaded | SITE_HOOKS))
-        if log := os.environ.get("TEXTGRU_TEST_FORK_LOG"):  # which commands ran plainly, and why
+        if logged and (log := os.environ.get("TEXTGRU_TEST_FORK_LOG")):  # which commands ran plainly, and why
             with open(log, "a") as f:
                 f.write(f"{'fork' if self.usable and not unsafe else 'plain'} {self.usable} {unsafe}\n")
         return self.usable and not unsafe and self.proc.poll() is None
