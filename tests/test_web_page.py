@@ -315,16 +315,49 @@ def test_page_reads_info_again_after_a_failed_request(served: Served) -> None:
             page.goto(served.url + "/")
             page.wait_for_selector("#generate:not([hidden])")
             assert "/new/best.ckpt" not in page.text_content("#model-info")
+            page.evaluate(_RECORD_ERRORS)
             page.route("**/predict", lambda route: route.abort(), times=1)  # the server is down a moment
             page.route("**/info", lambda route: route.fulfill(json=restarted))  # then up, with a classifier only
             page.fill("#text", "a good day")
             page.wait_for_selector("#generate", state="hidden", timeout=10_000)
             assert "/new/best.ckpt" in page.text_content("#model-info")
             assert "language model" not in page.text_content("#summary")
-            # in the page's words (a review: "Failed to fetch")
-            assert page.text_content("#classify-error") == (
+            # in the page's words (a review: "Failed to fetch"); then, the server back, the text is classified again
+            # (a review: "cannot be reached" stayed up until the next keystroke)
+            page.wait_for_selector("#classify-error", state="hidden", timeout=5_000)
+            assert page.text_content("#label") not in ("", "\u2013")
+            assert page.evaluate("window.said") == [
                 "/predict failed: the server cannot be reached: stopped or restarting?"
-            )
+            ]
+        finally:
+            browser.close()
+
+
+def test_page_says_when_the_server_answers_again_without_asking_it_over_and_over(served: Served) -> None:
+    """A review: after an outage the error boxes said "cannot be reached" until the next request. A generation that
+    failed so is said to be over (not sent again: the user chooses); a /predict that keeps failing while /info
+    answers is sent again once, not in a loop."""
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page(bypass_csp=True)
+            page.goto(served.url + "/")
+            page.wait_for_selector("#generate:not([hidden])")
+            page.route("**/generate", lambda route: route.abort(), times=1)
+            page.fill("#max_new_tokens", "5")
+            page.click("#go")
+            page.wait_for_function("document.getElementById('generate-error').textContent.includes('answers again')")
+            assert page.text_content("#generate-error") == "The server answers again: Generate to try again."
+            page.click("#go")  # and it does
+            page.wait_for_function("document.getElementById('gen-status').textContent.startsWith('done')")
+            assert page.is_hidden("#generate-error")
+
+            sent = []
+            page.route("**/predict", lambda route: (sent.append(1), route.fulfill(status=500, json={"error": "boom"})))
+            page.fill("#text", "a good day")
+            page.wait_for_function("document.getElementById('classify-error').textContent.includes('boom')")
+            page.wait_for_timeout(1500)  # /info answers at once each time: a loop would have sent many by now
+            assert len(sent) == 2 and page.text_content("#classify-error") == "/predict: boom"
         finally:
             browser.close()
 
@@ -395,6 +428,14 @@ def test_page_reads_info_at_once_when_the_server_answers_again(served: Served) -
             assert page.evaluate("window.alerts") == 0 and page.text_content("#error") == alert
         finally:
             browser.close()
+
+
+_RECORD_ERRORS = """() => {  // each text the classify error box shows, in window.said
+    window.said = [];
+    const box = document.getElementById('classify-error');
+    new MutationObserver(() => { if (box.textContent) window.said.push(box.textContent); })
+        .observe(box, {childList: true, characterData: true, subtree: true});
+}"""
 
 
 def _contrast_on_white(css: str) -> float:

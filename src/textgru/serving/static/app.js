@@ -57,6 +57,10 @@ let infoAgain = false; // ...but has it read again once that one answers (it may
 let infoRetry = null; // the timer of the next try while /info cannot be read
 let infoWait = 1; // that try's wait, in seconds
 const MOST_WAIT = 5; // seconds (a review: at 30 s the page said "waiting" for ~25 s after the server was back)
+// the parts whose error says the server could not be reached (or failed, for /predict): classified again once, or
+// the outage said to be over (generate), when /info answers again (a review: "cannot be reached" stayed up)
+const outage = new Set();
+let reclassified = false; // the text in the box was classified again once after an outage: not again (no loop)
 
 // after a request failed (a server restarting, perhaps with other models), /info is read again: the page does not
 // go on showing the previous server's models (a review). A try waiting on its timer is brought forward (a review:
@@ -80,6 +84,7 @@ async function loadInfo(wait = 1) {
     info = await response.json();
   } catch (e) { // a server restarting answers 503 for a while: try again, less and less often
     infoReading = false;
+    reclassified = false; // the server is away: the text is classified again once it is back
     // said once an outage (a review: an alert rewritten at each try interrupts a screen reader each time); the
     // countdown goes in the summary, which is not a live region
     if ($("error").hidden) showError("error", `/info could not be read (${failure(e)}); trying again until it answers`);
@@ -91,6 +96,7 @@ async function loadInfo(wait = 1) {
   infoReading = false;
   if (infoAgain) { loadInfo(); return; } // a request failed meanwhile: this answer may be the previous server's
   clearError("error");
+  afterOutage();
   const models = info.models || {};
   const parts = [];
   const box = $("model-info");
@@ -121,6 +127,17 @@ async function loadInfo(wait = 1) {
   if (models.lm && !promptTyped) $("prompt").value = models.lm.example_prompt || "";
   const cap = info.limits && info.limits.max_new_tokens; // the browser's arrows stop there
   if (cap) $("max_new_tokens").max = cap;
+}
+
+function afterOutage() {
+  if (outage.delete("classify") && !reclassified) {
+    reclassified = true;
+    clearTimeout(typingTimer);
+    typingTimer = setTimeout(() => { if (!$("classify").hidden) classify(); }, 0); // once this /info is shown
+  }
+  if (outage.delete("generate") && $("gen-status").textContent === "failed") {
+    showError("generate-error", "The server answers again: Generate to try again.");
+  }
 }
 
 // a request that was answered while /info could not be read: the server is back, so /info is read now (a review:
@@ -204,9 +221,12 @@ async function classify() {
     if (!response.ok) {
       clearPrediction(); // the label shown was an earlier text's
       showError("classify-error", `/predict: ${answer}`);
+      if (response.status >= 500) outage.add("classify");
       if (response.status >= 500 || response.status === 404) refreshInfo();
       return;
     }
+    outage.delete("classify");
+    reclassified = false;
     clearError("classify-error");
     renderPrediction(answer);
     const cut = pastMaxLength(text, maxLength); // the note's text only then: a hidden one still describes the box
@@ -217,12 +237,14 @@ async function classify() {
     if (seq === predictSeq) {
       clearPrediction();
       showError("classify-error", `/predict failed: ${failure(e)}`);
+      outage.add("classify");
       refreshInfo();
     }
   }
 }
 
 $("text").addEventListener("input", () => {
+  reclassified = false;
   clearTimeout(typingTimer);
   typingTimer = setTimeout(classify, 250);
 });
@@ -320,9 +342,10 @@ async function generate() {
       showError("generate-error", `/generate: ${inPageWords(await errorOf(response))}`);
       $("prompt-said").hidden = $("text-said").hidden = true; // no continuation to tell apart
       $("gen-status").textContent = "failed";
-      if (response.status >= 500 || response.status === 404) refreshInfo();
+      if (response.status >= 500 || response.status === 404) refreshInfo(); // (its error says why: it stays)
       return;
     }
+    outage.delete("generate");
     answered();
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
     let buffer = "";
@@ -343,6 +366,7 @@ async function generate() {
     else {
       showError("generate-error", `/generate failed: ${failure(e)}`);
       $("gen-status").textContent = "failed";
+      outage.add("generate");
       refreshInfo();
     }
   } finally {
