@@ -183,7 +183,7 @@ def test_predict_keeps_input_order_across_length_buckets(clf: textgru.Classifier
     for a, b in zip(batched, one_by_one, strict=True):
         assert a.probs == pytest.approx(b.probs, abs=1e-5)
     assert clf.predict([]) == []
-    with pytest.raises(textgru.TextgruError, match=r"texts\[1\] is a int"):
+    with pytest.raises(textgru.TextgruError, match=r"texts\[1\] is an int"):
         clf.predict(["fine", 3])  # type: ignore[list-item]
 
 
@@ -548,7 +548,7 @@ def test_python_callers_get_one_line_where_the_command_line_does(
             clf.evaluate(frame, output_dir="ev", overwrite=bad)
         with pytest.raises(textgru.TextgruError, match=f"^overwrite={bad!r} must be true or false$"):
             textgru.export(tiny_run, tmp_path / "export", overwrite=bad)
-    with pytest.raises(textgru.TextgruError, match="^output= takes a folder name .a str or Path., not a int$"):
+    with pytest.raises(textgru.TextgruError, match="^output= takes a folder name .a str or Path., not an int$"):
         textgru.export(tiny_run, 123)  # type: ignore[arg-type]  (a review: a TypeError)
     (tmp_path / "a.csv").write_text("x")
     with pytest.raises(textgru.TextgruError, match="^output_dir='a.csv/sub' cannot be used as a folder: a.csv is a"):
@@ -651,7 +651,7 @@ def test_score_is_the_mean_next_token_loss_after_the_separator(
     finally:
         hook.remove()
     assert tracked and not any(tracked)
-    for bad, message in ((None, "not a NoneType"), (5, "not a int"), (["a", b"b"], r"texts\[1\] is a bytes")):
+    for bad, message in ((None, "not None"), (5, "not an int"), (["a", b"b"], r"texts\[1\] is a bytes")):
         with pytest.raises(textgru.TextgruError, match=message):
             lm.score(bad)  # type: ignore[arg-type]
     with pytest.raises(textgru.TextgruError, match="batch_size=0 must be an integer of at least 1"):
@@ -691,7 +691,7 @@ def test_train_refuses_bad_overrides_in_one_line(tmp_path: Path, tiny_run: Path,
         # found by a review: a dict's values were dropped ("Error parsing override 'task'"), None a TypeError
         for bad, message in (
             ({"seed": 1}, r"takes a list of overrides, not a dict: \w+\(\['seed=1'\]\)"),
-            (None, r"takes a list of overrides \(strings like 'model.hidden_size=64'\), not a NoneType"),
+            (None, r"takes a list of overrides \(strings like 'model.hidden_size=64'\), not None"),
             ([["seed=1"]], r"\(\): each override is a string like 'model.hidden_size=64', not a list"),
         ):
             with pytest.raises(textgru.TextgruError, match=message):
@@ -758,13 +758,13 @@ def test_train_refuses_bad_overrides_in_one_line(tmp_path: Path, tiny_run: Path,
         (textgru.sweep, (["seed=1,2", "hydra.run.dir=x"],), r"^hydra.run.dir= names one run's folder, .* sweep_dir="),
         (textgru.sweep, (["optimizer.lr=interval(1e-3,1e-2)"],), r"a grid sweep \(-m\) runs listed values"),  # Hydra's
         (textgru.train, (["~model"],), r"^~model: train\(\) needs each of its top-level keys"),  # a traceback
-        (textgru.train, ([None],), r"^train\(\): each override is a string .*, not a NoneType"),  # an AttributeError
+        (textgru.train, ([None],), r"^train\(\): each override is a string .*, not None"),  # an AttributeError
         (
             textgru.train,
             ([], "eval"),
             r"^config_name 'eval' is not a training config; leave it out \(or give 'train'\)$",
         ),
-        (textgru.train, ([], "train", 123), r"^run_dir= takes a folder \(a str or Path\), not a int"),
+        (textgru.train, ([], "train", 123), r"^run_dir= takes a folder \(a str or Path\), not an int"),
         (textgru.sweep, ([], "train", 1.5), r"^sweep_dir= takes a folder \(a str or Path\), not a float"),
     ):
         with pytest.raises(textgru.TextgruError, match=message):

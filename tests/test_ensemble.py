@@ -166,7 +166,7 @@ def test_too_few_another_kind_and_the_output_are_one_line(tmp_path: Path, lm_run
             textgru.ensemble(nothing, tmp_path / "j.ckpt")  # type: ignore[arg-type]
     with pytest.raises(TextgruError, match="^output= takes a file name"):
         textgru.ensemble([a, b], None)  # type: ignore[arg-type]
-    with pytest.raises(TextgruError, match="^checkpoints holds a NoneType; give run folders or .ckpt files"):
+    with pytest.raises(TextgruError, match="^checkpoints holds None; give run folders or .ckpt files"):
         textgru.ensemble([a, None], tmp_path / "j.ckpt")  # type: ignore[list-item]  (a review: "no checkpoint given")
     with pytest.raises(TextgruError, match=r"cannot be written: .*mine.ckpt is a file"):
         textgru.ensemble([a, b], mine / "j.ckpt")

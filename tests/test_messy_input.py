@@ -229,8 +229,8 @@ def test_predict_takes_any_iterable_of_texts_and_refuses_what_is_not_one(classif
     expected = [p.probs for p in classifier.predict(texts)]
     assert [p.probs for p in classifier.predict(t for t in texts)] == expected  # a generator, a pandas column ...
     assert [p.probs for p in classifier.predict(tuple(texts))] == expected
-    for bad, name in ((None, "NoneType"), (5, "int")):
-        with pytest.raises(TextgruError, match=f"^predict takes a text or a list of texts, not a {name}$"):
+    for bad, name in ((None, "None"), (5, "an int")):
+        with pytest.raises(TextgruError, match=f"^predict takes a text or a list of texts, not {name}$"):
             classifier.predict(bad)  # type: ignore[arg-type]
     table = pd.DataFrame({"text": texts})  # iterating a table gives its column names: predicted 'text' alone
     with pytest.raises(TextgruError, match="^predict takes a text or a list of texts, not a DataFrame; pass its text"):
@@ -238,7 +238,7 @@ def test_predict_takes_any_iterable_of_texts_and_refuses_what_is_not_one(classif
     assert [p.probs for p in classifier.predict(table["text"])] == expected
     with pytest.raises(TextgruError, match="^predict_proba takes a text or a list of texts, not a 0-d array; pass str"):
         classifier.predict_proba(np.array("fine"))
-    with pytest.raises(TextgruError, match=r"^predict: texts\[1\] is a int, not a string$"):
+    with pytest.raises(TextgruError, match=r"^predict: texts\[1\] is an int, not a string$"):
         classifier.predict(["fine", 3])  # type: ignore[list-item]
     with pytest.raises(TextgruError, match=r"^predict takes a list of texts, not a set \(no order\); pass sorted"):
         classifier.predict(set(texts))  # answers in an order no one chose (it was accepted)
@@ -246,7 +246,7 @@ def test_predict_takes_any_iterable_of_texts_and_refuses_what_is_not_one(classif
     one = classifier.predict_proba("fine")
     assert one.shape == (len(classifier.label_names),) and torch.equal(one, classifier.predict_proba(["fine"])[0])
     for call, message in (
-        (lambda: classifier.predict_proba(["fine", None]), r"^predict_proba: texts\[1\] is a NoneType, not a string$"),
+        (lambda: classifier.predict_proba(["fine", None]), r"^predict_proba: texts\[1\] is None, not a string$"),
         (lambda: classifier.predict(texts, batch_size="8"), r"^batch_size='8' must be an integer of at least 1$"),
     ):
         with pytest.raises(TextgruError, match=message):

@@ -30,7 +30,7 @@ from textgru.checkpoint import (
 from textgru.checkpoint_path import resolve_checkpoint_path, warn_if_unfinished
 from textgru.checkpoint_weights import build_fitting
 from textgru.data.data_paths import glob_paths, is_pattern
-from textgru.errors import TextgruError, require_bool
+from textgru.errors import TextgruError, a_kind, require_bool
 from textgru.folder_probe import FILE_TEMP_SPARE, name_too_long
 from textgru.models.gru_classifier import GRUClassifier
 from textgru.unstarted_runs import outermost_missing
@@ -53,7 +53,7 @@ def _sources(checkpoints: Any) -> list[Path]:
     if len(given) < 2:
         raise TextgruError("give at least two classifier checkpoints to join (run folders or .ckpt files)")
     if bad := [p for p in given if not isinstance(p, (str, os.PathLike))]:  # a None too (a review: "none given")
-        raise TextgruError(f"checkpoints holds a {type(bad[0]).__name__}; give run folders or .ckpt files (paths)")
+        raise TextgruError(f"checkpoints holds {a_kind(bad[0])}; give run folders or .ckpt files (paths)")
     files = [resolve_checkpoint_path(p).resolve() for p in given]
     for p in given:  # as model.pretrained_lm says (a review: a run still training was joined without a word)
         warn_if_unfinished(p, str(p), "joined")
@@ -206,7 +206,7 @@ def ensemble(
     """Join the classifiers `checkpoints` (run folders or .ckpt files) into one checkpoint file `output`; an existing
     file is replaced only with `overwrite`. Returns its path."""
     if not isinstance(output, (str, os.PathLike)):
-        raise TextgruError(f"output= takes a file name (a str or Path), not a {type(output).__name__}")
+        raise TextgruError(f"output= takes a file name (a str or Path), not {a_kind(output)}")
     return _write(checkpoints, Path(output).expanduser(), overwrite)[0]
 
 

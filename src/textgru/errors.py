@@ -25,6 +25,14 @@ class TrainingStopped(KeyboardInterrupt):
     went on with its next run)."""
 
 
+def a_kind(value: object) -> str:
+    """What `value` is, for a refusal: "an int", "a list", "None" (not "a int", "a NoneType")."""
+    if value is None:
+        return "None"
+    name = type(value).__name__
+    return f"{'an' if name[0].lower() in 'aeiou' else 'a'} {name}"
+
+
 def require_bool(value: object, name: str) -> None:
     """One line for a flag that is not True or False: `bool("false")` is True, and an `overwrite="false"` from a
     config file replaced the user's report (a review)."""

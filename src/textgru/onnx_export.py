@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from textgru import __version__
-from textgru.errors import TextgruError
+from textgru.errors import TextgruError, a_kind
 from textgru.onnx_format import (
     FORMAT,
     FORMAT_VERSION,
@@ -197,7 +197,7 @@ def export(
     if output is None or (isinstance(output, str) and not output.strip()):  # not "None": a folder of that name
         raise TextgruError("no output folder given: pass output=<folder>")
     if not isinstance(output, (str, os.PathLike)):  # a review: export(ckpt, 123) was a TypeError
-        raise TextgruError(f"output= takes a folder name (a str or Path), not a {type(output).__name__}")
+        raise TextgruError(f"output= takes a folder name (a str or Path), not {a_kind(output)}")
     out = Path(os.path.abspath(Path(output).expanduser()))  # '.', 'x/..' named: the staging folder goes beside it
     check_export_output(out, overwrite)
     require_export_packages()

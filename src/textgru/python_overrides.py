@@ -9,7 +9,7 @@ from typing import Any
 
 from textgru.command_flags import removed_whole_config
 from textgru.command_line_checks import read_override
-from textgru.errors import TextgruError
+from textgru.errors import TextgruError, a_kind
 
 
 def is_sweep(override: str) -> bool:
@@ -23,7 +23,7 @@ def is_sweep(override: str) -> bool:
 
 def folder_arg(value: Any, name: str) -> Any:
     if value is not None and not isinstance(value, (str, os.PathLike)):
-        raise TextgruError(f"{name}= takes a folder (a str or Path), not a {type(value).__name__}")
+        raise TextgruError(f"{name}= takes a folder (a str or Path), not {a_kind(value)}")
     return value
 
 
@@ -37,14 +37,12 @@ def override_list(overrides: Any, call: str) -> list[str]:
         raise TextgruError(f"{call}() takes a list of overrides, not a dict: {call}({example!r})")
     if not isinstance(overrides, Iterable) or isinstance(overrides, (bytes, bytearray)):
         raise TextgruError(
-            f"{call}() takes a list of overrides (strings like 'model.hidden_size=64'), not a {type(overrides).__name__}"
+            f"{call}() takes a list of overrides (strings like 'model.hidden_size=64'), not {a_kind(overrides)}"
         )
     overrides = list(overrides)
     if not all(isinstance(o, str) for o in overrides):  # (a review: [None] passed a check that used None as its mark)
         bad = next(o for o in overrides if not isinstance(o, str))
-        raise TextgruError(
-            f"{call}(): each override is a string like 'model.hidden_size=64', not a {type(bad).__name__}"
-        )
+        raise TextgruError(f"{call}(): each override is a string like 'model.hidden_size=64', not {a_kind(bad)}")
     for o in overrides:
         if o.startswith("-"):
             raise TextgruError(f"{call}() takes overrides (key=value), not the command line's flag {o!r}")

@@ -7,7 +7,7 @@ import numbers
 from collections.abc import Iterable
 from typing import Any
 
-from textgru.errors import TextgruError
+from textgru.errors import TextgruError, a_kind
 
 
 def text_list(texts: Any, call: str) -> list[str]:
@@ -16,19 +16,17 @@ def text_list(texts: Any, call: str) -> list[str]:
     if isinstance(texts, str):
         return [texts]
     if not isinstance(texts, Iterable) or isinstance(texts, (bytes, bytearray, dict)):
-        raise TextgruError(f"{call} takes a text or a list of texts, not a {type(texts).__name__}")
+        raise TextgruError(f"{call} takes a text or a list of texts, not {a_kind(texts)}")
     if isinstance(texts, (set, frozenset)):  # the answers come in the texts' order, which a set does not have
-        raise TextgruError(f"{call} takes a list of texts, not a {type(texts).__name__} (no order); pass sorted(texts)")
+        raise TextgruError(f"{call} takes a list of texts, not {a_kind(texts)} (no order); pass sorted(texts)")
     if hasattr(texts, "columns"):  # a table (pandas, polars) iterates over its column names, not its rows
-        raise TextgruError(
-            f"{call} takes a text or a list of texts, not a {type(texts).__name__}; pass its text column"
-        )
+        raise TextgruError(f"{call} takes a text or a list of texts, not {a_kind(texts)}; pass its text column")
     if getattr(texts, "ndim", None) == 0:  # a 0-d array (numpy) has no items
         raise TextgruError(f"{call} takes a text or a list of texts, not a 0-d array; pass str(x) or a list")
     items = list(texts)
     for i, item in enumerate(items):
         if not isinstance(item, str):
-            raise TextgruError(f"{call}: texts[{i}] is a {type(item).__name__}, not a string")
+            raise TextgruError(f"{call}: texts[{i}] is {a_kind(item)}, not a string")
     return items
 
 

@@ -26,7 +26,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from textgru.errors import TextgruError
+from textgru.errors import TextgruError, a_kind
 from textgru.inference.fused_weights import gru_tensors, layer_parts, same, table_fits, token_table
 from textgru.models.gru_classifier import GRUClassifier
 
@@ -63,7 +63,7 @@ class FusedGRUClassifier(nn.Module):
     def __init__(self, model: GRUClassifier, dtype: torch.dtype = torch.bfloat16) -> None:
         super().__init__()
         if not isinstance(model, GRUClassifier):
-            raise TextgruError(f"precision=bf16 runs textgru's GRUClassifier, not a {type(model).__name__}")
+            raise TextgruError(f"precision=bf16 runs textgru's GRUClassifier, not {a_kind(model)}")
         if model.others or model.lm is not None:
             this = f"is {len(model.members)} in one (model.members)" if model.others else "has them (transfer=features)"
             raise TextgruError(

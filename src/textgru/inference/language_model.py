@@ -13,7 +13,7 @@ from tokenizers import Tokenizer
 from textgru.data.batching import LengthBucketBatchSampler, pad_collate
 from textgru.data.decoding import check_unicode
 from textgru.data.tokenization import UNK, pad_id
-from textgru.errors import TextgruError
+from textgru.errors import TextgruError, a_kind
 from textgru.inference.arguments import check_batch_size, text_list
 from textgru.inference.eval_mode import eval_mode
 from textgru.inference.generation import SamplingOptions, document_start, generate, stream
@@ -161,5 +161,5 @@ def greedy_ignores(sampling: Mapping[str, Any]) -> dict[str, Any]:
 
 def _prompt(prompt: Any) -> str:
     if not isinstance(prompt, str):  # a list of prompts was the tokenizer's TypeError
-        raise TextgruError(f"the prompt is a {type(prompt).__name__}, not a string (one prompt per call)")
+        raise TextgruError(f"the prompt is {a_kind(prompt)}, not a string (one prompt per call)")
     return prompt

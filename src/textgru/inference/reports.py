@@ -13,7 +13,7 @@ from typing import Any
 
 from textgru.atomic_files import write_text_atomic
 from textgru.config_path_rules import Folder
-from textgru.errors import TextgruError, require_bool
+from textgru.errors import TextgruError, a_kind, require_bool
 from textgru.folder_probe import FILE_TEMP_SPARE, name_too_long
 
 
@@ -79,7 +79,7 @@ def data_scored(data: Any, trained_on: Mapping[str, Any], split: str) -> str:
     if isinstance(data, (str, os.PathLike)) and Path(data).expanduser().exists():
         return str(Path(data).expanduser().absolute())
     if data is not None and not isinstance(data, (str, Mapping)):
-        return f"a {type(data).__name__} of rows"
+        return f"{a_kind(data)} of rows"
     cfg = dict(trained_on) if data is None else dict(data) if isinstance(data, Mapping) else {"source": data}
     cfg.setdefault("source", "local")  # a dict without one is read as data=local (a review: "data=None")
     if cfg.get("source") == "local":

@@ -17,7 +17,7 @@ from textgru.data.labelled import datasets_quiet, load_classification_data, with
 from textgru.data.labels import label_key
 from textgru.data.splitting import SPLIT_RULE
 from textgru.delimited_texts import header_hint
-from textgru.errors import TextgruError
+from textgru.errors import TextgruError, a_kind
 from textgru.inference.trained_split import as_trained, same_data, warn_if_changed, warn_if_split_file_changed
 
 log = logging.getLogger(__name__)
@@ -171,7 +171,7 @@ def _labelled_split(
 
         cfg = {**data_config(data), "label_names": None}
     else:
-        shown = repr(data) if isinstance(data, (str, os.PathLike)) else f"a {type(data).__name__}"  # not 100k texts
+        shown = repr(data) if isinstance(data, (str, os.PathLike)) else a_kind(data)  # not 100k texts
         raise TextgruError(
             f"data={shown[:200]} is neither an existing file or folder nor a data config name (conf/data/); pass a "
             "path, a name such as 'tweets', a dict, a datasets.Dataset or a pandas DataFrame with text and label columns"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from textgru.errors import TextgruError
+from textgru.errors import TextgruError, a_kind
 from textgru.models import MODEL_CLASSES
 from textgru.tasks.base import TaskModule
 
@@ -14,7 +14,7 @@ def check_built(name: str, module: Any) -> None:
     """What task `name`'s `build` returned, before training: a `TaskModule` that counts its tokens (else the
     throughput figure fails mid-run), around a model textgru can load again (a `MODEL_CLASSES` name)."""
     if not isinstance(module, TaskModule):
-        raise TextgruError(f"task={name}: build(cfg) returned a {type(module).__name__}, not a TaskModule")
+        raise TextgruError(f"task={name}: build(cfg) returned {a_kind(module)}, not a TaskModule")
     if type(module).count_tokens is TaskModule.count_tokens:
         raise TextgruError(
             f"task={name}: {type(module).__name__} does not define count_tokens(batch) (the real tokens of a batch, "
