@@ -45,6 +45,12 @@ def test_import_is_light_and_every_public_name_is_documented() -> None:
         [sys.executable, "-c", "import sys, textgru; print('torch' in sys.modules)"], capture_output=True, text=True
     )
     assert r.stdout.strip() == "False"  # names load on first use
+    # a command's checks read the serve command's Host rule without importing the server (a review: ~60 ms each)
+    code = "import sys, textgru.command_line_checks; print('textgru.serving.server' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
+    from textgru.serving import Limits, build_server, serve
+
+    assert serve is textgru.serve and Limits.__doc__ and build_server.__doc__
     for name in textgru.__all__:
         if name != "__version__":
             assert getattr(textgru, name).__doc__, name

@@ -11,7 +11,26 @@
 - `browser_guard.py`: the Host check (DNS rebinding; `allowed_hosts`) and the headers every answer carries.
 """
 
-from textgru.serving.limits import Limits
-from textgru.serving.server import build_server, serve
+from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from textgru.serving.limits import Limits
+    from textgru.serving.server import build_server, serve
+
+# imported on first use: a command's checks read browser_guard's Host rule, and importing the server with it cost every
+# command ~60 ms (a performance review)
+_EXPORTS = {
+    "Limits": "textgru.serving.limits",
+    "build_server": "textgru.serving.server",
+    "serve": "textgru.serving.server",
+}
 __all__ = ["Limits", "build_server", "serve"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'textgru.serving' has no attribute {name!r}")
