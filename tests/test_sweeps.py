@@ -901,3 +901,18 @@ def test_a_study_stored_before_its_fixed_values_were_compared_is_compared_as_sto
     old = optuna.create_study()
     old.set_user_attr(SETTINGS_ATTR, {"seed": "1"})  # stored by an earlier textgru: without the fixed values
     assert compared_overrides(old, ["seed=1"], space) == ["seed=1"] and FIXED_ATTR not in old.user_attrs
+
+
+@pytest.mark.parametrize("name", ["tune é", "it's", "a,b#c=d", "back\\slash"])
+def test_a_trial_of_a_study_folder_with_any_name_composes_its_run_folder(tmp_path: Path, name: str) -> None:
+    """A review: a study folder whose path held a non-ASCII letter or a `'` failed every trial with "search space:
+    LexerNoViableAltException: paths.run_dir=..." (the trial's folder was an unquoted override)."""
+    from hydra import initialize_config_module
+
+    from textgru.config import CONF_MODULE
+    from textgru.search_space import compose_trial, run_dir_override
+
+    run_dir = tmp_path / name / "trial_000"
+    with initialize_config_module(CONF_MODULE, version_base="1.3"):
+        cfg = compose_trial("train", ["hparams_search=sentiment", run_dir_override(run_dir)])
+    assert cfg.paths.run_dir == str(run_dir)

@@ -67,6 +67,14 @@ def search_override(key: str, value: Any) -> str:
     return f"{key}={override_value(value)}"
 
 
+def run_dir_override(run_dir: Path) -> str:
+    """`paths.run_dir=` a trial's folder, quoted: unquoted, a study folder with a non-ASCII letter or a `'` failed
+    every trial (a review: LexerNoViableAltException)."""
+    from textgru.console import hydra_quoted
+
+    return f"paths.run_dir={hydra_quoted(str(run_dir))}"
+
+
 SEARCH_KEYS = {"study_name", "n_trials", "direction", "sampler", "pruner", "params"}
 
 

@@ -32,6 +32,7 @@ from textgru.search_space import (
     check_search_space,
     compared_overrides,
     compose_trial,
+    run_dir_override,
     search_override,
     study_direction,
     trial_base,
@@ -195,7 +196,7 @@ def _search(
             chosen = " ".join(picked)
             log.info("trial %d: %s", trial.number, chosen)
             try:  # (composed in here: a config that fails to compose is a failed trial, not one left running)
-                trial_cfg = compose_trial(config_name, [*base, *picked, f"paths.run_dir={run_dir}"])
+                trial_cfg = compose_trial(config_name, [*base, *picked, run_dir_override(run_dir)])
                 with (
                     also_logged_to(run_dir / "train.log"),
                     parent.child({**study_tags, "optuna.trial_number": str(trial.number), "textgru.overrides": chosen}),
