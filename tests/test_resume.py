@@ -923,6 +923,37 @@ def test_a_relative_pretrained_lm_resumes_and_may_be_repeated(
         resume_config(RunFolder(run), last, ["model.pretrained_lm=other", "trainer.max_epochs=5"])
 
 
+def test_a_pretrained_lm_typed_relative_to_another_folder_resumes_from_anywhere(
+    tiny_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A review: a run started in sub/ with `model.pretrained_lm="../bilm é/"` was refused on resume from any other
+    folder as a hand edit of config.yaml (the typed path was compared from the current folder, not the run's)."""
+    from textgru.resume import resume_config
+    from textgru.run_folder import RunFolder
+
+    run, started = tmp_path / "run", tmp_path / "sub"
+    shutil.copytree(tiny_run, run)
+    (tmp_path / "bilm é").mkdir()
+    (tmp_path / "else" / "where").mkdir(parents=True)  # `../bilm é` from here is another folder
+    started.mkdir()
+    monkeypatch.chdir(tmp_path / "else" / "where")
+    for name, value in (("config.yaml", str(tmp_path / "bilm é")), (".hydra/config.yaml", "../bilm é/")):
+        saved = yaml.safe_load((run / name).read_text())
+        saved["model"]["pretrained_lm"] = value
+        (run / name).write_text(yaml.safe_dump(saved))
+    hydra = yaml.safe_load((run / ".hydra" / "hydra.yaml").read_text())
+    hydra["hydra"]["runtime"]["cwd"] = str(started)
+    (run / ".hydra" / "hydra.yaml").write_text(yaml.safe_dump(hydra))
+    last = run / "checkpoints" / "last.ckpt"
+    cfg = resume_config(RunFolder(run), last, ["trainer.max_epochs=5"])
+    assert cfg.model.pretrained_lm == str(tmp_path / "bilm é")
+    saved = yaml.safe_load((run / "config.yaml").read_text())
+    saved["model"]["pretrained_lm"] = str(tmp_path / "other")
+    (run / "config.yaml").write_text(yaml.safe_dump(saved))
+    with pytest.raises(TextgruError, match="set it back"):  # a real hand edit: still refused
+        resume_config(RunFolder(run), last, ["trainer.max_epochs=5"])
+
+
 def test_a_run_with_the_best_checkpoint_off_keeps_none_and_scores_its_last_weights(
     tmp_path: Path, small_csv: Path
 ) -> None:

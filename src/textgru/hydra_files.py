@@ -24,6 +24,16 @@ def save_hydra_files(run: RunFolder, cfg: DictConfig, overrides: Sequence[str]) 
     OmegaConf.save(cfg, run.hydra_overrides.parent / "config.yaml")
 
 
+def started_in(run: RunFolder) -> str | None:
+    """The folder the run's command was typed in (Hydra's `hydra.runtime.cwd`; None where absent): its relative
+    paths are relative to it."""
+    try:
+        cwd = yaml.safe_load(run.hydra_config.read_text())["hydra"]["runtime"]["cwd"]
+    except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError):
+        return None
+    return cwd if isinstance(cwd, str) else None
+
+
 def group_choices(run: RunFolder) -> dict[str, Any]:
     """The option of each config group the run was composed with (Hydra's `.hydra/hydra.yaml`; {} where absent)."""
     try:

@@ -14,6 +14,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from textgru.config import CONF_DIR, user_conf_dirs
 from textgru.errors import TextgruError
+from textgru.hydra_files import started_in
 from textgru.run_folder import RunFolder
 
 SECTIONS = ("seed", "optimized_metric", "optimized_mode", "data", "tokenizer", "model", "optimizer", "scheduler")
@@ -120,14 +121,16 @@ def fixed_on_resume(key: str) -> str | None:
     )
 
 
-def same_setting(key: str, given: Any, saved: Any) -> bool:
+def same_setting(key: str, given: Any, saved: Any, cwd: str | None = None) -> bool:
     """Whether `given` is the run's `saved` value of `key`: a path the same file however written (a review: a relative
-    `model.pretrained_lm`, made absolute in config.yaml, was refused on every resume as a change)."""
+    `model.pretrained_lm`, made absolute in config.yaml, was refused on every resume as a change); a relative `given`
+    is relative to `cwd` (the folder it was typed in; the current one where None)."""
     if key.lstrip("+") != "model.pretrained_lm" or not (isinstance(given, str) and isinstance(saved, str)):
         return given == saved
     typed, held = Path(given).expanduser(), Path(saved).expanduser()
     relative_end = not typed.is_absolute() and held.as_posix().endswith("/" + typed.as_posix())  # typed elsewhere
-    return typed == held or typed.resolve() == held.resolve() or relative_end
+    from_cwd = bool(cwd) and (Path(cwd or "") / typed).resolve() == held.resolve()  # (a review: `../bilm/` typed
+    return typed == held or typed.resolve() == held.resolve() or relative_end or from_cwd  # elsewhere was refused)
 
 
 def refuse_hand_edits(cfg: DictConfig, run: RunFolder, fixed: Mapping[str, str] = FIXED_ON_RESUME) -> None:
@@ -139,12 +142,12 @@ def refuse_hand_edits(cfg: DictConfig, run: RunFolder, fixed: Mapping[str, str] 
         first = OmegaConf.to_container(OmegaConf.load(started), resolve=False) if started.is_file() else None
     except Exception:  # damaged or unreadable: nothing to compare with
         return
-    now = OmegaConf.to_container(cfg, resolve=False)
+    now, cwd = OmegaConf.to_container(cfg, resolve=False), started_in(run)  # the run's relative paths are from cwd
     for section in fixed if isinstance(first, dict) else ():
         then = dict(_leaves(_at(first, section), section))
         for key, value in _leaves(_at(now, section), section):
             was = then.get(key)
-            if isinstance(was, (int, float, str)) and "${" not in str(was) and not same_setting(key, was, value):
+            if isinstance(was, (int, float, str)) and "${" not in str(was) and not same_setting(key, was, value, cwd):
                 raise TextgruError(
                     f"resume: {run.config} says {key}={value}, but the run started with {key}={was} ({started}) "
                     f"and goes on with it ({fixed[section]}); set it back"
