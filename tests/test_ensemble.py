@@ -29,7 +29,7 @@ def tokenizer_json(extra: str = "") -> str:
 def source(path: Path, seed: int, lm: dict | None = None, ema: bool = False, **change) -> Path:
     """A classifier checkpoint of random weights (seed `seed`), its frozen LM's weights `lm` where given; `ema`: the
     file also holds a weight average (other weights), which is what inference reads; `change`: model args or meta."""
-    metas = ("label_names", "tokenizer", "data_config", "max_length", "split_rule")
+    metas = ("label_names", "tokenizer", "data_config", "data_digest", "max_length", "split_rule")
     meta_change = {k: change.pop(k) for k in metas if k in change}
     args = {**ARGS, **change}
     torch.manual_seed(seed)
@@ -171,6 +171,51 @@ def test_too_few_another_kind_and_the_output_are_one_line(tmp_path: Path, lm_run
     with pytest.raises(TextgruError, match=r"cannot be written: .*mine.ckpt is a file"):
         textgru.ensemble([a, b], mine / "j.ckpt")
     assert textgru.ensemble((p for p in (a, b)), tmp_path / "from_a_generator.ckpt").is_file()
+
+
+def test_runs_of_one_data_file_reached_another_way_join(tmp_path: Path) -> None:
+    """A review: runs of tiny.csv and of tinylink.csv (a symbolic link to it) were refused as "trained on other data";
+    the same file (however reached) joins, and so do equal contents where the checkpoints' digests say so."""
+    lm = lm_weights(0)
+    (tmp_path / "tiny.csv").write_text("text,label\na,b\n")
+    (tmp_path / "link.csv").symlink_to(tmp_path / "tiny.csv")
+    shutil.copy(tmp_path / "tiny.csv", tmp_path / "copy.csv")
+    data = lambda name: {"source": "local", "path": str(tmp_path / name)}
+    a = source(tmp_path / "a.ckpt", 1, lm, data_config=data("tiny.csv"), data_digest=None)
+    b = source(tmp_path / "b.ckpt", 2, lm, data_config=data("link.csv"), data_digest=None)
+    assert load_checkpoint(textgru.ensemble([a, b], tmp_path / "j.ckpt"))["textgru"]["model_args"]["members"] == 2
+    c = source(tmp_path / "c.ckpt", 3, lm, data_config=data("copy.csv"), data_digest=None)
+    with pytest.raises(TextgruError, match="trained on other data than the first \\(path: "):  # nothing says same
+        textgru.ensemble([a, c], tmp_path / "j2.ckpt")
+    a2, c2 = (
+        source(p, s, lm, data_config=data(n), data_digest="0123")
+        for p, s, n in ((a, 1, "tiny.csv"), (c, 3, "copy.csv"))
+    )
+    assert textgru.ensemble([a2, c2], tmp_path / "j2.ckpt").is_file()
+
+
+def test_the_output_is_never_in_a_runs_checkpoints_folder_a_folder_name_or_another_suffix(tmp_path: Path) -> None:
+    """A review: output=run0/checkpoints/last.ckpt overwrite=true replaced the run's resume checkpoint; output=new.ckpt/
+    wrote a file new.ckpt; output=E.CKPT was refused as not a .ckpt name."""
+    a, b = source(tmp_path / "a.ckpt", 1, lm_weights(0)), source(tmp_path / "b.ckpt", 2, lm_weights(0))
+    run = tmp_path / "run0"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "config.yaml").write_text("seed: 1\n")
+    (run / "checkpoints" / "last.ckpt").write_text("the run's own")
+    for name in ("last.ckpt", "joined.ckpt"):
+        with pytest.raises(
+            TextgruError,
+            match=r"is in the checkpoints folder of the run .*run0 \(its resume and best checkpoints\); write",
+        ):
+            textgru.ensemble([a, b], run / "checkpoints" / name, overwrite=True)
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["last.ckpt"]
+    assert (run / "checkpoints" / "last.ckpt").read_text() == "the run's own"
+    with pytest.raises(TextgruError, match="new.ckpt/ names a folder; give a file name"):
+        textgru.ensemble([a, b], f"{tmp_path}/new.ckpt/")
+    assert not (tmp_path / "new.ckpt").exists()
+    assert load_checkpoint(textgru.ensemble([a, b], tmp_path / "E.CKPT"))["textgru"]["model_args"]["members"] == 2
+    (tmp_path / "checkpoints").mkdir()  # a folder named so that no run owns: written
+    assert textgru.ensemble([a, b], tmp_path / "checkpoints" / "j.ckpt").is_file()
 
 
 def test_the_command_joins_two_trained_runs_that_eval_and_predict_take(

@@ -30,8 +30,9 @@ from textgru.checkpoint import (
 from textgru.checkpoint_path import resolve_checkpoint_path, warn_if_unfinished
 from textgru.checkpoint_weights import build_fitting
 from textgru.data.data_paths import glob_paths, is_pattern
-from textgru.errors import TextgruError, a_kind, require_bool
-from textgru.folder_probe import FILE_TEMP_SPARE, name_too_long
+from textgru.data.file_digest import OTHER_FILES
+from textgru.ensemble_output import checked_output
+from textgru.errors import TextgruError, a_kind
 from textgru.models.gru_classifier import GRUClassifier
 from textgru.unstarted_runs import outermost_missing
 
@@ -71,24 +72,6 @@ def _constituents(ckpt: dict[str, Any]) -> list[str]:
     return list(joined) if ok else [str(Path(ckpt["path"]).absolute())]
 
 
-def _check_output(output: Path, overwrite: Any, sources: list[Path]) -> None:
-    require_bool(overwrite, "overwrite")
-    if too_long := name_too_long(output, FILE_TEMP_SPARE):
-        raise TextgruError(f"output={output} {too_long}")
-    if output.is_dir():
-        raise TextgruError(f"output={output} is a folder; give a file name, e.g. {output / 'ensemble.ckpt'}")
-    if output.suffix != ".ckpt":  # x.onnx held a torch checkpoint that eval then read as a broken ONNX file
-        raise TextgruError(f"output={output}: give a .ckpt file name (for ONNX, textgru export the joined .ckpt)")
-    if output.resolve() in sources:  # even with overwrite: a trained model would be lost (a review)
-        raise TextgruError(f"output={output} is one of the checkpoints joined; write the joined one elsewhere")
-    if output.exists() and not overwrite:
-        raise TextgruError(
-            f"output={output} exists; pass overwrite=true (in Python, overwrite=True) to replace it, or choose another output="
-        )
-    if (wall := next((p for p in output.parents if p.exists()), None)) is not None and not wall.is_dir():
-        raise TextgruError(f"output={output} cannot be written: {wall} is a file; choose another output=")
-
-
 def _first_difference(a: dict[str, Any], b: dict[str, Any], skip: Sequence[str] = ()) -> str | None:
     key = next((k for k in sorted(set(a) | set(b)) if k not in skip and a.get(k) != b.get(k)), None)
     return (
@@ -108,10 +91,23 @@ def _check_same(first: dict[str, Any], other: dict[str, Any], where: str) -> Non
         raise TextgruError(f"{where} reads {b['max_length']} tokens a text, the first {a['max_length']}; {joined}")
     if diff := _first_difference(_with_defaults(_args(first)), _with_defaults(_args(other)), skip=("members",)):
         raise TextgruError(f"{where}'s model config differs from the first's ({diff}); join runs of one model config")
-    if diff := _first_difference(a.get("data_config") or {}, b.get("data_config") or {}, UNCOMPARED_DATA_KEYS):
+    if diff := _data_difference(a, b):
         raise TextgruError(
             f"{where} was trained on other data than the first ({diff}); join runs of the same data and split"
         )
+
+
+def _data_difference(a: dict[str, Any], b: dict[str, Any]) -> str | None:
+    """The first difference of two checkpoints' data configs, where a data file's path reached another way (a
+    symbolic link, `..`) is none: the same file, or the same contents as the checkpoints' digests say (a review:
+    runs of tiny.csv and of a link to it could not join)."""
+    first, other = dict(a.get("data_config") or {}), dict(b.get("data_config") or {})
+    same_contents = bool(a.get("data_digest")) and a.get("data_digest") == b.get("data_digest")
+    for key in ("path", *OTHER_FILES):
+        x, y = first.get(key), other.get(key)
+        if same_contents or (isinstance(x, str) and isinstance(y, str) and os.path.realpath(x) == os.path.realpath(y)):
+            other[key] = x
+    return _first_difference(first, other, UNCOMPARED_DATA_KEYS)
 
 
 def _args(ckpt: dict[str, Any]) -> dict[str, Any]:
@@ -205,15 +201,13 @@ def ensemble(
 ) -> Path:
     """Join the classifiers `checkpoints` (run folders or .ckpt files) into one checkpoint file `output`; an existing
     file is replaced only with `overwrite`. Returns its path."""
-    if not isinstance(output, (str, os.PathLike)):
-        raise TextgruError(f"output= takes a file name (a str or Path), not {a_kind(output)}")
-    return _write(checkpoints, Path(output).expanduser(), overwrite)[0]
+    return _write(checkpoints, output, overwrite)[0]
 
 
-def _write(checkpoints: Sequence[str | os.PathLike[str]], out: Path, overwrite: Any) -> tuple[Path, int]:
+def _write(checkpoints: Sequence[str | os.PathLike[str]], output: Any, overwrite: Any) -> tuple[Path, int]:
     """(the file written, its members); the folders made for it are removed again if it is not written."""
     sources = _sources(checkpoints)  # once: a generator is read once
-    _check_output(out, overwrite, sources)
+    out = checked_output(output, overwrite, sources)
     joined = joined_checkpoint(sources)
     made = outermost_missing(out.parent)
     try:
@@ -242,7 +236,7 @@ def ensemble_command(cfg: Any) -> str:
     check_config(cfg, "ensemble")
     given = [cfg.ckpt_paths] if isinstance(cfg.ckpt_paths, str) else list(cfg.ckpt_paths)
     paths = [m for p in given for m in _expanded(p)]
-    out, members = _write(paths, Path(cfg.output).expanduser(), cfg.overwrite)
+    out, members = _write(paths, cfg.output, cfg.overwrite)
     print(
         f"joined {len(paths)} classifiers ({members} members) into {out}\nscore it: textgru eval "
         f"{command_arg('ckpt_path', out)}; serve it: textgru serve {command_arg('classifier', out)}"
