@@ -903,7 +903,7 @@ def test_a_study_stored_before_its_fixed_values_were_compared_is_compared_as_sto
     assert compared_overrides(old, ["seed=1"], space) == ["seed=1"] and FIXED_ATTR not in old.user_attrs
 
 
-@pytest.mark.parametrize("name", ["tune é", "it's", "a,b#c=d", "back\\slash"])
+@pytest.mark.parametrize("name", ["tune é", "it's", "a,b#c=d", "back\\slash", "a${b}"])
 def test_a_trial_of_a_study_folder_with_any_name_composes_its_run_folder(tmp_path: Path, name: str) -> None:
     """A review: a study folder whose path held a non-ASCII letter or a `'` failed every trial with "search space:
     LexerNoViableAltException: paths.run_dir=..." (the trial's folder was an unquoted override)."""

@@ -72,7 +72,8 @@ def run_dir_override(run_dir: Path) -> str:
     every trial (a review: LexerNoViableAltException)."""
     from textgru.console import hydra_quoted
 
-    return f"paths.run_dir={hydra_quoted(str(run_dir))}"
+    text = str(run_dir).replace("${", "\\${")  # `${` as text, not an interpolation
+    return f"paths.run_dir={hydra_quoted(text)}"
 
 
 SEARCH_KEYS = {"study_name", "n_trials", "direction", "sampler", "pruner", "params"}
