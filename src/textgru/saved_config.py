@@ -13,6 +13,7 @@ import yaml
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from textgru.config import CONF_DIR, user_conf_dirs
+from textgru.config_literals import interpolates
 from textgru.errors import TextgruError
 from textgru.hydra_files import started_in
 from textgru.run_folder import RunFolder
@@ -80,7 +81,7 @@ def check_config_targets(cfg: DictConfig, where: Path, args: Sequence[str] = ())
                 "configs (or yours: ./conf, --config-dir) name; start a new run instead"
             )
     for value in _strings_in(raw):
-        if "${" in value:
+        if interpolates(value):  # an escaped `\${` is a literal one: a data file named a${x}.csv
             raise TextgruError(f"{where}: refused interpolation {value[:100]!r}: a run's saved config is resolved")
 
 

@@ -17,7 +17,7 @@ from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import Callback, Checkpoint
 from lightning.pytorch.callbacks.progress import ProgressBar as BaseProgressBar
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from textgru.atomic_files import write_text_atomic, written_atomically
 from textgru.callbacks import (
@@ -35,6 +35,7 @@ from textgru.checkpointing import AtomicCheckpointIO, ExactResume, check_same_ba
 from textgru.command_line_checks import one_line
 from textgru.config import in_hydra_multirun
 from textgru.config_checks import check_config
+from textgru.config_literals import resolved_yaml
 from textgru.config_path_rules import absolute_data_paths
 from textgru.console import live_output
 from textgru.distributed import (
@@ -48,12 +49,7 @@ from textgru.errors import TextgruError, TrainingStopped
 from textgru.loggers import build_loggers, check_logger_packages
 from textgru.optimized_metric import check_optimized_metric
 from textgru.resource_errors import resource_failures_named
-from textgru.resume import (
-    check_checkpoint_fits,
-    prepare_resume,
-    read_resume_checkpoint,
-    record_resumed_config,
-)
+from textgru.resume import check_checkpoint_fits, prepare_resume, read_resume_checkpoint, record_resumed_config
 from textgru.resumed_data import check_resumed_data
 from textgru.run_folder import RunFolder, set_aside_unfinished_best
 from textgru.run_lock import in_use
@@ -120,7 +116,7 @@ def _train(
     absolute_data_paths(cfg)  # config.yaml names the data from any folder
     datamodule, module = task.build(cfg)
     check_built(cfg.task.name, module)  # a task's missing piece: one line now, not a traceback mid-run
-    config_yaml = OmegaConf.to_yaml(cfg, resolve=True)  # as asked: a resumed run with a new length refits below
+    config_yaml = resolved_yaml(cfg)  # as asked: a resumed run with a new length refits below
     fit_epochs_to_min_steps(cfg, datamodule)
     fit_validation_to_run(cfg, datamodule)
     if resume_from is not None:  # every check before the folder changes: then set it back to the checkpoint's step

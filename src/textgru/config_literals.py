@@ -1,0 +1,53 @@
+"""Text OmegaConf must read as written: a `${` in a file name is no interpolation. OmegaConf reads `\\${` as a
+literal `${`, and `\\\\${` as a backslash before an interpolation."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+_DOLLAR = re.compile(r"(\\*)\$\{")
+
+
+def literal(text: str) -> str:
+    """`text` escaped so that OmegaConf reads it as written: `text='the price is ${price}'` is that text (a backslash
+    before a `${` kept too)."""
+    return _DOLLAR.sub(lambda m: m.group(1) * 2 + "\\${", text)
+
+
+def interpolates(text: str) -> bool:
+    """Whether OmegaConf reads an interpolation in `text` (a `${` after an even number of backslashes)."""
+    return any(len(m.group(1)) % 2 == 0 for m in _DOLLAR.finditer(text))
+
+
+def holds_literal(text: str) -> bool:
+    """Whether OmegaConf reads a literal `${` in `text` (an escaped one: an odd number of backslashes before it)."""
+    return any(len(m.group(1)) % 2 == 1 for m in _DOLLAR.finditer(text))
+
+
+def resolved_yaml(cfg: Any) -> str:
+    """`cfg` resolved, as YAML that OmegaConf reads back as the same values: a `${` in a value (a data file named
+    `a${x}.csv`) escaped, where resolving had made it an interpolation again (a review: resume and eval failed)."""
+    from omegaconf import OmegaConf
+
+    tree = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
+    if not any("${" in s for s in _strings(tree)):
+        return OmegaConf.to_yaml(cfg, resolve=True)
+    return OmegaConf.to_yaml(_escaped(tree))
+
+
+def _strings(node: Any) -> Iterator[str]:
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, (dict, list)):
+        for value in node.values() if isinstance(node, dict) else node:
+            yield from _strings(value)
+
+
+def _escaped(node: Any) -> Any:
+    if isinstance(node, str):
+        return literal(node)
+    if isinstance(node, dict):
+        return {k: _escaped(v) for k, v in node.items()}
+    return [_escaped(v) for v in node] if isinstance(node, list) else node
