@@ -18,6 +18,7 @@ from textgru.data.delimited_tables import as_written, check_row_lengths, refuse_
 from textgru.data.json_lines import first_bad_json_line, holds_no_rows, read_as_json_lines
 from textgru.data.tsv_quoting import tsv_quoting_of_files
 from textgru.errors import TextgruError
+from textgru.local_paths import os_absolute
 
 log = logging.getLogger(__name__)
 VALIDATION_FOLDERS = ("validation", "valid", "val", "dev")  # in this order: the first found is the validation split
@@ -181,7 +182,7 @@ def load_local(
 def _columns(fmt: str, path: str, kwargs: dict) -> list[str] | None:
     """The column names of one data file read alone; None if it cannot be read alone either."""
     try:
-        return list(load_dataset(fmt, data_files=[glob.escape(path)], **kwargs)["train"].column_names)
+        return list(load_dataset(fmt, data_files=[glob.escape(os_absolute(path))], **kwargs)["train"].column_names)
     except Exception:
         return None
 
@@ -218,8 +219,9 @@ def load_tables(data_files: dict[str, list[str]], columns: Sequence[str] = ()) -
     levels = [lg.level for lg in reader_logs]
     for lg in reader_logs:
         lg.setLevel(logging.CRITICAL)
-    # `datasets` reads a data file's name as a glob: escaped, reviews[1].csv is not reviews1.csv (a review)
-    named = {split: [glob.escape(f) for f in files] for split, files in data_files.items()}
+    # `datasets` reads a data file's name as a glob: escaped, reviews[1].csv is not reviews1.csv (a review),
+    # and drops a `..` after a linked folder textually: given as the OS resolves it, it reads the file the OS names
+    named = {split: [glob.escape(os_absolute(f)) for f in files] for split, files in data_files.items()}
     try:
         if fmt == "parquet":  # each split its own features: read together, every split took the first's label names
             return DatasetDict({s: load_dataset(fmt, data_files={s: fs}, **kwargs)[s] for s, fs in named.items()})
