@@ -15,6 +15,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from textgru.command_flags import multirun, searches, showing_only
 from textgru.config_checks import check_config, check_value
+from textgru.config_literals import holds_literal
 from textgru.config_path_rules import Folder, static_folder
 from textgru.config_problem import problem
 from textgru.console import command_arg, hydra_quoted
@@ -95,9 +96,11 @@ def check_command_line(
                 f"{o.input_line}: paths.run_dir follows the run folder, which hydra.run.dir sets: give "
                 f"hydra.run.dir={o.input_line.split('=', 1)[1]} instead"
             )
-        if key in ("hydra.run.dir", "hydra.sweep.dir") and isinstance(o.value(), str) and "${" not in o.value():
-            message = problem(key, o.value(), Folder())
-            if message:
+        if key in ("hydra.run.dir", "hydra.sweep.dir") and isinstance(o.value(), str):
+            if holds_literal(o.value()):  # a review: Hydra's traceback, and an empty folder made
+                raise TextgruError(f"{o.input_line}: a run folder's name cannot hold '${{' (Hydra reads it as an "
+                                   "interpolation, even escaped); choose a name without it")  # fmt: skip
+            if "${" not in o.value() and (message := problem(key, o.value(), Folder())):
                 raise TextgruError(message)
     keys = {o.get_key_element().lstrip("+") for o in overrides}
     if sweep and not search and "hydra.run.dir" in keys and "hydra.sweep.dir" not in keys:  # a review: ignored
@@ -196,10 +199,12 @@ def home_folders_expanded(args: Sequence[str], raw_keys: Sequence[str] = (), con
     made a folder named `~` in the current one for `hydra.run.dir` (reviews). Items of a list too; a sweep (a comma
     outside quotes) is left to Hydra. Other values stay as typed (the review of expanding every key: stop='~' became
     stop=/root, and a sample ran past its stop)."""
-    out = []
+    out: list[str] = []
     for arg in args:
         key, eq, raw = arg.partition("=")
-        if key in ("--config-dir", "-cd") and eq and _home(unquoted(raw)):
+        if out[-1:] in (["--config-dir"], ["-cd"]) and _home(unquoted(arg)):  # the flag's value apart (a review)
+            arg = os.path.expanduser(unquoted(arg))
+        elif key in ("--config-dir", "-cd") and eq and _home(unquoted(raw)):
             arg = f"{key}={os.path.expanduser(unquoted(raw))}"  # a flag's value: a plain path, not Hydra's grammar
         elif eq and key.lstrip("+~") not in raw_keys and takes_a_path(config_name, key.lstrip("+~")):
             arg = f"{key}={_expanded(raw)}"

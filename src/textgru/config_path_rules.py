@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from textgru.config_literals import literal
 from textgru.config_rules import Rule
 from textgru.data.data_paths import glob_matches, is_pattern
 from textgru.folder_probe import FILE_TEMP_SPARE, FOLDER_TEMP_SPARE, name_too_long, takes_folders
+from textgru.local_paths import not_local, os_absolute
 from textgru.mlflow_uri import artifact_location_problem, from_environment, resolve_uri, uri_problem
 
 
@@ -97,8 +99,10 @@ class File(Rule):
         if not isinstance(value, str) or not value.strip():
             return f"is not a path; give {self.shape}"
         p = Path(value).expanduser()
+        if too_long := name_too_long(p):
+            return too_long
         if not p.exists():
-            return f"does not exist; give {self.shape} (relative paths are from where you ran the command)"
+            return _missing(self.shape, value)
         if p.is_dir():
             return f"is a folder; give {self.shape}"
         if not p.is_file():
@@ -125,13 +129,15 @@ class Existing(Rule):
         for v in paths:
             p = Path(v).expanduser()
             which = f"holds {v}, which " if many else ""
+            if too_long := name_too_long(p):
+                return f"{which}{too_long}"
             if is_pattern(v):  # a file named reviews[1].csv is that file (a review)
                 if not glob_matches(str(p)):
                     return (
                         f"{which}matches no file; give {self.shape} (relative paths are from where you ran the command)"
                     )
             elif not p.exists():
-                return f"{which}does not exist; give {self.shape} (relative paths are from where you ran the command)"
+                return which + _missing(self.shape, v)
             elif not (p.is_dir() or p.is_file()):
                 return f"{which}is {_kind(p)}; give {self.shape}"
         return None
@@ -147,6 +153,8 @@ class Folder(Rule):
     def problem(self, value: Any) -> str | None:
         if not isinstance(value, str) or not value.strip():
             return "is not a path; give a folder"
+        if why := not_local(value, new=True):
+            return why
         if too_long := name_too_long(Path(value).expanduser(), FOLDER_TEMP_SPARE):
             return too_long
         why = _creatable(Path(value).expanduser())
@@ -165,6 +173,8 @@ class NewFile(Rule):
     def problem(self, value: Any) -> str | None:
         if not isinstance(value, str) or not value.strip():
             return "is not a path; give the name of a file to write"
+        if why := not_local(value, new=True):
+            return why
         p = Path(value).expanduser()
         if too_long := name_too_long(p, FILE_TEMP_SPARE):
             return too_long
@@ -214,17 +224,27 @@ def absolute_data_paths(cfg: Any) -> None:
 
     model = cfg.get("model")
     if isinstance(model, DictConfig) and isinstance(model.get("pretrained_lm"), str) and model.pretrained_lm.strip():
-        model.pretrained_lm = _absolute(model.pretrained_lm)  # recorded, not needed: a resume reads the run's copy
+        model.pretrained_lm = literal(
+            _absolute(model.pretrained_lm)
+        )  # recorded, not needed: a resume reads the run's copy
     data = cfg.get("data")
     if not isinstance(data, DictConfig):
         return
     for key in ("path", "validation_path", "test_path"):
         value = data.get(key)
         if isinstance(value, str) and value.strip():
-            data[key] = _absolute(value)
+            data[key] = literal(_absolute(value))  # a file named a${x}.csv: no interpolation (a review)
         elif isinstance(value, ListConfig):
-            data[key] = [_absolute(v) if isinstance(v, str) and v.strip() else v for v in value]
+            data[key] = [literal(_absolute(v)) if isinstance(v, str) and v.strip() else v for v in value]
 
 
 def _absolute(path: str) -> str:
-    return path if "://" in path else os.path.abspath(os.path.expanduser(path))
+    return path if "://" in path else os_absolute(path)
+
+
+def _missing(shape: str, value: str) -> str:
+    """Why a path to read is not there: a URI is no local path; a Windows path is named as one (reviews)."""
+    if uri := not_local(value, new=False):
+        return uri
+    windows = "; to separate folders use /" if not_local(value, new=True) else ""
+    return f"does not exist; give {shape} (relative paths are from where you ran the command{windows})"

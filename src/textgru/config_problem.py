@@ -42,7 +42,9 @@ def problem(key: str, value: Any, rule: Rule) -> str | None:
         if isinstance(value, (int, float)):  # a review: output=2024, a folder named by its year, read as a number
             typed = shown(value) if type(value) is int else "..."  # 2024.10 was read as 2024.1, true as a bool
             why += f" (a name the command line reads as a number or true/false is quoted: '{key}=\"{typed}\"')"
-        return f"{key}={shown(value)} {why}"  # a path: what is wrong with it, and what to give instead
+        typed = shown(value)  # a path of 4 KB is cut (a review: a 4.5 KB line for one too long)
+        typed = typed if len(typed) <= 300 else f"{typed[:120]}...{typed[-60:]}"
+        return f"{key}={typed} {why}"  # a path: what is wrong with it, and what to give instead
     return f"{key}={shown(value, raw=getattr(rule, 'text', False))}: must be {why}" + (
         f" ({rule.what})" if rule.what else ""
     )

@@ -27,15 +27,18 @@ FOLDER_TEMP_SPARE = 14  # and a folder's (an export's, made aside: `.<name>.<8 r
 
 
 def name_too_long(p: Path, spare: int = 0) -> str | None:
-    """Why a name on `p`'s path is longer than the file system takes (its last name with `spare` bytes more: a
-    temporary name textgru writes first, then renames), or None."""
-    most = 255
+    """Why a name on `p`'s path, or the whole path made absolute, is longer than the file system takes (its last
+    name with `spare` bytes more: a temporary name textgru writes first, then renames), or None."""
+    most, most_path = 255, 4096
     nearest = next((q for q in (p.parent, *p.parent.parents) if os.path.isdir(q)), None)
     if nearest is not None:
         try:
-            most = os.pathconf(nearest, "PC_NAME_MAX")
+            most, most_path = os.pathconf(nearest, "PC_NAME_MAX"), os.pathconf(nearest, "PC_PATH_MAX")
         except (OSError, ValueError):
             pass
+    size = len(os.fsencode(os.path.abspath(p))) + spare
+    if size >= most_path:  # with its closing NUL (a review: "[Errno 36] File name too long" tracebacks)
+        return f"is a path of {size - spare} bytes, and this system takes paths of at most {most_path - 1 - spare}; use a shorter path"
     for name, extra in [(q.name, 0) for q in reversed(p.parents)] + [(p.name, spare)]:
         if len(os.fsencode(name)) + extra > most:
             return (
