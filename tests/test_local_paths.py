@@ -92,7 +92,8 @@ def test_uris_and_windows_paths_are_no_outputs(tmp_path: Path, monkeypatch: pyte
 
 
 def test_inputs_with_a_backslash_are_read_when_they_exist(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A backslash is a character of a Linux file name: such a file is read; a missing one gets the hint."""
+    """A backslash is a character of a Linux file name: such a file is read, and written into; a missing one gets the
+    hint."""
     monkeypatch.chdir(tmp_path)
     write_csv(tmp_path / "a\\b.csv", make_rows(10))
     for rule in (Existing(), File()):
@@ -101,6 +102,9 @@ def test_inputs_with_a_backslash_are_read_when_they_exist(tmp_path: Path, monkey
             "far\\in.csv"
         )
         assert "is a URI" in rule.problem("s3://b/x.csv")
+    (tmp_path / "x\\y").mkdir()  # an output in a folder that exists: only what is made is named the Windows way
+    assert Folder().problem("x\\y/new") is None and NewFile().problem(str(tmp_path / "x\\y" / "p.jsonl")) is None
+    assert "use / to separate folders" in Folder().problem("x\\y/new\\z")
 
 
 def test_a_path_longer_than_the_system_takes_is_one_line(tmp_path: Path) -> None:

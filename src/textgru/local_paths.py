@@ -26,8 +26,9 @@ def os_absolute(path: str) -> str:
 
 def not_local(value: str, new: bool) -> str | None:
     """Why `value` is no local path, or None: a URI, or a Windows path where `new` (an output, or an input that does
-    not exist): a backslash is a character of a Linux file name, so a path that exists with one is that path (reviews:
-    output=s3://b/x.jsonl wrote ./s3:/b/x.jsonl, output='C:\\out\\p.jsonl' a file of that name)."""
+    not exist) in the part that does not exist: a backslash is a character of a Linux file name, so a path that exists
+    with one is that path (reviews: output=s3://b/x.jsonl wrote ./s3:/b/x.jsonl, output='C:\\out\\p.jsonl' a file
+    of that name)."""
     if URI.match(value):
         plain = value[7:] if value[:7].lower() == "file://" else ""
         fix = (
@@ -36,6 +37,15 @@ def not_local(value: str, new: bool) -> str | None:
             else "give a local path (copy to or from it yourself)"
         )
         return f"is a URI; textgru reads and writes local paths only: {fix}"
-    if new and ("\\" in value or DRIVE.match(value)):
+    made = _not_there(value) if new else ""
+    if "\\" in made or DRIVE.match(made):
         return "is a Windows path; textgru reads and writes local paths: use / to separate folders (e.g. out/x)"
     return None
+
+
+def _not_there(value: str) -> str:
+    """The part of path `value` that does not exist (what writing it would make): a folder above it that holds a
+    backslash in its name, a Linux one, is no Windows path."""
+    p = Path(os.path.expanduser(value))
+    there = next((q for q in (p, *p.parents) if os.path.lexists(q)), None)
+    return str(p) if there is None else "" if there == p else str(p.relative_to(there))
