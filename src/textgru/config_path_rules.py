@@ -59,7 +59,7 @@ def outside_output_dir(run_dir: Any, cfg: Any) -> bool:
         return False
     if not isinstance(run_dir, (str, os.PathLike)) or not str(run_dir).strip() or not isinstance(base, str):
         return False
-    run, out = Path(os.path.abspath(Path(run_dir).expanduser())), Path(os.path.abspath(Path(base).expanduser()))
+    run, out = Path(os_absolute(str(run_dir))), Path(os_absolute(base))  # as the OS resolves them
     return out != run and out not in run.parents
 
 
