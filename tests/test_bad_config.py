@@ -1117,3 +1117,36 @@ def test_a_user_config_named_as_a_shipped_one_is_refused_not_ignored(tmp_path: P
     (mine / "predict.yaml").write_text("top_k: 1\n")  # its own: refused, without train's experiment= advice
     r = run_textgru("predict", "--config-dir", str(mine), "ckpt_path=nowhere", cwd=tmp_path / "mine")
     assert r.returncode == 2 and "move it aside, and give the options on the command line" in r.stderr, r.stderr
+
+
+def test_an_added_key_is_taken_only_where_a_class_reads_it() -> None:
+    """A review: `data.max_lenght=8` advised `+data.max_lenght=...`, which trained with the typo ignored (so did
+    `+foo=1`); `+data.max_length=32` was Hydra's "Could not append" with no fix."""
+    from textgru.config import check_override_keys
+
+    with pytest.raises(TextgruError, match=r"^no config key data\.max_lenght: did you mean data\.max_length\? [^+]*$"):
+        check_override_keys(["data.max_lenght=8"], "train")
+    for added, close in (
+        ("+data.max_lenght=8", "data.max_length"),
+        ("+task.label_smothing=0.2", "task"),
+        ("+foo=1", ""),
+    ):
+        key = added.partition("=")[0]
+        with pytest.raises(TextgruError, match=rf"^\{key}: textgru train reads no key {key[1:]}; .*{close}"):
+            check_override_keys(["trainer.max_steps=2", added], "train")
+    with pytest.raises(
+        TextgruError, match=r"^\+data\.max_length: data\.max_length exists, drop the \+ \(data\.max_length=32\)"
+    ):
+        check_override_keys(["+data.max_length=32"], "train")
+    for fine in (  # the arguments of a class, a logger's own section, a search space (README)
+        ["+trainer.accumulate_grad_batches=2"],
+        ["+model.foo=1"],
+        ["logger=mlflow", "+logger.mlflow.tags.team=nlp"],
+        [
+            "hparams_search=sentiment",
+            "~hparams_search.params",
+            "+hparams_search.params={optimizer.lr: 'interval(1e-4, 1e-2)'}",
+        ],
+        ["++data.max_length=32"],
+    ):
+        assert check_override_keys(fine, "train") is not None

@@ -6,14 +6,15 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
+from textgru.added_keys import check_added_keys, passed_through
 from textgru.command_flags import overrides_only
-from textgru.config_typos import check_hydra_keys, unknown_key
+from textgru.config_typos import check_hydra_keys, key_exists, unknown_key
 from textgru.errors import TextgruError
 from textgru.override_values import first_values
 
@@ -106,8 +107,14 @@ def check_override_keys(args: Sequence[str], config_name: str) -> DictConfig | N
         check_hydra_keys(settings, lambda some: _compose(config_name, probe + some + dirs, True), command)
     if not candidates or probe is None:
         return None
-    if config_name != "train":
-        _fixed_keys_only([a for a in candidates if a[:1] in "+~"], lambda: _compose(config_name, dirs, False), command)
+    changed = [a for a in candidates if a[:1] in "+~"]  # the config without them, its groups as chosen
+    is_group = lambda key: group_options(key, args) is not None
+    kept = [
+        p
+        for p, a in zip(probe, candidates, strict=True)
+        if a[:1] not in "+~" or is_group(a.partition("=")[0].lstrip("+~"))
+    ]
+    check_added_keys(changed, lambda: _compose(config_name, kept + dirs, False), command, is_group)
     try:
         return _compose(config_name, probe + dirs, return_hydra_config=False)
     except Exception as e:
@@ -124,26 +131,11 @@ def check_override_keys(args: Sequence[str], config_name: str) -> DictConfig | N
         if bad:
             others = [o for o in probe if o.partition("=")[0].lstrip("+~") != bad] + dirs
             compose = lambda: _compose(config_name, others, False)
-            raise unknown_key(bad, candidates, command, compose, addable=config_name == "train") from None
+            addable = config_name == "train" and passed_through(bad)
+            raise unknown_key(bad, candidates, command, compose, addable=addable) from None
+        if first_line.startswith("Could not append to config. An item is already at '"):
+            raise key_exists(first_line.split("'")[1], candidates) from None
         raise TextgruError(first_line) from None
-
-
-def _fixed_keys_only(added_or_removed: list[str], compose: Callable[[], DictConfig], command: str) -> None:
-    """A command's keys (eval, predict, serve ...) are its own: one added is read by nothing, one removed is one it
-    needs (a review: `+foo=1` was taken silently, `~port` a traceback). `++key=value` of a key it has sets it."""
-    if not added_or_removed:
-        return
-    base = compose()
-    for override in added_or_removed:
-        key = override.partition("=")[0].lstrip("+~")
-        if override.startswith("~"):
-            raise TextgruError(f"~{key}: textgru {command} needs every key it has; give {key}=<value> instead")
-        absent = object()
-        if OmegaConf.select(base, key, default=absent, throw_on_missing=False) is absent:
-            raise TextgruError(
-                f"{override.partition('=')[0]}: textgru {command} reads no key {key}; textgru {command} --cfg job "
-                "lists its keys"
-            )
 
 
 def _compose(config_name: str, overrides: list[str], return_hydra_config: bool) -> DictConfig:

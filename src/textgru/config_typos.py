@@ -57,8 +57,15 @@ def unknown_key(
             f"{bad} holds keys, set one at a time ({bad}.<key>=...); textgru {command} --cfg job lists them"
         )
     hint = f"did you mean {close}? " if close else "check the spelling; "
-    add = f"; to add a new key write +{bad}=..." if addable else ""
+    add = f"; to add a new key write +{bad}=..." if addable and not close else ""  # a typo's fix is the key it means
     return TextgruError(f"no config key {bad}: {hint}textgru {command} --cfg job lists every key{add}")
+
+
+def key_exists(key: str, overrides: Sequence[str]) -> TextgruError:
+    """The error for `+key=value` of a key the config has (Hydra: "Could not append to config. An item is already
+    at ...")."""
+    given = next((o.partition("=")[2] for o in overrides if o.partition("=")[0].lstrip("+") == key), "...")
+    return TextgruError(f"+{key}: {key} exists, drop the + ({key}={given}); ++{key}={given} sets it either way")
 
 
 COMMON_HYDRA_SETTINGS = (
