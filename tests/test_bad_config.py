@@ -349,6 +349,23 @@ MORE = [
         "'foo' is not an option: options are key=value (e.g. seed=1); --help lists them",
     ),  # Hydra: 3 lines
     ("predict", ["ckpt_path=<ckpt>", "hello"], "'hello' is not an option"),
+    # a CLI review: a lone - or a negative number was Hydra's lexer error (several lines, exit 1); `--max_epochs 1`
+    # blamed the 1; argparse's refusal named `textgru <command>`
+    ("train", ["-"], "'-': textgru train reads no stdin; drop '-'"),
+    ("predict", ["ckpt_path=<ckpt>", "-"], "'-': textgru predict reads stdin when neither text= nor input= is given"),
+    ("predict", ["ckpt_path=<ckpt>", "-1"], "'-1' is not an option (a value goes after its key: key=-1)"),
+    ("train", ["--max_epochs", "1"], "--max_epochs 1: options are key=value, not --flags: trainer.max_epochs=1 ("),
+    (
+        "predict",
+        ["ckpt_path=<ckpt>", "--text", "hello world"],
+        "--text hello world: options are key=value, not --flags: text='hello world'",
+    ),
+    ("train", ["--trainer.max_epochs=1"], "not --flags: trainer.max_epochs=1 (textgru train --help lists them)"),
+    (
+        "eval",
+        ["ckpt_path=<ckpt>", "--hepl"],
+        "unrecognized arguments: --hepl; options are key=value, flags those `textgru eval --help`",
+    ),
     ("train", ["scheduler=null"], "scheduler=null: a config group takes one of: none, one_cycle, slanted_triangular,"),
 ]
 

@@ -36,7 +36,8 @@ def run_hydra(target: str, config_name: str, args: Sequence[str], raw_keys: tupl
     register_resolvers()
     args = home_folders_expanded(args, raw_keys, config_name)
     parser = get_args_parser()
-    flags.one_line_errors(parser)
+    command = next((a[15:] for a in args if a.startswith("hydra.job.name=")), config_name.replace("_", "-"))
+    flags.one_line_errors(parser, command)
     try:
         flags.check_flag_combinations(args, config_name)
         check_group_choices(args, config_name)

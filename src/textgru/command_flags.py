@@ -3,6 +3,7 @@ apart from the key=value overrides, put after them for Hydra's parser, whose ref
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -53,12 +54,17 @@ def split_flags(args: Sequence[str]) -> tuple[list[str], list[str]]:
         elif arg == "--":
             overrides += args[i + 1 :]
             break
-        elif arg.startswith("-"):
+        elif arg.startswith("-") and not word(arg):
             flags.append(arg)
             skip = takes_value(arg) or (arg in ("--info", "-i") and i + 1 < len(args) and args[i + 1] in INFO_TOPICS)
         else:
             overrides.append(arg)
     return overrides, flags
+
+
+def word(arg: str) -> bool:
+    """Whether an argument starting with `-` is no flag but a word: `-` (stdin, to many tools), a negative number."""
+    return arg == "-" or re.fullmatch(r"-\.?\d[\w.+-]*", arg) is not None
 
 
 def showing_only(args: Sequence[str]) -> bool:
@@ -86,12 +92,12 @@ def flags_last(args: Sequence[str]) -> list[str]:
     return [*overrides, *flags]
 
 
-def one_line_errors(parser: Any) -> None:
+def one_line_errors(parser: Any, command: str) -> None:
     """argparse's own refusals (an unknown flag such as `--hepl`, a flag without its value) as one line and exit code
     2 instead of its usage block. argparse decides what it accepts (abbreviations, `-cjob`, `--`), as before."""
 
     def error(message: str) -> NoReturn:
-        fail(f"{message}; options are key=value, flags those `textgru <command> --help` lists")
+        fail(f"{message}; options are key=value, flags those `textgru {command} --help` lists")
 
     parser.error = error
 
@@ -148,9 +154,52 @@ def check_flag_combinations(args: Sequence[str], config_name: str = "train") -> 
             raise TextgruError(f"{name}: {NOT_OURS[refused[0]]}")
     if config_name == "train" and (removed := removed_whole_config(overrides, f"textgru {command}")):  # (the other
         raise TextgruError(removed)  # commands refuse every ~key: config.py)
+    dashed = dashed_option(args, config_name, command)  # before the bare word: `--max_epochs 1` blamed the 1
+    if dashed is not None:
+        raise TextgruError(dashed)
     bare = next((a for a in overrides if "=" not in a and not a.startswith("~")), None)  # Hydra: "missing EQUAL"
+    if bare == "-":  # a review: Hydra's lexer error, several lines
+        reads = {"predict": "text= nor input=", "generate": "prompt= nor prompt_file="}.get(command)
+        how = (
+            f"textgru {command} reads stdin when neither {reads} is given"
+            if reads
+            else f"textgru {command} reads no stdin"
+        )
+        raise TextgruError(f"'-': {how}; drop '-'")
     if bare is not None:
-        raise TextgruError(f"{bare!r} is not an option: options are key=value (e.g. seed=1); --help lists them")
+        value = " (a value goes after its key: key=" + bare + ")" if word(bare) else ""
+        raise TextgruError(f"{bare!r} is not an option{value}: options are key=value (e.g. seed=1); --help lists them")
+
+
+HYDRA_LONG = ("--cfg", "--config-dir", "--config-name", "--config-path", "--experimental-rerun", "--help")
+HYDRA_LONG += ("--hydra-help", "--info", "--multirun", "--package", "--resolve", "--run", "--shell-completion")
+HYDRA_LONG += ("--version",)  # (argparse takes a prefix of one: --multi)
+
+
+def dashed_option(args: Sequence[str], config_name: str, command: str) -> str | None:
+    """One line for an option given as a flag (`--max_epochs 1`, `--text "hi"`, `--trainer.max_epochs=1`): the
+    key=value it means, with the config's key most like its name; None when every flag is Hydra's."""
+    from textgru.config import _compose
+    from textgru.config_typos import closest_key
+
+    for i, arg in enumerate(args):
+        if arg == "--":
+            return None
+        name, eq, value = arg.partition("=")
+        if not name.startswith("--") or len(name) < 3 or any(f.startswith(name) for f in HYDRA_LONG):
+            continue
+        following = args[i + 1] if i + 1 < len(args) else ""
+        if not eq and following and "=" not in following and (not following.startswith("-") or word(following)):
+            value = following
+        given = f"{arg} {following}" if value and not eq else arg
+        key = closest_key(name[2:], lambda: _compose(config_name, [], False))
+        if key is None and not value:
+            continue  # a flag's typo (--hepl): argparse names it
+        key = key or name[2:]
+        value = f"'{value}'" if " " in value else value or "..."
+        meant = " or ".join(f"{k}={value}" for k in key.split(" or "))
+        return f"{given}: options are key=value, not --flags: {meant} (textgru {command} --help lists them)"
+    return None
 
 
 def is_flag(given: str, short: str, long: str) -> bool:
