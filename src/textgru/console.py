@@ -18,6 +18,7 @@ from textgru.terminal_text import escaped_controls
 
 CONSOLE_FORMAT = "[%(asctime)s] %(message)s"
 FILE_FORMAT = "[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"
+PIPE_CLOSED = 128 + 13  # 128 + SIGPIPE, as a shell reports a tool it ended (Windows has no SIGPIPE)
 # loggers whose INFO lines are library notices (model summaries, device notices, tips): the log file keeps them
 LIBRARY_LOGGERS = tuple(
     "lightning lightning.pytorch lightning.fabric lightning_fabric pytorch_lightning optuna".split()
@@ -75,10 +76,9 @@ class _GuardedStdout:
 
 @contextmanager
 def pipe_closed_quietly(args: Sequence[str] = ()) -> Iterator[None]:
-    """Output piped into a reader that stops early (`textgru predict ... | head -1`) ends quietly with exit code 1,
-    as Python's docs advise, not with a BrokenPipeError traceback; output that cannot be written (a full disk) is one
-    line and exit code 1. What Hydra prints itself (`--help`, `--cfg job`; it reports the error with a traceback)
-    ends by SIGPIPE, as Unix tools do: those open no socket it could end."""
+    """Output piped into a reader that stops early (`textgru predict ... | head -1`) ends quietly, no traceback, with
+    exit code 141 as Unix tools (`set -o pipefail` tells it from a failure's 1); output that cannot be written (a full
+    disk) is one line and exit code 1. What Hydra prints itself (`--help`, `--cfg job`) ends by SIGPIPE: 141 too."""
     if hasattr(signal, "SIGPIPE") and any(a in ("--help", "-h", "--cfg", "-c", "--info", "-i") for a in args):
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     stdout = sys.stdout
@@ -90,7 +90,7 @@ def pipe_closed_quietly(args: Sequence[str] = ()) -> Iterator[None]:
         os.dup2(os.open(os.devnull, os.O_WRONLY), stdout.fileno())  # what is left to flush at exit goes nowhere
         if isinstance(e, StdoutFailed):
             fail(f"cannot write to standard output ({e}); free some space, or write to a file with output=", 1)
-        sys.exit(1)
+        sys.exit(PIPE_CLOSED)
     finally:
         if isinstance(sys.stdout, _GuardedStdout):
             sys.stdout = stdout
