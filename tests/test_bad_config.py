@@ -351,6 +351,11 @@ MORE = [
     ("predict", ["ckpt_path=<ckpt>", "hello"], "'hello' is not an option"),
     # a CLI review: a lone - or a negative number was Hydra's lexer error (several lines, exit 1); `--max_epochs 1`
     # blamed the 1; argparse's refusal named `textgru <command>`
+    (
+        "eval",
+        ["ckpt_path=<ckpt>", "paths.output_dir=zzz"],
+        "paths.output_dir: textgru eval does not read it; give output_dir=",
+    ),
     ("train", ["-"], "'-': textgru train reads no stdin; drop '-'"),
     ("predict", ["ckpt_path=<ckpt>", "-"], "'-': textgru predict reads stdin when neither text= nor input= is given"),
     ("predict", ["ckpt_path=<ckpt>", "-1"], "'-1' is not an option (a value goes after its key: key=-1)"),
@@ -1167,3 +1172,25 @@ def test_an_added_key_is_taken_only_where_a_class_reads_it() -> None:
         ["++data.max_length=32"],
     ):
         assert check_override_keys(fine, "train") is not None
+
+
+def test_a_commands_help_explains_its_keys_and_a_misspelt_command_is_named(capsys) -> None:
+    """A CLI review: `textgru predict --help` printed the config without the YAML's comments (`top_k: null`
+    unexplained, stdin and output=- unsaid), eval's listed paths.output_dir, which it never reads; `textgru evaluate`
+    offered no eval, and `textgru help predict` printed the list of commands."""
+    from textgru import cli
+    from textgru.command_help import command_help
+
+    predict = command_help("predict")
+    assert predict.startswith("textgru predict: classify texts") and "$CONFIG" not in predict
+    assert "top_k: null                  # only the k likeliest labels'" in predict
+    assert "with neither text= nor input=, stdin" in predict and "-: JSON lines to stdout" in predict
+    assert "defaults:" not in predict and "hydra:" not in predict and "job_logging" not in predict
+    assert "allow_unknown: false         # read characters the tokenizer never saw" in command_help("generate")
+    evaluate = command_help("eval")
+    assert "cache_dir:" in evaluate and "output_dir: outputs" not in evaluate and "run_dir" not in evaluate
+    with pytest.raises(SystemExit) as e:
+        cli.main(["evaluate"])
+    assert e.value.code == 2 and "error: unknown command 'evaluate'; did you mean eval? " in capsys.readouterr().err
+    helped = subprocess.run([sys.executable, "-m", "textgru", "help", "predict"], capture_output=True, text=True)
+    assert helped.returncode == 0 and helped.stdout.startswith("textgru predict: classify texts"), helped.stderr

@@ -211,6 +211,6 @@ def test_textgru_help_lists_the_commands_and_train_help_shows_usage() -> None:
     assert "ckpt_path: ???" in predict.stdout and "hparams_search" not in predict.stdout
     bad = run_textgru("trian", timeout=60)
     assert bad.returncode == 2 and bad.stderr.strip() == (
-        "error: unknown command 'trian'; choose one of: train, eval, predict, generate, export, ensemble, tune, gradient-flow, serve "
+        "error: unknown command 'trian'; did you mean train? choose one of: train, eval, predict, generate, export, ensemble, tune, gradient-flow, serve "
         "(textgru --help)"
     )

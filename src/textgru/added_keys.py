@@ -12,6 +12,7 @@ from omegaconf import DictConfig, OmegaConf
 from textgru.config_typos import closest_key
 from textgru.errors import TextgruError
 
+UNREAD = {"eval": {"paths.output_dir": "output_dir", "paths.run_dir": "output_dir"}}  # keys a command has, never reads
 FILES = ("data.path", "data.validation_path", "data.test_path")  # refused later, naming data=local (data_config_checks)
 PASSED_THROUGH = ("trainer", "model", "optimizer", "scheduler", "callbacks", "hparams_search")  # to a class, or Optuna
 
@@ -57,3 +58,13 @@ def check_added_keys(
             f"{override.partition('=')[0]}: textgru {command} reads no key {key}; {hint}textgru {command} --cfg job "
             "lists its keys"
         )
+
+
+def check_unread_keys(overrides: Sequence[str], command: str) -> None:
+    """One line for a key a command has (from a shared config group) but never reads (a review: `textgru eval
+    paths.output_dir=zzz` was taken, and the report went to the run folder), naming the key it reads instead."""
+    for override in overrides:
+        key = override.partition("=")[0].lstrip("+~")
+        if key in UNREAD.get(command, {}):
+            instead = UNREAD[command][key]
+            raise TextgruError(f"{key}: textgru {command} does not read it; give {instead}=<folder> instead")

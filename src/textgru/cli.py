@@ -4,6 +4,7 @@ Entry points only: each composes its config and calls the library."""
 
 from __future__ import annotations
 
+import difflib
 import logging
 import os
 import sys
@@ -55,6 +56,10 @@ def run_hydra(target: str, config_name: str, args: Sequence[str], raw_keys: tupl
         result["value"] = run_command(target, cfg, raw)
         return result["value"]
 
+    if config_name != "train" and any(flags.is_flag(f, "-h", "--help") for f in flags.split_flags(args)[1]):
+        from textgru.command_help import command_help  # Hydra's $CONFIG drops the YAML's comments
+
+        return print(command_help(config_name))
     FAILED_SWEEP_JOBS.clear()  # this command's sweep only (tests run several commands in one process)
     _run_hydra(
         args=parser.parse_args(flags.flags_last([*args, *search_path_override(args)])),
@@ -206,6 +211,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     with pipe_closed_quietly(sys.argv[1:] if argv is None else argv):
         utf8_output()
         argv = list(sys.argv[1:] if argv is None else argv)
+        if argv[:1] == ["help"] and len(argv) > 1:  # `textgru help predict`: predict's help
+            return main([argv[1], "--help"])
         if not argv or argv[0] in ("-h", "--help", "help"):
             print(command_usage({name: what for name, (what, _) in COMMANDS.items()}))
             return
@@ -218,7 +225,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         if flags.asks_version(rest):  # a review: Hydra's version line
             return main(["--version"])
         if command not in COMMANDS:
-            fail(f"unknown command {command!r}; choose one of: {', '.join(COMMANDS)} (textgru --help)")
+            close = difflib.get_close_matches(command, COMMANDS, n=1, cutoff=0.6)  # evaluate -> eval
+            meant = f"did you mean {close[0]}? " if close else ""
+            fail(f"unknown command {command!r}; {meant}choose one of: {', '.join(COMMANDS)} (textgru --help)")
         if command != "serve":  # uvicorn stops gracefully on its own; training leaves it to Lightning inside fit
             sigterm_as_ctrl_c()
         try:

@@ -12,7 +12,7 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from textgru.added_keys import check_added_keys, passed_through
+from textgru.added_keys import check_added_keys, check_unread_keys, passed_through
 from textgru.command_flags import overrides_only
 from textgru.config_typos import check_hydra_keys, key_exists, unknown_key
 from textgru.errors import TextgruError
@@ -115,6 +115,7 @@ def check_override_keys(args: Sequence[str], config_name: str) -> DictConfig | N
         if a[:1] not in "+~" or is_group(a.partition("=")[0].lstrip("+~"))
     ]
     check_added_keys(changed, lambda: _compose(config_name, kept + dirs, False), command, is_group)
+    check_unread_keys(candidates, command)
     try:
         return _compose(config_name, probe + dirs, return_hydra_config=False)
     except Exception as e:
