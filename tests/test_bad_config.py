@@ -1194,3 +1194,16 @@ def test_a_commands_help_explains_its_keys_and_a_misspelt_command_is_named(capsy
     assert e.value.code == 2 and "error: unknown command 'evaluate'; did you mean eval? " in capsys.readouterr().err
     helped = subprocess.run([sys.executable, "-m", "textgru", "help", "predict"], capture_output=True, text=True)
     assert helped.returncode == 0 and helped.stdout.startswith("textgru predict: classify texts"), helped.stderr
+
+
+def test_resume_refuses_an_added_key_nothing_reads(tmp_path: Path) -> None:
+    """As a new run (a CLI review): `resume=<run> +data.max_lenght=8` went on with the typo saved and unread."""
+    from textgru.resume import resume_config
+    from textgru.run_folder import RunFolder
+
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "checkpoints" / "last.ckpt").write_bytes(b"never read")
+    (run / "config.yaml").write_text(OmegaConf.to_yaml(_compose("train", [f"paths.run_dir={run}"]), resolve=True))
+    with pytest.raises(TextgruError, match=r"^resume: '\+data\.max_lenght=8': textgru train reads no key data\.max_"):
+        resume_config(RunFolder(run), run / "checkpoints" / "last.ckpt", ["+data.max_lenght=8"])

@@ -40,7 +40,7 @@ def run_hydra(target: str, config_name: str, args: Sequence[str], raw_keys: tupl
     command = next((a[15:] for a in args if a.startswith("hydra.job.name=")), config_name.replace("_", "-"))
     flags.one_line_errors(parser, command)
     try:
-        flags.check_flag_combinations(args, config_name)
+        flags.check_flag_combinations(args, config_name, lambda: compose_config(config_name))
         check_group_choices(args, config_name)
         if not flags.multirun(args) or flags.searches(args):  # (-m reads no hydra.run.dir: refused below)
             check_explicit_run_dir(args, config_name == "train", config_name)

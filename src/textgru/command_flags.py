@@ -4,7 +4,7 @@ apart from the key=value overrides, put after them for Hydra's parser, whose ref
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -117,10 +117,13 @@ NOT_OURS["--shell-completion"] = NOT_OURS["-sc"] = (  # a review: Hydra's script
 MODES = ("--run", "-r", "--multirun", "-m", "--cfg", "-c", "--info", "-i", "--shell-completion", "-sc")
 
 
-def check_flag_combinations(args: Sequence[str], config_name: str = "train") -> None:
+def check_flag_combinations(
+    args: Sequence[str], config_name: str = "train", reference: Callable[[], Any] | None = None
+) -> None:
     """One line for flags Hydra refuses together with a traceback: two modes (`-m --cfg job`), or `--hydra-help`
     with overrides (Hydra's own options; it composes them into its own config and fails); for Hydra's flags textgru
-    does not take, a top-level key removed (`~model`), a sweep of a command other than train, and a bare word."""
+    does not take, a top-level key removed (`~model`), a sweep of a command other than train, and a bare word or a
+    key given as a flag (`--max_epochs 1`: `reference()` composes the config, for the key meant)."""
     overrides, flags = split_flags(args)
     command = "tune" if "hydra.job.name=tune" in overrides else config_name.replace("_", "-")
     if command != "train" and any(is_flag(f, "-m", "--multirun") for f in flags):  # a review: a stray ./multirun
@@ -154,7 +157,7 @@ def check_flag_combinations(args: Sequence[str], config_name: str = "train") -> 
             raise TextgruError(f"{name}: {NOT_OURS[refused[0]]}")
     if config_name == "train" and (removed := removed_whole_config(overrides, f"textgru {command}")):  # (the other
         raise TextgruError(removed)  # commands refuse every ~key: config.py)
-    dashed = dashed_option(args, config_name, command)  # before the bare word: `--max_epochs 1` blamed the 1
+    dashed = dashed_option(args, command, reference or dict)  # before the bare word: `--max_epochs 1` blamed the 1
     if dashed is not None:
         raise TextgruError(dashed)
     bare = next((a for a in overrides if "=" not in a and not a.startswith("~")), None)  # Hydra: "missing EQUAL"
@@ -176,10 +179,10 @@ HYDRA_LONG += ("--hydra-help", "--info", "--multirun", "--package", "--resolve",
 HYDRA_LONG += ("--version",)  # (argparse takes a prefix of one: --multi)
 
 
-def dashed_option(args: Sequence[str], config_name: str, command: str) -> str | None:
+def dashed_option(args: Sequence[str], command: str, reference: Callable[[], Any]) -> str | None:
     """One line for an option given as a flag (`--max_epochs 1`, `--text "hi"`, `--trainer.max_epochs=1`): the
-    key=value it means, with the config's key most like its name; None when every flag is Hydra's."""
-    from textgru.config import _compose
+    key=value it means, with the key most like its name of the config `reference()` composes; None when every flag
+    is Hydra's."""
     from textgru.config_typos import closest_key
 
     for i, arg in enumerate(args):
@@ -192,7 +195,7 @@ def dashed_option(args: Sequence[str], config_name: str, command: str) -> str | 
         if not eq and following and "=" not in following and (not following.startswith("-") or word(following)):
             value = following
         given = f"{arg} {following}" if value and not eq else arg
-        key = closest_key(name[2:], lambda: _compose(config_name, [], False))
+        key = closest_key(name[2:], reference)
         if key is None and not value:
             continue  # a flag's typo (--hepl): argparse names it
         key = key or name[2:]

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from textgru.added_keys import passed_through
 from textgru.atomic_files import write_text_atomic
 from textgru.config_checks import check_config
 from textgru.console import command_arg
@@ -74,6 +75,10 @@ def resume_config(run: RunFolder, checkpoint: Path, overrides: Sequence[str], di
             continue
         if not eq or (existing is absent and not key.startswith("+")):
             raise TextgruError(f"resume: {override!r} is not key=value for a key in {run.config} (new: +key=value)")
+        if existing is absent and not passed_through(key.lstrip("+"), cfg):  # a review: +data.max_lenght=8 was taken
+            raise TextgruError(
+                f"resume: {override!r}: textgru train reads no key {key.lstrip('+')}; check the spelling"
+            )
         mapping_value = key.lstrip("+") == "trainer.max_time"  # {minutes: 90} is a value, not a config group
         callback_off = value == "null" and re.fullmatch(r"\+?callbacks\.[^.]+", key) is not None
         if callback_off and key.lstrip("+") == "callbacks.model_checkpoint" and isinstance(existing, DictConfig):
