@@ -425,7 +425,7 @@ def test_a_run_whose_loss_is_not_finite_stops_in_one_line(
 @pytest.mark.parametrize(
     "args,needles",
     [
-        (["-m", "model.hiden_size=64,128"], ["no config key model.hiden_size", "+model.hiden_size"]),
+        (["-m", "model.hiden_size=64,128"], ["no config key model.hiden_size", "did you mean model.hidden_size?"]),
         (["trainer=ddp"], ["needs a GPU", "trainer=ddp_cpu"]),
         pytest.param(["optimized_metric=val/bpc"], ["val/bpc", "val/macro_f1"], marks=pytest.mark.slow),
     ],
@@ -511,8 +511,8 @@ def test_tune_without_a_search_space(tmp_path: Path) -> None:
         ["model.hidden_size=128,256", "seed=1,2"],
         ["task=lm", "model.tie_weights=true"],
         ["~callbacks.lr_monitor"],
-        ["++foo.bar=1"],
-        ["+new_key=3"],
+        ["++trainer.foo=1"],  # new keys where a class takes them (+foo=1, where none does: test_bad_config)
+        ["+model.new_key=3"],
         ["optimizer.lr=tag(log, interval(1e-4, 1e-2))"],
         ["model=choice(gru_lm)", "task=lm", "model.tie_weights=true"],
         ["hparams_search=sentiment"],

@@ -43,6 +43,8 @@ def check_added_keys(
         return
     for override in added_or_removed:
         key = override.partition("=")[0].lstrip("+~")
+        if "@" in key or "/" in key:  # a config group's option, or its package (+data@extra=tweets): Hydra's to check
+            continue
         if override.startswith("~"):
             if train:
                 continue
