@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import os
 import re
 import resource
 import runpy
@@ -360,6 +361,14 @@ MORE = [
     ("train", ["-"], "'-': textgru train reads no stdin; drop '-'"),
     ("predict", ["ckpt_path=<ckpt>", "-"], "'-': textgru predict reads stdin when neither text= nor input= is given"),
     ("predict", ["ckpt_path=<ckpt>", "-1"], "'-1' is not an option (a value goes after its key: key=-1)"),
+    # a CLI review: input=- was "does not exist", input=/dev/stdin (a pipe, here) or <(zcat x.gz) named no way on
+    ("predict", ["ckpt_path=<ckpt>", "input=-"], "input=- is no stdin here: leave the option out and pipe into"),
+    (
+        "generate",
+        ["ckpt_path=<ckpt>", "prompt_file=-"],
+        "prompt_file=- is no stdin here: leave the option out and pipe",
+    ),
+    ("predict", ["ckpt_path=<ckpt>", "input=<fifo>"], "is a pipe, not a regular file; leave the option out and pipe"),
     ("train", ["--max_epochs", "1"], "--max_epochs 1: options are key=value, not --flags: trainer.max_epochs=1 ("),
     (
         "predict",
@@ -383,9 +392,10 @@ def places(tmp_path: Path) -> dict[str, str]:
     (tmp_path / "dangling").symlink_to(tmp_path / "gone")
     (tmp_path / "used").mkdir()
     (tmp_path / "used" / "metrics.json").write_text("{}")  # a finished run's folder
+    os.mkfifo(tmp_path / "fifo")  # a named pipe, as input=<(zcat x.gz) or /dev/stdin in a pipe is
     return {
         **{"tmp": str(tmp_path), "file": str(tmp_path / "afile"), "ckpt": str(tmp_path / "fake.ckpt")},
-        "used": str(tmp_path / "used"),
+        **{"used": str(tmp_path / "used"), "fifo": str(tmp_path / "fifo")},
     }
 
 

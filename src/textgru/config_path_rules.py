@@ -18,19 +18,13 @@ from textgru.folder_probe import FILE_TEMP_SPARE, FOLDER_TEMP_SPARE, name_too_lo
 from textgru.local_paths import not_local, os_absolute
 from textgru.mlflow_uri import artifact_location_problem, from_environment, resolve_uri, uri_problem
 
+STDIN = "leave the option out and pipe into the command (stdin)"  # a CLI review: input=- was "does not exist"
+
 
 def _kind(p: Path) -> str:
-    """What a path that exists but is not a regular file or folder is, in words."""
-    mode = p.stat().st_mode
-    for test, name in (
-        (stat.S_ISCHR, "a character device"),
-        (stat.S_ISBLK, "a block device"),
-        (stat.S_ISFIFO, "a named pipe"),
-        (stat.S_ISSOCK, "a socket"),
-    ):
-        if test(mode):
-            return name
-    return "not a regular file"
+    """What a path that exists but is not a regular file or folder is, in words (a link is followed)."""
+    kinds = {stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device", stat.S_IFIFO: "a pipe"}
+    return kinds.get(stat.S_IFMT(p.stat().st_mode), "a socket")
 
 
 def _creatable(p: Path) -> str | None:
@@ -106,7 +100,8 @@ class File(Rule):
         if p.is_dir():
             return f"is a folder; give {self.shape}"
         if not p.is_file():
-            return f"is {_kind(p)}, not a regular file; give {self.shape}"
+            stdin = f"{STDIN}, or " if p.is_fifo() else ""  # input=/dev/stdin, input=<(zcat x.gz)
+            return f"is {_kind(p)}, not a regular file; {stdin}give {self.shape}"
         if not os.access(p, os.R_OK):
             return f"is not readable; give {self.shape} you can read"
         return None
@@ -224,9 +219,8 @@ def absolute_data_paths(cfg: Any) -> None:
 
     model = cfg.get("model")
     if isinstance(model, DictConfig) and isinstance(model.get("pretrained_lm"), str) and model.pretrained_lm.strip():
-        model.pretrained_lm = literal(
-            _absolute(model.pretrained_lm)
-        )  # recorded, not needed: a resume reads the run's copy
+        # recorded, not needed: a resume reads the run's copy
+        model.pretrained_lm = literal(_absolute(model.pretrained_lm))
     data = cfg.get("data")
     if not isinstance(data, DictConfig):
         return
@@ -246,5 +240,7 @@ def _missing(shape: str, value: str) -> str:
     """Why a path to read is not there: a URI is no local path; a Windows path is named as one (reviews)."""
     if uri := not_local(value, new=False):
         return uri
+    if value.strip() == "-":
+        return f"is no stdin here: {STDIN}, or give {shape}"
     windows = "; to separate folders use /" if not_local(value, new=True) else ""
     return f"does not exist; give {shape} (relative paths are from where you ran the command{windows})"
