@@ -51,6 +51,11 @@ def test_import_is_light_and_every_public_name_is_documented() -> None:
     from textgru.serving import Limits, build_server, serve
 
     assert serve is textgru.serve and Limits.__doc__ and build_server.__doc__
+    import textgru.serving as serving  # its names listed, its modules reached as before (a review)
+
+    assert {"Limits", "build_server", "serve"} <= set(dir(serving)) and serving.batcher.__name__.endswith("batcher")
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        serving.nope  # noqa: B018
     for name in textgru.__all__:
         if name != "__version__":
             assert getattr(textgru, name).__doc__, name
