@@ -492,7 +492,6 @@ def test_size_mismatch_and_wrong_checkpoint_give_one_line(bilm_run: Path, toy_cs
             TextgruError, match=f"{said}tokenizer= describes otherwise \\({re.escape(now)}\\); pass {re.escape(fix)}$"
         ):
             build_classification(classifier_config(toy_csv, bilm_run, *given.split()))
-    build_classification(classifier_config(toy_csv, bilm_run, "+tokenizer.foo=1"))  # not a setting: not recorded
     # an LM checkpoint from before the record: what its tokenizer shows is checked (kind, normalisation, a vocab_size
     # not below its size), min_frequency cannot be
     old = torch.load(bilm_run / "checkpoints" / "best.ckpt", map_location="cpu", weights_only=True)
