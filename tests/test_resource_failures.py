@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import logging
+import os
 import re
 import resource
 import shutil
@@ -18,8 +20,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, TINY_MODEL
 
-from textgru.console import StdoutFailed
 from textgru.resource_errors import resource_problem
+from textgru.standard_output import StdoutFailed, pipe_closed_quietly
 
 
 def limited(argv: list[str], max_bytes: int, cwd: Path) -> subprocess.CompletedProcess:
@@ -98,7 +100,7 @@ def test_a_resume_that_cannot_write_its_checkpoint_says_how_to_continue(tiny_run
         (ValueError("a bug"), None),
         (OSError(errno.ENOENT, "No such file", "/x"), None),  # not the machine's resources: left to its own handling
         # a review of the first version: a file that cannot be *read* was told "choose a folder you can write to",
-        # and standard output on a full disk lost its own line (console.pipe_closed_quietly's, exit code 1)
+        # and standard output on a full disk lost its own line (standard_output.pipe_closed_quietly's, exit code 1)
         (PermissionError(errno.EACCES, "Permission denied", "/x/secret.csv"), None),
         (StdoutFailed(errno.ENOSPC, "No space left on device"), None),
     ],
@@ -177,3 +179,25 @@ def test_a_users_own_log_handler_error_hook_is_put_back(tmp_path: Path) -> None:
         logger.removeHandler(handler)
         logger.propagate = propagate
         handler.close()
+
+
+def test_a_reader_gone_while_logging_to_stdout_exits_141_without_logging_errors(
+    monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A review: `textgru train -m ... | head -1` exited 0 after 112 "--- Logging error ---" blocks: Hydra's log lines
+    go to stdout through `logging`, which swallowed each BrokenPipeError (printing it) instead of ending the command."""
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone
+    stream = os.fdopen(write, "w", buffering=1)
+    monkeypatch.setattr(sys, "stdout", stream)
+    monkeypatch.setattr(logging, "raiseExceptions", True)
+    log = logging.getLogger("textgru.test.stdout")
+    with pytest.raises(SystemExit) as ended, pipe_closed_quietly():
+        handler = logging.StreamHandler(sys.stdout)  # as Hydra's, made once stdout is guarded
+        log.addHandler(handler)
+        try:
+            for i in range(5):
+                log.warning("line %d", i)
+        finally:
+            log.removeHandler(handler)
+    assert ended.value.code == 141 and "Logging error" not in capfd.readouterr().err

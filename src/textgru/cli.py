@@ -14,9 +14,10 @@ from typing import Any
 
 from textgru import command_flags as flags
 from textgru.config import check_group_choices, check_override_keys, search_path_override, take_raw_args
-from textgru.console import command_usage, exit_now, fail, pipe_closed_quietly, sigterm_as_ctrl_c, utf8_output
+from textgru.console import command_usage, exit_now, fail, sigterm_as_ctrl_c, utf8_output
 from textgru.errors import EveryRankError, TextgruError, TrainingStopped
 from textgru.resource_errors import resource_failures_named
+from textgru.standard_output import pipe_closed_quietly
 
 CONF_PATH = "pkg://textgru.conf"
 log = logging.getLogger(__name__)

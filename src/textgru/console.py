@@ -9,8 +9,7 @@ import re
 import shlex
 import signal
 import sys
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -18,7 +17,6 @@ from textgru.terminal_text import escaped_controls
 
 CONSOLE_FORMAT = "[%(asctime)s] %(message)s"
 FILE_FORMAT = "[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"
-PIPE_CLOSED = 128 + 13  # 128 + SIGPIPE, as a shell reports a tool it ended (Windows has no SIGPIPE)
 # loggers whose INFO lines are library notices (model summaries, device notices, tips): the log file keeps them
 LIBRARY_LOGGERS = tuple(
     "lightning lightning.pytorch lightning.fabric lightning_fabric pytorch_lightning optuna".split()
@@ -43,57 +41,6 @@ def fail(message: str, code: int = 2, say: bool = True) -> NoReturn:
     if say:
         print(f"error: {escaped_controls(message)}", file=sys.stderr, flush=True)
     sys.exit(code)
-
-
-class StdoutFailed(Exception):
-    """Standard output refused a write (a full disk under `> out.jsonl`): `OSError` of the stream, not of a file."""
-
-
-class _GuardedStdout:
-    """`sys.stdout` whose failed writes raise `StdoutFailed` (a broken pipe stays `BrokenPipeError`)."""
-
-    def __init__(self, stream: Any) -> None:
-        self._stream = stream
-
-    def write(self, text: str) -> int:
-        return self._guarded(self._stream.write, text)
-
-    def flush(self) -> None:
-        self._guarded(self._stream.flush)
-
-    @staticmethod
-    def _guarded(call: Any, *args: Any) -> Any:
-        try:
-            return call(*args)
-        except BrokenPipeError:
-            raise
-        except OSError as e:
-            raise StdoutFailed(e.strerror or str(e)) from e
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._stream, name)
-
-
-@contextmanager
-def pipe_closed_quietly(args: Sequence[str] = ()) -> Iterator[None]:
-    """Output piped into a reader that stops early (`textgru predict ... | head -1`) ends quietly, no traceback, with
-    exit code 141 as Unix tools (`set -o pipefail` tells it from a failure's 1); output that cannot be written (a full
-    disk) is one line and exit code 1. What Hydra prints itself (`--help`, `--cfg job`) ends by SIGPIPE: 141 too."""
-    if hasattr(signal, "SIGPIPE") and any(a in ("--help", "-h", "--cfg", "-c", "--info", "-i") for a in args):
-        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-    stdout = sys.stdout
-    sys.stdout = _GuardedStdout(stdout) if stdout is not None else None
-    try:
-        yield
-    except (BrokenPipeError, StdoutFailed) as e:
-        sys.stdout = stdout
-        os.dup2(os.open(os.devnull, os.O_WRONLY), stdout.fileno())  # what is left to flush at exit goes nowhere
-        if isinstance(e, StdoutFailed):
-            fail(f"cannot write to standard output ({e}); free some space, or write to a file with output=", 1)
-        sys.exit(PIPE_CLOSED)
-    finally:
-        if isinstance(sys.stdout, _GuardedStdout):
-            sys.stdout = stdout
 
 
 def live_output() -> str | None:

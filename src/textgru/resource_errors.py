@@ -1,7 +1,7 @@
 """The machine failing under a command (a full disk, a file-size limit, a read-only file system, memory) said in one
 line with what to do, as a `TextgruError`, instead of a traceback: these are neither bugs nor bad input. Files being
 written when it happened are written aside and renamed into place (`atomic_files`), so none is left half-written.
-Standard output failing has its own line (`console.pipe_closed_quietly`); a permission refused is left to the checks
+Standard output failing has its own line (`standard_output.pipe_closed_quietly`); a permission refused is left to the checks
 that know whether a file was read or written."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import re
 import sys
 from collections.abc import Callable, Iterator
 
-from textgru.console import StdoutFailed
 from textgru.errors import TextgruError
+from textgru.standard_output import StdoutFailed
 
 NO_ROOM = {
     errno.ENOSPC: "no space left on the device",

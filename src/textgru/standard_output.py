@@ -1,0 +1,76 @@
+"""Standard output guarded: a reader that stops early (`textgru predict ... | head -1`) ends the command quietly with
+exit code 141, as Unix tools; a write that fails otherwise (a full disk) is one line and exit code 1."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from textgru.console import fail
+
+PIPE_CLOSED = 128 + 13  # 128 + SIGPIPE, as a shell reports a tool it ended (Windows has no SIGPIPE)
+
+
+class StdoutFailed(Exception):
+    """Standard output refused a write (a full disk under `> out.jsonl`): `OSError` of the stream, not of a file."""
+
+
+class _GuardedStdout:
+    """`sys.stdout` whose failed writes raise `StdoutFailed` (a broken pipe stays `BrokenPipeError`, once: then the
+    reader is gone, and later writes go nowhere)."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self.reader_gone = False
+
+    def write(self, text: str) -> int:
+        return self._guarded(self._stream.write, text)
+
+    def flush(self) -> None:
+        self._guarded(self._stream.flush)
+
+    def _guarded(self, call: Any, *args: Any) -> Any:
+        if self.reader_gone:
+            return len(args[0]) if args else None
+        try:
+            return call(*args)
+        except BrokenPipeError:
+            # a log line to stdout (Hydra's [HYDRA] lines in a -m sweep) raised it into `logging`, which printed each
+            # such error on stderr and went on to exit 0 (a review: 112 of them after `| head -1`)
+            self.reader_gone, logging.raiseExceptions = True, False
+            os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())
+            raise
+        except OSError as e:
+            raise StdoutFailed(e.strerror or str(e)) from e
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+@contextmanager
+def pipe_closed_quietly(args: Sequence[str] = ()) -> Iterator[None]:
+    """Output piped into a reader that stops early (`textgru predict ... | head -1`) ends quietly, no traceback, with
+    exit code 141 as Unix tools (`set -o pipefail` tells it from a failure's 1); output that cannot be written (a full
+    disk) is one line and exit code 1. What Hydra prints itself (`--help`, `--cfg job`) ends by SIGPIPE: 141 too."""
+    if hasattr(signal, "SIGPIPE") and any(a in ("--help", "-h", "--cfg", "-c", "--info", "-i") for a in args):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    stdout = sys.stdout
+    sys.stdout = guarded = _GuardedStdout(stdout) if stdout is not None else None
+    try:
+        yield
+    except (BrokenPipeError, StdoutFailed) as e:
+        sys.stdout = stdout
+        os.dup2(os.open(os.devnull, os.O_WRONLY), stdout.fileno())  # what is left to flush at exit goes nowhere
+        if isinstance(e, StdoutFailed):
+            fail(f"cannot write to standard output ({e}); free some space, or write to a file with output=", 1)
+        sys.exit(PIPE_CLOSED)
+    finally:
+        if isinstance(sys.stdout, _GuardedStdout):
+            sys.stdout = stdout
+    if guarded is not None and guarded.reader_gone:  # the error was swallowed on its way (by logging, a callback)
+        sys.exit(PIPE_CLOSED)
