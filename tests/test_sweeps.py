@@ -916,3 +916,20 @@ def test_a_trial_of_a_study_folder_with_any_name_composes_its_run_folder(tmp_pat
     with initialize_config_module(CONF_MODULE, version_base="1.3"):
         cfg = compose_trial("train", ["hparams_search=sentiment", run_dir_override(run_dir)])
     assert cfg.paths.run_dir == str(run_dir)
+
+
+def test_command_line_overrides_keep_an_escaped_dollar(tmp_path: Path) -> None:
+    # a review: tune with data.path='a\${x}.csv' crashed, the overrides read resolved (backslash lost)
+    from hydra.core.hydra_config import HydraConfig
+
+    from textgru.command_line_checks import command_line_overrides
+    from textgru.config import compose_config
+
+    typed = ["data=local", "data.path=a\\${x}.csv", f"hydra.run.dir={tmp_path / 'run'}"]
+    cfg = compose_config("train", typed, return_hydra_config=True)
+    before = HydraConfig.instance().cfg
+    try:
+        HydraConfig.instance().set_config(cfg)
+        assert "data.path=a\\${x}.csv" in command_line_overrides()
+    finally:
+        HydraConfig.instance().cfg = before

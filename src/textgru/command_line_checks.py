@@ -131,7 +131,7 @@ def check_forecast_sizes(forecaster: Any, data: dict[str, Any] | None) -> dict[s
     """`textgru eval`: `data.window=`/`data.horizon=` given for a forecaster trained with others, or `batch_size=`,
     is one line, not ignored (the data config's defaults cannot be told from a user's value; the command line's overrides can).
     Returns the data config without them (its defaults are no one's), as `Forecaster.evaluate` takes it."""
-    for override in _command_line_overrides():
+    for override in command_line_overrides():
         key, _, value = override.lstrip("+~").partition("=")
         if key == "batch_size":  # a review of the forecaster: taken, and ignored
             raise TextgruError(
@@ -155,14 +155,14 @@ def labelling_as_named(data: dict[str, Any] | None, split: str) -> dict[str, Any
 
     if split == "all":
         return data
-    named = {o.lstrip("+~").partition("=")[0] for o in _command_line_overrides()}
+    named = {o.lstrip("+~").partition("=")[0] for o in command_line_overrides()}
     return data and {k: v for k, v in data.items() if f"data.{k}" in named or LABELLING.get(k, v) != v}
 
 
-def _command_line_overrides() -> list[str]:
-    from hydra.core.hydra_config import HydraConfig
+def command_line_overrides() -> list[str]:
+    from hydra.core.hydra_config import HydraConfig  # as typed: resolved, `\${` lost its backslash (a review)
 
-    return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+    return list(OmegaConf.to_container(HydraConfig.get().overrides.task)) if HydraConfig.initialized() else []
 
 
 def one_line(error: BaseException) -> TextgruError:

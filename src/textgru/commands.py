@@ -147,12 +147,11 @@ def tune_command(cfg: DictConfig) -> float | None:
     check_config(cfg, "train")
     if (search := cfg.get("hparams_search")) is None or "study_name" not in search:  # told before the imports below
         raise TextgruError("name a search space: hparams_search=sentiment or hparams_search=lm (conf/hparams_search/)")
-    from hydra.core.hydra_config import HydraConfig
-
+    from textgru.command_line_checks import command_line_overrides
     from textgru.search_space import check_search_space
     from textgru.study_folder import check_study_folder
 
-    overrides = list(HydraConfig.get().overrides.task)
+    overrides = command_line_overrides()
     space = check_search_space(cfg, overrides)  # likewise
     check_study_folder(study_dir := Path(cfg.paths.run_dir), str(cfg.hparams_search.study_name))
     from textgru.console import route_library_logs
