@@ -126,3 +126,22 @@ def test_config_dir_given_apart_expands_home(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("HOME", "/h")
     typed = ["--config-dir", "~/my conf", "-cd", "'~/c'", "-cd", "conf", "seed=1"]
     assert home_folders_expanded(typed) == ["--config-dir", "/h/my conf", "-cd", "/h/c", "-cd", "conf", "seed=1"]
+
+
+@pytest.mark.parametrize("value", ["s3://b/x.ckpt", "C:\\out\\x.ckpt", "ens/sub\\x.ckpt"])
+def test_python_api_outputs_refuse_uris_and_windows_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value):
+    """A review: load(run).evaluate(output_dir="s3://b/ev") wrote ./s3:/b/ev, export and ensemble likewise, where
+    the CLI refused them."""
+    from textgru.ensemble_output import checked_output
+    from textgru.inference.reports import report_path
+    from textgru.onnx_export import export
+
+    monkeypatch.chdir(tmp_path)
+    for call in (
+        lambda: report_path(value, "test", False, "confusion.png"),
+        lambda: export(tmp_path / "missing.ckpt", value),
+        lambda: checked_output(value, False, []),
+    ):
+        with pytest.raises(TextgruError, match="is a URI|use / to separate folders"):
+            call()
+    assert not any(tmp_path.iterdir())

@@ -9,6 +9,7 @@ from typing import Any
 
 from textgru.errors import TextgruError, a_kind, require_bool
 from textgru.folder_probe import FILE_TEMP_SPARE, name_too_long
+from textgru.local_paths import not_local
 from textgru.run_folder import RunFolder
 
 
@@ -17,6 +18,8 @@ def checked_output(given: Any, overwrite: Any, sources: list[Path]) -> Path:
     if not isinstance(given, (str, os.PathLike)):
         raise TextgruError(f"output= takes a file name (a str or Path), not {a_kind(given)}")
     require_bool(overwrite, "overwrite")
+    if why := not_local(str(given), new=True):  # a review: s3://b/x.ckpt was written as ./s3:/b/x.ckpt
+        raise TextgruError(f"output={given} {why}")
     output = Path(given).expanduser()
     if too_long := name_too_long(output, FILE_TEMP_SPARE):
         raise TextgruError(f"output={output} {too_long}")

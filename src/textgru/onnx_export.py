@@ -25,7 +25,7 @@ from torch import nn
 
 from textgru import __version__
 from textgru.errors import TextgruError, a_kind
-from textgru.local_paths import os_absolute
+from textgru.local_paths import not_local, os_absolute
 from textgru.onnx_format import (
     FORMAT,
     FORMAT_VERSION,
@@ -199,6 +199,8 @@ def export(
         raise TextgruError("no output folder given: pass output=<folder>")
     if not isinstance(output, (str, os.PathLike)):  # a review: export(ckpt, 123) was a TypeError
         raise TextgruError(f"output= takes a folder name (a str or Path), not {a_kind(output)}")
+    if why := not_local(str(output), new=True):  # a review: s3://b/e was written as ./s3:/b/e
+        raise TextgruError(f"output={output} {why}")
     out = Path(os_absolute(str(output)))  # '.', 'x/..' named: the staging folder goes beside it, as the OS resolves it
     check_export_output(out, overwrite)
     require_export_packages()

@@ -15,6 +15,7 @@ from textgru.atomic_files import write_text_atomic
 from textgru.config_path_rules import Folder
 from textgru.errors import TextgruError, a_kind, require_bool
 from textgru.folder_probe import FILE_TEMP_SPARE, name_too_long
+from textgru.local_paths import not_local
 
 
 def report_path(output_dir: str | os.PathLike[str] | None, split: str, overwrite: bool, plot: str) -> Path | None:
@@ -26,6 +27,8 @@ def report_path(output_dir: str | os.PathLike[str] | None, split: str, overwrite
     require_bool(overwrite, "overwrite")
     if not split or any(sep in split for sep in ("/", "\\", os.sep)) or split.startswith("."):
         raise TextgruError(f"split={split!r} cannot name a report file; use a split name without / or a leading .")
+    if why := not_local(str(output_dir), new=True):  # before Path(), which makes s3://b of it s3:/b (a review)
+        raise TextgruError(f"output_dir={output_dir} {why}")
     folder = Path(output_dir)
     report, plot_file = folder / f"{split}_metrics.json", folder / f"{split}_{plot}"
     if too_long := name_too_long(report, FILE_TEMP_SPARE) or name_too_long(plot_file, FILE_TEMP_SPARE):
