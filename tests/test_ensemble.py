@@ -216,6 +216,14 @@ def test_the_output_is_never_in_a_runs_checkpoints_folder_a_folder_name_or_anoth
     assert load_checkpoint(textgru.ensemble([a, b], tmp_path / "E.CKPT"))["textgru"]["model_args"]["members"] == 2
     (tmp_path / "checkpoints").mkdir()  # a folder named so that no run owns: written
     assert textgru.ensemble([a, b], tmp_path / "checkpoints" / "j.ckpt").is_file()
+    proj = tmp_path / "proj"  # a review: a project's own config.yaml beside checkpoints/ was taken for a run
+    (proj / "checkpoints").mkdir(parents=True)
+    (proj / "config.yaml").write_text("lr: 1\n")
+    assert textgru.ensemble([a, b], proj / "checkpoints" / "ens.ckpt").is_file()
+    (proj / ".hydra").mkdir()  # a started run (config.yaml with Hydra's), stopped before its first checkpoint
+    (proj / ".hydra" / "hydra.yaml").write_text("hydra: {}\n")
+    with pytest.raises(TextgruError, match="is in the checkpoints folder of the run"):
+        textgru.ensemble([a, b], proj / "checkpoints" / "ens2.ckpt")
 
 
 def test_the_command_joins_two_trained_runs_that_eval_and_predict_take(

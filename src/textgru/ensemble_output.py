@@ -49,6 +49,8 @@ def _run_of(output: Path) -> RunFolder | None:
     """The run whose `checkpoints/` folder `output` is in (as RunFolder.of_checkpoint reads it), else None."""
     folder = output.resolve().parent
     run = RunFolder(folder.parent)
-    if folder.name != "checkpoints" or not (run.finished_marker or run.config.exists() or run.hydra_config.exists()):
+    # a run: its checkpoints or metrics, or a started one's config.yaml with Hydra's (a review: a project's own
+    # config.yaml beside a checkpoints/ folder was taken for a run)
+    if folder.name != "checkpoints" or not (run.finished_marker or run.config.exists() and run.hydra_config.exists()):
         return None
     return run
