@@ -145,3 +145,24 @@ def test_python_api_outputs_refuse_uris_and_windows_paths(tmp_path: Path, monkey
         with pytest.raises(TextgruError, match="is a URI|use / to separate folders"):
             call()
     assert not any(tmp_path.iterdir())
+
+
+def test_a_literal_dollar_in_the_output_dir_or_the_current_folder_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A review: paths.output_dir='o\\${x}', or training in a folder w${x}, gave Hydra's traceback and left empty
+    dated folders."""
+    from textgru.command_line_checks import check_command_line
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(TextgruError, match=r"paths.output_dir=o\\\$\{x\}: a run folder's name cannot hold"):
+        check_command_line(["paths.output_dir=o\\${x}"], "train")
+    (tmp_path / "w${x}").mkdir()
+    monkeypatch.chdir(tmp_path / "w${x}")
+    for args in ([], ["hydra.run.dir=run"], [f"paths.output_dir={tmp_path}/o", "hydra.run.dir=run"]):
+        with pytest.raises(TextgruError, match=r"holds '\$\{', which Hydra reads as an interpolation"):
+            check_command_line(args, "train")
+    check_command_line([f"hydra.run.dir={tmp_path}/run"], "train")  # absolute: the current folder is not in it
+    check_command_line([f"paths.output_dir={tmp_path}/o"], "train")
+    check_command_line([], "eval")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["w${x}"] and not any((tmp_path / "w${x}").iterdir())

@@ -15,7 +15,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from textgru.command_flags import multirun, searches, showing_only
 from textgru.config_checks import check_config, check_value
-from textgru.config_literals import holds_literal
+from textgru.config_literals import check_literal_folders
 from textgru.config_path_rules import Folder, static_folder
 from textgru.config_problem import problem
 from textgru.console import command_arg, hydra_quoted
@@ -96,12 +96,11 @@ def check_command_line(
                 f"{o.input_line}: paths.run_dir follows the run folder, which hydra.run.dir sets: give "
                 f"hydra.run.dir={o.input_line.split('=', 1)[1]} instead"
             )
-        if key in ("hydra.run.dir", "hydra.sweep.dir") and isinstance(o.value(), str):
-            if holds_literal(o.value()):  # a review: Hydra's traceback, and an empty folder made
-                raise TextgruError(f"{o.input_line}: a run folder's name cannot hold '${{' (Hydra reads it as an "
-                                   "interpolation, even escaped); choose a name without it")  # fmt: skip
-            if "${" not in o.value() and (message := problem(key, o.value(), Folder())):
+        if key in ("hydra.run.dir", "hydra.sweep.dir") and isinstance(o.value(), str) and "${" not in o.value():
+            if message := problem(key, o.value(), Folder()):
                 raise TextgruError(message)
+    typed = {o.get_key_element().lstrip("+~"): o.value() for o in overrides if isinstance(o.value(), str)}
+    check_literal_folders(typed, config_name, sweep)
     keys = {o.get_key_element().lstrip("+") for o in overrides}
     if sweep and not search and "hydra.run.dir" in keys and "hydra.sweep.dir" not in keys:  # a review: ignored
         raise TextgruError(

@@ -51,3 +51,25 @@ def _escaped(node: Any) -> Any:
     if isinstance(node, dict):
         return {k: _escaped(v) for k, v in node.items()}
     return [_escaped(v) for v in node] if isinstance(node, list) else node
+
+
+def check_literal_folders(values: dict[str, str], config_name: str, sweep: bool) -> None:
+    """One line where the run or sweep folder would hold a literal `${` (reviews: Hydra's traceback, and empty dated
+    folders made): named so (`values`: the command line's), via paths.output_dir, or via the current folder where
+    the run folder is relative (Hydra makes it absolute, then reads its `${` as an interpolation)."""
+    import os
+
+    from textgru.errors import TextgruError
+
+    runs = config_name in ("train", "gradient_flow")
+    for key in ("hydra.run.dir", "hydra.sweep.dir", *(("paths.output_dir",) if runs else ())):
+        if holds_literal(values.get(key, "")):
+            raise TextgruError(f"{key}={values[key]}: a run folder's name cannot hold '${{' (Hydra reads it as an "
+                               "interpolation, even escaped); choose a name without it")  # fmt: skip
+    output_dir = values.get("paths.output_dir", "outputs")
+    folder = values.get("hydra.sweep.dir" if sweep else "hydra.run.dir", output_dir)
+    folder = folder.replace("${paths.output_dir}", output_dir)  # tune's default study folder
+    if runs and "${" in os.getcwd() and not os.path.isabs(os.path.expanduser(folder)):
+        key = "hydra.sweep.dir" if sweep else "hydra.run.dir"
+        raise TextgruError(f"the current folder {os.getcwd()} holds '${{', which Hydra reads as an interpolation in "
+                           f"the run folder under it: run from another folder, or give {key}=<absolute path>")  # fmt: skip
