@@ -105,6 +105,9 @@ def test_inputs_with_a_backslash_are_read_when_they_exist(tmp_path: Path, monkey
     (tmp_path / "x\\y").mkdir()  # an output in a folder that exists: only what is made is named the Windows way
     assert Folder().problem("x\\y/new") is None and NewFile().problem(str(tmp_path / "x\\y" / "p.jsonl")) is None
     assert "use / to separate folders" in Folder().problem("x\\y/new\\z")
+    (tmp_path / "runs").mkdir(), (tmp_path / "ens").mkdir()  # a review: a drive letter only where typed first
+    for name in ("runs/C:", "ens/C:/x.ckpt", "ens/x://y.ckpt", f"{tmp_path}/runs/C:"):
+        assert Folder().problem(name) is None and NewFile().problem(name) is None, name
 
 
 def test_a_path_longer_than_the_system_takes_is_one_line(tmp_path: Path) -> None:

@@ -38,7 +38,7 @@ def not_local(value: str, new: bool) -> str | None:
         )
         return f"is a URI; textgru reads and writes local paths only: {fix}"
     made = _not_there(value) if new else ""
-    if "\\" in made or DRIVE.match(made):
+    if "\\" in made or DRIVE.match(value) and DRIVE.match(made):  # a drive only as typed first (not runs/C:)
         return "is a Windows path; textgru reads and writes local paths: use / to separate folders (e.g. out/x)"
     return None
 
