@@ -120,6 +120,13 @@ def test_a_path_longer_than_the_system_takes_is_one_line(tmp_path: Path) -> None
     with pytest.raises(TextgruError, match="use a shorter path") as e:
         check_command_line([f"hydra.run.dir={long}"], "train")
     assert len(str(e.value)) < 400 and str(e.value).endswith("use a shorter path")  # the path cut, not 4.5 KB
+    from textgru.ensemble_output import checked_output
+    from textgru.run_folder import check_explicit_run_dir
+
+    for call in (lambda: check_explicit_run_dir([f"hydra.run.dir={long}"]), lambda: checked_output(long, False, [])):
+        with pytest.raises(TextgruError, match="use a shorter path") as e:
+            call()
+        assert len(str(e.value)) < 400, str(e.value)[:200]  # a review: these two were 4.5 KB
 
 
 def test_config_dir_given_apart_expands_home(monkeypatch: pytest.MonkeyPatch) -> None:

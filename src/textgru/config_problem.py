@@ -7,6 +7,7 @@ from typing import Any
 
 from textgru.config_path_rules import ArtifactLocation, Existing, File, Folder, NewFile, StoreUri
 from textgru.config_rules import Rule
+from textgru.folder_probe import shortened
 
 
 def shown(value: Any, raw: bool = False) -> str:
@@ -42,9 +43,7 @@ def problem(key: str, value: Any, rule: Rule) -> str | None:
         if isinstance(value, (int, float)):  # a review: output=2024, a folder named by its year, read as a number
             typed = shown(value) if type(value) is int else "..."  # 2024.10 was read as 2024.1, true as a bool
             why += f" (a name the command line reads as a number or true/false is quoted: '{key}=\"{typed}\"')"
-        typed = shown(value)  # a path of 4 KB is cut (a review: a 4.5 KB line for one too long)
-        typed = typed if len(typed) <= 300 else f"{typed[:120]}...{typed[-60:]}"
-        return f"{key}={typed} {why}"  # a path: what is wrong with it, and what to give instead
+        return f"{key}={shortened(shown(value))} {why}"  # a path: what is wrong with it, and what to give instead
     return f"{key}={shown(value, raw=getattr(rule, 'text', False))}: must be {why}" + (
         f" ({rule.what})" if rule.what else ""
     )

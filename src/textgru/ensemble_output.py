@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from textgru.errors import TextgruError, a_kind, require_bool
-from textgru.folder_probe import FILE_TEMP_SPARE, name_too_long
+from textgru.folder_probe import FILE_TEMP_SPARE, name_too_long, shortened
 from textgru.local_paths import not_local
 from textgru.run_folder import RunFolder
 
@@ -19,10 +19,10 @@ def checked_output(given: Any, overwrite: Any, sources: list[Path]) -> Path:
         raise TextgruError(f"output= takes a file name (a str or Path), not {a_kind(given)}")
     require_bool(overwrite, "overwrite")
     if why := not_local(str(given), new=True):  # a review: s3://b/x.ckpt was written as ./s3:/b/x.ckpt
-        raise TextgruError(f"output={given} {why}")
+        raise TextgruError(f"output={shortened(given)} {why}")
     output = Path(given).expanduser()
     if too_long := name_too_long(output, FILE_TEMP_SPARE):
-        raise TextgruError(f"output={output} {too_long}")
+        raise TextgruError(f"output={shortened(output)} {too_long}")
     if output.is_dir():
         raise TextgruError(f"output={output} is a folder; give a file name, e.g. {output / 'ensemble.ckpt'}")
     if str(given).endswith(("/", os.sep)):  # Path() drops the slash (a review: output=new.ckpt/ wrote new.ckpt)

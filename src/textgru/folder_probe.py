@@ -46,3 +46,9 @@ def name_too_long(p: Path, spare: int = 0) -> str | None:
                 f"{most - extra} there{' (a temporary name beside it adds some)' if extra else ''}; use a shorter name"
             )
     return None
+
+
+def shortened(path: object) -> str:
+    """`path` for a message: one of 4 KB cut to its start and end (a review: 4.5 KB lines for a path too long)."""
+    text = str(path)
+    return text if len(text) <= 300 else f"{text[:120]}...{text[-60:]}"

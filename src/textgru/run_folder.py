@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from textgru.errors import TextgruError
-from textgru.folder_probe import name_too_long
+from textgru.folder_probe import name_too_long, shortened
 from textgru.unstarted_runs import made_here, note_made, note_run_dir, outermost_missing
 
 log = logging.getLogger(__name__)
@@ -225,7 +225,7 @@ def check_explicit_run_dir(args: Sequence[str], training: bool = False, command:
     printing = any(a.split("=", 1)[0] in ("--cfg", "-c", "--info", "-i", "--help", "-h") for a in args)  # writes none
     folder = explicit_run_dir(args)
     if folder is not None and (too_long := name_too_long(Path(folder).expanduser())):  # else a traceback (a review)
-        raise TextgruError(f"hydra.run.dir={folder} {too_long}")
+        raise TextgruError(f"hydra.run.dir={shortened(folder)} {too_long}")
     if folder is not None and command == "gradient_flow" and (png := Path(folder, "gradient_flow.png")).exists():
         raise TextgruError(f"{folder} already holds {png.name}, which this would overwrite; {fix}")
     if folder is not None:
