@@ -192,6 +192,16 @@ def test_runs_of_one_data_file_reached_another_way_join(tmp_path: Path) -> None:
         for p, s, n in ((a, 1, "tiny.csv"), (c, 3, "copy.csv"))
     )
     assert textgru.ensemble([a2, c2], tmp_path / "j2.ckpt").is_file()
+    b2 = source(
+        tmp_path / "b2.ckpt", 2, lm, data_config=data("link.csv"), data_digest="0123"
+    )  # the link, same contents: joins
+    assert textgru.ensemble([a2, b2], tmp_path / "j3.ckpt").is_file()
+    a3 = source(
+        tmp_path / "a3.ckpt", 4, lm, data_config=data("tiny.csv"), data_digest="4567"
+    )  # a review: tiny.csv edited between
+    with pytest.raises(TextgruError, match=r"trained on the file path=.*tiny.csv as it was then: its data digest"):
+        textgru.ensemble([a2, a3], tmp_path / "j4.ckpt")
+    assert not (tmp_path / "j4.ckpt").exists()
 
 
 def test_the_output_is_never_in_a_runs_checkpoints_folder_a_folder_name_or_another_suffix(tmp_path: Path) -> None:

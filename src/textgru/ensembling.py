@@ -30,7 +30,7 @@ from textgru.checkpoint import (
 from textgru.checkpoint_path import resolve_checkpoint_path, warn_if_unfinished
 from textgru.checkpoint_weights import build_fitting
 from textgru.data.data_paths import glob_paths, is_pattern
-from textgru.data.file_digest import OTHER_FILES
+from textgru.data.file_digest import OTHER_FILES, edited_between
 from textgru.ensemble_output import checked_output
 from textgru.errors import TextgruError, a_kind
 from textgru.models.gru_classifier import GRUClassifier
@@ -95,6 +95,10 @@ def _check_same(first: dict[str, Any], other: dict[str, Any], where: str) -> Non
         raise TextgruError(
             f"{where} was trained on other data than the first ({diff}); join runs of the same data and split"
         )
+    if key := edited_between(a.get("data_digest"), b.get("data_digest")):  # a review: joined unrefused
+        raise TextgruError(f"{where} was trained on the file {key}={(b.get('data_config') or {}).get(key)} as it was "
+                           "then: its data digest differs from the first's (edited between the runs); retrain on the "
+                           "file as it is now, then join")  # fmt: skip
 
 
 def _data_difference(a: dict[str, Any], b: dict[str, Any]) -> str | None:

@@ -102,3 +102,9 @@ def bytes_digest(files: list[str], names: list[str] | None = None) -> str:
             for block in iter(lambda f=f: f.read(1 << 20), b""):
                 digest.update(block)
     return digest.hexdigest()[:20]
+
+
+def edited_between(first: str | None, other: str | None) -> str | None:
+    """The key (`path`, ...) of a file both digests cover whose contents differ (edited between two runs), or None."""
+    a, b = digest_parts(first), digest_parts(other)
+    return next((key for key in a if key in b and a[key] != b[key]), None)
