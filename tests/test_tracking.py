@@ -980,3 +980,15 @@ def test_an_artifact_location_for_an_existing_experiment_is_named_as_unused(
     assert (
         f"artifact_location={tmp_path / 'b'} is not used: experiment 'e' exists, with its artifacts at" in caplog.text
     )
+
+
+def test_params_hold_a_data_file_named_with_a_dollar_as_named() -> None:
+    """A review: with data.path='data/a\\${x}.csv', MLflow recorded the escaped name .../a\\${x}.csv."""
+    from omegaconf import OmegaConf
+
+    from textgru.config_literals import resolved_yaml
+    from textgru.mlflow_store import config_params
+
+    cfg = OmegaConf.create({"data": {"path": "/d/a\\${x}.csv"}, "model": {"lr": 0.001, "sizes": [1, 2]}})
+    params = config_params(resolved_yaml(cfg))
+    assert params["data.path"] == "/d/a${x}.csv" and params["model.lr"] == "0.001", params

@@ -183,6 +183,16 @@ def first_line(e: BaseException) -> str:
     return lines[0] if lines else type(e).__name__
 
 
+def config_params(config_yaml: str) -> dict[str, str]:
+    """A run's config.yaml (`config_literals.resolved_yaml`) as MLflow params, read as OmegaConf reads it back: a
+    `\\${x}` in a value is `${x}` (a review: MLflow recorded data.path=.../a\\${x}.csv, the escaped name)."""
+    import yaml
+    from omegaconf import OmegaConf
+
+    read_back = OmegaConf.create(yaml.safe_load(config_yaml) or {})
+    return flatten_config(OmegaConf.to_container(read_back, resolve=True))  # type: ignore[arg-type]
+
+
 def flatten_config(config: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
     """The resolved config as MLflow params: nested keys joined with dots (`model.hidden_size`), values as text
     (strings as they are, anything else as JSON: `true`, `null`, `0.001`, `["a", "b"]`, `{}`), cut to MLflow's

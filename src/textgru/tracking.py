@@ -33,9 +33,9 @@ from textgru.mlflow_store import (
     METRICS_PER_BATCH,
     Store,
     bounded_http_writes,
+    config_params,
     cut,
     first_line,
-    flatten_config,
     open_store,
     param_key,
 )
@@ -128,7 +128,7 @@ class RunTracker:
         if self.store is None or self.logger is None:
             return
         try:
-            self._start(flatten_config(yaml.safe_load(resolved_config_yaml) or {}))
+            self._start(config_params(resolved_config_yaml))
         except TextgruError:
             raise
         except Exception as e:  # MLflow, SQLAlchemy and HTTP errors come in many types
