@@ -56,9 +56,28 @@ def unknown_key(
         return TextgruError(
             f"{bad} holds keys, set one at a time ({bad}.<key>=...); textgru {command} --cfg job lists them"
         )
+    if addable and (target := _class_taking(bad, reference)):  # a review: optimizer.eps was steered to optimizer.lr
+        return TextgruError(f"no config key {bad}: {target} takes it, add it with +{bad}={given or '...'}")
     hint = f"did you mean {close}? " if close else "check the spelling; "
-    add = f"; to add a new key write +{bad}=..." if addable and not close else ""  # a typo's fix is the key it means
+    add = f"; to add a new key write +{bad}=..." if addable else ""  # a class's section may take a key it lacks
     return TextgruError(f"no config key {bad}: {hint}textgru {command} --cfg job lists every key{add}")
+
+
+def _class_taking(key: str, reference: Callable[[], Any]) -> str | None:
+    """The `_target_` of `key`'s section when that class has a parameter named as `key` (trainer.min_time:
+    lightning.pytorch.Trainer), else None."""
+    import inspect
+
+    from hydra.utils import get_object
+    from omegaconf import OmegaConf
+
+    section, _, name = key.rpartition(".")
+    try:
+        target = OmegaConf.select(reference(), f"{section}._target_") if section else None
+        takes = target is not None and name in inspect.signature(get_object(target)).parameters
+    except Exception:  # no class, or one that will not import: the two ways, a close key and +key=
+        return None
+    return target if takes and name not in ("args", "kwargs") else None
 
 
 def key_exists(key: str, overrides: Sequence[str]) -> TextgruError:
