@@ -5,7 +5,7 @@ name, so a new one there was read by nothing (a review: `+data.max_lenght=8` tra
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -19,21 +19,34 @@ PASSED_THROUGH = ("trainer", "model", "optimizer", "scheduler", "callbacks", "hp
 
 def passed_through(key: str, cfg: DictConfig | None = None) -> bool:
     """Whether a new `key` of the training config reaches a class that reads it: one below a section given to a class
-    (`trainer.accumulate_grad_batches`), or below a logger's own section (`logger.mlflow.tags.team`, where `cfg`,
-    the config without it, has `logger.mlflow`)."""
+    (`trainer.accumulate_grad_batches`), or a logger's tag (`logger.mlflow.tags.team`, where `cfg`, the config
+    without it, has the mapping `logger.mlflow.tags`): textgru reads a logger's other keys by name (a review:
+    `+logger.mlflow.experiment_nme=foo` was taken and ignored)."""
     parts = key.split(".")
+    if parts[0] == "hparams_search":  # Optuna's, once a search is chosen (else n_trials is read by nothing)
+        return cfg is None or OmegaConf.select(cfg, "hparams_search") is not None
     if parts[0] in PASSED_THROUGH:
         return True
-    section = ".".join(parts[:2])
-    return parts[0] == "logger" and len(parts) > 2 and (cfg is None or OmegaConf.select(cfg, section) is not None)
+    tags = ".".join(parts[:3])
+    return (
+        parts[0] == "logger"
+        and len(parts) > 3
+        and parts[2] == "tags"
+        and (cfg is None or isinstance(OmegaConf.select(cfg, tags), DictConfig))
+    )
 
 
 def check_added_keys(
-    added_or_removed: Sequence[str], compose: Callable[[], DictConfig], command: str, is_group: Callable[[str], bool]
+    added_or_removed: Sequence[str],
+    compose: Callable[[], DictConfig],
+    command: str,
+    is_group: Callable[[str], bool],
+    swept: Collection[str] = (),
 ) -> None:
     """One line for an override adding a key nothing reads (`+data.max_lenght=8`, `+foo=1`), or, for a command other
     than training, removing one (`~port`). `compose()`: the config without these overrides; `is_group(key)`: `key`
-    names a config group (`+experiment=mine` selects one)."""
+    names a config group (`+experiment=mine` selects one); `swept`: the groups a `-m` sweep gives several options,
+    whose keys `compose()` has for the first option only (a review: `-m task=sentiment,lm ++task.samples=0`)."""
     if not added_or_removed:
         return
     train = command in ("train", "tune")
@@ -43,6 +56,8 @@ def check_added_keys(
         return
     for override in added_or_removed:
         key = override.partition("=")[0].lstrip("+~")
+        if any(key.startswith(f"{group}.") for group in swept):
+            continue
         if "@" in key or "/" in key:  # a config group's option, or its package (+data@extra=tweets): Hydra's to check
             continue
         if override.startswith("~"):
@@ -53,6 +68,8 @@ def check_added_keys(
         if OmegaConf.select(base, key, default=absent, throw_on_missing=False) is not absent:
             continue  # `++key=` sets it; `+key=` is refused as Hydra composes (config_typos.key_exists)
         if train and (passed_through(key, base) or is_group(key) or key in FILES):
+            continue
+        if command == "tune" and key.startswith("hparams_search."):  # tune without a search names one (tuning)
             continue
         close = closest_key(key, lambda: base)
         hint = f"did you mean {close}? " if close and close != key else ""

@@ -114,7 +114,11 @@ def check_override_keys(args: Sequence[str], config_name: str) -> DictConfig | N
         for p, a in zip(probe, candidates, strict=True)
         if a[:1] not in "+~" or is_group(a.partition("=")[0].lstrip("+~"))
     ]
-    check_added_keys(changed, lambda: _compose(config_name, kept + dirs, False), command, is_group)
+    swept = {
+        a.partition("=")[0] for p, a in zip(probe, candidates, strict=True) if p != a and is_group(a.partition("=")[0])
+    }
+    compose_kept = lambda: _compose(config_name, kept + dirs, False)
+    check_added_keys(changed, compose_kept, command, is_group, swept)
     check_unread_keys(candidates, command)
     try:
         return _compose(config_name, probe + dirs, return_hydra_config=False)

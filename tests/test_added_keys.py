@@ -1,0 +1,52 @@
+"""The command line's keys a command has not: the hints a missing or added key gets, flags, misspelt commands (the
+hostile review of the added-key check)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from textgru.config import check_override_keys
+from textgru.errors import TextgruError
+
+
+def test_a_classs_own_argument_is_added_with_plus_not_steered_to_a_close_key() -> None:
+    """`optimizer.eps=1e-6` said "did you mean optimizer.lr?" and no longer how to add it with +."""
+    for given, target in (
+        ("optimizer.eps=1e-6", "torch.optim.AdamW"),
+        ("trainer.gradient_clip_algorithm=norm", "lightning.pytorch.Trainer"),
+        ("trainer.limit_predict_batches=2", "lightning.pytorch.Trainer"),
+        ("callbacks.early_stopping.check_finite=false", "lightning.pytorch.callbacks.EarlyStopping"),
+    ):
+        key, _, value = given.partition("=")
+        said = rf"^no config key {re.escape(key)}: {re.escape(target)} takes it, add it with \+{re.escape(given)}$"
+        with pytest.raises(TextgruError, match=said):
+            check_override_keys([given], "train")
+    # not an argument of the class: the close key and the + way; a fixed section: the close key only
+    with pytest.raises(TextgruError, match=r"did you mean trainer\.max_epochs\? .*write \+trainer\.max_epoch="):
+        check_override_keys(["trainer.max_epoch=1"], "train")
+    with pytest.raises(TextgruError, match=r"^no config key data\.max_lenght: did you mean data\.max_length\? [^+]*$"):
+        check_override_keys(["data.max_lenght=8"], "train")
+
+
+def test_a_loggers_added_key_is_taken_only_as_a_tag() -> None:
+    """`+logger.mlflow.experiment_nme=foo` was taken and ignored (the run went to the task's experiment)."""
+    mlflow = ["logger=mlflow", "logger.mlflow.tracking_uri=sqlite:///x.db"]
+    with pytest.raises(TextgruError, match=r"reads no key logger\.mlflow\.experiment_nme; did you mean "):
+        check_override_keys([*mlflow, "+logger.mlflow.experiment_nme=foo"], "train")
+    with pytest.raises(TextgruError, match=r"reads no key logger\.wandb\.projekt; did you mean logger\.wandb\.project"):
+        check_override_keys(["logger=wandb", "+logger.wandb.projekt=x"], "train")
+    assert check_override_keys([*mlflow, "+logger.mlflow.tags.team=nlp"], "train") is not None
+
+
+def test_a_search_key_is_added_only_with_a_search() -> None:
+    """`+hparams_search.n_trials=3` with no search chosen was a plain run, n_trials read by nothing."""
+    with pytest.raises(TextgruError, match=r"reads no key hparams_search\.n_trials"):
+        check_override_keys(["+hparams_search.n_trials=3"], "train")
+    assert check_override_keys(["hparams_search=sentiment", "++hparams_search.n_trials=3"], "train") is not None
+
+
+def test_a_key_below_a_swept_group_is_left_to_each_job() -> None:
+    """`-m task=sentiment,lm ++task.samples=0` was refused: task.samples is lm's, and only sentiment was composed."""
+    assert check_override_keys(["task=sentiment,lm", "++task.samples=0", "hydra.sweep.dir=x"], "train") is not None
