@@ -50,3 +50,21 @@ def test_a_search_key_is_added_only_with_a_search() -> None:
 def test_a_key_below_a_swept_group_is_left_to_each_job() -> None:
     """`-m task=sentiment,lm ++task.samples=0` was refused: task.samples is lm's, and only sentiment was composed."""
     assert check_override_keys(["task=sentiment,lm", "++task.samples=0", "hydra.sweep.dir=x"], "train") is not None
+
+
+def test_a_flag_is_shown_as_key_value_only_for_a_key_there_is() -> None:
+    """`--temp 0.5` was "temp=0.5" (no such key), `--ckpt_paths a b` was ckpt_paths=a, and `--experiment mine` was
+    taken for Hydra's --experimental-rerun."""
+    from textgru.dashed_flags import dashed_option, is_flag
+
+    no_key = lambda: {"temperature": 1.0, "ckpt_paths": None, "text": None}
+    for args in (["ckpt_path=X", "--temp", "0.5"], ["--batch", "4"], ["--experiment", "mine"]):
+        said = dashed_option(args, "generate", no_key)
+        assert said is not None and said.endswith(
+            "options are key=value, not --flags (textgru generate --help lists them)"
+        )
+    assert "ckpt_paths=[a,b]" in (dashed_option(["--ckpt_paths", "a", "b"], "ensemble", no_key) or "")
+    assert "text='hello world'" in (dashed_option(["--text", "hello", "world"], "predict", no_key) or "")
+    assert not is_flag("--experiment", "--experimental-rerun", "--experimental-rerun")
+    assert is_flag("--experimental", "--experimental-rerun", "--experimental-rerun")
+    assert is_flag("--multi", "-m", "--multirun")

@@ -3,12 +3,12 @@ apart from the key=value overrides, put after them for Hydra's parser, whose ref
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
 from textgru.console import fail
+from textgru.dashed_flags import dashed_option, is_flag, word
 from textgru.errors import TextgruError
 
 HYDRA_VALUE_FLAGS = ("--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd", "--cfg", "-c", "--package")
@@ -60,11 +60,6 @@ def split_flags(args: Sequence[str]) -> tuple[list[str], list[str]]:
         else:
             overrides.append(arg)
     return overrides, flags
-
-
-def word(arg: str) -> bool:
-    """Whether an argument starting with `-` is no flag but a word: `-` (stdin, to many tools), a negative number."""
-    return arg == "-" or re.fullmatch(r"-\.?\d[\w.+-]*", arg) is not None
 
 
 def showing_only(args: Sequence[str]) -> bool:
@@ -172,42 +167,6 @@ def check_flag_combinations(
     if bare is not None:
         value = " (a value goes after its key: key=" + bare + ")" if word(bare) else ""
         raise TextgruError(f"{bare!r} is not an option{value}: options are key=value (e.g. seed=1); --help lists them")
-
-
-HYDRA_LONG = ("--cfg", "--config-dir", "--config-name", "--config-path", "--experimental-rerun", "--help")
-HYDRA_LONG += ("--hydra-help", "--info", "--multirun", "--package", "--resolve", "--run", "--shell-completion")
-HYDRA_LONG += ("--version",)  # (argparse takes a prefix of one: --multi)
-
-
-def dashed_option(args: Sequence[str], command: str, reference: Callable[[], Any]) -> str | None:
-    """One line for an option given as a flag (`--max_epochs 1`, `--text "hi"`, `--trainer.max_epochs=1`): the
-    key=value it means, with the key most like its name of the config `reference()` composes; None when every flag
-    is Hydra's."""
-    from textgru.config_typos import closest_key
-
-    for i, arg in enumerate(args):
-        if arg == "--":
-            return None
-        name, eq, value = arg.partition("=")
-        if not name.startswith("--") or len(name) < 3 or any(f.startswith(name) for f in HYDRA_LONG):
-            continue
-        following = args[i + 1] if i + 1 < len(args) else ""
-        if not eq and following and "=" not in following and (not following.startswith("-") or word(following)):
-            value = following
-        given = f"{arg} {following}" if value and not eq else arg
-        key = closest_key(name[2:], reference)
-        if key is None and not value:
-            continue  # a flag's typo (--hepl): argparse names it
-        key = key or name[2:]
-        value = f"'{value}'" if " " in value else value or "..."
-        meant = " or ".join(f"{k}={value}" for k in key.split(" or "))
-        return f"{given}: options are key=value, not --flags: {meant} (textgru {command} --help lists them)"
-    return None
-
-
-def is_flag(given: str, short: str, long: str) -> bool:
-    """Whether `given` is the flag `short` or `long`, or a prefix of `long` as argparse takes it (`--multi`)."""
-    return given == short or (given.startswith("--") and len(given) > 2 and long.startswith(given))
 
 
 def removed_whole_config(overrides: Sequence[str], who: str) -> str | None:
