@@ -68,3 +68,18 @@ def test_a_flag_is_shown_as_key_value_only_for_a_key_there_is() -> None:
     assert not is_flag("--experiment", "--experimental-rerun", "--experimental-rerun")
     assert is_flag("--experimental", "--experimental-rerun", "--experimental-rerun")
     assert is_flag("--multi", "-m", "--multirun")
+
+
+def test_another_tools_command_is_named_as_textgru_does_it() -> None:
+    """`textgru sweep` said "did you mean serve?", `textgru plot` "export?", `textgru resume` nothing."""
+    from textgru.command_help import unknown_command
+
+    commands = ["train", "tune", "eval", "predict", "generate", "export", "ensemble", "gradient-flow", "serve"]
+    assert "did you mean textgru train -m " in unknown_command("sweep", commands)
+    assert "did you mean textgru train resume=<run folder>? " in unknown_command("resume", commands)
+    assert "did you mean tune? " in unknown_command("optuna", commands)
+    assert "did you mean eval? " in unknown_command("evaluate", commands)
+    assert "did you mean predict? " in unknown_command("infer", commands)
+    assert "did you mean generate? " in unknown_command("sample", commands)
+    assert "did you mean" not in unknown_command("plot", commands)
+    assert "did you mean predict? " in unknown_command("predcit", commands)

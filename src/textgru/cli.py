@@ -4,7 +4,6 @@ Entry points only: each composes its config and calls the library."""
 
 from __future__ import annotations
 
-import difflib
 import logging
 import os
 import sys
@@ -226,9 +225,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         if flags.asks_version(rest):  # a review: Hydra's version line
             return main(["--version"])
         if command not in COMMANDS:
-            close = difflib.get_close_matches(command, COMMANDS, n=1, cutoff=0.6)  # evaluate -> eval
-            meant = f"did you mean {close[0]}? " if close else ""
-            fail(f"unknown command {command!r}; {meant}choose one of: {', '.join(COMMANDS)} (textgru --help)")
+            from textgru.command_help import unknown_command
+
+            fail(unknown_command(command, list(COMMANDS)))
         if command != "serve":  # uvicorn stops gracefully on its own; training leaves it to Lightning inside fit
             sigterm_as_ctrl_c()
         try:

@@ -5,6 +5,7 @@ the sections of the config groups it composes (paths, data) as Hydra shows them.
 from __future__ import annotations
 
 import string
+from collections.abc import Sequence
 from importlib import resources
 
 from omegaconf import OmegaConf
@@ -52,3 +53,25 @@ def command_help(config_name: str) -> str:
         sections.append(OmegaConf.to_yaml({group: section}).strip())
     body = "\n".join([commented_keys(config_name), *sections])
     return string.Template(template).safe_substitute(CONFIG=body)
+
+
+ALIASES = {  # what another tool's word is in textgru (a review: `textgru sweep` was "did you mean serve?")
+    "sweep": "textgru train -m <key>=<a>,<b> (a sweep)",
+    "resume": "textgru train resume=<run folder>",
+    **dict.fromkeys(("search", "hpo", "optuna", "tuning"), "tune"),
+    **dict.fromkeys(("evaluate", "test", "evaluation"), "eval"),
+    **dict.fromkeys(("infer", "inference", "classify"), "predict"),
+    **dict.fromkeys(("sample", "complete"), "generate"),
+}
+
+
+def unknown_command(command: str, commands: Sequence[str]) -> str:
+    """The line for `textgru <command>` that is none of `commands`: the textgru way for another tool's word, else
+    the command most like it (a close one: `plot` is no `export`)."""
+    import difflib
+
+    close = ALIASES.get(command.lower()) or next(
+        iter(difflib.get_close_matches(command, commands, n=1, cutoff=0.75)), ""
+    )
+    meant = f"did you mean {close}? " if close else ""
+    return f"unknown command {command!r}; {meant}choose one of: {', '.join(commands)} (textgru --help)"
