@@ -83,3 +83,18 @@ def test_another_tools_command_is_named_as_textgru_does_it() -> None:
     assert "did you mean generate? " in unknown_command("sample", commands)
     assert "did you mean" not in unknown_command("plot", commands)
     assert "did you mean predict? " in unknown_command("predcit", commands)
+
+
+def test_a_run_folder_is_refused_where_a_command_reads_none() -> None:
+    """`textgru eval ckpt_path=X hydra.run.dir=zzz` was taken and wrote nothing there (predict, export too)."""
+    for command, instead in (
+        ("eval", "output_dir=<folder>"),
+        ("predict", "output=<file>.jsonl"),
+        ("export", "output="),
+    ):
+        with pytest.raises(
+            TextgruError, match=rf"^hydra\.run\.dir: textgru {command} does not read it; give {instead}"
+        ):
+            check_override_keys(["ckpt_path=X", "hydra.run.dir=zzz"], command)
+    with pytest.raises(TextgruError, match=r"^hydra\.run\.dir: textgru serve does not read it; .* writes no files"):
+        check_override_keys(["lm=X", "hydra.run.dir=zzz"], "serve")

@@ -12,7 +12,13 @@ from omegaconf import DictConfig, OmegaConf
 from textgru.config_typos import closest_key
 from textgru.errors import TextgruError
 
-UNREAD = {"eval": {"paths.output_dir": "output_dir", "paths.run_dir": "output_dir"}}  # keys a command has, never reads
+OUTPUT = {"eval": "output_dir=<folder>", "predict": "output=<file>.jsonl", "generate": "output=<file>.jsonl"}
+OUTPUT |= {"export": "output=<folder>", "ensemble": "output=<file>.ckpt"}
+UNREAD = {  # keys a command has (a shared config group, Hydra's), never reads, and what it reads instead
+    command: {"hydra.run.dir": f"give {out} instead"} for command, out in OUTPUT.items()
+}  # a review: `textgru eval ckpt_path=X hydra.run.dir=zzz` was taken, to no effect
+UNREAD["eval"] |= dict.fromkeys(("paths.output_dir", "paths.run_dir"), "give output_dir=<folder> instead")
+UNREAD["serve"] = {"hydra.run.dir": "textgru serve writes no files, drop it"}
 FILES = ("data.path", "data.validation_path", "data.test_path")  # refused later, naming data=local (data_config_checks)
 PASSED_THROUGH = ("trainer", "model", "optimizer", "scheduler", "callbacks", "hparams_search")  # to a class, or Optuna
 
@@ -85,5 +91,4 @@ def check_unread_keys(overrides: Sequence[str], command: str) -> None:
     for override in overrides:
         key = override.partition("=")[0].lstrip("+~")
         if key in UNREAD.get(command, {}):
-            instead = UNREAD[command][key]
-            raise TextgruError(f"{key}: textgru {command} does not read it; give {instead}=<folder> instead")
+            raise TextgruError(f"{key}: textgru {command} does not read it; {UNREAD[command][key]}")

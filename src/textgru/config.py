@@ -100,6 +100,7 @@ def check_override_keys(args: Sequence[str], config_name: str) -> DictConfig | N
     unparsable text), which are left to Hydra."""
     command = next((a[15:] for a in args if a.startswith("hydra.job.name=")), config_name.replace("_", "-"))
     candidates = [a for a in overrides_only(args) if not a.lstrip("+~").startswith("hydra")]
+    check_unread_keys(overrides_only(args), command)
     probe = first_values(candidates)
     dirs = search_path_override(args, config_dirs=True)
     if probe is not None:  # Hydra's settings as Hydra will compose them: with every override (a group may add keys)
@@ -119,7 +120,6 @@ def check_override_keys(args: Sequence[str], config_name: str) -> DictConfig | N
     }
     compose_kept = lambda: _compose(config_name, kept + dirs, False)
     check_added_keys(changed, compose_kept, command, is_group, swept)
-    check_unread_keys(candidates, command)
     try:
         return _compose(config_name, probe + dirs, return_hydra_config=False)
     except Exception as e:
