@@ -98,3 +98,17 @@ def test_a_run_folder_is_refused_where_a_command_reads_none() -> None:
             check_override_keys(["ckpt_path=X", "hydra.run.dir=zzz"], command)
     with pytest.raises(TextgruError, match=r"^hydra\.run\.dir: textgru serve does not read it; .* writes no files"):
         check_override_keys(["lm=X", "hydra.run.dir=zzz"], "serve")
+
+
+def test_a_key_textgru_reads_by_name_cannot_be_removed() -> None:
+    """`~task.label_smoothing` in train was a Hydra traceback and a half-made run folder."""
+    for key in ("task.label_smoothing", "data.max_length"):
+        with pytest.raises(TextgruError, match=rf"^~{re.escape(key)}: textgru train needs every key it has; give "):
+            check_override_keys([f"~{key}"], "train")
+    assert check_override_keys(["~callbacks.early_stopping"], "train") is not None
+    search = [
+        "hparams_search=sentiment",
+        "~hparams_search.params",
+        "+hparams_search.params={optimizer.lr: 'interval(1e-4, 1e-2)'}",
+    ]
+    assert check_override_keys(search, "train") is not None

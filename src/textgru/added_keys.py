@@ -19,6 +19,7 @@ UNREAD = {  # keys a command has (a shared config group, Hydra's), never reads, 
 }  # a review: `textgru eval ckpt_path=X hydra.run.dir=zzz` was taken, to no effect
 UNREAD["eval"] |= dict.fromkeys(("paths.output_dir", "paths.run_dir"), "give output_dir=<folder> instead")
 UNREAD["serve"] = {"hydra.run.dir": "textgru serve writes no files, drop it"}
+FIXED = ("data", "task", "tokenizer", "paths", "logger")  # read by textgru by name: `~task.label_smoothing` crashed
 FILES = ("data.path", "data.validation_path", "data.test_path")  # refused later, naming data=local (data_config_checks)
 PASSED_THROUGH = ("trainer", "model", "optimizer", "scheduler", "callbacks", "hparams_search")  # to a class, or Optuna
 
@@ -67,7 +68,7 @@ def check_added_keys(
         if "@" in key or "/" in key:  # a config group's option, or its package (+data@extra=tweets): Hydra's to check
             continue
         if override.startswith("~"):
-            if train:
+            if train and (key.partition(".")[0] not in FIXED or passed_through(key)):  # ~callbacks.early_stopping
                 continue
             raise TextgruError(f"~{key}: textgru {command} needs every key it has; give {key}=<value> instead")
         absent = object()
