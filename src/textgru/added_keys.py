@@ -49,14 +49,17 @@ def check_added_keys(
     command: str,
     is_group: Callable[[str], bool],
     swept: Collection[str] = (),
+    training: bool | None = None,
 ) -> None:
     """One line for an override adding a key nothing reads (`+data.max_lenght=8`, `+foo=1`), or, for a command other
     than training, removing one (`~port`). `compose()`: the config without these overrides; `is_group(key)`: `key`
     names a config group (`+experiment=mine` selects one); `swept`: the groups a `-m` sweep gives several options,
-    whose keys `compose()` has for the first option only (a review: `-m task=sentiment,lm ++task.samples=0`)."""
+    whose keys `compose()` has for the first option only (a review: `-m task=sentiment,lm ++task.samples=0`);
+    `training`: the command trains (None: it is train or tune; a data-parallel run's other processes are named
+    otherwise, `hydra.job.name=train_ddp_process_1`)."""
     if not added_or_removed:
         return
-    train = command in ("train", "tune")
+    train = command in ("train", "tune") if training is None else training
     try:
         base = compose()
     except Exception:  # the full composition says what is wrong

@@ -119,7 +119,7 @@ def check_override_keys(args: Sequence[str], config_name: str) -> DictConfig | N
         a.partition("=")[0] for p, a in zip(probe, candidates, strict=True) if p != a and is_group(a.partition("=")[0])
     }
     compose_kept = lambda: _compose(config_name, kept + dirs, False)
-    check_added_keys(changed, compose_kept, command, is_group, swept)
+    check_added_keys(changed, compose_kept, command, is_group, swept, training=config_name == "train")
     try:
         return _compose(config_name, probe + dirs, return_hydra_config=False)
     except Exception as e:
