@@ -86,7 +86,7 @@ def run_command(target: str, cfg: Any, raw: dict[str, str]) -> Any:
     from textgru.distributed import process_rank, quiet_other_ranks
     from textgru.sweep_jobs import FAILED_SWEEP_JOBS, sweep_job_name
     from textgru.sweep_summary import summarise_sweep
-    from textgru.unstarted_runs import remove_unstarted_hydra_run, remove_unused_hydra_run
+    from textgru.unstarted_runs import remove_unstarted_hydra_run
 
     try:
         import datasets
@@ -124,8 +124,6 @@ def run_command(target: str, cfg: Any, raw: dict[str, str]) -> Any:
             return log.error("sweep job %s (%s) failed: %s", job.num, job.override_dirname, message, exc_info=trace)
         remove_unstarted_hydra_run()
         fail(message, say=process_rank() == 0 or not isinstance(e, EveryRankError))
-    finally:
-        remove_unused_hydra_run()
 
 
 def train(args: Sequence[str]) -> Any:

@@ -84,21 +84,6 @@ def _remove_made(path: Path, made: Path) -> None:
         parent.rmdir()
 
 
-def remove_unused_hydra_run() -> None:
-    """A command that keeps no run folder (predict, eval, export, generate, serve: `hydra.output_subdir: null`) leaves
-    no empty folder behind for a `hydra.run.dir=` it was given: the folder goes when this process made it and it is
-    still empty (the command's output written there keeps it)."""
-    from hydra.core.hydra_config import HydraConfig
-    from hydra.types import RunMode
-
-    if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.RUN or HydraConfig.get().output_subdir:
-        return
-    path = Path(HydraConfig.get().runtime.output_dir).resolve()
-    made = _MADE_HERE.get(path)
-    if made and path.is_dir() and not any(path.iterdir()):
-        _remove_made(path, made)
-
-
 def remove_unstarted_hydra_run() -> None:
     """`remove_if_unstarted` for the run folder of the command running in Hydra now (a single run, not a sweep)."""
     from hydra.core.hydra_config import HydraConfig
