@@ -277,6 +277,27 @@ def test_output_into_a_pipe_closed_early_ends_without_a_traceback(ckpt: Path) ->
     assert printed == (141, ""), printed  # the same to a shell: 128 + SIGPIPE, not a failure's 1 (a CLI review)
 
 
+def test_a_standard_stream_the_shell_closed_is_one_line_or_no_matter(ckpt: Path) -> None:
+    """`textgru predict ... >&-` was a traceback (predict's terminal check read None's isatty; what the other commands
+    print to a closed stdout, Python's None, went nowhere with exit 0); a closed stderr made Hydra's report one."""
+
+    def closed(fd: int, *args: str) -> tuple[int, str, str]:
+        command = ["bash", "-c", f'exec "$@" {fd}>&-', "-", sys.executable, "-m", "textgru", *args]
+        p = subprocess.run(command, capture_output=True, text=True)
+        return p.returncode, p.stdout, p.stderr
+
+    (no_stdout, _), (no_stderr, _) = timed_together(
+        [
+            lambda: closed(1, "predict", f"ckpt_path={ckpt}", "text=hi"),
+            lambda: closed(2, "predict", f"ckpt_path={ckpt}", "text=hi"),
+        ]
+    )
+    assert no_stdout[0] == 1 and no_stdout[2] == (
+        "error: cannot write to standard output: it is closed (`>&-`); send it to a file or to /dev/null instead\n"
+    ), no_stdout
+    assert no_stderr[0] == 0 and '"label"' in no_stderr[1], no_stderr  # its predictions, on the stdout it has
+
+
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (a device that is always full)")
 def test_output_to_a_full_disk_is_one_line(ckpt: Path, lm_run: Path) -> None:
     """Found by a review: `textgru predict ... > preds.jsonl` on a full disk ended with Hydra's traceback of

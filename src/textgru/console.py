@@ -30,7 +30,7 @@ def exit_now(code: int = 0) -> NoReturn:
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
-        except (OSError, ValueError):  # a closed pipe
+        except (OSError, ValueError, AttributeError):  # a closed pipe; a stream the shell closed (None)
             pass
     os._exit(code)
 

@@ -1,8 +1,10 @@
 """Standard output guarded: a reader that stops early (`textgru predict ... | head -1`) ends the command quietly with
-exit code 141, as Unix tools; a write that fails otherwise (a full disk) is one line and exit code 1."""
+exit code 141, as Unix tools; a write that fails otherwise (a full disk, a stream closed with `>&-`) is one line and
+exit code 1."""
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import signal
@@ -18,6 +20,45 @@ PIPE_CLOSED = 128 + 13  # 128 + SIGPIPE, as a shell reports a tool it ended (Win
 
 class StdoutFailed(Exception):
     """Standard output refused a write (a full disk under `> out.jsonl`): `OSError` of the stream, not of a file."""
+
+
+class StdoutClosed(StdoutFailed):
+    """Standard output was closed by the shell (`>&-`)."""
+
+
+class _ClosedStdout:
+    """Stands for a standard output closed by the shell (`>&-`, where Python's is None): a write fails, as `cat`'s
+    does, where `print` dropped predictions without a word (exit 0) and predict's terminal check was a traceback."""
+
+    encoding = "utf-8"
+
+    def write(self, text: str) -> int:
+        raise StdoutClosed("it is closed")
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+    def fileno(self) -> int:
+        raise io.UnsupportedOperation("standard output is closed")
+
+
+def _closed_descriptors_held() -> None:
+    """A standard stream the shell closed leaves its descriptor free: the next file opened (a checkpoint, the log)
+    would take it, and whatever writes to fd 1 or 2 there (a child process, a C library) would write into that file.
+    /dev/null holds them instead, and takes what is written to a closed standard error (Hydra's report wrote to
+    None: a traceback)."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            os.dup2(null := os.open(os.devnull, os.O_RDWR), fd)
+            if null != fd:
+                os.close(null)
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")  # for the rest of the process
 
 
 class _GuardedStdout:
@@ -59,12 +100,15 @@ def pipe_closed_quietly(args: Sequence[str] = ()) -> Iterator[None]:
     disk) is one line and exit code 1. What Hydra prints itself (`--help`, `--cfg job`) ends by SIGPIPE: 141 too."""
     if hasattr(signal, "SIGPIPE") and any(a in ("--help", "-h", "--cfg", "-c", "--info", "-i") for a in args):
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    _closed_descriptors_held()
     stdout = sys.stdout
-    sys.stdout = guarded = _GuardedStdout(stdout) if stdout is not None else None
+    sys.stdout = guarded = _GuardedStdout(stdout if stdout is not None else _ClosedStdout())
     try:
         yield
     except (BrokenPipeError, StdoutFailed) as e:
         sys.stdout = stdout
+        if isinstance(e, StdoutClosed):
+            fail("cannot write to standard output: it is closed (`>&-`); send it to a file or to /dev/null instead", 1)
         os.dup2(os.open(os.devnull, os.O_WRONLY), stdout.fileno())  # what is left to flush at exit goes nowhere
         if isinstance(e, StdoutFailed):
             fail(f"cannot write to standard output ({e}); free some space, or write to a file with output=", 1)
@@ -72,5 +116,5 @@ def pipe_closed_quietly(args: Sequence[str] = ()) -> Iterator[None]:
     finally:
         if isinstance(sys.stdout, _GuardedStdout):
             sys.stdout = stdout
-    if guarded is not None and guarded.reader_gone:  # the error was swallowed on its way (by logging, a callback)
+    if guarded.reader_gone:  # the error was swallowed on its way (by logging, a callback)
         sys.exit(PIPE_CLOSED)
