@@ -376,6 +376,8 @@ MORE = [
         "--text hello world: options are key=value, not --flags: text='hello world'",
     ),
     ("train", ["--trainer.max_epochs=1"], "not --flags: trainer.max_epochs=1 (textgru train --help lists them)"),
+    # a config group chosen by name, none by default, is a key of no config: `--experiment mine` named no experiment=
+    ("train", ["--experiment", "mine"], "--experiment mine: options are key=value, not --flags: experiment=mine ("),
     (
         "eval",
         ["ckpt_path=<ckpt>", "--hepl"],

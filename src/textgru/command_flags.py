@@ -152,7 +152,10 @@ def check_flag_combinations(
             raise TextgruError(f"{name}: {NOT_OURS[refused[0]]}")
     if config_name == "train" and (removed := removed_whole_config(overrides, f"textgru {command}")):  # (the other
         raise TextgruError(removed)  # commands refuse every ~key: config.py)
-    dashed = dashed_option(args, command, reference or dict)  # before the bare word: `--max_epochs 1` blamed the 1
+    chosen_by_name = ("experiment", "hparams_search") if config_name == "train" else ()  # groups null by default
+    dashed = dashed_option(
+        args, command, reference or dict, chosen_by_name
+    )  # before the bare word: `--max_epochs 1` blamed the 1
     if dashed is not None:
         raise TextgruError(dashed)
     bare = next((a for a in overrides if "=" not in a and not a.startswith("~")), None)  # Hydra: "missing EQUAL"

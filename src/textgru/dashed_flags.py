@@ -19,10 +19,12 @@ HYDRA_LONG += ("--hydra-help", "--info", "--multirun", "--package", "--resolve",
 HYDRA_LONG += ("--version",)  # (argparse takes a prefix of one: --multi)
 
 
-def dashed_option(args: Sequence[str], command: str, reference: Callable[[], Any]) -> str | None:
+def dashed_option(
+    args: Sequence[str], command: str, reference: Callable[[], Any], groups: Sequence[str] = ()
+) -> str | None:
     """One line for an option given as a flag (`--max_epochs 1`, `--text "hi"`, `--trainer.max_epochs=1`): the
-    key=value it means, with the key most like its name of the config `reference()` composes; None when every flag
-    is Hydra's."""
+    key=value it means, with the key most like its name of the config `reference()` composes, or a config group of
+    `groups` that it chooses nothing of (`--experiment mine`); None when every flag is Hydra's."""
     from textgru.config_typos import closest_key
 
     for i, arg in enumerate(args):
@@ -33,7 +35,7 @@ def dashed_option(args: Sequence[str], command: str, reference: Callable[[], Any
             continue
         values = [] if eq else list(itertools.takewhile(_a_value, args[i + 1 :]))
         given = " ".join([arg, *values])
-        key = closest_key(name[2:], reference)
+        key = name[2:] if name[2:] in groups else closest_key(name[2:], reference)
         if key is None:  # a review: `--temp 0.5` was "temp=0.5", a key there is not
             if not value and not values:
                 continue  # a flag's typo (--hepl): argparse names it
