@@ -169,6 +169,10 @@ def test_every_command_help_and_cfg_job_answer(tmp_path: Path) -> None:
     for refused, said in (
         (("train", "-m", "--cfg", "job", "seed=1,2"), "-m and --cfg cannot go together"),  # Hydra: a ValueError
         (("train", "seed=1", "--hydra-help"), "--hydra-help lists Hydra's own flags"),  # Hydra: a composition error
+        (
+            ("train", "-m", "seed=1,2", "--help"),
+            "--help shows one config: give seed=1,2 one value",
+        ),  # Hydra's traceback
         # a review: Hydra's tracebacks (another config; a group removed, after making the run folder), a run from a
         # pickle, a ./multirun folder left by a command that runs once
         (("train", "-cn", "eval"), "-cn: each command composes its own config; add yours with --config-dir"),
@@ -202,8 +206,13 @@ def test_textgru_help_lists_the_commands_and_train_help_shows_usage() -> None:
     assert top.returncode == 0
     for command in ("train", "eval", "predict", "generate", "ensemble", "tune", "gradient-flow", "serve"):
         assert f"\n  {command} " in top.stdout
-    train = run_textgru("train", "--help", timeout=120)
+    train, lm = (run_textgru("train", *task, "--help", timeout=120) for task in ((), ("task=lm",)))
     assert train.returncode == 0 and "textgru train" in train.stdout and "model: bigru_classifier" in train.stdout
+    # each key with the comment of the file that sets it (Hydra's help showed none: `pooling: meanmax` unexplained),
+    # a comment's lines that go on below it too, and the comments of the files a choice (task=lm) takes
+    assert "\n  pooling: meanmax          # last | mean | max | meanmax | attention\n" in train.stdout, train.stdout
+    assert "# states per token join this model's own embedding (ELMo; from GloVe, any sizes)\n" in train.stdout
+    assert "\n  bptt: 128                 # tokens per window" in lm.stdout and "pooling" not in lm.stdout, lm.stdout
     predict = run_textgru(
         "predict", "--help", timeout=120
     )  # its own options, not the training config groups Hydra finds beside its config

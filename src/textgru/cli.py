@@ -4,6 +4,7 @@ Entry points only: each composes its config and calls the library."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sys
@@ -61,13 +62,19 @@ def run_hydra(target: str, config_name: str, args: Sequence[str], raw_keys: tupl
 
         return print(command_help(config_name))
     FAILED_SWEEP_JOBS.clear()  # this command's sweep only (tests run several commands in one process)
-    _run_hydra(
+    hydra_app = functools.partial(
+        _run_hydra,
         args=parser.parse_args(flags.flags_last([*args, *search_path_override(args)])),
         args_parser=parser,
         task_function=task_function,
         config_path=CONF_PATH,
         config_name=config_name,
     )
+    if any(flags.is_flag(f, "-h", "--help") for f in flags.split_flags(args)[1]):
+        from textgru.train_help import print_train_help  # train's: a composed config, from many files
+
+        return print_train_help(hydra_app, flags.split_flags(args)[0])
+    hydra_app()
     if FAILED_SWEEP_JOBS:  # each said why as it failed; the sweep went on and wrote its summary
         fail(f"{len(FAILED_SWEEP_JOBS)} job(s) of the sweep failed: {', '.join(FAILED_SWEEP_JOBS)} (see above)")
     return result.get("value")
