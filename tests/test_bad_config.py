@@ -674,8 +674,24 @@ def test_lightning_refusal_is_one_line(small_csv: Path, tmp_path: Path) -> None:
     message = str(info.value)
     assert "\n" not in message and "full_key" not in message
     assert message.startswith("trainer refused by Trainer: ") and "gradient_clip_algorithm" in message
-    assert message.endswith("fix that trainer.* value")
+    assert message.endswith("fix the trainer= choice or its trainer.* values")
     assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+def test_a_long_refusal_is_cut_at_a_word() -> None:
+    """A review: Lightning's refusal of a strategy was cut mid-word at 300 characters ("...inside the worker functio;
+    fix that trainer.* value"), which also named trainer.* when the user had chosen trainer=ddp_cpu."""
+    from hydra.errors import InstantiationException
+
+    from textgru.command_line_checks import one_line
+
+    error = InstantiationException(
+        "Error in call to target 'lightning.pytorch.trainer.trainer.Trainer':\nValueError(...)\nfull_key: trainer"
+    )
+    error.__cause__ = ValueError("`Trainer(strategy='ddp_spawn')` is not compatible " + "with an interactive one " * 20)
+    message = str(one_line(error))
+    assert re.search(r" (with|an|interactive|one)\.\.\.; fix the trainer= choice or its trainer\.\* values$", message)
+    assert len(message) < 400
 
 
 def test_glove_init_writes_nothing_to_stderr() -> None:

@@ -4,9 +4,11 @@ exactly what one process trains on the same global batch, and only rank zero wri
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
 import statistics
+import sys
 from pathlib import Path
 
 import pytest
@@ -253,3 +255,55 @@ def test_a_python_resume_of_a_ddp_run_spawns_its_ranks(small_csv: Path, tmp_path
     assert r.returncode == 0, r.stderr[-3000:]
     assert marks.read_text() == "ran\n"  # once, not once per rank
     assert json.loads((run / "metrics.json").read_text())["epochs"] == 2
+
+
+def test_a_ddp_cpu_run_in_an_interactive_session_forks_its_ranks(small_csv: Path, tmp_path: Path) -> None:
+    """A review: in a Jupyter kernel (`sys.ps1` set, Lightning's `_IS_INTERACTIVE`) `textgru.train([...,
+    "trainer=ddp_cpu"])` was refused (Lightning: ddp_spawn is not compatible with an interactive environment),
+    though the README said it works in notebooks; its ranks are forked there (ddp_notebook)."""
+    run = tmp_path / "run"
+    args = [*_train_args("sentiment", small_csv), "trainer.max_steps=3", "trainer.max_epochs=1", "trainer=ddp_cpu"]
+    script = tmp_path / "kernel.py"
+    script.write_text(
+        "import sys\n"
+        "sys.ps1 = '>>> '  # as in every Jupyter kernel and Python prompt\n"
+        "import textgru\n"
+        f"textgru.train({args!r}, run_dir={str(run)!r})\n"
+    )
+    r = run_python([str(script)], timeout=120, fresh=True)  # Lightning reads sys.ps1 when imported
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert (run / "metrics.json").exists()
+    assert "ddp_notebook" in (run / "train.log").read_text()
+
+
+def test_a_rank_forked_from_a_kernel_writes_to_its_file_descriptors(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A review: a ddp_notebook run in Jupyter drew no progress bar, and the kernel logged 72 "attempted to send
+    message from fork" (its streams, and tqdm's widget, are kernel messages, which a fork cannot send). A forked rank
+    writes to the descriptors the kernel forwards to the notebook, its bar as text."""
+    import logging
+
+    from lightning.pytorch.callbacks.progress import tqdm_progress
+    from tqdm.std import tqdm
+
+    from textgru.forked_ranks import KernelStreamsInForks
+
+    class OutStream(io.StringIO):  # as ipykernel's
+        pass
+
+    OutStream.__module__ = "ipykernel.iostream"
+    kernel_out, kernel_err = OutStream(), OutStream()
+    monkeypatch.setattr(sys, "stdout", kernel_out)
+    monkeypatch.setattr(sys, "stderr", kernel_err)
+    monkeypatch.setattr(tqdm_progress, "Tqdm", tqdm_progress.Tqdm)
+    handler = logging.StreamHandler(kernel_err)  # the caller's logging.basicConfig()
+    logging.getLogger().addHandler(handler)
+    try:
+        streams = KernelStreamsInForks()
+        streams.setup(None, None, "fit")  # in the kernel's own process: left alone
+        assert sys.stdout is kernel_out and tqdm_progress.Tqdm.__mro__[1] is not tqdm
+        streams.pid = -1  # as in a forked rank
+        streams.setup(None, None, "fit")
+        assert sys.stdout.fileno() == 1 and sys.stderr.fileno() == 2 and handler.stream is sys.stderr
+        assert tqdm_progress.Tqdm.__mro__[1] is tqdm and tqdm_progress.Tqdm.format_num(0.0001) == "0.0001"
+    finally:
+        logging.getLogger().removeHandler(handler)

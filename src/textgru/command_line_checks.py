@@ -171,10 +171,13 @@ def one_line(error: BaseException) -> TextgruError:
     full_key = next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("full_key:")), "")
     target = re.search(r"target '([^']+)'", text)
     cause = error.__cause__ or error
-    reason = (" ".join(str(cause).split()) or type(cause).__name__)[:300].rstrip(".")  # a message on several lines
+    reason = (" ".join(str(cause).split()) or type(cause).__name__).rstrip(".")  # a message on several lines
+    if len(reason) > 300:  # cut at a word (a review: "...inside the worker functio; fix ...")
+        reason = reason[:300].rsplit(" ", 1)[0].rstrip(",;:.") + "..."
     key = full_key or "config"
     by = f" by {target.group(1).rsplit('.', 1)[-1]}" if target else ""
-    return TextgruError(f"{key} refused{by}: {reason}; fix that {key}.* value")
+    fix = f"fix that {key}.* value" if "." in key or key == "config" else f"fix the {key}= choice or its {key}.* values"
+    return TextgruError(f"{key} refused{by}: {reason}; {fix}")  # a group (trainer=ddp_cpu) as chosen or set
 
 
 def number_option(cfg: Any, key: str, kind: type = float) -> Any:

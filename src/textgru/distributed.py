@@ -214,8 +214,12 @@ def unused_parameters_allowed(cfg: Any) -> None:
 def one_config_per_trial(cfg: Any, in_sweep: bool) -> None:
     """Lightning's `ddp` launcher re-executes the command line in every rank; inside a sweep that re-runs the
     whole sweep per rank. Data-parallel trials of a sweep therefore spawn their ranks from the trial
-    (`ddp_spawn`), whatever `ddp` variant or `auto` strategy would have been used."""
+    (`ddp_spawn`), whatever `ddp` variant or `auto` strategy would have been used; in an interactive session (a
+    Jupyter kernel), where Lightning refuses to spawn, they fork them (`ddp_notebook`) (a review: `trainer=ddp_cpu`
+    was refused in a notebook)."""
     from omegaconf import open_dict
+
+    from textgru.forked_ranks import rank_starter
 
     strategy = cfg.trainer.strategy.lower() if isinstance(cfg.trainer.strategy, str) else cfg.trainer.strategy
     if (
@@ -226,7 +230,8 @@ def one_config_per_trial(cfg: Any, in_sweep: bool) -> None:
     ):
         return
     if strategy.startswith("ddp") or (strategy == "auto" and several_processes(cfg.trainer)):
-        spawn = "ddp_spawn" + strategy[3:] if strategy.startswith("ddp") else "ddp_spawn"
-        log.info("sweep trial: trainer.strategy=%s so that every rank trains this trial's config", spawn)
+        start = rank_starter()
+        spawn = start + strategy[3:] if strategy.startswith("ddp") else start
+        log.info("trainer.strategy=%s: every rank starts from this process and trains its config", spawn)
         with open_dict(cfg):
             cfg.trainer.strategy = spawn

@@ -46,6 +46,7 @@ from textgru.distributed import (
     unused_parameters_allowed,
 )
 from textgru.errors import TextgruError, TrainingStopped
+from textgru.forked_ranks import KernelStreamsInForks
 from textgru.loggers import build_loggers, check_logger_packages
 from textgru.optimized_metric import check_optimized_metric
 from textgru.resource_errors import resource_failures_named
@@ -193,7 +194,7 @@ def build_trainer(
     try:
         callbacks = [instantiate(c) for c in cfg.callbacks.values() if c is not None]
         callbacks += [RunArtifacts(run), SameConfigOnAllRanks(run), TokensPerSecond(), RunProgress(), ExactResume()]
-        callbacks += [ValidateAtRunEnd(), FiniteLoss()]
+        callbacks += [ValidateAtRunEnd(), FiniteLoss(), KernelStreamsInForks()]
         own_bar = any(isinstance(c, BaseProgressBar) for c in callbacks)  # a progress bar the config adds is kept
         wanted = bool(cfg.trainer.get("enable_progress_bar", True))
         output = live_output() if wanted else None  # a log file (a batch job's, nohup's) gets the epoch lines instead
