@@ -1257,3 +1257,45 @@ def test_eval_of_an_older_checkpoint_does_not_claim_its_split_is_trainings(
     with caplog.at_level("INFO"):
         textgru.load(tmp_path / "older.ckpt").evaluate(split="all")  # the way out: no carving, nothing to say
     assert warned not in caplog.text
+
+
+def test_ctrl_c_during_a_first_import_ends_after_it_with_the_callers_handler_back(tmp_path: Path) -> None:
+    """A review: Ctrl+C in the first seconds of the first `textgru.train` stopped `import torch` half-way, and every
+    later `textgru.train`/`load` in that kernel failed ("Only a single TORCH_LIBRARY ..."). The heavy first imports
+    run with SIGINT noted: the KeyboardInterrupt comes once they are done, the caller's handler back."""
+    import signal
+
+    from textgru.first_imports import imported
+
+    (tmp_path / "slow_standin.py").write_text(
+        "import os, signal, time\nos.kill(os.getpid(), signal.SIGINT)  # Ctrl+C during the import\n"
+        "time.sleep(0.2)\nDONE = True\n"
+    )
+    sys.path.insert(0, str(tmp_path))
+    mine = signal.signal(signal.SIGINT, signal.default_int_handler)  # the caller's (a kernel's, here pytest's)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            imported("slow_standin")
+        assert sys.modules["slow_standin"].DONE and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, mine)
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("slow_standin", None)
+
+
+def test_ctrl_c_during_the_first_torch_import_leaves_textgru_usable(tmp_path: Path) -> None:
+    """The same with the real torch, as a notebook meets it: Ctrl+C while `textgru.load` first imports torch."""
+    code = (
+        "import os, signal, sys, textgru\n"
+        "class CtrlC:  # Ctrl+C when torch imports torch.autograd: half-way\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'torch.autograd':\n"
+        "            os.kill(os.getpid(), signal.SIGINT)\n"
+        "sys.meta_path.insert(0, CtrlC())\n"
+        "try:\n    textgru.load\nexcept KeyboardInterrupt:\n    print('interrupted')\n"
+        "try:\n    textgru.load('/nonexistent/run')\nexcept textgru.TextgruError:\n    print('usable')\n"
+        "import torch\nprint(torch.zeros(2).sum().item())\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(textgru.__file__).parents[1])}  # the textgru under test
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 0 and r.stdout.split() == ["interrupted", "usable", "0.0"], r.stdout + r.stderr[-2000:]

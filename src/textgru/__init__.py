@@ -67,6 +67,9 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     if name in _EXPORTS:
+        from textgru.first_imports import imported  # most of them import torch: Ctrl+C then broke it (first_imports)
+
+        imported(_EXPORTS[name])
         value = getattr(importlib.import_module(_EXPORTS[name]), name)
         globals()[name] = value
         return value

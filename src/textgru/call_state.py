@@ -13,6 +13,7 @@ from pathlib import Path
 
 from textgru.console import FILE_FORMAT
 from textgru.errors import TextgruError
+from textgru.first_imports import imported
 from textgru.library_notices import library_notices_to
 
 _ONE_AT_A_TIME = threading.RLock()  # training sets process-wide state: seeds, log handlers, Hydra's global state
@@ -39,12 +40,13 @@ def caller_state_kept() -> Iterator[None]:
     afterwards (with the variables that import sets)."""
     import random
 
+    imported("numpy", "torch")  # Ctrl+C there left torch half-imported (first_imports)
     import numpy as np
     import torch
 
     states = (torch.get_rng_state(), np.random.get_state(), random.getstate())
     cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None  # never initialised here (ddp forks)
-    import textgru.training  # noqa: F401  (Lightning's first import sets variables it relies on later, e.g. for forks)
+    imported("textgru.training")  # Lightning's first import sets variables it relies on later, e.g. for forks
 
     env = dict(os.environ)  # what training sets on top of that (its seed variables) is taken back
     try:

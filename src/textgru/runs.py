@@ -45,7 +45,7 @@ def train(
     `overrides` use the command line's syntax, e.g. `["task=sentiment", "model.hidden_size=128"]`. The run
     folder is `run_dir`, else the config's `hydra.run.dir` (outputs/<task>/<date>/<time>, with -1, -2, ...
     added when that folder exists; relative to the current folder, kept absolute). Bad input raises
-    `TextgruError` with one line. Several processes (`trainer=ddp_cpu`) are spawned, which works in notebooks. One
+    `TextgruError` with one line. Several processes (`trainer=ddp_cpu`) are spawned (forked in a notebook). One
     call at a time in a process (another thread's call is refused): train in another process to run two at once."""
     with only_call(), caller_state_kept():  # from before the imports: importing Lightning draws from `random`
         overrides = override_list(overrides, "train")

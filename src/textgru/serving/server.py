@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from textgru import __version__
 from textgru.errors import TextgruError, check_keywords
+from textgru.first_imports import imported
 from textgru.serving.browser_guard import BrowserGuard, check_allowed_hosts, served_hosts
 from textgru.serving.model_info import model_info
 from textgru.serving.process import check_host, draining_server, hold_port, http_protocol, http_stack, run_until_stopped
@@ -29,9 +30,9 @@ log = logging.getLogger("textgru.serving")
 
 
 def _need_serving_packages() -> None:
+    """Those packages, and torch with its models' modules, imported with Ctrl+C deferred (`first_imports`)."""
     try:
-        import fastapi  # noqa: F401
-        import uvicorn  # noqa: F401
+        imported("fastapi", "uvicorn", "torch", "textgru.inference.classifier", "textgru.inference.language_model")
     except ImportError as e:
         raise TextgruError(
             f"serving needs the 'serve' extra ({e.name} is missing): pip install 'textgru[serve]'"
