@@ -3,6 +3,8 @@ with the scripts, and the README's Python blocks and the examples run."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import logging
 import math
@@ -1299,3 +1301,21 @@ def test_ctrl_c_during_the_first_torch_import_leaves_textgru_usable(tmp_path: Pa
     env = {**os.environ, "PYTHONPATH": str(Path(textgru.__file__).parents[1])}  # the textgru under test
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
     assert r.returncode == 0 and r.stdout.split() == ["interrupted", "usable", "0.0"], r.stdout + r.stderr[-2000:]
+
+
+def test_a_textgru_error_in_ipython_is_its_one_line() -> None:
+    """A review: a TextgruError in a notebook showed 30-40 lines of textgru's frames above its one clear line."""
+    from textgru.errors import EveryRankError, TrainingStopped
+
+    assert textgru.TextgruError("x=1 is bad; give 2")._render_traceback_() == ["TextgruError: x=1 is bad; give 2"]
+    assert EveryRankError("diverged")._render_traceback_() == ["TextgruError: diverged"]
+    assert TrainingStopped("stopped; resume=r")._render_traceback_() == ["TrainingStopped: stopped; resume=r"]
+    shell_module = pytest.importorskip("IPython.core.interactiveshell", reason="IPython is not a test dependency")
+    shell = shell_module.InteractiveShell.instance(colors="nocolor")
+    try:
+        with contextlib.redirect_stdout(io.StringIO()) as out, contextlib.redirect_stderr(io.StringIO()) as err:
+            shell.run_cell("import textgru\ndef f():\n    raise textgru.TextgruError('x=1 is bad; give 2')\nf()")
+    finally:
+        shell_module.InteractiveShell.clear_instance()
+    shown = (out.getvalue() + err.getvalue()).strip()
+    assert shown == "TextgruError: x=1 is bad; give 2", shown

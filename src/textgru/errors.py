@@ -12,6 +12,11 @@ from typing import Any
 class TextgruError(Exception):
     """A problem with the user's input or config; the message names the problem and the fix."""
 
+    def _render_traceback_(self) -> list[str]:
+        """What IPython (a notebook) shows for it: the line alone, as the scripts print it, not 30-40 lines of
+        textgru's frames above it (a review); `%debug` still walks them. Subclasses (internal) as the public name."""
+        return [f"TextgruError: {self}"]
+
 
 class EveryRankError(TextgruError):
     """A problem every process of a data-parallel run meets at once (its check agreed across them): rank zero says
@@ -23,6 +28,10 @@ class TrainingStopped(KeyboardInterrupt):
     its next job). A KeyboardInterrupt, its message naming what to resume, so that a notebook's loop of
     `textgru.train` calls stops too (a review: as a TextgruError, `except TextgruError` caught the Ctrl+C and the loop
     went on with its next run)."""
+
+    def _render_traceback_(self) -> list[str]:
+        """In IPython, the line that names how to continue, without the frames of the training it stopped."""
+        return [f"TrainingStopped: {self}"]
 
 
 def a_kind(value: object) -> str:
