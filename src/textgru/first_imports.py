@@ -32,7 +32,7 @@ def interrupt_deferred() -> Iterator[None]:
 
 def imported(*modules: str) -> None:
     """Import `modules` (those imported already at no cost) with Ctrl+C deferred until all are."""
-    if all(name in sys.modules for name in modules):
+    if all(sys.modules.get(name) is not None for name in modules):  # None: blocked, as a missing one (a test's)
         return
     with interrupt_deferred():
         for name in modules:
