@@ -646,3 +646,23 @@ def test_info_offers_the_page_a_prompt_the_model_can_read(tmp_path: Path) -> Non
         tokenizer = train_tokenizer(corpus * 20, tok_cfg("char"))
         model = SimpleNamespace(meta={"path": str(tmp_path / "best.ckpt")}, tokenizer=tokenizer)
         assert model_info(model)["example_prompt"] == example
+
+
+def test_an_app_built_and_not_served_holds_no_thread(tiny_run: Path, lm_run: Path) -> None:
+    """A review: each `build_server` call in a notebook left a textgru-predict-batcher thread behind, holding its
+    model, whether or not the app was ever served; the batching threads start with the first request."""
+    from fastapi.testclient import TestClient
+
+    from textgru.serving import build_server
+
+    def ours() -> list[str]:
+        return sorted(t.name for t in threading.enumerate() if t.name.startswith("textgru-"))
+
+    before = ours()
+    for _ in range(2):
+        build_server(classifier=tiny_run, lm=lm_run)
+    assert ours() == before
+    with TestClient(build_server(classifier=tiny_run), base_url="http://127.0.0.1") as client:
+        assert client.post("/predict", json={"texts": ["so good"]}).status_code == 200
+        assert "textgru-predict-batcher" in ours()
+    assert ours() == before  # closed with the server

@@ -67,11 +67,14 @@ class TextBatcher:
         self._queue: queue.SimpleQueue[Pending | None] = queue.SimpleQueue()
         self._closed = False
         self._thread = threading.Thread(target=self._loop, name=f"textgru-{name}-batcher", daemon=True)
-        self._thread.start()
+        self._start = threading.Lock()
 
     async def submit(self, texts: list[str]) -> list[Any]:
         if self._closed:
             raise BatcherClosed("the server is shutting down")
+        with self._start:  # the first request starts it: an app built, never served, holds no thread nor its model
+            if self._thread.ident is None:  # (a review: each build_server call in a notebook left one behind)
+                self._thread.start()
         request = Pending(texts, asyncio.get_running_loop())
         self._queue.put(request)
         return await asyncio.wait_for(request.future, self.timeout)
@@ -86,7 +89,8 @@ class TextBatcher:
     def close(self, timeout: float = 5.0) -> None:
         """`stop`, then wait up to `timeout` seconds for the thread (a daemon: it does not keep the process alive)."""
         self.stop()
-        self._thread.join(timeout)
+        if self._thread.ident is not None:
+            self._thread.join(timeout)
         self.halves.close()
 
     def stats(self) -> dict[str, int]:

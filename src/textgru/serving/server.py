@@ -30,8 +30,7 @@ log = logging.getLogger("textgru.serving")
 
 
 def _need_serving_packages() -> None:
-    """Those packages, and torch with its models' modules, imported with Ctrl+C deferred (`first_imports`)."""
-    try:
+    try:  # torch and the models' modules too, with Ctrl+C deferred (first_imports)
         imported("fastapi", "uvicorn", "torch", "textgru.inference.classifier", "textgru.inference.language_model")
     except ImportError as e:
         raise TextgruError(
@@ -65,7 +64,8 @@ def build_server(
     `fast_lane`: valid /predict and /score requests skip FastAPI's routing (`fast_lane.py`; False: a route you add for
     those paths sees every request). `precision`: the classifier's (`Classifier.with_precision`). `allowed_hosts`: the
     Host names answered besides 127.0.0.1, localhost and ::1 (`*`: any; others get a 400; `browser_guard.py`). Run it with
-    `uvicorn.run(app, ...)` or `serve`. The defaults are those of `textgru serve` (conf/serve.yaml; a test checks)."""
+    `uvicorn.run(app, ...)` (a notebook: `await uvicorn.Server(uvicorn.Config(app, ...)).serve()`; its batching threads
+    start at the first request). The defaults are those of `textgru serve` (conf/serve.yaml; a test checks)."""
     _need_serving_packages()
     import torch
     from fastapi import FastAPI
