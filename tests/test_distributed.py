@@ -10,6 +10,7 @@ import re
 import statistics
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from conftest import TINY_LM, TINY_MODEL, run_python, run_script, write_play
@@ -273,10 +274,13 @@ def test_a_ddp_cpu_run_in_an_interactive_session_forks_its_ranks(small_csv: Path
     r = run_python([str(script)], timeout=120, fresh=True)  # Lightning reads sys.ps1 when imported
     assert r.returncode == 0, r.stderr[-3000:]
     assert (run / "metrics.json").exists()
-    assert "ddp_notebook" in (run / "train.log").read_text()
+    log = (run / "train.log").read_text()
+    assert "trainer.strategy=ddp_notebook" in log and log.count("all 2 ranks train the same config") == 1
 
 
-def test_a_rank_forked_from_a_kernel_writes_to_its_file_descriptors(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_rank_forked_from_a_kernel_writes_to_its_file_descriptors(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     """A review: a ddp_notebook run in Jupyter drew no progress bar, and the kernel logged 72 "attempted to send
     message from fork" (its streams, and tqdm's widget, are kernel messages, which a fork cannot send). A forked rank
     writes to the descriptors the kernel forwards to the notebook, its bar as text."""
@@ -285,7 +289,7 @@ def test_a_rank_forked_from_a_kernel_writes_to_its_file_descriptors(monkeypatch:
     from lightning.pytorch.callbacks.progress import tqdm_progress
     from tqdm.std import tqdm
 
-    from textgru.forked_ranks import KernelStreamsInForks
+    from textgru.forked_ranks import ForkedRank
 
     class OutStream(io.StringIO):  # as ipykernel's
         pass
@@ -296,14 +300,20 @@ def test_a_rank_forked_from_a_kernel_writes_to_its_file_descriptors(monkeypatch:
     monkeypatch.setattr(sys, "stderr", kernel_err)
     monkeypatch.setattr(tqdm_progress, "Tqdm", tqdm_progress.Tqdm)
     handler = logging.StreamHandler(kernel_err)  # the caller's logging.basicConfig()
+    log_file = logging.FileHandler(tmp_path / "train.log")  # the run's, which a forked rank inherits
     logging.getLogger().addHandler(handler)
     try:
-        streams = KernelStreamsInForks()
-        streams.setup(None, None, "fit")  # in the kernel's own process: left alone
+        streams = ForkedRank()
+        streams.setup(SimpleNamespace(is_global_zero=True), None, "fit")  # in the kernel's own process: left alone
         assert sys.stdout is kernel_out and tqdm_progress.Tqdm.__mro__[1] is not tqdm
         streams.pid = -1  # as in a forked rank
-        streams.setup(None, None, "fit")
+        streams.setup(SimpleNamespace(is_global_zero=True), None, "fit")
         assert sys.stdout.fileno() == 1 and sys.stderr.fileno() == 2 and handler.stream is sys.stderr
         assert tqdm_progress.Tqdm.__mro__[1] is tqdm and tqdm_progress.Tqdm.format_num(0.0001) == "0.0001"
+        logging.getLogger("textgru").addHandler(log_file)
+        streams.setup(SimpleNamespace(is_global_zero=False), None, "fit")
+        assert log_file not in logging.getLogger("textgru").handlers  # rank zero writes it
     finally:
         logging.getLogger().removeHandler(handler)
+        logging.getLogger("textgru").removeHandler(log_file)
+        log_file.close()

@@ -3,6 +3,7 @@ output, which the kernel's streams cannot send from a fork."""
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import sys
@@ -28,33 +29,48 @@ def rank_starter() -> str:
     return "ddp_notebook"
 
 
-class KernelStreamsInForks(Callback):
-    """A rank forked from a Jupyter kernel writes to the kernel's output file descriptors, not its Python streams:
-    those send messages the kernel drops from a fork (a review: no progress bar, and 72 "attempted to send message
-    from fork" warnings in the kernel's log). The kernel forwards what reaches its descriptors to the notebook, so
-    rank zero's bar shows there, as text (a tqdm widget is kernel messages too)."""
+class ForkedRank(Callback):
+    """In a rank forked from this process (`ddp_notebook`): ranks but zero write no log file (they inherit the run's
+    train.log, and its lines came twice), and under a Jupyter kernel every rank writes to the kernel's output file
+    descriptors, not its Python streams: those send messages, which the kernel drops from a fork (a review: no
+    progress bar, and 72 "attempted to send message from fork" in the kernel's log). The kernel forwards what reaches
+    its descriptors to the notebook, so rank zero's bar shows there, as text (a tqdm widget is messages too)."""
 
     def __init__(self) -> None:
         self.pid = os.getpid()
 
     def setup(self, trainer: Any, pl_module: Any, stage: str) -> None:
-        if os.getpid() == self.pid or not type(sys.stdout).__module__.startswith("ipykernel"):
+        if os.getpid() == self.pid:
             return
-        import logging
+        if not trainer.is_global_zero:
+            for logger in _loggers():
+                for handler in [h for h in logger.handlers if isinstance(h, logging.FileHandler)]:
+                    logger.removeHandler(handler)
+        if type(sys.stdout).__module__.startswith("ipykernel"):
+            _to_descriptors()
 
-        from lightning.pytorch.callbacks.progress import tqdm_progress
-        from tqdm.std import tqdm
 
-        for name, fd in (("stdout", 1), ("stderr", 2)):
-            old = getattr(sys, name)
-            new = open(fd, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)
-            setattr(sys, name, new)
-            for logger in [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]:
-                for handler in getattr(logger, "handlers", []):
-                    if isinstance(handler, logging.StreamHandler) and handler.stream is old:
-                        handler.setStream(new)  # the caller's own (logging.basicConfig()), as propagation reaches
+def _loggers() -> list[logging.Logger]:
+    return [
+        logging.getLogger(),
+        *(lg for lg in logging.Logger.manager.loggerDict.values() if isinstance(lg, logging.Logger)),
+    ]
 
-        class TextBar(tqdm):  # Lightning's Tqdm, on the text tqdm
-            format_num = staticmethod(tqdm_progress.Tqdm.format_num)
 
-        tqdm_progress.Tqdm = TextBar  # in this rank only: it is a process of its own
+def _to_descriptors() -> None:
+    from lightning.pytorch.callbacks.progress import tqdm_progress
+    from tqdm.std import tqdm
+
+    for name, fd in (("stdout", 1), ("stderr", 2)):
+        old = getattr(sys, name)
+        new = open(fd, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)
+        setattr(sys, name, new)
+        for logger in _loggers():
+            for handler in logger.handlers:
+                if isinstance(handler, logging.StreamHandler) and handler.stream is old:
+                    handler.setStream(new)  # the caller's own (logging.basicConfig()), as propagation reaches
+
+    class TextBar(tqdm):  # Lightning's Tqdm, on the text tqdm
+        format_num = staticmethod(tqdm_progress.Tqdm.format_num)
+
+    tqdm_progress.Tqdm = TextBar  # in this rank only: it is a process of its own

@@ -46,7 +46,7 @@ from textgru.distributed import (
     unused_parameters_allowed,
 )
 from textgru.errors import TextgruError, TrainingStopped
-from textgru.forked_ranks import KernelStreamsInForks
+from textgru.forked_ranks import ForkedRank
 from textgru.loggers import build_loggers, check_logger_packages
 from textgru.optimized_metric import check_optimized_metric
 from textgru.resource_errors import resource_failures_named
@@ -192,9 +192,9 @@ def build_trainer(
     textgru's own run callbacks, and atomic checkpoint writes. Lightning refusing a Trainer or callback argument (a
     strategy name only its registry knows) is one line (`TextgruError`), for `textgru.train()` as for the command."""
     try:
-        callbacks = [instantiate(c) for c in cfg.callbacks.values() if c is not None]
+        callbacks = [ForkedRank(), *(instantiate(c) for c in cfg.callbacks.values() if c is not None)]  # setup first
         callbacks += [RunArtifacts(run), SameConfigOnAllRanks(run), TokensPerSecond(), RunProgress(), ExactResume()]
-        callbacks += [ValidateAtRunEnd(), FiniteLoss(), KernelStreamsInForks()]
+        callbacks += [ValidateAtRunEnd(), FiniteLoss()]
         own_bar = any(isinstance(c, BaseProgressBar) for c in callbacks)  # a progress bar the config adds is kept
         wanted = bool(cfg.trainer.get("enable_progress_bar", True))
         output = live_output() if wanted else None  # a log file (a batch job's, nohup's) gets the epoch lines instead
