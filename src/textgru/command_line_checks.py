@@ -19,7 +19,7 @@ from textgru.config_literals import check_literal_folders
 from textgru.config_path_rules import Folder, static_folder
 from textgru.config_problem import problem
 from textgru.console import command_arg, hydra_quoted
-from textgru.errors import TextgruError
+from textgru.errors import TextgruError, cut_at_word
 from textgru.override_values import check_grid_sweep, sweep_values
 from textgru.run_folder import unquoted
 
@@ -171,9 +171,7 @@ def one_line(error: BaseException) -> TextgruError:
     full_key = next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("full_key:")), "")
     target = re.search(r"target '([^']+)'", text)
     cause = error.__cause__ or error
-    reason = (" ".join(str(cause).split()) or type(cause).__name__).rstrip(".")  # a message on several lines
-    if len(reason) > 300:  # cut at a word (a review: "...inside the worker functio; fix ...")
-        reason = reason[:300].rsplit(" ", 1)[0].rstrip(",;:.") + "..."
+    reason = cut_at_word((" ".join(str(cause).split()) or type(cause).__name__).rstrip("."), 300)  # several lines
     key = full_key or "config"
     by = f" by {target.group(1).rsplit('.', 1)[-1]}" if target else ""
     fix = f"fix that {key}.* value" if "." in key or key == "config" else f"fix the {key}= choice or its {key}.* values"

@@ -42,6 +42,12 @@ def a_kind(value: object) -> str:
     return f"{'an' if name[0].lower() in 'aeiou' else 'a'} {name}"
 
 
+def cut_at_word(text: str, limit: int) -> str:
+    """`text`, or its first `limit` characters cut at a word with "..." (a review: a refusal's reason cut at 300
+    characters ended "...inside the worker functio")."""
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0].rstrip(",;:.") + "..."
+
+
 def require_bool(value: object, name: str) -> None:
     """One line for a flag that is not True or False: `bool("false")` is True, and an `overwrite="false"` from a
     config file replaced the user's report (a review)."""
