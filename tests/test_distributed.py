@@ -317,3 +317,20 @@ def test_a_rank_forked_from_a_kernel_writes_to_its_file_descriptors(
         logging.getLogger().removeHandler(handler)
         logging.getLogger("textgru").removeHandler(log_file)
         log_file.close()
+
+
+def test_a_forked_run_after_cuda_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Forked ranks cannot use CUDA once the kernel has: one line before anything loads (Lightning's own check comes
+    after the data loaded, in several lines, and asks for a restart all the same)."""
+    import torch
+
+    from textgru.errors import TextgruError
+    from textgru.forked_ranks import rank_starter
+
+    assert rank_starter() == "ddp_spawn"  # a script (pytest: no prompt)
+    monkeypatch.setattr(sys, "ps1", ">>> ", raising=False)
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: False)
+    assert rank_starter() == "ddp_notebook"
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: True)
+    with pytest.raises(TextgruError, match="already used CUDA .* restart the kernel and train first"):
+        rank_starter()
