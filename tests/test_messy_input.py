@@ -971,3 +971,33 @@ def test_a_header_with_spaces_or_no_header_is_named_where_a_column_is_missing(tm
         TextgruError, match=r"The file looks separated by ';', not commas: save it as CSV with commas.$"
     ):
         read_texts(None, str(tmp_path / "semi.csv"))
+
+
+def test_a_killed_commands_temporary_output_goes_with_the_next_write_of_that_output(tmp_path: Path) -> None:
+    """A review: each `kill -9` of `textgru predict output=p2.jsonl` left `.p2.jsonl.<pid>.<hex>.tmp` beside it for
+    ever. The next write of p2.jsonl removes those of processes gone from this machine, untouched for an hour (a
+    process on another machine sharing the folder may be writing one); nothing else."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from textgru.command_io import write_jsonl
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = int(gone.stdout)  # a process that has ended
+    names = {
+        f".p2.jsonl.{dead}.0123abcd.tmp": False,  # killed an hour ago: removed
+        f".p2.jsonl.{dead}.89abcdef.tmp": True,  # just written: a live process elsewhere may own it
+        f".p2.jsonl.{os.getpid()}.0123abcd.tmp": True,  # a process that runs
+        f".other.jsonl.{dead}.0123abcd.tmp": True,  # another output's
+        f".p2.jsonl.{dead}.0123abcd.tmp.mine": True,  # not a name textgru writes
+        f".p2.jsonl.{dead}.zzzzzzzz.tmp": True,
+    }
+    old = time.time() - 2 * 3600
+    for name in names:
+        (tmp_path / name).write_text("half\n")
+        if "89abcdef" not in name:
+            os.utime(tmp_path / name, (old, old))
+    write_jsonl([{"a": 1}], tmp_path / "p2.jsonl")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["p2.jsonl", *(n for n, kept in names.items() if kept)])

@@ -32,6 +32,7 @@ def run_hydra(target: str, config_name: str, args: Sequence[str], raw_keys: tupl
 
     from textgru.command_line_checks import check_command_line, home_folders_expanded
     from textgru.config import compose_config
+    from textgru.run_claim import claim_run_dir, release
     from textgru.run_folder import check_explicit_run_dir, note_new_run_dir, register_resolvers
     from textgru.sweep_jobs import FAILED_SWEEP_JOBS
 
@@ -48,7 +49,9 @@ def run_hydra(target: str, config_name: str, args: Sequence[str], raw_keys: tupl
         args, raw = take_raw_args(args, raw_keys)
         probe = check_override_keys(args, config_name)
         check_command_line(args, config_name, probe, raw)  # every value, before anything heavy is imported
-        note_new_run_dir(args, probe, compose=lambda: compose_config(config_name))
+        folder = note_new_run_dir(args, probe, compose=lambda: compose_config(config_name))
+        recheck = functools.partial(check_explicit_run_dir, args, config_name == "train", config_name)
+        claimed = claim_run_dir(folder, args, config_name, recheck)  # before Hydra writes there; kept till the end
     except TextgruError as e:
         fail(str(e))
     result: dict[str, Any] = {}
@@ -62,19 +65,22 @@ def run_hydra(target: str, config_name: str, args: Sequence[str], raw_keys: tupl
 
         return print(command_help(config_name))
     FAILED_SWEEP_JOBS.clear()  # this command's sweep only (tests run several commands in one process)
-    hydra_app = functools.partial(
-        _run_hydra,
-        args=parser.parse_args(flags.flags_last([*args, *search_path_override(args)])),
-        args_parser=parser,
-        task_function=task_function,
-        config_path=CONF_PATH,
-        config_name=config_name,
-    )
-    if any(flags.is_flag(f, "-h", "--help") for f in flags.split_flags(args)[1]):
-        from textgru.train_help import print_train_help  # train's: a composed config, from many files
+    try:
+        hydra_app = functools.partial(
+            _run_hydra,
+            args=parser.parse_args(flags.flags_last([*args, *search_path_override(args)])),
+            args_parser=parser,
+            task_function=task_function,
+            config_path=CONF_PATH,
+            config_name=config_name,
+        )
+        if any(flags.is_flag(f, "-h", "--help") for f in flags.split_flags(args)[1]):
+            from textgru.train_help import print_train_help  # train's: a composed config, from many files
 
-        return print_train_help(hydra_app, flags.split_flags(args)[0])
-    hydra_app()
+            return print_train_help(hydra_app, flags.split_flags(args)[0])
+        hydra_app()
+    finally:
+        release(claimed)
     if FAILED_SWEEP_JOBS:  # each said why as it failed; the sweep went on and wrote its summary
         fail(f"{len(FAILED_SWEEP_JOBS)} job(s) of the sweep failed: {', '.join(FAILED_SWEEP_JOBS)} (see above)")
     return result.get("value")

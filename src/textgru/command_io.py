@@ -17,6 +17,7 @@ from typing import Any, TextIO
 from textgru.data.decoding import decode_bytes, from_command_line
 from textgru.delimited_texts import delimited_texts, json_lines_texts
 from textgru.errors import TextgruError
+from textgru.stale_temps import remove_stale_temps
 
 log = logging.getLogger(__name__)
 
@@ -202,6 +203,7 @@ def write_jsonl(records: Iterable[dict[str, Any]], path: str | os.PathLike, over
     `overwrite`, a file that appeared at `path` meanwhile (the user's, another command's) is kept: one line."""
     p = Path(path).expanduser()  # ~ as input= reads it (a review: output="~/x.jsonl" wrote ./~/x.jsonl)
     p.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(p)  # those of killed commands
     tmp = p.parent / f".{p.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask's mode, as open() gives (mkstemp: 0600)
     try:

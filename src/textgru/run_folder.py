@@ -194,26 +194,26 @@ def set_aside_unfinished_best(run: RunFolder) -> None:
         log.warning("run did not finish; its best checkpoint so far is %s", run.unfinished_best)
 
 
-def note_new_run_dir(args: Sequence[str], cfg: Any = None, compose: Callable[[], Any] | None = None) -> None:
+def note_new_run_dir(args: Sequence[str], cfg: Any = None, compose: Callable[[], Any] | None = None) -> Path | None:
     """Remember the command line's `hydra.run.dir=` folder before Hydra writes there, so that a refused run may take
-    away what Hydra wrote (`unstarted_runs`). An interpolated one (`textgru tune`'s study folder) is resolved against
-    the composed config `cfg`, else the one `compose()` makes, or not remembered without either."""
+    away what Hydra wrote (`unstarted_runs`); returns it. An interpolated one (`textgru tune`'s study folder) is
+    resolved against the composed config `cfg`, else the one `compose()` makes, or not remembered without either."""
     from omegaconf import OmegaConf
 
     value = explicit_run_dir(args)
     if value is None:
-        return
+        return None
     if "${" in value:
         try:
             cfg = cfg if cfg is not None or compose is None else compose()
             if cfg is None:
-                return
+                return None
             probe = OmegaConf.create(OmegaConf.to_container(cfg))
             probe._run_dir = value
             value = str(probe._run_dir)
         except Exception:
-            return
-    note_run_dir(value)
+            return None
+    return note_run_dir(value)
 
 
 def check_explicit_run_dir(args: Sequence[str], training: bool = False, command: str = "") -> None:

@@ -15,11 +15,12 @@ from textgru.config import compose_config
 from textgru.config_checks import check_config, problem
 from textgru.config_path_rules import Folder, static_folder
 from textgru.console import command_arg
-from textgru.distributed import launched_externally
+from textgru.distributed import launched_externally, process_rank
 from textgru.errors import TextgruError, TrainingStopped
 from textgru.hydra_files import save_hydra_files
 from textgru.python_overrides import folder_arg, is_sweep, override_list
 from textgru.run_folder import RunFolder, resume_target
+from textgru.run_lock import claim, release
 from textgru.unstarted_runs import note_run_dir, outermost_missing, remove_if_unstarted
 
 
@@ -110,14 +111,18 @@ def _train(overrides: list[str], config_name: str, run_dir: str | os.PathLike[st
     folder = Path(run_dir).expanduser() if run_dir is not None else Path(str(cfg.hydra.run.dir))  # a fresh folder
     folder = folder.absolute()  # config.yaml and the result name it from anywhere (`..` kept: after a link, as Hydra)
     run = RunFolder(folder)
-    run.refuse_if_used("pass another run_dir= so nothing is overwritten", before_start=not launched_externally())
+    fix = "pass another run_dir= so nothing is overwritten"
+    run.refuse_if_used(fix, before_start=not launched_externally())
     with open_dict(cfg):
         cfg.paths.run_dir = str(folder)
     made = outermost_missing(folder)
     if made is None:
         note_run_dir(folder)  # the user's folder: what it holds now stays, what this call adds goes on a refusal
-    save_hydra_files(run, cfg, overrides)  # as Hydra's app does (a review: overrides.yaml alone)
+    if process_rank() == 0:  # before anything is written there (a review: a refused second call had overwritten the
+        claim(folder, "wait for it to end, or pass another run_dir=")  # first's .hydra/); kept till the call ends
     try:
+        run.refuse_if_used(fix, before_start=not launched_externally())  # again: the run that held it may have ended
+        save_hydra_files(run, cfg, overrides)  # as Hydra's app does (a review: overrides.yaml alone)
         with log_to_file(run.train_log), datasets_quiet():
             metrics = train_config(cfg, in_sweep=True)
     except (TextgruError, KeyboardInterrupt) as e:  # refused, or stopped while reading its data: nothing left
@@ -125,6 +130,8 @@ def _train(overrides: list[str], config_name: str, run_dir: str | os.PathLike[st
         if isinstance(e, (TextgruError, TrainingStopped)):
             raise _in_pythons_words(e, folder) from None
         raise
+    finally:
+        release(folder)
     return TrainResult(folder, metrics, overrides)
 
 

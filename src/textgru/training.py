@@ -53,7 +53,7 @@ from textgru.resource_errors import resource_failures_named
 from textgru.resume import check_checkpoint_fits, prepare_resume, read_resume_checkpoint, record_resumed_config
 from textgru.resumed_data import check_resumed_data
 from textgru.run_folder import RunFolder, set_aside_unfinished_best
-from textgru.run_lock import in_use
+from textgru.run_lock import NEW_RUN_BUSY, in_use
 from textgru.run_progress import RunProgress, training_seconds
 from textgru.run_schedule import check_plan_goes_on, fit_epochs_to_min_steps, fit_validation_to_run
 from textgru.sigterm_ranks import sigterm_left_to_lightning, sigterm_noted
@@ -83,7 +83,7 @@ def train(
     `extra_callbacks` join the configured ones (a tuner's pruning callback); `in_sweep` (default: whether Hydra runs
     a multirun) makes a data-parallel trial spawn its ranks; `resume_from` (a checkpoint in `<run_dir>/checkpoints/`)
     continues that run where the checkpoint left it. One command at a time in a run folder (`run_lock`)."""
-    fix = "wait for it to end, or give this run another folder" if resume_from is None else "wait for it to end"
+    fix = NEW_RUN_BUSY if resume_from is None else "wait for it to end"
     run = RunFolder(cfg.paths.run_dir)
     try:
         check_config(cfg, "train")

@@ -26,7 +26,7 @@ from textgru.mlflow_store import open_store, overrides_as_params
 from textgru.mlflow_uri import resolve_uri
 from textgru.optimized_metric import check_optimized_metric
 from textgru.resource_errors import resource_problem
-from textgru.run_lock import in_use
+from textgru.run_lock import STUDY_BUSY, in_use
 from textgru.search_space import (
     check_same_settings,
     check_search_space,
@@ -155,10 +155,9 @@ def tune(
         fetch_hub_source(OmegaConf.to_container(cfg.data, resolve=True))  # offline, not cached: one line, no study
     if cfg.logger.get("mlflow"):  # logger=mlflow: a store that cannot be used is one line before study.db is made
         open_store(resolve_uri(cfg.logger.mlflow.tracking_uri))
-    busy = (
-        "wait for it to end; the same command then goes on with the study"  # two calls: each failed the other's trial
-    )
-    with in_use(study_dir, busy):  # before the study is read or a line said (a review: a refused second call logged
+    with in_use(
+        study_dir, STUDY_BUSY
+    ):  # before the study is read or a line said (a review: a refused second call logged
         return _search(cfg, study_dir, space, base, config_name, direction)  # "running 1 more" into the first's log)
 
 

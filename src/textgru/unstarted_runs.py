@@ -25,14 +25,15 @@ def note_made(folder: str | Path, outermost: Path | None = None) -> None:
     _MADE_HERE[folder] = outermost or folder
 
 
-def note_run_dir(folder: str | Path) -> None:
-    """Remember `folder` before Hydra writes there: as made here when it does not exist yet, else what it holds now.
-    `~` is a folder of that name, as Hydra reads it."""
+def note_run_dir(folder: str | Path) -> Path:
+    """Remember `folder` before Hydra writes there: as made here when it does not exist yet, else what it holds now;
+    returns it resolved. `~` is a folder of that name, as Hydra reads it."""
     folder = Path(folder).resolve()
     if not folder.exists():
         note_made(folder, outermost_missing(folder))
     elif folder.is_dir():
         _FOUND[folder] = _entries(folder)
+    return folder
 
 
 def made_here(folder: str | Path) -> bool:
@@ -45,8 +46,9 @@ def _entries(folder: Path) -> set[Path]:
 
 
 def _hydras(path: Path) -> bool:
-    """Whether Hydra (or a command's log) writes this entry of a run folder: `.hydra/`, what is in it, a log file."""
-    return path.name == ".hydra" or path.parent.name == ".hydra" or path.suffix == ".log"
+    """Whether Hydra (or a command's log, or its lock) writes this entry of a run folder: `.hydra/`, what is in it, a
+    log file, `.lock` (the command holds it from before Hydra wrote: `run_lock.claim`)."""
+    return path.name in (".hydra", ".lock") or path.parent.name == ".hydra" or path.suffix == ".log"
 
 
 def remove_if_unstarted(path: str | Path, made: Path | None = None, close_logs: bool = True) -> None:
