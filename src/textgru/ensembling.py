@@ -216,7 +216,8 @@ def _write(checkpoints: Sequence[str | os.PathLike[str]], output: Any, overwrite
     made = outermost_missing(out.parent)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        with written_atomically(out) as tmp:
+        fix = "run again with another output=, or overwrite=true to replace it"  # (a review: it was replaced)
+        with written_atomically(out, new_only=None if overwrite else fix) as tmp:
             torch.save(joined, tmp)
     except BaseException:  # Ctrl+C, SIGTERM, a full disk: no empty folders left (a review)
         if made is not None:

@@ -240,5 +240,5 @@ class Classifier(LoadedModel):
         result.update(split=split, data=data_scored(data, self.meta["data_config"], split), precision=self.precision)
         result.update(checkpoint=str(Path(where).absolute()) if where else None)
         if report is not None:
-            write_report(result, self.label_names, Path(output_dir), split)
+            write_report(result, self.label_names, Path(output_dir), split, overwrite)
         return result

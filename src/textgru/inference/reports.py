@@ -17,6 +17,9 @@ from textgru.errors import TextgruError, a_kind, require_bool
 from textgru.folder_probe import FILE_TEMP_SPARE, name_too_long
 from textgru.local_paths import not_local
 
+# what to do where a report appeared while an evaluation ran (`atomic_files.written_together`)
+REPORT_FIX = "run again with another output_dir, or overwrite=true (in Python, overwrite=True) to replace it"
+
 
 def report_path(output_dir: str | os.PathLike[str] | None, split: str, overwrite: bool, plot: str) -> Path | None:
     """`<output_dir>/<split>_metrics.json`, or None without an `output_dir`; one line for a file given as the folder
