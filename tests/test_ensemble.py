@@ -264,7 +264,7 @@ def test_the_command_joins_two_trained_runs_that_eval_and_predict_take(
     (tmp_path / "running" / "metrics.json").unlink()  # review: without a word, where model.pretrained_lm warns)
     textgru.ensemble([tiny_run, tmp_path / "running"], tmp_path / "u.ckpt")
     assert (
-        f"{tmp_path / 'running'} has not finished (no metrics.json): its best checkpoint so far is joined"
+        f"{tmp_path / 'running'} has not finished (no metrics.json): its best checkpoint so far (best.ckpt) is joined"
         in caplog.text
     )
 

@@ -5,10 +5,16 @@ it left refused the finished run's eval without saying the checkpoint had change
 
 from __future__ import annotations
 
+import fcntl
 import json
+import logging
+import os
+import shutil
 from pathlib import Path
 
 import pytest
+import torch
+from conftest import run_textgru
 
 import textgru
 from textgru.errors import TextgruError
@@ -55,3 +61,69 @@ def test_a_pair_is_placed_whole_or_not_at_all(tmp_path: Path) -> None:
         plot_tmp.write_bytes(b"mine")
         report_tmp.write_text("mine")
     assert plot.read_bytes() == b"mine" and report.read_text() == "mine" and len(list(tmp_path.iterdir())) == 2
+
+
+def _unfinished_copy(tiny_run: Path, to: Path) -> Path:
+    shutil.copytree(tiny_run, to)
+    (to / "metrics.json").unlink()
+    return to
+
+
+def test_a_run_still_training_or_stopped_is_warned_of(tiny_run: Path, tmp_path: Path, caplog) -> None:
+    run = _unfinished_copy(tiny_run, tmp_path / "run")
+    fd = os.open(run / ".lock", os.O_RDWR | os.O_CREAT)
+    os.write(fd, b"4242")  # the training's process, as run_lock writes it
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        with caplog.at_level(logging.WARNING):
+            textgru.load(run)
+        assert f"{run} is still training (process 4242): its best checkpoint so far (best.ckpt) is read" in caplog.text
+    finally:
+        os.close(fd)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        textgru.load(run / "checkpoints" / "best.ckpt")  # stopped (killed): no lock held, no metrics.json
+    assert f"{run} has not finished (no metrics.json): its best checkpoint so far (best.ckpt) is read" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        textgru.load(tiny_run)  # finished: nothing said
+    assert "finished" not in caplog.text and "training" not in caplog.text
+
+
+def test_the_report_names_the_state_scored_and_a_changed_checkpoint(
+    tiny_run: Path, small_csv: Path, tmp_path: Path
+) -> None:
+    from textgru.checkpoint_state import file_sha256
+
+    run = _unfinished_copy(tiny_run, tmp_path / "run")
+    ckpt = run / "checkpoints" / "best.ckpt"
+    out = tmp_path / "ev"
+    result = textgru.Classifier.load(run).evaluate(small_csv, **COLUMNS, output_dir=out)
+    saved = torch.load(ckpt, weights_only=True)
+    assert result["checkpoint_sha256"] == file_sha256(ckpt) and result["checkpoint_step"] == saved["global_step"]
+    assert json.loads((out / "all_metrics.json").read_text())["checkpoint_sha256"] == file_sha256(ckpt)
+    with pytest.raises(TextgruError) as unchanged:
+        textgru.Classifier.load(run).evaluate(small_csv, **COLUMNS, output_dir=out)
+    assert "changed since" not in str(unchanged.value)
+    torch.save({**saved, "global_step": saved["global_step"] + 5}, ckpt)  # the run trained on, a better one saved
+    with pytest.raises(TextgruError) as changed:
+        textgru.Classifier.load(run).evaluate(small_csv, **COLUMNS, output_dir=out)
+    assert str(changed.value) == (
+        f"{out / 'all_metrics.json'} exists and scored an earlier state of {ckpt} (step {saved['global_step']}), "
+        "which has changed since; pass overwrite=True or another output_dir"
+    )
+
+
+def test_eval_of_a_run_trained_on_says_why_its_report_is_refused(tiny_run: Path, tmp_path: Path) -> None:
+    """The eval the finished run suggests, after an eval while it trained: refused, saying the checkpoint changed."""
+    run = _unfinished_copy(tiny_run, tmp_path / "run")
+    r = run_textgru("eval", f"ckpt_path={run}")
+    assert r.returncode == 0 and "has not finished (no metrics.json)" in r.stderr, r.stderr[-2000:]
+    ckpt = run / "checkpoints" / "best.ckpt"
+    saved = torch.load(ckpt, weights_only=True)
+    torch.save({**saved, "global_step": saved["global_step"] + 5}, ckpt)
+    r = run_textgru("eval", f"ckpt_path={run}")
+    assert r.returncode == 2 and r.stderr.strip().splitlines()[-1] == (
+        f"error: {run / 'eval' / 'test_metrics.json'} exists and scored an earlier state of {ckpt} "
+        f"(step {saved['global_step']}), which has changed since; pass overwrite=true or output_dir=<another folder>"
+    ), r.stderr[-2000:]

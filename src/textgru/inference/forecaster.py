@@ -149,6 +149,7 @@ class Forecaster(LoadedModel):
         `output_dir`, `<split>_metrics.json` and `<split>_forecast.png` (the span against the model's and the
         last-value roll-outs) are written there too (an earlier report there is refused unless `overwrite`)."""
         from textgru.atomic_files import written_together
+        from textgru.checkpoint_state import scored_state
         from textgru.data.series import load_series, read_csv_series
         from textgru.data.series_spans import split_bounds
         from textgru.inference.reports import REPORT_FIX, report_path, write_json
@@ -200,7 +201,7 @@ class Forecaster(LoadedModel):
         if read_from is not None and split != "all":  # the model's own file, its spans carved again: changed?
             warn_if_changed(read_from, self.meta["data_config"], self.meta.get("data_digest"), split, "rows")
         lo, hi = spans[split]
-        report = report_path(output_dir, split, overwrite, plot="forecast.png")
+        report = report_path(output_dir, split, overwrite, "forecast.png", self.meta.get("path"))
         starts = list(range(max(lo - w, 0), hi - w - h + 1))  # targets inside [lo, hi); inputs may reach back
         if not starts:
             raise TextgruError(  # a review: it named neither the rows there were nor what to do
@@ -219,6 +220,7 @@ class Forecaster(LoadedModel):
             "windows": len(starts),
             "split": split,
             "checkpoint": str(self.meta.get("path")),
+            **scored_state(self.meta),  # which state of the file (a run evaluated while it trained)
         }
         if report is not None:
             report.parent.mkdir(parents=True, exist_ok=True)  # the plot, then the JSON that marks a report there
