@@ -127,3 +127,26 @@ def test_eval_of_a_run_trained_on_says_why_its_report_is_refused(tiny_run: Path,
         f"error: {run / 'eval' / 'test_metrics.json'} exists and scored an earlier state of {ckpt} "
         f"(step {saved['global_step']}), which has changed since; pass overwrite=true or output_dir=<another folder>"
     ), r.stderr[-2000:]
+
+
+def test_a_finished_runs_checkpoint_is_hashed_for_a_report_only(
+    tiny_run: Path, small_csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Hashing at every load cost predict and serve ~60 ms a 34 MB checkpoint: a finished run's is hashed when a
+    report is written, where the file is still the one loaded; replaced meanwhile, the report records no digest."""
+    from textgru import checkpoint_state
+
+    hashed: list[str] = []
+    real = checkpoint_state.file_sha256
+    monkeypatch.setattr(checkpoint_state, "file_sha256", lambda p: hashed.append(str(p)) or real(p))
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    clf = textgru.Classifier.load(run)
+    clf.predict("a text")
+    assert hashed == []
+    assert clf.evaluate(small_csv, **COLUMNS)["checkpoint_sha256"] == real(run / "checkpoints" / "best.ckpt")
+    assert len(hashed) == 1
+    again = textgru.Classifier.load(run)
+    ckpt = run / "checkpoints" / "best.ckpt"
+    os.replace(ckpt.with_name("last.ckpt"), ckpt)  # a resume wrote a new best while it scored
+    assert again.evaluate(small_csv, **COLUMNS)["checkpoint_sha256"] is None

@@ -74,8 +74,7 @@ def load_checkpoint(
     from textgru.tasks import task_title, task_use
 
     p = resolve_checkpoint_path(path)
-    if verb is not None:
-        warn_if_unfinished(p, verb)
+    changing = warn_if_unfinished(p, verb) if verb is not None else False
     beside = [n for n in ("best.ckpt", "best-unfinished.ckpt", "last.ckpt") if n != p.name and (p.parent / n).is_file()]
     other = f"use another checkpoint, e.g. {beside[0]}, or an earlier copy" if beside else "use an earlier copy of it"
     if not zipfile.is_zipfile(p):
@@ -122,7 +121,9 @@ def load_checkpoint(
             + task_use(meta["task"])
         )
     ckpt["path"] = str(p.absolute())  # a review: made absolute later, against another working folder
-    ckpt["file_state"] = file_state(ckpt, p)  # which state of the file a report scored (a review: a run training)
+    ckpt["file_state"] = file_state(
+        ckpt, p, changing
+    )  # which state of the file a report scored (a review: a run training)
     return ckpt
 
 

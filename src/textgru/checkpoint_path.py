@@ -52,23 +52,27 @@ def resolve_checkpoint_path(path: str | os.PathLike[str]) -> Path:
     return p
 
 
-def warn_if_unfinished(checkpoint: Path, verb: str) -> None:
+def warn_if_unfinished(checkpoint: Path, verb: str) -> bool:
     """A warning where `checkpoint` (resolved) is of a run folder that has not finished: still training (a command
     holds its lock) or stopped (a config.yaml and no metrics.json), so that what is `verb` is its best so far, not the
-    model it ends with (a review: eval, predict, export and textgru.load of a run still training said nothing)."""
+    model it ends with (a review: eval, predict, export and textgru.load of a run still training said nothing).
+    Whether it warned."""
     folder = checkpoint.parent.parent if checkpoint.parent.name == "checkpoints" else checkpoint.parent
     if (holder := lock_holder(folder)) is not None:
         log.warning(
             "%s is still training (process %s): its best checkpoint so far (%s) is %s, not the model it ends with",
             *(folder, holder, checkpoint.name, verb),
         )
-    elif not (folder / "metrics.json").is_file() and (folder / "config.yaml").is_file():
+        return True
+    if not (folder / "metrics.json").is_file() and (folder / "config.yaml").is_file():
         log.warning(
             "%s has not finished (no metrics.json): its best checkpoint so far (%s) is %s",
             folder,
             checkpoint.name,
             verb,
         )
+        return True
+    return False
 
 
 def lock_holder(folder: Path) -> str | None:
