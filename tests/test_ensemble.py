@@ -264,7 +264,7 @@ def test_the_command_joins_two_trained_runs_that_eval_and_predict_take(
     (tmp_path / "running" / "metrics.json").unlink()  # review: without a word, where model.pretrained_lm warns)
     textgru.ensemble([tiny_run, tmp_path / "running"], tmp_path / "u.ckpt")
     assert (
-        f"{tmp_path / 'running'} has not finished (no metrics.json): its best checkpoint so far is joined"
+        f"{tmp_path / 'running'} has not finished (no metrics.json): its best checkpoint so far (best.ckpt) is joined"
         in caplog.text
     )
 
@@ -281,6 +281,29 @@ def test_a_stopped_write_leaves_neither_file_nor_folders(tmp_path: Path, monkeyp
     with pytest.raises(KeyboardInterrupt):
         textgru.ensemble([a, b], tmp_path / "new" / "deep" / "j.ckpt")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.ckpt", "b.ckpt"]  # a review: new/deep/ was left
+
+
+def test_an_output_that_appears_while_joining_is_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A concurrency review: a file put at output= while the checkpoints were joined was replaced (overwrite=false)."""
+    from textgru import ensembling
+
+    a, b = source(tmp_path / "a.ckpt", 1, lm_weights(0)), source(tmp_path / "b.ckpt", 2, lm_weights(0))
+    out, real = tmp_path / "j.ckpt", ensembling.joined_checkpoint
+
+    def another_command_writes(*args: object) -> dict:
+        out.write_bytes(b"theirs")  # after the check that output= is free, before the file is put in place
+        return real(*args)
+
+    monkeypatch.setattr(ensembling, "joined_checkpoint", another_command_writes)
+    with pytest.raises(TextgruError, match=r"j.ckpt appeared while this command ran .* and is kept; run again"):
+        textgru.ensemble([a, b], out)
+    assert out.read_bytes() == b"theirs" and sorted(p.name for p in tmp_path.iterdir()) == [
+        "a.ckpt",
+        "b.ckpt",
+        "j.ckpt",
+    ]
+    textgru.ensemble([a, b], out, overwrite=True)  # asked: replaced
+    assert load_checkpoint(out)["textgru"]["model_args"]["members"] == 2
 
 
 def test_one_model_is_never_counted_twice(tmp_path: Path) -> None:

@@ -19,7 +19,8 @@ import torch
 
 from textgru import __version__
 from textgru.atomic_files import damaged_member
-from textgru.checkpoint_path import EXPORT_FILE_HINT, resolve_checkpoint_path
+from textgru.checkpoint_path import EXPORT_FILE_HINT, resolve_checkpoint_path, warn_if_unfinished
+from textgru.checkpoint_state import file_state
 from textgru.checkpoint_weights import build_fitting
 from textgru.data.label_key import warn_of_labels_read_as_one
 from textgru.errors import TextgruError
@@ -65,11 +66,15 @@ def checkpoint_extras(
     }
 
 
-def load_checkpoint(path: str | os.PathLike[str], expect_task: str | None = None) -> dict[str, Any]:
-    """Load with `weights_only=True`; every failure becomes one line naming the problem."""
+def load_checkpoint(
+    path: str | os.PathLike[str], expect_task: str | None = None, verb: str | None = "read"
+) -> dict[str, Any]:
+    """Load with `weights_only=True`; every failure becomes one line naming the problem. A warning where it is of a
+    run not finished (`verb`: what is done with it; None: none, as for a resume)."""
     from textgru.tasks import task_title, task_use
 
     p = resolve_checkpoint_path(path)
+    changing = warn_if_unfinished(p, verb) if verb is not None else False
     beside = [n for n in ("best.ckpt", "best-unfinished.ckpt", "last.ckpt") if n != p.name and (p.parent / n).is_file()]
     other = f"use another checkpoint, e.g. {beside[0]}, or an earlier copy" if beside else "use an earlier copy of it"
     if not zipfile.is_zipfile(p):
@@ -116,6 +121,9 @@ def load_checkpoint(path: str | os.PathLike[str], expect_task: str | None = None
             + task_use(meta["task"])
         )
     ckpt["path"] = str(p.absolute())  # a review: made absolute later, against another working folder
+    ckpt["file_state"] = file_state(
+        ckpt, p, changing
+    )  # which state of the file a report scored (a review: a run training)
     return ckpt
 
 
@@ -226,7 +234,7 @@ def rebuild_model(ckpt: dict[str, Any], device: str | torch.device = "cpu") -> t
     metadata (tokenizer JSON, label names, configs) with the file's path."""
     from textgru.models import MODEL_CLASSES, model_class
 
-    meta = dict(ckpt["textgru"], path=ckpt["path"])
+    meta = dict(ckpt["textgru"], path=ckpt["path"], file_state=ckpt.get("file_state"))
     name, args = model_spec(meta, meta["path"])
     if name not in MODEL_CLASSES:
         raise TextgruError(

@@ -1,5 +1,5 @@
 """Where a checkpoint argument leads: a `.ckpt` file as given, or a run folder's `checkpoints/best.ckpt`; an ONNX
-export, an unfinished run or a missing file named in one line."""
+export, an unfinished run or a missing file named in one line; a run still training or stopped, a warning."""
 
 from __future__ import annotations
 
@@ -9,6 +9,12 @@ from pathlib import Path
 
 from textgru.console import command_arg
 from textgru.errors import TextgruError
+from textgru.run_lock import LOCK_NAME
+
+try:
+    import fcntl
+except ImportError:  # Windows: no run locks (run_lock)
+    fcntl = None  # type: ignore[assignment]
 
 # predict, eval and serve take an export's folder, other commands a checkpoint (a review: "give the folder itself"
 # led an export of model.onnx to "... is an ONNX export, not a checkpoint")
@@ -46,9 +52,45 @@ def resolve_checkpoint_path(path: str | os.PathLike[str]) -> Path:
     return p
 
 
-def warn_if_unfinished(path: str | os.PathLike[str], named: str, verb: str) -> None:
-    """A warning where `path` is a run folder that has not finished (still training, or killed: a config.yaml and no
-    metrics.json), whose best checkpoint so far is read (`named`: how to name it; `verb`: what is done with it)."""
-    folder = Path(os.fsdecode(os.fspath(path))).expanduser()
-    if folder.is_dir() and not (folder / "metrics.json").is_file() and (folder / "config.yaml").is_file():
-        log.warning("%s has not finished (no metrics.json): its best checkpoint so far is %s", named, verb)
+def warn_if_unfinished(checkpoint: Path, verb: str) -> bool:
+    """A warning where `checkpoint` (resolved) is of a run folder that has not finished: still training (a command
+    holds its lock) or stopped (a config.yaml and no metrics.json), so that what is `verb` is its best so far, not the
+    model it ends with (a review: eval, predict, export and textgru.load of a run still training said nothing).
+    Whether it warned."""
+    folder = checkpoint.parent.parent if checkpoint.parent.name == "checkpoints" else checkpoint.parent
+    if (holder := lock_holder(folder)) is not None:
+        log.warning(
+            "%s is still training (process %s): its best checkpoint so far (%s) is %s, not the model it ends with",
+            *(folder, holder, checkpoint.name, verb),
+        )
+        return True
+    if not (folder / "metrics.json").is_file() and (folder / "config.yaml").is_file():
+        log.warning(
+            "%s has not finished (no metrics.json): its best checkpoint so far (%s) is %s",
+            folder,
+            checkpoint.name,
+            verb,
+        )
+        return True
+    return False
+
+
+def lock_holder(folder: Path) -> str | None:
+    """The process that holds `folder`'s run lock (`run_lock.in_use`: a training, a resume), probed for an instant
+    without keeping it; None where none does (or this process does)."""
+    if fcntl is None:
+        return None
+    try:
+        fd = os.open(folder / LOCK_NAME, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 20).decode(errors="replace").strip() or "?"
+            return None if holder == str(os.getpid()) else holder
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TextIO
 
+from textgru.atomic_files import link_new
 from textgru.data.decoding import decode_bytes, from_command_line
 from textgru.delimited_texts import delimited_texts, json_lines_texts
 from textgru.errors import TextgruError
@@ -222,17 +223,5 @@ def write_jsonl(records: Iterable[dict[str, Any]], path: str | os.PathLike, over
 
 
 def _link_new(tmp: Path, path: Path) -> None:
-    """`tmp` renamed to `path` only if nothing is there (a hard link fails on an existing name, atomically)."""
-    try:
-        os.link(tmp, path)
-    except FileExistsError:
-        raise TextgruError(
-            f"output {str(path)!r} appeared while this command ran (it was not there at the start) and is kept; "
-            "run again with another output=, or overwrite=true to replace it"
-        ) from None
-    except OSError:  # a file system without hard links
-        if path.exists():
-            raise TextgruError(f"output {str(path)!r} appeared while this command ran and is kept; run again") from None
-        os.replace(tmp, path)
-        return
-    tmp.unlink()
+    """`tmp` renamed to `path` only if nothing is there (`atomic_files.link_new`)."""
+    link_new(tmp, path, f"output {str(path)!r}", "run again with another output=, or overwrite=true to replace it")

@@ -37,6 +37,7 @@ def eval_command(cfg: DictConfig) -> dict:
     forecaster's) on its data's split or on yours; print the
     table; write the report to `<run>/eval/` (`eval/<stem>/`: a checkpoint not a run's best; `<name>/` below: `data=`)."""
     from textgru.checkpoint_path import resolve_checkpoint_path
+    from textgru.checkpoint_state import changed_since
     from textgru.inference.loaded_model import EvalOptions
     from textgru.inference.loading import load
     from textgru.inference.reports import report_folder
@@ -55,7 +56,8 @@ def eval_command(cfg: DictConfig) -> dict:
     out = Path(cfg.output_dir).expanduser() if cfg.output_dir else report_folder(base, data, str(cfg.split))
     target = out / f"{cfg.split}_metrics.json"
     if target.exists() and not cfg.overwrite:
-        raise TextgruError(f"{target} exists; pass overwrite=true or output_dir=<another folder>")
+        changed = changed_since(target, ckpt)  # a report of a run evaluated while it trained (a review)
+        raise TextgruError(f"{target} exists{changed}; pass overwrite=true or output_dir=<another folder>")
     model = load(ckpt, device=cfg.device)  # its class says what its task's eval is, or that it has none
     options = EvalOptions(cfg.batch_size, str(cfg.precision), out, bool(cfg.overwrite))
     result, table = model.command_eval(data, str(cfg.split), options)

@@ -27,7 +27,7 @@ from textgru.checkpoint import (
     model_spec,
     model_state_dict,
 )
-from textgru.checkpoint_path import resolve_checkpoint_path, warn_if_unfinished
+from textgru.checkpoint_path import resolve_checkpoint_path
 from textgru.checkpoint_weights import build_fitting
 from textgru.data.data_paths import glob_paths, is_pattern
 from textgru.data.file_digest import OTHER_FILES, edited_between
@@ -56,8 +56,6 @@ def _sources(checkpoints: Any) -> list[Path]:
     if bad := [p for p in given if not isinstance(p, (str, os.PathLike))]:  # a None too (a review: "none given")
         raise TextgruError(f"checkpoints holds {a_kind(bad[0])}; give run folders or .ckpt files (paths)")
     files = [resolve_checkpoint_path(p).resolve() for p in given]
-    for p in given:  # as model.pretrained_lm says (a review: a run still training was joined without a word)
-        warn_if_unfinished(p, str(p), "joined")
     inodes = [(f.stat().st_dev, f.stat().st_ino) for f in files]  # a hard link is the same file too (a review)
     if len(set(inodes)) < len(inodes):
         again = next(f for i, f in enumerate(files) if inodes[i] in inodes[:i])
@@ -146,7 +144,7 @@ def _member_name(name: str, offset: int) -> str:
 
 def joined_checkpoint(checkpoints: Sequence[str | os.PathLike[str]]) -> dict[str, Any]:
     """The checkpoint (a dict `torch.save` writes) of one classifier whose members are those of `checkpoints`."""
-    loaded = [load_checkpoint(p, expect_task="sentiment") for p in _sources(checkpoints)]
+    loaded = [load_checkpoint(p, expect_task="sentiment", verb="joined") for p in _sources(checkpoints)]
     held = [p for c in loaded for p in _constituents(c)]  # a joined checkpoint joined again holds its sources
     if again := next((p for i, p in enumerate(held) if p in held[:i]), None):
         raise TextgruError(f"{again} is in two of the checkpoints given (one joined from it); give each run once")
@@ -216,7 +214,8 @@ def _write(checkpoints: Sequence[str | os.PathLike[str]], output: Any, overwrite
     made = outermost_missing(out.parent)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        with written_atomically(out) as tmp:
+        fix = "run again with another output=, or overwrite=true to replace it"  # (a review: it was replaced)
+        with written_atomically(out, new_only=None if overwrite else fix) as tmp:
             torch.save(joined, tmp)
     except BaseException:  # Ctrl+C, SIGTERM, a full disk: no empty folders left (a review)
         if made is not None:

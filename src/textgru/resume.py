@@ -177,7 +177,7 @@ def read_resume_checkpoint(run: RunFolder, checkpoint: Path, cfg: Any) -> dict[s
     from textgru.checkpointing import check_random_states
 
     check_resumable(run, checkpoint, cfg.trainer)
-    ckpt = load_checkpoint(checkpoint)
+    ckpt = load_checkpoint(checkpoint, verb=None)  # its own run: unfinished, by design
     rebuild_model(ckpt)  # the checkpoint rule, as for any checkpoint textgru reads
     if type(ckpt.get("global_step")) is not int or ckpt["global_step"] < 0:
         raise TextgruError(f"resume: {checkpoint} holds no training step; {RESUME_ELSEWHERE}")

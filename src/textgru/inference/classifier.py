@@ -216,6 +216,7 @@ class Classifier(LoadedModel):
         `text_column`/`label_column`), a data config dict, a `datasets.Dataset` or a pandas DataFrame. `split`
         defaults to "test" for configs and to "all" (every row) for a path, a Dataset or a DataFrame. With `output_dir`, the metrics JSON and
         a confusion-matrix PNG are written there too (an earlier report there is refused unless `overwrite`)."""
+        from textgru.checkpoint_state import scored_state
         from textgru.inference.evaluation import classification_metrics, write_report
         from textgru.inference.label_matching import label_indices
         from textgru.inference.reports import data_scored, report_path
@@ -231,14 +232,14 @@ class Classifier(LoadedModel):
             self.meta.get("data_digest"),
             self.meta.get("split_rule"),
         )
-        report = report_path(output_dir, split, overwrite, plot="confusion_matrix.png")
+        report = report_path(output_dir, split, overwrite, "confusion_matrix.png", self.meta.get("path"))
 
         labels = label_indices(names, self.label_names, self.meta["data_config"].get("ignore_labels") or ())
         probs = self.predict_proba(texts, batch_size)
         result = classification_metrics(probs, labels, self.label_names)
         where = self.meta.get("path")  # absolute: the report may be read from another folder
         result.update(split=split, data=data_scored(data, self.meta["data_config"], split), precision=self.precision)
-        result.update(checkpoint=str(Path(where).absolute()) if where else None)
+        result.update(checkpoint=str(Path(where).absolute()) if where else None, **scored_state(self.meta))
         if report is not None:
-            write_report(result, self.label_names, Path(output_dir), split)
+            write_report(result, self.label_names, Path(output_dir), split, overwrite)
         return result

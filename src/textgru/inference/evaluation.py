@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -18,7 +19,8 @@ from torchmetrics.classification import (
     MulticlassRecall,
 )
 
-from textgru.inference.reports import write_json
+from textgru.atomic_files import written_together
+from textgru.inference.reports import REPORT_FIX
 from textgru.plots import plot_confusion_matrix
 
 log = logging.getLogger(__name__)
@@ -71,22 +73,24 @@ def format_report(result: Mapping[str, Any]) -> str:
     return "\n".join(rows)
 
 
-def write_report(result: Mapping[str, Any], label_names: Sequence[str], output_dir: Path, split: str) -> None:
+def write_report(
+    result: Mapping[str, Any], label_names: Sequence[str], output_dir: Path, split: str, overwrite: bool = False
+) -> None:
     """`<split>_confusion_matrix.png`, then `<split>_metrics.json` (what marks a report there: last, whole) in
-    `output_dir`: an evaluation stopped midway leaves no report that refuses the next one."""
+    `output_dir`: an evaluation stopped midway leaves no report that refuses the next one. Without `overwrite`, a
+    report another command put there meanwhile is kept, and this one's plot is not left beside it."""
     made = not output_dir.exists()
     output_dir.mkdir(parents=True, exist_ok=True)
+    plot, report = output_dir / f"{split}_confusion_matrix.png", output_dir / f"{split}_metrics.json"
     try:
-        plot_confusion_matrix(
-            result["confusion_matrix"],
-            list(label_names),
-            output_dir / f"{split}_confusion_matrix.png",
-            title=f"{split} confusion matrix",
-        )
-        write_json(result, output_dir / f"{split}_metrics.json")
+        with written_together([plot, report], overwrite, REPORT_FIX) as (plot_tmp, report_tmp):
+            plot_confusion_matrix(
+                result["confusion_matrix"], list(label_names), plot_tmp, title=f"{split} confusion matrix"
+            )
+            report_tmp.write_text(json.dumps(result, indent=2), encoding="utf-8")
     except BaseException:
         if made:  # the folder made for this report goes with it, if nothing else is in it (a review: eval/ left)
             with contextlib.suppress(OSError):
                 output_dir.rmdir()
         raise
-    log.info("wrote %s and %s", output_dir / f"{split}_metrics.json", output_dir / f"{split}_confusion_matrix.png")
+    log.info("wrote %s and %s", report, plot)

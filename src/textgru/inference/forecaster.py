@@ -148,9 +148,11 @@ class Forecaster(LoadedModel):
         data config mapping (its `window` and `horizon` must be the model's), or an array / DataFrame. With
         `output_dir`, `<split>_metrics.json` and `<split>_forecast.png` (the span against the model's and the
         last-value roll-outs) are written there too (an earlier report there is refused unless `overwrite`)."""
+        from textgru.atomic_files import written_together
+        from textgru.checkpoint_state import scored_state
         from textgru.data.series import load_series, read_csv_series
         from textgru.data.series_spans import split_bounds
-        from textgru.inference.reports import report_path, write_json
+        from textgru.inference.reports import REPORT_FIX, report_path, write_json
         from textgru.inference.trained_split import as_trained, warn_if_changed
 
         require_split(split)
@@ -199,7 +201,7 @@ class Forecaster(LoadedModel):
         if read_from is not None and split != "all":  # the model's own file, its spans carved again: changed?
             warn_if_changed(read_from, self.meta["data_config"], self.meta.get("data_digest"), split, "rows")
         lo, hi = spans[split]
-        report = report_path(output_dir, split, overwrite, plot="forecast.png")
+        report = report_path(output_dir, split, overwrite, "forecast.png", self.meta.get("path"))
         starts = list(range(max(lo - w, 0), hi - w - h + 1))  # targets inside [lo, hi); inputs may reach back
         if not starts:
             raise TextgruError(  # a review: it named neither the rows there were nor what to do
@@ -218,15 +220,19 @@ class Forecaster(LoadedModel):
             "windows": len(starts),
             "split": split,
             "checkpoint": str(self.meta.get("path")),
+            **scored_state(self.meta),  # which state of the file (a run evaluated while it trained)
         }
         if report is not None:
             report.parent.mkdir(parents=True, exist_ok=True)  # the plot, then the JSON that marks a report there
-            self._plot(values[starts[0] + w : hi], {"GRU": pred, "last value": naive}, result, report)
-            write_json(result, report)
+            plot = report.with_name(f"{split}_forecast.png")
+            with written_together([plot, report], overwrite, REPORT_FIX) as (plot_tmp, report_tmp):
+                self._plot(values[starts[0] + w : hi], {"GRU": pred, "last value": naive}, result, plot_tmp)
+                write_json(result, report_tmp)
+            log.info("wrote %s and %s", report, plot)
         return result
 
-    def _plot(self, truth: np.ndarray, rollouts: dict[str, np.ndarray], result: dict, report: Path) -> Path:
-        """`<split>_forecast.png` beside `report`: the span's values (time, features) against one roll-out every
+    def _plot(self, truth: np.ndarray, rollouts: dict[str, np.ndarray], result: dict, out: Path) -> None:
+        """The forecast plot at `out`: the span's values (time, features) against one roll-out every
         `horizon` steps of each (windows, horizon, features), so that each value is forecast once."""
         from textgru.plots import nan_padded, plot_forecast, rollouts_caption
 
@@ -237,7 +243,4 @@ class Forecaster(LoadedModel):
         mse, naive = result["mse"], result["naive_mse"]
         title = f"{split} ({len(truth)} steps), {rollouts_caption(h)}: MSE {mse:.4g} (last value {naive:.4g})"
         span = "the series" if split == "all" else f"the {split} span"
-        out = report.with_name(f"{split}_forecast.png")
         plot_forecast(truth, forecasts, out, self.columns, title=title, xlabel=f"step of {span}")
-        log.info("wrote %s and %s", report, out)
-        return out

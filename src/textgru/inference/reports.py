@@ -12,16 +12,23 @@ from pathlib import Path
 from typing import Any
 
 from textgru.atomic_files import write_text_atomic
+from textgru.checkpoint_state import changed_since
 from textgru.config_path_rules import Folder
 from textgru.errors import TextgruError, a_kind, require_bool
 from textgru.folder_probe import FILE_TEMP_SPARE, name_too_long
 from textgru.local_paths import not_local
 
+# what to do where a report appeared while an evaluation ran (`atomic_files.written_together`)
+REPORT_FIX = "run again with another output_dir, or overwrite=true (in Python, overwrite=True) to replace it"
 
-def report_path(output_dir: str | os.PathLike[str] | None, split: str, overwrite: bool, plot: str) -> Path | None:
+
+def report_path(
+    output_dir: str | os.PathLike[str] | None, split: str, overwrite: bool, plot: str, checkpoint: str | None = None
+) -> Path | None:
     """`<output_dir>/<split>_metrics.json`, or None without an `output_dir`; one line for a file given as the folder
-    and a name too long for the file system, and, without `overwrite`, for an earlier report there or any file of
-    the plot's name `<split>_<plot>` (a review: a user's own file of that name was replaced)."""
+    and a name too long for the file system, and, without `overwrite`, for an earlier report there (saying so where
+    it scored another state of the file `checkpoint`) or any file of the plot's name `<split>_<plot>` (a review: a
+    user's own file of that name was replaced)."""
     if output_dir is None:
         return None
     require_bool(overwrite, "overwrite")
@@ -44,7 +51,8 @@ def report_path(output_dir: str | os.PathLike[str] | None, split: str, overwrite
                 "choose another output_dir"
             )
         if path.exists() and not overwrite:
-            raise TextgruError(f"{path} exists; pass overwrite=True or another output_dir")
+            changed = changed_since(path, checkpoint) if path == report else ""
+            raise TextgruError(f"{path} exists{changed}; pass overwrite=True or another output_dir")
     return report
 
 

@@ -17,7 +17,6 @@ import torch
 from torch import nn
 
 from textgru.checkpoint import load_checkpoint, rebuild_model
-from textgru.checkpoint_path import warn_if_unfinished
 from textgru.data import tokenization
 from textgru.data.columns import column_values
 from textgru.data.pretraining_split import check_pretraining_split
@@ -42,7 +41,7 @@ class PretrainedLM:
                 "task=bilm ..., or experiment=tweets_bilm hydra.run.dir=outputs/bilm/tweets) and pass its run folder"
             )
         try:
-            ckpt = load_checkpoint(path, expect_task="bilm")
+            ckpt = load_checkpoint(path, expect_task="bilm", verb="used for model.pretrained_lm")
             model, meta = rebuild_model(ckpt)
             tokenizer = read_tokenizer(model, meta)  # readable, and none of a file's own regular expressions
         except TextgruError as e:
@@ -53,7 +52,6 @@ class PretrainedLM:
         self.run_folder: Path | None = None  # a resumed run's folder (`saved_by_run`)
         texts = meta.get("trained_texts")  # digests of its training texts (`report_on`)
         self.trained_texts = texts if isinstance(texts, torch.Tensor) and texts.dtype == torch.int64 else None
-        warn_if_unfinished(path, f"model.pretrained_lm={path}", "used")
         self.tokenizer = tokenizer
         self.tokenizer_config = recorded_tokenizer_config(meta)
         self.state: dict[str, torch.Tensor] = model.state_dict()  # its weight average where the run kept one
@@ -79,7 +77,7 @@ class PretrainedLM:
         )
         recorded = next((c for c in ckpts if c.is_file()), None) if not self.model_args else None
         if recorded is not None:
-            args = rebuild_model(load_checkpoint(recorded, expect_task="sentiment"))[1]["model_args"]
+            args = rebuild_model(load_checkpoint(recorded, expect_task="sentiment", verb=None))[1]["model_args"]
             self.model_args = dict(zip(SIZES, args.get("lm_features") or [], strict=False))
         elif not self.model_args and Path(self.path).exists():
             # no checkpoint yet: a data-parallel rank of a new run (rank zero wrote the tokenizer; a review: every
