@@ -287,6 +287,7 @@ def test_a_rank_forked_from_a_kernel_writes_to_its_file_descriptors(
     import logging
 
     from lightning.pytorch.callbacks.progress import tqdm_progress
+    from tqdm.notebook import tqdm as notebook_tqdm
     from tqdm.std import tqdm
 
     from textgru.forked_ranks import ForkedRank
@@ -298,14 +299,18 @@ def test_a_rank_forked_from_a_kernel_writes_to_its_file_descriptors(
     kernel_out, kernel_err = OutStream(), OutStream()
     monkeypatch.setattr(sys, "stdout", kernel_out)
     monkeypatch.setattr(sys, "stderr", kernel_err)
-    monkeypatch.setattr(tqdm_progress, "Tqdm", tqdm_progress.Tqdm)
+
+    class WidgetBar(notebook_tqdm):  # Lightning's Tqdm where ipywidgets is installed (tqdm.auto: a widget)
+        format_num = staticmethod(tqdm_progress.Tqdm.format_num)
+
+    monkeypatch.setattr(tqdm_progress, "Tqdm", WidgetBar)
     handler = logging.StreamHandler(kernel_err)  # the caller's logging.basicConfig()
     log_file = logging.FileHandler(tmp_path / "train.log")  # the run's, which a forked rank inherits
     logging.getLogger().addHandler(handler)
     try:
         streams = ForkedRank()
         streams.setup(SimpleNamespace(is_global_zero=True), None, "fit")  # in the kernel's own process: left alone
-        assert sys.stdout is kernel_out and tqdm_progress.Tqdm.__mro__[1] is not tqdm
+        assert sys.stdout is kernel_out and tqdm_progress.Tqdm is WidgetBar
         streams.pid = -1  # as in a forked rank
         streams.setup(SimpleNamespace(is_global_zero=True), None, "fit")
         assert sys.stdout.fileno() == 1 and sys.stderr.fileno() == 2 and handler.stream is sys.stderr
