@@ -12,6 +12,7 @@ from datasets import DatasetDict
 
 from textgru.config_keys import require_keys
 from textgru.data.columns import column_values
+from textgru.data.label_key import label_keys
 from textgru.data.labels import label_key, standardize
 from textgru.data.splitting import CARVING
 from textgru.errors import TextgruError
@@ -72,26 +73,12 @@ def without_ignored(dd: DatasetDict, column: Any, ignore: Sequence[str] | None) 
         return dd
     for split, ds in dd.items():
         if column in ds.column_names:
-            values = column_values(ds, column)  # read whole (a review: `ds[column]` row by row, half of a 2M-row load)
-            drop = _ignored_rows(values, ignored)
+            keys = label_keys(column_values(ds, column))  # read whole (a review: `ds[column]` row by row, half of
+            drop = [k.casefold() in ignored for k in keys]  # a 2M-row load)
             if any(drop):
                 log.info("%s: left out %d rows labelled %s (data.ignore_labels)", split, sum(drop), sorted(ignored))
                 dd[split] = ds.select([i for i, d in enumerate(drop) if not d])
     return dd
-
-
-def _ignored_rows(values: list[Any], ignored: set[str]) -> list[bool]:
-    """Whether each label is one of `ignored` (casefolded label keys)."""
-    seen: dict[str, bool] = {}  # each string label compared once (not floats: NaN is not equal to itself)
-
-    def dropped(v: object) -> bool:
-        if type(v) is not str:
-            return label_key(v).casefold() in ignored
-        if v not in seen:
-            seen[v] = label_key(v).casefold() in ignored
-        return seen[v]
-
-    return [dropped(v) for v in values]
 
 
 def _joined(path: str | Sequence[str]) -> str:
