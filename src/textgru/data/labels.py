@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Json, Value
 
 from textgru.data.columns import column_values
-from textgru.data.label_key import label_key
+from textgru.data.label_key import label_key, label_keys
 from textgru.data.label_warnings import warn_doubtful_label_names
 from textgru.data.repeated_texts import drop_repeats, warn_shared_texts
 from textgru.data.splitting import SPLITS, carve_missing_splits, warn_missing_labels
@@ -19,8 +19,10 @@ from textgru.errors import TextgruError
 log = logging.getLogger(__name__)
 
 
-def _missing(value: object) -> bool:
-    return value is None or (isinstance(value, float) and value != value) or label_key(value) == ""
+def _labelled(values: list[object]) -> list[bool]:
+    """Whether each value is a label: not None, NaN or blank (as `label_key` reads it)."""
+    keys = label_keys(values)
+    return [not (v is None or (isinstance(v, float) and v != v) or k == "") for v, k in zip(values, keys, strict=True)]
 
 
 def source_of(name: str | Mapping[str, str], split: str = "train") -> str:
@@ -119,7 +121,7 @@ def standardize(
             log.info("%s/%s: dropped %d empty or missing texts", source_of(name, split), split, before - len(ds))
         if label_column:
             before = len(ds)
-            ds = ds.filter(lambda b: [not _missing(y) for y in b["label"]], batched=True)
+            ds = ds.filter(lambda b: _labelled(b["label"]), batched=True)
             if before and not len(ds):
                 raise TextgruError(
                     f"{source_of(name, split)}: no row of the {split} split has a label in column {label_column!r}; "
@@ -164,7 +166,7 @@ def _encode_labels(dd: DatasetDict, name: str | Mapping[str, str], label_names: 
     if isinstance(feature, ClassLabel) and label_names is None:
         names = list(feature.names)
     else:
-        raw = [label_key(v) for v in column_values(dd["train"], "label")]
+        raw = label_keys(column_values(dd["train"], "label"))
         if label_names is not None:
             names = list(label_names)
             folded = [label_key(m).lower() for m in names]  # as the data's labels are matched: case aside
@@ -194,7 +196,7 @@ def _encode_labels(dd: DatasetDict, name: str | Mapping[str, str], label_names: 
 
         def encode(batch: dict) -> dict:
             if not isinstance(own, ClassLabel):
-                return {"label": [index(v) for v in batch["label"]]}
+                return {"label": [by_key.get(k, by_fold.get(k.lower(), -1)) for k in label_keys(batch["label"])]}
             return {"label": [index(own.names[v]) if 0 <= v < own.num_classes else -1 for v in batch["label"]]}
 
         return encode
