@@ -1028,12 +1028,13 @@ def test_predict_command_writes_predictions_as_they_are_made(
     sign of progress. Texts are now classified a chunk at a time and written as they come; the predictions are
     those of one call over all texts."""
     from textgru import prediction_output
+    from textgru.inference import chunks
 
     texts = [f"{'great' if i % 3 else 'awful'} movie number {i} " * (1 + i % 7) for i in range(50)]
     calls: list[int] = []
     real = clf.predict
     monkeypatch.setattr(clf, "predict", lambda t, *a: calls.append(len(t)) or real(t, *a))
-    monkeypatch.setattr(prediction_output, "CHUNK", 16)
+    monkeypatch.setattr(chunks, "CHUNK", 16)
     stream = prediction_output.predictions(clf, texts, 8, None)
     first = next(stream)
     assert calls == [16]  # the first chunk only, so far
@@ -1043,6 +1044,26 @@ def test_predict_command_writes_predictions_as_they_are_made(
     whole = real(texts)
     assert [r["text"] for r in rows] == texts and [r["label"] for r in rows] == [p.label for p in whole]
     assert max(abs(r["probs"][k] - p.probs[k]) for r, p in zip(rows, whole, strict=True) for k in p.probs) < 1e-6
+
+
+def test_evaluate_scores_a_chunk_at_a_time(clf: textgru.Classifier, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A review: `textgru eval` on 2M rows scored every text in one call, minutes without a sign of progress (and
+    all its batches planned at once). It now scores `CHUNK` texts at a time, with the scores of one call."""
+    import pandas as pd
+
+    from textgru.inference import chunks
+
+    texts = [f"{'great' if i % 3 else 'awful'} movie number {i} " * (1 + i % 7) for i in range(50)]
+    frame = pd.DataFrame({"text": texts, "label": [clf.label_names[i % 2] for i in range(50)]})
+    whole = clf.evaluate(frame)
+    calls: list[int] = []
+    real = clf.predict_proba
+    monkeypatch.setattr(clf, "predict_proba", lambda t, *a: calls.append(len(t)) or real(t, *a))
+    monkeypatch.setattr(chunks, "CHUNK", 16)
+    chunked = clf.evaluate(frame, show_progress=True)
+    assert calls == [16, 16, 16, 2]
+    assert chunked["confusion_matrix"] == whole["confusion_matrix"] and chunked["n"] == 50
+    assert chunked["loss"] == pytest.approx(whole["loss"], abs=1e-6)
 
 
 def test_a_stopped_train_call_names_the_call_that_continues_it(

@@ -9,21 +9,16 @@ import sys
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-CHUNK = 8192  # texts per `Classifier.predict` call (each call sorts its texts by length into batches)
+from textgru.inference.chunks import in_chunks
+
 SHOWN = 20  # rows of the terminal's table when the predictions also go to `output=`
 
 
 def predictions(classifier: Any, texts: Sequence[str], batch_size: int, top_k: int | None) -> Iterator[dict[str, Any]]:
     """Each text's prediction as a JSON-ready dict, in input order, computed `CHUNK` texts at a time; a progress
     bar on stderr where it is a terminal and there is more than one chunk."""
-    from tqdm import tqdm
-
-    shown = sys.stderr.isatty() and len(texts) > CHUNK
-    with tqdm(total=len(texts), unit=" texts", desc="predict", disable=not shown, file=sys.stderr) as bar:
-        for start in range(0, len(texts), CHUNK):
-            chunk = texts[start : start + CHUNK]
-            yield from (p.to_dict() for p in classifier.predict(chunk, batch_size, top_k))
-            bar.update(len(chunk))
+    for chunk in in_chunks(texts, "predict"):
+        yield from (p.to_dict() for p in classifier.predict(chunk, batch_size, top_k))
 
 
 def show(results: Iterator[dict[str, Any]], output: str | None, overwrite: bool) -> int:

@@ -1,5 +1,6 @@
 """Warnings about label names that are more often a mistake in the file than a class: one number written
-differently ("1", "01", "1.0"), and a missing-value placeholder ("NA", "NaN", "null") read as a label."""
+differently ("1", "01", "1.0"), a missing-value placeholder ("NA", "NaN", "null") read as a label, and more labels
+than the training rows can teach."""
 
 from __future__ import annotations
 
@@ -11,6 +12,21 @@ log = logging.getLogger(__name__)
 # a spreadsheet's or pandas' words for a missing value; not "none" or "-", which are classes (stance, polarity: a
 # review of the first list)
 PLACEHOLDERS = frozenset({"na", "n/a", "nan", "null", "#n/a"})
+MANY_LABELS = 100  # from here, few rows a label is worth a word (ten labels with 8 rows each is a small data set)
+ROWS_PER_LABEL = 10  # fewer training rows a label than this, on average
+
+
+def warn_few_rows_per_label(labels: int, rows: int, source: str) -> None:
+    """A warning where there are `MANY_LABELS` or more and fewer than `ROWS_PER_LABEL` training rows for each on
+    average (a review: 5,000 labels from 20,000 rows trained for minutes without a word, to a macro-F1 near 0): a
+    column of near-unique values (an id, a title) read as the label, or too little data for this many classes."""
+    if labels >= MANY_LABELS and rows < ROWS_PER_LABEL * labels:
+        log.warning(
+            "%s: %d labels and %d training rows, %.1f a label on average: few to learn each label from, and their "
+            "scores will be noisy; is data.label_column the label (a column of names or ids is not)? If it is, "
+            "more data or data.ignore_labels for the rare labels helps",
+            source, labels, rows, rows / labels,
+        )  # fmt: skip
 
 
 def warn_doubtful_label_names(names: Sequence[str], source: str) -> None:

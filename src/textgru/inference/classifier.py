@@ -196,7 +196,8 @@ class Classifier(LoadedModel):
         from textgru.inference.evaluation import format_report
 
         clf, given = self.with_precision(opts.precision), labelling_as_named(data, split)
-        result = clf.evaluate(given, split, opts.batch_size, output_dir=opts.output_dir, overwrite=opts.overwrite)
+        out, again = opts.output_dir, opts.overwrite
+        result = clf.evaluate(given, split, opts.batch_size, output_dir=out, overwrite=again, show_progress=True)
         return result, format_report(result)
 
     def evaluate(
@@ -208,15 +209,18 @@ class Classifier(LoadedModel):
         text_column: str = "text",
         label_column: str = "label",
         overwrite: bool = False,
+        show_progress: bool = False,
     ) -> dict[str, Any]:
         """Accuracy, macro-F1, loss, per-class scores and confusion matrix on labelled data.
 
         `data` is what the data sources accept: None (the data the model was trained on), a data config name
         ("tweets", "sst2", ...), a path to your own file or folder (read as `data=local`, columns
         `text_column`/`label_column`), a data config dict, a `datasets.Dataset` or a pandas DataFrame. `split`
-        defaults to "test" for configs and to "all" (every row) for a path, a Dataset or a DataFrame. With `output_dir`, the metrics JSON and
-        a confusion-matrix PNG are written there too (an earlier report there is refused unless `overwrite`)."""
+        defaults to "test" for configs and to "all" (every row) for a path, a Dataset or a DataFrame. With `output_dir`,
+        the metrics JSON and a confusion-matrix PNG are written there too (an earlier report there is refused unless
+        `overwrite`). `show_progress`: a bar on stderr, where it is a terminal, as texts are scored a chunk at a time."""
         from textgru.checkpoint_state import scored_state
+        from textgru.inference.chunks import in_chunks
         from textgru.inference.evaluation import classification_metrics, write_report
         from textgru.inference.label_matching import label_indices
         from textgru.inference.reports import data_scored, report_path
@@ -235,7 +239,8 @@ class Classifier(LoadedModel):
         report = report_path(output_dir, split, overwrite, "confusion_matrix.png", self.meta.get("path"))
 
         labels = label_indices(names, self.label_names, self.meta["data_config"].get("ignore_labels") or ())
-        probs = self.predict_proba(texts, batch_size)
+        scored = [self.predict_proba(chunk, batch_size) for chunk in in_chunks(texts, "eval", show_progress)]
+        probs = torch.cat(scored) if scored else self.predict_proba(texts, batch_size)  # (texts, classes)
         result = classification_metrics(probs, labels, self.label_names)
         where = self.meta.get("path")  # absolute: the report may be read from another folder
         result.update(split=split, data=data_scored(data, self.meta["data_config"], split), precision=self.precision)

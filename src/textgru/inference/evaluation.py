@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -20,7 +19,7 @@ from torchmetrics.classification import (
 )
 
 from textgru.atomic_files import written_together
-from textgru.inference.reports import REPORT_FIX
+from textgru.inference.reports import REPORT_FIX, report_json
 from textgru.plots import plot_confusion_matrix
 
 log = logging.getLogger(__name__)
@@ -54,17 +53,27 @@ def classification_metrics(probs: torch.Tensor, labels: Sequence[int], label_nam
     }
 
 
+TABLE_LABELS = 50  # labels in the terminal's table
+
+
 def format_report(result: Mapping[str, Any]) -> str:
-    """The per-class table a user reads on the terminal."""
+    """The per-class table a user reads on the terminal: beyond `TABLE_LABELS` labels, the most frequent ones (a
+    review: 5,000 rows scrolled the totals away)."""
     rows = [f"{'label':<16} {'precision':>9} {'recall':>9} {'f1':>9} {'support':>8}"]
     predicted = [sum(column) for column in zip(*result["confusion_matrix"], strict=True)]
     absent = []  # no example and no prediction: no score at all, and left out of the macro average (a review: 0.0000)
-    for (name, m), guessed in zip(result["per_class"].items(), predicted, strict=True):
+    scores = list(zip(result["per_class"].items(), predicted, strict=True))
+    frequent = set(sorted(range(len(scores)), key=lambda i: -scores[i][0][1]["support"])[:TABLE_LABELS])  # stable
+    for i, ((name, m), guessed) in enumerate(scores):
         if m["support"] == 0 and guessed == 0:
             absent.append(name)
-            rows.append(f"{name:<16} {'-':>9} {'-':>9} {'-':>9} {0:>8d}")
+            row = f"{name:<16} {'-':>9} {'-':>9} {'-':>9} {0:>8d}"
         else:
-            rows.append(f"{name:<16} {m['precision']:>9.4f} {m['recall']:>9.4f} {m['f1']:>9.4f} {m['support']:>8d}")
+            row = f"{name:<16} {m['precision']:>9.4f} {m['recall']:>9.4f} {m['f1']:>9.4f} {m['support']:>8d}"
+        rows.extend([row] if i in frequent else [])
+    if len(scores) > len(frequent):
+        more = len(scores) - len(frequent)
+        rows.append(f"(and {more:,} less frequent labels: the report's per_class has every label's scores)")
     rows.append(f"{'macro avg':<16} {'':>9} {'':>9} {result['macro_f1']:>9.4f} {result['n']:>8d}")
     rows.append(f"{'accuracy':<16} {'':>9} {'':>9} {result['accuracy']:>9.4f} {result['n']:>8d}")
     if absent:
@@ -87,7 +96,7 @@ def write_report(
             plot_confusion_matrix(
                 result["confusion_matrix"], list(label_names), plot_tmp, title=f"{split} confusion matrix"
             )
-            report_tmp.write_text(json.dumps(result, indent=2), encoding="utf-8")
+            report_tmp.write_text(report_json(result), encoding="utf-8")
     except BaseException:
         if made:  # the folder made for this report goes with it, if nothing else is in it (a review: eval/ left)
             with contextlib.suppress(OSError):

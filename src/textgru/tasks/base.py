@@ -225,7 +225,8 @@ def log_model_size(model: nn.Module, vocab_size: int, labels: list[str] | None =
     """The model's parameters and vocabulary in the log; a warning where the parameters with a row per token (the
     embedding, a full output layer) pass `LARGE_VOCABULARY_PARAMETERS`: Adam updates every row at every step and a
     checkpoint holds them up to four times, which a user who raised `tokenizer.vocab_size` does not expect."""
-    said = f"; labels {labels}" if labels is not None else ""
+    said = f"; labels {labels}" if labels is not None and len(labels) <= 20 else ""  # a review: 5,000 on one line
+    said = f"; {len(labels)} labels: {labels[:20]} and {len(labels) - 20} more" if labels and not said else said
     frozen = sum(p.numel() for p in model.parameters() if not p.requires_grad)  # a frozen biLM's
     said = (f" ({frozen:,} of them frozen)" if frozen else "") + said
     log.info("model: %s parameters%s; vocabulary %d", count_parameters(model), said, vocab_size)
