@@ -85,6 +85,10 @@ def test_a_run_still_training_or_stopped_is_warned_of(tiny_run: Path, tmp_path: 
         textgru.load(run / "checkpoints" / "best.ckpt")  # stopped (killed): no lock held, no metrics.json
     assert f"{run} has not finished (no metrics.json): its best checkpoint so far (best.ckpt) is read" in caplog.text
     caplog.clear()
+    with caplog.at_level(logging.WARNING):  # a review: last.ckpt was called the best so far too
+        textgru.load(run / "checkpoints" / "last.ckpt")
+    assert "its latest checkpoint (last.ckpt) is read" in caplog.text
+    caplog.clear()
     with caplog.at_level(logging.WARNING):
         textgru.load(tiny_run)  # finished: nothing said
     assert "finished" not in caplog.text and "training" not in caplog.text

@@ -58,19 +58,15 @@ def warn_if_unfinished(checkpoint: Path, verb: str) -> bool:
     model it ends with (a review: eval, predict, export and textgru.load of a run still training said nothing).
     Whether it warned."""
     folder = checkpoint.parent.parent if checkpoint.parent.name == "checkpoints" else checkpoint.parent
+    kind = "best checkpoint so far" if checkpoint.name.startswith("best") else "latest checkpoint"  # last.ckpt
     if (holder := lock_holder(folder)) is not None:
         log.warning(
-            "%s is still training (process %s): its best checkpoint so far (%s) is %s, not the model it ends with",
-            *(folder, holder, checkpoint.name, verb),
+            "%s is still training (process %s): its %s (%s) is %s, not the model it ends with",
+            *(folder, holder, kind, checkpoint.name, verb),
         )
         return True
     if not (folder / "metrics.json").is_file() and (folder / "config.yaml").is_file():
-        log.warning(
-            "%s has not finished (no metrics.json): its best checkpoint so far (%s) is %s",
-            folder,
-            checkpoint.name,
-            verb,
-        )
+        log.warning("%s has not finished (no metrics.json): its %s (%s) is %s", folder, kind, checkpoint.name, verb)
         return True
     return False
 
