@@ -1340,3 +1340,14 @@ def test_a_textgru_error_in_ipython_is_its_one_line() -> None:
         shell_module.InteractiveShell.clear_instance()
     shown = (out.getvalue() + err.getvalue()).strip()
     assert shown == "TextgruError: x=1 is bad; give 2", shown
+
+
+def test_a_prediction_shows_in_a_notebook_as_bars_with_its_text_escaped() -> None:
+    """A notebook shows a `Prediction` as its text and a bar a label (the predicted one in bold); text and labels
+    from the user's data are escaped, never read as HTML."""
+    p = textgru.Prediction("<script>alert(1)</script> " + "x" * 400, "<b>pos", 0.75, {"neg": 0.25, "<b>pos": 0.75})
+    html = p._repr_html_()
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<b>&lt;b&gt;pos</b>" in html and html.count("<tr>") == 2
+    assert "width:75.0px" in html and "width:25.0px" in html and "0.750" in html
+    assert "x" * 300 not in html and "…" in html  # the text cut at HTML_TEXT_CHARS

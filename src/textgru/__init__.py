@@ -21,11 +21,12 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from textgru.ensembling import ensemble
     from textgru.errors import TextgruError, TrainingStopped
-    from textgru.inference.classifier import Classifier, Prediction
+    from textgru.inference.classifier import Classifier
     from textgru.inference.forecaster import Forecaster
     from textgru.inference.generation import SamplingOptions
     from textgru.inference.language_model import LanguageModel
     from textgru.inference.loading import load
+    from textgru.inference.prediction import Prediction
     from textgru.onnx_export import export
     from textgru.runs import TrainResult, sweep, train
     from textgru.serving.server import serve
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
 _EXPORTS = {
     "load": "textgru.inference.loading",
     "Classifier": "textgru.inference.classifier",
-    "Prediction": "textgru.inference.classifier",
+    "Prediction": "textgru.inference.prediction",
     "LanguageModel": "textgru.inference.language_model",
     "Forecaster": "textgru.inference.forecaster",
     "SamplingOptions": "textgru.inference.generation",

@@ -10,7 +10,7 @@ from typing import Any
 def format_table(results: list[dict[str, Any]], width: int = 60, columns: int = 6) -> str:
     """The terminal's table of predictions: a column per label up to `columns` labels; beyond (or with `top_k`), the
     three likeliest labels of each text."""
-    from textgru.inference.classifier import likeliest
+    from textgru.inference.prediction import likeliest
 
     labels = list(results[0]["probs"]) if results else []
     by_label = len(labels) <= columns and all(list(r["probs"]) == labels for r in results)

@@ -6,7 +6,6 @@ import copy
 import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, overload
 
@@ -24,32 +23,12 @@ from textgru.inference.eval_mode import eval_mode
 from textgru.inference.fused_bigru import FusedGRUClassifier
 from textgru.inference.loaded_model import EvalOptions, LoadedModel, read_tokenizer
 from textgru.inference.parallel_batches import run_batches
+from textgru.inference.prediction import Prediction, likeliest
 from textgru.models.gru_classifier import GRUClassifier
 
 log = logging.getLogger(__name__)
 
 PRECISIONS = ("fp32", "bf16")
-
-
-@dataclass(frozen=True)
-class Prediction:
-    """One text's prediction: the most likely `label`, its probability `score`, and every label's probability (in
-    label order), or the `top_k` likeliest labels' (likeliest first)."""
-
-    text: str
-    label: str
-    score: float
-    probs: dict[str, float]
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON object `scripts/predict.py` writes for this text (built directly: `asdict` deep-copies, which
-        costs the server ~0.05 ms a text)."""
-        return {"text": self.text, "label": self.label, "score": self.score, "probs": dict(self.probs)}
-
-
-def likeliest(probs: Mapping[str, float], k: int) -> dict[str, float]:
-    """The `k` likeliest labels of `probs` and their probabilities, likeliest first (ties in label order)."""
-    return dict(sorted(probs.items(), key=lambda item: item[1], reverse=True)[:k])
 
 
 class Classifier(LoadedModel):

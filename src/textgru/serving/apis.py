@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
-from textgru.inference.classifier import likeliest
+from textgru.inference.prediction import likeliest
 from textgru.serving.batcher import BatcherClosed, TextBatcher
 from textgru.serving.errors import error_response
 from textgru.serving.fast_lane import Lanes
