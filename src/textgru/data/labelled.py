@@ -76,7 +76,9 @@ def without_ignored(dd: DatasetDict, column: Any, ignore: Sequence[str] | None) 
             keys = label_keys(column_values(ds, column))  # read whole (a review: `ds[column]` row by row, half of
             drop = [k.casefold() in ignored for k in keys]  # a 2M-row load)
             if any(drop):
-                log.info("%s: left out %d rows labelled %s (data.ignore_labels)", split, sum(drop), sorted(ignored))
+                log.info(
+                    "%s: left out %s rows labelled %s (data.ignore_labels)", split, f"{sum(drop):,}", sorted(ignored)
+                )
                 dd[split] = ds.select([i for i, d in enumerate(drop) if not d])
     return dd
 
