@@ -277,21 +277,26 @@ def test_output_into_a_pipe_closed_early_ends_without_a_traceback(ckpt: Path) ->
     assert printed == (141, ""), printed  # the same to a shell: 128 + SIGPIPE, not a failure's 1 (a CLI review)
 
 
-def test_a_standard_stream_the_shell_closed_is_one_line_or_no_matter(ckpt: Path) -> None:
+def test_a_standard_stream_the_shell_closed_is_one_line_or_no_matter(ckpt: Path, tmp_path: Path) -> None:
     """`textgru predict ... >&-` was a traceback (predict's terminal check read None's isatty; what the other commands
-    print to a closed stdout, Python's None, went nowhere with exit 0); a closed stderr made Hydra's report one."""
+    print to a closed stdout, Python's None, went nowhere with exit 0); a closed stderr made Hydra's report one. A
+    command whose products are files (eval's report) drops its summary with a warning and succeeds (a review: exit
+    1 after the report was written, and a script counted it failed)."""
 
     def closed(fd: int, *args: str) -> tuple[int, str, str]:
         command = ["bash", "-c", f'exec "$@" {fd}>&-', "-", sys.executable, "-m", "textgru", *args]
         p = subprocess.run(command, capture_output=True, text=True)
         return p.returncode, p.stdout, p.stderr
 
-    (no_stdout, _), (no_stderr, _) = timed_together(
+    (no_stdout, _), (no_stderr, _), (summary, _) = timed_together(
         [
             lambda: closed(1, "predict", f"ckpt_path={ckpt}", "text=hi"),
             lambda: closed(2, "predict", f"ckpt_path={ckpt}", "text=hi"),
+            lambda: closed(1, "eval", f"ckpt_path={ckpt}", f"output_dir={tmp_path / 'ev'}"),
         ]
     )
+    assert summary[0] == 0 and "standard output is closed (`>&-`): the summary printed there is dropped" in summary[2]
+    assert (tmp_path / "ev" / "test_metrics.json").is_file(), summary
     assert no_stdout[0] == 1 and no_stdout[2] == (
         "error: cannot write to standard output: it is closed (`>&-`); send it to a file or to /dev/null instead\n"
     ), no_stdout

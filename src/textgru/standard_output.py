@@ -26,14 +26,31 @@ class StdoutClosed(StdoutFailed):
     """Standard output was closed by the shell (`>&-`)."""
 
 
+SUMMARY_COMMANDS = frozenset({"train", "eval", "export", "ensemble", "tune", "gradient-flow", "serve"})  # their
+# products are files (a run folder, a report, a server); what they print is a summary the log or the files hold too
+HELP_FLAGS = ("--help", "-h", "--cfg", "-c", "--info", "-i")
+
+
 class _ClosedStdout:
     """Stands for a standard output closed by the shell (`>&-`, where Python's is None): a write fails, as `cat`'s
-    does, where `print` dropped predictions without a word (exit 0) and predict's terminal check was a traceback."""
+    does, where `print` dropped predictions without a word (exit 0) and predict's terminal check was a traceback.
+    For a command whose products are files (`summary_only`) the summary is dropped with one warning instead (a review:
+    a finished training's closing lines made it exit 1, its run folder written, and a script counted it failed)."""
 
     encoding = "utf-8"
 
+    def __init__(self, summary_only: bool = False) -> None:
+        self.summary_only, self.warned = summary_only, False
+
     def write(self, text: str) -> int:
-        raise StdoutClosed("it is closed")
+        if not self.summary_only:
+            raise StdoutClosed("it is closed")
+        if not self.warned and text.strip():
+            self.warned = True
+            logging.getLogger(__name__).warning(
+                "standard output is closed (`>&-`): the summary printed there is dropped; the files are written"
+            )
+        return len(text)
 
     def flush(self) -> None:
         pass
@@ -98,11 +115,13 @@ def pipe_closed_quietly(args: Sequence[str] = ()) -> Iterator[None]:
     """Output piped into a reader that stops early (`textgru predict ... | head -1`) ends quietly, no traceback, with
     exit code 141 as Unix tools (`set -o pipefail` tells it from a failure's 1); output that cannot be written (a full
     disk) is one line and exit code 1. What Hydra prints itself (`--help`, `--cfg job`) ends by SIGPIPE: 141 too."""
-    if hasattr(signal, "SIGPIPE") and any(a in ("--help", "-h", "--cfg", "-c", "--info", "-i") for a in args):
+    helping = any(a in HELP_FLAGS for a in args)
+    if hasattr(signal, "SIGPIPE") and helping:
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     _closed_descriptors_held()
     stdout = sys.stdout
-    sys.stdout = guarded = _GuardedStdout(stdout if stdout is not None else _ClosedStdout())
+    summary_only = bool(args) and args[0] in SUMMARY_COMMANDS and not helping
+    sys.stdout = guarded = _GuardedStdout(stdout if stdout is not None else _ClosedStdout(summary_only))
     try:
         yield
     except (BrokenPipeError, StdoutFailed) as e:
