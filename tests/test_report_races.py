@@ -5,12 +5,14 @@ it left refused the finished run's eval without saying the checkpoint had change
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import logging
 import os
 import shutil
 from pathlib import Path
+from unittest import mock
 
 import pytest
 import torch
@@ -88,6 +90,16 @@ def test_a_run_still_training_or_stopped_is_warned_of(tiny_run: Path, tmp_path: 
     with caplog.at_level(logging.WARNING):  # a review: last.ckpt was called the best so far too
         textgru.load(run / "checkpoints" / "last.ckpt")
     assert "its latest checkpoint (last.ckpt) is read" in caplog.text
+    caplog.clear()
+    (tmp_path / "mine").mkdir()  # a checkpoint of one's own beside a config.yaml of one's own: not a run folder (a
+    shutil.copy(run / "checkpoints" / "best.ckpt", tmp_path / "mine" / "model.ckpt")  # review: "has not finished")
+    (tmp_path / "mine" / "config.yaml").write_text("lr: 1\n")
+    with caplog.at_level(logging.WARNING):
+        textgru.load(tmp_path / "mine" / "model.ckpt")
+    assert "finished" not in caplog.text and "training" not in caplog.text
+    if hasattr(fcntl, "flock"):  # no locks on the filesystem (ENOLCK): none held can be told, and loading goes on
+        with mock.patch.object(fcntl, "flock", side_effect=OSError(errno.ENOLCK, "No locks available")):
+            textgru.load(run)
     caplog.clear()
     with caplog.at_level(logging.WARNING):
         textgru.load(tiny_run)  # finished: nothing said

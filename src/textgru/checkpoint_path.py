@@ -65,7 +65,8 @@ def warn_if_unfinished(checkpoint: Path, verb: str) -> bool:
             *(folder, holder, kind, checkpoint.name, verb),
         )
         return True
-    if not (folder / "metrics.json").is_file() and (folder / "config.yaml").is_file():
+    in_a_run = checkpoint.parent.name == "checkpoints" or (folder / ".hydra").is_dir()  # a review: any file beside
+    if in_a_run and not (folder / "metrics.json").is_file() and (folder / "config.yaml").is_file():  # a config.yaml
         log.warning("%s has not finished (no metrics.json): its %s (%s) is %s", folder, kind, checkpoint.name, verb)
         return True
     return False
@@ -86,6 +87,8 @@ def lock_holder(folder: Path) -> str | None:
         except BlockingIOError:
             holder = os.read(fd, 20).decode(errors="replace").strip() or "?"
             return None if holder == str(os.getpid()) else holder
+        except OSError:  # no locks on this filesystem (ENOLCK: NFS without lockd): none can be told (a review: a
+            return None  # traceback from eval and predict of a run folder with a .lock file)
         fcntl.flock(fd, fcntl.LOCK_UN)
         return None
     finally:
