@@ -121,6 +121,11 @@ def test_the_report_names_the_state_scored_and_a_changed_checkpoint(
     with pytest.raises(TextgruError) as unchanged:
         textgru.Classifier.load(run).evaluate(small_csv, **COLUMNS, output_dir=out)
     assert "changed since" not in str(unchanged.value)
+    with pytest.raises(
+        TextgruError
+    ) as another:  # a review: last.ckpt's eval called best.ckpt's report its earlier state
+        textgru.Classifier.load(run / "checkpoints" / "last.ckpt").evaluate(small_csv, **COLUMNS, output_dir=out)
+    assert str(another.value).startswith(f"{out / 'all_metrics.json'} exists and scored another checkpoint ({ckpt})")
     torch.save({**saved, "global_step": saved["global_step"] + 5}, ckpt)  # the run trained on, a better one saved
     with pytest.raises(TextgruError) as changed:
         textgru.Classifier.load(run).evaluate(small_csv, **COLUMNS, output_dir=out)

@@ -49,14 +49,19 @@ def scored_state(meta: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def changed_since(report: Path, checkpoint: str | os.PathLike[str] | None) -> str:
-    """'' or, where the report at `report` scored another state of the file `checkpoint` than it holds now, a clause
-    saying so, for the line that refuses to replace it ("<report> exists<clause>; pass overwrite=true ...")."""
+    """'' or, where the report at `report` scored another checkpoint file than `checkpoint`, or another state of it
+    than it holds now, a clause saying so, for the line that refuses to replace it ("<report> exists<clause>; pass
+    overwrite=true ..."). A review: a report of last.ckpt was said to be an earlier state of best.ckpt."""
     try:
-        recorded = json.loads(report.read_text(encoding="utf-8")).get("checkpoint_sha256")
-        if not isinstance(recorded, str) or checkpoint is None or file_sha256(checkpoint) == recorded:
+        scored = json.loads(report.read_text(encoding="utf-8"))
+        recorded, path, step = (scored.get(k) for k in ("checkpoint_sha256", "checkpoint", "checkpoint_step"))
+        if checkpoint is None:
+            return ""
+        if isinstance(path, str) and os.path.realpath(path) != os.path.realpath(checkpoint):
+            return f" and scored another checkpoint ({path})"
+        if not isinstance(recorded, str) or file_sha256(checkpoint) == recorded:
             return ""
     except (OSError, ValueError, AttributeError):  # unreadable, not JSON, no mapping: nothing to say
         return ""
-    step = json.loads(report.read_text(encoding="utf-8")).get("checkpoint_step")
     at = f" (step {step})" if isinstance(step, int) else ""
     return f" and scored an earlier state of {checkpoint}{at}, which has changed since"
