@@ -16,6 +16,7 @@ from torch.utils.data import DataLoader, Dataset
 from textgru.config_keys import require_keys
 from textgru.data.batching import bucketed_loader
 from textgru.data.columns import column_values
+from textgru.data.label_warnings import warn_few_rows_per_label
 from textgru.data.labelled import load_classification_data
 from textgru.data.long_texts import encode_cut
 from textgru.data.split_files import warn_of_split_files
@@ -100,6 +101,7 @@ class ClassificationDataModule(L.LightningDataModule):
                 "data: %s training, %s validation and %s test examples",
                 *(f"{len(self.raw[s]):,}" for s in ("train", "validation", "test")),
             )
+            warn_few_rows_per_label(len(self.label_names), len(self.raw["train"]), "data")  # training's, not eval's
         if self.tokenizer is None:
             self.tokenizer = train_tokenizer(column_values(self.raw["train"], "text"), self.tokenizer_cfg)
             log.info(

@@ -10,7 +10,7 @@ from datasets import ClassLabel, Dataset, DatasetDict, Features, Json, Value
 
 from textgru.data.columns import column_values
 from textgru.data.label_key import label_key, label_keys
-from textgru.data.label_warnings import warn_doubtful_label_names, warn_few_rows_per_label
+from textgru.data.label_warnings import warn_doubtful_label_names
 from textgru.data.repeated_texts import drop_repeats, warn_shared_texts
 from textgru.data.splitting import SPLITS, carve_missing_splits, warn_missing_labels
 from textgru.delimited_texts import header_hint
@@ -153,7 +153,6 @@ def standardize(
                 fix = f"{len(all_names)} labels for {len(dd['train'])} training rows: is data.label_column the label?"
             raise TextgruError(f"{name}: label(s) {shown} have no training examples after splitting; {fix}")
         warn_missing_labels(dd, name)
-        warn_few_rows_per_label(len(dd["train"].features["label"].names), len(dd["train"]), name)
     for split in SPLITS:
         if len(dd[split]) == 0:
             raise TextgruError(
