@@ -22,7 +22,10 @@ def train_command(cfg: DictConfig) -> float:
     from textgru.config import in_hydra_multirun
     from textgru.console import print_run_summary, route_library_logs
     from textgru.distributed import process_rank
+    from textgru.first_imports import imported
     from textgru.run_folder import RunFolder
+
+    imported("textgru.training")  # a review: Ctrl+C in Lightning's first import was a RuntimeError traceback, not 130
     from textgru.training import train
 
     route_library_logs()  # once Lightning is imported: it adds a console handler of its own
@@ -157,8 +160,11 @@ def tune_command(cfg: DictConfig) -> float | None:
     space = check_search_space(cfg, overrides)  # likewise
     check_study_folder(study_dir := Path(cfg.paths.run_dir), str(cfg.hparams_search.study_name))
     from textgru.console import route_library_logs
+    from textgru.first_imports import imported
     from textgru.mlflow_parent import attach_summary
     from textgru.sweep_summary import stored_study, summarise_study
+
+    imported("textgru.tuning")  # Ctrl+C held until Lightning is imported, as train's
     from textgru.tuning import tune
 
     route_library_logs()  # once Lightning is imported: it adds a console handler of its own
