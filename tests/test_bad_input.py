@@ -288,14 +288,16 @@ def test_a_standard_stream_the_shell_closed_is_one_line_or_no_matter(ckpt: Path,
         p = subprocess.run(command, capture_output=True, text=True)
         return p.returncode, p.stdout, p.stderr
 
-    (no_stdout, _), (no_stderr, _), (summary, _) = timed_together(
+    (no_stdout, _), (no_stderr, _), (summary, _), (config, _) = timed_together(
         [
             lambda: closed(1, "predict", f"ckpt_path={ckpt}", "text=hi"),
             lambda: closed(2, "predict", f"ckpt_path={ckpt}", "text=hi"),
             lambda: closed(1, "eval", f"ckpt_path={ckpt}", f"output_dir={tmp_path / 'ev'}"),
+            lambda: closed(1, "train", "--cfg", "job"),  # all it would print (a review: Hydra's traceback)
         ]
     )
-    assert summary[0] == 0 and "standard output is closed (`>&-`): the summary printed there is dropped" in summary[2]
+    assert config[0] == 1 and config[2] == no_stdout[2], config
+    assert summary[0] == 0 and summary[2].count("standard output is closed (`>&-`): the summary is dropped") == 1
     assert (tmp_path / "ev" / "test_metrics.json").is_file(), summary
     assert no_stdout[0] == 1 and no_stdout[2] == (
         "error: cannot write to standard output: it is closed (`>&-`); send it to a file or to /dev/null instead\n"

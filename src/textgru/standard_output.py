@@ -26,30 +26,35 @@ class StdoutClosed(StdoutFailed):
     """Standard output was closed by the shell (`>&-`)."""
 
 
-SUMMARY_COMMANDS = frozenset({"train", "eval", "export", "ensemble", "tune", "gradient-flow", "serve"})  # their
-# products are files (a run folder, a report, a server); what they print is a summary the log or the files hold too
-HELP_FLAGS = ("--help", "-h", "--cfg", "-c", "--info", "-i")
+DROPPED = {  # what a command whose products are files or a server prints to stdout: dropped where it is closed
+    **dict.fromkeys(
+        ("train", "eval", "export", "ensemble", "tune", "gradient-flow"), "the summary is dropped; the files are written"
+    ),
+    "serve": "the request log is dropped",
+}
+HELP_FLAGS = ("--help", "-h", "--cfg", "-c", "--info", "-i", "--hydra-help", "--shell-completion", "-sc")
+CLOSED = "cannot write to standard output: it is closed (`>&-`); send it to a file or to /dev/null instead"
 
 
 class _ClosedStdout:
     """Stands for a standard output closed by the shell (`>&-`, where Python's is None): a write fails, as `cat`'s
     does, where `print` dropped predictions without a word (exit 0) and predict's terminal check was a traceback.
-    For a command whose products are files (`summary_only`) the summary is dropped with one warning instead (a review:
-    a finished training's closing lines made it exit 1, its run folder written, and a script counted it failed)."""
+    For a command whose products are files (`dropped` says what it prints) that is dropped with one warning instead
+    (a review: a finished training's closing lines made it exit 1, its run folder written; a script counted it
+    failed). The warning is written to stderr itself: a log line to stdout (Hydra's) would go through `logging`
+    into this stream again."""
 
     encoding = "utf-8"
 
-    def __init__(self, summary_only: bool = False) -> None:
-        self.summary_only, self.warned = summary_only, False
+    def __init__(self, dropped: str | None = None) -> None:
+        self.dropped, self.warned = dropped, False
 
     def write(self, text: str) -> int:
-        if not self.summary_only:
+        if self.dropped is None:
             raise StdoutClosed("it is closed")
         if not self.warned and text.strip():
             self.warned = True
-            logging.getLogger(__name__).warning(
-                "standard output is closed (`>&-`): the summary printed there is dropped; the files are written"
-            )
+            print(f"warning: standard output is closed (`>&-`): {self.dropped}", file=sys.stderr, flush=True)
         return len(text)
 
     def flush(self) -> None:
@@ -120,14 +125,16 @@ def pipe_closed_quietly(args: Sequence[str] = ()) -> Iterator[None]:
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     _closed_descriptors_held()
     stdout = sys.stdout
-    summary_only = bool(args) and args[0] in SUMMARY_COMMANDS and not helping
-    sys.stdout = guarded = _GuardedStdout(stdout if stdout is not None else _ClosedStdout(summary_only))
+    if stdout is None and helping:  # help or a config is all it would print (a review: Hydra's traceback for --cfg)
+        fail(CLOSED, 1)
+    dropped = None if helping or not args else DROPPED.get(args[0])
+    sys.stdout = guarded = _GuardedStdout(stdout if stdout is not None else _ClosedStdout(dropped))
     try:
         yield
     except (BrokenPipeError, StdoutFailed) as e:
         sys.stdout = stdout
         if isinstance(e, StdoutClosed):
-            fail("cannot write to standard output: it is closed (`>&-`); send it to a file or to /dev/null instead", 1)
+            fail(CLOSED, 1)
         os.dup2(os.open(os.devnull, os.O_WRONLY), stdout.fileno())  # what is left to flush at exit goes nowhere
         if isinstance(e, StdoutFailed):
             fail(f"cannot write to standard output ({e}); free some space, or write to a file with output=", 1)
