@@ -126,6 +126,10 @@ def test_the_report_names_the_state_scored_and_a_changed_checkpoint(
     ) as another:  # a review: last.ckpt's eval called best.ckpt's report its earlier state
         textgru.Classifier.load(run / "checkpoints" / "last.ckpt").evaluate(small_csv, **COLUMNS, output_dir=out)
     assert str(another.value).startswith(f"{out / 'all_metrics.json'} exists and scored another checkpoint ({ckpt})")
+    moved = shutil.copytree(run, tmp_path / "moved")  # the same file elsewhere (a run moved, copied): nothing to say
+    with pytest.raises(TextgruError) as same:
+        textgru.Classifier.load(moved).evaluate(small_csv, **COLUMNS, output_dir=out)
+    assert str(same.value) == f"{out / 'all_metrics.json'} exists; pass overwrite=True or another output_dir"
     torch.save({**saved, "global_step": saved["global_step"] + 5}, ckpt)  # the run trained on, a better one saved
     with pytest.raises(TextgruError) as changed:
         textgru.Classifier.load(run).evaluate(small_csv, **COLUMNS, output_dir=out)

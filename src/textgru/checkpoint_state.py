@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from textgru.errors import cut_at_word
+
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
     """The SHA-256 of the file at `path`, read in 1 MiB pieces."""
@@ -49,19 +51,19 @@ def scored_state(meta: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def changed_since(report: Path, checkpoint: str | os.PathLike[str] | None) -> str:
-    """'' or, where the report at `report` scored another checkpoint file than `checkpoint`, or another state of it
-    than it holds now, a clause saying so, for the line that refuses to replace it ("<report> exists<clause>; pass
-    overwrite=true ..."). A review: a report of last.ckpt was said to be an earlier state of best.ckpt."""
+    """'' or, where the report at `report` recorded a checkpoint digest other than the file `checkpoint` has now, a
+    clause saying so, for the line that refuses to replace it ("<report> exists<clause>; pass overwrite=true ..."):
+    an earlier state of this file, or another checkpoint where it recorded another path (a review: a report of
+    last.ckpt was called an earlier state of best.ckpt). The same digest (a run moved or copied) says nothing."""
     try:
         scored = json.loads(report.read_text(encoding="utf-8"))
         recorded, path, step = (scored.get(k) for k in ("checkpoint_sha256", "checkpoint", "checkpoint_step"))
-        if checkpoint is None:
+        if checkpoint is None or not isinstance(recorded, str) or file_sha256(checkpoint) == recorded:
             return ""
-        if isinstance(path, str) and os.path.realpath(path) != os.path.realpath(checkpoint):
-            return f" and scored another checkpoint ({path})"
-        if not isinstance(recorded, str) or file_sha256(checkpoint) == recorded:
-            return ""
-    except (OSError, ValueError, AttributeError):  # unreadable, not JSON, no mapping: nothing to say
+        elsewhere = isinstance(path, str) and path != "" and os.path.realpath(path) != os.path.realpath(checkpoint)
+    except (OSError, ValueError, AttributeError):  # unreadable, not JSON, no mapping, a NUL in a path: nothing to say
         return ""
+    if elsewhere:
+        return f" and scored another checkpoint ({cut_at_word(path, 200)})"
     at = f" (step {step})" if isinstance(step, int) else ""
     return f" and scored an earlier state of {checkpoint}{at}, which has changed since"

@@ -28,7 +28,8 @@ class StdoutClosed(StdoutFailed):
 
 DROPPED = {  # what a command whose products are files or a server prints to stdout: dropped where it is closed
     **dict.fromkeys(
-        ("train", "eval", "export", "ensemble", "tune", "gradient-flow"), "the summary is dropped; the files are written"
+        ("train", "eval", "export", "ensemble", "tune", "gradient-flow"),
+        "the summary is dropped; the files are written",
     ),
     "serve": "the request log is dropped",
 }
