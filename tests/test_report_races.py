@@ -91,12 +91,19 @@ def test_a_run_still_training_or_stopped_is_warned_of(tiny_run: Path, tmp_path: 
         textgru.load(run / "checkpoints" / "last.ckpt")
     assert "its latest checkpoint (last.ckpt) is read" in caplog.text
     caplog.clear()
-    (tmp_path / "mine").mkdir()  # a checkpoint of one's own beside a config.yaml of one's own: not a run folder (a
-    shutil.copy(run / "checkpoints" / "best.ckpt", tmp_path / "mine" / "model.ckpt")  # review: "has not finished")
-    (tmp_path / "mine" / "config.yaml").write_text("lr: 1\n")
+    (tmp_path / "mine" / "checkpoints").mkdir(parents=True)  # a checkpoint of one's own beside a config.yaml of
+    shutil.copy(run / "checkpoints" / "best.ckpt", tmp_path / "mine" / "model.ckpt")  # one's own: not a run folder
+    shutil.copy(run / "checkpoints" / "best.ckpt", tmp_path / "mine" / "checkpoints" / "model.ckpt")  # (a review:
+    (tmp_path / "mine" / "config.yaml").write_text("lr: 1\n")  # "has not finished")
     with caplog.at_level(logging.WARNING):
         textgru.load(tmp_path / "mine" / "model.ckpt")
+        textgru.load(tmp_path / "mine" / "checkpoints" / "model.ckpt")
     assert "finished" not in caplog.text and "training" not in caplog.text
+    (tmp_path / "link.ckpt").symlink_to(run / "checkpoints" / "best.ckpt")  # a link to the run's: of that run
+    with caplog.at_level(logging.WARNING):
+        textgru.load(tmp_path / "link.ckpt")
+    assert f"{run} has not finished (no metrics.json): its best checkpoint so far (best.ckpt) is read" in caplog.text
+    caplog.clear()
     if hasattr(fcntl, "flock"):  # no locks on the filesystem (ENOLCK): none held can be told, and loading goes on
         with mock.patch.object(fcntl, "flock", side_effect=OSError(errno.ENOLCK, "No locks available")):
             textgru.load(run)

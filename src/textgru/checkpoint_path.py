@@ -57,16 +57,19 @@ def warn_if_unfinished(checkpoint: Path, verb: str) -> bool:
     holds its lock) or stopped (a config.yaml and no metrics.json), so that what is `verb` is its best so far, not the
     model it ends with (a review: eval, predict, export and textgru.load of a run still training said nothing).
     Whether it warned."""
+    if checkpoint.is_symlink():  # a link to a run's checkpoint: of that run (a review)
+        checkpoint = Path(os.path.realpath(checkpoint))
     folder = checkpoint.parent.parent if checkpoint.parent.name == "checkpoints" else checkpoint.parent
-    kind = "best checkpoint so far" if checkpoint.name.startswith("best") else "latest checkpoint"  # last.ckpt
+    kinds = {"best": "best checkpoint so far", "last": "latest checkpoint"}
+    kind = next((k for name, k in kinds.items() if checkpoint.name.startswith(name)), "checkpoint")
     if (holder := lock_holder(folder)) is not None:
         log.warning(
             "%s is still training (process %s): its %s (%s) is %s, not the model it ends with",
             *(folder, holder, kind, checkpoint.name, verb),
         )
         return True
-    in_a_run = checkpoint.parent.name == "checkpoints" or (folder / ".hydra").is_dir()  # a review: any file beside
-    if in_a_run and not (folder / "metrics.json").is_file() and (folder / "config.yaml").is_file():  # a config.yaml
+    ran = (folder / ".hydra").is_dir() or (folder / "train.log").is_file()  # a review: a config.yaml of one's own
+    if ran and not (folder / "metrics.json").is_file() and (folder / "config.yaml").is_file():
         log.warning("%s has not finished (no metrics.json): its %s (%s) is %s", folder, kind, checkpoint.name, verb)
         return True
     return False
