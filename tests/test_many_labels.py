@@ -43,6 +43,11 @@ def test_few_rows_a_label_are_warned_of_in_training(
     if warned:
         assert f"{labels} labels and {len(dm.raw['train'])} training rows" in said[0]
         assert "is data.label_column the label" in said[0]
+    else:  # the rows trained on count: a few-label run of 2 a label (a review: the whole split was counted)
+        caplog.clear()
+        with caplog.at_level(logging.WARNING):
+            ClassificationDataModule(cfg, tok_cfg("word"), seed=0, train_size=2 * labels).setup()
+        assert ("training rows" in caplog.text) == (labels >= 100), caplog.text
 
 
 def test_the_model_line_names_twenty_labels_and_counts_the_rest(caplog: pytest.LogCaptureFixture) -> None:

@@ -101,7 +101,6 @@ class ClassificationDataModule(L.LightningDataModule):
                 "data: %s training, %s validation and %s test examples",
                 *(f"{len(self.raw[s]):,}" for s in ("train", "validation", "test")),
             )
-            warn_few_rows_per_label(len(self.label_names), len(self.raw["train"]), "data")  # training's, not eval's
         if self.tokenizer is None:
             self.tokenizer = train_tokenizer(column_values(self.raw["train"], "text"), self.tokenizer_cfg)
             log.info(
@@ -110,6 +109,7 @@ class ClassificationDataModule(L.LightningDataModule):
         train = limit_training_examples(self.raw["train"], self.train_size, self.train_fraction, self.subset_seed)
         if train is not self.raw["train"]:
             self.raw = DatasetDict({**self.raw, "train": train})
+        warn_few_rows_per_label(len(self.label_names), len(train), "data")  # the rows trained on (not eval's)
         self.splits = {s: tokenize_dataset(ds, self.tokenizer, self.max_length) for s, ds in self.raw.items()}
         report_token_counts(
             self.raw["train"][:5000]["text"],  # a sample is enough to tell the script

@@ -71,5 +71,5 @@ def limit_training_examples(train: Dataset, train_size: int | None, train_fracti
         log.warning(
             "few-label run: %d of the %d labels have no training example at size %d", classes - kept, classes, size
         )
-    log.info("few-label run: %d of %d labelled training examples (stratified, seed %d)", size, n, seed)
+    log.info("few-label run: %s of %s labelled training examples (stratified, seed %d)", f"{size:,}", f"{n:,}", seed)
     return picked
