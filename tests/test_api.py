@@ -1300,10 +1300,28 @@ def test_ctrl_c_during_a_first_import_ends_after_it_with_the_callers_handler_bac
         with pytest.raises(KeyboardInterrupt):
             imported("slow_standin")
         assert sys.modules["slow_standin"].DONE and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        (tmp_path / "term_standin.py").write_text(  # SIGTERM, where a Python handler takes it (the command line's
+            "import os, signal, time\nos.kill(os.getpid(), signal.SIGTERM)\ntime.sleep(0.2)\nDONE = True\n"
+        )  # turns it into Ctrl+C: a review saw it stop Lightning's import half-way)
+        got: list[int] = []
+
+        def on_term(signum: int, frame: object) -> None:
+            got.append(signum)
+            raise KeyboardInterrupt
+
+        theirs = signal.signal(signal.SIGTERM, on_term)
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                imported("term_standin")
+            assert sys.modules["term_standin"].DONE and got == [signal.SIGTERM]
+            assert signal.getsignal(signal.SIGTERM) is on_term
+        finally:
+            signal.signal(signal.SIGTERM, theirs)
     finally:
         signal.signal(signal.SIGINT, mine)
         sys.path.remove(str(tmp_path))
         sys.modules.pop("slow_standin", None)
+        sys.modules.pop("term_standin", None)
 
 
 def test_ctrl_c_during_the_first_torch_import_leaves_textgru_usable(tmp_path: Path) -> None:

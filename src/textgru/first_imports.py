@@ -14,20 +14,23 @@ from contextlib import contextmanager
 
 @contextmanager
 def interrupt_deferred() -> Iterator[None]:
-    """Run the block with SIGINT noted, not raised; once it is done, the caller's handler is back and a Ctrl+C that
-    came meanwhile raises KeyboardInterrupt. Outside the main thread (no signal there) or where the handler is not
-    Python's, the block runs as it is."""
-    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is None:
+    """Run the block with SIGINT noted, not raised (and SIGTERM, where a Python handler turns it into Ctrl+C, as the
+    command line's does: a review saw it stop Lightning's import half-way); once it is done, the caller's handlers
+    are back and a signal that came meanwhile goes to its handler (Ctrl+C's raises KeyboardInterrupt). Outside the main thread (no signal there),
+    or for a signal whose handler is not a Python function, the block runs as it is."""
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
     came: list[int] = []
-    old = signal.signal(signal.SIGINT, lambda signum, frame: came.append(signum))
+    held = [s for s in (signal.SIGINT, signal.SIGTERM) if callable(signal.getsignal(s))]
+    old = {s: signal.signal(s, lambda signum, frame: came.append(signum)) for s in held}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, old)
-    if came:
-        raise KeyboardInterrupt
+        for s, handler in old.items():
+            signal.signal(s, handler)
+    for s in dict.fromkeys(came):  # each signal that came, once, to the handler it was meant for
+        old[s](s, None)
 
 
 def imported(*modules: str) -> None:
