@@ -1369,6 +1369,10 @@ def test_a_prediction_shows_in_a_notebook_as_bars_with_its_text_escaped() -> Non
     assert "<b>&lt;b&gt;pos</b>" in html and html.count("<tr>") == 2
     assert "width:75.0px" in html and "width:25.0px" in html and "0.750" in html
     assert "x" * 300 not in html and "…" in html  # the text cut at HTML_TEXT_CHARS
+    many = {f"l{i}": (i + 1) / 465 for i in range(30)}  # a review: 120 labels were a 16 kB table; a control
+    shown = textgru.Prediction("a\x1b[31mred\u202e", "l29", many["l29"], many)._repr_html_()  # character went in
+    assert shown.count("<tr>") == 21 and "(and 10 less likely labels)" in shown and "<b>l29</b>" in shown
+    assert "\x1b" not in shown and "\u202e" not in shown and "a\\x1b[31mred\\u202e" in shown
 
 
 def test_an_evaluation_shows_in_a_notebook_as_tables(clf: textgru.Classifier) -> None:
