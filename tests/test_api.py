@@ -1328,6 +1328,7 @@ def test_ctrl_c_during_the_first_torch_import_leaves_textgru_usable(tmp_path: Pa
     """The same with the real torch, as a notebook meets it: Ctrl+C while `textgru.load` first imports torch."""
     code = (
         "import os, signal, sys, textgru\n"
+        "signal.signal(signal.SIGINT, signal.default_int_handler)  # as a kernel's (a worker may pass on SIG_IGN)\n"
         "class CtrlC:  # Ctrl+C when torch imports torch.autograd: half-way\n"
         "    def find_spec(self, name, path=None, target=None):\n"
         "        if name == 'torch.autograd':\n"
