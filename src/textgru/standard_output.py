@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from textgru.command_flags import showing_only
 from textgru.console import fail
 
 PIPE_CLOSED = 128 + 13  # 128 + SIGPIPE, as a shell reports a tool it ended (Windows has no SIGPIPE)
@@ -121,7 +122,7 @@ def pipe_closed_quietly(args: Sequence[str] = ()) -> Iterator[None]:
     """Output piped into a reader that stops early (`textgru predict ... | head -1`) ends quietly, no traceback, with
     exit code 141 as Unix tools (`set -o pipefail` tells it from a failure's 1); output that cannot be written (a full
     disk) is one line and exit code 1. What Hydra prints itself (`--help`, `--cfg job`) ends by SIGPIPE: 141 too."""
-    helping = any(a in HELP_FLAGS for a in args)
+    helping = any(a in HELP_FLAGS for a in args) or showing_only(args)  # -cjob, --cfg=job, --hel (a review)
     if hasattr(signal, "SIGPIPE") and helping:
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     _closed_descriptors_held()
