@@ -1374,22 +1374,3 @@ def test_a_prediction_shows_in_a_notebook_as_bars_with_its_text_escaped() -> Non
     shown = textgru.Prediction("a\x1b[31mred\u202e", "l29", many["l29"], many)._repr_html_()  # character went in
     assert shown.count("<tr>") == 21 and "(and 10 less likely labels)" in shown and "<b>l29</b>" in shown
     assert "\x1b" not in shown and "\u202e" not in shown and "a\\x1b[31mred\\u202e" in shown
-
-
-def test_an_evaluation_shows_in_a_notebook_as_tables(clf: textgru.Classifier) -> None:
-    """`clf.evaluate()` in a notebook was a page of nested dicts: it is still a dict (JSON as it is), shown as the
-    per-class table and the confusion matrix; labels and paths escaped."""
-    import pandas as pd
-
-    from textgru.inference.eval_report import EvalReport
-
-    frame = pd.DataFrame({"text": ["good", "bad", "fine", "awful"], "label": clf.label_names[:2] * 2})
-    result = clf.evaluate(frame)
-    assert isinstance(result, dict) and json.loads(json.dumps(result)) == dict(result)
-    html = result._repr_html_()
-    assert f"macro-F1 {result['macro_f1']:.4f}" in html and "on 4 texts" in html
-    assert all(f"<th>{name}</th>" in html for name in clf.label_names)  # the confusion matrix's rows and columns
-    hostile = EvalReport({**result, "split": "<img src=x onerror=alert(1)>"})
-    hostile["per_class"] = {f"<b>{k}": v for k, v in result["per_class"].items()}
-    shown = hostile._repr_html_()
-    assert "<img" not in shown and "&lt;img src=x" in shown and "<th>&lt;b&gt;" in shown

@@ -190,8 +190,7 @@ class Classifier(LoadedModel):
         overwrite: bool = False,
         show_progress: bool = False,
     ) -> dict[str, Any]:
-        """Accuracy, macro-F1, loss, per-class scores and confusion matrix on labelled data (a dict, which a notebook
-        shows as a table).
+        """Accuracy, macro-F1, loss, per-class scores and confusion matrix on labelled data.
 
         `data` is what the data sources accept: None (the data the model was trained on), a data config name
         ("tweets", "sst2", ...), a path to your own file or folder (read as `data=local`, columns
@@ -201,7 +200,6 @@ class Classifier(LoadedModel):
         `overwrite`). `show_progress`: a bar on stderr, where it is a terminal, as texts are scored a chunk at a time."""
         from textgru.checkpoint_state import scored_state
         from textgru.inference.chunks import in_chunks
-        from textgru.inference.eval_report import EvalReport
         from textgru.inference.evaluation import classification_metrics, write_report
         from textgru.inference.label_matching import label_indices
         from textgru.inference.reports import data_scored, report_path
@@ -228,4 +226,4 @@ class Classifier(LoadedModel):
         result.update(checkpoint=str(Path(where).absolute()) if where else None, **scored_state(self.meta))
         if report is not None:
             write_report(result, self.label_names, Path(output_dir), split, overwrite)
-        return EvalReport(result)
+        return result
