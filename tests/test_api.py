@@ -1315,6 +1315,14 @@ def test_ctrl_c_during_a_first_import_ends_after_it_with_the_callers_handler_bac
                 imported("term_standin")
             assert sys.modules["term_standin"].DONE and got == [signal.SIGTERM]
             assert signal.getsignal(signal.SIGTERM) is on_term
+            (tmp_path / "both_standin.py").write_text(  # both: each handler gets its own (a review: SIGINT's
+                "import os, signal\nos.kill(os.getpid(), signal.SIGINT)\nos.kill(os.getpid(), signal.SIGTERM)\n"
+            )  # KeyboardInterrupt came first and the SIGTERM handler was never called)
+            got.clear()
+            signal.signal(signal.SIGTERM, lambda signum, frame: got.append(signum))
+            with pytest.raises(KeyboardInterrupt):
+                imported("both_standin")
+            assert got == [signal.SIGTERM]
         finally:
             signal.signal(signal.SIGTERM, theirs)
     finally:
@@ -1322,6 +1330,7 @@ def test_ctrl_c_during_a_first_import_ends_after_it_with_the_callers_handler_bac
         sys.path.remove(str(tmp_path))
         sys.modules.pop("slow_standin", None)
         sys.modules.pop("term_standin", None)
+        sys.modules.pop("both_standin", None)
 
 
 def test_ctrl_c_during_the_first_torch_import_leaves_textgru_usable(tmp_path: Path) -> None:

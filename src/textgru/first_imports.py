@@ -29,8 +29,14 @@ def interrupt_deferred() -> Iterator[None]:
     finally:
         for s, handler in old.items():
             signal.signal(s, handler)
-    for s in dict.fromkeys(came):  # each signal that came, once, to the handler it was meant for
-        old[s](s, None)
+    stopped: BaseException | None = None
+    for s in dict.fromkeys(came):  # each signal that came, once, to the handler it was meant for: all of them, though
+        try:  # the first raises (a review: SIGINT's KeyboardInterrupt left a SIGTERM handler uncalled)
+            old[s](s, sys._getframe())
+        except BaseException as e:
+            stopped = stopped or e
+    if stopped is not None:
+        raise stopped
 
 
 def imported(*modules: str) -> None:
