@@ -48,6 +48,8 @@ def test_few_rows_a_label_are_warned_of_in_training(
         with caplog.at_level(logging.WARNING):
             ClassificationDataModule(cfg, tok_cfg("word"), seed=0, train_size=2 * labels).setup()
         assert ("training rows" in caplog.text) == (labels >= 100), caplog.text
+        assert "data.train_size / data.train_fraction" in caplog.text or labels < 100
+        assert "is data.label_column the label" not in caplog.text  # chosen: the column is not in doubt
 
 
 def test_the_model_line_names_twenty_labels_and_counts_the_rest(caplog: pytest.LogCaptureFixture) -> None:

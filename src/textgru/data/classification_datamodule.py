@@ -107,9 +107,10 @@ class ClassificationDataModule(L.LightningDataModule):
                 "trained a %s tokenizer with %d tokens", self.tokenizer_cfg.get("kind"), self.tokenizer.get_vocab_size()
             )
         train = limit_training_examples(self.raw["train"], self.train_size, self.train_fraction, self.subset_seed)
-        if train is not self.raw["train"]:
+        sampled = train is not self.raw["train"]
+        if sampled:
             self.raw = DatasetDict({**self.raw, "train": train})
-        warn_few_rows_per_label(len(self.label_names), len(train), "data")  # the rows trained on (not eval's)
+        warn_few_rows_per_label(len(self.label_names), len(train), "data", sampled)  # the rows trained on (not eval's)
         self.splits = {s: tokenize_dataset(ds, self.tokenizer, self.max_length) for s, ds in self.raw.items()}
         report_token_counts(
             self.raw["train"][:5000]["text"],  # a sample is enough to tell the script

@@ -16,17 +16,22 @@ MANY_LABELS = 100  # from here, few rows a label is worth a word (ten labels wit
 ROWS_PER_LABEL = 10  # fewer training rows a label than this, on average
 
 
-def warn_few_rows_per_label(labels: int, rows: int, source: str) -> None:
+def warn_few_rows_per_label(labels: int, rows: int, source: str, sampled: bool = False) -> None:
     """A warning where there are `MANY_LABELS` or more and fewer than `ROWS_PER_LABEL` training rows for each on
     average (a review: 5,000 labels from 20,000 rows trained for minutes without a word, to a macro-F1 near 0): a
-    column of near-unique values (an id, a title) read as the label, or too little data for this many classes."""
-    if labels >= MANY_LABELS and rows < ROWS_PER_LABEL * labels:
+    column of near-unique values (an id, a title) read as the label, or too little data for this many classes.
+    `sampled`: the rows are a few-label run's sample (`data.train_size`/`train_fraction`), which the line names."""
+    if labels < MANY_LABELS or rows >= ROWS_PER_LABEL * labels:
+        return
+    said = f"{source}: {labels:,} labels and {rows:,} training rows, {rows / labels:.1f} a label on average"
+    if sampled:  # chosen (a learning curve): the label column is not in doubt (a review: it was asked)
+        log.warning("%s (data.train_size / data.train_fraction): few to learn each label from", said)
+    else:
         log.warning(
-            "%s: %d labels and %d training rows, %.1f a label on average: few to learn each label from, and their "
-            "scores will be noisy; is data.label_column the label (a column of names or ids is not)? If it is, "
-            "more data or data.ignore_labels for the rare labels helps",
-            source, labels, rows, rows / labels,
-        )  # fmt: skip
+            "%s: few to learn each label from, and their scores will be noisy; is data.label_column the label (a "
+            "column of names or ids is not)? If it is, more data or data.ignore_labels for the rare labels helps",
+            said,
+        )
 
 
 def warn_doubtful_label_names(names: Sequence[str], source: str) -> None:
