@@ -100,10 +100,14 @@ def test_a_run_still_training_or_stopped_is_warned_of(tiny_run: Path, tmp_path: 
         textgru.load(tmp_path / "mine" / "checkpoints" / "model.ckpt")
     assert "finished" not in caplog.text and "training" not in caplog.text
     (tmp_path / "link.ckpt").symlink_to(run / "checkpoints" / "best.ckpt")  # a link to the run's: of that run
-    with caplog.at_level(logging.WARNING):
-        textgru.load(tmp_path / "link.ckpt")
-    assert f"{run} has not finished (no metrics.json): its best checkpoint so far (best.ckpt) is read" in caplog.text
-    caplog.clear()
+    (tmp_path / "linked").symlink_to(run / "checkpoints")  # a link to its checkpoints folder too (a review)
+    for linked in (tmp_path / "link.ckpt", tmp_path / "linked"):
+        with caplog.at_level(logging.WARNING):
+            textgru.load(linked)
+        assert (
+            f"{run} has not finished (no metrics.json): its best checkpoint so far (best.ckpt) is read" in caplog.text
+        )
+        caplog.clear()
     if hasattr(fcntl, "flock"):  # no locks on the filesystem (ENOLCK): none held can be told, and loading goes on
         with mock.patch.object(fcntl, "flock", side_effect=OSError(errno.ENOLCK, "No locks available")):
             textgru.load(run)

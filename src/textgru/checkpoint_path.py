@@ -57,8 +57,7 @@ def warn_if_unfinished(checkpoint: Path, verb: str) -> bool:
     holds its lock) or stopped (a config.yaml and no metrics.json), so that what is `verb` is its best so far, not the
     model it ends with (a review: eval, predict, export and textgru.load of a run still training said nothing).
     Whether it warned."""
-    if checkpoint.is_symlink():  # a link to a run's checkpoint: of that run (a review)
-        checkpoint = Path(os.path.realpath(checkpoint))
+    checkpoint = Path(os.path.realpath(checkpoint))  # through links (to the file, its folder): of that run (a review)
     folder = checkpoint.parent.parent if checkpoint.parent.name == "checkpoints" else checkpoint.parent
     kinds = {"best": "best checkpoint so far", "last": "latest checkpoint"}
     kind = next((k for name, k in kinds.items() if checkpoint.name.startswith(name)), "checkpoint")

@@ -11,8 +11,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from textgru.errors import cut_at_word
-
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
     """The SHA-256 of the file at `path`, read in 1 MiB pieces."""
@@ -64,6 +62,6 @@ def changed_since(report: Path, checkpoint: str | os.PathLike[str] | None) -> st
     except (OSError, ValueError, AttributeError):  # unreadable, not JSON, no mapping, a NUL in a path: nothing to say
         return ""
     if elsewhere:
-        return f" and scored another checkpoint ({cut_at_word(path, 200)})"
-    at = f" (step {step})" if isinstance(step, int) else ""
+        return f" and scored another checkpoint ({path if len(path) <= 200 else '...' + path[-197:]})"  # its end
+    at = f" (step {step})" if type(step) is int else ""  # (not a hand-edited true)
     return f" and scored an earlier state of {checkpoint}{at}, which has changed since"
