@@ -16,8 +16,8 @@ from contextlib import contextmanager
 def interrupt_deferred() -> Iterator[None]:
     """Run the block with SIGINT noted, not raised (and SIGTERM, where a Python handler turns it into Ctrl+C, as the
     command line's does: a review saw it stop Lightning's import half-way); once it is done, the caller's handlers
-    are back and a signal that came meanwhile goes to its handler (Ctrl+C's raises KeyboardInterrupt). Outside the main thread (no signal there),
-    or for a signal whose handler is not a Python function, the block runs as it is."""
+    are back and a signal that came meanwhile goes to its handler (Ctrl+C's raises KeyboardInterrupt). Outside the
+    main thread (no signal there), or for a signal whose handler is not a Python function, the block runs as is."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return

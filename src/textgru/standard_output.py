@@ -34,7 +34,7 @@ DROPPED = {  # what a command whose products are files or a server prints to std
     ),
     "serve": "the request log is dropped",
 }
-HELP_FLAGS = ("--help", "-h", "--cfg", "-c", "--info", "-i", "--hydra-help", "--shell-completion", "-sc")
+COMPLETION_FLAGS = ("--shell-completion", "-sc")  # Hydra's, which print only (help and config: `showing_only`)
 CLOSED = "cannot write to standard output: it is closed (`>&-`); send it to a file or to /dev/null instead"
 
 
@@ -122,7 +122,7 @@ def pipe_closed_quietly(args: Sequence[str] = ()) -> Iterator[None]:
     """Output piped into a reader that stops early (`textgru predict ... | head -1`) ends quietly, no traceback, with
     exit code 141 as Unix tools (`set -o pipefail` tells it from a failure's 1); output that cannot be written (a full
     disk) is one line and exit code 1. What Hydra prints itself (`--help`, `--cfg job`) ends by SIGPIPE: 141 too."""
-    helping = any(a in HELP_FLAGS for a in args) or showing_only(args)  # -cjob, --cfg=job, --hel (a review)
+    helping = showing_only(args) or any(a in COMPLETION_FLAGS for a in args)  # -cjob, --cfg=job, --hel (a review)
     if hasattr(signal, "SIGPIPE") and helping:
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     _closed_descriptors_held()

@@ -70,7 +70,8 @@ def format_report(result: Mapping[str, Any]) -> str:
             row = f"{name:<16} {'-':>9} {'-':>9} {'-':>9} {0:>8d}"
         else:
             row = f"{name:<16} {m['precision']:>9.4f} {m['recall']:>9.4f} {m['f1']:>9.4f} {m['support']:>8d}"
-        rows.extend([row] if i in frequent else [])
+        if i in frequent:
+            rows.append(row)
     if len(scores) > len(frequent):
         more = len(scores) - len(frequent)
         rows.append(f"(and {more:,} less frequent labels: the report's per_class has every label's scores)")

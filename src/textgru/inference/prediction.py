@@ -38,16 +38,16 @@ class Prediction:
         probs = self.probs if len(self.probs) <= HTML_LABELS else likeliest(self.probs, HTML_LABELS)
         rows = []
         for name, p in probs.items():
-            shown = f"<b>{html_text(name)}</b>" if name == self.label else html_text(name)
+            shown = f"<b>{_html(name)}</b>" if name == self.label else _html(name)
             width = 100 * p if isinstance(p, (int, float)) and math.isfinite(p) else 0  # NaN: no bar
             bar = f'<div style="background:#4c78a8;height:0.8em;width:{width:.1f}px"></div>'
             rows.append(f'<tr><td style="text-align:left">{shown}</td><td>{bar}</td><td>{_number(p)}</td></tr>')
         if len(probs) < len(self.probs):
             rows.append(f"<tr><td colspan=3>(and {len(self.probs) - len(probs):,} less likely labels)</td></tr>")
-        return f"<div><p>{html_text(text)}</p><table>{''.join(rows)}</table></div>"
+        return f"<div><p>{_html(text)}</p><table>{''.join(rows)}</table></div>"
 
 
-def html_text(text: object) -> str:
+def _html(text: object) -> str:
     """`text` for HTML: escaped, its control characters and bidi overrides written as Python escapes."""
     return escape(escaped_controls(str(text)))
 
