@@ -9,12 +9,7 @@ from pathlib import Path
 
 from textgru.console import command_arg
 from textgru.errors import TextgruError
-from textgru.run_lock import LOCK_NAME
-
-try:
-    import fcntl
-except ImportError:  # Windows: no run locks (run_lock)
-    fcntl = None  # type: ignore[assignment]
+from textgru.run_lock import lock_holder
 
 # predict, eval and serve take an export's folder, other commands a checkpoint (a review: "give the folder itself"
 # led an export of model.onnx to "... is an ONNX export, not a checkpoint")
@@ -72,26 +67,3 @@ def warn_if_unfinished(checkpoint: Path, verb: str) -> bool:
         log.warning("%s has not finished (no metrics.json): its %s (%s) is %s", folder, kind, checkpoint.name, verb)
         return True
     return False
-
-
-def lock_holder(folder: Path) -> str | None:
-    """The process that holds `folder`'s run lock (`run_lock.in_use`: a training, a resume), probed for an instant
-    without keeping it; None where none does (or this process does)."""
-    if fcntl is None:
-        return None
-    try:
-        fd = os.open(folder / LOCK_NAME, os.O_RDONLY)
-    except OSError:
-        return None
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.read(fd, 20).decode(errors="replace").strip() or "?"
-            return None if holder == str(os.getpid()) else holder
-        except OSError:  # no locks on this filesystem (ENOLCK: NFS without lockd): none can be told (a review: a
-            return None  # traceback from eval and predict of a run folder with a .lock file)
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return None
-    finally:
-        os.close(fd)

@@ -112,28 +112,36 @@ def _lock(folder: Path, fix: str) -> int | None:
 def refuse_if_in_use(folder: Path, fix: str) -> None:
     """One line naming the process that holds `folder`'s lock, where one does (probed, not kept): a resume checks it
     first (a review: a run still training, before its first checkpoint, was said to have stopped)."""
+    if (holder := lock_holder(folder, say_unlockable=True)) is not None:
+        raise TextgruError(f"{folder} is in use by another textgru command (process {holder}); {fix}")
+
+
+def lock_holder(folder: Path, say_unlockable: bool = False) -> str | None:
+    """The process that holds `folder`'s run lock (a training, a resume), probed for an instant without keeping it;
+    None where none does, this process does, or the filesystem has no locks (ENOLCK: said once where
+    `say_unlockable`; a review: eval and predict of a run folder with a .lock file were a traceback there)."""
     if fcntl is None:
-        return
+        return None
     try:
         fd = os.open(folder / LOCK_NAME, os.O_RDONLY)
     except OSError:
-        return
+        return None
     try:
         holder = os.read(fd, 20).decode(errors="replace").strip() or "?"
         if holder == str(os.getpid()):  # this process's own (a resume checks again once it holds the lock)
-            return
-        locked = _locked(fd, fcntl.LOCK_SH, 1, folder)
-        if locked is False:
-            raise TextgruError(f"{folder} is in use by another textgru command (process {holder}); {fix}")
+            return None
+        locked = _locked(fd, fcntl.LOCK_SH, 1, folder, say_unlockable)
         if locked:
             fcntl.flock(fd, fcntl.LOCK_UN)
+        return holder if locked is False else None
     finally:
         os.close(fd)
 
 
-def _locked(fd: int, kind: int, tries: int, folder: Path) -> bool | None:
+def _locked(fd: int, kind: int, tries: int, folder: Path, say: bool = True) -> bool | None:
     """Whether `flock` took the lock `kind` on `fd` (`folder`'s) within `tries` attempts, 50 ms apart; None where the
-    filesystem has no locks (ENOLCK: NFS without lockd), said once (a review: a traceback, a half-made run folder)."""
+    filesystem has no locks (ENOLCK: NFS without lockd), said once where `say` (a review: a traceback, a half-made
+    run folder)."""
     for attempt in range(tries):
         try:
             fcntl.flock(fd, kind | fcntl.LOCK_NB)
@@ -142,7 +150,7 @@ def _locked(fd: int, kind: int, tries: int, folder: Path) -> bool | None:
             if attempt + 1 < tries:
                 time.sleep(0.05)
         except OSError as e:
-            if not _WARNED:
+            if say and not _WARNED:
                 _WARNED.append(e.strerror or str(e))
                 log.warning(
                     "cannot lock %s (%s: a network filesystem?); going on without the lock, so a second textgru "
