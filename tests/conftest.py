@@ -198,6 +198,22 @@ def forks_kept() -> Iterator[None]:
         pytest.fail(f"the test left the environment changed ({', '.join(changed)}): keep it, e.g. mock.patch.dict")
 
 
+@pytest.fixture(autouse=True)
+def not_interactive() -> Iterator[None]:
+    """Fails a test that leaves this Python looking like a prompt or notebook (`sys.ps1`, `builtins.__IPYTHON__`, as
+    an IPython shell sets them): the worker's later tests then took ddp_notebook for ddp_spawn, and Lightning, if
+    first imported then, refuses spawned ranks for the rest of the worker (CI, whose Python has IPython)."""
+    import builtins
+
+    def markers() -> list[str]:
+        return [f"{m.__name__}.{n}" for m, n in ((sys, "ps1"), (builtins, "__IPYTHON__")) if hasattr(m, n)]
+
+    before = markers()
+    yield
+    if left := [m for m in markers() if m not in before]:
+        pytest.fail(f"the test left {', '.join(left)} set: run an IPython shell in a Python of its own")
+
+
 @pytest.fixture(scope="session", autouse=True)
 def private_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     cache = tmp_path_factory.mktemp("cache")

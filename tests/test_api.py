@@ -3,8 +3,6 @@ with the scripts, and the README's Python blocks and the examples run."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import logging
 import math
@@ -1352,22 +1350,26 @@ def test_ctrl_c_during_the_first_torch_import_leaves_textgru_usable(tmp_path: Pa
     assert r.returncode == 0 and r.stdout.split() == ["interrupted", "usable", "0.0"], r.stdout + r.stderr[-2000:]
 
 
-def test_a_textgru_error_in_ipython_is_its_one_line() -> None:
+def test_a_textgru_error_in_ipython_is_its_one_line(tmp_path: Path) -> None:
     """A review: a TextgruError in a notebook showed 30-40 lines of textgru's frames above its one clear line."""
     from textgru.errors import EveryRankError, TrainingStopped
 
     assert textgru.TextgruError("x=1 is bad; give 2")._render_traceback_() == ["TextgruError: x=1 is bad; give 2"]
     assert EveryRankError("diverged")._render_traceback_() == ["TextgruError: diverged"]
     assert TrainingStopped("stopped; resume=r")._render_traceback_() == ["TrainingStopped: stopped; resume=r"]
-    shell_module = pytest.importorskip("IPython.core.interactiveshell", reason="IPython is not a test dependency")
-    shell = shell_module.InteractiveShell.instance(colors="nocolor")
-    try:
-        with contextlib.redirect_stdout(io.StringIO()) as out, contextlib.redirect_stderr(io.StringIO()) as err:
-            shell.run_cell("import textgru\ndef f():\n    raise textgru.TextgruError('x=1 is bad; give 2')\nf()")
-    finally:
-        shell_module.InteractiveShell.clear_instance()
-    shown = (out.getvalue() + err.getvalue()).strip()
-    assert shown == "TextgruError: x=1 is bad; give 2", shown
+    pytest.importorskip("IPython.core.interactiveshell", reason="IPython is not a test dependency")
+    # In a Python of its own: a shell sets sys.ps1 and builtins.__IPYTHON__ for good, after which this worker's later
+    # tests took themselves for a notebook (CI, whose Python has IPython: rank_starter() said ddp_notebook).
+    code = (
+        "import contextlib, io\n"
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        "shell = InteractiveShell.instance(colors='nocolor')\n"
+        "with contextlib.redirect_stdout(io.StringIO()) as out, contextlib.redirect_stderr(io.StringIO()) as err:\n"
+        "    shell.run_cell('import textgru\\ndef f():\\n    raise textgru.TextgruError(\"x=1 is bad; give 2\")\\nf()')\n"
+        "print(repr((out.getvalue() + err.getvalue()).strip()))\n"
+    )
+    r = run_python(["-c", code], env={"IPYTHONDIR": str(tmp_path)}, timeout=120, fresh=True)  # no history in ~
+    assert r.returncode == 0 and r.stdout.strip() == repr("TextgruError: x=1 is bad; give 2"), r.stdout + r.stderr
 
 
 def test_a_prediction_shows_in_a_notebook_as_bars_with_its_text_escaped() -> None:
