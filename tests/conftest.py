@@ -199,19 +199,64 @@ def forks_kept() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-def not_interactive() -> Iterator[None]:
-    """Fails a test that leaves this Python looking like a prompt or notebook (`sys.ps1`, `builtins.__IPYTHON__`, as
-    an IPython shell sets them): the worker's later tests then took ddp_notebook for ddp_spawn, and Lightning, if
-    first imported then, refuses spawned ranks for the rest of the worker (CI, whose Python has IPython)."""
-    import builtins
-
-    def markers() -> list[str]:
-        return [f"{m.__name__}.{n}" for m, n in ((sys, "ps1"), (builtins, "__IPYTHON__")) if hasattr(m, n)]
-
-    before = markers()
+def process_state_kept() -> Iterator[None]:
+    """Fails a test that leaves this Python's global state changed, which the same worker's later tests would inherit
+    in an order xdist chooses: CI's Python has IPython, whose shell left `sys.ps1` set, so later tests took
+    themselves for a notebook (rank_starter() said ddp_notebook; Lightning, if first imported then, refuses spawned
+    ranks for the rest of the worker). Also the directory, signal handlers, torch's modes and logging's handlers."""
+    before = _process_state()
     yield
-    if left := [m for m in markers() if m not in before]:
-        pytest.fail(f"the test left {', '.join(left)} set: run an IPython shell in a Python of its own")
+    after = _process_state()
+    changed = [
+        f"{key}: {before[key]!r} -> {now!r}" for key, now in after.items() if key in before and now != before[key]
+    ]
+    if changed:
+        pytest.fail(f"the test left this Python changed ({'; '.join(changed)}): restore it")
+
+
+@pytest.fixture
+def process_restored() -> Iterator[None]:
+    """For a test that runs a command's `main` (or a script, or a build tool) in this process, which may change it as
+    a command may its own process (a SIGTERM handler, logging's set-up): put back what `process_state_kept` checks."""
+    import logging
+    import signal
+
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    loggers = {lg: (lg.level, lg.propagate, list(lg.handlers)) for lg in map(logging.getLogger, ("", "textgru"))}
+    cwd, excepthook = os.getcwd(), sys.excepthook
+    yield
+    for sig, handler in handlers.items():
+        signal.signal(sig, handler)
+    for logger, (level, propagate, kept) in loggers.items():
+        logger.setLevel(level)
+        logger.propagate = propagate
+        for handler in [h for h in logger.handlers if h not in kept and not type(h).__module__.startswith("_pytest")]:
+            logger.removeHandler(handler)
+            handler.close()
+    os.chdir(cwd)
+    sys.excepthook = excepthook
+
+
+def _process_state() -> dict[str, Any]:
+    import builtins
+    import logging
+    import signal
+
+    state: dict[str, Any] = {
+        "sys.ps1": getattr(sys, "ps1", None),
+        "builtins.__IPYTHON__": hasattr(builtins, "__IPYTHON__"),
+        "cwd": os.getcwd(),
+        "SIGINT handler": signal.getsignal(signal.SIGINT),
+        "SIGTERM handler": signal.getsignal(signal.SIGTERM),
+        "sys.excepthook": sys.excepthook,
+    }
+    for name in ("", "textgru"):
+        logger = logging.getLogger(name)
+        ours = [h for h in logger.handlers if not type(h).__module__.startswith("_pytest")]  # pytest's come and go
+        state[f"logger {name or 'root'}"] = (logger.level, logger.propagate, ours)
+    if (torch := sys.modules.get("torch")) is not None:
+        state["torch modes"] = (torch.get_default_dtype(), torch.is_grad_enabled(), torch.get_num_threads())
+    return state
 
 
 @pytest.fixture(scope="session", autouse=True)

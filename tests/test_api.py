@@ -920,6 +920,7 @@ def test_readme_python_blocks_run(
     assert "\n" in capsys.readouterr().out
 
 
+@pytest.mark.usefixtures("process_restored")  # the examples run in this process, as scripts
 def test_examples_run(
     tiny_run: Path,
     lm_run: Path,

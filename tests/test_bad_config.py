@@ -26,6 +26,8 @@ import textgru
 from textgru.config import CONF_DIR, compose_config
 from textgru.errors import TextgruError
 
+pytestmark = pytest.mark.usefixtures("process_restored")  # commands run in this process (their SIGTERM handler)
+
 LIMIT_S = 30  # the bound for one wrong value, start-up included
 
 # (command's script, arguments, what the error line must say); <tmp> is a fresh folder, <file> a file in it, <ckpt> a file

@@ -257,6 +257,7 @@ def test_the_greedy_warning_comes_before_the_streamed_sample(lm_run: Path, tmp_p
     assert lines[warned + 1].startswith("KING:") and out.stdout.count("ignored: top_p=0.9") == 1, out.stdout
 
 
+@pytest.mark.usefixtures("process_restored")  # `textgru generate` runs in this process
 def test_generate_shows_a_vocabulary_of_control_characters_escaped_on_a_terminal(
     lm_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:

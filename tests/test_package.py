@@ -41,6 +41,7 @@ def test_the_built_wheel_holds_every_config_file(tmp_path: Path) -> None:
     assert "textgru = textgru.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
 
 
+@pytest.mark.usefixtures("process_restored")  # setuptools' build sets logging's level
 def test_the_sdist_holds_what_its_tests_need(tmp_path: Path) -> None:
     """A review: the sdist held tests/test_*.py (setuptools' default) without their conftest.py and the scripts they
     run, so its tests could not run; MANIFEST.in names what goes in."""
