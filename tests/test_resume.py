@@ -981,6 +981,35 @@ def test_a_copied_run_resumes_on_its_own_checkpoints(tiny_run: Path, tmp_path: P
     assert {p: p.read_bytes() for p in tiny_run.rglob("*") if p.is_file()} == original
 
 
+def test_a_resume_without_the_runs_best_checkpoint_is_one_line_before_anything_changes(
+    tiny_run: Path, tmp_path: Path
+) -> None:
+    """A review: with best.ckpt moved out (to deploy it) or best-unfinished.ckpt deleted, a resume trained, then failed
+    in a traceback when Lightning scored the run on its best checkpoint, and the run could never be finished (its
+    metrics.json set aside, config.yaml rewritten). A damaged one failed the same way."""
+    from textgru.resumed_best import check_saved_best
+    from textgru.run_folder import RunFolder
+
+    run = RunFolder(tmp_path / "run")
+    shutil.copytree(tiny_run, run.path)
+    run.best_checkpoint.replace(tmp_path / "deployed.ckpt")
+    before = {p: p.read_bytes() for p in run.path.rglob("*") if p.is_file() and p.name != "train.log"}
+    r = run_script("train", f"resume={run.path}", "trainer.max_epochs=4")
+    assert r.returncode == 2 and r.stderr.count("error:") == 1, r.stderr[-3000:]
+    assert (
+        "Traceback" not in r.stderr
+        and "has no checkpoints/best.ckpt (moved or deleted?), the run's best checkpoint so far" in r.stderr
+    )
+    assert "put it (or a copy) back" in r.stderr
+    assert {p: p.read_bytes() for p in run.path.rglob("*") if p.is_file() and p.name != "train.log"} == before
+    last = torch.load(run.last_checkpoint, weights_only=True)
+    (tmp_path / "deployed.ckpt").replace(run.unfinished_best)  # an interrupted run sets its best aside so
+    check_saved_best(run, last)
+    run.unfinished_best.write_bytes(run.unfinished_best.read_bytes()[:-100])  # cut short
+    with pytest.raises(TextgruError, match=r"best-unfinished.ckpt, the run's best checkpoint so far, .* is damaged"):
+        check_saved_best(run, last)
+
+
 def test_resume_trusts_the_targets_of_the_config_dir_it_is_given(tiny_run: Path, tmp_path: Path) -> None:
     """A run started with `--config-dir mine optimizer=sgd` (a class only the user's config names) resumes with the
     same `--config-dir`; `resume=` used to refuse that flag, and without it the class is still refused."""

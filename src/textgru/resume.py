@@ -25,6 +25,7 @@ from textgru.console import command_arg
 from textgru.distributed import process_rank
 from textgru.errors import TextgruError
 from textgru.hydra_files import group_choices
+from textgru.resumed_best import check_saved_best
 from textgru.resumed_data import check_same_data
 from textgru.run_folder import RunFolder, restore_unfinished_best, unquoted
 from textgru.run_lock import refuse_if_in_use
@@ -179,14 +180,13 @@ def read_resume_checkpoint(run: RunFolder, checkpoint: Path, cfg: Any) -> dict[s
     check_resumable(run, checkpoint, cfg.trainer)
     ckpt = load_checkpoint(checkpoint, verb=None)  # its own run: unfinished, by design
     rebuild_model(ckpt)  # the checkpoint rule, as for any checkpoint textgru reads
+    check_saved_best(run, ckpt)
     if type(ckpt.get("global_step")) is not int or ckpt["global_step"] < 0:
         raise TextgruError(f"resume: {checkpoint} holds no training step; {RESUME_ELSEWHERE}")
     step, max_steps = ckpt["global_step"], cfg.trainer.get("max_steps")
     scoring_left = step == max_steps and not run.metrics.exists()  # a review: stopped while scoring, its training done
     if scoring_left:
-        log.info(
-            "resume: training reached trainer.max_steps=%d; this resume scores the run and writes its results", step
-        )
+        log.info("resume: training reached trainer.max_steps=%d; this resume scores the run, writes its results", step)
     elif isinstance(max_steps, int) and 0 <= max_steps <= step:  # a review: "finished in 0 s", stopped_by max_steps
         raise TextgruError(
             f"resume: {checkpoint} is at step {step}, and trainer.max_steps={max_steps} would end the run at once; "
