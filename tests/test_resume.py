@@ -843,6 +843,19 @@ def test_resume_without_a_folder_is_named() -> None:
         resume_target(["trainer.max_epochs=2", "resume="])
 
 
+def test_a_run_folder_given_as_ckpt_path_is_continued_as_resume_is(tiny_run: Path, tmp_path: Path) -> None:
+    """A review: `textgru train ckpt_path=<run folder>` (as eval, predict and export take one) said the folder "does
+    not exist"."""
+    from textgru.resume import check_resumable
+    from textgru.run_folder import RunFolder, resume_target
+
+    assert resume_target([f"ckpt_path={tiny_run}"]) == (RunFolder(tiny_run), tiny_run / "checkpoints" / "last.ckpt")
+    assert resume_target([f"ckpt_path={tiny_run / 'checkpoints' / 'best.ckpt'}"])[1].name == "best.ckpt"
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(TextgruError, match=r"empty has no config.yaml, so it is not a textgru run folder"):
+        check_resumable(*resume_target([f"ckpt_path={tmp_path / 'empty'}"]), {})
+
+
 def test_resume_prints_its_config_with_cfg_job_and_takes_the_runs_own_groups_repeated(tiny_run: Path) -> None:
     """`--cfg job` and `-m` beside resume= were "'--cfg' is not key=value for a key in config.yaml"; `task=sentiment`
     (the run's group, its default, not typed when it started) was "would swap the config group task"."""

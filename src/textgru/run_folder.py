@@ -169,7 +169,7 @@ def resume_target(args: list[str]) -> tuple[RunFolder, Path] | None:
         if key in ("resume", "ckpt_path") and value:
             # config.yaml keeps absolute paths, as Hydra wrote them; a printed resume= line may be quoted
             path = Path(unquoted(value)).expanduser().absolute()
-            if key == "resume" and not path.is_file():  # a checkpoint file given as resume= is taken as ckpt_path=
+            if not path.is_file() and (key == "resume" or path.is_dir()):  # ckpt_path=<run folder>: as resume=
                 if not path.is_dir():
                     raise TextgruError(f"resume={value}: no such run folder; give a folder that a run wrote")
                 run = RunFolder(path)
