@@ -839,23 +839,34 @@ def test_utf16_files_windows_line_ends_and_verbatim_text(tmp_path: Path, tiny_ru
     assert json.loads(given.stdout)["text"] == text
 
 
-def test_stdin_that_looks_like_a_table_or_json_lines_is_named(caplog: pytest.LogCaptureFixture) -> None:
+def test_stdin_or_a_txt_file_that_looks_like_a_table_or_json_lines_is_named(
+    caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
     """Found by a review: stdin is read a text a line, and a CSV's header or JSON lines were classified as texts (a
-    quoted field cut at its line break) without a word. Texts that only look so are not named."""
+    quoted field cut at its line break) without a word; a later one: so was a .txt file (Excel's "Text (Tab
+    delimited)" saves one), a label glued to each text. Texts that only look so are not named."""
     import io
 
     from textgru.command_io import read_texts
 
     for piped, named in (
         ("id,text\n1,good\n", "a CSV or TSV header (with 'text')"),
+        ("text\tlabel\ngood day\t1\n", "a CSV or TSV header (with 'text')"),
         ('{"text": "good"}\n{"text": "bad"}\n', "a JSON object"),
         ("text, email and chat support were all slow\n", None),
         ("{braces} and {x}\nok\n", None),
     ):
-        caplog.clear()
-        with caplog.at_level(logging.WARNING):
-            assert read_texts(None, None, stdin=io.StringIO(piped)) == piped.splitlines()
-        assert (f"its first line looks like {named}" in caplog.text) if named else "stdin" not in caplog.text
+        (tmp_path / "in.txt").write_text(piped)
+        for source, stdin, fix in (
+            ("stdin", io.StringIO(piped), "give the file as input"),
+            ("input in.txt", None, "name it .csv"),
+        ):
+            caplog.clear()
+            with caplog.at_level(logging.WARNING):
+                given = str(tmp_path / "in.txt") if stdin is None else None
+                assert read_texts(None, given, stdin=stdin) == piped.splitlines()
+            said = f"{source} is read as plain text, a text a line, but its first line looks like {named}: {fix}"
+            assert (said in caplog.text) if named else "looks like" not in caplog.text, caplog.text
 
 
 def test_stdin_is_read_as_utf8_bytes_whatever_the_locale_says(caplog: pytest.LogCaptureFixture) -> None:

@@ -74,7 +74,9 @@ def read_texts(
     if suffix in JSON_LINES:
         texts = json_lines_texts(raw, p.name, text_column)
         return _non_empty(texts, p.name, "objects")
-    return _non_empty(_lines(raw), p.name, "lines")  # .txt or anything else: one text per line
+    lines = _lines(raw)  # .txt or anything else: one text per line (a review: Excel's tab-separated .txt)
+    _warn_if_a_table(lines[0] if lines else "", text_column, f"input {p.name}")
+    return _non_empty(lines, p.name, "lines")
 
 
 def _no_column(what: str, text_column: str) -> str:
@@ -124,9 +126,10 @@ def read_prompt(prompt: str | None, prompt_file: str | None) -> str:
     return _prompt_text(decode_bytes(sys.stdin.buffer.read(), "stdin"))
 
 
-def _warn_if_a_table(first: str, text_column: str) -> None:
-    """Stdin is read a text a line; a first line that looks like a CSV/TSV header or a JSON object is named (a review:
-    a header and JSON lines were classified as texts, quoted fields cut at their line breaks, without a word)."""
+def _warn_if_a_table(first: str, text_column: str, source: str = "stdin") -> None:
+    """Stdin or a .txt file is read a text a line; a first line that looks like a CSV/TSV header or a JSON object is
+    named (a review: a header and JSON lines were classified as texts, quoted fields cut at their line breaks, a
+    label glued to each text, without a word)."""
     fields = [f.strip().strip('"') for f in re.split("[,\t]", first)]
     try:  # (a text that only looks so, "{braces} ... {x}", or "text, email and chat were slow", is not named)
         obj = json.loads(first) if first.lstrip().startswith("{") else None
@@ -138,10 +141,14 @@ def _warn_if_a_table(first: str, text_column: str) -> None:
         looks = f"a CSV or TSV header (with {text_column!r})"
     else:
         return
+    fix = (
+        "give the file as input=<file> (.csv, .tsv or .jsonl)" if source == "stdin" else "name it .csv, .tsv or .jsonl"
+    )
     log.warning(
-        "stdin is read as plain text, a text a line, but its first line looks like %s: give the file as input=<file> "
-        "(.csv, .tsv or .jsonl) to read its %s field",
+        "%s is read as plain text, a text a line, but its first line looks like %s: %s to read its %s field",
+        source,
         looks,
+        fix,
         text_column,
     )
 
