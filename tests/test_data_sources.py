@@ -342,6 +342,23 @@ def test_a_csv_quoted_tsv_is_read_with_its_quoting_by_training_and_predict(tmp_p
     assert read_texts(None, str(tmp_path / "m.tsv")) == [*texts, 'it is 5" tall']
 
 
+def test_a_tsv_with_every_field_in_quotes_is_read_with_its_quoting(tmp_path: Path) -> None:
+    """A review: R's `write.table(sep="\\t")` (quote=TRUE) and csv's QUOTE_ALL put every field in quotes, a label
+    and the header too; read as text, the labels were '"neg"' and '"pos"' (no warning), or, with the header quoted,
+    the text column was not found. A TSV whose texts alone are quoted keeps its quotes as text, as before."""
+    from textgru.command_io import read_texts
+
+    rows = make_rows(60)
+    body = "".join(f'"{t}"\t"{lab}"\n' for t, lab in rows)
+    for name, header in (("rows.tsv", "text\tlabel\n"), ("all.tsv", '"text"\t"label"\n')):
+        (tmp_path / name).write_text(header + body)
+        data = load_classification_data({**data_cfg("local"), "path": str(tmp_path / name)})
+        assert sorted(data["train"].features["label"].names) == ["neg", "neutral", "pos"], name
+        assert read_texts(None, str(tmp_path / name)) == [t for t, _ in rows]
+    (tmp_path / "texts.tsv").write_text("text\tlabel\n" + "".join(f'"{t}"\t{lab}\n' for t, lab in rows))
+    assert read_texts(None, str(tmp_path / "texts.tsv")) == [f'"{t}"' for t, _ in rows]
+
+
 def test_a_plain_tsv_whose_quotes_are_text_is_read_as_written(tmp_path: Path) -> None:
     """The diff review: the first rule took any quoted span holding a line break or a tab for CSV quoting, so a plain
     TSV was read with rows merged (an opening quote, an inch mark lines later: 5 texts read as 2) or fields shifted (a

@@ -58,7 +58,7 @@ def _verdict(name: str, opener: object) -> int | None:
 
 def _read_both(name: str, opener: object) -> int | None:
     with opener() as handle:  # type: ignore[operator]
-        width, plain_fits, opens, doubled, plain_rows = _plain(handle)
+        width, plain_fits, opens, doubled, plain_rows, wrapped = _plain(handle)
     if not opens:
         return None
     with opener() as handle:  # type: ignore[operator]
@@ -67,8 +67,8 @@ def _read_both(name: str, opener: object) -> int | None:
         return csv.QUOTE_MINIMAL
     if not quoted_fits:
         return csv.QUOTE_NONE  # as before: a '"' is text (the row-length check names a plain file's bad row)
-    if doubled:
-        return csv.QUOTE_MINIMAL  # '""' inside quotes: as CSV quoting writes a quote
+    if doubled or wrapped:  # '""' inside quotes: as CSV quoting writes a quote; every field in quotes (a review:
+        return csv.QUOTE_MINIMAL  # R's write.table, QUOTE_ALL: the labels were '"neg"', the header '"text"')
     if quoted_rows == plain_rows:
         return csv.QUOTE_NONE  # only quotes around whole texts ('"hi"'): text, as before
     raise TextgruError(
@@ -78,20 +78,25 @@ def _read_both(name: str, opener: object) -> int | None:
     )
 
 
-def _plain(handle: IO[str]) -> tuple[int, bool, bool, bool, int]:
-    """Read without quoting: (the header's width, every row as wide, a field opens with '"', one holds '""', rows)."""
-    width, fits, opens, doubled, rows = 0, True, False, False, 0
+def _plain(handle: IO[str]) -> tuple[int, bool, bool, bool, int, bool]:
+    """Read without quoting: (the header's width, every row as wide, a field opens with '"', one holds '""', rows,
+    every field of the header or of every later row is wrapped in quotes: a label column too, so CSV quoting)."""
+    width, fits, opens, doubled, rows, header_wrapped, rows_wrapped = 0, True, False, False, 0, False, True
     for row in csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE):
         if not row:
             continue
+        every_field = all(len(f) > 1 and f[0] == f[-1] == '"' for f in row)
         if not width:
-            width = len(row)
+            width, header_wrapped = len(row), every_field
+        else:
+            rows_wrapped = rows_wrapped and every_field
         rows += 1
         fits = fits and len(row) == width
         if not opens and any(field.startswith('"') for field in row):
             opens = True
         doubled = doubled or any('""' in field for field in row)
-    return width, fits, opens, doubled, rows
+    wrapped = width > 1 and (header_wrapped or (rows > 1 and rows_wrapped))  # one column: a quoted text is text
+    return width, fits, opens, doubled, rows, wrapped
 
 
 def _quoted(handle: IO[str], width: int) -> tuple[bool, int, int | None]:
