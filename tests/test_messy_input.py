@@ -529,10 +529,17 @@ def test_predict_inputs_of_other_kinds(tmp_path: Path, caplog: pytest.LogCapture
         (tmp_path / "f.jsonl").write_text(f'{{"text": "good"}}\n{line}\n')  # "has no 'text' field; set text_column="
         with pytest.raises(TextgruError, match=re.escape(f"f.jsonl line 2 is {kind}, not a JSON object; give one")):
             read_texts(None, str(tmp_path / "f.jsonl"))
-    for name, array in (("c.json", '[{"text": "good"}]\n'), ("c2.json", '\n[\n  {"text": "good"}\n]\n')):
-        (tmp_path / name).write_text(array)  # on one line, or pretty-printed
-        with pytest.raises(TextgruError, match=f"{name} holds a JSON array; give JSON lines"):
-            read_texts(None, str(tmp_path / name))
+    for name, array in (("c.json", '[{"text": "good"}]\n'), ("c2.json", '\n[\n  {"text": "good"},{"text": ""}\n]\n')):
+        (tmp_path / name).write_text(array)  # on one line, or pretty-printed: read as training reads it (a review:
+        assert read_texts(None, str(tmp_path / name)) == ["good"]  # predict refused the file training had taken)
+    for array, said in (
+        ('[{"text": "a"}, "b"]', "c.json item 2 is a string, not a JSON object; give an array of"),
+        ('[{"text": "a"}, {"body": "b"}]', "c.json item 2 has no 'text' field"),
+        ('[{"text": "a"},', "c.json is not JSON (Expecting value, line 1); give a JSON array or"),
+    ):
+        (tmp_path / "c.json").write_text(array)
+        with pytest.raises(TextgruError, match=re.escape(said)):
+            read_texts(None, str(tmp_path / "c.json"))
     long = "word " * 40_000  # 200,000 characters in one field
     (tmp_path / "d.csv").write_text(f'text\n"{long}"\nshort\n')
     assert read_texts(None, str(tmp_path / "d.csv")) == [long, "short"]

@@ -94,27 +94,34 @@ def delimited_texts(raw: str, name: str, delimiter: str, text_column: str) -> li
 
 
 def json_lines_texts(raw: str, name: str, text_column: str) -> list[str]:
-    """The `text_column` of each object of a JSON lines file (.jsonl, .ndjson or .json), null as an empty text; a
-    line that is not an object holding a string there is refused in one line."""
+    """The `text_column` of each object of a JSON lines file (.jsonl, .ndjson or .json), or of a JSON array of objects
+    (as training and eval read a .json; a review: predict refused the file they took), null as an empty text; a line
+    or item that is not an object holding a string there is refused in one line."""
     if raw.lstrip().startswith("["):
-        raise TextgruError(f'{name} holds a JSON array; give JSON lines, one object a line ({{"text": ...}})')
-    texts = []
-    for n, line in enumerate(io.StringIO(raw, newline=None), 1):
-        if not line.strip():
-            continue
         try:
-            obj = json.loads(line)
+            items = json.loads(raw)
         except json.JSONDecodeError as e:
-            raise TextgruError(f"{name} line {n} is not JSON ({e.msg}); expected one object per line") from e
+            raise TextgruError(f"{name} is not JSON ({e.msg}, line {e.lineno}); give a JSON array or JSON lines") from e
+        objects = [(f"item {n}", obj) for n, obj in enumerate(items if isinstance(items, list) else [items], 1)]
+    else:
+        objects = []
+        for n, line in enumerate(io.StringIO(raw, newline=None), 1):
+            if not line.strip():
+                continue
+            try:
+                objects.append((f"line {n}", json.loads(line)))
+            except json.JSONDecodeError as e:
+                raise TextgruError(f"{name} line {n} is not JSON ({e.msg}); expected one object per line") from e
+    texts = []
+    for where, obj in objects:
         if not isinstance(obj, dict):
             kind = {str: "a string", list: "a list", bool: "a boolean", type(None): "null"}.get(type(obj), "a number")
-            raise TextgruError(
-                f'{name} line {n} is {kind}, not a JSON object; give one object a line ({{"{text_column}": ...}})'
-            )
+            fix = "one object a line" if where.startswith("line") else "an array of objects"
+            raise TextgruError(f'{name} {where} is {kind}, not a JSON object; give {fix} ({{"{text_column}": ...}})')
         if text_column not in obj:
-            raise TextgruError(f"{name} line {n} has no {text_column!r} field; set text_column=")
+            raise TextgruError(f"{name} {where} has no {text_column!r} field; set text_column=")
         value = obj[text_column]
         if value is not None and not isinstance(value, str):
-            raise TextgruError(f"{name} line {n}: {text_column!r} is {json.dumps(value)[:40]}, not a string; give text")
+            raise TextgruError(f"{name} {where}: {text_column!r} is {json.dumps(value)[:40]}, not a string; give text")
         texts.append(value or "")  # null: an empty text, skipped with the others
     return texts
