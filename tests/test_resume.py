@@ -843,6 +843,20 @@ def test_resume_without_a_folder_is_named() -> None:
         resume_target(["trainer.max_epochs=2", "resume="])
 
 
+def test_a_resume_from_the_best_checkpoint_keeps_the_runs_last_one_aside(tiny_run: Path, tmp_path: Path) -> None:
+    """A review: `resume=<run>/checkpoints/best.ckpt` of a finished run trained on from the best's step and replaced
+    its later last.ckpt, the later epochs' work, with only an info line."""
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    last = (run / "checkpoints" / "last.ckpt").read_bytes()
+    step = torch.load(run / "checkpoints" / "best.ckpt", weights_only=True)["global_step"]
+    r = run_script("train", f"resume={run / 'checkpoints' / 'best.ckpt'}", "trainer.max_epochs=4")
+    assert r.returncode == 0, r.stderr[-3000:]
+    kept = run / "checkpoints" / f"last.before-resume-at-step-{step}.ckpt"
+    assert kept.read_bytes() == last and (run / "checkpoints" / "last.ckpt").read_bytes() != last
+    assert f"resuming from best.ckpt (step {step}): the run's last.ckpt is kept as {kept.name}" in r.stderr
+
+
 def test_a_run_folder_given_as_ckpt_path_is_continued_as_resume_is(tiny_run: Path, tmp_path: Path) -> None:
     """A review: `textgru train ckpt_path=<run folder>` (as eval, predict and export take one) said the folder "does
     not exist"."""
@@ -1000,7 +1014,7 @@ def test_a_resume_without_the_runs_best_checkpoint_is_one_line_before_anything_c
     """A review: with best.ckpt moved out (to deploy it) or best-unfinished.ckpt deleted, a resume trained, then failed
     in a traceback when Lightning scored the run on its best checkpoint, and the run could never be finished (its
     metrics.json set aside, config.yaml rewritten). A damaged one failed the same way."""
-    from textgru.resumed_best import check_saved_best
+    from textgru.resumed_checkpoints import check_saved_best
     from textgru.run_folder import RunFolder
 
     run = RunFolder(tmp_path / "run")

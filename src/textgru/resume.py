@@ -25,7 +25,7 @@ from textgru.console import command_arg
 from textgru.distributed import process_rank
 from textgru.errors import TextgruError
 from textgru.hydra_files import group_choices
-from textgru.resumed_best import check_saved_best
+from textgru.resumed_checkpoints import check_saved_best, keep_a_later_last
 from textgru.resumed_data import check_same_data
 from textgru.run_folder import RunFolder, restore_unfinished_best, unquoted
 from textgru.run_lock import refuse_if_in_use
@@ -235,6 +235,7 @@ def prepare_resume(run: RunFolder, ckpt: dict[str, Any], rank_zero: bool) -> int
             run.metrics.replace(kept)
             log.info("training on from the finished run's step %d; its metrics.json is kept as %s", step, kept.name)
         restore_unfinished_best(run)
+        keep_a_later_last(run, ckpt)
         trim_metrics_log(run, step)
     return step
 

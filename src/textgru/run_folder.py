@@ -55,16 +55,16 @@ class RunFolder:
 
     def config_before_resume(self, step: int) -> Path:
         """Where config.yaml is kept when a run resumes from checkpoint `step` with overrides that change it (free)."""
-        return _free_name(self.path / f"config.before-resume-at-step-{step}", ".yaml")
+        return free_name(self.path / f"config.before-resume-at-step-{step}", ".yaml")
 
     def metrics_before_resume(self, step: int) -> Path:
         """Where a finished run's metrics.json is kept when a resume trains on from checkpoint `step`."""
-        return _free_name(self.path / f"metrics.before-resume-at-step-{step}", ".json")
+        return free_name(self.path / f"metrics.before-resume-at-step-{step}", ".json")
 
     def metrics_after(self, step: int) -> Path:
         """Where CSV log rows logged after checkpoint `step` are kept when a killed run resumes from it: a name not
         taken yet (killed again before its next checkpoint, a run resumes from the same step again)."""
-        return _free_name(self.logs / f"metrics.after-step-{step}", ".csv")
+        return free_name(self.logs / f"metrics.after-step-{step}", ".csv")
 
     @property
     def finished_marker(self) -> Path | None:
@@ -114,7 +114,7 @@ class RunFolder:
         return cls(p.parent.parent if p.parent.name == "checkpoints" else p.parent)
 
 
-def _free_name(base: Path, suffix: str) -> Path:
+def free_name(base: Path, suffix: str) -> Path:
     """`<base><suffix>`, or `<base>-2<suffix>`, `-3` ... where that exists."""
     return next(p for n in range(1, 10_000) if not (p := Path(f"{base}{'' if n == 1 else f'-{n}'}{suffix}")).exists())
 
