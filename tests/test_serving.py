@@ -332,6 +332,12 @@ BAD = [  # (path, request keywords, status, words the one-line error must hold)
         400,
         ["not UTF-8 (byte 0xe9 at position 13)"],
     ),
+    (  # a review: "not UTF-8 (byte 0x7b at position 2)", a valid byte ('{') named
+        "/predict",
+        {"content": b"\xff\xfe{", "headers": {"content-type": "application/json"}},
+        400,
+        ["not UTF-8 (its first bytes read as utf-16-le, failing at position 2); send JSON encoded as UTF-8"],
+    ),
     ("/predict", {"content": b"", "headers": {"content-type": "application/json"}}, 400, ["body is empty"]),
     (  # a review: "not UTF-8 (byte 0x8b ...)"
         "/predict",

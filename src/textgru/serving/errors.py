@@ -147,11 +147,14 @@ def http_error(limits: Limits):
         elif exc.status_code == 400 and (compressed := _compressed(request)) is not None:
             return compressed
         elif exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):  # FastAPI: "an error parsing"
-            bad = exc.__cause__
-            message = (
-                f"the body is not UTF-8 (byte 0x{bad.object[bad.start]:02x} at position {bad.start}); "
-                "send JSON encoded as UTF-8"
+            bad = exc.__cause__  # JSON's reader takes the encoding from the first bytes (a review: \xff\xfe{ named '{')
+            utf8 = bad.encoding.lower().replace("-", "").replace("_", "") == "utf8"
+            where = (
+                f"byte 0x{bad.object[bad.start]:02x} at"
+                if utf8
+                else f"its first bytes read as {bad.encoding}, failing at"
             )
+            message = f"the body is not UTF-8 ({where} position {bad.start}); send JSON encoded as UTF-8"
         elif exc.status_code == 400 and "integer string conversion" in str(exc.__cause__):  # Python's 4,300 digits
             message = "the body's JSON holds an integer of over 4,300 digits, too long to read; send a shorter number"
         elif exc.status_code == 400 and isinstance(exc.__cause__, RecursionError):
