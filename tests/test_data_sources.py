@@ -222,7 +222,7 @@ def test_csv_values_are_read_as_written(tmp_path: Path, caplog) -> None:
     # a first line the header reading cannot take (a review: a 200k-character first field was a traceback) is
     # pandas' to tell about, as before
     (tmp_path / "long.csv").write_text("x" * 200_000 + ",pos\n" + "a,neg\n" * 20)
-    with pytest.raises(TextgruError, match="column 'review' not found in the train split"):
+    with pytest.raises(TextgruError, match="column 'review' not found; its columns are"):
         load_classification_data(_local(tmp_path / "long.csv"))
 
 

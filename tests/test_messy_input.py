@@ -959,7 +959,7 @@ def test_a_header_with_spaces_or_no_header_is_named_where_a_column_is_missing(tm
 
     (tmp_path / "spaced.csv").write_text("text, label\n" + "".join(f"{t},{y}\n" for t, y in BASE))
     spaced = r"The header names ' label', spaces included: write the header without spaces around its names.$"
-    with pytest.raises(TextgruError, match=r"column 'label' not found .*" + spaced):
+    with pytest.raises(TextgruError, match=r"column 'label' not found.*" + spaced):
         load_classification_data(data_cfg("local", path=str(tmp_path / "spaced.csv")))
     (tmp_path / "spaced.tsv").write_text(" text \tlabel\n" + "".join(f"{t}\t{y}\n" for t, y in BASE))
     with pytest.raises(TextgruError, match=r"column 'text' not in spaced.tsv; .*The header names ' text ', spaces"):

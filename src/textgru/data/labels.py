@@ -84,9 +84,10 @@ def standardize(
         )
     for split, ds in dd.items():
         missing = [c for c in (text_column, label_column) if c and c not in ds.column_names]
-        if missing:
+        if missing:  # a file's own split is the file (a review: "in the train split" of a file eval scored whole)
+            where = "" if split == "train" else f" in its {split} split"
             raise TextgruError(
-                f"{source_of(name, split)}: column {missing[0]!r} not found in the {split} split; columns are "
+                f"{source_of(name, split)}: column {missing[0]!r} not found{where}; its columns are "
                 f"{ds.column_names}. Set data.text_column= / data.label_column= to one of them."
                 + header_hint(
                     ds.column_names, wanted=(text_column, label_column), table=_is_table(source_of(name, split))
