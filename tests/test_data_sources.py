@@ -704,15 +704,3 @@ def test_label_names_set_the_order_and_a_wrong_list_is_one_line(tmp_path: Path) 
         load_classification_data({**config, "label_names": ["pos", "Pos", "neg", "neutral"]})
     with pytest.raises(TextgruError, match=r"in the train split are not in data.label_names \(\['pos', 'neg'\]\); add"):
         load_classification_data({**config, "label_names": ["pos", "neg"]})
-
-
-def test_a_text_corpus_with_windows_line_ends_is_read_as_its_lf_twin(tmp_path: Path) -> None:
-    """A review: a corpus saved with CRLF taught the language model a \\r token, which generate printed at every line
-    end (a prompt's CRLF is read as \\n: what the model was said to be trained on). A lone \\r stays text."""
-    from textgru.data.text_corpus import read_documents
-
-    (tmp_path / "lf.txt").write_bytes(b"the king\nis dead\n")
-    (tmp_path / "crlf.txt").write_bytes(b"the king\r\nis dead\r\n")
-    (tmp_path / "cr.txt").write_bytes(b"a\rb")
-    assert read_documents(str(tmp_path / "crlf.txt"))["text"] == read_documents(str(tmp_path / "lf.txt"))["text"]
-    assert read_documents(str(tmp_path / "cr.txt"))["text"] == ["a\rb"]

@@ -92,8 +92,7 @@ def load_text_corpus(cfg: Mapping[str, Any]) -> DatasetDict:
 
 def read_documents(path: str | list[str] | None, text_column: str = "text") -> Dataset:
     """Documents from one file, a glob, a list, or a folder (its .txt files, recursively). Text files are one
-    document each (non-UTF-8 bytes replaced, \r\n read as \n); CSV/TSV/JSON/JSONL/Parquet give one per row of
-    `text_column`."""
+    document each (non-UTF-8 bytes replaced); CSV/TSV/JSON/JSONL/Parquet give one per row of `text_column`."""
     if path in (None, "", "???"):
         raise TextgruError(
             "data.path is required: pass data.path=<file.txt, folder of .txt, glob, or .csv/.jsonl/.parquet>"
@@ -123,8 +122,8 @@ def read_documents(path: str | list[str] | None, text_column: str = "text") -> D
         ds = ds.select_columns([text_column])
         return ds if text_column == "text" else ds.rename_column(text_column, "text")
     texts = []
-    for f in files:  # UTF-16/32 by their mark (they read as NUL-laced text); Windows line ends as the \n prompts get
-        texts.append(decode_bytes(f.read_bytes(), f.name).replace("\r\n", "\n"))  # (a review: generate printed \r)
+    for f in files:
+        texts.append(decode_bytes(f.read_bytes(), f.name))  # UTF-16/32 by their mark (they read as NUL-laced text)
     log.info("local text: %d file(s), %d characters", len(files), sum(map(len, texts)))
     return Dataset.from_dict({"text": texts})
 
