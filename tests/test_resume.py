@@ -451,6 +451,8 @@ def test_resume_refuses_what_it_cannot_continue(
         folder = tmp_path / name
         (folder / "checkpoints").mkdir(parents=True)
         (folder / "config.yaml").write_bytes((tiny_run / "config.yaml").read_bytes())
+        if name in ("resized", "reseeded", "changed_data", "relabelled"):  # refused after the best is found
+            shutil.copy(tiny_run / "checkpoints" / "best.ckpt", folder / "checkpoints")
         ckpt = torch.load(tiny_run / "checkpoints" / "last.ckpt", weights_only=True)
         if edit is not None:
             edit(ckpt)
@@ -470,6 +472,7 @@ def test_resume_refuses_what_it_cannot_continue(
     before = {f: {p: p.read_bytes() for p in f.rglob("*") if p.is_file()} for f in folders}
     changed = copy_with("changed_data")  # its data file now holds words the run's tokenizer never saw
     (changed / "tokenizer.json").write_bytes((tiny_run / "tokenizer.json").read_bytes())
+    relabelled = copy_with("relabelled")
     config = yaml.safe_load((tiny_run / "config.yaml").read_text())
     rows = list(csv.DictReader(open(config["data"]["path"], newline="")))
     with open(tmp_path / "changed.csv", "w", newline="") as f:
@@ -478,7 +481,7 @@ def test_resume_refuses_what_it_cannot_continue(
         writer.writerows({**row, "review": row["review"] + " zebra quokka platypus"} for row in rows)
     config["data"]["path"] = str(tmp_path / "changed.csv")
     (changed / "config.yaml").write_text(yaml.safe_dump(config))
-    relabelled = copy_with("relabelled")  # a review: labels renamed in the file (same texts, same tokenizer) went on
+    # (relabelled: a review: labels renamed in the file, the same texts and tokenizer, went on)
     (relabelled / "tokenizer.json").write_bytes((tiny_run / "tokenizer.json").read_bytes())
     label = config["data"]["label_column"]
     with open(tmp_path / "relabelled.csv", "w", newline="") as f:
@@ -497,7 +500,7 @@ def test_resume_refuses_what_it_cannot_continue(
     assert "the tokenizer built from the data now differs" in data_changed  # not blamed on the model's sizes
     assert "resume: the run's labels changed since it started (['neg', " in labels_changed
     assert "then, ['neg_x', " in labels_changed
-    kept = {"checkpoints", "config.yaml", "last.ckpt", "tokenizer.json", "train.log"}  # the log says why
+    kept = {"checkpoints", "config.yaml", "best.ckpt", "last.ckpt", "tokenizer.json", "train.log"}  # the log says why
     assert {p.name for p in relabelled.rglob("*")} == kept
     assert "builds a model that does not fit" in resized and "(model.head.weight: [3, 64] in the checkpoint" in resized
     from textgru.resume import read_resume_checkpoint, resume_config  # what train() reads before the folder changes
@@ -855,6 +858,35 @@ def test_a_resume_from_the_best_checkpoint_keeps_the_runs_last_one_aside(tiny_ru
     kept = run / "checkpoints" / f"last.before-resume-at-step-{step}.ckpt"
     assert kept.read_bytes() == last and (run / "checkpoints" / "last.ckpt").read_bytes() != last
     assert f"resuming from best.ckpt (step {step}): the run's last.ckpt is kept as {kept.name}" in r.stderr
+    # last.ckpt itself stays until the resume saves its own (a review of a first version, which moved it aside: a
+    # resume stopped before its first save left a run whose last checkpoint was gone); a copy of it keeps nothing
+    from textgru.resumed_checkpoints import keep_a_later_last
+    from textgru.run_folder import RunFolder
+
+    again = RunFolder(tmp_path / "again")
+    shutil.copytree(tiny_run, again.path)
+    best = torch.load(again.best_checkpoint, weights_only=True)
+    keep_a_later_last(again, {**best, "path": str(again.best_checkpoint)})
+    kept = again.checkpoints / f"last.before-resume-at-step-{step}.ckpt"
+    assert (
+        again.last_checkpoint.read_bytes() == kept.read_bytes() == (tiny_run / "checkpoints" / "last.ckpt").read_bytes()
+    )
+    shutil.copy(again.last_checkpoint, tmp_path / "copy.ckpt")
+    kept.unlink()
+    keep_a_later_last(again, {**best, "path": str(tmp_path / "copy.ckpt")})
+    assert not kept.exists()
+
+
+def test_a_resume_from_an_interrupted_runs_best_unfinished_checkpoint_trains_on(tiny_run: Path, tmp_path: Path) -> None:
+    """A review: `ckpt_path=<run>/checkpoints/best-unfinished.ckpt` (which eval's hint names) was taken back as
+    best.ckpt before training, and Lightning then read the old name: a FileNotFoundError traceback."""
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    (run / "checkpoints" / "best.ckpt").replace(run / "checkpoints" / "best-unfinished.ckpt")
+    (run / "metrics.json").unlink()  # as a run that was stopped leaves it
+    r = run_script("train", f"ckpt_path={run / 'checkpoints' / 'best-unfinished.ckpt'}", "trainer.max_epochs=4")
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr[-3000:]
+    assert (run / "metrics.json").is_file() and not (run / "checkpoints" / "best-unfinished.ckpt").exists()
 
 
 def test_a_run_folder_given_as_ckpt_path_is_continued_as_resume_is(tiny_run: Path, tmp_path: Path) -> None:
@@ -1035,6 +1067,18 @@ def test_a_resume_without_the_runs_best_checkpoint_is_one_line_before_anything_c
     run.unfinished_best.write_bytes(run.unfinished_best.read_bytes()[:-100])  # cut short
     with pytest.raises(TextgruError, match=r"best-unfinished.ckpt, the run's best checkpoint so far, .* is damaged"):
         check_saved_best(run, last)
+    run.unfinished_best.unlink()
+    run.metrics.unlink()  # an unfinished run's best may have been either
+    with pytest.raises(TextgruError, match=r"has no checkpoints/best.ckpt \(or best-unfinished.ckpt\) \(moved or"):
+        check_saved_best(run, last)
+    # only the run's own checkpoint callback's best (Lightning's first; a review: another ModelCheckpoint's best, in
+    # its own folder, was looked for in checkpoints/ and the resume refused)
+    states = last["callbacks"]
+    own = next(k for k, v in states.items() if isinstance(v, dict) and "best_model_path" in v)
+    other = {**states[own], "best_model_path": str(tmp_path / "topk" / "e0.ckpt"), "dirpath": str(tmp_path / "topk")}
+    last["callbacks"] = {own: states[own], "ModelCheckpoint{'monitor': 'val/loss'}": other}
+    shutil.copy(tiny_run / "checkpoints" / "best.ckpt", run.best_checkpoint)
+    check_saved_best(run, last)
 
 
 def test_resume_trusts_the_targets_of_the_config_dir_it_is_given(tiny_run: Path, tmp_path: Path) -> None:

@@ -180,7 +180,6 @@ def read_resume_checkpoint(run: RunFolder, checkpoint: Path, cfg: Any) -> dict[s
     check_resumable(run, checkpoint, cfg.trainer)
     ckpt = load_checkpoint(checkpoint, verb=None)  # its own run: unfinished, by design
     rebuild_model(ckpt)  # the checkpoint rule, as for any checkpoint textgru reads
-    check_saved_best(run, ckpt)
     if type(ckpt.get("global_step")) is not int or ckpt["global_step"] < 0:
         raise TextgruError(f"resume: {checkpoint} holds no training step; {RESUME_ELSEWHERE}")
     step, max_steps = ckpt["global_step"], cfg.trainer.get("max_steps")
@@ -198,6 +197,7 @@ def read_resume_checkpoint(run: RunFolder, checkpoint: Path, cfg: Any) -> dict[s
         raise TextgruError(
             f"resume: {checkpoint}: its saved random states are damaged ({e}); {RESUME_ELSEWHERE}"
         ) from e
+    check_saved_best(run, ckpt)
     return ckpt
 
 

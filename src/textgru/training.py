@@ -126,6 +126,8 @@ def _train(
         check_same_batches(resumed, cfg.data)
         check_plan_goes_on(cfg, resumed, config_yaml)
         resumed_at = prepare_resume(run, resumed, rank_zero=process_rank() == 0)
+        if resume_from.name == run.unfinished_best.name and not resume_from.exists():  # taken back as best.ckpt
+            resume_from = run.best_checkpoint  # (a review: Lightning then read the name it had, a traceback)
         del resumed
     trainer = build_trainer(cfg, run, resume_from is not None, extra_callbacks, tracker)
     finished = False
