@@ -704,3 +704,19 @@ def test_label_names_set_the_order_and_a_wrong_list_is_one_line(tmp_path: Path) 
         load_classification_data({**config, "label_names": ["pos", "Pos", "neg", "neutral"]})
     with pytest.raises(TextgruError, match=r"in the train split are not in data.label_names \(\['pos', 'neg'\]\); add"):
         load_classification_data({**config, "label_names": ["pos", "neg"]})
+
+
+def test_a_text_corpus_with_windows_line_ends_is_named(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A review: a corpus saved with CRLF taught the language model a \\r token, which generate showed escaped at
+    every line end, without a word. It is read as written (a run trained on it resumes and scores as it did: a review
+    of a first fix, which read \\r\\n as \\n, found such a run refused as if its data had changed), and named."""
+    from textgru.data.text_corpus import read_documents
+
+    (tmp_path / "lf.txt").write_bytes(b"the king\nis dead\n")
+    (tmp_path / "crlf.txt").write_bytes(b"the king\r\nis dead\r\n")
+    with caplog.at_level(logging.WARNING, logger="textgru"):
+        assert read_documents(str(tmp_path / "lf.txt"))["text"] == ["the king\nis dead\n"]
+    assert "Windows line ends" not in caplog.text
+    with caplog.at_level(logging.WARNING, logger="textgru"):
+        assert sorted(read_documents(str(tmp_path))["text"]) == ["the king\nis dead\n", "the king\r\nis dead\r\n"]
+    assert "1 of the 2 text file(s) have Windows line ends (\\r\\n): a model learns the \\r as text" in caplog.text

@@ -125,6 +125,13 @@ def read_documents(path: str | list[str] | None, text_column: str = "text") -> D
     for f in files:
         texts.append(decode_bytes(f.read_bytes(), f.name))  # UTF-16/32 by their mark (they read as NUL-laced text)
     log.info("local text: %d file(s), %d characters", len(files), sum(map(len, texts)))
+    if crlf := sum("\r\n" in t for t in texts):  # read as written (runs trained on them resume and score as they were)
+        log.warning(  # (a review: the model learnt \r, which generate then showed escaped at every line end)
+            "%d of the %d text file(s) have Windows line ends (\\r\\n): a model learns the \\r as text; convert "
+            "them to \\n line ends (e.g. dos2unix) before training",
+            crlf,
+            len(files),
+        )
     return Dataset.from_dict({"text": texts})
 
 
