@@ -26,8 +26,6 @@ import textgru
 from textgru.config import CONF_DIR, compose_config
 from textgru.errors import TextgruError
 
-pytestmark = pytest.mark.usefixtures("process_restored")  # commands run in this process (their SIGTERM handler)
-
 LIMIT_S = 30  # the issue's bound for one wrong value, start-up included
 
 # (command's script, arguments, what the error line must say); <tmp> is a fresh folder, <file> a file in it, <ckpt> a file
@@ -434,6 +432,7 @@ def run_in_process(script: str, args: list[str], monkeypatch, capsys) -> tuple[o
     return exit_info.value.code, capsys.readouterr().err
 
 
+@pytest.mark.usefixtures("process_restored")  # a command runs in this process (its SIGTERM handler)
 @pytest.mark.parametrize(
     "script,args,needle", ISSUE_TABLE + MORE, ids=lambda v: " ".join(v) if isinstance(v, list) else None
 )
@@ -495,6 +494,7 @@ def test_valid_hydra_settings_pass(args: list[str]) -> None:
     check_override_keys([*args, "seed=1"], "train")  # no TextgruError
 
 
+@pytest.mark.usefixtures("process_restored")  # a command runs in this process (its SIGTERM handler)
 @pytest.mark.parametrize(
     "args,refused",
     [
@@ -908,6 +908,7 @@ def test_a_search_refuses_a_removed_space_and_a_metric_the_task_does_not_log_lea
         assert not any(tmp_path.iterdir()), list(tmp_path.rglob("*"))
 
 
+@pytest.mark.usefixtures("process_restored")  # a command runs in this process (its SIGTERM handler)
 def test_resume_with_a_wrong_override(tmp_path: Path, monkeypatch, capsys) -> None:
     """`textgru train resume=<run folder> key=value`: the run's own config.yaml with the override is checked
     (`resume.resume_config`) before the run's log or anything else is touched."""
@@ -1199,6 +1200,7 @@ def test_an_added_key_is_taken_only_where_a_class_reads_it() -> None:
         assert check_override_keys(fine, "train") is not None
 
 
+@pytest.mark.usefixtures("process_restored")  # a command runs in this process (its SIGTERM handler)
 def test_a_commands_help_explains_its_keys_and_a_misspelt_command_is_named(capsys) -> None:
     """A CLI review: `textgru predict --help` printed the config without the YAML's comments (`top_k: null`
     unexplained, stdin and output=- unsaid), eval's listed paths.output_dir, which it never reads; `textgru evaluate`

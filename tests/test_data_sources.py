@@ -357,6 +357,17 @@ def test_a_tsv_with_every_field_in_quotes_is_read_with_its_quoting(tmp_path: Pat
         assert read_texts(None, str(tmp_path / name)) == [t for t, _ in rows]
     (tmp_path / "texts.tsv").write_text("text\tlabel\n" + "".join(f'"{t}"\t{lab}\n' for t, lab in rows))
     assert read_texts(None, str(tmp_path / "texts.tsv")) == [f'"{t}"' for t, _ in rows]
+    (tmp_path / "one.tsv").write_text('"text"\n' + "".join(f'"{t}"\n' for t, _ in rows))  # a predict input (the
+    assert read_texts(None, str(tmp_path / "one.tsv")) == [t for t, _ in rows]  # review of the change: refused)
+    escaped = '"text"\t"label"\n"He said \\"awful\\" twice"\t"neg"\n' + body  # R's default: a quote as \"
+    (tmp_path / "r.tsv").write_text(escaped)
+    said = r"r.tsv: every field is in double quotes, .* but the file does not read as CSV-quoted \(after row 1: a quote"
+    for read in (
+        lambda: read_texts(None, str(tmp_path / "r.tsv")),
+        lambda: load_classification_data({**data_cfg("local"), "path": str(tmp_path / "r.tsv")}),
+    ):
+        with pytest.raises(TextgruError, match=said):
+            read()
 
 
 def test_a_plain_tsv_whose_quotes_are_text_is_read_as_written(tmp_path: Path) -> None:

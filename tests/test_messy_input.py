@@ -540,6 +540,9 @@ def test_predict_inputs_of_other_kinds(tmp_path: Path, caplog: pytest.LogCapture
         (tmp_path / "c.json").write_text(array)
         with pytest.raises(TextgruError, match=re.escape(said)):
             read_texts(None, str(tmp_path / "c.json"))
+    (tmp_path / "lists.jsonl").write_text('["great film", "pos"]\n["bad", "neg"]\n')  # JSON lines of lists (the
+    with pytest.raises(TextgruError, match=re.escape("lists.jsonl line 1 is a list, not a JSON object; give one")):
+        read_texts(None, str(tmp_path / "lists.jsonl"))  # review of the change: "not JSON (Extra data)")
     long = "word " * 40_000  # 200,000 characters in one field
     (tmp_path / "d.csv").write_text(f'text\n"{long}"\nshort\n')
     assert read_texts(None, str(tmp_path / "d.csv")) == [long, "short"]

@@ -97,12 +97,17 @@ def json_lines_texts(raw: str, name: str, text_column: str) -> list[str]:
     """The `text_column` of each object of a JSON lines file (.jsonl, .ndjson or .json), or of a JSON array of objects
     (as training and eval read a .json; a review: predict refused the file they took), null as an empty text; a line
     or item that is not an object holding a string there is refused in one line."""
+    items = None
     if raw.lstrip().startswith("["):
         try:
             items = json.loads(raw)
         except json.JSONDecodeError as e:
-            raise TextgruError(f"{name} is not JSON ({e.msg}, line {e.lineno}); give a JSON array or JSON lines") from e
-        objects = [(f"item {n}", obj) for n, obj in enumerate(items if isinstance(items, list) else [items], 1)]
+            if e.msg != "Extra data":  # JSON lines whose first line is a list: named as a line below
+                raise TextgruError(
+                    f"{name} is not JSON ({e.msg}, line {e.lineno}); give a JSON array or JSON lines"
+                ) from e
+    if isinstance(items, list):
+        objects = [(f"item {n}", obj) for n, obj in enumerate(items, 1)]
     else:
         objects = []
         for n, line in enumerate(io.StringIO(raw, newline=None), 1):

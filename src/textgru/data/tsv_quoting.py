@@ -65,6 +65,12 @@ def _read_both(name: str, opener: object) -> int | None:
         quoted_fits, quoted_rows, joined_at = _quoted(handle, width)
     if quoted_fits and not plain_fits:
         return csv.QUOTE_MINIMAL
+    if not quoted_fits and wrapped:  # a review: R's write.table writes a quote in a text as \" (qmethod="escape")
+        raise TextgruError(
+            f"{Path(name).name}: every field is in double quotes, as CSV quoting writes them, but the file does not "
+            f'read as CSV-quoted (after row {quoted_rows}: a quote in a text written \\" instead of doubled?); write it '
+            'with quotes doubled (R: write.table(..., qmethod = "double")), or save it as .csv'
+        )
     if not quoted_fits:
         return csv.QUOTE_NONE  # as before: a '"' is text (the row-length check names a plain file's bad row)
     if doubled or wrapped:  # '""' inside quotes: as CSV quoting writes a quote; every field in quotes (a review:
@@ -95,7 +101,7 @@ def _plain(handle: IO[str]) -> tuple[int, bool, bool, bool, int, bool]:
         if not opens and any(field.startswith('"') for field in row):
             opens = True
         doubled = doubled or any('""' in field for field in row)
-    wrapped = width > 1 and (header_wrapped or (rows > 1 and rows_wrapped))  # one column: a quoted text is text
+    wrapped = header_wrapped or (width > 1 and rows > 1 and rows_wrapped)  # one column: a quoted text is text
     return width, fits, opens, doubled, rows, wrapped
 
 
