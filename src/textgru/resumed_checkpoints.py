@@ -2,8 +2,8 @@
 ends (Lightning reads the one the checkpoint callback's saved state names only then), is checked before a resume
 changes anything (a review: with best.ckpt moved out to deploy it, or best-unfinished.ckpt deleted as leftover, a
 resume trained, then failed in a traceback, and the run, its metrics.json set aside, could never be finished). A later
-last.ckpt that a resume from another checkpoint would replace is kept aside (a review: resume=<run>/checkpoints/best.ckpt
-of a finished run lost its later epochs' last.ckpt without a word)."""
+last.ckpt that a resume from another checkpoint would replace keeps a second name (a review: resume=<run>/checkpoints/
+best.ckpt of a finished run lost its later epochs' last.ckpt without a word)."""
 
 from __future__ import annotations
 
