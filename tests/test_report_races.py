@@ -91,6 +91,11 @@ def test_a_run_still_training_or_stopped_is_warned_of(tiny_run: Path, tmp_path: 
         textgru.load(run / "checkpoints" / "last.ckpt")
     assert "its latest checkpoint (last.ckpt) is read" in caplog.text
     caplog.clear()
+    kept = shutil.copy(run / "checkpoints" / "last.ckpt", run / "checkpoints" / "last.before-resume-at-step-3.ckpt")
+    with caplog.at_level(logging.WARNING):  # a review: the one a resume from an earlier step kept was "latest"
+        textgru.load(kept)
+    assert "its last checkpoint before a resume (last.before-resume-at-step-3.ckpt) is read" in caplog.text
+    caplog.clear()
     (tmp_path / "mine" / "checkpoints").mkdir(parents=True)  # a checkpoint of one's own beside a config.yaml of
     shutil.copy(run / "checkpoints" / "best.ckpt", tmp_path / "mine" / "model.ckpt")  # one's own: not a run folder
     shutil.copy(run / "checkpoints" / "best.ckpt", tmp_path / "mine" / "checkpoints" / "model.ckpt")  # (a review:

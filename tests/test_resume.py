@@ -897,6 +897,8 @@ def test_a_run_folder_given_as_ckpt_path_is_continued_as_resume_is(tiny_run: Pat
 
     assert resume_target([f"ckpt_path={tiny_run}"]) == (RunFolder(tiny_run), tiny_run / "checkpoints" / "last.ckpt")
     assert resume_target([f"ckpt_path={tiny_run / 'checkpoints' / 'best.ckpt'}"])[1].name == "best.ckpt"
+    for key in ("ckpt_path", "resume"):  # a review: <run>/checkpoints was "not a textgru run folder"
+        assert resume_target([f"{key}={tiny_run / 'checkpoints'}/"]) == resume_target([f"resume={tiny_run}"])
     (tmp_path / "empty").mkdir()
     with pytest.raises(TextgruError, match=r"empty has no config.yaml, so it is not a textgru run folder"):
         check_resumable(*resume_target([f"ckpt_path={tmp_path / 'empty'}"]), {})

@@ -54,8 +54,12 @@ def warn_if_unfinished(checkpoint: Path, verb: str) -> bool:
     Whether it warned."""
     checkpoint = Path(os.path.realpath(checkpoint))  # through links (to the file, its folder): of that run (a review)
     folder = checkpoint.parent.parent if checkpoint.parent.name == "checkpoints" else checkpoint.parent
-    kinds = {"best": "best checkpoint so far", "last": "latest checkpoint"}
-    kind = next((k for name, k in kinds.items() if checkpoint.name.startswith(name)), "checkpoint")
+    kinds = {
+        "best": "best checkpoint so far",
+        "last.ckpt": "latest checkpoint",
+        "last.": "last checkpoint before a resume",
+    }
+    kind = next((k for name, k in kinds.items() if checkpoint.name.startswith(name)), "checkpoint")  # last.before-...
     if (holder := lock_holder(folder)) is not None:
         log.warning(
             "%s is still training (process %s): its %s (%s) is %s, not the model it ends with",

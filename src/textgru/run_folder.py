@@ -62,8 +62,7 @@ class RunFolder:
         return free_name(self.path / f"metrics.before-resume-at-step-{step}", ".json")
 
     def metrics_after(self, step: int) -> Path:
-        """Where CSV log rows logged after checkpoint `step` are kept when a killed run resumes from it: a name not
-        taken yet (killed again before its next checkpoint, a run resumes from the same step again)."""
+        """Where CSV log rows logged after checkpoint `step` are kept when a killed run resumes from it (a free name)."""
         return free_name(self.logs / f"metrics.after-step-{step}", ".csv")
 
     @property
@@ -172,7 +171,8 @@ def resume_target(args: list[str]) -> tuple[RunFolder, Path] | None:
             if not path.is_file() and (key == "resume" or path.is_dir()):  # ckpt_path=<run folder>: as resume=
                 if not path.is_dir():
                     raise TextgruError(f"resume={value}: no such run folder; give a folder that a run wrote")
-                run = RunFolder(path)
+                inner = path.name == "checkpoints" and (path.parent / "config.yaml").is_file()  # a review
+                run = RunFolder(path.parent if inner else path)
                 return run, run.last_checkpoint
             if not path.is_file() or not (path.suffix == ".ckpt" or zipfile.is_zipfile(path)):  # a review: a CSV
                 why = "does not exist" if not path.is_file() else "is not a checkpoint (.ckpt)"
