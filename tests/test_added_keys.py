@@ -3,6 +3,7 @@ hostile review of the added-key check)."""
 
 from __future__ import annotations
 
+import logging
 import re
 
 import pytest
@@ -47,9 +48,27 @@ def test_a_search_key_is_added_only_with_a_search() -> None:
     assert check_override_keys(["hparams_search=sentiment", "++hparams_search.n_trials=3"], "train") is not None
 
 
-def test_a_key_below_a_swept_group_is_left_to_each_job() -> None:
-    """`-m task=sentiment,lm ++task.samples=0` was refused: task.samples is lm's, and only sentiment was composed."""
-    assert check_override_keys(["task=sentiment,lm", "++task.samples=0", "hydra.sweep.dir=x"], "train") is not None
+def test_a_key_below_a_swept_group_is_checked_in_each_option(caplog: pytest.LogCaptureFixture) -> None:
+    """`-m task=sentiment,lm ++task.samples=0` was refused: task.samples is lm's, and only sentiment was composed;
+    then it was taken for the sentiment run too, unsaid (a review). A key no option has is one line."""
+    with caplog.at_level(logging.WARNING):
+        assert check_override_keys(["task=sentiment,lm", "++task.samples=0", "hydra.sweep.dir=x"], "train") is not None
+    assert "++task.samples: the task=sentiment runs read no key task.samples; it is set in the others only" in (
+        caplog.text
+    )
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):  # read by both: nothing said
+        assert check_override_keys(["task=sentiment,lm", "++task.name=sentiment", "hydra.sweep.dir=x"], "train")
+    assert "reads no key" not in caplog.text and "read no key" not in caplog.text
+    with pytest.raises(
+        TextgruError,
+        match=r"^\+\+task\.sampels: no task of this sweep has a key task\.sampels "
+        r"\(sentiment, lm\); did you mean task\.samples\?",
+    ):
+        check_override_keys(["task=sentiment,lm", "++task.sampels=0"], "train")
+    assert (
+        check_override_keys(["model=bigru_classifier,gru_lm", "++model.anything=0"], "train") is not None
+    )  # the class's
 
 
 def test_a_flag_is_shown_as_key_value_only_for_a_key_there_is() -> None:

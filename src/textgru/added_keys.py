@@ -5,12 +5,15 @@ name, so a new one there was read by nothing (a review: `+data.max_lenght=8` tra
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+import logging
+from collections.abc import Callable, Mapping, Sequence
 
 from omegaconf import DictConfig, OmegaConf
 
 from textgru.config_typos import closest_key
 from textgru.errors import TextgruError
+
+log = logging.getLogger(__name__)
 
 OUTPUT = {"eval": "output_dir=<folder>", "predict": "output=<file>.jsonl", "generate": "output=<file>.jsonl"}
 OUTPUT |= {"export": "output=<folder>", "ensemble": "output=<file>.ckpt"}
@@ -45,18 +48,18 @@ def passed_through(key: str, cfg: DictConfig | None = None) -> bool:
 
 def check_added_keys(
     added_or_removed: Sequence[str],
-    compose: Callable[[], DictConfig],
+    compose: Callable[..., DictConfig],
     command: str,
     is_group: Callable[[str], bool],
-    swept: Collection[str] = (),
+    swept: Mapping[str, Sequence[str]] | None = None,
     training: bool | None = None,
 ) -> None:
     """One line for an override adding a key nothing reads (`+data.max_lenght=8`, `+foo=1`), or, for a command other
-    than training, removing one (`~port`). `compose()`: the config without these overrides; `is_group(key)`: `key`
-    names a config group (`+experiment=mine` selects one); `swept`: the groups a `-m` sweep gives several options,
-    whose keys `compose()` has for the first option only (a review: `-m task=sentiment,lm ++task.samples=0`);
-    `training`: the command trains (None: it is train or tune; a data-parallel run's other processes are named
-    otherwise, `hydra.job.name=train_ddp_process_1`)."""
+    than training, removing one (`~port`). `compose()`: the config without these overrides, `compose(group, option)`
+    with that option of a group; `is_group(key)`: `key` names a config group (`+experiment=mine` selects one);
+    `swept`: the options of each group a `-m` sweep gives several (`swept_key`); `training`: the command trains
+    (None: it is train or tune; a data-parallel run's other processes are named otherwise,
+    `hydra.job.name=train_ddp_process_1`)."""
     if not added_or_removed:
         return
     train = command in ("train", "tune") if training is None else training
@@ -66,7 +69,9 @@ def check_added_keys(
         return
     for override in added_or_removed:
         key = override.partition("=")[0].lstrip("+~")
-        if any(key.startswith(f"{group}.") for group in swept):
+        if (group := next((g for g in swept or {} if key.startswith(f"{g}.")), None)) is not None:
+            if not override.startswith("~") and not (train and (passed_through(key) or key in FILES)):
+                swept_key(override, group, (swept or {})[group], compose)  # ~key: Hydra's, in each job
             continue
         if "@" in key or "/" in key:  # a config group's option, or its package (+data@extra=tweets): Hydra's to check
             continue
@@ -96,3 +101,23 @@ def check_unread_keys(overrides: Sequence[str], command: str) -> None:
         key = override.partition("=")[0].lstrip("+~")
         if key in UNREAD.get(command, {}):
             raise TextgruError(f"{key}: textgru {command} does not read it; {UNREAD[command][key]}")
+
+
+def swept_key(override: str, group: str, options: Sequence[str], compose: Callable[..., DictConfig]) -> None:
+    """A key added below a group that a `-m` sweep gives several options (`-m task=sentiment,lm ++task.samples=0`, a
+    review: it was refused, only sentiment composed; then taken for sentiment unsaid): one line where no option has
+    it, a warning naming the options that do not (set where it is read, as meant)."""
+    key, absent = override.partition("=")[0].lstrip("+"), object()
+    try:
+        unread = [o for o in options if OmegaConf.select(compose(group, o), key, default=absent) is absent]
+    except Exception:  # the full composition says what is wrong
+        return
+    given = override.partition("=")[0]
+    if unread and len(unread) == len(options):
+        closest = (closest_key(key, lambda o=o: compose(group, o)) for o in options)
+        hint = next((f"did you mean {c}?" for c in closest if c and c != key), "check the spelling")
+        raise TextgruError(f"{given}: no {group} of this sweep has a key {key} ({', '.join(options)}); {hint}")
+    if unread:
+        log.warning(
+            "%s: the %s=%s runs read no key %s; it is set in the others only", given, group, ",".join(unread), key
+        )

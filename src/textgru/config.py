@@ -16,7 +16,7 @@ from textgru.added_keys import check_added_keys, check_unread_keys, passed_throu
 from textgru.command_flags import overrides_only
 from textgru.config_typos import check_hydra_keys, key_exists, unknown_key
 from textgru.errors import TextgruError
-from textgru.override_values import first_values
+from textgru.override_values import first_values, sweep_options
 
 CONF_MODULE = "textgru.conf"
 CONF_DIR = Path(__file__).resolve().parent / "conf"  # the package's configs (pkg://textgru.conf)
@@ -116,9 +116,12 @@ def check_override_keys(args: Sequence[str], config_name: str) -> DictConfig | N
         if a[:1] not in "+~" or is_group(a.partition("=")[0].lstrip("+~"))
     ]
     swept = {
-        a.partition("=")[0] for p, a in zip(probe, candidates, strict=True) if p != a and is_group(a.partition("=")[0])
+        a.partition("=")[0]: sweep_options(a)
+        for p, a in zip(probe, candidates, strict=True)
+        if p != a and is_group(a.partition("=")[0])
     }
-    compose_kept = lambda: _compose(config_name, kept + dirs, False)
+    chosen = lambda group, option: [f"{group}={option}" if a.partition("=")[0] == group else a for a in kept]
+    compose_kept = lambda *choice: _compose(config_name, (chosen(*choice) if choice else kept) + dirs, False)
     check_added_keys(changed, compose_kept, command, is_group, swept, training=config_name == "train")
     try:
         return _compose(config_name, probe + dirs, return_hydra_config=False)

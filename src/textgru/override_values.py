@@ -95,6 +95,17 @@ def first_values(overrides: list[str]) -> list[str] | None:
     return probe
 
 
+def sweep_options(override: str) -> list[str]:
+    """The values a sweep override takes, as text (`task=sentiment,lm` -> sentiment, lm); [] where none are listed."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    try:
+        parsed = OverridesParser.create().parse_override(override)
+        return list(parsed.sweep_string_iterator()) if parsed.is_sweep_override() else []
+    except Exception:  # a glob, an interval: options only Hydra knows
+        return []
+
+
 def tokenizer_overrides(settings: Mapping[str, Any]) -> str:
     """The `tokenizer=` overrides that set these values, in Hydra's syntax (the kind first, as a group choice)."""
     kind = [f"tokenizer={settings['kind']}"] if "kind" in settings else []
