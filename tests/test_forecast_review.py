@@ -80,6 +80,38 @@ def test_python_api_messages_name_its_arguments_and_a_mapping_needs_no_time_colu
     assert fc.evaluate({"path": str(nodate)}, "all")["mse"] == pytest.approx(fc.evaluate(nodate)["mse"])
 
 
+def test_evaluates_keywords_apply_to_a_data_config_and_are_refused_where_they_cannot_apply(
+    trained: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """A review: `evaluate({'path': gaps}, fill_missing="interpolate")` said to set the fill_missing just given, and
+    `time_column=` was ignored for a mapping, an array and a DataFrame (the model's column was used unsaid)."""
+    import pandas as pd
+
+    import textgru
+    from textgru.errors import TextgruError
+
+    run, csv = trained
+    fc = textgru.load(run)
+    lines = csv.read_text().splitlines()
+    gaps = tmp_path / "gaps.csv"
+    gaps.write_text("\n".join(lines[:50] + ["2020-02-19,"] + lines[51:]) + "\n")
+    filled = fc.evaluate(gaps, "all", fill_missing="interpolate")["mse"]
+    assert fc.evaluate({"path": str(gaps)}, "all", fill_missing="interpolate")["mse"] == pytest.approx(filled)
+    with pytest.raises(TextgruError, match=r"^fill_missing='interpolate' and the data config's fill_missing='error'"):
+        fc.evaluate({"path": str(gaps), "fill_missing": "error"}, "all", fill_missing="interpolate")
+    with pytest.raises(TextgruError, match=r"^data.time_column 'when' is not a column of series.csv"):
+        fc.evaluate({"path": str(csv)}, "all", time_column="when")
+    frame = pd.read_csv(csv)
+    with pytest.raises(TextgruError, match=r"^fill_missing='interpolate' fills a CSV file's gaps; fill an array or"):
+        fc.evaluate(pd.read_csv(gaps), fill_missing="interpolate")
+    with pytest.raises(TextgruError, match=r"^time_column='when' is not a column of the DataFrame; it has: \['date'"):
+        fc.evaluate(frame, time_column="when")
+    with pytest.raises(TextgruError, match=r"^time_column='date': an array has no columns"):
+        fc.evaluate(frame[fc.columns].to_numpy(), time_column="date")
+    newest_first = frame.iloc[::-1].rename(columns={"date": "day"})  # sorted by the column named
+    assert fc.evaluate(newest_first, time_column="day")["mse"] == pytest.approx(fc.evaluate(frame)["mse"])
+
+
 def test_iso_dates_with_spaces_around_them_are_sorted(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """A newest-first CSV written "date , y" ("2020-07-18 ,") was read in file order, backwards, with a warning to
     write ISO 8601 (which it was); a DataFrame's such dates too."""

@@ -3,8 +3,9 @@ arguments named as such, not as the command line's `data.` keys."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from typing import Any
 
 from textgru.errors import TextgruError
 
@@ -44,3 +45,28 @@ def as_python_arguments() -> Iterator[None]:
         if said == str(e):
             raise
         raise TextgruError(said) from None
+
+
+def config_keywords(data: Mapping[str, Any], time_column: str | None, fill_missing: str) -> dict[str, Any]:
+    """`evaluate`'s `time_column=` and `fill_missing=` as keys of the data config mapping it scores (a review: they
+    were ignored, and a gap then said to set the fill_missing just passed); one line where the mapping sets another."""
+    given = {"time_column": time_column, "fill_missing": None if fill_missing == "error" else fill_missing}
+    for key, value in given.items():
+        if value is not None and data.get(key, value) != value:
+            raise TextgruError(f"{key}={value!r} and the data config's {key}={data[key]!r}: give one of them")
+    return {k: v for k, v in given.items() if v is not None}
+
+
+def check_frame_keywords(data: Any, time_column: str | None, fill_missing: str) -> None:
+    """One line where `evaluate`'s `time_column=` or `fill_missing=` cannot apply to an array or a DataFrame (a
+    review: they were ignored without a word)."""
+    if fill_missing != "error":
+        raise TextgruError(
+            f"fill_missing={fill_missing!r} fills a CSV file's gaps; fill an array or DataFrame first "
+            "(DataFrame.interpolate()), or give the CSV file's path"
+        )
+    columns, index = getattr(data, "columns", None), getattr(getattr(data, "index", None), "name", None)
+    if time_column is not None and columns is None:
+        raise TextgruError(f"time_column={time_column!r}: an array has no columns; give its rows in time order")
+    if time_column is not None and time_column not in list(columns) and time_column != index:
+        raise TextgruError(f"time_column={time_column!r} is not a column of the DataFrame; it has: {list(columns)}")

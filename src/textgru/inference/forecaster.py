@@ -49,12 +49,12 @@ class Forecaster(LoadedModel):
         """The time column the model was trained with (`data.time_column`), or None."""
         return (self.meta.get("data_config") or {}).get("time_column") or None
 
-    def _values(self, series: Any) -> np.ndarray:
+    def _values(self, series: Any, time_column: str | None = None) -> np.ndarray:
         """(time, features) float64 from an array-like, or a DataFrame or pandas Series holding the model's columns
         (`frame_values`: in time order)."""
         from textgru.data.series_cells import frame_values
 
-        series = frame_values(series, self.columns, self.time_column)
+        series = frame_values(series, self.columns, time_column or self.time_column)
         try:
             if np.iscomplexobj(series):  # float64 would drop the imaginary part with numpy's warning
                 raise TextgruError("the series holds complex numbers; this model forecasts real values")
@@ -152,6 +152,7 @@ class Forecaster(LoadedModel):
         from textgru.checkpoint_state import scored_state
         from textgru.data.series import load_series, read_csv_series
         from textgru.data.series_spans import split_bounds
+        from textgru.inference.forecast_messages import check_frame_keywords, config_keywords
         from textgru.inference.reports import REPORT_FIX, report_path, write_json
         from textgru.inference.trained_split import as_trained, warn_if_changed
 
@@ -173,6 +174,7 @@ class Forecaster(LoadedModel):
             cfg = as_trained({**cfg, **data}, cfg, self.meta.get("data_digest"))
             if "time_column" not in data:  # the model's where the file has it, as for a path (a review of the
                 cfg["time_column"] = None  # forecaster: a file without it failed "data.time_column 'date' ...")
+            cfg |= config_keywords(data, time_column, fill_missing)
             given = data.get("columns") is not None
             if cfg.get("source") == "local_csv":  # columns by name, as from a path: never by position
                 cfg["columns"] = self._own_columns(cfg.get("columns"))
@@ -191,8 +193,8 @@ class Forecaster(LoadedModel):
             values, read_from = self._values(series.values), {**cfg, "path": str(Path(data).expanduser())}
             split = split or "all"
         else:
-            values = self._values(data)
-            split = split or "all"
+            check_frame_keywords(data, time_column, fill_missing)
+            values, split = self._values(data, time_column), split or "all"
         n, w, h = len(values), self.window, self.horizon
         val_start, test_start = split_bounds(n, float(cfg["val_fraction"]), float(cfg["test_fraction"]))
         spans = {"train": (0, val_start), "validation": (val_start, test_start), "test": (test_start, n), "all": (0, n)}
