@@ -944,3 +944,22 @@ def test_a_compressed_csv_that_cannot_be_read_is_one_line_and_leaves_no_run_fold
     for name, message in wanted.items():
         with pytest.raises(TextgruError, match=message):
             forecaster.evaluate(tmp_path / name)
+
+
+def test_a_column_rising_one_step_a_row_is_warned_of_as_a_time_index(tmp_path: Path, caplog) -> None:
+    """A review: a sunspots-style CSV (`year,value`) trained `year` as a second series (test MSE 692 against the
+    last value's 88), without a word."""
+    from textgru.data.series import read_csv_series
+
+    rows = "".join(f"{1700 + i},{abs(np.sin(i / 5)) * 100:.2f},{i % 7}\n" for i in range(60))
+    (tmp_path / "years.csv").write_text("year,value,weekday\n" + rows)
+    said = "years.csv: column 'year' rises by 1 every row, like a time index, and is forecast as a series; if it is "
+    with caplog.at_level(logging.WARNING, logger="textgru.data"):
+        assert read_csv_series(tmp_path / "years.csv").columns == ["year", "value", "weekday"]
+    assert said in caplog.text and "set data.time_column=year" in caplog.text
+    assert "'value'" not in caplog.text and "'weekday'" not in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="textgru.data"):
+        assert read_csv_series(tmp_path / "years.csv", None, "year").columns == ["value", "weekday"]
+        read_csv_series(tmp_path / "years.csv", ["year"])  # one column, asked for: a linear series is a series
+    assert "like a time index" not in caplog.text

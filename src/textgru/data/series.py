@@ -19,6 +19,7 @@ from textgru.data.series_cells import (
     read_thousands_separated,
     time_order,
     warn_of_nearly_numeric,
+    warn_of_time_like,
 )
 from textgru.data.series_files import header_names, read_csv_frame, warn_of_unnamed
 from textgru.data.series_spans import interpolated
@@ -132,6 +133,7 @@ def read_csv_series(
             raise TextgruError(f"{p.name} has no numeric column{nameless or why or commas or fix}")
         warn_of_unnamed(df, blank, p.name)
         warn_of_nearly_numeric(df, [c for c in df.columns if c != time_column and c not in columns], p.name)
+        warn_of_time_like(df, columns, p.name)
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise TextgruError(

@@ -165,6 +165,22 @@ def warn_of_nearly_numeric(df: Any, left_out: list[str], name: str) -> None:
             log.warning("%s: column %r has no values (a comma ending every row makes one); left out", name, c)
 
 
+def warn_of_time_like(df: Any, columns: list[str], name: str) -> None:
+    """A warning for a column among several taken as "every numeric column" that rises by one whole step every row,
+    as a time index does (a review: a `year` column was forecast with the values, its error in the metrics)."""
+    import pandas as pd
+
+    for c in columns if len(columns) > 1 else ():
+        steps = pd.to_numeric(df[c], errors="coerce").diff().iloc[1:]
+        if len(steps) > 1 and steps.notna().all() and steps.nunique() == 1 and steps.iloc[0] > 0:
+            if float(steps.iloc[0]).is_integer() and float(pd.to_numeric(df[c]).iloc[0]).is_integer():
+                log.warning(
+                    "%s: column %r rises by %g every row, like a time index, and is forecast as a series; if it is "
+                    "the rows' time, set data.time_column=%s, else name the series in data.columns=[...]",
+                    *(name, c, steps.iloc[0], c),
+                )
+
+
 def frame_values(series: Any, columns: list[str], time_column: str | None) -> Any:
     """A DataFrame's `columns` as a (time, features) array, in time order (with `time_order`'s warning) where it holds
     the model's time column, or is indexed by it or by dates, and its rows are not; a pandas Series is a one-column
