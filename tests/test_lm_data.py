@@ -285,19 +285,30 @@ def test_task_and_data_mismatch_is_named() -> None:
         load_classification_data(data_cfg("shakespeare"))
 
 
-@pytest.mark.parametrize("tokenizer,warned", [("bpe", True), ("byte_bpe", False), ("char", False)])
+@pytest.mark.parametrize(
+    "tokenizer,said",
+    [
+        ("bpe", "tokenizer.lowercase=true, tokenizer.replace_urls=true, tokenizer.replace_mentions=true: the model "
+         "learns and writes the text so rewritten (lowercase; URLs as xxurl; @names as xxuser)"),
+        ("bpe tokenizer.lowercase=false", "tokenizer.replace_urls=true, tokenizer.replace_mentions=true: the model "
+         "learns and writes the text so rewritten (URLs as xxurl; @names as xxuser), not as written"),
+        ("byte_bpe", None),
+        ("char", None),
+    ],
+)  # fmt: skip
 def test_a_tokenizer_that_rewrites_the_text_is_named_when_a_language_model_trains(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture, tokenizer: str, warned: bool
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, tokenizer: str, said: str | None
 ) -> None:
-    """A review: `tokenizer=bpe` (the classifier's normalisation) made a model that wrote lowercase and xxurl, unsaid."""
+    """A review: `tokenizer=bpe` (the classifier's normalisation) made a model that wrote lowercase and xxurl, unsaid;
+    then the warning said "lowercase" with tokenizer.lowercase=false (another review)."""
     from textgru.config import compose_config
     from textgru.tasks import lm
 
     path = tmp_path / "play.txt"
     path.write_text("ROMEO: Wherefore art thou? see https://example.com or @bob\n" * 50, encoding="utf-8")
     extra = ["tokenizer.vocab_size=300"] if tokenizer != "char" else []
-    cfg = compose_config("train", ["task=lm", "data=local_text", f"data.path={path}", f"tokenizer={tokenizer}", *extra])
+    chosen = [f"tokenizer={tokenizer.split()[0]}", *tokenizer.split()[1:]]
+    cfg = compose_config("train", ["task=lm", "data=local_text", f"data.path={path}", *chosen, *extra])
     with caplog.at_level(logging.WARNING, logger="textgru"):
         lm.build(cfg)
-    said = "tokenizer.lowercase=true, tokenizer.replace_urls=true, tokenizer.replace_mentions=true: the model learns"
-    assert (said in caplog.text) is warned, caplog.text
+    assert (said in caplog.text) if said else "the model learns" not in caplog.text, caplog.text

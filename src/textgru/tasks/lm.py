@@ -56,14 +56,13 @@ def next_commands(run: RunFolder) -> list[str]:
 def build(cfg: DictConfig) -> tuple[LanguageModelDataModule, LanguageModelTask]:
     """The datamodule (tokenizer trained on the training split, streams in lanes) and the LightningModule around a
     `GRULanguageModel`, with the sampling settings for `samples.txt`."""
-    rewrites = [
-        f"tokenizer.{k}=true" for k in ("lowercase", "replace_urls", "replace_mentions") if cfg.tokenizer.get(k)
-    ]
+    how = {"lowercase": "lowercase", "replace_urls": "URLs as xxurl", "replace_mentions": "@names as xxuser"}
+    rewrites = [k for k in how if cfg.tokenizer.get(k)]  # a review: "lowercase" was said with lowercase=false
     if rewrites:  # tokenizer=bpe's defaults are the classifier's (a review: a model that wrote lowercase and xxurl)
         log.warning(
-            "%s: the model learns and writes the text so rewritten (lowercase; URLs, @names as xxurl, xxuser), not as "
-            "written; set them false, or use tokenizer=byte_bpe, to keep it",
-            ", ".join(rewrites),
+            "%s: the model learns and writes the text so rewritten (%s), not as written; set them false, or use "
+            "tokenizer=byte_bpe, to keep it",
+            *(", ".join(f"tokenizer.{k}=true" for k in rewrites), "; ".join(how[k] for k in rewrites)),
         )
     dm = LanguageModelDataModule(plain(cfg.data), plain(cfg.tokenizer), seed=cfg.seed)
     dm.setup("fit")
