@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -110,6 +111,36 @@ def test_evaluates_keywords_apply_to_a_data_config_and_are_refused_where_they_ca
         fc.evaluate(frame[fc.columns].to_numpy(), time_column="date")
     newest_first = frame.iloc[::-1].rename(columns={"date": "day"})  # sorted by the column named
     assert fc.evaluate(newest_first, time_column="day")["mse"] == pytest.approx(fc.evaluate(frame)["mse"])
+
+
+def test_a_tab_separated_or_parquet_file_is_named_so_in_eval_and_training(
+    trained: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """A review: eval of a TSV said the model's columns were "not a column" (training named the tab), and a Parquet
+    file was "not a readable CSV file: Error tokenizing data. C error: Expected 1 fields in line 10, saw 2"."""
+    import textgru
+    from textgru.data.series import read_csv_series
+    from textgru.errors import TextgruError
+
+    run, csv = trained
+    tsv = tmp_path / "series.tsv"
+    tsv.write_text(csv.read_text().replace(",", "\t"))
+    with pytest.raises(TextgruError, match=r"it looks separated by '\\t', not commas: save it as CSV with commas$"):
+        textgru.load(run).evaluate(tsv)
+    for start, kind in [
+        (b"PAR1\x15\x04", "a Parquet"),
+        (b"ARROW1\x00", "an Arrow (Feather)"),
+        (b"PK\x03\x04", "an Excel"),
+    ]:
+        (tmp_path / "s.xlsx").write_bytes(start + bytes(range(256)) * 4)
+        with pytest.raises(
+            TextgruError, match=rf"^s.xlsx is {re.escape(kind)} file, not CSV; save it as CSV \(pandas: "
+        ):
+            read_csv_series(tmp_path / "s.xlsx")
+    (tmp_path / "s.zip").write_bytes((tmp_path / "s.xlsx").read_bytes())  # PK: a zip archive is not called Excel
+    with pytest.raises(TextgruError) as e:
+        read_csv_series(tmp_path / "s.zip")
+    assert "Excel" not in str(e.value)
 
 
 def test_iso_dates_with_spaces_around_them_are_sorted(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

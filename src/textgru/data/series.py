@@ -138,7 +138,7 @@ def read_csv_series(
     if missing:
         raise TextgruError(
             f"data.columns names {', '.join(map(repr, missing))}, not a column of {p.name}; "
-            f"it has: {', '.join(map(str, df.columns))}" + _dot(undecoded_header_hint(df.columns))
+            f"it has: {', '.join(map(str, df.columns))}" + (other_separator or _dot(undecoded_header_hint(df.columns)))
         )
     frame = df[list(columns)]
     for c in columns:

@@ -34,12 +34,26 @@ def _members(p: Path, ending: str) -> list[str] | None:
     return None
 
 
+TABLE_FILES = [
+    (b"PAR1", "Parquet"),
+    (b"ARROW1", "Arrow (Feather)"),
+    (b"PK\x03\x04", "Excel"),
+    (b"\xd0\xcf\x11\xe0", "Excel"),
+]
+
+
 def read_csv_frame(p: Path, **kwargs: Any) -> Any:
     """`pandas.read_csv(p, **kwargs)`, its failures on a file that is no readable CSV as one `TextgruError` line."""
     import pandas as pd
 
     ending = next((e for e in COMPRESSED if p.name.lower().endswith(e)), "")
     fix = f"; give the CSV file itself (data.path=<file>.csv), or a whole copy of {p.name}"
+    with p.open("rb") as f:  # a review: "not a readable CSV file: Error tokenizing data. C error: ..."
+        start = f.read(8)
+    kind = next((k for mark, k in TABLE_FILES if start.startswith(mark)), None)
+    if kind is not None and (kind != "Excel" or p.suffix.lower() in (".xlsx", ".xlsm", ".xls")):  # PK: a zip too
+        raise TextgruError(f"{p.name} is {'an' if kind[0] in 'AEIOU' else 'a'} {kind} file, not CSV; save it as CSV (pandas: "
+                           f"df.to_csv('{p.stem}.csv', index=False)) and give that")  # fmt: skip
     try:
         members = _members(p, ending)
         if members is not None and len(members) != 1:

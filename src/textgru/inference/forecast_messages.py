@@ -27,9 +27,8 @@ def named_as_the_models(columns_are_the_models: bool, columns: list[str]) -> Ite
         if not (columns_are_the_models and said.startswith("data.columns names ")):
             raise
         missing = said.removeprefix("data.columns names ")
-        raise TextgruError(
-            f"this model forecasts {columns}: {missing}; rename the file's columns to the model's"
-        ) from None
+        fix = "" if "save it as CSV" in missing else "; rename the file's columns to the model's"  # a TSV (a review)
+        raise TextgruError(f"this model forecasts {columns}: {missing}{fix}") from None
 
 
 @contextmanager
