@@ -143,6 +143,41 @@ def test_a_tab_separated_or_parquet_file_is_named_so_in_eval_and_training(
     assert "Excel" not in str(e.value)
 
 
+def test_predict_reads_only_its_window_for_gaps_and_names_the_shape_given(trained: tuple[Path, Path]) -> None:
+    """A review: a gap long before the last `window` rows refused a forecast that never reads it; pd.NA was "not
+    numeric"; a 2-D array of the wrong width said the shape, a 1-D one a shape it was not given."""
+    import pandas as pd
+
+    import textgru
+    from textgru.data.series_cells import frame_values
+    from textgru.errors import TextgruError
+
+    run, csv = trained
+    fc = textgru.load(run)
+    y = pd.read_csv(csv)["y"].to_numpy()
+    early_gap = y.copy()
+    early_gap[0] = np.nan
+    np.testing.assert_allclose(fc.predict(early_gap), fc.predict(y))
+    late_gap = y.copy()
+    late_gap[-1] = np.nan
+    with pytest.raises(TextgruError, match=r"^the series holds missing or infinite values"):
+        fc.predict(late_gap)
+    with pytest.raises(TextgruError, match=r"^the series has shape \(40, 2\); this model reads \(time, 1\)"):
+        fc.predict(np.zeros((40, 2)))
+    nullable = pd.DataFrame({"y": pd.array(y, dtype="Float64"), "when": range(len(y))})
+    nullable.loc[0, "y"] = pd.NA  # pandas' NA, before the window: read as missing, not "not numeric (NAType)"
+    np.testing.assert_allclose(fc.predict(nullable), fc.predict(y[:, None]))
+    mixed = pd.DataFrame({"y": nullable["y"], "z": y})  # a nullable column beside a float one: NaN, not pd.NA
+    assert (
+        np.isnan(frame_values(mixed, ["y", "z"], None)[0, 0]) and frame_values(mixed, ["y", "z"], None).dtype == float
+    )
+    with pytest.raises(TextgruError, match=r"^the series holds missing values \(pd.NA\); fill them first$"):
+        fc.predict(pd.DataFrame({"y": pd.Series([*y[:-1], pd.NA], dtype=object)}))  # a column of objects
+    fc.columns = ["y", "z"]  # as a two-column model: a 1-D series is named as given, not as (n, 1)
+    with pytest.raises(TextgruError, match=rf"^the series has shape \({len(y)},\); this model reads \(time, 2\)"):
+        fc.predict(y)
+
+
 def test_iso_dates_with_spaces_around_them_are_sorted(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """A newest-first CSV written "date , y" ("2020-07-18 ,") was read in file order, backwards, with a warning to
     write ISO 8601 (which it was); a DataFrame's such dates too."""

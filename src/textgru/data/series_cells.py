@@ -205,5 +205,8 @@ def frame_values(series: Any, columns: list[str], time_column: str | None) -> An
     if times is not None:
         times = times if isinstance(times, pd.Series) else pd.Series(np.asarray(times))
         order = time_order(times, str(getattr(times, "name", None) or "the index"), "the series", frame=True)
-    values = series[columns].to_numpy()
+    frame = series[columns]
+    kinds = getattr(frame, "dtypes", []) if isinstance(series, pd.DataFrame) else [object]  # not polars'
+    nullable = all(pd.api.types.is_numeric_dtype(k) and not pd.api.types.is_bool_dtype(k) for k in kinds)
+    values = frame.to_numpy(dtype=np.float64, na_value=np.nan) if nullable else frame.to_numpy()  # pd.NA: NaN
     return values if order is None else values[order]

@@ -49,9 +49,9 @@ class Forecaster(LoadedModel):
         """The time column the model was trained with (`data.time_column`), or None."""
         return (self.meta.get("data_config") or {}).get("time_column") or None
 
-    def _values(self, series: Any, time_column: str | None = None) -> np.ndarray:
+    def _values(self, series: Any, time_column: str | None = None, last: int | None = None) -> np.ndarray:
         """(time, features) float64 from an array-like, or a DataFrame or pandas Series holding the model's columns
-        (`frame_values`: in time order)."""
+        (`frame_values`: in time order); finite in its `last` rows (all: None)."""
         from textgru.data.series_cells import frame_values
 
         series = frame_values(series, self.columns, time_column or self.time_column)
@@ -64,16 +64,17 @@ class Forecaster(LoadedModel):
                 raise TextgruError("the series holds true/false values; give numbers (as floats, if you mean 0 and 1)")
             values = np.asarray(series, dtype=np.float64)
         except (TypeError, ValueError) as e:
+            if "NAType" in str(e):  # pandas' NA (a review: "not numeric")
+                raise TextgruError("the series holds missing values (pd.NA); fill them first") from None
             raise TextgruError(f"the series is not numeric ({str(e)[:80]})") from None
         if values.ndim == 0:  # None, a number, a string of digits: "the series has shape ()" named nothing
             raise TextgruError(f"the series is one value ({str(series)[:40]!r}); give a sequence of numbers")
-        if values.ndim == 1:
-            values = values[:, None]
+        shape, values = values.shape, values[:, None] if values.ndim == 1 else values  # as given (a review: (400, 1))
         if values.ndim != 2 or values.shape[1] != len(self.columns):
             raise TextgruError(
-                f"the series has shape {values.shape}; this model reads (time, {len(self.columns)}) for {self.columns}"
+                f"the series has shape {shape}; this model reads (time, {len(self.columns)}) for {self.columns}"
             )
-        if not (np.abs(values) <= np.finfo(np.float32).max).all():  # NaN fails too; the model computes in float32
+        if not (np.abs(values[-(last or len(values)) :]) <= np.finfo(np.float32).max).all():  # NaN too; float32
             raise TextgruError("the series holds missing or infinite values (or past float32's range); fill them first")
         return values
 
@@ -105,7 +106,7 @@ class Forecaster(LoadedModel):
     def predict(self, series: Any, horizon: int | None = None) -> np.ndarray:
         """The next `horizon` values (default: the trained horizon) after the last `window` rows of `series`
         ((time,) or (time, features), or a DataFrame with the model's columns): (horizon,) or (horizon, features)."""
-        values = self._values(series)
+        values = self._values(series, last=self.window)  # the rows read (a review: a gap long before was refused)
         if len(values) < self.window:
             raise TextgruError(f"the series has {len(values)} rows; this model reads the last {self.window}")
         out = self.rollout(values[None, -self.window :], horizon)[0]  # (horizon, features)
