@@ -383,6 +383,24 @@ def test_resume_continues_the_same_run_without_duplicated_steps(
     assert artifacts == {"checkpoints/best.ckpt"}
 
 
+@pytest.mark.parametrize(
+    "swept",
+    ["logger.mlflow.tracking_uri=sqlite:///a/a.db,sqlite:///b/b.db", "logger.mlflow.experiment_name=ea,eb"],
+)
+def test_a_sweep_over_where_mlflow_records_is_one_line(swept: str, small_csv: Path, tmp_path: Path) -> None:
+    """A review: swept tracking URIs put the sweep's parent run in a third store, made unasked, and swept experiment
+    names left each child in another experiment than its parent."""
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    args = _args(store, "swept", small_csv, swept, f"hydra.sweep.dir={tmp_path / 'sweep'}", "trainer.max_epochs=1")
+    r = run_script("train", "-m", *args, cwd=tmp_path)
+    key = swept.partition("=")[0]
+    assert r.returncode != 0 and r.stderr.strip().splitlines()[-1].endswith(
+        f"{key}: a sweep is one MLflow parent run, with its jobs in one store and experiment; give it one value, or "
+        "start one sweep per value"
+    ), r.stderr[-2000:]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [], sorted(tmp_path.rglob("*"))
+
+
 def test_a_resume_whose_store_is_gone_is_one_line_that_makes_no_new_store(small_csv: Path, tmp_path: Path) -> None:
     """A review: MLflow made a new empty store in its place, and the line said to resume with the same store's URI.
     Resumed with the store where it is now, the run folder's record names that place."""

@@ -15,6 +15,21 @@ from textgru.errors import TextgruError
 from textgru.mlflow_parent import ParentRun
 from textgru.mlflow_store import overrides_as_params
 
+ONE_PER_SWEEP = ("logger.mlflow.tracking_uri", "logger.mlflow.experiment_name", "logger.mlflow.artifact_location")
+
+
+def refuse_swept_store(overrides: list[str]) -> None:
+    """One line for a sweep over where MLflow records (a review: `tracking_uri=sqlite:///a.db,sqlite:///b.db` put
+    the parent run in a third store, and swept experiment names left the children apart from their parent)."""
+    from textgru.override_values import sweep_options
+
+    for override in overrides:
+        if override.partition("=")[0].lstrip("+~") in ONE_PER_SWEEP and sweep_options(override):
+            raise TextgruError(
+                f"{override.partition('=')[0]}: a sweep is one MLflow parent run, with its jobs in one store and "
+                "experiment; give it one value, or start one sweep per value"
+            )
+
 
 class SweepParent(HydraCallback):
     """Hydra callback: a `-m` sweep with `logger=mlflow` is one parent run (created when the multirun starts, its
@@ -33,6 +48,7 @@ class SweepParent(HydraCallback):
         sweep_dir = Path(config.hydra.sweep.dir)
         overrides = list(config.hydra.overrides.task)
         try:
+            refuse_swept_store(overrides)
             self.parent = ParentRun.open(
                 config, sweep_dir, "sweep", overrides_as_params(overrides), {"textgru.overrides": " ".join(overrides)}
             )
