@@ -179,14 +179,15 @@ class MapOf(Rule):
     item: Rule = Text()
     null: bool = False
     what: str = ""
-    reserved: str = ""  # a key prefix that is textgru's own (tags: "textgru.")
+    reserved: tuple[str, ...] = ()  # key prefixes textgru sets (tags: "textgru.", "mlflow.parentRunId" ...)
 
     def problem(self, value: Any) -> str | None:
         need = _or_null(f"a mapping {{name: value}} with each value {self.item.problem(object())}", self.null)
         if not isinstance(value, Mapping):
             return need
         if own := [k for k in value if self.reserved and str(k).startswith(self.reserved)]:  # a review: taken
-            return f"a mapping whose names do not begin with {self.reserved}, textgru's own (rename {own[0]})"
+            names = " or ".join(self.reserved)
+            return f"a mapping whose names do not begin with {names}, set by textgru (rename {own[0]})"
         bad_key = any(not isinstance(k, str) or not k.strip() for k in value)
         return need if bad_key or any(self.item.problem(v) for v in value.values()) else None
 

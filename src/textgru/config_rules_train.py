@@ -206,7 +206,8 @@ TRAIN: dict[str, Rule] = {
     "logger.mlflow.artifact_location": ArtifactLocation(null=True),
     "logger.mlflow.log_checkpoint": Bool(),
     "logger.mlflow.tags": MapOf(
-        AnyOf((Text(empty=True), Num(), Bool()), shape="a text, number or true/false"), reserved="textgru."
+        AnyOf((Text(empty=True), Num(), Bool()), shape="a text, number or true/false"),
+        reserved=("textgru.", "mlflow.parentRunId", "mlflow.runName"),  # a review: a parent that is not; run_name=
     ),
     # logger=wandb
     "logger.wandb.project": Text(pattern=r"[^/\\#?%:]+", shape="a project name without / \\ # ? % :"),
