@@ -422,8 +422,26 @@ def test_a_resume_whose_store_is_gone_is_one_line_that_makes_no_new_store(small_
     )
     moved = f"sqlite:///{tmp_path / 'moved' / 'mlflow.db'}"  # resumed as told: the record says where it is now
     r = run_script("train", f"resume={run_dir}", "trainer.max_epochs=2", f"logger.mlflow.tracking_uri={moved}")
+    assert r.returncode == 2 and not (tmp_path / "store").exists(), r.stderr[-2000:]  # a review: made again, written
+    assert (
+        r.stderr.strip()
+        .splitlines()[-1]
+        .endswith(  # the run's artifacts there, which MLflow cannot move
+            f"which is not there (MLflow cannot move a run's artifacts): link the old place to the new (ln -s "
+            f"{tmp_path / 'moved'} {tmp_path / 'store'}) and resume again, or move mlflow_run.json aside and the resumed "
+            "run gets a new MLflow run"
+        )
+    ), r.stderr[-2000:]
+    (tmp_path / "store").symlink_to(tmp_path / "moved")
+    r = run_script("train", f"resume={run_dir}", "trainer.max_epochs=2", f"logger.mlflow.tracking_uri={moved}")
     assert r.returncode == 0, r.stderr[-2000:]
     assert json.loads((run_dir / "mlflow_run.json").read_text())["tracking_uri"] == moved  # a review: the old one
+    artifacts = Path(
+        mlflow.MlflowClient(moved)
+        .get_run(json.loads((run_dir / "mlflow_run.json").read_text())["run_id"])
+        .info.artifact_uri.removeprefix("file://")
+    )
+    assert (tmp_path / "moved").resolve() in artifacts.resolve().parents and (artifacts / "metrics.json").is_file()
 
 
 @pytest.mark.slow  # ~15 s; DDP itself is in tests/test_distributed.py's default test

@@ -88,3 +88,22 @@ def _git_tags(folder: Path) -> dict[str, str]:
     if dirty.returncode == 0:
         tags["textgru.git_dirty"] = "true" if dirty.stdout.strip() else "false"
     return tags
+
+
+def check_artifacts_there(resumed: Any, record: dict[str, Any], uri: str, fix: str) -> None:
+    """One line where the MLflow run a resume continues (`resumed`, None: a new one) is in a SQLite store that was
+    moved (its record names another database) with the artifacts kept beside it: MLflow cannot change a run's
+    artifact location, and would make the old folder again and write the resumed run's artifacts there (a review:
+    textgru's own line had advised that resume)."""
+    from textgru.mlflow_uri import sqlite_path
+
+    old, new = (sqlite_path(u) if u.startswith("sqlite:") else None for u in (str(record["tracking_uri"]), uri))
+    where = str(resumed.info.artifact_uri if resumed is not None else "").removeprefix("file://")
+    if old is None or new is None or old == new or not where.startswith("/") or old.parent.exists():
+        return
+    if Path(where).is_relative_to(old.parent):
+        raise TextgruError(
+            f"MLflow run {record['run_id']} keeps its artifacts in {where}, by the store's old place {old.parent}, "
+            f"which is not there (MLflow cannot move a run's artifacts): link the old place to the new (ln -s "
+            f"{new.parent} {old.parent}) and resume again, or {fix}"
+        )

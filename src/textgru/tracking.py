@@ -27,7 +27,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from textgru.distributed import is_global_rank_zero
 from textgru.errors import TextgruError
 from textgru.mlflow_parent import ParentLink, current_parent
-from textgru.mlflow_record import base_tags, read_record, status_of, write_record
+from textgru.mlflow_record import base_tags, check_artifacts_there, read_record, status_of, write_record
 from textgru.mlflow_store import (
     MAX_TAG_LENGTH,
     METRICS_PER_BATCH,
@@ -115,6 +115,7 @@ class RunTracker:
                     f"{aside}"
                 )
             tracker.resumed = None if _copied_from(found, run) else found
+            check_artifacts_there(tracker.resumed, record, uri, aside)  # a moved store
         elif resuming:
             log.warning("MLflow: %s has no %s; the resumed run gets a new MLflow run", run.path, run.mlflow_run.name)
         if tracker.resumed is None:  # a deleted experiment is one line now, not after the data is read
