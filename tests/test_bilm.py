@@ -5,6 +5,7 @@ is trained once per module in this process (textgru.train); the runs through scr
 
 from __future__ import annotations
 
+import copy
 import csv
 import json
 import logging
@@ -507,10 +508,18 @@ def test_size_mismatch_and_wrong_checkpoint_give_one_line(bilm_run: Path, toy_cs
     build_classification(classifier_config(toy_csv, tmp_path / "old.ckpt", f"tokenizer.vocab_size={size + 1}"))
     # an edited record: one line, not an AttributeError (a review)
     shell = {"kind": "word $(touch pwned)"}  # a review: shown unquoted in the advice line, to be pasted
-    for edited in ("word", ["kind"], {"kind": "word", "vocab_size": [1]}, {"nope": 1}, shell):
+    secret = {"kind": "word", "vocab_size": "${oc.env:SECRETX}"}  # another: shown in a line to paste, which would
+    for edited in ("word", ["kind"], {"kind": "word", "vocab_size": [1]}, {"nope": 1}, shell, secret):  # read it
         old["textgru"]["tokenizer_config"] = edited
         torch.save(old, tmp_path / "edited.ckpt")
         with pytest.raises(TextgruError, match=r"holds a tokenizer_config that is not its tokenizer= settings"):
+            build_classification(classifier_config(toy_csv, tmp_path / "edited.ckpt"))
+    del old["textgru"]["tokenizer_config"]
+    for key, value in (("split_seed", "${oc.env:SECRETX}"), ("split_seed", 7.0), ("label_column", "${oc.env:X}")):
+        edited = copy.deepcopy(old)
+        edited["textgru"]["data_config"][key] = value
+        torch.save(edited, tmp_path / "edited.ckpt")
+        with pytest.raises(TextgruError, match=r"holds a data_config that is not a data= config \(an edited file\?\)"):
             build_classification(classifier_config(toy_csv, tmp_path / "edited.ckpt"))
     # a checkpoint of another kind: the biLM's own file relabelled as a task=lm one
     ckpt = torch.load(bilm_run / "checkpoints" / "best.ckpt", map_location="cpu", weights_only=True)

@@ -98,6 +98,12 @@ def check_pretraining_split(lm: Mapping[str, Any], data_config: Mapping[str, Any
     """One line when the language model (its data config `lm`) read the texts of this run's labelled data otherwise
     than this run splits them (`data_config`); a warning where it carved this run's file but keeps no digests of its
     training texts to check the split by (`checked` False: a biLM saved before 2026-12-06)."""
+    numbers = {"split_seed": (int,), "val_fraction": (int, float), "test_fraction": (int, float)}
+    if any(isinstance(v, str) and "${" in v for v in lm.values()) or any(  # a review: shown in a line to paste
+        k in lm and (type(lm[k]) not in kinds) for k, kinds in numbers.items()
+    ):
+        raise TextgruError("model.pretrained_lm: its checkpoint holds a data_config that is not a data= config (an "
+                           "edited file?); use the checkpoint its task=bilm run wrote")  # fmt: skip
     carved = not data_config.get("validation_path") or not data_config.get("test_path")
     if lm.get("source") == "local_text" and data_config.get("source") == "local" and carved:
         if _holds_a_file_of(lm.get("path"), data_config.get("path")):  # a review: the labelled CSV read as a corpus

@@ -180,6 +180,8 @@ def recorded_tokenizer_config(meta: Mapping[str, Any]) -> dict[str, Any]:
         and set(record) <= set(tokenization.TOKENIZER_KEYS)
         and all(isinstance(v, (bool, int, str, type(None))) for v in record.values())
         and record.get("kind", "word") in KINDS  # a review: shell text was shown in the advice line
+        and all(type(record.get(k, 1)) is int for k in ("vocab_size", "min_frequency"))  # another: ${oc.env:X}
+        and not any(isinstance(v, str) and "$" in v for v in record.values())
     ):
         raise TextgruError(
             f"model.pretrained_lm: checkpoint {meta['path']!r} holds a tokenizer_config that is not its tokenizer= "
