@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import hashlib
 import json
 import logging
 import random
@@ -323,10 +324,16 @@ def test_a_features_run_trains_the_classifier_not_the_lm_and_resumes_without_it(
         assert len(lm_keys) == 17 and not any(diff.values()), (name, diff)
     start = build_classification(classifier_config(toy_csv, bilm_run, *FEATURES))[1].model
     assert not torch.equal(state["head.weight"], start.head.weight)  # the classifier did train
+    lm_file = tmp_path / "lm" / "checkpoints" / "best.ckpt"  # which LM file, by content (a review: only in train.log)
+    used = {"path": str(lm_file), "sha256": hashlib.sha256(lm_file.read_bytes()).hexdigest()}
+    assert textgru.load(run_dir).meta["pretrained_lm"] == used
     shutil.rmtree(tmp_path / "lm")
     r = run_script("train", f"resume={run_dir}", "trainer.max_steps=9", *QUIET)
     assert r.returncode == 0, r.stderr[-3000:]
     assert json.loads((run_dir / "metrics.json").read_text())["global_step"] == 9
+    for name in ("best.ckpt", "last.ckpt"):  # kept by the resume, which reads no LM
+        saved = torch.load(run_dir / "checkpoints" / name, map_location="cpu", weights_only=True)
+        assert saved["textgru"]["pretrained_lm"] == used, name
     clf = textgru.load(run_dir)
     assert clf.model.lm is not None and clf.predict("a1 b5 a3 b12").label in ("x", "y", "z")
     with pytest.raises(

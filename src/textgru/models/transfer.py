@@ -32,7 +32,7 @@ KINDS = tuple(tokenization.PRE_TOKENIZER_KINDS.values())  # the tokenizer kinds 
 
 
 class PretrainedLM:
-    """A `task=bilm` checkpoint (run folder or .ckpt): its weights (`state`), model arguments, tokenizer and path."""
+    """A `task=bilm` checkpoint (run folder or .ckpt): weights (`state`), model arguments, tokenizer, path (`record`)."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         if not Path(str(path)).expanduser().exists():
@@ -55,15 +55,15 @@ class PretrainedLM:
         self.tokenizer = tokenizer
         self.tokenizer_config = recorded_tokenizer_config(meta)
         self.state: dict[str, torch.Tensor] = model.state_dict()  # its weight average where the run kept one
-        with open(self.path, "rb") as f:  # which LM, should the path later hold another (the log is the record)
-            log.info("the language model: %s (sha256 %s)", self.path, hashlib.file_digest(f, "sha256").hexdigest())
+        with open(self.path, "rb") as f:  # which LM, should the path later hold another (`record`)
+            self.record = {"path": self.path, "sha256": hashlib.file_digest(f, "sha256").hexdigest()}  # in the ckpt
+        log.info("the language model: %s (sha256 %s)", self.path, self.record["sha256"])
 
     @classmethod
     def saved_by_run(cls, path: str | os.PathLike[str], tokenizer_file: Path) -> PretrainedLM:
-        """The LM as a resumed fine-tuning run knows it: its tokenizer from the run folder, no weights (`state` empty:
-        the run's checkpoint has them all)."""
+        """The LM as a resumed fine-tuning run knows it: its tokenizer from the run folder; no weights (the run's)."""
         lm = cls.__new__(cls)
-        lm.path, lm.model_args, lm.state, lm.trained_texts = str(path), {}, {}, None
+        lm.path, lm.model_args, lm.state, lm.trained_texts, lm.record = str(path), {}, {}, None, None
         lm.tokenizer = tokenization.read_tokenizer_file(tokenizer_file)
         lm.run_folder = tokenizer_file.parent
         return lm

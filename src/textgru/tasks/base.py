@@ -152,6 +152,8 @@ class TaskModule(L.LightningModule):
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self._resumed_early_stopped = bool(checkpoint.get("early_stopped"))
+        if isinstance(lm := (checkpoint.get("textgru") or {}).get("pretrained_lm"), dict):  # a resume reads no LM
+            self.checkpoint_extras.setdefault("pretrained_lm", lm)
 
 
 def plain(cfg: Any) -> Any:

@@ -96,6 +96,7 @@ def build(cfg: DictConfig) -> tuple[ClassificationDataModule, ClassificationTask
             init_from_glove(member.embedding, dm.tokenizer, quiet=i > 0)
     args = model_args(model_cfg, *builder_keys)
     extras = checkpoint_extras("sentiment", model, args, dm.tokenizer.to_str(), labels, data_cfg, cfg.data.max_length)
+    extras |= {"pretrained_lm": lm.record} if lm is not None and lm.record else {}  # which LM file (a review)
     task = ClassificationTask(
         model,
         num_classes=len(labels),
