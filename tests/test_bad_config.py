@@ -322,12 +322,12 @@ MORE = [
     (
         "train",
         ["logger=mlflow", "+logger.mlflow.tags={team: nlp, textgru.task: mine}"],
-        "whose names do not begin with textgru. or mlflow.parentRunId or mlflow.runName, set by textgru (rename textgru.task)",
+        "whose names do not begin with textgru. or mlflow.parentRunId or mlflow.runName, set by textgru (textgru.task)",
     ),  # a review: it replaced textgru's own tag, silently
     (
         "train",
         ["logger=mlflow", "+logger.mlflow.tags={mlflow.parentRunId: deadbeef}"],
-        "or mlflow.parentRunId or mlflow.runName, set by textgru (rename mlflow.parentRunId)",
+        "or mlflow.parentRunId or mlflow.runName, set by textgru (mlflow.parentRunId)",
     ),  # another: a run whose parent was no run
     ("train", ["-m", "seed=1,2", "hydra.run.dir=<tmp>/s"], "hydra.run.dir= names one run's folder, and a -m sweep"),
     ("train", ["-m", "seed=1,2", "hydra.run.dir=<used>"], "hydra.run.dir= names one run's folder, and a -m sweep"),

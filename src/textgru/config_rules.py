@@ -186,8 +186,7 @@ class MapOf(Rule):
         if not isinstance(value, Mapping):
             return need
         if own := [k for k in value if self.reserved and str(k).startswith(self.reserved)]:  # a review: taken
-            names = " or ".join(self.reserved)
-            return f"a mapping whose names do not begin with {names}, set by textgru (rename {own[0]})"
+            return f"a mapping whose names do not begin with {' or '.join(self.reserved)}, set by textgru ({own[0]})"
         bad_key = any(not isinstance(k, str) or not k.strip() for k in value)
         return need if bad_key or any(self.item.problem(v) for v in value.values()) else None
 
