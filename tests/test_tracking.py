@@ -401,6 +401,17 @@ def test_a_sweep_over_where_mlflow_records_is_one_line(swept: str, small_csv: Pa
     assert sorted(p.name for p in tmp_path.iterdir()) == [], sorted(tmp_path.rglob("*"))
 
 
+def test_a_run_refused_once_its_data_is_read_makes_no_new_store(small_csv: Path, tmp_path: Path) -> None:
+    """A review: a run refused after the store was checked (too many labelled examples asked for, an LM that does
+    not fit) left a new SQLite store with MLflow's tables, and its folder. A new store is made when the run starts."""
+    store = f"sqlite:///{tmp_path / 'new' / 'ml.db'}"
+    r = run_script(
+        "train", *_args(store, "refused", small_csv, f"hydra.run.dir={tmp_path / 'run'}", "data.train_size=100000")
+    )
+    assert r.returncode == 2 and "data.train_size=100000" in r.stderr.strip().splitlines()[-1], r.stderr[-2000:]
+    assert not (tmp_path / "new").exists() and not (tmp_path / "run").exists()
+
+
 def test_a_resume_whose_store_is_gone_is_one_line_that_makes_no_new_store(small_csv: Path, tmp_path: Path) -> None:
     """A review: MLflow made a new empty store in its place, and the line said to resume with the same store's URI.
     Resumed with the store where it is now, the run folder's record names that place."""

@@ -57,10 +57,16 @@ _BAD_KEY_CHARS = re.compile(r"[^/\w.\- :]")  # MLflow's allowed characters in pa
 
 @dataclass
 class Store:
-    """An open MLflow store: its client and URI."""
+    """An MLflow store: its URI and client, opened when first used where `open_store` leaves it unopened."""
 
-    client: Any
     uri: str
+    opened: Any = None  # the MlflowClient
+
+    @property
+    def client(self) -> Any:
+        if self.opened is None:
+            self.opened = _open_client(self.uri)
+        return self.opened
 
     def experiment_id(self, name: str, artifact_location: str | None) -> str:
         """The experiment `name`, created when missing; with a SQLite store its artifacts go next to the database
@@ -110,13 +116,28 @@ class Store:
             self.client.log_batch(run_id, tags=items[i : i + PARAMS_PER_BATCH])
 
 
-def open_store(uri: str) -> Store:
-    """The MLflow store at `uri` (already resolved), checked: one line when it cannot be used."""
-    check_uri(uri)
+def open_store(uri: str, new_run: bool = False) -> Store:
+    """The MLflow store at `uri` (already resolved), checked: one line when it cannot be used. `new_run`: a SQLite
+    file not there yet is made (with its folder) when first used (a review: a run refused after this left one)."""
+    db = sqlite_path(uri) if uri.startswith("sqlite:") else None
+    if new_run and db is not None and not db.exists():
+        check_uri(uri, make_folder=False)
+        import_mlflow()
+        return Store(uri)
+    return Store(uri, _open_client(uri))
+
+
+def import_mlflow() -> Any:
     try:
-        from mlflow import MlflowClient
+        import mlflow
     except ImportError:
         raise TextgruError("logger=mlflow needs MLflow: pip install 'textgru[tracking]'") from None
+    return mlflow
+
+
+def _open_client(uri: str) -> Any:
+    check_uri(uri)
+    MlflowClient = import_mlflow().MlflowClient
     try:
         with _one_at_a_time(uri):  # a new SQLite store: its tables made by one process (a review: two first runs at
             client = MlflowClient(uri)  # once, one failed with "duplicate column name: step")
@@ -125,7 +146,7 @@ def open_store(uri: str) -> Store:
         raise TextgruError(f"logger.mlflow.tracking_uri={uri}: {missing_driver(uri, str(e.name))}") from None
     except Exception as e:  # MLflow, SQLAlchemy and HTTP errors come in many types
         raise TextgruError(f"logger.mlflow.tracking_uri={uri}: {first_line(e)}") from None
-    return Store(client, uri)
+    return client
 
 
 # a review: `pip install MySQLdb` was advised (a driver's module is not always its package's name), with a

@@ -127,15 +127,15 @@ def _tables_of_another_program(db: Path) -> str | None:
     return ", ".join(sorted(tables)[:4]) if tables and "experiments" not in tables else None
 
 
-def check_uri(uri: str) -> None:
+def check_uri(uri: str, make_folder: bool = True) -> None:
     """One line for a tracking URI that cannot work (`uri_problem`, or a server that does not answer), before MLflow
-    is asked; makes a SQLite store's folder."""
+    is asked; makes a SQLite store's folder (where `make_folder`)."""
     where = f"logger.mlflow.tracking_uri={uri}{from_environment(uri)}"
     why = uri_problem(uri)
     if why is not None:
         raise TextgruError(f"{where} {why}")
     db = sqlite_path(uri) if urlparse(uri).scheme.split("+")[0] == "sqlite" else None
-    if db is not None:
+    if db is not None and make_folder:
         try:
             db.parent.mkdir(parents=True, exist_ok=True)
         except OSError as e:

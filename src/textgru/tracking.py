@@ -51,9 +51,8 @@ log = logging.getLogger(__name__)
 
 
 class RunTracker:
-    """The MLflow run of one training run; inert (every method does nothing) without `logger.mlflow` or outside
-    global rank zero. Use: `open` before any work, `start` just before fitting, `finish` after metrics.json is
-    written, `end` in a `finally`."""
+    """The MLflow run of one training run; inert without `logger.mlflow` or outside global rank zero. Use: `open`
+    before any work, `start` just before fitting, `finish` after metrics.json is written, `end` in a `finally`."""
 
     def __init__(self, logger: MLflowMetricsLogger | None = None) -> None:
         self.logger = logger  # the Lightning logger (every rank gets one when MLflow is on)
@@ -94,7 +93,7 @@ class RunTracker:
                 f"{run.mlflow_run} names MLflow run {record['run_id']} in {uri}, whose database {db} is not there "
                 f"(moved or deleted?); resume with logger.mlflow.tracking_uri=<where it is now>, or {aside}"
             )
-        tracker.store = open_store(uri)
+        tracker.store = open_store(uri, new_run=record is None)  # a new SQLite file: made when the run starts
         tracker.run, tracker.task = run, str(cfg.task.name)
         tracker.settings = OmegaConf.to_container(mcfg, resolve=True)  # type: ignore[assignment]
         if record is not None:
@@ -118,10 +117,14 @@ class RunTracker:
             check_artifacts_there(tracker.resumed, record, uri, aside)  # a moved store
         elif resuming:
             log.warning("MLflow: %s has no %s; the resumed run gets a new MLflow run", run.path, run.mlflow_run.name)
-        if tracker.resumed is None:  # a deleted experiment is one line now, not after the data is read
-            tracker.experiment = tracker.store.experiment_id(str(mcfg.experiment_name), mcfg.artifact_location)
+        if tracker.resumed is None and tracker.store.opened:  # a deleted experiment: one line now, not after the data
+            tracker.experiment = tracker.experiment_id()
         tracker.parent = current_parent(uri)
         return tracker
+
+    def experiment_id(self) -> str:  # the experiment a new run goes to, made where it is not there
+        name, place = str(self.settings["experiment_name"]), self.settings["artifact_location"]
+        return self.store.experiment_id(name, place)  # type: ignore[union-attr]
 
     def start(self, resolved_config_yaml: str) -> None:
         """Create the run (or take the resumed one back), log the config as params; the logger then writes to it.
@@ -158,6 +161,7 @@ class RunTracker:
             write_record(self.run, self.store.uri, self.resumed.info.experiment_id, self.run_id)  # a store moved since
             log.info("MLflow: resumed run %s continues after the steps it holds", self.run_id)
             return
+        self.experiment = self.experiment or self.experiment_id()  # a new store's: made now
         name = self.settings["run_name"] or default_run_name(self.run)
         tags = {
             **base_tags(str(name)),
@@ -181,12 +185,8 @@ class RunTracker:
 
     def _last_steps(self) -> dict[str, int]:
         assert self.store is not None and self.run_id is not None
-        last = {}
-        for key in self.resumed.data.metrics:
-            history = self.store.client.get_metric_history(self.run_id, key)
-            if history:
-                last[key] = max(m.step for m in history)
-        return last
+        histories = {k: self.store.client.get_metric_history(self.run_id, k) for k in self.resumed.data.metrics}
+        return {k: max(m.step for m in history) for k, history in histories.items() if history}
 
     def finish(self, metrics: Mapping[str, Any]) -> None:
         """The final metrics.json values (at the run's last step, where Lightning logged the final validation and
