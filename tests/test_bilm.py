@@ -522,7 +522,7 @@ def test_size_mismatch_and_wrong_checkpoint_give_one_line(bilm_run: Path, toy_cs
         with pytest.raises(TextgruError, match=r"holds a tokenizer_config that is not its tokenizer= settings"):
             build_classification(classifier_config(toy_csv, tmp_path / "edited.ckpt"))
     del old["textgru"]["tokenizer_config"]
-    for key, value in (("split_seed", "${oc.env:SECRETX}"), ("split_seed", 7.0), ("label_column", "${oc.env:X}")):
+    for key, value in (("split_seed", "${oc.env:SECRETX}"), ("split_seed", 7.0), ("val_fraction", "0.1")):
         edited = copy.deepcopy(old)
         edited["textgru"]["data_config"][key] = value
         torch.save(edited, tmp_path / "edited.ckpt")
@@ -1049,3 +1049,21 @@ def test_an_lm_that_read_this_runs_held_out_texts_is_refused(bilm_run: Path, toy
         TextgruError, match=r"trained on \d+ of this run's validation texts \(100%\), so its validation"
     ):
         build_classification(classifier_config(toy_csv, tmp_path / "lm"))
+
+
+def test_a_split_line_shows_dollar_braces_as_text(tmp_path: Path) -> None:
+    """A review: an LM pretrained on a file whose name holds `${` was refused as an edited checkpoint; the line to
+    paste must keep such a value as text (Hydra's `\\${`, in the shell's quotes), not an interpolation."""
+    import shlex
+
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from omegaconf import OmegaConf
+
+    from textgru.data.pretraining_split import _overrides, check_pretraining_split
+
+    odd = str(tmp_path / "a${x}.txt")
+    check_pretraining_split({"source": "local_text", "path": odd, "split_seed": 42}, {"source": "local", "path": "b"})
+    said = _overrides({"path": odd, "split_seed": 7}, ["path", "split_seed"])
+    path_arg, seed_arg = shlex.split(said)
+    assert seed_arg == "data.split_seed=7"
+    assert OmegaConf.create({"v": OverridesParser.create().parse_override(path_arg).value()}).v == odd

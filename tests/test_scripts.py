@@ -331,14 +331,16 @@ def test_printed_commands_quote_paths_that_hydra_or_the_shell_would_split(tmp_pa
     import shlex
 
     from hydra.core.override_parser.overrides_parser import OverridesParser
+    from omegaconf import OmegaConf
 
     from textgru.console import command_arg
     from textgru.run_folder import resume_target
 
     assert command_arg("ckpt_path", "/tmp/a-1/b_2.ckpt") == "ckpt_path=/tmp/a-1/b_2.ckpt"  # plain: as it is
-    for path in ("/tmp/josé/run", "/tmp/my runs/a=b,c", '/tmp/it\'s "odd"', "C:\\runs\\x"):
+    for path in ("/tmp/josé/run", "/tmp/my runs/a=b,c", '/tmp/it\'s "odd"', "C:\\runs\\x", "/tmp/a${oc.env:HOME}"):
         (arg,) = shlex.split(command_arg("ckpt_path", path))  # the shell's reading of the printed line
-        assert OverridesParser.create().parse_override(arg).value() == path  # and Hydra's
+        value = OverridesParser.create().parse_override(arg).value()  # and Hydra's, resolved as a config is
+        assert OmegaConf.create({"v": value}).v == path, arg  # a review: `${` was an interpolation
     run = tmp_path / "jo sé, run"
     (run / "checkpoints").mkdir(parents=True)
     (run / "checkpoints" / "last.ckpt").write_bytes(b"")

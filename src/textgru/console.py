@@ -86,7 +86,8 @@ def command_arg(key: str, value: object) -> str:
     text = str(value)
     if PLAIN_VALUE.fullmatch(text):
         return f"{key}={text}"
-    return shlex.quote(f"{key}={hydra_quoted(text)}")
+    literal = text.replace("${", "\\${")  # as text, not an interpolation (a review: a path or an edited file's)
+    return shlex.quote(f"{key}={hydra_quoted(literal)}")
 
 
 def hydra_quoted(text: str) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shlex
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -71,12 +72,14 @@ def _holds_a_file_of(corpus: Any, data: Any) -> bool:
 def _overrides(data: Mapping[str, Any], keys: Sequence[str]) -> str:
     """`data.k=v ...` for `keys` of a data config, as the command line takes them: null, a path, [a,b], a number."""
 
-    def typed(value: Any) -> str:
+    def typed(value: Any) -> str:  # `${` as Hydra takes it literally: a path may hold it (an edited file, too)
         if value is None:
             return "null"
-        return f"[{','.join(map(str, value))}]" if isinstance(value, (list, tuple)) else str(value)
+        text = f"[{','.join(map(str, value))}]" if isinstance(value, (list, tuple)) else str(value)
+        return text.replace("${", "\\${")
 
-    return " ".join(f"data.{k}={typed(data.get(k))}" for k in keys)
+    args = [f"data.{k}={typed(data.get(k))}" for k in keys]
+    return " ".join(shlex.quote(a) if "$" in a else a for a in args)  # the shell's `$` too
 
 
 def _carved_otherwise(lm: Mapping[str, Any], data: Mapping[str, Any]) -> list[str]:
@@ -99,9 +102,7 @@ def check_pretraining_split(lm: Mapping[str, Any], data_config: Mapping[str, Any
     than this run splits them (`data_config`); a warning where it carved this run's file but keeps no digests of its
     training texts to check the split by (`checked` False: a biLM saved before 2026-12-06)."""
     numbers = {"split_seed": (int,), "val_fraction": (int, float), "test_fraction": (int, float)}
-    if any(isinstance(v, str) and "${" in v for v in lm.values()) or any(  # a review: shown in a line to paste
-        k in lm and (type(lm[k]) not in kinds) for k, kinds in numbers.items()
-    ):
+    if any(k in lm and (type(lm[k]) not in kinds) for k, kinds in numbers.items()):  # a review: shown to paste
         raise TextgruError("model.pretrained_lm: its checkpoint holds a data_config that is not a data= config (an "
                            "edited file?); use the checkpoint its task=bilm run wrote")  # fmt: skip
     carved = not data_config.get("validation_path") or not data_config.get("test_path")
