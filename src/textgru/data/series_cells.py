@@ -207,6 +207,9 @@ def frame_values(series: Any, columns: list[str], time_column: str | None) -> An
         order = time_order(times, str(getattr(times, "name", None) or "the index"), "the series", frame=True)
     frame = series[columns]
     kinds = getattr(frame, "dtypes", []) if isinstance(series, pd.DataFrame) else [object]  # not polars'
-    nullable = all(pd.api.types.is_numeric_dtype(k) and not pd.api.types.is_bool_dtype(k) for k in kinds)
+    nullable = all(  # real numbers only: complex ones are refused later (a review: cast to real, unsaid)
+        pd.api.types.is_numeric_dtype(k) and not (pd.api.types.is_bool_dtype(k) or pd.api.types.is_complex_dtype(k))
+        for k in kinds
+    )
     values = frame.to_numpy(dtype=np.float64, na_value=np.nan) if nullable else frame.to_numpy()  # pd.NA: NaN
     return values if order is None else values[order]

@@ -50,8 +50,9 @@ def config_keywords(data: Mapping[str, Any], time_column: str | None, fill_missi
     """`evaluate`'s `time_column=` and `fill_missing=` as keys of the data config mapping it scores (a review: they
     were ignored, and a gap then said to set the fill_missing just passed); one line where the mapping sets another."""
     given = {"time_column": time_column, "fill_missing": None if fill_missing == "error" else fill_missing}
+    unset = {"time_column": None, "fill_missing": "error"}  # a whole data config's defaults (a review: refused)
     for key, value in given.items():
-        if value is not None and data.get(key, value) != value:
+        if value is not None and data.get(key, unset[key]) not in (unset[key], value):
             raise TextgruError(f"{key}={value!r} and the data config's {key}={data[key]!r}: give one of them")
     return {k: v for k, v in given.items() if v is not None}
 
@@ -64,7 +65,8 @@ def check_frame_keywords(data: Any, time_column: str | None, fill_missing: str) 
             f"fill_missing={fill_missing!r} fills a CSV file's gaps; fill an array or DataFrame first "
             "(DataFrame.interpolate()), or give the CSV file's path"
         )
-    columns, index = getattr(data, "columns", None), getattr(getattr(data, "index", None), "name", None)
+    columns = getattr(data, "columns", [getattr(data, "name", None)] if hasattr(data, "index") else None)  # a Series
+    index = getattr(getattr(data, "index", None), "name", None)
     if time_column is not None and columns is None:
         raise TextgruError(f"time_column={time_column!r}: an array has no columns; give its rows in time order")
     if time_column is not None and time_column not in list(columns) and time_column != index:
