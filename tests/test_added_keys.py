@@ -69,6 +69,16 @@ def test_a_key_below_a_swept_group_is_checked_in_each_option(caplog: pytest.LogC
     assert (
         check_override_keys(["model=bigru_classifier,gru_lm", "++model.anything=0"], "train") is not None
     )  # the class's
+    for tasks in ("sentiment,lm", "lm,sentiment"):  # another: the hint was the first option's nearest key
+        with pytest.raises(TextgruError, match=r"did you mean task\.samples\?$"):
+            check_override_keys([f"task={tasks}", "++task.sample=0"], "train")
+    uri = "++logger.mlflow.tracking_uri=sqlite:////tmp/x.db"  # another: the default logger's run crashed on the
+    with pytest.raises(  # section this key alone made (KeyError: 'experiment_name')
+        TextgruError,
+        match=r"^\+\+logger\.mlflow\.tracking_uri: the logger=default runs have no logger\.mlflow section, and this "
+        "key alone would make one that they cannot read; sweep those options apart$",
+    ):
+        check_override_keys(["logger=mlflow,default", uri], "train")
 
 
 def test_a_flag_is_shown_as_key_value_only_for_a_key_there_is() -> None:

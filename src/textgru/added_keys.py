@@ -5,6 +5,7 @@ name, so a new one there was read by nothing (a review: `+data.max_lenght=8` tra
 
 from __future__ import annotations
 
+import difflib
 import logging
 from collections.abc import Callable, Mapping, Sequence
 
@@ -107,16 +108,23 @@ def swept_key(override: str, group: str, options: Sequence[str], compose: Callab
     """A key added below a group that a `-m` sweep gives several options (`-m task=sentiment,lm ++task.samples=0`, a
     review: it was refused, only sentiment composed; then taken for sentiment unsaid): one line where no option has
     it, a warning naming the options that do not (set where it is read, as meant)."""
-    key, absent = override.partition("=")[0].lstrip("+"), object()
+    key, absent, given = override.partition("=")[0].lstrip("+"), object(), override.partition("=")[0]
     try:
-        unread = [o for o in options if OmegaConf.select(compose(group, o), key, default=absent) is absent]
+        configs = {o: compose(group, o) for o in options}
     except Exception:  # the full composition says what is wrong
         return
-    given = override.partition("=")[0]
+    unread = [o for o, cfg in configs.items() if OmegaConf.select(cfg, key, default=absent) is absent]
     if unread and len(unread) == len(options):
-        closest = (closest_key(key, lambda o=o: compose(group, o)) for o in options)
-        hint = next((f"did you mean {c}?" for c in closest if c and c != key), "check the spelling")
+        near = {c for cfg in configs.values() if (c := closest_key(key, lambda cfg=cfg: cfg)) and c != key}
+        best = max(near, key=lambda c: difflib.SequenceMatcher(None, key, c).ratio(), default=None)  # a review
+        hint = f"did you mean {best}?" if best else "check the spelling"
         raise TextgruError(f"{given}: no {group} of this sweep has a key {key} ({', '.join(options)}); {hint}")
+    section = key.rpartition(".")[0]  # a review: `logger=mlflow,default ++logger.mlflow.x=` made a partial section
+    if bare := [o for o in unread if OmegaConf.select(configs[o], section, default=absent) is absent]:
+        raise TextgruError(
+            f"{given}: the {group}={','.join(bare)} runs have no {section} section, and this key alone would make one "
+            "that they cannot read; sweep those options apart"
+        )
     if unread:
         log.warning(
             "%s: the %s=%s runs read no key %s; it is set in the others only", given, group, ",".join(unread), key
