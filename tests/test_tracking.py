@@ -412,6 +412,41 @@ def test_a_run_refused_once_its_data_is_read_makes_no_new_store(small_csv: Path,
     assert not (tmp_path / "new").exists() and not (tmp_path / "run").exists()
 
 
+def test_a_sweeps_jobs_in_another_store_than_its_parent_are_one_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A review: `-m paths.output_dir=a,b logger=mlflow` (the default store is in paths.output_dir) put the parent
+    run in a third store, made unasked, and no job under it; jobs of other experiments (`task=sentiment,lm`: each
+    task's own) are named in a warning, as the UI does not nest them under the parent."""
+    from omegaconf import OmegaConf
+
+    from textgru.config import compose_config
+    from textgru.mlflow_sweep import check_jobs_stores
+
+    def sweep(*overrides: str) -> Any:  # the multirun's config, as Hydra gives it: without the sweep's values
+        cfg = compose_config("train", ["logger=mlflow", *(o for o in overrides if "," not in o)])
+        OmegaConf.set_struct(cfg, False)
+        return OmegaConf.merge(
+            cfg, {"hydra": {"overrides": {"task": list(overrides)}, "job": {"config_name": "train"}}}
+        )
+
+    with pytest.raises(
+        TextgruError,
+        match=rf"^paths\.output_dir={re.escape(str(tmp_path / 'b'))}: its jobs would go to another MLflow store "
+        rf"\(sqlite:///{re.escape(str(tmp_path / 'b' / 'mlflow.db'))}\) than the sweep's parent run",
+    ):
+        check_jobs_stores(sweep("logger=mlflow", f"paths.output_dir={tmp_path / 'b'},{tmp_path / 'a'}"))
+    with caplog.at_level(logging.WARNING, logger="textgru"):
+        check_jobs_stores(sweep("logger=mlflow", "seed=1,2", "logger.mlflow.tracking_uri=sqlite:////x/m.db"))
+        check_jobs_stores(
+            sweep("logger=mlflow", "logger=mlflow,default", "logger.mlflow.tracking_uri=sqlite:////x/m.db")
+        )
+    assert "MLflow" not in caplog.text
+    with caplog.at_level(logging.WARNING, logger="textgru"):
+        check_jobs_stores(sweep("task=lm,bilm", "logger=mlflow"))
+    assert "this sweep's jobs go to experiments bilm, lm too; its parent run is in sentiment, and the UI" in caplog.text
+
+
 def test_a_resume_whose_store_is_gone_is_one_line_that_makes_no_new_store(small_csv: Path, tmp_path: Path) -> None:
     """A review: MLflow made a new empty store in its place, and the line said to resume with the same store's URI.
     Resumed with the store where it is now, the run folder's record names that place."""

@@ -31,6 +31,49 @@ def refuse_swept_store(overrides: list[str]) -> None:
             )
 
 
+def check_jobs_stores(config: DictConfig) -> None:
+    """One line where a sweep's jobs would go to another MLflow store than its parent run, through what the store's
+    URI is made of (a review: `paths.output_dir=a,b` put the parent in a third store, `outputs/mlflow.db`); a warning
+    where they go to other experiments (`-m task=sentiment,lm`: each task's own), which the UI shows apart from it.
+    Each option of a sweep over a group, `paths.`, `logger.` or `task.` is composed (the other sweeps' first)."""
+    import logging
+
+    from textgru.config import compose_config
+    from textgru.mlflow_uri import resolve_uri
+    from textgru.override_values import sweep_options
+
+    overrides, name = list(config.hydra.overrides.task), str(config.hydra.job.config_name)
+    options = [sweep_options(o) for o in overrides]
+    probe = [f"{o.partition('=')[0]}={opts[0]}" if opts else o for o, opts in zip(overrides, options, strict=True)]
+
+    def where(args: list[str]) -> tuple[str, str] | None:  # a job's (store, experiment); None: no MLflow
+        try:
+            mlflow = compose_config(name, args).logger.get("mlflow")
+            return (resolve_uri(mlflow.tracking_uri), str(mlflow.experiment_name)) if mlflow else None
+        except Exception:  # a config refused, in the job that has it
+            return None
+
+    mlflow = config.logger.mlflow  # the parent's: the config without the sweep's values, as ParentRun.open reads it
+    parent, others = (resolve_uri(mlflow.tracking_uri), str(mlflow.experiment_name)), set()
+    for i, override in enumerate(overrides):
+        key = override.partition("=")[0]
+        if "." in key and not key.lstrip("+~").startswith(("paths.", "logger.", "task.")):
+            continue
+        for option in options[i]:
+            job = where([*probe[:i], f"{key}={option}", *probe[i + 1 :]])
+            if job and job[0] != parent[0]:
+                raise TextgruError(
+                    f"{key.lstrip('+~')}={option}: its jobs would go to another MLflow store ({job[0]}) than the "
+                    f"sweep's parent run ({parent[0]}); give the sweep one store, or start one sweep per store"
+                )
+            others |= {job[1]} - {parent[1]} if job else set()
+    if others:
+        logging.getLogger(__name__).warning(
+            "MLflow: this sweep's jobs go to experiments %s too; its parent run is in %s, and the UI nests only that "
+            "experiment's jobs under it", ", ".join(sorted(others)), parent[1],
+        )  # fmt: skip
+
+
 class SweepParent(HydraCallback):
     """Hydra callback: a `-m` sweep with `logger=mlflow` is one parent run (created when the multirun starts, its
     id in the sweep folder, where the jobs find it); the sweep's overrides are its params; when the multirun ends
@@ -49,6 +92,7 @@ class SweepParent(HydraCallback):
         overrides = list(config.hydra.overrides.task)
         try:
             refuse_swept_store(overrides)
+            check_jobs_stores(config)
             self.parent = ParentRun.open(
                 config, sweep_dir, "sweep", overrides_as_params(overrides), {"textgru.overrides": " ".join(overrides)}
             )
