@@ -139,11 +139,17 @@ def test_a_tab_separated_or_parquet_file_is_named_so_in_eval_and_training(
         (b"ARROW1\x00", "an Arrow (Feather)"),
         (b"PK\x03\x04", "an Excel"),
     ]:
-        (tmp_path / "s.xlsx").write_bytes(start + bytes(range(256)) * 4)
+        end = {"a Parquet": b"PAR1", "an Arrow (Feather)": b"ARROW1"}.get(kind, b"")  # their last bytes too
+        (tmp_path / "s.xlsx").write_bytes(start + bytes(range(256)) * 4 + end)
         with pytest.raises(
             TextgruError, match=rf"^s.xlsx is {re.escape(kind)} file, not CSV; save it as CSV \(pandas: "
         ):
             read_csv_series(tmp_path / "s.xlsx")
+    (tmp_path / "par.csv").write_text("PAR1,b\n" + "".join(f"{i}.5,{i % 3}\n" for i in range(30)))  # a review: a
+    assert read_csv_series(tmp_path / "par.csv").columns == ["PAR1", "b"]  # CSV whose first column is PAR1
+    (tmp_path / "x.csv").write_bytes(b"PAR1\x15\x04" + bytes(range(256)) + b"PAR1")  # named .csv: not told to
+    with pytest.raises(TextgruError, match=r"df\.to_csv\('x-converted\.csv', index=False\)"):  # overwrite itself
+        read_csv_series(tmp_path / "x.csv")
     (tmp_path / "s.zip").write_bytes((tmp_path / "s.xlsx").read_bytes())  # PK: a zip archive is not called Excel
     with pytest.raises(TextgruError) as e:
         read_csv_series(tmp_path / "s.zip")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -105,5 +106,5 @@ def check_artifacts_there(resumed: Any, record: dict[str, Any], uri: str, fix: s
         raise TextgruError(
             f"MLflow run {record['run_id']} keeps its artifacts in {where}, by the store's old place {old.parent}, "
             f"which is not there (MLflow cannot move a run's artifacts): link the old place to the new (ln -s "
-            f"{new.parent} {old.parent}) and resume again, or {fix}"
+            f"{shlex.quote(str(new.parent))} {shlex.quote(str(old.parent))}) and resume again, or {fix}"
         )

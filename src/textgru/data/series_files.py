@@ -34,11 +34,11 @@ def _members(p: Path, ending: str) -> list[str] | None:
     return None
 
 
-TABLE_FILES = [
-    (b"PAR1", "Parquet"),
-    (b"ARROW1", "Arrow (Feather)"),
-    (b"PK\x03\x04", "Excel"),
-    (b"\xd0\xcf\x11\xe0", "Excel"),
+TABLE_FILES = [  # (first bytes, last bytes, kind): a CSV may begin "PAR1," too (a review: a PAR1 column)
+    (b"PAR1", b"PAR1", "Parquet"),
+    (b"ARROW1", b"ARROW1", "Arrow (Feather)"),
+    (b"PK\x03\x04", b"", "Excel"),
+    (b"\xd0\xcf\x11\xe0", b"", "Excel"),
 ]
 
 
@@ -49,11 +49,12 @@ def read_csv_frame(p: Path, **kwargs: Any) -> Any:
     ending = next((e for e in COMPRESSED if p.name.lower().endswith(e)), "")
     fix = f"; give the CSV file itself (data.path=<file>.csv), or a whole copy of {p.name}"
     with p.open("rb") as f:  # a review: "not a readable CSV file: Error tokenizing data. C error: ..."
-        start = f.read(8)
-    kind = next((k for mark, k in TABLE_FILES if start.startswith(mark)), None)
+        start, end = f.read(8), (f.seek(max(p.stat().st_size - 8, 0)), f.read(8))[1]
+    kind = next((k for first, last, k in TABLE_FILES if start.startswith(first) and end.endswith(last)), None)
     if kind is not None and (kind != "Excel" or p.suffix.lower() in (".xlsx", ".xlsm", ".xls")):  # PK: a zip too
+        name = f"{p.stem}{'-converted' * (p.suffix.lower() == '.csv')}.csv"  # not the file itself (a review)
         raise TextgruError(f"{p.name} is {'an' if kind[0] in 'AEIOU' else 'a'} {kind} file, not CSV; save it as CSV (pandas: "
-                           f"df.to_csv('{p.stem}.csv', index=False)) and give that")  # fmt: skip
+                           f"df.to_csv('{name}', index=False)) and give that")  # fmt: skip
     try:
         members = _members(p, ending)
         if members is not None and len(members) != 1:
