@@ -933,3 +933,17 @@ def test_command_line_overrides_keep_an_escaped_dollar(tmp_path: Path) -> None:
         assert "data.path=a\\${x}.csv" in command_line_overrides()
     finally:
         HydraConfig.instance().cfg = before
+
+
+def test_the_summary_shows_values_as_given_not_with_hydras_escapes(tmp_path: Path) -> None:
+    """A review: "Same in every run" showed `logger.mlflow.tracking_uri=sqlite\\:///t3/ml.db`, as Hydra writes a
+    job's overrides."""
+    from textgru.sweep_jobs import hydra_sweep_rows
+
+    for job, seed in ((0, 1), (1, 2)):
+        (tmp_path / str(job) / ".hydra").mkdir(parents=True)
+        lines = [f"seed={seed}", "logger.mlflow.tracking_uri=sqlite\\:///t3/ml.db", "data.path=my\\ file\\,2.csv"]
+        (tmp_path / str(job) / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump(lines))
+    rows = hydra_sweep_rows(tmp_path)
+    assert [r["logger.mlflow.tracking_uri"] for r in rows] == ["sqlite:///t3/ml.db"] * 2
+    assert rows[0]["data.path"] == "my file,2.csv" and [r["seed"] for r in rows] == ["1", "2"]

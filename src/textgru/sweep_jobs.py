@@ -5,6 +5,7 @@ sweep)."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -60,9 +61,15 @@ def stopped_sweep_rows(sweep_dir: Path, jobs: list[list[str]], at: int, failed: 
 
 
 def _values(overrides: list[str]) -> dict[str, str]:
+    """{key: value} as given: Hydra writes a job's values with its escapes (a review: `sqlite\\:///x.db` in the summary)."""
     return {
-        k.lstrip("+~"): v for k, eq, v in (o.partition("=") for o in overrides) if eq and not k.startswith("hydra.")
+        k.lstrip("+~"): HYDRA_ESCAPE.sub(r"\1", v)
+        for k, eq, v in (o.partition("=") for o in overrides)
+        if eq and not k.startswith("hydra.")
     }
+
+
+HYDRA_ESCAPE = re.compile(r"\\([\\()\[\]{}:=, \t])")  # what Hydra's escape_special_characters escapes
 
 
 def planned_jobs(sweep_dir: Path) -> list[list[str]]:
