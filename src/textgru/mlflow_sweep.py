@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from hydra.experimental.callback import Callback as HydraCallback
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from textgru.errors import TextgruError
 from textgru.mlflow_parent import ParentRun
@@ -42,7 +42,7 @@ def check_jobs_stores(config: DictConfig) -> None:
     from textgru.mlflow_uri import resolve_uri
     from textgru.override_values import sweep_options
 
-    overrides, name = list(config.hydra.overrides.task), str(config.hydra.job.config_name)
+    overrides, name = list(config.hydra.overrides.task), OmegaConf.select(config, "hydra.job.config_name") or "train"
     options = [sweep_options(o) for o in overrides]
     probe = [f"{o.partition('=')[0]}={opts[0]}" if opts else o for o, opts in zip(overrides, options, strict=True)]
 
