@@ -346,6 +346,12 @@ def test_printed_commands_quote_paths_that_hydra_or_the_shell_would_split(tmp_pa
     (run / "checkpoints" / "last.ckpt").write_bytes(b"")
     (arg,) = shlex.split(command_arg("resume", run))
     assert resume_target([arg]) == (resume_target([f"resume={run}"]) or ())
+    odd = tmp_path / "p${x}" / "run"  # a review: read by textgru, `\${` was kept: "no such run folder"
+    shutil.copytree(run, odd)
+    (arg,) = shlex.split(command_arg("resume", odd))
+    assert resume_target([arg]) == resume_target([f"resume={odd}"]) and resume_target([arg])[0].path == odd
+    typed = command_arg("data.path", "${paths.output_dir}/été.csv", literal=False)  # another: a hint of the user's
+    assert shlex.split(typed) == ['data.path="${paths.output_dir}/été.csv"']  # own line keeps its interpolation
 
 
 def test_hydra_job_chdir_keeps_relative_paths_from_where_the_command_ran(tmp_path: Path) -> None:

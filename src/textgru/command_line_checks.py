@@ -38,7 +38,7 @@ def read_override(arg: str, parser: Any = None) -> Any:
             if value[:1] in "[{":  # each item of a list, whole (spaces too)
                 hint = shlex.quote(f"{key}=" + re.sub(r"[^\[\]{},:]+", _quoted_item, value))
             else:  # the whole value (a review: "été 12:30" was cut at its colon, "d'été" lost its apostrophe)
-                hint = command_arg(key, value.replace('"', ""))
+                hint = command_arg(key, value.replace('"', ""), literal=False)  # the user's own ${...}
             raise TextgruError(
                 f"cannot read the override {arg!r}: Hydra reads {odd!r} (not ASCII) only in quotes; quote what holds "
                 f"it, e.g. {hint}"

@@ -80,14 +80,15 @@ def sigterm_as_ctrl_c() -> None:
 PLAIN_VALUE = re.compile(r"[A-Za-z0-9_./-]+")
 
 
-def command_arg(key: str, value: object) -> str:
+def command_arg(key: str, value: object, literal: bool = True) -> str:
     """`key=value` as the line a command prints for the user to run: as it is for a plain path; otherwise in Hydra's
-    double quotes (a space, a non-ASCII letter, a comma or `=` would stop Hydra's parser) and then the shell's."""
+    double quotes (a space, a non-ASCII letter, a comma or `=` would stop Hydra's parser) and then the shell's.
+    `literal`: a `${` in it is text (a path's, a file's: a review), not an interpolation (one the user typed)."""
     text = str(value)
     if PLAIN_VALUE.fullmatch(text):
         return f"{key}={text}"
-    literal = text.replace("${", "\\${")  # as text, not an interpolation (a review: a path or an edited file's)
-    return shlex.quote(f"{key}={hydra_quoted(literal)}")
+    text = text.replace("${", "\\${") if literal else text
+    return shlex.quote(f"{key}={hydra_quoted(text)}")
 
 
 def hydra_quoted(text: str) -> str:

@@ -244,7 +244,7 @@ def explicit_run_dir(args: Sequence[str]) -> str | None:
 
 def unquoted(value: str) -> str:
     """An override's value without the quotes Hydra's grammar strips (`'my dir'`, `"my dir"`), and their escapes
-    (`\\"` within double quotes, as `console.command_arg` writes them)."""
+    (`\\"` within double quotes, and `\\${` for `${` as text, as `console.command_arg` writes them)."""
     if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-        return re.sub(r"(\\+)(['\"]|$)", lambda m: m.group(1)[: len(m.group(1)) // 2] + m.group(2), value[1:-1])
-    return value
+        value = re.sub(r"(\\+)(['\"]|$)", lambda m: m.group(1)[: len(m.group(1)) // 2] + m.group(2), value[1:-1])
+    return value.replace("\\${", "${")
