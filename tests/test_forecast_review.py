@@ -116,6 +116,8 @@ def test_evaluates_keywords_apply_to_a_data_config_and_are_refused_where_they_ca
     assert fc.evaluate(newest_first, time_column="day")["mse"] == pytest.approx(fc.evaluate(frame)["mse"])
     series = newest_first.set_index("day")["y"]  # a pandas Series is a one-column frame: its index named so
     assert fc.evaluate(series, time_column="day")["mse"] == pytest.approx(fc.evaluate(frame)["mse"])
+    with pytest.raises(TextgruError, match=r"^time_column='when' is not the name of the Series' index \('day'\)"):
+        fc.evaluate(series, time_column="when")
     with pytest.raises(TextgruError, match=r"^the series holds complex numbers"):  # a review: cast to real, unsaid
         fc.evaluate(frame[["y"]] + 1j)
 

@@ -234,6 +234,14 @@ def test_python_sweep_is_one_parent_with_a_child_per_job(store: str, small_csv: 
     # fast_dev_run: no per-step logging, so the final values are all a child holds
     for child, result in zip(sorted(children, key=lambda c: c.info.run_name), results, strict=True):
         assert child.data.metrics["test/macro_f1"] == pytest.approx(result.metrics["test/macro_f1"])
+    other = f"logger.mlflow.tracking_uri={store},sqlite:///{tmp_path / 'b.db'}"  # a review: a job in another store
+    with pytest.raises(
+        TextgruError, match=rf"^the job logger.mlflow.tracking_uri=sqlite:///{tmp_path}/b\.db would go to "
+    ):
+        textgru.sweep(
+            [*_args(store, "pysweep", small_csv, "trainer.fast_dev_run=true"), other], sweep_dir=tmp_path / "s2"
+        )
+    assert not (tmp_path / "s2").exists() and not (tmp_path / "b.db").exists()
 
 
 CRASH_AT_LR = """
@@ -435,7 +443,7 @@ def test_a_sweeps_jobs_in_another_store_than_its_parent_are_one_line(
         match=rf"^paths\.output_dir={re.escape(str(tmp_path / 'b'))}: its jobs would go to another MLflow store "
         rf"\(sqlite:///{re.escape(str(tmp_path / 'b' / 'mlflow.db'))}\) than the sweep's parent run",
     ):
-        check_jobs_stores(sweep("logger=mlflow", f"paths.output_dir={tmp_path / 'b'},{tmp_path / 'a'}"))
+        check_jobs_stores(sweep("logger=mlflow", "seed=1,2", f"paths.output_dir={tmp_path / 'b'},{tmp_path / 'a'}"))
     with caplog.at_level(logging.WARNING, logger="textgru"):
         check_jobs_stores(sweep("logger=mlflow", "seed=1,2", "logger.mlflow.tracking_uri=sqlite:////x/m.db"))
         check_jobs_stores(

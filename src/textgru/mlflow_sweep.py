@@ -35,16 +35,17 @@ def check_jobs_stores(config: DictConfig) -> None:
     """One line where a sweep's jobs would go to another MLflow store than its parent run, through what the store's
     URI is made of (a review: `paths.output_dir=a,b` put the parent in a third store, `outputs/mlflow.db`); a warning
     where they go to other experiments (`-m task=sentiment,lm`: each task's own), which the UI shows apart from it.
-    Each option of a sweep over a group, `paths.`, `logger.` or `task.` is composed (the other sweeps' first)."""
+    Each option of a sweep over a config group, `paths.`, `logger.` or `task.` is composed alone (a review: 60 seeds
+    took 10 s, and the first option of another sweep was blamed)."""
     import logging
 
-    from textgru.config import compose_config
+    from textgru.config import compose_config, group_options
     from textgru.mlflow_uri import resolve_uri
     from textgru.override_values import sweep_options
 
     overrides, name = list(config.hydra.overrides.task), OmegaConf.select(config, "hydra.job.config_name") or "train"
     options = [sweep_options(o) for o in overrides]
-    probe = [f"{o.partition('=')[0]}={opts[0]}" if opts else o for o, opts in zip(overrides, options, strict=True)]
+    fixed = [o for o, opts in zip(overrides, options, strict=True) if not opts]  # what every job has
 
     def where(args: list[str]) -> tuple[str, str] | None:  # a job's (store, experiment); None: no MLflow
         try:
@@ -55,12 +56,12 @@ def check_jobs_stores(config: DictConfig) -> None:
 
     mlflow = config.logger.mlflow  # the parent's: the config without the sweep's values, as ParentRun.open reads it
     parent, others = (resolve_uri(mlflow.tracking_uri), str(mlflow.experiment_name)), set()
-    for i, override in enumerate(overrides):
+    for override, opts in zip(overrides, options, strict=True):
         key = override.partition("=")[0]
-        if "." in key and not key.lstrip("+~").startswith(("paths.", "logger.", "task.")):
+        if not key.lstrip("+~").startswith(("paths.", "logger.", "task.")) and group_options(key.lstrip("+~")) is None:
             continue
-        for option in options[i]:
-            job = where([*probe[:i], f"{key}={option}", *probe[i + 1 :]])
+        for option in opts:
+            job = where([*fixed, f"{key}={option}"])
             if job and job[0] != parent[0]:
                 raise TextgruError(
                     f"{key.lstrip('+~')}={option}: its jobs would go to another MLflow store ({job[0]}) than the "
@@ -72,6 +73,21 @@ def check_jobs_stores(config: DictConfig) -> None:
             "MLflow: this sweep's jobs go to experiments %s too; its parent run is in %s, and the UI nests only that "
             "experiment's jobs under it", ", ".join(sorted(others)), parent[1],
         )  # fmt: skip
+
+
+def same_store(parent: DictConfig, job: DictConfig, named: str) -> None:
+    """One line where a `textgru.sweep()` job (`named` by its overrides) would log to another MLflow store than the
+    sweep's parent run, which is in the first job's."""
+    from textgru.mlflow_uri import resolve_uri
+    from textgru.sweep_jobs import HYDRA_ESCAPE
+
+    ours, theirs = (OmegaConf.select(c, "logger.mlflow.tracking_uri") for c in (parent, job))
+    if ours and theirs and resolve_uri(ours) != resolve_uri(theirs):
+        named = HYDRA_ESCAPE.sub(r"\1", named)  # as given, not as Hydra writes it
+        raise TextgruError(
+            f"the job {named} would go to another MLflow store ({resolve_uri(theirs)}) than the sweep's parent run "
+            f"({resolve_uri(ours)}); give the sweep one store, or start one sweep per store"
+        )
 
 
 class SweepParent(HydraCallback):

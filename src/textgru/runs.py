@@ -153,6 +153,7 @@ def _sweep(overrides: list[str], config_name: str, sweep_dir: str | os.PathLike[
 
     from textgru.mlflow_parent import parent_run
     from textgru.mlflow_store import overrides_as_params
+    from textgru.mlflow_sweep import same_store
     from textgru.override_values import check_grid_sweep
     from textgru.sweep_jobs import hydra_sweep_rows, stopped_sweep_rows
     from textgru.sweep_summary import refuse_used_sweep_folder, write_summary
@@ -169,6 +170,8 @@ def _sweep(overrides: list[str], config_name: str, sweep_dir: str | os.PathLike[
     for job in jobs:  # every job's keys, values, metrics and optimizer keys are checked before the first one trains
         _check_job(compose_config(config_name, job))
     first = compose_config(config_name, jobs[0], return_hydra_config=True)
+    for job in jobs[1:]:  # the parent run is in the first job's store (a review: `paths.output_dir=a,b`)
+        same_store(first, compose_config(config_name, job), " ".join(o for o in job if o not in jobs[0]))
     folder = (Path(sweep_dir).expanduser() if sweep_dir is not None else Path(str(first.hydra.sweep.dir))).absolute()
     setting = "sweep_dir" if sweep_dir is not None else "hydra.sweep.dir"
     if message := problem(setting, str(folder), Folder()):  # a review: a folder under a file, a traceback

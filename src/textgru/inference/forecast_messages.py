@@ -65,9 +65,11 @@ def check_frame_keywords(data: Any, time_column: str | None, fill_missing: str) 
             f"fill_missing={fill_missing!r} fills a CSV file's gaps; fill an array or DataFrame first "
             "(DataFrame.interpolate()), or give the CSV file's path"
         )
-    columns = getattr(data, "columns", [getattr(data, "name", None)] if hasattr(data, "index") else None)  # a Series
-    index = getattr(getattr(data, "index", None), "name", None)
-    if time_column is not None and columns is None:
-        raise TextgruError(f"time_column={time_column!r}: an array has no columns; give its rows in time order")
-    if time_column is not None and time_column not in list(columns) and time_column != index:
+    columns, index = getattr(data, "columns", None), getattr(getattr(data, "index", None), "name", None)
+    if time_column is None or time_column == index or (columns is not None and time_column in list(columns)):
+        return
+    if columns is not None:
         raise TextgruError(f"time_column={time_column!r} is not a column of the DataFrame; it has: {list(columns)}")
+    if hasattr(data, "index"):  # a pandas Series: ordered by its index (a review: "it has: [None]")
+        raise TextgruError(f"time_column={time_column!r} is not the name of the Series' index ({index!r}); name it so")
+    raise TextgruError(f"time_column={time_column!r}: an array has no columns; give its rows in time order")
