@@ -87,8 +87,13 @@ def command_arg(key: str, value: object, literal: bool = True) -> str:
     text = str(value)
     if PLAIN_VALUE.fullmatch(text):
         return f"{key}={text}"
-    text = text.replace("${", "\\${") if literal else text
+    text = hydra_literal(text) if literal else text
     return shlex.quote(f"{key}={hydra_quoted(text)}")
+
+
+def hydra_literal(text: str) -> str:
+    """`text` with each `${` written `\\${`, which Hydra reads as text, not as an interpolation."""
+    return text.replace("${", "\\${")
 
 
 def hydra_quoted(text: str) -> str:

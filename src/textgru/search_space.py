@@ -70,10 +70,9 @@ def search_override(key: str, value: Any) -> str:
 def run_dir_override(run_dir: Path) -> str:
     """`paths.run_dir=` a trial's folder, quoted: unquoted, a study folder with a non-ASCII letter or a `'` failed
     every trial (a review: LexerNoViableAltException)."""
-    from textgru.console import hydra_quoted
+    from textgru.console import hydra_literal, hydra_quoted
 
-    text = str(run_dir).replace("${", "\\${")  # `${` as text, not an interpolation
-    return f"paths.run_dir={hydra_quoted(text)}"
+    return f"paths.run_dir={hydra_quoted(hydra_literal(str(run_dir)))}"  # `${` as text, not an interpolation
 
 
 SEARCH_KEYS = {"study_name", "n_trials", "direction", "sampler", "pruner", "params"}

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from textgru.console import hydra_literal
 from textgru.data.file_digest import bytes_digest
 from textgru.errors import TextgruError
 
@@ -76,7 +77,7 @@ def _overrides(data: Mapping[str, Any], keys: Sequence[str]) -> str:
         if value is None:
             return "null"
         text = f"[{','.join(map(str, value))}]" if isinstance(value, (list, tuple)) else str(value)
-        return text.replace("${", "\\${")
+        return hydra_literal(text)
 
     args = [f"data.{k}={typed(data.get(k))}" for k in keys]
     return " ".join(shlex.quote(a) if "$" in a else a for a in args)  # the shell's `$` too
