@@ -102,3 +102,21 @@ def test_glove_reaches_the_tokens_of_whole_words(kind: str) -> None:
     for word in ("movie", "good"):
         (row,) = tok.encode(f"the {word}").ids[1:]  # the token of the word as it occurs in a text
         assert np.allclose(emb.weight[row].detach().numpy(), vectors[words.index(word)]), (kind, tok.id_to_token(row))
+
+
+@pytest.mark.parametrize("kind", ["word", "bpe", "byte_bpe", "char"])
+def test_special_tokens_typed_in_a_text_are_read_as_text(kind: str) -> None:
+    """A review: "[PAD]" typed in a tweet was read as the padding id, "[UNK]" as the unknown one, though training
+    counted their characters; also through a pickled copy (a spawned worker's), which drops the tokenizer's setting."""
+    import pickle
+
+    from textgru.data.long_texts import encode_cut, encode_documents
+    from textgru.inference.generation import encode_prompt
+
+    tok = train_tokenizer([*TEXTS, "[PAD] and [UNK] are words here"], tok_cfg(kind, vocab_size=300, min_frequency=1))
+    pad, unk = tok.token_to_id(PAD), tok.token_to_id(UNK)
+    for copy in (tok, pickle.loads(pickle.dumps(tok))):
+        (ids,), _ = encode_cut(copy, ["I love [PAD] it [UNK]"], 100)
+        assert pad not in ids and unk not in ids and len(ids) > 4
+        assert not {pad, unk} & set(encode_documents(copy, ["[PAD] [UNK]"])[0].tolist())
+        assert not {pad, unk} & set(encode_prompt(copy, "[PAD] [UNK]")[1:])  # after the document separator

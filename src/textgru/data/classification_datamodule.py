@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 def tokenize_dataset(ds: HFDataset, tokenizer: Tokenizer, max_length: int) -> HFDataset:
     """Add `input_ids` (truncated to `max_length`, at least one token), `length` and `uncut_length` (the text's
     tokens before the cut) with a batched map."""
-    fingerprint_base = hashlib.sha1(f"{tokenizer.to_str()}|{max_length}|uncut".encode()).hexdigest()
+    fingerprint_base = hashlib.sha1(f"{tokenizer.to_str()}|{max_length}|uncut|specials-as-text".encode()).hexdigest()
     unk = tokenizer.token_to_id("[UNK]")
 
     def encode(batch: dict) -> dict:

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from textgru.data.tokenization import as_text
+
 PIECE_CHARS = 1 << 16  # a longer document is tokenized in pieces (`pieces`), which give the same tokens
 GROUP_CHARS = 1 << 20  # characters of a corpus tokenized at once
 CUT_GROUP_CHARS = 1 << 22  # characters of texts to cut tokenized at once (10,000 tweets in two calls: 12% slower)
@@ -59,6 +61,7 @@ def _groups(work: list[tuple[int, str]], most: int | None = None) -> Iterator[li
 
 def _encode(tokenizer: Any, texts: list[str]) -> list[Any]:
     # without character offsets where the tokenizers version has it (>= 0.20.2): ~25% faster, the same ids
+    tokenizer = as_text(tokenizer)
     return getattr(tokenizer, "encode_batch_fast", tokenizer.encode_batch)(texts)
 
 

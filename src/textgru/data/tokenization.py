@@ -133,6 +133,14 @@ def read_tokenizer_file(path: Path) -> Tokenizer:
         raise TextgruError(f"the tokenizer {path} {e}; put back the file the run wrote, or start a new run") from None
 
 
+def as_text(tok: Tokenizer) -> Tokenizer:
+    """`tok`, set to read `[PAD]` or `[UNK]` typed in a text as the characters they are, as training counted them,
+    not as the special tokens (a review: a tweet's "[PAD]" was read as padding). Set at each use: pickling (a
+    spawned worker's copy) drops the setting."""
+    tok.encode_special_tokens = True
+    return tok
+
+
 def pad_id(tok: Tokenizer) -> int:
     return int(tok.token_to_id(PAD))
 

@@ -11,7 +11,7 @@ from tokenizers import Tokenizer
 from torch import nn
 
 from textgru.data.decoding import check_unicode
-from textgru.data.tokenization import UNK
+from textgru.data.tokenization import UNK, as_text
 from textgru.errors import TextgruError, require_bool
 from textgru.inference.eval_mode import eval_mode
 from textgru.inference.sampling import (
@@ -45,7 +45,7 @@ def encode_prompt(tokenizer: Tokenizer, prompt: str, allow_unknown: bool = False
     error naming them, unless `allow_unknown` (True or False) maps them to [UNK]."""
     require_bool(allow_unknown, "allow_unknown")  # a review: allow_unknown="false", a true string, read them as [UNK]
     try:
-        enc = tokenizer.encode(prompt)
+        enc = as_text(tokenizer).encode(prompt)
     except TypeError:
         check_unicode([prompt], "prompt")  # one line for a lone surrogate, as Classifier.encode gives
         raise

@@ -12,7 +12,7 @@ from tokenizers import Tokenizer
 
 from textgru.data.batching import LengthBucketBatchSampler, pad_collate
 from textgru.data.decoding import check_unicode
-from textgru.data.tokenization import UNK, pad_id
+from textgru.data.tokenization import UNK, as_text, pad_id
 from textgru.errors import TextgruError, a_kind
 from textgru.inference.arguments import check_batch_size, text_list
 from textgru.inference.eval_mode import eval_mode
@@ -76,7 +76,7 @@ class LanguageModel(LoadedModel):
         them as the [UNK] token, so a text of characters the model never saw can score as likely: check this too."""
         unk, texts = self.tokenizer.token_to_id(UNK), text_list(texts, "unknown_tokens")
         try:
-            return [e.ids.count(unk) for e in self.tokenizer.encode_batch(texts)]
+            return [e.ids.count(unk) for e in as_text(self.tokenizer).encode_batch(texts)]
         except TypeError:
             check_unicode(texts)  # one line for a lone surrogate, as score gives (a review: the tokenizers' TypeError)
             raise
@@ -93,7 +93,7 @@ class LanguageModel(LoadedModel):
         texts, batch_size = text_list(texts, "score"), check_batch_size(batch_size)
         start = document_start(self.tokenizer)  # the separator that precedes every document
         try:
-            docs = [self.tokenizer.encode(t).ids for t in texts]
+            docs = [as_text(self.tokenizer).encode(t).ids for t in texts]
         except TypeError:
             check_unicode(texts)  # one line for a lone surrogate (checked only then: /score calls this per batch)
             raise
