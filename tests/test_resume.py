@@ -1042,6 +1042,27 @@ def test_a_copied_run_resumes_on_its_own_checkpoints(tiny_run: Path, tmp_path: P
     assert {p: p.read_bytes() for p in tiny_run.rglob("*") if p.is_file()} == original
 
 
+def test_a_run_folder_renamed_with_a_dollar_brace_is_one_line_and_a_link_to_it_resumes(
+    tiny_run: Path, tmp_path: Path
+) -> None:
+    """A review: a run folder renamed `run${x}` was a traceback from OmegaConf (its paths read as interpolations);
+    it is one line naming the way out, which works: a link from a path without `${`."""
+    copy = tmp_path / "run${x}"
+    shutil.copytree(tiny_run, copy)
+    before = {p: p.read_bytes() for p in copy.rglob("*") if p.is_file()}
+    r = run_script("train", f"resume={copy}", "trainer.max_epochs=4")
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr[-3000:]
+    assert r.stderr.strip().splitlines()[-1] == (
+        f"error: {copy}: a run folder's path cannot hold '${{' (Hydra reads it as an interpolation, even escaped); "
+        "rename the folder (or link to it from a path without it) and resume that"
+    )
+    assert {p: p.read_bytes() for p in copy.rglob("*") if p.is_file()} == before
+    (tmp_path / "linked").symlink_to(copy)
+    r = run_script("train", f"resume={tmp_path / 'linked'}", "trainer.max_epochs=4")
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert (copy / "metrics.json").is_file()
+
+
 def test_a_resume_without_the_runs_best_checkpoint_is_one_line_before_anything_changes(
     tiny_run: Path, tmp_path: Path
 ) -> None:

@@ -73,3 +73,13 @@ def check_literal_folders(values: dict[str, str], config_name: str, sweep: bool)
         key = "hydra.sweep.dir" if sweep else "hydra.run.dir"
         raise TextgruError(f"the current folder {os.getcwd()} holds '${{', which Hydra reads as an interpolation in "
                            f"the run folder under it: run from another folder, or give {key}=<absolute path>")  # fmt: skip
+
+
+def check_literal_run_folder(path: Any) -> None:
+    """One line where a run folder to resume holds a `${` (renamed so, or under a folder so named): Hydra would read
+    it as an interpolation in the paths built from it (a review: a traceback)."""
+    from textgru.errors import TextgruError
+
+    if "${" in str(path):
+        raise TextgruError(f"{path}: a run folder's path cannot hold '${{' (Hydra reads it as an interpolation, even "
+                           "escaped); rename the folder (or link to it from a path without it) and resume that")  # fmt: skip

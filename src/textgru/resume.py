@@ -1,10 +1,9 @@
-"""Continuing a killed run (`textgru train resume=<run folder>`): its own `config.yaml` with the overrides given
-now, checked before anything runs, and its folder made ready (best checkpoint back in place, CSV log cut back to
-the checkpoint's step). The checkpoint's own state is restored by Lightning and `checkpointing.ExactResume`.
+"""Continuing a killed run (`textgru train resume=<run folder>`): its own `config.yaml` with the overrides given now,
+checked before anything runs, and its folder made ready (best checkpoint back, CSV log cut back to the checkpoint's
+step). The checkpoint's own state is restored by Lightning and `checkpointing.ExactResume`.
 
-A run folder's `config.yaml` is read as data: every `_target_` in it must be one that textgru's own configs (or
-yours, in `./conf` or `--config-dir`) name, and it may hold no interpolation, so a shared or altered run folder
-cannot make `resume=` call anything else."""
+A run folder's `config.yaml` is read as data: each `_target_` must be one textgru's configs (or yours, in `./conf`
+or `--config-dir`) name, with no interpolation: a shared or altered folder cannot make `resume=` call anything else."""
 
 from __future__ import annotations
 
@@ -21,6 +20,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from textgru.added_keys import passed_through
 from textgru.atomic_files import write_text_atomic
 from textgru.config_checks import check_config
+from textgru.config_literals import check_literal_run_folder
 from textgru.console import command_arg
 from textgru.distributed import process_rank
 from textgru.errors import TextgruError
@@ -145,6 +145,7 @@ def check_resumable(run: RunFolder, checkpoint: Path, trainer_now: Any) -> None:
 
 
 def _refuse_if_not_a_run(run: RunFolder) -> None:
+    check_literal_run_folder(run.path)
     held = next((p for p in (run.last_checkpoint, run.unfinished_best, run.best_checkpoint) if p.is_file()), None)
     if not run.config.is_file() and held is not None:  # a review: called "stopped before it started", delete it
         raise TextgruError(f"{run.path} has no config.yaml, but holds {held.relative_to(run.path)}; {RESTORE_CONFIG}")
@@ -223,8 +224,7 @@ def check_checkpoint_fits(ckpt: dict[str, Any], module: Any) -> None:
 
 def prepare_resume(run: RunFolder, ckpt: dict[str, Any], rank_zero: bool) -> int:
     """On rank zero put back the best checkpoint an interrupted run set aside and cut the CSV log back to the
-    checkpoint's step (later rows are kept aside, never deleted); a finished run's metrics.json is kept aside too.
-    Returns that step."""
+    checkpoint's step (later rows kept aside); a finished run's metrics.json is kept aside too. Returns that step."""
     from textgru.loggers import trim_metrics_log
 
     step = int(ckpt["global_step"])
