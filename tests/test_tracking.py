@@ -545,6 +545,39 @@ def test_a_bad_tracking_uri_is_one_line(uri: str, needle: str) -> None:
     assert "\n" not in str(e.value) and uri in str(e.value)
 
 
+def test_a_store_locked_by_another_writer_is_named_while_waiting_and_in_the_error(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A review: a SQLite store another process held mid-write made a run wait ~25 s without a word, then end with
+    "database is locked" alone. The wait is named, and the failure says what to do; the probe writes nothing."""
+    import sqlite3
+    import threading
+
+    import mlflow
+
+    from textgru.mlflow_store import open_store
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    open_store(uri)
+    before = (tmp_path / "mlflow.db").read_bytes()
+    with caplog.at_level(logging.WARNING):
+        open_store(uri)
+    assert "locked" not in caplog.text and (tmp_path / "mlflow.db").read_bytes() == before
+    holder = sqlite3.connect(tmp_path / "mlflow.db", isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN EXCLUSIVE")
+    threading.Timer(1.0, lambda: holder.execute("ROLLBACK")).start()  # then MLflow, waiting, gets in
+    with caplog.at_level(logging.WARNING):
+        open_store(uri).client.search_experiments()
+    assert f"the SQLite store {tmp_path / 'mlflow.db'} is locked (another process holds it mid-write)" in caplog.text
+    holder.close()
+    locked = mock.patch.object(
+        mlflow, "MlflowClient", side_effect=RuntimeError("(sqlite3.OperationalError) database is locked")
+    )
+    with locked, pytest.raises(TextgruError, match=r"database is locked; another process holds the SQLite file mid-write: "
+                               r"let it finish \(or end it\) and run again$"):  # fmt: skip
+        open_store(uri)
+
+
 def test_a_file_store_path_is_made_absolute_and_a_uri_from_the_environment_is_named_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

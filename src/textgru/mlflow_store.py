@@ -16,6 +16,7 @@ from typing import Any
 
 from textgru.errors import TextgruError
 from textgru.mlflow_uri import check_uri, sqlite_path
+from textgru.sqlite_files import LOCKED_FIX
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +146,8 @@ def _open_client(uri: str) -> Any:
     except ModuleNotFoundError as e:  # a database URL's driver (postgresql:// -> psycopg): "No module named" alone
         raise TextgruError(f"logger.mlflow.tracking_uri={uri}: {missing_driver(uri, str(e.name))}") from None
     except Exception as e:  # MLflow, SQLAlchemy and HTTP errors come in many types
-        raise TextgruError(f"logger.mlflow.tracking_uri={uri}: {first_line(e)}") from None
+        locked = "database is locked" in first_line(e)
+        raise TextgruError(f"logger.mlflow.tracking_uri={uri}: {first_line(e)}" + f"; {LOCKED_FIX}" * locked) from None
     return client
 
 

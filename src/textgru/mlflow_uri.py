@@ -10,7 +10,7 @@ from urllib.parse import urlparse
 
 from textgru.errors import TextgruError
 from textgru.folder_probe import takes_folders
-from textgru.sqlite_files import is_sqlite_file, read_only_rows
+from textgru.sqlite_files import is_sqlite_file, read_only_rows, warn_if_write_locked
 
 # MLflow 3.17's built-in tracking-store schemes (mlflow.tracking._tracking_service.utils._register_tracking_stores)
 KNOWN_SCHEMES = {
@@ -131,10 +131,12 @@ def check_uri(uri: str, make_folder: bool = True) -> None:
     """One line for a tracking URI that cannot work (`uri_problem`, or a server that does not answer), before MLflow
     is asked; makes a SQLite store's folder (where `make_folder`)."""
     where = f"logger.mlflow.tracking_uri={uri}{from_environment(uri)}"
+    db = sqlite_path(uri) if uri.partition(":")[0].split("+")[0].lower() == "sqlite" else None
+    if db is not None:  # first: reading it (`uri_problem`) waits for a lock too
+        warn_if_write_locked(db)
     why = uri_problem(uri)
     if why is not None:
         raise TextgruError(f"{where} {why}")
-    db = sqlite_path(uri) if urlparse(uri).scheme.split("+")[0] == "sqlite" else None
     if db is not None and make_folder:
         try:
             db.parent.mkdir(parents=True, exist_ok=True)
