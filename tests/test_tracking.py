@@ -158,8 +158,9 @@ README_SNIPPET = re.compile(r"```py\n(# a sweep's runs as a pandas table\n.*?)``
 
 # four one-epoch training runs in one process (15-20 s)
 def test_a_2x2_sweep_is_one_parent_with_four_children_and_the_readme_snippet_reads_them(
-    store: str, small_csv: Path, tmp_path: Path
+    small_csv: Path, tmp_path: Path
 ) -> None:
+    store = f"sqlite:///{tmp_path / 'new.db'}"  # made by the sweep's parent run
     sweep = tmp_path / "sweep"
     r = run_script(
         "train",
@@ -176,6 +177,8 @@ def test_a_2x2_sweep_is_one_parent_with_four_children_and_the_readme_snippet_rea
         timeout=500,
     )
     assert r.returncode == 0, r.stderr[-3000:]
+    for line in ("Creating initial MLflow database tables", "setup plugin alembic"):  # a review: shown before the jobs
+        assert line not in r.stdout + r.stderr
     runs = _runs(store, "sweep")
     parents = [x for x in runs if "mlflow.parentRunId" not in x.data.tags]
     assert len(parents) == 1 and len(runs) == 5

@@ -40,3 +40,22 @@ def library_notices_to(handler: logging.Handler) -> Iterator[None]:
         finally:
             for h, level in zip(consoles, levels, strict=True):
                 h.setLevel(level)
+
+
+@contextmanager
+def store_notices_quiet() -> Iterator[None]:
+    """While inside: MLflow's and Alembic's INFO lines (opening a SQLite store: "Creating initial MLflow database
+    tables", Alembic's "setup plugin ...") are not shown; MLflow, imported here first, adds no handler of its own (a
+    review: a `-m` sweep's parent run printed them before any job, where Hydra's own logging is in force)."""
+    import os
+
+    os.environ.setdefault("MLFLOW_CONFIGURE_LOGGING", "false")
+    loggers = [logging.getLogger(name) for name in ("mlflow", "alembic")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(max(logger.getEffectiveLevel(), logging.WARNING))
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)

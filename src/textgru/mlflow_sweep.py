@@ -12,6 +12,7 @@ from hydra.experimental.callback import Callback as HydraCallback
 from omegaconf import DictConfig, OmegaConf
 
 from textgru.errors import TextgruError
+from textgru.library_notices import store_notices_quiet
 from textgru.mlflow_parent import ParentRun
 from textgru.mlflow_store import overrides_as_params
 
@@ -109,9 +110,9 @@ class SweepParent(HydraCallback):
         try:
             refuse_swept_store(overrides)
             check_jobs_stores(config)
-            self.parent = ParentRun.open(
-                config, sweep_dir, "sweep", overrides_as_params(overrides), {"textgru.overrides": " ".join(overrides)}
-            )
+            tags = {"textgru.overrides": " ".join(overrides)}
+            with store_notices_quiet():
+                self.parent = ParentRun.open(config, sweep_dir, "sweep", overrides_as_params(overrides), tags)
         except TextgruError as e:
             from textgru.console import fail
 
