@@ -1118,3 +1118,23 @@ def test_params_hold_a_data_file_named_with_a_dollar_as_named() -> None:
     cfg = OmegaConf.create({"data": {"path": "/d/a\\${x}.csv"}, "model": {"lr": 0.001, "sizes": [1, 2]}})
     params = config_params(resolved_yaml(cfg))
     assert params["data.path"] == "/d/a${x}.csv" and params["model.lr"] == "0.001", params
+
+
+def test_artifacts_that_cannot_be_stored_are_named_as_artifacts_and_the_metrics_still_go(
+    store: str, small_csv: Path, tmp_path: Path
+) -> None:
+    """A review: an artifact location that cannot be written warned of "the final metrics or artifacts"; the final
+    metrics did go, only the artifacts did not, which the run folder keeps."""
+    (tmp_path / "a_file").write_text("not a folder")
+    r = run_script(
+        "train",
+        *_args(store, "no_artifacts", small_csv, "trainer.max_epochs=1", f"hydra.run.dir={tmp_path / 'run'}"),
+        f"logger.mlflow.artifact_location={tmp_path / 'a_file' / 'artifacts'}",
+    )
+    assert r.returncode == 0, r.stderr[-3000:]
+    (run,) = _runs(store, "no_artifacts")
+    assert re.search(
+        rf"MLflow: could not log the artifacts \(the run folder keeps them\) of run {run.info.run_id}: ", r.stderr
+    )
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert run.data.metrics["test/macro_f1"] == pytest.approx(metrics["test/macro_f1"], rel=1e-12)

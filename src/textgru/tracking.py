@@ -195,6 +195,7 @@ class RunTracker:
             return
         from mlflow.entities import Metric
 
+        what = "final metrics"
         try:
             self.logger.flush()
             if self.logger.store_down:  # each write below would wait out MLflow's retries too
@@ -211,15 +212,14 @@ class RunTracker:
             ]
             for i in range(0, len(final), METRICS_PER_BATCH):
                 client.log_batch(self.run_id, metrics=final[i : i + METRICS_PER_BATCH])
+            what = "artifacts (the run folder keeps them)"  # a review: "metrics or artifacts" left it to guess
             for path in [self.run.config, self.run.tokenizer, self.run.metrics, *sorted(self.run.path.glob("*.png"))]:
                 if path.is_file():
                     client.log_artifact(self.run_id, str(path))
             if self.settings["log_checkpoint"] and self.run.best_checkpoint.is_file():
                 client.log_artifact(self.run_id, str(self.run.best_checkpoint), self.run.checkpoints.name)
         except Exception as e:
-            log.warning(
-                "MLflow: could not log the final metrics or artifacts of run %s: %s", self.run_id, first_line(e)
-            )
+            log.warning("MLflow: could not log the %s of run %s: %s", what, self.run_id, first_line(e))
 
     def end(self, finished: bool) -> None:
         """Mark the run FINISHED, or FAILED (KILLED when a Ctrl-C is on its way): call it in a `finally`."""
