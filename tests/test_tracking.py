@@ -581,6 +581,15 @@ def test_a_store_locked_by_another_writer_is_named_while_waiting_and_in_the_erro
         open_store(uri)
 
 
+def test_a_store_path_with_a_name_too_long_is_one_line_before_any_work(small_csv: Path, tmp_path: Path) -> None:
+    """A review: a SQLite store whose folder's name is too long for the file system was found only once the run had
+    read its data and made its run folder."""
+    uri = f"sqlite:///{tmp_path / ('d' * 300) / 'm.db'}"
+    r = run_script("train", *_args(uri, "x", small_csv, f"hydra.run.dir={tmp_path / 'run'}"))
+    assert r.returncode == 2 and "holds a name of 300 bytes" in r.stderr.splitlines()[-1], r.stderr[-3000:]
+    assert "data:" not in r.stderr and not (tmp_path / "run").exists()
+
+
 def test_a_file_store_path_is_made_absolute_and_a_uri_from_the_environment_is_named_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from textgru.errors import TextgruError
-from textgru.folder_probe import takes_folders
+from textgru.folder_probe import name_too_long, takes_folders
 from textgru.sqlite_files import is_sqlite_file, read_only_rows, warn_if_write_locked
 
 # MLflow 3.17's built-in tracking-store schemes (mlflow.tracking._tracking_service.utils._register_tracking_stores)
@@ -100,6 +100,8 @@ def uri_problem(uri: str) -> str | None:
     db = sqlite_path(uri)
     if db is None:
         return "is an in-memory store that ends with the process; give a file: sqlite:///outputs/mlflow.db"
+    if (too_long := name_too_long(db)) is not None:  # a review: found only when the run, its data read, made the store
+        return f"names a file that {too_long}"
     if db.exists():
         if not db.is_file():
             return f"names {db}, which is not a file; give a file: sqlite:///<folder>/mlflow.db"
