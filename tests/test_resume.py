@@ -1364,14 +1364,23 @@ def test_sigterm_to_a_sweep_of_ddp_jobs_stops_the_sweep_in_one_line(tmp_path: Pa
     assert (run.parent / "summary.md").is_file() and not (run.parent / "1").exists()  # the sweep stopped there
 
 
-def test_resuming_a_sweeps_job_says_the_summary_keeps_its_score(tmp_path: Path) -> None:
-    """A review: a resumed trial's or job's metrics changed while its study and summary kept the old score, unsaid."""
+def test_resuming_a_sweeps_job_rewrites_the_sweeps_summary(tmp_path: Path) -> None:
+    """A review: a resumed job's metrics changed while the sweep's summary kept the old score, unsaid; later, the
+    summary is rewritten when the resume ends (a stopped job resumed to its end read "unfinished" there)."""
+    import pandas as pd
+
     common = ("task=forecast", "data.length=300", "logger.tensorboard=false")
-    sweep = run_script("train", "-m", *common, "trainer.max_steps=6", "seed=1", f"hydra.sweep.dir={tmp_path}/sw")
+    sweep = run_script("train", "-m", *common, "trainer.max_steps=6", "seed=1,2", f"hydra.sweep.dir={tmp_path}/sw")
     assert sweep.returncode == 0, sweep.stderr[-3000:]
+    before = pd.read_csv(tmp_path / "sw" / "summary.csv").set_index("run")
     resumed = run_script("train", f"resume={tmp_path}/sw/0", "trainer.max_steps=12")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    assert f"{tmp_path}/sw/0 is a job of the sweep in {tmp_path}/sw: its summary.md keeps the score" in resumed.stderr
+    assert f"{tmp_path}/sw/0 is a job of the sweep in {tmp_path}/sw: its summary is rewritten" in resumed.stderr
+    assert f"rewrote the sweep's summary.csv and summary.md in {tmp_path}/sw" in resumed.stderr
+    after = pd.read_csv(tmp_path / "sw" / "summary.csv").set_index("run")
+    assert list(before.loc[[0, 1], "global_step"]) == [6, 6] and list(after.loc[[0, 1], "global_step"]) == [12, 6]
+    assert after.loc[1].equals(before.loc[1])
+    assert "| 12 |" in (tmp_path / "sw" / "summary.md").read_text()
 
 
 def test_a_forecast_run_resumes(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ def resume(run: Any, checkpoint: Any, overrides: list[str]) -> Any:
     from textgru.errors import TrainingStopped
     from textgru.resume import resume_config
     from textgru.stopping import stopped_training
+    from textgru.summarised_runs import update_sweep_summary
     from textgru.training import train as train_config
 
     overrides, show, config_dirs = flags.resume_flags(overrides)
@@ -35,5 +36,6 @@ def resume(run: Any, checkpoint: Any, overrides: list[str]) -> Any:
     except KeyboardInterrupt:
         raise TrainingStopped(stopped_training(run)) from None
     if process_rank() == 0:
+        update_sweep_summary(run.path, cfg)
         print_run_summary(cfg.task.name, metrics, run)
     return metrics[cfg.optimized_metric]

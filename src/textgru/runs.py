@@ -58,6 +58,7 @@ def train(
 def _resume(target: tuple[RunFolder, Path], overrides: list[str], config_name: str, run_dir: Any) -> TrainResult:
     from textgru.data.labelled import datasets_quiet
     from textgru.resume import resume_config
+    from textgru.summarised_runs import update_sweep_summary
     from textgru.training import train as train_config
 
     if run_dir is not None or config_name != "train":
@@ -70,6 +71,7 @@ def _resume(target: tuple[RunFolder, Path], overrides: list[str], config_name: s
         cfg = resume_config(run, checkpoint, rest)
         with log_to_file(run.train_log), datasets_quiet():
             metrics = train_config(cfg, in_sweep=True, resume_from=checkpoint)  # ddp spawns: no re-run of the caller
+            update_sweep_summary(run.path, cfg)
     except (TextgruError, TrainingStopped) as e:
         raise _in_pythons_words(e, run.path) from None
     return TrainResult(run.path, metrics, rest)
