@@ -181,6 +181,24 @@ def test_the_terminal_table_escapes_control_characters_and_counts_wide_ones() ->
     assert lines[5].startswith("x" * 60 + " ") and lines[6].startswith("x" * 59 + "… ")
 
 
+def test_label_names_are_shown_escaped_in_the_predict_and_eval_tables() -> None:
+    """A review: a checkpoint's labels reached the terminal raw in both tables (an ANSI colour left open by the cut
+    header, a window title, an "error:" line of their own), though the training log escaped them."""
+    import torch
+
+    from textgru.inference.evaluation import classification_metrics, format_report
+    from textgru.prediction_table import format_table
+
+    names = ["\x1b[31mred", "\x1b]0;title\x07", "ok\nerror: forged", "\u202eevil"]
+    probs = dict(zip(names, (0.4, 0.3, 0.2, 0.1), strict=True))
+    rows = [{"text": "t", "label": names[0], "score": 0.4, "probs": probs}]
+    tables = [format_table(rows), format_table(rows, columns=2)]  # a column per label; the likeliest labels
+    tables.append(format_report(classification_metrics(torch.eye(4)[[0, 1, 2, 3]], [0, 1, 2, 3], names)))
+    for table in tables:
+        assert not any(c in table for c in "\x1b\x07\u202e") and "\nerror:" not in table, table
+    assert "\\x1b[31mred" in tables[0].splitlines()[2] and "ok\\nerror: forged" in tables[2]
+
+
 def test_predict_keeps_input_order_across_length_buckets(clf: textgru.Classifier) -> None:
     rng = random.Random(3)
     texts = [

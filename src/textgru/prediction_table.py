@@ -11,11 +11,12 @@ def format_table(results: list[dict[str, Any]], width: int = 60, columns: int = 
     """The terminal's table of predictions: a column per label up to `columns` labels; beyond (or with `top_k`), the
     three likeliest labels of each text."""
     from textgru.inference.prediction import likeliest
+    from textgru.terminal_text import escaped_controls as shown  # a label's ANSI sequence or bidi override (a review)
 
     labels = list(results[0]["probs"]) if results else []
     by_label = len(labels) <= columns and all(list(r["probs"]) == labels for r in results)
     head = f"{'text':<{width}} {'label':<12}" + (
-        "".join(f" {name[:10]:>10}" for name in labels) if by_label else " likeliest labels"
+        "".join(f" {shown(name)[:10]:>10}" for name in labels) if by_label else " likeliest labels"
     )
     lines = [head, "-" * len(head)]
     for r in results:
@@ -23,8 +24,8 @@ def format_table(results: list[dict[str, Any]], width: int = 60, columns: int = 
         if by_label:
             probs = "".join(f" {r['probs'][n]:>10.3f}" for n in labels)
         else:
-            probs = " " + ", ".join(f"{n} {p:.3f}" for n, p in likeliest(r["probs"], 3).items())
-        lines.append(f"{t} {r['label']:<12}{probs}")
+            probs = " " + ", ".join(f"{shown(n)} {p:.3f}" for n, p in likeliest(r["probs"], 3).items())
+        lines.append(f"{t} {shown(r['label']):<12}{probs}")
     return "\n".join(lines)
 
 

@@ -21,6 +21,7 @@ from torchmetrics.classification import (
 from textgru.atomic_files import written_together
 from textgru.inference.reports import REPORT_FIX, report_json
 from textgru.plots import plot_confusion_matrix
+from textgru.terminal_text import escaped_controls
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,8 @@ def format_report(result: Mapping[str, Any]) -> str:
     absent = []  # no example and no prediction: no score at all, and left out of the macro average (a review: 0.0000)
     scores = list(zip(result["per_class"].items(), predicted, strict=True))
     frequent = set(sorted(range(len(scores)), key=lambda i: -scores[i][0][1]["support"])[:TABLE_LABELS])  # stable
-    for i, ((name, m), guessed) in enumerate(scores):
+    for i, ((label, m), guessed) in enumerate(scores):
+        name = escaped_controls(str(label))  # a checkpoint's label on a terminal (a review: an ANSI sequence ran)
         if m["support"] == 0 and guessed == 0:
             absent.append(name)
             row = f"{name:<16} {'-':>9} {'-':>9} {'-':>9} {0:>8d}"
