@@ -583,6 +583,27 @@ def test_predict_inputs_of_other_kinds(tmp_path: Path, caplog: pytest.LogCapture
         read_texts(None, str(tmp_path / "f.parquet"))
 
 
+def test_json_nested_deeper_than_python_reads_is_one_line(tmp_path: Path) -> None:
+    """A review: a JSON array or a JSON line nested 5,000 (or 1,000) deep was a RecursionError traceback in predict,
+    eval's data check and a .txt file's first-line check."""
+    from textgru.command_io import read_texts
+    from textgru.data.json_lines import first_bad_json_line, holds_no_rows, read_as_json_lines
+    from textgru.errors import TextgruError
+
+    deep = "[" * 5000 + "]" * 5000
+    (tmp_path / "d.json").write_text(deep)
+    (tmp_path / "d.jsonl").write_text(f'{{"text": "hi", "x": {deep}}}\n')
+    (tmp_path / "d.txt").write_text(f'{{"text": {deep}}}\nhello\n')
+    said = "nested too deeply (over about 1,000 levels)"
+    with pytest.raises(TextgruError, match=re.escape(f"d.json is not JSON ({said}, line 1)")):
+        read_texts(None, str(tmp_path / "d.json"))
+    with pytest.raises(TextgruError, match=re.escape(f"d.jsonl line 1 is not JSON ({said})")):
+        read_texts(None, str(tmp_path / "d.jsonl"))
+    assert read_texts(None, str(tmp_path / "d.txt"))[1] == "hello"
+    assert first_bad_json_line(str(tmp_path / "d.jsonl")) == f"line 1: {said}; fix or remove that line"
+    assert not holds_no_rows(tmp_path / "d.json") and not read_as_json_lines(str(tmp_path / "d.json"))
+
+
 def test_a_semicolon_csv_whose_texts_hold_commas_is_named_so_by_training_as_by_predict(tmp_path: Path) -> None:
     """A review: a ';'-separated CSV whose texts hold commas was told by training to quote its texts ("more fields
     than its header names"), where predict named the separator; both now say it in the same words."""

@@ -16,6 +16,7 @@ from typing import Any, TextIO
 
 from textgru.atomic_files import link_new
 from textgru.data.decoding import decode_bytes, from_command_line
+from textgru.data.json_lines import json_value
 from textgru.delimited_texts import delimited_texts, json_lines_texts
 from textgru.errors import TextgruError
 from textgru.stale_temps import remove_stale_temps
@@ -132,7 +133,7 @@ def _warn_if_a_table(first: str, text_column: str, source: str = "stdin") -> Non
     label glued to each text, without a word)."""
     fields = [f.strip().strip('"') for f in re.split("[,\t]", first)]
     try:  # (a text that only looks so, "{braces} ... {x}", or "text, email and chat were slow", is not named)
-        obj = json.loads(first) if first.lstrip().startswith("{") else None
+        obj = json_value(first) if first.lstrip().startswith("{") else None
     except ValueError:
         obj = None
     if isinstance(obj, dict) and text_column in obj:

@@ -18,6 +18,7 @@ from textgru.data.delimited_tables import (
     separator_advice,
     separator_hint,
 )
+from textgru.data.json_lines import json_value
 from textgru.data.tsv_quoting import tsv_quoting
 from textgru.errors import TextgruError
 
@@ -100,7 +101,7 @@ def json_lines_texts(raw: str, name: str, text_column: str) -> list[str]:
     items = None
     if raw.lstrip().startswith("["):
         try:
-            items = json.loads(raw)
+            items = json_value(raw)
         except json.JSONDecodeError as e:
             if e.msg != "Extra data":  # JSON lines whose first line is a list: named as a line below
                 raise TextgruError(
@@ -114,7 +115,7 @@ def json_lines_texts(raw: str, name: str, text_column: str) -> list[str]:
             if not line.strip():
                 continue
             try:
-                objects.append((f"line {n}", json.loads(line)))
+                objects.append((f"line {n}", json_value(line)))
             except json.JSONDecodeError as e:
                 raise TextgruError(f"{name} line {n} is not JSON ({e.msg}); expected one object per line") from e
     texts = []

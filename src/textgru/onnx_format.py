@@ -80,7 +80,7 @@ def is_our_config(path: Path) -> bool:
     """Whether `path` is the config.json of a textgru export (what `overwrite=true` may replace)."""
     try:
         return json.loads(path.read_text(encoding="utf-8")).get("format") == FORMAT
-    except (OSError, ValueError, AttributeError):
+    except (OSError, ValueError, AttributeError, RecursionError):
         return False
 
 

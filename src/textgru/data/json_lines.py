@@ -11,6 +11,15 @@ from typing import Any
 JSON_TYPES = ((bool, "true/false"), ((int, float), "a number"), (str, "text"), (dict, "an object"), (list, "a list"))
 
 
+def json_value(text: str, **options: Any) -> Any:
+    """`json.loads(text)`, a value nested deeper than Python's recursion reaches (about 1,000 levels) raised as a
+    `JSONDecodeError` too, which the readers name in one line (a review: a RecursionError traceback)."""
+    try:
+        return json.loads(text, **options)
+    except RecursionError:
+        raise json.JSONDecodeError("nested too deeply (over about 1,000 levels)", text, 0) from None
+
+
 def _kind(value: Any) -> str | None:
     """The JSON type of `value` as a user reads it; None for null (allowed in any column)."""
     return next((name for types, name in JSON_TYPES if isinstance(value, types)), None)
@@ -25,7 +34,7 @@ def first_bad_json_line(path: str) -> str:
             if not line.strip():
                 continue
             try:
-                row = json.loads(line)
+                row = json_value(line)
             except json.JSONDecodeError as e:
                 return f"line {n}: {e.msg}; fix or remove that line"
             if not isinstance(row, dict):
@@ -52,7 +61,7 @@ def read_as_json_lines(path: str) -> bool:
     with open(path, encoding="utf-8-sig", errors="replace") as f:
         first = next((line for line in itertools.islice(f, 1000) if line.strip()), "")
     try:
-        return isinstance(json.loads(first), dict)
+        return isinstance(json_value(first), dict)
     except json.JSONDecodeError:
         return False
 
@@ -64,11 +73,11 @@ def holds_no_rows(path: str | Path, limit: int = 1 << 20) -> bool:
         return False
     text = Path(path).read_text(encoding="utf-8-sig", errors="replace")
     try:
-        whole = json.loads(text) if text.strip() else []
+        whole = json_value(text) if text.strip() else []
         rows = whole if isinstance(whole, list) else [whole]
     except json.JSONDecodeError:  # JSON Lines
         try:
-            rows = [json.loads(line) for line in text.splitlines() if line.strip()]
+            rows = [json_value(line) for line in text.splitlines() if line.strip()]
         except json.JSONDecodeError:
             return False  # the reader's error, with the line to blame, says more
     return all(isinstance(row, dict) and not row for row in rows)
