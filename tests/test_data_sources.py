@@ -444,6 +444,10 @@ def test_evaluation_matches_data_labels_to_the_models_by_case_and_number() -> No
 
     assert label_indices(["0.0", "1.0", "+1", " 1 "], ["0", "1"]) == [0, 1, 1, 1]
     assert label_indices([" NEG", "pos", "1.0"], ["neg", "pos", "1.0"]) == [0, 1, 2]
+    # JSON's true/false, which training read as 1/0 beside numbers (a review: eval with data= refused the model's own
+    # training file); a model trained on true/false alone has them as its labels
+    assert label_indices(["True", "False", "2"], ["0", "1", "2"]) == [1, 0, 2]
+    assert label_indices(["True", "False"], ["False", "True"]) == [1, 0]
     assert label_indices(["Pos", "pos"], ["Pos", "pos"]) == [0, 1]  # a model that tells them apart
     with pytest.raises(TextgruError, match=r"labels \['1.0', 'POS'\] in the data are unknown to the model"):
         label_indices(["1.0", "POS", "01"], ["Pos", "pos", "1", "01"])  # 1.0 is two of its labels

@@ -11,8 +11,8 @@ from textgru.errors import TextgruError
 def label_indices(names: Sequence[str], label_names: Sequence[str], left_out: Sequence[str] = ()) -> list[int]:
     """Each data label's index among the model's `label_names`: as written; else stripped, composed (NFC) and in
     lower case (" NEG" is "neg"; `label_key`), unless the model itself tells such labels apart; else as a number ("1.0" or "+1"
-    is a model's "1": CSV files are read as written, and models trained before read them as numbers), where exactly
-    one label is that number. One line for labels the model does not know (those its training left out, `left_out`:
+    is a model's "1": CSV files are read as written, and models trained before read them as numbers; "True" is 1), where
+    exactly one label is that number. One line for labels the model does not know (those its training left out, `left_out`:
     its `data.ignore_labels`, named so)."""
 
     def key(name: str) -> str:
@@ -21,8 +21,8 @@ def label_indices(names: Sequence[str], label_names: Sequence[str], left_out: Se
     def number(name: str) -> float | None:
         try:
             return float(name)
-        except ValueError:
-            return None
+        except ValueError:  # JSON's true/false, which training reads as 1/0 beside numbers (a review: refused here)
+            return {"true": 1.0, "false": 0.0}.get(name.strip().lower())
 
     exact = {n: i for i, n in enumerate(label_names)}
     folded = {key(n): i for i, n in enumerate(label_names)}
