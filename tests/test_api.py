@@ -1175,8 +1175,19 @@ def test_answers_a_notebook_user_can_trip_over(
     with pytest.raises(textgru.TextgruError, match=r"^data=a list is neither") as e:
         clf.evaluate(["the train is late again"] * 100_000)
     assert len(str(e.value)) < 300
-    frame = pd.DataFrame([["a fine film", "pos", "ignored"]] * 4, columns=["text", "label", "text"])
-    assert clf.evaluate(frame)["n"] == 4  # the first of two columns of one name, as a CSV is read
+    frame = pd.DataFrame([["a fine film", "pos", "x", "y"]] * 4, columns=["text", "label", "note", "note"])
+    assert clf.evaluate(frame)["n"] == 4  # other columns of one name: the first, as a CSV is read
+    for twice in ("text", "label"):  # a review: the first of two text columns was scored, unsaid (a CSV: refused)
+        frame = pd.DataFrame([["a fine film", "pos", "junk"]] * 4, columns=["text", "label", twice])
+        with pytest.raises(
+            textgru.TextgruError, match=f"^the DataFrame has more than one column named '{twice}'; keep"
+        ):
+            clf.evaluate(frame)
+    with pytest.raises(  # a review: ignore_label (a typo) left every row in, unsaid; the command line refuses it
+        textgru.TextgruError, match=r"^data: unknown key\(s\) ignore_label \(did you mean ignore_labels\?\); a data"
+    ):
+        clf.evaluate({"path": clf.meta["data_config"]["path"], "ignore_label": ["pos"]}, split="all")
+    assert clf.evaluate(dict(clf.meta["data_config"]), split="all")["n"] > 0  # the model's own config's keys
     with pytest.raises(textgru.TextgruError, match="on_text streams one sample; with num_samples > 1"):
         lm.generate("ab", num_samples=2, max_new_tokens=3, on_text=print)
     with pytest.raises(textgru.TextgruError, match="on_text=5 must be a function"):

@@ -18,6 +18,7 @@ from textgru.data.labels import label_key
 from textgru.data.splitting import SPLIT_RULE
 from textgru.delimited_texts import header_hint
 from textgru.errors import TextgruError, a_kind
+from textgru.inference.data_keys import SOURCE_CONFIGS, check_data_keys
 from textgru.inference.trained_split import as_trained, same_data, warn_if_changed, warn_if_split_file_changed
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,8 @@ def labelled_texts(
                     "to score, or a DatasetDict to pick a split from"
                 )
             return _given_rows(data, text_column, label_column) + (split or "all",)
+        if isinstance(data, Mapping):
+            check_data_keys(data, trained_on)
         if _whole_local_files(data, split):  # `textgru eval data=local data.path=... split=all`: as a path is read
             text_column, label_column = data.get("text_column", text_column), data.get("label_column", label_column)
             return _every_row(data["path"], data.get("ignore_labels"), text_column, label_column)
@@ -67,7 +70,10 @@ def _from_pandas(frame: pd.DataFrame, text_column: str, label_column: str) -> Da
     line naming it."""
     import pyarrow as pa
 
-    frame = frame.loc[:, ~frame.columns.duplicated()]  # of two columns of one name the first, as a CSV is read
+    if twice := [c for c in dict.fromkeys((text_column, label_column)) if (frame.columns == c).sum() > 1]:
+        raise TextgruError(f"the DataFrame has more than one column named {twice[0]!r}; keep one (a review: the first "
+                           "was scored, unsaid): df.loc[:, ~df.columns.duplicated(keep='last')] keeps the last")  # fmt: skip
+    frame = frame.loc[:, ~frame.columns.duplicated()]  # other columns of one name: the first, as a CSV is read
     try:
         return Dataset.from_pandas(frame, preserve_index=False)
     except (pa.ArrowInvalid, pa.ArrowTypeError) as e:
@@ -152,7 +158,7 @@ def _labelled_split(
     elif isinstance(data, Mapping):  # a hand-written config: the YAML of its source fills what it leaves out
         from textgru.config import data_config
 
-        base = {"tweets": "tweets", "hub": "imdb"}.get(str(data.get("source")), "local")
+        base = SOURCE_CONFIGS.get(str(data.get("source")), "local")
         cfg = {**data_config(base), "label_names": None, **data}
     elif isinstance(data, (str, os.PathLike)) and Path(data).expanduser().exists():
         from textgru.config import data_config
