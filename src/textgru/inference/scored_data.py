@@ -193,7 +193,7 @@ def _labelled_split(
         whose = "the model's data config (an edited checkpoint?)" if data is None else "the data config"
         raise TextgruError(f"{whose} cannot be read ({first}); pass data= a file or a data config name") from None
     except TextgruError as e:  # a review: a 4-row file given as {"path": ...} was refused for its "training rows"
-        carving = ("too few to split", "no training examples after splitting")  # not a column or path error
+        carving = ("too few to split", "no training examples after splitting", "only one label")  # not a path error
         if split == "all" or cfg.get("source") != "local" or not any(c in str(e) for c in carving):
             raise
         hint = f"to score every row of the file, not a carved {split or 'test'} split: set split to 'all'"
