@@ -486,8 +486,8 @@ def test_evaluate_takes_what_the_data_sources_take(
         assert got["n"] == 4 and got["data"] == f"data=local {four.absolute()}", got["data"]  # it said data=None
     with pytest.raises(textgru.TextgruError, match=r"not a carved test split: set split to 'all'\)$"):
         clf.evaluate(by_hand)  # a config's default split, carved: the refusal spoke of training rows alone (a review)
-    (tmp_path / "one").mkdir()  # (not among the *.csv below)
-    one = tmp_path / "one" / "one.csv"  # a file of one label: "a classifier needs two or more", without the way out (a review)
+    (tmp_path / "one").mkdir()  # a file of one label: "a classifier needs two or more", without the way out (a
+    one = tmp_path / "one" / "one.csv"  # review); not among the *.csv below
     one.write_text("text,label\n" + "".join(f"good day {i},pos\n" for i in range(60)))
     with pytest.raises(textgru.TextgruError, match=r"only one label .* set split to 'all'\)$"):
         clf.evaluate({"path": str(one)})
