@@ -66,3 +66,26 @@ def test_plotting_leaves_the_users_matplotlib_backend_alone(tmp_path: Path) -> N
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "svg" and Image.open(tmp_path / "cm.png").size[0] > 100
+
+
+def test_characters_no_font_has_are_one_warning_and_an_installed_font_draws_cjk(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A review: CJK label names printed matplotlib's "Glyph ... missing from font(s) DejaVu Sans" warning with its
+    source line, several times, and were drawn as boxes, even where a font with them was installed."""
+    import warnings
+
+    from textgru.plots import font_family
+
+    with warnings.catch_warnings(record=True) as shown, caplog.at_level("WARNING"):
+        warnings.simplefilter("always")
+        plot_confusion_matrix([[3, 1], [0, 2]], ["\ue000\ue001", "pos"], tmp_path / "a.png", title="t")
+    assert not [w for w in shown if "Glyph" in str(w.message)]
+    said = [r.getMessage() for r in caplog.records if r.name == "textgru.plots"]
+    assert len(said) == 1 and said[0].startswith("a plot's label or column names hold characters no installed font has")
+    if len(font_family()) == 1:
+        pytest.skip("no font with CJK characters installed here (e.g. Debian's fonts-wqy-zenhei or fonts-noto-cjk)")
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        plot_confusion_matrix([[3, 1], [0, 2]], ["日本", "pos"], tmp_path / "b.png", title="t")
+    assert not caplog.records, caplog.text

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import functools
+import logging
 import math
+import re
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import ParamSpec, TypeVar
@@ -16,19 +19,57 @@ from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from textgru.atomic_files import written_atomically
 
+log = logging.getLogger(__name__)
 P, R = ParamSpec("P"), TypeVar("R")
 
 
 def literal_text(plot: Callable[P, R]) -> Callable[P, R]:
     """Draw with every `$` a plain character: label and column names come from the user's data (a review: labels
-    `$`, `$$`, `$$$` ended a run at its test step in matplotlib's math parser, no metrics.json written)."""
+    `$`, `$$`, `$$$` ended a run at its test step in matplotlib's math parser, no metrics.json written). Characters
+    DejaVu Sans lacks (CJK) come from an installed font that has them (`FALLBACK_FONTS`); those none has are one
+    warning, not matplotlib's for each glyph with its source line (a review)."""
 
     @functools.wraps(plot)
     def draw(*args: P.args, **kwargs: P.kwargs) -> R:
-        with matplotlib.rc_context({"text.parse_math": False}):
-            return plot(*args, **kwargs)
+        rc = {"text.parse_math": False, "font.family": font_family()}
+        fonts = logging.getLogger("matplotlib.font_manager")  # "findfont: Failed to find font weight normal for ..."
+        level = fonts.level
+        fonts.setLevel(logging.ERROR)
+        try:
+            with matplotlib.rc_context(rc), warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                drawn = plot(*args, **kwargs)
+        finally:
+            fonts.setLevel(level)
+        glyphs = [w for w in caught if "missing from font" in str(w.message)]
+        for w in caught:
+            if w not in glyphs:  # the others as they would have been
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        if glyphs:
+            shown = sorted({chr(int(m.group(1))) for w in glyphs if (m := re.match(r"Glyph (\d+)", str(w.message)))})
+            log.warning(
+                "a plot's label or column names hold characters no installed font has (%s), drawn as boxes; install "
+                "a font that has them (e.g. Noto Sans CJK: Debian's fonts-noto-cjk)",
+                ", ".join(shown[:5]) or "?",
+            )
+        return drawn
 
     return draw
+
+
+FALLBACK_FONTS = ("Noto Sans CJK JP", "Noto Sans CJK SC", "Noto Sans CJK KR", "Source Han Sans", "WenQuanYi Zen Hei",
+                  "Droid Sans Fallback", "Microsoft YaHei", "Yu Gothic", "Malgun Gothic", "PingFang SC", "Hiragino Sans",
+                  "Arial Unicode MS", "Noto Sans")  # fmt: skip
+
+
+@functools.cache
+def font_family() -> list[str]:
+    """DejaVu Sans (matplotlib's own), then each of `FALLBACK_FONTS` installed (a name not installed would be a
+    "findfont" warning of its own)."""
+    from matplotlib import font_manager
+
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    return ["DejaVu Sans", *(name for name in FALLBACK_FONTS if name in installed)]
 
 
 @literal_text
