@@ -189,14 +189,16 @@ def test_page_classifies_as_you_type_and_streams_text(
             page.wait_for_selector("#generate-error:not([hidden])")
 
             page.fill("#text", "a" * 20_001)  # over limits.max_chars: the error, and no earlier text's label
-            page.wait_for_function("document.getElementById('classify-error').textContent.includes('max_chars')")
+            said = "/predict: Text: the text has 20001 characters"  # the page's words (a review: limits.max_chars)
+            page.wait_for_function(f"document.getElementById('classify-error').textContent.startsWith({said!r})")
+            assert page.text_content("#classify-error").endswith("(the server's limit)")
             assert page.text_content("#label") == "–" and page.text_content("#bars") == ""
             assert "never saw" in page.text_content("#generate-error")  # each part keeps its own error (a review)
             page.fill("#prompt", "KING:")
             page.fill("#max_new_tokens", "5")
             page.click("#go")
             page.wait_for_function("document.getElementById('gen-status').textContent.startsWith('done')")
-            assert page.is_hidden("#generate-error") and "max_chars" in page.text_content("#classify-error")
+            assert page.is_hidden("#generate-error") and said in page.text_content("#classify-error")
 
             # labels such as -1/0/1: a JSON object's number-like keys come first in JavaScript (0, 1, -1); the bars
             # follow the model's label order, as /info gives it (a review)
@@ -298,6 +300,24 @@ def test_page_waits_for_a_server_that_is_not_ready_and_fetches_its_files_again(s
             assert "next try in 1 s" in page.text_content("#summary")
             page.wait_for_selector("#classify:not([hidden])", timeout=10_000)
             assert page.is_hidden("#error") and "classifier" in page.text_content("#summary") and len(answers) == 2
+        finally:
+            browser.close()
+
+
+def test_the_new_tokens_box_starts_within_the_servers_cap(served: Served) -> None:
+    """A review: with limits.max_new_tokens=100 the box kept its 300, so Generate failed at its first click."""
+    real = httpx.get(served.url + "/info").json()
+    capped = {**real, "limits": {**real["limits"], "max_new_tokens": 100}}
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page(bypass_csp=True)
+            page.route("**/info", lambda route: route.fulfill(json=capped))
+            page.goto(served.url + "/")
+            page.wait_for_selector("#generate:not([hidden])")
+            assert (
+                page.get_attribute("#max_new_tokens", "max") == "100" and page.input_value("#max_new_tokens") == "100"
+            )
         finally:
             browser.close()
 

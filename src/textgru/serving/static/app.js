@@ -127,6 +127,7 @@ async function loadInfo(wait = 1) {
   if (models.lm && !promptTyped) $("prompt").value = models.lm.example_prompt || "";
   const cap = info.limits && info.limits.max_new_tokens; // the browser's arrows stop there
   if (cap) $("max_new_tokens").max = cap;
+  if (cap && Number($("max_new_tokens").value) > cap) $("max_new_tokens").value = cap; // a review: 300 over a cap of 100
 }
 
 function afterOutage() {
@@ -220,7 +221,7 @@ async function classify() {
     if (seq !== predictSeq) return; // a newer request answers instead (checked once the whole answer is read)
     if (!response.ok) {
       clearPrediction(); // the label shown was an earlier text's
-      showError("classify-error", `/predict: ${answer}`);
+      showError("classify-error", `/predict: ${inPageWords(answer)}`); // a review: "(limits.max_chars)"
       if (response.status >= 500) outage.add("classify");
       if (response.status >= 500 || response.status === 404) refreshInfo();
       return;

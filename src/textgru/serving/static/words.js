@@ -7,8 +7,9 @@ function failure(e) {
   return e instanceof TypeError ? "the server cannot be reached: stopped or restarting?" : e.message;
 }
 
-// /generate's fields as the page's controls name them
+// /generate's and /predict's fields as the page's controls name them
 const CONTROLS = {
+  text: "Text",
   prompt: "Prompt",
   temperature: "Temperature",
   top_p: "Top-p",
