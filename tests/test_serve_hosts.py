@@ -186,6 +186,22 @@ def test_which_names_a_server_answers_to() -> None:
             served_hosts("127.0.0.1", bad)  # type: ignore[arg-type]
 
 
+def test_the_refusals_allowed_hosts_hint_works_as_given() -> None:
+    """A review: for an IPv6 Host the hint was allowed_hosts=[[::ffff:127.0.0.1]], which the command line refuses."""
+    import json
+    import re
+
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    from textgru.serving.browser_guard import HostCheck, served_hosts
+
+    for host in (b"[::ffff:7f00:2]:8000", b"[2001:db8::1]", b"proxy.example:80"):
+        said = json.loads(HostCheck([]).refusal(host))["error"]
+        hint = re.search(r"start the server with (allowed_hosts=\S+)$", said).group(1)
+        names = OverridesParser.create().parse_override(hint).value()
+        assert HostCheck(served_hosts("127.0.0.1", names)).allows(host), (hint, names)
+
+
 def test_the_protocols_own_refusals_say_nosniff(served: Served) -> None:
     """A request the HTTP parser refuses (400) is answered before the app: it carries the headers too."""
     reply = raw_reply(served, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nBad Header\r\n\r\n")

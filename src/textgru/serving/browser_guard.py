@@ -116,7 +116,7 @@ class HostCheck:
         message = (
             f"the Host header {shown!r} is not a name this server answers to ({self.shown}); a page of another site "
             f"may be trying to use it (DNS rebinding). If {name or 'that name'} is this server's name (a proxy's, "
-            f"this machine's), start the server with allowed_hosts=[{name or 'NAME'}]"
+            f"this machine's), start the server with allowed_hosts=[{name.strip('[]') or 'NAME'}]"  # IPv6: no brackets
         )
         return json.dumps({"error": message}).encode()
 
