@@ -507,6 +507,16 @@ def test_trainer_and_metric_checks_come_before_any_work(tmp_path: Path, override
     with pytest.raises(TextgruError, match=match):
         train(cfg)
     assert time.time() - t0 < 2 and not (tmp_path / "run").exists()
+    # a search too, before its study is made (a review: each trial failed, and the study kept the setting)
+    from textgru.tuning import tune
+
+    space = "hparams_search=lm" if "task=lm" in overrides else "hparams_search=sentiment"
+    study = [*overrides, space, f"paths.run_dir={tmp_path / 'study'}"]
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose("train", overrides=study)
+        with pytest.raises(TextgruError, match=match):
+            tune(cfg, study)
+    assert not (tmp_path / "study").exists()
 
 
 def test_search_space_with_a_missing_key(tmp_path: Path) -> None:

@@ -947,3 +947,21 @@ def test_the_summary_shows_values_as_given_not_with_hydras_escapes(tmp_path: Pat
     rows = hydra_sweep_rows(tmp_path)
     assert [r["logger.mlflow.tracking_uri"] for r in rows] == ["sqlite:///t3/ml.db"] * 2
     assert rows[0]["data.path"] == "my file,2.csv" and [r["seed"] for r in rows] == ["1", "2"]
+
+
+def test_a_study_whose_trials_all_failed_takes_the_settings_given_now(tmp_path: Path) -> None:
+    """A review: a study whose every trial failed on a setting (trainer.devices=3 on 2 cores) refused the call that
+    fixed it, as "run with other settings"; with a trial scored, other settings are still refused."""
+    import optuna
+    from omegaconf import OmegaConf
+
+    from textgru.errors import TextgruError
+    from textgru.search_space import check_same_settings
+
+    study = optuna.create_study(direction="maximize")
+    check_same_settings(study, OmegaConf.create({"trainer": {"devices": 3}}), tmp_path)
+    study.tell(study.ask(), state=optuna.trial.TrialState.FAIL)
+    check_same_settings(study, OmegaConf.create({"trainer": {"devices": 2}}), tmp_path)  # nothing scored to keep
+    study.tell(study.ask(), 0.5)
+    with pytest.raises(TextgruError, match=r"run with other settings \(trainer.devices: 2 then, 1 now\)"):
+        check_same_settings(study, OmegaConf.create({"trainer": {"devices": 1}}), tmp_path)

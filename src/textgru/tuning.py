@@ -18,7 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 from textgru.call_state import also_logged_to
 from textgru.config_checks import check_config
 from textgru.data.hub import fetch_hub_source
-from textgru.distributed import launched_externally
+from textgru.distributed import check_trainer_devices, launched_externally
 from textgru.errors import TextgruError, TrainingStopped
 from textgru.interrupted_trials import PRUNED_AT, settle_interrupted_trials
 from textgru.mlflow_parent import parent_run
@@ -147,6 +147,7 @@ def tune(
         )
     space = space or check_search_space(cfg, overrides, config_name)
     check_optimized_metric(cfg, task_module(cfg.task.name).validation_metrics(cfg))  # a review: every trial failed
+    check_trainer_devices(cfg)  # as train checks before any work (a review: each trial failed, in a study made)
     base = trial_base(overrides)
     study_dir = Path(cfg.paths.run_dir)
     direction = study_direction(cfg)
