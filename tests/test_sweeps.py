@@ -680,6 +680,8 @@ def test_summary_table_keeps_whole_numbers_whole_beside_a_failed_run(tmp_path: P
         ("tag(logarithmic, interval(1e-4, 1e-2))", "unknown tag ['logarithmic']; the one tag read is log"),
         ("tag(log, range(4, 16, 4))", "a range steps evenly, so log cannot apply"),  # the tag was dropped silently
         ("tag(log, choice(8, 16))", "a choice picks among its values, so a tag cannot apply; drop tag(...)"),
+        ("tag(log, interval(0, 0.3))", "a log scale starts above 0; give a low end > 0"),  # Optuna's ValueError
+        ("tag(log, int(interval(-2, 8)))", "a log scale starts above 0"),
     ],
 )
 def test_a_search_space_optuna_would_refuse_mid_trial_is_one_line(spec: str, message: str) -> None:

@@ -38,7 +38,8 @@ def parse_search_space(params: dict[str, str]) -> dict[str, Any]:
 
 def _check_bounds(key: str, spec: str, value: Any) -> None:
     """One line for a space Optuna would refuse only inside the first trial (a traceback, the trial left RUNNING):
-    an interval whose low end is above its high end, an empty range, a tag other than log."""
+    an interval whose low end is above its high end or, on a log scale, at 0 or below; an empty range, a tag other
+    than log."""
     where = f"hparams_search.params.{key}={spec}"
     if isinstance(value, (IntervalSweep, RangeSweep)) and value.tags - {"log"}:
         raise TextgruError(f"{where}: unknown tag {sorted(value.tags - {'log'})}; the one tag read is log")
@@ -48,6 +49,10 @@ def _check_bounds(key: str, spec: str, value: Any) -> None:
         raise TextgruError(f"{where}: a range steps evenly, so log cannot apply; write tag(log, int(interval(lo, hi)))")
     if isinstance(value, IntervalSweep) and value.start > value.end:
         raise TextgruError(f"{where}: the interval's low end is above its high end; write interval(low, high)")
+    if isinstance(value, IntervalSweep) and "log" in value.tags and value.start <= 0:  # a review: Optuna's traceback
+        raise TextgruError(
+            f"{where}: a log scale starts above 0; give a low end > 0 (e.g. 1e-6), or drop tag(log, ...)"
+        )
     if not isinstance(value, RangeSweep):
         return
     step = 1 if value.step is None else value.step
