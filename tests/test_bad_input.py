@@ -531,6 +531,31 @@ def test_search_space_with_a_missing_key(tmp_path: Path) -> None:
     assert not (tmp_path / "study" / "study.db").exists()
 
 
+@pytest.mark.parametrize(
+    "override,said",
+    [
+        ("hparams_search.sampler=null", "hparams_search.sampler=null must be a mapping with its _target_"),
+        ("~hparams_search.pruner", "hparams_search lacks pruner; a search config sets study_name, n_trials,"),
+        ("~hparams_search.n_trials", "hparams_search lacks n_trials;"),  # a hand-written file's: study.db was made
+        ("hparams_search.params=abc", "hparams_search.params='abc' must be {key: 'interval(lo, hi)', ...}"),
+        ("hparams_search.params=null", "hparams_search.params=null must be"),
+        ("hparams_search.pruner=median", "hparams_search.pruner='median' must be a mapping with its _target_"),
+        ("~hparams_search.sampler._target_", "hparams_search.sampler has no _target_: name its class"),
+    ],
+)
+def test_search_settings_of_the_wrong_shape_are_one_line(override: str, said: str) -> None:
+    """A review: each was a traceback (ValueError, ConfigAttributeError, AttributeError) after `.hydra/` and
+    tune.log were written, or named the wrong key."""
+    from textgru.config import compose_config
+    from textgru.config_checks import check_config
+    from textgru.errors import TextgruError
+
+    cfg = compose_config("train", ["hparams_search=sentiment", override])
+    with pytest.raises(TextgruError, match=re.escape(said)):
+        check_config(cfg, "train")
+    check_config(compose_config("train", ["hparams_search=sentiment", "hparams_search.pruner=null"]), "train")
+
+
 def test_tune_without_a_search_space(tmp_path: Path) -> None:
     r = run_script("tune", f"hydra.run.dir={tmp_path / 'study'}")
     _one_line_error(r, "hparams_search=sentiment")

@@ -114,7 +114,7 @@ def _search_space(cfg: DictConfig) -> None:
     """Every value a search can try (each choice, both ends of an interval or range) passes the key's rule."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    from textgru.search_space import refuse_unknown_search_keys
+    from textgru.search_settings import refuse_unknown_search_keys
 
     refuse_unknown_search_keys(lookup(cfg, "hparams_search"))
     if not isinstance(params := lookup(cfg, "hparams_search.params"), Mapping):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -78,20 +78,6 @@ def run_dir_override(run_dir: Path) -> str:
     from textgru.console import hydra_literal, hydra_quoted
 
     return f"paths.run_dir={hydra_quoted(hydra_literal(str(run_dir)))}"  # `${` as text, not an interpolation
-
-
-SEARCH_KEYS = {"study_name", "n_trials", "direction", "sampler", "pruner", "params"}
-
-
-def refuse_unknown_search_keys(search: Any) -> None:
-    """One line for a key of `hparams_search` that no search reads (a review: +hparams_search.seed=7 was ignored)."""
-    unknown = sorted(set(search) - SEARCH_KEYS) if isinstance(search, Mapping) else []
-    if unknown:
-        raise TextgruError(
-            f"hparams_search.{unknown[0]} is not a search setting, and would be ignored; the settings are "
-            f"{', '.join(sorted(SEARCH_KEYS))} (a sampler's seed: hparams_search.sampler.seed; the study's storage: "
-            "its folder, hydra.run.dir=)"
-        )
 
 
 def check_search_space(cfg: DictConfig, overrides: list[str], config_name: str = "train") -> dict[str, Any]:
