@@ -490,6 +490,9 @@ def test_sweep_and_scale_out_mistakes(tmp_path: Path, args: list[str], needles: 
         (["task=lm", "optimized_metric=val/macro_f1"], "not a validation metric task=lm logs; use one of: val/loss"),
         (["optimized_metric=test/macro_f1"], "not a validation metric"),
         (["optimized_mode=up"], "optimized_mode=up: must be one of min, max"),
+        # a review: the best checkpoint kept the worst weights (0.758 where later epochs reached 1.0)
+        (["callbacks.model_checkpoint.mode=min"], r"callbacks.model_checkpoint.mode=min goes against optimized_mode="),
+        (["callbacks.early_stopping.mode=min"], r"callbacks.early_stopping.mode=min goes against optimized_mode=max"),
     ],
 )
 def test_trainer_and_metric_checks_come_before_any_work(tmp_path: Path, overrides: list[str], match: str) -> None:

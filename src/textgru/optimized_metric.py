@@ -57,6 +57,11 @@ def check_optimized_metric(cfg: DictConfig, logged: list[str]) -> None:
             isinstance(monitor, str) and monitor != cfg.optimized_metric and "mode" in callback
         ):  # a review of the change
             _check_mode(f"callbacks.{name}.monitor", monitor, f"callbacks.{name}.mode", callback.mode)
+        elif monitor == cfg.optimized_metric and "mode" in callback and callback.mode != cfg.optimized_mode:
+            raise TextgruError(  # a review: mode=min kept the classifier's worst checkpoint (0.758 of 1.0)
+                f"callbacks.{name}.mode={callback.mode} goes against optimized_mode={cfg.optimized_mode}, the way "
+                f"{monitor} is better; leave callbacks.{name}.mode out (it follows optimized_mode)"
+            )
 
 
 def _check_mode(metric_key: str, metric: str, mode_key: str, mode: Any) -> None:
