@@ -967,3 +967,21 @@ def test_a_study_whose_trials_all_failed_takes_the_settings_given_now(tmp_path: 
     study.tell(study.ask(), 0.5)
     with pytest.raises(TextgruError, match=r"run with other settings \(trainer.devices: 2 then, 1 now\)"):
         check_same_settings(study, OmegaConf.create({"trainer": {"devices": 1}}), tmp_path)
+
+
+def test_a_study_folder_named_with_a_question_mark_or_percent_keeps_its_study_inside(tmp_path: Path) -> None:
+    """A review: SQLAlchemy read a folder `q?mode=ro` as `q` and options (study.db written outside it), and `p%20x`
+    as `p x`; the storage URL quotes the path."""
+    import optuna
+
+    from textgru.study_folder import study_storage
+    from textgru.sweep_summary import stored_study
+
+    for name in ("q?mode=ro", "p%20x", "h#1 a"):
+        folder = tmp_path / name
+        folder.mkdir()
+        study = optuna.create_study(study_name="s", storage=study_storage(folder))
+        study.tell(study.ask(), 1.0)
+        assert [p.name for p in folder.iterdir()] == ["study.db"]
+        assert len(stored_study(folder, "s").trials) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["h#1 a", "p%20x", "q?mode=ro"]

@@ -10,6 +10,14 @@ from textgru.run_lock import LOCK_NAME
 from textgru.sqlite_files import read_only_rows
 
 
+def study_storage(study_dir: Path) -> str:
+    """Optuna's storage URL of the study in `study_dir`: its path quoted, as SQLAlchemy reads a `?` as the start of
+    options and `%20` as a space (a review: a folder `q?mode=ro` put study.db in `q`, outside it)."""
+    from urllib.parse import quote
+
+    return f"sqlite:///{quote(str(study_dir / 'study.db'), safe='/')}"
+
+
 def check_study_folder(study_dir: Path, name: str) -> None:
     """One line if `study_dir` holds files but no study.db: a sweep's, a run's or the user's folder, whose
     summary.csv/md a study would overwrite (Hydra's own `.hydra/` and `tune.log` of this call are there already);

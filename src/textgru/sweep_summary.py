@@ -182,9 +182,11 @@ def stored_study(study_dir: Path, name: str) -> Any | None:
     """The study `name` as `study_dir/study.db` holds it, or None where there is none yet."""
     import optuna
 
+    from textgru.study_folder import study_storage
+
     if not (study_dir / "study.db").is_file():
         return None
     try:
-        return optuna.load_study(study_name=name, storage=f"sqlite:///{study_dir / 'study.db'}")
+        return optuna.load_study(study_name=name, storage=study_storage(study_dir))
     except KeyError:  # the file is there, the study not yet
         return None

@@ -37,7 +37,7 @@ from textgru.search_space import (
     study_direction,
     trial_base,
 )
-from textgru.study_folder import check_study_folder
+from textgru.study_folder import check_study_folder, study_storage
 from textgru.study_space import check_same_space, suggest
 from textgru.tasks import task_module
 from textgru.training import train
@@ -113,7 +113,7 @@ def _open_study(name: str, study_dir: Path, direction: str, pruner: Any) -> optu
     try:
         study = optuna.create_study(
             study_name=name,
-            storage=f"sqlite:///{study_dir / 'study.db'}",
+            storage=study_storage(study_dir),
             load_if_exists=True,
             direction=direction,
             pruner=pruner,
@@ -168,7 +168,7 @@ def _search(
     """The study's trials, with its folder locked."""
     search = cfg.hparams_search
     study_dir.mkdir(parents=True, exist_ok=True)
-    storage_url = f"sqlite:///{study_dir / 'study.db'}"
+    storage_url = study_storage(study_dir)
     pruner = study_pruner(search.pruner)
     sampler_cfg = OmegaConf.to_container(search.sampler, resolve=True)
     instantiate(search.sampler)  # refused before study.db is made, naming hparams_search.sampler (not config.*)
