@@ -985,3 +985,26 @@ def test_a_study_folder_named_with_a_question_mark_or_percent_keeps_its_study_in
         assert [p.name for p in folder.iterdir()] == ["study.db"]
         assert len(stored_study(folder, "s").trials) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["h#1 a", "p%20x", "q?mode=ro"]
+
+
+def test_a_resumed_trial_is_summarised_by_the_metrics_its_study_scored(tmp_path: Path) -> None:
+    """A review: after `resume=<study>/trial_000` the study kept the trial's score, while its summary showed the
+    resumed run's metrics.json (its epochs, steps and scores) beside it."""
+    from hydra import initialize_config_module
+
+    from textgru.config import CONF_MODULE, compose_config
+    from textgru.sweep_summary import summarise_study
+
+    study = optuna.create_study(direction="minimize")
+    size = {"model.embedding_dim": optuna.distributions.CategoricalDistribution([8, 16])}
+    study.add_trial(optuna.trial.create_trial(params={"model.embedding_dim": 8}, distributions=size, value=4.3))
+    trial = tmp_path / "trial_000"
+    trial.mkdir()
+    (trial / "metrics.before-resume-at-step-15.json").write_text(json.dumps({"val/loss": 4.3, "global_step": 15}))
+    (trial / "metrics.before-resume-at-step-30.json").write_text(json.dumps({"val/loss": 3.9, "global_step": 30}))
+    (trial / "metrics.json").write_text(json.dumps({"val/loss": 3.1, "global_step": 60}))  # resumed twice
+    with initialize_config_module(CONF_MODULE, version_base="1.3"):
+        cfg = compose_config("train", ["hparams_search=lm", "task=lm"])
+        summarise_study(study, tmp_path, cfg, [])
+    row = next(csv.DictReader(open(tmp_path / "summary.csv")))
+    assert (row["val/loss"], row["global_step"]) == ("4.3", "15"), row

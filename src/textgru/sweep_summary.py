@@ -160,6 +160,7 @@ def summarise_study(study: Any, study_dir: Path, cfg: DictConfig, base_overrides
     for t in study.trials:  # a trial still running is one a stopped search left: its next call settles it
         state = "stopped" if t.state == optuna.trial.TrialState.RUNNING else t.state.name.lower()
         row = run_row(study_dir / f"trial_{t.number:03d}", {"state": state, **settings, **t.params})
+        row.update(_scored_before_a_resume(study_dir / f"trial_{t.number:03d}"))
         row.pop("status")
         rows.append(row)
     searched = list(dict.fromkeys(k for t in study.trials for k in t.params))  # a column each, even if one value
@@ -176,6 +177,17 @@ def summarise_study(study: Any, study_dir: Path, cfg: DictConfig, base_overrides
         + f"\nbest trial {best.number}: {cfg.optimized_metric}={best.value:.4f} {best.params}\n"
         + (f"written as an experiment: {path}")
     )
+
+
+def _scored_before_a_resume(trial_dir: Path) -> dict[str, Any]:
+    """The metrics a trial's study scored it by, where a resume of the trial has changed its metrics.json since: the
+    first one kept aside (a review: the summary showed the resumed run's epochs beside the study's old score)."""
+    import json
+
+    kept = sorted(
+        trial_dir.glob("metrics.before-resume-at-step-*.json"), key=lambda p: int(re.findall(r"\d+", p.name)[0])
+    )
+    return json.loads(kept[0].read_text(encoding="utf-8")) if kept else {}
 
 
 def stored_study(study_dir: Path, name: str) -> Any | None:
