@@ -693,6 +693,9 @@ def test_a_search_space_optuna_would_refuse_mid_trial_is_one_line(spec: str, mes
     with pytest.raises(TextgruError, match=re.escape(f"hparams_search.params.model.dropout={spec}: {message}")):
         parse_search_space({"model.dropout": spec})
     assert parse_search_space({"model.dropout": "interval(0.1, 0.5)", "x": "range(1, 5)"})["x"].stop == 5
+    for key in ("paths.run_dir", "hparams_search.n_trials", "hydra.job.name", "optimized_metric"):  # a review: taken
+        with pytest.raises(TextgruError, match=re.escape(f"hparams_search.params.{key}: a search cannot vary {key}")):
+            parse_search_space({key: "choice(a, b)"})
 
 
 def test_a_search_takes_a_sweep_folder_as_its_study_folder() -> None:

@@ -25,6 +25,11 @@ def parse_search_space(params: dict[str, str]) -> dict[str, Any]:
     parser = OverridesParser.create()
     space = {}
     for key, spec in params.items():
+        if str(key).startswith(UNSEARCHABLE):  # a review: accepted, and best_experiment.yaml then named the value
+            raise TextgruError(
+                f"hparams_search.params.{key}: a search cannot vary {key}, which says where a trial writes or how "
+                "the search runs, not what it trains; leave it out of the space"
+            )
         try:
             space[key] = parser.parse_override(f"{key}={spec}").value()
         except Exception as e:
@@ -34,6 +39,9 @@ def parse_search_space(params: dict[str, str]) -> dict[str, Any]:
             ) from e
         _check_bounds(key, spec, space[key])
     return space
+
+
+UNSEARCHABLE = ("paths.run_dir", "hparams_search.", "hydra.", "optimized_metric", "optimized_mode")
 
 
 def _check_bounds(key: str, spec: str, value: Any) -> None:
