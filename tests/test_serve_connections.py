@@ -225,3 +225,21 @@ def test_shutting_down_with_uploads_still_arriving_drops_them_in_one_line(tiny_r
     ), log
     assert "Traceback" not in log and "Exception in ASGI" not in log, log
     assert took < 5, took  # not uvicorn's 10 s graceful period
+
+
+def test_limit_concurrency_above_the_open_file_limit_is_a_warning(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A review: limit_concurrency=10**9 was taken without a word; under `ulimit -n 128`, the 129th connection was
+    reset with no answer and nothing logged."""
+    import resource
+
+    from textgru.serving.limits import check_connections
+
+    monkeypatch.setattr(resource, "getrlimit", lambda which: (128, 4096))
+    with caplog.at_level("WARNING", logger="textgru"):
+        check_connections(30, 64)
+        assert not caplog.records
+        check_connections(30, 100)
+    assert "limit_concurrency=100 is above what this process's open-file limit leaves" in caplog.text
+    assert "(ulimit -n 128, less 64" in caplog.text

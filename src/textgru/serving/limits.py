@@ -3,6 +3,7 @@ the check of its batching options."""
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any
@@ -97,3 +98,19 @@ def check_connections(request_read_timeout: Any, limit_concurrency: Any) -> None
         raise TextgruError(f"request_read_timeout={wait!r} must be a finite number of seconds above 0")
     if isinstance(limit_concurrency, bool) or not isinstance(limit_concurrency, int) or limit_concurrency < 1:
         raise TextgruError(f"limit_concurrency={limit_concurrency!r} must be a whole number of at least 1")
+    try:
+        import resource
+
+        files = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    except (ImportError, OSError, ValueError):  # Windows: no such limit to read
+        return
+    if files != resource.RLIM_INFINITY and limit_concurrency > files - SPARE_FILES:  # a review: accepted, unsaid
+        logging.getLogger(__name__).warning(
+            "limit_concurrency=%d is above what this process's open-file limit leaves for connections (ulimit -n %d, "
+            "less %d for the server's own files): past that, new connections are reset without an answer; raise "
+            "ulimit -n or lower limit_concurrency",
+            *(limit_concurrency, files, SPARE_FILES),
+        )
+
+
+SPARE_FILES = 64  # files the server holds open besides its connections (models, logs, the event loop's), and room
