@@ -199,6 +199,21 @@ def test_connections_over_limit_concurrency_are_a_503_at_once(guarded: Served) -
     assert httpx.post(guarded.url + "/predict", json={"text": "good"}).status_code == 200
 
 
+def test_requests_asking_to_switch_protocols_are_answered_and_said_now_and_then(guarded: Served) -> None:
+    """A review: every `Upgrade: websocket` request logged uvicorn's advice to install a WebSocket library, which
+    this server has no use for: any client could fill the operator's log with it."""
+    time.sleep(0.5)  # the tests' earlier connections closed
+    upgrade = {"Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13"}
+    for _ in range(5):
+        for kind in ("websocket", "h2c"):
+            r = httpx.get(guarded.url + "/health", headers={**upgrade, "Upgrade": kind})
+            assert r.status_code == 200
+    time.sleep(0.3)
+    log = guarded.log_tail(100_000)
+    assert "WebSocket library" not in log and "Unsupported upgrade" not in log, log
+    assert log.count("request(s) asking to switch protocols (Upgrade:), answered as HTTP/1.1") == 1, log
+
+
 def test_shutting_down_with_uploads_still_arriving_drops_them_in_one_line(tiny_run: Path, tmp_path: Path) -> None:
     """A review of serving: SIGTERM with a stalled upload waited out uvicorn's 10 s graceful period, then printed
     ~40-108 lines of tracebacks (uvicorn's "Exception in ASGI application", CancelledError in the fast lane's

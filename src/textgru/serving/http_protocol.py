@@ -90,6 +90,12 @@ class CappedHttpToolsProtocol(HttpToolsProtocol):
             return
         self._drop_request(503, "Service Unavailable", "the server is shutting down; the request had not arrived whole")
 
+    def _unsupported_upgrade_warning(self) -> None:
+        """uvicorn's warning for a request asking to switch protocols (websocket, h2c), which is answered as plain
+        HTTP: said now and then, without its advice to install a WebSocket library this server has no use for (a
+        review: any client could fill the log with it)."""
+        self._now_and_then("request(s) asking to switch protocols (Upgrade:), answered as HTTP/1.1")
+
     def _now_and_then(self, message: str, *args: Any) -> None:
         """A warning, at most one of each every 10 s: a flood of bad connections is not a flood of lines."""
         if time.monotonic() - self._warned.get(message, -60.0) > 10:
