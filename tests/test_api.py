@@ -448,7 +448,7 @@ def test_evaluate_takes_what_the_data_sources_take(
     assert (tmp_path / "ev" / "all_metrics.json").is_file() and (tmp_path / "ev" / "all_confusion_matrix.png").is_file()
     written = (tmp_path / "ev" / "all_metrics.json").read_bytes()
     with pytest.raises(
-        textgru.TextgruError, match="all_metrics.json exists; pass overwrite=True or another output_dir"
+        textgru.TextgruError, match="all_metrics.json exists; pass overwrite=true (Python: True) or another output_dir"
     ):
         clf.evaluate(small_csv, text_column="review", label_column="sentiment", output_dir=tmp_path / "ev")
     assert (tmp_path / "ev" / "all_metrics.json").read_bytes() == written  # the earlier report as it was

@@ -14,7 +14,7 @@ import pytest
 import torch
 from conftest import run_script
 
-from textgru.checkpoint import FORMAT_VERSION
+from textgru.checkpoint import FORMAT_VERSION, load_checkpoint
 from textgru.errors import TextgruError
 
 CLASSIFIER_ARGS = {"vocab_size": 30, "num_classes": 3, "embedding_dim": 8, "hidden_size": 8}
@@ -415,3 +415,7 @@ def test_text_from_a_checkpoint_in_an_error_line_cannot_drive_the_terminal(tiny_
         and "\x07" not in r.stderr
         and "has checkpoint format 99 (textgru 9.9\\nerror" in r.stderr
     )
+    ckpt["textgru"]["format_version"] = "2"  # a review: "has checkpoint format 2 ...; reads formats 1, 2"
+    torch.save(ckpt, tmp_path / "string.ckpt")
+    with pytest.raises(TextgruError, match=r"has checkpoint format '2' \(textgru"):
+        load_checkpoint(tmp_path / "string.ckpt")

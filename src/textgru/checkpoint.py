@@ -109,6 +109,7 @@ def load_checkpoint(
         raise TextgruError(f"{str(p)!r} is not a textgru checkpoint (no 'textgru' metadata)")
     if meta.get("format_version") not in READABLE_FORMATS:
         made = [escaped_controls(str(meta.get(key))[:20]) for key in ("format_version", "textgru_version")]
+        made[0] = repr(made[0]) if isinstance(meta.get("format_version"), str) else made[0]  # "2", not 2 (a review)
         raise TextgruError(  # the values as data: cut, controls escaped (a review: a version's newline, a fake line)
             f"{str(p)!r} has checkpoint format {made[0]} (textgru {made[1]}); "
             f"this textgru {__version__} reads formats {', '.join(map(str, READABLE_FORMATS))}"

@@ -95,7 +95,7 @@ def _lines(raw: str) -> list[str]:
 def _non_empty(texts: list[str], where: str, counted: str) -> list[str]:
     kept = [t for t in texts if t.strip()]
     if not kept:
-        raise TextgruError(f"no texts found in {where}")
+        raise TextgruError(f"no texts found in {where}; give a file with a text a line (or rows under its header)")
     if len(kept) < len(texts):  # a warning: the output then has fewer lines than the input has texts
         empty = [str(i) for i, t in enumerate(texts, 1) if not t.strip()]
         shown = ", ".join(empty[:10]) + (", ..." if len(empty) > 10 else "")
