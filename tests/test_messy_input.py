@@ -579,7 +579,7 @@ def test_predict_inputs_of_other_kinds(tmp_path: Path, caplog: pytest.LogCapture
     trained_on = load_classification_data(data_cfg("local", path=str(tmp_path / "w.tsv")))
     assert sorted(t for split in trained_on.values() for t in split["text"]) == sorted(lines)
     (tmp_path / "f.parquet").write_bytes(b"PAR1\x15\x04\x00\xff\xfe binary")
-    with pytest.raises(TextgruError, match=r"f.parquet: .parquet files are not read here; give .txt"):
+    with pytest.raises(TextgruError, match=r"f.parquet: .parquet files are not read here; give .* .ndjson or .json "):
         read_texts(None, str(tmp_path / "f.parquet"))
 
 

@@ -56,13 +56,16 @@ def read_texts(
         return _non_empty(lines, "stdin", "lines")
     p = Path(input_path).expanduser()
     if p.is_dir():
-        raise TextgruError(f"input {str(p)!r} is a folder; give one file (.txt: a text a line, .csv, .tsv or .jsonl)")
+        raise TextgruError(
+            f"input {str(p)!r} is a folder; give one file (.txt: a text a line, .csv, .tsv, .jsonl, .ndjson or .json)"
+        )
     if not p.is_file():
         raise TextgruError(f"input file {str(p)!r} does not exist")
     suffix = p.suffix.lower()
     if suffix in NOT_TEXT:
         raise TextgruError(
-            f"input {p.name}: {suffix} files are not read here; give .txt (a text a line), .csv, .tsv or .jsonl "
+            f"input {p.name}: {suffix} files are not read here; give .txt (a text a line), .csv, .tsv, .jsonl, .ndjson or "
+            ".json "
             "(textgru eval and Classifier.evaluate read .parquet)"
         )
     if text_column is not None and suffix not in (".csv", ".tsv", *JSON_LINES):  # a review: Excel's tab-separated
