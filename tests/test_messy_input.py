@@ -583,6 +583,23 @@ def test_predict_inputs_of_other_kinds(tmp_path: Path, caplog: pytest.LogCapture
         read_texts(None, str(tmp_path / "f.parquet"))
 
 
+def test_a_json_object_holding_a_key_twice_is_one_line(tmp_path: Path) -> None:
+    """A review: predict read `{"text": "a", "text": "b"}` as "b" without a word, and eval refused it in pandas' words
+    ("Trailing data at position 32")."""
+    from textgru.command_io import read_texts
+    from textgru.data.json_lines import first_bad_json_line
+    from textgru.errors import TextgruError
+
+    (tmp_path / "d.jsonl").write_text('{"text": "ok", "label": "pos"}\n{"text": "a", "label": "x", "text": "b"}\n')
+    said = "an object holds the key 'text' twice"
+    with pytest.raises(TextgruError, match=re.escape(f"d.jsonl line 2 is not JSON ({said})")):
+        read_texts(None, str(tmp_path / "d.jsonl"))
+    assert first_bad_json_line(str(tmp_path / "d.jsonl")) == f"line 2: {said}; fix or remove that line"
+    (tmp_path / "a.json").write_text('[{"text": "ok"}, {"text": "a", "text": "b"}]')
+    with pytest.raises(TextgruError, match=re.escape(f"a.json is not JSON ({said}, line 1)")):
+        read_texts(None, str(tmp_path / "a.json"))
+
+
 def test_json_nested_deeper_than_python_reads_is_one_line(tmp_path: Path) -> None:
     """A review: a JSON array or a JSON line nested 5,000 (or 1,000) deep was a RecursionError traceback in predict,
     eval's data check and a .txt file's first-line check."""

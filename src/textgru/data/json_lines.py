@@ -11,11 +11,20 @@ from typing import Any
 JSON_TYPES = ((bool, "true/false"), ((int, float), "a number"), (str, "text"), (dict, "an object"), (list, "a list"))
 
 
-def json_value(text: str, **options: Any) -> Any:
-    """`json.loads(text)`, a value nested deeper than Python's recursion reaches (about 1,000 levels) raised as a
-    `JSONDecodeError` too, which the readers name in one line (a review: a RecursionError traceback)."""
+def json_value(text: str) -> Any:
+    """`json.loads(text)`, with a value nested deeper than Python's recursion reaches (about 1,000 levels) or an object
+    holding a key twice raised as a `JSONDecodeError` too, which the readers name in one line (reviews: a
+    RecursionError traceback; `{"text": "a", "text": "b"}` read as "b" by predict, as pandas' "Trailing data" by eval)."""
+
+    def once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        obj = dict(pairs)
+        if len(obj) < len(pairs):
+            twice = next(k for i, (k, _) in enumerate(pairs) if k in dict(pairs[:i]))
+            raise json.JSONDecodeError(f"an object holds the key {twice[:40]!r} twice", text, 0)
+        return obj
+
     try:
-        return json.loads(text, **options)
+        return json.loads(text, object_pairs_hook=once)
     except RecursionError:
         raise json.JSONDecodeError("nested too deeply (over about 1,000 levels)", text, 0) from None
 
