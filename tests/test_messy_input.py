@@ -947,6 +947,8 @@ def test_text_column_for_what_is_read_a_text_a_line_is_refused(tmp_path: Path) -
     from textgru.command_io import read_texts
     from textgru.errors import TextgruError
 
+    with pytest.raises(TextgruError, match=r"^text_column=x names a column of an input= file; text= is one text"):
+        read_texts("hi", None, "x")  # a review: taken without a word
     table = "id\treview\tstars\n1\tgreat product\t5\n2\tbroke after a day\t1\n"
     for name in ("export.txt", "export", "export.dat"):
         (tmp_path / name).write_text(table)

@@ -39,6 +39,10 @@ def read_texts(
     if text is not None:
         if not str(text).strip():
             raise TextgruError('text= is empty; pass some text, e.g. text="what a great day"')
+        if text_column is not None:  # a review: taken without a word
+            raise TextgruError(
+                f"text_column={text_column} names a column of an input= file; text= is one text: drop it"
+            )
         return [from_command_line(str(text), "text=")]
     if input_path is None:
         stdin = stdin or sys.stdin
