@@ -309,6 +309,12 @@ def test_an_eval_report_names_the_data_it_scored(tmp_path: Path) -> None:
     assert report_folder(tmp_path, given, "validation") == tmp_path / "train"  # carved from it
     assert report_folder(tmp_path, {"source": "tweets"}) == tmp_path / "tweets"
     assert report_folder(tmp_path, {"source": "local_csv", "path": "/x/other.csv"}) == tmp_path / "other"  # a forecast
+    # a review: data=last.csv reported to eval/last/, last.ckpt's own report folder (one refused the other)
+    last = {"source": "local", "path": "dd/last.csv"}
+    assert report_folder(tmp_path / "eval", last, "all", {"best", "last"}) == tmp_path / "eval" / "last_data"
+    assert (
+        report_folder(tmp_path / "eval" / "last", last, "all", {"best", "last"}) == tmp_path / "eval" / "last" / "last"
+    )
 
 
 def test_evaluate_warns_where_the_training_file_changed(

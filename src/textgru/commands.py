@@ -50,13 +50,14 @@ def eval_command(cfg: DictConfig) -> dict:
     check_config(cfg, "eval")
     data = OmegaConf.to_container(cfg.data, resolve=True) if cfg.get("data") else None  # data=null: its own data
     if is_export(cfg.ckpt_path):  # an exported folder: the report goes to <folder>/eval
-        ckpt = Path(cfg.ckpt_path)
+        ckpt, taken = Path(cfg.ckpt_path), set()
         base = (ckpt if ckpt.is_dir() else ckpt.parent) / "eval"
     else:
         ckpt = resolve_checkpoint_path(cfg.ckpt_path)
         run = RunFolder.of_checkpoint(ckpt)  # a review: two joined checkpoints in one folder shared one report
         base = run.eval_dir if ckpt.resolve() == run.best_checkpoint.resolve() else run.eval_dir / ckpt.stem
-    out = Path(cfg.output_dir).expanduser() if cfg.output_dir else report_folder(base, data, str(cfg.split))
+        taken = {p.stem for p in ckpt.parent.glob("*.ckpt")}  # eval/<stem>/: those checkpoints' own reports
+    out = Path(cfg.output_dir).expanduser() if cfg.output_dir else report_folder(base, data, str(cfg.split), taken)
     target = out / f"{cfg.split}_metrics.json"
     if target.exists() and not cfg.overwrite:
         changed = changed_since(target, ckpt)  # a report of a run evaluated while it trained (a review)

@@ -80,10 +80,12 @@ def _split_path(cfg: Mapping[str, Any], split: str) -> Any:
     return {"test": cfg.get("test_path"), "validation": cfg.get("validation_path")}.get(split)
 
 
-def report_folder(eval_dir: Path, data: Mapping[str, Any] | None, split: str = "test") -> Path:
+def report_folder(eval_dir: Path, data: Mapping[str, Any] | None, split: str = "test", taken: Any = ()) -> Path:
     """Where `textgru eval` reports by default: `eval_dir` for the checkpoint's own data, `eval_dir/<name>` for data
     given with `data=` (the stem of the local file the split is read from, a Hub dataset's or a source's name), so that
-    a report on your file is not taken for the model's own test report, nor blocks it (a review)."""
+    a report on your file is not taken for the model's own test report, nor blocks it (a review); `<name>_data` where
+    `taken` (the stems of the checkpoints beside it, whose own reports are `eval/<stem>/`) holds the name (a review:
+    data=last.csv and last.ckpt's own report shared eval/last/)."""
     if data is None:
         return eval_dir
     own = _split_path(data, split)
@@ -94,7 +96,8 @@ def report_folder(eval_dir: Path, data: Mapping[str, Any] | None, split: str = "
     if len(paths) > 1:  # a review: a list was named after its first file, and then blocked that file's own report
         digest = hashlib.sha256("\n".join(str(Path(p).expanduser().absolute()) for p in paths).encode()).hexdigest()
         name += f"_and_{len(paths) - 1}_more_{digest[:6]}"  # (and another list with the same first file apart)
-    return eval_dir / (re.sub(r"[^\w.-]+", "_", name).strip("._") or "data")
+    name = re.sub(r"[^\w.-]+", "_", name).strip("._") or "data"
+    return eval_dir / (f"{name}_data" if name in taken and eval_dir.name == "eval" else name)
 
 
 def data_scored(data: Any, trained_on: Mapping[str, Any], split: str) -> str:
