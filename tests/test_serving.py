@@ -141,6 +141,11 @@ def test_health_info_docs_and_page(client: httpx.Client, tiny_run: Path, lm_run:
         shape = responses["422"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
         assert set(api["components"]["schemas"][shape]["required"]) == {"error", "errors", "error_count"}
     assert "HTTPValidationError" not in api["components"]["schemas"]
+    # a review: 503 and 504 undescribed, /health described as JSON, /generate's stream not at all
+    assert all("503" in api["paths"][p]["post"]["responses"] for p in ("/predict", "/score", "/generate"))
+    assert all("504" in api["paths"][p]["post"]["responses"] for p in ("/predict", "/score"))
+    assert set(api["paths"]["/health"]["get"]["responses"]["200"]["content"]) == {"text/plain"}
+    assert "text/event-stream" in api["paths"]["/generate"]["post"]["responses"]["200"]["content"]
     bad = client.post("/predict", json={"text": 5}).json()
     assert set(bad) == {"error", "errors", "error_count"} and set(bad["errors"][0]) == {"field", "rule", "type"}
     assert "swagger" in client.get("/docs").text.lower()

@@ -36,7 +36,9 @@ POSTED = {  # what any POST can be answered besides its own responses
     "413": "the body is over limits.max_body_bytes",
     "415": "the body is not sent as JSON (Content-Type), or compressed",
     "422": "a field breaks a rule or a cap",
+    "503": "the server is shutting down",
 }
+TIMED = {"/predict", "/score"}  # answered 504 past `timeout` (a review: neither 503 nor 504 was described)
 
 
 def describe_errors(app: FastAPI) -> None:
@@ -49,10 +51,16 @@ def describe_errors(app: FastAPI) -> None:
             for name in ("HTTPValidationError", "ValidationError"):
                 schemas.pop(name, None)
             schemas.update(Error=ERROR, FieldError=FIELD_ERROR, ValidationErrors=VALIDATION_ERROR)
-            for item in doc.get("paths", {}).values():
+            for path, item in doc.get("paths", {}).items():
                 for method, operation in item.items():
                     responses = operation.setdefault("responses", {})
-                    for code, said in POSTED.items() if method == "post" else ():
+                    posted = {**POSTED, "504": "the answer took longer than timeout"} if path in TIMED else POSTED
+                    if path == "/health" and "200" in responses:  # a review: described as JSON
+                        responses["200"]["content"] = {"text/plain": {"schema": {"type": "string", "example": "ok"}}}
+                    if path == "/generate" and "200" in responses:  # with "stream": true, server-sent events
+                        events = {"schema": {"type": "string", "description": "piece events, then one done event"}}
+                        responses["200"].setdefault("content", {})["text/event-stream"] = events
+                    for code, said in posted.items() if method == "post" else ():
                         shape = "ValidationErrors" if code == "422" else "Error"
                         responses[code] = {
                             "description": responses.get(code, {}).get("description", said),
