@@ -454,14 +454,18 @@ def test_evaluate_takes_what_the_data_sources_take(
     assert (tmp_path / "ev" / "all_metrics.json").is_file() and (tmp_path / "ev" / "all_confusion_matrix.png").is_file()
     written = (tmp_path / "ev" / "all_metrics.json").read_bytes()
     with pytest.raises(
-        textgru.TextgruError, match="all_metrics.json exists; pass overwrite=true (Python: True) or another output_dir"
+        textgru.TextgruError,
+        match=r"all_metrics.json exists; pass overwrite=true \(in Python, overwrite=True\) or another output_dir",
     ):
         clf.evaluate(small_csv, text_column="review", label_column="sentiment", output_dir=tmp_path / "ev")
     assert (tmp_path / "ev" / "all_metrics.json").read_bytes() == written  # the earlier report as it was
     mine = tmp_path / "mine" / "all_confusion_matrix.png"  # a user's own file of the plot's name (a review: replaced)
     mine.parent.mkdir()
     mine.write_text("MY PICTURE")
-    with pytest.raises(textgru.TextgruError, match="all_confusion_matrix.png exists; pass overwrite=True"):
+    with pytest.raises(
+        textgru.TextgruError,
+        match=r"all_confusion_matrix.png exists; pass overwrite=true \(in Python, overwrite=True\)",
+    ):
         clf.evaluate(small_csv, text_column="review", label_column="sentiment", output_dir=mine.parent)
     assert mine.read_text() == "MY PICTURE" and sorted(mine.parent.iterdir()) == [mine]
     mine.unlink()

@@ -317,7 +317,8 @@ def test_forecast_run_writes_metrics_plots_and_a_self_contained_checkpoint(tmp_p
     assert json.loads((tmp_path / "report" / "validation_metrics.json").read_text()) == report
     assert (tmp_path / "report" / "validation_forecast.png").stat().st_size > 0
     with pytest.raises(
-        TextgruError, match=r"validation_metrics.json exists; pass overwrite=true (Python: True) or another output_dir"
+        TextgruError,
+        match=r"validation_metrics.json exists; pass overwrite=true \(in Python, overwrite=True\) or another output_dir",
     ):
         forecaster.evaluate(split="validation", output_dir=tmp_path / "report")
     with pytest.raises(TextgruError, match="is a file; give a folder for the report"):

@@ -147,14 +147,14 @@ def test_the_report_names_the_state_scored_and_a_changed_checkpoint(
         textgru.Classifier.load(moved).evaluate(small_csv, **COLUMNS, output_dir=out)
     assert (
         str(same.value)
-        == f"{out / 'all_metrics.json'} exists; pass overwrite=true (Python: True) or another output_dir"
+        == f"{out / 'all_metrics.json'} exists; pass overwrite=true (in Python, overwrite=True) or another output_dir"
     )
     torch.save({**saved, "global_step": saved["global_step"] + 5}, ckpt)  # the run trained on, a better one saved
     with pytest.raises(TextgruError) as changed:
         textgru.Classifier.load(run).evaluate(small_csv, **COLUMNS, output_dir=out)
     assert str(changed.value) == (
         f"{out / 'all_metrics.json'} exists and scored an earlier state of {ckpt} (step {saved['global_step']}), "
-        "which has changed since; pass overwrite=true (Python: True) or another output_dir"
+        "which has changed since; pass overwrite=true (in Python, overwrite=True) or another output_dir"
     )
 
 

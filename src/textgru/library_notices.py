@@ -49,6 +49,7 @@ def store_notices_quiet() -> Iterator[None]:
     review: a `-m` sweep's parent run printed them before any job, where Hydra's own logging is in force)."""
     import os
 
+    added = "MLFLOW_CONFIGURE_LOGGING" not in os.environ  # read when MLflow is imported: taken away after
     os.environ.setdefault("MLFLOW_CONFIGURE_LOGGING", "false")
     loggers = [logging.getLogger(name) for name in ("mlflow", "alembic")]
     levels = [logger.level for logger in loggers]
@@ -59,3 +60,5 @@ def store_notices_quiet() -> Iterator[None]:
     finally:
         for logger, level in zip(loggers, levels, strict=True):
             logger.setLevel(level)
+        if added:
+            os.environ.pop("MLFLOW_CONFIGURE_LOGGING", None)

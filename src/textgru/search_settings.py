@@ -15,9 +15,9 @@ def refuse_unknown_search_keys(search: Any) -> None:
     """One line for a key of `hparams_search` that no search reads (a review: +hparams_search.seed=7 was ignored),
     one it lacks, or a sampler, pruner or params of the wrong shape (a review: tracebacks, a hand-written search file's
     too): `params` gone is `check_search_space`'s."""
-    if not isinstance(search, Mapping):  # no search (null), or one the rules of `check_config` name
+    if not isinstance(search, Mapping) or "study_name" not in search:  # no search: `tune` names the fix
         return
-    if missing := sorted({"study_name", "n_trials", "sampler", "pruner"} - set(search)):
+    if missing := sorted({"n_trials", "sampler", "pruner"} - set(search)):
         raise TextgruError(
             f"hparams_search lacks {', '.join(missing)}; a search config sets study_name, n_trials, direction, sampler, "
             "pruner and params (textgru's conf/hparams_search/sentiment.yaml is one to start from)"

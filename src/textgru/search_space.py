@@ -155,8 +155,8 @@ def check_same_settings(study: Any, trial_cfg: DictConfig, study_dir: Path, give
     named this call's); compared composed, so the order or spelling of overrides does not matter, and without what
     does not change a result (logger, paths, loader workers, progress bar). The first call stores it in the study; a
     key it lacks that this call's overrides (`given`) do not set is a setting textgru added since, at its default (a
-    review: every study stored before one was added was refused). A study none of whose trials scored takes this
-    call's settings."""
+    review: every study stored before one was added was refused). A study whose every trial failed takes this call's
+    settings."""
     from textgru.config_path_rules import absolute_data_paths
 
     trial_cfg = copy.deepcopy(trial_cfg)
@@ -164,8 +164,9 @@ def check_same_settings(study: Any, trial_cfg: DictConfig, study_dir: Path, give
     now = {k: str(v) for k, v in flat_config(OmegaConf.to_container(trial_cfg, resolve=False)).items()}
     now = {k: v for k, v in now.items() if not k.startswith(UNCOMPARED)}
     stored = study.user_attrs.get(SETTINGS_ATTR)
-    scored = any(t.state.name in ("COMPLETE", "PRUNED") for t in study.get_trials(deepcopy=False))
-    if stored is None or not scored:  # no trial scored (a review: each failed on trainer.devices=3): nothing to keep
+    trials = study.get_trials(deepcopy=False)
+    failed = bool(trials) and not any(t.state.name in ("COMPLETE", "PRUNED") for t in trials)
+    if stored is None or failed:  # every trial failed (a review: on trainer.devices=3): no score to keep comparable
         study.set_user_attr(SETTINGS_ATTR, now)
         return
     changed = sorted(set(stored) | set(now), key=str)

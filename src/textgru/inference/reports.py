@@ -53,7 +53,9 @@ def report_path(
             )
         if path.exists() and not overwrite:
             changed = changed_since(path, checkpoint) if path == report else ""
-            raise TextgruError(f"{path} exists{changed}; pass overwrite=true (Python: True) or another output_dir")
+            raise TextgruError(
+                f"{path} exists{changed}; pass overwrite=true (in Python, overwrite=True) or another output_dir"
+            )
     return report
 
 
