@@ -587,7 +587,7 @@ def test_a_json_object_holding_a_key_twice_is_one_line(tmp_path: Path) -> None:
     """A review: predict read `{"text": "a", "text": "b"}` as "b" without a word, and eval refused it in pandas' words
     ("Trailing data at position 32")."""
     from textgru.command_io import read_texts
-    from textgru.data.json_lines import first_bad_json_line
+    from textgru.data.json_lines import first_bad_json_line, json_value
     from textgru.errors import TextgruError
 
     (tmp_path / "d.jsonl").write_text('{"text": "ok", "label": "pos"}\n{"text": "a", "label": "x", "text": "b"}\n')
@@ -595,9 +595,13 @@ def test_a_json_object_holding_a_key_twice_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(TextgruError, match=re.escape(f"d.jsonl line 2 is not JSON ({said})")):
         read_texts(None, str(tmp_path / "d.jsonl"))
     assert first_bad_json_line(str(tmp_path / "d.jsonl")) == f"line 2: {said}; fix or remove that line"
-    (tmp_path / "a.json").write_text('[{"text": "ok"}, {"text": "a", "text": "b"}]')
-    with pytest.raises(TextgruError, match=re.escape(f"a.json is not JSON ({said}, line 1)")):
-        read_texts(None, str(tmp_path / "a.json"))
+    # a key twice in a nested field, or in a JSON array's item, is read as training reads it (the review of that)
+    (tmp_path / "n.jsonl").write_text('{"text": "ok", "meta": {"c": 3, "c": 4}}\n')
+    (tmp_path / "a.json").write_text('[{"text": "ok", "meta": {"c": 3, "c": 4}}]')
+    assert read_texts(None, str(tmp_path / "n.jsonl")) == read_texts(None, str(tmp_path / "a.json")) == ["ok"]
+    wide = "{" + ", ".join(f'"k{i}": {i}' for i in range(20_000)) + ', "k0": 1}'  # found at once, not in seconds
+    with pytest.raises(json.JSONDecodeError, match="the key 'k0' twice"):
+        json_value(wide, rows=True)
 
 
 def test_json_nested_deeper_than_python_reads_is_one_line(tmp_path: Path) -> None:

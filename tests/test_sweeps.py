@@ -965,6 +965,10 @@ def test_a_study_whose_trials_all_failed_takes_the_settings_given_now(tmp_path: 
 
     study = optuna.create_study(direction="maximize")
     check_same_settings(study, OmegaConf.create({"trainer": {"devices": 3}}), tmp_path)
+    stopped = study.ask()  # a trial a stop left RUNNING may have finished (the review of this): its settings stay
+    with pytest.raises(TextgruError, match=r"run with other settings \(trainer.devices: 3 then, 2 now\)"):
+        check_same_settings(study, OmegaConf.create({"trainer": {"devices": 2}}), tmp_path)
+    study.tell(stopped, state=optuna.trial.TrialState.FAIL)
     study.tell(study.ask(), state=optuna.trial.TrialState.FAIL)
     check_same_settings(study, OmegaConf.create({"trainer": {"devices": 2}}), tmp_path)  # nothing scored to keep
     study.tell(study.ask(), 0.5)

@@ -568,7 +568,7 @@ def test_a_store_locked_by_another_writer_is_named_while_waiting_and_in_the_erro
     assert "locked" not in caplog.text and (tmp_path / "mlflow.db").read_bytes() == before
     holder = sqlite3.connect(tmp_path / "mlflow.db", isolation_level=None, check_same_thread=False)
     holder.execute("BEGIN EXCLUSIVE")
-    threading.Timer(1.0, lambda: holder.execute("ROLLBACK")).start()  # then MLflow, waiting, gets in
+    threading.Timer(2.5, lambda: holder.execute("ROLLBACK")).start()  # past the probe's 1 s; then MLflow gets in
     with caplog.at_level(logging.WARNING):
         open_store(uri).client.search_experiments()
     assert f"the SQLite store {tmp_path / 'mlflow.db'} is locked (another process holds it mid-write)" in caplog.text

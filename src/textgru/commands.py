@@ -36,9 +36,8 @@ def train_command(cfg: DictConfig) -> float:
 
 
 def eval_command(cfg: DictConfig) -> dict:
-    """`textgru eval`: score a checkpoint whose task has an eval (`LoadedModel.command_eval`: a classifier's, a
-    forecaster's) on its data's split or on yours; print the
-    table; write the report to `<run>/eval/` (`eval/<stem>/`: a checkpoint not a run's best; `<name>/` below: `data=`)."""
+    """`textgru eval`: score a checkpoint whose task has an eval (`LoadedModel.command_eval`) on its data's split or
+    on yours; print the table; write the report to `<run>/eval/` (`eval/<stem>/`: not a run's best; `<name>/`: data=)."""
     from textgru.checkpoint_path import resolve_checkpoint_path
     from textgru.checkpoint_state import changed_since
     from textgru.inference.loaded_model import EvalOptions
@@ -56,7 +55,7 @@ def eval_command(cfg: DictConfig) -> dict:
         ckpt = resolve_checkpoint_path(cfg.ckpt_path)
         run = RunFolder.of_checkpoint(ckpt)  # a review: two joined checkpoints in one folder shared one report
         base = run.eval_dir if ckpt.resolve() == run.best_checkpoint.resolve() else run.eval_dir / ckpt.stem
-        taken = {p.stem for p in ckpt.parent.glob("*.ckpt")}  # eval/<stem>/: those checkpoints' own reports
+        taken = {p.stem for p in ckpt.parent.glob("*.ckpt")} - {run.best_checkpoint.stem}  # eval/<stem>/: their own
     out = Path(cfg.output_dir).expanduser() if cfg.output_dir else report_folder(base, data, str(cfg.split), taken)
     target = out / f"{cfg.split}_metrics.json"
     if target.exists() and not cfg.overwrite:
@@ -152,7 +151,8 @@ def tune_command(cfg: DictConfig) -> float | None:
     the study's summary; returns the best value so far (None before a trial completes)."""
     check_config(cfg, "train")
     if (search := cfg.get("hparams_search")) is None or "study_name" not in search:  # told before the imports below
-        raise TextgruError("name a search space: hparams_search=sentiment or hparams_search=lm (conf/hparams_search/)")
+        lacks = "hparams_search lacks study_name; " if search else ""  # a review: said "name a search space" for it
+        raise TextgruError(f"{lacks}name a search space: hparams_search=sentiment or hparams_search=lm")
     from textgru.command_line_checks import command_line_overrides
     from textgru.search_space import check_search_space
     from textgru.study_folder import check_study_folder

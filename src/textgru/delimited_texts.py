@@ -115,7 +115,7 @@ def json_lines_texts(raw: str, name: str, text_column: str) -> list[str]:
             if not line.strip():
                 continue
             try:
-                objects.append((f"line {n}", json_value(line)))
+                objects.append((f"line {n}", json_value(line, rows=True)))
             except json.JSONDecodeError as e:
                 raise TextgruError(f"{name} line {n} is not JSON ({e.msg}); expected one object per line") from e
     texts = []

@@ -9,7 +9,7 @@ import re
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import matplotlib
 import numpy as np
@@ -31,7 +31,9 @@ def literal_text(plot: Callable[P, R]) -> Callable[P, R]:
 
     @functools.wraps(plot)
     def draw(*args: P.args, **kwargs: P.kwargs) -> R:
-        rc = {"text.parse_math": False, "font.family": font_family()}
+        rc: dict[str, Any] = {"text.parse_math": False}
+        if list(matplotlib.rcParams["font.family"]) == ["sans-serif"]:  # a font of the user's own is kept (a review)
+            rc["font.family"] = font_family()
         fonts = logging.getLogger("matplotlib.font_manager")  # "findfont: Failed to find font weight normal for ..."
         level = fonts.level
         fonts.setLevel(logging.ERROR)
@@ -64,8 +66,7 @@ FALLBACK_FONTS = ("Noto Sans CJK JP", "Noto Sans CJK SC", "Noto Sans CJK KR", "S
 
 @functools.cache
 def font_family() -> list[str]:
-    """DejaVu Sans (matplotlib's own), then each of `FALLBACK_FONTS` installed (a name not installed would be a
-    "findfont" warning of its own)."""
+    """DejaVu Sans (matplotlib's own), then each of `FALLBACK_FONTS` installed (another name: a "findfont" warning)."""
     from matplotlib import font_manager
 
     installed = {f.name for f in font_manager.fontManager.ttflist}

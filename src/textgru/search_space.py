@@ -165,7 +165,7 @@ def check_same_settings(study: Any, trial_cfg: DictConfig, study_dir: Path, give
     now = {k: v for k, v in now.items() if not k.startswith(UNCOMPARED)}
     stored = study.user_attrs.get(SETTINGS_ATTR)
     trials = study.get_trials(deepcopy=False)
-    failed = bool(trials) and not any(t.state.name in ("COMPLETE", "PRUNED") for t in trials)
+    failed = bool(trials) and all(t.state.name == "FAIL" for t in trials)  # not one a stop left RUNNING
     if stored is None or failed:  # every trial failed (a review: on trainer.devices=3): no score to keep comparable
         study.set_user_attr(SETTINGS_ATTR, now)
         return

@@ -36,12 +36,12 @@ def is_sqlite_file(db: Path) -> bool:
 
 def warn_if_write_locked(db: Path) -> None:
     """A warning where another connection holds a write lock on the SQLite file `db` now, which MLflow waits for
-    without a word (a review: ~25 s, then "database is locked"). Asked for without waiting, and given back at once
-    (nothing written)."""
+    without a word (a review: ~25 s, then "database is locked"). Asked for, waiting up to 1 s (another run's writes of a
+    few ms are no lock: a review), and given back at once (nothing written)."""
     if not os.path.isfile(db):
         return
     try:
-        connection = sqlite3.connect(db, timeout=0, isolation_level=None)
+        connection = sqlite3.connect(db, timeout=1.0, isolation_level=None)  # a write of a moment is no lock
         try:
             connection.execute("BEGIN IMMEDIATE")
             connection.execute("ROLLBACK")

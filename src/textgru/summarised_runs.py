@@ -45,5 +45,13 @@ def update_sweep_summary(run_dir: Path, cfg: Any) -> None:
     sweep = sweep_of(run_dir)
     if sweep is None or not (sweep / "summary.csv").is_file() or (run_dir.parent / "study.db").is_file():
         return
-    write_summary(sweep, hydra_sweep_rows(sweep), str(cfg.optimized_metric), str(cfg.optimized_mode))
-    log.info("rewrote the sweep's summary.csv and summary.md in %s with this run's results", sweep)
+    try:
+        write_summary(sweep, hydra_sweep_rows(sweep), str(cfg.optimized_metric), str(cfg.optimized_mode))
+    except OSError as e:  # the run is finished whatever the summary (a review: the resume would fail here)
+        log.warning("could not rewrite the sweep's summary in %s (%s); the run's own files hold its results", sweep, e)
+        return
+    log.info(
+        "rewrote the sweep's summary.csv and summary.md in %s with this run's results (its settings there are the ones "
+        "it started with; this resume's overrides are in its config.yaml)",
+        sweep,
+    )

@@ -195,7 +195,7 @@ class RunTracker:
             return
         from mlflow.entities import Metric
 
-        what = "final metrics"
+        what = "final metrics (nor then its artifacts, which the run folder keeps)"
         try:
             self.logger.flush()
             if self.logger.store_down:  # each write below would wait out MLflow's retries too

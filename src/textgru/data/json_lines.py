@@ -11,22 +11,33 @@ from typing import Any
 JSON_TYPES = ((bool, "true/false"), ((int, float), "a number"), (str, "text"), (dict, "an object"), (list, "a list"))
 
 
-def json_value(text: str) -> Any:
-    """`json.loads(text)`, with a value nested deeper than Python's recursion reaches (about 1,000 levels) or an object
-    holding a key twice raised as a `JSONDecodeError` too, which the readers name in one line (reviews: a
-    RecursionError traceback; `{"text": "a", "text": "b"}` read as "b" by predict, as pandas' "Trailing data" by eval)."""
-
-    def once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        obj = dict(pairs)
-        if len(obj) < len(pairs):
-            twice = next(k for i, (k, _) in enumerate(pairs) if k in dict(pairs[:i]))
-            raise json.JSONDecodeError(f"an object holds the key {twice[:40]!r} twice", text, 0)
-        return obj
-
+def json_value(text: str, rows: bool = False) -> Any:
+    """`json.loads(text)`, with a value nested deeper than Python's recursion reaches (about 1,000 levels) raised as a
+    `JSONDecodeError` too, which the readers name in one line (a review: a RecursionError traceback). With `rows` (a
+    JSON line: one row), a key given twice in it is one too (a review: `{"text": "a", "text": "b"}` was read as "b" by
+    predict, refused in pandas' words by eval); nested objects, and JSON arrays, are read as Python reads them."""
     try:
-        return json.loads(text, object_pairs_hook=once)
+        value = json.loads(text, object_pairs_hook=_first_level if rows else None)
     except RecursionError:
         raise json.JSONDecodeError("nested too deeply (over about 1,000 levels)", text, 0) from None
+    if isinstance(value, _Pairs):
+        seen: set[str] = set()
+        if twice := next((k for k, _ in value.pairs if k in seen or seen.add(k)), None):  # type: ignore[func-returns-value]
+            raise json.JSONDecodeError(f"an object holds the key {twice[:40]!r} twice", text, 0)
+        return dict(value.pairs)
+    return value
+
+
+class _Pairs(dict):  # type: ignore[type-arg]
+    """An object as read, its pairs kept (the outermost one's are checked for a repeated key)."""
+
+    def __init__(self, pairs: list[tuple[str, Any]]) -> None:
+        super().__init__(pairs)
+        self.pairs = pairs
+
+
+def _first_level(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    return _Pairs(pairs)
 
 
 def _kind(value: Any) -> str | None:
@@ -43,7 +54,7 @@ def first_bad_json_line(path: str) -> str:
             if not line.strip():
                 continue
             try:
-                row = json_value(line)
+                row = json_value(line, rows=True)
             except json.JSONDecodeError as e:
                 return f"line {n}: {e.msg}; fix or remove that line"
             if not isinstance(row, dict):

@@ -3,6 +3,7 @@ contiguous lanes cut into `bptt`-token windows (truncated back-propagation throu
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 from collections.abc import Iterable, Iterator, Mapping
@@ -87,7 +88,10 @@ def encode_stream(ds: Dataset, tokenizer: Any) -> torch.Tensor:
     def encode(batch: dict[str, list[str]]) -> dict[str, list[np.ndarray]]:
         return {"ids": encode_documents(tokenizer, with_newline(batch["text"]))}
 
-    ids = ds.map(encode, batched=True, remove_columns=ds.column_names).with_format("numpy")["ids"]
+    salt = f"{ds._fingerprint}|{tokenizer.to_str()}|specials-as-text"  # a review: a cache from before the [PAD] rule
+    fingerprint = hashlib.sha1(salt.encode()).hexdigest()[:16] if ds._fingerprint else None
+    ids = ds.map(encode, batched=True, remove_columns=ds.column_names, new_fingerprint=fingerprint)
+    ids = ids.with_format("numpy")["ids"]
     parts = [np.asarray(x, dtype=np.int64) for x in ids]
     return torch.from_numpy(np.concatenate(parts)) if parts else torch.empty(0, dtype=torch.long)
 

@@ -36,7 +36,7 @@ POSTED = {  # what any POST can be answered besides its own responses
     "413": "the body is over limits.max_body_bytes",
     "415": "the body is not sent as JSON (Content-Type), or compressed",
     "422": "a field breaks a rule or a cap",
-    "503": "the server is shutting down",
+    "503": "the server is shutting down, or holds limit_concurrency connections",
 }
 TIMED = {"/predict", "/score"}  # answered 504 past `timeout` (a review: neither 503 nor 504 was described)
 
