@@ -16,28 +16,21 @@ def json_value(text: str, rows: bool = False) -> Any:
     `JSONDecodeError` too, which the readers name in one line (a review: a RecursionError traceback). With `rows` (a
     JSON line: one row), a key given twice in it is one too (a review: `{"text": "a", "text": "b"}` was read as "b" by
     predict, refused in pandas' words by eval); nested objects, and JSON arrays, are read as Python reads them."""
+    last: list[list[tuple[str, Any]]] = [[]]  # the pairs of the object read last: the outermost one
+
+    def kept(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        last[0] = pairs
+        return dict(pairs)
+
     try:
-        value = json.loads(text, object_pairs_hook=_first_level if rows else None)
+        value = json.loads(text, object_pairs_hook=kept if rows else None)
     except RecursionError:
         raise json.JSONDecodeError("nested too deeply (over about 1,000 levels)", text, 0) from None
-    if isinstance(value, _Pairs):
+    if rows and isinstance(value, dict) and len(value) < len(last[0]):
         seen: set[str] = set()
-        if twice := next((k for k, _ in value.pairs if k in seen or seen.add(k)), None):  # type: ignore[func-returns-value]
-            raise json.JSONDecodeError(f"an object holds the key {twice[:40]!r} twice", text, 0)
-        return dict(value.pairs)
+        twice = next(k for k, _ in last[0] if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        raise json.JSONDecodeError(f"an object holds the key {twice[:40]!r} twice", text, 0)
     return value
-
-
-class _Pairs(dict):  # type: ignore[type-arg]
-    """An object as read, its pairs kept (the outermost one's are checked for a repeated key)."""
-
-    def __init__(self, pairs: list[tuple[str, Any]]) -> None:
-        super().__init__(pairs)
-        self.pairs = pairs
-
-
-def _first_level(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    return _Pairs(pairs)
 
 
 def _kind(value: Any) -> str | None:
