@@ -342,3 +342,13 @@ def test_weights_no_classifier_has_are_one_line(tmp_path: Path) -> None:
     torch.save(edited, b)
     with pytest.raises(TextgruError, match=r"weights hold 'others.x.weight', which no classifier has"):
         textgru.ensemble([a, b], tmp_path / "j.ckpt")
+
+
+def test_a_nan_weight_is_named_by_its_source_file(tmp_path: Path) -> None:
+    a, b = source(tmp_path / "a.ckpt", 1, lm_weights(0)), source(tmp_path / "b.ckpt", 2, lm_weights(0))
+    diverged = torch.load(b, weights_only=True)
+    diverged["state_dict"]["model.head.weight"][0, 0] = float("nan")  # a review: named 'others.0.head.weight'
+    torch.save(diverged, b)
+    with pytest.raises(TextgruError, match=r"^checkpoint 2 \(.*b\.ckpt\): its tensor 'head\.weight' holds NaN"):
+        textgru.ensemble([a, b], tmp_path / "j.ckpt")
+    assert not (tmp_path / "j.ckpt").exists()

@@ -38,7 +38,7 @@ def _module_counts(args: Mapping[str, Any]) -> dict[str, int]:
 
 def build_fitting(cls: type[nn.Module], args: Mapping[str, Any], state: Mapping[Any, Any], where: str) -> nn.Module:
     """`cls(**args)` with `state` loaded, in eval mode; one line naming the problem if `state` does not fit it."""
-    _check_tensors(state, where)
+    check_tensors(state, where)
     bad = [k for k, v in args.items() if isinstance(v, float) and not math.isfinite(v)]
     if bad:
         raise TextgruError(f"{where}: model_args {', '.join(bad)} is not a finite number; {USE_OURS}")
@@ -78,7 +78,8 @@ def build_fitting(cls: type[nn.Module], args: Mapping[str, Any], state: Mapping[
     return model.eval()
 
 
-def _check_tensors(state: Mapping[Any, Any], where: str) -> None:
+def check_tensors(state: Mapping[Any, Any], where: str) -> None:
+    """One line where `state` holds something other than named, wholly stored, finite tensors."""
     for name, value in state.items():
         if not isinstance(name, str) or not isinstance(value, torch.Tensor):
             raise TextgruError(f"{where}: its weights hold {str(name)[:80]!r}, which is not a named tensor; {USE_OURS}")

@@ -28,7 +28,7 @@ from textgru.checkpoint import (
     model_state_dict,
 )
 from textgru.checkpoint_path import resolve_checkpoint_path
-from textgru.checkpoint_weights import build_fitting
+from textgru.checkpoint_weights import build_fitting, check_tensors
 from textgru.data.data_paths import glob_paths, is_pattern
 from textgru.data.file_digest import OTHER_FILES, edited_between
 from textgru.ensemble_output import checked_output
@@ -156,6 +156,7 @@ def joined_checkpoint(checkpoints: Sequence[str | os.PathLike[str]]) -> dict[str
         k = int(_args(ckpt).get("members", 1))
         owners += [ckpt["path"] if k == 1 else f"member {m + 1} of {ckpt['path']}" for m in range(k)]
         _check_same(first, ckpt, where)
+        check_tensors(model_state_dict(ckpt), where)  # a NaN named by its file, not by its member in the join
         for name, value in model_state_dict(ckpt).items():
             if name.startswith("lm."):  # the frozen biLM (model.transfer=features): one copy, the same in each
                 if name in state and not torch.equal(state[name], value):
