@@ -70,6 +70,9 @@ def test_get_and_head_health_are_one_operation_each_in_the_schema(tiny_run: Path
     ids = [op["operationId"] for path in schema["paths"].values() for op in path.values()]
     assert len(ids) == len(set(ids)), ids
     assert list(schema["paths"]["/health"]) == ["get"] and schema["paths"]["/health"]["get"]["operationId"] == "health"
+    for absent in ("/generate", "/score"):  # no LM here: they only answer 404 (a review: described as 200 and 422)
+        assert set(schema["paths"][absent]["post"]["responses"]) == {"404"}, schema["paths"][absent]
+    assert "200" in schema["paths"]["/predict"]["post"]["responses"]
 
 
 def test_the_port_is_held_from_the_check_until_the_server_listens(tmp_path: Path) -> None:

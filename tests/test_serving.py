@@ -141,6 +141,8 @@ def test_health_info_docs_and_page(client: httpx.Client, tiny_run: Path, lm_run:
         shape = responses["422"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
         assert set(api["components"]["schemas"][shape]["required"]) == {"error", "errors", "error_count"}
     assert "HTTPValidationError" not in api["components"]["schemas"]
+    seed = api["components"]["schemas"]["GenerateRequest"]["properties"]["seed"]["anyOf"][0]  # a review: as floats
+    assert (seed["minimum"], seed["maximum"]) == (-(2**63), 2**64 - 1) and type(seed["maximum"]) is int
     # a review: 503 and 504 undescribed, /health described as JSON, /generate's stream not at all
     assert all("503" in api["paths"][p]["post"]["responses"] for p in ("/predict", "/score", "/generate"))
     assert all("504" in api["paths"][p]["post"]["responses"] for p in ("/predict", "/score"))

@@ -1,6 +1,8 @@
 """`/openapi.json` (and `/docs`) describe the errors as the server sends them: `{"error": ...}`, a 422 with its
 `errors` and `error_count` too (a review: FastAPI's own `HTTPValidationError`, `{"detail": [{"loc", "msg",
-"type"}]}`, was described, which no answer holds, and 400, 413 and 415 not at all)."""
+"type"}]}`, was described, which no answer holds, and 400, 413 and 415 not at all). A route of a model not served
+is described by its 404 alone, and an integer's bounds are written exactly (FastAPI's schema model holds them as
+floats: the seed's maximum 2**64 - 1 read 1.8446744073709552e+19)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,9 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from pydantic import BaseModel
+
+from textgru.serving.schemas import GenerateRequest, PredictRequest, ScoreRequest
 
 ERROR = {
     "title": "Error",
@@ -38,6 +43,7 @@ POSTED = {  # what any POST can be answered besides its own responses
     "422": "a field breaks a rule or a cap",
     "503": "the server is shutting down, or holds limit_concurrency connections",
 }
+BODIES: tuple[type[BaseModel], ...] = (PredictRequest, ScoreRequest, GenerateRequest)
 TIMED = {"/predict", "/score"}  # answered 504 past `timeout` (a review: neither 503 nor 504 was described)
 
 
@@ -51,8 +57,15 @@ def describe_errors(app: FastAPI) -> None:
             for name in ("HTTPValidationError", "ValidationError"):
                 schemas.pop(name, None)
             schemas.update(Error=ERROR, FieldError=FIELD_ERROR, ValidationErrors=VALIDATION_ERROR)
+            for model in BODIES:
+                if model.__name__ in schemas:
+                    _exact_bounds(schemas[model.__name__], model.model_json_schema())
             for path, item in doc.get("paths", {}).items():
                 for method, operation in item.items():
+                    if "absent" in operation.get("tags", ()):  # add_missing's: it only ever answers 404
+                        said = operation.get("summary", "not served")
+                        operation["responses"] = {"404": {"description": said, "content": _json("Error")}}
+                        continue
                     responses = operation.setdefault("responses", {})
                     posted = {**POSTED, "504": "the answer took longer than timeout"} if path in TIMED else POSTED
                     if path == "/health" and "200" in responses:  # a review: described as JSON
@@ -64,12 +77,33 @@ def describe_errors(app: FastAPI) -> None:
                         shape = "ValidationErrors" if code == "422" else "Error"
                         responses[code] = {
                             "description": responses.get(code, {}).get("description", said),
-                            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{shape}"}}},
+                            "content": _json(shape),
                         }
                     for code, answer in responses.items():  # the route's own 4xx/5xx (429, 404 ...): {"error"}
                         if code[0] in "45" and "content" not in answer:
-                            answer["content"] = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+                            answer["content"] = _json("Error")
             app.openapi_schema = doc
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _json(shape: str) -> dict[str, Any]:
+    return {"application/json": {"schema": {"$ref": f"#/components/schemas/{shape}"}}}
+
+
+def _exact_bounds(described: Any, own: Any) -> None:
+    """Put `own`'s (pydantic's) integer bounds in place of `described`'s float copies of them, walking both alike."""
+    if isinstance(described, dict) and isinstance(own, dict):
+        for key, value in described.items():
+            mine = own.get(key)
+            if key in BOUNDS and isinstance(value, float) and type(mine) is int and float(mine) == value:
+                described[key] = mine
+            else:
+                _exact_bounds(value, mine)
+    elif isinstance(described, list) and isinstance(own, list) and len(described) == len(own):
+        for value, mine in zip(described, own, strict=True):
+            _exact_bounds(value, mine)
+
+
+BOUNDS = ("maximum", "minimum", "exclusiveMaximum", "exclusiveMinimum")
