@@ -217,7 +217,7 @@ def export_command(cfg: DictConfig) -> str:
     files = ", ".join(p.name for p in (out.model, out.tokenizer, out.config) if p.is_file())
     print(
         f"exported the {config['task']} model to {out.path} ({files}); max abs difference to PyTorch on random "
-        f"inputs: {config['parity_with_pytorch']['max_abs_diff']:.1e}\n"
+        f"inputs: {config['parity_with_pytorch']['max_abs_diff']:.1e}{' std' if config['task'] == 'forecast' else ''}\n"
         f"run it: textgru.load({str(out.path)!r}), or {out.commands(config['task'])}"
     )
     return str(out.path)

@@ -150,7 +150,7 @@ def _config(task: str, meta: dict[str, Any], plan: dict[str, Any], worst: float,
         "split_rule": meta.get("split_rule"),  # and how its splits were carved
         "source_checkpoint": meta.get("path"),
         "training_metrics": _training_metrics(meta.get("path")),
-        "parity_with_pytorch": {"max_abs_diff": worst, "tolerance": PARITY_TOLERANCE},
+        "parity_with_pytorch": {"max_abs_diff": worst, "tolerance": PARITY_TOLERANCE, **plan.get("parity_units", {})},
         "exporter": {
             "torch": torch.__version__,
             "onnx": onnx.__version__,
@@ -238,5 +238,6 @@ def export(
         for folder in made:  # empty where the export failed; holding it where it succeeded
             with contextlib.suppress(OSError):
                 folder.rmdir()
-    log.info("exported %s (%s) to %s: max abs difference to PyTorch %.1e", ckpt["path"], task, out, worst)
+    unit = " std" if "scale" in plan else ""
+    log.info("exported %s (%s) to %s: max abs difference to PyTorch %.1e%s", ckpt["path"], task, out, worst, unit)
     return out

@@ -184,6 +184,8 @@ def forecast_plan(model: Any, meta: dict[str, Any]) -> dict[str, Any]:
         "inputs": [_io("window", "float64", ["batch", "time", features], "past values, series' units, oldest first")],
         "outputs": [_io("forecast", "float64", ["batch", horizon, features], "the next horizon values")],
         "checks": checks,
+        "scale": std,  # parity in the model's normalised units: float32 rounds relative to the series' spread
+        "parity_units": {"units": "each column's std (a difference divided by it)"},
         "config": {
             "window": window,
             "horizon": horizon,
