@@ -295,3 +295,62 @@ def test_interpolation_fills_each_span_from_itself_and_the_past(tmp_path: Path) 
     assert (a.series.values[130:140, 0] == y[129]).all()  # a gap at a span's end: its last value, carried on
     assert a.series.values[141, 0] == pytest.approx(y[129])  # the next span's part: between the values around it
     assert b.series.values[141, 0] == pytest.approx(y[129] + (50 - y[129]) * 12 / 17)
+
+
+def test_numbers_with_a_sign_or_unit_are_named_and_a_lone_counter_is_refused(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A review: a stock download's `$100.13` price columns were left out without a word (only Volume trained), and
+    a file of `5.00%` values trained on its row counter alone, exit 0."""
+    import logging
+
+    from textgru.data.series import read_csv_series
+    from textgru.errors import TextgruError
+
+    rows = "".join(f"2020-01-{i + 1:02d},${100 + i % 7}.13,{1000 + i * 7 % 13},-${i}\n" for i in range(28))
+    (tmp_path / "stock.csv").write_text("Date,Close/Last,Volume,Change\n" + rows)
+    with caplog.at_level(logging.WARNING, logger="textgru"):
+        series = read_csv_series(tmp_path / "stock.csv", time_column="Date")
+    assert series.columns == ["Volume"]
+    for column, cell in (("Close/Last", "$100.13"), ("Change", "-$0")):
+        assert (
+            f"column {column!r} is left out of the series; its numbers are written with a sign or unit " in caplog.text
+        )
+        assert f"({cell!r})" in caplog.text
+    (tmp_path / "pct.csv").write_text("date,value\n" + "".join(f"{i},{i % 9}.00%\n" for i in range(60)))
+    with pytest.raises(TextgruError, match=r"^pct.csv: the only numeric column, 'date', rises by 1 every row, like a "
+                       r"time index, .* set data.time_column=date .*'value': its numbers are written with a sign or "
+                       r"unit \('0.00%'\)"):  # fmt: skip
+        read_csv_series(tmp_path / "pct.csv")
+    assert read_csv_series(tmp_path / "pct.csv", columns=["date"]).columns == ["date"]  # named: taken as asked
+
+
+def test_a_json_file_given_as_a_series_csv_is_named(tmp_path: Path) -> None:
+    """A review: JSON lines were "no numeric column" (or a header error), as if a CSV; data=local takes JSON."""
+    from textgru.data.series import read_csv_series
+    from textgru.errors import TextgruError
+
+    lines = "".join(f'{{"date": "2020-01-{i + 1:02d}", "value": {i}}}\n' for i in range(20))
+    for name, text, how in (("a.jsonl", lines, ", lines=True"), ("b.json", "[" + lines.replace("\n", ",")[:-1] + "]", ""),
+                            ("c.csv", lines, ", lines=True")):  # fmt: skip
+        (tmp_path / name).write_text(text)
+        stem = name.split(".")[0]
+        fix = f"(pandas: pd.read_json('{name}'{how}).to_csv('{stem}.csv', index=False))"
+        with pytest.raises(TextgruError, match=rf"^{name} is a JSON file, not CSV; save it as CSV {re.escape(fix)}"):
+            read_csv_series(tmp_path / name, time_column="date")
+
+
+def test_a_frames_columns_are_matched_without_the_spaces_training_strips(trained: tuple[Path, Path]) -> None:
+    """A review: read_csv of a header "date, y" names the column ' y', which training reads as 'y'; predict on such
+    a DataFrame said it lacked 'y' (not showing ' y')."""
+    import pandas as pd
+
+    import textgru
+    from textgru.errors import TextgruError
+
+    run, csv = trained
+    fc = textgru.load(run)
+    frame = pd.read_csv(csv)
+    np.testing.assert_allclose(fc.predict(frame.rename(columns={"y": " y ", "date": " date"})), fc.predict(frame))
+    with pytest.raises(TextgruError, match=r"lacks the column\(s\) \['y'\] .*; it has 'date', 'z'$"):
+        fc.predict(frame.rename(columns={"y": "z"}))

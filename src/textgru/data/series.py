@@ -13,7 +13,6 @@ import numpy as np
 from textgru.config_keys import require_keys
 from textgru.data.decoding import BYTE_ORDER_MARKS, undecoded_header_hint
 from textgru.data.series_cells import (
-    decimal_commas,
     nearly_numeric,
     non_numbers,
     read_thousands_separated,
@@ -24,6 +23,7 @@ from textgru.data.series_cells import (
 from textgru.data.series_files import header_names, read_csv_frame, warn_of_unnamed
 from textgru.data.series_spans import interpolated
 from textgru.data.synthetic_series import synthetic_sine
+from textgru.data.written_numbers import decimal_commas, marked_numbers
 from textgru.errors import TextgruError
 
 log = logging.getLogger(__name__)
@@ -125,15 +125,23 @@ def read_csv_series(
                 f": column {c!r} is numbers but for {n} cell(s) (row {r}: {v!r}); fix them" for c, r, n, v in near[:1]
             )
             commas = next(
-                (f": column {c!r}{d}" for c in df.columns if c != time_column if (d := decimal_commas(df[c]))), ""
+                (
+                    f": column {c!r}{d}"
+                    for c in df.columns
+                    if c != time_column
+                    if (d := decimal_commas(df[c]) or marked_numbers(df[c]))
+                ),
+                "",
             )
             fix = other_separator or "; name the series with data.columns=[...]"
             nameless = "".join(f": {c!r} is left out, unnamed in the header (as pandas' to_csv() writes its index); "
                                "if it is a series, name it there or in data.columns=[...]" for c in blank[:1])  # fmt: skip
             raise TextgruError(f"{p.name} has no numeric column{nameless or why or commas or fix}")
         warn_of_unnamed(df, blank, p.name)
-        warn_of_nearly_numeric(df, [c for c in df.columns if c != time_column and c not in columns], p.name)
-        warn_of_time_like(df, columns, p.name)
+        left_out = [c for c in df.columns if c != time_column and c not in columns]
+        warn_of_nearly_numeric(df, left_out, p.name)
+        untimed = [c for c in left_out if c not in blank and df[c].notna().any()] if time_column is None else []
+        warn_of_time_like(df, columns, untimed, p.name)
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise TextgruError(

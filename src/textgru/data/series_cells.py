@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from textgru.data.written_numbers import decimal_commas, marked_numbers
 from textgru.errors import TextgruError
 
 log = logging.getLogger(__name__)
@@ -118,22 +119,6 @@ def non_numbers(column: Any) -> tuple[int, int, Any] | None:
     return first + 2, int(bad.sum()), column.iloc[first]
 
 
-DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+")  # 0,105 or -12,5: a number as a spreadsheet in many locales writes it
-
-
-def decimal_commas(column: Any) -> str:
-    """ "" or, for a column whose cells are all numbers written with a decimal comma (a quoted "0,105" in a comma-
-    separated file), what to say: its first cell and the fix (a review: "no numeric column", then "not numeric" for
-    data.columns=[y], never why)."""
-    cells = column.dropna().astype(str).str.strip()
-    if not len(cells) or not cells.str.fullmatch(DECIMAL_COMMA.pattern).all():
-        return ""
-    return (
-        f"; its numbers are written with a decimal comma ({cells.iloc[0]!r}): save the file with decimal points (a "
-        "spreadsheet's CSV export in an English locale, or pandas: read_csv(..., decimal=',').to_csv(...))"
-    )
-
-
 def nearly_numeric(df: Any, columns: list[str]) -> list[tuple[str, int, int, Any]]:
     """The `columns` most of whose cells are numbers (at least 90%): (column, its first other cell's row in the
     file, how many others, that cell)."""
@@ -159,21 +144,37 @@ def warn_of_nearly_numeric(df: Any, left_out: list[str], name: str) -> None:
             name, c, count, row, cell,
         )  # fmt: skip
     for c in left_out:  # a review: a column of decimal commas beside a numeric time column was dropped unsaid
-        if why := decimal_commas(df[c]):
+        if why := decimal_commas(df[c]) or marked_numbers(df[c]):
             log.warning("%s: column %r is left out of the series%s", name, c, why)
         elif df[c].isna().all():  # another: the error named 'Unnamed: 2', a column the user never wrote
             log.warning("%s: column %r has no values (a comma ending every row makes one); left out", name, c)
 
 
-def warn_of_time_like(df: Any, columns: list[str], name: str) -> None:
-    """A warning for a column among several taken as "every numeric column" that rises by one whole step every row,
-    as a time index does (a review: a `year` column was forecast with the values, its error in the metrics)."""
+def warn_of_time_like(df: Any, columns: list[str], left_out: list[str], name: str) -> None:
+    """A warning for a column taken as "every numeric column" that rises by one whole step every row, as a time
+    index does (a review: a `year` column was forecast with the values, its error in the metrics); one line where it
+    is the only one taken and `left_out` names others (another: a file of percents trained on its row counter alone;
+    the caller passes none where data.time_column names the time)."""
     import pandas as pd
 
-    for c in columns if len(columns) > 1 else ():
+    for c in columns if len(columns) > 1 or left_out else ():
         steps = pd.to_numeric(df[c], errors="coerce").diff().iloc[1:]
         if len(steps) > 1 and steps.notna().all() and steps.nunique() == 1 and steps.iloc[0] > 0:
             if float(steps.iloc[0]).is_integer() and float(pd.to_numeric(df[c]).iloc[0]).is_integer():
+                if columns == [c] and left_out:
+                    why = next(
+                        (
+                            w.replace("; its", f"; {o!r}: its", 1)
+                            for o in left_out
+                            if (w := decimal_commas(df[o]) or marked_numbers(df[o]))
+                        ),
+                        "",
+                    )
+                    raise TextgruError(
+                        f"{name}: the only numeric column, {c!r}, rises by {steps.iloc[0]:g} every row, like a time "
+                        f"index, and the others ({', '.join(map(repr, left_out[:3]))}) are not numbers; set "
+                        f"data.time_column={c} and name the series in data.columns=[...]{why}"
+                    )
                 log.warning(
                     "%s: column %r rises by %g every row, like a time index, and is forecast as a series; if it is "
                     "the rows' time, set data.time_column=%s, else name the series in data.columns=[...]",
@@ -192,9 +193,15 @@ def frame_values(series: Any, columns: list[str], time_column: str | None) -> An
         series = series.to_frame(columns[0])
     if not (hasattr(series, "columns") and hasattr(series, "to_numpy")):
         return series
+    wanted = [*columns, time_column] if time_column else columns
+    stripped = {c.strip(): c for c in series.columns if isinstance(c, str) and c not in wanted}
+    renamed = {stripped[c]: c for c in wanted if c not in series.columns and c in stripped}  # training strips
+    if renamed and isinstance(series, pd.DataFrame):
+        series = series.rename(columns=renamed)  # a header's spaces (read_csv of "date, y" names ' y': a review)
     missing = [c for c in columns if c not in series.columns]
     if missing:
-        raise TextgruError(f"the series lacks the column(s) {missing} this model forecasts ({columns})")
+        has = ", ".join(map(repr, list(series.columns)[:10])) + " ..." * (len(series.columns) > 10)
+        raise TextgruError(f"the series lacks the column(s) {missing} this model forecasts ({columns}); it has {has}")
     order, times, index = None, None, getattr(series, "index", None)
     if time_column in series.columns:  # a newest-first frame was forecast from its oldest rows
         times = series[time_column]  # a pandas column, or another frame library's (polars)

@@ -34,6 +34,7 @@ def _members(p: Path, ending: str) -> list[str] | None:
     return None
 
 
+JSON_SUFFIXES = (".json", ".jsonl", ".ndjson")
 TABLE_FILES = [  # (first bytes, last bytes, kind): a CSV may begin "PAR1," too (a review: a PAR1 column)
     (b"PAR1", b"PAR1", "Parquet"),
     (b"ARROW1", b"ARROW1", "Arrow (Feather)"),
@@ -55,6 +56,10 @@ def read_csv_frame(p: Path, **kwargs: Any) -> Any:
         name = f"{p.stem}{'-converted' * (p.suffix.lower() == '.csv')}.csv"  # not the file itself (a review)
         raise TextgruError(f"{p.name} is {'an' if kind[0] in 'AEIOU' else 'a'} {kind} file, not CSV; save it as CSV (pandas: "
                            f"df.to_csv('{name}', index=False)) and give that")  # fmt: skip
+    if not ending and (p.suffix.lower() in JSON_SUFFIXES or start.lstrip(b"\xef\xbb\xbf \t\r\n")[:2] in (b'{"', b"[{")):
+        lines = ", lines=True" * (p.suffix.lower() != ".json" or start.lstrip()[:1] == b"{")  # a review: "no numeric
+        raise TextgruError(f"{p.name} is a JSON file, not CSV; save it as CSV (pandas: pd.read_json('{p.name}'{lines})"
+                           f".to_csv('{p.stem}.csv', index=False)) and give that")  # column" or a header error  # fmt: skip
     try:
         members = _members(p, ending)
         if members is not None and len(members) != 1:
