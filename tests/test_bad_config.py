@@ -140,6 +140,11 @@ MORE = [
     ("train", ["data.path=foo("], "cannot read the override 'data.path=foo('"),
     ("train", ["-m", "hydra.sweep.dir=<file>/sweep", "seed=1,2"], "hydra.sweep.dir="),
     ("train", ["trainer.val_check_interval=0"], "trainer.val_check_interval=0: must be training steps >= 1"),
+    # Lightning's own keys (a review: tracebacks from inside fit, and a run folder left that refused the rerun)
+    ("train", ["+trainer.accumulate_grad_batches=0"], "trainer.accumulate_grad_batches=0: must be an integer >= 1"),
+    ("train", ["+trainer.num_sanity_val_steps=abc"], "trainer.num_sanity_val_steps=abc: must be an integer >= -1"),
+    ("train", ["+trainer.detect_anomaly=maybe"], "trainer.detect_anomaly=maybe: must be true or false"),
+    ("train", ["+trainer.gradient_clip_algorithm=bogus"], "trainer.gradient_clip_algorithm=bogus: must be one of"),
     ("train", ["model.pretrained_embeddings=word2vec"], "model.pretrained_embeddings=word2vec: must be one of glove"),
     (
         "train",
@@ -674,15 +679,29 @@ def test_lightning_refusal_is_one_line(small_csv: Path, tmp_path: Path) -> None:
                 "data.label_column=sentiment",
                 *TINY_MODEL,
                 "model.pretrained_embeddings=null",
-                "+trainer.gradient_clip_algorithm=bogus",
+                "+trainer.profiler=bogus",
             ],
             run_dir=tmp_path / "run",
         )
     message = str(info.value)
     assert "\n" not in message and "full_key" not in message
-    assert message.startswith("trainer refused by Trainer: ") and "gradient_clip_algorithm" in message
+    assert message.startswith("trainer refused by Trainer: ") and "profiler" in message
     assert message.endswith("fix the trainer= choice or its trainer.* values")
     assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+def test_a_validation_interval_longer_than_an_epoch_is_one_line(small_csv: Path, tmp_path: Path) -> None:
+    """A review: Lightning's ValueError from inside fit (a traceback), and a run folder left that refused the rerun;
+    with check_val_every_n_epoch=null the same interval counts batches across epochs, as the message says."""
+    import textgru
+
+    args = ["data=local", f"data.path={small_csv}", "data.text_column=review", "data.label_column=sentiment"]
+    args += [*TINY_MODEL, "model.pretrained_embeddings=null", "trainer.val_check_interval=1000"]
+    with pytest.raises(TextgruError, match=r"^trainer.val_check_interval=1000 is more than an epoch's \d+ training "
+                       r"batches, .* set trainer.check_val_every_n_epoch=null to validate every 1000 batches"):  # fmt: skip
+        textgru.train(args, run_dir=tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+    textgru.train([*args, "trainer.check_val_every_n_epoch=null", "trainer.max_steps=2"], run_dir=tmp_path / "run")
 
 
 def test_a_long_refusal_is_cut_at_a_word() -> None:

@@ -184,11 +184,19 @@ TRAIN: dict[str, Rule] = {
     "trainer.enable_progress_bar": Bool(),
     "trainer.fast_dev_run": AnyOf((Bool(), Int(0)), shape="true, false or a number of batches"),
     "trainer.sync_batchnorm": Bool(),
+    # Lightning's own keys, added with +trainer.X= (a review: 0 and abc were tracebacks from inside fit, a folder left)
+    "trainer.accumulate_grad_batches": Int(1, what="training batches per optimizer step"),
+    "trainer.num_sanity_val_steps": Int(-1, null=True, what="validation batches run before training; -1: all"),
+    "trainer.overfit_batches": AnyOf((Int(0), Num(0, 1)), shape="a number of batches >= 0, or a share in [0, 1]"),
+    "trainer.reload_dataloaders_every_n_epochs": Int(0),
+    "trainer.gradient_clip_algorithm": OneOf(("norm", "value"), null=True),
+    **{f"trainer.{k}": Bool(null=True) for k in ("enable_model_summary", "enable_checkpointing", "benchmark")},
+    **{f"trainer.{k}": Bool() for k in ("detect_anomaly", "inference_mode", "barebones", "enable_autolog_hparams")},
     **{  # train 0 trains nothing: a "finished" run without a checkpoint; val or test 0, a traceback where the run is
         f"trainer.limit_{split}_batches": AnyOf(  # scored (a review: IndexError); validation picks the best checkpoint
             (Int(1), Num(0, 1, lo_open=True)), shape="a number of batches >= 1, or a share of them in (0, 1]", null=True
         )
-        for split in ("train", "val", "test")
+        for split in ("train", "val", "test", "predict")
     },
     "callbacks.model_checkpoint.save_top_k": Int(-1),
     "callbacks.early_stopping.patience": Int(0, what="validations without improvement before stopping"),

@@ -140,8 +140,8 @@ def check_resumable(run: RunFolder, checkpoint: Path, trainer_now: Any) -> None:
                 f"{run.path} has no {which} (deleted?); go on from its best: textgru train "
                 + command_arg("ckpt_path", other)
             )
-        why = "to resume from (the run stopped before its first checkpoint, or it was deleted); start it again"
-        raise TextgruError(f"{run.path} has no {which} {why}")
+        why = "(stopped before its first checkpoint, or deleted); start it again: delete the folder first, or elsewhere"
+        raise TextgruError(f"{run.path} has no {which} to resume from {why}")
 
 
 def _refuse_if_not_a_run(run: RunFolder) -> None:

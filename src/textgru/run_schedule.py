@@ -22,6 +22,14 @@ def fit_validation_to_run(cfg: DictConfig, dm: L.LightningDataModule) -> None:
     trainer = cfg.trainer
     interval = trainer.val_check_interval
     per_epoch = interval is None and trainer.check_val_every_n_epoch is not None
+    if isinstance(interval, int) and trainer.check_val_every_n_epoch is not None and not trainer.fast_dev_run:
+        if interval > (batches := _batches_per_epoch(cfg, dm)):  # a review: Lightning's traceback, a folder left
+            raise TextgruError(
+                f"trainer.val_check_interval={interval} is more than an epoch's {batches} training batches, and "
+                "validation runs inside each epoch while trainer.check_val_every_n_epoch is set; set "
+                f"trainer.check_val_every_n_epoch=null to validate every {interval} batches across epochs, or give "
+                f"an interval <= {batches}"
+            )
     if trainer.fast_dev_run or not (
         per_epoch or (isinstance(interval, int) and trainer.check_val_every_n_epoch is None)
     ):
