@@ -141,3 +141,37 @@ def test_a_key_textgru_reads_by_name_cannot_be_removed() -> None:
         "+hparams_search.params={optimizer.lr: 'interval(1e-4, 1e-2)'}",
     ]
     assert check_override_keys(search, "train") is not None
+
+
+def test_a_key_of_your_own_config_file_that_textgru_does_not_read_is_one_line(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A review: an experiment file without `# @package _global_` trained (exit 0) with its settings under
+    `experiment:`, and a file's `batch_sise: 8` under data: or a top-level `foo: 1` were ignored, while the command
+    line's `+data.foo=1` is refused. Keys of a class's section (model, trainer ...) are the class's to take."""
+    from textgru.config import compose_config
+    from textgru.config_checks import check_config
+
+    files = {
+        "nopkg": ("model:\n  hidden_size: 12\n", r"^your experiment file's settings landed under experiment: \(its first"),
+        "typo": ("data:\n  batch_sise: 8\n", r"^data\.batch_sise is set by a config file of yours, .*did you mean data\.batch_size\?"),
+        "top": ("foo: 1\n", r"^foo is set by a config file of yours, but textgru reads no such key; fix or remove it"),
+        "fine": ("data:\n  batch_size: 8\n  label_names: [a, b]\nmodel:\n  hidden_size: 12\nn_trials: 3\n", None),
+    }  # fmt: skip
+    (tmp_path / "conf" / "experiment").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)  # ./conf extends the package's configs
+    for name, (text, needle) in files.items():
+        header = "" if name == "nopkg" else "# @package _global_\n# mine\n"
+        (tmp_path / "conf" / "experiment" / f"{name}.yaml").write_text(header + text, encoding="utf-8")
+        cfg = compose_config("train", [f"experiment={name}"])
+        if needle is None:
+            check_config(cfg, "train")
+            assert cfg.data.batch_size == 8 and cfg.model.hidden_size == 12
+            continue
+        with pytest.raises(TextgruError, match=needle):
+            check_config(cfg, "train")
+    (tmp_path / "conf" / "data").mkdir()  # a data source textgru does not ship: its keys are its code's to read
+    (tmp_path / "conf" / "data" / "mine.yaml").write_text("source: mine\nmy_option: 1\n", encoding="utf-8")
+    from textgru.config_file_keys import check_file_keys
+
+    check_file_keys(compose_config("train", ["data=mine"]))

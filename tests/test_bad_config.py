@@ -7,6 +7,7 @@ subprocess."""
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import logging
 import os
 import re
@@ -20,6 +21,7 @@ from pathlib import Path
 import hydra._internal.utils
 import pytest
 from conftest import ROOT, TINY_MODEL, run_script
+from lightning.pytorch import Trainer
 from omegaconf import OmegaConf, open_dict
 
 import textgru
@@ -1060,6 +1062,7 @@ def test_rules_name_real_keys_and_the_codes_choices() -> None:
         "optimizer.momentum",
         "scheduler.max_lr",
     }
+    extra |= {f"trainer.{name}" for name in inspect.signature(Trainer.__init__).parameters}  # +trainer.X
     unknown = {k for rules in RULES.values() for k in rules} - yaml_keys - extra
     assert not unknown, f"rules for keys no config has: {sorted(unknown)}"
 

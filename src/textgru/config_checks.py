@@ -16,6 +16,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from textgru.config_file_keys import check_file_keys
 from textgru.config_lookup import ABSENT, MISSING, Unresolved, lookup
 from textgru.config_path_rules import Existing, unread_paths
 from textgru.config_problem import problem, shown
@@ -178,7 +179,7 @@ def _export_output(cfg: DictConfig) -> None:
 
 _TRAIN_VALUES = (fractions, few_labels, task_fits, _tied_weights, _finite_schedule, _accelerator_present)
 CROSS_CHECKS: dict[str, Sequence[Callable[[DictConfig], None]]] = {
-    "train": (*_TRAIN_VALUES, _search_space, _callback_configs),
+    "train": (*_TRAIN_VALUES, _search_space, _callback_configs, check_file_keys),
     "eval": (fractions,),
     "serve": (_something_to_serve, _serve_caps),
     "export": (_export_output,),
