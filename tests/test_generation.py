@@ -193,6 +193,19 @@ def test_stop_truncates_and_streaming_matches(lm) -> None:
     assert "".join(streamed) == full
 
 
+def test_generate_with_on_text_returns_the_text_cut_before_a_lone_stop(lm) -> None:
+    """A review: a stop string's start held back, then a token that completed it (nothing more streamed), left that
+    start in the text `generate(on_text=...)` returned (and output= wrote), unlike the pieces and plain generate."""
+    model, tok = lm
+    full = generate(model, tok, "O", SamplingOptions(max_new_tokens=80, seed=3))[0]
+    for stop in (full[30:32], full[30:33]):
+        options = SamplingOptions(max_new_tokens=80, seed=3, stop=[stop])
+        pieces: list[str] = []
+        text = generate(model, tok, "O", options, on_text=pieces.append)[0]
+        assert text == "".join(pieces) == "".join(stream(model, tok, "O", options)) == full[: full.index(stop)]
+        assert text == generate(model, tok, "O", options)[0]
+
+
 def test_repetition_penalty_rule() -> None:
     logits = torch.tensor([[2.0, -2.0, 1.0]])
     seen = torch.tensor([[True, True, False]])

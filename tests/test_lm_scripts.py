@@ -101,6 +101,19 @@ def test_generate_stops_at_whitespace_and_refuses_an_empty_stop(lm_run: Path) ->
     assert empty.returncode == 2 and "stop=['x', '']: must be a non-empty text or a list of them" in empty.stderr
 
 
+def test_generate_output_records_the_sample_cut_before_a_stop(lm_run: Path, tmp_path: Path) -> None:
+    """A review: with one sample, output= recorded the start of a stop string ("\\n" of "\\n\\n") that the streamed
+    text left out, so the record did not redraw its sample."""
+    out = tmp_path / "one.jsonl"
+    args = (f"ckpt_path={lm_run}", "prompt=KING:", "max_new_tokens=200", "seed=2", "stop=['\\n\\n']", f"output={out}")
+    r = run_script("generate", *args, stdin="")
+    assert r.returncode == 0, r.stderr[-2000:]
+    row = json.loads(out.read_text(encoding="utf-8"))
+    lm, options = textgru.load(lm_run), {k: v for k, v in row.items() if k not in ("sample", "prompt", "text")}
+    assert row["text"] == lm.generate("KING:", **options)[0] and r.stdout == f"KING:{row['text']}\n"
+    assert lm.generate("KING:", max_new_tokens=200, seed=2)[0].startswith(row["text"] + "\n\n")  # the stop was hit
+
+
 def test_generate_prompt_from_file_and_stdin(lm_run: Path, tmp_path: Path) -> None:
     prompt = tmp_path / "prompt.txt"
     prompt.write_text("JULIET:\nThe king", encoding="utf-8")

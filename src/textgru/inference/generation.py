@@ -88,15 +88,15 @@ def _sample(
 def _pieces(
     model: nn.Module, tokenizer: Tokenizer, prompt_ids: list[int], options: SamplingOptions
 ) -> Iterator[tuple[str, str]]:
-    """One sample's new text as (piece, text so far), piece by piece (see `TextPieces`)."""
+    """One sample's new text as (piece, text so far), piece by piece (see `TextPieces`); the last piece may be "",
+    its text the whole (a review: a token that completed a stop string streamed nothing, and the text last yielded
+    still held the stop's start)."""
     pieces = TextPieces(tokenizer, prompt_ids, options.stop)
     for new_ids, finished in _sample(model, tokenizer, prompt_ids, options):
         piece = pieces.update(new_ids[0], finished[0])
         if piece:
             yield piece, pieces.text
-    piece = pieces.rest()
-    if piece:
-        yield piece, pieces.text
+    yield pieces.rest(), pieces.text
 
 
 def stream(
@@ -111,7 +111,7 @@ def stream(
             f"streaming draws one sample, not num_samples={options.num_samples}; use generate() for several"
         )
     prompt_ids = encode_prompt(tokenizer, prompt, allow_unknown)
-    return (piece for piece, _ in _pieces(model, tokenizer, prompt_ids, options))
+    return (piece for piece, _ in _pieces(model, tokenizer, prompt_ids, options) if piece)
 
 
 def generate(
@@ -136,7 +136,8 @@ def generate(
         text = ""
         pieces = _pieces(model, tokenizer, encode_prompt(tokenizer, prompt, allow_unknown), options)
         for piece, text in pieces:  # noqa: B007 - the last text is kept
-            on_text(piece)
+            if piece:
+                on_text(piece)
         return [text]
     prompt_ids = encode_prompt(tokenizer, prompt, allow_unknown)
     new_ids: list[list[int]] = [[] for _ in range(options.num_samples)]
