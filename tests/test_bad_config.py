@@ -147,6 +147,12 @@ MORE = [
     ("train", ["+trainer.num_sanity_val_steps=abc"], "trainer.num_sanity_val_steps=abc: must be an integer >= -1"),
     ("train", ["+trainer.detect_anomaly=maybe"], "trainer.detect_anomaly=maybe: must be true or false"),
     ("train", ["+trainer.gradient_clip_algorithm=bogus"], "trainer.gradient_clip_algorithm=bogus: must be one of"),
+    (
+        "train",
+        ["task=lm", "task.samples=20000"],
+        "task.samples=20000: must be an integer in [0, 10000]",
+    ),  # was num_samples
+    ("train", ["task=lm", "task.samples=5000", "task.sample_tokens=100000"], "task.samples=5000 x task.sample_tokens"),
     ("train", ["model.pretrained_embeddings=word2vec"], "model.pretrained_embeddings=word2vec: must be one of glove"),
     (
         "train",

@@ -24,6 +24,7 @@ from textgru.config_rules import Rule, When, int_like, number_like
 from textgru.config_rules_commands import RULES
 from textgru.data_config_checks import few_labels, fractions, task_fits
 from textgru.errors import TextgruError
+from textgru.inference.sampling_options import MOST_TOKENS
 from textgru.optimized_metric import unstated_by_the_task
 from textgru.override_values import sweep_values
 
@@ -177,7 +178,17 @@ def _export_output(cfg: DictConfig) -> None:
         check_export_output(Path(output).expanduser(), overwrite)
 
 
-_TRAIN_VALUES = (fractions, few_labels, task_fits, _tied_weights, _finite_schedule, _accelerator_present)
+def _samples_size(cfg: DictConfig) -> None:
+    """samples.txt's samples x tokens, held in memory at once, as generate caps them (it named generate's options)."""
+    samples, tokens = lookup(cfg, "task.samples"), lookup(cfg, "task.sample_tokens")
+    if int_like(samples) and int_like(tokens) and samples * tokens > MOST_TOKENS:
+        raise TextgruError(
+            f"task.samples={samples} x task.sample_tokens={tokens} is more than {MOST_TOKENS:,} tokens, held in memory "
+            "at once; write fewer or shorter samples (textgru generate draws more from the run's checkpoint)"
+        )
+
+
+_TRAIN_VALUES = (fractions, few_labels, task_fits, _tied_weights, _finite_schedule, _accelerator_present, _samples_size)
 CROSS_CHECKS: dict[str, Sequence[Callable[[DictConfig], None]]] = {
     "train": (*_TRAIN_VALUES, _search_space, _callback_configs, check_file_keys),
     "eval": (fractions,),

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from textgru.config_path_rules import ArtifactLocation, Existing, File, Folder, StoreUri
 from textgru.config_rules import AnyOf, Bool, Duration, Int, ListOf, MapOf, Named, Num, OneOf, Rule, Text, When
-from textgru.inference.sampling_options import LARGEST_KNOB, SMALLEST_KNOB
+from textgru.inference.sampling_options import LARGEST_KNOB, MOST_SAMPLES, MOST_TOKENS, SMALLEST_KNOB
 from textgru.tasks import TASKS
 
 SHARE = Num(0, 1, lo_open=True, hi_open=True, what="a share of the data")
@@ -103,9 +103,11 @@ TRAIN: dict[str, Rule] = {
     ),
     "task.label_smoothing": Num(0, 1, hi_open=True),
     "task.ema_decay": Num(0, 1, lo_open=True, hi_open=True, null=True, what="null turns the moving average off"),
-    "task.samples": Int(0),
+    "task.samples": Int(
+        0, MOST_SAMPLES, what="samples.txt's samples, drawn as one batch"
+    ),  # a review: named num_samples
     "task.sample_prompt": Text(null=True, empty=True, shape="a text"),
-    "task.sample_tokens": Int(0),
+    "task.sample_tokens": Int(0, MOST_TOKENS),
     "task.sample_temperature": Num(SMALLEST_KNOB, LARGEST_KNOB),  # as generate's temperature
     **DATA,
     "tokenizer.kind": When(
