@@ -1008,7 +1008,10 @@ def test_loading_a_bilm_says_what_it_is_for(bilm_run: Path) -> None:
     """A review: `textgru eval` of a biLM run named the readable kinds and no fix; it now says, as predict does."""
     import textgru
 
-    with pytest.raises(TextgruError, match=r"task=bilm\) checkpoint; textgru.load reads .*; fine-tune a classifier"):
+    with pytest.raises(
+        TextgruError,
+        match=r"task=bilm\) checkpoint; textgru.load \(and textgru eval\) reads .*; fine-tune a classifier",
+    ):
         textgru.load(bilm_run)
 
 

@@ -40,6 +40,6 @@ def load(
         if cls.task == task:
             return cls.from_checkpoint(ckpt, device)
     raise TextgruError(
-        f"{str(path)!r} is a {task_title(task)} checkpoint; textgru.load reads "
+        f"{str(path)!r} is a {task_title(task)} checkpoint; textgru.load (and textgru eval) reads "
         f"{', '.join(task_title(c.task) for c in LOADABLE)} checkpoints" + task_use(task)  # a review: no fix given
     )
