@@ -801,6 +801,11 @@ def test_train_refuses_bad_overrides_in_one_line(tmp_path: Path, tiny_run: Path,
         (textgru.sweep, (["-m", "seed=1,2"],), r"^sweep\(\) takes overrides .* flag '-m'"),
         (textgru.sweep, (["seed=range(5,1)"],), r"^seed=range\(5,1\) holds no value"),  # an IndexError
         (textgru.sweep, (["seed=1,2", "hydra.run.dir=x"],), r"^hydra.run.dir= names one run's folder, .* sweep_dir="),
+        # a review: these were dropped (the jobs went to <sweep_dir>/0, 1 ...; the run to run_dir), resume a config key
+        (textgru.sweep, (["seed=1,2", "hydra.sweep.subdir=${seed}"],), r"^sweep\(\) names its jobs' folders 0, 1"),
+        (textgru.sweep, (["seed=1,2", "hydra.sweep.dir=x"], "train", "y"), r"^hydra.sweep.dir= and sweep_dir= both"),
+        (textgru.sweep, (["resume=x", "seed=1,2"],), r"^sweep\(\) starts new runs; resume a run with textgru.train\("),
+        (textgru.train, (["hydra.run.dir=x"], "train", "y"), r"^hydra.run.dir=x and run_dir= both name the run's"),
         (textgru.sweep, (["optimizer.lr=interval(1e-3,1e-2)"],), r"a grid sweep \(-m\) runs listed values"),  # Hydra's
         (textgru.train, (["~model"],), r"^~model: train\(\) needs each of its top-level keys"),  # a traceback
         (textgru.train, ([None],), r"^train\(\): each override is a string .*, not None"),  # an AttributeError

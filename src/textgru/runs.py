@@ -97,6 +97,8 @@ def _train(overrides: list[str], config_name: str, run_dir: str | os.PathLike[st
 
     if config_name != "train":  # a command's (eval, serve ...) or none (a review: a list offered eval, serve ...)
         raise TextgruError(f"config_name {config_name!r} is not a training config; leave it out (or give 'train')")
+    if run_dir is not None and (given := next((o for o in overrides if _key(o) == "hydra.run.dir"), None)):
+        raise TextgruError(f"{given} and run_dir= both name the run's folder; give one (a review: it was dropped)")
     sweeps = [o for o in overrides if is_sweep(o)]
     if sweeps:
         key, _, value = sweeps[0].partition("=")
@@ -166,8 +168,14 @@ def _sweep(overrides: list[str], config_name: str, sweep_dir: str | os.PathLike[
         raise TextgruError(str(e).splitlines()[0]) from e
     for override in parsed:
         check_grid_sweep(override)
-        if override.get_key_element().lstrip("+") == "hydra.run.dir":  # a review: ignored, as by train -m
+        if (key := override.get_key_element().lstrip("+")) == "hydra.run.dir":  # a review: ignored, as by train -m
             raise TextgruError("hydra.run.dir= names one run's folder, and a sweep does not read it: give sweep_dir=")
+        if key == "hydra.sweep.subdir":  # a review: these three were ignored, the subdir recorded mangled
+            raise TextgruError("sweep() names its jobs' folders 0, 1, 2 ...; leave hydra.sweep.subdir= out")
+        if key == "hydra.sweep.dir" and sweep_dir is not None:
+            raise TextgruError("hydra.sweep.dir= and sweep_dir= both name the sweep's folder; give one")
+        if key == "resume":
+            raise TextgruError("sweep() starts new runs; resume a run with textgru.train(['resume=<run folder>'])")
     jobs = [job for batch in BasicSweeper.split_arguments(parsed, None) for job in batch]
     for job in jobs:  # every job's keys, values, metrics and optimizer keys are checked before the first one trains
         _check_job(compose_config(config_name, job))
@@ -200,6 +208,10 @@ def _sweep(overrides: list[str], config_name: str, sweep_dir: str | os.PathLike[
         parent.log_best(metric, mode, rows)
         parent.log_files([folder / "summary.csv", folder / "summary.md"])
     return results
+
+
+def _key(override: str) -> str:
+    return override.partition("=")[0].lstrip("+~")
 
 
 def _check_job(cfg: Any) -> None:
