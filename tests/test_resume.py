@@ -582,6 +582,18 @@ def test_resume_refuses_what_it_cannot_continue(
     for limit in (step + 1, -1, step):  # step: trained to its limit, stopped while scoring (no metrics.json): a
         cfg.trainer.max_steps = limit  # resume scores it (a review: refused, so the run could never be finished)
         read_resume_checkpoint(RunFolder(folders[1]), folders[1] / "checkpoints" / "last.ckpt", cfg)
+    # and an epoch limit it has reached (a review: "finished" at once, "stopped_by": "max_epochs", config.yaml rewritten)
+    scoring = tmp_path / "scoring"  # trained its 3 epochs, stopped while scoring (no metrics.json)
+    shutil.copytree(tiny_run, scoring, ignore=shutil.ignore_patterns("metrics.json"))
+    files = {p: p.read_bytes() for p in scoring.rglob("*") if p.is_file() and p.name != "train.log"}
+    r = run_script("train", f"resume={scoring}", "trainer.max_epochs=2")
+    said = r.stderr.strip().splitlines()  # the resume's line, then why not (as for max_steps)
+    assert r.returncode == 2 and len(said) == 2 and " overrides ['trainer.max_epochs=2']" in said[0], said[-20:]
+    assert said[1] == (
+        f"error: resume: {scoring / 'checkpoints' / 'last.ckpt'} is at step {step}, in epoch 3, and "
+        "trainer.max_epochs=2 would end the run at once; give trainer.max_epochs of 3 or more"
+    )  # 3: it scores the run (test_a_run_stopped_while_scoring_and_resumed_reports_what_its_training_did)
+    assert {p: p.read_bytes() for p in scoring.rglob("*") if p.is_file() and p.name != "train.log"} == files
     for folder, files in before.items():  # config.yaml and the checkpoint as they were, nothing new but the log
         assert {p: p.read_bytes() for p in folder.rglob("*") if p.is_file() and p.name != "train.log"} == files
 
@@ -1474,6 +1486,29 @@ def test_a_resume_whose_stretched_epochs_would_end_before_its_checkpoint_is_one_
             textgru.train([f"resume={folder}", "trainer.max_epochs=13", changed])  # on texts it had trained on)
     textgru.train([f"resume={folder}", "trainer.max_epochs=4", "trainer.min_steps=60"])  # as the line says
     assert json.loads((folder / "metrics.json").read_text())["global_step"] == 60
+
+
+def test_a_resume_inside_an_epoch_past_a_lowered_max_epochs_is_one_line(small_csv: Path, tmp_path: Path) -> None:
+    """A review: a run stopped at step 20, inside its second epoch, resumed with trainer.max_epochs=1 "finished" at
+    once: metrics.json said 2 epochs, stopped by max_epochs, and config.yaml max_epochs: 1. Refused now, before the
+    folder changes; trainer.max_epochs=2 (the epoch the checkpoint is in) still trains that epoch to its end."""
+    import textgru
+
+    data = ["data=local", f"data.path={small_csv}", "data.text_column=review", "data.label_column=sentiment"]
+    folder = tmp_path / "run"
+    textgru.train([*data, *TINY_MODEL, "trainer.max_steps=20"], run_dir=folder)  # 15 or 16 steps an epoch
+    (folder / "metrics.json").unlink()  # as a run stopped there leaves it
+    before = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file() and p.name != "train.log"}
+    with pytest.raises(
+        textgru.TextgruError,
+        match=r"is at step 20, in epoch 2, and trainer.max_epochs=1 would end the run at once; give trainer.max_epochs "
+        r"of 2 or more$",
+    ):
+        textgru.train([f"resume={folder}", "trainer.max_steps=-1", "trainer.max_epochs=1"])
+    assert {p: p.read_bytes() for p in folder.rglob("*") if p.is_file() and p.name != "train.log"} == before
+    textgru.train([f"resume={folder}", "trainer.max_steps=-1", "trainer.max_epochs=2"])
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert (metrics["epochs"], metrics["stopped_by"]) == (2, "max_epochs") and 20 < metrics["global_step"] <= 32
 
 
 def test_last_ckpt_after_a_validation_holds_what_model_checkpoint_made_of_it(small_csv: Path, tmp_path: Path) -> None:

@@ -105,14 +105,24 @@ def fit_epochs_to_min_steps(cfg: DictConfig, dm: L.LightningDataModule) -> None:
             cfg.trainer.check_val_every_n_epoch = k
 
 
-def check_plan_goes_on(cfg: DictConfig, checkpoint: dict, asked: str) -> None:
-    """One line where a resumed run's epochs, fitted to `trainer.min_steps` (`fit_epochs_to_min_steps`), end before
-    the epoch its checkpoint is in (`asked`: the config as given, as YAML): a raised `trainer.max_epochs` can plan
-    fewer of them (a review: Lightning's traceback, after the run folder had been set back for the resume)."""
-    planned, epoch, step = cfg.trainer.max_epochs, int(checkpoint.get("epoch") or 0), checkpoint.get("global_step")
-    given = yaml.safe_load(asked)["trainer"]["max_epochs"]
-    if planned is None or planned < 0 or planned == given or epoch < planned:
+def check_plan_goes_on(cfg: DictConfig, checkpoint: dict, asked: str | None = None) -> None:
+    """One line where a resumed run's epochs end before the epoch its checkpoint is in (`asked`: the config as given,
+    as YAML; None: `cfg` before the data is read, left to the call after `fit_epochs_to_min_steps` where
+    `trainer.min_steps` may fit more epochs): a lowered `trainer.max_epochs` (a review: "finished" at once, stopped_by
+    max_epochs, after config.yaml was rewritten), or epochs fitted to `trainer.min_steps`, fewer for a raised one (a
+    review: Lightning's traceback, after the run folder had been set back for the resume). Lightning's `epoch` is the
+    one begun: an epoch-end checkpoint's own count of epochs is taken (its run scored, as at max_steps)."""
+    if asked is None and cfg.trainer.get("min_steps"):
         return
+    planned, epoch, step = cfg.trainer.max_epochs, int(checkpoint.get("epoch") or 0), checkpoint.get("global_step")
+    given = planned if asked is None else yaml.safe_load(asked)["trainer"]["max_epochs"]
+    if planned is None or planned < 0 or epoch < planned:
+        return
+    if planned == given:
+        raise TextgruError(
+            f"resume: {checkpoint.get('path')} is at step {step}, in epoch {epoch + 1}, and trainer.max_epochs={given} "
+            f"would end the run at once; give trainer.max_epochs of {epoch + 1} or more"
+        )
     raise TextgruError(
         f"resume: trainer.min_steps={cfg.trainer.min_steps} takes {planned} epochs of this data, and the run is at step "
         f"{step}, in epoch {epoch + 1}, so trainer.max_epochs={given} trains nothing more; to train on, raise "

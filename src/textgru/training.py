@@ -105,6 +105,7 @@ def _train(
         refuse_used_folders(cfg, run)  # the run folder, and where its checkpoints go
     else:
         resumed = read_resume_checkpoint(run, resume_from, cfg)
+        check_plan_goes_on(cfg, resumed)  # a lowered max_epochs: one line before the data is read, as max_steps
     check_optimized_metric(cfg, task.validation_metrics(cfg))
     check_trainer_devices(cfg)
     check_logger_packages(cfg)
