@@ -436,12 +436,16 @@ def test_resume_refuses_what_it_cannot_continue(
     assert "holds a run stopped before it started" in killed_line and "delete the folder" in killed_line
     (unstarted / "checkpoints").mkdir()
     (unstarted / "checkpoints" / "last.ckpt").write_bytes((tiny_run / "checkpoints" / "last.ckpt").read_bytes())
-    typo, elsewhere, elsewhere_forced = refused(
+    typo, elsewhere, elsewhere_forced, removed, added = refused(
         (f"resume={unstarted}", "trainer.max_epoch=9"),
         (f"resume={unstarted}", f"hydra.run.dir={tmp_path / 'elsewhere'}"),  # it used to be ignored
         (f"resume={unstarted}", f"++hydra.run.dir={tmp_path / 'elsewhere'}"),
+        (f"resume={unstarted}", "~callbacks.early_stopping"),  # a review: "not key=value ... (new: +key=value)"
+        (f"resume={unstarted}", "+data.max_lenght=8"),
     )
-    assert "'trainer.max_epoch=9' is not key=value for a key" in typo
+    assert "'trainer.max_epoch=9' is not key=value for a key" in typo and "did you mean trainer.max_epochs?" in typo
+    assert "cannot be removed; to turn a callback off: callbacks.early_stopping=null" in removed
+    assert "textgru train reads no key data.max_lenght; did you mean data.max_length?" in added
     assert f"goes on in its own folder {unstarted}, not in hydra.run.dir=" in elsewhere
     assert "goes on in its own folder" in elsewhere_forced
     assert sorted(p.name for p in unstarted.rglob("*")) == ["checkpoints", "config.yaml", "last.ckpt"]  # untouched

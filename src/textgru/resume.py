@@ -21,6 +21,7 @@ from textgru.added_keys import passed_through
 from textgru.atomic_files import write_text_atomic
 from textgru.config_checks import check_config
 from textgru.config_literals import check_literal_run_folder
+from textgru.config_typos import resume_key_problem
 from textgru.console import command_arg
 from textgru.distributed import process_rank
 from textgru.errors import TextgruError
@@ -74,12 +75,8 @@ def resume_config(run: RunFolder, checkpoint: Path, overrides: Sequence[str], di
                     f"resume: {override!r} cannot change a resumed run: {why}; start a new run to change it"
                 )
             continue
-        if not eq or (existing is absent and not key.startswith("+")):
-            raise TextgruError(f"resume: {override!r} is not key=value for a key in {run.config} (new: +key=value)")
-        if existing is absent and not passed_through(key.lstrip("+"), cfg):  # a review: +data.max_lenght=8 was taken
-            raise TextgruError(
-                f"resume: {override!r}: textgru train reads no key {key.lstrip('+')}; check the spelling"
-            )
+        if not eq or (existing is absent and not (key.startswith("+") and passed_through(key.lstrip("+"), cfg))):
+            raise TextgruError(resume_key_problem(override, cfg, run.config))  # a review: +data.max_lenght=8 was taken
         mapping_value = key.lstrip("+") == "trainer.max_time"  # {minutes: 90} is a value, not a config group
         callback_off = value == "null" and re.fullmatch(r"\+?callbacks\.[^.]+", key) is not None
         if callback_off and key.lstrip("+") == "callbacks.model_checkpoint" and isinstance(existing, DictConfig):
