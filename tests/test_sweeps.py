@@ -600,14 +600,21 @@ def test_ctrl_c_stops_the_whole_sweep_or_search_with_exit_130(tmp_path: Path) ->
         env={"PYTHONPATH": str(tmp_path)}, timeout=400,
     )  # fmt: skip
     assert r.returncode == 130, r.stderr[-3000:]
-    assert r.stderr.strip().splitlines()[-1] == (
+    last, _, first = r.stderr.strip().splitlines()[-1].partition("; run the first: ")
+    assert last == (
         f"error: training was stopped before it finished; continue from its last checkpoint: textgru train "
         f"resume={sweep / '1'}; 1 more job(s) of the sweep never started (summary.md lists them)"
     ), r.stderr[-2000:]
+    command = shlex.split(first)  # a review: no way to run it (the sweep again is refused), nor its summary row
+    assert command[:2] == ["textgru", "train"] and command[-1] == f"hydra.run.dir={sweep / '2'}", first
     assert (sweep / "1" / "checkpoints" / "last.ckpt").is_file() and not (sweep / "2").exists()
     summary = (sweep / "summary.md").read_text()  # what it ran is summarised (was left without)
     assert "| 0 | 9 | finished |" in summary and "| 1 | 1 | unfinished |" in summary, summary
     assert "| - | 9 | not started |" in summary, summary  # a review: the job never started was not in it
+    by_hand = run_script(*command[1:], env={"PYTHONPATH": str(tmp_path)}, timeout=400)
+    assert by_hand.returncode == 0, by_hand.stderr[-2000:]
+    summary = (sweep / "summary.md").read_text()  # rewritten when it ended
+    assert "| 2 | 9 | finished |" in summary and "not started" not in summary, summary
     last = searched.stderr.splitlines()[-1]  # a search too: it went on with its next trial
     assert searched.returncode == 130 and last == (
         "error: the search was stopped in trial 0 (Ctrl+C or SIGTERM); the same textgru tune command goes on with it"

@@ -160,7 +160,7 @@ def train(args: Sequence[str]) -> Any:
         fail(str(e), 130 if isinstance(e, TrainingStopped) else 2)  # stopped: as a new run's (a review: 2)
     if flags.searches(args):  # its trials run one at a time: tune's own -m is refused, so train's is dropped
         return tune([a for a in args if not flags.is_flag(a, "-m", "--multirun")])
-    return run_hydra("textgru.commands:train_command", "train", args)
+    return run_hydra("textgru.train_command:train_command", "train", args)
 
 
 TUNE_EXAMPLE = "hydra.help.footer='Example:  textgru tune hparams_search=sentiment n_trials=20 trainer.max_epochs=4'"

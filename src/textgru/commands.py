@@ -1,5 +1,5 @@
-"""What `textgru train|eval|predict|generate|export|tune|gradient-flow|serve` do with their composed config: call the library,
-print for people; the entry points (`textgru.cli`) stay thin."""
+"""What `textgru eval|predict|generate|export|tune|gradient-flow|serve` do with their composed config: call the library,
+print for people; the entry points (`textgru.cli`) stay thin (`textgru train`: train_command.py)."""
 
 from __future__ import annotations
 
@@ -14,25 +14,6 @@ from omegaconf import DictConfig, OmegaConf
 
 from textgru.config_checks import check_config
 from textgru.errors import TextgruError, TrainingStopped
-
-
-def train_command(cfg: DictConfig) -> float:
-    """`textgru train`: train and test one model, print the closing summary (a single run, on rank zero), and
-    return the value of `optimized_metric` (what Hydra's sweepers read)."""
-    from textgru.config import in_hydra_multirun
-    from textgru.console import print_run_summary, route_library_logs
-    from textgru.distributed import process_rank
-    from textgru.first_imports import imported
-    from textgru.run_folder import RunFolder
-
-    imported("textgru.training")  # a review: Ctrl+C in Lightning's first import was a RuntimeError traceback, not 130
-    from textgru.training import train
-
-    route_library_logs()  # once Lightning is imported: it adds a console handler of its own
-    metrics = train(cfg)
-    if process_rank() == 0 and not in_hydra_multirun():
-        print_run_summary(cfg.task.name, metrics, RunFolder(cfg.paths.run_dir))
-    return metrics[cfg.optimized_metric]
 
 
 def eval_command(cfg: DictConfig) -> dict:

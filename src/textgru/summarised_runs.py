@@ -52,6 +52,6 @@ def update_sweep_summary(run_dir: Path, cfg: Any) -> None:
         return
     log.info(
         "rewrote the sweep's summary.csv and summary.md in %s with this run's results (its settings there are the ones "
-        "it started with; this resume's overrides are in its config.yaml)",
+        "it started with; a resume's overrides are in its config.yaml)",
         sweep,
     )

@@ -96,3 +96,23 @@ def not_started(sweep_dir: Path, ran: list[list[str]], planned: list[list[str]] 
         else:
             rest.append(job)
     return rest
+
+
+def unstarted_command(sweep_dir: Path) -> str:
+    """The `textgru train` line that runs the first job a stopped sweep never started, in the folder the sweep would
+    have given it ("" for none): the sweep cannot be run again in its folder, and the job's summary row is rewritten
+    when that run ends (a review: no way to finish such a sweep was given)."""
+    import shlex
+
+    ran = [
+        [str(o) for o in yaml.safe_load(f.read_text()) or []]
+        for f in sorted(sweep_dir.rglob(".hydra/overrides.yaml"))
+        if f.parent.parent != sweep_dir
+    ]
+    seen = [sorted(o for o in job if not o.lstrip("+~").startswith("hydra.")) for job in ran]
+    for number, job in enumerate(planned_jobs(sweep_dir)):  # as not_started, numbered (two jobs may be alike)
+        if sorted(job) in seen:
+            seen.remove(sorted(job))
+            continue
+        return " ".join(["textgru train", *map(shlex.quote, [*job, f"hydra.run.dir={sweep_dir / str(number)}"])])
+    return ""

@@ -14,7 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from textgru.atomic_files import write_text_atomic, written_atomically
 from textgru.errors import TextgruError
-from textgru.sweep_jobs import hydra_sweep_rows, run_row
+from textgru.sweep_jobs import hydra_sweep_rows, run_row, unstarted_command
 
 RUN_STATS = ("epochs", "global_step", "train_seconds", "train_tokens_per_sec", "stopped_by")  # not metrics
 
@@ -145,7 +145,10 @@ def summarise_sweep(sweep_dir: Path, metric: str, mode: Any) -> str:
         markdown = write_summary(sweep_dir, rows, metric, str(mode))
         print(f"\n{markdown}\nwritten to {sweep_dir / 'summary.csv'} and summary.md", flush=True)
     rest = sum(r["status"] == "not started" for r in rows)
-    return f"; {rest} more job(s) of the sweep never started (summary.md lists them)" if rest else ""
+    if not rest:
+        return ""
+    run = f"; run the first: {command}" if (command := unstarted_command(sweep_dir)) else ""
+    return f"; {rest} more job(s) of the sweep never started (summary.md lists them){run}"
 
 
 def summarise_study(study: Any, study_dir: Path, cfg: DictConfig, base_overrides: list[str]) -> str:
