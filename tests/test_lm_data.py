@@ -144,6 +144,22 @@ def test_a_document_without_newlines_is_cut_between_words() -> None:
         assert re.fullmatch(r"(word\d{4} ?)+", piece), piece[:20] + " ... " + piece[-20:]
 
 
+def test_carved_shares_far_from_the_fractions_asked_are_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    """A review: 30 documents of 17 lines, val_fraction=0.01 (too few documents to split whole; 1% is less than a
+    line): validation got 6.2% and test 1.9% of the text (10% asked), said only in an info line."""
+    docs = [
+        "".join(f"line {d}-{i} " + "some words " * (1 + (i * 7 + d) % 5) + "\n" for i in range(17)) for d in range(30)
+    ]
+    with caplog.at_level(logging.WARNING, logger="textgru.data"):
+        split_documents({"train": docs}, seed=0, val_fraction=0.01, test_fraction=0.1)
+    assert re.search(r"the carved validation and test got \d+\.\d% and \d+\.\d% of the text, not the 1\.0% and 10\.0%",
+                     caplog.text), caplog.text  # fmt: skip
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="textgru.data"):  # shares close to those asked: no word
+        split_documents({"train": ["".join(docs)]}, seed=0, val_fraction=0.1, test_fraction=0.1)
+    assert "carved" not in caplog.text
+
+
 def test_validation_and_test_lanes_are_long_enough_to_carry_context(tmp_path: Path) -> None:
     """A review: a 2,000-token test split in 64 lanes of 31 tokens, each starting from a zero state, scored +9% in loss
     against reading it in one lane, and the number moved with data.eval_batch_size. A lane is at least 1,024 tokens."""
