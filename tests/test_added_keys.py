@@ -157,6 +157,9 @@ def test_a_key_of_your_own_config_file_that_textgru_does_not_read_is_one_line(
         "typo": ("data:\n  batch_sise: 8\n", r"^data\.batch_sise is set by a config file of yours, .*did you mean data\.batch_size\?"),
         "top": ("foo: 1\n", r"^foo is set by a config file of yours, but textgru reads no such key; fix or remove it"),
         "fine": ("data:\n  batch_size: 8\n  label_names: [a, b]\nmodel:\n  hidden_size: 12\nn_trials: 3\n", None),
+        # a key read through an interpolation is read (a review of the change: lightning-hydra-template's layout)
+        "named": ("name: tiny\npaths:\n  data_dir: /d\n  run_dir: ${paths.output_dir}/${name}/r\ndata:\n  batch_size: 8\n"
+                  "  cache_dir: ${oc.select:paths.data_dir,x}/cache\nmodel:\n  hidden_size: 12\n", None),
     }  # fmt: skip
     (tmp_path / "conf" / "experiment").mkdir(parents=True)
     monkeypatch.chdir(tmp_path)  # ./conf extends the package's configs
@@ -170,6 +173,7 @@ def test_a_key_of_your_own_config_file_that_textgru_does_not_read_is_one_line(
             continue
         with pytest.raises(TextgruError, match=needle):
             check_config(cfg, "train")
+        check_config(cfg, "train", resumed=True)  # a run's saved config: taken when it started (a review of the change)
     (tmp_path / "conf" / "data").mkdir()  # a data source textgru does not ship: its keys are its code's to read
     (tmp_path / "conf" / "data" / "mine.yaml").write_text("source: mine\nmy_option: 1\n", encoding="utf-8")
     from textgru.config_file_keys import check_file_keys

@@ -245,6 +245,19 @@ def test_every_run_validates_before_it_ends(trainer: dict, expected: tuple) -> N
     assert (cfg.trainer.val_check_interval, cfg.trainer.check_val_every_n_epoch) == expected
 
 
+def test_a_validation_interval_longer_than_a_ranks_epoch_is_one_line() -> None:
+    """A review: the check counted the whole epoch's batches, while each of a data-parallel run's processes reads its
+    share, so an interval between the two still met Lightning's traceback inside fit."""
+    from textgru.errors import TextgruError
+    from textgru.run_schedule import fit_validation_to_run
+
+    trainer = {"val_check_interval": 300, "check_val_every_n_epoch": 1, "max_steps": -1, "max_epochs": 3}
+    trainer |= {"fast_dev_run": False, "limit_train_batches": None, "num_nodes": 1, "accelerator": "cpu"}
+    fit_validation_to_run(OmegaConf.create({"trainer": {**trainer, "devices": 1}}), _Batches(465))  # 300 <= 465
+    with pytest.raises(TextgruError, match=r"^trainer.val_check_interval=300 is more than an epoch's 233 training"):
+        fit_validation_to_run(OmegaConf.create({"trainer": {**trainer, "devices": 2}}), _Batches(465))
+
+
 def test_the_readme_config_table_lists_every_option_of_each_group() -> None:
     """README "Configuration (Hydra)" names each group's options; it had fallen behind conf/ (bilm, slanted_triangular,
     the few-label presets were missing)."""

@@ -314,15 +314,22 @@ def test_numbers_with_a_sign_or_unit_are_named_and_a_lone_counter_is_refused(
     assert series.columns == ["Volume"]
     for column, cell in (("Close/Last", "$100.13"), ("Change", "-$0")):
         assert (
-            f"column {column!r} is left out of the series; its numbers are written with a sign or unit " in caplog.text
+            f"column {column!r} is left out of the series; its numbers are written with a currency sign or percent "
+            in caplog.text
         )
         assert f"({cell!r})" in caplog.text
     (tmp_path / "pct.csv").write_text("date,value\n" + "".join(f"{i},{i % 9}.00%\n" for i in range(60)))
     with pytest.raises(TextgruError, match=r"^pct.csv: the only numeric column, 'date', rises by 1 every row, like a "
-                       r"time index, .* set data.time_column=date .*'value': its numbers are written with a sign or "
-                       r"unit \('0.00%'\)"):  # fmt: skip
+                       r"time index, .* set data.time_column=date .*'value': its numbers are written with a currency "
+                       r"sign or percent \('0.00%'\)"):  # fmt: skip
         read_csv_series(tmp_path / "pct.csv")
     assert read_csv_series(tmp_path / "pct.csv", columns=["date"]).columns == ["date"]  # named: taken as asked
+    (tmp_path / "labels.csv").write_text("day,hour,value\n" + "".join(f"{i % 28 + 1} Jan,{i % 12 + 1}am,{i % 5}.5\n"
+                                                                       for i in range(40)))  # fmt: skip
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="textgru"):  # a review of the change: dates and hours, told to be
+        assert read_csv_series(tmp_path / "labels.csv").columns == ["value"]  # stripped to numbers and forecast
+    assert "currency" not in caplog.text, caplog.text
 
 
 def test_a_json_file_given_as_a_series_csv_is_named(tmp_path: Path) -> None:
@@ -331,8 +338,9 @@ def test_a_json_file_given_as_a_series_csv_is_named(tmp_path: Path) -> None:
     from textgru.errors import TextgruError
 
     lines = "".join(f'{{"date": "2020-01-{i + 1:02d}", "value": {i}}}\n' for i in range(20))
+    columns = '{"date": {"0": "2020-01-01", "1": "2020-01-02"},\n "value": {"0": 1, "1": 2}}'  # pandas' to_json()
     for name, text, how in (("a.jsonl", lines, ", lines=True"), ("b.json", "[" + lines.replace("\n", ",")[:-1] + "]", ""),
-                            ("c.csv", lines, ", lines=True")):  # fmt: skip
+                            ("c.csv", lines, ", lines=True"), ("d.json", columns, ""), ("e.json", lines, ", lines=True")):  # fmt: skip
         (tmp_path / name).write_text(text)
         stem = name.split(".")[0]
         fix = f"(pandas: pd.read_json('{name}'{how}).to_csv('{stem}.csv', index=False))"

@@ -436,16 +436,23 @@ def test_resume_refuses_what_it_cannot_continue(
     assert "holds a run stopped before it started" in killed_line and "delete the folder" in killed_line
     (unstarted / "checkpoints").mkdir()
     (unstarted / "checkpoints" / "last.ckpt").write_bytes((tiny_run / "checkpoints" / "last.ckpt").read_bytes())
-    typo, elsewhere, elsewhere_forced, removed, added = refused(
+    typo, elsewhere, elsewhere_forced, removed, added, fixed, bare = refused(
         (f"resume={unstarted}", "trainer.max_epoch=9"),
         (f"resume={unstarted}", f"hydra.run.dir={tmp_path / 'elsewhere'}"),  # it used to be ignored
         (f"resume={unstarted}", f"++hydra.run.dir={tmp_path / 'elsewhere'}"),
         (f"resume={unstarted}", "~callbacks.early_stopping"),  # a review: "not key=value ... (new: +key=value)"
         (f"resume={unstarted}", "+data.max_lenght=8"),
+        (f"resume={unstarted}", "data.max_lenght=8"),  # (its review: "+key=value", which is refused too)
+        (f"resume={unstarted}", "trainer.max_time"),  # (and: "did you mean trainer.max_time?")
     )
-    assert "'trainer.max_epoch=9' is not key=value for a key" in typo and "did you mean trainer.max_epochs?" in typo
+    assert typo.endswith(
+        "'trainer.max_epoch=9' is not a key in " + str(unstarted / "config.yaml") + "; did you mean "
+        "trainer.max_epochs? (a new key: +trainer.max_epoch=9)"
+    ), typo
     assert "cannot be removed; to turn a callback off: callbacks.early_stopping=null" in removed
-    assert "textgru train reads no key data.max_lenght; did you mean data.max_length?" in added
+    assert added.endswith("textgru train reads no key data.max_lenght; did you mean data.max_length?"), added
+    assert fixed.endswith("textgru train reads no key data.max_lenght; did you mean data.max_length?"), fixed
+    assert bare.endswith("'trainer.max_time' gives no value; write trainer.max_time=<value>"), bare
     assert f"goes on in its own folder {unstarted}, not in hydra.run.dir=" in elsewhere
     assert "goes on in its own folder" in elsewhere_forced
     assert sorted(p.name for p in unstarted.rglob("*")) == ["checkpoints", "config.yaml", "last.ckpt"]  # untouched

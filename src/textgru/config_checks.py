@@ -46,12 +46,17 @@ def check_value(cfg: DictConfig, config_name: str, key: str, value: Any) -> None
 
 
 def check_config(
-    cfg: DictConfig, config_name: str, run_dir: str | os.PathLike[str] | None = None, showing: bool = False
+    cfg: DictConfig,
+    config_name: str,
+    run_dir: str | os.PathLike[str] | None = None,
+    showing: bool = False,
+    resumed: bool = False,
 ) -> None:
     """Check every value of a composed config (`config_name`: train, eval, predict, ...) against the rules: the first
     wrong one raises TextgruError with one line. Keys the config lacks are skipped, as are `paths.output_dir` when the
     run's folder (`run_dir`, else `paths.run_dir`) lies elsewhere, `showing` (`--cfg job`) the paths to read, and a
-    missing key each trial of a search sets (a review: a searched `data.path` was "required", then refused when given)."""
+    missing key each trial of a search sets (a review: a searched `data.path` was "required", then refused when given).
+    `resumed`: a run's saved config, whose keys from files of the user's are not checked again (`config_file_keys`)."""
     unused = unread_paths(run_dir or lookup(cfg, "paths.run_dir"), cfg)
     searched = set(s) if isinstance(s := lookup(cfg, "hparams_search.params"), dict) else set()
     unused |= {k for k, rule in RULES.get(config_name, {}).items() if showing and isinstance(rule, Existing)}
@@ -69,6 +74,8 @@ def check_config(
         check_value(cfg, config_name, key, value)
     for cross_check in CROSS_CHECKS.get(config_name, ()):
         cross_check(cfg)
+    if config_name == "train" and not resumed:  # a run's own config.yaml was taken when it started (a review)
+        check_file_keys(cfg)
 
 
 # --- rules across keys ------------------------------------------------------------------------------------------------
@@ -190,7 +197,7 @@ def _samples_size(cfg: DictConfig) -> None:
 
 _TRAIN_VALUES = (fractions, few_labels, task_fits, _tied_weights, _finite_schedule, _accelerator_present, _samples_size)
 CROSS_CHECKS: dict[str, Sequence[Callable[[DictConfig], None]]] = {
-    "train": (*_TRAIN_VALUES, _search_space, _callback_configs, check_file_keys),
+    "train": (*_TRAIN_VALUES, _search_space, _callback_configs),
     "eval": (fractions,),
     "serve": (_something_to_serve, _serve_caps),
     "export": (_export_output,),

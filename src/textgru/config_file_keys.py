@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -69,8 +70,9 @@ def _owned_values(section: str) -> set[Any]:
 
 def check_file_keys(cfg: DictConfig) -> None:
     """One line for a key of the composed training config that no config of textgru's has, where textgru reads keys
-    by name: a typo in a file of yours, or an experiment file without `# @package _global_`."""
-    known = known_keys()
+    by name: a typo in a file of yours, or an experiment file without `# @package _global_`. A key another value
+    interpolates (`name` of `paths.run_dir: ${paths.output_dir}/${name}`, a `paths.data_dir`) is read by that."""
+    known = known_keys() | _interpolated(cfg)
     if "experiment" in cfg:
         raise TextgruError(
             "your experiment file's settings landed under experiment: (its first line is not "
@@ -88,6 +90,20 @@ def check_file_keys(cfg: DictConfig) -> None:
         for key in node:
             if f"{section}.{key}" not in known:
                 raise TextgruError(_unread(f"{section}.{key}", known))
+
+
+def _interpolated(cfg: DictConfig) -> set[str]:
+    """The keys (and their parents) the config's `${...}` values name, resolvers' arguments too (`oc.select:a.b,x`)."""
+    text = OmegaConf.to_yaml(OmegaConf.to_container(cfg, resolve=False))
+    names = set()
+    for inside in INTERPOLATION.findall(text):
+        for name in re.findall(r"[A-Za-z_][\w.]*", inside.rpartition(":")[2] if ":" in inside else inside):
+            parts = name.strip(".").split(".")
+            names.update(".".join(parts[: i + 1]) for i in range(len(parts)))
+    return names
+
+
+INTERPOLATION = re.compile(r"\$\{([^{}]*)\}")
 
 
 def _unread(key: str, known: frozenset[str]) -> str:

@@ -173,15 +173,18 @@ def _dotted_keys(node: Mapping[str, Any], prefix: str = "") -> Iterator[str]:
             yield from _dotted_keys(value, f"{key}.")
 
 
-def resume_key_problem(override: str, cfg: Any, config_path: Any) -> str:
-    """The line for a resume's override that names no key of the run's config: `~callbacks.X` turns a callback off
-    with `=null`, a close key is named (a review: both said only "not key=value ... (new: +key=value)")."""
-    key = override.partition("=")[0]
+def resume_key_problem(override: str, cfg: Any, config_path: Any, addable: bool) -> str:
+    """The line for a resume's override that names no key of the run's config, or gives no value: `~callbacks.X`
+    turns a callback off with `=null`, a close key is named (a review: both said only "not key=value ... (new:
+    +key=value)"); `addable`: a class's section, where `+key=value` adds a key."""
+    key, eq, _ = override.partition("=")
     if key.startswith("~"):
         off = f"; to turn a callback off: {key[1:]}=null" if key.startswith("~callbacks.") else ""
         return f"resume: {override!r}: a resumed run's keys cannot be removed{off}"
+    if not eq:
+        return f"resume: {override!r} gives no value; write {key}=<value>"
     near = closest_key(key.lstrip("+"), lambda: cfg)
-    hint = f"did you mean {near}? " if near else ""
-    if key.startswith("+"):  # a new key where textgru reads keys by name (added_keys.passed_through)
-        return f"resume: {override!r}: textgru train reads no key {key[1:]}; {hint or 'check the spelling'}"
-    return f"resume: {override!r} is not key=value for a key in {config_path}; {hint}(a new key: +key=value)"
+    hint = f"did you mean {near}?" if near else "check the spelling"
+    if key.startswith("+") or not addable:  # where textgru reads keys by name (added_keys.passed_through)
+        return f"resume: {override!r}: textgru train reads no key {key.lstrip('+')}; {hint}"
+    return f"resume: {override!r} is not a key in {config_path}; {hint} (a new key: +{override})"

@@ -191,6 +191,13 @@ def several_processes(trainer_cfg: Any) -> bool:
     return int(devices) > 1
 
 
+def world_size(trainer_cfg: Any) -> int | None:
+    """How many processes the trainer config starts (devices x nodes), None where Lightning counts the devices."""
+    devices = trainer_cfg.devices
+    count = len(devices) if _is_list(devices) else int(devices) if str(devices).isdigit() else None
+    return None if count is None else count * (trainer_cfg.num_nodes or 1)
+
+
 def unused_parameters_allowed(cfg: Any) -> None:
     """Gradual unfreezing (`task.finetune.gradual_unfreezing` with `model.pretrained_lm`) leaves the lower layers
     without gradients for its first stages, which DDP refuses at the second step unless told to look for them (a

@@ -76,7 +76,8 @@ def resume_config(run: RunFolder, checkpoint: Path, overrides: Sequence[str], di
                 )
             continue
         if not eq or (existing is absent and not (key.startswith("+") and passed_through(key.lstrip("+"), cfg))):
-            raise TextgruError(resume_key_problem(override, cfg, run.config))  # a review: +data.max_lenght=8 was taken
+            addable = passed_through(key.lstrip("+~"), cfg)  # a review: +data.max_lenght=8 was taken
+            raise TextgruError(resume_key_problem(override, cfg, run.config, addable))
         mapping_value = key.lstrip("+") == "trainer.max_time"  # {minutes: 90} is a value, not a config group
         callback_off = value == "null" and re.fullmatch(r"\+?callbacks\.[^.]+", key) is not None
         if callback_off and key.lstrip("+") == "callbacks.model_checkpoint" and isinstance(existing, DictConfig):
@@ -97,7 +98,7 @@ def resume_config(run: RunFolder, checkpoint: Path, overrides: Sequence[str], di
         for callback in cfg.callbacks.values():
             if callback is not None and "dirpath" in callback:
                 callback.dirpath = str(run.checkpoints)
-    check_config(cfg, "train")  # the run's values with the overrides given now
+    check_config(cfg, "train", resumed=True)  # the run's values with the overrides given now
     return cfg
 
 

@@ -23,7 +23,7 @@ def fit_validation_to_run(cfg: DictConfig, dm: L.LightningDataModule) -> None:
     interval = trainer.val_check_interval
     per_epoch = interval is None and trainer.check_val_every_n_epoch is not None
     if isinstance(interval, int) and trainer.check_val_every_n_epoch is not None and not trainer.fast_dev_run:
-        if interval > (batches := _batches_per_epoch(cfg, dm)):  # a review: Lightning's traceback, a folder left
+        if interval > (batches := _batches_per_process(cfg, dm)):  # a review: Lightning's traceback, a folder left
             raise TextgruError(
                 f"trainer.val_check_interval={interval} is more than an epoch's {batches} training batches, and "
                 "validation runs inside each epoch while trainer.check_val_every_n_epoch is set; set "
@@ -59,6 +59,19 @@ def _batches_per_epoch(cfg: DictConfig, dm: L.LightningDataModule) -> int:
     if isinstance(limit, float):
         return max(1, int(batches * limit))
     return batches
+
+
+def _batches_per_process(cfg: DictConfig, dm: L.LightningDataModule) -> int:
+    """Training batches in an epoch of each process: a data-parallel run's share of the data (Lightning shards it
+    when fit starts: a review of the change, an interval between a rank's count and the whole was still its
+    traceback), as `trainer.limit_train_batches` limits them."""
+    from textgru.distributed import several_processes, world_size
+
+    world = world_size(cfg.trainer) if several_processes(cfg.trainer) else 1
+    if world is None:  # all devices of a kind: known only to Lightning
+        return _batches_per_epoch(cfg, dm)
+    batches, limit = -(-len(dm.train_dataloader()) // world), cfg.trainer.get("limit_train_batches")
+    return min(batches, limit) if isinstance(limit, int) else max(1, int(batches * limit)) if limit else batches
 
 
 def _batches_per_step(cfg: DictConfig) -> int:

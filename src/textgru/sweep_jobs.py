@@ -114,5 +114,18 @@ def unstarted_command(sweep_dir: Path) -> str:
         if sorted(job) in seen:
             seen.remove(sorted(job))
             continue
-        return " ".join(["textgru train", *map(shlex.quote, [*job, f"hydra.run.dir={sweep_dir / str(number)}"])])
+        flags = [f for d in _config_dirs(sweep_dir) for f in ("--config-dir", d)]  # a review: experiment=mine unknown
+        return " ".join(
+            ["textgru train", *map(shlex.quote, [*flags, *job, f"hydra.run.dir={sweep_dir / str(number)}"])]
+        )
     return ""
+
+
+def _config_dirs(sweep_dir: Path) -> list[str]:
+    """The `--config-dir` folders the sweep was given, as its multirun.yaml records them."""
+    try:
+        saved = yaml.safe_load((sweep_dir / "multirun.yaml").read_text(encoding="utf-8"))
+        sources = saved["hydra"]["runtime"]["config_sources"]
+        return [str(s["path"]) for s in sources if s.get("provider") == "command-line" and s.get("schema") == "file"]
+    except Exception:  # absent or edited: none
+        return []

@@ -86,7 +86,7 @@ def train(
     fix = NEW_RUN_BUSY if resume_from is None else "wait for it to end"
     run = RunFolder(cfg.paths.run_dir)
     try:
-        check_config(cfg, "train")
+        check_config(cfg, "train", resumed=resume_from is not None)
         with in_use(run.path, fix) if process_rank() == 0 else contextlib.nullcontext():
             with resource_failures_named(lambda: continue_hint(run)):  # a full disk, memory: one line, and what next
                 return _train(cfg, extra_callbacks, in_sweep, resume_from)

@@ -4,6 +4,7 @@ what its header row names."""
 
 from __future__ import annotations
 
+import json
 import logging
 import lzma
 import re
@@ -57,7 +58,7 @@ def read_csv_frame(p: Path, **kwargs: Any) -> Any:
         raise TextgruError(f"{p.name} is {'an' if kind[0] in 'AEIOU' else 'a'} {kind} file, not CSV; save it as CSV (pandas: "
                            f"df.to_csv('{name}', index=False)) and give that")  # fmt: skip
     if not ending and (p.suffix.lower() in JSON_SUFFIXES or start.lstrip(b"\xef\xbb\xbf \t\r\n")[:2] in (b'{"', b"[{")):
-        lines = ", lines=True" * (p.suffix.lower() != ".json" or start.lstrip()[:1] == b"{")  # a review: "no numeric
+        lines = ", lines=True" * (p.suffix.lower() in JSON_SUFFIXES[1:] or _json_lines(p))  # a review: "no numeric
         raise TextgruError(f"{p.name} is a JSON file, not CSV; save it as CSV (pandas: pd.read_json('{p.name}'{lines})"
                            f".to_csv('{p.stem}.csv', index=False)) and give that")  # column" or a header error  # fmt: skip
     try:
@@ -78,6 +79,17 @@ def read_csv_frame(p: Path, **kwargs: Any) -> Any:
         if not ending or isinstance(e, PermissionError):
             raise
         raise TextgruError(f"{p.name} is a damaged or truncated compressed file{fix}") from None
+
+
+def _json_lines(p: Path) -> bool:
+    """Whether a JSON file is JSON lines (an object on its first line, more after it), not one document (pandas'
+    `to_json()` writes `{"column": {...}}`: a review: told lines=True, it read one row)."""
+    with p.open("rb") as f:
+        first, more = f.readline(1 << 20), f.read(1 << 16).strip()
+    try:
+        return isinstance(json.loads(first), dict) and bool(more)
+    except ValueError:
+        return False
 
 
 UNNAMED = re.compile(r"Unnamed: \d+(\.\d+)?")  # pandas' name for a blank header cell (kept by a file it re-saved)

@@ -197,15 +197,15 @@ def split_documents(
     )
     if not all(out[s] for s in SPLITS):
         raise TextgruError("the corpus is too short to carve validation and test text from it; give a longer text")
-    total = sum(len(t) for s in SPLITS for t in out[s]) or 1
-    got = {s: sum(map(len, out[s])) / total for s in need}
+    total = sum(len(t) for s in SPLITS for t in parts[s]) or 1  # the training text they were carved from
+    got = {s: sum(map(len, parts[s])) / total for s in need}
     if off := [s for s in need if abs(got[s] - frac[s]) > max(0.02, frac[s] / 2)]:  # a review: 6.2% for 1%, said
         log.warning(  # only in an info line, with too few documents to split whole and lines longer than the slices
-            "the carved %s got %s of the text, not the %s asked: documents are cut between lines, and %d are too few "
-            "to split whole; give more documents, or fractions their lines fit",
+            "the carved %s got %s of the training text, not the %s asked: documents are cut between lines, as %d "
+            "distinct one(s) are too few to split whole; give more documents, or fractions their lines fit",
             " and ".join(off),
             " and ".join(f"{got[s]:.1%}" for s in off),
             " and ".join(f"{frac[s]:.1%}" for s in off),
-            len(train),
+            len(copies),
         )
     return out

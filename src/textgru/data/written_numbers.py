@@ -1,5 +1,5 @@
 """Numbers a spreadsheet or a download writes that pandas reads as text: with a decimal comma ("0,105") or with a
-currency sign, a percent or a unit ("$100.13", "5.00%"); for a forecasting CSV's messages, what to say of a column
+currency sign or a percent ("$100.13", "5.00%"); for a forecasting CSV's messages, what to say of a column
 of them."""
 
 from __future__ import annotations
@@ -24,15 +24,16 @@ def decimal_commas(column: Any) -> str:
 
 
 SYMBOLS = "$€£¥₹"
+CODES = "(USD|EUR|GBP|JPY|CNY|INR|CHF|CAD|AUD)"
 UNSIGNED = r"(\d{1,3}(,\d{3})+|\d+)(\.\d+)?"  # 12, 2,007.5, 0.25
 PLAIN = r"[+-]?" + UNSIGNED
-MARKED = re.compile(  # $100.13, -$5, € 12, 5.00%, 12 kg, 3.5USD: a number with a currency sign, a percent or a unit
-    rf"[{SYMBOLS}]\s*{PLAIN}|[+-][{SYMBOLS}]{UNSIGNED}|{PLAIN}\s*(%|‰|[{SYMBOLS}]|[A-Za-z]{{1,3}})"
-)
+MARKED = re.compile(  # $100.13, -$5, € 12, 5.00%, 3.5 USD: a number with a currency sign or code, or a percent (not
+    rf"[{SYMBOLS}]\s*{PLAIN}|[+-][{SYMBOLS}]{UNSIGNED}|{PLAIN}\s*(%|‰|[{SYMBOLS}]|{CODES})"  # other letters: 1 Jan, 1am
+)  # are labels, a review)
 
 
 def marked_numbers(column: Any) -> str:
-    """ "" or, for a text column whose cells are all numbers, some written with a currency sign, a percent or a unit
+    """ "" or, for a text column whose cells are all numbers, some written with a currency sign or code or a percent
     ("$100.13", "5.00%": pandas reads them as text), what to say: its first such cell and the fix (a review: a stock
     download's five price columns were left out unsaid, and a file of percents trained on its row counter)."""
     cells = column.dropna().astype(str).str.strip()
@@ -40,6 +41,6 @@ def marked_numbers(column: Any) -> str:
     if not len(cells) or not marked.any() or not (marked | cells.str.fullmatch(PLAIN)).all():
         return ""
     return (
-        f"; its numbers are written with a sign or unit ({cells[marked].iloc[0]!r}): save the file with plain numbers "
+        f"; its numbers are written with a currency sign or percent ({cells[marked].iloc[0]!r}): save the file with plain numbers "
         "(pandas: df[c] = pd.to_numeric(df[c].str.replace(r'[^0-9.+-]', '', regex=True)))"
     )

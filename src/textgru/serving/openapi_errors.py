@@ -37,13 +37,14 @@ VALIDATION_ERROR = {
     },
 }
 POSTED = {  # what any POST can be answered besides its own responses
-    "400": "the body is not JSON, empty, or not UTF-8",
+    "400": "the body is not JSON, empty, or not UTF-8; or the Host header names no host this server answers",
     "413": "the body is over limits.max_body_bytes",
     "415": "the body is not sent as JSON (Content-Type), or compressed",
     "422": "a field breaks a rule or a cap",
     "503": "the server is shutting down, or holds limit_concurrency connections",
 }
 BODIES: tuple[type[BaseModel], ...] = (PredictRequest, ScoreRequest, GenerateRequest)
+HOST = "the Host header names no host this server answers (allowed_hosts)"  # browser_guard, before any route
 TIMED = {"/predict", "/score"}  # answered 504 past `timeout` (a review: neither 503 nor 504 was described)
 
 
@@ -62,9 +63,11 @@ def describe_errors(app: FastAPI) -> None:
                     _exact_bounds(schemas[model.__name__], model.model_json_schema())
             for path, item in doc.get("paths", {}).items():
                 for method, operation in item.items():
-                    if "absent" in operation.get("tags", ()):  # add_missing's: it only ever answers 404
-                        said = operation.get("summary", "not served")
-                        operation["responses"] = {"404": {"description": said, "content": _json("Error")}}
+                    if "absent" in operation.get("tags", ()):  # add_missing's: 404, or what comes before any route
+                        said = {"404": operation.get("summary", "not served"), "400": HOST, "503": POSTED["503"]}
+                        operation["responses"] = {
+                            k: {"description": v, "content": _json("Error")} for k, v in said.items()
+                        }
                         continue
                     responses = operation.setdefault("responses", {})
                     posted = {**POSTED, "504": "the answer took longer than timeout"} if path in TIMED else POSTED
