@@ -67,3 +67,17 @@ def test_a_folder_holding_a_gradient_flow_result_is_refused(tmp_path: Path) -> N
     check_explicit_run_dir([f"hydra.run.dir={mine}"], command="train")  # what train does not write
     with pytest.raises(TextgruError, match=r"already holds gradient_flow.png, which this would overwrite; choose"):
         check_explicit_run_dir([f"hydra.run.dir={mine}"], command="gradient_flow")
+    hydra = tmp_path / "hydra_files"  # a review: Hydra's .hydra/ files of another run there were replaced
+    (hydra / ".hydra").mkdir(parents=True)
+    (hydra / ".hydra" / "config.yaml").write_text("mine: 1\n")
+    with pytest.raises(TextgruError, match=r"already holds .hydra/config.yaml, which this run would overwrite"):
+        check_explicit_run_dir([f"hydra.run.dir={hydra}"], command="gradient_flow")
+
+
+def test_the_run_folder_name_is_gradient_flow_only(tmp_path: Path) -> None:
+    """A review: task.name=../../escape put the run outside paths.output_dir."""
+    from conftest import run_textgru
+
+    r = run_textgru("gradient-flow", "task.name=../../escape", f"paths.output_dir={tmp_path / 'out'}", "steps=1")
+    assert r.returncode == 2 and "task.name=../../escape: must be one of gradient_flow" in r.stderr, r.stderr[-2000:]
+    assert not (tmp_path / "escape").exists() and not (tmp_path / "out").exists()

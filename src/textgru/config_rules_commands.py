@@ -90,6 +90,7 @@ GRADIENT_FLOW: dict[str, Rule] = {
     "tolerance": Num(0, lo_open=True),
     "seed": Int(TORCH_SEED[0], TORCH_SEED[1] - 1),  # the test data's generator takes seed + 1
     "paths.output_dir": Folder(),
+    "task.name": OneOf(("gradient_flow",), what="names the run folder under paths.output_dir"),  # a review: ../../x
 }
 
 MIN_BODY_BYTES = 1_000  # a smaller limits.max_body_bytes refuses ordinary requests (a review: 10 was accepted)

@@ -217,8 +217,8 @@ def note_new_run_dir(args: Sequence[str], cfg: Any = None, compose: Callable[[],
 
 
 def check_explicit_run_dir(args: Sequence[str], training: bool = False, command: str = "") -> None:
-    """Refuse an explicit `hydra.run.dir=` that holds a run, before Hydra writes anything there; for `training`, also
-    one holding a config.yaml or tokenizer.json the run would overwrite; for `gradient_flow`, a gradient_flow.png."""
+    """Refuse an explicit `hydra.run.dir=` that holds a run, before Hydra writes anything there; for `training` (and
+    `gradient_flow`), one holding Hydra's files, a config.yaml or tokenizer.json too; a gradient_flow.png for it."""
     from textgru.distributed import launched_externally
 
     fix = "choose another hydra.run.dir= so nothing is overwritten"
@@ -229,7 +229,8 @@ def check_explicit_run_dir(args: Sequence[str], training: bool = False, command:
     if folder is not None and command == "gradient_flow" and (png := Path(folder, "gradient_flow.png")).exists():
         raise TextgruError(f"{folder} already holds {png.name}, which this would overwrite; {fix}")
     if folder is not None:
-        RunFolder(folder).refuse_if_used(fix, before_start=training and not printing and not launched_externally())
+        writes = (training or command == "gradient_flow") and not printing  # Hydra's .hydra/ (a review: replaced)
+        RunFolder(folder).refuse_if_used(fix, before_start=writes and not launched_externally())
 
 
 def explicit_run_dir(args: Sequence[str]) -> str | None:
