@@ -80,4 +80,4 @@ def test_the_run_folder_name_is_gradient_flow_only(tmp_path: Path) -> None:
 
     r = run_textgru("gradient-flow", "task.name=../../escape", f"paths.output_dir={tmp_path / 'out'}", "steps=1")
     assert r.returncode == 2 and "task.name=../../escape: must be one of gradient_flow" in r.stderr, r.stderr[-2000:]
-    assert not (tmp_path / "escape").exists() and not (tmp_path / "out").exists()
+    assert not (tmp_path.parent / "escape").exists() and not (tmp_path / "out").exists()  # out/../../escape
