@@ -1147,3 +1147,31 @@ def test_artifacts_that_cannot_be_stored_are_named_as_artifacts_and_the_metrics_
     )
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert run.data.metrics["test/macro_f1"] == pytest.approx(metrics["test/macro_f1"], rel=1e-12)
+
+
+def test_a_store_path_a_url_reads_otherwise_or_in_a_read_only_folder_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A review: paths.output_dir=q?x made the default store the file q (the rest read as a query), a%20b was read as
+    'a b'; an existing store in a folder that cannot be written (SQLite's journal goes there) ran on to 85 lines of
+    SQLAlchemy tracebacks after the data loaded. Root can write anywhere: the folder's refusal is simulated."""
+    import os
+
+    from textgru.config import compose_config
+    from textgru.config_checks import check_config
+    from textgru.mlflow_uri import uri_problem
+
+    for folder in ("q?x", "a%20b"):
+        cfg = compose_config("train", ["logger=mlflow", f"paths.output_dir={tmp_path / folder}"])
+        with pytest.raises(TextgruError, match=r"has \?, % or # in its path, which a URL reads as a query, an escape"):
+            check_config(cfg, "train")
+    assert not list(tmp_path.iterdir())
+    assert uri_problem(f"sqlite:///{tmp_path}/m.db?timeout=20") is None  # a query of its own is no path
+    store = tmp_path / "ro" / "mlflow.db"
+    store.parent.mkdir()
+    store.write_bytes(b"")
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: real(p, mode) and Path(p) != store.parent)
+    assert uri_problem(f"sqlite:///{store}") == (
+        f"names {store}, whose folder is not writable (SQLite writes a journal beside it); give a writable place"
+    )

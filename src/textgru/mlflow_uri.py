@@ -100,6 +100,11 @@ def uri_problem(uri: str) -> str | None:
     db = sqlite_path(uri)
     if db is None:
         return "is an in-memory store that ends with the process; give a file: sqlite:///outputs/mlflow.db"
+    if "/" in uri.partition("?")[2] or "%" in uri.partition("?")[0] or "#" in uri:  # a review: a paths.output_dir
+        return (  # of q?x made the store the file q (the rest read as a query), one of a%20b was read as 'a b'
+            "has ?, % or # in its path, which a URL reads as a query, an escape or a fragment; give a store path "
+            "without them (a folder of paths.output_dir too: the default store lies in it)"
+        )
     if (too_long := name_too_long(db)) is not None:  # a review: found only when the run, its data read, made the store
         return f"names a file that {too_long}"
     if db.exists():
@@ -107,6 +112,10 @@ def uri_problem(uri: str) -> str | None:
             return f"names {db}, which is not a file; give a file: sqlite:///<folder>/mlflow.db"
         if not os.access(db, os.W_OK):
             return f"names {db}, which is not writable; give a writable place"
+        if not os.access(db.parent, os.W_OK | os.X_OK):  # a review: 85 lines of SQLAlchemy tracebacks, after the data
+            return (
+                f"names {db}, whose folder is not writable (SQLite writes a journal beside it); give a writable place"
+            )
         if db.stat().st_size and not is_sqlite_file(db):  # MLflow: "file is not a database", ~18 s later (a review)
             return f"names {db}, which is not a SQLite database; give a new file, or an MLflow store's own"
         other = _tables_of_another_program(db)
