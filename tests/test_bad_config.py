@@ -147,6 +147,11 @@ MORE = [
     ("train", ["+trainer.num_sanity_val_steps=abc"], "trainer.num_sanity_val_steps=abc: must be an integer >= -1"),
     ("train", ["+trainer.detect_anomaly=maybe"], "trainer.detect_anomaly=maybe: must be true or false"),
     ("train", ["+trainer.gradient_clip_algorithm=bogus"], "trainer.gradient_clip_algorithm=bogus: must be one of"),
+    (  # a review: a tag name with dots was nested keys, and the error did not say how to give it
+        "train",
+        ["logger=mlflow", "logger.mlflow.tracking_uri=sqlite:///<tmp>/m.db", "+logger.mlflow.tags.mlflow.note.c=hi"],
+        "a name with dots goes in one mapping: '++<this key>={a.b: value}'",
+    ),
     (
         "train",
         ["task=lm", "task.samples=20000"],
@@ -489,6 +494,7 @@ def test_wrong_value_is_one_line_before_anything_starts(
         ["hydra.run.dir=<tmp>/new/run", "-m", "hydra.sweep.dir=<tmp>/new/sweep", "optimizer.lr=1e-4,1e-2"],
         ["--config-dir", "<tmp>", "experiment=mine"],
         ["hparams_search=sentiment", "++hparams_search.params={seed: 'choice(1, 2)'}"],
+        ["logger=mlflow", "logger.mlflow.tracking_uri=sqlite:///<tmp>/m.db", "++logger.mlflow.tags={a.b.c: d}"],
     ],
 )
 def test_valid_command_lines_pass(args: list[str], places: dict[str, str]) -> None:

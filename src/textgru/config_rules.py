@@ -1,7 +1,6 @@
-"""Kinds of rules for config values (an integer in a range, a number in an interval, one of some choices, a text, a
-duration, a list ...): each says whether a value is valid and, if not, what a valid one is, in words a user can act
-on. The kinds for paths are in `textgru.config_path_rules`; the tables that give each key its rule are
-`textgru.config_rules_train` and `textgru.config_rules_commands`, applied by `textgru.config_checks`."""
+"""Kinds of rules for config values (an integer in a range, a number in an interval, one of some choices, a text ...):
+each says whether a value is valid and, if not, what a valid one is, in words a user can act on. Paths' kinds are in
+`config_path_rules`; each key's rule in `config_rules_train` and `config_rules_commands`, applied by `config_checks`."""
 
 from __future__ import annotations
 
@@ -187,6 +186,8 @@ class MapOf(Rule):
             return need
         if own := [k for k in value if self.reserved and str(k).startswith(self.reserved)]:  # a review: taken
             return f"a mapping whose names do not begin with {' or '.join(self.reserved)}, set by textgru ({own[0]})"
+        if any(isinstance(v, Mapping) for v in value.values()):  # a review: tags.a.b=x made {a: {b: x}}
+            return f"{need}; a name with dots goes in one mapping: '++<this key>={{a.b: value}}'"
         bad_key = any(not isinstance(k, str) or not k.strip() for k in value)
         return need if bad_key or any(self.item.problem(v) for v in value.values()) else None
 
@@ -206,8 +207,7 @@ class AnyOf(Rule):
 
 @dataclass(frozen=True)
 class When(Rule):
-    """The rule for this key depends on another key's value (e.g. `data.path` on `data.source`); keys whose value
-    has no entry are not checked."""
+    """The rule for this key depends on another key's value (`data.path` on `data.source`); no entry: not checked."""
 
     key: str = ""
     rules: Mapping[Any, Rule] | None = None

@@ -53,8 +53,9 @@ def unknown_key(
     if close == "paths.run_dir":  # a review: that key follows the run folder; setting it moves only part of the run
         return TextgruError(f"no config key {bad}: a run's folder is given with hydra.run.dir={given or '...'}")
     if close == bad:  # there, holding keys: a value cannot replace them (a review: "did you mean task?" for task)
+        dots = f", or names with dots in one mapping: '++{bad}={{a.b: value}}'" if bad.endswith(".tags") else ""
         return TextgruError(
-            f"{bad} holds keys, set one at a time ({bad}.<key>=...); textgru {command} --cfg job lists them"
+            f"{bad} holds keys, set one at a time ({bad}.<key>=...){dots}; textgru {command} --cfg job lists them"
         )
     if addable and (target := _class_taking(bad, reference)):  # a review: optimizer.eps was steered to optimizer.lr
         return TextgruError(f"no config key {bad}: {target} takes it, add it with +{bad}={given or '...'}")
