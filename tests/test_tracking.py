@@ -477,6 +477,9 @@ def test_a_resume_whose_store_is_gone_is_one_line_that_makes_no_new_store(small_
             "MLflow run"
         )
     )
+    other = f"sqlite:///{tmp_path / 'other.db'}"  # a review: a missing store given now was named as the record's
+    r = run_script("train", f"resume={run_dir}", "trainer.max_epochs=2", f"logger.mlflow.tracking_uri={other}")
+    assert f"in {other} (it was sqlite:///{tmp_path / 'store' / 'mlflow.db'}), whose database" in r.stderr, r.stderr
     moved = f"sqlite:///{tmp_path / 'moved' / 'mlflow.db'}"  # resumed as told: the record says where it is now
     r = run_script("train", f"resume={run_dir}", "trainer.max_epochs=2", f"logger.mlflow.tracking_uri={moved}")
     assert r.returncode == 2 and not (tmp_path / "store").exists(), r.stderr[-2000:]  # a review: made again, written

@@ -89,8 +89,9 @@ class RunTracker:
         record = read_record(run) if resuming else None
         aside = f"move {run.mlflow_run.name} aside and the resumed run gets a new MLflow run"
         if record is not None and uri.startswith("sqlite:") and (db := sqlite_path(uri)) and not db.exists():
+            was = "" if uri == record.get("tracking_uri") else f" (it was {record.get('tracking_uri')})"  # a review
             raise TextgruError(  # opening makes a new one (a review: a file store's was named "database s")
-                f"{run.mlflow_run} names MLflow run {record['run_id']} in {uri}, whose database {db} is not there "
+                f"{run.mlflow_run} names MLflow run {record['run_id']} in {uri}{was}, whose database {db} is not there "
                 f"(moved or deleted?); resume with logger.mlflow.tracking_uri=<where it is now>, or {aside}"
             )
         tracker.store = open_store(uri, new_run=record is None)  # a new SQLite file: made when the run starts
@@ -104,8 +105,7 @@ class RunTracker:
             if found is not None and found.info.lifecycle_stage == "deleted":
                 raise TextgruError(
                     f"{run.mlflow_run} names MLflow run {record['run_id']}, which was deleted in {uri}: restore it "
-                    f"(MLFLOW_TRACKING_URI={uri} mlflow runs restore --run-id {record['run_id']}), or move "
-                    f"{run.mlflow_run.name} aside and the resumed run gets a new MLflow run"
+                    f"(MLFLOW_TRACKING_URI={uri} mlflow runs restore --run-id {record['run_id']}), or {aside}"
                 )
             if found is None:
                 raise TextgruError(
