@@ -161,7 +161,7 @@ def test_a_2x2_sweep_is_one_parent_with_four_children_and_the_readme_snippet_rea
     small_csv: Path, tmp_path: Path
 ) -> None:
     store = f"sqlite:///{tmp_path / 'new.db'}"  # made by the sweep's parent run
-    sweep = tmp_path / "sweep"
+    sweep = tmp_path / "2026-12-07" / "15-48-43"  # as outputs/<task>/multirun/<date>/<time>
     r = run_script(
         "train",
         "-m",
@@ -184,6 +184,7 @@ def test_a_2x2_sweep_is_one_parent_with_four_children_and_the_readme_snippet_rea
     assert len(parents) == 1 and len(runs) == 5
     parent = parents[0]
     assert parent.info.status == "FINISHED" and parent.data.tags["textgru.kind"] == "sweep"
+    assert parent.data.tags["mlflow.runName"] == "2026-12-07/15-48-43"  # a review: the time alone, unlike a run's
     assert json.loads((sweep / "mlflow_run.json").read_text())["run_id"] == parent.info.run_id
     assert parent.data.params["model.hidden_size"] == "8,16" and parent.data.params["seed"] == "1,2"
     children = [x for x in runs if x.data.tags.get("mlflow.parentRunId") == parent.info.run_id]

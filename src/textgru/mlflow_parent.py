@@ -30,7 +30,7 @@ from textgru.mlflow_store import (
     param_key,
 )
 from textgru.mlflow_uri import resolve_uri
-from textgru.run_folder import RunFolder
+from textgru.run_folder import RunFolder, default_run_name
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +92,7 @@ class ParentRun:
         if run_id is None:
             experiment = store.experiment_id(str(mcfg.experiment_name), mcfg.artifact_location)
             all_tags = {
-                **base_tags(folder.name),
+                **base_tags(default_run_name(RunFolder(folder))),  # <date>/<time>, as a run's (a review)
                 "textgru.kind": kind,
                 "textgru.run_dir": str(folder.resolve()),
                 "textgru.task": str(cfg.task.name),
