@@ -160,6 +160,8 @@ def test_a_key_of_your_own_config_file_that_textgru_does_not_read_is_one_line(
         # a key read through an interpolation is read (a review of the change: lightning-hydra-template's layout)
         "named": ("name: tiny\npaths:\n  data_dir: /d\n  run_dir: ${paths.output_dir}/${name}/r\ndata:\n  batch_size: 8\n"
                   "  cache_dir: ${oc.select:paths.data_dir,x}/cache\nmodel:\n  hidden_size: 12\n", None),
+        "relative": ("roots:\n  a: /r\nwhich: a\npaths:\n  output_dir: ${roots.${which}}/out\ndata:\n  batch_size: 8\n"
+                     "  my_root: /m\n  cache_dir: ${.my_root}/c\nmodel:\n  hidden_size: 12\n", None),  # (and its review)
     }  # fmt: skip
     (tmp_path / "conf" / "experiment").mkdir(parents=True)
     monkeypatch.chdir(tmp_path)  # ./conf extends the package's configs

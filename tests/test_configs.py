@@ -254,8 +254,13 @@ def test_a_validation_interval_longer_than_a_ranks_epoch_is_one_line() -> None:
     trainer = {"val_check_interval": 300, "check_val_every_n_epoch": 1, "max_steps": -1, "max_epochs": 3}
     trainer |= {"fast_dev_run": False, "limit_train_batches": None, "num_nodes": 1, "accelerator": "cpu"}
     fit_validation_to_run(OmegaConf.create({"trainer": {**trainer, "devices": 1}}), _Batches(465))  # 300 <= 465
-    with pytest.raises(TextgruError, match=r"^trainer.val_check_interval=300 is more than an epoch's 233 training"):
-        fit_validation_to_run(OmegaConf.create({"trainer": {**trainer, "devices": 2}}), _Batches(465))
+    for devices in (2, [0, 1], "0,1"):  # a review of the change: "0,1" (GPU ids) was int()'s traceback
+        with pytest.raises(TextgruError, match=r"^trainer.val_check_interval=300 is more than an epoch's 233 training"):
+            fit_validation_to_run(OmegaConf.create({"trainer": {**trainer, "devices": devices}}), _Batches(465))
+    across = {**trainer, "devices": 2, "val_check_interval": 500, "check_val_every_n_epoch": None, "max_epochs": 2}
+    cfg = OmegaConf.create({"trainer": across})  # 2 x 233 batches a rank: validated at the run's end, not never
+    fit_validation_to_run(cfg, _Batches(465))
+    assert cfg.trainer.val_check_interval == 466
 
 
 def test_the_readme_config_table_lists_every_option_of_each_group() -> None:

@@ -70,8 +70,13 @@ def test_a_folder_holding_a_gradient_flow_result_is_refused(tmp_path: Path) -> N
     hydra = tmp_path / "hydra_files"  # a review: Hydra's .hydra/ files of another run there were replaced
     (hydra / ".hydra").mkdir(parents=True)
     (hydra / ".hydra" / "config.yaml").write_text("mine: 1\n")
-    with pytest.raises(TextgruError, match=r"already holds .hydra/config.yaml, which this run would overwrite"):
+    with pytest.raises(TextgruError, match=r"already holds .hydra/config.yaml, which this would overwrite"):
         check_explicit_run_dir([f"hydra.run.dir={hydra}"], command="gradient_flow")
+    check_explicit_run_dir([f"hydra.run.dir={hydra}", "--cfg", "job"], command="gradient_flow")  # writes nothing
+    notes = tmp_path / "notes"  # a file of the user's that training writes, gradient-flow not (a review of the change)
+    notes.mkdir()
+    (notes / "config.yaml").write_text("lr: 0.1\n")
+    check_explicit_run_dir([f"hydra.run.dir={notes}"], command="gradient_flow")
 
 
 def test_the_run_folder_name_is_gradient_flow_only(tmp_path: Path) -> None:

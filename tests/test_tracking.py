@@ -1167,10 +1167,12 @@ def test_a_store_path_a_url_reads_otherwise_or_in_a_read_only_folder_is_one_line
 
     for folder in ("q?x", "a%20b"):
         cfg = compose_config("train", ["logger=mlflow", f"paths.output_dir={tmp_path / folder}"])
-        with pytest.raises(TextgruError, match=r"has \?, % or # in its path, which a URL reads as a query, an escape"):
+        with pytest.raises(TextgruError, match=r"has a \? or a %XX in its path, which a URL reads as a query or an"):
             check_config(cfg, "train")
     assert not list(tmp_path.iterdir())
-    assert uri_problem(f"sqlite:///{tmp_path}/m.db?timeout=20") is None  # a query of its own is no path
+    assert uri_problem(f"sqlite:///{tmp_path}/q?x.db") is not None  # the file q, too
+    for fine in ("m.db?timeout=20", "exp#3/m.db", "lr_100%/m.db"):  # a query of its own; # and a lone % are kept as
+        assert uri_problem(f"sqlite:///{tmp_path}/{fine}") is None, fine  # written (a review of the change)
     store = tmp_path / "ro" / "mlflow.db"
     store.parent.mkdir()
     store.write_bytes(b"")

@@ -93,17 +93,26 @@ def check_file_keys(cfg: DictConfig) -> None:
 
 
 def _interpolated(cfg: DictConfig) -> set[str]:
-    """The keys (and their parents) the config's `${...}` values name, resolvers' arguments too (`oc.select:a.b,x`)."""
-    text = OmegaConf.to_yaml(OmegaConf.to_container(cfg, resolve=False))
-    names = set()
-    for inside in INTERPOLATION.findall(text):
-        for name in re.findall(r"[A-Za-z_][\w.]*", inside.rpartition(":")[2] if ":" in inside else inside):
-            parts = name.strip(".").split(".")
-            names.update(".".join(parts[: i + 1]) for i in range(len(parts)))
+    """Every key (and its parents) a value holding `${` may name: each dotted name in it, nested and resolvers'
+    arguments too (`${oc.select:my.uri,"http://x:5000"}`, `${roots.${which}}`), a relative one (`${.root}`) below its
+    own node (a review of the change: those three were refused). A word that names no key costs nothing."""
+    names: set[str] = set()
+
+    def walk(node: Any, path: tuple[str, ...]) -> None:
+        if isinstance(node, Mapping):
+            for key, value in node.items():
+                walk(value, (*path, str(key)))
+        elif isinstance(node, list):
+            for value in node:
+                walk(value, path)
+        elif isinstance(node, str) and "${" in node:
+            for dots, name in re.findall(r"(\.*)([A-Za-z_][\w.]*)", node):
+                base = path[: max(0, len(path) - len(dots))] if dots else ()  # ${.x}: beside, ${..x}: one up
+                parts = (*base, *name.strip(".").split("."))
+                names.update(".".join(parts[: i + 1]) for i in range(len(parts)))
+
+    walk(OmegaConf.to_container(cfg, resolve=False), ())
     return names
-
-
-INTERPOLATION = re.compile(r"\$\{([^{}]*)\}")
 
 
 def _unread(key: str, known: frozenset[str]) -> str:

@@ -178,24 +178,24 @@ def _is_list(value: Any) -> bool:
 
 
 def several_processes(trainer_cfg: Any) -> bool:
-    """Whether Lightning's `auto` strategy would start several processes for this trainer config."""
-    import torch
-
-    devices, nodes = trainer_cfg.devices, trainer_cfg.num_nodes or 1
-    if nodes > 1:
-        return True
-    if _is_list(devices):
-        return len(devices) > 1
-    if str(devices) in ("-1", "auto"):  # all of them: several only where there are several GPUs
-        return str(trainer_cfg.accelerator) in ("gpu", "cuda", "auto") and torch.cuda.device_count() > 1
-    return int(devices) > 1
+    """Whether Lightning's `auto` strategy would start several processes for this trainer config (all devices: GPUs
+    only)."""
+    return (world_size(trainer_cfg) or trainer_cfg.get("num_nodes") or 1) > 1
 
 
 def world_size(trainer_cfg: Any) -> int | None:
-    """How many processes the trainer config starts (devices x nodes), None where Lightning counts the devices."""
-    devices = trainer_cfg.devices
-    count = len(devices) if _is_list(devices) else int(devices) if str(devices).isdigit() else None
-    return None if count is None else count * (trainer_cfg.num_nodes or 1)
+    """How many processes the trainer config starts (devices x nodes: a count, a list or "0,1" of GPU ids, -1 or
+    "auto" all GPUs where it uses them), None where it cannot tell (the CPU's "auto")."""
+    import torch
+
+    devices, gpus = trainer_cfg.get("devices", 1), str(trainer_cfg.get("accelerator")) in ("gpu", "cuda", "auto")
+    if _is_list(devices) or (isinstance(devices, str) and "," in devices):  # a review: int("0,1") was a traceback
+        count = len(devices) if _is_list(devices) else len([d for d in devices.split(",") if d.strip()])
+    elif str(devices) in ("-1", "auto"):
+        count = torch.cuda.device_count() if gpus and torch.cuda.is_available() else None
+    else:
+        count = int(devices) if str(devices).isdigit() else None
+    return None if count is None else count * (trainer_cfg.get("num_nodes") or 1)
 
 
 def unused_parameters_allowed(cfg: Any) -> None:

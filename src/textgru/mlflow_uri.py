@@ -5,6 +5,7 @@ does not answer. A relative SQLite path is made absolute (`resolve_uri`)."""
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -64,6 +65,9 @@ def from_environment(uri: str) -> str:
     )
 
 
+QUERY = re.compile(r"\w+=[^&/]*(&\w+=[^&/]*)*")  # SQLAlchemy's own: ?timeout=20&uri=true
+
+
 def uri_problem(uri: str) -> str | None:
     """What cannot work in a tracking URI, seen without MLflow, the network or writing anything (the up-front config
     check `config_path_rules.StoreUri` uses it too): an unknown scheme, a file store (refused by MLflow 3.13+ unless
@@ -100,10 +104,11 @@ def uri_problem(uri: str) -> str | None:
     db = sqlite_path(uri)
     if db is None:
         return "is an in-memory store that ends with the process; give a file: sqlite:///outputs/mlflow.db"
-    if "/" in uri.partition("?")[2] or "%" in uri.partition("?")[0] or "#" in uri:  # a review: a paths.output_dir
-        return (  # of q?x made the store the file q (the rest read as a query), one of a%20b was read as 'a b'
-            "has ?, % or # in its path, which a URL reads as a query, an escape or a fragment; give a store path "
-            "without them (a folder of paths.output_dir too: the default store lies in it)"
+    query = uri.partition("?")[2]  # a review: a paths.output_dir of q?x made the store the file q (the rest read as
+    if (query and not QUERY.fullmatch(query)) or re.search(r"%[0-9A-Fa-f]{2}", uri):  # a query), a%20b was 'a b'
+        return (
+            "has a ? or a %XX in its path, which a URL reads as a query or an escape; give a store path without "
+            "them (a folder of paths.output_dir too: the default store lies in it)"
         )
     if (too_long := name_too_long(db)) is not None:  # a review: found only when the run, its data read, made the store
         return f"names a file that {too_long}"

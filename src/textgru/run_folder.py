@@ -119,8 +119,7 @@ def free_name(base: Path, suffix: str) -> Path:
 
 
 def default_run_name(run: RunFolder) -> str:
-    """A run's name in an experiment tracker: `<date>/<time>` for outputs/<task>/<date>/<time>; the folder name for a
-    sweep's job or a search's trial."""
+    """A run's name in an experiment tracker: `<date>/<time>` for outputs/<task>/<date>/<time>, else its folder's."""
     parts = run.path.resolve().parts
     dated = len(parts) > 1 and re.fullmatch(r"\d{4}-\d{2}-\d{2}", parts[-2])
     return "/".join(parts[-2:]) if dated else run.path.name
@@ -165,8 +164,7 @@ def resume_target(args: list[str]) -> tuple[RunFolder, Path] | None:
         key, _, value = arg.partition("=")
         if key == "resume" and not value:
             raise TextgruError("resume= needs the run folder to continue: textgru train resume=<run folder>")
-        if key in ("resume", "ckpt_path") and value:
-            # config.yaml keeps absolute paths, as Hydra wrote them; a printed resume= line may be quoted
+        if key in ("resume", "ckpt_path") and value:  # a printed resume= line may be quoted
             path = Path(unquoted(value)).expanduser().absolute()
             if not path.is_file() and (key == "resume" or path.is_dir()):  # ckpt_path=<run folder>: as resume=
                 if not path.is_dir():
@@ -217,8 +215,8 @@ def note_new_run_dir(args: Sequence[str], cfg: Any = None, compose: Callable[[],
 
 
 def check_explicit_run_dir(args: Sequence[str], training: bool = False, command: str = "") -> None:
-    """Refuse an explicit `hydra.run.dir=` that holds a run, before Hydra writes anything there; for `training` (and
-    `gradient_flow`), one holding Hydra's files, a config.yaml or tokenizer.json too; a gradient_flow.png for it."""
+    """Refuse an explicit `hydra.run.dir=` that holds a run, before Hydra writes anything there; for `training`, also
+    one holding a config.yaml or tokenizer.json the run would overwrite; for `gradient_flow`, its PNG or `.hydra/`."""
     from textgru.distributed import launched_externally
 
     fix = "choose another hydra.run.dir= so nothing is overwritten"
@@ -226,11 +224,12 @@ def check_explicit_run_dir(args: Sequence[str], training: bool = False, command:
     folder = explicit_run_dir(args)
     if folder is not None and (too_long := name_too_long(Path(folder).expanduser())):  # else a traceback (a review)
         raise TextgruError(f"hydra.run.dir={shortened(folder)} {too_long}")
-    if folder is not None and command == "gradient_flow" and (png := Path(folder, "gradient_flow.png")).exists():
-        raise TextgruError(f"{folder} already holds {png.name}, which this would overwrite; {fix}")
+    own = ("gradient_flow.png", *(f".hydra/{n}.yaml" for n in ("config", "hydra", "overrides")))  # a review: .hydra/
+    held = [n for n in own if folder is not None and command == "gradient_flow" and Path(folder, n).exists()]
+    if held and not printing:
+        raise TextgruError(f"{folder} already holds {held[0]}, which this would overwrite; {fix}")  # was replaced
     if folder is not None:
-        writes = (training or command == "gradient_flow") and not printing  # Hydra's .hydra/ (a review: replaced)
-        RunFolder(folder).refuse_if_used(fix, before_start=writes and not launched_externally())
+        RunFolder(folder).refuse_if_used(fix, before_start=training and not printing and not launched_externally())
 
 
 def explicit_run_dir(args: Sequence[str]) -> str | None:

@@ -34,7 +34,7 @@ def fit_validation_to_run(cfg: DictConfig, dm: L.LightningDataModule) -> None:
         per_epoch or (isinstance(interval, int) and trainer.check_val_every_n_epoch is None)
     ):
         return
-    batches = _batches_per_epoch(cfg, dm)
+    batches = _batches_per_process(cfg, dm)  # a data-parallel rank's (a review: the whole epoch's, never reached)
     per_step = _batches_per_step(cfg)
     max_steps, max_epochs = trainer.max_steps or -1, trainer.max_epochs or -1
     if per_epoch:  # max_steps counts optimizer steps, val_check_interval training batches
@@ -65,10 +65,10 @@ def _batches_per_process(cfg: DictConfig, dm: L.LightningDataModule) -> int:
     """Training batches in an epoch of each process: a data-parallel run's share of the data (Lightning shards it
     when fit starts: a review of the change, an interval between a rank's count and the whole was still its
     traceback), as `trainer.limit_train_batches` limits them."""
-    from textgru.distributed import several_processes, world_size
+    from textgru.distributed import world_size
 
-    world = world_size(cfg.trainer) if several_processes(cfg.trainer) else 1
-    if world is None:  # all devices of a kind: known only to Lightning
+    world = world_size(cfg.trainer)
+    if world is None:  # the CPU's "auto": one process
         return _batches_per_epoch(cfg, dm)
     batches, limit = -(-len(dm.train_dataloader()) // world), cfg.trainer.get("limit_train_batches")
     return min(batches, limit) if isinstance(limit, int) else max(1, int(batches * limit)) if limit else batches
