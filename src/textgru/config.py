@@ -14,12 +14,12 @@ from omegaconf import DictConfig
 
 from textgru.added_keys import check_added_keys, check_unread_keys, passed_through
 from textgru.command_flags import overrides_only
+from textgru.conf import CONF_DIR
 from textgru.config_typos import check_hydra_keys, key_exists, unknown_key
 from textgru.errors import TextgruError
 from textgru.override_values import first_values, sweep_options
 
 CONF_MODULE = "textgru.conf"
-CONF_DIR = Path(__file__).resolve().parent / "conf"  # the package's configs (pkg://textgru.conf)
 log = logging.getLogger(__name__)
 USER_CONF = Path("conf")  # ./conf beside the user's command extends them
 

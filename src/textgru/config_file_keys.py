@@ -11,15 +11,14 @@ import difflib
 import functools
 import re
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import yaml
 from omegaconf import DictConfig, OmegaConf
 
+from textgru.conf import CONF_DIR
 from textgru.errors import TextgruError
 
-CONF_DIR = Path(__file__).resolve().parent / "conf"  # as textgru.config's (imported there: no cycle)
 SECTIONS = ("data", "task", "tokenizer", "paths")  # read by name (added_keys.FIXED less logger's tags)
 OWNED = {"data": "source", "task": "name"}  # checked only where this names one of textgru's own
 GLOBAL = "# @package _global_"
@@ -56,16 +55,18 @@ def _walk(node: Mapping[str, Any], prefix: tuple[str, ...], keys: set[str]) -> N
             _walk(value, path, keys)
 
 
-def _owned_values(section: str) -> set[Any]:
+@functools.cache
+def _owned_values(section: str) -> frozenset[Any]:
     """The `data.source`s or `task.name`s textgru's own configs give."""
     field = OWNED[section]
     values: set[Any] = set()
     for path in (CONF_DIR / section).glob("*.yaml"):
-        content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        node = content.get(section, content) if is_global(path.read_text(encoding="utf-8")) else content
+        text = path.read_text(encoding="utf-8")
+        content = yaml.safe_load(text) or {}
+        node = content.get(section, content) if is_global(text) else content
         if isinstance(node, Mapping) and field in node:
             values.add(node[field])
-    return values
+    return frozenset(values)
 
 
 def check_file_keys(cfg: DictConfig) -> None:

@@ -51,9 +51,10 @@ def fit_validation_to_run(cfg: DictConfig, dm: L.LightningDataModule) -> None:
             cfg.trainer.val_check_interval = total
 
 
-def _batches_per_epoch(cfg: DictConfig, dm: L.LightningDataModule) -> int:
-    """Training batches in an epoch, as `trainer.limit_train_batches` limits them."""
-    batches, limit = len(dm.train_dataloader()), cfg.trainer.get("limit_train_batches")
+def _batches_per_epoch(cfg: DictConfig, dm: L.LightningDataModule, processes: int = 1) -> int:
+    """Training batches in an epoch of each of `processes` (a data-parallel run's share of the data), as
+    `trainer.limit_train_batches` limits them."""
+    batches, limit = -(-len(dm.train_dataloader()) // processes), cfg.trainer.get("limit_train_batches")
     if isinstance(limit, int):
         return min(batches, limit)
     if isinstance(limit, float):
@@ -67,11 +68,7 @@ def _batches_per_process(cfg: DictConfig, dm: L.LightningDataModule) -> int:
     traceback), as `trainer.limit_train_batches` limits them."""
     from textgru.distributed import world_size
 
-    world = world_size(cfg.trainer)
-    if world is None:  # the CPU's "auto": one process
-        return _batches_per_epoch(cfg, dm)
-    batches, limit = -(-len(dm.train_dataloader()) // world), cfg.trainer.get("limit_train_batches")
-    return min(batches, limit) if isinstance(limit, int) else max(1, int(batches * limit)) if limit else batches
+    return _batches_per_epoch(cfg, dm, world_size(cfg.trainer) or 1)  # None: the CPU's "auto", one process
 
 
 def _batches_per_step(cfg: DictConfig) -> int:

@@ -88,13 +88,18 @@ def planned_jobs(sweep_dir: Path) -> list[list[str]]:
 
 def not_started(sweep_dir: Path, ran: list[list[str]], planned: list[list[str]] | None = None) -> list[list[str]]:
     """The planned jobs whose overrides no job folder's `.hydra/overrides.yaml` holds (`ran`: theirs)."""
+    return [job for _, job in _numbered_not_started(planned_jobs(sweep_dir) if planned is None else planned, ran)]
+
+
+def _numbered_not_started(planned: list[list[str]], ran: list[list[str]]) -> list[tuple[int, list[str]]]:
+    """(number in the sweep, overrides) of the `planned` jobs none of `ran` is; two jobs may have the same overrides."""
     seen = [sorted(o for o in job if not o.lstrip("+~").startswith("hydra.")) for job in ran]
     rest = []
-    for job in planned_jobs(sweep_dir) if planned is None else planned:  # two jobs may have the same overrides
+    for number, job in enumerate(planned):
         if sorted(job) in seen:
             seen.remove(sorted(job))
         else:
-            rest.append(job)
+            rest.append((number, job))
     return rest
 
 
@@ -109,16 +114,13 @@ def unstarted_command(sweep_dir: Path) -> str:
         for f in sorted(sweep_dir.rglob(".hydra/overrides.yaml"))
         if f.parent.parent != sweep_dir
     ]
-    seen = [sorted(o for o in job if not o.lstrip("+~").startswith("hydra.")) for job in ran]
-    for number, job in enumerate(planned_jobs(sweep_dir)):  # as not_started, numbered (two jobs may be alike)
-        if sorted(job) in seen:
-            seen.remove(sorted(job))
-            continue
-        flags = [f for d in _config_dirs(sweep_dir) for f in ("--config-dir", d)]  # a review: experiment=mine unknown
-        return " ".join(
-            ["textgru train", *map(shlex.quote, [*flags, *job, f"hydra.run.dir={sweep_dir / str(number)}"])]
-        )
-    return ""
+    rest = _numbered_not_started(planned_jobs(sweep_dir), ran)
+    if not rest:
+        return ""
+    (number, job), flags = rest[0], [f for d in _config_dirs(sweep_dir) for f in ("--config-dir", d)]  # a review:
+    return " ".join(  # experiment=mine was unknown without the sweep's --config-dir
+        ["textgru train", *map(shlex.quote, [*flags, *job, f"hydra.run.dir={sweep_dir / str(number)}"])]
+    )
 
 
 def _config_dirs(sweep_dir: Path) -> list[str]:
