@@ -339,3 +339,20 @@ def test_a_forked_run_after_cuda_is_one_line(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(torch.cuda, "is_initialized", lambda: True)
     with pytest.raises(TextgruError, match="already used CUDA .* restart the kernel and train first"):
         rank_starter()
+
+
+@pytest.mark.parametrize(
+    ("trainer", "count"),
+    [
+        ({"accelerator": "cpu", "devices": "auto"}, 1),  # Lightning's CPUAccelerator counts "auto" as one process
+        ({"accelerator": "cpu", "devices": "auto", "num_nodes": 2}, 2),
+        ({"accelerator": "cpu", "devices": 3, "num_nodes": 2}, 6),
+        ({"accelerator": "gpu", "devices": "0,1"}, 2),
+        ({"accelerator": "gpu", "devices": [0, 1, 2]}, 3),
+        ({"accelerator": "cpu", "devices": -1}, None),  # refused on CPU before it counts
+    ],
+)
+def test_world_size_counts_processes_as_lightning_does(trainer: dict, count: int | None) -> None:
+    from textgru.distributed import world_size
+
+    assert world_size(trainer) == count

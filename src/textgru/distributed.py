@@ -185,14 +185,16 @@ def several_processes(trainer_cfg: Any) -> bool:
 
 def world_size(trainer_cfg: Any) -> int | None:
     """How many processes the trainer config starts (devices x nodes: a count, a list or "0,1" of GPU ids, -1 or
-    "auto" all GPUs where it uses them), None where it cannot tell (the CPU's "auto")."""
+    "auto" all GPUs where it uses them, "auto" one process on CPU as Lightning counts it), None where it cannot tell
+    (-1 on CPU, which Lightning refuses)."""
     import torch
 
     devices, gpus = trainer_cfg.get("devices", 1), str(trainer_cfg.get("accelerator")) in ("gpu", "cuda", "auto")
     if _is_list(devices) or (isinstance(devices, str) and "," in devices):  # a review: int("0,1") was a traceback
         count = len(devices) if _is_list(devices) else len([d for d in devices.split(",") if d.strip()])
     elif str(devices) in ("-1", "auto"):
-        count = torch.cuda.device_count() if gpus and torch.cuda.is_available() else None
+        on_gpus = gpus and torch.cuda.is_available()
+        count = torch.cuda.device_count() if on_gpus else 1 if str(devices) == "auto" else None
     else:
         count = int(devices) if str(devices).isdigit() else None
     return None if count is None else count * (trainer_cfg.get("num_nodes") or 1)

@@ -68,7 +68,7 @@ def _batches_per_process(cfg: DictConfig, dm: L.LightningDataModule) -> int:
     traceback), as `trainer.limit_train_batches` limits them."""
     from textgru.distributed import world_size
 
-    return _batches_per_epoch(cfg, dm, world_size(cfg.trainer) or 1)  # None: the CPU's "auto", one process
+    return _batches_per_epoch(cfg, dm, world_size(cfg.trainer) or 1)
 
 
 def _batches_per_step(cfg: DictConfig) -> int:
