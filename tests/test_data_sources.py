@@ -735,3 +735,23 @@ def test_a_text_corpus_with_windows_line_ends_is_named(tmp_path: Path, caplog: p
     with caplog.at_level(logging.WARNING, logger="textgru"):
         assert sorted(read_documents(str(tmp_path))["text"]) == ["the king\nis dead\n", "the king\r\nis dead\r\n"]
     assert "1 of the 2 text file(s) have Windows line ends (\\r\\n): a model learns the \\r as text" in caplog.text
+
+
+@pytest.mark.parametrize(("text_col", "label_col"), [("review", "text"), ("label", "text")])
+def test_a_label_column_named_text_or_a_text_column_named_label_is_read(
+    tmp_path: Path, text_col: str, label_col: str
+) -> None:
+    """A review: a label column named `text` (or texts in `label`) was a traceback, "New column name text already in
+    the dataset": the text column was renamed to `text` while the label column still held the name."""
+    from textgru.inference.scored_data import labelled_texts
+
+    rows = make_rows(60)
+    path = write_csv(tmp_path / "swap.csv", rows, text_col=text_col, label_col=label_col)
+    cfg = {**data_cfg("local"), "path": str(path), "text_column": text_col, "label_column": label_col}
+    dd = load_classification_data(cfg)
+    names = dd["train"].features["label"].names
+    assert names == ["neg", "neutral", "pos"]
+    got = {t: names[lab] for s in dd for t, lab in zip(dd[s]["text"], dd[s]["label"], strict=True)}
+    assert got == dict(rows)
+    texts, labels, _ = labelled_texts(cfg, None, {}, text_col, label_col)
+    assert texts and all(dict(rows)[t] == lab for t, lab in zip(texts, labels, strict=True))

@@ -109,10 +109,8 @@ def standardize(
     for split, ds in dd.items():
         keep = [text_column] + ([label_column] if label_column else [])
         ds = ds.select_columns(keep)
-        if text_column != "text":
-            ds = ds.rename_column(text_column, "text")
-        if label_column and label_column != "label":
-            ds = ds.rename_column(label_column, "label")
+        renames = {text_column: "text", **({label_column: "label"} if label_column else {})}
+        ds = ds.rename_columns({c: n for c, n in renames.items() if c != n})  # at once: labels in `text` (a review)
         feature = ds.features["text"]
         if isinstance(feature, Value) and feature.dtype not in ("string", "large_string"):
             ds = ds.cast_column("text", Value("string"))  # a column of numbers (or all empty) is still text
