@@ -421,6 +421,31 @@ def test_an_id_column_taken_for_the_label_is_a_short_line_that_says_so(tmp_path:
     assert str(e.value).endswith("training rows: is data.label_column the label?")
 
 
+def test_fractions_that_leave_too_few_training_rows_are_named_not_the_label_column(tmp_path: Path) -> None:
+    """A review: data.val_fraction=0.5 data.test_fraction=0.49 on 120 rows left 1 training row, and the error asked
+    whether data.label_column was the label."""
+    path = write_csv(tmp_path / "d.csv", make_rows(120))
+    with pytest.raises(TextgruError, match=r"have no training examples after splitting") as e:
+        load_classification_data(_local(path, val_fraction=0.5, test_fraction=0.49))
+    assert str(e.value).endswith(
+        "training keeps 1 of its 120 rows after data.val_fraction=0.5 and data.test_fraction=0.49; lower them"
+    ), str(e.value)
+
+
+def test_a_test_file_without_some_labels_is_named_in_the_warning(tmp_path: Path, caplog) -> None:
+    """A review: a test file of positive rows only was warned of under the training file's name, with the advice to
+    raise the fractions or give it "a file of its own", which it was."""
+    train = write_csv(tmp_path / "tr.csv", make_rows(120))
+    test = write_csv(tmp_path / "te.csv", [(t, lab) for t, lab in make_rows(30, seed=1) if lab == "pos"])
+    with caplog.at_level(logging.WARNING):
+        load_classification_data(_local(train, test_path=str(test)))
+    said = [r.getMessage() for r in caplog.records if "has no example of" in r.getMessage()]
+    assert said == [
+        f"{test}: the test split has no example of 2 of the 3 labels (neg, neutral): its scores for them are 0 or "
+        "undefined and lower its macro-F1; add rows of those labels to that file"
+    ], said
+
+
 def test_a_label_column_with_a_gap_reads_the_same_in_training_and_evaluation(tmp_path: Path) -> None:
     """pandas writes a 0/1 label column with an empty cell as 0.0/1.0: training named the labels '0' and '1', but
     evaluation read '0.0' and '1.0' and refused them as unknown to the model."""

@@ -81,6 +81,27 @@ def test_a_held_out_split_without_some_label_is_warned_about(caplog) -> None:
     ]
 
 
+def test_a_given_split_without_some_label_is_warned_of_by_its_own_source(caplog) -> None:
+    """A review: a validation or test file of the user's was warned of under the training file's name, with advice on
+    the fractions, which do not carve it; a Hub dataset's own split is said to be its own."""
+    from datasets import DatasetDict
+
+    from textgru.data.splitting import warn_missing_labels
+
+    features = Features({"text": Value("string"), "label": ClassLabel(names=["neg", "pos"])})
+    part = Dataset.from_dict({"text": ["a", "b"], "label": [1, 1]}, features=features)
+    dd = DatasetDict({"train": part, "validation": part, "test": part})
+    with caplog.at_level(logging.WARNING):
+        warn_missing_labels(dd, "tr.csv", {"validation": "va.csv", "test": None})
+    said = [r.getMessage() for r in caplog.records]
+    assert len(said) == 2 and not any("fraction" in line for line in said), said
+    assert said[0].startswith("va.csv: the validation split has no example of 1 of the 2 labels (neg)"), said
+    assert said[0].endswith("macro-F1; add rows of those labels to that file"), said
+    assert said[1].startswith("tr.csv: the test split") and said[1].endswith(
+        "; it is the dataset's own split (data.splits)"
+    )
+
+
 def test_too_few_rows_to_split_is_not_said_of_the_rows_left() -> None:
     """A review: a 3-row file was said to hold "2 example(s)", the rows left after its test row was carved."""
     from datasets import DatasetDict

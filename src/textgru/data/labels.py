@@ -138,6 +138,7 @@ def standardize(
     carved = [split for split in ("validation", "test") if split not in dd]
     if carved:
         dd["train"] = drop_repeats(dd["train"], name)
+    rows = len(dd["train"])  # before carving
     dd = carve_missing_splits(dd, name, seed, val_fraction, test_fraction, stratify=bool(label_column))
     if len(carved) < 2:
         warn_shared_texts(dd, names_by_split)
@@ -150,8 +151,16 @@ def standardize(
             fix = "give more examples of them or a separate data.validation_path/test_path"
             if len(all_names) > len(dd["train"]) // 2:  # about a label per row (an id column): an 8 KB line before
                 fix = f"{len(all_names)} labels for {len(dd['train'])} training rows: is data.label_column the label?"
+                if carved and len(all_names) <= rows // 2:  # not the column: the fractions (a review: 0.5 and 0.49)
+                    said = {
+                        "validation": f"data.val_fraction={val_fraction}",
+                        "test": f"data.test_fraction={test_fraction}",
+                    }
+                    taken, them = " and ".join(said[s] for s in carved), "them" if len(carved) > 1 else "it"
+                    fix = f"training keeps {len(dd['train'])} of its {rows} rows after {taken}; lower {them}"
             raise TextgruError(f"{name}: label(s) {shown} have no training examples after splitting; {fix}")
-        warn_missing_labels(dd, name)
+        files = names_by_split if isinstance(names_by_split, Mapping) else {}
+        warn_missing_labels(dd, name, {s: files.get(s) for s in ("validation", "test") if s not in carved})
     for split in SPLITS:
         if len(dd[split]) == 0:
             raise TextgruError(

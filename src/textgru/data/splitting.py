@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import Counter
+from collections.abc import Mapping
 
 import numpy as np
 from datasets import Dataset, DatasetDict, concatenate_datasets
@@ -111,18 +112,26 @@ def _kept_apart(parts: DatasetDict, held_out: str, name: str) -> DatasetDict:
     return DatasetDict({"train": concatenate_datasets(train), "test": concatenate_datasets(held)})
 
 
-def warn_missing_labels(dd: DatasetDict, name: str) -> None:
+def warn_missing_labels(dd: DatasetDict, name: str, given: Mapping[str, str | None] | None = None) -> None:
     """A warning for each held-out split that holds no example of some label: its scores for those labels are 0 or
-    undefined, and its macro-F1 (an average over every label) is lowered by them."""
+    undefined, and its macro-F1 (an average over every label) is lowered by them. `name`: the training file, which
+    carved splits come from; `given`: each split not carved, with its file (data.validation_path, data.test_path), or
+    None for a Hub dataset's own split (a review: a test file's warning named the training file and its fractions)."""
     names = dd["train"].features["label"].names
+    given = given or {}
     for split in ("validation", "test"):
         missing = sorted(set(range(len(names))) - set(column_values(dd[split], "label")))
         if missing and len(dd[split]):
             shown = ", ".join(names[i] for i in missing[:5]) + (
                 f" and {len(missing) - 5} more" if len(missing) > 5 else ""
             )
+            source, fix = name, "give it more rows (data.test_fraction / data.val_fraction) or a file of its own"
+            if split in given:
+                source, fix = given[split] or name, "add rows of those labels to that file"
+                if given[split] is None:
+                    fix = "it is the dataset's own split (data.splits)"
             log.warning(
                 "%s: the %s split has no example of %d of the %d labels (%s): its scores for them are 0 or undefined "
-                "and lower its macro-F1; give it more rows (data.test_fraction / data.val_fraction) or a file of its own",
-                name, split, len(missing), len(names), shown,
+                "and lower its macro-F1; %s",
+                source, split, len(missing), len(names), shown, fix,
             )  # fmt: skip
