@@ -41,6 +41,17 @@ def test_the_built_wheel_holds_every_config_file(tmp_path: Path) -> None:
     assert "textgru = textgru.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
 
 
+def test_the_build_requirement_admits_the_license_as_written() -> None:
+    """A review: `license = "MIT"` (an SPDX string) needs setuptools 77; the build asked for >=68, and 68-76 refused
+    the project table ("`project.license` must be valid exactly by one definition")."""
+    import tomllib
+
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    (requirement,) = [r for r in pyproject["build-system"]["requires"] if r.startswith("setuptools")]
+    minimum = tuple(int(n) for n in requirement.split(">=")[1].split("."))
+    assert not isinstance(pyproject["project"]["license"], str) or minimum >= (77,), requirement
+
+
 @pytest.mark.usefixtures("process_restored")  # setuptools' build sets logging's level
 def test_the_sdist_holds_what_its_tests_need(tmp_path: Path) -> None:
     """A review: the sdist held tests/test_*.py (setuptools' default) without their conftest.py and the scripts they
