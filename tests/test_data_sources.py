@@ -146,6 +146,52 @@ def test_ignored_labels_are_matched_as_labels_are(tmp_path: Path) -> None:
     assert dd["train"].features["label"].names == ["0", "1"]
 
 
+def test_ignored_labels_match_float_labels_as_numbers_and_one_that_matches_nothing_is_named(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Found by a review: [2] kept the rows of a CSV labelled "2.0" (pandas writes 0.0/1.0/2.0 for a label column
+    with a gap), trained as a class without a word; [2.0] was refused; an ignored label no row had was not named."""
+    from textgru.config_rules_train import DATA
+    from textgru.inference.label_matching import label_indices
+    from textgru.inference.scored_data import labelled_texts
+
+    rows = make_rows(90) + [("a review without a label", None)]  # the gap: pandas keeps the labels floats
+    frame = pd.DataFrame(
+        {"review": [t for t, _ in rows], "sentiment": [y and "neg neutral pos".split().index(y) for _, y in rows]}
+    )
+    frame.to_csv(tmp_path / "f.csv", index=False)
+    assert "2.0" in (tmp_path / "f.csv").read_text()
+    for ignore in ([2], [2.0], ["2"], ["2.0"]):
+        with caplog.at_level("WARNING"):
+            dd = load_classification_data(_local(tmp_path / "f.csv", ignore_labels=ignore))
+        assert dd["train"].features["label"].names == ["0.0", "1.0"] and sum(map(len, dd.values())) == 60, ignore
+    assert "matched no label" not in caplog.text
+    with caplog.at_level("WARNING"):
+        dd = load_classification_data(_local(tmp_path / "f.csv", ignore_labels=[2, "Neutrl"]))
+    assert sum(map(len, dd.values())) == 60
+    assert "f.csv: data.ignore_labels ['Neutrl'] matched no label of the data" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING"):  # the default, IMDB's folder, is not looked for in every file
+        load_classification_data(_local(tmp_path / "f.csv", ignore_labels=["unsup"]))
+    assert "matched no label" not in caplog.text
+    for split, label in (("train", "0"), ("train", "1"), ("train", "2.0"), ("test", "0"), ("test", "1")):
+        (tmp_path / "lf" / split / label).mkdir(parents=True)
+        for i in range(12):
+            (tmp_path / "lf" / split / label / f"{i}.txt").write_text(f"text {i} of label {label}")
+    with caplog.at_level("WARNING"):  # label folders: matched alike, across the splits' folders
+        dd = load_classification_data(data_cfg("local", path=str(tmp_path / "lf"), ignore_labels=[2, "3"]))
+    assert dd["train"].features["label"].names == ["0", "1"]
+    assert "data.ignore_labels ['3'] matched no label" in caplog.text and "[2, '3']" not in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING"):  # evaluation's every row (split=all) alike, and its line for a left-out label
+        _, scored, _ = labelled_texts(_local(tmp_path / "f.csv", ignore_labels=[2.0, "x"]), "all", {})
+    assert sorted(set(scored)) == ["0.0", "1.0"] and "data.ignore_labels ['x'] matched no label" in caplog.text
+    with pytest.raises(TextgruError, match=r"labels \['2.0'\] in the data are ones this model's training left out"):
+        label_indices(["0.0", "2.0"], ["0.0", "1.0"], left_out=[2])
+    assert DATA["data.ignore_labels"].problem([2.0, 2, "NA"]) is None
+    assert DATA["data.ignore_labels"].problem([float("nan")]) is not None
+
+
 def test_labels_are_read_as_written_when_the_files_order_their_columns_differently(tmp_path: Path) -> None:
     """Found by a review: a validation file with `label,text` against a training file's `text,label` had its labels
     and texts read as numbers, in every file: the codes "01" and "02" became the classes "1" and "2"."""

@@ -55,7 +55,7 @@ DATA: dict[str, Rule] = {
     "data.test_path": Existing(SPLIT_FILE, many=True, null=True),
     "data.text_column": Text(what="the column holding the text"),
     "data.label_column": Text(what="the column holding the label"),
-    "data.ignore_labels": ListOf(AnyOf((Text(), Int()), shape="a label"), null=True),  # [2] too (a review: refused)
+    "data.ignore_labels": ListOf(AnyOf((Text(), Num()), shape="a label"), null=True),  # [2], [2.0] too (reviews)
     "data.label_names": ListOf(Text(), null=True),
     "data.split_seed": Int(0),
     "data.val_fraction": SHARE,

@@ -54,6 +54,7 @@ def path_digest(cfg: Mapping[str, Any]) -> str | None:
     it (label folders: a review found a folder's edits unwarned), or of a forecaster's CSV (`data=local_csv`: a review
     of the forecaster found its edits unwarned); None for other sources or missing files."""
     from textgru.data.data_paths import expand_paths, text_files
+    from textgru.data.ignored_labels import IgnoredLabels
 
     if cfg.get("source") == "local_csv":
         return _series_digest(cfg)
@@ -64,11 +65,11 @@ def path_digest(cfg: Mapping[str, Any]) -> str | None:
     except (TextgruError, TypeError):
         return None
     if len(files) == 1 and Path(files[0]).is_dir():  # the texts of its label folders, as they are read: not a loose
-        root, left_out = Path(files[0]), {str(y).strip().casefold() for y in cfg.get("ignore_labels") or []}  # README
+        root, left_out = Path(files[0]), IgnoredLabels(cfg.get("ignore_labels"))  # as the reader matches them
         texts = [
             str(f)
             for f in text_files(root)[0]  # (hidden folders skipped; hidden files too, as the reader skips them)
-            if f.parent != root and f.parent.name.strip().casefold() not in left_out and not f.name.startswith(".")
+            if f.parent != root and not left_out.matches(f.parent.name) and not f.name.startswith(".")
         ]
         return bytes_digest(texts, names=[os.path.relpath(f, root) for f in texts])  # (a review: false warnings)
     if not files or not all(Path(f).is_file() for f in files):

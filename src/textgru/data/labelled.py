@@ -12,8 +12,9 @@ from datasets import DatasetDict
 
 from textgru.config_keys import require_keys
 from textgru.data.columns import column_values
+from textgru.data.ignored_labels import IgnoredLabels, ignored_labels
 from textgru.data.label_key import label_keys
-from textgru.data.labels import label_key, standardize
+from textgru.data.labels import standardize
 from textgru.data.splitting import CARVING
 from textgru.errors import TextgruError
 
@@ -32,6 +33,7 @@ def load_classification_data(cfg: Mapping[str, Any]) -> DatasetDict:
             f"data.source {source!r}{hint} is not labelled data for classification; use one of {list(SOURCES)}"
         )
     require_keys(cfg, CARVING)
+    ignore = ignored_labels(None)
     seed, val_fraction, test_fraction = int(cfg["split_seed"]), float(cfg["val_fraction"]), float(cfg["test_fraction"])
     if source == "tweets":
         from textgru.data.tweets import load_tweets
@@ -47,13 +49,13 @@ def load_classification_data(cfg: Mapping[str, Any]) -> DatasetDict:
         from textgru.data.local import load_local
 
         require_keys(cfg, ("path", "validation_path", "test_path", "ignore_labels"))
-        columns = (cfg.get("text_column"), cfg.get("label_column"))
-        raw = load_local(cfg["path"], cfg["validation_path"], cfg["test_path"], cfg["ignore_labels"], columns)
-        raw = without_ignored(raw, cfg.get("label_column"), cfg["ignore_labels"])  # a file's rows (folders: done)
+        columns, ignore = (cfg.get("text_column"), cfg.get("label_column")), ignored_labels(cfg["ignore_labels"])
+        raw = load_local(cfg["path"], cfg["validation_path"], cfg["test_path"], ignore, columns)
+        raw = without_ignored(raw, cfg.get("label_column"), ignore)  # a file's rows (folders: done)
         given = {"train": cfg["path"], "validation": cfg["validation_path"], "test": cfg["test_path"]}
         name = {split: _joined(path) for split, path in given.items() if path}
     require_keys(cfg, ("text_column", "label_column"))
-    return standardize(
+    dd = standardize(
         raw,
         cfg["text_column"],
         cfg["label_column"],
@@ -63,21 +65,24 @@ def load_classification_data(cfg: Mapping[str, Any]) -> DatasetDict:
         test_fraction=test_fraction,
         label_names=cfg.get("label_names"),
     )
+    ignore.warn_unmatched(_joined(cfg["path"]) if source == "local" else source)  # folders' and files' alike
+    return dd
 
 
-def without_ignored(dd: DatasetDict, column: Any, ignore: Sequence[str] | None) -> DatasetDict:
+def without_ignored(dd: DatasetDict, column: Any, ignore: Sequence[object] | IgnoredLabels | None) -> DatasetDict:
     """The rows of a data file whose label is one of `data.ignore_labels` left out, and counted (a review: for a
     file they were kept, and trained on as a class, without a word; label folders of those names are not read)."""
-    ignored = {label_key(label).casefold() for label in ignore or []}  # as labels are compared (a review: "NA" left
-    if not ignored or not isinstance(column, str):  # "na" in, a float 2.0 column kept "2", "Unsup" kept)
+    ignored = ignored_labels(ignore)  # as labels are compared (a review: "NA" left "na" in, a float 2.0 column kept
+    if not ignored or not isinstance(column, str):  # "2", "Unsup" kept; a later one: [2] kept a CSV's "2.0")
         return dd
     for split, ds in dd.items():
         if column in ds.column_names:
             keys = label_keys(column_values(ds, column))  # read whole (a review: `ds[column]` row by row, half of
-            drop = [k.casefold() in ignored for k in keys]  # a 2M-row load)
+            left_out = {k for k in set(keys) if ignored.matches(k)}  # a 2M-row load)
+            drop = [k in left_out for k in keys]
             if any(drop):
                 log.info(
-                    "%s: left out %s rows labelled %s (data.ignore_labels)", split, f"{sum(drop):,}", sorted(ignored)
+                    "%s: left out %s rows labelled %s (data.ignore_labels)", split, f"{sum(drop):,}", sorted(left_out)
                 )
                 dd[split] = ds.select([i for i, d in enumerate(drop) if not d])
     return dd

@@ -15,6 +15,7 @@ from datasets import Dataset, DatasetDict, load_dataset
 from textgru.data.data_paths import expand_paths, refuse_folders_among
 from textgru.data.decoding import BYTE_ORDER_MARKS, count_undecodable, decode_bytes, log_undecodable, refuse_binary
 from textgru.data.delimited_tables import as_written, check_row_lengths, refuse_repeated_columns
+from textgru.data.ignored_labels import IgnoredLabels, ignored_labels
 from textgru.data.json_lines import first_bad_json_line, holds_no_rows, read_as_json_lines
 from textgru.data.tsv_quoting import tsv_quoting_of_files
 from textgru.errors import TextgruError
@@ -69,12 +70,11 @@ def _root_message(e: BaseException) -> str:
     return (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
 
 
-def _read_label_folders(root: Path, ignore: list[str]) -> Dataset:
-    """One sub-folder per label, each holding .txt files (IMDB's archive layout)."""
+def _read_label_folders(root: Path, ignore: IgnoredLabels) -> Dataset:
+    """One sub-folder per label, each holding .txt files (IMDB's archive layout); those `ignore` matches not read."""
     texts, labels = [], []
     bad_bytes = bad_files = 0
-    left_out = {str(label).strip().casefold() for label in ignore}  # as labels are compared: Unsup is unsup
-    for sub in sorted(p for p in root.iterdir() if is_label_folder(p) and p.name.strip().casefold() not in left_out):
+    for sub in sorted(p for p in root.iterdir() if is_label_folder(p) and not ignore.matches(p.name)):  # Unsup, 2.0
         entries = sorted(p for p in sub.iterdir() if not p.name.startswith("."))  # .DS_Store, ._x.txt: not texts
         files = [p for p in entries if p.suffix.lower() == ".txt" and p.is_file()]  # .TXT too
         if unread := [p.name for p in entries if p not in files]:
@@ -136,14 +136,14 @@ def load_local(
     path: str | list[str],
     validation_path: str | list[str] | None = None,
     test_path: str | list[str] | None = None,
-    ignore_labels: list[str] | None = None,
+    ignore_labels: Sequence[object] | IgnoredLabels | None = None,
     columns: Sequence[str] = (),
 ) -> DatasetDict:
     """Read the user's files into a DatasetDict with the splits that were given (others are carved later); a CSV/TSV
     header naming one of `columns` (the text and label columns) twice is refused."""
     if path is None or path == "" or path == "???":
         raise TextgruError("data=local needs data.path=<file, glob or folder>.")
-    ignore = list(ignore_labels or [])
+    ignore = ignored_labels(ignore_labels)  # (one given: it remembers the folders it left out)
     first = expand_paths(path, "data.path")
     refuse_folders_among(first)
     if len(first) == 1 and Path(first[0]).is_dir():

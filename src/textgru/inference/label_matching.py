@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from textgru.data.ignored_labels import IgnoredLabels
 from textgru.data.label_key import label_key
 from textgru.errors import TextgruError
 
@@ -41,7 +42,8 @@ def label_indices(names: Sequence[str], label_names: Sequence[str], left_out: Se
 
     found = {n: index(n) for n in set(names)}
     unknown = sorted(n for n, i in found.items() if i is None)
-    if unknown and set(unknown) <= {str(y).strip() for y in left_out}:  # a review: the advice was to rewrite them
+    left = IgnoredLabels(left_out)  # matched as training left them out ([2] is "2.0"; a review)
+    if unknown and all(left.matches(n) for n in unknown):  # a review: the advice was to rewrite them
         raise TextgruError(
             f"labels {unknown[:10]} in the data are ones this model's training left out (data.ignore_labels); leave "
             f"them out here too: data.ignore_labels=[{','.join(unknown[:10])}]"

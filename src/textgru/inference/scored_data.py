@@ -13,6 +13,7 @@ import pandas as pd
 from datasets import ClassLabel, Dataset, DatasetDict, concatenate_datasets
 
 from textgru.data.columns import column_values
+from textgru.data.ignored_labels import ignored_labels
 from textgru.data.labelled import datasets_quiet, load_classification_data, without_ignored
 from textgru.data.labels import label_key
 from textgru.data.splitting import SPLIT_RULE
@@ -109,13 +110,15 @@ def _every_row(path: Any, ignore: Any, text_column: str, label_column: str) -> t
     from textgru.data.local import load_local
 
     paths = [str(Path(p).expanduser()) for p in ([path] if isinstance(path, (str, os.PathLike)) else path)]
+    ignore = ignored_labels(ignore)  # one for folders and rows: what matched nothing is named once
     files = without_ignored(
         load_local(paths if len(paths) > 1 else paths[0], ignore_labels=ignore, columns=(text_column, label_column)),
         label_column,
         ignore,
     )
-    rows = concatenate_datasets([files[s] for s in files])
-    return _given_rows(rows, text_column, label_column) + ("all",)
+    rows = _given_rows(concatenate_datasets([files[s] for s in files]), text_column, label_column)
+    ignore.warn_unmatched(", ".join(paths))
+    return rows + ("all",)
 
 
 def _given_rows(ds: Dataset, text_column: str, label_column: str) -> tuple[list[str], list[str]]:

@@ -10,6 +10,7 @@ from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
+from textgru.data.ignored_labels import DEFAULT
 from textgru.data.splitting import CARVING
 
 log = logging.getLogger(__name__)
@@ -24,7 +25,7 @@ SOURCE = (  # what names the data beside its path: the same source and columns, 
 # carved another "test" split of a model's own file, 34 of its 40 texts trained on); a value given is kept (the review
 # of that change: data.ignore_labels=[neutral], the fix an error line gives, was replaced by the model's; a later one:
 # [unsup] given, equal to the default, was replaced too: `given` names what the caller wrote)
-LABELLING = {"ignore_labels": ["unsup"], "label_names": None}  # conf/data/local.yaml's defaults
+LABELLING = {"ignore_labels": list(DEFAULT), "label_names": None}  # conf/data/local.yaml's defaults
 
 
 def as_trained(
