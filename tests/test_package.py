@@ -235,3 +235,25 @@ def test_textgru_help_lists_the_commands_and_train_help_shows_usage() -> None:
         "error: unknown command 'trian'; did you mean train? choose one of: train, eval, predict, generate, export, ensemble, tune, gradient-flow, serve "
         "(textgru --help)"
     )
+
+
+def test_train_and_tune_help_list_the_options_of_your_own_conf(tmp_path: Path) -> None:
+    """A review: `textgru train --help` (and tune's) listed the options of `--config-dir DIR` but not of `./conf`, which
+    the command reads too (README: "Your own configs"): experiment=mine composed, yet `experiment:` had no mine."""
+    (tmp_path / "conf" / "experiment").mkdir(parents=True)
+    (tmp_path / "conf" / "experiment" / "mine.yaml").write_text("# @package _global_\nmodel:\n  hidden_size: 128\n")
+    (tmp_path / "conf" / "data").mkdir()
+    (tmp_path / "conf" / "data" / "reviews.yaml").write_text("source: local\npath: reviews.csv\n")
+    (tmp_path / "conf" / "mine" / "deeper").mkdir(parents=True)  # a group of your own, and one inside it
+    (tmp_path / "conf" / "mine" / "deeper" / "one.yaml").write_text("a: 1\n")
+    (tmp_path / "other" / "experiment").mkdir(parents=True)
+    (tmp_path / "other" / "experiment" / "theirs.yaml").write_text("# @package _global_\nseed: 3\n")
+    for command in (("train",), ("tune",), ("train", "--config-dir", str(tmp_path / "other"))):
+        r = run_textgru(*command, "--help", timeout=120, cwd=tmp_path)
+        groups = r.stdout.partition("== Config groups")[2].partition("\n\n")[0].splitlines()[1:]
+        assert r.returncode == 0 and groups == sorted(groups), r.stderr
+        experiment = next(g for g in groups if g.startswith("experiment: ")).split(": ")[1].split(", ")
+        data = next(g for g in groups if g.startswith("data: ")).split(": ")[1].split(", ")
+        assert "mine" in experiment and experiment == sorted(experiment) and "reviews" in data, groups
+        assert "mine/deeper: one" in groups and ("theirs" in experiment) == ("--config-dir" in command), groups
+        assert not any(g.startswith("hydra") for g in groups) and ": bigru_classifier," in r.stdout

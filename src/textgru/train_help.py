@@ -1,5 +1,6 @@
 """`textgru train --help` (and tune's) with the YAML's comments: Hydra's help shows the composed config without them
-(`pooling: meanmax`, not a word of the other choices); each key's comment is taken from the file that sets it."""
+(`pooling: meanmax`, not a word of the other choices); each key's comment is taken from the file that sets it. Its
+config groups list `./conf`'s options too, as Hydra lists a `--config-dir`'s."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 KEY_LINE = re.compile(r"^(?P<indent> *)(?P<key>[A-Za-z_][\w-]*):(?P<rest>.*)$")
 COMMENT_COLUMN = 28  # where the shipped YAML's comments mostly start
 SECTION = "== The composed config"
+GROUPS = "== Config groups"
 
 
 def key_comments(text: str) -> dict[str, list[str]]:
@@ -88,6 +90,24 @@ def commented(help_text: str, comments: dict[str, list[str]]) -> str:
     return "\n".join(out)
 
 
+def with_own_options(help_text: str, user_conf: Path) -> str:
+    """Hydra's help text with the groups and options of `user_conf` (`./conf`) in its config groups section, as it
+    lists a `--config-dir`'s: Hydra lists its own search path's, not the hydra.searchpath=[file://conf] textgru adds
+    (a review: `experiment=mine` composed, yet `train --help` listed no mine)."""
+    lines = help_text.splitlines()
+    start = next((i + 1 for i, line in enumerate(lines) if line.startswith(GROUPS)), None)
+    if start is None or not user_conf.is_dir():
+        return help_text
+    end = next((i for i in range(start, len(lines)) if not lines[i].strip()), len(lines))
+    groups = {group: set(options.split(", ")) for group, _, options in (g.partition(": ") for g in lines[start:end])}
+    for path in user_conf.rglob("*.yaml"):
+        group = path.parent.relative_to(user_conf).as_posix()
+        if group != "." and group.split("/")[0] != "hydra":  # Hydra's own groups are not listed here
+            groups.setdefault(group, set()).add(path.stem)
+    listed = [f"{group}: {', '.join(sorted(options))}" for group, options in sorted(groups.items())]
+    return "\n".join([*lines[:start], *listed, *lines[end:]]) + "\n"
+
+
 def print_train_help(show_help: Callable[[], None], overrides: Sequence[str]) -> None:
     """Print what `show_help()` (Hydra's help) prints, with the comments of the files `overrides` choose."""
     from hydra.errors import ConfigCompositionException
@@ -96,7 +116,7 @@ def print_train_help(show_help: Callable[[], None], overrides: Sequence[str]) ->
     from textgru.console import fail
     from textgru.errors import TextgruError
 
-    with contextlib.redirect_stdout(io.StringIO()) as hydra_text:
+    with contextlib.redirect_stdout(io.StringIO()) as hydra_out:
         try:
             show_help()
         except SystemExit as e:  # Hydra exits 0 once it has printed the help
@@ -106,8 +126,9 @@ def print_train_help(show_help: Callable[[], None], overrides: Sequence[str]) ->
             first = str(e).splitlines()[0]
             sweep = re.fullmatch(r"Ambiguous value for argument '(.+)'", first)
             fail(f"--help shows one config: give {sweep[1]} one value" if sweep else f"--help: {first}")
+    hydra_text = with_own_options(hydra_out.getvalue(), Path("conf"))
     try:
         choices = dict(compose_config("train", list(overrides), True).hydra.runtime.choices)
     except (TextgruError, ValueError):  # a sweep's `a=1,2`: the help as Hydra writes it
-        return print(hydra_text.getvalue(), end="")
-    print(commented(hydra_text.getvalue(), all_comments(chosen_files(choices, Path("conf")))))
+        return print(hydra_text, end="")
+    print(commented(hydra_text, all_comments(chosen_files(choices, Path("conf")))))
