@@ -437,6 +437,27 @@ def test_evaluate_says_when_it_skips_rows(clf: textgru.Classifier, caplog: pytes
     assert "the given rows: skipped 2 without a text or a label (n counts the rest)" in caplog.text
 
 
+def test_evaluate_names_a_column_of_bytes(clf: textgru.Classifier, tmp_path: Path) -> None:
+    """A review: a text column holding bytes (Arrow reads a column with any bytes in it as bytes, its strings too)
+    dropped every row "without a text", then "the given dataset has no rows with both a text and a label"; a label
+    column of bytes was labels "b'pos'" unknown to the model."""
+    import pandas as pd
+
+    texts, labels = map(list, zip(*make_rows(6, seed=4), strict=True))
+    with_bytes = {
+        "text": [t.encode() if i < 2 else t for i, t in enumerate(texts)],
+        "label": [y.encode() for y in labels],
+    }
+    for column in ("text", "label"):
+        frame = pd.DataFrame({"text": texts, "label": labels, column: with_bytes[column]})
+        frame.to_parquet(tmp_path / f"{column}.parquet")
+        for given in (frame, datasets.Dataset.from_pandas(frame), str(tmp_path / f"{column}.parquet")):
+            with pytest.raises(textgru.TextgruError, match=f"^column '{column}' holds bytes, not strings; decode"):
+                clf.evaluate(given)
+        frame[column] = frame[column].map(lambda v: v.decode("utf-8") if isinstance(v, bytes) else v)  # as it says
+        assert clf.evaluate(frame)["n"] == 6
+
+
 def test_evaluate_takes_what_the_data_sources_take(
     clf: textgru.Classifier, tiny_run: Path, small_csv: Path, tmp_path: Path
 ) -> None:

@@ -218,8 +218,36 @@ def classifier(request: pytest.FixtureRequest, tokenizers: dict) -> Iterator[Cla
 def test_a_lone_surrogate_is_one_line_not_the_tokenizers_type_error(classifier: Classifier) -> None:
     from textgru.errors import TextgruError
 
-    with pytest.raises(TextgruError, match=r"^text 1 holds a lone UTF-16 surrogate \('\\ud800' at character 1\)"):
-        classifier.predict(["fine", "a\ud800b"])
+    with pytest.raises(TextgruError, match=r"^texts\[2\] holds a lone UTF-16 surrogate \('\\ud800' at character 1\)"):
+        classifier.predict(["fine", "", "a\ud800b"])  # its index in the list, from 0, as "texts[1] is a bytes" (was
+    with pytest.raises(TextgruError, match=r"^text holds a lone UTF-16 surrogate"):  # "text 1", read as the first)
+        classifier.predict("a\ud800b")
+
+
+def test_a_lone_surrogate_in_an_input_file_is_named_by_its_line(tmp_path: Path) -> None:
+    """A review: `predict input=` named "text 2" for line 4 (the index in a chunk of 8,192 texts, counted after the
+    empty texts were skipped; "text 808" for line 9001). Only JSON's escapes make one: a CSV's, TSV's or text file's
+    bytes that are not UTF-8 (UTF-16's lone halves too) are read as U+FFFD."""
+    import codecs
+
+    from textgru.command_io import read_texts
+    from textgru.errors import TextgruError
+
+    (tmp_path / "sur.jsonl").write_text('{"text": "great"}\n{"text": ""}\n\n{"text": "ok"}\n{"text": "x\\ud800"}\n')
+    with pytest.raises(TextgruError, match=r"^sur.jsonl line 5: 'text' holds a lone UTF-16 surrogate \('\\ud800' at"):
+        read_texts(None, str(tmp_path / "sur.jsonl"))
+    (tmp_path / "big.jsonl").write_text('{"text": "good"}\n' * 9000 + '{"text": "\\udc00 x"}\n')
+    with pytest.raises(TextgruError, match=r"^big.jsonl line 9001: 'text' holds a lone UTF-16 surrogate"):
+        read_texts(None, str(tmp_path / "big.jsonl"))
+    (tmp_path / "a.json").write_text('[{"text": "ok"}, {"text": null}, {"text": "x\\ud83d"}]')
+    with pytest.raises(TextgruError, match=r"^a.json item 3: 'text' holds a lone UTF-16 surrogate"):
+        read_texts(None, str(tmp_path / "a.json"))
+    utf8 = "x\ud800".encode("utf-8", "surrogatepass")  # CESU-8's bytes for one
+    utf16 = codecs.BOM_UTF16_LE + "text\nx\ud800\n".encode("utf-16-le", "surrogatepass")
+    for name, data in (("s.csv", b"text\n" + utf8), ("s.tsv", b"text\n" + utf8), ("s.txt", utf8), ("w.csv", utf16)):
+        (tmp_path / name).write_bytes(data)
+        texts = read_texts(None, str(tmp_path / name))
+        assert set(texts[-1]) == {"x", "\ufffd"}, (name, texts)  # no lone surrogate reaches the model
 
 
 def test_predict_takes_any_iterable_of_texts_and_refuses_what_is_not_one(classifier: Classifier) -> None:
@@ -791,7 +819,7 @@ def test_bytes_that_are_not_utf8_from_the_command_line_and_lone_surrogates(
         assert read_texts(None, None, stdin=latin) == ["caf\ufffd was great"]  # its bytes, as UTF-8 (as a file's)
     assert "text=: characters that are not UTF-8 were replaced by U+FFFD" in caplog.text
     assert "stdin: 1 bytes on 1 lines could not be decoded as UTF-8" in caplog.text
-    with pytest.raises(TextgruError, match=r"text 1 holds a lone UTF-16 surrogate \('\\ud800' at character 2\)"):
+    with pytest.raises(TextgruError, match=r"texts\[1\] holds a lone UTF-16 surrogate \('\\ud800' at character 2\)"):
         check_unicode(["fine", "ab\ud800"])
     with pytest.raises(TextgruError, match="^prompt holds a lone UTF-16 surrogate"):
         check_unicode(["\udcff"], "prompt")

@@ -378,6 +378,7 @@ BAD = [  # (path, request keywords, status, words the one-line error must hold)
     ("/score", {"json": {"texts": ["ok", 3]}}, 422, ["texts[1]:"]),
     # a lone surrogate is valid JSON but not text: it once failed every request batched with it
     ("/predict", {"content": b'{"text": "x\\ud800"}', "headers": JSON}, 422, ["text:", "surrogate"]),
+    ("/predict", {"content": b'{"texts": ["ok", "", "x\\ud800"]}', "headers": JSON}, 422, ["texts[2]", "surrogate"]),
     ("/score", {"content": b'{"texts": ["ok", "\\udc00"]}', "headers": JSON}, 422, ["texts[1]", "surrogate"]),
     ("/generate", {"content": b'{"prompt": "KING \\ud800"}', "headers": JSON}, 422, ["prompt:", "surrogate"]),
     # knobs beyond float32 once failed every running generation

@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from textgru.data.decoding import undecoded_header_hint
+from textgru.data.decoding import lone_surrogate, undecoded_header_hint
 from textgru.data.delimited_tables import (
     fields_hint,
     longer_rows,
@@ -129,5 +129,9 @@ def json_lines_texts(raw: str, name: str, text_column: str) -> list[str]:
         value = obj[text_column]
         if value is not None and not isinstance(value, str):
             raise TextgruError(f"{name} {where}: {text_column!r} is {json.dumps(value)[:40]}, not a string; give text")
+        if value and (problem := lone_surrogate(value)):  # JSON's "\ud800" (a review: named as "text 808", its index
+            raise TextgruError(  # in a chunk of 8,192 counted after the empty texts were skipped)
+                f"{name} {where}: {text_column!r} {problem}; write the character itself (or its surrogate pair)"
+            )
         texts.append(value or "")  # null: an empty text, skipped with the others
     return texts

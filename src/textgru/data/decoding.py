@@ -95,16 +95,20 @@ def from_command_line(text: str, name: str) -> str:
     return fixed
 
 
+def lone_surrogate(text: str) -> str | None:
+    """What is wrong with `text` where it holds a lone UTF-16 surrogate (JSON's "\\ud800"; not Unicode text, and the
+    tokenizer's own error is an unreadable TypeError), else None."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        return f"holds a lone UTF-16 surrogate ({text[e.start]!r} at character {e.start}), which is not Unicode text"
+    return None
+
+
 def check_unicode(texts: Sequence[str], what: str = "text") -> None:
-    """One line naming the first text that holds a lone UTF-16 surrogate (JSON's "\\ud800"; not Unicode text,
-    and the tokenizer's own error is an unreadable TypeError)."""
+    """One line naming the first text that holds a lone UTF-16 surrogate: `what` where it is the only one, else
+    `texts[i]`, its index in the list given, from 0, as `text_list` names a text that is not a string (was "text i")."""
     for i, text in enumerate(texts):
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError as e:
-            raise TextgruError(
-                f"{what if len(texts) == 1 else f'{what} {i}'} holds a lone UTF-16 surrogate ({text[e.start]!r} at character {e.start}), which is not "
-                "Unicode text; pass valid text (decode bytes with errors='replace')"
-            ) from None
-        except AttributeError:  # not a str: the caller's own check names it
-            pass
+        if isinstance(text, str) and (problem := lone_surrogate(text)):  # not a str: the caller's own check names it
+            named = what if len(texts) == 1 else f"texts[{i}]"
+            raise TextgruError(f"{named} {problem}; pass valid text (decode bytes with errors='replace')")

@@ -129,6 +129,12 @@ def _given_rows(ds: Dataset, text_column: str, label_column: str) -> tuple[list[
             "pass text_column= / label_column= (data.text_column= / data.label_column= to textgru eval)."
             + header_hint(ds.column_names, wanted=(text_column, label_column), table=False)
         )
+    for column in (text_column, label_column):  # Arrow reads a column with any bytes in it as bytes (a review: every
+        if getattr(ds.features[column], "dtype", None) in ("binary", "large_binary"):  # row skipped "without a text")
+            raise TextgruError(
+                f"column {column!r} holds bytes, not strings; decode them first, e.g. in pandas df[{column!r}] = "
+                f"df[{column!r}].map(lambda v: v.decode('utf-8') if isinstance(v, bytes) else v)"
+            )
     feature = ds.features[label_column]
     texts, labels = [], []
     for text, label in zip(column_values(ds, text_column), column_values(ds, label_column), strict=True):
