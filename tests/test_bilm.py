@@ -32,7 +32,7 @@ from textgru.errors import TextgruError
 from textgru.models.bilm import BiGRULanguageModel
 from textgru.models.gru_classifier import GRUClassifier
 from textgru.models.transfer import TRANSFERRED
-from textgru.optim import slanted_triangular
+from textgru.optim import one_cycle, slanted_triangular
 from textgru.run_schedule import fit_epochs_to_min_steps
 from textgru.tasks.finetuning import (
     FineTuning,
@@ -848,6 +848,22 @@ def test_slanted_triangular_shape() -> None:
             sched.step()
         assert all(a > b for a, b in zip(lrs[1:-1], lrs[2:], strict=False)), lrs
         assert lrs[-1] == pytest.approx(1 / 32 + (1 - 1 / 32) / (steps - 1), rel=1e-6)
+
+
+def test_one_cycle_keeps_discriminative_lr_ratios() -> None:
+    """A review: scheduler=one_cycle peaked every layer group at the first group's lr (the embedding's, 0.002 /
+    2.6^2), cancelling task.finetune.lr_decay; each group peaks at its own lr, an explicit max_lr keeps the ratios."""
+    model = GRUClassifier(30, 3, embedding_dim=8, hidden_size=6, num_layers=2)
+    for max_lr, top in [(None, 0.002), (0.01, 0.01)]:
+        opt = torch.optim.AdamW(discriminative_groups(model, FineTuning(**RECIPE)), lr=0.002)
+        for group in opt.param_groups:
+            group["lr"] = group["lr"] * group.pop("lr_scale")  # as TextgruTask.configure_optimizers
+        sched, peaks = one_cycle(opt, 10, max_lr=max_lr), []
+        for _ in range(10):
+            peaks = [max(a, g["lr"]) for a, g in zip(peaks or [0.0] * 4, opt.param_groups, strict=True)]
+            opt.step()
+            sched.step()
+        assert peaks == pytest.approx([top / 2.6**3, top / 2.6**2, top / 2.6, top])
 
 
 def test_stratified_sample_is_stratified_and_seeded() -> None:

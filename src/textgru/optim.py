@@ -27,10 +27,13 @@ def warmup_cosine(
 def one_cycle(
     optimizer: Optimizer, num_training_steps: int, pct_start: float = 0.3, max_lr: float | None = None
 ) -> torch.optim.lr_scheduler.OneCycleLR:
-    """PyTorch's one-cycle policy peaking at `max_lr` (default: the optimizer's lr)."""
-    peak = max_lr if max_lr is not None else optimizer.param_groups[0]["lr"]
+    """PyTorch's one-cycle policy peaking at `max_lr` (default: the optimizer's lr). Each parameter group peaks at
+    its own lr (times `max_lr` / the optimizer's lr), so discriminative learning rates keep their ratios (a review:
+    every group peaked at the first one's, the embedding's, cancelling `task.finetune.lr_decay`)."""
+    scale = max_lr / optimizer.defaults["lr"] if max_lr is not None else 1.0
+    peaks = [g["lr"] * scale for g in optimizer.param_groups]
     return torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=peak, total_steps=max(1, num_training_steps), pct_start=pct_start
+        optimizer, max_lr=peaks, total_steps=max(1, num_training_steps), pct_start=pct_start
     )
 
 
