@@ -750,6 +750,26 @@ def test_a_run_resumed_mid_epoch_freezes_what_its_epoch_freezes(bilm_run: Path, 
     assert task.model.head.weight.requires_grad and not task.model.embedding.weight.requires_grad
 
 
+def test_a_run_resumed_mid_epoch_keeps_the_stages_that_min_steps_stretched(
+    bilm_run: Path, toy_csv: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A review: trainer.min_steps made 1 planned epoch 4 short ones (each stage 4 of them); a run resumed in short
+    epoch 1 set its stage with 1 epoch a stage and trained the GRU, which the run never stopped did not."""
+    ulmfit = [f"task.finetune.{k}={str(v).lower()}" for k, v in RECIPE.items()]
+    cfg = classifier_config(toy_csv, bilm_run, "task.ema_decay=null", "trainer.max_epochs=1", *ulmfit)
+    _, task = build_classification(cfg)
+    for epoch in (1, 0):
+        for p in task.model.parameters():
+            p.requires_grad_(True)  # as a resumed run's model is built, before any epoch starts
+        stretched = dict(max_epochs=4, max_steps=-1, num_training_batches=8, accumulate_grad_batches=1)
+        task._trainer = SimpleNamespace(current_epoch=epoch, **stretched)
+        caplog.clear()
+        task.on_train_start()
+        assert task.model.head.weight.requires_grad
+        assert not any(p.requires_grad for p in task.model.rnn.parameters()), epoch  # the head alone, 4 epochs
+        assert "will not train" not in caplog.text  # epoch 0's warning is on_train_epoch_start's, said once
+
+
 def test_trainable_groups_schedule() -> None:
     recipe = FineTuning(**{**RECIPE, "unfreeze_epochs": 2})
     assert [trainable_groups(e, 4, recipe) for e in range(7)] == [1, 1, 2, 2, 4, 4, 4]

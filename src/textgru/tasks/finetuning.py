@@ -89,11 +89,14 @@ def discriminative_groups(model: nn.Module, recipe: FineTuning) -> list[dict[str
     return [{"params": g, "lr_scale": recipe.lr_decay ** -(len(groups) - 1 - i)} for i, g in enumerate(groups)]
 
 
-def unfreeze_for_epoch(model: nn.Module, epoch: int, recipe: FineTuning, trainer: Any = None) -> None:
+def unfreeze_for_epoch(
+    model: nn.Module, epoch: int, recipe: FineTuning, trainer: Any = None, warn: bool = True
+) -> None:
     """Gradual unfreezing: the top groups that train in `epoch` get gradients, the ones below stay as they are. At
-    the first epoch, a warning when `trainer.max_epochs` or `max_steps` ends the run before every group trains."""
+    the first epoch (with `warn`), a warning when `trainer.max_epochs` or `max_steps` ends the run before every
+    group trains."""
     per_stage = stage_epochs(recipe, getattr(trainer, "max_epochs", None))
-    if epoch == 0 and recipe.gradual_unfreezing and trainer is not None:
+    if epoch == 0 and warn and recipe.gradual_unfreezing and trainer is not None:
         _warn_if_the_run_ends_first(2 * per_stage, trainer, per_stage // recipe.unfreeze_epochs)
     groups = layer_groups(model)
     n = trainable_groups(epoch, len(groups), recipe, per_stage)

@@ -183,7 +183,8 @@ class ClassificationTask(TaskModule):
     def on_train_start(self) -> None:  # resumed mid-epoch: Lightning (2.6) calls no on_train_epoch_start, so every
         super().on_train_start()  # layer trained for the rest of that epoch (a review: not exact)
         if self.finetune is not None:
-            finetuning.unfreeze_for_epoch(self.model, self.current_epoch, self.finetune)
+            # the trainer's (stretched) max_epochs sets the stage's length (a review: 1 epoch a stage without it)
+            finetuning.unfreeze_for_epoch(self.model, self.current_epoch, self.finetune, self._trainer, warn=False)
 
     def on_train_epoch_start(self) -> None:
         super().on_train_epoch_start()
