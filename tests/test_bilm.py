@@ -12,6 +12,7 @@ import json
 import logging
 import random
 import re
+import shlex
 import shutil
 from pathlib import Path
 from types import SimpleNamespace
@@ -247,6 +248,22 @@ def test_next_commands_fit_the_run(tmp_path: Path) -> None:
         local = {"source": "local", "split_seed": 42, "val_fraction": 0.1, "test_fraction": 0.1, **paths}
         run.config.write_text(yaml.safe_dump({"model": model, "tokenizer": tokenizer, "data": local}))
         assert bilm.next_commands(run)[0].endswith(f"tokenizer.lowercase=false {said} [data.train_size=500]")
+    # a file of other columns: the classifier reads it alike (a review: the command failed, "column 'text' not found")
+    read = {"text_column": "review", "label_column": "my label", "ignore_labels": ["x", "un sup"]}
+    local = {"source": "local", "split_seed": 42, "val_fraction": 0.1, "test_fraction": 0.1, "path": "a.csv", **read}
+    run.config.write_text(yaml.safe_dump({"model": model, "tokenizer": tokenizer, "data": local}))
+    command = bilm.next_commands(run)[0]
+    assert command.endswith(
+        "data=local data.path=a.csv data.text_column=review 'data.label_column=\"my label\"' "
+        "'data.ignore_labels=[x,\"un sup\"]' [data.train_size=500]"
+    ), command
+    cfg = compose_config("train", shlex.split(command)[2:-1])
+    assert {k: cfg.data[k] for k in read} == read
+    for ignored, said in [([], "'data.ignore_labels=[]'"), (None, "data.ignore_labels=null")]:
+        run.config.write_text(
+            yaml.safe_dump({"model": model, "tokenizer": tokenizer, "data": {**local, "ignore_labels": ignored}})
+        )
+        assert f" {said} [data.train_size=500]" in bilm.next_commands(run)[0]
 
 
 def test_classifier_exact_under_padding_after_transfer(bilm_run: Path, toy_csv: Path) -> None:

@@ -48,6 +48,9 @@ def validation_metrics(cfg: DictConfig) -> list[str]:
     return [f"val/{m}" for m in METRICS if m != "bpc" or cfg.tokenizer.kind == "char"]
 
 
+COLUMNS = ("text_column", "label_column", "ignore_labels")  # how a labelled file is read, as the biLM read it
+
+
 def next_commands(run: RunFolder) -> list[str]:
     """What to run next with this run's checkpoint (printed when the run ends): fine-tune the classifier from it, with
     the sizes and tokenizer settings the transfer needs (each refused when it differs), on labelled data."""
@@ -72,15 +75,19 @@ def next_commands(run: RunFolder) -> list[str]:
         if source in ("tweets", "local"):  # labelled data read as texts: the classifier must split it alike (a review)
             default = data_config(source)
             data += [f"data.{k}={cfg['data'][k]}" for k in CARVING if cfg["data"].get(k, default[k]) != default[k]]
+            read = [k for k in COLUMNS if k in default and cfg["data"].get(k, default[k]) != default[k]]
+            data += [_path_arg(f"data.{k}", cfg["data"][k]) for k in read]  # a review: "column 'text' not found"
     except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError):
         return [f"{command} [data.train_size=500]"]
     return [" ".join([command, *sizes, f"tokenizer={tok['kind']}", *normalised, *data, "[data.train_size=500]"])]
 
 
 def _path_arg(key: str, value: Any) -> str:
-    """`key=path` or `key=[a,b]` for the command line, each path quoted where it must be."""
+    """`key=path` or `key=[a,b]` (or `key=null`) for the command line, each path (or name) quoted where it must be."""
     from textgru.console import PLAIN_VALUE
 
+    if value is None:
+        return f"{key}=null"
     if isinstance(value, str):
         return command_arg(key, value)
     items = (v if PLAIN_VALUE.fullmatch(v) else '"' + v.replace('"', '\\"') + '"' for v in map(str, value))
