@@ -379,6 +379,23 @@ def test_a_file_without_rows_is_one_line_naming_it(tmp_path: Path) -> None:
         load_local(str(train), validation_path=str(header))
 
 
+def test_an_empty_parquet_file_is_one_line_naming_it(tmp_path: Path, capfd: pytest.CaptureFixture) -> None:
+    """A review: a zero-row Parquet file printed pyarrow's "Failed to read file ... BatchSize must be greater than 0"
+    lines, then "could not read ... as parquet": it has no rows, as a header-only CSV."""
+    import pandas as pd
+
+    from textgru.data.local import load_local
+
+    empty, train = tmp_path / "empty.parquet", tmp_path / "train.parquet"
+    pd.DataFrame({"text": pd.Series([], dtype=str), "label": pd.Series([], dtype=str)}).to_parquet(empty)
+    pd.DataFrame({"text": [t for t, _ in make_rows(20)], "label": [y for _, y in make_rows(20)]}).to_parquet(train)
+    with pytest.raises(TextgruError, match=r"^'.*empty.parquet' has no data rows \(a header at most\); give a file"):
+        load_local(str(empty))
+    with pytest.raises(TextgruError, match=r"^the test split is empty: '.*empty.parquet' has no data rows"):
+        load_local(str(train), test_path=str(empty))
+    assert "BatchSize" not in capfd.readouterr().err
+
+
 @pytest.mark.slow  # ~9 s; test_a_file_without_rows_is_one_line_naming_it covers the same check in the default run
 def test_empty_validation_file(tmp_path: Path) -> None:
     train = write_csv(tmp_path / "train.csv", make_rows(60), text_col="text", label_col="label")

@@ -355,6 +355,41 @@ def test_parquet_files_naming_their_labels_in_another_order_are_read_by_name(tmp
     assert names == order and all(truth[r["text"]] == names[r["label"]] for r in data["test"])
 
 
+def test_parquet_files_of_one_split_naming_other_labels_are_read_by_name(tmp_path: Path) -> None:
+    """A review: data.path=[jan.parquet, feb.parquet], feb's labels encoded without "neutral", were read together
+    with jan's label names: feb's "pos" rows trained as "neutral", silently."""
+    from datasets import Dataset
+
+    rows = make_rows(90)
+    months = {"jan": rows[:45], "feb": [r for r in rows[45:] if r[1] != "neutral"]}
+    for month, part in months.items():
+        table = Dataset.from_dict({"text": [t for t, _ in part], "label": [y for _, y in part]})
+        table.class_encode_column("label").to_parquet(tmp_path / f"{month}.parquet")
+    data = load_classification_data({**data_cfg("local"), "path": [str(tmp_path / f"{m}.parquet") for m in months]})
+    names = data["train"].features["label"].names
+    got = Counter((t, names[y]) for ds in data.values() for t, y in zip(ds["text"], ds["label"], strict=True))
+    assert got == Counter(months["jan"] + months["feb"])
+
+
+def test_a_test_file_with_more_columns_is_read_and_one_without_labels_is_named(tmp_path: Path) -> None:
+    """A review: a Kaggle-style test.csv (id,text,label) beside train.csv (text,label) was refused ("give every data
+    file the same columns"), and a test file with no label column read "no row ... has a label; fill it in"."""
+    rows = [(t, f"0{['neg', 'neutral', 'pos'].index(y) + 1}") for t, y in make_rows(60)]  # codes, read as written
+    train = write_csv(tmp_path / "train.csv", rows[:45], text_col="text", label_col="label")
+    test = tmp_path / "test.csv"
+    test.write_text("id,text,label\n" + "".join(f"{i},{t},{y}\n" for i, (t, y) in enumerate(rows[45:])))
+    data = load_classification_data({**data_cfg("local"), "path": str(train), "test_path": str(test)})
+    names = data["test"].features["label"].names
+    assert names == ["01", "02", "03"]  # (not 1, 2, 3: the two headers differ)
+    got = Counter((t, names[y]) for t, y in zip(data["test"]["text"], data["test"]["label"], strict=True))
+    assert got == Counter(rows[45:])
+    bare = tmp_path / "bare.csv"
+    bare.write_text("text\n" + "".join(f"{t}\n" for t, _ in rows[45:]))
+    with pytest.raises(TextgruError, match=r"^'.*bare.csv' has no column 'label', but '.*train.csv' has") as e:
+        load_classification_data({**data_cfg("local"), "path": str(train), "test_path": str(bare)})
+    assert "\n" not in str(e.value)
+
+
 def test_a_tsv_has_no_quoting_so_a_stray_quote_swallows_no_rows(tmp_path: Path) -> None:
     """A review: a text starting with an unclosed '"' joined the next 15 rows into one example, silently."""
     rows = make_rows(60)

@@ -431,7 +431,7 @@ def test_data_files_that_do_not_go_together_are_one_line(tmp_path: Path) -> None
     (tmp_path / "test_unlabelled.csv").write_bytes(_csv([(t, "") for t, _ in BASE]))
     (tmp_path / "val_ragged.csv").write_bytes(_csv(BASE) + b"one,pos,extra,fields\n")
     cases = [
-        ({"path": "train.csv", "validation_path": "val.csv"}, "'val.csv' has the columns ['text', 'y'], but"),
+        ({"path": "train.csv", "validation_path": "val.csv"}, "'val.csv' has no column 'label', but"),
         # a split's own file names it (they named the training file)
         ({"path": "train.csv", "validation_path": "val_new.csv"}, "val_new.csv: label(s) ['surprise'] in the valid"),
         ({"path": "train.csv", "test_path": "test_unlabelled.csv"}, "test_unlabelled.csv: no row of the test split"),

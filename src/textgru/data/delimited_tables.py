@@ -20,19 +20,24 @@ def as_written(files: list[str], kwargs: dict) -> dict:
     text "007" not 7: pandas guesses numbers otherwise), where the files share one set of column names: as pandas
     names them, so a blank name (Excel's trailing comma, a pandas index column: "Unnamed: 2") or a repeated one ("a.1")
     reads as written too (a review: "01" and "1" became one label there, without a word)."""
-    import pandas as pd
-
-    headers = set()
-    for f in files:
-        try:
-            read = {k: kwargs[k] for k in ("sep", "quoting") if k in kwargs}
-            headers.add(tuple(pd.read_csv(f, nrows=0, encoding="utf-8-sig", encoding_errors="replace", **read).columns))
-        except Exception:  # an unclosed quote, a 128 KB first field: pandas' reading says what is wrong
-            return {}
+    headers = {header_of(f, kwargs) for f in files}
+    if None in headers:  # an unclosed quote, a 128 KB first field: pandas' reading says what is wrong
+        return {}
     header = sorted(headers)[0] if len({frozenset(h) for h in headers}) == 1 else ()  # the same names in any order
     if not header or not all(isinstance(name, str) for name in header):
         return {}  # the files differ: as before
     return {"features": Features({name: Value("string") for name in header})}
+
+
+def header_of(path: str, kwargs: dict) -> tuple | None:
+    """The column names of CSV/TSV `path` as pandas names them; None where its header cannot be read."""
+    import pandas as pd
+
+    try:
+        read = {k: kwargs[k] for k in ("sep", "quoting") if k in kwargs}
+        return tuple(pd.read_csv(path, nrows=0, encoding="utf-8-sig", encoding_errors="replace", **read).columns)
+    except Exception:
+        return None
 
 
 def refuse_repeated_columns(path: str, sep: str, columns: Iterable[str], quoting: int = csv.QUOTE_MINIMAL) -> None:

@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 import csv
-import glob
 import hashlib
 import itertools
 import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from datasets import Dataset, DatasetDict, load_dataset
+from datasets import Dataset, DatasetDict
 
 from textgru.data.data_paths import expand_paths, refuse_folders_among
 from textgru.data.decoding import BYTE_ORDER_MARKS, count_undecodable, decode_bytes, log_undecodable, refuse_binary
-from textgru.data.delimited_tables import as_written, check_row_lengths, refuse_repeated_columns
+from textgru.data.delimited_tables import check_row_lengths, refuse_repeated_columns
 from textgru.data.ignored_labels import IgnoredLabels, ignored_labels
 from textgru.data.json_lines import first_bad_json_line, holds_no_rows, read_as_json_lines
+from textgru.data.split_tables import column_names, parquet_rows, read_split, refuse_lacking
 from textgru.data.tsv_quoting import tsv_quoting_of_files
 from textgru.errors import TextgruError
-from textgru.local_paths import os_absolute
 
 log = logging.getLogger(__name__)
 VALIDATION_FOLDERS = ("validation", "valid", "val", "dev")  # in this order: the first found is the validation split
@@ -120,10 +119,11 @@ def is_label_folder(path: Path) -> bool:
 
 
 def _has_no_rows(path: str) -> bool:
-    """True for an empty file, or a CSV/TSV with a header line only (Parquet is checked by its reader)."""
+    """True for an empty file, a CSV/TSV with a header line only, or a Parquet file of no rows (a review: pyarrow's
+    "BatchSize must be greater than 0", logged and raised)."""
     p = Path(path)
     if p.suffix.lower() == ".parquet":
-        return False
+        return parquet_rows(path) == 0
     if p.suffix.lower() in (".json", ".jsonl") and holds_no_rows(p):  # `[]`, or lines of `{}`
         return True
     with open(p, "rb") as f:  # \r line ends (an old Mac's CSV) too: read as one line, it was "no data rows" (a review)
@@ -179,17 +179,10 @@ def load_local(
     return load_tables(data_files, columns)
 
 
-def _columns(fmt: str, path: str, kwargs: dict) -> list[str] | None:
-    """The column names of one data file read alone; None if it cannot be read alone either."""
-    try:
-        return list(load_dataset(fmt, data_files=[glob.escape(os_absolute(path))], **kwargs)["train"].column_names)
-    except Exception:
-        return None
-
-
 def load_tables(data_files: dict[str, list[str]], columns: Sequence[str] = ()) -> DatasetDict:
-    """CSV/TSV/JSON/JSONL/Parquet files, one list per split, read with `datasets` (non-UTF-8 bytes replaced);
-    an empty split, a file that does not parse or a CSV/TSV header naming one of `columns` twice is one clear error."""
+    """CSV/TSV/JSON/JSONL/Parquet files, one list per split, read with `datasets` (non-UTF-8 bytes replaced), each
+    split by itself (`read_split`); an empty split, a file that does not parse, one without a column of `columns`
+    that another has, or a CSV/TSV header naming one of `columns` twice is one clear error."""
     fmt, kwargs = _file_format([f for fs in data_files.values() for f in fs])
     for split, files in data_files.items():
         if all(_has_no_rows(f) for f in files):
@@ -213,33 +206,27 @@ def load_tables(data_files: dict[str, list[str]], columns: Sequence[str] = ()) -
         for f in (f for fs in data_files.values() for f in fs):
             refuse_repeated_columns(f, kwargs.get("sep", ","), columns, kwargs.get("quoting", csv.QUOTE_MINIMAL))
             check_row_lengths(f, kwargs)
-        kwargs.update(as_written([f for fs in data_files.values() for f in fs], kwargs))
     # the readers log the parse error we raise below as one line of our own
-    reader_logs = [logging.getLogger(f"datasets.packaged_modules.{m}.{m}") for m in ("csv", "json")]
+    reader_logs = [logging.getLogger(f"datasets.packaged_modules.{m}.{m}") for m in ("csv", "json", "parquet")]
     levels = [lg.level for lg in reader_logs]
     for lg in reader_logs:
         lg.setLevel(logging.CRITICAL)
-    # `datasets` reads a data file's name as a glob: escaped, reviews[1].csv is not reviews1.csv (a review),
-    # and drops a `..` after a linked folder textually: given as the OS resolves it, it reads the file the OS names
-    named = {split: [glob.escape(os_absolute(f)) for f in files] for split, files in data_files.items()}
-    try:
-        if fmt == "parquet":  # each split its own features: read together, every split took the first's label names
-            return DatasetDict({s: load_dataset(fmt, data_files={s: fs}, **kwargs)[s] for s, fs in named.items()})
-        return load_dataset(fmt, data_files=named, **kwargs)
+    wanted = [c for c in columns if c]
+    try:  # each split its own features: read together, every split took the first's (Parquet's label names; a test
+        # file without labels had its column added, empty; a test file's extra id column was refused)
+        dd = DatasetDict({s: read_split(fmt, s, fs, kwargs, wanted) for s, fs in data_files.items()})
+        refuse_lacking({fs[0]: dd[s].column_names for s, fs in data_files.items()}, wanted)
+        return dd
+    except TextgruError:
+        raise
     except Exception as e:  # pyarrow / pandas parse errors
         files = [f for fs in data_files.values() for f in fs]
         for f in files:
             bad_line = first_bad_json_line(f) if fmt == "json" and read_as_json_lines(f) else ""
             if bad_line:
                 raise TextgruError(f"could not read {f!r} as JSON Lines: {bad_line}") from e
-        columns = {f: _columns(fmt, f, kwargs) for f in files} if len(files) > 1 else {}
-        odd = next((f for f in files if columns[f] not in (None, columns[files[0]])), None) if columns else None
-        if odd is not None:  # the reader's own error names neither file ("Couldn't cast ...")
-            raise TextgruError(
-                f"{odd!r} has the columns {columns[odd]}, but {files[0]!r} has {columns[files[0]]}; give every data "
-                "file the same columns"
-            ) from e
-        culprit = next((f for f in files if columns.get(f, []) is None), files[0])  # the file that fails alone
+        alone = files if len(files) > 1 else []  # the file that fails alone
+        culprit = next((f for f in alone if column_names(fmt, f, kwargs) is None), files[0])
         raise TextgruError(f"could not read {culprit!r} as {fmt}: {_root_message(e)}") from e
     finally:
         for lg, level in zip(reader_logs, levels, strict=True):

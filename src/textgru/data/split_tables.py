@@ -1,0 +1,129 @@
+"""One split's data files read with `datasets`: together where they agree, each by itself where their columns or
+Parquet label names differ (read together, every file took the first's)."""
+
+from __future__ import annotations
+
+import glob
+from collections.abc import Mapping, Sequence
+
+from datasets import ClassLabel, Dataset, Features, Value, concatenate_datasets, load_dataset
+
+from textgru.data.delimited_tables import as_written, header_of
+from textgru.errors import TextgruError
+from textgru.local_paths import os_absolute
+
+
+def parquet_rows(path: str) -> int | None:
+    """The rows a Parquet file holds, by its footer; None where that cannot be read (its reader names the problem)."""
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.read_metadata(path).num_rows
+    except Exception:
+        return None
+
+
+def _parquet_features(path: str) -> Features | None:
+    import pyarrow.parquet as pq
+
+    try:
+        return Features.from_arrow_schema(pq.read_schema(path))  # with `datasets`' label names, where it wrote them
+    except Exception:
+        return None
+
+
+def _read(fmt: str, split: str, files: list[str], kwargs: dict) -> Dataset:
+    if fmt == "csv":  # every column as text, where these files share one header
+        kwargs = {**kwargs, **as_written(files, kwargs)}
+    # `datasets` reads a data file's name as a glob: escaped, reviews[1].csv is not reviews1.csv (a review),
+    # and drops a `..` after a linked folder textually: given as the OS resolves it, it reads the file the OS names
+    named = [glob.escape(os_absolute(f)) for f in files]
+    return load_dataset(fmt, data_files={split: named}, **kwargs)[split]
+
+
+def _together(fmt: str, split: str, files: list[str], kwargs: dict, wanted: Sequence[str]) -> Dataset | None:
+    """The files read together, or None where they differ: in their columns (`datasets` fills a column a later file
+    lacks with nulls, and refuses one it adds) or in their Parquet label names (read as the first file's)."""
+    if fmt == "parquet":
+        features = [_parquet_features(f) for f in files]
+        same = None in features or all(f == features[0] for f in features)
+        return _read(fmt, split, files, kwargs) if same else None
+    if fmt == "csv":
+        headers = [header_of(f, kwargs) for f in files]
+        same = None in headers or len({frozenset(h) for h in headers if h is not None}) == 1
+        return _read(fmt, split, files, kwargs) if same else None
+    try:
+        ds = _read(fmt, split, files, kwargs)
+    except Exception:
+        columns = [column_names(fmt, f, kwargs) for f in files]
+        if None in columns or len({frozenset(c) for c in columns if c is not None}) == 1:  # one that does not parse:
+            raise  # the caller names it
+        return None
+    if any(c in ds.column_names and ds.data.column(c).null_count for c in wanted):  # a JSON file without the key,
+        refuse_lacking({f: column_names(fmt, f, kwargs) or [] for f in files}, wanted)  # or rows without a value
+    return ds
+
+
+def column_names(fmt: str, path: str, kwargs: dict) -> list[str] | None:
+    """The column names of one data file read alone; None if it cannot be read alone either."""
+    try:
+        return list(_read(fmt, "train", [path], kwargs).column_names)
+    except Exception:
+        return None
+
+
+def refuse_lacking(columns_of: Mapping[str, Sequence[str]], wanted: Sequence[str]) -> None:
+    """One line for a file without a wanted column (the text or label column) that another file has; one no file
+    has is `standardize`'s to name, with the columns there are."""
+    for column in wanted:
+        having = next((f for f, cs in columns_of.items() if column in cs), None)
+        lacking = next((f for f, cs in columns_of.items() if column not in cs), None)
+        if having is not None and lacking is not None:  # a review: a test file without labels "has no label; fill
+            raise TextgruError(  # it in", its absent column read as an empty one
+                f"{lacking!r} has no column {column!r}, but {having!r} has; its columns are "
+                f"{list(columns_of[lacking])}: give every data file the {column!r} column"
+            )
+
+
+def _by_names(ds: Dataset, column: str) -> Dataset:
+    """A ClassLabel column as its label names (strings), as the file wrote them."""
+    names = ds.features[column].names
+    features = ds.features.copy()
+    features[column] = Value("string")
+    return ds.map(
+        lambda b: {column: [names[v] if v is not None and 0 <= v < len(names) else None for v in b[column]]},
+        batched=True,
+        features=features,
+    )
+
+
+def read_split(fmt: str, split: str, files: list[str], kwargs: dict, wanted: Sequence[str]) -> Dataset:
+    """A split's files as one Dataset; read together unless they differ, else each by itself, keeping the columns
+    every file has (of `wanted`, where each has them) and Parquet label integers as their own file's names."""
+    if fmt == "parquet":  # a file without rows adds none (its reader fails on it: "BatchSize must be greater than 0")
+        files = [f for f in files if parquet_rows(f) != 0] or files
+    if len(files) == 1:
+        return _read(fmt, split, files, kwargs)
+    if (together := _together(fmt, split, files, kwargs, wanted)) is not None:
+        return together
+    parts = {f: _read(fmt, split, [f], kwargs) for f in files}
+    refuse_lacking({f: ds.column_names for f, ds in parts.items()}, wanted)
+    keep = [c for c in parts[files[0]].column_names if all(c in ds.column_names for ds in parts.values())]
+    if wanted and all(c in keep for c in wanted):  # else one no file has: `standardize` names the columns every
+        keep = list(wanted)  # file has
+    parts = {f: ds.select_columns(keep) for f, ds in parts.items()}
+    for column in keep:
+        if any(isinstance(ds.features[column], ClassLabel) for ds in parts.values()) and any(
+            ds.features[column] != parts[files[0]].features[column] for ds in parts.values()
+        ):  # a review: feb.parquet's labels (neg, pos) read as jan's (neg, neutral, pos): its pos trained as neutral
+            parts = {f: _by_names(ds, column) if isinstance(ds.features[column], ClassLabel) else ds
+                     for f, ds in parts.items()}  # fmt: skip
+    try:
+        return concatenate_datasets(list(parts.values()))
+    except ValueError as e:  # "The features can't be aligned": one column of numbers in one file, strings in another
+        kinds = [(f, c, ds.features[c], parts[files[0]].features[c]) for f, ds in parts.items() for c in keep]
+        f, c, its, firsts = next((k for k in kinds if k[2] != k[3] and Value("null") not in k[2:]), kinds[0])
+        raise TextgruError(
+            f"column {c!r} holds {its} in {f!r} but {firsts} in {files[0]!r}; give every data file of a split one "
+            "kind of value in a column"
+        ) from e
