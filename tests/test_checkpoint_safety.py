@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import shutil
 import sys
 from collections.abc import Callable
@@ -202,6 +203,79 @@ def test_evaluating_on_an_edited_data_config_is_one_line(tiny_run: Path, tmp_pat
     with pytest.raises(TextgruError, match=r"^the model's data config \(an edited checkpoint\?\) cannot be read") as e:
         textgru.load(tmp_path / "edited.ckpt").evaluate()
     assert "\n" not in str(e.value) and "pass data=" in str(e.value)
+
+
+def _without(token: str, ckpt: dict) -> None:
+    """The checkpoint's tokenizer with `token` renamed in its vocabulary and added tokens (a review's edit)."""
+    spec = json.loads(ckpt["textgru"]["tokenizer"])
+    spec["model"]["vocab"]["[XX]"] = spec["model"]["vocab"].pop(token)
+    for added in spec["added_tokens"]:
+        added["content"] = "[XX]" if added["content"] == token else added["content"]
+    ckpt["textgru"]["tokenizer"] = json.dumps(spec)
+
+
+@pytest.mark.parametrize("run", ["tiny_run", "lm_run"])
+@pytest.mark.parametrize("token", ["[PAD]", "[UNK]"])
+def test_a_checkpoint_whose_tokenizer_lacks_a_special_token_is_one_line_at_load(
+    request: pytest.FixtureRequest, tmp_path: Path, run: str, token: str
+) -> None:
+    """A review: a tokenizer without [PAD] or [UNK] loaded, then every prediction was a traceback (pad_id's
+    int(None), or "WordLevel error: Missing [UNK] token" on an unknown word; the server's 500s), and an export
+    wrote pad_id 0 that its own load then refused. Refused at load, in one line."""
+    import textgru
+
+    ckpt = torch.load(request.getfixturevalue(run) / "checkpoints" / "best.ckpt", weights_only=True)
+    _without(token, ckpt)
+    torch.save(ckpt, tmp_path / "edited.ckpt")
+    with pytest.raises(TextgruError, match=re.escape(f"its tokenizer has no {token} token in its vocabulary")) as e:
+        textgru.load(tmp_path / "edited.ckpt")
+    assert "\n" not in str(e.value) and "edited.ckpt" in str(e.value)
+    if run == "tiny_run" and token == "[PAD]":  # the command line too: one line, no traceback
+        r = run_script("predict", f"ckpt_path={tmp_path / 'edited.ckpt'}", "text=great movie")
+        assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "no [PAD] token" in r.stderr, r.stderr
+
+
+def test_a_checkpoint_without_a_data_config_predicts_and_evaluates_given_data(
+    tiny_run: Path, small_csv: Path, tmp_path: Path
+) -> None:
+    """A review: data_config None (which the loader lets through) made evaluate() a TypeError traceback on the
+    model's own data, and an AttributeError on data given. The first is the edited data config's one line; data given
+    is scored, and predictions are as before."""
+    import textgru
+
+    ckpt = torch.load(tiny_run / "checkpoints" / "best.ckpt", weights_only=True)
+    ckpt["textgru"]["data_config"] = None
+    torch.save(ckpt, tmp_path / "edited.ckpt")
+    clf = textgru.load(tmp_path / "edited.ckpt")
+    assert clf.predict("a good day").label == textgru.load(tiny_run).predict("a good day").label
+    with pytest.raises(TextgruError, match=r"^the model's data config \(an edited checkpoint\?\) cannot be read") as e:
+        clf.evaluate()
+    assert "\n" not in str(e.value) and "pass data=" in str(e.value)
+    assert clf.evaluate(small_csv, text_column="review", label_column="sentiment")["n"] > 0
+
+
+def test_a_forecaster_without_a_data_config_refuses_eval_in_one_line(tmp_path: Path) -> None:
+    """As a classifier's: the forecaster's evaluate() was a TypeError traceback (dict(None)); its spans' fractions
+    come from the data config, so every eval needs it."""
+    import numpy as np
+
+    import textgru
+    from textgru.checkpoint import checkpoint_extras
+    from textgru.models import model_class
+
+    args = {"num_features": 2, "hidden_size": 8, "num_layers": 1}
+    model = model_class("GRUForecaster")(**args)
+    meta = checkpoint_extras("forecast", model, args, None, None, {"source": "local"}, 12)
+    meta.update(data_config=None, window=12, horizon=3, normalisation={"columns": ["a", "b"], "mean": [0.0, 0.0],
+                                                                       "std": [1.0, 1.0]})  # fmt: skip
+    torch.save(
+        {"state_dict": {f"model.{k}": v for k, v in model.state_dict().items()}, "textgru": meta}, tmp_path / "f.ckpt"
+    )
+    fc = textgru.load(tmp_path / "f.ckpt")
+    assert fc.predict(np.zeros((20, 2))).shape[-1] == 2
+    for data in (None, np.zeros((40, 2))):
+        with pytest.raises(TextgruError, match=r"^the model's data config \(an edited checkpoint\?\) cannot be read"):
+            fc.evaluate(data)
 
 
 def _expanded_embedding(ckpt: dict) -> None:

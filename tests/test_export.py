@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -254,6 +255,22 @@ def test_export_refuses_outputs_that_are_not_finite(tmp_path: Path, tiny_run: Pa
     with pytest.raises(TextgruError, match="^the model's outputs are NaN or infinite on random inputs .* nothing was"):
         textgru.export(ckpt, tmp_path / "new" / "sub" / "export")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["v.ckpt"]  # nor the folders made for it (a review)
+
+
+@pytest.mark.parametrize("token", ["[PAD]", "[UNK]"])
+def test_export_refuses_a_tokenizer_without_a_special_token(tmp_path: Path, tiny_run: Path, token: str) -> None:
+    """A review: a checkpoint's tokenizer without [PAD] exported with pad_id 0 written (refused by its own load, "export
+    again" giving the same folder); without [UNK], with unk_id null. The export refuses it, and writes nothing."""
+    saved = torch.load(tiny_run / "checkpoints" / "best.ckpt", weights_only=True)
+    spec = json.loads(saved["textgru"]["tokenizer"])
+    spec["model"]["vocab"]["[XX]"] = spec["model"]["vocab"].pop(token)
+    for added in spec["added_tokens"]:
+        added["content"] = "[XX]" if added["content"] == token else added["content"]
+    saved["textgru"]["tokenizer"] = json.dumps(spec)
+    torch.save(saved, tmp_path / "v.ckpt")
+    with pytest.raises(TextgruError, match=re.escape(f"v.ckpt: its tokenizer has no {token} token")) as e:
+        textgru.export(tmp_path / "v.ckpt", tmp_path / "export")
+    assert "\n" not in str(e.value) and sorted(p.name for p in tmp_path.iterdir()) == ["v.ckpt"]
 
 
 # ---------------------------------------------------------------- the inference API and the commands on both backends
@@ -588,6 +605,7 @@ def test_bad_exports_get_one_line(tmp_path: Path, exported: dict) -> None:
         ("task", "builtins.eval", "unknown task"),
         ("format_version", 99, "export format 99"),
         ("data_config", "!!python/object:os.system", "data_config is not a mapping"),
+        ("unk_id", None, "unk_id is missing, where an integer belongs"),  # a review: read "unk_id='None'"
         ("training_metrics", [1], "training_metrics is not a mapping"),
         ("model", "os.system", "model is not a mapping"),
         ("labels", ["neg", "pos"], "names 2 labels but the graph gives 3 classes"),

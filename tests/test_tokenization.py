@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 
 import pytest
 from conftest import tok_cfg
@@ -23,6 +24,23 @@ def test_every_tokenizer_textgru_writes_is_one_it_reads(kind: str) -> None:
         tok = train_tokenizer(TEXTS, tok_cfg(kind, vocab_size=300, min_frequency=1, **settings))
         assert tokenizer_problem(json.loads(tok.to_str())) is None, settings
         assert tokenizer_from_json(tok.to_str()).encode("I love it @bob").ids == tok.encode("I love it @bob").ids
+
+
+@pytest.mark.parametrize("kind", ["word", "bpe", "byte_bpe", "char"])
+@pytest.mark.parametrize("token", [PAD, UNK])
+def test_a_tokenizer_without_a_special_token_is_refused(kind: str, token: str) -> None:
+    """A review: a file's tokenizer with [PAD] or [UNK] renamed (in its vocabulary and added tokens) was read, then
+    failed every batch (pad_id's int(None)) or every unknown word ("WordLevel error: Missing [UNK] token"). Every
+    kind textgru trains has both."""
+    spec = json.loads(train_tokenizer(TEXTS, tok_cfg(kind, vocab_size=300, min_frequency=1)).to_str())
+    spec["model"]["vocab"]["[XX]"] = spec["model"]["vocab"].pop(token)
+    for added in spec["added_tokens"]:
+        added["content"] = "[XX]" if added["content"] == token else added["content"]
+    assert (
+        tokenizer_problem(spec) == f"has no {token} token in its vocabulary, which every tokenizer textgru writes has"
+    )
+    with pytest.raises(ValueError, match=re.escape(f"has no {token} token")):
+        tokenizer_from_json(json.dumps(spec))
 
 
 @pytest.mark.parametrize("kind", ["word", "bpe", "char"])

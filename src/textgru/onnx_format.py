@@ -221,10 +221,10 @@ def read_config(folder: ExportFolder) -> dict[str, Any]:
     if task not in KEYS:
         raise TextgruError(f"{where!r} names an unknown task {str(task)[:40]!r}; use one of {', '.join(KEYS)}")
     for key, (kind, what) in {**_COMMON, **KEYS[task]}.items():
-        if not _fits(config.get(key), kind):
-            raise TextgruError(
-                f"{where!r}: {key}={str(config.get(key))[:60]!r} is not {what or kind}; export the checkpoint again"
-            )
+        if not _fits(value := config.get(key), kind):  # null or left out: missing, not "='None'" (a review)
+            found = f" is missing, where {what or kind} belongs"
+            found = found if value is None else f"={str(value)[:60]!r} is not {what or kind}"
+            raise TextgruError(f"{where!r}: {key}{found}; export the checkpoint again")
     for key in ("data_config", "model", "training_metrics"):  # optional; read by evaluate() and /info
         if not isinstance(config.get(key), (dict, type(None))):
             raise TextgruError(f"{where!r}: {key} is not a mapping; export the checkpoint again")

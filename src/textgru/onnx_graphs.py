@@ -76,11 +76,10 @@ def _dims() -> tuple[Any, Any]:
 
 
 def classifier_plan(model: Any, meta: dict[str, Any]) -> dict[str, Any]:
-    from tokenizers import Tokenizer
-
     from textgru.data.tokenization import PAD, UNK
+    from textgru.inference.loaded_model import checked_tokenizer
 
-    tok = Tokenizer.from_str(meta["tokenizer"])
+    tok = checked_tokenizer(meta)  # as a load checks it (a review: one without [PAD] exported pad_id 0)
     vocab, labels, max_length = model.embedding.num_embeddings, list(meta["label_names"]), int(meta["max_length"])
     pad = tok.token_to_id(PAD) or 0
     batch, time = _dims()
@@ -121,12 +120,11 @@ def classifier_plan(model: Any, meta: dict[str, Any]) -> dict[str, Any]:
 
 
 def lm_plan(model: Any, meta: dict[str, Any]) -> dict[str, Any]:
-    from tokenizers import Tokenizer
-
     from textgru.data.tokenization import PAD, UNK
+    from textgru.inference.loaded_model import checked_tokenizer
     from textgru.inference.sampling import DOCUMENT_SEPARATOR, document_start
 
-    tok = Tokenizer.from_str(meta["tokenizer"])
+    tok = checked_tokenizer(meta)  # as a load checks it (a review: one without [PAD] exported pad_id 0)
     vocab, layers, hidden = model.decoder.out_features, model.num_layers, model.hidden_size
     batch, time = _dims()
     g = torch.Generator().manual_seed(0)

@@ -103,6 +103,9 @@ def _model(node: Any) -> int:
         raise ValueError("has a vocabulary that is not a map of tokens to ids")
     if node.get("unk_token") != UNK:
         raise ValueError(f"has an unknown-word token textgru does not write ({str(node.get('unk_token'))[:40]!r})")
+    if missing := [token for token in (PAD, UNK) if token not in vocab]:  # every kind trains both (a review: without
+        # one, each batch failed on pad_id's int(None), or each unknown word on "Missing [UNK] token")
+        raise ValueError(f"has no {missing[0]} token in its vocabulary, which every tokenizer textgru writes has")
     if kind == "BPE":
         for key in ("dropout", "continuing_subword_prefix", "end_of_word_suffix"):
             if node.get(key) is not None:

@@ -204,12 +204,14 @@ class Classifier(LoadedModel):
         from textgru.inference.label_matching import label_indices
         from textgru.inference.reports import data_scored, report_path
         from textgru.inference.scored_data import labelled_texts
+        from textgru.inference.trained_split import own_data_config
 
         require_split(split)
+        trained_on = own_data_config(self.meta, needed=data is None)
         texts, names, split = labelled_texts(
             data,
             split,
-            self.meta["data_config"],
+            trained_on,
             text_column,
             label_column,
             self.meta.get("data_digest"),
@@ -217,12 +219,12 @@ class Classifier(LoadedModel):
         )
         report = report_path(output_dir, split, overwrite, "confusion_matrix.png", self.meta.get("path"))
 
-        labels = label_indices(names, self.label_names, self.meta["data_config"].get("ignore_labels") or ())
+        labels = label_indices(names, self.label_names, trained_on.get("ignore_labels") or ())
         scored = [self.predict_proba(chunk, batch_size) for chunk in in_chunks(texts, "eval", show_progress)]
         probs = torch.cat(scored) if scored else self.predict_proba(texts, batch_size)  # (texts, classes)
         result = classification_metrics(probs, labels, self.label_names)
         where = self.meta.get("path")  # absolute: the report may be read from another folder
-        result.update(split=split, data=data_scored(data, self.meta["data_config"], split), precision=self.precision)
+        result.update(split=split, data=data_scored(data, trained_on, split), precision=self.precision)
         result.update(checkpoint=str(Path(where).absolute()) if where else None, **scored_state(self.meta))
         if report is not None:
             write_report(result, self.label_names, Path(output_dir), split, overwrite)

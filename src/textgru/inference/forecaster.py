@@ -155,12 +155,12 @@ class Forecaster(LoadedModel):
         from textgru.data.series_spans import split_bounds
         from textgru.inference.forecast_messages import check_frame_keywords, config_keywords
         from textgru.inference.reports import REPORT_FIX, report_path, write_json
-        from textgru.inference.trained_split import as_trained, warn_if_changed
+        from textgru.inference.trained_split import as_trained, own_data_config, warn_if_changed
 
         require_split(split)
         if fill_missing not in ("error", "interpolate"):  # a review: "ffill" was taken, unread
             raise TextgruError(f"fill_missing={fill_missing!r}: use 'error' or 'interpolate' (linear)")
-        cfg = dict(self.meta["data_config"])
+        cfg = own_data_config(self.meta, needed=True, fix="it holds the split fractions; use the file textgru saved")
         read_from: Mapping[str, Any] | None = None  # the data config of a CSV read, to warn where the model's changed
         if data is None:
             values, read_from = self._values(load_series(cfg).values), cfg

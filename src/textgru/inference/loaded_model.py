@@ -17,16 +17,22 @@ from textgru.errors import TextgruError
 Self = TypeVar("Self", bound="LoadedModel")
 
 
-def read_tokenizer(model: Any, meta: dict[str, Any]) -> Any:
-    """The checkpoint's (or export's) tokenizer; one line if it cannot be read, or if it makes token ids the model's
-    embedding was not sized for (a tokenizer from another run: wrong answers or an IndexError)."""
+def checked_tokenizer(meta: dict[str, Any]) -> Any:
+    """The checkpoint's (or export's) tokenizer; one line if it cannot be read or is not one textgru writes."""
     from textgru.data.tokenization import tokenizer_from_json
 
     where = meta.get("path") or "the model"
     try:
-        tokenizer = tokenizer_from_json(meta["tokenizer"])
+        return tokenizer_from_json(meta["tokenizer"])
     except ValueError as e:
         raise TextgruError(f"{where}: its tokenizer {e}; use the file textgru saved") from None
+
+
+def read_tokenizer(model: Any, meta: dict[str, Any]) -> Any:
+    """The checkpoint's (or export's) tokenizer (`checked_tokenizer`); one line too if it makes token ids the model's
+    embedding was not sized for (a tokenizer from another run: wrong answers or an IndexError)."""
+    where = meta.get("path") or "the model"
+    tokenizer = checked_tokenizer(meta)
     embeddings = (m for m in model.modules() if isinstance(m, torch.nn.Embedding)) if hasattr(model, "modules") else ()
     rows = next((m.num_embeddings for m in embeddings), None)  # an ensemble's members' too (a review)
     top = max(tokenizer.get_vocab(with_added_tokens=True).values(), default=-1) + 1  # an edited id past the rows

@@ -12,6 +12,7 @@ from typing import Any
 
 from textgru.data.ignored_labels import DEFAULT
 from textgru.data.splitting import CARVING
+from textgru.errors import TextgruError
 
 log = logging.getLogger(__name__)
 
@@ -28,12 +29,23 @@ SOURCE = (  # what names the data beside its path: the same source and columns, 
 LABELLING = {"ignore_labels": list(DEFAULT), "label_names": None}  # conf/data/local.yaml's defaults
 
 
+def own_data_config(
+    meta: Mapping[str, Any], needed: bool, fix: str = "pass data= a file or a data config name"
+) -> dict[str, Any]:
+    """The model's data config (a checkpoint's or an export's); `{}` where it has none and it is not `needed`, else
+    one line, as for an edited one (a review: a checkpoint's None, which loading lets through, was eval's TypeError)."""
+    trained_on = meta.get("data_config")
+    if trained_on is None and needed:
+        raise TextgruError(f"the model's data config (an edited checkpoint?) cannot be read (it has none); {fix}")
+    return dict(trained_on or {})
+
+
 def as_trained(
     cfg: Mapping[str, Any],
     trained_on: Mapping[str, Any],
     trained_digest: str | None = None,
     given: Collection[str] = (),
-) -> dict:
+) -> dict[str, Any]:
     """`cfg` with the model's split settings where it names the model's own data (the same source, and the same
     files by path or by content); as given otherwise. `given`: the keys the caller wrote (a LABELLING key among
     them is kept even where it equals the data config's default)."""
