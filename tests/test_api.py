@@ -1047,6 +1047,47 @@ def test_examples_run(
     assert stopped.value.code == 2 and said.out == "" and "argument --tokens: must be at least 1" in said.err
 
 
+@pytest.mark.usefixtures("process_restored")
+def test_classify_csv_example_reads_as_predict_and_writes_whole(
+    tiny_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """A review: `--output ""` predicted every row, then was a traceback (FileNotFoundError: ''); a UTF-16 CSV was
+    "column 'text' not in u16.csv; columns are ['\ufffd\ufffdt\x00e\x00x...']"; the output was written in place, so a
+    full disk or Ctrl+C left half a CSV. The empty name is refused first, the file is read as `textgru predict`
+    reads it (UTF-16 with its byte-order mark; one line without it), and the CSV written beside, then renamed."""
+    import errno
+
+    import pandas as pd
+
+    example = str(ROOT / "examples" / "classify_csv.py")
+
+    def run(*argv: str | Path) -> None:
+        monkeypatch.setattr(sys, "argv", ["classify_csv.py", str(tiny_run), *map(str, argv)])
+        runpy.run_path(example, run_name="__main__")
+
+    (tmp_path / "in.csv").write_text("text,id\ngreat film,1\nawful,2\n")
+    with pytest.raises(SystemExit, match=r"^error: --output is empty; give the CSV to write"):
+        run(tmp_path / "in.csv", "--output", "")
+    assert capsys.readouterr().out == ""  # refused before any prediction
+    (tmp_path / "u16.csv").write_bytes("text,id\ncafé au lait,1\nawful,2\n".encode("utf-16"))  # with its mark
+    run(tmp_path / "u16.csv", "--output", tmp_path / "u16_out.csv")
+    written = pd.read_csv(tmp_path / "u16_out.csv", dtype=str, keep_default_na=False)
+    assert written["text"].tolist() == ["café au lait", "awful"] and all(written["predicted_label"])
+    (tmp_path / "bare.csv").write_bytes("text,id\nawful,2\n".encode("utf-16-le"))  # no mark: NUL bytes
+    with pytest.raises(SystemExit, match=r"^error: bare.csv holds NUL bytes: it is not UTF-8 text .* save it as UTF-8"):
+        run(tmp_path / "bare.csv", "--output", tmp_path / "bare_out.csv")
+
+    def half(frame: pd.DataFrame, path: str | Path, **kwargs: object) -> None:  # a full disk mid-write
+        Path(path).write_text("text,id,predicted_label\ngreat")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with monkeypatch.context() as m:
+        m.setattr(pd.DataFrame, "to_csv", half)
+        with pytest.raises(SystemExit, match=r"^error: cannot write .*full.csv \(No space left on device\)"):
+            run(tmp_path / "in.csv", "--output", tmp_path / "full.csv")
+    assert not [p.name for p in tmp_path.iterdir() if "full" in p.name]  # neither half a CSV nor its temporary file
+
+
 @pytest.mark.parametrize("call", ["train", "sweep"])
 def test_the_first_train_call_leaves_the_callers_state(small_csv: Path, tmp_path: Path, call: str) -> None:
     """In a fresh process, where `textgru.train` imports Lightning (which draws from `random` and sets variables);
