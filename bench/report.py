@@ -9,9 +9,12 @@ Usage: python bench/report.py [--results bench/results] > tables.md
 from __future__ import annotations
 
 import argparse
+import functools
 import json
+import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from _common import RESULTS
 
@@ -32,14 +35,22 @@ def conditions(d: dict[str, Any]) -> str:
     )
 
 
-def training_runs(d: dict[str, Any], tfidf: dict[str, Any] | None) -> list[str]:
-    out = ["| model | command | test macro-F1 | test accuracy |", "| --- | --- | --- | --- |"]
-    if tfidf:
-        c = tfidf["chosen"]
-        out.append(
-            f"| TF-IDF (word 1-2 + char 2-5 grams) + logistic regression, C={c['C']:g} chosen on validation | "
-            f"`{tfidf['command']}` | {c['test/macro_f1']:.3f} | {c['test/accuracy']:.3f} |"
-        )
+def tfidf_row(tfidf: dict[str, Any]) -> str:
+    """The test-score table's row of tfidf_baseline.json (the C chosen on validation)."""
+    c = tfidf["chosen"]
+    return (
+        f"| TF-IDF (word 1-2 + char 2-5 grams) + logistic regression, C={c['C']:g} chosen on validation | "
+        f"`{tfidf['command']}` | {c['test/macro_f1']:.3f} | {c['test/accuracy']:.3f} |"
+    )
+
+
+def training_runs(d: dict[str, Any], tfidf: str | None) -> list[str]:
+    """The test-score table: `tfidf` (`tfidf_row`'s) first, then each run of `d` (training_runs.json)."""
+    out = [
+        "| model | command | test macro-F1 | test accuracy |",
+        "| --- | --- | --- | --- |",
+        *([tfidf] if tfidf else []),
+    ]
     lm = None
     for r in d["runs"]:
         m = r["metrics"]
@@ -157,35 +168,91 @@ SECTIONS = [  # (file, title, formatter)
 ]
 
 
+T = TypeVar("T")
+Formatter = Callable[[dict[str, Any]], list[str]]
+
+
+class Damaged(Exception):
+    """A results file that is not what its script writes (cut short, edited, of another version)."""
+
+    def __init__(self, folder: Path, name: str, what: str) -> None:
+        super().__init__(f"{folder / name}.json {what}; run python bench/{name}.py again (with --overwrite)")
+
+
+def load(folder: Path, name: str) -> dict[str, Any] | None:
+    """`<name>.json` in `folder`, None if absent; `Damaged` if it is not a JSON object."""
+    path = folder / f"{name}.json"
+    if not path.is_file():
+        return None
+    try:
+        d = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise Damaged(folder, name, f"cannot be read ({e.strerror})") from None
+    except ValueError as e:  # JSONDecodeError (cut short), UnicodeDecodeError
+        raise Damaged(folder, name, f"is not JSON ({e})") from None
+    if not isinstance(d, dict):
+        raise Damaged(folder, name, f"is not the JSON bench/{name}.py writes (a {type(d).__name__}, not an object)")
+    return d
+
+
+def shaped(folder: Path, name: str, make: Callable[[], T]) -> T:
+    """`make()`, which formats `<name>.json`; `Damaged` where the file lacks a key or holds a value of another kind."""
+    try:
+        return make()
+    except KeyError as e:
+        what = f"has no {e.args[0]!r}: it is not the JSON bench/{name}.py writes"
+    except (TypeError, ValueError, AttributeError, IndexError, StopIteration) as e:
+        what = f"is not the JSON bench/{name}.py writes ({type(e).__name__}: {e})"
+    raise Damaged(folder, name, what)
+
+
+def section(
+    name: str, formatter: Formatter | None, d: dict[str, Any] | None, tfidf: str | None
+) -> tuple[list[str], list[str]]:
+    """A section's table and the captions under it (`conditions` of each file it read; the TF-IDF one: the caller's)."""
+    if name == "training_runs":
+        return training_runs(d or {"runs": []}, tfidf), [conditions(d)] if d else []
+    return formatter(d), [conditions(d)]
+
+
+def tables(folder: Path) -> str:
+    """Every section's Markdown; `Damaged` for the first file that is not what its script writes, before any is
+    printed (a review: a damaged file was a traceback, after the sections before it)."""
+    tfidf = load(folder, "tfidf_baseline")
+    row, caption = (
+        shaped(folder, "tfidf_baseline", lambda: (tfidf_row(tfidf), conditions(tfidf))) if tfidf else ("", "")
+    )
+    out = []
+    for name, title, formatter in SECTIONS:
+        d = load(folder, name)
+        if d is None and not (name == "training_runs" and row):
+            out.append(f"<!-- {name}: no {folder / name}.json -->\n")
+            continue
+        lines, captions = shaped(folder, name, functools.partial(section, name, formatter, d, row))
+        captions += [caption] if name == "training_runs" and caption else []
+        out += [f"**{title}**\n", "\n".join(lines), *(f"\n{c}" for c in captions), ""]
+    return "".join(f"{x}\n" for x in out)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--results", default=str(RESULTS))
+    parser.add_argument(
+        "--results",
+        default=str(RESULTS),
+        help="the folder where the benchmarks' JSON files are (<name>.json; default: bench/results; its subfolders "
+        "are never read)",
+    )
     args = parser.parse_args()
     folder = Path(args.results)
-    if not any((folder / f"{name}.json").is_file() for name, _, _ in SECTIONS):
+    # tfidf_baseline.json alone makes the test-score table (a review: only SECTIONS' files were looked for)
+    if not any((folder / f"{name}.json").is_file() for name in [*(s[0] for s in SECTIONS), "tfidf_baseline"]):
         parser.error(f"--results {folder}: no benchmark results (<name>.json) there; run bench/run_all.sh first")
-
-    def load(name: str) -> dict[str, Any] | None:
-        path = folder / f"{name}.json"
-        return json.loads(path.read_text()) if path.is_file() else None
-
-    tfidf = load("tfidf_baseline")
-    for name, title, formatter in SECTIONS:
-        d = load(name)
-        if d is None and not (name == "training_runs" and tfidf):
-            print(f"<!-- {name}: no {folder / name}.json -->\n")
-            continue
-        if name == "training_runs":
-            lines = training_runs(d or {"runs": []}, tfidf)
-            sources = [x for x in (d, tfidf) if x]
-        else:
-            lines = formatter(d)
-            sources = [d]
-        print(f"**{title}**\n")
-        print("\n".join(lines))
-        for s in sources:
-            print(f"\n{conditions(s)}")
-        print()
+    try:
+        text = tables(folder)
+    except Damaged as e:
+        print(f"error: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
+    print(text, end="")
 
 
 if __name__ == "__main__":

@@ -479,3 +479,32 @@ def test_the_recorded_command_reproduces_from_where_it_ran(tmp_path, monkeypatch
     assert r.stdout.splitlines() == [str(tmp_path / "here"), f"{script} --ckpt ../clf --out p.json"]
     monkeypatch.chdir(ROOT)
     assert command() == "python bench/predict_throughput.py --ckpt ../clf --out p.json"
+
+
+def test_report_reads_the_tfidf_table_alone_and_names_a_damaged_file(tmp_path) -> None:
+    """A review: bench/results/ holding only tfidf_baseline.json was "no benchmark results there", though report.py
+    prints its table alone; a damaged or wrong-shaped JSON was a traceback (KeyError 'rows', JSONDecodeError). Each
+    is now one `error:` line naming the file and the script that writes it, with nothing printed before it."""
+    from _common import machine
+
+    about = {"command": "python bench/x.py", "machine": machine()}
+    chosen = {"C": 1.0, "val/macro_f1": 0.7, "test/macro_f1": 0.71, "test/accuracy": 0.72, "seconds": 3.0}
+    (tmp_path / "tfidf_baseline.json").write_text(json.dumps({**about, "runs": [chosen], "chosen": chosen}))
+    report = str(ROOT / "bench" / "report.py")
+    r = run_python([report, "--results", str(tmp_path)])
+    assert r.returncode == 0 and "| TF-IDF (word 1-2 + char 2-5 grams)" in r.stdout and "| 0.710 | 0.720 |" in r.stdout
+    damaged = [
+        ("predict_throughput", json.dumps({**about, "runs": []}), "has no 'rows'"),
+        ("generation_speed", '{"command": "x", "mach', "is not JSON"),
+        ("tfidf_baseline", json.dumps({**about, "runs": []}), "has no 'chosen'"),
+        ("ddp_throughput", "[]", "not the JSON"),
+    ]
+    for name, text, says in damaged:
+        (tmp_path / f"{name}.json").write_text(text)
+        r = run_python([report, "--results", str(tmp_path)])
+        lines = r.stderr.strip().splitlines()
+        assert r.returncode == 2 and r.stdout == "" and len(lines) == 1, (name, r.stdout, r.stderr)
+        assert lines[0].startswith(f"error: {tmp_path / name}.json ") and says in lines[0], (name, lines[0])
+        assert lines[0].endswith(f"run python bench/{name}.py again (with --overwrite)"), lines[0]
+        (tmp_path / f"{name}.json").unlink()
+    assert "where the benchmarks' JSON files are" in run_python([report, "--help"]).stdout
