@@ -159,6 +159,12 @@ def check_out(parser: argparse.ArgumentParser, args: argparse.Namespace, beside:
             parser.error(f"{path} exists; pass --overwrite to replace it, or give another --out")
 
 
+def description(doc: str | None) -> str:
+    """A script's `--help` description: its docstring's first paragraph, its lines joined (argparse wraps it again; a
+    review: the first line of a wrapped docstring stopped mid-sentence, "...wrote (bench/results/*.json; never the")."""
+    return " ".join((doc or "").split("\n\n")[0].split())
+
+
 def int_at_least(text: str, least: int, why: str = "") -> int:
     """argparse `type=` body: an int of at least `least` (`why`: the reason, added to the refusal)."""
     try:

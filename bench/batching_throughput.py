@@ -34,6 +34,7 @@ from functools import partial
 import torch
 from _common import (
     add_out_argument,
+    description,
     fmt,
     machine_line,
     non_negative_int,
@@ -174,7 +175,7 @@ def max_logit_difference(a: nn.Module, b: nn.Module, batches: list[dict]) -> flo
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument("--batches", type=positive_int, default=40, help="timed batches of tweets per row and repeat")
     parser.add_argument("--synthetic-batches", type=positive_int, default=20, help="timed batches of 8-128-token texts")
     parser.add_argument("--warmup", type=non_negative_int, default=3)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from _common import (
     add_out_argument,
+    description,
     fmt,
     int_at_least,
     machine_line,
@@ -75,7 +76,7 @@ def run(task: str, trainer: str, steps: int, workdir: Path, repeat: int) -> dict
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=TASKS)
     # checked here, not by the first `textgru train` of that name after the others trained (a review)
     parser.add_argument("--trainers", nargs="+", default=["cpu", "ddp_cpu"], choices=group_options("trainer"))

@@ -18,7 +18,16 @@ import sys
 from pathlib import Path
 
 import torch
-from _common import add_out_argument, machine_line, parse_args, positive_int, run_main, set_threads, write_result
+from _common import (
+    add_out_argument,
+    description,
+    machine_line,
+    parse_args,
+    positive_int,
+    run_main,
+    set_threads,
+    write_result,
+)
 
 import textgru
 from textgru.checkpoint_path import resolve_checkpoint_path
@@ -66,7 +75,7 @@ def split_probabilities(runs: list[str]) -> tuple[dict[tuple[str, str], torch.Te
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument("runs", nargs="+", help="classifier run folders or checkpoints (2 to 12)")
     add_out_argument(parser, "ensemble_scores.json")
     parser.add_argument("--threads", type=positive_int, default=None, help="torch threads (default: torch's)")

@@ -22,6 +22,7 @@ import time
 import torch
 from _common import (
     add_out_argument,
+    description,
     device_argument,
     fmt,
     machine_line,
@@ -82,7 +83,7 @@ def timed(fn) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument("--ckpt", default=None, help="a language-model run folder or .ckpt (default: untrained)")
     parser.add_argument("--new-tokens", type=positive_int, default=200)
     parser.add_argument("--batches", type=positive_int, nargs="+", default=[1, 32])

@@ -27,7 +27,16 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from _common import add_out_argument, bf16_flags, cpu_model, parse_args, positive_int, run_main, write_result
+from _common import (
+    add_out_argument,
+    bf16_flags,
+    cpu_model,
+    description,
+    parse_args,
+    positive_int,
+    run_main,
+    write_result,
+)
 
 import textgru
 from textgru.inference.scored_data import labelled_texts
@@ -139,7 +148,7 @@ def quantized_copy(folder: Path, output: Path) -> Path:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument("--ckpt", required=True, help="a tweets classifier run folder or .ckpt (task=sentiment)")
     parser.add_argument("--lm", required=True, help="a language-model run folder or .ckpt (task=lm)")
     parser.add_argument("--texts", type=positive_int, default=10_000)

@@ -17,6 +17,7 @@ import time
 
 from _common import (
     add_out_argument,
+    description,
     device_argument,
     fmt,
     machine_line,
@@ -53,7 +54,7 @@ def default_classifier(train_texts: list[str], label_names: list[str], device: s
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument("--ckpt", default=None)
     parser.add_argument("--texts", type=positive_int, default=10_000)
     parser.add_argument("--batch-sizes", type=positive_int, nargs="+", default=[64, 256, 1024])

@@ -14,6 +14,7 @@ import time
 import torch
 from _common import (
     add_out_argument,
+    description,
     fmt,
     machine_line,
     parse_args,
@@ -49,7 +50,7 @@ def step_ms(models: list[nn.Module], x: torch.Tensor, repeats: int) -> list[list
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument("--repeats", type=positive_int, default=10)
     parser.add_argument("--threads", type=positive_int, default=None)
     add_out_argument(parser, "reference_gru_speed.json")

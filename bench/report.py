@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from _common import RESULTS
+from _common import RESULTS, description
 
 
 def mmm(s: dict[str, Any], spec: str = ",.0f") -> str:
@@ -235,7 +235,7 @@ def tables(folder: Path) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument(
         "--results",
         default=str(RESULTS),

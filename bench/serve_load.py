@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import add_out_argument, parse_args, positive_float, positive_int, run_main, write_result
+from _common import add_out_argument, description, parse_args, positive_float, positive_int, run_main, write_result
 
 ROOT = Path(__file__).resolve().parents[1]
 URL_LINE = re.compile(r"textgru serve: http://127\.0\.0\.1:(\d+) ")
@@ -353,7 +353,7 @@ def shown(rows: list[dict[str, Any]], hidden: str) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument("--classifier", required=True)
     parser.add_argument("--lm", default=None)
     parser.add_argument("--clients", type=positive_int, nargs="+", default=[1, 8, 64])

@@ -19,7 +19,7 @@ import threading
 import time
 
 import torch
-from _common import add_out_argument, parse_args, positive_float, positive_int, run_main, write_result
+from _common import add_out_argument, description, parse_args, positive_float, positive_int, run_main, write_result
 
 from textgru.inference.generation import encode_prompt
 from textgru.inference.language_model import LanguageModel
@@ -68,7 +68,7 @@ def logit_gap(lm: LanguageModel, rows: int, steps: int = 50) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument("--ckpt", default=None)
     parser.add_argument("--streams", type=positive_int, default=32)
     parser.add_argument("--new-tokens", type=positive_int, default=500)

@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import add_out_argument, parse_args, positive_int, run_main, write_result
+from _common import add_out_argument, description, parse_args, positive_int, run_main, write_result
 
 ARMS = {"default": [], "mlflow": ["logger=mlflow"]}
 
@@ -78,7 +78,7 @@ def _children_cpu() -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument("--repeats", type=positive_int, default=5)
     add_out_argument(parser, "tracking_overhead.json")
     parser.add_argument("overrides", nargs="*", help="after --: overrides for both arms")

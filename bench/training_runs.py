@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from _common import RESULTS, add_out_argument, parse_args, run_main, write_result
+from _common import RESULTS, add_out_argument, description, parse_args, run_main, write_result
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -77,7 +77,7 @@ def earlier_runs(names: list[str], runs_dir: Path) -> list[Path]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument("--runs", nargs="+", default=list(RUNS), choices=list(RUNS))
     parser.add_argument("--runs-dir", default=str(RESULTS / "runs"))
     add_out_argument(parser, "training_runs.json")

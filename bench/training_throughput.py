@@ -43,6 +43,7 @@ import lightning as L
 import torch
 from _common import (
     add_out_argument,
+    description,
     fmt,
     machine_line,
     parse_args,
@@ -240,7 +241,7 @@ def plain_loop(overrides: list[str], warmup: int, steps: int, workdir: Path) -> 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument("--steps", type=positive_int, default=100, help="timed batches per repeat")
     parser.add_argument("--warmup", type=positive_int, default=10, help="untimed batches first")
     parser.add_argument("--repeats", type=positive_int, default=5)

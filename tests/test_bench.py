@@ -4,6 +4,7 @@ batching variants differ only in how the bidirectional GRU treats padding. (No t
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -252,6 +253,11 @@ def test_every_bench_script_loads_and_answers_help(script: str) -> None:
     r = run_python([str(ROOT / "bench" / script), "--help"])
     assert r.returncode == 0 and "usage" in r.stdout.lower(), r.stderr[-2000:]
     assert "Traceback" not in r.stderr
+    # a review: eleven descriptions were the first line of a wrapped docstring ("...; never the"): each is now a
+    # whole paragraph, the text between argparse's usage and its first list of arguments
+    if r.stdout.startswith("usage:"):
+        described = re.split(r"\n\n(?:positional arguments|options):", r.stdout)[0].split("\n\n", 1)[1:]
+        assert described and described[0].rstrip().endswith((".", ")")), (script, described)
 
 
 def test_bad_arguments_are_one_line_before_anything_runs(tmp_path) -> None:
