@@ -64,8 +64,8 @@ def training_runs(d: dict[str, Any], tfidf: str | None) -> list[str]:
         out += [
             "",
             f"Language model (`{lm['command']}`): test {m['test/loss']:.3f} nats/char"
-            + (f" ({m['test/bpc']:.2f} bits/char" if "test/bpc" in m else " (")
-            + f", perplexity {m['test/ppl']:.2f}), validation {m['val/loss']:.3f}; {m['global_step']} steps, "
+            + (f" ({m['test/bpc']:.2f} bits/char, " if "test/bpc" in m else " (")  # a review: "(, perplexity"
+            + f"perplexity {m['test/ppl']:.2f}), validation {m['val/loss']:.3f}; {m['global_step']} steps, "
             f"{m['train_seconds'] / 60:.1f} minutes of training, {lm['wall_seconds'] / 60:.1f} in all"
             + ("" if lm["complete"] else f" (ended before {lm['planned']})")
             + ".",

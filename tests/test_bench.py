@@ -514,3 +514,17 @@ def test_report_reads_the_tfidf_table_alone_and_names_a_damaged_file(tmp_path) -
         assert lines[0].endswith(f"run python bench/{name}.py again (with --overwrite)"), lines[0]
         (tmp_path / f"{name}.json").unlink()
     assert "where the benchmarks' JSON files are" in run_python([report, "--help"]).stdout
+
+
+def test_report_writes_the_language_models_line_with_or_without_bits_per_char(tmp_path) -> None:
+    """A review: without `test/bpc` the language model's line read "(, perplexity 3.30)"."""
+    from _common import machine
+
+    lm = {"test/loss": 1.2, "test/ppl": 3.3, "val/loss": 1.25, "global_step": 600, "train_seconds": 120.0}
+    run = {"what": "char LM", "command": "textgru train task=lm", "complete": True, "planned": "", "wall_seconds": 150}
+    report = str(ROOT / "bench" / "report.py")
+    for metrics, says in (({**lm, "test/bpc": 1.73}, "(1.73 bits/char, perplexity 3.30)"), (lm, "(perplexity 3.30)")):
+        runs = {"command": "python bench/training_runs.py", "machine": machine(), "runs": [{**run, "metrics": metrics}]}
+        (tmp_path / "training_runs.json").write_text(json.dumps(runs))
+        r = run_python([report, "--results", str(tmp_path)])
+        assert r.returncode == 0 and f"test 1.200 nats/char {says}, validation 1.250" in r.stdout, r.stdout + r.stderr
