@@ -161,11 +161,15 @@ def test_ignored_labels_match_float_labels_as_numbers_and_one_that_matches_nothi
     )
     frame.to_csv(tmp_path / "f.csv", index=False)
     assert "2.0" in (tmp_path / "f.csv").read_text()
-    for ignore in ([2], [2.0], ["2"], ["2.0"]):
+    for ignore in ([2], [2.0], ["2.0"]):
         with caplog.at_level("WARNING"):
             dd = load_classification_data(_local(tmp_path / "f.csv", ignore_labels=ignore))
         assert dd["train"].features["label"].names == ["0.0", "1.0"] and sum(map(len, dd.values())) == 60, ignore
     assert "matched no label" not in caplog.text
+    with caplog.at_level("WARNING"):  # a text is matched as written (a later review: "3.1" left out "3.10")
+        dd = load_classification_data(_local(tmp_path / "f.csv", ignore_labels=["2"]))
+    assert sum(map(len, dd.values())) == 90 and "data.ignore_labels ['2'] matched no label" in caplog.text
+    caplog.clear()
     with caplog.at_level("WARNING"):
         dd = load_classification_data(_local(tmp_path / "f.csv", ignore_labels=[2, "Neutrl"]))
     assert sum(map(len, dd.values())) == 60
@@ -190,6 +194,60 @@ def test_ignored_labels_match_float_labels_as_numbers_and_one_that_matches_nothi
         label_indices(["0.0", "2.0"], ["0.0", "1.0"], left_out=[2])
     assert DATA["data.ignore_labels"].problem([2.0, 2, "NA"]) is None
     assert DATA["data.ignore_labels"].problem([float("nan")]) is not None
+
+
+def test_ignored_labels_are_texts_as_written_and_numbers_as_the_labels_written_as_them(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Found by a review: labels read as numbers, [3.1] (or ["3.1"]) left out "3.10" too, which textgru trains as
+    another class, and [01] left out "1" and "001" (the README: a label "01" is not the label "1"); [unsup, neutral] on
+    data without an unsup folder named unsup as matching nothing."""
+    from textgru.data.ignored_labels import IgnoredLabels
+
+    rows = [(t, ["3.1", "3.10", "3.2"][i % 3]) for i, (t, _) in enumerate(make_rows(90))]
+    for ignore in (["3.1"], [3.1]):
+        dd = load_classification_data(_local(write_csv(tmp_path / "d.csv", rows), ignore_labels=ignore))
+        assert dd["train"].features["label"].names == ["3.10", "3.2"] and sum(map(len, dd.values())) == 60, ignore
+    rows = [(t, ["1", "01", "001"][i % 3]) for i, (t, _) in enumerate(make_rows(90))]
+    for ignore, kept in ((["01"], ["001", "1"]), ([1], ["001", "01"]), ([1.0], ["001", "01"])):
+        dd = load_classification_data(_local(write_csv(tmp_path / "z.csv", rows), ignore_labels=ignore))
+        assert dd["train"].features["label"].names == kept and sum(map(len, dd.values())) == 60, ignore
+    assert [IgnoredLabels([y]).matches(k) for y, k in (("1_000", "1000"), ("١", "1"), ("+2", "2"))] == [False] * 3
+    assert [IgnoredLabels([y]).matches(k) for y, k in ((2, "2.0"), (2.0, "2"), (-1, "-1.0"), ("NA", "na"))] == [
+        True
+    ] * 4
+    with caplog.at_level("WARNING"):  # unsup, the default's, is not looked for in every file (a review)
+        dd = load_classification_data(
+            _local(write_csv(tmp_path / "n.csv", make_rows(90)), ignore_labels=["unsup", "neutral"])
+        )
+    assert dd["train"].features["label"].names == ["neg", "pos"] and "matched no label" not in caplog.text
+    with caplog.at_level("WARNING"):
+        load_classification_data(_local(tmp_path / "n.csv", ignore_labels=["Unsup", "Neutrl"]))
+    assert "data.ignore_labels ['Neutrl'] matched no label" in caplog.text
+
+
+def test_ignored_labels_are_a_parquet_class_label_columns_names_not_its_indices(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Found by a review: Parquet written by `datasets` with a ClassLabel column (neg, neutral, pos): [neutral]
+    matched nothing (said so, and trained neutral), while [1] left out the neutral rows by their index, silently."""
+    from datasets import Dataset
+
+    from textgru.inference.scored_data import labelled_texts
+
+    rows = make_rows(90)
+    table = Dataset.from_dict({"review": [t for t, _ in rows], "sentiment": [y for _, y in rows]})
+    table.class_encode_column("sentiment").to_parquet(tmp_path / "d.parquet")
+    with caplog.at_level("WARNING"):
+        dd = load_classification_data(_local(tmp_path / "d.parquet", ignore_labels=["neutral"]))
+    assert dd["train"].features["label"].names == ["neg", "pos"] and sum(map(len, dd.values())) == 60
+    assert "matched no label" not in caplog.text
+    with caplog.at_level("WARNING"):
+        dd = load_classification_data(_local(tmp_path / "d.parquet", ignore_labels=[1]))
+    assert dd["train"].features["label"].names == ["neg", "neutral", "pos"] and sum(map(len, dd.values())) == 90
+    assert "data.ignore_labels [1] matched no label" in caplog.text
+    _, scored, _ = labelled_texts(_local(tmp_path / "d.parquet", ignore_labels=["neutral"]), "all", {})
+    assert sorted(set(scored)) == ["neg", "pos"] and len(scored) == 60
 
 
 def test_labels_are_read_as_written_when_the_files_order_their_columns_differently(tmp_path: Path) -> None:

@@ -8,12 +8,12 @@ from contextlib import contextmanager
 from typing import Any
 
 import datasets
-from datasets import DatasetDict
+from datasets import ClassLabel, Dataset, DatasetDict
 
 from textgru.config_keys import require_keys
 from textgru.data.columns import column_values
 from textgru.data.ignored_labels import IgnoredLabels, ignored_labels
-from textgru.data.label_key import label_keys
+from textgru.data.label_key import label_key, label_keys
 from textgru.data.labels import standardize
 from textgru.data.splitting import CARVING
 from textgru.errors import TextgruError
@@ -76,7 +76,9 @@ def without_ignored(dd: DatasetDict, column: Any, ignore: Sequence[object] | Ign
     if not ignored or not isinstance(column, str):  # "2", "Unsup" kept; a later one: [2] kept a CSV's "2.0")
         return dd
     for split, ds in dd.items():
-        if column in ds.column_names:
+        if column in ds.column_names and isinstance(feature := ds.features[column], ClassLabel):
+            dd[split] = _without_names(ds, column, feature, ignored, split)
+        elif column in ds.column_names:
             keys = label_keys(column_values(ds, column))  # read whole (a review: `ds[column]` row by row, half of
             left_out = {k for k in set(keys) if ignored.matches(k)}  # a 2M-row load)
             drop = [k in left_out for k in keys]
@@ -86,6 +88,26 @@ def without_ignored(dd: DatasetDict, column: Any, ignore: Sequence[object] | Ign
                 )
                 dd[split] = ds.select([i for i, d in enumerate(drop) if not d])
     return dd
+
+
+def _without_names(ds: Dataset, column: str, feature: ClassLabel, ignored: IgnoredLabels, split: str) -> Dataset:
+    """A ClassLabel column's (Parquet that `datasets` wrote) rows left out by their label names, not by the integers
+    they are stored as (a review: [neutral] matched nothing, and [1] left out neutral), and those names with them (a
+    class without rows is refused)."""
+    gone = {i for i, name in enumerate(feature.names) if ignored.matches(name)}
+    if not gone:
+        return ds
+    values = column_values(ds, column)
+    keep = [i for i, v in enumerate(values) if v not in gone]
+    if len(keep) < len(values):
+        names = sorted(label_key(feature.names[i]) for i in gone)
+        log.info("%s: left out %s rows labelled %s (data.ignore_labels)", split, f"{len(values) - len(keep):,}", names)
+    index = {old: new for new, old in enumerate(i for i in range(feature.num_classes) if i not in gone)}
+    features = ds.features.copy()
+    features[column] = ClassLabel(names=[n for i, n in enumerate(feature.names) if i not in gone])
+    return ds.select(keep).map(
+        lambda b: {column: [index.get(v, -1) for v in b[column]]}, batched=True, features=features
+    )
 
 
 def _joined(path: str | Sequence[str]) -> str:
