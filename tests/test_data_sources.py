@@ -429,6 +429,62 @@ def test_parquet_files_of_one_split_naming_other_labels_are_read_by_name(tmp_pat
     assert got == Counter(months["jan"] + months["feb"])
 
 
+@pytest.mark.parametrize("kind", ["float64", "int32", "string"])
+def test_parquet_files_of_one_split_of_other_column_types_are_cast_to_the_first_files(
+    tmp_path: Path, kind: str
+) -> None:
+    """A review: part-001.parquet's labels as float64 (pandas', for a column with a null) or int32 beside int64, or its
+    texts as string beside large_string (pandas' and polars'), were refused ("column 'label' holds Value('float64')
+    ..."); read together, before, each took the first file's types, as it does again; one that does not cast is one line."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = [(t, int(y == "pos")) for t, y in make_rows(90) if y != "neutral"]
+    first, later = rows[:30], rows[30:]
+    texts, labels = pa.array([t for t, _ in later]), [y for _, y in later]
+    later_labels = {"float64": pa.array([None, *labels[1:]], pa.float64()), "int32": pa.array(labels, pa.int32())}
+    later_texts = texts.cast(pa.string() if kind == "string" else pa.large_string())
+    pq.write_table(
+        pa.table({"text": pa.array([t for t, _ in first], pa.large_string()), "label": [y for _, y in first]}),
+        tmp_path / "part-000.parquet",
+    )
+    pq.write_table(
+        pa.table({"text": later_texts, "label": later_labels.get(kind, labels)}), tmp_path / "part-001.parquet"
+    )
+    data = load_classification_data({**data_cfg("local"), "path": str(tmp_path / "part-*.parquet")})
+    names = data["train"].features["label"].names
+    got = Counter((t, names[y]) for ds in data.values() for t, y in zip(ds["text"], ds["label"], strict=True))
+    unlabelled = 1 if kind == "float64" else 0  # its null label
+    assert got == Counter((t, str(y)) for t, y in first + later[unlabelled:])
+    pq.write_table(
+        pa.table({"text": texts, "label": pa.array([y + 0.5 for y in labels])}), tmp_path / "part-002.parquet"
+    )
+    with pytest.raises(TextgruError, match=r"^column 'label' holds Value\('float64'\) in '.*part-002.parquet' but"):
+        load_classification_data({**data_cfg("local"), "path": str(tmp_path / "part-*.parquet")})
+
+
+def test_json_lines_files_with_null_values_are_read_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A review: three JSON Lines shards each with a row of "text": null were read together, then each again
+    by itself (4 reads, 4 folders in the cache) to learn their keys; a shard without a key is still named."""
+    import datasets
+
+    import textgru.data.split_tables as split_tables
+
+    rows, reads = make_rows(90), []
+    for i in range(3):
+        shard = [{"text": None if j == 0 else t, "label": y} for j, (t, y) in enumerate(rows[i * 30 : i * 30 + 30])]
+        (tmp_path / f"shard{i}.jsonl").write_text("".join(json.dumps(row) + "\n" for row in shard))
+    monkeypatch.setattr(
+        split_tables, "load_dataset", lambda *a, **kw: reads.append(kw) or datasets.load_dataset(*a, **kw)
+    )
+    data = load_classification_data({**data_cfg("local"), "path": str(tmp_path / "shard*.jsonl")})
+    assert sum(len(ds) for ds in data.values()) == 87 and len(reads) == 1
+    (tmp_path / "shard2.jsonl").write_text("".join(json.dumps({"text": t}) + "\n" for t, _ in rows[60:]))
+    with pytest.raises(TextgruError, match=r"^'.*shard2.jsonl' has no column 'label', but '.*shard0.jsonl' has"):
+        load_classification_data({**data_cfg("local"), "path": str(tmp_path / "shard*.jsonl")})
+    assert len(reads) == 2
+
+
 def test_a_test_file_with_more_columns_is_read_and_one_without_labels_is_named(tmp_path: Path) -> None:
     """A review: a Kaggle-style test.csv (id,text,label) beside train.csv (text,label) was refused ("give every data
     file the same columns"), and a test file with no label column read "no row ... has a label; fill it in"."""

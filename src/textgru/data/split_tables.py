@@ -4,11 +4,15 @@ Parquet label names differ (read together, every file took the first's)."""
 from __future__ import annotations
 
 import glob
+import itertools
+import json
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 from datasets import ClassLabel, Dataset, Features, Value, concatenate_datasets, load_dataset
 
 from textgru.data.delimited_tables import as_written, header_of
+from textgru.data.json_lines import json_value, read_as_json_lines
 from textgru.errors import TextgruError
 from textgru.local_paths import os_absolute
 
@@ -59,9 +63,34 @@ def _together(fmt: str, split: str, files: list[str], kwargs: dict, wanted: Sequ
         if None in columns or len({frozenset(c) for c in columns if c is not None}) == 1:  # one that does not parse:
             raise  # the caller names it
         return None
-    if any(c in ds.column_names and ds.data.column(c).null_count for c in wanted):  # a JSON file without the key,
-        refuse_lacking({f: column_names(fmt, f, kwargs) or [] for f in files}, wanted)  # or rows without a value
+    # a JSON file without the key, or rows without a value (unlabelled ones, common): its keys tell them apart
+    if any(c in ds.column_names and ds.data.column(c).null_count for c in wanted):
+        refuse_lacking({f: _json_keys(f, wanted) or column_names(fmt, f, kwargs) or [] for f in files}, wanted)
     return ds
+
+
+def _json_keys(path: str, wanted: Sequence[str]) -> list[str] | None:
+    """The keys of a JSON (Lines) file's rows, its columns, read without `datasets` (a review: each file read and
+    cached again, as each file of a split with a null label did), up to the row where all of `wanted` are seen; None
+    where its rows are not all objects (the reader's to name)."""
+    keys: dict[str, None] = {}
+    try:
+        if read_as_json_lines(path):
+            with open(path, encoding="utf-8-sig", errors="replace") as f:
+                for line in filter(str.strip, f):
+                    row = json_value(line)
+                    if not isinstance(row, dict):
+                        return None
+                    keys.update(dict.fromkeys(row))
+                    if wanted and all(c in keys for c in wanted):
+                        break
+            return list(keys)
+        rows = json_value(Path(path).read_text(encoding="utf-8-sig", errors="replace"))
+    except json.JSONDecodeError:
+        return None
+    if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+        return None
+    return list(dict.fromkeys(k for row in rows for k in row))
 
 
 def column_names(fmt: str, path: str, kwargs: dict) -> list[str] | None:
@@ -99,7 +128,8 @@ def _by_names(ds: Dataset, column: str) -> Dataset:
 
 def read_split(fmt: str, split: str, files: list[str], kwargs: dict, wanted: Sequence[str]) -> Dataset:
     """A split's files as one Dataset; read together unless they differ, else each by itself, keeping the columns
-    every file has (of `wanted`, where each has them) and Parquet label integers as their own file's names."""
+    every file has (of `wanted`, where each has them) and Parquet label integers as their own file's names, each
+    column cast to the first file's type (the first not all nulls) where it holds another."""
     if fmt == "parquet":  # a file without rows adds none (its reader fails on it: "BatchSize must be greater than 0")
         files = [f for f in files if parquet_rows(f) != 0] or files
     if len(files) == 1:
@@ -118,12 +148,17 @@ def read_split(fmt: str, split: str, files: list[str], kwargs: dict, wanted: Seq
         ):  # a review: feb.parquet's labels (neg, pos) read as jan's (neg, neutral, pos): its pos trained as neutral
             parts = {f: _by_names(ds, column) if isinstance(ds.features[column], ClassLabel) else ds
                      for f, ds in parts.items()}  # fmt: skip
-    try:
-        return concatenate_datasets(list(parts.values()))
-    except ValueError as e:  # "The features can't be aligned": one column of numbers in one file, strings in another
-        kinds = [(f, c, ds.features[c], parts[files[0]].features[c]) for f, ds in parts.items() for c in keep]
-        f, c, its, firsts = next((k for k in kinds if k[2] != k[3] and Value("null") not in k[2:]), kinds[0])
-        raise TextgruError(
-            f"column {c!r} holds {its} in {f!r} but {firsts} in {files[0]!r}; give every data file of a split one "
-            "kind of value in a column"
-        ) from e
+    null = Value("null")  # a column of nulls only: `concatenate_datasets` gives it the others' type
+    typed = {c: next((f for f in files if parts[f].features[c] != null), files[0]) for c in keep}
+    for f, c in itertools.product(files, keep):
+        its, firsts = parts[f].features[c], parts[typed[c]].features[c]
+        if its in (null, firsts):
+            continue
+        try:  # as read together (a review: shards of int64 and float64 labels, a null in one, or int32, or string and
+            parts[f] = parts[f].cast_column(c, firsts)  # large_string texts were refused)
+        except (ValueError, TypeError, NotImplementedError) as e:  # 1.5 or "pos" as int64, a list as text
+            raise TextgruError(
+                f"column {c!r} holds {its} in {f!r} but {firsts} in {typed[c]!r}; give every data file of a split "
+                "one kind of value in a column"
+            ) from e
+    return concatenate_datasets(list(parts.values()))
