@@ -429,6 +429,23 @@ def test_parquet_files_of_one_split_naming_other_labels_are_read_by_name(tmp_pat
     assert got == Counter(months["jan"] + months["feb"])
 
 
+@pytest.mark.parametrize("named_first", [True, False])
+def test_parquet_label_names_beside_plain_numbers_in_one_split_are_one_line(tmp_path: Path, named_first: bool) -> None:
+    """A review: one file's labels a ClassLabel (names), another's plain integers: cast to text, "neg"/"pos" and
+    "0"/"1" would have trained as four classes without a word (read together, the integers took the names)."""
+    from datasets import Dataset
+
+    rows = [(t, y) for t, y in make_rows(90) if y != "neutral"]
+    named = Dataset.from_dict({"text": [t for t, _ in rows[:30]], "label": [y for _, y in rows[:30]]})
+    named.class_encode_column("label").to_parquet(tmp_path / "a.parquet")
+    plain = Dataset.from_dict({"text": [t for t, _ in rows[30:]], "label": [int(y == "pos") for _, y in rows[30:]]})
+    plain.to_parquet(tmp_path / "b.parquet")
+    files = [str(tmp_path / n) for n in (("a", "b") if named_first else ("b", "a"))]
+    said = r"^column 'label' holds label names \(a ClassLabel\) in '.*a.parquet' but plain numbers in '.*b.parquet'"
+    with pytest.raises(TextgruError, match=said):
+        load_classification_data({**data_cfg("local"), "path": [f + ".parquet" for f in files]})
+
+
 @pytest.mark.parametrize("kind", ["float64", "int32", "string"])
 def test_parquet_files_of_one_split_of_other_column_types_are_cast_to_the_first_files(
     tmp_path: Path, kind: str

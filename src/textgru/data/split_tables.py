@@ -142,10 +142,12 @@ def read_split(fmt: str, split: str, files: list[str], kwargs: dict, wanted: Seq
     if wanted and all(c in keep for c in wanted):  # else one no file has: `standardize` names the columns every
         keep = list(wanted)  # file has
     parts = {f: ds.select_columns(keep) for f, ds in parts.items()}
+    named: set[str] = set()  # files whose label integers became their names
     for column in keep:
         if any(isinstance(ds.features[column], ClassLabel) for ds in parts.values()) and any(
             ds.features[column] != parts[files[0]].features[column] for ds in parts.values()
         ):  # a review: feb.parquet's labels (neg, pos) read as jan's (neg, neutral, pos): its pos trained as neutral
+            named.update({f for f, ds in parts.items() if isinstance(ds.features[column], ClassLabel)})
             parts = {f: _by_names(ds, column) if isinstance(ds.features[column], ClassLabel) else ds
                      for f, ds in parts.items()}  # fmt: skip
     null = Value("null")  # a column of nulls only: `concatenate_datasets` gives it the others' type
@@ -154,6 +156,11 @@ def read_split(fmt: str, split: str, files: list[str], kwargs: dict, wanted: Seq
         its, firsts = parts[f].features[c], parts[typed[c]].features[c]
         if its in (null, firsts):
             continue
+        if (f in named) != (typed[c] in named) and _texts(its) != _texts(firsts):  # names beside plain numbers: read
+            raise TextgruError(  # together, the numbers were the first file's names; cast, a 5th and 6th class
+                f"column {c!r} holds label names (a ClassLabel) in {(f if f in named else typed[c])!r} but plain "
+                f"numbers in {(typed[c] if f in named else f)!r}; give every data file of a split the same kind of labels"
+            )
         try:  # as read together (a review: shards of int64 and float64 labels, a null in one, or int32, or string and
             parts[f] = parts[f].cast_column(c, firsts)  # large_string texts were refused)
         except (ValueError, TypeError, NotImplementedError) as e:  # 1.5 or "pos" as int64, a list as text
@@ -162,3 +169,8 @@ def read_split(fmt: str, split: str, files: list[str], kwargs: dict, wanted: Seq
                 "one kind of value in a column"
             ) from e
     return concatenate_datasets(list(parts.values()))
+
+
+def _texts(feature: object) -> bool:
+    """Whether a column's feature holds text."""
+    return isinstance(feature, Value) and feature.dtype in ("string", "large_string")
