@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from conftest import data_cfg, make_rows, write_csv
-from datasets import ClassLabel
+from datasets import ClassLabel, Dataset, Features, Value
 
 from textgru.data.labelled import load_classification_data
 from textgru.errors import TextgruError
@@ -655,6 +655,47 @@ def test_a_test_file_without_some_labels_is_named_in_the_warning(tmp_path: Path,
     assert said == [
         f"{test}: the test split has no example of 2 of the 3 labels (neg, neutral): its scores for them are 0 or "
         "undefined and lower its macro-F1; add rows of those labels to that file"
+    ], said
+
+
+def test_labels_in_no_row_are_named_with_the_list_that_holds_them_not_the_fractions(tmp_path: Path) -> None:
+    """A review: 14 rows of labels a and b with data.label_names=[a, ..., g] were told that c-g have no training rows
+    "after data.val_fraction=0.1 and data.test_fraction=0.1; lower them": no fraction gives them a row."""
+    rows = [(f"text number {i}", "ab"[i % 2]) for i in range(14)]
+    path = write_csv(tmp_path / "d.csv", rows, text_col="text", label_col="label")
+    config = {**data_cfg("local"), "path": str(path)}
+    with pytest.raises(TextgruError) as e:
+        load_classification_data({**config, "label_names": list("abcdefg")})
+    assert str(e.value) == (
+        f"{path}: label(s) ['c', 'd', 'e', 'f', 'g'] of data.label_names are in none of its training rows; add rows "
+        "of them, or leave them out of data.label_names"
+    )
+    parquet = tmp_path / "d.parquet"  # a label feature's own names (`datasets`' Parquet): that feature is named
+    features = Features({"text": Value("string"), "label": ClassLabel(names=["a", "b", "c"])})
+    Dataset.from_dict({"text": [t for t, _ in rows], "label": [i % 2 for i in range(14)]}, features).to_parquet(parquet)
+    with pytest.raises(TextgruError, match=r"\['c'\] of its label feature \(ClassLabel\) are in none of its training"):
+        load_classification_data({**config, "path": str(parquet)})
+
+
+def test_a_test_folder_without_some_labels_is_named_with_the_label_folders_to_fill(tmp_path: Path, caplog) -> None:
+    """A review: train/{pos,neg,neutral} beside test/{pos,neg} was warned of as "imdb: the test split ...; it is the
+    dataset's own split (data.splits)", which data=local has none of; the sub-folder is named, and the label's folder
+    to add .txt files to (val/ alike)."""
+    for split, labels in (("train", ("pos", "neg", "neutral")), ("test", ("pos", "neg")), ("val", ("pos",))):
+        for label in labels:
+            (tmp_path / "imdb" / split / label).mkdir(parents=True)
+            for i in range(4):
+                (tmp_path / "imdb" / split / label / f"{i}.txt").write_text(f"{label} {split} text {i}")
+    with caplog.at_level(logging.WARNING):
+        load_classification_data(data_cfg("local", path=str(tmp_path / "imdb")))
+    said = [r.getMessage() for r in caplog.records if "has no example of" in r.getMessage()]
+    assert said == [
+        f"{tmp_path / 'imdb' / 'val'}: the validation split has no example of 2 of the 3 labels (neg, neutral): its "
+        "scores for them are 0 or undefined and lower its macro-F1; add .txt files to each label's folder in "
+        f"{tmp_path / 'imdb' / 'val'}/ (neg/, neutral/)",
+        f"{tmp_path / 'imdb' / 'test'}: the test split has no example of 1 of the 3 labels (neutral): its scores for "
+        f"them are 0 or undefined and lower its macro-F1; add .txt files to {tmp_path / 'imdb' / 'test' / 'neutral'}/ "
+        "(the label's folder)",
     ], said
 
 

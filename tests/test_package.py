@@ -240,12 +240,14 @@ def test_textgru_help_lists_the_commands_and_train_help_shows_usage() -> None:
 def test_train_and_tune_help_list_the_options_of_your_own_conf(tmp_path: Path) -> None:
     """A review: `textgru train --help` (and tune's) listed the options of `--config-dir DIR` but not of `./conf`, which
     the command reads too (README: "Your own configs"): experiment=mine composed, yet `experiment:` had no mine."""
-    (tmp_path / "conf" / "experiment").mkdir(parents=True)
-    (tmp_path / "conf" / "experiment" / "mine.yaml").write_text("# @package _global_\nmodel:\n  hidden_size: 128\n")
-    (tmp_path / "conf" / "data").mkdir()
+    (tmp_path / "team_exps").mkdir()  # a linked group folder (a review: `rglob` skipped it; Hydra reads it)
+    (tmp_path / "team_exps" / "mine.yaml").write_text("# @package _global_\nmodel:\n  hidden_size: 128\n")
+    (tmp_path / "conf" / "data").mkdir(parents=True)
+    (tmp_path / "conf" / "experiment").symlink_to(tmp_path / "team_exps", target_is_directory=True)
     (tmp_path / "conf" / "data" / "reviews.yaml").write_text("source: local\npath: reviews.csv\n")
     (tmp_path / "conf" / "mine" / "deeper").mkdir(parents=True)  # a group of your own, and one inside it
     (tmp_path / "conf" / "mine" / "deeper" / "one.yaml").write_text("a: 1\n")
+    (tmp_path / "conf" / "mine" / "deeper" / "up").symlink_to("..", target_is_directory=True)  # a loop: read once
     (tmp_path / "other" / "experiment").mkdir(parents=True)
     (tmp_path / "other" / "experiment" / "theirs.yaml").write_text("# @package _global_\nseed: 3\n")
     for command in (("train",), ("tune",), ("train", "--config-dir", str(tmp_path / "other"))):
@@ -256,4 +258,5 @@ def test_train_and_tune_help_list_the_options_of_your_own_conf(tmp_path: Path) -
         data = next(g for g in groups if g.startswith("data: ")).split(": ")[1].split(", ")
         assert "mine" in experiment and experiment == sorted(experiment) and "reviews" in data, groups
         assert "mine/deeper: one" in groups and ("theirs" in experiment) == ("--config-dir" in command), groups
+        assert not any(g.startswith(("mine: ", "mine/deeper/up")) for g in groups), groups  # (no yaml; the loop)
         assert not any(g.startswith("hydra") for g in groups) and ": bigru_classifier," in r.stdout

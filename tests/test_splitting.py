@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import random
 import re
+from pathlib import Path
 
 import pytest
 from datasets import ClassLabel, Dataset, Features, Value
@@ -100,6 +101,16 @@ def test_a_given_split_without_some_label_is_warned_of_by_its_own_source(caplog)
     assert said[1].startswith("tr.csv: the test split") and said[1].endswith(
         "; it is the dataset's own split (data.splits)"
     )
+    caplog.clear()  # a sub-folder of label folders (a review: called the dataset's own split): the folders to fill
+    names = [f"l{i}" for i in range(8)]
+    features = Features({"text": Value("string"), "label": ClassLabel(names=names)})
+    part = Dataset.from_dict({"text": ["a", "b"], "label": [0, 1]}, features=features)
+    dd = DatasetDict({"train": part, "validation": part, "test": part})
+    with caplog.at_level(logging.WARNING):
+        warn_missing_labels(dd, "imdb", {"validation": Path("imdb/val"), "test": Path("imdb/test")})
+    said = [r.getMessage() for r in caplog.records]
+    assert said[0].startswith("imdb/val: the validation split has no example of 6 of the 8 labels"), said
+    assert said[0].endswith("add .txt files to each label's folder in imdb/val/ (l2/, l3/, l4/, l5/, l6/ ...)"), said
 
 
 def test_too_few_rows_to_split_is_not_said_of_the_rows_left() -> None:

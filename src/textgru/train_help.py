@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import re
 from collections.abc import Callable, Sequence
 from importlib import resources
@@ -100,10 +101,14 @@ def with_own_options(help_text: str, user_conf: Path) -> str:
         return help_text
     end = next((i for i in range(start, len(lines)) if not lines[i].strip()), len(lines))
     groups = {group: set(options.split(", ")) for group, _, options in (g.partition(": ") for g in lines[start:end])}
-    for path in user_conf.rglob("*.yaml"):
-        group = path.parent.relative_to(user_conf).as_posix()
-        if group != "." and group.split("/")[0] != "hydra":  # Hydra's own groups are not listed here
-            groups.setdefault(group, set()).add(path.stem)
+    chains: dict[str, frozenset[str]] = {str(user_conf): frozenset()}  # the real folders above each: a loop's end
+    for folder, subs, files in os.walk(user_conf, followlinks=True):  # linked folders too (a review: rglob skipped
+        chain = chains[folder] | {os.path.realpath(folder)}  # conf/experiment -> ../team_exps; Hydra reads it)
+        subs[:] = [sub for sub in subs if os.path.realpath(os.path.join(folder, sub)) not in chain]
+        chains.update({os.path.join(folder, sub): chain for sub in subs})
+        group, options = Path(folder).relative_to(user_conf).as_posix(), [f[:-5] for f in files if f.endswith(".yaml")]
+        if options and group != "." and group.split("/")[0] != "hydra":  # Hydra's own groups are not listed here
+            groups.setdefault(group, set()).update(options)
     listed = [f"{group}: {', '.join(sorted(options))}" for group, options in sorted(groups.items())]
     return "\n".join([*lines[:start], *listed, *lines[end:]]) + "\n"
 

@@ -12,7 +12,13 @@ from textgru.data.columns import column_values
 from textgru.data.label_key import label_key, label_keys
 from textgru.data.label_warnings import warn_doubtful_label_names
 from textgru.data.repeated_texts import drop_repeats, warn_shared_texts
-from textgru.data.splitting import SPLITS, carve_missing_splits, warn_missing_labels
+from textgru.data.splitting import (
+    SPLITS,
+    carve_missing_splits,
+    held_out_sources,
+    refuse_untrained_labels,
+    warn_missing_labels,
+)
 from textgru.delimited_texts import header_hint
 from textgru.errors import TextgruError
 
@@ -138,29 +144,13 @@ def standardize(
     carved = [split for split in ("validation", "test") if split not in dd]
     if carved:
         dd["train"] = drop_repeats(dd["train"], name)
-    rows = len(dd["train"])  # before carving
     dd = carve_missing_splits(dd, name, seed, val_fraction, test_fraction, stratify=bool(label_column))
     if len(carved) < 2:
         warn_shared_texts(dd, names_by_split)
     if label_column:
-        unseen = set(range(len(dd["train"].features["label"].names))) - set(column_values(dd["train"], "label"))
-        if unseen:
-            all_names = dd["train"].features["label"].names
-            names = [all_names[i] for i in sorted(unseen)]
-            shown = f"{names[:10]}" + (f" and {len(names) - 10} more" if len(names) > 10 else "")
-            fix = "give more examples of them or a separate data.validation_path/test_path"
-            if len(all_names) > len(dd["train"]) // 2:  # about a label per row (an id column): an 8 KB line before
-                fix = f"{len(all_names)} labels for {len(dd['train'])} training rows: is data.label_column the label?"
-                if carved and len(all_names) <= rows // 2:  # not the column: the fractions (a review: 0.5 and 0.49)
-                    said = {
-                        "validation": f"data.val_fraction={val_fraction}",
-                        "test": f"data.test_fraction={test_fraction}",
-                    }
-                    taken, them = " and ".join(said[s] for s in carved), "them" if len(carved) > 1 else "it"
-                    fix = f"training keeps {len(dd['train'])} of its {rows} rows after {taken}; lower {them}"
-            raise TextgruError(f"{name}: label(s) {shown} have no training examples after splitting; {fix}")
-        files = names_by_split if isinstance(names_by_split, Mapping) else {}
-        warn_missing_labels(dd, name, {s: files.get(s) for s in ("validation", "test") if s not in carved})
+        fractions = {"validation": val_fraction, "test": test_fraction}
+        refuse_untrained_labels(dd, name, {s: fractions[s] for s in carved}, listed=label_names is not None)
+        warn_missing_labels(dd, name, held_out_sources(names_by_split, [s for s in SPLITS[1:] if s not in carved]))
     for split in SPLITS:
         if len(dd[split]) == 0:
             raise TextgruError(

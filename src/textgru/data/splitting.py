@@ -1,13 +1,14 @@
 """Validation and test splits carved from the training rows, stratified by label with a seed: the indices of
 `datasets`' `train_test_split(stratify_by_column=...)` exactly, with the label column read whole (`datasets` reads it
-row by row: 14.6 s per 100k rows, twice)."""
+row by row: 14.6 s per 100k rows, twice); and what is said of labels that a split lacks once the splits are made."""
 
 from __future__ import annotations
 
 import logging
 import math
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 from datasets import Dataset, DatasetDict, concatenate_datasets
@@ -112,24 +113,76 @@ def _kept_apart(parts: DatasetDict, held_out: str, name: str) -> DatasetDict:
     return DatasetDict({"train": concatenate_datasets(train), "test": concatenate_datasets(held)})
 
 
-def warn_missing_labels(dd: DatasetDict, name: str, given: Mapping[str, str | None] | None = None) -> None:
+def _shown(names: Sequence[str]) -> str:
+    """Label names for a message: ten at most (a review: an id column's ~1,000 in one 8 KB line)."""
+    return f"{list(names[:10])}" + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+
+
+def refuse_untrained_labels(dd: DatasetDict, name: str, carved: Mapping[str, float], listed: bool) -> None:
+    """One error for labels with no training row. Those in no training row before carving are named with the list
+    that holds them (`listed`: data.label_names, else the data's own label feature), not the fractions, which cannot
+    give them rows (a review: data.label_names of 7 labels for rows of 2 was told to lower them); those the carving
+    took, with the fractions of `carved` (each carved split's)."""
+    all_names = dd["train"].features["label"].names
+    unseen = set(range(len(all_names))) - set(column_values(dd["train"], "label"))
+    if not unseen:
+        return
+    never = [all_names[i] for i in sorted(unseen - {y for s in carved for y in column_values(dd[s], "label")})]
+    if never:
+        where = "data.label_names" if listed else "its label feature (ClassLabel)"
+        fix = "leave them out of data.label_names" if listed else "give data.label_names= the labels its rows have"
+        raise TextgruError(
+            f"{name}: label(s) {_shown(never)} of {where} are in none of its training rows; add rows of them, or {fix}"
+        )
+    rows = sum(len(dd[s]) for s in ("train", *carved))  # before carving
+    fix = "give more examples of them or a separate data.validation_path/test_path"
+    if len(all_names) > len(dd["train"]) // 2:  # about a label per row (an id column): an 8 KB line before
+        fix = f"{len(all_names)} labels for {len(dd['train'])} training rows: is data.label_column the label?"
+        if carved and len(all_names) <= rows // 2:  # not the column: the fractions (a review: 0.5 and 0.49)
+            key = {"validation": "data.val_fraction", "test": "data.test_fraction"}
+            taken = " and ".join(f"{key[s]}={fraction}" for s, fraction in carved.items())
+            them = "them" if len(carved) > 1 else "it"
+            fix = f"training keeps {len(dd['train'])} of its {rows} rows after {taken}; lower {them}"
+    names = [all_names[i] for i in sorted(unseen)]
+    raise TextgruError(f"{name}: label(s) {_shown(names)} have no training examples after splitting; {fix}")
+
+
+def held_out_sources(names: str | Mapping[str, str], splits: Sequence[str]) -> dict[str, str | Path | None]:
+    """`splits` (those not carved) with their sources for `warn_missing_labels`: a file (data.validation_path,
+    data.test_path), a sub-folder of data.path's folder (a Path: test/, val/, ...), or None, a Hub dataset's own split
+    (`names`: a string)."""
+    if isinstance(names, str):
+        return dict.fromkeys(splits)
+    from textgru.data.local import VALIDATION_FOLDERS  # (pandas and pyarrow: not for every import of this module)
+
+    root = Path(names["train"])
+    found = (v for v in VALIDATION_FOLDERS if (root.expanduser() / v).is_dir())
+    folders = {"test": "test", "validation": next(found, VALIDATION_FOLDERS[0])}
+    return {split: names[split] if split in names else root / folders[split] for split in splits}
+
+
+def warn_missing_labels(dd: DatasetDict, name: str, given: Mapping[str, str | Path | None] | None = None) -> None:
     """A warning for each held-out split that holds no example of some label: its scores for those labels are 0 or
     undefined, and its macro-F1 (an average over every label) is lowered by them. `name`: the training file, which
-    carved splits come from; `given`: each split not carved, with its file (data.validation_path, data.test_path), or
-    None for a Hub dataset's own split (a review: a test file's warning named the training file and its fractions)."""
+    carved splits come from; `given`: each split not carved, with its source (`held_out_sources`; a review: a test
+    file's warning named the training file and its fractions, a test/ folder's called it the dataset's own split)."""
     names = dd["train"].features["label"].names
     given = given or {}
     for split in ("validation", "test"):
         missing = sorted(set(range(len(names))) - set(column_values(dd[split], "label")))
         if missing and len(dd[split]):
-            shown = ", ".join(names[i] for i in missing[:5]) + (
-                f" and {len(missing) - 5} more" if len(missing) > 5 else ""
-            )
+            lacking = [names[i] for i in missing[:5]]
+            shown = ", ".join(lacking) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
             source, fix = name, "give it more rows (data.test_fraction / data.val_fraction) or a file of its own"
             if split in given:
                 source, fix = given[split] or name, "add rows of those labels to that file"
                 if given[split] is None:
                     fix = "it is the dataset's own split (data.splits)"
+                elif isinstance(given[split], Path):  # a folder of label folders: theirs, which may not exist yet
+                    fix = f"add .txt files to {given[split] / lacking[0]}/ (the label's folder)"
+                    if len(missing) > 1:
+                        folders = ", ".join(f"{label}/" for label in lacking) + (" ..." if len(missing) > 5 else "")
+                        fix = f"add .txt files to each label's folder in {given[split]}/ ({folders})"
             log.warning(
                 "%s: the %s split has no example of %d of the %d labels (%s): its scores for them are 0 or undefined "
                 "and lower its macro-F1; %s",
