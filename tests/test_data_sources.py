@@ -1033,3 +1033,27 @@ def test_a_label_column_named_text_or_a_text_column_named_label_is_read(
     assert got == dict(rows)
     texts, labels, _ = labelled_texts(cfg, None, {}, text_col, label_col)
     assert texts and all(dict(rows)[t] == lab for t, lab in zip(texts, labels, strict=True))
+
+
+def test_a_parquet_column_of_bytes_is_read_as_utf8_text_labels_too(tmp_path: Path) -> None:
+    """A review: Parquet labels stored as bytes (binary) trained as the classes "b'neg'" and "b'pos'"; texts as bytes
+    that are not UTF-8 were pyarrow's ArrowInvalid traceback."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = make_rows(90)
+    texts, labels = [t.encode() for t, _ in rows], [y.encode() for _, y in rows]
+    pq.write_table(
+        pa.table({"text": pa.array(texts, pa.binary()), "label": pa.array(labels, pa.binary())}), tmp_path / "b.parquet"
+    )
+    data = load_classification_data({**data_cfg("local"), "path": str(tmp_path / "b.parquet")})
+    names = data["train"].features["label"].names
+    assert names == ["neg", "neutral", "pos"]
+    got = Counter((t, names[y]) for ds in data.values() for t, y in zip(ds["text"], ds["label"], strict=True))
+    assert got == Counter(rows)
+    texts[5] = b"\xff\xfe not utf-8"
+    table = pa.table({"review": pa.array(texts, pa.binary()), "label": pa.array(labels, pa.binary())})
+    pq.write_table(table, tmp_path / "bad.parquet")
+    cfg = {**data_cfg("local"), "path": str(tmp_path / "bad.parquet"), "text_column": "review"}
+    with pytest.raises(TextgruError, match=r"bad.parquet: column 'review' holds bytes that are not UTF-8 text; save"):
+        load_classification_data(cfg)

@@ -66,6 +66,23 @@ def _scalars_as_strings(ds: Dataset, column: str, labels: bool) -> Dataset:
     )
 
 
+def _as_text(ds: Dataset, column: str, source: str, renames: Mapping[str, str]) -> Dataset:
+    """A text column of numbers (or all empty) as text; a column of bytes (Parquet's binary) decoded as UTF-8, labels
+    too (a review: bytes labels trained as the classes "b'neg'" and "b'pos'"), or one line where it is not UTF-8."""
+    feature, binary = ds.features[column], ("binary", "large_binary")
+    if not isinstance(feature, Value) or feature.dtype in ("string", "large_string"):
+        return ds
+    if column == "label" and feature.dtype not in binary:
+        return ds  # integer labels stay integers
+    try:
+        return ds.cast_column(column, Value("string"))
+    except (ValueError, TypeError) as e:  # pyarrow's ArrowInvalid: invalid UTF-8
+        given = next((c for c, n in renames.items() if n == column), column)  # as the user named it
+        raise TextgruError(
+            f"{source}: column {given!r} holds bytes that are not UTF-8 text; save it as UTF-8 strings"
+        ) from e
+
+
 def standardize(
     dd: DatasetDict,
     text_column: str,
@@ -117,9 +134,8 @@ def standardize(
         ds = ds.select_columns(keep)
         renames = {text_column: "text", **({label_column: "label"} if label_column else {})}
         ds = ds.rename_columns({c: n for c, n in renames.items() if c != n})  # at once: labels in `text` (a review)
-        feature = ds.features["text"]
-        if isinstance(feature, Value) and feature.dtype not in ("string", "large_string"):
-            ds = ds.cast_column("text", Value("string"))  # a column of numbers (or all empty) is still text
+        for column in ("text", "label") if label_column else ("text",):
+            ds = _as_text(ds, column, source_of(name, split), renames)
         before = len(ds)
         ds = ds.filter(lambda b: [isinstance(t, str) and t.strip() != "" for t in b["text"]], batched=True)
         if len(ds) < before:
