@@ -1349,6 +1349,21 @@ def test_eval_keeps_the_default_ignore_labels_where_the_command_line_names_it(ti
     assert "data.ignore_labels=['unsup'] differ from the model's ([])" in r.stderr, r.stderr[-2000:]
 
 
+def test_eval_scores_the_data_config_named_on_the_command_line(tiny_run: Path, tmp_path: Path) -> None:
+    """A review: `textgru eval data=<config>` kept only the keys typed as `data.<key>=` (and labelling keys that differ
+    from the defaults), so `data=tweets` or the user's own conf/data/mine.yaml was read as an empty config: "data=local
+    needs data.path"; only the labelling defaults are to be left for the model's own."""
+    saved = torch.load(tiny_run / "checkpoints" / "best.ckpt", weights_only=True)["textgru"]["data_config"]
+    (tmp_path / "conf" / "data").mkdir(parents=True)
+    keys = ("path", "text_column", "label_column")
+    mine = "source: local\n" + "".join(f"{k}: {json.dumps(saved[k])}\n" for k in keys)
+    (tmp_path / "conf" / "data" / "mine.yaml").write_text(mine, encoding="utf-8")
+    r = run_textgru("eval", f"ckpt_path={tiny_run}", "data=mine", f"output_dir={tmp_path / 'out'}", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-2000:]
+    report = json.loads((tmp_path / "out" / "test_metrics.json").read_text(encoding="utf-8"))
+    assert report["data"] == f"data=local {Path(saved['path']).absolute()}" and report["n"] > 0, report
+
+
 def test_eval_of_an_older_checkpoint_does_not_claim_its_split_is_trainings(
     tiny_run: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -147,15 +147,15 @@ def check_forecast_sizes(forecaster: Any, data: dict[str, Any] | None) -> dict[s
 
 def labelling_as_named(data: dict[str, Any] | None, split: str) -> dict[str, Any] | None:
     """`textgru eval`: the data config without its `ignore_labels`/`label_names` where they hold the defaults and the
-    command line did not name them, so that the model's own are taken for its data; one named is kept, even the
-    default (a review: data.ignore_labels=[unsup] given was replaced by the model's []). split=all: as given (every
-    row of the files, the default [unsup] left out)."""
+    command line did not name them, so that the model's own are taken for its data; one named is kept, even the default
+    (a review: [unsup] given was replaced by the model's []). split=all: as given (the default [unsup] left out)."""
     from textgru.inference.trained_split import LABELLING
 
     if split == "all":
         return data
     named = {o.lstrip("+~").partition("=")[0] for o in command_line_overrides()}
-    return data and {k: v for k, v in data.items() if f"data.{k}" in named or LABELLING.get(k, v) != v}
+    default = {k: v for k, v in LABELLING.items() if f"data.{k}" not in named}  # (a review: every other key was
+    return data and {k: v for k, v in data.items() if k not in default or default[k] != v}  # dropped: data=tweets)
 
 
 def command_line_overrides() -> list[str]:
