@@ -480,6 +480,69 @@ def test_parquet_files_of_one_split_of_other_column_types_are_cast_to_the_first_
         load_classification_data({**data_cfg("local"), "path": str(tmp_path / "part-*.parquet")})
 
 
+@pytest.mark.parametrize(
+    ("first", "later"), [("bool", "int012"), ("int012", "bool"), ("digits", "bool"), ("names", "int01"), ("jsonl", "")]
+)
+def test_labels_of_another_kind_in_one_splits_files_are_one_line(tmp_path: Path, first: str, later: str) -> None:
+    """A review: cast to the first file's label type, bool labels beside 0/1/2 trained as False/True (2 merged into
+    True), "0"/"1" beside bools or "neg"/"pos" beside 0/1 as 4 classes, without a word; the label column casts only
+    within its kind (numbers, text, bool), else the one line naming both files, Parquet or JSON Lines alike."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    texts = [t for t, _ in make_rows(60)]
+    labels = {
+        "bool": [i % 2 == 0 for i in range(30)],
+        "int012": [i % 3 for i in range(30)],
+        "int01": [i % 2 for i in range(30)],
+        "digits": [str(i % 2) for i in range(30)],
+        "names": [("neg", "pos")[i % 2] for i in range(30)],
+    }
+    if first == "jsonl":  # b.jsonl's extra column: read each by itself
+        for name, part, extra in (("a", "bool", {}), ("b", "int012", {"id": 1})):
+            rows = [{"text": t, "label": y, **extra} for t, y in zip(texts[:30], labels[part], strict=True)]
+            (tmp_path / f"{name}.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+        said = r"^column 'label' holds Value\('int64'\) in '.*b.jsonl' but Value\('bool'\) in '.*a.jsonl'"
+        with pytest.raises(TextgruError, match=said):
+            load_classification_data({**data_cfg("local"), "path": str(tmp_path / "*.jsonl")})
+        return
+    for name, part, some in (("a", first, texts[:30]), ("b", later, texts[30:])):
+        pq.write_table(pa.table({"text": some, "label": labels[part]}), tmp_path / f"{name}.parquet")
+    types = {"bool": "bool", "int012": "int64", "int01": "int64", "digits": "string", "names": "string"}
+    said = rf"^column 'label' holds Value\('{types[later]}'\) in '.*b.parquet' but Value\('{types[first]}'\) in"
+    with pytest.raises(TextgruError, match=said + r" '.*a.parquet'; give every data file"):
+        load_classification_data({**data_cfg("local"), "path": str(tmp_path / "*.parquet")})
+
+
+@pytest.mark.parametrize("empty", ["pandas", "nan"])
+@pytest.mark.parametrize("empty_first", [True, False])
+def test_a_parquet_shard_without_labels_takes_the_others_label_type(
+    tmp_path: Path, empty: str, empty_first: bool
+) -> None:
+    """A review: an unlabelled shard written by pandas (its label column float64, every value NaN) listed first set
+    the label type, and the labelled shard's names were refused ("holds Value('large_string') ... but
+    Value('float64')"); listed after them, its NaN (written as NaN, not null) were cast to the class "nan"."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = [(t, y) for t, y in make_rows(90) if y != "neutral"]
+    labelled, unlabelled = rows[:40], [t for t, _ in rows[40:]]
+    pd.DataFrame({"text": [t for t, _ in labelled], "label": [y for _, y in labelled]}).to_parquet(
+        tmp_path / f"part-{int(empty_first)}.parquet"
+    )
+    if empty == "pandas":  # its NaN written as nulls of float64
+        pd.DataFrame({"text": unlabelled, "label": [float("nan")] * len(unlabelled)}).to_parquet(
+            tmp_path / f"part-{int(not empty_first)}.parquet"
+        )
+    else:
+        table = pa.table({"text": unlabelled, "label": pa.array([float("nan")] * len(unlabelled), pa.float64())})
+        pq.write_table(table, tmp_path / f"part-{int(not empty_first)}.parquet")
+    data = load_classification_data({**data_cfg("local"), "path": str(tmp_path / "part-*.parquet")})
+    names = data["train"].features["label"].names
+    got = Counter((t, names[y]) for ds in data.values() for t, y in zip(ds["text"], ds["label"], strict=True))
+    assert names == ["neg", "pos"] and got == Counter(labelled)
+
+
 def test_json_lines_files_with_null_values_are_read_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A review: three JSON Lines shards each with a row of "text": null were read together, then each again
     by itself (4 reads, 4 folders in the cache) to learn their keys; a shard without a key is still named."""

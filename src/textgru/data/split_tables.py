@@ -6,6 +6,7 @@ from __future__ import annotations
 import glob
 import itertools
 import json
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -129,7 +130,9 @@ def _by_names(ds: Dataset, column: str) -> Dataset:
 def read_split(fmt: str, split: str, files: list[str], kwargs: dict, wanted: Sequence[str]) -> Dataset:
     """A split's files as one Dataset; read together unless they differ, else each by itself, keeping the columns
     every file has (of `wanted`, where each has them) and Parquet label integers as their own file's names, each
-    column cast to the first file's type (the first not all nulls) where it holds another."""
+    column cast to the first file's type (the first with a value: nulls or NaN only take the others') where it holds
+    another; the label column (`wanted[1]`) only within its kind, numbers, text or bool (a cast across one merged
+    or split its classes)."""
     if fmt == "parquet":  # a file without rows adds none (its reader fails on it: "BatchSize must be greater than 0")
         files = [f for f in files if parquet_rows(f) != 0] or files
     if len(files) == 1:
@@ -151,24 +154,62 @@ def read_split(fmt: str, split: str, files: list[str], kwargs: dict, wanted: Seq
             parts = {f: _by_names(ds, column) if isinstance(ds.features[column], ClassLabel) else ds
                      for f, ds in parts.items()}  # fmt: skip
     null = Value("null")  # a column of nulls only: `concatenate_datasets` gives it the others' type
-    typed = {c: next((f for f in files if parts[f].features[c] != null), files[0]) for c in keep}
+    empty = {(f, c) for f, c in itertools.product(files, keep) if _empty(parts[f], c)}
+    typed = {c: next((f for f in files if (f, c) not in empty), files[0]) for c in keep}
     for f, c in itertools.product(files, keep):
         its, firsts = parts[f].features[c], parts[typed[c]].features[c]
-        if its in (null, firsts):
+        if (f, c) in empty:  # a review: pandas' unlabelled shard (all NaN, float64) first refused string labels;
+            parts[f] = parts[f] if its == null else _nulls(parts[f], c, firsts)  # NaN cast to text was a class
+            continue
+        if its == firsts:
             continue
         if (f in named) != (typed[c] in named) and _texts(its) != _texts(firsts):  # names beside plain numbers: read
             raise TextgruError(  # together, the numbers were the first file's names; cast, a 5th and 6th class
                 f"column {c!r} holds label names (a ClassLabel) in {(f if f in named else typed[c])!r} but plain "
                 f"numbers in {(typed[c] if f in named else f)!r}; give every data file of a split the same kind of labels"
             )
+        if c in wanted[1:] and (_kind(its) is None or _kind(its) != _kind(firsts)):  # a review: bool labels beside
+            raise _mixed(c, its, f, firsts, typed[c])  # 0/1/2 trained as False/True, "neg"/"pos" beside 0/1 as 4
         try:  # as read together (a review: shards of int64 and float64 labels, a null in one, or int32, or string and
             parts[f] = parts[f].cast_column(c, firsts)  # large_string texts were refused)
         except (ValueError, TypeError, NotImplementedError) as e:  # 1.5 or "pos" as int64, a list as text
-            raise TextgruError(
-                f"column {c!r} holds {its} in {f!r} but {firsts} in {typed[c]!r}; give every data file of a split "
-                "one kind of value in a column"
-            ) from e
+            raise _mixed(c, its, f, firsts, typed[c]) from e
     return concatenate_datasets(list(parts.values()))
+
+
+def _mixed(column: str, its: object, path: str, firsts: object, first: str) -> TextgruError:
+    """The one line for a file whose column holds another kind of value than the first's."""
+    return TextgruError(
+        f"column {column!r} holds {its} in {path!r} but {firsts} in {first!r}; give every data file of a split one "
+        "kind of value in a column"
+    )
+
+
+def _empty(ds: Dataset, column: str) -> bool:
+    """Whether a column holds nulls only, or NaN (pandas' for a column without values)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    values = ds.data.column(column)
+    if values.null_count == len(values):
+        return True
+    return pa.types.is_floating(values.type) and bool(pc.all(pc.is_nan(values.fill_null(math.nan))).as_py())
+
+
+def _nulls(ds: Dataset, column: str, feature: object) -> Dataset:
+    """A column of nulls only as nulls of another type (NaN cast to text would be "nan")."""
+    features = ds.features.copy()
+    features[column] = feature
+    return ds.map(lambda b: {column: [None] * len(b[column])}, batched=True, features=features)
+
+
+def _kind(feature: object) -> str | None:
+    """A label column's kind of value, which a cast keeps to: numbers, text (bytes are read as UTF-8 text) or bool;
+    None for any other."""
+    dtype = feature.dtype.removeprefix("large_") if isinstance(feature, Value) else ""
+    if dtype in ("string", "binary", "bool"):
+        return "bool" if dtype == "bool" else "text"
+    return "number" if dtype.startswith(("int", "uint", "float")) else None
 
 
 def _texts(feature: object) -> bool:
