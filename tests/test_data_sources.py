@@ -760,6 +760,10 @@ def test_a_test_folder_without_some_labels_is_named_with_the_label_folders_to_fi
         f"them are 0 or undefined and lower its macro-F1; add .txt files to {tmp_path / 'imdb' / 'test' / 'neutral'}/ "
         "(the label's folder)",
     ], said
+    caplog.clear()  # a glob for the folder: the folder it matched (a review: 'imdb*/validation', which is not)
+    with caplog.at_level(logging.WARNING):
+        load_classification_data(data_cfg("local", path=str(tmp_path / "imdb*")))
+    assert [r.getMessage() for r in caplog.records if "has no example of" in r.getMessage()] == said
 
 
 def test_a_label_column_with_a_gap_reads_the_same_in_training_and_evaluation(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ KEY_LINE = re.compile(r"^(?P<indent> *)(?P<key>[A-Za-z_][\w-]*):(?P<rest>.*)$")
 COMMENT_COLUMN = 28  # where the shipped YAML's comments mostly start
 SECTION = "== The composed config"
 GROUPS = "== Config groups"
+GROUP_DEPTH = 3  # folders below ./conf read for groups: mine/deeper/most (textgru's deepest, hydra/job_logging: 2)
 
 
 def key_comments(text: str) -> dict[str, list[str]]:
@@ -104,9 +105,11 @@ def with_own_options(help_text: str, user_conf: Path) -> str:
     chains: dict[str, frozenset[str]] = {str(user_conf): frozenset()}  # the real folders above each: a loop's end
     for folder, subs, files in os.walk(user_conf, followlinks=True):  # linked folders too (a review: rglob skipped
         chain = chains[folder] | {os.path.realpath(folder)}  # conf/experiment -> ../team_exps; Hydra reads it)
-        subs[:] = [sub for sub in subs if os.path.realpath(os.path.join(folder, sub)) not in chain]
+        group = Path(folder).relative_to(user_conf).as_posix()
+        deep = group != "." and group.count("/") + 1 >= GROUP_DEPTH  # no deeper (a review: a link to /usr, 930 groups)
+        subs[:] = [] if deep else [sub for sub in subs if os.path.realpath(os.path.join(folder, sub)) not in chain]
         chains.update({os.path.join(folder, sub): chain for sub in subs})
-        group, options = Path(folder).relative_to(user_conf).as_posix(), [f[:-5] for f in files if f.endswith(".yaml")]
+        options = [f[:-5] for f in files if f.endswith(".yaml")]
         if options and group != "." and group.split("/")[0] != "hydra":  # Hydra's own groups are not listed here
             groups.setdefault(group, set()).update(options)
     listed = [f"{group}: {', '.join(sorted(options))}" for group, options in sorted(groups.items())]

@@ -15,6 +15,7 @@ from datasets import Dataset, DatasetDict, concatenate_datasets
 from datasets.utils.stratify import stratified_shuffle_split_generate_indices
 
 from textgru.data.columns import column_values
+from textgru.data.data_paths import expand_paths, is_pattern
 from textgru.data.repeated_texts import loosely
 from textgru.errors import TextgruError
 
@@ -153,9 +154,13 @@ def held_out_sources(names: str | Mapping[str, str], splits: Sequence[str]) -> d
     (`names`: a string)."""
     if isinstance(names, str):
         return dict.fromkeys(splits)
+    if all(split in names for split in splits):  # files only (data.path: no folder; a list of globs, joined)
+        return {split: names[split] for split in splits}
     from textgru.data.local import VALIDATION_FOLDERS  # (pandas and pyarrow: not for every import of this module)
 
-    root = Path(names["train"])
+    root = Path(names["train"])  # as written (~/imdb), or the one folder a glob matched, as it was read (a review:
+    if is_pattern(names["train"]):  # 'd/imdb_*' named d/imdb_*/validation/, a folder that is not, for d/imdb_v1/val/)
+        root = Path(expand_paths(names["train"], "data.path")[0])
     found = (v for v in VALIDATION_FOLDERS if (root.expanduser() / v).is_dir())
     folders = {"test": "test", "validation": next(found, VALIDATION_FOLDERS[0])}
     return {split: names[split] if split in names else root / folders[split] for split in splits}
