@@ -1124,3 +1124,29 @@ def test_a_parquet_column_of_bytes_is_read_as_utf8_text_labels_too(tmp_path: Pat
     cfg = {**data_cfg("local"), "path": str(tmp_path / "bad.parquet"), "text_column": "review"}
     with pytest.raises(TextgruError, match=r"bad.parquet: column 'review' holds bytes that are not UTF-8 text; save"):
         load_classification_data(cfg)
+
+
+@pytest.mark.parametrize("kind", ["file", "unwritable"])
+def test_datasets_cache_that_cannot_be_used_is_named_not_the_data_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    """A review: HF_DATASETS_CACHE a file, or a folder this user cannot write, was "could not read 'd.csv' as csv:
+    [Errno 17] File exists: ..." (or Permission denied on its .lock): the data file blamed for the cache's fault."""
+    import datasets.config
+
+    csv = write_csv(tmp_path / "d.csv", make_rows(60), "text", "label")
+    cache = tmp_path / "cache"
+    if kind == "file":
+        cache.write_text("not a folder")
+    else:
+        cache.mkdir()
+
+        def refused(*args: object, **kwargs: object) -> object:  # as a user without write access to it meets it
+            raise PermissionError(13, "Permission denied", str(cache / "_tmp_csv.lock"))
+
+        monkeypatch.setattr("textgru.data.split_tables.load_dataset", refused)
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", str(cache))
+    why = "a file, not a folder" if kind == "file" else "permission denied"
+    said = rf"^datasets' cache folder HF_DATASETS_CACHE={cache} cannot be used \({why}: {cache}.*\); set HF_DATASETS_CACHE="
+    with pytest.raises(TextgruError, match=said):
+        load_classification_data({**data_cfg("local"), "path": str(csv)})

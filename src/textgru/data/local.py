@@ -12,6 +12,7 @@ from pathlib import Path
 from datasets import Dataset, DatasetDict
 
 from textgru.data.data_paths import expand_paths, refuse_folders_among
+from textgru.data.datasets_cache import cache_problem
 from textgru.data.decoding import BYTE_ORDER_MARKS, count_undecodable, decode_bytes, log_undecodable, refuse_binary
 from textgru.data.delimited_tables import check_row_lengths, refuse_repeated_columns
 from textgru.data.ignored_labels import IgnoredLabels, ignored_labels
@@ -220,6 +221,8 @@ def load_tables(data_files: dict[str, list[str]], columns: Sequence[str] = ()) -
     except TextgruError:
         raise
     except Exception as e:  # pyarrow / pandas parse errors
+        if problem := cache_problem(e):  # not the data file's fault (a review)
+            raise TextgruError(problem) from e
         files = [f for fs in data_files.values() for f in fs]
         for f in files:
             bad_line = first_bad_json_line(f) if fmt == "json" and read_as_json_lines(f) else ""
