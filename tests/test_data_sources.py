@@ -196,26 +196,48 @@ def test_ignored_labels_match_float_labels_as_numbers_and_one_that_matches_nothi
     assert DATA["data.ignore_labels"].problem([float("nan")]) is not None
 
 
-def test_ignored_labels_are_texts_as_written_and_numbers_as_the_labels_written_as_them(
+def test_ignored_labels_are_texts_as_written_and_numbers_every_label_written_as_them(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Found by a review: labels read as numbers, [3.1] (or ["3.1"]) left out "3.10" too, which textgru trains as
-    another class, and [01] left out "1" and "001" (the README: a label "01" is not the label "1"); [unsup, neutral] on
-    data without an unsup folder named unsup as matching nothing."""
+    """Found by a review: labels read as numbers, ["3.1"] left out "3.10" too, which textgru trains as another class
+    (the README: a label "01" is not the label "1"); [unsup, neutral] on data without an unsup folder named unsup as
+    matching nothing. A later one: a number "as the label written as it" cannot be had, for Hydra reads [3.10] as 3.1
+    (which left out "3.1" and trained "3.10", no word) and [+1] as 1 ("matched no label", and trained "+1"): a number
+    leaves out every label written as it, named where it is more than one, and a text (quoted) the label as written."""
     from textgru.data.ignored_labels import IgnoredLabels
 
-    rows = [(t, ["3.1", "3.10", "3.2"][i % 3]) for i, (t, _) in enumerate(make_rows(90))]
-    for ignore in (["3.1"], [3.1]):
-        dd = load_classification_data(_local(write_csv(tmp_path / "d.csv", rows), ignore_labels=ignore))
-        assert dd["train"].features["label"].names == ["3.10", "3.2"] and sum(map(len, dd.values())) == 60, ignore
-    rows = [(t, ["1", "01", "001"][i % 3]) for i, (t, _) in enumerate(make_rows(90))]
-    for ignore, kept in ((["01"], ["001", "1"]), ([1], ["001", "01"]), ([1.0], ["001", "01"])):
-        dd = load_classification_data(_local(write_csv(tmp_path / "z.csv", rows), ignore_labels=ignore))
-        assert dd["train"].features["label"].names == kept and sum(map(len, dd.values())) == 60, ignore
-    assert [IgnoredLabels([y]).matches(k) for y, k in (("1_000", "1000"), ("١", "1"), ("+2", "2"))] == [False] * 3
-    assert [IgnoredLabels([y]).matches(k) for y, k in ((2, "2.0"), (2.0, "2"), (-1, "-1.0"), ("NA", "na"))] == [
-        True
-    ] * 4
+    rows = [(t, ["3.1", "3.10", "3.2", "4"][i % 4]) for i, (t, _) in enumerate(make_rows(120))]
+    for ignore, kept in ((["3.1"], ["3.10", "3.2", "4"]), (["3.10"], ["3.1", "3.2", "4"]), ([3.1], ["3.2", "4"])):
+        caplog.clear()
+        with caplog.at_level("WARNING"):
+            dd = load_classification_data(_local(write_csv(tmp_path / "d.csv", rows), ignore_labels=ignore))
+        assert dd["train"].features["label"].names == kept and sum(map(len, dd.values())) == 30 * len(kept), ignore
+    assert (
+        "data.ignore_labels [3.1] left out every label written as that number: 3.1 matched ['3.1', '3.10']"
+        in (caplog.text)
+        and """quote it: 'data.ignore_labels=["3.10"]'""" in caplog.text
+    )
+    rows = [(t, ["+1", "-1", "0"][i % 3]) for i, (t, _) in enumerate(make_rows(90))]
+    with caplog.at_level("WARNING"):  # [+1], as Hydra gives it
+        dd = load_classification_data(_local(write_csv(tmp_path / "s.csv", rows), ignore_labels=[1]))
+    assert dd["train"].features["label"].names == ["-1", "0"] and sum(map(len, dd.values())) == 60
+    rows = [(t, ["1", "01", "001", "2", "3"][i % 5]) for i, (t, _) in enumerate(make_rows(150))]
+    for ignore, kept in ((["01"], ["001", "1", "2", "3"]), ([1], ["2", "3"]), ([1.0], ["2", "3"])):
+        caplog.clear()
+        with caplog.at_level("WARNING"):
+            dd = load_classification_data(_local(write_csv(tmp_path / "z.csv", rows), ignore_labels=ignore))
+        assert dd["train"].features["label"].names == kept and sum(map(len, dd.values())) == 30 * len(kept), ignore
+    assert (
+        f"data.ignore_labels [1.0] left out every label written as that number: 1.0 matched {['001', '01', '1']}"
+        in (caplog.text)
+    )
+    pairs = [("1_000", "1000"), ("١", "1"), ("+2", "2"), ("2", "02"), ("3.10", "3.1"), (1000, "1_000"), (1, "١")]
+    assert [IgnoredLabels([y]).matches(k) for y, k in pairs] == [False] * len(pairs)
+    pairs = [(2, "2.0"), (2.0, "2"), (-1, "-1.0"), ("NA", "na"), (2, "+2"), (2, "02"), (3.1, "3.10"), (1000, "1e3")]
+    assert [IgnoredLabels([y]).matches(k) for y, k in pairs] == [True] * len(pairs)
+    assert not IgnoredLabels([1]).matches("1" + "0" * 400 + "1e-400") and IgnoredLabels([-1]).matches(-1)
+    assert not IgnoredLabels([1]).matches("1e99999999999999999999")  # past Decimal's exponents: no number, no error
+    caplog.clear()
     with caplog.at_level("WARNING"):  # unsup, the default's, is not looked for in every file (a review)
         dd = load_classification_data(
             _local(write_csv(tmp_path / "n.csv", make_rows(90)), ignore_labels=["unsup", "neutral"])
@@ -223,7 +245,12 @@ def test_ignored_labels_are_texts_as_written_and_numbers_as_the_labels_written_a
     assert dd["train"].features["label"].names == ["neg", "pos"] and "matched no label" not in caplog.text
     with caplog.at_level("WARNING"):
         load_classification_data(_local(tmp_path / "n.csv", ignore_labels=["Unsup", "Neutrl"]))
-    assert "data.ignore_labels ['Neutrl'] matched no label" in caplog.text
+    assert "data.ignore_labels ['Neutrl'] matched no label" in caplog.text and "left out every label" not in caplog.text
+    rows = [(t, ["3.1", "3.10", "4"][i % 3]) for i, (t, _) in enumerate(make_rows(90))]
+    caplog.clear()
+    with caplog.at_level("WARNING"), pytest.raises(TextgruError, match=r"only one label \(\['4'\]\)"):
+        load_classification_data(_local(write_csv(tmp_path / "one.csv", rows), ignore_labels=[3.1]))
+    assert "3.1 matched ['3.1', '3.10']" in caplog.text  # said before the refusal it explains
 
 
 def test_ignored_labels_are_a_parquet_class_label_columns_names_not_its_indices(
@@ -248,6 +275,33 @@ def test_ignored_labels_are_a_parquet_class_label_columns_names_not_its_indices(
     assert "data.ignore_labels [1] matched no label" in caplog.text
     _, scored, _ = labelled_texts(_local(tmp_path / "d.parquet", ignore_labels=["neutral"]), "all", {})
     assert sorted(set(scored)) == ["neg", "pos"] and len(scored) == 60
+
+
+@pytest.mark.parametrize("no_label", [None, -1])
+def test_ignored_labels_keep_a_class_label_columns_nulls_and_match_its_minus_one_as_a_number(
+    tmp_path: Path, no_label: int | None
+) -> None:
+    """Found by a review: a ClassLabel column's null (a row without a label) became -1 when [neutral] left out its
+    rows, and all was refused ("label(s) ['-1', '0', '1'] ... never occur in training"); -1, `datasets`' "no label",
+    was no longer left out by [-1], as it was before names were matched (and is refused without it, as before)."""
+    from textgru.inference.scored_data import labelled_texts
+
+    rows = make_rows(120)
+    table = Dataset.from_dict({"review": [t for t, _ in rows], "sentiment": [y for _, y in rows]})
+    table = table.class_encode_column("sentiment")
+    labels = [no_label if i % 4 == 0 else y for i, y in enumerate(table["sentiment"])]
+    table = table.remove_columns("sentiment").add_column("sentiment", labels, feature=table.features["sentiment"])
+    table.to_parquet(tmp_path / "d.parquet")
+    ignore = ["neutral"] if no_label is None else [-1, "neutral"]
+    dd = load_classification_data(_local(tmp_path / "d.parquet", ignore_labels=ignore))
+    assert dd["train"].features["label"].names == ["neg", "pos"] and sum(map(len, dd.values())) == 60
+    _, scored, _ = labelled_texts(_local(tmp_path / "d.parquet", ignore_labels=ignore), "all", {})
+    assert sorted(set(scored)) == ["neg", "pos"] and len(scored) == 60
+    if no_label == -1:
+        dd = load_classification_data(_local(tmp_path / "d.parquet", ignore_labels=[-1]))
+        assert dd["train"].features["label"].names == ["neg", "neutral", "pos"] and sum(map(len, dd.values())) == 90
+        with pytest.raises(TextgruError, match=r"never occur in training"):
+            load_classification_data(_local(tmp_path / "d.parquet", ignore_labels=["neutral"]))
 
 
 def test_labels_are_read_as_written_when_the_files_order_their_columns_differently(tmp_path: Path) -> None:
@@ -802,6 +856,16 @@ def test_evaluation_matches_data_labels_to_the_models_by_case_and_number() -> No
         label_indices(["+", "none", "-"], ["+", "-"], left_out=["none"])
     with pytest.raises(TextgruError, match="unknown to the model"):  # others among them: as before
         label_indices(["+", "none", "x"], ["+", "-"], left_out=["none"])
+    # a review: trained with ['3.10'] (model labels 3.1, 4), eval split=all scored the 3.10 rows as the model's 3.1
+    # (a number's match, looked for first); the advice is quoted, as [3.10] (Hydra's 3.1) leaves out 3.1 too
+    left_out = (
+        r"labels \['3.10'\] in the data are ones this model's training left out .*'data.ignore_labels=\[\"3.10\"\]'$"
+    )
+    with pytest.raises(TextgruError, match=left_out):
+        label_indices(["3.1", "3.10", "4"], ["3.1", "4"], left_out=["3.10"])
+    with pytest.raises(TextgruError, match=r"labels \['3.1'\] in the data are ones this model's training left out"):
+        label_indices(["3.1", "3.10", "4"], ["3.10", "4"], left_out=[3.1])  # trained with [3.1] by 00425be
+    assert label_indices(["2.0", "1", "+1"], ["1", "2.0"], left_out=[2]) == [1, 0, 0]  # its own labels stay its own
 
 
 def test_repeated_texts_are_dropped_before_splitting_and_shared_given_splits_are_told(

@@ -33,7 +33,6 @@ def load_classification_data(cfg: Mapping[str, Any]) -> DatasetDict:
             f"data.source {source!r}{hint} is not labelled data for classification; use one of {list(SOURCES)}"
         )
     require_keys(cfg, CARVING)
-    ignore = ignored_labels(None)
     seed, val_fraction, test_fraction = int(cfg["split_seed"]), float(cfg["val_fraction"]), float(cfg["test_fraction"])
     if source == "tweets":
         from textgru.data.tweets import load_tweets
@@ -52,10 +51,11 @@ def load_classification_data(cfg: Mapping[str, Any]) -> DatasetDict:
         columns, ignore = (cfg.get("text_column"), cfg.get("label_column")), ignored_labels(cfg["ignore_labels"])
         raw = load_local(cfg["path"], cfg["validation_path"], cfg["test_path"], ignore, columns)
         raw = without_ignored(raw, cfg.get("label_column"), ignore)  # a file's rows (folders: done)
+        ignore.warn_unmatched(_joined(cfg["path"]))  # folders' and files' alike, before a refusal it may explain
         given = {"train": cfg["path"], "validation": cfg["validation_path"], "test": cfg["test_path"]}
         name = {split: _joined(path) for split, path in given.items() if path}
     require_keys(cfg, ("text_column", "label_column"))
-    dd = standardize(
+    return standardize(
         raw,
         cfg["text_column"],
         cfg["label_column"],
@@ -65,8 +65,6 @@ def load_classification_data(cfg: Mapping[str, Any]) -> DatasetDict:
         test_fraction=test_fraction,
         label_names=cfg.get("label_names"),
     )
-    ignore.warn_unmatched(_joined(cfg["path"]) if source == "local" else source)  # folders' and files' alike
-    return dd
 
 
 def without_ignored(dd: DatasetDict, column: Any, ignore: Sequence[object] | IgnoredLabels | None) -> DatasetDict:
@@ -93,20 +91,22 @@ def without_ignored(dd: DatasetDict, column: Any, ignore: Sequence[object] | Ign
 def _without_names(ds: Dataset, column: str, feature: ClassLabel, ignored: IgnoredLabels, split: str) -> Dataset:
     """A ClassLabel column's (Parquet that `datasets` wrote) rows left out by their label names, not by the integers
     they are stored as (a review: [neutral] matched nothing, and [1] left out neutral), and those names with them (a
-    class without rows is refused)."""
-    gone = {i for i, name in enumerate(feature.names) if ignored.matches(name)}
+    class without rows is refused); an integer outside its names (-1, `datasets`' "no label") by a number entry as that
+    number (`[-1]`), a null kept (a row without a label, dropped later; a review: both became -1, and were refused)."""
+    values = column_values(ds, column)
+    outside = {v for v in set(values) if v is not None and not 0 <= v < feature.num_classes}
+    gone = {i for i, name in enumerate(feature.names) if ignored.matches(name)} | set(filter(ignored.matches, outside))
     if not gone:
         return ds
-    values = column_values(ds, column)
     keep = [i for i, v in enumerate(values) if v not in gone]
     if len(keep) < len(values):
-        names = sorted(label_key(feature.names[i]) for i in gone)
+        names = sorted(label_key(feature.names[i] if i not in outside else i) for i in gone)
         log.info("%s: left out %s rows labelled %s (data.ignore_labels)", split, f"{len(values) - len(keep):,}", names)
     index = {old: new for new, old in enumerate(i for i in range(feature.num_classes) if i not in gone)}
     features = ds.features.copy()
     features[column] = ClassLabel(names=[n for i, n in enumerate(feature.names) if i not in gone])
-    return ds.select(keep).map(
-        lambda b: {column: [index.get(v, -1) for v in b[column]]}, batched=True, features=features
+    return ds.select(keep).map(  # a null or an integer outside the names as it was (refused later, as before)
+        lambda b: {column: [index.get(v, v) for v in b[column]]}, batched=True, features=features
     )
 
 
