@@ -264,6 +264,13 @@ def test_next_commands_fit_the_run(tmp_path: Path) -> None:
             yaml.safe_dump({"model": model, "tokenizer": tokenizer, "data": {**local, "ignore_labels": ignored}})
         )
         assert f" {said} [data.train_size=500]" in bilm.next_commands(run)[0]
+    # labels Hydra reads as numbers or booleans stay text, quoted (a review: ['3.10'] printed [3.10], read as 3.1)
+    data = {**local, "ignore_labels": ["3.10", 2, "true"]}
+    run.config.write_text(yaml.safe_dump({"model": model, "tokenizer": tokenizer, "data": data}))
+    command = bilm.next_commands(run)[0]
+    assert '\'data.ignore_labels=["3.10",2,"true"]\'' in command, command
+    cfg = compose_config("train", ["data=local", *(a for a in shlex.split(command) if a.startswith("data.ignore"))])
+    assert list(cfg.data.ignore_labels) == ["3.10", 2, "true"]
 
 
 def test_classifier_exact_under_padding_after_transfer(bilm_run: Path, toy_csv: Path) -> None:

@@ -94,17 +94,22 @@ def ignored_labels(labels: Iterable[object] | IgnoredLabels | None) -> IgnoredLa
 def command_arg(labels: Sequence[str]) -> str:
     """`data.ignore_labels=[...]` for the command line, leaving out each of `labels` as written: one Hydra reads as
     a number (3.10, +1, 1_000, nan) or a boolean is quoted (a review: the advice `[3.10]` left out 3.1 too)."""
-    from textgru.console import PLAIN_VALUE, hydra_quoted
+    from textgru.console import hydra_quoted
 
-    def plain(label: str) -> bool:
-        if not PLAIN_VALUE.fullmatch(label) or label.lower() in ("true", "false", "null"):
-            return False
-        try:
-            float(label)
-        except ValueError:
-            return True
-        return False
-
-    items = [label if plain(label) else hydra_quoted(label) for label in labels]
+    items = [label if plain_text(label) else hydra_quoted(label) for label in labels]
     arg = f"data.ignore_labels=[{','.join(items)}]"
-    return arg if all(map(plain, labels)) else shlex.quote(arg)
+    return arg if all(map(plain_text, labels)) else shlex.quote(arg)
+
+
+def plain_text(value: str) -> bool:
+    """Whether Hydra reads `value`, unquoted in a list, as this text: not a number (3.10, +1, 1_000, nan), a boolean
+    or null, and of plain characters."""
+    from textgru.console import PLAIN_VALUE
+
+    if not PLAIN_VALUE.fullmatch(value) or value.lower() in ("true", "false", "null"):
+        return False
+    try:
+        float(value)
+    except ValueError:
+        return True
+    return False
