@@ -7,6 +7,7 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 import pytest
+from matplotlib.figure import Figure
 from PIL import Image
 
 from textgru.plots import plot_confusion_matrix, plot_forecast
@@ -35,18 +36,22 @@ def test_dollar_signs_in_names_are_drawn_as_text(tmp_path: Path) -> None:
     assert matplotlib.rcParams["text.parse_math"] is True
 
 
+def drawn_figures(monkeypatch: pytest.MonkeyPatch) -> list[Figure]:
+    """The figures the plots save, to read the data they were drawn from."""
+    drawn: list[Figure] = []
+    save = Figure.savefig
+    monkeypatch.setattr(Figure, "savefig", lambda fig, *a, **k: (drawn.append(fig), save(fig, *a, **k))[1])
+    return drawn
+
+
 def test_the_gradient_flow_plots_log_ticks_as_plain_powers_of_ten(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A review: every gradient_flow.png read `$\\mathdefault{10^{-2}}$` on its y axis (matplotlib's log labels are
     math text, which literal_text draws as written)."""
-    from matplotlib.figure import Figure
-
     from textgru.plots import plot_gradient_flow
 
-    drawn: list[Figure] = []
-    save = Figure.savefig
-    monkeypatch.setattr(Figure, "savefig", lambda fig, *a, **k: (drawn.append(fig), save(fig, *a, **k))[1])
+    drawn = drawn_figures(monkeypatch)
     plot_gradient_flow({"gru": ([1e-9, 1e-5, 1e-2], [1e-8, 1e-4, 1e-2])}, tmp_path / "g.png")
     labels = [t.get_text() for t in drawn[0].axes[0].get_yticklabels() if t.get_text()]
     assert "10⁻⁵" in labels and not any("$" in t or "mathdefault" in t for t in labels), labels
@@ -89,3 +94,34 @@ def test_characters_no_font_has_are_one_warning_and_an_installed_font_draws_cjk(
     with caplog.at_level("WARNING"):
         plot_confusion_matrix([[3, 1], [0, 2]], ["日本", "pos"], tmp_path / "b.png", title="t")
     assert not caplog.records, caplog.text
+
+
+def test_learning_curves_plot_each_epochs_validation_as_train_log_shows_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A review (trainer.val_check_interval=4, 12 batches an epoch): train.log said epoch 0's val/macro_f1 0.6951
+    (the best checkpoint's) and epoch 1's 0.5636; the plot drew an epoch's first validation, 0.333 (the untrained
+    model's, at step 4) and 0.657, at epochs 1 and 2. Now each epoch's last, at train.log's epoch numbers; the
+    best checkpoint's re-scoring logged after training (epoch 2, step 24) is left out, on either axis."""
+    from textgru.plots import plot_learning_curves
+
+    csv = tmp_path / "metrics.csv"
+    csv.write_text(
+        "epoch,step,train/loss_epoch,train/macro_f1,val/macro_f1,test/macro_f1\n"
+        "0,3,,,0.3333,\n0,7,,,0.4198,\n0,11,,,0.6951,\n0,11,0.71,0.40,,\n"  # a validation every 4 steps, then training's
+        "1,15,,,0.6571,\n1,19,,,0.6812,\n1,23,,,0.5636,\n1,23,0.66,0.66,,\n"
+        "2,24,,,0.6951,\n2,24,,,,0.43\n",  # the best checkpoint re-scored after training, and the test
+        encoding="utf-8",
+    )
+    drawn = drawn_figures(monkeypatch)
+    assert plot_learning_curves(csv, tmp_path / "curves.png") == tmp_path / "curves.png"
+    _, f1 = drawn[0].axes
+    curves = {line.get_label(): line for line in f1.get_lines()}
+    assert list(curves["validation"].get_ydata()) == [0.6951, 0.5636], list(curves["validation"].get_ydata())
+    assert list(curves["validation"].get_xdata()) == [0, 1], list(curves["validation"].get_xdata())
+    assert list(curves["train"].get_xdata()) == [0, 1] and list(curves["train"].get_ydata()) == [0.40, 0.66]
+    assert all(float(t).is_integer() for t in f1.get_xticks()), f1.get_xticks()  # epochs, not 0.2 steps of one
+    assert f1.get_xlabel() == "epoch"
+    plot_learning_curves(csv, tmp_path / "steps.png", x="step")  # a step axis (the LMs'): every validation
+    validation = [line for line in drawn[1].axes[1].get_lines() if line.get_label() == "validation"][0]
+    assert list(validation.get_xdata()) == [3, 7, 11, 15, 19, 23]

@@ -15,7 +15,7 @@ import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure  # not pyplot: the user's backend (a notebook's inline one) stays as it is
-from matplotlib.ticker import FuncFormatter, NullFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
 
 from textgru.atomic_files import written_atomically
 
@@ -80,7 +80,8 @@ def plot_learning_curves(
     metrics: Sequence[str] = ("loss", "macro_f1", "accuracy"),
     x: str = "epoch",
 ) -> Path | None:
-    """One panel per metric: train and validation against `x` (`epoch`, or `step` for step-based runs)."""
+    """One panel per metric: train and validation against `x` (`epoch`, or `step` for step-based runs); against
+    epochs, an epoch's last validation, the one train.log shows for it, at train.log's epoch numbers (from 0)."""
     metrics_csv = Path(metrics_csv)
     if not metrics_csv.is_file():
         return None
@@ -91,7 +92,9 @@ def plot_learning_curves(
     if not panels or x not in df.columns:
         return None
     train_cols = [c for c in df.columns if c.startswith("train/")]
-    if train_cols:  # leave out the re-scoring of the best checkpoint logged after training
+    # leave out the re-scoring of the best checkpoint logged after training (at the next epoch and step; a resumed
+    # run's log was cut back to its checkpoint's step, so its own rows follow those kept)
+    if train_cols:
         last = df.dropna(subset=train_cols, how="all")[x].max()
         df = df[df[x] <= last]
     fig = Figure(figsize=(4.5 * len(panels), 3.6))
@@ -99,16 +102,14 @@ def plot_learning_curves(
     for ax, m in zip(axes[0], panels, strict=True):
         for split, col in (("train", f"train/{m}_epoch"), ("train", f"train/{m}"), ("validation", f"val/{m}")):
             if col in df.columns:
-                series = df[[x, col]].dropna().groupby(x)[col].first()  # first: not a later re-scoring
+                # last: an epoch's closing validation (a review: first, with trainer.val_check_interval, drew the
+                # untrained model's at step 4 for epoch 0, and each epoch one past train.log's numbering)
+                series = df[[x, col]].dropna().groupby(x)[col].last()
                 if len(series):
                     dense = x == "step" and split == "train"
-                    ax.plot(
-                        series.index + (x == "epoch"),
-                        series.values,
-                        marker=None if dense else "o",
-                        alpha=0.6 if dense else 1.0,
-                        label=split,
-                    )
+                    style = {"marker": None if dense else "o", "alpha": 0.6 if dense else 1.0}
+                    ax.plot(series.index, series.values, **style, label=split)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole epochs (steps), not 0.2 of one
         ax.set_xlabel(x)
         ax.set_title(m)
         ax.grid(alpha=0.3)
@@ -133,8 +134,6 @@ def plot_confusion_matrix(
     """Counts with row-normalised colours (rows: true label, columns: predicted). The figure grows with the labels up
     to 20 inches (a 300-label matrix drawn at 0.9 inch a label took 24 GB); beyond CELL_NUMBERS_MAX labels the cells
     are colours only, beyond TICK_LABELS_MAX the axes give label indices."""
-    import numpy as np
-
     m = np.asarray(matrix, dtype=float)
     n = len(labels)
     norm = m / np.clip(m.sum(1, keepdims=True), 1, None)
