@@ -220,6 +220,9 @@ def test_the_share_of_training_tokens_the_lm_knows_is_reported(bilm_run: Path, c
     assert second.levelno == logging.INFO and "knows 100.0% of the training tokens" in second.getMessage()
 
 
+FEW_LABELS = "   # add data.train_size=500 to fine-tune on 500 labelled examples"
+
+
 def test_next_commands_fit_the_run(tmp_path: Path) -> None:
     """A run's suggested next command works for it: no Shakespeare prompt for any corpus (refused as unseen
     characters), and the biLM's tokenizer kind for the fine-tuning (refused without it)."""
@@ -234,12 +237,13 @@ def test_next_commands_fit_the_run(tmp_path: Path) -> None:
     assert bilm.next_commands(run)[0] == (
         f"textgru train task=sentiment model.pretrained_lm={tmp_path} model.embedding_dim=50 model.hidden_size=16 "
         "model.num_layers=1 tokenizer=bpe tokenizer.min_frequency=3 tokenizer.unicode_form='NFKC' tokenizer.lowercase=false "
-        "data=<your labelled data> [data.train_size=500]"
+        "data=local data.path=labelled.csv   # labelled.csv: your file of texts and labels; add data.train_size=500 to "
+        "fine-tune on 500 labelled examples"
     )
     # pretrained on the tweets split otherwise: the command splits them alike (a review: the leak check refused it)
     tweets = {"source": "tweets", "split_seed": 7, "val_fraction": 0.1, "test_fraction": 0.1}
     run.config.write_text(yaml.safe_dump({"model": model, "tokenizer": tokenizer, "data": tweets}))
-    assert bilm.next_commands(run)[0].endswith("tokenizer.lowercase=false data.split_seed=7 [data.train_size=500]")
+    assert bilm.next_commands(run)[0].endswith("tokenizer.lowercase=false data.split_seed=7" + FEW_LABELS)
     # a labelled file with its own test file, or with another file: the same paths (a review: test_path left out)
     for paths, said in [
         ({"path": "a.csv", "test_path": "t.csv"}, "data=local data.path=a.csv data.test_path=t.csv"),
@@ -247,7 +251,7 @@ def test_next_commands_fit_the_run(tmp_path: Path) -> None:
     ]:
         local = {"source": "local", "split_seed": 42, "val_fraction": 0.1, "test_fraction": 0.1, **paths}
         run.config.write_text(yaml.safe_dump({"model": model, "tokenizer": tokenizer, "data": local}))
-        assert bilm.next_commands(run)[0].endswith(f"tokenizer.lowercase=false {said} [data.train_size=500]")
+        assert bilm.next_commands(run)[0].endswith(f"tokenizer.lowercase=false {said}" + FEW_LABELS)
     # a file of other columns: the classifier reads it alike (a review: the command failed, "column 'text' not found")
     read = {"text_column": "review", "label_column": "my label", "ignore_labels": ["x", "un sup"]}
     local = {"source": "local", "split_seed": 42, "val_fraction": 0.1, "test_fraction": 0.1, "path": "a.csv", **read}
@@ -255,22 +259,49 @@ def test_next_commands_fit_the_run(tmp_path: Path) -> None:
     command = bilm.next_commands(run)[0]
     assert command.endswith(
         "data=local data.path=a.csv data.text_column=review 'data.label_column=\"my label\"' "
-        "'data.ignore_labels=[x,\"un sup\"]' [data.train_size=500]"
+        "'data.ignore_labels=[x,\"un sup\"]'" + FEW_LABELS
     ), command
-    cfg = compose_config("train", shlex.split(command)[2:-1])
+    cfg = compose_config("train", shlex.split(command, comments=True)[2:])
     assert {k: cfg.data[k] for k in read} == read
     for ignored, said in [([], "'data.ignore_labels=[]'"), (None, "data.ignore_labels=null")]:
         run.config.write_text(
             yaml.safe_dump({"model": model, "tokenizer": tokenizer, "data": {**local, "ignore_labels": ignored}})
         )
-        assert f" {said} [data.train_size=500]" in bilm.next_commands(run)[0]
+        assert f" {said}" + FEW_LABELS in bilm.next_commands(run)[0]
     # labels Hydra reads as numbers or booleans stay text, quoted (a review: ['3.10'] printed [3.10], read as 3.1)
     data = {**local, "ignore_labels": ["3.10", 2, "true"]}
     run.config.write_text(yaml.safe_dump({"model": model, "tokenizer": tokenizer, "data": data}))
     command = bilm.next_commands(run)[0]
     assert '\'data.ignore_labels=["3.10",2,"true"]\'' in command, command
-    cfg = compose_config("train", ["data=local", *(a for a in shlex.split(command) if a.startswith("data.ignore"))])
+    cfg = compose_config(
+        "train", ["data=local", *(a for a in shlex.split(command, comments=True) if a.startswith("data.ignore"))]
+    )
     assert list(cfg.data.ignore_labels) == ["3.10", 2, "true"]
+
+
+def test_the_printed_next_commands_run_as_printed(tmp_path: Path) -> None:
+    """A review: the LM's next line, pasted, failed: "cannot read the override '[prompt=...]'", and the biLM's ended
+    in `[data.train_size=500]` (and read `data=<your labelled data>` where the biLM read unlabelled text). Each line,
+    less its trailing comment, is a command whose overrides compose; what is optional is in the comment."""
+    from textgru.run_folder import RunFolder
+    from textgru.tasks import bilm, forecast, lm, sentiment
+
+    run = RunFolder(tmp_path)
+    model = {"embedding_dim": 50, "hidden_size": 16, "num_layers": 1}
+    tokenizer = {"kind": "bpe", "min_frequency": 3, "lowercase": False, "unicode_form": "NFKC"}
+    commands = [*lm.next_commands(run), *sentiment.next_commands(run), *forecast.next_commands(run)]
+    for data in ({"source": "local_text"}, {"source": "tweets", "split_seed": 7}, {"source": "local", "path": "a.csv"}):
+        run.config.write_text(yaml.safe_dump({"model": model, "tokenizer": tokenizer, "data": data}))
+        commands += bilm.next_commands(run)
+    run.config.write_text("{")  # unreadable: the shorter line
+    commands += bilm.next_commands(run)
+    for command in commands:
+        textgru, name, *overrides = shlex.split(command, comments=True)
+        if textgru == "textgru":  # not forecast's `open forecast.png`
+            compose_config(name, overrides)
+    assert commands[0].endswith('   # add prompt="..." to go on from a text of yours')
+    assert all(c.endswith("add data.train_size=500 to fine-tune on 500 labelled examples") for c in commands[-4:])
+    assert "data=local data.path=labelled.csv" in commands[-4]  # a biLM of unlabelled text: the classifier's file
 
 
 def test_classifier_exact_under_padding_after_transfer(bilm_run: Path, toy_csv: Path) -> None:

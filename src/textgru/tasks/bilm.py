@@ -49,6 +49,8 @@ def validation_metrics(cfg: DictConfig) -> list[str]:
 
 
 COLUMNS = ("text_column", "label_column", "ignore_labels")  # how a labelled file is read, as the biLM read it
+FEW_LABELS = "add data.train_size=500 to fine-tune on 500 labelled examples"  # a comment: the line runs as pasted
+YOURS = "data=local data.path=labelled.csv"  # where the biLM read no labels (a review: `data=<your labelled data>`)
 
 
 def next_commands(run: RunFolder) -> list[str]:
@@ -68,7 +70,7 @@ def next_commands(run: RunFolder) -> list[str]:
         keys = ("vocab_size", "min_frequency", *NORMALIZER_KEYS)
         normalised = [f"tokenizer.{k}={override_value(tok[k])}" for k in keys if k in tok]
         source = cfg["data"].get("source")
-        data = [] if source == "tweets" else ["data=<your labelled data>"]
+        data = [] if source == "tweets" else [YOURS]
         if source == "local":  # its paths, its own validation or test file too (a review: test_path was left out)
             given = {k: cfg["data"][k] for k in ("path", "validation_path", "test_path") if cfg["data"].get(k)}
             data = ["data=local", *(_path_arg(f"data.{k}", v) for k, v in given.items())]
@@ -78,8 +80,9 @@ def next_commands(run: RunFolder) -> list[str]:
             read = [k for k in COLUMNS if k in default and cfg["data"].get(k, default[k]) != default[k]]
             data += [_path_arg(f"data.{k}", cfg["data"][k]) for k in read]  # a review: "column 'text' not found"
     except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError):
-        return [f"{command} [data.train_size=500]"]
-    return [" ".join([command, *sizes, f"tokenizer={tok['kind']}", *normalised, *data, "[data.train_size=500]"])]
+        return [f"{command}   # {FEW_LABELS}"]
+    yours = "labelled.csv: your file of texts and labels; " if YOURS in data else ""
+    return [" ".join([command, *sizes, f"tokenizer={tok['kind']}", *normalised, *data]) + f"   # {yours}{FEW_LABELS}"]
 
 
 def _path_arg(key: str, value: Any) -> str:

@@ -49,8 +49,10 @@ def validation_metrics(cfg: DictConfig) -> list[str]:
 
 def next_commands(run: RunFolder) -> list[str]:
     """What to run next with this run's checkpoint (printed when the run ends). No prompt: one in characters the
-    corpus never had is refused, and the model starts a text of its own without one."""
-    return [f'textgru generate {command_arg("ckpt_path", run.best_checkpoint)} max_new_tokens=300 [prompt="..."]']
+    corpus never had is refused, and the model starts a text of its own without one. What is optional is a trailing
+    comment: the line runs as pasted (a review: `[prompt="..."]` was refused as an override)."""
+    ckpt = command_arg("ckpt_path", run.best_checkpoint)
+    return [f'textgru generate {ckpt} max_new_tokens=300   # add prompt="..." to go on from a text of yours']
 
 
 def build(cfg: DictConfig) -> tuple[LanguageModelDataModule, LanguageModelTask]:
