@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 
 import pytest
 import torch
@@ -242,3 +243,40 @@ def test_the_workers_random_streams_follow_the_runs_seed() -> None:
 
     assert draws(1) != draws(2)
     assert draws(1) == draws(1)
+
+
+def _eval_loaders(tmp_path: Path) -> list[torch.utils.data.DataLoader]:
+    """A validation loader of each kind: the text datamodules' (`bucketed_loader`), the language model's and the
+    forecaster's."""
+    from types import SimpleNamespace
+
+    from conftest import data_cfg, tok_cfg
+
+    from textgru.data.batching import bucketed_loader
+    from textgru.data.forecast_datamodule import ForecastDataModule
+    from textgru.data.lm_datamodule import LanguageModelDataModule
+
+    text = SimpleNamespace(batch_size=2, eval_batch_size=2, seed=0, num_workers=0, pad_id=0)
+    examples = [{"input_ids": [1] * n, "label": 0} for n in (3, 1, 2, 4)]
+    sine = {**data_cfg("synthetic_sine", length=200), "window": 10, "horizon": 3}
+    forecaster = ForecastDataModule({**sine, "val_fraction": 0.2, "test_fraction": 0.2})
+    forecaster.setup()
+    (tmp_path / "play.txt").write_text("the king and queen of rome did speak to thee\n" * 40, encoding="utf-8")
+    char = tok_cfg("char", vocab_size=1000, min_frequency=1, unicode_form=None)
+    lm = LanguageModelDataModule(data_cfg("local_text", path=str(tmp_path / "play.txt"), bptt=16), char)
+    lm.setup("fit")
+    loader = bucketed_loader(text, examples, [3, 1, 2, 4], "validation", shuffle=False)
+    return [loader, lm.val_dataloader(), forecaster.val_dataloader(), forecaster.test_dataloader()]
+
+
+def test_validation_draws_nothing_from_the_global_random_state(tmp_path: Path) -> None:
+    """A review: each validation pass drew its iterator's base seed from the global random state, so how often a run
+    validated (check_val_every_n_epoch, val_check_interval, the sanity check) changed the dropout of all later
+    training, and the weights a seed trained. Every kind of evaluation loader now has a generator of its own."""
+
+    def draws(loader: torch.utils.data.DataLoader) -> bool:
+        before = torch.get_rng_state()
+        assert sum(1 for _ in loader) > 0 and sum(1 for _ in loader) > 0  # two passes, as two validations
+        return not torch.equal(torch.get_rng_state(), before)
+
+    assert [draws(loader) for loader in _eval_loaders(tmp_path)] == [False] * 4

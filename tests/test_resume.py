@@ -1437,6 +1437,26 @@ def test_dataloader_workers_do_not_change_what_a_seed_trains(small_csv: Path, tm
     assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
 
 
+def test_how_often_a_run_validates_does_not_change_what_a_seed_trains(small_csv: Path, tmp_path: Path) -> None:
+    """Validation and test loaders drew their iterator's base seed from the global random state at every pass, so
+    validating less often (or skipping the sanity check) shifted every later dropout mask: another model from the
+    same seed (a review: check_val_every_n_epoch=2 changed last.ckpt's weights by up to 0.0035). Now they have a
+    generator of their own, and every schedule of validations trains the same weights."""
+    data = ["data=local", f"data.path={small_csv}", "data.text_column=review", "data.label_column=sentiment"]
+    weights = []
+    for i, schedule in enumerate(([], ["trainer.check_val_every_n_epoch=2"], ["+trainer.num_sanity_val_steps=0"])):
+        run_dir = tmp_path / f"run{i}"
+        r = run_script(
+            "train", "task=sentiment", *data, *TINY_MODEL, *schedule, "trainer.max_epochs=2", "model.dropout=0.5",
+            "callbacks.early_stopping=null", f"hydra.run.dir={run_dir}",
+        )  # fmt: skip
+        assert r.returncode == 0, r.stderr[-3000:]
+        weights.append(load_checkpoint(run_dir / "checkpoints" / "last.ckpt")["state_dict"])
+    for other in weights[1:]:
+        assert other.keys() == weights[0].keys()
+        assert all(torch.equal(weights[0][k], other[k]) for k in weights[0])
+
+
 @pytest.mark.parametrize(
     "limits,stopped_by",
     [

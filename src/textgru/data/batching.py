@@ -170,6 +170,13 @@ def pad_collate(examples: list[dict], pad_id: int = 0) -> dict[str, torch.Tensor
     return batch
 
 
+def evaluation_loader(data: Any, **kwargs: Any) -> DataLoader:
+    """A validation or test loader, with a generator of its own for its iterators' base seeds (it never shuffles, so
+    any seed): without one each pass drew it from the global random state, so how often a run validated shifted every
+    later dropout mask (a review: check_val_every_n_epoch=2, or no sanity check, trained other weights)."""
+    return DataLoader(data, generator=torch.Generator().manual_seed(0), **kwargs)
+
+
 def bucketed_loader(
     datamodule: Any, examples: Dataset, lengths: Sequence[int], split: str, shuffle: bool
 ) -> DataLoader:
@@ -192,14 +199,14 @@ def bucketed_loader(
         lengths, batch_size, shuffle=shuffle, seed=datamodule.seed, num_replicas=replicas, rank=rank
     )
     resumable = {"seed": datamodule.seed} if shuffle else {}  # training resumes mid-epoch where it stopped
-    return (ResumableDataLoader if shuffle else DataLoader)(
+    return (ResumableDataLoader if shuffle else evaluation_loader)(
         examples,
         batch_sampler=sampler,
         num_workers=datamodule.num_workers,
         collate_fn=partial(pad_collate, pad_id=datamodule.pad_id),
-        # not for validation and test: a persistent iterator draws its base seed from the global random state once,
-        # a fresh one at every validation, as with num_workers=0, so with workers the dropout of every epoch after
-        # the first differed (a review: num_workers=2 trained another model than 0 from the same seed)
+        # not for validation and test, whose workers start afresh at every pass (a review: persistent ones, drawing
+        # their base seed from the global random state once instead of at every validation, trained another model
+        # with num_workers=2 than with 0 from the same seed; `evaluation_loader` now draws from a generator of its own)
         persistent_workers=shuffle and datamodule.num_workers > 0,
         **resumable,
     )

@@ -13,7 +13,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from textgru.config_keys import require_keys
-from textgru.data.batching import RankShares, replicas_and_rank
+from textgru.data.batching import RankShares, evaluation_loader, replicas_and_rank
 from textgru.data.resumable_loader import ResumableDataLoader
 from textgru.data.series import Series, load_series
 from textgru.data.series_spans import split_bounds
@@ -173,7 +173,7 @@ class ForecastDataModule(L.LightningDataModule):
         shares = RankShares(len(data), batch_size, shuffle, self.seed, replicas, rank)
         if shuffle:  # training resumes mid-epoch where it stopped (a review: its batches trained again)
             return ResumableDataLoader(data, batch_sampler=shares, num_workers=self.num_workers, seed=self.seed)
-        return DataLoader(data, batch_sampler=shares, num_workers=self.num_workers)
+        return evaluation_loader(data, batch_sampler=shares, num_workers=self.num_workers)
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", True, self.batch_size)

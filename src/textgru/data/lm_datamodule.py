@@ -17,7 +17,7 @@ from torch.utils.data import DataLoader
 from torch.utils.data import Dataset as TorchDataset
 
 from textgru.config_keys import require_keys
-from textgru.data.batching import rank_share, replicas_and_rank
+from textgru.data.batching import evaluation_loader, rank_share, replicas_and_rank
 from textgru.data.columns import column_values
 from textgru.data.long_texts import encode_documents, pieces
 from textgru.data.resumable_loader import ResumableDataLoader
@@ -174,7 +174,7 @@ class LanguageModelDataModule(L.LightningDataModule):
             return ResumableDataLoader(
                 windows, batch_size=None, shuffle=False, num_workers=self.num_workers, seed=self.seed
             )
-        return DataLoader(windows, batch_size=None, shuffle=False, num_workers=self.num_workers)
+        return evaluation_loader(windows, batch_size=None, shuffle=False, num_workers=self.num_workers)
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train")
