@@ -392,6 +392,27 @@ def test_a_notebook_gets_the_live_progress_bar(monkeypatch: pytest.MonkeyPatch) 
         assert live_output() == live, shell
 
 
+def test_a_dumb_terminal_gets_the_epoch_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A review: on a terminal with TERM=dumb (an Emacs shell, some CI ptys) nothing showed while a run trained: rich
+    redraws no bar there, and the epoch lines were left out as on any terminal; at the end one bar was printed, wrapped
+    over 9 lines. A dumb terminal (as rich tells one: TERM dumb or unknown) gets the epoch lines, as a pipe does."""
+    import io
+    import sys
+
+    from textgru.console import live_output
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(sys, "stdout", Terminal())
+    for term, live in (("xterm-256color", "terminal"), ("dumb", None), ("unknown", None), ("DUMB", None)):
+        monkeypatch.setenv("TERM", term)
+        assert live_output() == live, term
+    monkeypatch.delenv("TERM")
+    assert live_output() == "terminal"  # rich draws its bar where TERM is not set
+
+
 def test_the_notebook_bar_draws_no_validation_bars() -> None:
     """A review in Jupyter (no ipywidgets): each validation and sanity-check bar left a line behind per batch, 250
     lines in a cell for a 12-epoch run. The notebook's bar is the training bar alone."""

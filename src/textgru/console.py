@@ -46,8 +46,11 @@ def fail(message: str, code: int = 2, say: bool = True) -> NoReturn:
 def live_output() -> str | None:
     """Where a live progress bar is drawn: "terminal" (stdout is one), "notebook" (a Jupyter kernel: its stdout is no
     terminal, yet a text bar updated in place shows; `textgru.train` there showed nothing until the run ended), or
-    None (a file or pipe: a batch job's log gets epoch lines instead)."""
-    if sys.stdout is not None and sys.stdout.isatty():
+    None (a file or pipe, or a dumb terminal: a batch job's log, an Emacs shell get epoch lines instead)."""
+    # TERM dumb or unknown: rich's dumb terminal, where its bar is never redrawn (a review: TERM=dumb on a terminal
+    # showed nothing while training, then one bar wrapped over 9 lines)
+    dumb = os.environ.get("TERM", "").lower() in ("dumb", "unknown")
+    if sys.stdout is not None and sys.stdout.isatty() and not dumb:
         return "terminal"
     ipython = sys.modules.get("IPython")  # never imported here: only a session that runs in IPython has it
     shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
