@@ -246,19 +246,30 @@ def test_every_run_validates_before_it_ends(trainer: dict, expected: tuple) -> N
 
 
 def test_a_validation_interval_longer_than_a_ranks_epoch_is_one_line() -> None:
-    """A review: the check counted the whole epoch's batches, while each of a data-parallel run's processes reads its
-    share, so an interval between the two still met Lightning's traceback inside fit."""
+    """Reviews: the check is against a rank's batches an epoch. textgru's samplers take the global batch and give
+    each rank its share of every batch, so a rank has as many batches as the whole (counted as half of them, a DDP
+    run of max_steps=6 ended without validating, and an interval of 8 of 10 batches was refused); Lightning's own
+    sampler (`trainer.use_distributed_sampler=true`) gives each 1/world of them. GPU ids "0,1" are counted (int()'s
+    traceback before)."""
     from textgru.errors import TextgruError
     from textgru.run_schedule import fit_validation_to_run
 
     trainer = {"val_check_interval": 300, "check_val_every_n_epoch": 1, "max_steps": -1, "max_epochs": 3}
     trainer |= {"fast_dev_run": False, "limit_train_batches": None, "num_nodes": 1, "accelerator": "cpu"}
-    fit_validation_to_run(OmegaConf.create({"trainer": {**trainer, "devices": 1}}), _Batches(465))  # 300 <= 465
-    for devices in (2, [0, 1], "0,1"):  # a review of the change: "0,1" (GPU ids) was int()'s traceback
+    for devices in (1, 2, [0, 1], "0,1"):
+        fit_validation_to_run(OmegaConf.create({"trainer": {**trainer, "devices": devices}}), _Batches(465))  # <= 465
+        with pytest.raises(TextgruError, match=r"^trainer.val_check_interval=500 is more than an epoch's 465 training"):
+            cfg = OmegaConf.create({"trainer": {**trainer, "devices": devices, "val_check_interval": 500}})
+            fit_validation_to_run(cfg, _Batches(465))
+    sharded = {**trainer, "use_distributed_sampler": True}
+    for devices in (2, [0, 1], "0,1"):
         with pytest.raises(TextgruError, match=r"^trainer.val_check_interval=300 is more than an epoch's 233 training"):
-            fit_validation_to_run(OmegaConf.create({"trainer": {**trainer, "devices": devices}}), _Batches(465))
-    across = {**trainer, "devices": 2, "val_check_interval": 500, "check_val_every_n_epoch": None, "max_epochs": 2}
-    cfg = OmegaConf.create({"trainer": across})  # 2 x 233 batches a rank: validated at the run's end, not never
+            fit_validation_to_run(OmegaConf.create({"trainer": {**sharded, "devices": devices}}), _Batches(465))
+    across = {**trainer, "devices": 2, "val_check_interval": 1000, "check_val_every_n_epoch": None, "max_epochs": 2}
+    cfg = OmegaConf.create({"trainer": across})  # 2 x 465 batches a rank: validated at the run's end, not never
+    fit_validation_to_run(cfg, _Batches(465))
+    assert cfg.trainer.val_check_interval == 930
+    cfg = OmegaConf.create({"trainer": {**across, "use_distributed_sampler": True, "val_check_interval": 500}})
     fit_validation_to_run(cfg, _Batches(465))
     assert cfg.trainer.val_check_interval == 466
 

@@ -356,3 +356,18 @@ def test_world_size_counts_processes_as_lightning_does(trainer: dict, count: int
     from textgru.distributed import world_size
 
     assert world_size(trainer) == count
+
+
+def test_a_ddp_run_inside_its_first_epoch_validates_at_its_end(small_csv: Path, tmp_path: Path) -> None:
+    """A review: each rank's batches were counted as 1/world of the epoch's, though textgru's sampler gives every rank
+    its share of each global batch (as many batches as the whole): a two-process run of max_steps=6, inside its
+    first epoch of 8 batches a rank, ended without validating, without best.ckpt; one that validates at step 6, and writes it, is expected."""
+    run = tmp_path / "run"
+    args = [a for a in _train_args("sentiment", small_csv) if not a.startswith("trainer.max_epochs=")]
+    r = run_script(
+        "train", *args, "trainer=ddp_cpu", "data.batch_size=32", "trainer.max_steps=6", f"hydra.run.dir={run}"
+    )
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "validating after 6 steps" in r.stderr + r.stdout
+    assert (run / "checkpoints" / "best.ckpt").is_file()
+    assert json.loads((run / "metrics.json").read_text())["global_step"] == 6

@@ -63,12 +63,15 @@ def _batches_per_epoch(cfg: DictConfig, dm: L.LightningDataModule, processes: in
 
 
 def _batches_per_process(cfg: DictConfig, dm: L.LightningDataModule) -> int:
-    """Training batches in an epoch of each process: a data-parallel run's share of the data (Lightning shards it
-    when fit starts: a review of the change, an interval between a rank's count and the whole was still its
-    traceback), as `trainer.limit_train_batches` limits them."""
+    """Training batches in an epoch of each process, as `trainer.limit_train_batches` limits them: textgru's samplers
+    take `batch_size` as the global batch and give every rank its share of each (`rank_share`), so a rank has as many
+    batches as the whole (a review: counted as 1/world of them, a DDP run of max_steps=6 ended without validating,
+    and val_check_interval=8 of 10 a rank was refused); only Lightning's own sampler
+    (`trainer.use_distributed_sampler=true`) gives each rank 1/world of them."""
     from textgru.distributed import world_size
 
-    return _batches_per_epoch(cfg, dm, world_size(cfg.trainer) or 1)
+    sharded = bool(cfg.trainer.get("use_distributed_sampler"))
+    return _batches_per_epoch(cfg, dm, (world_size(cfg.trainer) or 1) if sharded else 1)
 
 
 def _batches_per_step(cfg: DictConfig) -> int:
