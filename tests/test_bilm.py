@@ -300,6 +300,8 @@ def test_the_printed_next_commands_run_as_printed(tmp_path: Path) -> None:
         if textgru == "textgru":  # not forecast's `open forecast.png`
             compose_config(name, overrides)
     assert commands[0].endswith('   # add prompt="..." to go on from a text of yours')
+    spaced = RunFolder(tmp_path / "F 2's")  # a review: `open` of the forecast's plot was not quoted
+    assert shlex.split(forecast.next_commands(spaced)[1]) == ["open", str(spaced.forecast_plot)]
     assert all(c.endswith("add data.train_size=500 to fine-tune on 500 labelled examples") for c in commands[-4:])
     assert "data=local data.path=labelled.csv" in commands[-4]  # a biLM of unlabelled text: the classifier's file
 

@@ -9,6 +9,7 @@ No tokenizer: the checkpoint carries the normalisation instead."""
 from __future__ import annotations
 
 import logging
+import shlex
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -45,7 +46,10 @@ def validation_metrics(cfg: DictConfig) -> list[str]:
 
 def next_commands(run: RunFolder) -> list[str]:
     """What to run next with this run's checkpoint (printed when the run ends)."""
-    return [f"textgru eval {command_arg('ckpt_path', run.best_checkpoint)}", f"open {run.forecast_plot}"]
+    return [
+        f"textgru eval {command_arg('ckpt_path', run.best_checkpoint)}",
+        f"open {shlex.quote(str(run.forecast_plot))}",
+    ]  # a review: a folder with a space
 
 
 def build(cfg: DictConfig) -> tuple[ForecastDataModule, ForecastTask]:
