@@ -3,7 +3,6 @@ bytes; the temporary folders of killed builds removed by the next, as stale_temp
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import hashlib
 import io
@@ -12,7 +11,6 @@ import os
 import re
 import shutil
 import tempfile
-import time
 from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 
@@ -22,7 +20,7 @@ from textgru.data import splitting
 from textgru.data.file_digest import bytes_digest
 from textgru.data.labels import standardize
 from textgru.errors import TextgruError
-from textgru.stale_temps import STALE_AFTER_S, _running
+from textgru.stale_temps import remove_stale
 
 log = logging.getLogger(__name__)
 
@@ -138,16 +136,6 @@ def _build(src: Path, target: Path, seed: int, val_fraction: float, test_fractio
 
 
 def _remove_stale_builds(cache: Path) -> None:
-    """Remove the temporary folders of killed builds (a review: ~12 MB for each `kill -9`, kept for ever): those of
-    processes no longer running here, untouched for an hour (stale_temps' rule); an earlier textgru's, named without
-    its process id, once untouched for an hour. POSIX only (stale_temps)."""
-    if os.name != "posix":
-        return
-    with contextlib.suppress(OSError), os.scandir(cache) as entries:
-        for entry in entries:
-            found = BUILD_TEMP.fullmatch(entry.name)
-            if found is None or (found[1] and _running(int(found[1]))) or not entry.is_dir(follow_symlinks=False):
-                continue
-            with contextlib.suppress(OSError):
-                if time.time() - entry.stat(follow_symlinks=False).st_mtime > STALE_AFTER_S:
-                    shutil.rmtree(entry.path, ignore_errors=True)
+    """Remove the temporary folders of killed builds (a review: ~12 MB for each `kill -9`, kept for ever), by
+    stale_temps' rule; an earlier textgru's, named without its process id, once untouched for an hour."""
+    remove_stale(cache, BUILD_TEMP, folders=True)
