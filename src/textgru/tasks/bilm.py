@@ -87,14 +87,14 @@ def next_commands(run: RunFolder) -> list[str]:
 
 def _path_arg(key: str, value: Any) -> str:
     """`key=path` or `key=[a,b]` (or `key=null`) for the command line, each path (or name) quoted where it must be."""
+    from textgru.console import hydra_quoted
     from textgru.data.ignored_labels import plain_text
 
     if value is None:
         return f"{key}=null"
     if isinstance(value, str):
         return command_arg(key, value)
-    quoted = (v if plain_text(v) else '"' + v.replace('"', '\\"') + '"' for v in map(str, value))  # a str "3.10"
-    items = (str(v) if not isinstance(v, str) else q for v, q in zip(value, quoted, strict=True))  # (3.1 unquoted)
+    items = (str(v) if not isinstance(v, str) else v if plain_text(v) else hydra_quoted(v) for v in value)
     return shlex.quote(f"{key}=[{','.join(items)}]")
 
 
