@@ -794,8 +794,9 @@ def test_resume_refuses_a_series_or_window_changed_since_the_run_started(tmp_pat
     frame.to_csv(tmp_path / "y.csv", index=False)
     _train(tmp_path, "task=forecast", "data=local_csv", f"data.path={tmp_path / 'y.csv'}", "data.window=8",
            "trainer.max_epochs=1", *TINY)  # fmt: skip
-    run, rescaled = tmp_path / "run", tmp_path / "rescaled"
+    run, rescaled, other = tmp_path / "run", tmp_path / "rescaled", tmp_path / "other"
     shutil.copytree(run, rescaled)
+    shutil.copytree(run, other)  # a resume holds its run's lock: two at a time on one folder, one is refused as busy
     (frame * 1000).to_csv(tmp_path / "y1000.csv", index=False)
     config = yaml.safe_load((rescaled / "config.yaml").read_text())
     config["data"]["path"] = str(tmp_path / "y1000.csv")
@@ -804,7 +805,7 @@ def test_resume_refuses_a_series_or_window_changed_since_the_run_started(tmp_pat
     results = run_scripts(
         ("train", f"resume={rescaled}", "trainer.max_epochs=2"),
         ("train", f"resume={run}", "trainer.max_epochs=2", "data.window=5"),
-        ("train", f"resume={run}", "trainer.max_epochs=2", "data.horizon=2"),
+        ("train", f"resume={other}", "trainer.max_epochs=2", "data.horizon=2"),
     )
     assert all(r.returncode == 2 and "Traceback" not in r.stderr for r in results), results[0].stderr[-2000:]
     said = [r.stderr.strip().splitlines()[-1] for r in results]
@@ -816,7 +817,7 @@ def test_resume_refuses_a_series_or_window_changed_since_the_run_started(tmp_pat
     assert "resume: the run's data.horizon changed since it started (1 then, 2 now)" in said[2]
     assert (
         sorted(p.name for p in rescaled.rglob("*") if p.name != "train.log") == before
-        and not (run / "config.before-resume-at-step").exists()
+        and not any((folder / "config.before-resume-at-step").exists() for folder in (run, other))
     )
 
 
