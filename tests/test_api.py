@@ -1121,6 +1121,38 @@ def test_the_first_train_call_leaves_the_callers_state(small_csv: Path, tmp_path
     assert not any(k.startswith("PL_") for k in added), added  # training's own seed variables are taken back
 
 
+def test_train_and_sweep_leave_torchs_determinism_flags(small_csv: Path, tmp_path: Path) -> None:
+    """Lightning's Trainer sets torch.use_deterministic_algorithms(trainer.deterministic) and cudnn's benchmark: a
+    review found a notebook's own `use_deterministic_algorithms(True)` off after `textgru.train`, and a deterministic
+    sweep's flags (and CUBLAS_WORKSPACE_CONFIG) left on after it. Both calls give the caller's back."""
+    args = [*TINY_MODEL, "trainer.max_steps=2", "trainer.limit_val_batches=1", "trainer.limit_test_batches=1"]
+    args += ["data=local", f"data.path={small_csv}", "data.text_column=review", "data.label_column=sentiment"]
+
+    def flags() -> tuple[bool, ...]:
+        return (
+            torch.are_deterministic_algorithms_enabled(),
+            torch.is_deterministic_algorithms_warn_only_enabled(),
+            torch.backends.cudnn.benchmark,
+            torch.backends.cudnn.deterministic,
+        )
+
+    def set_flags(deterministic: bool, warn_only: bool, benchmark: bool, cudnn_deterministic: bool) -> None:
+        torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
+        torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic = benchmark, cudnn_deterministic
+
+    before, workspace = flags(), os.environ.get("CUBLAS_WORKSPACE_CONFIG")
+    try:
+        set_flags(True, True, True, True)
+        textgru.train([*args, "trainer.deterministic=false"], run_dir=tmp_path / "run")
+        assert flags() == (True, True, True, True)
+        set_flags(False, False, True, False)
+        textgru.sweep([*args, "trainer.deterministic=true"], sweep_dir=tmp_path / "sweep")
+        assert flags() == (False, False, True, False)
+        assert os.environ.get("CUBLAS_WORKSPACE_CONFIG") == workspace
+    finally:
+        set_flags(*before)
+
+
 def test_predict_command_writes_predictions_as_they_are_made(
     clf: textgru.Classifier, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -636,6 +636,17 @@ def test_a_forecaster_of_a_series_in_millions_exports(tmp_path: Path) -> None:
     np.testing.assert_allclose(onnx_fc.predict(series), torch_fc.predict(series), rtol=1e-6)
 
 
+@pytest.mark.parametrize("task", ["sentiment", "forecast"])
+def test_export_leaves_the_callers_random_state(tmp_path: Path, request: pytest.FixtureRequest, task: str) -> None:
+    """A review: the forecaster's example input was drawn from torch's global generator (the other plans' from a
+    seeded one of their own), so exporting from a notebook moved the caller's random state."""
+    ckpt = request.getfixturevalue("tiny_run") if task == "sentiment" else forecast_checkpoint(tmp_path / "f.ckpt")
+    torch.manual_seed(0)
+    state = torch.get_rng_state()
+    textgru.export(ckpt, tmp_path / "export")
+    assert torch.equal(torch.get_rng_state(), state)
+
+
 def test_a_forecaster_export_with_implausible_values_is_one_line(tmp_path: Path, exported: dict) -> None:
     """A review: a resealed config.json with window 10**8 ran a 10**8-step input through the graph while loading (the
     kernel killed it at 22 GB, no word); std 0 loaded and scored NaN, exit 0."""

@@ -1,6 +1,6 @@
 """What a Python call to `textgru.train` / `sweep` borrows from its process and gives back: one call at a time (training
-sets process-wide seeds, log handlers and Hydra state), the caller's random states and environment, and textgru's and
-Lightning's log lines sent to the run's train.log while it trains."""
+sets process-wide seeds, log handlers and Hydra state), the caller's random states, torch's determinism flags and
+environment, and textgru's and Lightning's log lines sent to the run's train.log while it trains."""
 
 from __future__ import annotations
 
@@ -37,7 +37,9 @@ def only_call() -> Iterator[None]:
 def caller_state_kept() -> Iterator[None]:
     """Training seeds the global random generators and sets Lightning's seed variables; the caller's notebook gets its
     random states from before the first import of Lightning (which draws from `random`) and its environment back
-    afterwards (with the variables that import sets)."""
+    afterwards (with the variables that import sets). Lightning's Trainer also sets torch's determinism flags to
+    `trainer.deterministic` (a review: a notebook's own `use_deterministic_algorithms(True)` was silently off after a
+    call, and a deterministic run's left on): they are the caller's again afterwards."""
     import random
 
     imported("numpy", "torch")  # Ctrl+C there left torch half-imported (first_imports)
@@ -46,6 +48,8 @@ def caller_state_kept() -> Iterator[None]:
 
     states = (torch.get_rng_state(), np.random.get_state(), random.getstate())
     cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None  # never initialised here (ddp forks)
+    algorithms = (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled())
+    cudnn = (torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic)
     imported("textgru.training")  # Lightning's first import sets variables it relies on later, e.g. for forks
 
     env = dict(os.environ)  # what training sets on top of that (its seed variables) is taken back
@@ -57,6 +61,8 @@ def caller_state_kept() -> Iterator[None]:
         random.setstate(states[2])
         if cuda is not None:
             torch.cuda.set_rng_state_all(cuda)
+        torch.use_deterministic_algorithms(algorithms[0], warn_only=algorithms[1])
+        torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic = cudnn
         for key in set(os.environ) - set(env):
             del os.environ[key]
         os.environ.update(env)

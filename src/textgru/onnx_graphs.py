@@ -177,7 +177,7 @@ def forecast_plan(model: Any, meta: dict[str, Any]) -> dict[str, Any]:
 
     return {
         "graph": lambda m: ForecastGraph(m, norm["mean"], norm["std"], horizon),
-        "example": (torch.randn(3, 5, features, dtype=torch.float64),),
+        "example": (torch.randn(3, 5, features, generator=g, dtype=torch.float64),),
         "dynamic": {"window": {0: batch, 1: time}},
         "inputs": [_io("window", "float64", ["batch", "time", features], "past values, series' units, oldest first")],
         "outputs": [_io("forecast", "float64", ["batch", horizon, features], "the next horizon values")],
