@@ -815,10 +815,8 @@ def test_resume_refuses_a_series_or_window_changed_since_the_run_started(tmp_pat
     assert "then, {'columns': ['y'], 'mean': [206" in said[0]
     assert "resume: the run's data.window changed since it started (8 then, 5 now)" in said[1]
     assert "resume: the run's data.horizon changed since it started (1 then, 2 now)" in said[2]
-    assert (
-        sorted(p.name for p in rescaled.rglob("*") if p.name != "train.log") == before
-        and not any((folder / "config.before-resume-at-step").exists() for folder in (run, other))
-    )
+    assert sorted(p.name for p in rescaled.rglob("*") if p.name != "train.log") == before
+    assert not any((folder / "config.before-resume-at-step").exists() for folder in (run, other))
 
 
 @pytest.mark.parametrize("task", ["forecast", "lm", "bilm"])
