@@ -1324,6 +1324,43 @@ def test_answers_a_notebook_user_can_trip_over(
     assert caplog.text.count("an empty text (or spaces only) is read as one [UNK] token") == 1
 
 
+def test_threads_sharing_a_classifier_left_training_predict_in_eval_mode(clf: textgru.Classifier) -> None:
+    """Found by a review: threads sharing one Classifier whose model a notebook left training answered at random
+    (0.12 off): the first call to end put the model back into train mode while another still predicted (dropout).
+    The interleaving is forced: B's call begins inside A's, and B's forward runs after A's call has ended."""
+    import threading
+
+    forward, seen = clf.model.forward, {}
+    inside = {"A": threading.Event(), "B": threading.Event()}
+    a_ended = threading.Event()
+
+    def forced(*args: torch.Tensor) -> torch.Tensor:
+        name = threading.current_thread().name
+        if name in inside:  # A and B; other calls unforced
+            inside[name].set()
+            if inside["B"].wait(10) and (name == "A" or a_ended.wait(10)):
+                seen[name] = clf.model.training
+        return forward(*args)
+
+    expected = clf.predict_proba(["a fine film"])
+    clf.model.forward = forced
+    clf.model.train()
+    try:
+        a = threading.Thread(target=clf.predict_proba, args=(["a fine film"],), name="A")
+        b = threading.Thread(target=clf.predict_proba, args=(["a fine film"],), name="B")
+        a.start()
+        assert inside["A"].wait(10)  # A switched the model to eval, then B begins
+        b.start()
+        a.join(10)
+        a_ended.set()
+        b.join(10)
+        assert seen == {"A": False, "B": False} and clf.model.training  # eval inside both; the mode given back
+        assert torch.equal(clf.predict_proba(["a fine film"]), expected) and clf.model.training
+    finally:
+        del clf.model.forward
+        clf.model.eval()
+
+
 def test_greedy_says_which_sampling_knobs_it_ignores(
     lm: textgru.LanguageModel, caplog: pytest.LogCaptureFixture
 ) -> None:

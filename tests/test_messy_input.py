@@ -268,17 +268,19 @@ def test_predict_takes_any_iterable_of_texts_and_refuses_what_is_not_one(classif
         classifier.predict_proba(np.array("fine"))
     with pytest.raises(TextgruError, match=r"^predict: texts\[1\] is an int, not a string$"):
         classifier.predict(["fine", 3])  # type: ignore[list-item]
+    # a review: pandas 3 keeps a missing text as NaN, refused as "texts[1] is a float, not a string"
+    for gap, shown in ((pd.Series(["ok", None]), "NaN"), (["ok", float("nan")], "NaN"), (["ok", None], "None")):
+        with pytest.raises(TextgruError, match=rf"^predict: texts\[1\] is missing \({shown}\); drop or fill the miss"):
+            classifier.predict(gap)  # type: ignore[arg-type]
+    with pytest.raises(TextgruError, match=r"^predict_proba: texts\[1\] is missing \(<NA>\); .* \.fillna\(\"\"\)\)$"):
+        classifier.predict_proba(pd.Series(["ok", None], dtype="string"))
     with pytest.raises(TextgruError, match=r"^predict takes a list of texts, not a set \(no order\); pass sorted"):
         classifier.predict(set(texts))  # answers in an order no one chose (it was accepted)
     # one string is one text (it was read character by character: a row of probabilities per character)
     one = classifier.predict_proba("fine")
     assert one.shape == (len(classifier.label_names),) and torch.equal(one, classifier.predict_proba(["fine"])[0])
-    for call, message in (
-        (lambda: classifier.predict_proba(["fine", None]), r"^predict_proba: texts\[1\] is None, not a string$"),
-        (lambda: classifier.predict(texts, batch_size="8"), r"^batch_size='8' must be an integer of at least 1$"),
-    ):
-        with pytest.raises(TextgruError, match=message):
-            call()
+    with pytest.raises(TextgruError, match=r"^batch_size='8' must be an integer of at least 1$"):
+        classifier.predict(texts, batch_size="8")  # type: ignore[arg-type]
 
 
 @settings(max_examples=60, **FAST)

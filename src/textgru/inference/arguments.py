@@ -25,9 +25,25 @@ def text_list(texts: Any, call: str) -> list[str]:
         raise TextgruError(f"{call} takes a text or a list of texts, not a 0-d array; pass str(x) or a list")
     items = list(texts)
     for i, item in enumerate(items):
-        if not isinstance(item, str):
-            raise TextgruError(f"{call}: texts[{i}] is {a_kind(item)}, not a string")
+        if isinstance(item, str):
+            continue
+        if shown := missing(item):  # a review: pandas 3 keeps a missing text as NaN, refused as "a float"
+            raise TextgruError(
+                f"{call}: texts[{i}] is missing ({shown}); drop or fill the missing texts first "
+                '(a pandas column: .dropna() or .fillna(""))'
+            )
+        raise TextgruError(f"{call}: texts[{i}] is {a_kind(item)}, not a string")
     return items
+
+
+def missing(item: object) -> str | None:
+    """How `item` is shown where it is a missing value (None; a float NaN, as pandas 3 keeps a missing text in its str
+    columns; pandas' NA, in its "string" ones), else None."""
+    if item is None:
+        return "None"
+    if isinstance(item, float) and item != item:
+        return "NaN"
+    return "<NA>" if type(item).__name__ == "NAType" else None
 
 
 def check_batch_size(batch_size: Any) -> int:
