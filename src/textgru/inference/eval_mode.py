@@ -20,8 +20,8 @@ def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
     """`model` in eval mode inside the block; overlapping calls (threads sharing it) count themselves in, and the
     last to end switches it back, only where it was training when the first began (a review: the first to end put it
     back into train mode under the others, whose answers were 0.12 off). A `model.train()` while calls are inside is
-    not undone for them (kept simple); the next call to begin switches it off again. The usual case calls nothing on the model, and the
-    exit reads no module globals (a stream closed at exit, after torch's modules are gone)."""
+    not undone for them (kept simple); the next call to begin switches it off again. The usual case calls nothing on
+    the model, and the exit reads no module globals (a stream closed at exit, after torch's modules are gone)."""
     lock, inside, key = _LOCK, _INSIDE, id(model)
     with lock:
         state = inside.setdefault(key, [0, model.training])
