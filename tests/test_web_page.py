@@ -386,6 +386,70 @@ def test_page_says_when_the_server_answers_again_without_asking_it_over_and_over
             browser.close()
 
 
+def test_page_marks_the_label_stale_until_the_current_texts_answer(served: Served, tiny_run: Path) -> None:
+    """A review: with the server slow (or stopped), the previous text's label stayed beside a new text, unmarked, for
+    up to the 30 s request timeout. The browser holds each /predict until the test lets it go, on a paused clock (the
+    typing pause passes when the test moves it on): the label is greyed and "classifying…" from the keystroke until
+    the answer for the text in the box; an earlier text's answer is not shown, even one that comes in the typing pause."""
+    clf = textgru.Classifier.load(tiny_run)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page(bypass_csp=True)
+            page.clock.install(time=1_000_000)
+            page.goto(served.url + "/")
+            page.wait_for_selector("#classify:not([hidden])")
+            page.clock.pause_at(2_000_000)
+            held = []  # the /predict requests not sent on to the server yet, oldest first
+            page.route("**/predict", lambda route: held.append(route))
+
+            def type_text(text: str) -> None:  # then past the typing pause: its request held
+                before = len(held)
+                page.fill("#text", text)
+                page.clock.run_for(300)
+                for _ in range(100):
+                    if len(held) > before:
+                        return
+                    page.wait_for_timeout(50)
+                raise AssertionError(f"no /predict for {text!r}")
+
+            def release() -> None:  # the oldest held request answered, and its answer read by the page
+                with page.expect_response("**/predict") as answer:
+                    held.pop(0).continue_()
+                answer.value.finished()
+                page.wait_for_timeout(300)
+
+            def shown() -> tuple[str, str, bool, bool]:
+                stale = "e => e.classList.contains('stale')"
+                marked = [page.eval_on_selector(f"#{i}", stale) for i in ("label", "bars")]
+                return (page.text_content("#label"), page.text_content("#score"), *marked)
+
+            def expected(text: str) -> tuple[str, str, bool, bool]:
+                answer = clf.predict(text)
+                return (answer.label, f"({100 * answer.score:.1f}%)", False, False)
+
+            type_text("great wonderful happy")
+            release()
+            assert shown() == expected("great wonderful happy")
+            pending = (expected("great wonderful happy")[0], "classifying\u2026", True, True)
+            page.fill("#text", "hate sad bad horrible")  # marked at the keystroke, not when the request goes
+            assert shown() == pending
+            page.clock.run_for(300)
+            page.wait_for_timeout(500)  # the server slow: still marked
+            assert shown() == pending and len(held) == 1
+            page.fill("#text", "a fine day")  # the previous text's answer comes in the typing pause: not shown
+            release()
+            assert shown() == pending
+            type_text("a fine day")
+            type_text("the king and the queen")  # two on their way: the older's answer, come first, is dropped
+            release()
+            assert shown() == pending
+            release()
+            assert shown() == expected("the king and the queen") and held == []
+        finally:
+            browser.close()
+
+
 def test_page_reads_info_at_once_when_the_server_answers_again(served: Served) -> None:
     """A review: after a restart the page said "Waiting for the server" for ~25 s though the server was back: while
     a retry of /info waited (its wait grew to 30 s), neither a 404 nor an answered request read /info again. The

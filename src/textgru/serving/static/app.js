@@ -152,7 +152,17 @@ $("prompt").addEventListener("input", () => { promptTyped = true; });
 let typingTimer = null;
 let predictSeq = 0;
 
+// the label and bars shown are an earlier text's until this one's answer comes: greyed, "classifying…" (a review: on
+// a slow server the previous text's label stayed, unmarked, beside the new text for up to the 30 s timeout)
+function markStale(stale) {
+  if (stale && $("label").classList.contains("stale")) return; // said once, not at each keystroke
+  $("label").classList.toggle("stale", stale);
+  $("bars").classList.toggle("stale", stale);
+  if (stale) $("score").textContent = "classifying…";
+}
+
 function renderPrediction(p) {
+  markStale(false);
   $("label").textContent = p.label;
   $("label").dir = "auto"; // "(28.4%)" stays after a right-to-left label
   $("score").textContent = `(${(100 * p.score).toFixed(1)}%)`;
@@ -194,6 +204,7 @@ function renderPrediction(p) {
 }
 
 function clearPrediction() {
+  markStale(false);
   $("cut-note").hidden = true;
   $("cut-note").textContent = "";
   $("label").textContent = "–";
@@ -246,6 +257,8 @@ async function classify() {
 
 $("text").addEventListener("input", () => {
   reclassified = false;
+  predictSeq++; // an answer on its way is an earlier text's, even one that comes in the typing pause
+  markStale(true);
   clearTimeout(typingTimer);
   typingTimer = setTimeout(classify, 250);
 });
