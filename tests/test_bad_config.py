@@ -66,6 +66,12 @@ MORE = [
         ["data.val_fraction=0.95", "data.test_fraction=0.1"],
         "data.val_fraction=0.95 and data.test_fraction=0.1 add up to 1.05",
     ),
+    (  # a review: all 38 plays taken said "the tokenizer learned no tokens" after loading them
+        "train",
+        ["task=lm", "data.val_plays=19", "data.test_plays=19"],
+        "data.val_plays=19 and data.test_plays=19 add up to 38: they must leave at least one of the 38 plays",
+    ),
+    ("train", ["task=lm", "data.test_plays=100"], "data.val_plays=2 and data.test_plays=100 add up to 102"),
     ("train", ["task=forecast", "data=local_csv", "data.path=<tmp>"], "is a folder; give a CSV file"),
     ("train", ["task=forecast", "data=local_csv"], "data=local_csv needs data.path=<a CSV file> (or data.package_file"),
     ("train", ["trainer.precision=bogus"], "trainer.precision=bogus: must be one of 16-mixed, bf16-mixed, 32-true"),

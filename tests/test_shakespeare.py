@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from textgru.data.shakespeare import load_shakespeare, markdown_to_script
+import pytest
+
+from textgru.data.shakespeare import load_shakespeare, markdown_to_script, play_files
+from textgru.errors import TextgruError
 
 
 def test_markdown_becomes_a_script() -> None:
@@ -26,3 +29,9 @@ def test_plays_are_split_whole() -> None:
     assert 3_500_000 < len(text) < 5_000_000
     assert "**" not in text and "\\" not in text and "  \n" not in text
     assert load_shakespeare(seed=42)["test"]["title"] == dd["test"]["title"]  # fixed seed, same plays
+
+
+def test_plays_for_validation_and_test_leave_one_for_training() -> None:
+    plays = len(play_files())
+    with pytest.raises(TextgruError, match=f"add up to {plays}: they must leave at least one of the {plays} plays"):
+        load_shakespeare(val_plays=plays - 1, test_plays=1)  # a review: the tokenizer "learned no tokens"

