@@ -217,6 +217,22 @@ def test_table_with_text_column(tmp_path: Path, caplog) -> None:
         load_text_corpus(data_cfg("local_text", path=str(path)))
 
 
+@pytest.mark.parametrize(
+    "value,what",
+    [(lambda i: i, "numbers (int64)"), (lambda i: i / 4, "numbers (float64)"), (lambda i: i % 2 == 0, "true/false")],
+)
+def test_a_column_of_numbers_is_not_a_text_column(tmp_path: Path, value, what: str) -> None:
+    """A review: data.text_column=id trained a language model on the texts "0".."99", without a word."""
+    path = tmp_path / "docs.jsonl"
+    path.write_text("".join(json.dumps({"body": f"text number {i}\n", "id": value(i)}) + "\n" for i in range(100)))
+    with pytest.raises(TextgruError, match=re.escape(f"column 'id' of the train split holds {what}")) as e:
+        load_text_corpus(data_cfg("local_text", path=str(path), text_column="id"))
+    assert "choose the text column with data.text_column=" in str(e.value) and "\n" not in str(e.value)
+    path.write_text("".join(json.dumps({"body": [f"text {i}"]}) + "\n" for i in range(10)))
+    with pytest.raises(TextgruError, match="column 'body' of the train split holds lists"):  # the user's name
+        load_text_corpus(data_cfg("local_text", path=str(path), text_column="body"))
+
+
 def test_split_documents_keeps_given_splits() -> None:
     docs = {"train": [f"t{i}" for i in range(10)], "validation": ["v"], "test": []}
     out = split_documents(docs, seed=0, val_fraction=0.1, test_fraction=0.2)

@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 SOURCES = ("shakespeare", "hub", "local_text")
 SPLITS = ("train", "validation", "test")
 WHITESPACE = re.compile(r"\s")
+NUMBERS = ("int", "uint", "float", "decimal")  # Arrow's number types (a CSV's cells are read as written: text)
 
 
 def load_text_corpus(cfg: Mapping[str, Any]) -> DatasetDict:
@@ -58,16 +59,24 @@ def load_text_corpus(cfg: Mapping[str, Any]) -> DatasetDict:
         raw = DatasetDict({"train": read_documents(cfg["path"], cfg["text_column"])})
         name = str(cfg["path"])
     column = "text" if source == "local_text" else cfg["text_column"]
+    given = cfg["text_column"]  # as the user named it (a local file's is renamed `text`)
     for split, ds in raw.items():
         if column not in ds.column_names:
             raise TextgruError(
                 f"{name}: no column {column!r} in split {split!r}; columns are {ds.column_names}; set data.text_column=<one of them>."
                 + undecoded_header_hint(ds.column_names)
             )
-        if not isinstance(ds.features[column], Value):  # a review: a JSONL list of paragraphs trained as its repr
+        feature = ds.features[column]
+        if not isinstance(feature, Value):  # a review: a JSONL list of paragraphs trained as its repr
             raise TextgruError(
-                f"{name}: column {column!r} of the {split} split holds lists or objects, not one text per row; give "
+                f"{name}: column {given!r} of the {split} split holds lists or objects, not one text per row; give "
                 "one text (a string) per row"
+            )
+        if feature.dtype == "bool" or feature.dtype.startswith(NUMBERS):  # a review: an id column trained on "0".."99"
+            what = "true/false values" if feature.dtype == "bool" else f"numbers ({feature.dtype})"
+            raise TextgruError(
+                f"{name}: column {given!r} of the {split} split holds {what}, not texts; choose the text column with "
+                "data.text_column=<its name>"
             )
     docs = {s: [str(t) for t in column_values(raw[s], column) if t is not None and str(t).strip()] for s in raw}
     for split, kept in docs.items():
