@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from textgru.data.lm_datamodule import IGNORE_INDEX, LanguageModelDataModule, StreamWindows
-from textgru.data.text_corpus import load_text_corpus, split_documents
+from textgru.data.text_corpus import load_text_corpus, read_documents, split_documents
 from textgru.data.tokenization import train_tokenizer
 from textgru.errors import TextgruError
 from textgru.models.gru_lm import GRULanguageModel
@@ -231,6 +231,27 @@ def test_a_column_of_numbers_is_not_a_text_column(tmp_path: Path, value, what: s
     path.write_text("".join(json.dumps({"body": [f"text {i}"]}) + "\n" for i in range(10)))
     with pytest.raises(TextgruError, match="column 'body' of the train split holds lists"):  # the user's name
         load_text_corpus(data_cfg("local_text", path=str(path), text_column="body"))
+
+
+def test_a_file_that_does_not_read_is_named_by_its_path(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A review: with data.path='c*', "bin.txt holds NUL bytes" did not say which of the folders' bin.txt."""
+    for folder in ("c1", "c2"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "bin.txt").write_text(f"text of {folder}\n" * 50)
+        (tmp_path / folder / "docs.jsonl").write_text(json.dumps({"text": f"text of {folder}"}) + "\n")
+    (tmp_path / "c2" / "bin.txt").write_bytes(b"caf\xe9\n" * 50)
+    (tmp_path / "c2" / "docs.jsonl").write_bytes(b'{"text": "caf\xe9"}\n')
+    with caplog.at_level(logging.WARNING, "textgru"):
+        read_documents(str(tmp_path / "c*"))
+        read_documents(str(tmp_path / "c*" / "*.jsonl"))
+    for name, bad in (("bin.txt", 50), ("docs.jsonl", 1)):
+        assert f"{tmp_path / 'c2' / name}: {bad} bytes on {bad} lines could not be decoded" in caplog.text
+    (tmp_path / "c2" / "bin.txt").write_bytes(b"\x00\x01binary")
+    with pytest.raises(TextgruError, match=re.escape(f"{tmp_path / 'c2' / 'bin.txt'} holds NUL bytes")):
+        read_documents(str(tmp_path / "c*"))
+    (tmp_path / "c2" / "docs.jsonl").write_bytes('{"text": "wide"}\n'.encode("utf-16"))
+    with pytest.raises(TextgruError, match=re.escape(f"{tmp_path / 'c2' / 'docs.jsonl'} is not UTF-8 text")):
+        read_documents(str(tmp_path / "c*" / "*.jsonl"))
 
 
 def test_split_documents_keeps_given_splits() -> None:

@@ -56,11 +56,9 @@ def _check_encoding(path: str) -> None:
     with open(path, "rb") as f:
         head = f.read(4096)
         if head.startswith((b"\xff\xfe", b"\xfe\xff")) or head.count(0) > len(head) // 4:
-            raise TextgruError(
-                f"{Path(path).name} is not UTF-8 text (UTF-16 or binary); save it as UTF-8 and try again"
-            )
+            raise TextgruError(f"{path} is not UTF-8 text (UTF-16 or binary); save it as UTF-8 and try again")
         f.seek(0)
-        log_undecodable(Path(path).name, f)
+        log_undecodable(path, f)  # the path as found: a glob's files may share a name
 
 
 def _root_message(e: BaseException) -> str:
@@ -85,7 +83,7 @@ def _read_label_folders(root: Path, ignore: IgnoredLabels) -> Dataset:
         for f in files:
             raw = f.read_bytes()
             if raw.startswith(MARKS):  # UTF-16/32 (a Windows editor's): read as UTF-8 it was NUL-laced text
-                texts.append(decode_bytes(raw, f.name))
+                texts.append(decode_bytes(raw, str(f)))
             else:
                 refuse_binary(raw, str(f))  # as every other reader does (a review: trained on as text)
                 n, _ = count_undecodable(raw.splitlines())

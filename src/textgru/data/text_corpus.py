@@ -132,7 +132,8 @@ def read_documents(path: str | list[str] | None, text_column: str = "text") -> D
         return ds if text_column == "text" else ds.rename_column(text_column, "text")
     texts = []
     for f in files:
-        texts.append(decode_bytes(f.read_bytes(), f.name))  # UTF-16/32 by their mark (they read as NUL-laced text)
+        texts.append(decode_bytes(f.read_bytes(), str(f)))  # UTF-16/32 by their mark (they read as NUL-laced text);
+        # named as found (a review: "bin.txt holds NUL bytes" did not say which of the folders' bin.txt)
     log.info("local text: %d file(s), %d characters", len(files), sum(map(len, texts)))
     if crlf := sum("\r\n" in t for t in texts):  # read as written (runs trained on them resume and score as they were)
         log.warning(  # (a review: the model learnt \r, which generate then showed escaped at every line end)
