@@ -440,6 +440,14 @@ def test_fast_dev_run_with_the_reference_gru(tmp_path: Path, small_csv: Path, ta
         (["data.path={tmp}/huge20.csv"], ["'other'", "(row 3: 2e+19)", "power of ten"]),  # every MSE was inf
         (["data.path={tmp}/int25.csv"], ["'y'", "(row 5: 1e+25)", "power of ten"]),  # past int64: "no numeric column"
         (["data.path={tmp}/dash.csv"], ["no numeric column: column 'value' is numbers but for 1 cell(s) (row 5: '-')"]),
+        (  # ... named in data.columns: it was "not numeric ...; choose numeric columns", which the user had
+            ["data.path={tmp}/dash.csv", "data.columns=[value]"],
+            [
+                "column 'value' of dash.csv is numbers but for 1 cell(s) (row 5: '-'); fix them, or leave them empty and "
+                "set data.fill_missing=interpolate",
+                "!choose numeric",
+            ],
+        ),
         # a ';' file trained on what pandas read after each row's first field; a header-only file had "no numeric
         # column"; rows longer than the header lost their first field to an index
         (["data.path={tmp}/semi.csv"], ["rows have more fields than the header", "separated by ';', not commas"]),

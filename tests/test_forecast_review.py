@@ -362,3 +362,34 @@ def test_a_frames_columns_are_matched_without_the_spaces_training_strips(trained
     np.testing.assert_allclose(fc.predict(frame.rename(columns={"y": " y ", "date": " date"})), fc.predict(frame))
     with pytest.raises(TextgruError, match=r"lacks the column\(s\) \['y'\] .*; it has 'date', 'z'$"):
         fc.predict(frame.rename(columns={"y": "z"}))
+
+
+def test_blank_lines_are_missing_values_in_training_and_scoring(trained: tuple[Path, Path], tmp_path: Path) -> None:
+    """A review: pandas skipped blank lines, as Excel writes an empty cell of a one-column CSV (and lines of spaces):
+    the series lost its gaps and shifted in time (97 rows of 100), data.fill_missing=error said nothing; blank lines
+    before the header and after the last row are no time steps, left out."""
+    import textgru
+    from textgru.data.series import read_csv_series
+    from textgru.errors import TextgruError
+
+    run, _ = trained
+    y = [repr(float(v)) for v in np.sin(np.arange(100) / 5) + 2]
+    holes = {20: "", 50: " ", 70: ""}  # a line of one space: skipped too
+    single = tmp_path / "single.csv"
+    single.write_text("\n\ny\n" + "".join(f"{holes.get(i, v)}\n" for i, v in enumerate(y)) + "\n \n")
+    nan = tmp_path / "nan.csv"  # the same gaps written as pandas' NaN
+    nan.write_text("y\n" + "".join(f"{'nan' if i in holes else v}\n" for i, v in enumerate(y)))
+    missing = r"^single.csv has 3 missing values in \['y'\] \(the first in row 22\); (set data.|pass )fill_missing="
+    with pytest.raises(TextgruError, match=missing):
+        read_csv_series(single)
+    with pytest.raises(TextgruError, match=missing):
+        _train(tmp_path / "run", "data=local_csv", f"data.path={single}")
+    assert not (tmp_path / "run").exists()
+    filled = read_csv_series(single, fill_missing="interpolate").values[:, 0]
+    assert len(filled) == 100 and filled[99] == float(y[99])  # in time: the rows after a gap stay where they were
+    assert filled[20] == pytest.approx((float(y[19]) + float(y[21])) / 2)
+    fc = textgru.load(run)  # scoring reads a file as training does
+    with pytest.raises(TextgruError, match=missing):
+        fc.evaluate(single)
+    scored = fc.evaluate(single, fill_missing="interpolate")["mse"]
+    assert scored == fc.evaluate(nan, fill_missing="interpolate")["mse"]

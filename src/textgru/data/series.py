@@ -152,7 +152,12 @@ def read_csv_series(
     for c in columns:
         found = non_numbers(frame[c])
         if found is not None:
-            row, _, cell = found
+            row, count, cell = found
+            if nearly_numeric(frame, [c]):  # a review: one '-' in the column named was "choose numeric columns"
+                raise TextgruError(
+                    f"column {c!r} of {p.name} is numbers but for {count} cell(s) (row {row}: {cell!r}); fix them, "
+                    "or leave them empty and set data.fill_missing=interpolate"
+                )
             raise TextgruError(
                 f"column {c!r} of {p.name} is not numeric (row {row}: {cell!r})"
                 + (decimal_commas(frame[c]) or "; choose numeric columns with data.columns=[...]")
@@ -175,9 +180,11 @@ def read_csv_series(
             f"column(s) {empty} of {p.name} have no values; leave them out with data.columns=[...] naming the others"
         )
     if frame.isna().any().any() and fill_missing != "interpolate":
+        first = int(frame.isna().any(axis=1).to_numpy().argmax()) + 2  # its row in the file: a blank line is unseen
         raise TextgruError(
             f"{p.name} has {int(frame.isna().sum().sum())} missing values in "
-            f"{[c for c in columns if frame[c].isna().any()]}; set data.fill_missing=interpolate to fill them linearly"
+            f"{[c for c in columns if frame[c].isna().any()]} (the first in row {first}); set data.fill_missing="
+            "interpolate to fill them linearly"
         )
     times = df[time_column] if time_column else None
     order = time_order(times, time_column, p.name) if time_column else None

@@ -4,6 +4,7 @@ what its header row names."""
 
 from __future__ import annotations
 
+import csv
 import json
 import logging
 import lzma
@@ -11,8 +12,11 @@ import re
 import tarfile
 import zipfile
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from textgru.errors import TextgruError
 
@@ -44,8 +48,29 @@ TABLE_FILES = [  # (first bytes, last bytes, kind): a CSV may begin "PAR1," too 
 ]
 
 
+def _blank_lines(p: Path, **kwargs: Any) -> Iterator[np.ndarray]:
+    """Whether each line of a CSV file is blank (spaces aside), in chunks of lines, from the first."""
+    import pandas as pd
+
+    # each line one text, quotes as written: a separator no CSV holds (a line holding it, not blank, is skipped)
+    with pd.read_csv(p, sep="\x1f", header=None, names=[0], index_col=False, dtype=object, na_filter=False,
+                     quoting=csv.QUOTE_NONE, on_bad_lines="skip", skip_blank_lines=False, chunksize=10_000,
+                     **kwargs) as chunks:  # fmt: skip
+        for chunk in chunks:
+            yield chunk[0].str.strip().eq("").to_numpy()
+
+
+def _ends(flags: np.ndarray) -> int:
+    """How many of `flags` are true at its end."""
+    return len(flags) if flags.all() else int(flags[::-1].argmin())
+
+
 def read_csv_frame(p: Path, **kwargs: Any) -> Any:
-    """`pandas.read_csv(p, **kwargs)`, its failures on a file that is no readable CSV as one `TextgruError` line."""
+    """`pandas.read_csv(p, **kwargs)`, its failures on a file that is no readable CSV as one `TextgruError` line. A
+    blank line (or one of spaces), and a cell of spaces, is a row or cell of missing values: pandas skipped such
+    lines, and a one-column series (Excel writes an empty cell so) lost its gaps, shifted in time with nothing said (a
+    review); those before the header and after the last row are left out: an editor's final newlines, or an Enter
+    too many, are no time steps, and leaving them out moves no row (interpolation drops a trailing gap too)."""
     import pandas as pd
 
     ending = next((e for e in COMPRESSED if p.name.lower().endswith(e)), "")
@@ -68,7 +93,18 @@ def read_csv_frame(p: Path, **kwargs: Any) -> Any:
             noun = "entries" if any(n.endswith("/") for n in members) else "files"  # a folder is one to pandas
             held = f"holds {len(members)} {noun} ({listed})" if members else "holds no file"
             raise TextgruError(f"{p.name} {held}; give one CSV: unpack it and pass data.path=<its CSV file>")
-        return pd.read_csv(p, **kwargs)
+        lead = 0
+        for blank in _blank_lines(p, **kwargs):  # before the header: its first chunk, as a rule
+            lead += _ends(blank[::-1])
+            if not blank.all():
+                break
+        frame = pd.read_csv(p, skip_blank_lines=False, skiprows=lead, **kwargs)
+        for c in frame.columns:  # a cell of spaces: empty
+            if pd.api.types.infer_dtype(frame[c], skipna=True) in ("string", "mixed", "mixed-integer"):
+                frame[c] = frame[c].mask(frame[c].str.strip().eq("").fillna(False).astype(bool))
+        if empty := _ends(frame.isna().all(axis=1).to_numpy()):  # blank lines, or rows of empty cells (",,"): kept
+            frame = frame.iloc[: len(frame) - min(empty, _ends(np.concatenate([[False], *_blank_lines(p, **kwargs)])))]
+        return frame
     except pd.errors.EmptyDataError:
         raise TextgruError(f"{p.name} is empty; give a CSV file with a header row and one row per time step") from None
     except pd.errors.ParserError as e:
