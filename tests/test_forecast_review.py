@@ -393,3 +393,43 @@ def test_blank_lines_are_missing_values_in_training_and_scoring(trained: tuple[P
         fc.evaluate(single)
     scored = fc.evaluate(single, fill_missing="interpolate")["mse"]
     assert scored == fc.evaluate(nan, fill_missing="interpolate")["mse"]
+
+
+@pytest.fixture(scope="module")
+def two_columns(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(run folder, its CSV: date, open, close, name; 200 rows) of a tiny forecaster trained with data.columns=null
+    (every numeric column: open, close), data.time_column=date and 5% validation and test spans."""
+    import pandas as pd
+
+    root, t = tmp_path_factory.mktemp("two_columns"), np.arange(200)
+    frame = pd.DataFrame({"date": pd.date_range("2020-01-01", periods=200).strftime("%Y-%m-%d")})
+    frame = frame.assign(open=np.sin(t / 5) * 10 + 50, close=np.cos(t / 7) * 10 + 30, name=[f"n{i}" for i in t])
+    frame.to_csv(root / "q.csv", index=False)
+    overrides = ["data=local_csv", f"data.path={root / 'q.csv'}", "data.time_column=date"]
+    _train(root / "run", *overrides, "data.val_fraction=0.05", "data.test_fraction=0.05")
+    return root / "run", root / "q.csv"
+
+
+def test_eval_of_its_own_csv_reads_the_models_columns_by_name(two_columns: tuple[Path, Path]) -> None:
+    """A review: a forecaster trained with data.columns=null, scored on its own CSV (`textgru eval ckpt_path=<run>`,
+    evaluate()), read the file's numeric columns by position: the file's columns reordered since, each was scored as
+    the other (an MSE 100 times training's; with split=all, unwarned), and a numeric column added was "the series
+    has shape (200, 3); this model reads (time, 2) for ['open', 'close']"; evaluate(data config) read them by name."""
+    import pandas as pd
+
+    import textgru
+    from textgru.errors import TextgruError
+
+    run, csv = two_columns
+    fc, original = textgru.load(run), csv.read_text()
+    scores = {split: fc.evaluate(None, split)["mse"] for split in ("test", "all")}
+    frame = pd.read_csv(csv)
+    try:
+        for changed in (frame[["date", "close", "open", "name"]], frame.assign(volume=np.arange(200.0))):
+            changed.to_csv(csv, index=False)
+            assert {split: fc.evaluate(None, split)["mse"] for split in scores} == pytest.approx(scores)
+        frame.drop(columns="open").to_csv(csv, index=False)
+        with pytest.raises(TextgruError, match=r"^this model forecasts \['open', 'close'\]: 'open', not a column of"):
+            fc.evaluate()
+    finally:
+        csv.write_text(original)

@@ -31,6 +31,17 @@ def named_as_the_models(columns_are_the_models: bool, columns: list[str]) -> Ite
         raise TextgruError(f"this model forecasts {columns}: {missing}{fix}") from None
 
 
+def own_columns(asked: Any, columns: list[str]) -> list[str]:
+    """The model's `columns`, or one line where a data config's data.columns (`asked`) names others (None: theirs)."""
+    asked = [asked] if isinstance(asked, str) else asked  # data.columns=sales: one column, as training reads it
+    if asked is not None and list(asked) != columns:
+        raise TextgruError(
+            f"data.columns={list(asked)}, but this model forecasts {columns} (in that order); leave "
+            "data.columns unset, or rename your file's columns to the model's"
+        )
+    return list(columns)
+
+
 @contextmanager
 def as_python_arguments() -> Iterator[None]:
     """A CSV's errors with `evaluate(path, time_column=..., fill_missing=...)`'s arguments named as Python takes them

@@ -15,7 +15,7 @@ import torch
 from textgru.errors import TextgruError, require_split
 from textgru.inference.arguments import positive_int
 from textgru.inference.eval_mode import eval_mode
-from textgru.inference.forecast_messages import as_python_arguments, named_as_the_models
+from textgru.inference.forecast_messages import as_python_arguments, named_as_the_models, own_columns
 from textgru.inference.loaded_model import EvalOptions, LoadedModel
 
 log = logging.getLogger(__name__)
@@ -112,15 +112,16 @@ class Forecaster(LoadedModel):
         out = self.rollout(values[None, -self.window :], horizon)[0]  # (horizon, features)
         return out[:, 0] if np.ndim(series) == 1 else out
 
-    def _own_columns(self, asked: Any) -> list[str]:
-        """The model's columns, or one line when a data config asks for others (null: the model's)."""
-        asked = [asked] if isinstance(asked, str) else asked  # data.columns=sales: one column, as training reads it
-        if asked is not None and list(asked) != self.columns:
-            raise TextgruError(
-                f"data.columns={list(asked)}, but this model forecasts {self.columns} (in that order); leave "
-                "data.columns unset, or rename your file's columns to the model's"
-            )
-        return list(self.columns)
+    def _config_values(self, cfg: Mapping[str, Any], given: bool = False) -> np.ndarray:
+        """A data config's series, a CSV's columns read by name as the model's (`given`: data.columns set by the caller,
+        checked to be them), never by position (a review: evaluate() of its own file, trained with data.columns=null
+        and its columns reordered since, scored each column as the other)."""
+        from textgru.data.series import load_series
+
+        if cfg.get("source") == "local_csv":  # its data.columns as trained (null: every numeric one) are the model's
+            cfg = {**cfg, "columns": own_columns(cfg.get("columns") if given else None, self.columns)}
+        with named_as_the_models(not given, self.columns):
+            return self._values(load_series(dict(cfg), time_column_if_present=self.time_column).values)
 
     def command_eval(self, data: dict[str, Any] | None, split: str, opts: EvalOptions) -> tuple[dict[str, Any], str]:
         """`textgru eval`: `evaluate` in fp32, with its own window and horizon; the report and its table."""
@@ -151,7 +152,7 @@ class Forecaster(LoadedModel):
         last-value roll-outs) are written there too (an earlier report there is refused unless `overwrite`)."""
         from textgru.atomic_files import written_together
         from textgru.checkpoint_state import scored_state
-        from textgru.data.series import load_series, read_csv_series
+        from textgru.data.series import read_csv_series
         from textgru.data.series_spans import split_bounds
         from textgru.inference.forecast_messages import check_frame_keywords, config_keywords
         from textgru.inference.reports import REPORT_FIX, report_path, write_json
@@ -163,7 +164,7 @@ class Forecaster(LoadedModel):
         cfg = own_data_config(self.meta, needed=True, fix="it holds the split fractions; use the file textgru saved")
         read_from: Mapping[str, Any] | None = None  # the data config of a CSV read, to warn where the model's changed
         if data is None:
-            values, read_from = self._values(load_series(cfg).values), cfg
+            values, read_from = self._config_values(cfg), cfg
             split = split or "test"
         elif isinstance(data, Mapping):
             for key, own in (("window", self.window), ("horizon", self.horizon)):  # ignored, they gave other metrics
@@ -176,11 +177,7 @@ class Forecaster(LoadedModel):
             if "time_column" not in data:  # the model's where the file has it, as for a path (a review of the
                 cfg["time_column"] = None  # forecaster: a file without it failed "data.time_column 'date' ...")
             cfg |= config_keywords(data, time_column, fill_missing)
-            given = data.get("columns") is not None
-            if cfg.get("source") == "local_csv":  # columns by name, as from a path: never by position
-                cfg["columns"] = self._own_columns(cfg.get("columns"))
-            with named_as_the_models(not given, self.columns):
-                values = self._values(load_series(cfg, time_column_if_present=self.time_column).values)
+            values = self._config_values(cfg, given=data.get("columns") is not None)
             split, read_from = split or "test", cfg
         elif isinstance(data, (str, os.PathLike)):
             if not Path(data).expanduser().is_file():  # a review: the line named data.path=, no argument here
