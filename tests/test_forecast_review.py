@@ -433,3 +433,25 @@ def test_eval_of_its_own_csv_reads_the_models_columns_by_name(two_columns: tuple
             fc.evaluate()
     finally:
         csv.write_text(original)
+
+
+def test_eval_of_a_csv_carves_the_models_split_unless_the_command_line_types_fractions(
+    two_columns: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """A review: `textgru eval ckpt_path=<run> data=local_csv data.path=<file>` carved "test" with local_csv.yaml's
+    15%, not the model's 5% as evaluate(path) does: 30 windows of 200 rows, of a file holding the model's data newest
+    first two thirds of them rows it trained on, unwarned. A fraction typed on the command line is kept."""
+    import json
+
+    import pandas as pd
+
+    import textgru
+
+    run, csv = two_columns
+    pd.read_csv(csv).iloc[::-1].to_csv(tmp_path / "newest_first.csv", index=False)
+    assert textgru.load(run).evaluate(tmp_path / "newest_first.csv", "test")["windows"] == 10  # 5% of 200 rows
+    for typed, windows in (((), 10), (("data.test_fraction=0.15",), 30)):
+        out, data = tmp_path / f"out{windows}", ["data=local_csv", f"data.path={tmp_path / 'newest_first.csv'}"]
+        r = run_script("eval", f"ckpt_path={run}", *data, *typed, f"output_dir={out}")
+        assert r.returncode == 0, r.stderr[-2000:]
+        assert json.loads((out / "test_metrics.json").read_text())["windows"] == windows, typed

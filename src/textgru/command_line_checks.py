@@ -126,38 +126,6 @@ def check_command_line(
                 check_value(with_raw, config_name, key, value)
 
 
-def check_forecast_sizes(forecaster: Any, data: dict[str, Any] | None) -> dict[str, Any] | None:
-    """`textgru eval`: `data.window=`/`data.horizon=` given for a forecaster trained with others, or `batch_size=`,
-    is one line, not ignored (the data config's defaults cannot be told from a user's value; the command line's overrides can).
-    Returns the data config without them (its defaults are no one's), as `Forecaster.evaluate` takes it."""
-    for override in command_line_overrides():
-        key, _, value = override.lstrip("+~").partition("=")
-        if key == "batch_size":  # a review of the forecaster: taken, and ignored
-            raise TextgruError(
-                f"{override}: a forecaster scores its windows in batches of its own; batch_size is for classifiers: "
-                "drop it"
-            )
-        own = {"data.window": forecaster.window, "data.horizon": forecaster.horizon}.get(key)
-        if own is not None and value.strip() != str(own):
-            raise TextgruError(
-                f"{override}: this forecaster's {key[5:]} is {own}, fixed by its checkpoint; drop {key}="
-            )
-    return data and {k: v for k, v in data.items() if k not in ("window", "horizon")}
-
-
-def labelling_as_named(data: dict[str, Any] | None, split: str) -> dict[str, Any] | None:
-    """`textgru eval`: the data config without its `ignore_labels`/`label_names` where they hold the defaults and the
-    command line did not name them, so that the model's own are taken for its data; one named is kept, even the default
-    (a review: [unsup] given was replaced by the model's []). split=all: as given (the default [unsup] left out)."""
-    from textgru.inference.trained_split import LABELLING
-
-    if split == "all":
-        return data
-    named = {o.lstrip("+~").partition("=")[0] for o in command_line_overrides()}
-    default = {k: v for k, v in LABELLING.items() if f"data.{k}" not in named}  # (a review: every other key was
-    return data and {k: v for k, v in data.items() if k not in default or default[k] != v}  # dropped: data=tweets)
-
-
 def command_line_overrides() -> list[str]:
     from hydra.core.hydra_config import HydraConfig  # as typed: resolved, `\${` lost its backslash (a review)
 

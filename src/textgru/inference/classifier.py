@@ -171,8 +171,8 @@ class Classifier(LoadedModel):
 
     def command_eval(self, data: dict[str, Any] | None, split: str, opts: EvalOptions) -> tuple[dict[str, Any], str]:
         """`textgru eval`: `evaluate` at `precision`, the labelling as the command line named it; report and table."""
-        from textgru.command_line_checks import labelling_as_named
         from textgru.inference.evaluation import format_report
+        from textgru.inference.typed_keys import labelling_as_named
 
         clf, given = self.with_precision(opts.precision), labelling_as_named(data, split)
         out, again = opts.output_dir, opts.overwrite

@@ -125,7 +125,7 @@ class Forecaster(LoadedModel):
 
     def command_eval(self, data: dict[str, Any] | None, split: str, opts: EvalOptions) -> tuple[dict[str, Any], str]:
         """`textgru eval`: `evaluate` in fp32, with its own window and horizon; the report and its table."""
-        from textgru.command_line_checks import check_forecast_sizes
+        from textgru.inference.typed_keys import check_forecast_sizes
 
         if opts.precision != "fp32":
             raise TextgruError(f"precision={opts.precision} is for classifiers; a forecaster evaluates in fp32 only")
