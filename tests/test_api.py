@@ -599,7 +599,9 @@ def test_python_callers_get_one_line_where_the_command_line_does(
     """A review of the Python API: overwrite="false" (a config file's string) replaced a report and an export; a
     report folder under a file was a traceback after the scoring; a model loaded by a relative path, scored after
     os.chdir, recorded a checkpoint path that did not exist; build_server took timeout=nan (every answer a 504),
-    max_batch_size="8" and limits={...} were tracebacks; serve(log_level="verbose") failed after loading."""
+    max_batch_size="8" and limits={...} were tracebacks; serve(log_level="verbose") failed after loading. Another:
+    threads=100000 was a segfault, limits=5 an AttributeError, fast_lane="no" read as true and serve's root_path
+    unchecked, all refused by the command line."""
     from textgru.serving import build_server
 
     monkeypatch.chdir(tiny_run.parent)
@@ -623,9 +625,15 @@ def test_python_callers_get_one_line_where_the_command_line_does(
         ({"timeout": float("nan")}, "^timeout=nan must be a finite number of seconds"),
         ({"max_batch_size": "8"}, "^max_batch_size='8' must be a whole number"),
         ({"limits": {"max_textz": 3}}, r"^unknown limit\(s\) \['max_textz'\]"),
+        ({"limits": 5}, r"^limits=5 must be textgru.serving.Limits\(...\), a mapping of its fields or None$"),
+        ({"fast_lane": "no"}, "^fast_lane='no' must be true or false$"),
+        ({"threads": 100_000}, "^threads=100000 must be a whole number from 1 to 1024, or None for torch's default$"),
     ):
         with pytest.raises(textgru.TextgruError, match=said):
             build_server(classifier=tiny_run, **options)
+    for root_path in ("textgru", "/textgru/", "/a b", 5):  # before the models load (nope: no such run)
+        with pytest.raises(textgru.TextgruError, match=f'^root_path={re.escape(repr(root_path))} must be "" or a'):
+            textgru.serve(classifier=tmp_path / "nope", port=0, root_path=root_path)
     assert build_server(classifier=tiny_run, limits={"max_texts": 3}) is not None
     with pytest.raises(textgru.TextgruError, match="^log_level='verbose' must be one of critical, error, warning"):
         textgru.serve(classifier=tiny_run, port=0, log_level="verbose")
@@ -685,7 +693,7 @@ def test_generate_equals_the_generate_script_and_stream_joins_to_it(
         lm.generate("KING:", temprature=0.5)
     with pytest.raises(textgru.TextgruError, match="streaming draws one sample"):
         lm.stream("KING:", num_samples=2)  # at the call, not at the first piece (a review: a later cell failed)
-    with pytest.raises(textgru.TextgruError, match="the prompt holds text this model's tokenizer never saw"):
+    with pytest.raises(textgru.TextgruError, match="tokenizer never saw: '\u6f22', '\u5b57'; remove them, or pass"):
         lm.stream("KING:\u6f22\u5b57")
 
 

@@ -364,6 +364,11 @@ MORE = [
     # a review: threads=100000 crashed torch (a segfault), limits=5 and ~port were tracebacks, +foo=1 was taken
     ("serve", ["lm=<ckpt>", "threads=100000"], "threads=100000: must be an integer in [1, 1024], or null"),
     ("serve", ["lm=<ckpt>", "limits=5"], "limits=5: must be a mapping {name: value} with each value an integer >= 1"),
+    (
+        "serve",
+        ["lm=<ckpt>", "root_path=/textgru/"],
+        'root_path=/textgru/: must be "" or a path prefix such as /textgru',
+    ),
     ("serve", ["lm=<ckpt>", "~port"], "~port: textgru serve needs every key it has; give port=<value> instead"),
     ("serve", ["lm=<ckpt>", "+foo=1"], "+foo: textgru serve reads no key foo; textgru serve --cfg job lists its keys"),
     ("predict", ["ckpt_path=<ckpt>", "text=hi", "+batch=8"], "+batch: textgru predict reads no key batch"),

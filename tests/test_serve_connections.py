@@ -258,8 +258,8 @@ def test_limit_concurrency_above_the_open_file_limit_is_a_warning(
 
     monkeypatch.setattr(resource, "getrlimit", lambda which: (128, 4096))
     with caplog.at_level("WARNING", logger="textgru"):
-        check_connections(30, 64)
+        check_connections(30, 64, "")
         assert not caplog.records
-        check_connections(30, 100)
+        check_connections(30, 100, "")
     assert "limit_concurrency=100 is above what this process's open-file limit leaves" in caplog.text
     assert "(ulimit -n 128, less 64" in caplog.text

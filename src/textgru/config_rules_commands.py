@@ -94,19 +94,20 @@ GRADIENT_FLOW: dict[str, Rule] = {
 }
 
 MIN_BODY_BYTES = 1_000  # a smaller limits.max_body_bytes refuses ordinary requests (a review: 10 was accepted)
+MOST_THREADS = 1024  # build_server's bound too (a review: threads=100000 was a segfault, from Python too)
+ROOT_PATH = r"(/[^/\s?#]+)*"  # a proxy's prefix, no / at its end; serve()'s check too (a review: unchecked there)
+ROOT_PATH_SHAPE = '"" or a path prefix such as /textgru (no / at its end)'
 SERVE: dict[str, Rule] = {
     "classifier": Existing("a task=sentiment run folder or its .ckpt", null=True),
     "lm": Existing("a task=lm run folder or its .ckpt", null=True),
     "host": IPAddress(what="127.0.0.1 or ::1: this machine only; 0.0.0.0 or ::: every interface"),
-    "root_path": Text(
-        empty=True, pattern=r"(/[^/\s?#]+)*", shape='"" or a path prefix such as /textgru (no / at its end)'
-    ),
+    "root_path": Text(empty=True, pattern=ROOT_PATH, shape=ROOT_PATH_SHAPE),
     "port": AnyOf((OneOf((0,)), Int(1024, 65535)), shape="0 (a free port) or an integer in [1024, 65535]"),
     "max_batch_size": Int(1, what="1 turns batching off"),
     "batch_timeout": Num(0, what="seconds a batch waits to fill"),
     "inner_batch_size": POSITIVE,
     "timeout": Num(0, lo_open=True, what="seconds a request may wait"),
-    "threads": Int(1, 1024, null=True, what="null: torch's default"),  # a review: threads=100000 was a segfault
+    "threads": Int(1, MOST_THREADS, null=True, what="null: torch's default"),
     "split_rows": Int(0, what="0: never split a model call in two halves"),
     "fast_lane": Bool(),
     "precision": PRECISION,

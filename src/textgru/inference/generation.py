@@ -55,9 +55,10 @@ def encode_prompt(tokenizer: Tokenizer, prompt: str, allow_unknown: bool = False
     )  # in order
     if unknown and not allow_unknown:
         shown = ", ".join(repr(u) for u in unknown[:10]) + (" ..." if len(unknown) > 10 else "")
+        them = "them" if len(unknown) > 1 else "it"  # a review: "never saw: 'z'; remove them"
         raise TextgruError(
             f"the prompt holds text this model's tokenizer never saw: {shown}; "  # (a count of distinct pieces misled)
-            "remove them, or pass allow_unknown=true to read them as [UNK]"
+            f"remove {them}, or pass allow_unknown=true to read {them} as [UNK]"
         )
     ids = document_start(tokenizer) + list(enc.ids)
     if not ids:

@@ -71,7 +71,7 @@ async def validation_error(request: Request, exc: Exception) -> JSONResponse:
     """A body FastAPI could not parse or validate: 400 (not JSON), 415 (not sent as JSON) or 422 (a field)."""
     assert isinstance(exc, RequestValidationError)
     errors = list(exc.errors())
-    path = request.url.path
+    path = route_path(request.scope)  # behind root_path, url.path has the prefix (a review: no fields, no example)
     content_type = request.headers.get("content-type", "")
     first = errors[0] if errors else {}
     if first.get("type") == "json_invalid":

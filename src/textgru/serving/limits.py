@@ -1,14 +1,16 @@
 """The server's caps on request size and concurrency (`textgru serve limits.*=...`), checked before any model work, and
-the check of its batching options."""
+the checks of its batching and connection options (with the command line's bounds: `config_rules_commands`)."""
 
 from __future__ import annotations
 
 import logging
 import math
+import re
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from textgru.errors import TextgruError
+from textgru.errors import TextgruError, require_bool
 
 MAX_STOP_STRINGS = 8  # fixed rules of /generate (not settings): a few short stop strings
 MAX_STOP_CHARS = 64
@@ -55,6 +57,18 @@ class Limits:
         return self
 
     @classmethod
+    def of(cls, limits: Any) -> Limits:
+        """`build_server(limits=)`: a `Limits`, a mapping of its fields, or None for the defaults; anything else is one
+        line (a review: limits=5 was an AttributeError)."""
+        if isinstance(limits, Mapping):
+            return cls.from_mapping(limits)
+        if limits is not None and not isinstance(limits, cls):
+            raise TextgruError(
+                f"limits={limits!r} must be textgru.serving.Limits(...), a mapping of its fields or None"
+            )
+        return (cls() if limits is None else limits).check()
+
+    @classmethod
     def from_mapping(cls, values: Any) -> Limits:
         """From a config mapping; an unknown key is one clear error."""
         values = dict(values or {})
@@ -69,10 +83,16 @@ class Limits:
 
 
 def check_batching(
-    max_batch_size: int, batch_timeout: float, inner_batch_size: int, timeout: float, split_rows: int, threads: Any
+    max_batch_size: int,
+    batch_timeout: float,
+    inner_batch_size: int,
+    timeout: float,
+    split_rows: int,
+    threads: Any,
+    fast_lane: Any,
 ) -> None:
     """One line for batching options `build_server` cannot run with (of the wrong type too: a review found "8" a
-    TypeError and a timeout of nan a server whose every answer was 504)."""
+    TypeError, a timeout of nan a server whose every answer was 504, and fast_lane="no" a lane on)."""
     counts = {"max_batch_size": max_batch_size, "inner_batch_size": inner_batch_size, "split_rows": split_rows}
     for name, value in counts.items():
         if isinstance(value, bool) or not isinstance(value, int):
@@ -87,12 +107,23 @@ def check_batching(
         )
     if batch_timeout >= timeout:
         raise TextgruError(f"batch_timeout={batch_timeout} must be below timeout={timeout}")
-    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
-        raise TextgruError(f"threads={threads!r} must be a whole number of at least 1, or None for torch's default")
+    from textgru.config_rules_commands import MOST_THREADS
+
+    whole = isinstance(threads, int) and not isinstance(threads, bool)
+    if threads is not None and not (whole and 1 <= threads <= MOST_THREADS):  # a review: 100000 was a segfault
+        raise TextgruError(
+            f"threads={threads!r} must be a whole number from 1 to {MOST_THREADS}, or None for torch's default"
+        )
+    require_bool(fast_lane, "fast_lane")
 
 
-def check_connections(request_read_timeout: Any, limit_concurrency: Any) -> None:
-    """One line for `serve`'s connection options (conf/serve.yaml's rules say the same for the command line)."""
+def check_connections(request_read_timeout: Any, limit_concurrency: Any, root_path: Any) -> None:
+    """One line for `serve`'s connection options and `root_path` (conf/serve.yaml's rules say the same for the
+    command line; a review: root_path was unchecked from Python)."""
+    from textgru.config_rules_commands import ROOT_PATH, ROOT_PATH_SHAPE
+
+    if not isinstance(root_path, str) or re.fullmatch(ROOT_PATH, root_path) is None:
+        raise TextgruError(f"root_path={root_path!r} must be {ROOT_PATH_SHAPE}")
     wait = request_read_timeout
     if isinstance(wait, bool) or not isinstance(wait, (int, float)) or not math.isfinite(wait) or wait <= 0:
         raise TextgruError(f"request_read_timeout={wait!r} must be a finite number of seconds above 0")

@@ -86,9 +86,9 @@ def build_server(
         raise TextgruError("nothing to serve: give classifier=<run folder, .ckpt or export> and/or lm=<the same>")
     if precision != "fp32" and classifier in (None, ""):
         raise TextgruError(f"precision={precision!r} is the classifier's; give classifier=<run folder or .ckpt>")
-    limits = Limits.from_mapping(limits) if isinstance(limits, Mapping) else (limits or Limits()).check()
+    limits = Limits.of(limits)
     allowed_hosts = check_allowed_hosts(allowed_hosts)
-    check_batching(max_batch_size, batch_timeout, inner_batch_size, timeout, split_rows, threads)
+    check_batching(max_batch_size, batch_timeout, inner_batch_size, timeout, split_rows, threads, fast_lane)
     if threads:  # before loading: an export's onnxruntime session takes its thread count when opened
         torch.set_num_threads(threads)
     models: dict[str, Any] = {}
@@ -231,7 +231,7 @@ def serve(
 
     if log_level not in LOG_LEVELS:  # a review: uvicorn's KeyError once the models had loaded
         raise TextgruError(f"log_level={log_level!r} must be one of {', '.join(LOG_LEVELS)}")
-    check_connections(request_read_timeout, limit_concurrency)
+    check_connections(request_read_timeout, limit_concurrency, root_path)
     _need_serving_packages()
     import uvicorn
 
