@@ -9,6 +9,7 @@ import json
 import os
 import random
 import shutil
+import socket
 import subprocess
 import sys
 import threading
@@ -264,6 +265,29 @@ def private_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     cache = tmp_path_factory.mktemp("cache")
     os.environ["TEXTGRU_CACHE"] = str(cache)
     return cache
+
+
+@pytest.fixture
+def network_attempts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The hosts the test's code looks up or connects to, each refused as by a network that is down. A refusal that
+    must come at once offline tries none: the network's retries and timeouts are what would make it slow, and a time
+    bound for it flaked on a shared 2-core CI machine."""
+    tried: list[str] = []
+    connect = socket.socket.connect
+
+    def lookup(host: Any, *args: Any, **kwargs: Any) -> Any:
+        tried.append(str(host))
+        raise socket.gaierror(socket.EAI_NONAME, "the network is refused in this test")
+
+    def connected(sock: socket.socket, address: Any) -> None:
+        if sock.family not in (socket.AF_INET, socket.AF_INET6):
+            return connect(sock, address)  # a Unix socket: not the network
+        tried.append(str(address))
+        raise ConnectionRefusedError("the network is refused in this test")
+
+    monkeypatch.setattr(socket, "getaddrinfo", lookup)
+    monkeypatch.setattr(socket.socket, "connect", connected)
+    return tried
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,6 @@ import resource
 import runpy
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import hydra._internal.utils
@@ -487,11 +486,10 @@ def test_wrong_value_is_one_line_before_anything_starts(
     ):
         folder = "hydra.sweep.dir" if "-m" in args else "hydra.run.dir"  # a sweep refuses hydra.run.dir alone
         args.append(f"{folder}={tmp_path / 'run'}")
-    t0 = time.time()
-    code, stderr = run_in_process(script, args, monkeypatch, capsys)
+    code, stderr = run_in_process(script, args, monkeypatch, capsys)  # Hydra's run never starts (`_refuse_hydra`)
     _one_error_line(code, stderr, needle)
-    assert time.time() - t0 < LIMIT_S
     assert not (tmp_path / "run").exists()  # no run folder was made
+    # not timed here (a shared 2-core CI): the LIMIT_S is test_end_to_end_one_per_script's, in CPU seconds
 
 
 @pytest.mark.parametrize(
