@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 import time
 import warnings
 from pathlib import Path
@@ -127,12 +126,24 @@ def test_a_port_another_server_holds_is_one_line_before_the_models_load(tiny_run
     ], r.stderr
 
 
+def capped_server(tiny_run: Path, log: Path, read_timeout: float) -> Served:
+    options = [f"request_read_timeout={read_timeout}", "limit_concurrency=6", "limits.max_body_bytes=100000"]
+    return start(["scripts/serve.py", f"classifier={tiny_run}", "port=0", *options], log)
+
+
 @pytest.fixture(scope="module")
 def guarded(tiny_run: Path, tmp_path_factory: pytest.TempPathFactory):
     """A server with a tiny read timeout and connection cap, so that the tests of both are quick."""
-    options = ["request_read_timeout=2", "limit_concurrency=6", "limits.max_body_bytes=100000"]
-    log = tmp_path_factory.mktemp("guarded") / "server.log"
-    server = start(["scripts/serve.py", f"classifier={tiny_run}", "port=0", *options], log)
+    server = capped_server(tiny_run, tmp_path_factory.mktemp("guarded") / "server.log", 2)
+    yield server
+    assert stop(server), server.log_tail()
+
+
+@pytest.fixture(scope="module")
+def patient(tiny_run: Path, tmp_path_factory: pytest.TempPathFactory):
+    """The same caps with a long read timeout (60 s): an answer "at once, not once the read timeout passed" is told
+    from one that waited by a bound far from both (5 s), not by 1.5 s against 2 s (a shared CI machine's 2 cores)."""
+    server = capped_server(tiny_run, tmp_path_factory.mktemp("patient") / "server.log", 60)
     yield server
     assert stop(server), server.log_tail()
 
@@ -165,17 +176,18 @@ STALLED = {
 def test_a_request_that_does_not_arrive_in_time_is_a_408_and_closed(guarded: Served) -> None:
     """A review of serving: a client that sent part of a head, or a head and part of its body, held its connection
     for ever (a few hundred such took every file descriptor). Each is now answered 408, one JSON line, and closed
-    once `request_read_timeout` (here 2 s) has passed."""
+    once `request_read_timeout` (here 2 s) has passed; held so, every connection the cap (6) allows, their timeouts
+    free the server for the next request."""
     conns = {name: connect(guarded, data) for name, data in STALLED.items()}
+    conns |= {f"{i}: no head": connect(guarded, STALLED["a head never finished"]) for i in range(6 - len(conns))}
     for name, conn in conns.items():
-        status, error, took = answer(conn)
+        status, error, _ = answer(conn)  # held for ever: the client's 30 s socket timeout fails it
         assert status == "HTTP/1.1 408 Request Timeout", (name, status)
         assert error == "the request did not arrive whole within 2 s (request_read_timeout); send it at once", error
-        assert took < 20, (name, took)
     assert httpx.post(guarded.url + "/predict", json={"text": "good"}).status_code == 200
 
 
-def test_a_body_over_the_cap_is_refused_from_its_content_length(guarded: Served) -> None:
+def test_a_body_over_the_cap_is_refused_from_its_content_length(patient: Served) -> None:
     """A review of serving: a Content-Length over limits.max_body_bytes was refused only once that much had come."""
     for media in (b"application/json", b"text/plain"):  # the fast lane's way and FastAPI's
         head = (
@@ -183,25 +195,28 @@ def test_a_body_over_the_cap_is_refused_from_its_content_length(guarded: Served)
             + media
             + b"\r\nContent-Length: 100000001\r\n\r\n"
         )
-        status, error, took = answer(connect(guarded, head + b'{"text": "'))
+        status, error, took = answer(connect(patient, head + b'{"text": "'))
         # the code, not the phrase: Python 3.13's http.HTTPStatus says "Content Too Large" (RFC 9110)
-        assert status.split()[:2] == ["HTTP/1.1", "413"] and took < 1.5, (status, took)  # not the 2 s timeout
+        assert status.split()[:2] == ["HTTP/1.1", "413"] and took < 5, (status, took)  # not the 60 s timeout
         assert error == "the request body is over 100000 bytes (limits.max_body_bytes)", error
 
 
-def test_connections_over_limit_concurrency_are_a_503_at_once(guarded: Served) -> None:
+def test_connections_over_limit_concurrency_are_a_503_at_once(patient: Served) -> None:
     """`limit_concurrency` (here 6) connections are held; the next is answered 503 at once and closed, not held
-    until its head has come; once the held ones time out, requests are answered again."""
+    until its head has come (here a 60 s read timeout); once the held ones close, requests are answered again (as
+    once they time out: test_a_request_that_does_not_arrive_in_time_is_a_408_and_closed)."""
     time.sleep(0.5)  # the tests' earlier connections closed
-    held = [connect(guarded, STALLED["a head never finished"]) for _ in range(6)]
+    held = [connect(patient, STALLED["a head never finished"]) for _ in range(6)]
     time.sleep(0.3)
-    status, error, took = answer(connect(guarded, b""))
-    assert status == "HTTP/1.1 503 Service Unavailable" and took < 1.5, (status, took)
+    status, error, took = answer(connect(patient, b""))
+    assert status == "HTTP/1.1 503 Service Unavailable" and took < 5, (status, took)
     assert error == "the server holds 6 connections; try again later", error
-    threads = [threading.Thread(target=answer, args=(conn,)) for conn in held]
-    [t.start() for t in threads]
-    [t.join(30) for t in threads]
-    assert httpx.post(guarded.url + "/predict", json={"text": "good"}).status_code == 200
+    [conn.close() for conn in held]
+    deadline = time.monotonic() + 30  # until the server has seen them close
+    while (code := httpx.post(patient.url + "/predict", json={"text": "good"}).status_code) == 503:
+        assert time.monotonic() < deadline, "the closed connections still count against limit_concurrency"
+        time.sleep(0.1)
+    assert code == 200
 
 
 def test_requests_asking_to_switch_protocols_are_answered_and_said_now_and_then(guarded: Served) -> None:
@@ -228,10 +243,8 @@ def test_shutting_down_with_uploads_still_arriving_drops_them_in_one_line(tiny_r
         conns = [connect(server, STALLED[name]) for name in ("a head never finished", "half a body")]
         conns.append(connect(server, STALLED["half a body, not JSON"]))  # FastAPI's way, not the fast lane's
         time.sleep(0.5)
-        began = time.monotonic()
         server.process.terminate()
         server.process.wait(timeout=30)
-        took = time.monotonic() - began
         for conn in conns:
             status, error, _ = answer(conn)
             assert status == "HTTP/1.1 503 Service Unavailable", status
@@ -244,7 +257,8 @@ def test_shutting_down_with_uploads_still_arriving_drops_them_in_one_line(tiny_r
         "shutting down: dropped 3 request(s) still arriving (an upload not finished)"
     ), log
     assert "Traceback" not in log and "Exception in ASGI" not in log, log
-    assert took < 5, took  # not uvicorn's 10 s graceful period
+    # not uvicorn's 10 s graceful period waited out (its line; a time bound flaked on a shared 2-core CI machine)
+    assert "timeout graceful shutdown exceeded" not in server.log_tail(10**8), log  # (tracebacks follow it)
 
 
 def test_limit_concurrency_above_the_open_file_limit_is_a_warning(

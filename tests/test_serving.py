@@ -72,13 +72,12 @@ def served(tiny_run: Path, lm_run: Path, tmp_path_factory: pytest.TempPathFactor
     deadline = time.monotonic() + 30
     while httpx.get(server.url + "/info").json()["streams"]["active"] < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
-    began = time.monotonic()
     assert stop(server), "the server or one of its processes did not stop on SIGTERM:\n" + server.log_tail()
-    stopped = time.monotonic() - began
     [t.join(30) for t in work]
     assert got["json"].status_code == 503 and "shutting down" in got["json"].json()["error"], got["json"].text
     assert "event: error" in got["stream"] and "shutting down" in got["stream"], got["stream"][-300:]
-    assert stopped < 8, stopped  # not uvicorn's 10 s graceful period spent waiting for them
+    # not uvicorn's 10 s graceful period spent waiting for them (its line, not a time bound: a shared CI machine)
+    assert "timeout graceful shutdown exceeded" not in server.log_tail(10**8), server.log_tail()  # (tracebacks follow)
 
 
 @pytest.fixture(scope="module")
