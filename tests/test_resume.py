@@ -80,7 +80,9 @@ def test_sigkill_mid_epoch_then_resume_equals_the_uninterrupted_run(
     tiny_run: Path, small_csv: Path, tmp_path: Path
 ) -> None:
     """The same command as the `tiny_run` fixture (3 epochs of 15 steps, dropout and EMA on), plus a checkpoint
-    every 2 steps; killed with SIGKILL right after a checkpoint inside epoch 2, then `resume=<run folder>`."""
+    every 2 steps; SIGKILLed at the end of step 19, inside epoch 2 and a step after its checkpoint of step 18, then
+    `resume=<run folder>`. The run kills itself (`self_killing`): polled from outside, last.ckpt's mid-epoch-2 saves
+    (0.3 s of the run) could go by unseen on a loaded CI machine, the run killed too late or not at all."""
     run_dir = tmp_path / "killed"
     args = [
         "task=sentiment",
@@ -92,9 +94,10 @@ def test_sigkill_mid_epoch_then_resume_equals_the_uninterrupted_run(
         *TINY_MODEL,
         "callbacks.checkpoint.every_n_steps=2",
     ]
-    killed_at = sigkill_at_checkpoint(args, run_dir, lambda c: c["global_step"] > 15 and c["global_step"] % 15)[
-        "global_step"
-    ]  # inside the second epoch, not at its end
+    r = run_script("train", *args, env=self_killing(tmp_path, 19))
+    assert r.returncode == -signal.SIGKILL and not (run_dir / "metrics.json").exists(), r.stderr[-2000:]
+    killed_at = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)["global_step"]
+    assert killed_at == 18  # inside the second epoch, not at its end; step 19 is trained again
     before = {name: (run_dir / name).read_bytes() for name in ("config.yaml", "tokenizer.json")}
 
     r = run_script("train", f"resume={run_dir}")
@@ -105,11 +108,12 @@ def test_sigkill_mid_epoch_then_resume_equals_the_uninterrupted_run(
     assert logged_steps(run_dir) == logged_steps(tiny_run)  # the log goes on from the checkpoint's step
     assert all((run_dir / name).read_bytes() == data for name, data in before.items())  # nothing rewritten
     resumed_at = int(re.search(r"resuming .* \(step (\d+)\)", (run_dir / "train.log").read_text()).group(1))
-    assert killed_at <= resumed_at < 30 and resumed_at % 15  # from the last checkpoint, inside epoch 2
+    assert resumed_at == killed_at  # from the last checkpoint, inside epoch 2
 
 
 KILLER = """
 import os
+import signal
 import lightning as L
 
 
@@ -120,7 +124,25 @@ class Kill(L.Callback):  # dies abruptly (no cleanup, like kill -9) at the end o
     def on_train_batch_end(self, trainer, *args) -> None:
         if trainer.global_step == self.step:
             os._exit(9)
+
+
+class SigKill(Kill):  # kill -9 itself, at the end of training step `step` (its loader has no worker processes)
+    def on_train_batch_end(self, trainer, *args) -> None:
+        if trainer.global_step == self.step:
+            os.kill(os.getpid(), signal.SIGKILL)
 """
+
+
+def self_killing(tmp_path: Path, step: int) -> dict[str, str]:
+    """The environment for a `textgru train` whose run SIGKILLs itself at the end of training step `step`
+    (`killer.SigKill`), a Lightning plugin (the entry point of a `killer` distribution on PYTHONPATH) rather than a
+    `+callbacks.` override: the run's config.yaml, and so a plain `resume=<run folder>`, knows nothing of it."""
+    (tmp_path / "killer.py").write_text(f"{KILLER}\n\ndef at_step():\n    return SigKill({step})\n")
+    info = tmp_path / "killer-0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: killer\nVersion: 0\n")
+    (info / "entry_points.txt").write_text("[lightning.pytorch.callbacks_factory]\nkiller = killer:at_step\n")
+    return {"PYTHONPATH": str(tmp_path)}
 
 
 def killed_beside_a_reference(args: list[str], step: int, tmp_path: Path) -> tuple[Path, Path, dict[str, str]]:
