@@ -1369,6 +1369,23 @@ def test_threads_sharing_a_classifier_left_training_predict_in_eval_mode(clf: te
         clf.model.eval()
 
 
+def test_a_stream_left_half_read_leaves_the_models_mode_to_later_calls(lm: textgru.LanguageModel) -> None:
+    """A review of the threads' shared eval mode: a stream left half read counted as a call inside the model, so a
+    notebook's `model.train()` after it was undone by the next score (training went on with dropout off); and a
+    finaliser closing such a stream inside another call's switch could wait on its lock for ever. A stream holds eval
+    mode while it computes a token, not between pieces."""
+    pieces = lm.stream("KING:", max_new_tokens=40, seed=3)
+    first = next(pieces)
+    lm.model.train()
+    try:
+        lm.score(["KING: my lord"])
+        assert lm.model.training
+        rest = "".join(pieces)  # each token in eval mode, and the mode given back after each
+        assert lm.model.training and first + rest == lm.generate("KING:", max_new_tokens=40, seed=3)[0]
+    finally:
+        lm.model.eval()
+
+
 def test_greedy_says_which_sampling_knobs_it_ignores(
     lm: textgru.LanguageModel, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 from torch import nn
 
-_LOCK = threading.Lock()
+_LOCK = threading.RLock()  # a review: model.eval() under it can collect garbage, whose finaliser may exit a block
 # id(model) -> [calls inside, was training when the first began]; only while a call holds the model (no id reused)
 _INSIDE: dict[int, list[int]] = {}
 

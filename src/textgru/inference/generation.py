@@ -70,20 +70,21 @@ def _sample(
     model: nn.Module, tokenizer: Tokenizer, prompt_ids: list[int], options: SamplingOptions
 ) -> Iterator[tuple[list[list[int]], list[bool]]]:
     """The sampling loop: after each new token, yields every sample's new ids so far and which have stopped.
-    Inference mode is held while computing, not across a yield (a stream left open when Python exits was closed
-    through torch's generator wrapper after torch was torn down: "Exception ignored" tracebacks)."""
-    with eval_mode(model):
+    Inference and eval mode are held while computing, not across a yield (a stream left open when Python exits was
+    closed through torch's generator wrapper after torch was torn down: "Exception ignored" tracebacks; a review: a
+    stream left half read counted as a call inside the model, so a notebook's `model.train()` after it was undone by
+    the next predict, and its training went on with dropout off)."""
+    with eval_mode(model), torch.inference_mode():
+        logits, hidden = read_prompt(model, prompt_ids, options.num_samples)
+        sampler = Sampler(tokenizer, prompt_ids, options, logits.size(-1), logits.device)
+    for _ in range(options.max_new_tokens):
         with torch.inference_mode():
-            logits, hidden = read_prompt(model, prompt_ids, options.num_samples)
-            sampler = Sampler(tokenizer, prompt_ids, options, logits.size(-1), logits.device)
-        for _ in range(options.max_new_tokens):
-            with torch.inference_mode():
-                next_ids = sampler.step(logits)
-            yield sampler.new_ids, sampler.finished
-            if all(sampler.finished):
-                break
-            with torch.inference_mode():
-                logits, hidden = step_model(model, next_ids, hidden)
+            next_ids = sampler.step(logits)
+        yield sampler.new_ids, sampler.finished
+        if all(sampler.finished):
+            break
+        with eval_mode(model), torch.inference_mode():
+            logits, hidden = step_model(model, next_ids, hidden)
 
 
 def _pieces(
