@@ -693,7 +693,9 @@ def test_generate_equals_the_generate_script_and_stream_joins_to_it(
         lm.generate("KING:", temprature=0.5)
     with pytest.raises(textgru.TextgruError, match="streaming draws one sample"):
         lm.stream("KING:", num_samples=2)  # at the call, not at the first piece (a review: a later cell failed)
-    with pytest.raises(textgru.TextgruError, match="tokenizer never saw: '\u6f22', '\u5b57'; remove them, or pass"):
+    with pytest.raises(
+        textgru.TextgruError, match="tokenizer has no token for: '\u6f22', '\u5b57'; remove them, or pass"
+    ):
         lm.stream("KING:\u6f22\u5b57")
 
 

@@ -1261,7 +1261,7 @@ def test_a_commands_help_explains_its_keys_and_a_misspelt_command_is_named(capsy
     assert "top_k: null                  # only the k likeliest labels'" in predict
     assert "with neither text= nor input=, stdin" in predict and "-: JSON lines to stdout" in predict
     assert "defaults:" not in predict and "hydra:" not in predict and "job_logging" not in predict
-    assert "allow_unknown: false         # read characters the tokenizer never saw" in command_help("generate")
+    assert "allow_unknown: false         # read characters the tokenizer has no token for" in command_help("generate")
     evaluate = command_help("eval")
     assert "cache_dir:" in evaluate and "output_dir: outputs" not in evaluate and "run_dir" not in evaluate
     with pytest.raises(SystemExit) as e:

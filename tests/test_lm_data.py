@@ -363,3 +363,73 @@ def test_a_tokenizer_that_rewrites_the_text_is_named_when_a_language_model_train
     with caplog.at_level(logging.WARNING, logger="textgru"):
         lm.build(cfg)
     assert (said in caplog.text) if said else "the model learns" not in caplog.text, caplog.text
+
+
+def _lines_of_rare_characters(path: Path) -> Path:
+    """400 lines: a 7 b 6 c 5 times, spaces, d twice, then the newline; "e" on every 10th line, "f" on every 20th."""
+    lines = ["aaaaaaa bbbbbb ccccc dd" + " e" * (i % 10 == 0) + " f" * (i % 20 == 0) for i in range(400)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    "cfg,said",
+    [
+        ({"vocab_size": 8}, "tokenizer.vocab_size=8 keeps only the 6 commonest; raise it"),  # e and f out
+        ({"min_frequency": 60}, "tokenizer.min_frequency=60 leaves out the rarer ones; lower it"),  # e ~32, f ~16
+    ],
+)
+def test_characters_a_char_tokenizer_leaves_out_are_told(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, cfg: dict, said: str
+) -> None:
+    """A review: a corpus of 2,968 distinct characters gave "vocabulary 1000", unsaid: 11.7% of the training
+    characters were [UNK], which the model never writes and which the bits per character score as one character."""
+    path = _lines_of_rare_characters(tmp_path / "rare.txt")
+    dm = LanguageModelDataModule(data_cfg("local_text", path=str(path), bptt=16), {**CHAR, **cfg})
+    with caplog.at_level(logging.WARNING, logger="textgru"):
+        dm.setup("fit")
+    unk = dm.tokenizer.token_to_id("[UNK]")
+    share = 100 * float((dm.streams["train"] == unk).double().mean())
+    assert 0 < share < 2 and dm.tokenizer.token_to_id("e") is None and dm.tokenizer.token_to_id("\n") is not None
+    said_line = [r.getMessage() for r in caplog.records if "[UNK]" in r.getMessage()]
+    assert len(said_line) == 1 and f"{share:.1f}% of the training text's characters" in said_line[0], caplog.text
+    assert said in said_line[0] and "char tokenizer" in said_line[0]
+    caplog.clear()
+    whole = LanguageModelDataModule(data_cfg("local_text", path=str(path), bptt=16), CHAR)
+    with caplog.at_level(logging.WARNING, logger="textgru"):
+        whole.setup("fit")  # every character kept: nothing to say
+    assert "[UNK]" not in caplog.text and int((whole.streams["train"] == unk).sum()) == 0
+
+
+@pytest.mark.parametrize(
+    "cfg,said",
+    [
+        ({"vocab_size": 7}, "tokenizer.vocab_size=7 keeps only the 5 commonest; raise it"),
+        ({"min_frequency": 400}, "tokenizer.min_frequency=400 leaves out the rarer ones; lower it"),
+    ],
+)
+def test_a_char_tokenizer_without_the_document_separator_is_refused(tmp_path: Path, cfg: dict, said: str) -> None:
+    """A review: with tokenizer.vocab_size=8 the newline was [UNK] too: the separator between documents, read as
+    [UNK], and a model that could never write a newline."""
+    path = _lines_of_rare_characters(tmp_path / "rare.txt")
+    dm = LanguageModelDataModule(data_cfg("local_text", path=str(path), bptt=16), {**CHAR, **cfg})
+    with pytest.raises(TextgruError, match=r"^the char tokenizer has no token for the newline") as e:
+        dm.setup("fit")
+    assert said in str(e.value) and "\n" not in str(e.value) and not dm.streams  # refused before the text is read
+
+
+def test_a_sample_prompt_the_tokenizer_cannot_read_is_refused_before_training(tmp_path: Path) -> None:
+    """A review: task.sample_prompt=ZZZ was read as [UNK] in samples.txt, which showed "ZZZ" as if the model had read
+    it; the test split's first line (no sample_prompt) may still hold some."""
+    from textgru.config import compose_config
+    from textgru.tasks import lm
+
+    path = _lines_of_rare_characters(tmp_path / "rare.txt")
+    base = ["task=lm", "data=local_text", f"data.path={path}", "data.bptt=16"]
+    said = r"^task.sample_prompt holds text this model's tokenizer has no token for: "
+    with pytest.raises(TextgruError, match=said) as e:
+        lm.build(compose_config("train", [*base, "task.sample_prompt=abZZc"]))
+    assert "'Z'; remove them" in str(e.value) and "allow_unknown" not in str(e.value)  # no such setting here
+    _, task = lm.build(compose_config("train", [*base, "task.sample_prompt='cab d'"]))
+    assert task.sample_prompt == "cab d"
+    lm.build(compose_config("train", [*base, "task.sample_prompt=abZZc", "task.samples=0"]))  # no samples: no prompt

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import TINY_LM, run_script, run_scripts
+from conftest import TINY_LM, lm_run_args, run_script, run_scripts, write_play
 
 import textgru
 
@@ -135,7 +135,7 @@ def test_generate_prompt_from_file_and_stdin(lm_run: Path, tmp_path: Path) -> No
         (["top_p=1.5"], "top_p=1.5: must be a number in [1e-06, 1]"),
         (["top_k=-1"], "top_k=-1: must be an integer >= 0 (0 turns it off)"),
         (["max_new_tokens=-3"], "max_new_tokens=-3: must be an integer >= 0"),
-        (["prompt=ROMEO: Ωμέγα"], "never saw: 'Ω', 'μ', 'έ', 'γ', 'α'; remove them, or pass allow_unknown=true"),
+        (["prompt=ROMEO: Ωμέγα"], "has no token for: 'Ω', 'μ', 'έ', 'γ', 'α'; remove them, or pass allow_unknown=true"),
         (["top_k=many"], "top_k=many: must be an integer >= 0"),
         pytest.param(
             ["device=cuda"],
@@ -206,6 +206,25 @@ def test_train_lm_bad_corpus(tmp_path: Path, content: str, message: str) -> None
     )
     assert r.returncode == 2 and message in r.stderr.strip().splitlines()[-1], r.stderr[-2000:]
     assert not (run_dir / "checkpoints").exists() and not (run_dir / "metrics.json").exists()
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["tokenizer.vocab_size=3"], "the char tokenizer has no token for the newline, the separator between documents: "
+         "tokenizer.vocab_size=3 keeps only the 1 commonest; raise it"),
+        (["task.sample_prompt=KING ZX"], "task.sample_prompt holds text this model's tokenizer has no token for: 'Z', "
+         "'X'; remove them"),
+    ],
+)  # fmt: skip
+def test_train_lm_refusals_once_the_tokenizer_is_trained(tmp_path: Path, args: list[str], message: str) -> None:
+    """A review: a newline left out of a char tokenizer, and a sample_prompt it cannot read (samples.txt showed it as if
+    read), trained on: one line before the first epoch, and no run folder."""
+    run_dir = tmp_path / "run"
+    r = run_script("train", *lm_run_args(write_play(tmp_path / "play.txt")), f"hydra.run.dir={run_dir}", *args)
+    errors = [line for line in r.stderr.splitlines() if line.startswith("error: ")]
+    assert r.returncode == 2 and errors == [f"error: {message}"], r.stderr[-2000:]
+    assert not run_dir.exists()
 
 
 def test_progress_bar_of_a_run_measured_in_steps() -> None:

@@ -375,7 +375,7 @@ BAD = [  # (path, request keywords, status, words the one-line error must hold)
         "/generate",
         {"json": {"prompt": "KING: ¤"}},
         422,
-        ["never saw: '¤'; remove it,", '"allow_unknown": true to read it'],
+        ["has no token for: '¤'; remove it,", '"allow_unknown": true to read it'],
     ),
     ("/generate", {"json": {"stop": ["x"] * 9}}, 422, ["stop:"]),
     ("/generate", {"json": {"stop": ""}}, 422, ["stop:", "an empty stop string"]),  # a review: dropped, 200

@@ -175,7 +175,7 @@ def test_page_classifies_as_you_type_and_streams_text(
 
             page.fill("#prompt", "KING: ¤")  # a character the tokenizer never saw: the server's 422 on the page
             page.click("#go")
-            page.wait_for_function("document.getElementById('generate-error').textContent.includes('never saw')")
+            page.wait_for_function("document.getElementById('generate-error').textContent.includes('has no token for')")
             assert page.text_content("#gen-status") == "failed"
             # its fix in the page's words, and on the page (a review: "pass allow_unknown=true", with no way to)
             assert "tick \u201cRead unknown characters as [UNK]\u201d" in page.text_content("#generate-error")
@@ -193,7 +193,7 @@ def test_page_classifies_as_you_type_and_streams_text(
             page.wait_for_function(f"document.getElementById('classify-error').textContent.startsWith({said!r})")
             assert page.text_content("#classify-error").endswith("(the server's limit)")
             assert page.text_content("#label") == "–" and page.text_content("#bars") == ""
-            assert "never saw" in page.text_content("#generate-error")  # each part keeps its own error (a review)
+            assert "no token for" in page.text_content("#generate-error")  # each part keeps its own error (a review)
             page.fill("#prompt", "KING:")
             page.fill("#max_new_tokens", "5")
             page.click("#go")

@@ -22,7 +22,7 @@ from textgru.data.columns import column_values
 from textgru.data.long_texts import encode_documents, pieces
 from textgru.data.resumable_loader import ResumableDataLoader
 from textgru.data.text_corpus import load_text_corpus
-from textgru.data.tokenization import PAD, train_tokenizer
+from textgru.data.tokenization import PAD, SPECIAL_TOKENS, UNK, train_tokenizer
 from textgru.errors import TextgruError
 
 log = logging.getLogger(__name__)
@@ -82,6 +82,39 @@ def piece_by_piece(texts: Iterable[str]) -> Iterator[str]:
         yield from pieces(text)
 
 
+def fewer_characters(tokenizer: Any, cfg: Mapping[str, Any]) -> str:
+    """Why a char tokenizer left characters out, and what keeps them: `tokenizer.vocab_size` where it is full, else
+    `tokenizer.min_frequency`."""
+    if (size := tokenizer.get_vocab_size()) >= int(cfg["vocab_size"]):
+        return (
+            f"tokenizer.vocab_size={cfg['vocab_size']} keeps only the {size - len(SPECIAL_TOKENS)} commonest; raise it"
+        )
+    return f"tokenizer.min_frequency={cfg['min_frequency']} leaves out the rarer ones; lower it"
+
+
+def refuse_unknown_separator(tokenizer: Any, cfg: Mapping[str, Any]) -> None:
+    """A review: with tokenizer.vocab_size=8 the newline, the separator between documents, was [UNK] too, and the
+    model could never write one: one line, before the text is read."""
+    if cfg["kind"] == "char" and tokenizer.token_to_id("\n") is None:
+        raise TextgruError(
+            "the char tokenizer has no token for the newline, the separator between documents: "
+            + fewer_characters(tokenizer, cfg)
+        )
+
+
+def said_unknown_characters(tokenizer: Any, cfg: Mapping[str, Any], train: torch.Tensor) -> None:
+    """A review: 2,968 distinct characters gave "vocabulary 1000", unsaid: 11.7% of the training characters were
+    [UNK], which the model never writes and bits per character score as one character. (Word: rare words as [UNK] is
+    what vocab_size asks; BPE keeps every character.)"""
+    unknown = int((train == tokenizer.token_to_id(UNK)).sum()) if cfg["kind"] == "char" else 0
+    if unknown:
+        log.warning(
+            "%.1f%% of the training text's characters (%d of %d) are [UNK] to the char tokenizer: the model never "
+            "writes them, and its loss and bits per character read them all as one character, so too low; %s",
+            100 * unknown / len(train), unknown, len(train), fewer_characters(tokenizer, cfg),
+        )  # fmt: skip
+
+
 def encode_stream(ds: Dataset, tokenizer: Any) -> torch.Tensor:
     """Every document tokenized (batched `map`) and concatenated, each ending in a newline."""
 
@@ -120,9 +153,11 @@ class LanguageModelDataModule(L.LightningDataModule):
         self.corpus = corpus = load_text_corpus(self.data_cfg)
         # trained on the texts as they enter the stream, so the separator is a token too
         self.tokenizer = train_tokenizer(piece_by_piece(column_values(corpus["train"], "text")), self.tokenizer_cfg)
+        refuse_unknown_separator(self.tokenizer, self.tokenizer_cfg)
         self.streams = {split: encode_stream(ds, self.tokenizer) for split, ds in corpus.items()}
         sizes = {s: len(v) for s, v in self.streams.items()}
         log.info("token streams: %s; vocabulary %d", sizes, self.tokenizer.get_vocab_size())
+        said_unknown_characters(self.tokenizer, self.tokenizer_cfg, self.streams["train"])
         if (lanes := self.eval_lanes("validation")) < self.eval_batch_size:
             log.info(
                 "validation read in %d lanes (of at least %d tokens), not data.eval_batch_size", lanes, MIN_EVAL_LANE

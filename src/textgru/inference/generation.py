@@ -36,14 +36,13 @@ __all__ = [
     "generate",
     "penalize_repeats",
     "stream",
+    "unknown_text",
 ]
 
 
-def encode_prompt(tokenizer: Tokenizer, prompt: str, allow_unknown: bool = False) -> list[int]:
-    """Token ids the GRU reads before sampling: the document separator, then the prompt's (a text starts after
-    the separator in training, and `LanguageModel.score` reads it so). Characters the tokenizer never saw are an
-    error naming them, unless `allow_unknown` (True or False) maps them to [UNK]."""
-    require_bool(allow_unknown, "allow_unknown")  # a review: allow_unknown="false", a true string, read them as [UNK]
+def unknown_text(tokenizer: Tokenizer, prompt: str) -> tuple[list[int], list[str]]:
+    """`prompt`'s token ids, and the pieces of it read as [UNK] (distinct, in order): characters the tokenizer has no
+    token for (a char tokenizer's vocab_size may leave out some it saw)."""
     try:
         enc = as_text(tokenizer).encode(prompt)
     except TypeError:
@@ -53,14 +52,28 @@ def encode_prompt(tokenizer: Tokenizer, prompt: str, allow_unknown: bool = False
     unknown = list(
         dict.fromkeys(prompt[a:b] for i, (a, b) in zip(enc.ids, enc.offsets, strict=True) if i == unk)
     )  # in order
+    return list(enc.ids), unknown
+
+
+def unknown_said(pieces: list[str]) -> tuple[str, str]:
+    """(the first 10 of `pieces` shown for a message, "it" or "them" for them)."""
+    shown = ", ".join(repr(u) for u in pieces[:10]) + (" ..." if len(pieces) > 10 else "")
+    return shown, "them" if len(pieces) > 1 else "it"  # a review: "never saw: 'z'; remove them"
+
+
+def encode_prompt(tokenizer: Tokenizer, prompt: str, allow_unknown: bool = False) -> list[int]:
+    """Token ids the GRU reads before sampling: the document separator, then the prompt's (a text starts after
+    the separator in training, and `LanguageModel.score` reads it so). Characters the tokenizer has no token for are
+    an error naming them, unless `allow_unknown` (True or False) maps them to [UNK]."""
+    require_bool(allow_unknown, "allow_unknown")  # a review: allow_unknown="false", a true string, read them as [UNK]
+    prompt_ids, unknown = unknown_text(tokenizer, prompt)
     if unknown and not allow_unknown:
-        shown = ", ".join(repr(u) for u in unknown[:10]) + (" ..." if len(unknown) > 10 else "")
-        them = "them" if len(unknown) > 1 else "it"  # a review: "never saw: 'z'; remove them"
-        raise TextgruError(
-            f"the prompt holds text this model's tokenizer never saw: {shown}; "  # (a count of distinct pieces misled)
+        shown, them = unknown_said(unknown)
+        raise TextgruError(  # (a count of distinct pieces misled; "never saw" too: a review, vocab_size left some out)
+            f"the prompt holds text this model's tokenizer has no token for: {shown}; "
             f"remove {them}, or pass allow_unknown=true to read {them} as [UNK]"
         )
-    ids = document_start(tokenizer) + list(enc.ids)
+    ids = document_start(tokenizer) + prompt_ids
     if not ids:
         raise TextgruError("the prompt encodes to no tokens; give a prompt the model's tokenizer can read")
     return ids

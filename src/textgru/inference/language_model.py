@@ -62,7 +62,7 @@ class LanguageModel(LoadedModel):
         """`num_samples` continuations of `prompt` (the prompt not included), drawn together as one batch.
 
         A `seed` makes them reproducible: the same seed gives the same text as `scripts/generate.py`.
-        `allow_unknown` reads characters the tokenizer never saw as [UNK] instead of refusing the prompt."""
+        `allow_unknown` reads characters the tokenizer has no token for as [UNK] instead of refusing the prompt."""
         return generate(self.model, self.tokenizer, _prompt(prompt), _options(sampling), on_text, allow_unknown)
 
     def stream(self, prompt: str = "", *, allow_unknown: bool = False, **sampling: Any) -> Iterator[str]:

@@ -168,7 +168,7 @@ class GenerateRequest(_Body):
     num_samples: int = Field(default=1, ge=1, description="drawn together as one batch; 1 when streaming")
     seed: int | None = Field(default=None, ge=-(2**63), le=2**64 - 1, description="the same seed gives the same text")
     stop: str | list[str] | None = Field(default_factory=list, description="each sample ends before the first of these")
-    allow_unknown: bool = Field(default=False, description="read characters the tokenizer never saw as [UNK]")
+    allow_unknown: bool = Field(default=False, description="read characters the tokenizer has no token for as [UNK]")
 
     @field_validator("prompt")
     @classmethod

@@ -25,7 +25,7 @@ from textgru.console import command_arg
 from textgru.data.batching import rank_share
 from textgru.data.lm_datamodule import IGNORE_INDEX, LanguageModelDataModule
 from textgru.errors import TextgruError
-from textgru.inference.generation import SamplingOptions, generate
+from textgru.inference.generation import SamplingOptions, generate, unknown_said, unknown_text
 from textgru.run_folder import RunFolder
 from textgru.tasks.base import (
     TaskModule,
@@ -68,6 +68,12 @@ def build(cfg: DictConfig) -> tuple[LanguageModelDataModule, LanguageModelTask]:
         )
     dm = LanguageModelDataModule(plain(cfg.data), plain(cfg.tokenizer), seed=cfg.seed)
     dm.setup("fit")
+    prompt = cfg.task.sample_prompt if cfg.task.samples else None  # a review: samples.txt read it as [UNK], unsaid
+    if prompt is not None and (unknown := unknown_text(dm.tokenizer, prompt)[1]):  # now, not after training
+        shown, them = unknown_said(unknown)
+        raise TextgruError(
+            f"task.sample_prompt holds text this model's tokenizer has no token for: {shown}; remove {them}"
+        )
     model_cfg = plain(cfg.model)
     model_cfg.update(vocab_size=dm.tokenizer.get_vocab_size(), padding_idx=dm.pad_id)
     model = build_model(model_cfg)
@@ -195,8 +201,9 @@ class LanguageModelTask(TaskModule):
             return
         prompt = datamodule.first_line("test") if self.sample_prompt is None else self.sample_prompt
         options = self.sample_options
+        allow = self.sample_prompt is None  # the test split's line may hold [UNK]s; build() refused a sample_prompt's
         try:
-            texts = generate(self.model, datamodule.tokenizer, prompt, options, allow_unknown=True)
+            texts = generate(self.model, datamodule.tokenizer, prompt, options, allow_unknown=allow)
         except TextgruError as e:  # a finished run stays finished: samples are a bonus
             log.warning("no samples.txt: %s", e)
             return
