@@ -429,7 +429,7 @@ def test_a_sample_prompt_the_tokenizer_cannot_read_is_refused_before_training(tm
     said = r"^task.sample_prompt holds text this model's tokenizer has no token for: "
     with pytest.raises(TextgruError, match=said) as e:
         lm.build(compose_config("train", [*base, "task.sample_prompt=abZZc"]))
-    assert "'Z'; remove them" in str(e.value) and "allow_unknown" not in str(e.value)  # no such setting here
+    assert "'Z'; remove it" in str(e.value) and "allow_unknown" not in str(e.value)  # no such setting here
     _, task = lm.build(compose_config("train", [*base, "task.sample_prompt='cab d'"]))
     assert task.sample_prompt == "cab d"
     lm.build(compose_config("train", [*base, "task.sample_prompt=abZZc", "task.samples=0"]))  # no samples: no prompt
