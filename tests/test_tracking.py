@@ -248,6 +248,50 @@ def test_python_sweep_is_one_parent_with_a_child_per_job(store: str, small_csv: 
     assert not (tmp_path / "s2").exists() and not (tmp_path / "b.db").exists()
 
 
+CRASH_IN_JOB = """
+import lightning as L
+
+
+class CrashIn(L.Callback):  # the sweep job given crash=true crashes when training starts
+    def __init__(self, crash: bool) -> None:
+        self.crash = crash
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        if self.crash:
+            raise RuntimeError("simulated crash of one job")
+"""
+
+
+def test_a_python_sweep_with_a_failed_job_gives_its_parent_the_summary_as_train_m_does(
+    store: str, small_csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A review: `textgru.sweep()` raised at a failed job with summary.csv written, but its MLflow parent ended FAILED
+    without the summary, `best/<metric>` or `textgru.failed_jobs` that `textgru train -m`'s parent gets (only a stopped
+    sweep's was attached); and a job failing with an error textgru did not foresee left no summary at all."""
+    import textgru
+
+    (tmp_path / "crash.py").write_text(CRASH_IN_JOB)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    client = mlflow.MlflowClient(store)
+    refused = ["data.train_size=100,100000"]  # job 1 refused once its data is read (a TextgruError)
+    crashed = ["+callbacks.crash._target_=crash.CrashIn", "+callbacks.crash.crash=false,true,false"]
+    for name, swept, error, failed in (
+        ("refused", refused, TextgruError, "1"),
+        ("crashed", crashed, RuntimeError, "1; 1 not started"),
+    ):
+        with pytest.raises(error) as raised:
+            args = _args(store, f"failed_{name}", small_csv, "trainer.fast_dev_run=true", *swept)
+            textgru.sweep(args, sweep_dir=tmp_path / name)
+        said = str(raised.value) + "".join(getattr(raised.value, "__notes__", []))  # a crash: its own, and a note
+        assert f"the 1 job(s) before it are summarised in {tmp_path / name / 'summary.md'}" in said
+        rows = list(csv.DictReader((tmp_path / name / "summary.csv").open()))
+        assert [r["status"] for r in rows] == ["finished", "failed", "not started"][: len(rows)]
+        (parent,) = [x for x in _runs(store, f"failed_{name}") if x.data.tags.get("textgru.kind") == "sweep"]
+        assert parent.info.status == "FAILED" and parent.data.tags.get("textgru.failed_jobs") == failed
+        assert parent.data.metrics.get("best/val/macro_f1") == pytest.approx(float(rows[0]["val/macro_f1"]))
+        assert sorted(a.path for a in client.list_artifacts(parent.info.run_id)) == ["summary.csv", "summary.md"]
+
+
 CRASH_AT_LR = """
 import lightning as L
 

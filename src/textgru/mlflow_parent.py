@@ -68,7 +68,7 @@ class ParentRun:
 
     def __init__(self, store: Store | None = None, run_id: str | None = None) -> None:
         self.store, self.run_id = store, run_id
-        self.ended = False
+        self.ended = self.summarised = False
 
     @classmethod
     def open(
@@ -133,12 +133,16 @@ class ParentRun:
         except Exception as e:  # the sweep's results are on disk either way
             log.warning("MLflow: could not record the sweep's best run: %s", first_line(e))
 
-    def log_summary(self, folder: Path, metric: str, mode: str) -> bool:
+    def log_summary(
+        self, folder: Path, metric: str, mode: str, rows: Sequence[Mapping[str, Any]] | None = None
+    ) -> bool:
         """A sweep's end, or its stop: the best job's `metric`, summary.csv/summary.md, and the jobs that did not
-        finish as the tag `textgru.failed_jobs` (with how many a stopped sweep never started); whether any did not."""
+        finish as the tag `textgru.failed_jobs` (with how many a stopped sweep never started); whether any did not.
+        `rows`: the summary's, where no job folder tells (`textgru.sweep()`'s job refused before it made one)."""
         from textgru.sweep_jobs import hydra_sweep_rows
 
-        rows = hydra_sweep_rows(folder)
+        self.summarised = True
+        rows = hydra_sweep_rows(folder) if rows is None else rows
         self.log_best(metric, mode, rows)
         self.log_files([folder / "summary.csv", folder / "summary.md"])
         failed = [str(r["run"]) for r in rows if r["status"] not in ("finished", "not started")]
@@ -217,14 +221,15 @@ def parent_run(
     cfg: DictConfig, folder: Path, kind: str, params: Mapping[str, str], tags: Mapping[str, str] | None = None
 ) -> Iterator[ParentRun]:
     """`with parent_run(cfg, sweep_folder, "sweep", params) as parent:` runs trained inside are its children; it
-    ends FINISHED, or FAILED (KILLED on Ctrl-C or SIGTERM: a stopped sweep's summary attached) when the block raises."""
+    ends FINISHED, or FAILED (KILLED on Ctrl-C or SIGTERM) when the block raises, with a sweep's summary attached
+    where the block wrote one and did not attach it (`log_summary`)."""
     parent = ParentRun.open(cfg, folder, kind, params, tags)
     try:
         with parent.child():
             yield parent
-    except BaseException as e:
-        if status_of(e) == "KILLED" and kind == "sweep" and (folder / "summary.csv").is_file():
-            parent.log_summary(folder, str(cfg.optimized_metric), str(cfg.optimized_mode))  # a review: none on a stop
+    except BaseException as e:  # a review: a stopped sweep's parent had no summary, then a failed one's (-m's has)
+        if kind == "sweep" and not parent.summarised and (folder / "summary.csv").is_file():
+            parent.log_summary(folder, str(cfg.optimized_metric), str(cfg.optimized_mode))
         parent.end(status_of(e))
         raise
     parent.end("FINISHED")

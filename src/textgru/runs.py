@@ -156,6 +156,7 @@ def _sweep(overrides: list[str], config_name: str, sweep_dir: str | os.PathLike[
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     from textgru.mlflow_parent import parent_run
+    from textgru.mlflow_record import status_of
     from textgru.mlflow_store import overrides_as_params
     from textgru.mlflow_sweep import same_store
     from textgru.override_values import check_grid_sweep
@@ -195,13 +196,17 @@ def _sweep(overrides: list[str], config_name: str, sweep_dir: str | os.PathLike[
         try:
             for i, job in enumerate(jobs):
                 results.append(train(job, config_name, run_dir=folder / str(i)))
-        except (TextgruError, TrainingStopped) as e:  # a review: no summary of the jobs that ran, and which job failed
-            i = len(results)
-            if rows := stopped_sweep_rows(folder, jobs, i, failed=not isinstance(e, TrainingStopped)):
+        except BaseException as e:  # a review: no summary of the jobs that ran, and which job failed (nor, for an
+            i, stopped = len(results), status_of(e) == "KILLED"  # error not foreseen, any summary at all)
+            if rows := stopped_sweep_rows(folder, jobs, i, failed=not stopped):
                 write_summary(folder, rows, metric, mode)
-            if isinstance(e, TrainingStopped):  # Ctrl+C: its line names the run to resume
-                raise
+                parent.log_summary(folder, metric, mode, rows)  # a review: the parent had none for a failed job
             done = f"; the {i} job(s) before it are summarised in {folder / 'summary.md'}" if i else ""
+            if stopped:  # Ctrl+C: its line names the run to resume
+                raise
+            if not isinstance(e, TextgruError):  # its type and traceback, the job named below them
+                e.add_note(f"sweep job {i} ({' '.join(jobs[i])}) failed{done}")
+                raise
             raise TextgruError(f"sweep job {i} ({' '.join(jobs[i])}) failed: {e}{done}") from None
         rows = hydra_sweep_rows(folder)
         write_summary(folder, rows, metric, mode)
