@@ -936,6 +936,52 @@ def test_a_stopped_sweeps_parent_is_killed_with_its_summary(store: str, tmp_path
     assert parents["crashed"].info.status == "FAILED" and not client.list_artifacts(parents["crashed"].info.run_id)
 
 
+def test_a_copied_study_folder_gets_a_parent_run_of_its_own_and_another_store_is_one_line(
+    store: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A review: a copy of a study's folder (`cp -r st3 st3c`, then a trial in each) went on in the original's MLflow
+    parent run, two trial_005 children of one `optuna.trial_number` under it: the copy gets a parent run of its own, as
+    a copied run folder's resume gets a run. A study run again with another store made a new parent there unsaid, its
+    record rewritten and the parent that holds its trials left behind: one line, as on `resume=`; a moved store
+    (holding the run) and a moved folder go on in it."""
+    from omegaconf import OmegaConf
+
+    from textgru.mlflow_parent import parent_run
+    from textgru.mlflow_record import read_record
+    from textgru.run_folder import RunFolder
+
+    def parent_of(folder: Path, uri: str = store) -> str | None:  # what `textgru tune` opens, run again on `folder`
+        mcfg = {"tracking_uri": uri, "experiment_name": "copied_study", "artifact_location": None, "tags": {}}
+        cfg = {"logger": {"mlflow": mcfg}, "task": {"name": "sentiment"}}
+        with parent_run(OmegaConf.create(cfg), folder, "search", {}) as parent:
+            return parent.run_id
+
+    study, copy = tmp_path / "st3", tmp_path / "st3c"
+    first = parent_of(study)
+    assert first is not None and parent_of(study) == first
+    shutil.copytree(study, copy)
+    with caplog.at_level("WARNING", logger="textgru"):
+        ours = parent_of(copy)
+    assert ours not in (None, first) and read_record(RunFolder(copy))["run_id"] == ours
+    assert (
+        f"MLflow: {copy} is a copy of {study}, whose MLflow parent run stays its own; this one gets a new parent run"
+        in caplog.text
+    )
+    assert parent_of(copy) == ours and parent_of(study) == first  # each goes on in its own from now on
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    with pytest.raises(TextgruError) as e:
+        parent_of(study, other)
+    assert str(e.value) == (
+        f"{study / 'mlflow_run.json'} names MLflow parent run {first}, which {other} does not hold; go on with "
+        f"logger.mlflow.tracking_uri=<the store it was logged to> (it was {store}), or move mlflow_run.json aside and "
+        "the search gets a new parent run"
+    )
+    assert read_record(RunFolder(study))["run_id"] == first
+    moved = f"sqlite:///{shutil.copy(store.removeprefix('sqlite:///'), tmp_path / 'moved.db')}"
+    assert parent_of(study, moved) == first and read_record(RunFolder(study))["tracking_uri"] == moved
+    assert parent_of(Path(shutil.move(study, tmp_path / "st4")), moved) == first  # a moved folder: not a copy
+
+
 def test_a_stopped_search_is_killed_with_its_summary(store: str, small_csv: Path, tmp_path: Path) -> None:
     """A review: `textgru tune` stopped by Ctrl+C printed and wrote its summary, but after its MLflow parent had
     closed, so the parent (KILLED) had none of the summary files a finished search attaches."""

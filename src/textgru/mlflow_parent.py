@@ -3,7 +3,7 @@
 `current_parent`); in a Hydra `-m` sweep the jobs find the parent in the sweep folder's record (made by
 `mlflow_sweep.SweepParent`). Trials carry their Optuna state (`optuna.state`: COMPLETE, PRUNED or FAIL; failed
 trials' runs are FAILED, interrupted ones KILLED). The parent's id is kept in the sweep's or study's folder, so a
-resumed study goes on in the same parent run. Only global rank zero talks to the store."""
+resumed study goes on in the same parent run (`mlflow_parent_folder`). Only global rank zero talks to the store."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from typing import Any
 from omegaconf import DictConfig
 
 from textgru.distributed import is_global_rank_zero
+from textgru.mlflow_parent_folder import recorded_parent
 from textgru.mlflow_record import base_tags, read_record, status_of, write_record
 from textgru.mlflow_store import (
     MAX_TAG_LENGTH,
@@ -79,16 +80,7 @@ class ParentRun:
             return cls()
         store = open_store(resolve_uri(mcfg.tracking_uri))
         record = read_record(RunFolder(folder))
-        run_id = None
-        if record and record["tracking_uri"] == store.uri:
-            try:
-                run = store.client.get_run(record["run_id"])
-                if run.info.lifecycle_stage != "deleted":
-                    run_id = run.info.run_id
-                    store.client.update_run(run_id, status="RUNNING")
-                    log.info("MLflow: %s %s continues in parent run %s", kind, folder, run_id)
-            except Exception:  # the store no longer holds it: a new parent run
-                run_id = None
+        run_id = recorded_parent(store, record, folder, kind) if record else None
         if run_id is None:
             experiment = store.experiment_id(str(mcfg.experiment_name), mcfg.artifact_location)
             all_tags = {

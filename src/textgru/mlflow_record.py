@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import logging
 import shlex
 import subprocess
 import sys
@@ -15,6 +16,8 @@ from typing import Any
 
 from textgru.errors import TextgruError
 from textgru.run_folder import RunFolder
+
+log = logging.getLogger(__name__)
 
 
 def read_record(folder: RunFolder) -> dict[str, Any] | None:
@@ -42,6 +45,27 @@ def write_record(folder: RunFolder, tracking_uri: str, experiment_id: str, run_i
     record = {"tracking_uri": tracking_uri, "experiment_id": experiment_id, "run_id": run_id}
     tmp.write_text(json.dumps(record, indent=2))
     tmp.replace(folder.mlflow_run)
+
+
+def copied_from(found: Any, folder: RunFolder, what: str = "run") -> bool:
+    """Whether `folder` is a copy of the folder MLflow run `found` (a run, or a sweep's or search's parent run: `what`)
+    was logged from, that folder still there holding the same record: the copy goes on in a `what` of its own (a run's
+    copy wrote into the original's run, whose steps it then skipped as logged already; a study's, its trials beside
+    the original's, two of one number). A moved folder continues its run."""
+    first = found.data.tags.get("textgru.run_dir")
+    if not first or Path(first).resolve() == folder.path.resolve():
+        return False
+    record = read_record(RunFolder(Path(first))) if Path(first).is_dir() else None
+    if record is None or record.get("run_id") != found.info.run_id:
+        return False
+    log.warning(
+        "MLflow: %s is a copy of %s, whose MLflow %s stays its own; this one gets a new %s",
+        folder.path,
+        first,
+        what,
+        what,
+    )
+    return True
 
 
 def status_of(error: BaseException | None) -> str:

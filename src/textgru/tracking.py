@@ -27,7 +27,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from textgru.distributed import is_global_rank_zero
 from textgru.errors import TextgruError
 from textgru.mlflow_parent import ParentLink, current_parent
-from textgru.mlflow_record import base_tags, check_artifacts_there, read_record, status_of, write_record
+from textgru.mlflow_record import base_tags, check_artifacts_there, copied_from, read_record, status_of, write_record
 from textgru.mlflow_store import (
     MAX_TAG_LENGTH,
     METRICS_PER_BATCH,
@@ -113,7 +113,7 @@ class RunTracker:
                     f"logger.mlflow.tracking_uri=<the store it was logged to> (it was {record['tracking_uri']}), or "
                     f"{aside}"
                 )
-            tracker.resumed = None if _copied_from(found, run) else found
+            tracker.resumed = None if copied_from(found, run) else found
             check_artifacts_there(tracker.resumed, record, uri, aside)  # a moved store
         elif resuming:
             log.warning("MLflow: %s has no %s; the resumed run gets a new MLflow run", run.path, run.mlflow_run.name)
@@ -234,17 +234,3 @@ class RunTracker:
                 self.store.client.set_terminated(self.run_id, status)
         except Exception as e:
             log.warning("MLflow: could not mark run %s %s: %s", self.run_id, status, first_line(e))
-
-
-def _copied_from(found: Any, run: RunFolder) -> bool:
-    """Whether `run` is a copy of the folder MLflow run `found` was logged from, that folder still there holding the
-    same record: the copy resumes as a run of its own (it wrote into the original's run, whose steps it then skipped
-    as logged already). A moved folder continues its run."""
-    first = found.data.tags.get("textgru.run_dir")
-    if not first or Path(first).resolve() == run.path.resolve():
-        return False
-    record = read_record(RunFolder(first)) if Path(first).is_dir() else None
-    if record is None or record.get("run_id") != found.info.run_id:
-        return False
-    log.warning("MLflow: %s is a copy of %s, whose MLflow run stays its own; this one gets a new run", run.path, first)
-    return True

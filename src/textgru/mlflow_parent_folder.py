@@ -1,0 +1,43 @@
+"""Which MLflow parent run a study's (or sweep's) folder goes on in when it is run again (`mlflow_parent.ParentRun`):
+the run its `mlflow_run.json` records, as a resumed run goes on in its own (`tracking.RunTracker`); a new one for a
+copy of the folder, or where that run was deleted or its store no longer holds it; one line where this call names
+another store than the one holding it."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from textgru.errors import TextgruError
+from textgru.mlflow_record import copied_from, write_record
+from textgru.mlflow_store import Store
+from textgru.run_folder import RunFolder
+
+log = logging.getLogger(__name__)
+
+
+def recorded_parent(store: Store, record: dict[str, Any], folder: Path, kind: str) -> str | None:
+    """The id of the parent run `folder` goes on in (`record`: its record), RUNNING again; None: a new one."""
+    try:
+        run = store.client.get_run(record["run_id"])
+    except Exception:  # the store no longer holds it: a new parent run (where it is the store the folder names)
+        run = None
+    if run is None and record["tracking_uri"] != store.uri:  # a review: a new parent, the recorded one left behind
+        raise TextgruError(
+            f"{RunFolder(folder).mlflow_run} names MLflow parent run {record['run_id']}, which {store.uri} does not "
+            f"hold; go on with logger.mlflow.tracking_uri=<the store it was logged to> (it was "
+            f"{record['tracking_uri']}), or move {RunFolder(folder).mlflow_run.name} aside and the {kind} gets a new "
+            "parent run"
+        )
+    # a review: a copied study folder went on in the original's parent, two trials of one number under it
+    if run is None or run.info.lifecycle_stage == "deleted" or copied_from(run, RunFolder(folder), "parent run"):
+        return None
+    try:
+        store.client.update_run(run.info.run_id, status="RUNNING")
+    except Exception:  # as the store failing to find it
+        return None
+    if record["tracking_uri"] != store.uri:  # the store moved since (it holds the run): as a resumed run's record
+        write_record(RunFolder(folder), store.uri, run.info.experiment_id, run.info.run_id)
+    log.info("MLflow: %s %s continues in parent run %s", kind, folder, run.info.run_id)
+    return str(run.info.run_id)
