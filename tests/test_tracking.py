@@ -982,6 +982,30 @@ def test_a_copied_study_folder_gets_a_parent_run_of_its_own_and_another_store_is
     assert parent_of(Path(shutil.move(study, tmp_path / "st4")), moved) == first  # a moved folder: not a copy
 
 
+def test_a_study_run_again_without_logger_mlflow_names_its_parent_run(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A review: a `logger=mlflow` study run again without it said nothing, and its new trials never reached its
+    parent run: one warning names the parent, its store, and how to go on in it."""
+    from omegaconf import OmegaConf
+
+    from textgru.mlflow_parent import parent_run
+    from textgru.mlflow_record import write_record
+    from textgru.run_folder import RunFolder
+
+    study, uri = tmp_path / "st3", f"sqlite:///{tmp_path / 'mlflow.db'}"
+    write_record(RunFolder(study), uri, "1", "f474a577")
+    cfg = OmegaConf.create({"logger": {"csv": {}}, "task": {"name": "sentiment"}})
+    with caplog.at_level("WARNING", logger="textgru"), parent_run(cfg, study, "search", {}) as parent:
+        assert parent.run_id is None
+    said = (
+        f"MLflow: the search in {study} has MLflow parent run f474a577 in {uri}, which this call's trials are not logged "
+        f"to (no logger=mlflow); logger=mlflow logger.mlflow.tracking_uri={uri} continues it"
+    )
+    assert [r.getMessage() for r in caplog.records] == [said]
+    assert not (tmp_path / "mlflow.db").exists()
+
+
 def test_a_stopped_search_is_killed_with_its_summary(store: str, small_csv: Path, tmp_path: Path) -> None:
     """A review: `textgru tune` stopped by Ctrl+C printed and wrote its summary, but after its MLflow parent had
     closed, so the parent (KILLED) had none of the summary files a finished search attaches."""

@@ -19,7 +19,7 @@ from typing import Any
 from omegaconf import DictConfig
 
 from textgru.distributed import is_global_rank_zero
-from textgru.mlflow_parent_folder import recorded_parent
+from textgru.mlflow_parent_folder import recorded_parent, unlogged_parent
 from textgru.mlflow_record import base_tags, read_record, status_of, write_record
 from textgru.mlflow_store import (
     MAX_TAG_LENGTH,
@@ -76,6 +76,8 @@ class ParentRun:
         cls, cfg: DictConfig, folder: Path, kind: str, params: Mapping[str, str], tags: Mapping[str, str] | None = None
     ) -> ParentRun:
         mcfg = cfg.logger.get("mlflow")  # the section logger=mlflow adds
+        if not mcfg and is_global_rank_zero():
+            unlogged_parent(folder, kind)
         if not mcfg or not is_global_rank_zero():
             return cls()
         store = open_store(resolve_uri(mcfg.tracking_uri))

@@ -1,7 +1,7 @@
 """Which MLflow parent run a study's (or sweep's) folder goes on in when it is run again (`mlflow_parent.ParentRun`):
 the run its `mlflow_run.json` records, as a resumed run goes on in its own (`tracking.RunTracker`); a new one for a
 copy of the folder, or where that run was deleted or its store no longer holds it; one line where this call names
-another store than the one holding it."""
+another store than the one holding it; a warning where this call, without `logger=mlflow`, does not go on in it."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from textgru.errors import TextgruError
-from textgru.mlflow_record import copied_from, write_record
+from textgru.mlflow_record import copied_from, read_record, write_record
 from textgru.mlflow_store import Store
 from textgru.run_folder import RunFolder
 
@@ -41,3 +41,19 @@ def recorded_parent(store: Store, record: dict[str, Any], folder: Path, kind: st
         write_record(RunFolder(folder), store.uri, run.info.experiment_id, run.info.run_id)
     log.info("MLflow: %s %s continues in parent run %s", kind, folder, run.info.run_id)
     return str(run.info.run_id)
+
+
+def unlogged_parent(folder: Path, kind: str) -> None:
+    """A warning where `folder` records a parent run that this call, without `logger=mlflow`, leaves out (a review: a
+    study run again without it said nothing, and its new trials never reached the parent holding the others)."""
+    try:
+        record = read_record(RunFolder(folder))
+    except TextgruError:  # damaged: said where logger=mlflow reads it
+        return
+    if record:
+        uri = record["tracking_uri"]
+        log.warning(
+            "MLflow: the %s in %s has MLflow parent run %s in %s, which this call's trials are not logged to (no "
+            "logger=mlflow); logger=mlflow logger.mlflow.tracking_uri=%s continues it", kind, folder, record["run_id"],
+            uri, uri,
+        )  # fmt: skip
