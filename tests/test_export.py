@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import ROOT, built_once, make_rows, run_script
+from conftest import ROOT, built_once, make_rows, run_script, run_textgru
 
 import textgru
 from textgru.checkpoint import checkpoint_extras, load_checkpoint, rebuild_model
@@ -1036,6 +1036,41 @@ def test_generate_and_eval_commands_on_the_export(tmp_path: Path, exported: dict
         str(small_csv), text_column="review", label_column="sentiment"
     )
     assert report["confusion_matrix"] == expected["confusion_matrix"]
+
+
+def test_the_report_of_an_export_names_the_state_scored_and_a_changed_export(tmp_path: Path) -> None:
+    """A review: an export's report recorded no digest nor step, so the report of an export replaced since
+    (overwrite=true, from another checkpoint) was refused as if it scored the model there now."""
+    from textgru.onnx_format import sha256
+
+    ckpt = forecast_checkpoint(tmp_path / "f.ckpt")
+    saved = torch.load(ckpt, weights_only=True)
+    saved["textgru"]["data_config"] |= {"val_fraction": 0.15, "test_fraction": 0.15}  # evaluate() carves spans
+    torch.save({**saved, "global_step": 7}, ckpt)
+    folder, out = textgru.export(ckpt, tmp_path / "f"), tmp_path / "ev"
+    series = np.random.default_rng(0).normal(size=(40, 2))
+    result = textgru.Forecaster.load(folder).evaluate(series, output_dir=out)
+    assert result["checkpoint"] == str(folder) and result["checkpoint_step"] == 7
+    assert result["checkpoint_sha256"] == sha256(folder / "model.onnx")
+    assert json.loads((out / "all_metrics.json").read_text())["checkpoint_sha256"] == sha256(folder / "model.onnx")
+    with pytest.raises(TextgruError) as unchanged:
+        textgru.Forecaster.load(folder / "model.onnx").evaluate(series, output_dir=out)
+    assert "changed since" not in str(unchanged.value) and "another" not in str(unchanged.value).split(";")[0]
+    weights = {k: v + 0.01 for k, v in saved["state_dict"].items()}  # the run trained on: a later checkpoint
+    torch.save({**saved, "state_dict": weights, "global_step": 12}, ckpt)
+    textgru.export(ckpt, folder, overwrite=True)
+    assert textgru.Forecaster.load(folder).evaluate(series)["checkpoint_step"] == 12
+    with pytest.raises(TextgruError) as changed:
+        textgru.Forecaster.load(folder).evaluate(series, output_dir=out)
+    assert str(changed.value) == (
+        f"{out / 'all_metrics.json'} exists and scored an earlier state of {folder} (step 7), which has changed "
+        "since; pass overwrite=true (in Python, overwrite=True) or another output_dir"
+    )
+    r = run_textgru("eval", f"ckpt_path={folder / 'model.onnx'}", f"output_dir={out}", "split=all")
+    assert r.returncode == 2 and r.stderr.strip().splitlines()[-1] == (
+        f"error: {out / 'all_metrics.json'} exists and scored an earlier state of {folder / 'model.onnx'} (step 7), "
+        "which has changed since; pass overwrite=true or output_dir=<another folder>"
+    ), r.stderr[-2000:]
 
 
 def test_serve_accepts_the_exported_folders(tmp_path: Path, exported: dict) -> None:

@@ -52,16 +52,23 @@ def changed_since(report: Path, checkpoint: str | os.PathLike[str] | None) -> st
     """'' or, where the report at `report` recorded a checkpoint digest other than the file `checkpoint` has now, a
     clause saying so, for the line that refuses to replace it ("<report> exists<clause>; pass overwrite=true ..."):
     an earlier state of this file, or another checkpoint where it recorded another path (a review: a report of
-    last.ckpt was called an earlier state of best.ckpt). The same digest (a run moved or copied) says nothing."""
+    last.ckpt was called an earlier state of best.ckpt). The same digest (a run moved or copied) says nothing. An
+    export's is its `model.onnx`'s (a review: one replaced with overwrite=true was never said to have changed)."""
     try:
         scored = json.loads(report.read_text(encoding="utf-8"))
         recorded, path, step = (scored.get(k) for k in ("checkpoint_sha256", "checkpoint", "checkpoint_step"))
-        if checkpoint is None or not isinstance(recorded, str) or file_sha256(checkpoint) == recorded:
+        if checkpoint is None or not isinstance(recorded, str) or file_sha256(_graph(checkpoint)) == recorded:
             return ""
-        elsewhere = isinstance(path, str) and path != "" and os.path.realpath(path) != os.path.realpath(checkpoint)
+        elsewhere = isinstance(path, str) and path != "" and _graph(path) != _graph(checkpoint)
     except (OSError, ValueError, AttributeError):  # unreadable, not JSON, no mapping, a NUL in a path: nothing to say
         return ""
     if elsewhere:
         return f" and scored another checkpoint ({path if len(path) <= 200 else '...' + path[-197:]})"  # its end
     at = f" (step {step})" if type(step) is int else ""  # (not a hand-edited true)
     return f" and scored an earlier state of {checkpoint}{at}, which has changed since"
+
+
+def _graph(path: str | os.PathLike[str]) -> str:
+    """The real path of the file scored: an export folder's `model.onnx` (its report records the folder and the
+    graph's digest), else `path`'s."""
+    return os.path.realpath(os.path.join(path, "model.onnx") if os.path.isdir(path) else path)

@@ -149,6 +149,7 @@ def _config(task: str, meta: dict[str, Any], plan: dict[str, Any], worst: float,
         "data_config": meta.get("data_config"),  # what evaluate() reads by default, as in the checkpoint
         "split_rule": meta.get("split_rule"),  # and how its splits were carved
         "source_checkpoint": meta.get("path"),
+        "source_checkpoint_step": (meta.get("file_state") or {}).get("step"),  # an eval report's `checkpoint_step`
         "training_metrics": _training_metrics(meta.get("path")),
         "parity_with_pytorch": {"max_abs_diff": worst, "tolerance": PARITY_TOLERANCE, **plan.get("parity_units", {})},
         "exporter": {

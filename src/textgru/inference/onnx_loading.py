@@ -88,6 +88,7 @@ def open_export(
         "export_config": config,
         "data_config": config.get("data_config"),
         "split_rule": config.get("split_rule"),
+        "file_state": _scored(model_file, config),
     }
     vocab = None  # tokenizer.json's tokens (text tasks)
     if task == "forecast":
@@ -106,6 +107,14 @@ def open_export(
     runner = RUNNERS[task](session, config, graph, threads)
     _runs_as_configured(runner, session, config, vocab, str(folder.path))
     return runner, meta
+
+
+def _scored(model_file: Path, config: dict[str, Any]) -> dict[str, Any]:
+    """What an eval report records of the export scored (as `checkpoint_state.file_state` of a checkpoint): the
+    graph's SHA-256, checked against config.json's as it was read, and its source checkpoint's step (a review: an export
+    replaced with overwrite=true could not be told from the one a report scored)."""
+    step = config.get("source_checkpoint_step")  # older exports have none
+    return {"path": str(model_file), "sha256": config["model_sha256"], "step": step if type(step) is int else None}
 
 
 def _runs_as_configured(runner: Any, session: Any, config: dict[str, Any], vocab: int | None, where: str) -> None:
