@@ -223,6 +223,33 @@ def test_train_refuses_a_folder_whose_config_yaml_it_would_overwrite(tmp_path: P
     )
 
 
+def test_train_refuses_a_study_or_sweep_folder_but_takes_a_sweep_jobs(tmp_path: Path) -> None:
+    """A review: `textgru train hydra.run.dir=<study folder>` trained there and replaced its mlflow_run.json (the
+    study's MLflow run) with its own, after which the study could not go on; a sweep's folder the same. A sweep's
+    job folders are runs' folders: its `resume=` and `hydra.run.dir=` lines for a job still work."""
+    from textgru.run_folder import check_explicit_run_dir
+
+    study, sweep = tmp_path / "study", tmp_path / "sweep"
+    for folder, name in ((study, "study.db"), (sweep, "multirun.yaml"), (tmp_path / "ended", "summary.csv")):
+        (folder / "0").mkdir(parents=True)
+        (folder / name).write_text("the search's")
+        (folder / "mlflow_run.json").write_text('{"run_id": "the parent"}')
+    kinds = {"study.db": "a study's folder", "multirun.yaml": "a sweep's folder", "summary.csv": "a sweep's folder"}
+    r = run_script("train", f"hydra.run.dir={study}", "trainer.fast_dev_run=true")
+    _one_line_error(r, f"{study} is a study's folder (it holds study.db)", "choose another hydra.run.dir=")
+    for folder, name in ((study, "study.db"), (sweep, "multirun.yaml"), (tmp_path / "ended", "summary.csv")):
+        with pytest.raises(TextgruError, match=f"is {kinds[name]} \\(it holds {name}\\), not a run's"):
+            check_explicit_run_dir([f"hydra.run.dir={folder}"], training=True)
+        with pytest.raises(TextgruError, match=f"is {kinds[name]} .*; pass another run_dir="):
+            textgru.train(["trainer.fast_dev_run=true"], run_dir=folder)
+        assert sorted(p.name for p in folder.iterdir()) == sorted(["0", name, "mlflow_run.json"])
+        assert (folder / "mlflow_run.json").read_text() == '{"run_id": "the parent"}'
+    for job in ("0", "2"):  # a job's folder, started or not
+        check_explicit_run_dir([f"hydra.run.dir={sweep / job}"], training=True)
+    search = ["hparams_search=sentiment", f"hydra.run.dir={study}", "hydra.job.name=tune"]  # as `textgru tune` has it
+    check_explicit_run_dir(search, training=True, command="train")  # a study goes on in its folder
+
+
 def test_a_command_refused_in_the_users_folder_takes_away_what_hydra_added(tmp_path: Path, small_csv: Path) -> None:
     """A train refused while reading its data, and a tune refused for a folder that is not its study's, left
     Hydra's `.hydra/` and their log in the user's folder (nothing overwritten, but files added); now only the

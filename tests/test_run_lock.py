@@ -87,14 +87,14 @@ def test_a_command_refused_as_another_starts_on_its_folder_leaves_the_first_ones
     folder = tmp_path / "run"
     script = tmp_path / "second.py"
     script.write_text(  # the first command's start, then this command
-        "import os, sys\nfrom pathlib import Path\nimport textgru.run_folder\nfrom textgru.cli import main\n"
+        "import os, sys\nfrom pathlib import Path\nimport textgru.run_claim\nfrom textgru.cli import main\n"
         f"from textgru.run_lock import LOCK_NAME\n{inspect.getsource(first_command_started)}\n"
-        "folder, checked = Path(sys.argv[1]), textgru.run_folder.note_new_run_dir\n"
+        "folder, checked = Path(sys.argv[1]), textgru.run_claim.note_new_run_dir\n"
         "def first_command_starts(*args, **kwargs):\n"
         "    found = checked(*args, **kwargs)\n"
         "    first_command_started(folder, *sys.argv[2:4])\n"
         "    return found\n"
-        "textgru.run_folder.note_new_run_dir = first_command_starts\n"
+        "textgru.run_claim.note_new_run_dir = first_command_starts\n"
         "main(sys.argv[4:])\n"
     )
     data = ["data=local", f"data.path={small_csv}", "data.text_column=review", "data.label_column=sentiment"]

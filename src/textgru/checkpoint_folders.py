@@ -14,7 +14,7 @@ from textgru.run_folder import RunFolder
 
 def refuse_used_folders(cfg: DictConfig, run: RunFolder) -> None:
     """One line if the new run's folder holds a run, or a checkpoint callback's `dirpath` holds checkpoints."""
-    run.refuse_if_used("choose another hydra.run.dir= so nothing is overwritten")
+    run.refuse_if_used("choose another hydra.run.dir= so nothing is overwritten", training=True)
     for name, callback in (cfg.get("callbacks") or {}).items():
         dirpath = callback.get("dirpath") if isinstance(callback, DictConfig) else None
         if not dirpath:

@@ -32,8 +32,8 @@ def run_hydra(target: str, config_name: str, args: Sequence[str], raw_keys: tupl
 
     from textgru.command_line_checks import check_command_line, home_folders_expanded
     from textgru.config import compose_config
-    from textgru.run_claim import claim_run_dir, release
-    from textgru.run_folder import check_explicit_run_dir, note_new_run_dir, register_resolvers
+    from textgru.run_claim import claim_run_dir, note_new_run_dir, release
+    from textgru.run_folder import check_explicit_run_dir, register_resolvers
     from textgru.sweep_jobs import FAILED_SWEEP_JOBS
 
     register_resolvers()

@@ -8,16 +8,17 @@ import logging
 import os
 import re
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from textgru.errors import TextgruError
 from textgru.folder_probe import name_too_long, shortened
-from textgru.unstarted_runs import made_here, note_made, note_run_dir, outermost_missing
+from textgru.unstarted_runs import made_here, note_made, outermost_missing
 
 log = logging.getLogger(__name__)
+SEARCH_FILES = ("study.db", "multirun.yaml", "summary.csv")  # a study's folder (`textgru tune`), a sweep's (`-m`)
 
 
 @dataclass(frozen=True)
@@ -71,10 +72,15 @@ class RunFolder:
         markers = (self.metrics, self.best_checkpoint, self.last_checkpoint, self.gradient_flow)
         return next((p for p in markers if p.exists()), None)
 
-    def refuse_if_used(self, fix: str, before_start: bool = False) -> None:
+    def refuse_if_used(self, fix: str, before_start: bool = False, training: bool = False) -> None:
         """One line if the folder already holds a run, so that nothing in it is overwritten; `fix` says what to do.
         `before_start`: this run has written nothing yet (a data-parallel rank's launcher may have), so a config.yaml
-        or tokenizer.json in a folder this process did not make (a stopped run's, or the user's own) is refused too."""
+        or tokenizer.json in a folder this process did not make (a stopped run's, or the user's own) is refused too.
+        `training`: a new run's folder, so a study's or a sweep's (not its jobs' folders) is refused too."""
+        search = next((n for n in SEARCH_FILES if (self.path / n).exists()), None) if training else None
+        if search is not None:  # a review: the run's mlflow_run.json replaced the search's, which could not go on
+            kind = "a study's" if search == "study.db" else "a sweep's"
+            raise TextgruError(f"{self.path} is {kind} folder (it holds {search}), not a run's; {fix}")
         marker = self.finished_marker
         if marker is not None:
             raise TextgruError(f"{self.path} already holds a run ({marker.relative_to(self.path)}); {fix}")
@@ -192,31 +198,11 @@ def set_aside_unfinished_best(run: RunFolder) -> None:
         log.warning("run did not finish; its best checkpoint so far is %s", run.unfinished_best)
 
 
-def note_new_run_dir(args: Sequence[str], cfg: Any = None, compose: Callable[[], Any] | None = None) -> Path | None:
-    """Remember the command line's `hydra.run.dir=` folder before Hydra writes there, so that a refused run may take
-    away what Hydra wrote (`unstarted_runs`); returns it. An interpolated one (`textgru tune`'s study folder) is
-    resolved against the composed config `cfg`, else the one `compose()` makes, or not remembered without either."""
-    from omegaconf import OmegaConf
-
-    value = explicit_run_dir(args)
-    if value is None:
-        return None
-    if "${" in value:
-        try:
-            cfg = cfg if cfg is not None or compose is None else compose()
-            if cfg is None:
-                return None
-            probe = OmegaConf.create(OmegaConf.to_container(cfg))
-            probe._run_dir = value
-            value = str(probe._run_dir)
-        except Exception:
-            return None
-    return note_run_dir(value)
-
-
 def check_explicit_run_dir(args: Sequence[str], training: bool = False, command: str = "") -> None:
     """Refuse an explicit `hydra.run.dir=` that holds a run, before Hydra writes anything there; for `training`, also
-    one holding a config.yaml or tokenizer.json the run would overwrite; for `gradient_flow`, its PNG or `.hydra/`."""
+    one holding a config.yaml or tokenizer.json the run would overwrite, or a study or sweep; for `gradient_flow`, its
+    PNG or `.hydra/`."""
+    from textgru.command_flags import searches
     from textgru.distributed import launched_externally
 
     fix = "choose another hydra.run.dir= so nothing is overwritten"
@@ -229,7 +215,9 @@ def check_explicit_run_dir(args: Sequence[str], training: bool = False, command:
     if held and not printing:
         raise TextgruError(f"{folder} already holds {held[0]}, which this would overwrite; {fix}")  # was replaced
     if folder is not None:
-        RunFolder(folder).refuse_if_used(fix, before_start=training and not printing and not launched_externally())
+        before_start = training and not printing and not launched_externally()
+        a_run = training and not printing and not searches(args)  # (a search goes on in its study's folder)
+        RunFolder(folder).refuse_if_used(fix, before_start=before_start, training=a_run)
 
 
 def explicit_run_dir(args: Sequence[str]) -> str | None:

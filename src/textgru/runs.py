@@ -116,7 +116,8 @@ def _train(overrides: list[str], config_name: str, run_dir: str | os.PathLike[st
     folder = folder.absolute()  # config.yaml and the result name it from anywhere (`..` kept: after a link, as Hydra)
     run = RunFolder(folder)
     fix = "pass another run_dir= so nothing is overwritten"
-    run.refuse_if_used(fix, before_start=not launched_externally())
+    alone = not launched_externally()  # no launcher (torchrun, SLURM) wrote there before this process
+    run.refuse_if_used(fix, before_start=alone, training=True)
     with open_dict(cfg):
         cfg.paths.run_dir = str(folder)
     made = outermost_missing(folder)
@@ -125,7 +126,7 @@ def _train(overrides: list[str], config_name: str, run_dir: str | os.PathLike[st
     if process_rank() == 0:  # before anything is written there (a review: a refused second call had overwritten the
         claim(folder, "wait for it to end, or pass another run_dir=")  # first's .hydra/); kept till the call ends
     try:
-        run.refuse_if_used(fix, before_start=not launched_externally())  # again: the run that held it may have ended
+        run.refuse_if_used(fix, before_start=alone, training=True)  # again: the run that held it may have ended
         save_hydra_files(run, cfg, overrides)  # as Hydra's app does (a review: overrides.yaml alone)
         with log_to_file(run.train_log), datasets_quiet():
             metrics = train_config(cfg, in_sweep=True)
