@@ -297,8 +297,8 @@ def test_a_search_whose_trials_failed_exits_with_2(tmp_path: Path, small_csv: Pa
         "tune", "hparams_search=sentiment", *_data(small_csv), *TINY, "trainer.fast_dev_run=true", *broken, "n_trials=1",
         f"hydra.run.dir={tmp_path / 'study'}", timeout=400,
     )  # fmt: skip
-    assert r.returncode == 2 and r.stderr.strip().splitlines()[-1] == (
-        "error: 1 trial(s) of the search failed: 0 (see above)"
+    assert r.returncode == 2 and r.stderr.strip().splitlines()[-1] == (  # its folder (a review: its number, 0)
+        f"error: 1 trial(s) of the search failed: {tmp_path / 'study' / 'trial_000'} (see above)"
     ), r.stderr[-2000:]
     assert (tmp_path / "study" / "summary.csv").is_file()  # the summary is written first
     # an error textgru does not foresee (a bug) keeps its type and traceback, as in a -m sweep (a review: only
@@ -473,7 +473,8 @@ def test_a_failing_job_does_not_end_the_sweep_or_lose_its_summary(tmp_path: Path
     assert set(rows) == {"0", "1"} and (rows["0"]["status"], rows["1"]["status"]) == ("finished", "failed"), rows
     failed = [line for line in r.stderr.splitlines() if "sweep job 1 (" in line]
     assert len(failed) == 1 and "data.window=1000" in failed[0] and "too few" in failed[0], r.stderr[-3000:]
-    assert r.stderr.strip().splitlines()[-1].startswith("error: 1 job(s) of the sweep failed: 1"), r.stderr[-2000:]
+    last = r.stderr.strip().splitlines()[-1]  # the failed job's folder (a review: "1", its row in the summary)
+    assert last == f"error: 1 job(s) of the sweep failed: {sweep / '1'} (see above)", r.stderr[-2000:]
     import mlflow
 
     client = mlflow.MlflowClient(store)
@@ -509,7 +510,7 @@ def test_an_unforeseen_error_fails_its_job_only_and_a_used_sweep_folder_is_refus
     assert any(
         "sweep job 1 (" in line and "RuntimeError: a bug in a callback" in line for line in r.stderr.splitlines()
     )
-    assert r.stderr.strip().splitlines()[-1].startswith("error: 1 job(s) of the sweep failed: 1"), r.stderr[-2000:]
+    assert r.stderr.strip().splitlines()[-1] == f"error: 1 job(s) of the sweep failed: {sweep / '1'} (see above)"
     before = {p: p.read_bytes() for p in sweep.rglob("*") if p.is_file()}
     assert sweep / "summary.csv" in before
 
@@ -558,7 +559,7 @@ def test_an_unforeseen_error_fails_its_job_only_and_a_used_sweep_folder_is_refus
     folders = ["+callbacks.bug.fail=false,true", "hydra.sweep.subdir=job${hydra.job.num}/run"]
     r = run_script("train", "-m", *common[:-1], f"hydra.sweep.dir={failing}", *folders, env=env)
     last = r.stderr.strip().splitlines()[-1]
-    assert last.startswith("error: 1 job(s) of the sweep failed: job1/run"), r.stderr[-2000:]
+    assert last == f"error: 1 job(s) of the sweep failed: {failing / 'job1' / 'run'} (see above)", r.stderr[-2000:]
     rows = {row["run"]: row["status"] for row in csv.DictReader((failing / "summary.csv").open())}
     assert rows == {"job0/run": "finished", "job1/run": "failed"}, rows
 

@@ -335,7 +335,8 @@ def test_a_search_is_one_parent_with_a_child_per_trial_and_its_state(
         env={"PYTHONPATH": str(tmp_path)},
     )
     assert r.returncode == 2, r.stderr[-3000:]  # a search with a failed trial exits 2 after writing its summary
-    assert r.stderr.splitlines()[-1] == "error: 1 trial(s) of the search failed: 2 (see above)", r.stderr[-3000:]
+    failed = f"error: 1 trial(s) of the search failed: {study_dir / 'trial_002'} (see above)"
+    assert r.stderr.splitlines()[-1] == failed, r.stderr[-3000:]
     import optuna
 
     study = optuna.load_study(study_name="sentiment", storage=f"sqlite:///{study_dir / 'study.db'}")

@@ -81,8 +81,8 @@ def run_hydra(target: str, config_name: str, args: Sequence[str], raw_keys: tupl
         hydra_app()
     finally:
         release(claimed)
-    if FAILED_SWEEP_JOBS:  # each said why as it failed; the sweep went on and wrote its summary
-        fail(f"{len(FAILED_SWEEP_JOBS)} job(s) of the sweep failed: {', '.join(FAILED_SWEEP_JOBS)} (see above)")
+    if failed := ", ".join(FAILED_SWEEP_JOBS.values()):  # each said why as it failed; the sweep wrote its summary
+        fail(f"{len(FAILED_SWEEP_JOBS)} job(s) of the sweep failed: {failed} (see above)")  # their folders
     return result.get("value")
 
 
@@ -97,7 +97,7 @@ def run_command(target: str, cfg: Any, raw: dict[str, str]) -> Any:
     from textgru.command_line_checks import one_line
     from textgru.config import back_where_the_command_ran, in_hydra_multirun, put_back_raw_args
     from textgru.distributed import process_rank, quiet_other_ranks
-    from textgru.sweep_jobs import FAILED_SWEEP_JOBS, sweep_job_name
+    from textgru.sweep_jobs import note_failed_sweep_job
     from textgru.sweep_summary import summarise_sweep
     from textgru.unstarted_runs import remove_unstarted_hydra_run
 
@@ -133,7 +133,7 @@ def run_command(target: str, cfg: Any, raw: dict[str, str]) -> Any:
         message = str(e if isinstance(e, TextgruError) else one_line(e)) if foreseen else f"{type(e).__name__}: {e}"
         if in_hydra_multirun():  # logged to the console and train.log; a bug with its traceback
             job, trace = HydraConfig.get().job, None if foreseen else e
-            FAILED_SWEEP_JOBS.append(sweep_job_name(HydraConfig.get()))  # its folder: the summary's row
+            note_failed_sweep_job(HydraConfig.get())  # its summary row, and its folder in the last line
             return log.error("sweep job %s (%s) failed: %s", job.num, job.override_dirname, message, exc_info=trace)
         remove_unstarted_hydra_run()
         fail(message, say=process_rank() == 0 or not isinstance(e, EveryRankError))

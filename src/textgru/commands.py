@@ -163,7 +163,8 @@ def tune_command(cfg: DictConfig) -> float | None:
     attach_summary(cfg, study_dir)
     failed = [t.number for t in study.trials if t.state.name == "FAIL" and (t.datetime_start or started) > started]
     if failed:  # as a -m sweep with a failed job: a script or CI can tell (each said why as it failed)
-        raise TextgruError(f"{len(failed)} trial(s) of the search failed: {', '.join(map(str, failed))} (see above)")
+        folders = ", ".join(str(study_dir / f"trial_{n:03d}") for n in failed)  # a review: numbers, not folders
+        raise TextgruError(f"{len(failed)} trial(s) of the search failed: {folders} (see above)")
     return study.best_value if any(t.state.name == "COMPLETE" for t in study.trials) else None
 
 

@@ -13,13 +13,16 @@ import yaml
 
 from textgru.run_folder import RunFolder
 
-FAILED_SWEEP_JOBS: list[str] = []  # jobs of this process's `-m` sweep that failed (their folders' names)
+FAILED_SWEEP_JOBS: dict[str, str] = {}  # jobs of this process's `-m` sweep that failed: summary row -> folder
 
 
-def sweep_job_name(hydra: Any) -> str:
-    """A running sweep job's folder as its summary row names it: its path in the sweep folder."""
-    job, sweep = Path(hydra.runtime.output_dir).absolute(), Path(hydra.sweep.dir).absolute()
-    return job.relative_to(sweep).as_posix() if job.is_relative_to(sweep) else job.name
+def note_failed_sweep_job(hydra: Any) -> None:
+    """The running sweep job failed: its name as its summary row has it (its path in the sweep folder), and its
+    folder as the sweep's is named, for the command's last line (a review: it said `0`, not the folder `sweep/0`)."""
+    job, sweep = Path(hydra.runtime.output_dir).absolute(), Path(hydra.sweep.dir)
+    inside = job.is_relative_to(sweep.absolute())
+    name = job.relative_to(sweep.absolute()).as_posix() if inside else job.name
+    FAILED_SWEEP_JOBS[name] = str(sweep / name if inside else job)
 
 
 def run_row(run_dir: Path, overrides: dict[str, Any], name: str | None = None, failed: Any = ()) -> dict[str, Any]:
