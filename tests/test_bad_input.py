@@ -617,6 +617,25 @@ def test_search_settings_of_the_wrong_shape_are_one_line(override: str, said: st
     check_config(compose_config("train", ["hparams_search=sentiment", "hparams_search.pruner=null"]), "train")
 
 
+def test_a_list_where_the_config_holds_a_mapping_names_the_form_it_takes(tmp_path: Path) -> None:
+    """A review: `hparams_search.params=[1,2]` was Hydra's bare "Error merging override ..." with no fix, where
+    `hparams_search.params=null` names the form a search space takes."""
+    from textgru.config import check_override_keys
+
+    said = {
+        "hparams_search.params=[1,2]": "hparams_search.params=[1,2] must be {key: 'interval(lo, hi)', ...}",
+        "hparams_search.pruner=[1]": "hparams_search.pruner=[1] must be a mapping with its _target_ (an optuna class) "
+        "or null",
+        "callbacks.early_stopping=[1]": "callbacks.early_stopping=[1] must be a mapping, {key: value, ...}",
+    }
+    for override, line in said.items():
+        with pytest.raises(TextgruError, match=f"^{re.escape(line)}, not a list$"):
+            check_override_keys(["hparams_search=sentiment", override, "hydra.job.name=tune"], "train")
+    r = run_script("tune", "hparams_search=sentiment", "hparams_search.params=[1,2]", f"hydra.run.dir={tmp_path}/s")
+    _one_line_error(r, said["hparams_search.params=[1,2]"])
+    assert not (tmp_path / "s").exists()
+
+
 def test_tune_without_a_search_space(tmp_path: Path) -> None:
     r = run_script("tune", f"hydra.run.dir={tmp_path / 'study'}")
     _one_line_error(r, "hparams_search=sentiment")

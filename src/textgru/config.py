@@ -15,7 +15,7 @@ from omegaconf import DictConfig
 from textgru.added_keys import check_added_keys, check_unread_keys, passed_through
 from textgru.command_flags import overrides_only
 from textgru.conf import CONF_DIR
-from textgru.config_typos import check_hydra_keys, key_exists, unknown_key
+from textgru.config_typos import check_hydra_keys, key_exists, merge_problem, unknown_key
 from textgru.errors import TextgruError
 from textgru.override_values import first_values, sweep_options
 
@@ -143,7 +143,7 @@ def check_override_keys(args: Sequence[str], config_name: str) -> DictConfig | N
             raise unknown_key(bad, candidates, command, compose, addable=addable) from None
         if first_line.startswith("Could not append to config. An item is already at '"):
             raise key_exists(first_line.split("'")[1], candidates) from None
-        raise TextgruError(first_line) from None
+        raise TextgruError(merge_problem(first_line, e)) from None
 
 
 def _compose(config_name: str, overrides: list[str], return_hydra_config: bool) -> DictConfig:

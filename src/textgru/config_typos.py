@@ -1,5 +1,6 @@
 """One line for an override naming a key the config lacks (Hydra's "Could not override 'x'"): the closest key when it
-looks like a typo, the form a search space takes, and the command whose `--cfg job` lists every key."""
+looks like a typo, the form a search space takes, and the command whose `--cfg job` lists every key; and for a list
+given where the config holds a mapping (Hydra's "Error merging override")."""
 
 from __future__ import annotations
 
@@ -92,6 +93,20 @@ COMMON_HYDRA_SETTINGS = (
     *("hydra.run.dir", "hydra.sweep.dir", "hydra.sweep.subdir", "hydra.job.name", "hydra.job.chdir", "hydra.mode"),
     *("hydra.searchpath", "hydra.verbose", "hydra.output_subdir", "hydra.help.header", "hydra.help.footer"),
 )
+
+
+def merge_problem(first_line: str, error: BaseException) -> str:
+    """The line for Hydra's "Error merging override KEY=[...]", a list where the config holds a mapping: the form it
+    takes (a review: `hparams_search.params=[1,2]` named none, where `=null` did); `first_line` for any other error."""
+    from textgru.search_settings import SHAPES
+
+    override = first_line.removeprefix("Error merging override ")
+    if override == first_line or "Cannot merge DictConfig with ListConfig" not in str(error.__cause__):
+        return first_line
+    key, _, value = override.partition("=")
+    key = key.lstrip("+")
+    setting = key.removeprefix("hparams_search.") if key.startswith("hparams_search.") else None
+    return f"{key}={value} must be {SHAPES.get(setting or '', 'a mapping, {key: value, ...}')}, not a list"
 
 
 def _common_hydra_setting(override: str) -> bool:

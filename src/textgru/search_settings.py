@@ -9,6 +9,8 @@ from typing import Any
 from textgru.errors import TextgruError
 
 SEARCH_KEYS = {"study_name", "n_trials", "direction", "sampler", "pruner", "params"}
+OPTUNA_CLASS = "a mapping with its _target_ (an optuna class)"
+SHAPES = {"params": "{key: 'interval(lo, hi)', ...}", "sampler": OPTUNA_CLASS, "pruner": f"{OPTUNA_CLASS} or null"}
 
 
 def refuse_unknown_search_keys(search: Any) -> None:
@@ -25,11 +27,8 @@ def refuse_unknown_search_keys(search: Any) -> None:
     for key, null in (("sampler", False), ("pruner", True), ("params", False)):
         value = search.get(key)
         if key in search and not isinstance(value, Mapping) and not (null and value is None):
-            what = (
-                "{key: 'interval(lo, hi)', ...}" if key == "params" else "a mapping with its _target_ (an optuna class)"
-            )
             shown = "null" if value is None else repr(value)
-            raise TextgruError(f"hparams_search.{key}={shown} must be {what}{' or null' * null}")
+            raise TextgruError(f"hparams_search.{key}={shown} must be {SHAPES[key]}")
         if key != "params" and isinstance(value, Mapping) and "_target_" not in value:
             raise TextgruError(f"hparams_search.{key} has no _target_: name its class, e.g. optuna.{key}s.<Name>")
     if unknown := sorted(set(search) - SEARCH_KEYS):
