@@ -4,8 +4,8 @@ parent and child runs; resume continues the same run without duplicated steps; a
 tracking URI is one line before any training.
 
 In the default suite: one run (11-14 s), kill and resume (15-20 s), the 2x2 -m sweep with the README snippet
-(15-20 s), textgru.sweep() (4 s), the URI checks and the logger. Marked slow (`-m slow`): the ddp_cpu run (14 s),
-the 3-trial search (12 s)."""
+(15-20 s), a stopped -m sweep finished by hand (35-55 s), textgru.sweep() (4 s), the URI checks and the logger.
+Marked slow (`-m slow`): the ddp_cpu run (14 s), the 3-trial search (12 s)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import re
+import shlex
 import shutil
 import subprocess
 from collections import defaultdict
@@ -1005,6 +1006,88 @@ def test_a_study_run_again_without_logger_mlflow_names_its_parent_run(
     )
     assert [r.getMessage() for r in caplog.records] == [said]
     assert not (tmp_path / "mlflow.db").exists()
+
+
+STOP_SEED_2 = """
+import lightning as L
+
+
+class Stop(L.Callback):  # Ctrl+C at step 3 (after the checkpoint at 2) of the job trained with seed 2
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+
+    def on_train_batch_end(self, trainer, *args) -> None:
+        if self.seed == 2 and trainer.global_step == 3:
+            raise KeyboardInterrupt
+"""
+
+
+# a stopped 3-job sweep finished with the two commands its stop printed: five short trainings
+def test_a_stopped_sweep_finished_with_the_commands_it_printed_finishes_its_parent_run(
+    store: str, small_csv: Path, tmp_path: Path
+) -> None:
+    """A review: resuming the stopped job and running the job never started rewrote the sweep's summary.csv, not its
+    parent run: KILLED with the first job's best, `textgru.failed_jobs='1; 1 not started'` and the first summary,
+    and the job run by hand a top-level run (no `mlflow.parentRunId`: the README's snippet missed it). Each job's
+    end now refreshes the parent (FINISHED once every job finished), and a job run in the sweep's folder is its
+    child; the resumed job goes on in its own run, still a child."""
+    (tmp_path / "stop.py").write_text(STOP_SEED_2)
+    paths = [str(tmp_path), *filter(None, [os.environ.get("PYTHONPATH")])]  # the textgru under test, where one is set
+    sweep, env, experiment = tmp_path / "sweep", {"PYTHONPATH": os.pathsep.join(paths)}, "finished_by_hand"
+    stop = ["+callbacks.stop._target_=stop.Stop", "+callbacks.stop.seed=${seed}"]
+    args = _args(store, experiment, small_csv, "trainer.max_epochs=1", "callbacks.checkpoint.every_n_steps=2")
+    r = run_script("train", "-m", *args, *stop, "seed=1,2,3", f"hydra.sweep.dir={sweep}", env=env)
+    assert r.returncode == 130, r.stderr[-3000:]
+    resume, _, first = r.stderr.strip().splitlines()[-1].partition("; run the first: ")
+    assert f"textgru train resume={sweep / '1'}; 1 more job(s)" in resume, r.stderr[-2000:]
+    client, parent_id = mlflow.MlflowClient(store), json.loads((sweep / "mlflow_run.json").read_text())["run_id"]
+    assert client.get_run(parent_id).info.status == "KILLED"
+    r = run_script("train", f"resume={sweep / '1'}", "callbacks.stop=null", env=env)  # no _target_ of ours to refuse
+    assert r.returncode == 0, r.stderr[-3000:]
+    parent = client.get_run(parent_id)  # job 2 still to run
+    assert parent.info.status == "KILLED" and parent.data.tags["textgru.failed_jobs"] == "1 not started"
+    command = shlex.split(first)
+    assert command[:2] == ["textgru", "train"] and command[-1] == f"hydra.run.dir={sweep / '2'}", first
+    r = run_script(*command[1:], env=env)
+    assert r.returncode == 0, r.stderr[-3000:]
+    runs = _runs(store, experiment)
+    children = {Path(x.data.tags["textgru.run_dir"]).name: x for x in runs if x.info.run_id != parent_id}
+    assert sorted(children) == ["0", "1", "2"] and len(runs) == 4
+    assert all(c.data.tags.get("mlflow.parentRunId") == parent_id for c in children.values())
+    assert children["1"].data.tags["textgru.resumes"] == "1" and children["1"].info.status == "FINISHED"
+    rows = list(csv.DictReader((sweep / "summary.csv").open()))
+    assert sorted((row["run"], row["status"]) for row in rows) == [(j, "finished") for j in "012"]
+    parent, scores = client.get_run(parent_id), {row["run"]: float(row["val/macro_f1"]) for row in rows}
+    assert parent.info.status == "FINISHED" and "textgru.failed_jobs" not in parent.data.tags
+    assert parent.data.metrics["best/val/macro_f1"] == pytest.approx(max(scores.values()))
+    assert scores[parent.data.tags["textgru.best_run"]] == max(scores.values())
+    for name in ("summary.csv", "summary.md"):  # the rewritten summary, not the stop's
+        got = client.download_artifacts(parent_id, name, str(tmp_path))
+        assert Path(got).read_text() == (sweep / name).read_text()
+
+
+def test_a_job_in_a_sweeps_folder_joins_its_parent_run_in_the_same_store_only(
+    store: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A run in a `-m` sweep's job folder, outside the multirun (a job the stopped sweep never started, run with the
+    line its stop printed), is a child of the sweep's parent run; in another store it is a run of its own, warned of;
+    a study's trial folder (study.db beside it) and a folder that is no sweep's have no parent."""
+    from textgru.mlflow_parent import current_parent
+    from textgru.mlflow_record import write_record
+    from textgru.run_folder import RunFolder
+
+    sweep = tmp_path / "sweep"
+    sweep.mkdir()
+    (sweep / "multirun.yaml").write_text("hydra: {}\n")
+    write_record(RunFolder(sweep), store, "1", "abc")
+    assert current_parent(store, sweep / "2").run_id == "abc"  # type: ignore[union-attr]
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    with caplog.at_level(logging.WARNING, logger="textgru"):
+        assert current_parent(other, sweep / "2") is None
+    assert f"{sweep / '2'} is a job of the sweep in {sweep}, whose parent run is in {store}" in caplog.text
+    assert current_parent(store, tmp_path / "elsewhere" / "0") is None
+    (sweep / "study.db").touch()
+    assert current_parent(store, sweep / "trial_000") is None
 
 
 def test_a_stopped_search_is_killed_with_its_summary(store: str, small_csv: Path, tmp_path: Path) -> None:

@@ -38,6 +38,22 @@ def read_record(folder: RunFolder) -> dict[str, Any] | None:
     )
 
 
+def job_sweep_record(run_dir: Path, uri: str) -> dict[str, Any] | None:
+    """The record of the `-m` sweep whose job folder `run_dir` is (the nearest folder above it holding Hydra's
+    multirun.yaml, as `summarised_runs.sweep_of` finds it; not a study's trial), for a job run outside the multirun:
+    one a stopped sweep never started, run with the line its stop printed (a review: a top-level run, which the
+    README's snippet missed). None, with a warning, where its parent run is in another store than `uri`."""
+    sweep = next((p for p in run_dir.parents if (p / "multirun.yaml").is_file()), None)
+    record = read_record(RunFolder(sweep)) if sweep and not (run_dir.parent / "study.db").is_file() else None
+    if record is not None and record["tracking_uri"] != uri:
+        logging.getLogger(__name__).warning(
+            "MLflow: %s is a job of the sweep in %s, whose parent run is in %s; this run, in %s, is not its child",
+            *(run_dir, sweep, record["tracking_uri"], uri),
+        )
+        return None
+    return record
+
+
 def write_record(folder: RunFolder, tracking_uri: str, experiment_id: str, run_id: str) -> None:
     """`<folder>/mlflow_run.json`: where the folder's MLflow run is, written whole."""
     folder.path.mkdir(parents=True, exist_ok=True)

@@ -1,10 +1,12 @@
 """Hydra's multirun callback for `logger=mlflow` (named in conf/hydra/default.yaml): a `-m` sweep is one parent run
 (`mlflow_parent.ParentRun`), created when the multirun starts with the sweep's overrides as params; its id goes in
-the sweep folder, where each job finds it and becomes a child run."""
+the sweep folder, where each job finds it and becomes a child run (as do the jobs a stopped sweep's lines run after
+it), and where a job's end that rewrites the sweep's summary finds it to bring it the new one (`refresh_parent`)."""
 
 from __future__ import annotations
 
 import atexit
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,11 @@ from omegaconf import DictConfig, OmegaConf
 from textgru.errors import TextgruError
 from textgru.library_notices import store_notices_quiet
 from textgru.mlflow_parent import ParentRun
-from textgru.mlflow_store import overrides_as_params
+from textgru.mlflow_record import read_record
+from textgru.mlflow_store import first_line, open_store, overrides_as_params
+from textgru.run_folder import RunFolder
+
+log = logging.getLogger(__name__)
 
 ONE_PER_SWEEP = ("logger.mlflow.tracking_uri", "logger.mlflow.experiment_name", "logger.mlflow.artifact_location")
 
@@ -138,3 +144,30 @@ class SweepParent(HydraCallback):
         if stopped:
             self.parent.log_summary(*self.sweep)
         self.parent.end("KILLED" if stopped else "FAILED")
+
+
+def refresh_parent(sweep: Path, cfg: DictConfig) -> None:
+    """A job's end rewrote its stopped sweep's summary (`summarised_runs.update_sweep_summary`): with `logger=mlflow`
+    in the sweep's store, the parent run gets it too: the best job's metric and run, summary.csv/md, the jobs still
+    unfinished (`textgru.failed_jobs`), and FINISHED once every job finished (a review: it stayed KILLED with the
+    stop's summary). Never raises: the summary is on disk either way."""
+    from textgru.mlflow_uri import resolve_uri
+
+    mlflow = OmegaConf.select(cfg, "logger.mlflow")
+    try:
+        record = read_record(RunFolder(sweep)) if mlflow else None
+        if record is None or record["tracking_uri"] != resolve_uri(mlflow.tracking_uri):
+            return
+        store, run_id = open_store(record["tracking_uri"]), record["run_id"]
+        if store.client.get_run(run_id).info.lifecycle_stage == "deleted":
+            return
+        parent = ParentRun(store, run_id)
+        if parent.log_summary(sweep, str(cfg.optimized_metric), str(cfg.optimized_mode)):
+            return  # jobs still to finish: its status stays
+        run = store.client.get_run(run_id)
+        if "textgru.failed_jobs" in run.data.tags:
+            store.client.delete_tag(run_id, "textgru.failed_jobs")
+        if run.info.status != "FINISHED":
+            parent.end("FINISHED")
+    except Exception as e:  # a store gone since, a damaged record
+        log.warning("MLflow: could not bring the sweep's summary to its parent run: %s", first_line(e))

@@ -39,6 +39,7 @@ def warn_if_summarised(run_dir: Path) -> None:
 def update_sweep_summary(run_dir: Path, cfg: Any) -> None:
     """Rewrite the summary of the sweep `run_dir` is a job of, where it wrote one, from its jobs' folders as they are
     now (a review: a stopped job resumed to its end still read "unfinished" there)."""
+    from textgru.mlflow_sweep import refresh_parent
     from textgru.sweep_jobs import hydra_sweep_rows
     from textgru.sweep_summary import write_summary
 
@@ -55,3 +56,4 @@ def update_sweep_summary(run_dir: Path, cfg: Any) -> None:
         "it started with; a resume's overrides are in its config.yaml)",
         sweep,
     )
+    refresh_parent(sweep, cfg)  # with logger=mlflow (a review: the parent run kept the stop's summary)
