@@ -362,6 +362,8 @@ MORE = [
     ("serve", ["lm=<ckpt>", "threads=0"], "threads=0: must be an integer in [1, 1024], or null"),
     # a review: threads=100000 crashed torch (a segfault), limits=5 and ~port were tracebacks, +foo=1 was taken
     ("serve", ["lm=<ckpt>", "threads=100000"], "threads=100000: must be an integer in [1, 1024], or null"),
+    # a review: split_rows=1 cut a 1-row generation step into 0 and 1 rows, and onnxruntime aborted the server
+    ("serve", ["lm=<ckpt>", "split_rows=1"], "split_rows=1: must be 0 (never split a model call in two halves) or an"),
     ("serve", ["lm=<ckpt>", "limits=5"], "limits=5: must be a mapping {name: value} with each value an integer >= 1"),
     (
         "serve",

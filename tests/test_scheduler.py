@@ -132,3 +132,33 @@ def test_batch_rows_stay_one_batch_until_a_generation_joins_or_leaves() -> None:
     assert rows.logits([b, c])[:, 0].tolist() == [1.0, 2.0, 9.0]  # a left: b's two rows, then c's
     assert rows.hidden([b, c])[1, :, 0].tolist() == [1.0, 2.0, 9.0]
     assert rows.logits([a, c])[:, 0].tolist() == [0.0, 9.0]
+
+
+def test_a_step_of_one_row_is_never_cut_in_two(lm: SimpleNamespace) -> None:
+    """A review: a step of one row was cut into halves of 0 and 1 rows, and onnxruntime aborts the whole server on
+    a batch of 0 (`textgru serve lm=<export> split_rows=1`); build_server and the command line refuse 1 too."""
+    from textgru.errors import TextgruError
+    from textgru.serving.limits import check_batching
+    from textgru.serving.two_threads import TwoThreads, split_step
+
+    rows_seen: list[int] = []
+
+    class Counted(nn.Module):
+        def forward(self, ids: torch.Tensor, hidden: torch.Tensor):
+            rows_seen.append(ids.shape[0])
+            return lm.model(ids, hidden)
+
+    two = TwoThreads(1)
+    try:
+        for rows in (1, 2):
+            hidden = torch.zeros(2, rows, 32)
+            with torch.inference_mode():
+                logits, new_hidden = split_step(two, Counted(), torch.full((rows,), 3), hidden)
+            assert logits.shape[0] == rows and new_hidden.shape == (2, rows, 32)
+    finally:
+        two.close()
+    assert rows_seen == [1, 1, 1] and two.splits == 1  # one row whole; two rows one each, on two threads
+    with pytest.raises(TextgruError, match=r"^split_rows=1 must be 0 \(never split a model call in two halves\) or"):
+        check_batching(64, 0.005, 32, 30, 1, 1, True)
+    check_batching(64, 0.005, 32, 30, 2, 1, True)
+    check_batching(64, 0.005, 32, 30, 0, 1, True)

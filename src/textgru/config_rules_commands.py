@@ -95,6 +95,9 @@ GRADIENT_FLOW: dict[str, Rule] = {
 
 MIN_BODY_BYTES = 1_000  # a smaller limits.max_body_bytes refuses ordinary requests (a review: 10 was accepted)
 MOST_THREADS = 1024  # build_server's bound too (a review: threads=100000 was a segfault, from Python too)
+SPLIT_ROWS = AnyOf(  # build_server's rule too (a review: 1 cut a 1-row step into 0 and 1 rows; onnxruntime aborted)
+    (OneOf((0,)), Int(2)), shape="0 (never split a model call in two halves) or an integer >= 2 (one row has no halves)"
+)
 ROOT_PATH = r"(/[^/\s?#]+)*"  # a proxy's prefix, no / at its end; serve()'s check too (a review: unchecked there)
 ROOT_PATH_SHAPE = '"" or a path prefix such as /textgru (no / at its end)'
 SERVE: dict[str, Rule] = {
@@ -108,7 +111,7 @@ SERVE: dict[str, Rule] = {
     "inner_batch_size": POSITIVE,
     "timeout": Num(0, lo_open=True, what="seconds a request may wait"),
     "threads": Int(1, MOST_THREADS, null=True, what="null: torch's default"),
-    "split_rows": Int(0, what="0: never split a model call in two halves"),
+    "split_rows": SPLIT_ROWS,
     "fast_lane": Bool(),
     "precision": PRECISION,
     "device": Text(pattern=r"(?i)cpu(:0)?", shape="cpu (textgru serve runs on the CPU for now)"),

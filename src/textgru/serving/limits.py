@@ -100,14 +100,17 @@ def check_batching(
     for name, value in {"batch_timeout": batch_timeout, "timeout": timeout}.items():
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise TextgruError(f"{name}={value!r} must be a finite number of seconds")
-    if max_batch_size < 1 or batch_timeout < 0 or inner_batch_size < 1 or timeout <= 0 or split_rows < 0:
+    if max_batch_size < 1 or batch_timeout < 0 or inner_batch_size < 1 or timeout <= 0:
         raise TextgruError(
             f"max_batch_size={max_batch_size} and inner_batch_size={inner_batch_size} must be at least 1, "
-            f"batch_timeout={batch_timeout} and split_rows={split_rows} at least 0, timeout={timeout} above 0"
+            f"batch_timeout={batch_timeout} at least 0, timeout={timeout} above 0"
         )
     if batch_timeout >= timeout:
         raise TextgruError(f"batch_timeout={batch_timeout} must be below timeout={timeout}")
-    from textgru.config_rules_commands import MOST_THREADS
+    from textgru.config_rules_commands import MOST_THREADS, SPLIT_ROWS
+
+    if SPLIT_ROWS.problem(split_rows):  # the command line's rule (a review: 1 aborted the server on a 1-row step)
+        raise TextgruError(f"split_rows={split_rows} must be {SPLIT_ROWS.shape}")
 
     whole = isinstance(threads, int) and not isinstance(threads, bool)
     if threads is not None and not (whole and 1 <= threads <= MOST_THREADS):  # a review: 100000 was a segfault

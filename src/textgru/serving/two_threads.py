@@ -30,8 +30,8 @@ U = TypeVar("U")
 
 class TwoThreads:
     """`both(first, second)`: `first()` here and `second()` on a helper thread, at once; `wants(rows)`: whether a
-    call of `rows` rows is big enough to split (at least `min_rows`; 0: never). The helper computes on `threads`
-    torch threads, in inference mode."""
+    call of `rows` rows is big enough to split (at least `min_rows`, and 2; 0: never). The helper computes on
+    `threads` torch threads, in inference mode."""
 
     def __init__(self, min_rows: int, threads: int | None = 1) -> None:
         self.min_rows, self.threads = min_rows, threads
@@ -39,7 +39,7 @@ class TwoThreads:
         self.splits = 0  # calls computed in two halves so far
 
     def wants(self, rows: int) -> bool:
-        return bool(self.min_rows) and rows >= self.min_rows
+        return bool(self.min_rows) and rows >= max(self.min_rows, 2)  # one row has no halves (one of 0: a review)
 
     def both(self, first: Callable[[], T], second: Callable[[], U]) -> tuple[T, U]:
         if self._pool is None:  # started on first use, in the process and thread that computes
