@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import ROOT, built_once, make_rows, run_script, run_textgru
+from conftest import ROOT, built_once, make_rows, run_python, run_script, run_textgru
 
 import textgru
 from textgru.checkpoint import checkpoint_extras, load_checkpoint, rebuild_model
@@ -997,6 +997,45 @@ for i, x in enumerate(ids):
 logits, probs = session.run(None, {"input_ids": batch, "lengths": lengths})
 print(json.dumps([[config["labels"][j] for j in probs.argmax(1)], probs.tolist()]))
 """
+
+
+EMPTY_CALLS = """
+import json, sys, numpy as np, torch, textgru
+from textgru.errors import TextgruError
+said = {}
+for backend, where in json.loads(sys.argv[1]).items():
+    fc, lm, clf = (textgru.load(where[task]) for task in ("forecast", "lm", "sentiment"))
+    none, no_lengths = torch.zeros((0, 3), dtype=torch.long), torch.zeros(0, dtype=torch.long)
+    no_steps, lengths = torch.zeros((2, 0), dtype=torch.long), torch.ones(2, dtype=torch.long)
+    with torch.inference_mode():
+        got = [fc.rollout(np.zeros((0, 12, 2))), fc.rollout(np.zeros((0, 12, 2)), 2), *lm.model(none)]
+        said[backend] = [[list(t.shape), str(t.dtype)] for t in [*got, clf.model(none, no_lengths)]]
+        for call in (lambda: lm.model(no_steps), lambda: clf.model(no_steps, lengths)):
+            try:
+                call()
+            except (TextgruError, RuntimeError) as e:  # RuntimeError: PyTorch's GRU
+                said[backend].append(str(e))
+print(json.dumps(said))
+"""
+
+
+def test_an_empty_batch_gets_empty_outputs_not_an_abort(tmp_path: Path, exported: dict) -> None:
+    """A review: an exported forecaster's rollout of 0 windows ended the process (onnxruntime's SIGABRT; a classifier's
+    batch of 0 a segfault) where the checkpoint gives (0, horizon, features): a batch of 0 now gets the checkpoint's
+    empty outputs without running onnxruntime, and a time axis of 0 one line. In a child process: it was the process
+    that ended."""
+    where = {"onnx": {t: str(exported[t]) for t in ("forecast", "lm", "sentiment")}}
+    where["torch"] = {t: str(exported["runs"][t]) for t in ("forecast", "lm", "sentiment")}
+    (tmp_path / "empty_calls.py").write_text(EMPTY_CALLS, encoding="utf-8")
+    r = run_python([str(tmp_path / "empty_calls.py"), json.dumps(where)])
+    assert r.returncode == 0, (r.returncode, r.stderr[-2000:])
+    said = json.loads(r.stdout.splitlines()[-1])
+    assert said["onnx"][:5] == said["torch"][:5]  # the same shapes and types from both backends
+    assert said["onnx"][:2] == [[[0, 3, 2], "float64"], [[0, 2, 2], "float64"]]
+    assert said["onnx"][4] == [[0, 3], "torch.float32"]
+    refused = "an exported model cannot run inputs of shapes {}: onnxruntime stops the process on an empty axis; give"
+    assert said["onnx"][5].startswith(refused.format("(2, 0), (1, 2, 32)"))  # a GRU of no steps has no state to give
+    assert said["onnx"][6].startswith(refused.format("(2, 0), (2,)"))
 
 
 @pytest.mark.slow

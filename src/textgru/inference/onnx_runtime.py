@@ -92,10 +92,36 @@ class OnnxRunner:
         return iter(())  # its weights live in the graph
 
     def run(self, *arrays: np.ndarray) -> list[np.ndarray]:
+        if any(a.size == 0 for a in arrays):  # a review: onnxruntime aborts the whole process on an empty axis
+            return self._empty_outputs(arrays)
         return self.session.run(None, dict(zip(self.input_names, arrays, strict=True)))
+
+    def _empty_outputs(self, arrays: tuple[np.ndarray, ...]) -> list[np.ndarray]:
+        """The graph's outputs for inputs with an empty axis, made without running it, as PyTorch gives them (a batch
+        of 0: each output empty, its shape from the inputs' named axes); one line where an output would not be empty
+        (a time axis of 0: a GRU has no state to give) or its shape cannot be told."""
+        sizes: dict[str, int] = {}
+        for spec, array in zip(self.session.get_inputs(), arrays, strict=True):
+            for axis, size in zip(spec.shape, array.shape, strict=True):
+                if isinstance(axis, str) and sizes.setdefault(axis, size) != size:
+                    sizes[axis] = -1  # the inputs disagree
+        outputs = []
+        for spec in self.session.get_outputs():
+            shape = [sizes.get(a, -1) if isinstance(a, str) else a if isinstance(a, int) else -1 for a in spec.shape]
+            if 0 not in shape or -1 in shape or spec.type not in _NUMPY_TYPES:
+                shapes = ", ".join(str(a.shape) for a in arrays)
+                raise TextgruError(
+                    f"an exported model cannot run inputs of shapes {shapes}: onnxruntime stops the process on an "
+                    "empty axis; give at least one row and one step"
+                )
+            outputs.append(np.zeros(shape, _NUMPY_TYPES[spec.type]))
+        return outputs
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(onnxruntime, task={self.config['task']!r}, inputs={self.input_names})"
+
+
+_NUMPY_TYPES = {"tensor(float)": np.float32, "tensor(double)": np.float64, "tensor(int64)": np.int64}
 
 
 def _numpy(x: torch.Tensor, dtype: Any) -> np.ndarray:
