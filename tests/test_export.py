@@ -468,6 +468,20 @@ def test_export_over_an_earlier_export_needs_overwrite(
         textgru.export(ckpt, tmp_path / "afile" / "sub")
 
 
+def test_an_export_of_the_longest_name_allowed_is_replaced(tmp_path: Path, exported: dict) -> None:
+    """A review: overwrite=true over an export named with 241 bytes (the most the output's check allows: its staging
+    name beside it is then 255) failed with "[Errno 36] File name too long" after the whole export, setting the
+    earlier export aside under a name 4 bytes longer than the staging one."""
+    from textgru.config_path_rules import Folder
+
+    out = tmp_path / ("f" * 241)
+    assert Folder().problem(str(out)) is None and "holds a name of 242 bytes" in Folder().problem(f"{out}f")
+    copy_export(exported["forecast"], out)
+    stamp = (out / "model.onnx").stat().st_mtime_ns
+    assert textgru.export(exported["runs"]["forecast"], out, overwrite=True) == out
+    assert (out / "model.onnx").stat().st_mtime_ns != stamp and [p.name for p in tmp_path.iterdir()] == [out.name]
+
+
 def test_a_folder_made_while_exporting_is_refused_not_deleted(
     tmp_path: Path, exported: dict, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -23,7 +23,7 @@ def takes_folders(parent: Path) -> bool:
 
 
 FILE_TEMP_SPARE = 22  # bytes a file's temporary name beside it adds at most (`.<name>.<pid>.<8 hex>.tmp`)
-FOLDER_TEMP_SPARE = 14  # and a folder's (an export's, made aside: `.<name>.<8 random>.tmp`)
+FOLDER_TEMP_SPARE = 14  # and a folder's (an export's, made aside: `.<name>.<8 random>.tmp`; the one it replaces: .old)
 
 
 def name_too_long(p: Path, spare: int = 0) -> str | None:

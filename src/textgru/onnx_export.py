@@ -169,7 +169,8 @@ def _move_into_place(staged: Path, out: Path, overwrite: bool) -> None:
         os.rename(staged, out)  # fails if a folder appeared in between: nothing is replaced
         return
     check_export_output(out, overwrite)
-    aside = out.with_name(f".{out.name}.replaced-{os.getpid()}")
+    aside = staged.with_suffix(".old")  # as long as the staging name, which the output's check allows for (a review:
+    # .<name>.replaced-<pid> was 4 bytes longer: "File name too long" after the whole export)
     os.rename(out, aside)
     try:
         os.rename(staged, out)
