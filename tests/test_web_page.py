@@ -8,6 +8,7 @@ import os
 import shutil
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -386,6 +387,17 @@ def test_page_says_when_the_server_answers_again_without_asking_it_over_and_over
             browser.close()
 
 
+def on_a_paused_clock(browser: Any, served: Served, shown: str) -> Any:
+    """A new page of the server's, its timers on the browser's fake clock, paused once `shown` (a section) shows: a
+    timer fires only when the test moves the clock on."""
+    page = browser.new_page(bypass_csp=True)
+    page.clock.install(time=1_000_000)
+    page.goto(served.url + "/")
+    page.wait_for_selector(f"{shown}:not([hidden])")
+    page.clock.pause_at(2_000_000)
+    return page
+
+
 def test_page_marks_the_label_stale_until_the_current_texts_answer(served: Served, tiny_run: Path) -> None:
     """A review: with the server slow (or stopped), the previous text's label stayed beside a new text, unmarked, for
     up to the 30 s request timeout. The browser holds each /predict until the test lets it go, on a paused clock (the
@@ -395,11 +407,7 @@ def test_page_marks_the_label_stale_until_the_current_texts_answer(served: Serve
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
-            page = browser.new_page(bypass_csp=True)
-            page.clock.install(time=1_000_000)
-            page.goto(served.url + "/")
-            page.wait_for_selector("#classify:not([hidden])")
-            page.clock.pause_at(2_000_000)
+            page = on_a_paused_clock(browser, served, "#classify")
             held = []  # the /predict requests not sent on to the server yet, oldest first
             page.route("**/predict", lambda route: held.append(route))
 
@@ -459,11 +467,7 @@ def test_page_reads_info_at_once_when_the_server_answers_again(served: Served) -
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
-            page = browser.new_page(bypass_csp=True)
-            page.clock.install(time=1_000_000)
-            page.goto(served.url + "/")
-            page.wait_for_selector("#generate:not([hidden])")
-            page.clock.pause_at(2_000_000)
+            page = on_a_paused_clock(browser, served, "#generate")
 
             def type_text(text: str) -> None:  # past the typing pause, on the paused clock
                 page.fill("#text", text)
