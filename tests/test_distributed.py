@@ -371,3 +371,57 @@ def test_a_ddp_run_inside_its_first_epoch_validates_at_its_end(small_csv: Path, 
     assert "validating after 6 steps" in r.stderr + r.stdout
     assert (run / "checkpoints" / "best.ckpt").is_file()
     assert json.loads((run / "metrics.json").read_text())["global_step"] == 6
+
+
+def _rank_trace(error: Exception) -> str:
+    """What torch sends back of a spawned rank that raised `error` (from a ValueError): its traceback, as text."""
+    import traceback
+
+    try:
+        try:
+            raise ValueError("textgru.errors.TextgruError: a message inside another error's, not the raised one")
+        except ValueError as e:
+            raise error from e
+    except Exception:
+        return "\n\n-- Process 1 terminated with the following error:\n" + traceback.format_exc()
+
+
+def test_a_spawned_ranks_textgru_error_comes_back_as_itself() -> None:
+    """A review: under ddp_spawn (every sweep and tune trial) a rank's TextgruError was torch's
+    ProcessRaisedException, whose message is the rank's traceback as text: a 90-line traceback, exit 1."""
+    from torch.multiprocessing.spawn import ProcessRaisedException
+
+    from textgru.errors import EveryRankError, raised_in_rank, spawned_rank_errors
+    from textgru.resource_errors import ResourceFailure
+
+    said = "the training loss is nan at step 3 (epoch 0): training diverged; lower optimizer.lr"
+    with pytest.raises(EveryRankError, match=re.escape(said)) as caught:
+        with spawned_rank_errors():
+            raise ProcessRaisedException(_rank_trace(EveryRankError(said)), 1, 123)
+    assert str(caught.value) == said and isinstance(caught.value.__cause__, ProcessRaisedException)  # kept: the trace
+    two_lines = raised_in_rank(_rank_trace(ResourceFailure("no space left: a\nsecond line")))
+    assert type(two_lines) is ResourceFailure and str(two_lines) == "no space left: a\nsecond line"
+    assert raised_in_rank(_rank_trace(RuntimeError("textgru.errors.TextgruError: x"))) is None  # a bug: its trace
+    with pytest.raises(ProcessRaisedException):
+        with spawned_rank_errors():
+            raise ProcessRaisedException(_rank_trace(KeyError("textgru")), 1, 123)
+
+
+@pytest.mark.slow  # ~30 s on 2 cores
+def test_a_spawned_rank_that_diverges_is_a_textgru_error_in_python(small_csv: Path, tmp_path: Path) -> None:
+    """A review: `textgru.train([..., 'trainer=ddp_cpu', 'trainer.strategy=ddp_spawn', 'optimizer.lr=1e30'])` raised
+    ProcessRaisedException, which `except TextgruError` missed (a sweep job's line was its traceback)."""
+    args = [a for a in _train_args("sentiment", small_csv) if not a.startswith("trainer.max_epochs=")]
+    args += [*SPAWN, "optimizer.lr=1e30", "scheduler=none", "trainer.max_epochs=1", f"hydra.run.dir={tmp_path / 'run'}"]
+    script = tmp_path / "diverge.py"
+    script.write_text(
+        "import textgru\n"
+        "if __name__ == '__main__':  # spawned ranks import it\n"
+        "    try:\n"
+        f"        textgru.train({args!r})\n"
+        "    except textgru.TextgruError as e:\n"
+        "        print('caught:', e)\n"
+    )
+    r = run_python([str(script)], timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "caught: the training loss is nan at step" in r.stdout and "lower optimizer.lr" in r.stdout, r.stdout

@@ -1,11 +1,13 @@
-"""The exception types that scripts turn into a single clear line and a non-zero exit, the check of a flag, and of
-keywords passed on."""
+"""The exception types that scripts turn into a single clear line and a non-zero exit (also when a spawned rank
+raised one), the check of a flag, and of keywords passed on."""
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import importlib
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 
@@ -32,6 +34,38 @@ class TrainingStopped(KeyboardInterrupt):
     def _render_traceback_(self) -> list[str]:
         """In IPython, the line that names how to continue, without the frames of the training it stopped."""
         return [f"TrainingStopped: {self}"]
+
+
+@contextlib.contextmanager
+def spawned_rank_errors() -> Iterator[None]:
+    """A `TextgruError` that a rank `ddp_spawn` started raised comes out of the block as itself, the torch error that
+    brought it chained (a review: a sweep trial's "the training loss is nan" was ProcessRaisedException, a 90-line
+    traceback, exit 1, and `except TextgruError` missed it)."""
+    try:
+        yield
+    except Exception as e:
+        from torch.multiprocessing.spawn import ProcessRaisedException  # here: this module is read before torch is
+
+        if not isinstance(e, ProcessRaisedException) or (error := raised_in_rank(e.msg)) is None:
+            raise
+        raise error from e
+
+
+def raised_in_rank(trace: str) -> TextgruError | None:
+    """The `TextgruError` (its class and message) that a rank's traceback, all torch sends back of it, ends with;
+    None for any other error. The last exception printed is the one raised: the first line of the last traceback
+    that is not a frame's (those are indented) is its `module.Class: message`."""
+    lines = trace.rpartition("Traceback (most recent call last):\n")[2].splitlines()
+    said = "\n".join(lines[next((i for i, line in enumerate(lines) if line[:1].strip()), len(lines)) :])
+    name, _, message = said.partition(": ")
+    module, _, kind = name.rpartition(".")
+    if module != "textgru" and not module.startswith("textgru."):
+        return None
+    try:
+        cls = getattr(importlib.import_module(module), kind, None)
+    except ImportError:
+        return None
+    return cls(message) if isinstance(cls, type) and issubclass(cls, TextgruError) else None
 
 
 def a_kind(value: object) -> str:

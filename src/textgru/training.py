@@ -45,7 +45,7 @@ from textgru.distributed import (
     process_rank,
     unused_parameters_allowed,
 )
-from textgru.errors import TextgruError, TrainingStopped
+from textgru.errors import TextgruError, TrainingStopped, spawned_rank_errors
 from textgru.forked_ranks import ForkedRank
 from textgru.loggers import build_loggers, check_logger_packages
 from textgru.optimized_metric import check_optimized_metric
@@ -141,7 +141,7 @@ def _train(
 
         start = time.time()
         try:
-            with sigterm_left_to_lightning(trainer):
+            with sigterm_left_to_lightning(trainer), spawned_rank_errors():
                 trainer.fit(module, datamodule=datamodule, ckpt_path=None if resume_from is None else str(resume_from))
         except SystemExit:  # Lightning's answer to Ctrl+C (exit 1) and to SIGTERM (SIGTERMException, exit code 0)
             raise TrainingStopped(stopped_training(run)) from None
@@ -157,7 +157,7 @@ def _train(
         if ckpt:
             log.info("best checkpoint: %s", ckpt)
         try:
-            with sigterm_left_to_lightning(trainer):
+            with sigterm_left_to_lightning(trainer), spawned_rank_errors():
                 val = trainer.validate(module, datamodule=datamodule, ckpt_path=ckpt, verbose=False)[0]
                 test = trainer.test(module, datamodule=datamodule, ckpt_path=ckpt, verbose=False)[0]  # the artifacts
         except SystemExit:  # stopped while scoring (exit 1, no line): a resume of the trained run scores it
