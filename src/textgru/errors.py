@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-import importlib
 import inspect
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -58,14 +57,18 @@ def raised_in_rank(trace: str) -> TextgruError | None:
     lines = trace.rpartition("Traceback (most recent call last):\n")[2].splitlines()
     said = "\n".join(lines[next((i for i, line in enumerate(lines) if line[:1].strip()), len(lines)) :])
     name, _, message = said.partition(": ")
-    module, _, kind = name.rpartition(".")
-    if module != "textgru" and not module.startswith("textgru."):
-        return None
-    try:
-        cls = getattr(importlib.import_module(module), kind, None)
-    except ImportError:
-        return None
-    return cls(message) if isinstance(cls, type) and issubclass(cls, TextgruError) else None
+    cls = _kinds().get(name)  # our own classes by name, nothing imported on the text's word
+    return cls(message) if cls is not None else None
+
+
+def _kinds() -> dict[str, type[TextgruError]]:
+    """Every `TextgruError` class loaded, by its `module.Class` name."""
+    found, todo = {}, [TextgruError]
+    while todo:
+        cls = todo.pop()
+        found[f"{cls.__module__}.{cls.__qualname__}"] = cls
+        todo.extend(cls.__subclasses__())
+    return found
 
 
 def a_kind(value: object) -> str:
