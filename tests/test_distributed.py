@@ -13,7 +13,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from conftest import TINY_LM, TINY_MODEL, run_python, run_script, write_play
+from conftest import TINY_LM, TINY_MODEL, make_rows, run_python, run_script, write_csv, write_play
 
 SPAWN = ["trainer=ddp_cpu", "trainer.strategy=ddp_spawn"]  # as a sweep's data-parallel trials run
 NO_DROPOUT = {"sentiment": ["model.dropout=0", "model.embedding_dropout=0"], "lm": []}
@@ -425,3 +425,19 @@ def test_a_spawned_rank_that_diverges_is_a_textgru_error_in_python(small_csv: Pa
     r = run_python([str(script)], timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
     assert "caught: the training loss is nan at step" in r.stdout and "lower optimizer.lr" in r.stdout, r.stdout
+
+
+@pytest.mark.parametrize("split", ["test", "validation"])
+def test_a_split_smaller_than_the_processes_is_one_line_before_training(
+    small_csv: Path, tmp_path: Path, split: str
+) -> None:
+    """A review: a 1-example test split of a 2-process run was refused by each rank after the whole of training
+    (no metrics.json, best-unfinished.ckpt left); the split's size is known before, and so is the refusal."""
+    one = write_csv(tmp_path / "one.csv", make_rows(1))
+    run = tmp_path / "run"
+    args = [*_train_args("sentiment", small_csv), f"data.{split}_path={one}", "trainer=ddp_cpu"]
+    r = run_script("train", *args, "trainer.max_steps=2", f"hydra.run.dir={run}")
+    assert r.returncode == 2, r.stderr[-3000:]
+    said = f"error: the {split} split has 1 examples, fewer than the 2 processes; use fewer devices or more data"
+    assert r.stderr.count(said) == 1 and "Traceback" not in r.stderr
+    assert not run.exists()

@@ -1,10 +1,14 @@
 """The run's schedule fitted to its data once the datamodule knows how many steps an epoch has: validation moved to
 the run's end when the run would end before its first one, and more (short) epochs where `trainer.min_steps` asks for
-more steps than `max_epochs` epochs hold."""
+more steps than `max_epochs` epochs hold; each process's loaders built before training, so that data too small for
+them is one line then."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
+from types import SimpleNamespace
 
 import lightning as L
 import yaml
@@ -13,6 +17,35 @@ from omegaconf import DictConfig, open_dict
 from textgru.errors import TextgruError
 
 log = logging.getLogger(__name__)
+
+
+def fit_run_to_data(cfg: DictConfig, dm: L.LightningDataModule) -> None:
+    """Every check and fit of the run to its data that needs the data's size, before the run folder gets a file."""
+    check_rank_loaders(cfg, dm)
+    fit_epochs_to_min_steps(cfg, dm)
+    fit_validation_to_run(cfg, dm)
+
+
+def check_rank_loaders(cfg: DictConfig, dm: L.LightningDataModule) -> None:
+    """Build the loaders each process will build, so that a split they refuse (fewer examples than processes) is one
+    line before training (a review: a 1-example test split of a 2-process run was refused by both, after training)."""
+    from textgru.distributed import several_processes, world_size
+
+    processes = (world_size(cfg.trainer) or 1) if several_processes(cfg.trainer) else 1
+    with _as_rank(dm, processes, 0):
+        for stage in ("train", "val", "test"):
+            if stage == "train" or cfg.trainer.get(f"limit_{stage}_batches") != 0:  # 0: Lightning builds none
+                getattr(dm, f"{stage}_dataloader")()
+
+
+@contextlib.contextmanager
+def _as_rank(dm: L.LightningDataModule, processes: int, rank: int) -> Iterator[None]:
+    """`dm`'s loaders as process `rank` of `processes` builds them (`batching.replicas_and_rank` reads its trainer)."""
+    before, dm.trainer = dm.trainer, SimpleNamespace(world_size=processes, global_rank=rank)
+    try:
+        yield
+    finally:
+        dm.trainer = before
 
 
 def fit_validation_to_run(cfg: DictConfig, dm: L.LightningDataModule) -> None:

@@ -55,7 +55,7 @@ from textgru.resumed_data import check_resumed_data
 from textgru.run_folder import RunFolder, set_aside_unfinished_best
 from textgru.run_lock import NEW_RUN_BUSY, in_use
 from textgru.run_progress import RunProgress, training_seconds
-from textgru.run_schedule import check_plan_goes_on, fit_epochs_to_min_steps, fit_validation_to_run
+from textgru.run_schedule import check_plan_goes_on, fit_run_to_data
 from textgru.sigterm_ranks import sigterm_left_to_lightning, sigterm_noted
 from textgru.stopping import (
     continue_hint,
@@ -119,8 +119,7 @@ def _train(
     datamodule, module = task.build(cfg)
     check_built(cfg.task.name, module)  # a task's missing piece: one line now, not a traceback mid-run
     config_yaml = resolved_yaml(cfg)  # as asked: a resumed run with a new length refits below
-    fit_epochs_to_min_steps(cfg, datamodule)
-    fit_validation_to_run(cfg, datamodule)
+    fit_run_to_data(cfg, datamodule)  # data too small for the processes: one line now, not after training
     if resume_from is not None:  # every check before the folder changes: then set it back to the checkpoint's step
         check_resumed_data(datamodule, run, resumed)  # first: a tokenizer that differs changes sizes too
         check_checkpoint_fits(resumed, module)
