@@ -441,3 +441,29 @@ def test_a_split_smaller_than_the_processes_is_one_line_before_training(
     said = f"error: the {split} split has 1 examples, fewer than the 2 processes; use fewer devices or more data"
     assert r.stderr.count(said) == 1 and "Traceback" not in r.stderr
     assert not run.exists()
+
+
+@pytest.mark.parametrize(
+    "args,said",
+    [
+        (["data.eval_batch_size=256", "trainer.limit_val_batches=0.5"], "limit_val_batches=0.5 of 1 validation"),
+        (["data.eval_batch_size=256", "trainer.limit_test_batches=0.5"], "limit_test_batches=0.5 of 1 test"),
+        (["data.batch_size=512", "trainer.limit_train_batches=0.5"], "limit_train_batches=0.5 of 1 training"),
+        # 9 validation examples in batches of 8 and 1: process 1 has no share of the second, 1 batch to rank 0's 2
+        (["data.eval_batch_size=8", "trainer.limit_val_batches=0.5", "trainer=ddp_cpu"], "process 1's 1 validation"),
+    ],
+)
+def test_a_fraction_of_less_than_one_batch_is_one_line_before_training(
+    small_csv: Path, tmp_path: Path, args: list[str], said: str
+) -> None:
+    """Reviews: trainer.limit_val_batches=0.5 of a 1-batch split was Lightning's MisconfigurationException traceback,
+    exit 1, config.yaml and tokenizer.json left (the folder then refused for a new run); under DDP, where only rank 1
+    had a single batch, rank zero's line blamed a lost process (an out-of-memory kill?)."""
+    nine = write_csv(tmp_path / "nine.csv", make_rows(9))
+    run = tmp_path / "run"
+    args = [*_train_args("sentiment", small_csv), *args, f"data.validation_path={nine}", "trainer.max_steps=2"]
+    r = run_script("train", *args, f"hydra.run.dir={run}")
+    assert r.returncode == 2, r.stderr[-3000:]
+    fix = "batch(es) is less than one batch; use a whole number of batches, a larger fraction, or a smaller data."
+    assert r.stderr.count(f"{said} {fix}") == 1 and "error: trainer.limit_" in r.stderr, r.stderr[-3000:]
+    assert "Traceback" not in r.stderr and not run.exists()

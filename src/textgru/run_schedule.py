@@ -26,16 +26,34 @@ def fit_run_to_data(cfg: DictConfig, dm: L.LightningDataModule) -> None:
     fit_validation_to_run(cfg, dm)
 
 
+EVALUATED = (("val", "validation", "eval_batch_size"), ("test", "test", "eval_batch_size"))  # stage, split, batch
+
+
 def check_rank_loaders(cfg: DictConfig, dm: L.LightningDataModule) -> None:
-    """Build the loaders each process will build, so that a split they refuse (fewer examples than processes) is one
-    line before training (a review: a 1-example test split of a 2-process run was refused by both, after training)."""
+    """Build the loaders each process will build, so that a split they refuse (fewer examples than processes), or a
+    fractional `trainer.limit_*_batches` that leaves a process less than one of its batches (Lightning's
+    MisconfigurationException, on that rank only), is one line before training (reviews: a 1-example test split of a
+    2-process run was refused by both, after training; limit_val_batches=0.5 of 1 batch was a traceback, and under
+    DDP rank zero's line blamed a lost process)."""
     from textgru.distributed import several_processes, world_size
 
-    processes = (world_size(cfg.trainer) or 1) if several_processes(cfg.trainer) else 1
-    with _as_rank(dm, processes, 0):
-        for stage in ("train", "val", "test"):
-            if stage == "train" or cfg.trainer.get(f"limit_{stage}_batches") != 0:  # 0: Lightning builds none
-                getattr(dm, f"{stage}_dataloader")()
+    trainer = cfg.trainer
+    processes = (world_size(trainer) or 1) if several_processes(trainer) else 1
+    for rank in range(processes):  # an evaluation rank may have fewer batches (`LengthBucketBatchSampler`)
+        with _as_rank(dm, processes, rank):
+            for stage, split, size in (("train", "training", "batch_size"), *EVALUATED):
+                limit = trainer.get(f"limit_{stage}_batches")
+                if stage != "train" and limit == 0:  # Lightning builds none
+                    continue
+                batches = len(getattr(dm, f"{stage}_dataloader")())
+                if trainer.get("fast_dev_run") or trainer.get("overfit_batches") or not isinstance(limit, float):
+                    continue  # Lightning sets the limits of the first two itself
+                if batches and int(batches * limit) < 1:
+                    whose = f"process {rank}'s " if processes > 1 else ""
+                    raise TextgruError(
+                        f"trainer.limit_{stage}_batches={limit} of {whose}{batches} {split} batch(es) is less than one "
+                        f"batch; use a whole number of batches, a larger fraction, or a smaller data.{size}"
+                    )
 
 
 @contextlib.contextmanager
