@@ -467,3 +467,50 @@ def test_a_fraction_of_less_than_one_batch_is_one_line_before_training(
     fix = "batch(es) is less than one batch; use a whole number of batches, a larger fraction, or a smaller data."
     assert r.stderr.count(f"{said} {fix}") == 1 and "error: trainer.limit_" in r.stderr, r.stderr[-3000:]
     assert "Traceback" not in r.stderr and not run.exists()
+
+
+@pytest.mark.parametrize("grown_by", ["same_words", pytest.param("new_words", marks=pytest.mark.slow)])
+def test_ranks_that_read_other_data_stop_before_training(grown_by: str, tmp_path: Path) -> None:
+    """Found by a review: each rank reads and splits the data itself, and a file that grew while the ranks started
+    (the `ddp` launcher re-runs the command in rank 1 seconds after rank 0 read it) trained rank 0 on 720 texts and
+    rank 1 on 880, exit 0 and "all 2 ranks train the same config" (a full epoch hung). Here rank 1 reads a longer
+    file than rank 0 (its LOCAL_RANK picks it): one line naming the split sizes, before any training step. Rows of
+    new words train rank 1 a larger vocabulary: stopped as well, before DDP's check of the weights' shapes (its traceback)."""
+    rows = make_rows(400)
+    more = [(text if grown_by == "same_words" else f"{text} fresh words", y) for text, y in rows[300:]]
+    write_csv(tmp_path / "data_0.csv", rows[:300])
+    write_csv(tmp_path / "data_1.csv", rows[:300] + more)  # the same file, grown by 100 rows
+    run_dir = tmp_path / "run"
+    data = f"data.path={tmp_path}/data_${{oc.env:LOCAL_RANK,0}}.csv"  # rank 0 has no LOCAL_RANK
+    args = ["task=sentiment", "data=local", data, "data.text_column=review", "data.label_column=sentiment", *TINY_MODEL]
+    # a few steps: before the fix, the run ended with exit 0 rather than hanging in a full epoch
+    r = run_script("train", *args, "trainer.max_steps=5", "trainer=ddp_cpu", f"hydra.run.dir={run_dir}")
+    assert r.returncode != 0
+    errors = [line for line in r.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "rank 1 read other data than rank 0 (split sizes " in errors[0], r.stderr[-3000:]
+    found = re.search(r"split sizes (\d+)/(\d+)/(\d+) vs (\d+)/(\d+)/(\d+)\)", errors[0])
+    assert found and sum(map(int, found.groups()[:3])) == 400 and sum(map(int, found.groups()[3:])) == 300
+    assert "each node has another copy" in errors[0] and "all 2 ranks train the same config" not in r.stdout + r.stderr
+    assert not (run_dir / "checkpoints" / "last.ckpt").exists() and "Traceback" not in r.stderr  # before training
+    read = [s["data_read"] for s in json.loads((run_dir / "ranks.json").read_text())["setups"]]
+    assert read[0]["data_digest"] != read[1]["data_digest"] and read[0]["tokenizer"]
+
+
+def test_rank_setups_name_the_data_a_rank_read_before_its_config() -> None:
+    from textgru.rank_setups import data_read, differing_ranks
+
+    dm = SimpleNamespace(examples={"train": [0] * 720, "validation": [0] * 90, "test": [0] * 90})
+    read = data_read(dm, {"data_digest": "abc", "tokenizer": '{"model": {}}'})
+    assert read["split_sizes"] == {"train": 720, "validation": 90, "test": 90} and read["data_digest"] == "abc"
+    assert len(read["tokenizer"]) == 16 and data_read(SimpleNamespace(), {})["tokenizer"] is None  # forecast: none
+    setup = {"seed": 42, "model": {"vocab_size": 29}, "data_read": read}
+    assert differing_ranks([setup, dict(setup)]) is None
+    grown = {**read, "split_sizes": {"train": 880, "validation": 110, "test": 110}, "data_digest": "def"}
+    line = differing_ranks([setup, setup, {**setup, "model": {"vocab_size": 31}, "data_read": grown}])
+    assert line.startswith("rank 2 read other data than rank 0 (split sizes 880/110/110 vs 720/90/90): the data ")
+    edited = differing_ranks([setup, {**setup, "data_read": {**read, "data_digest": "def"}}])  # same sizes
+    assert edited.startswith("rank 1 read other data than rank 0 (data digest def vs abc)")
+    tokenizer = differing_ranks([setup, {**setup, "data_read": {**read, "tokenizer": "0" * 16}}])
+    assert tokenizer.startswith(f"rank 1 read other data than rank 0 (tokenizer {'0' * 16} vs {read['tokenizer']})")
+    config = differing_ranks([setup, {**setup, "seed": 7}])  # the same data, another config: a sweep's re-run
+    assert config.startswith("ranks [1] would train a different config from rank 0")

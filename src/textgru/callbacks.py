@@ -1,10 +1,9 @@
-"""Lightning callbacks of a textgru run: the task's artifacts written by rank zero after testing, a check that every
-data-parallel rank trains the same configuration, training throughput in real tokens/s, a stop where the loss is
-not finite, a line per epoch, and the progress bar (the run's progress: run_progress.py)."""
+"""Lightning callbacks of a textgru run: the task's artifacts written by rank zero after testing, training throughput
+in real tokens/s, a stop where the loss is not finite, a line per epoch, and the progress bar (the run's progress:
+run_progress.py; the check that every data-parallel rank trains the same thing: rank_setups.py)."""
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from typing import Any
@@ -15,7 +14,7 @@ from lightning.pytorch.callbacks import Callback, RichProgressBar, TQDMProgressB
 from lightning.pytorch.callbacks.progress.tqdm_progress import Tqdm
 
 from textgru.distributed import log_in_a_spawned_rank
-from textgru.errors import EveryRankError, TextgruError
+from textgru.errors import EveryRankError
 from textgru.run_folder import RunFolder
 
 log = logging.getLogger(__name__)
@@ -35,47 +34,6 @@ class RunArtifacts(Callback):
     def on_test_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.is_global_zero:
             pl_module.write_artifacts(trainer.datamodule, self.run)
-
-
-def training_setup(trainer: L.Trainer, pl_module: L.LightningModule) -> dict[str, Any]:
-    """What this rank actually trains: the model's config, the optimizer's settings, seed and batch sizes."""
-    optimizer = trainer.optimizers[0]
-    settings = {k: v for k, v in optimizer.defaults.items() if isinstance(v, (int, float, str, bool, tuple))}
-    extras = getattr(pl_module, "checkpoint_extras", {})
-    return {
-        "seed": torch.initial_seed(),
-        "model": extras.get("model_args"),
-        "optimizer": {"name": type(optimizer).__name__, **settings},
-        "data": {
-            k: v for k, v in (extras.get("data_config") or {}).items() if "batch" in k or k in ("bptt", "max_length")
-        },
-    }
-
-
-class SameConfigOnAllRanks(Callback):
-    """Under data-parallel training, gathers every rank's training setup when fitting starts, writes them to
-    `ranks.json` in the run folder (rank zero) and stops with one clear line if two ranks differ: the failure
-    mode of a sweep re-executed in every rank, which would otherwise train different configs silently."""
-
-    def __init__(self, run: RunFolder) -> None:
-        self.run = run
-
-    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if trainer.world_size == 1 or not torch.distributed.is_initialized():
-            return
-        mine = json.loads(json.dumps(training_setup(trainer, pl_module), default=str))
-        setups: list[Any] = [None] * trainer.world_size
-        torch.distributed.all_gather_object(setups, mine)
-        if trainer.is_global_zero:
-            self.run.path.mkdir(parents=True, exist_ok=True)
-            self.run.ranks.write_text(json.dumps({"world_size": trainer.world_size, "setups": setups}, indent=2))
-        differing = [r for r, s in enumerate(setups) if s != setups[0]]
-        if differing:
-            raise TextgruError(
-                f"ranks {differing} would train a different config from rank 0 (see ranks.json); "
-                "in sweeps use strategy=ddp_spawn or launch each run with torchrun"
-            )
-        log.info("all %d ranks train the same config", trainer.world_size)
 
 
 class TokensPerSecond(Callback):

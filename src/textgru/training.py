@@ -26,7 +26,6 @@ from textgru.callbacks import (
     NotebookBar,
     ProgressBar,
     RunArtifacts,
-    SameConfigOnAllRanks,
     TokensPerSecond,
     ValidateAtRunEnd,
 )
@@ -49,6 +48,7 @@ from textgru.errors import TextgruError, TrainingStopped, spawned_rank_errors
 from textgru.forked_ranks import ForkedRank
 from textgru.loggers import build_loggers, check_logger_packages
 from textgru.optimized_metric import check_optimized_metric
+from textgru.rank_setups import SameConfigOnAllRanks
 from textgru.resource_errors import resource_failures_named
 from textgru.resume import check_checkpoint_fits, prepare_resume, read_resume_checkpoint, record_resumed_config
 from textgru.resumed_data import check_resumed_data
