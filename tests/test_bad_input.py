@@ -248,6 +248,14 @@ def test_train_refuses_a_study_or_sweep_folder_but_takes_a_sweep_jobs(tmp_path: 
         check_explicit_run_dir([f"hydra.run.dir={sweep / job}"], training=True)
     search = ["hparams_search=sentiment", f"hydra.run.dir={study}", "hydra.job.name=tune"]  # as `textgru tune` has it
     check_explicit_run_dir(search, training=True, command="train")  # a study goes on in its folder
+    # (a review of this: `textgru tune` of a search an experiment config gives, no hparams_search= typed, was refused)
+    (tmp_path / "conf" / "experiment").mkdir(parents=True)
+    (tmp_path / "conf" / "experiment" / "mine.yaml").write_text(
+        "# @package _global_\nhparams_search:\n  study_name: mine\n  n_trials: 1\n  direction: null\n"
+        "  sampler: {_target_: optuna.samplers.RandomSampler}\n  pruner: null\n  params:\n    model.hidden_size: choice(4, 8)\n"
+    )
+    r = run_script("tune", "--config-dir", str(tmp_path / "conf"), "experiment=mine", f"hydra.run.dir={study}")
+    assert r.returncode == 2 and "study.db cannot be read as an Optuna study" in r.stderr, r.stderr[-2000:]  # mock
 
 
 def test_a_command_refused_in_the_users_folder_takes_away_what_hydra_added(tmp_path: Path, small_csv: Path) -> None:

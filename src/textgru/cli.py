@@ -20,6 +20,7 @@ from textgru.resource_errors import resource_failures_named
 from textgru.standard_output import pipe_closed_quietly
 
 CONF_PATH = "pkg://textgru.conf"
+TUNE = "textgru.commands:tune_command"  # `textgru tune`: a search, which goes on in its study's folder
 log = logging.getLogger(__name__)
 
 
@@ -45,12 +46,12 @@ def run_hydra(target: str, config_name: str, args: Sequence[str], raw_keys: tupl
         flags.check_flag_combinations(args, config_name, lambda: compose_config(config_name))
         check_group_choices(args, config_name)
         if not flags.multirun(args) or flags.searches(args):  # (-m reads no hydra.run.dir: refused below)
-            check_explicit_run_dir(args, config_name == "train", config_name)
+            check_explicit_run_dir(args, config_name == "train", config_name, target == TUNE)
         args, raw = take_raw_args(args, raw_keys)
         probe = check_override_keys(args, config_name)
         check_command_line(args, config_name, probe, raw)  # every value, before anything heavy is imported
         folder = note_new_run_dir(args, probe, compose=lambda: compose_config(config_name))
-        recheck = functools.partial(check_explicit_run_dir, args, config_name == "train", config_name)
+        recheck = functools.partial(check_explicit_run_dir, args, config_name == "train", config_name, target == TUNE)
         claimed = claim_run_dir(folder, args, config_name, recheck)  # before Hydra writes there; kept till the end
     except TextgruError as e:
         fail(str(e))
@@ -180,7 +181,7 @@ def tune(args: Sequence[str]) -> Any:
     args = args if explicit_run_dir(args) is not None else [TUNE_RUN_DIR, *args]
     usage = f"hydra.help.header='textgru tune: {COMMANDS['tune'][0]}'"  # --help: tune's usage, train's options
     args += ["hydra.job.name=tune", "hydra.output_subdir=.hydra/${now:%Y-%m-%d_%H-%M-%S}", usage, TUNE_EXAMPLE]
-    return run_hydra("textgru.commands:tune_command", "train", args, raw_keys=("n_trials",))
+    return run_hydra(TUNE, "train", args, raw_keys=("n_trials",))
 
 
 COMMANDS: dict[str, tuple[str, Callable[[Sequence[str]], Any]]] = {

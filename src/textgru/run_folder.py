@@ -198,10 +198,12 @@ def set_aside_unfinished_best(run: RunFolder) -> None:
         log.warning("run did not finish; its best checkpoint so far is %s", run.unfinished_best)
 
 
-def check_explicit_run_dir(args: Sequence[str], training: bool = False, command: str = "") -> None:
+def check_explicit_run_dir(
+    args: Sequence[str], training: bool = False, command: str = "", search: bool = False
+) -> None:
     """Refuse an explicit `hydra.run.dir=` that holds a run, before Hydra writes anything there; for `training`, also
-    one holding a config.yaml or tokenizer.json the run would overwrite, or a study or sweep; for `gradient_flow`, its
-    PNG or `.hydra/`."""
+    one holding a config.yaml or tokenizer.json the run would overwrite, or a study or sweep (not for a `search`, or a
+    command line naming one: it goes on in its study's folder); for `gradient_flow`, its PNG or `.hydra/`."""
     from textgru.command_flags import searches
     from textgru.distributed import launched_externally
 
@@ -216,7 +218,8 @@ def check_explicit_run_dir(args: Sequence[str], training: bool = False, command:
         raise TextgruError(f"{folder} already holds {held[0]}, which this would overwrite; {fix}")  # was replaced
     if folder is not None:
         before_start = training and not printing and not launched_externally()
-        a_run = training and not printing and not searches(args)  # (a search goes on in its study's folder)
+        a_run = training and not printing and not (search or searches(args))  # (a review: `textgru tune` of a
+        # search given by an experiment config, not hparams_search=, was refused its own study's folder)
         RunFolder(folder).refuse_if_used(fix, before_start=before_start, training=a_run)
 
 
