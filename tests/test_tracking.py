@@ -1086,6 +1086,8 @@ def test_a_job_in_a_sweeps_folder_joins_its_parent_run_in_the_same_store_only(
         assert current_parent(other, sweep / "2") is None
     assert f"{sweep / '2'} is a job of the sweep in {sweep}, whose parent run is in {store}" in caplog.text
     assert current_parent(store, tmp_path / "elsewhere" / "0") is None
+    for not_a_job in ("extra", "0/nested", "02x"):  # a review: any folder under a sweep's joined it, and summed into it
+        assert current_parent(store, sweep / not_a_job) is None
     (sweep / "study.db").touch()
     assert current_parent(store, sweep / "trial_000") is None
 

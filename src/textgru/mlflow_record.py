@@ -44,7 +44,9 @@ def job_sweep_record(run_dir: Path, uri: str) -> dict[str, Any] | None:
     one a stopped sweep never started, run with the line its stop printed (a review: a top-level run, which the
     README's snippet missed). None, with a warning, where its parent run is in another store than `uri`."""
     sweep = next((p for p in run_dir.parents if (p / "multirun.yaml").is_file()), None)
-    record = read_record(RunFolder(sweep)) if sweep and not (run_dir.parent / "study.db").is_file() else None
+    if sweep != run_dir.parent or not run_dir.name.isdigit():  # a review: sweep/extra, sweep/0/nested joined it
+        return None  # (a job's folder is hydra.sweep.subdir, ${hydra.job.num}: a number, right under the sweep's)
+    record = read_record(RunFolder(sweep)) if not (run_dir.parent / "study.db").is_file() else None
     if record is not None and record["tracking_uri"] != uri:
         logging.getLogger(__name__).warning(
             "MLflow: %s is a job of the sweep in %s, whose parent run is in %s; this run, in %s, is not its child",
