@@ -979,6 +979,7 @@ def test_a_copied_study_folder_gets_a_parent_run_of_its_own_and_another_store_is
         "the search gets a new parent run"
     )
     assert read_record(RunFolder(study))["run_id"] == first
+    assert not (tmp_path / "other.db").exists()  # a review: the refused store was made, an empty file left
     moved = f"sqlite:///{shutil.copy(store.removeprefix('sqlite:///'), tmp_path / 'moved.db')}"
     assert parent_of(study, moved) == first and read_record(RunFolder(study))["tracking_uri"] == moved
     assert parent_of(Path(shutil.move(study, tmp_path / "st4")), moved) == first  # a moved folder: not a copy

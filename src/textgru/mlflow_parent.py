@@ -83,7 +83,7 @@ class ParentRun:
             unlogged_parent(folder, kind)
         if not mcfg or not is_global_rank_zero():
             return cls()
-        store = open_store(resolve_uri(mcfg.tracking_uri))
+        store = open_store(resolve_uri(mcfg.tracking_uri), new_run=True)  # a new SQLite file made when first used
         record = read_record(RunFolder(folder))
         run_id = recorded_parent(store, record, folder, kind) if record else None
         if run_id is None:

@@ -12,6 +12,7 @@ from typing import Any
 from textgru.errors import TextgruError
 from textgru.mlflow_record import copied_from, read_record, write_record
 from textgru.mlflow_store import Store
+from textgru.mlflow_uri import sqlite_path
 from textgru.run_folder import RunFolder
 
 log = logging.getLogger(__name__)
@@ -19,8 +20,8 @@ log = logging.getLogger(__name__)
 
 def recorded_parent(store: Store, record: dict[str, Any], folder: Path, kind: str) -> str | None:
     """The id of the parent run `folder` goes on in (`record`: its record), RUNNING again; None: a new one."""
-    try:
-        run = store.client.get_run(record["run_id"])
+    try:  # a SQLite file not made yet holds nothing: not made to be refused (a review: an empty file was left)
+        run = None if unmade(store) else store.client.get_run(record["run_id"])
     except Exception:  # the store no longer holds it: a new parent run (where it is the store the folder names)
         run = None
     if run is None and record["tracking_uri"] != store.uri:  # a review: a new parent, the recorded one left behind
@@ -41,6 +42,12 @@ def recorded_parent(store: Store, record: dict[str, Any], folder: Path, kind: st
         write_record(RunFolder(folder), store.uri, run.info.experiment_id, run.info.run_id)
     log.info("MLflow: %s %s continues in parent run %s", kind, folder, run.info.run_id)
     return str(run.info.run_id)
+
+
+def unmade(store: Store) -> bool:
+    """Whether `store` is a SQLite file that is not there yet (`open_store(..., new_run=True)` leaves it unmade)."""
+    db = sqlite_path(store.uri) if store.opened is None and store.uri.startswith("sqlite:") else None
+    return db is not None and not db.exists()
 
 
 def unlogged_parent(folder: Path, kind: str) -> None:
