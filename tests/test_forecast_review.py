@@ -186,11 +186,52 @@ def test_predict_reads_only_its_window_for_gaps_and_names_the_shape_given(traine
     assert (
         np.isnan(frame_values(mixed, ["y", "z"], None)[0, 0]) and frame_values(mixed, ["y", "z"], None).dtype == float
     )
-    with pytest.raises(TextgruError, match=r"^the series holds missing values \(pd.NA\); fill them first$"):
+    with pytest.raises(TextgruError, match=r"^the series holds missing or infinite values"):  # was "(pd.NA)"
         fc.predict(pd.DataFrame({"y": pd.Series([*y[:-1], pd.NA], dtype=object)}))  # a column of objects
     fc.columns = ["y", "z"]  # as a two-column model: a 1-D series is named as given, not as (n, 1)
     with pytest.raises(TextgruError, match=rf"^the series has shape \({len(y)},\); this model reads \(time, 2\)"):
         fc.predict(y)
+
+
+def test_predict_takes_a_tensor_that_requires_grad(trained: tuple[Path, Path]) -> None:
+    """A review: a tensor with requires_grad=True (a model's output), or a list of its rows, raised torch's "Can't
+    call numpy() on Tensor that requires grad"; it is read detached, as the same values in numpy are."""
+    import pandas as pd
+    import torch
+
+    import textgru
+
+    run, csv = trained
+    fc = textgru.load(run)
+    y = pd.read_csv(csv)["y"].to_numpy()
+    t = torch.tensor(y, dtype=torch.float32, requires_grad=True)
+    want = fc.predict(t.detach().numpy())
+    for given, ndim in ((t, 1), (t[:, None], 2), (list(t), 1), (list(t[:, None]), 2), (pd.Series(list(t)), 1)):
+        np.testing.assert_allclose(fc.predict(given), want if ndim == 1 else want[:, None])
+    np.testing.assert_allclose(fc.predict(pd.Series(list(t)).to_numpy()), want)  # an array of the tensor's cells
+    assert fc.evaluate(t) == fc.evaluate(t.detach().numpy())
+    windows = t[None, -fc.window :, None]
+    np.testing.assert_allclose(fc.rollout(windows), fc.rollout(windows.detach().numpy()))
+
+
+def test_nat_and_na_in_a_list_are_missing_as_none_is(trained: tuple[Path, Path]) -> None:
+    """A review: pd.NaT among numbers was "not numeric", and pd.NA before the window refused where None is read as
+    missing: each is missing as None and NaN are (of any float type): refused in the rows read, not before them."""
+    import pandas as pd
+
+    import textgru
+    from textgru.errors import TextgruError
+
+    run, csv = trained
+    fc = textgru.load(run)
+    y = list(pd.read_csv(csv)["y"])
+    for gap in (None, float("nan"), np.float32("nan"), pd.NaT, pd.NA):
+        np.testing.assert_allclose(fc.predict([gap, *y[1:]]), fc.predict(y), err_msg=repr(gap))
+        np.testing.assert_allclose(fc.predict(pd.Series([gap, *y[1:]], dtype=object)), fc.predict(y))
+        with pytest.raises(TextgruError, match=r"^the series holds missing or infinite values"):
+            fc.predict([*y[:-1], gap])
+        with pytest.raises(TextgruError, match=r"^the windows hold missing or infinite values"):
+            fc.rollout([[[v] for v in [*y[-fc.window : -1], gap]]])
 
 
 def test_iso_dates_with_spaces_around_them_are_sorted(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

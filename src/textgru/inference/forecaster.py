@@ -17,6 +17,7 @@ from textgru.inference.arguments import positive_int
 from textgru.inference.eval_mode import eval_mode
 from textgru.inference.forecast_messages import as_python_arguments, named_as_the_models, own_columns
 from textgru.inference.loaded_model import EvalOptions, LoadedModel
+from textgru.inference.series_arrays import detached, plain_array
 
 log = logging.getLogger(__name__)
 MOST_STEPS = 100_000  # a roll-out's horizon: a GRU step each (10**5: ~6 s on one core)
@@ -56,16 +57,15 @@ class Forecaster(LoadedModel):
 
         series = frame_values(series, self.columns, time_column or self.time_column)
         try:
-            if np.iscomplexobj(series):  # float64 would drop the imaginary part with numpy's warning
+            cells = plain_array(series)  # tensors detached; pd.NaT, pd.NA: NaN, as None is
+            if np.iscomplexobj(cells):  # float64 would drop the imaginary part with numpy's warning
                 raise TextgruError("the series holds complex numbers; this model forecasts real values")
-            if np.asarray(series).dtype.kind in "mM":  # a review: dates became nanosecond counts, forecast as values
+            if cells.dtype.kind in "mM":  # a review: dates became nanosecond counts, forecast as values
                 raise TextgruError("the series holds dates or durations; give the values to forecast, not the times")
-            if np.asarray(series).dtype.kind == "b":  # a review: forecast as 0/1, where a CSV's are refused
+            if cells.dtype.kind == "b":  # a review: forecast as 0/1, where a CSV's are refused
                 raise TextgruError("the series holds true/false values; give numbers (as floats, if you mean 0 and 1)")
-            values = np.asarray(series, dtype=np.float64)
+            values = np.asarray(cells, dtype=np.float64)
         except (TypeError, ValueError) as e:
-            if "NAType" in str(e):  # pandas' NA (a review: "not numeric")
-                raise TextgruError("the series holds missing values (pd.NA); fill them first") from None
             raise TextgruError(f"the series is not numeric ({str(e)[:80]})") from None
         if values.ndim == 0:  # None, a number, a string of digits: "the series has shape ()" named nothing
             raise TextgruError(f"the series is one value ({str(series)[:40]!r}); give a sequence of numbers")
@@ -86,6 +86,7 @@ class Forecaster(LoadedModel):
             raise TextgruError(
                 f"horizon={horizon:,} is more than {MOST_STEPS:,} steps; forecast in parts (each appended to the series)"
             )
+        windows = detached(windows)  # a tensor that requires grad (a review: torch's "Can't call numpy()")
         shape = np.shape(windows)  # another shape ran, read as other windows: (12, 1) as 12 windows of one row
         if len(shape) != 3 or shape[1:] != (self.window, len(self.columns)):
             raise TextgruError(
@@ -93,7 +94,7 @@ class Forecaster(LoadedModel):
                 f"{self.columns} each, not {shape}; predict(series) reads a series' last {self.window} rows"
             )
         try:  # predict's checks (a review: a NaN was NaN here and a number from an export; strings a traceback)
-            windows = np.asarray(windows, dtype=np.float64)
+            windows = np.asarray(plain_array(windows), dtype=np.float64)
         except (TypeError, ValueError) as e:
             raise TextgruError(f"the windows are not numeric ({str(e)[:80]})") from None
         if not (np.abs(windows) <= np.finfo(np.float32).max).all():
@@ -106,6 +107,7 @@ class Forecaster(LoadedModel):
     def predict(self, series: Any, horizon: int | None = None) -> np.ndarray:
         """The next `horizon` values (default: the trained horizon) after the last `window` rows of `series`
         ((time,) or (time, features), or a DataFrame with the model's columns): (horizon,) or (horizon, features)."""
+        series = detached(series)  # a list of a tensor's rows too (np.ndim below)
         values = self._values(series, last=self.window)  # the rows read (a review: a gap long before was refused)
         if len(values) < self.window:
             raise TextgruError(f"the series has {len(values)} rows; this model reads the last {self.window}")

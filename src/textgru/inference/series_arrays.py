@@ -1,0 +1,30 @@
+"""A series given to `Forecaster.predict`, `evaluate` or `rollout` as numpy reads it: torch tensors detached, and the
+cells pandas calls missing read as NaN, as None and NaN are."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+
+def detached(series: Any) -> Any:
+    """`series` with each torch tensor in it (itself, or in lists, tuples and object arrays) a numpy array, detached
+    and on the CPU (a review: one that requires grad, or a list of its rows, raised torch's "Can't call numpy() on
+    Tensor that requires grad"); anything else as given."""
+    if isinstance(series, torch.Tensor):
+        return series.detach().cpu().numpy()
+    if isinstance(series, (list, tuple)) or (isinstance(series, np.ndarray) and series.dtype == object and series.ndim):
+        return [detached(cell) for cell in series]
+    return series
+
+
+def plain_array(series: Any) -> np.ndarray:
+    """`detached(series)` as an array, where it holds objects with the cells pandas calls missing (None, NaN, pd.NaT,
+    pd.NA) NaN, as numpy reads None and NaN (a review: pd.NaT was "not numeric"; pd.NA before the rows read was
+    refused, a None there was not). numpy's ValueError or TypeError where it is no array (a ragged list)."""
+    import pandas as pd
+
+    cells = np.asarray(detached(series))
+    return np.where(pd.isna(cells), np.nan, cells) if cells.dtype == object else cells
