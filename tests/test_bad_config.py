@@ -152,6 +152,13 @@ MORE = [
     ("train", ["+trainer.num_sanity_val_steps=abc"], "trainer.num_sanity_val_steps=abc: must be an integer >= -1"),
     ("train", ["+trainer.detect_anomaly=maybe"], "trainer.detect_anomaly=maybe: must be true or false"),
     ("train", ["+trainer.gradient_clip_algorithm=bogus"], "trainer.gradient_clip_algorithm=bogus: must be one of"),
+    # a review: a mapping was OmegaConf's merge traceback with textgru's own arguments, a run folder left; a list dropped
+    ("train", ["+trainer.plugins={a: 1}"], "trainer.plugins: textgru gives the Trainer its plugins itself; remove it"),
+    ("train", ["+trainer.plugins=[x]"], "trainer.plugins: textgru gives the Trainer its plugins itself; remove it"),
+    ("train", ["+trainer.logger={a: 1}"], "trainer.logger: textgru gives the Trainer its logger itself; remove it"),
+    ("train", ["+trainer.callbacks=null"], "trainer.callbacks: textgru gives the Trainer its callbacks itself; remove"),
+    ("train", ["+trainer.profiler={a: 1}"], "trainer.profiler={'a': 1}: the Trainer takes no mapping there; give one"),
+    ("train", ["+trainer.profiler=[simple]"], "trainer.profiler=['simple']: the Trainer takes no list there; give one"),
     (  # a review: a tag name with dots was nested keys, and the error did not say how to give it
         "train",
         ["logger=mlflow", "logger.mlflow.tracking_uri=sqlite:///<tmp>/m.db", "+logger.mlflow.tags.mlflow.note.c=hi"],
@@ -506,6 +513,8 @@ def test_wrong_value_is_one_line_before_anything_starts(
         ["--config-dir", "<tmp>", "experiment=mine"],
         ["hparams_search=sentiment", "++hparams_search.params={seed: 'choice(1, 2)'}"],
         ["logger=mlflow", "logger.mlflow.tracking_uri=sqlite:///<tmp>/m.db", "++logger.mlflow.tags={a.b.c: d}"],
+        ["+trainer.profiler=simple", "trainer.max_time={minutes: 5}"],  # a mapping where the Trainer takes one
+        ["+trainer.profiler={_target_: lightning.pytorch.profilers.SimpleProfiler}"],  # an object Hydra builds
     ],
 )
 def test_valid_command_lines_pass(args: list[str], places: dict[str, str]) -> None:

@@ -174,6 +174,34 @@ def _callback_configs(cfg: DictConfig) -> None:
             )
 
 
+# Trainer arguments textgru gives itself (training.build_trainer), and where a user's own goes: a value under trainer.
+# was dropped, a mapping OmegaConf's merge traceback, a run folder left (a review: +trainer.plugins={a: 1})
+OWN_TRAINER_ARGUMENTS = {
+    "callbacks": "add a callback as +callbacks.<name>={_target_: <class>}",
+    "logger": "choose loggers with logger= (mlflow, tensorboard, wandb) and the logger.* keys",
+    "plugins": "textgru's own plugin writes checkpoints atomically; set precision with trainer.precision",
+}
+
+
+def _trainer_arguments(cfg: DictConfig) -> None:
+    """A trainer.* value the Trainer can take: none for textgru's own arguments; for Lightning's others without a
+    rule (`profiler`), no list and no mapping but an object's (with _target_), which only ruled keys take (devices,
+    max_time). A review: `+trainer.profiler={a: 1}` was AttributeError from inside fit, config.yaml left."""
+    trainer = OmegaConf.select(cfg, "trainer")  # not resolved: default_root_dir names Hydra's run folder
+    for name, value in OmegaConf.to_container(trainer).items() if isinstance(trainer, DictConfig) else ():
+        key = f"trainer.{name}"
+        if name in OWN_TRAINER_ARGUMENTS:
+            raise TextgruError(
+                f"{key}: textgru gives the Trainer its {name} itself; remove it ({OWN_TRAINER_ARGUMENTS[name]})"
+            )
+        built = isinstance(value, dict) and "_target_" in value  # an object Hydra builds: Lightning judges it
+        if key not in RULES["train"] and isinstance(value, (dict, list)) and not built:
+            raise TextgruError(
+                f"{key}={shown(value)}: the Trainer takes no {'mapping' if isinstance(value, dict) else 'list'} "
+                f"there; give one value, or an object as {key}={{_target_: <class>, ...}}"
+            )
+
+
 def _export_output(cfg: DictConfig) -> None:
     """An existing export folder is replaced only with overwrite=true, and only when it holds an earlier export."""
     from pathlib import Path
@@ -197,7 +225,7 @@ def _samples_size(cfg: DictConfig) -> None:
 
 _TRAIN_VALUES = (fractions, few_labels, task_fits, _tied_weights, _finite_schedule, _accelerator_present, _samples_size)
 CROSS_CHECKS: dict[str, Sequence[Callable[[DictConfig], None]]] = {
-    "train": (*_TRAIN_VALUES, _search_space, _callback_configs),
+    "train": (*_TRAIN_VALUES, _search_space, _callback_configs, _trainer_arguments),
     "eval": (fractions,),
     "serve": (_something_to_serve, _serve_caps),
     "export": (_export_output,),
