@@ -1428,6 +1428,31 @@ def test_resuming_a_sweeps_job_rewrites_the_sweeps_summary(tmp_path: Path) -> No
     assert "| 12 |" in (tmp_path / "sw" / "summary.md").read_text()
 
 
+def test_a_run_in_a_sweeps_folder_that_is_not_its_job_leaves_the_sweeps_summary(tmp_path: Path) -> None:
+    """A review: a single run in sweep/extra or sweep/0/nested rewrote the sweep's summary when it ended, a row of
+    its own there (sweep/0/nested its best run). Only the sweep's job folders are its rows, as they alone join its
+    MLflow parent; a job resumed still rewrites the summary, without them."""
+    common = ("task=forecast", "data.length=300", "logger.tensorboard=false", "trainer.max_steps=2")
+    sweep = tmp_path / "sw"
+    r = run_script("train", "-m", *common, "seed=1,2", f"hydra.sweep.dir={sweep}")
+    assert r.returncode == 0, r.stderr[-3000:]
+    before = {name: (sweep / name).read_bytes() for name in ("summary.csv", "summary.md")}
+    runs = [("train", *common, f"seed={seed}", f"hydra.run.dir={sweep / f}") for seed, f in ((3, "extra"), (4, "0/x"))]
+    for other in run_scripts(*runs):
+        assert other.returncode == 0 and "the sweep's summary" not in other.stderr, other.stderr[-3000:]
+    assert {name: (sweep / name).read_bytes() for name in before} == before
+    resumed = run_script("train", f"resume={sweep / '0'}", "trainer.max_steps=4")
+    assert resumed.returncode == 0 and "rewrote the sweep's summary" in resumed.stderr, resumed.stderr[-3000:]
+    rows = {row["run"]: row["global_step"] for row in csv.DictReader((sweep / "summary.csv").open())}
+    assert rows == {"0": "4", "1": "2"}, rows
+    from textgru.sweep_jobs import sweep_of  # a folder a sweep's own hydra.sweep.subdir= made is its job too
+
+    for mode, of in (("MULTIRUN", sweep), ("RUN", None)):
+        (sweep / "job" / "run" / ".hydra").mkdir(parents=True, exist_ok=True)
+        (sweep / "job" / "run" / ".hydra" / "hydra.yaml").write_text(f"hydra:\n  mode: {mode}\n")
+        assert sweep_of(sweep / "job" / "run") == of and sweep_of(sweep / "0" / "x") is None
+
+
 def test_a_forecast_run_resumes(tmp_path: Path) -> None:
     """A forecast run's config has no tokenizer section (tokenizer=null): resume refused every forecast run as a
     config that "lacks tokenizer" (a review), so a run max_time stopped could not train on."""

@@ -40,12 +40,13 @@ def read_record(folder: RunFolder) -> dict[str, Any] | None:
 
 def job_sweep_record(run_dir: Path, uri: str) -> dict[str, Any] | None:
     """The record of the `-m` sweep whose job folder `run_dir` is (the nearest folder above it holding Hydra's
-    multirun.yaml, as `summarised_runs.sweep_of` finds it; not a study's trial), for a job run outside the multirun:
+    multirun.yaml, as `sweep_jobs.sweep_of` finds it; not a study's trial), for a job run outside the multirun:
     one a stopped sweep never started, run with the line its stop printed (a review: a top-level run, which the
     README's snippet missed). None, with a warning, where its parent run is in another store than `uri`."""
-    sweep = next((p for p in run_dir.parents if (p / "multirun.yaml").is_file()), None)
-    if sweep != run_dir.parent or not run_dir.name.isdigit():  # a review: sweep/extra, sweep/0/nested joined it
-        return None  # (a job's folder is hydra.sweep.subdir, ${hydra.job.num}: a number, right under the sweep's)
+    from textgru.sweep_jobs import sweep_of
+
+    if (sweep := sweep_of(run_dir)) is None:  # a review: sweep/extra, sweep/0/nested joined it (`is_job_of`)
+        return None
     record = read_record(RunFolder(sweep)) if not (run_dir.parent / "study.db").is_file() else None
     if record is not None and record["tracking_uri"] != uri:
         logging.getLogger(__name__).warning(

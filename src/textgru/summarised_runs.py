@@ -10,13 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from textgru.distributed import process_rank
+from textgru.sweep_jobs import hydra_sweep_rows, sweep_of
 
 log = logging.getLogger(__name__)
-
-
-def sweep_of(run_dir: Path) -> Path | None:
-    """The `-m` sweep folder a run is a job of (the nearest folder above it holding Hydra's multirun.yaml), or None."""
-    return next((p for p in run_dir.parents if (p / "multirun.yaml").is_file()), None)
 
 
 def warn_if_summarised(run_dir: Path) -> None:
@@ -40,7 +36,6 @@ def update_sweep_summary(run_dir: Path, cfg: Any) -> None:
     """Rewrite the summary of the sweep `run_dir` is a job of, where it wrote one, from its jobs' folders as they are
     now (a review: a stopped job resumed to its end still read "unfinished" there)."""
     from textgru.mlflow_sweep import refresh_parent
-    from textgru.sweep_jobs import hydra_sweep_rows
     from textgru.sweep_summary import write_summary
 
     sweep = sweep_of(run_dir)

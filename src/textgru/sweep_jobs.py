@@ -36,6 +36,31 @@ def run_row(run_dir: Path, overrides: dict[str, Any], name: str | None = None, f
     return {"run": name, **overrides, "status": status, **metrics}
 
 
+def sweep_of(run_dir: Path) -> Path | None:
+    """The `-m` sweep folder (the nearest folder above `run_dir` holding Hydra's multirun.yaml) whose job `run_dir`
+    is, or None."""
+    sweep = _nearest_sweep(run_dir)
+    return sweep if sweep is not None and is_job_of(run_dir, sweep) else None
+
+
+def _nearest_sweep(run_dir: Path) -> Path | None:
+    return next((p for p in run_dir.parents if (p / "multirun.yaml").is_file()), None)
+
+
+def is_job_of(run_dir: Path, sweep_dir: Path) -> bool:
+    """Whether `run_dir` is a job folder of the sweep in `sweep_dir`: a number right under it (hydra.sweep.subdir's
+    ${hydra.job.num}, and the folder a stopped sweep's line or `textgru.sweep()` gives a job), or a folder its own
+    multirun made (a subdir of one's own: `.hydra/hydra.yaml` says MULTIRUN, no other sweep's folder between). A
+    review: a single run in sweep/extra or sweep/0/nested joined its MLflow parent, and rewrote its summary, a row."""
+    if run_dir.parent == sweep_dir and run_dir.name.isdigit():
+        return True
+    try:
+        mode = yaml.safe_load(RunFolder(run_dir).hydra_config.read_text())["hydra"]["mode"]
+    except (OSError, yaml.YAMLError, KeyError, TypeError):
+        return False
+    return mode == "MULTIRUN" and _nearest_sweep(run_dir) == sweep_dir
+
+
 def hydra_sweep_rows(sweep_dir: Path, failed: Any = (), planned: list[list[str]] | None = None) -> list[dict[str, Any]]:
     """A row for every job folder of a Hydra multirun (each holds `.hydra/overrides.yaml`), at any depth (a review:
     `hydra.sweep.subdir=seed_${seed}/run`, or an override_dirname naming a path, made no summary at all). `failed`
@@ -43,7 +68,7 @@ def hydra_sweep_rows(sweep_dir: Path, failed: Any = (), planned: list[list[str]]
     rows, ran = [], []
     for overrides_file in sorted(sweep_dir.rglob(".hydra/overrides.yaml")):
         run_dir = overrides_file.parent.parent
-        if run_dir == sweep_dir:
+        if not is_job_of(run_dir, sweep_dir):  # a single run in its folder (sweep/extra) is none of its rows
             continue
         ran.append([str(o) for o in yaml.safe_load(overrides_file.read_text()) or []])
         rows.append(run_row(run_dir, _values(ran[-1]), run_dir.relative_to(sweep_dir).as_posix(), failed))
