@@ -938,6 +938,63 @@ def test_a_stopped_sweeps_parent_is_killed_with_its_summary(store: str, tmp_path
     assert parents["crashed"].info.status == "FAILED" and not client.list_artifacts(parents["crashed"].info.run_id)
 
 
+def test_a_copied_stopped_sweeps_job_leaves_the_originals_parent_run_as_it_is(
+    store: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A review: a stopped sweep's folder copied (`cp -r sw swc`), then a job in the copy run to its end (`textgru
+    train resume=swc/1`), brought the copy's summary to the original's parent run, recorded in the copy: it ended
+    FINISHED, its `textgru.failed_jobs` gone, while the original's job was still stopped. The copy's summary stays on
+    disk, with a warning; the original's own job end still refreshes its parent."""
+    import atexit
+
+    from omegaconf import OmegaConf
+
+    from textgru.mlflow_record import read_record
+    from textgru.mlflow_sweep import SweepParent
+    from textgru.run_folder import RunFolder
+    from textgru.summarised_runs import update_sweep_summary
+
+    sweep, copy = tmp_path / "sw", tmp_path / "swc"
+    for job, seed in ((0, 1), (1, 2)):  # job 0 finished, job 1 stopped
+        (sweep / str(job) / ".hydra").mkdir(parents=True)
+        (sweep / str(job) / ".hydra" / "overrides.yaml").write_text(f"- seed={seed}\n")
+    (sweep / "0" / "metrics.json").write_text('{"val/acc": 0.5}')
+    (sweep / "multirun.yaml").write_text("hydra:\n  overrides:\n    task: ['seed=1,2']\n")
+    (sweep / "summary.csv").write_text("run,seed,status\n0,1,finished\n1,2,unfinished\n")  # the stop line's
+    mcfg = {"tracking_uri": store, "experiment_name": "copied_sweep", "artifact_location": None, "tags": {}}
+    cfg = OmegaConf.create(
+        {
+            "logger": {"mlflow": mcfg},
+            "task": {"name": "sentiment"},
+            "optimized_metric": "val/acc",
+            "optimized_mode": "max",
+        }
+    )
+    callback = SweepParent()
+    hydra = {"sweep": {"dir": str(sweep)}, "overrides": {"task": ["seed=1,2"]}}
+    callback.on_multirun_start(OmegaConf.merge(cfg, {"hydra": hydra}))
+    atexit.unregister(callback._abandoned)
+    callback._abandoned()  # stopped: KILLED with its summary
+    client, parent_id = mlflow.MlflowClient(store), read_record(RunFolder(sweep))["run_id"]
+    shutil.copytree(sweep, copy)
+    (copy / "1" / "metrics.json").write_text('{"val/acc": 0.9}')  # the copy's job 1 resumed to its end
+    with caplog.at_level(logging.WARNING, logger="textgru"):
+        update_sweep_summary(copy / "1", cfg)
+    assert "1,2,finished" in (copy / "summary.csv").read_text().replace('"', "")  # on disk, as without MLflow
+    parent = client.get_run(parent_id)
+    assert parent.info.status == "KILLED" and parent.data.tags["textgru.failed_jobs"] == "1"
+    assert parent.data.metrics["best/val/acc"] == 0.5 and parent.data.tags["textgru.best_run"] == "0"
+    assert (
+        f"MLflow: {copy} is a copy of {sweep}, whose MLflow parent run stays its own; its summary is not brought to "
+        "that parent run" in caplog.text
+    )
+    (sweep / "1" / "metrics.json").write_text('{"val/acc": 0.7}')  # the original's own job 1 finished
+    update_sweep_summary(sweep / "1", cfg)
+    parent = client.get_run(parent_id)
+    assert parent.info.status == "FINISHED" and "textgru.failed_jobs" not in parent.data.tags
+    assert parent.data.metrics["best/val/acc"] == 0.7 and parent.data.tags["textgru.best_run"] == "1"
+
+
 def test_a_copied_study_folder_gets_a_parent_run_of_its_own_and_another_store_is_one_line(
     store: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

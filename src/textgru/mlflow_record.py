@@ -66,24 +66,20 @@ def write_record(folder: RunFolder, tracking_uri: str, experiment_id: str, run_i
     tmp.replace(folder.mlflow_run)
 
 
-def copied_from(found: Any, folder: RunFolder, what: str = "run") -> bool:
+def copied_from(found: Any, folder: RunFolder, what: str = "run", then: str = "") -> bool:
     """Whether `folder` is a copy of the folder MLflow run `found` (a run, or a sweep's or search's parent run: `what`)
     was logged from, that folder still there holding the same record: the copy goes on in a `what` of its own (a run's
     copy wrote into the original's run, whose steps it then skipped as logged already; a study's, its trials beside
-    the original's, two of one number). A moved folder continues its run."""
+    the original's, two of one number); `then`: what the copy does instead, where it gets none. A moved folder
+    continues its run."""
     first = found.data.tags.get("textgru.run_dir")
     if not first or Path(first).resolve() == folder.path.resolve():
         return False
     record = read_record(RunFolder(Path(first))) if Path(first).is_dir() else None
     if record is None or record.get("run_id") != found.info.run_id:
         return False
-    log.warning(
-        "MLflow: %s is a copy of %s, whose MLflow %s stays its own; this one gets a new %s",
-        folder.path,
-        first,
-        what,
-        what,
-    )
+    then = then or f"this one gets a new {what}"
+    log.warning("MLflow: %s is a copy of %s, whose MLflow %s stays its own; %s", folder.path, first, what, then)
     return True
 
 

@@ -16,7 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 from textgru.errors import TextgruError
 from textgru.library_notices import store_notices_quiet
 from textgru.mlflow_parent import ParentRun
-from textgru.mlflow_record import read_record
+from textgru.mlflow_record import copied_from, read_record
 from textgru.mlflow_store import first_line, open_store, overrides_as_params
 from textgru.run_folder import RunFolder
 
@@ -150,7 +150,8 @@ def refresh_parent(sweep: Path, cfg: DictConfig) -> None:
     """A job's end rewrote its stopped sweep's summary (`summarised_runs.update_sweep_summary`): with `logger=mlflow`
     in the sweep's store, the parent run gets it too: the best job's metric and run, summary.csv/md, the jobs still
     unfinished (`textgru.failed_jobs`), and FINISHED once every job finished (a review: it stayed KILLED with the
-    stop's summary). Never raises: the summary is on disk either way."""
+    stop's summary). A copy of the sweep's folder (the original still there) leaves the original's parent as it is,
+    with a warning. Never raises: the summary is on disk either way."""
     from textgru.mlflow_uri import resolve_uri
 
     mlflow = OmegaConf.select(cfg, "logger.mlflow")
@@ -159,7 +160,9 @@ def refresh_parent(sweep: Path, cfg: DictConfig) -> None:
         if record is None or record["tracking_uri"] != resolve_uri(mlflow.tracking_uri):
             return
         store, run_id = open_store(record["tracking_uri"]), record["run_id"]
-        if store.client.get_run(run_id).info.lifecycle_stage == "deleted":
+        found, not_brought = store.client.get_run(run_id), "its summary is not brought to that parent run"
+        # a review: a copied sweep's job (cp -r, then the stop's line in the copy) ended the original's parent FINISHED
+        if found.info.lifecycle_stage == "deleted" or copied_from(found, RunFolder(sweep), "parent run", not_brought):
             return
         parent = ParentRun(store, run_id)
         if parent.log_summary(sweep, str(cfg.optimized_metric), str(cfg.optimized_mode)):
