@@ -949,7 +949,9 @@ def test_a_copied_stopped_sweeps_job_leaves_the_originals_parent_run_as_it_is(
 
     from omegaconf import OmegaConf
 
+    from textgru.mlflow_parent import ParentLink, current_parent
     from textgru.mlflow_record import read_record
+    from textgru.mlflow_store import Store
     from textgru.mlflow_sweep import SweepParent
     from textgru.run_folder import RunFolder
     from textgru.summarised_runs import update_sweep_summary
@@ -988,6 +990,12 @@ def test_a_copied_stopped_sweeps_job_leaves_the_originals_parent_run_as_it_is(
         f"MLflow: {copy} is a copy of {sweep}, whose MLflow parent run stays its own; its summary is not brought to "
         "that parent run" in caplog.text
     )
+    with caplog.at_level(logging.WARNING, logger="textgru"):  # a review: the copy's job was the original's child
+        assert current_parent(store, copy / "1", Store(store)) is None
+    assert f"MLflow: {copy} is a copy of {sweep}, whose MLflow parent run stays its own; this run is not its child" in (
+        caplog.text
+    )
+    assert current_parent(store, sweep / "1", Store(store)) == ParentLink(store, parent_id)
     (sweep / "1" / "metrics.json").write_text('{"val/acc": 0.7}')  # the original's own job 1 finished
     update_sweep_summary(sweep / "1", cfg)
     parent = client.get_run(parent_id)

@@ -48,10 +48,10 @@ class ParentLink:
 _PARENT: ContextVar[ParentLink | None] = ContextVar("textgru_mlflow_parent", default=None)
 
 
-def current_parent(uri: str, run_dir: Path | None = None) -> ParentLink | None:
+def current_parent(uri: str, run_dir: Path | None = None, store: Store | None = None) -> ParentLink | None:
     """The parent of a run starting now: set by `parent_run` (textgru.sweep, tune), or, in a Hydra multirun, the
     run recorded in the sweep folder by `SweepParent`; outside one, that of the sweep `run_dir` is a job of
-    (`job_sweep_record`). Only a parent in the same store counts."""
+    (`job_sweep_record`, looked up in `store`). Only a parent in the same store counts."""
     from textgru.config import in_hydra_multirun
 
     link = _PARENT.get()
@@ -61,7 +61,7 @@ def current_parent(uri: str, run_dir: Path | None = None) -> ParentLink | None:
         record = read_record(RunFolder(Path(HydraConfig.get().sweep.dir)))
         if record:
             link = ParentLink(record["tracking_uri"], record["run_id"])
-    elif link is None and run_dir is not None and (record := job_sweep_record(run_dir, uri)):
+    elif link is None and run_dir is not None and (record := job_sweep_record(run_dir, uri, store)):
         link = ParentLink(uri, record["run_id"])
     return link if link is not None and link.uri == uri else None
 

@@ -38,11 +38,12 @@ def read_record(folder: RunFolder) -> dict[str, Any] | None:
     )
 
 
-def job_sweep_record(run_dir: Path, uri: str) -> dict[str, Any] | None:
+def job_sweep_record(run_dir: Path, uri: str, store: Any = None) -> dict[str, Any] | None:
     """The record of the `-m` sweep whose job folder `run_dir` is (the nearest folder above it holding Hydra's
     multirun.yaml, as `sweep_jobs.sweep_of` finds it; not a study's trial), for a job run outside the multirun:
     one a stopped sweep never started, run with the line its stop printed (a review: a top-level run, which the
-    README's snippet missed). None, with a warning, where its parent run is in another store than `uri`."""
+    README's snippet missed). None, with a warning, where its parent run is in another store than `uri`, or where the
+    sweep's folder is a copy of the one it was logged from (`store`: where to look it up)."""
     from textgru.sweep_jobs import sweep_of
 
     if (sweep := sweep_of(run_dir)) is None:  # a review: sweep/extra, sweep/0/nested joined it (`is_job_of`)
@@ -54,6 +55,13 @@ def job_sweep_record(run_dir: Path, uri: str) -> dict[str, Any] | None:
             *(run_dir, sweep, record["tracking_uri"], uri),
         )
         return None
+    if record is not None and store is not None:  # a review: a copied sweep's job became the original's child
+        try:
+            found = store.client.get_run(record["run_id"])
+        except Exception:  # not there (deleted since): no parent
+            return None
+        if copied_from(found, RunFolder(sweep), "parent run", "this run is not its child"):
+            return None
     return record
 
 

@@ -119,7 +119,7 @@ class RunTracker:
             log.warning("MLflow: %s has no %s; the resumed run gets a new MLflow run", run.path, run.mlflow_run.name)
         if tracker.resumed is None and tracker.store.opened:  # a deleted experiment: one line now, not after the data
             tracker.experiment = tracker.experiment_id()
-        tracker.parent = current_parent(uri, run.path)
+        tracker.parent = current_parent(uri, run.path, tracker.store)
         return tracker
 
     def experiment_id(self) -> str:  # the experiment a new run goes to, made where it is not there
