@@ -1147,6 +1147,48 @@ def test_an_lm_that_read_this_runs_held_out_texts_is_refused(bilm_run: Path, toy
         build_classification(classifier_config(toy_csv, tmp_path / "lm"))
 
 
+def test_an_lm_that_read_this_runs_held_out_texts_as_lines_of_a_txt_is_refused(
+    bilm_run: Path, toy_csv: Path, tmp_path: Path
+) -> None:
+    """A review: a biLM pretrained on a .txt of the labelled texts one per line (the text column dumped) kept the
+    digest of the one document, which no held-out text has; it was fine-tuned from without a word while 75% of the
+    held-out texts were lines of its training text. Each line of its training documents is digested too."""
+    from textgru.data.bilm_datamodule import BiLMDataModule
+
+    with open(toy_csv, encoding="utf-8") as f:
+        lines = [row["text"] for row in csv.DictReader(f)]
+    (tmp_path / "texts.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    cfg = compose_config("train", ["task=bilm", "data=local_text", f"data.path={tmp_path / 'texts.txt'}"])
+    dm = BiLMDataModule(OmegaConf.to_container(cfg.data), OmegaConf.to_container(cfg.tokenizer), seed=0)
+    dm.setup("fit")  # one document, carved contiguously: its first lines train
+    ckpt = torch.load(bilm_run / "checkpoints" / "best.ckpt", map_location="cpu", weights_only=True)
+    ckpt["textgru"]["trained_texts"] = torch.tensor(dm.train_digests)  # as `task=bilm` on that .txt keeps
+    shutil.copytree(bilm_run, tmp_path / "lm")
+    torch.save(ckpt, tmp_path / "lm" / "checkpoints" / "best.ckpt")
+    with pytest.raises(
+        TextgruError, match=r"trained on \d+ of this run's validation texts \(\d+%\), so its validation"
+    ):
+        build_classification(classifier_config(toy_csv, tmp_path / "lm"))
+
+
+def test_a_huge_corpus_keeps_a_sample_of_its_digests_said_in_the_log(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Past KEPT_DIGESTS distinct texts and lines, a biLM keeps the smallest digests (the same sample for the same
+    corpus, whatever its order), and the log says the check is partial."""
+    from textgru.data import repeated_texts
+
+    docs = ["one line\ntwo Lines", "Two  lines", "three\n\nfour"]
+    every = repeated_texts.corpus_digests(docs)
+    lines = ["one line", "two lines", "three", "four"]  # a blank line is none; case and spacing aside
+    assert every == repeated_texts.text_digests([docs[0], docs[2], *lines]) and len(every) == 6
+    monkeypatch.setattr(repeated_texts, "KEPT_DIGESTS", 4)
+    with caplog.at_level(logging.INFO, logger="textgru.data.repeated_texts"):
+        assert repeated_texts.corpus_digests(docs[::-1]) == every[:4]
+    assert "6 distinct training texts and lines: the checkpoint keeps the digests of 4" in caplog.text
+    assert "is partial" in caplog.text
+
+
 def test_a_split_line_shows_dollar_braces_as_text(tmp_path: Path) -> None:
     """A review: an LM pretrained on a file whose name holds `${` was refused as an edited checkpoint; the line to
     paste must keep such a value as text (Hydra's `\\${`, in the shell's quotes), not an interpolation."""

@@ -22,7 +22,7 @@ from textgru.config_keys import require_keys
 from textgru.data.batching import bucketed_loader
 from textgru.data.columns import column_values
 from textgru.data.long_texts import encode_documents
-from textgru.data.repeated_texts import text_digests
+from textgru.data.repeated_texts import corpus_digests
 from textgru.data.tokenization import pad_id, train_tokenizer
 from textgru.errors import TextgruError
 
@@ -96,7 +96,7 @@ class BiLMDataModule(L.LightningDataModule):
             raise TextgruError(f"data.max_length={self.max_length}: task=bilm needs at least 2 (a token to predict)")
         texts = load_texts(self.data_cfg)
         self.tokenizer = train_tokenizer(column_values(texts["train"], "text"), self.tokenizer_cfg)  # training only
-        self.train_digests = text_digests(column_values(texts["train"], "text"))  # kept in the checkpoint
+        self.train_digests = corpus_digests(column_values(texts["train"], "text"))  # kept in the checkpoint
         for split in SPLITS:
             encoded = encode_documents(self.tokenizer, column_values(texts[split], "text"), exact=True)
             # a piece of one token has nothing to predict in either direction

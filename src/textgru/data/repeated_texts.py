@@ -66,6 +66,24 @@ def text_digests(texts: Iterable[str]) -> list[int]:
     return sorted({int.from_bytes(digest, "big", signed=True) for digest in digests})
 
 
+KEPT_DIGESTS = 2_000_000  # 16 MB in a checkpoint
+
+
+def corpus_digests(documents: Iterable[str]) -> list[int]:
+    """`text_digests` of a biLM's training documents and of each of their lines (a review: a .txt of the labelled
+    texts one per line was one document, whose digest no held-out text has). Past KEPT_DIGESTS, the smallest of them:
+    a sample by digest, the same for the same corpus, said in the log (the check then sees that share)."""
+    kept = text_digests(piece for doc in documents for piece in (doc, *doc.split("\n")) if piece.strip())
+    if len(kept) > KEPT_DIGESTS:
+        log.info(
+            "%d distinct training texts and lines: the checkpoint keeps the digests of %d of them (a sample), so "
+            "fine-tuning's check of its validation and test texts against them is partial",
+            len(kept),
+            KEPT_DIGESTS,
+        )
+    return kept[:KEPT_DIGESTS]
+
+
 def warn_shared_texts(dd: DatasetDict, name: str | Mapping[str, str]) -> None:
     """A warning for each split that shares texts with the training split (files the user split themselves), naming
     the split's file and the training file (`name`: one, or one per split; a review: a split read from
