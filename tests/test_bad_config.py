@@ -24,6 +24,7 @@ from lightning.pytorch import Trainer
 from omegaconf import OmegaConf, open_dict
 
 import textgru
+from textgru.cli import TUNE_RUN_DIR
 from textgru.config import CONF_DIR, compose_config
 from textgru.errors import TextgruError
 
@@ -179,6 +180,13 @@ MORE = [
     ("train", ["seed=-1"], "seed=-1: must be an integer in [0, 4294967295]"),
     ("train", ["trainer.accelerator=tpu"], "trainer.accelerator=tpu needs torch_xla"),
     ("train", ["data=local", "data.path=${oc.env:TEXTGRU_TEST_UNSET}"], "data.path cannot be resolved"),
+    (  # a review: Hydra's traceback for a run folder named after a misspelt key
+        "train",
+        ["hydra.run.dir=<tmp>/run/${model.hiden_size}"],
+        "hydra.run.dir=<tmp>/run/${model.hiden_size} cannot be resolved: Interpolation key 'model.hiden_size' not found",
+    ),
+    ("train", ["seed=3", "hydra.job.name=${oops}"], "hydra.job.name=${oops} cannot be resolved: Interpolation key"),
+    ("train", ["-m", "seed=1,2", "hydra.sweep.dir=<tmp>/run/${oops}"], "hydra.sweep.dir=<tmp>/run/${oops} cannot be"),
     # few labels, task=bilm, fine-tuning (issue 19)
     ("train", ["data.train_size=0"], "data.train_size=0: must be an integer >= 1, or null"),
     ("train", ["data.train_fraction=1.5"], "data.train_fraction=1.5: must be a number in (0, 1], or null"),
@@ -508,13 +516,15 @@ def test_wrong_value_is_one_line_before_anything_starts(
         ["-m", "seed=1,2", "model.hidden_size=choice(8, 16)"],
         ["hydra.mode=MULTIRUN", "seed=1,2"],
         ["~callbacks.lr_monitor", "callbacks.early_stopping=null"],
-        ["hydra.run.dir=${paths.output_dir}/${task.name}/tune/${hparams_search.study_name}"],  # textgru tune's own
+        [TUNE_RUN_DIR],  # textgru tune's own
         ["hydra.run.dir=<tmp>/new/run", "-m", "hydra.sweep.dir=<tmp>/new/sweep", "optimizer.lr=1e-4,1e-2"],
         ["--config-dir", "<tmp>", "experiment=mine"],
         ["hparams_search=sentiment", "++hparams_search.params={seed: 'choice(1, 2)'}"],
         ["logger=mlflow", "logger.mlflow.tracking_uri=sqlite:///<tmp>/m.db", "++logger.mlflow.tags={a.b.c: d}"],
         ["+trainer.profiler=simple", "trainer.max_time={minutes: 5}"],  # a mapping where the Trainer takes one
         ["+trainer.profiler={_target_: lightning.pytorch.profilers.SimpleProfiler}"],  # an object Hydra builds
+        ["hydra.run.dir=<tmp>/r${model.hidden_size}_${now:%H}_${hydra:job.name}"],  # config values, Hydra's own
+        ["-m", "seed=1,2", "hydra.sweep.dir=<tmp>/s${seed}", "hydra.sweep.subdir=${hydra.job.num}_${seed}"],
     ],
 )
 def test_valid_command_lines_pass(args: list[str], places: dict[str, str]) -> None:

@@ -16,6 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 from textgru.command_flags import multirun, searches, showing_only
 from textgru.config_checks import check_config, check_value
 from textgru.config_literals import check_literal_folders
+from textgru.config_lookup import unresolved_in
 from textgru.config_path_rules import Folder, static_folder
 from textgru.config_problem import problem
 from textgru.console import command_arg, hydra_quoted
@@ -107,6 +108,9 @@ def check_command_line(
             "hydra.run.dir= names one run's folder, and a -m sweep does not read it (its jobs would go to "
             "outputs/<task>/multirun/...): give hydra.sweep.dir=<folder> instead; its jobs go to <folder>/0, 1, ..."
         )
+    for key in ("hydra.run.dir", "hydra.sweep.dir", "hydra.sweep.subdir", "hydra.job.name"):  # a review: a traceback
+        if "${" in typed.get(key, "") and (why := unresolved_in(cfg or _composed(config_name), typed[key])):
+            raise TextgruError(f"{key}={typed[key]} cannot be resolved: {why}")
     if cfg is None:
         return
     with_raw = cfg
@@ -124,6 +128,12 @@ def check_command_line(
             key = o.get_key_element().lstrip("+~")
             for value in sweep_values(o.value()):
                 check_value(with_raw, config_name, key, value)
+
+
+def _composed(config_name: str) -> DictConfig:
+    from textgru.config import compose_config
+
+    return compose_config(config_name)
 
 
 def command_line_overrides() -> list[str]:

@@ -30,3 +30,13 @@ def lookup(cfg: DictConfig, key: str) -> Any:
     except Exception as e:
         return Unresolved((str(e).strip().splitlines() or [type(e).__name__])[0])
     return value
+
+
+def unresolved_in(cfg: DictConfig, text: str) -> str | None:
+    """Why `text` (a run folder's name, typed with `${...}` of config values) fails to resolve against `cfg`; None
+    where it resolves, or names Hydra's own values (`${hydra:job.name}`, `${hydra.job.num}`), which only Hydra has."""
+    if "${hydra" in text:
+        return None
+    probe = OmegaConf.create({**OmegaConf.to_container(cfg, resolve=False), "_textgru_probe": text})  # type: ignore[dict-item]
+    value = lookup(probe, "_textgru_probe")
+    return value.reason if isinstance(value, Unresolved) else None
