@@ -125,3 +125,26 @@ def test_learning_curves_plot_each_epochs_validation_as_train_log_shows_it(
     plot_learning_curves(csv, tmp_path / "steps.png", x="step")  # a step axis (the LMs'): every validation
     validation = [line for line in drawn[1].axes[1].get_lines() if line.get_label() == "validation"][0]
     assert list(validation.get_xdata()) == [3, 7, 11, 15, 19, 23]
+
+
+@pytest.mark.parametrize("x", ["epoch", "step"])
+def test_a_single_epochs_learning_curves_have_whole_ticks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, x: str
+) -> None:
+    """A review (trainer.max_steps=2): a one-epoch run's learning_curves.png ticked its epoch axis -0.045..0.045
+    around the one point at 0; MaxNLocator(integer=True) falls back to fractions with fewer than 2 integers in view."""
+    from textgru.plots import plot_learning_curves
+
+    csv = tmp_path / "metrics.csv"
+    csv.write_text(
+        "epoch,step,train/loss_epoch,train/loss_step,val/loss,val/macro_f1,train/macro_f1,test/macro_f1\n"
+        "0,0,,0.69,,,,\n0,0,,,0.71,0.49,,\n0,0,0.69,,,,0.20,\n"
+        "1,1,,,0.71,0.49,,\n1,1,,,,,,0.40\n",  # the best checkpoint re-scored after training, and the test
+        encoding="utf-8",
+    )
+    drawn = drawn_figures(monkeypatch)
+    plot_learning_curves(csv, tmp_path / "curves.png", x=x)
+    for ax in drawn[0].axes:
+        low, high = ax.get_xlim()
+        ticks = [t for t in ax.get_xticks() if low <= t <= high]
+        assert ticks == [0], (ax.get_title(), list(ax.get_xticks()))

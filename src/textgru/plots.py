@@ -109,7 +109,8 @@ def plot_learning_curves(
                     dense = x == "step" and split == "train"
                     style = {"marker": None if dense else "o", "alpha": 0.6 if dense else 1.0}
                     ax.plot(series.index, series.values, **style, label=split)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole epochs (steps), not 0.2 of one
+        # whole epochs (steps), not 0.2 of one; a single epoch's one tick (a review: -0.045..0.045, 2 wanted in view)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
         ax.set_xlabel(x)
         ax.set_title(m)
         ax.grid(alpha=0.3)
