@@ -280,6 +280,25 @@ def test_a_label_without_example_or_prediction_has_no_score_in_the_table() -> No
     assert "0.0000" in predicted.splitlines()[2] and "left out" not in predicted  # predicted: a real 0, averaged
 
 
+def test_a_label_without_example_or_prediction_has_null_scores_in_the_report(tmp_path: Path) -> None:
+    """A review: <split>_metrics.json gave the label the table shows as `-` precision, recall and f1 0.0, so its
+    per_class f1 averaged to another number than its own macro_f1 (which leaves the label out)."""
+    import torch
+
+    from textgru.inference.evaluation import classification_metrics, write_report
+
+    names = ["negative", "neutral", "positive"]
+    probs = torch.tensor([[0.9, 0.05, 0.05], [0.1, 0.1, 0.8], [0.2, 0.1, 0.7]])
+    write_report(classification_metrics(probs, [0, 2, 0], names), names, tmp_path, "test")
+    report = json.loads((tmp_path / "test_metrics.json").read_text(encoding="utf-8"))
+    per_class = report["per_class"]
+    assert per_class["neutral"] == {"precision": None, "recall": None, "f1": None, "support": 0}, per_class
+    scored = [m["f1"] for m in per_class.values() if m["f1"] is not None]
+    assert math.isclose(sum(scored) / len(scored), report["macro_f1"], rel_tol=1e-6), report
+    predicted = classification_metrics(torch.tensor([[0.9, 0.05, 0.05], [0.1, 0.8, 0.1]]), [0, 2], names)
+    assert predicted["per_class"]["neutral"]["f1"] == 0.0  # predicted without an example: a real 0, averaged
+
+
 def test_an_eval_report_names_the_data_it_scored(tmp_path: Path) -> None:
     """A second review: a Hub dataset was recorded as just data=hub, and a split read from its own file
     (data.test_path) under the training file's name."""

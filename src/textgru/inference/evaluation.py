@@ -28,12 +28,15 @@ log = logging.getLogger(__name__)
 
 def classification_metrics(probs: torch.Tensor, labels: Sequence[int], label_names: Sequence[str]) -> dict[str, Any]:
     """Accuracy, macro-F1, cross-entropy, per-class precision/recall/F1/support and the confusion matrix, from
-    class probabilities (n, classes) and true label ids."""
+    class probabilities (n, classes) and true label ids. A label with no example and no prediction has None for its
+    scores (the table's `-`): macro-F1 leaves it out (a review: 0.0 in the JSON, its f1s averaged to another number)."""
     k = len(label_names)
     target = torch.tensor(list(labels), dtype=torch.long)
     preds = probs.argmax(-1)
+    absent = [not (target == i).any() and not (preds == i).any() for i in range(k)]
     per_class = {
         name: {"precision": p, "recall": r, "f1": f, "support": int((target == i).sum())}
+        | ({"precision": None, "recall": None, "f1": None} if absent[i] else {})
         for i, (name, p, r, f) in enumerate(
             zip(
                 label_names,
