@@ -445,13 +445,42 @@ def test_empty_validation_file(tmp_path: Path) -> None:
     _one_line_error(r, "validation split is empty")
 
 
-def test_rows_without_label_are_dropped_not_a_class(tmp_path: Path) -> None:
+def test_rows_without_label_are_dropped_not_a_class(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     from textgru.data.labelled import load_classification_data
 
-    p = write_csv(tmp_path / "d.csv", make_rows(60) + [("no label here", "")], text_col="text", label_col="label")
-    dd = load_classification_data(data_cfg("local", path=str(p)))
+    rows = make_rows(60) + [("no label here", ""), ("", "pos")]
+    p = write_csv(tmp_path / "d.csv", rows, text_col="text", label_col="label")
+    with caplog.at_level("INFO", logger="textgru.data.labels"):
+        dd = load_classification_data(data_cfg("local", path=str(p)))
     assert dd["train"].features["label"].names == ["neg", "neutral", "pos"]
     assert sum(len(v) for v in dd.values()) == 60
+    said = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]  # a review: "d.csv/train", no path
+    assert said == [f"{p} (training rows): dropped 1 empty or missing texts", f"{p} (training rows): dropped 1 rows "
+                    "without a label"], said  # fmt: skip
+
+
+def test_empty_texts_of_label_folders_are_told_by_the_folder_given(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A review: a folder of label folders said "<folder>/train: dropped 1 empty or missing texts", a folder that is
+    not (and a val/ folder's would have been "<folder>/validation")."""
+    from textgru.data.labelled import load_classification_data
+
+    for root, parts in ((tmp_path / "flat", [""]), (tmp_path / "split", ["train", "val"])):
+        for part in parts:
+            for i, (text, label) in enumerate(make_rows(60)):
+                (root / part / label).mkdir(parents=True, exist_ok=True)
+                (root / part / label / f"{i}.txt").write_text(text, encoding="utf-8")
+            (root / part / "pos" / "empty.txt").write_text(" ", encoding="utf-8")
+    for root, said in (
+        (tmp_path / "flat", ["training"]),
+        (tmp_path / "split", ["training", "validation"]),
+    ):
+        caplog.clear()
+        with caplog.at_level("INFO", logger="textgru.data.labels"):
+            load_classification_data(data_cfg("local", path=str(root)))
+        dropped = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]
+        assert dropped == [f"{root} ({rows} rows): dropped 1 empty or missing texts" for rows in said], dropped
 
 
 def _tiny_run_with(tmp_path: Path, small_csv: Path, *callback: str):

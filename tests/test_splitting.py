@@ -32,7 +32,7 @@ def test_stratified_split_is_datasets_own(counts: list[int], fraction: float, se
     """The same rows in the same order as `train_test_split(stratify_by_column="label")`: a run's splits (and the
     main job's test score) do not move with the faster reading."""
     ds = labelled(counts, seed)
-    ours = _split(ds, fraction, seed, True, "data.csv")
+    ours = _split(ds, fraction, seed, True, "data.csv", "test")
     theirs = ds.train_test_split(test_size=fraction, seed=seed, stratify_by_column="label")
     for part in ("train", "test"):
         assert column_values(ours[part], "text") == column_values(theirs[part], "text")
@@ -50,10 +50,26 @@ def test_a_split_that_cannot_be_stratified_says_why(counts, fraction, reason, ca
     """A review: a test split smaller than the number of classes was said to be 'a class too small'."""
     ds = labelled(counts, mapped=False)
     with caplog.at_level(logging.WARNING):
-        parts = _split(ds, fraction, 0, True, "data.csv")
+        parts = _split(ds, fraction, 0, True, "data.csv", "test")
     assert len(parts["train"]) + len(parts["test"]) == len(ds)
     assert caplog.records and caplog.records[-1].getMessage().startswith("data.csv: ")
     assert re.search(reason, caplog.text), caplog.text
+
+
+def test_each_carve_that_cannot_be_stratified_names_its_split(caplog) -> None:
+    """A review: "a class has a single example, too few for a stratified split; splitting without stratification"
+    was said twice, for the test carve and the validation one, naming neither."""
+    from datasets import DatasetDict
+
+    from textgru.data.splitting import carve_missing_splits
+
+    with caplog.at_level(logging.WARNING):
+        carve_missing_splits(DatasetDict({"train": labelled([40, 1, 40, 1])}), "data.csv", 0, 0.1, 0.1, True)
+    assert [r.getMessage() for r in caplog.records] == [
+        f"data.csv: a class has a single example, too few for a stratified split; carving the {split} split "
+        "without stratification"
+        for split in ("test", "validation")
+    ], caplog.text
 
 
 def test_column_values_are_the_rows_values() -> None:

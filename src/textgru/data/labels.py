@@ -136,10 +136,10 @@ def standardize(
         ds = ds.rename_columns({c: n for c, n in renames.items() if c != n})  # at once: labels in `text` (a review)
         for column in ("text", "label") if label_column else ("text",):
             ds = _as_text(ds, column, source_of(name, split), renames)
-        before = len(ds)
+        before, rows = len(ds), f"{source_of(name, split)} ({'training' if split == 'train' else split} rows)"
         ds = ds.filter(lambda b: [isinstance(t, str) and t.strip() != "" for t in b["text"]], batched=True)
-        if len(ds) < before:
-            log.info("%s/%s: dropped %d empty or missing texts", source_of(name, split), split, before - len(ds))
+        if len(ds) < before:  # as given (a review: "<file>.csv/train", "<folder>/train" of no train/, not paths)
+            log.info("%s: dropped %d empty or missing texts", rows, before - len(ds))
         if label_column:
             before = len(ds)
             ds = ds.filter(lambda b: _labelled(b["label"]), batched=True)
@@ -149,7 +149,7 @@ def standardize(
                     "fill it in, or set data.label_column= to the column that holds the labels"
                 )
             if len(ds) < before:
-                log.info("%s/%s: dropped %d rows without a label", source_of(name, split), split, before - len(ds))
+                log.info("%s: dropped %d rows without a label", rows, before - len(ds))
         out[split] = ds
     dd, names_by_split = DatasetDict(out), name
     name = source_of(name)  # from here on: the training file, which carved splits come from

@@ -35,20 +35,23 @@ def carve_missing_splits(
     `test_fraction` of all of them), stratified by `label` when `stratify`."""
     out = dict(dd)
     if "test" not in out:
-        parts = _kept_apart(_split(out["train"], test_fraction, seed, stratify, name, len(dd["train"])), "test", name)
+        parts = _split(out["train"], test_fraction, seed, stratify, name, "test", len(dd["train"]))
+        parts = _kept_apart(parts, "test", name)
         out["train"], out["test"] = parts["train"], parts["test"]
         if "validation" not in out:  # val_fraction is of the whole, so rescale for what is left
             val_fraction = val_fraction / (1.0 - test_fraction)
     if "validation" not in out:
-        parts = _kept_apart(
-            _split(out["train"], val_fraction, seed + 1, stratify, name, len(dd["train"])), "validation", name
-        )
+        parts = _split(out["train"], val_fraction, seed + 1, stratify, name, "validation", len(dd["train"]))
+        parts = _kept_apart(parts, "validation", name)
         out["train"], out["validation"] = parts["train"], parts["test"]
     return DatasetDict({s: out[s] for s in SPLITS})
 
 
-def _split(ds: Dataset, fraction: float, seed: int, stratify: bool, name: str, rows: int = 0) -> DatasetDict:
-    """`ds` split in two (`fraction` of it held out); `rows`: the training rows before any split, for the message."""
+def _split(
+    ds: Dataset, fraction: float, seed: int, stratify: bool, name: str, held_out: str, rows: int = 0
+) -> DatasetDict:
+    """`ds` split in two (`fraction` of it held out as the `held_out` split); `rows`: the training rows before any
+    split, for the message."""
     if len(ds) < 3:  # a review: a 3-row file was said to hold 2 examples, those left after its test row
         raise TextgruError(f"{name}: {rows or len(ds)} example(s) are too few to split into train/validation/test.")
     if stratify:
@@ -65,7 +68,9 @@ def _split(ds: Dataset, fraction: float, seed: int, stratify: bool, name: str, r
             rng = np.random.default_rng(seed)
             train, test = next(stratified_shuffle_split_generate_indices(labels, len(ds) - n_test, n_test, rng=rng))
             return DatasetDict({"train": ds.select(train), "test": ds.select(test)})
-        log.warning("%s: %s, too few for a stratified split; splitting without stratification", name, reason)
+        log.warning(  # the split named (a review: the test and the validation carves' warnings were one line twice)
+            "%s: %s, too few for a stratified split; carving the %s split without stratification", name, reason, held_out
+        )  # fmt: skip
     return ds.train_test_split(test_size=fraction, seed=seed)
 
 
