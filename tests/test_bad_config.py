@@ -434,6 +434,11 @@ MORE = [
         "unrecognized arguments: --hepl; options are key=value, flags those `textgru eval --help`",
     ),
     ("train", ["scheduler=null"], "scheduler=null: a config group takes one of: none, one_cycle, slanted_triangular,"),
+    # a review: a sweep given again took the last value unsaid (-m seed=1,2 seed=3 ran one job, seed 3)
+    ("train", ["-m", "seed=1,2", "seed=3"], "seed=1,2 is a sweep, and seed=3 after it gives seed again: only the last"),
+    ("train", ["-m", "task=lm,bilm", "task=sentiment"], "task=lm,bilm is a sweep, and task=sentiment after it"),
+    ("train", ["-m", "+trainer.profiler=simple,advanced", "++trainer.profiler=simple"], "+trainer.profiler=simple,adv"),
+    ("train", ["-m", "seed=range(1,3)", "seed=4,5"], "seed=range(1,3) is a sweep, and seed=4,5 after it gives"),
 ]
 
 
@@ -525,6 +530,7 @@ def test_wrong_value_is_one_line_before_anything_starts(
         ["+trainer.profiler={_target_: lightning.pytorch.profilers.SimpleProfiler}"],  # an object Hydra builds
         ["hydra.run.dir=<tmp>/r${model.hidden_size}_${now:%H}_${hydra:job.name}"],  # config values, Hydra's own
         ["-m", "seed=1,2", "hydra.sweep.dir=<tmp>/s${seed}", "hydra.sweep.subdir=${hydra.job.num}_${seed}"],
+        ["-m", "model.hidden_size=16", "seed=1", "model.hidden_size=8,16", "seed=2"],  # a value, then its sweep
     ],
 )
 def test_valid_command_lines_pass(args: list[str], places: dict[str, str]) -> None:

@@ -1,7 +1,7 @@
 """What Hydra would otherwise say in several lines, or only after the run started, as one line: the command line
-checked before Hydra starts (an override it cannot parse, a sweep without -m, a run or sweep folder it could not
-make, every value of a sweep, the free-text options, the composed config), and Hydra's `InstantiationException`
-(a class that refused its arguments) turned into one line naming the config key."""
+checked before Hydra starts (an override it cannot parse, a sweep without -m or given again, a run or sweep folder it
+could not make, every value of a sweep, the free-text options, the composed config), and Hydra's
+`InstantiationException` (a class that refused its arguments) turned into one line naming the config key."""
 
 from __future__ import annotations
 
@@ -75,7 +75,7 @@ def check_command_line(
         overrides.append(read_override(arg, parser))
     sweep = multirun(args)
     search = searches(args)
-    for o in overrides:
+    for i, o in enumerate(overrides):
         key = o.get_key_element().lstrip("+~")
         if o.is_sweep_override() and search:
             values = o.input_line.split("=", 1)[1]
@@ -86,6 +86,12 @@ def check_command_line(
             )
         if sweep and not search:
             check_grid_sweep(o)
+            again = [a for a in overrides[i + 1 :] if a.get_key_element().lstrip("+") == key]
+            if o.is_sweep_override() and again:  # a review: `-m seed=1,2 seed=3` ran one job, seed 3, unsaid
+                raise TextgruError(
+                    f"{o.input_line} is a sweep, and {again[0].input_line} after it gives {key} again: only the last "
+                    f"counts, and the sweep would not run; give {key} once, its values in one sweep ({key}=a,b,c)"
+                )
         if o.is_sweep_override() and not sweep:  # -m is train's alone (a review: eval was told to add it)
             each = "add -m to run one job for each" if config_name == "train" else "run the command once for each"
             raise TextgruError(
