@@ -438,6 +438,12 @@ MORE = [
     ("train", ["-m", "seed=1,2", "seed=3"], "seed=1,2 is a sweep, and seed=3 after it gives seed again: only the last"),
     ("train", ["-m", "task=lm,bilm", "task=sentiment"], "task=lm,bilm is a sweep, and task=sentiment after it"),
     ("train", ["-m", "+trainer.profiler=simple,advanced", "++trainer.profiler=simple"], "+trainer.profiler=simple,adv"),
+    # a review: the jobs went to outputs/<task>/multirun/..., each config.yaml naming a folder it was not in
+    (
+        "train",
+        ["-m", "paths.output_dir=<tmp>/o1,<tmp>/o2"],
+        "paths.output_dir=<tmp>/o1,<tmp>/o2: a -m sweep's jobs all go in its one folder, hydra.sweep.dir",
+    ),
     ("train", ["-m", "seed=range(1,3)", "seed=4,5"], "seed=range(1,3) is a sweep, and seed=4,5 after it gives"),
 ]
 
@@ -531,6 +537,7 @@ def test_wrong_value_is_one_line_before_anything_starts(
         ["hydra.run.dir=<tmp>/r${model.hidden_size}_${now:%H}_${hydra:job.name}"],  # config values, Hydra's own
         ["-m", "seed=1,2", "hydra.sweep.dir=<tmp>/s${seed}", "hydra.sweep.subdir=${hydra.job.num}_${seed}"],
         ["-m", "model.hidden_size=16", "seed=1", "model.hidden_size=8,16", "seed=2"],  # a value, then its sweep
+        ["-m", "paths.output_dir=<tmp>/o", "seed=1,2"],  # one value: the sweep's folder is under it
     ],
 )
 def test_valid_command_lines_pass(args: list[str], places: dict[str, str]) -> None:

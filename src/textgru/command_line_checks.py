@@ -98,6 +98,12 @@ def check_command_line(
                 f"{o.input_line} gives several values: {each}, or write a list as {key}=[...] or a text as "
                 f"'{key}=\"...\"'"
             )
+        if key == "paths.output_dir" and o.is_sweep_override() and sweep and not search:  # a review: ignored, in
+            raise TextgruError(  # each job's config.yaml all the same
+                f"{o.input_line}: a -m sweep's jobs all go in its one folder, hydra.sweep.dir (by default under the "
+                "one paths.output_dir the sweep starts with), so a swept one moves none of them: give it one value, "
+                "or hydra.sweep.dir=<folder> (its jobs go to <folder>/0, 1, ...), one sweep per folder"
+            )
         if key == "paths.run_dir" and config_name in ("train", "gradient_flow"):  # a review: the run went there,
             raise TextgruError(  # Hydra's own files and a copy of train.log to outputs/<task>/<date>/<time>
                 f"{o.input_line}: paths.run_dir follows the run folder, which hydra.run.dir sets: give "
