@@ -438,6 +438,11 @@ MORE = [
     ("train", ["-m", "seed=1,2", "seed=3"], "seed=1,2 is a sweep, and seed=3 after it gives seed again: only the last"),
     ("train", ["-m", "task=lm,bilm", "task=sentiment"], "task=lm,bilm is a sweep, and task=sentiment after it"),
     ("train", ["-m", "+trainer.profiler=simple,advanced", "++trainer.profiler=simple"], "+trainer.profiler=simple,adv"),
+    # a review: Hydra's "Multiple values for experiment. To override a value use 'override experiment: ...'"
+    ("train", ["+experiment=tweets_bigru"], "+experiment: experiment is a group the config has (with a default, or n"),
+    ("train", ["-m", "+model=gru_lm,bilm"], "+model: model is a group the config has (with a default, or none chosen"),
+    ("train", ["-m", "+model=gru_lm,bilm"], "drop the + (model=gru_lm,bilm)"),
+    ("eval", ["ckpt_path=<ckpt>", "+data=tweets"], "drop the + (data=tweets)"),
     # a review: the jobs went to outputs/<task>/multirun/..., each config.yaml naming a folder it was not in
     (
         "train",
@@ -1268,6 +1273,9 @@ def test_an_added_key_is_taken_only_where_a_class_reads_it() -> None:
         TextgruError, match=r"^\+data\.max_length: data\.max_length exists, drop the \+ \(data\.max_length=32\)"
     ):
         check_override_keys(["+data.max_length=32"], "train")
+    # a review: Hydra's docs write +experiment=NAME, and Hydra answered with advice for a YAML file
+    with pytest.raises(TextgruError, match=r"^\+experiment: experiment is a group the config has .*, drop the \+ "):
+        check_override_keys(["+experiment=tweets_bigru"], "train")
     for fine in (  # the arguments of a class, a logger's own section, a search space (README)
         ["+trainer.accumulate_grad_batches=2"],
         ["+model.foo=1"],

@@ -82,11 +82,21 @@ def _class_taking(key: str, reference: Callable[[], Any]) -> str | None:
     return target if takes and name not in ("args", "kwargs") else None
 
 
-def key_exists(key: str, overrides: Sequence[str]) -> TextgruError:
+def key_exists(first_line: str, overrides: Sequence[str]) -> TextgruError | None:
     """The error for `+key=value` of a key the config has (Hydra: "Could not append to config. An item is already
-    at ...")."""
-    given = next((o.partition("=")[2] for o in overrides if o.partition("=")[0].lstrip("+") == key), "...")
-    return TextgruError(f"+{key}: {key} exists, drop the + ({key}={given}); ++{key}={given} sets it either way")
+    at ..."), or `+group=option` of a group it has (`+experiment=NAME`, as Hydra's docs write it; Hydra: "Multiple
+    values for experiment", with the fix for a YAML file, a review); None for Hydra's `first_line` of another error."""
+    if first_line.startswith("Could not append to config. An item is already at '"):
+        key = first_line.split("'")[1]
+        given = next((o.partition("=")[2] for o in overrides if o.partition("=")[0].lstrip("+") == key), "...")
+        return TextgruError(f"+{key}: {key} exists, drop the + ({key}={given}); ++{key}={given} sets it either way")
+    group = first_line.removeprefix("Multiple values for ").partition(". ")[0]
+    given = next((o.partition("=")[2] for o in overrides if o.partition("=")[0] == f"+{group}"), None)
+    if not first_line.startswith("Multiple values for ") or given is None:  # a config file's two entries: Hydra's
+        return None
+    return TextgruError(
+        f"+{group}: {group} is a group the config has (with a default, or none chosen), drop the + ({group}={given})"
+    )
 
 
 COMMON_HYDRA_SETTINGS = (
