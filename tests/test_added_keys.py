@@ -24,11 +24,37 @@ def test_a_classs_own_argument_is_added_with_plus_not_steered_to_a_close_key() -
         said = rf"^no config key {re.escape(key)}: {re.escape(target)} takes it, add it with \+{re.escape(given)}$"
         with pytest.raises(TextgruError, match=said):
             check_override_keys([given], "train")
-    # not an argument of the class: the close key and the + way; a fixed section: the close key only
-    with pytest.raises(TextgruError, match=r"did you mean trainer\.max_epochs\? .*write \+trainer\.max_epoch="):
+    # not an argument of the class: the close key, never the + way (a review: it advised +optimizer.amsgrd=true); a
+    # close argument the config lacks, with its + way; a fixed section: the close key only
+    not_taken = r"^no config key trainer\.max_epoch: lightning\.pytorch\.Trainer takes no argument max_epoch; "
+    with pytest.raises(TextgruError, match=not_taken + r"did you mean trainer\.max_epochs\? [^+]*$"):
         check_override_keys(["trainer.max_epoch=1"], "train")
+    for typo, fix in (("optimizer.amsgrd=true", "+optimizer.amsgrad=true"), ("optimizer.beta=1", "+optimizer.betas=1")):
+        with pytest.raises(TextgruError, match=rf"did you mean {re.escape(fix)}\? [^+]*$"):
+            check_override_keys([typo], "train")
     with pytest.raises(TextgruError, match=r"^no config key data\.max_lenght: did you mean data\.max_length\? [^+]*$"):
         check_override_keys(["data.max_lenght=8"], "train")
+
+
+def test_an_added_key_a_class_does_not_take_is_refused_and_its_own_ones_pass() -> None:
+    """`+optimizer.epss=1e-6` failed once the data was loaded, `+trainer.foo=1` once the model was built (a review);
+    checked last before the run, the class imported then: a config key the class lacks is named without +."""
+    from textgru.command_line_checks import check_command_line
+
+    for added, said in (
+        (
+            "+optimizer.epss=1e-6",
+            r"^\+optimizer\.epss: torch\.optim\.AdamW takes no argument epss; did you mean \+optim",
+        ),
+        ("++optimizer.lrr=1", r"^\+\+optimizer\.lrr: torch\.optim\.AdamW takes no argument lrr; did you mean optimiz"),
+        ("+trainer.foo=1", r"^\+trainer\.foo: lightning\.pytorch\.Trainer takes no argument foo; check the spelling$"),
+        ("+callbacks.early_stopping.patiense=2", r"did you mean callbacks\.early_stopping\.patience\?$"),
+    ):
+        with pytest.raises(TextgruError, match=said):
+            check_command_line([added], "train", check_override_keys([added], "train"))
+    fine = ["+optimizer.eps=1e-6", "++trainer.max_epochs=2", "+trainer.accumulate_grad_batches=2", "+model.foo=1"]
+    check_command_line(fine, "train", check_override_keys(fine, "train"))
+    check_command_line([*fine, "+trainer.foo=1", "--cfg", "job"], "train", check_override_keys(fine, "train"))
 
 
 def test_a_loggers_added_key_is_taken_only_as_a_tag() -> None:

@@ -390,6 +390,14 @@ MORE = [
     ("predict", ["ckpt_path=<ckpt>", "text=hi", "+batch=8"], "+batch: textgru predict reads no key batch"),
     ("train", [f"hydra.run.dir=<tmp>/{'a' * 300}"], "holds a name of 300 bytes"),  # a review: a traceback
     ("train", ["+callbacks.baz=1"], "callbacks.baz=1 is not a callback (a mapping with _target_); remove it, or"),
+    # a review: a misspelt argument of a class's section was told to add the typo with +; `+` of a name the class
+    # does not take failed once the data was loaded (AdamW's unexpected 'epss'), the Trainer's once the model was built
+    ("train", ["optimizer.amsgrd=true"], "AdamW takes no argument amsgrd; did you mean +optimizer.amsgrad=true? "),
+    ("train", ["optimizer.ep=1e-6"], "no config key optimizer.ep: torch.optim.AdamW takes no argument ep; did you"),
+    ("train", ["trainer.detect_anomally=true"], "did you mean +trainer.detect_anomaly=true? textgru train --cfg job"),
+    ("train", ["+optimizer.epss=1e-6"], "+optimizer.epss: torch.optim.AdamW takes no argument epss; did you mean +"),
+    ("train", ["+trainer.foo=1"], "+trainer.foo: lightning.pytorch.Trainer takes no argument foo; check the spelling"),
+    ("train", ["scheduler=one_cycle", "++scheduler.max_lrr=1"], "one_cycle takes no argument max_lrr; did you mean +s"),
     (
         "train",
         ["task=forecast", "data=local_csv", "data.path=<file>", "data.columns=[2019,2020]"],
@@ -1168,9 +1176,12 @@ def test_an_unknown_key_names_the_key_it_is_most_like_and_the_command_that_lists
         TextgruError, match=r"^no config key spilt: did you mean split\? textgru eval --cfg job lists every key$"
     ):
         check_override_keys(["ckpt_path=x", "spilt=test"], "eval")  # no "+spilt=": only training takes new keys
-    for key in ("logger.mlflow.tags.team", "trainer.epochs"):  # a key new below its parent; a tie (min_/max_epochs)
-        with pytest.raises(TextgruError, match=rf"^no config key {key}: check the spelling; .* write \+{key}=\.\.\.$"):
-            check_override_keys(["logger=mlflow", f"{key}=3"], "train")
+    key = "logger.mlflow.tags.team"  # a key new below its parent
+    with pytest.raises(TextgruError, match=rf"^no config key {key}: check the spelling; .* write \+{key}=\.\.\.$"):
+        check_override_keys(["logger=mlflow", f"{key}=3"], "train")
+    either = r"takes no argument epochs; did you mean trainer\.min_epochs or trainer\.max_epochs\? [^+]*$"  # a tie
+    with pytest.raises(TextgruError, match=either):  # not "+trainer.epochs=": the Trainer takes none (a review)
+        check_override_keys(["trainer.epochs=3"], "train")
     typo = r"^no config key ntrial: did you mean hparams_search\.n_trials\? textgru tune --cfg job"
     with pytest.raises(TextgruError, match=typo):  # the name of a key under another parent
         check_override_keys(["hparams_search=sentiment", "ntrial=2", "hydra.job.name=tune"], "train")

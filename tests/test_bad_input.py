@@ -691,7 +691,7 @@ def test_tune_without_a_search_space(tmp_path: Path) -> None:
         ["model.hidden_size=128,256", "seed=1,2"],
         ["task=lm", "model.tie_weights=true"],
         ["~callbacks.lr_monitor"],
-        ["++trainer.foo=1"],  # new keys where a class takes them (+foo=1, where none does: test_bad_config)
+        ["++trainer.benchmark=true"],  # new keys where a class takes them (+foo=1, where none does: test_bad_config)
         ["+model.new_key=3"],
         ["optimizer.lr=tag(log, interval(1e-4, 1e-2))"],
         ["model=choice(gru_lm)", "task=lm", "model.tie_weights=true"],

@@ -13,6 +13,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from textgru.class_arguments import check_added_arguments
 from textgru.command_flags import multirun, searches, showing_only
 from textgru.config_checks import check_config, check_value
 from textgru.config_literals import check_literal_folders
@@ -140,6 +141,8 @@ def check_command_line(
             key = o.get_key_element().lstrip("+~")
             for value in sweep_values(o.value()):
                 check_value(with_raw, config_name, key, value)
+    if config_name == "train" and not showing:  # last: it imports the classes (a review: +optimizer.epss=1e-6 failed
+        check_added_arguments([o.input_line for o in overrides], cfg)  # once the data was loaded)
 
 
 def _composed(config_name: str) -> DictConfig:

@@ -5,10 +5,12 @@ given where the config holds a mapping (Hydra's "Error merging override")."""
 from __future__ import annotations
 
 import difflib
+import functools
 import itertools
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
+from textgru.class_arguments import built_section, class_arguments, close_arguments, has_key
 from textgru.errors import TextgruError
 
 SPACE = "hparams_search.params"
@@ -21,6 +23,7 @@ def unknown_key(
     `reference()` composes the config without that override (for the closest key; not called for a search space).
     `addable`: the override could add the key with `+` (not a search space's key)."""
     given = next((o.partition("=")[2] for o in overrides if o.partition("=")[0].lstrip("+~") == bad), "")
+    reference = functools.cache(reference)  # composed once for the hints below
     if bad.startswith(f"{SPACE}."):  # the space's keys hold dots: one mapping entry each
         entry = f'{bad.removeprefix(f"{SPACE}.")}: "{given}"'
         return TextgruError(f"{bad}: a search-space key goes inside the space: '++{SPACE}={{{entry}}}'")
@@ -58,28 +61,17 @@ def unknown_key(
         return TextgruError(
             f"{bad} holds keys, set one at a time ({bad}.<key>=...){dots}; textgru {command} --cfg job lists them"
         )
-    if addable and (target := _class_taking(bad, reference)):  # a review: optimizer.eps was steered to optimizer.lr
-        return TextgruError(f"no config key {bad}: {target} takes it, add it with +{bad}={given or '...'}")
+    arguments = class_arguments(bad, reference) if addable else None
+    if arguments and bad.rpartition(".")[2] in arguments[1]:  # a review: optimizer.eps was steered to optimizer.lr
+        return TextgruError(f"no config key {bad}: {arguments[0]} takes it, add it with +{bad}={given or '...'}")
     hint = f"did you mean {close}? " if close else "check the spelling; "
+    if arguments and built_section(bad):  # a review: optimizer.amsgrd=true was told to add the typo with +
+        near = close_arguments(bad, arguments[1], lambda key: has_key(reference(), key), given)
+        hint = f"did you mean {near}? " if near else hint
+        not_taken = f"{arguments[0]} takes no argument {bad.rpartition('.')[2]}"
+        return TextgruError(f"no config key {bad}: {not_taken}; {hint}textgru {command} --cfg job lists every key")
     add = f"; to add a new key write +{bad}=..." if addable else ""  # a class's section may take a key it lacks
     return TextgruError(f"no config key {bad}: {hint}textgru {command} --cfg job lists every key{add}")
-
-
-def _class_taking(key: str, reference: Callable[[], Any]) -> str | None:
-    """The `_target_` of `key`'s section when that class has a parameter named as `key` (trainer.min_time:
-    lightning.pytorch.Trainer), else None."""
-    import inspect
-
-    from hydra.utils import get_object
-    from omegaconf import OmegaConf
-
-    section, _, name = key.rpartition(".")
-    try:
-        target = OmegaConf.select(reference(), f"{section}._target_") if section else None
-        takes = target is not None and name in inspect.signature(get_object(target)).parameters
-    except Exception:  # no class, or one that will not import: the two ways, a close key and +key=
-        return None
-    return target if takes and name not in ("args", "kwargs") else None
 
 
 def key_exists(first_line: str, overrides: Sequence[str]) -> TextgruError | None:
