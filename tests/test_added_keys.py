@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import logging
 import re
+from pathlib import Path
 
 import pytest
 
-from textgru.config import check_override_keys
+from textgru.config import check_override_keys, compose_config
+from textgru.config_checks import check_config
 from textgru.errors import TextgruError
 
 
@@ -207,3 +209,84 @@ def test_a_key_of_your_own_config_file_that_textgru_does_not_read_is_one_line(
     from textgru.config_file_keys import check_file_keys
 
     check_file_keys(compose_config("train", ["data=mine"]))
+
+
+def test_a_partial_data_config_of_yours_is_one_line_naming_every_missing_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A review: `source: local` and `path:` alone were refused after ~15 s and a run folder, three keys a time
+    (train_size, train_fraction, subset_seed; then batch_size, ...). Now every key at once, before anything starts,
+    with the fix in the file's own terms: a defaults list taking textgru's data config, which then trains."""
+    from conftest import run_textgru
+
+    (tmp_path / "conf" / "data").mkdir(parents=True)
+    (tmp_path / "d.csv").write_text("text,label\n" + "".join(f"t {i},{'ab'[i % 2]}\n" for i in range(40)))
+    partial = tmp_path / "conf" / "data" / "partial.yaml"
+    partial.write_text(f"source: local\npath: {tmp_path / 'd.csv'}\n", encoding="utf-8")
+    run = tmp_path / "run"
+    r = run_textgru(
+        "train", "--config-dir", str(tmp_path / "conf"), "data=partial", f"hydra.run.dir={run}", cwd=tmp_path
+    )
+    lacks = (
+        "validation_path, test_path, text_column, label_column, ignore_labels, split_seed, val_fraction, test_fraction, "
+        "max_length, batch_size, eval_batch_size, num_workers, train_size, train_fraction, subset_seed"
+    )
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr[-2000:]
+    assert (
+        f"error: the data config (data.source=local) lacks {lacks}, which task=sentiment reads;" in r.stderr
+        and "'defaults: [local, _self_]'" in r.stderr
+    ), r.stderr
+    assert not run.exists()  # refused before the run folder
+    partial.write_text(f"defaults: [local, _self_]\nsource: local\npath: {tmp_path / 'd.csv'}\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)  # ./conf extends the package's configs
+    cfg = compose_config("train", ["data=partial"])
+    assert cfg.data.path == str(tmp_path / "d.csv") and cfg.data.batch_size == 64  # the fix named: composes whole
+    check_config(cfg, "train")
+    for task, keys, data in (
+        ("lm", "val_fraction, test_fraction, batch_size, eval_batch_size, bptt, num_workers", "local_text"),
+        ("forecast", "package_file, columns, time_column, fill_missing, window, horizon, val_fraction", "local_csv"),
+        ("bilm", "hub_name, hub_config, splits, eval_batch_size, num_workers", "tiny_shakespeare"),  # a Hub corpus
+    ):  # fmt: skip
+        source = {"lm": "local_text", "forecast": "local_csv", "bilm": "hub"}[task]
+        path = "" if source == "hub" else f"path: {tmp_path / 'd.csv'}\n"
+        partial.write_text(f"source: {source}\n{path}text_column: t\nsplit_seed: 1\n", encoding="utf-8")
+        cfg = compose_config("train", [f"task={task}", "data=partial"])
+        with pytest.raises(
+            TextgruError, match=rf"^the data config \(data\.source=\w+\) lacks {keys}\b.*'defaults: \[{data}, _self_\]'"
+        ):
+            check_config(cfg, "train")
+        check_config(cfg, "train", resumed=True)  # a run's saved config: its data module says what it lacks
+
+
+def test_no_data_config_textgru_ships_lacks_a_key_its_tasks_read() -> None:
+    """The keys data_keys asks (`data_config_checks.TASK_DATA`) refuse no data config textgru ships for a task that
+    reads it (a Hub corpus for task=lm, labelled Hub data for task=sentiment), with the task's own data values."""
+    import yaml
+    from omegaconf import OmegaConf
+
+    from textgru.conf import CONF_DIR
+    from textgru.data_config_checks import data_keys, shipped_data_configs
+    from textgru.tasks import TASKS
+
+    for task, info in TASKS.items():
+        own = yaml.safe_load((CONF_DIR / "task" / f"{task}.yaml").read_text(encoding="utf-8")).get("data", {})
+        for config in shipped_data_configs().values():
+            kind = config["source"] != "hub" or task == "bilm" or ("label_column" in config) == (task == "sentiment")
+            if config["source"] in info.sources and kind:
+                data_keys(OmegaConf.create({"task": {"name": task}, "data": {**config, **own}}))
+
+
+def test_an_experiment_file_without_its_header_overriding_a_group_is_one_line_naming_the_header(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A review: README's experiment example less its `# @package _global_` line was Hydra's "In 'experiment/nohdr':
+    Could not override 'model@experiment.model'.", where a file without a defaults list is told to add the line."""
+    (tmp_path / "conf" / "experiment").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    text = "defaults:\n  - override /model: bigru_classifier\nmodel:\n  hidden_size: 12\n"
+    (tmp_path / "conf" / "experiment" / "nohdr.yaml").write_text(text, encoding="utf-8")
+    said = r"^your experiment file experiment/nohdr overrides /model, .*first line is not '# @package _global_'.*make that its first line$"
+    with pytest.raises(TextgruError, match=said):
+        check_override_keys(["experiment=nohdr"], "train")
+    (tmp_path / "conf" / "experiment" / "nohdr.yaml").write_text("# @package _global_\n" + text, encoding="utf-8")
+    assert check_override_keys(["experiment=nohdr"], "train").model.hidden_size == 12  # the fix named works

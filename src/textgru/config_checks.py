@@ -22,7 +22,7 @@ from textgru.config_path_rules import Existing, unread_paths
 from textgru.config_problem import problem, shown
 from textgru.config_rules import Rule, When, int_like, number_like
 from textgru.config_rules_commands import RULES
-from textgru.data_config_checks import few_labels, fractions, task_fits
+from textgru.data_config_checks import data_keys, few_labels, fractions, task_fits
 from textgru.errors import TextgruError
 from textgru.inference.sampling_options import MOST_TOKENS
 from textgru.optimized_metric import unstated_by_the_task
@@ -72,9 +72,11 @@ def check_config(
         if value is MISSING:
             raise TextgruError(unstated_by_the_task(cfg, key) or f"{key} is required: pass {key}=...")
         check_value(cfg, config_name, key, value)
+    if config_name == "train" and not resumed:  # a run's own config.yaml was taken when it started (a review)
+        data_keys(cfg)  # a data file of yours: all it lacks, before the rules across keys read any of it
     for cross_check in CROSS_CHECKS.get(config_name, ()):
         cross_check(cfg)
-    if config_name == "train" and not resumed:  # a run's own config.yaml was taken when it started (a review)
+    if config_name == "train" and not resumed:
         check_file_keys(cfg)
 
 

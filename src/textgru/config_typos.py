@@ -1,16 +1,19 @@
 """One line for an override naming a key the config lacks (Hydra's "Could not override 'x'"): the closest key when it
 looks like a typo, the form a search space takes, and the command whose `--cfg job` lists every key; and for a list
-given where the config holds a mapping (Hydra's "Error merging override")."""
+given where the config holds a mapping (Hydra's "Error merging override") or an experiment file's defaults list
+without its header line."""
 
 from __future__ import annotations
 
 import difflib
 import functools
 import itertools
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from textgru.class_arguments import built_section, class_arguments, close_arguments, has_key
+from textgru.config_file_keys import GLOBAL
 from textgru.errors import TextgruError
 
 SPACE = "hparams_search.params"
@@ -99,9 +102,16 @@ COMMON_HYDRA_SETTINGS = (
 
 def merge_problem(first_line: str, error: BaseException) -> str:
     """The line for Hydra's "Error merging override KEY=[...]", a list where the config holds a mapping: the form it
-    takes (a review: `hparams_search.params=[1,2]` named none, where `=null` did); `first_line` for any other error."""
+    takes (a review: `hparams_search.params=[1,2]` named none, where `=null` did); an experiment file's `override
+    /model: ...` without `# @package _global_` (a review: Hydra's "Could not override 'model@experiment.model'");
+    `first_line` for any other error."""
     from textgru.search_settings import SHAPES
 
+    if found := re.match(r"In '(experiment/[^']+)': Could not override '([^'@]+)@experiment\.", first_line):
+        return (
+            f"your experiment file {found[1]} overrides /{found[2]}, which it cannot while its first line is not "
+            f"'{GLOBAL}' (its settings would land under experiment:, where nothing reads them); make that its first line"
+        )
     override = first_line.removeprefix("Error merging override ")
     if override == first_line or "Cannot merge DictConfig with ListConfig" not in str(error.__cause__):
         return first_line

@@ -1,10 +1,15 @@
 """The checks of a training config's data settings: the split fractions, the source against the task (and the files
-it reads), the few-label sample."""
+it reads), the few-label sample, the keys a data file of yours lacks."""
 
 from __future__ import annotations
 
-from omegaconf import DictConfig
+import functools
+from typing import Any
 
+import yaml
+from omegaconf import DictConfig, OmegaConf
+
+from textgru.conf import CONF_DIR
 from textgru.config_lookup import ABSENT, lookup
 from textgru.config_rules import int_like, number_like
 from textgru.errors import TextgruError
@@ -78,3 +83,79 @@ def few_labels(cfg: DictConfig) -> None:
         )
     if task == "bilm" and int_like(length := lookup(cfg, "data.max_length")) and length < 2:
         raise TextgruError(f"data.max_length={length}: task=bilm needs at least 2 (a token and one to predict)")
+
+
+# What the task's datamodule and the source's reader take of a data config (their `require_keys`), asked at once
+CARVING, LOADERS = ("split_seed", "val_fraction", "test_fraction"), ("batch_size", "eval_batch_size", "num_workers")
+LABELLED = {  # textgru.data.labelled
+    "tweets": ("cache_dir", *CARVING),
+    "hub": ("hub_name", "hub_config", "splits", "text_column", "label_column", *CARVING),
+    "local": ("path", "validation_path", "test_path", "ignore_labels", "text_column", "label_column", *CARVING),
+}
+CORPUS = {  # textgru.data.text_corpus (a Hub corpus's fractions: only where it lacks a split)
+    "shakespeare": ("split_seed", "val_plays", "test_plays"),
+    "hub": ("split_seed", "text_column", "hub_name", "hub_config", "splits"),
+    "local_text": ("split_seed", "text_column", "path", "val_fraction", "test_fraction"),
+}
+SERIES = {  # textgru.data.series
+    "synthetic_sine": ("length", "period", "noise", "amplitude_drift", "period_drift", "series_seed", "features"),
+    "local_csv": ("path", "package_file", "columns", "time_column", "fill_missing"),
+}
+TASK_DATA = {  # the task's reader and what its datamodule takes
+    "sentiment": (LABELLED, (*LOADERS, "max_length", "train_size", "train_fraction", "subset_seed")),
+    "lm": (CORPUS, (*LOADERS, "bptt")),
+    "bilm": (CORPUS, (*LOADERS, "max_length")),
+    "forecast": (SERIES, (*LOADERS, "window", "horizon", "val_fraction", "test_fraction")),
+}
+
+
+def _reader(task: str, source: Any, keys: set[str]) -> dict[str, tuple[str, ...]]:
+    labelled = source in ("tweets", "local") or (source == "hub" and "label_column" in keys)  # bilm's is_labelled
+    return LABELLED if task == "bilm" and labelled else TASK_DATA[task][0]
+
+
+def _needed(task: str, source: Any, keys: set[str]) -> tuple[str, ...]:
+    return ("source", *_reader(task, source, keys).get(source, ()), *TASK_DATA[task][1])
+
+
+@functools.cache
+def shipped_data_configs() -> dict[str, dict[str, Any]]:
+    """textgru's own data configs (`conf/data/<name>.yaml`) by name, each its keys in the file's order."""
+    configs = {
+        p.stem: yaml.safe_load(p.read_text(encoding="utf-8")) for p in sorted((CONF_DIR / "data").glob("*.yaml"))
+    }
+    return {name: config for name, config in configs.items() if isinstance(config, dict)}
+
+
+def data_keys(cfg: DictConfig) -> None:
+    """Every key the task reads that the data config lacks, in one line (a review: a data file of yours holding
+    `source: local` and `path:` was refused three keys a time, each after a run folder was made), with the shipped
+    config a defaults list takes the rest from. A task or data source of yours is left to what reads it."""
+    task, data, source = lookup(cfg, "task.name"), OmegaConf.select(cfg, "data"), lookup(cfg, "data.source")
+    if not isinstance(data, DictConfig) or not isinstance(task, str) or task not in TASK_DATA:
+        return
+    sources = TASKS[task].sources if source is ABSENT else (source,)
+    if source not in (ABSENT, *TASKS[task].sources):  # not the task's: task_fits says so
+        return
+    have = {str(k) for k in data}
+    if not (missing := [k for k in _needed(task, source, have) if k not in have]):
+        return
+    ref = next(
+        (
+            (name, list(config))
+            for s in sources
+            for name, config in shipped_data_configs().items()
+            if config.get("source") == s
+            and set(_needed(task, s, have | set(config))) <= have | set(config)
+            and _reader(task, s, have | set(config)) is _reader(task, s, have)  # a Hub corpus stays one
+        ),
+        None,
+    )
+    lacks = "the data config" + (f" (data.source={source})" if source is not ABSENT else "") + " lacks"
+    if ref is None:
+        raise TextgruError(f"{lacks} {', '.join(missing)}, which task={task} reads; set them in your data file")
+    missing.sort(key=lambda k: ref[1].index(k) if k in ref[1] else len(ref[1]))
+    raise TextgruError(
+        f"{lacks} {', '.join(missing)}, which task={task} reads; start your data file with "
+        f"'defaults: [{ref[0]}, _self_]' to take them from textgru's data={ref[0]} (your keys below it win)"
+    )
