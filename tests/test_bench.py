@@ -407,6 +407,24 @@ def test_training_throughput_refuses_what_the_plain_loop_cannot_do_before_traini
         assert "optimizer=adamw, scheduler=warmup_cosine" in last and last.endswith(said), last
 
 
+def test_training_throughput_refuses_another_task_before_training(monkeypatch, capsys) -> None:
+    """A review: task=lm loaded the data and trained for ~80 s, then a KeyError traceback on its batch's "lengths";
+    the plain loop is the classifier's step, so another task is one argparse `error:` line before anything loads."""
+
+    def trained(*args, **kwargs):
+        raise AssertionError("trained before the refusal")
+
+    monkeypatch.setattr(training_throughput, "pipeline", trained)
+    monkeypatch.setattr(training_throughput, "plain_loop", trained)
+    monkeypatch.setattr(sys, "argv", ["training_throughput.py", "--repeats=1", "task=lm"])
+    with pytest.raises(SystemExit) as e:
+        training_throughput.main()
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert e.value.code == 2, last
+    said = "training_throughput.py: error: the benchmark measures task=sentiment's training step; these overrides give"
+    assert last == f"{said} task=lm", last
+
+
 def test_tracking_overhead_trains_from_the_callers_folder(tmp_path, monkeypatch) -> None:
     """A review: the runs started in the repository root, so data.path=mine.csv (there, beside the user) was said
     not to exist, or named the root's file of that name. The training command now starts where the script ran."""
