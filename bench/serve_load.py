@@ -348,6 +348,18 @@ def stream_row(n: int, rounds: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def ratio(a: float, b: float) -> float | None:
+    """a / b, or None (JSON null, printed "n/a") where either is 0: a CPU reading under the clock's tick, or no
+    tokens, is no measurement (a review: a stream round's 0.0 server CPU ms/token was a ZeroDivisionError after all
+    the measuring, and no JSON)."""
+    return a / b if a and b else None
+
+
+def times(value: float | None, spec: str) -> str:
+    """A ratio as "1.23x" (`spec`), or "n/a" for None."""
+    return "n/a" if value is None else f"{value:{spec}}x"
+
+
 def shown(rows: list[dict[str, Any]], hidden: str) -> str:
     return table([{k: v for k, v in r.items() if k != hidden} for r in rows])
 
@@ -358,7 +370,11 @@ def main() -> None:
     parser.add_argument("--lm", default=None)
     parser.add_argument("--clients", type=positive_int, nargs="+", default=[1, 8, 64])
     parser.add_argument(
-        "--requests", type=positive_int, default=5000, help="per setting at the most clients (fewer below)"
+        "--requests",
+        type=positive_int,
+        default=5000,
+        help="requests per setting at the most clients (fewer below), split over the --repeats rounds; each round "
+        "sends at least 100 (fewer only where --max-seconds ends it)",  # a review: --requests 4 sent 100, unsaid
     )
     parser.add_argument("--repeats", type=positive_int, default=5)
     parser.add_argument("--max-seconds", type=positive_float, default=60.0, help="per round")
@@ -438,24 +454,24 @@ def main() -> None:
     med = {(r["max_batch_size"], r["clients"]): statistics.median(r["rps"]) for r in report["predict"]}
     top = max(args.clients)
     if (64, top) in med and (1, top) in med:
-        report["batching_speedup_at_most_clients"] = med[(64, top)] / med[(1, top)]
+        report["batching_speedup_at_most_clients"] = ratio(med[(64, top)], med[(1, top)])
         cpu = {(r["max_batch_size"], r["clients"]): r["server CPU ms/req"] for r in report["predict"]}
-        report["batching_cpu_saving_at_most_clients"] = cpu[(1, top)] / cpu[(64, top)]
+        report["batching_cpu_saving_at_most_clients"] = ratio(cpu[(1, top)], cpu[(64, top)])
         print(
-            f"dynamic batching at {top} clients: {report['batching_speedup_at_most_clients']:.2f}x the "
-            f"requests/s of max_batch_size=1, {report['batching_cpu_saving_at_most_clients']:.2f}x less server "
-            "CPU per request"
+            f"dynamic batching at {top} clients: {times(report['batching_speedup_at_most_clients'], '.2f')} the "
+            f"requests/s of max_batch_size=1, {times(report['batching_cpu_saving_at_most_clients'], '.2f')} less "
+            "server CPU per request"
         )
     if report["streams"]:
         s = {r["streams"]: statistics.median(r["tokens_per_s"]) for r in report["streams"]}
-        report["stream_speedup"] = {n: s[n] / s[min(s)] for n in s}
+        report["stream_speedup"] = {n: ratio(s[n], s[min(s)]) for n in s}
         c = {r["streams"]: r["server CPU ms/token"] for r in report["streams"]}
-        report["stream_cpu_saving"] = {n: c[min(c)] / c[n] for n in c}
+        report["stream_cpu_saving"] = {n: ratio(c[min(c)], c[n]) for n in c}
         print(
             "aggregate new tokens/s against one stream: "
-            + ", ".join(f"{n}: {v:.1f}x" for n, v in report["stream_speedup"].items())
+            + ", ".join(f"{n}: {times(v, '.1f')}" for n, v in report["stream_speedup"].items())
             + "; server CPU per token, one stream's over n streams': "
-            + ", ".join(f"{n}: {v:.1f}x" for n, v in report["stream_cpu_saving"].items())
+            + ", ".join(f"{n}: {times(v, '.1f')}" for n, v in report["stream_cpu_saving"].items())
         )
         bound = step_bound(args.lm, args.streams, args.threads or 1)
         report["model_step_tokens_per_s"] = bound

@@ -19,6 +19,7 @@ from textgru.optim import warmup_cosine
 
 sys.path.insert(0, str(ROOT / "bench"))
 import batching_throughput
+import serve_load
 import training_throughput
 from _common import summary
 
@@ -546,3 +547,42 @@ def test_report_writes_the_language_models_line_with_or_without_bits_per_char(tm
         (tmp_path / "training_runs.json").write_text(json.dumps(runs))
         r = run_python([report, "--results", str(tmp_path)])
         assert r.returncode == 0 and f"test 1.200 nats/char {says}, validation 1.250" in r.stdout, r.stdout + r.stderr
+
+
+def test_serve_load_writes_its_json_with_zero_cpu_readings(tmp_path, monkeypatch, capsys) -> None:
+    """A review: a stream round whose server CPU read 0 (under the clock's tick) was a ZeroDivisionError after all the
+    measuring, with no JSON; a ratio of a zero reading is now null, printed n/a. And --requests 4 sent 100 per round,
+    which --help now says. The server, the clients and the clocks are faked: every CPU reading is 0."""
+    counts: list[int] = []
+
+    async def predict_round(port, clients, count, bodies, max_seconds):
+        counts.append(count)
+        return {"requests": count, "errors": 0, "wall": 1.0, "latencies": [0.01] * count}
+
+    async def stream_round(port, n, tokens, seed0):
+        return {"wall": 1.0, "errors": 0, "tokens_per_s": float(n * tokens), "new_tokens": n * tokens, "ttft": [0.01]}
+
+    monkeypatch.setattr(serve_load, "start_server", lambda args, log: (type("Proc", (), {"pid": 1})(), 1))
+    monkeypatch.setattr(serve_load, "stop_server", lambda proc: None)
+    monkeypatch.setattr(serve_load, "predict_round", predict_round)
+    monkeypatch.setattr(serve_load, "stream_round", stream_round)
+    monkeypatch.setattr(serve_load, "tree_cpu_s", lambda pid: 0.0)
+    monkeypatch.setattr(serve_load, "tree_rss_mb", lambda pid: 100.0)
+    monkeypatch.setattr(serve_load, "others", lambda pid: [])
+    monkeypatch.setattr(serve_load, "step_bound", lambda lm, rows, threads: {n: 1000.0 * n for n in rows})
+    out = tmp_path / "sl.json"
+    argv = ["serve_load.py", "--classifier=c", "--lm=l", "--clients", "1", "2", "--requests=4", "--repeats=1"]
+    monkeypatch.setattr(sys, "argv", [*argv, "--streams", "1", "2", "--stream-tokens=5", f"--out={out}"])
+    serve_load.main()
+    printed = capsys.readouterr().out
+    result = json.loads(out.read_text())
+    assert result["stream_cpu_saving"] == {"1": None, "2": None}, result["stream_cpu_saving"]
+    assert result["batching_cpu_saving_at_most_clients"] is None
+    assert result["stream_speedup"] == {"1": 1.0, "2": 2.0} and result["batching_speedup_at_most_clients"] == 1.0
+    assert "1.00x the requests/s of max_batch_size=1, n/a less server CPU per request" in printed, printed
+    assert "one stream's over n streams': 1: n/a, 2: n/a" in printed, printed
+    assert counts[2:] == [100] * 4  # after the two warm-up rounds: 100 a round for --requests 4
+    monkeypatch.setattr(sys, "argv", ["serve_load.py", "--help"])
+    with pytest.raises(SystemExit):
+        serve_load.main()
+    assert "each round sends at least 100" in " ".join(capsys.readouterr().out.split())
