@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -56,6 +57,37 @@ def test_a_resume_or_a_training_into_a_folder_in_use_is_one_line_and_changes_not
     after = sorted(p.relative_to(run).as_posix() for p in run.rglob("*") if p.name != "train.log")
     assert after == [p for p in before if p != "train.log"]
     assert sorted(p.name for p in busy.iterdir()) == []  # what Hydra wrote for the refused run is taken away again
+
+
+def test_a_lock_file_of_the_users_own_is_refused_and_kept_as_it_was(tmp_path: Path) -> None:
+    """A review: a `.lock` of the user's in the run folder was truncated to the command's process id and removed at its
+    end, a refused run's too. Only a lock textgru writes (a process id, or nothing: killed before writing it) is taken;
+    a stale one of a killed command still is."""
+    from textgru.run_lock import claim
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / LOCK_NAME).write_text("my lock notes\n")
+    refused = rf"^{re.escape(str(mine / LOCK_NAME))} is not textgru's lock: move it aside"
+    with pytest.raises(TextgruError, match=refused), in_use(mine, "-"):
+        pass
+    with pytest.raises(TextgruError, match=refused):
+        claim(mine, "-")
+    r = run_script("train", "trainer.fast_dev_run=true", f"hydra.run.dir={mine}")
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr[-2000:]
+    assert f"error: {mine / LOCK_NAME} is not textgru's lock: move it aside" in r.stderr, r.stderr[-600:]
+    assert _contents(mine) == {LOCK_NAME: "my lock notes\n"}
+    (mine / LOCK_NAME).rename(tmp_path / "notes")  # a link: opened, its target would be truncated
+    (mine / LOCK_NAME).symlink_to(tmp_path / "notes")
+    with pytest.raises(TextgruError, match=refused), in_use(mine, "-"):
+        pass
+    assert (tmp_path / "notes").read_text() == "my lock notes\n" and (mine / LOCK_NAME).is_symlink()
+    (mine / LOCK_NAME).unlink()
+    for stale in ("4242", ""):  # a killed command's, with its process id or before it wrote it
+        (mine / LOCK_NAME).write_text(stale)
+        with in_use(mine, "-"):
+            assert (mine / LOCK_NAME).read_text() == str(os.getpid())
+        assert not (mine / LOCK_NAME).exists()
 
 
 def first_command_started(folder: Path, hydra: str = ".hydra", log: str = "train.log") -> int:

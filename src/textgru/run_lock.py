@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -86,6 +87,10 @@ def _lock(folder: Path, fix: str) -> int | None:
     locks (warned)."""
     path = folder / LOCK_NAME
     while True:
+        if _not_ours(path):  # a review: the user's own .lock was truncated to this id, and removed at the end
+            raise TextgruError(
+                f"{path} is not textgru's lock: move it aside (a textgru command locks {folder} with it)"
+            )
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
         locked = _locked(fd, fcntl.LOCK_EX, 3, folder)  # (tries: `refuse_if_in_use` probes it for an instant)
         if locked is None:
@@ -107,6 +112,21 @@ def _lock(folder: Path, fix: str) -> int | None:
     os.ftruncate(fd, 0)
     os.write(fd, str(os.getpid()).encode())
     return fd
+
+
+def _not_ours(path: Path) -> bool:
+    """Whether `path` is there and not a lock file a textgru command writes: a plain file holding a process id, or
+    nothing (its command killed before it wrote one); a link or folder is the user's too."""
+    try:
+        if path.is_symlink() or not path.is_file():
+            return os.path.lexists(path)
+        with path.open("rb") as f:
+            held = f.read(21)
+    except FileNotFoundError:  # its holder just removed it: a new one is made
+        return False
+    except OSError:  # unreadable: not one a textgru command made
+        return True
+    return not re.fullmatch(rb"[0-9]{0,20}", held)
 
 
 def refuse_if_in_use(folder: Path, fix: str) -> None:
