@@ -949,6 +949,36 @@ def test_a_run_folder_given_as_ckpt_path_is_continued_as_resume_is(tiny_run: Pat
         check_resumable(*resume_target([f"ckpt_path={tmp_path / 'empty'}"]), {})
 
 
+def test_a_sweeps_folder_given_as_resume_names_its_jobs(tmp_path: Path) -> None:
+    """A review: `resume=<a -m sweep's folder>` said it "has no config.yaml, so it is not a textgru run folder"; it is
+    a sweep's, one of whose jobs (a few of those there named) is resumed."""
+    sweep = tmp_path / "sw"
+    for job in ("10", "2", "0", "1", "seed_3/run"):
+        (sweep / job / ".hydra").mkdir(parents=True)
+        (sweep / job / ".hydra" / "overrides.yaml").write_text("- seed=1\n")
+    (sweep / "seed_3" / "run" / ".hydra" / "hydra.yaml").write_text("hydra:\n  mode: MULTIRUN\n")
+    (sweep / "multirun.yaml").write_text("hydra: {}\n")
+    (sweep / "summary.csv").write_text("run,status\n0,finished\n")
+    r = run_script("train", f"resume={sweep}")
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr[-2000:]
+    assert r.stderr.strip().splitlines()[-1] == (
+        f"error: {sweep} is a -m sweep's folder, not a run's: resume one of its jobs, as resume={sweep / '0'} "
+        "(its jobs: 0, 1, 2 ...)"
+    ), r.stderr[-600:]
+    for job in ("0", "1", "2", "10"):
+        shutil.rmtree(sweep / job)
+    (sweep / "extra" / ".hydra").mkdir(parents=True)  # a single run in its folder: no job of it
+    (sweep / "extra" / ".hydra" / "overrides.yaml").write_text("[]\n")
+    from textgru.resume import check_resumable
+    from textgru.run_folder import resume_target
+
+    with pytest.raises(TextgruError, match=rf"as resume={sweep / 'seed_3' / 'run'} \(its jobs: seed_3/run\)$"):
+        check_resumable(*resume_target([f"resume={sweep}"]), {})
+    shutil.rmtree(sweep / "seed_3")
+    with pytest.raises(TextgruError, match=r"is a -m sweep's folder, not a run's, and holds no job's folder yet$"):
+        check_resumable(*resume_target([f"resume={sweep}"]), {})
+
+
 def test_resume_prints_its_config_with_cfg_job_and_takes_the_runs_own_groups_repeated(tiny_run: Path) -> None:
     """`--cfg job` and `-m` beside resume= were "'--cfg' is not key=value for a key in config.yaml"; `task=sentiment`
     (the run's group, its default, not typed when it started) was "would swap the config group task"."""

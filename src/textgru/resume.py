@@ -40,6 +40,7 @@ from textgru.saved_config import (
 )
 from textgru.stopping import check_can_train_on
 from textgru.summarised_runs import warn_if_summarised
+from textgru.sweep_jobs import refuse_sweep_folder
 
 log = logging.getLogger(__name__)
 
@@ -148,6 +149,7 @@ def _refuse_if_not_a_run(run: RunFolder) -> None:
     if not run.config.is_file() and held is not None:  # a review: called "stopped before it started", delete it
         raise TextgruError(f"{run.path} has no config.yaml, but holds {held.relative_to(run.path)}; {RESTORE_CONFIG}")
     if not run.config.is_file():  # with .hydra/ alone: killed while reading its data, nothing trained
+        refuse_sweep_folder(run.path)
         raise TextgruError(
             f"{run.path} holds a run stopped before it started (no config.yaml, no checkpoint): there is nothing to "
             "resume; delete the folder and start the run again"

@@ -11,6 +11,8 @@ from typing import Any
 
 import yaml
 
+from textgru.console import command_arg
+from textgru.errors import TextgruError
 from textgru.run_folder import RunFolder
 
 FAILED_SWEEP_JOBS: dict[str, str] = {}  # jobs of this process's `-m` sweep that failed: summary row -> folder
@@ -59,6 +61,28 @@ def is_job_of(run_dir: Path, sweep_dir: Path) -> bool:
     except (OSError, yaml.YAMLError, KeyError, TypeError):
         return False
     return mode == "MULTIRUN" and _nearest_sweep(run_dir) == sweep_dir
+
+
+def job_folders(sweep_dir: Path) -> list[Path]:
+    """The job folders of the Hydra multirun in `sweep_dir` (each holds `.hydra/overrides.yaml`), at any depth, the
+    numbered ones first, in order; a single run in its folder (sweep/extra) is none of them."""
+    found = [f.parent.parent for f in sweep_dir.rglob(".hydra/overrides.yaml")]
+    jobs = [run_dir for run_dir in found if is_job_of(run_dir, sweep_dir)]
+    return sorted(jobs, key=lambda j: (not j.name.isdigit(), int(j.name) if j.name.isdigit() else 0, j.as_posix()))
+
+
+def refuse_sweep_folder(folder: Path) -> None:
+    """One line where `folder`, given as a run's, is a `-m` sweep's (its multirun.yaml): one of its jobs is resumed
+    (a review: it "has no config.yaml, so it is not a textgru run folder")."""
+    if not (folder / "multirun.yaml").is_file():
+        return
+    if not (jobs := job_folders(folder)):
+        raise TextgruError(f"{folder} is a -m sweep's folder, not a run's, and holds no job's folder yet")
+    shown = ", ".join(j.relative_to(folder).as_posix() for j in jobs[:3]) + (" ..." if len(jobs) > 3 else "")
+    raise TextgruError(
+        f"{folder} is a -m sweep's folder, not a run's: resume one of its jobs, as {command_arg('resume', jobs[0])} "
+        f"(its jobs: {shown})"
+    )
 
 
 def hydra_sweep_rows(sweep_dir: Path, failed: Any = (), planned: list[list[str]] | None = None) -> list[dict[str, Any]]:
