@@ -949,6 +949,26 @@ def test_a_run_folder_given_as_ckpt_path_is_continued_as_resume_is(tiny_run: Pat
         check_resumable(*resume_target([f"ckpt_path={tmp_path / 'empty'}"]), {})
 
 
+def test_a_checkpoint_that_is_not_there_is_said_to_be_missing_beside_those_its_folder_holds(tmp_path: Path) -> None:
+    """A review: `resume=<run>/checkpoints/nothere.ckpt` was "no such run folder; give a folder that a run wrote"."""
+    from textgru.run_folder import resume_target
+
+    held = tmp_path / "r1" / "checkpoints"
+    held.mkdir(parents=True)
+    for key in ("resume", "ckpt_path"):
+        with pytest.raises(TextgruError, match=rf"^{key}=\S+/nothere.ckpt does not exist \(\S+ holds no checkpoint\);"):
+            resume_target([f"{key}={held / 'nothere.ckpt'}"])
+    for name in ("last.ckpt", "best.ckpt", "a.ckpt", "b.ckpt", "c.ckpt"):
+        (held / name).write_bytes(b"")
+    line = f"{held / 'nothere.ckpt'} does not exist ({held} holds a.ckpt, b.ckpt, best.ckpt, c.ckpt ...); to continue"
+    with pytest.raises(TextgruError, match=f"^resume={re.escape(line)} a run give resume=<run folder>$"):
+        resume_target([f"resume={held / 'nothere.ckpt'}"])
+    with pytest.raises(TextgruError, match=r"^resume=\S+/gone/nothere.ckpt does not exist; to continue a run give"):
+        resume_target([f"resume={tmp_path / 'gone' / 'nothere.ckpt'}"])
+    (tmp_path / "odd.ckpt").mkdir()  # a folder so named is still taken as a run's
+    assert resume_target([f"resume={tmp_path / 'odd.ckpt'}"])[1] == tmp_path / "odd.ckpt" / "checkpoints" / "last.ckpt"
+
+
 def test_a_sweeps_folder_given_as_resume_names_its_jobs(tmp_path: Path) -> None:
     """A review: `resume=<a -m sweep's folder>` said it "has no config.yaml, so it is not a textgru run folder"; it is
     a sweep's, one of whose jobs (a few of those there named) is resumed."""

@@ -172,17 +172,25 @@ def resume_target(args: list[str]) -> tuple[RunFolder, Path] | None:
             raise TextgruError("resume= needs the run folder to continue: textgru train resume=<run folder>")
         if key in ("resume", "ckpt_path") and value:  # a printed resume= line may be quoted
             path = Path(unquoted(value)).expanduser().absolute()
-            if not path.is_file() and (key == "resume" or path.is_dir()):  # ckpt_path=<run folder>: as resume=
+            named = path.suffix == ".ckpt" and not path.exists()  # a review: resume=<run>/checkpoints/x.ckpt
+            if not path.is_file() and ((key == "resume" and not named) or path.is_dir()):  # ckpt_path=<run folder> too
                 if not path.is_dir():
                     raise TextgruError(f"resume={value}: no such run folder; give a folder that a run wrote")
                 inner = path.name == "checkpoints" and (path.parent / "config.yaml").is_file()  # a review
                 run = RunFolder(path.parent if inner else path)
                 return run, run.last_checkpoint
             if not path.is_file() or not (path.suffix == ".ckpt" or zipfile.is_zipfile(path)):  # a review: a CSV
-                why = "does not exist" if not path.is_file() else "is not a checkpoint (.ckpt)"
+                why = "does not exist" + _held(path.parent) if not path.is_file() else "is not a checkpoint (.ckpt)"
                 raise TextgruError(f"{key}={value} {why}; to continue a run give resume=<run folder>")
             return RunFolder.of_checkpoint(path), path
     return None
+
+
+def _held(folder: Path) -> str:
+    """` (<folder> holds a.ckpt, b.ckpt)`: the checkpoints `folder` holds, a few named; "" where it is no folder."""
+    held = sorted(p.name for p in folder.glob("*.ckpt"))  # none in a folder that is not there
+    names = ", ".join(held[:4]) + (" ..." if len(held) > 4 else "") if held else "no checkpoint"
+    return f" ({folder} holds {names})" if folder.is_dir() else ""
 
 
 def restore_unfinished_best(run: RunFolder) -> None:
