@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from conftest import run_script
 from hydra import compose, initialize_config_dir
 
@@ -496,3 +497,74 @@ def test_eval_of_a_csv_carves_the_models_split_unless_the_command_line_types_fra
         r = run_script("eval", f"ckpt_path={run}", *data, *typed, f"output_dir={out}")
         assert r.returncode == 0, r.stderr[-2000:]
         assert json.loads((out / "test_metrics.json").read_text())["windows"] == windows, typed
+
+
+def _edited(trained: tuple[Path, Path], to: Path, field: str, value) -> Path:
+    """The tiny forecaster's best.ckpt with `field` of its metadata (`normalisation.mean`: in that mapping) set to
+    `value` (DROP: left out), saved as `to`."""
+    ckpt = torch.load(trained[0] / "checkpoints" / "best.ckpt", weights_only=True)
+    *above, key = field.split(".")
+    meta = ckpt["textgru"][above[0]] if above else ckpt["textgru"]
+    if value is DROP:
+        del meta[key]
+    else:
+        meta[key] = value
+    torch.save(ckpt, to)
+    return to
+
+
+DROP = object()
+TWO = {"mean": [0.0, 0.0], "std": [1.0, 1.0]}
+
+
+@pytest.mark.parametrize(
+    "said,field,value",
+    [
+        ("normalisation is missing", "normalisation", DROP),
+        ("normalisation='x' is not a mapping", "normalisation", "x"),
+        ("normalisation.columns=[5] is not a list of column names", "normalisation.columns", [5]),
+        ("normalisation.columns names 'y' more than once", "normalisation", {"columns": ["y", "y"], **TWO}),
+        ("normalisation.columns names 2 columns but num_features is 1", "normalisation", {"columns": ["y", "z"], **TWO}),
+        ("normalisation.mean=['x'] is not a list of numbers", "normalisation.mean", ["x"]),
+        ("normalisation.mean=tensor([0., 0., 0.]) is not a list of numbers", "normalisation.mean", torch.zeros(3)),
+        ("normalisation.mean has 0 values for 1 column", "normalisation.mean", []),
+        ("normalisation.mean holds nan; each column's mean must be finite", "normalisation.mean", [float("nan")]),
+        ("normalisation.std holds 0.0; each column's std must be finite and above 0", "normalisation.std", [0.0]),
+        ("normalisation.std holds -0.68; each column's std must be finite and above 0", "normalisation.std", [-0.68]),
+        ("window is missing", "window", DROP),
+        ("window=3.7 is not a positive integer", "window", 3.7),
+        ("horizon=0 is not a positive integer", "horizon", 0),
+        ("horizon=True is not a positive integer", "horizon", True),
+    ],
+)  # fmt: skip
+def test_a_forecaster_checkpoints_normalisation_window_and_horizon_are_checked_at_load(
+    trained: tuple[Path, Path], tmp_path: Path, said: str, field: str, value
+) -> None:
+    """A review: a checkpoint's normalisation, window or horizon not as textgru writes them was a KeyError, TypeError or
+    a GRU's shape error, or loaded and scored NaN (mean NaN), wrong values (std -0.68) or one step (horizon 0), where an
+    export's config.json is held to the same rule (`forecast_fields`): now one line naming the file and the field."""
+    import textgru
+    from textgru.errors import TextgruError
+
+    bad = _edited(trained, tmp_path / "edited.ckpt", field, value)
+    with pytest.raises(TextgruError, match=f"^checkpoint {re.escape(repr(str(bad)))}: {re.escape(said)}; use the file"):
+        textgru.load(bad)
+
+
+def test_a_forecaster_checkpoint_refused_at_load_is_refused_by_eval_and_export(
+    trained: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """A review: `textgru eval` of a checkpoint whose mean was NaN wrote mse NaN with exit 0; `textgru export` of one
+    whose std was negative wrote an export that `textgru.load` then refused ("export again", which could not help)."""
+    nan = _edited(trained, tmp_path / "nan.ckpt", "normalisation.mean", [float("nan")])
+    r = run_script("eval", f"ckpt_path={nan}", f"output_dir={tmp_path / 'out'}")
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr[-2000:]
+    assert "normalisation.mean holds nan" in r.stderr.strip().splitlines()[-1] and not (tmp_path / "out").exists()
+    pytest.importorskip("onnxscript")
+    import textgru
+    from textgru.errors import TextgruError
+
+    negative = _edited(trained, tmp_path / "negative.ckpt", "normalisation.std", [-0.68])
+    with pytest.raises(TextgruError, match=r"normalisation\.std holds -0\.68; each column's std must be finite"):
+        textgru.export(negative, tmp_path / "export")
+    assert not (tmp_path / "export").exists()

@@ -24,6 +24,7 @@ from textgru.checkpoint_state import file_state
 from textgru.checkpoint_weights import build_fitting
 from textgru.data.label_key import warn_of_labels_read_as_one
 from textgru.errors import TextgruError
+from textgru.forecast_fields import check_forecast_checkpoint
 from textgru.terminal_text import escaped_controls
 
 FORMAT_VERSION = 2  # 2: `model_class` + `model_args`; 1 (read too): a Hydra `model_config`, never instantiated
@@ -122,9 +123,7 @@ def load_checkpoint(
             + task_use(meta["task"])
         )
     ckpt["path"] = str(p.absolute())  # a review: made absolute later, against another working folder
-    ckpt["file_state"] = file_state(
-        ckpt, p, changing
-    )  # which state of the file a report scored (a review: a run training)
+    ckpt["file_state"] = file_state(ckpt, p, changing)  # the file's state a report scored (a review: a run training)
     return ckpt
 
 
@@ -146,6 +145,7 @@ def _check_contents(ckpt: dict[str, Any], where: str) -> None:
     if not all(ok.values()):
         bad = ", ".join(k for k, good in ok.items() if not good)
         raise TextgruError(f"checkpoint {where!r}: its {bad} is not what textgru writes; use the file textgru saved")
+    check_forecast_checkpoint(meta, where)  # the rule an export's config.json is held to
 
 
 def model_state_dict(ckpt: dict[str, Any]) -> dict[str, torch.Tensor]:

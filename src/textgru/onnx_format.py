@@ -22,6 +22,7 @@ from typing import Any
 
 from textgru.console import command_arg
 from textgru.errors import TextgruError, require_bool
+from textgru.forecast_fields import forecast_field_problem
 
 FORMAT = "textgru-onnx"
 FORMAT_VERSION = 1
@@ -228,10 +229,7 @@ def read_config(folder: ExportFolder) -> dict[str, Any]:
     for key in ("data_config", "model", "training_metrics"):  # optional; read by evaluate() and /info
         if not isinstance(config.get(key), (dict, type(None))):
             raise TextgruError(f"{where!r}: {key} is not a mapping; export the checkpoint again")
-    if task == "forecast" and not (len(config["mean"]) == len(config["std"]) == config["features"]):
-        raise TextgruError(f"{where!r}: mean and std must have one value per feature; export again")
-    if task == "forecast" and not all(math.isfinite(v) and (v > 0 or k == "mean") for k in ("mean", "std")
-                                      for v in config[k]):  # fmt: skip
-        raise TextgruError(f"{where!r}: mean must be finite, std positive numbers (a review: std 0 scored NaN); "
-                           "export again")  # fmt: skip
+    problem = forecast_field_problem(config, config["features"], "features") if task == "forecast" else None
+    if problem:  # the rule a forecaster checkpoint's fields are held to
+        raise TextgruError(f"{where!r}: {problem}; export the checkpoint again")
     return config
