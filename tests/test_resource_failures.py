@@ -85,6 +85,46 @@ def test_a_resume_that_cannot_write_its_checkpoint_says_how_to_continue(tiny_run
     assert (run / "checkpoints" / "last.ckpt").stat().st_size == ckpt  # the earlier checkpoint whole
 
 
+@pytest.mark.parametrize("where", ["lock", "hydra"])
+def test_a_run_that_cannot_write_as_it_starts_says_so_in_one_line_and_leaves_no_folder(
+    small_csv: Path, tmp_path: Path, where: str
+) -> None:
+    """A review: on a full disk, the run's lock file (hydra.run.dir=) and Hydra's `.hydra/config.yaml` (the default
+    folder) were each a traceback, exit 1, naming no file and leaving the half-made run folder (an empty .lock; an
+    empty config.yaml and train.log). `ulimit -f 0` fails their first write as a full disk does."""
+    data = ["data=local", f"data.path={small_csv}", "data.text_column=review", "data.label_column=sentiment"]
+    folder = f"hydra.run.dir={tmp_path / 'run'}" if where == "lock" else f"paths.output_dir={tmp_path / 'run'}"
+    r = limited([str(ROOT / "scripts" / "train.py"), *data, *TINY_MODEL, folder], 0, tmp_path)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr[-3000:]
+    file = re.escape(str(tmp_path / "run")) + (
+        r"/\.lock" if where == "lock" else r"/sentiment/[\d-]+/[\d-]+/\.hydra/config\.yaml"
+    )
+    last = r.stderr.strip().splitlines()[-1]
+    assert re.fullmatch(rf"error: a file grew past the file-size limit \(ulimit -f\) \({file}\); free space .*", last)
+    assert not (tmp_path / "run").exists()  # "run again" then starts afresh
+
+
+def test_a_run_inputs_write_that_fails_names_the_file_and_leaves_no_config(tmp_path: Path) -> None:
+    """A review: the tokenizers library's save on a full disk ("No space left on device (os error 28)") was 'no space
+    left on the device' naming no file, and the run's config.yaml stayed: "run again" was refused ("already holds
+    config.yaml") though the run never started training."""
+    from textgru.run_folder import RunFolder
+    from textgru.training import write_run_inputs
+
+    class FullDisk:
+        def save(self, path: str) -> None:
+            Path(path).write_text('{"half')
+            raise Exception("No space left on device (os error 28)")
+
+    run = RunFolder(tmp_path / "run")
+    with pytest.raises(Exception) as failed:
+        write_run_inputs(run, "seed: 42\n", FullDisk())
+    assert resource_problem(failed.value) == (
+        f"no space left on the device ({run.tokenizer}); free space (or raise the limit) and run again"
+    )
+    assert list(run.path.iterdir()) == []  # nothing of the run's: the command takes its folder away
+
+
 @pytest.mark.parametrize(
     ("error", "expected"),
     [

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from textgru.errors import TextgruError
+from textgru.resource_errors import NO_ROOM, NOT_WRITABLE, OS_ERROR_IN_TEXT
 
 
 @contextlib.contextmanager
@@ -30,6 +31,11 @@ def written_atomically(path: str | os.PathLike[str], new_only: str | None = None
     except OSError as e:  # a full disk while a library wrote through its own file object: name the file
         e.filename = e.filename or str(path)
         raise
+    except Exception as e:  # the tokenizers library's: "No space left on device (os error 28)" (a review: no file)
+        found = OS_ERROR_IN_TEXT.search(str(e))
+        if found is None or (code := int(found.group(1))) not in (*NO_ROOM, *NOT_WRITABLE):
+            raise
+        raise OSError(code, os.strerror(code), str(path)) from e
     finally:
         tmp.unlink(missing_ok=True)
 

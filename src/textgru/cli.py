@@ -16,7 +16,7 @@ from textgru import command_flags as flags
 from textgru.config import check_group_choices, check_override_keys, search_path_override, take_raw_args
 from textgru.console import command_usage, exit_now, fail, sigterm_as_ctrl_c, utf8_output
 from textgru.errors import EveryRankError, TextgruError, TrainingStopped
-from textgru.resource_errors import resource_failures_named
+from textgru.resource_errors import resource_failures_named, run_naming_hydra_writes
 from textgru.standard_output import pipe_closed_quietly
 
 CONF_PATH = "pkg://textgru.conf"
@@ -79,7 +79,7 @@ def run_hydra(target: str, config_name: str, args: Sequence[str], raw_keys: tupl
             from textgru.train_help import print_train_help  # train's: a composed config, from many files
 
             return print_train_help(hydra_app, flags.split_flags(args)[0])
-        hydra_app()
+        run_naming_hydra_writes(hydra_app)  # a full disk as Hydra writes .hydra/: one line, not its traceback
     finally:
         release(claimed)
     if failed := ", ".join(FAILED_SWEEP_JOBS.values()):  # each said why as it failed; the sweep wrote its summary

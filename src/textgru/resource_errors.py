@@ -10,9 +10,12 @@ import contextlib
 import errno
 import functools
 import logging
+import os
 import re
 import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 from textgru.errors import TextgruError
 from textgru.standard_output import StdoutFailed
@@ -54,6 +57,34 @@ def resource_problem(e: BaseException) -> str | None:
             return "a checkpoint could not be written whole (a full disk or a file-size limit?); free space, run again"
         e = e.__cause__  # type: ignore[assignment]
     return None
+
+
+def run_naming_hydra_writes(app: Callable[[], Any]) -> Any:
+    """`app()`, Hydra's app for a command, where Hydra's own writes as the run starts (`.hydra/*.yaml`) failing for
+    the machine's resources are one line naming the file (exit 2), and the run folder made for them is taken away (a
+    review: a full disk was Hydra's traceback, exit 1, leaving an empty .hydra/config.yaml and train.log)."""
+    import hydra.core.utils as hydra_utils
+
+    from textgru.console import fail
+    from textgru.unstarted_runs import remove_unstarted_hydra_run
+
+    save = hydra_utils._save_config
+
+    def saved(cfg: Any, filename: str, output_dir: Path) -> None:
+        try:
+            save(cfg, filename, output_dir)
+        except OSError as e:  # (raised on, Hydra's app prints its traceback, exit 1; its write at close names no file)
+            e.filename = e.filename or str(output_dir / filename)
+            if (problem := resource_problem(e)) is None or os.environ.get("HYDRA_FULL_ERROR") == "1":
+                raise
+            remove_unstarted_hydra_run()
+            fail(problem)
+
+    hydra_utils._save_config = saved
+    try:
+        return app()
+    finally:
+        hydra_utils._save_config = save
 
 
 PATCHED: set[logging.Handler] = set()  # log files whose write failures a `resource_failures_named` block handles

@@ -11,9 +11,10 @@ from typing import Any
 
 from textgru import command_flags as flags
 from textgru.distributed import process_rank
+from textgru.resource_errors import ResourceFailure, resource_problem
 from textgru.run_folder import explicit_run_dir
 from textgru.run_lock import NEW_RUN_BUSY, STUDY_BUSY, claim, release
-from textgru.unstarted_runs import note_run_dir
+from textgru.unstarted_runs import note_run_dir, remove_if_unstarted
 
 
 def claim_run_dir(
@@ -25,7 +26,13 @@ def claim_run_dir(
     sweep = flags.multirun(args) and not flags.searches(args)
     if folder is None or config_name != "train" or sweep or flags.showing_only(args) or process_rank() > 0:
         return None
-    claim(folder, STUDY_BUSY if "hydra.job.name=tune" in args else NEW_RUN_BUSY)
+    try:
+        claim(folder, STUDY_BUSY if "hydra.job.name=tune" in args else NEW_RUN_BUSY)
+    except OSError as e:  # its lock file on a full disk (a review: a traceback; the folder and an empty .lock left)
+        if (problem := resource_problem(e)) is None:
+            raise
+        remove_if_unstarted(folder, close_logs=False)
+        raise ResourceFailure(problem) from e
     try:
         recheck()
     except BaseException:

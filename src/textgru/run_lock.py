@@ -110,7 +110,12 @@ def _lock(folder: Path, fix: str) -> int | None:
             pass
         os.close(fd)
     os.ftruncate(fd, 0)
-    os.write(fd, str(os.getpid()).encode())
+    try:
+        os.write(fd, str(os.getpid()).encode())
+    except OSError as e:  # a full disk: named (a review: a traceback naming no file); the command says it in one line
+        os.close(fd)
+        e.filename = e.filename or str(path)
+        raise
     return fd
 
 

@@ -229,10 +229,11 @@ def build_trainer(
 def write_run_inputs(run: RunFolder, config_yaml: str, tokenizer: Any) -> None:
     """The resolved config and the tokenizer, written before training starts (a forecast run has no tokenizer)."""
     run.path.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(run.config, config_yaml)
-    if tokenizer is not None:
-        with written_atomically(run.tokenizer) as tmp:  # a full disk leaves none, not half of one
-            tokenizer.save(str(tmp))
+    with written_atomically(run.config) as config:  # in place once the tokenizer is: a run failing here leaves neither
+        config.write_text(config_yaml, encoding="utf-8")  # (a review: config.yaml stayed; "run again" was refused)
+        if tokenizer is not None:
+            with written_atomically(run.tokenizer) as tmp:  # a full disk leaves none, not half of one
+                tokenizer.save(str(tmp))
 
 
 def final_metrics(
