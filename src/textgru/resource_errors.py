@@ -68,7 +68,9 @@ def run_naming_hydra_writes(app: Callable[[], Any]) -> Any:
     from textgru.console import fail
     from textgru.unstarted_runs import remove_unstarted_hydra_run
 
-    save = hydra_utils._save_config
+    save = getattr(hydra_utils, "_save_config", None)  # Hydra's private helper: where it is gone, Hydra's own way
+    if save is None:
+        return app()
 
     def saved(cfg: Any, filename: str, output_dir: Path) -> None:
         try:
