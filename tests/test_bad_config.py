@@ -1324,6 +1324,30 @@ def test_a_commands_help_explains_its_keys_and_a_misspelt_command_is_named(capsy
     assert helped.returncode == 0 and helped.stdout.startswith("textgru predict: classify texts"), helped.stderr
 
 
+def test_every_option_of_a_commands_help_has_its_line() -> None:
+    """README: each command's --help gives its options "with a line on each" (a review: eval's ckpt_path, batch_size
+    and overwrite, generate's max_new_tokens, export's ckpt_path, gradient-flow's seq_len, lr, seed ... had none). A
+    key's line is its comment, on it or above it (or on a line of its section, as serve's limits)."""
+    from textgru.command_help import commented_keys
+
+    commands = sorted(p.stem for p in CONF_DIR.glob("*.yaml") if p.stem != "train")  # train: train_help.py
+    assert {"eval", "generate", "export", "gradient_flow", "predict", "serve", "ensemble"} <= set(commands)
+    bare = []
+    for command in commands:
+        lines = commented_keys(command).splitlines()
+        for i, line in enumerate(lines):
+            if line[:1] in ("", " ", "#"):
+                continue
+            section = [line]
+            for more in lines[i + 1 :]:
+                if not more.startswith(" "):
+                    break
+                section.append(more)
+            if not (i and lines[i - 1].startswith("#")) and not any("#" in s for s in section):
+                bare.append(f"{command}: {line.partition(':')[0]}")
+    assert bare == []
+
+
 def test_resume_refuses_an_added_key_nothing_reads(tmp_path: Path) -> None:
     """As a new run (a CLI review): `resume=<run> +data.max_lenght=8` went on with the typo saved and unread."""
     from textgru.resume import resume_config
