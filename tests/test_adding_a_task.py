@@ -156,3 +156,20 @@ def test_a_task_config_without_optimized_mode_is_one_line_naming_it(
         "validation metric it logs) and optimized_mode (min or max: which way that metric is better), and no "
         "override may set it to ???; or pass optimized_mode=..."
     )
+
+
+def test_every_exported_task_is_in_each_table_an_export_is_read_by() -> None:
+    """README "Adding a task": a task textgru exports (a plan in `onnx_graphs.PLANS`) needs an entry in each table an
+    export is checked and run by (a review: the guide named PLANS alone; its export then failed to load, a KeyError in
+    `check_ops` and `RUNNERS`, and config.json's task refused by `read_config` as unknown)."""
+    from textgru.inference.loading import LOADABLE
+    from textgru.inference.onnx_runtime import RUNNERS
+    from textgru.onnx_format import KEYS
+    from textgru.onnx_graphs import PLANS
+    from textgru.onnx_ops import ALLOWED_OPS
+
+    tables = {"onnx_ops.ALLOWED_OPS": ALLOWED_OPS, "onnx_format.KEYS": KEYS, "inference.onnx_runtime.RUNNERS": RUNNERS}
+    tables |= {"inference.loading.LOADABLE": {c.task: c for c in LOADABLE}, "tasks.TASKS": TASKS}
+    missing = {name: sorted(set(PLANS) - set(table)) for name, table in tables.items() if set(PLANS) - set(table)}
+    assert missing == {}
+    assert set(ALLOWED_OPS) == set(KEYS) == set(RUNNERS) == set(PLANS)  # and no table holds a task without a plan
