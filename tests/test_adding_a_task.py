@@ -72,6 +72,7 @@ def test_a_task_module_missing_a_function_or_misspelt_is_one_line(monkeypatch: p
 
 
 def test_what_build_returned_is_checked_before_training() -> None:
+    from textgru.checkpoint import checkpoint_extras
     from textgru.models.gru_forecaster import GRUForecaster
     from textgru.tasks.base import TaskModule
     from textgru.tasks.built import check_built
@@ -91,7 +92,54 @@ def test_what_build_returned_is_checked_before_training() -> None:
         "task=fake: its model class Linear is not in textgru.models.MODEL_CLASSES, so its checkpoints would not load; "
         "add it there"
     )
-    check_built("fake", Counted(GRUForecaster(), torch.optim.SGD))
+    model = GRUForecaster()
+    check_built(
+        "fake",
+        Counted(model, torch.optim.SGD, checkpoint_extras=checkpoint_extras("fake", model, {}, "{}", None, {}, 8)),
+    )
+
+
+def test_what_build_stores_in_its_checkpoints_is_checked_before_training() -> None:
+    """README: build stores checkpoint_extras("X", model, ...) in its module; a build that stored none, another task's,
+    or another model's trained to its end, and its checkpoints were refused only when loaded (a review)."""
+    from textgru.checkpoint import checkpoint_extras
+    from textgru.models.gru_forecaster import GRUForecaster
+    from textgru.models.gru_lm import GRULanguageModel
+    from textgru.tasks.base import TaskModule
+    from textgru.tasks.built import check_built
+
+    class Counted(TaskModule):
+        def count_tokens(self, batch: dict) -> torch.Tensor:
+            return batch["lengths"].sum()
+
+    def refusal(extras: dict | None, model: torch.nn.Module | None = None) -> str:
+        with pytest.raises(TextgruError) as refused:
+            check_built("fake", Counted(model or GRUForecaster(), torch.optim.SGD, checkpoint_extras=extras))
+        return str(refused.value)
+
+    model, fix = GRUForecaster(), 'store textgru.checkpoint.checkpoint_extras("fake", model, ...) in its module'
+    assert refusal(None) == (
+        f"task=fake: its module stores no checkpoint_extras, so its checkpoints would not load; {fix}"
+    )
+    copied = checkpoint_extras("sentiment", model, {}, "{}", ["a", "b"], {}, 8)  # a shipped task's build, copied
+    assert refusal(copied) == (
+        f"task=fake: its checkpoint_extras name task=sentiment, so its checkpoints would be read as that task's; {fix}"
+    )
+    no_tokenizer = checkpoint_extras("fake", model, {}, None, None, {}, 8)  # every task but forecast stores one
+    assert refusal(no_tokenizer) == (
+        "task=fake: its checkpoint_extras' tokenizer is not what textgru.load reads, so its checkpoints would not load; "
+        + fix
+    )
+    lm = GRULanguageModel(vocab_size=8, hidden_size=4)  # extras of the model built before another
+    assert refusal(checkpoint_extras("fake", lm, {"vocab_size": 8}, "{}", None, {}, 8), model) == (
+        f"task=fake: its checkpoint_extras name model class GRULanguageModel, not its model's GRUForecaster; {fix}"
+    )
+    other_size = checkpoint_extras("fake", model, {"hidden_size": 32}, "{}", None, {}, 8)  # args of another config
+    assert refusal(other_size, model) == (
+        "task=fake: its checkpoint_extras' model_args build another model than the one it trains (its gru.weight_ih_l0 "
+        "[96, 1], where the model trained has [192, 1]), so its checkpoints would not load; pass the arguments its "
+        "model was built with"
+    )
 
 
 def test_eval_of_a_task_without_eval_says_so_and_names_those_with_one(

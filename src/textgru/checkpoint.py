@@ -21,7 +21,7 @@ from textgru import __version__
 from textgru.atomic_files import damaged_member
 from textgru.checkpoint_path import EXPORT_FILE_HINT, resolve_checkpoint_path, warn_if_unfinished
 from textgru.checkpoint_state import file_state
-from textgru.checkpoint_weights import build_fitting
+from textgru.checkpoint_weights import USE_OURS, build_fitting
 from textgru.data.label_key import warn_of_labels_read_as_one
 from textgru.errors import TextgruError
 from textgru.forecast_fields import check_forecast_checkpoint
@@ -115,7 +115,9 @@ def load_checkpoint(
             f"{str(p)!r} has checkpoint format {made[0]} (textgru {made[1]}); "
             f"this textgru {__version__} reads formats {', '.join(map(str, READABLE_FORMATS))}"
         )
-    _check_contents(ckpt, str(p))
+    if bad := unwritten(ckpt):  # an edited file, another tool's: one line, not a traceback
+        raise TextgruError(f"checkpoint {str(p)!r}: its {', '.join(bad)} is not what textgru writes; {USE_OURS}")
+    check_forecast_checkpoint(meta, str(p))  # the rule an export's config.json is held to
     warn_of_labels_read_as_one(meta.get("label_names") or [])
     if expect_task and meta["task"] != expect_task:
         raise TextgruError(
@@ -127,8 +129,9 @@ def load_checkpoint(
     return ckpt
 
 
-def _check_contents(ckpt: dict[str, Any], where: str) -> None:
-    """One line for metadata that is not what textgru writes (an edited file, another tool's): not a traceback."""
+def unwritten(ckpt: dict[str, Any]) -> list[str]:
+    """The entries of a checkpoint (its `textgru` metadata, its state_dict) that are not what textgru writes, which
+    `load_checkpoint` refuses (training checks a task's metadata with this before it starts: `tasks.built`)."""
     meta = ckpt["textgru"]
     text_task = meta.get("task") != "forecast"
     names = meta.get("label_names")
@@ -142,10 +145,7 @@ def _check_contents(ckpt: dict[str, Any], where: str) -> None:
         "max_length": not text_task or type(meta.get("max_length")) is int and meta["max_length"] >= 1,
         "data_config": isinstance(meta.get("data_config"), (dict, type(None))),  # a list: AttributeErrors (a review)
     }
-    if not all(ok.values()):
-        bad = ", ".join(k for k, good in ok.items() if not good)
-        raise TextgruError(f"checkpoint {where!r}: its {bad} is not what textgru writes; use the file textgru saved")
-    check_forecast_checkpoint(meta, where)  # the rule an export's config.json is held to
+    return [k for k, good in ok.items() if not good]
 
 
 def model_state_dict(ckpt: dict[str, Any]) -> dict[str, torch.Tensor]:

@@ -50,7 +50,7 @@ def build_fitting(cls: type[nn.Module], args: Mapping[str, Any], state: Mapping[
         raise TextgruError(
             f"{where}: model_args {k} asks for {n} {what}, more than the file holds tensors ({len(state)}); {USE_OURS}"
         )
-    skeleton = _build(cls, args, where, device="meta")
+    skeleton = built_on(cls, args, where, device="meta")
     want = {k: tuple(v.shape) for k, v in skeleton.state_dict().items()}
     have = {k: tuple(v.shape) for k, v in state.items()}
     missing, extra = sorted(set(want) - set(have)), sorted(set(have) - set(want))
@@ -73,7 +73,7 @@ def build_fitting(cls: type[nn.Module], args: Mapping[str, Any], state: Mapping[
             else f"holds {wrong[0]!r} of shape {list(have[wrong[0]])}, where its model config makes {list(want[wrong[0]])}"
         )
         raise TextgruError(f"{where}: its weights do not fit its model config (the file {what}); {USE_OURS}")
-    model = _build(cls, args, where, device="cpu")
+    model = built_on(cls, args, where, device="cpu")
     model.load_state_dict(dict(state))
     return model.eval()
 
@@ -108,13 +108,13 @@ class _NoInitOnMeta(TorchFunctionMode):
         return func(*args, **kwargs)
 
 
-def _build(cls: type[nn.Module], args: Mapping[str, Any], where: str, device: str) -> nn.Module:
+def built_on(cls: type[nn.Module], args: Mapping[str, Any], where: str, device: str, fix: str = USE_OURS) -> nn.Module:
+    """`cls(**args)` on `device` ("meta": no memory, no initialisation); one line, ending with `fix`, where the class
+    refuses its arguments."""
     no_init = _NoInitOnMeta() if device == "meta" else contextlib.nullcontext()
     try:
         with torch.device(device), no_init, torch.random.fork_rng(devices=[]):  # the caller's random state is kept
             return cls(**args)
     except Exception as e:  # the class refused an argument (ValueError, AssertionError, ...): the file's doing
         first = (str(e).splitlines() or [""])[0][:120]
-        raise TextgruError(
-            f"{where}: its model config cannot be built ({type(e).__name__}: {first}); {USE_OURS}"
-        ) from e
+        raise TextgruError(f"{where}: its model config cannot be built ({type(e).__name__}: {first}); {fix}") from e
