@@ -221,3 +221,34 @@ def test_every_exported_task_is_in_each_table_an_export_is_read_by() -> None:
     missing = {name: sorted(set(PLANS) - set(table)) for name, table in tables.items() if set(PLANS) - set(table)}
     assert missing == {}
     assert set(ALLOWED_OPS) == set(KEYS) == set(RUNNERS) == set(PLANS)  # and no table holds a task without a plan
+
+
+def test_a_task_whose_loader_cannot_resume_mid_epoch_is_named_so_on_resume(tmp_path: Path, caplog) -> None:
+    """ExactResume records the training loader's place only for a ResumableDataLoader: a new task's plain DataLoader
+    resumed mid-epoch was told its checkpoint came from "an older textgru" (a review of README "Adding a task")."""
+    import logging
+    from types import SimpleNamespace
+
+    from torch.utils.data import DataLoader
+
+    from textgru.data.resumable_loader import ResumableDataLoader
+    from textgru.resumed_data import check_resumed_data
+    from textgru.run_folder import RunFolder
+
+    inside = {"current": {"completed": 6}, "is_last_batch": False}
+    ckpt = {"textgru": {"task": "length"}, "loops": {"fit_loop": {"epoch_loop.batch_progress": inside}}}
+    with caplog.at_level(logging.WARNING, logger="textgru"):
+        check_resumed_data(
+            SimpleNamespace(tokenizer=None, train_dataloader=lambda: DataLoader([1])), RunFolder(tmp_path), ckpt
+        )
+    assert "older textgru" not in caplog.text
+    assert (
+        "resume: the checkpoint was saved 6 batches into an epoch, and task=length's training loader is a DataLoader, "
+        "not a ResumableDataLoader (textgru.data.resumable_loader), which records its place in an epoch: the rest of "
+        "that epoch is not the batches of a run never stopped"
+    ) in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="textgru"):  # resumable now: the checkpoint is an older textgru's
+        loader = ResumableDataLoader([1])
+        check_resumed_data(SimpleNamespace(tokenizer=None, train_dataloader=lambda: loader), RunFolder(tmp_path), ckpt)
+    assert "resume: the checkpoint was saved 6 batches into an epoch by an older textgru" in caplog.text

@@ -98,6 +98,7 @@ def test_resuming_an_older_lm_or_forecaster_checkpoint_warns_where_it_cannot_go_
     """An upgrade review: an older LM run resumed now reads its validation in fewer lanes (since 12-05), so its
     losses before and after span two definitions; an older forecaster's checkpoint inside an epoch has no training
     loader place, so that epoch does not go on as it would have. Both went on unwarned; each is a warning now."""
+    from textgru.data.resumable_loader import ResumableDataLoader
     from textgru.resumed_data import check_resumed_data
     from textgru.run_folder import RunFolder
 
@@ -121,8 +122,9 @@ def test_resuming_an_older_lm_or_forecaster_checkpoint_warns_where_it_cannot_go_
     assert "validation text in 64 lanes (data.eval_batch_size), not the 1 it reads now" in caplog.text
     caplog.clear()
     fc = {"textgru": {"task": "forecast"}, "loops": {"fit_loop": {"epoch_loop.batch_progress": inside}}}
+    series = SimpleNamespace(tokenizer=None, train_dataloader=lambda: ResumableDataLoader([1.0]))  # as today's
     with caplog.at_level(logging.WARNING, logger="textgru"):
-        check_resumed_data(SimpleNamespace(tokenizer=None), run, fc)
+        check_resumed_data(series, run, fc)
     assert "resume: the checkpoint was saved 6 batches into an epoch by an older textgru" in caplog.text
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="textgru"):

@@ -112,7 +112,8 @@ def check_same_tokenizer(tokenizer: Any, run: RunFolder, ckpt: dict[str, Any] | 
 def check_resumed_data(datamodule: Any, run: RunFolder, ckpt: dict[str, Any]) -> None:
     """`check_same_tokenizer`, then a warning each where a checkpoint of an older textgru cannot go on as it started
     (an upgrade review): an LM's validation read in fewer lanes now (since 2026-12-05, before checkpoints kept a data
-    digest), or a position inside an epoch without the training loader's place in it (a forecaster's, before 12-05)."""
+    digest), or a position inside an epoch without the training loader's place in it (a forecaster's, before 12-05; or
+    a task's whose loader is no `ResumableDataLoader`, said so)."""
     check_same_tokenizer(getattr(datamodule, "tokenizer", None), run, ckpt)
     meta = ckpt.get("textgru") or {}
     if hasattr(datamodule, "eval_lanes") and "data_digest" not in meta:
@@ -128,8 +129,18 @@ def check_resumed_data(datamodule: Any, run: RunFolder, ckpt: dict[str, Any]) ->
     progress = ((ckpt.get("loops") or {}).get("fit_loop") or {}).get("epoch_loop.batch_progress") or {}
     done = int((progress.get("current") or {}).get("completed", 0) or 0)
     if "train_loader_position" not in ckpt and done and not progress.get("is_last_batch", True):
+        from textgru.data.resumable_loader import ResumableDataLoader
+
+        loader = datamodule.train_dataloader()  # built before (run_schedule.check_rank_loaders): cheap
+        why = (
+            " by an older textgru, which did not record the training loader's place in it"
+            if isinstance(loader, ResumableDataLoader)
+            else f", and task={meta.get('task')}'s training loader is a {type(loader).__name__}, not a "
+            "ResumableDataLoader (textgru.data.resumable_loader), which records its place in an epoch"  # (a review)
+        )
         log.warning(
-            "resume: the checkpoint was saved %d batches into an epoch by an older textgru, which did not record the "
-            "training loader's place in it: the rest of that epoch is not the batches of a run never stopped",
+            "resume: the checkpoint was saved %d batches into an epoch%s: the rest of that epoch is not the batches of "
+            "a run never stopped",
             done,
+            why,
         )
