@@ -135,6 +135,27 @@ def test_edited_metadata_is_one_line_not_a_traceback(tiny_run: Path, tmp_path: P
     assert "\n" not in str(e.value) and "edited.ckpt" in str(e.value)
 
 
+def test_a_task_relabelled_to_another_models_is_one_line_at_load(tiny_run: Path, tmp_path: Path) -> None:
+    """A review: a checkpoint's task was never checked against its model class, so a classifier relabelled task=lm
+    was refused for its word tokenizer, and one with a char tokenizer was an AttributeError in generate (an LM
+    relabelled task=sentiment: a RuntimeError, every /predict a 500). Its task's model (`TaskInfo.model`) or one
+    line."""
+    import textgru
+
+    ckpt = torch.load(tiny_run / "checkpoints" / "best.ckpt", weights_only=True)
+    for task, needs in (("lm", "GRULanguageModel"), ("bilm", "BiGRULanguageModel")):
+        ckpt["textgru"]["task"] = task
+        torch.save(ckpt, tmp_path / f"{task}.ckpt")
+        line = f"its task {task} needs a {needs}, but it holds a GRUClassifier; the file is damaged or was edited"
+        with pytest.raises(TextgruError, match=re.escape(line)) as e:
+            textgru.load(tmp_path / f"{task}.ckpt")
+        assert "\n" not in str(e.value) and f"{task}.ckpt" in str(e.value)
+    r = run_script("generate", f"ckpt_path={tmp_path / 'lm.ckpt'}", "max_new_tokens=5")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.strip().startswith("error: ") and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "its task lm needs a GRULanguageModel, but it holds a GRUClassifier" in r.stderr
+
+
 def test_the_command_line_refuses_a_crafted_checkpoint_with_one_line(tmp_path: Path) -> None:
     target = tmp_path / "pwned.txt"
     path = crafted(tmp_path / "evil.ckpt", **cases(target)["legacy write_text"])

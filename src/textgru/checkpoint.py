@@ -7,19 +7,15 @@ from __future__ import annotations
 
 import inspect
 import os
-import pickle
-import re
 import types
 import typing
-import warnings
-import zipfile
 from typing import Any
 
 import torch
 
 from textgru import __version__
-from textgru.atomic_files import damaged_member
-from textgru.checkpoint_path import EXPORT_FILE_HINT, resolve_checkpoint_path, warn_if_unfinished
+from textgru.checkpoint_file import read_checkpoint_file
+from textgru.checkpoint_path import resolve_checkpoint_path, warn_if_unfinished
 from textgru.checkpoint_state import file_state
 from textgru.checkpoint_weights import USE_OURS, build_fitting
 from textgru.data.label_key import warn_of_labels_read_as_one
@@ -72,39 +68,11 @@ def load_checkpoint(
 ) -> dict[str, Any]:
     """Load with `weights_only=True`; every failure becomes one line naming the problem. A warning where it is of a
     run not finished (`verb`: what is done with it; None: none, as for a resume)."""
-    from textgru.tasks import task_title, task_use
+    from textgru.tasks import check_task_model, task_title, task_use
 
     p = resolve_checkpoint_path(path)
     changing = warn_if_unfinished(p, verb) if verb is not None else False
-    beside = [n for n in ("best.ckpt", "best-unfinished.ckpt", "last.ckpt") if n != p.name and (p.parent / n).is_file()]
-    other = f"use another checkpoint, e.g. {beside[0]}, or an earlier copy" if beside else "use an earlier copy of it"
-    if not zipfile.is_zipfile(p):
-        with open(p, "rb") as f:
-            head = f.read(2)
-        if not head.startswith(b"\x80"):  # neither torch's zip format nor its legacy pickle format
-            if (p.parent / "config.json").is_file() and (p.parent / "model.onnx").is_file():
-                raise TextgruError(f"{str(p)!r} is a file of the ONNX export {str(p.parent)!r}; {EXPORT_FILE_HINT}")
-            if p.suffix not in (".ckpt", ".pt", ".pth") and head != b"PK":  # a review: "corrupt; use an earlier copy"
-                run = (p.parent / "checkpoints").is_dir() or (p.parent / "config.yaml").is_file()  # of a healthy file
-                where = f"a file of the run folder {str(p.parent)!r}, " if run else ""
-                raise TextgruError(
-                    f"{str(p)!r} is {where}not a checkpoint; give a run folder or a .ckpt file in its checkpoints/"
-                )
-            kind = "truncated (its end is missing)" if head == b"PK" else "not a torch checkpoint file"
-            raise TextgruError(f"checkpoint {str(p)!r} is corrupt or {kind}; {other}")
-    elif (bad := damaged_member(p)) is not None:
-        raise TextgruError(f"checkpoint {str(p)!r} is corrupt ({bad} fails its checksum: a damaged copy); {other}")
-    try:
-        with warnings.catch_warnings(action="ignore", category=UserWarning):  # "Detected pickle protocol 4", 2 lines
-            ckpt = torch.load(p, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as e:  # torch's message: advice in terminal colours, then what it refused
-        found = re.search(r"Unsupported [^\n]*?(?=\. |\.?$)", re.sub(r"\x1b\[[0-9;]*m", "", str(e)), re.MULTILINE)
-        why = found.group(0) if found else "objects other than tensors"  # not torch's advice, cut (a review)
-        why = f"needs pickle to load, which textgru refuses for safety (torch: {why[:160]}); re-save it with textgru"
-        raise TextgruError(f"checkpoint {str(p)!r} {why}") from e
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as e:
-        why = (str(e).splitlines() or [type(e).__name__])[0][:120]
-        raise TextgruError(f"checkpoint {str(p)!r} is corrupt or truncated ({why}); {other}") from e
+    ckpt = read_checkpoint_file(p)
     meta = ckpt.get("textgru") if isinstance(ckpt, dict) else None
     if not isinstance(meta, dict) or "task" not in meta:
         raise TextgruError(f"{str(p)!r} is not a textgru checkpoint (no 'textgru' metadata)")
@@ -124,6 +92,7 @@ def load_checkpoint(
             f"{str(p)!r} is a {task_title(meta['task'])} checkpoint, but this needs a {task_title(expect_task)} one"
             + task_use(meta["task"])
         )
+    check_task_model(meta["task"], model_spec(meta, str(p))[0], str(p))  # not a traceback in use (a review)
     ckpt["path"] = str(p.absolute())  # a review: made absolute later, against another working folder
     ckpt["file_state"] = file_state(ckpt, p, changing)  # the file's state a report scored (a review: a run training)
     return ckpt

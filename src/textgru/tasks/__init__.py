@@ -69,6 +69,18 @@ def task_use(name: str, exported: bool = False) -> str:
     return "; " + (use.replace(", export or ", " or ").replace(" or export,", ",") if exported else use)
 
 
+def check_task_model(task: str, model: str, where: str) -> None:
+    """One line where a checkpoint of `task` holds the model another task builds (`TaskInfo.model`): its task or
+    model class was edited, and each command would fail in use with a traceback (a review: an LM relabelled
+    task=sentiment, every /predict a 500). A class no task builds is left to the allowlist's refusal."""
+    need = TASKS[task].model if task in TASKS else None
+    if need and model != need and model in {info.model for info in TASKS.values()}:
+        raise TextgruError(
+            f"checkpoint {where!r}: its task {task} needs a {need}, but it holds a {model}; the file is damaged or "
+            "was edited"
+        )
+
+
 TASK_FUNCTIONS = ("build", "validation_metrics", "next_commands")  # what training and its summary call
 
 
