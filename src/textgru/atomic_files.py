@@ -92,7 +92,12 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
 
 
 def damaged_member(path: Path) -> str | None:
-    """The first member of a zip file (torch's checkpoint format) whose CRC-32 does not match, or None. torch checks
-    none: a checkpoint damaged in the middle loaded, its weights changed (a review)."""
-    with zipfile.ZipFile(path) as z:
-        return z.testzip()
+    """What is damaged in a zip file (torch's checkpoint format), or None: the first member whose CRC-32 does not
+    match (torch checks none: a checkpoint damaged in the middle loaded, its weights changed; a review), or a
+    directory or member header that cannot be read."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            bad = z.testzip()
+    except Exception:  # a review: a flipped byte in a name was a UnicodeDecodeError, in the directory a BadZipFile
+        return "its zip directory or a member's header cannot be read"
+    return None if bad is None else f"{bad} fails its checksum"

@@ -37,7 +37,7 @@ def read_checkpoint_file(p: Path) -> Any:
             kind = "truncated (its end is missing)" if head == b"PK" else "not a torch checkpoint file"
             raise TextgruError(f"checkpoint {str(p)!r} is corrupt or {kind}; {other}")
     elif (bad := damaged_member(p)) is not None:
-        raise TextgruError(f"checkpoint {str(p)!r} is corrupt ({bad} fails its checksum: a damaged copy); {other}")
+        raise TextgruError(f"checkpoint {str(p)!r} is corrupt ({bad}: a damaged copy); {other}")
     try:
         with warnings.catch_warnings(action="ignore", category=UserWarning):  # "Detected pickle protocol 4", 2 lines
             ckpt = torch.load(p, map_location="cpu", weights_only=True)
