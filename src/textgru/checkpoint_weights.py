@@ -79,10 +79,15 @@ def build_fitting(cls: type[nn.Module], args: Mapping[str, Any], state: Mapping[
 
 
 def check_tensors(state: Mapping[Any, Any], where: str) -> None:
-    """One line where `state` holds something other than named, wholly stored, finite tensors."""
+    """One line where `state` holds something other than named, dense, wholly stored, finite tensors."""
     for name, value in state.items():
         if not isinstance(name, str) or not isinstance(value, torch.Tensor):
             raise TextgruError(f"{where}: its weights hold {str(name)[:80]!r}, which is not a named tensor; {USE_OURS}")
+        if value.layout is not torch.strided:  # a review: a sparse one was a NotImplementedError from its storage
+            layout = str(value.layout).replace("torch.", "")
+            raise TextgruError(
+                f"{where}: its tensor {name[:80]!r} is a {layout} tensor, where textgru saves dense ones; {USE_OURS}"
+            )
         if value.numel() and value.untyped_storage().nbytes() < value.numel() * value.element_size():
             raise TextgruError(
                 f"{where}: its tensor {name[:80]!r} shows more values than the file stores (an expanded view); {USE_OURS}"
