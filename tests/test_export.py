@@ -257,6 +257,21 @@ def test_export_refuses_outputs_that_are_not_finite(tmp_path: Path, tiny_run: Pa
     assert sorted(p.name for p in tmp_path.iterdir()) == ["v.ckpt"]  # nor the folders made for it (a review)
 
 
+def test_the_self_check_reads_texts_of_a_long_max_length_only_so_far(tmp_path: Path, tiny_run: Path) -> None:
+    """A review: the self-check ran 32 texts of max_length tokens: max_length=100000 ran for minutes (1.8 GB), 10**6
+    ran out of memory, 10**18 overflowed. Its texts stop at 512 tokens; config.json keeps the checkpoint's max_length."""
+    from textgru.onnx_graphs import classifier_plan
+
+    tokenizer = load_checkpoint(tiny_run)["textgru"]["tokenizer"]
+    args = {"vocab_size": 60, "num_classes": 2, "embedding_dim": 8, "hidden_size": 12}
+    ckpt = random_checkpoint(tmp_path / "v.ckpt", "sentiment", "GRUClassifier", args, tokenizer, labels=["a", "b"],
+                             max_length=100_000)  # fmt: skip
+    plan = classifier_plan(*rebuild_model(load_checkpoint(ckpt)))
+    assert max(ids.shape[1] for ids, _ in plan["checks"]()) == 512
+    out = textgru.export(ckpt, tmp_path / "export")
+    assert json.loads((out / "config.json").read_text())["max_length"] == 100_000
+
+
 @pytest.mark.parametrize("token", ["[PAD]", "[UNK]"])
 def test_export_refuses_a_tokenizer_without_a_special_token(tmp_path: Path, tiny_run: Path, token: str) -> None:
     """A review: a checkpoint's tokenizer without [PAD] exported with pad_id 0 written (refused by its own load, "export

@@ -17,7 +17,7 @@ from textgru import __version__
 from textgru.checkpoint_file import read_checkpoint_file
 from textgru.checkpoint_path import resolve_checkpoint_path, warn_if_unfinished
 from textgru.checkpoint_state import file_state
-from textgru.checkpoint_weights import USE_OURS, build_fitting
+from textgru.checkpoint_weights import LONGEST_TEXT, USE_OURS, build_fitting
 from textgru.data.label_key import warn_of_labels_read_as_one
 from textgru.errors import TextgruError
 from textgru.forecast_fields import check_forecast_checkpoint
@@ -111,7 +111,7 @@ def unwritten(ckpt: dict[str, Any]) -> list[str]:
         "state_dict": isinstance(ckpt.get("state_dict"), dict) and all(isinstance(k, str) for k in ckpt["state_dict"]),
         "tokenizer": isinstance(meta.get("tokenizer"), str) or (not text_task and meta.get("tokenizer") is None),
         "label_names": names_ok or (names is None and meta["task"] != "sentiment"),
-        "max_length": not text_task or type(meta.get("max_length")) is int and meta["max_length"] >= 1,
+        "max_length": not text_task or type(meta.get("max_length")) is int and 1 <= meta["max_length"] <= LONGEST_TEXT,
         "data_config": isinstance(meta.get("data_config"), (dict, type(None))),  # a list: AttributeErrors (a review)
     }
     return [k for k, good in ok.items() if not good]

@@ -24,6 +24,9 @@ USE_OURS = "use the file textgru saved"
 # model arguments that say how many modules are built (each holds tensors of its own): the frozen LM's layers are
 # the last of `lm_features`; each adaptive-softmax cutoff makes an output cluster (a review: 10**6 of them, 3 GB)
 MODULE_COUNTS = {"members": "members", "num_layers": "layers", "lm_features": "LM layers", "cutoffs": "output clusters"}
+# the most tokens a text is read to: a checkpoint's max_length above what training takes (config_rules_train's
+# LONGEST_TEXT; a test keeps them equal) is refused (a review: 10**18 overflowed export's self-check)
+LONGEST_TEXT = 1_000_000
 
 
 def _module_counts(args: Mapping[str, Any]) -> dict[str, int]:

@@ -13,6 +13,9 @@ from textgru.tasks import TASKS
 SHARE = Num(0, 1, lo_open=True, hi_open=True, what="a share of the data")
 DROPOUT = Num(0, 1, hi_open=True, what="a dropout probability")
 POSITIVE = Int(1)
+# data.max_length and data.bptt at most (no run reads a million tokens of one text): what a checkpoint's max_length
+# may be (checkpoint_weights.LONGEST_TEXT; a test keeps them equal)
+LONGEST_TEXT = 1_000_000
 SEED = Int(0, 2**32 - 1, what="the random seed")  # what Lightning's seed_everything and numpy accept
 POOLINGS = ("last", "mean", "max", "meanmax", "attention")  # textgru.models.pooling.POOLINGS (a test keeps them equal)
 # Lightning's precision names (lightning.fabric.connector; a test keeps them equal); Hydra reads 16, 32, 64 as numbers
@@ -60,7 +63,7 @@ DATA: dict[str, Rule] = {
     "data.split_seed": Int(0),
     "data.val_fraction": SHARE,
     "data.test_fraction": SHARE,
-    "data.max_length": Int(1, what="the most tokens kept per text"),
+    "data.max_length": Int(1, LONGEST_TEXT, what="the most tokens kept per text"),
     "data.batch_size": Int(1, what="examples per training batch; lanes for task=lm"),
     "data.eval_batch_size": Int(1),
     "data.num_workers": Int(0, what="data-loading processes; 0 loads in the main process"),
@@ -69,7 +72,7 @@ DATA: dict[str, Rule] = {
     "data.hub_config": Text(null=True),
     "data.val_plays": POSITIVE,
     "data.test_plays": POSITIVE,
-    "data.bptt": Int(1, what="tokens per truncated-BPTT window"),
+    "data.bptt": Int(1, LONGEST_TEXT, what="tokens per truncated-BPTT window"),
     "data.length": Int(2, what="time steps of the generated series"),
     "data.period": Num(0, lo_open=True),
     "data.noise": Num(0),
