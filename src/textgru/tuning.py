@@ -155,7 +155,7 @@ def tune(
     if not any(key.startswith("data.") for key in space):  # every trial reads this data: a Hub one is fetched now
         fetch_hub_source(OmegaConf.to_container(cfg.data, resolve=True))  # offline, not cached: one line, no study
     if cfg.logger.get("mlflow"):  # logger=mlflow: a store that cannot be used is one line before study.db is made
-        open_store(resolve_uri(cfg.logger.mlflow.tracking_uri))
+        open_store(resolve_uri(cfg.logger.mlflow.tracking_uri), new_run=True)  # a new SQLite file: not made yet
     with in_use(
         study_dir, STUDY_BUSY
     ):  # before the study is read or a line said (a review: a refused second call logged
