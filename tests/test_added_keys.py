@@ -276,6 +276,24 @@ def test_no_data_config_textgru_ships_lacks_a_key_its_tasks_read() -> None:
                 data_keys(OmegaConf.create({"task": {"name": task}, "data": {**config, **own}}))
 
 
+def test_a_shipped_data_config_of_another_kind_is_named_not_sent_to_a_data_file() -> None:
+    """A review: `textgru train data=wikitext2` (task=sentiment) was told to start "your data file" with
+    'defaults: [ag_news, _self_]', which gave a corpus a label_column; `task=lm data=imdb` likewise. A data config
+    textgru ships is named, with the tasks that read it and the data the task reads."""
+    for overrides, said in (
+        (["data=wikitext2"], r"^data=wikitext2 is a text corpus without labels: use it with task=lm or task=bilm, "),
+        (["data=tiny_shakespeare", "data.batch_size=8"], r"^data=tiny_shakespeare is a text corpus without labels"),
+        (["data=wikitext103"], r"or give task=sentiment labelled texts \(data=ag_news, data=imdb, data=local, "),
+        (["task=lm", "data=imdb"], r"^data=imdb is labelled texts: use it with task=sentiment or task=bilm "),
+        (["task=lm", "data=sst2"], r"give task=lm a text corpus \(data=local_text, data=shakespeare, "),
+    ):
+        with pytest.raises(TextgruError, match=said) as e:
+            check_config(compose_config("train", overrides), "train")
+        assert "your data file" not in str(e.value) and "defaults" not in str(e.value)
+    for overrides in (["task=bilm", "data=wikitext2"], ["task=bilm", "data=imdb"], ["task=lm", "data=wikitext2"]):
+        check_config(compose_config("train", overrides), "train")  # bilm reads labelled data's texts, or a corpus
+
+
 def test_an_experiment_file_without_its_header_overriding_a_group_is_one_line_naming_the_header(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

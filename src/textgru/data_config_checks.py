@@ -1,5 +1,6 @@
 """The checks of a training config's data settings: the split fractions, the source against the task (and the files
-it reads), the few-label sample, the keys a data file of yours lacks."""
+it reads), the few-label sample, the keys a data file of yours lacks (or, for a shipped one, the kind of data it is,
+where the task reads another)."""
 
 from __future__ import annotations
 
@@ -109,9 +110,20 @@ TASK_DATA = {  # the task's reader and what its datamodule takes
 }
 
 
+def _labelled(source: Any, keys: set[str]) -> bool:  # bilm's is_labelled
+    return source in ("tweets", "local") or (source == "hub" and "label_column" in keys)
+
+
 def _reader(task: str, source: Any, keys: set[str]) -> dict[str, tuple[str, ...]]:
-    labelled = source in ("tweets", "local") or (source == "hub" and "label_column" in keys)  # bilm's is_labelled
-    return LABELLED if task == "bilm" and labelled else TASK_DATA[task][0]
+    return LABELLED if task == "bilm" and _labelled(source, keys) else TASK_DATA[task][0]
+
+
+def _kind(source: Any, keys: set[str]) -> dict[str, tuple[str, ...]]:  # what a data config is: the reader it needs
+    return LABELLED if _labelled(source, keys) else CORPUS if source in CORPUS else SERIES
+
+
+def _reads(task: str, source: Any, keys: set[str]) -> bool:
+    return task in TASK_DATA and source in TASKS[task].sources and _reader(task, source, keys) is _kind(source, keys)
 
 
 def _needed(task: str, source: Any, keys: set[str]) -> tuple[str, ...]:
@@ -140,6 +152,7 @@ def data_keys(cfg: DictConfig) -> None:
     have = {str(k) for k in data}
     if not (missing := [k for k in _needed(task, source, have) if k not in have]):
         return
+    other_kind(cfg, task, source, have)
     ref = next(
         (
             (name, list(config))
@@ -158,4 +171,35 @@ def data_keys(cfg: DictConfig) -> None:
     raise TextgruError(
         f"{lacks} {', '.join(missing)}, which task={task} reads; start your data file with "
         f"'defaults: [{ref[0]}, _self_]' to take them from textgru's data={ref[0]} (your keys below it win)"
+    )
+
+
+IDENTITY = ("source", "hub_name", "hub_config")  # which shipped data config a composed one is
+KINDS = {"labelled": "labelled texts", "corpus": "a text corpus without labels"}
+
+
+def other_kind(cfg: DictConfig, task: str, source: Any, have: set[str]) -> None:
+    """One line where the data config is one textgru ships (all its keys, its source and Hub dataset: a value changed
+    on the command line is still it) holding data of a kind the task does not read (a review: `data=wikitext2` under
+    task=sentiment was told to start "your data file" with ag_news's defaults, giving a corpus a label_column)."""
+    shipped = shipped_data_configs()
+    name = next(
+        (
+            n
+            for n, config in shipped.items()
+            if set(config) <= have and all(config.get(k, ABSENT) == lookup(cfg, f"data.{k}") for k in IDENTITY)
+        ),
+        None,
+    )
+    if name is None or _reads(task, source, have) or (kind := _kind(source, have)) is SERIES:
+        return
+    words = KINDS["labelled" if kind is LABELLED else "corpus"]
+    readers = [t for t in TASK_DATA if _reads(t, source, have)]
+    uses = " or ".join(
+        f"task={t}" + (" (which reads its texts)" if t == "bilm" and kind is LABELLED else "") for t in readers
+    )
+    wanted = "labelled texts" if kind is CORPUS else "a text corpus"
+    others = ", ".join(f"data={n}" for n, c in shipped.items() if _reads(task, c.get("source"), set(c)))
+    raise TextgruError(
+        f"data={name} is {words}: use it with {uses}, or give task={task} {wanted} ({others}, or a data file of yours)"
     )
