@@ -276,6 +276,25 @@ def test_no_data_config_textgru_ships_lacks_a_key_its_tasks_read() -> None:
                 data_keys(OmegaConf.create({"task": {"name": task}, "data": {**config, **own}}))
 
 
+def test_a_key_naming_the_run_folder_is_set_with_plus_plus_as_without(tmp_path: Path) -> None:
+    """A review: `++trainer.default_root_dir=x`, `++callbacks.model_checkpoint.dirpath=x` and `++paths.run_dir=x`
+    were a 40-line "HydraConfig was not set" traceback (their values name Hydra's run folder). `++key=` sets a key as
+    `key=` does: the Trainer and the checkpoint callback take their folders as given; paths.run_dir is refused."""
+    from textgru.command_line_checks import check_command_line
+
+    args = [f"++trainer.default_root_dir={tmp_path / 'x'}", f"++callbacks.model_checkpoint.dirpath={tmp_path / 'ck'}"]
+    cfg = check_override_keys([*args, f"++callbacks.checkpoint.dirpath={tmp_path / 'ck'}"], "train")
+    check_command_line(args, "train", cfg)  # no TextgruError
+    assert cfg.trainer.default_root_dir == str(tmp_path / "x") and cfg.callbacks.checkpoint.dirpath == str(
+        tmp_path / "ck"
+    )
+    args = [f"++paths.run_dir={tmp_path / 'x'}"]
+    with pytest.raises(
+        TextgruError, match=r"^\+\+paths\.run_dir=\S+: paths\.run_dir follows the run folder, which hydra"
+    ):
+        check_command_line(args, "train", check_override_keys(args, "train"))
+
+
 def test_a_shipped_data_config_of_another_kind_is_named_not_sent_to_a_data_file() -> None:
     """A review: `textgru train data=wikitext2` (task=sentiment) was told to start "your data file" with
     'defaults: [ag_news, _self_]', which gave a corpus a label_column; `task=lm data=imdb` likewise. A data config

@@ -101,6 +101,12 @@ MORE = [
     ),
     ("train", ["hydra.run.dirr=<tmp>/x"], "no Hydra setting hydra.run.dirr: did you mean hydra.run.dir? textgru "),
     ("train", ["paths.run_dir=<tmp>/x"], "paths.run_dir follows the run folder, which hydra.run.dir sets: give hyd"),
+    ("train", ["++paths.run_dir=<tmp>/x"], "paths.run_dir follows the run folder, which hydra.run.dir sets: give h"),
+    (
+        "train",
+        ["+trainer.default_root_dir=x"],
+        "+trainer.default_root_dir: trainer.default_root_dir exists, drop the +",
+    ),
     ("train", ["run_dir=<tmp>/x"], "no config key run_dir: a run's folder is given with hydra.run.dir="),  # a review:
     ("gradient_flow", ["paths.run_dir=<tmp>/x"], "give hydra.run.dir="),  # "did you mean paths.run_dir?", which left
     ("train", ["-m", "hydra.sweep.dri=<tmp>/x", "seed=1,2"], "no Hydra setting hydra.sweep.dri: did you mean hydra.sw"),

@@ -10,7 +10,9 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import InterpolationResolutionError
 
+from textgru.config_lookup import ABSENT
 from textgru.config_typos import closest_key
 from textgru.errors import TextgruError
 
@@ -47,6 +49,16 @@ def passed_through(key: str, cfg: DictConfig | None = None) -> bool:
     )
 
 
+def has_key(cfg: DictConfig, key: str) -> bool:
+    """Whether `cfg` has `key`, whatever its value: one naming Hydra's run folder (`paths.run_dir`, the Trainer's
+    default_root_dir, a checkpoint's dirpath) resolves only in Hydra's run (a review: `++paths.run_dir=x` was a
+    40-line "HydraConfig was not set" traceback)."""
+    try:
+        return OmegaConf.select(cfg, key, default=ABSENT, throw_on_missing=False) is not ABSENT
+    except InterpolationResolutionError:
+        return True
+
+
 def check_added_keys(
     added_or_removed: Sequence[str],
     compose: Callable[..., DictConfig],
@@ -80,8 +92,7 @@ def check_added_keys(
             if train and (key.partition(".")[0] not in FIXED or passed_through(key)):  # ~callbacks.early_stopping
                 continue
             raise TextgruError(f"~{key}: textgru {command} needs every key it has; give {key}=<value> instead")
-        absent = object()
-        if OmegaConf.select(base, key, default=absent, throw_on_missing=False) is not absent:
+        if has_key(base, key):
             continue  # `++key=` sets it; `+key=` is refused as Hydra composes (config_typos.key_exists)
         if train and (passed_through(key, base) or is_group(key) or key in FILES):
             continue
@@ -108,19 +119,19 @@ def swept_key(override: str, group: str, options: Sequence[str], compose: Callab
     """A key added below a group that a `-m` sweep gives several options (`-m task=sentiment,lm ++task.samples=0`, a
     review: it was refused, only sentiment composed; then taken for sentiment unsaid): one line where no option has
     it, a warning naming the options that do not (set where it is read, as meant)."""
-    key, absent, given = override.partition("=")[0].lstrip("+"), object(), override.partition("=")[0]
+    key, given = override.partition("=")[0].lstrip("+"), override.partition("=")[0]
     try:
         configs = {o: compose(group, o) for o in options}
     except Exception:  # the full composition says what is wrong
         return
-    unread = [o for o, cfg in configs.items() if OmegaConf.select(cfg, key, default=absent) is absent]
+    unread = [o for o, cfg in configs.items() if not has_key(cfg, key)]
     if unread and len(unread) == len(options):
         near = {c for cfg in configs.values() if (c := closest_key(key, lambda cfg=cfg: cfg)) and c != key}
         best = max(near, key=lambda c: difflib.SequenceMatcher(None, key, c).ratio(), default=None)  # a review
         hint = f"did you mean {best}?" if best else "check the spelling"
         raise TextgruError(f"{given}: no {group} of this sweep has a key {key} ({', '.join(options)}); {hint}")
     section = key.rpartition(".")[0]  # a review: `logger=mlflow,default ++logger.mlflow.x=` made a partial section
-    if bare := [o for o in unread if OmegaConf.select(configs[o], section, default=absent) is absent]:
+    if bare := [o for o in unread if not has_key(configs[o], section)]:
         raise TextgruError(
             f"{given}: the {group}={','.join(bare)} runs have no {section} section, and this key alone would make one "
             "that they cannot read; sweep those options apart"

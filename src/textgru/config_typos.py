@@ -77,10 +77,17 @@ def unknown_key(
     return TextgruError(f"no config key {bad}: {hint}textgru {command} --cfg job lists every key{add}")
 
 
-def key_exists(first_line: str, overrides: Sequence[str]) -> TextgruError | None:
+def key_exists(first_line: str, overrides: Sequence[str], error: BaseException | None = None) -> TextgruError | None:
     """The error for `+key=value` of a key the config has (Hydra: "Could not append to config. An item is already
-    at ..."), or `+group=option` of a group it has (`+experiment=NAME`, as Hydra's docs write it; Hydra: "Multiple
-    values for experiment", with the fix for a YAML file, a review); None for Hydra's `first_line` of another error."""
+    at ..."; "Error merging override +key=..." where its value, `error`'s cause, resolves only in Hydra's run:
+    `+paths.run_dir=x`, a review), or `+group=option` of a group it has (`+experiment=NAME`, as Hydra's docs write
+    it; Hydra: "Multiple values for experiment", with the fix for a YAML file, a review); None for Hydra's
+    `first_line` of another error."""
+    from omegaconf.errors import InterpolationResolutionError
+
+    merged = re.match(r"Error merging override \+([^+=]+)=", first_line)
+    if merged and isinstance(getattr(error, "__cause__", None), InterpolationResolutionError):
+        first_line = f"Could not append to config. An item is already at '{merged[1]}'"
     if first_line.startswith("Could not append to config. An item is already at '"):
         key = first_line.split("'")[1]
         given = next((o.partition("=")[2] for o in overrides if o.partition("=")[0].lstrip("+") == key), "...")
