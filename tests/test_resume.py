@@ -1710,3 +1710,22 @@ def test_a_run_early_stopping_ended_resumed_while_scoring_trains_no_more(small_c
     r = run_script("train", f"resume={tmp_path / 'c'}", "trainer.max_epochs=3")
     assert r.returncode == 0, r.stderr[-3000:]
     assert json.loads((tmp_path / "c" / "metrics.json").read_text())["global_step"] > first["global_step"]
+
+
+def test_a_run_an_older_textgru_started_with_its_own_trainer_arguments_resumes(tiny_run: Path, tmp_path: Path) -> None:
+    """A review: `+trainer.logger=false` (callbacks, plugins), which textgru gives the Trainer itself, was taken and
+    dropped before it was refused; a run started so could not be resumed ("remove it", and `~trainer.logger` "a
+    resumed run's keys cannot be removed"). Its saved values are kept as they were, textgru's own still win."""
+    from textgru.config_checks import check_config
+    from textgru.resume import resume_config
+    from textgru.run_folder import RunFolder
+
+    older = tmp_path / "older"
+    shutil.copytree(tiny_run, older)
+    config = yaml.safe_load((older / "config.yaml").read_text())
+    config["trainer"] |= {"logger": False, "callbacks": [], "plugins": []}  # as an older textgru saved them
+    (older / "config.yaml").write_text(yaml.safe_dump(config))
+    cfg = resume_config(RunFolder(older), older / "checkpoints" / "last.ckpt", ["trainer.max_epochs=5"])
+    assert cfg.trainer.logger is False and cfg.trainer.max_epochs == 5
+    with pytest.raises(TextgruError, match=r"trainer\.\w+: textgru gives the Trainer its \w+ itself; remove it"):
+        check_config(cfg, "train")  # a new run's are still refused

@@ -56,7 +56,8 @@ def check_config(
     wrong one raises TextgruError with one line. Keys the config lacks are skipped, as are `paths.output_dir` when the
     run's folder (`run_dir`, else `paths.run_dir`) lies elsewhere, `showing` (`--cfg job`) the paths to read, and a
     missing key each trial of a search sets (a review: a searched `data.path` was "required", then refused when given).
-    `resumed`: a run's saved config, whose keys from files of the user's are not checked again (`config_file_keys`)."""
+    `resumed`: a run's saved config, whose keys from files of the user's are not checked again (`config_file_keys`),
+    nor its trainer.* (a run started with `+trainer.logger=false` before it was refused resumes, the key dropped)."""
     unused = unread_paths(run_dir or lookup(cfg, "paths.run_dir"), cfg)
     searched = set(s) if isinstance(s := lookup(cfg, "hparams_search.params"), dict) else set()
     unused |= {k for k, rule in RULES.get(config_name, {}).items() if showing and isinstance(rule, Existing)}
@@ -75,7 +76,8 @@ def check_config(
     if config_name == "train" and not resumed:  # a run's own config.yaml was taken when it started (a review)
         data_keys(cfg)  # a data file of yours: all it lacks, before the rules across keys read any of it
     for cross_check in CROSS_CHECKS.get(config_name, ()):
-        cross_check(cfg)
+        if not (resumed and cross_check is _trainer_arguments):  # an older textgru took (and dropped) them (a review)
+            cross_check(cfg)
     if config_name == "train" and not resumed:
         check_file_keys(cfg)
 
