@@ -59,6 +59,28 @@ def test_an_added_key_a_class_does_not_take_is_refused_and_its_own_ones_pass() -
     check_command_line([*fine, "+trainer.foo=1", "--cfg", "job"], "train", check_override_keys(fine, "train"))
 
 
+def test_an_argument_textgru_gives_its_class_itself_is_never_suggested_and_refused_added() -> None:
+    """A review: `trainer.logger=false` was told "add it with +trainer.logger=false" (then refused), and
+    `scheduler.num_training_steps=1000` told to add it with +, which every check passed and textgru's own value won."""
+    from textgru.command_line_checks import check_command_line
+
+    for key, whom in (
+        ("trainer.logger", "Trainer"),
+        ("trainer.callbacks", "Trainer"),
+        ("trainer.plugins", "Trainer"),
+        ("scheduler.num_training_steps", "scheduler"),
+    ):
+        name = key.partition(".")[2]
+        for given in (f"{key}=1", f"+{key}=1"):
+            said = rf"^(no config key )?{re.escape(key)}: textgru gives the {whom} its {name} itself; remove it \("
+            with pytest.raises(TextgruError, match=said):
+                check_command_line([given], "train", check_override_keys([given], "train"))
+    with pytest.raises(TextgruError, match=r"^optimizer\.params: textgru gives the optimizer its params itself; "):
+        check_command_line(["+optimizer.params=1"], "train", check_override_keys(["+optimizer.params=1"], "train"))
+    with pytest.raises(TextgruError, match=r"^no config key optimizer\.params: textgru gives the optimizer its params"):
+        check_override_keys(["optimizer.params=1"], "train")
+
+
 def test_a_loggers_added_key_is_taken_only_as_a_tag() -> None:
     """`+logger.mlflow.experiment_nme=foo` was taken and ignored (the run went to the task's experiment)."""
     mlflow = ["logger=mlflow", "logger.mlflow.tracking_uri=sqlite:///x.db"]

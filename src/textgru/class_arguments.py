@@ -16,8 +16,27 @@ from omegaconf import DictConfig, OmegaConf
 from textgru.errors import TextgruError
 
 BUILT = ("optimizer", "scheduler", "trainer")  # each key an argument of its class; so is each callbacks.<name>'s
-GIVEN = {"optimizer": ("params",), "scheduler": ("optimizer", "num_training_steps")}  # textgru passes them itself
-GIVEN["trainer"] = ("callbacks", "logger", "plugins")  # (config_checks.OWN_TRAINER_ARGUMENTS)
+# The arguments textgru passes a built class itself (tasks.base, training.build_trainer), and where a user's own goes:
+# one under the section was dropped, or won over (a review: the typo hint advised `+scheduler.num_training_steps=`)
+OWN_ARGUMENTS = {
+    "optimizer.params": "the model's parameters, in its task's layer groups; set learning rates with optimizer.lr",
+    "scheduler.optimizer": "the run's optimizer; choose it with optimizer= and the optimizer.* keys",
+    "scheduler.num_training_steps": "the run's own length; set it with trainer.max_epochs or trainer.max_steps",
+    "trainer.callbacks": "add a callback as +callbacks.<name>={_target_: <class>}",
+    "trainer.logger": "choose loggers with logger= (mlflow, tensorboard, wandb) and the logger.* keys",
+    "trainer.plugins": "textgru's own plugin writes checkpoints atomically; set precision with trainer.precision",
+}
+GIVEN = {s: [k.partition(".")[2] for k in OWN_ARGUMENTS if k.startswith(f"{s}.")] for s in BUILT}  # section's own
+
+
+def own_argument(key: str) -> str | None:
+    """The line for `key` (`trainer.logger`, `scheduler.num_training_steps`) where textgru gives its class that
+    argument itself; None for others."""
+    if key not in OWN_ARGUMENTS:
+        return None
+    section, _, name = key.partition(".")
+    whom = "Trainer" if section == "trainer" else section
+    return f"{key}: textgru gives the {whom} its {name} itself; remove it ({OWN_ARGUMENTS[key]})"
 
 
 def built_section(key: str) -> str | None:
@@ -70,6 +89,8 @@ def check_added_arguments(overrides: Sequence[str], cfg: DictConfig) -> None:
         key = typed.lstrip("+")
         if not typed.startswith("+") or built_section(key) is None:
             continue
+        if own := own_argument(key):  # the class would take it, then textgru's own value wins
+            raise TextgruError(own)
         arguments = class_arguments(key, lambda: cfg)
         if arguments is None or (name := key.rpartition(".")[2]) in arguments[1]:
             continue

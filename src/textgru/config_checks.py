@@ -16,6 +16,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from textgru.class_arguments import OWN_ARGUMENTS, has_key, own_argument
 from textgru.config_file_keys import check_file_keys
 from textgru.config_lookup import ABSENT, MISSING, Unresolved, lookup
 from textgru.config_path_rules import Existing, unread_paths
@@ -178,26 +179,17 @@ def _callback_configs(cfg: DictConfig) -> None:
             )
 
 
-# Trainer arguments textgru gives itself (training.build_trainer), and where a user's own goes: a value under trainer.
-# was dropped, a mapping OmegaConf's merge traceback, a run folder left (a review: +trainer.plugins={a: 1})
-OWN_TRAINER_ARGUMENTS = {
-    "callbacks": "add a callback as +callbacks.<name>={_target_: <class>}",
-    "logger": "choose loggers with logger= (mlflow, tensorboard, wandb) and the logger.* keys",
-    "plugins": "textgru's own plugin writes checkpoints atomically; set precision with trainer.precision",
-}
-
-
 def _trainer_arguments(cfg: DictConfig) -> None:
-    """A trainer.* value the Trainer can take: none for textgru's own arguments; for Lightning's others without a
-    rule (`profiler`), no list and no mapping but an object's (with _target_), which only ruled keys take (devices,
-    max_time). A review: `+trainer.profiler={a: 1}` was AttributeError from inside fit, config.yaml left."""
+    """None of the arguments textgru gives a class itself (`class_arguments.OWN_ARGUMENTS`: a review, the Trainer's
+    were dropped, a mapping OmegaConf's merge traceback; `+scheduler.num_training_steps=9` ignored); a trainer.*
+    value the Trainer can take: for Lightning's others without a rule (`profiler`), no list and no mapping but an
+    object's (with _target_), which only ruled keys take (devices, max_time). A review: `+trainer.profiler={a: 1}`
+    was AttributeError from inside fit, config.yaml left."""
+    if own := next((own_argument(k) for k in OWN_ARGUMENTS if has_key(cfg, k)), None):
+        raise TextgruError(own)
     trainer = OmegaConf.select(cfg, "trainer")  # not resolved: default_root_dir names Hydra's run folder
     for name, value in OmegaConf.to_container(trainer).items() if isinstance(trainer, DictConfig) else ():
         key = f"trainer.{name}"
-        if name in OWN_TRAINER_ARGUMENTS:
-            raise TextgruError(
-                f"{key}: textgru gives the Trainer its {name} itself; remove it ({OWN_TRAINER_ARGUMENTS[name]})"
-            )
         built = isinstance(value, dict) and "_target_" in value  # an object Hydra builds: Lightning judges it
         if key not in RULES["train"] and isinstance(value, (dict, list)) and not built:
             raise TextgruError(

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from textgru.class_arguments import built_section, class_arguments, close_arguments, has_key
+from textgru.class_arguments import built_section, class_arguments, close_arguments, has_key, own_argument
 from textgru.config_file_keys import GLOBAL
 from textgru.errors import TextgruError
 
@@ -64,6 +64,8 @@ def unknown_key(
         return TextgruError(
             f"{bad} holds keys, set one at a time ({bad}.<key>=...){dots}; textgru {command} --cfg job lists them"
         )
+    if addable and (own := own_argument(bad)):  # a review: "add it with +scheduler.num_training_steps=", ignored
+        return TextgruError(f"no config key {own}")
     arguments = class_arguments(bad, reference) if addable else None
     if arguments and bad.rpartition(".")[2] in arguments[1]:  # a review: optimizer.eps was steered to optimizer.lr
         return TextgruError(f"no config key {bad}: {arguments[0]} takes it, add it with +{bad}={given or '...'}")
