@@ -195,6 +195,18 @@ MORE = [
         "hydra.run.dir=<tmp>/run/${model.hiden_size} cannot be resolved: Interpolation key 'model.hiden_size' not found",
     ),
     ("train", ["seed=3", "hydra.job.name=${oops}"], "hydra.job.name=${oops} cannot be resolved: Interpolation key"),
+    # a review: tune's own run folder was blamed for what the user typed; a key the folder names, named
+    (
+        "train",
+        [TUNE_RUN_DIR, "hparams_search=sentiment", "paths.output_dir=${model.hiden}"],
+        "error: paths.output_dir cannot be",
+    ),
+    (
+        "train",
+        [TUNE_RUN_DIR, "hparams_search=sentiment", "++hparams_search.study_name=${oops}"],
+        "error: hparams_search.study_name",
+    ),
+    ("train", ["+model.tag=${oops}", "hydra.run.dir=<tmp>/r_${model.tag}"], "error: model.tag cannot be resolved"),
     ("train", ["-m", "seed=1,2", "hydra.sweep.dir=<tmp>/run/${oops}"], "hydra.sweep.dir=<tmp>/run/${oops} cannot be"),
     # few labels, task=bilm, fine-tuning (issue 19)
     ("train", ["data.train_size=0"], "data.train_size=0: must be an integer >= 1, or null"),

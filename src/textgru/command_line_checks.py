@@ -17,7 +17,7 @@ from textgru.class_arguments import check_added_arguments
 from textgru.command_flags import multirun, searches, showing_only
 from textgru.config_checks import check_config, check_value
 from textgru.config_literals import check_literal_folders
-from textgru.config_lookup import unresolved_in
+from textgru.config_lookup import Unresolved, lookup, unresolved_in
 from textgru.config_path_rules import Folder, static_folder
 from textgru.config_problem import problem
 from textgru.console import command_arg, hydra_quoted
@@ -121,11 +121,10 @@ def check_command_line(
             "hydra.run.dir= names one run's folder, and a -m sweep does not read it (its jobs would go to "
             "outputs/<task>/multirun/...): give hydra.sweep.dir=<folder> instead; its jobs go to <folder>/0, 1, ..."
         )
-    for key in ("hydra.run.dir", "hydra.sweep.dir", "hydra.sweep.subdir", "hydra.job.name"):  # a review: a traceback
-        if "${" in typed.get(key, "") and (why := unresolved_in(cfg or _composed(config_name), typed[key])):
-            raise TextgruError(f"{key}={typed[key]} cannot be resolved: {why}")
     if cfg is None:
-        return
+        from textgru.config import compose_config
+
+        return _resolved_folders(typed, compose_config(config_name))
     with_raw = cfg
     if raw:
         with_raw = OmegaConf.create(OmegaConf.to_container(cfg, resolve=False))
@@ -136,6 +135,7 @@ def check_command_line(
     given = [o.value() for o in overrides if o.get_key_element().lstrip("+") == run_folder_key]
     showing = showing_only(args)  # --cfg job: paths need not exist yet (a review: a preset's LM, pretrained later)
     check_config(with_raw, config_name, run_dir=static_folder(given[-1]) if given else None, showing=showing)
+    _resolved_folders(typed, cfg)  # after the keys' own lines (a review: tune's own run folder was blamed)
     for o in overrides:
         if o.is_sweep_override():
             key = o.get_key_element().lstrip("+~")
@@ -145,10 +145,15 @@ def check_command_line(
         check_added_arguments([o.input_line for o in overrides], cfg)  # once the data was loaded)
 
 
-def _composed(config_name: str) -> DictConfig:
-    from textgru.config import compose_config
-
-    return compose_config(config_name)
+def _resolved_folders(typed: Mapping[str, Any], cfg: DictConfig) -> None:
+    """A run's or sweep's folder or job name given with `${...}` that fails to resolve (a review: a traceback): as the
+    key it names that fails (`paths.output_dir` of tune's own `hydra.run.dir`, a review), else as typed."""
+    for key in ("hydra.run.dir", "hydra.sweep.dir", "hydra.sweep.subdir", "hydra.job.name"):
+        if "${" in typed.get(key, "") and (why := unresolved_in(cfg, typed[key])):
+            named = re.findall(r"\$\{(?:oc\.select:)?([\w.]+)", typed[key])
+            failing = [(k, v.reason) for k in named if isinstance(v := lookup(cfg, k), Unresolved)]
+            given, why = failing[0] if failing else (f"{key}={typed[key]}", why)
+            raise TextgruError(f"{given} cannot be resolved: {why}")
 
 
 def command_line_overrides() -> list[str]:
