@@ -85,7 +85,6 @@ def load_checkpoint(
         )
     if bad := unwritten(ckpt):  # an edited file, another tool's: one line, not a traceback
         raise TextgruError(f"checkpoint {str(p)!r}: its {', '.join(bad)} is not what textgru writes; {USE_OURS}")
-    check_forecast_checkpoint(meta, str(p))  # the rule an export's config.json is held to
     warn_of_labels_read_as_one(meta.get("label_names") or [])
     if expect_task and meta["task"] != expect_task:
         raise TextgruError(
@@ -93,6 +92,7 @@ def load_checkpoint(
             + task_use(meta["task"])
         )
     check_task_model(meta["task"], model_spec(meta, str(p))[0], str(p))  # not a traceback in use (a review)
+    check_forecast_checkpoint(meta, str(p))  # the rule an export's config.json is held to
     ckpt["path"] = str(p.absolute())  # a review: made absolute later, against another working folder
     ckpt["file_state"] = file_state(ckpt, p, changing)  # the file's state a report scored (a review: a run training)
     return ckpt
