@@ -28,6 +28,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from textgru.serving.browser_guard import HEADERS
 
+LINGER_S = 2.0  # how long a refused request's rest is read and dropped before the connection closes
 MAX_HEAD_BYTES = 64 * 1024  # request line + headers; a browser's are a few KB (h11, uvicorn's other parser: 16 KB)
 READ_TIMEOUT = 30.0  # seconds a request may take to arrive (`request_read_timeout`; conf/serve.yaml)
 
@@ -52,6 +53,7 @@ class CappedHttpToolsProtocol(HttpToolsProtocol):
         self._heads = 0  # requests begun on this connection
         self._head_bytes = 0  # bytes of the chunks that lay wholly inside the current head
         self._parsed_bytes = 0  # bytes of its URL and complete headers, as the parser hands them over
+        self._lingering = False  # answered and closed for writing; what the client still sends is dropped
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -153,6 +155,8 @@ class CappedHttpToolsProtocol(HttpToolsProtocol):
         # head is still open after it, or it is the connection's first chunk and the first head is still open): a
         # huge head is refused as it arrives, before the parser has built it. The chunk in which a head ends (it may
         # also hold a body, never counted) is covered by the exact count of `on_headers_complete`.
+        if self._lingering:
+            return
         in_head, heads = self._in_head, self._heads
         super().data_received(data)
         inside = (in_head and heads == self._heads) or (heads == 0 and self._heads == 1)
@@ -167,6 +171,7 @@ class CappedHttpToolsProtocol(HttpToolsProtocol):
             431,
             "Request Header Fields Too Large",
             f"the request line and headers are over {MAX_HEAD_BYTES // 1024} KB; send shorter headers",
+            linger=True,
         )
         self._in_head = False
 
@@ -178,7 +183,10 @@ class CappedHttpToolsProtocol(HttpToolsProtocol):
             return
         self._refuse(400, "Bad Request", f"the request is not valid HTTP/1.1 ({msg.rstrip('.')}); fix the client")
 
-    def _refuse(self, status: int, reason: str, message: str) -> None:
+    def _refuse(self, status: int, reason: str, message: str, linger: bool = False) -> None:
+        """Answer `status` and close; `linger`: closed for writing, the rest of a request still arriving read and
+        dropped for up to LINGER_S (a close with unread bytes is a reset, which can take the answer with it before
+        the client reads it: a client streaming a huge head got ConnectionResetError, not the 431)."""
         body = json.dumps({"error": message}).encode()
         head = (
             f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\ncontent-length: {len(body)}\r\n"
@@ -186,4 +194,10 @@ class CappedHttpToolsProtocol(HttpToolsProtocol):
         ).encode()
         head += b"".join(name + b": " + value + b"\r\n" for name, value in HEADERS) + b"\r\n"  # as every answer
         self.transport.write(head + body)
-        self.transport.close()
+        if not (linger and self.transport.can_write_eof()):
+            self.transport.close()
+            return
+        self._disarm_read_timer()
+        self._lingering = True
+        self.transport.write_eof()
+        self.loop.call_later(LINGER_S, self.transport.close)
