@@ -818,6 +818,9 @@ def test_train_refuses_bad_overrides_in_one_line(tmp_path: Path, tiny_run: Path,
             sweep_dir=tmp_path / "sweep",
         )
     assert not (tmp_path / "sweep").exists()
+    with pytest.raises(textgru.TextgruError, match=r"^seed=1,2 is a sweep, and seed=3 after it gives seed again"):
+        textgru.sweep(["seed=1,2", "seed=3"], sweep_dir=tmp_path / "sweep")  # a review: one job, seed 3, unsaid
+    assert not (tmp_path / "sweep").exists()
     # a job that fails once trained data are read (a size its data cannot take): named, the jobs before summarised
     data = ["data=local", f"data.path={small_csv}", "data.text_column=review", "data.label_column=sentiment"]
     with pytest.raises(textgru.TextgruError, match=r"^sweep job 1 \(.*data.train_size=100000\) failed: ") as e:

@@ -22,7 +22,7 @@ from textgru.config_path_rules import Folder, static_folder
 from textgru.config_problem import problem
 from textgru.console import command_arg, hydra_quoted
 from textgru.errors import TextgruError, cut_at_word
-from textgru.override_values import check_grid_sweep, sweep_values
+from textgru.override_values import check_grid_sweep, check_sweeps_not_given_again, sweep_values
 from textgru.run_folder import unquoted
 
 
@@ -76,7 +76,9 @@ def check_command_line(
         overrides.append(read_override(arg, parser))
     sweep = multirun(args)
     search = searches(args)
-    for i, o in enumerate(overrides):
+    if sweep and not search:
+        check_sweeps_not_given_again(overrides)
+    for o in overrides:
         key = o.get_key_element().lstrip("+~")
         if o.is_sweep_override() and search:
             values = o.input_line.split("=", 1)[1]
@@ -87,12 +89,6 @@ def check_command_line(
             )
         if sweep and not search:
             check_grid_sweep(o)
-            again = [a for a in overrides[i + 1 :] if a.get_key_element().lstrip("+") == key]
-            if o.is_sweep_override() and again:  # a review: `-m seed=1,2 seed=3` ran one job, seed 3, unsaid
-                raise TextgruError(
-                    f"{o.input_line} is a sweep, and {again[0].input_line} after it gives {key} again: only the last "
-                    f"counts, and the sweep would not run; give {key} once, its values in one sweep ({key}=a,b,c)"
-                )
         if o.is_sweep_override() and not sweep:  # -m is train's alone (a review: eval was told to add it)
             each = "add -m to run one job for each" if config_name == "train" else "run the command once for each"
             raise TextgruError(

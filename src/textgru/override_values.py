@@ -4,7 +4,7 @@ must pass the key's rule."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 
@@ -54,6 +54,21 @@ def _text(value: Any) -> Any:
     from hydra.core.override_parser.types import QuotedString
 
     return value.text if isinstance(value, QuotedString) else value
+
+
+def check_sweeps_not_given_again(overrides: Sequence[Any]) -> None:
+    """One line where a grid sweep's key is given again after it, in parsed `overrides` (a review: `-m seed=1,2
+    seed=3` ran one job, seed 3, unsaid: Hydra keeps a key's last value). A value before its sweep is Hydra's."""
+    from textgru.errors import TextgruError
+
+    for i, o in enumerate(overrides):
+        key = o.get_key_element().lstrip("+~")
+        again = [a for a in overrides[i + 1 :] if a.get_key_element().lstrip("+") == key]
+        if o.is_sweep_override() and again:
+            raise TextgruError(
+                f"{o.input_line} is a sweep, and {again[0].input_line} after it gives {key} again: only the last "
+                f"counts, and the sweep would not run; give {key} once, its values in one sweep ({key}=a,b,c)"
+            )
 
 
 def check_grid_sweep(override: Any) -> None:

@@ -160,7 +160,7 @@ def _sweep(overrides: list[str], config_name: str, sweep_dir: str | os.PathLike[
     from textgru.mlflow_record import status_of
     from textgru.mlflow_store import overrides_as_params
     from textgru.mlflow_sweep import same_store
-    from textgru.override_values import check_grid_sweep
+    from textgru.override_values import check_grid_sweep, check_sweeps_not_given_again
     from textgru.sweep_jobs import hydra_sweep_rows, stopped_sweep_rows
     from textgru.sweep_summary import refuse_used_sweep_folder, write_summary
 
@@ -168,6 +168,7 @@ def _sweep(overrides: list[str], config_name: str, sweep_dir: str | os.PathLike[
         parsed = OverridesParser.create().parse_overrides(overrides)
     except Exception as e:
         raise TextgruError(str(e).splitlines()[0]) from e
+    check_sweeps_not_given_again(parsed)  # a review: sweep(["seed=1,2", "seed=3"]) ran one job, unsaid
     for override in parsed:
         check_grid_sweep(override)
         if (key := override.get_key_element().lstrip("+")) == "hydra.run.dir":  # a review: ignored, as by train -m
