@@ -625,6 +625,30 @@ def test_ctrl_c_stops_the_whole_sweep_or_search_with_exit_130(tmp_path: Path) ->
     assert "| trial_000 | stopped |" in summary and "no trial completed" in searched.stdout, summary
 
 
+def test_a_stopped_sweeps_line_runs_its_next_job_in_the_folder_its_subdir_gives_or_a_free_one(tmp_path: Path) -> None:
+    """A review: the line for the job a stopped sweep never started named `<sweep>/<number>` whatever its
+    hydra.sweep.subdir (with `${seed}`, the stopped job's folder, refused as holding a run). Now the subdir as Hydra
+    resolves it for that job (here `s9`, job 0's: so `s9-1`, said), and the run there is the sweep's job."""
+    (tmp_path / "stop.py").write_text(STOP)
+    paths = [str(tmp_path), *filter(None, [os.environ.get("PYTHONPATH")])]  # the textgru under test, where one is set
+    sweep, env = tmp_path / "sweep", {"PYTHONPATH": os.pathsep.join(paths)}
+    common = ("task=forecast", "data.length=300", "trainer.max_epochs=3", "logger.tensorboard=false")
+    subdir = "hydra.sweep.subdir=s${callbacks.stop.at}"
+    r = run_script(
+        "train", "-m", *common, "+callbacks.stop._target_=stop.Stop", "+callbacks.stop.at=9,1,9", subdir,
+        f"hydra.sweep.dir={sweep}", env=env, timeout=400,
+    )  # fmt: skip
+    assert r.returncode == 130 and sorted(p.name for p in sweep.iterdir() if p.is_dir()) == ["s1", "s9"], r.stderr
+    taken, _, first = r.stderr.strip().splitlines()[-1].partition("; run the first")
+    assert first.startswith(f" (the folder the sweep would give it, {sweep / 's9'}, is taken: in a free one): ")
+    command = shlex.split(first.partition("): ")[2])
+    assert command[-2:] == ["hydra.job.num=2", f"hydra.run.dir={sweep / 's9-1'}"], first
+    by_hand = run_script(*command[1:], env=env, timeout=400)
+    assert by_hand.returncode == 0, by_hand.stderr[-2000:]
+    rows = {row["run"]: row["status"] for row in csv.DictReader((sweep / "summary.csv").open())}
+    assert rows == {"s9": "finished", "s1": "unfinished", "s9-1": "finished"}, rows  # rewritten: its row
+
+
 def test_a_search_stopped_between_trials_writes_its_summary_so_far(tmp_path: Path) -> None:
     """Ctrl+C or SIGTERM outside a trial's training (its data loading, between trials) ended the search without the
     summary a stop inside training writes (a review)."""

@@ -51,16 +51,18 @@ def _nearest_sweep(run_dir: Path) -> Path | None:
 
 def is_job_of(run_dir: Path, sweep_dir: Path) -> bool:
     """Whether `run_dir` is a job folder of the sweep in `sweep_dir`: a number right under it (hydra.sweep.subdir's
-    ${hydra.job.num}, and the folder a stopped sweep's line or `textgru.sweep()` gives a job), or a folder its own
-    multirun made (a subdir of one's own: `.hydra/hydra.yaml` says MULTIRUN, no other sweep's folder between). A
-    review: a single run in sweep/extra or sweep/0/nested joined its MLflow parent, and rewrote its summary, a row."""
+    ${hydra.job.num}, and the folder `textgru.sweep()` gives a job), or a folder its own multirun made (a subdir of
+    one's own: `.hydra/hydra.yaml` says MULTIRUN), or the run a stopped sweep's line started (`hydra.job.num=` given:
+    a review: in `job2`, its subdir's, it was none), no other sweep's folder between. A review: a single run in
+    sweep/extra or sweep/0/nested joined its MLflow parent, and rewrote its summary, a row."""
     if run_dir.parent == sweep_dir and run_dir.name.isdigit():
         return True
     try:
-        mode = yaml.safe_load(RunFolder(run_dir).hydra_config.read_text())["hydra"]["mode"]
-    except (OSError, yaml.YAMLError, KeyError, TypeError):
+        hydra = yaml.safe_load(RunFolder(run_dir).hydra_config.read_text())["hydra"]
+        numbered = isinstance((hydra.get("job") or {}).get("num"), int)  # a single run's is ??? (MISSING)
+    except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError):
         return False
-    return mode == "MULTIRUN" and _nearest_sweep(run_dir) == sweep_dir
+    return (hydra.get("mode") == "MULTIRUN" or numbered) and _nearest_sweep(run_dir) == sweep_dir
 
 
 def job_folders(sweep_dir: Path) -> list[Path]:
@@ -155,11 +157,14 @@ def _numbered_not_started(planned: list[list[str]], ran: list[list[str]]) -> lis
     return rest
 
 
-def unstarted_command(sweep_dir: Path) -> str:
-    """The `textgru train` line that runs the first job a stopped sweep never started, in the folder the sweep would
-    have given it ("" for none): the sweep cannot be run again in its folder, and the job's summary row is rewritten
-    when that run ends (a review: no way to finish such a sweep was given)."""
+def unstarted_command(sweep_dir: Path) -> tuple[str, Path | None]:
+    """The `textgru train` line that runs the first job a stopped sweep never started ("" for none), in the folder
+    the sweep would have given it (`sweep_job_folder`), or where that exists already (returned) in a free one beside
+    it: the sweep cannot be run again in its folder. `hydra.job.num=` makes the run the sweep's job (`is_job_of`):
+    its summary row is rewritten when it ends (a review: no way to finish such a sweep was given)."""
     import shlex
+
+    from textgru.sweep_job_folder import free_folder, job_folder
 
     ran = [
         [str(o) for o in yaml.safe_load(f.read_text()) or []]
@@ -168,11 +173,12 @@ def unstarted_command(sweep_dir: Path) -> str:
     ]
     rest = _numbered_not_started(planned_jobs(sweep_dir), ran)
     if not rest:
-        return ""
+        return "", None
     (number, job), flags = rest[0], [f for d in _config_dirs(sweep_dir) for f in ("--config-dir", d)]  # a review:
-    return " ".join(  # experiment=mine was unknown without the sweep's --config-dir
-        ["textgru train", *map(shlex.quote, [*flags, *job, f"hydra.run.dir={sweep_dir / str(number)}"])]
-    )
+    given = job_folder(sweep_dir, number, job)  # experiment=mine was unknown without the sweep's --config-dir
+    folder = free_folder(given)  # a review: `sweep/2` named the stopped job's folder, refused as holding a run
+    words = ["textgru train", *map(shlex.quote, [*flags, *job, f"hydra.job.num={number}"])]
+    return " ".join([*words, command_arg("hydra.run.dir", folder)]), None if folder == given else given
 
 
 def _config_dirs(sweep_dir: Path) -> list[str]:

@@ -147,7 +147,9 @@ def summarise_sweep(sweep_dir: Path, metric: str, mode: Any) -> str:
     rest = sum(r["status"] == "not started" for r in rows)
     if not rest:
         return ""
-    run = f"; run the first: {command}" if (command := unstarted_command(sweep_dir)) else ""
+    command, taken = unstarted_command(sweep_dir)
+    where = f" (the folder the sweep would give it, {taken}, is taken: in a free one)" if taken else ""
+    run = f"; run the first{where}: {command}" if command else ""
     return f"; {rest} more job(s) of the sweep never started (summary.md lists them){run}"
 
 
