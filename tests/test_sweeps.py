@@ -480,6 +480,32 @@ def test_a_failing_job_does_not_end_the_sweep_or_lose_its_summary(tmp_path: Path
     client = mlflow.MlflowClient(store)
     parent = client.get_run(json.loads((sweep / "mlflow_run.json").read_text())["run_id"])
     assert parent.info.status == "FAILED" and parent.data.tags["textgru.failed_jobs"] == "1"
+    # a review: a job's resume rewrote the summary with the failed job "unfinished" (resume it: refused)
+    resumed = run_script("train", f"resume={sweep / '0'}", "trainer.max_epochs=2", timeout=400)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    rows = {row["run"]: row["status"] for row in csv.DictReader((sweep / "summary.csv").open())}
+    assert rows == {"0": "finished", "1": "failed"}, rows
+
+
+def test_a_rewritten_summary_keeps_a_failed_job_failed_until_its_folder_changes(tmp_path: Path) -> None:
+    """A review: a rewrite by another process (a job's resume) knew "failed" only from the sweep's own process, and
+    called a failed job "unfinished". The summary.csv it replaces says so, for a folder nothing was written in since;
+    a run there since is summarised by what it left."""
+    from textgru.sweep_jobs import hydra_sweep_rows
+    from textgru.sweep_summary import write_summary
+
+    sweep = tmp_path / "sweep"
+    for job, seed in (("0", 1), ("1", 2)):
+        (sweep / job / ".hydra").mkdir(parents=True)
+        (sweep / job / ".hydra" / "overrides.yaml").write_text(f"- seed={seed}\n")
+    (sweep / "0" / "metrics.json").write_text('{"val/macro_f1": 0.5}')
+    write_summary(sweep, hydra_sweep_rows(sweep, failed=["1"]), "val/macro_f1", "max")
+    statuses = lambda: {row["run"]: row["status"] for row in hydra_sweep_rows(sweep)}
+    assert statuses() == {"0": "finished", "1": "failed"}
+    later = (sweep / "summary.csv").stat().st_mtime + 5
+    (sweep / "1" / "train.log").write_text("a run in the failed job's folder\n")
+    os.utime(sweep / "1" / "train.log", (later, later))
+    assert statuses() == {"0": "finished", "1": "unfinished"}
 
 
 BUG = """

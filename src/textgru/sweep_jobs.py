@@ -4,6 +4,7 @@ sweep)."""
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 from pathlib import Path
@@ -91,7 +92,7 @@ def hydra_sweep_rows(sweep_dir: Path, failed: Any = (), planned: list[list[str]]
     """A row for every job folder of a Hydra multirun (each holds `.hydra/overrides.yaml`), at any depth (a review:
     `hydra.sweep.subdir=seed_${seed}/run`, or an override_dirname naming a path, made no summary at all). `failed`
     and `planned` (the jobs' overrides): what `textgru.sweep()` knows, where no Hydra app ran (`stopped_sweep_rows`)."""
-    rows, ran = [], []
+    rows, ran, failed = [], [], [*failed, *_failed_before(sweep_dir)]
     for overrides_file in sorted(sweep_dir.rglob(".hydra/overrides.yaml")):
         run_dir = overrides_file.parent.parent
         if not is_job_of(run_dir, sweep_dir):  # a single run in its folder (sweep/extra) is none of its rows
@@ -102,6 +103,27 @@ def hydra_sweep_rows(sweep_dir: Path, failed: Any = (), planned: list[list[str]]
     for job in not_started(sweep_dir, ran, planned) if rows else []:  # a stopped sweep's rest, from multirun.yaml
         rows.append({"run": "-", **_values(job), "status": "not started"})
     return rows
+
+
+def _failed_before(sweep_dir: Path) -> list[str]:
+    """The jobs the sweep's summary.csv says failed whose folders nothing was written in since: failed still, where
+    another process rewrites it (a review: a job's resume made a failed one "unfinished", which says resume it, and
+    resuming it is refused); a run in such a folder since is summarised by what it left."""
+    summary = sweep_dir / "summary.csv"
+    try:
+        with summary.open(encoding="utf-8", newline="") as f:
+            written, rows = summary.stat().st_mtime_ns, list(csv.DictReader(f))
+    except (OSError, csv.Error, UnicodeDecodeError):  # none yet, or unreadable: only what this process knows
+        return []
+    failed = [r["run"] for r in rows if r.get("status") == "failed" and r.get("run") not in (None, "", "-")]
+    return [name for name in failed if _unchanged_since(sweep_dir / name, written)]
+
+
+def _unchanged_since(folder: Path, written: int) -> bool:
+    try:
+        return all(p.stat().st_mtime_ns <= written for p in (folder, *folder.rglob("*")))
+    except OSError:
+        return False
 
 
 def stopped_sweep_rows(sweep_dir: Path, jobs: list[list[str]], at: int, failed: bool) -> list[dict[str, Any]]:
