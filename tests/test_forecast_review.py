@@ -213,6 +213,14 @@ def test_predict_takes_a_tensor_that_requires_grad(trained: tuple[Path, Path]) -
     assert fc.evaluate(t) == fc.evaluate(t.detach().numpy())
     windows = t[None, -fc.window :, None]
     np.testing.assert_allclose(fc.rollout(windows), fc.rollout(windows.detach().numpy()))
+    half = t.to(torch.bfloat16)  # a review: numpy has no bfloat16 (a TypeError traceback), a meta tensor no values
+    as_floats = fc.predict(half.float().detach().numpy())
+    np.testing.assert_allclose(fc.predict(half), as_floats)
+    np.testing.assert_allclose(fc.predict(list(half)), as_floats)
+    windows = half[None, -fc.window :, None]
+    np.testing.assert_allclose(fc.rollout(windows), fc.rollout(windows.float().detach().numpy()))
+    with pytest.raises(textgru.TextgruError, match="^the series is a tensor on the meta device, which holds no"):
+        fc.predict(torch.ones(50, device="meta"))
 
 
 def test_nat_and_na_in_a_list_are_missing_as_none_is(trained: tuple[Path, Path]) -> None:

@@ -8,13 +8,18 @@ from typing import Any
 import numpy as np
 import torch
 
+from textgru.errors import TextgruError
+
 
 def detached(series: Any) -> Any:
     """`series` with each torch tensor in it (itself, or in lists, tuples and object arrays) a numpy array, detached
     and on the CPU (a review: one that requires grad, or a list of its rows, raised torch's "Can't call numpy() on
     Tensor that requires grad"); anything else as given."""
     if isinstance(series, torch.Tensor):
-        return series.detach().cpu().numpy()
+        if series.is_meta:  # a review: NotImplementedError from .cpu(), a traceback
+            raise TextgruError("the series is a tensor on the meta device, which holds no values; give real ones")
+        values = series.detach().cpu()  # bfloat16, which numpy lacks, as float32 (a review: TypeError, a traceback)
+        return (values.float() if values.dtype == torch.bfloat16 else values).numpy()
     if isinstance(series, (list, tuple)) or (isinstance(series, np.ndarray) and series.dtype == object and series.ndim):
         return [detached(cell) for cell in series]
     return series
