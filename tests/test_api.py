@@ -803,6 +803,8 @@ def test_train_refuses_bad_overrides_in_one_line(tmp_path: Path, tiny_run: Path,
         textgru.TextgruError, match=r"paths.run_dir follows the run folder: give train\(\.\.\., run_dir="
     ):
         textgru.train([f"paths.run_dir={tmp_path / 'p'}"])  # a review: ignored, the run in outputs/<task>/<date>/...
+    with pytest.raises(textgru.TextgruError, match=r"^hydra.run.dir=.*/r/\$\{model.hiden_size\} cannot be resolved: "):
+        textgru.train([f"hydra.run.dir={tmp_path / 'r'}/${{model.hiden_size}}"])  # a review: omegaconf's own error
     with pytest.raises(textgru.TextgruError, match="unknown model 'nope'"):
         textgru.sweep(["model=nope"])
     with pytest.raises(textgru.TextgruError, match=r"^model.hidden_size=0: must be an integer >= 1"):

@@ -13,6 +13,7 @@ from typing import Any
 from textgru.call_state import caller_state_kept, log_to_file, only_call
 from textgru.config import compose_config
 from textgru.config_checks import check_config, problem
+from textgru.config_lookup import Unresolved, lookup
 from textgru.config_path_rules import Folder, static_folder
 from textgru.console import command_arg
 from textgru.distributed import launched_externally, process_rank
@@ -112,6 +113,9 @@ def _train(overrides: list[str], config_name: str, run_dir: str | os.PathLike[st
     if given is not None and (message := problem(key, str(given), Folder())):
         raise TextgruError(message)
     check_config(cfg, "train", run_dir=given)  # before the run folder is made: a wrong value leaves nothing behind
+    if run_dir is None and isinstance(named := lookup(cfg, "hydra.run.dir"), Unresolved):  # a review: a traceback
+        typed = OmegaConf.to_container(cfg.hydra.run)["dir"]  # type: ignore[index]
+        raise TextgruError(f"hydra.run.dir={typed} cannot be resolved: {named.reason}")
     folder = Path(run_dir).expanduser() if run_dir is not None else Path(str(cfg.hydra.run.dir))  # a fresh folder
     folder = folder.absolute()  # config.yaml and the result name it from anywhere (`..` kept: after a link, as Hydra)
     run = RunFolder(folder)
