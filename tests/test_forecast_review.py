@@ -223,6 +223,21 @@ def test_predict_takes_a_tensor_that_requires_grad(trained: tuple[Path, Path]) -
         fc.predict(torch.ones(50, device="meta"))
 
 
+def test_a_series_without_tensors_is_not_copied_cell_by_cell() -> None:
+    """A review: every cell of a plain list went through a Python call (a million-row list read in 0.9 s where numpy
+    takes 0.03 s); a list, tuple or object array with no tensor in it is given back as it is, one with one is read."""
+    from textgru.inference.series_arrays import detached
+
+    plain = [float(i) for i in range(1000)] + [None, float("nan")]
+    assert detached(plain) is plain
+    assert detached(tuple(plain)) == tuple(plain)
+    cells = np.array(["1", 2.0, None], dtype=object)
+    assert detached(cells) is cells
+    mixed = [1.0, torch.tensor(2.0, requires_grad=True), [torch.tensor(3.0)]]
+    read = detached(mixed)
+    assert read is not mixed and isinstance(read[1], np.ndarray) and isinstance(read[2][0], np.ndarray)
+
+
 def test_nat_and_na_in_a_list_are_missing_as_none_is(trained: tuple[Path, Path]) -> None:
     """A review: pd.NaT among numbers was "not numeric", and pd.NA before the window refused where None is read as
     missing: each is missing as None and NaN are (of any float type): refused in the rows read, not before them."""
