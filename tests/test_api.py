@@ -820,6 +820,18 @@ def test_train_refuses_bad_overrides_in_one_line(tmp_path: Path, tiny_run: Path,
             sweep_dir=tmp_path / "sweep",
         )
     assert not (tmp_path / "sweep").exists()
+    # a review: an argument `+` adds that its class does not take failed once the data was read (train), or once the
+    # job of the class that lacks it came (sweep: the jobs before it had trained): one line up front, as on the command line
+    with pytest.raises(
+        textgru.TextgruError, match=r"^\+trainer\.foo: lightning\.pytorch\.Trainer takes no argument foo"
+    ):
+        textgru.train(["+trainer.foo=1"], run_dir=tmp_path / "r")
+    added = ["optimizer=adam,adamw", "+optimizer.decoupled_weight_decay=true", "trainer.fast_dev_run=true"]
+    with pytest.raises(
+        textgru.TextgruError, match=r"^\+optimizer\.decoupled_weight_decay: torch\.optim\.AdamW takes no"
+    ):
+        textgru.sweep(added, sweep_dir=tmp_path / "sweep")
+    assert not (tmp_path / "sweep").exists()
     with pytest.raises(textgru.TextgruError, match=r"^seed=1,2 is a sweep, and seed=3 after it gives seed again"):
         textgru.sweep(["seed=1,2", "seed=3"], sweep_dir=tmp_path / "sweep")  # a review: one job, seed 3, unsaid
     assert not (tmp_path / "sweep").exists()

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from textgru.call_state import caller_state_kept, log_to_file, only_call
+from textgru.class_arguments import check_added_arguments
 from textgru.config import compose_config
 from textgru.config_checks import check_config, problem
 from textgru.config_lookup import Unresolved, lookup
@@ -113,6 +114,7 @@ def _train(overrides: list[str], config_name: str, run_dir: str | os.PathLike[st
     if given is not None and (message := problem(key, str(given), Folder())):
         raise TextgruError(message)
     check_config(cfg, "train", run_dir=given)  # before the run folder is made: a wrong value leaves nothing behind
+    check_added_arguments(overrides, cfg)  # a review: `+trainer.foo=1` failed once the data was read
     if run_dir is None and isinstance(named := lookup(cfg, "hydra.run.dir"), Unresolved):  # a review: a traceback
         typed = OmegaConf.to_container(cfg.hydra.run)["dir"]  # type: ignore[index]
         raise TextgruError(f"hydra.run.dir={typed} cannot be resolved: {named.reason}")
@@ -185,7 +187,7 @@ def _sweep(overrides: list[str], config_name: str, sweep_dir: str | os.PathLike[
             raise TextgruError("sweep() starts new runs; resume a run with textgru.train(['resume=<run folder>'])")
     jobs = [job for batch in BasicSweeper.split_arguments(parsed, None) for job in batch]
     for job in jobs:  # every job's keys, values, metrics and optimizer keys are checked before the first one trains
-        _check_job(compose_config(config_name, job))
+        _check_job(job, compose_config(config_name, job))
     first = compose_config(config_name, jobs[0], return_hydra_config=True)
     for job in jobs[1:]:  # the parent run is in the first job's store (a review: `paths.output_dir=a,b`)
         same_store(first, compose_config(config_name, job), " ".join(o for o in job if o not in jobs[0]))
@@ -225,13 +227,15 @@ def _key(override: str) -> str:
     return override.partition("=")[0].lstrip("+~")
 
 
-def _check_job(cfg: Any) -> None:
-    """What a sweep's job checks before its data loads: values, metrics, the optimizer's and schedule's keys."""
+def _check_job(job: list[str], cfg: Any) -> None:
+    """What a sweep's job checks before its data loads: values, metrics, the optimizer's and schedule's keys, the
+    arguments `+` adds to a class (each job's own class: `optimizer=adamw,sgd +optimizer.nesterov=true`)."""
     from textgru.optimized_metric import check_optimized_metric
     from textgru.tasks import task_module
     from textgru.tasks.base import build_optimizer, build_scheduler
 
     check_config(cfg, "train")
+    check_added_arguments(job, cfg)
     check_optimized_metric(cfg, task_module(cfg.task.name).validation_metrics(cfg))
     build_optimizer(cfg)
     build_scheduler(cfg)
