@@ -59,6 +59,20 @@ def test_an_added_key_a_class_does_not_take_is_refused_and_its_own_ones_pass() -
     check_command_line([*fine, "+trainer.foo=1", "--cfg", "job"], "train", check_override_keys(fine, "train"))
 
 
+def test_an_added_argument_is_checked_against_each_class_a_sweep_chooses() -> None:
+    """A review: `-m optimizer=adam,adamw +optimizer.decoupled_weight_decay=true` was checked against Adam, the first
+    option, only; the adamw job failed after the adam job had trained. Each option's class is asked, and named."""
+    from textgru.command_line_checks import check_command_line
+
+    for args in (["optimizer=adam,adamw"], ["optimizer=adamw,adam"]):
+        added = ["-m", *args, "+optimizer.decoupled_weight_decay=true"]
+        said = r"^\+optimizer\.decoupled_weight_decay: torch\.optim\.AdamW takes no argument decoupled_weight_decay; "
+        with pytest.raises(TextgruError, match=said + r".* \(in the optimizer=adamw runs of this sweep\)$"):
+            check_command_line(added, "train", check_override_keys(added, "train"))
+    both = ["-m", "optimizer=adam,adamw", "+optimizer.amsgrad=true"]  # an argument both classes take
+    check_command_line(both, "train", check_override_keys(both, "train"))
+
+
 def test_an_argument_textgru_gives_its_class_itself_is_never_suggested_and_refused_added() -> None:
     """A review: `trainer.logger=false` was told "add it with +trainer.logger=false" (then refused), and
     `scheduler.num_training_steps=1000` told to add it with +, which every check passed and textgru's own value won."""

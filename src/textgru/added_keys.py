@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import InterpolationResolutionError
 
+from textgru.class_arguments import built_section, check_added_arguments
 from textgru.config_lookup import ABSENT
 from textgru.config_typos import closest_key
 from textgru.errors import TextgruError
@@ -85,6 +86,8 @@ def check_added_keys(
         if (group := next((g for g in swept or {} if key.startswith(f"{g}.")), None)) is not None:
             if not override.startswith("~") and not (train and (passed_through(key) or key in FILES)):
                 swept_key(override, group, (swept or {})[group], compose)  # ~key: Hydra's, in each job
+            elif train and override.startswith("+") and built_section(key):
+                swept_argument(override, group, (swept or {})[group], compose)
             continue
         if "@" in key or "/" in key:  # a config group's option, or its package (+data@extra=tweets): Hydra's to check
             continue
@@ -140,3 +143,18 @@ def swept_key(override: str, group: str, options: Sequence[str], compose: Callab
         log.warning(
             "%s: the %s=%s runs read no key %s; it is set in the others only", given, group, ",".join(unread), key
         )
+
+
+def swept_argument(override: str, group: str, options: Sequence[str], compose: Callable[..., DictConfig]) -> None:
+    """An argument added to a class that a `-m` sweep gives several options (`-m optimizer=adam,adamw
+    +optimizer.decoupled_weight_decay=true`), checked against each option's class (a review: against the first only;
+    the adamw job failed after the adam job had trained): one line naming the option whose class does not take it."""
+    for option in options:
+        try:
+            cfg = compose(group, option)
+        except Exception:  # the full composition says what is wrong
+            return
+        try:
+            check_added_arguments([override], cfg)
+        except TextgruError as e:
+            raise TextgruError(f"{e} (in the {group}={option} runs of this sweep)") from None
