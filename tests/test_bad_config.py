@@ -102,6 +102,8 @@ MORE = [
     ("train", ["hydra.run.dirr=<tmp>/x"], "no Hydra setting hydra.run.dirr: did you mean hydra.run.dir? textgru "),
     ("train", ["paths.run_dir=<tmp>/x"], "paths.run_dir follows the run folder, which hydra.run.dir sets: give hyd"),
     ("train", ["++paths.run_dir=<tmp>/x"], "paths.run_dir follows the run folder, which hydra.run.dir sets: give h"),
+    ("train", ["+paths.run_dir=<tmp>/x"], "+paths.run_dir=<tmp>/x: paths.run_dir follows the run folder, which "),
+    ("gradient_flow", ["+paths.run_dir=<tmp>/x"], "paths.run_dir follows the run folder"),  # not "drop the +"
     (
         "train",
         ["+trainer.default_root_dir=x"],

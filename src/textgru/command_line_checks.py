@@ -20,6 +20,7 @@ from textgru.config_literals import check_literal_folders
 from textgru.config_lookup import Unresolved, lookup, unresolved_in
 from textgru.config_path_rules import Folder, static_folder
 from textgru.config_problem import problem
+from textgru.config_typos import run_dir_follows
 from textgru.console import command_arg, hydra_quoted
 from textgru.errors import TextgruError, cut_at_word
 from textgru.override_values import check_grid_sweep, check_sweeps_not_given_again, sweep_values
@@ -101,11 +102,8 @@ def check_command_line(
                 "one paths.output_dir the sweep starts with), so a swept one moves none of them: give it one value, "
                 "or hydra.sweep.dir=<folder> (its jobs go to <folder>/0, 1, ...), one sweep per folder"
             )
-        if key == "paths.run_dir" and config_name in ("train", "gradient_flow"):  # a review: the run went there,
-            raise TextgruError(  # Hydra's own files and a copy of train.log to outputs/<task>/<date>/<time>
-                f"{o.input_line}: paths.run_dir follows the run folder, which hydra.run.dir sets: give "
-                f"hydra.run.dir={o.input_line.split('=', 1)[1]} instead"
-            )
+        if key == "paths.run_dir" and config_name in ("train", "gradient_flow"):
+            raise TextgruError(run_dir_follows(o.input_line))
         if key in ("hydra.run.dir", "hydra.sweep.dir") and isinstance(o.value(), str) and "${" not in o.value():
             if message := problem(key, o.value(), Folder()):
                 raise TextgruError(message)

@@ -141,7 +141,7 @@ def check_override_keys(args: Sequence[str], config_name: str) -> DictConfig | N
             compose = lambda: _compose(config_name, others, False)
             addable = config_name == "train" and passed_through(bad)
             raise unknown_key(bad, candidates, command, compose, addable=addable) from None
-        if exists := key_exists(first_line, candidates, e):  # +key= of a key or group the config has
+        if exists := key_exists(first_line, candidates, e, command):  # +key= of a key or group the config has
             raise exists from None
         raise TextgruError(merge_problem(first_line, e)) from None
 

@@ -79,7 +79,9 @@ def unknown_key(
     return TextgruError(f"no config key {bad}: {hint}textgru {command} --cfg job lists every key{add}")
 
 
-def key_exists(first_line: str, overrides: Sequence[str], error: BaseException | None = None) -> TextgruError | None:
+def key_exists(
+    first_line: str, overrides: Sequence[str], error: BaseException | None = None, command: str = ""
+) -> TextgruError | None:
     """The error for `+key=value` of a key the config has (Hydra: "Could not append to config. An item is already
     at ..."; "Error merging override +key=..." where its value, `error`'s cause, resolves only in Hydra's run:
     `+paths.run_dir=x`, a review), or `+group=option` of a group it has (`+experiment=NAME`, as Hydra's docs write
@@ -93,6 +95,8 @@ def key_exists(first_line: str, overrides: Sequence[str], error: BaseException |
     if first_line.startswith("Could not append to config. An item is already at '"):
         key = first_line.split("'")[1]
         given = next((o.partition("=")[2] for o in overrides if o.partition("=")[0].lstrip("+") == key), "...")
+        if key == "paths.run_dir" and command in ("train", "gradient-flow"):  # a review: "drop the +", then refused
+            return TextgruError(run_dir_follows(f"+{key}={given}"))
         return TextgruError(f"+{key}: {key} exists, drop the + ({key}={given}); ++{key}={given} sets it either way")
     group = first_line.removeprefix("Multiple values for ").partition(". ")[0]
     given = next((o.partition("=")[2] for o in overrides if o.partition("=")[0] == f"+{group}"), None)
@@ -100,6 +104,15 @@ def key_exists(first_line: str, overrides: Sequence[str], error: BaseException |
         return None
     return TextgruError(
         f"+{group}: {group} is a group the config has (with a default, or none chosen), drop the + ({group}={given})"
+    )
+
+
+def run_dir_follows(typed: str) -> str:
+    """The line for `paths.run_dir=<folder>` given to a command whose run folder `hydra.run.dir` sets (a review: the
+    run went elsewhere, Hydra's own files and a copy of train.log to outputs/<task>/<date>/<time>)."""
+    return (
+        f"{typed}: paths.run_dir follows the run folder, which hydra.run.dir sets: give "
+        f"hydra.run.dir={typed.split('=', 1)[1]} instead"
     )
 
 
