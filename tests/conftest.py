@@ -362,6 +362,19 @@ try:  # used by a test through `+callbacks.boom._target_=conftest.FailAtTest` in
             best = bool(states) and states[0].get("best_model_score") is not None
             with open(self.path, "a", encoding="utf-8") as f:
                 f.write(json.dumps({"step": trainer.global_step, "best": best}) + "\n")
+
+    class StopOnceAtSeed(_L.Callback):
+        """Ctrl+C, as Lightning meets it, at the first training batch of the second epoch (after a checkpoint) of the
+        run whose seed is `seed` (a sweep's job), once: the file `marker` is written then, and a run that finds it goes
+        on (its resume)."""
+
+        def __init__(self, seed: int, marker: str) -> None:
+            self.seed, self.marker = seed, Path(marker)
+
+        def on_train_batch_end(self, trainer, *args) -> None:
+            if trainer.current_epoch == 1 and _torch.initial_seed() == self.seed and not self.marker.exists():
+                self.marker.write_text("stopped")
+                raise KeyboardInterrupt
 except ImportError:  # pragma: no cover
     pass
 

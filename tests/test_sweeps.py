@@ -1073,3 +1073,33 @@ def test_a_resumed_trial_is_summarised_by_the_metrics_its_study_scored(tmp_path:
         summarise_study(study, tmp_path, cfg, [])
     row = next(csv.DictReader(open(tmp_path / "summary.csv")))
     assert (row["val/loss"], row["global_step"]) == ("4.3", "15"), row
+
+
+def test_a_stopped_python_sweep_names_its_next_job_and_the_jobs_run_then_rewrite_its_summary(
+    small_csv: Path, tmp_path: Path
+) -> None:
+    """A review: `textgru.sweep()` stopped named only the job to resume, and its folder was not known as a sweep's
+    (no multirun.yaml): the job resumed to its end, and one never started run by hand, left the summary's rows
+    "unfinished" and "not started" (a `-m` sweep's are rewritten). Its stop names the next job's call too."""
+    from conftest import tiny_run_args
+
+    import textgru
+    from textgru.errors import TrainingStopped
+    from textgru.sweep_jobs import sweep_of
+
+    stop = ["+callbacks.stop._target_=conftest.StopOnceAtSeed", "+callbacks.stop.seed=2"]
+    args = [*tiny_run_args(small_csv), "trainer.max_epochs=2", *stop, f"+callbacks.stop.marker={tmp_path / 'stopped'}"]
+    folder = tmp_path / "sweep"
+    with pytest.raises(TrainingStopped) as e:
+        textgru.sweep([*args, "seed=1,2,3"], sweep_dir=folder)
+    said = str(e.value)
+    assert said.startswith("training was stopped before it finished; continue from its last checkpoint: ") or said
+    assert f"textgru.train(['resume={folder / '1'}'])" in said, said
+    nxt = said.partition("; 1 more job(s) never started; run the next: ")[2]
+    assert nxt.startswith("textgru.train([") and nxt.endswith(f"'seed=3'], run_dir={str(folder / '2')!r})"), said
+    summary = lambda: (folder / "summary.md").read_text()
+    assert "| 1 | 2 | unfinished |" in summary() and "| - | 3 | not started |" in summary(), summary()
+    assert sweep_of(folder / "1") == folder  # what a resume of the job rewrites the summary by (a resumed run may not
+    # use this test's callback: a class no textgru config names)
+    eval(nxt, {"textgru": textgru})  # the call as printed
+    assert "| 2 | 3 | finished |" in summary() and "not started" not in summary(), summary()

@@ -5,6 +5,7 @@ composed with and refuses hand edits of `config.yaml` the same way for both."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -22,6 +23,18 @@ def save_hydra_files(run: RunFolder, cfg: DictConfig, overrides: Sequence[str]) 
     OmegaConf.save(OmegaConf.create(list(overrides)), run.hydra_overrides)
     OmegaConf.save(OmegaConf.create({"hydra": hydra}), run.hydra_config)
     OmegaConf.save(cfg, run.hydra_overrides.parent / "config.yaml")
+
+
+def save_multirun_config(folder: Path, cfg: DictConfig, overrides: Sequence[str]) -> None:
+    """`<folder>/multirun.yaml` of a sweep `textgru.sweep()` runs, as Hydra's `-m` writes it: `cfg` (its first job's
+    config, with its `hydra` node) with the sweep's own overrides and folder. The folder is then known as a sweep's
+    after a stop, as a `-m` sweep's is (a review: a job resumed to its end left the summary's row "unfinished")."""
+    saved = OmegaConf.create(OmegaConf.to_container(cfg, resolve=False))
+    with open_dict(saved):
+        saved.hydra.mode = "MULTIRUN"
+        saved.hydra.sweep.dir = str(folder)
+        saved.hydra.overrides.task = list(overrides)
+    OmegaConf.save(saved, folder / "multirun.yaml")
 
 
 def started_in(run: RunFolder) -> str | None:

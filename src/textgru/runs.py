@@ -19,7 +19,7 @@ from textgru.config_path_rules import Folder, static_folder
 from textgru.console import command_arg
 from textgru.distributed import launched_externally, process_rank
 from textgru.errors import TextgruError, TrainingStopped
-from textgru.hydra_files import save_hydra_files
+from textgru.hydra_files import save_hydra_files, save_multirun_config
 from textgru.python_overrides import folder_arg, is_sweep, override_list
 from textgru.run_folder import RunFolder, resume_target
 from textgru.run_lock import claim, release
@@ -95,6 +95,7 @@ def _train(overrides: list[str], config_name: str, run_dir: str | os.PathLike[st
     from omegaconf import OmegaConf, open_dict
 
     from textgru.data.labelled import datasets_quiet
+    from textgru.summarised_runs import update_sweep_summary
     from textgru.training import train as train_config
 
     if config_name != "train":  # a command's (eval, serve ...) or none (a review: a list offered eval, serve ...)
@@ -136,6 +137,8 @@ def _train(overrides: list[str], config_name: str, run_dir: str | os.PathLike[st
         save_hydra_files(run, cfg, overrides)  # as Hydra's app does (a review: overrides.yaml alone)
         with log_to_file(run.train_log), datasets_quiet():
             metrics = train_config(cfg, in_sweep=True)
+            if process_rank() == 0:  # a job a stopped sweep never started, run by hand (a review: "not started")
+                update_sweep_summary(folder, cfg)
     except (TextgruError, KeyboardInterrupt) as e:  # refused, or stopped while reading its data: nothing left
         remove_if_unstarted(folder, made=made, close_logs=False)  # (a run that wrote files of its own keeps them)
         if isinstance(e, (TextgruError, TrainingStopped)):
@@ -197,6 +200,7 @@ def _sweep(overrides: list[str], config_name: str, sweep_dir: str | os.PathLike[
         raise TextgruError(message)
     refuse_used_sweep_folder(folder, setting)
     folder.mkdir(parents=True, exist_ok=True)  # its own: a failed first job took the new folder away with its own
+    save_multirun_config(folder, first, overrides)
     metric, mode = str(first.optimized_metric), str(first.optimized_mode)
     tags = {"textgru.overrides": " ".join(overrides)}
     with parent_run(first, folder, "sweep", overrides_as_params(overrides), tags) as parent:  # logger=mlflow
@@ -210,6 +214,11 @@ def _sweep(overrides: list[str], config_name: str, sweep_dir: str | os.PathLike[
                 write_summary(folder, rows, metric, mode)
                 parent.log_summary(folder, metric, mode, rows)  # a review: the parent had none for a failed job
             done = f"; the {i} job(s) before it are summarised in {folder / 'summary.md'}" if i else ""
+            if stopped and isinstance(e, TrainingStopped) and i + 1 < len(jobs):  # the run to resume, and the next
+                then = f"textgru.train({jobs[i + 1]!r}, run_dir={str(folder / str(i + 1))!r})"
+                raise TrainingStopped(
+                    f"{e}; {len(jobs) - i - 1} more job(s) never started; run the next: {then}"
+                ) from None
             if stopped:  # Ctrl+C: its line names the run to resume
                 raise
             if not isinstance(e, TextgruError):  # its type and traceback, the job named below them
