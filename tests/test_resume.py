@@ -1729,3 +1729,21 @@ def test_a_run_an_older_textgru_started_with_its_own_trainer_arguments_resumes(t
     assert cfg.trainer.logger is False and cfg.trainer.max_epochs == 5
     with pytest.raises(TextgruError, match=r"trainer\.\w+: textgru gives the Trainer its \w+ itself; remove it"):
         check_config(cfg, "train")  # a new run's are still refused
+
+
+def test_a_resume_with_another_process_count_says_so_once(tiny_run: Path, tmp_path: Path) -> None:
+    """A review: resuming a checkpoint that 2 processes wrote with 1 warned three times (again when the best
+    checkpoint was loaded to be validated and tested). Once, when training loads it. The checkpoint here is a
+    one-process run's with two ranks' states, as a data-parallel run's holds them."""
+    run_dir = tmp_path / "run"
+    shutil.copytree(tiny_run, run_dir)
+    for name in ("last.ckpt", "best.ckpt"):
+        path = run_dir / "checkpoints" / name
+        ckpt = torch.load(path, weights_only=True)
+        mine = {k: ckpt[k] for k in ("random_state", "train_loader_position") if k in ckpt}
+        ckpt["per_rank"] = [mine, mine]
+        torch.save(ckpt, path)
+    r = run_script("train", f"resume={run_dir}", "trainer.max_epochs=4")
+    assert r.returncode == 0, r.stderr[-3000:]
+    said = "resume: the checkpoint was written by 2 process(es) and this run has 1: every rank goes on from rank zero"
+    assert (run_dir / "train.log").read_text().count(said) == 1

@@ -208,7 +208,7 @@ class ExactResume(Callback):
     def on_load_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]) -> None:
         ranks = checkpoint.get("per_rank") or [checkpoint]
         mine = ranks[trainer.global_rank] if len(ranks) == trainer.world_size else checkpoint
-        if len(ranks) != trainer.world_size:
+        if len(ranks) != trainer.world_size and trainer.state.fn == "fit":  # not again when scoring (a review: 3x)
             log.warning(
                 "resume: the checkpoint was written by %d process(es) and this run has %d: every rank goes on from "
                 "rank zero's random state, so the run is not bit-identical to one never stopped",
