@@ -4,6 +4,7 @@ composed with and refuses hand edits of `config.yaml` the same way for both."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,10 @@ def save_multirun_config(folder: Path, cfg: DictConfig, overrides: Sequence[str]
         saved.hydra.mode = "MULTIRUN"
         saved.hydra.sweep.dir = str(folder)
         saved.hydra.overrides.task = list(overrides)
-    OmegaConf.save(saved, folder / "multirun.yaml")
+    try:
+        OmegaConf.save(saved, folder / "multirun.yaml")
+    except OSError as e:  # the sweep runs all the same; only a stop's jobs run later are not summarised
+        logging.getLogger(__name__).warning("could not write %s (%s)", folder / "multirun.yaml", e)
 
 
 def started_in(run: RunFolder) -> str | None:

@@ -200,11 +200,11 @@ def _sweep(overrides: list[str], config_name: str, sweep_dir: str | os.PathLike[
         raise TextgruError(message)
     refuse_used_sweep_folder(folder, setting)
     folder.mkdir(parents=True, exist_ok=True)  # its own: a failed first job took the new folder away with its own
-    save_multirun_config(folder, first, overrides)
     metric, mode = str(first.optimized_metric), str(first.optimized_mode)
     tags = {"textgru.overrides": " ".join(overrides)}
     with parent_run(first, folder, "sweep", overrides_as_params(overrides), tags) as parent:  # logger=mlflow
         results: list[TrainResult] = []
+        save_multirun_config(folder, first, overrides)  # once its parent run is made (that may be refused)
         try:
             for i, job in enumerate(jobs):
                 results.append(train(job, config_name, run_dir=folder / str(i)))
