@@ -1747,3 +1747,31 @@ def test_a_resume_with_another_process_count_says_so_once(tiny_run: Path, tmp_pa
     assert r.returncode == 0, r.stderr[-3000:]
     said = "resume: the checkpoint was written by 2 process(es) and this run has 1: every rank goes on from rank zero"
     assert (run_dir / "train.log").read_text().count(said) == 1
+
+
+def test_an_argument_added_on_the_resume_line_is_checked_before_the_folder_changes(
+    tiny_run: Path, tmp_path: Path
+) -> None:
+    """A carried review item: `resume=<run> +trainer.foo=1` failed as Lightning built the Trainer, after the resume
+    had set the finished run's metrics.json aside (a Trainer error, not the line a new run gets), and
+    `+trainer.logger=false` there was taken and dropped. One line each, as for a new run, the folder as it was; the
+    starting command's own overrides repeated on the resume line stay exempt (an older textgru's run)."""
+    from textgru.resume import resume_config
+    from textgru.run_folder import RunFolder
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(tiny_run, run_dir)
+    before = sorted(str(p.relative_to(run_dir)) for p in run_dir.rglob("*"))
+    r = run_script("train", f"resume={run_dir}", "trainer.max_epochs=4", "+trainer.foo=1")
+    assert r.returncode != 0 and "error: +trainer.foo: lightning.pytorch.Trainer takes no argument foo;" in r.stderr
+    assert sorted(str(p.relative_to(run_dir)) for p in run_dir.rglob("*")) == before  # metrics.json not set aside
+    last = run_dir / "checkpoints" / "last.ckpt"
+    with pytest.raises(TextgruError, match=r"^trainer\.logger: textgru gives the Trainer its logger itself; remove it"):
+        resume_config(RunFolder(run_dir), last, ["trainer.max_epochs=4", "+trainer.logger=false"])
+    overrides = run_dir / ".hydra" / "overrides.yaml"  # as a run an older textgru started with it saved it
+    overrides.write_text(yaml.safe_dump([*yaml.safe_load(overrides.read_text()), "+trainer.logger=false"]))
+    config = yaml.safe_load((run_dir / "config.yaml").read_text())
+    config["trainer"]["logger"] = False
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(config))
+    cfg = resume_config(RunFolder(run_dir), last, ["trainer.max_epochs=4", "+trainer.logger=false"])
+    assert cfg.trainer.logger is False

@@ -19,6 +19,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from textgru.added_keys import passed_through
 from textgru.atomic_files import write_text_atomic
+from textgru.class_arguments import check_added_arguments
 from textgru.config_checks import check_config
 from textgru.config_literals import check_literal_run_folder
 from textgru.config_typos import resume_key_problem
@@ -28,6 +29,7 @@ from textgru.errors import TextgruError
 from textgru.hydra_files import group_choices
 from textgru.resumed_checkpoints import check_saved_best, keep_a_later_last
 from textgru.resumed_data import check_same_data
+from textgru.resumed_overrides import group_choice, override_value
 from textgru.run_folder import RunFolder, restore_unfinished_best, unquoted
 from textgru.run_lock import refuse_if_in_use
 from textgru.saved_config import (
@@ -67,11 +69,11 @@ def resume_config(run: RunFolder, checkpoint: Path, overrides: Sequence[str], di
             )
         existing = OmegaConf.select(cfg, key.lstrip("+"), default=absent)
         same_group = override in original or chosen.get(key.lstrip("+")) == unquoted(value)
-        if key.startswith("hydra.") or (same_group and _group_choice(existing, value)):
+        if key.startswith("hydra.") or (same_group and group_choice(existing, value)):
             continue  # the starting command's group choices (model=..., experiment=...) may be repeated; its values
             # are applied again in order, so `trainer.max_epochs=3 ... trainer.max_epochs=500` still ends at 500
         if why := fixed_on_resume(key):  # the run's own value repeated (a path however written) is kept as saved
-            if not same_setting(key, _override_value(override), existing):
+            if not same_setting(key, override_value(override), existing):
                 raise TextgruError(
                     f"resume: {override!r} cannot change a resumed run: {why}; start a new run to change it"
                 )
@@ -91,7 +93,8 @@ def resume_config(run: RunFolder, checkpoint: Path, overrides: Sequence[str], di
                 f"resume: {override!r} would swap the config group {key}; a resumed run keeps the run's groups: "
                 f"change single values instead (e.g. {key}.<name>=...)"
             )
-        OmegaConf.update(cfg, key.lstrip("+"), _override_value(override), force_add=True)
+        OmegaConf.update(cfg, key.lstrip("+"), override_value(override), force_add=True)
+    check_added_arguments([o for o in overrides if o not in original], cfg)  # a review: +trainer.foo=1 failed late
     check_resumable(run, checkpoint, cfg.get("trainer") or {})  # a finished run: only with a limit raised
     check_config_targets(cfg, run.config, dirs)  # what will be instantiated: the config with the overrides
     with open_dict(cfg):  # the folder as given now (it may have been moved or be reached by another path)
@@ -101,26 +104,6 @@ def resume_config(run: RunFolder, checkpoint: Path, overrides: Sequence[str], di
                 callback.dirpath = str(run.checkpoints)
     check_config(cfg, "train", resumed=True)  # the run's values with the overrides given now
     return cfg
-
-
-def _group_choice(existing: Any, value: str) -> bool:
-    """Whether an override of the command that started a run chose a config group or experiment (no single value in
-    the saved config), or holds an interpolation (the saved config holds its resolved value)."""
-    return not isinstance(existing, (str, int, float, bool, type(None))) or "${" in value
-
-
-def _override_value(override: str) -> Any:
-    """The value of `key=value` as Hydra reads it for a new run (YAML would read 1e-3 as a string, 010 as 8)."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-    from hydra.errors import HydraException
-
-    try:
-        parsed = OverridesParser.create().parse_override(override)
-    except HydraException as e:
-        raise TextgruError(f"resume: cannot read {override!r}: {str(e).splitlines()[0]}") from None
-    if parsed.is_sweep_override():  # a review: a traceback (a ChoiceSweep put into the config)
-        raise TextgruError(f"resume: {override!r} is a sweep; a run resumes with one value (quote one with a comma)")
-    return parsed.value()
 
 
 def check_resumable(run: RunFolder, checkpoint: Path, trainer_now: Any) -> None:
