@@ -591,3 +591,25 @@ def test_a_forecaster_checkpoint_refused_at_load_is_refused_by_eval_and_export(
     with pytest.raises(TextgruError, match=r"normalisation\.std holds -0\.68; each column's std must be finite"):
         textgru.export(negative, tmp_path / "export")
     assert not (tmp_path / "export").exists()
+
+
+def test_evaluate_refuses_split_fractions_that_are_no_share_of_the_series(
+    trained: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """A review: `evaluate({'path': ..., 'test_fraction': 2})` scored every window, training rows too, as "test";
+    'abc' and None were a ValueError and a TypeError traceback. One line each; a share as text is read as a number."""
+    import textgru
+
+    run, csv = trained
+    other = tmp_path / "other.csv"  # not the model's own file: its fractions are the ones given
+    rows = csv.read_text().splitlines()
+    other.write_text("\n".join([rows[0], *reversed(rows[1:])]) + "\n")
+    fc = textgru.load(run)
+    for value in (2, "abc", None, -0.5, 0, True):
+        with pytest.raises(textgru.TextgruError, match=r"^data test_fraction=.*: must be a number in \(0, 1\), the"):
+            fc.evaluate({"path": str(other), "test_fraction": value})
+    with pytest.raises(textgru.TextgruError, match=r"^data val_fraction=0.5 and test_fraction=0.6 add up to 1 or"):
+        fc.evaluate({"path": str(other), "val_fraction": 0.5, "test_fraction": 0.6})
+    assert fc.evaluate({"path": str(other), "test_fraction": "0.2"}) == fc.evaluate(
+        {"path": str(other), "test_fraction": 0.2}
+    )

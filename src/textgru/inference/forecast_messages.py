@@ -84,3 +84,25 @@ def check_frame_keywords(data: Any, time_column: str | None, fill_missing: str) 
     if hasattr(data, "index"):  # a pandas Series: ordered by its index (a review: "it has: [None]")
         raise TextgruError(f"time_column={time_column!r} is not the name of the Series' index ({index!r}); name it so")
     raise TextgruError(f"time_column={time_column!r}: an array has no columns; give its rows in time order")
+
+
+def check_fractions(data: Mapping[str, Any], cfg: Mapping[str, Any]) -> None:
+    """One line for a data config mapping's `val_fraction` or `test_fraction` that is no share of the series, or two
+    that leave no training span (`cfg`: the mapping merged into the model's data config). A review: `test_fraction=2`
+    scored every window, training rows too, as "test"; "abc" or None was a ValueError or TypeError traceback."""
+    for key in ("val_fraction", "test_fraction"):
+        if key not in data:
+            continue
+        try:
+            share = None if isinstance(data[key], bool) else float(data[key])
+        except (TypeError, ValueError):
+            share = None
+        if share is None or not 0 < share < 1:
+            raise TextgruError(
+                f"data {key}={data[key]!r}: must be a number in (0, 1), the share of the series it holds"
+            )
+    if float(cfg["val_fraction"]) + float(cfg["test_fraction"]) >= 1:
+        raise TextgruError(
+            f"data val_fraction={cfg['val_fraction']} and test_fraction={cfg['test_fraction']} add up to 1 or more: "
+            "they must leave some of the series for training (a sum below 1)"
+        )

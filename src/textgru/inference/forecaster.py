@@ -156,7 +156,7 @@ class Forecaster(LoadedModel):
         from textgru.checkpoint_state import scored_state
         from textgru.data.series import read_csv_series
         from textgru.data.series_spans import split_bounds
-        from textgru.inference.forecast_messages import check_frame_keywords, config_keywords
+        from textgru.inference.forecast_messages import check_fractions, check_frame_keywords, config_keywords
         from textgru.inference.reports import REPORT_FIX, report_path, write_json
         from textgru.inference.trained_split import as_trained, own_data_config, warn_if_changed
 
@@ -176,6 +176,7 @@ class Forecaster(LoadedModel):
                     )
             # the model's own series (by path, or a copy by content): its spans as in training
             cfg = as_trained({**cfg, **data}, cfg, self.meta.get("data_digest"))
+            check_fractions(data, cfg)  # a review: test_fraction=2 scored every window as "test"
             if "time_column" not in data:  # the model's where the file has it, as for a path (a review of the
                 cfg["time_column"] = None  # forecaster: a file without it failed "data.time_column 'date' ...")
             cfg |= config_keywords(data, time_column, fill_missing)
