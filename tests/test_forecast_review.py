@@ -613,3 +613,22 @@ def test_evaluate_refuses_split_fractions_that_are_no_share_of_the_series(
     assert fc.evaluate({"path": str(other), "test_fraction": "0.2"}) == fc.evaluate(
         {"path": str(other), "test_fraction": 0.2}
     )
+
+
+def test_elapsed_times_order_the_rows_and_a_true_false_time_column_is_one_line(trained: tuple[Path, Path]) -> None:
+    """A review: a time column of timedeltas (elapsed hours) raised pandas' TypeError from `tz_convert`, and one of
+    true/false values a TypeError too (a Hydra traceback on the command line)."""
+    import pandas as pd
+
+    import textgru
+
+    run, csv = trained
+    fc = textgru.load(run)
+    df = pd.read_csv(csv)
+    want = fc.predict(df)  # its dates, oldest first
+    df["date"] = pd.to_timedelta(np.arange(len(df)), unit="h")
+    np.testing.assert_allclose(fc.predict(df), want)
+    np.testing.assert_allclose(fc.predict(df[::-1]), want)  # newest first: sorted by the elapsed times
+    df["date"] = np.arange(len(df)) % 2 == 0
+    with pytest.raises(textgru.TextgruError, match=r"date holds true/false values, not times; name a column of dates"):
+        fc.predict(df)

@@ -56,7 +56,14 @@ def time_order(times: Any, time_column: str, name: str, frame: bool = False) -> 
     )
     if isinstance(times.dtype, pd.PeriodDtype):  # to_period("D") frames (a review: a traceback from to_datetime)
         times = times.dt.start_time
-    if pd.api.types.is_numeric_dtype(times) and times.dtype != bool:
+    if times.dtype == bool:  # a review: a traceback from to_datetime (a Hydra one on the command line)
+        raise TextgruError(
+            f"{name}: {time_column} holds true/false values, not times; name a column of dates or numbers as the time "
+            "column, or leave it out"
+        )
+    if pd.api.types.is_timedelta64_dtype(times):  # elapsed times (a review: a TypeError from tz_convert)
+        keys = times.dt.total_seconds().to_numpy(dtype=np.float64)
+    elif pd.api.types.is_numeric_dtype(times):
         keys = times.to_numpy(dtype=np.float64)
     else:  # "2020-07-18 " of a file written "date , y" (a review of the forecaster: read in file order, backwards)
         times = times.map(lambda cell: cell.strip() if isinstance(cell, str) else cell)
