@@ -884,6 +884,29 @@ def test_ops_textgru_never_exports_are_refused(tmp_path: Path, exported: dict) -
     assert [op for _, op in graph_ops(model)] == ["Add", "If", "Loop", "Loop"]
 
 
+def test_a_sealed_graph_keeping_tensors_in_another_file_is_refused(
+    tmp_path: Path, exported: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A review: a model.onnx whose weights were ONNX external data (a file named in it), sealed, loaded: onnxruntime
+    read that file from the current folder (a `.env` there came back as probabilities). Refused before it opens."""
+    import onnx
+
+    from textgru.onnx_ops import external_tensor
+
+    folder = copy_export(exported["sentiment"], tmp_path / "external")
+    model = onnx.load(str(folder / "model.onnx"))
+    assert external_tensor(model) is None  # textgru's own export holds every value itself
+    onnx.save_model(model, str(folder / "model.onnx"), save_as_external_data=True, location="weights.bin")
+    config = json.loads((folder / "config.json").read_text())  # its marks kept; the checksum recomputed
+    config["model_sha256"] = hashlib.sha256((folder / "model.onnx").read_bytes()).hexdigest()
+    (folder / "config.json").write_text(json.dumps(config))
+    (tmp_path / "weights.bin").write_bytes((folder / "weights.bin").read_bytes())
+    monkeypatch.chdir(tmp_path)  # where onnxruntime would find it
+    with pytest.raises(TextgruError, match=r"keeps its tensor '.*' in another file \(ONNX external data\)") as e:
+        textgru.load(folder)
+    assert "\n" not in str(e.value) and "not written by textgru" in str(e.value)
+
+
 def test_every_op_textgru_exports_is_allowed(tmp_path: Path, exported: dict) -> None:
     """`textgru.onnx_ops.ALLOWED_OPS` was gathered from real exports; an exporter that starts writing another op
     fails here (add it there), rather than refusing users' exports: the fixture's exports (meanmax pooling, the tiny

@@ -75,6 +75,12 @@ def check_ops(graph: bytes, task: str, where: str) -> None:
             f"{where!r} defines the ONNX function {name!r}, which textgru's exporter never writes: this export was "
             "not written by textgru; export the checkpoint again (textgru export)"
         )
+    if (name := external_tensor(model)) is not None:  # a review: its bytes were read from the caller's folder
+        raise TextgruError(
+            f"{where!r} keeps its tensor {name[:80]!r} in another file (ONNX external data), which textgru's exporter "
+            "never writes (onnxruntime would read it from the current folder): this export was not written by "
+            "textgru; export the checkpoint again (textgru export)"
+        )
     for domain, op in graph_ops(model):
         if domain not in DEFAULT_DOMAINS or op not in allowed:
             name = f"{domain}:{op}" if domain not in DEFAULT_DOMAINS else op
@@ -82,3 +88,25 @@ def check_ops(graph: bytes, task: str, where: str) -> None:
                 f"{where!r} holds the ONNX operator {name[:80]!r}, which textgru's exporter never writes for a {task} "
                 "model: this export was not written by textgru; export the checkpoint again (textgru export)"
             )
+
+
+def external_tensor(model: Any) -> str | None:
+    """The name of the first tensor of an `onnx.ModelProto`'s graph whose values lie in another file (ONNX external
+    data: initializers, sparse ones, node attributes), or None. textgru's exports hold every value in model.onnx; a
+    graph loaded from bytes has onnxruntime look for such a file in the current folder (a review: a sealed export
+    read a `.env` there and gave its bytes back as probabilities). Subgraphs need no walk: no op textgru allows has
+    one (`check_ops` refuses it)."""
+    from onnx import TensorProto
+
+    def with_sparse(dense: list[Any], sparse: list[Any]) -> list[Any]:
+        return dense + [t for s in sparse for t in (s.values, s.indices)]
+
+    tensors = with_sparse(list(model.graph.initializer), list(model.graph.sparse_initializer))
+    for node in model.graph.node:
+        for a in node.attribute:
+            dense = ([a.t] if a.HasField("t") else []) + list(a.tensors)
+            tensors += with_sparse(
+                dense, ([a.sparse_tensor] if a.HasField("sparse_tensor") else []) + list(a.sparse_tensors)
+            )
+    found = (t for t in tensors if t.data_location == TensorProto.EXTERNAL or len(t.external_data))
+    return next((t.name or "(unnamed)" for t in found), None)
