@@ -137,7 +137,7 @@ def read_csv_series(
             nameless = "".join(f": {c!r} is left out, unnamed in the header (as pandas' to_csv() writes its index); "
                                "if it is a series, name it there or in data.columns=[...]" for c in blank[:1])  # fmt: skip
             raise TextgruError(f"{p.name} has no numeric column{nameless or why or commas or fix}")
-        warn_of_unnamed(df, blank, p.name)
+        warn_of_unnamed(df, [c for c in df.columns if c in unnamed and c != time_column], p.name)  # dates too
         left_out = [c for c in df.columns if c != time_column and c not in columns]
         warn_of_nearly_numeric(df, left_out, p.name)
         untimed = [c for c in left_out if c not in blank and df[c].notna().any()] if time_column is None else []

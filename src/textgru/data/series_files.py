@@ -170,15 +170,23 @@ def warn_of_unnamed(df: Any, left_out: list[Any], name: str) -> None:
     import pandas as pd
 
     for c in left_out:
-        values = pd.to_numeric(df[c], errors="coerce")
-        if values.isna().all():  # no values (a comma ending every row): series_cells says so
+        if df[c].isna().all():  # no values (a comma ending every row): series_cells says so
             continue
+        values = pd.to_numeric(df[c], errors="coerce")
         counter = values.notna().all() and (values % 1 == 0).all() and (values.diff().iloc[1:] > 0).all()
         why = (
             "its values count the rows, as the index pandas' to_csv() writes (save with to_csv(index=False))"
             if counter
             else "the header gives it no name"
         )
+        if values.isna().all():  # dates, as a date-indexed frame's to_csv() writes them (a review: left out unsaid)
+            log.warning(
+                "%s: column %r, unnamed in the header, is left out: it holds no numbers (%r); if it holds the rows' "
+                "times (as a date-indexed DataFrame's to_csv() writes them), name it in the header and give it as "
+                "data.time_column, so the rows are put in time order",
+                name, c, df[c].dropna().iloc[0],
+            )  # fmt: skip
+            continue
         log.warning(
             "%s: column %r is left out of the series: %s; to forecast it, name it in the header or in data.columns",
             name, c, why,
