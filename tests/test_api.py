@@ -1645,3 +1645,18 @@ def test_a_prediction_shows_in_a_notebook_as_bars_with_its_text_escaped() -> Non
     shown = textgru.Prediction("a\x1b[31mred\u202e", "l29", many["l29"], many)._repr_html_()  # character went in
     assert shown.count("<tr>") == 21 and "(and 10 less likely labels)" in shown and "<b>l29</b>" in shown
     assert "\x1b" not in shown and "\u202e" not in shown and "a\\x1b[31mred\\u202e" in shown
+
+
+def test_predict_proba_gives_a_plain_tensor_the_caller_can_edit_and_train_on(clf: textgru.Classifier) -> None:
+    """A review: its probabilities were an inference-mode tensor, so `p[0, 0] = 0`, `p /= 2` and a distillation loss's
+    backward raised "Inplace update to inference tensor outside InferenceMode" / "cannot be saved for backward"."""
+    import torch.nn.functional as F
+
+    probs = clf.predict_proba(["what a lovely day", "awful"])
+    one = clf.predict_proba("what a lovely day")
+    assert not probs.is_inference() and not one.is_inference()
+    student = torch.zeros(2, probs.shape[1], requires_grad=True)
+    F.cross_entropy(student, probs).backward()  # as distilling from it does
+    assert student.grad is not None
+    probs /= 2
+    one[0] = 0

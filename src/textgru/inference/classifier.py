@@ -120,7 +120,6 @@ class Classifier(LoadedModel):
         return max(2048, 32 * self.max_length)
 
     @without_collector_pauses
-    @torch.inference_mode()
     def predict_proba(self, texts: str | Sequence[str], batch_size: int = 256) -> torch.Tensor:
         """Class probabilities (len(texts), classes), in input order, or (classes,) for one text given as a string;
         batches are length-bucketed as in training."""
@@ -128,7 +127,8 @@ class Classifier(LoadedModel):
             return self.predict_proba([texts], batch_size)[0]
         texts, batch_size = text_list(texts, "predict_proba"), check_batch_size(batch_size)
         ids = self.encode(texts)
-        probs = torch.empty(len(ids), len(self.label_names))
+        probs = torch.empty(len(ids), len(self.label_names))  # a plain tensor (a review: an inference-mode one refused
+        # the caller's in-place edits and autograd); the batches run in inference mode, filling it
         if not ids:
             return probs
         batches = list(LengthBucketBatchSampler([len(x) for x in ids], batch_size, shuffle=False))
