@@ -155,3 +155,29 @@ def test_members_are_independent_classifiers_whose_mean_probability_is_the_outpu
             alone.load_state_dict({**lm, **own})  # strict: a member has exactly a single classifier's own parts
             torch.testing.assert_close(alone(ids, lengths), each[k])
         torch.testing.assert_close(three(ids, lengths)[1:2], three(ids[1:2, :2], lengths[1:2]))
+
+
+def test_a_validation_inside_a_training_epoch_is_left_out_of_its_tokens_per_second() -> None:
+    """A review: `TokensPerSecond` timed a validation only while `trainer.training`, which Lightning turns off for the
+    validation it runs inside a fit (`trainer.validating`): task=lm's three in-epoch validations counted as training
+    time (261 tokens/s with a validation every 6 steps, 4,681 with one every 100). A real Trainer's state in each stage."""
+    import lightning as L
+    from lightning.pytorch.trainer.states import RunningStage, TrainerFn
+
+    from textgru.callbacks import TokensPerSecond
+
+    trainer = L.Trainer(logger=False, enable_checkpointing=False, enable_progress_bar=False)
+    timer = TokensPerSecond()
+    timer.start = 0.0  # the epoch's timing has begun
+    trainer.state.fn, trainer.state.stage = TrainerFn.FITTING, RunningStage.VALIDATING
+    timer.on_validation_start(trainer, None)
+    assert timer.validating_since is not None
+    timer.on_validation_end(trainer, None)
+    assert timer.validation_seconds > 0 and timer.validating_since is None
+    for fn, stage in (
+        (TrainerFn.FITTING, RunningStage.SANITY_CHECKING),
+        (TrainerFn.VALIDATING, RunningStage.VALIDATING),
+    ):
+        trainer.state.fn, trainer.state.stage = fn, stage
+        timer.on_validation_start(trainer, None)
+        assert timer.validating_since is None, (fn, stage)  # not a validation inside training

@@ -67,8 +67,8 @@ class TokensPerSecond(Callback):
             self.end = time.perf_counter()
 
     def on_validation_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if trainer.training and self.start is not None:
-            self.validating_since = time.perf_counter()
+        if trainer.state.fn == "fit" and not trainer.sanity_checking and self.start is not None:  # a review: it read
+            self.validating_since = time.perf_counter()  # trainer.training, false here: validations counted as training
 
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if self.validating_since is not None:
